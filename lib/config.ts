@@ -1,0 +1,491 @@
+/**
+ * The typed configuration of one stack, validated before any resource is declared.
+ *
+ * `parseStackConfig` is a pure function of a key lookup, so tests and the offline plan can feed it any
+ * stack file; `loadStackConfig` reads the running Pulumi program's configuration. Every problem becomes
+ * one line that names the fully qualified key; all lines are reported together.
+ */
+import { DATA_CLASSES, DataClass, MAX_MANAGED_BACKUP_RETENTION_DAYS, Retention, retentionRow } from "./retention";
+import { validateCron } from "./schedule";
+
+export const PROJECT = "oauth2-dr";
+
+export type Cloud = "aws" | "azure" | "gcp";
+export type Role = "primary" | "standby";
+export type Environment = "production" | "staging" | "development";
+
+export interface BackupJobSchedules {
+    dbBackup: string;
+    clientConfigExport: string;
+    secretsExport: string;
+    appConfigExport: string;
+    restoreVerification: string;
+}
+
+export interface BackupJobsConfig {
+    enabled: boolean;
+    /** Path to a kubeconfig file, or the kubeconfig itself; empty means the ambient kubeconfig. */
+    kubeconfig?: string;
+    image: string;
+    schedules: BackupJobSchedules;
+    /** The EKS cluster's IAM OIDC provider, for IRSA. */
+    oidcProviderArn: string;
+    oidcProviderUrl: string;
+}
+
+export interface StackConfig {
+    project: string;
+    stack: string;
+    cloud: Cloud;
+    role: Role;
+    environment: Environment;
+    primaryRegion: string;
+    drRegion: string;
+    /** The region this stack's resources live in: the primary region for `primary`, the DR region for `standby`. */
+    region: string;
+    /** Public name of the authorization server, e.g. auth.example.com. */
+    domain: string;
+    hostedZoneId: string;
+    /** This region's ingress host name (load balancer), which the failover record points at. */
+    regionalEndpoint: string;
+    backupWindow: string;
+    maintenanceWindow: string;
+    instanceClass: string;
+    engineVersion: string;
+    allocatedStorageGb: number;
+    maxAllocatedStorageGb: number;
+    subnetIds: string[];
+    securityGroupIds: string[];
+    tags: Record<string, string>;
+    retention: Retention;
+    secretRecoveryWindowDays: number;
+    /** Fully qualified name of the prod stack, read by the standby stack through a StackReference. */
+    primaryStack?: string;
+    backupJobs: BackupJobsConfig;
+}
+
+/** A lookup of raw configuration values by fully qualified key ("oauth2-dr:role", "aws:region"). */
+export type ConfigLookup = (key: string) => string | undefined;
+
+export class ConfigError extends Error {
+    constructor(readonly problems: string[]) {
+        super(problems.join("\n"));
+        this.name = "ConfigError";
+    }
+}
+
+/** CloudWatch Logs accepts only these retention periods (0 = never expire). */
+export const CLOUDWATCH_RETENTION_DAYS = [
+    0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
+const AZURE_REGION = /^[a-z][a-z0-9]+$/;
+const GCP_REGION = /^[a-z]+-[a-z]+\d$/;
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const WINDOW = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$/;
+const MAINTENANCE_WINDOW = /^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)$/;
+const DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+
+export const DEFAULT_SCHEDULES: BackupJobSchedules = {
+    // Daily, one hour after the end of the default 03:00-04:00 backup window.
+    dbBackup: "0 5 * * *",
+    // "On change": poll every 15 minutes, export only when the content hash changed.
+    clientConfigExport: "*/15 * * * *",
+    secretsExport: "30 5 * * *",
+    appConfigExport: "*/30 * * * *",
+    // Monthly, first day of the month.
+    restoreVerification: "0 6 1 * *",
+};
+
+class Reader {
+    readonly problems: string[] = [];
+    constructor(private readonly lookup: ConfigLookup, readonly namespace: string) {}
+
+    key(name: string): string {
+        return name.includes(":") ? name : `${this.namespace}:${name}`;
+    }
+
+    raw(name: string): string | undefined {
+        const value = this.lookup(this.key(name));
+        return value === undefined || value === "" ? undefined : value;
+    }
+
+    fail(name: string, message: string): void {
+        this.problems.push(`${this.key(name)}: ${message}`);
+    }
+
+    string(name: string, fallback?: string): string {
+        const value = this.raw(name) ?? fallback;
+        if (value === undefined) {
+            this.fail(name, "is required");
+            return "";
+        }
+        return value;
+    }
+
+    optionalString(name: string): string | undefined {
+        return this.raw(name);
+    }
+
+    oneOf<T extends string>(name: string, allowed: readonly T[], fallback?: T): T {
+        const value = this.string(name, fallback);
+        if (value !== "" && !allowed.includes(value as T)) {
+            this.fail(name, `"${value}" is not one of ${allowed.join(", ")}`);
+        }
+        return value as T;
+    }
+
+    integer(name: string, fallback: number, min: number, max: number): number {
+        const raw = this.raw(name);
+        if (raw === undefined) {
+            return fallback;
+        }
+        const value = Number(raw);
+        if (!Number.isInteger(value) || value < min || value > max) {
+            this.fail(name, `${JSON.stringify(raw)} is not an integer between ${min} and ${max}`);
+            return fallback;
+        }
+        return value;
+    }
+
+    boolean(name: string, fallback: boolean): boolean {
+        const raw = this.raw(name);
+        if (raw === undefined) {
+            return fallback;
+        }
+        if (raw !== "true" && raw !== "false") {
+            this.fail(name, `"${raw}" is not true or false`);
+            return fallback;
+        }
+        return raw === "true";
+    }
+
+    json<T>(name: string, fallback: T, check: (value: unknown) => string | undefined): T {
+        const raw = this.raw(name);
+        if (raw === undefined) {
+            return fallback;
+        }
+        let value: unknown;
+        try {
+            value = JSON.parse(raw);
+        } catch {
+            this.fail(name, `is not valid structured configuration: ${raw.slice(0, 60)}`);
+            return fallback;
+        }
+        const problem = check(value);
+        if (problem) {
+            this.fail(name, problem);
+            return fallback;
+        }
+        return value as T;
+    }
+}
+
+function stringList(pattern: RegExp, what: string, minItems: number) {
+    return (value: unknown): string | undefined => {
+        if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) {
+            return `must be a list of ${what}`;
+        }
+        if (value.length < minItems) {
+            return `needs at least ${minItems} ${what}, got ${value.length}`;
+        }
+        const bad = value.find((v: string) => !pattern.test(v));
+        return bad === undefined ? undefined : `"${bad}" is not a valid ${what.replace(/s$/, "")}`;
+    };
+}
+
+function stringMap(value: unknown): string | undefined {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        return "must be a map of strings";
+    }
+    const bad = Object.entries(value).find(([, v]) => typeof v !== "string");
+    return bad ? `tag "${bad[0]}" must be a string` : undefined;
+}
+
+function minutesOf(hh: string, mm: string): number {
+    return Number(hh) * 60 + Number(mm);
+}
+
+/** Minutes since Sunday 00:00 of each minute in a weekly window, as [start, end) ranges (wrap split). */
+function weeklyRanges(start: number, end: number): Array<[number, number]> {
+    const week = 7 * 24 * 60;
+    return end > start ? [[start, end]] : [[start, week], [0, end]];
+}
+
+function overlaps(a: Array<[number, number]>, b: Array<[number, number]>): boolean {
+    return a.some(([s1, e1]) => b.some(([s2, e2]) => s1 < e2 && s2 < e1));
+}
+
+function parseBackupWindow(r: Reader): string {
+    const window = r.string("backupWindow", "03:00-04:00");
+    const match = WINDOW.exec(window);
+    if (!match) {
+        r.fail("backupWindow", `"${window}" is not hh24:mi-hh24:mi in UTC, e.g. 03:00-04:00`);
+        return window;
+    }
+    const start = minutesOf(match[1], match[2]);
+    const end = minutesOf(match[3], match[4]);
+    const length = (end - start + 24 * 60) % (24 * 60);
+    if (length < 30) {
+        r.fail("backupWindow", `"${window}" is ${length} minutes long; RDS needs at least 30`);
+    }
+    return window;
+}
+
+function parseMaintenanceWindow(r: Reader, backupWindow: string): string {
+    const window = r.string("maintenanceWindow", "sun:05:00-sun:06:00");
+    const match = MAINTENANCE_WINDOW.exec(window);
+    if (!match) {
+        r.fail("maintenanceWindow", `"${window}" is not ddd:hh24:mi-ddd:hh24:mi in UTC, e.g. sun:05:00-sun:06:00`);
+        return window;
+    }
+    const backup = WINDOW.exec(backupWindow);
+    if (backup) {
+        const maintenance = weeklyRanges(
+            DAYS.indexOf(match[1]) * 1440 + minutesOf(match[2], match[3]),
+            DAYS.indexOf(match[4]) * 1440 + minutesOf(match[5], match[6]),
+        );
+        // The backup window recurs every day of the week; it may cross midnight.
+        const backupStart = minutesOf(backup[1], backup[2]);
+        const backupLength = (minutesOf(backup[3], backup[4]) - backupStart + 1440) % 1440;
+        const week = 7 * 1440;
+        const daily = DAYS.flatMap((_, day) => weeklyRanges(day * 1440 + backupStart, (day * 1440 + backupStart + backupLength) % week));
+        if (overlaps(maintenance, daily)) {
+            r.fail("maintenanceWindow", `"${window}" overlaps the backup window ${backupWindow}; RDS rejects overlapping windows`);
+        }
+    }
+    return window;
+}
+
+function parseRetention(r: Reader): Retention {
+    const overrides = r.json<Record<string, unknown>>("retention", {}, (value) =>
+        typeof value === "object" && value !== null && !Array.isArray(value) ? undefined : "must be a map of data class to retention",
+    );
+    const retention = {} as Record<DataClass, number>;
+    for (const dataClass of DATA_CLASSES) {
+        retention[dataClass] = retentionRow(dataClass).minimum;
+    }
+    for (const [dataClass, raw] of Object.entries(overrides)) {
+        const key = `retention.${dataClass}`;
+        if (!DATA_CLASSES.includes(dataClass as DataClass)) {
+            r.fail(key, `unknown data class; the retention table has ${DATA_CLASSES.join(", ")}`);
+            continue;
+        }
+        const row = retentionRow(dataClass as DataClass);
+        const value = Number(raw);
+        if (!Number.isInteger(value)) {
+            r.fail(key, `${JSON.stringify(raw)} is not a whole number of ${row.unit}`);
+            continue;
+        }
+        if (value < row.minimum) {
+            r.fail(key, `${value} ${row.unit} is below the retention table's minimum of ${row.minimum} ${row.unit} for ${row.dataType}`);
+            continue;
+        }
+        if (row.dataClass === "database" && value > MAX_MANAGED_BACKUP_RETENTION_DAYS) {
+            r.fail(key, `${value} days exceeds the ${MAX_MANAGED_BACKUP_RETENTION_DAYS}-day maximum of managed database backups`);
+            continue;
+        }
+        if (row.dataClass === "audit" && !CLOUDWATCH_RETENTION_DAYS.includes(value)) {
+            r.fail(key, `${value} days is not a CloudWatch Logs retention period (365, 400, 545, 731, 1096, ...)`);
+            continue;
+        }
+        retention[row.dataClass] = value;
+    }
+    return retention;
+}
+
+function parseRegions(r: Reader, cloud: Cloud, role: Role): { primaryRegion: string; drRegion: string; region: string } {
+    const pattern = cloud === "aws" ? AWS_REGION : cloud === "azure" ? AZURE_REGION : GCP_REGION;
+    const primaryRegion = r.string("primaryRegion");
+    const drRegion = r.string("drRegion");
+    for (const [name, value] of [["primaryRegion", primaryRegion], ["drRegion", drRegion]] as const) {
+        if (value && !pattern.test(value)) {
+            r.fail(name, `"${value}" is not a ${cloud} region name`);
+        }
+    }
+    if (primaryRegion && primaryRegion === drRegion) {
+        r.fail("drRegion", `"${drRegion}" equals primaryRegion; the DR region must be a different region`);
+    }
+    const region = role === "standby" ? drRegion : primaryRegion;
+    if (cloud === "aws") {
+        const providerRegion = r.raw("aws:region");
+        const expected = role === "standby" ? "drRegion" : "primaryRegion";
+        if (providerRegion === undefined) {
+            r.fail("aws:region", `is required and must equal ${PROJECT}:${expected} (${region}) for a ${role} stack`);
+        } else if (region && providerRegion !== region) {
+            r.fail("aws:region", `"${providerRegion}" must equal ${PROJECT}:${expected} (${region}) for a ${role} stack`);
+        }
+    }
+    return { primaryRegion, drRegion, region };
+}
+
+function parseBackupJobs(r: Reader): BackupJobsConfig {
+    const schedules = { ...DEFAULT_SCHEDULES };
+    const overrides = r.json<Record<string, unknown>>("backupJobs.schedules", {}, (value) =>
+        typeof value === "object" && value !== null && !Array.isArray(value) ? undefined : "must be a map of job to cron schedule",
+    );
+    // Structured config is one key, "backupJobs"; the loader reads its fields as dotted sub-keys below.
+    for (const [job, expression] of Object.entries(overrides)) {
+        const key = `backupJobs.schedules.${job}`;
+        if (!(job in DEFAULT_SCHEDULES)) {
+            r.fail(key, `unknown job; the jobs are ${Object.keys(DEFAULT_SCHEDULES).join(", ")}`);
+            continue;
+        }
+        try {
+            validateCron(String(expression));
+            schedules[job as keyof BackupJobSchedules] = String(expression);
+        } catch (err) {
+            r.fail(key, (err as Error).message);
+        }
+    }
+    const oidcProviderArn = r.string("backupJobs.oidcProviderArn", "");
+    if (oidcProviderArn && !/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/.+$/.test(oidcProviderArn)) {
+        r.fail("backupJobs.oidcProviderArn", `"${oidcProviderArn}" is not an IAM OIDC provider ARN`);
+    }
+    const oidcProviderUrl = r.string("backupJobs.oidcProviderUrl", "");
+    if (oidcProviderUrl && !/^[a-z0-9.-]+(\/[A-Za-z0-9._-]+)*$/.test(oidcProviderUrl)) {
+        r.fail("backupJobs.oidcProviderUrl", `"${oidcProviderUrl}" is not an OIDC issuer without https://, e.g. oidc.eks.us-east-1.amazonaws.com/id/ABC`);
+    }
+    return {
+        enabled: r.boolean("backupJobs.enabled", true),
+        kubeconfig: r.optionalString("backupJobs.kubeconfig"),
+        image: r.string("backupJobs.image", "ghcr.io/oauth2-dr/backup:1.0.0"),
+        schedules,
+        oidcProviderArn,
+        oidcProviderUrl,
+    };
+}
+
+/**
+ * Structured values (`backupJobs: { image: ... }` in a stack file) arrive as one JSON string under the
+ * top-level key. This lookup lets the reader address their fields as "backupJobs.image".
+ */
+function withDottedKeys(lookup: ConfigLookup): ConfigLookup {
+    return (key) => {
+        const direct = lookup(key);
+        if (direct !== undefined) {
+            return direct;
+        }
+        const [namespace, path] = key.includes(":") ? [key.slice(0, key.indexOf(":")), key.slice(key.indexOf(":") + 1)] : ["", key];
+        const parts = path.split(".");
+        if (parts.length < 2) {
+            return undefined;
+        }
+        const rootRaw = lookup(`${namespace}:${parts[0]}`);
+        if (rootRaw === undefined) {
+            return undefined;
+        }
+        let node: unknown;
+        try {
+            node = JSON.parse(rootRaw);
+        } catch {
+            return undefined;
+        }
+        for (const part of parts.slice(1)) {
+            if (typeof node !== "object" || node === null) {
+                return undefined;
+            }
+            node = (node as Record<string, unknown>)[part];
+        }
+        if (node === undefined || node === null) {
+            return undefined;
+        }
+        return typeof node === "string" ? node : JSON.stringify(node);
+    };
+}
+
+export function parseStackConfig(lookup: ConfigLookup, stack: string, project: string = PROJECT): StackConfig {
+    const r = new Reader(withDottedKeys(lookup), project);
+    const cloud = r.oneOf<Cloud>("cloud", ["aws", "azure", "gcp"], "aws");
+    const role = r.oneOf<Role>("role", ["primary", "standby"]);
+    const environment = r.oneOf<Environment>("environment", ["production", "staging", "development"], "production");
+    const { primaryRegion, drRegion, region } = parseRegions(r, cloud, role);
+
+    const domain = r.string("domain");
+    if (domain && !HOSTNAME.test(domain)) {
+        r.fail("domain", `"${domain}" is not a DNS name such as auth.example.com`);
+    }
+    const hostedZoneId = cloud === "aws" ? r.string("hostedZoneId") : r.string("hostedZoneId", "");
+    if (hostedZoneId && !/^Z[A-Z0-9]{4,32}$/.test(hostedZoneId)) {
+        r.fail("hostedZoneId", `"${hostedZoneId}" is not a Route 53 hosted zone id (Z...)`);
+    }
+    const regionalEndpoint = r.string("regionalEndpoint");
+    if (regionalEndpoint && !HOSTNAME.test(regionalEndpoint)) {
+        r.fail("regionalEndpoint", `"${regionalEndpoint}" is not a DNS name (the regional load balancer's host name)`);
+    }
+    if (regionalEndpoint && regionalEndpoint === domain) {
+        r.fail("regionalEndpoint", `must be the regional load balancer, not the failover name ${domain} itself`);
+    }
+
+    const backupWindow = parseBackupWindow(r);
+    const maintenanceWindow = parseMaintenanceWindow(r, backupWindow);
+    const instanceClass = r.string("instanceClass", "db.r6g.large");
+    if (cloud === "aws" && !/^db\.[a-z0-9]+\.[a-z0-9]+$/.test(instanceClass)) {
+        r.fail("instanceClass", `"${instanceClass}" is not an RDS instance class such as db.r6g.large`);
+    }
+    const engineVersion = r.string("engineVersion", "15");
+    if (!/^1[3-7](\.\d+)?$/.test(engineVersion)) {
+        r.fail("engineVersion", `"${engineVersion}" is not a supported PostgreSQL major version (13-17)`);
+    }
+    const allocatedStorageGb = r.integer("allocatedStorageGb", 100, 20, 65536);
+    const maxAllocatedStorageGb = r.integer("maxAllocatedStorageGb", 500, 20, 65536);
+    if (maxAllocatedStorageGb < allocatedStorageGb) {
+        r.fail("maxAllocatedStorageGb", `${maxAllocatedStorageGb} is below allocatedStorageGb (${allocatedStorageGb})`);
+    }
+
+    const needsNetwork = cloud === "aws";
+    const subnetIds = r.json<string[]>("subnetIds", [], stringList(/^subnet-[0-9a-f]{8,17}$/, "subnet ids", needsNetwork ? 2 : 0));
+    if (needsNetwork && r.raw("subnetIds") === undefined) {
+        r.fail("subnetIds", "is required: at least two existing subnets in different availability zones");
+    }
+    const securityGroupIds = r.json<string[]>("securityGroupIds", [], stringList(/^sg-[0-9a-f]{8,17}$/, "security group ids", needsNetwork ? 1 : 0));
+    if (needsNetwork && r.raw("securityGroupIds") === undefined) {
+        r.fail("securityGroupIds", "is required: the security groups that may reach PostgreSQL");
+    }
+    const tags = r.json<Record<string, string>>("tags", {}, stringMap);
+    const retention = parseRetention(r);
+    const secretRecoveryWindowDays = r.integer("secretRecoveryWindowDays", 30, 7, 30);
+
+    let primaryStack = r.optionalString("primaryStack");
+    if (role === "standby") {
+        primaryStack = r.string("primaryStack");
+        if (primaryStack && !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(primaryStack)) {
+            r.fail("primaryStack", `"${primaryStack}" is not organization/project/stack`);
+        }
+        if (primaryStack && primaryStack.split("/")[2] === stack) {
+            r.fail("primaryStack", `"${primaryStack}" is this stack; a standby stack reads the primary stack`);
+        }
+    }
+    const backupJobs = parseBackupJobs(r);
+
+    if (r.problems.length > 0) {
+        throw new ConfigError(r.problems);
+    }
+    return {
+        project,
+        stack,
+        cloud,
+        role,
+        environment,
+        primaryRegion,
+        drRegion,
+        region,
+        domain,
+        hostedZoneId,
+        regionalEndpoint,
+        backupWindow,
+        maintenanceWindow,
+        instanceClass,
+        engineVersion,
+        allocatedStorageGb,
+        maxAllocatedStorageGb,
+        subnetIds,
+        securityGroupIds,
+        tags,
+        retention,
+        secretRecoveryWindowDays,
+        primaryStack,
+        backupJobs,
+    };
+}

@@ -1,0 +1,86 @@
+/**
+ * The shape of a planned stack, shared by the offline plan, the policy checker, the reports and the tests.
+ * Values are Pulumi's wire format made JSON: a secret is `{ "4dabf18193072939515e22adb298388d":
+ * "1b47061264138c4ac30d75fd1eb44270", value }` and an unknown (computed during preview) is the UNKNOWN string.
+ */
+
+export const SECRET_SIG = { key: "4dabf18193072939515e22adb298388d", value: "1b47061264138c4ac30d75fd1eb44270" } as const;
+export const RESOURCE_REFERENCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+export interface PlannedResource {
+    urn: string;
+    id?: string;
+    type: string;
+    name: string;
+    parent?: string;
+    custom: boolean;
+    protect: boolean;
+    retainOnDelete: boolean;
+    provider?: string;
+    dependencies: string[];
+    propertyDependencies: Record<string, string[]>;
+    ignoreChanges: string[];
+    additionalSecretOutputs: string[];
+    /** The inputs the engine receives, in wire format (secrets and unknowns marked). */
+    inputs: Record<string, unknown>;
+}
+
+export interface PlanResult {
+    project: string;
+    stack: string;
+    organization: string;
+    preview: boolean;
+    config: Record<string, string>;
+    resources: PlannedResource[];
+    /** Stack outputs, in wire format. */
+    outputs: Record<string, unknown>;
+}
+
+export function isSecret(value: unknown): value is { value: unknown } {
+    return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIG.key] === SECRET_SIG.value;
+}
+
+/** Plain values, as a policy sees them: secrets unwrapped, unknowns kept as the UNKNOWN sentinel. */
+export function unwrapSecrets(value: unknown): unknown {
+    if (isSecret(value)) {
+        return unwrapSecrets(value.value);
+    }
+    if (Array.isArray(value)) {
+        return value.map(unwrapSecrets);
+    }
+    if (value && typeof value === "object") {
+        const record = value as Record<string, unknown>;
+        if (record[SECRET_SIG.key] === RESOURCE_REFERENCE_SIG) {
+            return record.id ?? record.urn;
+        }
+        return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, unwrapSecrets(v)]));
+    }
+    return value;
+}
+
+/** Values for people: secrets shown as "[secret]", unknowns as "(computed)". */
+export function redact(value: unknown): unknown {
+    if (isSecret(value)) {
+        return "[secret]";
+    }
+    if (value === UNKNOWN) {
+        return "(computed)";
+    }
+    if (Array.isArray(value)) {
+        return value.map(redact);
+    }
+    if (value && typeof value === "object") {
+        const record = value as Record<string, unknown>;
+        if (record[SECRET_SIG.key] === RESOURCE_REFERENCE_SIG) {
+            return record.urn;
+        }
+        return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, redact(v)]));
+    }
+    return value;
+}
+
+/** "aws:rds/instance:Instance" -> "Instance"; component tokens keep their last segment too. */
+export function shortType(type: string): string {
+    return type.split(":").pop() ?? type;
+}

@@ -1,0 +1,60 @@
+/**
+ * Plans stacks in child processes (one Pulumi runtime per process) and chains StackReferences: a stack
+ * that references another planned stack gets that stack's outputs, as `pulumi up` of prod then dr would.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { PlanResult } from "./plan-model";
+import type { RunOptions } from "./mock-runtime";
+
+export class PlanError extends Error {
+    constructor(readonly stack: string, message: string) {
+        super(message);
+        this.name = "PlanError";
+    }
+}
+
+const RUNNER = path.join(__dirname, "mock-runtime.ts");
+
+export function planStack(options: RunOptions): PlanResult {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-plan-"));
+    try {
+        const optionsFile = path.join(dir, "options.json");
+        const resultFile = path.join(dir, "result.json");
+        fs.writeFileSync(optionsFile, JSON.stringify(options));
+        const child = spawnSync(process.execPath, ["--import", "tsx", RUNNER, optionsFile, resultFile], {
+            cwd: path.resolve(options.programDir),
+            encoding: "utf8",
+            maxBuffer: 64 * 1024 * 1024,
+        });
+        if (!fs.existsSync(resultFile)) {
+            throw new PlanError(options.stack, `the program did not finish under mocks:\n${child.stderr || child.stdout}`);
+        }
+        const outcome = JSON.parse(fs.readFileSync(resultFile, "utf8")) as { ok: true; result: PlanResult } | { ok: false; error: string };
+        if (!outcome.ok) {
+            throw new PlanError(options.stack, outcome.error);
+        }
+        return outcome.result;
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+/**
+ * Plans `stacks` in order. A stack whose StackReference names an earlier stack of the same project gets its
+ * outputs; when a requested stack depends on one not requested, that one is planned first.
+ */
+export function planStacks(programDir: string, stacks: string[], extra: Omit<RunOptions, "programDir" | "stack"> = {}): PlanResult[] {
+    const results: PlanResult[] = [];
+    const stackReferences: Record<string, Record<string, unknown>> = { ...(extra.stackReferences ?? {}) };
+    for (const stack of stacks) {
+        const result = planStack({ ...extra, programDir, stack, stackReferences });
+        for (const name of [`${result.organization}/${result.project}/${stack}`, `${result.project}/${stack}`, stack]) {
+            stackReferences[name] = result.outputs;
+        }
+        results.push(result);
+    }
+    return results;
+}
