@@ -61,6 +61,8 @@ export interface StackConfig {
     secretRecoveryWindowDays: number;
     /** Fully qualified name of the prod stack, read by the standby stack through a StackReference. */
     primaryStack?: string;
+    /** Standby only: promote the cross-region replica to a standalone primary (regional failover). */
+    promote: boolean;
     backupJobs: BackupJobsConfig;
 }
 
@@ -457,6 +459,10 @@ export function parseStackConfig(lookup: ConfigLookup, stack: string, project: s
             r.fail("primaryStack", `"${primaryStack}" is this stack; a standby stack reads the primary stack`);
         }
     }
+    const promote = r.boolean("promote", false);
+    if (promote && role !== "standby") {
+        r.fail("promote", "only a standby stack has a replica to promote");
+    }
     const backupJobs = parseBackupJobs(r);
 
     if (r.problems.length > 0) {
@@ -486,6 +492,7 @@ export function parseStackConfig(lookup: ConfigLookup, stack: string, project: s
         retention,
         secretRecoveryWindowDays,
         primaryStack,
+        promote,
         backupJobs,
     };
 }

@@ -1,0 +1,137 @@
+/**
+ * The backup bucket: where the CronJobs put pg_dumps, client and app config exports and encrypted secret
+ * exports, and where audit logs are archived. One lifecycle rule per data class keeps each prefix exactly
+ * as long as the retention table asks (or longer, if the stack raises it), and never shorter.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as s3 from "@pulumi/aws/s3";
+import { DataClass, Retention, RETENTION_TABLE } from "../lib/retention";
+import { customerManagedKey } from "./kms";
+
+export interface BackupBucketArgs {
+    bucketName: string;
+    retention: Retention;
+    accountId: pulumi.Input<string>;
+    region: string;
+    tags: Record<string, string>;
+}
+
+/** Days to keep an incomplete multipart upload (a failed pg_dump stream) before S3 aborts it. */
+export const ABORT_INCOMPLETE_UPLOAD_DAYS = 2;
+
+/**
+ * Lifecycle rules per data class. Day-based classes expire current objects after their retention and
+ * noncurrent versions (overwritten or deleted objects) after the same number of days. The version-based
+ * class (secrets/) never expires its current object and keeps the newest N-1 noncurrent versions, so N
+ * versions in all; older versions go 30 days after they stop being among the newest.
+ */
+export function lifecycleRules(retention: Retention): s3.BucketLifecycleConfigurationArgs["rules"] {
+    return RETENTION_TABLE.map((row) => {
+        const value = retention[row.dataClass as DataClass];
+        const base = {
+            id: `${row.dataClass}-retention`,
+            status: "Enabled",
+            filter: { prefix: row.bucketPrefix },
+            abortIncompleteMultipartUpload: { daysAfterInitiation: ABORT_INCOMPLETE_UPLOAD_DAYS },
+        };
+        if (row.unit === "versions") {
+            return { ...base, noncurrentVersionExpiration: { noncurrentDays: 30, newerNoncurrentVersions: value - 1 } };
+        }
+        return { ...base, expiration: { days: value }, noncurrentVersionExpiration: { noncurrentDays: value } };
+    });
+}
+
+export class BackupBucket extends pulumi.ComponentResource {
+    readonly bucketName: pulumi.Output<string>;
+    readonly arn: pulumi.Output<string>;
+    readonly kmsKeyArn: pulumi.Output<string>;
+    /** The bucket's configuration resources, for resources that must wait for them (replication). */
+    readonly versioning: s3.BucketVersioning;
+
+    constructor(name: string, args: BackupBucketArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("oauth2-dr:storage:BackupBucket", name, {}, opts);
+        const tags = { ...args.tags, backup: "true" };
+
+        const key = customerManagedKey(`${args.bucketName}`, {
+            description: `Server-side encryption of s3://${args.bucketName}`,
+            accountId: args.accountId,
+            tags,
+        }, this);
+
+        const bucket = new s3.Bucket(args.bucketName, {
+            bucket: args.bucketName,
+            forceDestroy: false,
+            tags,
+        }, { parent: this, protect: true });
+
+        this.versioning = new s3.BucketVersioning(`${args.bucketName}-versioning`, {
+            bucket: bucket.bucket,
+            versioningConfiguration: { status: "Enabled" },
+        }, { parent: this });
+
+        new s3.BucketServerSideEncryptionConfiguration(`${args.bucketName}-sse`, {
+            bucket: bucket.bucket,
+            rules: [{
+                applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: key.arn },
+                bucketKeyEnabled: true,
+            }],
+        }, { parent: this });
+
+        const publicAccess = new s3.BucketPublicAccessBlock(`${args.bucketName}-public-access`, {
+            bucket: bucket.bucket,
+            blockPublicAcls: true,
+            blockPublicPolicy: true,
+            ignorePublicAcls: true,
+            restrictPublicBuckets: true,
+        }, { parent: this });
+
+        new s3.BucketOwnershipControls(`${args.bucketName}-ownership`, {
+            bucket: bucket.bucket,
+            rule: { objectOwnership: "BucketOwnerEnforced" },
+        }, { parent: this });
+
+        new s3.BucketPolicy(`${args.bucketName}-policy`, {
+            bucket: bucket.bucket,
+            policy: pulumi.jsonStringify({
+                Version: "2012-10-17",
+                Statement: [
+                    {
+                        Sid: "DenyInsecureTransport",
+                        Effect: "Deny",
+                        Principal: "*",
+                        Action: "s3:*",
+                        Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
+                        Condition: { Bool: { "aws:SecureTransport": "false" } },
+                    },
+                    {
+                        // Objects may rely on the default encryption, but may not ask for anything weaker.
+                        Sid: "DenyUnencryptedObjectUploads",
+                        Effect: "Deny",
+                        Principal: "*",
+                        Action: "s3:PutObject",
+                        Resource: pulumi.interpolate`${bucket.arn}/*`,
+                        Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" } },
+                    },
+                    {
+                        Sid: "DenyOtherKmsKeys",
+                        Effect: "Deny",
+                        Principal: "*",
+                        Action: "s3:PutObject",
+                        Resource: pulumi.interpolate`${bucket.arn}/*`,
+                        Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": key.arn } },
+                    },
+                ],
+            }),
+        }, { parent: this, dependsOn: [publicAccess] });
+
+        new s3.BucketLifecycleConfiguration(`${args.bucketName}-lifecycle`, {
+            bucket: bucket.bucket,
+            rules: lifecycleRules(args.retention),
+        }, { parent: this, dependsOn: [this.versioning] });
+
+        this.bucketName = bucket.bucket;
+        this.arn = bucket.arn;
+        this.kmsKeyArn = key.arn;
+        this.registerOutputs({ bucketName: this.bucketName, arn: this.arn, kmsKeyArn: this.kmsKeyArn });
+    }
+}

@@ -1,0 +1,139 @@
+/**
+ * The primary PostgreSQL database on AWS RDS: the "Database (PostgreSQL)" row of the retention table
+ * (continuous WAL archiving for point-in-time restore + daily automated snapshots, kept 30 days) and the
+ * runbook's "Automated Backups (Cloud Managed)" commands turned into declared, protected settings.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as rds from "@pulumi/aws/rds";
+import * as secretsmanager from "@pulumi/aws/secretsmanager";
+import { customerManagedKey } from "./kms";
+
+export const DATABASE_NAME = "oauth2db";
+export const MASTER_USERNAME = "oauth2admin";
+/** Exported to CloudWatch Logs; the log groups are pre-created by AuditLogs with the audit retention. */
+export const RDS_LOG_EXPORTS = ["postgresql", "upgrade"];
+
+export interface PostgresDatabaseArgs {
+    identifier: string;
+    instanceClass: string;
+    engineVersion: string;
+    allocatedStorageGb: number;
+    maxAllocatedStorageGb: number;
+    /** Days of automated backups (and of the continuous WAL archive, i.e. the point-in-time window). */
+    backupRetentionDays: number;
+    backupWindow: string;
+    maintenanceWindow: string;
+    multiAz: boolean;
+    subnetIds: string[];
+    securityGroupIds: string[];
+    /** Secret output from @pulumi/random; never a literal. */
+    masterPassword: pulumi.Input<string>;
+    /** The `oauth2/db-credentials` secret; this component writes the connection details into it. */
+    credentialsSecretId: pulumi.Input<string>;
+    accountId: pulumi.Input<string>;
+    /** Log groups that must exist (with their retention) before RDS starts exporting to them. */
+    logGroups?: pulumi.Resource[];
+    tags: Record<string, string>;
+}
+
+export class PostgresDatabase extends pulumi.ComponentResource {
+    readonly arn: pulumi.Output<string>;
+    readonly identifier: pulumi.Output<string>;
+    readonly address: pulumi.Output<string>;
+    readonly port: pulumi.Output<number>;
+    readonly databaseName: string = DATABASE_NAME;
+    readonly kmsKeyArn: pulumi.Output<string>;
+    /** postgresql://user:password@host:port/db, secret. */
+    readonly connectionUrl: pulumi.Output<string>;
+
+    constructor(name: string, args: PostgresDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("oauth2-dr:database:PostgresDatabase", name, {}, opts);
+        const tags = { ...args.tags, "oauth2-dr/data-class": "database" };
+
+        const key = customerManagedKey(`${args.identifier}-storage`, {
+            description: `Storage, snapshots and automated backups of ${args.identifier}`,
+            accountId: args.accountId,
+            tags,
+        }, this);
+
+        const subnetGroup = new rds.SubnetGroup(`${args.identifier}-subnets`, {
+            name: `${args.identifier}-subnets`,
+            subnetIds: args.subnetIds,
+            description: `Private subnets of ${args.identifier}`,
+            tags,
+        }, { parent: this });
+
+        const major = args.engineVersion.split(".")[0];
+        const parameters = new rds.ParameterGroup(`${args.identifier}-params`, {
+            name: `${args.identifier}-pg${major}`,
+            family: `postgres${major}`,
+            description: "TLS only; log connections for the audit trail",
+            parameters: [
+                { name: "rds.force_ssl", value: "1" },
+                { name: "log_connections", value: "1" },
+                { name: "log_disconnections", value: "1" },
+            ],
+            tags,
+        }, { parent: this });
+
+        const instance = new rds.Instance(args.identifier, {
+            identifier: args.identifier,
+            engine: "postgres",
+            engineVersion: args.engineVersion,
+            instanceClass: args.instanceClass,
+            dbName: DATABASE_NAME,
+            username: MASTER_USERNAME,
+            password: args.masterPassword,
+            allocatedStorage: args.allocatedStorageGb,
+            maxAllocatedStorage: args.maxAllocatedStorageGb,
+            storageType: "gp3",
+            storageEncrypted: true,
+            kmsKeyId: key.arn,
+            multiAz: args.multiAz,
+            dbSubnetGroupName: subnetGroup.name,
+            vpcSecurityGroupIds: args.securityGroupIds,
+            parameterGroupName: parameters.name,
+            publiclyAccessible: false,
+            // Backups: daily snapshots in the window plus continuous WAL archiving (point-in-time restore).
+            backupRetentionPeriod: args.backupRetentionDays,
+            backupWindow: args.backupWindow,
+            maintenanceWindow: args.maintenanceWindow,
+            copyTagsToSnapshot: true,
+            deleteAutomatedBackups: false,
+            // Nothing is lost: deletion is refused, and if forced, a final snapshot is taken first.
+            deletionProtection: true,
+            skipFinalSnapshot: false,
+            finalSnapshotIdentifier: `${args.identifier}-final`,
+            enabledCloudwatchLogsExports: RDS_LOG_EXPORTS,
+            performanceInsightsEnabled: true,
+            performanceInsightsKmsKeyId: key.arn,
+            autoMinorVersionUpgrade: true,
+            applyImmediately: false,
+            tags,
+        }, { parent: this, protect: true, dependsOn: args.logGroups, ignoreChanges: ["password"] });
+
+        const connectionUrl = pulumi.secret(
+            pulumi.interpolate`postgresql://${MASTER_USERNAME}:${args.masterPassword}@${instance.address}:${instance.port}/${DATABASE_NAME}?sslmode=require`,
+        );
+        new secretsmanager.SecretVersion(`${args.identifier}-credentials`, {
+            secretId: args.credentialsSecretId,
+            secretString: pulumi.secret(pulumi.jsonStringify({
+                engine: "postgres",
+                username: MASTER_USERNAME,
+                password: args.masterPassword,
+                host: instance.address,
+                port: instance.port,
+                dbname: DATABASE_NAME,
+                dbInstanceIdentifier: args.identifier,
+            })),
+        }, { parent: this });
+
+        this.arn = instance.arn;
+        this.identifier = instance.identifier;
+        this.address = instance.address;
+        this.port = instance.port;
+        this.kmsKeyArn = key.arn;
+        this.connectionUrl = connectionUrl;
+        this.registerOutputs({ arn: this.arn, identifier: this.identifier, address: this.address, kmsKeyArn: this.kmsKeyArn });
+    }
+}

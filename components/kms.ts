@@ -1,0 +1,55 @@
+/**
+ * Customer-managed KMS keys. Every data store of the runbook gets its own key so that access to one
+ * class of backups (say, the bucket) does not open another (say, the database snapshots).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as kms from "@pulumi/aws/kms";
+
+export interface KeyArgs {
+    description: string;
+    /** Region of the key when it differs from the stack's provider region (aws v7 per-resource region). */
+    region?: string;
+    /** Service principals (e.g. logs.us-east-1.amazonaws.com) allowed to use the key on the account's behalf. */
+    servicePrincipals?: string[];
+    accountId: pulumi.Input<string>;
+    tags: Record<string, string>;
+}
+
+/**
+ * Declares a key with yearly rotation and the longest deletion window, protected like the data it encrypts,
+ * and an alias `alias/<name>` so operators find it. Returned as a child of `parent`.
+ */
+export function customerManagedKey(name: string, args: KeyArgs, parent: pulumi.Resource): kms.Key {
+    const statements: unknown[] = [
+        {
+            Sid: "AccountAdministration",
+            Effect: "Allow",
+            Principal: { AWS: pulumi.interpolate`arn:aws:iam::${args.accountId}:root` },
+            Action: "kms:*",
+            Resource: "*",
+        },
+    ];
+    if (args.servicePrincipals && args.servicePrincipals.length > 0) {
+        statements.push({
+            Sid: "AllowServiceUse",
+            Effect: "Allow",
+            Principal: { Service: args.servicePrincipals },
+            Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            Resource: "*",
+        });
+    }
+    const key = new kms.Key(
+        name,
+        {
+            description: args.description,
+            enableKeyRotation: true,
+            deletionWindowInDays: 30,
+            region: args.region,
+            policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: statements }),
+            tags: { ...args.tags, Name: name },
+        },
+        { parent, protect: true },
+    );
+    new kms.Alias(name, { name: `alias/${name}`, targetKeyId: key.keyId, region: args.region }, { parent });
+    return key;
+}

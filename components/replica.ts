@@ -1,0 +1,100 @@
+/**
+ * The DR region's copy of the database: a cross-region read replica streaming from the prod instance
+ * (RPO of seconds, promoted in a regional failover) and a replication of prod's automated backups into
+ * the DR region, so point-in-time restore still works when the primary region is gone.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as rds from "@pulumi/aws/rds";
+import { customerManagedKey } from "./kms";
+import { RDS_LOG_EXPORTS } from "./database";
+
+export interface CrossRegionReplicaArgs {
+    identifier: string;
+    /** ARN of the prod instance, read from the prod stack (a cross-region source must be an ARN). */
+    sourceDbInstanceArn: pulumi.Input<string>;
+    instanceClass: string;
+    /** Kept on the replica so it already has automated backups the moment it is promoted. */
+    backupRetentionDays: number;
+    backupWindow: string;
+    maintenanceWindow: string;
+    multiAz: boolean;
+    maxAllocatedStorageGb: number;
+    subnetIds: string[];
+    securityGroupIds: string[];
+    /** Promote the replica to a standalone primary (regional failover): removes the replication source. */
+    promote: boolean;
+    accountId: pulumi.Input<string>;
+    logGroups?: pulumi.Resource[];
+    tags: Record<string, string>;
+}
+
+export class CrossRegionReplica extends pulumi.ComponentResource {
+    readonly arn: pulumi.Output<string>;
+    readonly identifier: pulumi.Output<string>;
+    readonly address: pulumi.Output<string>;
+    readonly port: pulumi.Output<number>;
+    readonly kmsKeyArn: pulumi.Output<string>;
+    readonly automatedBackupsReplicationId: pulumi.Output<string>;
+
+    constructor(name: string, args: CrossRegionReplicaArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("oauth2-dr:database:CrossRegionReplica", name, {}, opts);
+        const tags = { ...args.tags, "oauth2-dr/data-class": "database" };
+
+        const key = customerManagedKey(`${args.identifier}-storage`, {
+            description: `Storage and backups of ${args.identifier} in the DR region`,
+            accountId: args.accountId,
+            tags,
+        }, this);
+
+        const subnetGroup = new rds.SubnetGroup(`${args.identifier}-subnets`, {
+            name: `${args.identifier}-subnets`,
+            subnetIds: args.subnetIds,
+            description: `Private subnets of ${args.identifier}`,
+            tags,
+        }, { parent: this });
+
+        const replica = new rds.Instance(args.identifier, {
+            identifier: args.identifier,
+            // Engine, version, database and credentials come from the source; an empty source promotes.
+            replicateSourceDb: args.promote ? undefined : args.sourceDbInstanceArn,
+            instanceClass: args.instanceClass,
+            storageType: "gp3",
+            storageEncrypted: true,
+            kmsKeyId: key.arn,
+            maxAllocatedStorage: args.maxAllocatedStorageGb,
+            multiAz: args.multiAz,
+            dbSubnetGroupName: subnetGroup.name,
+            vpcSecurityGroupIds: args.securityGroupIds,
+            publiclyAccessible: false,
+            backupRetentionPeriod: args.backupRetentionDays,
+            backupWindow: args.backupWindow,
+            maintenanceWindow: args.maintenanceWindow,
+            copyTagsToSnapshot: true,
+            deleteAutomatedBackups: false,
+            deletionProtection: true,
+            skipFinalSnapshot: false,
+            finalSnapshotIdentifier: `${args.identifier}-final`,
+            enabledCloudwatchLogsExports: RDS_LOG_EXPORTS,
+            performanceInsightsEnabled: true,
+            performanceInsightsKmsKeyId: key.arn,
+            applyImmediately: args.promote,
+            tags: { ...tags, "oauth2-dr/replica-of": "oauth2-postgres", "oauth2-dr/promoted": String(args.promote) },
+        }, { parent: this, protect: true, dependsOn: args.logGroups });
+
+        // Point-in-time restore in the DR region, independent of the replica: prod's automated backups and
+        // transaction logs copied here, kept as long as the table asks, encrypted with the DR key.
+        const backupsReplication = new rds.InstanceAutomatedBackupsReplication(`${args.identifier}-pitr`, {
+            sourceDbInstanceArn: args.sourceDbInstanceArn,
+            retentionPeriod: args.backupRetentionDays,
+            kmsKeyId: key.arn,
+        }, { parent: this, protect: true });
+
+        this.arn = replica.arn;
+        this.identifier = replica.identifier;
+        this.address = replica.address;
+        this.port = replica.port;
+        this.kmsKeyArn = key.arn;
+        this.automatedBackupsReplicationId = backupsReplication.id;
+        this.registerOutputs({ arn: this.arn, identifier: this.identifier, address: this.address });
+    }
+}

@@ -1,0 +1,110 @@
+/**
+ * Human-readable plan: every resource as a tree under its parent, with the properties that matter for
+ * backups and DR. Secrets print as [secret], values computed by the cloud as (computed).
+ */
+import { PlannedResource, PlanResult, redact } from "./plan-model";
+
+/** Per type, the inputs worth reading in a DR review; other types print their scalar inputs. */
+const KEY_PROPERTIES: Record<string, string[]> = {
+    "aws:rds/instance:Instance": [
+        "identifier", "engine", "engineVersion", "instanceClass", "replicateSourceDb", "multiAz", "backupRetentionPeriod",
+        "backupWindow", "maintenanceWindow", "storageEncrypted", "kmsKeyId", "deletionProtection", "skipFinalSnapshot",
+        "finalSnapshotIdentifier", "copyTagsToSnapshot", "deleteAutomatedBackups", "enabledCloudwatchLogsExports", "password",
+        "snapshotIdentifier", "restoreToPointInTime",
+    ],
+    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": ["sourceDbInstanceArn", "retentionPeriod", "kmsKeyId"],
+    "aws:s3/bucket:Bucket": ["bucket", "forceDestroy"],
+    "aws:s3/bucketVersioning:BucketVersioning": ["bucket", "versioningConfiguration"],
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": ["bucket", "rules"],
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"],
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": ["bucket", "rules"],
+    "aws:s3/bucketReplicationConfig:BucketReplicationConfig": ["region", "bucket", "rules"],
+    "aws:secretsmanager/secret:Secret": ["name", "kmsKeyId", "recoveryWindowInDays", "replicas"],
+    "aws:secretsmanager/secretVersion:SecretVersion": ["secretId", "secretString"],
+    "aws:cloudwatch/logGroup:LogGroup": ["name", "retentionInDays", "kmsKeyId"],
+    "aws:kms/key:Key": ["description", "region", "enableKeyRotation", "deletionWindowInDays"],
+    "aws:route53/healthCheck:HealthCheck": ["type", "fqdn", "port", "resourcePath", "failureThreshold", "requestInterval"],
+    "aws:route53/record:Record": ["name", "type", "records", "setIdentifier", "failoverRoutingPolicies", "healthCheckId"],
+    "kubernetes:batch/v1:CronJob": ["metadata", "spec"],
+};
+
+const SKIPPED = new Set(["tags", "tagsAll", "policy", "assumeRolePolicy", "__defaults"]);
+
+function brief(value: unknown): string {
+    const text = JSON.stringify(redact(value));
+    return text.length > 160 ? `${text.slice(0, 157)}...` : text;
+}
+
+function cronJobSummary(inputs: Record<string, unknown>): string[] {
+    const spec = redact(inputs.spec) as Record<string, any> | undefined;
+    const metadata = redact(inputs.metadata) as Record<string, any> | undefined;
+    if (!spec) {
+        return [];
+    }
+    const jobSpec = spec.jobTemplate?.spec ?? {};
+    const pod = jobSpec.template?.spec ?? {};
+    const container = pod.containers?.[0] ?? {};
+    return [
+        `namespace=${metadata?.namespace}`,
+        `schedule=${JSON.stringify(spec.schedule)}`,
+        `suspend=${spec.suspend ?? false}`,
+        `concurrencyPolicy=${spec.concurrencyPolicy}`,
+        `startingDeadlineSeconds=${spec.startingDeadlineSeconds}`,
+        `activeDeadlineSeconds=${jobSpec.activeDeadlineSeconds}`,
+        `backoffLimit=${jobSpec.backoffLimit}`,
+        `history=${spec.successfulJobsHistoryLimit}/${spec.failedJobsHistoryLimit}`,
+        `image=${container.image}`,
+        `resources=${JSON.stringify(container.resources)}`,
+        `runAsNonRoot=${pod.securityContext?.runAsNonRoot ?? container.securityContext?.runAsNonRoot}`,
+        `readOnlyRootFilesystem=${container.securityContext?.readOnlyRootFilesystem}`,
+    ];
+}
+
+export function keyProperties(resource: PlannedResource): string[] {
+    if (resource.type === "kubernetes:batch/v1:CronJob") {
+        return cronJobSummary(resource.inputs);
+    }
+    const wanted = KEY_PROPERTIES[resource.type];
+    const entries = Object.entries(resource.inputs).filter(([k, v]) =>
+        wanted ? wanted.includes(k) : !SKIPPED.has(k) && (typeof v !== "object" || v === null || Array.isArray(v)),
+    );
+    if (wanted) {
+        entries.sort(([a], [b]) => wanted.indexOf(a) - wanted.indexOf(b));
+    }
+    return entries.map(([k, v]) => `${k}=${brief(v)}`);
+}
+
+function isDefaultProvider(r: PlannedResource): boolean {
+    return r.type.startsWith("pulumi:providers:") && r.name.startsWith("default");
+}
+
+export function formatPlan(plan: PlanResult): string {
+    const resources = plan.resources.filter((r) => !isDefaultProvider(r));
+    const children = new Map<string | undefined, PlannedResource[]>();
+    const known = new Set(resources.map((r) => r.urn));
+    for (const r of resources) {
+        const parent = r.parent && known.has(r.parent) ? r.parent : undefined;
+        children.set(parent, [...(children.get(parent) ?? []), r]);
+    }
+    const lines = [
+        `Stack ${plan.organization}/${plan.project}/${plan.stack}${plan.preview ? " (preview: computed values unknown)" : ""}`,
+        `  ${resources.length} resources to create (${resources.filter((r) => r.protect).length} protected)`,
+    ];
+    const walk = (parent: string | undefined, depth: number) => {
+        for (const r of children.get(parent) ?? []) {
+            const indent = "  ".repeat(depth + 1);
+            const flags = [r.protect ? "protect" : "", r.custom ? "" : "component"].filter(Boolean).join(", ");
+            lines.push(`${indent}+ ${r.type}  ${r.name}${flags ? `  [${flags}]` : ""}`);
+            for (const prop of keyProperties(r)) {
+                lines.push(`${indent}      ${prop}`);
+            }
+            walk(r.urn, depth + 1);
+        }
+    };
+    walk(undefined, 0);
+    lines.push("  Outputs:");
+    for (const [key, value] of Object.entries(plan.outputs)) {
+        lines.push(`    ${key}: ${brief(value)}`);
+    }
+    return lines.join("\n");
+}
