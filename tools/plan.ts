@@ -22,7 +22,7 @@ interface PlanArgs {
 }
 
 export function parseArgs(argv: string[]): PlanArgs {
-    const args: PlanArgs = { stacks: [], json: false, preview: false, programDir: path.resolve(__dirname, "..") };
+    const args: PlanArgs = { stacks: [], json: false, preview: false, programDir: process.cwd() };
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
         if (arg === "--stack" || arg === "-s") {

@@ -1,0 +1,79 @@
+/**
+ * `npm run plan` as a user runs it: both stacks printed, --stack and --json, and a bad stack file makes it
+ * exit non-zero with one line naming the key. Bad stack files live in a temporary copy of the project
+ * (stack files copied, code symlinked) so the repository's own stack files are never touched.
+ */
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { REPO } from "./support/plans";
+
+function runPlan(args: string[], cwd = REPO) {
+    const result = spawnSync(process.execPath, ["--import", "tsx", path.join(REPO, "tools", "plan.ts"), ...args], {
+        cwd,
+        encoding: "utf8",
+    });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** A copy of the project whose prod stack file has `edit` applied. */
+function projectWithEditedProd(edit: (text: string) => string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-cli-"));
+    for (const entry of ["index.ts", "lib", "components", "scripts", "node_modules", "package.json", "tsconfig.json"]) {
+        if (fs.existsSync(path.join(REPO, entry))) {
+            fs.symlinkSync(path.join(REPO, entry), path.join(dir, entry));
+        }
+    }
+    for (const file of ["Pulumi.yaml", "Pulumi.prod.yaml", "Pulumi.dr.yaml"]) {
+        fs.copyFileSync(path.join(REPO, file), path.join(dir, file));
+    }
+    const prod = path.join(dir, "Pulumi.prod.yaml");
+    const edited = edit(fs.readFileSync(prod, "utf8"));
+    assert.notEqual(edited, fs.readFileSync(prod, "utf8"), "the edit must change the stack file");
+    fs.writeFileSync(prod, edited);
+    return dir;
+}
+
+describe("npm run plan (CLI)", function () {
+    const temps: string[] = [];
+    after(() => temps.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+
+    it("plans prod then dr and prints both", () => {
+        const { status, stdout, stderr } = runPlan([]);
+        assert.equal(status, 0, stderr);
+        const prodAt = stdout.indexOf("Stack organization/oauth2-dr/prod");
+        const drAt = stdout.indexOf("Stack organization/oauth2-dr/dr");
+        assert.ok(prodAt >= 0 && drAt > prodAt, "prod is printed before dr");
+        assert.match(stdout, /\+ aws:rds\/instance:Instance {2}oauth2-postgres {2}\[protect\]/);
+        assert.match(stdout, /replicateSourceDb="arn:aws:rds:us-east-1:\d{12}:db:oauth2-postgres"/);
+        assert.ok(!stdout.includes("mock-oauth2-db-master-password"), "no generated secret in the plan output");
+        assert.match(stdout, /password="\[secret\]"/);
+    });
+
+    it("--stack dr --json prints one stack as JSON, planning prod behind the scenes", () => {
+        const { status, stdout, stderr } = runPlan(["--stack", "dr", "--json"]);
+        assert.equal(status, 0, stderr);
+        const plan = JSON.parse(stdout);
+        assert.equal(plan.stack, "dr");
+        assert.ok(plan.resources.some((r: { name: string }) => r.name === "oauth2-postgres-replica"));
+    });
+
+    const badInputs: Array<[string, (text: string) => string, RegExp]> = [
+        ["a retention below the table", (t) => `${t}  oauth2-dr:retention:\n    database: 29\n`, /^oauth2-dr:retention\.database: 29 days is below the retention table's minimum of 30 days/m],
+        ["a DR region equal to the primary", (t) => t.replace("oauth2-dr:drRegion: us-west-2", "oauth2-dr:drRegion: us-east-1"), /^oauth2-dr:drRegion: "us-east-1" equals primaryRegion/m],
+        ["a malformed backup window", (t) => t.replace('oauth2-dr:backupWindow: "03:00-04:00"', 'oauth2-dr:backupWindow: "3am"'), /^oauth2-dr:backupWindow: "3am" is not hh24:mi-hh24:mi/m],
+        ["an unknown cloud", (t) => `${t}  oauth2-dr:cloud: oci\n`, /^oauth2-dr:cloud: "oci" is not one of aws, azure, gcp/m],
+    ];
+    for (const [what, edit, expected] of badInputs) {
+        it(`exits non-zero on ${what}, with a line naming the key`, () => {
+            const dir = projectWithEditedProd(edit);
+            temps.push(dir);
+            const { status, stdout, stderr } = runPlan(["--stack", "prod"], dir);
+            assert.notEqual(status, 0);
+            assert.match(stderr, expected);
+            assert.equal(stdout.trim(), "", "nothing is planned");
+        });
+    }
+});
