@@ -9,6 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { getCallerIdentityOutput } from "@pulumi/aws/getCallerIdentity";
 import { loadStackConfig } from "./lib/load-config";
+import { retentionRow } from "./lib/retention";
 import { AuditLogs } from "./components/audit-logs";
 import { BackupBucket } from "./components/backup-bucket";
 import { BucketReplication } from "./components/bucket-replication";
@@ -37,12 +38,20 @@ function declarePrimary() {
         accountId,
         tags,
     });
+    const bucket = new BackupBucket("backups", {
+        bucketName: `oauth2-backups-${config.stack}`,
+        retention: config.retention,
+        accountId,
+        region: config.region,
+        tags,
+    });
     const auditLogs = new AuditLogs("audit-logs", {
         region: config.region,
         retentionDays: config.retention.audit,
         databaseIdentifiers: [DB_IDENTIFIER],
         logExports: RDS_LOG_EXPORTS,
         accountId,
+        archive: { bucketArn: bucket.arn, bucketKmsKeyArn: bucket.kmsKeyArn, prefix: retentionRow("audit").bucketPrefix },
         tags,
     });
     const database = new PostgresDatabase("database", {
@@ -61,13 +70,6 @@ function declarePrimary() {
         credentialsSecretId: secrets.arns.dbCredentials,
         accountId,
         logGroups: auditLogs.logGroups,
-        tags,
-    });
-    const bucket = new BackupBucket("backups", {
-        bucketName: `oauth2-backups-${config.stack}`,
-        retention: config.retention,
-        accountId,
-        region: config.region,
         tags,
     });
     const dns = new DnsFailover("dns", {
@@ -101,12 +103,20 @@ function declarePrimary() {
 
 function declareStandby() {
     const prod = new pulumi.StackReference(config.primaryStack!);
+    const bucket = new BackupBucket("backups", {
+        bucketName: `oauth2-backups-${config.stack}`,
+        retention: config.retention,
+        accountId,
+        region: config.region,
+        tags,
+    });
     const auditLogs = new AuditLogs("audit-logs", {
         region: config.region,
         retentionDays: config.retention.audit,
         databaseIdentifiers: [REPLICA_IDENTIFIER],
         logExports: RDS_LOG_EXPORTS,
         accountId,
+        archive: { bucketArn: bucket.arn, bucketKmsKeyArn: bucket.kmsKeyArn, prefix: retentionRow("audit").bucketPrefix },
         tags,
     });
     const replica = new CrossRegionReplica("replica", {
@@ -123,13 +133,6 @@ function declareStandby() {
         promote: config.promote,
         accountId,
         logGroups: auditLogs.logGroups,
-        tags,
-    });
-    const bucket = new BackupBucket("backups", {
-        bucketName: `oauth2-backups-${config.stack}`,
-        retention: config.retention,
-        accountId,
-        region: config.region,
         tags,
     });
     new BucketReplication("backup-replication", {

@@ -7,6 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as cloudwatch from "@pulumi/aws/cloudwatch";
 import { customerManagedKey } from "./kms";
+import { AuditArchive } from "./audit-archive";
 
 export interface AuditLogsArgs {
     region: string;
@@ -15,6 +16,8 @@ export interface AuditLogsArgs {
     databaseIdentifiers: string[];
     logExports: string[];
     accountId: pulumi.Input<string>;
+    /** Archive the server's audit log continuously into this bucket's `audit/` prefix. */
+    archive?: { bucketArn: pulumi.Input<string>; bucketKmsKeyArn: pulumi.Input<string>; prefix: string };
     tags: Record<string, string>;
 }
 
@@ -46,6 +49,18 @@ export class AuditLogs extends pulumi.ComponentResource {
 
         const audit = group(SERVER_AUDIT_LOG_GROUP);
         const rdsGroups = args.databaseIdentifiers.flatMap((id) => args.logExports.map((log) => group(`/aws/rds/instance/${id}/${log}`)));
+
+        if (args.archive) {
+            new AuditArchive("audit-archive", {
+                logGroupName: audit.name,
+                logGroup: audit,
+                region: args.region,
+                bucketArn: args.archive.bucketArn,
+                bucketKmsKeyArn: args.archive.bucketKmsKeyArn,
+                prefix: args.archive.prefix,
+                tags,
+            }, { parent: this });
+        }
 
         this.logGroups = [audit, ...rdsGroups];
         this.auditLogGroupName = audit.name;

@@ -45,6 +45,10 @@ function awsArn(type: string, name: string, region: string, inputs: Record<strin
             return `arn:aws:kms:${region}:${ACCOUNT_ID}:key/${mockUuid(name)}`;
         case "secretsmanager":
             return `arn:aws:secretsmanager:${region}:${ACCOUNT_ID}:secret:${physical}-AbCdEf`;
+        case "kinesis":
+            return kind === "firehoseDeliveryStream"
+                ? `arn:aws:firehose:${region}:${ACCOUNT_ID}:deliverystream/${physical}`
+                : `arn:aws:kinesis:${region}:${ACCOUNT_ID}:stream/${physical}`;
         case "cloudwatch":
             return `arn:aws:logs:${region}:${ACCOUNT_ID}:log-group:${physical}`;
         default:
