@@ -8,7 +8,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
+import type * as PulumiSdk from "@pulumi/pulumi";
 import { loadStackSettings } from "./stack-settings";
 import { PlannedResource, PlanResult, SECRET_SIG, UNKNOWN } from "./plan-model";
 
@@ -134,8 +134,21 @@ function toJson(value: unknown): unknown {
     return value;
 }
 
+/**
+ * The program's own copy of the Pulumi SDK (its node_modules), or ours when it has none: mocks only work
+ * when they are installed in the very copy that the program's resources register through.
+ */
+function sdkFor(programDir: string): typeof PulumiSdk {
+    const resolved = require.resolve("@pulumi/pulumi", { paths: [programDir, __dirname] });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(resolved) as typeof PulumiSdk;
+}
+
+let pulumi: typeof PulumiSdk;
+
 export async function runProgram(options: RunOptions): Promise<PlanResult> {
     const programDir = path.resolve(options.programDir);
+    pulumi = sdkFor(programDir);
     const settings = loadStackSettings(programDir, options.stack);
     const config: Record<string, string> = { ...settings.config };
     for (const [key, value] of Object.entries(options.configOverrides ?? {})) {
@@ -151,7 +164,7 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
 
     await pulumi.runtime.setMocks(
         {
-            newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
+            newResource(args: PulumiSdk.runtime.MockResourceArgs): PulumiSdk.runtime.MockResourceResult {
                 if (args.type === "pulumi:pulumi:StackReference") {
                     const refName = String(args.inputs.name);
                     const outputs = options.stackReferences?.[refName];
@@ -167,7 +180,7 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
                 const state = computedState(args.type, args.name, args.inputs, defaultRegion);
                 return { id: physicalId(args.type, args.name, state), state };
             },
-            call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+            call(args: PulumiSdk.runtime.MockCallArgs): Record<string, unknown> {
                 switch (args.token) {
                     case "aws:index/getCallerIdentity:getCallerIdentity":
                         return { accountId: ACCOUNT_ID, arn: `arn:aws:iam::${ACCOUNT_ID}:user/mock`, userId: "AIDAMOCK" };
@@ -275,7 +288,7 @@ async function resolveExports(program: Record<string, unknown>): Promise<Record<
 
 async function resolveValue(value: unknown): Promise<unknown> {
     if (pulumi.Output.isInstance(value)) {
-        const output = value as pulumi.Output<unknown> & { promise(): Promise<unknown>; isKnown: Promise<boolean>; isSecret: Promise<boolean> };
+        const output = value as PulumiSdk.Output<unknown> & { promise(): Promise<unknown>; isKnown: Promise<boolean>; isSecret: Promise<boolean> };
         const [inner, known, secret] = await Promise.all([output.promise(), output.isKnown, output.isSecret]);
         if (!known) {
             return UNKNOWN;
@@ -287,7 +300,7 @@ async function resolveValue(value: unknown): Promise<unknown> {
         return resolveValue(await value);
     }
     if (pulumi.Resource.isInstance(value)) {
-        return { urn: await resolveValue((value as pulumi.Resource).urn) };
+        return { urn: await resolveValue((value as PulumiSdk.Resource).urn) };
     }
     if (Array.isArray(value)) {
         return Promise.all(value.map(resolveValue));

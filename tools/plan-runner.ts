@@ -6,6 +6,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { pathToFileURL } from "url";
 import { PlanResult } from "./plan-model";
 import type { RunOptions } from "./mock-runtime";
 
@@ -17,6 +18,8 @@ export class PlanError extends Error {
 }
 
 const RUNNER = path.join(__dirname, "mock-runtime.ts");
+/** tsx's loader by absolute URL: the child runs in the program's directory, which may not have tsx. */
+const TSX_LOADER = pathToFileURL(path.resolve(__dirname, "..", "node_modules", "tsx", "dist", "loader.mjs")).href;
 
 export function planStack(options: RunOptions): PlanResult {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-plan-"));
@@ -24,10 +27,13 @@ export function planStack(options: RunOptions): PlanResult {
         const optionsFile = path.join(dir, "options.json");
         const resultFile = path.join(dir, "result.json");
         fs.writeFileSync(optionsFile, JSON.stringify(options));
-        const child = spawnSync(process.execPath, ["--import", "tsx", RUNNER, optionsFile, resultFile], {
+        const child = spawnSync(process.execPath, ["--import", TSX_LOADER, RUNNER, optionsFile, resultFile], {
             cwd: path.resolve(options.programDir),
             encoding: "utf8",
             maxBuffer: 64 * 1024 * 1024,
+            // A program without its own node_modules (another team's, checked with --program) resolves
+            // @pulumi/* from ours; its own node_modules, when present, still come first.
+            env: { ...process.env, NODE_PATH: [process.env.NODE_PATH, path.resolve(__dirname, "..", "node_modules")].filter(Boolean).join(path.delimiter) },
         });
         if (!fs.existsSync(resultFile)) {
             throw new PlanError(options.stack, `the program did not finish under mocks:\n${child.stderr || child.stdout}`);
