@@ -33,6 +33,58 @@ export interface BackupJobsConfig {
     oidcProviderUrl: string;
 }
 
+/** Azure PostgreSQL Flexible Server settings (cloud: azure). */
+export interface AzureConfig {
+    /** Resource group of the server: oauth2-prod-rg for prod, the standby's own group in the DR region. */
+    resourceGroup: string;
+    /** true: the stack declares the resource group; false: it exists already and is only referenced by name. */
+    createResourceGroup: boolean;
+    skuName: string;
+    skuTier: "Burstable" | "GeneralPurpose" | "MemoryOptimized";
+    /** VNet integration: a subnet delegated to Microsoft.DBforPostgreSQL/flexibleServers, and its private DNS zone. */
+    delegatedSubnetId?: string;
+    privateDnsZoneId?: string;
+}
+
+/** Google Cloud SQL settings (cloud: gcp). */
+export interface GcpConfig {
+    project: string;
+    tier: string;
+    edition: "ENTERPRISE" | "ENTERPRISE_PLUS";
+    /** VPC network (projects/P/global/networks/N) of the private IP; the instance has no public IP. */
+    privateNetwork: string;
+    /** Days of transaction logs kept for point-in-time recovery: 1-7 (ENTERPRISE), 1-35 (ENTERPRISE_PLUS). */
+    transactionLogRetentionDays: number;
+    /** Multi-region or region where backups are stored (e.g. "us"); empty means the instance's multi-region. */
+    backupLocation?: string;
+}
+
+/** The runbook's "Database Restore" section as configuration: one of the two modes. */
+export type RestoreConfig =
+    | { mode: "snapshot"; fromSnapshot: string }
+    | { mode: "pointInTime"; pointInTime: string };
+
+export interface AwsBackupConfig {
+    /** AWS Backup vaults, plan and selection (aws primary stacks). */
+    enabled: boolean;
+    /** Grace period of the vault lock before it becomes immutable (compliance mode), in days (3-36500). */
+    changeableForDays: number;
+}
+
+export interface AlarmsConfig {
+    /** SNS topic in this stack's region that every alarm notifies. */
+    topicArn?: string;
+    /** SNS topic in us-east-1 for the Route 53 health-check alarm (Route 53 metrics only exist there). */
+    healthCheckTopicArn?: string;
+}
+
+export interface AppDatabaseSecretConfig {
+    /** Declare the application's DATABASE_URL secret (prod always, dr once promoted). */
+    enabled: boolean;
+    namespace: string;
+    name: string;
+}
+
 export interface StackConfig {
     project: string;
     stack: string;
@@ -64,6 +116,25 @@ export interface StackConfig {
     /** Standby only: promote the cross-region replica to a standalone primary (regional failover). */
     promote: boolean;
     backupJobs: BackupJobsConfig;
+    /** Whether the stack declares the Route 53 failover record (always on aws; on azure/gcp when hostedZoneId is set). */
+    dnsFailover: boolean;
+    /** The backup window's start, hh24:mi UTC (Cloud SQL's backup start time). */
+    backupStartTime: string;
+    /** The maintenance window's start: day of week (0 = Sunday), hour and minute in UTC. */
+    maintenanceStart: { dayOfWeek: number; hour: number; minute: number };
+    azure?: AzureConfig;
+    gcp?: GcpConfig;
+    restore?: RestoreConfig;
+    /** Manual snapshots (AWS) / on-demand backups (Azure) declared as resources of the running instance. */
+    manualSnapshots: string[];
+    awsBackup: AwsBackupConfig;
+    alarms: AlarmsConfig;
+    appDatabaseSecret: AppDatabaseSecretConfig;
+}
+
+export interface ParseOptions {
+    /** The current time, for validating restore.pointInTime; injectable for tests. */
+    now?: Date;
 }
 
 /** A lookup of raw configuration values by fully qualified key ("oauth2-dr:role", "aws:region"). */
@@ -397,7 +468,7 @@ function withDottedKeys(lookup: ConfigLookup): ConfigLookup {
     };
 }
 
-export function parseStackConfig(lookup: ConfigLookup, stack: string, project: string = PROJECT): StackConfig {
+export function parseStackConfig(lookup: ConfigLookup, stack: string, project: string = PROJECT, options: ParseOptions = {}): StackConfig {
     const r = new Reader(withDottedKeys(lookup), project);
     const cloud = r.oneOf<Cloud>("cloud", ["aws", "azure", "gcp"], "aws");
     const role = r.oneOf<Role>("role", ["primary", "standby"]);
@@ -412,7 +483,12 @@ export function parseStackConfig(lookup: ConfigLookup, stack: string, project: s
     if (hostedZoneId && !/^Z[A-Z0-9]{4,32}$/.test(hostedZoneId)) {
         r.fail("hostedZoneId", `"${hostedZoneId}" is not a Route 53 hosted zone id (Z...)`);
     }
-    const regionalEndpoint = r.string("regionalEndpoint");
+    // DNS failover stays on Route 53 for every cloud; on azure/gcp it is optional (no hostedZoneId, no records).
+    const dnsFailover = cloud === "aws" || hostedZoneId !== "";
+    if (cloud !== "aws" && dnsFailover && r.raw("aws:region") === undefined) {
+        r.fail("aws:region", "is required for the Route 53 failover records when hostedZoneId is set (e.g. us-east-1)");
+    }
+    const regionalEndpoint = dnsFailover ? r.string("regionalEndpoint") : r.string("regionalEndpoint", "");
     if (regionalEndpoint && !HOSTNAME.test(regionalEndpoint)) {
         r.fail("regionalEndpoint", `"${regionalEndpoint}" is not a DNS name (the regional load balancer's host name)`);
     }
@@ -423,6 +499,9 @@ export function parseStackConfig(lookup: ConfigLookup, stack: string, project: s
     const backupWindow = parseBackupWindow(r);
     const maintenanceWindow = parseMaintenanceWindow(r, backupWindow);
     const instanceClass = r.string("instanceClass", "db.r6g.large");
+    if (cloud !== "aws" && r.raw("instanceClass") !== undefined) {
+        r.fail("instanceClass", `is the RDS instance class; on ${cloud} set ${cloud === "azure" ? "azure.skuName" : "gcp.tier"} instead`);
+    }
     if (cloud === "aws" && !/^db\.[a-z0-9]+\.[a-z0-9]+$/.test(instanceClass)) {
         r.fail("instanceClass", `"${instanceClass}" is not an RDS instance class such as db.r6g.large`);
     }
@@ -464,6 +543,33 @@ export function parseStackConfig(lookup: ConfigLookup, stack: string, project: s
         r.fail("promote", "only a standby stack has a replica to promote");
     }
     const backupJobs = parseBackupJobs(r);
+    const azure = cloud === "azure" ? parseAzure(r, allocatedStorageGb) : undefined;
+    const gcp = cloud === "gcp" ? parseGcp(r) : undefined;
+    const restore = parseRestore(r, cloud, role, retention.database, gcp, options.now ?? new Date());
+    const manualSnapshots = parseManualSnapshots(r, cloud);
+    const awsBackup = {
+        enabled: r.boolean("awsBackup.enabled", cloud === "aws" && role === "primary"),
+        changeableForDays: r.integer("awsBackup.changeableForDays", 3, 3, 36500),
+    };
+    if (awsBackup.enabled && (cloud !== "aws" || role !== "primary")) {
+        r.fail("awsBackup.enabled", "AWS Backup is declared by the aws primary stack (it copies into the DR region itself)");
+    }
+    const alarms = parseAlarms(r, cloud, environment, region);
+    const appDatabaseSecret = {
+        enabled: r.boolean("appDatabaseSecret.enabled", true),
+        namespace: r.string("appDatabaseSecret.namespace", "oauth2-system"),
+        name: r.string("appDatabaseSecret.name", "oauth2-database"),
+    };
+    for (const key of ["namespace", "name"] as const) {
+        if (appDatabaseSecret[key] && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(appDatabaseSecret[key])) {
+            r.fail(`appDatabaseSecret.${key}`, `"${appDatabaseSecret[key]}" is not a Kubernetes name (lowercase, digits, '-')`);
+        }
+    }
+    const backupStartTime = backupWindow.slice(0, 5);
+    const mw = MAINTENANCE_WINDOW.exec(maintenanceWindow);
+    const maintenanceStart = mw
+        ? { dayOfWeek: DAYS.indexOf(mw[1]), hour: Number(mw[2]), minute: Number(mw[3]) }
+        : { dayOfWeek: 0, hour: 5, minute: 0 };
 
     if (r.problems.length > 0) {
         throw new ConfigError(r.problems);
@@ -494,5 +600,237 @@ export function parseStackConfig(lookup: ConfigLookup, stack: string, project: s
         primaryStack,
         promote,
         backupJobs,
+        dnsFailover,
+        backupStartTime,
+        maintenanceStart,
+        azure,
+        gcp,
+        restore,
+        manualSnapshots,
+        awsBackup,
+        alarms,
+        appDatabaseSecret,
     };
+}
+
+/** Storage sizes (GiB) that Azure Flexible Server offers. */
+export const AZURE_STORAGE_SIZES_GB = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32767];
+
+function knownKeys(r: Reader, root: string, allowed: string[]): void {
+    const raw = r.raw(root);
+    if (raw === undefined) {
+        return;
+    }
+    let value: unknown;
+    try {
+        value = JSON.parse(raw);
+    } catch {
+        r.fail(root, `must be a map with the keys ${allowed.join(", ")}`);
+        return;
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        r.fail(root, `must be a map with the keys ${allowed.join(", ")}`);
+        return;
+    }
+    for (const key of Object.keys(value)) {
+        if (!allowed.includes(key)) {
+            r.fail(`${root}.${key}`, `unknown key; ${root} has ${allowed.join(", ")}`);
+        }
+    }
+}
+
+function parseAzure(r: Reader, allocatedStorageGb: number): AzureConfig {
+    knownKeys(r, "azure", ["resourceGroup", "createResourceGroup", "skuName", "skuTier", "delegatedSubnetId", "privateDnsZoneId"]);
+    const resourceGroup = r.string("azure.resourceGroup", "oauth2-prod-rg");
+    if (!/^[-\w._()]{1,89}[-\w_()]$/.test(resourceGroup)) {
+        r.fail("azure.resourceGroup", `"${resourceGroup}" is not an Azure resource group name`);
+    }
+    const skuName = r.string("azure.skuName", "Standard_D4ds_v5");
+    if (!/^Standard_[A-Za-z0-9_]+$/.test(skuName)) {
+        r.fail("azure.skuName", `"${skuName}" is not a Flexible Server compute size such as Standard_D4ds_v5`);
+    }
+    const skuTier = r.oneOf<AzureConfig["skuTier"]>("azure.skuTier", ["Burstable", "GeneralPurpose", "MemoryOptimized"], "GeneralPurpose");
+    if (skuTier === "Burstable") {
+        r.fail("azure.skuTier", "Burstable servers support neither zone-redundant high availability nor replicas");
+    }
+    if (!AZURE_STORAGE_SIZES_GB.includes(allocatedStorageGb)) {
+        r.fail("allocatedStorageGb", `${allocatedStorageGb} is not an Azure Flexible Server storage size (${AZURE_STORAGE_SIZES_GB.join(", ")})`);
+    }
+    const delegatedSubnetId = r.optionalString("azure.delegatedSubnetId");
+    const privateDnsZoneId = r.optionalString("azure.privateDnsZoneId");
+    const armId = /^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[^/]+\/providers\/.+$/i;
+    if (delegatedSubnetId && !armId.test(delegatedSubnetId)) {
+        r.fail("azure.delegatedSubnetId", `"${delegatedSubnetId}" is not a subnet resource id (/subscriptions/.../subnets/...)`);
+    }
+    if (privateDnsZoneId && !armId.test(privateDnsZoneId)) {
+        r.fail("azure.privateDnsZoneId", `"${privateDnsZoneId}" is not a private DNS zone resource id`);
+    }
+    if (Boolean(delegatedSubnetId) !== Boolean(privateDnsZoneId)) {
+        r.fail(delegatedSubnetId ? "azure.privateDnsZoneId" : "azure.delegatedSubnetId", "VNet integration needs both azure.delegatedSubnetId and azure.privateDnsZoneId");
+    }
+    return {
+        resourceGroup,
+        createResourceGroup: r.boolean("azure.createResourceGroup", true),
+        skuName,
+        skuTier,
+        delegatedSubnetId,
+        privateDnsZoneId,
+    };
+}
+
+function parseGcp(r: Reader): GcpConfig {
+    knownKeys(r, "gcp", ["project", "tier", "edition", "privateNetwork", "transactionLogRetentionDays", "backupLocation"]);
+    const project = r.raw("gcp.project") ?? r.raw("gcp:project");
+    if (project === undefined) {
+        r.fail("gcp.project", "is required (or set gcp:project): the project of the Cloud SQL instance");
+    } else if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(project)) {
+        r.fail("gcp.project", `"${project}" is not a Google Cloud project id`);
+    }
+    const edition = r.oneOf<GcpConfig["edition"]>("gcp.edition", ["ENTERPRISE", "ENTERPRISE_PLUS"], "ENTERPRISE");
+    const tier = r.string("gcp.tier", "db-custom-4-16384");
+    if (!/^db-[a-z0-9-]+$/.test(tier)) {
+        r.fail("gcp.tier", `"${tier}" is not a Cloud SQL machine tier such as db-custom-4-16384`);
+    } else if (edition === "ENTERPRISE_PLUS" && !tier.startsWith("db-perf-optimized-")) {
+        r.fail("gcp.tier", `"${tier}" is not available on ENTERPRISE_PLUS (use db-perf-optimized-N-*)`);
+    }
+    const privateNetwork = r.string("gcp.privateNetwork");
+    if (privateNetwork && !/^projects\/[a-z][a-z0-9-]+\/global\/networks\/[a-z][a-z0-9-]*$/.test(privateNetwork)) {
+        r.fail("gcp.privateNetwork", `"${privateNetwork}" is not a VPC network such as projects/my-project/global/networks/oauth2-vpc`);
+    }
+    const maxLogDays = edition === "ENTERPRISE_PLUS" ? 35 : 7;
+    const transactionLogRetentionDays = r.integer("gcp.transactionLogRetentionDays", 7, 1, maxLogDays);
+    const backupLocation = r.optionalString("gcp.backupLocation");
+    if (backupLocation && !/^[a-z]+(-[a-z]+\d)?$/.test(backupLocation)) {
+        r.fail("gcp.backupLocation", `"${backupLocation}" is not a Cloud Storage location such as us or us-central1`);
+    }
+    return { project: project ?? "", tier, edition, privateNetwork, transactionLogRetentionDays, backupLocation };
+}
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Milliseconds since the epoch of an RFC 3339 time, or undefined when it is not one (or not a real date). */
+export function parseRfc3339(value: string): number | undefined {
+    const m = RFC3339.exec(value);
+    if (!m) {
+        return undefined;
+    }
+    const ms = Date.parse(value);
+    if (Number.isNaN(ms)) {
+        return undefined;
+    }
+    // Reject dates that Date.parse rolls over (2024-02-30 -> March 1): check the calendar fields.
+    const offset = m[8] === "Z" ? 0 : (m[8][0] === "-" ? -1 : 1) * (Number(m[8].slice(1, 3)) * 60 + Number(m[8].slice(4, 6)));
+    const local = new Date(ms + offset * 60_000);
+    const same =
+        local.getUTCFullYear() === Number(m[1]) &&
+        local.getUTCMonth() + 1 === Number(m[2]) &&
+        local.getUTCDate() === Number(m[3]) &&
+        local.getUTCHours() === Number(m[4]) &&
+        local.getUTCMinutes() === Number(m[5]);
+    return same ? ms : undefined;
+}
+
+/** UTC, second precision: 2024-01-15T10:00:00Z, the form RDS, Azure and Cloud SQL all accept. */
+export function toUtc(ms: number): string {
+    return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+}
+
+const AWS_SNAPSHOT_ID = /^(rds:)?[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,254}(?<!-)$/;
+const AWS_SNAPSHOT_ARN = /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:snapshot:[A-Za-z0-9:_-]+$/;
+
+function parseRestore(r: Reader, cloud: Cloud, role: Role, retentionDays: number, gcp: GcpConfig | undefined, now: Date): RestoreConfig | undefined {
+    knownKeys(r, "restore", ["fromSnapshot", "pointInTime"]);
+    const fromSnapshot = r.optionalString("restore.fromSnapshot");
+    const pointInTime = r.optionalString("restore.pointInTime");
+    if (fromSnapshot === undefined && pointInTime === undefined) {
+        return undefined;
+    }
+    if (fromSnapshot !== undefined && pointInTime !== undefined) {
+        r.fail("restore", "set one of restore.fromSnapshot or restore.pointInTime, not both");
+        return undefined;
+    }
+    if (cloud !== "aws" && role !== "primary") {
+        r.fail("restore", `on ${cloud}, restores are declared in the primary stack (beside ${"oauth2-postgres"}); the standby holds only the replica`);
+        return undefined;
+    }
+    if (fromSnapshot !== undefined) {
+        if (cloud === "azure") {
+            r.fail("restore.fromSnapshot", "Azure Flexible Server restores from a point in time of its backups; use restore.pointInTime");
+        } else if (cloud === "gcp" && !/^\d{1,20}$/.test(fromSnapshot)) {
+            r.fail("restore.fromSnapshot", `"${fromSnapshot}" is not a Cloud SQL backup id (digits, from gcloud sql backups list)`);
+        } else if (cloud === "aws" && !AWS_SNAPSHOT_ID.test(fromSnapshot) && !AWS_SNAPSHOT_ARN.test(fromSnapshot)) {
+            r.fail("restore.fromSnapshot", `"${fromSnapshot}" is not an RDS snapshot identifier or snapshot ARN (e.g. rds:oauth2-postgres-2024-01-15-05-00)`);
+        }
+        return { mode: "snapshot", fromSnapshot };
+    }
+    const time = pointInTime!;
+    const ms = parseRfc3339(time);
+    if (ms === undefined) {
+        r.fail("restore.pointInTime", `"${time}" is not an RFC 3339 time such as 2024-01-15T10:00:00Z`);
+        return undefined;
+    }
+    if (ms > now.getTime()) {
+        r.fail("restore.pointInTime", `"${time}" is in the future (now is ${toUtc(now.getTime())})`);
+        return undefined;
+    }
+    // The restorable window: the automated backups' retention on RDS and Azure; Cloud SQL's transaction logs.
+    const windowDays = cloud === "gcp" ? (gcp?.transactionLogRetentionDays ?? 7) : retentionDays;
+    const earliest = now.getTime() - windowDays * 24 * 3600 * 1000;
+    if (ms < earliest) {
+        const what = cloud === "gcp" ? "transaction log retention" : "backup retention";
+        r.fail("restore.pointInTime", `"${time}" is outside the ${windowDays}-day point-in-time window (${what}); the earliest restorable time is ${toUtc(earliest)}`);
+        return undefined;
+    }
+    return { mode: "pointInTime", pointInTime: toUtc(ms) };
+}
+
+function parseManualSnapshots(r: Reader, cloud: Cloud): string[] {
+    const pattern = cloud === "azure" ? /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,127}$/ : /^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,254}(?<!-)$/;
+    const ids = r.json<string[]>("manualSnapshots", [], stringList(pattern, "snapshot identifiers", 0));
+    if (ids.length > 0 && cloud === "gcp") {
+        r.fail("manualSnapshots", "Cloud SQL on-demand backups are not declarable resources; run gcloud sql backups create --instance=oauth2-postgres");
+        return [];
+    }
+    const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
+    if (duplicate) {
+        r.fail("manualSnapshots", `"${duplicate}" is listed twice`);
+    }
+    return ids;
+}
+
+const SNS_ARN = /^arn:aws[a-z-]*:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_-]{1,256}$/;
+
+function parseAlarms(r: Reader, cloud: Cloud, environment: Environment, region: string): AlarmsConfig {
+    if (cloud !== "aws") {
+        for (const key of ["alarmTopicArn", "healthCheckAlarmTopicArn"]) {
+            if (r.raw(key) !== undefined) {
+                r.fail(key, `CloudWatch alarms are declared on aws stacks only; ${cloud} alerting is out of this program's scope`);
+            }
+        }
+        return {};
+    }
+    const topicArn = r.optionalString("alarmTopicArn");
+    if (topicArn === undefined && environment === "production") {
+        r.fail("alarmTopicArn", `is required for production: the SNS topic (in ${region}) that the RTO/RPO alarms notify`);
+    }
+    const topicMatch = topicArn ? SNS_ARN.exec(topicArn) : null;
+    if (topicArn && !topicMatch) {
+        r.fail("alarmTopicArn", `"${topicArn}" is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)`);
+    } else if (topicMatch && region && topicMatch[1] !== region) {
+        r.fail("alarmTopicArn", `"${topicArn}" is in ${topicMatch[1]}; CloudWatch alarms notify topics in their own region (${region})`);
+    }
+    let healthCheckTopicArn = r.optionalString("healthCheckAlarmTopicArn");
+    if (healthCheckTopicArn) {
+        const m = SNS_ARN.exec(healthCheckTopicArn);
+        if (!m) {
+            r.fail("healthCheckAlarmTopicArn", `"${healthCheckTopicArn}" is not an SNS topic ARN`);
+        } else if (m[1] !== "us-east-1") {
+            r.fail("healthCheckAlarmTopicArn", `"${healthCheckTopicArn}" must be in us-east-1, where Route 53 publishes HealthCheckStatus`);
+        }
+    } else if (topicArn && region === "us-east-1") {
+        healthCheckTopicArn = topicArn;
+    } else if (topicArn) {
+        r.fail("healthCheckAlarmTopicArn", `is required when the stack's region (${region}) is not us-east-1: the SNS topic in us-east-1 for the Route 53 health-check alarm`);
+    }
+    return { topicArn, healthCheckTopicArn };
 }
