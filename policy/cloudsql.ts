@@ -1,0 +1,110 @@
+/**
+ * Google Cloud SQL for PostgreSQL (gcp:sql/databaseInstance:DatabaseInstance): the database row of the
+ * retention table on GCP. Cloud SQL counts backups, not days: 30 days of daily backups is
+ * retainedBackups >= 30 with retentionUnit COUNT (its default is 7). Point-in-time recovery needs the
+ * transaction log kept too (1-7 days; 35 on Enterprise Plus).
+ *
+ * Read replicas (masterInstanceName set) cannot have backups configured (Cloud SQL rejects it; backups
+ * belong to the primary), so the backup policy does not judge them; deletion protection still applies.
+ * Instances whose databaseVersion is not POSTGRES_* are not judged.
+ */
+import * as sql from "@pulumi/gcp/sql";
+import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import { retentionRow } from "../lib/retention";
+import { configOf } from "./config";
+import { read, show, UNKNOWN } from "./unknowns";
+
+const DATABASE = retentionRow("database");
+
+export function isCloudSqlReplica(props: unknown): boolean {
+    const master = read(props, "masterInstanceName");
+    return master === UNKNOWN || (typeof master === "string" && master !== "");
+}
+
+function isPostgres(props: unknown): boolean {
+    const version = read(props, "databaseVersion");
+    return typeof version !== "string" || version.startsWith("POSTGRES");
+}
+
+const backupSchema = {
+    properties: {
+        minimumRetainedBackups: {
+            type: "integer" as const,
+            minimum: 1,
+            default: DATABASE.minimum,
+            description: `Daily backups to keep; the runbook's table says ${DATABASE.minimum} days for ${DATABASE.dataType}.`,
+        },
+        minimumTransactionLogRetentionDays: {
+            type: "integer" as const,
+            minimum: 1,
+            maximum: 35,
+            default: 7,
+            description: "Days of transaction log kept for point-in-time recovery.",
+        },
+    },
+};
+
+export const cloudSqlBackupConfiguration: ResourceValidationPolicy = {
+    name: "cloudsql-backup-configuration",
+    description: `Cloud SQL PostgreSQL primaries take automated backups with point-in-time recovery, keep at least ${DATABASE.minimum} of them (${DATABASE.dataType}) and keep the transaction log.`,
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    configSchema: backupSchema,
+    validateResource: validateResourceOfType(sql.DatabaseInstance, (instance, args, reportViolation) => {
+        if (isCloudSqlReplica(instance) || !isPostgres(instance)) {
+            return;
+        }
+        const config = configOf<{ minimumRetainedBackups: number; minimumTransactionLogRetentionDays: number }>(backupSchema, args);
+        const backup = read(instance, "settings", "backupConfiguration");
+        if (backup === UNKNOWN) {
+            return;
+        }
+        const enabled = read(backup, "enabled");
+        if (enabled !== UNKNOWN && enabled !== true) {
+            reportViolation(`${args.name}: settings.backupConfiguration.enabled is ${show(enabled)}; the runbook requires automated backups (true)`);
+        }
+        const pitr = read(backup, "pointInTimeRecoveryEnabled");
+        if (pitr !== UNKNOWN && pitr !== true) {
+            reportViolation(`${args.name}: settings.backupConfiguration.pointInTimeRecoveryEnabled is ${show(pitr)}; the runbook requires point-in-time recovery (true) for "Continuous" database backups`);
+        }
+        const retained = read(backup, "backupRetentionSettings", "retainedBackups");
+        const unit = read(backup, "backupRetentionSettings", "retentionUnit");
+        if (unit !== UNKNOWN && unit !== undefined && unit !== "COUNT") {
+            reportViolation(`${args.name}: settings.backupConfiguration.backupRetentionSettings.retentionUnit is ${show(unit)}; the retention table is checked in daily backups, unit "COUNT"`);
+        }
+        if (retained !== UNKNOWN) {
+            if (retained === undefined || retained === null) {
+                reportViolation(`${args.name}: settings.backupConfiguration.backupRetentionSettings.retainedBackups is not set (Cloud SQL keeps 7); the retention table requires at least ${config.minimumRetainedBackups} daily backups (${DATABASE.dataType}, ${DATABASE.minimum} days)`);
+            } else if (typeof retained !== "number" || retained < config.minimumRetainedBackups) {
+                reportViolation(`${args.name}: settings.backupConfiguration.backupRetentionSettings.retainedBackups is ${show(retained)}; the retention table requires at least ${config.minimumRetainedBackups} daily backups (${DATABASE.dataType}, ${DATABASE.minimum} days)`);
+            }
+        }
+        const logDays = read(backup, "transactionLogRetentionDays");
+        if (logDays !== UNKNOWN && (typeof logDays !== "number" || logDays < config.minimumTransactionLogRetentionDays)) {
+            reportViolation(`${args.name}: settings.backupConfiguration.transactionLogRetentionDays is ${show(logDays)}; the runbook requires at least ${config.minimumTransactionLogRetentionDays} days of transaction log for point-in-time recovery`);
+        }
+    }),
+};
+
+/** The provider's deletionProtection defaults to true: only an explicit false is a violation. */
+export const cloudSqlDeletionProtection: ResourceValidationPolicy = {
+    name: "cloudsql-deletion-protection",
+    description: "Cloud SQL PostgreSQL instances keep deletion protection on (deletionProtection not false; settings.deletionProtectionEnabled not false).",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    validateResource: validateResourceOfType(sql.DatabaseInstance, (instance, args, reportViolation) => {
+        if (!isPostgres(instance)) {
+            return;
+        }
+        const protection = read(instance, "deletionProtection");
+        if (protection === false) {
+            reportViolation(`${args.name}: deletionProtection is false; the runbook requires true (deleting the instance deletes its automated backups)`);
+        }
+        const apiProtection = read(instance, "settings", "deletionProtectionEnabled");
+        if (apiProtection === false) {
+            reportViolation(`${args.name}: settings.deletionProtectionEnabled is false; the runbook requires deletion protection`);
+        }
+    }),
+};
+
+export const cloudSqlPolicies = [cloudSqlBackupConfiguration, cloudSqlDeletionProtection];

@@ -1,0 +1,92 @@
+/**
+ * CloudWatch log groups that hold audit logs: the "Audit logs" row (1 year). Which groups are audit logs is
+ * configurable: by default a name containing "audit" or starting with "/aws/rds/" (the database's exported
+ * logs, which carry connection and DDL audit records).
+ */
+import * as cloudwatch from "@pulumi/aws/cloudwatch";
+import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import { retentionRow } from "../lib/retention";
+import { configOf, minimumDaysSchema } from "./config";
+import { read, show, UNKNOWN } from "./unknowns";
+
+const AUDIT = retentionRow("audit");
+
+export const auditLogSchema = {
+    properties: {
+        auditNameContains: { type: "array" as const, items: { type: "string" as const }, default: ["audit"], description: "A log group whose name contains one of these holds audit logs." },
+        auditNamePrefixes: { type: "array" as const, items: { type: "string" as const }, default: ["/aws/rds/"], description: "A log group whose name starts with one of these holds audit logs." },
+    },
+};
+
+export interface AuditLogConfig {
+    auditNameContains: string[];
+    auditNamePrefixes: string[];
+}
+
+export function logGroupName(props: unknown, resourceName: string): unknown {
+    const name = read(props, "name");
+    if (name !== undefined) {
+        return name;
+    }
+    const prefix = read(props, "namePrefix");
+    return prefix !== undefined ? prefix : resourceName;
+}
+
+export function isAuditLogGroup(props: unknown, resourceName: string, config: AuditLogConfig): boolean {
+    const name = logGroupName(props, resourceName);
+    return typeof name === "string" && (config.auditNameContains.some((s) => name.includes(s)) || config.auditNamePrefixes.some((p) => name.startsWith(p)));
+}
+
+/** Days kept; Infinity for 0 or unset (CloudWatch's default: never expire). */
+export function logRetentionDays(props: unknown): number | typeof UNKNOWN | string {
+    const days = read(props, "retentionInDays");
+    if (days === UNKNOWN) {
+        return UNKNOWN;
+    }
+    if (days === undefined || days === null || days === 0) {
+        return Infinity;
+    }
+    return typeof days === "number" ? days : String(days);
+}
+
+const retentionSchema = { properties: { ...auditLogSchema.properties, minimumDays: minimumDaysSchema("audit") } };
+
+export const auditLogRetention: ResourceValidationPolicy = {
+    name: "cloudwatch-audit-log-retention",
+    description: `Audit log groups keep events at least as long as the retention table's ${AUDIT.dataType} row (${AUDIT.minimum} days; 0 = never expire is compliant).`,
+    enforcementLevel: "mandatory",
+    severity: "high",
+    configSchema: retentionSchema,
+    validateResource: validateResourceOfType(cloudwatch.LogGroup, (group, args, reportViolation) => {
+        const config = configOf<AuditLogConfig & { minimumDays: number }>(retentionSchema, args);
+        if (!isAuditLogGroup(group, args.name, config)) {
+            return;
+        }
+        const days = logRetentionDays(group);
+        if (days !== UNKNOWN && (typeof days !== "number" || days < config.minimumDays)) {
+            reportViolation(`${args.name}: retentionInDays is ${show(read(group, "retentionInDays"))}; the retention table requires at least ${config.minimumDays} days (${AUDIT.dataType}, 1 year) or 0 (never expire)`);
+        }
+    }),
+};
+
+const kmsSchema = { properties: { ...auditLogSchema.properties } };
+
+export const auditLogKms: ResourceValidationPolicy = {
+    name: "cloudwatch-audit-log-kms",
+    description: "Audit log groups are encrypted with a customer-managed KMS key (kmsKeyId set).",
+    enforcementLevel: "mandatory",
+    severity: "medium",
+    configSchema: kmsSchema,
+    validateResource: validateResourceOfType(cloudwatch.LogGroup, (group, args, reportViolation) => {
+        const config = configOf<AuditLogConfig>(kmsSchema, args);
+        if (!isAuditLogGroup(group, args.name, config)) {
+            return;
+        }
+        const key = read(group, "kmsKeyId");
+        if (key !== UNKNOWN && (typeof key !== "string" || key === "")) {
+            reportViolation(`${args.name}: kmsKeyId is ${show(key)}; the runbook requires audit logs encrypted with a customer-managed KMS key`);
+        }
+    }),
+};
+
+export const logPolicies = [auditLogRetention, auditLogKms];

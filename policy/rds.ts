@@ -1,0 +1,163 @@
+/**
+ * AWS RDS instances and clusters: the "Database (PostgreSQL)" row of the retention table and the
+ * runbook's "nothing is lost" settings (deletion protection, encryption, final snapshot, Multi-AZ).
+ *
+ * Unset values are judged by the provider's default: RDS keeps 1 day of backups (0 for a read replica)
+ * when backupRetentionPeriod is not given, does not protect against deletion and does not encrypt.
+ */
+import * as rds from "@pulumi/aws/rds";
+import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import { retentionRow } from "../lib/retention";
+import { configOf, isProduction, minimumDaysSchema, PRODUCTION_SCHEMA, ProductionConfig } from "./config";
+import { read, readStringMap, show, UNKNOWN } from "./unknowns";
+
+const DATABASE = retentionRow("database");
+
+/** A replica streams from another instance: its backups, snapshots and HA follow different rules. */
+function replicationSource(props: unknown): unknown {
+    return read(props, "replicateSourceDb");
+}
+
+function isReplica(props: unknown): boolean {
+    const source = replicationSource(props);
+    return source === UNKNOWN || (typeof source === "string" && source !== "");
+}
+
+const retentionSchema = { properties: { minimumDays: minimumDaysSchema("database") } };
+
+function checkRetention(what: string, name: string, value: unknown, defaultDays: number, minimum: number, report: (m: string) => void): void {
+    if (value === UNKNOWN) {
+        return;
+    }
+    if (value === undefined || value === null) {
+        report(`${name}: backupRetentionPeriod is not set (the RDS default keeps ${defaultDays} day${defaultDays === 1 ? "" : "s"} for ${what}); the retention table requires at least ${minimum} days (${DATABASE.dataType})`);
+        return;
+    }
+    if (typeof value !== "number" || value < minimum) {
+        report(`${name}: backupRetentionPeriod is ${show(value)} days; the retention table requires at least ${minimum} days (${DATABASE.dataType})`);
+    }
+}
+
+export const rdsBackupRetention: ResourceValidationPolicy = {
+    name: "rds-backup-retention",
+    description: `RDS instances (read replicas included) and clusters keep automated backups at least as long as the retention table's ${DATABASE.dataType} row (${DATABASE.minimum} days).`,
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    configSchema: retentionSchema,
+    validateResource: [
+        validateResourceOfType(rds.Instance, (instance, args, reportViolation) => {
+            const { minimumDays } = configOf<{ minimumDays: number }>(retentionSchema, args);
+            const replica = isReplica(instance);
+            checkRetention(replica ? "a read replica" : "a new instance", args.name, read(instance, "backupRetentionPeriod"), replica ? 0 : 1, minimumDays, reportViolation);
+        }),
+        validateResourceOfType(rds.Cluster, (cluster, args, reportViolation) => {
+            const { minimumDays } = configOf<{ minimumDays: number }>(retentionSchema, args);
+            checkRetention("a cluster", args.name, read(cluster, "backupRetentionPeriod"), 1, minimumDays, reportViolation);
+        }),
+    ],
+};
+
+export const rdsDeletionProtection: ResourceValidationPolicy = {
+    name: "rds-deletion-protection",
+    description: "RDS instances and clusters refuse deletion (deletionProtection: true), so a stray `pulumi destroy` cannot remove the database and its automated backups.",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    validateResource: [validateResourceOfType(rds.Instance, checkDeletionProtection), validateResourceOfType(rds.Cluster, checkDeletionProtection)],
+};
+
+function checkDeletionProtection(props: unknown, args: ResourceValidationArgs, reportViolation: ReportViolation): void {
+    const value = read(props, "deletionProtection");
+    if (value !== UNKNOWN && value !== true) {
+        reportViolation(`${args.name}: deletionProtection is ${show(value)}; the runbook requires true (deleting the database also deletes its automated backups)`);
+    }
+}
+
+/**
+ * Encryption at rest. A read replica inherits encryption from its source; a cross-region replica of an
+ * encrypted source must name a KMS key of its own region. So a replica counts as encrypted when it sets
+ * storageEncrypted: true or a kmsKeyId; a primary must set storageEncrypted: true.
+ */
+export const rdsStorageEncrypted: ResourceValidationPolicy = {
+    name: "rds-storage-encrypted",
+    description: "RDS instances and clusters encrypt storage and backups at rest (storageEncrypted: true; a replica may instead name its kmsKeyId).",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    validateResource: [
+        validateResourceOfType(rds.Instance, (instance, args, reportViolation) => {
+            const encrypted = read(instance, "storageEncrypted");
+            const kmsKeyId = read(instance, "kmsKeyId");
+            if (encrypted === UNKNOWN || encrypted === true) {
+                return;
+            }
+            if (isReplica(instance)) {
+                if (kmsKeyId === UNKNOWN || (typeof kmsKeyId === "string" && kmsKeyId !== "")) {
+                    return;
+                }
+                reportViolation(`${args.name}: storageEncrypted is ${show(encrypted)} and kmsKeyId is not set on a read replica; the runbook requires encrypted storage (set storageEncrypted: true or a kmsKeyId in the replica's region)`);
+                return;
+            }
+            reportViolation(`${args.name}: storageEncrypted is ${show(encrypted)}; the runbook requires true (snapshots and backups of an unencrypted instance are unencrypted)`);
+        }),
+        validateResourceOfType(rds.Cluster, (cluster, args, reportViolation) => {
+            const encrypted = read(cluster, "storageEncrypted");
+            const kmsKeyId = read(cluster, "kmsKeyId");
+            const replica = typeof read(cluster, "replicationSourceIdentifier") === "string";
+            if (encrypted === UNKNOWN || encrypted === true || (replica && (kmsKeyId === UNKNOWN || typeof kmsKeyId === "string"))) {
+                return;
+            }
+            reportViolation(`${args.name}: storageEncrypted is ${show(encrypted)}; the runbook requires true`);
+        }),
+    ],
+};
+
+/**
+ * A final snapshot on delete. Deleting a read replica never takes a final snapshot (RDS rejects the
+ * identifier; the data lives on the source), so replicas are not judged; a promoted replica is a primary.
+ */
+export const rdsFinalSnapshot: ResourceValidationPolicy = {
+    name: "rds-final-snapshot",
+    description: "Deleting an RDS primary instance or cluster takes a final snapshot (skipFinalSnapshot not true, finalSnapshotIdentifier set).",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    validateResource: [validateResourceOfType(rds.Instance, checkFinalSnapshot), validateResourceOfType(rds.Cluster, checkFinalSnapshot)],
+};
+
+function checkFinalSnapshot(props: unknown, args: ResourceValidationArgs, reportViolation: ReportViolation): void {
+    if (isReplica(props) || typeof read(props, "replicationSourceIdentifier") === "string") {
+        return;
+    }
+    const skip = read(props, "skipFinalSnapshot");
+    const identifier = read(props, "finalSnapshotIdentifier");
+    if (skip === true) {
+        reportViolation(`${args.name}: skipFinalSnapshot is true; the runbook requires a final snapshot on delete (skipFinalSnapshot: false with a finalSnapshotIdentifier)`);
+    } else if (skip !== UNKNOWN && identifier !== UNKNOWN && (typeof identifier !== "string" || identifier === "")) {
+        reportViolation(`${args.name}: finalSnapshotIdentifier is ${show(identifier)}; the runbook requires a final snapshot on delete, which needs a finalSnapshotIdentifier`);
+    }
+}
+
+const multiAzSchema = { properties: { ...PRODUCTION_SCHEMA } };
+
+/**
+ * Multi-AZ for a primary instance in production: the runbook's "AZ failure: 10 minutes, RPO 0" and
+ * "Database failure: RDS Multi-AZ failover" rows. Replicas are exempt (the primary's standby covers the AZ);
+ * clusters are exempt (Aurora's availability comes from its instances, not a flag).
+ */
+export const rdsMultiAz: ResourceValidationPolicy = {
+    name: "rds-multi-az",
+    description: "A primary RDS instance in a stack marked production runs Multi-AZ (multiAz: true).",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    configSchema: multiAzSchema,
+    validateResource: validateResourceOfType(rds.Instance, (instance, args, reportViolation) => {
+        const config = configOf<ProductionConfig>(multiAzSchema, args);
+        if (isReplica(instance) || !isProduction(readStringMap(instance, "tags"), args.stackTags, config)) {
+            return;
+        }
+        const multiAz = read(instance, "multiAz");
+        if (multiAz !== UNKNOWN && multiAz !== true) {
+            reportViolation(`${args.name}: multiAz is ${show(multiAz)} on a production primary; the runbook requires true (AZ failure: RTO 10 minutes, RPO 0)`);
+        }
+    }),
+};
+
+export const rdsPolicies = [rdsBackupRetention, rdsDeletionProtection, rdsStorageEncrypted, rdsFinalSnapshot, rdsMultiAz];

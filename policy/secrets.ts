@@ -1,0 +1,115 @@
+/**
+ * Secrets Manager: the "Secrets/Keys" row (Critical). Secrets Manager keeps no fixed number of versions;
+ * the table's 7 versions are kept in the versioned secrets/ prefix of the backup bucket (see lifecycle.ts).
+ * Here: a customer-managed key (so the secret's readers are governed by our key policy and the replica has
+ * its own regional key), a recovery window (a deleted secret can be restored), and for Critical secrets a
+ * replica in another region (a regional failover finds them there).
+ */
+import * as secretsmanager from "@pulumi/aws/secretsmanager";
+import { ResourceValidationArgs, ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import { retentionRow } from "../lib/retention";
+import { configOf, globMatch } from "./config";
+import { read, readArray, show, UNKNOWN } from "./unknowns";
+
+const SECRETS = retentionRow("secrets");
+const AWS_MANAGED_KEYS = ["alias/aws/secretsmanager", "aws/secretsmanager"];
+
+export const secretsKmsKey: ResourceValidationPolicy = {
+    name: "secretsmanager-customer-managed-key",
+    description: "Secrets Manager secrets are encrypted with a customer-managed KMS key (kmsKeyId set, not aws/secretsmanager).",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    validateResource: validateResourceOfType(secretsmanager.Secret, (secret, args, reportViolation) => {
+        const key = read(secret, "kmsKeyId");
+        if (key === UNKNOWN) {
+            return;
+        }
+        if (typeof key !== "string" || key === "" || AWS_MANAGED_KEYS.includes(key)) {
+            reportViolation(`${args.name}: kmsKeyId is ${show(key)}; the runbook requires a customer-managed KMS key`);
+        }
+    }),
+};
+
+const recoverySchema = {
+    properties: {
+        minimumRecoveryWindowDays: { type: "integer" as const, minimum: 7, maximum: 30, default: 7, description: "Shortest recovery window accepted (Secrets Manager allows 7-30; 0 deletes at once)." },
+    },
+};
+
+/** Unset is the provider default of 30 days: compliant. 0 deletes the secret without recovery. */
+export const secretsRecoveryWindow: ResourceValidationPolicy = {
+    name: "secretsmanager-recovery-window",
+    description: "Deleted Secrets Manager secrets stay recoverable (recoveryWindowInDays not 0, at least 7 days by default).",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    configSchema: recoverySchema,
+    validateResource: validateResourceOfType(secretsmanager.Secret, (secret, args, reportViolation) => {
+        const { minimumRecoveryWindowDays } = configOf<{ minimumRecoveryWindowDays: number }>(recoverySchema, args);
+        const days = read(secret, "recoveryWindowInDays");
+        if (days === UNKNOWN || days === undefined || days === null) {
+            return;
+        }
+        if (typeof days !== "number" || days < minimumRecoveryWindowDays) {
+            reportViolation(`${args.name}: recoveryWindowInDays is ${show(days)}; the runbook requires at least ${minimumRecoveryWindowDays} days so a deleted secret can be restored${days === 0 ? " (0 deletes it immediately)" : ""}`);
+        }
+    }),
+};
+
+export const criticalSecretSchema = {
+    properties: {
+        criticalSecretNames: {
+            type: "array" as const,
+            items: { type: "string" as const },
+            default: ["oauth2/*"],
+            description: `Name patterns (* matches anything) of secrets in the table's ${SECRETS.priority} "${SECRETS.dataType}" class.`,
+        },
+    },
+};
+
+export function isCriticalSecret(secret: unknown, resourceName: string, patterns: string[]): boolean {
+    const name = read(secret, "name");
+    const candidate = typeof name === "string" ? name : resourceName;
+    return patterns.some((pattern) => globMatch(pattern, candidate));
+}
+
+/** The secret's own region: its `region` input (aws v7) or its provider's region. */
+export function ownRegion(props: unknown, provider: ResourceValidationArgs["provider"]): unknown {
+    const region = read(props, "region");
+    return region !== undefined ? region : read(provider?.props, "region");
+}
+
+/** Regions of the secret's replicas that differ from its own; UNKNOWN if they cannot be told yet. */
+export function crossRegionReplicas(secret: unknown, region: unknown): string[] | typeof UNKNOWN {
+    const replicas = readArray(secret, "replicas");
+    if (replicas === UNKNOWN || region === UNKNOWN) {
+        return UNKNOWN;
+    }
+    const regions = (replicas ?? []).map((r) => read(r, "region"));
+    if (regions.some((r) => r === UNKNOWN)) {
+        return UNKNOWN;
+    }
+    return regions.filter((r): r is string => typeof r === "string" && r !== "" && r !== region);
+}
+
+export const secretsCriticalReplica: ResourceValidationPolicy = {
+    name: "secretsmanager-critical-replica",
+    description: `Secrets of the table's ${SECRETS.priority} class (named oauth2/* by default) have a replica in another region.`,
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    configSchema: criticalSecretSchema,
+    validateResource: validateResourceOfType(secretsmanager.Secret, (secret, args, reportViolation) => {
+        const { criticalSecretNames } = configOf<{ criticalSecretNames: string[] }>(criticalSecretSchema, args);
+        if (!isCriticalSecret(secret, args.name, criticalSecretNames)) {
+            return;
+        }
+        const region = ownRegion(secret, args.provider);
+        const replicas = crossRegionReplicas(secret, region);
+        if (replicas !== UNKNOWN && replicas.length === 0) {
+            const declared = readArray(secret, "replicas");
+            const found = declared === undefined || declared === UNKNOWN || declared.length === 0 ? "no replicas" : `replicas only in ${show(region)}`;
+            reportViolation(`${args.name}: has ${found} (secret region ${show(region)}); the retention table marks ${SECRETS.dataType} ${SECRETS.priority}, which requires a replica in another region (replicas[].region)`);
+        }
+    }),
+};
+
+export const secretsPolicies = [secretsKmsKey, secretsRecoveryWindow, secretsCriticalReplica];

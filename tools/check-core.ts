@@ -1,0 +1,110 @@
+/**
+ * The offline policy check as a library: plan a program's stacks under mocks (tools/plan-order.ts, as
+ * `npm run plan` does), hand every resource to the policy pack with the engine's argument shapes
+ * (tools/policy-harness.ts) and compute the retention matrix. `npm run check` prints it; the report
+ * generator and the tests import `checkStacks` / `checkPlan`.
+ */
+import * as path from "path";
+import { EnforcementLevel, Policies } from "@pulumi/policy";
+import { ALL_POLICIES, PACK_ENFORCEMENT_LEVEL } from "../policy/all";
+import { configOf } from "../policy/config";
+import { indexStack } from "../policy/resources";
+import { MatrixConfig, matrixSchema, retentionMatrix, RetentionResult } from "../policy/retention-matrix";
+import { Role, stackRole } from "../policy/roles";
+import { PlanResult } from "./plan-model";
+import { planInOrder } from "./plan-order";
+import { listStacks } from "./stack-settings";
+import {
+    analyzerResources,
+    defaultStackTags,
+    evaluateResourcePolicies,
+    evaluateStackPolicies,
+    NotApplicable,
+    PackConfig,
+    policyResources,
+    prepare,
+    validatePackConfig,
+    Violation,
+} from "./policy-harness";
+
+export type { Violation, RetentionResult, PackConfig };
+
+export interface StackCheck {
+    stack: string;
+    project: string;
+    role: Role;
+    resourceCount: number;
+    violations: Violation[];
+    retention: RetentionResult[];
+    notApplicable: NotApplicable[];
+}
+
+export interface CheckOptions {
+    /** The Pulumi program (directory with Pulumi.yaml); default: this repository. */
+    programDir?: string;
+    /** Stacks to check; default: every Pulumi.<stack>.yaml, referenced stacks first. */
+    stacks?: string[];
+    /** Policy config, as `--policy-pack-config`. */
+    config?: PackConfig;
+    /** Leave computed values unknown, as in a first `pulumi preview`. */
+    preview?: boolean;
+    /** Stack tags (the service's), e.g. { environment: "production" }. */
+    stackTags?: Record<string, string>;
+    policies?: Policies;
+}
+
+export const REPO_ROOT = path.resolve(__dirname, "..");
+
+export function mandatoryCount(checks: StackCheck[]): number {
+    return checks.reduce((n, c) => n + c.violations.filter((v) => v.enforcementLevel === "mandatory").length, 0);
+}
+
+/** Evaluates the pack on one planned stack (no planning: tests mutate plans in memory and call this). */
+export async function checkPlan(plan: PlanResult, options: Omit<CheckOptions, "stacks" | "preview"> = {}): Promise<StackCheck> {
+    const policies = options.policies ?? ALL_POLICIES;
+    const config = options.config ?? {};
+    const problems = validatePackConfig(config, policies);
+    if (problems.length > 0) {
+        throw new Error(`policy config: ${problems.join("; ")}`);
+    }
+    const stackTags = defaultStackTags(plan, options.stackTags);
+    const evaluation = { config, stackTags, packEnforcementLevel: PACK_ENFORCEMENT_LEVEL as EnforcementLevel };
+    const prepared = prepare(analyzerResources(plan, options.programDir));
+    const resourceResult = await evaluateResourcePolicies(policies, prepared, evaluation);
+    const resources = policyResources(prepared);
+    const stackResult = await evaluateStackPolicies(policies, resources, evaluation);
+
+    // The matrix with the coverage policy's own configuration (waivers, minima), as the policy sees it.
+    const coverageConfig = (() => {
+        const entry = config["retention-table-coverage"];
+        return typeof entry === "object" ? entry : {};
+    })();
+    const matrixConfig = configOf<MatrixConfig>(matrixSchema, { getConfig: <T extends object>() => ({ ...coverageConfig, enforcementLevel: undefined }) as unknown as T });
+    const index = indexStack(resources, matrixConfig);
+    const role = stackRole(index, resources, stackTags, matrixConfig);
+    return {
+        stack: plan.stack,
+        project: plan.project,
+        role,
+        resourceCount: plan.resources.length,
+        violations: [...resourceResult.violations, ...stackResult.violations],
+        retention: retentionMatrix(index, matrixConfig, role),
+        notApplicable: [...resourceResult.notApplicable, ...stackResult.notApplicable],
+    };
+}
+
+export async function checkPlans(plans: PlanResult[], options: Omit<CheckOptions, "stacks" | "preview"> = {}): Promise<StackCheck[]> {
+    const out: StackCheck[] = [];
+    for (const plan of plans) {
+        out.push(await checkPlan(plan, options));
+    }
+    return out;
+}
+
+/** Plans the program's stacks (dependency order) and checks each. */
+export async function checkStacks(options: CheckOptions = {}): Promise<StackCheck[]> {
+    const programDir = path.resolve(options.programDir ?? REPO_ROOT);
+    const stacks = options.stacks && options.stacks.length > 0 ? options.stacks : listStacks(programDir);
+    const plans = planInOrder(programDir, stacks, { preview: options.preview ?? false });
+    return checkPlans(plans, { ...options, programDir });
+}

@@ -1,0 +1,60 @@
+/** Text and JSON renderings of `checkStacks` results for `npm run check`. */
+import { shortType } from "./plan-model";
+import type { StackCheck } from "./check-core";
+
+function pad(text: string, width: number): string {
+    return text.length >= width ? text : text + " ".repeat(width - text.length);
+}
+
+export function formatCheck(check: StackCheck): string {
+    const lines: string[] = [];
+    const mandatory = check.violations.filter((v) => v.enforcementLevel === "mandatory");
+    const advisory = check.violations.filter((v) => v.enforcementLevel !== "mandatory");
+    lines.push(`Stack ${check.project}/${check.stack} (role: ${check.role}, ${check.resourceCount} resources)`);
+    lines.push("");
+    lines.push("Retention table");
+    const header = ["Data class", "Required", "Found", "Status", "Proven by"];
+    const rows = check.retention.map((row) => [
+        `${row.dataType} [${row.dataClass}]`,
+        row.required,
+        row.found,
+        row.status.toUpperCase(),
+        row.evidence.length > 0 ? `${row.evidence.length} resource${row.evidence.length === 1 ? "" : "s"}` : "-",
+    ]);
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    lines.push("  " + header.map((h, i) => pad(h, widths[i])).join("  "));
+    lines.push("  " + widths.map((w) => "-".repeat(w)).join("  "));
+    check.retention.forEach((row, i) => {
+        lines.push("  " + rows[i].map((cell, j) => pad(cell, widths[j])).join("  ").trimEnd());
+        for (const e of row.evidence) {
+            lines.push(`      + ${e.name} (${shortType(e.type)}): ${e.detail}`);
+        }
+        if (row.status === "waived") {
+            lines.push(`      waived: ${row.waiver}`);
+        }
+        if (row.status !== "met") {
+            for (const s of row.shortfalls) {
+                lines.push(`      - ${s}`);
+            }
+        }
+    });
+    lines.push("");
+    lines.push(`Violations: ${mandatory.length} mandatory, ${advisory.length} advisory`);
+    for (const v of [...mandatory, ...advisory]) {
+        lines.push(`  [${v.enforcementLevel}] ${v.policy}: ${v.message}`);
+        if (v.urn) {
+            lines.push(`      ${v.urn}`);
+        }
+    }
+    return lines.join("\n");
+}
+
+export function toJson(check: StackCheck): Record<string, unknown> {
+    return {
+        stack: check.stack,
+        project: check.project,
+        role: check.role,
+        violations: check.violations.map(({ policy, urn, message, enforcementLevel }) => ({ policy, urn, message, enforcementLevel })),
+        retention: check.retention,
+    };
+}
