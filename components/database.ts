@@ -45,6 +45,9 @@ export class PostgresDatabase extends pulumi.ComponentResource {
     readonly kmsKeyArn: pulumi.Output<string>;
     /** postgresql://user:password@host:port/db, secret. */
     readonly connectionUrl: pulumi.Output<string>;
+    /** The subnet and parameter groups, for a restored copy beside this instance (components/restore.ts). */
+    readonly subnetGroupName: pulumi.Output<string>;
+    readonly parameterGroupName: pulumi.Output<string>;
 
     constructor(name: string, args: PostgresDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("oauth2-dr:database:PostgresDatabase", name, {}, opts);
@@ -134,6 +137,8 @@ export class PostgresDatabase extends pulumi.ComponentResource {
         this.port = instance.port;
         this.kmsKeyArn = key.arn;
         this.connectionUrl = connectionUrl;
+        this.subnetGroupName = subnetGroup.name;
+        this.parameterGroupName = parameters.name;
         this.registerOutputs({ arn: this.arn, identifier: this.identifier, address: this.address, kmsKeyArn: this.kmsKeyArn });
     }
 }

@@ -35,6 +35,8 @@ export class CrossRegionReplica extends pulumi.ComponentResource {
     readonly port: pulumi.Output<number>;
     readonly kmsKeyArn: pulumi.Output<string>;
     readonly automatedBackupsReplicationId: pulumi.Output<string>;
+    /** For a restored copy in the DR region (components/restore.ts). */
+    readonly subnetGroupName: pulumi.Output<string>;
 
     constructor(name: string, args: CrossRegionReplicaArgs, opts?: pulumi.ComponentResourceOptions) {
         super("oauth2-dr:database:CrossRegionReplica", name, {}, opts);
@@ -95,6 +97,7 @@ export class CrossRegionReplica extends pulumi.ComponentResource {
         this.port = replica.port;
         this.kmsKeyArn = key.arn;
         this.automatedBackupsReplicationId = backupsReplication.id;
+        this.subnetGroupName = subnetGroup.name;
         this.registerOutputs({ arn: this.arn, identifier: this.identifier, address: this.address });
     }
 }

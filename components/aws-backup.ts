@@ -1,0 +1,128 @@
+/**
+ * AWS Backup, beyond the runbook: a second, immutable copy of the database that the database's own
+ * credentials cannot delete. A vault with its own customer-managed key and a vault lock (recovery points
+ * cannot be deleted or shortened below the table's 30 days, not even by the account root once the grace
+ * period has passed), a plan with a daily rule kept 30 days (copied to a vault in the DR region with its own
+ * key) and a continuous rule (point-in-time restore, at most 35 days), and a selection by tag: every
+ * resource tagged `backup-plan: oauth2-dr` (the RDS instance) is backed up.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as backup from "@pulumi/aws/backup";
+import * as iam from "@pulumi/aws/iam";
+import { customerManagedKey } from "./kms";
+import { BACKUP_SELECTION_TAG } from "./restore";
+
+export { BACKUP_SELECTION_TAG };
+
+/** AWS Backup keeps continuous (point-in-time) backups at most 35 days. */
+export const MAX_CONTINUOUS_RETENTION_DAYS = 35;
+
+export interface AwsBackupArgs {
+    region: string;
+    drRegion: string;
+    /** Days the daily recovery points (and their DR copies) are kept: the table's database retention. */
+    retentionDays: number;
+    /** Vault lock grace period before it becomes immutable. */
+    changeableForDays: number;
+    /** The RDS backup window (hh24:mi-hh24:mi): the daily job starts when it ends, not during it. */
+    backupWindow: string;
+    accountId: pulumi.Input<string>;
+    tags: Record<string, string>;
+}
+
+export class AwsBackup extends pulumi.ComponentResource {
+    readonly vaultName: pulumi.Output<string>;
+    readonly vaultArn: pulumi.Output<string>;
+    readonly drVaultName: pulumi.Output<string>;
+    readonly drVaultArn: pulumi.Output<string>;
+    readonly planId: pulumi.Output<string>;
+    readonly roleArn: pulumi.Output<string>;
+
+    constructor(name: string, args: AwsBackupArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("oauth2-dr:backup:AwsBackup", name, {}, opts);
+        const tags = { ...args.tags, "oauth2-dr/data-class": "database" };
+
+        const vault = (vaultName: string, region: string | undefined, description: string) => {
+            const key = customerManagedKey(vaultName, { description, region, accountId: args.accountId, tags }, this);
+            const v = new backup.Vault(vaultName, {
+                name: vaultName,
+                kmsKeyArn: key.arn,
+                forceDestroy: false,
+                region,
+                tags,
+            }, { parent: this, protect: true });
+            new backup.VaultLockConfiguration(vaultName, {
+                backupVaultName: v.name,
+                minRetentionDays: args.retentionDays,
+                maxRetentionDays: 365,
+                changeableForDays: args.changeableForDays,
+                region,
+            }, { parent: this, protect: true });
+            return v;
+        };
+        const primary = vault("oauth2-dr-vault", undefined, "AWS Backup vault of the OAuth2 database");
+        const dr = vault("oauth2-dr-vault-dr", args.drRegion, "AWS Backup vault of the OAuth2 database, DR region copies");
+
+        const role = new iam.Role(`${name}-role`, {
+            name: "oauth2-dr-aws-backup",
+            description: "AWS Backup: back up and restore the resources tagged backup-plan=oauth2-dr",
+            assumeRolePolicy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Principal: { Service: "backup.amazonaws.com" }, Action: "sts:AssumeRole" }],
+            }),
+            tags,
+        }, { parent: this });
+        for (const policy of ["AWSBackupServiceRolePolicyForBackup", "AWSBackupServiceRolePolicyForRestores"]) {
+            new iam.RolePolicyAttachment(`${name}-${policy}`, {
+                role: role.name,
+                policyArn: `arn:aws:iam::aws:policy/service-role/${policy}`,
+            }, { parent: this });
+        }
+
+        const windowEnd = args.backupWindow.split("-")[1];
+        const [hour, minute] = windowEnd.split(":").map(Number);
+        const plan = new backup.Plan(`${name}-plan`, {
+            name: "oauth2-dr",
+            rules: [
+                {
+                    ruleName: "daily",
+                    targetVaultName: primary.name,
+                    schedule: `cron(${minute} ${hour} * * ? *)`,
+                    startWindow: 60,
+                    completionWindow: 360,
+                    lifecycle: { deleteAfter: args.retentionDays },
+                    copyActions: [{ destinationVaultArn: dr.arn, lifecycle: { deleteAfter: args.retentionDays } }],
+                    recoveryPointTags: { ...tags, "oauth2-dr/backup-rule": "daily" },
+                },
+                {
+                    ruleName: "continuous",
+                    targetVaultName: primary.name,
+                    enableContinuousBackup: true,
+                    schedule: `cron(${minute} ${hour} * * ? *)`,
+                    startWindow: 60,
+                    completionWindow: 360,
+                    // Equal to the RDS retention: AWS Backup manages the instance's automated-backup window once continuous
+                    // backup is on, and a different value would make the two fight (drift on backupRetentionPeriod).
+                    lifecycle: { deleteAfter: Math.min(args.retentionDays, MAX_CONTINUOUS_RETENTION_DAYS) },
+                    recoveryPointTags: { ...tags, "oauth2-dr/backup-rule": "continuous" },
+                },
+            ],
+            tags,
+        }, { parent: this });
+
+        new backup.Selection(`${name}-selection`, {
+            name: "oauth2-dr-tagged",
+            iamRoleArn: role.arn,
+            planId: plan.id,
+            selectionTags: [{ type: "STRINGEQUALS", key: BACKUP_SELECTION_TAG.key, value: BACKUP_SELECTION_TAG.value }],
+        }, { parent: this });
+
+        this.vaultName = primary.name;
+        this.vaultArn = primary.arn;
+        this.drVaultName = dr.name;
+        this.drVaultArn = dr.arn;
+        this.planId = plan.id;
+        this.roleArn = role.arn;
+        this.registerOutputs({ vaultArn: this.vaultArn, drVaultArn: this.drVaultArn, planId: this.planId });
+    }
+}

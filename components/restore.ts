@@ -1,0 +1,160 @@
+/**
+ * Restore as configuration: the runbook's "Database Restore" commands (restore-db-instance-from-db-snapshot,
+ * az postgres flexible-server restore, gcloud sql backups restore) become a reviewed change. Setting
+ * `restore.fromSnapshot` or `restore.pointInTime` declares `oauth2-postgres-restored` BESIDE the running
+ * instance; the running instance's inputs are not touched, so `pulumi preview` shows exactly one new
+ * database (plus nothing else). Cutting the application over is a second, separate change (docs/runbook.md).
+ *
+ *  - AWS: snapshotIdentifier, or restoreToPointInTime from the source instance (prod) or from the automated
+ *    backups replicated into the DR region (dr stack: usable when the primary region is gone).
+ *  - Azure: createMode PointInTimeRestore + sourceServerResourceId + pointInTimeUTC.
+ *  - Cloud SQL: restoreBackupContext (a backup id) or clone { sourceInstanceName, pointInTime }.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as rds from "@pulumi/aws/rds";
+import * as dbforpostgresql from "@pulumi/azure-native/dbforpostgresql";
+import * as sql from "@pulumi/gcp/sql";
+import type { RestoreConfig } from "../lib/config";
+import { RDS_LOG_EXPORTS } from "./database";
+import { azureServerSettings, AzureNetwork } from "./azure-database";
+import { gcpSettings, GcpInstanceCommon } from "./gcp-database";
+import { DATABASE_NAME, POSTGRES_PORT, RESTORED_IDENTIFIER } from "./database-interface";
+
+/** Tags that must not follow data onto the restored copy (it is not yet the backed-up primary). */
+export const BACKUP_SELECTION_TAG = { key: "backup-plan", value: "oauth2-dr" } as const;
+
+export interface AwsRestoreArgs {
+    cloud: "aws";
+    restore: RestoreConfig;
+    /** Point-in-time source on the primary stack: the running instance's identifier. */
+    sourceDbInstanceIdentifier?: pulumi.Input<string>;
+    /** Point-in-time source on the dr stack: the ARN of prod's automated backups replicated into the DR region. */
+    sourceAutomatedBackupsArn?: pulumi.Input<string>;
+    instanceClass: string;
+    maxAllocatedStorageGb: number;
+    subnetGroupName: pulumi.Input<string>;
+    parameterGroupName?: pulumi.Input<string>;
+    securityGroupIds: string[];
+    kmsKeyArn: pulumi.Input<string>;
+    backupRetentionDays: number;
+    backupWindow: string;
+    maintenanceWindow: string;
+    multiAz: boolean;
+    tags: Record<string, string>;
+}
+
+export interface AzureRestoreArgs {
+    cloud: "azure";
+    pointInTime: string;
+    sourceServerResourceId: pulumi.Input<string>;
+    location: string;
+    resourceGroupName: pulumi.Input<string>;
+    version: string;
+    skuName: string;
+    skuTier: string;
+    storageSizeGb: number;
+    backupRetentionDays: number;
+    maintenanceStart: { dayOfWeek: number; hour: number; minute: number };
+    network?: AzureNetwork;
+    tags: Record<string, string>;
+}
+
+export interface GcpRestoreArgs extends Omit<GcpInstanceCommon, "instanceName"> {
+    cloud: "gcp";
+    restore: RestoreConfig;
+    sourceInstanceName: pulumi.Input<string>;
+}
+
+export type RestoredDatabaseArgs = AwsRestoreArgs | AzureRestoreArgs | GcpRestoreArgs;
+
+export class RestoredDatabase extends pulumi.ComponentResource {
+    readonly identifier: pulumi.Output<string>;
+    readonly address: pulumi.Output<string>;
+    readonly port: pulumi.Output<number>;
+    readonly databaseName = DATABASE_NAME;
+
+    constructor(name: string, args: RestoredDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("oauth2-dr:database:RestoredDatabase", name, {}, opts);
+        // A restored copy holds production data: protected like the original.
+        const protect = { parent: this, protect: true };
+        switch (args.cloud) {
+            case "aws": {
+                const tags = Object.fromEntries(Object.entries(args.tags).filter(([k]) => k !== BACKUP_SELECTION_TAG.key));
+                const source = args.restore.mode === "snapshot"
+                    ? { snapshotIdentifier: args.restore.fromSnapshot }
+                    : {
+                          restoreToPointInTime: {
+                              restoreTime: args.restore.pointInTime,
+                              ...(args.sourceAutomatedBackupsArn
+                                  ? { sourceDbInstanceAutomatedBackupsArn: args.sourceAutomatedBackupsArn }
+                                  : { sourceDbInstanceIdentifier: args.sourceDbInstanceIdentifier }),
+                          },
+                      };
+                const instance = new rds.Instance(RESTORED_IDENTIFIER, {
+                    identifier: RESTORED_IDENTIFIER,
+                    ...source,
+                    instanceClass: args.instanceClass,
+                    storageType: "gp3",
+                    storageEncrypted: true,
+                    kmsKeyId: args.kmsKeyArn,
+                    maxAllocatedStorage: args.maxAllocatedStorageGb,
+                    multiAz: args.multiAz,
+                    dbSubnetGroupName: args.subnetGroupName,
+                    vpcSecurityGroupIds: args.securityGroupIds,
+                    parameterGroupName: args.parameterGroupName,
+                    publiclyAccessible: false,
+                    backupRetentionPeriod: args.backupRetentionDays,
+                    backupWindow: args.backupWindow,
+                    maintenanceWindow: args.maintenanceWindow,
+                    copyTagsToSnapshot: true,
+                    deleteAutomatedBackups: false,
+                    deletionProtection: true,
+                    skipFinalSnapshot: false,
+                    finalSnapshotIdentifier: `${RESTORED_IDENTIFIER}-final`,
+                    enabledCloudwatchLogsExports: RDS_LOG_EXPORTS,
+                    tags: {
+                        ...tags,
+                        "oauth2-dr/data-class": "database",
+                        "oauth2-dr/restored-from": args.restore.mode === "snapshot" ? args.restore.fromSnapshot.replace(/[^\w.:/=+@-]/g, "_") : `pitr ${args.restore.pointInTime}`,
+                    },
+                }, protect);
+                this.identifier = instance.identifier;
+                this.address = instance.address;
+                this.port = instance.port;
+                break;
+            }
+            case "azure": {
+                const server = new dbforpostgresql.Server(RESTORED_IDENTIFIER, {
+                    ...azureServerSettings({ ...args, serverName: RESTORED_IDENTIFIER }, true),
+                    createMode: "PointInTimeRestore",
+                    sourceServerResourceId: args.sourceServerResourceId,
+                    pointInTimeUTC: args.pointInTime,
+                }, protect);
+                this.identifier = server.name;
+                this.address = server.fullyQualifiedDomainName;
+                this.port = pulumi.output(POSTGRES_PORT);
+                break;
+            }
+            case "gcp": {
+                const common = { ...args, instanceName: RESTORED_IDENTIFIER };
+                const source = args.restore.mode === "snapshot"
+                    ? { restoreBackupContext: { backupRunId: Number(args.restore.fromSnapshot), instanceId: args.sourceInstanceName, project: args.project } }
+                    : { clone: { sourceInstanceName: args.sourceInstanceName, pointInTime: args.restore.pointInTime } };
+                const instance = new sql.DatabaseInstance(RESTORED_IDENTIFIER, {
+                    name: RESTORED_IDENTIFIER,
+                    project: args.project,
+                    region: args.region,
+                    databaseVersion: `POSTGRES_${args.version.split(".")[0]}`,
+                    deletionProtection: true,
+                    ...source,
+                    settings: gcpSettings(common, true),
+                }, { ...protect, ignoreChanges: ["settings.diskSize"] });
+                this.identifier = instance.name;
+                this.address = instance.privateIpAddress;
+                this.port = pulumi.output(POSTGRES_PORT);
+                break;
+            }
+        }
+        this.registerOutputs({ identifier: this.identifier, address: this.address });
+    }
+}

@@ -1,0 +1,64 @@
+/**
+ * Pieces every composition (aws, azure, gcp) shares: the stack's tags, the Kubernetes provider of the
+ * region's cluster, the application's database secret and the Route 53 failover record.
+ */
+import { Provider } from "@pulumi/kubernetes/provider";
+import type * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "./config";
+import { AppDatabaseSecret } from "../components/app-database-secret";
+import { DATABASE_NAME } from "../components/database-interface";
+import { DnsFailover } from "../components/dns-failover";
+
+export function stackTags(config: StackConfig): Record<string, string> {
+    return {
+        ...config.tags,
+        project: config.project,
+        stack: config.stack,
+        environment: config.environment,
+        role: config.role,
+        "managed-by": "pulumi",
+    };
+}
+
+let provider: Provider | undefined;
+
+/** The region's Kubernetes cluster (backupJobs.kubeconfig; empty means the ambient kubeconfig). */
+export function clusterProvider(config: StackConfig): Provider {
+    provider ??= new Provider("region-cluster", { kubeconfig: config.backupJobs.kubeconfig });
+    return provider;
+}
+
+/** The Route 53 failover record of this stack, when the stack declares one (always on aws). */
+export function dnsFailover(config: StackConfig, tags: Record<string, string>): DnsFailover | undefined {
+    if (!config.dnsFailover) {
+        return undefined;
+    }
+    return new DnsFailover("dns", {
+        hostedZoneId: config.hostedZoneId,
+        domain: config.domain,
+        regionalEndpoint: config.regionalEndpoint,
+        failover: config.role === "primary" ? "PRIMARY" : "SECONDARY",
+        setIdentifier: `${config.stack}-${config.region}`,
+        tags,
+    });
+}
+
+/**
+ * The application's DATABASE_URL: prod always, dr only once promoted (a replica cannot take writes). Returns
+ * undefined when this stack does not declare it.
+ */
+export function appDatabaseSecret(
+    config: StackConfig,
+    target: { host: pulumi.Input<string>; port: pulumi.Input<number>; username: pulumi.Input<string>; password: pulumi.Input<string>; source: string },
+): AppDatabaseSecret | undefined {
+    if (!config.appDatabaseSecret.enabled || (config.role === "standby" && !config.promote)) {
+        return undefined;
+    }
+    return new AppDatabaseSecret("app-database", {
+        namespace: config.appDatabaseSecret.namespace,
+        secretName: config.appDatabaseSecret.name,
+        databaseName: DATABASE_NAME,
+        provider: clusterProvider(config),
+        ...target,
+    });
+}

@@ -1,0 +1,289 @@
+/**
+ * The aws composition: prod (primary) and dr (standby) on RDS, Secrets Manager, S3, Route 53, AWS Backup
+ * and CloudWatch.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { getCallerIdentityOutput } from "@pulumi/aws/getCallerIdentity";
+import { getSecretVersionOutput } from "@pulumi/aws/secretsmanager/getSecretVersion";
+import type { StackConfig } from "./config";
+import { retentionRow } from "./retention";
+import { appDatabaseSecret, dnsFailover, stackTags } from "./compose-common";
+import { Alarms } from "../components/alarms";
+import { AuditLogs } from "../components/audit-logs";
+import { AwsBackup, BACKUP_SELECTION_TAG } from "../components/aws-backup";
+import { BackupBucket } from "../components/backup-bucket";
+import { BucketReplication } from "../components/bucket-replication";
+import { MASTER_USERNAME, PostgresDatabase, RDS_LOG_EXPORTS } from "../components/database";
+import { DB_IDENTIFIER, jdbcUrl, REPLICA_IDENTIFIER } from "../components/database-interface";
+import { CrossRegionReplica } from "../components/replica";
+import { RestoredDatabase } from "../components/restore";
+import { ServerSecrets } from "../components/secrets";
+import { ManualSnapshots } from "../components/snapshots";
+
+/** The same Secrets Manager ARN in another region: replicas keep the name and the random suffix. */
+export function inRegion(arn: pulumi.Input<string>, region: string): pulumi.Output<string> {
+    return pulumi.output(arn).apply((a) => a.replace(/^(arn:aws[a-z-]*:secretsmanager:)[a-z0-9-]+:/, `$1${region}:`));
+}
+
+export function declareAwsPrimary(config: StackConfig) {
+    const accountId = getCallerIdentityOutput().accountId;
+    const tags = stackTags(config);
+    const secrets = new ServerSecrets("secrets", {
+        drRegion: config.drRegion,
+        recoveryWindowDays: config.secretRecoveryWindowDays,
+        accountId,
+        tags,
+    });
+    const bucket = new BackupBucket("backups", {
+        bucketName: `oauth2-backups-${config.stack}`,
+        retention: config.retention,
+        accountId,
+        region: config.region,
+        tags,
+    });
+    const auditLogs = new AuditLogs("audit-logs", {
+        region: config.region,
+        retentionDays: config.retention.audit,
+        databaseIdentifiers: [DB_IDENTIFIER],
+        logExports: RDS_LOG_EXPORTS,
+        accountId,
+        archive: { bucketArn: bucket.arn, bucketKmsKeyArn: bucket.kmsKeyArn, prefix: retentionRow("audit").bucketPrefix },
+        tags,
+    });
+    const database = new PostgresDatabase("database", {
+        identifier: DB_IDENTIFIER,
+        instanceClass: config.instanceClass,
+        engineVersion: config.engineVersion,
+        allocatedStorageGb: config.allocatedStorageGb,
+        maxAllocatedStorageGb: config.maxAllocatedStorageGb,
+        backupRetentionDays: config.retention.database,
+        backupWindow: config.backupWindow,
+        maintenanceWindow: config.maintenanceWindow,
+        multiAz: config.environment === "production",
+        subnetIds: config.subnetIds,
+        securityGroupIds: config.securityGroupIds,
+        masterPassword: secrets.dbMasterPassword,
+        credentialsSecretId: secrets.arns.dbCredentials,
+        accountId,
+        logGroups: auditLogs.logGroups,
+        // The AWS Backup selection picks the instance by this tag.
+        tags: config.awsBackup.enabled ? { ...tags, [BACKUP_SELECTION_TAG.key]: BACKUP_SELECTION_TAG.value } : tags,
+    });
+    const snapshots = config.manualSnapshots.length > 0
+        ? new ManualSnapshots("manual-snapshots", { cloud: "aws", ids: config.manualSnapshots, dbInstanceIdentifier: database.identifier, tags })
+        : undefined;
+    const restored = config.restore
+        ? new RestoredDatabase("restore", {
+              cloud: "aws",
+              restore: config.restore,
+              sourceDbInstanceIdentifier: database.identifier,
+              instanceClass: config.instanceClass,
+              maxAllocatedStorageGb: config.maxAllocatedStorageGb,
+              subnetGroupName: database.subnetGroupName,
+              parameterGroupName: database.parameterGroupName,
+              securityGroupIds: config.securityGroupIds,
+              kmsKeyArn: database.kmsKeyArn,
+              backupRetentionDays: config.retention.database,
+              backupWindow: config.backupWindow,
+              maintenanceWindow: config.maintenanceWindow,
+              multiAz: config.environment === "production",
+              tags,
+          })
+        : undefined;
+    const awsBackup = config.awsBackup.enabled
+        ? new AwsBackup("aws-backup", {
+              region: config.region,
+              drRegion: config.drRegion,
+              retentionDays: config.retention.database,
+              changeableForDays: config.awsBackup.changeableForDays,
+              backupWindow: config.backupWindow,
+              accountId,
+              tags,
+          })
+        : undefined;
+    const dns = dnsFailover(config, tags)!;
+    const alarms = config.alarms.topicArn
+        ? new Alarms("alarms", {
+              stack: config.stack,
+              region: config.region,
+              topicArn: config.alarms.topicArn,
+              healthCheckTopicArn: config.alarms.healthCheckTopicArn!,
+              healthCheckId: dns.healthCheckId,
+              failover: "PRIMARY",
+              dbInstanceIdentifier: database.identifier,
+              replicating: false,
+              backupVaultName: awsBackup?.vaultName,
+              dumpBucket: { name: bucket.bucketName, prefix: retentionRow("database").bucketPrefix },
+              tags,
+          })
+        : undefined;
+    const app = appDatabaseSecret(config, {
+        host: database.address,
+        port: database.port,
+        username: MASTER_USERNAME,
+        password: secrets.dbMasterPassword,
+        source: DB_IDENTIFIER,
+    });
+    return {
+        cloud: config.cloud,
+        role: config.role,
+        region: config.region,
+        drRegion: config.drRegion,
+        retention: config.retention,
+        dbInstanceArn: database.arn,
+        dbInstanceIdentifier: database.identifier,
+        dbAddress: database.address,
+        dbPort: database.port,
+        dbName: database.databaseName,
+        dbKmsKeyArn: database.kmsKeyArn,
+        databaseUrl: database.connectionUrl,
+        jdbcUrl: jdbcUrl(database.address, database.port),
+        backupBucketName: bucket.bucketName,
+        backupBucketArn: bucket.arn,
+        backupBucketKmsKeyArn: bucket.kmsKeyArn,
+        secretArns: secrets.arns,
+        secretsKmsKeyArn: secrets.kmsKeyArn,
+        secretsDrKmsKeyArn: secrets.drKmsKeyArn,
+        auditLogGroup: auditLogs.auditLogGroupName,
+        healthCheckId: dns.healthCheckId,
+        manualSnapshotArns: snapshots?.ids,
+        restoredIdentifier: restored?.identifier,
+        restoredAddress: restored?.address,
+        backupVaultArn: awsBackup?.vaultArn,
+        backupDrVaultArn: awsBackup?.drVaultArn,
+        alarmNames: alarms?.alarmNames,
+        dashboardName: alarms?.dashboardName,
+        appDatabaseSecret: app?.secretName,
+    };
+}
+
+export function declareAwsStandby(config: StackConfig) {
+    const accountId = getCallerIdentityOutput().accountId;
+    const tags = stackTags(config);
+    const prod = new pulumi.StackReference(config.primaryStack!);
+    const bucket = new BackupBucket("backups", {
+        bucketName: `oauth2-backups-${config.stack}`,
+        retention: config.retention,
+        accountId,
+        region: config.region,
+        tags,
+    });
+    const auditLogs = new AuditLogs("audit-logs", {
+        region: config.region,
+        retentionDays: config.retention.audit,
+        databaseIdentifiers: [REPLICA_IDENTIFIER],
+        logExports: RDS_LOG_EXPORTS,
+        accountId,
+        archive: { bucketArn: bucket.arn, bucketKmsKeyArn: bucket.kmsKeyArn, prefix: retentionRow("audit").bucketPrefix },
+        tags,
+    });
+    const replica = new CrossRegionReplica("replica", {
+        identifier: REPLICA_IDENTIFIER,
+        sourceDbInstanceArn: prod.requireOutput("dbInstanceArn") as pulumi.Output<string>,
+        instanceClass: config.instanceClass,
+        backupRetentionDays: config.retention.database,
+        backupWindow: config.backupWindow,
+        maintenanceWindow: config.maintenanceWindow,
+        multiAz: config.environment === "production",
+        maxAllocatedStorageGb: config.maxAllocatedStorageGb,
+        subnetIds: config.subnetIds,
+        securityGroupIds: config.securityGroupIds,
+        promote: config.promote,
+        accountId,
+        logGroups: auditLogs.logGroups,
+        tags,
+    });
+    const snapshots = config.manualSnapshots.length > 0
+        ? new ManualSnapshots("manual-snapshots", { cloud: "aws", ids: config.manualSnapshots, dbInstanceIdentifier: replica.identifier, tags })
+        : undefined;
+    // In the DR region a point-in-time restore reads prod's automated backups replicated here: it works
+    // when the primary region is gone.
+    const restored = config.restore
+        ? new RestoredDatabase("restore", {
+              cloud: "aws",
+              restore: config.restore,
+              sourceAutomatedBackupsArn: replica.automatedBackupsReplicationId,
+              instanceClass: config.instanceClass,
+              maxAllocatedStorageGb: config.maxAllocatedStorageGb,
+              subnetGroupName: replica.subnetGroupName,
+              securityGroupIds: config.securityGroupIds,
+              kmsKeyArn: replica.kmsKeyArn,
+              backupRetentionDays: config.retention.database,
+              backupWindow: config.backupWindow,
+              maintenanceWindow: config.maintenanceWindow,
+              multiAz: config.environment === "production",
+              tags,
+          })
+        : undefined;
+    new BucketReplication("backup-replication", {
+        sourceBucketName: prod.requireOutput("backupBucketName") as pulumi.Output<string>,
+        sourceBucketArn: prod.requireOutput("backupBucketArn") as pulumi.Output<string>,
+        sourceKmsKeyArn: prod.requireOutput("backupBucketKmsKeyArn") as pulumi.Output<string>,
+        sourceRegion: config.primaryRegion,
+        destinationBucketArn: bucket.arn,
+        destinationKmsKeyArn: bucket.kmsKeyArn,
+        destinationRegion: config.region,
+        dependsOn: [bucket.versioning],
+        tags,
+    });
+    const dns = dnsFailover(config, tags)!;
+    const alarms = config.alarms.topicArn
+        ? new Alarms("alarms", {
+              stack: config.stack,
+              region: config.region,
+              topicArn: config.alarms.topicArn,
+              healthCheckTopicArn: config.alarms.healthCheckTopicArn!,
+              healthCheckId: dns.healthCheckId,
+              failover: "SECONDARY",
+              dbInstanceIdentifier: replica.identifier,
+              replicating: !config.promote,
+              // Once promoted, this region's backup CronJobs write the dumps: watch them here.
+              dumpBucket: config.promote ? { name: bucket.bucketName, prefix: retentionRow("database").bucketPrefix } : undefined,
+              tags,
+          })
+        : undefined;
+    // Promoted: the application in this region talks to the former replica. Its credentials are prod's,
+    // read from the replica of oauth2/db-credentials in this region (Secrets Manager replicated it).
+    let app;
+    if (config.promote && config.appDatabaseSecret.enabled) {
+        const secretArns = prod.requireOutput("secretArns") as pulumi.Output<Record<string, string>>;
+        const credentials = getSecretVersionOutput({
+            secretId: inRegion(secretArns.apply((a) => a.dbCredentials), config.region),
+            region: config.region,
+        }).apply((v) => JSON.parse(v.secretString) as { username: string; password: string });
+        app = appDatabaseSecret(config, {
+            host: replica.address,
+            port: replica.port,
+            username: credentials.apply((c) => c.username),
+            password: pulumi.secret(credentials.apply((c) => c.password)),
+            source: `${REPLICA_IDENTIFIER} (promoted)`,
+        });
+    }
+    return {
+        cloud: config.cloud,
+        role: config.role,
+        region: config.region,
+        primaryRegion: config.primaryRegion,
+        retention: config.retention,
+        promoted: config.promote,
+        replicaArn: replica.arn,
+        replicaIdentifier: replica.identifier,
+        replicaAddress: replica.address,
+        replicaKmsKeyArn: replica.kmsKeyArn,
+        dbAddress: replica.address,
+        dbPort: replica.port,
+        dbName: "oauth2db",
+        jdbcUrl: jdbcUrl(replica.address, replica.port),
+        backupBucketName: bucket.bucketName,
+        backupBucketArn: bucket.arn,
+        backupBucketKmsKeyArn: bucket.kmsKeyArn,
+        auditLogGroup: auditLogs.auditLogGroupName,
+        healthCheckId: dns.healthCheckId,
+        manualSnapshotArns: snapshots?.ids,
+        restoredIdentifier: restored?.identifier,
+        restoredAddress: restored?.address,
+        alarmNames: alarms?.alarmNames,
+        dashboardName: alarms?.dashboardName,
+        appDatabaseSecret: app?.secretName,
+    };
+}

@@ -1,0 +1,111 @@
+/**
+ * The gcp composition: Cloud SQL for PostgreSQL; the primary stack declares the instance and restores; the
+ * standby stack a cross-region read replica. DNS failover stays on Route 53 when hostedZoneId is set.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "./config";
+import { appDatabaseSecret, dnsFailover, stackTags } from "./compose-common";
+import { DB_IDENTIFIER, jdbcUrl, REPLICA_IDENTIFIER } from "../components/database-interface";
+import { GCP_ADMIN_USER, GcpDatabase } from "../components/gcp-database";
+import { RestoredDatabase } from "../components/restore";
+
+/** Cloud SQL counts backups: 30 days of daily backups is 30 retained backups. */
+function common(config: StackConfig, instanceName: string, tags: Record<string, string>) {
+    const gcp = config.gcp!;
+    return {
+        instanceName,
+        project: gcp.project,
+        region: config.region,
+        version: config.engineVersion,
+        tier: gcp.tier,
+        edition: gcp.edition,
+        diskSizeGb: config.allocatedStorageGb,
+        maxDiskSizeGb: config.maxAllocatedStorageGb,
+        privateNetwork: gcp.privateNetwork,
+        backupStartTime: config.backupStartTime,
+        backupLocation: gcp.backupLocation,
+        retainedBackups: config.retention.database,
+        transactionLogRetentionDays: gcp.transactionLogRetentionDays,
+        maintenanceStart: config.maintenanceStart,
+        tags,
+    };
+}
+
+export function declareGcpPrimary(config: StackConfig) {
+    const tags = stackTags(config);
+    const database = new GcpDatabase("database", { role: "primary", ...common(config, DB_IDENTIFIER, tags) });
+    const restored = config.restore
+        ? new RestoredDatabase("restore", {
+              cloud: "gcp",
+              restore: config.restore,
+              sourceInstanceName: database.identifier,
+              ...common(config, DB_IDENTIFIER, tags),
+          })
+        : undefined;
+    const dns = dnsFailover(config, tags);
+    const app = appDatabaseSecret(config, {
+        host: database.address,
+        port: database.port,
+        username: GCP_ADMIN_USER,
+        password: database.administratorPassword,
+        source: DB_IDENTIFIER,
+    });
+    return {
+        cloud: config.cloud,
+        role: config.role,
+        region: config.region,
+        drRegion: config.drRegion,
+        retention: config.retention,
+        dbInstanceName: database.identifier,
+        dbSelfLink: database.resourceId,
+        dbConnectionName: database.connectionName,
+        dbAddress: database.address,
+        dbPort: database.port,
+        dbName: database.databaseName,
+        databaseUrl: database.connectionUrl,
+        jdbcUrl: jdbcUrl(database.address, database.port),
+        // Read by the standby stack: a replica inherits the primary's users. Secret in state.
+        dbAdminPassword: database.administratorPassword,
+        healthCheckId: dns?.healthCheckId,
+        restoredIdentifier: restored?.identifier,
+        restoredAddress: restored?.address,
+        appDatabaseSecret: app?.secretName,
+    };
+}
+
+export function declareGcpStandby(config: StackConfig) {
+    const tags = stackTags(config);
+    const prod = new pulumi.StackReference(config.primaryStack!);
+    const replica = new GcpDatabase("replica", {
+        role: "replica",
+        ...common(config, REPLICA_IDENTIFIER, tags),
+        masterInstanceName: prod.requireOutput("dbInstanceName") as pulumi.Output<string>,
+        administratorPassword: prod.requireOutput("dbAdminPassword") as pulumi.Output<string>,
+        promote: config.promote,
+    });
+    const dns = dnsFailover(config, tags);
+    const app = appDatabaseSecret(config, {
+        host: replica.address,
+        port: replica.port,
+        username: GCP_ADMIN_USER,
+        password: replica.administratorPassword,
+        source: `${REPLICA_IDENTIFIER} (promoted)`,
+    });
+    return {
+        cloud: config.cloud,
+        role: config.role,
+        region: config.region,
+        primaryRegion: config.primaryRegion,
+        retention: config.retention,
+        promoted: config.promote,
+        replicaInstanceName: replica.identifier,
+        replicaConnectionName: replica.connectionName,
+        dbAddress: replica.address,
+        dbPort: replica.port,
+        dbName: replica.databaseName,
+        databaseUrl: replica.connectionUrl,
+        jdbcUrl: jdbcUrl(replica.address, replica.port),
+        healthCheckId: dns?.healthCheckId,
+        appDatabaseSecret: app?.secretName,
+    };
+}
