@@ -1,0 +1,91 @@
+import { strict as assert } from "assert";
+import { azurePostgresBackupRetention, azurePostgresGeoRedundantBackup } from "../../policy/azure";
+import { cloudSqlBackupConfiguration, cloudSqlDeletionProtection } from "../../policy/cloudsql";
+import { runResourcePolicy, UNKNOWN } from "./helpers";
+
+const AZURE = "azure-native:dbforpostgresql:Server";
+const GCP = "gcp:sql/databaseInstance:DatabaseInstance";
+
+const azure = (backup: Record<string, unknown> | undefined, extra: Record<string, unknown> = {}) => ({
+    type: AZURE,
+    name: "oauth2-postgres",
+    props: { version: "15", backup, ...extra },
+});
+
+const cloudSql = (backupConfiguration: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+    type: GCP,
+    name: "oauth2-postgres",
+    props: { databaseVersion: "POSTGRES_15", deletionProtection: true, settings: { tier: "db-custom-2-7680", backupConfiguration }, ...extra },
+});
+
+const GOOD_GCP = {
+    enabled: true,
+    pointInTimeRecoveryEnabled: true,
+    transactionLogRetentionDays: 7,
+    backupRetentionSettings: { retainedBackups: 30, retentionUnit: "COUNT" },
+};
+
+describe("policy: Azure PostgreSQL Flexible Server", () => {
+    it("a compliant server passes", async () => {
+        const server = azure({ backupRetentionDays: 30, geoRedundantBackup: "Enabled" });
+        assert.deepEqual(await runResourcePolicy(azurePostgresBackupRetention, server), []);
+        assert.deepEqual(await runResourcePolicy(azurePostgresGeoRedundantBackup, server), []);
+    });
+
+    it("azure-postgres-backup-retention: 29 days and unset (Azure default 7)", async () => {
+        assert.deepEqual(await runResourcePolicy(azurePostgresBackupRetention, azure({ backupRetentionDays: 29, geoRedundantBackup: "Enabled" })), [
+            "oauth2-postgres: backup.backupRetentionDays is 29 days; the retention table requires at least 30 days (Database (PostgreSQL))",
+        ]);
+        const [unset] = await runResourcePolicy(azurePostgresBackupRetention, azure(undefined));
+        assert.match(unset, /backupRetentionDays is not set \(Azure keeps 7 days\)/);
+    });
+
+    it("azure-postgres-geo-redundant-backup: Disabled and unset", async () => {
+        const [message] = await runResourcePolicy(azurePostgresGeoRedundantBackup, azure({ backupRetentionDays: 35, geoRedundantBackup: "Disabled" }));
+        assert.match(message, /backup\.geoRedundantBackup is "Disabled"; the runbook requires "Enabled"/);
+        assert.equal((await runResourcePolicy(azurePostgresGeoRedundantBackup, azure({ backupRetentionDays: 35 }))).length, 1);
+    });
+
+    it("a replica (createMode Replica) is judged on its source, not here; unknowns never report", async () => {
+        const replica = azure(undefined, { createMode: "Replica", sourceServerResourceId: "/subscriptions/x/servers/primary" });
+        assert.deepEqual(await runResourcePolicy(azurePostgresBackupRetention, replica), []);
+        assert.deepEqual(await runResourcePolicy(azurePostgresGeoRedundantBackup, replica), []);
+        assert.deepEqual(await runResourcePolicy(azurePostgresBackupRetention, azure({ backupRetentionDays: UNKNOWN, geoRedundantBackup: UNKNOWN })), []);
+        assert.deepEqual(await runResourcePolicy(azurePostgresGeoRedundantBackup, azure(UNKNOWN as never)), []);
+    });
+});
+
+describe("policy: Cloud SQL PostgreSQL", () => {
+    it("a compliant instance passes", async () => {
+        assert.deepEqual(await runResourcePolicy(cloudSqlBackupConfiguration, cloudSql(GOOD_GCP)), []);
+        assert.deepEqual(await runResourcePolicy(cloudSqlDeletionProtection, cloudSql(GOOD_GCP)), []);
+    });
+
+    it("cloudsql-backup-configuration: each kind of shortfall is reported once", async () => {
+        const cases: Array<[Record<string, unknown>, RegExp]> = [
+            [{ enabled: false }, /backupConfiguration\.enabled is false/],
+            [{ pointInTimeRecoveryEnabled: false }, /pointInTimeRecoveryEnabled is false/],
+            [{ backupRetentionSettings: { retainedBackups: 29, retentionUnit: "COUNT" } }, /retainedBackups is 29; the retention table requires at least 30 daily backups/],
+            [{ backupRetentionSettings: undefined }, /retainedBackups is not set \(Cloud SQL keeps 7\)/],
+            [{ transactionLogRetentionDays: 3 }, /transactionLogRetentionDays is 3; the runbook requires at least 7 days/],
+        ];
+        for (const [change, expected] of cases) {
+            const messages = await runResourcePolicy(cloudSqlBackupConfiguration, cloudSql({ ...GOOD_GCP, ...change }));
+            assert.equal(messages.length, 1, JSON.stringify(change));
+            assert.match(messages[0], expected);
+        }
+    });
+
+    it("cloudsql-deletion-protection: explicit false (the provider defaults to true)", async () => {
+        assert.deepEqual(await runResourcePolicy(cloudSqlDeletionProtection, cloudSql(GOOD_GCP, { deletionProtection: false })), [
+            "oauth2-postgres: deletionProtection is false; the runbook requires true (deleting the instance deletes its automated backups)",
+        ]);
+        assert.deepEqual(await runResourcePolicy(cloudSqlDeletionProtection, cloudSql(GOOD_GCP, { deletionProtection: undefined })), []);
+    });
+
+    it("replicas (masterInstanceName) cannot configure backups and are not judged for them; MySQL is not judged", async () => {
+        assert.deepEqual(await runResourcePolicy(cloudSqlBackupConfiguration, cloudSql({ enabled: false }, { masterInstanceName: "oauth2-postgres" })), []);
+        assert.deepEqual(await runResourcePolicy(cloudSqlBackupConfiguration, cloudSql({ enabled: false }, { databaseVersion: "MYSQL_8_0" })), []);
+        assert.deepEqual(await runResourcePolicy(cloudSqlBackupConfiguration, cloudSql(UNKNOWN as never)), []);
+    });
+});

@@ -1,0 +1,105 @@
+import { strict as assert } from "assert";
+import { cronJobConcurrency, cronJobDeadline, cronJobLimits, cronJobNonRoot, cronJobSchedule } from "../../policy/kubernetes";
+import { runResourcePolicy, UNKNOWN } from "./helpers";
+
+const CRONJOB = "kubernetes:batch/v1:CronJob";
+const ALL = [cronJobSchedule, cronJobConcurrency, cronJobDeadline, cronJobLimits, cronJobNonRoot];
+
+function cronJob(options: { dataClass?: string; schedule?: unknown; labels?: Record<string, string>; spec?: Record<string, unknown>; jobSpec?: Record<string, unknown>; pod?: Record<string, unknown>; container?: Record<string, unknown> } = {}) {
+    const labels = options.labels ?? { "oauth2-dr/backup": "true", "oauth2-dr/data-class": options.dataClass ?? "clients" };
+    return {
+        type: CRONJOB,
+        name: "client-config-export",
+        props: {
+            apiVersion: "batch/v1",
+            kind: "CronJob",
+            metadata: { name: "client-config-export", namespace: "oauth2-system", labels },
+            spec: {
+                schedule: options.schedule ?? "*/15 * * * *",
+                concurrencyPolicy: "Forbid",
+                startingDeadlineSeconds: 300,
+                jobTemplate: {
+                    spec: {
+                        activeDeadlineSeconds: 1800,
+                        backoffLimit: 2,
+                        template: {
+                            spec: {
+                                restartPolicy: "Never",
+                                securityContext: { runAsNonRoot: true, runAsUser: 10001 },
+                                containers: [{ name: "export", image: "ghcr.io/oauth2-dr/backup:1.0.0", resources: { limits: { cpu: "500m", memory: "512Mi" } }, ...options.container }],
+                                ...options.pod,
+                            },
+                        },
+                        ...options.jobSpec,
+                    },
+                },
+                ...options.spec,
+            },
+        },
+    };
+}
+
+describe("policy: Kubernetes backup CronJobs", () => {
+    it("a compliant backup job passes every CronJob policy; jobs not labelled as backups are not judged", async () => {
+        for (const policy of ALL) {
+            assert.deepEqual(await runResourcePolicy(policy, cronJob()), [], policy.name);
+            assert.deepEqual(await runResourcePolicy(policy, cronJob({ labels: { app: "web" }, schedule: "0 0 1 1 *", spec: { concurrencyPolicy: "Allow" } })), [], policy.name);
+        }
+    });
+
+    it("k8s-backup-cronjob-schedule: too rare for the data class (cron-parser), invalid, unlabelled class", async () => {
+        assert.deepEqual(await runResourcePolicy(cronJobSchedule, cronJob({ schedule: "0 */2 * * *" })), [
+            'client-config-export: spec.schedule "0 */2 * * *" leaves up to 2 hours between runs; the retention table (Client configurations, On change) requires at least every 1 hour',
+        ]);
+        assert.deepEqual(await runResourcePolicy(cronJobSchedule, cronJob({ dataClass: "database", schedule: "0 5 * * *" })), []);
+        const [weekly] = await runResourcePolicy(cronJobSchedule, cronJob({ dataClass: "database", schedule: "0 5 * * 1-5" }));
+        assert.match(weekly, /leaves up to 3 days between runs; the retention table \(Database \(PostgreSQL\), Continuous \+ Daily\) requires at least every 1 day/);
+        const [invalid] = await runResourcePolicy(cronJobSchedule, cronJob({ schedule: "every hour" }));
+        assert.match(invalid, /spec\.schedule "every hour" is not a 5-field cron expression/);
+        const [noClass] = await runResourcePolicy(cronJobSchedule, cronJob({ labels: { "app.kubernetes.io/component": "backup" } }));
+        assert.match(noClass, /label oauth2-dr\/data-class is not set; a backup CronJob must name its data class/);
+    });
+
+    it("k8s-backup-cronjob-schedule: the verification job runs at least monthly", async () => {
+        const verification = (schedule: string) => cronJob({ labels: { "oauth2-dr/data-class": "verification" }, schedule });
+        assert.deepEqual(await runResourcePolicy(cronJobSchedule, verification("0 6 1 * *")), []);
+        const [quarterly] = await runResourcePolicy(cronJobSchedule, verification("0 6 1 */3 *"));
+        assert.match(quarterly, /the runbook's monthly backup tests requires at least every 31 days/);
+    });
+
+    it("k8s-backup-cronjob-concurrency: Allow, Replace and unset", async () => {
+        assert.deepEqual(await runResourcePolicy(cronJobConcurrency, cronJob({ spec: { concurrencyPolicy: "Allow" } })), [
+            'client-config-export: spec.concurrencyPolicy is "Allow"; the runbook requires "Forbid" so two backups never write the same export',
+        ]);
+        assert.match((await runResourcePolicy(cronJobConcurrency, cronJob({ spec: { concurrencyPolicy: undefined } })))[0], /\(Kubernetes default: Allow\)/);
+    });
+
+    it("k8s-backup-cronjob-deadline: no activeDeadlineSeconds", async () => {
+        const [message] = await runResourcePolicy(cronJobDeadline, cronJob({ jobSpec: { activeDeadlineSeconds: undefined } }));
+        assert.match(message, /spec\.jobTemplate\.spec\.activeDeadlineSeconds is not set; the runbook requires a deadline/);
+    });
+
+    it("k8s-backup-cronjob-resource-limits: a container without limits, an init container without memory", async () => {
+        const messages = await runResourcePolicy(cronJobLimits, cronJob({ container: { resources: {} }, pod: { initContainers: [{ name: "wait", resources: { limits: { cpu: "100m" } } }] } }));
+        assert.deepEqual(messages, [
+            'client-config-export: init container "wait" has no resources.limits.memory; the runbook requires limits (cpu, memory) on every backup container',
+            'client-config-export: container "export" has no resources.limits.cpu / resources.limits.memory; the runbook requires limits (cpu, memory) on every backup container',
+        ]);
+    });
+
+    it("k8s-backup-cronjob-non-root: no runAsNonRoot, root UID, container override", async () => {
+        const [missing] = await runResourcePolicy(cronJobNonRoot, cronJob({ pod: { securityContext: {} } }));
+        assert.match(missing, /container "export" runs with runAsNonRoot not set \(pod securityContext\.runAsNonRoot not set\); the runbook requires runAsNonRoot: true/);
+        assert.equal((await runResourcePolicy(cronJobNonRoot, cronJob({ container: { securityContext: { runAsUser: 0 } } }))).length, 1);
+        assert.equal((await runResourcePolicy(cronJobNonRoot, cronJob({ container: { securityContext: { runAsNonRoot: false } } }))).length, 1);
+        assert.deepEqual(await runResourcePolicy(cronJobNonRoot, cronJob({ pod: { securityContext: {} }, container: { securityContext: { runAsNonRoot: true } } })), []);
+    });
+
+    it("unknown values never crash or report", async () => {
+        const unknown = cronJob({ schedule: UNKNOWN, spec: { concurrencyPolicy: UNKNOWN }, jobSpec: { activeDeadlineSeconds: UNKNOWN, template: UNKNOWN } });
+        for (const policy of ALL) {
+            assert.deepEqual(await runResourcePolicy(policy, unknown), [], policy.name);
+        }
+        assert.deepEqual(await runResourcePolicy(cronJobSchedule, cronJob({ labels: UNKNOWN as never })), []);
+    });
+});
