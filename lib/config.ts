@@ -499,9 +499,6 @@ export function parseStackConfig(lookup: ConfigLookup, stack: string, project: s
     const backupWindow = parseBackupWindow(r);
     const maintenanceWindow = parseMaintenanceWindow(r, backupWindow);
     const instanceClass = r.string("instanceClass", "db.r6g.large");
-    if (cloud !== "aws" && r.raw("instanceClass") !== undefined) {
-        r.fail("instanceClass", `is the RDS instance class; on ${cloud} set ${cloud === "azure" ? "azure.skuName" : "gcp.tier"} instead`);
-    }
     if (cloud === "aws" && !/^db\.[a-z0-9]+\.[a-z0-9]+$/.test(instanceClass)) {
         r.fail("instanceClass", `"${instanceClass}" is not an RDS instance class such as db.r6g.large`);
     }
