@@ -1,0 +1,50 @@
+/**
+ * Helpers for the issue-6 tests: plan a stack with config overrides (one child process per variant),
+ * compare plans, and find plain-text leaks of secret values.
+ */
+import { strict as assert } from "assert";
+import { PlannedResource, PlanResult, redact } from "../../tools/plan-model";
+import { planStack } from "../../tools/plan-runner";
+import { planInOrder } from "../../tools/plan-order";
+import { REPO } from "./plans";
+
+/** Plans `stack` with overrides (fully qualified keys; JSON values for structured keys). */
+export function planWith(stack: string, overrides: Record<string, string | null> = {}, references: Record<string, PlanResult> = {}): PlanResult {
+    const stackReferences: Record<string, Record<string, unknown>> = {};
+    for (const [name, plan] of Object.entries(references)) {
+        stackReferences[`organization/oauth2-dr/${name}`] = plan.outputs;
+    }
+    return planStack({ programDir: REPO, stack, configOverrides: overrides, stackReferences });
+}
+
+/** A primary and its standby, in order. */
+export function planPair(primary: string, standby: string): [PlanResult, PlanResult] {
+    const [p, s] = planInOrder(REPO, [primary, standby]);
+    return [p, s];
+}
+
+export function byUrn(plan: PlanResult): Map<string, PlannedResource> {
+    return new Map(plan.resources.map((r) => [r.urn, r]));
+}
+
+/** URNs added and removed between two plans of the same stack. */
+export function diff(before: PlanResult, after: PlanResult): { added: PlannedResource[]; removed: PlannedResource[]; changed: PlannedResource[] } {
+    const a = byUrn(before);
+    const b = byUrn(after);
+    return {
+        added: after.resources.filter((r) => !a.has(r.urn)),
+        removed: before.resources.filter((r) => !b.has(r.urn)),
+        changed: after.resources.filter((r) => a.has(r.urn) && JSON.stringify(a.get(r.urn)) !== JSON.stringify(r)),
+    };
+}
+
+/** Asserts that `needle` appears nowhere in the plan once secrets are redacted (inputs and outputs). */
+export function assertNotInPlainText(plan: PlanResult, needle: string): void {
+    const visible = JSON.stringify({ resources: plan.resources.map((r) => redact(r.inputs)), outputs: redact(plan.outputs) });
+    assert.ok(!visible.includes(needle), `${plan.stack}: "${needle}" appears outside a secret`);
+}
+
+/** An RFC 3339 time `days` before now (seconds precision, UTC). */
+export function daysAgo(days: number, now = Date.now()): string {
+    return new Date(Math.floor((now - days * 86400_000) / 1000) * 1000).toISOString().replace(".000Z", "Z");
+}
