@@ -74,8 +74,10 @@ export class CrossRegionReplica extends pulumi.ComponentResource {
             copyTagsToSnapshot: true,
             deleteAutomatedBackups: false,
             deletionProtection: true,
-            skipFinalSnapshot: false,
-            finalSnapshotIdentifier: `${args.identifier}-final`,
+            // RDS refuses a final snapshot of a read replica (its data is the source's); once promoted it is
+            // a primary and, like the primary, is snapshotted on delete.
+            skipFinalSnapshot: !args.promote,
+            finalSnapshotIdentifier: args.promote ? `${args.identifier}-final` : undefined,
             enabledCloudwatchLogsExports: RDS_LOG_EXPORTS,
             performanceInsightsEnabled: true,
             performanceInsightsKmsKeyId: key.arn,

@@ -95,6 +95,12 @@ export interface StackConfig {
     drRegion: string;
     /** The region this stack's resources live in: the primary region for `primary`, the DR region for `standby`. */
     region: string;
+    /**
+     * AWS regions of the backup storage (bucket, Secrets Manager, audit logs), used on every cloud: the
+     * runbook keeps backups in S3 and keys in Secrets Manager whatever runs PostgreSQL. On aws they are the
+     * primary and DR regions; on azure/gcp, `awsPrimaryRegion` and `awsDrRegion`.
+     */
+    storage: { primaryRegion: string; drRegion: string; region: string };
     /** Public name of the authorization server, e.g. auth.example.com. */
     domain: string;
     hostedZoneId: string;
@@ -393,6 +399,29 @@ function parseRegions(r: Reader, cloud: Cloud, role: Role): { primaryRegion: str
     return { primaryRegion, drRegion, region };
 }
 
+/** Backup storage regions of an azure/gcp stack: AWS regions, distinct, and aws:region is this role's one. */
+function parseStorageRegions(r: Reader, role: Role): { primaryRegion: string; drRegion: string; region: string } {
+    const primaryRegion = r.string("awsPrimaryRegion");
+    const drRegion = r.string("awsDrRegion");
+    for (const [name, value] of [["awsPrimaryRegion", primaryRegion], ["awsDrRegion", drRegion]] as const) {
+        if (value && !AWS_REGION.test(value)) {
+            r.fail(name, `"${value}" is not an AWS region name (the backup bucket, secrets and audit logs live in AWS)`);
+        }
+    }
+    if (primaryRegion && primaryRegion === drRegion) {
+        r.fail("awsDrRegion", `"${drRegion}" equals awsPrimaryRegion; the backups' DR region must be a different region`);
+    }
+    const region = role === "standby" ? drRegion : primaryRegion;
+    const expected = role === "standby" ? "awsDrRegion" : "awsPrimaryRegion";
+    const providerRegion = r.raw("aws:region");
+    if (providerRegion === undefined) {
+        r.fail("aws:region", `is required and must equal ${PROJECT}:${expected} (${region}) for a ${role} stack`);
+    } else if (region && providerRegion !== region) {
+        r.fail("aws:region", `"${providerRegion}" must equal ${PROJECT}:${expected} (${region}) for a ${role} stack`);
+    }
+    return { primaryRegion, drRegion, region };
+}
+
 function parseBackupJobs(r: Reader): BackupJobsConfig {
     const schedules = { ...DEFAULT_SCHEDULES };
     const overrides = r.json<Record<string, unknown>>("backupJobs.schedules", {}, (value) =>
@@ -485,9 +514,7 @@ export function parseStackConfig(lookup: ConfigLookup, stack: string, project: s
     }
     // DNS failover stays on Route 53 for every cloud; on azure/gcp it is optional (no hostedZoneId, no records).
     const dnsFailover = cloud === "aws" || hostedZoneId !== "";
-    if (cloud !== "aws" && dnsFailover && r.raw("aws:region") === undefined) {
-        r.fail("aws:region", "is required for the Route 53 failover records when hostedZoneId is set (e.g. us-east-1)");
-    }
+    const storage = cloud === "aws" ? { primaryRegion, drRegion, region } : parseStorageRegions(r, role);
     const regionalEndpoint = dnsFailover ? r.string("regionalEndpoint") : r.string("regionalEndpoint", "");
     if (regionalEndpoint && !HOSTNAME.test(regionalEndpoint)) {
         r.fail("regionalEndpoint", `"${regionalEndpoint}" is not a DNS name (the regional load balancer's host name)`);
@@ -580,6 +607,7 @@ export function parseStackConfig(lookup: ConfigLookup, stack: string, project: s
         primaryRegion,
         drRegion,
         region,
+        storage,
         domain,
         hostedZoneId,
         regionalEndpoint,

@@ -3,21 +3,17 @@
  * and CloudWatch.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { getCallerIdentityOutput } from "@pulumi/aws/getCallerIdentity";
 import { getSecretVersionOutput } from "@pulumi/aws/secretsmanager/getSecretVersion";
 import type { StackConfig } from "./config";
 import { retentionRow } from "./retention";
 import { appDatabaseSecret, dnsFailover, stackTags } from "./compose-common";
+import { accountId as accountIdOf, declarePrimaryStorage, declareStandbyStorage, storageOutputs } from "./compose-storage";
 import { Alarms } from "../components/alarms";
-import { AuditLogs } from "../components/audit-logs";
 import { AwsBackup, BACKUP_SELECTION_TAG } from "../components/aws-backup";
-import { BackupBucket } from "../components/backup-bucket";
-import { BucketReplication } from "../components/bucket-replication";
 import { MASTER_USERNAME, PostgresDatabase, RDS_LOG_EXPORTS } from "../components/database";
 import { DB_IDENTIFIER, jdbcUrl, REPLICA_IDENTIFIER } from "../components/database-interface";
 import { CrossRegionReplica } from "../components/replica";
 import { RestoredDatabase } from "../components/restore";
-import { ServerSecrets } from "../components/secrets";
 import { ManualSnapshots } from "../components/snapshots";
 
 /** The same Secrets Manager ARN in another region: replicas keep the name and the random suffix. */
@@ -26,30 +22,10 @@ export function inRegion(arn: pulumi.Input<string>, region: string): pulumi.Outp
 }
 
 export function declareAwsPrimary(config: StackConfig) {
-    const accountId = getCallerIdentityOutput().accountId;
+    const accountId = accountIdOf();
     const tags = stackTags(config);
-    const secrets = new ServerSecrets("secrets", {
-        drRegion: config.drRegion,
-        recoveryWindowDays: config.secretRecoveryWindowDays,
-        accountId,
-        tags,
-    });
-    const bucket = new BackupBucket("backups", {
-        bucketName: `oauth2-backups-${config.stack}`,
-        retention: config.retention,
-        accountId,
-        region: config.region,
-        tags,
-    });
-    const auditLogs = new AuditLogs("audit-logs", {
-        region: config.region,
-        retentionDays: config.retention.audit,
-        databaseIdentifiers: [DB_IDENTIFIER],
-        logExports: RDS_LOG_EXPORTS,
-        accountId,
-        archive: { bucketArn: bucket.arn, bucketKmsKeyArn: bucket.kmsKeyArn, prefix: retentionRow("audit").bucketPrefix },
-        tags,
-    });
+    const storage = declarePrimaryStorage(config, { tags, rdsIdentifiers: [DB_IDENTIFIER], rdsLogExports: RDS_LOG_EXPORTS, generateDbPassword: true });
+    const { secrets, bucket, auditLogs } = storage;
     const database = new PostgresDatabase("database", {
         identifier: DB_IDENTIFIER,
         instanceClass: config.instanceClass,
@@ -62,7 +38,7 @@ export function declareAwsPrimary(config: StackConfig) {
         multiAz: config.environment === "production",
         subnetIds: config.subnetIds,
         securityGroupIds: config.securityGroupIds,
-        masterPassword: secrets.dbMasterPassword,
+        masterPassword: secrets.dbMasterPassword!,
         credentialsSecretId: secrets.arns.dbCredentials,
         accountId,
         logGroups: auditLogs.logGroups,
@@ -121,7 +97,7 @@ export function declareAwsPrimary(config: StackConfig) {
         host: database.address,
         port: database.port,
         username: MASTER_USERNAME,
-        password: secrets.dbMasterPassword,
+        password: secrets.dbMasterPassword!,
         source: DB_IDENTIFIER,
     });
     return {
@@ -138,13 +114,7 @@ export function declareAwsPrimary(config: StackConfig) {
         dbKmsKeyArn: database.kmsKeyArn,
         databaseUrl: database.connectionUrl,
         jdbcUrl: jdbcUrl(database.address, database.port),
-        backupBucketName: bucket.bucketName,
-        backupBucketArn: bucket.arn,
-        backupBucketKmsKeyArn: bucket.kmsKeyArn,
-        secretArns: secrets.arns,
-        secretsKmsKeyArn: secrets.kmsKeyArn,
-        secretsDrKmsKeyArn: secrets.drKmsKeyArn,
-        auditLogGroup: auditLogs.auditLogGroupName,
+        ...storageOutputs(storage),
         healthCheckId: dns.healthCheckId,
         manualSnapshotArns: snapshots?.ids,
         restoredIdentifier: restored?.identifier,
@@ -158,25 +128,11 @@ export function declareAwsPrimary(config: StackConfig) {
 }
 
 export function declareAwsStandby(config: StackConfig) {
-    const accountId = getCallerIdentityOutput().accountId;
+    const accountId = accountIdOf();
     const tags = stackTags(config);
     const prod = new pulumi.StackReference(config.primaryStack!);
-    const bucket = new BackupBucket("backups", {
-        bucketName: `oauth2-backups-${config.stack}`,
-        retention: config.retention,
-        accountId,
-        region: config.region,
-        tags,
-    });
-    const auditLogs = new AuditLogs("audit-logs", {
-        region: config.region,
-        retentionDays: config.retention.audit,
-        databaseIdentifiers: [REPLICA_IDENTIFIER],
-        logExports: RDS_LOG_EXPORTS,
-        accountId,
-        archive: { bucketArn: bucket.arn, bucketKmsKeyArn: bucket.kmsKeyArn, prefix: retentionRow("audit").bucketPrefix },
-        tags,
-    });
+    const storage = declareStandbyStorage(config, prod, { tags, rdsIdentifiers: [REPLICA_IDENTIFIER], rdsLogExports: RDS_LOG_EXPORTS, generateDbPassword: false });
+    const { bucket, auditLogs } = storage;
     const replica = new CrossRegionReplica("replica", {
         identifier: REPLICA_IDENTIFIER,
         sourceDbInstanceArn: prod.requireOutput("dbInstanceArn") as pulumi.Output<string>,
@@ -215,17 +171,6 @@ export function declareAwsStandby(config: StackConfig) {
               tags,
           })
         : undefined;
-    new BucketReplication("backup-replication", {
-        sourceBucketName: prod.requireOutput("backupBucketName") as pulumi.Output<string>,
-        sourceBucketArn: prod.requireOutput("backupBucketArn") as pulumi.Output<string>,
-        sourceKmsKeyArn: prod.requireOutput("backupBucketKmsKeyArn") as pulumi.Output<string>,
-        sourceRegion: config.primaryRegion,
-        destinationBucketArn: bucket.arn,
-        destinationKmsKeyArn: bucket.kmsKeyArn,
-        destinationRegion: config.region,
-        dependsOn: [bucket.versioning],
-        tags,
-    });
     const dns = dnsFailover(config, tags)!;
     const alarms = config.alarms.topicArn
         ? new Alarms("alarms", {
@@ -274,10 +219,7 @@ export function declareAwsStandby(config: StackConfig) {
         dbPort: replica.port,
         dbName: "oauth2db",
         jdbcUrl: jdbcUrl(replica.address, replica.port),
-        backupBucketName: bucket.bucketName,
-        backupBucketArn: bucket.arn,
-        backupBucketKmsKeyArn: bucket.kmsKeyArn,
-        auditLogGroup: auditLogs.auditLogGroupName,
+        ...storageOutputs(storage),
         healthCheckId: dns.healthCheckId,
         manualSnapshotArns: snapshots?.ids,
         restoredIdentifier: restored?.identifier,

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as resources from "@pulumi/azure-native/resources";
 import type { StackConfig } from "./config";
 import { appDatabaseSecret, dnsFailover, stackTags } from "./compose-common";
+import { declarePrimaryStorage, declareStandbyStorage, storageOutputs, writeDbCredentials } from "./compose-storage";
 import { AZURE_ADMIN_LOGIN, AzureDatabase } from "../components/azure-database";
 import { azureTags, DB_IDENTIFIER, jdbcUrl, REPLICA_IDENTIFIER } from "../components/database-interface";
 import { RestoredDatabase } from "../components/restore";
@@ -47,6 +48,8 @@ function common(config: StackConfig, serverName: string, resourceGroupName: pulu
 
 export function declareAzurePrimary(config: StackConfig) {
     const tags = stackTags(config);
+    // Backups, secrets and audit logs live in AWS on every cloud (lib/compose-storage.ts).
+    const storage = declarePrimaryStorage(config, { tags, rdsIdentifiers: [], rdsLogExports: [], generateDbPassword: false });
     const group = resourceGroup(config, tags);
     const database = new AzureDatabase("database", { role: "primary", ...common(config, DB_IDENTIFIER, group, tags) });
     const snapshots = config.manualSnapshots.length > 0
@@ -60,6 +63,14 @@ export function declareAzurePrimary(config: StackConfig) {
               ...common(config, DB_IDENTIFIER, group, tags),
           })
         : undefined;
+    writeDbCredentials(storage.secrets.arns.dbCredentials, {
+        username: AZURE_ADMIN_LOGIN,
+        password: database.administratorPassword,
+        host: database.address,
+        port: database.port,
+        dbname: database.databaseName,
+        identifier: database.identifier,
+    });
     const dns = dnsFailover(config, tags);
     const app = appDatabaseSecret(config, {
         host: database.address,
@@ -74,6 +85,7 @@ export function declareAzurePrimary(config: StackConfig) {
         region: config.region,
         drRegion: config.drRegion,
         retention: config.retention,
+        ...storageOutputs(storage),
         resourceGroupName: group,
         dbServerId: database.resourceId,
         dbServerName: database.identifier,
@@ -95,6 +107,7 @@ export function declareAzurePrimary(config: StackConfig) {
 export function declareAzureStandby(config: StackConfig) {
     const tags = stackTags(config);
     const prod = new pulumi.StackReference(config.primaryStack!);
+    const storage = declareStandbyStorage(config, prod, { tags, rdsIdentifiers: [], rdsLogExports: [], generateDbPassword: false });
     const group = resourceGroup(config, tags);
     const replica = new AzureDatabase("replica", {
         role: "replica",
@@ -117,6 +130,7 @@ export function declareAzureStandby(config: StackConfig) {
         region: config.region,
         primaryRegion: config.primaryRegion,
         retention: config.retention,
+        ...storageOutputs(storage),
         promoted: config.promote,
         resourceGroupName: group,
         replicaServerId: replica.resourceId,

@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "./config";
 import { appDatabaseSecret, dnsFailover, stackTags } from "./compose-common";
+import { declarePrimaryStorage, declareStandbyStorage, storageOutputs, writeDbCredentials } from "./compose-storage";
 import { DB_IDENTIFIER, jdbcUrl, REPLICA_IDENTIFIER } from "../components/database-interface";
 import { GCP_ADMIN_USER, GcpDatabase } from "../components/gcp-database";
 import { RestoredDatabase } from "../components/restore";
@@ -33,6 +34,8 @@ function common(config: StackConfig, instanceName: string, tags: Record<string, 
 
 export function declareGcpPrimary(config: StackConfig) {
     const tags = stackTags(config);
+    // Backups, secrets and audit logs live in AWS on every cloud (lib/compose-storage.ts).
+    const storage = declarePrimaryStorage(config, { tags, rdsIdentifiers: [], rdsLogExports: [], generateDbPassword: false });
     const database = new GcpDatabase("database", { role: "primary", ...common(config, DB_IDENTIFIER, tags) });
     const restored = config.restore
         ? new RestoredDatabase("restore", {
@@ -42,6 +45,14 @@ export function declareGcpPrimary(config: StackConfig) {
               ...common(config, DB_IDENTIFIER, tags),
           })
         : undefined;
+    writeDbCredentials(storage.secrets.arns.dbCredentials, {
+        username: GCP_ADMIN_USER,
+        password: database.administratorPassword,
+        host: database.address,
+        port: database.port,
+        dbname: database.databaseName,
+        identifier: database.identifier,
+    });
     const dns = dnsFailover(config, tags);
     const app = appDatabaseSecret(config, {
         host: database.address,
@@ -56,6 +67,7 @@ export function declareGcpPrimary(config: StackConfig) {
         region: config.region,
         drRegion: config.drRegion,
         retention: config.retention,
+        ...storageOutputs(storage),
         dbInstanceName: database.identifier,
         dbSelfLink: database.resourceId,
         dbConnectionName: database.connectionName,
@@ -76,6 +88,7 @@ export function declareGcpPrimary(config: StackConfig) {
 export function declareGcpStandby(config: StackConfig) {
     const tags = stackTags(config);
     const prod = new pulumi.StackReference(config.primaryStack!);
+    const storage = declareStandbyStorage(config, prod, { tags, rdsIdentifiers: [], rdsLogExports: [], generateDbPassword: false });
     const replica = new GcpDatabase("replica", {
         role: "replica",
         ...common(config, REPLICA_IDENTIFIER, tags),
@@ -97,6 +110,7 @@ export function declareGcpStandby(config: StackConfig) {
         region: config.region,
         primaryRegion: config.primaryRegion,
         retention: config.retention,
+        ...storageOutputs(storage),
         promoted: config.promote,
         replicaInstanceName: replica.identifier,
         replicaConnectionName: replica.connectionName,

@@ -159,10 +159,20 @@ describe("three clouds: Google Cloud SQL", () => {
         assert.match(String(prod.outputs.jdbcUrl), /^jdbc:postgresql:\/\/10\.\d+\.0\.3:5432\/oauth2db$/);
     });
 
-    it("no AWS account is needed beyond Route 53: no RDS, S3 or Secrets Manager resources", () => {
+    it("keeps the runbook's backup storage in AWS: bucket, secrets with DR replicas, audit logs; no RDS", () => {
+        assert.equal(resourcesOfType(prod, "aws:s3/bucket:Bucket")[0]?.name, "oauth2-backups-prod-gcp");
+        const secrets = resourcesOfType(prod, "aws:secretsmanager/secret:Secret");
+        assert.equal(secrets.length, 3);
+        for (const secret of secrets) {
+            assert.equal(props(secret).replicas[0].region, "us-west-2");
+        }
+        const credentials = resource(prod, "aws:secretsmanager/secretVersion:SecretVersion", "oauth2-db-credentials");
+        assert.ok(isSecret(credentials.inputs.secretString), "the Cloud SQL credentials are written as a secret");
+        assert.equal(props(resource(prod, "aws:cloudwatch/logGroup:LogGroup", "/oauth2/authorization-server/audit")).retentionInDays, 365);
+        const replication = props(resource(dr, "aws:s3/bucketReplicationConfig:BucketReplicationConfig", "backup-replication-config"));
+        assert.equal(replication.bucket, "oauth2-backups-prod-gcp");
+        assert.equal(replication.region, "us-east-1");
         for (const plan of [prod, dr]) {
-            const aws = plan.resources.filter((r) => r.type.startsWith("aws:")).map((r) => r.type);
-            assert.ok(aws.every((t) => t.startsWith("aws:route53/")), `${plan.stack}: ${aws.join(", ")}`);
             assert.equal(resourcesOfType(plan, "aws:rds/instance:Instance").length, 0);
         }
     });
@@ -177,9 +187,13 @@ describe("three clouds: configuration per cloud", () => {
     });
 
     it("does not ask azure/gcp stacks for AWS networking, and DNS is optional there", () => {
-        const gcpNoDns = problemsOf("prod-gcp", { "oauth2-dr:hostedZoneId": undefined, "oauth2-dr:regionalEndpoint": undefined, "aws:region": undefined });
+        const gcpNoDns = problemsOf("prod-gcp", { "oauth2-dr:hostedZoneId": undefined, "oauth2-dr:regionalEndpoint": undefined });
         assert.deepEqual(gcpNoDns, []);
-        rejects("prod-gcp", { "aws:region": undefined }, "aws:region", "Route 53 failover records");
+        // The backup storage is in AWS on every cloud: its regions are required and checked.
+        rejects("prod-gcp", { "aws:region": undefined }, "aws:region", "awsPrimaryRegion (us-east-1)");
+        rejects("prod-gcp", { "oauth2-dr:awsDrRegion": "us-east-1" }, "oauth2-dr:awsDrRegion", "equals awsPrimaryRegion");
+        rejects("dr-azure", { "aws:region": "us-east-1" }, "aws:region", "awsDrRegion (us-west-2)");
+        rejects("prod-azure", { "oauth2-dr:awsPrimaryRegion": "eastus2" }, "oauth2-dr:awsPrimaryRegion", "not an AWS region");
     });
 
     it("names the key of every azure problem", () => {

@@ -34,7 +34,17 @@ describe("promote: aws dr stack", () => {
         assert.equal(before.replicateSourceDb, prod.outputs.dbInstanceArn);
         assert.equal(after.replicateSourceDb, undefined);
         assert.equal(after.applyImmediately, true);
-        const strip = (p: Record<string, any>) => ({ ...p, replicateSourceDb: undefined, applyImmediately: undefined, tags: { ...p.tags, "oauth2-dr/promoted": undefined } });
+        // A replica cannot have a final snapshot; the promoted primary takes one on delete.
+        assert.deepEqual([before.skipFinalSnapshot, before.finalSnapshotIdentifier], [true, undefined]);
+        assert.deepEqual([after.skipFinalSnapshot, after.finalSnapshotIdentifier], [false, "oauth2-postgres-replica-final"]);
+        const strip = (p: Record<string, any>) => ({
+            ...p,
+            replicateSourceDb: undefined,
+            applyImmediately: undefined,
+            skipFinalSnapshot: undefined,
+            finalSnapshotIdentifier: undefined,
+            tags: { ...p.tags, "oauth2-dr/promoted": undefined },
+        });
         assert.deepEqual(strip(after), strip(before));
         assert.equal(resource(promoted, RDS, "oauth2-postgres-replica").protect, true);
     });
