@@ -36,7 +36,10 @@ function brief(value: unknown): string {
 }
 
 function cronJobSummary(inputs: Record<string, unknown>): string[] {
+    // Walks untyped wire-format JSON by path; every step may be absent.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const spec = redact(inputs.spec) as Record<string, any> | undefined;
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const metadata = redact(inputs.metadata) as Record<string, any> | undefined;
     if (!spec) {
         return [];
