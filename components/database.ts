@@ -7,11 +7,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as rds from "@pulumi/aws/rds";
 import * as secretsmanager from "@pulumi/aws/secretsmanager";
 import { customerManagedKey } from "./kms";
+import { rdsBaseline, rdsSubnetGroup } from "./rds-baseline";
 
 export const DATABASE_NAME = "oauth2db";
 export const MASTER_USERNAME = "oauth2admin";
-/** Exported to CloudWatch Logs; the log groups are pre-created by AuditLogs with the audit retention. */
-export const RDS_LOG_EXPORTS = ["postgresql", "upgrade"];
+export { RDS_LOG_EXPORTS } from "./rds-baseline";
 
 export interface PostgresDatabaseArgs {
     identifier: string;
@@ -59,12 +59,7 @@ export class PostgresDatabase extends pulumi.ComponentResource {
             tags,
         }, this);
 
-        const subnetGroup = new rds.SubnetGroup(`${args.identifier}-subnets`, {
-            name: `${args.identifier}-subnets`,
-            subnetIds: args.subnetIds,
-            description: `Private subnets of ${args.identifier}`,
-            tags,
-        }, { parent: this });
+        const subnetGroup = rdsSubnetGroup(args.identifier, args.subnetIds, tags, this);
 
         const major = args.engineVersion.split(".")[0];
         const parameters = new rds.ParameterGroup(`${args.identifier}-params`, {
@@ -88,26 +83,19 @@ export class PostgresDatabase extends pulumi.ComponentResource {
             username: MASTER_USERNAME,
             password: args.masterPassword,
             allocatedStorage: args.allocatedStorageGb,
-            maxAllocatedStorage: args.maxAllocatedStorageGb,
-            storageType: "gp3",
-            storageEncrypted: true,
-            kmsKeyId: key.arn,
-            multiAz: args.multiAz,
-            dbSubnetGroupName: subnetGroup.name,
-            vpcSecurityGroupIds: args.securityGroupIds,
+            ...rdsBaseline({
+                identifier: args.identifier,
+                kmsKeyArn: key.arn,
+                backupRetentionDays: args.backupRetentionDays,
+                backupWindow: args.backupWindow,
+                maintenanceWindow: args.maintenanceWindow,
+                multiAz: args.multiAz,
+                maxAllocatedStorageGb: args.maxAllocatedStorageGb,
+                subnetGroupName: subnetGroup.name,
+                securityGroupIds: args.securityGroupIds,
+                finalSnapshot: true,
+            }),
             parameterGroupName: parameters.name,
-            publiclyAccessible: false,
-            // Backups: daily snapshots in the window plus continuous WAL archiving (point-in-time restore).
-            backupRetentionPeriod: args.backupRetentionDays,
-            backupWindow: args.backupWindow,
-            maintenanceWindow: args.maintenanceWindow,
-            copyTagsToSnapshot: true,
-            deleteAutomatedBackups: false,
-            // Nothing is lost: deletion is refused, and if forced, a final snapshot is taken first.
-            deletionProtection: true,
-            skipFinalSnapshot: false,
-            finalSnapshotIdentifier: `${args.identifier}-final`,
-            enabledCloudwatchLogsExports: RDS_LOG_EXPORTS,
             performanceInsightsEnabled: true,
             performanceInsightsKmsKeyId: key.arn,
             autoMinorVersionUpgrade: true,

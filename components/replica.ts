@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as rds from "@pulumi/aws/rds";
 import { customerManagedKey } from "./kms";
-import { RDS_LOG_EXPORTS } from "./database";
+import { rdsBaseline, rdsSubnetGroup } from "./rds-baseline";
 
 export interface CrossRegionReplicaArgs {
     identifier: string;
@@ -48,37 +48,26 @@ export class CrossRegionReplica extends pulumi.ComponentResource {
             tags,
         }, this);
 
-        const subnetGroup = new rds.SubnetGroup(`${args.identifier}-subnets`, {
-            name: `${args.identifier}-subnets`,
-            subnetIds: args.subnetIds,
-            description: `Private subnets of ${args.identifier}`,
-            tags,
-        }, { parent: this });
+        const subnetGroup = rdsSubnetGroup(args.identifier, args.subnetIds, tags, this);
 
         const replica = new rds.Instance(args.identifier, {
             identifier: args.identifier,
             // Engine, version, database and credentials come from the source; an empty source promotes.
             replicateSourceDb: args.promote ? undefined : args.sourceDbInstanceArn,
             instanceClass: args.instanceClass,
-            storageType: "gp3",
-            storageEncrypted: true,
-            kmsKeyId: key.arn,
-            maxAllocatedStorage: args.maxAllocatedStorageGb,
-            multiAz: args.multiAz,
-            dbSubnetGroupName: subnetGroup.name,
-            vpcSecurityGroupIds: args.securityGroupIds,
-            publiclyAccessible: false,
-            backupRetentionPeriod: args.backupRetentionDays,
-            backupWindow: args.backupWindow,
-            maintenanceWindow: args.maintenanceWindow,
-            copyTagsToSnapshot: true,
-            deleteAutomatedBackups: false,
-            deletionProtection: true,
-            // RDS refuses a final snapshot of a read replica (its data is the source's); once promoted it is
-            // a primary and, like the primary, is snapshotted on delete.
-            skipFinalSnapshot: !args.promote,
-            finalSnapshotIdentifier: args.promote ? `${args.identifier}-final` : undefined,
-            enabledCloudwatchLogsExports: RDS_LOG_EXPORTS,
+            ...rdsBaseline({
+                identifier: args.identifier,
+                kmsKeyArn: key.arn,
+                backupRetentionDays: args.backupRetentionDays,
+                backupWindow: args.backupWindow,
+                maintenanceWindow: args.maintenanceWindow,
+                multiAz: args.multiAz,
+                maxAllocatedStorageGb: args.maxAllocatedStorageGb,
+                subnetGroupName: subnetGroup.name,
+                securityGroupIds: args.securityGroupIds,
+                // Once promoted it is a primary and, like the primary, is snapshotted on delete.
+                finalSnapshot: args.promote,
+            }),
             performanceInsightsEnabled: true,
             performanceInsightsKmsKeyId: key.arn,
             applyImmediately: args.promote,

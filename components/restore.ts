@@ -15,7 +15,7 @@ import * as rds from "@pulumi/aws/rds";
 import * as dbforpostgresql from "@pulumi/azure-native/dbforpostgresql";
 import * as sql from "@pulumi/gcp/sql";
 import type { RestoreConfig } from "../lib/config";
-import { RDS_LOG_EXPORTS } from "./database";
+import { rdsBaseline } from "./rds-baseline";
 import { azureServerSettings, AzureNetwork } from "./azure-database";
 import { gcpSettings, GcpInstanceCommon } from "./gcp-database";
 import { DATABASE_NAME, POSTGRES_PORT, RESTORED_IDENTIFIER } from "./database-interface";
@@ -94,24 +94,19 @@ export class RestoredDatabase extends pulumi.ComponentResource {
                     identifier: RESTORED_IDENTIFIER,
                     ...source,
                     instanceClass: args.instanceClass,
-                    storageType: "gp3",
-                    storageEncrypted: true,
-                    kmsKeyId: args.kmsKeyArn,
-                    maxAllocatedStorage: args.maxAllocatedStorageGb,
-                    multiAz: args.multiAz,
-                    dbSubnetGroupName: args.subnetGroupName,
-                    vpcSecurityGroupIds: args.securityGroupIds,
+                    ...rdsBaseline({
+                        identifier: RESTORED_IDENTIFIER,
+                        kmsKeyArn: args.kmsKeyArn,
+                        backupRetentionDays: args.backupRetentionDays,
+                        backupWindow: args.backupWindow,
+                        maintenanceWindow: args.maintenanceWindow,
+                        multiAz: args.multiAz,
+                        maxAllocatedStorageGb: args.maxAllocatedStorageGb,
+                        subnetGroupName: args.subnetGroupName,
+                        securityGroupIds: args.securityGroupIds,
+                        finalSnapshot: true,
+                    }),
                     parameterGroupName: args.parameterGroupName,
-                    publiclyAccessible: false,
-                    backupRetentionPeriod: args.backupRetentionDays,
-                    backupWindow: args.backupWindow,
-                    maintenanceWindow: args.maintenanceWindow,
-                    copyTagsToSnapshot: true,
-                    deleteAutomatedBackups: false,
-                    deletionProtection: true,
-                    skipFinalSnapshot: false,
-                    finalSnapshotIdentifier: `${RESTORED_IDENTIFIER}-final`,
-                    enabledCloudwatchLogsExports: RDS_LOG_EXPORTS,
                     tags: {
                         ...tags,
                         "oauth2-dr/data-class": "database",
