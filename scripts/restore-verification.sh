@@ -1,0 +1,451 @@
+#!/usr/bin/env bash
+# restore-verification.sh: the runbook's monthly "Backup Verification", automated.
+#
+# Prints one line per item of the runbook's Verification Checklist, in its order, on stdout:
+#   PASS|FAIL backup completed successfully: ...
+#   PASS|FAIL backup size is expected: ...
+#   PASS|FAIL restore to test instance works: ...
+#   PASS|FAIL data integrity verified: ...
+#   PASS|FAIL application can connect to restored database: ...
+#   PASS|FAIL all tables present with expected row counts: ...
+#   PASS|FAIL test instance cleaned up: ...
+# and exits non-zero if any item is FAIL. The test database or instance is removed on every path (trap),
+# including failures and SIGTERM.
+#
+# VERIFY_MODE=dump (default): the newest manifest (or VERIFY_MANIFEST_KEY) and its dump are checked and
+#   restored into a scratch database VERIFY_DATABASE (default oauth2_verify_<UTC time>) created on the
+#   server of PGHOST (VERIFY_PGHOST/VERIFY_PGPORT to use another server; the role needs CREATEDB). One
+#   streaming pass: aws s3 cp - | tee (sha256, size) | gpg --decrypt | tee (pg_restore --list: the table of
+#   contents) | pg_restore -d <scratch>. Then every oauth2_* table is queried with the server's columns and
+#   counted against the manifest; then the scratch database is dropped.
+# VERIFY_MODE=snapshot: the newest available RDS snapshot of DB_INSTANCE_IDENTIFIER is restored into
+#   oauth2-backup-test-<yyyymmdd> (class VERIFY_INSTANCE_CLASS, default db.t3.medium; optional
+#   VERIFY_SUBNET_GROUP, VERIFY_SECURITY_GROUP_IDS (space separated)), the tables are checked over the
+#   restored endpoint with the PG* credentials, and the instance is deleted (--skip-final-snapshot).
+#   VERIFY_ENDPOINT_OVERRIDE=host:port replaces the restored endpoint (tests only, with moto).
+#
+# Other environment: BUCKET (required in dump mode), AWS_REGION, AWS_ENDPOINT_URL; PG* (PGDATABASE default
+#   oauth2db) or DB_CREDENTIALS_SECRET_ID; PASSPHRASE_FILE or BACKUP_PASSPHRASE_SECRET_ID (dump mode);
+#   EXPECTED_TABLES (default: the three tables of the server's schema); VERIFY_MIN_SIZE_BYTES (default
+#   1024); VERIFY_MAX_SHRINK_PERCENT (default 50: a dump smaller than half the previous one is
+#   unexpected); VERIFY_MAX_AGE_HOURS (default 48: the newest backup must be this recent);
+#   VERIFY_MAINTENANCE_DB (default postgres).
+#
+# Exit codes: 0 every item PASS; 6 at least one item FAIL; 2 configuration; 1 other; 130/143 interrupted
+#   (the items not reached are FAIL, the cleanup item says what was removed).
+# shellcheck disable=SC2317 # the cleanup functions run from the EXIT trap
+set -euo pipefail
+set -m
+
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+VERIFY_MODE="${VERIFY_MODE:-dump}"
+BACKUP_PREFIX="${BACKUP_PREFIX:-database/}"
+case "$VERIFY_MODE" in
+dump) require_env BUCKET; require_cmd pg_restore psql gpg aws sha256sum tee ;;
+snapshot) require_env DB_INSTANCE_IDENTIFIER; require_cmd psql aws ;;
+*) die "$EX_USAGE" "VERIFY_MODE must be dump or snapshot, not $VERIFY_MODE" ;;
+esac
+
+ITEMS=(
+    "backup completed successfully"
+    "backup size is expected"
+    "restore to test instance works"
+    "data integrity verified"
+    "application can connect to restored database"
+    "all tables present with expected row counts"
+    "test instance cleaned up"
+)
+declare -A RESULT=() DETAIL=()
+# result ITEM PASS|FAIL DETAIL: the first result of an item wins (a later "not checked" never hides a FAIL).
+result() {
+    [[ -n "${RESULT[$1]:-}" ]] && return 0
+    RESULT[$1]=$2
+    DETAIL[$1]=$3
+}
+fail_rest() {
+    local item
+    for item in "${ITEMS[@]}"; do
+        [[ "$item" == "test instance cleaned up" ]] || result "$item" FAIL "not checked: $1"
+    done
+}
+# join_lines ITEM...: "a; b; c"
+join_lines() {
+    local out="" item
+    for item in "$@"; do out+="${out:+; }$item"; done
+    printf '%s' "$out"
+}
+report() {
+    local item failed=0
+    for item in "${ITEMS[@]}"; do
+        [[ -n "${RESULT[$item]:-}" ]] || result "$item" FAIL "not checked"
+        printf '%s %s: %s\n' "${RESULT[$item]}" "$item" "${DETAIL[$item]}"
+        [[ "${RESULT[$item]}" == PASS ]] || failed=1
+    done
+    return "$failed"
+}
+
+JOB_PID=""
+READER_PIDS=()
+SCRATCH_DB=""
+SCRATCH_CREATED=0
+RESTORE_ID=""
+RESTORE_STARTED=0
+
+drop_scratch() {
+    if [[ $SCRATCH_CREATED -eq 1 ]]; then
+        local left
+        if ! vpsql -d "${VERIFY_MAINTENANCE_DB:-postgres}" -c "DROP DATABASE IF EXISTS \"${SCRATCH_DB}\" WITH (FORCE)" >/dev/null 2>"$WORK_DIR/drop.err"; then
+            result "test instance cleaned up" FAIL "DROP DATABASE ${SCRATCH_DB} failed: $(tail -n 1 "$WORK_DIR/drop.err")"
+            return
+        fi
+        left=$(vpsql -d "${VERIFY_MAINTENANCE_DB:-postgres}" -c "SELECT count(*) FROM pg_database WHERE datname = '${SCRATCH_DB}'" 2>/dev/null) || left="?"
+        if [[ "$left" == 0 ]]; then
+            result "test instance cleaned up" PASS "scratch database ${SCRATCH_DB} dropped"
+        else
+            result "test instance cleaned up" FAIL "scratch database ${SCRATCH_DB} still exists"
+        fi
+        SCRATCH_CREATED=0
+    else
+        result "test instance cleaned up" PASS "nothing was created"
+    fi
+}
+
+delete_instance() {
+    if [[ $RESTORE_STARTED -eq 1 ]]; then
+        local status
+        if ! awscli rds delete-db-instance --db-instance-identifier "$RESTORE_ID" --skip-final-snapshot \
+            --delete-automated-backups >/dev/null 2>"$WORK_DIR/delete.err"; then
+            result "test instance cleaned up" FAIL "delete-db-instance $RESTORE_ID failed: $(tail -n 1 "$WORK_DIR/delete.err")"
+            return
+        fi
+        status=$(awscli rds describe-db-instances --db-instance-identifier "$RESTORE_ID" \
+            --query 'DBInstances[0].DBInstanceStatus' --output text 2>/dev/null) || status="gone"
+        if [[ "$status" == "deleting" || "$status" == "gone" ]]; then
+            result "test instance cleaned up" PASS "instance $RESTORE_ID deleted (status: $status)"
+        else
+            result "test instance cleaned up" FAIL "instance $RESTORE_ID is $status after delete-db-instance"
+        fi
+        RESTORE_STARTED=0
+    else
+        result "test instance cleaned up" PASS "nothing was created"
+    fi
+}
+
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    set +e
+    kill_job "$JOB_PID"
+    local pid
+    for pid in "${READER_PIDS[@]}"; do kill_job "$pid"; done
+    if [[ $status -ne 0 && $status -ne $EX_VERIFY ]]; then
+        fail_rest "the verification stopped (exit code $status)"
+    fi
+    if [[ "$VERIFY_MODE" == dump ]]; then drop_scratch; else delete_instance; fi
+    remove_work_dir
+    if ! report; then
+        [[ $status -eq 0 ]] && status=$EX_VERIFY
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+make_work_dir
+load_db_credentials
+
+# psql against the verification server (the source server unless VERIFY_PGHOST/VERIFY_PGPORT say otherwise).
+vpsql() { PGHOST="${VERIFY_PGHOST:-${PGHOST:-}}" PGPORT="${VERIFY_PGPORT:-${PGPORT:-5432}}" psql_value "$@"; }
+
+# check_tables DB COUNTS_FILE: "application can connect" and "all tables present with expected row counts".
+# COUNTS_FILE has "table count" lines (the manifest's), or "table -" when no count is expected.
+check_tables() {
+    local db=$1 counts=$2 table want got schema="${DB_SCHEMA}" bad_query=() bad_count=() summary=()
+    while read -r table want; do
+        if ! vpsql -d "$db" -c "SELECT $(server_columns "$table") FROM \"${schema}\".\"${table}\" LIMIT 1" >/dev/null 2>"$WORK_DIR/query.err"; then
+            bad_query+=("$table: $(grep -m1 ERROR "$WORK_DIR/query.err" || tail -n 1 "$WORK_DIR/query.err")")
+        fi
+        got=$(vpsql -d "$db" -c "SELECT count(*) FROM \"${schema}\".\"${table}\"" 2>/dev/null) || got=""
+        if [[ -z "$got" ]]; then
+            bad_count+=("$table is missing")
+        elif [[ "$want" != "-" && "$got" != "$want" ]]; then
+            bad_count+=("$table has $got rows, manifest says $want")
+        else
+            summary+=("$table=$got")
+        fi
+    done <"$counts"
+    if [[ ${#bad_query[@]} -eq 0 ]]; then
+        result "application can connect to restored database" PASS "the server's queries run on $(wc -l <"$counts") oauth2_* tables of $db"
+    else
+        result "application can connect to restored database" FAIL "$(join_lines "${bad_query[@]}")"
+    fi
+    if [[ ${#bad_count[@]} -eq 0 ]]; then
+        result "all tables present with expected row counts" PASS "${summary[*]}"
+    else
+        result "all tables present with expected row counts" FAIL "$(join_lines "${bad_count[@]}")"
+    fi
+}
+
+# expected_counts MANIFEST OUT: the manifest's counts plus every EXPECTED_TABLES entry (a table of the
+# server's schema that the manifest lacks is expected with count "absent", which fails).
+expected_counts() {
+    manifest_row_counts "$1" >"$2"
+    local table
+    for table in $EXPECTED_TABLES; do
+        grep -q "^${table} " "$2" || echo "$table absent-from-backup" >>"$2"
+    done
+    sort -o "$2" "$2"
+}
+
+age_hours() {
+    local at
+    at=$(date -u -d "$1" +%s 2>/dev/null) || { echo 999999; return; }
+    echo $((($(date -u +%s) - at) / 3600))
+}
+
+verify_dump() {
+    load_passphrase
+    local manifest_key="${VERIFY_MANIFEST_KEY:-}"
+    if [[ -z "$manifest_key" ]]; then
+        manifest_key=$(latest_manifest_key) || { result "backup completed successfully" FAIL "cannot list s3://$BUCKET/${BACKUP_PREFIX}manifests/"; fail_rest "no backup"; return; }
+    fi
+    if [[ -z "$manifest_key" ]]; then
+        result "backup completed successfully" FAIL "no manifest under s3://$BUCKET/${BACKUP_PREFIX}manifests/"
+        fail_rest "no backup"
+        return
+    fi
+    local m="$WORK_DIR/manifest.json"
+    if ! awscli s3 cp "$(s3_uri "$manifest_key")" "$m" --only-show-errors 2>"$WORK_DIR/s3.err"; then
+        result "backup completed successfully" FAIL "cannot read $manifest_key: $(tail -n 1 "$WORK_DIR/s3.err")"
+        fail_rest "no manifest"
+        return
+    fi
+    local object_key want_size want_sha finished stored_size age
+    object_key=$(manifest_get "$m" object_key)
+    want_size=$(manifest_get "$m" size_bytes)
+    want_sha=$(manifest_get "$m" sha256)
+    finished=$(manifest_get "$m" finished_at)
+    age=$(age_hours "$finished")
+    stored_size=$(s3_size "$object_key") || stored_size=""
+    if [[ "$(manifest_get "$m" status)" != complete ]]; then
+        result "backup completed successfully" FAIL "$manifest_key is not complete"
+    elif [[ -z "$stored_size" ]]; then
+        result "backup completed successfully" FAIL "$object_key (from $manifest_key) is missing"
+    elif [[ "$stored_size" != "$want_size" ]]; then
+        result "backup completed successfully" FAIL "$object_key has $stored_size bytes, manifest says $want_size"
+    elif [[ $age -gt ${VERIFY_MAX_AGE_HOURS:-48} ]]; then
+        result "backup completed successfully" FAIL "the newest backup finished at $finished, ${age}h ago (limit ${VERIFY_MAX_AGE_HOURS:-48}h)"
+    else
+        result "backup completed successfully" PASS "$object_key finished at $finished"
+    fi
+
+    local previous prev_size="" min_size="${VERIFY_MIN_SIZE_BYTES:-1024}" shrink="${VERIFY_MAX_SHRINK_PERCENT:-50}"
+    previous=$(previous_manifest_key "$manifest_key") || previous=""
+    if [[ -n "$previous" ]] && awscli s3 cp "$(s3_uri "$previous")" "$WORK_DIR/previous.json" --only-show-errors 2>/dev/null; then
+        prev_size=$(manifest_get "$WORK_DIR/previous.json" size_bytes)
+    fi
+    if [[ ! "$want_size" =~ ^[0-9]+$ ]]; then
+        result "backup size is expected" FAIL "the manifest has no size"
+    elif [[ $want_size -lt $min_size ]]; then
+        result "backup size is expected" FAIL "$want_size bytes, below the minimum of $min_size"
+    elif [[ -n "$prev_size" && $((want_size * 100)) -lt $((prev_size * (100 - shrink))) ]]; then
+        result "backup size is expected" FAIL "$want_size bytes, more than ${shrink}% smaller than the previous backup ($prev_size bytes)"
+    else
+        result "backup size is expected" PASS "$want_size bytes${prev_size:+ (previous backup: $prev_size bytes)}"
+    fi
+    if [[ -z "$stored_size" ]]; then
+        fail_rest "the dump is missing"
+        return
+    fi
+
+    # The scratch database.
+    SCRATCH_DB="${VERIFY_DATABASE:-oauth2_verify_$(date -u +%Y%m%d%H%M%S)}"
+    if ! vpsql -d "${VERIFY_MAINTENANCE_DB:-postgres}" -c "CREATE DATABASE \"${SCRATCH_DB}\"" >/dev/null 2>"$WORK_DIR/create.err"; then
+        result "restore to test instance works" FAIL "CREATE DATABASE ${SCRATCH_DB} failed: $(tail -n 1 "$WORK_DIR/create.err")"
+        fail_rest "no scratch database"
+        return
+    fi
+    SCRATCH_CREATED=1
+
+    # One streaming pass: download, hash, decrypt, read the table of contents, restore.
+    local w="$WORK_DIR"
+    mkfifo "$w/sha.fifo" "$w/size.fifo" "$w/toc.fifo"
+    sha256sum <"$w/sha.fifo" >"$w/sha.out" &
+    READER_PIDS+=($!)
+    wc -c <"$w/size.fifo" >"$w/size.out" &
+    READER_PIDS+=($!)
+    {
+        pg_restore --list >"$w/toc.txt" 2>"$w/toc.err"
+        echo $? >"$w/toc.rc"
+        cat >/dev/null
+    } <"$w/toc.fifo" &
+    READER_PIDS+=($!)
+    (
+        set +e
+        awscli s3 cp "$(s3_uri "$object_key")" - --only-show-errors 2>"$w/s3.err" |
+            tee "$w/sha.fifo" "$w/size.fifo" |
+            gpg_decrypt 2>"$w/gpg.err" |
+            tee "$w/toc.fifo" |
+            vpsql_restore "$SCRATCH_DB" 2>"$w/restore.err"
+        echo "${PIPESTATUS[*]}" >"$w/pipestatus"
+    ) &
+    JOB_PID=$!
+    wait "$JOB_PID" || true
+    JOB_PID=""
+    local pid
+    for pid in "${READER_PIDS[@]}"; do wait "$pid" || true; done
+    READER_PIDS=()
+    local s3_rc tee1_rc gpg_rc tee2_rc restore_rc toc_rc sha
+    read -r s3_rc tee1_rc gpg_rc tee2_rc restore_rc <"$w/pipestatus" || { s3_rc=1; gpg_rc=1; restore_rc=1; }
+    toc_rc=$(cat "$w/toc.rc" 2>/dev/null || echo 1)
+    sha=$(cut -d' ' -f1 <"$w/sha.out" 2>/dev/null || true)
+    : "${tee1_rc:-}" "${tee2_rc:-}"
+
+    if [[ $s3_rc -ne 0 ]]; then
+        result "restore to test instance works" FAIL "download of $object_key failed: $(tail -n 1 "$w/s3.err")"
+    elif [[ $gpg_rc -ne 0 ]]; then
+        result "restore to test instance works" FAIL "decryption failed: $(grep -m1 -i 'gpg:' "$w/gpg.err" || echo "gpg exit code $gpg_rc")"
+    elif [[ $restore_rc -ne 0 ]]; then
+        result "restore to test instance works" FAIL "pg_restore into ${SCRATCH_DB} failed: $(grep -m1 -i 'error' "$w/restore.err" || tail -n 1 "$w/restore.err")"
+    else
+        result "restore to test instance works" PASS "restored into scratch database ${SCRATCH_DB}"
+    fi
+
+    # Integrity: the stored bytes are the ones the backup hashed; gpg authenticated them (MDC); the archive's
+    # table of contents has the data of every expected table.
+    expected_counts "$m" "$w/expected.txt"
+    local missing_data=() table problems=()
+    if [[ "$toc_rc" == 0 ]]; then
+        while read -r table _; do
+            grep -Eq "TABLE DATA [^ ]+ ${table} " "$w/toc.txt" || missing_data+=("$table")
+        done <"$w/expected.txt"
+    fi
+    [[ "$sha" == "$want_sha" ]] || problems+=("sha256 of the stored object is ${sha:-unknown}, manifest says $want_sha")
+    [[ $gpg_rc -eq 0 ]] || problems+=("gpg could not decrypt and authenticate it: $(grep -m1 -i 'gpg:' "$w/gpg.err" || echo "exit code $gpg_rc")")
+    [[ "$toc_rc" == 0 ]] || problems+=("pg_restore --list could not read the archive: $(tail -n 1 "$w/toc.err")")
+    [[ ${#missing_data[@]} -eq 0 ]] || problems+=("the archive has no data for ${missing_data[*]}")
+    if [[ ${#problems[@]} -eq 0 ]]; then
+        result "data integrity verified" PASS "sha256 $sha matches the manifest; decrypted and authenticated; table of contents lists $(grep -c 'TABLE DATA' "$w/toc.txt") tables with data"
+    else
+        result "data integrity verified" FAIL "$(join_lines "${problems[@]}")"
+    fi
+
+    if [[ "${RESULT["restore to test instance works"]}" == PASS ]]; then
+        check_tables "$SCRATCH_DB" "$w/expected.txt"
+    else
+        result "application can connect to restored database" FAIL "not checked: the restore failed"
+        # The counts can still be compared with the archive's table of contents.
+        local absent=()
+        while read -r table _; do
+            grep -Eq "TABLE [^ ]+ ${table} " "$w/toc.txt" 2>/dev/null || absent+=("$table")
+        done <"$w/expected.txt"
+        if [[ ${#absent[@]} -gt 0 && "$toc_rc" == 0 ]]; then
+            result "all tables present with expected row counts" FAIL "missing from the archive: ${absent[*]}"
+        else
+            result "all tables present with expected row counts" FAIL "not checked: the restore failed"
+        fi
+    fi
+}
+
+vpsql_restore() {
+    PGHOST="${VERIFY_PGHOST:-${PGHOST:-}}" PGPORT="${VERIFY_PGPORT:-${PGPORT:-5432}}" \
+        pg_restore --no-owner --no-acl --exit-on-error -d "$1"
+}
+
+verify_snapshot() {
+    local line snapshot created storage encrypted
+    # shellcheck disable=SC2016 # a JMESPath literal, not a shell expansion
+    line=$(awscli rds describe-db-snapshots --db-instance-identifier "$DB_INSTANCE_IDENTIFIER" \
+        --query 'reverse(sort_by(DBSnapshots[?Status==`available`], &SnapshotCreateTime))[0].[DBSnapshotIdentifier,SnapshotCreateTime,AllocatedStorage,Encrypted]' \
+        --output text 2>"$WORK_DIR/rds.err") || line=""
+    read -r snapshot created storage encrypted <<<"$line" || true
+    if [[ -z "${snapshot:-}" || "$snapshot" == None ]]; then
+        result "backup completed successfully" FAIL "no available snapshot of $DB_INSTANCE_IDENTIFIER $(tail -n 1 "$WORK_DIR/rds.err" 2>/dev/null)"
+        fail_rest "no snapshot"
+        return
+    fi
+    local age
+    age=$(age_hours "$created")
+    if [[ $age -gt ${VERIFY_MAX_AGE_HOURS:-48} ]]; then
+        result "backup completed successfully" FAIL "the newest snapshot $snapshot was taken at $created, ${age}h ago"
+    else
+        result "backup completed successfully" PASS "snapshot $snapshot taken at $created"
+    fi
+    if [[ "$storage" =~ ^[0-9]+$ && $storage -gt 0 ]]; then
+        result "backup size is expected" PASS "$snapshot: ${storage} GiB allocated"
+    else
+        result "backup size is expected" FAIL "$snapshot reports allocated storage '$storage'"
+    fi
+
+    RESTORE_ID="oauth2-backup-test-$(date -u +%Y%m%d)"
+    local args=(--db-instance-identifier "$RESTORE_ID" --db-snapshot-identifier "$snapshot"
+        --db-instance-class "${VERIFY_INSTANCE_CLASS:-db.t3.medium}" --no-publicly-accessible --no-multi-az
+        --tags "Key=oauth2-dr/purpose,Value=restore-verification")
+    [[ -n "${VERIFY_SUBNET_GROUP:-}" ]] && args+=(--db-subnet-group-name "$VERIFY_SUBNET_GROUP")
+    # shellcheck disable=SC2206 # a space-separated list of ids
+    [[ -n "${VERIFY_SECURITY_GROUP_IDS:-}" ]] && args+=(--vpc-security-group-ids ${VERIFY_SECURITY_GROUP_IDS})
+    RESTORE_STARTED=1
+    if ! awscli rds restore-db-instance-from-db-snapshot "${args[@]}" >/dev/null 2>"$WORK_DIR/rds.err"; then
+        RESTORE_STARTED=0
+        result "restore to test instance works" FAIL "restore-db-instance-from-db-snapshot failed: $(tail -n 1 "$WORK_DIR/rds.err")"
+        fail_rest "the restore failed"
+        return
+    fi
+    if ! awscli rds wait db-instance-available --db-instance-identifier "$RESTORE_ID" 2>"$WORK_DIR/rds.err"; then
+        result "restore to test instance works" FAIL "$RESTORE_ID did not become available: $(tail -n 1 "$WORK_DIR/rds.err")"
+        fail_rest "the instance is not available"
+        return
+    fi
+    local endpoint host port
+    endpoint=$(awscli rds describe-db-instances --db-instance-identifier "$RESTORE_ID" \
+        --query 'DBInstances[0].[Endpoint.Address,Endpoint.Port]' --output text 2>/dev/null) || endpoint=""
+    read -r host port <<<"$endpoint" || true
+    if [[ -n "${VERIFY_ENDPOINT_OVERRIDE:-}" ]]; then
+        host=${VERIFY_ENDPOINT_OVERRIDE%:*}
+        port=${VERIFY_ENDPOINT_OVERRIDE##*:}
+    fi
+    export VERIFY_PGHOST="$host" VERIFY_PGPORT="$port"
+    if ! vpsql -d "$PGDATABASE" -c "SELECT 1" >/dev/null 2>"$WORK_DIR/connect.err"; then
+        result "restore to test instance works" FAIL "$RESTORE_ID is available but ${host}:${port}/${PGDATABASE} refuses connections: $(tail -n 1 "$WORK_DIR/connect.err")"
+        fail_rest "cannot connect"
+        return
+    fi
+    result "restore to test instance works" PASS "$RESTORE_ID restored from $snapshot at ${host}:${port}"
+
+    # Integrity: the snapshot is encrypted at rest and every table reads in full (count(*) scans every heap
+    # page, so a damaged page fails the query).
+    : >"$WORK_DIR/expected.txt"
+    local table problems=()
+    for table in $EXPECTED_TABLES; do
+        echo "$table -" >>"$WORK_DIR/expected.txt"
+        vpsql -d "$PGDATABASE" -c "SELECT count(*) FROM \"${DB_SCHEMA}\".\"${table}\"" >/dev/null 2>&1 || problems+=("$table cannot be read")
+    done
+    [[ "$encrypted" == True ]] || problems+=("$snapshot is not encrypted")
+    if [[ ${#problems[@]} -eq 0 ]]; then
+        result "data integrity verified" PASS "encrypted snapshot; every table reads in full"
+    else
+        result "data integrity verified" FAIL "$(join_lines "${problems[@]}")"
+    fi
+    check_tables "$PGDATABASE" "$WORK_DIR/expected.txt"
+    local clients
+    clients=$(vpsql -d "$PGDATABASE" -c "SELECT count(*) FROM \"${DB_SCHEMA}\".oauth2_registered_client" 2>/dev/null) || clients=0
+    if [[ "$clients" == 0 ]]; then
+        RESULT["all tables present with expected row counts"]=FAIL
+        DETAIL["all tables present with expected row counts"]="oauth2_registered_client is empty: a restored server would have no clients"
+    fi
+}
+
+if [[ "$VERIFY_MODE" == dump ]]; then
+    verify_dump
+else
+    verify_snapshot
+fi
+for item in "${ITEMS[@]}"; do
+    if [[ "${RESULT[$item]:-}" == FAIL ]]; then
+        exit "$EX_VERIFY"
+    fi
+done
+exit 0

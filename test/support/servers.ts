@@ -1,0 +1,260 @@
+/**
+ * Real servers for the script tests and the benchmark, started on 127.0.0.1 only and always stopped:
+ * PostgreSQL 15 (initdb/pg_ctl in a temp dir, as the `postgres` OS user when we run as root) and
+ * moto_server (an in-memory S3, Secrets Manager and RDS API).
+ *
+ * Each server registers a synchronous exit hook, so that a test process that dies before its `after`
+ * hook still stops what it started.
+ */
+import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+
+export const PG_BIN = process.env.PG_BIN ?? "/usr/lib/postgresql/15/bin";
+export const LOCALHOST = "127.0.0.1";
+
+/** A port that was free a moment ago on 127.0.0.1. */
+export function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = net.createServer();
+        server.unref();
+        server.on("error", reject);
+        server.listen(0, LOCALHOST, () => {
+            const address = server.address();
+            const port = typeof address === "object" && address ? address.port : 0;
+            server.close(() => resolve(port));
+        });
+    });
+}
+
+function canConnect(port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+        const socket = net.connect({ host: LOCALHOST, port });
+        socket.once("connect", () => {
+            socket.destroy();
+            resolve(true);
+        });
+        socket.once("error", () => resolve(false));
+    });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const exitHooks = new Set<() => void>();
+process.on("exit", () => {
+    for (const hook of exitHooks) {
+        try {
+            hook();
+        } catch {
+            // best effort: the process is exiting
+        }
+    }
+});
+
+const asRoot = typeof process.getuid === "function" && process.getuid() === 0;
+
+/** Runs a PostgreSQL server binary as the postgres OS user when we are root (initdb and postgres refuse root). */
+function pgCommand(binary: string, args: string[]): [string, string[]] {
+    const full = path.join(PG_BIN, binary);
+    return asRoot ? ["runuser", ["-u", "postgres", "--", full, ...args]] : [full, args];
+}
+
+function runPg(binary: string, args: string[], timeoutMs = 120_000): void {
+    const [cmd, argv] = pgCommand(binary, args);
+    const result = spawnSync(cmd, argv, { encoding: "utf8", timeout: timeoutMs });
+    if (result.status !== 0) {
+        throw new Error(`${binary} ${args.join(" ")} failed (${result.status ?? result.signal}): ${result.stderr}${result.stdout}`);
+    }
+}
+
+export interface PgServerOptions {
+    /** Reuse (or create) the cluster in this directory and keep it on stop (the benchmark's cache). */
+    dataDir?: string;
+    /** Extra `-c name=value` settings. */
+    settings?: Record<string, string>;
+}
+
+export class PgServer {
+    private stopped = false;
+    private readonly hook: () => void;
+
+    private constructor(
+        readonly port: number,
+        readonly baseDir: string,
+        readonly dataDir: string,
+        private readonly keepData: boolean,
+    ) {
+        this.hook = () => this.stopSync("immediate");
+        exitHooks.add(this.hook);
+    }
+
+    static async start(options: PgServerOptions = {}): Promise<PgServer> {
+        const baseDir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-pg-"));
+        const dataDir = options.dataDir ?? path.join(baseDir, "data");
+        const keepData = options.dataDir !== undefined;
+        if (asRoot) {
+            execFileSync("chown", ["postgres:postgres", baseDir]);
+            if (keepData) {
+                fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+                execFileSync("chown", ["postgres:postgres", dataDir]);
+            }
+        }
+        fs.chmodSync(baseDir, 0o700);
+        if (!fs.existsSync(path.join(dataDir, "PG_VERSION"))) {
+            runPg("initdb", ["-D", dataDir, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--locale=C"]);
+        }
+        for (let attempt = 0; ; attempt++) {
+            const port = await freePort();
+            const settings: Record<string, string> = {
+                listen_addresses: LOCALHOST,
+                port: String(port),
+                unix_socket_directories: baseDir,
+                fsync: "off",
+                synchronous_commit: "off",
+                full_page_writes: "off",
+                ...options.settings,
+            };
+            const opts = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(" ");
+            try {
+                runPg("pg_ctl", ["-D", dataDir, "-l", path.join(baseDir, "postgres.log"), "-o", opts, "-w", "-t", "60", "start"]);
+                return new PgServer(port, baseDir, dataDir, keepData);
+            } catch (err) {
+                if (attempt >= 2) {
+                    const log = fs.existsSync(path.join(baseDir, "postgres.log")) ? fs.readFileSync(path.join(baseDir, "postgres.log"), "utf8") : "";
+                    fs.rmSync(baseDir, { recursive: true, force: true });
+                    throw new Error(`${(err as Error).message}\n${log}`);
+                }
+            }
+        }
+    }
+
+    /** libpq variables for a client (scripts, psql) as the superuser. */
+    env(database = "oauth2db"): Record<string, string> {
+        return { PGHOST: LOCALHOST, PGPORT: String(this.port), PGUSER: "postgres", PGDATABASE: database, PGCONNECT_TIMEOUT: "5" };
+    }
+
+    /** Runs SQL with psql and returns its unaligned, tuples-only output. */
+    psql(sql: string, database = "oauth2db"): string {
+        const result = spawnSync(path.join(PG_BIN, "psql"), ["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", database], {
+            input: sql,
+            encoding: "utf8",
+            env: { ...process.env, ...this.env(database) },
+            maxBuffer: 256 * 1024 * 1024,
+        });
+        if (result.status !== 0) {
+            throw new Error(`psql failed: ${result.stderr}`);
+        }
+        return result.stdout.trim();
+    }
+
+    createDatabase(name: string): void {
+        this.psql(`CREATE DATABASE "${name}"`, "postgres");
+    }
+
+    dropDatabase(name: string): void {
+        this.psql(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`, "postgres");
+    }
+
+    databaseExists(name: string): boolean {
+        return this.psql(`SELECT count(*) FROM pg_database WHERE datname = '${name}'`, "postgres") === "1";
+    }
+
+    private stopSync(mode: "fast" | "immediate"): void {
+        if (this.stopped) {
+            return;
+        }
+        this.stopped = true;
+        exitHooks.delete(this.hook);
+        try {
+            const [cmd, argv] = pgCommand("pg_ctl", ["-D", this.dataDir, "-m", mode, "-w", "stop"]);
+            spawnSync(cmd, argv, { timeout: 60_000 });
+        } finally {
+            fs.rmSync(this.baseDir, { recursive: true, force: true });
+            if (!this.keepData) {
+                fs.rmSync(this.dataDir, { recursive: true, force: true });
+            }
+        }
+    }
+
+    async stop(): Promise<void> {
+        this.stopSync("fast");
+    }
+}
+
+/** moto_server: S3, Secrets Manager and RDS in memory. */
+export class MotoServer {
+    private stopped = false;
+    private readonly hook: () => void;
+
+    private constructor(
+        readonly port: number,
+        private readonly child: ChildProcess,
+        readonly logFile: string,
+    ) {
+        this.hook = () => {
+            if (!this.stopped) {
+                this.child.kill("SIGKILL");
+            }
+        };
+        exitHooks.add(this.hook);
+    }
+
+    get endpoint(): string {
+        return `http://${LOCALHOST}:${this.port}`;
+    }
+
+    static async start(): Promise<MotoServer> {
+        const port = await freePort();
+        const logFile = path.join(os.tmpdir(), `oauth2-dr-moto-${port}.log`);
+        const out = fs.openSync(logFile, "w");
+        const child = spawn("moto_server", ["-H", LOCALHOST, "-p", String(port)], { stdio: ["ignore", out, out] });
+        fs.closeSync(out);
+        const server = new MotoServer(port, child, logFile);
+        const deadline = Date.now() + 30_000;
+        while (Date.now() < deadline) {
+            if (child.exitCode !== null) {
+                break;
+            }
+            if (await canConnect(port)) {
+                return server;
+            }
+            await sleep(100);
+        }
+        await server.stop();
+        throw new Error(`moto_server did not start on ${LOCALHOST}:${port}: ${fs.readFileSync(logFile, "utf8")}`);
+    }
+
+    /** Credentials and endpoint for the AWS CLI (fake credentials: moto accepts any). */
+    env(region = "us-east-1"): Record<string, string> {
+        return {
+            AWS_ACCESS_KEY_ID: "testing",
+            AWS_SECRET_ACCESS_KEY: "testing",
+            AWS_SESSION_TOKEN: "testing",
+            AWS_DEFAULT_REGION: region,
+            AWS_REGION: region,
+            AWS_ENDPOINT_URL: this.endpoint,
+            AWS_MAX_ATTEMPTS: "2",
+            AWS_EC2_METADATA_DISABLED: "true",
+            AWS_CONFIG_FILE: "/dev/null",
+            AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+        };
+    }
+
+    async stop(): Promise<void> {
+        if (this.stopped) {
+            return;
+        }
+        this.stopped = true;
+        exitHooks.delete(this.hook);
+        if (this.child.exitCode === null && this.child.signalCode === null) {
+            const exited = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
+            this.child.kill("SIGTERM");
+            const timer = setTimeout(() => this.child.kill("SIGKILL"), 5000);
+            await exited;
+            clearTimeout(timer);
+        }
+        fs.rmSync(this.logFile, { force: true });
+    }
+}
