@@ -8,6 +8,8 @@
  *   npm run check -- --policy-config FILE  policy config, as `pulumi preview --policy-pack-config FILE`
  *   npm run check -- --preview             leave computed values unknown, as a first `pulumi preview`
  *   npm run check -- --stack-tag k=v       a stack tag the policies may read (e.g. environment=production)
+ *   npm run check -- --format markdown     the matrix and violations as Markdown (the PR comment; tools/report-markdown.ts)
+ *   npm run check -- --format html --out F a standalone page with the DR diagram and the matrix (tools/report-html.ts)
  *
  * Exit 1 when any mandatory violation is found, 2 on a usage or planning error, 0 otherwise.
  */
@@ -16,6 +18,7 @@ import { checkStacks, mandatoryCount, PackConfig } from "./check-core";
 import { formatCheck, toJson } from "./check-format";
 import { readPackConfig } from "./policy-harness";
 import { PlanError } from "./plan-runner";
+import { REPORT_FORMATS, ReportFormat, writeReport } from "./report";
 
 interface CheckArgs {
     stacks: string[];
@@ -24,9 +27,12 @@ interface CheckArgs {
     programDir?: string;
     config?: PackConfig;
     stackTags: Record<string, string>;
+    // Readable reports (issue 7): --format text|json|markdown|html, --out FILE.
+    format?: ReportFormat;
+    out?: string;
 }
 
-const USAGE = "usage: npm run check -- [--stack NAME]... [--json] [--program DIR] [--policy-config FILE] [--preview] [--stack-tag KEY=VALUE]...";
+const USAGE = "usage: npm run check -- [--stack NAME]... [--json] [--program DIR] [--policy-config FILE] [--preview] [--stack-tag KEY=VALUE]... [--format text|json|markdown|html] [--out FILE]";
 
 export function parseArgs(argv: string[]): CheckArgs {
     const args: CheckArgs = { stacks: [], json: false, preview: false, stackTags: {} };
@@ -67,9 +73,28 @@ export function parseArgs(argv: string[]): CheckArgs {
                 args.stackTags[tag.slice(0, eq)] = tag.slice(eq + 1);
                 break;
             }
+            // Readable reports (issue 7).
+            case "--format": {
+                const format = next() as ReportFormat;
+                if (!REPORT_FORMATS.includes(format)) {
+                    throw new Error(`--format ${format}: expected one of ${REPORT_FORMATS.join(", ")}`);
+                }
+                args.format = format;
+                args.json = format === "json";
+                break;
+            }
+            case "--out":
+                args.out = next();
+                break;
             default:
                 throw new Error(`unknown argument ${argv[i]}; ${USAGE}`);
         }
+    }
+    if (args.format === "html" && !args.out) {
+        throw new Error(`--format html needs --out FILE; ${USAGE}`);
+    }
+    if (args.out && args.format !== "html" && args.format !== "markdown") {
+        throw new Error(`--out is for --format html or markdown; ${USAGE}`);
     }
     return args;
 }
@@ -83,6 +108,16 @@ async function main(): Promise<number> {
         return 2;
     }
     try {
+        // Readable reports (issue 7): plan once, render, same exit code as the text output.
+        if (args.format === "markdown" || args.format === "html") {
+            const report = await writeReport(args.format, { programDir: args.programDir, stacks: args.stacks, config: args.config, preview: args.preview, stackTags: args.stackTags }, args.out);
+            if (args.out) {
+                console.log(`wrote ${args.out} (${report.checks.length} stack${report.checks.length === 1 ? "" : "s"}, ${mandatoryCount(report.checks)} mandatory violations)`);
+            } else {
+                process.stdout.write(report.text);
+            }
+            return mandatoryCount(report.checks) > 0 ? 1 : 0;
+        }
         const checks = await checkStacks({ programDir: args.programDir, stacks: args.stacks, config: args.config, preview: args.preview, stackTags: args.stackTags });
         if (args.json) {
             const json = checks.map(toJson);

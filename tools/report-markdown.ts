@@ -1,0 +1,144 @@
+/**
+ * `npm run check -- --format markdown`: the retention matrix and the violations as GitHub-flavoured
+ * Markdown, for the pull-request comment. A pure function of the checker's structured result.
+ */
+import type { StackCheck } from "./check-core";
+import { shortType } from "./plan-model";
+
+/** What the renderers read of a stack's check (the `--json` shape, plus the resource count when known). */
+export type ReportCheck = Pick<StackCheck, "stack" | "project" | "role" | "violations" | "retention"> & { resourceCount?: number };
+
+/** GitHub refuses comments over 65,536 characters; keep room for the Pulumi action's own comment style. */
+export const MAX_COMMENT_CHARS = 60_000;
+
+export const STATUS_ICON: Record<string, string> = { met: "✅", missing: "❌", waived: "⚪", unknown: "❔" };
+
+/** One table cell: pipes escaped, newlines as <br>, HTML-significant characters neutralised. */
+export function cell(text: string): string {
+    return text
+        .replace(/&/g, "&amp;")
+        .replace(/</g, "&lt;")
+        .replace(/>/g, "&gt;")
+        .replace(/\|/g, "\\|")
+        .replace(/\r?\n/g, "<br>");
+}
+
+function code(text: string): string {
+    // Backticks inside inline code would end it; the text is shown as-is otherwise.
+    return "`" + text.replace(/`/g, "'") + "`";
+}
+
+function mandatory(check: ReportCheck) {
+    return check.violations.filter((v) => v.enforcementLevel === "mandatory");
+}
+
+function urnName(urn: string | undefined): string {
+    if (!urn) {
+        return "(stack)";
+    }
+    const [, typePath = "", name = urn] = /^urn:pulumi:[^:]*::[^:]*::(.*)::(.*)$/.exec(urn) ?? [];
+    return `${name} (${shortType(typePath.split("$").pop() ?? typePath)})`;
+}
+
+export function stackSummary(check: ReportCheck): string {
+    const m = mandatory(check).length;
+    const a = check.violations.length - m;
+    const unmet = check.retention.filter((r) => r.status === "missing" || r.status === "unknown").length;
+    const ok = m === 0 && unmet === 0;
+    return `${ok ? "✅" : "❌"} ${m} mandatory, ${a} advisory violation${a === 1 ? "" : "s"}; ${check.retention.length - unmet}/${check.retention.length} retention rows met`;
+}
+
+/** Data classes in table order, from the first stack that lists them. */
+function dataClasses(checks: ReportCheck[]) {
+    const seen = new Map<string, { dataClass: string; dataType: string; priority: string; required: string }>();
+    for (const check of checks) {
+        for (const row of check.retention) {
+            if (!seen.has(row.dataClass)) {
+                seen.set(row.dataClass, row);
+            }
+        }
+    }
+    return [...seen.values()];
+}
+
+export function renderMarkdown(checks: ReportCheck[]): string {
+    const lines: string[] = [];
+    const project = checks[0]?.project ?? "";
+    const totalMandatory = checks.reduce((n, c) => n + mandatory(c).length, 0);
+    lines.push(`### ${totalMandatory === 0 ? "✅" : "❌"} ${project}: retention matrix and policy check (offline)`);
+    lines.push("");
+    lines.push("| Stack | Role | Result |");
+    lines.push("|---|---|---|");
+    for (const check of checks) {
+        lines.push(`| ${code(check.stack)} | ${cell(check.role)} | ${cell(stackSummary(check))} |`);
+    }
+    lines.push("");
+
+    // The matrix: one row per data class, one column per stack.
+    lines.push("#### Retention matrix");
+    lines.push("");
+    lines.push(`| Data class | Priority | Required | ${checks.map((c) => code(c.stack)).join(" | ")} |`);
+    lines.push(`|---|---|---|${checks.map(() => "---|").join("")}`);
+    for (const row of dataClasses(checks)) {
+        const cells = checks.map((check) => {
+            const r = check.retention.find((x) => x.dataClass === row.dataClass);
+            if (!r) {
+                return "—";
+            }
+            const proof = r.evidence.length > 0 ? ` · ${r.evidence.length} resource${r.evidence.length === 1 ? "" : "s"}` : "";
+            return cell(`${STATUS_ICON[r.status] ?? r.status} ${r.status === "waived" ? "waived" : r.found}${proof}`);
+        });
+        lines.push(`| ${cell(row.dataType)} | ${cell(row.priority)} | ${cell(row.required)} | ${cells.join(" | ")} |`);
+    }
+    lines.push("");
+    lines.push(`${Object.entries(STATUS_ICON).map(([s, i]) => `${i} ${s}`).join(" · ")}`);
+    lines.push("");
+
+    // Violations, mandatory first.
+    const violations = checks.flatMap((check) =>
+        [...mandatory(check), ...check.violations.filter((v) => v.enforcementLevel !== "mandatory")].map((v) => ({ stack: check.stack, ...v })),
+    );
+    lines.push(`#### Violations (${violations.length})`);
+    lines.push("");
+    if (violations.length === 0) {
+        lines.push("None: every policy of the pack passes on every stack.");
+    } else {
+        lines.push("| Stack | Level | Policy | Resource | Message |");
+        lines.push("|---|---|---|---|---|");
+        for (const v of violations) {
+            const level = v.enforcementLevel === "mandatory" ? "🛑 mandatory" : `⚠️ ${v.enforcementLevel}`;
+            lines.push(`| ${code(v.stack)} | ${level} | ${code(v.policy)} | ${cell(urnName(v.urn))} | ${cell(v.message)} |`);
+        }
+    }
+    lines.push("");
+
+    // Evidence per stack, folded.
+    for (const check of checks) {
+        lines.push(`<details><summary>${cell(`${check.stack}: what proves each row`)}</summary>`);
+        lines.push("");
+        lines.push("| Data class | Required | Found | Status | Proven by |");
+        lines.push("|---|---|---|---|---|");
+        for (const r of check.retention) {
+            const proof = [
+                ...r.evidence.map((e) => `${e.name} (${shortType(e.type)}): ${e.detail}`),
+                ...(r.status === "waived" && r.waiver ? [`waived: ${r.waiver}`] : []),
+                ...(r.status !== "met" ? r.shortfalls.map((s) => `✗ ${s}`) : []),
+            ];
+            lines.push(`| ${cell(r.dataType)} | ${cell(r.required)} | ${cell(r.found)} | ${STATUS_ICON[r.status] ?? ""} ${r.status} | ${cell(proof.join("\n") || "—")} |`);
+        }
+        lines.push("");
+        lines.push("</details>");
+        lines.push("");
+    }
+    return truncate(lines.join("\n").trimEnd() + "\n");
+}
+
+/** Cuts an over-long comment at a line boundary, saying so (the full report is the job's artifact). */
+export function truncate(markdown: string, max = MAX_COMMENT_CHARS): string {
+    if (markdown.length <= max) {
+        return markdown;
+    }
+    const note = "\n\n_…truncated: the full report is in the job summary and the `dr-report` artifact._\n";
+    const cut = markdown.lastIndexOf("\n", max - note.length);
+    return markdown.slice(0, cut > 0 ? cut : max - note.length) + note;
+}

@@ -1,0 +1,41 @@
+/**
+ * The readable reports of `npm run check`: `--format markdown` (the pull-request comment) and
+ * `--format html --out FILE` (a standalone page with the DR diagram). Plans the stacks once, checks them,
+ * and hands both to the pure renderers (report-markdown.ts, report-html.ts).
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { checkPlans, CheckOptions, REPO_ROOT, StackCheck } from "./check-core";
+import { PlanResult } from "./plan-model";
+import { planInOrder } from "./plan-order";
+import { renderHtml } from "./report-html";
+import { renderMarkdown } from "./report-markdown";
+import { listStacks } from "./stack-settings";
+
+export type ReportFormat = "text" | "json" | "markdown" | "html";
+export const REPORT_FORMATS: readonly ReportFormat[] = ["text", "json", "markdown", "html"];
+
+export interface ReportResult {
+    checks: StackCheck[];
+    plans: PlanResult[];
+    /** The rendered report (also written to `out` when given). */
+    text: string;
+}
+
+export async function planAndCheck(options: CheckOptions = {}): Promise<{ plans: PlanResult[]; checks: StackCheck[] }> {
+    const programDir = path.resolve(options.programDir ?? REPO_ROOT);
+    const stacks = options.stacks && options.stacks.length > 0 ? options.stacks : listStacks(programDir);
+    const plans = planInOrder(programDir, stacks, { preview: options.preview ?? false });
+    const checks = await checkPlans(plans, { ...options, programDir });
+    return { plans, checks };
+}
+
+export async function writeReport(format: "markdown" | "html", options: CheckOptions, out?: string): Promise<ReportResult> {
+    const { plans, checks } = await planAndCheck(options);
+    const text = format === "html" ? renderHtml(checks, plans, { generatedAt: new Date().toISOString() }) : renderMarkdown(checks);
+    if (out) {
+        fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+        fs.writeFileSync(out, text);
+    }
+    return { checks, plans, text };
+}
