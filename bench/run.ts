@@ -1,0 +1,141 @@
+/**
+ * `npm run bench`: every benchmark of the repository in one run.
+ *
+ * 1. Offline plan and check of prod and dr against a floor. The floor is what any offline run must pay:
+ *    a Node process (with the tsx loader) that loads @pulumi/pulumi and the provider modules the program
+ *    imports (read from index.ts, lib/ and components/). The measured commands run the same way
+ *    (`node --import tsx tools/<cli>.ts`, without npm's own start-up). Runs are interleaved (A B B A ...),
+ *    each figure is the median of N, and the ratio is median / floor median.
+ * 2. The other benchmarks, each standalone: bench/policy.ts (policy evaluation per resource) and
+ *    bench/backup.ts (the backup pipeline against plain pg_dump), when present.
+ *
+ *   npm run bench                 N = 5
+ *   BENCH_QUICK=1 npm run bench   N = 2, and the other benchmarks are asked to shorten too
+ *   BENCH_RUNS=9 npm run bench    N = 9
+ *
+ * No figure is asserted anywhere; bench/README.md says what each one means.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+const REPO = path.resolve(__dirname, "..");
+const QUICK = process.env.BENCH_QUICK === "1";
+const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 2 : 5));
+const STACKS = ["prod", "dr"];
+const OTHER_BENCHMARKS = [
+    { file: "policy.ts", what: "policy pack evaluation per resource (policy helper)" },
+    { file: "backup.ts", what: "backup pipeline against plain pg_dump (scripts helper)" },
+];
+
+/** The @pulumi/* modules the program imports (index.ts, lib/, components/), as require() paths. */
+export function programModules(root = REPO): string[] {
+    const files = ["index.ts"];
+    for (const dir of ["lib", "components"]) {
+        const full = path.join(root, dir);
+        if (fs.existsSync(full)) {
+            files.push(...fs.readdirSync(full).filter((f) => f.endsWith(".ts")).map((f) => path.join(dir, f)));
+        }
+    }
+    const modules = new Set<string>(["@pulumi/pulumi"]);
+    for (const file of files) {
+        const source = fs.readFileSync(path.join(root, file), "utf8");
+        for (const m of source.matchAll(/^\s*import\s+(?!type\b)[^;]*?from\s+["'](@pulumi\/[^"']+)["']/gm)) {
+            modules.add(m[1]);
+        }
+    }
+    return [...modules].sort();
+}
+
+interface Timed {
+    name: string;
+    args: string[];
+    samples: number[];
+}
+
+function run(args: string[]): number {
+    const start = process.hrtime.bigint();
+    const child = spawnSync(process.execPath, args, { cwd: REPO, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    if (child.status !== 0) {
+        throw new Error(`node ${args.join(" ")} exited ${child.status}:\n${(child.stderr || child.stdout).slice(-2000)}`);
+    }
+    return seconds;
+}
+
+export function median(values: number[]): number {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function fmt(seconds: number): string {
+    return `${seconds.toFixed(2)} s`;
+}
+
+function section(title: string) {
+    console.log(`\n== ${title}`);
+}
+
+function planAndCheck(): void {
+    const modules = programModules();
+    const floor: Timed = { name: "floor: load the SDK and the program's provider modules", args: ["--import", "tsx", "-e", modules.map((m) => `require(${JSON.stringify(m)});`).join(" ")], samples: [] };
+    const plan: Timed = { name: `plan ${STACKS.join("+")} (tools/plan.ts)`, args: ["--import", "tsx", "tools/plan.ts", ...STACKS.flatMap((s) => ["--stack", s]), "--json"], samples: [] };
+    const check: Timed = { name: `plan+check ${STACKS.join("+")} (tools/check.ts)`, args: ["--import", "tsx", "tools/check.ts", ...STACKS.flatMap((s) => ["--stack", s]), "--json"], samples: [] };
+    section(`offline plan and check of ${STACKS.join(" and ")} against the SDK floor (median of ${RUNS} interleaved runs)`);
+    console.log(`floor modules (${modules.length}): ${modules.join(", ")}`);
+    // Warm the file cache once, unmeasured.
+    run(floor.args);
+    const measured = [floor, plan, check];
+    for (let i = 0; i < RUNS; i++) {
+        // A B C, then C B A: neither side always runs right after the other.
+        const order = i % 2 === 0 ? measured : [...measured].reverse();
+        for (const t of order) {
+            t.samples.push(run(t.args));
+        }
+    }
+    const base = median(floor.samples);
+    const width = Math.max(...measured.map((t) => t.name.length));
+    // Each stack is planned in its own process (one Pulumi runtime per process), each loading the SDK; the
+    // checker's own process loads it too (@pulumi/policy): that many floors is the structural minimum.
+    const minimum = new Map<Timed, number>([[floor, 1], [plan, STACKS.length], [check, STACKS.length + 1]]);
+    for (const t of measured) {
+        const m = median(t.samples);
+        const ratio = t === floor ? "1.0x (floor)" : `${(m / base).toFixed(1)}x floor`;
+        console.log(`  ${t.name.padEnd(width)}  ${fmt(m).padStart(8)}  ${ratio.padEnd(13)}  minimum ${minimum.get(t)}.0x  runs: ${t.samples.map((s) => s.toFixed(2)).join(" ")}`);
+    }
+}
+
+function otherBenchmarks(): void {
+    for (const bench of OTHER_BENCHMARKS) {
+        const file = path.join(__dirname, bench.file);
+        section(`bench/${bench.file}: ${bench.what}`);
+        if (!fs.existsSync(file)) {
+            console.log(`  skipped: bench/${bench.file} is not in this checkout`);
+            continue;
+        }
+        const start = process.hrtime.bigint();
+        const child = spawnSync(process.execPath, ["--import", "tsx", file], { cwd: REPO, stdio: "inherit", env: { ...process.env, BENCH_QUICK: QUICK ? "1" : (process.env.BENCH_QUICK ?? "") } });
+        const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+        console.log(`  bench/${bench.file} ${child.status === 0 ? "finished" : `FAILED (exit ${child.status ?? child.signal})`} in ${fmt(seconds)}`);
+        if (child.status !== 0) {
+            process.exitCode = 1;
+        }
+    }
+}
+
+function main(): void {
+    console.log(`oauth2-dr benchmarks${QUICK ? " (BENCH_QUICK=1)" : ""}: node ${process.version}, ${os.cpus().length} CPUs`);
+    try {
+        planAndCheck();
+    } catch (err) {
+        console.error((err as Error).message);
+        process.exitCode = 1;
+    }
+    otherBenchmarks();
+}
+
+if (require.main === module) {
+    main();
+}
