@@ -188,6 +188,34 @@ server_columns() {
     esac
 }
 
+# --- Kubernetes exports ------------------------------------------------------------------------------
+
+# strip_server_fields < yaml: drops the fields that the API server manages (uid, resourceVersion,
+# creationTimestamp, generation, selfLink, managedFields), so that an export can be re-applied and its hash
+# changes only when the content does.
+strip_server_fields() {
+    awk '
+        function indent_of(line) { match(line, /^[ ]*/); return RLENGTH }
+        {
+            n = indent_of($0)
+            # Block scalars (key: | or >) are content: printed as they are.
+            if (block) {
+                if (n > block_indent || $0 ~ /^[ ]*$/) { print; next }
+                block = 0
+            }
+            if (in_meta && n <= meta_indent && $0 !~ /^[ ]*$/) { in_meta = 0 }
+        }
+        skip {
+            if (n > indent || (n == indent && substr($0, n + 1, 2) == "- ")) { next }
+            skip = 0
+        }
+        /^[ ]*metadata:[ ]*$/ { in_meta = 1; meta_indent = n; print; next }
+        in_meta && n == meta_indent + 2 && /^[ ]*managedFields:/ { indent = n; skip = 1; next }
+        in_meta && n == meta_indent + 2 && /^[ ]*(uid|resourceVersion|creationTimestamp|generation|selfLink):/ { next }
+        /:[ ]+[|>][-+0-9]*[ ]*$/ { block = 1; block_indent = n }
+        { print }'
+}
+
 # --- manifests ----------------------------------------------------------------------------------------
 # A manifest is JSON written by db-backup.sh, one field a line, so that these helpers can read it without
 # jq:  "key": value  at two spaces of indentation, and the row counts as an object of table: count.

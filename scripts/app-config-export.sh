@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# app-config-export.sh: the namespace's ConfigMaps to s3://$BUCKET/config/ (the runbook's "Application
+# configs: On change, 90 days").
+#
+# kubectl get configmaps -n $NAMESPACE -o yaml (without kube-root-ca.crt, which the cluster manages, and
+# without the server-managed fields, so that the export can be re-applied) is uploaded to the stable key
+# config/configmaps.yaml only when its sha256 differs from the stored object's x-amz-meta-sha256; the
+# versioned bucket keeps the earlier versions for the retention period.
+#
+# Environment: BUCKET (required), AWS_REGION, AWS_ENDPOINT_URL; NAMESPACE (default oauth2-system);
+#   CONFIG_PREFIX (default config/); KUBECTL (default kubectl).
+#
+# Output: "uploaded <key>" or "unchanged <key>" on stdout.
+# Exit codes: 0 uploaded or unchanged; 2 configuration; 4 storage; 8 kubectl failed; 1 other; 130/143.
+set -euo pipefail
+
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+require_env BUCKET
+NAMESPACE="${NAMESPACE:-oauth2-system}"
+CONFIG_PREFIX="${CONFIG_PREFIX:-config/}"
+KUBECTL="${KUBECTL:-kubectl}"
+require_cmd "$KUBECTL" aws sha256sum
+
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    remove_work_dir
+    [[ $status -eq 0 ]] || log "FAILED with exit code $status"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+make_work_dir
+
+"$KUBECTL" get configmaps -n "$NAMESPACE" --field-selector metadata.name!=kube-root-ca.crt -o yaml \
+    >"$WORK_DIR/raw.yaml" 2>"$WORK_DIR/kubectl.err" \
+    || die "$EX_SOURCE" "kubectl get configmaps -n $NAMESPACE failed: $(tail -n 1 "$WORK_DIR/kubectl.err")"
+strip_server_fields <"$WORK_DIR/raw.yaml" >"$WORK_DIR/configmaps.yaml"
+
+key="${CONFIG_PREFIX}configmaps.yaml"
+hash=$(sha256sum <"$WORK_DIR/configmaps.yaml" | cut -d' ' -f1)
+stored=$(s3_metadata "$key" sha256)
+if [[ "$hash" == "$stored" ]]; then
+    log "ConfigMaps of $NAMESPACE unchanged (sha256 $hash)"
+    echo "unchanged $key"
+    exit 0
+fi
+s3_put_file "$WORK_DIR/configmaps.yaml" "$key" --metadata "sha256=${hash}" --content-type application/yaml \
+    || die "$EX_STORAGE" "upload of $key failed"
+log "ConfigMaps of $NAMESPACE uploaded to $key ($(grep -c '^- apiVersion:' "$WORK_DIR/configmaps.yaml" || true) ConfigMaps)"
+echo "uploaded $key"

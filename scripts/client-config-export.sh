@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# client-config-export.sh: export oauth2_registered_client to s3://$BUCKET/clients/ when it changed.
+#
+# The runbook's "Client configurations: On change": the CronJob polls often and this script uploads only
+# when the content hash of the table (every row, ordered by id) differs from the last export's. Rows hold
+# client secret hashes, so the export is gpg-encrypted (AES256, the backup passphrase). The plaintext never
+# touches disk: COPY ... TO STDOUT | tee (sha256sum) | gpg > encrypted scratch file; the hash is compared
+# with clients/latest.sha256, and only when it differs is the encrypted file uploaded as
+# clients/oauth2_registered_client-<UTC time>.csv.gpg, then clients/latest.sha256 is rewritten (last):
+#   "<sha256 of the plaintext CSV>  <key of the export>"
+#
+# Environment: BUCKET (required), AWS_REGION, AWS_ENDPOINT_URL; PG* (PGDATABASE default oauth2db) or
+#   DB_CREDENTIALS_SECRET_ID; PASSPHRASE_FILE or BACKUP_PASSPHRASE_SECRET_ID; DB_SCHEMA (default public);
+#   CLIENTS_PREFIX (default clients/).
+#
+# Output: the key of the new export on stdout, or nothing when unchanged.
+# Exit codes: 0 exported or unchanged; 2 configuration; 3 database; 4 storage; 5 encryption; 1 other;
+#   130/143 interrupted.
+set -euo pipefail
+
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+require_env BUCKET
+require_cmd psql gpg aws sha256sum tee
+CLIENTS_PREFIX="${CLIENTS_PREFIX:-clients/}"
+TABLE=oauth2_registered_client
+
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    remove_work_dir
+    [[ $status -eq 0 ]] || log "FAILED with exit code $status"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+make_work_dir
+load_passphrase
+load_db_credentials
+
+mkfifo "$WORK_DIR/sha.fifo"
+sha256sum <"$WORK_DIR/sha.fifo" >"$WORK_DIR/sha.out" &
+sha_pid=$!
+set +e
+psql_value -c "COPY (SELECT * FROM \"${DB_SCHEMA}\".${TABLE} ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER)" 2>"$WORK_DIR/psql.err" |
+    tee "$WORK_DIR/sha.fifo" |
+    gpg_encrypt >"$WORK_DIR/export.csv.gpg" 2>"$WORK_DIR/gpg.err"
+codes=("${PIPESTATUS[@]}")
+set -e
+wait "$sha_pid" || true
+[[ ${codes[0]} -eq 0 ]] || die "$EX_DATABASE" "cannot read ${TABLE}: $(tail -n 1 "$WORK_DIR/psql.err")"
+[[ ${codes[2]} -eq 0 ]] || die "$EX_CRYPTO" "gpg failed: $(tail -n 1 "$WORK_DIR/gpg.err")"
+hash=$(cut -d' ' -f1 <"$WORK_DIR/sha.out")
+[[ "$hash" =~ ^[0-9a-f]{64}$ ]] || die "$EX_FAILURE" "no hash of the export"
+
+previous=""
+if awscli s3 cp "$(s3_uri "${CLIENTS_PREFIX}latest.sha256")" "$WORK_DIR/latest.sha256" --only-show-errors 2>"$WORK_DIR/s3.err"; then
+    previous=$(cut -d' ' -f1 <"$WORK_DIR/latest.sha256")
+elif ! grep -q -E '404|Not Found|NoSuchKey|does not exist' "$WORK_DIR/s3.err"; then
+    die "$EX_STORAGE" "cannot read ${CLIENTS_PREFIX}latest.sha256: $(tail -n 1 "$WORK_DIR/s3.err")"
+fi
+if [[ "$hash" == "$previous" ]]; then
+    log "${TABLE} unchanged (sha256 $hash): nothing to export"
+    exit 0
+fi
+
+key="${CLIENTS_PREFIX}${TABLE}-$(date -u +%Y%m%dT%H%M%SZ)-$(random_suffix).csv.gpg"
+s3_put_file "$WORK_DIR/export.csv.gpg" "$key" --metadata "sha256=${hash}" || die "$EX_STORAGE" "upload of $key failed"
+printf '%s  %s\n' "$hash" "$key" >"$WORK_DIR/latest.sha256"
+s3_put_file "$WORK_DIR/latest.sha256" "${CLIENTS_PREFIX}latest.sha256" --content-type text/plain \
+    || die "$EX_STORAGE" "cannot write ${CLIENTS_PREFIX}latest.sha256 (the export $key is stored)"
+log "${TABLE} changed (sha256 ${previous:-none} -> $hash): exported to $key"
+echo "$key"

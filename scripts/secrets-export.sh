@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# secrets-export.sh: the server's secrets and keys to s3://$BUCKET/secrets/ (the runbook's "Secrets Backup").
+#
+# Three items, each under a stable key of the versioned bucket (which keeps 7 versions: "Secrets/Keys,
+# On rotation, 7 versions"), each uploaded only when its content changed, so that the 7 versions are 7
+# rotations and not 7 days of identical copies:
+#   secrets/oauth2-server-secrets.yaml.gpg  kubectl get secret oauth2-server-secrets -o yaml, without the
+#                                           server-managed fields (uid, resourceVersion, creationTimestamp,
+#                                           managedFields) so that it can be re-applied; gpg AES256
+#   secrets/jwk-private-key.json.gpg        the JWK private key from Secrets Manager; gpg AES256
+#   secrets/jwks.json                       the public JWKS from the server (public keys only, not encrypted)
+# The plaintext's sha256 is stored as object metadata (x-amz-meta-sha256) and compared on the next run.
+# Plaintext never touches disk: it is held in shell variables and encrypted from a pipe.
+#
+# Environment: BUCKET (required), AWS_REGION, AWS_ENDPOINT_URL; PASSPHRASE_FILE or
+#   BACKUP_PASSPHRASE_SECRET_ID; NAMESPACE (default oauth2-system); K8S_SECRET_NAME (default
+#   oauth2-server-secrets); JWK_SECRET_ID (default oauth2/jwk-private-key); JWKS_URL (default
+#   http://oauth2-server:9000/oauth2/jwks); SECRETS_PREFIX (default secrets/); KUBECTL (default kubectl).
+#
+# Output: one line per item on stdout: "uploaded <key>" or "unchanged <key>".
+# Exit codes: 0 every item exported or unchanged; 2 configuration; 4 storage; 5 encryption; 8 a source
+#   failed (kubectl, Secrets Manager, JWKS URL: the other items are still exported); 1 other; 130/143.
+set -euo pipefail
+
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+require_env BUCKET
+NAMESPACE="${NAMESPACE:-oauth2-system}"
+K8S_SECRET_NAME="${K8S_SECRET_NAME:-oauth2-server-secrets}"
+JWK_SECRET_ID="${JWK_SECRET_ID:-oauth2/jwk-private-key}"
+JWKS_URL="${JWKS_URL:-http://oauth2-server:9000/oauth2/jwks}"
+SECRETS_PREFIX="${SECRETS_PREFIX:-secrets/}"
+KUBECTL="${KUBECTL:-kubectl}"
+require_cmd "$KUBECTL" gpg aws curl sha256sum
+
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    remove_work_dir
+    [[ $status -eq 0 ]] || log "FAILED with exit code $status"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+make_work_dir
+load_passphrase
+
+
+failures=0
+# export_item KEY ENCRYPT(yes|no) CONTENT: upload when the content's sha256 differs from the stored one.
+export_item() {
+    local key=$1 encrypt=$2 content=$3 hash stored
+    hash=$(printf '%s' "$content" | sha256sum | cut -d' ' -f1)
+    stored=$(s3_metadata "$key" sha256)
+    if [[ "$stored" == "$hash" ]]; then
+        echo "unchanged $key"
+        return 0
+    fi
+    if [[ "$encrypt" == yes ]]; then
+        printf '%s' "$content" | gpg_encrypt | awscli s3 cp - "$(s3_uri "$key")" --only-show-errors --metadata "sha256=${hash}" \
+            || die "$EX_STORAGE" "upload of $key failed"
+    else
+        printf '%s' "$content" | awscli s3 cp - "$(s3_uri "$key")" --only-show-errors --metadata "sha256=${hash}" \
+            --content-type application/json || die "$EX_STORAGE" "upload of $key failed"
+    fi
+    echo "uploaded $key"
+    log "uploaded $key (sha256 of the content ${hash:0:12}..., previous ${stored:0:12}...)"
+}
+
+# 1. The Kubernetes secret.
+if secret_yaml=$("$KUBECTL" get secret "$K8S_SECRET_NAME" -n "$NAMESPACE" -o yaml 2>"$WORK_DIR/kubectl.err"); then
+    secret_yaml=$(strip_server_fields <<<"$secret_yaml")
+    export_item "${SECRETS_PREFIX}${K8S_SECRET_NAME}.yaml.gpg" yes "$secret_yaml"
+else
+    log "ERROR: kubectl get secret $K8S_SECRET_NAME -n $NAMESPACE failed: $(tail -n 1 "$WORK_DIR/kubectl.err")"
+    failures=$((failures + 1))
+fi
+
+# 2. The JWK private key.
+if jwk=$(awscli secretsmanager get-secret-value --secret-id "$JWK_SECRET_ID" --query SecretString --output text 2>"$WORK_DIR/sm.err"); then
+    export_item "${SECRETS_PREFIX}jwk-private-key.json.gpg" yes "$jwk"
+else
+    log "ERROR: cannot read $JWK_SECRET_ID from Secrets Manager: $(tail -n 1 "$WORK_DIR/sm.err")"
+    failures=$((failures + 1))
+fi
+unset jwk secret_yaml
+
+# 3. The public JWKS.
+if jwks=$(curl -fsS --max-time "${JWKS_TIMEOUT_SECONDS:-20}" --retry 2 "$JWKS_URL" 2>"$WORK_DIR/curl.err"); then
+    if [[ "$jwks" == *'"keys"'* ]]; then
+        export_item "${SECRETS_PREFIX}jwks.json" no "$jwks"
+    else
+        log "ERROR: $JWKS_URL did not return a JWK set"
+        failures=$((failures + 1))
+    fi
+else
+    log "ERROR: cannot fetch $JWKS_URL: $(tail -n 1 "$WORK_DIR/curl.err")"
+    failures=$((failures + 1))
+fi
+
+[[ $failures -eq 0 ]] || die "$EX_SOURCE" "$failures source(s) failed"

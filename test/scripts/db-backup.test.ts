@@ -1,0 +1,391 @@
+/**
+ * scripts/db-backup.sh, restore.sh and restore-verification.sh against a real PostgreSQL 15 and moto's S3
+ * (and RDS, for the snapshot mode), both started here on 127.0.0.1 and stopped in `after`.
+ */
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { checksumSql, OAUTH2_TABLES, seedSql } from "../support/oauth2-schema";
+import {
+    aws,
+    createBucket,
+    getObject,
+    listKeys,
+    listVersions,
+    passphraseFile,
+    putObject,
+    runScript,
+    scriptEnv,
+    ScriptResult,
+    startScript,
+    tempDir,
+} from "../support/scripts";
+import { freePort, MotoServer, PgServer } from "../support/servers";
+import { failingPgDump, racingPgDump, slowPgDump, slowPgRestore } from "../support/shims";
+
+const SIZE = { clients: 20, authorizations: 600, consents: 150 };
+const CHECKLIST = [
+    "backup completed successfully",
+    "backup size is expected",
+    "restore to test instance works",
+    "data integrity verified",
+    "application can connect to restored database",
+    "all tables present with expected row counts",
+    "test instance cleaned up",
+];
+
+function lines(result: ScriptResult): string[] {
+    return result.stdout.split("\n").filter((l) => /^(PASS|FAIL) /.test(l));
+}
+
+function line(result: ScriptResult, item: string): string {
+    const found = lines(result).find((l) => l.startsWith(`PASS ${item}:`) || l.startsWith(`FAIL ${item}:`));
+    assert.ok(found, `no line for "${item}" in:\n${result.stdout}\n${result.stderr}`);
+    return found;
+}
+
+function explain(result: ScriptResult): string {
+    return `exit ${result.code} (${result.signal ?? "no signal"})\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
+}
+
+function waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    return new Promise((resolve, reject) => {
+        const tick = () => {
+            if (predicate()) {
+                resolve();
+            } else if (Date.now() > deadline) {
+                reject(new Error(`timed out waiting for ${what}`));
+            } else {
+                setTimeout(tick, 100);
+            }
+        };
+        tick();
+    });
+}
+
+describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 and S3 API)", function () {
+    this.timeout(180_000);
+    let pg: PgServer;
+    let moto: MotoServer;
+    let dir: string;
+    let passphrase: string;
+    let bucketCount = 0;
+
+    /** A new versioned bucket per test: manifests of one test never leak into another. */
+    function newBucket(): string {
+        const bucket = `oauth2-backups-${++bucketCount}`;
+        createBucket(moto, bucket);
+        return bucket;
+    }
+
+    function env(bucket: string, extra: Record<string, string> = {}, database = "oauth2db"): Record<string, string> {
+        return { ...scriptEnv(pg, moto, bucket, passphrase, database), ...extra };
+    }
+
+    async function backup(bucket: string, extra: Record<string, string> = {}, database = "oauth2db"): Promise<string> {
+        const result = await runScript("db-backup.sh", env(bucket, extra, database));
+        assert.equal(result.code, 0, explain(result));
+        return result.stdout.trim();
+    }
+
+    function manifest(bucket: string, key: string): any {
+        return JSON.parse(getObject(moto, bucket, key).toString("utf8"));
+    }
+
+    function shimDir(): string {
+        return fs.mkdtempSync(path.join(dir, "shim-"));
+    }
+
+    before(async function () {
+        dir = tempDir("oauth2-dr-db-test-");
+        passphrase = passphraseFile(dir, "correct horse battery staple");
+        [pg, moto] = await Promise.all([PgServer.start(), MotoServer.start()]);
+        pg.createDatabase("oauth2db");
+        pg.psql(seedSql(SIZE));
+    });
+
+    after(async function () {
+        await Promise.all([pg?.stop(), moto?.stop()]);
+        if (dir) {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    describe("a good backup", function () {
+        let bucket: string;
+        let manifestKey: string;
+
+        before(async function () {
+            bucket = newBucket();
+            manifestKey = await backup(bucket);
+        });
+
+        it("stores the dump, then its manifest and the latest pointer", function () {
+            assert.match(manifestKey, /^database\/manifests\/oauth2db-\d{8}T\d{6}Z-[0-9a-f]{8}\.json$/);
+            const m = manifest(bucket, manifestKey);
+            assert.deepEqual(listKeys(moto, bucket, "database/"), ["database/latest.json", manifestKey, m.object_key].sort());
+            assert.deepEqual(manifest(bucket, "database/latest.json"), m);
+            assert.equal(m.status, "complete");
+            assert.match(m.pg_dump_version, /^pg_dump \(PostgreSQL\) 15\./);
+            assert.deepEqual(m.row_counts, {
+                oauth2_authorization: SIZE.authorizations,
+                oauth2_authorization_consent: SIZE.consents,
+                oauth2_registered_client: SIZE.clients,
+            });
+            assert.ok(Date.parse(m.started_at) <= Date.parse(m.finished_at));
+        });
+
+        it("the manifest's size and sha256 are those of the stored object, which is encrypted", function () {
+            const m = manifest(bucket, manifestKey);
+            const body = getObject(moto, bucket, m.object_key);
+            assert.equal(body.length, m.size_bytes);
+            assert.equal(createHash("sha256").update(body).digest("hex"), m.sha256);
+            assert.notEqual(body.subarray(0, 5).toString("latin1"), "PGDMP", "the stored object is a plain pg_dump archive");
+            // An OpenPGP symmetric-key encrypted session key packet (tag 3), old or new format.
+            assert.ok([0x8c, 0x8d, 0xc3].includes(body[0]), `first byte 0x${body[0].toString(16)} is not an OpenPGP SKESK packet`);
+            // It decrypts with the passphrase into a custom-format archive.
+            const plain = spawnSync("gpg", ["--batch", "--quiet", "--pinentry-mode", "loopback", "--passphrase-file", passphrase, "--decrypt"], {
+                input: body,
+                env: { ...process.env, GNUPGHOME: fs.mkdtempSync(path.join(dir, "gnupg-")) },
+                maxBuffer: 256 * 1024 * 1024,
+            });
+            assert.equal(plain.status, 0, String(plain.stderr));
+            assert.equal(plain.stdout.subarray(0, 5).toString("latin1"), "PGDMP");
+        });
+
+        it("restores into a fresh database with identical row counts and table checksums", async function () {
+            pg.createDatabase("restored_good");
+            const result = await runScript("restore.sh", env(bucket, {}, "restored_good"), ["--yes"]);
+            assert.equal(result.code, 0, explain(result));
+            assert.equal(result.stdout.trim(), manifestKey);
+            for (const table of OAUTH2_TABLES) {
+                assert.equal(pg.psql(checksumSql(table), "restored_good"), pg.psql(checksumSql(table)), table);
+            }
+        });
+
+        it("restore.sh refuses to run without --yes", async function () {
+            const result = await runScript("restore.sh", env(bucket, {}, "restored_good"));
+            assert.equal(result.code, 2, explain(result));
+            assert.match(result.stderr, /pass --yes/);
+        });
+
+        it("restore verification passes, one line per checklist item, and drops its scratch database", async function () {
+            const result = await runScript("restore-verification.sh", env(bucket, { VERIFY_DATABASE: "verify_good" }));
+            assert.equal(result.code, 0, explain(result));
+            assert.deepEqual(lines(result).map((l) => l.replace(/^(PASS|FAIL) ([^:]+):.*$/, "$1 $2")), CHECKLIST.map((i) => `PASS ${i}`));
+            assert.match(line(result, "all tables present with expected row counts"), new RegExp(`oauth2_authorization=${SIZE.authorizations}`));
+            assert.equal(pg.databaseExists("verify_good"), false);
+        });
+    });
+
+    it("the manifest's row counts are those of the dump's snapshot, even when rows are written meanwhile", async function () {
+        pg.createDatabase("racing");
+        pg.psql(seedSql({ clients: 3, authorizations: 40, consents: 5 }), "racing");
+        const bucket = newBucket();
+        const shims = shimDir();
+        racingPgDump(shims, "INSERT INTO oauth2_authorization (id, registered_client_id, principal_name, authorization_grant_type) VALUES ('late', 'client-1', 'u', 'client_credentials')");
+        const key = await backup(bucket, { EXTRA_PATH: shims }, "racing");
+        assert.equal(manifest(bucket, key).row_counts.oauth2_authorization, 40);
+        assert.equal(pg.psql("SELECT count(*) FROM oauth2_authorization", "racing"), "41");
+        const result = await runScript("restore-verification.sh", env(bucket, {}, "racing"));
+        assert.equal(result.code, 0, explain(result));
+        assert.match(line(result, "all tables present with expected row counts"), /^PASS .*oauth2_authorization=40 /);
+    });
+
+    describe("verification fails, with a clear line", function () {
+        it("on a wrong passphrase", async function () {
+            const bucket = newBucket();
+            await backup(bucket);
+            const wrong = passphraseFile(dir, "not the passphrase", "wrong-passphrase");
+            const result = await runScript("restore-verification.sh", env(bucket, { PASSPHRASE_FILE: wrong, VERIFY_DATABASE: "verify_wrong" }));
+            assert.equal(result.code, 6, explain(result));
+            assert.match(line(result, "restore to test instance works"), /^FAIL .*decryption failed/);
+            assert.match(line(result, "data integrity verified"), /^FAIL .*Bad session key/);
+            assert.match(line(result, "test instance cleaned up"), /^PASS /);
+            assert.equal(pg.databaseExists("verify_wrong"), false);
+        });
+
+        it("on a truncated object", async function () {
+            const bucket = newBucket();
+            const m = manifest(bucket, await backup(bucket));
+            const body = getObject(moto, bucket, m.object_key);
+            putObject(moto, bucket, m.object_key, body.subarray(0, Math.floor(body.length / 2)));
+            const result = await runScript("restore-verification.sh", env(bucket));
+            assert.equal(result.code, 6, explain(result));
+            assert.match(line(result, "backup completed successfully"), new RegExp(`^FAIL .*has ${Math.floor(body.length / 2)} bytes, manifest says ${body.length}`));
+            assert.match(line(result, "data integrity verified"), /^FAIL .*sha256 of the stored object is [0-9a-f]{64}, manifest says/);
+            assert.match(line(result, "test instance cleaned up"), /^PASS /);
+        });
+
+        it("on a missing table", async function () {
+            pg.createDatabase("missing_table");
+            pg.psql(seedSql({ clients: 3, authorizations: 10, consents: 5 }) + "DROP TABLE oauth2_authorization_consent;", "missing_table");
+            const bucket = newBucket();
+            await backup(bucket, {}, "missing_table");
+            const result = await runScript("restore-verification.sh", env(bucket, {}, "missing_table"));
+            assert.equal(result.code, 6, explain(result));
+            assert.match(line(result, "all tables present with expected row counts"), /^FAIL .*oauth2_authorization_consent is missing/);
+            assert.match(line(result, "application can connect to restored database"), /^FAIL .*oauth2_authorization_consent/);
+            assert.match(line(result, "restore to test instance works"), /^PASS /);
+        });
+
+        it("on a row-count mismatch", async function () {
+            const bucket = newBucket();
+            const key = await backup(bucket);
+            const text = getObject(moto, bucket, key).toString("utf8");
+            const edited = text.replace(`"oauth2_authorization": ${SIZE.authorizations}`, `"oauth2_authorization": ${SIZE.authorizations + 1}`);
+            assert.notEqual(edited, text);
+            putObject(moto, bucket, key, edited);
+            const result = await runScript("restore-verification.sh", env(bucket));
+            assert.equal(result.code, 6, explain(result));
+            assert.equal(
+                line(result, "all tables present with expected row counts"),
+                `FAIL all tables present with expected row counts: oauth2_authorization has ${SIZE.authorizations} rows, manifest says ${SIZE.authorizations + 1}`,
+            );
+        });
+
+        it("when there is no backup at all", async function () {
+            const result = await runScript("restore-verification.sh", env(newBucket()));
+            assert.equal(result.code, 6, explain(result));
+            assert.match(line(result, "backup completed successfully"), /^FAIL .*no manifest/);
+            assert.equal(lines(result).length, CHECKLIST.length);
+        });
+
+        it("and still drops the scratch database when it is terminated mid-restore", async function () {
+            const bucket = newBucket();
+            await backup(bucket);
+            const shims = shimDir();
+            slowPgRestore(shims, 60);
+            const run = startScript("restore-verification.sh", env(bucket, { EXTRA_PATH: shims, VERIFY_DATABASE: "verify_killed" }));
+            await waitFor(() => pg.databaseExists("verify_killed"), 60_000, "the scratch database");
+            await new Promise((r) => setTimeout(r, 1000));
+            run.child.kill("SIGTERM");
+            const result = await run.done;
+            assert.equal(result.code, 143, explain(result));
+            assert.match(line(result, "test instance cleaned up"), /^PASS .*verify_killed dropped/);
+            assert.match(line(result, "restore to test instance works"), /^FAIL /);
+            assert.equal(pg.databaseExists("verify_killed"), false);
+        });
+    });
+
+    describe("a failed backup leaves no manifest and nothing a restore would pick", function () {
+        /** Asserts no manifest was written and that every visible dump object has a manifest. */
+        function assertNoNewBackup(bucket: string, manifestsBefore: string[]): void {
+            const manifests = listKeys(moto, bucket, "database/manifests/");
+            assert.deepEqual(manifests, manifestsBefore, "a manifest was written");
+            const dumps = listKeys(moto, bucket, "database/").filter((k) => k.endsWith(".dump.gpg"));
+            const referenced = manifests.map((k) => manifest(bucket, k).object_key);
+            assert.deepEqual(dumps.filter((k) => !referenced.includes(k)), [], "a dump without a manifest is visible");
+        }
+
+        it("when the database is down", async function () {
+            const bucket = newBucket();
+            const result = await runScript("db-backup.sh", env(bucket, { PGPORT: String(await freePort()) }));
+            assert.equal(result.code, 3, explain(result));
+            assert.match(result.stderr, /cannot connect/);
+            assert.deepEqual(listKeys(moto, bucket, ""), []);
+        });
+
+        it("when the S3 endpoint is down", async function () {
+            const bucket = newBucket();
+            const result = await runScript("db-backup.sh", env(bucket, { AWS_ENDPOINT_URL: `http://127.0.0.1:${await freePort()}` }));
+            assert.equal(result.code, 4, explain(result));
+            assert.match(result.stderr, /upload failed/);
+            assertNoNewBackup(bucket, []);
+        });
+
+        it("when pg_dump fails mid-way (the partial object is hidden)", async function () {
+            const bucket = newBucket();
+            const shims = shimDir();
+            failingPgDump(shims, 20_000);
+            const result = await runScript("db-backup.sh", env(bucket, { EXTRA_PATH: shims }));
+            assert.equal(result.code, 3, explain(result));
+            assert.match(result.stderr, /pg_dump failed: pg_dump: error: connection to server lost/);
+            assertNoNewBackup(bucket, []);
+            const versions = listVersions(moto, bucket, "database/");
+            assert.ok(versions.every((v) => !v.key.endsWith(".dump.gpg") || !v.isLatest || v.deleteMarker), JSON.stringify(versions));
+        });
+
+        it("when terminated (SIGTERM) during the upload", async function () {
+            const bucket = newBucket();
+            const good = await backup(bucket);
+            const shims = shimDir();
+            slowPgDump(shims, 120);
+            const run = startScript("db-backup.sh", env(bucket, { EXTRA_PATH: shims }));
+            await waitForOutput(run, /uploading/);
+            await new Promise((r) => setTimeout(r, 2000));
+            const started = Date.now();
+            run.child.kill("SIGTERM");
+            const result = await run.done;
+            assert.equal(result.code, 143, explain(result));
+            assert.ok(Date.now() - started < 30_000, "the script did not stop promptly");
+            assertNoNewBackup(bucket, [good]);
+            // Nothing of the run is left running: the slow pg_dump was in the job's process group.
+            const left = spawnSync("pgrep", ["-f", `${shims}/pg_dump`], { encoding: "utf8" });
+            assert.equal(left.stdout.trim(), "", "the dump pipeline is still running");
+            pg.createDatabase("restored_after_term");
+            const restored = await runScript("restore.sh", env(bucket, {}, "restored_after_term"), ["--yes"]);
+            assert.equal(restored.code, 0, explain(restored));
+            assert.equal(restored.stdout.trim(), good);
+        });
+
+        it("when killed (SIGKILL, the whole pod) during the upload: restore picks the previous backup", async function () {
+            const bucket = newBucket();
+            const good = await backup(bucket);
+            const shims = shimDir();
+            slowPgDump(shims, 120);
+            // No trap runs after SIGKILL: the scratch dir (and the gpg-agent that watches its socket) go with `tmp`.
+            const tmp = fs.mkdtempSync(path.join(dir, "tmp-"));
+            const run = startScript("db-backup.sh", env(bucket, { EXTRA_PATH: shims, TMPDIR: tmp }), [], { detached: true });
+            await waitForOutput(run, /uploading/);
+            await new Promise((r) => setTimeout(r, 2000));
+            // Like a container kill: every process of the run's session, whatever its process group.
+            spawnSync("pkill", ["-KILL", "-s", String(run.child.pid)]);
+            const result = await run.done;
+            assert.equal(result.signal, "SIGKILL", explain(result));
+            fs.rmSync(tmp, { recursive: true, force: true });
+            assertNoNewBackup(bucket, [good]);
+            pg.createDatabase("restored_after_kill");
+            const restored = await runScript("restore.sh", env(bucket, {}, "restored_after_kill"), ["--yes"]);
+            assert.equal(restored.code, 0, explain(restored));
+            assert.equal(restored.stdout.trim(), good);
+        });
+    });
+
+    it("snapshot mode restores the newest RDS snapshot into oauth2-backup-test-<date>, checks it, and deletes it", async function () {
+        const rds = ["rds"];
+        aws(moto, [...rds, "create-db-instance", "--db-instance-identifier", "oauth2-postgres", "--db-instance-class", "db.t3.medium", "--engine", "postgres",
+            "--master-username", "oauth2admin", "--master-user-password", "not-used-here", "--allocated-storage", "20", "--storage-encrypted"]);
+        aws(moto, [...rds, "create-db-snapshot", "--db-instance-identifier", "oauth2-postgres", "--db-snapshot-identifier", "oauth2-postgres-snap-1"]);
+        const result = await runScript("restore-verification.sh", env("unused", {
+            VERIFY_MODE: "snapshot",
+            DB_INSTANCE_IDENTIFIER: "oauth2-postgres",
+            // moto's endpoint is not a server: the restored instance's data is this test's PostgreSQL.
+            VERIFY_ENDPOINT_OVERRIDE: `127.0.0.1:${pg.port}`,
+        }));
+        assert.equal(result.code, 0, explain(result));
+        const date = new Date().toISOString().slice(0, 10).replace(/-/g, "");
+        assert.match(line(result, "restore to test instance works"), new RegExp(`^PASS restore to test instance works: oauth2-backup-test-${date} restored from oauth2-postgres-snap-1`));
+        assert.match(line(result, "test instance cleaned up"), new RegExp(`^PASS test instance cleaned up: instance oauth2-backup-test-${date} deleted`));
+        const instances = aws(moto, [...rds, "describe-db-instances", "--query", "DBInstances[].DBInstanceIdentifier", "--output", "text"]);
+        assert.doesNotMatch(instances, /oauth2-backup-test-/);
+    });
+});
+
+/** Resolves when the script has written `pattern` to stderr. */
+function waitForOutput(run: ReturnType<typeof startScript>, pattern: RegExp, timeoutMs = 60_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+        let seen = "";
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern} in: ${seen}`)), timeoutMs);
+        run.child.stderr!.on("data", (d) => {
+            seen += d;
+            if (pattern.test(seen)) {
+                clearTimeout(timer);
+                resolve();
+            }
+        });
+    });
+}
