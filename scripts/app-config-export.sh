@@ -14,7 +14,7 @@
 # Exit codes: 0 uploaded or unchanged; 2 configuration; 4 storage; 8 kubectl failed; 1 other; 130/143.
 set -euo pipefail
 
-# shellcheck source=scripts/lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_env BUCKET

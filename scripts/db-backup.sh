@@ -31,7 +31,7 @@ set -euo pipefail
 # (pod deletion, activeDeadlineSeconds) interrupts `wait` at once and the handler can stop the whole pipeline.
 set -m
 
-# shellcheck source=scripts/lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_env BUCKET

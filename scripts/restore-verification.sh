@@ -24,7 +24,7 @@
 #   restored endpoint with the PG* credentials, and the instance is deleted (--skip-final-snapshot).
 #   VERIFY_ENDPOINT_OVERRIDE=host:port replaces the restored endpoint (tests only, with moto).
 #
-# Other environment: BUCKET (required in dump mode), AWS_REGION, AWS_ENDPOINT_URL; PG* (PGDATABASE default
+# Environment (other): BUCKET (required in dump mode), AWS_REGION, AWS_ENDPOINT_URL; PG* (PGDATABASE default
 #   oauth2db) or DB_CREDENTIALS_SECRET_ID; PASSPHRASE_FILE or BACKUP_PASSPHRASE_SECRET_ID (dump mode);
 #   EXPECTED_TABLES (default: the three tables of the server's schema); VERIFY_MIN_SIZE_BYTES (default
 #   1024); VERIFY_MAX_SHRINK_PERCENT (default 50: a dump smaller than half the previous one is
@@ -37,7 +37,7 @@
 set -euo pipefail
 set -m
 
-# shellcheck source=scripts/lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 VERIFY_MODE="${VERIFY_MODE:-dump}"

@@ -25,7 +25,7 @@
 set -euo pipefail
 set -m
 
-# shellcheck source=scripts/lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 BACKUP_PREFIX="${BACKUP_PREFIX:-database/}"

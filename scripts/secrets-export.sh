@@ -22,7 +22,7 @@
 #   failed (kubectl, Secrets Manager, JWKS URL: the other items are still exported); 1 other; 130/143.
 set -euo pipefail
 
-# shellcheck source=scripts/lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_env BUCKET
