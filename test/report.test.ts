@@ -139,7 +139,7 @@ describe("reports: markdown, topology, HTML", function () {
             assert.deepStrictEqual(nodeTitles(t, "replica"), []);
             assert.ok(!edgeLabels(t).some((e) => e.includes("streaming replication")));
             const cronNode = t.nodes.find((n) => n.kind === "cronjob")!;
-            assert.deepStrictEqual([cronNode.title, cronNode.column, cronNode.lines[0]], ["CronJob oauth2-db-backup", 0, "15 3 * * *"]);
+            assert.deepStrictEqual([cronNode.title, cronNode.column, cronNode.lines], ["CronJobs (1) · oauth2-system", 0, ["oauth2-db-backup: 15 3 * * *"]]);
         });
 
         it("prod alone: resources it declares in the DR region get a dashed column of their own", () => {

@@ -178,7 +178,7 @@ export function renderSvg(topology: Topology): string {
         out.push(`<g class="node" data-kind="${node.kind}" data-id="${node.id}">`);
         out.push(`<title>${esc([node.title, ...node.lines, ...(node.declaredBy ? [`declared by stack ${node.declaredBy}`] : [])].join("\n"))}</title>`);
         out.push(`<rect x="${b.x}" y="${b.y}" width="${b.w}" height="${b.h}" rx="8" fill="${style.fill}" stroke="${style.stroke}" stroke-width="1.5"${dashed}/>`);
-        out.push(`<text x="${b.x + NODE_PAD_X}" y="${b.y + 22}" class="node-title">${esc(fit(node.title, b.w - 2 * NODE_PAD_X, 7.2))}</text>`);
+        out.push(`<text x="${b.x + NODE_PAD_X}" y="${b.y + 22}" class="node-title">${esc(fit(node.title, b.w - 2 * NODE_PAD_X, 7.6))}</text>`);
         node.lines.forEach((line, i) => {
             out.push(`<text x="${b.x + NODE_PAD_X}" y="${b.y + 22 + TITLE_LINE + i * LINE}" class="node-line">${esc(fit(line, b.w - 2 * NODE_PAD_X))}</text>`);
         });

@@ -427,18 +427,21 @@ export function buildTopology(plans: PlanResult[]): Topology {
             });
         }
 
-        // Kubernetes CronJobs.
-        for (const r of of("kubernetes:batch/v1:CronJob")) {
-            const p = props(r);
-            const metadata = obj(p.metadata);
-            const spec = obj(p.spec);
+        // Kubernetes CronJobs: one node per stack, a line per job (name, schedule, suspended).
+        const cronJobs = of("kubernetes:batch/v1:CronJob");
+        if (cronJobs.length > 0) {
+            const namespaces = [...new Set(cronJobs.map((r) => str(obj(props(r).metadata).namespace) ?? "default"))];
             add({
                 kind: "cronjob",
                 lane: "cronjobs",
                 column,
-                title: `CronJob ${str(metadata.name) ?? r.name}`,
-                lines: [`${str(spec.schedule) ?? "?"}${spec.suspend === true ? " (suspended)" : ""}`, `namespace ${str(metadata.namespace) ?? "default"}`],
-                urns: [r.urn],
+                title: `CronJobs (${cronJobs.length}) · ${namespaces.join(", ")}`,
+                lines: cronJobs.map((r) => {
+                    const p = props(r);
+                    const spec = obj(p.spec);
+                    return `${str(obj(p.metadata).name) ?? r.name}: ${str(spec.schedule) ?? "?"}${spec.suspend === true ? " (suspended)" : ""}`;
+                }),
+                urns: cronJobs.map((r) => r.urn),
             });
         }
     });
