@@ -357,7 +357,7 @@ export function renderHtml(checks: ReportCheck[], plans: PlanResult[], options: 
     const figures = groups.map((group) => {
         const topology = buildTopology(group);
         const caption = group.length === 2 ? `${group[0].stack} (primary) and ${group[1].stack} (standby)` : `${group[0].stack}`;
-        return `<figure data-stacks="${esc(group.map((p) => p.stack).join(" "))}"><figcaption>${esc(caption)}: ${topology.nodes.length} components, ${topology.edges.length} cross-region links${topology.dns ? `, DNS failover on ${esc(topology.dns.name)}` : ""}</figcaption>\n${renderSvg(topology)}\n</figure>`;
+        return `<figure data-stacks="${esc(group.map((p) => p.stack).join(" "))}"><figcaption>${esc(caption)}: ${topology.nodes.length} components, ${topology.edges.length} cross-region links${topology.dns ? `, DNS failover on ${esc(topology.dns.name)}` : ""}${group.some((p) => p.preview) ? " (preview: values computed by the cloud are unknown, so links through them are not drawn)" : ""}</figcaption>\n${renderSvg(topology)}\n</figure>`;
     });
     const cards = checks.map((c) => {
         const summary = summaryOf(c);

@@ -163,6 +163,18 @@ export function pairStacks(plans: PlanResult[]): PlanResult[][] {
     return groups;
 }
 
+/**
+ * Whether `r.<prop>` names `target`: by value when both are known, else (a preview leaves ids computed)
+ * by the engine's property dependencies.
+ */
+function refersTo(r: PlannedResource, prop: string, target: PlannedResource, targetName: string | undefined): boolean {
+    const value = props(r)[prop];
+    if (value !== UNKNOWN && value !== undefined && targetName !== undefined) {
+        return str(value) === targetName;
+    }
+    return (r.propertyDependencies[prop] ?? []).includes(target.urn);
+}
+
 function days(value: unknown, unit = "days"): string {
     const s = str(value);
     return s === undefined ? "?" : `${s} ${unit}`;
@@ -321,7 +333,7 @@ export function buildTopology(plans: PlanResult[]): Topology {
             const name = str(p.name) ?? r.name;
             const region = resourceRegion(r, storageRegion) ?? storageRegion;
             const target = columnIn(region, column);
-            const locked = plan.resources.some((l) => l.type === "aws:backup/vaultLockConfiguration:VaultLockConfiguration" && str(props(l).backupVaultName) === name);
+            const locked = plan.resources.some((l) => l.type === "aws:backup/vaultLockConfiguration:VaultLockConfiguration" && refersTo(l, "backupVaultName", r, name));
             const node = add({
                 kind: "vault",
                 lane: "backups",
@@ -337,9 +349,9 @@ export function buildTopology(plans: PlanResult[]): Topology {
         // Buckets, their lifecycle and replication.
         for (const r of of("aws:s3/bucket:Bucket")) {
             const name = str(props(r).bucket) ?? r.name;
-            const lifecycle = plan.resources.find((l) => l.type === "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration" && str(props(l).bucket) === name);
+            const lifecycle = plan.resources.find((l) => l.type === "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration" && refersTo(l, "bucket", r, name));
             const versioned = plan.resources.some(
-                (v) => v.type === "aws:s3/bucketVersioning:BucketVersioning" && str(props(v).bucket) === name && str(obj(props(v).versioningConfiguration).status) === "Enabled",
+                (v) => v.type === "aws:s3/bucketVersioning:BucketVersioning" && refersTo(v, "bucket", r, name) && str(obj(props(v).versioningConfiguration).status) === "Enabled",
             );
             const rules = lifecycle
                 ? arr(props(lifecycle).rules)
