@@ -116,7 +116,7 @@ delete_instance() {
     if [[ $RESTORE_STARTED -eq 1 ]]; then
         local status
         if ! awscli rds delete-db-instance --db-instance-identifier "$RESTORE_ID" --skip-final-snapshot \
-            --delete-automated-backups >/dev/null 2>"$WORK_DIR/delete.err"; then
+            >/dev/null 2>"$WORK_DIR/delete.err"; then
             result "test instance cleaned up" FAIL "delete-db-instance $RESTORE_ID failed: $(tail -n 1 "$WORK_DIR/delete.err")"
             return
         fi

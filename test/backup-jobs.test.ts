@@ -1,0 +1,378 @@
+/**
+ * components/backup-jobs.ts under Pulumi mocks, in-process: the component is constructed directly (not
+ * through index.ts) and every resource it registers is collected from the mocks. The CronJobs, the
+ * ServiceAccount, the RBAC objects and the scripts ConfigMap are validated against the Kubernetes schema
+ * with kubernetes-models, and the CronJobs pass the policy pack's Kubernetes policies.
+ *
+ * setMocks is process-global: this file sets its own mocks in `before` and relies on no other file.
+ */
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { CronJob } from "kubernetes-models/batch/v1/CronJob";
+import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
+import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
+import { Role } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
+import { RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
+import type { BackupJobs as BackupJobsType, BackupJobsArgs } from "../components/backup-jobs";
+import { DEFAULT_SCHEDULES } from "../lib/config";
+import { kubernetesPolicies } from "../policy/kubernetes";
+import { runResourcePolicy } from "./policy/helpers";
+
+interface Registered {
+    type: string;
+    name: string;
+    inputs: any;
+    provider?: string;
+    custom?: boolean;
+}
+
+const ACCOUNT = "123456789012";
+const JOBS = ["db-backup", "client-config-export", "secrets-export", "app-config-export", "restore-verification"];
+const DATA_CLASS: Record<string, string> = {
+    "db-backup": "database",
+    "client-config-export": "clients",
+    "secrets-export": "secrets",
+    "app-config-export": "config",
+    "restore-verification": "verification",
+};
+const BUCKET_ARN = "arn:aws:s3:::oauth2-backups-prod";
+const SECRETS = {
+    jwkPrivateKey: `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:oauth2/jwk-private-key-AbCdEf`,
+    dbCredentials: `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:oauth2/db-credentials-GhIjKl`,
+    backupPassphrase: `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:oauth2/backup-passphrase-MnOpQr`,
+};
+const KMS = [`arn:aws:kms:us-east-1:${ACCOUNT}:key/1111`, `arn:aws:kms:us-east-1:${ACCOUNT}:key/2222`];
+const OIDC_URL = "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
+
+function args(overrides: Partial<BackupJobsArgs> = {}, jobs: Partial<BackupJobsArgs["jobs"]> = {}): BackupJobsArgs {
+    return {
+        jobs: {
+            enabled: true,
+            image: "ghcr.io/oauth2-dr/backup:1.0.0",
+            schedules: { ...DEFAULT_SCHEDULES },
+            oidcProviderArn: `arn:aws:iam::${ACCOUNT}:oidc-provider/${OIDC_URL}`,
+            oidcProviderUrl: OIDC_URL,
+            ...jobs,
+        },
+        role: "primary",
+        region: "us-east-1",
+        backupWindow: "03:00-04:00",
+        bucketName: "oauth2-backups-prod",
+        bucketArn: BUCKET_ARN,
+        kmsKeyArns: KMS,
+        secretArns: SECRETS,
+        databaseHost: "oauth2-postgres.abc.us-east-1.rds.amazonaws.com",
+        databaseName: "oauth2db",
+        dbInstanceIdentifier: "oauth2-postgres",
+        tags: { owner: "platform-team" },
+        ...overrides,
+    };
+}
+
+describe("BackupJobs component (Pulumi mocks, kubernetes-models)", function () {
+    this.timeout(60_000);
+    let registered: Registered[] = [];
+    let BackupJobs: typeof BackupJobsType;
+
+    before(async function () {
+        await pulumi.runtime.setMocks({
+            newResource(a) {
+                registered.push({ type: a.type, name: a.name, inputs: a.inputs, provider: a.provider, custom: a.custom });
+                const state: Record<string, unknown> = { ...a.inputs };
+                if (a.type === "aws:iam/role:Role") {
+                    state.arn = `arn:aws:iam::${ACCOUNT}:role/${a.name}`;
+                    state.name = a.name;
+                }
+                return { id: `${a.name}-id`, state };
+            },
+            call(a) {
+                throw new Error(`unexpected invoke ${a.token}: the component must not call data sources`);
+            },
+        }, "oauth2-dr", "test", false);
+        ({ BackupJobs } = await import("../components/backup-jobs"));
+    });
+
+    /** Constructs the component and waits until the mocks have seen every resource it registers. */
+    async function declare(name: string, a: BackupJobsArgs): Promise<Registered[]> {
+        registered = [];
+        const component = new BackupJobs(name, a);
+        await new Promise<void>((resolve) => pulumi.all([component.roleArn, component.cronJobNames, component.serviceAccountName]).apply(() => resolve()));
+        let last = -1;
+        while (last !== registered.length) {
+            last = registered.length;
+            await new Promise((r) => setTimeout(r, 50));
+        }
+        return registered;
+    }
+
+    const cronJobs = (rs: Registered[]) => rs.filter((r) => r.type === "kubernetes:batch/v1:CronJob");
+    const one = (rs: Registered[], type: string) => {
+        const found = rs.filter((r) => r.type === type);
+        assert.equal(found.length, 1, `${type}: ${found.length}`);
+        return found[0];
+    };
+
+    describe("a primary stack", function () {
+        let rs: Registered[];
+        before(async function () {
+            rs = await declare("backup", args());
+        });
+
+        it("registers the component with its type token, and the five CronJobs in oauth2-system", function () {
+            assert.ok(rs.some((r) => r.type === "oauth2-dr:kubernetes:BackupJobs" && r.name === "backup"));
+            assert.deepEqual(cronJobs(rs).map((c) => c.inputs.metadata.name).sort(), [...JOBS].sort());
+            for (const r of rs.filter((x) => x.type.startsWith("kubernetes:"))) {
+                assert.equal(r.inputs.metadata.namespace, "oauth2-system", `${r.type} ${r.name}`);
+            }
+            assert.equal(rs.filter((r) => r.type === "kubernetes:core/v1:Namespace").length, 0, "the namespace belongs to the application");
+            assert.equal(rs.filter((r) => r.type === "pulumi:providers:kubernetes").length, 0, "no kubeconfig: the ambient provider");
+        });
+
+        it("every CronJob has its labels, Forbid, deadlines, limits, history, and a hardened non-root pod", function () {
+            for (const c of cronJobs(rs)) {
+                const job = c.inputs.metadata.name as string;
+                const spec = c.inputs.spec;
+                const labels = c.inputs.metadata.labels;
+                assert.equal(labels["oauth2-dr/backup"], "true", job);
+                assert.equal(labels["oauth2-dr/data-class"], DATA_CLASS[job], job);
+                assert.equal(labels["app.kubernetes.io/component"], "backup", job);
+                assert.equal(spec.jobTemplate.spec.template.metadata.labels["oauth2-dr/data-class"], DATA_CLASS[job]);
+                assert.equal(spec.concurrencyPolicy, "Forbid", job);
+                assert.equal(spec.suspend, false, job);
+                assert.ok(spec.startingDeadlineSeconds > 0, job);
+                assert.ok(spec.jobTemplate.spec.activeDeadlineSeconds > 0, job);
+                assert.ok(spec.jobTemplate.spec.backoffLimit >= 0, job);
+                assert.ok(spec.successfulJobsHistoryLimit > 0 && spec.failedJobsHistoryLimit > 0, job);
+                const pod = spec.jobTemplate.spec.template.spec;
+                assert.equal(pod.restartPolicy, "Never");
+                assert.equal(pod.serviceAccountName, "oauth2-dr-backup");
+                assert.deepEqual(pod.securityContext, { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001, seccompProfile: { type: "RuntimeDefault" } });
+                assert.equal(pod.containers.length, 1);
+                const container = pod.containers[0];
+                assert.equal(container.image, "ghcr.io/oauth2-dr/backup:1.0.0");
+                assert.deepEqual(container.command, ["bash", `/opt/oauth2-dr/scripts/${job}.sh`]);
+                assert.ok(fs.existsSync(path.join(__dirname, "..", "scripts", `${job}.sh`)), `scripts/${job}.sh`);
+                for (const k of ["requests", "limits"]) {
+                    assert.ok(container.resources[k].cpu && container.resources[k].memory, `${job} ${k}`);
+                }
+                assert.deepEqual(container.securityContext, {
+                    runAsNonRoot: true,
+                    runAsUser: 10001,
+                    runAsGroup: 10001,
+                    readOnlyRootFilesystem: true,
+                    allowPrivilegeEscalation: false,
+                    privileged: false,
+                    capabilities: { drop: ["ALL"] },
+                    seccompProfile: { type: "RuntimeDefault" },
+                });
+                const volumes = Object.fromEntries(pod.volumes.map((v: any) => [v.name, v]));
+                assert.equal(volumes.scripts.configMap.name, "oauth2-dr-backup-scripts");
+                assert.ok(volumes.tmp.emptyDir, "an emptyDir for /tmp");
+                assert.deepEqual(container.volumeMounts.map((m: any) => m.mountPath).sort(), ["/opt/oauth2-dr/scripts", "/tmp"]);
+                const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.value]));
+                assert.equal(env.BUCKET, "oauth2-backups-prod", job);
+                assert.equal(env.AWS_REGION, "us-east-1", job);
+                assert.equal(env.TMPDIR, "/tmp");
+                if (job !== "app-config-export") {
+                    assert.equal(env.BACKUP_PASSPHRASE_SECRET_ID, SECRETS.backupPassphrase, job);
+                }
+                // Only the jobs that call kubectl get an API token.
+                assert.equal(pod.automountServiceAccountToken, job === "secrets-export" || job === "app-config-export", job);
+            }
+        });
+
+        it("takes the schedules from the configuration, and the jobs' environment names the secrets and database", function () {
+            const by = Object.fromEntries(cronJobs(rs).map((c) => [c.inputs.metadata.name, c.inputs]));
+            assert.equal(by["db-backup"].spec.schedule, DEFAULT_SCHEDULES.dbBackup);
+            assert.equal(by["client-config-export"].spec.schedule, DEFAULT_SCHEDULES.clientConfigExport);
+            assert.equal(by["secrets-export"].spec.schedule, DEFAULT_SCHEDULES.secretsExport);
+            assert.equal(by["app-config-export"].spec.schedule, DEFAULT_SCHEDULES.appConfigExport);
+            assert.equal(by["restore-verification"].spec.schedule, DEFAULT_SCHEDULES.restoreVerification);
+            const env = (job: string) => Object.fromEntries(by[job].spec.jobTemplate.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
+            assert.equal(env("db-backup").PGHOST, "oauth2-postgres.abc.us-east-1.rds.amazonaws.com");
+            assert.equal(env("db-backup").PGDATABASE, "oauth2db");
+            assert.equal(env("db-backup").PGSSLMODE, "require");
+            assert.equal(env("db-backup").DB_CREDENTIALS_SECRET_ID, SECRETS.dbCredentials);
+            assert.equal(env("secrets-export").JWK_SECRET_ID, SECRETS.jwkPrivateKey);
+            assert.equal(env("secrets-export").JWKS_URL, "http://oauth2-server:9000/oauth2/jwks");
+            assert.equal(env("restore-verification").VERIFY_MODE, "dump");
+            assert.equal(env("restore-verification").DB_INSTANCE_IDENTIFIER, "oauth2-postgres");
+        });
+
+        it("every CronJob, the ServiceAccount, Role, RoleBinding and ConfigMap validate against the Kubernetes schema", function () {
+            const models: Record<string, (o: any) => { validate(): void }> = {
+                "kubernetes:batch/v1:CronJob": (o) => new CronJob(o),
+                "kubernetes:core/v1:ServiceAccount": (o) => new ServiceAccount(o),
+                "kubernetes:core/v1:ConfigMap": (o) => new ConfigMap(o),
+                "kubernetes:rbac.authorization.k8s.io/v1:Role": (o) => new Role(o),
+                "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": (o) => new RoleBinding(o),
+            };
+            let validated = 0;
+            for (const r of rs.filter((x) => x.type.startsWith("kubernetes:"))) {
+                const model = models[r.type];
+                assert.ok(model, `no schema check for ${r.type}`);
+                assert.doesNotThrow(() => model(r.inputs).validate(), `${r.type} ${r.name}`);
+                validated++;
+            }
+            assert.equal(validated, 5 + 4);
+        });
+
+        it("the schema check can fail (a CronJob with a bad concurrencyPolicy is rejected)", function () {
+            const bad = JSON.parse(JSON.stringify(cronJobs(rs)[0].inputs));
+            bad.spec.concurrencyPolicy = "Sometimes";
+            bad.spec.jobTemplate.spec.template.spec.containers[0].resources.limits.memory = { gigabytes: 1 };
+            assert.throws(() => new CronJob(bad).validate());
+        });
+
+        it("the CronJobs pass the policy pack's Kubernetes policies", async function () {
+            for (const c of cronJobs(rs)) {
+                for (const policy of kubernetesPolicies) {
+                    const violations = await runResourcePolicy(policy, { type: "kubernetes:batch/v1:CronJob", props: c.inputs, name: c.inputs.metadata.name });
+                    assert.deepEqual(violations, [], `${policy.name} on ${c.inputs.metadata.name}`);
+                }
+            }
+        });
+
+        it("the ServiceAccount assumes an IRSA role trusted only for itself", function () {
+            const sa = one(rs, "kubernetes:core/v1:ServiceAccount");
+            const role = one(rs, "aws:iam/role:Role");
+            assert.equal(sa.inputs.metadata.name, "oauth2-dr-backup");
+            assert.equal(sa.inputs.metadata.annotations["eks.amazonaws.com/role-arn"], `arn:aws:iam::${ACCOUNT}:role/${role.name}`);
+            const trust = JSON.parse(role.inputs.assumeRolePolicy);
+            assert.equal(trust.Statement.length, 1);
+            const st = trust.Statement[0];
+            assert.equal(st.Action, "sts:AssumeRoleWithWebIdentity");
+            assert.deepEqual(st.Principal, { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/${OIDC_URL}` });
+            assert.deepEqual(st.Condition, {
+                StringEquals: {
+                    [`${OIDC_URL}:sub`]: "system:serviceaccount:oauth2-system:oauth2-dr-backup",
+                    [`${OIDC_URL}:aud`]: "sts.amazonaws.com",
+                },
+            });
+            assert.equal(role.inputs.tags.owner, "platform-team");
+        });
+
+        it("the IAM policy is least privilege: own prefixes, named secrets, given keys, oauth2-backup-test-* instances", function () {
+            const policy = JSON.parse(one(rs, "aws:iam/rolePolicy:RolePolicy").inputs.policy);
+            const statements: any[] = policy.Statement;
+            const sid = (s: string) => statements.find((x) => x.Sid === s);
+            const resources = (x: any) => [x.Resource].flat();
+            for (const st of statements) {
+                assert.equal(st.Effect, "Allow");
+                assert.ok(!resources(st).includes("*"), `${st.Sid} on *`);
+                assert.ok([st.Action].flat().every((a: string) => !a.endsWith(":*")), `${st.Sid}: wildcard action`);
+            }
+            const s3Actions = statements.flatMap((st) => [st.Action].flat()).filter((a: string) => a.startsWith("s3:")).sort();
+            assert.deepEqual(s3Actions, ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject"]);
+            assert.deepEqual(resources(sid("ReadWriteOwnPrefixes")).sort(), ["clients/*", "config/*", "database/*", "secrets/*"].map((p) => `${BUCKET_ARN}/${p}`));
+            assert.deepEqual(resources(sid("HideFailedDumps")), [`${BUCKET_ARN}/database/*`]);
+            assert.equal(sid("ListOwnPrefixes").Resource, BUCKET_ARN);
+            assert.ok(sid("ListOwnPrefixes").Condition.StringLike["s3:prefix"].every((p: string) => /^(database|clients|secrets|config)\//.test(p)));
+            assert.deepEqual([sid("ReadNamedSecrets").Action].flat(), ["secretsmanager:GetSecretValue"]);
+            assert.deepEqual(resources(sid("ReadNamedSecrets")).sort(), Object.values(SECRETS).sort());
+            assert.deepEqual(sid("UseBackupKeys").Action.sort(), ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]);
+            assert.deepEqual(resources(sid("UseBackupKeys")), KMS);
+            const rds = sid("VerificationInstancesOnly");
+            assert.deepEqual(rds.Action.sort(), ["rds:AddTagsToResource", "rds:DeleteDBInstance", "rds:DescribeDBInstances", "rds:RestoreDBInstanceFromDBSnapshot"]);
+            assert.equal(rds.Resource, "arn:aws:rds:us-east-1:*:db:oauth2-backup-test-*");
+            // Deleting and tagging instances is allowed nowhere else.
+            for (const st of statements.filter((x) => x !== rds)) {
+                for (const action of ["rds:DeleteDBInstance", "rds:AddTagsToResource"]) {
+                    assert.ok(![st.Action].flat().includes(action), `${st.Sid} grants ${action}`);
+                }
+                if ([st.Action].flat().some((a: string) => a.startsWith("rds:"))) {
+                    assert.ok(resources(st).every((r: string) => !/:db:(?!oauth2-postgres$)/.test(r)), `${st.Sid}: ${resources(st)}`);
+                }
+            }
+        });
+
+        it("RBAC lets the jobs read the one server secret and list ConfigMaps, nothing more", function () {
+            const role = one(rs, "kubernetes:rbac.authorization.k8s.io/v1:Role");
+            assert.deepEqual(role.inputs.rules, [
+                { apiGroups: [""], resources: ["secrets"], resourceNames: ["oauth2-server-secrets"], verbs: ["get"] },
+                { apiGroups: [""], resources: ["configmaps"], verbs: ["list"] },
+            ]);
+            const binding = one(rs, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding");
+            assert.deepEqual(binding.inputs.subjects, [{ kind: "ServiceAccount", name: "oauth2-dr-backup", namespace: "oauth2-system" }]);
+            assert.equal(binding.inputs.roleRef.name, role.inputs.metadata.name);
+        });
+
+        it("the scripts ConfigMap holds every scripts/*.sh as it is on disk", function () {
+            const cm = one(rs, "kubernetes:core/v1:ConfigMap");
+            const dir = path.join(__dirname, "..", "scripts");
+            const files = fs.readdirSync(dir).filter((f) => f.endsWith(".sh")).sort();
+            assert.deepEqual(Object.keys(cm.inputs.data).sort(), files);
+            for (const f of files) {
+                assert.equal(cm.inputs.data[f], fs.readFileSync(path.join(dir, f), "utf8"), f);
+            }
+        });
+    });
+
+    describe("roles", function () {
+        const suspended = (rs: Registered[]) => Object.fromEntries(cronJobs(rs).map((c) => [c.inputs.metadata.name, c.inputs.spec.suspend]));
+        const verifyMode = (rs: Registered[]) =>
+            cronJobs(rs).find((c) => c.inputs.metadata.name === "restore-verification")!.inputs.spec.jobTemplate.spec.template.spec.containers[0].env.find((e: any) => e.name === "VERIFY_MODE").value;
+
+        it("standby: the four backup/export jobs are declared suspended; restore verification runs (snapshot mode)", async function () {
+            const rs = await declare("standby", args({ role: "standby", region: "us-west-2" }));
+            assert.deepEqual(suspended(rs), {
+                "db-backup": true,
+                "client-config-export": true,
+                "secrets-export": true,
+                "app-config-export": true,
+                "restore-verification": false,
+            });
+            assert.equal(verifyMode(rs), "snapshot");
+            const policy = JSON.parse(one(rs, "aws:iam/rolePolicy:RolePolicy").inputs.policy);
+            assert.equal(policy.Statement.find((s: any) => s.Sid === "VerificationInstancesOnly").Resource, "arn:aws:rds:us-west-2:*:db:oauth2-backup-test-*");
+        });
+
+        it("standby promoted: nothing is suspended, verification restores dumps", async function () {
+            const rs = await declare("promoted", args({ role: "standby", promoted: true }));
+            assert.ok(Object.values(suspended(rs)).every((s) => s === false));
+            assert.equal(verifyMode(rs), "dump");
+        });
+
+        it("a kubeconfig gives the resources their own Kubernetes provider", async function () {
+            const rs = await declare("kube", args({}, { kubeconfig: "apiVersion: v1\nkind: Config\n" }));
+            const provider = one(rs, "pulumi:providers:kubernetes");
+            assert.equal(provider.inputs.kubeconfig, "apiVersion: v1\nkind: Config\n");
+            for (const c of cronJobs(rs)) {
+                assert.match(c.provider ?? "", /pulumi:providers:kubernetes::kube-cluster::/);
+            }
+        });
+    });
+
+    describe("validation, before anything is declared", function () {
+        async function rejects(a: BackupJobsArgs, pattern: RegExp): Promise<void> {
+            registered = [];
+            assert.throws(() => new BackupJobs("invalid", a), pattern);
+            await new Promise((r) => setTimeout(r, 50));
+            assert.deepEqual(registered.map((r) => r.type), []);
+        }
+
+        it("a db-backup schedule inside the RDS backup window", async function () {
+            await rejects(args({}, { schedules: { ...DEFAULT_SCHEDULES, dbBackup: "30 3 * * *" } }),
+                /backupJobs\.schedules\.dbBackup "30 3 \* \* \*" runs at 03:30 UTC, inside the RDS backup window 03:00-04:00/);
+        });
+
+        it("a window across midnight, and a schedule that runs too often to avoid the window", async function () {
+            await rejects(args({ backupWindow: "23:30-00:30" }, { schedules: { ...DEFAULT_SCHEDULES, dbBackup: "0 0 * * *" } }), /runs at 00:00 UTC, inside the RDS backup window 23:30-00:30/);
+            await rejects(args({}, { schedules: { ...DEFAULT_SCHEDULES, dbBackup: "*/20 * * * *" } }), /runs at 03:00 UTC, inside/);
+        });
+
+        it("accepts a schedule at the window's end", async function () {
+            const rs = await declare("at-end", args({}, { schedules: { ...DEFAULT_SCHEDULES, dbBackup: "0 4 * * *" } }));
+            assert.equal(cronJobs(rs).find((c) => c.inputs.metadata.name === "db-backup")!.inputs.spec.schedule, "0 4 * * *");
+        });
+
+        it("bad window, cron, image, OIDC provider, region and role, all reported at once", async function () {
+            await rejects(
+                args({ backupWindow: "3-4", region: "useast1", promoted: true }, { image: "", oidcProviderArn: "nope", schedules: { ...DEFAULT_SCHEDULES, secretsExport: "every day" } }),
+                /image ""[\s\S]*promoted applies to a standby[\s\S]*region "useast1"[\s\S]*oidcProviderArn "nope"[\s\S]*secretsExport[\s\S]*backupWindow "3-4"/,
+            );
+        });
+    });
+});
