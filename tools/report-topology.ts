@@ -428,12 +428,12 @@ export function buildTopology(plans: PlanResult[]): Topology {
             const retention = [...new Set(logGroups.map((g) => (props(g).retentionInDays === undefined || props(g).retentionInDays === 0 ? "never expire" : `${str(props(g).retentionInDays)}d`)))];
             const archive = of("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream")
                 .map((f) => obj(props(f).extendedS3Configuration))
-                .map((s3) => `archived to ${(str(s3.bucketArn) ?? "").replace(/^arn:aws[a-z-]*:s3:::/, "s3://")}/${(str(s3.prefix) ?? "").split("/")[0]}/`);
+                .map((s3) => `archive: ${(str(s3.bucketArn) ?? "").replace(/^arn:aws[a-z-]*:s3:::/, "s3://")}/${(str(s3.prefix) ?? "").split("/")[0]}/`);
             add({
                 kind: "logs",
                 lane: "logs",
                 column,
-                title: `CloudWatch Logs (${logGroups.length} groups)`,
+                title: `CloudWatch Logs (${logGroups.length} group${logGroups.length === 1 ? "" : "s"})`,
                 lines: [`retention ${retention.join(", ")}, KMS`, ...archive],
                 urns: logGroups.map((g) => g.urn),
             });
