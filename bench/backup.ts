@@ -1,0 +1,276 @@
+/**
+ * Benchmark of the backup pipeline (issue 5). Standalone: `npx tsx bench/backup.ts`; bench/run.ts may call
+ * `runBackupBench()`.
+ *
+ *  1. backup: scripts/db-backup.sh (pg_dump --format=custom | gpg AES256 | tee sha256/size | aws s3 cp - to a
+ *     local moto_server) against `pg_dump --format=custom > /dev/null` on the same database; prints the
+ *     ratio (target: at most 1.3x) and the pipeline's peak memory;
+ *  2. restore: scripts/restore-verification.sh (download | decrypt | pg_restore into a scratch database,
+ *     plus the checklist) against `pg_restore -d <fresh database> <local dump file>` alone.
+ *
+ * The database is generated with generate_series into the oauth2_* tables (JWT-sized random tokens) until
+ * it is BENCH_DB_GB GB on disk (default 1; a comma-separated list runs several sizes, e.g. "0.25,1", to show
+ * that memory does not grow with the size). The data directory is cached in $TMPDIR keyed by size, so
+ * re-runs start in seconds. BENCH_RUNS (default 3) runs per measurement; medians are printed.
+ *
+ * Peak memory: every 100 ms the benchmark walks /proc for the process tree of the script (bash, pg_dump,
+ * gpg, tee, sha256sum, wc, aws, psql) and sums VmRSS; the peak of that sum is reported, with the largest
+ * single process. The PostgreSQL backend and moto_server are servers, not part of the pipeline, and are
+ * not counted.
+ */
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { authorizationRowsSql, clientRowsSql, consentRowsSql, SCHEMA_SQL } from "../test/support/oauth2-schema";
+import { baseEnv, createBucket, passphraseFile, SCRIPTS } from "../test/support/scripts";
+import { MotoServer, PG_BIN, PgServer } from "../test/support/servers";
+
+const CLIENTS = 500;
+const BATCH = 50_000;
+
+export interface SizeResult {
+    targetGb: number;
+    databaseBytes: number;
+    authorizations: number;
+    dumpBytes: number;
+    pgDumpSeconds: number[];
+    backupSeconds: number[];
+    ratio: number;
+    peakRssBytes: number;
+    peakProcess: string;
+    pgRestoreSeconds: number[];
+    verificationSeconds: number[];
+    verificationRatio: number;
+}
+
+const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+const secs = (xs: number[]) => `median ${median(xs).toFixed(1)} s (runs: ${xs.map((x) => x.toFixed(1)).join(", ")})`;
+const say = (line: string) => console.log(`bench backup: ${line}`);
+
+/** Starts (or reuses) the cached cluster of this size, seeded to at least targetGb. */
+async function seededServer(targetGb: number): Promise<{ pg: PgServer; authorizations: number }> {
+    const cache = path.join(os.tmpdir(), `oauth2-dr-bench-pg-${targetGb}gb`);
+    const marker = path.join(cache, "seeded.json");
+    fs.mkdirSync(cache, { recursive: true });
+    const pg = await PgServer.start({ dataDir: path.join(cache, "data"), settings: { shared_buffers: "256MB", max_wal_size: "4GB", checkpoint_timeout: "30min" } });
+    if (fs.existsSync(marker)) {
+        const seeded = JSON.parse(fs.readFileSync(marker, "utf8"));
+        if (pg.psql("SELECT count(*) FROM pg_database WHERE datname = 'oauth2db'", "postgres") === "1") {
+            say(`reusing the cached ${targetGb} GB database in ${cache}`);
+            return { pg, authorizations: seeded.authorizations };
+        }
+    }
+    say(`generating a ${targetGb} GB database in ${cache} (once; cached for re-runs)`);
+    if (pg.psql("SELECT count(*) FROM pg_database WHERE datname = 'oauth2db'", "postgres") !== "1") {
+        pg.createDatabase("oauth2db");
+    }
+    pg.psql(SCHEMA_SQL + clientRowsSql(1, CLIENTS) + consentRowsSql(1, 20_000, CLIENTS));
+    const target = targetGb * 1024 ** 3;
+    let rows = Number(pg.psql("SELECT count(*) FROM oauth2_authorization"));
+    const started = Date.now();
+    while (Number(pg.psql("SELECT pg_database_size('oauth2db')")) < target) {
+        pg.psql(authorizationRowsSql(rows + 1, rows + BATCH, CLIENTS));
+        rows += BATCH;
+        process.stdout.write(`\rbench backup: ${rows} authorizations, ${mb(Number(pg.psql("SELECT pg_database_size('oauth2db')")))}   `);
+    }
+    process.stdout.write("\n");
+    pg.psql("VACUUM (ANALYZE)");
+    pg.psql("CHECKPOINT", "postgres");
+    fs.writeFileSync(marker, JSON.stringify({ authorizations: rows, seconds: (Date.now() - started) / 1000 }));
+    return { pg, authorizations: rows };
+}
+
+/** Every descendant of `root` (inclusive), from /proc. */
+function processTree(root: number): number[] {
+    const children = new Map<number, number[]>();
+    for (const entry of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(entry)) {
+            continue;
+        }
+        try {
+            const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+            const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+            const list = children.get(ppid) ?? [];
+            list.push(Number(entry));
+            children.set(ppid, list);
+        } catch {
+            // the process exited meanwhile
+        }
+    }
+    const out: number[] = [];
+    const stack = [root];
+    while (stack.length) {
+        const pid = stack.pop()!;
+        out.push(pid);
+        stack.push(...(children.get(pid) ?? []));
+    }
+    return out;
+}
+
+function rssOf(pid: number): { rss: number; name: string } {
+    try {
+        const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+        const rss = /VmRSS:\s+(\d+) kB/.exec(status);
+        const name = /Name:\s+(\S+)/.exec(status);
+        return { rss: rss ? Number(rss[1]) * 1024 : 0, name: name ? name[1] : "?" };
+    } catch {
+        return { rss: 0, name: "?" };
+    }
+}
+
+interface Timed {
+    seconds: number;
+    code: number | null;
+    stdout: string;
+    stderr: string;
+    peakRss: number;
+    peakProcess: string;
+}
+
+/** Runs a command, timing it and sampling the RSS of its process tree every 100 ms. */
+function timed(command: string, args: string[], env: Record<string, string>, stdoutTo?: string): Promise<Timed> {
+    return new Promise((resolve) => {
+        const started = process.hrtime.bigint();
+        const out = stdoutTo ? fs.openSync(stdoutTo, "w") : "pipe";
+        const child = spawn(command, args, { env, stdio: ["ignore", out, "pipe"] });
+        if (typeof out === "number") {
+            fs.closeSync(out);
+        }
+        let stdout = "";
+        let stderr = "";
+        child.stdout?.on("data", (d) => (stdout += d));
+        child.stderr!.on("data", (d) => (stderr += d));
+        let peakRss = 0;
+        let peakProcess = "";
+        let peakSingle = 0;
+        const sample = () => {
+            if (child.pid === undefined) {
+                return;
+            }
+            let sum = 0;
+            for (const pid of processTree(child.pid)) {
+                const { rss, name } = rssOf(pid);
+                sum += rss;
+                if (rss > peakSingle) {
+                    peakSingle = rss;
+                    peakProcess = `${name} ${mb(rss)}`;
+                }
+            }
+            peakRss = Math.max(peakRss, sum);
+        };
+        const timer = setInterval(sample, 100);
+        child.on("close", (code) => {
+            clearInterval(timer);
+            const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+            resolve({ seconds, code, stdout, stderr, peakRss, peakProcess });
+        });
+    });
+}
+
+function check(result: Timed, what: string): Timed {
+    if (result.code !== 0) {
+        throw new Error(`${what} failed (exit ${result.code}): ${result.stderr}`);
+    }
+    return result;
+}
+
+export async function benchSize(targetGb: number, runs: number): Promise<SizeResult> {
+    const { pg, authorizations } = await seededServer(targetGb);
+    const moto = await MotoServer.start();
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-bench-"));
+    try {
+        const databaseBytes = Number(pg.psql("SELECT pg_database_size('oauth2db')"));
+        say(`database ${(databaseBytes / 1024 ** 3).toFixed(2)} GB on disk (oauth2_authorization: ${authorizations} rows), ${runs} runs per measurement, ${os.cpus().length} CPUs`);
+        const passphrase = passphraseFile(work, "bench passphrase");
+        const pgEnv = baseEnv(pg.env());
+        const scriptEnv = (bucket: string, extra: Record<string, string> = {}) => baseEnv({ ...pg.env(), ...moto.env(), BUCKET: bucket, PASSPHRASE_FILE: passphrase, TMPDIR: work, ...extra });
+
+        const pgDumpSeconds: number[] = [];
+        const backupSeconds: number[] = [];
+        let peakRssBytes = 0;
+        let peakProcess = "";
+        let dumpBytes = 0;
+        // Alternate the two so that drift (caches, a busy neighbour) hits both alike.
+        for (let i = 0; i < runs; i++) {
+            const plain = check(await timed(path.join(PG_BIN, "pg_dump"), ["--format=custom", "oauth2db"], pgEnv, "/dev/null"), "pg_dump");
+            pgDumpSeconds.push(plain.seconds);
+            const bucket = `bench-${targetGb}-${i}`.replace(/\./g, "-");
+            createBucket(moto, bucket);
+            const backup = check(await timed("bash", [path.join(SCRIPTS, "db-backup.sh")], scriptEnv(bucket)), "db-backup.sh");
+            backupSeconds.push(backup.seconds);
+            if (backup.peakRss > peakRssBytes) {
+                peakRssBytes = backup.peakRss;
+                peakProcess = backup.peakProcess;
+            }
+            const sizeMatch = /done: \S+, (\d+) bytes/.exec(backup.stderr);
+            dumpBytes = sizeMatch ? Number(sizeMatch[1]) : 0;
+            say(`run ${i + 1}: pg_dump ${plain.seconds.toFixed(1)} s, db-backup.sh ${backup.seconds.toFixed(1)} s, pipeline peak ${mb(backup.peakRss)}`);
+            if (i < runs - 1) {
+                // Keep moto's memory flat: only the last run's backup is needed for the restore part.
+                spawnSync("aws", ["--endpoint-url", moto.endpoint, "s3", "rm", `s3://${bucket}`, "--recursive", "--only-show-errors"], { env: scriptEnv(bucket) });
+            }
+        }
+        const ratio = median(backupSeconds) / median(pgDumpSeconds);
+        say(`pg_dump --format=custom > /dev/null: ${secs(pgDumpSeconds)}`);
+        say(`db-backup.sh (pg_dump | gpg | tee sha256,size | aws s3 cp - to moto): ${secs(backupSeconds)}; stored ${mb(dumpBytes)}`);
+        say(`ratio backup/pg_dump: ${ratio.toFixed(2)}x (target <= 1.3x: ${ratio <= 1.3 ? "met" : "NOT met"})`);
+        say(`pipeline peak memory: ${mb(peakRssBytes)} (sum of VmRSS of the script's process tree, sampled every 100 ms; largest process: ${peakProcess})`);
+
+        // Restore: pg_restore alone from a local file, against restore-verification.sh from the bucket.
+        const lastBucket = `bench-${targetGb}-${runs - 1}`.replace(/\./g, "-");
+        const dumpFile = path.join(work, "oauth2db.dump");
+        check(await timed(path.join(PG_BIN, "pg_dump"), ["--format=custom", "--file", dumpFile, "oauth2db"], pgEnv), "pg_dump --file");
+        const pgRestoreSeconds: number[] = [];
+        const verificationSeconds: number[] = [];
+        for (let i = 0; i < runs; i++) {
+            pg.dropDatabase("bench_restore");
+            pg.createDatabase("bench_restore");
+            const restore = check(await timed(path.join(PG_BIN, "pg_restore"), ["--no-owner", "--no-acl", "--exit-on-error", "-d", "bench_restore", dumpFile], baseEnv(pg.env("bench_restore"))), "pg_restore");
+            pgRestoreSeconds.push(restore.seconds);
+            pg.dropDatabase("bench_restore");
+            const verify = check(await timed("bash", [path.join(SCRIPTS, "restore-verification.sh")], scriptEnv(lastBucket, { VERIFY_DATABASE: "bench_verify" })), "restore-verification.sh");
+            verificationSeconds.push(verify.seconds);
+            say(`run ${i + 1}: pg_restore ${restore.seconds.toFixed(1)} s, restore-verification.sh ${verify.seconds.toFixed(1)} s (${verify.stdout.split("\n").filter((l) => l.startsWith("PASS")).length}/7 PASS), peak ${mb(verify.peakRss)}`);
+        }
+        const verificationRatio = median(verificationSeconds) / median(pgRestoreSeconds);
+        say(`pg_restore -d <fresh db> <local file>: ${secs(pgRestoreSeconds)}`);
+        say(`restore-verification.sh (download | gpg -d | pg_restore, then the checklist): ${secs(verificationSeconds)}`);
+        say(`ratio verification/pg_restore: ${verificationRatio.toFixed(2)}x`);
+        return {
+            targetGb, databaseBytes, authorizations, dumpBytes, pgDumpSeconds, backupSeconds, ratio, peakRssBytes, peakProcess,
+            pgRestoreSeconds, verificationSeconds, verificationRatio,
+        };
+    } finally {
+        await moto.stop();
+        await pg.stop();
+        fs.rmSync(work, { recursive: true, force: true });
+    }
+}
+
+export async function runBackupBench(): Promise<SizeResult[]> {
+    const sizes = (process.env.BENCH_DB_GB ?? "1").split(",").map((s) => Number(s.trim())).filter((n) => n > 0);
+    const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
+    const results: SizeResult[] = [];
+    for (const size of sizes) {
+        results.push(await benchSize(size, runs));
+    }
+    if (results.length > 1) {
+        say("summary by size:");
+        for (const r of results) {
+            say(`  ${(r.databaseBytes / 1024 ** 3).toFixed(2)} GB: backup/pg_dump ${r.ratio.toFixed(2)}x, pipeline peak ${mb(r.peakRssBytes)}, verification/pg_restore ${r.verificationRatio.toFixed(2)}x`);
+        }
+    }
+    return results;
+}
+
+if (require.main === module) {
+    runBackupBench().catch((err) => {
+        console.error(`bench backup: FAILED: ${(err as Error).stack ?? err}`);
+        process.exitCode = 1;
+    });
+}
