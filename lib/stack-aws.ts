@@ -6,7 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { getSecretVersionOutput } from "@pulumi/aws/secretsmanager/getSecretVersion";
 import type { StackConfig } from "./config";
 import { retentionRow } from "./retention";
-import { appDatabaseSecret, dnsFailover, stackTags } from "./compose-common";
+import { appDatabaseSecret, clusterProvider, dnsFailover, stackTags } from "./compose-common";
+import { BackupJobs } from "../components/backup-jobs";
 import { accountId as accountIdOf, declarePrimaryStorage, declareStandbyStorage, storageOutputs } from "./compose-storage";
 import { Alarms } from "../components/alarms";
 import { AwsBackup, BACKUP_SELECTION_TAG } from "../components/aws-backup";
@@ -93,6 +94,23 @@ export function declareAwsPrimary(config: StackConfig) {
               tags,
           })
         : undefined;
+    const jobs = config.backupJobs.enabled
+        ? new BackupJobs("backup-jobs", {
+              jobs: config.backupJobs,
+              role: "primary",
+              region: config.region,
+              backupWindow: config.backupWindow,
+              bucketName: bucket.bucketName,
+              bucketArn: bucket.arn,
+              kmsKeyArns: [bucket.kmsKeyArn, secrets.kmsKeyArn],
+              secretArns: secrets.arns,
+              databaseHost: database.address,
+              databaseName: database.databaseName,
+              dbInstanceIdentifier: database.identifier,
+              provider: clusterProvider(config),
+              tags,
+          })
+        : undefined;
     const app = appDatabaseSecret(config, {
         host: database.address,
         port: database.port,
@@ -124,6 +142,7 @@ export function declareAwsPrimary(config: StackConfig) {
         alarmNames: alarms?.alarmNames,
         dashboardName: alarms?.dashboardName,
         appDatabaseSecret: app?.secretName,
+        backupCronJobs: jobs?.cronJobNames,
     };
 }
 
@@ -189,11 +208,36 @@ export function declareAwsStandby(config: StackConfig) {
         : undefined;
     // Promoted: the application in this region talks to the former replica. Its credentials are prod's,
     // read from the replica of oauth2/db-credentials in this region (Secrets Manager replicated it).
+    // The DR region's copies: the dr bucket, and Secrets Manager's replicas of prod's secrets (same name and
+    // suffix, this region, the replica key). Backups stay suspended until promotion; the monthly restore
+    // check runs here too, proving that a restore works from the DR region.
+    const prodSecretArns = prod.requireOutput("secretArns") as pulumi.Output<Record<"jwkPrivateKey" | "dbCredentials" | "backupPassphrase", string>>;
+    const jobs = config.backupJobs.enabled
+        ? new BackupJobs("backup-jobs", {
+              jobs: config.backupJobs,
+              role: "standby",
+              promoted: config.promote,
+              region: config.region,
+              backupWindow: config.backupWindow,
+              bucketName: bucket.bucketName,
+              bucketArn: bucket.arn,
+              kmsKeyArns: [bucket.kmsKeyArn, prod.requireOutput("secretsDrKmsKeyArn") as pulumi.Output<string>],
+              secretArns: {
+                  jwkPrivateKey: inRegion(prodSecretArns.apply((a) => a.jwkPrivateKey), config.region),
+                  dbCredentials: inRegion(prodSecretArns.apply((a) => a.dbCredentials), config.region),
+                  backupPassphrase: inRegion(prodSecretArns.apply((a) => a.backupPassphrase), config.region),
+              },
+              databaseHost: replica.address,
+              databaseName: "oauth2db",
+              dbInstanceIdentifier: replica.identifier,
+              provider: clusterProvider(config),
+              tags,
+          })
+        : undefined;
     let app;
     if (config.promote && config.appDatabaseSecret.enabled) {
-        const secretArns = prod.requireOutput("secretArns") as pulumi.Output<Record<string, string>>;
         const credentials = getSecretVersionOutput({
-            secretId: inRegion(secretArns.apply((a) => a.dbCredentials), config.region),
+            secretId: inRegion(prodSecretArns.apply((a) => a.dbCredentials), config.region),
             region: config.region,
         }).apply((v) => JSON.parse(v.secretString) as { username: string; password: string });
         app = appDatabaseSecret(config, {
@@ -227,5 +271,6 @@ export function declareAwsStandby(config: StackConfig) {
         alarmNames: alarms?.alarmNames,
         dashboardName: alarms?.dashboardName,
         appDatabaseSecret: app?.secretName,
+        backupCronJobs: jobs?.cronJobNames,
     };
 }

@@ -219,6 +219,34 @@ describe("offline plan of prod and dr (AWS)", function () {
         });
     });
 
+    describe("backup CronJobs", () => {
+        const JOBS = ["db-backup", "client-config-export", "secrets-export", "app-config-export", "restore-verification"];
+        for (const stack of ["prod", "dr"]) {
+            it(`${stack}: the five CronJobs in oauth2-system, hardened, backups suspended only on the standby`, () => {
+                const plan = stack === "prod" ? prod : dr;
+                const cronJobs = resourcesOfType(plan, "kubernetes:batch/v1:CronJob").map(props);
+                assert.deepEqual(cronJobs.map((c) => c.metadata.name).sort(), [...JOBS].sort());
+                for (const job of cronJobs) {
+                    const name = job.metadata.name as string;
+                    assert.equal(job.metadata.namespace, "oauth2-system");
+                    assert.equal(job.spec.concurrencyPolicy, "Forbid", name);
+                    assert.ok(job.spec.startingDeadlineSeconds > 0 && job.spec.jobTemplate.spec.activeDeadlineSeconds > 0, name);
+                    assert.ok(job.spec.jobTemplate.spec.backoffLimit >= 0, name);
+                    const pod = job.spec.jobTemplate.spec.template.spec;
+                    assert.equal(pod.securityContext.runAsNonRoot, true, name);
+                    for (const container of pod.containers) {
+                        assert.ok(container.resources.limits.cpu && container.resources.limits.memory, name);
+                        assert.equal(container.securityContext.readOnlyRootFilesystem, true, name);
+                        assert.deepEqual(container.securityContext.capabilities.drop, ["ALL"], name);
+                    }
+                    const suspended = job.spec.suspend === true;
+                    const expectSuspended = stack === "dr" && name !== "restore-verification";
+                    assert.equal(suspended, expectSuspended, `${stack} ${name} suspend`);
+                }
+            });
+        }
+    });
+
     describe("secrets never in plain text", () => {
         /** Every string reachable outside a secret wrapper. */
         function plainStrings(value: unknown, out: string[] = []): string[] {

@@ -56,11 +56,20 @@ describe("promote: aws dr stack", () => {
             "aws:s3/bucketMetric:BucketMetric oauth2-dr-dr-database-dumps",
             `${SECRET} app-database`,
             "oauth2-dr:app:AppDatabaseSecret app-database",
-            "pulumi:providers:kubernetes region-cluster",
         ]);
         assert.deepEqual(names(d.removed), ["aws:cloudwatch/metricAlarm:MetricAlarm oauth2-dr-dr-replica-lag"], "no replica lag once promoted");
         const changed = names(d.changed);
-        assert.ok(changed.every((n) => [`${RDS} oauth2-postgres-replica`, "aws:cloudwatch/dashboard:Dashboard oauth2-dr-dr-dashboard"].includes(n)), changed.join(", "));
+        // Promotion also resumes this region's backups: the four suspended CronJobs start running.
+        const resumed = ["db-backup", "client-config-export", "secrets-export", "app-config-export"].map((j) => `kubernetes:batch/v1:CronJob backup-jobs-${j}`);
+        // The monthly check switches from snapshot mode (a replica is read-only) to restoring the dumps.
+        const verification = "kubernetes:batch/v1:CronJob backup-jobs-restore-verification";
+        assert.deepEqual(changed.filter((n) => n.startsWith("kubernetes:batch/v1:CronJob")).sort(), [...resumed, verification].sort());
+        for (const job of resumed) {
+            assert.equal(props(resource(dr, "kubernetes:batch/v1:CronJob", job.split(" ")[1])).spec.suspend, true);
+            assert.equal(props(resource(promoted, "kubernetes:batch/v1:CronJob", job.split(" ")[1])).spec.suspend, false);
+        }
+        const expected = [`${RDS} oauth2-postgres-replica`, "aws:cloudwatch/dashboard:Dashboard oauth2-dr-dr-dashboard", ...resumed, verification];
+        assert.ok(changed.every((n) => expected.includes(n)), changed.join(", "));
     });
 
     it("the secret is a JDBC URL to the replica with the replicated oauth2/db-credentials, all secret", () => {
