@@ -54,8 +54,8 @@ function rule(plan: PlanResult, prefix: string): Rule {
 const auditGroup = (r: PlannedResource) => String(r.inputs.name).includes("audit");
 
 /**
- * The backup CronJobs arrive with components/backup-jobs.ts; until a plan has them, the suite adds
- * compliant ones (clients and config exports) so the CronJob policies are exercised on a real stack.
+ * The plan's own backup CronJob of a data class (components/backup-jobs.ts); a plan without one (a stack
+ * with backupJobs disabled) gets a compliant one, so the CronJob policies are always exercised.
  */
 function backupCronJob(plan: PlanResult, dataClass = "clients"): PlannedResource {
     const existing = plan.resources.find((r) => r.type === T.cronJob && (r.inputs.metadata as { labels?: Record<string, string> })?.labels?.["oauth2-dr/data-class"] === dataClass);
