@@ -124,8 +124,17 @@ describe("reports: markdown, topology, HTML", function () {
         });
 
         it("follows the plan: no replica declared, no replica drawn; CronJobs appear when planned", () => {
+            // The real plans: one CronJobs node per stack that declares CronJobs, listing each.
+            const real = buildTopology(plans);
+            plans.forEach((plan, column) => {
+                const jobs = plan.resources.filter((r) => r.type === "kubernetes:batch/v1:CronJob").length;
+                const nodes = real.nodes.filter((n) => n.kind === "cronjob" && n.column === column);
+                assert.deepStrictEqual(nodes.map((n) => n.lines.length), jobs > 0 ? [jobs] : [], plan.stack);
+            });
+
             const [prod, dr] = clone(plans);
             dr.resources = dr.resources.filter((r) => !(r.type === "aws:rds/instance:Instance"));
+            prod.resources = prod.resources.filter((r) => r.type !== "kubernetes:batch/v1:CronJob");
             const cron: PlannedResource = {
                 ...prod.resources[0],
                 urn: "urn:pulumi:prod::oauth2-dr::kubernetes:batch/v1:CronJob::db-backup",
