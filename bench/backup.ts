@@ -36,6 +36,8 @@ export interface SizeResult {
     dumpBytes: number;
     pgDumpSeconds: number[];
     backupSeconds: number[];
+    /** CPU seconds of moto_server during each backup (the S3 stand-in shares the machine). */
+    motoCpuSeconds: number[];
     ratio: number;
     peakRssBytes: number;
     peakProcess: string;
@@ -51,6 +53,20 @@ const median = (xs: number[]) => {
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 const secs = (xs: number[]) => `median ${median(xs).toFixed(1)} s (runs: ${xs.map((x) => x.toFixed(1)).join(", ")})`;
 const say = (line: string) => console.log(`bench backup: ${line}`);
+
+/** CPU seconds (user + system) used so far by a process, from /proc. */
+function cpuOf(pid: number | undefined): number {
+    if (pid === undefined) {
+        return NaN;
+    }
+    try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        return (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+        return NaN;
+    }
+}
 
 /** Starts (or reuses) the cached cluster of this size, seeded to at least targetGb. */
 async function seededServer(targetGb: number): Promise<{ pg: PgServer; authorizations: number }> {
@@ -125,6 +141,8 @@ function rssOf(pid: number): { rss: number; name: string } {
 
 interface Timed {
     seconds: number;
+    /** User + system CPU seconds of the command and every descendant it waited for (/usr/bin/time), or NaN. */
+    cpuSeconds: number;
     code: number | null;
     stdout: string;
     stderr: string;
@@ -137,7 +155,10 @@ function timed(command: string, args: string[], env: Record<string, string>, std
     return new Promise((resolve) => {
         const started = process.hrtime.bigint();
         const out = stdoutTo ? fs.openSync(stdoutTo, "w") : "pipe";
-        const child = spawn(command, args, { env, stdio: ["ignore", out, "pipe"] });
+        const timeFile = path.join(os.tmpdir(), `oauth2-dr-bench-time-${process.pid}`);
+        const useTime = fs.existsSync("/usr/bin/time");
+        const [cmd, argv] = useTime ? ["/usr/bin/time", ["-f", "%U %S", "-o", timeFile, command, ...args]] : [command, args];
+        const child = spawn(cmd, argv, { env, stdio: ["ignore", out, "pipe"] });
         if (typeof out === "number") {
             fs.closeSync(out);
         }
@@ -167,7 +188,13 @@ function timed(command: string, args: string[], env: Record<string, string>, std
         child.on("close", (code) => {
             clearInterval(timer);
             const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-            resolve({ seconds, code, stdout, stderr, peakRss, peakProcess });
+            let cpuSeconds = NaN;
+            if (useTime && fs.existsSync(timeFile)) {
+                const [user, sys] = fs.readFileSync(timeFile, "utf8").trim().split("\n").pop()!.split(" ").map(Number);
+                cpuSeconds = user + sys;
+                fs.rmSync(timeFile, { force: true });
+            }
+            resolve({ seconds, cpuSeconds, code, stdout, stderr, peakRss, peakProcess });
         });
     });
 }
@@ -192,6 +219,9 @@ export async function benchSize(targetGb: number, runs: number): Promise<SizeRes
 
         const pgDumpSeconds: number[] = [];
         const backupSeconds: number[] = [];
+        const pgDumpCpu: number[] = [];
+        const backupCpu: number[] = [];
+        const motoCpu: number[] = [];
         let peakRssBytes = 0;
         let peakProcess = "";
         let dumpBytes = 0;
@@ -199,10 +229,14 @@ export async function benchSize(targetGb: number, runs: number): Promise<SizeRes
         for (let i = 0; i < runs; i++) {
             const plain = check(await timed(path.join(PG_BIN, "pg_dump"), ["--format=custom", "oauth2db"], pgEnv, "/dev/null"), "pg_dump");
             pgDumpSeconds.push(plain.seconds);
+            pgDumpCpu.push(plain.cpuSeconds);
             const bucket = `bench-${targetGb}-${i}`.replace(/\./g, "-");
             createBucket(moto, bucket);
+            const motoBefore = cpuOf(moto.pid);
             const backup = check(await timed("bash", [path.join(SCRIPTS, "db-backup.sh")], scriptEnv(bucket)), "db-backup.sh");
             backupSeconds.push(backup.seconds);
+            backupCpu.push(backup.cpuSeconds);
+            motoCpu.push(cpuOf(moto.pid) - motoBefore);
             if (backup.peakRss > peakRssBytes) {
                 peakRssBytes = backup.peakRss;
                 peakProcess = backup.peakProcess;
@@ -219,6 +253,7 @@ export async function benchSize(targetGb: number, runs: number): Promise<SizeRes
         say(`pg_dump --format=custom > /dev/null: ${secs(pgDumpSeconds)}`);
         say(`db-backup.sh (pg_dump | gpg | tee sha256,size | aws s3 cp - to moto): ${secs(backupSeconds)}; stored ${mb(dumpBytes)}`);
         say(`ratio backup/pg_dump: ${ratio.toFixed(2)}x (target <= 1.3x: ${ratio <= 1.3 ? "met" : "NOT met"})`);
+        say(`CPU (user+sys, medians): pg_dump ${median(pgDumpCpu).toFixed(1)} s; db-backup.sh's own processes ${median(backupCpu).toFixed(1)} s; moto_server (the S3 stand-in, on the same ${os.cpus().length} CPUs) ${median(motoCpu).toFixed(1)} s; the PostgreSQL backend is not counted in either`);
         say(`pipeline peak memory: ${mb(peakRssBytes)} (sum of VmRSS of the script's process tree, sampled every 100 ms; largest process: ${peakProcess})`);
 
         // Restore: pg_restore alone from a local file, against restore-verification.sh from the bucket.
@@ -242,7 +277,7 @@ export async function benchSize(targetGb: number, runs: number): Promise<SizeRes
         say(`restore-verification.sh (download | gpg -d | pg_restore, then the checklist): ${secs(verificationSeconds)}`);
         say(`ratio verification/pg_restore: ${verificationRatio.toFixed(2)}x`);
         return {
-            targetGb, databaseBytes, authorizations, dumpBytes, pgDumpSeconds, backupSeconds, ratio, peakRssBytes, peakProcess,
+            targetGb, databaseBytes, authorizations, dumpBytes, pgDumpSeconds, backupSeconds, motoCpuSeconds: motoCpu, ratio, peakRssBytes, peakProcess,
             pgRestoreSeconds, verificationSeconds, verificationRatio,
         };
     } finally {

@@ -2,8 +2,9 @@
 # db-backup.sh: encrypted pg_dump of the authorization server's database, streamed to S3, then a manifest.
 #
 # What it does (the runbook's "Manual Database Backup", made safe for a CronJob):
-#   1. opens a REPEATABLE READ transaction, exports its snapshot and counts the rows of every oauth2_* table
-#      in it, so that the manifest's row counts describe exactly the data in the dump;
+#   1. opens a REPEATABLE READ transaction and exports its snapshot; pg_dump dumps that snapshot and the rows
+#      of every oauth2_* table are counted in it (while the dump runs), so that the manifest's row counts
+#      describe exactly the data in the dump;
 #   2. streams pg_dump --format=custom --snapshot=<that snapshot> | gpg --symmetric --cipher-algo AES256 |
 #      aws s3 cp - s3://$BUCKET/database/<db>-<UTC time>-<random>.dump.gpg, hashing (sha256) and counting the
 #      encrypted bytes on the way (tee into fifos): no temp file of the dump, memory bounded by the CLI's
@@ -106,12 +107,6 @@ database_bytes=$(psql_ask "SELECT pg_database_size(current_database());") || die
 tables=$(psql_ask "SELECT coalesce(string_agg(tablename, ' ' ORDER BY tablename), '') FROM pg_tables WHERE schemaname = '${DB_SCHEMA}' AND tablename LIKE 'oauth2\_%';") \
     || die "$EX_DATABASE" "cannot list the oauth2_* tables"
 [[ -n "$tables" ]] || die "$EX_DATABASE" "no oauth2_* tables in schema ${DB_SCHEMA} of ${PGDATABASE}"
-declare -A row_counts=()
-for table in $tables; do
-    count=$(psql_ask "SELECT count(*) FROM \"${DB_SCHEMA}\".\"${table}\";") || die "$EX_DATABASE" "cannot count $table"
-    [[ "$count" =~ ^[0-9]+$ ]] || die "$EX_DATABASE" "cannot count $table: $count"
-    row_counts[$table]=$count
-done
 pg_dump_version=$(pg_dump --version)
 log "snapshot $snapshot of ${PGDATABASE} (server ${server_version}, ${database_bytes} bytes); tables: $tables"
 
@@ -135,6 +130,15 @@ log "uploading $(s3_uri "$OBJECT_KEY")"
     echo "${PIPESTATUS[*]}" >"$WORK_DIR/pipestatus"
 ) &
 PIPELINE_PID=$!
+
+# Meanwhile, the row counts, in the same snapshot as the dump (the coprocess's transaction).
+declare -A row_counts=()
+for table in $tables; do
+    count=$(psql_ask "SELECT count(*) FROM \"${DB_SCHEMA}\".\"${table}\";") || die "$EX_DATABASE" "cannot count $table"
+    [[ "$count" =~ ^[0-9]+$ ]] || die "$EX_DATABASE" "cannot count $table: $count"
+    row_counts[$table]=$count
+done
+
 wait "$PIPELINE_PID" || true
 PIPELINE_PID=""
 read -r dump_rc gpg_rc tee_rc s3_rc <"$WORK_DIR/pipestatus" || die "$EX_FAILURE" "the dump pipeline did not report"

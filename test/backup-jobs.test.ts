@@ -310,6 +310,16 @@ describe("BackupJobs component (Pulumi mocks, kubernetes-models)", function () {
         });
     });
 
+    it("images/backup/Dockerfile builds the jobs' image: PostgreSQL 15 client, AWS CLI, gpg, kubectl, the jobs' non-root UID", function () {
+        const dockerfile = fs.readFileSync(path.join(__dirname, "..", "images", "backup", "Dockerfile"), "utf8");
+        for (const pkg of ["postgresql-client-15", "awscli", "gnupg", "bash", "coreutils", "curl", "jq", "procps", "kubectl"]) {
+            assert.match(dockerfile, new RegExp(`\\b${pkg}\\b`), pkg);
+        }
+        assert.match(dockerfile, /^USER 10001:10001$/m);
+        assert.match(dockerfile, /useradd --uid 10001/);
+        assert.match(dockerfile, /^COPY --chmod=0555 scripts\/ \/opt\/oauth2-dr\/scripts\/$/m);
+    });
+
     describe("roles", function () {
         const suspended = (rs: Registered[]) => Object.fromEntries(cronJobs(rs).map((c) => [c.inputs.metadata.name, c.inputs.spec.suspend]));
         const verifyMode = (rs: Registered[]) =>

@@ -201,6 +201,10 @@ export class MotoServer {
         exitHooks.add(this.hook);
     }
 
+    get pid(): number | undefined {
+        return this.child.pid;
+    }
+
     get endpoint(): string {
         return `http://${LOCALHOST}:${this.port}`;
     }
