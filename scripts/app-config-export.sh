@@ -23,16 +23,7 @@ CONFIG_PREFIX="${CONFIG_PREFIX:-config/}"
 KUBECTL="${KUBECTL:-kubectl}"
 require_cmd "$KUBECTL" aws sha256sum
 
-cleanup() {
-    local status=$?
-    trap - EXIT INT TERM
-    remove_work_dir
-    [[ $status -eq 0 ]] || log "FAILED with exit code $status"
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap_work_dir_cleanup
 
 make_work_dir
 

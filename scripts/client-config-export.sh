@@ -26,16 +26,7 @@ require_cmd psql gpg aws sha256sum tee
 CLIENTS_PREFIX="${CLIENTS_PREFIX:-clients/}"
 TABLE=oauth2_registered_client
 
-cleanup() {
-    local status=$?
-    trap - EXIT INT TERM
-    remove_work_dir
-    [[ $status -eq 0 ]] || log "FAILED with exit code $status"
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap_work_dir_cleanup
 
 make_work_dir
 load_passphrase

@@ -120,6 +120,21 @@ remove_work_dir() {
 }
 
 # kill_job PID: terminate a background job started under `set -m` (its own process group) and reap it.
+# For scripts whose only state is the work directory: on any exit remove it, log a failure and keep the
+# exit code; INT and TERM exit with 130 and 143 through the same path.
+cleanup_work_dir_on_exit() {
+    local status=$?
+    trap - EXIT INT TERM
+    remove_work_dir
+    [[ $status -eq 0 ]] || log "FAILED with exit code $status"
+    exit "$status"
+}
+trap_work_dir_cleanup() {
+    trap cleanup_work_dir_on_exit EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
 kill_job() {
     local pid=$1
     [[ -n "$pid" ]] || return 0
