@@ -22,6 +22,36 @@ export function inRegion(arn: pulumi.Input<string>, region: string): pulumi.Outp
     return pulumi.output(arn).apply((a) => a.replace(/^(arn:aws[a-z-]*:secretsmanager:)[a-z0-9-]+:/, `$1${region}:`));
 }
 
+/** The RTO/RPO alarms of this stack, when it has an alarm topic. */
+function declareAlarms(
+    config: StackConfig,
+    tags: Record<string, string>,
+    watch: {
+        healthCheckId: pulumi.Input<string>;
+        dbInstanceIdentifier: pulumi.Input<string>;
+        replicating: boolean;
+        backupVaultName?: pulumi.Input<string>;
+        dumpBucketName?: pulumi.Input<string>;
+    },
+): Alarms | undefined {
+    if (!config.alarms.topicArn) {
+        return undefined;
+    }
+    return new Alarms("alarms", {
+        stack: config.stack,
+        region: config.region,
+        topicArn: config.alarms.topicArn,
+        healthCheckTopicArn: config.alarms.healthCheckTopicArn!,
+        healthCheckId: watch.healthCheckId,
+        failover: config.role === "primary" ? "PRIMARY" : "SECONDARY",
+        dbInstanceIdentifier: watch.dbInstanceIdentifier,
+        replicating: watch.replicating,
+        backupVaultName: watch.backupVaultName,
+        dumpBucket: watch.dumpBucketName ? { name: watch.dumpBucketName, prefix: retentionRow("database").bucketPrefix } : undefined,
+        tags,
+    });
+}
+
 export function declareAwsPrimary(config: StackConfig) {
     const accountId = accountIdOf();
     const tags = stackTags(config);
@@ -79,21 +109,13 @@ export function declareAwsPrimary(config: StackConfig) {
           })
         : undefined;
     const dns = dnsFailover(config, tags)!;
-    const alarms = config.alarms.topicArn
-        ? new Alarms("alarms", {
-              stack: config.stack,
-              region: config.region,
-              topicArn: config.alarms.topicArn,
-              healthCheckTopicArn: config.alarms.healthCheckTopicArn!,
-              healthCheckId: dns.healthCheckId,
-              failover: "PRIMARY",
-              dbInstanceIdentifier: database.identifier,
-              replicating: false,
-              backupVaultName: awsBackup?.vaultName,
-              dumpBucket: { name: bucket.bucketName, prefix: retentionRow("database").bucketPrefix },
-              tags,
-          })
-        : undefined;
+    const alarms = declareAlarms(config, tags, {
+        healthCheckId: dns.healthCheckId,
+        dbInstanceIdentifier: database.identifier,
+        replicating: false,
+        backupVaultName: awsBackup?.vaultName,
+        dumpBucketName: bucket.bucketName,
+    });
     const jobs = config.backupJobs.enabled
         ? new BackupJobs("backup-jobs", {
               jobs: config.backupJobs,
@@ -191,21 +213,13 @@ export function declareAwsStandby(config: StackConfig) {
           })
         : undefined;
     const dns = dnsFailover(config, tags)!;
-    const alarms = config.alarms.topicArn
-        ? new Alarms("alarms", {
-              stack: config.stack,
-              region: config.region,
-              topicArn: config.alarms.topicArn,
-              healthCheckTopicArn: config.alarms.healthCheckTopicArn!,
-              healthCheckId: dns.healthCheckId,
-              failover: "SECONDARY",
-              dbInstanceIdentifier: replica.identifier,
-              replicating: !config.promote,
-              // Once promoted, this region's backup CronJobs write the dumps: watch them here.
-              dumpBucket: config.promote ? { name: bucket.bucketName, prefix: retentionRow("database").bucketPrefix } : undefined,
-              tags,
-          })
-        : undefined;
+    const alarms = declareAlarms(config, tags, {
+        healthCheckId: dns.healthCheckId,
+        dbInstanceIdentifier: replica.identifier,
+        replicating: !config.promote,
+        // Once promoted, this region's backup CronJobs write the dumps: watch them here.
+        dumpBucketName: config.promote ? bucket.bucketName : undefined,
+    });
     // Promoted: the application in this region talks to the former replica. Its credentials are prod's,
     // read from the replica of oauth2/db-credentials in this region (Secrets Manager replicated it).
     // The DR region's copies: the dr bucket, and Secrets Manager's replicas of prod's secrets (same name and
