@@ -6,8 +6,9 @@ import { Provider } from "@pulumi/kubernetes/provider";
 import type * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "./config";
 import { AppDatabaseSecret } from "../components/app-database-secret";
-import { DATABASE_NAME } from "../components/database-interface";
+import { DATABASE_NAME, DB_IDENTIFIER } from "../components/database-interface";
 import { DnsFailover } from "../components/dns-failover";
+import { writeDbCredentials } from "./compose-storage";
 
 export function stackTags(config: StackConfig): Record<string, string> {
     return {
@@ -61,4 +62,40 @@ export function appDatabaseSecret(
         provider: clusterProvider(config),
         ...target,
     });
+}
+
+/**
+ * Azure and Cloud SQL primaries: their connection details go into `oauth2/db-credentials` (RDS's component
+ * writes its own), then the failover record and the application's DATABASE_URL secret.
+ */
+export function publishPrimaryDatabase(
+    config: StackConfig,
+    tags: Record<string, string>,
+    credentialsSecretId: pulumi.Input<string>,
+    username: string,
+    database: {
+        address: pulumi.Output<string>;
+        port: pulumi.Output<number>;
+        databaseName: string;
+        identifier: pulumi.Output<string>;
+        administratorPassword: pulumi.Output<string>;
+    },
+) {
+    writeDbCredentials(credentialsSecretId, {
+        username,
+        password: database.administratorPassword,
+        host: database.address,
+        port: database.port,
+        dbname: database.databaseName,
+        identifier: database.identifier,
+    });
+    const dns = dnsFailover(config, tags);
+    const app = appDatabaseSecret(config, {
+        host: database.address,
+        port: database.port,
+        username,
+        password: database.administratorPassword,
+        source: DB_IDENTIFIER,
+    });
+    return { dns, app };
 }

@@ -6,8 +6,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as resources from "@pulumi/azure-native/resources";
 import type { StackConfig } from "./config";
-import { appDatabaseSecret, dnsFailover, stackTags } from "./compose-common";
-import { declarePrimaryStorage, declareStandbyStorage, storageOutputs, writeDbCredentials } from "./compose-storage";
+import { appDatabaseSecret, dnsFailover, publishPrimaryDatabase, stackTags } from "./compose-common";
+import { declarePrimaryStorage, declareStandbyStorage, storageOutputs } from "./compose-storage";
 import { AZURE_ADMIN_LOGIN, AzureDatabase } from "../components/azure-database";
 import { azureTags, DB_IDENTIFIER, jdbcUrl, REPLICA_IDENTIFIER } from "../components/database-interface";
 import { RestoredDatabase } from "../components/restore";
@@ -63,22 +63,7 @@ export function declareAzurePrimary(config: StackConfig) {
               ...common(config, DB_IDENTIFIER, group, tags),
           })
         : undefined;
-    writeDbCredentials(storage.secrets.arns.dbCredentials, {
-        username: AZURE_ADMIN_LOGIN,
-        password: database.administratorPassword,
-        host: database.address,
-        port: database.port,
-        dbname: database.databaseName,
-        identifier: database.identifier,
-    });
-    const dns = dnsFailover(config, tags);
-    const app = appDatabaseSecret(config, {
-        host: database.address,
-        port: database.port,
-        username: AZURE_ADMIN_LOGIN,
-        password: database.administratorPassword,
-        source: DB_IDENTIFIER,
-    });
+    const { dns, app } = publishPrimaryDatabase(config, tags, storage.secrets.arns.dbCredentials, AZURE_ADMIN_LOGIN, database);
     return {
         cloud: config.cloud,
         role: config.role,

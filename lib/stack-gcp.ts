@@ -4,8 +4,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "./config";
-import { appDatabaseSecret, dnsFailover, stackTags } from "./compose-common";
-import { declarePrimaryStorage, declareStandbyStorage, storageOutputs, writeDbCredentials } from "./compose-storage";
+import { appDatabaseSecret, dnsFailover, publishPrimaryDatabase, stackTags } from "./compose-common";
+import { declarePrimaryStorage, declareStandbyStorage, storageOutputs } from "./compose-storage";
 import { DB_IDENTIFIER, jdbcUrl, REPLICA_IDENTIFIER } from "../components/database-interface";
 import { GCP_ADMIN_USER, GcpDatabase } from "../components/gcp-database";
 import { RestoredDatabase } from "../components/restore";
@@ -45,22 +45,7 @@ export function declareGcpPrimary(config: StackConfig) {
               ...common(config, DB_IDENTIFIER, tags),
           })
         : undefined;
-    writeDbCredentials(storage.secrets.arns.dbCredentials, {
-        username: GCP_ADMIN_USER,
-        password: database.administratorPassword,
-        host: database.address,
-        port: database.port,
-        dbname: database.databaseName,
-        identifier: database.identifier,
-    });
-    const dns = dnsFailover(config, tags);
-    const app = appDatabaseSecret(config, {
-        host: database.address,
-        port: database.port,
-        username: GCP_ADMIN_USER,
-        password: database.administratorPassword,
-        source: DB_IDENTIFIER,
-    });
+    const { dns, app } = publishPrimaryDatabase(config, tags, storage.secrets.arns.dbCredentials, GCP_ADMIN_USER, database);
     return {
         cloud: config.cloud,
         role: config.role,
