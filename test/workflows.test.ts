@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseDocument } from "yaml";
 import { validateWorkflow, ValidationError } from "@action-validator/core";
+import { loadStackSettings } from "../tools/stack-settings";
 
 const ROOT = path.resolve(__dirname, "..");
 const WORKFLOWS = path.join(ROOT, ".github", "workflows");
@@ -205,6 +206,17 @@ describe("GitHub workflows", () => {
         assert.strictEqual(step.with?.command, "preview");
         assert.strictEqual(step.with?.["expect-no-changes"], true);
         assert.strictEqual(step.with?.refresh, true);
+    });
+
+    it("the deployed stacks encrypt their secrets with KMS (awskms://, each in its own region), which the offline plan ignores", () => {
+        for (const [stack, region] of [["prod", "us-east-1"], ["dr", "us-west-2"]]) {
+            const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
+            const doc = parseDocument(fs.readFileSync(file, "utf8")).toJS() as { secretsprovider?: string; config: Record<string, unknown> };
+            assert.strictEqual(doc.secretsprovider, `awskms://alias/oauth2-dr-pulumi?region=${region}`, file);
+            const settings = loadStackSettings(ROOT, stack);
+            assert.ok(!Object.keys(settings.config).some((k) => k.includes("secretsprovider")));
+            assert.strictEqual(settings.config["aws:region"], region);
+        }
     });
 
     it("run only npm scripts that exist", () => {
