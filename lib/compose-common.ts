@@ -6,7 +6,7 @@ import { Provider } from "@pulumi/kubernetes/provider";
 import type * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "./config";
 import { AppDatabaseSecret } from "../components/app-database-secret";
-import { DATABASE_NAME, DB_IDENTIFIER } from "../components/database-interface";
+import { DATABASE_NAME, DB_IDENTIFIER, REPLICA_IDENTIFIER } from "../components/database-interface";
 import { DnsFailover } from "../components/dns-failover";
 import { writeDbCredentials } from "./compose-storage";
 
@@ -96,6 +96,24 @@ export function publishPrimaryDatabase(
         username,
         password: database.administratorPassword,
         source: DB_IDENTIFIER,
+    });
+    return { dns, app };
+}
+
+/** Azure and Cloud SQL standbys: the failover record, and once promoted the application's DATABASE_URL secret. */
+export function publishStandbyDatabase(
+    config: StackConfig,
+    tags: Record<string, string>,
+    username: string,
+    replica: { address: pulumi.Output<string>; port: pulumi.Output<number>; administratorPassword: pulumi.Output<string> },
+) {
+    const dns = dnsFailover(config, tags);
+    const app = appDatabaseSecret(config, {
+        host: replica.address,
+        port: replica.port,
+        username,
+        password: replica.administratorPassword,
+        source: `${REPLICA_IDENTIFIER} (promoted)`,
     });
     return { dns, app };
 }

@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as resources from "@pulumi/azure-native/resources";
 import type { StackConfig } from "./config";
-import { appDatabaseSecret, dnsFailover, publishPrimaryDatabase, stackTags } from "./compose-common";
+import { publishPrimaryDatabase, publishStandbyDatabase, stackTags } from "./compose-common";
 import { declarePrimaryStorage, declareStandbyStorage, storageOutputs } from "./compose-storage";
 import { AZURE_ADMIN_LOGIN, AzureDatabase } from "../components/azure-database";
 import { azureTags, DB_IDENTIFIER, jdbcUrl, REPLICA_IDENTIFIER } from "../components/database-interface";
@@ -101,14 +101,7 @@ export function declareAzureStandby(config: StackConfig) {
         administratorPassword: prod.requireOutput("dbAdminPassword") as pulumi.Output<string>,
         promote: config.promote,
     });
-    const dns = dnsFailover(config, tags);
-    const app = appDatabaseSecret(config, {
-        host: replica.address,
-        port: replica.port,
-        username: AZURE_ADMIN_LOGIN,
-        password: replica.administratorPassword,
-        source: `${REPLICA_IDENTIFIER} (promoted)`,
-    });
+    const { dns, app } = publishStandbyDatabase(config, tags, AZURE_ADMIN_LOGIN, replica);
     return {
         cloud: config.cloud,
         role: config.role,

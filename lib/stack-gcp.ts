@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "./config";
-import { appDatabaseSecret, dnsFailover, publishPrimaryDatabase, stackTags } from "./compose-common";
+import { publishPrimaryDatabase, publishStandbyDatabase, stackTags } from "./compose-common";
 import { declarePrimaryStorage, declareStandbyStorage, storageOutputs } from "./compose-storage";
 import { DB_IDENTIFIER, jdbcUrl, REPLICA_IDENTIFIER } from "../components/database-interface";
 import { GCP_ADMIN_USER, GcpDatabase } from "../components/gcp-database";
@@ -81,14 +81,7 @@ export function declareGcpStandby(config: StackConfig) {
         administratorPassword: prod.requireOutput("dbAdminPassword") as pulumi.Output<string>,
         promote: config.promote,
     });
-    const dns = dnsFailover(config, tags);
-    const app = appDatabaseSecret(config, {
-        host: replica.address,
-        port: replica.port,
-        username: GCP_ADMIN_USER,
-        password: replica.administratorPassword,
-        source: `${REPLICA_IDENTIFIER} (promoted)`,
-    });
+    const { dns, app } = publishStandbyDatabase(config, tags, GCP_ADMIN_USER, replica);
     return {
         cloud: config.cloud,
         role: config.role,
