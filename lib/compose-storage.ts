@@ -98,9 +98,17 @@ export function writeDbCredentials(
     });
 }
 
-/** The outputs every stack exports for its backup storage (read by the standby through the StackReference). */
-export function storageOutputs(storage: { bucket: BackupBucket; auditLogs: AuditLogs; secrets?: ServerSecrets }) {
+/**
+ * The outputs every stack exports whatever its cloud: what it is (cloud, role, regions, retention, and for a
+ * standby whether it is promoted) and its backup storage, which the standby reads through the StackReference.
+ */
+export function stackOutputs(config: StackConfig, storage: { bucket: BackupBucket; auditLogs: AuditLogs; secrets?: ServerSecrets }) {
     return {
+        cloud: config.cloud,
+        role: config.role,
+        region: config.region,
+        ...(config.role === "primary" ? { drRegion: config.drRegion } : { primaryRegion: config.primaryRegion, promoted: config.promote }),
+        retention: config.retention,
         backupBucketName: storage.bucket.bucketName,
         backupBucketArn: storage.bucket.arn,
         backupBucketKmsKeyArn: storage.bucket.kmsKeyArn,

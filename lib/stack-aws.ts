@@ -8,7 +8,7 @@ import type { StackConfig } from "./config";
 import { retentionRow } from "./retention";
 import { appDatabaseSecret, clusterProvider, dnsFailover, stackTags } from "./compose-common";
 import { BackupJobs } from "../components/backup-jobs";
-import { accountId as accountIdOf, declarePrimaryStorage, declareStandbyStorage, storageOutputs } from "./compose-storage";
+import { accountId as accountIdOf, declarePrimaryStorage, declareStandbyStorage, stackOutputs } from "./compose-storage";
 import { Alarms } from "../components/alarms";
 import { AwsBackup, BACKUP_SELECTION_TAG } from "../components/aws-backup";
 import { MASTER_USERNAME, PostgresDatabase, RDS_LOG_EXPORTS } from "../components/database";
@@ -141,11 +141,7 @@ export function declareAwsPrimary(config: StackConfig) {
         source: DB_IDENTIFIER,
     });
     return {
-        cloud: config.cloud,
-        role: config.role,
-        region: config.region,
-        drRegion: config.drRegion,
-        retention: config.retention,
+        ...stackOutputs(config, storage),
         dbInstanceArn: database.arn,
         dbInstanceIdentifier: database.identifier,
         dbAddress: database.address,
@@ -154,7 +150,6 @@ export function declareAwsPrimary(config: StackConfig) {
         dbKmsKeyArn: database.kmsKeyArn,
         databaseUrl: database.connectionUrl,
         jdbcUrl: jdbcUrl(database.address, database.port),
-        ...storageOutputs(storage),
         healthCheckId: dns.healthCheckId,
         manualSnapshotArns: snapshots?.ids,
         restoredIdentifier: restored?.identifier,
@@ -263,12 +258,7 @@ export function declareAwsStandby(config: StackConfig) {
         });
     }
     return {
-        cloud: config.cloud,
-        role: config.role,
-        region: config.region,
-        primaryRegion: config.primaryRegion,
-        retention: config.retention,
-        promoted: config.promote,
+        ...stackOutputs(config, storage),
         replicaArn: replica.arn,
         replicaIdentifier: replica.identifier,
         replicaAddress: replica.address,
@@ -277,7 +267,6 @@ export function declareAwsStandby(config: StackConfig) {
         dbPort: replica.port,
         dbName: "oauth2db",
         jdbcUrl: jdbcUrl(replica.address, replica.port),
-        ...storageOutputs(storage),
         healthCheckId: dns.healthCheckId,
         manualSnapshotArns: snapshots?.ids,
         restoredIdentifier: restored?.identifier,

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as resources from "@pulumi/azure-native/resources";
 import type { StackConfig } from "./config";
 import { publishPrimaryDatabase, publishStandbyDatabase, stackTags } from "./compose-common";
-import { declarePrimaryStorage, declareStandbyStorage, storageOutputs } from "./compose-storage";
+import { declarePrimaryStorage, declareStandbyStorage, stackOutputs } from "./compose-storage";
 import { AZURE_ADMIN_LOGIN, AzureDatabase } from "../components/azure-database";
 import { azureTags, DB_IDENTIFIER, jdbcUrl, REPLICA_IDENTIFIER } from "../components/database-interface";
 import { RestoredDatabase } from "../components/restore";
@@ -65,12 +65,7 @@ export function declareAzurePrimary(config: StackConfig) {
         : undefined;
     const { dns, app } = publishPrimaryDatabase(config, tags, storage.secrets.arns.dbCredentials, AZURE_ADMIN_LOGIN, database);
     return {
-        cloud: config.cloud,
-        role: config.role,
-        region: config.region,
-        drRegion: config.drRegion,
-        retention: config.retention,
-        ...storageOutputs(storage),
+        ...stackOutputs(config, storage),
         resourceGroupName: group,
         dbServerId: database.resourceId,
         dbServerName: database.identifier,
@@ -103,13 +98,7 @@ export function declareAzureStandby(config: StackConfig) {
     });
     const { dns, app } = publishStandbyDatabase(config, tags, AZURE_ADMIN_LOGIN, replica);
     return {
-        cloud: config.cloud,
-        role: config.role,
-        region: config.region,
-        primaryRegion: config.primaryRegion,
-        retention: config.retention,
-        ...storageOutputs(storage),
-        promoted: config.promote,
+        ...stackOutputs(config, storage),
         resourceGroupName: group,
         replicaServerId: replica.resourceId,
         replicaServerName: replica.identifier,

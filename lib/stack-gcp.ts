@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "./config";
 import { publishPrimaryDatabase, publishStandbyDatabase, stackTags } from "./compose-common";
-import { declarePrimaryStorage, declareStandbyStorage, storageOutputs } from "./compose-storage";
+import { declarePrimaryStorage, declareStandbyStorage, stackOutputs } from "./compose-storage";
 import { DB_IDENTIFIER, jdbcUrl, REPLICA_IDENTIFIER } from "../components/database-interface";
 import { GCP_ADMIN_USER, GcpDatabase } from "../components/gcp-database";
 import { RestoredDatabase } from "../components/restore";
@@ -47,12 +47,7 @@ export function declareGcpPrimary(config: StackConfig) {
         : undefined;
     const { dns, app } = publishPrimaryDatabase(config, tags, storage.secrets.arns.dbCredentials, GCP_ADMIN_USER, database);
     return {
-        cloud: config.cloud,
-        role: config.role,
-        region: config.region,
-        drRegion: config.drRegion,
-        retention: config.retention,
-        ...storageOutputs(storage),
+        ...stackOutputs(config, storage),
         dbInstanceName: database.identifier,
         dbSelfLink: database.resourceId,
         dbConnectionName: database.connectionName,
@@ -83,13 +78,7 @@ export function declareGcpStandby(config: StackConfig) {
     });
     const { dns, app } = publishStandbyDatabase(config, tags, GCP_ADMIN_USER, replica);
     return {
-        cloud: config.cloud,
-        role: config.role,
-        region: config.region,
-        primaryRegion: config.primaryRegion,
-        retention: config.retention,
-        ...storageOutputs(storage),
-        promoted: config.promote,
+        ...stackOutputs(config, storage),
         replicaInstanceName: replica.identifier,
         replicaConnectionName: replica.connectionName,
         dbAddress: replica.address,
