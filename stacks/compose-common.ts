@@ -5,7 +5,7 @@
 import { Provider } from "@pulumi/kubernetes/provider";
 import type * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../lib/config";
-import { AppDatabaseSecret } from "../components/app-database-secret";
+import { AppDatabaseSecret, SERVER_DEPLOYMENT } from "../components/app-database-secret";
 import { DATABASE_NAME, DB_IDENTIFIER, REPLICA_IDENTIFIER } from "../components/database-interface";
 import { DnsFailover } from "../components/dns-failover";
 import { writeDbCredentials } from "../components/db-credentials";
@@ -59,6 +59,8 @@ export function appDatabaseSecret(
         namespace: config.appDatabaseSecret.namespace,
         secretName: config.appDatabaseSecret.name,
         databaseName: DATABASE_NAME,
+        // A new DATABASE_URL rolls the server's pods (checksum annotation); `pulumi up` waits for the rollout.
+        deployment: SERVER_DEPLOYMENT,
         provider: clusterProvider(config),
         ...target,
     });
