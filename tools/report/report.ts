@@ -9,6 +9,7 @@ import { checkPlans, CheckOptions, REPO_ROOT, StackCheck } from "../check/core";
 import { PlanResult } from "../plan/model";
 import { planInOrder } from "../plan/order";
 import { renderHtml } from "./html";
+import { readReports } from "../drill/report";
 import { renderMarkdown } from "./markdown";
 import { listStacks } from "../plan/stack-settings";
 
@@ -32,7 +33,7 @@ export async function planAndCheck(options: CheckOptions = {}): Promise<{ plans:
 
 export async function writeReport(format: "markdown" | "html", options: CheckOptions, out?: string): Promise<ReportResult> {
     const { plans, checks } = await planAndCheck(options);
-    const text = format === "html" ? renderHtml(checks, plans, { generatedAt: new Date().toISOString() }) : renderMarkdown(checks);
+    const text = format === "html" ? renderHtml(checks, plans, { generatedAt: new Date().toISOString(), drills: readReports() }) : renderMarkdown(checks);
     if (out) {
         fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
         fs.writeFileSync(out, text);
