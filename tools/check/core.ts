@@ -50,6 +50,10 @@ export interface CheckOptions {
     config?: PackConfig;
     /** Leave computed values unknown, as in a first `pulumi preview`. */
     preview?: boolean;
+    /** `--config KEY=VALUE` values for the checked program. */
+    configSet?: string[];
+    /** Outputs of stacks outside the run, by org/project/stack, for StackReferences (`--stack-outputs`). */
+    stackOutputs?: Record<string, Record<string, unknown>>;
     /** Stack tags (the service's), e.g. { environment: "production" }. */
     stackTags?: Record<string, string>;
     policies?: Policies;
@@ -108,6 +112,11 @@ export async function checkPlans(plans: PlanResult[], options: Omit<CheckOptions
 export async function checkStacks(options: CheckOptions = {}): Promise<StackCheck[]> {
     const programDir = path.resolve(options.programDir ?? REPO_ROOT);
     const stacks = options.stacks && options.stacks.length > 0 ? options.stacks : listStacks(programDir);
-    const plans = planInOrder(programDir, stacks, { preview: options.preview ?? false });
+    const plans = planInOrder(programDir, stacks, planInputsOf(options));
     return checkPlans(plans, { ...options, programDir });
+}
+
+/** What the planner needs of the check options: preview, config values, outside stacks' outputs. */
+export function planInputsOf(options: CheckOptions): { preview: boolean; configSet?: string[]; stackReferences?: Record<string, Record<string, unknown>> } {
+    return { preview: options.preview ?? false, configSet: options.configSet, stackReferences: options.stackOutputs };
 }
