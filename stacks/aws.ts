@@ -12,8 +12,8 @@ import { ServiceValidation, SmokeTestClientSecret } from "../components/service-
 import { accountId as accountIdOf, declarePrimaryStorage, declareStandbyStorage, stackOutputs } from "./compose-storage";
 import { Alarms } from "../components/alarms";
 import { AwsBackup, BACKUP_SELECTION_TAG } from "../components/aws-backup";
-import { MASTER_USERNAME, PostgresDatabase, RDS_LOG_EXPORTS } from "../components/rds-database";
-import { DB_IDENTIFIER, jdbcUrl, REPLICA_IDENTIFIER } from "../components/database-interface";
+import { MASTER_USERNAME, RdsDatabase, RDS_LOG_EXPORTS } from "../components/rds-database";
+import { DATABASE_NAME, DB_IDENTIFIER, jdbcUrl, REPLICA_IDENTIFIER } from "../components/database-interface";
 import { CrossRegionReplica } from "../components/replica";
 import { RestoredDatabase } from "../components/restore";
 import { ManualSnapshots } from "../components/snapshots";
@@ -58,7 +58,7 @@ export function declareAwsPrimary(config: StackConfig) {
     const tags = stackTags(config);
     const storage = declarePrimaryStorage(config, { tags, rdsIdentifiers: [DB_IDENTIFIER], rdsLogExports: RDS_LOG_EXPORTS, generateDbPassword: true });
     const { secrets, bucket, auditLogs } = storage;
-    const database = new PostgresDatabase("database", {
+    const database = new RdsDatabase("database", {
         identifier: DB_IDENTIFIER,
         instanceClass: config.instanceClass,
         engineVersion: config.engineVersion,
@@ -270,7 +270,7 @@ export function declareAwsStandby(config: StackConfig) {
                   backupPassphrase: inRegion(prodSecretArns.apply((a) => a.backupPassphrase), config.region),
               },
               databaseHost: replica.address,
-              databaseName: "oauth2db",
+              databaseName: DATABASE_NAME,
               dbInstanceIdentifier: replica.identifier,
               provider: clusterProvider(config),
               tags,
@@ -322,7 +322,7 @@ export function declareAwsStandby(config: StackConfig) {
         replicaKmsKeyArn: replica.kmsKeyArn,
         dbAddress: replica.address,
         dbPort: replica.port,
-        dbName: "oauth2db",
+        dbName: DATABASE_NAME,
         jdbcUrl: jdbcUrl(replica.address, replica.port),
         healthCheckId: dns.healthCheckId,
         manualSnapshotArns: snapshots?.ids,

@@ -8,7 +8,7 @@ import type { StackConfig } from "../lib/config";
 import { AppDatabaseSecret, SERVER_DEPLOYMENT } from "../components/app-database-secret";
 import { DATABASE_NAME, DB_IDENTIFIER, REPLICA_IDENTIFIER } from "../components/database-interface";
 import { DnsFailover } from "../components/dns-failover";
-import { writeDbCredentials } from "./compose-storage";
+import { writeDbCredentials } from "../components/db-credentials";
 
 export function stackTags(config: StackConfig): Record<string, string> {
     return {
@@ -78,17 +78,16 @@ export function publishPrimaryDatabase(
     database: {
         address: pulumi.Output<string>;
         port: pulumi.Output<number>;
-        databaseName: string;
         identifier: pulumi.Output<string>;
         administratorPassword: pulumi.Output<string>;
     },
 ) {
-    writeDbCredentials(credentialsSecretId, {
+    writeDbCredentials("oauth2-db-credentials", {
+        secretId: credentialsSecretId,
         username,
         password: database.administratorPassword,
         host: database.address,
         port: database.port,
-        dbname: database.databaseName,
         identifier: database.identifier,
     });
     const dns = dnsFailover(config, tags);

@@ -11,7 +11,7 @@ import { configOf } from "../../policy/config";
 import { indexStack } from "../../policy/resources";
 import { MatrixConfig, matrixSchema, retentionMatrix, RetentionResult } from "../../policy/retention-matrix";
 import { Role, stackRole } from "../../policy/roles";
-import { PlanResult } from "../plan/model";
+import { LookupRecord, PlanResult } from "../plan/model";
 import { planInOrder } from "../plan/order";
 import { listStacks } from "../plan/stack-settings";
 import {
@@ -37,6 +37,8 @@ export interface StackCheck {
     violations: Violation[];
     retention: RetentionResult[];
     notApplicable: NotApplicable[];
+    /** The data sources and outside stacks the plan answered offline (computed, assumed, supplied, unknown). */
+    lookups: LookupRecord[];
 }
 
 export interface CheckOptions {
@@ -90,6 +92,7 @@ export async function checkPlan(plan: PlanResult, options: Omit<CheckOptions, "s
         violations: [...resourceResult.violations, ...stackResult.violations],
         retention: retentionMatrix(index, matrixConfig, role),
         notApplicable: [...resourceResult.notApplicable, ...stackResult.notApplicable],
+        lookups: plan.lookups ?? [],
     };
 }
 

@@ -62,7 +62,7 @@ function main(): number {
     } catch (err) {
         if (err instanceof PlanError) {
             console.error(`plan of stack ${err.stack} failed:\n${err.message}`);
-            return 1;
+            return 2;
         }
         throw err;
     }
