@@ -11,7 +11,7 @@ import { configOf } from "../../policy/config";
 import { indexStack } from "../../policy/resources";
 import { MatrixConfig, matrixSchema, retentionMatrix, RetentionResult } from "../../policy/retention-matrix";
 import { Role, stackRole } from "../../policy/roles";
-import { PlanResult } from "../plan/model";
+import { LookupRecord, PlanResult } from "../plan/model";
 import { planInOrder } from "../plan/order";
 import { listStacks } from "../plan/stack-settings";
 import {
@@ -37,6 +37,8 @@ export interface StackCheck {
     violations: Violation[];
     retention: RetentionResult[];
     notApplicable: NotApplicable[];
+    /** The data sources and outside stacks the plan answered offline (computed, assumed, supplied, unknown). */
+    lookups: LookupRecord[];
 }
 
 export interface CheckOptions {
@@ -48,6 +50,10 @@ export interface CheckOptions {
     config?: PackConfig;
     /** Leave computed values unknown, as in a first `pulumi preview`. */
     preview?: boolean;
+    /** `--config KEY=VALUE` values for the checked program. */
+    configSet?: string[];
+    /** Outputs of stacks outside the run, by org/project/stack, for StackReferences (`--stack-outputs`). */
+    stackOutputs?: Record<string, Record<string, unknown>>;
     /** Stack tags (the service's), e.g. { environment: "production" }. */
     stackTags?: Record<string, string>;
     policies?: Policies;
@@ -90,6 +96,7 @@ export async function checkPlan(plan: PlanResult, options: Omit<CheckOptions, "s
         violations: [...resourceResult.violations, ...stackResult.violations],
         retention: retentionMatrix(index, matrixConfig, role),
         notApplicable: [...resourceResult.notApplicable, ...stackResult.notApplicable],
+        lookups: plan.lookups ?? [],
     };
 }
 
@@ -105,6 +112,11 @@ export async function checkPlans(plans: PlanResult[], options: Omit<CheckOptions
 export async function checkStacks(options: CheckOptions = {}): Promise<StackCheck[]> {
     const programDir = path.resolve(options.programDir ?? REPO_ROOT);
     const stacks = options.stacks && options.stacks.length > 0 ? options.stacks : listStacks(programDir);
-    const plans = planInOrder(programDir, stacks, { preview: options.preview ?? false });
+    const plans = planInOrder(programDir, stacks, planInputsOf(options));
     return checkPlans(plans, { ...options, programDir });
+}
+
+/** What the planner needs of the check options: preview, config values, outside stacks' outputs. */
+export function planInputsOf(options: CheckOptions): { preview: boolean; configSet?: string[]; stackReferences?: Record<string, Record<string, unknown>> } {
+    return { preview: options.preview ?? false, configSet: options.configSet, stackReferences: options.stackOutputs };
 }

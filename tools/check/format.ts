@@ -1,5 +1,6 @@
 /** Text and JSON renderings of `checkStacks` results for `npm run check`. */
 import { shortType } from "../plan/model";
+import { formatLookups } from "../plan/format";
 import type { StackCheck } from "./core";
 
 function pad(text: string, width: number): string {
@@ -46,6 +47,10 @@ export function formatCheck(check: StackCheck): string {
             lines.push(`      ${v.urn}`);
         }
     }
+    const lookups = formatLookups(check.lookups ?? [], "");
+    if (lookups.length > 0) {
+        lines.push("", ...lookups);
+    }
     return lines.join("\n");
 }
 
@@ -56,5 +61,6 @@ export function toJson(check: StackCheck): Record<string, unknown> {
         role: check.role,
         violations: check.violations.map(({ policy, urn, message, enforcementLevel }) => ({ policy, urn, message, enforcementLevel })),
         retention: check.retention,
+        lookups: check.lookups ?? [],
     };
 }

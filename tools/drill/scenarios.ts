@@ -23,6 +23,8 @@ export interface DrillOptions {
     writeSeconds: number;
     /** Progress lines (stderr in the CLI). */
     log?: (line: string) => void;
+    /** Runs after the report is complete, before the world stops (the benchmark measures pg_restore here). */
+    afterRecovery?: (world: DrillWorld) => Promise<void>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -222,6 +224,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
     try {
         const database = { rows: world!.rowCounts(world!.primary) };
         const result = scenario === "region" ? await regionDrill(world!, options, clock) : await corruptionDrill(world!, options, clock);
+        await options.afterRecovery?.(world!);
         return { ...result, startedAt, database };
     } finally {
         await world!.stop();
