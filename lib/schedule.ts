@@ -14,6 +14,27 @@ const MACROS: Record<string, string> = {
     "@hourly": "0 * * * *",
 };
 
+/** The cron schedule of each backup CronJob, by configuration key (`oauth2-dr:backupJobs.schedules.<key>`). */
+export interface BackupJobSchedules {
+    dbBackup: string;
+    clientConfigExport: string;
+    secretsExport: string;
+    appConfigExport: string;
+    restoreVerification: string;
+}
+
+/** The default schedules: the configuration's defaults and the keys a stack may override. */
+export const DEFAULT_SCHEDULES: Readonly<BackupJobSchedules> = Object.freeze({
+    // Daily, one hour after the end of the default 03:00-04:00 backup window.
+    dbBackup: "0 5 * * *",
+    // "On change": poll every 15 minutes, export only when the content hash changed.
+    clientConfigExport: "*/15 * * * *",
+    secretsExport: "30 5 * * *",
+    appConfigExport: "*/30 * * * *",
+    // Monthly, first day of the month.
+    restoreVerification: "0 6 1 * *",
+});
+
 /** Reference instant for schedule analysis, fixed so that results never depend on the day a check runs. */
 const REFERENCE = new Date(Date.UTC(2026, 0, 1, 0, 0, 0));
 
