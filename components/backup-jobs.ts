@@ -26,13 +26,22 @@ import type * as k8sInput from "@pulumi/kubernetes/types/input";
 import * as iam from "@pulumi/aws/iam";
 import type { BackupJobsConfig, BackupJobSchedules } from "../lib/config";
 import { nextRun, validateCron } from "../lib/schedule";
+import { DataClass, retentionRow } from "../lib/retention";
+import { AWS_REGION, DailyWindow, insideDailyWindow, OIDC_ISSUER, OIDC_PROVIDER_ARN, parseDailyWindow } from "../lib/formats";
 
 export const BACKUP_NAMESPACE = "oauth2-system";
 export const SCRIPTS_DIR = path.resolve(__dirname, "..", "scripts");
 /** Where the scripts ConfigMap is mounted in the job containers. */
 export const SCRIPTS_MOUNT = "/opt/oauth2-dr/scripts";
-/** The bucket prefixes the jobs write (the retention table's bucketPrefix of each exported class). */
-export const JOB_PREFIXES = ["database/", "clients/", "secrets/", "config/"] as const;
+/** The data class each backup/export job writes (audit logs are archived by Firehose, not by a job). */
+export const EXPORTED_CLASSES: Readonly<Record<Exclude<BackupJobName, "restore-verification">, DataClass>> = {
+    "db-backup": "database",
+    "client-config-export": "clients",
+    "secrets-export": "secrets",
+    "app-config-export": "config",
+};
+/** The bucket prefixes the jobs write: the retention table's bucketPrefix of each exported class. */
+export const JOB_PREFIXES: readonly string[] = Object.values(EXPORTED_CLASSES).map((dataClass) => retentionRow(dataClass).bucketPrefix);
 /** The Kubernetes secret of the authorization server that secrets-export backs up. */
 export const SERVER_SECRET = "oauth2-server-secrets";
 /** UID/GID of the non-root user of images/backup/Dockerfile. */
@@ -79,7 +88,7 @@ export interface BackupJobsArgs {
 interface JobSpec {
     name: BackupJobName;
     script: string;
-    dataClass: "database" | "clients" | "secrets" | "config" | "verification";
+    dataClass: DataClass | "verification";
     schedule: string;
     suspended: boolean;
     startingDeadlineSeconds: number;
@@ -93,22 +102,13 @@ interface JobSpec {
     env: k8sInput.core.v1.EnvVar[];
 }
 
-const WINDOW = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$/;
-const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
-
-/** Minutes after midnight of the window's start and end; the end may be past midnight (then end < start). */
-function parseWindow(window: string): { start: number; end: number } {
-    const m = WINDOW.exec(window);
-    if (!m) {
+/** The window's minutes; throws the message a caller shows when it is malformed. */
+function parseWindow(window: string): DailyWindow {
+    const parsed = parseDailyWindow(window);
+    if (!parsed) {
         throw new Error(`backupWindow "${window}" is not hh:mm-hh:mm in UTC, e.g. 03:00-04:00`);
     }
-    return { start: Number(m[1]) * 60 + Number(m[2]), end: Number(m[3]) * 60 + Number(m[4]) };
-}
-
-function insideWindow(minuteOfDay: number, window: { start: number; end: number }): boolean {
-    return window.start <= window.end
-        ? minuteOfDay >= window.start && minuteOfDay < window.end
-        : minuteOfDay >= window.start || minuteOfDay < window.end;
+    return parsed;
 }
 
 /** The first run of `schedule` (over the next 8 days) that starts inside the window, if any. */
@@ -121,7 +121,7 @@ export function runInsideWindow(schedule: string, backupWindow: string): Date | 
         if (at.getTime() > end) {
             return undefined;
         }
-        if (insideWindow(at.getUTCHours() * 60 + at.getUTCMinutes(), window)) {
+        if (insideDailyWindow(at.getUTCHours() * 60 + at.getUTCMinutes(), window)) {
             return at;
         }
     }
@@ -150,10 +150,10 @@ export function validateBackupJobsArgs(args: BackupJobsArgs): void {
     if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(args.databaseName ?? "")) {
         problems.push(`databaseName "${args.databaseName}" is not a PostgreSQL database name`);
     }
-    if (!/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/.+$/.test(jobs.oidcProviderArn ?? "")) {
+    if (!OIDC_PROVIDER_ARN.test(jobs.oidcProviderArn ?? "")) {
         problems.push(`backupJobs.oidcProviderArn "${jobs.oidcProviderArn ?? ""}" is not an IAM OIDC provider ARN (needed for the jobs' IRSA role)`);
     }
-    if (!/^[a-z0-9.-]+(\/[A-Za-z0-9._-]+)*$/.test(jobs.oidcProviderUrl ?? "")) {
+    if (!OIDC_ISSUER.test(jobs.oidcProviderUrl ?? "")) {
         problems.push(`backupJobs.oidcProviderUrl "${jobs.oidcProviderUrl ?? ""}" is not an OIDC issuer without https://`);
     } else if (jobs.oidcProviderArn && !jobs.oidcProviderArn.endsWith(`oidc-provider/${jobs.oidcProviderUrl}`)) {
         problems.push(`backupJobs.oidcProviderUrl "${jobs.oidcProviderUrl}" is not the issuer of ${jobs.oidcProviderArn}`);
@@ -377,17 +377,17 @@ export class BackupJobs extends pulumi.ComponentResource {
         const large = { requests: { cpu: "500m", memory: "256Mi" }, limits: { cpu: "2", memory: "768Mi" } };
         const specs: JobSpec[] = [
             {
-                name: "db-backup", script: "db-backup.sh", dataClass: "database", schedule: s.dbBackup, suspended: suspendBackups,
+                name: "db-backup", script: "db-backup.sh", dataClass: EXPORTED_CLASSES["db-backup"], schedule: s.dbBackup, suspended: suspendBackups,
                 startingDeadlineSeconds: 3600, activeDeadlineSeconds: 4 * 3600, backoffLimit: 2, resources: large, scratch: "64Mi", kubernetesApi: false,
                 env: [...awsEnv, ...dbEnv, ...passphraseEnv],
             },
             {
-                name: "client-config-export", script: "client-config-export.sh", dataClass: "clients", schedule: s.clientConfigExport, suspended: suspendBackups,
+                name: "client-config-export", script: "client-config-export.sh", dataClass: EXPORTED_CLASSES["client-config-export"], schedule: s.clientConfigExport, suspended: suspendBackups,
                 startingDeadlineSeconds: 300, activeDeadlineSeconds: 600, backoffLimit: 1, resources: small, scratch: "256Mi", kubernetesApi: false,
                 env: [...awsEnv, ...dbEnv, ...passphraseEnv],
             },
             {
-                name: "secrets-export", script: "secrets-export.sh", dataClass: "secrets", schedule: s.secretsExport, suspended: suspendBackups,
+                name: "secrets-export", script: "secrets-export.sh", dataClass: EXPORTED_CLASSES["secrets-export"], schedule: s.secretsExport, suspended: suspendBackups,
                 startingDeadlineSeconds: 3600, activeDeadlineSeconds: 900, backoffLimit: 2, resources: small, scratch: "64Mi", kubernetesApi: true,
                 env: [...awsEnv, ...passphraseEnv, ...env({
                     NAMESPACE: ns,
@@ -397,7 +397,7 @@ export class BackupJobs extends pulumi.ComponentResource {
                 })],
             },
             {
-                name: "app-config-export", script: "app-config-export.sh", dataClass: "config", schedule: s.appConfigExport, suspended: suspendBackups,
+                name: "app-config-export", script: "app-config-export.sh", dataClass: EXPORTED_CLASSES["app-config-export"], schedule: s.appConfigExport, suspended: suspendBackups,
                 startingDeadlineSeconds: 600, activeDeadlineSeconds: 600, backoffLimit: 1, resources: small, scratch: "64Mi", kubernetesApi: true,
                 env: [...awsEnv, ...env({ NAMESPACE: ns })],
             },

@@ -1,7 +1,7 @@
 /**
  * The readable reports of `npm run check`: the Markdown matrix for the PR comment, the DR topology read
  * from the planned resources, and the standalone HTML page rendered in a real headless Chromium
- * (Debian's /usr/bin/chromium, driven by playwright-core; .ci/run installs it).
+ * (Debian's /usr/bin/chromium, driven by playwright-core; .ci/setup, which npm test runs first, installs it).
  */
 import * as assert from "assert";
 import { spawnSync } from "child_process";
@@ -116,7 +116,7 @@ describe("reports: markdown, topology, HTML", function () {
                 "RDS oauth2-postgres -> Automated backups copy: backups replicated, 30 days",
                 "RDS oauth2-postgres -> RDS oauth2-postgres-replica: streaming replication",
                 "S3 oauth2-backups-prod -> S3 oauth2-backups-dr: S3 replication, RTC 15 min",
-                "Secrets Manager (3) -> Secret replicas (3): replicated",
+                "Secrets Manager (4) -> Secret replicas (4): replicated",
             ]);
             assert.strictEqual(t.dns?.name, "auth.example.com");
             assert.deepStrictEqual(t.dns?.records.map((r) => [r.column, r.failover]), [[0, "PRIMARY"], [1, "SECONDARY"]]);
@@ -162,7 +162,7 @@ describe("reports: markdown, topology, HTML", function () {
         const dir = path.join(REPO, ".tmp", "report-test");
 
         before(async function () {
-            assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
+            assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: bash .ci/setup installs it (npm test runs it first)`);
             browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
             fs.mkdirSync(dir, { recursive: true });
         });

@@ -11,7 +11,7 @@ import { configOf } from "../../policy/config";
 import { MatrixConfig, matrixSchema, RetentionResult, stackMatrix } from "../../policy/retention-matrix";
 import { Role } from "../../policy/roles";
 import { describeWaiver, SETTINGS_POLICY_NAME, settingsFromConfig } from "../../policy/settings";
-import { PlanResult } from "../plan/model";
+import { LookupRecord, PlanResult } from "../plan/model";
 import { planInOrder } from "../plan/order";
 import { listStacks } from "../plan/stack-settings";
 import {
@@ -39,6 +39,8 @@ export interface StackCheck {
     /** Waivers in force (oauth2-dr-settings), as every report prints them. */
     waivers: string[];
     notApplicable: NotApplicable[];
+    /** The data sources and outside stacks the plan answered offline (computed, assumed, supplied, unknown). */
+    lookups: LookupRecord[];
 }
 
 export interface CheckOptions {
@@ -50,6 +52,10 @@ export interface CheckOptions {
     config?: PackConfig;
     /** Leave computed values unknown, as in a first `pulumi preview`. */
     preview?: boolean;
+    /** `--config KEY=VALUE` values for the checked program. */
+    configSet?: string[];
+    /** Outputs of stacks outside the run, by org/project/stack, for StackReferences (`--stack-outputs`). */
+    stackOutputs?: Record<string, Record<string, unknown>>;
     /** Stack tags (the service's), e.g. { environment: "production" }. */
     stackTags?: Record<string, string>;
     policies?: Policies;
@@ -89,6 +95,7 @@ export async function checkPlan(plan: PlanResult, options: Omit<CheckOptions, "s
         retention: rows,
         waivers: settings.waivers.map(describeWaiver),
         notApplicable: [...resourceResult.notApplicable, ...stackResult.notApplicable],
+        lookups: plan.lookups ?? [],
     };
 }
 
@@ -119,6 +126,11 @@ export async function checkStacks(options: CheckOptions = {}): Promise<StackChec
     }
     const programDir = path.resolve(options.programDir ?? REPO_ROOT);
     const stacks = options.stacks && options.stacks.length > 0 ? options.stacks : listStacks(programDir);
-    const plans = planInOrder(programDir, stacks, { preview: options.preview ?? false });
+    const plans = planInOrder(programDir, stacks, planInputsOf(options));
     return checkPlans(plans, { ...options, programDir });
+}
+
+/** What the planner needs of the check options: preview, config values, outside stacks' outputs. */
+export function planInputsOf(options: CheckOptions): { preview: boolean; configSet?: string[]; stackReferences?: Record<string, Record<string, unknown>> } {
+    return { preview: options.preview ?? false, configSet: options.configSet, stackReferences: options.stackOutputs };
 }

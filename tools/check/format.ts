@@ -1,5 +1,6 @@
 /** Text and JSON renderings of `checkStacks` results for `npm run check`. */
 import { shortType } from "../plan/model";
+import { formatLookups } from "../plan/format";
 import type { StackCheck } from "./core";
 
 function pad(text: string, width: number): string {
@@ -53,6 +54,10 @@ export function formatCheck(check: StackCheck): string {
             lines.push(`      ${v.urn}`);
         }
     }
+    const lookups = formatLookups(check.lookups ?? [], "");
+    if (lookups.length > 0) {
+        lines.push("", ...lookups);
+    }
     return lines.join("\n");
 }
 
@@ -64,5 +69,6 @@ export function toJson(check: StackCheck): Record<string, unknown> {
         violations: check.violations.map(({ policy, urn, message, enforcementLevel }) => ({ policy, urn, message, enforcementLevel })),
         retention: check.retention,
         waivers: check.waivers,
+        lookups: check.lookups ?? [],
     };
 }
