@@ -24,8 +24,7 @@ import * as rbacv1 from "@pulumi/kubernetes/rbac/v1";
 import { Provider } from "@pulumi/kubernetes/provider";
 import type * as k8sInput from "@pulumi/kubernetes/types/input";
 import * as iam from "@pulumi/aws/iam";
-import type { BackupJobsConfig, BackupJobSchedules } from "../lib/config";
-import { nextRun, validateCron } from "../lib/schedule";
+import { BackupJobSchedules, nextRun, validateCron } from "../lib/schedule";
 import { DataClass, retentionRow } from "../lib/retention";
 import { AWS_REGION, DailyWindow, insideDailyWindow, OIDC_ISSUER, OIDC_PROVIDER_ARN, parseDailyWindow } from "../lib/formats";
 
@@ -49,8 +48,19 @@ export const BACKUP_UID = 10001;
 
 export type BackupJobName = "db-backup" | "client-config-export" | "secrets-export" | "app-config-export" | "restore-verification";
 
+/** What the jobs run and as whom: the image, the cluster, the schedules and the cluster's OIDC provider. */
+export interface BackupJobsSettings {
+    image: string;
+    /** Path to a kubeconfig file, or the kubeconfig itself; empty means the ambient kubeconfig. */
+    kubeconfig?: string;
+    schedules: BackupJobSchedules;
+    /** The EKS cluster's IAM OIDC provider and its issuer (without https://), for the jobs' IRSA role. */
+    oidcProviderArn: string;
+    oidcProviderUrl: string;
+}
+
 export interface BackupJobsArgs {
-    jobs: BackupJobsConfig;
+    jobs: BackupJobsSettings;
     /** standby: the four backup/export jobs are declared but suspended until promotion; restore-verification runs in both. */
     role: "primary" | "standby";
     /** A standby promoted to primary: backups are not suspended. */
