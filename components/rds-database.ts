@@ -15,17 +15,17 @@ export { RDS_LOG_EXPORTS } from "./rds-baseline";
 
 export interface RdsDatabaseArgs {
     identifier: string;
-    instanceClass: string;
+    instanceClass: pulumi.Input<string>;
     engineVersion: string;
-    allocatedStorageGb: number;
-    maxAllocatedStorageGb: number;
+    allocatedStorageGb: pulumi.Input<number>;
+    maxAllocatedStorageGb: pulumi.Input<number>;
     /** Days of automated backups (and of the continuous WAL archive, i.e. the point-in-time window). */
-    backupRetentionDays: number;
-    backupWindow: string;
-    maintenanceWindow: string;
-    multiAz: boolean;
-    subnetIds: string[];
-    securityGroupIds: string[];
+    backupRetentionDays: pulumi.Input<number>;
+    backupWindow: pulumi.Input<string>;
+    maintenanceWindow: pulumi.Input<string>;
+    multiAz: pulumi.Input<boolean>;
+    subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    securityGroupIds: pulumi.Input<pulumi.Input<string>[]>;
     /** Secret output from @pulumi/random; never a literal. */
     masterPassword: pulumi.Input<string>;
     /** The `oauth2/db-credentials` secret; this component writes the connection details into it. */

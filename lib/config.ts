@@ -6,22 +6,17 @@
  * one line that names the fully qualified key; all lines are reported together.
  */
 import { DATA_CLASSES, DataClass, MAX_MANAGED_BACKUP_RETENTION_DAYS, Retention, retentionRow } from "./retention";
-import { validateCron } from "./schedule";
+import { BackupJobSchedules, DEFAULT_SCHEDULES, validateCron } from "./schedule";
 import { AWS_REGION, AZURE_REGION, DAILY_WINDOW, GCP_REGION, HOSTNAME, OIDC_ISSUER, OIDC_PROVIDER_ARN, WEEK_DAYS, WEEKLY_WINDOW } from "./formats";
 
 export const PROJECT = "oauth2-dr";
 
-export type Cloud = "aws" | "azure" | "gcp";
+export type { Cloud } from "./clouds";
+import { CLOUDS, Cloud } from "./clouds";
+export { DEFAULT_SCHEDULES } from "./schedule";
+export type { BackupJobSchedules } from "./schedule";
 export type Role = "primary" | "standby";
 export type Environment = "production" | "staging" | "development";
-
-export interface BackupJobSchedules {
-    dbBackup: string;
-    clientConfigExport: string;
-    secretsExport: string;
-    appConfigExport: string;
-    restoreVerification: string;
-}
 
 export interface BackupJobsConfig {
     enabled: boolean;
@@ -159,17 +154,6 @@ export const CLOUDWATCH_RETENTION_DAYS = [
     0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
 
-
-export const DEFAULT_SCHEDULES: BackupJobSchedules = {
-    // Daily, one hour after the end of the default 03:00-04:00 backup window.
-    dbBackup: "0 5 * * *",
-    // "On change": poll every 15 minutes, export only when the content hash changed.
-    clientConfigExport: "*/15 * * * *",
-    secretsExport: "30 5 * * *",
-    appConfigExport: "*/30 * * * *",
-    // Monthly, first day of the month.
-    restoreVerification: "0 6 1 * *",
-};
 
 class Reader {
     readonly problems: string[] = [];
@@ -493,7 +477,7 @@ function withDottedKeys(lookup: ConfigLookup): ConfigLookup {
 
 export function parseStackConfig(lookup: ConfigLookup, stack: string, project: string = PROJECT, options: ParseOptions = {}): StackConfig {
     const r = new Reader(withDottedKeys(lookup), project);
-    const cloud = r.oneOf<Cloud>("cloud", ["aws", "azure", "gcp"], "aws");
+    const cloud = r.oneOf<Cloud>("cloud", CLOUDS, "aws");
     const role = r.oneOf<Role>("role", ["primary", "standby"]);
     const environment = r.oneOf<Environment>("environment", ["production", "staging", "development"], "production");
     const { primaryRegion, drRegion, region } = parseRegions(r, cloud, role);

@@ -13,7 +13,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import type * as PulumiSdk from "@pulumi/pulumi";
-import { loadStackSettings } from "./stack-settings";
+import { loadStackSettings, parseConfigAssignment } from "./stack-settings";
 import { PlannedResource, PlanResult, UNKNOWN } from "./model";
 import { computedState, physicalId } from "./resource-mocks";
 import { callDataSource, installUnknownInvokes, LookupLog } from "./data-sources";
@@ -30,6 +30,8 @@ export interface RunOptions {
     preview?: boolean;
     /** Extra or replacement config values, by fully qualified key; `null` removes a key. */
     configOverrides?: Record<string, string | null>;
+    /** `--config KEY=VALUE` assignments; a KEY without a namespace is the project's. */
+    configSet?: string[];
     organization?: string;
 }
 
@@ -140,6 +142,10 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
         } else {
             config[key] = value;
         }
+    }
+    for (const assignment of options.configSet ?? []) {
+        const [key, value] = parseConfigAssignment(assignment, settings.project);
+        config[key] = value;
     }
     const defaultRegion = config["aws:region"] ?? "us-east-1";
     const preview = options.preview ?? false;

@@ -70,7 +70,7 @@ export function describeFailure(failure: unknown, programDir: string): string {
     if (where) {
         return `${where}: ${what}`;
     }
-    // Raised outside the program's files (a library it calls): say where, relative to the program.
+    // Raised outside the program's files (a library it calls): say where, on a line of its own.
     const first = frames(failure.stack ?? "")[0];
-    return first ? `${what} (raised at ${path.relative(programDir, first.file)}:${first.line})` : what;
+    return first ? `${what}\n    at ${first.file}:${first.line}` : what;
 }

@@ -5,7 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { checkPlans, CheckOptions, REPO_ROOT, StackCheck } from "../check/core";
+import { checkPlans, CheckOptions, planInputsOf, REPO_ROOT, StackCheck } from "../check/core";
 import { PlanResult } from "../plan/model";
 import { planInOrder } from "../plan/order";
 import { renderHtml } from "./html";
@@ -26,7 +26,7 @@ export interface ReportResult {
 export async function planAndCheck(options: CheckOptions = {}): Promise<{ plans: PlanResult[]; checks: StackCheck[] }> {
     const programDir = path.resolve(options.programDir ?? REPO_ROOT);
     const stacks = options.stacks && options.stacks.length > 0 ? options.stacks : listStacks(programDir);
-    const plans = planInOrder(programDir, stacks, { preview: options.preview ?? false });
+    const plans = planInOrder(programDir, stacks, planInputsOf(options));
     const checks = await checkPlans(plans, { ...options, programDir });
     return { plans, checks };
 }
