@@ -281,8 +281,8 @@ check_db_connection() {
 }
 
 # Tables and sequences of the database that the connected role cannot SELECT (pg_dump would stop at them
-# with "LOCK TABLE ... IN ACCESS SHARE MODE"), as schema.name lines.
-UNREADABLE_RELATIONS_SQL="SELECT n.nspname || '.' || c.relname || ' (' || CASE c.relkind WHEN 'S' THEN 'sequence' ELSE 'table' END || ')'
+# with "LOCK TABLE ... IN ACCESS SHARE MODE"), as "table schema.name" lines.
+UNREADABLE_RELATIONS_SQL="SELECT CASE c.relkind WHEN 'S' THEN 'sequence ' ELSE 'table ' END || n.nspname || '.' || c.relname
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'm', 'S') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'

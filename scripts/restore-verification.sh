@@ -163,7 +163,7 @@ vpsql() { PGHOST="${VERIFY_PGHOST:-${PGHOST:-}}" PGPORT="${VERIFY_PGPORT:-${PGPO
 # value, the consent's key), each for a value that exists. Prints the release of the column set on success;
 # on failure prints why and returns 1.
 server_queries() {
-    local db=$1 table=$2 schema="${DB_SCHEMA}" present column missing=() select=() release="0.2-0.3" later rel
+    local db=$1 table=$2 schema="${DB_SCHEMA}" present column missing=() select=() release="0.2" later rel
     present=" $(vpsql -d "$db" -c "SELECT string_agg(attname, ' ') FROM pg_attribute WHERE attrelid = to_regclass('\"${schema}\".\"${table}\"') AND attnum > 0 AND NOT attisdropped" 2>/dev/null) "
     [[ "$present" != "  " ]] || { echo "$table is missing"; return 1; }
     for column in $(server_core_columns "$table"); do
@@ -174,7 +174,7 @@ server_queries() {
         column=${later%%:*} rel=${later##*:}
         if [[ "$present" == *" $column "* ]]; then
             select+=("$column")
-            release="${rel}+"
+            release=$rel
         fi
     done
     local list lookup keys nonnull rows out t="\"${schema}\".\"${table}\""
@@ -192,7 +192,7 @@ server_queries() {
             return 1
         fi
     done
-    echo "$release"
+    echo "release $release column set (${#select[@]} columns)"
 }
 
 # check_tables DB COUNTS_FILE: "application can connect" and "all tables present with expected row counts".
@@ -217,7 +217,7 @@ check_tables() {
         fi
     done <"$counts"
     if [[ ${#bad_query[@]} -eq 0 ]]; then
-        result "application can connect to restored database" PASS "the server's lookups run on $db with the column set of release $(join_lines "${releases[@]}")"
+        result "application can connect to restored database" PASS "the server's lookups run on $db: $(join_lines "${releases[@]}")"
     else
         result "application can connect to restored database" FAIL "$(join_lines "${bad_query[@]}")"
     fi
