@@ -8,7 +8,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import pulumi from "@pulumi/eslint-plugin";
 
-const PROGRAM_FILES = ["index.ts", "lib/**/*.ts", "components/**/*.ts"];
+const PROGRAM_FILES = ["index.ts", "lib/**/*.ts", "components/**/*.ts", "stacks/**/*.ts"];
 
 export default tseslint.config(
     {

@@ -2,18 +2,18 @@
  * oauth2-dr: backup, restore and disaster recovery of the OAuth2 authorization server.
  *
  * Reads and validates the stack's configuration (a bad value stops here, before any resource), then
- * composes the components for the stack's cloud and role (lib/stack-aws.ts, lib/stack-azure.ts,
- * lib/stack-gcp.ts):
+ * composes the components for the stack's cloud and role (stacks/aws.ts, stacks/azure.ts,
+ * stacks/gcp.ts):
  *  - primary (prod): database (RDS, Flexible Server or Cloud SQL), restores and manual snapshots from
  *    config, secrets, backup bucket, audit logs, AWS Backup, alarms, PRIMARY failover record, the
  *    application's DATABASE_URL secret;
  *  - standby (dr): cross-region replica (promoted by `promote: true`), backup replication, DR bucket,
  *    audit logs, alarms, SECONDARY failover record, and once promoted the application's DATABASE_URL.
  */
-import { loadStackConfig } from "./lib/load-config";
-import { declareAwsPrimary, declareAwsStandby } from "./lib/stack-aws";
-import { declareAzurePrimary, declareAzureStandby } from "./lib/stack-azure";
-import { declareGcpPrimary, declareGcpStandby } from "./lib/stack-gcp";
+import { loadStackConfig } from "./stacks/load-config";
+import { declareAwsPrimary, declareAwsStandby } from "./stacks/aws";
+import { declareAzurePrimary, declareAzureStandby } from "./stacks/azure";
+import { declareGcpPrimary, declareGcpStandby } from "./stacks/gcp";
 
 const config = loadStackConfig();
 

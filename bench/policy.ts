@@ -7,7 +7,7 @@
  *   npx tsx bench/policy.ts [--repeat N]
  */
 import { ALL_POLICIES, PACK_ENFORCEMENT_LEVEL } from "../policy/all";
-import { AnalyzerResource, evaluateResourcePolicies, evaluateStackPolicies, policyResources, prepare } from "../tools/policy-harness";
+import { AnalyzerResource, evaluateResourcePolicies, evaluateStackPolicies, policyResources, prepare } from "../tools/check/policy-harness";
 
 function synthetic(count: number): AnalyzerResource[] {
     const out: AnalyzerResource[] = [];

@@ -82,8 +82,8 @@ function section(title: string) {
 function planAndCheck(): void {
     const modules = programModules();
     const floor: Timed = { name: "floor: load the SDK and the program's provider modules", args: ["--import", "tsx", "-e", modules.map((m) => `require(${JSON.stringify(m)});`).join(" ")], samples: [] };
-    const plan: Timed = { name: `plan ${STACKS.join("+")} (tools/plan.ts)`, args: ["--import", "tsx", "tools/plan.ts", ...STACKS.flatMap((s) => ["--stack", s]), "--json"], samples: [] };
-    const check: Timed = { name: `plan+check ${STACKS.join("+")} (tools/check.ts)`, args: ["--import", "tsx", "tools/check.ts", ...STACKS.flatMap((s) => ["--stack", s]), "--json"], samples: [] };
+    const plan: Timed = { name: `plan ${STACKS.join("+")} (tools/plan/plan.ts)`, args: ["--import", "tsx", "tools/plan/plan.ts", ...STACKS.flatMap((s) => ["--stack", s]), "--json"], samples: [] };
+    const check: Timed = { name: `plan+check ${STACKS.join("+")} (tools/check/check.ts)`, args: ["--import", "tsx", "tools/check/check.ts", ...STACKS.flatMap((s) => ["--stack", s]), "--json"], samples: [] };
     section(`offline plan and check of ${STACKS.join(" and ")} against the SDK floor (median of ${RUNS} interleaved runs)`);
     console.log(`floor modules (${modules.length}): ${modules.join(", ")}`);
     // Warm the file cache once, unmeasured.

@@ -61,7 +61,7 @@ export interface BackupJobsArgs {
     dbInstanceIdentifier: pulumi.Input<string>;
     tags: Record<string, string>;
 
-    /** A provider of the region's cluster to share (e.g. lib/compose-common's clusterProvider); otherwise one from jobs.kubeconfig, or the ambient kubeconfig. */
+    /** A provider of the region's cluster to share (e.g. stacks/compose-common's clusterProvider); otherwise one from jobs.kubeconfig, or the ambient kubeconfig. */
     provider?: Provider;
     /** Verification mode: "dump" (restore the newest dump into a scratch database) or "snapshot" (restore the newest RDS snapshot into oauth2-backup-test-<date>). Default: dump on a primary or promoted standby, snapshot on a standby (its replica is read-only). */
     verificationMode?: "dump" | "snapshot";

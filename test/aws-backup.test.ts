@@ -6,10 +6,10 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseStackConfig } from "../lib/config";
-import { PlanResult } from "../tools/plan-model";
-import { loadStackSettings } from "../tools/stack-settings";
-import { checkPlan } from "../tools/check-core";
-import { inRegion } from "../lib/stack-aws";
+import { PlanResult } from "../tools/plan/model";
+import { loadStackSettings } from "../tools/plan/stack-settings";
+import { checkPlan } from "../tools/check/core";
+import { inRegion } from "../stacks/aws";
 import { props, REPO, resource, resourcesOfType } from "./support/plans";
 import { planWith } from "./support/dr-plans";
 

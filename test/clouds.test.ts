@@ -6,9 +6,9 @@
 import { strict as assert } from "assert";
 import { ConfigError, parseStackConfig } from "../lib/config";
 import { TABLE_RETENTION } from "../lib/retention";
-import { PlanResult, isSecret } from "../tools/plan-model";
-import { loadStackSettings } from "../tools/stack-settings";
-import { checkPlan } from "../tools/check-core";
+import { PlanResult, isSecret } from "../tools/plan/model";
+import { loadStackSettings } from "../tools/plan/stack-settings";
+import { checkPlan } from "../tools/check/core";
 import { azurePolicies } from "../policy/azure";
 import { cloudSqlPolicies } from "../policy/cloudsql";
 import { props, REPO, resource, resourcesOfType } from "./support/plans";

@@ -11,7 +11,7 @@ import * as path from "path";
 import { REPO } from "./support/plans";
 
 function runPlan(args: string[], cwd = REPO) {
-    const result = spawnSync(process.execPath, ["--import", "tsx", path.join(REPO, "tools", "plan.ts"), ...args], {
+    const result = spawnSync(process.execPath, ["--import", "tsx", path.join(REPO, "tools", "plan", "plan.ts"), ...args], {
         cwd,
         encoding: "utf8",
     });

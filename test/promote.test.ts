@@ -4,8 +4,8 @@
  * the stack changes except what the promotion implies (the replica-lag alarm goes, the dump watch comes).
  */
 import { strict as assert } from "assert";
-import { isSecret, PlanResult } from "../tools/plan-model";
-import { checkPlan } from "../tools/check-core";
+import { isSecret, PlanResult } from "../tools/plan/model";
+import { checkPlan } from "../tools/check/core";
 import { cloudSqlPolicies } from "../policy/cloudsql";
 import { props, resource, resourcesOfType } from "./support/plans";
 import { assertNotInPlainText, diff, planWith } from "./support/dr-plans";

@@ -1,7 +1,7 @@
 /**
  * The readable reports of `npm run check`: the Markdown matrix for the PR comment, the DR topology read
  * from the planned resources, and the standalone HTML page rendered in a real headless Chromium
- * (Debian's /usr/bin/chromium, driven by playwright-core; .ci/run installs it).
+ * (Debian's /usr/bin/chromium, driven by playwright-core; .ci/setup, which npm test runs first, installs it).
  */
 import * as assert from "assert";
 import { spawnSync } from "child_process";
@@ -9,12 +9,12 @@ import * as fs from "fs";
 import * as path from "path";
 import { chromium, Browser } from "playwright-core";
 import { RETENTION_TABLE } from "../lib/retention";
-import { checkPlans, StackCheck } from "../tools/check-core";
-import { parseArgs } from "../tools/check";
-import { PlannedResource, PlanResult } from "../tools/plan-model";
-import { renderHtml } from "../tools/report-html";
-import { cell, renderMarkdown, truncate } from "../tools/report-markdown";
-import { buildTopology, pairStacks, Topology } from "../tools/report-topology";
+import { checkPlans, StackCheck } from "../tools/check/core";
+import { parseArgs } from "../tools/check/check";
+import { PlannedResource, PlanResult } from "../tools/plan/model";
+import { renderHtml } from "../tools/report/html";
+import { cell, renderMarkdown, truncate } from "../tools/report/markdown";
+import { buildTopology, pairStacks, Topology } from "../tools/report/topology";
 import { planRepo, REPO } from "./support/plans";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -162,7 +162,7 @@ describe("reports: markdown, topology, HTML", function () {
         const dir = path.join(REPO, ".tmp", "report-test");
 
         before(async function () {
-            assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
+            assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: bash .ci/setup installs it (npm test runs it first)`);
             browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
             fs.mkdirSync(dir, { recursive: true });
         });
@@ -239,7 +239,7 @@ describe("reports: markdown, topology, HTML", function () {
 
         it("npm run check -- --format html --out FILE writes the page (prod and dr)", async () => {
             const file = path.join(dir, "cli.html");
-            const child = spawnSync(process.execPath, ["--import", "tsx", path.join(REPO, "tools", "check.ts"), "--stack", "prod", "--stack", "dr", "--format", "html", "--out", file], {
+            const child = spawnSync(process.execPath, ["--import", "tsx", path.join(REPO, "tools", "check", "check.ts"), "--stack", "prod", "--stack", "dr", "--format", "html", "--out", file], {
                 cwd: REPO,
                 encoding: "utf8",
             });

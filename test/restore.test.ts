@@ -6,9 +6,9 @@
  */
 import { strict as assert } from "assert";
 import { ConfigError, parseRfc3339, parseStackConfig, StackConfig } from "../lib/config";
-import { PlanResult } from "../tools/plan-model";
-import { loadStackSettings } from "../tools/stack-settings";
-import { checkPlan } from "../tools/check-core";
+import { PlanResult } from "../tools/plan/model";
+import { loadStackSettings } from "../tools/plan/stack-settings";
+import { checkPlan } from "../tools/check/core";
 import { rdsPolicies } from "../policy/rds";
 import { azurePolicies } from "../policy/azure";
 import { cloudSqlPolicies } from "../policy/cloudsql";

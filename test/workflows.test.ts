@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseDocument } from "yaml";
 import { validateWorkflow, ValidationError } from "@action-validator/core";
-import { loadStackSettings } from "../tools/stack-settings";
+import { loadStackSettings } from "../tools/plan/stack-settings";
 
 const ROOT = path.resolve(__dirname, "..");
 const WORKFLOWS = path.join(ROOT, ".github", "workflows");
@@ -156,12 +156,13 @@ describe("GitHub workflows", () => {
         assert.strictEqual(preview.permissions?.["pull-requests"], "write");
     });
 
-    it(".ci/run installs shellcheck and chromium with apt, then runs npm ci, npm run lint and npm test in that order", () => {
+    it(".ci/run sets the machine up (.ci/setup: shellcheck, chromium, ... with apt), then runs npm ci, npm run lint and npm test in that order", () => {
         const ci = fs.readFileSync(path.join(ROOT, ".ci", "run"), "utf8");
-        assert.match(ci, /need_apt\+=\(shellcheck\)/);
-        assert.match(ci, /need_apt\+=\(chromium\)/);
-        assert.match(ci, /apt-get update/);
-        const order = ["npm ci", "npm run lint", "npm test"].map((c) => ci.indexOf(`\n${c}`));
+        const setup = fs.readFileSync(path.join(ROOT, ".ci", "setup"), "utf8");
+        assert.match(setup, /missing\+=\(shellcheck\)/);
+        assert.match(setup, /missing\+=\(chromium\)/);
+        assert.match(setup, /apt-get update/);
+        const order = ["bash .ci/setup", "npm ci", "npm run lint", "npm test"].map((c) => ci.indexOf(`\n${c}`));
         assert.ok(order.every((i) => i > 0), `.ci/run runs ${order}`);
         assert.deepStrictEqual([...order].sort((a, b) => a - b), order);
         const scripts = (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;

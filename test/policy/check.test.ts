@@ -7,13 +7,13 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { REPO_ROOT } from "../../tools/check-core";
-import { parseArgs } from "../../tools/check";
+import { REPO_ROOT } from "../../tools/check/core";
+import { parseArgs } from "../../tools/check/check";
 
 const TSX_CLI = require.resolve("tsx/cli");
 
 function check(args: string[]) {
-    const child = spawnSync(process.execPath, [TSX_CLI, path.join(REPO_ROOT, "tools", "check.ts"), ...args], { cwd: REPO_ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    const child = spawnSync(process.execPath, [TSX_CLI, path.join(REPO_ROOT, "tools", "check", "check.ts"), ...args], { cwd: REPO_ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
     return { status: child.status, stdout: child.stdout, stderr: child.stderr };
 }
 

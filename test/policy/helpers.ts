@@ -1,10 +1,10 @@
 /**
- * Calls policies the way the engine does (through tools/policy-harness.ts: proxied props, notApplicable,
+ * Calls policies the way the engine does (through tools/check/policy-harness.ts: proxied props, notApplicable,
  * enforcement levels), on hand-built resources.
  */
 import { EnforcementLevel, Policies, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { AnalyzerResource, evaluateResourcePolicies, evaluateStackPolicies, PackConfig, policyResources, prepare, Violation } from "../../tools/policy-harness";
-import { UNKNOWN as UNKNOWN_SENTINEL } from "../../tools/plan-model";
+import { AnalyzerResource, evaluateResourcePolicies, evaluateStackPolicies, PackConfig, policyResources, prepare, Violation } from "../../tools/check/policy-harness";
+import { UNKNOWN as UNKNOWN_SENTINEL } from "../../tools/plan/model";
 
 export const UNKNOWN = UNKNOWN_SENTINEL;
 

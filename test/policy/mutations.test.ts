@@ -3,9 +3,9 @@
  * memory, each change caught by the policy that owns it; the unchanged stacks have zero violations.
  */
 import { strict as assert } from "assert";
-import { checkPlan, REPO_ROOT, StackCheck } from "../../tools/check-core";
-import { PlannedResource, PlanResult, UNKNOWN } from "../../tools/plan-model";
-import { planInOrder } from "../../tools/plan-order";
+import { checkPlan, REPO_ROOT, StackCheck } from "../../tools/check/core";
+import { PlannedResource, PlanResult, UNKNOWN } from "../../tools/plan/model";
+import { planInOrder } from "../../tools/plan/order";
 
 type Mutate = (plan: PlanResult) => void;
 

@@ -3,7 +3,7 @@ import { strict as assert } from "assert";
 import { s3BackupBucketBaseline, s3BackupReplication } from "../../policy/s3-stack";
 import { drFailoverTopology, retentionTableCoverage } from "../../policy/stack";
 import { rdsBackupRetention } from "../../policy/rds";
-import { evaluateResourcePolicies, prepare, validatePackConfig } from "../../tools/policy-harness";
+import { evaluateResourcePolicies, prepare, validatePackConfig } from "../../tools/check/policy-harness";
 import { ALL_POLICIES } from "../../policy/all";
 import { HandBuilt, runStackPolicy, toAnalyzerResources, UNKNOWN } from "./helpers";
 

@@ -3,9 +3,9 @@
  * compare plans, and find plain-text leaks of secret values.
  */
 import { strict as assert } from "assert";
-import { PlannedResource, PlanResult, redact } from "../../tools/plan-model";
-import { planStack } from "../../tools/plan-runner";
-import { planInOrder } from "../../tools/plan-order";
+import { PlannedResource, PlanResult, redact } from "../../tools/plan/model";
+import { planStack } from "../../tools/plan/runner";
+import { planInOrder } from "../../tools/plan/order";
 import { REPO } from "./plans";
 
 /** Plans `stack` with overrides (fully qualified keys; JSON values for structured keys). */

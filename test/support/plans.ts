@@ -3,9 +3,9 @@
  * unwrapped), and plan the repository's stacks once per test process (each plan is a child process).
  */
 import * as path from "path";
-import { PlannedResource, PlanResult, unwrapSecrets } from "../../tools/plan-model";
-import { planInOrder } from "../../tools/plan-order";
-import type { RunOptions } from "../../tools/mock-runtime";
+import { PlannedResource, PlanResult, unwrapSecrets } from "../../tools/plan/model";
+import { planInOrder } from "../../tools/plan/order";
+import type { RunOptions } from "../../tools/plan/mock-runtime";
 
 export const REPO = path.resolve(__dirname, "..", "..");
 

@@ -9,8 +9,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { getCallerIdentityOutput } from "@pulumi/aws/getCallerIdentity";
 import * as secretsmanager from "@pulumi/aws/secretsmanager";
-import type { StackConfig } from "./config";
-import { retentionRow } from "./retention";
+import type { StackConfig } from "../lib/config";
+import { retentionRow } from "../lib/retention";
 import { AuditLogs } from "../components/audit-logs";
 import { BackupBucket } from "../components/backup-bucket";
 import { BucketReplication } from "../components/bucket-replication";

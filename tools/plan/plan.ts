@@ -10,9 +10,9 @@
  */
 import * as path from "path";
 import { listStacks } from "./stack-settings";
-import { planInOrder } from "./plan-order";
-import { PlanError } from "./plan-runner";
-import { formatPlan } from "./plan-format";
+import { planInOrder } from "./order";
+import { PlanError } from "./runner";
+import { formatPlan } from "./format";
 
 interface PlanArgs {
     stacks: string[];

@@ -4,7 +4,7 @@
  * one line per problem and no stack trace (pulumi.RunError).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, parseStackConfig, StackConfig } from "./config";
+import { ConfigError, parseStackConfig, StackConfig } from "../lib/config";
 
 export function loadStackConfig(): StackConfig {
     try {

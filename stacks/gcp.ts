@@ -3,7 +3,7 @@
  * standby stack a cross-region read replica. DNS failover stays on Route 53 when hostedZoneId is set.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "./config";
+import type { StackConfig } from "../lib/config";
 import { publishPrimaryDatabase, publishStandbyDatabase, stackTags } from "./compose-common";
 import { declarePrimaryStorage, declareStandbyStorage, stackOutputs } from "./compose-storage";
 import { DB_IDENTIFIER, jdbcUrl, REPLICA_IDENTIFIER } from "../components/database-interface";
@@ -34,7 +34,7 @@ function common(config: StackConfig, instanceName: string, tags: Record<string, 
 
 export function declareGcpPrimary(config: StackConfig) {
     const tags = stackTags(config);
-    // Backups, secrets and audit logs live in AWS on every cloud (lib/compose-storage.ts).
+    // Backups, secrets and audit logs live in AWS on every cloud (stacks/compose-storage.ts).
     const storage = declarePrimaryStorage(config, { tags, rdsIdentifiers: [], rdsLogExports: [], generateDbPassword: false });
     const database = new GcpDatabase("database", { role: "primary", ...common(config, DB_IDENTIFIER, tags) });
     const restored = config.restore

@@ -5,7 +5,7 @@
  * failover records above. Everything is read from the planned resources' inputs, nothing is hard-coded:
  * a stack without a replica or CronJobs simply has none in its column.
  */
-import { PlannedResource, PlanResult, UNKNOWN, unwrapSecrets } from "./plan-model";
+import { PlannedResource, PlanResult, UNKNOWN, unwrapSecrets } from "../plan/model";
 
 export type Lane = "database" | "backups" | "bucket" | "secrets" | "logs" | "cronjobs";
 export const LANES: readonly Lane[] = ["database", "backups", "bucket", "secrets", "logs", "cronjobs"];

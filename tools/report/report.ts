@@ -5,12 +5,12 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { checkPlans, CheckOptions, REPO_ROOT, StackCheck } from "./check-core";
-import { PlanResult } from "./plan-model";
-import { planInOrder } from "./plan-order";
-import { renderHtml } from "./report-html";
-import { renderMarkdown } from "./report-markdown";
-import { listStacks } from "./stack-settings";
+import { checkPlans, CheckOptions, REPO_ROOT, StackCheck } from "../check/core";
+import { PlanResult } from "../plan/model";
+import { planInOrder } from "../plan/order";
+import { renderHtml } from "./html";
+import { renderMarkdown } from "./markdown";
+import { listStacks } from "../plan/stack-settings";
 
 export type ReportFormat = "text" | "json" | "markdown" | "html";
 export const REPORT_FORMATS: readonly ReportFormat[] = ["text", "json", "markdown", "html"];

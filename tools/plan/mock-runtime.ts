@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type * as PulumiSdk from "@pulumi/pulumi";
 import { loadStackSettings } from "./stack-settings";
-import { PlannedResource, PlanResult, SECRET_SIG, UNKNOWN } from "./plan-model";
+import { PlannedResource, PlanResult, SECRET_SIG, UNKNOWN } from "./model";
 
 export interface RunOptions {
     /** Directory holding Pulumi.yaml and the program. */
@@ -363,7 +363,7 @@ async function resolveValue(value: unknown): Promise<unknown> {
     return value;
 }
 
-/** Child-process entry: `tsx tools/mock-runtime.ts <options-json-file> <result-json-file>`. */
+/** Child-process entry: `tsx tools/plan/mock-runtime.ts <options-json-file> <result-json-file>`. */
 async function main(): Promise<void> {
     const [optionsFile, resultFile] = process.argv.slice(2);
     const options = JSON.parse(fs.readFileSync(optionsFile, "utf8")) as RunOptions;

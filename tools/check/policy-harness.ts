@@ -36,7 +36,7 @@ import {
     unknownCheckingProxy,
     UnknownValueError,
 } from "@pulumi/policy";
-import { PlannedResource, PlanResult, unwrapSecrets } from "./plan-model";
+import { PlannedResource, PlanResult, unwrapSecrets } from "../plan/model";
 
 export interface Violation {
     policy: string;

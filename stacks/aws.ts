@@ -4,14 +4,14 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { getSecretVersionOutput } from "@pulumi/aws/secretsmanager/getSecretVersion";
-import type { StackConfig } from "./config";
-import { retentionRow } from "./retention";
+import type { StackConfig } from "../lib/config";
+import { retentionRow } from "../lib/retention";
 import { appDatabaseSecret, clusterProvider, dnsFailover, stackTags } from "./compose-common";
 import { BackupJobs } from "../components/backup-jobs";
 import { accountId as accountIdOf, declarePrimaryStorage, declareStandbyStorage, stackOutputs } from "./compose-storage";
 import { Alarms } from "../components/alarms";
 import { AwsBackup, BACKUP_SELECTION_TAG } from "../components/aws-backup";
-import { MASTER_USERNAME, PostgresDatabase, RDS_LOG_EXPORTS } from "../components/database";
+import { MASTER_USERNAME, PostgresDatabase, RDS_LOG_EXPORTS } from "../components/rds-database";
 import { DB_IDENTIFIER, jdbcUrl, REPLICA_IDENTIFIER } from "../components/database-interface";
 import { CrossRegionReplica } from "../components/replica";
 import { RestoredDatabase } from "../components/restore";

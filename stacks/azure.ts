@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as resources from "@pulumi/azure-native/resources";
-import type { StackConfig } from "./config";
+import type { StackConfig } from "../lib/config";
 import { publishPrimaryDatabase, publishStandbyDatabase, stackTags } from "./compose-common";
 import { declarePrimaryStorage, declareStandbyStorage, stackOutputs } from "./compose-storage";
 import { AZURE_ADMIN_LOGIN, AzureDatabase } from "../components/azure-database";
@@ -48,7 +48,7 @@ function common(config: StackConfig, serverName: string, resourceGroupName: pulu
 
 export function declareAzurePrimary(config: StackConfig) {
     const tags = stackTags(config);
-    // Backups, secrets and audit logs live in AWS on every cloud (lib/compose-storage.ts).
+    // Backups, secrets and audit logs live in AWS on every cloud (stacks/compose-storage.ts).
     const storage = declarePrimaryStorage(config, { tags, rdsIdentifiers: [], rdsLogExports: [], generateDbPassword: false });
     const group = resourceGroup(config, tags);
     const database = new AzureDatabase("database", { role: "primary", ...common(config, DB_IDENTIFIER, group, tags) });

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { pathToFileURL } from "url";
-import { PlanResult } from "./plan-model";
+import { PlanResult } from "./model";
 import type { RunOptions } from "./mock-runtime";
 
 export class PlanError extends Error {
@@ -19,7 +19,7 @@ export class PlanError extends Error {
 
 const RUNNER = path.join(__dirname, "mock-runtime.ts");
 /** tsx's loader by absolute URL: the child runs in the program's directory, which may not have tsx. */
-const TSX_LOADER = pathToFileURL(path.resolve(__dirname, "..", "node_modules", "tsx", "dist", "loader.mjs")).href;
+const TSX_LOADER = pathToFileURL(path.resolve(__dirname, "..", "..", "node_modules", "tsx", "dist", "loader.mjs")).href;
 
 export function planStack(options: RunOptions): PlanResult {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-plan-"));
@@ -33,7 +33,7 @@ export function planStack(options: RunOptions): PlanResult {
             maxBuffer: 64 * 1024 * 1024,
             // A program without its own node_modules (another team's, checked with --program) resolves
             // @pulumi/* from ours; its own node_modules, when present, still come first.
-            env: { ...process.env, NODE_PATH: [process.env.NODE_PATH, path.resolve(__dirname, "..", "node_modules")].filter(Boolean).join(path.delimiter) },
+            env: { ...process.env, NODE_PATH: [process.env.NODE_PATH, path.resolve(__dirname, "..", "..", "node_modules")].filter(Boolean).join(path.delimiter) },
         });
         if (!fs.existsSync(resultFile)) {
             throw new PlanError(options.stack, `the program did not finish under mocks:\n${child.stderr || child.stdout}`);

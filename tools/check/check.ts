@@ -8,17 +8,17 @@
  *   npm run check -- --policy-config FILE  policy config, as `pulumi preview --policy-pack-config FILE`
  *   npm run check -- --preview             leave computed values unknown, as a first `pulumi preview`
  *   npm run check -- --stack-tag k=v       a stack tag the policies may read (e.g. environment=production)
- *   npm run check -- --format markdown     the matrix and violations as Markdown (the PR comment; tools/report-markdown.ts)
- *   npm run check -- --format html --out F a standalone page with the DR diagram and the matrix (tools/report-html.ts)
+ *   npm run check -- --format markdown     the matrix and violations as Markdown (the PR comment; tools/report/markdown.ts)
+ *   npm run check -- --format html --out F a standalone page with the DR diagram and the matrix (tools/report/html.ts)
  *
  * Exit 1 when any mandatory violation is found, 2 on a usage or planning error, 0 otherwise.
  */
 import * as path from "path";
-import { checkStacks, mandatoryCount, PackConfig } from "./check-core";
-import { formatCheck, toJson } from "./check-format";
+import { checkStacks, mandatoryCount, PackConfig } from "./core";
+import { formatCheck, toJson } from "./format";
 import { readPackConfig } from "./policy-harness";
-import { PlanError } from "./plan-runner";
-import { REPORT_FORMATS, ReportFormat, writeReport } from "./report";
+import { PlanError } from "../plan/runner";
+import { REPORT_FORMATS, ReportFormat, writeReport } from "../report/report";
 
 interface CheckArgs {
     stacks: string[];

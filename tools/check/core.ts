@@ -1,19 +1,19 @@
 /**
- * The offline policy check as a library: plan a program's stacks under mocks (tools/plan-order.ts, as
+ * The offline policy check as a library: plan a program's stacks under mocks (tools/plan/order.ts, as
  * `npm run plan` does), hand every resource to the policy pack with the engine's argument shapes
- * (tools/policy-harness.ts) and compute the retention matrix. `npm run check` prints it; the report
+ * (tools/check/policy-harness.ts) and compute the retention matrix. `npm run check` prints it; the report
  * generator and the tests import `checkStacks` / `checkPlan`.
  */
 import * as path from "path";
 import { EnforcementLevel, Policies } from "@pulumi/policy";
-import { ALL_POLICIES, PACK_ENFORCEMENT_LEVEL } from "../policy/all";
-import { configOf } from "../policy/config";
-import { indexStack } from "../policy/resources";
-import { MatrixConfig, matrixSchema, retentionMatrix, RetentionResult } from "../policy/retention-matrix";
-import { Role, stackRole } from "../policy/roles";
-import { PlanResult } from "./plan-model";
-import { planInOrder } from "./plan-order";
-import { listStacks } from "./stack-settings";
+import { ALL_POLICIES, PACK_ENFORCEMENT_LEVEL } from "../../policy/all";
+import { configOf } from "../../policy/config";
+import { indexStack } from "../../policy/resources";
+import { MatrixConfig, matrixSchema, retentionMatrix, RetentionResult } from "../../policy/retention-matrix";
+import { Role, stackRole } from "../../policy/roles";
+import { PlanResult } from "../plan/model";
+import { planInOrder } from "../plan/order";
+import { listStacks } from "../plan/stack-settings";
 import {
     analyzerResources,
     defaultStackTags,
@@ -53,7 +53,7 @@ export interface CheckOptions {
     policies?: Policies;
 }
 
-export const REPO_ROOT = path.resolve(__dirname, "..");
+export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
 export function mandatoryCount(checks: StackCheck[]): number {
     return checks.reduce((n, c) => n + c.violations.filter((v) => v.enforcementLevel === "mandatory").length, 0);

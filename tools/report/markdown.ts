@@ -2,8 +2,8 @@
  * `npm run check -- --format markdown`: the retention matrix and the violations as GitHub-flavoured
  * Markdown, for the pull-request comment. A pure function of the checker's structured result.
  */
-import type { StackCheck } from "./check-core";
-import { shortType } from "./plan-model";
+import type { StackCheck } from "../check/core";
+import { shortType } from "../plan/model";
 
 /** What the renderers read of a stack's check (the `--json` shape, plus the resource count when known). */
 export type ReportCheck = Pick<StackCheck, "stack" | "project" | "role" | "violations" | "retention"> & { resourceCount?: number };

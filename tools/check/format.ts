@@ -1,6 +1,6 @@
 /** Text and JSON renderings of `checkStacks` results for `npm run check`. */
-import { shortType } from "./plan-model";
-import type { StackCheck } from "./check-core";
+import { shortType } from "../plan/model";
+import type { StackCheck } from "./core";
 
 function pad(text: string, width: number): string {
     return text.length >= width ? text : text + " ".repeat(width - text.length);

@@ -3,9 +3,9 @@
  * external assets) with the DR design of the planned stacks as a diagram, the retention matrix and the
  * policy violations. A pure function of the checker's structured result and the planned stacks.
  */
-import { PlanResult, shortType } from "./plan-model";
-import { ReportCheck } from "./report-markdown";
-import { buildTopology, LANE_TITLES, LANES, Lane, pairStacks, Topology, TopologyNode } from "./report-topology";
+import { PlanResult, shortType } from "../plan/model";
+import { ReportCheck } from "./markdown";
+import { buildTopology, LANE_TITLES, LANES, Lane, pairStacks, Topology, TopologyNode } from "./topology";
 
 export interface HtmlOptions {
     /** Shown in the header; omitted when not given (keeps the output deterministic for tests). */

@@ -4,8 +4,8 @@
  * StackReference. Stacks that are only needed as references are planned but not returned.
  */
 import { loadStackSettings, listStacks } from "./stack-settings";
-import { PlanResult } from "./plan-model";
-import { PlanError, planStack } from "./plan-runner";
+import { PlanResult } from "./model";
+import { PlanError, planStack } from "./runner";
 import type { RunOptions } from "./mock-runtime";
 
 type Extra = Omit<RunOptions, "programDir" | "stack" | "stackReferences">;

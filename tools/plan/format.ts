@@ -2,7 +2,7 @@
  * Human-readable plan: every resource as a tree under its parent, with the properties that matter for
  * backups and DR. Secrets print as [secret], values computed by the cloud as (computed).
  */
-import { PlannedResource, PlanResult, redact } from "./plan-model";
+import { PlannedResource, PlanResult, redact } from "./model";
 
 /** Per type, the inputs worth reading in a DR review; other types print their scalar inputs. */
 const KEY_PROPERTIES: Record<string, string[]> = {

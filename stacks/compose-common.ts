@@ -4,7 +4,7 @@
  */
 import { Provider } from "@pulumi/kubernetes/provider";
 import type * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "./config";
+import type { StackConfig } from "../lib/config";
 import { AppDatabaseSecret } from "../components/app-database-secret";
 import { DATABASE_NAME, DB_IDENTIFIER, REPLICA_IDENTIFIER } from "../components/database-interface";
 import { DnsFailover } from "../components/dns-failover";

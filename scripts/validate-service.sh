@@ -1,0 +1,305 @@
+#!/usr/bin/env bash
+# validate-service.sh: the runbook's last DR step ("5. Validate") as checks, run after a promotion, a
+# restore or on demand. It talks to the server the way a client does (through the public name, so through
+# whatever DNS points at) and prints one line per check on stdout:
+#   PASS|FAIL health: GET <HEALTH_URL> reports status UP
+#   PASS|FAIL discovery: /.well-known/openid-configuration names ISSUER as its issuer; the JWKS serves keys;
+#             the token endpoint answers an unauthenticated request with an OAuth error
+#   PASS|FAIL token: a client_credentials token for the smoke-test client (its secret from Secrets Manager)
+#             is a JWT whose signature verifies against a key of the live JWKS, iss is ISSUER, exp is ahead
+#   PASS|FAIL key continuity: every kid of the last backed-up secrets/jwks.json is still served (tokens
+#             issued before the failover stay valid); the missing kids are named
+#   PASS|FAIL database: the token just issued is recorded in oauth2_authorization of the database at
+#             PGHOST (Spring Authorization Server's JdbcOAuth2AuthorizationService saves every
+#             authorization), so the server writes to the database this stack declares as primary
+#
+# Environment:
+#   ISSUER (required)                 the public issuer, e.g. https://auth.example.com
+#   SERVER_URL                        where discovery is fetched (default ISSUER)
+#   HEALTH_URL                        default SERVER_URL/actuator/health
+#   SMOKE_CLIENT_SECRET_ID (required) Secrets Manager id of {"client_id": ..., "client_secret": ...}
+#   SMOKE_SCOPE                       scope to request (default: none, the client's default)
+#   BUCKET (required), SECRETS_PREFIX (default secrets/), AWS_REGION, AWS_ENDPOINT_URL
+#   PG* or DB_CREDENTIALS_SECRET_ID   the database the server should be using (PGDATABASE default oauth2db)
+#   DB_SCHEMA                         schema of oauth2_authorization (default public)
+#   HTTP_TIMEOUT                      seconds per HTTP request (default 10); CLOCK_SKEW seconds (default 60)
+#
+# Exit codes: 0 every check PASS; 6 at least one check FAIL because of the service; otherwise the code of
+#   the source this job could not read: 8 Secrets Manager, 4 the backup bucket, 3 the database;
+#   2 configuration; 1 other; 130/143 interrupted. No secret or token is printed or put on a command line.
+set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+require_env ISSUER SMOKE_CLIENT_SECRET_ID BUCKET
+require_cmd curl jq openssl aws psql od
+SERVER_URL="${SERVER_URL:-$ISSUER}"
+SERVER_URL="${SERVER_URL%/}"
+HEALTH_URL="${HEALTH_URL:-$SERVER_URL/actuator/health}"
+SECRETS_PREFIX="${SECRETS_PREFIX:-secrets/}"
+HTTP_TIMEOUT="${HTTP_TIMEOUT:-10}"
+CLOCK_SKEW="${CLOCK_SKEW:-60}"
+[[ "$HTTP_TIMEOUT" =~ ^[1-9][0-9]*$ ]] || die "$EX_USAGE" "HTTP_TIMEOUT must be a positive number of seconds, not $HTTP_TIMEOUT"
+[[ "$CLOCK_SKEW" =~ ^[0-9]+$ ]] || die "$EX_USAGE" "CLOCK_SKEW must be a number of seconds, not $CLOCK_SKEW"
+[[ "$ISSUER" =~ ^https?://[^/]+ ]] || die "$EX_USAGE" "ISSUER must be an http(s) URL, not $ISSUER"
+[[ "$DB_SCHEMA" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "$EX_USAGE" "DB_SCHEMA must be a plain identifier, not $DB_SCHEMA"
+
+trap_work_dir_cleanup
+make_work_dir
+
+SERVICE_FAILED=0
+SOURCE_CODE=0
+# check NAME PASS|FAIL DETAIL [SOURCE_EXIT_CODE|-]: print the line; a FAIL with a code is our source's
+# fault; "-" marks a check not reached because of an earlier FAIL (which decided the exit code).
+check() {
+    local name=$1 verdict=$2 detail=$3 code=${4:-}
+    printf '%s %s: %s\n' "$verdict" "$name" "$detail"
+    [[ "$verdict" == PASS || "$code" == - ]] && return 0
+    if [[ -n "$code" ]]; then
+        [[ $SOURCE_CODE -ne 0 ]] || SOURCE_CODE=$code
+    else
+        SERVICE_FAILED=1
+    fi
+}
+
+# http_get URL OUT: the status code ("000" when unreachable); the body in OUT, curl's error in OUT.err.
+http_get() {
+    curl -sS --max-time "$HTTP_TIMEOUT" -o "$2" -w '%{http_code}' "$1" 2>"$2.err" || true
+}
+
+curl_error() { tail -n 1 "$1.err" 2>/dev/null | sed 's/^curl: ([0-9]*) //'; }
+
+# --- health ---------------------------------------------------------------------------------------------
+
+check_health() {
+    local out="$WORK_DIR/health" code status
+    code=$(http_get "$HEALTH_URL" "$out")
+    if [[ "$code" == 000 ]]; then
+        check health FAIL "$HEALTH_URL is unreachable: $(curl_error "$out")"
+        return
+    fi
+    status=$(jq -r '.status // "none"' "$out" 2>/dev/null) || status="not JSON"
+    if [[ "$status" == UP ]]; then
+        check health PASS "$HEALTH_URL reports UP (HTTP $code)"
+    else
+        check health FAIL "$HEALTH_URL reports ${status} (HTTP $code)"
+    fi
+}
+
+# --- discovery ------------------------------------------------------------------------------------------
+
+TOKEN_ENDPOINT=""
+JWKS_URI=""
+JWKS_FILE="$WORK_DIR/jwks.json"
+check_discovery() {
+    local out="$WORK_DIR/discovery" url="$SERVER_URL/.well-known/openid-configuration" code issuer problems=()
+    code=$(http_get "$url" "$out")
+    if [[ "$code" != 200 ]]; then
+        check discovery FAIL "$url answered HTTP $code $(curl_error "$out")"
+        return
+    fi
+    issuer=$(jq -r '.issuer // ""' "$out" 2>/dev/null) || issuer=""
+    TOKEN_ENDPOINT=$(jq -r '.token_endpoint // ""' "$out" 2>/dev/null) || TOKEN_ENDPOINT=""
+    JWKS_URI=$(jq -r '.jwks_uri // ""' "$out" 2>/dev/null) || JWKS_URI=""
+    [[ "${issuer%/}" == "${ISSUER%/}" ]] || problems+=("issuer is \"$issuer\", expected \"$ISSUER\"")
+    if [[ -z "$JWKS_URI" ]]; then
+        problems+=("no jwks_uri")
+    else
+        code=$(http_get "$JWKS_URI" "$JWKS_FILE")
+        if [[ "$code" != 200 ]] || ! jq -e '.keys | length > 0' "$JWKS_FILE" >/dev/null 2>&1; then
+            problems+=("JWKS $JWKS_URI answered HTTP $code without keys $(curl_error "$JWKS_FILE")")
+            rm -f "$JWKS_FILE"
+        fi
+    fi
+    if [[ -z "$TOKEN_ENDPOINT" ]]; then
+        problems+=("no token_endpoint")
+    else
+        # Without credentials a live token endpoint answers 400/401 with an OAuth error object.
+        code=$(curl -sS --max-time "$HTTP_TIMEOUT" -o "$out.token" -w '%{http_code}' -d grant_type=client_credentials "$TOKEN_ENDPOINT" 2>"$out.token.err") || true
+        if [[ ! "$code" =~ ^40[01]$ ]] || ! jq -e '.error' "$out.token" >/dev/null 2>&1; then
+            problems+=("token endpoint $TOKEN_ENDPOINT answered HTTP $code $(curl_error "$out.token") instead of an OAuth error")
+        fi
+    fi
+    if [[ ${#problems[@]} -eq 0 ]]; then
+        check discovery PASS "issuer $issuer; JWKS serves $(jq '.keys | length' "$JWKS_FILE") key(s); token endpoint answers"
+    else
+        local joined
+        joined=$(printf '%s; ' "${problems[@]}")
+        check discovery FAIL "${joined%; }"
+    fi
+}
+
+# --- token ----------------------------------------------------------------------------------------------
+
+# b64url_decode: base64url (no padding) on stdin to bytes on stdout.
+b64url_decode() {
+    local data
+    data=$(tr -d '\n' | tr '_-' '/+')
+    while (( ${#data} % 4 != 0 )); do data+="="; done
+    printf '%s' "$data" | base64 -d 2>/dev/null
+}
+
+b64url_hex() { b64url_decode | od -An -v -tx1 | tr -d ' \n'; }
+
+# rsa_public_pem N E OUT: the PEM public key of a JWK's n and e (RSAPublicKey built with asn1parse).
+rsa_public_pem() {
+    local conf="$WORK_DIR/rsa.asn1"
+    printf 'asn1=SEQUENCE:rsa\n[rsa]\nn=INTEGER:0x%s\ne=INTEGER:0x%s\n' \
+        "$(printf '%s' "$1" | b64url_hex)" "$(printf '%s' "$2" | b64url_hex)" >"$conf"
+    openssl asn1parse -genconf "$conf" -noout -out "$WORK_DIR/rsa.der" >/dev/null 2>&1 &&
+        openssl rsa -RSAPublicKey_in -inform DER -in "$WORK_DIR/rsa.der" -pubout -out "$3" >/dev/null 2>&1
+}
+
+# verify_jwt TOKEN: "" when the signature verifies against a key of JWKS_FILE, else the reason.
+verify_jwt() {
+    local token=$1 header alg kid digest jwk n e
+    header=$(printf '%s' "${token%%.*}" | b64url_decode) || header=""
+    alg=$(jq -r '.alg // ""' <<<"$header" 2>/dev/null) || alg=""
+    kid=$(jq -r '.kid // ""' <<<"$header" 2>/dev/null) || kid=""
+    case "$alg" in
+    RS256) digest=-sha256 ;; RS384) digest=-sha384 ;; RS512) digest=-sha512 ;;
+    *) echo "unsupported or missing alg \"$alg\" (RS256/384/512 verified)"; return ;;
+    esac
+    jwk=$(jq -c --arg kid "$kid" '[.keys[] | select(.kty == "RSA" and ($kid == "" or .kid == $kid))][0] // empty' "$JWKS_FILE")
+    if [[ -z "$jwk" ]]; then
+        echo "signed with kid \"$kid\", which the live JWKS does not serve"
+        return
+    fi
+    n=$(jq -r .n <<<"$jwk")
+    e=$(jq -r .e <<<"$jwk")
+    rsa_public_pem "$n" "$e" "$WORK_DIR/key.pem" || { echo "cannot read JWK \"$kid\" as an RSA key"; return; }
+    printf '%s' "${token%.*}" >"$WORK_DIR/signed"
+    printf '%s' "${token##*.}" | b64url_decode >"$WORK_DIR/signature"
+    openssl dgst "$digest" -verify "$WORK_DIR/key.pem" -signature "$WORK_DIR/signature" "$WORK_DIR/signed" >/dev/null 2>&1 ||
+        echo "signature does not verify against JWK \"$kid\" of the live JWKS"
+}
+
+# jwt_claims_problem CLAIMS: "" when iss is ISSUER and exp/iat/nbf hold now, else the reason.
+jwt_claims_problem() {
+    local claims=$1 now iss exp iat nbf
+    now=$(date +%s)
+    iss=$(jq -r '.iss // ""' <<<"$claims")
+    exp=$(jq -r '.exp // 0 | floor' <<<"$claims")
+    iat=$(jq -r '.iat // 0 | floor' <<<"$claims")
+    nbf=$(jq -r '.nbf // 0 | floor' <<<"$claims")
+    if [[ "${iss%/}" != "${ISSUER%/}" ]]; then echo "iss is \"$iss\", expected \"$ISSUER\""
+    elif (( exp <= now - CLOCK_SKEW )); then echo "exp $exp is not ahead of now ($now)"
+    elif (( iat > now + CLOCK_SKEW || nbf > now + CLOCK_SKEW )); then echo "iat/nbf $iat/$nbf are in the future (now $now)"
+    fi
+}
+
+ACCESS_TOKEN=""
+check_token() {
+    local secret client_id client_secret out="$WORK_DIR/token" code token claims problem
+    if ! secret=$(awscli secretsmanager get-secret-value --secret-id "$SMOKE_CLIENT_SECRET_ID" --query SecretString --output text 2>"$out.sm.err"); then
+        check token FAIL "cannot read the smoke-test client from Secrets Manager ($SMOKE_CLIENT_SECRET_ID): $(tail -n 1 "$out.sm.err")" "$EX_SOURCE"
+        return
+    fi
+    client_id=$(jq -er '.client_id' <<<"$secret" 2>/dev/null) || client_id=""
+    client_secret=$(jq -er '.client_secret' <<<"$secret" 2>/dev/null) || client_secret=""
+    if [[ -z "$client_id" || -z "$client_secret" ]]; then
+        check token FAIL "secret $SMOKE_CLIENT_SECRET_ID is not {\"client_id\", \"client_secret\"}" "$EX_USAGE"
+        return
+    fi
+    if [[ -z "$TOKEN_ENDPOINT" || ! -s "$JWKS_FILE" ]]; then
+        check token FAIL "not checked: discovery gave no token endpoint or no JWKS" -
+        return
+    fi
+    # client_secret_basic (RFC 6749 2.3.1: form-encoded id and secret); the credentials reach curl on stdin.
+    code=$(printf 'user = "%s:%s"\n' "$(printf '%s' "$client_id" | jq -sRr @uri)" "$(printf '%s' "$client_secret" | jq -sRr @uri)" |
+        curl -sS --max-time "$HTTP_TIMEOUT" --config - -o "$out" -w '%{http_code}' \
+            --data-urlencode grant_type=client_credentials ${SMOKE_SCOPE:+--data-urlencode "scope=$SMOKE_SCOPE"} \
+            "$TOKEN_ENDPOINT" 2>"$out.err") || true
+    token=$(jq -r '.access_token // ""' "$out" 2>/dev/null) || token=""
+    if [[ "$code" != 200 || -z "$token" ]]; then
+        check token FAIL "client $client_id got HTTP $code from $TOKEN_ENDPOINT: $(jq -r '[.error, .error_description] | map(select(.)) | join(": ")' "$out" 2>/dev/null || curl_error "$out")"
+        return
+    fi
+    if [[ ! "$token" =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$ ]]; then
+        check token FAIL "client $client_id got an access token that is not a signed JWT"
+        return
+    fi
+    ACCESS_TOKEN=$token
+    problem=$(verify_jwt "$token")
+    if [[ -z "$problem" ]]; then
+        claims=$(printf '%s' "$token" | cut -d. -f2 | b64url_decode) || claims="{}"
+        problem=$(jwt_claims_problem "$claims")
+    fi
+    if [[ -n "$problem" ]]; then
+        check token FAIL "client $client_id: $problem"
+    else
+        check token PASS "client $client_id got a JWT (kid $(printf '%s' "${token%%.*}" | b64url_decode | jq -r '.kid // "none"')) that verifies against the live JWKS; iss and exp are right"
+    fi
+}
+
+# --- key continuity -------------------------------------------------------------------------------------
+
+# The identity of each key: its kid, or its modulus/x coordinate when it has none.
+key_ids() { jq -r '.keys[] | (.kid // .n // .x // empty)' "$1" | LC_ALL=C sort -u; }
+
+check_key_continuity() {
+    local backup="$WORK_DIR/backup-jwks.json" key="${SECRETS_PREFIX}jwks.json" missing
+    if ! awscli s3 cp "$(s3_uri "$key")" "$backup" --only-show-errors 2>"$backup.err"; then
+        check "key continuity" FAIL "cannot read $(s3_uri "$key"): $(tail -n 1 "$backup.err")" "$EX_STORAGE"
+        return
+    fi
+    if ! jq -e '.keys | length > 0' "$backup" >/dev/null 2>&1; then
+        check "key continuity" FAIL "$(s3_uri "$key") holds no keys" "$EX_STORAGE"
+        return
+    fi
+    if [[ ! -s "$JWKS_FILE" ]]; then
+        check "key continuity" FAIL "not checked: the live JWKS could not be read" -
+        return
+    fi
+    missing=$(LC_ALL=C comm -23 <(key_ids "$backup") <(key_ids "$JWKS_FILE") | paste -sd, -)
+    if [[ -n "$missing" ]]; then
+        check "key continuity" FAIL "kid(s) $missing of the backed-up JWKS are no longer served: tokens they signed stop verifying"
+    else
+        check "key continuity" PASS "all $(key_ids "$backup" | wc -l) backed-up kid(s) are served"
+    fi
+}
+
+# --- database -------------------------------------------------------------------------------------------
+
+check_database() {
+    local where type count sql
+    if [[ -z "$ACCESS_TOKEN" ]]; then
+        check database FAIL "not checked: no token was issued" -
+        return
+    fi
+    load_db_credentials
+    where="${PGDATABASE} at ${PGHOST:-local socket}:${PGPORT:-5432}"
+    if ! type=$(psql_value -c "SELECT data_type FROM information_schema.columns WHERE table_schema = '$DB_SCHEMA' AND table_name = 'oauth2_authorization' AND column_name = 'access_token_value'" 2>"$WORK_DIR/db.err"); then
+        check database FAIL "cannot query $where: $(tail -n 1 "$WORK_DIR/db.err")" "$EX_DATABASE"
+        return
+    fi
+    if [[ -z "$type" ]]; then
+        check database FAIL "$where has no $DB_SCHEMA.oauth2_authorization.access_token_value"
+        return
+    fi
+    # The generic schema stores token values as blob (bytea in PostgreSQL), the PostgreSQL one as text.
+    # The token goes to psql on stdin, not on its command line.
+    sql="SELECT count(*) FROM \"$DB_SCHEMA\".oauth2_authorization WHERE access_token_value = :'token'"
+    [[ "$type" == bytea ]] && sql="SELECT count(*) FROM \"$DB_SCHEMA\".oauth2_authorization WHERE access_token_value = convert_to(:'token', 'UTF8')"
+    if ! count=$(printf '\\set token %s\n%s;\n' "$ACCESS_TOKEN" "$sql" | psql_value 2>"$WORK_DIR/db.err"); then
+        check database FAIL "cannot query $where: $(tail -n 1 "$WORK_DIR/db.err")" "$EX_DATABASE"
+        return
+    fi
+    if [[ "$count" -ge 1 ]]; then
+        check database PASS "the token just issued is recorded in $where: the server uses this database"
+    else
+        check database FAIL "the token just issued is not in $where: the server writes to another database"
+    fi
+}
+
+check_health
+check_discovery
+check_token
+check_key_continuity
+check_database
+
+if [[ $SERVICE_FAILED -ne 0 ]]; then
+    exit "$EX_VERIFY"
+fi
+exit "$SOURCE_CODE"

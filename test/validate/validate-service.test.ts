@@ -1,0 +1,198 @@
+/**
+ * scripts/validate-service.sh against a real OpenID provider (oidc-provider, client_credentials, JWT access
+ * tokens signed by its JWKS) whose clients and issued tokens live in a real PostgreSQL 15, with moto for
+ * Secrets Manager (the smoke-test client) and S3 (the backed-up secrets/jwks.json). Every fault of the issue:
+ * health DOWN, wrong issuer, a kid rotated away, wrong client secret, an unreachable endpoint, a token signed
+ * by a key the JWKS does not serve; plus a server on another database and the job's own sources failing.
+ */
+import { strict as assert } from "assert";
+import { SCHEMA_SQL } from "../support/oauth2-schema";
+import { aws, createBucket, putObject, runScript, ScriptResult } from "../support/scripts";
+import { freePort, LOCALHOST, MotoServer, PgServer } from "../support/servers";
+import { OidcServer, publicJwks, rsaSigningKey, smokeClientSql, type PrivateJwk } from "../../tools/drill/oidc-server";
+
+const CLIENT_ID = "dr-smoke-test";
+const CLIENT_SECRET = "Zq8-smoke/secret+with:odd&chars";
+const SECRET_ID = "oauth2/smoke-test-client";
+
+function explain(result: ScriptResult): string {
+    return `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
+}
+
+/** "PASS"/"FAIL" of each check, by name. */
+function verdicts(result: ScriptResult): Record<string, string> {
+    const lines = result.stdout.trim().split("\n").filter(Boolean);
+    return Object.fromEntries(lines.map((line) => {
+        const m = /^(PASS|FAIL) ([a-z ]+): /.exec(line);
+        assert.ok(m, `not a PASS/FAIL line: ${line}`);
+        return [m[2], m[1]];
+    }));
+}
+
+function line(result: ScriptResult, check: string): string {
+    return result.stdout.split("\n").find((l) => l.includes(` ${check}: `)) ?? "";
+}
+
+describe("validate-service.sh (real OpenID provider, PostgreSQL 15, moto)", function () {
+    this.timeout(120_000);
+    let pg: PgServer;
+    let moto: MotoServer;
+    let server: OidcServer;
+    let current: PrivateJwk;
+    let previous: PrivateJwk;
+    let bucket: string;
+
+    function env(overrides: Record<string, string> = {}): Record<string, string> {
+        return {
+            ...pg.env(),
+            ...moto.env(),
+            ISSUER: server.issuer,
+            SMOKE_CLIENT_SECRET_ID: SECRET_ID,
+            BUCKET: bucket,
+            HTTP_TIMEOUT: "5",
+            ...overrides,
+        };
+    }
+
+    before(async function () {
+        [pg, moto] = await Promise.all([PgServer.start(), MotoServer.start()]);
+        for (const db of ["oauth2db", "oauth2db_other"]) {
+            pg.createDatabase(db);
+            pg.psql(SCHEMA_SQL + smokeClientSql(CLIENT_ID, CLIENT_SECRET), db);
+        }
+        bucket = "oauth2-backups-validate";
+        createBucket(moto, bucket);
+        aws(moto, ["secretsmanager", "create-secret", "--name", SECRET_ID, "--secret-string", JSON.stringify({ client_id: CLIENT_ID, client_secret: CLIENT_SECRET })]);
+        current = rsaSigningKey("2026-11-key");
+        previous = rsaSigningKey("2026-05-key");
+        // The last backup was taken while both keys were served (the server signs with the newest).
+        putObject(moto, bucket, "secrets/jwks.json", JSON.stringify(publicJwks([current, previous])));
+        server = await OidcServer.start({ keys: [current, previous], databaseUrl: `postgres://postgres@${LOCALHOST}:${pg.port}/oauth2db` });
+    });
+
+    after(async function () {
+        await server?.stop();
+        await Promise.all([pg?.stop(), moto?.stop()]);
+    });
+
+    afterEach(function () {
+        server.health = "UP";
+        server.jwksFilter = (keys) => keys;
+    });
+
+    it("passes every check against a healthy server on the expected database", async function () {
+        const result = await runScript("validate-service.sh", env());
+        assert.equal(result.code, 0, explain(result));
+        assert.deepEqual(verdicts(result), { health: "PASS", discovery: "PASS", token: "PASS", "key continuity": "PASS", database: "PASS" });
+        assert.match(line(result, "token"), /kid 2026-11-key/);
+        assert.match(line(result, "key continuity"), /all 2 backed-up kid/);
+        assert.match(line(result, "database"), new RegExp(`oauth2db at ${LOCALHOST}:${pg.port}`));
+    });
+
+    it("never prints the client secret or the token", async function () {
+        const before = server.issued;
+        const result = await runScript("validate-service.sh", env());
+        assert.equal(server.issued, before + 1);
+        const token = pg.psql(`SELECT access_token_value FROM oauth2_authorization ORDER BY access_token_issued_at DESC LIMIT 1`);
+        assert.ok(token.length > 100);
+        for (const text of [result.stdout, result.stderr]) {
+            assert.ok(!text.includes(CLIENT_SECRET), "the client secret was printed");
+            assert.ok(!text.includes(token), "the access token was printed");
+        }
+    });
+
+    it("health DOWN: FAIL health, exit 6", async function () {
+        server.health = "DOWN";
+        const result = await runScript("validate-service.sh", env());
+        assert.equal(result.code, 6, explain(result));
+        assert.equal(verdicts(result).health, "FAIL");
+        assert.match(line(result, "health"), /reports DOWN \(HTTP 503\)/);
+        assert.equal(verdicts(result).token, "PASS");
+    });
+
+    it("wrong issuer: FAIL discovery and token, naming both issuers", async function () {
+        const result = await runScript("validate-service.sh", env({ ISSUER: "https://auth.example.com", SERVER_URL: server.url }));
+        assert.equal(result.code, 6, explain(result));
+        assert.match(line(result, "discovery"), new RegExp(`issuer is "${server.issuer}", expected "https://auth.example.com"`));
+        assert.match(line(result, "token"), /iss is .* expected "https:\/\/auth.example.com"/);
+        assert.equal(verdicts(result).health, "PASS");
+    });
+
+    it("a kid rotated away: FAIL key continuity naming the missing kid", async function () {
+        server.jwksFilter = (keys) => keys.filter((k) => k.kid !== previous.kid);
+        const result = await runScript("validate-service.sh", env());
+        assert.equal(result.code, 6, explain(result));
+        assert.match(line(result, "key continuity"), /^FAIL key continuity: kid\(s\) 2026-05-key of the backed-up JWKS are no longer served/);
+        assert.equal(verdicts(result).token, "PASS");
+    });
+
+    it("wrong client secret: FAIL token with the server's error; the database is not checked", async function () {
+        aws(moto, ["secretsmanager", "put-secret-value", "--secret-id", SECRET_ID, "--secret-string", JSON.stringify({ client_id: CLIENT_ID, client_secret: "not-the-secret" })]);
+        try {
+            const result = await runScript("validate-service.sh", env());
+            assert.equal(result.code, 6, explain(result));
+            assert.match(line(result, "token"), /got HTTP 401 .*invalid_client/);
+            assert.match(line(result, "database"), /not checked: no token/);
+        } finally {
+            aws(moto, ["secretsmanager", "put-secret-value", "--secret-id", SECRET_ID, "--secret-string", JSON.stringify({ client_id: CLIENT_ID, client_secret: CLIENT_SECRET })]);
+        }
+    });
+
+    it("an unreachable endpoint: every check FAILs, exit 6", async function () {
+        const closed = `http://${LOCALHOST}:${await freePort()}`;
+        const result = await runScript("validate-service.sh", env({ ISSUER: closed }));
+        assert.equal(result.code, 6, explain(result));
+        assert.deepEqual(verdicts(result), { health: "FAIL", discovery: "FAIL", token: "FAIL", "key continuity": "FAIL", database: "FAIL" });
+        assert.match(line(result, "health"), /unreachable/);
+    });
+
+    it("a token signed by a key the JWKS does not serve: FAIL token naming the kid", async function () {
+        server.jwksFilter = (keys) => keys.filter((k) => k.kid !== current.kid);
+        const result = await runScript("validate-service.sh", env());
+        assert.equal(result.code, 6, explain(result));
+        assert.match(line(result, "token"), /signed with kid "2026-11-key", which the live JWKS does not serve/);
+    });
+
+    it("a token whose kid is served with other key material: FAIL token, the signature does not verify", async function () {
+        const impostor = publicJwks([rsaSigningKey(current.kid)]).keys[0];
+        server.jwksFilter = (keys) => keys.map((k) => (k.kid === current.kid ? impostor : k));
+        const result = await runScript("validate-service.sh", env());
+        assert.equal(result.code, 6, explain(result));
+        assert.match(line(result, "token"), /signature does not verify against JWK "2026-11-key"/);
+    });
+
+    it("the server on another database than the one DNS and the stack point at: FAIL database", async function () {
+        await server.switchDatabase(`postgres://postgres@${LOCALHOST}:${pg.port}/oauth2db_other`);
+        try {
+            const result = await runScript("validate-service.sh", env());
+            assert.equal(result.code, 6, explain(result));
+            assert.equal(verdicts(result).token, "PASS");
+            assert.match(line(result, "database"), /not in oauth2db at .*: the server writes to another database/);
+        } finally {
+            await server.switchDatabase(`postgres://postgres@${LOCALHOST}:${pg.port}/oauth2db`);
+        }
+    });
+
+    it("its own sources failing: Secrets Manager exits 8, a missing jwks.json backup exits 4", async function () {
+        const noSecret = await runScript("validate-service.sh", env({ SMOKE_CLIENT_SECRET_ID: "oauth2/no-such-secret" }));
+        assert.equal(noSecret.code, 8, explain(noSecret));
+        assert.match(line(noSecret, "token"), /cannot read the smoke-test client from Secrets Manager \(oauth2\/no-such-secret\)/);
+        const emptyBucket = "oauth2-backups-empty";
+        createBucket(moto, emptyBucket);
+        const noBackup = await runScript("validate-service.sh", env({ BUCKET: emptyBucket }));
+        assert.equal(noBackup.code, 4, explain(noBackup));
+        assert.match(line(noBackup, "key continuity"), /cannot read s3:\/\/oauth2-backups-empty\/secrets\/jwks.json/);
+    });
+
+    it("configuration errors exit 2 before any request, naming the variable", async function () {
+        const before = server.issued;
+        const { ISSUER: _unused, ...withoutIssuer } = env();
+        const result = await runScript("validate-service.sh", withoutIssuer);
+        assert.equal(result.code, 2, explain(result));
+        assert.match(result.stderr, /ISSUER is required/);
+        const bad = await runScript("validate-service.sh", env({ ISSUER: "auth.example.com" }));
+        assert.equal(bad.code, 2, explain(bad));
+        assert.match(bad.stderr, /ISSUER must be an http\(s\) URL/);
+        assert.equal(server.issued, before);
+    });
+});
