@@ -446,7 +446,11 @@ probe_object() {
     local answer range
     answer=$(awscli s3api get-object --bucket "$BUCKET" --key "$1" --range bytes=0-65535 "$WORK_DIR/probe.gpg" --output json) || return "$EX_STORAGE"
     range=$(printf '%s' "$answer" | jq -r '.ContentRange // empty')
-    [[ "$range" == */* ]] && printf '%s' "${range##*/}" || printf '%s' "$answer" | jq -r '.ContentLength'
+    if [[ "$range" == */* ]]; then
+        printf '%s' "${range##*/}"
+    else
+        printf '%s' "$answer" | jq -r '.ContentLength'
+    fi
 }
 
 # probe_passphrase KEY WHAT: decrypts the probe of probe_object to find a wrong passphrase before the
