@@ -10,7 +10,7 @@
 #   4    storage error (S3 upload, download or listing failed; an object is missing or the wrong size)
 #   5    encryption error (no passphrase, gpg failed: wrong passphrase, corrupt or truncated object)
 #   6    verification failed (restore-verification.sh: at least one checklist item is FAIL)
-#   7    nothing to restore (no manifest under database/manifests/)
+#   7    nothing to restore (no manifest of the database under <BACKUP_PREFIX>manifests/)
 #   8    source error (kubectl, Secrets Manager or the JWKS URL failed)
 #   130  interrupted (SIGINT); 143 terminated (SIGTERM). Partial objects are hidden before exiting.
 #
@@ -25,6 +25,7 @@
 #                               defaults to oauth2db), or
 #   DB_CREDENTIALS_SECRET_ID    Secrets Manager id of {"username","password"} (RDS-managed secret; needs jq)
 #   DB_SCHEMA                   schema of the oauth2_* tables (default public)
+#   BACKUP_PREFIX               prefix of the dumps, manifests and latest.json (default database/)
 #   TMPDIR                      scratch directory (default /tmp; an emptyDir in the CronJobs)
 
 readonly EX_OK=0 EX_FAILURE=1 EX_USAGE=2 EX_DATABASE=3 EX_STORAGE=4 EX_CRYPTO=5 EX_VERIFY=6 EX_NO_BACKUP=7 EX_SOURCE=8
@@ -475,7 +476,8 @@ passphrase_origin() {
 
 STREAM_PID="" STREAM_SHA_PID=""
 # stream_restore OBJECT_KEY SHA256 COMPRESSION DATABASE [pg_restore options...]: one pass over the stored
-# dump: aws s3 cp - | tee (sha256) | gpg --decrypt | zstd -d | pg_restore -f - | psql, inside BEGIN ... and a
+# dump: aws s3api get-object (into a fifo) | tee (sha256) | gpg --decrypt | zstd -d | pg_restore -f - | psql,
+# inside BEGIN ... and a
 # COMMIT that is sent only when the download, the decryption (gpg's MDC), the decompression and pg_restore
 # succeeded and the sha256 of the stored bytes is the manifest's; otherwise ROLLBACK: all or nothing, and
 # nothing of a corrupt or forged object is kept. PGHOST/PGPORT select the server. Results in
@@ -487,13 +489,22 @@ stream_restore() {
     local d="$WORK_DIR/stream"
     rm -rf "$d"
     mkdir "$d"
-    mkfifo "$d/sha.fifo"
+    mkfifo "$d/sha.fifo" "$d/body.fifo"
     { sha256sum <"$d/sha.fifo" | cut -d' ' -f1 >"$d/sha.tmp"; mv "$d/sha.tmp" "$d/sha.out"; } &
     STREAM_SHA_PID=$!
     (
         set +e
-        { awscli s3 cp "$(s3_uri "$key")" - --only-show-errors 2>"$d/s3.err"; echo $? >"$d/s3.rc"; } |
-            tee "$d/sha.fifo" |
+        # One GET written into a fifo: memory stays flat however slow the restore is (`aws s3 cp ... -`
+        # buffers up to 256 MB of parts ahead of a slow reader).
+        {
+            awscli s3api get-object --bucket "$BUCKET" --key "$key" "$d/body.fifo" >/dev/null 2>"$d/s3.err"
+            echo $? >"$d/s3.rc"
+            # A GET that failed before opening the fifo leaves the reader blocked in open(): an O_RDWR open
+            # never blocks, and closing it gives the reader its end of file.
+            exec {release}<>"$d/body.fifo"
+            exec {release}>&-
+        } &
+        tee "$d/sha.fifo" <"$d/body.fifo" |
             { gpg_decrypt 2>"$d/gpg.err"; echo $? >"$d/gpg.rc"; } |
             { decompress_dump "$compression" 2>"$d/decompress.err"; echo $? >"$d/decompress.rc"; } |
             {
@@ -506,6 +517,7 @@ stream_restore() {
             } |
             psql -X -q -v ON_ERROR_STOP=1 -d "$db" >/dev/null 2>"$d/psql.err"
         echo $? >"$d/psql.rc"
+        wait
     ) &
     STREAM_PID=$!
     wait "$STREAM_PID" || true
@@ -518,7 +530,7 @@ stream_restore() {
 # exited and written its exit code before pg_restore saw the end of its input).
 commit_if_verified() {
     local d=$1 want=$2 step waited=0 why=""
-    while [[ ! -f "$d/sha.out" && $waited -lt 600 ]]; do sleep 0.1; waited=$((waited + 1)); done
+    while [[ (! -f "$d/sha.out" || ! -f "$d/s3.rc") && $waited -lt 600 ]]; do sleep 0.1; waited=$((waited + 1)); done
     for step in s3 gpg decompress restore; do
         [[ "$(cat "$d/$step.rc" 2>/dev/null)" == 0 ]] || { why="$step failed"; break; }
     done

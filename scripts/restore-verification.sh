@@ -12,27 +12,36 @@
 # and exits non-zero if any item is FAIL. The test database or instance is removed on every path (trap),
 # including failures and SIGTERM.
 #
-# VERIFY_MODE=dump (default): the newest manifest (or VERIFY_MANIFEST_KEY) and its dump are checked and
-#   restored into a scratch database VERIFY_DATABASE (default oauth2_verify_<UTC time>) created on the
-#   server of PGHOST (VERIFY_PGHOST/VERIFY_PGPORT to use another server; the role needs CREATEDB). One
-#   streaming pass: aws s3 cp - | tee (sha256, size) | gpg --decrypt | tee (pg_restore --list: the table of
-#   contents) | pg_restore -d <scratch>. Then every oauth2_* table is queried with the server's columns and
-#   counted against the manifest; then the scratch database is dropped.
+# VERIFY_MODE=dump (default): the newest manifest of PGDATABASE under BACKUP_PREFIX (or VERIFY_MANIFEST_KEY)
+#   and its dump are checked and restored into a scratch database VERIFY_DATABASE (default
+#   oauth2_verify_<UTC time>) created on the server of PGHOST (VERIFY_PGHOST/VERIFY_PGPORT to use another
+#   server; the role needs CREATEDB). Before the download: the stored object's real size (a ranged GET of its
+#   first 64 KiB) against the manifest and the previous backup's object, the passphrase version the manifest
+#   names (a wrong passphrase fails on those 64 KiB), the verification server. Then one streaming pass:
+#   aws s3 cp - | tee (sha256) | gpg --decrypt | zstd -d (v1 dumps: none) | pg_restore -f - | psql into the
+#   scratch database, committed only when the hash and gpg's MDC check out. Then the restored schema
+#   (every table, column, type) is compared with the manifest's, the server's lookups run with the columns
+#   that exist (every released column set passes; a missing column of every release fails), every
+#   oauth2_* table is counted against the manifest, and the scratch database is dropped.
 # VERIFY_MODE=snapshot: the newest available RDS snapshot of DB_INSTANCE_IDENTIFIER is restored into
 #   oauth2-backup-test-<yyyymmdd> (class VERIFY_INSTANCE_CLASS, default db.t3.medium; optional
 #   VERIFY_SUBNET_GROUP, VERIFY_SECURITY_GROUP_IDS (space separated)), the tables are checked over the
 #   restored endpoint with the PG* credentials, and the instance is deleted (--skip-final-snapshot).
 #   VERIFY_ENDPOINT_OVERRIDE=host:port replaces the restored endpoint (tests only, with moto).
 #
-# Environment (other): BUCKET (required in dump mode), AWS_REGION, AWS_ENDPOINT_URL; PG* (PGDATABASE default
-#   oauth2db) or DB_CREDENTIALS_SECRET_ID; PASSPHRASE_FILE or BACKUP_PASSPHRASE_SECRET_ID (dump mode);
+# Environment (other): BUCKET (required in dump mode), AWS_REGION, AWS_ENDPOINT_URL, BACKUP_PREFIX (default
+#   database/); PG* (PGDATABASE default oauth2db) or DB_CREDENTIALS_SECRET_ID; PASSPHRASE_FILE (overrides) or
+#   BACKUP_PASSPHRASE_SECRET_ID (dump mode; the manifest's secret version is read);
 #   EXPECTED_TABLES (default: the three tables of the server's schema); VERIFY_MIN_SIZE_BYTES (default
 #   1024); VERIFY_MAX_SHRINK_PERCENT (default 50: a dump smaller than half the previous one is
 #   unexpected); VERIFY_MAX_AGE_HOURS (default 48: the newest backup must be this recent);
 #   VERIFY_MAINTENANCE_DB (default postgres).
 #
-# Exit codes: 0 every item PASS; 6 at least one item FAIL; 2 configuration; 1 other; 130/143 interrupted
-#   (the items not reached are FAIL, the cleanup item says what was removed).
+# Exit codes: 0 every item PASS; 6 at least one item FAIL; 2 configuration; 3 the verification server is
+#   unreachable; 4 storage (the bucket cannot be listed, the manifest cannot be read); 5 encryption (the
+#   passphrase version cannot be read or does not decrypt the dump); 1 other; 130/143 interrupted. In every
+#   case the seven lines are printed (the items not reached are FAIL with the cause, the cleanup item says
+#   what was removed).
 # shellcheck disable=SC2317 # the cleanup functions run from the EXIT trap
 set -euo pipefail
 set -m

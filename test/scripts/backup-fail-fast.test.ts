@@ -159,7 +159,7 @@ describe("backup scripts fail fast, and key versions", function () {
             putObject(moto, other, key, JSON.stringify(m));
             const result = await timedRun("of a missing dump", "restore.sh", env(other), ["--yes"]);
             assert.equal(result.code, 4, explain(result));
-            assert.match(result.stderr, new RegExp(`ERROR: the dump s3://${other}/${m.object_key.replace(/\./g, "\\.")} is not readable: An error occurred \\(404\\)`));
+            assert.match(result.stderr, new RegExp(`ERROR: the dump s3://${other}/${m.object_key.replace(/\./g, "\\.")} is not readable: An error occurred \\(NoSuchKey\\)`));
             assertNoLongWork(result);
         });
 
