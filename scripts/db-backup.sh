@@ -2,7 +2,7 @@
 # db-backup.sh: encrypted pg_dump of the authorization server's database, streamed to S3, then a manifest.
 #
 # What it does (the runbook's "Manual Database Backup", made safe for a CronJob):
-#   0. fails fast, before any long work: the bucket can be listed under BACKUP_PREFIX; the passphrase is
+#   0. fails fast, before any long work: the manifests can be listed under BACKUP_PREFIX; the passphrase is
 #      readable, not empty, and (Secrets Manager) from the same secret as the previous backup's; the database
 #      accepts a connection; the role can SELECT every table and sequence that pg_dump will read;
 #   1. opens a REPEATABLE READ transaction and exports its snapshot; pg_dump dumps that snapshot, and the
@@ -46,6 +46,7 @@ require_env BUCKET
 require_cmd pg_dump psql gpg aws sha256sum tee zstd jq
 
 PIPELINE_PID=""
+LIST_PID=""
 SHA_PID=""
 SIZE_PID=""
 OBJECT_KEY=""
@@ -58,6 +59,7 @@ cleanup() {
     trap - EXIT INT TERM
     set +e
     kill_job "$PIPELINE_PID"
+    kill_job "$LIST_PID"
     kill_job "$SHA_PID"
     kill_job "$SIZE_PID"
     if [[ -n "$SNAPSHOT_PID" ]]; then
@@ -88,17 +90,20 @@ trap 'exit 143' TERM
 make_work_dir
 tune_s3_transfers
 
-# 0. Fail fast: everything that can be wrong is checked before the dump starts.
-check_bucket "$BACKUP_PREFIX"
+# 0. Fail fast: everything that can be wrong is checked before the dump starts. Listing the manifests checks
+#    the bucket and the prefix (not head-bucket: the jobs' role may list only its own prefixes); it runs while
+#    the passphrase and the database are checked (each AWS CLI call costs about a second of start-up).
+( latest_manifest_key "$PGDATABASE" >"$WORK_DIR/previous.key" 2>"$WORK_DIR/list.err" ) &
+LIST_PID=$!
 load_passphrase
 load_db_credentials
 check_db_connection "$PGDATABASE"
 unreadable=$(psql_value -d "$PGDATABASE" -c "$UNREADABLE_RELATIONS_SQL" 2>"$WORK_DIR/privileges.err") \
     || die "$EX_DATABASE" "cannot read the privileges of $(db_address): $(one_line_error "$WORK_DIR/privileges.err")"
-[[ -z "$unreadable" ]] || die "$EX_DATABASE" "permission denied for $(printf '%s' "$unreadable" | paste -sd, - | sed 's/,/, /g') in $(db_address): ${PGUSER:-the role} cannot SELECT it, so pg_dump would fail"
-
-previous_key=$(latest_manifest_key "$PGDATABASE" 2>"$WORK_DIR/list.err") \
-    || die "$EX_STORAGE" "cannot list s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(one_line_error "$WORK_DIR/list.err")"
+[[ -z "$unreadable" ]] || die "$EX_DATABASE" "permission denied for $(printf '%s' "$unreadable" | paste -sd, - | sed 's/,/, /g') in $(db_address): ${PGUSER:-this role} cannot SELECT it, so pg_dump would fail"
+wait "$LIST_PID" || die "$EX_STORAGE" "bucket $BUCKET (prefix $BACKUP_PREFIX) is not usable: $(one_line_error "$WORK_DIR/list.err")"
+LIST_PID=""
+previous_key=$(cat "$WORK_DIR/previous.key")
 if [[ -n "$previous_key" && "$PASSPHRASE_SOURCE" == secretsmanager ]]; then
     s3_get_file "$previous_key" "$WORK_DIR/previous.json" 2>"$WORK_DIR/s3.err" \
         || die "$EX_STORAGE" "cannot read the previous manifest $previous_key: $(one_line_error "$WORK_DIR/s3.err")"

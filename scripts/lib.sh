@@ -117,14 +117,6 @@ s3_keys() {
     printf '%s\n' "$out" | tr '\t' '\n' | sed '/^$/d;/^None$/d' | LC_ALL=C sort
 }
 
-# check_bucket PREFIX: the bucket exists and this role may list PREFIX (one key at most is read). Not
-# head-bucket: the jobs' role may list only its own prefixes (s3:prefix condition), which head-bucket fails.
-check_bucket() {
-    local err="${WORK_DIR:-${TMPDIR:-/tmp}}/bucket.err"
-    awscli s3api list-objects-v2 --bucket "$BUCKET" --prefix "$1" --max-keys 1 --query KeyCount --output text >/dev/null 2>"$err" \
-        || die "$EX_STORAGE" "bucket $BUCKET (prefix $1) is not usable: $(one_line_error "$err")"
-}
-
 # s3_put_file FILE KEY [extra aws s3 cp args]: upload a small file (manifests, pointers, exports).
 s3_put_file() {
     local file=$1 key=$2
