@@ -10,6 +10,20 @@ import pulumi from "@pulumi/eslint-plugin";
 
 const PROGRAM_FILES = ["index.ts", "lib/**/*.ts", "components/**/*.ts", "stacks/**/*.ts"];
 
+// The program's layers, imports pointing down only: lib/ (dependency-free bottom: retention table, config
+// schema, formats, schedules) <- components/ (one ComponentResource each, own Args) <- stacks/ (config
+// loading, per-cloud compositions) <- index.ts. tools/ and policy/ sit beside the program and are never
+// imported by it; lib/retention.ts alone may re-export the policy pack's retention table.
+const UP = (...dirs) => ({ regex: `^(\\.\\./)+(${dirs.join("|")})(/|$)`, message: "imports point down only: lib/ <- components/ <- stacks/ <- index.ts (docs/architecture.md)" });
+const BESIDE = { regex: "^(\\.\\./)+(tools|test|bench)(/|$)", message: "the program never imports tools/, test/ or bench/" };
+const POLICY = { regex: "^(\\.\\./)+policy(/|$)", message: "the program never imports the policy pack (lib/retention.ts re-exports its table)" };
+const LAYERS = {
+    "lib/**/*.ts": [UP("components", "stacks", "index"), BESIDE, POLICY, { regex: "^@pulumi/", message: "lib/ is dependency-free: no Pulumi SDK" }],
+    "components/**/*.ts": [UP("stacks", "index"), BESIDE, POLICY, { regex: "^(\\.\\./)+lib/config(/|$)", message: "components take their own Args, not the stack configuration's types" }],
+    "stacks/**/*.ts": [UP("index"), BESIDE, POLICY],
+    "index.ts": [{ regex: "^\\./(tools|test|bench|policy)(/|$)", message: "index.ts composes stacks/ only" }],
+};
+
 export default tseslint.config(
     {
         ignores: ["node_modules/**", "bin/**", "policy/node_modules/**", "**/*.d.ts", "test/fixtures/**/node_modules/**", ".tmp/**", "plan-output/**"],
@@ -60,5 +74,16 @@ export default tseslint.config(
             "@pulumi/no-output-in-template-literal": "error",
             "@pulumi/no-output-instance-in-template-literal": "error",
         },
+    },
+    ...Object.entries(LAYERS).map(([files, patterns]) => ({ files: [files], rules: { "no-restricted-imports": ["error", { patterns }] } })),
+    {
+        // The ways up from lib/: the retention table and the cron parsing live in the (self-contained, publishable)
+        // policy pack; lib/retention.ts and lib/schedule.ts re-export them.
+        files: ["lib/retention.ts"],
+        rules: { "no-restricted-imports": ["error", { patterns: LAYERS["lib/**/*.ts"].filter((p) => p !== POLICY).concat({ regex: "^\\.\\./policy/(?!retention$)", message: "lib/retention.ts may import ../policy/retention only" }) }] },
+    },
+    {
+        files: ["lib/schedule.ts"],
+        rules: { "no-restricted-imports": ["error", { patterns: LAYERS["lib/**/*.ts"].filter((p) => p !== POLICY).concat({ regex: "^\\.\\./policy/(?!schedule$)", message: "lib/schedule.ts may import ../policy/schedule only" }) }] },
     },
 );

@@ -24,15 +24,23 @@ import * as rbacv1 from "@pulumi/kubernetes/rbac/v1";
 import { Provider } from "@pulumi/kubernetes/provider";
 import type * as k8sInput from "@pulumi/kubernetes/types/input";
 import * as iam from "@pulumi/aws/iam";
-import type { BackupJobsConfig, BackupJobSchedules } from "../lib/config";
-import { nextRun, validateCron } from "../lib/schedule";
+import { BackupJobSchedules, nextRun, validateCron } from "../lib/schedule";
+import { DataClass, retentionRow } from "../lib/retention";
+import { AWS_REGION, DailyWindow, insideDailyWindow, OIDC_ISSUER, OIDC_PROVIDER_ARN, parseDailyWindow } from "../lib/formats";
 
 export const BACKUP_NAMESPACE = "oauth2-system";
 export const SCRIPTS_DIR = path.resolve(__dirname, "..", "scripts");
 /** Where the scripts ConfigMap is mounted in the job containers. */
 export const SCRIPTS_MOUNT = "/opt/oauth2-dr/scripts";
-/** The bucket prefixes the jobs write (the retention table's bucketPrefix of each exported class). */
-export const JOB_PREFIXES = ["database/", "clients/", "secrets/", "config/"] as const;
+/** The data class each backup/export job writes (audit logs are archived by Firehose, not by a job). */
+export const EXPORTED_CLASSES: Readonly<Record<Exclude<BackupJobName, "restore-verification">, DataClass>> = {
+    "db-backup": "database",
+    "client-config-export": "clients",
+    "secrets-export": "secrets",
+    "app-config-export": "config",
+};
+/** The bucket prefixes the jobs write: the retention table's bucketPrefix of each exported class. */
+export const JOB_PREFIXES: readonly string[] = Object.values(EXPORTED_CLASSES).map((dataClass) => retentionRow(dataClass).bucketPrefix);
 /** The Kubernetes secret of the authorization server that secrets-export backs up. */
 export const SERVER_SECRET = "oauth2-server-secrets";
 /** UID/GID of the non-root user of images/backup/Dockerfile. */
@@ -40,8 +48,19 @@ export const BACKUP_UID = 10001;
 
 export type BackupJobName = "db-backup" | "client-config-export" | "secrets-export" | "app-config-export" | "restore-verification";
 
+/** What the jobs run and as whom: the image, the cluster, the schedules and the cluster's OIDC provider. */
+export interface BackupJobsSettings {
+    image: string;
+    /** Path to a kubeconfig file, or the kubeconfig itself; empty means the ambient kubeconfig. */
+    kubeconfig?: string;
+    schedules: BackupJobSchedules;
+    /** The EKS cluster's IAM OIDC provider and its issuer (without https://), for the jobs' IRSA role. */
+    oidcProviderArn: string;
+    oidcProviderUrl: string;
+}
+
 export interface BackupJobsArgs {
-    jobs: BackupJobsConfig;
+    jobs: BackupJobsSettings;
     /** standby: the four backup/export jobs are declared but suspended until promotion; restore-verification runs in both. */
     role: "primary" | "standby";
     /** A standby promoted to primary: backups are not suspended. */
@@ -79,7 +98,7 @@ export interface BackupJobsArgs {
 interface JobSpec {
     name: BackupJobName;
     script: string;
-    dataClass: "database" | "clients" | "secrets" | "config" | "verification";
+    dataClass: DataClass | "verification";
     schedule: string;
     suspended: boolean;
     startingDeadlineSeconds: number;
@@ -93,22 +112,13 @@ interface JobSpec {
     env: k8sInput.core.v1.EnvVar[];
 }
 
-const WINDOW = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$/;
-const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
-
-/** Minutes after midnight of the window's start and end; the end may be past midnight (then end < start). */
-function parseWindow(window: string): { start: number; end: number } {
-    const m = WINDOW.exec(window);
-    if (!m) {
+/** The window's minutes; throws the message a caller shows when it is malformed. */
+function parseWindow(window: string): DailyWindow {
+    const parsed = parseDailyWindow(window);
+    if (!parsed) {
         throw new Error(`backupWindow "${window}" is not hh:mm-hh:mm in UTC, e.g. 03:00-04:00`);
     }
-    return { start: Number(m[1]) * 60 + Number(m[2]), end: Number(m[3]) * 60 + Number(m[4]) };
-}
-
-function insideWindow(minuteOfDay: number, window: { start: number; end: number }): boolean {
-    return window.start <= window.end
-        ? minuteOfDay >= window.start && minuteOfDay < window.end
-        : minuteOfDay >= window.start || minuteOfDay < window.end;
+    return parsed;
 }
 
 /** The first run of `schedule` (over the next 8 days) that starts inside the window, if any. */
@@ -121,7 +131,7 @@ export function runInsideWindow(schedule: string, backupWindow: string): Date | 
         if (at.getTime() > end) {
             return undefined;
         }
-        if (insideWindow(at.getUTCHours() * 60 + at.getUTCMinutes(), window)) {
+        if (insideDailyWindow(at.getUTCHours() * 60 + at.getUTCMinutes(), window)) {
             return at;
         }
     }
@@ -150,10 +160,10 @@ export function validateBackupJobsArgs(args: BackupJobsArgs): void {
     if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(args.databaseName ?? "")) {
         problems.push(`databaseName "${args.databaseName}" is not a PostgreSQL database name`);
     }
-    if (!/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/.+$/.test(jobs.oidcProviderArn ?? "")) {
+    if (!OIDC_PROVIDER_ARN.test(jobs.oidcProviderArn ?? "")) {
         problems.push(`backupJobs.oidcProviderArn "${jobs.oidcProviderArn ?? ""}" is not an IAM OIDC provider ARN (needed for the jobs' IRSA role)`);
     }
-    if (!/^[a-z0-9.-]+(\/[A-Za-z0-9._-]+)*$/.test(jobs.oidcProviderUrl ?? "")) {
+    if (!OIDC_ISSUER.test(jobs.oidcProviderUrl ?? "")) {
         problems.push(`backupJobs.oidcProviderUrl "${jobs.oidcProviderUrl ?? ""}" is not an OIDC issuer without https://`);
     } else if (jobs.oidcProviderArn && !jobs.oidcProviderArn.endsWith(`oidc-provider/${jobs.oidcProviderUrl}`)) {
         problems.push(`backupJobs.oidcProviderUrl "${jobs.oidcProviderUrl}" is not the issuer of ${jobs.oidcProviderArn}`);
@@ -200,6 +210,306 @@ export function readScripts(dir = SCRIPTS_DIR): Record<string, string> {
     return Object.fromEntries(files.map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8")]));
 }
 
+const SERVICE_ACCOUNT = "oauth2-dr-backup";
+const COMMON_LABELS = {
+    "app.kubernetes.io/name": "oauth2-dr-backup",
+    "app.kubernetes.io/part-of": "oauth2-server",
+    "app.kubernetes.io/component": "backup",
+    "app.kubernetes.io/managed-by": "pulumi",
+};
+
+/** The IAM role the jobs' ServiceAccount assumes through the cluster's OIDC provider (IRSA). */
+function declareIrsaRole(name: string, args: BackupJobsArgs, parent: pulumi.Resource): iam.Role {
+    const issuer = args.jobs.oidcProviderUrl;
+    const role = new iam.Role(`${name}-irsa`, {
+        description: `oauth2-dr backup CronJobs (system:serviceaccount:${BACKUP_NAMESPACE}:${SERVICE_ACCOUNT})`,
+        assumeRolePolicy: pulumi.jsonStringify({
+            Version: "2012-10-17",
+            Statement: [{
+                Sid: "BackupJobsServiceAccount",
+                Effect: "Allow",
+                Principal: { Federated: args.jobs.oidcProviderArn },
+                Action: "sts:AssumeRoleWithWebIdentity",
+                Condition: {
+                    StringEquals: {
+                        [`${issuer}:sub`]: `system:serviceaccount:${BACKUP_NAMESPACE}:${SERVICE_ACCOUNT}`,
+                        [`${issuer}:aud`]: "sts.amazonaws.com",
+                    },
+                },
+            }],
+        }),
+        maxSessionDuration: 3600 * 6,
+        tags: { ...args.tags, "oauth2-dr/component": "backup-jobs" },
+    }, { parent });
+    new iam.RolePolicy(`${name}-irsa-policy`, { role: role.id, policy: pulumi.jsonStringify(irsaPolicy(args)) }, { parent });
+    return role;
+}
+
+/**
+ * Least privilege: objects under the jobs' prefixes of the backup bucket, the three named secrets, the given
+ * KMS keys, and RDS restore/delete of `oauth2-backup-test-*` instances only.
+ */
+function irsaPolicy(args: BackupJobsArgs) {
+    const bucketArn = pulumi.output(args.bucketArn);
+    const rdsArn = (kind: string, id: pulumi.Input<string>) => pulumi.interpolate`arn:aws:rds:${args.region}:*:${kind}:${id}`;
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "ListOwnPrefixes",
+                Effect: "Allow",
+                Action: "s3:ListBucket",
+                Resource: bucketArn,
+                Condition: { StringLike: { "s3:prefix": JOB_PREFIXES.flatMap((p) => [p, `${p}*`]) } },
+            },
+            {
+                Sid: "ReadWriteOwnPrefixes",
+                Effect: "Allow",
+                Action: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
+                Resource: JOB_PREFIXES.map((p) => pulumi.interpolate`${bucketArn}/${p}*`),
+            },
+            {
+                // A failed db-backup hides its partial dump behind a delete marker. No DeleteObjectVersion:
+                // the role cannot destroy a stored version.
+                Sid: "HideFailedDumps",
+                Effect: "Allow",
+                Action: "s3:DeleteObject",
+                Resource: pulumi.interpolate`${bucketArn}/database/*`,
+            },
+            {
+                Sid: "ReadNamedSecrets",
+                Effect: "Allow",
+                Action: "secretsmanager:GetSecretValue",
+                Resource: [args.secretArns.jwkPrivateKey, args.secretArns.dbCredentials, args.secretArns.backupPassphrase],
+            },
+            {
+                Sid: "UseBackupKeys",
+                Effect: "Allow",
+                Action: ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
+                Resource: args.kmsKeyArns,
+            },
+            {
+                Sid: "VerificationInstancesOnly",
+                Effect: "Allow",
+                Action: ["rds:RestoreDBInstanceFromDBSnapshot", "rds:DeleteDBInstance", "rds:DescribeDBInstances", "rds:AddTagsToResource"],
+                Resource: `arn:aws:rds:${args.region}:*:db:oauth2-backup-test-*`,
+            },
+            {
+                // RestoreDBInstanceFromDBSnapshot is also authorised on the snapshot and the groups it uses.
+                Sid: "VerificationRestoreSources",
+                Effect: "Allow",
+                Action: "rds:RestoreDBInstanceFromDBSnapshot",
+                Resource: [
+                    rdsArn("snapshot", "*"),
+                    rdsArn("subgrp", "*"),
+                    rdsArn("og", "*"),
+                    rdsArn("pg", "*"),
+                ],
+            },
+            {
+                Sid: "DescribeSourceSnapshots",
+                Effect: "Allow",
+                Action: ["rds:DescribeDBSnapshots"],
+                Resource: [rdsArn("db", args.dbInstanceIdentifier), rdsArn("snapshot", "*")],
+            },
+        ],
+    };
+}
+
+/** The ServiceAccount (annotated with the IRSA role) and the RBAC Role the export jobs need in the namespace. */
+function declareServiceAccount(name: string, roleArn: pulumi.Output<string>, opts: pulumi.CustomResourceOptions): corev1.ServiceAccount {
+    const ns = BACKUP_NAMESPACE;
+    const serviceAccount = new corev1.ServiceAccount(`${name}-sa`, {
+        metadata: {
+            name: SERVICE_ACCOUNT,
+            namespace: ns,
+            labels: COMMON_LABELS,
+            annotations: { "eks.amazonaws.com/role-arn": roleArn, "eks.amazonaws.com/sts-regional-endpoints": "true" },
+        },
+        automountServiceAccountToken: false,
+    }, opts);
+    const rbacRole = new rbacv1.Role(`${name}-rbac`, {
+        metadata: { name: "oauth2-dr-backup-exports", namespace: ns, labels: COMMON_LABELS },
+        rules: [
+            { apiGroups: [""], resources: ["secrets"], resourceNames: [SERVER_SECRET], verbs: ["get"] },
+            { apiGroups: [""], resources: ["configmaps"], verbs: ["list"] },
+        ],
+    }, opts);
+    new rbacv1.RoleBinding(`${name}-rbac`, {
+        metadata: { name: "oauth2-dr-backup-exports", namespace: ns, labels: COMMON_LABELS },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: rbacRole.metadata.name },
+        subjects: [{ kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace: ns }],
+    }, opts);
+    return serviceAccount;
+}
+
+/** The scripts as a ConfigMap, and their hash (a changed script rolls the jobs' pod template). */
+function declareScripts(name: string, scripts: Record<string, string>, opts: pulumi.CustomResourceOptions): { configMap: corev1.ConfigMap; hash: string } {
+    const hash = createHash("sha256").update(JSON.stringify(scripts)).digest("hex").slice(0, 16);
+    const configMap = new corev1.ConfigMap(`${name}-scripts`, {
+        metadata: { name: "oauth2-dr-backup-scripts", namespace: BACKUP_NAMESPACE, labels: COMMON_LABELS, annotations: { "oauth2-dr/scripts-sha256": hash } },
+        data: scripts,
+    }, opts);
+    return { configMap, hash };
+}
+
+function envVars(pairs: Record<string, pulumi.Input<string>>): k8sInput.core.v1.EnvVar[] {
+    return Object.entries(pairs).map(([name, value]) => ({ name, value }));
+}
+
+const SMALL = { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
+const LARGE = { requests: { cpu: "500m", memory: "256Mi" }, limits: { cpu: "2", memory: "768Mi" } };
+
+/** The five jobs: schedule, limits, deadlines and environment of each. */
+function jobSpecs(args: BackupJobsArgs): JobSpec[] {
+    const suspendBackups = args.role === "standby" && !args.promoted;
+    const verificationMode = args.verificationMode ?? (suspendBackups ? "snapshot" : "dump");
+    const s = args.jobs.schedules;
+    const awsEnv = envVars({ BUCKET: args.bucketName, AWS_REGION: args.region, AWS_DEFAULT_REGION: args.region, AWS_STS_REGIONAL_ENDPOINTS: "regional" });
+    const passphraseEnv = envVars({ BACKUP_PASSPHRASE_SECRET_ID: args.secretArns.backupPassphrase });
+    const dbEnv = envVars({
+        PGHOST: args.databaseHost,
+        PGPORT: String(args.databasePort ?? 5432),
+        PGDATABASE: args.databaseName,
+        PGSSLMODE: args.sslMode ?? "require",
+        PGCONNECT_TIMEOUT: "30",
+        PGAPPNAME: "oauth2-dr-backup",
+        DB_CREDENTIALS_SECRET_ID: args.secretArns.dbCredentials,
+    });
+    return [
+        {
+            name: "db-backup", script: "db-backup.sh", dataClass: EXPORTED_CLASSES["db-backup"], schedule: s.dbBackup, suspended: suspendBackups,
+            startingDeadlineSeconds: 3600, activeDeadlineSeconds: 4 * 3600, backoffLimit: 2, resources: LARGE, scratch: "64Mi", kubernetesApi: false,
+            env: [...awsEnv, ...dbEnv, ...passphraseEnv],
+        },
+        {
+            name: "client-config-export", script: "client-config-export.sh", dataClass: EXPORTED_CLASSES["client-config-export"], schedule: s.clientConfigExport, suspended: suspendBackups,
+            startingDeadlineSeconds: 300, activeDeadlineSeconds: 600, backoffLimit: 1, resources: SMALL, scratch: "256Mi", kubernetesApi: false,
+            env: [...awsEnv, ...dbEnv, ...passphraseEnv],
+        },
+        {
+            name: "secrets-export", script: "secrets-export.sh", dataClass: EXPORTED_CLASSES["secrets-export"], schedule: s.secretsExport, suspended: suspendBackups,
+            startingDeadlineSeconds: 3600, activeDeadlineSeconds: 900, backoffLimit: 2, resources: SMALL, scratch: "64Mi", kubernetesApi: true,
+            env: [...awsEnv, ...passphraseEnv, ...envVars({
+                NAMESPACE: BACKUP_NAMESPACE,
+                K8S_SECRET_NAME: SERVER_SECRET,
+                JWK_SECRET_ID: args.secretArns.jwkPrivateKey,
+                JWKS_URL: args.jwksUrl ?? "http://oauth2-server:9000/oauth2/jwks",
+            })],
+        },
+        {
+            name: "app-config-export", script: "app-config-export.sh", dataClass: EXPORTED_CLASSES["app-config-export"], schedule: s.appConfigExport, suspended: suspendBackups,
+            startingDeadlineSeconds: 600, activeDeadlineSeconds: 600, backoffLimit: 1, resources: SMALL, scratch: "64Mi", kubernetesApi: true,
+            env: [...awsEnv, ...envVars({ NAMESPACE: BACKUP_NAMESPACE })],
+        },
+        {
+            name: "restore-verification", script: "restore-verification.sh", dataClass: "verification", schedule: s.restoreVerification, suspended: false,
+            startingDeadlineSeconds: 6 * 3600, activeDeadlineSeconds: 6 * 3600, backoffLimit: 0, resources: LARGE, scratch: "64Mi", kubernetesApi: false,
+            env: [...awsEnv, ...dbEnv, ...passphraseEnv, ...envVars({
+                VERIFY_MODE: verificationMode,
+                DB_INSTANCE_IDENTIFIER: args.dbInstanceIdentifier,
+                VERIFY_INSTANCE_CLASS: args.verificationInstanceClass ?? "db.t3.medium",
+            })],
+        },
+    ];
+}
+
+/** What every job's pod shares: the image, the ServiceAccount, the scripts and their hash. */
+interface PodContext {
+    image: string;
+    serviceAccountName: pulumi.Output<string>;
+    scriptsConfigMapName: pulumi.Output<string>;
+    scriptsHash: string;
+}
+
+/** Non-root (the image's UID), read-only root file system, no privilege, no capabilities, RuntimeDefault seccomp. */
+const CONTAINER_SECURITY = {
+    runAsNonRoot: true,
+    runAsUser: BACKUP_UID,
+    runAsGroup: BACKUP_UID,
+    readOnlyRootFilesystem: true,
+    allowPrivilegeEscalation: false,
+    privileged: false,
+    capabilities: { drop: ["ALL"] },
+    seccompProfile: { type: "RuntimeDefault" },
+};
+
+function podSpec(job: JobSpec, pod: PodContext): k8sInput.core.v1.PodSpec {
+    return {
+        serviceAccountName: pod.serviceAccountName,
+        automountServiceAccountToken: job.kubernetesApi,
+        restartPolicy: "Never",
+        // The scripts stop their pipelines, hide partial uploads and drop scratch databases on SIGTERM.
+        terminationGracePeriodSeconds: 120,
+        securityContext: {
+            runAsNonRoot: true,
+            runAsUser: BACKUP_UID,
+            runAsGroup: BACKUP_UID,
+            fsGroup: BACKUP_UID,
+            seccompProfile: { type: "RuntimeDefault" },
+        },
+        containers: [{
+            name: job.name,
+            image: pod.image,
+            imagePullPolicy: "IfNotPresent",
+            command: ["bash", `${SCRIPTS_MOUNT}/${job.script}`],
+            env: [...job.env, ...envVars({ HOME: "/tmp", TMPDIR: "/tmp" })],
+            resources: job.resources,
+            securityContext: CONTAINER_SECURITY,
+            volumeMounts: [
+                { name: "scripts", mountPath: SCRIPTS_MOUNT, readOnly: true },
+                { name: "tmp", mountPath: "/tmp" },
+            ],
+        }],
+        volumes: [
+            { name: "scripts", configMap: { name: pod.scriptsConfigMapName, defaultMode: 0o555 } },
+            // Scratch in memory: GNUPGHOME, fifos, small encrypted exports; never a full-size dump.
+            { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: job.scratch } },
+        ],
+    };
+}
+
+function declareCronJob(name: string, job: JobSpec, pod: PodContext, opts: pulumi.CustomResourceOptions): batchv1.CronJob {
+    const labels = {
+        ...COMMON_LABELS,
+        "oauth2-dr/backup": "true",
+        "oauth2-dr/data-class": job.dataClass,
+        "oauth2-dr/job": job.name,
+    };
+    return new batchv1.CronJob(`${name}-${job.name}`, {
+        metadata: {
+            name: job.name,
+            namespace: BACKUP_NAMESPACE,
+            labels,
+            annotations: {
+                "oauth2-dr/script": job.script,
+                ...(job.suspended ? { "oauth2-dr/suspended-because": "standby stack: backups start when the stack is promoted (promote: true)" } : {}),
+            },
+        },
+        spec: {
+            schedule: job.schedule,
+            timeZone: "Etc/UTC",
+            suspend: job.suspended,
+            concurrencyPolicy: "Forbid",
+            startingDeadlineSeconds: job.startingDeadlineSeconds,
+            successfulJobsHistoryLimit: 3,
+            failedJobsHistoryLimit: 5,
+            jobTemplate: {
+                metadata: { labels },
+                spec: {
+                    activeDeadlineSeconds: job.activeDeadlineSeconds,
+                    backoffLimit: job.backoffLimit,
+                    ttlSecondsAfterFinished: 7 * 24 * 3600,
+                    template: {
+                        metadata: { labels, annotations: { "oauth2-dr/scripts-sha256": pod.scriptsHash } },
+                        spec: podSpec(job, pod),
+                    },
+                },
+            },
+        },
+    }, opts);
+}
+
 export class BackupJobs extends pulumi.ComponentResource {
     readonly namespace: string;
     readonly serviceAccountName: pulumi.Output<string>;
@@ -217,286 +527,24 @@ export class BackupJobs extends pulumi.ComponentResource {
         const scripts = readScripts();
         super("oauth2-dr:kubernetes:BackupJobs", name, {}, opts);
 
-        const ns = BACKUP_NAMESPACE;
-        const saName = "oauth2-dr-backup";
         const provider = args.provider ?? (args.jobs.kubeconfig ? new Provider(`${name}-cluster`, { kubeconfig: args.jobs.kubeconfig }, { parent: this }) : undefined);
         const k8sOpts: pulumi.CustomResourceOptions = { parent: this, provider };
-        const commonLabels = {
-            "app.kubernetes.io/name": "oauth2-dr-backup",
-            "app.kubernetes.io/part-of": "oauth2-server",
-            "app.kubernetes.io/component": "backup",
-            "app.kubernetes.io/managed-by": "pulumi",
-        };
+        const namespace = args.createNamespace
+            ? [new corev1.Namespace(`${name}-namespace`, { metadata: { name: BACKUP_NAMESPACE, labels: COMMON_LABELS } }, k8sOpts)]
+            : [];
+        const nsOpts: pulumi.CustomResourceOptions = { ...k8sOpts, dependsOn: namespace };
 
-        let namespaceDependency: pulumi.Resource[] = [];
-        if (args.createNamespace) {
-            namespaceDependency = [new corev1.Namespace(`${name}-namespace`, { metadata: { name: ns, labels: commonLabels } }, k8sOpts)];
-        }
-        const nsOpts: pulumi.CustomResourceOptions = { ...k8sOpts, dependsOn: namespaceDependency };
+        const role = declareIrsaRole(name, args, this);
+        const serviceAccount = declareServiceAccount(name, role.arn, nsOpts);
+        const { configMap, hash } = declareScripts(name, scripts, nsOpts);
+        const specs = jobSpecs(args);
+        const pod = { image: args.jobs.image, serviceAccountName: serviceAccount.metadata.name, scriptsConfigMapName: configMap.metadata.name, scriptsHash: hash };
+        const cronJobs = specs.map((job) => declareCronJob(name, job, pod, nsOpts));
 
-        // --- IAM role for the ServiceAccount (IRSA) -------------------------------------------------------
-        const issuer = args.jobs.oidcProviderUrl;
-        const role = new iam.Role(`${name}-irsa`, {
-            description: `oauth2-dr backup CronJobs (system:serviceaccount:${ns}:${saName})`,
-            assumeRolePolicy: pulumi.jsonStringify({
-                Version: "2012-10-17",
-                Statement: [{
-                    Sid: "BackupJobsServiceAccount",
-                    Effect: "Allow",
-                    Principal: { Federated: args.jobs.oidcProviderArn },
-                    Action: "sts:AssumeRoleWithWebIdentity",
-                    Condition: {
-                        StringEquals: {
-                            [`${issuer}:sub`]: `system:serviceaccount:${ns}:${saName}`,
-                            [`${issuer}:aud`]: "sts.amazonaws.com",
-                        },
-                    },
-                }],
-            }),
-            maxSessionDuration: 3600 * 6,
-            tags: { ...args.tags, "oauth2-dr/component": "backup-jobs" },
-        }, { parent: this });
-
-        const bucketArn = pulumi.output(args.bucketArn);
-        const rdsArn = (kind: string, id: pulumi.Input<string>) => pulumi.interpolate`arn:aws:rds:${args.region}:*:${kind}:${id}`;
-        new iam.RolePolicy(`${name}-irsa-policy`, {
-            role: role.id,
-            policy: pulumi.jsonStringify({
-                Version: "2012-10-17",
-                Statement: [
-                    {
-                        Sid: "ListOwnPrefixes",
-                        Effect: "Allow",
-                        Action: "s3:ListBucket",
-                        Resource: bucketArn,
-                        Condition: { StringLike: { "s3:prefix": JOB_PREFIXES.flatMap((p) => [p, `${p}*`]) } },
-                    },
-                    {
-                        Sid: "ReadWriteOwnPrefixes",
-                        Effect: "Allow",
-                        Action: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
-                        Resource: JOB_PREFIXES.map((p) => pulumi.interpolate`${bucketArn}/${p}*`),
-                    },
-                    {
-                        // A failed db-backup hides its partial dump behind a delete marker. No DeleteObjectVersion:
-                        // the role cannot destroy a stored version.
-                        Sid: "HideFailedDumps",
-                        Effect: "Allow",
-                        Action: "s3:DeleteObject",
-                        Resource: pulumi.interpolate`${bucketArn}/database/*`,
-                    },
-                    {
-                        Sid: "ReadNamedSecrets",
-                        Effect: "Allow",
-                        Action: "secretsmanager:GetSecretValue",
-                        Resource: [args.secretArns.jwkPrivateKey, args.secretArns.dbCredentials, args.secretArns.backupPassphrase],
-                    },
-                    {
-                        Sid: "UseBackupKeys",
-                        Effect: "Allow",
-                        Action: ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
-                        Resource: args.kmsKeyArns,
-                    },
-                    {
-                        Sid: "VerificationInstancesOnly",
-                        Effect: "Allow",
-                        Action: ["rds:RestoreDBInstanceFromDBSnapshot", "rds:DeleteDBInstance", "rds:DescribeDBInstances", "rds:AddTagsToResource"],
-                        Resource: `arn:aws:rds:${args.region}:*:db:oauth2-backup-test-*`,
-                    },
-                    {
-                        // RestoreDBInstanceFromDBSnapshot is also authorised on the snapshot and the groups it uses.
-                        Sid: "VerificationRestoreSources",
-                        Effect: "Allow",
-                        Action: "rds:RestoreDBInstanceFromDBSnapshot",
-                        Resource: [
-                            rdsArn("snapshot", "*"),
-                            rdsArn("subgrp", "*"),
-                            rdsArn("og", "*"),
-                            rdsArn("pg", "*"),
-                        ],
-                    },
-                    {
-                        Sid: "DescribeSourceSnapshots",
-                        Effect: "Allow",
-                        Action: ["rds:DescribeDBSnapshots"],
-                        Resource: [rdsArn("db", args.dbInstanceIdentifier), rdsArn("snapshot", "*")],
-                    },
-                ],
-            }),
-        }, { parent: this });
-
-        // --- Kubernetes identity and RBAC ---------------------------------------------------------------
-        const serviceAccount = new corev1.ServiceAccount(`${name}-sa`, {
-            metadata: {
-                name: saName,
-                namespace: ns,
-                labels: commonLabels,
-                annotations: { "eks.amazonaws.com/role-arn": role.arn, "eks.amazonaws.com/sts-regional-endpoints": "true" },
-            },
-            automountServiceAccountToken: false,
-        }, nsOpts);
-
-        const rbacRole = new rbacv1.Role(`${name}-rbac`, {
-            metadata: { name: "oauth2-dr-backup-exports", namespace: ns, labels: commonLabels },
-            rules: [
-                { apiGroups: [""], resources: ["secrets"], resourceNames: [SERVER_SECRET], verbs: ["get"] },
-                { apiGroups: [""], resources: ["configmaps"], verbs: ["list"] },
-            ],
-        }, nsOpts);
-        new rbacv1.RoleBinding(`${name}-rbac`, {
-            metadata: { name: "oauth2-dr-backup-exports", namespace: ns, labels: commonLabels },
-            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: rbacRole.metadata.name },
-            subjects: [{ kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace: ns }],
-        }, nsOpts);
-
-        // --- Scripts -------------------------------------------------------------------------------------
-        const scriptsHash = createHash("sha256").update(JSON.stringify(scripts)).digest("hex").slice(0, 16);
-        const scriptsMap = new corev1.ConfigMap(`${name}-scripts`, {
-            metadata: { name: "oauth2-dr-backup-scripts", namespace: ns, labels: commonLabels, annotations: { "oauth2-dr/scripts-sha256": scriptsHash } },
-            data: scripts,
-        }, nsOpts);
-
-        // --- CronJobs ------------------------------------------------------------------------------------
-        const suspendBackups = args.role === "standby" && !args.promoted;
-        const verificationMode = args.verificationMode ?? (suspendBackups ? "snapshot" : "dump");
-        const s = args.jobs.schedules;
-        const env = (pairs: Record<string, pulumi.Input<string>>): k8sInput.core.v1.EnvVar[] =>
-            Object.entries(pairs).map(([name, value]) => ({ name, value }));
-        const awsEnv = env({ BUCKET: args.bucketName, AWS_REGION: args.region, AWS_DEFAULT_REGION: args.region, AWS_STS_REGIONAL_ENDPOINTS: "regional" });
-        const passphraseEnv = env({ BACKUP_PASSPHRASE_SECRET_ID: args.secretArns.backupPassphrase });
-        const dbEnv = env({
-            PGHOST: args.databaseHost,
-            PGPORT: String(args.databasePort ?? 5432),
-            PGDATABASE: args.databaseName,
-            PGSSLMODE: args.sslMode ?? "require",
-            PGCONNECT_TIMEOUT: "30",
-            PGAPPNAME: "oauth2-dr-backup",
-            DB_CREDENTIALS_SECRET_ID: args.secretArns.dbCredentials,
-        });
-        const small = { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
-        const large = { requests: { cpu: "500m", memory: "256Mi" }, limits: { cpu: "2", memory: "768Mi" } };
-        const specs: JobSpec[] = [
-            {
-                name: "db-backup", script: "db-backup.sh", dataClass: "database", schedule: s.dbBackup, suspended: suspendBackups,
-                startingDeadlineSeconds: 3600, activeDeadlineSeconds: 4 * 3600, backoffLimit: 2, resources: large, scratch: "64Mi", kubernetesApi: false,
-                env: [...awsEnv, ...dbEnv, ...passphraseEnv],
-            },
-            {
-                name: "client-config-export", script: "client-config-export.sh", dataClass: "clients", schedule: s.clientConfigExport, suspended: suspendBackups,
-                startingDeadlineSeconds: 300, activeDeadlineSeconds: 600, backoffLimit: 1, resources: small, scratch: "256Mi", kubernetesApi: false,
-                env: [...awsEnv, ...dbEnv, ...passphraseEnv],
-            },
-            {
-                name: "secrets-export", script: "secrets-export.sh", dataClass: "secrets", schedule: s.secretsExport, suspended: suspendBackups,
-                startingDeadlineSeconds: 3600, activeDeadlineSeconds: 900, backoffLimit: 2, resources: small, scratch: "64Mi", kubernetesApi: true,
-                env: [...awsEnv, ...passphraseEnv, ...env({
-                    NAMESPACE: ns,
-                    K8S_SECRET_NAME: SERVER_SECRET,
-                    JWK_SECRET_ID: args.secretArns.jwkPrivateKey,
-                    JWKS_URL: args.jwksUrl ?? "http://oauth2-server:9000/oauth2/jwks",
-                })],
-            },
-            {
-                name: "app-config-export", script: "app-config-export.sh", dataClass: "config", schedule: s.appConfigExport, suspended: suspendBackups,
-                startingDeadlineSeconds: 600, activeDeadlineSeconds: 600, backoffLimit: 1, resources: small, scratch: "64Mi", kubernetesApi: true,
-                env: [...awsEnv, ...env({ NAMESPACE: ns })],
-            },
-            {
-                name: "restore-verification", script: "restore-verification.sh", dataClass: "verification", schedule: s.restoreVerification, suspended: false,
-                startingDeadlineSeconds: 6 * 3600, activeDeadlineSeconds: 6 * 3600, backoffLimit: 0, resources: large, scratch: "64Mi", kubernetesApi: false,
-                env: [...awsEnv, ...dbEnv, ...passphraseEnv, ...env({
-                    VERIFY_MODE: verificationMode,
-                    DB_INSTANCE_IDENTIFIER: args.dbInstanceIdentifier,
-                    VERIFY_INSTANCE_CLASS: args.verificationInstanceClass ?? "db.t3.medium",
-                })],
-            },
-        ];
-
-        const cronJobs = specs.map((job) => {
-            const labels = {
-                ...commonLabels,
-                "oauth2-dr/backup": "true",
-                "oauth2-dr/data-class": job.dataClass,
-                "oauth2-dr/job": job.name,
-            };
-            return new batchv1.CronJob(`${name}-${job.name}`, {
-                metadata: {
-                    name: job.name,
-                    namespace: ns,
-                    labels,
-                    annotations: {
-                        "oauth2-dr/script": job.script,
-                        ...(job.suspended ? { "oauth2-dr/suspended-because": "standby stack: backups start when the stack is promoted (promote: true)" } : {}),
-                    },
-                },
-                spec: {
-                    schedule: job.schedule,
-                    timeZone: "Etc/UTC",
-                    suspend: job.suspended,
-                    concurrencyPolicy: "Forbid",
-                    startingDeadlineSeconds: job.startingDeadlineSeconds,
-                    successfulJobsHistoryLimit: 3,
-                    failedJobsHistoryLimit: 5,
-                    jobTemplate: {
-                        metadata: { labels },
-                        spec: {
-                            activeDeadlineSeconds: job.activeDeadlineSeconds,
-                            backoffLimit: job.backoffLimit,
-                            ttlSecondsAfterFinished: 7 * 24 * 3600,
-                            template: {
-                                metadata: { labels, annotations: { "oauth2-dr/scripts-sha256": scriptsHash } },
-                                spec: {
-                                    serviceAccountName: serviceAccount.metadata.name,
-                                    automountServiceAccountToken: job.kubernetesApi,
-                                    restartPolicy: "Never",
-                                    // The scripts stop their pipelines, hide partial uploads and drop scratch databases on SIGTERM.
-                                    terminationGracePeriodSeconds: 120,
-                                    securityContext: {
-                                        runAsNonRoot: true,
-                                        runAsUser: BACKUP_UID,
-                                        runAsGroup: BACKUP_UID,
-                                        fsGroup: BACKUP_UID,
-                                        seccompProfile: { type: "RuntimeDefault" },
-                                    },
-                                    containers: [{
-                                        name: job.name,
-                                        image: args.jobs.image,
-                                        imagePullPolicy: "IfNotPresent",
-                                        command: ["bash", `${SCRIPTS_MOUNT}/${job.script}`],
-                                        env: [...job.env, ...env({ HOME: "/tmp", TMPDIR: "/tmp" })],
-                                        resources: job.resources,
-                                        securityContext: {
-                                            runAsNonRoot: true,
-                                            runAsUser: BACKUP_UID,
-                                            runAsGroup: BACKUP_UID,
-                                            readOnlyRootFilesystem: true,
-                                            allowPrivilegeEscalation: false,
-                                            privileged: false,
-                                            capabilities: { drop: ["ALL"] },
-                                            seccompProfile: { type: "RuntimeDefault" },
-                                        },
-                                        volumeMounts: [
-                                            { name: "scripts", mountPath: SCRIPTS_MOUNT, readOnly: true },
-                                            { name: "tmp", mountPath: "/tmp" },
-                                        ],
-                                    }],
-                                    volumes: [
-                                        { name: "scripts", configMap: { name: scriptsMap.metadata.name, defaultMode: 0o555 } },
-                                        // Scratch in memory: GNUPGHOME, fifos, small encrypted exports; never a full-size dump.
-                                        { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: job.scratch } },
-                                    ],
-                                },
-                            },
-                        },
-                    },
-                },
-            }, nsOpts);
-        });
-
-        this.namespace = ns;
+        this.namespace = BACKUP_NAMESPACE;
         this.serviceAccountName = serviceAccount.metadata.name;
         this.roleArn = role.arn;
-        this.scriptsConfigMapName = scriptsMap.metadata.name;
+        this.scriptsConfigMapName = configMap.metadata.name;
         this.schedules = Object.fromEntries(specs.map((j) => [j.name, j.schedule])) as Record<BackupJobName, string>;
         this.suspendedJobs = specs.filter((j) => j.suspended).map((j) => j.name);
         this.cronJobNames = pulumi.all(cronJobs.map((c) => c.metadata.name));

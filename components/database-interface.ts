@@ -4,7 +4,7 @@
  * jobs, the alarms and the stack outputs are written once.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { Cloud } from "../lib/config";
+import type { Cloud } from "../lib/clouds";
 
 export const DATABASE_NAME = "oauth2db";
 export const POSTGRES_PORT = 5432;

@@ -14,7 +14,7 @@ import * as route53 from "@pulumi/aws/route53";
 export type FailoverType = "PRIMARY" | "SECONDARY";
 
 export interface DnsFailoverArgs {
-    hostedZoneId: string;
+    hostedZoneId: pulumi.Input<string>;
     domain: string;
     regionalEndpoint: string;
     failover: FailoverType;

@@ -13,13 +13,13 @@ export const RDS_LOG_EXPORTS = ["postgresql", "upgrade"];
 export interface RdsBaselineArgs {
     identifier: string;
     kmsKeyArn: pulumi.Input<string>;
-    backupRetentionDays: number;
-    backupWindow: string;
-    maintenanceWindow: string;
-    multiAz: boolean;
-    maxAllocatedStorageGb: number;
+    backupRetentionDays: pulumi.Input<number>;
+    backupWindow: pulumi.Input<string>;
+    maintenanceWindow: pulumi.Input<string>;
+    multiAz: pulumi.Input<boolean>;
+    maxAllocatedStorageGb: pulumi.Input<number>;
     subnetGroupName: pulumi.Input<string>;
-    securityGroupIds: string[];
+    securityGroupIds: pulumi.Input<pulumi.Input<string>[]>;
     /** False for a read replica: RDS refuses a final snapshot of one (its data is the source's). */
     finalSnapshot: boolean;
 }
@@ -49,7 +49,7 @@ export function rdsBaseline(args: RdsBaselineArgs): Partial<rds.InstanceArgs> {
 }
 
 /** The instance's subnet group over existing private subnets. */
-export function rdsSubnetGroup(identifier: string, subnetIds: string[], tags: Record<string, string>, parent: pulumi.Resource): rds.SubnetGroup {
+export function rdsSubnetGroup(identifier: string, subnetIds: pulumi.Input<pulumi.Input<string>[]>, tags: Record<string, string>, parent: pulumi.Resource): rds.SubnetGroup {
     return new rds.SubnetGroup(`${identifier}-subnets`, {
         name: `${identifier}-subnets`,
         subnetIds,

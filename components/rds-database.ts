@@ -5,27 +5,27 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as rds from "@pulumi/aws/rds";
-import * as secretsmanager from "@pulumi/aws/secretsmanager";
 import { customerManagedKey } from "./kms";
 import { rdsBaseline, rdsSubnetGroup } from "./rds-baseline";
+import { connectionUrl, DATABASE_NAME, DatabaseOutputs } from "./database-interface";
+import { writeDbCredentials } from "./db-credentials";
 
-export const DATABASE_NAME = "oauth2db";
 export const MASTER_USERNAME = "oauth2admin";
 export { RDS_LOG_EXPORTS } from "./rds-baseline";
 
-export interface PostgresDatabaseArgs {
+export interface RdsDatabaseArgs {
     identifier: string;
-    instanceClass: string;
+    instanceClass: pulumi.Input<string>;
     engineVersion: string;
-    allocatedStorageGb: number;
-    maxAllocatedStorageGb: number;
+    allocatedStorageGb: pulumi.Input<number>;
+    maxAllocatedStorageGb: pulumi.Input<number>;
     /** Days of automated backups (and of the continuous WAL archive, i.e. the point-in-time window). */
-    backupRetentionDays: number;
-    backupWindow: string;
-    maintenanceWindow: string;
-    multiAz: boolean;
-    subnetIds: string[];
-    securityGroupIds: string[];
+    backupRetentionDays: pulumi.Input<number>;
+    backupWindow: pulumi.Input<string>;
+    maintenanceWindow: pulumi.Input<string>;
+    multiAz: pulumi.Input<boolean>;
+    subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    securityGroupIds: pulumi.Input<pulumi.Input<string>[]>;
     /** Secret output from @pulumi/random; never a literal. */
     masterPassword: pulumi.Input<string>;
     /** The `oauth2/db-credentials` secret; this component writes the connection details into it. */
@@ -36,8 +36,12 @@ export interface PostgresDatabaseArgs {
     tags: Record<string, string>;
 }
 
-export class PostgresDatabase extends pulumi.ComponentResource {
+/** The primary on RDS; its type token keeps the name it was first deployed under (PostgresDatabase). */
+export class RdsDatabase extends pulumi.ComponentResource implements DatabaseOutputs {
+    readonly cloud = "aws" as const;
     readonly arn: pulumi.Output<string>;
+    /** The ARN, as DatabaseOutputs names the cloud's id of the instance. */
+    readonly resourceId: pulumi.Output<string>;
     readonly identifier: pulumi.Output<string>;
     readonly address: pulumi.Output<string>;
     readonly port: pulumi.Output<number>;
@@ -49,7 +53,7 @@ export class PostgresDatabase extends pulumi.ComponentResource {
     readonly subnetGroupName: pulumi.Output<string>;
     readonly parameterGroupName: pulumi.Output<string>;
 
-    constructor(name: string, args: PostgresDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: RdsDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("oauth2-dr:database:PostgresDatabase", name, {}, opts);
         const tags = { ...args.tags, "oauth2-dr/data-class": "database" };
 
@@ -103,28 +107,22 @@ export class PostgresDatabase extends pulumi.ComponentResource {
             tags,
         }, { parent: this, protect: true, dependsOn: args.logGroups, ignoreChanges: ["password"] });
 
-        const connectionUrl = pulumi.secret(
-            pulumi.interpolate`postgresql://${MASTER_USERNAME}:${args.masterPassword}@${instance.address}:${instance.port}/${DATABASE_NAME}?sslmode=require`,
-        );
-        new secretsmanager.SecretVersion(`${args.identifier}-credentials`, {
+        writeDbCredentials(`${args.identifier}-credentials`, {
             secretId: args.credentialsSecretId,
-            secretString: pulumi.secret(pulumi.jsonStringify({
-                engine: "postgres",
-                username: MASTER_USERNAME,
-                password: args.masterPassword,
-                host: instance.address,
-                port: instance.port,
-                dbname: DATABASE_NAME,
-                dbInstanceIdentifier: args.identifier,
-            })),
+            username: MASTER_USERNAME,
+            password: args.masterPassword,
+            host: instance.address,
+            port: instance.port,
+            identifier: args.identifier,
         }, { parent: this });
 
         this.arn = instance.arn;
+        this.resourceId = instance.arn;
         this.identifier = instance.identifier;
         this.address = instance.address;
         this.port = instance.port;
         this.kmsKeyArn = key.arn;
-        this.connectionUrl = connectionUrl;
+        this.connectionUrl = connectionUrl(MASTER_USERNAME, args.masterPassword, instance.address, instance.port);
         this.subnetGroupName = subnetGroup.name;
         this.parameterGroupName = parameters.name;
         this.registerOutputs({ arn: this.arn, identifier: this.identifier, address: this.address, kmsKeyArn: this.kmsKeyArn });

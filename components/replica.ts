@@ -12,15 +12,15 @@ export interface CrossRegionReplicaArgs {
     identifier: string;
     /** ARN of the prod instance, read from the prod stack (a cross-region source must be an ARN). */
     sourceDbInstanceArn: pulumi.Input<string>;
-    instanceClass: string;
+    instanceClass: pulumi.Input<string>;
     /** Kept on the replica so it already has automated backups the moment it is promoted. */
-    backupRetentionDays: number;
-    backupWindow: string;
-    maintenanceWindow: string;
-    multiAz: boolean;
-    maxAllocatedStorageGb: number;
-    subnetIds: string[];
-    securityGroupIds: string[];
+    backupRetentionDays: pulumi.Input<number>;
+    backupWindow: pulumi.Input<string>;
+    maintenanceWindow: pulumi.Input<string>;
+    multiAz: pulumi.Input<boolean>;
+    maxAllocatedStorageGb: pulumi.Input<number>;
+    subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    securityGroupIds: pulumi.Input<pulumi.Input<string>[]>;
     /** Promote the replica to a standalone primary (regional failover): removes the replication source. */
     promote: boolean;
     accountId: pulumi.Input<string>;

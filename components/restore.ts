@@ -14,7 +14,6 @@ import * as pulumi from "@pulumi/pulumi";
 import * as rds from "@pulumi/aws/rds";
 import * as dbforpostgresql from "@pulumi/azure-native/dbforpostgresql";
 import * as sql from "@pulumi/gcp/sql";
-import type { RestoreConfig } from "../lib/config";
 import { rdsBaseline } from "./rds-baseline";
 import { azureServerSettings, AzureNetwork } from "./azure-database";
 import { gcpSettings, GcpInstanceCommon } from "./gcp-database";
@@ -23,23 +22,28 @@ import { DATABASE_NAME, POSTGRES_PORT, RESTORED_IDENTIFIER } from "./database-in
 /** Tags that must not follow data onto the restored copy (it is not yet the backed-up primary). */
 export const BACKUP_SELECTION_TAG = { key: "backup-plan", value: "oauth2-dr" } as const;
 
+/** What to restore: a snapshot (RDS snapshot id or ARN, Cloud SQL backup id) or a point in time (UTC, RFC 3339). */
+export type RestoreSource =
+    | { mode: "snapshot"; fromSnapshot: string }
+    | { mode: "pointInTime"; pointInTime: string };
+
 export interface AwsRestoreArgs {
     cloud: "aws";
-    restore: RestoreConfig;
+    restore: RestoreSource;
     /** Point-in-time source on the primary stack: the running instance's identifier. */
     sourceDbInstanceIdentifier?: pulumi.Input<string>;
     /** Point-in-time source on the dr stack: the ARN of prod's automated backups replicated into the DR region. */
     sourceAutomatedBackupsArn?: pulumi.Input<string>;
-    instanceClass: string;
-    maxAllocatedStorageGb: number;
+    instanceClass: pulumi.Input<string>;
+    maxAllocatedStorageGb: pulumi.Input<number>;
     subnetGroupName: pulumi.Input<string>;
     parameterGroupName?: pulumi.Input<string>;
-    securityGroupIds: string[];
+    securityGroupIds: pulumi.Input<pulumi.Input<string>[]>;
     kmsKeyArn: pulumi.Input<string>;
-    backupRetentionDays: number;
-    backupWindow: string;
-    maintenanceWindow: string;
-    multiAz: boolean;
+    backupRetentionDays: pulumi.Input<number>;
+    backupWindow: pulumi.Input<string>;
+    maintenanceWindow: pulumi.Input<string>;
+    multiAz: pulumi.Input<boolean>;
     tags: Record<string, string>;
 }
 
@@ -61,7 +65,7 @@ export interface AzureRestoreArgs {
 
 export interface GcpRestoreArgs extends Omit<GcpInstanceCommon, "instanceName"> {
     cloud: "gcp";
-    restore: RestoreConfig;
+    restore: RestoreSource;
     sourceInstanceName: pulumi.Input<string>;
 }
 

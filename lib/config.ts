@@ -6,21 +6,17 @@
  * one line that names the fully qualified key; all lines are reported together.
  */
 import { DATA_CLASSES, DataClass, MAX_MANAGED_BACKUP_RETENTION_DAYS, Retention, retentionRow } from "./retention";
-import { validateCron } from "./schedule";
+import { BackupJobSchedules, DEFAULT_SCHEDULES, validateCron } from "./schedule";
+import { AWS_REGION, AZURE_REGION, DAILY_WINDOW, GCP_REGION, HOSTNAME, OIDC_ISSUER, OIDC_PROVIDER_ARN, WEEK_DAYS, WEEKLY_WINDOW } from "./formats";
 
 export const PROJECT = "oauth2-dr";
 
-export type Cloud = "aws" | "azure" | "gcp";
+export type { Cloud } from "./clouds";
+import { CLOUDS, Cloud } from "./clouds";
+export { DEFAULT_SCHEDULES } from "./schedule";
+export type { BackupJobSchedules } from "./schedule";
 export type Role = "primary" | "standby";
 export type Environment = "production" | "staging" | "development";
-
-export interface BackupJobSchedules {
-    dbBackup: string;
-    clientConfigExport: string;
-    secretsExport: string;
-    appConfigExport: string;
-    restoreVerification: string;
-}
 
 export interface BackupJobsConfig {
     enabled: boolean;
@@ -158,24 +154,6 @@ export const CLOUDWATCH_RETENTION_DAYS = [
     0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
 
-const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
-const AZURE_REGION = /^[a-z][a-z0-9]+$/;
-const GCP_REGION = /^[a-z]+-[a-z]+\d$/;
-const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
-const WINDOW = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$/;
-const MAINTENANCE_WINDOW = /^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)$/;
-const DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
-
-export const DEFAULT_SCHEDULES: BackupJobSchedules = {
-    // Daily, one hour after the end of the default 03:00-04:00 backup window.
-    dbBackup: "0 5 * * *",
-    // "On change": poll every 15 minutes, export only when the content hash changed.
-    clientConfigExport: "*/15 * * * *",
-    secretsExport: "30 5 * * *",
-    appConfigExport: "*/30 * * * *",
-    // Monthly, first day of the month.
-    restoreVerification: "0 6 1 * *",
-};
 
 class Reader {
     readonly problems: string[] = [];
@@ -298,7 +276,7 @@ function overlaps(a: Array<[number, number]>, b: Array<[number, number]>): boole
 
 function parseBackupWindow(r: Reader): string {
     const window = r.string("backupWindow", "03:00-04:00");
-    const match = WINDOW.exec(window);
+    const match = DAILY_WINDOW.exec(window);
     if (!match) {
         r.fail("backupWindow", `"${window}" is not hh24:mi-hh24:mi in UTC, e.g. 03:00-04:00`);
         return window;
@@ -314,22 +292,22 @@ function parseBackupWindow(r: Reader): string {
 
 function parseMaintenanceWindow(r: Reader, backupWindow: string): string {
     const window = r.string("maintenanceWindow", "sun:05:00-sun:06:00");
-    const match = MAINTENANCE_WINDOW.exec(window);
+    const match = WEEKLY_WINDOW.exec(window);
     if (!match) {
         r.fail("maintenanceWindow", `"${window}" is not ddd:hh24:mi-ddd:hh24:mi in UTC, e.g. sun:05:00-sun:06:00`);
         return window;
     }
-    const backup = WINDOW.exec(backupWindow);
+    const backup = DAILY_WINDOW.exec(backupWindow);
     if (backup) {
         const maintenance = weeklyRanges(
-            DAYS.indexOf(match[1]) * 1440 + minutesOf(match[2], match[3]),
-            DAYS.indexOf(match[4]) * 1440 + minutesOf(match[5], match[6]),
+            WEEK_DAYS.indexOf(match[1]) * 1440 + minutesOf(match[2], match[3]),
+            WEEK_DAYS.indexOf(match[4]) * 1440 + minutesOf(match[5], match[6]),
         );
         // The backup window recurs every day of the week; it may cross midnight.
         const backupStart = minutesOf(backup[1], backup[2]);
         const backupLength = (minutesOf(backup[3], backup[4]) - backupStart + 1440) % 1440;
         const week = 7 * 1440;
-        const daily = DAYS.flatMap((_, day) => weeklyRanges(day * 1440 + backupStart, (day * 1440 + backupStart + backupLength) % week));
+        const daily = WEEK_DAYS.flatMap((_, day) => weeklyRanges(day * 1440 + backupStart, (day * 1440 + backupStart + backupLength) % week));
         if (overlaps(maintenance, daily)) {
             r.fail("maintenanceWindow", `"${window}" overlaps the backup window ${backupWindow}; RDS rejects overlapping windows`);
         }
@@ -442,11 +420,11 @@ function parseBackupJobs(r: Reader): BackupJobsConfig {
         }
     }
     const oidcProviderArn = r.string("backupJobs.oidcProviderArn", "");
-    if (oidcProviderArn && !/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/.+$/.test(oidcProviderArn)) {
+    if (oidcProviderArn && !OIDC_PROVIDER_ARN.test(oidcProviderArn)) {
         r.fail("backupJobs.oidcProviderArn", `"${oidcProviderArn}" is not an IAM OIDC provider ARN`);
     }
     const oidcProviderUrl = r.string("backupJobs.oidcProviderUrl", "");
-    if (oidcProviderUrl && !/^[a-z0-9.-]+(\/[A-Za-z0-9._-]+)*$/.test(oidcProviderUrl)) {
+    if (oidcProviderUrl && !OIDC_ISSUER.test(oidcProviderUrl)) {
         r.fail("backupJobs.oidcProviderUrl", `"${oidcProviderUrl}" is not an OIDC issuer without https://, e.g. oidc.eks.us-east-1.amazonaws.com/id/ABC`);
     }
     return {
@@ -499,7 +477,7 @@ function withDottedKeys(lookup: ConfigLookup): ConfigLookup {
 
 export function parseStackConfig(lookup: ConfigLookup, stack: string, project: string = PROJECT, options: ParseOptions = {}): StackConfig {
     const r = new Reader(withDottedKeys(lookup), project);
-    const cloud = r.oneOf<Cloud>("cloud", ["aws", "azure", "gcp"], "aws");
+    const cloud = r.oneOf<Cloud>("cloud", CLOUDS, "aws");
     const role = r.oneOf<Role>("role", ["primary", "standby"]);
     const environment = r.oneOf<Environment>("environment", ["production", "staging", "development"], "production");
     const { primaryRegion, drRegion, region } = parseRegions(r, cloud, role);
@@ -590,9 +568,9 @@ export function parseStackConfig(lookup: ConfigLookup, stack: string, project: s
         }
     }
     const backupStartTime = backupWindow.slice(0, 5);
-    const mw = MAINTENANCE_WINDOW.exec(maintenanceWindow);
+    const mw = WEEKLY_WINDOW.exec(maintenanceWindow);
     const maintenanceStart = mw
-        ? { dayOfWeek: DAYS.indexOf(mw[1]), hour: Number(mw[2]), minute: Number(mw[3]) }
+        ? { dayOfWeek: WEEK_DAYS.indexOf(mw[1]), hour: Number(mw[2]), minute: Number(mw[3]) }
         : { dayOfWeek: 0, hour: 5, minute: 0 };
 
     if (r.problems.length > 0) {

@@ -8,11 +8,12 @@ import type { StackConfig } from "../lib/config";
 import { retentionRow } from "../lib/retention";
 import { appDatabaseSecret, clusterProvider, dnsFailover, stackTags } from "./compose-common";
 import { BackupJobs } from "../components/backup-jobs";
+import { ServiceValidation, SmokeTestClientSecret } from "../components/service-validation";
 import { accountId as accountIdOf, declarePrimaryStorage, declareStandbyStorage, stackOutputs } from "./compose-storage";
 import { Alarms } from "../components/alarms";
 import { AwsBackup, BACKUP_SELECTION_TAG } from "../components/aws-backup";
-import { MASTER_USERNAME, PostgresDatabase, RDS_LOG_EXPORTS } from "../components/rds-database";
-import { DB_IDENTIFIER, jdbcUrl, REPLICA_IDENTIFIER } from "../components/database-interface";
+import { MASTER_USERNAME, RdsDatabase, RDS_LOG_EXPORTS } from "../components/rds-database";
+import { DATABASE_NAME, DB_IDENTIFIER, jdbcUrl, REPLICA_IDENTIFIER } from "../components/database-interface";
 import { CrossRegionReplica } from "../components/replica";
 import { RestoredDatabase } from "../components/restore";
 import { ManualSnapshots } from "../components/snapshots";
@@ -57,7 +58,7 @@ export function declareAwsPrimary(config: StackConfig) {
     const tags = stackTags(config);
     const storage = declarePrimaryStorage(config, { tags, rdsIdentifiers: [DB_IDENTIFIER], rdsLogExports: RDS_LOG_EXPORTS, generateDbPassword: true });
     const { secrets, bucket, auditLogs } = storage;
-    const database = new PostgresDatabase("database", {
+    const database = new RdsDatabase("database", {
         identifier: DB_IDENTIFIER,
         instanceClass: config.instanceClass,
         engineVersion: config.engineVersion,
@@ -140,6 +141,36 @@ export function declareAwsPrimary(config: StackConfig) {
         password: secrets.dbMasterPassword!,
         source: DB_IDENTIFIER,
     });
+    // The smoke-test client of the service validation: its secret with a replica in the DR region, so the
+    // validation after a failover reads it there. Run on demand here (a prod database switch is a deliberate,
+    // reviewed change; the first deployment comes before the client is registered in the server).
+    const smokeClient = new SmokeTestClientSecret("smoke-test-client", {
+        drRegion: config.drRegion,
+        kmsKeyArn: secrets.kmsKeyArn,
+        drKmsKeyArn: secrets.drKmsKeyArn,
+        recoveryWindowDays: config.secretRecoveryWindowDays,
+        tags,
+    });
+    const validation = jobs
+        ? new ServiceValidation("service-validation", {
+              image: config.backupJobs.image,
+              oidcProviderArn: config.backupJobs.oidcProviderArn,
+              oidcProviderUrl: config.backupJobs.oidcProviderUrl,
+              region: config.region,
+              issuer: `https://${config.domain}`,
+              bucketName: bucket.bucketName,
+              bucketArn: bucket.arn,
+              kmsKeyArns: [bucket.kmsKeyArn, secrets.kmsKeyArn],
+              smokeClientSecretArn: smokeClient.arn,
+              dbCredentialsSecretArn: secrets.arns.dbCredentials,
+              databaseHost: database.address,
+              databaseName: database.databaseName,
+              databasePort: database.port,
+              scriptsConfigMapName: jobs.scriptsConfigMapName,
+              provider: clusterProvider(config),
+              tags,
+          })
+        : undefined;
     return {
         ...stackOutputs(config, storage),
         dbInstanceArn: database.arn,
@@ -160,6 +191,8 @@ export function declareAwsPrimary(config: StackConfig) {
         dashboardName: alarms?.dashboardName,
         appDatabaseSecret: app?.secretName,
         backupCronJobs: jobs?.cronJobNames,
+        smokeTestClientSecretArn: smokeClient.arn,
+        validationCronJob: validation?.cronJobName,
     };
 }
 
@@ -237,7 +270,7 @@ export function declareAwsStandby(config: StackConfig) {
                   backupPassphrase: inRegion(prodSecretArns.apply((a) => a.backupPassphrase), config.region),
               },
               databaseHost: replica.address,
-              databaseName: "oauth2db",
+              databaseName: DATABASE_NAME,
               dbInstanceIdentifier: replica.identifier,
               provider: clusterProvider(config),
               tags,
@@ -257,6 +290,30 @@ export function declareAwsStandby(config: StackConfig) {
             source: `${REPLICA_IDENTIFIER} (promoted)`,
         });
     }
+    // Validation from this region: the replica of the smoke-test client's secret, the DR bucket's backed-up
+    // JWKS, the promoted replica as the database the server must use. Once promoted, it also runs by itself
+    // after the server's rollout onto the new DATABASE_URL, and `pulumi up` waits for its verdict.
+    const validation = jobs
+        ? new ServiceValidation("service-validation", {
+              image: config.backupJobs.image,
+              oidcProviderArn: config.backupJobs.oidcProviderArn,
+              oidcProviderUrl: config.backupJobs.oidcProviderUrl,
+              region: config.region,
+              issuer: `https://${config.domain}`,
+              bucketName: bucket.bucketName,
+              bucketArn: bucket.arn,
+              kmsKeyArns: [bucket.kmsKeyArn, prod.requireOutput("secretsDrKmsKeyArn") as pulumi.Output<string>],
+              smokeClientSecretArn: inRegion(prod.requireOutput("smokeTestClientSecretArn") as pulumi.Output<string>, config.region),
+              dbCredentialsSecretArn: inRegion(prodSecretArns.apply((a) => a.dbCredentials), config.region),
+              databaseHost: replica.address,
+              databaseName: "oauth2db",
+              databasePort: replica.port,
+              scriptsConfigMapName: jobs.scriptsConfigMapName,
+              provider: clusterProvider(config),
+              tags,
+              runAfter: app?.rollout ? [app.rollout] : undefined,
+          })
+        : undefined;
     return {
         ...stackOutputs(config, storage),
         replicaArn: replica.arn,
@@ -265,7 +322,7 @@ export function declareAwsStandby(config: StackConfig) {
         replicaKmsKeyArn: replica.kmsKeyArn,
         dbAddress: replica.address,
         dbPort: replica.port,
-        dbName: "oauth2db",
+        dbName: DATABASE_NAME,
         jdbcUrl: jdbcUrl(replica.address, replica.port),
         healthCheckId: dns.healthCheckId,
         manualSnapshotArns: snapshots?.ids,
@@ -275,5 +332,7 @@ export function declareAwsStandby(config: StackConfig) {
         dashboardName: alarms?.dashboardName,
         appDatabaseSecret: app?.secretName,
         backupCronJobs: jobs?.cronJobNames,
+        validationCronJob: validation?.cronJobName,
+        validationRunJob: validation?.runJobName,
     };
 }

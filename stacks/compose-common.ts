@@ -5,10 +5,10 @@
 import { Provider } from "@pulumi/kubernetes/provider";
 import type * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../lib/config";
-import { AppDatabaseSecret } from "../components/app-database-secret";
+import { AppDatabaseSecret, SERVER_DEPLOYMENT } from "../components/app-database-secret";
 import { DATABASE_NAME, DB_IDENTIFIER, REPLICA_IDENTIFIER } from "../components/database-interface";
 import { DnsFailover } from "../components/dns-failover";
-import { writeDbCredentials } from "./compose-storage";
+import { writeDbCredentials } from "../components/db-credentials";
 
 export function stackTags(config: StackConfig): Record<string, string> {
     return {
@@ -59,6 +59,8 @@ export function appDatabaseSecret(
         namespace: config.appDatabaseSecret.namespace,
         secretName: config.appDatabaseSecret.name,
         databaseName: DATABASE_NAME,
+        // A new DATABASE_URL rolls the server's pods (checksum annotation); `pulumi up` waits for the rollout.
+        deployment: SERVER_DEPLOYMENT,
         provider: clusterProvider(config),
         ...target,
     });
@@ -76,17 +78,16 @@ export function publishPrimaryDatabase(
     database: {
         address: pulumi.Output<string>;
         port: pulumi.Output<number>;
-        databaseName: string;
         identifier: pulumi.Output<string>;
         administratorPassword: pulumi.Output<string>;
     },
 ) {
-    writeDbCredentials(credentialsSecretId, {
+    writeDbCredentials("oauth2-db-credentials", {
+        secretId: credentialsSecretId,
         username,
         password: database.administratorPassword,
         host: database.address,
         port: database.port,
-        dbname: database.databaseName,
         identifier: database.identifier,
     });
     const dns = dnsFailover(config, tags);

@@ -8,7 +8,6 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { getCallerIdentityOutput } from "@pulumi/aws/getCallerIdentity";
-import * as secretsmanager from "@pulumi/aws/secretsmanager";
 import type { StackConfig } from "../lib/config";
 import { retentionRow } from "../lib/retention";
 import { AuditLogs } from "../components/audit-logs";
@@ -74,28 +73,6 @@ export function declareStandbyStorage(config: StackConfig, prod: pulumi.StackRef
         tags: args.tags,
     });
     return { bucket, auditLogs, replication };
-}
-
-/**
- * Writes a non-RDS database's connection details into `oauth2/db-credentials` (RDS's own component does
- * this for AWS), so the backup jobs and a failover read one secret whatever the cloud.
- */
-export function writeDbCredentials(
-    secretId: pulumi.Input<string>,
-    db: { username: string; password: pulumi.Input<string>; host: pulumi.Input<string>; port: pulumi.Input<number>; dbname: string; identifier: pulumi.Input<string> },
-): secretsmanager.SecretVersion {
-    return new secretsmanager.SecretVersion("oauth2-db-credentials", {
-        secretId,
-        secretString: pulumi.secret(pulumi.jsonStringify({
-            engine: "postgres",
-            username: db.username,
-            password: db.password,
-            host: db.host,
-            port: db.port,
-            dbname: db.dbname,
-            dbInstanceIdentifier: db.identifier,
-        })),
-    });
 }
 
 /**

@@ -16,7 +16,7 @@ import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
 import { Role } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
 import { RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
 import type { BackupJobs as BackupJobsType, BackupJobsArgs } from "../components/backup-jobs";
-import { DEFAULT_SCHEDULES } from "../lib/config";
+import { DEFAULT_SCHEDULES } from "../lib/schedule";
 import { kubernetesPolicies } from "../policy/kubernetes";
 import { runResourcePolicy } from "./policy/helpers";
 
@@ -49,7 +49,6 @@ const OIDC_URL = "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71E
 function args(overrides: Partial<BackupJobsArgs> = {}, jobs: Partial<BackupJobsArgs["jobs"]> = {}): BackupJobsArgs {
     return {
         jobs: {
-            enabled: true,
             image: "ghcr.io/oauth2-dr/backup:1.0.0",
             schedules: { ...DEFAULT_SCHEDULES },
             oidcProviderArn: `arn:aws:iam::${ACCOUNT}:oidc-provider/${OIDC_URL}`,

@@ -9,11 +9,13 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { REPO } from "./support/plans";
+import { UNKNOWN } from "../tools/plan/model";
 
-function runPlan(args: string[], cwd = REPO) {
+function runPlan(args: string[], cwd = REPO, env: Record<string, string> = {}) {
     const result = spawnSync(process.execPath, ["--import", "tsx", path.join(REPO, "tools", "plan", "plan.ts"), ...args], {
         cwd,
         encoding: "utf8",
+        env: { ...process.env, ...env },
     });
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -67,13 +69,71 @@ describe("npm run plan (CLI)", function () {
         ["an unknown cloud", (t) => `${t}  oauth2-dr:cloud: oci\n`, /^oauth2-dr:cloud: "oci" is not one of aws, azure, gcp/m],
     ];
     for (const [what, edit, expected] of badInputs) {
-        it(`exits non-zero on ${what}, with a line naming the key`, () => {
+        it(`exits 2 on ${what}, with a line naming the key`, () => {
             const dir = projectWithEditedProd(edit);
             temps.push(dir);
             const { status, stdout, stderr } = runPlan(["--stack", "prod"], dir);
-            assert.notEqual(status, 0);
+            assert.equal(status, 2, stderr);
             assert.match(stderr, expected);
             assert.equal(stdout.trim(), "", "nothing is planned");
         });
     }
+
+    describe("its command line (node:util parseArgs; the same exit codes as npm run check)", () => {
+        it("--help prints every option and exits 0", () => {
+            const { status, stdout } = runPlan(["--help"]);
+            assert.equal(status, 0);
+            for (const option of ["--stack", "--json", "--preview", "--program", "--config", "--stack-outputs", "--help"]) {
+                assert.ok(stdout.includes(option), `--help mentions ${option}`);
+            }
+        });
+
+        const usageErrors: Array<[string[], RegExp]> = [
+            [["--stack"], /^--stack needs a value$/m],
+            [["--stack", "--json"], /^--stack needs a value$/m],
+            [["--bogus"], /^unknown argument --bogus$/m],
+            [["prod"], /^unexpected argument prod$/m],
+            [["--config", "region"], /^--config region: expected KEY=VALUE$/m],
+            [["--stack-outputs", "acme/network/prod"], /^--stack-outputs acme\/network\/prod: expected ORG\/PROJECT\/STACK=FILE\.json$/m],
+            [["--program", "no/such/dir"], /^--program no\/such\/dir: no Pulumi\.yaml in /m],
+        ];
+        for (const [args, message] of usageErrors) {
+            it(`${args.join(" ")}: usage error, exit 2, nothing planned`, () => {
+                const { status, stdout, stderr } = runPlan(args);
+                assert.equal(status, 2);
+                assert.match(stderr, message);
+                assert.match(stderr, /usage: npm run plan/);
+                assert.equal(stdout, "");
+            });
+        }
+
+        it("--program is relative to where the user ran npm (INIT_CWD), and --config and --stack-outputs reach the program", () => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-cli-"));
+            temps.push(dir);
+            const program = path.join(dir, "orders");
+            fs.mkdirSync(program);
+            fs.writeFileSync(path.join(program, "Pulumi.yaml"), "name: orders\nruntime: nodejs\n");
+            fs.writeFileSync(path.join(program, "Pulumi.prod.yaml"), "config:\n  aws:region: eu-west-1\n  orders:owner: payments\n");
+            fs.writeFileSync(
+                path.join(program, "index.ts"),
+                [
+                    'import * as pulumi from "@pulumi/pulumi";',
+                    "const config = new pulumi.Config();",
+                    'const network = new pulumi.StackReference("acme/network/prod");',
+                    'export const owner = config.require("owner");',
+                    'export const tier = config.require("tier");',
+                    'export const vpcId = network.requireOutput("vpcId");',
+                ].join("\n"),
+            );
+            fs.writeFileSync(path.join(dir, "network.json"), JSON.stringify({ vpcId: "vpc-0123456789abcdef0" }));
+            const { status, stdout, stderr } = runPlan(["--program", "orders", "--config", "tier=gold", "--stack-outputs", "acme/network/prod=network.json", "--json"], REPO, { INIT_CWD: dir });
+            assert.equal(status, 0, stderr);
+            const plan = JSON.parse(stdout);
+            assert.deepEqual(plan.outputs, { owner: "payments", tier: "gold", vpcId: "vpc-0123456789abcdef0" });
+            assert.deepEqual(plan.lookups.map((l: { function: string; result: string; detail: string }) => `${l.function} ${l.detail}: ${l.result}`), ["pulumi.StackReference acme/network/prod: supplied"]);
+            const unsupplied = runPlan(["--program", "orders", "--config", "tier=gold", "--json"], REPO, { INIT_CWD: dir });
+            assert.equal(unsupplied.status, 0, unsupplied.stderr);
+            assert.equal(JSON.parse(unsupplied.stdout).outputs.vpcId, UNKNOWN, "an outside stack's outputs are unknown, as in a first preview");
+        });
+    });
 });

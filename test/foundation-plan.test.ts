@@ -155,9 +155,9 @@ describe("offline plan of prod and dr (AWS)", function () {
     });
 
     describe("secrets", () => {
-        it("declares the three secrets with a customer-managed key, a recovery window and a DR replica", () => {
+        it("declares the three secrets and the validation's smoke-test client with a customer-managed key, a recovery window and a DR replica", () => {
             const secrets = resourcesOfType(prod, "aws:secretsmanager/secret:Secret");
-            assert.deepEqual(secrets.map((s) => s.name).sort(), ["oauth2/backup-passphrase", "oauth2/db-credentials", "oauth2/jwk-private-key"]);
+            assert.deepEqual(secrets.map((s) => s.name).sort(), ["oauth2/backup-passphrase", "oauth2/db-credentials", "oauth2/jwk-private-key", "oauth2/smoke-test-client"]);
             for (const secret of secrets) {
                 const p = props(secret);
                 assert.match(p.kmsKeyId, /^arn:aws:kms:us-east-1:/);
@@ -220,9 +220,10 @@ describe("offline plan of prod and dr (AWS)", function () {
     });
 
     describe("backup CronJobs", () => {
-        const JOBS = ["db-backup", "client-config-export", "secrets-export", "app-config-export", "restore-verification"];
+        // service-validation is no backup: a suspended template, run on demand (components/service-validation.ts).
+        const JOBS = ["db-backup", "client-config-export", "secrets-export", "app-config-export", "restore-verification", "service-validation"];
         for (const stack of ["prod", "dr"]) {
-            it(`${stack}: the five CronJobs in oauth2-system, hardened, backups suspended only on the standby`, () => {
+            it(`${stack}: the five backup CronJobs and the validation in oauth2-system, hardened, backups suspended only on the standby`, () => {
                 const plan = stack === "prod" ? prod : dr;
                 const cronJobs = resourcesOfType(plan, "kubernetes:batch/v1:CronJob").map(props);
                 assert.deepEqual(cronJobs.map((c) => c.metadata.name).sort(), [...JOBS].sort());
@@ -240,7 +241,7 @@ describe("offline plan of prod and dr (AWS)", function () {
                         assert.deepEqual(container.securityContext.capabilities.drop, ["ALL"], name);
                     }
                     const suspended = job.spec.suspend === true;
-                    const expectSuspended = stack === "dr" && name !== "restore-verification";
+                    const expectSuspended = name === "service-validation" || (stack === "dr" && name !== "restore-verification");
                     assert.equal(suspended, expectSuspended, `${stack} ${name} suspend`);
                 }
             });
@@ -266,7 +267,7 @@ describe("offline plan of prod and dr (AWS)", function () {
         it("the generated passwords appear only inside secrets, in inputs and outputs of both stacks", () => {
             // The mock provider's generated values all start with "mock-<resource name>".
             const generated = resourcesOfType(prod, "random:index/randomPassword:RandomPassword").map((r: PlannedResource) => `mock-${r.name}`);
-            assert.equal(generated.length, 2);
+            assert.equal(generated.length, 3);
             for (const plan of [prod, dr]) {
                 const everything = [...plan.resources.map((r) => r.inputs), plan.outputs];
                 const leaks = plainStrings(everything).filter((s) => generated.some((g) => s.includes(g)));

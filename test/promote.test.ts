@@ -49,11 +49,13 @@ describe("promote: aws dr stack", () => {
         assert.equal(resource(promoted, RDS, "oauth2-postgres-replica").protect, true);
     });
 
-    it("declares the DATABASE_URL secret in oauth2-system pointing at the promoted replica, and nothing more", () => {
+    it("declares the DATABASE_URL secret pointing at the promoted replica, the rollout onto it and the validation after it, and nothing more", () => {
         const d = diff(dr, promoted);
         assert.deepEqual(names(d.added), [
             "aws:cloudwatch/metricAlarm:MetricAlarm oauth2-dr-dr-db-dump-missing",
             "aws:s3/bucketMetric:BucketMetric oauth2-dr-dr-database-dumps",
+            "kubernetes:apps/v1:DeploymentPatch app-database-rollout",
+            "kubernetes:batch/v1:Job service-validation-after-rollout",
             `${SECRET} app-database`,
             "oauth2-dr:app:AppDatabaseSecret app-database",
         ]);
@@ -122,7 +124,7 @@ describe("promote: azure and gcp standby stacks", () => {
         assert.equal(s.stringData.DATABASE_URL, "jdbc:postgresql://oauth2-postgres-replica.postgres.database.azure.com:5432/oauth2db");
         assert.equal(resourcesOfType(azure, SECRET).length, 0);
         assertNotInPlainText(azurePromoted, "mock-oauth2-postgres-admin-password");
-        assert.deepEqual(names(diff(azure, azurePromoted).added), [`${SECRET} app-database`, "oauth2-dr:app:AppDatabaseSecret app-database", "pulumi:providers:kubernetes region-cluster"]);
+        assert.deepEqual(names(diff(azure, azurePromoted).added), ["kubernetes:apps/v1:DeploymentPatch app-database-rollout", `${SECRET} app-database`, "oauth2-dr:app:AppDatabaseSecret app-database", "pulumi:providers:kubernetes region-cluster"]);
     });
 
     it("gcp: the replica loses its master, becomes a Cloud SQL instance with the table's backups, and the secret points at it", async () => {

@@ -116,7 +116,7 @@ describe("reports: markdown, topology, HTML", function () {
                 "RDS oauth2-postgres -> Automated backups copy: backups replicated, 30 days",
                 "RDS oauth2-postgres -> RDS oauth2-postgres-replica: streaming replication",
                 "S3 oauth2-backups-prod -> S3 oauth2-backups-dr: S3 replication, RTC 15 min",
-                "Secrets Manager (3) -> Secret replicas (3): replicated",
+                "Secrets Manager (4) -> Secret replicas (4): replicated",
             ]);
             assert.strictEqual(t.dns?.name, "auth.example.com");
             assert.deepStrictEqual(t.dns?.records.map((r) => [r.column, r.failover]), [[0, "PRIMARY"], [1, "SECONDARY"]]);

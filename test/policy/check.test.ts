@@ -54,7 +54,7 @@ describe("npm run check", function () {
             assert.equal(result.stack, "dev");
             const by = (policy: string) => result.violations.filter((v) => v.policy === policy);
             assert.deepEqual(by("rds-backup-retention").map((v) => v.message), [
-                "billing-postgres: backupRetentionPeriod is 7 days; the retention table requires at least 30 days (Database (PostgreSQL))",
+                "billing-postgres: backupRetentionPeriod is 7 days; the retention table's database row requires at least 30 days of backups (PostgreSQL instance)",
             ]);
             assert.ok(by("s3-backup-bucket-baseline").some((v) => /billing-backups: backup bucket has no BucketVersioning/.test(v.message) && v.enforcementLevel === "mandatory"));
             assert.equal(result.retention.find((r) => r.dataClass === "database")?.status, "missing");

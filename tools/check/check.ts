@@ -10,91 +10,107 @@
  *   npm run check -- --stack-tag k=v       a stack tag the policies may read (e.g. environment=production)
  *   npm run check -- --format markdown     the matrix and violations as Markdown (the PR comment; tools/report/markdown.ts)
  *   npm run check -- --format html --out F a standalone page with the DR diagram and the matrix (tools/report/html.ts)
+ *   npm run check -- --config KEY=VALUE    set a config value of the checked program (repeatable)
+ *   npm run check -- --stack-outputs ORG/PROJECT/STACK=FILE.json   outputs for a StackReference outside the run
+ *   npm run check -- --help                every option
  *
  * Exit 1 when any mandatory violation is found, 2 on a usage or planning error, 0 otherwise.
  */
-import * as path from "path";
 import { checkStacks, mandatoryCount, PackConfig } from "./core";
 import { formatCheck, toJson } from "./format";
 import { readPackConfig } from "./policy-harness";
 import { PlanError } from "../plan/runner";
 import { REPORT_FORMATS, ReportFormat, writeReport } from "../report/report";
+import {
+    configAssignmentsOf,
+    EXIT_OK,
+    EXIT_USAGE_OR_PLAN_FAILURE,
+    EXIT_VIOLATION,
+    parseCommandLine,
+    PLAN_OPTIONS,
+    PLAN_OPTIONS_HELP,
+    programDirOf,
+    stackOutputsOf,
+    UsageError,
+} from "../plan/cli";
 
 interface CheckArgs {
+    help: boolean;
     stacks: string[];
     json: boolean;
     preview: boolean;
     programDir?: string;
     config?: PackConfig;
     stackTags: Record<string, string>;
+    configSet: string[];
+    stackOutputs: Record<string, Record<string, unknown>>;
     // Readable reports (issue 7): --format text|json|markdown|html, --out FILE.
     format?: ReportFormat;
     out?: string;
 }
 
-const USAGE = "usage: npm run check -- [--stack NAME]... [--json] [--program DIR] [--policy-config FILE] [--preview] [--stack-tag KEY=VALUE]... [--format text|json|markdown|html] [--out FILE]";
+const CHECK_OPTIONS = {
+    ...PLAN_OPTIONS,
+    "policy-config": { type: "string" },
+    "policy-pack-config": { type: "string" },
+    "stack-tag": { type: "string", multiple: true },
+    format: { type: "string" },
+    out: { type: "string" },
+} as const;
+
+export const CHECK_USAGE = [
+    "usage: npm run check -- [options]",
+    "",
+    ...PLAN_OPTIONS_HELP,
+    "      --policy-config FILE    policy config, as `pulumi preview --policy-pack-config FILE`",
+    "      --stack-tag KEY=VALUE   a stack tag the policies read, e.g. environment=production (repeatable)",
+    "      --format FORMAT         text (default), json, markdown (the PR comment) or html (needs --out)",
+    "      --out FILE              where --format markdown|html writes",
+    "",
+    "exit: 0 no mandatory violation, 1 a mandatory violation, 2 usage error or failed plan",
+].join("\n");
+
+function stackTagsOf(values: string[] | undefined): Record<string, string> {
+    const tags: Record<string, string> = {};
+    for (const tag of values ?? []) {
+        const eq = tag.indexOf("=");
+        if (eq <= 0) {
+            throw new UsageError(`--stack-tag ${tag}: expected KEY=VALUE`);
+        }
+        tags[tag.slice(0, eq)] = tag.slice(eq + 1);
+    }
+    return tags;
+}
+
+function formatOf(value: string | undefined): ReportFormat | undefined {
+    if (value !== undefined && !REPORT_FORMATS.includes(value as ReportFormat)) {
+        throw new UsageError(`--format ${value}: expected one of ${REPORT_FORMATS.join(", ")}`);
+    }
+    return value as ReportFormat | undefined;
+}
 
 export function parseArgs(argv: string[]): CheckArgs {
-    const args: CheckArgs = { stacks: [], json: false, preview: false, stackTags: {} };
-    const value = (i: number, flag: string) => {
-        const v = argv[i];
-        if (v === undefined || v.startsWith("--")) {
-            throw new Error(`${flag} needs a value; ${USAGE}`);
-        }
-        return v;
+    const values = parseCommandLine(argv, CHECK_OPTIONS);
+    const format = formatOf(values.format);
+    const policyConfig = values["policy-config"] ?? values["policy-pack-config"];
+    const args: CheckArgs = {
+        help: values.help ?? false,
+        stacks: values.stack ?? [],
+        json: (values.json ?? false) || format === "json",
+        preview: values.preview ?? false,
+        programDir: values.program === undefined ? undefined : programDirOf(values.program, process.cwd()),
+        config: policyConfig === undefined ? undefined : readPackConfig(policyConfig),
+        stackTags: stackTagsOf(values["stack-tag"]),
+        configSet: configAssignmentsOf(values.config),
+        stackOutputs: stackOutputsOf(values["stack-outputs"]),
+        format,
+        out: values.out,
     };
-    for (let i = 0; i < argv.length; i++) {
-        const [flag, inline] = argv[i].includes("=") && argv[i].startsWith("--") ? [argv[i].slice(0, argv[i].indexOf("=")), argv[i].slice(argv[i].indexOf("=") + 1)] : [argv[i], undefined];
-        const next = () => inline ?? value(++i, flag);
-        switch (flag) {
-            case "--stack":
-            case "-s":
-                args.stacks.push(next());
-                break;
-            case "--json":
-                args.json = true;
-                break;
-            case "--preview":
-                args.preview = true;
-                break;
-            case "--program":
-                args.programDir = path.resolve(next());
-                break;
-            case "--policy-config":
-            case "--policy-pack-config":
-                args.config = readPackConfig(next());
-                break;
-            case "--stack-tag": {
-                const tag = next();
-                const eq = tag.indexOf("=");
-                if (eq <= 0) {
-                    throw new Error(`--stack-tag ${tag}: expected KEY=VALUE`);
-                }
-                args.stackTags[tag.slice(0, eq)] = tag.slice(eq + 1);
-                break;
-            }
-            // Readable reports (issue 7).
-            case "--format": {
-                const format = next() as ReportFormat;
-                if (!REPORT_FORMATS.includes(format)) {
-                    throw new Error(`--format ${format}: expected one of ${REPORT_FORMATS.join(", ")}`);
-                }
-                args.format = format;
-                args.json = format === "json";
-                break;
-            }
-            case "--out":
-                args.out = next();
-                break;
-            default:
-                throw new Error(`unknown argument ${argv[i]}; ${USAGE}`);
-        }
-    }
     if (args.format === "html" && !args.out) {
-        throw new Error(`--format html needs --out FILE; ${USAGE}`);
+        throw new UsageError("--format html needs --out FILE");
     }
     if (args.out && args.format !== "html" && args.format !== "markdown") {
-        throw new Error(`--out is for --format html or markdown; ${USAGE}`);
+        throw new UsageError("--out is for --format html or markdown");
     }
     return args;
 }
@@ -104,21 +120,26 @@ async function main(): Promise<number> {
     try {
         args = parseArgs(process.argv.slice(2));
     } catch (err) {
-        console.error((err as Error).message);
-        return 2;
+        console.error(err instanceof UsageError ? `${err.message}\n${CHECK_USAGE}` : (err as Error).message);
+        return EXIT_USAGE_OR_PLAN_FAILURE;
     }
+    if (args.help) {
+        console.log(CHECK_USAGE);
+        return EXIT_OK;
+    }
+    const planning = { programDir: args.programDir, stacks: args.stacks, preview: args.preview, configSet: args.configSet, stackOutputs: args.stackOutputs };
     try {
         // Readable reports (issue 7): plan once, render, same exit code as the text output.
         if (args.format === "markdown" || args.format === "html") {
-            const report = await writeReport(args.format, { programDir: args.programDir, stacks: args.stacks, config: args.config, preview: args.preview, stackTags: args.stackTags }, args.out);
+            const report = await writeReport(args.format, { ...planning, config: args.config, stackTags: args.stackTags }, args.out);
             if (args.out) {
                 console.log(`wrote ${args.out} (${report.checks.length} stack${report.checks.length === 1 ? "" : "s"}, ${mandatoryCount(report.checks)} mandatory violations)`);
             } else {
                 process.stdout.write(report.text);
             }
-            return mandatoryCount(report.checks) > 0 ? 1 : 0;
+            return mandatoryCount(report.checks) > 0 ? EXIT_VIOLATION : EXIT_OK;
         }
-        const checks = await checkStacks({ programDir: args.programDir, stacks: args.stacks, config: args.config, preview: args.preview, stackTags: args.stackTags });
+        const checks = await checkStacks({ ...planning, config: args.config, stackTags: args.stackTags });
         if (args.json) {
             const json = checks.map(toJson);
             console.log(JSON.stringify(json.length === 1 ? json[0] : json, null, 2));
@@ -130,14 +151,14 @@ async function main(): Promise<number> {
                 }
             }
         }
-        return mandatoryCount(checks) > 0 ? 1 : 0;
+        return mandatoryCount(checks) > 0 ? EXIT_VIOLATION : EXIT_OK;
     } catch (err) {
         if (err instanceof PlanError) {
             console.error(`plan of stack ${err.stack} failed:\n${err.message}`);
-            return 2;
+            return EXIT_USAGE_OR_PLAN_FAILURE;
         }
         console.error((err as Error).message);
-        return 2;
+        return EXIT_USAGE_OR_PLAN_FAILURE;
     }
 }
 

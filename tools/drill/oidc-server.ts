@@ -240,11 +240,11 @@ export class OidcServer {
 }
 
 /** SQL registering a smoke-test client (client_credentials, client_secret_basic) as Spring stores it. */
-export function smokeClientSql(clientId: string, secret: string): string {
+export function smokeClientSql(clientId: string, secret: string, clientName = "DR smoke test"): string {
     const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
     return `INSERT INTO oauth2_registered_client (id, client_id, client_secret, client_name, client_authentication_methods,
     authorization_grant_types, scopes, client_settings, token_settings)
-VALUES (${quote(randomUUID())}, ${quote(clientId)}, ${quote(`{noop}${secret}`)}, 'DR smoke test', 'client_secret_basic',
+VALUES (${quote(randomUUID())}, ${quote(clientId)}, ${quote(`{noop}${secret}`)}, ${quote(clientName)}, 'client_secret_basic',
     'client_credentials', 'api.read',
     '{"@class":"java.util.Collections$UnmodifiableMap","settings.client.require-proof-key":false,"settings.client.require-authorization-consent":false}',
     '{"@class":"java.util.Collections$UnmodifiableMap","settings.token.access-token-time-to-live":["java.time.Duration",300.000000000]}')

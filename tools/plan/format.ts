@@ -2,7 +2,7 @@
  * Human-readable plan: every resource as a tree under its parent, with the properties that matter for
  * backups and DR. Secrets print as [secret], values computed by the cloud as (computed).
  */
-import { PlannedResource, PlanResult, redact } from "./model";
+import { LookupRecord, PlannedResource, PlanResult, redact } from "./model";
 
 /** Per type, the inputs worth reading in a DR review; other types print their scalar inputs. */
 const KEY_PROPERTIES: Record<string, string[]> = {
@@ -109,5 +109,24 @@ export function formatPlan(plan: PlanResult): string {
     for (const [key, value] of Object.entries(plan.outputs)) {
         lines.push(`    ${key}: ${brief(value)}`);
     }
+    lines.push(...formatLookups(plan.lookups ?? [], "  "));
     return lines.join("\n");
+}
+
+const LOOKUP_MEANING: Record<LookupRecord["result"], string> = {
+    computed: "computed from its arguments, as the provider does",
+    assumed: "assumed: a realistic stand-in, not read from a cloud",
+    supplied: "supplied by --stack-outputs or a stack planned in this run",
+    unknown: "unknown, as in a first preview",
+};
+
+/** What the plan could not ask a cloud about and what it used instead (the check report prints it too). */
+export function formatLookups(lookups: LookupRecord[], indent: string): string[] {
+    if (lookups.length === 0) {
+        return [];
+    }
+    return [
+        `${indent}Lookups answered offline:`,
+        ...lookups.map((l) => `${indent}  ${l.function}${l.detail ? ` ${l.detail}` : ""}${l.count > 1 ? ` (${l.count} calls)` : ""}: ${LOOKUP_MEANING[l.result]}`),
+    ];
 }

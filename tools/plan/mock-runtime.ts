@@ -1,16 +1,24 @@
 /**
  * Runs a Pulumi TypeScript program under Pulumi's mock runtime and records every resource registration
- * exactly as the engine would receive it: type, name, URN, parent, options (protect, provider,
- * dependencies) and the serialized inputs, secrets and unknowns included.
+ * exactly as the engine would receive it (tools/plan/records.ts), with the program's real configuration,
+ * data sources answered as the engine would (tools/plan/data-sources.ts) and the outputs of other stacks
+ * behind its StackReferences (unknown, as in a first preview, unless supplied).
  *
- * One program run per process: Pulumi's runtime state is global, so `planStack` (plan-runner.ts) starts
- * a child process for each stack.
+ * Nothing is dropped without a word: a program that throws, a rejected promise or a registration that
+ * never completes fails the run with the program's own error and its file:line (tools/plan/program-errors.ts).
+ *
+ * One program run per process: Pulumi's runtime state is global, so `planStack` (runner.ts) starts a child
+ * process for each stack.
  */
 import * as fs from "fs";
 import * as path from "path";
 import type * as PulumiSdk from "@pulumi/pulumi";
-import { loadStackSettings } from "./stack-settings";
-import { PlannedResource, PlanResult, SECRET_SIG, UNKNOWN } from "./model";
+import { loadStackSettings, parseConfigAssignment } from "./stack-settings";
+import { PlannedResource, PlanResult, UNKNOWN } from "./model";
+import { computedState, physicalId } from "./resource-mocks";
+import { callDataSource, installUnknownInvokes, LookupLog } from "./data-sources";
+import { describeFailures, ProgramError } from "./program-errors";
+import { RegisterRequest, recordOf, resolveExports } from "./records";
 
 export interface RunOptions {
     /** Directory holding Pulumi.yaml and the program. */
@@ -22,157 +30,12 @@ export interface RunOptions {
     preview?: boolean;
     /** Extra or replacement config values, by fully qualified key; `null` removes a key. */
     configOverrides?: Record<string, string | null>;
+    /** `--config KEY=VALUE` assignments; a KEY without a namespace is the project's. */
+    configSet?: string[];
     organization?: string;
 }
 
-const ACCOUNT_ID = "123456789012";
-const AZURE_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000";
-
-/** AWS service name in ARNs, from a type token such as aws:rds/instance:Instance. */
-function awsArn(type: string, name: string, region: string, inputs: Record<string, unknown>): string {
-    const [, moduleAndKind] = type.split(":");
-    const [service, kind] = moduleAndKind.split("/");
-    const physical = String(inputs.identifier ?? inputs.bucket ?? inputs.name ?? name);
-    switch (service) {
-        case "s3":
-            return `arn:aws:s3:::${physical}`;
-        case "iam":
-            return `arn:aws:iam::${ACCOUNT_ID}:${kind}/${physical}`;
-        case "rds":
-            return `arn:aws:rds:${region}:${ACCOUNT_ID}:${kind === "cluster" ? "cluster" : "db"}:${physical}`;
-        case "route53":
-            return `arn:aws:route53:::${kind}/${physical}`;
-        case "kms":
-            return `arn:aws:kms:${region}:${ACCOUNT_ID}:key/${mockUuid(name)}`;
-        case "secretsmanager":
-            return `arn:aws:secretsmanager:${region}:${ACCOUNT_ID}:secret:${physical}-AbCdEf`;
-        case "kinesis":
-            return kind === "firehoseDeliveryStream"
-                ? `arn:aws:firehose:${region}:${ACCOUNT_ID}:deliverystream/${physical}`
-                : `arn:aws:kinesis:${region}:${ACCOUNT_ID}:stream/${physical}`;
-        case "cloudwatch":
-            return `arn:aws:logs:${region}:${ACCOUNT_ID}:log-group:${physical}`;
-        default:
-            return `arn:aws:${service}:${region}:${ACCOUNT_ID}:${kind}/${physical}`;
-    }
-}
-
-function mockUuid(seed: string): string {
-    let h = 0x811c9dc5;
-    const bytes: string[] = [];
-    for (let i = 0; i < 16; i++) {
-        for (const c of `${seed}#${i}`) {
-            h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
-        }
-        bytes.push((h & 0xff).toString(16).padStart(2, "0"));
-    }
-    const hex = bytes.join("");
-    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
-
-/** Realistic computed outputs for the types the program declares; everything else echoes its inputs. */
-function computedState(type: string, name: string, inputs: Record<string, unknown>, defaultRegion: string): Record<string, unknown> {
-    const region = String(inputs.region ?? inputs.location ?? defaultRegion);
-    const state: Record<string, unknown> = { ...inputs };
-    if (type.startsWith("aws:")) {
-        state.arn = inputs.arn ?? awsArn(type, name, region, inputs);
-        state.region = region;
-    }
-    switch (type) {
-        case "aws:rds/instance:Instance": {
-            const identifier = String(inputs.identifier ?? name);
-            state.identifier = identifier;
-            state.address = `${identifier}.c0ffee123456.${region}.rds.amazonaws.com`;
-            state.endpoint = `${state.address}:5432`;
-            state.port = inputs.port ?? 5432;
-            state.dbName = inputs.dbName ?? "oauth2db";
-            state.resourceId = `db-${mockUuid(name).replace(/-/g, "").slice(0, 26).toUpperCase()}`;
-            break;
-        }
-        case "aws:s3/bucket:Bucket":
-            state.bucket = inputs.bucket ?? name;
-            state.bucketRegionalDomainName = `${state.bucket}.s3.${region}.amazonaws.com`;
-            break;
-        case "aws:kms/key:Key":
-            state.keyId = mockUuid(name);
-            break;
-        case "azure-native:resources:ResourceGroup": {
-            const group = String(inputs.resourceGroupName ?? name);
-            state.name = group;
-            state.id = `/subscriptions/${AZURE_SUBSCRIPTION}/resourceGroups/${group}`;
-            break;
-        }
-        case "azure-native:dbforpostgresql:Server": {
-            const server = String(inputs.serverName ?? name);
-            state.name = server;
-            state.id = `/subscriptions/${AZURE_SUBSCRIPTION}/resourceGroups/${String(inputs.resourceGroupName)}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${server}`;
-            state.fullyQualifiedDomainName = `${server}.postgres.database.azure.com`;
-            state.state = "Ready";
-            break;
-        }
-        case "gcp:sql/databaseInstance:DatabaseInstance": {
-            const instance = String(inputs.name ?? name);
-            const project = String(inputs.project ?? "mock-project");
-            state.name = instance;
-            state.connectionName = `${project}:${region}:${instance}`;
-            state.selfLink = `https://sqladmin.googleapis.com/sql/v1beta4/projects/${project}/instances/${instance}`;
-            state.privateIpAddress = `10.${mockUuid(name).charCodeAt(0) % 200}.0.3`;
-            state.firstIpAddress = state.privateIpAddress;
-            break;
-        }
-        case "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication":
-            state.id = `arn:aws:rds:${region}:${ACCOUNT_ID}:auto-backup:ab-${mockUuid(name).replace(/-/g, "").slice(0, 26)}`;
-            break;
-        case "aws:rds/snapshot:Snapshot":
-            state.dbSnapshotArn = `arn:aws:rds:${region}:${ACCOUNT_ID}:snapshot:${String(inputs.dbSnapshotIdentifier ?? name)}`;
-            break;
-        case "aws:backup/vault:Vault":
-            state.arn = `arn:aws:backup:${region}:${ACCOUNT_ID}:backup-vault:${String(inputs.name ?? name)}`;
-            break;
-        case "random:index/randomPassword:RandomPassword":
-            // A fixed placeholder: the real value is generated by the provider and kept secret.
-            state.result = `mock-${name}-${"x".repeat(Number(inputs.length ?? 32))}`.slice(0, Number(inputs.length ?? 32));
-            break;
-        default:
-            break;
-    }
-    return state;
-}
-
-/** The id the provider would return: a name for buckets and instances, an ARN for secrets, a UUID for keys. */
-function physicalId(type: string, name: string, state: Record<string, unknown>): string {
-    switch (type) {
-        case "aws:s3/bucket:Bucket":
-            return String(state.bucket ?? name);
-        case "aws:rds/instance:Instance":
-            return String(state.identifier ?? name);
-        case "aws:secretsmanager/secret:Secret":
-            return String(state.arn);
-        case "aws:kms/key:Key":
-            return String(state.keyId);
-        case "aws:route53/healthCheck:HealthCheck":
-            return mockUuid(name);
-        case "azure-native:resources:ResourceGroup":
-        case "azure-native:dbforpostgresql:Server":
-        case "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication":
-            return String(state.id);
-        case "gcp:sql/databaseInstance:DatabaseInstance":
-            return String(state.name);
-        default:
-            return `${name}-id`;
-    }
-}
-
-/** Pulumi's wire-format secret/unknown markers, turned into plain JSON that survives a process boundary. */
-function toJson(value: unknown): unknown {
-    if (Array.isArray(value)) {
-        return value.map(toJson);
-    }
-    if (value && typeof value === "object") {
-        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toJson(v)]));
-    }
-    return value;
-}
+const STACK_REFERENCE = "pulumi:pulumi:StackReference";
 
 /**
  * The program's own copy of the Pulumi SDK (its node_modules), or ours when it has none: mocks only work
@@ -184,75 +47,57 @@ function sdkFor(programDir: string): typeof PulumiSdk {
     return require(resolved) as typeof PulumiSdk;
 }
 
-let pulumi: typeof PulumiSdk;
-
-export async function runProgram(options: RunOptions): Promise<PlanResult> {
-    const programDir = path.resolve(options.programDir);
-    pulumi = sdkFor(programDir);
-    const settings = loadStackSettings(programDir, options.stack);
-    const config: Record<string, string> = { ...settings.config };
-    for (const [key, value] of Object.entries(options.configOverrides ?? {})) {
-        if (value === null) {
-            delete config[key];
-        } else {
-            config[key] = value;
+/** package.json's entry point, as the Pulumi language host reads it: `exports` ("." or a string), then `main`. */
+function packageEntry(programDir: string): string | undefined {
+    const file = path.join(programDir, "package.json");
+    if (!fs.existsSync(file)) {
+        return undefined;
+    }
+    const pkg = JSON.parse(fs.readFileSync(file, "utf8")) as { main?: string; exports?: unknown };
+    const exported = typeof pkg.exports === "object" && pkg.exports !== null ? (pkg.exports as Record<string, unknown>)["."] : pkg.exports;
+    if (typeof exported === "string") {
+        return exported;
+    }
+    if (exported && typeof exported === "object") {
+        const conditions = exported as Record<string, unknown>;
+        const entry = conditions.default ?? conditions.require ?? conditions.import;
+        if (typeof entry === "string") {
+            return entry;
         }
     }
-    const defaultRegion = config["aws:region"] ?? "us-east-1";
-    const preview = options.preview ?? false;
-    const organization = options.organization ?? "organization";
+    return pkg.main;
+}
 
-    await pulumi.runtime.setMocks(
-        {
-            newResource(args: PulumiSdk.runtime.MockResourceArgs): PulumiSdk.runtime.MockResourceResult {
-                if (args.type === "pulumi:pulumi:StackReference") {
-                    const refName = String(args.inputs.name);
-                    const outputs = options.stackReferences?.[refName];
-                    if (!outputs) {
-                        throw new Error(`StackReference ${refName}: no such stack was planned before this one (plan it first)`);
-                    }
-                    return { id: refName, state: { name: refName, outputs, secretOutputNames: [] } };
-                }
-                if (preview) {
-                    // During a preview, providers have not created anything yet: only the inputs are known.
-                    return { id: undefined as unknown as string, state: {} };
-                }
-                const state = computedState(args.type, args.name, args.inputs, defaultRegion);
-                return { id: physicalId(args.type, args.name, state), state };
-            },
-            call(args: PulumiSdk.runtime.MockCallArgs): Record<string, unknown> {
-                switch (args.token) {
-                    case "aws:index/getCallerIdentity:getCallerIdentity":
-                        return { accountId: ACCOUNT_ID, arn: `arn:aws:iam::${ACCOUNT_ID}:user/mock`, userId: "AIDAMOCK" };
-                    case "aws:index/getRegion:getRegion":
-                        return { name: defaultRegion, region: defaultRegion, id: defaultRegion };
-                    case "aws:secretsmanager/getSecretVersion:getSecretVersion":
-                        // The replicated oauth2/db-credentials: a placeholder password, secret like the real one.
-                        return {
-                            ...args.inputs,
-                            arn: args.inputs.secretId,
-                            secretString: JSON.stringify({ engine: "postgres", username: "oauth2admin", password: "mock-replicated-db-password", dbname: "oauth2db", port: 5432 }),
-                            versionId: "mock-version",
-                        };
-                    case "aws:index/getPartition:getPartition":
-                        return { partition: "aws", dnsSuffix: "amazonaws.com" };
-                    default:
-                        return args.inputs;
-                }
-            },
-        },
-        settings.project,
-        options.stack,
-        preview,
-        organization,
-    );
-    const secretKeys = Object.keys(config).filter((key) => settings.secretKeys.includes(key));
-    pulumi.runtime.setAllConfig(config, secretKeys);
+/** The file to load: Pulumi.yaml's `main`, then package.json's, then the directory's index. */
+function programEntry(programDir: string, main: string | undefined): string {
+    const target = path.resolve(programDir, main ?? packageEntry(programDir) ?? ".");
+    const request = fs.existsSync(target) && fs.statSync(target).isDirectory() ? target + path.sep : target;
+    try {
+        return require.resolve(request);
+    } catch {
+        const from = main ? "Pulumi.yaml main" : packageEntry(programDir) ? "package.json main" : "the project directory";
+        throw new ProgramError(`no program to run: ${path.relative(process.cwd(), request) || request} (from ${from}) does not exist`);
+    }
+}
 
-    const resources: PlannedResource[] = [];
-    const monitor = pulumi.runtime.getMonitor() as unknown as {
-        registerResource(req: RegisterRequest, callback: (err: unknown, resp?: { getUrn(): string; getId(): string }) => void): void;
-    };
+/** Outputs supplied for a StackReference: by its exact name, or by a name that differs only by the organization. */
+function suppliedOutputs(name: string, references: Record<string, Record<string, unknown>>): Record<string, unknown> | undefined {
+    if (references[name]) {
+        return references[name];
+    }
+    const tail = name.split("/").slice(-2).join("/");
+    const match = Object.keys(references).find((key) => key.split("/").slice(-2).join("/") === tail && key.includes("/"));
+    return match ? references[match] : undefined;
+}
+
+interface Monitor {
+    registerResource(req: RegisterRequest, callback: (err: unknown, resp?: { getUrn(): string; getId(): string }) => void): void;
+    readResource(req: { getType(): string; getId(): string }, callback: (err: unknown, resp?: { setUnknown(value: boolean): void }) => void): void;
+}
+
+/** Records every registration; marks unsupplied StackReferences' outputs unknown, as a first preview has them. */
+function watchMonitor(pulumi: typeof PulumiSdk, resources: PlannedResource[], unsupplied: Set<string>): void {
+    const monitor = pulumi.runtime.getMonitor() as unknown as Monitor;
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, callback) => {
         register(req, (err, resp) => {
@@ -262,105 +107,132 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
             callback(err, resp);
         });
     };
-
-    const errors: string[] = [];
-    const onRejection = (reason: unknown) => errors.push(reason instanceof Error ? reason.message : String(reason));
-    process.on("unhandledRejection", onRejection);
-    let outputs: Record<string, unknown> = {};
-    try {
-        const entry = path.join(programDir, settings.main);
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const program = require(entry) as Record<string, unknown>;
-        outputs = await resolveExports(program);
-        await (pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs?.();
-        await pulumi.runtime.disconnect();
-    } finally {
-        process.off("unhandledRejection", onRejection);
-    }
-    if (errors.length > 0) {
-        throw new Error(errors.join("\n"));
-    }
-    return { project: settings.project, stack: options.stack, organization, preview, config, resources, outputs };
-}
-
-interface RegisterRequest {
-    getType(): string;
-    getName(): string;
-    getParent(): string;
-    getCustom(): boolean;
-    getProtect?(): boolean;
-    getProvider(): string;
-    getDependenciesList(): string[];
-    getPropertydependenciesMap(): { forEach(cb: (value: { getUrnsList(): string[] }, key: string) => void): void };
-    getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
-    getRetainondelete?(): boolean;
-    getIgnorechangesList?(): string[];
-    getAdditionalsecretoutputsList?(): string[];
-    getDeletebeforereplace?(): boolean;
-}
-
-function recordOf(req: RegisterRequest, urn: string, id: string): PlannedResource {
-    const propertyDependencies: Record<string, string[]> = {};
-    req.getPropertydependenciesMap().forEach((value, key) => {
-        propertyDependencies[key] = value.getUrnsList();
-    });
-    const provider = req.getProvider();
-    return {
-        urn,
-        id: id || undefined,
-        type: req.getType(),
-        name: req.getName(),
-        parent: req.getParent() || undefined,
-        custom: req.getCustom(),
-        protect: req.getProtect?.() ?? false,
-        retainOnDelete: req.getRetainondelete?.() ?? false,
-        provider: provider ? provider.split("::")[0] + "::" + provider.split("::").slice(1).join("::") : undefined,
-        dependencies: req.getDependenciesList(),
-        propertyDependencies,
-        ignoreChanges: req.getIgnorechangesList?.() ?? [],
-        additionalSecretOutputs: req.getAdditionalsecretoutputsList?.() ?? [],
-        inputs: toJson(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
+    const read = monitor.readResource.bind(monitor);
+    monitor.readResource = (req, callback) => {
+        read(req, (err, resp) => {
+            if (!err && resp && req.getType() === STACK_REFERENCE && unsupplied.has(req.getId())) {
+                resp.setUnknown(true);
+            }
+            callback(err, resp);
+        });
     };
 }
 
-async function resolveExports(program: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const resolved: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(program)) {
-        if (key === "__esModule" || typeof value === "function") {
-            continue;
-        }
-        resolved[key] = await resolveValue(value);
+/** Registrations still waiting when the program is done: a resource that would silently be missing. */
+function pendingRegistrations(programDir: string): string | undefined {
+    try {
+        const sdkDir = path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [programDir, __dirname] }));
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const debuggable = require(path.join(sdkDir, "runtime", "debuggable.js")) as { leakedPromises?: () => [Set<unknown>, string] };
+        const [leaked, message] = debuggable.leakedPromises?.() ?? [new Set(), ""];
+        return leaked.size > 0 && message.includes("registrations could complete") ? message : undefined;
+    } catch {
+        return undefined;
     }
-    return resolved;
 }
 
-async function resolveValue(value: unknown): Promise<unknown> {
-    if (pulumi.Output.isInstance(value)) {
-        const output = value as PulumiSdk.Output<unknown> & { promise(): Promise<unknown>; isKnown: Promise<boolean>; isSecret: Promise<boolean> };
-        const [inner, known, secret] = await Promise.all([output.promise(), output.isKnown, output.isSecret]);
-        if (!known) {
-            return UNKNOWN;
+export async function runProgram(options: RunOptions): Promise<PlanResult> {
+    const programDir = path.resolve(options.programDir);
+    const pulumi = sdkFor(programDir);
+    const settings = loadStackSettings(programDir, options.stack);
+    const config: Record<string, string> = { ...settings.config };
+    for (const [key, value] of Object.entries(options.configOverrides ?? {})) {
+        if (value === null) {
+            delete config[key];
+        } else {
+            config[key] = value;
         }
-        const plain = await resolveValue(inner);
-        return secret ? { [SECRET_SIG.key]: SECRET_SIG.value, value: plain } : plain;
     }
-    if (value instanceof Promise) {
-        return resolveValue(await value);
+    for (const assignment of options.configSet ?? []) {
+        const [key, value] = parseConfigAssignment(assignment, settings.project);
+        config[key] = value;
     }
-    if (pulumi.Resource.isInstance(value)) {
-        return { urn: await resolveValue((value as PulumiSdk.Resource).urn) };
-    }
-    if (Array.isArray(value)) {
-        return Promise.all(value.map(resolveValue));
-    }
-    if (value && typeof value === "object") {
-        const out: Record<string, unknown> = {};
-        for (const [k, v] of Object.entries(value)) {
-            out[k] = await resolveValue(v);
+    const defaultRegion = config["aws:region"] ?? "us-east-1";
+    const preview = options.preview ?? false;
+    const organization = options.organization ?? "organization";
+    const lookups = new LookupLog();
+    const unsupplied = new Set<string>();
+    const dataSourceContext = { region: defaultRegion, secret: (value: unknown) => pulumi.secret(value) };
+
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args: PulumiSdk.runtime.MockResourceArgs): PulumiSdk.runtime.MockResourceResult {
+                if (args.type === STACK_REFERENCE) {
+                    const refName = String(args.inputs.name);
+                    const outputs = suppliedOutputs(refName, options.stackReferences ?? {});
+                    lookups.record(STACK_REFERENCE, outputs ? "supplied" : "unknown", refName);
+                    if (!outputs) {
+                        unsupplied.add(refName);
+                    }
+                    return { id: refName, state: { name: refName, outputs: outputs ?? UNKNOWN, secretOutputNames: [] } };
+                }
+                if (preview) {
+                    // During a preview, providers have not created anything yet: only the inputs are known.
+                    return { id: undefined as unknown as string, state: {} };
+                }
+                const state = computedState(args.type, args.name, args.inputs, defaultRegion);
+                return { id: physicalId(args.type, args.name, state), state };
+            },
+            call(args: PulumiSdk.runtime.MockCallArgs): Record<string, unknown> {
+                return callDataSource(args.token, args.inputs, dataSourceContext, lookups);
+            },
+        },
+        settings.project,
+        options.stack,
+        preview,
+        organization,
+    );
+    installUnknownInvokes(pulumi, lookups);
+    const secretKeys = Object.keys(config).filter((key) => settings.secretKeys.includes(key));
+    pulumi.runtime.setAllConfig(config, secretKeys);
+
+    const resources: PlannedResource[] = [];
+    watchMonitor(pulumi, resources, unsupplied);
+    const outputs = await runCapturingFailures(programDir, async () => {
+        const entry = programEntry(programDir, settings.main);
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const loaded = require(entry) as unknown;
+        // As the language host does: an exported function is the program (`export = async () => {...}`).
+        const program = typeof loaded === "function" ? await (loaded as () => unknown)() : await loaded;
+        const exported = await resolveExports(pulumi, (program ?? {}) as Record<string, unknown>);
+        await pulumi.runtime.disconnect();
+        return exported;
+    });
+    return { project: settings.project, stack: options.stack, organization, preview, config, resources, outputs, lookups: lookups.list() };
+}
+
+/**
+ * Runs the program and waits for its registrations; any thrown error, rejected promise or registration
+ * left pending fails the run with the program's own message and location.
+ */
+async function runCapturingFailures<T>(programDir: string, body: () => Promise<T>): Promise<T> {
+    const failures: unknown[] = [];
+    const onFailure = (reason: unknown) => failures.push(reason);
+    process.on("unhandledRejection", onFailure);
+    process.on("uncaughtException", onFailure);
+    try {
+        const result = await body();
+        // Rejections of promises nobody awaited are reported on a later turn: let them arrive.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (failures.length === 0) {
+            const pending = pendingRegistrations(programDir);
+            if (pending) {
+                failures.push(new ProgramError(pending));
+            }
         }
-        return out;
+        if (failures.length > 0) {
+            throw new ProgramError(describeFailures(failures, programDir));
+        }
+        return result;
+    } catch (err) {
+        if (err instanceof ProgramError) {
+            throw err;
+        }
+        throw new ProgramError(describeFailures([err, ...failures], programDir));
+    } finally {
+        process.off("unhandledRejection", onFailure);
+        process.off("uncaughtException", onFailure);
     }
-    return value;
 }
 
 /** Child-process entry: `tsx tools/plan/mock-runtime.ts <options-json-file> <result-json-file>`. */
@@ -371,7 +243,8 @@ async function main(): Promise<void> {
         const result = await runProgram(options);
         fs.writeFileSync(resultFile, JSON.stringify({ ok: true, result }));
     } catch (err) {
-        const error = err as Error;
+        // Program failures arrive described (ProgramError); others are the tool's own (a missing stack file).
+        const error = err instanceof Error ? err : new Error(String(err));
         fs.writeFileSync(resultFile, JSON.stringify({ ok: false, error: error.message, name: error.name }));
     }
     process.exit(0);

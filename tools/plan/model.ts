@@ -26,6 +26,18 @@ export interface PlannedResource {
     inputs: Record<string, unknown>;
 }
 
+/** A data source (or outside stack) the offline plan could not ask a cloud about, and what it used instead. */
+export interface LookupRecord {
+    /** As programs spell it: aws.getAvailabilityZones, aws.iam.getPolicyDocument, pulumi.StackReference. */
+    function: string;
+    token: string;
+    /** computed from the arguments as the provider does; assumed (a realistic stand-in); supplied by a file; unknown. */
+    result: "computed" | "assumed" | "supplied" | "unknown";
+    count: number;
+    /** E.g. the stack a StackReference names. */
+    detail?: string;
+}
+
 export interface PlanResult {
     project: string;
     stack: string;
@@ -35,6 +47,8 @@ export interface PlanResult {
     resources: PlannedResource[];
     /** Stack outputs, in wire format. */
     outputs: Record<string, unknown>;
+    /** The data sources and outside stacks the program read, and how each was answered. */
+    lookups: LookupRecord[];
 }
 
 export function isSecret(value: unknown): value is { value: unknown } {

@@ -8,7 +8,8 @@ import { PlanResult } from "./model";
 import { PlanError, planStack } from "./runner";
 import type { RunOptions } from "./mock-runtime";
 
-type Extra = Omit<RunOptions, "programDir" | "stack" | "stackReferences">;
+/** How to plan: preview, config values, and the outputs of stacks outside the run (`--stack-outputs`). */
+type Extra = Omit<RunOptions, "programDir" | "stack">;
 
 /** The other stacks of the project that a stack's configuration refers to. */
 export function referencedStacks(programDir: string, stack: string): string[] {
@@ -28,7 +29,7 @@ export function planInOrder(programDir: string, stacks: string[], extra: Extra =
     const planned = new Map<string, PlanResult>();
     const order: string[] = [];
     const visiting = new Set<string>();
-    const references: Record<string, Record<string, unknown>> = {};
+    const references: Record<string, Record<string, unknown>> = { ...(extra.stackReferences ?? {}) };
 
     const plan = (stack: string): void => {
         if (planned.has(stack)) {

@@ -1,71 +1,86 @@
 /**
- * `npm run plan`: what `pulumi preview` would create, offline. Runs index.ts under Pulumi's mock runtime
- * with each stack's real configuration (Pulumi.yaml + Pulumi.<stack>.yaml), prod first, then dr with
- * prod's outputs behind its StackReference.
+ * `npm run plan`: what `pulumi preview` would create, offline. Runs the program under Pulumi's mock runtime
+ * with each stack's real configuration (Pulumi.yaml + Pulumi.<stack>.yaml), referenced stacks first (dr
+ * after prod, with prod's outputs behind its StackReference). `npm run plan -- --help` lists the options.
  *
- *   npm run plan                      both stacks
- *   npm run plan -- --stack prod      one stack (its referenced stacks are planned first, not printed)
- *   npm run plan -- --json            the same as JSON
- *   npm run plan -- --preview         leave computed values unknown, as a first `pulumi preview` does
+ * Exit 0 when every stack is planned, 2 on a usage error or a failed plan (the program's error and its
+ * file:line), as `npm run check` does.
  */
-import * as path from "path";
 import { listStacks } from "./stack-settings";
 import { planInOrder } from "./order";
 import { PlanError } from "./runner";
 import { formatPlan } from "./format";
+import {
+    configAssignmentsOf,
+    EXIT_OK,
+    EXIT_USAGE_OR_PLAN_FAILURE,
+    parseCommandLine,
+    PLAN_OPTIONS,
+    PLAN_OPTIONS_HELP,
+    programDirOf,
+    stackOutputsOf,
+    UsageError,
+} from "./cli";
 
-interface PlanArgs {
+export interface PlanArgs {
+    help: boolean;
     stacks: string[];
     json: boolean;
     preview: boolean;
     programDir: string;
+    configSet: string[];
+    stackOutputs: Record<string, Record<string, unknown>>;
 }
 
-export function parseArgs(argv: string[]): PlanArgs {
-    const args: PlanArgs = { stacks: [], json: false, preview: false, programDir: process.cwd() };
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        if (arg === "--stack" || arg === "-s") {
-            args.stacks.push(argv[++i]);
-        } else if (arg.startsWith("--stack=")) {
-            args.stacks.push(arg.slice("--stack=".length));
-        } else if (arg === "--json") {
-            args.json = true;
-        } else if (arg === "--preview") {
-            args.preview = true;
-        } else if (arg === "--program") {
-            args.programDir = path.resolve(argv[++i]);
-        } else {
-            throw new Error(`unknown argument ${arg}; usage: npm run plan -- [--stack NAME] [--json] [--preview] [--program DIR]`);
-        }
-    }
-    return args;
+export const PLAN_USAGE = ["usage: npm run plan -- [options]", "", ...PLAN_OPTIONS_HELP, "", "exit: 0 planned, 2 usage error or failed plan"].join("\n");
+
+export function parsePlanArgs(argv: string[]): PlanArgs {
+    const values = parseCommandLine(argv, PLAN_OPTIONS);
+    return {
+        help: values.help ?? false,
+        stacks: values.stack ?? [],
+        json: values.json ?? false,
+        preview: values.preview ?? false,
+        programDir: programDirOf(values.program, process.cwd()),
+        configSet: configAssignmentsOf(values.config),
+        stackOutputs: stackOutputsOf(values["stack-outputs"]),
+    };
 }
 
 function main(): number {
     let args: PlanArgs;
     try {
-        args = parseArgs(process.argv.slice(2));
+        args = parsePlanArgs(process.argv.slice(2));
     } catch (err) {
-        console.error((err as Error).message);
-        return 2;
+        if (err instanceof UsageError) {
+            console.error(`${err.message}\n${PLAN_USAGE}`);
+            return EXIT_USAGE_OR_PLAN_FAILURE;
+        }
+        throw err;
+    }
+    if (args.help) {
+        console.log(PLAN_USAGE);
+        return EXIT_OK;
     }
     const stacks = args.stacks.length > 0 ? args.stacks : listStacks(args.programDir);
     try {
-        const results = planInOrder(args.programDir, stacks, { preview: args.preview });
+        const results = planInOrder(args.programDir, stacks, { preview: args.preview, configSet: args.configSet, stackReferences: args.stackOutputs });
         if (args.json) {
             console.log(JSON.stringify(results.length === 1 ? results[0] : results, null, 2));
         } else {
             console.log(results.map(formatPlan).join("\n\n"));
         }
-        return 0;
+        return EXIT_OK;
     } catch (err) {
         if (err instanceof PlanError) {
             console.error(`plan of stack ${err.stack} failed:\n${err.message}`);
-            return 1;
+            return EXIT_USAGE_OR_PLAN_FAILURE;
         }
-        throw err;
+        console.error((err as Error).message);
+        return EXIT_USAGE_OR_PLAN_FAILURE;
     }
 }
 
-process.exitCode = main();
+if (require.main === module) {
+    process.exitCode = main();
+}

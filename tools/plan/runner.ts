@@ -1,6 +1,5 @@
 /**
- * Plans stacks in child processes (one Pulumi runtime per process) and chains StackReferences: a stack
- * that references another planned stack gets that stack's outputs, as `pulumi up` of prod then dr would.
+ * Plans one stack in a child process (one Pulumi runtime per process); order.ts chains the stacks.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -46,21 +45,4 @@ export function planStack(options: RunOptions): PlanResult {
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
-}
-
-/**
- * Plans `stacks` in order. A stack whose StackReference names an earlier stack of the same project gets its
- * outputs; when a requested stack depends on one not requested, that one is planned first.
- */
-export function planStacks(programDir: string, stacks: string[], extra: Omit<RunOptions, "programDir" | "stack"> = {}): PlanResult[] {
-    const results: PlanResult[] = [];
-    const stackReferences: Record<string, Record<string, unknown>> = { ...(extra.stackReferences ?? {}) };
-    for (const stack of stacks) {
-        const result = planStack({ ...extra, programDir, stack, stackReferences });
-        for (const name of [`${result.organization}/${result.project}/${stack}`, `${result.project}/${stack}`, stack]) {
-            stackReferences[name] = result.outputs;
-        }
-        results.push(result);
-    }
-    return results;
 }

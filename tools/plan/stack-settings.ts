@@ -9,14 +9,63 @@ import { parse } from "yaml";
 
 export interface StackSettings {
     project: string;
-    main: string;
+    /** Pulumi.yaml's `main`, when set (a file or a directory, relative to the project). */
+    main?: string;
     config: Record<string, string>;
-    /** Keys whose stack-file values are `secure:` (encrypted); the offline plan cannot decrypt them. */
+    /** Keys holding a `secure:` value (top level or nested); the offline plan cannot decrypt them. */
     secretKeys: string[];
 }
 
 function asConfigString(value: unknown): string {
     return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+function isSecureValue(value: unknown): value is { secure: string } {
+    return typeof value === "object" && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && "secure" in value;
+}
+
+/**
+ * What a program receives for an encrypted value: a plain string standing in for the plaintext, kept
+ * secret. It is stable per key and shaped like a generated credential (letters, digits, a dash; 24
+ * characters, always a digit) so that programs validating a password's length or characters accept it; `--config
+ * KEY=VALUE` replaces it when a program needs a particular value.
+ */
+export function secureStandIn(keyPath: string): string {
+    let h = 0x811c9dc5;
+    let hex = "";
+    for (let round = 0; round < 2; round++) {
+        for (const c of `${keyPath}#${round}`) {
+            h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
+        }
+        hex += h.toString(16).padStart(8, "0");
+    }
+    return `Mock-Secret-1${hex.slice(0, 11)}`;
+}
+
+/** Replaces every nested `{ secure: ... }` by its stand-in; reports whether any was found. */
+function replaceSecure(value: unknown, keyPath: string): { value: unknown; secret: boolean } {
+    if (isSecureValue(value)) {
+        return { value: secureStandIn(keyPath), secret: true };
+    }
+    if (Array.isArray(value)) {
+        const items = value.map((v, i) => replaceSecure(v, `${keyPath}[${i}]`));
+        return { value: items.map((i) => i.value), secret: items.some((i) => i.secret) };
+    }
+    if (value && typeof value === "object") {
+        const entries = Object.entries(value).map(([k, v]) => [k, replaceSecure(v, `${keyPath}.${k}`)] as const);
+        return { value: Object.fromEntries(entries.map(([k, r]) => [k, r.value])), secret: entries.some(([, r]) => r.secret) };
+    }
+    return { value, secret: false };
+}
+
+/** `KEY=VALUE` as `pulumi config set KEY VALUE` takes it: a key without a namespace belongs to the project. */
+export function parseConfigAssignment(assignment: string, project: string): [string, string] {
+    const eq = assignment.indexOf("=");
+    if (eq <= 0) {
+        throw new Error(`--config ${assignment}: expected KEY=VALUE`);
+    }
+    const key = assignment.slice(0, eq);
+    return [key.includes(":") ? key : `${project}:${key}`, assignment.slice(eq + 1)];
 }
 
 export function loadStackSettings(programDir: string, stack: string): StackSettings {
@@ -51,19 +100,14 @@ export function loadStackSettings(programDir: string, stack: string): StackSetti
     const stackSettings = (parse(fs.readFileSync(stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> };
     const secretKeys: string[] = [];
     for (const [key, value] of Object.entries(stackSettings.config ?? {})) {
-        if (value && typeof value === "object" && "secure" in (value as object)) {
+        // The offline plan has no secrets provider: a stand-in reaches the program, as a secret.
+        const replaced = replaceSecure(value, qualify(key));
+        if (replaced.secret) {
             secretKeys.push(qualify(key));
-            // The offline plan has no secrets provider: a placeholder stands in for the encrypted value.
-            config[qualify(key)] = "[secure value: decrypted by the Pulumi CLI]";
-            continue;
         }
-        config[qualify(key)] = asConfigString(value);
+        config[qualify(key)] = asConfigString(replaced.value);
     }
-    let main = project.main ?? "index.ts";
-    if (fs.existsSync(path.join(programDir, main)) && fs.statSync(path.join(programDir, main)).isDirectory()) {
-        main = path.join(main, "index.ts");
-    }
-    return { project: project.name, main, config, secretKeys };
+    return { project: project.name, main: project.main, config, secretKeys };
 }
 
 /** The stacks of a project: every Pulumi.<stack>.yaml beside Pulumi.yaml. */

@@ -3,6 +3,8 @@
  * external assets) with the DR design of the planned stacks as a diagram, the retention matrix and the
  * policy violations. A pure function of the checker's structured result and the planned stacks.
  */
+import { drillSection } from "../drill/html-section";
+import type { DrillReport } from "../drill/report";
 import { PlanResult, shortType } from "../plan/model";
 import { ReportCheck } from "./markdown";
 import { buildTopology, LANE_TITLES, LANES, Lane, pairStacks, Topology, TopologyNode } from "./topology";
@@ -11,6 +13,8 @@ export interface HtmlOptions {
     /** Shown in the header; omitted when not given (keeps the output deterministic for tests). */
     generatedAt?: string;
     title?: string;
+    /** The last drill of each scenario (.drill/*.json), shown as the "last drill" section. */
+    drills?: DrillReport[];
 }
 
 /** Status as a coloured text badge (no emoji: headless browsers and print often lack the font). */
@@ -310,7 +314,7 @@ function evidenceTable(check: ReportCheck): string {
     const rows = check.retention.map((r) => {
         const items = [
             ...r.evidence.map((e) => `<li><code>${esc(e.name)}</code> (${esc(shortType(e.type))}): ${esc(e.detail)}</li>`),
-            ...(r.status === "waived" && r.waiver ? [`<li>waived: ${esc(r.waiver)}</li>`] : []),
+            ...(r.waiver ? [`<li>waiver: ${esc(r.waiver)}</li>`] : []),
             ...(r.status !== "met" ? r.shortfalls.map((s) => `<li>✗ ${esc(s)}</li>`) : []),
         ];
         return `<tr><th scope="row">${esc(r.dataType)}</th><td>${esc(r.required)}</td><td>${esc(r.found)}</td><td class="status-${esc(r.status)}">${badge(r.status)}</td><td>${items.length > 0 ? `<ul class="evidence">${items.join("")}</ul>` : "—"}</td></tr>`;
@@ -388,6 +392,7 @@ ${checks.map(evidenceTable).join("\n")}
 <section id="policy"><h2>Policy violations</h2>
 ${violationsTable(checks)}
 </section>
+${drillSection(options.drills ?? [])}
 </main>
 </body>
 </html>

@@ -5,10 +5,11 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { checkPlans, CheckOptions, REPO_ROOT, StackCheck } from "../check/core";
+import { checkPlans, CheckOptions, planInputsOf, REPO_ROOT, StackCheck } from "../check/core";
 import { PlanResult } from "../plan/model";
 import { planInOrder } from "../plan/order";
 import { renderHtml } from "./html";
+import { readReports } from "../drill/report";
 import { renderMarkdown } from "./markdown";
 import { listStacks } from "../plan/stack-settings";
 
@@ -25,14 +26,14 @@ export interface ReportResult {
 export async function planAndCheck(options: CheckOptions = {}): Promise<{ plans: PlanResult[]; checks: StackCheck[] }> {
     const programDir = path.resolve(options.programDir ?? REPO_ROOT);
     const stacks = options.stacks && options.stacks.length > 0 ? options.stacks : listStacks(programDir);
-    const plans = planInOrder(programDir, stacks, { preview: options.preview ?? false });
+    const plans = planInOrder(programDir, stacks, planInputsOf(options));
     const checks = await checkPlans(plans, { ...options, programDir });
     return { plans, checks };
 }
 
 export async function writeReport(format: "markdown" | "html", options: CheckOptions, out?: string): Promise<ReportResult> {
     const { plans, checks } = await planAndCheck(options);
-    const text = format === "html" ? renderHtml(checks, plans, { generatedAt: new Date().toISOString() }) : renderMarkdown(checks);
+    const text = format === "html" ? renderHtml(checks, plans, { generatedAt: new Date().toISOString(), drills: readReports() }) : renderMarkdown(checks);
     if (out) {
         fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
         fs.writeFileSync(out, text);

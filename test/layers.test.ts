@@ -1,0 +1,65 @@
+/**
+ * The program's layers (docs/architecture.md): lib/ <- components/ <- stacks/ <- index.ts, enforced by the
+ * no-restricted-imports rules of eslint.config.mjs. Each case lints a real file of the layer with one extra
+ * import and expects the rule to refuse (or allow) it.
+ */
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { ESLint } from "eslint";
+
+const ROOT = path.resolve(__dirname, "..");
+
+describe("layers: imports point down only (ESLint no-restricted-imports)", function () {
+    this.timeout(120_000);
+    // The real configuration, without the type-aware Pulumi rules: the layer rules are syntactic, and
+    // building the program's TypeScript project for them would only slow the test down.
+    const eslint = new ESLint({
+        cwd: ROOT,
+        overrideConfig: {
+            languageOptions: { parserOptions: { projectService: false } },
+            rules: { "@pulumi/no-output-in-template-literal": "off", "@pulumi/no-output-instance-in-template-literal": "off" },
+        },
+    });
+
+    /** The no-restricted-imports messages for `file` with `importLine` added at its top. */
+    async function restrictedImports(file: string, importLine: string): Promise<string[]> {
+        const source = fs.readFileSync(path.join(ROOT, file), "utf8");
+        const [result] = await eslint.lintText(`${importLine}\n${source}`, { filePath: path.join(ROOT, file) });
+        return result.messages.filter((m) => m.ruleId === "no-restricted-imports").map((m) => m.message);
+    }
+
+    const refused = async (file: string, importLine: string, fragment: string) => {
+        const messages = await restrictedImports(file, importLine);
+        assert.equal(messages.length, 1, `${file}: ${importLine} should be refused; got ${JSON.stringify(messages)}`);
+        assert.ok(messages[0].includes(fragment), messages[0]);
+    };
+    const allowed = async (file: string, importLine: string) => {
+        assert.deepEqual(await restrictedImports(file, importLine), [], `${file}: ${importLine} should be allowed`);
+    };
+
+    it("refuses lib/ importing a component, a stack, the Pulumi SDK or a tool", async () => {
+        await refused("lib/schedule.ts", 'import { customerManagedKey } from "../components/kms";', "imports point down only");
+        await refused("lib/formats.ts", 'import { stackTags } from "../stacks/compose-common";', "imports point down only");
+        await refused("lib/schedule.ts", 'import * as pulumi from "@pulumi/pulumi";', "dependency-free");
+        await refused("lib/schedule.ts", 'import { planStack } from "../tools/plan/runner";', "never imports tools/");
+    });
+
+    it("refuses components/ importing stacks/ or the stack configuration's types, allows lib/", async () => {
+        await refused("components/kms.ts", 'import { stackTags } from "../stacks/compose-common";', "imports point down only");
+        await refused("components/kms.ts", 'import type { StackConfig } from "../lib/config";', "own Args");
+        await allowed("components/kms.ts", 'import { retentionRow } from "../lib/retention";');
+    });
+
+    it("refuses stacks/ importing index.ts or the policy pack", async () => {
+        await refused("stacks/compose-common.ts", 'import * as program from "../index";', "imports point down only");
+        await refused("stacks/compose-common.ts", 'import { s3Policies } from "../policy/s3";', "policy pack");
+        await allowed("stacks/compose-common.ts", 'import { Alarms } from "../components/alarms";');
+    });
+
+    it("lets lib/retention.ts alone re-export the policy pack's retention table", async () => {
+        await allowed("lib/retention.ts", 'export * from "../policy/retention";');
+        await refused("lib/retention.ts", 'import { s3Policies } from "../policy/s3";', "../policy/retention only");
+        await refused("lib/formats.ts", 'export * from "../policy/retention";', "policy pack");
+    });
+});

@@ -1,0 +1,319 @@
+/**
+ * Data sources (invokes) under the offline plan, as close to the engine's as can be had without a cloud:
+ * - computed from their arguments, as the provider would: `aws.iam.getPolicyDocument`, `aws.getRegion`,
+ *   `aws.getPartition`, `kubernetes:yaml:decode`;
+ * - assumed: realistic values for an account that does not exist (`aws.getCallerIdentity`,
+ *   `aws.getAvailabilityZones`, KMS keys and aliases, secrets, VPCs, subnets, hosted zones);
+ * - anything else: unknown, as a first `pulumi preview` shows a value it cannot know yet. Never the
+ *   invoke's own inputs (a result that echoes its arguments makes `names`, `json`, `accountId` undefined).
+ * Every lookup is recorded, so the plan and the check report can say what they assumed.
+ */
+import { parseAllDocuments } from "yaml";
+import type * as PulumiSdk from "@pulumi/pulumi";
+import { renderPolicyDocument, PolicyDocumentArgs } from "./policy-document";
+import { ACCOUNT_ID, mockHexId, mockUuid } from "./resource-mocks";
+import { LookupRecord } from "./model";
+
+type Args = Record<string, unknown>;
+interface Context {
+    region: string;
+    /** Wraps a value as a secret, as the provider marks secret outputs. */
+    secret(value: unknown): unknown;
+}
+interface DataSource {
+    kind: "computed" | "assumed";
+    result(args: Args, context: Context): Record<string, unknown>;
+}
+
+const DIRECTIONS: Record<string, string> = {
+    north: "n", south: "s", east: "e", west: "w", central: "c",
+    northeast: "ne", northwest: "nw", southeast: "se", southwest: "sw",
+};
+
+/** "us-east-1" → "use1", as AWS zone ids are spelled (use1-az1). */
+function zoneIdPrefix(region: string): string {
+    const [area, direction, number] = region.split("-");
+    return `${area}${DIRECTIONS[direction] ?? direction?.[0] ?? ""}${number ?? ""}`;
+}
+
+function regionOf(args: Args, context: Context): string {
+    return String(args.region ?? context.region);
+}
+
+function partitionOf(region: string): { partition: string; dnsSuffix: string } {
+    if (region.startsWith("cn-")) {
+        return { partition: "aws-cn", dnsSuffix: "amazonaws.com.cn" };
+    }
+    if (region.startsWith("us-gov-")) {
+        return { partition: "aws-us-gov", dnsSuffix: "amazonaws.com" };
+    }
+    return { partition: "aws", dnsSuffix: "amazonaws.com" };
+}
+
+function availabilityZones(args: Args, context: Context): Record<string, unknown> {
+    const region = regionOf(args, context);
+    const excluded = new Set([...((args.excludeNames as string[]) ?? []), ...((args.excludeZoneIds as string[]) ?? [])]);
+    const zones = ["a", "b", "c"]
+        .map((letter, i) => ({ name: `${region}${letter}`, zoneId: `${zoneIdPrefix(region)}-az${i + 1}` }))
+        .filter((zone) => !excluded.has(zone.name) && !excluded.has(zone.zoneId));
+    return {
+        ...args,
+        id: region,
+        region,
+        names: zones.map((z) => z.name),
+        zoneIds: zones.map((z) => z.zoneId),
+        groupNames: zones.map(() => region),
+    };
+}
+
+function kmsKey(args: Args, context: Context): Record<string, unknown> {
+    const region = regionOf(args, context);
+    const requested = String(args.keyId ?? "");
+    const keyId = /^[0-9a-f-]{36}$/.test(requested) ? requested : requested.match(/key\/([0-9a-f-]{36})$/)?.[1] ?? mockUuid(`kms:${requested}`);
+    const awsManaged = /alias\/aws\//.test(requested);
+    return {
+        ...args,
+        id: keyId,
+        keyId,
+        arn: `arn:aws:kms:${region}:${ACCOUNT_ID}:key/${keyId}`,
+        awsAccountId: ACCOUNT_ID,
+        region,
+        enabled: true,
+        keyState: "Enabled",
+        keyManager: awsManaged ? "AWS" : "CUSTOMER",
+        keySpec: "SYMMETRIC_DEFAULT",
+        customerMasterKeySpec: "SYMMETRIC_DEFAULT",
+        keyUsage: "ENCRYPT_DECRYPT",
+        origin: "AWS_KMS",
+        multiRegion: false,
+        multiRegionConfigurations: [],
+        xksKeyConfigurations: [],
+        description: "",
+        creationDate: "2024-01-01T00:00:00Z",
+        expirationModel: "",
+        deletionDate: "",
+        validTo: "",
+        cloudHsmClusterId: "",
+        customKeyStoreId: "",
+        pendingDeletionWindowInDays: 0,
+    };
+}
+
+function kmsAlias(args: Args, context: Context): Record<string, unknown> {
+    const region = regionOf(args, context);
+    const name = String(args.name);
+    const targetKeyId = mockUuid(`kms:${name}`);
+    const arn = `arn:aws:kms:${region}:${ACCOUNT_ID}:${name}`;
+    return { ...args, id: arn, arn, name, region, targetKeyId, targetKeyArn: `arn:aws:kms:${region}:${ACCOUNT_ID}:key/${targetKeyId}` };
+}
+
+function secretArn(idOrName: string, region: string): string {
+    return idOrName.startsWith("arn:") ? idOrName : `arn:aws:secretsmanager:${region}:${ACCOUNT_ID}:secret:${idOrName}-AbCdEf`;
+}
+
+function secretNameOf(arnOrName: string): string {
+    const match = /:secret:(.+)-[A-Za-z0-9]{6}$/.exec(arnOrName);
+    return match ? match[1] : arnOrName;
+}
+
+function secret(args: Args, context: Context): Record<string, unknown> {
+    const region = regionOf(args, context);
+    const arn = secretArn(String(args.arn ?? args.name), region);
+    return {
+        ...args,
+        id: arn,
+        arn,
+        name: secretNameOf(arn),
+        region,
+        description: "",
+        kmsKeyId: "",
+        policy: "",
+        tags: args.tags ?? {},
+        createdDate: "2024-01-01T00:00:00Z",
+        lastChangedDate: "2024-01-01T00:00:00Z",
+    };
+}
+
+function secretVersion(args: Args, context: Context): Record<string, unknown> {
+    const region = regionOf(args, context);
+    const arn = secretArn(String(args.secretId), region);
+    const versionId = "00000000-0000-4000-8000-000000000001";
+    return {
+        ...args,
+        id: `${arn}|${args.versionStage ?? "AWSCURRENT"}`,
+        arn,
+        secretArn: arn,
+        region,
+        // A database credentials document, the commonest content; secret, as the provider marks it.
+        secretString: context.secret(JSON.stringify({ engine: "postgres", username: "oauth2admin", password: "mock-replicated-db-password", dbname: "oauth2db", port: 5432 })),
+        secretBinary: context.secret(""),
+        versionId: args.versionId ?? versionId,
+        versionStages: [String(args.versionStage ?? "AWSCURRENT")],
+        createdDate: "2024-01-01T00:00:00Z",
+    };
+}
+
+function vpc(args: Args, context: Context): Record<string, unknown> {
+    const region = regionOf(args, context);
+    const isDefault = args.default === true;
+    const id = String(args.id ?? mockHexId("vpc", `lookup:${JSON.stringify(args)}`));
+    const cidrBlock = String(args.cidrBlock ?? (isDefault ? "172.31.0.0/16" : "10.0.0.0/16"));
+    return {
+        ...args,
+        id,
+        arn: `arn:aws:ec2:${region}:${ACCOUNT_ID}:vpc/${id}`,
+        cidrBlock,
+        cidrBlockAssociations: [{ associationId: mockHexId("vpc-cidr-assoc", id), cidrBlock, state: "associated" }],
+        default: isDefault,
+        dhcpOptionsId: mockHexId("dopt", id),
+        enableDnsHostnames: true,
+        enableDnsSupport: true,
+        enableNetworkAddressUsageMetrics: false,
+        instanceTenancy: "default",
+        ipv6AssociationId: "",
+        ipv6CidrBlock: "",
+        ipv6CidrBlockAssociations: [],
+        mainRouteTableId: mockHexId("rtb", id),
+        ownerId: ACCOUNT_ID,
+        region,
+        state: "available",
+        tags: args.tags ?? {},
+    };
+}
+
+function subnets(args: Args, context: Context): Record<string, unknown> {
+    const region = regionOf(args, context);
+    const seed = `lookup:${JSON.stringify(args)}`;
+    return { ...args, id: region, region, ids: [0, 1, 2].map((i) => mockHexId("subnet", `${seed}/${i}`)), tags: args.tags ?? {} };
+}
+
+function hostedZone(args: Args): Record<string, unknown> {
+    const name = String(args.name ?? "example.com").replace(/\.$/, "");
+    const zoneId = String(args.zoneId ?? `Z${mockUuid(`zone:${name}`).replace(/-/g, "").toUpperCase().slice(0, 20)}`);
+    const servers = [0, 1, 2, 3].map((i) => `ns-${100 + i * 500}.awsdns-${10 + i}.${["com", "net", "org", "co.uk"][i]}`);
+    return {
+        ...args,
+        id: zoneId,
+        zoneId,
+        name,
+        arn: `arn:aws:route53:::hostedzone/${zoneId}`,
+        callerReference: mockUuid(`zone-ref:${name}`),
+        comment: "",
+        linkedServiceDescription: "",
+        linkedServicePrincipal: "",
+        nameServers: servers,
+        primaryNameServer: servers[0],
+        privateZone: args.privateZone ?? false,
+        resourceRecordSetCount: 2,
+        tags: args.tags ?? {},
+    };
+}
+
+const DATA_SOURCES: Record<string, DataSource> = {
+    "aws:index/getCallerIdentity:getCallerIdentity": {
+        kind: "assumed",
+        result: () => ({ id: ACCOUNT_ID, accountId: ACCOUNT_ID, arn: `arn:aws:iam::${ACCOUNT_ID}:user/mock`, userId: "AIDAMOCK" }),
+    },
+    "aws:index/getRegion:getRegion": {
+        kind: "computed",
+        result: (args, context) => {
+            const region = String(args.region ?? args.name ?? context.region);
+            return { id: region, name: region, region, endpoint: `ec2.${region}.${partitionOf(region).dnsSuffix}`, description: region };
+        },
+    },
+    "aws:index/getPartition:getPartition": {
+        kind: "computed",
+        result: (_args, context) => ({ id: partitionOf(context.region).partition, ...partitionOf(context.region), reverseDnsPrefix: "com.amazonaws" }),
+    },
+    "aws:index/getAvailabilityZones:getAvailabilityZones": { kind: "assumed", result: availabilityZones },
+    "aws:iam/getPolicyDocument:getPolicyDocument": {
+        kind: "computed",
+        result: (args) => {
+            const rendered = renderPolicyDocument(args as PolicyDocumentArgs);
+            return { ...args, id: String(mockUuid(rendered.minifiedJson)), ...rendered };
+        },
+    },
+    "aws:kms/getKey:getKey": { kind: "assumed", result: kmsKey },
+    "aws:kms/getAlias:getAlias": { kind: "assumed", result: kmsAlias },
+    "aws:secretsmanager/getSecret:getSecret": { kind: "assumed", result: secret },
+    "aws:secretsmanager/getSecretVersion:getSecretVersion": { kind: "assumed", result: secretVersion },
+    "aws:ec2/getVpc:getVpc": { kind: "assumed", result: vpc },
+    "aws:ec2/getSubnets:getSubnets": { kind: "assumed", result: subnets },
+    "aws:route53/getZone:getZone": { kind: "assumed", result: (args) => hostedZone(args) },
+    "kubernetes:yaml:decode": {
+        kind: "computed",
+        result: (args) => ({ result: parseAllDocuments(String(args.text ?? "")).map((d) => d.toJSON()).filter((d) => d !== null && d !== undefined) }),
+    },
+};
+
+export function isKnownDataSource(token: string): boolean {
+    return token in DATA_SOURCES;
+}
+
+/** "aws:iam/getPolicyDocument:getPolicyDocument" → "aws.iam.getPolicyDocument", as programs spell it. */
+export function functionName(token: string): string {
+    const [pkg, module, member] = token.split(":");
+    const namespace = module?.split("/")[0];
+    return [pkg, namespace && namespace !== "index" && namespace !== pkg ? namespace : undefined, member].filter(Boolean).join(".");
+}
+
+/** The lookups of one program run, counted per function and kind. */
+export class LookupLog {
+    private readonly counts = new Map<string, LookupRecord>();
+
+    record(token: string, result: LookupRecord["result"], detail?: string): void {
+        const key = `${token}|${result}|${detail ?? ""}`;
+        const entry = this.counts.get(key) ?? { function: functionName(token), token, result, count: 0, ...(detail ? { detail } : {}) };
+        entry.count += 1;
+        this.counts.set(key, entry);
+    }
+
+    list(): LookupRecord[] {
+        return [...this.counts.values()].sort((a, b) => a.function.localeCompare(b.function));
+    }
+}
+
+/** The mock's `call`: a known data source's result; never the inputs. */
+export function callDataSource(token: string, args: Args, context: Context, log: LookupLog): Record<string, unknown> {
+    const source = DATA_SOURCES[token];
+    if (!source) {
+        // Reached only through a path the unknown-result wrapper does not cover (a provider method call).
+        log.record(token, "unknown");
+        return {};
+    }
+    log.record(token, source.kind);
+    return source.result(args, context);
+}
+
+type InvokeFunction = (token: string, ...rest: unknown[]) => unknown;
+
+/**
+ * Makes every invoke the table does not know return an unknown result, as in a first preview: the Output
+ * forms an unknown Output (applies do not run, resources receive an unknown input), the Promise forms an
+ * object whose every property is such an Output.
+ */
+export function installUnknownInvokes(pulumi: typeof PulumiSdk, log: LookupLog): void {
+    const runtime = pulumi.runtime as unknown as Record<string, InvokeFunction>;
+    const unknownOutput = () => pulumi.output(pulumi.unknown);
+    const unknownObject = () =>
+        new Proxy({} as Record<string | symbol, unknown>, {
+            get: (_target, property) => (typeof property === "string" && property !== "then" && property !== "toJSON" ? unknownOutput() : undefined),
+        });
+    const wrap = (name: string, unknown: () => unknown) => {
+        const original = runtime[name];
+        if (typeof original !== "function") {
+            return;
+        }
+        runtime[name] = (token: string, ...rest: unknown[]) => {
+            if (isKnownDataSource(token) || token.startsWith("pulumi:")) {
+                return original(token, ...rest);
+            }
+            log.record(token, "unknown");
+            return unknown();
+        };
+    };
+    wrap("invoke", () => Promise.resolve(unknownObject()));
+    wrap("invokeSingle", () => Promise.resolve(unknownOutput()));
+    wrap("invokeOutput", unknownOutput);
+    wrap("invokeSingleOutput", unknownOutput);
+}

@@ -1,0 +1,76 @@
+/**
+ * A program's failure as its author needs to read it: the program's own error message and the file:line of
+ * the program that raised it (tsx maps stack frames back to the TypeScript source), never the SDK's
+ * "N promises were still active". A missing package is one line naming it.
+ */
+import * as path from "path";
+
+export class ProgramError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "ProgramError";
+    }
+}
+
+/** "(/abs/dir/index.ts:12:7)" or "at /abs/dir/index.ts:12:7" → { file, line, column }. */
+function frames(stack: string): Array<{ file: string; line: number; column: number }> {
+    const found: Array<{ file: string; line: number; column: number }> = [];
+    for (const match of stack.matchAll(/(?:\(|at )((?:file:\/\/)?\/[^():]+):(\d+):(\d+)\)?$/gm)) {
+        found.push({ file: match[1].replace(/^file:\/\//, ""), line: Number(match[2]), column: Number(match[3]) });
+    }
+    return found;
+}
+
+/** The first frame in the program's own files (not its node_modules), relative to its directory. */
+export function programLocation(error: Error, programDir: string): string | undefined {
+    const inProgram = frames(error.stack ?? "").find((f) => f.file.startsWith(programDir + path.sep) && !f.file.includes(`${path.sep}node_modules${path.sep}`));
+    return inProgram ? `${path.relative(programDir, inProgram.file)}:${inProgram.line}:${inProgram.column}` : undefined;
+}
+
+/** `Cannot find module '@pulumi/awsx'` from the program (not a relative file): the package it needs. */
+function missingPackage(error: Error): string | undefined {
+    if ((error as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND" && (error as NodeJS.ErrnoException).code !== "ERR_MODULE_NOT_FOUND") {
+        return undefined;
+    }
+    const specifier = /Cannot find (?:module|package) '([^']+)'/.exec(error.message)?.[1];
+    if (!specifier || specifier.startsWith(".") || path.isAbsolute(specifier)) {
+        return undefined;
+    }
+    const parts = specifier.split("/");
+    return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
+}
+
+/** One message per failure of the program, deduplicated (one rejection can reach several awaiters). */
+export function describeFailures(failures: unknown[], programDir: string): string {
+    const seen = new Set<unknown>();
+    const lines: string[] = [];
+    for (const failure of failures) {
+        if (seen.has(failure)) {
+            continue;
+        }
+        seen.add(failure);
+        const line = describeFailure(failure, programDir);
+        if (!lines.includes(line)) {
+            lines.push(line);
+        }
+    }
+    return lines.join("\n");
+}
+
+export function describeFailure(failure: unknown, programDir: string): string {
+    if (!(failure instanceof Error)) {
+        return `the program failed: ${String(failure)}`;
+    }
+    const pkg = missingPackage(failure);
+    if (pkg) {
+        return `the program needs the package ${pkg}, which is not installed (looked in ${path.join(programDir, "node_modules")} and this tool's node_modules): npm install ${pkg}`;
+    }
+    const where = programLocation(failure, programDir);
+    const what = `${failure.name && failure.name !== "Error" ? `${failure.name}: ` : ""}${failure.message}`;
+    if (where) {
+        return `${where}: ${what}`;
+    }
+    // Raised outside the program's files (a library it calls): say where, on a line of its own.
+    const first = frames(failure.stack ?? "")[0];
+    return first ? `${what}\n    at ${first.file}:${first.line}` : what;
+}

@@ -1,0 +1,189 @@
+/**
+ * What the providers would return for the resources a program registers: realistic computed outputs (ARNs,
+ * endpoints, ids) for the types whose outputs programs commonly read, the inputs echoed for the others.
+ */
+
+export const ACCOUNT_ID = "123456789012";
+const AZURE_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000";
+
+/** AWS service name in ARNs, from a type token such as aws:rds/instance:Instance. */
+function awsArn(type: string, name: string, region: string, inputs: Record<string, unknown>): string {
+    const [, moduleAndKind] = type.split(":");
+    const [service, kind] = moduleAndKind.split("/");
+    const physical = String(inputs.identifier ?? inputs.bucket ?? inputs.name ?? name);
+    switch (service) {
+        case "s3":
+            return `arn:aws:s3:::${physical}`;
+        case "iam":
+            return `arn:aws:iam::${ACCOUNT_ID}:${kind}/${physical}`;
+        case "rds":
+            return `arn:aws:rds:${region}:${ACCOUNT_ID}:${kind === "cluster" ? "cluster" : "db"}:${physical}`;
+        case "route53":
+            return `arn:aws:route53:::${kind}/${physical}`;
+        case "cloudfront":
+            return `arn:aws:cloudfront::${ACCOUNT_ID}:${kind}/${mockHexId("E", name, 13).replace(/-/g, "").toUpperCase()}`;
+        case "kms":
+            return `arn:aws:kms:${region}:${ACCOUNT_ID}:key/${mockUuid(name)}`;
+        case "secretsmanager":
+            return `arn:aws:secretsmanager:${region}:${ACCOUNT_ID}:secret:${physical}-AbCdEf`;
+        case "kinesis":
+            return kind === "firehoseDeliveryStream"
+                ? `arn:aws:firehose:${region}:${ACCOUNT_ID}:deliverystream/${physical}`
+                : `arn:aws:kinesis:${region}:${ACCOUNT_ID}:stream/${physical}`;
+        case "cloudwatch":
+            return `arn:aws:logs:${region}:${ACCOUNT_ID}:log-group:${physical}`;
+        default:
+            return `arn:aws:${service}:${region}:${ACCOUNT_ID}:${kind}/${physical}`;
+    }
+}
+
+export function mockUuid(seed: string): string {
+    let h = 0x811c9dc5;
+    const bytes: string[] = [];
+    for (let i = 0; i < 16; i++) {
+        for (const c of `${seed}#${i}`) {
+            h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
+        }
+        bytes.push((h & 0xff).toString(16).padStart(2, "0"));
+    }
+    const hex = bytes.join("");
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** Realistic computed outputs for the types the program declares; everything else echoes its inputs. */
+export function computedState(type: string, name: string, inputs: Record<string, unknown>, defaultRegion: string): Record<string, unknown> {
+    const region = String(inputs.region ?? inputs.location ?? defaultRegion);
+    const state: Record<string, unknown> = { ...inputs };
+    if (type.startsWith("aws:")) {
+        state.arn = inputs.arn ?? awsArn(type, name, region, inputs);
+        state.region = region;
+    }
+    switch (type) {
+        case "aws:rds/instance:Instance": {
+            const identifier = String(inputs.identifier ?? name);
+            state.identifier = identifier;
+            state.address = `${identifier}.c0ffee123456.${region}.rds.amazonaws.com`;
+            state.endpoint = `${state.address}:5432`;
+            state.port = inputs.port ?? 5432;
+            state.dbName = inputs.dbName ?? "oauth2db";
+            state.resourceId = `db-${mockUuid(name).replace(/-/g, "").slice(0, 26).toUpperCase()}`;
+            break;
+        }
+        case "aws:s3/bucket:Bucket":
+        case "aws:s3/bucketV2:BucketV2":
+            state.bucket = inputs.bucket ?? name;
+            state.bucketRegionalDomainName = `${state.bucket}.s3.${region}.amazonaws.com`;
+            break;
+        case "aws:kms/key:Key":
+            state.keyId = mockUuid(name);
+            break;
+        case "aws:cloudfront/distribution:Distribution":
+            state.domainName = `d${mockUuid(name).replace(/-/g, "").slice(0, 13)}.cloudfront.net`;
+            // CloudFront's one hosted zone, the alias target of every distribution.
+            state.hostedZoneId = "Z2FDTNDATAQYW2";
+            break;
+        case "aws:rds/cluster:Cluster": {
+            const identifier = String(inputs.clusterIdentifier ?? name);
+            state.clusterIdentifier = identifier;
+            state.endpoint = `${identifier}.cluster-c0ffee123456.${region}.rds.amazonaws.com`;
+            state.readerEndpoint = `${identifier}.cluster-ro-c0ffee123456.${region}.rds.amazonaws.com`;
+            state.port = inputs.port ?? (String(inputs.engine ?? "").includes("mysql") ? 3306 : 5432);
+            break;
+        }
+        case "azure-native:resources:ResourceGroup": {
+            const group = String(inputs.resourceGroupName ?? name);
+            state.name = group;
+            state.id = `/subscriptions/${AZURE_SUBSCRIPTION}/resourceGroups/${group}`;
+            break;
+        }
+        case "azure-native:dbforpostgresql:Server": {
+            const server = String(inputs.serverName ?? name);
+            state.name = server;
+            state.id = `/subscriptions/${AZURE_SUBSCRIPTION}/resourceGroups/${String(inputs.resourceGroupName)}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${server}`;
+            state.fullyQualifiedDomainName = `${server}.postgres.database.azure.com`;
+            state.state = "Ready";
+            break;
+        }
+        case "gcp:sql/databaseInstance:DatabaseInstance": {
+            const instance = String(inputs.name ?? name);
+            const project = String(inputs.project ?? "mock-project");
+            state.name = instance;
+            state.connectionName = `${project}:${region}:${instance}`;
+            state.selfLink = `https://sqladmin.googleapis.com/sql/v1beta4/projects/${project}/instances/${instance}`;
+            state.privateIpAddress = `10.${mockUuid(name).charCodeAt(0) % 200}.0.3`;
+            state.firstIpAddress = state.privateIpAddress;
+            break;
+        }
+        case "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication":
+            state.id = `arn:aws:rds:${region}:${ACCOUNT_ID}:auto-backup:ab-${mockUuid(name).replace(/-/g, "").slice(0, 26)}`;
+            break;
+        case "aws:rds/snapshot:Snapshot":
+            state.dbSnapshotArn = `arn:aws:rds:${region}:${ACCOUNT_ID}:snapshot:${String(inputs.dbSnapshotIdentifier ?? name)}`;
+            break;
+        case "aws:backup/vault:Vault":
+            state.arn = `arn:aws:backup:${region}:${ACCOUNT_ID}:backup-vault:${String(inputs.name ?? name)}`;
+            break;
+        case "random:index/randomPassword:RandomPassword":
+            // A fixed placeholder: the real value is generated by the provider and kept secret.
+            state.result = `mock-${name}-${"x".repeat(Number(inputs.length ?? 32))}`.slice(0, Number(inputs.length ?? 32));
+            break;
+        default:
+            Object.assign(state, awsxComponentState(type, name, region));
+            break;
+    }
+    return state;
+}
+
+/** A short, stable hex id (vpc-0…, subnet-0…) derived from a seed. */
+export function mockHexId(prefix: string, seed: string, length = 17): string {
+    return `${prefix}-0${mockUuid(seed).replace(/-/g, "").slice(0, length - 1)}`;
+}
+
+/**
+ * @pulumi/awsx components are built by the awsx provider plugin (remote components): under mocks none of
+ * their children exist, so the outputs programs read from them (VPC and subnet ids, repository URL) are
+ * stood in for here.
+ */
+function awsxComponentState(type: string, name: string, region: string): Record<string, unknown> {
+    const subnets = (kind: string, count: number) => Array.from({ length: count }, (_, i) => mockHexId("subnet", `${name}/${kind}/${i}`));
+    switch (type) {
+        case "awsx:ec2:Vpc":
+        case "awsx:ec2:DefaultVpc":
+            return {
+                vpcId: mockHexId("vpc", name),
+                publicSubnetIds: subnets("public", 3),
+                privateSubnetIds: subnets("private", 3),
+                isolatedSubnetIds: [],
+            };
+        case "awsx:ecr:Repository":
+            return { url: `${ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com/${name.toLowerCase()}` };
+        default:
+            return {};
+    }
+}
+
+/** The id the provider would return: a name for buckets and instances, an ARN for secrets, a UUID for keys. */
+export function physicalId(type: string, name: string, state: Record<string, unknown>): string {
+    switch (type) {
+        case "aws:s3/bucket:Bucket":
+        case "aws:s3/bucketV2:BucketV2":
+            return String(state.bucket ?? name);
+        case "aws:rds/instance:Instance":
+            return String(state.identifier ?? name);
+        case "aws:secretsmanager/secret:Secret":
+            return String(state.arn);
+        case "aws:kms/key:Key":
+            return String(state.keyId);
+        case "aws:route53/healthCheck:HealthCheck":
+            return mockUuid(name);
+        case "azure-native:resources:ResourceGroup":
+        case "azure-native:dbforpostgresql:Server":
+        case "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication":
+            return String(state.id);
+        case "gcp:sql/databaseInstance:DatabaseInstance":
+            return String(state.name);
+        default:
+            return `${name}-id`;
+    }
+}
+
