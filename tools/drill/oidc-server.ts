@@ -38,7 +38,7 @@ export function ecSigningKey(kid: string, alg: "ES256" | "ES384" = "ES256"): Pri
 /** The public half of a JWKS (what the server serves at /oauth2/jwks and secrets-export backs up). */
 export function publicJwks(keys: PrivateJwk[]): { keys: Record<string, string>[] } {
     return {
-        keys: keys.map((k) => (k.kty === "EC"
+        keys: keys.map((k): Record<string, string> => (k.kty === "EC"
             ? { kty: "EC", kid: k.kid, alg: k.alg, use: k.use, crv: k.crv!, x: k.x!, y: k.y! }
             : { kty: k.kty!, kid: k.kid, alg: k.alg, use: k.use, n: k.n!, e: k.e! })),
     };
@@ -52,8 +52,10 @@ export interface OidcServerOptions {
     /** postgres:// URL of the server's database (its DATABASE_URL). */
     databaseUrl: string;
     /** The access tokens' signing algorithm (default RS256); `keys` must hold a key for it. */
-    alg?: "RS256" | "PS256" | "ES256" | "ES384";
+    alg?: SigningAlg;
 }
+
+export type SigningAlg = "RS256" | "PS256" | "ES256" | "ES384";
 
 interface RegisteredClientRow {
     client_id: string;
@@ -151,7 +153,7 @@ export class OidcServer {
         res.writeHead(status === "UP" ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify({ status }));
     }
 
-    private provider(issuer: string, keys: PrivateJwk[], alg: string): Provider {
+    private provider(issuer: string, keys: PrivateJwk[], alg: SigningAlg): Provider {
         const configuration: Configuration = {
             adapter: this.adapterClass(),
             jwks: { keys } as unknown as JWKS,
