@@ -77,8 +77,13 @@ export default tseslint.config(
     },
     ...Object.entries(LAYERS).map(([files, patterns]) => ({ files: [files], rules: { "no-restricted-imports": ["error", { patterns }] } })),
     {
-        // The one way up from lib/: the retention table lives in the policy pack, lib/retention.ts re-exports it.
+        // The ways up from lib/: the retention table and the cron parsing live in the (self-contained, publishable)
+        // policy pack; lib/retention.ts and lib/schedule.ts re-export them.
         files: ["lib/retention.ts"],
         rules: { "no-restricted-imports": ["error", { patterns: LAYERS["lib/**/*.ts"].filter((p) => p !== POLICY).concat({ regex: "^\\.\\./policy/(?!retention$)", message: "lib/retention.ts may import ../policy/retention only" }) }] },
+    },
+    {
+        files: ["lib/schedule.ts"],
+        rules: { "no-restricted-imports": ["error", { patterns: LAYERS["lib/**/*.ts"].filter((p) => p !== POLICY).concat({ regex: "^\\.\\./policy/(?!schedule$)", message: "lib/schedule.ts may import ../policy/schedule only" }) }] },
     },
 );

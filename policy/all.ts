@@ -1,6 +1,10 @@
-/** Every policy of the pack, in one list shared by the pack (index.ts), the offline checker and the tests. */
+/**
+ * Every policy of the pack, in one list shared by the pack (index.ts), the offline checker and the tests.
+ * `oauth2-dr-settings` comes first: it hands the shared settings to the policies after it (settings.ts).
+ */
 import { Policies } from "@pulumi/policy";
 import { azurePolicies } from "./azure";
+import { awsBackupPlanRetention } from "./backup-plans";
 import { cloudSqlPolicies } from "./cloudsql";
 import { dnsPolicies } from "./dns";
 import { kubernetesPolicies } from "./kubernetes";
@@ -9,13 +13,16 @@ import { rdsPolicies } from "./rds";
 import { s3Policies } from "./s3";
 import { s3StackPolicies } from "./s3-stack";
 import { secretsPolicies } from "./secrets";
+import { settingsPolicy } from "./settings";
 import { stackPolicies } from "./stack";
 
 export const PACK_NAME = "oauth2-dr";
 export const PACK_ENFORCEMENT_LEVEL = "mandatory" as const;
 
 export const ALL_POLICIES: Policies = [
+    settingsPolicy as Policies[number],
     ...rdsPolicies,
+    awsBackupPlanRetention,
     ...azurePolicies,
     ...cloudSqlPolicies,
     ...s3Policies,

@@ -4,40 +4,38 @@
  * Disabled. A read replica (createMode Replica) has no backup settings of its own (Azure keeps backups on
  * the source server), so it is not judged here; the source server is.
  */
-import * as dbforpostgresql from "@pulumi/azure-native/dbforpostgresql";
 import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
-import { retentionRow } from "../lib/retention";
-import { configOf, minimumDaysSchema } from "./config";
+import { plural } from "./retention";
+import { minimumOf, sharedSettings } from "./settings";
 import { read, show, UNKNOWN } from "./unknowns";
+import { resourceType, T } from "./types";
 
-const DATABASE = retentionRow("database");
+const AZURE_POSTGRES = resourceType(T.azurePostgres);
 
 export function isAzureReplica(props: unknown): boolean {
     const mode = read(props, "createMode");
     return mode === UNKNOWN || mode === "Replica";
 }
 
-const retentionSchema = { properties: { minimumDays: minimumDaysSchema("database") } };
-
 export const azurePostgresBackupRetention: ResourceValidationPolicy = {
     name: "azure-postgres-backup-retention",
-    description: `Azure PostgreSQL Flexible Servers keep backups at least as long as the retention table's ${DATABASE.dataType} row (${DATABASE.minimum} days).`,
+    description: "Azure PostgreSQL Flexible Servers keep backups at least as long as the retention table's database row (30 days; raised or waived in oauth2-dr-settings).",
     enforcementLevel: "mandatory",
     severity: "critical",
-    configSchema: retentionSchema,
-    validateResource: validateResourceOfType(dbforpostgresql.Server, (server, args, reportViolation) => {
+    validateResource: validateResourceOfType(AZURE_POSTGRES, (server, args, reportViolation) => {
         if (isAzureReplica(server)) {
             return;
         }
-        const { minimumDays } = configOf<{ minimumDays: number }>(retentionSchema, args);
+        const minimumDays = minimumOf(sharedSettings(), "database");
+        const required = `the retention table's database row requires at least ${plural(minimumDays, "days")} of backups (Azure PostgreSQL Flexible Server)`;
         const days = read(server, "backup", "backupRetentionDays");
         if (days === UNKNOWN) {
             return;
         }
         if (days === undefined || days === null) {
-            reportViolation(`${args.name}: backup.backupRetentionDays is not set (Azure keeps 7 days); the retention table requires at least ${minimumDays} days (${DATABASE.dataType})`);
+            reportViolation(`${args.name}: backup.backupRetentionDays is not set (Azure keeps 7 days); ${required}`);
         } else if (typeof days !== "number" || days < minimumDays) {
-            reportViolation(`${args.name}: backup.backupRetentionDays is ${show(days)} days; the retention table requires at least ${minimumDays} days (${DATABASE.dataType})`);
+            reportViolation(`${args.name}: backup.backupRetentionDays is ${typeof days === "number" ? plural(days, "days") : show(days)}; ${required}`);
         }
     }),
 };
@@ -47,7 +45,7 @@ export const azurePostgresGeoRedundantBackup: ResourceValidationPolicy = {
     description: "Azure PostgreSQL Flexible Servers store backups geo-redundantly (backup.geoRedundantBackup: Enabled), so a regional outage does not take the backups with it.",
     enforcementLevel: "mandatory",
     severity: "high",
-    validateResource: validateResourceOfType(dbforpostgresql.Server, (server, args, reportViolation) => {
+    validateResource: validateResourceOfType(AZURE_POSTGRES, (server, args, reportViolation) => {
         if (isAzureReplica(server)) {
             return;
         }

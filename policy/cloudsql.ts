@@ -8,11 +8,15 @@
  * belong to the primary), so the backup policy does not judge them; deletion protection still applies.
  * Instances whose databaseVersion is not POSTGRES_* are not judged.
  */
-import * as sql from "@pulumi/gcp/sql";
 import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
-import { retentionRow } from "../lib/retention";
+import { plural, retentionRow } from "./retention";
+import { databaseEngine } from "./engines";
+import { minimumOf, sharedSettings } from "./settings";
 import { configOf } from "./config";
 import { read, show, UNKNOWN } from "./unknowns";
+import { resourceType, T } from "./types";
+
+const CLOUD_SQL = resourceType(T.cloudSql);
 
 const DATABASE = retentionRow("database");
 
@@ -28,12 +32,6 @@ function isPostgres(props: unknown): boolean {
 
 const backupSchema = {
     properties: {
-        minimumRetainedBackups: {
-            type: "integer" as const,
-            minimum: 1,
-            default: DATABASE.minimum,
-            description: `Daily backups to keep; the runbook's table says ${DATABASE.minimum} days for ${DATABASE.dataType}.`,
-        },
         minimumTransactionLogRetentionDays: {
             type: "integer" as const,
             minimum: 1,
@@ -46,15 +44,17 @@ const backupSchema = {
 
 export const cloudSqlBackupConfiguration: ResourceValidationPolicy = {
     name: "cloudsql-backup-configuration",
-    description: `Cloud SQL PostgreSQL primaries take automated backups with point-in-time recovery, keep at least ${DATABASE.minimum} of them (${DATABASE.dataType}) and keep the transaction log.`,
+    description: `Cloud SQL PostgreSQL primaries take automated backups with point-in-time recovery, keep one daily backup per day of the retention table's database row (${DATABASE.minimum}; raised or waived in oauth2-dr-settings) and keep the transaction log.`,
     enforcementLevel: "mandatory",
     severity: "critical",
     configSchema: backupSchema,
-    validateResource: validateResourceOfType(sql.DatabaseInstance, (instance, args, reportViolation) => {
+    validateResource: validateResourceOfType(CLOUD_SQL, (instance, args, reportViolation) => {
         if (isCloudSqlReplica(instance) || !isPostgres(instance)) {
             return;
         }
-        const config = configOf<{ minimumRetainedBackups: number; minimumTransactionLogRetentionDays: number }>(backupSchema, args);
+        const config = configOf<{ minimumTransactionLogRetentionDays: number }>(backupSchema, args);
+        const minimum = minimumOf(sharedSettings(), "database");
+        const label = `Cloud SQL ${databaseEngine(args.type, instance) ?? "PostgreSQL"}`;
         const backup = read(instance, "settings", "backupConfiguration");
         if (backup === UNKNOWN) {
             return;
@@ -74,14 +74,14 @@ export const cloudSqlBackupConfiguration: ResourceValidationPolicy = {
         }
         if (retained !== UNKNOWN) {
             if (retained === undefined || retained === null) {
-                reportViolation(`${args.name}: settings.backupConfiguration.backupRetentionSettings.retainedBackups is not set (Cloud SQL keeps 7); the retention table requires at least ${config.minimumRetainedBackups} daily backups (${DATABASE.dataType}, ${DATABASE.minimum} days)`);
-            } else if (typeof retained !== "number" || retained < config.minimumRetainedBackups) {
-                reportViolation(`${args.name}: settings.backupConfiguration.backupRetentionSettings.retainedBackups is ${show(retained)}; the retention table requires at least ${config.minimumRetainedBackups} daily backups (${DATABASE.dataType}, ${DATABASE.minimum} days)`);
+                reportViolation(`${args.name}: settings.backupConfiguration.backupRetentionSettings.retainedBackups is not set (Cloud SQL keeps 7); the retention table's database row requires at least ${plural(minimum, "daily backups")} (${label})`);
+            } else if (typeof retained !== "number" || retained < minimum) {
+                reportViolation(`${args.name}: settings.backupConfiguration.backupRetentionSettings.retainedBackups is ${show(retained)}; the retention table's database row requires at least ${plural(minimum, "daily backups")} (${label})`);
             }
         }
         const logDays = read(backup, "transactionLogRetentionDays");
         if (logDays !== UNKNOWN && (typeof logDays !== "number" || logDays < config.minimumTransactionLogRetentionDays)) {
-            reportViolation(`${args.name}: settings.backupConfiguration.transactionLogRetentionDays is ${show(logDays)}; the runbook requires at least ${config.minimumTransactionLogRetentionDays} days of transaction log for point-in-time recovery`);
+            reportViolation(`${args.name}: settings.backupConfiguration.transactionLogRetentionDays is ${show(logDays)}; the runbook requires at least ${plural(config.minimumTransactionLogRetentionDays, "days")} of transaction log for point-in-time recovery`);
         }
     }),
 };
@@ -92,7 +92,7 @@ export const cloudSqlDeletionProtection: ResourceValidationPolicy = {
     description: "Cloud SQL PostgreSQL instances keep deletion protection on (deletionProtection not false; settings.deletionProtectionEnabled not false).",
     enforcementLevel: "mandatory",
     severity: "high",
-    validateResource: validateResourceOfType(sql.DatabaseInstance, (instance, args, reportViolation) => {
+    validateResource: validateResourceOfType(CLOUD_SQL, (instance, args, reportViolation) => {
         if (!isPostgres(instance)) {
             return;
         }

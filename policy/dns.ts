@@ -3,10 +3,12 @@
  * it the primary is down, so a PRIMARY record without healthCheckId never fails over (the runbook's
  * "Update DNS" step would be manual again). SECONDARY health checks are optional (configurable).
  */
-import * as route53 from "@pulumi/aws/route53";
 import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import { configOf } from "./config";
 import { read, readArray, show, UNKNOWN } from "./unknowns";
+import { resourceType, T } from "./types";
+
+const RECORD = resourceType(T.record);
 
 const schema = {
     properties: {
@@ -25,7 +27,7 @@ export const route53FailoverHealthCheck: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     severity: "high",
     configSchema: schema,
-    validateResource: validateResourceOfType(route53.Record, (record, args, reportViolation) => {
+    validateResource: validateResourceOfType(RECORD, (record, args, reportViolation) => {
         const { requireHealthCheckFor } = configOf<{ requireHealthCheckFor: string[] }>(schema, args);
         const policies = readArray(record, "failoverRoutingPolicies");
         if (policies === UNKNOWN || policies === undefined) {

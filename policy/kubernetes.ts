@@ -2,16 +2,19 @@
  * Kubernetes CronJobs that take backups (label oauth2-dr/backup: "true" or app.kubernetes.io/component:
  * backup) or verify them (oauth2-dr/data-class: verification). The schedule must be at least as frequent
  * as the retention table asks for the job's data class (label oauth2-dr/data-class; the table's
- * maxBackupIntervalMinutes), parsed with cron-parser through lib/schedule.ts; the verification job runs at
+ * maxBackupIntervalMinutes), parsed with cron-parser through schedule.ts; the verification job runs at
  * least monthly (the runbook's "Monthly Backup Tests"). A backup job must not overlap itself (Forbid),
  * must be killed when hung (activeDeadlineSeconds), must be bounded (limits) and must not run as root.
  */
-import * as batchv1 from "@pulumi/kubernetes/batch/v1";
 import { ResourceValidationArgs, ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
-import { DataClass, DATA_CLASSES, RETENTION_TABLE } from "../lib/retention";
-import { maxIntervalMinutes } from "../lib/schedule";
-import { configOf, TagMatch } from "./config";
+import { DataClass, DATA_CLASSES, RETENTION_TABLE } from "./retention";
+import { maxIntervalMinutes } from "./schedule";
+import { configOf } from "./config";
+import { TagMatch } from "./settings";
 import { read, readArray, readStringMap, show, UNKNOWN } from "./unknowns";
+import { resourceType, T } from "./types";
+
+const CRON_JOB = resourceType(T.cronJob);
 
 export const VERIFICATION = "verification";
 const MONTH_MINUTES = 31 * 24 * 60;
@@ -51,7 +54,7 @@ export function backupJobClass(props: unknown, config: CronJobConfig): string | 
 }
 
 function withBackupJob<T extends CronJobConfig>(schema: { properties: Record<string, unknown> }, check: (cronJob: unknown, jobClass: string | null, config: T, args: ResourceValidationArgs, report: (message: string) => void) => void) {
-    return validateResourceOfType(batchv1.CronJob, (cronJob, args, reportViolation) => {
+    return validateResourceOfType(CRON_JOB, (cronJob, args, reportViolation) => {
         const config = configOf<T>(schema as never, args);
         const jobClass = backupJobClass(cronJob, config);
         if (jobClass !== undefined) {

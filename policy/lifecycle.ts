@@ -14,7 +14,7 @@
  *   newerNoncurrentVersions keeps versions by age only: a violation.
  * - Rules with status Disabled neither keep nor delete anything.
  */
-import { DataClass, RETENTION_TABLE, retentionRow } from "../lib/retention";
+import { DataClass, RETENTION_TABLE, retentionRow } from "./retention";
 import { read, readArray, show, UNKNOWN } from "./unknowns";
 
 export interface Minima {

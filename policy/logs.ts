@@ -3,11 +3,14 @@
  * configurable: by default a name containing "audit" or starting with "/aws/rds/" (the database's exported
  * logs, which carry connection and DDL audit records).
  */
-import * as cloudwatch from "@pulumi/aws/cloudwatch";
 import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
-import { retentionRow } from "../lib/retention";
-import { configOf, minimumDaysSchema } from "./config";
+import { plural, retentionRow } from "./retention";
+import { configOf } from "./config";
+import { minimumOf, sharedSettings } from "./settings";
 import { read, show, UNKNOWN } from "./unknowns";
+import { resourceType, T } from "./types";
+
+const LOG_GROUP = resourceType(T.logGroup);
 
 const AUDIT = retentionRow("audit");
 
@@ -49,22 +52,23 @@ export function logRetentionDays(props: unknown): number | typeof UNKNOWN | stri
     return typeof days === "number" ? days : String(days);
 }
 
-const retentionSchema = { properties: { ...auditLogSchema.properties, minimumDays: minimumDaysSchema("audit") } };
+const retentionSchema = { properties: { ...auditLogSchema.properties } };
 
 export const auditLogRetention: ResourceValidationPolicy = {
     name: "cloudwatch-audit-log-retention",
-    description: `Audit log groups keep events at least as long as the retention table's ${AUDIT.dataType} row (${AUDIT.minimum} days; 0 = never expire is compliant).`,
+    description: `Audit log groups keep events at least as long as the retention table's ${AUDIT.dataType} row (${AUDIT.minimum} days; 0 = never expire is compliant; raised or waived in oauth2-dr-settings).`,
     enforcementLevel: "mandatory",
     severity: "high",
     configSchema: retentionSchema,
-    validateResource: validateResourceOfType(cloudwatch.LogGroup, (group, args, reportViolation) => {
-        const config = configOf<AuditLogConfig & { minimumDays: number }>(retentionSchema, args);
+    validateResource: validateResourceOfType(LOG_GROUP, (group, args, reportViolation) => {
+        const config = configOf<AuditLogConfig>(retentionSchema, args);
+        const minimumDays = minimumOf(sharedSettings(), "audit");
         if (!isAuditLogGroup(group, args.name, config)) {
             return;
         }
         const days = logRetentionDays(group);
-        if (days !== UNKNOWN && (typeof days !== "number" || days < config.minimumDays)) {
-            reportViolation(`${args.name}: retentionInDays is ${show(read(group, "retentionInDays"))}; the retention table requires at least ${config.minimumDays} days (${AUDIT.dataType}, 1 year) or 0 (never expire)`);
+        if (days !== UNKNOWN && (typeof days !== "number" || days < minimumDays)) {
+            reportViolation(`${args.name}: retentionInDays is ${show(read(group, "retentionInDays"))}; the retention table requires at least ${plural(minimumDays, "days")} (${AUDIT.dataType}) or 0 (never expire)`);
         }
     }),
 };
@@ -77,7 +81,7 @@ export const auditLogKms: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     severity: "medium",
     configSchema: kmsSchema,
-    validateResource: validateResourceOfType(cloudwatch.LogGroup, (group, args, reportViolation) => {
+    validateResource: validateResourceOfType(LOG_GROUP, (group, args, reportViolation) => {
         const config = configOf<AuditLogConfig>(kmsSchema, args);
         if (!isAuditLogGroup(group, args.name, config)) {
             return;

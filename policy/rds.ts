@@ -1,17 +1,20 @@
 /**
- * AWS RDS instances and clusters: the "Database (PostgreSQL)" row of the retention table and the
- * runbook's "nothing is lost" settings (deletion protection, encryption, final snapshot, Multi-AZ).
+ * AWS RDS instances and Aurora/RDS clusters, of any engine: the database row of the retention table and
+ * the runbook's "nothing is lost" settings (deletion protection, encryption, final snapshot, Multi-AZ).
  *
  * Unset values are judged by the provider's default: RDS keeps 1 day of backups (0 for a read replica)
  * when backupRetentionPeriod is not given, does not protect against deletion and does not encrypt.
  */
-import * as rds from "@pulumi/aws/rds";
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
-import { retentionRow } from "../lib/retention";
-import { configOf, isProduction, minimumDaysSchema, PRODUCTION_SCHEMA, ProductionConfig } from "./config";
+import { isProduction } from "./config";
+import { rdsLabel } from "./engines";
+import { plural } from "./retention";
+import { minimumOf, sharedSettings } from "./settings";
 import { read, readStringMap, show, UNKNOWN } from "./unknowns";
+import { resourceType, T } from "./types";
 
-const DATABASE = retentionRow("database");
+const RDS_INSTANCE = resourceType(T.rdsInstance);
+const RDS_CLUSTER = resourceType(T.rdsCluster);
 
 /** A replica streams from another instance: its backups, snapshots and HA follow different rules. */
 function replicationSource(props: unknown): unknown {
@@ -23,36 +26,34 @@ function isReplica(props: unknown): boolean {
     return source === UNKNOWN || (typeof source === "string" && source !== "");
 }
 
-const retentionSchema = { properties: { minimumDays: minimumDaysSchema("database") } };
-
-function checkRetention(what: string, name: string, value: unknown, defaultDays: number, minimum: number, report: (m: string) => void): void {
+function checkRetention(label: string, what: string, name: string, value: unknown, defaultDays: number, report: (m: string) => void): void {
+    const minimum = minimumOf(sharedSettings(), "database");
+    const required = `the retention table's database row requires at least ${plural(minimum, "days")} of backups (${label})`;
     if (value === UNKNOWN) {
         return;
     }
     if (value === undefined || value === null) {
-        report(`${name}: backupRetentionPeriod is not set (the RDS default keeps ${defaultDays} day${defaultDays === 1 ? "" : "s"} for ${what}); the retention table requires at least ${minimum} days (${DATABASE.dataType})`);
+        report(`${name}: backupRetentionPeriod is not set (the RDS default keeps ${plural(defaultDays, "days")} for ${what}); ${required}`);
         return;
     }
     if (typeof value !== "number" || value < minimum) {
-        report(`${name}: backupRetentionPeriod is ${show(value)} days; the retention table requires at least ${minimum} days (${DATABASE.dataType})`);
+        report(`${name}: backupRetentionPeriod is ${typeof value === "number" ? plural(value, "days") : show(value)}; ${required}`);
     }
 }
 
 export const rdsBackupRetention: ResourceValidationPolicy = {
     name: "rds-backup-retention",
-    description: `RDS instances (read replicas included) and clusters keep automated backups at least as long as the retention table's ${DATABASE.dataType} row (${DATABASE.minimum} days).`,
+    description: "RDS instances (read replicas included) and Aurora/RDS clusters, of any engine, keep automated backups at least as long as the retention table's database row (30 days; raised or waived in oauth2-dr-settings).",
     enforcementLevel: "mandatory",
     severity: "critical",
-    configSchema: retentionSchema,
     validateResource: [
-        validateResourceOfType(rds.Instance, (instance, args, reportViolation) => {
-            const { minimumDays } = configOf<{ minimumDays: number }>(retentionSchema, args);
+        validateResourceOfType(RDS_INSTANCE, (instance, args, reportViolation) => {
             const replica = isReplica(instance);
-            checkRetention(replica ? "a read replica" : "a new instance", args.name, read(instance, "backupRetentionPeriod"), replica ? 0 : 1, minimumDays, reportViolation);
+            const label = replica ? "read replica" : rdsLabel(args.type, instance);
+            checkRetention(label, replica ? "a read replica" : "a new instance", args.name, read(instance, "backupRetentionPeriod"), replica ? 0 : 1, reportViolation);
         }),
-        validateResourceOfType(rds.Cluster, (cluster, args, reportViolation) => {
-            const { minimumDays } = configOf<{ minimumDays: number }>(retentionSchema, args);
-            checkRetention("a cluster", args.name, read(cluster, "backupRetentionPeriod"), 1, minimumDays, reportViolation);
+        validateResourceOfType(RDS_CLUSTER, (cluster, args, reportViolation) => {
+            checkRetention(rdsLabel(args.type, cluster), "a cluster", args.name, read(cluster, "backupRetentionPeriod"), 1, reportViolation);
         }),
     ],
 };
@@ -62,7 +63,7 @@ export const rdsDeletionProtection: ResourceValidationPolicy = {
     description: "RDS instances and clusters refuse deletion (deletionProtection: true), so a stray `pulumi destroy` cannot remove the database and its automated backups.",
     enforcementLevel: "mandatory",
     severity: "high",
-    validateResource: [validateResourceOfType(rds.Instance, checkDeletionProtection), validateResourceOfType(rds.Cluster, checkDeletionProtection)],
+    validateResource: [validateResourceOfType(RDS_INSTANCE, checkDeletionProtection), validateResourceOfType(RDS_CLUSTER, checkDeletionProtection)],
 };
 
 function checkDeletionProtection(props: unknown, args: ResourceValidationArgs, reportViolation: ReportViolation): void {
@@ -83,7 +84,7 @@ export const rdsStorageEncrypted: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     severity: "high",
     validateResource: [
-        validateResourceOfType(rds.Instance, (instance, args, reportViolation) => {
+        validateResourceOfType(RDS_INSTANCE, (instance, args, reportViolation) => {
             const encrypted = read(instance, "storageEncrypted");
             const kmsKeyId = read(instance, "kmsKeyId");
             if (encrypted === UNKNOWN || encrypted === true) {
@@ -98,7 +99,7 @@ export const rdsStorageEncrypted: ResourceValidationPolicy = {
             }
             reportViolation(`${args.name}: storageEncrypted is ${show(encrypted)}; the runbook requires true (snapshots and backups of an unencrypted instance are unencrypted)`);
         }),
-        validateResourceOfType(rds.Cluster, (cluster, args, reportViolation) => {
+        validateResourceOfType(RDS_CLUSTER, (cluster, args, reportViolation) => {
             const encrypted = read(cluster, "storageEncrypted");
             const kmsKeyId = read(cluster, "kmsKeyId");
             const replica = typeof read(cluster, "replicationSourceIdentifier") === "string";
@@ -119,7 +120,7 @@ export const rdsFinalSnapshot: ResourceValidationPolicy = {
     description: "Deleting an RDS primary instance or cluster takes a final snapshot (skipFinalSnapshot not true, finalSnapshotIdentifier set).",
     enforcementLevel: "mandatory",
     severity: "high",
-    validateResource: [validateResourceOfType(rds.Instance, checkFinalSnapshot), validateResourceOfType(rds.Cluster, checkFinalSnapshot)],
+    validateResource: [validateResourceOfType(RDS_INSTANCE, checkFinalSnapshot), validateResourceOfType(RDS_CLUSTER, checkFinalSnapshot)],
 };
 
 function checkFinalSnapshot(props: unknown, args: ResourceValidationArgs, reportViolation: ReportViolation): void {
@@ -135,8 +136,6 @@ function checkFinalSnapshot(props: unknown, args: ResourceValidationArgs, report
     }
 }
 
-const multiAzSchema = { properties: { ...PRODUCTION_SCHEMA } };
-
 /**
  * Multi-AZ for a primary instance in production: the runbook's "AZ failure: 10 minutes, RPO 0" and
  * "Database failure: RDS Multi-AZ failover" rows. Replicas are exempt (the primary's standby covers the AZ);
@@ -147,10 +146,8 @@ export const rdsMultiAz: ResourceValidationPolicy = {
     description: "A primary RDS instance in a stack marked production runs Multi-AZ (multiAz: true).",
     enforcementLevel: "mandatory",
     severity: "high",
-    configSchema: multiAzSchema,
-    validateResource: validateResourceOfType(rds.Instance, (instance, args, reportViolation) => {
-        const config = configOf<ProductionConfig>(multiAzSchema, args);
-        if (isReplica(instance) || !isProduction(readStringMap(instance, "tags"), args.stackTags, config)) {
+    validateResource: validateResourceOfType(RDS_INSTANCE, (instance, args, reportViolation) => {
+        if (isReplica(instance) || !isProduction(readStringMap(instance, "tags"), args.stackTags, sharedSettings())) {
             return;
         }
         const multiAz = read(instance, "multiAz");

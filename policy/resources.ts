@@ -1,45 +1,36 @@
 /**
- * A stack's resources indexed for the stack policies: by type, and the S3 configuration resources grouped
- * under the bucket they configure. Built in one pass so stack policies stay linear in the stack's size.
+ * A stack's resources indexed for the stack policies: by type, and every S3 bucket with its configuration
+ * (separate resources of any family, and the bucket's inline arguments) grouped under it, recognised as
+ * backup storage or not. Built in one pass so stack policies stay linear in the stack's size.
+ *
+ * Backup storage is recognised by what it holds: a bucket is backup storage when its name starts with one
+ * of the settings' backupBucketPrefixes, when it carries one of backupBucketTags, or when any of its
+ * lifecycle, replication or inventory rules filters one of the retention table's prefixes (database/,
+ * clients/, ...), unless the settings list it in notBackupBuckets.
  */
 import { PolicyResource } from "@pulumi/policy";
-import { BackupBucketConfig, bucketNameOf, isBackupBucket, isBackupBucketName } from "./config";
-import { read, UNKNOWN } from "./unknowns";
+import { RETENTION_TABLE } from "./retention";
+import { Aspect, BUCKET_TYPES, CONFIG_TYPES, inventoryPrefixOf, lifecycleRulesOf, replicationRulesOf } from "./s3-families";
+import { Settings } from "./settings";
+import { read, readStringMap, UNKNOWN } from "./unknowns";
+
+export { T } from "./types";
 
 /** What the stack policies and the retention matrix need of a resource (PolicyResource has all of it). */
 export type StackResource = Pick<PolicyResource, "type" | "name" | "urn" | "props"> & Partial<Pick<PolicyResource, "provider" | "propertyDependencies">>;
 
-export const T = {
-    bucket: "aws:s3/bucket:Bucket",
-    versioning: "aws:s3/bucketVersioning:BucketVersioning",
-    sse: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-    publicAccess: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
-    policy: "aws:s3/bucketPolicy:BucketPolicy",
-    lifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-    replication: "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
-    rdsInstance: "aws:rds/instance:Instance",
-    rdsCluster: "aws:rds/cluster:Cluster",
-    rdsBackupsReplication: "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication",
-    azurePostgres: "azure-native:dbforpostgresql:Server",
-    cloudSql: "gcp:sql/databaseInstance:DatabaseInstance",
-    secret: "aws:secretsmanager/secret:Secret",
-    logGroup: "aws:cloudwatch/logGroup:LogGroup",
-    record: "aws:route53/record:Record",
-    cronJob: "kubernetes:batch/v1:CronJob",
-} as const;
-
-const BUCKET_CONFIG_TYPES = [T.versioning, T.sse, T.publicAccess, T.policy, T.lifecycle] as const;
-export type BucketConfigType = (typeof BUCKET_CONFIG_TYPES)[number];
-
 export interface BucketGroup {
     /** The bucket's name, UNKNOWN during preview when computed. */
     name: string | typeof UNKNOWN;
-    /** The Bucket resource, when the stack declares it. */
+    /** The Bucket or BucketV2 resource, when the stack declares it. */
     bucket?: StackResource;
-    /** Backup bucket by name prefix (the resource policies see its configuration) or by tag only. */
-    backupByName: boolean;
+    /** Why it is backup storage ("name starts with oauth2-backups", ...); undefined when it is not. */
+    recognisedBy?: string;
     backup: boolean;
-    config: Record<BucketConfigType, StackResource[]>;
+    /** Table prefixes (database/, ...) its lifecycle, replication or inventory rules filter. */
+    heldPrefixes: Set<string>;
+    /** Separate configuration resources, by aspect. */
+    config: Record<Aspect, StackResource[]>;
 }
 
 export interface StackIndex {
@@ -55,7 +46,79 @@ export function regionOf(resource: Pick<StackResource, "props" | "provider">): u
     return region !== undefined ? region : read(resource.provider?.props, "region");
 }
 
-export function indexStack(resources: readonly StackResource[], config: BackupBucketConfig): StackIndex {
+/** A bucket's name as S3 sees it: the `bucket` input, else its `bucketPrefix`, else the Pulumi name (auto-naming). */
+export function bucketNameOf(props: unknown, resourceName: string): unknown {
+    const bucket = read(props, "bucket");
+    if (bucket !== undefined) {
+        return bucket;
+    }
+    const prefix = read(props, "bucketPrefix");
+    return prefix !== undefined ? prefix : resourceName;
+}
+
+/** The table prefix a rule prefix filters: its first path segment names a table prefix ("database/daily/" -> "database/"). */
+export function tablePrefixOf(rulePrefix: unknown): string | undefined {
+    if (typeof rulePrefix !== "string" || rulePrefix === "") {
+        return undefined;
+    }
+    const segment = rulePrefix.split("/")[0];
+    return RETENTION_TABLE.find((row) => row.bucketPrefix === `${segment}/`)?.bucketPrefix;
+}
+
+function emptyGroup(name: string | typeof UNKNOWN): BucketGroup {
+    const config = { versioning: [], encryption: [], publicAccess: [], policy: [], lifecycle: [], replication: [], inventory: [] };
+    return { name, backup: false, heldPrefixes: new Set(), config };
+}
+
+/** Table prefixes named by the bucket's inline rules and by its lifecycle, replication and inventory resources. */
+function heldPrefixes(group: BucketGroup): Map<string, string> {
+    const held = new Map<string, string>();
+    const note = (prefix: unknown, where: string) => {
+        const tablePrefix = tablePrefixOf(prefix);
+        if (tablePrefix && !held.has(tablePrefix)) {
+            held.set(tablePrefix, `${where} filters ${String(prefix)}`);
+        }
+    };
+    const lifecycleSources = [...(group.bucket ? [group.bucket] : []), ...group.config.lifecycle];
+    for (const resource of lifecycleSources) {
+        const rules = lifecycleRulesOf(resource.type, resource.props);
+        for (const rule of Array.isArray(rules) ? rules : []) {
+            note(rule.prefix, `lifecycle rule "${rule.id}" of ${resource.name}`);
+        }
+    }
+    const replicationSources = [...(group.bucket ? [group.bucket] : []), ...group.config.replication];
+    for (const resource of replicationSources) {
+        const rules = replicationRulesOf(resource.type, resource.props);
+        for (const rule of Array.isArray(rules) ? rules : []) {
+            note(rule.prefix, `replication rule of ${resource.name}`);
+        }
+    }
+    for (const resource of group.config.inventory) {
+        note(inventoryPrefixOf(resource.props), `inventory ${resource.name}`);
+    }
+    return held;
+}
+
+function isExcluded(name: unknown, settings: Settings): boolean {
+    return typeof name === "string" && settings.notBackupBuckets.some((prefix) => name.startsWith(prefix));
+}
+
+function recognise(group: BucketGroup, settings: Settings): void {
+    const held = heldPrefixes(group);
+    group.heldPrefixes = new Set(held.keys());
+    if (isExcluded(group.name, settings)) {
+        return;
+    }
+    const name = group.name;
+    const prefix = typeof name === "string" ? settings.backupBucketPrefixes.find((p) => name.startsWith(p)) : undefined;
+    const tags = group.bucket ? readStringMap(group.bucket.props, "tags") : {};
+    const tag = settings.backupBucketTags.find(({ key, value }) => tags[key] === value);
+    const firstHeld = held.values().next();
+    group.recognisedBy = prefix !== undefined ? `name starts with "${prefix}"` : tag ? `tag ${tag.key}=${tag.value}` : firstHeld.done ? undefined : firstHeld.value;
+    group.backup = group.recognisedBy !== undefined;
+}
+
+export function indexStack(resources: readonly StackResource[], settings: Settings): StackIndex {
     const byType = new Map<string, StackResource[]>();
     for (const resource of resources) {
         const list = byType.get(resource.type);
@@ -68,35 +131,34 @@ export function indexStack(resources: readonly StackResource[], config: BackupBu
     const ofType = (type: string) => byType.get(type) ?? [];
     const buckets = new Map<string, BucketGroup>();
     const keyByUrn = new Map<string, string>();
-    const emptyConfig = () => Object.fromEntries(BUCKET_CONFIG_TYPES.map((t) => [t, []])) as unknown as Record<BucketConfigType, StackResource[]>;
-    for (const bucket of ofType(T.bucket)) {
-        const name = bucketNameOf(bucket.props, bucket.name);
-        const key = typeof name === "string" ? name : bucket.urn;
-        keyByUrn.set(bucket.urn, key);
-        buckets.set(key, {
-            name: typeof name === "string" ? name : UNKNOWN,
-            bucket,
-            backupByName: isBackupBucketName(name, config),
-            backup: isBackupBucket(bucket.props, bucket.name, config),
-            config: emptyConfig(),
-        });
+    for (const type of BUCKET_TYPES) {
+        for (const bucket of ofType(type)) {
+            const name = bucketNameOf(bucket.props, bucket.name);
+            const key = typeof name === "string" ? name : bucket.urn;
+            keyByUrn.set(bucket.urn, key);
+            buckets.set(key, { ...emptyGroup(typeof name === "string" ? name : UNKNOWN), bucket });
+        }
     }
-    for (const type of BUCKET_CONFIG_TYPES) {
+    for (const [type, aspect] of Object.entries(CONFIG_TYPES)) {
         for (const resource of ofType(type)) {
-            // Link by the `bucket` input; during preview that name is unknown, so follow the dependency.
+            // Link by the `bucket` input when it names a declared bucket; else through the dependency (during
+            // preview the name is unknown, and `bucket.id` may differ from the name under mocks); else by name.
             const name = read(resource.props, "bucket");
             const viaDependency = resource.propertyDependencies?.bucket?.map((d) => keyByUrn.get(d.urn)).find((k) => k !== undefined);
-            const key = typeof name === "string" ? name : viaDependency;
+            const key = typeof name === "string" && buckets.has(name) ? name : viaDependency ?? (typeof name === "string" ? name : undefined);
             if (key === undefined) {
                 continue;
             }
             let group = buckets.get(key);
             if (!group) {
-                group = { name: key, backupByName: isBackupBucketName(key, config), backup: isBackupBucketName(key, config), config: emptyConfig() };
+                group = emptyGroup(key);
                 buckets.set(key, group);
             }
-            group.config[type].push(resource);
+            group.config[aspect].push(resource);
         }
+    }
+    for (const group of buckets.values()) {
+        recognise(group, settings);
     }
     return { byType, buckets, ofType };
 }

@@ -5,29 +5,40 @@
  *
  * Evidence per data class:
  * - database: an RDS instance (a read replica too) or cluster keeping automated backups >= the minimum,
- *   an RDS automated-backups replication keeping them as long, an Azure Flexible Server or a Cloud SQL
- *   primary with that retention; in a standby stack, an Azure/Cloud SQL replica (backups live on the source).
- * - clients, config: an Enabled lifecycle rule of a backup bucket covering the prefix and keeping it >= the
- *   minimum, with no overlapping rule deleting earlier; and, when the stack declares CronJobs, a backup
- *   CronJob labelled with the class (the job that fills the prefix).
+ *   a backup bucket keeping database/ dumps that long,
+ *   an RDS automated-backups replication keeping them as long, an AWS Backup plan selecting a database and
+ *   keeping its recovery points as long, an Azure Flexible Server or a Cloud SQL primary with that
+ *   retention; in a standby stack, an Azure/Cloud SQL replica (backups live on the source).
+ * - clients, config: an Enabled lifecycle rule of a backup bucket (any S3 family) covering the prefix and
+ *   keeping it >= the minimum, with no overlapping rule deleting earlier; and, when the stack declares
+ *   CronJobs, a backup CronJob labelled with the class (the job that fills the prefix).
  * - secrets: a Critical secret replicated to another region, or a backup bucket keeping >= 7 versions of
  *   secrets/ (in a standby stack, that is the replicated copy of the primary's secrets/ prefix).
  * - audit: an audit log group keeping >= 365 days (or never expiring), or a backup bucket's audit/ prefix.
- * A row may be waived in policy config (`waivers: { clients: "reason" }`); the reason is printed.
+ *
+ * Which rows apply (rowScope): the rows listed in oauth2-dr-settings `dataClasses`; else in the stack tag
+ * `oauth2-dr:data-classes` ("all" or a comma list); else every row when the stack declares its role as the
+ * server's primary or standby (settings `role`, stack tag or resource tags `role`); else the rows whose data
+ * the stack holds: a database for the database row, a backup bucket whose rules filter the row's prefix or
+ * a backup CronJob labelled with its class, a Critical secret for secrets. A stateless program holds none.
+ * A waiver in the settings lowers a row's minimum (`value`) or releases it (no value); the matrix shows it.
  */
-import { DataClass, formatRetention, RETENTION_TABLE, RetentionRow } from "../lib/retention";
-import { BACKUP_BUCKET_SCHEMA, BackupBucketConfig, TABLE_DAYS, TABLE_SECRET_VERSIONS } from "./config";
-import { prefixRetention, viewRules } from "./lifecycle";
+import { DataClass, formatRetention, RETENTION_TABLE, RetentionRow, retentionRow } from "./retention";
+import { prefixRetention } from "./lifecycle";
 import { auditLogSchema, AuditLogConfig, isAuditLogGroup, logRetentionDays } from "./logs";
 import { backupJobClass, cronJobSchema, CronJobConfig } from "./kubernetes";
 import { isAzureReplica } from "./azure";
 import { isCloudSqlReplica } from "./cloudsql";
+import { planRetentions } from "./backup-plans";
+import { databaseEngine } from "./engines";
 import { criticalSecretSchema, crossRegionReplicas as secretReplicaRegions, isCriticalSecret } from "./secrets";
-import { ROLE_SCHEMA, Role, RoleConfig } from "./roles";
-import { regionOf, StackIndex, StackResource, T } from "./resources";
+import { declaredRole, Role, stackRole } from "./roles";
+import { indexStack, regionOf, StackIndex, StackResource, T } from "./resources";
+import { lifecycleRulesOf } from "./s3-families";
+import { describeWaiver, minimaOf, Minima, Settings, waiverFor } from "./settings";
 import { read, UNKNOWN } from "./unknowns";
 
-export type RowStatus = "met" | "missing" | "waived" | "unknown";
+export type RowStatus = "met" | "missing" | "waived" | "unknown" | "not-applicable";
 
 export interface Evidence {
     urn: string;
@@ -38,42 +49,35 @@ export interface Evidence {
 
 export interface RetentionResult {
     dataClass: DataClass;
+    /** The row's name; the database row names the engines the stack runs ("Database (MySQL)"). */
     dataType: string;
     priority: string;
-    /** What the table (or the policy config) requires, for people: "30 days", "7 versions". */
+    /** What the table (or a settings raise or waiver) requires, for people: "30 days", "7 versions". */
     required: string;
     /** The best retention found in the stack, for people. */
     found: string;
     status: RowStatus;
+    /** Why the row applies to this stack, or why not (status not-applicable). */
+    scope: string;
     /** Resources that prove the row (only qualifying ones). */
     evidence: Evidence[];
     /** Why candidates did not qualify, or what is missing. */
     shortfalls: string[];
+    /** The waiver in force for this row, as every report prints it. */
     waiver?: string;
 }
 
+/** retention-table-coverage's own settings; the shared ones come from oauth2-dr-settings. */
 export const matrixSchema = {
     properties: {
-        ...BACKUP_BUCKET_SCHEMA,
         ...auditLogSchema.properties,
         ...criticalSecretSchema.properties,
         ...cronJobSchema.properties,
-        ...ROLE_SCHEMA,
-        minimumDays: { type: "object" as const, default: { ...TABLE_DAYS }, description: "Minimum days per day-based class; defaults to the retention table." },
-        minimumSecretVersions: { type: "integer" as const, minimum: 1, default: TABLE_SECRET_VERSIONS, description: "Minimum versions of secrets/ kept." },
-        waivers: {
-            type: "object" as const,
-            default: {},
-            description: "Rows of the retention table this stack does not implement, by data class, each with the reason (printed in the matrix).",
-        },
     },
 };
 
-export interface MatrixConfig extends BackupBucketConfig, AuditLogConfig, CronJobConfig, RoleConfig {
+export interface MatrixConfig extends AuditLogConfig, CronJobConfig {
     criticalSecretNames: string[];
-    minimumDays: Partial<Record<DataClass, number>>;
-    minimumSecretVersions: number;
-    waivers: Partial<Record<DataClass, string>>;
 }
 
 function ev(resource: StackResource, detail: string): Evidence {
@@ -96,6 +100,8 @@ function consider(c: Collected, value: number) {
     c.best = Number.isNaN(c.best) ? value : Math.max(c.best, value);
 }
 
+const DATABASE_TYPES: readonly string[] = [T.rdsInstance, T.rdsCluster, T.rdsBackupsReplication, T.azurePostgres, T.cloudSql];
+
 function databaseEvidence(index: StackIndex, minimum: number, role: Role): Collected {
     const c = collector();
     const judge = (resource: StackResource, value: unknown, defaultDays: number, what: string) => {
@@ -106,9 +112,9 @@ function databaseEvidence(index: StackIndex, minimum: number, role: Role): Colle
         const days = typeof value === "number" ? value : value === undefined || value === null ? defaultDays : NaN;
         consider(c, days);
         if (days >= minimum) {
-            c.evidence.push(ev(resource, `${what} ${days} days`));
+            c.evidence.push(ev(resource, `${what} ${days === Infinity ? "unset (kept until deleted)" : formatRetention(days, "days")}`));
         } else {
-            c.shortfalls.push(`${resource.name}: ${what} ${Number.isNaN(days) ? String(value) : days} days < ${minimum}`);
+            c.shortfalls.push(`${resource.name}: ${what} ${Number.isNaN(days) ? String(value) : formatRetention(days, "days")} < ${minimum}`);
         }
     };
     for (const r of index.ofType(T.rdsInstance)) {
@@ -121,6 +127,9 @@ function databaseEvidence(index: StackIndex, minimum: number, role: Role): Colle
     }
     for (const r of index.ofType(T.rdsBackupsReplication)) {
         judge(r, read(r.props, "retentionPeriod"), 7, "automated backups replicated to this region, retentionPeriod");
+    }
+    for (const { plan, rule, days, selects } of planRetentions(index)) {
+        judge(plan, days === Infinity ? Infinity : days, Infinity, `AWS Backup rule "${rule}" for ${selects.join(", ")}, deleteAfter`);
     }
     for (const r of index.ofType(T.azurePostgres)) {
         if (isAzureReplica(r.props)) {
@@ -148,74 +157,166 @@ function databaseEvidence(index: StackIndex, minimum: number, role: Role): Colle
     return c;
 }
 
-function bucketPrefixEvidence(index: StackIndex, dataClass: DataClass, config: MatrixConfig, c: Collected): void {
-    const minima = { days: { ...TABLE_DAYS, ...config.minimumDays }, secretVersions: config.minimumSecretVersions };
-    const row = RETENTION_TABLE.find((r) => r.dataClass === dataClass)!;
+/** Lifecycle declarations of a backup bucket: its configuration resources of any family, and its inline rules. */
+function lifecycleSources(group: { bucket?: StackResource; config: { lifecycle: StackResource[] } }): StackResource[] {
+    const inline = group.bucket && lifecycleRulesOf(group.bucket.type, group.bucket.props) !== undefined ? [group.bucket] : [];
+    return [...group.config.lifecycle, ...inline];
+}
+
+function bucketPrefixEvidence(index: StackIndex, dataClass: DataClass, minima: Minima, c: Collected): void {
+    const row = retentionRow(dataClass);
     for (const group of index.buckets.values()) {
         if (!group.backup) {
             continue;
         }
         const bucketName = group.name === UNKNOWN ? "(bucket name unknown)" : group.name;
-        for (const lifecycle of group.config[T.lifecycle]) {
-            const kept = prefixRetention(viewRules(lifecycle.props), dataClass, minima);
+        for (const source of lifecycleSources(group)) {
+            const rules = lifecycleRulesOf(source.type, source.props);
+            const kept = prefixRetention(rules === undefined ? [] : rules, dataClass, minima);
             if (kept.status === "unknown") {
                 c.unknown = true;
                 continue;
             }
             if (kept.status === "no-rule") {
-                c.shortfalls.push(`${lifecycle.name}: no Enabled lifecycle rule covers ${row.bucketPrefix} of ${bucketName}`);
+                c.shortfalls.push(`${source.name}: no Enabled lifecycle rule covers ${row.bucketPrefix} of ${bucketName}`);
                 continue;
             }
             consider(c, kept.value);
             const detail = `s3://${bucketName}/${row.bucketPrefix} kept ${kept.found} (rule ${kept.ruleIds.join(", ")})`;
             if (kept.status === "kept") {
-                c.evidence.push(ev(lifecycle, detail));
+                c.evidence.push(ev(source, detail));
             } else {
-                c.shortfalls.push(`${lifecycle.name}: ${detail}, below the table`);
+                c.shortfalls.push(`${source.name}: ${detail}, below the table`);
             }
         }
     }
 }
 
-function rowResult(row: RetentionRow, required: number, c: Collected, config: MatrixConfig, extraMissing: string[] = []): RetentionResult {
+function rowResult(row: RetentionRow, dataType: string, required: number, c: Collected, settings: Settings, scope: string, extraMissing: string[] = []): RetentionResult {
     const met = c.evidence.length > 0 && extraMissing.length === 0;
-    const waiver = config.waivers[row.dataClass];
+    const waiver = waiverFor(settings, row.dataClass);
     let status: RowStatus = met ? "met" : c.unknown ? "unknown" : "missing";
-    if (!met && waiver) {
+    if (!met && waiver && waiver.value === undefined) {
         status = "waived";
     }
     const found = Number.isNaN(c.best) ? (c.evidence.length > 0 ? "present" : c.unknown ? "unknown until the update" : "none") : c.best === Infinity ? (row.unit === "versions" ? "all versions" : "never expires") : formatRetention(c.best, row.unit);
     return {
         dataClass: row.dataClass,
-        dataType: row.dataType,
+        dataType,
         priority: row.priority,
         required: formatRetention(required, row.unit),
         found,
         status,
+        scope,
         evidence: c.evidence,
         shortfalls: [...extraMissing, ...c.shortfalls],
-        waiver: status === "waived" ? waiver : undefined,
+        waiver: waiver ? describeWaiver(waiver) : undefined,
     };
 }
 
-export function retentionMatrix(index: StackIndex, config: MatrixConfig, role: Role): RetentionResult[] {
+/** "Database (PostgreSQL)" from the table, or with the engines the stack runs ("Database (MySQL)"). */
+function databaseRowLabel(index: StackIndex): string {
+    const engines = new Set(DATABASE_TYPES.flatMap((type) => index.ofType(type).map((r) => databaseEngine(r.type, r.props)).filter((e): e is string => e !== undefined)));
+    return engines.size === 0 ? retentionRow("database").dataType : `Database (${[...engines].join(", ")})`;
+}
+
+export interface ScopeInput {
+    index: StackIndex;
+    resources: readonly StackResource[];
+    stackTags: ReadonlyMap<string, string>;
+    settings: Settings;
+    config: MatrixConfig;
+}
+
+/** Why each row applies to the stack (a reason), or undefined with the reason it does not. */
+export function rowScope({ index, resources, stackTags, settings, config }: ScopeInput): Map<DataClass, { applies: boolean; why: string }> {
+    const all = (applies: (dataClass: DataClass) => boolean, why: string, whyNot: string) =>
+        new Map(RETENTION_TABLE.map((row) => [row.dataClass, applies(row.dataClass) ? { applies: true, why } : { applies: false, why: whyNot }]));
+    if (settings.dataClasses !== undefined) {
+        const listed = settings.dataClasses;
+        return all((d) => listed.includes(d), "listed in oauth2-dr-settings dataClasses", "not listed in oauth2-dr-settings dataClasses");
+    }
+    const tag = stackTags.get(settings.dataClassesTag);
+    if (tag !== undefined) {
+        const listed = tag.split(",").map((t) => t.trim());
+        return all((d) => listed.includes("all") || listed.includes(d), `listed in stack tag ${settings.dataClassesTag}`, `not listed in stack tag ${settings.dataClassesTag}=${tag}`);
+    }
+    const role = declaredRole(resources, stackTags, settings);
+    if (role) {
+        return all(() => true, `the stack declares the server's ${role.role} role (${role.source})`, "");
+    }
+    return heldClasses(index, settings, config);
+}
+
+/** Rows whose data the stack holds, each with the resource that shows it. */
+function heldClasses(index: StackIndex, settings: Settings, config: MatrixConfig): Map<DataClass, { applies: boolean; why: string }> {
+    const held = new Map<DataClass, { applies: boolean; why: string }>();
+    const hold = (dataClass: DataClass, why: string) => {
+        if (!held.get(dataClass)?.applies) {
+            held.set(dataClass, { applies: true, why });
+        }
+    };
+    const database = DATABASE_TYPES.flatMap((type) => index.ofType(type))[0];
+    if (database) {
+        hold("database", `the stack declares a database (${database.name})`);
+    }
+    for (const group of index.buckets.values()) {
+        for (const prefix of group.backup ? group.heldPrefixes : []) {
+            const row = RETENTION_TABLE.find((r) => r.bucketPrefix === prefix)!;
+            hold(row.dataClass, `backup bucket ${group.name === UNKNOWN ? group.bucket?.name : group.name} holds ${prefix}`);
+        }
+    }
+    for (const job of index.ofType(T.cronJob)) {
+        const jobClass = backupJobClass(job.props, config);
+        const row = RETENTION_TABLE.find((r) => r.dataClass === jobClass);
+        if (row) {
+            hold(row.dataClass, `backup CronJob ${job.name} exports ${row.dataClass}`);
+        }
+    }
+    const secret = index.ofType(T.secret).find((s) => isCriticalSecret(s.props, s.name, config.criticalSecretNames));
+    if (secret) {
+        hold("secrets", `Critical secret ${secret.name}`);
+    }
+    for (const row of RETENTION_TABLE) {
+        if (!held.has(row.dataClass)) {
+            held.set(row.dataClass, {
+                applies: false,
+                why: `the stack holds no ${row.dataType.toLowerCase()} (no ${row.dataClass === "database" ? "database" : `backup bucket rule on ${row.bucketPrefix}`}); list the row in oauth2-dr-settings dataClasses or the stack tag ${settings.dataClassesTag} to require it`,
+            });
+        }
+    }
+    return held;
+}
+
+export function retentionMatrix(index: StackIndex, settings: Settings, config: MatrixConfig, role: Role, scopes: Map<DataClass, { applies: boolean; why: string }>): RetentionResult[] {
+    const minima = minimaOf(settings);
     const cronJobs = index.ofType(T.cronJob);
     const jobClasses = new Set(cronJobs.map((job) => backupJobClass(job.props, config)).filter((c): c is string => typeof c === "string"));
     return RETENTION_TABLE.map((row) => {
-        const required = row.unit === "versions" ? config.minimumSecretVersions : config.minimumDays[row.dataClass] ?? row.minimum;
+        const required = row.dataClass === "secrets" ? minima.secretVersions : minima.days[row.dataClass];
+        const scope = scopes.get(row.dataClass)!;
+        const dataType = row.dataClass === "database" ? databaseRowLabel(index) : row.dataType;
+        const result = (c: Collected, extraMissing: string[] = []) => {
+            const out = rowResult(row, dataType, required, c, settings, scope.why, extraMissing);
+            return scope.applies ? out : { ...out, status: "not-applicable" as const };
+        };
         switch (row.dataClass) {
-            case "database":
-                return rowResult(row, required, databaseEvidence(index, required, role), config);
+            case "database": {
+                // Database dumps kept in backup storage (database/) prove the row as well as managed backups.
+                const c = databaseEvidence(index, required, role);
+                bucketPrefixEvidence(index, "database", minima, c);
+                return result(c);
+            }
             case "clients":
             case "config": {
                 const c = collector();
-                bucketPrefixEvidence(index, row.dataClass, config, c);
+                bucketPrefixEvidence(index, row.dataClass, minima, c);
                 const missing = cronJobs.length > 0 && !jobClasses.has(row.dataClass) ? [`the stack declares CronJobs but none is a backup job labelled ${config.dataClassLabel}=${row.dataClass}`] : [];
-                return rowResult(row, required, c, config, missing);
+                return result(c, missing);
             }
             case "secrets": {
                 const c = collector();
-                bucketPrefixEvidence(index, "secrets", config, c);
+                bucketPrefixEvidence(index, "secrets", minima, c);
                 for (const secret of index.ofType(T.secret)) {
                     if (!isCriticalSecret(secret.props, secret.name, config.criticalSecretNames)) {
                         continue;
@@ -229,7 +330,7 @@ export function retentionMatrix(index: StackIndex, config: MatrixConfig, role: R
                         c.shortfalls.push(`${secret.name}: Critical secret without a replica in another region`);
                     }
                 }
-                return rowResult(row, required, c, config);
+                return result(c);
             }
             case "audit": {
                 const c = collector();
@@ -251,9 +352,17 @@ export function retentionMatrix(index: StackIndex, config: MatrixConfig, role: R
                         c.shortfalls.push(`${group.name}: ${detail} < ${required}`);
                     }
                 }
-                bucketPrefixEvidence(index, "audit", config, c);
-                return rowResult(row, required, c, config);
+                bucketPrefixEvidence(index, "audit", minima, c);
+                return result(c);
             }
         }
     });
+}
+
+/** The matrix of one stack as retention-table-coverage sees it (also printed by the offline checker and reports). */
+export function stackMatrix(resources: readonly StackResource[], stackTags: ReadonlyMap<string, string>, settings: Settings, config: MatrixConfig): { role: Role; rows: RetentionResult[] } {
+    const index = indexStack(resources, settings);
+    const role = stackRole(index, resources, stackTags, settings);
+    const scopes = rowScope({ index, resources, stackTags, settings, config });
+    return { role, rows: retentionMatrix(index, settings, config, role, scopes) };
 }

@@ -5,23 +5,11 @@
  */
 import { read, readArray, UNKNOWN } from "./unknowns";
 import { arnRegion, regionOf, StackIndex, StackResource, T, tagsOf } from "./resources";
+import { Settings } from "./settings";
 
 export type Role = "primary" | "standby" | "unknown";
 
-export const ROLE_SCHEMA = {
-    role: {
-        type: "string" as const,
-        enum: ["auto", "primary", "standby"],
-        default: "auto",
-        description: "The stack's role in the DR topology; auto reads the roleTag (stack tag, then resource tags), then the failover records.",
-    },
-    roleTag: { type: "string" as const, default: "role", description: "Tag whose value primary|standby marks the stack's role." },
-};
-
-export interface RoleConfig {
-    role: "auto" | "primary" | "standby";
-    roleTag: string;
-}
+export type RoleConfig = Pick<Settings, "role" | "roleTag">;
 
 /** Failover record types present in the stack: PRIMARY, SECONDARY. */
 export function failoverRecords(index: StackIndex, type: "PRIMARY" | "SECONDARY") {
@@ -76,13 +64,17 @@ export function crossRegionReplicas(index: StackIndex): ReplicaEvidence[] {
     return out;
 }
 
-export function stackRole(index: StackIndex, resources: readonly StackResource[], stackTags: ReadonlyMap<string, string>, config: RoleConfig): Role {
+/**
+ * The role the stack declares: the settings' `role`, the stack tag roleTag, or the resources' roleTag
+ * (majority). Undefined when nothing declares one (the failover records may still tell: stackRole).
+ */
+export function declaredRole(resources: readonly StackResource[], stackTags: ReadonlyMap<string, string>, config: RoleConfig): { role: "primary" | "standby"; source: string } | undefined {
     if (config.role !== "auto") {
-        return config.role;
+        return { role: config.role, source: `policy config role: ${config.role}` };
     }
     const fromStackTag = stackTags.get(config.roleTag);
     if (fromStackTag === "primary" || fromStackTag === "standby") {
-        return fromStackTag;
+        return { role: fromStackTag, source: `stack tag ${config.roleTag}=${fromStackTag}` };
     }
     let primary = 0;
     let standby = 0;
@@ -94,8 +86,17 @@ export function stackRole(index: StackIndex, resources: readonly StackResource[]
             standby++;
         }
     }
-    if (primary !== standby) {
-        return primary > standby ? "primary" : "standby";
+    if (primary === standby) {
+        return undefined;
+    }
+    const role = primary > standby ? "primary" : "standby";
+    return { role, source: `${Math.max(primary, standby)} resources tagged ${config.roleTag}=${role}` };
+}
+
+export function stackRole(index: StackIndex, resources: readonly StackResource[], stackTags: ReadonlyMap<string, string>, config: RoleConfig): Role {
+    const declared = declaredRole(resources, stackTags, config);
+    if (declared) {
+        return declared.role;
     }
     if (failoverRecords(index, "PRIMARY").length > 0) {
         return "primary";

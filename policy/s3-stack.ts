@@ -1,9 +1,9 @@
 /**
  * Stack policies for backup buckets: what one resource cannot show.
  * - `s3-backup-bucket-baseline`: every backup bucket declared in the stack has versioning, SSE-KMS, a full
- *   public access block and a TLS-only policy at all (aws v7 configures them in separate resources; the
- *   bucket's deprecated inline arguments count too). Buckets recognised only by tag (not by name prefix)
- *   have their configuration judged here as well, since the resource policies cannot link them.
+ *   public access block and a TLS-only policy at all, declared by a configuration resource of any family or
+ *   by the bucket's inline arguments (the aspect policies of s3.ts judge what is declared).
+ * - `s3-backup-bucket-lookalike` (advisory): a bucket named like backups that is not recognised.
  * - `s3-backup-replication`: backup buckets are replicated to another region. The replication from the
  *   primary's bucket into the DR bucket must be declared by the standby stack (the destination must exist
  *   first), with `region` = the primary region on the BucketReplicationConfig. So by default
@@ -13,75 +13,52 @@
  *   declared in the same stack.
  */
 import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
-import { BACKUP_BUCKET_SCHEMA, BackupBucketConfig, configOf } from "./config";
+import { configOf } from "./config";
 import { BucketGroup, bucketNameFromArn, indexStack, regionOf, StackIndex, StackResource, T } from "./resources";
-import { deniesInsecureTransport, encryptionProblems, publicAccessProblems, tlsPolicyProblems, versioningProblems } from "./s3";
-import { ROLE_SCHEMA, RoleConfig, stackRole } from "./roles";
+import { deniesInsecureTransport } from "./s3";
+import { encryptionOf, policyDocumentOf, versioningOf } from "./s3-families";
+import { RETENTION_TABLE } from "./retention";
+import { stackRole } from "./roles";
+import { SETTINGS_POLICY_NAME, sharedSettings } from "./settings";
 import { read, readArray, UNKNOWN } from "./unknowns";
 
-const baselineSchema = { properties: { ...BACKUP_BUCKET_SCHEMA } };
-
 interface Aspect {
-    label: string;
-    type: typeof T.versioning | typeof T.sse | typeof T.publicAccess | typeof T.policy;
+    aspect: keyof BucketGroup["config"];
     missing: string;
-    check: (props: unknown) => string[];
-    /** The bucket's deprecated inline argument that provides the same, if any. */
+    /** Does the bucket's own (inline) argument declare this aspect? */
     inline?: (bucket: StackResource) => boolean;
 }
 
 const ASPECTS: Aspect[] = [
     {
-        label: "versioning",
-        type: T.versioning,
+        aspect: "versioning",
         missing: 'has no BucketVersioning (versioning is off); the runbook requires versioning "Enabled"',
-        check: versioningProblems,
-        inline: (b) => read(b.props, "versioning", "enabled") === true,
+        inline: (b) => versioningOf(b.type, b.props) !== undefined,
     },
     {
-        label: "encryption",
-        type: T.sse,
+        aspect: "encryption",
         missing: "has no BucketServerSideEncryptionConfiguration; the runbook requires SSE-KMS with a customer-managed key",
-        check: encryptionProblems,
-        inline: (b) => read(b.props, "serverSideEncryptionConfiguration", "rule", "applyServerSideEncryptionByDefault", "sseAlgorithm") === "aws:kms",
+        inline: (b) => encryptionOf(b.type, b.props) !== undefined,
     },
     {
-        label: "public access block",
-        type: T.publicAccess,
+        aspect: "publicAccess",
         missing: "has no BucketPublicAccessBlock; the runbook requires public access fully blocked",
-        check: publicAccessProblems,
     },
     {
-        label: "TLS-only policy",
-        type: T.policy,
+        aspect: "policy",
         missing: "has no BucketPolicy denying insecure transport; the runbook requires TLS-only access",
-        check: tlsPolicyProblems,
-        inline: (b) => deniesInsecureTransport(read(b.props, "policy")),
+        inline: (b) => policyDocumentOf(b.type, b.props) !== undefined && deniesInsecureTransport(policyDocumentOf(b.type, b.props)) !== false,
     },
 ];
 
+/** The aspects a declared backup bucket has no declaration of at all (what the aspect policies cannot see). */
 export function baselineProblems(group: BucketGroup): Array<{ urn?: string; message: string }> {
     const bucket = group.bucket!;
     const name = group.name === UNKNOWN ? bucket.name : group.name;
-    const out: Array<{ urn?: string; message: string }> = [];
-    for (const aspect of ASPECTS) {
-        const configs = group.config[aspect.type];
-        if (configs.length === 0) {
-            if (!aspect.inline?.(bucket)) {
-                out.push({ urn: bucket.urn, message: `${name}: backup bucket ${aspect.missing}` });
-            }
-            continue;
-        }
-        // Name-matched buckets: the resource policies already judged these resources.
-        if (!group.backupByName) {
-            for (const config of configs) {
-                for (const problem of aspect.check(config.props)) {
-                    out.push({ urn: config.urn, message: `${config.name} (backup bucket ${name}, tagged): ${problem}` });
-                }
-            }
-        }
-    }
-    return out;
+    return ASPECTS.filter(({ aspect, inline }) => group.config[aspect].length === 0 && !inline?.(bucket)).map(({ missing }) => ({
+        urn: bucket.urn,
+        message: `${name}: backup bucket ${missing} (backup storage: ${group.recognisedBy})`,
+    }));
 }
 
 export const s3BackupBucketBaseline: StackValidationPolicy = {
@@ -89,10 +66,8 @@ export const s3BackupBucketBaseline: StackValidationPolicy = {
     description: "Every backup bucket in the stack has versioning, SSE-KMS, a full public access block and a TLS-only bucket policy.",
     enforcementLevel: "mandatory",
     severity: "high",
-    configSchema: baselineSchema,
     validateStack: (args, reportViolation) => {
-        const config = configOf<BackupBucketConfig>(baselineSchema, args);
-        const index = indexStack(args.resources, config);
+        const index = indexStack(args.resources, sharedSettings());
         for (const group of index.buckets.values()) {
             if (group.bucket && group.backup) {
                 for (const { urn, message } of baselineProblems(group)) {
@@ -103,10 +78,39 @@ export const s3BackupBucketBaseline: StackValidationPolicy = {
     },
 };
 
+const LOOKALIKE = /backup|dump|snapshot/i;
+
+/**
+ * A bucket named like backup storage that the pack does not judge as one: say how to include or exclude
+ * it, so a compliance check never passes a dumps bucket silently.
+ */
+export const s3BackupBucketLookalike: StackValidationPolicy = {
+    name: "s3-backup-bucket-lookalike",
+    description: "A bucket whose name suggests backups (backup, dump, snapshot) but that is not recognised as backup storage gets a note saying how to include or exclude it.",
+    enforcementLevel: "advisory",
+    severity: "medium",
+    validateStack: (args, reportViolation) => {
+        const settings = sharedSettings();
+        const prefixes = RETENTION_TABLE.map((row) => row.bucketPrefix).join(", ");
+        for (const group of indexStack(args.resources, settings).buckets.values()) {
+            const name = group.name === UNKNOWN ? group.bucket?.name : group.name;
+            const excluded = typeof name === "string" && settings.notBackupBuckets.some((p) => name.startsWith(p));
+            const match = name === undefined ? null : LOOKALIKE.exec(name);
+            if (!group.bucket || group.backup || excluded || match === null) {
+                continue;
+            }
+            const tag = settings.backupBucketTags[0];
+            reportViolation(
+                `${name}: its name suggests backups ("${match[0]}") but it is not judged as backup storage: no name prefix (${settings.backupBucketPrefixes.join(", ") || "none"}) or tag matches and no lifecycle, replication or inventory rule filters ${prefixes}. ` +
+                    `To judge it, add a name prefix to ${SETTINGS_POLICY_NAME}.backupBucketPrefixes${tag ? ` or tag it ${tag.key}=${tag.value}` : ""}; to silence this note, add it to ${SETTINGS_POLICY_NAME}.notBackupBuckets.`,
+                group.bucket.urn,
+            );
+        }
+    },
+};
+
 const replicationSchema = {
     properties: {
-        ...BACKUP_BUCKET_SCHEMA,
-        ...ROLE_SCHEMA,
         replicationDeclaredBy: {
             type: "string" as const,
             enum: ["standby", "self"],
@@ -116,7 +120,7 @@ const replicationSchema = {
     },
 };
 
-interface ReplicationConfig extends BackupBucketConfig, RoleConfig {
+interface ReplicationConfig {
     replicationDeclaredBy: "standby" | "self";
 }
 
@@ -182,8 +186,9 @@ export const s3BackupReplication: StackValidationPolicy = {
     configSchema: replicationSchema,
     validateStack: (args: StackValidationArgs, reportViolation) => {
         const config = configOf<ReplicationConfig>(replicationSchema, args);
-        const index = indexStack(args.resources, config);
-        const role = stackRole(index, args.resources, args.stackTags, config);
+        const settings = sharedSettings();
+        const index = indexStack(args.resources, settings);
+        const role = stackRole(index, args.resources, args.stackTags, settings);
         if (role === "primary" && config.replicationDeclaredBy === "standby") {
             return;
         }
@@ -212,4 +217,4 @@ export const s3BackupReplication: StackValidationPolicy = {
     },
 };
 
-export const s3StackPolicies = [s3BackupBucketBaseline, s3BackupReplication];
+export const s3StackPolicies = [s3BackupBucketBaseline, s3BackupReplication, s3BackupBucketLookalike];

@@ -5,11 +5,13 @@
  * its own regional key), a recovery window (a deleted secret can be restored), and for Critical secrets a
  * replica in another region (a regional failover finds them there).
  */
-import * as secretsmanager from "@pulumi/aws/secretsmanager";
 import { ResourceValidationArgs, ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
-import { retentionRow } from "../lib/retention";
+import { retentionRow } from "./retention";
 import { configOf, globMatch } from "./config";
 import { read, readArray, show, UNKNOWN } from "./unknowns";
+import { resourceType, T } from "./types";
+
+const SECRET = resourceType(T.secret);
 
 const SECRETS = retentionRow("secrets");
 const AWS_MANAGED_KEYS = ["alias/aws/secretsmanager", "aws/secretsmanager"];
@@ -19,7 +21,7 @@ export const secretsKmsKey: ResourceValidationPolicy = {
     description: "Secrets Manager secrets are encrypted with a customer-managed KMS key (kmsKeyId set, not aws/secretsmanager).",
     enforcementLevel: "mandatory",
     severity: "high",
-    validateResource: validateResourceOfType(secretsmanager.Secret, (secret, args, reportViolation) => {
+    validateResource: validateResourceOfType(SECRET, (secret, args, reportViolation) => {
         const key = read(secret, "kmsKeyId");
         if (key === UNKNOWN) {
             return;
@@ -43,7 +45,7 @@ export const secretsRecoveryWindow: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     severity: "high",
     configSchema: recoverySchema,
-    validateResource: validateResourceOfType(secretsmanager.Secret, (secret, args, reportViolation) => {
+    validateResource: validateResourceOfType(SECRET, (secret, args, reportViolation) => {
         const { minimumRecoveryWindowDays } = configOf<{ minimumRecoveryWindowDays: number }>(recoverySchema, args);
         const days = read(secret, "recoveryWindowInDays");
         if (days === UNKNOWN || days === undefined || days === null) {
@@ -97,7 +99,7 @@ export const secretsCriticalReplica: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     severity: "critical",
     configSchema: criticalSecretSchema,
-    validateResource: validateResourceOfType(secretsmanager.Secret, (secret, args, reportViolation) => {
+    validateResource: validateResourceOfType(SECRET, (secret, args, reportViolation) => {
         const { criticalSecretNames } = configOf<{ criticalSecretNames: string[] }>(criticalSecretSchema, args);
         if (!isCriticalSecret(secret, args.name, criticalSecretNames)) {
             return;

@@ -5,30 +5,26 @@
 import { StackValidationPolicy } from "@pulumi/policy";
 import { configOf } from "./config";
 import { indexStack } from "./resources";
-import { MatrixConfig, matrixSchema, retentionMatrix } from "./retention-matrix";
-import { crossRegionReplicas, failoverRecords, ROLE_SCHEMA, RoleConfig, stackRole } from "./roles";
-import { BACKUP_BUCKET_SCHEMA, BackupBucketConfig } from "./config";
+import { MatrixConfig, matrixSchema, stackMatrix } from "./retention-matrix";
+import { crossRegionReplicas, failoverRecords, stackRole } from "./roles";
+import { sharedSettings } from "./settings";
 
 export const retentionTableCoverage: StackValidationPolicy = {
     name: "retention-table-coverage",
-    description: "Every row of the runbook's retention table is implemented by at least one resource of the stack, or waived in policy config with a reason.",
+    description: "Every row of the runbook's retention table that applies to the stack (oauth2-dr-settings dataClasses, the stack tag, the server's role, or the data it holds) is implemented by at least one resource, or waived in oauth2-dr-settings.",
     enforcementLevel: "mandatory",
     severity: "critical",
     configSchema: matrixSchema,
     validateStack: (args, reportViolation) => {
-        const config = configOf<MatrixConfig>(matrixSchema, args);
-        const index = indexStack(args.resources, config);
-        const role = stackRole(index, args.resources, args.stackTags, config);
-        for (const row of retentionMatrix(index, config, role)) {
+        const { rows } = stackMatrix(args.resources, args.stackTags, sharedSettings(), configOf<MatrixConfig>(matrixSchema, args));
+        for (const row of rows) {
             if (row.status === "missing") {
                 const why = row.shortfalls.length > 0 ? `: ${row.shortfalls.join("; ")}` : ": no resource in the stack implements it";
-                reportViolation(`retention table row "${row.dataType}" (${row.dataClass}, ${row.required}, ${row.priority}) is not met; found ${row.found}${why}`);
+                reportViolation(`retention table row "${row.dataType}" (${row.dataClass}, ${row.required}, ${row.priority}) is not met; it applies because ${row.scope}; found ${row.found}${why}`);
             }
         }
     },
 };
-
-const topologySchema = { properties: { ...BACKUP_BUCKET_SCHEMA, ...ROLE_SCHEMA } };
 
 /**
  * A primary stack has a PRIMARY failover record (its health check is `route53-failover-health-check`); a
@@ -41,11 +37,10 @@ export const drFailoverTopology: StackValidationPolicy = {
     description: "A primary stack declares the PRIMARY Route 53 failover record; a standby stack declares the SECONDARY record and a cross-region database replica.",
     enforcementLevel: "mandatory",
     severity: "critical",
-    configSchema: topologySchema,
     validateStack: (args, reportViolation) => {
-        const config = configOf<BackupBucketConfig & RoleConfig>(topologySchema, args);
-        const index = indexStack(args.resources, config);
-        const role = stackRole(index, args.resources, args.stackTags, config);
+        const settings = sharedSettings();
+        const index = indexStack(args.resources, settings);
+        const role = stackRole(index, args.resources, args.stackTags, settings);
         if (role === "unknown") {
             args.notApplicable("the stack's role (primary or standby) cannot be told: no role tag, stack tag, failover record or replica");
         }

@@ -34,7 +34,7 @@ describe("policy: Azure PostgreSQL Flexible Server", () => {
 
     it("azure-postgres-backup-retention: 29 days and unset (Azure default 7)", async () => {
         assert.deepEqual(await runResourcePolicy(azurePostgresBackupRetention, azure({ backupRetentionDays: 29, geoRedundantBackup: "Enabled" })), [
-            "oauth2-postgres: backup.backupRetentionDays is 29 days; the retention table requires at least 30 days (Database (PostgreSQL))",
+            "oauth2-postgres: backup.backupRetentionDays is 29 days; the retention table's database row requires at least 30 days of backups (Azure PostgreSQL Flexible Server)",
         ]);
         const [unset] = await runResourcePolicy(azurePostgresBackupRetention, azure(undefined));
         assert.match(unset, /backupRetentionDays is not set \(Azure keeps 7 days\)/);
@@ -65,7 +65,7 @@ describe("policy: Cloud SQL PostgreSQL", () => {
         const cases: Array<[Record<string, unknown>, RegExp]> = [
             [{ enabled: false }, /backupConfiguration\.enabled is false/],
             [{ pointInTimeRecoveryEnabled: false }, /pointInTimeRecoveryEnabled is false/],
-            [{ backupRetentionSettings: { retainedBackups: 29, retentionUnit: "COUNT" } }, /retainedBackups is 29; the retention table requires at least 30 daily backups/],
+            [{ backupRetentionSettings: { retainedBackups: 29, retentionUnit: "COUNT" } }, /retainedBackups is 29; the retention table's database row requires at least 30 daily backups \(Cloud SQL PostgreSQL\)/],
             [{ backupRetentionSettings: undefined }, /retainedBackups is not set \(Cloud SQL keeps 7\)/],
             [{ transactionLogRetentionDays: 3 }, /transactionLogRetentionDays is 3; the runbook requires at least 7 days/],
         ];

@@ -3,6 +3,7 @@
  * enforcement levels), on hand-built resources.
  */
 import { EnforcementLevel, Policies, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { settingsPolicy } from "../../policy/settings";
 import { AnalyzerResource, evaluateResourcePolicies, evaluateStackPolicies, PackConfig, policyResources, prepare, Violation } from "../../tools/check/policy-harness";
 import { UNKNOWN as UNKNOWN_SENTINEL } from "../../tools/plan/model";
 
@@ -56,22 +57,31 @@ export interface RunOptions {
 }
 
 export async function runResourcePolicy(policy: ResourceValidationPolicy, resource: HandBuilt, options: RunOptions = {}): Promise<string[]> {
-    const result = await evaluateResourcePolicies([policy], prepare(toAnalyzerResources([resource])), {
+    const result = await evaluateResourcePolicies(withSettings(policy), prepare(toAnalyzerResources([resource])), {
         config: options.config,
         stackTags: new Map(Object.entries(options.stackTags ?? {})),
         packEnforcementLevel: options.level ?? "mandatory",
     });
-    return result.violations.map((v) => v.message);
+    return result.violations.filter((v) => v.policy === policy.name).map((v) => v.message);
 }
 
 export async function runStackPolicy(policy: StackValidationPolicy, resources: HandBuilt[], options: RunOptions = {}): Promise<Violation[]> {
     const prepared = prepare(toAnalyzerResources(resources));
-    const result = await evaluateStackPolicies([policy], policyResources(prepared), {
+    const evaluation = {
         config: options.config,
         stackTags: new Map(Object.entries(options.stackTags ?? {})),
-        packEnforcementLevel: options.level ?? "mandatory",
-    });
-    return result.violations;
+        packEnforcementLevel: options.level ?? "mandatory" as EnforcementLevel,
+    };
+    const result = await evaluateStackPolicies(withSettings(policy), policyResources(prepared), evaluation);
+    return result.violations.filter((v) => v.policy === policy.name);
+}
+
+/**
+ * The policy after oauth2-dr-settings, as the pack runs them: the settings policy hands the shared settings
+ * (options.config["oauth2-dr-settings"], or the defaults) to the policy under test.
+ */
+function withSettings(policy: Policies[number]): Policies {
+    return [settingsPolicy as Policies[number], policy];
 }
 
 /** Runs every policy on the resources (resource and stack policies): a crash fails the test. */

@@ -51,6 +51,13 @@ function rule(plan: PlanResult, prefix: string): Rule {
     return found;
 }
 
+/** Leaves the RDS instance the only proof of the database row (no AWS Backup plan, no database/ dumps rule). */
+function dropOtherDatabaseEvidence(plan: PlanResult): void {
+    remove(plan, "aws:backup/plan:Plan");
+    const lifecycle = find(plan, T.lifecycle);
+    lifecycle.inputs.rules = (lifecycle.inputs.rules as Rule[]).filter((r) => r.filter?.prefix !== "database/");
+}
+
 const auditGroup = (r: PlannedResource) => String(r.inputs.name).includes("audit");
 
 /**
@@ -108,6 +115,7 @@ const MUTATIONS: Mutation[] = [
     { name: "database retention 29 days", stack: "prod", policy: "rds-backup-retention", mutate: (p) => void (find(p, T.instance).inputs.backupRetentionPeriod = 29) },
     { name: "database retention unset (provider default)", stack: "prod", policy: "rds-backup-retention", mutate: (p) => void delete find(p, T.instance).inputs.backupRetentionPeriod },
     { name: "replica retention 29 days", stack: "dr", policy: "rds-backup-retention", mutate: (p) => void (find(p, T.instance).inputs.backupRetentionPeriod = 29) },
+    { name: "AWS Backup rule deleting after 7 days", stack: "prod", policy: "aws-backup-plan-retention", mutate: (p) => void ((find(p, "aws:backup/plan:Plan").inputs.rules as Array<{ lifecycle: { deleteAfter?: number } }>)[0].lifecycle.deleteAfter = 7) },
     { name: "database encryption off", stack: "prod", policy: "rds-storage-encrypted", mutate: (p) => void (find(p, T.instance).inputs.storageEncrypted = false) },
     { name: "replica encryption off, no key", stack: "dr", policy: "rds-storage-encrypted", mutate: (p) => { const r = find(p, T.instance); r.inputs.storageEncrypted = false; delete r.inputs.kmsKeyId; } },
     { name: "no deletion protection", stack: "prod", policy: "rds-deletion-protection", mutate: (p) => void (find(p, T.instance).inputs.deletionProtection = false) },
@@ -197,17 +205,36 @@ describe("policy mutation suite (compliant prod and dr plans, one change at a ti
         const plan = structuredClone(plans.prod);
         remove(plan, T.lifecycle);
         const reason = "client configurations are exported by the platform team's pipeline";
-        const config = { "retention-table-coverage": { waivers: { clients: reason, config: reason } } };
+        const waiver = (row: string) => ({ row, reason, approvedBy: "head-of-platform@acme.example" });
+        const config = { "oauth2-dr-settings": { waivers: [waiver("clients"), waiver("config")] } };
         const check = await checkPlan(plan, { config });
         const clients = check.retention.find((r) => r.dataClass === "clients")!;
         assert.equal(clients.status, "waived");
-        assert.equal(clients.waiver, reason);
+        assert.equal(clients.waiver, `retention row "Client configurations" (clients) need not be proven: ${reason} (approved by head-of-platform@acme.example)`);
+        assert.equal(check.waivers.length, 2);
         assert.deepEqual(check.violations.filter((v) => v.policy === "retention-table-coverage"), []);
+        // The engine shows each waiver as an advisory note of oauth2-dr-settings.
+        assert.deepEqual(check.violations.filter((v) => v.policy === "oauth2-dr-settings").map((v) => v.enforcementLevel), ["advisory", "advisory"]);
+    });
+
+    it("a waiver with a value lowers a row for every policy that judges it, and says so", async () => {
+        const plan = structuredClone(plans.prod);
+        find(plan, T.instance).inputs.backupRetentionPeriod = 14;
+        dropOtherDatabaseEvidence(plan);
+        assert.deepEqual([...new Set(mandatory(await checkPlan(plan)).map((v) => v.policy))].sort(), ["retention-table-coverage", "rds-backup-retention"].sort());
+        const config = { "oauth2-dr-settings": { waivers: [{ row: "database", value: 14, reason: "migration window, until 2027-01-31", approvedBy: "cto@acme.example" }] } };
+        const check = await checkPlan(plan, { config });
+        assert.deepEqual(mandatory(check), []);
+        const database = check.retention.find((r) => r.dataClass === "database")!;
+        assert.equal(database.status, "met");
+        assert.equal(database.required, "14 days");
+        assert.match(database.waiver ?? "", /lowered from 30 days to 14 days: migration window, until 2027-01-31 \(approved by cto@acme.example\)/);
     });
 
     it("advisory in policy config keeps the violation but not as mandatory", async () => {
         const plan = structuredClone(plans.prod);
         find(plan, T.instance).inputs.backupRetentionPeriod = 7;
+        dropOtherDatabaseEvidence(plan);
         const check = await checkPlan(plan, { config: { "rds-backup-retention": "advisory", "retention-table-coverage": { enforcementLevel: "advisory" } } });
         assert.deepEqual(mandatory(check), []);
         assert.deepEqual([...new Set(check.violations.map((v) => v.policy))].sort(), ["rds-backup-retention", "retention-table-coverage"]);

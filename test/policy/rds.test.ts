@@ -41,19 +41,27 @@ describe("policy: RDS", () => {
 
     it("rds-backup-retention: 29 days, unset, replicas and clusters, with the value found and required", async () => {
         assert.deepEqual(await runResourcePolicy(rdsBackupRetention, primary({ backupRetentionPeriod: 29 })), [
-            "oauth2-postgres: backupRetentionPeriod is 29 days; the retention table requires at least 30 days (Database (PostgreSQL))",
+            "oauth2-postgres: backupRetentionPeriod is 29 days; the retention table's database row requires at least 30 days of backups (PostgreSQL instance)",
         ]);
         const unset = await runResourcePolicy(rdsBackupRetention, primary({ backupRetentionPeriod: undefined }));
         assert.equal(unset.length, 1);
         assert.match(unset[0], /backupRetentionPeriod is not set \(the RDS default keeps 1 day/);
         const replicaUnset = await runResourcePolicy(rdsBackupRetention, replica({ backupRetentionPeriod: undefined }));
-        assert.match(replicaUnset[0], /keeps 0 days for a read replica/);
+        assert.match(replicaUnset[0], /keeps 0 days for a read replica\); the retention table's database row requires at least 30 days of backups \(read replica\)/);
         assert.equal((await runResourcePolicy(rdsBackupRetention, { type: CLUSTER, name: "c", props: { backupRetentionPeriod: 7 } })).length, 1);
     });
 
-    it("rds-backup-retention: the minimum is policy config, not the program's", async () => {
-        assert.equal((await runResourcePolicy(rdsBackupRetention, primary(), { config: { "rds-backup-retention": { minimumDays: 35 } } })).length, 1);
-        assert.deepEqual(await runResourcePolicy(rdsBackupRetention, primary({ backupRetentionPeriod: 7 }), { config: { "rds-backup-retention": { minimumDays: 7 } } }), []);
+    it("rds-backup-retention: the minimum is raised in the pack's settings, lowered only by a waiver", async () => {
+        assert.equal((await runResourcePolicy(rdsBackupRetention, primary(), { config: { "oauth2-dr-settings": { minimumDays: { database: 35 } } } })).length, 1);
+        const waiver = { row: "database", value: 7, reason: "dev database, rebuilt nightly", approvedBy: "jane@acme.example" };
+        assert.deepEqual(await runResourcePolicy(rdsBackupRetention, primary({ backupRetentionPeriod: 7 }), { config: { "oauth2-dr-settings": { waivers: [waiver] } } }), []);
+    });
+
+    it("rds-backup-retention: names the engine it judges (MySQL, Aurora) and says 1 day, not 1 days", async () => {
+        const [mysql] = await runResourcePolicy(rdsBackupRetention, primary({ engine: "mysql", backupRetentionPeriod: 1 }));
+        assert.equal(mysql, "oauth2-postgres: backupRetentionPeriod is 1 day; the retention table's database row requires at least 30 days of backups (MySQL instance)");
+        const [aurora] = await runResourcePolicy(rdsBackupRetention, { type: CLUSTER, name: "orders", props: { engine: "aurora-postgresql", backupRetentionPeriod: 7 } });
+        assert.equal(aurora, "orders: backupRetentionPeriod is 7 days; the retention table's database row requires at least 30 days of backups (Aurora PostgreSQL cluster)");
     });
 
     it("rds-deletion-protection: false and unset", async () => {
@@ -87,7 +95,7 @@ describe("policy: RDS", () => {
         const staging = primary({ multiAz: false, tags: { environment: "staging" } });
         assert.deepEqual(await runResourcePolicy(rdsMultiAz, staging), []);
         assert.equal((await runResourcePolicy(rdsMultiAz, staging, { stackTags: { environment: "production" } })).length, 1);
-        assert.equal((await runResourcePolicy(rdsMultiAz, staging, { config: { "rds-multi-az": { production: "always" } } })).length, 1);
+        assert.equal((await runResourcePolicy(rdsMultiAz, staging, { config: { "oauth2-dr-settings": { production: "always" } } })).length, 1);
         assert.deepEqual(await runResourcePolicy(rdsMultiAz, replica({ multiAz: false })), []);
     });
 

@@ -1,6 +1,14 @@
 import { strict as assert } from "assert";
 import { s3BackupEncryption, s3BackupLifecycleRetention, s3BackupPublicAccessBlock, s3BackupTlsOnly, s3BackupVersioning } from "../../policy/s3";
-import { runResourcePolicy, UNKNOWN } from "./helpers";
+import { RunOptions, runStackPolicy, UNKNOWN } from "./helpers";
+import { StackValidationPolicy } from "@pulumi/policy";
+
+/** The stack policy's messages on a stack holding only this configuration resource (its bucket recognised by name). */
+async function runResourcePolicy(policy: StackValidationPolicy, resource: { type: string; name: string; props: Record<string, unknown> }, options: RunOptions = {}): Promise<string[]> {
+    return (await runStackPolicy(policy, [resource], options)).map((v) => v.message);
+}
+
+const BY_NAME = 'backup storage: name starts with "oauth2-backups"';
 
 const BUCKET = "oauth2-backups-prod";
 const T = {
@@ -41,10 +49,10 @@ describe("policy: S3 backup bucket configuration resources", () => {
 
     it("s3-backup-versioning: Suspended, only on backup buckets", async () => {
         assert.deepEqual(await runResourcePolicy(s3BackupVersioning, { type: T.versioning, name: "v", props: { bucket: BUCKET, versioningConfiguration: { status: "Suspended" } } }), [
-            'v (bucket oauth2-backups-prod): versioningConfiguration.status is "Suspended"; the runbook requires "Enabled" (secrets/ keeps 7 versions, deleted backups stay recoverable)',
+            `v (bucket oauth2-backups-prod, ${BY_NAME}): versioningConfiguration.status is "Suspended"; the runbook requires versioning "Enabled" (secrets/ keeps 7 versions, deleted backups stay recoverable)`,
         ]);
         assert.deepEqual(await runResourcePolicy(s3BackupVersioning, { type: T.versioning, name: "v", props: { bucket: "web-assets", versioningConfiguration: { status: "Suspended" } } }), []);
-        const config = { "s3-backup-versioning": { backupBucketPrefixes: ["web-"] } };
+        const config = { "oauth2-dr-settings": { backupBucketPrefixes: ["web-"] } };
         assert.equal((await runResourcePolicy(s3BackupVersioning, { type: T.versioning, name: "v", props: { bucket: "web-assets", versioningConfiguration: { status: "Suspended" } } }, { config })).length, 1);
     });
 
@@ -57,8 +65,8 @@ describe("policy: S3 backup bucket configuration resources", () => {
     it("s3-backup-public-access-block: each flag that is not true is named", async () => {
         const messages = await runResourcePolicy(s3BackupPublicAccessBlock, { type: T.pab, name: "p", props: { bucket: BUCKET, blockPublicAcls: true, blockPublicPolicy: false, ignorePublicAcls: true } });
         assert.deepEqual(messages, [
-            "p (bucket oauth2-backups-prod): blockPublicPolicy is false; the runbook requires public access fully blocked (true)",
-            "p (bucket oauth2-backups-prod): restrictPublicBuckets is not set; the runbook requires public access fully blocked (true)",
+            `p (bucket oauth2-backups-prod, ${BY_NAME}): blockPublicPolicy is false; the runbook requires public access fully blocked (true)`,
+            `p (bucket oauth2-backups-prod, ${BY_NAME}): restrictPublicBuckets is not set; the runbook requires public access fully blocked (true)`,
         ]);
     });
 
@@ -75,7 +83,7 @@ describe("policy: S3 backup bucket configuration resources", () => {
 
         it("clients/ expiring at 89 days", async () => {
             assert.deepEqual(await runResourcePolicy(s3BackupLifecycleRetention, lifecycle(withRule(1, { expiration: { days: 89 } }))), [
-                'backups-lifecycle (bucket oauth2-backups-prod): rule "clients" (prefix "clients/") on clients/ (Client configurations) expires objects after 89 days (expiration.days); the retention table requires at least 90 days',
+                `backups-lifecycle (bucket oauth2-backups-prod, ${BY_NAME}): rule "clients" (prefix "clients/") on clients/ (Client configurations) expires objects after 89 days (expiration.days); the retention table requires at least 90 days`,
             ]);
         });
 
@@ -113,7 +121,7 @@ describe("policy: S3 backup bucket configuration resources", () => {
         });
 
         it("minima come from policy config", async () => {
-            const config = { "s3-backup-lifecycle-retention": { minimumDays: { clients: 120 } } };
+            const config = { "oauth2-dr-settings": { minimumDays: { clients: 120 } } };
             const raised = await runResourcePolicy(s3BackupLifecycleRetention, lifecycle(tableRules()), { config });
             assert.deepEqual(raised.map((m) => /(expiration\.days|noncurrentDays)/.exec(m)?.[1]), ["expiration.days", "noncurrentDays"]);
         });

@@ -68,7 +68,7 @@ describe("policy: CloudWatch audit log groups", () => {
 
     it("cloudwatch-audit-log-retention: 364 days on an audit group; other groups are not judged", async () => {
         assert.deepEqual(await runResourcePolicy(auditLogRetention, group("/aws/rds/instance/oauth2-postgres/postgresql", { retentionInDays: 364 })), [
-            "/aws/rds/instance/oauth2-postgres/postgresql: retentionInDays is 364; the retention table requires at least 365 days (Audit logs, 1 year) or 0 (never expire)",
+            "/aws/rds/instance/oauth2-postgres/postgresql: retentionInDays is 364; the retention table requires at least 365 days (Audit logs) or 0 (never expire)",
         ]);
         assert.deepEqual(await runResourcePolicy(auditLogRetention, group("/app/web", { retentionInDays: 7 })), []);
         assert.equal((await runResourcePolicy(auditLogRetention, group("/app/web", { retentionInDays: 7 }), { config: { "cloudwatch-audit-log-retention": { auditNamePrefixes: ["/app/"] } } })).length, 1);

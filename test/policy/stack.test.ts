@@ -1,6 +1,7 @@
 /** Stack policies on hand-built stacks, and the harness's engine-faithful behaviour. */
 import { strict as assert } from "assert";
 import { s3BackupBucketBaseline, s3BackupReplication } from "../../policy/s3-stack";
+import { s3BackupVersioning } from "../../policy/s3";
 import { drFailoverTopology, retentionTableCoverage } from "../../policy/stack";
 import { rdsBackupRetention } from "../../policy/rds";
 import { evaluateResourcePolicies, prepare, validatePackConfig } from "../../tools/check/policy-harness";
@@ -29,18 +30,18 @@ describe("stack policies", () => {
         assert.ok(violations.every((v) => v.urn?.endsWith("::team-backups")));
     });
 
-    it("s3-backup-bucket-baseline: a tag-only bucket's configuration is judged here; configuration linked through propertyDependencies when the name is unknown", async () => {
+    it("a tag-only bucket's configuration is judged by the aspect policies; configuration linked through propertyDependencies when the name is unknown", async () => {
         const tagged = bucket("team-backups", { backup: "true" });
         const bucketUrn = toAnalyzerResources([tagged])[1].urn;
         const config = (type: string, props: Record<string, unknown>): HandBuilt => ({ type, name: `${type.split(":").pop()}`, props: { bucket: UNKNOWN, ...props }, propertyDependencies: { bucket: [bucketUrn] } });
-        const violations = await runStackPolicy(s3BackupBucketBaseline, [
+        const violations = await runStackPolicy(s3BackupVersioning, [
             tagged,
             config("aws:s3/bucketVersioning:BucketVersioning", { versioningConfiguration: { status: "Suspended" } }),
             config("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", { rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: "k" } }] }),
             config("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }),
             config("aws:s3/bucketPolicy:BucketPolicy", { policy: UNKNOWN }),
         ]);
-        assert.deepEqual(violations.map((v) => v.message.split(";")[0]), ['BucketVersioning (backup bucket team-backups, tagged): versioningConfiguration.status is "Suspended"']);
+        assert.deepEqual(violations.map((v) => v.message.split(";")[0]), ['BucketVersioning (bucket team-backups, backup storage: tag backup=true): versioningConfiguration.status is "Suspended"']);
     });
 
     it("s3-backup-replication: a standby's bucket must receive cross-region replication; a primary is not judged by default", async () => {
@@ -68,10 +69,33 @@ describe("stack policies", () => {
         assert.deepEqual(await runStackPolicy(drFailoverTopology, [record("SECONDARY"), replica(UNKNOWN)]), []);
     });
 
-    it("retention-table-coverage: names each unmet row with what was found", async () => {
-        const violations = await runStackPolicy(retentionTableCoverage, [{ type: "aws:rds/instance:Instance", name: "db", props: { backupRetentionPeriod: 14 } }]);
-        assert.equal(violations.length, 5);
-        assert.equal(violations[0].message, 'retention table row "Database (PostgreSQL)" (database, 30 days, Critical) is not met; found 14 days: db: backupRetentionPeriod 14 days < 30');
+    it("retention-table-coverage: a program with only a database is judged on the database row, named after its engine", async () => {
+        const violations = await runStackPolicy(retentionTableCoverage, [{ type: "aws:rds/instance:Instance", name: "db", props: { engine: "mysql", backupRetentionPeriod: 14 } }]);
+        assert.deepEqual(violations.map((v) => v.message), [
+            'retention table row "Database (MySQL)" (database, 30 days, Critical) is not met; it applies because the stack declares a database (db); found 14 days: db: backupRetentionPeriod 14 days < 30',
+        ]);
+    });
+
+    it("retention-table-coverage: every row for a stack that declares the server's role, its rows, or their data", async () => {
+        const db: HandBuilt = { type: "aws:rds/instance:Instance", name: "db", props: { backupRetentionPeriod: 30, tags: { role: "primary" } } };
+        assert.deepEqual((await runStackPolicy(retentionTableCoverage, [db])).map((v) => /"([^"]+)"/.exec(v.message)?.[1]), ["Client configurations", "Secrets/Keys", "Audit logs", "Application configs"]);
+        const untagged: HandBuilt = { ...db, props: { backupRetentionPeriod: 30 } };
+        assert.deepEqual(await runStackPolicy(retentionTableCoverage, [untagged]), []);
+        assert.equal((await runStackPolicy(retentionTableCoverage, [untagged], { stackTags: { "oauth2-dr:data-classes": "database,audit" } })).length, 1);
+        assert.equal((await runStackPolicy(retentionTableCoverage, [untagged], { config: { "oauth2-dr-settings": { dataClasses: ["clients"] } } })).length, 1);
+        // A bucket whose lifecycle filters clients/ holds that row's data: it becomes backup storage and the row applies.
+        const dumps: HandBuilt = { type: "aws:s3/bucket:Bucket", name: "acme-dumps", props: { bucket: "acme-dumps" } };
+        const rules: HandBuilt = { type: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", name: "lc", props: { bucket: "acme-dumps", rules: [{ id: "c", status: "Enabled", filter: { prefix: "clients/" }, expiration: { days: 30 } }] } };
+        const [clients] = await runStackPolicy(retentionTableCoverage, [untagged, dumps, rules]);
+        assert.match(clients.message, /"Client configurations" \(clients, 90 days, High\) is not met; it applies because backup bucket acme-dumps holds clients\//);
+    });
+
+    it("retention-table-coverage: a stateless program (a static site) has no row to prove", async () => {
+        const site: HandBuilt[] = [
+            { type: "aws:s3/bucketV2:BucketV2", name: "site", props: { bucket: "www.acme.example", websites: [{ indexDocument: "index.html" }] } },
+            { type: "aws:cloudfront/distribution:Distribution", name: "cdn", props: { enabled: true } },
+        ];
+        assert.deepEqual(await runStackPolicy(retentionTableCoverage, site), []);
     });
 
     it("retention-table-coverage: Azure and Cloud SQL primaries prove the database row; their replicas only in a standby stack", async () => {
@@ -110,22 +134,39 @@ describe("policy harness (engine argument shapes)", () => {
         await assert.rejects(evaluateResourcePolicies([broken], prepare(toAnalyzerResources([{ type: "x:y:Z", name: "r", props: {} }])), {}), /policy broken crashed on urn:pulumi:test::proj::x:y:Z::r/);
     });
 
-    it("policy config is validated like the CLI: names, settings, types, enums", () => {
-        assert.deepEqual(validatePackConfig({ all: "advisory", "rds-backup-retention": { minimumDays: 35 } }, ALL_POLICIES), []);
-        assert.deepEqual(validatePackConfig({ "rds-multi-az": { production: "sometimes" }, "rds-backup-retention": { minimumDays: "30", extra: 1 } }, ALL_POLICIES), [
-            'rds-multi-az.production: "sometimes" is not one of "auto", "always", "never"',
-            "rds-backup-retention.minimumDays: expected integer, got string",
-            'rds-backup-retention: "extra" is not a setting of this policy (settings: minimumDays)',
+    it("policy config is validated with JSON Schema (ajv): names, keys, types, enums, required, minimum", () => {
+        assert.deepEqual(validatePackConfig({ all: "advisory", "oauth2-dr-settings": { minimumDays: { database: 35 } } }, ALL_POLICIES), []);
+        assert.deepEqual(validatePackConfig({ "oauth2-dr-settings": { production: "sometimes", roleTag: 3, extra: 1 }, "rds-backup-retentoin": "advisory" }, ALL_POLICIES), [
+            'oauth2-dr-settings: "extra" is not a setting here (settings: backupBucketPrefixes, backupBucketTags, notBackupBuckets, production, productionTag, role, roleTag, dataClasses, dataClassesTag, minimumDays, minimumSecretVersions, waivers)',
+            "oauth2-dr-settings.production: \"sometimes\" is not one of \"auto\", \"always\", \"never\"",
+            "oauth2-dr-settings.roleTag: must be string, got number",
+            '"rds-backup-retentoin" is not a policy of the pack',
         ]);
     });
 
-    it("every policy has a unique kebab-case name, a description and a mandatory default", () => {
+    it("policy config cannot weaken the table: minima below it, a tag match without value, a waiver without its approver", () => {
+        const settings = (block: Record<string, unknown>) => validatePackConfig({ "oauth2-dr-settings": block }, ALL_POLICIES);
+        assert.deepEqual(settings({ minimumDays: { database: 0 } }), [
+            "oauth2-dr-settings.minimumDays.database: 0 is below the minimum 30 (the retention table; lower a row only with a waiver: waivers: [{ row, value, reason, approvedBy }])",
+        ]);
+        assert.match(settings({ minimumSecretVersions: 3 })[0], /minimumSecretVersions: 3 is below the minimum 7/);
+        assert.deepEqual(settings({ backupBucketTags: [{ key: "backup" }] }), ["oauth2-dr-settings.backupBucketTags.0: must have required property 'value'"]);
+        assert.deepEqual(settings({ productionTag: { key: "env" } }), ["oauth2-dr-settings.productionTag: must have required property 'value'"]);
+        assert.deepEqual(settings({ waivers: [{ row: "database", value: 7, reason: "dev" }] }), ["oauth2-dr-settings.waivers.0: must have required property 'approvedBy'"]);
+        assert.deepEqual(settings({ waivers: [{ row: "database", value: 7, reason: "dev", approvedBy: "cto@acme.example" }] }), []);
+        assert.deepEqual(validatePackConfig({ "oauth2-dr-settings": "disabled" }, ALL_POLICIES), ["oauth2-dr-settings: cannot be disabled; it carries the settings every other policy reads"]);
+        assert.deepEqual(validatePackConfig({ all: { backupBucketPrefixes: ["x"] } }, ALL_POLICIES), ['all: only "enforcementLevel" applies to every policy; put shared settings under "oauth2-dr-settings"']);
+    });
+
+    it("every policy has a unique kebab-case name, a description and a mandatory default (notes advisory)", () => {
         const names = ALL_POLICIES.map((p) => p.name);
         assert.equal(new Set(names).size, names.length);
+        assert.equal(names[0], "oauth2-dr-settings", "the settings carrier runs first");
+        const advisory = ["oauth2-dr-settings", "s3-backup-bucket-lookalike"];
         for (const policy of ALL_POLICIES) {
             assert.match(policy.name, /^[a-z0-9]+(-[a-z0-9]+)*$/);
             assert.ok(policy.description.length > 20, policy.name);
-            assert.equal(policy.enforcementLevel, "mandatory", policy.name);
+            assert.equal(policy.enforcementLevel, advisory.includes(policy.name) ? "advisory" : "mandatory", policy.name);
         }
     });
 });

@@ -8,9 +8,9 @@ import * as path from "path";
 import { EnforcementLevel, Policies } from "@pulumi/policy";
 import { ALL_POLICIES, PACK_ENFORCEMENT_LEVEL } from "../../policy/all";
 import { configOf } from "../../policy/config";
-import { indexStack } from "../../policy/resources";
-import { MatrixConfig, matrixSchema, retentionMatrix, RetentionResult } from "../../policy/retention-matrix";
-import { Role, stackRole } from "../../policy/roles";
+import { MatrixConfig, matrixSchema, RetentionResult, stackMatrix } from "../../policy/retention-matrix";
+import { Role } from "../../policy/roles";
+import { describeWaiver, SETTINGS_POLICY_NAME, settingsFromConfig } from "../../policy/settings";
 import { LookupRecord, PlanResult } from "../plan/model";
 import { planInOrder } from "../plan/order";
 import { listStacks } from "../plan/stack-settings";
@@ -36,6 +36,8 @@ export interface StackCheck {
     resourceCount: number;
     violations: Violation[];
     retention: RetentionResult[];
+    /** Waivers in force (oauth2-dr-settings), as every report prints them. */
+    waivers: string[];
     notApplicable: NotApplicable[];
     /** The data sources and outside stacks the plan answered offline (computed, assumed, supplied, unknown). */
     lookups: LookupRecord[];
@@ -80,24 +82,32 @@ export async function checkPlan(plan: PlanResult, options: Omit<CheckOptions, "s
     const resources = policyResources(prepared);
     const stackResult = await evaluateStackPolicies(policies, resources, evaluation);
 
-    // The matrix with the coverage policy's own configuration (waivers, minima), as the policy sees it.
-    const coverageConfig = (() => {
-        const entry = config["retention-table-coverage"];
-        return typeof entry === "object" ? entry : {};
-    })();
-    const matrixConfig = configOf<MatrixConfig>(matrixSchema, { getConfig: <T extends object>() => ({ ...coverageConfig, enforcementLevel: undefined }) as unknown as T });
-    const index = indexStack(resources, matrixConfig);
-    const role = stackRole(index, resources, stackTags, matrixConfig);
+    // The matrix with the settings and the coverage policy's own configuration, as the policy sees them.
+    const settings = settingsFromConfig(blockOf(config, SETTINGS_POLICY_NAME));
+    const matrixConfig = configOf<MatrixConfig>(matrixSchema, { getConfig: <T extends object>() => blockOf(config, "retention-table-coverage") as T });
+    const { role, rows } = stackMatrix(resources, stackTags, settings, matrixConfig);
     return {
         stack: plan.stack,
         project: plan.project,
         role,
         resourceCount: plan.resources.length,
         violations: [...resourceResult.violations, ...stackResult.violations],
-        retention: retentionMatrix(index, matrixConfig, role),
+        retention: rows,
+        waivers: settings.waivers.map(describeWaiver),
         notApplicable: [...resourceResult.notApplicable, ...stackResult.notApplicable],
         lookups: plan.lookups ?? [],
     };
+}
+
+/** A policy's settings in a policy config file, without its enforcement level. */
+function blockOf(config: PackConfig, policy: string): Record<string, unknown> {
+    const entry = config[policy];
+    if (typeof entry !== "object") {
+        return {};
+    }
+    const { enforcementLevel: _level, ...properties } = entry;
+    void _level;
+    return properties;
 }
 
 export async function checkPlans(plans: PlanResult[], options: Omit<CheckOptions, "stacks" | "preview"> = {}): Promise<StackCheck[]> {
@@ -110,6 +120,10 @@ export async function checkPlans(plans: PlanResult[], options: Omit<CheckOptions
 
 /** Plans the program's stacks (dependency order) and checks each. */
 export async function checkStacks(options: CheckOptions = {}): Promise<StackCheck[]> {
+    const problems = validatePackConfig(options.config ?? {}, options.policies ?? ALL_POLICIES);
+    if (problems.length > 0) {
+        throw new Error(`policy config: ${problems.join("; ")}`);
+    }
     const programDir = path.resolve(options.programDir ?? REPO_ROOT);
     const stacks = options.stacks && options.stacks.length > 0 ? options.stacks : listStacks(programDir);
     const plans = planInOrder(programDir, stacks, planInputsOf(options));

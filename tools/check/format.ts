@@ -19,7 +19,7 @@ export function formatCheck(check: StackCheck): string {
         `${row.dataType} [${row.dataClass}]`,
         row.required,
         row.found,
-        row.status.toUpperCase(),
+        row.status === "not-applicable" ? "N/A" : row.status.toUpperCase(),
         row.evidence.length > 0 ? `${row.evidence.length} resource${row.evidence.length === 1 ? "" : "s"}` : "-",
     ]);
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -30,8 +30,12 @@ export function formatCheck(check: StackCheck): string {
         for (const e of row.evidence) {
             lines.push(`      + ${e.name} (${shortType(e.type)}): ${e.detail}`);
         }
-        if (row.status === "waived") {
-            lines.push(`      waived: ${row.waiver}`);
+        if (row.waiver) {
+            lines.push(`      waiver: ${row.waiver}`);
+        }
+        if (row.status === "not-applicable") {
+            lines.push(`      not applicable: ${row.scope}`);
+            return;
         }
         if (row.status !== "met") {
             for (const s of row.shortfalls) {
@@ -39,6 +43,9 @@ export function formatCheck(check: StackCheck): string {
             }
         }
     });
+    for (const waiver of check.waivers) {
+        lines.push(`  Waiver in force: ${waiver}`);
+    }
     lines.push("");
     lines.push(`Violations: ${mandatory.length} mandatory, ${advisory.length} advisory`);
     for (const v of [...mandatory, ...advisory]) {
@@ -61,6 +68,7 @@ export function toJson(check: StackCheck): Record<string, unknown> {
         role: check.role,
         violations: check.violations.map(({ policy, urn, message, enforcementLevel }) => ({ policy, urn, message, enforcementLevel })),
         retention: check.retention,
+        waivers: check.waivers,
         lookups: check.lookups ?? [],
     };
 }

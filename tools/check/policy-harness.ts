@@ -36,6 +36,8 @@ import {
     unknownCheckingProxy,
     UnknownValueError,
 } from "@pulumi/policy";
+import Ajv, { ErrorObject, ValidateFunction } from "ajv";
+import { SETTINGS_POLICY_NAME } from "../../policy/settings";
 import { PlannedResource, PlanResult, unwrapSecrets } from "../plan/model";
 
 export interface Violation {
@@ -93,7 +95,9 @@ function throwNotApplicable(reason?: string): never {
     throw new NotApplicableError(reason);
 }
 
+/** policy.js isStackPolicy / isResourcePolicy: one policy may be both (oauth2-dr-settings is). */
 const isStackPolicy = (p: Policies[number]): p is StackValidationPolicy => typeof (p as StackValidationPolicy).validateStack === "function";
+const isResourcePolicy = (p: Policies[number]): p is ResourceValidationPolicy => (p as ResourceValidationPolicy).validateResource !== undefined;
 
 function pulumiTypeOf(value: unknown): string | undefined {
     return (value as { __pulumiType?: string } | undefined)?.__pulumiType;
@@ -195,7 +199,7 @@ export async function evaluateResourcePolicies(policies: Policies, stack: Prepar
     const notApplicable: NotApplicable[] = [];
     const stackTags = options.stackTags ?? new Map<string, string>();
     const active = policies
-        .filter((p): p is ResourceValidationPolicy => !isStackPolicy(p))
+        .filter(isResourcePolicy)
         .map((p) => ({ policy: p, level: enforcementLevelOf(p, options), getConfig: getConfigFor(options.config, p.name) }))
         .filter(({ level, policy }) => level !== "disabled" && policy.validateResource !== undefined);
     for (let i = 0; i < stack.resources.length; i++) {
@@ -400,7 +404,56 @@ export function readPackConfig(file: string): PackConfig {
 
 const LEVELS = ["advisory", "mandatory", "remediate", "disabled"];
 
-/** Rejects what the Pulumi CLI would reject: unknown policies, unknown properties, bad levels and types. */
+const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
+
+/**
+ * The JSON Schema the CLI checks a policy's block against (pulumi/pulumi analyzer config.go convertSchema:
+ * an object with the policy's properties and required), plus what the CLI lets through silently and we
+ * refuse: unknown keys (a typo would otherwise drop a setting without a word).
+ */
+function blockSchema(policy: Policies[number] | undefined): object {
+    return {
+        type: "object",
+        properties: { enforcementLevel: { enum: LEVELS }, ...(policy?.configSchema?.properties ?? {}) },
+        required: policy?.configSchema?.required ?? [],
+        additionalProperties: false,
+    };
+}
+
+const validators = new WeakMap<object, ValidateFunction>();
+
+function validatorFor(policy: Policies[number] | undefined): ValidateFunction {
+    const key = policy ?? blockSchema;
+    let validate = validators.get(key);
+    if (!validate) {
+        validate = ajv.compile(blockSchema(policy));
+        validators.set(key, validate);
+    }
+    return validate;
+}
+
+/** "rds-multi-az.production: must be equal to one of the allowed values ("auto", "always", "never")". */
+function describeError(name: string, error: ErrorObject): string {
+    const where = `${name}${error.instancePath.replace(/\//g, ".")}`;
+    switch (error.keyword) {
+        case "additionalProperties": {
+            const key = (error.params as { additionalProperty: string }).additionalProperty;
+            return `${where}: "${key}" is not a setting here (settings: ${Object.keys(((error.parentSchema ?? {}) as { properties?: object }).properties ?? {}).filter((k) => k !== "enforcementLevel").join(", ") || "none"})`;
+        }
+        case "enum":
+            return `${where}: ${JSON.stringify(error.data)} is not one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
+        case "minimum":
+            return `${where}: ${JSON.stringify(error.data)} is below the minimum ${(error.params as { limit: number }).limit}${name === SETTINGS_POLICY_NAME ? " (the retention table; lower a row only with a waiver: waivers: [{ row, value, reason, approvedBy }])" : ""}`;
+        default:
+            return `${where}: ${error.message ?? error.keyword}${error.keyword === "type" ? `, got ${Array.isArray(error.data) ? "array" : error.data === null ? "null" : typeof error.data}` : ""}`;
+    }
+}
+
+/**
+ * Rejects what the Pulumi CLI would reject (unknown enforcement levels; each block checked against its
+ * policy's JSON Schema with ajv: types, required, minimum, enum) and more: unknown policies, unknown keys,
+ * and disabling oauth2-dr-settings (the other policies would silently fall back to the defaults).
+ */
 export function validatePackConfig(config: PackConfig, policies: Policies): string[] {
     const problems: string[] = [];
     const byName = new Map(policies.map((p) => [p.name, p]));
@@ -411,27 +464,20 @@ export function validatePackConfig(config: PackConfig, policies: Policies): stri
             continue;
         }
         const settings = typeof entry === "string" ? { enforcementLevel: entry } : entry;
-        if (settings.enforcementLevel !== undefined && !LEVELS.includes(settings.enforcementLevel)) {
-            problems.push(`${name}: enforcementLevel "${settings.enforcementLevel}" is not one of ${LEVELS.join(", ")}`);
+        if (typeof settings !== "object" || settings === null || Array.isArray(settings)) {
+            problems.push(`${name}: expected an enforcement level or an object of settings`);
+            continue;
         }
-        const properties = policy?.configSchema?.properties ?? {};
-        for (const [key, value] of Object.entries(settings)) {
-            if (key === "enforcementLevel") {
-                continue;
-            }
-            const schema = properties[key];
-            if (!schema) {
-                problems.push(`${name}: "${key}" is not a setting of this policy (settings: ${Object.keys(properties).join(", ") || "none"})`);
-                continue;
-            }
-            const type = schema.type;
-            const actual = Array.isArray(value) ? "array" : value === null ? "null" : typeof value;
-            const ok = type === undefined || (type === "integer" ? Number.isInteger(value) : type === "number" ? typeof value === "number" : type === actual);
-            if (!ok) {
-                problems.push(`${name}.${key}: expected ${String(type)}, got ${actual}`);
-            } else if (schema.enum && !schema.enum.includes(value as never)) {
-                problems.push(`${name}.${key}: ${JSON.stringify(value)} is not one of ${schema.enum.map((e) => JSON.stringify(e)).join(", ")}`);
-            }
+        if (name === "all" && Object.keys(settings).some((k) => k !== "enforcementLevel")) {
+            problems.push(`all: only "enforcementLevel" applies to every policy; put shared settings under "${SETTINGS_POLICY_NAME}"`);
+            continue;
+        }
+        if (name === SETTINGS_POLICY_NAME && settings.enforcementLevel === "disabled") {
+            problems.push(`${SETTINGS_POLICY_NAME}: cannot be disabled; it carries the settings every other policy reads`);
+        }
+        const validate = validatorFor(policy);
+        if (!validate(settings)) {
+            problems.push(...(validate.errors ?? []).map((error) => describeError(name, error)));
         }
     }
     return problems;

@@ -20,6 +20,8 @@ function awsArn(type: string, name: string, region: string, inputs: Record<strin
             return `arn:aws:rds:${region}:${ACCOUNT_ID}:${kind === "cluster" ? "cluster" : "db"}:${physical}`;
         case "route53":
             return `arn:aws:route53:::${kind}/${physical}`;
+        case "cloudfront":
+            return `arn:aws:cloudfront::${ACCOUNT_ID}:${kind}/${mockHexId("E", name, 13).replace(/-/g, "").toUpperCase()}`;
         case "kms":
             return `arn:aws:kms:${region}:${ACCOUNT_ID}:key/${mockUuid(name)}`;
         case "secretsmanager":
@@ -74,6 +76,11 @@ export function computedState(type: string, name: string, inputs: Record<string,
             break;
         case "aws:kms/key:Key":
             state.keyId = mockUuid(name);
+            break;
+        case "aws:cloudfront/distribution:Distribution":
+            state.domainName = `d${mockUuid(name).replace(/-/g, "").slice(0, 13)}.cloudfront.net`;
+            // CloudFront's one hosted zone, the alias target of every distribution.
+            state.hostedZoneId = "Z2FDTNDATAQYW2";
             break;
         case "aws:rds/cluster:Cluster": {
             const identifier = String(inputs.clusterIdentifier ?? name);

@@ -27,7 +27,7 @@ function isSecureValue(value: unknown): value is { secure: string } {
 /**
  * What a program receives for an encrypted value: a plain string standing in for the plaintext, kept
  * secret. It is stable per key and shaped like a generated credential (letters, digits, a dash; 24
- * characters) so that programs validating a password's length or characters accept it; `--config
+ * characters, always a digit) so that programs validating a password's length or characters accept it; `--config
  * KEY=VALUE` replaces it when a program needs a particular value.
  */
 export function secureStandIn(keyPath: string): string {
@@ -39,7 +39,7 @@ export function secureStandIn(keyPath: string): string {
         }
         hex += h.toString(16).padStart(8, "0");
     }
-    return `Mock-Secret-${hex.slice(0, 12)}`;
+    return `Mock-Secret-1${hex.slice(0, 11)}`;
 }
 
 /** Replaces every nested `{ secure: ... }` by its stand-in; reports whether any was found. */

@@ -314,7 +314,7 @@ function evidenceTable(check: ReportCheck): string {
     const rows = check.retention.map((r) => {
         const items = [
             ...r.evidence.map((e) => `<li><code>${esc(e.name)}</code> (${esc(shortType(e.type))}): ${esc(e.detail)}</li>`),
-            ...(r.status === "waived" && r.waiver ? [`<li>waived: ${esc(r.waiver)}</li>`] : []),
+            ...(r.waiver ? [`<li>waiver: ${esc(r.waiver)}</li>`] : []),
             ...(r.status !== "met" ? r.shortfalls.map((s) => `<li>✗ ${esc(s)}</li>`) : []),
         ];
         return `<tr><th scope="row">${esc(r.dataType)}</th><td>${esc(r.required)}</td><td>${esc(r.found)}</td><td class="status-${esc(r.status)}">${badge(r.status)}</td><td>${items.length > 0 ? `<ul class="evidence">${items.join("")}</ul>` : "—"}</td></tr>`;

@@ -11,7 +11,7 @@ export type ReportCheck = Pick<StackCheck, "stack" | "project" | "role" | "viola
 /** GitHub refuses comments over 65,536 characters; keep room for the Pulumi action's own comment style. */
 export const MAX_COMMENT_CHARS = 60_000;
 
-export const STATUS_ICON: Record<string, string> = { met: "✅", missing: "❌", waived: "⚪", unknown: "❔" };
+export const STATUS_ICON: Record<string, string> = { met: "✅", missing: "❌", waived: "⚪", unknown: "❔", "not-applicable": "➖" };
 
 /** One table cell: pipes escaped, newlines as <br>, HTML-significant characters neutralised. */
 export function cell(text: string): string {
@@ -44,8 +44,9 @@ export function stackSummary(check: ReportCheck): string {
     const m = mandatory(check).length;
     const a = check.violations.length - m;
     const unmet = check.retention.filter((r) => r.status === "missing" || r.status === "unknown").length;
+    const applicable = check.retention.filter((r) => r.status !== "not-applicable").length;
     const ok = m === 0 && unmet === 0;
-    return `${ok ? "✅" : "❌"} ${m} mandatory, ${a} advisory violation${a === 1 ? "" : "s"}; ${check.retention.length - unmet}/${check.retention.length} retention rows met`;
+    return `${ok ? "✅" : "❌"} ${m} mandatory, ${a} advisory violation${a === 1 ? "" : "s"}; ${applicable - unmet}/${applicable} retention rows met${applicable < check.retention.length ? ` (${check.retention.length - applicable} not applicable)` : ""}`;
 }
 
 /** Data classes in table order, from the first stack that lists them. */
@@ -86,7 +87,8 @@ export function renderMarkdown(checks: ReportCheck[]): string {
                 return "—";
             }
             const proof = r.evidence.length > 0 ? ` · ${r.evidence.length} resource${r.evidence.length === 1 ? "" : "s"}` : "";
-            return cell(`${STATUS_ICON[r.status] ?? r.status} ${r.status === "waived" ? "waived" : r.found}${proof}`);
+            const text = r.status === "waived" ? "waived" : r.status === "not-applicable" ? "not applicable" : r.found;
+            return cell(`${STATUS_ICON[r.status] ?? r.status} ${text}${proof}${r.waiver && r.status !== "waived" ? " · waiver" : ""}`);
         });
         lines.push(`| ${cell(row.dataType)} | ${cell(row.priority)} | ${cell(row.required)} | ${cells.join(" | ")} |`);
     }
@@ -121,8 +123,9 @@ export function renderMarkdown(checks: ReportCheck[]): string {
         for (const r of check.retention) {
             const proof = [
                 ...r.evidence.map((e) => `${e.name} (${shortType(e.type)}): ${e.detail}`),
-                ...(r.status === "waived" && r.waiver ? [`waived: ${r.waiver}`] : []),
-                ...(r.status !== "met" ? r.shortfalls.map((s) => `✗ ${s}`) : []),
+                ...(r.waiver ? [`waiver: ${r.waiver}`] : []),
+                ...(r.status === "not-applicable" ? [`not applicable: ${r.scope}`] : []),
+                ...(r.status !== "met" && r.status !== "not-applicable" ? r.shortfalls.map((s) => `✗ ${s}`) : []),
             ];
             lines.push(`| ${cell(r.dataType)} | ${cell(r.required)} | ${cell(r.found)} | ${STATUS_ICON[r.status] ?? ""} ${r.status} | ${cell(proof.join("\n") || "—")} |`);
         }

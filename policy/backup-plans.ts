@@ -1,0 +1,113 @@
+/**
+ * AWS Backup plans (aws:backup/plan:Plan) and what their selections (aws:backup/selection:Selection) pick.
+ * A plan that selects a database keeps that database's recovery points `rules[].lifecycle.deleteAfter` days
+ * (unset: never deleted): below the retention table's database row is a violation. A stack policy, because
+ * the plan and the resources it selects are separate resources.
+ *
+ * A selection belongs to the plan its `planId` depends on (the plan's id is computed, so the link is the
+ * dependency; with one plan in the stack, that plan). It selects a database when `resources` holds "*", an
+ * RDS ARN (`arn:aws:rds:...`, wildcards included) or an output of a database resource of the stack, or when
+ * its `selectionTags` / `conditions.stringEquals` (`aws:ResourceTag/KEY`) match a database's tags.
+ */
+import { StackValidationPolicy } from "@pulumi/policy";
+import { rdsLabel } from "./engines";
+import { indexStack, StackIndex, StackResource, tagsOf } from "./resources";
+import { plural } from "./retention";
+import { minimumOf, sharedSettings } from "./settings";
+import { T } from "./types";
+import { read, readArray, UNKNOWN } from "./unknowns";
+
+const DATABASE_TYPES: readonly string[] = [T.rdsInstance, T.rdsCluster];
+
+export interface PlanRuleRetention {
+    plan: StackResource;
+    rule: string;
+    /** Days kept; Infinity when deleteAfter is unset; UNKNOWN during preview. */
+    days: number | typeof UNKNOWN;
+    /** What the plan selects, for people: "oauth2-db (PostgreSQL instance)", "every RDS database (arn:aws:rds:*)". */
+    selects: string[];
+}
+
+function selectionPlan(selection: StackResource, plans: StackResource[]): StackResource | undefined {
+    const urns = selection.propertyDependencies?.planId?.map((d) => d.urn) ?? [];
+    return plans.find((plan) => urns.includes(plan.urn)) ?? (plans.length === 1 ? plans[0] : undefined);
+}
+
+/** Databases (by label) a selection picks, from its resources, tags and conditions. */
+function selectedDatabases(selection: StackResource, databases: StackResource[]): string[] {
+    const out = new Set<string>();
+    const label = (db: StackResource) => `${db.name} (${rdsLabel(db.type, db.props)})`;
+    const resources = readArray(selection.props, "resources");
+    for (const entry of Array.isArray(resources) ? resources : []) {
+        if (entry === "*" || (typeof entry === "string" && entry.startsWith("arn:aws:rds:"))) {
+            out.add(entry === "*" ? "every resource (*)" : `RDS ${entry}`);
+        }
+    }
+    const dependedOn = new Set((selection.propertyDependencies?.resources ?? []).map((d) => d.urn));
+    const tagMatches: Array<{ key: unknown; value: unknown }> = [];
+    const tags = readArray(selection.props, "selectionTags");
+    for (const tag of Array.isArray(tags) ? tags : []) {
+        tagMatches.push({ key: read(tag, "key"), value: read(tag, "value") });
+    }
+    const conditions = readArray(selection.props, "conditions");
+    for (const condition of Array.isArray(conditions) ? conditions : []) {
+        const equals = readArray(condition, "stringEquals");
+        for (const e of Array.isArray(equals) ? equals : []) {
+            const key = read(e, "key");
+            tagMatches.push({ key: typeof key === "string" ? key.replace(/^aws:ResourceTag\//, "") : key, value: read(e, "value") });
+        }
+    }
+    for (const db of databases) {
+        const dbTags = tagsOf(db);
+        if (dependedOn.has(db.urn) || tagMatches.some(({ key, value }) => typeof key === "string" && dbTags[key] === value)) {
+            out.add(label(db));
+        }
+    }
+    return [...out];
+}
+
+/** Every rule of every plan that selects a database, with the days it keeps recovery points. */
+export function planRetentions(index: StackIndex): PlanRuleRetention[] {
+    const plans = index.ofType(T.backupPlan);
+    const databases = DATABASE_TYPES.flatMap((type) => index.ofType(type));
+    const selects = new Map<string, string[]>();
+    for (const selection of index.ofType(T.backupSelection)) {
+        const plan = selectionPlan(selection, plans);
+        if (plan) {
+            selects.set(plan.urn, [...(selects.get(plan.urn) ?? []), ...selectedDatabases(selection, databases)]);
+        }
+    }
+    const out: PlanRuleRetention[] = [];
+    for (const plan of plans) {
+        const selected = selects.get(plan.urn) ?? [];
+        const rules = readArray(plan.props, "rules");
+        if (selected.length === 0 || !Array.isArray(rules)) {
+            continue;
+        }
+        rules.forEach((rule, i) => {
+            const name = read(rule, "ruleName");
+            const deleteAfter = read(rule, "lifecycle", "deleteAfter");
+            const days = deleteAfter === UNKNOWN ? UNKNOWN : typeof deleteAfter === "number" ? deleteAfter : Infinity;
+            out.push({ plan, rule: typeof name === "string" ? name : `#${i + 1}`, days, selects: selected });
+        });
+    }
+    return out;
+}
+
+export const awsBackupPlanRetention: StackValidationPolicy = {
+    name: "aws-backup-plan-retention",
+    description: "An AWS Backup plan that selects a database keeps its recovery points at least as long as the retention table's database row (rules[].lifecycle.deleteAfter unset or >= 30 days).",
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    validateStack: (args, reportViolation) => {
+        const minimum = minimumOf(sharedSettings(), "database");
+        for (const { plan, rule, days, selects } of planRetentions(indexStack(args.resources, sharedSettings()))) {
+            if (days !== UNKNOWN && days < minimum) {
+                reportViolation(
+                    `${plan.name}: rule "${rule}" deletes recovery points after ${plural(days, "days")} (lifecycle.deleteAfter) for ${selects.join(", ")}; the retention table's database row requires at least ${plural(minimum, "days")}`,
+                    plan.urn,
+                );
+            }
+        }
+    },
+};

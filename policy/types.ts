@@ -1,0 +1,43 @@
+/**
+ * The resource types the pack judges, by their engine type tokens. The pack matches tokens, not provider
+ * SDK classes: it judges programs written against any @pulumi/aws major (v6 and v7 share these tokens;
+ * the deprecated `*V2` S3 resources keep their own) without installing the provider SDKs, so it stays
+ * small enough to publish (`pulumi policy publish` packs and installs policy/ on its own).
+ */
+import { Resource } from "@pulumi/pulumi";
+
+export const T = {
+    bucket: "aws:s3/bucket:Bucket",
+    bucketV2: "aws:s3/bucketV2:BucketV2",
+    versioning: "aws:s3/bucketVersioning:BucketVersioning",
+    versioningV2: "aws:s3/bucketVersioningV2:BucketVersioningV2",
+    sse: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    sseV2: "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+    publicAccess: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    policy: "aws:s3/bucketPolicy:BucketPolicy",
+    lifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    lifecycleV2: "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2",
+    replication: "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
+    inventory: "aws:s3/inventory:Inventory",
+    rdsInstance: "aws:rds/instance:Instance",
+    rdsCluster: "aws:rds/cluster:Cluster",
+    rdsBackupsReplication: "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication",
+    backupPlan: "aws:backup/plan:Plan",
+    backupSelection: "aws:backup/selection:Selection",
+    azurePostgres: "azure-native:dbforpostgresql:Server",
+    cloudSql: "gcp:sql/databaseInstance:DatabaseInstance",
+    secret: "aws:secretsmanager/secret:Secret",
+    logGroup: "aws:cloudwatch/logGroup:LogGroup",
+    record: "aws:route53/record:Record",
+    cronJob: "kubernetes:batch/v1:CronJob",
+} as const;
+
+type ResourceClass = new (name: string, args: Record<string, unknown>, ...rest: unknown[]) => Resource;
+
+/**
+ * A stand-in for a provider SDK class in `validateResourceOfType`: @pulumi/policy matches a class by its
+ * `__pulumiType` (server.js isTypeOf, and the fast path that skips other types), which is all this carries.
+ */
+export function resourceType(token: string): ResourceClass {
+    return { __pulumiType: token } as unknown as ResourceClass;
+}
