@@ -5,6 +5,9 @@
  * failover records above. Everything is read from the planned resources' inputs, nothing is hard-coded:
  * a stack without a replica or CronJobs simply has none in its column.
  */
+import { indexStack } from "../../policy/resources";
+import { stackRole } from "../../policy/roles";
+import { DEFAULT_SETTINGS } from "../../policy/settings";
 import { PlannedResource, PlanResult, UNKNOWN, unwrapSecrets } from "../plan/model";
 
 export type Lane = "database" | "backups" | "bucket" | "secrets" | "logs" | "cronjobs";
@@ -88,22 +91,24 @@ function arr(value: unknown): unknown[] {
     return Array.isArray(value) ? value : [];
 }
 
-function configOf(plan: PlanResult, key: string): string | undefined {
+/** A stack configuration value of the plan (`aws:region`, `<project>:cloud`); not policy config. */
+function stackConfigValue(plan: PlanResult, key: string): string | undefined {
     const v = plan.config[key];
     return v === undefined || v === "" ? undefined : v;
 }
 
-/** The role a stack declares (`<project>:role`), or what its resources say. */
+/**
+ * The stack's DR role, derived as the policy pack derives it (policy/roles.ts: role tags, then failover
+ * records and cross-region replicas); a stack that says nothing is drawn as a primary.
+ */
 export function stackRoleOf(plan: PlanResult): string {
-    const role = configOf(plan, `${plan.project}:role`);
-    if (role) {
-        return role;
-    }
-    return plan.resources.some((r) => r.type === "aws:rds/instance:Instance" && props(r).replicateSourceDb) ? "standby" : "primary";
+    const resources = plan.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: unwrapSecrets(r.inputs) as Record<string, unknown> }));
+    const role = stackRole(indexStack(resources, DEFAULT_SETTINGS), resources, new Map(), DEFAULT_SETTINGS);
+    return role === "unknown" ? "primary" : role;
 }
 
 export function cloudOf(plan: PlanResult): string {
-    const cloud = configOf(plan, `${plan.project}:cloud`);
+    const cloud = stackConfigValue(plan, `${plan.project}:cloud`);
     if (cloud) {
         return cloud;
     }
@@ -115,9 +120,9 @@ export function cloudOf(plan: PlanResult): string {
 
 function columnOf(plan: PlanResult): TopologyColumn {
     const cloud = cloudOf(plan);
-    const awsRegion = configOf(plan, "aws:region");
+    const awsRegion = stackConfigValue(plan, "aws:region");
     const region =
-        (cloud === "azure" ? configOf(plan, "azure-native:location") : cloud === "gcp" ? configOf(plan, "gcp:region") : awsRegion) ??
+        (cloud === "azure" ? stackConfigValue(plan, "azure-native:location") : cloud === "gcp" ? stackConfigValue(plan, "gcp:region") : awsRegion) ??
         awsRegion ??
         "(region not configured)";
     return {
@@ -126,7 +131,7 @@ function columnOf(plan: PlanResult): TopologyColumn {
         cloud,
         region,
         awsRegion: awsRegion && awsRegion !== region ? awsRegion : undefined,
-        endpoint: configOf(plan, `${plan.project}:regionalEndpoint`),
+        endpoint: stackConfigValue(plan, `${plan.project}:regionalEndpoint`),
     };
 }
 
@@ -138,7 +143,7 @@ export function pairStacks(plans: PlanResult[]): PlanResult[][] {
     const groups: PlanResult[][] = [];
     const placed = new Set<string>();
     const primaryOf = (p: PlanResult) => {
-        const ref = configOf(p, `${p.project}:primaryStack`);
+        const ref = stackConfigValue(p, `${p.project}:primaryStack`);
         return ref ? plans.find((q) => q !== p && q.project === p.project && ref.split("/").pop() === q.stack) : undefined;
     };
     for (const plan of plans) {
