@@ -2,11 +2,13 @@
  * Benchmark of the backup pipeline (issue 5). Standalone: `npx tsx bench/backup.ts`; bench/run.ts may call
  * `runBackupBench()`.
  *
- *  1. backup: scripts/db-backup.sh (pg_dump --format=custom | gpg AES256 | tee sha256/size | aws s3 cp - to a
- *     local moto_server) against `pg_dump --format=custom > /dev/null` on the same database; prints the
- *     ratio (target: at most 1.3x) and the pipeline's peak memory;
- *  2. restore: scripts/restore-verification.sh (download | decrypt | pg_restore into a scratch database,
- *     plus the checklist) against `pg_restore -d <fresh database> <local dump file>` alone.
+ *  1. backup: scripts/db-backup.sh (pg_dump -Fc -Z0 | zstd -T2 | gpg AES256 | tee sha256/size | aws s3 cp -
+ *     to a local moto_server, then the manifest) against `pg_dump --format=custom > /dev/null` on the same
+ *     database; prints the ratio (goal: at most 0.5x) and the pipeline's peak memory (goal: 150 MB);
+ *  2. restore: scripts/restore.sh (download | sha256 | decrypt | zstd -d | pg_restore -f - | psql, one
+ *     transaction, then row counts and schema) into a fresh database, and scripts/restore-verification.sh
+ *     (the same pass into a scratch database, plus the checklist), each against
+ *     `pg_restore -d <fresh database> <local dump file>` alone (goals: 1.3x and 1.5x).
  *
  * The database is generated with generate_series into the oauth2_* tables (JWT-sized random tokens) until
  * it is BENCH_DB_GB GB on disk (default 1; a comma-separated list runs several sizes, e.g. "0.25,1", to show
@@ -42,6 +44,9 @@ export interface SizeResult {
     peakRssBytes: number;
     peakProcess: string;
     pgRestoreSeconds: number[];
+    restoreSeconds: number[];
+    restoreRatio: number;
+    restorePeakRssBytes: number;
     verificationSeconds: number[];
     verificationRatio: number;
 }
@@ -251,34 +256,44 @@ export async function benchSize(targetGb: number, runs: number): Promise<SizeRes
         }
         const ratio = median(backupSeconds) / median(pgDumpSeconds);
         say(`pg_dump --format=custom > /dev/null: ${secs(pgDumpSeconds)}`);
-        say(`db-backup.sh (pg_dump | gpg | tee sha256,size | aws s3 cp - to moto): ${secs(backupSeconds)}; stored ${mb(dumpBytes)}`);
-        say(`ratio backup/pg_dump: ${ratio.toFixed(2)}x (target <= 1.3x: ${ratio <= 1.3 ? "met" : "NOT met"})`);
+        say(`db-backup.sh (pg_dump -Z0 | zstd -T2 | gpg | tee sha256,size | aws s3 cp - to moto, manifest): ${secs(backupSeconds)}; stored ${mb(dumpBytes)}`);
+        say(`ratio backup/pg_dump: ${ratio.toFixed(2)}x (goal <= 0.5x: ${ratio <= 0.5 ? "met" : "NOT met"})`);
         say(`CPU (user+sys, medians): pg_dump ${median(pgDumpCpu).toFixed(1)} s; db-backup.sh's own processes ${median(backupCpu).toFixed(1)} s; moto_server (the S3 stand-in, on the same ${os.cpus().length} CPUs) ${median(motoCpu).toFixed(1)} s; the PostgreSQL backend is not counted in either`);
-        say(`pipeline peak memory: ${mb(peakRssBytes)} (sum of VmRSS of the script's process tree, sampled every 100 ms; largest process: ${peakProcess})`);
+        say(`pipeline peak memory: ${mb(peakRssBytes)} (goal <= 150 MB: ${peakRssBytes <= 150 * 1024 * 1024 ? "met" : "NOT met"}; sum of VmRSS of the script's process tree, sampled every 100 ms; largest process: ${peakProcess})`);
 
         // Restore: pg_restore alone from a local file, against restore-verification.sh from the bucket.
         const lastBucket = `bench-${targetGb}-${runs - 1}`.replace(/\./g, "-");
         const dumpFile = path.join(work, "oauth2db.dump");
         check(await timed(path.join(PG_BIN, "pg_dump"), ["--format=custom", "--file", dumpFile, "oauth2db"], pgEnv), "pg_dump --file");
         const pgRestoreSeconds: number[] = [];
+        const restoreSeconds: number[] = [];
         const verificationSeconds: number[] = [];
+        let restorePeakRssBytes = 0;
         for (let i = 0; i < runs; i++) {
             pg.dropDatabase("bench_restore");
             pg.createDatabase("bench_restore");
-            const restore = check(await timed(path.join(PG_BIN, "pg_restore"), ["--no-owner", "--no-acl", "--exit-on-error", "-d", "bench_restore", dumpFile], baseEnv(pg.env("bench_restore"))), "pg_restore");
-            pgRestoreSeconds.push(restore.seconds);
+            const local = check(await timed(path.join(PG_BIN, "pg_restore"), ["--no-owner", "--no-acl", "--exit-on-error", "-d", "bench_restore", dumpFile], baseEnv(pg.env("bench_restore"))), "pg_restore");
+            pgRestoreSeconds.push(local.seconds);
+            pg.dropDatabase("bench_restore");
+            pg.createDatabase("bench_restore");
+            const restore = check(await timed("bash", [path.join(SCRIPTS, "restore.sh"), "--yes", "--source-database", "oauth2db"], scriptEnv(lastBucket, { PGDATABASE: "bench_restore" })), "restore.sh");
+            restoreSeconds.push(restore.seconds);
+            restorePeakRssBytes = Math.max(restorePeakRssBytes, restore.peakRss);
             pg.dropDatabase("bench_restore");
             const verify = check(await timed("bash", [path.join(SCRIPTS, "restore-verification.sh")], scriptEnv(lastBucket, { VERIFY_DATABASE: "bench_verify" })), "restore-verification.sh");
             verificationSeconds.push(verify.seconds);
-            say(`run ${i + 1}: pg_restore ${restore.seconds.toFixed(1)} s, restore-verification.sh ${verify.seconds.toFixed(1)} s (${verify.stdout.split("\n").filter((l) => l.startsWith("PASS")).length}/7 PASS), peak ${mb(verify.peakRss)}`);
+            say(`run ${i + 1}: pg_restore ${local.seconds.toFixed(1)} s, restore.sh ${restore.seconds.toFixed(1)} s (peak ${mb(restore.peakRss)}), restore-verification.sh ${verify.seconds.toFixed(1)} s (${verify.stdout.split("\n").filter((l) => l.startsWith("PASS")).length}/7 PASS), peak ${mb(verify.peakRss)}`);
         }
+        const restoreRatio = median(restoreSeconds) / median(pgRestoreSeconds);
         const verificationRatio = median(verificationSeconds) / median(pgRestoreSeconds);
         say(`pg_restore -d <fresh db> <local file>: ${secs(pgRestoreSeconds)}`);
-        say(`restore-verification.sh (download | gpg -d | pg_restore, then the checklist): ${secs(verificationSeconds)}`);
-        say(`ratio verification/pg_restore: ${verificationRatio.toFixed(2)}x`);
+        say(`restore.sh (download | sha256 | gpg -d | zstd -d | pg_restore | psql, one transaction; counts and schema): ${secs(restoreSeconds)}`);
+        say(`restore-verification.sh (the same pass into a scratch database, then the checklist): ${secs(verificationSeconds)}`);
+        say(`ratio restore/pg_restore: ${restoreRatio.toFixed(2)}x (goal <= 1.3x: ${restoreRatio <= 1.3 ? "met" : "NOT met"}); restore pipeline peak memory ${mb(restorePeakRssBytes)}`);
+        say(`ratio verification/pg_restore: ${verificationRatio.toFixed(2)}x (goal <= 1.5x: ${verificationRatio <= 1.5 ? "met" : "NOT met"})`);
         return {
             targetGb, databaseBytes, authorizations, dumpBytes, pgDumpSeconds, backupSeconds, motoCpuSeconds: motoCpu, ratio, peakRssBytes, peakProcess,
-            pgRestoreSeconds, verificationSeconds, verificationRatio,
+            pgRestoreSeconds, restoreSeconds, restoreRatio, restorePeakRssBytes, verificationSeconds, verificationRatio,
         };
     } finally {
         await moto.stop();
@@ -297,7 +312,7 @@ export async function runBackupBench(): Promise<SizeResult[]> {
     if (results.length > 1) {
         say("summary by size:");
         for (const r of results) {
-            say(`  ${(r.databaseBytes / 1024 ** 3).toFixed(2)} GB: backup/pg_dump ${r.ratio.toFixed(2)}x, pipeline peak ${mb(r.peakRssBytes)}, verification/pg_restore ${r.verificationRatio.toFixed(2)}x`);
+            say(`  ${(r.databaseBytes / 1024 ** 3).toFixed(2)} GB: backup/pg_dump ${r.ratio.toFixed(2)}x, pipeline peak ${mb(r.peakRssBytes)}, restore/pg_restore ${r.restoreRatio.toFixed(2)}x, verification/pg_restore ${r.verificationRatio.toFixed(2)}x`);
         }
     }
     return results;

@@ -5,6 +5,7 @@
  *
  * Evidence per data class:
  * - database: an RDS instance (a read replica too) or cluster keeping automated backups >= the minimum,
+ *   a backup bucket keeping database/ dumps that long,
  *   an RDS automated-backups replication keeping them as long, an AWS Backup plan selecting a database and
  *   keeping its recovery points as long, an Azure Flexible Server or a Cloud SQL primary with that
  *   retention; in a standby stack, an Azure/Cloud SQL replica (backups live on the source).
@@ -300,8 +301,12 @@ export function retentionMatrix(index: StackIndex, settings: Settings, config: M
             return scope.applies ? out : { ...out, status: "not-applicable" as const };
         };
         switch (row.dataClass) {
-            case "database":
-                return result(databaseEvidence(index, required, role));
+            case "database": {
+                // Database dumps kept in backup storage (database/) prove the row as well as managed backups.
+                const c = databaseEvidence(index, required, role);
+                bucketPrefixEvidence(index, "database", minima, c);
+                return result(c);
+            }
             case "clients":
             case "config": {
                 const c = collector();

@@ -2,31 +2,38 @@
 # db-backup.sh: encrypted pg_dump of the authorization server's database, streamed to S3, then a manifest.
 #
 # What it does (the runbook's "Manual Database Backup", made safe for a CronJob):
-#   1. opens a REPEATABLE READ transaction and exports its snapshot; pg_dump dumps that snapshot and the rows
-#      of every oauth2_* table are counted in it (while the dump runs), so that the manifest's row counts
-#      describe exactly the data in the dump;
-#   2. streams pg_dump --format=custom --snapshot=<that snapshot> | gpg --symmetric --cipher-algo AES256 |
-#      aws s3 cp - s3://$BUCKET/database/<db>-<UTC time>-<random>.dump.gpg, hashing (sha256) and counting the
-#      encrypted bytes on the way (tee into fifos): no temp file of the dump, memory bounded by the CLI's
-#      multipart buffers;
+#   0. fails fast, before any long work: the manifests can be listed under BACKUP_PREFIX; the passphrase is
+#      readable, not empty, and (Secrets Manager) from the same secret as the previous backup's; the database
+#      accepts a connection; the role can SELECT every table and sequence that pg_dump will read;
+#   1. opens a REPEATABLE READ transaction and exports its snapshot; pg_dump dumps that snapshot, and the
+#      schema (tables, columns, types) and the row counts of the oauth2_* tables are read in it, so that the
+#      manifest describes exactly the data in the dump;
+#   2. streams pg_dump --format=custom --compress=0 --snapshot=<that snapshot> | zstd -T2 | gpg --symmetric
+#      --cipher-algo AES256 --compress-algo none | aws s3 cp - s3://$BUCKET/<prefix><db>-<UTC>-<random>.dump.gpg,
+#      hashing (sha256) and counting the encrypted bytes on the way (tee into fifos): no temp file of the dump,
+#      memory bounded by the CLI's part buffers (4 x 8 MB in flight unless an AWS config file says otherwise);
 #   3. checks that the stored object has the counted size, then writes the manifest
-#      database/manifests/<same name>.json (key, size, sha256, row counts, pg_dump and server versions,
-#      timestamps) and, last, the pointer database/latest.json (a copy of the manifest).
+#      <prefix>manifests/<same name>.json (database, schema, key, size, sha256, compression, the passphrase
+#      secret's ARN and VersionId (never the passphrase), the dumped schema and its hash, row counts,
+#      versions, timestamps) and, last, the pointer <prefix>latest.json (a copy of the manifest).
 #   Restores select dumps through manifests only. On any failure or signal the manifest is not written and
-#   the partial object, if any, is hidden with a delete marker (keys are unique per run; the role may not
-#   delete object versions, and incomplete multipart uploads are aborted by the bucket's lifecycle rules).
+#   the partial object, if one was stored, is hidden with a delete marker (keys are unique per run; the role
+#   may not delete object versions, and incomplete multipart uploads are aborted by the lifecycle rules).
 #
 # Environment (see lib.sh for the common variables):
 #   BUCKET (required); AWS_REGION; AWS_ENDPOINT_URL (tests)
 #   PGHOST PGPORT PGUSER PGPASSWORD PGSSLMODE, PGDATABASE (default oauth2db), or DB_CREDENTIALS_SECRET_ID
 #   PASSPHRASE_FILE or BACKUP_PASSPHRASE_SECRET_ID
-#   DB_SCHEMA (default public)
+#   BACKUP_PASSPHRASE_SECRET_CHANGED=1  accept a passphrase secret other than the previous backup's
+#   DB_SCHEMA (default public): the schema of the oauth2_* tables
 #   BACKUP_PREFIX (default database/)
+#   ZSTD_LEVEL (default 3), ZSTD_THREADS (default 2)
 #
 # Output: the manifest key on stdout; progress on stderr.
 #
-# Exit codes: 0 backup and manifest written; 2 configuration; 3 database (connect, count or pg_dump failed);
-#   4 storage (upload failed, stored size differs); 5 encryption; 1 other; 130/143 interrupted.
+# Exit codes: 0 backup and manifest written; 2 configuration; 3 database (connect, permission, count or
+#   pg_dump failed); 4 storage (bucket not usable, upload failed, stored size differs); 5 encryption
+#   (passphrase unreadable, empty or from another secret; gpg failed); 1 other; 130/143 interrupted.
 set -euo pipefail
 # Job control: the dump pipeline runs as a background job in its own process group, so that a SIGTERM
 # (pod deletion, activeDeadlineSeconds) interrupts `wait` at once and the handler can stop the whole pipeline.
@@ -36,10 +43,10 @@ set -m
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_env BUCKET
-require_cmd pg_dump psql gpg aws sha256sum tee
-BACKUP_PREFIX="${BACKUP_PREFIX:-database/}"
+require_cmd pg_dump psql gpg aws sha256sum tee zstd jq
 
 PIPELINE_PID=""
+LIST_PID=""
 SHA_PID=""
 SIZE_PID=""
 OBJECT_KEY=""
@@ -52,6 +59,7 @@ cleanup() {
     trap - EXIT INT TERM
     set +e
     kill_job "$PIPELINE_PID"
+    kill_job "$LIST_PID"
     kill_job "$SHA_PID"
     kill_job "$SIZE_PID"
     if [[ -n "$SNAPSHOT_PID" ]]; then
@@ -59,8 +67,11 @@ cleanup() {
         wait "$SNAPSHOT_PID" 2>/dev/null
     fi
     if [[ $UPLOAD_STARTED -eq 1 && $MANIFEST_WRITTEN -eq 0 ]]; then
-        # A complete-looking object without a manifest is never picked by a restore; hide it anyway.
-        if awscli s3 rm "$(s3_uri "$OBJECT_KEY")" --only-show-errors >/dev/null 2>&1; then
+        # A complete-looking object without a manifest is never picked by a restore; hide it anyway. An upload
+        # that failed before completing stored no object (its multipart parts are aborted by the lifecycle).
+        if ! s3_size "$OBJECT_KEY" >/dev/null 2>&1; then
+            log "no object was stored at $OBJECT_KEY"
+        elif awscli s3 rm "$(s3_uri "$OBJECT_KEY")" --only-show-errors >/dev/null 2>&1; then
             log "removed the partial object $OBJECT_KEY (no manifest was written)"
         else
             log "could not remove $OBJECT_KEY (no manifest was written, so no restore will pick it)"
@@ -77,8 +88,33 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 make_work_dir
+tune_s3_transfers
+
+# 0. Fail fast: everything that can be wrong is checked before the dump starts. Listing the manifests checks
+#    the bucket and the prefix (not head-bucket: the jobs' role may list only its own prefixes); it runs while
+#    the passphrase and the database are checked (each AWS CLI call costs about a second of start-up).
+( latest_manifest_key "$PGDATABASE" >"$WORK_DIR/previous.key" 2>"$WORK_DIR/list.err" ) &
+LIST_PID=$!
 load_passphrase
 load_db_credentials
+check_db_connection "$PGDATABASE"
+unreadable=$(psql_value -d "$PGDATABASE" -c "$UNREADABLE_RELATIONS_SQL" 2>"$WORK_DIR/privileges.err") \
+    || die "$EX_DATABASE" "cannot read the privileges of $(db_address): $(one_line_error "$WORK_DIR/privileges.err")"
+[[ -z "$unreadable" ]] || die "$EX_DATABASE" "permission denied for $(printf '%s' "$unreadable" | paste -sd, - | sed 's/,/, /g') in $(db_address): ${PGUSER:-this role} cannot SELECT it, so pg_dump would fail"
+wait "$LIST_PID" || die "$EX_STORAGE" "bucket $BUCKET (prefix $BACKUP_PREFIX) is not usable: $(one_line_error "$WORK_DIR/list.err")"
+LIST_PID=""
+previous_key=$(cat "$WORK_DIR/previous.key")
+if [[ -n "$previous_key" && "$PASSPHRASE_SOURCE" == secretsmanager ]]; then
+    s3_get_file "$previous_key" "$WORK_DIR/previous.json" 2>"$WORK_DIR/s3.err" \
+        || die "$EX_STORAGE" "cannot read the previous manifest $previous_key: $(one_line_error "$WORK_DIR/s3.err")"
+    previous_arn=$(manifest_get "$WORK_DIR/previous.json" .passphrase.secret_arn)
+    previous_version=$(manifest_get "$WORK_DIR/previous.json" .passphrase.version_id)
+    if [[ -n "$previous_arn" && "$(secret_name_of "$previous_arn")" != "$PASSPHRASE_SECRET_NAME" && "${BACKUP_PASSPHRASE_SECRET_CHANGED:-0}" != 1 ]]; then
+        die "$EX_CRYPTO" "the passphrase secret $PASSPHRASE_SECRET_ARN is not the one of the previous backup $previous_key ($previous_arn): restores read the secret a manifest names; set BACKUP_PASSPHRASE_SECRET_CHANGED=1 if the change is intended"
+    fi
+    [[ -z "$previous_version" || "$previous_version" == "$PASSPHRASE_VERSION_ID" ]] \
+        || log "the passphrase was rotated since the previous backup (version $previous_version -> $PASSPHRASE_VERSION_ID); each manifest names its version"
+fi
 
 started_at=$(now_utc)
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
@@ -87,8 +123,6 @@ OBJECT_KEY="${BACKUP_PREFIX}${name}.dump.gpg"
 manifest_key="${BACKUP_PREFIX}manifests/${name}.json"
 
 # 1. A snapshot, held open by a psql coprocess until the dump is complete.
-psql_value -c "SELECT 1" >/dev/null 2>"$WORK_DIR/connect.err" \
-    || die "$EX_DATABASE" "cannot connect to ${PGHOST:-local socket}:${PGPORT:-5432}/${PGDATABASE}: $(tail -n 1 "$WORK_DIR/connect.err")"
 coproc PSQL { psql -X -q -At -v ON_ERROR_STOP=1 2>&1; }
 SNAPSHOT_PID=$PSQL_PID
 psql_ask() {
@@ -100,15 +134,17 @@ psql_ask() {
 {
     printf '%s\n' "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;" >&"${PSQL[1]}"
     snapshot=$(psql_ask "SELECT pg_export_snapshot();")
-} || die "$EX_DATABASE" "cannot start a snapshot of ${PGDATABASE}"
-[[ "$snapshot" =~ ^[0-9A-F-]+$ ]] || die "$EX_DATABASE" "cannot start a snapshot: $snapshot"
+} || die "$EX_DATABASE" "cannot start a snapshot of $(db_address)"
+[[ "$snapshot" =~ ^[0-9A-F-]+$ ]] || die "$EX_DATABASE" "cannot start a snapshot of $(db_address): $snapshot"
 server_version=$(psql_ask "SHOW server_version;") || die "$EX_DATABASE" "query failed"
 database_bytes=$(psql_ask "SELECT pg_database_size(current_database());") || die "$EX_DATABASE" "query failed"
 tables=$(psql_ask "SELECT coalesce(string_agg(tablename, ' ' ORDER BY tablename), '') FROM pg_tables WHERE schemaname = '${DB_SCHEMA}' AND tablename LIKE 'oauth2\_%';") \
     || die "$EX_DATABASE" "cannot list the oauth2_* tables"
-[[ -n "$tables" ]] || die "$EX_DATABASE" "no oauth2_* tables in schema ${DB_SCHEMA} of ${PGDATABASE}"
+[[ -n "$tables" ]] || die "$EX_DATABASE" "no oauth2_* tables in schema ${DB_SCHEMA} of $(db_address)"
+psql_ask "$(tr '\n' ' ' <<<"$SCHEMA_JSON_SQL");" >"$WORK_DIR/schema.json" || die "$EX_DATABASE" "cannot read the schema of $(db_address)"
+jq -e 'type == "array"' "$WORK_DIR/schema.json" >/dev/null 2>&1 || die "$EX_DATABASE" "cannot read the schema of $(db_address): $(head -c 300 "$WORK_DIR/schema.json")"
 pg_dump_version=$(pg_dump --version)
-log "snapshot $snapshot of ${PGDATABASE} (server ${server_version}, ${database_bytes} bytes); tables: $tables"
+log "snapshot $snapshot of $(db_address) (server ${server_version}, ${database_bytes} bytes); tables: $tables"
 
 # 2. The streamed, encrypted dump. The hash and the size of what is stored are taken from the same stream.
 mkfifo "$WORK_DIR/sha.fifo" "$WORK_DIR/size.fifo"
@@ -122,7 +158,8 @@ UPLOAD_STARTED=1
 log "uploading $(s3_uri "$OBJECT_KEY")"
 (
     set +e
-    pg_dump --format=custom --no-password --snapshot="$snapshot" "$PGDATABASE" 2>"$WORK_DIR/pg_dump.err" |
+    pg_dump --format=custom --compress=0 --no-password --snapshot="$snapshot" "$PGDATABASE" 2>"$WORK_DIR/pg_dump.err" |
+        zstd -q -c -T"${ZSTD_THREADS:-2}" -"${ZSTD_LEVEL:-3}" 2>"$WORK_DIR/zstd.err" |
         gpg_encrypt 2>"$WORK_DIR/gpg.err" |
         tee "$WORK_DIR/sha.fifo" "$WORK_DIR/size.fifo" |
         awscli s3 cp - "$(s3_uri "$OBJECT_KEY")" --only-show-errors --expected-size "$((database_bytes + 1048576))" \
@@ -141,16 +178,16 @@ done
 
 wait "$PIPELINE_PID" || true
 PIPELINE_PID=""
-read -r dump_rc gpg_rc tee_rc s3_rc <"$WORK_DIR/pipestatus" || die "$EX_FAILURE" "the dump pipeline did not report"
+read -r dump_rc zstd_rc gpg_rc tee_rc s3_rc <"$WORK_DIR/pipestatus" || die "$EX_FAILURE" "the dump pipeline did not report"
 wait "$SHA_PID" || true
 SHA_PID=""
 wait "$SIZE_PID" || true
 SIZE_PID=""
 
-last_error() { [[ -s "$1" ]] && tail -n 1 "$1" || echo "exit code $2"; }
-[[ $dump_rc -eq 0 ]] || die "$EX_DATABASE" "pg_dump failed: $(last_error "$WORK_DIR/pg_dump.err" "$dump_rc")"
-[[ $gpg_rc -eq 0 ]] || die "$EX_CRYPTO" "gpg failed: $(last_error "$WORK_DIR/gpg.err" "$gpg_rc")"
-[[ $s3_rc -eq 0 ]] || die "$EX_STORAGE" "upload failed: $(last_error "$WORK_DIR/s3.err" "$s3_rc")"
+[[ $dump_rc -eq 0 ]] || die "$EX_DATABASE" "pg_dump of $(db_address) failed: $(one_line_error "$WORK_DIR/pg_dump.err")"
+[[ $zstd_rc -eq 0 ]] || die "$EX_FAILURE" "zstd failed: $(one_line_error "$WORK_DIR/zstd.err")"
+[[ $gpg_rc -eq 0 ]] || die "$EX_CRYPTO" "gpg failed: $(one_line_error "$WORK_DIR/gpg.err")"
+[[ $s3_rc -eq 0 ]] || die "$EX_STORAGE" "upload to $(s3_uri "$OBJECT_KEY") failed: $(one_line_error "$WORK_DIR/s3.err")"
 [[ $tee_rc -eq 0 ]] || die "$EX_FAILURE" "tee failed (exit code $tee_rc)"
 
 # The snapshot is no longer needed.
@@ -163,38 +200,43 @@ SNAPSHOT_PID=""
 sha256=$(cut -d' ' -f1 <"$WORK_DIR/sha.out")
 size=$(tr -d ' ' <"$WORK_DIR/size.out")
 [[ "$sha256" =~ ^[0-9a-f]{64}$ && "$size" =~ ^[0-9]+$ ]] || die "$EX_FAILURE" "no hash or size of the stream"
-stored_size=$(s3_size "$OBJECT_KEY") || die "$EX_STORAGE" "the uploaded object $OBJECT_KEY is not readable"
+stored_size=$(s3_size "$OBJECT_KEY" 2>"$WORK_DIR/s3.err") || die "$EX_STORAGE" "the uploaded object $(s3_uri "$OBJECT_KEY") is not readable: $(one_line_error "$WORK_DIR/s3.err")"
 [[ "$stored_size" == "$size" ]] || die "$EX_STORAGE" "the stored object has $stored_size bytes, the stream had $size"
 
 # 3. The manifest, then the pointer: only now is the dump visible to restores.
 finished_at=$(now_utc)
-{
-    echo "{"
-    echo "  \"format\": \"oauth2-dr/db-backup-manifest/v1\","
-    echo "  \"status\": \"complete\","
-    echo "  \"database\": \"${PGDATABASE}\","
-    echo "  \"schema\": \"${DB_SCHEMA}\","
-    echo "  \"object_key\": \"${OBJECT_KEY}\","
-    echo "  \"size_bytes\": ${size},"
-    echo "  \"sha256\": \"${sha256}\","
-    echo "  \"encryption\": \"gpg-symmetric-aes256\","
-    echo "  \"format_of_dump\": \"pg_dump-custom\","
-    echo "  \"pg_dump_version\": \"${pg_dump_version//\"/}\","
-    echo "  \"server_version\": \"${server_version//\"/}\","
-    echo "  \"database_size_bytes\": ${database_bytes},"
-    echo "  \"started_at\": \"${started_at}\","
-    echo "  \"finished_at\": \"${finished_at}\","
-    echo "  \"row_counts\": {"
-    first=1
-    for table in $tables; do
-        [[ $first -eq 1 ]] || echo ","
-        printf '    "%s": %s' "$table" "${row_counts[$table]}"
-        first=0
-    done
-    echo ""
-    echo "  }"
-    echo "}"
-} >"$WORK_DIR/manifest.json"
+for table in $tables; do printf '%s\t%s\n' "$table" "${row_counts[$table]}"; done >"$WORK_DIR/counts.tsv"
+jq -n --slurpfile schema "$WORK_DIR/schema.json" --rawfile counts "$WORK_DIR/counts.tsv" \
+    --arg database "$PGDATABASE" --arg db_schema "$DB_SCHEMA" --arg prefix "$BACKUP_PREFIX" --arg object_key "$OBJECT_KEY" \
+    --argjson size "$size" --arg sha256 "$sha256" --arg source "$PASSPHRASE_SOURCE" --arg arn "$PASSPHRASE_SECRET_ARN" \
+    --arg version "$PASSPHRASE_VERSION_ID" --arg pg_dump_version "$pg_dump_version" --arg server_version "$server_version" \
+    --argjson database_bytes "$database_bytes" --arg started_at "$started_at" --arg finished_at "$finished_at" \
+    --arg schema_sha256 "$(schema_hash <"$WORK_DIR/schema.json")" --arg zstd_level "${ZSTD_LEVEL:-3}" '
+    {
+        format: "oauth2-dr/db-backup-manifest/v2",
+        status: "complete",
+        database: $database,
+        schema: $db_schema,
+        prefix: $prefix,
+        object_key: $object_key,
+        size_bytes: $size,
+        sha256: $sha256,
+        encryption: "gpg-symmetric-aes256",
+        passphrase: (if $source == "secretsmanager" then {source: $source, secret_arn: $arn, version_id: $version} else {source: $source} end),
+        format_of_dump: "pg_dump-custom",
+        compression: "zstd",
+        compression_level: ($zstd_level | tonumber),
+        pg_dump_version: $pg_dump_version,
+        server_version: $server_version,
+        database_size_bytes: $database_bytes,
+        started_at: $started_at,
+        finished_at: $finished_at,
+        row_counts: ($counts | split("\n") | map(select(length > 0) | split("\t") | {key: .[0], value: (.[1] | tonumber)}) | from_entries),
+        schema_definition: {
+            sha256: $schema_sha256,
+            tables: ($schema[0] | group_by(.[0]) | map({key: .[0][0], value: map({column: .[1], type: .[2], not_null: .[3]})}) | from_entries)
+        }
+    }' >"$WORK_DIR/manifest.json" || die "$EX_FAILURE" "cannot write the manifest"
 s3_put_file "$WORK_DIR/manifest.json" "$manifest_key" --content-type application/json \
     || die "$EX_STORAGE" "cannot write the manifest $manifest_key"
 MANIFEST_WRITTEN=1

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables set here are read by the scripts that source this file
 # lib.sh: helpers shared by the oauth2-dr backup scripts. Sourced by them, never run on its own.
 #
 # Exit codes (the same in every script; each script's header lists the ones it uses):
@@ -9,7 +10,7 @@
 #   4    storage error (S3 upload, download or listing failed; an object is missing or the wrong size)
 #   5    encryption error (no passphrase, gpg failed: wrong passphrase, corrupt or truncated object)
 #   6    verification failed (restore-verification.sh: at least one checklist item is FAIL)
-#   7    nothing to restore (no manifest under database/manifests/)
+#   7    nothing to restore (no manifest of the database under <BACKUP_PREFIX>manifests/)
 #   8    source error (kubectl, Secrets Manager or the JWKS URL failed)
 #   130  interrupted (SIGINT); 143 terminated (SIGTERM). Partial objects are hidden before exiting.
 #
@@ -24,6 +25,7 @@
 #                               defaults to oauth2db), or
 #   DB_CREDENTIALS_SECRET_ID    Secrets Manager id of {"username","password"} (RDS-managed secret; needs jq)
 #   DB_SCHEMA                   schema of the oauth2_* tables (default public)
+#   BACKUP_PREFIX               prefix of the dumps, manifests and latest.json (default database/)
 #   TMPDIR                      scratch directory (default /tmp; an emptyDir in the CronJobs)
 
 readonly EX_OK=0 EX_FAILURE=1 EX_USAGE=2 EX_DATABASE=3 EX_STORAGE=4 EX_CRYPTO=5 EX_VERIFY=6 EX_NO_BACKUP=7 EX_SOURCE=8
@@ -38,9 +40,11 @@ EXPECTED_TABLES="${EXPECTED_TABLES:-oauth2_authorization oauth2_authorization_co
 log() { printf '%s %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$SCRIPT_NAME" "$*" >&2; }
 
 # die CODE MESSAGE...: log and exit with CODE (the EXIT trap of the script cleans up).
+LAST_ERROR=""
 die() {
     local code=$1
     shift
+    LAST_ERROR="$*"
     log "ERROR: $*"
     exit "$code"
 }
@@ -74,9 +78,26 @@ awscli() {
 
 s3_uri() { printf 's3://%s/%s' "$BUCKET" "$1"; }
 
-# s3_size KEY: the stored object's size in bytes; fails if it does not exist.
+# one_line_error FILE: the real cause from a tool's stderr, on one line: the first line that says error
+# (psql's and pg_dump's "error:", the server's "ERROR:", the CLI's "An error occurred"), else the first
+# non-empty line, followed by the other lines of the message; tabs and the tool's own prefix removed.
+one_line_error() {
+    [[ -s "$1" ]] || { echo "no error message"; return; }
+    awk 'NF { gsub(/\t/, " "); sub(/^ +/, ""); lines[n++] = $0 }
+         END {
+             first = 0
+             for (i = 0; i < n; i++) if (lines[i] ~ /(error:|ERROR:|An error occurred|fatal error|failed)/) { first = i; break }
+             out = lines[first]
+             for (i = first + 1; i < n && i < first + 3; i++) if (lines[i] !~ /^(pg_dump|pg_restore|psql): detail: Query was/) out = out " " lines[i]
+             sub(/^(psql|pg_dump|pg_restore|pg_dumpall): (error: )?/, "", out)
+             if (sub(/^(upload|download) failed: /, "", out)) sub(/^[^ ]+ to [^ ]+ /, "", out)
+             print out
+         }' "$1"
+}
+
+# s3_size KEY: the stored object's size in bytes; fails (with the CLI's message on stderr) if it does not exist.
 s3_size() {
-    awscli s3api head-object --bucket "$BUCKET" --key "$1" --query ContentLength --output text 2>/dev/null
+    awscli s3api head-object --bucket "$BUCKET" --key "$1" --query ContentLength --output text
 }
 
 # s3_metadata KEY NAME: a user metadata value of an object ("" when the object or the value is absent).
@@ -87,7 +108,8 @@ s3_metadata() {
     printf '%s' "$value"
 }
 
-# s3_keys PREFIX: every key under PREFIX, one a line, sorted (the CLI follows the pagination).
+# s3_keys PREFIX: every key under PREFIX, one a line, sorted (the CLI follows the pagination). Fails with
+# EX_STORAGE (the CLI's message on stderr) when the bucket cannot be listed.
 s3_keys() {
     local out
     out=$(awscli s3api list-objects-v2 --bucket "$BUCKET" --prefix "$1" --query 'Contents[].Key' --output text) || return "$EX_STORAGE"
@@ -100,6 +122,21 @@ s3_put_file() {
     local file=$1 key=$2
     shift 2
     awscli s3 cp "$file" "$(s3_uri "$key")" --only-show-errors "$@"
+}
+
+# s3_get_file KEY FILE: download a small object (a manifest); the CLI's message on stderr on failure.
+s3_get_file() {
+    awscli s3 cp "$(s3_uri "$1")" "$2" --only-show-errors
+}
+
+# Streaming transfers with bounded memory: the CLI keeps up to 10 parts in memory per transfer, so the part
+# size and the concurrency bound it. Applied only when no AWS config file or profile is in use (the pods).
+tune_s3_transfers() {
+    local config=${AWS_CONFIG_FILE:-$HOME/.aws/config}
+    [[ -z "${AWS_PROFILE:-}" && ! -s "$config" && -n "$WORK_DIR" ]] || return 0
+    printf '[default]\ns3 =\n  max_concurrent_requests = %s\n  multipart_chunksize = %s\n' \
+        "${S3_MAX_CONCURRENT_REQUESTS:-4}" "${S3_MULTIPART_CHUNKSIZE:-8MB}" >"$WORK_DIR/aws-config"
+    export AWS_CONFIG_FILE="$WORK_DIR/aws-config"
 }
 
 # --- scratch space and cleanup ------------------------------------------------------------------------
@@ -145,17 +182,55 @@ kill_job() {
 # --- passphrase and encryption ------------------------------------------------------------------------
 
 BACKUP_PASSPHRASE=""
+# Where the passphrase came from: "file" or "secretsmanager", and for the latter the secret's ARN, name and
+# the VersionId that was read (recorded in the manifest, so that a restore reads the same version).
+PASSPHRASE_SOURCE="" PASSPHRASE_SECRET_ARN="" PASSPHRASE_SECRET_NAME="" PASSPHRASE_VERSION_ID=""
+
+# secret_name_of ID: the secret's name from a name, a full ARN (with AWS's -XXXXXX suffix) or a partial ARN.
+secret_name_of() {
+    local id=$1
+    if [[ "$id" == arn:* ]]; then
+        id=${id#*:secret:}
+        [[ "$id" =~ ^(.+)-[A-Za-z0-9]{6}$ ]] && id=${BASH_REMATCH[1]}
+    fi
+    printf '%s' "$id"
+}
+
+# load_passphrase [SECRET_ID VERSION_ID]: the passphrase from PASSPHRASE_FILE, or from Secrets Manager: the
+# current version of BACKUP_PASSPHRASE_SECRET_ID, or the given version of the given secret. The secret's
+# JSON answer stays in memory and in pipes (printf is a builtin): never on a command line or on disk.
 load_passphrase() {
-    if [[ -n "${PASSPHRASE_FILE:-}" ]]; then
+    local secret_id=${1:-${BACKUP_PASSPHRASE_SECRET_ID:-}} version_id=${2:-}
+    if [[ -n "${PASSPHRASE_FILE:-}" && -z "${1:-}" ]]; then
         [[ -r "$PASSPHRASE_FILE" ]] || die "$EX_CRYPTO" "PASSPHRASE_FILE $PASSPHRASE_FILE is not readable"
         IFS= read -r BACKUP_PASSPHRASE <"$PASSPHRASE_FILE" || true
-    elif [[ -n "${BACKUP_PASSPHRASE_SECRET_ID:-}" ]]; then
-        BACKUP_PASSPHRASE=$(awscli secretsmanager get-secret-value --secret-id "$BACKUP_PASSPHRASE_SECRET_ID" \
-            --query SecretString --output text) || die "$EX_CRYPTO" "cannot read the backup passphrase from Secrets Manager ($BACKUP_PASSPHRASE_SECRET_ID)"
+        PASSPHRASE_SOURCE="file"
+    elif [[ -n "$secret_id" ]]; then
+        require_cmd jq
+        local args=(--secret-id "$secret_id") answer err
+        [[ -n "$version_id" ]] && args+=(--version-id "$version_id")
+        err=$(mktemp "${WORK_DIR:-${TMPDIR:-/tmp}}/secret.err.XXXXXX")
+        answer=$(awscli secretsmanager get-secret-value "${args[@]}" --output json 2>"$err") || {
+            local cause
+            cause=$(one_line_error "$err")
+            rm -f "$err"
+            die "$EX_CRYPTO" "cannot read the backup passphrase $secret_id${version_id:+ version $version_id} from Secrets Manager: $cause"
+        }
+        rm -f "$err"
+        BACKUP_PASSPHRASE=$(printf '%s' "$answer" | jq -j '.SecretString // empty')
+        PASSPHRASE_SECRET_ARN=$(printf '%s' "$answer" | jq -r '.ARN // empty')
+        PASSPHRASE_SECRET_NAME=$(printf '%s' "$answer" | jq -r '.Name // empty')
+        PASSPHRASE_VERSION_ID=$(printf '%s' "$answer" | jq -r '.VersionId // empty')
+        PASSPHRASE_SOURCE=secretsmanager
+        [[ "$(secret_name_of "$PASSPHRASE_SECRET_ARN")" == "$(secret_name_of "$secret_id")" || "$PASSPHRASE_SECRET_ARN" == "$secret_id" ]] \
+            || die "$EX_CRYPTO" "Secrets Manager answered $secret_id with another secret ($PASSPHRASE_SECRET_ARN)"
+        # The database credentials and the JWK secrets are JSON objects; a passphrase is a plain string.
+        [[ "$BACKUP_PASSPHRASE" != "{"* ]] \
+            || die "$EX_CRYPTO" "the secret $PASSPHRASE_SECRET_ARN holds a JSON object, not a backup passphrase: is $secret_id the right secret?"
     else
         die "$EX_USAGE" "set PASSPHRASE_FILE or BACKUP_PASSPHRASE_SECRET_ID"
     fi
-    [[ -n "$BACKUP_PASSPHRASE" ]] || die "$EX_CRYPTO" "the backup passphrase is empty"
+    [[ -n "$BACKUP_PASSPHRASE" ]] || die "$EX_CRYPTO" "the backup passphrase${PASSPHRASE_SECRET_ARN:+ in $PASSPHRASE_SECRET_ARN} is empty"
 }
 
 # The passphrase reaches gpg on file descriptor 3 from a shell builtin: never on a command line, never on disk.
@@ -179,8 +254,8 @@ load_db_credentials() {
         local secret
         secret=$(awscli secretsmanager get-secret-value --secret-id "$DB_CREDENTIALS_SECRET_ID" \
             --query SecretString --output text) || die "$EX_DATABASE" "cannot read the database credentials ($DB_CREDENTIALS_SECRET_ID)"
-        PGUSER=$(jq -er .username <<<"$secret") || die "$EX_DATABASE" "the credentials secret has no username"
-        PGPASSWORD=$(jq -er .password <<<"$secret") || die "$EX_DATABASE" "the credentials secret has no password"
+        PGUSER=$(printf '%s' "$secret" | jq -er .username) || die "$EX_DATABASE" "the credentials secret $DB_CREDENTIALS_SECRET_ID has no username"
+        PGPASSWORD=$(printf '%s' "$secret" | jq -er .password) || die "$EX_DATABASE" "the credentials secret $DB_CREDENTIALS_SECRET_ID has no password"
         export PGUSER PGPASSWORD
     fi
 }
@@ -188,18 +263,71 @@ load_db_credentials() {
 # psql_value SQL...: one unaligned value per row, no psqlrc, stop at the first error.
 psql_value() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 
-# The server's own queries (JdbcRegisteredClientRepository, JdbcOAuth2AuthorizationService,
-# JdbcOAuth2AuthorizationConsentService) select these columns; a restored database is usable when they do.
-server_columns() {
+# db_address [HOST PORT]: host:port/database as libpq will use them, for messages.
+db_address() { printf '%s:%s/%s' "${1:-${PGHOST:-local socket}}" "${2:-${PGPORT:-5432}}" "${3:-$PGDATABASE}"; }
+
+# check_db_connection DB [HOST PORT]: connects and runs SELECT 1, or dies naming host:port/db and the cause.
+check_db_connection() {
+    local err="${WORK_DIR:-${TMPDIR:-/tmp}}/connect.err"
+    PGHOST="${2:-${PGHOST:-}}" PGPORT="${3:-${PGPORT:-5432}}" psql_value -d "$1" -c "SELECT 1" >/dev/null 2>"$err" \
+        || die "$EX_DATABASE" "cannot connect to $(db_address "${2:-}" "${3:-}" "$1"): $(one_line_error "$err")"
+}
+
+# Tables and sequences of the database that the connected role cannot SELECT (pg_dump would stop at them
+# with "LOCK TABLE ... IN ACCESS SHARE MODE"), as "table schema.name" lines.
+UNREADABLE_RELATIONS_SQL="SELECT CASE c.relkind WHEN 'S' THEN 'sequence ' ELSE 'table ' END || n.nspname || '.' || c.relname
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'm', 'S') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'
+  AND NOT has_table_privilege(c.oid, 'SELECT')
+ORDER BY 1"
+
+# The schema of every table of the database (the dumped schema): one JSON array of
+# [schema.table, column, type, not null], sorted. jsonb keeps it on one line (psql coprocess protocol).
+SCHEMA_JSON_SQL="SELECT coalesce(jsonb_agg(jsonb_build_array(n.nspname || '.' || c.relname, a.attname,
+    format_type(a.atttypid, a.atttypmod), a.attnotnull) ORDER BY n.nspname, c.relname, a.attname), '[]')
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid
+WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'"
+
+# schema_lines < SCHEMA_JSON: "table<TAB>column<TAB>type<TAB>not_null" lines; their sha256 is the schema hash.
+schema_lines() { jq -r '.[] | map(tostring) | @tsv' | LC_ALL=C sort; }
+schema_hash() { schema_lines | sha256sum | cut -d' ' -f1; }
+
+# Spring Authorization Server's JDBC schema, from its published DDL (oauth2-authorization-schema.sql,
+# oauth2-registered-client-schema.sql, oauth2-authorization-consent-schema.sql):
+#   0.2.x-0.3.x  the columns of server_core_columns;
+#   0.4.0        + oauth2_authorization.authorized_scopes;
+#   1.1.0        + oauth2_registered_client.post_logout_redirect_uris, oauth2_authorization.user_code_* and
+#                  device_code_* (unchanged since, through 1.5 and 2.0).
+# server_core_columns TABLE: the columns every release has (a restore without one of them is broken).
+server_core_columns() {
     case "$1" in
     oauth2_registered_client)
-        echo "id, client_id, client_id_issued_at, client_secret, client_secret_expires_at, client_name, client_authentication_methods, authorization_grant_types, redirect_uris, post_logout_redirect_uris, scopes, client_settings, token_settings" ;;
+        echo "id client_id client_id_issued_at client_secret client_secret_expires_at client_name client_authentication_methods authorization_grant_types redirect_uris scopes client_settings token_settings" ;;
     oauth2_authorization)
-        echo "id, registered_client_id, principal_name, authorization_grant_type, authorized_scopes, attributes, state, authorization_code_value, authorization_code_issued_at, authorization_code_expires_at, authorization_code_metadata, access_token_value, access_token_issued_at, access_token_expires_at, access_token_metadata, access_token_type, access_token_scopes, oidc_id_token_value, oidc_id_token_issued_at, oidc_id_token_expires_at, oidc_id_token_metadata, refresh_token_value, refresh_token_issued_at, refresh_token_expires_at, refresh_token_metadata, user_code_value, user_code_issued_at, user_code_expires_at, user_code_metadata, device_code_value, device_code_issued_at, device_code_expires_at, device_code_metadata" ;;
+        echo "id registered_client_id principal_name authorization_grant_type attributes state authorization_code_value authorization_code_issued_at authorization_code_expires_at authorization_code_metadata access_token_value access_token_issued_at access_token_expires_at access_token_metadata access_token_type access_token_scopes oidc_id_token_value oidc_id_token_issued_at oidc_id_token_expires_at oidc_id_token_metadata refresh_token_value refresh_token_issued_at refresh_token_expires_at refresh_token_metadata" ;;
     oauth2_authorization_consent)
-        echo "registered_client_id, principal_name, authorities" ;;
-    *)
-        echo "*" ;;
+        echo "registered_client_id principal_name authorities" ;;
+    esac
+}
+
+# server_later_columns TABLE: "column:release" for the columns added after 0.2, in release order.
+server_later_columns() {
+    case "$1" in
+    oauth2_registered_client) echo "post_logout_redirect_uris:1.1" ;;
+    oauth2_authorization)
+        echo "authorized_scopes:0.4 user_code_value:1.1 user_code_issued_at:1.1 user_code_expires_at:1.1 user_code_metadata:1.1 device_code_value:1.1 device_code_issued_at:1.1 device_code_expires_at:1.1 device_code_metadata:1.1" ;;
+    esac
+}
+
+# server_lookup_columns TABLE: the columns the server looks rows up by (its WHERE clauses: findById,
+# findByClientId; findByToken for each token type; the consent's primary key).
+server_lookup_columns() {
+    case "$1" in
+    oauth2_registered_client) echo "id client_id" ;;
+    oauth2_authorization) echo "id state authorization_code_value access_token_value oidc_id_token_value refresh_token_value user_code_value device_code_value" ;;
+    oauth2_authorization_consent) echo "registered_client_id,principal_name" ;;
     esac
 }
 
@@ -232,27 +360,203 @@ strip_server_fields() {
 }
 
 # --- manifests ----------------------------------------------------------------------------------------
-# A manifest is JSON written by db-backup.sh, one field a line, so that these helpers can read it without
-# jq:  "key": value  at two spaces of indentation, and the row counts as an object of table: count.
+# A manifest is the JSON written by db-backup.sh (v2) or by its version before schema and key versions (v1,
+# the same scalar fields without "passphrase", "compression" and "schema_definition"). Read with jq.
 
-# manifest_get FILE KEY: a top-level scalar.
+BACKUP_PREFIX="${BACKUP_PREFIX:-database/}"
+[[ "$BACKUP_PREFIX" == */ ]] || BACKUP_PREFIX="$BACKUP_PREFIX/"
+
+# manifest_get FILE KEY: a scalar at a jq path (".passphrase.version_id") or a top-level key; "" when absent.
 manifest_get() {
-    sed -n "s/^  \"$2\": \(.*\)\$/\1/p" "$1" | head -n 1 | sed 's/,$//; s/^"//; s/"$//'
+    local path=$2
+    [[ "$path" == .* ]] || path=".$path"
+    jq -r "$path // empty | tostring" "$1"
 }
 
 # manifest_row_counts FILE: "table count" lines.
-manifest_row_counts() {
-    awk '/^  "row_counts": \{/ { inside = 1; next }
-         inside && /^  \}/ { inside = 0 }
-         inside { gsub(/[",:]/, " "); print $1, $2 }' "$1"
+manifest_row_counts() { jq -r '.row_counts // {} | to_entries[] | "\(.key) \(.value)"' "$1"; }
+
+# manifest_keys [DATABASE]: the manifests of DATABASE (default: every database) under BACKUP_PREFIX, oldest
+# first (keys sort by their UTC timestamp). Fails with EX_STORAGE when the bucket cannot be listed.
+manifest_keys() {
+    local keys
+    keys=$(s3_keys "${BACKUP_PREFIX}manifests/") || return "$EX_STORAGE"
+    local stamp='[0-9]{8}T[0-9]{6}Z-[0-9a-f]+\.json$' name='[^/]*-'
+    [[ -n "${1:-}" ]] && name=$(printf '%s-' "$1" | sed 's/[][\.*^$+?(){}|]/\\&/g')
+    printf '%s\n' "$keys" | grep -E "^$(printf '%s' "${BACKUP_PREFIX}manifests/" | sed 's/[][\.*^$+?(){}|]/\\&/g')${name}${stamp}" || true
 }
 
-# Key of the newest manifest (manifest keys sort by their UTC timestamp), or "" when there is none.
+# latest_manifest_key [DATABASE]: the newest manifest, or "" when there is none; EX_STORAGE on listing errors.
 latest_manifest_key() {
-    s3_keys "database/manifests/" | grep '\.json$' | tail -n 1 || true
+    local keys
+    keys=$(manifest_keys "${1:-}") || return "$EX_STORAGE"
+    printf '%s\n' "$keys" | sed '/^$/d' | tail -n 1
 }
 
-# The manifest before KEY, or "".
+# previous_manifest_key KEY [DATABASE]: the manifest before KEY, or "".
 previous_manifest_key() {
-    s3_keys "database/manifests/" | grep '\.json$' | awk -v k="$1" '$0 < k' | tail -n 1 || true
+    local keys
+    keys=$(manifest_keys "${2:-}") || return "$EX_STORAGE"
+    printf '%s\n' "$keys" | sed '/^$/d' | awk -v k="$1" '$0 < k' | tail -n 1
+}
+
+# --- the dump stream ------------------------------------------------------------------------------------
+
+# decompress_dump COMPRESSION: the filter between gpg and pg_restore. "zstd": pg_dump -Z0 | zstd (v2);
+# "none" or "": pg_dump's own compression inside the custom archive (v1 dumps).
+decompress_dump() {
+    case "$1" in
+    zstd) zstd -d -q -c ;;
+    none | "") cat ;;
+    *) echo "unknown compression $1" >&2; return 2 ;;
+    esac
+}
+
+# passphrase_for_manifest FILE: loads the passphrase that encrypted the dump of a manifest: PASSPHRASE_FILE
+# when set (the operator's choice), else the secret version the manifest records, else (v1 manifests) the
+# current version of BACKUP_PASSPHRASE_SECRET_ID.
+passphrase_for_manifest() {
+    local arn version configured=${BACKUP_PASSPHRASE_SECRET_ID:-}
+    arn=$(manifest_get "$1" .passphrase.secret_arn)
+    version=$(manifest_get "$1" .passphrase.version_id)
+    if [[ -n "${PASSPHRASE_FILE:-}" || -z "$version" ]]; then
+        load_passphrase
+        return
+    fi
+    # The secret of the manifest, or its replica in this region (same name, same VersionIds) when configured.
+    local id=$arn
+    if [[ -n "$configured" ]]; then
+        [[ "$(secret_name_of "$configured")" == "$(secret_name_of "$arn")" ]] \
+            || die "$EX_CRYPTO" "the dump was encrypted with the secret $arn (version $version), not with BACKUP_PASSPHRASE_SECRET_ID $configured"
+        id=$configured
+    fi
+    load_passphrase "$id" "$version"
+}
+
+# probe_object KEY: reads the first 64 KiB of a stored dump (one ranged GET) into $WORK_DIR/probe.gpg and
+# prints the object's full size (from Content-Range); fails with the CLI's message on stderr.
+probe_object() {
+    local answer range
+    answer=$(awscli s3api get-object --bucket "$BUCKET" --key "$1" --range bytes=0-65535 "$WORK_DIR/probe.gpg" --output json) || return "$EX_STORAGE"
+    range=$(printf '%s' "$answer" | jq -r '.ContentRange // empty')
+    if [[ "$range" == */* ]]; then
+        printf '%s' "${range##*/}"
+    else
+        printf '%s' "$answer" | jq -r '.ContentLength'
+    fi
+}
+
+# probe_passphrase KEY WHAT: decrypts the probe of probe_object to find a wrong passphrase before the
+# download: gpg checks the session key on the first bytes ("Bad session key").
+probe_passphrase() {
+    local probe="$WORK_DIR/probe.gpg" err="$WORK_DIR/probe.err"
+    if ! gpg_decrypt <"$probe" >/dev/null 2>"$err" && grep -Eqi 'bad session key|bad passphrase|no secret key|decryption failed' "$err"; then
+        rm -f "$probe"
+        die "$EX_CRYPTO" "the passphrase ($2) does not decrypt $(s3_uri "$1"): $(grep -Eim1 'bad session key|bad passphrase|no secret key|decryption failed' "$err" | sed 's/^gpg: //')"
+    fi
+    rm -f "$probe"
+}
+
+# passphrase_origin: for messages, where the loaded passphrase came from (never the passphrase itself).
+passphrase_origin() {
+    if [[ "$PASSPHRASE_SOURCE" == secretsmanager ]]; then
+        printf 'secret %s version %s' "$PASSPHRASE_SECRET_ARN" "$PASSPHRASE_VERSION_ID"
+    else
+        printf 'PASSPHRASE_FILE %s' "${PASSPHRASE_FILE:-}"
+    fi
+}
+
+STREAM_PID="" STREAM_SHA_PID=""
+# stream_restore OBJECT_KEY SHA256 COMPRESSION DATABASE [pg_restore options...]: one pass over the stored
+# dump: aws s3api get-object (into a fifo) | tee (sha256) | gpg --decrypt | zstd -d | pg_restore -f - | psql,
+# inside BEGIN ... and a
+# COMMIT that is sent only when the download, the decryption (gpg's MDC), the decompression and pg_restore
+# succeeded and the sha256 of the stored bytes is the manifest's; otherwise ROLLBACK: all or nothing, and
+# nothing of a corrupt or forged object is kept. PGHOST/PGPORT select the server. Results in
+# $WORK_DIR/stream/: s3.rc gpg.rc decompress.rc restore.rc psql.rc, sha.out, verdict ("verified" or why not),
+# and each step's .err.
+stream_restore() {
+    local key=$1 want_sha=$2 compression=$3 db=$4
+    shift 4
+    local d="$WORK_DIR/stream"
+    rm -rf "$d"
+    mkdir "$d"
+    mkfifo "$d/sha.fifo" "$d/body.fifo"
+    { sha256sum <"$d/sha.fifo" | cut -d' ' -f1 >"$d/sha.tmp"; mv "$d/sha.tmp" "$d/sha.out"; } &
+    STREAM_SHA_PID=$!
+    (
+        set +e
+        # One GET written into a fifo: memory stays flat however slow the restore is (`aws s3 cp ... -`
+        # buffers up to 256 MB of parts ahead of a slow reader).
+        {
+            awscli s3api get-object --bucket "$BUCKET" --key "$key" "$d/body.fifo" >/dev/null 2>"$d/s3.err"
+            echo $? >"$d/s3.rc"
+            # A GET that failed before opening the fifo leaves the reader blocked in open(): an O_RDWR open
+            # never blocks, and closing it gives the reader its end of file.
+            exec {release}<>"$d/body.fifo"
+            exec {release}>&-
+        } &
+        tee "$d/sha.fifo" <"$d/body.fifo" |
+            { gpg_decrypt 2>"$d/gpg.err"; echo $? >"$d/gpg.rc"; } |
+            { decompress_dump "$compression" 2>"$d/decompress.err"; echo $? >"$d/decompress.rc"; } |
+            {
+                echo "BEGIN;"
+                pg_restore --exit-on-error "$@" -f - 2>"$d/restore.err"
+                echo $? >"$d/restore.rc"
+                # To the end of the stream, so that gpg checks the MDC; not after a failure (ROLLBACK at once).
+                [[ "$(cat "$d/restore.rc")" != 0 ]] || cat >/dev/null
+                commit_if_verified "$d" "$want_sha"
+            } |
+            psql -X -q -v ON_ERROR_STOP=1 -d "$db" >/dev/null 2>"$d/psql.err"
+        echo $? >"$d/psql.rc"
+        wait
+    ) &
+    STREAM_PID=$!
+    wait "$STREAM_PID" || true
+    STREAM_PID=""
+    wait "$STREAM_SHA_PID" || true
+    STREAM_SHA_PID=""
+}
+
+# commit_if_verified DIR SHA256: prints COMMIT or ROLLBACK for stream_restore (every upstream step has
+# exited and written its exit code before pg_restore saw the end of its input).
+commit_if_verified() {
+    local d=$1 want=$2 step waited=0 why=""
+    while [[ (! -f "$d/sha.out" || ! -f "$d/s3.rc") && $waited -lt 600 ]]; do sleep 0.1; waited=$((waited + 1)); done
+    for step in s3 gpg decompress restore; do
+        [[ "$(cat "$d/$step.rc" 2>/dev/null)" == 0 ]] || { why="$step failed"; break; }
+    done
+    [[ -n "$why" || "$(cat "$d/sha.out" 2>/dev/null)" == "$want" ]] || why="sha256 mismatch"
+    if [[ -z "$why" ]]; then
+        echo verified >"$d/verdict"
+        echo "COMMIT;"
+    else
+        echo "$why" >"$d/verdict"
+        echo "ROLLBACK;"
+    fi
+}
+
+# stream_rc STEP: an exit code of the last stream_restore ("1" when the step did not report).
+stream_rc() { cat "$WORK_DIR/stream/$1.rc" 2>/dev/null || echo 1; }
+stream_error() { one_line_error "$WORK_DIR/stream/$1.err"; }
+
+# manifest_schema_lines MANIFEST: the manifest's dumped schema as schema_lines prints a live one.
+manifest_schema_lines() {
+    jq -r '.schema_definition.tables // {} | to_entries[] | .key as $t | .value[] | [$t, .column, .type, (.not_null | tostring)] | @tsv' "$1" | LC_ALL=C sort
+}
+
+# schema_diff MANIFEST RESTORED_SCHEMA_JSON: what the restored schema lacks or adds, on one line
+# ("missing table public.x; missing column public.y.z (text); extra column ...").
+schema_diff() {
+    local want="$WORK_DIR/schema.want" got="$WORK_DIR/schema.got"
+    local -x LC_ALL=C
+    manifest_schema_lines "$1" >"$want"
+    schema_lines <"$2" >"$got"
+    {
+        # Tables missing entirely are named once, not column by column.
+        comm -23 <(cut -f1 "$want" | sort -u) <(cut -f1 "$got" | sort -u) | sed 's/^/missing table /'
+        comm -23 "$want" "$got" | awk -F'\t' -v tables="$(comm -23 <(cut -f1 "$want" | sort -u) <(cut -f1 "$got" | sort -u) | tr '\n' ' ')" \
+            'index(" " tables, " " $1 " ") == 0 { printf "missing or changed column %s.%s (%s%s)\n", $1, $2, $3, $4 == "true" ? " not null" : "" }'
+        comm -13 "$want" "$got" | awk -F'\t' '{ printf "unexpected column %s.%s (%s)\n", $1, $2, $3 }'
+    } | head -n 20 | paste -sd';' - | sed 's/;/; /g'
 }

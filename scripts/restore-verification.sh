@@ -12,27 +12,36 @@
 # and exits non-zero if any item is FAIL. The test database or instance is removed on every path (trap),
 # including failures and SIGTERM.
 #
-# VERIFY_MODE=dump (default): the newest manifest (or VERIFY_MANIFEST_KEY) and its dump are checked and
-#   restored into a scratch database VERIFY_DATABASE (default oauth2_verify_<UTC time>) created on the
-#   server of PGHOST (VERIFY_PGHOST/VERIFY_PGPORT to use another server; the role needs CREATEDB). One
-#   streaming pass: aws s3 cp - | tee (sha256, size) | gpg --decrypt | tee (pg_restore --list: the table of
-#   contents) | pg_restore -d <scratch>. Then every oauth2_* table is queried with the server's columns and
-#   counted against the manifest; then the scratch database is dropped.
+# VERIFY_MODE=dump (default): the newest manifest of PGDATABASE under BACKUP_PREFIX (or VERIFY_MANIFEST_KEY)
+#   and its dump are checked and restored into a scratch database VERIFY_DATABASE (default
+#   oauth2_verify_<UTC time>) created on the server of PGHOST (VERIFY_PGHOST/VERIFY_PGPORT to use another
+#   server; the role needs CREATEDB). Before the download: the stored object's real size (a ranged GET of its
+#   first 64 KiB) against the manifest and the previous backup's object, the passphrase version the manifest
+#   names (a wrong passphrase fails on those 64 KiB), the verification server. Then one streaming pass:
+#   aws s3 cp - | tee (sha256) | gpg --decrypt | zstd -d (v1 dumps: none) | pg_restore -f - | psql into the
+#   scratch database, committed only when the hash and gpg's MDC check out. Then the restored schema
+#   (every table, column, type) is compared with the manifest's, the server's lookups run with the columns
+#   that exist (every released column set passes; a missing column of every release fails), every
+#   oauth2_* table is counted against the manifest, and the scratch database is dropped.
 # VERIFY_MODE=snapshot: the newest available RDS snapshot of DB_INSTANCE_IDENTIFIER is restored into
 #   oauth2-backup-test-<yyyymmdd> (class VERIFY_INSTANCE_CLASS, default db.t3.medium; optional
 #   VERIFY_SUBNET_GROUP, VERIFY_SECURITY_GROUP_IDS (space separated)), the tables are checked over the
 #   restored endpoint with the PG* credentials, and the instance is deleted (--skip-final-snapshot).
 #   VERIFY_ENDPOINT_OVERRIDE=host:port replaces the restored endpoint (tests only, with moto).
 #
-# Environment (other): BUCKET (required in dump mode), AWS_REGION, AWS_ENDPOINT_URL; PG* (PGDATABASE default
-#   oauth2db) or DB_CREDENTIALS_SECRET_ID; PASSPHRASE_FILE or BACKUP_PASSPHRASE_SECRET_ID (dump mode);
+# Environment (other): BUCKET (required in dump mode), AWS_REGION, AWS_ENDPOINT_URL, BACKUP_PREFIX (default
+#   database/); PG* (PGDATABASE default oauth2db) or DB_CREDENTIALS_SECRET_ID; PASSPHRASE_FILE (overrides) or
+#   BACKUP_PASSPHRASE_SECRET_ID (dump mode; the manifest's secret version is read);
 #   EXPECTED_TABLES (default: the three tables of the server's schema); VERIFY_MIN_SIZE_BYTES (default
 #   1024); VERIFY_MAX_SHRINK_PERCENT (default 50: a dump smaller than half the previous one is
 #   unexpected); VERIFY_MAX_AGE_HOURS (default 48: the newest backup must be this recent);
 #   VERIFY_MAINTENANCE_DB (default postgres).
 #
-# Exit codes: 0 every item PASS; 6 at least one item FAIL; 2 configuration; 1 other; 130/143 interrupted
-#   (the items not reached are FAIL, the cleanup item says what was removed).
+# Exit codes: 0 every item PASS; 6 at least one item FAIL; 2 configuration; 3 the verification server is
+#   unreachable; 4 storage (the bucket cannot be listed, the manifest cannot be read); 5 encryption (the
+#   passphrase version cannot be read or does not decrypt the dump); 1 other; 130/143 interrupted. In every
+#   case the seven lines are printed (the items not reached are FAIL with the cause, the cleanup item says
+#   what was removed).
 # shellcheck disable=SC2317 # the cleanup functions run from the EXIT trap
 set -euo pipefail
 set -m
@@ -43,7 +52,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 VERIFY_MODE="${VERIFY_MODE:-dump}"
 BACKUP_PREFIX="${BACKUP_PREFIX:-database/}"
 case "$VERIFY_MODE" in
-dump) require_env BUCKET; require_cmd pg_restore psql gpg aws sha256sum tee ;;
+dump) require_env BUCKET; require_cmd pg_restore psql gpg aws sha256sum tee zstd jq ;;
 snapshot) require_env DB_INSTANCE_IDENTIFIER; require_cmd psql aws ;;
 *) die "$EX_USAGE" "VERIFY_MODE must be dump or snapshot, not $VERIFY_MODE" ;;
 esac
@@ -86,8 +95,6 @@ report() {
     return "$failed"
 }
 
-JOB_PID=""
-READER_PIDS=()
 SCRATCH_DB=""
 SCRATCH_CREATED=0
 RESTORE_ID=""
@@ -137,11 +144,10 @@ cleanup() {
     local status=$?
     trap - EXIT INT TERM
     set +e
-    kill_job "$JOB_PID"
-    local pid
-    for pid in "${READER_PIDS[@]}"; do kill_job "$pid"; done
+    kill_job "$STREAM_PID"
+    kill_job "$STREAM_SHA_PID"
     if [[ $status -ne 0 && $status -ne $EX_VERIFY ]]; then
-        fail_rest "the verification stopped (exit code $status)"
+        fail_rest "the verification stopped (exit code $status)${LAST_ERROR:+: $LAST_ERROR}"
     fi
     if [[ "$VERIFY_MODE" == dump ]]; then drop_scratch; else delete_instance; fi
     remove_work_dir
@@ -160,13 +166,55 @@ load_db_credentials
 # psql against the verification server (the source server unless VERIFY_PGHOST/VERIFY_PGPORT say otherwise).
 vpsql() { PGHOST="${VERIFY_PGHOST:-${PGHOST:-}}" PGPORT="${VERIFY_PGPORT:-${PGPORT:-5432}}" psql_value "$@"; }
 
+# server_queries DB TABLE: runs the authorization server's read queries on TABLE, built from the columns the
+# restored table has: the select list of the server's JDBC services (the columns of every release, plus
+# the later ones that exist) and one lookup per WHERE clause of the server (by id, client_id, each token
+# value, the consent's key), each for a value that exists. Prints the release of the column set on success;
+# on failure prints why and returns 1.
+server_queries() {
+    local db=$1 table=$2 schema="${DB_SCHEMA}" present column missing=() select=() release="0.2" later rel
+    present=" $(vpsql -d "$db" -c "SELECT string_agg(attname, ' ') FROM pg_attribute WHERE attrelid = to_regclass('\"${schema}\".\"${table}\"') AND attnum > 0 AND NOT attisdropped" 2>/dev/null) "
+    [[ "$present" != "  " ]] || { echo "$table is missing"; return 1; }
+    for column in $(server_core_columns "$table"); do
+        [[ "$present" == *" $column "* ]] && select+=("$column") || missing+=("$column")
+    done
+    [[ ${#missing[@]} -eq 0 ]] || { echo "$table lacks ${missing[*]} (columns of every release since 0.2)"; return 1; }
+    for later in $(server_later_columns "$table"); do
+        column=${later%%:*} rel=${later##*:}
+        if [[ "$present" == *" $column "* ]]; then
+            select+=("$column")
+            release=$rel
+        fi
+    done
+    local list lookup keys nonnull rows out t="\"${schema}\".\"${table}\""
+    list=$(IFS=,; echo "${select[*]}")
+    rows=$(vpsql -d "$db" -c "SELECT count(*) FROM $t" 2>"$WORK_DIR/query.err") || { echo "$table: $(one_line_error "$WORK_DIR/query.err")"; return 1; }
+    for lookup in $(server_lookup_columns "$table"); do
+        for column in ${lookup//,/ }; do [[ "$present" == *" $column "* ]] || continue 2; done
+        keys="(${lookup})" nonnull="${lookup//,/ IS NOT NULL AND } IS NOT NULL"
+        # q::text reads every selected column of the rows found (detoasted), as the server's row mapper does.
+        out=$(vpsql -d "$db" -c "SELECT count(*) FROM (SELECT ${list} FROM $t WHERE ${keys} = (SELECT ${lookup} FROM $t WHERE ${nonnull} LIMIT 1)) q WHERE length(q::text) > 0" 2>"$WORK_DIR/query.err") \
+            || { echo "$table: lookup by ${lookup}: $(one_line_error "$WORK_DIR/query.err")"; return 1; }
+        # The primary-key lookup (the first) must find the row it was given.
+        if [[ "$lookup" == "$(server_lookup_columns "$table" | cut -d' ' -f1)" && $rows -gt 0 && "$out" == 0 ]]; then
+            echo "$table: the lookup by ${lookup} found nothing in $rows rows"
+            return 1
+        fi
+    done
+    echo "release $release column set (${#select[@]} columns)"
+}
+
 # check_tables DB COUNTS_FILE: "application can connect" and "all tables present with expected row counts".
 # COUNTS_FILE has "table count" lines (the manifest's), or "table -" when no count is expected.
 check_tables() {
-    local db=$1 counts=$2 table want got schema="${DB_SCHEMA}" bad_query=() bad_count=() summary=()
+    local db=$1 counts=$2 table want got schema="${DB_SCHEMA}" bad_query=() bad_count=() summary=() releases=() out
     while read -r table want; do
-        if ! vpsql -d "$db" -c "SELECT $(server_columns "$table") FROM \"${schema}\".\"${table}\" LIMIT 1" >/dev/null 2>"$WORK_DIR/query.err"; then
-            bad_query+=("$table: $(grep -m1 ERROR "$WORK_DIR/query.err" || tail -n 1 "$WORK_DIR/query.err")")
+        if [[ -n "$(server_core_columns "$table")" ]]; then
+            if out=$(server_queries "$db" "$table"); then
+                releases+=("$table: $out")
+            else
+                bad_query+=("$out")
+            fi
         fi
         got=$(vpsql -d "$db" -c "SELECT count(*) FROM \"${schema}\".\"${table}\"" 2>/dev/null) || got=""
         if [[ -z "$got" ]]; then
@@ -178,7 +226,7 @@ check_tables() {
         fi
     done <"$counts"
     if [[ ${#bad_query[@]} -eq 0 ]]; then
-        result "application can connect to restored database" PASS "the server's queries run on $(wc -l <"$counts") oauth2_* tables of $db"
+        result "application can connect to restored database" PASS "the server's lookups run on $db: $(join_lines "${releases[@]}")"
     else
         result "application can connect to restored database" FAIL "$(join_lines "${bad_query[@]}")"
     fi
@@ -207,33 +255,38 @@ age_hours() {
 }
 
 verify_dump() {
-    load_passphrase
+    tune_s3_transfers
     local manifest_key="${VERIFY_MANIFEST_KEY:-}"
     if [[ -z "$manifest_key" ]]; then
-        manifest_key=$(latest_manifest_key) || { result "backup completed successfully" FAIL "cannot list s3://$BUCKET/${BACKUP_PREFIX}manifests/"; fail_rest "no backup"; return; }
+        if ! manifest_key=$(latest_manifest_key "$PGDATABASE" 2>"$WORK_DIR/list.err"); then
+            result "backup completed successfully" FAIL "cannot list s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(one_line_error "$WORK_DIR/list.err")"
+            die "$EX_STORAGE" "cannot list s3://$BUCKET/${BACKUP_PREFIX}manifests/"
+        fi
     fi
     if [[ -z "$manifest_key" ]]; then
-        result "backup completed successfully" FAIL "no manifest under s3://$BUCKET/${BACKUP_PREFIX}manifests/"
+        result "backup completed successfully" FAIL "no manifest of ${PGDATABASE} under s3://$BUCKET/${BACKUP_PREFIX}manifests/"
         fail_rest "no backup"
         return
     fi
     local m="$WORK_DIR/manifest.json"
-    if ! awscli s3 cp "$(s3_uri "$manifest_key")" "$m" --only-show-errors 2>"$WORK_DIR/s3.err"; then
-        result "backup completed successfully" FAIL "cannot read $manifest_key: $(tail -n 1 "$WORK_DIR/s3.err")"
-        fail_rest "no manifest"
-        return
+    if ! s3_get_file "$manifest_key" "$m" 2>"$WORK_DIR/s3.err" || ! jq -e 'type == "object"' "$m" >/dev/null 2>&1; then
+        result "backup completed successfully" FAIL "cannot read the manifest $(s3_uri "$manifest_key"): $(one_line_error "$WORK_DIR/s3.err")"
+        die "$EX_STORAGE" "cannot read the manifest $(s3_uri "$manifest_key")"
     fi
-    local object_key want_size want_sha finished stored_size age
+    local object_key want_size want_sha finished stored_size age compression
     object_key=$(manifest_get "$m" object_key)
     want_size=$(manifest_get "$m" size_bytes)
     want_sha=$(manifest_get "$m" sha256)
     finished=$(manifest_get "$m" finished_at)
+    compression=$(manifest_get "$m" compression)
     age=$(age_hours "$finished")
-    stored_size=$(s3_size "$object_key") || stored_size=""
+    stored_size=$(probe_object "$object_key" 2>"$WORK_DIR/s3.err") || stored_size=""
     if [[ "$(manifest_get "$m" status)" != complete ]]; then
         result "backup completed successfully" FAIL "$manifest_key is not complete"
+    elif [[ "$(manifest_get "$m" database)" != "$PGDATABASE" ]]; then
+        result "backup completed successfully" FAIL "$manifest_key is a backup of $(manifest_get "$m" database), not of ${PGDATABASE}"
     elif [[ -z "$stored_size" ]]; then
-        result "backup completed successfully" FAIL "$object_key (from $manifest_key) is missing"
+        result "backup completed successfully" FAIL "$(s3_uri "$object_key") (from $manifest_key) is not readable: $(one_line_error "$WORK_DIR/s3.err")"
     elif [[ "$stored_size" != "$want_size" ]]; then
         result "backup completed successfully" FAIL "$object_key has $stored_size bytes, manifest says $want_size"
     elif [[ $age -gt ${VERIFY_MAX_AGE_HOURS:-48} ]]; then
@@ -241,118 +294,98 @@ verify_dump() {
     else
         result "backup completed successfully" PASS "$object_key finished at $finished"
     fi
-
-    local previous prev_size="" min_size="${VERIFY_MIN_SIZE_BYTES:-1024}" shrink="${VERIFY_MAX_SHRINK_PERCENT:-50}"
-    previous=$(previous_manifest_key "$manifest_key") || previous=""
-    if [[ -n "$previous" ]] && awscli s3 cp "$(s3_uri "$previous")" "$WORK_DIR/previous.json" --only-show-errors 2>/dev/null; then
-        prev_size=$(manifest_get "$WORK_DIR/previous.json" size_bytes)
-    fi
-    if [[ ! "$want_size" =~ ^[0-9]+$ ]]; then
-        result "backup size is expected" FAIL "the manifest has no size"
-    elif [[ $want_size -lt $min_size ]]; then
-        result "backup size is expected" FAIL "$want_size bytes, below the minimum of $min_size"
-    elif [[ -n "$prev_size" && $((want_size * 100)) -lt $((prev_size * (100 - shrink))) ]]; then
-        result "backup size is expected" FAIL "$want_size bytes, more than ${shrink}% smaller than the previous backup ($prev_size bytes)"
-    else
-        result "backup size is expected" PASS "$want_size bytes${prev_size:+ (previous backup: $prev_size bytes)}"
-    fi
+    check_size "$manifest_key" "$want_size" "$stored_size"
     if [[ -z "$stored_size" ]]; then
-        fail_rest "the dump is missing"
+        fail_rest "the dump is not readable"
         return
     fi
 
-    # The scratch database.
+    # Before the download: the passphrase version the manifest names, and the scratch database.
+    passphrase_for_manifest "$m"
+    probe_passphrase "$object_key" "$(passphrase_origin)"
+    check_db_connection "${VERIFY_MAINTENANCE_DB:-postgres}" "${VERIFY_PGHOST:-${PGHOST:-}}" "${VERIFY_PGPORT:-${PGPORT:-5432}}"
     SCRATCH_DB="${VERIFY_DATABASE:-oauth2_verify_$(date -u +%Y%m%d%H%M%S)}"
     if ! vpsql -d "${VERIFY_MAINTENANCE_DB:-postgres}" -c "CREATE DATABASE \"${SCRATCH_DB}\"" >/dev/null 2>"$WORK_DIR/create.err"; then
-        result "restore to test instance works" FAIL "CREATE DATABASE ${SCRATCH_DB} failed: $(tail -n 1 "$WORK_DIR/create.err")"
+        result "restore to test instance works" FAIL "CREATE DATABASE ${SCRATCH_DB} on $(db_address "${VERIFY_PGHOST:-}" "${VERIFY_PGPORT:-}" postgres) failed: $(one_line_error "$WORK_DIR/create.err")"
         fail_rest "no scratch database"
         return
     fi
     SCRATCH_CREATED=1
 
-    # One streaming pass: download, hash, decrypt, read the table of contents, restore.
-    local w="$WORK_DIR"
-    mkfifo "$w/sha.fifo" "$w/size.fifo" "$w/toc.fifo"
-    sha256sum <"$w/sha.fifo" >"$w/sha.out" &
-    READER_PIDS+=($!)
-    wc -c <"$w/size.fifo" >"$w/size.out" &
-    READER_PIDS+=($!)
-    {
-        pg_restore --list >"$w/toc.txt" 2>"$w/toc.err"
-        echo $? >"$w/toc.rc"
-        cat >/dev/null
-    } <"$w/toc.fifo" &
-    READER_PIDS+=($!)
-    (
-        set +e
-        awscli s3 cp "$(s3_uri "$object_key")" - --only-show-errors 2>"$w/s3.err" |
-            tee "$w/sha.fifo" "$w/size.fifo" |
-            gpg_decrypt 2>"$w/gpg.err" |
-            tee "$w/toc.fifo" |
-            vpsql_restore "$SCRATCH_DB" 2>"$w/restore.err"
-        echo "${PIPESTATUS[*]}" >"$w/pipestatus"
-    ) &
-    JOB_PID=$!
-    wait "$JOB_PID" || true
-    JOB_PID=""
-    local pid
-    for pid in "${READER_PIDS[@]}"; do wait "$pid" || true; done
-    READER_PIDS=()
-    local s3_rc tee1_rc gpg_rc tee2_rc restore_rc toc_rc sha
-    read -r s3_rc tee1_rc gpg_rc tee2_rc restore_rc <"$w/pipestatus" || { s3_rc=1; gpg_rc=1; restore_rc=1; }
-    toc_rc=$(cat "$w/toc.rc" 2>/dev/null || echo 1)
-    sha=$(cut -d' ' -f1 <"$w/sha.out" 2>/dev/null || true)
-    : "${tee1_rc:-}" "${tee2_rc:-}"
-
-    if [[ $s3_rc -ne 0 ]]; then
-        result "restore to test instance works" FAIL "download of $object_key failed: $(tail -n 1 "$w/s3.err")"
-    elif [[ $gpg_rc -ne 0 ]]; then
-        result "restore to test instance works" FAIL "decryption failed: $(grep -m1 -i 'gpg:' "$w/gpg.err" || echo "gpg exit code $gpg_rc")"
-    elif [[ $restore_rc -ne 0 ]]; then
-        result "restore to test instance works" FAIL "pg_restore into ${SCRATCH_DB} failed: $(grep -m1 -i 'error' "$w/restore.err" || tail -n 1 "$w/restore.err")"
+    # One streaming pass: download, hash, decrypt, decompress, restore (committed only if it all checks out).
+    PGHOST="${VERIFY_PGHOST:-${PGHOST:-}}" PGPORT="${VERIFY_PGPORT:-${PGPORT:-5432}}" \
+        stream_restore "$object_key" "$want_sha" "$compression" "$SCRATCH_DB" --no-owner --no-acl
+    local sha verdict
+    sha=$(cat "$WORK_DIR/stream/sha.out" 2>/dev/null || true)
+    verdict=$(cat "$WORK_DIR/stream/verdict" 2>/dev/null || echo "the restore did not finish")
+    if [[ "$(stream_rc s3)" != 0 ]]; then
+        result "restore to test instance works" FAIL "download of $(s3_uri "$object_key") failed: $(stream_error s3)"
+    elif [[ "$(stream_rc gpg)" != 0 ]]; then
+        result "restore to test instance works" FAIL "decryption failed: $(stream_error gpg)"
+    elif [[ "$(stream_rc decompress)" != 0 ]]; then
+        result "restore to test instance works" FAIL "decompression (${compression}) failed: $(stream_error decompress)"
+    elif [[ "$(stream_rc restore)" != 0 ]]; then
+        result "restore to test instance works" FAIL "pg_restore failed: $(stream_error restore)"
+    elif [[ "$(stream_rc psql)" != 0 ]]; then
+        result "restore to test instance works" FAIL "restore into ${SCRATCH_DB} failed: $(stream_error psql)"
+    elif [[ "$verdict" != verified ]]; then
+        result "restore to test instance works" FAIL "rolled back: $verdict"
     else
-        result "restore to test instance works" PASS "restored into scratch database ${SCRATCH_DB}"
+        result "restore to test instance works" PASS "restored into scratch database ${SCRATCH_DB} ($(manifest_get "$m" format_of_dump), ${compression:-pg_dump-compressed}, $(passphrase_origin))"
     fi
 
-    # Integrity: the stored bytes are the ones the backup hashed; gpg authenticated them (MDC); the archive's
-    # table of contents has the data of every expected table.
-    expected_counts "$m" "$w/expected.txt"
-    local missing_data=() table problems=()
-    if [[ "$toc_rc" == 0 ]]; then
-        while read -r table _; do
-            grep -Eq "TABLE DATA [^ ]+ ${table} " "$w/toc.txt" || missing_data+=("$table")
-        done <"$w/expected.txt"
-    fi
+    # Integrity: the stored bytes are the ones the backup hashed; gpg authenticated them (MDC); the restored
+    # schema (every table, column, type) is the dumped one.
+    local problems=() want_schema got_schema
     [[ "$sha" == "$want_sha" ]] || problems+=("sha256 of the stored object is ${sha:-unknown}, manifest says $want_sha")
-    [[ $gpg_rc -eq 0 ]] || problems+=("gpg could not decrypt and authenticate it: $(grep -m1 -i 'gpg:' "$w/gpg.err" || echo "exit code $gpg_rc")")
-    [[ "$toc_rc" == 0 ]] || problems+=("pg_restore --list could not read the archive: $(tail -n 1 "$w/toc.err")")
-    [[ ${#missing_data[@]} -eq 0 ]] || problems+=("the archive has no data for ${missing_data[*]}")
+    [[ "$(stream_rc gpg)" == 0 ]] || problems+=("gpg could not decrypt and authenticate it: $(stream_error gpg)")
+    want_schema=$(manifest_get "$m" .schema_definition.sha256)
+    if [[ -n "$want_schema" && "${RESULT["restore to test instance works"]}" == PASS ]]; then
+        got_schema=$(vpsql -d "$SCRATCH_DB" -c "$SCHEMA_JSON_SQL" 2>/dev/null | schema_hash)
+        if [[ "$(manifest_schema_lines "$m" | sha256sum | cut -d' ' -f1)" != "$want_schema" ]]; then
+            problems+=("the manifest's schema does not match its own hash (edited?)")
+        elif [[ "$got_schema" != "$want_schema" ]]; then
+            vpsql -d "$SCRATCH_DB" -c "$SCHEMA_JSON_SQL" >"$WORK_DIR/restored-schema.json" 2>/dev/null || echo '[]' >"$WORK_DIR/restored-schema.json"
+            problems+=("the restored schema differs from the dumped one: $(schema_diff "$m" "$WORK_DIR/restored-schema.json")")
+        fi
+    fi
     if [[ ${#problems[@]} -eq 0 ]]; then
-        result "data integrity verified" PASS "sha256 $sha matches the manifest; decrypted and authenticated; table of contents lists $(grep -c 'TABLE DATA' "$w/toc.txt") tables with data"
+        local what="sha256 $sha matches the manifest; decrypted and authenticated"
+        [[ -n "$want_schema" ]] && what+="; restored schema = dumped schema ($(jq '[.schema_definition.tables[] | length] | add // 0' "$m") columns in $(jq '.schema_definition.tables | length' "$m") tables, sha256 ${want_schema:0:12})"
+        result "data integrity verified" PASS "$what"
     else
         result "data integrity verified" FAIL "$(join_lines "${problems[@]}")"
     fi
 
+    expected_counts "$m" "$WORK_DIR/expected.txt"
     if [[ "${RESULT["restore to test instance works"]}" == PASS ]]; then
-        check_tables "$SCRATCH_DB" "$w/expected.txt"
+        check_tables "$SCRATCH_DB" "$WORK_DIR/expected.txt"
     else
         result "application can connect to restored database" FAIL "not checked: the restore failed"
-        # The counts can still be compared with the archive's table of contents.
-        local absent=()
-        while read -r table _; do
-            grep -Eq "TABLE [^ ]+ ${table} " "$w/toc.txt" 2>/dev/null || absent+=("$table")
-        done <"$w/expected.txt"
-        if [[ ${#absent[@]} -gt 0 && "$toc_rc" == 0 ]]; then
-            result "all tables present with expected row counts" FAIL "missing from the archive: ${absent[*]}"
-        else
-            result "all tables present with expected row counts" FAIL "not checked: the restore failed"
-        fi
+        result "all tables present with expected row counts" FAIL "not checked: the restore failed"
     fi
 }
 
-vpsql_restore() {
-    PGHOST="${VERIFY_PGHOST:-${PGHOST:-}}" PGPORT="${VERIFY_PGPORT:-${PGPORT:-5432}}" \
-        pg_restore --no-owner --no-acl --exit-on-error -d "$1"
+# check_size MANIFEST_KEY MANIFEST_SIZE STORED_SIZE: "backup size is expected": the stored object's real size
+# (not only the manifest's word) against the manifest, a minimum, and the previous backup's stored size.
+check_size() {
+    local key=$1 want_size=$2 stored=$3 previous prev_size="" prev_object min_size="${VERIFY_MIN_SIZE_BYTES:-1024}" shrink="${VERIFY_MAX_SHRINK_PERCENT:-50}"
+    previous=$(previous_manifest_key "$key" "$PGDATABASE" 2>/dev/null) || previous=""
+    if [[ -n "$previous" ]] && s3_get_file "$previous" "$WORK_DIR/previous.json" 2>/dev/null; then
+        prev_object=$(manifest_get "$WORK_DIR/previous.json" object_key)
+        prev_size=$(s3_size "$prev_object" 2>/dev/null) || prev_size=$(manifest_get "$WORK_DIR/previous.json" size_bytes)
+    fi
+    if [[ ! "$stored" =~ ^[0-9]+$ ]]; then
+        result "backup size is expected" FAIL "the stored object's size is unknown (not readable)"
+    elif [[ "$stored" != "$want_size" ]]; then
+        result "backup size is expected" FAIL "the stored object has $stored bytes, the manifest says ${want_size:-nothing}"
+    elif [[ $stored -lt $min_size ]]; then
+        result "backup size is expected" FAIL "$stored bytes, below the minimum of $min_size"
+    elif [[ "$prev_size" =~ ^[0-9]+$ && $((stored * 100)) -lt $((prev_size * (100 - shrink))) ]]; then
+        result "backup size is expected" FAIL "$stored bytes, more than ${shrink}% smaller than the previous backup $previous ($prev_size bytes stored)"
+    else
+        result "backup size is expected" PASS "$stored bytes stored, as the manifest says${prev_size:+ (previous backup: $prev_size bytes stored)}"
+    fi
 }
 
 verify_snapshot() {

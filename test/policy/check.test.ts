@@ -73,6 +73,16 @@ describe("npm run check", function () {
             const typo = check(["--program", program, "--policy-config", path.join(dir, "typo.json")]);
             assert.equal(typo.status, 2);
             assert.match(typo.stderr, /"rds-backup-retentoin" is not a policy of the pack/);
+            // The table cannot be lowered by a setting (JSON Schema minimum, checked before planning), only by a named waiver.
+            fs.writeFileSync(path.join(dir, "lowered.json"), JSON.stringify({ "oauth2-dr-settings": { minimumDays: { database: 7 }, productionTag: { key: "env" } } }));
+            const lowered = check(["--program", program, "--policy-config", path.join(dir, "lowered.json")]);
+            assert.equal(lowered.status, 2);
+            assert.match(lowered.stderr, /oauth2-dr-settings\.minimumDays\.database: 7 is below the minimum 30 \(the retention table; lower a row only with a waiver/);
+            assert.match(lowered.stderr, /oauth2-dr-settings\.productionTag: must have required property 'value'/);
+            fs.writeFileSync(path.join(dir, "waiver.json"), JSON.stringify({ "oauth2-dr-settings": { waivers: [{ row: "database", value: 7, reason: "billing dev stack, rebuilt weekly", approvedBy: "cto@acme.example" }] } }));
+            const waived = check(["--program", program, "--policy-config", path.join(dir, "waiver.json")]);
+            assert.match(waived.stdout, /Waiver in force: retention row "Database \(PostgreSQL\)" \(database\) lowered from 30 days to 7 days: billing dev stack, rebuilt weekly \(approved by cto@acme.example\)/);
+            assert.doesNotMatch(waived.stdout, /rds-backup-retention/);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }

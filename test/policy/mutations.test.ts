@@ -51,6 +51,13 @@ function rule(plan: PlanResult, prefix: string): Rule {
     return found;
 }
 
+/** Leaves the RDS instance the only proof of the database row (no AWS Backup plan, no database/ dumps rule). */
+function dropOtherDatabaseEvidence(plan: PlanResult): void {
+    remove(plan, "aws:backup/plan:Plan");
+    const lifecycle = find(plan, T.lifecycle);
+    lifecycle.inputs.rules = (lifecycle.inputs.rules as Rule[]).filter((r) => r.filter?.prefix !== "database/");
+}
+
 const auditGroup = (r: PlannedResource) => String(r.inputs.name).includes("audit");
 
 /**
@@ -213,7 +220,7 @@ describe("policy mutation suite (compliant prod and dr plans, one change at a ti
     it("a waiver with a value lowers a row for every policy that judges it, and says so", async () => {
         const plan = structuredClone(plans.prod);
         find(plan, T.instance).inputs.backupRetentionPeriod = 14;
-        remove(plan, "aws:backup/plan:Plan");
+        dropOtherDatabaseEvidence(plan);
         assert.deepEqual([...new Set(mandatory(await checkPlan(plan)).map((v) => v.policy))].sort(), ["retention-table-coverage", "rds-backup-retention"].sort());
         const config = { "oauth2-dr-settings": { waivers: [{ row: "database", value: 14, reason: "migration window, until 2027-01-31", approvedBy: "cto@acme.example" }] } };
         const check = await checkPlan(plan, { config });
@@ -227,7 +234,7 @@ describe("policy mutation suite (compliant prod and dr plans, one change at a ti
     it("advisory in policy config keeps the violation but not as mandatory", async () => {
         const plan = structuredClone(plans.prod);
         find(plan, T.instance).inputs.backupRetentionPeriod = 7;
-        remove(plan, "aws:backup/plan:Plan");
+        dropOtherDatabaseEvidence(plan);
         const check = await checkPlan(plan, { config: { "rds-backup-retention": "advisory", "retention-table-coverage": { enforcementLevel: "advisory" } } });
         assert.deepEqual(mandatory(check), []);
         assert.deepEqual([...new Set(check.violations.map((v) => v.policy))].sort(), ["rds-backup-retention", "retention-table-coverage"]);

@@ -16,6 +16,7 @@ import {
     listVersions,
     passphraseFile,
     putObject,
+    realAws,
     runScript,
     scriptEnv,
     ScriptResult,
@@ -23,7 +24,7 @@ import {
     tempDir,
 } from "../support/scripts";
 import { freePort, MotoServer, PgServer } from "../support/servers";
-import { failingPgDump, racingPgDump, slowPgDump, slowPgRestore } from "../support/shims";
+import { failingPgDump, racingPgDump, refusingUploadAws, slowPgDump, slowPgRestore } from "../support/shims";
 
 const SIZE = { clients: 20, authorizations: 600, consents: 150 };
 const CHECKLIST = [
@@ -129,6 +130,18 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
             assert.deepEqual(listKeys(moto, bucket, "database/"), ["database/latest.json", manifestKey, m.object_key].sort());
             assert.deepEqual(manifest(bucket, "database/latest.json"), m);
             assert.equal(m.status, "complete");
+            assert.equal(m.format, "oauth2-dr/db-backup-manifest/v2");
+            assert.equal(m.database, "oauth2db");
+            assert.equal(m.schema, "public");
+            assert.equal(m.compression, "zstd");
+            assert.deepEqual(m.passphrase, { source: "file" });
+            assert.match(m.schema_definition.sha256, /^[0-9a-f]{64}$/);
+            assert.deepEqual(Object.keys(m.schema_definition.tables).sort(), OAUTH2_TABLES.map((t) => `public.${t}`));
+            assert.deepEqual(m.schema_definition.tables["public.oauth2_authorization_consent"], [
+                { column: "authorities", type: "character varying(1000)", not_null: true },
+                { column: "principal_name", type: "character varying(200)", not_null: true },
+                { column: "registered_client_id", type: "character varying(100)", not_null: true },
+            ]);
             assert.match(m.pg_dump_version, /^pg_dump \(PostgreSQL\) 15\./);
             assert.deepEqual(m.row_counts, {
                 oauth2_authorization: SIZE.authorizations,
@@ -146,19 +159,21 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
             assert.notEqual(body.subarray(0, 5).toString("latin1"), "PGDMP", "the stored object is a plain pg_dump archive");
             // An OpenPGP symmetric-key encrypted session key packet (tag 3), old or new format.
             assert.ok([0x8c, 0x8d, 0xc3].includes(body[0]), `first byte 0x${body[0].toString(16)} is not an OpenPGP SKESK packet`);
-            // It decrypts with the passphrase into a custom-format archive.
+            // It decrypts with the passphrase into a zstd stream of an uncompressed custom-format archive.
             const plain = spawnSync("gpg", ["--batch", "--quiet", "--pinentry-mode", "loopback", "--passphrase-file", passphrase, "--decrypt"], {
                 input: body,
                 env: { ...process.env, GNUPGHOME: fs.mkdtempSync(path.join(dir, "gnupg-")) },
                 maxBuffer: 256 * 1024 * 1024,
             });
             assert.equal(plain.status, 0, String(plain.stderr));
-            assert.equal(plain.stdout.subarray(0, 5).toString("latin1"), "PGDMP");
+            assert.equal(plain.stdout.readUInt32LE(0), 0xfd2fb528, "not a zstd frame");
+            const archive = spawnSync("zstd", ["-d", "-c"], { input: plain.stdout, maxBuffer: 256 * 1024 * 1024 });
+            assert.equal(archive.stdout.subarray(0, 5).toString("latin1"), "PGDMP");
         });
 
         it("restores into a fresh database with identical row counts and table checksums", async function () {
             pg.createDatabase("restored_good");
-            const result = await runScript("restore.sh", env(bucket, {}, "restored_good"), ["--yes"]);
+            const result = await runScript("restore.sh", env(bucket, {}, "restored_good"), ["--yes", "--source-database", "oauth2db"]);
             assert.equal(result.code, 0, explain(result));
             assert.equal(result.stdout.trim(), manifestKey);
             for (const table of OAUTH2_TABLES) {
@@ -201,10 +216,11 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
             await backup(bucket);
             const wrong = passphraseFile(dir, "not the passphrase", "wrong-passphrase");
             const result = await runScript("restore-verification.sh", env(bucket, { PASSPHRASE_FILE: wrong, VERIFY_DATABASE: "verify_wrong" }));
-            assert.equal(result.code, 6, explain(result));
-            assert.match(line(result, "restore to test instance works"), /^FAIL .*decryption failed/);
+            // Found on the first 64 KiB, before the download and before any scratch database exists.
+            assert.equal(result.code, 5, explain(result));
+            assert.match(line(result, "restore to test instance works"), /^FAIL .*does not decrypt s3:\/\/.*decryption failed/);
             assert.match(line(result, "data integrity verified"), /^FAIL .*Bad session key/);
-            assert.match(line(result, "test instance cleaned up"), /^PASS /);
+            assert.match(line(result, "test instance cleaned up"), /^PASS .*nothing was created/);
             assert.equal(pg.databaseExists("verify_wrong"), false);
         });
 
@@ -228,7 +244,7 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
             const result = await runScript("restore-verification.sh", env(bucket, {}, "missing_table"));
             assert.equal(result.code, 6, explain(result));
             assert.match(line(result, "all tables present with expected row counts"), /^FAIL .*oauth2_authorization_consent is missing/);
-            assert.match(line(result, "application can connect to restored database"), /^FAIL .*oauth2_authorization_consent/);
+            assert.match(line(result, "application can connect to restored database"), /^FAIL .*oauth2_authorization_consent is missing/);
             assert.match(line(result, "restore to test instance works"), /^PASS /);
         });
 
@@ -285,15 +301,31 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
             const bucket = newBucket();
             const result = await runScript("db-backup.sh", env(bucket, { PGPORT: String(await freePort()) }));
             assert.equal(result.code, 3, explain(result));
-            assert.match(result.stderr, /cannot connect/);
+            assert.match(result.stderr, /ERROR: cannot connect to 127\.0\.0\.1:\d+\/oauth2db: connection to server at "127\.0\.0\.1", port \d+ failed: Connection refused/);
+            assert.doesNotMatch(result.stderr, /\t/);
             assert.deepEqual(listKeys(moto, bucket, ""), []);
         });
 
         it("when the S3 endpoint is down", async function () {
             const bucket = newBucket();
             const result = await runScript("db-backup.sh", env(bucket, { AWS_ENDPOINT_URL: `http://127.0.0.1:${await freePort()}` }));
+            // Found before the dump: the bucket is listed first.
             assert.equal(result.code, 4, explain(result));
-            assert.match(result.stderr, /upload failed/);
+            assert.match(result.stderr, new RegExp(`ERROR: bucket ${bucket} \\(prefix database/\\) is not usable: Could not connect to the endpoint URL`));
+            assert.doesNotMatch(result.stderr, /uploading/);
+            assertNoNewBackup(bucket, []);
+        });
+
+        it("when S3 refuses the upload: the cause once, and no removal of an object that was never stored", async function () {
+            const bucket = newBucket();
+            const shims = shimDir();
+            refusingUploadAws(shims, realAws());
+            const result = await runScript("db-backup.sh", env(bucket, { EXTRA_PATH: shims }));
+            assert.equal(result.code, 4, explain(result));
+            assert.match(result.stderr, new RegExp(`ERROR: upload to s3://${bucket}/database/oauth2db-\\S+\\.dump\\.gpg failed: An error occurred \\(AccessDenied\\) when calling the PutObject operation: Access Denied$`, "m"));
+            assert.doesNotMatch(result.stderr, /upload failed: .*upload failed/);
+            assert.match(result.stderr, /no object was stored at database\/oauth2db-/);
+            assert.doesNotMatch(result.stderr, /removed the partial object/);
             assertNoNewBackup(bucket, []);
         });
 
@@ -303,7 +335,7 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
             failingPgDump(shims, 20_000);
             const result = await runScript("db-backup.sh", env(bucket, { EXTRA_PATH: shims }));
             assert.equal(result.code, 3, explain(result));
-            assert.match(result.stderr, /pg_dump failed: pg_dump: error: connection to server lost/);
+            assert.match(result.stderr, /ERROR: pg_dump of 127\.0\.0\.1:\d+\/oauth2db failed: connection to server lost$/m);
             assertNoNewBackup(bucket, []);
             const versions = listVersions(moto, bucket, "database/");
             assert.ok(versions.every((v) => !v.key.endsWith(".dump.gpg") || !v.isLatest || v.deleteMarker), JSON.stringify(versions));
@@ -327,7 +359,7 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
             const left = spawnSync("pgrep", ["-f", `${shims}/pg_dump`], { encoding: "utf8" });
             assert.equal(left.stdout.trim(), "", "the dump pipeline is still running");
             pg.createDatabase("restored_after_term");
-            const restored = await runScript("restore.sh", env(bucket, {}, "restored_after_term"), ["--yes"]);
+            const restored = await runScript("restore.sh", env(bucket, {}, "restored_after_term"), ["--yes", "--source-database", "oauth2db"]);
             assert.equal(restored.code, 0, explain(restored));
             assert.equal(restored.stdout.trim(), good);
         });
@@ -349,7 +381,7 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
             fs.rmSync(tmp, { recursive: true, force: true });
             assertNoNewBackup(bucket, [good]);
             pg.createDatabase("restored_after_kill");
-            const restored = await runScript("restore.sh", env(bucket, {}, "restored_after_kill"), ["--yes"]);
+            const restored = await runScript("restore.sh", env(bucket, {}, "restored_after_kill"), ["--yes", "--source-database", "oauth2db"]);
             assert.equal(restored.code, 0, explain(restored));
             assert.equal(restored.stdout.trim(), good);
         });

@@ -127,7 +127,9 @@ describe("export scripts (real PostgreSQL 15, S3 and Secrets Manager APIs)", fun
             const body = getObject(moto, bucket, key1);
             assert.ok(!body.toString("latin1").includes("client-id-1"), "the export is not encrypted");
             const csv = decrypt(body);
-            assert.equal(csv.trim().split("\n").length, 1 + 12);
+            // One record per client; client-7's awkward name (quotes, a tab, a newline) stays inside its quoted field.
+            assert.equal(csv.split("\n").filter((l) => /^client-\d+,client-id-\d+,/.test(l)).length, 12);
+            assert.ok(csv.includes('"Café ""Ops"" \'${team}\' \t tab\nnewline \\ backß 🔑 7"'), "the awkward client name did not round-trip");
             assert.match(csv, /^id,client_id,client_id_issued_at,client_secret,/);
             const pointer = getObject(moto, bucket, "clients/latest.sha256").toString("utf8");
             assert.match(pointer, new RegExp(`^[0-9a-f]{64}  ${key1.replace(/\./g, "\\.")}\\n$`));

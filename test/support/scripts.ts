@@ -122,3 +122,28 @@ export function scriptEnv(pg: PgServer, moto: MotoServer, bucket: string, passph
 export function tempDir(prefix: string): string {
     return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
+
+/** A Secrets Manager secret holding `value`; returns its ARN and first VersionId. */
+export function createSecret(moto: MotoServer, name: string, value: string): { arn: string; versionId: string } {
+    const out = JSON.parse(aws(moto, ["secretsmanager", "create-secret", "--name", name, "--secret-string", value, "--output", "json"]));
+    return { arn: out.ARN, versionId: out.VersionId };
+}
+
+/** A rotation: a new current version of the secret; returns its VersionId. */
+export function rotateSecret(moto: MotoServer, id: string, value: string): string {
+    return JSON.parse(aws(moto, ["secretsmanager", "put-secret-value", "--secret-id", id, "--secret-string", value, "--output", "json"])).VersionId;
+}
+
+/** The AWS CLI's path before any shim directory is put first on PATH. */
+export function realAws(): string {
+    return spawnSync("bash", ["-c", "command -v aws"], { encoding: "utf8" }).stdout.trim();
+}
+
+/** A run's exit code and duration, printed (fail-fast cases are measured, never asserted on time). */
+export async function timedRun(what: string, name: string, env: Record<string, string>, args: string[] = []): Promise<ScriptResult & { ms: number }> {
+    const started = Date.now();
+    const result = await runScript(name, env, args);
+    const ms = Date.now() - started;
+    console.log(`      ${name} ${what}: exit ${result.code} after ${ms} ms`);
+    return { ...result, ms };
+}

@@ -49,3 +49,20 @@ case " $* " in
 *) echo "fake kubectl: unexpected arguments: $*" >&2; exit 1 ;;
 esac`);
 }
+
+/** pg_restore whose SQL output (restore.sh and the verification use -f -) ends with `sql`: a lossy restore. */
+export function lossyPgRestore(dir: string, sql: string): string {
+    return write(dir, "pg_restore", `${PG_BIN}/pg_restore "$@" || exit
+if [[ " $* " == *" -f - "* ]]; then printf '%s\\n' ${JSON.stringify(sql)}; fi`);
+}
+
+/** aws whose streamed upload (s3 cp - s3://...) is refused as S3 refuses it; every other call is the real CLI. */
+export function refusingUploadAws(dir: string, realAws: string): string {
+    return write(dir, "aws", `if [[ " $* " == *" s3 cp - s3://"* ]]; then
+  cat >/dev/null
+  for a in "$@"; do [[ "$a" == s3://* ]] && target=$a; done
+  echo "upload failed: - to $target An error occurred (AccessDenied) when calling the PutObject operation: Access Denied" >&2
+  exit 1
+fi
+exec ${realAws} "$@"`);
+}

@@ -23,9 +23,9 @@ import {
     PackConfig,
     policyResources,
     prepare,
-    validatePackConfig,
     Violation,
 } from "./policy-harness";
+import { validatePackConfig } from "./pack-config";
 
 export type { Violation, RetentionResult, PackConfig };
 

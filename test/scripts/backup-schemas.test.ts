@@ -1,0 +1,221 @@
+/**
+ * db-backup.sh, restore.sh and restore-verification.sh across the releases of Spring Authorization Server's
+ * schema, on restores that lose a column or a table, with dumps written before manifest v2, and with several
+ * databases and prefixes in one bucket. Real PostgreSQL 15 and moto, started here on 127.0.0.1.
+ */
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { legacyBackup } from "../support/legacy-backup";
+import { checksumSql, EXTRA_OBJECTS_SQL, OAUTH2_TABLES, SchemaRelease, seedSql } from "../support/oauth2-schema";
+import { createBucket, getObject, listKeys, passphraseFile, putObject, runScript, scriptEnv, ScriptResult, tempDir } from "../support/scripts";
+import { MotoServer, PgServer } from "../support/servers";
+import { lossyPgRestore } from "../support/shims";
+
+const SIZE = { clients: 14, authorizations: 120, consents: 30 };
+
+function explain(result: ScriptResult): string {
+    return `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
+}
+
+function line(result: ScriptResult, item: string): string {
+    const found = result.stdout.split("\n").find((l) => l.startsWith(`PASS ${item}:`) || l.startsWith(`FAIL ${item}:`));
+    assert.ok(found, `no line for "${item}" in:\n${explain(result)}`);
+    return found;
+}
+
+describe("backup scripts across schema releases, prefixes and manifest formats", function () {
+    this.timeout(180_000);
+    let pg: PgServer;
+    let moto: MotoServer;
+    let dir: string;
+    let passphrase: string;
+    let buckets = 0;
+
+    const newBucket = () => {
+        const bucket = `oauth2-schemas-${++buckets}`;
+        createBucket(moto, bucket);
+        return bucket;
+    };
+    const env = (bucket: string, database: string, extra: Record<string, string> = {}) => ({ ...scriptEnv(pg, moto, bucket, passphrase, database), ...extra });
+    const manifest = (bucket: string, key: string) => JSON.parse(getObject(moto, bucket, key).toString("utf8"));
+
+    async function backup(bucket: string, database: string, extra: Record<string, string> = {}): Promise<string> {
+        const result = await runScript("db-backup.sh", env(bucket, database, extra));
+        assert.equal(result.code, 0, explain(result));
+        return result.stdout.trim();
+    }
+
+    function seeded(database: string, release: SchemaRelease, extra = ""): void {
+        pg.createDatabase(database);
+        pg.psql(seedSql(SIZE, release) + extra, database);
+    }
+
+    before(async function () {
+        dir = tempDir("oauth2-dr-schemas-test-");
+        passphrase = passphraseFile(dir, "schemas test passphrase");
+        [pg, moto] = await Promise.all([PgServer.start(), MotoServer.start()]);
+    });
+
+    after(async function () {
+        await Promise.all([pg?.stop(), moto?.stop()]);
+        if (dir) {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    const releases: [SchemaRelease, RegExp][] = [
+        ["0.2.0", /oauth2_authorization: release 0\.2 column set \(24 columns\).*oauth2_registered_client: release 0\.2 column set \(12 columns\)/],
+        ["0.4.0", /oauth2_authorization: release 0\.4 column set \(25 columns\).*oauth2_registered_client: release 0\.2 column set \(12 columns\)/],
+        ["1.1.0", /oauth2_authorization: release 1\.1 column set \(33 columns\).*oauth2_registered_client: release 1\.1 column set \(13 columns\)/],
+    ];
+    for (const [release, columns] of releases) {
+        it(`verification passes on the ${release} schema (extra table, second schema) and restore gives identical data`, async function () {
+            const database = `sas_${release.replace(/\./g, "_")}`;
+            seeded(database, release, EXTRA_OBJECTS_SQL);
+            const bucket = newBucket();
+            const key = await backup(bucket, database);
+            const m = manifest(bucket, key);
+            assert.ok(m.schema_definition.tables["audit.login_event"], "the second schema's table is in the manifest");
+            assert.equal(m.schema_definition.tables["public.oauth2_authorization"].some((c: { column: string }) => c.column === "authorized_scopes"), release !== "0.2.0");
+
+            const verified = await runScript("restore-verification.sh", env(bucket, database));
+            assert.equal(verified.code, 0, explain(verified));
+            assert.match(line(verified, "application can connect to restored database"), columns);
+            assert.match(line(verified, "data integrity verified"), /restored schema = dumped schema \(\d+ columns in 5 tables/);
+
+            const target = `${database}_restored`;
+            pg.createDatabase(target);
+            const restored = await runScript("restore.sh", env(bucket, target), ["--yes", "--source-database", database]);
+            assert.equal(restored.code, 0, explain(restored));
+            for (const table of [...OAUTH2_TABLES, "app_user", "audit.login_event"]) {
+                assert.equal(pg.psql(checksumSql(table), target), pg.psql(checksumSql(table), database), table);
+            }
+        });
+    }
+
+    describe("verification fails on a restore that lost", function () {
+        let bucket: string;
+        before(async function () {
+            seeded("lossy", "1.1.0");
+            bucket = newBucket();
+            await backup(bucket, "lossy");
+        });
+
+        async function lossyVerification(sql: string): Promise<ScriptResult> {
+            const shims = fs.mkdtempSync(path.join(dir, "shim-"));
+            lossyPgRestore(shims, sql);
+            const result = await runScript("restore-verification.sh", env(bucket, "lossy", { EXTRA_PATH: shims }));
+            assert.equal(result.code, 6, explain(result));
+            assert.match(line(result, "restore to test instance works"), /^PASS /);
+            return result;
+        }
+
+        it("a column the server reads", async function () {
+            const result = await lossyVerification("ALTER TABLE public.oauth2_authorization DROP COLUMN access_token_value;");
+            assert.match(line(result, "data integrity verified"),
+                /^FAIL .*the restored schema differs from the dumped one: missing or changed column public\.oauth2_authorization\.access_token_value \(text\)/);
+            assert.match(line(result, "application can connect to restored database"), /^FAIL .*oauth2_authorization lacks access_token_value/);
+        });
+
+        it("a column of a later release (device code)", async function () {
+            const result = await lossyVerification("ALTER TABLE public.oauth2_authorization DROP COLUMN device_code_value;");
+            assert.match(line(result, "data integrity verified"), /^FAIL .*missing or changed column public\.oauth2_authorization\.device_code_value \(text\)/);
+        });
+
+        it("a table", async function () {
+            const result = await lossyVerification("DROP TABLE public.oauth2_authorization_consent;");
+            assert.match(line(result, "data integrity verified"), /^FAIL .*missing table public\.oauth2_authorization_consent/);
+            assert.match(line(result, "all tables present with expected row counts"), /^FAIL .*oauth2_authorization_consent is missing/);
+        });
+    });
+
+    it("a dump written before manifest v2 (pg_dump's own compression, no key version, no schema) still restores and verifies", async function () {
+        seeded("legacy", "0.4.0");
+        const bucket = newBucket();
+        const key = legacyBackup(pg, moto, bucket, passphrase, "legacy", dir);
+        const verified = await runScript("restore-verification.sh", env(bucket, "legacy"));
+        assert.equal(verified.code, 0, explain(verified));
+        assert.match(line(verified, "restore to test instance works"), /pg_dump-custom, pg_dump-compressed/);
+        pg.createDatabase("legacy_restored");
+        const restored = await runScript("restore.sh", env(bucket, "legacy_restored"), ["--yes", "--source-database", "legacy"]);
+        assert.equal(restored.code, 0, explain(restored));
+        assert.equal(restored.stdout.trim(), key);
+        for (const table of OAUTH2_TABLES) {
+            assert.equal(pg.psql(checksumSql(table), "legacy_restored"), pg.psql(checksumSql(table), "legacy"), table);
+        }
+        // A new backup after the old one: the size check compares with it across the format change.
+        await backup(bucket, "legacy");
+        const next = await runScript("restore-verification.sh", env(bucket, "legacy"));
+        assert.equal(next.code, 0, explain(next));
+        assert.match(line(next, "backup size is expected"), /previous backup: \d+ bytes stored/);
+    });
+
+    describe("prefixes and databases", function () {
+        let bucket: string;
+        let tenantA: string;
+        let tenantB: string;
+        let sharedA: string;
+        let sharedB: string;
+
+        before(async function () {
+            seeded("tenant_a", "1.1.0");
+            seeded("tenant_b", "0.2.3");
+            pg.psql("DELETE FROM oauth2_authorization WHERE id <> 'auth-1'", "tenant_b");
+            bucket = newBucket();
+            tenantA = await backup(bucket, "tenant_a", { BACKUP_PREFIX: "tenants/a/database/" });
+            tenantB = await backup(bucket, "tenant_b", { BACKUP_PREFIX: "tenants/b/database" });
+            sharedB = await backup(bucket, "tenant_b");
+            // The newest manifest under database/ is tenant_a's: a restore of tenant_b must still pick tenant_b's.
+            sharedA = await backup(bucket, "tenant_a");
+        });
+
+        it("every object, manifest and pointer is under its prefix", function () {
+            assert.match(tenantA, /^tenants\/a\/database\/manifests\/tenant_a-/);
+            assert.match(tenantB, /^tenants\/b\/database\/manifests\/tenant_b-/);
+            const underA = listKeys(moto, bucket, "tenants/a/");
+            assert.deepEqual(underA.filter((k) => !k.startsWith("tenants/a/database/")), []);
+            assert.ok(underA.includes("tenants/a/database/latest.json"));
+            assert.match(manifest(bucket, tenantA).object_key, /^tenants\/a\/database\/tenant_a-.*\.dump\.gpg$/);
+            assert.equal(manifest(bucket, "tenants/b/database/latest.json").database, "tenant_b");
+            assert.equal(manifest(bucket, "database/latest.json").database, "tenant_a");
+        });
+
+        it("restore and verification with a prefix pick that prefix's manifest", async function () {
+            pg.createDatabase("tenant_b_from_prefix");
+            const restored = await runScript("restore.sh", env(bucket, "tenant_b_from_prefix", { BACKUP_PREFIX: "tenants/b/database/" }), ["--yes", "--source-database", "tenant_b"]);
+            assert.equal(restored.code, 0, explain(restored));
+            assert.equal(restored.stdout.trim(), tenantB);
+            const verified = await runScript("restore-verification.sh", env(bucket, "tenant_a", { BACKUP_PREFIX: "tenants/a/database/" }));
+            assert.equal(verified.code, 0, explain(verified));
+            assert.match(line(verified, "backup completed successfully"), /tenants\/a\/database\/tenant_a-/);
+        });
+
+        it("in a shared prefix, the newest manifest of the target's own database is picked", async function () {
+            const restored = await runScript("restore.sh", env(bucket, "tenant_b"), ["--yes"]);
+            assert.equal(restored.code, 0, explain(restored));
+            assert.equal(restored.stdout.trim(), sharedB);
+            assert.equal(pg.psql("SELECT count(*) FROM oauth2_authorization", "tenant_b"), "1");
+        });
+
+        it("a manifest of another database is refused unless --source-database names it", async function () {
+            pg.createDatabase("tenant_c");
+            const refused = await runScript("restore.sh", env(bucket, "tenant_c"), ["--yes", "--manifest", sharedA]);
+            assert.equal(refused.code, 2, explain(refused));
+            assert.match(refused.stderr, new RegExp(`ERROR: ${sharedA} is a backup of database tenant_a, not of tenant_c; pass --source-database tenant_a`));
+            assert.equal(pg.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", "tenant_c"), "0");
+            const told = await runScript("restore.sh", env(bucket, "tenant_c", { RESTORE_SOURCE_DATABASE: "tenant_a" }), ["--yes", "--manifest", sharedA]);
+            assert.equal(told.code, 0, explain(told));
+        });
+
+        it("the size check uses the stored object's real size, not a hand-edited manifest", async function () {
+            const text = getObject(moto, bucket, sharedA).toString("utf8");
+            const size = manifest(bucket, sharedA).size_bytes;
+            putObject(moto, bucket, sharedA, text.replace(`"size_bytes": ${size},`, `"size_bytes": ${size * 3},`));
+            const result = await runScript("restore-verification.sh", env(bucket, "tenant_a"));
+            assert.equal(result.code, 6, explain(result));
+            assert.equal(line(result, "backup size is expected"), `FAIL backup size is expected: the stored object has ${size} bytes, the manifest says ${size * 3}`);
+            putObject(moto, bucket, sharedA, text);
+        });
+    });
+});
