@@ -36,7 +36,7 @@ import {
     unknownCheckingProxy,
     UnknownValueError,
 } from "@pulumi/policy";
-import { PlannedResource, PlanResult, unwrapSecrets } from "../plan/model";
+import { PlannedResource, PlanResult, UNKNOWN, unwrapSecrets } from "../plan/model";
 
 export interface Violation {
     policy: string;
@@ -362,7 +362,7 @@ export function analyzerResources(plan: PlanResult, programDir?: string): Analyz
                 inputs.version = version;
             }
             out.push({ type: `pulumi:providers:${pkg}`, name, urn, custom: true, inputs });
-            ref = `${urn}::04da6b54-80e4-46f7-96ec-b56ff0331ba9`;
+            ref = `${urn}::${UNKNOWN}`;
             defaults.set(pkg, ref);
         }
         return ref;
