@@ -99,8 +99,9 @@ function planAndCheck(): void {
     }
     const base = median(floor.samples);
     const width = Math.max(...measured.map((t) => t.name.length));
-    // Every stack is planned in one child process (the runtime reset between stacks), which loads the SDK
-    // once; the checker's own process loads it too (@pulumi/policy): that many floors is the structural minimum.
+    // Every stack is planned in one process (plan.ts's own; check's one child), the runtime reset between
+    // stacks, loading the SDK once; the checker's own process loads it too (@pulumi/policy): that many
+    // floors is the structural minimum.
     const minimum = new Map<Timed, number>([[floor, 1], [plan, 1], [check, 2]]);
     for (const t of measured) {
         const m = median(t.samples);

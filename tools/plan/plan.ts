@@ -6,9 +6,12 @@
  * Exit 0 when every stack is planned, 2 on a usage error or a failed plan (the program's error and its
  * file:line), as `npm run check` does.
  */
+import * as path from "path";
 import { stacksToPlan } from "./stack-settings";
-import { planInOrder } from "./order";
+import { dependencyOrder } from "./order";
 import { PlanError } from "./runner";
+import { PlanBatch, runBatch } from "./mock-runtime";
+import { PlanResult } from "./model";
 import { formatPlan } from "./format";
 import {
     configAssignmentsOf,
@@ -47,7 +50,28 @@ export function parsePlanArgs(argv: string[]): PlanArgs {
     };
 }
 
-function main(): number {
+/**
+ * Plans in this process: the CLI is a process of its own, so the program can run here rather than in a
+ * child (the library entry, order.planInOrder, keeps its callers' processes clean with a child). A program
+ * without node_modules resolves @pulumi/* from ours, as the child does through NODE_PATH.
+ */
+async function planHere(programDir: string, stacks: string[], extra: Omit<PlanBatch, "programDir" | "stacks">): Promise<PlanResult[]> {
+    const ours = path.resolve(__dirname, "..", "..", "node_modules");
+    process.env.NODE_PATH = [process.env.NODE_PATH, ours].filter(Boolean).join(path.delimiter);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require("module") as { _initPaths(): void })._initPaths();
+    // A rejection that arrives after its stack is done must not end the run: each stack reports its own.
+    process.on("unhandledRejection", () => undefined);
+    const order = dependencyOrder(programDir, stacks);
+    const outcome = await runBatch({ ...extra, programDir, stacks: order });
+    if (!outcome.ok) {
+        throw new PlanError(outcome.stack, outcome.error);
+    }
+    const planned = new Map(outcome.results.map((result) => [result.stack, result]));
+    return order.filter((s) => stacks.includes(s)).map((s) => planned.get(s)!);
+}
+
+async function main(): Promise<number> {
     let args: PlanArgs;
     try {
         args = parsePlanArgs(process.argv.slice(2));
@@ -64,7 +88,7 @@ function main(): number {
     }
     try {
         const stacks = stacksToPlan(args.programDir, args.stacks);
-        const results = planInOrder(args.programDir, stacks, { preview: args.preview, configSet: args.configSet, stackReferences: args.stackOutputs });
+        const results = await planHere(args.programDir, stacks, { preview: args.preview, configSet: args.configSet, stackReferences: args.stackOutputs });
         if (args.json) {
             console.log(JSON.stringify(results.length === 1 ? results[0] : results, null, 2));
         } else {
@@ -82,5 +106,7 @@ function main(): number {
 }
 
 if (require.main === module) {
-    process.exitCode = main();
+    // Exit explicitly: a program may leave timers or handles behind (stdout and stderr are synchronous for
+    // files and pipes, so nothing printed is lost).
+    void main().then((code) => process.exit(code));
 }
