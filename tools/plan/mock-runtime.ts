@@ -266,7 +266,8 @@ export async function runBatch(batch: PlanBatch): Promise<{ ok: true; results: P
     for (const stack of batch.stacks) {
         forgetProgramModules(programDir);
         try {
-            const result = await runProgram({ ...batch, programDir, stack, stackReferences: { ...references } });
+            // As JSON, whichever process reads it: undefined outputs and inputs dropped, as across a process boundary.
+            const result = JSON.parse(JSON.stringify(await runProgram({ ...batch, programDir, stack, stackReferences: { ...references } }))) as PlanResult;
             for (const name of referenceNames(result)) {
                 references[name] = result.outputs;
             }
