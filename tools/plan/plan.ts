@@ -106,7 +106,7 @@ async function main(): Promise<number> {
 }
 
 if (require.main === module) {
-    // Exit explicitly: a program may leave timers or handles behind (stdout and stderr are synchronous for
-    // files and pipes, so nothing printed is lost).
-    void main().then((code) => process.exit(code));
+    // Exit once stdout has drained (a pipe is written asynchronously): a program may leave timers or handles
+    // behind that would otherwise keep the process alive.
+    void main().then((code) => process.stdout.write("", () => process.exit(code)));
 }
