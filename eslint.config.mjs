@@ -13,7 +13,7 @@ const PROGRAM_FILES = ["index.ts", "lib/**/*.ts", "components/**/*.ts", "stacks/
 // The program's layers, imports pointing down only: lib/ (dependency-free bottom: retention table, config
 // schema, formats, schedules) <- components/ (one ComponentResource each, own Args) <- stacks/ (config
 // loading, per-cloud compositions) <- index.ts. tools/ and policy/ sit beside the program and are never
-// imported by it; lib/retention.ts alone may re-export the policy pack's retention table.
+// imported by it; lib/retention.ts and lib/schedule.ts alone re-export the policy pack's table and cron parsing.
 const UP = (...dirs) => ({ regex: `^(\\.\\./)+(${dirs.join("|")})(/|$)`, message: "imports point down only: lib/ <- components/ <- stacks/ <- index.ts (docs/architecture.md)" });
 const BESIDE = { regex: "^(\\.\\./)+(tools|test|bench)(/|$)", message: "the program never imports tools/, test/ or bench/" };
 const POLICY = { regex: "^(\\.\\./)+policy(/|$)", message: "the program never imports the policy pack (lib/retention.ts re-exports its table)" };

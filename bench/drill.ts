@@ -18,8 +18,8 @@ import { formatReport } from "../tools/drill/report";
 import { BUCKET, type DrillWorld } from "../tools/drill/world";
 
 const say = (line: string) => console.log(`bench drill: ${line}`);
-/** Bytes per seeded oauth2_authorization row on disk with its share of the other tables (measured ~1.7 kB). */
-const BYTES_PER_ROW = 1700;
+/** Bytes per seeded oauth2_authorization row on disk with its share of the other tables (measured: 588,235 rows = 0.82 GB). */
+const BYTES_PER_ROW = 1400;
 
 function sh(command: string, env: Record<string, string>): void {
     const result = spawnSync("bash", ["-c", command], { env: baseEnv(env), encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
@@ -30,10 +30,12 @@ function sh(command: string, env: Record<string, string>): void {
 
 /** Seconds of a plain pg_restore of the drill's newest dump into a fresh database on the primary. */
 async function plainRestoreSeconds(world: DrillWorld): Promise<number> {
-    const manifest = JSON.parse(aws(world.moto, ["s3", "cp", `s3://${BUCKET}/database/latest.json`, "-"])) as { object_key: string };
+    const manifest = JSON.parse(aws(world.moto, ["s3", "cp", `s3://${BUCKET}/database/latest.json`, "-"])) as { object_key: string; compression?: string };
     const dumpFile = path.join(world.workDir, "bench.dump");
     const env = { ...world.moto.env(), PASSPHRASE: world.passphrase, DUMP: dumpFile, KEY: `s3://${BUCKET}/${manifest.object_key}` };
-    sh(`aws --endpoint-url "$AWS_ENDPOINT_URL" s3 cp "$KEY" - | gpg --batch --quiet --pinentry-mode loopback --passphrase-file "$PASSPHRASE" --decrypt --output "$DUMP"`, { ...env, GNUPGHOME: world.workDir });
+    // The stored object is gpg(zstd(pg_dump -Fc --compress=0)) in manifest v2, gpg(pg_dump -Fc) before it.
+    const decompress = manifest.compression === "zstd" ? " | zstd -q -d -c" : "";
+    sh(`aws --endpoint-url "$AWS_ENDPOINT_URL" s3 cp "$KEY" - | gpg --batch --quiet --pinentry-mode loopback --passphrase-file "$PASSPHRASE" --decrypt${decompress} > "$DUMP"`, { ...env, GNUPGHOME: world.workDir });
     world.primary.createDatabase("bench_pg_restore");
     const start = performance.now();
     sh(`"${path.join(PG_BIN, "pg_restore")}" --single-transaction --exit-on-error -d bench_pg_restore "$DUMP"`, { ...world.primary.env("bench_pg_restore"), DUMP: dumpFile });

@@ -4,10 +4,16 @@
  * with every resource and stack policy through the offline harness (the engine's argument shapes).
  * Prints time per resource for each size and the ratio (10,000 / 1,000 per resource; ~1 = linear).
  *
+ * Then a program written the way a foreign team would (bench/fixtures/foreign-estate: ~1,000 resources, S3 in
+ * all three idioms, RDS of two engines, AWS Backup plans, data sources), planned offline once, evaluated the
+ * same way: its time per resource against the synthetic 1,000's (goal <= 1.5x).
+ *
  *   npx tsx bench/policy.ts [--repeat N]
  */
+import * as path from "path";
 import { ALL_POLICIES, PACK_ENFORCEMENT_LEVEL } from "../policy/all";
-import { AnalyzerResource, evaluateResourcePolicies, evaluateStackPolicies, policyResources, prepare } from "../tools/check/policy-harness";
+import { analyzerResources, AnalyzerResource, defaultStackTags, evaluateResourcePolicies, evaluateStackPolicies, policyResources, prepare } from "../tools/check/policy-harness";
+import { planInOrder } from "../tools/plan/order";
 
 function synthetic(count: number): AnalyzerResource[] {
     const out: AnalyzerResource[] = [];
@@ -56,13 +62,16 @@ function synthetic(count: number): AnalyzerResource[] {
 }
 
 async function measure(count: number, repeat: number): Promise<{ ms: number; violations: number }> {
-    const resources = synthetic(count);
+    return measureResources(synthetic(count), repeat);
+}
+
+async function measureResources(resources: AnalyzerResource[], repeat: number, stackTags = new Map<string, string>()): Promise<{ ms: number; violations: number }> {
     let best = Infinity;
     let violations = 0;
     for (let r = 0; r < repeat; r++) {
         const start = process.hrtime.bigint();
         const prepared = prepare(resources);
-        const options = { packEnforcementLevel: PACK_ENFORCEMENT_LEVEL };
+        const options = { packEnforcementLevel: PACK_ENFORCEMENT_LEVEL, stackTags };
         const a = await evaluateResourcePolicies(ALL_POLICIES, prepared, options);
         const b = await evaluateStackPolicies(ALL_POLICIES, policyResources(prepared), options);
         const ms = Number(process.hrtime.bigint() - start) / 1e6;
@@ -84,6 +93,14 @@ async function main(): Promise<void> {
         console.log(`policy: ${count} resources: ${ms.toFixed(1)} ms total, ${(1000 * ms / count).toFixed(1)} us/resource, ${violations} violations`);
     }
     console.log(`policy: ratio per resource 10000/1000 = ${(results[10000] / results[1000]).toFixed(2)} (1.00 = linear)`);
+
+    // A foreign team's program, planned once (planning is not timed here: npm run plan's benchmark covers it).
+    const [plan] = planInOrder(path.join(__dirname, "fixtures", "foreign-estate"), ["bench"], { preview: false });
+    const resources = analyzerResources(plan);
+    const foreign = await measureResources(resources, repeat, defaultStackTags(plan));
+    const perResource = foreign.ms / resources.length;
+    console.log(`policy: foreign program (${plan.resources.length} resources planned, ${resources.length} analyzed): ${foreign.ms.toFixed(1)} ms total, ${(1000 * perResource).toFixed(1)} us/resource, ${foreign.violations} violations`);
+    console.log(`policy: ratio per resource foreign/synthetic(1000) = ${(perResource / results[1000]).toFixed(2)} (goal <= 1.50)`);
 }
 
 void main();

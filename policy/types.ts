@@ -4,7 +4,7 @@
  * the deprecated `*V2` S3 resources keep their own) without installing the provider SDKs, so it stays
  * small enough to publish (`pulumi policy publish` packs and installs policy/ on its own).
  */
-import { Resource } from "@pulumi/pulumi";
+import type { Resource } from "@pulumi/pulumi";
 
 export const T = {
     bucket: "aws:s3/bucket:Bucket",

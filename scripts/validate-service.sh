@@ -151,27 +151,55 @@ rsa_public_pem() {
         openssl rsa -RSAPublicKey_in -inform DER -in "$WORK_DIR/rsa.der" -pubout -out "$3" >/dev/null 2>&1
 }
 
+# ec_public_pem X Y CURVE OUT: the PEM public key of an EC JWK (SubjectPublicKeyInfo built with asn1parse).
+ec_public_pem() {
+    local conf="$WORK_DIR/ec.asn1"
+    printf 'asn1=SEQUENCE:spki\n[spki]\nalg=SEQUENCE:alg\nkey=FORMAT:HEX,BITSTRING:04%s%s\n[alg]\noid=OID:id-ecPublicKey\ncurve=OID:%s\n' \
+        "$(printf '%s' "$1" | b64url_hex)" "$(printf '%s' "$2" | b64url_hex)" "$3" >"$conf"
+    openssl asn1parse -genconf "$conf" -noout -out "$WORK_DIR/ec.der" >/dev/null 2>&1 &&
+        openssl pkey -pubin -inform DER -in "$WORK_DIR/ec.der" -out "$4" >/dev/null 2>&1
+}
+
+# ecdsa_der_signature FILE: a JWS ECDSA signature (r || s, RFC 7518 3.4) rewritten in place as DER.
+ecdsa_der_signature() {
+    local hex half conf="$WORK_DIR/sig.asn1"
+    hex=$(od -An -v -tx1 "$1" | tr -d ' \n')
+    half=$(( ${#hex} / 2 ))
+    printf 'asn1=SEQUENCE:sig\n[sig]\nr=INTEGER:0x%s\ns=INTEGER:0x%s\n' "${hex:0:half}" "${hex:half}" >"$conf"
+    openssl asn1parse -genconf "$conf" -noout -out "$1" >/dev/null 2>&1
+}
+
 # verify_jwt TOKEN: "" when the signature verifies against a key of JWKS_FILE, else the reason.
+# RS256/384/512 and PS256/384/512 (RSA), ES256/ES384 (P-256/P-384): what Spring Authorization Server signs with.
 verify_jwt() {
-    local token=$1 header alg kid digest jwk n e
+    local token=$1 header alg kid kty digest curve="" jwk opts=()
     header=$(printf '%s' "${token%%.*}" | b64url_decode) || header=""
     alg=$(jq -r '.alg // ""' <<<"$header" 2>/dev/null) || alg=""
     kid=$(jq -r '.kid // ""' <<<"$header" 2>/dev/null) || kid=""
     case "$alg" in
-    RS256) digest=-sha256 ;; RS384) digest=-sha384 ;; RS512) digest=-sha512 ;;
-    *) echo "unsupported or missing alg \"$alg\" (RS256/384/512 verified)"; return ;;
+    RS256 | RS384 | RS512) kty=RSA ;;
+    PS256 | PS384 | PS512) kty=RSA; opts=(-sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest) ;;
+    ES256) kty=EC; curve=prime256v1 ;;
+    ES384) kty=EC; curve=secp384r1 ;;
+    *) echo "unsupported or missing alg \"$alg\" (RS*, PS*, ES256 and ES384 are verified)"; return ;;
     esac
-    jwk=$(jq -c --arg kid "$kid" '[.keys[] | select(.kty == "RSA" and ($kid == "" or .kid == $kid))][0] // empty' "$JWKS_FILE")
+    digest="-sha${alg:2}"
+    jwk=$(jq -c --arg kid "$kid" --arg kty "$kty" '[.keys[] | select(.kty == $kty and ($kid == "" or .kid == $kid))][0] // empty' "$JWKS_FILE")
     if [[ -z "$jwk" ]]; then
-        echo "signed with kid \"$kid\", which the live JWKS does not serve"
+        echo "signed with kid \"$kid\" ($alg), which the live JWKS does not serve"
         return
     fi
-    n=$(jq -r .n <<<"$jwk")
-    e=$(jq -r .e <<<"$jwk")
-    rsa_public_pem "$n" "$e" "$WORK_DIR/key.pem" || { echo "cannot read JWK \"$kid\" as an RSA key"; return; }
+    if [[ "$kty" == RSA ]]; then
+        rsa_public_pem "$(jq -r .n <<<"$jwk")" "$(jq -r .e <<<"$jwk")" "$WORK_DIR/key.pem" || { echo "cannot read JWK \"$kid\" as an RSA key"; return; }
+    else
+        ec_public_pem "$(jq -r .x <<<"$jwk")" "$(jq -r .y <<<"$jwk")" "$curve" "$WORK_DIR/key.pem" || { echo "cannot read JWK \"$kid\" as an EC key"; return; }
+    fi
     printf '%s' "${token%.*}" >"$WORK_DIR/signed"
     printf '%s' "${token##*.}" | b64url_decode >"$WORK_DIR/signature"
-    openssl dgst "$digest" -verify "$WORK_DIR/key.pem" -signature "$WORK_DIR/signature" "$WORK_DIR/signed" >/dev/null 2>&1 ||
+    if [[ "$kty" == EC ]]; then
+        ecdsa_der_signature "$WORK_DIR/signature" || { echo "the $alg signature is malformed"; return; }
+    fi
+    openssl dgst "$digest" "${opts[@]}" -verify "$WORK_DIR/key.pem" -signature "$WORK_DIR/signature" "$WORK_DIR/signed" >/dev/null 2>&1 ||
         echo "signature does not verify against JWK \"$kid\" of the live JWKS"
 }
 

@@ -1,6 +1,6 @@
 /**
  * Reads the running program's configuration (Pulumi CLI or the offline mock runtime) through the pure
- * validator in config.ts. A configuration error stops the program before any resource is declared, with
+ * validator in lib/config (zod). A configuration error stops the program before any resource is declared, with
  * one line per problem and no stack trace (pulumi.RunError).
  */
 import * as pulumi from "@pulumi/pulumi";

@@ -9,7 +9,7 @@ import { strict as assert } from "assert";
 import { SCHEMA_SQL } from "../support/oauth2-schema";
 import { aws, createBucket, putObject, runScript, ScriptResult } from "../support/scripts";
 import { freePort, LOCALHOST, MotoServer, PgServer } from "../support/servers";
-import { OidcServer, publicJwks, rsaSigningKey, smokeClientSql, type PrivateJwk } from "../../tools/drill/oidc-server";
+import { ecSigningKey, OidcServer, publicJwks, rsaSigningKey, smokeClientSql, type PrivateJwk } from "../../tools/drill/oidc-server";
 
 const CLIENT_ID = "dr-smoke-test";
 const CLIENT_SECRET = "Zq8-smoke/secret+with:odd&chars";
@@ -150,7 +150,7 @@ describe("validate-service.sh (real OpenID provider, PostgreSQL 15, moto)", func
         server.jwksFilter = (keys) => keys.filter((k) => k.kid !== current.kid);
         const result = await runScript("validate-service.sh", env());
         assert.equal(result.code, 6, explain(result));
-        assert.match(line(result, "token"), /signed with kid "2026-11-key", which the live JWKS does not serve/);
+        assert.match(line(result, "token"), /signed with kid "2026-11-key" \(RS256\), which the live JWKS does not serve/);
     });
 
     it("a token whose kid is served with other key material: FAIL token, the signature does not verify", async function () {
@@ -160,6 +160,25 @@ describe("validate-service.sh (real OpenID provider, PostgreSQL 15, moto)", func
         assert.equal(result.code, 6, explain(result));
         assert.match(line(result, "token"), /signature does not verify against JWK "2026-11-key"/);
     });
+
+    for (const alg of ["ES256", "ES384", "PS256"] as const) {
+        it(`verifies ${alg} tokens too, and rejects one whose key is swapped`, async function () {
+            const key = alg === "PS256" ? { ...rsaSigningKey(`${alg}-key`), alg } : ecSigningKey(`${alg}-key`, alg);
+            const other = await OidcServer.start({ keys: [key, current, previous], alg, databaseUrl: `postgres://postgres@${LOCALHOST}:${pg.port}/oauth2db` });
+            try {
+                const result = await runScript("validate-service.sh", env({ ISSUER: other.issuer }));
+                assert.equal(result.code, 0, explain(result));
+                assert.match(line(result, "token"), new RegExp(`kid ${alg}-key`));
+                const swapped = alg === "PS256" ? publicJwks([rsaSigningKey(key.kid)]).keys[0] : publicJwks([ecSigningKey(key.kid, alg)]).keys[0];
+                other.jwksFilter = (keys) => keys.map((k) => (k.kid === key.kid ? swapped : k));
+                const bad = await runScript("validate-service.sh", env({ ISSUER: other.issuer }));
+                assert.equal(bad.code, 6, explain(bad));
+                assert.match(line(bad, "token"), new RegExp(`signature does not verify against JWK "${alg}-key"`));
+            } finally {
+                await other.stop();
+            }
+        });
+    }
 
     it("the server on another database than the one DNS and the stack point at: FAIL database", async function () {
         await server.switchDatabase(`postgres://postgres@${LOCALHOST}:${pg.port}/oauth2db_other`);

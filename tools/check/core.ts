@@ -13,7 +13,7 @@ import { Role } from "../../policy/roles";
 import { describeWaiver, SETTINGS_POLICY_NAME, settingsFromConfig } from "../../policy/settings";
 import { LookupRecord, PlanResult } from "../plan/model";
 import { planInOrder } from "../plan/order";
-import { listStacks } from "../plan/stack-settings";
+import { stacksToPlan } from "../plan/stack-settings";
 import {
     analyzerResources,
     defaultStackTags,
@@ -23,9 +23,9 @@ import {
     PackConfig,
     policyResources,
     prepare,
-    validatePackConfig,
     Violation,
 } from "./policy-harness";
+import { validatePackConfig } from "./pack-config";
 
 export type { Violation, RetentionResult, PackConfig };
 
@@ -125,7 +125,7 @@ export async function checkStacks(options: CheckOptions = {}): Promise<StackChec
         throw new Error(`policy config: ${problems.join("; ")}`);
     }
     const programDir = path.resolve(options.programDir ?? REPO_ROOT);
-    const stacks = options.stacks && options.stacks.length > 0 ? options.stacks : listStacks(programDir);
+    const stacks = stacksToPlan(programDir, options.stacks);
     const plans = planInOrder(programDir, stacks, planInputsOf(options));
     return checkPlans(plans, { ...options, programDir });
 }

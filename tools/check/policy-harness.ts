@@ -36,9 +36,7 @@ import {
     unknownCheckingProxy,
     UnknownValueError,
 } from "@pulumi/policy";
-import Ajv, { ErrorObject, ValidateFunction } from "ajv";
-import { SETTINGS_POLICY_NAME } from "../../policy/settings";
-import { PlannedResource, PlanResult, unwrapSecrets } from "../plan/model";
+import { PlannedResource, PlanResult, UNKNOWN, unwrapSecrets } from "../plan/model";
 
 export interface Violation {
     policy: string;
@@ -364,7 +362,7 @@ export function analyzerResources(plan: PlanResult, programDir?: string): Analyz
                 inputs.version = version;
             }
             out.push({ type: `pulumi:providers:${pkg}`, name, urn, custom: true, inputs });
-            ref = `${urn}::04da6b54-80e4-46f7-96ec-b56ff0331ba9`;
+            ref = `${urn}::${UNKNOWN}`;
             defaults.set(pkg, ref);
         }
         return ref;
@@ -400,85 +398,4 @@ export function readPackConfig(file: string): PackConfig {
         throw new Error(`${file}: policy config must be an object of policy name to enforcement level or settings`);
     }
     return raw as PackConfig;
-}
-
-const LEVELS = ["advisory", "mandatory", "remediate", "disabled"];
-
-const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
-
-/**
- * The JSON Schema the CLI checks a policy's block against (pulumi/pulumi analyzer config.go convertSchema:
- * an object with the policy's properties and required), plus what the CLI lets through silently and we
- * refuse: unknown keys (a typo would otherwise drop a setting without a word).
- */
-function blockSchema(policy: Policies[number] | undefined): object {
-    return {
-        type: "object",
-        properties: { enforcementLevel: { enum: LEVELS }, ...(policy?.configSchema?.properties ?? {}) },
-        required: policy?.configSchema?.required ?? [],
-        additionalProperties: false,
-    };
-}
-
-const validators = new WeakMap<object, ValidateFunction>();
-
-function validatorFor(policy: Policies[number] | undefined): ValidateFunction {
-    const key = policy ?? blockSchema;
-    let validate = validators.get(key);
-    if (!validate) {
-        validate = ajv.compile(blockSchema(policy));
-        validators.set(key, validate);
-    }
-    return validate;
-}
-
-/** "rds-multi-az.production: must be equal to one of the allowed values ("auto", "always", "never")". */
-function describeError(name: string, error: ErrorObject): string {
-    const where = `${name}${error.instancePath.replace(/\//g, ".")}`;
-    switch (error.keyword) {
-        case "additionalProperties": {
-            const key = (error.params as { additionalProperty: string }).additionalProperty;
-            return `${where}: "${key}" is not a setting here (settings: ${Object.keys(((error.parentSchema ?? {}) as { properties?: object }).properties ?? {}).filter((k) => k !== "enforcementLevel").join(", ") || "none"})`;
-        }
-        case "enum":
-            return `${where}: ${JSON.stringify(error.data)} is not one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
-        case "minimum":
-            return `${where}: ${JSON.stringify(error.data)} is below the minimum ${(error.params as { limit: number }).limit}${name === SETTINGS_POLICY_NAME ? " (the retention table; lower a row only with a waiver: waivers: [{ row, value, reason, approvedBy }])" : ""}`;
-        default:
-            return `${where}: ${error.message ?? error.keyword}${error.keyword === "type" ? `, got ${Array.isArray(error.data) ? "array" : error.data === null ? "null" : typeof error.data}` : ""}`;
-    }
-}
-
-/**
- * Rejects what the Pulumi CLI would reject (unknown enforcement levels; each block checked against its
- * policy's JSON Schema with ajv: types, required, minimum, enum) and more: unknown policies, unknown keys,
- * and disabling oauth2-dr-settings (the other policies would silently fall back to the defaults).
- */
-export function validatePackConfig(config: PackConfig, policies: Policies): string[] {
-    const problems: string[] = [];
-    const byName = new Map(policies.map((p) => [p.name, p]));
-    for (const [name, entry] of Object.entries(config)) {
-        const policy = byName.get(name);
-        if (!policy && name !== "all") {
-            problems.push(`"${name}" is not a policy of the pack`);
-            continue;
-        }
-        const settings = typeof entry === "string" ? { enforcementLevel: entry } : entry;
-        if (typeof settings !== "object" || settings === null || Array.isArray(settings)) {
-            problems.push(`${name}: expected an enforcement level or an object of settings`);
-            continue;
-        }
-        if (name === "all" && Object.keys(settings).some((k) => k !== "enforcementLevel")) {
-            problems.push(`all: only "enforcementLevel" applies to every policy; put shared settings under "${SETTINGS_POLICY_NAME}"`);
-            continue;
-        }
-        if (name === SETTINGS_POLICY_NAME && settings.enforcementLevel === "disabled") {
-            problems.push(`${SETTINGS_POLICY_NAME}: cannot be disabled; it carries the settings every other policy reads`);
-        }
-        const validate = validatorFor(policy);
-        if (!validate(settings)) {
-            problems.push(...(validate.errors ?? []).map((error) => describeError(name, error)));
-        }
-    }
-    return problems;
 }

@@ -29,9 +29,19 @@ export function rsaSigningKey(kid: string): PrivateJwk {
     return { ...privateKey.export({ format: "jwk" }), kid, alg: "RS256", use: "sig" };
 }
 
+/** An ES256 (P-256) or ES384 (P-384) signing key as a private JWK with its kid. */
+export function ecSigningKey(kid: string, alg: "ES256" | "ES384" = "ES256"): PrivateJwk {
+    const { privateKey } = generateKeyPairSync("ec", { namedCurve: alg === "ES256" ? "P-256" : "P-384" });
+    return { ...privateKey.export({ format: "jwk" }), kid, alg, use: "sig" };
+}
+
 /** The public half of a JWKS (what the server serves at /oauth2/jwks and secrets-export backs up). */
 export function publicJwks(keys: PrivateJwk[]): { keys: Record<string, string>[] } {
-    return { keys: keys.map((k) => ({ kty: k.kty!, kid: k.kid, alg: k.alg, use: k.use, n: k.n!, e: k.e! })) };
+    return {
+        keys: keys.map((k): Record<string, string> => (k.kty === "EC"
+            ? { kty: "EC", kid: k.kid, alg: k.alg, use: k.use, crv: k.crv!, x: k.x!, y: k.y! }
+            : { kty: k.kty!, kid: k.kid, alg: k.alg, use: k.use, n: k.n!, e: k.e! })),
+    };
 }
 
 export interface OidcServerOptions {
@@ -41,7 +51,11 @@ export interface OidcServerOptions {
     keys: PrivateJwk[];
     /** postgres:// URL of the server's database (its DATABASE_URL). */
     databaseUrl: string;
+    /** The access tokens' signing algorithm (default RS256); `keys` must hold a key for it. */
+    alg?: SigningAlg;
 }
+
+export type SigningAlg = "RS256" | "PS256" | "ES256" | "ES384";
 
 interface RegisteredClientRow {
     client_id: string;
@@ -101,7 +115,7 @@ export class OidcServer {
         const url = `http://${LOCALHOST}:${port}`;
         const issuer = options.issuer?.(port) ?? url;
         const self = new OidcServer(server, url, issuer, options.databaseUrl);
-        const provider = self.provider(issuer, options.keys);
+        const provider = self.provider(issuer, options.keys, options.alg ?? "RS256");
         const oidc = provider.callback();
         handler = (req, res) => {
             if (req.url?.split("?")[0] === "/actuator/health") {
@@ -139,7 +153,7 @@ export class OidcServer {
         res.writeHead(status === "UP" ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify({ status }));
     }
 
-    private provider(issuer: string, keys: PrivateJwk[]): Provider {
+    private provider(issuer: string, keys: PrivateJwk[], alg: SigningAlg): Provider {
         const configuration: Configuration = {
             adapter: this.adapterClass(),
             jwks: { keys } as unknown as JWKS,
@@ -158,7 +172,7 @@ export class OidcServer {
                         audience: API_RESOURCE,
                         accessTokenFormat: "jwt",
                         accessTokenTTL: 300,
-                        jwt: { sign: { alg: "RS256" } },
+                        jwt: { sign: { alg } },
                     }),
                 },
             },

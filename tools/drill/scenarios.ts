@@ -172,7 +172,7 @@ async function corruptionDrill(world: DrillWorld, options: DrillOptions, clock: 
         });
         await clock.step("restore", async () => {
             pg.createDatabase(restoredDb);
-            const result = mustSucceed("restore.sh", await runScript("restore.sh", world.scriptEnv(pg, restoredDb), ["--yes"]));
+            const result = mustSucceed("restore.sh", await runScript("restore.sh", world.scriptEnv(pg, restoredDb), ["--yes", "--source-database", "oauth2db"]));
             return `restore.sh: newest dump into ${restoredDb}${result.stdout.trim() ? ` (${result.stdout.trim().split("\n").pop()})` : ""}`;
         });
         await clock.step("switch", async () => {

@@ -22,6 +22,8 @@ interface Context {
 }
 interface DataSource {
     kind: "computed" | "assumed";
+    /** Whether these arguments are ones the table can answer; the others get the unknown result. */
+    answers?(args: Args): boolean;
     result(args: Args, context: Context): Record<string, unknown>;
 }
 
@@ -209,7 +211,50 @@ function hostedZone(args: Args): Record<string, unknown> {
     };
 }
 
+/**
+ * AWS's public parameters (`/aws/service/...`), which component libraries read to pick an AMI: awsx classic
+ * JSON-parses the ECS-optimized one, so an unknown value would crash a program a real preview runs.
+ */
+const PUBLIC_AMI_PARAMETER = /^\/aws\/service\/(ecs\/optimized-ami|ami-amazon-linux-latest|ami-windows-latest|eks\/optimized-ami|bottlerocket)\//;
+
+function amiId(seed: string): string {
+    return mockHexId("ami", `ami:${seed}`);
+}
+
+function publicParameter(args: Args, context: Context): Record<string, unknown> {
+    const name = String(args.name);
+    const image = amiId(name);
+    // The ECS "recommended" parameter holds a JSON document; the others (…/image_id, the latest-AMI ones) an id.
+    const value = /\/ecs\/optimized-ami\/.*\/recommended$/.test(name)
+        ? JSON.stringify({ image_id: image, image_name: `amzn2-ami-ecs-hvm-2.0.20240101-x86_64-ebs`, ecs_agent_version: "1.80.0", ecs_runtime_version: "Docker version 20.10.25", os: "Amazon Linux 2", schema_version: 1, source_image_name: "amzn2-ami-minimal-hvm-2.0.20240101.0-x86_64-ebs" })
+        : image;
+    const region = regionOf(args, context);
+    return { ...args, id: name, name, arn: `arn:aws:ssm:${region}::parameter${name}`, type: "String", value, insecureValue: value, version: 1, withDecryption: args.withDecryption ?? true };
+}
+
+function ami(args: Args, context: Context): Record<string, unknown> {
+    const id = amiId(JSON.stringify(args));
+    const region = regionOf(args, context);
+    return {
+        ...args,
+        id,
+        imageId: id,
+        arn: `arn:aws:ec2:${region}::image/${id}`,
+        architecture: "x86_64",
+        name: "mock-ami-2024.01.01",
+        ownerId: "137112412989",
+        rootDeviceName: "/dev/xvda",
+        rootDeviceType: "ebs",
+        virtualizationType: "hvm",
+        state: "available",
+        blockDeviceMappings: [],
+        tags: {},
+    };
+}
+
 const DATA_SOURCES: Record<string, DataSource> = {
+    "aws:ssm/getParameter:getParameter": { kind: "assumed", answers: (args) => PUBLIC_AMI_PARAMETER.test(String(args.name ?? "")), result: publicParameter },
+    "aws:ec2/getAmi:getAmi": { kind: "assumed", result: ami },
     "aws:index/getCallerIdentity:getCallerIdentity": {
         kind: "assumed",
         result: () => ({ id: ACCOUNT_ID, accountId: ACCOUNT_ID, arn: `arn:aws:iam::${ACCOUNT_ID}:user/mock`, userId: "AIDAMOCK" }),
@@ -246,8 +291,13 @@ const DATA_SOURCES: Record<string, DataSource> = {
     },
 };
 
-export function isKnownDataSource(token: string): boolean {
-    return token in DATA_SOURCES;
+/** Whether the table answers this invoke; without arguments, whether it answers the token at all. */
+export function isKnownDataSource(token: string, args?: unknown): boolean {
+    const source = DATA_SOURCES[token];
+    if (!source) {
+        return false;
+    }
+    return !source.answers || args === undefined || (typeof args === "object" && args !== null && source.answers(args as Args));
 }
 
 /** "aws:iam/getPolicyDocument:getPolicyDocument" → "aws.iam.getPolicyDocument", as programs spell it. */
@@ -305,7 +355,7 @@ export function installUnknownInvokes(pulumi: typeof PulumiSdk, log: LookupLog):
             return;
         }
         runtime[name] = (token: string, ...rest: unknown[]) => {
-            if (isKnownDataSource(token) || token.startsWith("pulumi:")) {
+            if (isKnownDataSource(token, rest[0] ?? {}) || token.startsWith("pulumi:")) {
                 return original(token, ...rest);
             }
             log.record(token, "unknown");

@@ -6,7 +6,7 @@
  * Exit 0 when every stack is planned, 2 on a usage error or a failed plan (the program's error and its
  * file:line), as `npm run check` does.
  */
-import { listStacks } from "./stack-settings";
+import { stacksToPlan } from "./stack-settings";
 import { planInOrder } from "./order";
 import { PlanError } from "./runner";
 import { formatPlan } from "./format";
@@ -62,8 +62,8 @@ function main(): number {
         console.log(PLAN_USAGE);
         return EXIT_OK;
     }
-    const stacks = args.stacks.length > 0 ? args.stacks : listStacks(args.programDir);
     try {
+        const stacks = stacksToPlan(args.programDir, args.stacks);
         const results = planInOrder(args.programDir, stacks, { preview: args.preview, configSet: args.configSet, stackReferences: args.stackOutputs });
         if (args.json) {
             console.log(JSON.stringify(results.length === 1 ? results[0] : results, null, 2));

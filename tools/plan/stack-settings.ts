@@ -93,9 +93,11 @@ export function loadStackSettings(programDir: string, stack: string): StackSetti
         }
     }
     const stackDir = path.join(programDir, project.stackConfigDir ?? ".");
-    const stackFile = path.join(stackDir, `Pulumi.${stack}.yaml`);
-    if (!fs.existsSync(stackFile)) {
-        throw new Error(`no stack file ${path.relative(process.cwd(), stackFile) || stackFile} for stack "${stack}"`);
+    const stackFile = [".yaml", ".yml"].map((ext) => path.join(stackDir, `Pulumi.${stack}${ext}`)).find((f) => fs.existsSync(f));
+    if (!stackFile) {
+        throw new Error(
+            `no stack file ${path.join(stackDir, `Pulumi.${stack}.yaml`)} for stack "${stack}": create it (\`config: {}\` is enough for a stack without config) or name another stack with --stack`,
+        );
     }
     const stackSettings = (parse(fs.readFileSync(stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> };
     const secretKeys: string[] = [];
@@ -110,11 +112,38 @@ export function loadStackSettings(programDir: string, stack: string): StackSetti
     return { project: project.name, main: project.main, config, secretKeys };
 }
 
-/** The stacks of a project: every Pulumi.<stack>.yaml beside Pulumi.yaml. */
+/** Where a project keeps its stack files: Pulumi.yaml's `stackConfigDir`, else beside Pulumi.yaml. */
+function stackConfigDir(programDir: string): string {
+    const projectFile = ["Pulumi.yaml", "Pulumi.yml"].map((f) => path.join(programDir, f)).find((f) => fs.existsSync(f));
+    const project = projectFile ? ((parse(fs.readFileSync(projectFile, "utf8")) ?? {}) as { stackConfigDir?: string }) : {};
+    return path.join(programDir, project.stackConfigDir ?? ".");
+}
+
+/** The stacks of a project: every Pulumi.<stack>.yaml in its stack config directory. */
 export function listStacks(programDir: string): string[] {
-    return fs
-        .readdirSync(programDir)
-        .map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1])
+    const dir = stackConfigDir(programDir);
+    if (!fs.existsSync(dir)) {
+        return [];
+    }
+    return [...new Set(fs.readdirSync(dir).map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1]))]
         .filter((s): s is string => s !== undefined)
         .sort();
+}
+
+/**
+ * The stacks a run plans: those named on the command line, else every stack file. A project without any is
+ * an error, never an empty (and so compliant-looking) result.
+ */
+export function stacksToPlan(programDir: string, requested: readonly string[] | undefined): string[] {
+    if (requested && requested.length > 0) {
+        return [...requested];
+    }
+    const stacks = listStacks(programDir);
+    if (stacks.length === 0) {
+        throw new Error(
+            `${programDir} has no stack file (Pulumi.<stack>.yaml in ${stackConfigDir(programDir)}), so there is nothing to plan: ` +
+                "create one for the stack to check (e.g. Pulumi.dev.yaml with `config: {}`) and run again",
+        );
+    }
+    return stacks;
 }

@@ -11,7 +11,7 @@ import { planInOrder } from "../plan/order";
 import { renderHtml } from "./html";
 import { readReports } from "../drill/report";
 import { renderMarkdown } from "./markdown";
-import { listStacks } from "../plan/stack-settings";
+import { stacksToPlan } from "../plan/stack-settings";
 
 export type ReportFormat = "text" | "json" | "markdown" | "html";
 export const REPORT_FORMATS: readonly ReportFormat[] = ["text", "json", "markdown", "html"];
@@ -25,7 +25,7 @@ export interface ReportResult {
 
 export async function planAndCheck(options: CheckOptions = {}): Promise<{ plans: PlanResult[]; checks: StackCheck[] }> {
     const programDir = path.resolve(options.programDir ?? REPO_ROOT);
-    const stacks = options.stacks && options.stacks.length > 0 ? options.stacks : listStacks(programDir);
+    const stacks = stacksToPlan(programDir, options.stacks);
     const plans = planInOrder(programDir, stacks, planInputsOf(options));
     const checks = await checkPlans(plans, { ...options, programDir });
     return { plans, checks };

@@ -5,6 +5,9 @@
  * failover records above. Everything is read from the planned resources' inputs, nothing is hard-coded:
  * a stack without a replica or CronJobs simply has none in its column.
  */
+import { indexStack } from "../../policy/resources";
+import { stackRole } from "../../policy/roles";
+import { DEFAULT_SETTINGS } from "../../policy/settings";
 import { PlannedResource, PlanResult, UNKNOWN, unwrapSecrets } from "../plan/model";
 
 export type Lane = "database" | "backups" | "bucket" | "secrets" | "logs" | "cronjobs";
@@ -88,22 +91,24 @@ function arr(value: unknown): unknown[] {
     return Array.isArray(value) ? value : [];
 }
 
-function configOf(plan: PlanResult, key: string): string | undefined {
+/** A stack configuration value of the plan (`aws:region`, `<project>:cloud`); not policy config. */
+function stackConfigValue(plan: PlanResult, key: string): string | undefined {
     const v = plan.config[key];
     return v === undefined || v === "" ? undefined : v;
 }
 
-/** The role a stack declares (`<project>:role`), or what its resources say. */
+/**
+ * The stack's DR role, derived as the policy pack derives it (policy/roles.ts: role tags, then failover
+ * records and cross-region replicas); a stack that says nothing is drawn as a primary.
+ */
 export function stackRoleOf(plan: PlanResult): string {
-    const role = configOf(plan, `${plan.project}:role`);
-    if (role) {
-        return role;
-    }
-    return plan.resources.some((r) => r.type === "aws:rds/instance:Instance" && props(r).replicateSourceDb) ? "standby" : "primary";
+    const resources = plan.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: unwrapSecrets(r.inputs) as Record<string, unknown> }));
+    const role = stackRole(indexStack(resources, DEFAULT_SETTINGS), resources, new Map(), DEFAULT_SETTINGS);
+    return role === "unknown" ? "primary" : role;
 }
 
 export function cloudOf(plan: PlanResult): string {
-    const cloud = configOf(plan, `${plan.project}:cloud`);
+    const cloud = stackConfigValue(plan, `${plan.project}:cloud`);
     if (cloud) {
         return cloud;
     }
@@ -115,9 +120,9 @@ export function cloudOf(plan: PlanResult): string {
 
 function columnOf(plan: PlanResult): TopologyColumn {
     const cloud = cloudOf(plan);
-    const awsRegion = configOf(plan, "aws:region");
+    const awsRegion = stackConfigValue(plan, "aws:region");
     const region =
-        (cloud === "azure" ? configOf(plan, "azure-native:location") : cloud === "gcp" ? configOf(plan, "gcp:region") : awsRegion) ??
+        (cloud === "azure" ? stackConfigValue(plan, "azure-native:location") : cloud === "gcp" ? stackConfigValue(plan, "gcp:region") : awsRegion) ??
         awsRegion ??
         "(region not configured)";
     return {
@@ -126,7 +131,7 @@ function columnOf(plan: PlanResult): TopologyColumn {
         cloud,
         region,
         awsRegion: awsRegion && awsRegion !== region ? awsRegion : undefined,
-        endpoint: configOf(plan, `${plan.project}:regionalEndpoint`),
+        endpoint: stackConfigValue(plan, `${plan.project}:regionalEndpoint`),
     };
 }
 
@@ -138,7 +143,7 @@ export function pairStacks(plans: PlanResult[]): PlanResult[][] {
     const groups: PlanResult[][] = [];
     const placed = new Set<string>();
     const primaryOf = (p: PlanResult) => {
-        const ref = configOf(p, `${p.project}:primaryStack`);
+        const ref = stackConfigValue(p, `${p.project}:primaryStack`);
         return ref ? plans.find((q) => q !== p && q.project === p.project && ref.split("/").pop() === q.stack) : undefined;
     };
     for (const plan of plans) {
@@ -185,58 +190,67 @@ function resourceRegion(r: PlannedResource, fallback: string | undefined): strin
 }
 
 /** Builds the topology of a group of stacks (see `pairStacks`). */
-export function buildTopology(plans: PlanResult[]): Topology {
-    const columns = plans.map(columnOf);
-    const nodes: TopologyNode[] = [];
-    const edges: TopologyEdge[] = [];
-    let seq = 0;
-    const add = (node: Omit<TopologyNode, "id">): TopologyNode => {
-        const full = { ...node, id: `n${seq++}` };
-        nodes.push(full);
+interface PendingLink {
+    from: string | undefined;
+    to: string;
+    label: string;
+}
+
+/**
+ * Collects the nodes and edges of a group of stacks, one concern at a time (databases, backups, buckets,
+ * secrets, logs, CronJobs), then resolves the links that cross stacks once every node exists.
+ */
+class TopologyBuilder {
+    readonly nodes: TopologyNode[] = [];
+    readonly edges: TopologyEdge[] = [];
+    private seq = 0;
+    /** Database identities, for links across stacks: RDS identifier / ARN, Azure server id, Cloud SQL name. */
+    private readonly databaseKeys = new Map<string, string>();
+    private readonly pendingDbLinks: PendingLink[] = [];
+    private readonly bucketsByName = new Map<string, string>();
+    private readonly pendingBucketLinks: { source: string; destination: string; label: string }[] = [];
+    private readonly vaultsByArnName = new Map<string, string>();
+    private readonly pendingVaultLinks: { from: string; toName: string; label: string }[] = [];
+
+    constructor(readonly columns: TopologyColumn[]) {}
+
+    add(node: Omit<TopologyNode, "id">): TopologyNode {
+        const full = { ...node, id: `n${this.seq++}` };
+        this.nodes.push(full);
         return full;
-    };
+    }
+
     /** The column in `region` (AWS region of storage, or the database region), adding an implied one if none. */
-    const columnIn = (region: string, declaredBy: number): number => {
-        const i = columns.findIndex((c) => (c.awsRegion ?? c.region) === region || c.region === region);
+    columnIn(region: string, declaredBy: number): number {
+        const i = this.columns.findIndex((c) => (c.awsRegion ?? c.region) === region || c.region === region);
         if (i >= 0) {
             return i;
         }
-        columns.push({ stack: `(${region})`, role: `declared by ${columns[declaredBy].stack}`, cloud: "aws", region, implied: true });
-        return columns.length - 1;
-    };
+        this.columns.push({ stack: `(${region})`, role: `declared by ${this.columns[declaredBy].stack}`, cloud: "aws", region, implied: true });
+        return this.columns.length - 1;
+    }
 
-    // Database identities, for links across stacks: RDS identifier / ARN, Azure server id, Cloud SQL name.
-    const databaseKeys = new Map<string, string>();
-    const dbNodeFor = (ref: string | undefined): string | undefined => {
-        if (!ref) {
-            return undefined;
-        }
-        for (const [key, id] of databaseKeys) {
-            if (ref === key || ref.endsWith(`:db:${key}`) || ref.endsWith(`/flexibleServers/${key}`) || ref.endsWith(`:${key}`)) {
-                return id;
-            }
-        }
-        return undefined;
-    };
-    const pendingDbLinks: { from: string | undefined; to: string; label: string }[] = [];
+    /** Everything one stack declares, in the diagram's lanes. */
+    addStack(plan: PlanResult, column: number): void {
+        const own = this.columns[column];
+        const scope: StackScope = { plan, column, storageRegion: own.awsRegion ?? own.region, of: (type) => plan.resources.filter((r) => r.type === type) };
+        this.addRdsInstances(scope);
+        this.addAzureServers(scope);
+        this.addCloudSqlInstances(scope);
+        this.addBackups(scope);
+        this.addBuckets(scope);
+        this.addSecrets(scope);
+        this.addLogs(scope);
+        this.addCronJobs(scope);
+    }
 
-    const bucketsByName = new Map<string, string>();
-    const pendingBucketLinks: { source: string; destination: string; label: string }[] = [];
-    const vaultsByArnName = new Map<string, string>();
-    const pendingVaultLinks: { from: string; toName: string; label: string }[] = [];
-
-    plans.forEach((plan, column) => {
-        const own = columns[column];
-        const storageRegion = own.awsRegion ?? own.region;
-        const of = (type: string) => plan.resources.filter((r) => r.type === type);
-
-        // Databases.
+    private addRdsInstances({ of, column }: StackScope): void {
         for (const r of of("aws:rds/instance:Instance")) {
             const p = props(r);
             const identifier = str(p.identifier) ?? r.name;
             const restore = p.snapshotIdentifier !== undefined || p.restoreToPointInTime !== undefined;
             const source = str(p.replicateSourceDb);
-            const node = add({
+            const node = this.add({
                 kind: source ? "replica" : restore ? "restore" : "database",
                 lane: "database",
                 column,
@@ -248,17 +262,20 @@ export function buildTopology(plans: PlanResult[]): Topology {
                 ],
                 urns: [r.urn],
             });
-            databaseKeys.set(identifier, node.id);
+            this.databaseKeys.set(identifier, node.id);
             if (source) {
-                pendingDbLinks.push({ from: source, to: node.id, label: "streaming replication" });
+                this.pendingDbLinks.push({ from: source, to: node.id, label: "streaming replication" });
             }
         }
+    }
+
+    private addAzureServers({ of, column }: StackScope): void {
         for (const r of of("azure-native:dbforpostgresql:Server")) {
             const p = props(r);
             const name = str(p.serverName) ?? r.name;
             const mode = str(p.createMode) ?? "Default";
             const backup = obj(p.backup);
-            const node = add({
+            const node = this.add({
                 kind: mode === "Replica" ? "replica" : mode === "Default" ? "database" : "restore",
                 lane: "database",
                 column,
@@ -270,11 +287,14 @@ export function buildTopology(plans: PlanResult[]): Topology {
                 ],
                 urns: [r.urn],
             });
-            databaseKeys.set(name, node.id);
+            this.databaseKeys.set(name, node.id);
             if (mode !== "Default") {
-                pendingDbLinks.push({ from: str(p.sourceServerResourceId), to: node.id, label: mode === "Replica" ? "async replication" : "restore" });
+                this.pendingDbLinks.push({ from: str(p.sourceServerResourceId), to: node.id, label: mode === "Replica" ? "async replication" : "restore" });
             }
         }
+    }
+
+    private addCloudSqlInstances({ of, column }: StackScope): void {
         for (const r of of("gcp:sql/databaseInstance:DatabaseInstance")) {
             const p = props(r);
             const name = str(p.name) ?? r.name;
@@ -283,7 +303,7 @@ export function buildTopology(plans: PlanResult[]): Topology {
             const master = str(p.masterInstanceName);
             const clone = obj(p.clone);
             const restoreFrom = str(clone.sourceInstanceName) ?? str(obj(p.restoreBackupContext).instanceId);
-            const node = add({
+            const node = this.add({
                 kind: master ? "replica" : restoreFrom ? "restore" : "database",
                 lane: "database",
                 column,
@@ -295,46 +315,35 @@ export function buildTopology(plans: PlanResult[]): Topology {
                 ],
                 urns: [r.urn],
             });
-            databaseKeys.set(name, node.id);
+            this.databaseKeys.set(name, node.id);
             if (master || restoreFrom) {
-                pendingDbLinks.push({ from: master ?? restoreFrom, to: node.id, label: master ? "async replication" : "clone" });
+                this.pendingDbLinks.push({ from: master ?? restoreFrom, to: node.id, label: master ? "async replication" : "clone" });
             }
         }
+    }
 
-        // Backups: automated-backup replication, AWS Backup vaults and plans.
+    /** Automated-backup replication, AWS Backup plans (as lines of their vaults) and vaults. */
+    private addBackups({ plan, of, column, storageRegion }: StackScope): void {
         for (const r of of("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication")) {
             const p = props(r);
-            const node = add({
+            const node = this.add({
                 kind: "pitr",
                 lane: "backups",
-                column: columnIn(resourceRegion(r, storageRegion) ?? storageRegion, column),
+                column: this.columnIn(resourceRegion(r, storageRegion) ?? storageRegion, column),
                 title: "Automated backups copy",
                 lines: [`point-in-time restore here`, `retention ${days(p.retentionPeriod)}`],
                 urns: [r.urn],
             });
-            pendingDbLinks.push({ from: str(p.sourceDbInstanceArn), to: node.id, label: `backups replicated, ${days(p.retentionPeriod)}` });
+            this.pendingDbLinks.push({ from: str(p.sourceDbInstanceArn), to: node.id, label: `backups replicated, ${days(p.retentionPeriod)}` });
         }
-        const plansByVault = new Map<string, string[]>();
-        for (const r of of("aws:backup/plan:Plan")) {
-            for (const rule of arr(props(r).rules).map(obj)) {
-                const vault = str(rule.targetVaultName) ?? "?";
-                const line = `${str(rule.ruleName) ?? "rule"}: ${rule.enableContinuousBackup === true ? "continuous (PITR)" : str(rule.schedule) ?? ""}, ${days(obj(rule.lifecycle).deleteAfter)}`;
-                plansByVault.set(vault, [...(plansByVault.get(vault) ?? []), line]);
-                for (const copy of arr(rule.copyActions).map(obj)) {
-                    const dest = str(copy.destinationVaultArn);
-                    if (dest) {
-                        pendingVaultLinks.push({ from: vault, toName: dest.split(":").pop() ?? dest, label: `AWS Backup copy, ${days(obj(copy.lifecycle).deleteAfter)}` });
-                    }
-                }
-            }
-        }
+        const plansByVault = this.backupPlanLines(of("aws:backup/plan:Plan"));
         for (const r of of("aws:backup/vault:Vault")) {
             const p = props(r);
             const name = str(p.name) ?? r.name;
             const region = resourceRegion(r, storageRegion) ?? storageRegion;
-            const target = columnIn(region, column);
+            const target = this.columnIn(region, column);
             const locked = plan.resources.some((l) => l.type === "aws:backup/vaultLockConfiguration:VaultLockConfiguration" && refersTo(l, "backupVaultName", r, name));
-            const node = add({
+            const node = this.add({
                 kind: "vault",
                 lane: "backups",
                 column: target,
@@ -343,143 +352,200 @@ export function buildTopology(plans: PlanResult[]): Topology {
                 declaredBy: target === column ? undefined : plan.stack,
                 urns: [r.urn],
             });
-            vaultsByArnName.set(name, node.id);
+            this.vaultsByArnName.set(name, node.id);
         }
+    }
 
-        // Buckets, their lifecycle and replication.
+    /** Each vault's rules as lines; the copy actions become links to the destination vaults. */
+    private backupPlanLines(backupPlans: PlannedResource[]): Map<string, string[]> {
+        const plansByVault = new Map<string, string[]>();
+        for (const r of backupPlans) {
+            for (const rule of arr(props(r).rules).map(obj)) {
+                const vault = str(rule.targetVaultName) ?? "?";
+                const line = `${str(rule.ruleName) ?? "rule"}: ${rule.enableContinuousBackup === true ? "continuous (PITR)" : str(rule.schedule) ?? ""}, ${days(obj(rule.lifecycle).deleteAfter)}`;
+                plansByVault.set(vault, [...(plansByVault.get(vault) ?? []), line]);
+                for (const copy of arr(rule.copyActions).map(obj)) {
+                    const dest = str(copy.destinationVaultArn);
+                    if (dest) {
+                        this.pendingVaultLinks.push({ from: vault, toName: dest.split(":").pop() ?? dest, label: `AWS Backup copy, ${days(obj(copy.lifecycle).deleteAfter)}` });
+                    }
+                }
+            }
+        }
+        return plansByVault;
+    }
+
+    /** Buckets with their versioning and lifecycle; replication rules become links between buckets. */
+    private addBuckets({ plan, of, column, storageRegion }: StackScope): void {
         for (const r of of("aws:s3/bucket:Bucket")) {
             const name = str(props(r).bucket) ?? r.name;
             const lifecycle = plan.resources.find((l) => l.type === "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration" && refersTo(l, "bucket", r, name));
             const versioned = plan.resources.some(
                 (v) => v.type === "aws:s3/bucketVersioning:BucketVersioning" && refersTo(v, "bucket", r, name) && str(obj(props(v).versioningConfiguration).status) === "Enabled",
             );
-            const rules = lifecycle
-                ? arr(props(lifecycle).rules)
-                      .map(obj)
-                      .filter((rule) => str(rule.status) === "Enabled")
-                      .map((rule) => {
-                          const prefix = str(obj(rule.filter).prefix) ?? "";
-                          const expiration = obj(rule.expiration).days;
-                          const versions = obj(rule.noncurrentVersionExpiration).newerNoncurrentVersions;
-                          return expiration !== undefined ? `${prefix} ${str(expiration)}d` : versions !== undefined ? `${prefix} ${Number(versions) + 1} versions` : prefix;
-                      })
-                : [];
-            const node = add({
+            const node = this.add({
                 kind: "bucket",
                 lane: "bucket",
-                column: columnIn(resourceRegion(r, storageRegion) ?? storageRegion, column),
+                column: this.columnIn(resourceRegion(r, storageRegion) ?? storageRegion, column),
                 title: `S3 ${name}`,
-                lines: [versioned ? "versioned, SSE-KMS" : "SSE-KMS", ...chunk(rules, 2).map((c) => c.join(", "))],
+                lines: [versioned ? "versioned, SSE-KMS" : "SSE-KMS", ...chunk(lifecycle ? lifecycleLines(lifecycle) : [], 2).map((c) => c.join(", "))],
                 urns: [r.urn, ...(lifecycle ? [lifecycle.urn] : [])],
             });
-            bucketsByName.set(name, node.id);
+            this.bucketsByName.set(name, node.id);
         }
         for (const r of of("aws:s3/bucketReplicationConfig:BucketReplicationConfig")) {
             const p = props(r);
             for (const rule of arr(p.rules).map(obj)) {
                 const destination = obj(rule.destination);
                 const rtc = obj(obj(destination.replicationTime).time).minutes;
-                pendingBucketLinks.push({
+                this.pendingBucketLinks.push({
                     source: str(p.bucket) ?? "",
                     destination: (str(destination.bucket) ?? "").replace(/^arn:aws[a-z-]*:s3:::/, ""),
                     label: `S3 replication${rtc !== undefined ? `, RTC ${str(rtc)} min` : ""}`,
                 });
             }
         }
+    }
 
-        // Secrets and their replicas.
+    /** The stack's secrets, and one node per region their replicas live in. */
+    private addSecrets({ plan, of, column }: StackScope): void {
         const secrets = of("aws:secretsmanager/secret:Secret");
-        if (secrets.length > 0) {
-            const secretNode = add({
-                kind: "secret",
-                lane: "secrets",
-                column,
-                title: `Secrets Manager (${secrets.length})`,
-                lines: secrets.map((s) => str(props(s).name) ?? s.name),
-                urns: secrets.map((s) => s.urn),
-            });
-            const byRegion = new Map<string, PlannedResource[]>();
-            for (const s of secrets) {
-                for (const replica of arr(props(s).replicas).map(obj)) {
-                    const region = str(replica.region);
-                    if (region) {
-                        byRegion.set(region, [...(byRegion.get(region) ?? []), s]);
-                    }
+        if (secrets.length === 0) {
+            return;
+        }
+        const secretNode = this.add({
+            kind: "secret",
+            lane: "secrets",
+            column,
+            title: `Secrets Manager (${secrets.length})`,
+            lines: secrets.map((s) => str(props(s).name) ?? s.name),
+            urns: secrets.map((s) => s.urn),
+        });
+        const byRegion = new Map<string, PlannedResource[]>();
+        for (const s of secrets) {
+            for (const replica of arr(props(s).replicas).map(obj)) {
+                const region = str(replica.region);
+                if (region) {
+                    byRegion.set(region, [...(byRegion.get(region) ?? []), s]);
                 }
             }
-            for (const [region, replicated] of byRegion) {
-                const target = columnIn(region, column);
-                const replicaNode = add({
-                    kind: "secret-replica",
-                    lane: "secrets",
-                    column: target,
-                    title: `Secret replicas (${replicated.length})`,
-                    lines: [`in ${region}, own KMS key`, ...replicated.map((s) => str(props(s).name) ?? s.name)],
-                    declaredBy: plan.stack,
-                    urns: replicated.map((s) => s.urn),
-                });
-                edges.push({ from: secretNode.id, to: replicaNode.id, label: "replicated" });
+        }
+        for (const [region, replicated] of byRegion) {
+            const replicaNode = this.add({
+                kind: "secret-replica",
+                lane: "secrets",
+                column: this.columnIn(region, column),
+                title: `Secret replicas (${replicated.length})`,
+                lines: [`in ${region}, own KMS key`, ...replicated.map((s) => str(props(s).name) ?? s.name)],
+                declaredBy: plan.stack,
+                urns: replicated.map((s) => s.urn),
+            });
+            this.edges.push({ from: secretNode.id, to: replicaNode.id, label: "replicated" });
+        }
+    }
+
+    /** Audit log groups (their retention) and their archive to S3. */
+    private addLogs({ of, column }: StackScope): void {
+        const logGroups = of("aws:cloudwatch/logGroup:LogGroup");
+        if (logGroups.length === 0) {
+            return;
+        }
+        const retention = [...new Set(logGroups.map((g) => (props(g).retentionInDays === undefined || props(g).retentionInDays === 0 ? "never expire" : `${str(props(g).retentionInDays)}d`)))];
+        const archive = of("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream")
+            .map((f) => obj(props(f).extendedS3Configuration))
+            .map((s3) => `archive: ${(str(s3.bucketArn) ?? "").replace(/^arn:aws[a-z-]*:s3:::/, "s3://")}/${(str(s3.prefix) ?? "").split("/")[0]}/`);
+        this.add({
+            kind: "logs",
+            lane: "logs",
+            column,
+            title: `CloudWatch Logs (${logGroups.length} group${logGroups.length === 1 ? "" : "s"})`,
+            lines: [`retention ${retention.join(", ")}, KMS`, ...archive],
+            urns: logGroups.map((g) => g.urn),
+        });
+    }
+
+    /** Kubernetes CronJobs: one node per stack, a line per job (name, schedule, suspended). */
+    private addCronJobs({ of, column }: StackScope): void {
+        const cronJobs = of("kubernetes:batch/v1:CronJob");
+        if (cronJobs.length === 0) {
+            return;
+        }
+        const namespaces = [...new Set(cronJobs.map((r) => str(obj(props(r).metadata).namespace) ?? "default"))];
+        this.add({
+            kind: "cronjob",
+            lane: "cronjobs",
+            column,
+            title: `CronJobs (${cronJobs.length}) · ${namespaces.join(", ")}`,
+            lines: cronJobs.map((r) => {
+                const p = props(r);
+                const spec = obj(p.spec);
+                return `${str(obj(p.metadata).name) ?? r.name}: ${str(spec.schedule) ?? "?"}${spec.suspend === true ? " (suspended)" : ""}`;
+            }),
+            urns: cronJobs.map((r) => r.urn),
+        });
+    }
+
+    /** The links across stacks, now that every node exists: replication, restores, bucket and vault copies. */
+    resolveLinks(): void {
+        for (const link of this.pendingDbLinks) {
+            const from = this.databaseNode(link.from);
+            if (from) {
+                this.edges.push({ from, to: link.to, label: link.label });
             }
         }
-
-        // Audit logs and their archive.
-        const logGroups = of("aws:cloudwatch/logGroup:LogGroup");
-        if (logGroups.length > 0) {
-            const retention = [...new Set(logGroups.map((g) => (props(g).retentionInDays === undefined || props(g).retentionInDays === 0 ? "never expire" : `${str(props(g).retentionInDays)}d`)))];
-            const archive = of("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream")
-                .map((f) => obj(props(f).extendedS3Configuration))
-                .map((s3) => `archive: ${(str(s3.bucketArn) ?? "").replace(/^arn:aws[a-z-]*:s3:::/, "s3://")}/${(str(s3.prefix) ?? "").split("/")[0]}/`);
-            add({
-                kind: "logs",
-                lane: "logs",
-                column,
-                title: `CloudWatch Logs (${logGroups.length} group${logGroups.length === 1 ? "" : "s"})`,
-                lines: [`retention ${retention.join(", ")}, KMS`, ...archive],
-                urns: logGroups.map((g) => g.urn),
-            });
+        for (const link of this.pendingBucketLinks) {
+            const from = this.bucketsByName.get(link.source);
+            const to = this.bucketsByName.get(link.destination);
+            if (from && to) {
+                this.edges.push({ from, to, label: link.label });
+            }
         }
-
-        // Kubernetes CronJobs: one node per stack, a line per job (name, schedule, suspended).
-        const cronJobs = of("kubernetes:batch/v1:CronJob");
-        if (cronJobs.length > 0) {
-            const namespaces = [...new Set(cronJobs.map((r) => str(obj(props(r).metadata).namespace) ?? "default"))];
-            add({
-                kind: "cronjob",
-                lane: "cronjobs",
-                column,
-                title: `CronJobs (${cronJobs.length}) · ${namespaces.join(", ")}`,
-                lines: cronJobs.map((r) => {
-                    const p = props(r);
-                    const spec = obj(p.spec);
-                    return `${str(obj(p.metadata).name) ?? r.name}: ${str(spec.schedule) ?? "?"}${spec.suspend === true ? " (suspended)" : ""}`;
-                }),
-                urns: cronJobs.map((r) => r.urn),
-            });
-        }
-    });
-
-    for (const link of pendingDbLinks) {
-        const from = dbNodeFor(link.from);
-        if (from) {
-            edges.push({ from, to: link.to, label: link.label });
-        }
-    }
-    for (const link of pendingBucketLinks) {
-        const from = bucketsByName.get(link.source);
-        const to = bucketsByName.get(link.destination);
-        if (from && to) {
-            edges.push({ from, to, label: link.label });
-        }
-    }
-    for (const link of pendingVaultLinks) {
-        const from = vaultsByArnName.get(link.from);
-        const to = vaultsByArnName.get(link.toName);
-        if (from && to) {
-            edges.push({ from, to, label: link.label });
+        for (const link of this.pendingVaultLinks) {
+            const from = this.vaultsByArnName.get(link.from);
+            const to = this.vaultsByArnName.get(link.toName);
+            if (from && to) {
+                this.edges.push({ from, to, label: link.label });
+            }
         }
     }
 
-    // DNS failover: records with a failover routing policy, across the group.
+    private databaseNode(ref: string | undefined): string | undefined {
+        if (!ref) {
+            return undefined;
+        }
+        for (const [key, id] of this.databaseKeys) {
+            if (ref === key || ref.endsWith(`:db:${key}`) || ref.endsWith(`/flexibleServers/${key}`) || ref.endsWith(`:${key}`)) {
+                return id;
+            }
+        }
+        return undefined;
+    }
+}
+
+/** One stack's plan as the builder reads it. */
+interface StackScope {
+    plan: PlanResult;
+    column: number;
+    /** The AWS region of the stack's storage (its region on aws). */
+    storageRegion: string;
+    of(type: string): PlannedResource[];
+}
+
+/** The enabled lifecycle rules of a bucket: "clients/ 90d", "secrets/ 7 versions". */
+function lifecycleLines(lifecycle: PlannedResource): string[] {
+    return arr(props(lifecycle).rules)
+        .map(obj)
+        .filter((rule) => str(rule.status) === "Enabled")
+        .map((rule) => {
+            const prefix = str(obj(rule.filter).prefix) ?? "";
+            const expiration = obj(rule.expiration).days;
+            const versions = obj(rule.noncurrentVersionExpiration).newerNoncurrentVersions;
+            return expiration !== undefined ? `${prefix} ${str(expiration)}d` : versions !== undefined ? `${prefix} ${Number(versions) + 1} versions` : prefix;
+        });
+}
+
+/** DNS failover: the records with a failover routing policy, across the group. */
+function dnsFailover(plans: PlanResult[]): Topology["dns"] {
     let dns: Topology["dns"];
     plans.forEach((plan, column) => {
         for (const r of plan.resources.filter((x) => x.type === "aws:route53/record:Record")) {
@@ -499,8 +565,14 @@ export function buildTopology(plans: PlanResult[]): Topology {
             });
         }
     });
+    return dns;
+}
 
-    return { title: plans.map((p) => p.stack).join(" + "), columns, dns, nodes, edges };
+export function buildTopology(plans: PlanResult[]): Topology {
+    const builder = new TopologyBuilder(plans.map(columnOf));
+    plans.forEach((plan, column) => builder.addStack(plan, column));
+    builder.resolveLinks();
+    return { title: plans.map((p) => p.stack).join(" + "), columns: builder.columns, dns: dnsFailover(plans), nodes: builder.nodes, edges: builder.edges };
 }
 
 function chunk<T>(items: T[], size: number): T[][] {

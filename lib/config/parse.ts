@@ -1,0 +1,161 @@
+/**
+ * parseStackConfig: raw values (a key lookup) -> the validated StackConfig, or a ConfigError listing every
+ * problem, one line each. Three steps: each key through its schema (schema.ts), the rules between keys
+ * (refinements.ts), then the derived values the compositions read.
+ */
+import { Retention, TABLE_RETENTION } from "../retention";
+import { WEEK_DAYS, WEEKLY_WINDOW } from "../formats";
+import { FIELDS, FieldName, PROJECT, SECTION_DEFAULTS, Values } from "./schema";
+import { crossFieldRules, regionOf, RuleContext } from "./refinements";
+import { ConfigError, issueLines, qualifiedKey } from "./messages";
+import { toUtc, parseRfc3339 } from "./time";
+import type { BackupJobSchedules } from "../schedule";
+import type { Cloud, StackConfig } from "./types";
+
+export interface ParseOptions {
+    /** The current time, for validating restore.pointInTime; injectable for tests. */
+    now?: Date;
+}
+
+/** A lookup of raw configuration values by fully qualified key ("oauth2-dr:role", "aws:region"). */
+export type ConfigLookup = (key: string) => string | undefined;
+
+export function parseStackConfig(lookup: ConfigLookup, stack: string, project: string = PROJECT, options: ParseOptions = {}): StackConfig {
+    const raw = (key: string) => {
+        const value = lookup(key.includes(":") ? key : `${project}:${key}`);
+        return value === undefined || value === "" ? undefined : value;
+    };
+    const { values, problems, invalidKeys } = parseFields(raw, project);
+    const ctx: RuleContext = {
+        stack,
+        now: options.now ?? new Date(),
+        raw,
+        invalid: (key) => invalidKeys.some((k) => k === key || k.startsWith(`${key}.`)),
+    };
+    const rules = crossFieldRules(ctx).safeParse(values);
+    if (!rules.success) {
+        problems.push(...issueLines(project, [], rules.error.issues));
+    }
+    if (problems.length > 0) {
+        throw new ConfigError(problems);
+    }
+    return derive(values, project, stack, raw("gcp:project"));
+}
+
+/** Each key through its schema; an unset key takes its default, an invalid one stays out of `values`. */
+function parseFields(raw: (key: string) => string | undefined, project: string) {
+    const values: Values = {};
+    const problems: string[] = [];
+    const invalidKeys: string[] = [];
+    for (const [name, field] of Object.entries(FIELDS) as Array<[FieldName, (typeof FIELDS)[FieldName]]>) {
+        const text = raw(name) ?? defaultText(field.default);
+        if (text === undefined) {
+            continue;
+        }
+        const result = field.schema.safeParse(text);
+        if (result.success) {
+            (values as Record<string, unknown>)[name] = result.data;
+        } else {
+            problems.push(...issueLines(project, [name], result.error.issues));
+            invalidKeys.push(...result.error.issues.map((i) => qualifiedKey("", [name, ...i.path]).slice(1)));
+        }
+    }
+    return { values, problems, invalidKeys };
+}
+
+/** A default as the raw text Pulumi would pass: "" (no value) stays unset. */
+function defaultText(value: unknown): string | undefined {
+    if (value === undefined || value === "") {
+        return undefined;
+    }
+    return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/** The StackConfig of valid values: defaults inside sections filled in, derived values computed. */
+function derive(v: Values, project: string, stack: string, gcpProviderProject: string | undefined): StackConfig {
+    const cloud = v.cloud as Cloud;
+    const role = v.role!;
+    const region = regionOf(v);
+    const storage = cloud === "aws"
+        ? { primaryRegion: v.primaryRegion!, drRegion: v.drRegion!, region }
+        : { primaryRegion: v.awsPrimaryRegion!, drRegion: v.awsDrRegion!, region: role === "standby" ? v.awsDrRegion! : v.awsPrimaryRegion! };
+    const hostedZoneId = v.hostedZoneId ?? "";
+    const mw = WEEKLY_WINDOW.exec(v.maintenanceWindow!)!;
+    const jobs = { ...SECTION_DEFAULTS.backupJobs, ...v.backupJobs };
+    const restoreTime = v.restore?.pointInTime;
+    return {
+        project,
+        stack,
+        cloud,
+        role,
+        environment: v.environment!,
+        primaryRegion: v.primaryRegion!,
+        drRegion: v.drRegion!,
+        region,
+        storage,
+        domain: v.domain!,
+        hostedZoneId,
+        regionalEndpoint: v.regionalEndpoint ?? "",
+        backupWindow: v.backupWindow!,
+        maintenanceWindow: v.maintenanceWindow!,
+        instanceClass: v.instanceClass!,
+        engineVersion: v.engineVersion!,
+        allocatedStorageGb: v.allocatedStorageGb!,
+        maxAllocatedStorageGb: v.maxAllocatedStorageGb!,
+        subnetIds: v.subnetIds ?? [],
+        securityGroupIds: v.securityGroupIds ?? [],
+        tags: v.tags ?? {},
+        retention: retentionOf(v),
+        secretRecoveryWindowDays: v.secretRecoveryWindowDays!,
+        primaryStack: v.primaryStack,
+        promote: v.promote ?? false,
+        backupJobs: {
+            enabled: jobs.enabled,
+            kubeconfig: v.backupJobs?.kubeconfig,
+            image: jobs.image,
+            schedules: { ...SECTION_DEFAULTS.backupJobs.schedules, ...(v.backupJobs?.schedules as Partial<BackupJobSchedules> | undefined) },
+            oidcProviderArn: v.backupJobs?.oidcProviderArn ?? "",
+            oidcProviderUrl: v.backupJobs?.oidcProviderUrl ?? "",
+        },
+        dnsFailover: cloud === "aws" || hostedZoneId !== "",
+        backupStartTime: v.backupWindow!.slice(0, 5),
+        maintenanceStart: { dayOfWeek: WEEK_DAYS.indexOf(mw[1]), hour: Number(mw[2]), minute: Number(mw[3]) },
+        azure: cloud === "azure" ? { ...SECTION_DEFAULTS.azure, ...v.azure } : undefined,
+        gcp: cloud === "gcp" ? gcpOf(v, gcpProviderProject) : undefined,
+        restore: v.restore?.fromSnapshot !== undefined
+            ? { mode: "snapshot", fromSnapshot: v.restore.fromSnapshot }
+            : restoreTime !== undefined ? { mode: "pointInTime", pointInTime: toUtc(parseRfc3339(restoreTime)!) } : undefined,
+        manualSnapshots: v.manualSnapshots ?? [],
+        awsBackup: {
+            enabled: v.awsBackup?.enabled ?? (cloud === "aws" && role === "primary"),
+            changeableForDays: v.awsBackup?.changeableForDays ?? SECTION_DEFAULTS.awsBackup.changeableForDays,
+        },
+        alarms: cloud === "aws" ? alarmsOf(v, region) : {},
+        appDatabaseSecret: { ...SECTION_DEFAULTS.appDatabaseSecret, ...v.appDatabaseSecret },
+    };
+}
+
+function retentionOf(v: Values): Retention {
+    const raised = Object.fromEntries(Object.entries(v.retention ?? {}).map(([k, value]) => [k, Number(value)]));
+    return { ...TABLE_RETENTION, ...raised };
+}
+
+/** Cloud SQL settings; the project defaults to the provider's gcp:project. */
+function gcpOf(v: Values, providerProject: string | undefined): StackConfig["gcp"] {
+    const gcp = { ...SECTION_DEFAULTS.gcp, ...v.gcp };
+    return {
+        project: v.gcp?.project ?? providerProject ?? "",
+        tier: gcp.tier,
+        edition: gcp.edition,
+        privateNetwork: gcp.privateNetwork ?? "",
+        transactionLogRetentionDays: gcp.transactionLogRetentionDays,
+        backupLocation: gcp.backupLocation,
+    };
+}
+
+function alarmsOf(v: Values, region: string): StackConfig["alarms"] {
+    const topicArn = v.alarmTopicArn;
+    // Route 53's health-check metrics live in us-east-1: a topic there serves both alarms.
+    const healthCheckTopicArn = v.healthCheckAlarmTopicArn ?? (topicArn && region === "us-east-1" ? topicArn : undefined);
+    return { topicArn, healthCheckTopicArn };
+}

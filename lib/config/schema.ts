@@ -1,0 +1,138 @@
+/**
+ * The stack configuration's schema: every key of the `oauth2-dr` namespace with its kind (as Pulumi.yaml
+ * declares it), its default and the zod schema of its value. The defaults live here and only here;
+ * test/config-schema.test.ts proves that Pulumi.yaml declares the same keys, kinds and defaults. Rules
+ * between keys (regions, windows, restore times, what a cloud or role requires) are in refinements.ts.
+ */
+import { z } from "zod";
+import { CLOUDS } from "../clouds";
+import { AWS_REGION, DAILY_WINDOW, HOSTNAME, OIDC_ISSUER, OIDC_PROVIDER_ARN, WEEKLY_WINDOW } from "../formats";
+import { DEFAULT_SCHEDULES } from "../schedule";
+import { boolean, integer, jsonMap, matching, oneOf, section, stringList, stringMap } from "./fields";
+
+export const PROJECT = "oauth2-dr";
+
+export const ROLES = ["primary", "standby"] as const;
+export const ENVIRONMENTS = ["production", "staging", "development"] as const;
+export const AZURE_SKU_TIERS = ["Burstable", "GeneralPurpose", "MemoryOptimized"] as const;
+export const GCP_EDITIONS = ["ENTERPRISE", "ENTERPRISE_PLUS"] as const;
+
+const text = z.string();
+
+/** backupJobs: the CronJobs' image, cluster, schedules and OIDC provider. */
+export const backupJobsSection = section({
+    enabled: boolean.optional(),
+    kubeconfig: text.optional(),
+    image: text.optional(),
+    schedules: jsonMap("must be a map of job to cron schedule").optional(),
+    oidcProviderArn: matching(OIDC_PROVIDER_ARN, (v) => `"${v}" is not an IAM OIDC provider ARN`).optional(),
+    oidcProviderUrl: matching(OIDC_ISSUER, (v) => `"${v}" is not an OIDC issuer without https://, e.g. oidc.eks.us-east-1.amazonaws.com/id/ABC`).optional(),
+});
+
+/** azure: Flexible Server settings (cloud: azure). */
+const azureShape = {
+    resourceGroup: matching(/^[-\w._()]{1,89}[-\w_()]$/, (v) => `"${v}" is not an Azure resource group name`).optional(),
+    createResourceGroup: boolean.optional(),
+    skuName: matching(/^Standard_[A-Za-z0-9_]+$/, (v) => `"${v}" is not a Flexible Server compute size such as Standard_D4ds_v5`).optional(),
+    skuTier: oneOf(AZURE_SKU_TIERS).optional(),
+    delegatedSubnetId: matching(/^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[^/]+\/providers\/.+$/i, (v) => `"${v}" is not a subnet resource id (/subscriptions/.../subnets/...)`).optional(),
+    privateDnsZoneId: matching(/^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[^/]+\/providers\/.+$/i, (v) => `"${v}" is not a private DNS zone resource id`).optional(),
+};
+export const azureSection = section(azureShape);
+
+/** gcp: Cloud SQL settings (cloud: gcp). */
+const gcpShape = {
+    project: matching(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, (v) => `"${v}" is not a Google Cloud project id`).optional(),
+    tier: matching(/^db-[a-z0-9-]+$/, (v) => `"${v}" is not a Cloud SQL machine tier such as db-custom-4-16384`).optional(),
+    edition: oneOf(GCP_EDITIONS).optional(),
+    privateNetwork: matching(/^projects\/[a-z][a-z0-9-]+\/global\/networks\/[a-z][a-z0-9-]*$/, (v) => `"${v}" is not a VPC network such as projects/my-project/global/networks/oauth2-vpc`).optional(),
+    // 1-35 here; ENTERPRISE allows 1-7, a rule between keys (refinements.ts).
+    transactionLogRetentionDays: integer(1, 35).optional(),
+    backupLocation: matching(/^[a-z]+(-[a-z]+\d)?$/, (v) => `"${v}" is not a Cloud Storage location such as us or us-central1`).optional(),
+};
+export const gcpSection = section(gcpShape);
+
+/** restore: one of fromSnapshot or pointInTime (checked against the cloud and the clock in refinements.ts). */
+const restoreShape = { fromSnapshot: text.optional(), pointInTime: text.optional() };
+export const restoreSection = section(restoreShape);
+
+/** The sections that refuse a key they do not know (a typo there would silently change a database). */
+export const CLOSED_SECTIONS = { azure: Object.keys(azureShape), gcp: Object.keys(gcpShape), restore: Object.keys(restoreShape) } as const;
+
+export const awsBackupSection = section({ enabled: boolean.optional(), changeableForDays: integer(3, 36500).optional() });
+
+const K8S_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export const appDatabaseSecretSection = section({
+    enabled: boolean.optional(),
+    namespace: matching(K8S_NAME, (v) => `"${v}" is not a Kubernetes name (lowercase, digits, '-')`).optional(),
+    name: matching(K8S_NAME, (v) => `"${v}" is not a Kubernetes name (lowercase, digits, '-')`).optional(),
+});
+
+const SNS_TOPIC = /^arn:aws[a-z-]*:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_-]{1,256}$/;
+
+/** How Pulumi.yaml declares a key's type ("object" for structured keys, which it leaves untyped). */
+export type Kind = "string" | "integer" | "boolean" | "array" | "object";
+
+interface Field<S extends z.ZodType> {
+    kind: Kind;
+    schema: S;
+    /** Pulumi.yaml's default; absent for required keys. "" means "none" for optional strings. */
+    default?: unknown;
+}
+
+function field<S extends z.ZodType>(kind: Kind, schema: S, defaultValue?: unknown): Field<S> {
+    return defaultValue === undefined ? { kind, schema } : { kind, schema, default: defaultValue };
+}
+
+/** Every key of the namespace. Region and network formats depend on the cloud: refinements.ts checks them. */
+export const FIELDS = {
+    cloud: field("string", oneOf(CLOUDS), "aws"),
+    role: field("string", oneOf(ROLES)),
+    environment: field("string", oneOf(ENVIRONMENTS), "production"),
+    primaryRegion: field("string", text),
+    drRegion: field("string", text),
+    domain: field("string", matching(HOSTNAME, (v) => `"${v}" is not a DNS name such as auth.example.com`)),
+    hostedZoneId: field("string", matching(/^Z[A-Z0-9]{4,32}$/, (v) => `"${v}" is not a Route 53 hosted zone id (Z...)`)),
+    regionalEndpoint: field("string", matching(HOSTNAME, (v) => `"${v}" is not a DNS name (the regional load balancer's host name)`)),
+    backupWindow: field("string", matching(DAILY_WINDOW, (v) => `"${v}" is not hh24:mi-hh24:mi in UTC, e.g. 03:00-04:00`), "03:00-04:00"),
+    maintenanceWindow: field("string", matching(WEEKLY_WINDOW, (v) => `"${v}" is not ddd:hh24:mi-ddd:hh24:mi in UTC, e.g. sun:05:00-sun:06:00`), "sun:05:00-sun:06:00"),
+    instanceClass: field("string", text, "db.r6g.large"),
+    engineVersion: field("string", matching(/^1[3-7](\.\d+)?$/, (v) => `"${v}" is not a supported PostgreSQL major version (13-17)`), "15"),
+    allocatedStorageGb: field("integer", integer(20, 65536), 100),
+    maxAllocatedStorageGb: field("integer", integer(20, 65536), 500),
+    subnetIds: field("array", stringList(/^subnet-[0-9a-f]{8,17}$/, "subnet ids")),
+    securityGroupIds: field("array", stringList(/^sg-[0-9a-f]{8,17}$/, "security group ids")),
+    tags: field("object", stringMap, {}),
+    retention: field("object", jsonMap("must be a map of data class to retention"), {}),
+    secretRecoveryWindowDays: field("integer", integer(7, 30), 30),
+    primaryStack: field("string", matching(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, (v) => `"${v}" is not organization/project/stack`), ""),
+    backupJobs: field("object", backupJobsSection, {}),
+    promote: field("boolean", boolean, false),
+    azure: field("object", azureSection, {}),
+    gcp: field("object", gcpSection, {}),
+    restore: field("object", restoreSection, {}),
+    // The identifier format depends on the cloud (refinements.ts).
+    manualSnapshots: field("array", stringList(/^/, "snapshot identifiers"), []),
+    awsBackup: field("object", awsBackupSection, {}),
+    alarmTopicArn: field("string", matching(SNS_TOPIC, (v) => `"${v}" is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)`), ""),
+    healthCheckAlarmTopicArn: field("string", matching(SNS_TOPIC, (v) => `"${v}" is not an SNS topic ARN`), ""),
+    appDatabaseSecret: field("object", appDatabaseSecretSection, {}),
+    awsPrimaryRegion: field("string", matching(AWS_REGION, (v) => `"${v}" is not an AWS region name (the backup bucket, secrets and audit logs live in AWS)`), ""),
+    awsDrRegion: field("string", matching(AWS_REGION, (v) => `"${v}" is not an AWS region name (the backup bucket, secrets and audit logs live in AWS)`), ""),
+};
+
+export type FieldName = keyof typeof FIELDS;
+
+/** The parsed value of each key, as its schema infers it (undefined: not set, or not valid). */
+export type Values = { -readonly [K in FieldName]?: z.output<(typeof FIELDS)[K]["schema"]> };
+
+/** Defaults inside the structured keys. */
+export const SECTION_DEFAULTS = {
+    backupJobs: { enabled: true, image: "ghcr.io/oauth2-dr/backup:1.0.0", schedules: DEFAULT_SCHEDULES },
+    azure: { resourceGroup: "oauth2-prod-rg", createResourceGroup: true, skuName: "Standard_D4ds_v5", skuTier: "GeneralPurpose" },
+    gcp: { tier: "db-custom-4-16384", edition: "ENTERPRISE", transactionLogRetentionDays: 7 },
+    awsBackup: { changeableForDays: 3 },
+    appDatabaseSecret: { enabled: true, namespace: "oauth2-system", name: "oauth2-database" },
+} as const;
+
+export { SNS_TOPIC };

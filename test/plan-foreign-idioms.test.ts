@@ -1,0 +1,68 @@
+/**
+ * Idioms met in public Pulumi programs that the offline plan must not misread: awsx classic reads the
+ * ECS-optimized AMI from AWS's public SSM parameter and JSON-parses it; projects without any stack file,
+ * or with their stack files in `stackConfigDir`, or spelled `.yml`.
+ */
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { callDataSource, isKnownDataSource, LookupLog } from "../tools/plan/data-sources";
+import { listStacks, loadStackSettings, stacksToPlan } from "../tools/plan/stack-settings";
+
+const context = { region: "us-east-1", secret: (value: unknown) => ({ secret: value }) };
+const SSM = "aws:ssm/getParameter:getParameter";
+
+describe("offline lookups used by component libraries", () => {
+    it("answers AWS's public ECS-optimized AMI parameter with the JSON document awsx classic parses", () => {
+        const log = new LookupLog();
+        const name = "/aws/service/ecs/optimized-ami/amazon-linux-2/recommended";
+        assert.ok(isKnownDataSource(SSM, { name }));
+        const result = callDataSource(SSM, { name }, context, log);
+        const document = JSON.parse(String(result.value)) as { image_id: string };
+        assert.match(document.image_id, /^ami-0[0-9a-f]{16}$/);
+        assert.deepEqual(log.list().map((l) => [l.function, l.result]), [["aws.ssm.getParameter", "assumed"]]);
+    });
+
+    it("answers the latest-AMI parameters and getAmi with an AMI id", () => {
+        const log = new LookupLog();
+        const latest = callDataSource(SSM, { name: "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64" }, context, log);
+        assert.match(String(latest.value), /^ami-0[0-9a-f]{16}$/);
+        const ami = callDataSource("aws:ec2/getAmi:getAmi", { owners: ["amazon"], mostRecent: true }, context, log);
+        assert.match(String(ami.imageId), /^ami-0[0-9a-f]{16}$/);
+        assert.equal(ami.id, ami.imageId);
+    });
+
+    it("leaves a team's own parameter unknown: its value cannot be guessed", () => {
+        assert.equal(isKnownDataSource(SSM, { name: "/acme/prod/db-endpoint" }), false);
+        assert.equal(isKnownDataSource(SSM, { name: "/aws/service/global-infrastructure/regions" }), false);
+    });
+});
+
+describe("the stacks a run plans", () => {
+    let dir: string;
+    beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-stacks-"));
+        fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: acme-site\nruntime: nodejs\n");
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("refuses a project without any stack file instead of checking nothing", () => {
+        assert.throws(() => stacksToPlan(dir, []), (err: Error) => err.message.includes(`${dir} has no stack file`) && err.message.includes("Pulumi.dev.yaml"));
+    });
+
+    it("names the missing stack file of a stack asked for by name", () => {
+        assert.throws(() => loadStackSettings(dir, "staging"), new RegExp(`no stack file ${path.join(dir, "Pulumi.staging.yaml")} for stack "staging"`));
+    });
+
+    it("finds stack files in stackConfigDir and spelled .yml, once each", () => {
+        fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: acme-site\nruntime: nodejs\nstackConfigDir: stacks\n");
+        fs.mkdirSync(path.join(dir, "stacks"));
+        fs.writeFileSync(path.join(dir, "stacks", "Pulumi.prod.yml"), "config:\n  acme-site:domain: www.example.com\n");
+        fs.writeFileSync(path.join(dir, "stacks", "Pulumi.dev.yaml"), "config: {}\n");
+        assert.deepEqual(listStacks(dir), ["dev", "prod"]);
+        assert.deepEqual(stacksToPlan(dir, undefined), ["dev", "prod"]);
+        assert.equal(loadStackSettings(dir, "prod").config["acme-site:domain"], "www.example.com");
+        assert.deepEqual(stacksToPlan(dir, ["prod"]), ["prod"]);
+    });
+});
