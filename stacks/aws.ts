@@ -16,6 +16,7 @@ import { MASTER_USERNAME, RdsDatabase, RDS_LOG_EXPORTS } from "../components/rds
 import { DATABASE_NAME, DB_IDENTIFIER, jdbcUrl, REPLICA_IDENTIFIER } from "../components/database-interface";
 import { CrossRegionReplica } from "../components/replica";
 import { RestoredDatabase } from "../components/restore";
+import type { BackupBucket } from "../components/backup-bucket";
 import { ManualSnapshots } from "../components/snapshots";
 
 /** The same Secrets Manager ARN in another region: replicas keep the name and the random suffix. */
@@ -53,6 +54,125 @@ function declareAlarms(
     });
 }
 
+/** What every RDS instance of the stack shares: class, backups in the window, Multi-AZ for production, storage ceiling, network. */
+function rdsCommon(config: StackConfig) {
+    return {
+        instanceClass: config.instanceClass,
+        maxAllocatedStorageGb: config.maxAllocatedStorageGb,
+        backupRetentionDays: config.retention.database,
+        backupWindow: config.backupWindow,
+        maintenanceWindow: config.maintenanceWindow,
+        multiAz: config.environment === "production",
+        securityGroupIds: config.securityGroupIds,
+    };
+}
+
+function declareManualSnapshots(config: StackConfig, dbInstanceIdentifier: pulumi.Output<string>, tags: Record<string, string>): ManualSnapshots | undefined {
+    return config.manualSnapshots.length > 0
+        ? new ManualSnapshots("manual-snapshots", { cloud: "aws", ids: config.manualSnapshots, dbInstanceIdentifier, tags })
+        : undefined;
+}
+
+/** `restore` in config: the restored copy beside the running instance, in its subnet group and with its key. */
+function declareRestore(
+    config: StackConfig,
+    tags: Record<string, string>,
+    beside: {
+        sourceDbInstanceIdentifier?: pulumi.Input<string>;
+        sourceAutomatedBackupsArn?: pulumi.Input<string>;
+        subnetGroupName: pulumi.Input<string>;
+        parameterGroupName?: pulumi.Input<string>;
+        kmsKeyArn: pulumi.Input<string>;
+    },
+): RestoredDatabase | undefined {
+    if (!config.restore) {
+        return undefined;
+    }
+    const { securityGroupIds, instanceClass, maxAllocatedStorageGb, ...backups } = rdsCommon(config);
+    return new RestoredDatabase("restore", {
+        cloud: "aws",
+        restore: config.restore,
+        ...(beside.sourceAutomatedBackupsArn ? { sourceAutomatedBackupsArn: beside.sourceAutomatedBackupsArn } : { sourceDbInstanceIdentifier: beside.sourceDbInstanceIdentifier }),
+        instanceClass,
+        maxAllocatedStorageGb,
+        subnetGroupName: beside.subnetGroupName,
+        ...(beside.parameterGroupName ? { parameterGroupName: beside.parameterGroupName } : {}),
+        securityGroupIds,
+        kmsKeyArn: beside.kmsKeyArn,
+        ...backups,
+        tags,
+    });
+}
+
+/** The keys and secrets the region's jobs read: the stack's own on the primary, the DR replicas of prod's on the standby. */
+interface JobAccess {
+    kmsKeyArns: pulumi.Input<string>[];
+    secretArns: { jwkPrivateKey: pulumi.Input<string>; dbCredentials: pulumi.Input<string>; backupPassphrase: pulumi.Input<string> };
+}
+
+/** The backup CronJobs of the region (standby: suspended until promoted). */
+function declareBackupJobs(
+    config: StackConfig,
+    tags: Record<string, string>,
+    bucket: BackupBucket,
+    access: JobAccess,
+    database: { host: pulumi.Input<string>; identifier: pulumi.Input<string> },
+): BackupJobs | undefined {
+    if (!config.backupJobs.enabled) {
+        return undefined;
+    }
+    return new BackupJobs("backup-jobs", {
+        jobs: config.backupJobs,
+        role: config.role,
+        ...(config.role === "standby" ? { promoted: config.promote } : {}),
+        region: config.region,
+        backupWindow: config.backupWindow,
+        bucketName: bucket.bucketName,
+        bucketArn: bucket.arn,
+        kmsKeyArns: access.kmsKeyArns,
+        secretArns: access.secretArns,
+        databaseHost: database.host,
+        databaseName: DATABASE_NAME,
+        dbInstanceIdentifier: database.identifier,
+        provider: clusterProvider(config),
+        tags,
+    });
+}
+
+/** The service validation (scripts/validate-service.sh) of the region, beside the backup jobs whose scripts it mounts. */
+function declareValidation(
+    config: StackConfig,
+    tags: Record<string, string>,
+    jobs: BackupJobs | undefined,
+    bucket: BackupBucket,
+    reads: { kmsKeyArns: pulumi.Input<string>[]; smokeClientSecretArn: pulumi.Input<string>; dbCredentialsSecretArn: pulumi.Input<string> },
+    database: { host: pulumi.Input<string>; port: pulumi.Input<number> },
+    runAfter?: pulumi.Resource[],
+): ServiceValidation | undefined {
+    if (!jobs) {
+        return undefined;
+    }
+    return new ServiceValidation("service-validation", {
+        image: config.backupJobs.image,
+        oidcProviderArn: config.backupJobs.oidcProviderArn,
+        oidcProviderUrl: config.backupJobs.oidcProviderUrl,
+        region: config.region,
+        issuer: `https://${config.domain}`,
+        bucketName: bucket.bucketName,
+        bucketArn: bucket.arn,
+        kmsKeyArns: reads.kmsKeyArns,
+        smokeClientSecretArn: reads.smokeClientSecretArn,
+        dbCredentialsSecretArn: reads.dbCredentialsSecretArn,
+        databaseHost: database.host,
+        databaseName: DATABASE_NAME,
+        databasePort: database.port,
+        scriptsConfigMapName: jobs.scriptsConfigMapName,
+        provider: clusterProvider(config),
+        tags,
+        ...(runAfter ? { runAfter } : {}),
+    });
+}
+
 export function declareAwsPrimary(config: StackConfig) {
     const accountId = accountIdOf();
     const tags = stackTags(config);
@@ -60,16 +180,10 @@ export function declareAwsPrimary(config: StackConfig) {
     const { secrets, bucket, auditLogs } = storage;
     const database = new RdsDatabase("database", {
         identifier: DB_IDENTIFIER,
-        instanceClass: config.instanceClass,
         engineVersion: config.engineVersion,
         allocatedStorageGb: config.allocatedStorageGb,
-        maxAllocatedStorageGb: config.maxAllocatedStorageGb,
-        backupRetentionDays: config.retention.database,
-        backupWindow: config.backupWindow,
-        maintenanceWindow: config.maintenanceWindow,
-        multiAz: config.environment === "production",
+        ...rdsCommon(config),
         subnetIds: config.subnetIds,
-        securityGroupIds: config.securityGroupIds,
         masterPassword: secrets.dbMasterPassword!,
         credentialsSecretId: secrets.arns.dbCredentials,
         accountId,
@@ -77,27 +191,13 @@ export function declareAwsPrimary(config: StackConfig) {
         // The AWS Backup selection picks the instance by this tag.
         tags: config.awsBackup.enabled ? { ...tags, [BACKUP_SELECTION_TAG.key]: BACKUP_SELECTION_TAG.value } : tags,
     });
-    const snapshots = config.manualSnapshots.length > 0
-        ? new ManualSnapshots("manual-snapshots", { cloud: "aws", ids: config.manualSnapshots, dbInstanceIdentifier: database.identifier, tags })
-        : undefined;
-    const restored = config.restore
-        ? new RestoredDatabase("restore", {
-              cloud: "aws",
-              restore: config.restore,
-              sourceDbInstanceIdentifier: database.identifier,
-              instanceClass: config.instanceClass,
-              maxAllocatedStorageGb: config.maxAllocatedStorageGb,
-              subnetGroupName: database.subnetGroupName,
-              parameterGroupName: database.parameterGroupName,
-              securityGroupIds: config.securityGroupIds,
-              kmsKeyArn: database.kmsKeyArn,
-              backupRetentionDays: config.retention.database,
-              backupWindow: config.backupWindow,
-              maintenanceWindow: config.maintenanceWindow,
-              multiAz: config.environment === "production",
-              tags,
-          })
-        : undefined;
+    const snapshots = declareManualSnapshots(config, database.identifier, tags);
+    const restored = declareRestore(config, tags, {
+        sourceDbInstanceIdentifier: database.identifier,
+        subnetGroupName: database.subnetGroupName,
+        parameterGroupName: database.parameterGroupName,
+        kmsKeyArn: database.kmsKeyArn,
+    });
     const awsBackup = config.awsBackup.enabled
         ? new AwsBackup("aws-backup", {
               region: config.region,
@@ -117,23 +217,8 @@ export function declareAwsPrimary(config: StackConfig) {
         backupVaultName: awsBackup?.vaultName,
         dumpBucketName: bucket.bucketName,
     });
-    const jobs = config.backupJobs.enabled
-        ? new BackupJobs("backup-jobs", {
-              jobs: config.backupJobs,
-              role: "primary",
-              region: config.region,
-              backupWindow: config.backupWindow,
-              bucketName: bucket.bucketName,
-              bucketArn: bucket.arn,
-              kmsKeyArns: [bucket.kmsKeyArn, secrets.kmsKeyArn],
-              secretArns: secrets.arns,
-              databaseHost: database.address,
-              databaseName: database.databaseName,
-              dbInstanceIdentifier: database.identifier,
-              provider: clusterProvider(config),
-              tags,
-          })
-        : undefined;
+    const access = { kmsKeyArns: [bucket.kmsKeyArn, secrets.kmsKeyArn], secretArns: secrets.arns };
+    const jobs = declareBackupJobs(config, tags, bucket, access, { host: database.address, identifier: database.identifier });
     const app = appDatabaseSecret(config, {
         host: database.address,
         port: database.port,
@@ -151,26 +236,11 @@ export function declareAwsPrimary(config: StackConfig) {
         recoveryWindowDays: config.secretRecoveryWindowDays,
         tags,
     });
-    const validation = jobs
-        ? new ServiceValidation("service-validation", {
-              image: config.backupJobs.image,
-              oidcProviderArn: config.backupJobs.oidcProviderArn,
-              oidcProviderUrl: config.backupJobs.oidcProviderUrl,
-              region: config.region,
-              issuer: `https://${config.domain}`,
-              bucketName: bucket.bucketName,
-              bucketArn: bucket.arn,
-              kmsKeyArns: [bucket.kmsKeyArn, secrets.kmsKeyArn],
-              smokeClientSecretArn: smokeClient.arn,
-              dbCredentialsSecretArn: secrets.arns.dbCredentials,
-              databaseHost: database.address,
-              databaseName: database.databaseName,
-              databasePort: database.port,
-              scriptsConfigMapName: jobs.scriptsConfigMapName,
-              provider: clusterProvider(config),
-              tags,
-          })
-        : undefined;
+    const validation = declareValidation(config, tags, jobs, bucket, {
+        kmsKeyArns: access.kmsKeyArns,
+        smokeClientSecretArn: smokeClient.arn,
+        dbCredentialsSecretArn: secrets.arns.dbCredentials,
+    }, { host: database.address, port: database.port });
     return {
         ...stackOutputs(config, storage),
         dbInstanceArn: database.arn,
@@ -196,6 +266,38 @@ export function declareAwsPrimary(config: StackConfig) {
     };
 }
 
+/**
+ * The DR region's copies of prod's secrets: Secrets Manager's replicas (same name and suffix, this region,
+ * the replica key), and the key they are encrypted with.
+ */
+function drCopiesOfProdSecrets(prod: pulumi.StackReference, region: string) {
+    const prodSecretArns = prod.requireOutput("secretArns") as pulumi.Output<Record<"jwkPrivateKey" | "dbCredentials" | "backupPassphrase", string>>;
+    const here = (key: "jwkPrivateKey" | "dbCredentials" | "backupPassphrase") => inRegion(prodSecretArns.apply((a) => a[key]), region);
+    return {
+        kmsKeyArn: prod.requireOutput("secretsDrKmsKeyArn") as pulumi.Output<string>,
+        arn: here,
+    };
+}
+
+/**
+ * Promoted: the application in this region talks to the former replica. Its credentials are prod's, read
+ * from the replica of oauth2/db-credentials in this region (Secrets Manager replicated it).
+ */
+function promotedAppSecret(config: StackConfig, replica: CrossRegionReplica, dbCredentialsArn: pulumi.Output<string>) {
+    if (!config.promote || !config.appDatabaseSecret.enabled) {
+        return undefined;
+    }
+    const credentials = getSecretVersionOutput({ secretId: dbCredentialsArn, region: config.region })
+        .apply((v) => JSON.parse(v.secretString) as { username: string; password: string });
+    return appDatabaseSecret(config, {
+        host: replica.address,
+        port: replica.port,
+        username: credentials.apply((c) => c.username),
+        password: pulumi.secret(credentials.apply((c) => c.password)),
+        source: `${REPLICA_IDENTIFIER} (promoted)`,
+    });
+}
+
 export function declareAwsStandby(config: StackConfig) {
     const accountId = accountIdOf();
     const tags = stackTags(config);
@@ -205,41 +307,21 @@ export function declareAwsStandby(config: StackConfig) {
     const replica = new CrossRegionReplica("replica", {
         identifier: REPLICA_IDENTIFIER,
         sourceDbInstanceArn: prod.requireOutput("dbInstanceArn") as pulumi.Output<string>,
-        instanceClass: config.instanceClass,
-        backupRetentionDays: config.retention.database,
-        backupWindow: config.backupWindow,
-        maintenanceWindow: config.maintenanceWindow,
-        multiAz: config.environment === "production",
-        maxAllocatedStorageGb: config.maxAllocatedStorageGb,
+        ...rdsCommon(config),
         subnetIds: config.subnetIds,
-        securityGroupIds: config.securityGroupIds,
         promote: config.promote,
         accountId,
         logGroups: auditLogs.logGroups,
         tags,
     });
-    const snapshots = config.manualSnapshots.length > 0
-        ? new ManualSnapshots("manual-snapshots", { cloud: "aws", ids: config.manualSnapshots, dbInstanceIdentifier: replica.identifier, tags })
-        : undefined;
+    const snapshots = declareManualSnapshots(config, replica.identifier, tags);
     // In the DR region a point-in-time restore reads prod's automated backups replicated here: it works
     // when the primary region is gone.
-    const restored = config.restore
-        ? new RestoredDatabase("restore", {
-              cloud: "aws",
-              restore: config.restore,
-              sourceAutomatedBackupsArn: replica.automatedBackupsReplicationId,
-              instanceClass: config.instanceClass,
-              maxAllocatedStorageGb: config.maxAllocatedStorageGb,
-              subnetGroupName: replica.subnetGroupName,
-              securityGroupIds: config.securityGroupIds,
-              kmsKeyArn: replica.kmsKeyArn,
-              backupRetentionDays: config.retention.database,
-              backupWindow: config.backupWindow,
-              maintenanceWindow: config.maintenanceWindow,
-              multiAz: config.environment === "production",
-              tags,
-          })
-        : undefined;
+    const restored = declareRestore(config, tags, {
+        sourceAutomatedBackupsArn: replica.automatedBackupsReplicationId,
+        subnetGroupName: replica.subnetGroupName,
+        kmsKeyArn: replica.kmsKeyArn,
+    });
     const dns = dnsFailover(config, tags)!;
     const alarms = declareAlarms(config, tags, {
         healthCheckId: dns.healthCheckId,
@@ -248,72 +330,26 @@ export function declareAwsStandby(config: StackConfig) {
         // Once promoted, this region's backup CronJobs write the dumps: watch them here.
         dumpBucketName: config.promote ? bucket.bucketName : undefined,
     });
-    // Promoted: the application in this region talks to the former replica. Its credentials are prod's,
-    // read from the replica of oauth2/db-credentials in this region (Secrets Manager replicated it).
-    // The DR region's copies: the dr bucket, and Secrets Manager's replicas of prod's secrets (same name and
-    // suffix, this region, the replica key). Backups stay suspended until promotion; the monthly restore
-    // check runs here too, proving that a restore works from the DR region.
-    const prodSecretArns = prod.requireOutput("secretArns") as pulumi.Output<Record<"jwkPrivateKey" | "dbCredentials" | "backupPassphrase", string>>;
-    const jobs = config.backupJobs.enabled
-        ? new BackupJobs("backup-jobs", {
-              jobs: config.backupJobs,
-              role: "standby",
-              promoted: config.promote,
-              region: config.region,
-              backupWindow: config.backupWindow,
-              bucketName: bucket.bucketName,
-              bucketArn: bucket.arn,
-              kmsKeyArns: [bucket.kmsKeyArn, prod.requireOutput("secretsDrKmsKeyArn") as pulumi.Output<string>],
-              secretArns: {
-                  jwkPrivateKey: inRegion(prodSecretArns.apply((a) => a.jwkPrivateKey), config.region),
-                  dbCredentials: inRegion(prodSecretArns.apply((a) => a.dbCredentials), config.region),
-                  backupPassphrase: inRegion(prodSecretArns.apply((a) => a.backupPassphrase), config.region),
-              },
-              databaseHost: replica.address,
-              databaseName: DATABASE_NAME,
-              dbInstanceIdentifier: replica.identifier,
-              provider: clusterProvider(config),
-              tags,
-          })
-        : undefined;
-    let app;
-    if (config.promote && config.appDatabaseSecret.enabled) {
-        const credentials = getSecretVersionOutput({
-            secretId: inRegion(prodSecretArns.apply((a) => a.dbCredentials), config.region),
-            region: config.region,
-        }).apply((v) => JSON.parse(v.secretString) as { username: string; password: string });
-        app = appDatabaseSecret(config, {
-            host: replica.address,
-            port: replica.port,
-            username: credentials.apply((c) => c.username),
-            password: pulumi.secret(credentials.apply((c) => c.password)),
-            source: `${REPLICA_IDENTIFIER} (promoted)`,
-        });
-    }
+    // Backups stay suspended until promotion; the monthly restore check runs here too, proving that a
+    // restore works from the DR region.
+    const prodSecrets = drCopiesOfProdSecrets(prod, config.region);
+    const jobs = declareBackupJobs(config, tags, bucket, {
+        kmsKeyArns: [bucket.kmsKeyArn, prodSecrets.kmsKeyArn],
+        secretArns: {
+            jwkPrivateKey: prodSecrets.arn("jwkPrivateKey"),
+            dbCredentials: prodSecrets.arn("dbCredentials"),
+            backupPassphrase: prodSecrets.arn("backupPassphrase"),
+        },
+    }, { host: replica.address, identifier: replica.identifier });
+    const app = promotedAppSecret(config, replica, prodSecrets.arn("dbCredentials"));
     // Validation from this region: the replica of the smoke-test client's secret, the DR bucket's backed-up
     // JWKS, the promoted replica as the database the server must use. Once promoted, it also runs by itself
     // after the server's rollout onto the new DATABASE_URL, and `pulumi up` waits for its verdict.
-    const validation = jobs
-        ? new ServiceValidation("service-validation", {
-              image: config.backupJobs.image,
-              oidcProviderArn: config.backupJobs.oidcProviderArn,
-              oidcProviderUrl: config.backupJobs.oidcProviderUrl,
-              region: config.region,
-              issuer: `https://${config.domain}`,
-              bucketName: bucket.bucketName,
-              bucketArn: bucket.arn,
-              kmsKeyArns: [bucket.kmsKeyArn, prod.requireOutput("secretsDrKmsKeyArn") as pulumi.Output<string>],
-              smokeClientSecretArn: inRegion(prod.requireOutput("smokeTestClientSecretArn") as pulumi.Output<string>, config.region),
-              dbCredentialsSecretArn: inRegion(prodSecretArns.apply((a) => a.dbCredentials), config.region),
-              databaseHost: replica.address,
-              databaseName: "oauth2db",
-              databasePort: replica.port,
-              scriptsConfigMapName: jobs.scriptsConfigMapName,
-              provider: clusterProvider(config),
-              tags,
-              runAfter: app?.rollout ? [app.rollout] : undefined,
-          })
-        : undefined;
+    const validation = declareValidation(config, tags, jobs, bucket, {
+        kmsKeyArns: [bucket.kmsKeyArn, prodSecrets.kmsKeyArn],
+        smokeClientSecretArn: inRegion(prod.requireOutput("smokeTestClientSecretArn") as pulumi.Output<string>, config.region),
+        dbCredentialsSecretArn: prodSecrets.arn("dbCredentials"),
+    }, { host: replica.address, port: replica.port }, app?.rollout ? [app.rollout] : undefined);
     return {
         ...stackOutputs(config, storage),
         replicaArn: replica.arn,

@@ -80,12 +80,12 @@ describe("offline data sources", () => {
         const zone = callDataSource("aws:route53/getZone:getZone", { name: "acme.example." }, context, log);
         assert.match(String(zone.zoneId), /^Z[0-9A-F]{20}$/);
         assert.equal(zone.name, "acme.example");
-        const unknown = callDataSource("aws:ec2/getAmi:getAmi", { mostRecent: true }, context, log);
+        const unknown = callDataSource("aws:ec2/getInstance:getInstance", { instanceTags: { Name: "bastion" } }, context, log);
         assert.deepEqual(unknown, {}, "an unknown lookup never returns its own inputs");
         const recorded = Object.fromEntries(log.list().map((l) => [l.function, l.result]));
         assert.equal(recorded["aws.getAvailabilityZones"], "assumed");
         assert.equal(recorded["aws.getPartition"], "computed");
-        assert.equal(recorded["aws.ec2.getAmi"], "unknown");
+        assert.equal(recorded["aws.ec2.getInstance"], "unknown");
     });
 
     it("names functions as programs spell them", () => {

@@ -10,7 +10,6 @@
  *   resources  "type name" of every resource the plan must hold (nothing dropped)
  *   lookups    the data sources and outside stacks the report lists as answered offline
  *   secretInputs  "type name input" that must reach the plan as secrets
- *   awaiting   expectations of issue 11 that wait for the policy pack's side; not asserted yet
  */
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";

@@ -20,7 +20,7 @@ export const GCP_EDITIONS = ["ENTERPRISE", "ENTERPRISE_PLUS"] as const;
 const text = z.string();
 
 /** backupJobs: the CronJobs' image, cluster, schedules and OIDC provider. */
-export const backupJobsSection = section({
+const backupJobsSection = section({
     enabled: boolean.optional(),
     kubeconfig: text.optional(),
     image: text.optional(),
@@ -38,7 +38,7 @@ const azureShape = {
     delegatedSubnetId: matching(/^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[^/]+\/providers\/.+$/i, (v) => `"${v}" is not a subnet resource id (/subscriptions/.../subnets/...)`).optional(),
     privateDnsZoneId: matching(/^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[^/]+\/providers\/.+$/i, (v) => `"${v}" is not a private DNS zone resource id`).optional(),
 };
-export const azureSection = section(azureShape);
+const azureSection = section(azureShape);
 
 /** gcp: Cloud SQL settings (cloud: gcp). */
 const gcpShape = {
@@ -50,19 +50,19 @@ const gcpShape = {
     transactionLogRetentionDays: integer(1, 35).optional(),
     backupLocation: matching(/^[a-z]+(-[a-z]+\d)?$/, (v) => `"${v}" is not a Cloud Storage location such as us or us-central1`).optional(),
 };
-export const gcpSection = section(gcpShape);
+const gcpSection = section(gcpShape);
 
 /** restore: one of fromSnapshot or pointInTime (checked against the cloud and the clock in refinements.ts). */
 const restoreShape = { fromSnapshot: text.optional(), pointInTime: text.optional() };
-export const restoreSection = section(restoreShape);
+const restoreSection = section(restoreShape);
 
 /** The sections that refuse a key they do not know (a typo there would silently change a database). */
 export const CLOSED_SECTIONS = { azure: Object.keys(azureShape), gcp: Object.keys(gcpShape), restore: Object.keys(restoreShape) } as const;
 
-export const awsBackupSection = section({ enabled: boolean.optional(), changeableForDays: integer(3, 36500).optional() });
+const awsBackupSection = section({ enabled: boolean.optional(), changeableForDays: integer(3, 36500).optional() });
 
 const K8S_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-export const appDatabaseSecretSection = section({
+const appDatabaseSecretSection = section({
     enabled: boolean.optional(),
     namespace: matching(K8S_NAME, (v) => `"${v}" is not a Kubernetes name (lowercase, digits, '-')`).optional(),
     name: matching(K8S_NAME, (v) => `"${v}" is not a Kubernetes name (lowercase, digits, '-')`).optional(),

@@ -7,8 +7,9 @@
  * Nothing is dropped without a word: a program that throws, a rejected promise or a registration that
  * never completes fails the run with the program's own error and its file:line (tools/plan/program-errors.ts).
  *
- * One program run per process: Pulumi's runtime state is global, so `planStack` (runner.ts) starts a child
- * process for each stack.
+ * Several stacks per process (`planBatch`, runner.ts): Pulumi's runtime state is global, so `setMocks`
+ * resets it before each stack, and the program's own modules are dropped from the require cache so that
+ * each stack runs the program afresh; the SDK and the providers stay loaded.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -36,6 +37,11 @@ export interface RunOptions {
 }
 
 const STACK_REFERENCE = "pulumi:pulumi:StackReference";
+
+/** Stacks of one program, planned in order in one process (runner.ts starts it). */
+export interface PlanBatch extends Omit<RunOptions, "stack"> {
+    stacks: string[];
+}
 
 /**
  * The program's own copy of the Pulumi SDK (its node_modules), or ours when it has none: mocks only work
@@ -235,18 +241,51 @@ async function runCapturingFailures<T>(programDir: string, body: () => Promise<T
     }
 }
 
-/** Child-process entry: `tsx tools/plan/mock-runtime.ts <options-json-file> <result-json-file>`. */
-async function main(): Promise<void> {
-    const [optionsFile, resultFile] = process.argv.slice(2);
-    const options = JSON.parse(fs.readFileSync(optionsFile, "utf8")) as RunOptions;
-    try {
-        const result = await runProgram(options);
-        fs.writeFileSync(resultFile, JSON.stringify({ ok: true, result }));
-    } catch (err) {
-        // Program failures arrive described (ProgramError); others are the tool's own (a missing stack file).
-        const error = err instanceof Error ? err : new Error(String(err));
-        fs.writeFileSync(resultFile, JSON.stringify({ ok: false, error: error.message, name: error.name }));
+/** The names a StackReference may use for a stack planned in the same run. */
+function referenceNames(result: PlanResult): string[] {
+    return [`${result.organization}/${result.project}/${result.stack}`, `${result.project}/${result.stack}`, result.stack];
+}
+
+/**
+ * Drops the program's modules (its directory, not node_modules, not this planner) from the require cache,
+ * so that the next stack runs the program from the start, as a new `pulumi preview` would.
+ */
+function forgetProgramModules(programDir: string): void {
+    const planner = path.resolve(__dirname, "..");
+    for (const file of Object.keys(require.cache)) {
+        if (file.startsWith(programDir + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`) && !file.startsWith(planner + path.sep)) {
+            delete require.cache[file];
+        }
     }
+}
+
+export async function runBatch(batch: PlanBatch): Promise<{ ok: true; results: PlanResult[] } | { ok: false; stack: string; error: string }> {
+    const programDir = path.resolve(batch.programDir);
+    const references: Record<string, Record<string, unknown>> = { ...(batch.stackReferences ?? {}) };
+    const results: PlanResult[] = [];
+    for (const stack of batch.stacks) {
+        forgetProgramModules(programDir);
+        try {
+            const result = await runProgram({ ...batch, programDir, stack, stackReferences: { ...references } });
+            for (const name of referenceNames(result)) {
+                references[name] = result.outputs;
+            }
+            results.push(result);
+        } catch (err) {
+            // Program failures arrive described (ProgramError); others are the tool's own (a missing stack file).
+            return { ok: false, stack, error: err instanceof Error ? err.message : String(err) };
+        }
+    }
+    return { ok: true, results };
+}
+
+/** Child-process entry: `tsx tools/plan/mock-runtime.ts <batch-json-file> <result-json-file>`. */
+async function main(): Promise<void> {
+    const [batchFile, resultFile] = process.argv.slice(2);
+    const batch = JSON.parse(fs.readFileSync(batchFile, "utf8")) as PlanBatch;
+    // A rejection that arrives after its stack is done must not end the batch: each run reports its own.
+    process.on("unhandledRejection", () => undefined);
+    fs.writeFileSync(resultFile, JSON.stringify(await runBatch(batch)));
     process.exit(0);
 }
 

@@ -5,7 +5,7 @@
  */
 import { loadStackSettings, listStacks } from "./stack-settings";
 import { PlanResult } from "./model";
-import { PlanError, planStack } from "./runner";
+import { PlanError, planBatch } from "./runner";
 import type { RunOptions } from "./mock-runtime";
 
 /** How to plan: preview, config values, and the outputs of stacks outside the run (`--stack-outputs`). */
@@ -25,14 +25,12 @@ export function referencedStacks(programDir: string, stack: string): string[] {
     return [...refs];
 }
 
-export function planInOrder(programDir: string, stacks: string[], extra: Extra = {}): PlanResult[] {
-    const planned = new Map<string, PlanResult>();
+/** `stacks` with the stacks they reference first, each once, in an order `pulumi up` could deploy them. */
+export function dependencyOrder(programDir: string, stacks: string[]): string[] {
     const order: string[] = [];
     const visiting = new Set<string>();
-    const references: Record<string, Record<string, unknown>> = { ...(extra.stackReferences ?? {}) };
-
-    const plan = (stack: string): void => {
-        if (planned.has(stack)) {
+    const visit = (stack: string): void => {
+        if (order.includes(stack)) {
             return;
         }
         if (visiting.has(stack)) {
@@ -40,18 +38,17 @@ export function planInOrder(programDir: string, stacks: string[], extra: Extra =
         }
         visiting.add(stack);
         for (const dependency of referencedStacks(programDir, stack)) {
-            plan(dependency);
+            visit(dependency);
         }
         visiting.delete(stack);
-        const result = planStack({ ...extra, programDir, stack, stackReferences: references });
-        for (const name of [`${result.organization}/${result.project}/${stack}`, `${result.project}/${stack}`, stack]) {
-            references[name] = result.outputs;
-        }
-        planned.set(stack, result);
         order.push(stack);
     };
-    for (const stack of stacks) {
-        plan(stack);
-    }
+    stacks.forEach(visit);
+    return order;
+}
+
+export function planInOrder(programDir: string, stacks: string[], extra: Extra = {}): PlanResult[] {
+    const order = dependencyOrder(programDir, stacks);
+    const planned = new Map(planBatch({ ...extra, programDir, stacks: order }).map((result) => [result.stack, result]));
     return order.filter((s) => stacks.includes(s)).map((s) => planned.get(s)!);
 }
