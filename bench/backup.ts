@@ -269,19 +269,23 @@ export async function benchSize(targetGb: number, runs: number): Promise<SizeRes
         const restoreSeconds: number[] = [];
         const verificationSeconds: number[] = [];
         let restorePeakRssBytes = 0;
+        const cpu = { pgRestore: [] as number[], restore: [] as number[], verification: [] as number[] };
         for (let i = 0; i < runs; i++) {
             pg.dropDatabase("bench_restore");
             pg.createDatabase("bench_restore");
             const local = check(await timed(path.join(PG_BIN, "pg_restore"), ["--no-owner", "--no-acl", "--exit-on-error", "-d", "bench_restore", dumpFile], baseEnv(pg.env("bench_restore"))), "pg_restore");
             pgRestoreSeconds.push(local.seconds);
+            cpu.pgRestore.push(local.cpuSeconds);
             pg.dropDatabase("bench_restore");
             pg.createDatabase("bench_restore");
             const restore = check(await timed("bash", [path.join(SCRIPTS, "restore.sh"), "--yes", "--source-database", "oauth2db"], scriptEnv(lastBucket, { PGDATABASE: "bench_restore" })), "restore.sh");
             restoreSeconds.push(restore.seconds);
+            cpu.restore.push(restore.cpuSeconds);
             restorePeakRssBytes = Math.max(restorePeakRssBytes, restore.peakRss);
             pg.dropDatabase("bench_restore");
             const verify = check(await timed("bash", [path.join(SCRIPTS, "restore-verification.sh")], scriptEnv(lastBucket, { VERIFY_DATABASE: "bench_verify" })), "restore-verification.sh");
             verificationSeconds.push(verify.seconds);
+            cpu.verification.push(verify.cpuSeconds);
             say(`run ${i + 1}: pg_restore ${local.seconds.toFixed(1)} s, restore.sh ${restore.seconds.toFixed(1)} s (peak ${mb(restore.peakRss)}), restore-verification.sh ${verify.seconds.toFixed(1)} s (${verify.stdout.split("\n").filter((l) => l.startsWith("PASS")).length}/7 PASS), peak ${mb(verify.peakRss)}`);
         }
         const restoreRatio = median(restoreSeconds) / median(pgRestoreSeconds);
@@ -291,6 +295,7 @@ export async function benchSize(targetGb: number, runs: number): Promise<SizeRes
         say(`restore-verification.sh (the same pass into a scratch database, then the checklist): ${secs(verificationSeconds)}`);
         say(`ratio restore/pg_restore: ${restoreRatio.toFixed(2)}x (goal <= 1.3x: ${restoreRatio <= 1.3 ? "met" : "NOT met"}); restore pipeline peak memory ${mb(restorePeakRssBytes)}`);
         say(`ratio verification/pg_restore: ${verificationRatio.toFixed(2)}x (goal <= 1.5x: ${verificationRatio <= 1.5 ? "met" : "NOT met"})`);
+        say(`CPU (user+sys, medians; the PostgreSQL backend and moto_server not counted): pg_restore ${median(cpu.pgRestore).toFixed(1)} s; restore.sh's processes ${median(cpu.restore).toFixed(1)} s; restore-verification.sh's ${median(cpu.verification).toFixed(1)} s. On a busy machine the pipeline's CPU competes with the server's and the wall-clock ratios grow with the load`);
         return {
             targetGb, databaseBytes, authorizations, dumpBytes, pgDumpSeconds, backupSeconds, motoCpuSeconds: motoCpu, ratio, peakRssBytes, peakProcess,
             pgRestoreSeconds, restoreSeconds, restoreRatio, restorePeakRssBytes, verificationSeconds, verificationRatio,

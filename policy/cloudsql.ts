@@ -34,7 +34,7 @@ const backupSchema = {
     properties: {
         minimumTransactionLogRetentionDays: {
             type: "integer" as const,
-            minimum: 1,
+            minimum: 7,
             maximum: 35,
             default: 7,
             description: "Days of transaction log kept for point-in-time recovery.",

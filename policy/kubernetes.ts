@@ -23,6 +23,12 @@ export const cronJobSchema = {
     properties: {
         backupLabels: {
             type: "array" as const,
+            items: {
+                type: "object" as const,
+                properties: { key: { type: "string" as const, minLength: 1 }, value: { type: "string" as const } },
+                required: ["key", "value"],
+                additionalProperties: false,
+            },
             default: [{ key: "oauth2-dr/backup", value: "true" }, { key: "app.kubernetes.io/component", value: "backup" }],
             description: "A CronJob carrying any of these labels takes backups.",
         },
@@ -68,8 +74,14 @@ const scheduleSchema = {
         ...cronJobSchema.properties,
         maxIntervalMinutes: {
             type: "object" as const,
+            // Only tightened: each class's `maximum` is the table's interval, which the CLI's JSON Schema check enforces.
+            properties: Object.fromEntries([
+                ...RETENTION_TABLE.map((row) => [row.dataClass, { type: "integer" as const, minimum: 1, maximum: row.maxBackupIntervalMinutes }]),
+                [VERIFICATION, { type: "integer" as const, minimum: 1, maximum: MONTH_MINUTES }],
+            ]),
+            additionalProperties: false,
             default: { ...Object.fromEntries(RETENTION_TABLE.map((row) => [row.dataClass, row.maxBackupIntervalMinutes])), [VERIFICATION]: MONTH_MINUTES },
-            description: "Longest accepted gap between two runs, per data class, in minutes (defaults from the retention table; verification: monthly).",
+            description: "Longest accepted gap between two runs, per data class, in minutes (the retention table's, or shorter; verification: monthly).",
         },
     },
 };

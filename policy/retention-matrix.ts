@@ -157,10 +157,12 @@ function databaseEvidence(index: StackIndex, minimum: number, role: Role): Colle
     return c;
 }
 
-/** Lifecycle declarations of a backup bucket: its configuration resources of any family, and its inline rules. */
+/** Lifecycle declarations of a backup bucket: its configuration resources of any family, else its inline rules. */
 function lifecycleSources(group: { bucket?: StackResource; config: { lifecycle: StackResource[] } }): StackResource[] {
-    const inline = group.bucket && lifecycleRulesOf(group.bucket.type, group.bucket.props) !== undefined ? [group.bucket] : [];
-    return [...group.config.lifecycle, ...inline];
+    if (group.config.lifecycle.length > 0) {
+        return group.config.lifecycle;
+    }
+    return group.bucket && lifecycleRulesOf(group.bucket.type, group.bucket.props) !== undefined ? [group.bucket] : [];
 }
 
 function bucketPrefixEvidence(index: StackIndex, dataClass: DataClass, minima: Minima, c: Collected): void {

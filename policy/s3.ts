@@ -112,9 +112,13 @@ export function bucketLabel(group: BucketGroup): string {
     return `${name}, backup storage: ${group.recognisedBy}`;
 }
 
-/** Every backup bucket's declarations of one aspect: its configuration resources, and the bucket itself when `inline`. */
+/**
+ * A backup bucket's declarations of one aspect: its configuration resources, else the bucket's own inline
+ * argument. Never both: AWS treats them as conflicting, and in the engine's stack analysis (which sees
+ * outputs) the bucket's computed inline outputs mirror what the configuration resource set.
+ */
 function declarations(group: BucketGroup, aspect: keyof BucketGroup["config"], inline: boolean): StackResource[] {
-    return [...group.config[aspect], ...(inline && group.bucket ? [group.bucket] : [])];
+    return group.config[aspect].length > 0 ? group.config[aspect] : inline && group.bucket ? [group.bucket] : [];
 }
 
 function aspectPolicy(name: string, description: string, aspect: keyof BucketGroup["config"], inline: boolean, check: Check, severity: "high" | "critical" = "high"): StackValidationPolicy {

@@ -8,10 +8,11 @@
 #   1. opens a REPEATABLE READ transaction and exports its snapshot; pg_dump dumps that snapshot, and the
 #      schema (tables, columns, types) and the row counts of the oauth2_* tables are read in it, so that the
 #      manifest describes exactly the data in the dump;
-#   2. streams pg_dump --format=custom --compress=0 --snapshot=<that snapshot> | zstd -T2 | gpg --symmetric
+#   2. streams pg_dump --format=custom --compress=0 --snapshot=<that snapshot> | zstd -T2 -1 | gpg --symmetric
 #      --cipher-algo AES256 --compress-algo none | aws s3 cp - s3://$BUCKET/<prefix><db>-<UTC>-<random>.dump.gpg,
 #      hashing (sha256) and counting the encrypted bytes on the way (tee into fifos): no temp file of the dump,
-#      memory bounded by the CLI's part buffers (4 x 8 MB in flight unless an AWS config file says otherwise);
+#      memory bounded by the CLI's part buffers (at most 10 parts of 5 MB unless an AWS config file says
+#      otherwise) and zstd's jobs (2 x 2 MB);
 #   3. checks that the stored object has the counted size, then writes the manifest
 #      <prefix>manifests/<same name>.json (database, schema, key, size, sha256, compression, the passphrase
 #      secret's ARN and VersionId (never the passphrase), the dumped schema and its hash, row counts,
@@ -27,7 +28,9 @@
 #   BACKUP_PASSPHRASE_SECRET_CHANGED=1  accept a passphrase secret other than the previous backup's
 #   DB_SCHEMA (default public): the schema of the oauth2_* tables
 #   BACKUP_PREFIX (default database/)
-#   ZSTD_LEVEL (default 3), ZSTD_THREADS (default 2)
+#   ZSTD_LEVEL (default 1: on token-heavy dumps as small as level 3 for a quarter of its CPU), ZSTD_THREADS
+#     (default 2), ZSTD_JOB_SIZE (default 2M: each thread's job; zstd's default of 4 windows costs 60 MB for
+#     two threads, 2M costs 20 MB for the same speed and size)
 #
 # Output: the manifest key on stdout; progress on stderr.
 #
@@ -159,7 +162,7 @@ log "uploading $(s3_uri "$OBJECT_KEY")"
 (
     set +e
     pg_dump --format=custom --compress=0 --no-password --snapshot="$snapshot" "$PGDATABASE" 2>"$WORK_DIR/pg_dump.err" |
-        zstd -q -c -T"${ZSTD_THREADS:-2}" -"${ZSTD_LEVEL:-3}" 2>"$WORK_DIR/zstd.err" |
+        zstd -q -c -T"${ZSTD_THREADS:-2}" -"${ZSTD_LEVEL:-1}" -B"${ZSTD_JOB_SIZE:-2M}" 2>"$WORK_DIR/zstd.err" |
         gpg_encrypt 2>"$WORK_DIR/gpg.err" |
         tee "$WORK_DIR/sha.fifo" "$WORK_DIR/size.fifo" |
         awscli s3 cp - "$(s3_uri "$OBJECT_KEY")" --only-show-errors --expected-size "$((database_bytes + 1048576))" \
@@ -211,7 +214,7 @@ jq -n --slurpfile schema "$WORK_DIR/schema.json" --rawfile counts "$WORK_DIR/cou
     --argjson size "$size" --arg sha256 "$sha256" --arg source "$PASSPHRASE_SOURCE" --arg arn "$PASSPHRASE_SECRET_ARN" \
     --arg version "$PASSPHRASE_VERSION_ID" --arg pg_dump_version "$pg_dump_version" --arg server_version "$server_version" \
     --argjson database_bytes "$database_bytes" --arg started_at "$started_at" --arg finished_at "$finished_at" \
-    --arg schema_sha256 "$(schema_hash <"$WORK_DIR/schema.json")" --arg zstd_level "${ZSTD_LEVEL:-3}" '
+    --arg schema_sha256 "$(schema_hash <"$WORK_DIR/schema.json")" --arg zstd_level "${ZSTD_LEVEL:-1}" '
     {
         format: "oauth2-dr/db-backup-manifest/v2",
         status: "complete",

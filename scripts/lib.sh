@@ -129,13 +129,14 @@ s3_get_file() {
     awscli s3 cp "$(s3_uri "$1")" "$2" --only-show-errors
 }
 
-# Streaming transfers with bounded memory: the CLI keeps up to 10 parts in memory per transfer, so the part
-# size and the concurrency bound it. Applied only when no AWS config file or profile is in use (the pods).
+# Streaming uploads with bounded memory: the CLI keeps up to 10 parts in memory, so the part size bounds it
+# (5 MB, S3's minimum; --expected-size makes the CLI use larger parts past 50 GB). Applied only when no AWS
+# config file or profile is in use (the pods).
 tune_s3_transfers() {
     local config=${AWS_CONFIG_FILE:-$HOME/.aws/config}
     [[ -z "${AWS_PROFILE:-}" && ! -s "$config" && -n "$WORK_DIR" ]] || return 0
     printf '[default]\ns3 =\n  max_concurrent_requests = %s\n  multipart_chunksize = %s\n' \
-        "${S3_MAX_CONCURRENT_REQUESTS:-4}" "${S3_MULTIPART_CHUNKSIZE:-8MB}" >"$WORK_DIR/aws-config"
+        "${S3_MAX_CONCURRENT_REQUESTS:-4}" "${S3_MULTIPART_CHUNKSIZE:-5MB}" >"$WORK_DIR/aws-config"
     export AWS_CONFIG_FILE="$WORK_DIR/aws-config"
 }
 

@@ -168,8 +168,9 @@ vpsql() { PGHOST="${VERIFY_PGHOST:-${PGHOST:-}}" PGPORT="${VERIFY_PGPORT:-${PGPO
 
 # server_queries DB TABLE: runs the authorization server's read queries on TABLE, built from the columns the
 # restored table has: the select list of the server's JDBC services (the columns of every release, plus
-# the later ones that exist) and one lookup per WHERE clause of the server (by id, client_id, each token
-# value, the consent's key), each for a value that exists. Prints the release of the column set on success;
+# the later ones that exist), the lookup by primary key, and the other lookups of the server (client_id;
+# state and each token value) in one statement, for values that exist. Two statements at most: the token
+# columns have no index in the server's schema, so each lookup reads the whole table. Prints the release of the column set on success;
 # on failure prints why and returns 1.
 server_queries() {
     local db=$1 table=$2 schema="${DB_SCHEMA}" present column missing=() select=() release="0.2" later rel
@@ -186,21 +187,32 @@ server_queries() {
             release=$rel
         fi
     done
-    local list lookup keys nonnull rows out t="\"${schema}\".\"${table}\""
+    local list pk others=() lookup where="" out t="\"${schema}\".\"${table}\""
     list=$(IFS=,; echo "${select[*]}")
-    rows=$(vpsql -d "$db" -c "SELECT count(*) FROM $t" 2>"$WORK_DIR/query.err") || { echo "$table: $(one_line_error "$WORK_DIR/query.err")"; return 1; }
-    for lookup in $(server_lookup_columns "$table"); do
-        for column in ${lookup//,/ }; do [[ "$present" == *" $column "* ]] || continue 2; done
-        keys="(${lookup})" nonnull="${lookup//,/ IS NOT NULL AND } IS NOT NULL"
-        # q::text reads every selected column of the rows found (detoasted), as the server's row mapper does.
-        out=$(vpsql -d "$db" -c "SELECT count(*) FROM (SELECT ${list} FROM $t WHERE ${keys} = (SELECT ${lookup} FROM $t WHERE ${nonnull} LIMIT 1)) q WHERE length(q::text) > 0" 2>"$WORK_DIR/query.err") \
-            || { echo "$table: lookup by ${lookup}: $(one_line_error "$WORK_DIR/query.err")"; return 1; }
-        # The primary-key lookup (the first) must find the row it was given.
-        if [[ "$lookup" == "$(server_lookup_columns "$table" | cut -d' ' -f1)" && $rows -gt 0 && "$out" == 0 ]]; then
-            echo "$table: the lookup by ${lookup} found nothing in $rows rows"
-            return 1
-        fi
+    pk=$(server_lookup_columns "$table" | cut -d' ' -f1)
+    for lookup in $(server_lookup_columns "$table" | cut -d' ' -f2-); do
+        [[ "$lookup" != "$pk" && "$present" == *" $lookup "* ]] && others+=("$lookup")
     done
+    # findById: the row of a key that exists must come back ("empty" when the table has no rows).
+    # q::text reads every selected column of the rows found (detoasted), as the server's row mapper does.
+    local sql="SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM $t) THEN 'empty' ELSE (SELECT count(*) FROM (SELECT ${list} FROM $t
+        WHERE (${pk}) = (SELECT ${pk} FROM $t LIMIT 1)) q WHERE length(q::text) > 0)::text END;"
+    if [[ ${#others[@]} -gt 0 ]]; then
+        # The server's other lookups in one statement, as its findByToken without a token type does
+        # ("state = ? OR authorization_code_value = ? OR ..."), each with a value from the first rows.
+        for lookup in "${others[@]}"; do
+            where+="${where:+ OR }${lookup} = (SELECT ${lookup} FROM (SELECT ${lookup} FROM $t LIMIT 10000) s WHERE ${lookup} IS NOT NULL LIMIT 1)"
+        done
+        sql+=" SELECT count(*) FROM (SELECT ${list} FROM $t WHERE ${where}) q WHERE length(q::text) > 0;"
+    fi
+    if ! out=$(vpsql -d "$db" <<<"$sql" 2>"$WORK_DIR/query.err"); then
+        echo "$table: $(one_line_error "$WORK_DIR/query.err")"
+        return 1
+    fi
+    if [[ "$(head -n 1 <<<"$out")" == 0 ]]; then
+        echo "$table: the lookup by ${pk} found nothing"
+        return 1
+    fi
     echo "release $release column set (${#select[@]} columns)"
 }
 

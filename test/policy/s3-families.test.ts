@@ -58,6 +58,14 @@ describe("S3 families: backup storage recognised by what it holds", () => {
         });
     }
 
+    it("a configuration resource wins over the bucket's inline argument (the engine's outputs mirror one in the other): reported once", async () => {
+        const [bucket, versioning, lifecycle] = FAMILIES["aws v7 Bucket + configuration resources"];
+        const mirrored: HandBuilt = { ...bucket, props: { bucket: NAME, versioning: { enabled: false }, lifecycleRules: [{ id: "two-weeks", enabled: true, prefix: "database/", expiration: { days: 14 } }] } };
+        const violations = await runAll(ALL_POLICIES, [mirrored, versioning, lifecycle]);
+        assert.deepEqual(violations.filter((v) => v.policy === "s3-backup-versioning").map((v) => v.urn), [urn(versioning.type, "dumps-versioning")]);
+        assert.deepEqual(violations.filter((v) => v.policy === "s3-backup-lifecycle-retention").map((v) => v.urn), [urn(lifecycle.type, "dumps-lifecycle")]);
+    });
+
     it("a replication rule or an inventory that filters a table prefix makes a bucket backup storage too", async () => {
         const replicated: HandBuilt[] = [
             { type: BUCKET, name: "logs", props: { bucket: "acme-logs" } },

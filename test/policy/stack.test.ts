@@ -157,6 +157,10 @@ describe("policy harness (engine argument shapes)", () => {
         assert.deepEqual(settings({ waivers: [{ row: "database", value: 7, reason: "dev", approvedBy: "cto@acme.example" }] }), []);
         assert.deepEqual(validatePackConfig({ "oauth2-dr-settings": "disabled" }, ALL_POLICIES), ["oauth2-dr-settings: cannot be disabled; it carries the settings every other policy reads"]);
         assert.deepEqual(validatePackConfig({ all: { backupBucketPrefixes: ["x"] } }, ALL_POLICIES), ['all: only "enforcementLevel" applies to every policy; put shared settings under "oauth2-dr-settings"']);
+        // Per-policy knobs that bound the runbook can only be tightened too.
+        assert.deepEqual(validatePackConfig({ "k8s-backup-cronjob-schedule": { maxIntervalMinutes: { clients: 600 } } }, ALL_POLICIES), ["k8s-backup-cronjob-schedule.maxIntervalMinutes.clients: must be <= 60"]);
+        assert.deepEqual(validatePackConfig({ "k8s-backup-cronjob-schedule": { backupLabels: [{ key: "backup" }] } }, ALL_POLICIES), ["k8s-backup-cronjob-schedule.backupLabels.0: must have required property 'value'"]);
+        assert.match(validatePackConfig({ "cloudsql-backup-configuration": { minimumTransactionLogRetentionDays: 1 } }, ALL_POLICIES)[0], /1 is below the minimum 7/);
     });
 
     it("every policy has a unique kebab-case name, a description and a mandatory default (notes advisory)", () => {

@@ -30,7 +30,8 @@ function explain(result: ScriptResult): string {
 }
 
 describe("backup scripts fail fast, and key versions", function () {
-    this.timeout(180_000);
+    // Several script runs per test; a shared 2-core machine under load makes each run take tens of seconds.
+    this.timeout(600_000);
     let pg: PgServer;
     let moto: MotoServer;
     let dir: string;

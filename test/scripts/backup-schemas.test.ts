@@ -25,7 +25,8 @@ function line(result: ScriptResult, item: string): string {
 }
 
 describe("backup scripts across schema releases, prefixes and manifest formats", function () {
-    this.timeout(180_000);
+    // Several script runs per test; a shared 2-core machine under load makes each run take tens of seconds.
+    this.timeout(600_000);
     let pg: PgServer;
     let moto: MotoServer;
     let dir: string;
