@@ -423,7 +423,7 @@ interface PodContext {
 }
 
 /** Non-root (the image's UID), read-only root file system, no privilege, no capabilities, RuntimeDefault seccomp. */
-const CONTAINER_SECURITY = {
+export const CONTAINER_SECURITY = {
     runAsNonRoot: true,
     runAsUser: BACKUP_UID,
     runAsGroup: BACKUP_UID,

@@ -1,6 +1,6 @@
 /**
  * The fresh-machine set-up (.ci/setup, run by `npm test` as pretest and by .ci/run): on a machine where
- * none of PostgreSQL 15, gnupg, shellcheck, the AWS CLI, jq, curl, openssl and chromium is installed it installs them from
+ * none of PostgreSQL 15, gnupg, shellcheck, the AWS CLI, jq, curl, openssl, zstd and chromium is installed it installs them from
  * Debian; without root or sudo it stops with one clear line; on a set-up machine it installs nothing.
  *
  * The shared test machine has all of them installed (and must keep them), so each case runs the real
@@ -16,7 +16,7 @@ import * as path from "path";
 const ROOT = path.resolve(__dirname, "..");
 const SETUP = path.join(ROOT, ".ci", "setup");
 
-const EVERY_PACKAGE = ["postgresql-15", "postgresql-client-15", "gnupg", "shellcheck", "awscli", "jq", "curl", "openssl", "chromium"];
+const EVERY_PACKAGE = ["postgresql-15", "postgresql-client-15", "gnupg", "shellcheck", "awscli", "jq", "curl", "openssl", "zstd", "chromium"];
 
 /** Files each Debian package provides, as far as the set-up looks for them. */
 const FAKE_APT_GET = `#!/bin/bash
@@ -29,7 +29,7 @@ for pkg in "$@"; do
     gnupg) provide "$FAKE_BIN/gpg" ;;
     shellcheck) provide "$FAKE_BIN/shellcheck" ;;
     awscli) provide "$FAKE_BIN/aws" ;;
-    jq|curl|openssl) provide "$FAKE_BIN/$pkg" ;;
+    jq|curl|openssl|zstd) provide "$FAKE_BIN/$pkg" ;;
     chromium) provide "$CHROMIUM_PATH" ;;
   esac
 done
@@ -77,7 +77,7 @@ function installEverything(m: Machine): void {
     fs.mkdirSync(m.pgBin, { recursive: true });
     write(path.join(m.pgBin, "pg_ctl"), "");
     write(m.chromium, "");
-    for (const tool of ["psql", "pg_dump", "pg_restore", "gpg", "shellcheck", "aws", "jq", "curl", "openssl"]) {
+    for (const tool of ["psql", "pg_dump", "pg_restore", "gpg", "shellcheck", "aws", "jq", "curl", "openssl", "zstd"]) {
         write(path.join(m.bin, tool), "");
     }
 }

@@ -19,7 +19,6 @@
 import { checkStacks, mandatoryCount, PackConfig } from "./core";
 import { formatCheck, toJson } from "./format";
 import { readPackConfig } from "./policy-harness";
-import { PlanError } from "../plan/runner";
 import { REPORT_FORMATS, ReportFormat, writeReport } from "../report/report";
 import {
     configAssignmentsOf,
@@ -30,6 +29,7 @@ import {
     PLAN_OPTIONS,
     PLAN_OPTIONS_HELP,
     programDirOf,
+    reportFailure,
     stackOutputsOf,
     UsageError,
 } from "../plan/cli";
@@ -144,21 +144,12 @@ async function main(): Promise<number> {
             const json = checks.map(toJson);
             console.log(JSON.stringify(json.length === 1 ? json[0] : json, null, 2));
         } else {
+            // Waivers print with each stack ("Waiver in force"), in every format.
             console.log(checks.map(formatCheck).join("\n\n"));
-            for (const check of checks) {
-                for (const row of check.retention.filter((r) => r.status === "waived")) {
-                    console.log(`note: ${check.stack}: retention row "${row.dataType}" is waived by policy config: ${row.waiver}`);
-                }
-            }
         }
         return mandatoryCount(checks) > 0 ? EXIT_VIOLATION : EXIT_OK;
     } catch (err) {
-        if (err instanceof PlanError) {
-            console.error(`plan of stack ${err.stack} failed:\n${err.message}`);
-            return EXIT_USAGE_OR_PLAN_FAILURE;
-        }
-        console.error((err as Error).message);
-        return EXIT_USAGE_OR_PLAN_FAILURE;
+        return reportFailure(err);
     }
 }
 

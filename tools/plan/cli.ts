@@ -6,6 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs, ParseArgsConfig } from "util";
+import { PlanError } from "./runner";
 
 export const EXIT_OK = 0;
 export const EXIT_VIOLATION = 1;
@@ -108,4 +109,14 @@ export function configAssignmentsOf(values: string[] | undefined): string[] {
         }
     }
     return values ?? [];
+}
+
+/** A failed plan (the program's own error, with the stack) or any other failure: one message, exit 2. */
+export function reportFailure(err: unknown): number {
+    if (err instanceof PlanError) {
+        console.error(`plan of stack ${err.stack} failed:\n${err.message}`);
+    } else {
+        console.error(err instanceof Error ? err.message : String(err));
+    }
+    return EXIT_USAGE_OR_PLAN_FAILURE;
 }

@@ -21,6 +21,7 @@ import {
     PLAN_OPTIONS,
     PLAN_OPTIONS_HELP,
     programDirOf,
+    reportFailure,
     stackOutputsOf,
     UsageError,
 } from "./cli";
@@ -96,12 +97,7 @@ async function main(): Promise<number> {
         }
         return EXIT_OK;
     } catch (err) {
-        if (err instanceof PlanError) {
-            console.error(`plan of stack ${err.stack} failed:\n${err.message}`);
-            return EXIT_USAGE_OR_PLAN_FAILURE;
-        }
-        console.error((err as Error).message);
-        return EXIT_USAGE_OR_PLAN_FAILURE;
+        return reportFailure(err);
     }
 }
 
