@@ -3,7 +3,7 @@
  *
  * 1. Offline plan and check of prod and dr against a floor. The floor is what any offline run must pay:
  *    a Node process (with the tsx loader) that loads @pulumi/pulumi and the provider modules the program
- *    imports (read from index.ts, lib/ and components/). The measured commands run the same way
+ *    imports (read from index.ts, lib/, components/ and stacks/). The measured commands run the same way
  *    (`node --import tsx tools/<cli>.ts`, without npm's own start-up). Runs are interleaved (A B B A ...),
  *    each figure is the median of N, and the ratio is median / floor median.
  * 2. The other benchmarks, each standalone: bench/policy.ts (policy evaluation per resource) and
@@ -31,10 +31,10 @@ const OTHER_BENCHMARKS: { file: string; what: string; quickArgs: string[]; quick
     { file: "drill.ts", what: "corruption drill RTO against pg_restore of the same dump", quickArgs: [], quickEnv: { BENCH_DRILL_GB: "0.1" } },
 ];
 
-/** The @pulumi/* modules the program imports (index.ts, lib/, components/), as require() paths. */
+/** The @pulumi/* modules the program imports (index.ts, lib/, components/, stacks/), as require() paths. */
 export function programModules(root = REPO): string[] {
     const files = ["index.ts"];
-    for (const dir of ["lib", "components"]) {
+    for (const dir of ["lib", "components", "stacks"]) {
         const full = path.join(root, dir);
         if (fs.existsSync(full)) {
             files.push(...fs.readdirSync(full).filter((f) => f.endsWith(".ts")).map((f) => path.join(dir, f)));
