@@ -10,6 +10,7 @@ import { checksumSql, OAUTH2_TABLES, seedSql } from "../support/oauth2-schema";
 import {
     createBucket,
     createSecret,
+    explain,
     getObject,
     listKeys,
     passphraseFile,
@@ -25,9 +26,6 @@ import { freePort, MotoServer, PgServer } from "../support/servers";
 
 const SIZE = { clients: 8, authorizations: 60, consents: 12 };
 
-function explain(result: ScriptResult): string {
-    return `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
-}
 
 describe("backup scripts fail fast, and key versions", function () {
     // Several script runs per test; a shared 2-core machine under load makes each run take tens of seconds.

@@ -8,15 +8,12 @@ import * as fs from "fs";
 import * as path from "path";
 import { legacyBackup } from "../support/legacy-backup";
 import { checksumSql, EXTRA_OBJECTS_SQL, OAUTH2_TABLES, SchemaRelease, seedSql } from "../support/oauth2-schema";
-import { createBucket, getObject, listKeys, passphraseFile, putObject, runScript, scriptEnv, ScriptResult, tempDir } from "../support/scripts";
+import { createBucket, explain, getObject, listKeys, passphraseFile, putObject, runScript, scriptEnv, ScriptResult, tempDir } from "../support/scripts";
 import { MotoServer, PgServer } from "../support/servers";
 import { lossyPgRestore } from "../support/shims";
 
 const SIZE = { clients: 14, authorizations: 120, consents: 30 };
 
-function explain(result: ScriptResult): string {
-    return `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
-}
 
 function line(result: ScriptResult, item: string): string {
     const found = result.stdout.split("\n").find((l) => l.startsWith(`PASS ${item}:`) || l.startsWith(`FAIL ${item}:`));

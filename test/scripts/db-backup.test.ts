@@ -11,6 +11,7 @@ import { checksumSql, OAUTH2_TABLES, seedSql } from "../support/oauth2-schema";
 import {
     aws,
     createBucket,
+    explain,
     getObject,
     listKeys,
     listVersions,
@@ -47,9 +48,6 @@ function line(result: ScriptResult, item: string): string {
     return found;
 }
 
-function explain(result: ScriptResult): string {
-    return `exit ${result.code} (${result.signal ?? "no signal"})\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
-}
 
 function waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
     const deadline = Date.now() + timeoutMs;

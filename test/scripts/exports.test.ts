@@ -9,13 +9,10 @@ import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
 import { seedSql } from "../support/oauth2-schema";
-import { aws, createBucket, getObject, listKeys, listVersions, passphraseFile, runScript, scriptEnv, ScriptResult, tempDir } from "../support/scripts";
+import { aws, createBucket, explain, getObject, listKeys, listVersions, passphraseFile, runScript, scriptEnv, tempDir } from "../support/scripts";
 import { freePort, LOCALHOST, MotoServer, PgServer } from "../support/servers";
 import { fakeKubectl } from "../support/shims";
 
-function explain(result: ScriptResult): string {
-    return `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
-}
 
 const SECRET_YAML = (rv: string, signingKey: string) => `apiVersion: v1
 data:

@@ -19,6 +19,11 @@ export interface ScriptResult {
     stderr: string;
 }
 
+/** A script run as an assertion message: exit code, signal, and both streams. */
+export function explain(result: ScriptResult): string {
+    return `exit ${result.code} (${result.signal ?? "no signal"})\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
+}
+
 export interface Started {
     child: ChildProcess;
     done: Promise<ScriptResult>;

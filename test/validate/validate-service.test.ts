@@ -7,7 +7,7 @@
  */
 import { strict as assert } from "assert";
 import { SCHEMA_SQL } from "../support/oauth2-schema";
-import { aws, createBucket, putObject, runScript, ScriptResult } from "../support/scripts";
+import { aws, createBucket, explain, putObject, runScript, ScriptResult } from "../support/scripts";
 import { freePort, LOCALHOST, MotoServer, PgServer } from "../support/servers";
 import { ecSigningKey, OidcServer, publicJwks, rsaSigningKey, smokeClientSql, type PrivateJwk } from "../../tools/drill/oidc-server";
 
@@ -15,9 +15,6 @@ const CLIENT_ID = "dr-smoke-test";
 const CLIENT_SECRET = "Zq8-smoke/secret+with:odd&chars";
 const SECRET_ID = "oauth2/smoke-test-client";
 
-function explain(result: ScriptResult): string {
-    return `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
-}
 
 /** "PASS"/"FAIL" of each check, by name. */
 function verdicts(result: ScriptResult): Record<string, string> {
