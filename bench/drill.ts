@@ -11,7 +11,7 @@
  */
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { aws, baseEnv } from "../test/support/scripts";
+import { baseEnv, getObject } from "../test/support/scripts";
 import { PG_BIN } from "../test/support/servers";
 import { runDrill } from "../tools/drill/scenarios";
 import { formatReport } from "../tools/drill/report";
@@ -30,7 +30,7 @@ function sh(command: string, env: Record<string, string>): void {
 
 /** Seconds of a plain pg_restore of the drill's newest dump into a fresh database on the primary. */
 async function plainRestoreSeconds(world: DrillWorld): Promise<number> {
-    const manifest = JSON.parse(aws(world.moto, ["s3", "cp", `s3://${BUCKET}/database/latest.json`, "-"])) as { object_key: string; compression?: string };
+    const manifest = JSON.parse(getObject(world.moto, BUCKET, "database/latest.json").toString("utf8")) as { object_key: string; compression?: string };
     const dumpFile = path.join(world.workDir, "bench.dump");
     const env = { ...world.moto.env(), PASSPHRASE: world.passphrase, DUMP: dumpFile, KEY: `s3://${BUCKET}/${manifest.object_key}` };
     // The stored object is gpg(zstd(pg_dump -Fc --compress=0)) in manifest v2, gpg(pg_dump -Fc) before it.

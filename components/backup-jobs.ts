@@ -201,10 +201,10 @@ export function validateBackupJobsArgs(args: BackupJobsArgs): void {
     }
 }
 
-/** The scripts ConfigMap's data: every scripts/*.sh, read at plan time. */
+/** The scripts ConfigMap's data: every scripts/*.sh and lib.sh's AWS helper (aws-helper.py), read at plan time. */
 export function readScripts(dir = SCRIPTS_DIR): Record<string, string> {
-    const files = fs.readdirSync(dir).filter((f) => f.endsWith(".sh")).sort();
-    if (!files.includes("lib.sh") || !files.includes("db-backup.sh")) {
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith(".sh") || f === "aws-helper.py").sort();
+    if (!files.includes("lib.sh") || !files.includes("db-backup.sh") || !files.includes("aws-helper.py")) {
         throw new Error(`BackupJobs: ${dir} does not hold the backup scripts`);
     }
     return Object.fromEntries(files.map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8")]));

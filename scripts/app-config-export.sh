@@ -21,7 +21,7 @@ require_env BUCKET
 NAMESPACE="${NAMESPACE:-oauth2-system}"
 CONFIG_PREFIX="${CONFIG_PREFIX:-config/}"
 KUBECTL="${KUBECTL:-kubectl}"
-require_cmd "$KUBECTL" aws sha256sum
+require_cmd "$KUBECTL" python3 curl sha256sum
 
 trap_work_dir_cleanup
 

@@ -22,7 +22,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_env BUCKET
-require_cmd psql gpg aws sha256sum tee
+require_cmd psql gpg python3 curl sha256sum tee
 CLIENTS_PREFIX="${CLIENTS_PREFIX:-clients/}"
 TABLE=oauth2_registered_client
 
@@ -48,7 +48,7 @@ hash=$(cut -d' ' -f1 <"$WORK_DIR/sha.out")
 [[ "$hash" =~ ^[0-9a-f]{64}$ ]] || die "$EX_FAILURE" "no hash of the export"
 
 previous=""
-if awscli s3 cp "$(s3_uri "${CLIENTS_PREFIX}latest.sha256")" "$WORK_DIR/latest.sha256" --only-show-errors 2>"$WORK_DIR/s3.err"; then
+if s3_get_file "${CLIENTS_PREFIX}latest.sha256" "$WORK_DIR/latest.sha256" 2>"$WORK_DIR/s3.err"; then
     previous=$(cut -d' ' -f1 <"$WORK_DIR/latest.sha256")
 elif ! grep -q -E '404|Not Found|NoSuchKey|does not exist' "$WORK_DIR/s3.err"; then
     die "$EX_STORAGE" "cannot read ${CLIENTS_PREFIX}latest.sha256: $(tail -n 1 "$WORK_DIR/s3.err")"

@@ -46,7 +46,7 @@ set -m
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_env BUCKET
-require_cmd pg_dump psql gpg aws sha256sum tee zstd jq
+require_cmd pg_dump psql gpg aws python3 curl sha256sum tee zstd jq
 
 PIPELINE_PID=""
 LIST_PID=""
@@ -74,7 +74,7 @@ cleanup() {
         # that failed before completing stored no object (its multipart parts are aborted by the lifecycle).
         if ! s3_size "$OBJECT_KEY" >/dev/null 2>&1; then
             log "no object was stored at $OBJECT_KEY"
-        elif awscli s3 rm "$(s3_uri "$OBJECT_KEY")" --only-show-errors >/dev/null 2>&1; then
+        elif s3_delete "$OBJECT_KEY" >/dev/null 2>&1; then
             log "removed the partial object $OBJECT_KEY (no manifest was written)"
         else
             log "could not remove $OBJECT_KEY (no manifest was written, so no restore will pick it)"
@@ -95,7 +95,7 @@ tune_s3_transfers
 
 # 0. Fail fast: everything that can be wrong is checked before the dump starts. Listing the manifests checks
 #    the bucket and the prefix (not head-bucket: the jobs' role may list only its own prefixes); it runs while
-#    the passphrase and the database are checked (each AWS CLI call costs about a second of start-up).
+#    the passphrase and the database are checked (a storage round trip overlaps the database checks).
 ( latest_manifest_key "$PGDATABASE" >"$WORK_DIR/previous.key" 2>"$WORK_DIR/list.err" ) &
 LIST_PID=$!
 load_passphrase

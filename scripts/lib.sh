@@ -17,6 +17,7 @@
 # Common environment:
 #   BUCKET                      backup bucket name (required by every script)
 #   AWS_REGION                  region of the bucket and secrets (optional; the CLI's default otherwise)
+#   AWS_HELPER_PYTHON           python3 with botocore for aws-helper.py (default: python3, else /usr/bin/python3)
 #   AWS_ENDPOINT_URL            S3/Secrets Manager/RDS endpoint override, for tests (moto). The AWS CLI v1
 #                               ignores it for some services (rds), so it is passed as --endpoint-url.
 #   PASSPHRASE_FILE             file holding the backup passphrase (first line), or
@@ -68,7 +69,8 @@ now_utc() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 # A short random suffix so that two runs in the same second never share an object key.
 random_suffix() { od -An -N4 -tx1 /dev/urandom | tr -d ' \n'; }
 
-# The AWS CLI with the test endpoint (if any) passed explicitly.
+# The AWS CLI with the test endpoint (if any) passed explicitly. Used only where the helper below does not
+# serve: the dump's streaming upload (multipart, bounded memory) and the RDS calls of the snapshot mode.
 awscli() {
     local args=()
     [[ -n "${AWS_ENDPOINT_URL:-}" ]] && args+=(--endpoint-url "$AWS_ENDPOINT_URL")
@@ -95,38 +97,124 @@ one_line_error() {
          }' "$1"
 }
 
-# s3_size KEY: the stored object's size in bytes; fails (with the CLI's message on stderr) if it does not exist.
-s3_size() {
-    awscli s3api head-object --bucket "$BUCKET" --key "$1" --query ContentLength --output text
+# --- S3 and Secrets Manager through aws-helper.py -------------------------------------------------------
+# Each `aws` CLI call costs about half a second of start-up; a restore made five before its download. The
+# helper (botocore: the CLI's own library, credential chain and signing) is started once per run by
+# make_work_dir and answers on a Unix socket in the private work directory (curl --unix-socket).
+
+LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+AWS_HELPER_PID="" AWS_HELPER_SOCKET="" AWS_CALL_OBJECT_SIZE=""
+
+start_aws_helper() {
+    AWS_HELPER_SOCKET="$WORK_DIR/aws.sock"
+    # The first of AWS_HELPER_PYTHON, python3, /usr/bin/python3 that has botocore (Debian's awscli brings
+    # python3-botocore; a python3 earlier on PATH may lack it). Chosen in the background: no wait here.
+    (
+        for python in ${AWS_HELPER_PYTHON:-} python3 /usr/bin/python3; do
+            "$python" -c 'import botocore' 2>/dev/null && exec "$python" "$LIB_DIR/aws-helper.py" "$AWS_HELPER_SOCKET" "$$"
+        done
+        echo "no python3 with botocore (tried ${AWS_HELPER_PYTHON:-} python3 /usr/bin/python3): install python3-botocore" >&2
+        exit 1
+    ) </dev/null >/dev/null 2>"$WORK_DIR/aws-helper.err" &
+    AWS_HELPER_PID=$!
 }
+
+stop_aws_helper() {
+    [[ -n "$AWS_HELPER_PID" ]] || return 0
+    kill -TERM "$AWS_HELPER_PID" 2>/dev/null || true
+    wait "$AWS_HELPER_PID" 2>/dev/null || true
+    AWS_HELPER_PID=""
+}
+
+# aws_helper_ready: waits (at most 20 s) for the helper's socket; says why when the helper died instead.
+aws_helper_ready() {
+    local waited=0
+    while [[ ! -S "$AWS_HELPER_SOCKET" ]]; do
+        if [[ -z "$AWS_HELPER_PID" ]] || ! kill -0 "$AWS_HELPER_PID" 2>/dev/null || [[ $waited -ge 200 ]]; then
+            echo "the AWS helper ($LIB_DIR/aws-helper.py, needs python3 with botocore) did not start: $(one_line_error "$WORK_DIR/aws-helper.err")" >&2
+            return 1
+        fi
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+}
+
+# aws_call METHOD CALL OUT [NAME=VALUE ...] [--body FILE|-]: one call of aws-helper.py (see its header). OUT
+# is a file, or - for stdout (kept in memory on the way: secrets never touch the disk). On failure the
+# AWS message (the CLI's own text) is on stderr and the status is 1. Sets AWS_CALL_OBJECT_SIZE (s3/get).
+aws_call() {
+    local method=$1 call=$2 out=$3 args=() answer status
+    shift 3
+    while [[ $# -gt 0 ]]; do
+        case "$1" in
+        --body) args+=(--data-binary "@$2"); shift ;;
+        *) args+=(--url-query "$1") ;;
+        esac
+        shift
+    done
+    [[ "$method" == POST && " ${args[*]} " != *" --data-binary "* ]] && args+=(--data-binary @/dev/null)
+    aws_helper_ready || return 1
+    local curl_args=(-sS --unix-socket "$AWS_HELPER_SOCKET" "${args[@]}" "http://aws-helper${call}")
+    if [[ "$out" == - ]]; then
+        answer=$(curl "${curl_args[@]}" -w '\n%{http_code} %header{x-object-size}') || { echo "the AWS helper did not answer ${call}" >&2; return 1; }
+        status=${answer##*$'\n'}
+        answer=${answer%$'\n'*}
+        AWS_CALL_OBJECT_SIZE=${status#* }
+        if [[ "${status%% *}" == 200 ]]; then printf '%s' "$answer"; return 0; fi
+        printf '%s\n' "$answer" >&2
+        return 1
+    fi
+    status=$(curl "${curl_args[@]}" -o "$out" -w '%{http_code} %header{x-object-size}') || { echo "the AWS helper did not answer ${call}" >&2; return 1; }
+    AWS_CALL_OBJECT_SIZE=${status#* }
+    [[ "${status%% *}" == 200 ]] && return 0
+    cat "$out" >&2
+    echo >&2
+    rm -f "$out"
+    return 1
+}
+
+# s3_size KEY: the stored object's size in bytes; fails (with the AWS message on stderr) if it does not exist.
+s3_size() { aws_call GET /s3/size - "bucket=$BUCKET" "key=$1"; }
 
 # s3_metadata KEY NAME: a user metadata value of an object ("" when the object or the value is absent).
-s3_metadata() {
-    local value
-    value=$(awscli s3api head-object --bucket "$BUCKET" --key "$1" --query "Metadata.\"$2\"" --output text 2>/dev/null) || value=""
-    [[ "$value" == "None" ]] && value=""
-    printf '%s' "$value"
-}
+s3_metadata() { aws_call GET /s3/metadata - "bucket=$BUCKET" "key=$1" "name=$2" 2>/dev/null || true; }
 
-# s3_keys PREFIX: every key under PREFIX, one a line, sorted (the CLI follows the pagination). Fails with
-# EX_STORAGE (the CLI's message on stderr) when the bucket cannot be listed.
+# s3_keys PREFIX: every key under PREFIX, one a line, sorted (every page). Fails with EX_STORAGE (the AWS
+# message on stderr) when the bucket cannot be listed.
 s3_keys() {
     local out
-    out=$(awscli s3api list-objects-v2 --bucket "$BUCKET" --prefix "$1" --query 'Contents[].Key' --output text) || return "$EX_STORAGE"
-    [[ -z "$out" || "$out" == "None" ]] && return 0
-    printf '%s\n' "$out" | tr '\t' '\n' | sed '/^$/d;/^None$/d' | LC_ALL=C sort
+    out=$(aws_call GET /s3/keys - "bucket=$BUCKET" "prefix=$1") || return "$EX_STORAGE"
+    [[ -z "$out" ]] || printf '%s\n' "$out" | sed '/^$/d' | LC_ALL=C sort
 }
 
-# s3_put_file FILE KEY [extra aws s3 cp args]: upload a small file (manifests, pointers, exports).
+# s3_put_file FILE|- KEY [--metadata NAME=VALUE] [--content-type TYPE]: upload a small file or stdin
+# (manifests, pointers, exports).
 s3_put_file() {
-    local file=$1 key=$2
+    local file=$1 key=$2 query=()
     shift 2
-    awscli s3 cp "$file" "$(s3_uri "$key")" --only-show-errors "$@"
+    while [[ $# -gt 0 ]]; do
+        case "$1" in
+        --metadata) query+=("meta.${2%%=*}=${2#*=}"); shift ;;
+        --content-type) query+=("content_type=$2"); shift ;;
+        *) echo "s3_put_file: unknown option $1" >&2; return 2 ;;
+        esac
+        shift
+    done
+    aws_call POST /s3/put /dev/null "bucket=$BUCKET" "key=$key" "${query[@]}" --body "$file"
 }
 
-# s3_get_file KEY FILE: download a small object (a manifest); the CLI's message on stderr on failure.
-s3_get_file() {
-    awscli s3 cp "$(s3_uri "$1")" "$2" --only-show-errors
+# s3_get_file KEY FILE: download a small object (a manifest); the AWS message on stderr on failure.
+s3_get_file() { aws_call GET /s3/get "$2" "bucket=$BUCKET" "key=$1"; }
+
+# s3_delete KEY: delete an object (a versioned bucket keeps it behind a delete marker).
+s3_delete() { aws_call POST /s3/delete /dev/null "bucket=$BUCKET" "key=$1"; }
+
+# secret_value ID [VERSION_ID]: Secrets Manager's answer as JSON ({ARN, Name, VersionId, SecretString}), on
+# stdout (a pipe or a variable, never a file); the AWS message on stderr on failure.
+secret_value() {
+    local query=("id=$1")
+    [[ -n "${2:-}" ]] && query+=("version=$2")
+    aws_call GET /secretsmanager/get - "${query[@]}"
 }
 
 # Streaming uploads with bounded memory: the CLI keeps up to 10 parts in memory, so the part size bounds it
@@ -148,9 +236,11 @@ make_work_dir() {
     chmod 700 "$WORK_DIR"
     export GNUPGHOME="$WORK_DIR/gnupg"
     mkdir -m 700 "$GNUPGHOME"
+    start_aws_helper
 }
 
 remove_work_dir() {
+    stop_aws_helper
     if [[ -n "$WORK_DIR" && -d "$WORK_DIR" ]]; then
         gpgconf --kill gpg-agent >/dev/null 2>&1 || true
         rm -rf "$WORK_DIR"
@@ -208,10 +298,9 @@ load_passphrase() {
         PASSPHRASE_SOURCE="file"
     elif [[ -n "$secret_id" ]]; then
         require_cmd jq
-        local args=(--secret-id "$secret_id") answer err
-        [[ -n "$version_id" ]] && args+=(--version-id "$version_id")
+        local answer err
         err=$(mktemp "${WORK_DIR:-${TMPDIR:-/tmp}}/secret.err.XXXXXX")
-        answer=$(awscli secretsmanager get-secret-value "${args[@]}" --output json 2>"$err") || {
+        answer=$(secret_value "$secret_id" "$version_id" 2>"$err") || {
             local cause
             cause=$(one_line_error "$err")
             rm -f "$err"
@@ -253,8 +342,8 @@ load_db_credentials() {
     if [[ -n "${DB_CREDENTIALS_SECRET_ID:-}" && -z "${PGPASSWORD:-}" ]]; then
         require_cmd jq
         local secret
-        secret=$(awscli secretsmanager get-secret-value --secret-id "$DB_CREDENTIALS_SECRET_ID" \
-            --query SecretString --output text) || die "$EX_DATABASE" "cannot read the database credentials ($DB_CREDENTIALS_SECRET_ID)"
+        secret=$(secret_value "$DB_CREDENTIALS_SECRET_ID" 2>"$WORK_DIR/credentials.err" | jq -j '.SecretString // empty') || secret=""
+        [[ -n "$secret" ]] || die "$EX_DATABASE" "cannot read the database credentials ($DB_CREDENTIALS_SECRET_ID): $(one_line_error "$WORK_DIR/credentials.err")"
         PGUSER=$(printf '%s' "$secret" | jq -er .username) || die "$EX_DATABASE" "the credentials secret $DB_CREDENTIALS_SECRET_ID has no username"
         PGPASSWORD=$(printf '%s' "$secret" | jq -er .password) || die "$EX_DATABASE" "the credentials secret $DB_CREDENTIALS_SECRET_ID has no password"
         export PGUSER PGPASSWORD
@@ -435,16 +524,10 @@ passphrase_for_manifest() {
 }
 
 # probe_object KEY: reads the first 64 KiB of a stored dump (one ranged GET) into $WORK_DIR/probe.gpg and
-# prints the object's full size (from Content-Range); fails with the CLI's message on stderr.
+# prints the object's full size (from Content-Range); fails with the AWS message on stderr.
 probe_object() {
-    local answer range
-    answer=$(awscli s3api get-object --bucket "$BUCKET" --key "$1" --range bytes=0-65535 "$WORK_DIR/probe.gpg" --output json) || return "$EX_STORAGE"
-    range=$(printf '%s' "$answer" | jq -r '.ContentRange // empty')
-    if [[ "$range" == */* ]]; then
-        printf '%s' "${range##*/}"
-    else
-        printf '%s' "$answer" | jq -r '.ContentLength'
-    fi
+    aws_call GET /s3/get "$WORK_DIR/probe.gpg" "bucket=$BUCKET" "key=$1" "range=bytes=0-65535" || return "$EX_STORAGE"
+    printf '%s' "$AWS_CALL_OBJECT_SIZE"
 }
 
 # probe_passphrase KEY WHAT: decrypts the probe of probe_object to find a wrong passphrase before the
@@ -469,7 +552,7 @@ passphrase_origin() {
 
 STREAM_PID="" STREAM_SHA_PID=""
 # stream_restore OBJECT_KEY SHA256 COMPRESSION DATABASE [pg_restore options...]: one pass over the stored
-# dump: aws s3api get-object (into a fifo) | tee (sha256) | gpg --decrypt | zstd -d | pg_restore -f - | psql,
+# dump: curl on a presigned GET (into a fifo) | tee (sha256) | gpg --decrypt | zstd -d | pg_restore -f - | psql,
 # inside BEGIN ... and a
 # COMMIT that is sent only when the download, the decryption (gpg's MDC), the decompression and pg_restore
 # succeeded and the sha256 of the stored bytes is the manifest's; otherwise ROLLBACK: all or nothing, and
@@ -488,9 +571,16 @@ stream_restore() {
     (
         set +e
         # One GET written into a fifo: memory stays flat however slow the restore is (`aws s3 cp ... -`
-        # buffers up to 256 MB of parts ahead of a slow reader).
+        # buffers up to 256 MB of parts ahead of a slow reader). curl on a URL presigned by the helper costs a
+        # fraction of the CPU of the CLI's Python download, CPU the restore's database server needs; the URL
+        # reaches curl on stdin (a config line), not on its command line.
         {
-            awscli s3api get-object --bucket "$BUCKET" --key "$key" "$d/body.fifo" >/dev/null 2>"$d/s3.err"
+            local url
+            if url=$(aws_call GET /s3/presign - "bucket=$BUCKET" "key=$key" 2>"$d/s3.err"); then
+                printf 'url = "%s"\n' "$url" | curl -sS --fail --config - --output "$d/body.fifo" 2>"$d/s3.err"
+            else
+                false
+            fi
             echo $? >"$d/s3.rc"
             # A GET that failed before opening the fifo leaves the reader blocked in open(): an O_RDWR open
             # never blocks, and closing it gives the reader its end of file.

@@ -18,7 +18,7 @@
 #   server; the role needs CREATEDB). Before the download: the stored object's real size (a ranged GET of its
 #   first 64 KiB) against the manifest and the previous backup's object, the passphrase version the manifest
 #   names (a wrong passphrase fails on those 64 KiB), the verification server. Then one streaming pass:
-#   aws s3 cp - | tee (sha256) | gpg --decrypt | zstd -d (v1 dumps: none) | pg_restore -f - | psql into the
+#   curl (presigned GET) | tee (sha256) | gpg --decrypt | zstd -d (v1 dumps: none) | pg_restore -f - | psql into the
 #   scratch database, committed only when the hash and gpg's MDC check out. Then the restored schema
 #   (every table, column, type) is compared with the manifest's, the server's lookups run with the columns
 #   that exist (every released column set passes; a missing column of every release fails), every
@@ -52,7 +52,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 VERIFY_MODE="${VERIFY_MODE:-dump}"
 BACKUP_PREFIX="${BACKUP_PREFIX:-database/}"
 case "$VERIFY_MODE" in
-dump) require_env BUCKET; require_cmd pg_restore psql gpg aws sha256sum tee zstd jq ;;
+dump) require_env BUCKET; require_cmd pg_restore psql gpg python3 curl sha256sum tee zstd jq ;;
 snapshot) require_env DB_INSTANCE_IDENTIFIER; require_cmd psql aws ;;
 *) die "$EX_USAGE" "VERIFY_MODE must be dump or snapshot, not $VERIFY_MODE" ;;
 esac

@@ -15,7 +15,7 @@
 # check that the stored object has the manifest's size (its first 64 KiB are read, one ranged GET); load the passphrase version the manifest names (the
 # secret's VersionId: dumps taken before a rotation restore with their own version) and decrypt the first
 # 64 KiB (ranged GET) to reject a wrong passphrase; connect to the target database. Then one streaming pass,
-# nothing written to local disk: aws s3 cp - | tee sha256 | gpg --decrypt | zstd -d (v1 dumps: none) |
+# nothing written to local disk: curl (presigned GET) | tee sha256 | gpg --decrypt | zstd -d (v1 dumps: none) |
 # pg_restore --clean --if-exists -f - | psql, in one transaction that commits only when the sha256 matches
 # the manifest, gpg authenticated the data and every step succeeded (all or nothing). Finally the restored
 # row counts and schema (tables, columns, types; v2 manifests) are compared with the manifest.
@@ -56,7 +56,7 @@ while [[ $# -gt 0 ]]; do
 done
 [[ $confirmed -eq 1 ]] || die "$EX_USAGE" "pass --yes: the restore drops and recreates the objects of $(db_address)"
 require_env BUCKET
-require_cmd pg_restore psql gpg aws sha256sum tee zstd jq
+require_cmd pg_restore psql gpg python3 curl sha256sum tee zstd jq
 source_db=${source_db:-$PGDATABASE}
 
 cleanup() {

@@ -32,7 +32,7 @@ JWK_SECRET_ID="${JWK_SECRET_ID:-oauth2/jwk-private-key}"
 JWKS_URL="${JWKS_URL:-http://oauth2-server:9000/oauth2/jwks}"
 SECRETS_PREFIX="${SECRETS_PREFIX:-secrets/}"
 KUBECTL="${KUBECTL:-kubectl}"
-require_cmd "$KUBECTL" gpg aws curl sha256sum
+require_cmd "$KUBECTL" gpg python3 curl jq sha256sum
 
 trap_work_dir_cleanup
 
@@ -51,10 +51,10 @@ export_item() {
         return 0
     fi
     if [[ "$encrypt" == yes ]]; then
-        printf '%s' "$content" | gpg_encrypt | awscli s3 cp - "$(s3_uri "$key")" --only-show-errors --metadata "sha256=${hash}" \
+        printf '%s' "$content" | gpg_encrypt | s3_put_file - "$key" --metadata "sha256=${hash}" \
             || die "$EX_STORAGE" "upload of $key failed"
     else
-        printf '%s' "$content" | awscli s3 cp - "$(s3_uri "$key")" --only-show-errors --metadata "sha256=${hash}" \
+        printf '%s' "$content" | s3_put_file - "$key" --metadata "sha256=${hash}" \
             --content-type application/json || die "$EX_STORAGE" "upload of $key failed"
     fi
     echo "uploaded $key"
@@ -71,7 +71,7 @@ else
 fi
 
 # 2. The JWK private key.
-if jwk=$(awscli secretsmanager get-secret-value --secret-id "$JWK_SECRET_ID" --query SecretString --output text 2>"$WORK_DIR/sm.err"); then
+if jwk=$(secret_value "$JWK_SECRET_ID" 2>"$WORK_DIR/sm.err" | jq -j '.SecretString // empty'); then
     export_item "${SECRETS_PREFIX}jwk-private-key.json.gpg" yes "$jwk"
 else
     log "ERROR: cannot read $JWK_SECRET_ID from Secrets Manager: $(tail -n 1 "$WORK_DIR/sm.err")"

@@ -33,7 +33,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_env ISSUER SMOKE_CLIENT_SECRET_ID BUCKET
-require_cmd curl jq openssl aws psql od
+require_cmd curl jq openssl python3 psql od
 SERVER_URL="${SERVER_URL:-$ISSUER}"
 SERVER_URL="${SERVER_URL%/}"
 HEALTH_URL="${HEALTH_URL:-$SERVER_URL/actuator/health}"
@@ -220,7 +220,7 @@ jwt_claims_problem() {
 ACCESS_TOKEN=""
 check_token() {
     local secret client_id client_secret out="$WORK_DIR/token" code token claims problem
-    if ! secret=$(awscli secretsmanager get-secret-value --secret-id "$SMOKE_CLIENT_SECRET_ID" --query SecretString --output text 2>"$out.sm.err"); then
+    if ! secret=$(secret_value "$SMOKE_CLIENT_SECRET_ID" 2>"$out.sm.err" | jq -j '.SecretString // empty'); then
         check token FAIL "cannot read the smoke-test client from Secrets Manager ($SMOKE_CLIENT_SECRET_ID): $(tail -n 1 "$out.sm.err")" "$EX_SOURCE"
         return
     fi
@@ -268,7 +268,7 @@ key_ids() { jq -r '.keys[] | (.kid // .n // .x // empty)' "$1" | LC_ALL=C sort -
 
 check_key_continuity() {
     local backup="$WORK_DIR/backup-jwks.json" key="${SECRETS_PREFIX}jwks.json" missing
-    if ! awscli s3 cp "$(s3_uri "$key")" "$backup" --only-show-errors 2>"$backup.err"; then
+    if ! s3_get_file "$key" "$backup" 2>"$backup.err"; then
         check "key continuity" FAIL "cannot read $(s3_uri "$key"): $(tail -n 1 "$backup.err")" "$EX_STORAGE"
         return
     fi

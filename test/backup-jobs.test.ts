@@ -298,10 +298,10 @@ describe("BackupJobs component (Pulumi mocks, kubernetes-models)", function () {
             assert.equal(binding.inputs.roleRef.name, role.inputs.metadata.name);
         });
 
-        it("the scripts ConfigMap holds every scripts/*.sh as it is on disk", function () {
+        it("the scripts ConfigMap holds every scripts/*.sh and lib.sh's aws-helper.py as they are on disk", function () {
             const cm = one(rs, "kubernetes:core/v1:ConfigMap");
             const dir = path.join(__dirname, "..", "scripts");
-            const files = fs.readdirSync(dir).filter((f) => f.endsWith(".sh")).sort();
+            const files = [...fs.readdirSync(dir).filter((f) => f.endsWith(".sh")), "aws-helper.py"].sort();
             assert.deepEqual(Object.keys(cm.inputs.data).sort(), files);
             for (const f of files) {
                 assert.equal(cm.inputs.data[f], fs.readFileSync(path.join(dir, f), "utf8"), f);
@@ -311,7 +311,7 @@ describe("BackupJobs component (Pulumi mocks, kubernetes-models)", function () {
 
     it("images/backup/Dockerfile builds the jobs' image: PostgreSQL 15 client, AWS CLI, gpg, kubectl, the jobs' non-root UID", function () {
         const dockerfile = fs.readFileSync(path.join(__dirname, "..", "images", "backup", "Dockerfile"), "utf8");
-        for (const pkg of ["postgresql-client-15", "awscli", "gnupg", "bash", "coreutils", "curl", "jq", "procps", "kubectl"]) {
+        for (const pkg of ["postgresql-client-15", "awscli", "python3-botocore", "zstd", "gnupg", "bash", "coreutils", "curl", "jq", "procps", "kubectl"]) {
             assert.match(dockerfile, new RegExp(`\\b${pkg}\\b`), pkg);
         }
         assert.match(dockerfile, /^USER 10001:10001$/m);

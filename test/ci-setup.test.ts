@@ -16,7 +16,7 @@ import * as path from "path";
 const ROOT = path.resolve(__dirname, "..");
 const SETUP = path.join(ROOT, ".ci", "setup");
 
-const EVERY_PACKAGE = ["postgresql-15", "postgresql-client-15", "gnupg", "shellcheck", "awscli", "jq", "curl", "openssl", "zstd", "chromium"];
+const EVERY_PACKAGE = ["postgresql-15", "postgresql-client-15", "gnupg", "shellcheck", "awscli", "python3-botocore", "jq", "curl", "openssl", "zstd", "chromium"];
 
 /** Files each Debian package provides, as far as the set-up looks for them. */
 const FAKE_APT_GET = `#!/bin/bash
@@ -29,6 +29,7 @@ for pkg in "$@"; do
     gnupg) provide "$FAKE_BIN/gpg" ;;
     shellcheck) provide "$FAKE_BIN/shellcheck" ;;
     awscli) provide "$FAKE_BIN/aws" ;;
+    python3-botocore) provide "$SYSTEM_PYTHON" ;;
     jq|curl|openssl|zstd) provide "$FAKE_BIN/$pkg" ;;
     chromium) provide "$CHROMIUM_PATH" ;;
   esac
@@ -77,7 +78,7 @@ function installEverything(m: Machine): void {
     fs.mkdirSync(m.pgBin, { recursive: true });
     write(path.join(m.pgBin, "pg_ctl"), "");
     write(m.chromium, "");
-    for (const tool of ["psql", "pg_dump", "pg_restore", "gpg", "shellcheck", "aws", "jq", "curl", "openssl", "zstd"]) {
+    for (const tool of ["psql", "pg_dump", "pg_restore", "gpg", "shellcheck", "aws", "python3", "jq", "curl", "openssl", "zstd"]) {
         write(path.join(m.bin, tool), "");
     }
 }
@@ -86,7 +87,7 @@ function runSetup(m: Machine) {
     const result = spawnSync("/bin/bash", [SETUP], {
         cwd: ROOT,
         encoding: "utf8",
-        env: { PATH: m.bin, PG_BIN: m.pgBin, CHROMIUM_PATH: m.chromium, SETUP_LOG: m.log, FAKE_BIN: m.bin },
+        env: { PATH: m.bin, PG_BIN: m.pgBin, CHROMIUM_PATH: m.chromium, SETUP_LOG: m.log, FAKE_BIN: m.bin, SYSTEM_PYTHON: path.join(m.dir, "system-python3") },
     });
     const log = fs.existsSync(m.log) ? fs.readFileSync(m.log, "utf8").trim().split("\n") : [];
     return { status: result.status, stdout: result.stdout, stderr: result.stderr, log };

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
 import { seedSql } from "../support/oauth2-schema";
-import { aws, createBucket, explain, getObject, listKeys, listVersions, passphraseFile, runScript, scriptEnv, tempDir } from "../support/scripts";
+import { createBucket, createSecret, explain, getObject, listKeys, listVersions, passphraseFile, rotateSecret, runScript, scriptEnv, tempDir } from "../support/scripts";
 import { freePort, LOCALHOST, MotoServer, PgServer } from "../support/servers";
 import { fakeKubectl } from "../support/shims";
 
@@ -162,7 +162,7 @@ describe("export scripts (real PostgreSQL 15, S3 and Secrets Manager APIs)", fun
 
         before(function () {
             bucket = newBucket();
-            aws(moto, ["secretsmanager", "create-secret", "--name", "oauth2/jwk-private-key", "--secret-string", '{"kty":"RSA","kid":"key-1","d":"private-1"}']);
+            createSecret(moto, "oauth2/jwk-private-key", '{"kty":"RSA","kid":"key-1","d":"private-1"}');
             fs.writeFileSync(secretFile(), SECRET_YAML("100", "signing-1"));
             env = {
                 ...scriptEnv(pg, moto, bucket, passphrase),
@@ -205,7 +205,7 @@ describe("export scripts (real PostgreSQL 15, S3 and Secrets Manager APIs)", fun
         });
 
         it("uploads a new version of what rotated, and only of that", async function () {
-            aws(moto, ["secretsmanager", "put-secret-value", "--secret-id", "oauth2/jwk-private-key", "--secret-string", '{"kty":"RSA","kid":"key-2","d":"private-2"}']);
+            rotateSecret(moto, "oauth2/jwk-private-key", '{"kty":"RSA","kid":"key-2","d":"private-2"}');
             jwksBody = JSON.stringify({ keys: [{ kty: "RSA", kid: "key-2", e: "AQAB", n: "yZ2" }, { kty: "RSA", kid: "key-1", e: "AQAB", n: "sXch" }] });
             const result = await runScript("secrets-export.sh", env);
             assert.equal(result.code, 0, explain(result));

@@ -7,7 +7,7 @@
  */
 import { strict as assert } from "assert";
 import { SCHEMA_SQL } from "../support/oauth2-schema";
-import { aws, createBucket, explain, putObject, runScript, ScriptResult } from "../support/scripts";
+import { createBucket, createSecret, explain, putObject, rotateSecret, runScript, ScriptResult } from "../support/scripts";
 import { freePort, LOCALHOST, MotoServer, PgServer } from "../support/servers";
 import { ecSigningKey, OidcServer, publicJwks, rsaSigningKey, smokeClientSql, type PrivateJwk } from "../../tools/drill/oidc-server";
 
@@ -59,7 +59,7 @@ describe("validate-service.sh (real OpenID provider, PostgreSQL 15, moto)", func
         }
         bucket = "oauth2-backups-validate";
         createBucket(moto, bucket);
-        aws(moto, ["secretsmanager", "create-secret", "--name", SECRET_ID, "--secret-string", JSON.stringify({ client_id: CLIENT_ID, client_secret: CLIENT_SECRET })]);
+        createSecret(moto, SECRET_ID, JSON.stringify({ client_id: CLIENT_ID, client_secret: CLIENT_SECRET }));
         current = rsaSigningKey("2026-11-key");
         previous = rsaSigningKey("2026-05-key");
         // The last backup was taken while both keys were served (the server signs with the newest).
@@ -124,14 +124,14 @@ describe("validate-service.sh (real OpenID provider, PostgreSQL 15, moto)", func
     });
 
     it("wrong client secret: FAIL token with the server's error; the database is not checked", async function () {
-        aws(moto, ["secretsmanager", "put-secret-value", "--secret-id", SECRET_ID, "--secret-string", JSON.stringify({ client_id: CLIENT_ID, client_secret: "not-the-secret" })]);
+        rotateSecret(moto, SECRET_ID, JSON.stringify({ client_id: CLIENT_ID, client_secret: "not-the-secret" }));
         try {
             const result = await runScript("validate-service.sh", env());
             assert.equal(result.code, 6, explain(result));
             assert.match(line(result, "token"), /got HTTP 401 .*invalid_client/);
             assert.match(line(result, "database"), /not checked: no token/);
         } finally {
-            aws(moto, ["secretsmanager", "put-secret-value", "--secret-id", SECRET_ID, "--secret-string", JSON.stringify({ client_id: CLIENT_ID, client_secret: CLIENT_SECRET })]);
+            rotateSecret(moto, SECRET_ID, JSON.stringify({ client_id: CLIENT_ID, client_secret: CLIENT_SECRET }));
         }
     });
 

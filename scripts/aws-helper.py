@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""aws-helper.py: the S3 and Secrets Manager calls of the backup scripts, from one resident process.
+
+Why: every `aws` CLI call pays about half a second of Python start-up and model loading, and a restore makes
+five of them before its download starts (a backup eight). lib.sh starts this helper once per script run; it
+loads botocore (the library the AWS CLI is built on: same credential chain, IRSA included, same signing,
+same retries) and answers the scripts' calls over a Unix socket in the script's private work directory, in
+milliseconds. Large transfers do not pass through it: the dump's upload stays `aws s3 cp -` (multipart,
+bounded memory) and its download is curl on a URL presigned here.
+
+Usage: aws-helper.py SOCKET WATCH_PID. Serves HTTP on SOCKET (created 0600, bound under a temporary name and
+renamed once listening, so that its existence means "ready") until WATCH_PID exits or SIGTERM.
+
+Calls (query parameters; errors are HTTP 4xx/5xx whose body is botocore's message, the same text the CLI
+prints, e.g. "An error occurred (NoSuchBucket) when calling the ListObjectsV2 operation: ..."):
+  GET  /s3/keys?bucket&prefix           every key under prefix, one a line, sorted (all pages)
+  GET  /s3/size?bucket&key              the object's size in bytes
+  GET  /s3/metadata?bucket&key&name     a user metadata value ("" when the object or value is absent)
+  GET  /s3/get?bucket&key[&range]       the object's bytes (a range like bytes=0-65535); header
+                                        X-Object-Size: the whole object's size
+  POST /s3/put?bucket&key[&content_type][&meta.NAME=VALUE...]   the request body becomes the object
+  POST /s3/delete?bucket&key
+  GET  /s3/presign?bucket&key[&expires] a GET URL for curl (default 6 hours)
+  GET  /secretsmanager/get?id[&version]  {"ARN","Name","VersionId","SecretString"} as JSON
+Environment: AWS_REGION, AWS_ENDPOINT_URL (tests), and the standard AWS credential chain.
+"""
+import json
+import os
+import socketserver
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler
+from urllib.parse import parse_qs, urlsplit
+
+import botocore.exceptions
+import botocore.session
+
+SESSION = botocore.session.get_session()
+CLIENTS = {}
+CLIENTS_LOCK = threading.Lock()
+
+
+def client(service):
+    # botocore clients are thread-safe once created; creating them is not, hence the lock.
+    with CLIENTS_LOCK:
+        if service not in CLIENTS:
+            CLIENTS[service] = SESSION.create_client(
+                service,
+                region_name=os.environ.get("AWS_REGION") or None,
+                endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+            )
+        return CLIENTS[service]
+
+
+class CallError(Exception):
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
+def s3_keys(q, _body):
+    keys = []
+    paginator = client("s3").get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=q["bucket"], Prefix=q.get("prefix", "")):
+        keys.extend(item["Key"] for item in page.get("Contents", []))
+    return "".join(f"{key}\n" for key in sorted(keys)).encode(), {}
+
+
+def s3_size(q, _body):
+    head = client("s3").head_object(Bucket=q["bucket"], Key=q["key"])
+    return str(head["ContentLength"]).encode(), {}
+
+
+def s3_metadata(q, _body):
+    try:
+        head = client("s3").head_object(Bucket=q["bucket"], Key=q["key"])
+    except botocore.exceptions.ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return b"", {}
+        raise
+    return head.get("Metadata", {}).get(q["name"], "").encode(), {}
+
+
+def s3_get(q, _body):
+    args = {"Bucket": q["bucket"], "Key": q["key"]}
+    if q.get("range"):
+        args["Range"] = q["range"]
+    answer = client("s3").get_object(**args)
+    data = answer["Body"].read()
+    size = answer.get("ContentRange", "").rpartition("/")[2] or str(answer["ContentLength"])
+    return data, {"X-Object-Size": size}
+
+
+def s3_put(q, body):
+    args = {"Bucket": q["bucket"], "Key": q["key"], "Body": body}
+    if q.get("content_type"):
+        args["ContentType"] = q["content_type"]
+    metadata = {name[len("meta."):]: value for name, value in q.items() if name.startswith("meta.")}
+    if metadata:
+        args["Metadata"] = metadata
+    answer = client("s3").put_object(**args)
+    return json.dumps({"ETag": answer.get("ETag")}).encode(), {}
+
+
+def s3_delete(q, _body):
+    client("s3").delete_object(Bucket=q["bucket"], Key=q["key"])
+    return b"", {}
+
+
+def s3_presign(q, _body):
+    url = client("s3").generate_presigned_url(
+        "get_object", Params={"Bucket": q["bucket"], "Key": q["key"]}, ExpiresIn=int(q.get("expires", 21600))
+    )
+    return url.encode(), {}
+
+
+def secret_get(q, _body):
+    args = {"SecretId": q["id"]}
+    if q.get("version"):
+        args["VersionId"] = q["version"]
+    answer = client("secretsmanager").get_secret_value(**args)
+    fields = ("ARN", "Name", "VersionId", "SecretString")
+    return json.dumps({name: answer.get(name) for name in fields}).encode(), {}
+
+
+CALLS = {
+    ("GET", "/s3/keys"): (s3_keys, ("bucket",)),
+    ("GET", "/s3/size"): (s3_size, ("bucket", "key")),
+    ("GET", "/s3/metadata"): (s3_metadata, ("bucket", "key", "name")),
+    ("GET", "/s3/get"): (s3_get, ("bucket", "key")),
+    ("POST", "/s3/put"): (s3_put, ("bucket", "key")),
+    ("POST", "/s3/delete"): (s3_delete, ("bucket", "key")),
+    ("GET", "/s3/presign"): (s3_presign, ("bucket", "key")),
+    ("GET", "/secretsmanager/get"): (secret_get, ("id",)),
+}
+
+
+def call(method, target, body):
+    url = urlsplit(target)
+    entry = CALLS.get((method, url.path))
+    if entry is None:
+        raise CallError(404, f"aws-helper: no call {method} {url.path}")
+    handler, required = entry
+    q = {name: values[-1] for name, values in parse_qs(url.query, keep_blank_values=True).items()}
+    missing = [name for name in required if not q.get(name)]
+    if missing:
+        raise CallError(400, f"aws-helper: {url.path} needs {', '.join(missing)}")
+    try:
+        return handler(q, body)
+    except botocore.exceptions.ClientError as error:
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 400
+        raise CallError(status if status >= 400 else 400, str(error)) from error
+    except (botocore.exceptions.BotoCoreError, ValueError) as error:
+        # No credentials, no region, an unreachable endpoint: the CLI prints the same text.
+        raise CallError(502, str(error)) from error
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+
+    def handle_call(self, method):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        try:
+            data, headers, status = *call(method, self.path, body), 200
+        except CallError as error:
+            data, headers, status = str(error).encode(), {}, error.status
+        except Exception as error:  # noqa: BLE001: the script gets the cause instead of a hang
+            data, headers, status = f"aws-helper: {type(error).__name__}: {error}".encode(), {}, 500
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):  # noqa: N802: http.server's naming
+        self.handle_call("GET")
+
+    def do_POST(self):  # noqa: N802
+        self.handle_call("POST")
+
+    def log_message(self, *_args):
+        # Requests carry object keys and secret ids only, but the answers may hold secrets: log nothing.
+        pass
+
+
+class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
+def watch(pid, server):
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            server.shutdown()
+            return
+        except PermissionError:
+            pass
+        time.sleep(0.5)
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit("usage: aws-helper.py SOCKET WATCH_PID")
+    path, pid = sys.argv[1], int(sys.argv[2])
+    pending = f"{path}.{os.getpid()}"
+    os.umask(0o177)
+    server = Server(pending, Handler)
+    os.rename(pending, path)
+    threading.Thread(target=watch, args=(pid, server), daemon=True).start()
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+
+if __name__ == "__main__":
+    main()
