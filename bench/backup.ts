@@ -2,7 +2,7 @@
  * Benchmark of the backup pipeline (issue 5). Standalone: `npx tsx bench/backup.ts`; bench/run.ts may call
  * `runBackupBench()`.
  *
- *  1. backup: scripts/db-backup.sh (pg_dump -Fc -Z0 | zstd -T2 | gpg AES256 | tee sha256/size | aws s3 cp -
+ *  1. backup: scripts/db-backup.sh (pg_dump -Fc -Z0 | zstd -T2 | gpg AES256 | tee sha256/size | aws-helper.py's upload
  *     to a local moto_server, then the manifest) against `pg_dump --format=custom > /dev/null` on the same
  *     database; prints the ratio (goal: at most 0.5x) and the pipeline's peak memory (goal: 150 MB);
  *  2. restore: scripts/restore.sh (download | sha256 | decrypt | zstd -d | pg_restore -f - | psql, one
@@ -16,7 +16,7 @@
  * re-runs start in seconds. BENCH_RUNS (default 3) runs per measurement; medians are printed.
  *
  * Peak memory: every 100 ms the benchmark walks /proc for the process tree of the script (bash, pg_dump,
- * gpg, tee, sha256sum, wc, aws, psql) and sums VmRSS; the peak of that sum is reported, with the largest
+ * gpg, tee, sha256sum, wc, curl, python3 (aws-helper.py), psql) and sums VmRSS; the peak of that sum is reported, with the largest
  * single process. The PostgreSQL backend and moto_server are servers, not part of the pipeline, and are
  * not counted.
  */
@@ -256,7 +256,7 @@ export async function benchSize(targetGb: number, runs: number): Promise<SizeRes
         }
         const ratio = median(backupSeconds) / median(pgDumpSeconds);
         say(`pg_dump --format=custom > /dev/null: ${secs(pgDumpSeconds)}`);
-        say(`db-backup.sh (pg_dump -Z0 | zstd -T2 | gpg | tee sha256,size | aws s3 cp - to moto, manifest): ${secs(backupSeconds)}; stored ${mb(dumpBytes)}`);
+        say(`db-backup.sh (pg_dump -Z0 | zstd -T2 | gpg | tee sha256,size | aws-helper.py multipart upload to moto, manifest): ${secs(backupSeconds)}; stored ${mb(dumpBytes)}`);
         say(`ratio backup/pg_dump: ${ratio.toFixed(2)}x (goal <= 0.5x: ${ratio <= 0.5 ? "met" : "NOT met"})`);
         say(`CPU (user+sys, medians): pg_dump ${median(pgDumpCpu).toFixed(1)} s; db-backup.sh's own processes ${median(backupCpu).toFixed(1)} s; moto_server (the S3 stand-in, on the same ${os.cpus().length} CPUs) ${median(motoCpu).toFixed(1)} s; the PostgreSQL backend is not counted in either`);
         say(`pipeline peak memory: ${mb(peakRssBytes)} (goal <= 150 MB: ${peakRssBytes <= 150 * 1024 * 1024 ? "met" : "NOT met"}; sum of VmRSS of the script's process tree, sampled every 100 ms; largest process: ${peakProcess})`);

@@ -5,8 +5,8 @@ Why: every `aws` CLI call pays about half a second of Python start-up and model 
 five of them before its download starts (a backup eight). lib.sh starts this helper once per script run; it
 loads botocore (the library the AWS CLI is built on: same credential chain, IRSA included, same signing,
 same retries) and answers the scripts' calls over a Unix socket in the script's private work directory, in
-milliseconds. Large transfers do not pass through it: the dump's upload stays `aws s3 cp -` (multipart,
-bounded memory) and its download is curl on a URL presigned here.
+milliseconds. The dump's upload is read here from a fifo (s3transfer's multipart upload, as in the CLI, with
+a bounded number of parts in memory); its download is curl on a URL presigned here.
 
 Usage: aws-helper.py SOCKET WATCH_PID. Serves HTTP on SOCKET (created 0600, bound under a temporary name and
 renamed once listening, so that its existence means "ready") until WATCH_PID exits or SIGTERM.
@@ -19,6 +19,11 @@ prints, e.g. "An error occurred (NoSuchBucket) when calling the ListObjectsV2 op
   GET  /s3/get?bucket&key[&range]       the object's bytes (a range like bytes=0-65535); header
                                         X-Object-Size: the whole object's size
   POST /s3/put?bucket&key[&content_type][&meta.NAME=VALUE...]   the request body becomes the object
+  POST /s3/upload?bucket&key&path[&expected_size][&meta.NAME=VALUE...]
+                                        streams the fifo (or file) at path into the object, multipart
+                                        (parts of S3_PART_SIZE_MB, default 5, larger when expected_size needs
+                                        it: S3 allows 10,000 parts; S3_UPLOAD_CONCURRENCY parts in flight,
+                                        default 4); answers {"bytes": N} once the object is complete
   POST /s3/delete?bucket&key
   GET  /s3/presign?bucket&key[&expires] a GET URL for curl (default 6 hours)
   GET  /secretsmanager/get?id[&version]  {"ARN","Name","VersionId","SecretString"} as JSON
@@ -35,6 +40,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import botocore.exceptions
 import botocore.session
+from s3transfer.manager import TransferConfig, TransferManager
 
 SESSION = botocore.session.get_session()
 CLIENTS = {}
@@ -103,6 +109,43 @@ def s3_put(q, body):
     return json.dumps({"ETag": answer.get("ETag")}).encode(), {}
 
 
+class Counting:
+    """A read-only stream that counts what it hands out (the size the upload stored)."""
+
+    def __init__(self, stream):
+        self.stream, self.bytes = stream, 0
+
+    def read(self, amount=-1):
+        data = self.stream.read(amount)
+        self.bytes += len(data)
+        return data
+
+
+MIB = 1024 * 1024
+
+
+def s3_upload(q, _body):
+    part = int(os.environ.get("S3_PART_SIZE_MB", "5")) * MIB
+    expected = int(q.get("expected_size") or 0)
+    part = max(part, -(-expected // 9000 // MIB) * MIB)  # S3 allows 10,000 parts; keep a margin
+    concurrency = int(os.environ.get("S3_UPLOAD_CONCURRENCY", "4"))
+    # Memory: at most max_in_memory_upload_chunks parts are read ahead of the requests in flight.
+    config = TransferConfig(
+        multipart_threshold=part, multipart_chunksize=part, max_request_concurrency=concurrency,
+        max_in_memory_upload_chunks=concurrency + 1,
+    )
+    metadata = {name[len("meta."):]: value for name, value in q.items() if name.startswith("meta.")}
+    extra = {"Metadata": metadata} if metadata else {}
+    manager = TransferManager(client("s3"), config)
+    try:
+        with open(q["path"], "rb") as stream:
+            counted = Counting(stream)
+            manager.upload(counted, q["bucket"], q["key"], extra_args=extra).result()
+    finally:
+        manager.shutdown()
+    return json.dumps({"bytes": counted.bytes}).encode(), {}
+
+
 def s3_delete(q, _body):
     client("s3").delete_object(Bucket=q["bucket"], Key=q["key"])
     return b"", {}
@@ -130,6 +173,7 @@ CALLS = {
     ("GET", "/s3/metadata"): (s3_metadata, ("bucket", "key", "name")),
     ("GET", "/s3/get"): (s3_get, ("bucket", "key")),
     ("POST", "/s3/put"): (s3_put, ("bucket", "key")),
+    ("POST", "/s3/upload"): (s3_upload, ("bucket", "key", "path")),
     ("POST", "/s3/delete"): (s3_delete, ("bucket", "key")),
     ("GET", "/s3/presign"): (s3_presign, ("bucket", "key")),
     ("GET", "/secretsmanager/get"): (secret_get, ("id",)),
@@ -211,6 +255,9 @@ def main():
     server = Server(pending, Handler)
     os.rename(pending, path)
     threading.Thread(target=watch, args=(pid, server), daemon=True).start()
+    # Loading the service models takes a tenth of a second each: done while the script's first call is on
+    # its way (a call that needs a client before it is ready waits on the lock).
+    threading.Thread(target=lambda: [client(service) for service in ("s3", "secretsmanager")], daemon=True).start()
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

@@ -9,10 +9,10 @@
 #      schema (tables, columns, types) and the row counts of the oauth2_* tables are read in it, so that the
 #      manifest describes exactly the data in the dump;
 #   2. streams pg_dump --format=custom --compress=0 --snapshot=<that snapshot> | zstd -T2 -1 | gpg --symmetric
-#      --cipher-algo AES256 --compress-algo none | aws s3 cp - s3://$BUCKET/<prefix><db>-<UTC>-<random>.dump.gpg,
-#      hashing (sha256) and counting the encrypted bytes on the way (tee into fifos): no temp file of the dump,
-#      memory bounded by the CLI's part buffers (at most 10 parts of 5 MB unless an AWS config file says
-#      otherwise) and zstd's jobs (2 x 2 MB);
+#      --cipher-algo AES256 --compress-algo none | (a fifo) aws-helper.py's multipart upload to
+#      s3://$BUCKET/<prefix><db>-<UTC>-<random>.dump.gpg, hashing (sha256) and counting the encrypted bytes on
+#      the way (tee into fifos): no temp file of the dump, memory bounded by the upload's parts in memory (5
+#      parts of 5 MB; larger parts only past 45 GB, S3 allows 10,000 parts) and zstd's jobs (2 x 2 MB);
 #   3. checks that the stored object has the counted size, then writes the manifest
 #      <prefix>manifests/<same name>.json (database, schema, key, size, sha256, compression, the passphrase
 #      secret's ARN and VersionId (never the passphrase), the dumped schema and its hash, row counts,
@@ -28,6 +28,8 @@
 #   BACKUP_PASSPHRASE_SECRET_CHANGED=1  accept a passphrase secret other than the previous backup's
 #   DB_SCHEMA (default public): the schema of the oauth2_* tables
 #   BACKUP_PREFIX (default database/)
+#   S3_PART_SIZE_MB (default 5), S3_UPLOAD_CONCURRENCY (default 4): the upload's parts (memory: about
+#   (concurrency + 1) x part size)
 #   ZSTD_LEVEL (default 1: on token-heavy dumps as small as level 3 for a quarter of its CPU), ZSTD_THREADS
 #     (default 2), ZSTD_JOB_SIZE (default 2M: each thread's job; zstd's default of 4 windows costs 60 MB for
 #     two threads, 2M costs 20 MB for the same speed and size)
@@ -46,9 +48,10 @@ set -m
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_env BUCKET
-require_cmd pg_dump psql gpg aws python3 curl sha256sum tee zstd jq
+require_cmd pg_dump psql gpg python3 curl sha256sum tee zstd jq
 
 PIPELINE_PID=""
+UPLOAD_PID=""
 LIST_PID=""
 SHA_PID=""
 SIZE_PID=""
@@ -65,6 +68,7 @@ cleanup() {
     kill_job "$LIST_PID"
     kill_job "$SHA_PID"
     kill_job "$SIZE_PID"
+    kill_job "$UPLOAD_PID"
     if [[ -n "$SNAPSHOT_PID" ]]; then
         kill -TERM "$SNAPSHOT_PID" 2>/dev/null
         wait "$SNAPSHOT_PID" 2>/dev/null
@@ -72,6 +76,10 @@ cleanup() {
     if [[ $UPLOAD_STARTED -eq 1 && $MANIFEST_WRITTEN -eq 0 ]]; then
         # A complete-looking object without a manifest is never picked by a restore; hide it anyway. An upload
         # that failed before completing stored no object (its multipart parts are aborted by the lifecycle).
+        # The helper may still be storing what the stream gave it before it ended: it is stopped first, so
+        # that no upload completes after the check, and a new one answers the check.
+        stop_aws_helper
+        start_aws_helper
         if ! s3_size "$OBJECT_KEY" >/dev/null 2>&1; then
             log "no object was stored at $OBJECT_KEY"
         elif s3_delete "$OBJECT_KEY" >/dev/null 2>&1; then
@@ -91,7 +99,6 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 make_work_dir
-tune_s3_transfers
 
 # 0. Fail fast: everything that can be wrong is checked before the dump starts. Listing the manifests checks
 #    the bucket and the prefix (not head-bucket: the jobs' role may list only its own prefixes); it runs while
@@ -156,17 +163,26 @@ SHA_PID=$!
 wc -c <"$WORK_DIR/size.fifo" >"$WORK_DIR/size.out" &
 SIZE_PID=$!
 
-# The CLI sizes multipart parts from --expected-size (needed above 50 GB); the database size bounds the dump.
+# The upload reads the stream from a fifo; its part size follows the expected size (the database's size
+# bounds the dump). A helper that stops reading (S3 refused) is released by an O_RDWR open: the pipeline
+# then fails on a broken pipe instead of waiting forever.
 UPLOAD_STARTED=1
 log "uploading $(s3_uri "$OBJECT_KEY")"
+mkfifo "$WORK_DIR/upload.fifo"
+(
+    aws_call POST /s3/upload "$WORK_DIR/upload.answer" "bucket=$BUCKET" "key=$OBJECT_KEY" "path=$WORK_DIR/upload.fifo" \
+        "expected_size=$((database_bytes + 1048576))" "meta.backup-run=${name}" 2>"$WORK_DIR/s3.err"
+    echo $? >"$WORK_DIR/s3.rc"
+    exec {release}<>"$WORK_DIR/upload.fifo"
+    exec {release}>&-
+) &
+UPLOAD_PID=$!
 (
     set +e
     pg_dump --format=custom --compress=0 --no-password --snapshot="$snapshot" "$PGDATABASE" 2>"$WORK_DIR/pg_dump.err" |
         zstd -q -c -T"${ZSTD_THREADS:-2}" -"${ZSTD_LEVEL:-1}" -B"${ZSTD_JOB_SIZE:-2M}" 2>"$WORK_DIR/zstd.err" |
         gpg_encrypt 2>"$WORK_DIR/gpg.err" |
-        tee "$WORK_DIR/sha.fifo" "$WORK_DIR/size.fifo" |
-        awscli s3 cp - "$(s3_uri "$OBJECT_KEY")" --only-show-errors --expected-size "$((database_bytes + 1048576))" \
-            --metadata "backup-run=${name}" 2>"$WORK_DIR/s3.err"
+        tee "$WORK_DIR/sha.fifo" "$WORK_DIR/size.fifo" >"$WORK_DIR/upload.fifo"
     echo "${PIPESTATUS[*]}" >"$WORK_DIR/pipestatus"
 ) &
 PIPELINE_PID=$!
@@ -181,16 +197,21 @@ done
 
 wait "$PIPELINE_PID" || true
 PIPELINE_PID=""
-read -r dump_rc zstd_rc gpg_rc tee_rc s3_rc <"$WORK_DIR/pipestatus" || die "$EX_FAILURE" "the dump pipeline did not report"
+wait "$UPLOAD_PID" || true
+UPLOAD_PID=""
+read -r dump_rc zstd_rc gpg_rc tee_rc <"$WORK_DIR/pipestatus" || die "$EX_FAILURE" "the dump pipeline did not report"
+s3_rc=$(cat "$WORK_DIR/s3.rc" 2>/dev/null || echo 1)
 wait "$SHA_PID" || true
 SHA_PID=""
 wait "$SIZE_PID" || true
 SIZE_PID=""
 
+# The upload first: when S3 refuses it, every step before it fails too, on a broken pipe. A failed dump ends
+# the stream early instead, and the upload stores what it got (hidden by the cleanup: no manifest).
+[[ $s3_rc -eq 0 ]] || die "$EX_STORAGE" "upload to $(s3_uri "$OBJECT_KEY") failed: $(one_line_error "$WORK_DIR/s3.err")"
 [[ $dump_rc -eq 0 ]] || die "$EX_DATABASE" "pg_dump of $(db_address) failed: $(one_line_error "$WORK_DIR/pg_dump.err")"
 [[ $zstd_rc -eq 0 ]] || die "$EX_FAILURE" "zstd failed: $(one_line_error "$WORK_DIR/zstd.err")"
 [[ $gpg_rc -eq 0 ]] || die "$EX_CRYPTO" "gpg failed: $(one_line_error "$WORK_DIR/gpg.err")"
-[[ $s3_rc -eq 0 ]] || die "$EX_STORAGE" "upload to $(s3_uri "$OBJECT_KEY") failed: $(one_line_error "$WORK_DIR/s3.err")"
 [[ $tee_rc -eq 0 ]] || die "$EX_FAILURE" "tee failed (exit code $tee_rc)"
 
 # The snapshot is no longer needed.

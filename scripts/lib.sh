@@ -17,7 +17,8 @@
 # Common environment:
 #   BUCKET                      backup bucket name (required by every script)
 #   AWS_REGION                  region of the bucket and secrets (optional; the CLI's default otherwise)
-#   AWS_HELPER_PYTHON           python3 with botocore for aws-helper.py (default: python3, else /usr/bin/python3)
+#   AWS_HELPER_PYTHON           python3 with botocore and s3transfer for aws-helper.py (default: python3, else
+#                               /usr/bin/python3)
 #   AWS_ENDPOINT_URL            S3/Secrets Manager/RDS endpoint override, for tests (moto). The AWS CLI v1
 #                               ignores it for some services (rds), so it is passed as --endpoint-url.
 #   PASSPHRASE_FILE             file holding the backup passphrase (first line), or
@@ -107,13 +108,13 @@ AWS_HELPER_PID="" AWS_HELPER_SOCKET="" AWS_CALL_OBJECT_SIZE=""
 
 start_aws_helper() {
     AWS_HELPER_SOCKET="$WORK_DIR/aws.sock"
-    # The first of AWS_HELPER_PYTHON, python3, /usr/bin/python3 that has botocore (Debian's awscli brings
-    # python3-botocore; a python3 earlier on PATH may lack it). Chosen in the background: no wait here.
+    # The first of AWS_HELPER_PYTHON, python3, /usr/bin/python3 that has botocore and s3transfer (Debian's
+    # awscli brings both; a python3 earlier on PATH may lack them). Chosen in the background: no wait here.
     (
         for python in ${AWS_HELPER_PYTHON:-} python3 /usr/bin/python3; do
-            "$python" -c 'import botocore' 2>/dev/null && exec "$python" "$LIB_DIR/aws-helper.py" "$AWS_HELPER_SOCKET" "$$"
+            "$python" -c 'import botocore, s3transfer' 2>/dev/null && exec "$python" "$LIB_DIR/aws-helper.py" "$AWS_HELPER_SOCKET" "$$"
         done
-        echo "no python3 with botocore (tried ${AWS_HELPER_PYTHON:-} python3 /usr/bin/python3): install python3-botocore" >&2
+        echo "no python3 with botocore and s3transfer (tried ${AWS_HELPER_PYTHON:-} python3 /usr/bin/python3): install python3-botocore python3-s3transfer" >&2
         exit 1
     ) </dev/null >/dev/null 2>"$WORK_DIR/aws-helper.err" &
     AWS_HELPER_PID=$!
@@ -124,17 +125,18 @@ stop_aws_helper() {
     kill -TERM "$AWS_HELPER_PID" 2>/dev/null || true
     wait "$AWS_HELPER_PID" 2>/dev/null || true
     AWS_HELPER_PID=""
+    rm -f "$AWS_HELPER_SOCKET"
 }
 
 # aws_helper_ready: waits (at most 20 s) for the helper's socket; says why when the helper died instead.
 aws_helper_ready() {
     local waited=0
     while [[ ! -S "$AWS_HELPER_SOCKET" ]]; do
-        if [[ -z "$AWS_HELPER_PID" ]] || ! kill -0 "$AWS_HELPER_PID" 2>/dev/null || [[ $waited -ge 200 ]]; then
+        if [[ -z "$AWS_HELPER_PID" ]] || ! kill -0 "$AWS_HELPER_PID" 2>/dev/null || [[ $waited -ge 1000 ]]; then
             echo "the AWS helper ($LIB_DIR/aws-helper.py, needs python3 with botocore) did not start: $(one_line_error "$WORK_DIR/aws-helper.err")" >&2
             return 1
         fi
-        sleep 0.1
+        sleep 0.02
         waited=$((waited + 1))
     done
 }
@@ -215,17 +217,6 @@ secret_value() {
     local query=("id=$1")
     [[ -n "${2:-}" ]] && query+=("version=$2")
     aws_call GET /secretsmanager/get - "${query[@]}"
-}
-
-# Streaming uploads with bounded memory: the CLI keeps up to 10 parts in memory, so the part size bounds it
-# (5 MB, S3's minimum; --expected-size makes the CLI use larger parts past 50 GB). Applied only when no AWS
-# config file or profile is in use (the pods).
-tune_s3_transfers() {
-    local config=${AWS_CONFIG_FILE:-$HOME/.aws/config}
-    [[ -z "${AWS_PROFILE:-}" && ! -s "$config" && -n "$WORK_DIR" ]] || return 0
-    printf '[default]\ns3 =\n  max_concurrent_requests = %s\n  multipart_chunksize = %s\n' \
-        "${S3_MAX_CONCURRENT_REQUESTS:-4}" "${S3_MULTIPART_CHUNKSIZE:-5MB}" >"$WORK_DIR/aws-config"
-    export AWS_CONFIG_FILE="$WORK_DIR/aws-config"
 }
 
 # --- scratch space and cleanup ------------------------------------------------------------------------

@@ -74,7 +74,6 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 make_work_dir
-tune_s3_transfers
 
 # 1. The manifest.
 if [[ -n "$dump_key" ]]; then

@@ -311,7 +311,7 @@ describe("BackupJobs component (Pulumi mocks, kubernetes-models)", function () {
 
     it("images/backup/Dockerfile builds the jobs' image: PostgreSQL 15 client, AWS CLI, gpg, kubectl, the jobs' non-root UID", function () {
         const dockerfile = fs.readFileSync(path.join(__dirname, "..", "images", "backup", "Dockerfile"), "utf8");
-        for (const pkg of ["postgresql-client-15", "awscli", "python3-botocore", "zstd", "gnupg", "bash", "coreutils", "curl", "jq", "procps", "kubectl"]) {
+        for (const pkg of ["postgresql-client-15", "awscli", "python3-botocore", "python3-s3transfer", "zstd", "gnupg", "bash", "coreutils", "curl", "jq", "procps", "kubectl"]) {
             assert.match(dockerfile, new RegExp(`\\b${pkg}\\b`), pkg);
         }
         assert.match(dockerfile, /^USER 10001:10001$/m);

@@ -16,7 +16,7 @@ import * as path from "path";
 const ROOT = path.resolve(__dirname, "..");
 const SETUP = path.join(ROOT, ".ci", "setup");
 
-const EVERY_PACKAGE = ["postgresql-15", "postgresql-client-15", "gnupg", "shellcheck", "awscli", "python3-botocore", "jq", "curl", "openssl", "zstd", "chromium"];
+const EVERY_PACKAGE = ["postgresql-15", "postgresql-client-15", "gnupg", "shellcheck", "awscli", "python3-botocore", "python3-s3transfer", "jq", "curl", "openssl", "zstd", "chromium"];
 
 /** Files each Debian package provides, as far as the set-up looks for them. */
 const FAKE_APT_GET = `#!/bin/bash
@@ -29,7 +29,7 @@ for pkg in "$@"; do
     gnupg) provide "$FAKE_BIN/gpg" ;;
     shellcheck) provide "$FAKE_BIN/shellcheck" ;;
     awscli) provide "$FAKE_BIN/aws" ;;
-    python3-botocore) provide "$SYSTEM_PYTHON" ;;
+    python3-botocore|python3-s3transfer) provide "$SYSTEM_PYTHON" ;;
     jq|curl|openssl|zstd) provide "$FAKE_BIN/$pkg" ;;
     chromium) provide "$CHROMIUM_PATH" ;;
   esac

@@ -17,7 +17,6 @@ import {
     listVersions,
     passphraseFile,
     putObject,
-    realAws,
     runScript,
     scriptEnv,
     ScriptResult,
@@ -25,7 +24,7 @@ import {
     tempDir,
 } from "../support/scripts";
 import { freePort, MotoServer, PgServer } from "../support/servers";
-import { failingPgDump, racingPgDump, refusingUploadAws, slowPgDump, slowPgRestore } from "../support/shims";
+import { failingPgDump, racingPgDump, refusingDumpUploads, slowPgDump, slowPgRestore } from "../support/shims";
 
 const SIZE = { clients: 20, authorizations: 600, consents: 150 };
 const CHECKLIST = [
@@ -317,8 +316,8 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
         it("when S3 refuses the upload: the cause once, and no removal of an object that was never stored", async function () {
             const bucket = newBucket();
             const shims = shimDir();
-            refusingUploadAws(shims, realAws());
-            const result = await runScript("db-backup.sh", env(bucket, { EXTRA_PATH: shims }));
+            refusingDumpUploads(shims);
+            const result = await runScript("db-backup.sh", env(bucket, { PYTHONPATH: shims }));
             assert.equal(result.code, 4, explain(result));
             assert.match(result.stderr, new RegExp(`ERROR: upload to s3://${bucket}/database/oauth2db-\\S+\\.dump\\.gpg failed: An error occurred \\(AccessDenied\\) when calling the PutObject operation: Access Denied$`, "m"));
             assert.doesNotMatch(result.stderr, /upload failed: .*upload failed/);

@@ -86,7 +86,7 @@ const rpcSockets = new Map<string, string>();
 
 /** The first python3 with botocore (the AWS CLI's library), as lib.sh picks it for aws-helper.py. */
 function botocorePython(): string {
-    const found = ["python3", "/usr/bin/python3"].find((python) => spawnSync(python, ["-c", "import botocore"]).status === 0);
+    const found = ["python3", "/usr/bin/python3"].find((python) => spawnSync(python, ["-c", "import botocore, s3transfer"]).status === 0);
     if (!found) {
         throw new Error("no python3 with botocore: run .ci/setup (it installs python3-botocore)");
     }
@@ -187,10 +187,6 @@ export function rotateSecret(moto: MotoServer, id: string, value: string): strin
     return awsCall(moto, "secretsmanager", "put_secret_value", { SecretId: id, SecretString: value }).VersionId;
 }
 
-/** The AWS CLI's path before any shim directory is put first on PATH. */
-export function realAws(): string {
-    return spawnSync("bash", ["-c", "command -v aws"], { encoding: "utf8" }).stdout.trim();
-}
 
 /** A run's exit code and duration, printed (fail-fast cases are measured, never asserted on time). */
 export async function timedRun(what: string, name: string, env: Record<string, string>, args: string[] = []): Promise<ScriptResult & { ms: number }> {

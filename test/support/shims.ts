@@ -56,13 +56,33 @@ export function lossyPgRestore(dir: string, sql: string): string {
 if [[ " $* " == *" -f - "* ]]; then printf '%s\\n' ${JSON.stringify(sql)}; fi`);
 }
 
-/** aws whose streamed upload (s3 cp - s3://...) is refused as S3 refuses it; every other call is the real CLI. */
-export function refusingUploadAws(dir: string, realAws: string): string {
-    return write(dir, "aws", `if [[ " $* " == *" s3 cp - s3://"* ]]; then
-  cat >/dev/null
-  for a in "$@"; do [[ "$a" == s3://* ]] && target=$a; done
-  echo "upload failed: - to $target An error occurred (AccessDenied) when calling the PutObject operation: Access Denied" >&2
-  exit 1
-fi
-exec ${realAws} "$@"`);
+/**
+ * A sitecustomize.py for aws-helper.py (put `dir` on PYTHONPATH): S3 refuses uploads of dumps (*.dump.gpg) as
+ * it refuses a role without s3:PutObject, AccessDenied on PutObject and CreateMultipartUpload; every other
+ * call reaches moto. botocore's before-call event is how a real refusal surfaces: a ClientError.
+ */
+export function refusingDumpUploads(dir: string): string {
+    const file = path.join(dir, "sitecustomize.py");
+    fs.writeFileSync(file, `import botocore.exceptions
+import botocore.session
+
+_create_client = botocore.session.Session.create_client
+
+
+def _refuse(model, params, **_):
+    if str(params.get("url_path", "")).endswith(".dump.gpg"):
+        raise botocore.exceptions.ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, model.name)
+
+
+def create_client(self, service, *args, **kwargs):
+    client = _create_client(self, service, *args, **kwargs)
+    if service == "s3":
+        client.meta.events.register("before-call.s3.PutObject", _refuse)
+        client.meta.events.register("before-call.s3.CreateMultipartUpload", _refuse)
+    return client
+
+
+botocore.session.Session.create_client = create_client
+`);
+    return file;
 }
