@@ -3,8 +3,8 @@
 
 Why: every `aws` CLI call pays about half a second of Python start-up and model loading, and a restore makes
 five of them before its download starts (a backup eight). lib.sh starts this helper once per script run; it
-loads botocore (the library the AWS CLI is built on: same credential chain, IRSA included, same signing,
-same retries) and answers the scripts' calls over a Unix socket in the script's private work directory, in
+loads botocore (the library the AWS CLI is built on: the same credential chain, IRSA included, SigV4
+signing, retries of throttled and failed requests) and answers the scripts' calls over a Unix socket in the script's private work directory, in
 milliseconds. The dump's upload is read here from a fifo (s3transfer's multipart upload, as in the CLI, with
 a bounded number of parts in memory); its download is curl on a URL presigned here.
 
@@ -25,7 +25,7 @@ prints, e.g. "An error occurred (NoSuchBucket) when calling the ListObjectsV2 op
                                         it: S3 allows 10,000 parts; S3_UPLOAD_CONCURRENCY parts in flight,
                                         default 4); answers {"bytes": N} once the object is complete
   POST /s3/delete?bucket&key
-  GET  /s3/presign?bucket&key[&expires] a GET URL for curl (default 6 hours)
+  GET  /s3/presign?bucket&key[&expires] a GET URL for curl (default 15 minutes: it is used at once)
   GET  /secretsmanager/get?id[&version]  {"ARN","Name","VersionId","SecretString"} as JSON
 Environment: AWS_REGION, AWS_ENDPOINT_URL (tests), and the standard AWS credential chain.
 """
@@ -110,12 +110,16 @@ def s3_put(q, body):
 
 
 class Counting:
-    """A read-only stream that counts what it hands out (the size the upload stored)."""
+    """A read-only stream that counts what it hands out (the size the upload stored), and that stops once the
+    upload has failed: s3transfer would otherwise read the stream to its end (a whole dump) before it reports
+    a refused part. The upload's own error stays the one reported."""
 
     def __init__(self, stream):
-        self.stream, self.bytes = stream, 0
+        self.stream, self.bytes, self.future = stream, 0, None
 
     def read(self, amount=-1):
+        if self.future is not None and self.future.done():
+            raise OSError("the upload has stopped")
         data = self.stream.read(amount)
         self.bytes += len(data)
         return data
@@ -124,11 +128,18 @@ class Counting:
 MIB = 1024 * 1024
 
 
+def positive_int(name, default, minimum):
+    value = os.environ.get(name, str(default))
+    if not value.isdigit() or int(value) < minimum:
+        raise CallError(400, f"aws-helper: {name} must be a whole number of at least {minimum}, not {value!r}")
+    return int(value)
+
+
 def s3_upload(q, _body):
-    part = int(os.environ.get("S3_PART_SIZE_MB", "5")) * MIB
+    part = positive_int("S3_PART_SIZE_MB", 5, 5) * MIB  # S3's smallest part
     expected = int(q.get("expected_size") or 0)
     part = max(part, -(-expected // 9000 // MIB) * MIB)  # S3 allows 10,000 parts; keep a margin
-    concurrency = int(os.environ.get("S3_UPLOAD_CONCURRENCY", "4"))
+    concurrency = positive_int("S3_UPLOAD_CONCURRENCY", 4, 1)
     # Memory: at most max_in_memory_upload_chunks parts are read ahead of the requests in flight.
     config = TransferConfig(
         multipart_threshold=part, multipart_chunksize=part, max_request_concurrency=concurrency,
@@ -140,7 +151,8 @@ def s3_upload(q, _body):
     try:
         with open(q["path"], "rb") as stream:
             counted = Counting(stream)
-            manager.upload(counted, q["bucket"], q["key"], extra_args=extra).result()
+            counted.future = manager.upload(counted, q["bucket"], q["key"], extra_args=extra)
+            counted.future.result()
     finally:
         manager.shutdown()
     return json.dumps({"bytes": counted.bytes}).encode(), {}
@@ -152,8 +164,9 @@ def s3_delete(q, _body):
 
 
 def s3_presign(q, _body):
+    # Used at once: a short validity (S3's access logs record query strings).
     url = client("s3").generate_presigned_url(
-        "get_object", Params={"Bucket": q["bucket"], "Key": q["key"]}, ExpiresIn=int(q.get("expires", 21600))
+        "get_object", Params={"Bucket": q["bucket"], "Key": q["key"]}, ExpiresIn=int(q.get("expires", 900))
     )
     return url.encode(), {}
 
@@ -255,9 +268,9 @@ def main():
     server = Server(pending, Handler)
     os.rename(pending, path)
     threading.Thread(target=watch, args=(pid, server), daemon=True).start()
-    # Loading the service models takes a tenth of a second each: done while the script's first call is on
-    # its way (a call that needs a client before it is ready waits on the lock).
-    threading.Thread(target=lambda: [client(service) for service in ("s3", "secretsmanager")], daemon=True).start()
+    # Loading S3's service model takes a tenth of a second: done while the script's first call is on its way
+    # (a call that needs the client before it is ready waits on the lock). Secrets Manager's, when needed.
+    threading.Thread(target=client, args=("s3",), daemon=True).start()
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

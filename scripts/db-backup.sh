@@ -49,6 +49,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_env BUCKET
 require_cmd pg_dump psql gpg python3 curl sha256sum tee zstd jq
+[[ "${S3_PART_SIZE_MB:-5}" =~ ^[0-9]+$ && ${S3_PART_SIZE_MB:-5} -ge 5 ]] \
+    || die "$EX_USAGE" "S3_PART_SIZE_MB must be a whole number of MB, at least 5 (S3's smallest part), not ${S3_PART_SIZE_MB}"
+[[ "${S3_UPLOAD_CONCURRENCY:-4}" =~ ^[1-9][0-9]*$ ]] \
+    || die "$EX_USAGE" "S3_UPLOAD_CONCURRENCY must be a whole number of at least 1, not ${S3_UPLOAD_CONCURRENCY}"
 
 PIPELINE_PID=""
 UPLOAD_PID=""
@@ -64,6 +68,9 @@ cleanup() {
     local status=$?
     trap - EXIT INT TERM
     set +e
+    # The helper first: once the pipeline is gone it would see the end of the stream and store a truncated
+    # object. Stopped here, an upload in flight is never completed (a single PUT already sent may still be).
+    [[ $UPLOAD_STARTED -eq 1 && $MANIFEST_WRITTEN -eq 0 ]] && stop_aws_helper
     kill_job "$PIPELINE_PID"
     kill_job "$LIST_PID"
     kill_job "$SHA_PID"
@@ -76,16 +83,21 @@ cleanup() {
     if [[ $UPLOAD_STARTED -eq 1 && $MANIFEST_WRITTEN -eq 0 ]]; then
         # A complete-looking object without a manifest is never picked by a restore; hide it anyway. An upload
         # that failed before completing stored no object (its multipart parts are aborted by the lifecycle).
-        # The helper may still be storing what the stream gave it before it ended: it is stopped first, so
-        # that no upload completes after the check, and a new one answers the check.
-        stop_aws_helper
+        # A new helper answers the check (the one of the upload was stopped above). A manifest that S3 stored
+        # while this run was being stopped keeps its dump.
         start_aws_helper
-        if ! s3_size "$OBJECT_KEY" >/dev/null 2>&1; then
+        if s3_size "$OBJECT_KEY" >/dev/null 2>"$WORK_DIR/cleanup.err"; then
+            if s3_size "$manifest_key" >/dev/null 2>&1; then
+                log "the manifest $manifest_key was stored before the run stopped: keeping $OBJECT_KEY"
+            elif s3_delete "$OBJECT_KEY" >/dev/null 2>&1; then
+                log "removed the partial object $OBJECT_KEY (no manifest was written)"
+            else
+                log "could not remove $OBJECT_KEY (no manifest was written, so no restore will pick it)"
+            fi
+        elif grep -Eq '404|Not Found|NoSuchKey' "$WORK_DIR/cleanup.err"; then
             log "no object was stored at $OBJECT_KEY"
-        elif s3_delete "$OBJECT_KEY" >/dev/null 2>&1; then
-            log "removed the partial object $OBJECT_KEY (no manifest was written)"
         else
-            log "could not remove $OBJECT_KEY (no manifest was written, so no restore will pick it)"
+            log "could not check $OBJECT_KEY (no manifest was written, so no restore will pick it): $(one_line_error "$WORK_DIR/cleanup.err")"
         fi
     fi
     remove_work_dir
@@ -164,19 +176,11 @@ wc -c <"$WORK_DIR/size.fifo" >"$WORK_DIR/size.out" &
 SIZE_PID=$!
 
 # The upload reads the stream from a fifo; its part size follows the expected size (the database's size
-# bounds the dump). A helper that stops reading (S3 refused) is released by an O_RDWR open: the pipeline
-# then fails on a broken pipe instead of waiting forever.
+# bounds the dump). When the upload fails (S3 refused a part, the helper stopped reading), the dump is
+# stopped at once (its process group): it would otherwise go on to the end, or wait for a reader forever.
 UPLOAD_STARTED=1
 log "uploading $(s3_uri "$OBJECT_KEY")"
 mkfifo "$WORK_DIR/upload.fifo"
-(
-    aws_call POST /s3/upload "$WORK_DIR/upload.answer" "bucket=$BUCKET" "key=$OBJECT_KEY" "path=$WORK_DIR/upload.fifo" \
-        "expected_size=$((database_bytes + 1048576))" "meta.backup-run=${name}" 2>"$WORK_DIR/s3.err"
-    echo $? >"$WORK_DIR/s3.rc"
-    exec {release}<>"$WORK_DIR/upload.fifo"
-    exec {release}>&-
-) &
-UPLOAD_PID=$!
 (
     set +e
     pg_dump --format=custom --compress=0 --no-password --snapshot="$snapshot" "$PGDATABASE" 2>"$WORK_DIR/pg_dump.err" |
@@ -186,6 +190,14 @@ UPLOAD_PID=$!
     echo "${PIPESTATUS[*]}" >"$WORK_DIR/pipestatus"
 ) &
 PIPELINE_PID=$!
+(
+    aws_call POST /s3/upload "$WORK_DIR/upload.answer" "bucket=$BUCKET" "key=$OBJECT_KEY" "path=$WORK_DIR/upload.fifo" \
+        "expected_size=$((database_bytes + 1048576))" "meta.backup-run=${name}" 2>"$WORK_DIR/s3.err"
+    rc=$?
+    echo "$rc" >"$WORK_DIR/s3.rc"
+    [[ $rc -eq 0 ]] || kill -TERM -- "-$PIPELINE_PID" 2>/dev/null
+) &
+UPLOAD_PID=$!
 
 # Meanwhile, the row counts, in the same snapshot as the dump (the coprocess's transaction).
 declare -A row_counts=()
@@ -199,16 +211,16 @@ wait "$PIPELINE_PID" || true
 PIPELINE_PID=""
 wait "$UPLOAD_PID" || true
 UPLOAD_PID=""
-read -r dump_rc zstd_rc gpg_rc tee_rc <"$WORK_DIR/pipestatus" || die "$EX_FAILURE" "the dump pipeline did not report"
 s3_rc=$(cat "$WORK_DIR/s3.rc" 2>/dev/null || echo 1)
+[[ $s3_rc -eq 0 ]] || die "$EX_STORAGE" "upload to $(s3_uri "$OBJECT_KEY") failed: $(one_line_error "$WORK_DIR/s3.err")"
+read -r dump_rc zstd_rc gpg_rc tee_rc <"$WORK_DIR/pipestatus" || die "$EX_FAILURE" "the dump pipeline did not report"
 wait "$SHA_PID" || true
 SHA_PID=""
 wait "$SIZE_PID" || true
 SIZE_PID=""
 
-# The upload first: when S3 refuses it, every step before it fails too, on a broken pipe. A failed dump ends
+# The upload was checked first: when S3 refuses it, every step before it is stopped too. A failed dump ends
 # the stream early instead, and the upload stores what it got (hidden by the cleanup: no manifest).
-[[ $s3_rc -eq 0 ]] || die "$EX_STORAGE" "upload to $(s3_uri "$OBJECT_KEY") failed: $(one_line_error "$WORK_DIR/s3.err")"
 [[ $dump_rc -eq 0 ]] || die "$EX_DATABASE" "pg_dump of $(db_address) failed: $(one_line_error "$WORK_DIR/pg_dump.err")"
 [[ $zstd_rc -eq 0 ]] || die "$EX_FAILURE" "zstd failed: $(one_line_error "$WORK_DIR/zstd.err")"
 [[ $gpg_rc -eq 0 ]] || die "$EX_CRYPTO" "gpg failed: $(one_line_error "$WORK_DIR/gpg.err")"

@@ -70,8 +70,8 @@ now_utc() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 # A short random suffix so that two runs in the same second never share an object key.
 random_suffix() { od -An -N4 -tx1 /dev/urandom | tr -d ' \n'; }
 
-# The AWS CLI with the test endpoint (if any) passed explicitly. Used only where the helper below does not
-# serve: the dump's streaming upload (multipart, bounded memory) and the RDS calls of the snapshot mode.
+# The AWS CLI with the test endpoint (if any) passed explicitly. Used only for the RDS calls of the
+# verification's snapshot mode; S3 and Secrets Manager go through the helper below.
 awscli() {
     local args=()
     [[ -n "${AWS_ENDPOINT_URL:-}" ]] && args+=(--endpoint-url "$AWS_ENDPOINT_URL")
@@ -101,18 +101,33 @@ one_line_error() {
 # --- S3 and Secrets Manager through aws-helper.py -------------------------------------------------------
 # Each `aws` CLI call costs about half a second of start-up; a restore made five before its download. The
 # helper (botocore: the CLI's own library, credential chain and signing) is started once per run by
-# make_work_dir and answers on a Unix socket in the private work directory (curl --unix-socket).
+# make_work_dir and answers on a Unix socket in the private work directory (curl --unix-socket; curl 7.87
+# or newer for --url-query: Debian bookworm has 7.88).
 
 LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 AWS_HELPER_PID="" AWS_HELPER_SOCKET="" AWS_CALL_OBJECT_SIZE=""
 
+# require_curl_for_helper: aws_call needs curl 7.87 or newer (--url-query); said before any work.
+require_curl_for_helper() {
+    local version major minor
+    version=$(curl --version 2>/dev/null | awk 'NR == 1 { print $2 }')
+    IFS=. read -r major minor _ <<<"$version"
+    if [[ ! "$major" =~ ^[0-9]+$ || ! "$minor" =~ ^[0-9]+$ ]] || (( major < 7 || (major == 7 && minor < 87) )); then
+        die "$EX_USAGE" "curl ${version:-(not found)} is too old: the scripts need curl 7.87 or newer (--url-query; Debian bookworm has 7.88)"
+    fi
+}
+
 start_aws_helper() {
+    require_curl_for_helper
     AWS_HELPER_SOCKET="$WORK_DIR/aws.sock"
     # The first of AWS_HELPER_PYTHON, python3, /usr/bin/python3 that has botocore and s3transfer (Debian's
-    # awscli brings both; a python3 earlier on PATH may lack them). Chosen in the background: no wait here.
+    # python3-botocore and python3-s3transfer serve /usr/bin/python3; a python3 earlier on PATH may lack
+    # them). Chosen in the background: no wait here.
     (
         for python in ${AWS_HELPER_PYTHON:-} python3 /usr/bin/python3; do
-            "$python" -c 'import botocore, s3transfer' 2>/dev/null && exec "$python" "$LIB_DIR/aws-helper.py" "$AWS_HELPER_SOCKET" "$$"
+            # find_spec looks the packages up without importing them (the helper imports them once).
+            "$python" -c 'import importlib.util as u, sys; sys.exit(not (u.find_spec("botocore") and u.find_spec("s3transfer")))' 2>/dev/null \
+                && exec "$python" "$LIB_DIR/aws-helper.py" "$AWS_HELPER_SOCKET" "$$"
         done
         echo "no python3 with botocore and s3transfer (tried ${AWS_HELPER_PYTHON:-} python3 /usr/bin/python3): install python3-botocore python3-s3transfer" >&2
         exit 1
@@ -133,7 +148,7 @@ aws_helper_ready() {
     local waited=0
     while [[ ! -S "$AWS_HELPER_SOCKET" ]]; do
         if [[ -z "$AWS_HELPER_PID" ]] || ! kill -0 "$AWS_HELPER_PID" 2>/dev/null || [[ $waited -ge 1000 ]]; then
-            echo "the AWS helper ($LIB_DIR/aws-helper.py, needs python3 with botocore) did not start: $(one_line_error "$WORK_DIR/aws-helper.err")" >&2
+            echo "the AWS helper ($LIB_DIR/aws-helper.py, python3 with botocore and s3transfer) is not running: $(one_line_error "$WORK_DIR/aws-helper.err")" >&2
             return 1
         fi
         sleep 0.02
@@ -156,7 +171,8 @@ aws_call() {
     done
     [[ "$method" == POST && " ${args[*]} " != *" --data-binary "* ]] && args+=(--data-binary @/dev/null)
     aws_helper_ready || return 1
-    local curl_args=(-sS --unix-socket "$AWS_HELPER_SOCKET" "${args[@]}" "http://aws-helper${call}")
+    # -q first: a user's ~/.curlrc must not change what is parsed here.
+    local curl_args=(-q -sS --unix-socket "$AWS_HELPER_SOCKET" "${args[@]}" "http://aws-helper${call}")
     if [[ "$out" == - ]]; then
         answer=$(curl "${curl_args[@]}" -w '\n%{http_code} %header{x-object-size}') || { echo "the AWS helper did not answer ${call}" >&2; return 1; }
         status=${answer##*$'\n'}
@@ -566,13 +582,21 @@ stream_restore() {
         # fraction of the CPU of the CLI's Python download, CPU the restore's database server needs; the URL
         # reaches curl on stdin (a config line), not on its command line.
         {
-            local url
-            if url=$(aws_call GET /s3/presign - "bucket=$BUCKET" "key=$key" 2>"$d/s3.err"); then
-                printf 'url = "%s"\n' "$url" | curl -sS --fail --config - --output "$d/body.fifo" 2>"$d/s3.err"
+            # Only a 200 is the object: a redirect (AWS_REGION is not the bucket's region) or an error page
+            # must not reach gpg. Plain http only for a test endpoint.
+            local url code proto=(--proto "=https")
+            [[ -z "${AWS_ENDPOINT_URL:-}" ]] || proto=()
+            if url=$(aws_call GET /s3/presign - "bucket=$BUCKET" "key=$key" 2>"$d/s3.err") \
+                && code=$(printf 'url = "%s"\n' "$url" | curl -q -sS --fail "${proto[@]}" --config - --output "$d/body.fifo" -w '%{http_code}' 2>"$d/s3.err"); then
+                if [[ "$code" == 200 ]]; then
+                    echo 0 >"$d/s3.rc"
+                else
+                    echo "HTTP $code from S3 for the dump's GET (is AWS_REGION ${AWS_REGION:-unset} the bucket's region?)" >>"$d/s3.err"
+                    echo 1 >"$d/s3.rc"
+                fi
             else
-                false
+                echo 1 >"$d/s3.rc"
             fi
-            echo $? >"$d/s3.rc"
             # A GET that failed before opening the fifo leaves the reader blocked in open(): an O_RDWR open
             # never blocks, and closing it gives the reader its end of file.
             exec {release}<>"$d/body.fifo"

@@ -126,6 +126,28 @@ describe("backup scripts fail fast, and key versions", function () {
             assert.doesNotMatch(result.stderr, /LOCK TABLE/);
             assertNoLongWork(result);
         });
+
+        it("upload settings S3 would refuse only after the whole dump: usage error (2) naming the variable", async function () {
+            const small = await timedRun("with 1 MB parts", "db-backup.sh", env(newBucket(), { S3_PART_SIZE_MB: "1" }));
+            assert.equal(small.code, 2, explain(small));
+            assert.match(small.stderr, /ERROR: S3_PART_SIZE_MB must be a whole number of MB, at least 5 \(S3's smallest part\), not 1$/m);
+            const words = await timedRun("with a concurrency of 'four'", "db-backup.sh", env(newBucket(), { S3_UPLOAD_CONCURRENCY: "four" }));
+            assert.equal(words.code, 2, explain(words));
+            assert.match(words.stderr, /ERROR: S3_UPLOAD_CONCURRENCY must be a whole number of at least 1, not four$/m);
+            assertNoLongWork(small);
+            assertNoLongWork(words);
+        });
+
+        it("a curl older than 7.87 (no --url-query): usage error (2) naming the version, before any work", async function () {
+            const shims = fs.mkdtempSync(`${dir}/old-curl-`);
+            fs.writeFileSync(`${shims}/curl`, "#!/bin/bash\necho 'curl 7.81.0 (x86_64-pc-linux-gnu) libcurl/7.81.0'\n", { mode: 0o755 });
+            for (const script of ["db-backup.sh", "restore.sh"]) {
+                const result = await timedRun("with curl 7.81", script, env(newBucket(), { EXTRA_PATH: shims }), ["--yes"].filter(() => script === "restore.sh"));
+                assert.equal(result.code, 2, explain(result));
+                assert.match(result.stderr, /ERROR: curl 7\.81\.0 is too old: the scripts need curl 7\.87 or newer/);
+                assertNoLongWork(result);
+            }
+        });
     });
 
     describe("restore.sh and restore-verification.sh, before downloading", function () {

@@ -1,6 +1,7 @@
 /**
- * Helpers for the issue-6 tests: plan a stack with config overrides (one child process per variant),
- * compare plans, and find plain-text leaks of secret values.
+ * Helpers for the issue-6 tests: plan a stack with config overrides (one child process per variant,
+ * memoised per test process: several files plan the same variants), compare plans, and find plain-text
+ * leaks of secret values.
  */
 import { strict as assert } from "assert";
 import { PlannedResource, PlanResult, redact } from "../../tools/plan/model";
@@ -8,13 +9,22 @@ import { planStack } from "../../tools/plan/runner";
 import { planInOrder } from "../../tools/plan/order";
 import { REPO } from "./plans";
 
-/** Plans `stack` with overrides (fully qualified keys; JSON values for structured keys). */
+const planned = new Map<string, PlanResult>();
+
+/**
+ * Plans `stack` with overrides (fully qualified keys; JSON values for structured keys). Each caller gets its
+ * own copy: a test may change what it was given without changing another test's plan.
+ */
 export function planWith(stack: string, overrides: Record<string, string | null> = {}, references: Record<string, PlanResult> = {}): PlanResult {
     const stackReferences: Record<string, Record<string, unknown>> = {};
     for (const [name, plan] of Object.entries(references)) {
         stackReferences[`organization/oauth2-dr/${name}`] = plan.outputs;
     }
-    return planStack({ programDir: REPO, stack, configOverrides: overrides, stackReferences });
+    const key = JSON.stringify([stack, overrides, stackReferences]);
+    if (!planned.has(key)) {
+        planned.set(key, planStack({ programDir: REPO, stack, configOverrides: overrides, stackReferences }));
+    }
+    return structuredClone(planned.get(key)!);
 }
 
 /** A primary and its standby, in order. */

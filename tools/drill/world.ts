@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { OAUTH2_TABLES, seedSql } from "../../test/support/oauth2-schema";
-import { aws, createBucket, passphraseFile, putObject, runScript, ScriptResult } from "../../test/support/scripts";
+import { createBucket, createSecret, passphraseFile, putObject, runScript, ScriptResult } from "../../test/support/scripts";
 import { LOCALHOST, MotoServer, PG_BIN, PgServer } from "../../test/support/servers";
 import { OidcServer, rsaSigningKey, smokeClientSql } from "./oidc-server";
 
@@ -72,7 +72,7 @@ export class DrillWorld {
                 smokeClientSql(TRAFFIC_CLIENT, trafficSecret, "DR drill traffic"),
             ].join("\n"));
             createBucket(moto, BUCKET);
-            aws(moto, ["secretsmanager", "create-secret", "--name", SMOKE_SECRET_ID, "--secret-string", JSON.stringify({ client_id: SMOKE_CLIENT, client_secret: smokeSecret })]);
+            createSecret(moto, SMOKE_SECRET_ID, JSON.stringify({ client_id: SMOKE_CLIENT, client_secret: smokeSecret }));
             if (options.replica) {
                 replicaDir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-replica-"));
                 if (asRoot) {
