@@ -16,10 +16,12 @@
  *
  * Exit 1 when any mandatory violation is found, 2 on a usage or planning error, 0 otherwise.
  */
-import { checkStacks, mandatoryCount, PackConfig } from "./core";
-import { formatCheck, toJson } from "./format";
-import { readPackConfig } from "./policy-harness";
-import { REPORT_FORMATS, ReportFormat, writeReport } from "../report/report";
+// Only light modules here: planning starts (a child process) before the policy pack and the reports load
+// (tools/check/core.ts and @pulumi/policy, most of a check's start-up), so the two overlap on two cores.
+import type { PackConfig } from "./policy-harness";
+import { readPackConfig } from "./pack-config-file";
+import { startPlanning } from "./planning";
+import { REPORT_FORMATS, ReportFormat } from "../report/formats";
 import {
     configAssignmentsOf,
     EXIT_OK,
@@ -131,6 +133,8 @@ async function main(): Promise<number> {
     try {
         // Readable reports (issue 7): plan once, render, same exit code as the text output.
         if (args.format === "markdown" || args.format === "html") {
+            const { writeReport } = await import("../report/report");
+            const { mandatoryCount } = await import("./core");
             const report = await writeReport(args.format, { ...planning, config: args.config, stackTags: args.stackTags }, args.out);
             if (args.out) {
                 console.log(`wrote ${args.out} (${report.checks.length} stack${report.checks.length === 1 ? "" : "s"}, ${mandatoryCount(report.checks)} mandatory violations)`);
@@ -139,7 +143,10 @@ async function main(): Promise<number> {
             }
             return mandatoryCount(report.checks) > 0 ? EXIT_VIOLATION : EXIT_OK;
         }
-        const checks = await checkStacks({ ...planning, config: args.config, stackTags: args.stackTags });
+        const started = startPlanning(planning);
+        const { checkStacks, mandatoryCount } = await import("./core");
+        const { formatCheck, toJson } = await import("./format");
+        const checks = await checkStacks({ ...planning, config: args.config, stackTags: args.stackTags }, started);
         if (args.json) {
             const json = checks.map(toJson);
             console.log(JSON.stringify(json.length === 1 ? json[0] : json, null, 2));

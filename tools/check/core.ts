@@ -13,6 +13,7 @@ import { Role } from "../../policy/roles";
 import { describeWaiver, SETTINGS_POLICY_NAME, settingsFromConfig } from "../../policy/settings";
 import { LookupRecord, PlanResult } from "../plan/model";
 import { planInOrder } from "../plan/order";
+import type { StartedBatch } from "../plan/runner";
 import { stacksToPlan } from "../plan/stack-settings";
 import {
     analyzerResources,
@@ -26,6 +27,7 @@ import {
     Violation,
 } from "./policy-harness";
 import { validatePackConfig } from "./pack-config";
+import { planInputsOf, PlanningOptions, REPO_ROOT } from "./planning";
 
 export type { Violation, RetentionResult, PackConfig };
 
@@ -43,25 +45,15 @@ export interface StackCheck {
     lookups: LookupRecord[];
 }
 
-export interface CheckOptions {
-    /** The Pulumi program (directory with Pulumi.yaml); default: this repository. */
-    programDir?: string;
-    /** Stacks to check; default: every Pulumi.<stack>.yaml, referenced stacks first. */
-    stacks?: string[];
+export interface CheckOptions extends PlanningOptions {
     /** Policy config, as `--policy-pack-config`. */
     config?: PackConfig;
-    /** Leave computed values unknown, as in a first `pulumi preview`. */
-    preview?: boolean;
-    /** `--config KEY=VALUE` values for the checked program. */
-    configSet?: string[];
-    /** Outputs of stacks outside the run, by org/project/stack, for StackReferences (`--stack-outputs`). */
-    stackOutputs?: Record<string, Record<string, unknown>>;
     /** Stack tags (the service's), e.g. { environment: "production" }. */
     stackTags?: Record<string, string>;
     policies?: Policies;
 }
 
-export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+export { planInputsOf, REPO_ROOT };
 
 export function mandatoryCount(checks: StackCheck[]): number {
     return checks.reduce((n, c) => n + c.violations.filter((v) => v.enforcementLevel === "mandatory").length, 0);
@@ -118,19 +110,18 @@ export async function checkPlans(plans: PlanResult[], options: Omit<CheckOptions
     return out;
 }
 
-/** Plans the program's stacks (dependency order) and checks each. */
-export async function checkStacks(options: CheckOptions = {}): Promise<StackCheck[]> {
+/**
+ * Plans the program's stacks (dependency order) and checks each. `started` is that planning already under
+ * way (the CLI starts it before it loads this module); it is cancelled when the policy config is refused.
+ */
+export async function checkStacks(options: CheckOptions = {}, started?: StartedBatch): Promise<StackCheck[]> {
     const problems = validatePackConfig(options.config ?? {}, options.policies ?? ALL_POLICIES);
     if (problems.length > 0) {
+        started?.cancel();
         throw new Error(`policy config: ${problems.join("; ")}`);
     }
     const programDir = path.resolve(options.programDir ?? REPO_ROOT);
-    const stacks = stacksToPlan(programDir, options.stacks);
-    const plans = planInOrder(programDir, stacks, planInputsOf(options));
+    const plans = started ? await started.results : planInOrder(programDir, stacksToPlan(programDir, options.stacks), planInputsOf(options));
     return checkPlans(plans, { ...options, programDir });
 }
 
-/** What the planner needs of the check options: preview, config values, outside stacks' outputs. */
-export function planInputsOf(options: CheckOptions): { preview: boolean; configSet?: string[]; stackReferences?: Record<string, Record<string, unknown>> } {
-    return { preview: options.preview ?? false, configSet: options.configSet, stackReferences: options.stackOutputs };
-}

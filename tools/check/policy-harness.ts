@@ -22,7 +22,6 @@
  *   only inputs (no provider fills in defaults). The policies judge unset values by provider defaults.
  */
 import * as fs from "fs";
-import * as path from "path";
 import {
     EnforcementLevel,
     Policies,
@@ -391,11 +390,3 @@ export function defaultStackTags(plan: PlanResult, extra: Record<string, string>
     return new Map(Object.entries({ "pulumi:project": plan.project, "pulumi:runtime": "nodejs", ...extra }));
 }
 
-/** Reads a policy config file, as `pulumi preview --policy-pack-config FILE` does. */
-export function readPackConfig(file: string): PackConfig {
-    const raw = JSON.parse(fs.readFileSync(path.resolve(file), "utf8")) as unknown;
-    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-        throw new Error(`${file}: policy config must be an object of policy name to enforcement level or settings`);
-    }
-    return raw as PackConfig;
-}

@@ -5,7 +5,7 @@
  */
 import { loadStackSettings, listStacks } from "./stack-settings";
 import { PlanResult } from "./model";
-import { PlanError, planBatch } from "./runner";
+import { PlanError, planBatch, startBatch, StartedBatch } from "./runner";
 import type { RunOptions } from "./mock-runtime";
 
 /** How to plan: preview, config values, and the outputs of stacks outside the run (`--stack-outputs`). */
@@ -47,8 +47,23 @@ export function dependencyOrder(programDir: string, stacks: string[]): string[] 
     return order;
 }
 
+/** The requested stacks' results, in the order asked, from a batch that also planned their references. */
+function requested(order: string[], stacks: string[], results: PlanResult[]): PlanResult[] {
+    const planned = new Map(results.map((result) => [result.stack, result]));
+    return order.filter((s) => stacks.includes(s)).map((s) => planned.get(s)!);
+}
+
 export function planInOrder(programDir: string, stacks: string[], extra: Extra = {}): PlanResult[] {
     const order = dependencyOrder(programDir, stacks);
-    const planned = new Map(planBatch({ ...extra, programDir, stacks: order }).map((result) => [result.stack, result]));
-    return order.filter((s) => stacks.includes(s)).map((s) => planned.get(s)!);
+    return requested(order, stacks, planBatch({ ...extra, programDir, stacks: order }));
+}
+
+/** planInOrder in the background (see startBatch); a reference cycle still throws here, at once. */
+export function startPlanInOrder(programDir: string, stacks: string[], extra: Extra = {}): StartedBatch {
+    const order = dependencyOrder(programDir, stacks);
+    const batch = startBatch({ ...extra, programDir, stacks: order });
+    const results = batch.results.then((planned) => requested(order, stacks, planned));
+    // A cancelled batch (the caller gave up) must not end the process as an unhandled rejection.
+    results.catch(() => undefined);
+    return { results, cancel: batch.cancel };
 }

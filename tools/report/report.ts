@@ -13,8 +13,8 @@ import { readReports } from "../drill/report";
 import { renderMarkdown } from "./markdown";
 import { stacksToPlan } from "../plan/stack-settings";
 
-export type ReportFormat = "text" | "json" | "markdown" | "html";
-export const REPORT_FORMATS: readonly ReportFormat[] = ["text", "json", "markdown", "html"];
+export { REPORT_FORMATS } from "./formats";
+export type { ReportFormat } from "./formats";
 
 export interface ReportResult {
     checks: StackCheck[];

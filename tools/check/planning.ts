@@ -1,0 +1,35 @@
+/**
+ * What the check needs of the planner, without the policy pack: the CLI starts planning with this (a child
+ * process) and loads the pack (tools/check/core.ts, @pulumi/policy) while the child plans.
+ */
+import * as path from "path";
+import { startPlanInOrder } from "../plan/order";
+import type { StartedBatch } from "../plan/runner";
+import { stacksToPlan } from "../plan/stack-settings";
+
+export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+
+/** The planning half of the check options. */
+export interface PlanningOptions {
+    /** The Pulumi program (directory with Pulumi.yaml); default: this repository. */
+    programDir?: string;
+    /** Stacks to check; default: every Pulumi.<stack>.yaml, referenced stacks first. */
+    stacks?: string[];
+    /** Leave computed values unknown, as in a first `pulumi preview`. */
+    preview?: boolean;
+    /** `--config KEY=VALUE` values for the checked program. */
+    configSet?: string[];
+    /** Outputs of stacks outside the run, by org/project/stack, for StackReferences (`--stack-outputs`). */
+    stackOutputs?: Record<string, Record<string, unknown>>;
+}
+
+/** What the planner needs of the check options: preview, config values, outside stacks' outputs. */
+export function planInputsOf(options: PlanningOptions): { preview: boolean; configSet?: string[]; stackReferences?: Record<string, Record<string, unknown>> } {
+    return { preview: options.preview ?? false, configSet: options.configSet, stackReferences: options.stackOutputs };
+}
+
+/** Starts planning the stacks a check of `options` needs (dependency order), in the background. */
+export function startPlanning(options: PlanningOptions): StartedBatch {
+    const programDir = path.resolve(options.programDir ?? REPO_ROOT);
+    return startPlanInOrder(programDir, stacksToPlan(programDir, options.stacks), planInputsOf(options));
+}
