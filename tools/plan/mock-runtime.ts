@@ -11,6 +11,7 @@
  * resets it before each stack, and the program's own modules are dropped from the require cache so that
  * each stack runs the program afresh; the SDK and the providers stay loaded.
  */
+import "./no-dependency-source-maps";
 import * as fs from "fs";
 import * as path from "path";
 import type * as PulumiSdk from "@pulumi/pulumi";

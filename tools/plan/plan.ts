@@ -6,6 +6,7 @@
  * Exit 0 when every stack is planned, 2 on a usage error or a failed plan (the program's error and its
  * file:line), as `npm run check` does.
  */
+import "./no-dependency-source-maps";
 import * as path from "path";
 import { stacksToPlan } from "./stack-settings";
 import { dependencyOrder } from "./order";
