@@ -259,18 +259,16 @@ def watch(pid, server):
         time.sleep(0.5)
 
 
-def main():
-    if len(sys.argv) != 3:
-        sys.exit("usage: aws-helper.py SOCKET WATCH_PID")
-    path, pid = sys.argv[1], int(sys.argv[2])
+def serve(path, pid, handler, on_ready=None):
+    """Serves `handler` on the Unix socket `path` (0600; bound under a temporary name and renamed once
+    listening, so that its existence means "ready") until process `pid` exits."""
     pending = f"{path}.{os.getpid()}"
     os.umask(0o177)
-    server = Server(pending, Handler)
+    server = Server(pending, handler)
     os.rename(pending, path)
     threading.Thread(target=watch, args=(pid, server), daemon=True).start()
-    # Loading S3's service model takes a tenth of a second: done while the script's first call is on its way
-    # (a call that needs the client before it is ready waits on the lock). Secrets Manager's, when needed.
-    threading.Thread(target=client, args=("s3",), daemon=True).start()
+    if on_ready:
+        on_ready()
     try:
         server.serve_forever(poll_interval=0.2)
     finally:
@@ -279,6 +277,18 @@ def main():
             os.unlink(path)
         except FileNotFoundError:
             pass
+
+
+def warm_clients():
+    # Loading S3's service model takes a tenth of a second: done while the script's first call is on its way
+    # (a call that needs the client before it is ready waits on the lock). Secrets Manager's, when needed.
+    threading.Thread(target=client, args=("s3",), daemon=True).start()
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit("usage: aws-helper.py SOCKET WATCH_PID")
+    serve(sys.argv[1], int(sys.argv[2]), Handler, on_ready=warm_clients)
 
 
 if __name__ == "__main__":

@@ -13,16 +13,21 @@ environment (moto accepts any).
 """
 import base64
 import datetime
+import importlib.util
 import json
 import os
-import socketserver
 import sys
-import threading
-import time
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 
 import botocore.exceptions
 import botocore.session
+
+sys.dont_write_bytecode = True  # no __pycache__ left in scripts/
+# The helper's Unix-socket server (serve: ready-by-rename, 0600, stops with the watched process), reused.
+_spec = importlib.util.spec_from_file_location("aws_helper", Path(__file__).resolve().parents[2] / "scripts" / "aws-helper.py")
+aws_helper = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(aws_helper)
 
 SESSION = botocore.session.get_session()
 CLIENTS = {}
@@ -79,27 +84,8 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
-
-
-def watch(pid, server):
-    while True:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            server.shutdown()
-            return
-        time.sleep(0.5)
-
-
 def main():
-    path, pid = sys.argv[1], int(sys.argv[3])
-    pending = f"{path}.{os.getpid()}"
-    server = Server(pending, Handler)
-    os.rename(pending, path)
-    threading.Thread(target=watch, args=(pid, server), daemon=True).start()
-    server.serve_forever(poll_interval=0.2)
+    aws_helper.serve(sys.argv[1], int(sys.argv[3]), Handler)
 
 
 if __name__ == "__main__":
