@@ -8,7 +8,6 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import { checksumSql, OAUTH2_TABLES, seedSql } from "../support/oauth2-schema";
 import {
-    createBucket,
     createSecret,
     explain,
     getObject,
@@ -19,8 +18,8 @@ import {
     runScript,
     scriptEnv,
     ScriptResult,
-    tempDir,
     timedRun,
+    useScriptServers,
 } from "../support/scripts";
 import { freePort, MotoServer, PgServer } from "../support/servers";
 
@@ -34,15 +33,10 @@ describe("backup scripts fail fast, and key versions", function () {
     let moto: MotoServer;
     let dir: string;
     let passphrase: string;
-    let buckets = 0;
-
-    const newBucket = () => {
-        const bucket = `oauth2-fast-${++buckets}`;
-        createBucket(moto, bucket);
-        return bucket;
-    };
+    const servers = useScriptServers("oauth2-dr-fast-test-", "fail fast passphrase");
+    const newBucket = () => servers.newBucket("oauth2-fast");
     const env = (bucket: string, extra: Record<string, string> = {}, database = "oauth2db") => ({ ...scriptEnv(pg, moto, bucket, passphrase, database), ...extra });
-    const manifest = (bucket: string, key: string) => JSON.parse(getObject(moto, bucket, key).toString("utf8"));
+    const manifest = servers.manifest;
     /** Nothing long started: no upload, no download (restore logs "restoring" right before its one pass). */
     const assertNoLongWork = (result: ScriptResult) => assert.doesNotMatch(result.stderr, /uploading|restoring /, explain(result));
 
@@ -52,19 +46,10 @@ describe("backup scripts fail fast, and key versions", function () {
         return result.stdout.trim();
     }
 
-    before(async function () {
-        dir = tempDir("oauth2-dr-fast-test-");
-        passphrase = passphraseFile(dir, "fail fast passphrase");
-        [pg, moto] = await Promise.all([PgServer.start(), MotoServer.start()]);
+    before(function () {
+        ({ pg, moto, dir, passphrase } = servers);
         pg.createDatabase("oauth2db");
         pg.psql(seedSql(SIZE));
-    });
-
-    after(async function () {
-        await Promise.all([pg?.stop(), moto?.stop()]);
-        if (dir) {
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
     });
 
     describe("db-backup.sh, before dumping", function () {

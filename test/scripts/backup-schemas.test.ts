@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { legacyBackup } from "../support/legacy-backup";
 import { checksumSql, EXTRA_OBJECTS_SQL, OAUTH2_TABLES, SchemaRelease, seedSql } from "../support/oauth2-schema";
-import { createBucket, explain, getObject, listKeys, passphraseFile, putObject, runScript, scriptEnv, ScriptResult, tempDir } from "../support/scripts";
+import { explain, getObject, listKeys, putObject, runScript, scriptEnv, ScriptResult, useScriptServers } from "../support/scripts";
 import { MotoServer, PgServer } from "../support/servers";
 import { lossyPgRestore } from "../support/shims";
 
@@ -28,15 +28,10 @@ describe("backup scripts across schema releases, prefixes and manifest formats",
     let moto: MotoServer;
     let dir: string;
     let passphrase: string;
-    let buckets = 0;
-
-    const newBucket = () => {
-        const bucket = `oauth2-schemas-${++buckets}`;
-        createBucket(moto, bucket);
-        return bucket;
-    };
+    const servers = useScriptServers("oauth2-dr-schemas-test-", "schemas test passphrase");
+    const newBucket = () => servers.newBucket("oauth2-schemas");
     const env = (bucket: string, database: string, extra: Record<string, string> = {}) => ({ ...scriptEnv(pg, moto, bucket, passphrase, database), ...extra });
-    const manifest = (bucket: string, key: string) => JSON.parse(getObject(moto, bucket, key).toString("utf8"));
+    const manifest = servers.manifest;
 
     async function backup(bucket: string, database: string, extra: Record<string, string> = {}): Promise<string> {
         const result = await runScript("db-backup.sh", env(bucket, database, extra));
@@ -49,17 +44,8 @@ describe("backup scripts across schema releases, prefixes and manifest formats",
         pg.psql(seedSql(SIZE, release) + extra, database);
     }
 
-    before(async function () {
-        dir = tempDir("oauth2-dr-schemas-test-");
-        passphrase = passphraseFile(dir, "schemas test passphrase");
-        [pg, moto] = await Promise.all([PgServer.start(), MotoServer.start()]);
-    });
-
-    after(async function () {
-        await Promise.all([pg?.stop(), moto?.stop()]);
-        if (dir) {
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
+    before(function () {
+        ({ pg, moto, dir, passphrase } = servers);
     });
 
     const releases: [SchemaRelease, RegExp][] = [

@@ -21,7 +21,7 @@ import {
     scriptEnv,
     ScriptResult,
     startScript,
-    tempDir,
+    useScriptServers,
 } from "../support/scripts";
 import { freePort, MotoServer, PgServer } from "../support/servers";
 import { failingPgDump, racingPgDump, refusingDumpUploads, slowPgDump, slowPgRestore } from "../support/shims";
@@ -97,19 +97,11 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
         return fs.mkdtempSync(path.join(dir, "shim-"));
     }
 
-    before(async function () {
-        dir = tempDir("oauth2-dr-db-test-");
-        passphrase = passphraseFile(dir, "correct horse battery staple");
-        [pg, moto] = await Promise.all([PgServer.start(), MotoServer.start()]);
+    const servers = useScriptServers("oauth2-dr-db-test-", "correct horse battery staple");
+    before(function () {
+        ({ pg, moto, dir, passphrase } = servers);
         pg.createDatabase("oauth2db");
         pg.psql(seedSql(SIZE));
-    });
-
-    after(async function () {
-        await Promise.all([pg?.stop(), moto?.stop()]);
-        if (dir) {
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
     });
 
     describe("a good backup", function () {

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
 import { seedSql } from "../support/oauth2-schema";
-import { createBucket, createSecret, explain, getObject, listKeys, listVersions, passphraseFile, rotateSecret, runScript, scriptEnv, tempDir } from "../support/scripts";
+import { createBucket, createSecret, explain, getObject, listKeys, listVersions, rotateSecret, runScript, scriptEnv, useScriptServers } from "../support/scripts";
 import { freePort, LOCALHOST, MotoServer, PgServer } from "../support/servers";
 import { fakeKubectl } from "../support/shims";
 
@@ -84,12 +84,11 @@ describe("export scripts (real PostgreSQL 15, S3 and Secrets Manager APIs)", fun
         return result.stdout.toString("utf8");
     }
 
+    const servers = useScriptServers("oauth2-dr-exports-test-", "export passphrase");
     before(async function () {
-        dir = tempDir("oauth2-dr-exports-test-");
+        ({ pg, moto, dir, passphrase } = servers);
         shims = fs.mkdtempSync(path.join(dir, "bin-"));
         fakeKubectl(shims);
-        passphrase = passphraseFile(dir, "export passphrase");
-        [pg, moto] = await Promise.all([PgServer.start(), MotoServer.start()]);
         pg.createDatabase("oauth2db");
         pg.psql(seedSql({ clients: 12, authorizations: 20, consents: 5 }));
         jwks = http.createServer((req, res) => {
@@ -107,10 +106,7 @@ describe("export scripts (real PostgreSQL 15, S3 and Secrets Manager APIs)", fun
     });
 
     after(async function () {
-        await Promise.all([pg?.stop(), moto?.stop(), jwks ? new Promise((r) => jwks.close(() => r(undefined))) : undefined]);
-        if (dir) {
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
+        await (jwks ? new Promise((r) => jwks.close(() => r(undefined))) : undefined);
     });
 
     describe("client-config-export.sh", function () {

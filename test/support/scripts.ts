@@ -167,6 +167,47 @@ export function putObject(moto: MotoServer, bucket: string, key: string, body: B
     awsCall(moto, "s3", "put_object", { Bucket: bucket, Key: key, Body: bytesOf(body) });
 }
 
+/** A describe block's PostgreSQL 15 and moto, its temp dir and passphrase file (filled in by `before`). */
+export interface ScriptServers {
+    pg: PgServer;
+    moto: MotoServer;
+    dir: string;
+    passphrase: string;
+    /** A new versioned bucket, named `<prefix>-<n>`. */
+    newBucket(prefix: string): string;
+    /** A stored manifest (JSON). */
+    manifest(bucket: string, key: string): any;
+}
+
+/**
+ * Registers, in the calling describe block, the `before` that starts PostgreSQL 15 and moto (and writes the
+ * passphrase file in a fresh temp dir) and the `after` that stops them and removes the dir. The returned
+ * object is filled in when the `before` has run; the block's own hooks, registered after, run after it.
+ */
+export function useScriptServers(prefix: string, passphrase: string): ScriptServers {
+    let buckets = 0;
+    const servers = {
+        newBucket(prefix: string): string {
+            const bucket = `${prefix}-${++buckets}`;
+            createBucket(servers.moto, bucket);
+            return bucket;
+        },
+        manifest: (bucket: string, key: string) => JSON.parse(getObject(servers.moto, bucket, key).toString("utf8")),
+    } as ScriptServers;
+    before(async function () {
+        servers.dir = tempDir(prefix);
+        servers.passphrase = passphraseFile(servers.dir, passphrase);
+        [servers.pg, servers.moto] = await Promise.all([PgServer.start(), MotoServer.start()]);
+    });
+    after(async function () {
+        await Promise.all([servers.pg?.stop(), servers.moto?.stop()]);
+        if (servers.dir) {
+            fs.rmSync(servers.dir, { recursive: true, force: true });
+        }
+    });
+    return servers;
+}
+
 /** The common environment of a script run against these servers. */
 export function scriptEnv(pg: PgServer, moto: MotoServer, bucket: string, passphrase: string, database = "oauth2db"): Record<string, string> {
     return { ...pg.env(database), ...moto.env(), BUCKET: bucket, PASSPHRASE_FILE: passphrase };
