@@ -456,17 +456,25 @@ function podSpec(job: JobSpec, pod: PodContext): k8sInput.core.v1.PodSpec {
             env: [...job.env, ...envVars({ HOME: "/tmp", TMPDIR: "/tmp" })],
             resources: job.resources,
             securityContext: CONTAINER_SECURITY,
-            volumeMounts: [
-                { name: "scripts", mountPath: SCRIPTS_MOUNT, readOnly: true },
-                { name: "tmp", mountPath: "/tmp" },
-            ],
+            volumeMounts: SCRIPT_VOLUME_MOUNTS,
         }],
-        volumes: [
-            { name: "scripts", configMap: { name: pod.scriptsConfigMapName, defaultMode: 0o555 } },
-            // Scratch in memory: GNUPGHOME, fifos, small encrypted exports; never a full-size dump.
-            { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: job.scratch } },
-        ],
+        volumes: scriptVolumes(pod.scriptsConfigMapName, job.scratch),
     };
+}
+
+/** Where a container of the backup image finds the scripts (read-only) and its scratch space. */
+export const SCRIPT_VOLUME_MOUNTS = [
+    { name: "scripts", mountPath: SCRIPTS_MOUNT, readOnly: true },
+    { name: "tmp", mountPath: "/tmp" },
+];
+
+/** The volumes behind SCRIPT_VOLUME_MOUNTS: the scripts ConfigMap and `scratch` of memory-backed /tmp. */
+export function scriptVolumes(scriptsConfigMapName: pulumi.Input<string>, scratch: string) {
+    return [
+        { name: "scripts", configMap: { name: scriptsConfigMapName, defaultMode: 0o555 } },
+        // Scratch in memory: GNUPGHOME, fifos, small encrypted exports; never a full-size dump.
+        { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: scratch } },
+    ];
 }
 
 function declareCronJob(name: string, job: JobSpec, pod: PodContext, opts: pulumi.CustomResourceOptions): batchv1.CronJob {

@@ -24,7 +24,7 @@ import type * as k8sInput from "@pulumi/kubernetes/types/input";
 import * as iam from "@pulumi/aws/iam";
 import * as secretsmanager from "@pulumi/aws/secretsmanager";
 import * as random from "@pulumi/random";
-import { BACKUP_NAMESPACE, BACKUP_UID, CONTAINER_SECURITY, SCRIPTS_MOUNT } from "./backup-jobs";
+import { BACKUP_NAMESPACE, BACKUP_UID, CONTAINER_SECURITY, SCRIPT_VOLUME_MOUNTS, SCRIPTS_MOUNT, scriptVolumes } from "./backup-jobs";
 
 export const SMOKE_CLIENT_SECRET_NAME = "oauth2/smoke-test-client";
 /** The client the server must have registered (client_credentials, client_secret_basic). */
@@ -260,15 +260,9 @@ export class ServiceValidation extends pulumi.ComponentResource {
                     resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
                     // Hardened exactly as the backup jobs' containers.
                     securityContext: CONTAINER_SECURITY,
-                    volumeMounts: [
-                        { name: "scripts", mountPath: SCRIPTS_MOUNT, readOnly: true },
-                        { name: "tmp", mountPath: "/tmp" },
-                    ],
+                    volumeMounts: SCRIPT_VOLUME_MOUNTS,
                 }],
-                volumes: [
-                    { name: "scripts", configMap: { name: args.scriptsConfigMapName, defaultMode: 0o555 } },
-                    { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "32Mi" } },
-                ],
+                volumes: scriptVolumes(args.scriptsConfigMapName, "32Mi"),
             },
         };
     }
