@@ -17,7 +17,8 @@ interface CompilingModule {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const Module = require("module") as { prototype: CompilingModule };
 const compile = Module.prototype._compile;
-if (!(compile as { withoutDependencyMaps?: boolean }).withoutDependencyMaps) {
+// process.sourceMapsEnabled exists from Node 20.7; without it the state cannot be restored, so nothing changes.
+if (typeof process.sourceMapsEnabled === "boolean" && !(compile as { withoutDependencyMaps?: boolean }).withoutDependencyMaps) {
     const patched = function (this: CompilingModule, content: string, filename: string): unknown {
         if (!filename.includes(NODE_MODULES)) {
             return compile.call(this, content, filename);
