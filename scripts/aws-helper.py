@@ -247,13 +247,19 @@ class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
 
 
-def watch(pid, server):
+def watch(pid, path):
+    """Ends this process the moment the script is gone (killed without its trap): at once, whatever is in
+    flight. An upload still reading the stream is never completed (S3's lifecycle aborts its parts); a
+    clean shutdown would wait for s3transfer's threads, which read until the orphaned dump ends."""
     while True:
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
-            server.shutdown()
-            return
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+            os._exit(1)
         except PermissionError:
             pass
         time.sleep(0.5)
@@ -266,7 +272,7 @@ def serve(path, pid, handler, on_ready=None):
     os.umask(0o177)
     server = Server(pending, handler)
     os.rename(pending, path)
-    threading.Thread(target=watch, args=(pid, server), daemon=True).start()
+    threading.Thread(target=watch, args=(pid, path), daemon=True).start()
     if on_ready:
         on_ready()
     try:

@@ -376,6 +376,33 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
         });
     });
 
+    it("the AWS helper ends with its script, even when only the script's shell is killed (SIGKILL, no trap)", async function () {
+        const bucket = newBucket();
+        const shims = shimDir();
+        slowPgDump(shims, 120);
+        const tmp = fs.mkdtempSync(path.join(dir, "tmp-"));
+        const run = startScript("db-backup.sh", env(bucket, { EXTRA_PATH: shims, TMPDIR: tmp }), [], { detached: true });
+        const helpers = () => spawnSync("pgrep", ["-f", `aws-helper.py ${tmp}/`], { encoding: "utf8" }).stdout.trim();
+        try {
+            await waitForOutput(run, /uploading/);
+            assert.notEqual(helpers(), "", "the helper runs during the backup");
+            // The shell's exit, not run.done: the orphaned dump keeps the output pipes open until it is killed below.
+            const exited = new Promise((r) => run.child.once("exit", r));
+            process.kill(run.child.pid!, "SIGKILL");
+            await exited;
+            let left = helpers();
+            for (let waited = 0; left && waited < 5000; waited += 100) {
+                await new Promise((r) => setTimeout(r, 100));
+                left = helpers();
+            }
+            assert.equal(left, "", "aws-helper.py outlived its script");
+        } finally {
+            spawnSync("pkill", ["-KILL", "-s", String(run.child.pid)]);
+            await run.done;
+            fs.rmSync(tmp, { recursive: true, force: true });
+        }
+    });
+
     it("snapshot mode restores the newest RDS snapshot into oauth2-backup-test-<date>, checks it, and deletes it", async function () {
         const rds = ["rds"];
         aws(moto, [...rds, "create-db-instance", "--db-instance-identifier", "oauth2-postgres", "--db-instance-class", "db.t3.medium", "--engine", "postgres",
