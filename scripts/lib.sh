@@ -124,12 +124,14 @@ start_aws_helper() {
     # python3-botocore and python3-s3transfer serve /usr/bin/python3; a python3 earlier on PATH may lack
     # them). Chosen in the background: no wait here.
     (
-        for python in ${AWS_HELPER_PYTHON:-} python3 /usr/bin/python3; do
+        local candidates=(python3 /usr/bin/python3) python
+        [[ -z "${AWS_HELPER_PYTHON:-}" ]] || candidates=("$AWS_HELPER_PYTHON" "${candidates[@]}")
+        for python in "${candidates[@]}"; do
             # find_spec looks the packages up without importing them (the helper imports them once).
             "$python" -c 'import importlib.util as u, sys; sys.exit(not (u.find_spec("botocore") and u.find_spec("s3transfer")))' 2>/dev/null \
                 && exec "$python" "$LIB_DIR/aws-helper.py" "$AWS_HELPER_SOCKET" "$$"
         done
-        echo "no python3 with botocore and s3transfer (tried ${AWS_HELPER_PYTHON:-} python3 /usr/bin/python3): install python3-botocore python3-s3transfer" >&2
+        echo "no python3 with botocore and s3transfer (tried ${candidates[*]}): install python3-botocore python3-s3transfer, or name one in AWS_HELPER_PYTHON" >&2
         exit 1
     ) </dev/null >/dev/null 2>"$WORK_DIR/aws-helper.err" &
     AWS_HELPER_PID=$!
