@@ -75,14 +75,15 @@ export interface StartedBatch {
 export function startBatch(batch: PlanBatch): StartedBatch {
     const files = batchFiles(batch);
     const child = spawn(process.execPath, files.args, { cwd: files.cwd, env: files.env, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => void (output += chunk.toString("utf8")));
-    child.stderr.on("data", (chunk: Buffer) => void (output += chunk.toString("utf8")));
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => void (stdout += chunk.toString("utf8")));
+    child.stderr.on("data", (chunk: Buffer) => void (stderr += chunk.toString("utf8")));
     const results = new Promise<PlanResult[]>((resolve, reject) => {
         child.once("error", reject);
         child.once("close", () => {
             try {
-                resolve(outcomeOf(batch, files.resultFile, output));
+                resolve(outcomeOf(batch, files.resultFile, stderr || stdout));
             } catch (err) {
                 reject(err);
             } finally {
