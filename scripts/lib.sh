@@ -237,6 +237,9 @@ secret_value() {
     aws_call GET /secretsmanager/get - "${query[@]}"
 }
 
+# secret_string ID: the current SecretString of a secret, on stdout (same rules as secret_value).
+secret_string() { secret_value "$1" | jq -j '.SecretString // empty'; }
+
 # --- scratch space and cleanup ------------------------------------------------------------------------
 
 WORK_DIR=""
@@ -351,7 +354,7 @@ load_db_credentials() {
     if [[ -n "${DB_CREDENTIALS_SECRET_ID:-}" && -z "${PGPASSWORD:-}" ]]; then
         require_cmd jq
         local secret
-        secret=$(secret_value "$DB_CREDENTIALS_SECRET_ID" 2>"$WORK_DIR/credentials.err" | jq -j '.SecretString // empty') || secret=""
+        secret=$(secret_string "$DB_CREDENTIALS_SECRET_ID" 2>"$WORK_DIR/credentials.err") || secret=""
         [[ -n "$secret" ]] || die "$EX_DATABASE" "cannot read the database credentials ($DB_CREDENTIALS_SECRET_ID): $(one_line_error "$WORK_DIR/credentials.err")"
         PGUSER=$(printf '%s' "$secret" | jq -er .username) || die "$EX_DATABASE" "the credentials secret $DB_CREDENTIALS_SECRET_ID has no username"
         PGPASSWORD=$(printf '%s' "$secret" | jq -er .password) || die "$EX_DATABASE" "the credentials secret $DB_CREDENTIALS_SECRET_ID has no password"

@@ -71,7 +71,7 @@ else
 fi
 
 # 2. The JWK private key.
-if jwk=$(secret_value "$JWK_SECRET_ID" 2>"$WORK_DIR/sm.err" | jq -j '.SecretString // empty'); then
+if jwk=$(secret_string "$JWK_SECRET_ID" 2>"$WORK_DIR/sm.err"); then
     export_item "${SECRETS_PREFIX}jwk-private-key.json.gpg" yes "$jwk"
 else
     log "ERROR: cannot read $JWK_SECRET_ID from Secrets Manager: $(tail -n 1 "$WORK_DIR/sm.err")"

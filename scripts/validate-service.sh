@@ -220,7 +220,7 @@ jwt_claims_problem() {
 ACCESS_TOKEN=""
 check_token() {
     local secret client_id client_secret out="$WORK_DIR/token" code token claims problem
-    if ! secret=$(secret_value "$SMOKE_CLIENT_SECRET_ID" 2>"$out.sm.err" | jq -j '.SecretString // empty'); then
+    if ! secret=$(secret_string "$SMOKE_CLIENT_SECRET_ID" 2>"$out.sm.err"); then
         check token FAIL "cannot read the smoke-test client from Secrets Manager ($SMOKE_CLIENT_SECRET_ID): $(tail -n 1 "$out.sm.err")" "$EX_SOURCE"
         return
     fi

@@ -112,6 +112,18 @@ describe("backup scripts fail fast, and key versions", function () {
             assertNoLongWork(result);
         });
 
+        it("database credentials from Secrets Manager (DB_CREDENTIALS_SECRET_ID): used when readable, a database error naming the secret when not", async function () {
+            createSecret(moto, "oauth2/backup-db-login", JSON.stringify({ username: "postgres", password: "trusted-anyway" }));
+            const bucket = newBucket();
+            const ok = await timedRun("with credentials from Secrets Manager", "db-backup.sh", env(bucket, { PGUSER: "", DB_CREDENTIALS_SECRET_ID: "oauth2/backup-db-login" }));
+            assert.equal(ok.code, 0, explain(ok));
+            assert.doesNotMatch(ok.stderr + ok.stdout, /trusted-anyway/);
+            const missing = await timedRun("with a missing credentials secret", "db-backup.sh", env(newBucket(), { PGUSER: "", DB_CREDENTIALS_SECRET_ID: "oauth2/no-such-login" }));
+            assert.equal(missing.code, 3, explain(missing));
+            assert.match(missing.stderr, /ERROR: cannot read the database credentials \(oauth2\/no-such-login\): An error occurred \(ResourceNotFoundException\)/);
+            assertNoLongWork(missing);
+        });
+
         it("upload settings S3 would refuse only after the whole dump: usage error (2) naming the variable", async function () {
             const small = await timedRun("with 1 MB parts", "db-backup.sh", env(newBucket(), { S3_PART_SIZE_MB: "1" }));
             assert.equal(small.code, 2, explain(small));
