@@ -125,13 +125,48 @@ function watchMonitor(pulumi: typeof PulumiSdk, resources: PlannedResource[], un
     };
 }
 
+interface DebuggableModule {
+    debugPromiseLeaks?: boolean;
+    debuggablePromise?: ((p: Promise<unknown>, ctx: unknown) => Promise<unknown>) & { withoutStack?: boolean };
+    leakedPromises?: () => [Set<unknown>, string];
+}
+
+/** The program's copy of the SDK's runtime/debuggable.js (which tracks registrations still pending). */
+function debuggableModule(programDir: string): DebuggableModule {
+    const sdkDir = path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [programDir, __dirname] }));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(path.join(sdkDir, "runtime", "debuggable.js")) as DebuggableModule;
+}
+
+/**
+ * The SDK stamps every promise it tracks with `new Error().stack`, which it prints only when
+ * PULUMI_DEBUG_PROMISE_LEAKS is set. With source maps on (the program's file:line needs them), each such
+ * stack costs a source-map lookup per frame: a sixth of a plan's CPU. Unless that variable is set, the
+ * stamp is taken with an empty stack; the promise is tracked exactly as before (pendingRegistrations).
+ * The SDK calls it through its module's exports, so replacing the export reaches every caller.
+ */
+function withoutPromiseStacks(programDir: string): void {
+    const debuggable = debuggableModule(programDir);
+    const original = debuggable.debuggablePromise;
+    if (!original || original.withoutStack || debuggable.debugPromiseLeaks !== false) {
+        return;
+    }
+    const stackless = (p: Promise<unknown>, ctx: unknown): Promise<unknown> => {
+        const limit = Error.stackTraceLimit;
+        Error.stackTraceLimit = 0;
+        try {
+            return original(p, ctx);
+        } finally {
+            Error.stackTraceLimit = limit;
+        }
+    };
+    debuggable.debuggablePromise = Object.assign(stackless, { withoutStack: true });
+}
+
 /** Registrations still waiting when the program is done: a resource that would silently be missing. */
 function pendingRegistrations(programDir: string): string | undefined {
     try {
-        const sdkDir = path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [programDir, __dirname] }));
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const debuggable = require(path.join(sdkDir, "runtime", "debuggable.js")) as { leakedPromises?: () => [Set<unknown>, string] };
-        const [leaked, message] = debuggable.leakedPromises?.() ?? [new Set(), ""];
+        const [leaked, message] = debuggableModule(programDir).leakedPromises?.() ?? [new Set(), ""];
         return leaked.size > 0 && message.includes("registrations could complete") ? message : undefined;
     } catch {
         return undefined;
@@ -141,6 +176,7 @@ function pendingRegistrations(programDir: string): string | undefined {
 export async function runProgram(options: RunOptions): Promise<PlanResult> {
     const programDir = path.resolve(options.programDir);
     const pulumi = sdkFor(programDir);
+    withoutPromiseStacks(programDir);
     const settings = loadStackSettings(programDir, options.stack);
     const config: Record<string, string> = { ...settings.config };
     for (const [key, value] of Object.entries(options.configOverrides ?? {})) {
