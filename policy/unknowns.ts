@@ -5,30 +5,17 @@
  * read through `read()` instead, so one unknown property skips only the check that needs it.
  */
 import { UnknownValueError } from "@pulumi/policy";
+import { UNKNOWN_SENTINELS } from "./sentinels";
 
 /**
  * What `read()` returns for "cannot be known until the update runs", whatever the engine's representation.
- * Not a wire value: the engine's own sentinel is UNKNOWN_SENTINEL below (the offline planner writes it too).
+ * Not a wire value: the engine's own sentinels are in ./sentinels.ts (the offline planner writes them too).
  */
 export const UNKNOWN: unique symbol = Symbol("unknown during preview");
 export type Unknown = typeof UNKNOWN;
 
-/** The engine's unknown value on the wire (an unknown string; @pulumi/pulumi runtime/rpc.ts unknownValue). */
-export const UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
-/** The engine's unknown sentinels (proxy.js): what an unknown looks like when it is not proxied. */
-const SENTINELS = new Set([
-    "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",
-    "3eeb2bf0-c639-47a8-9e75-3b44932eb421",
-    UNKNOWN_SENTINEL,
-    "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",
-    "030794c1-ac77-496b-92df-f27374a8bd58",
-    "e48ece36-62e2-4504-bad9-02848725956a",
-    "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
-]);
-
 export function isUnknown(value: unknown): value is Unknown {
-    return value === UNKNOWN || (typeof value === "string" && SENTINELS.has(value));
+    return value === UNKNOWN || (typeof value === "string" && UNKNOWN_SENTINELS.has(value));
 }
 
 /**

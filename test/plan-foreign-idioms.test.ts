@@ -9,6 +9,9 @@ import * as os from "os";
 import * as path from "path";
 import { callDataSource, isKnownDataSource, LookupLog } from "../tools/plan/data-sources";
 import { listStacks, loadStackSettings, stacksToPlan } from "../tools/plan/stack-settings";
+import { planOrderFor, requestedResults } from "../tools/plan/dependencies";
+import { planInOrder } from "../tools/plan/order";
+import { PlanError } from "../tools/plan/runner";
 
 const context = { region: "us-east-1", secret: (value: unknown) => ({ secret: value }) };
 const SSM = "aws:ssm/getParameter:getParameter";
@@ -64,5 +67,29 @@ describe("the stacks a run plans", () => {
         assert.deepEqual(stacksToPlan(dir, undefined), ["dev", "prod"]);
         assert.equal(loadStackSettings(dir, "prod").config["acme-site:domain"], "www.example.com");
         assert.deepEqual(stacksToPlan(dir, ["prod"]), ["prod"]);
+    });
+
+    it("plans a referenced stack first and returns only the stacks asked, in dependency order", () => {
+        fs.writeFileSync(path.join(dir, "Pulumi.edge.yaml"), "config:\n  acme-site:origin: acme/acme-site/core\n");
+        fs.writeFileSync(path.join(dir, "Pulumi.core.yaml"), "config: {}\n");
+        fs.writeFileSync(path.join(dir, "Pulumi.docs.yaml"), "config:\n  acme-site:peer: acme-site/edge\n");
+        const order = planOrderFor(dir, ["docs"]);
+        assert.deepEqual(order, { order: ["core", "edge", "docs"], requested: ["docs"] });
+        assert.deepEqual(planOrderFor(dir, []).order, ["core", "edge", "docs"]);
+        const results = requestedResults(planOrderFor(dir, ["docs", "core"]), ["core", "edge", "docs"].map((stack) => ({ stack })));
+        assert.deepEqual(results.map((r) => r.stack), ["core", "docs"]);
+    });
+
+    it("refuses stacks that reference each other, naming the cycle", () => {
+        fs.writeFileSync(path.join(dir, "Pulumi.blue.yaml"), "config:\n  acme-site:peer: acme-site/green\n");
+        fs.writeFileSync(path.join(dir, "Pulumi.green.yaml"), "config:\n  acme-site:peer: acme/acme-site/blue\n");
+        assert.throws(() => planOrderFor(dir, ["blue"]), (err: Error) => err instanceof PlanError && err.stack === "blue" && err.message === "stack references form a cycle through blue -> green -> blue");
+    });
+
+    it("reports through the planning child what is no stack's failure as such, and a cycle as its stack's", () => {
+        assert.throws(() => planInOrder(dir, []), (err: Error) => !(err instanceof PlanError) && err.message.startsWith(`${dir} has no stack file`));
+        fs.writeFileSync(path.join(dir, "Pulumi.blue.yaml"), "config:\n  acme-site:peer: acme-site/blue2\n");
+        fs.writeFileSync(path.join(dir, "Pulumi.blue2.yaml"), "config:\n  acme-site:peer: acme-site/blue\n");
+        assert.throws(() => planInOrder(dir, []), (err: Error) => err instanceof PlanError && err.stack === "blue" && /cycle through blue -> blue2 -> blue$/.test(err.message));
     });
 });

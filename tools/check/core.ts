@@ -14,7 +14,6 @@ import { describeWaiver, SETTINGS_POLICY_NAME, settingsFromConfig } from "../../
 import { LookupRecord, PlanResult } from "../plan/model";
 import { planInOrder } from "../plan/order";
 import type { StartedBatch } from "../plan/runner";
-import { stacksToPlan } from "../plan/stack-settings";
 import {
     analyzerResources,
     defaultStackTags,
@@ -121,7 +120,14 @@ export async function checkStacks(options: CheckOptions = {}, started?: StartedB
         throw new Error(`policy config: ${problems.join("; ")}`);
     }
     const programDir = path.resolve(options.programDir ?? REPO_ROOT);
-    const plans = started ? await started.results : planInOrder(programDir, stacksToPlan(programDir, options.stacks), planInputsOf(options));
-    return checkPlans(plans, { ...options, programDir });
+    if (!started) {
+        return checkPlans(planInOrder(programDir, options.stacks ?? [], planInputsOf(options)), { ...options, programDir });
+    }
+    // Each stack is checked as soon as it is planned, while the child plans the next.
+    const checks: StackCheck[] = [];
+    for await (const plan of started.each()) {
+        checks.push(await checkPlan(plan, { ...options, programDir }));
+    }
+    return checks;
 }
 

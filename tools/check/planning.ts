@@ -5,7 +5,6 @@
 import * as path from "path";
 import { startPlanInOrder } from "../plan/order";
 import type { StartedBatch } from "../plan/runner";
-import { stacksToPlan } from "../plan/stack-settings";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
@@ -31,5 +30,5 @@ export function planInputsOf(options: PlanningOptions): { preview: boolean; conf
 /** Starts planning the stacks a check of `options` needs (dependency order), in the background. */
 export function startPlanning(options: PlanningOptions): StartedBatch {
     const programDir = path.resolve(options.programDir ?? REPO_ROOT);
-    return startPlanInOrder(programDir, stacksToPlan(programDir, options.stacks), planInputsOf(options));
+    return startPlanInOrder(programDir, options.stacks ?? [], planInputsOf(options));
 }

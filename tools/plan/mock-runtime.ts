@@ -21,6 +21,8 @@ import { computedState, physicalId } from "./resource-mocks";
 import { callDataSource, installUnknownInvokes, LookupLog } from "./data-sources";
 import { describeFailures, ProgramError } from "./program-errors";
 import { RegisterRequest, recordOf, resolveExports } from "./records";
+import { PlanOrder, planOrderFor, requestedResults } from "./dependencies";
+import { PlanError } from "./runner";
 
 export interface RunOptions {
     /** Directory holding Pulumi.yaml and the program. */
@@ -41,8 +43,14 @@ const STACK_REFERENCE = "pulumi:pulumi:StackReference";
 
 /** Stacks of one program, planned in order in one process (runner.ts starts it). */
 export interface PlanBatch extends Omit<RunOptions, "stack"> {
+    /** Planned in this order; with inDependencyOrder, the stacks wanted (none: every stack file). */
     stacks: string[];
+    /** Plan the stacks that `stacks` reference first, and return only the stacks asked (dependencies.ts). */
+    inDependencyOrder?: boolean;
 }
+
+/** A batch's outcome; a failure names its stack, unless it is not one stack's (a missing stack file). */
+export type BatchOutcome = { ok: true; results: PlanResult[] } | { ok: false; stack?: string; error: string };
 
 /**
  * The program's own copy of the Pulumi SDK (its node_modules), or ours when it has none: mocks only work
@@ -296,11 +304,38 @@ function forgetProgramModules(programDir: string): void {
     }
 }
 
-export async function runBatch(batch: PlanBatch): Promise<{ ok: true; results: PlanResult[] } | { ok: false; stack: string; error: string }> {
+/** What the batch plans, in which order; for a failure to work it out, the outcome that reports it. */
+function orderOf(programDir: string, batch: PlanBatch): PlanOrder | BatchOutcome {
+    if (!batch.inDependencyOrder) {
+        return { order: batch.stacks, requested: batch.stacks };
+    }
+    try {
+        return planOrderFor(programDir, batch.stacks);
+    } catch (err) {
+        const error = err instanceof Error ? err.message : String(err);
+        return err instanceof PlanError ? { ok: false, stack: err.stack, error } : { ok: false, error };
+    }
+}
+
+/** What a batch's caller hears while it runs. */
+export interface BatchHooks {
+    /** A stack's plan starts (the child records it, so that a process ended by the program names it). */
+    onStart?(stack: string): void;
+    /** A requested stack's result, as soon as it is planned, in the order of the final results. */
+    onResult?(result: PlanResult): void;
+}
+
+/** Plans the batch's stacks in order, so that a caller can check one stack while the next is planned. */
+export async function runBatch(batch: PlanBatch, hooks: BatchHooks = {}): Promise<BatchOutcome> {
     const programDir = path.resolve(batch.programDir);
+    const order = orderOf(programDir, batch);
+    if ("ok" in order) {
+        return order;
+    }
     const references: Record<string, Record<string, unknown>> = { ...(batch.stackReferences ?? {}) };
     const results: PlanResult[] = [];
-    for (const stack of batch.stacks) {
+    for (const stack of order.order) {
+        hooks.onStart?.(stack);
         forgetProgramModules(programDir);
         try {
             // As JSON, whichever process reads it: undefined outputs and inputs dropped, as across a process boundary.
@@ -309,21 +344,45 @@ export async function runBatch(batch: PlanBatch): Promise<{ ok: true; results: P
                 references[name] = result.outputs;
             }
             results.push(result);
+            if (order.requested.includes(stack)) {
+                hooks.onResult?.(result);
+            }
         } catch (err) {
             // Program failures arrive described (ProgramError); others are the tool's own (a missing stack file).
             return { ok: false, stack, error: err instanceof Error ? err.message : String(err) };
         }
     }
-    return { ok: true, results };
+    return { ok: true, results: requestedResults(order, results) };
 }
 
-/** Child-process entry: `tsx tools/plan/mock-runtime.ts <batch-json-file> <result-json-file>`. */
+/** What the child sends its parent over IPC (runner.ts startBatch): each result, then how the batch ended. */
+export type BatchMessage = { kind: "result"; result: PlanResult } | { kind: "end"; outcome: BatchOutcome };
+
+/** Sends over IPC and resolves once the message has left (the child exits right after the last one). */
+function sendToParent(message: BatchMessage): Promise<void> {
+    return new Promise((resolve, reject) => process.send!(message, (err: Error | null) => (err ? reject(err) : resolve())));
+}
+
+/**
+ * Child-process entry: `tsx tools/plan/mock-runtime.ts <batch-json-file> <result-json-file> <stack-file>`,
+ * the last noting the stack being planned (runner.ts names it if the process ends early). With an IPC
+ * channel (startBatch), results go to the parent one stack at a time and the file is not written; the final
+ * message carries the outcome without the results already sent.
+ */
 async function main(): Promise<void> {
-    const [batchFile, resultFile] = process.argv.slice(2);
+    const [batchFile, resultFile, stackFile] = process.argv.slice(2);
     const batch = JSON.parse(fs.readFileSync(batchFile, "utf8")) as PlanBatch;
     // A rejection that arrives after its stack is done must not end the batch: each run reports its own.
     process.on("unhandledRejection", () => undefined);
-    fs.writeFileSync(resultFile, JSON.stringify(await runBatch(batch)));
+    const onStart = (stack: string) => fs.writeFileSync(stackFile, stack);
+    if (process.send) {
+        const sent: Promise<void>[] = [];
+        const outcome = await runBatch(batch, { onStart, onResult: (result) => void sent.push(sendToParent({ kind: "result", result })) });
+        await Promise.all(sent);
+        await sendToParent({ kind: "end", outcome: outcome.ok ? { ok: true, results: [] } : outcome });
+    } else {
+        fs.writeFileSync(resultFile, JSON.stringify(await runBatch(batch, { onStart })));
+    }
     process.exit(0);
 }
 

@@ -6,8 +6,8 @@
 
 export const SECRET_SIG = { key: "4dabf18193072939515e22adb298388d", value: "1b47061264138c4ac30d75fd1eb44270" } as const;
 export const RESOURCE_REFERENCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
-/** The engine's unknown (one source: policy/unknowns.ts, which reads it back as its UNKNOWN marker). */
-import { UNKNOWN_SENTINEL as UNKNOWN } from "../../policy/unknowns";
+/** The engine's unknown (one source: policy/sentinels.ts; policy/unknowns.ts reads it back as its UNKNOWN marker). */
+import { UNKNOWN_SENTINEL as UNKNOWN } from "../../policy/sentinels";
 export { UNKNOWN };
 
 export interface PlannedResource {

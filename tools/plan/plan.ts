@@ -8,9 +8,7 @@
  */
 import "./no-dependency-source-maps";
 import * as path from "path";
-import { stacksToPlan } from "./stack-settings";
-import { dependencyOrder } from "./order";
-import { PlanError } from "./runner";
+import { resultsOf } from "./runner";
 import { PlanBatch, runBatch } from "./mock-runtime";
 import { PlanResult } from "./model";
 import { formatPlan } from "./format";
@@ -57,20 +55,14 @@ export function parsePlanArgs(argv: string[]): PlanArgs {
  * child (the library entry, order.planInOrder, keeps its callers' processes clean with a child). A program
  * without node_modules resolves @pulumi/* from ours, as the child does through NODE_PATH.
  */
-async function planHere(programDir: string, stacks: string[], extra: Omit<PlanBatch, "programDir" | "stacks">): Promise<PlanResult[]> {
+async function planHere(programDir: string, stacks: string[], extra: Omit<PlanBatch, "programDir" | "stacks" | "inDependencyOrder">): Promise<PlanResult[]> {
     const ours = path.resolve(__dirname, "..", "..", "node_modules");
     process.env.NODE_PATH = [process.env.NODE_PATH, ours].filter(Boolean).join(path.delimiter);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     (require("module") as { _initPaths(): void })._initPaths();
     // A rejection that arrives after its stack is done must not end the run: each stack reports its own.
     process.on("unhandledRejection", () => undefined);
-    const order = dependencyOrder(programDir, stacks);
-    const outcome = await runBatch({ ...extra, programDir, stacks: order });
-    if (!outcome.ok) {
-        throw new PlanError(outcome.stack, outcome.error);
-    }
-    const planned = new Map(outcome.results.map((result) => [result.stack, result]));
-    return order.filter((s) => stacks.includes(s)).map((s) => planned.get(s)!);
+    return resultsOf(await runBatch({ ...extra, programDir, stacks, inDependencyOrder: true }));
 }
 
 async function main(): Promise<number> {
@@ -89,8 +81,7 @@ async function main(): Promise<number> {
         return EXIT_OK;
     }
     try {
-        const stacks = stacksToPlan(args.programDir, args.stacks);
-        const results = await planHere(args.programDir, stacks, { preview: args.preview, configSet: args.configSet, stackReferences: args.stackOutputs });
+        const results = await planHere(args.programDir, args.stacks, { preview: args.preview, configSet: args.configSet, stackReferences: args.stackOutputs });
         if (args.json) {
             console.log(JSON.stringify(results.length === 1 ? results[0] : results, null, 2));
         } else {

@@ -16,6 +16,24 @@ export interface StackSettings {
     secretKeys: string[];
 }
 
+/**
+ * A YAML file's document, parsed once per content: planning six stacks reads Pulumi.yaml and the stack files
+ * dozens of times (order, references, each run), and parsing was a tenth of a plan. The file is read every
+ * time, so an edited file is parsed again; callers only read the document, never change it.
+ */
+const parsedYaml = new Map<string, { text: string; document: unknown }>();
+
+function readYaml(file: string): unknown {
+    const text = fs.readFileSync(file, "utf8");
+    const cached = parsedYaml.get(file);
+    if (cached?.text === text) {
+        return cached.document;
+    }
+    const document = parse(text) as unknown;
+    parsedYaml.set(file, { text, document });
+    return document;
+}
+
 function asConfigString(value: unknown): string {
     return typeof value === "string" ? value : JSON.stringify(value);
 }
@@ -73,7 +91,7 @@ export function loadStackSettings(programDir: string, stack: string): StackSetti
     if (!projectFile) {
         throw new Error(`${programDir}: no Pulumi.yaml (is this a Pulumi project directory?)`);
     }
-    const project = parse(fs.readFileSync(projectFile, "utf8")) as {
+    const project = readYaml(projectFile) as {
         name: string;
         main?: string;
         stackConfigDir?: string;
@@ -99,7 +117,7 @@ export function loadStackSettings(programDir: string, stack: string): StackSetti
             `no stack file ${path.join(stackDir, `Pulumi.${stack}.yaml`)} for stack "${stack}": create it (\`config: {}\` is enough for a stack without config) or name another stack with --stack`,
         );
     }
-    const stackSettings = (parse(fs.readFileSync(stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+    const stackSettings = (readYaml(stackFile) ?? {}) as { config?: Record<string, unknown> };
     const secretKeys: string[] = [];
     for (const [key, value] of Object.entries(stackSettings.config ?? {})) {
         // The offline plan has no secrets provider: a stand-in reaches the program, as a secret.
@@ -115,7 +133,7 @@ export function loadStackSettings(programDir: string, stack: string): StackSetti
 /** Where a project keeps its stack files: Pulumi.yaml's `stackConfigDir`, else beside Pulumi.yaml. */
 function stackConfigDir(programDir: string): string {
     const projectFile = ["Pulumi.yaml", "Pulumi.yml"].map((f) => path.join(programDir, f)).find((f) => fs.existsSync(f));
-    const project = projectFile ? ((parse(fs.readFileSync(projectFile, "utf8")) ?? {}) as { stackConfigDir?: string }) : {};
+    const project = projectFile ? ((readYaml(projectFile) ?? {}) as { stackConfigDir?: string }) : {};
     return path.join(programDir, project.stackConfigDir ?? ".");
 }
 

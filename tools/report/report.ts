@@ -11,7 +11,6 @@ import { planInOrder } from "../plan/order";
 import { renderHtml } from "./html";
 import { readReports } from "../drill/report";
 import { renderMarkdown } from "./markdown";
-import { stacksToPlan } from "../plan/stack-settings";
 
 export { REPORT_FORMATS } from "./formats";
 export type { ReportFormat } from "./formats";
@@ -25,8 +24,7 @@ export interface ReportResult {
 
 export async function planAndCheck(options: CheckOptions = {}): Promise<{ plans: PlanResult[]; checks: StackCheck[] }> {
     const programDir = path.resolve(options.programDir ?? REPO_ROOT);
-    const stacks = stacksToPlan(programDir, options.stacks);
-    const plans = planInOrder(programDir, stacks, planInputsOf(options));
+    const plans = planInOrder(programDir, options.stacks ?? [], planInputsOf(options));
     const checks = await checkPlans(plans, { ...options, programDir });
     return { plans, checks };
 }

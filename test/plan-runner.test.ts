@@ -1,0 +1,83 @@
+/**
+ * The planning child as its callers see it (tools/plan/runner.ts): results streamed one stack at a time in
+ * dependency order, a failing stack named after the stacks already planned, and a program that ends the
+ * process itself (process.exit) named with its stack and exit code, in both the streaming and the file mode.
+ */
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { PlanResult } from "../tools/plan/model";
+import { planInOrder, startPlanInOrder } from "../tools/plan/order";
+import { PlanError } from "../tools/plan/runner";
+
+/** A project of three stacks; `edge` references `core`; a stack's `failure` config makes the program fail. */
+function project(failures: Record<string, "throw" | "exit">): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-runner-"));
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: relay\nruntime: nodejs\n");
+    const stackFile = (stack: string, config: Record<string, string>) =>
+        fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), `config:\n${Object.entries(config).map(([k, v]) => `  relay:${k}: ${v}\n`).join("") || "  {}\n"}`);
+    stackFile("core", failures.core ? { failure: failures.core } : {});
+    stackFile("docs", failures.docs ? { failure: failures.docs } : {});
+    stackFile("edge", { origin: "relay/core", ...(failures.edge ? { failure: failures.edge } : {}) });
+    fs.writeFileSync(
+        path.join(dir, "index.ts"),
+        [
+            'import * as pulumi from "@pulumi/pulumi";',
+            "const config = new pulumi.Config();",
+            'if (config.get("failure") === "throw") { throw new Error(`stack ${pulumi.getStack()} refuses`); }',
+            'if (config.get("failure") === "exit") { process.exit(3); }',
+            'export const origin = config.get("origin") ?? "none";',
+            "export const stack = pulumi.getStack();",
+            "",
+        ].join("\n"),
+    );
+    return dir;
+}
+
+async function collect(results: AsyncIterable<PlanResult>): Promise<{ stacks: string[]; error?: unknown }> {
+    const stacks: string[] = [];
+    try {
+        for await (const result of results) {
+            stacks.push(result.stack);
+        }
+        return { stacks };
+    } catch (error) {
+        return { stacks, error };
+    }
+}
+
+describe("the planning child", () => {
+    const dirs: string[] = [];
+    const make = (failures: Record<string, "throw" | "exit"> = {}) => {
+        const dir = project(failures);
+        dirs.push(dir);
+        return dir;
+    };
+    after(() => dirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+
+    it("streams each stack's result in dependency order, the same results as the whole batch", async () => {
+        const started = startPlanInOrder(make(), ["edge", "docs"]);
+        const streamed = await collect(started.each());
+        assert.equal(streamed.error, undefined);
+        // core is planned first (edge references it) but was not asked for.
+        assert.deepEqual(streamed.stacks, ["edge", "docs"]);
+        const all = await started.results;
+        assert.deepEqual(all.map((r) => [r.stack, r.outputs.origin]), [["edge", "relay/core"], ["docs", "none"]]);
+    });
+
+    it("yields the stacks planned before the one whose program ends the process, then names it and its exit code", async () => {
+        const streamed = await collect(startPlanInOrder(make({ edge: "exit" }), []).each());
+        assert.deepEqual(streamed.stacks, ["core", "docs"]);
+        assert.ok(streamed.error instanceof PlanError, String(streamed.error));
+        assert.equal(streamed.error.stack, "edge");
+        assert.match(streamed.error.message, /exited with code 3 before the plan was complete, printing nothing/);
+    });
+
+    it("names the failing stack and the program's own error when planned without streaming", () => {
+        assert.throws(
+            () => planInOrder(make({ docs: "throw" }), []),
+            (err: Error) => err instanceof PlanError && err.stack === "docs" && err.message.includes("stack docs refuses"),
+        );
+    });
+});
