@@ -358,9 +358,36 @@ export async function runBatch(batch: PlanBatch, hooks: BatchHooks = {}): Promis
 /** What the child sends its parent over IPC (runner.ts startBatch): each result, then how the batch ended. */
 export type BatchMessage = { kind: "result"; result: PlanResult } | { kind: "end"; outcome: BatchOutcome };
 
+/** A request to a planning child that stays up (server.ts), and its reply. */
+export interface ServeRequest {
+    id: number;
+    batch: PlanBatch;
+}
+export interface ServeReply {
+    id: number;
+    outcome: BatchOutcome;
+}
+
 /** Sends over IPC and resolves once the message has left (the child exits right after the last one). */
-function sendToParent(message: BatchMessage): Promise<void> {
+function sendToParent(message: BatchMessage | ServeReply): Promise<void> {
     return new Promise((resolve, reject) => process.send!(message, (err: Error | null) => (err ? reject(err) : resolve())));
+}
+
+/**
+ * `--serve <stack-file>`: plans batch after batch, one at a time, each in its program's directory, as they
+ * arrive over IPC (server.ts); ends when the parent disconnects.
+ */
+function serve(stackFile: string): void {
+    let queue = Promise.resolve();
+    const onStart = (stack: string) => fs.writeFileSync(stackFile, stack);
+    process.on("message", (request: ServeRequest) => {
+        queue = queue.then(async () => {
+            process.chdir(path.resolve(request.batch.programDir));
+            const outcome = await runBatch(request.batch, { onStart });
+            await sendToParent({ id: request.id, outcome });
+        });
+    });
+    process.on("disconnect", () => process.exit(0));
 }
 
 /**
@@ -370,10 +397,13 @@ function sendToParent(message: BatchMessage): Promise<void> {
  * message carries the outcome without the results already sent.
  */
 async function main(): Promise<void> {
-    const [batchFile, resultFile, stackFile] = process.argv.slice(2);
-    const batch = JSON.parse(fs.readFileSync(batchFile, "utf8")) as PlanBatch;
     // A rejection that arrives after its stack is done must not end the batch: each run reports its own.
     process.on("unhandledRejection", () => undefined);
+    if (process.argv[2] === "--serve") {
+        return serve(process.argv[3]);
+    }
+    const [batchFile, resultFile, stackFile] = process.argv.slice(2);
+    const batch = JSON.parse(fs.readFileSync(batchFile, "utf8")) as PlanBatch;
     const onStart = (stack: string) => fs.writeFileSync(stackFile, stack);
     if (process.send) {
         const sent: Promise<void>[] = [];

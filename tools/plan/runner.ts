@@ -22,6 +22,16 @@ const RUNNER = path.join(__dirname, "mock-runtime.ts");
 /** tsx's loader by absolute URL: the child runs in the program's directory, which may not have tsx. */
 const TSX_LOADER = pathToFileURL(path.resolve(__dirname, "..", "..", "node_modules", "tsx", "dist", "loader.mjs")).href;
 
+/** How to start the planning child (mock-runtime.ts) with `args`. */
+export function plannerCommand(args: string[]): { args: string[]; env: NodeJS.ProcessEnv } {
+    return {
+        args: ["--import", TSX_LOADER, RUNNER, ...args],
+        // A program without its own node_modules (another team's, checked with --program) resolves
+        // @pulumi/* from ours; its own node_modules, when present, still come first.
+        env: { ...process.env, NODE_PATH: [process.env.NODE_PATH, path.resolve(__dirname, "..", "..", "node_modules")].filter(Boolean).join(path.delimiter) },
+    };
+}
+
 /** The child's files, in a fresh temp dir: its options, its outcome and the stack it is planning. */
 interface BatchFiles {
     dir: string;
@@ -38,20 +48,11 @@ function batchFiles(batch: PlanBatch): BatchFiles {
     const resultFile = path.join(dir, "result.json");
     const stackFile = path.join(dir, "current-stack");
     fs.writeFileSync(optionsFile, JSON.stringify(batch));
-    return {
-        dir,
-        resultFile,
-        stackFile,
-        args: ["--import", TSX_LOADER, RUNNER, optionsFile, resultFile, stackFile],
-        cwd: path.resolve(batch.programDir),
-        // A program without its own node_modules (another team's, checked with --program) resolves
-        // @pulumi/* from ours; its own node_modules, when present, still come first.
-        env: { ...process.env, NODE_PATH: [process.env.NODE_PATH, path.resolve(__dirname, "..", "..", "node_modules")].filter(Boolean).join(path.delimiter) },
-    };
+    return { dir, resultFile, stackFile, cwd: path.resolve(batch.programDir), ...plannerCommand([optionsFile, resultFile, stackFile]) };
 }
 
 /** How the child process ended. */
-interface Ended {
+export interface Ended {
     code: number | null;
     signal: NodeJS.Signals | null;
 }
@@ -60,7 +61,7 @@ interface Ended {
  * A child that ended before reporting (the program called process.exit, or was killed): the stack it was
  * planning, how it ended and what it printed.
  */
-function unfinished(batch: PlanBatch, files: BatchFiles, ended: Ended, output: string): PlanError {
+export function unfinished(batch: PlanBatch, files: { stackFile: string }, ended: Ended, output: string): PlanError {
     const stack = fs.existsSync(files.stackFile) ? fs.readFileSync(files.stackFile, "utf8") : (batch.stacks[0] ?? "(none started)");
     const how = ended.signal ? `was killed by ${ended.signal}` : `exited with code ${ended.code}`;
     const said = output.trim() ? `; it printed:\n${output.trimEnd()}` : ", printing nothing (a program calling process.exit?)";
