@@ -32,8 +32,8 @@ function problem(stack: string, overrides: Record<string, string | undefined>, k
 
 describe("AWS Backup (prod)", () => {
     let prod: PlanResult;
-    before(() => {
-        prod = planWith("prod");
+    before(async () => {
+        prod = await planWith("prod");
     });
 
     it("two vaults, each with its own customer-managed key, the DR one in the DR region, protected", () => {
@@ -93,9 +93,9 @@ describe("AWS Backup (prod)", () => {
 describe("alarms that protect the RTO/RPO table", () => {
     let prod: PlanResult;
     let dr: PlanResult;
-    before(() => {
-        prod = planWith("prod");
-        dr = planWith("dr", {}, { prod });
+    before(async () => {
+        prod = await planWith("prod");
+        dr = await planWith("dr", {}, { prod });
     });
 
     it("prod: health check (us-east-1), AWS Backup failures, missing dumps and a dashboard, all to the topic", () => {

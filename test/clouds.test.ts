@@ -39,8 +39,8 @@ function rejects(stack: string, overrides: Record<string, string | undefined>, k
 describe("three clouds: Azure PostgreSQL Flexible Server", () => {
     let prod: PlanResult;
     let dr: PlanResult;
-    before(() => {
-        [prod, dr] = planPair("prod-azure", "dr-azure");
+    before(async () => {
+        [prod, dr] = await planPair("prod-azure", "dr-azure");
     });
 
     it("declares oauth2-postgres in oauth2-prod-rg with 30-day geo-redundant backups, zone-redundant HA and auto-grow", () => {
@@ -107,8 +107,8 @@ describe("three clouds: Azure PostgreSQL Flexible Server", () => {
 describe("three clouds: Google Cloud SQL", () => {
     let prod: PlanResult;
     let dr: PlanResult;
-    before(() => {
-        [prod, dr] = planPair("prod-gcp", "dr-gcp");
+    before(async () => {
+        [prod, dr] = await planPair("prod-gcp", "dr-gcp");
     });
 
     it("declares oauth2-postgres with backups at the window's start, PITR, 30 retained backups, log retention, REGIONAL, deletion protection", () => {

@@ -15,8 +15,8 @@ describe("offline plan of prod and dr (AWS)", function () {
     let prod: PlanResult;
     let dr: PlanResult;
 
-    before(() => {
-        [prod, dr] = planRepo(["prod", "dr"]);
+    before(async () => {
+        [prod, dr] = await planRepo(["prod", "dr"]);
     });
 
     describe("prod: database", () => {
@@ -296,8 +296,8 @@ describe("offline plan of prod and dr (AWS)", function () {
 });
 
 describe("offline plan with raised retention", function () {
-    it("passes a raised retention through to the database and the bucket", () => {
-        const [prod] = planRepo(["prod"], { configOverrides: { "oauth2-dr:retention": JSON.stringify({ database: 35, clients: 120, secrets: 10, audit: 731 }) } });
+    it("passes a raised retention through to the database and the bucket", async () => {
+        const [prod] = await planRepo(["prod"], { configOverrides: { "oauth2-dr:retention": JSON.stringify({ database: 35, clients: 120, secrets: 10, audit: 731 }) } });
         assert.equal(props(resource(prod, RDS, "oauth2-postgres")).backupRetentionPeriod, 35);
         const rules = props(resource(prod, LIFECYCLE, "oauth2-backups-prod-lifecycle")).rules as any[];
         assert.equal(rules.find((r) => r.filter.prefix === "clients/").expiration.days, 120);

@@ -17,8 +17,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { checkPlans, mandatoryCount, StackCheck } from "../tools/check/core";
 import { isSecret, PlanResult } from "../tools/plan/model";
-import { planInOrder } from "../tools/plan/order";
-import { REPO } from "./support/plans";
+import { planProgram, REPO } from "./support/plans";
 
 const CORPUS = path.join(REPO, "test", "fixtures", "programs");
 const TSX_CLI = require.resolve("tsx/cli");
@@ -84,7 +83,7 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
             let plan: PlanResult;
             let check: StackCheck;
             before(async () => {
-                [plan] = planInOrder(dir, [expected.stack]);
+                [plan] = await planProgram(dir, [expected.stack]);
                 [check] = await checkPlans([plan], { programDir: dir });
             });
 

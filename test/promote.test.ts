@@ -22,10 +22,10 @@ describe("promote: aws dr stack", () => {
     let prod: PlanResult;
     let dr: PlanResult;
     let promoted: PlanResult;
-    before(() => {
-        prod = planWith("prod");
-        dr = planWith("dr", {}, { prod });
-        promoted = planWith("dr", PROMOTE, { prod });
+    before(async () => {
+        prod = await planWith("prod");
+        dr = await planWith("dr", {}, { prod });
+        promoted = await planWith("dr", PROMOTE, { prod });
     });
 
     it("the replica loses its replication source and applies immediately; nothing else of it changes", () => {
@@ -106,13 +106,13 @@ describe("promote: azure and gcp standby stacks", () => {
     let gcpPrimary: PlanResult;
     let gcp: PlanResult;
     let gcpPromoted: PlanResult;
-    before(() => {
-        azurePrimary = planWith("prod-azure");
-        azure = planWith("dr-azure", {}, { "prod-azure": azurePrimary });
-        azurePromoted = planWith("dr-azure", PROMOTE, { "prod-azure": azurePrimary });
-        gcpPrimary = planWith("prod-gcp");
-        gcp = planWith("dr-gcp", {}, { "prod-gcp": gcpPrimary });
-        gcpPromoted = planWith("dr-gcp", PROMOTE, { "prod-gcp": gcpPrimary });
+    before(async () => {
+        azurePrimary = await planWith("prod-azure");
+        azure = await planWith("dr-azure", {}, { "prod-azure": azurePrimary });
+        azurePromoted = await planWith("dr-azure", PROMOTE, { "prod-azure": azurePrimary });
+        gcpPrimary = await planWith("prod-gcp");
+        gcp = await planWith("dr-gcp", {}, { "prod-gcp": gcpPrimary });
+        gcpPromoted = await planWith("dr-gcp", PROMOTE, { "prod-gcp": gcpPrimary });
     });
 
     it("azure: the replica is promoted to a standalone server with zone-redundant HA, and the secret points at it", () => {

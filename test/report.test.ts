@@ -42,7 +42,7 @@ describe("reports: markdown, topology, HTML", function () {
     let checks: StackCheck[];
 
     before(async function () {
-        plans = planRepo(["prod", "dr"]);
+        plans = await planRepo(["prod", "dr"]);
         checks = await checkPlans(plans);
     });
 

@@ -97,8 +97,8 @@ describe("restore as configuration: validation (pure, injectable now)", () => {
         assert.match(problem("prod-gcp", { "oauth2-dr:manualSnapshots": '["b1"]' }, "oauth2-dr:manualSnapshots"), /gcloud sql backups create/);
     });
 
-    it("stops the program before any resource is declared", () => {
-        assert.throws(() => planWith("prod", restore({ pointInTime: "2099-01-01T00:00:00Z" })), /oauth2-dr:restore.pointInTime: "2099-01-01T00:00:00Z" is in the future/);
+    it("stops the program before any resource is declared", async () => {
+        await assert.rejects(planWith("prod", restore({ pointInTime: "2099-01-01T00:00:00Z" })), /oauth2-dr:restore.pointInTime: "2099-01-01T00:00:00Z" is in the future/);
     });
 });
 
@@ -109,15 +109,15 @@ describe("restore as configuration: aws plans", () => {
     let dr: PlanResult;
     let drPitr: PlanResult;
     const time = daysAgo(2);
-    before(() => {
-        prod = planWith("prod");
-        pitr = planWith("prod", restore({ pointInTime: time }));
-        snapshot = planWith("prod", {
+    before(async () => {
+        prod = await planWith("prod");
+        pitr = await planWith("prod", restore({ pointInTime: time }));
+        snapshot = await planWith("prod", {
             ...restore({ fromSnapshot: "rds:oauth2-postgres-2024-01-15-05-00" }),
             "oauth2-dr:manualSnapshots": JSON.stringify(["oauth2-manual-20240115", "oauth2-pre-upgrade"]),
         });
-        dr = planWith("dr", {}, { prod });
-        drPitr = planWith("dr", restore({ pointInTime: time }), { prod });
+        dr = await planWith("dr", {}, { prod });
+        drPitr = await planWith("dr", restore({ pointInTime: time }), { prod });
     });
 
     it("pointInTime declares oauth2-postgres-restored and nothing else", () => {
@@ -189,12 +189,12 @@ describe("restore as configuration: azure and gcp plans", () => {
     let gcpPitr: PlanResult;
     let gcpBackup: PlanResult;
     const time = daysAgo(1);
-    before(() => {
-        azure = planWith("prod-azure");
-        azurePitr = planWith("prod-azure", { ...restore({ pointInTime: time }), "oauth2-dr:manualSnapshots": '["manual-20240115"]' });
-        gcp = planWith("prod-gcp");
-        gcpPitr = planWith("prod-gcp", restore({ pointInTime: time }));
-        gcpBackup = planWith("prod-gcp", restore({ fromSnapshot: "1705290000000" }));
+    before(async () => {
+        azure = await planWith("prod-azure");
+        azurePitr = await planWith("prod-azure", { ...restore({ pointInTime: time }), "oauth2-dr:manualSnapshots": '["manual-20240115"]' });
+        gcp = await planWith("prod-gcp");
+        gcpPitr = await planWith("prod-gcp", restore({ pointInTime: time }));
+        gcpBackup = await planWith("prod-gcp", restore({ fromSnapshot: "1705290000000" }));
     });
 
     it("azure: a PointInTimeRestore server from the running server's id, and on-demand backups", async () => {

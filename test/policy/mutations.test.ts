@@ -3,9 +3,9 @@
  * memory, each change caught by the policy that owns it; the unchanged stacks have zero violations.
  */
 import { strict as assert } from "assert";
-import { checkPlan, REPO_ROOT, StackCheck } from "../../tools/check/core";
+import { checkPlan, StackCheck } from "../../tools/check/core";
 import { PlannedResource, PlanResult, UNKNOWN } from "../../tools/plan/model";
-import { planInOrder } from "../../tools/plan/order";
+import { planRepo } from "../support/plans";
 
 type Mutate = (plan: PlanResult) => void;
 
@@ -158,9 +158,10 @@ const MUTATIONS: Mutation[] = [
 describe("policy mutation suite (compliant prod and dr plans, one change at a time)", () => {
     const plans: Record<string, PlanResult> = {};
 
-    before(function () {
+    before(async function () {
         this.timeout(180000);
-        for (const plan of planInOrder(REPO_ROOT, ["prod", "dr"])) {
+        // Each mutation changes its own copy (structuredClone below); these are shared with other files.
+        for (const plan of await planRepo(["prod", "dr"])) {
             plans[plan.stack] = plan;
         }
     });
@@ -258,7 +259,7 @@ describe("policy mutation suite (compliant prod and dr plans, one change at a ti
 
     it("a preview plan (computed values unknown) checks without crashing and without false mandatory violations", async function () {
         this.timeout(180000);
-        for (const plan of planInOrder(REPO_ROOT, ["prod", "dr"], { preview: true })) {
+        for (const plan of await planRepo(["prod", "dr"], { preview: true })) {
             const check = await checkPlan(plan);
             assert.deepEqual(mandatory(check), [], plan.stack);
         }

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { checkPlan, REPO_ROOT } from "../../tools/check/core";
-import { planInOrder } from "../../tools/plan/order";
+import { planProgram } from "../support/plans";
 
 const POLICY_DIR = path.join(REPO_ROOT, "policy");
 const TSX_LOADER = require.resolve("tsx");
@@ -66,7 +66,7 @@ describe("publishable pack: policy/ alone", function () {
             assert.equal(install.status, 0, install.stderr);
 
             // A foreign program with violations (7-day RDS backups, an unversioned backup bucket), planned once.
-            const [plan] = planInOrder(path.join(REPO_ROOT, "test", "fixtures", "outside-program"), ["dev"], { preview: false });
+            const [plan] = await planProgram(path.join(REPO_ROOT, "test", "fixtures", "outside-program"), ["dev"], { preview: false });
             fs.writeFileSync(path.join(dir, "plan.json"), JSON.stringify(plan));
             fs.writeFileSync(path.join(dir, "evaluate.ts"), DRIVER);
             const child = spawnSync(process.execPath, ["--import", TSX_LOADER, "evaluate.ts"], { cwd: dir, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });

@@ -1,35 +1,33 @@
 /**
- * Helpers for the issue-6 tests: plan a stack with config overrides (one child process per variant,
+ * Helpers for the issue-6 tests: plan a stack with config overrides (in the process's planning child,
  * memoised per test process: several files plan the same variants), compare plans, and find plain-text
  * leaks of secret values.
  */
 import { strict as assert } from "assert";
 import { PlannedResource, PlanResult, redact } from "../../tools/plan/model";
-import { planStack } from "../../tools/plan/runner";
-import { planInOrder } from "../../tools/plan/order";
-import { REPO } from "./plans";
+import { planBatchShared, planProgram, REPO } from "./plans";
 
-const planned = new Map<string, PlanResult>();
+const planned = new Map<string, Promise<PlanResult>>();
 
 /**
  * Plans `stack` with overrides (fully qualified keys; JSON values for structured keys). Each caller gets its
  * own copy: a test may change what it was given without changing another test's plan.
  */
-export function planWith(stack: string, overrides: Record<string, string | null> = {}, references: Record<string, PlanResult> = {}): PlanResult {
+export async function planWith(stack: string, overrides: Record<string, string | null> = {}, references: Record<string, PlanResult> = {}): Promise<PlanResult> {
     const stackReferences: Record<string, Record<string, unknown>> = {};
     for (const [name, plan] of Object.entries(references)) {
         stackReferences[`organization/oauth2-dr/${name}`] = plan.outputs;
     }
     const key = JSON.stringify([stack, overrides, stackReferences]);
     if (!planned.has(key)) {
-        planned.set(key, planStack({ programDir: REPO, stack, configOverrides: overrides, stackReferences }));
+        planned.set(key, planBatchShared({ programDir: REPO, stacks: [stack], configOverrides: overrides, stackReferences }).then(([result]) => result));
     }
-    return structuredClone(planned.get(key)!);
+    return structuredClone(await planned.get(key)!);
 }
 
 /** A primary and its standby, in order. */
-export function planPair(primary: string, standby: string): [PlanResult, PlanResult] {
-    const [p, s] = planInOrder(REPO, [primary, standby]);
+export async function planPair(primary: string, standby: string): Promise<[PlanResult, PlanResult]> {
+    const [p, s] = await planProgram(REPO, [primary, standby]);
     return [p, s];
 }
 

@@ -1,11 +1,12 @@
 /**
  * Test helpers over planned stacks: find resources, read their inputs as a policy would (secrets
- * unwrapped), and plan the repository's stacks once per test process (each plan is a child process).
+ * unwrapped), and plan through one planning child per test process (tools/plan/server.ts), which every
+ * test file of the process shares: the SDK and the providers load once, not once per plan.
  */
 import * as path from "path";
 import { PlannedResource, PlanResult, unwrapSecrets } from "../../tools/plan/model";
-import { planInOrder } from "../../tools/plan/order";
-import type { RunOptions } from "../../tools/plan/mock-runtime";
+import type { PlanBatch, RunOptions } from "../../tools/plan/mock-runtime";
+import { PlanningServer } from "../../tools/plan/server";
 
 export const REPO = path.resolve(__dirname, "..", "..");
 
@@ -27,13 +28,26 @@ export function props(r: PlannedResource): Record<string, any> {
     return unwrapSecrets(r.inputs) as Record<string, any>;
 }
 
-const cache = new Map<string, PlanResult[]>();
+let planner: PlanningServer | undefined;
 
-/** Plans `stacks` of this repository (with overrides), memoised per process. */
-export function planRepo(stacks: string[], extra: Omit<RunOptions, "programDir" | "stack" | "stackReferences"> = {}): PlanResult[] {
+/** Plans a batch in this process's planning child (started on first use). */
+export function planBatchShared(batch: PlanBatch): Promise<PlanResult[]> {
+    planner ??= new PlanningServer();
+    return planner.plan(batch);
+}
+
+/** A program's stacks (every stack file when none is named) with the stacks they reference planned first. */
+export function planProgram(programDir: string, stacks: string[] = [], extra: Omit<RunOptions, "programDir" | "stack"> = {}): Promise<PlanResult[]> {
+    return planBatchShared({ ...extra, programDir, stacks, inDependencyOrder: true });
+}
+
+const cache = new Map<string, Promise<PlanResult[]>>();
+
+/** Plans `stacks` of this repository (with overrides), memoised per process; callers share the results. */
+export function planRepo(stacks: string[], extra: Omit<RunOptions, "programDir" | "stack" | "stackReferences"> = {}): Promise<PlanResult[]> {
     const key = JSON.stringify([stacks, extra]);
     if (!cache.has(key)) {
-        cache.set(key, planInOrder(REPO, stacks, extra));
+        cache.set(key, planProgram(REPO, stacks, extra));
     }
     return cache.get(key)!;
 }

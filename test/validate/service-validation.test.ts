@@ -27,10 +27,10 @@ describe("service validation: declared CronJob, smoke-test client, rollout and v
     let prod: PlanResult;
     let dr: PlanResult;
     let promoted: PlanResult;
-    before(() => {
-        prod = planWith("prod");
-        dr = planWith("dr", {}, { prod });
-        promoted = planWith("dr", { "oauth2-dr:promote": "true" }, { prod });
+    before(async () => {
+        prod = await planWith("prod");
+        dr = await planWith("dr", {}, { prod });
+        promoted = await planWith("dr", { "oauth2-dr:promote": "true" }, { prod });
     });
 
     it("prod: a suspended, hardened CronJob running validate-service.sh against the public issuer and the primary", () => {
