@@ -45,37 +45,57 @@ export class Alarms extends pulumi.ComponentResource {
 
     constructor(name: string, args: AlarmsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("oauth2-dr:monitoring:Alarms", name, {}, opts);
-        const prefix = `oauth2-dr-${args.stack}`;
-        const alarm = (id: string, props: cloudwatch.MetricAlarmArgs, topic = args.topicArn) => {
-            const a = new cloudwatch.MetricAlarm(`${prefix}-${id}`, {
-                name: `${prefix}-${id}`,
-                alarmActions: [topic],
-                okActions: [topic],
-                tags: args.tags,
-                ...props,
-            }, { parent: this });
-            this.alarmNames.push(a.name);
-            return a;
-        };
+        // Declared in this order, each alarm with its dashboard widget (the plan's order and the dashboard's).
         const widgets: unknown[] = [];
-
         if (args.replicating) {
-            alarm("replica-lag", {
-                alarmDescription: `Cross-region replica lag above the region RPO (${REGION_RPO_SECONDS} s): a regional failover now would lose more than the table allows`,
-                namespace: "AWS/RDS",
-                metricName: "ReplicaLag",
-                dimensions: { DBInstanceIdentifier: args.dbInstanceIdentifier },
-                statistic: "Maximum",
-                period: 60,
-                evaluationPeriods: 5,
-                threshold: REGION_RPO_SECONDS,
-                comparisonOperator: "GreaterThanThreshold",
-                treatMissingData: "breaching",
-            });
-            widgets.push(metricWidget("Replica lag (s), RPO 3600", args.region, [["AWS/RDS", "ReplicaLag", "DBInstanceIdentifier", args.dbInstanceIdentifier]]));
+            widgets.push(this.replicaLagAlarm(args));
         }
+        widgets.push(this.healthCheckAlarm(args));
+        if (args.backupVaultName) {
+            widgets.push(this.awsBackupFailureAlarms(args, args.backupVaultName));
+        }
+        if (args.dumpBucket) {
+            this.dumpFreshnessAlarm(args, args.dumpBucket);
+        }
+        widgets.push(storageFreeWidget(args));
+        this.dashboardName = this.dashboard(args, widgets).dashboardName;
+        this.registerOutputs({ alarmNames: this.alarmNames, dashboardName: this.dashboardName });
+    }
 
-        alarm("health-check", {
+    /** One alarm named `oauth2-dr-<stack>-<id>`, notifying `topic` on alarm and on recovery; its name joins alarmNames. */
+    private metricAlarm(args: AlarmsArgs, id: string, props: cloudwatch.MetricAlarmArgs, topic = args.topicArn): cloudwatch.MetricAlarm {
+        const alarmName = `${namePrefix(args)}-${id}`;
+        const alarm = new cloudwatch.MetricAlarm(alarmName, {
+            name: alarmName,
+            alarmActions: [topic],
+            okActions: [topic],
+            tags: args.tags,
+            ...props,
+        }, { parent: this });
+        this.alarmNames.push(alarm.name);
+        return alarm;
+    }
+
+    /** The region row's RPO: lag above it means a regional failover now would lose more than the table allows. */
+    private replicaLagAlarm(args: AlarmsArgs): unknown {
+        this.metricAlarm(args, "replica-lag", {
+            alarmDescription: `Cross-region replica lag above the region RPO (${REGION_RPO_SECONDS} s): a regional failover now would lose more than the table allows`,
+            namespace: "AWS/RDS",
+            metricName: "ReplicaLag",
+            dimensions: { DBInstanceIdentifier: args.dbInstanceIdentifier },
+            statistic: "Maximum",
+            period: 60,
+            evaluationPeriods: 5,
+            threshold: REGION_RPO_SECONDS,
+            comparisonOperator: "GreaterThanThreshold",
+            treatMissingData: "breaching",
+        });
+        return metricWidget("Replica lag (s), RPO 3600", args.region, [["AWS/RDS", "ReplicaLag", "DBInstanceIdentifier", args.dbInstanceIdentifier]]);
+    }
+
+    /** Failover in progress, or a standby that could not take over. Route 53 publishes only in us-east-1. */
+    private healthCheckAlarm(args: AlarmsArgs): unknown {
+        this.metricAlarm(args, "health-check", {
             alarmDescription: `Route 53 health check of the ${args.failover.toLowerCase()} endpoint is failing`,
             region: "us-east-1",
             namespace: "AWS/Route53",
@@ -88,58 +108,71 @@ export class Alarms extends pulumi.ComponentResource {
             comparisonOperator: "LessThanThreshold",
             treatMissingData: "breaching",
         }, args.healthCheckTopicArn);
-        widgets.push(metricWidget("Health check (1 = healthy)", "us-east-1", [["AWS/Route53", "HealthCheckStatus", "HealthCheckId", args.healthCheckId]]));
+        return metricWidget("Health check (1 = healthy)", "us-east-1", [["AWS/Route53", "HealthCheckStatus", "HealthCheckId", args.healthCheckId]]);
+    }
 
-        if (args.backupVaultName) {
-            for (const [id, metric] of [["backup-jobs-failed", "NumberOfBackupJobsFailed"], ["copy-jobs-failed", "NumberOfCopyJobsFailed"]] as const) {
-                alarm(id, {
-                    alarmDescription: `AWS Backup: ${metric} in the vault`,
-                    namespace: "AWS/Backup",
-                    metricName: metric,
-                    dimensions: { BackupVaultName: args.backupVaultName },
-                    statistic: "Sum",
-                    period: 3600,
-                    evaluationPeriods: 1,
-                    threshold: 0,
-                    comparisonOperator: "GreaterThanThreshold",
-                    treatMissingData: "notBreaching",
-                });
-            }
-            widgets.push(metricWidget("AWS Backup failures", args.region, [
-                ["AWS/Backup", "NumberOfBackupJobsFailed", "BackupVaultName", args.backupVaultName],
-                ["AWS/Backup", "NumberOfCopyJobsFailed", "BackupVaultName", args.backupVaultName],
-            ]));
-        }
-
-        if (args.dumpBucket) {
-            const filterId = "database-dumps";
-            new s3.BucketMetric(`${prefix}-${filterId}`, {
-                bucket: args.dumpBucket.name,
-                name: filterId,
-                filter: { prefix: args.dumpBucket.prefix },
-            }, { parent: this });
-            alarm("db-dump-missing", {
-                alarmDescription: `No object written under ${args.dumpBucket.prefix} for ${DUMP_FRESHNESS_SECONDS / 3600} h: the db-backup CronJob is failing`,
-                namespace: "AWS/S3",
-                metricName: "PutRequests",
-                dimensions: { BucketName: args.dumpBucket.name, FilterId: filterId },
+    /** A failed job or copy leaves the immutable copy (or its DR-region copy) behind the daily rule. */
+    private awsBackupFailureAlarms(args: AlarmsArgs, vaultName: pulumi.Input<string>): unknown {
+        for (const [id, metric] of [["backup-jobs-failed", "NumberOfBackupJobsFailed"], ["copy-jobs-failed", "NumberOfCopyJobsFailed"]] as const) {
+            this.metricAlarm(args, id, {
+                alarmDescription: `AWS Backup: ${metric} in the vault`,
+                namespace: "AWS/Backup",
+                metricName: metric,
+                dimensions: { BackupVaultName: vaultName },
                 statistic: "Sum",
                 period: 3600,
-                evaluationPeriods: DUMP_FRESHNESS_SECONDS / 3600,
-                threshold: 1,
-                comparisonOperator: "LessThanThreshold",
-                treatMissingData: "breaching",
+                evaluationPeriods: 1,
+                threshold: 0,
+                comparisonOperator: "GreaterThanThreshold",
+                treatMissingData: "notBreaching",
             });
         }
+        return metricWidget("AWS Backup failures", args.region, [
+            ["AWS/Backup", "NumberOfBackupJobsFailed", "BackupVaultName", vaultName],
+            ["AWS/Backup", "NumberOfCopyJobsFailed", "BackupVaultName", vaultName],
+        ]);
+    }
 
-        widgets.push(metricWidget("Database storage free (bytes)", args.region, [["AWS/RDS", "FreeStorageSpace", "DBInstanceIdentifier", args.dbInstanceIdentifier]]));
-        const dashboard = new cloudwatch.Dashboard(`${prefix}-dashboard`, {
+    /** Dead man's switch: CloudWatch cannot see the CronJob, but S3 request metrics see whether its dumps arrive. */
+    private dumpFreshnessAlarm(args: AlarmsArgs, dumpBucket: { name: pulumi.Input<string>; prefix: string }): void {
+        const filterId = "database-dumps";
+        new s3.BucketMetric(`${namePrefix(args)}-${filterId}`, {
+            bucket: dumpBucket.name,
+            name: filterId,
+            filter: { prefix: dumpBucket.prefix },
+        }, { parent: this });
+        this.metricAlarm(args, "db-dump-missing", {
+            alarmDescription: `No object written under ${dumpBucket.prefix} for ${DUMP_FRESHNESS_SECONDS / 3600} h: the db-backup CronJob is failing`,
+            namespace: "AWS/S3",
+            metricName: "PutRequests",
+            dimensions: { BucketName: dumpBucket.name, FilterId: filterId },
+            statistic: "Sum",
+            period: 3600,
+            evaluationPeriods: DUMP_FRESHNESS_SECONDS / 3600,
+            threshold: 1,
+            comparisonOperator: "LessThanThreshold",
+            treatMissingData: "breaching",
+        });
+    }
+
+    /** The dashboard `oauth2-dr-<stack>`: the alarms' metrics on one page for the on-call. */
+    private dashboard(args: AlarmsArgs, widgets: unknown[]): cloudwatch.Dashboard {
+        const prefix = namePrefix(args);
+        return new cloudwatch.Dashboard(`${prefix}-dashboard`, {
             dashboardName: prefix,
             dashboardBody: pulumi.jsonStringify({ widgets }),
         }, { parent: this });
-        this.dashboardName = dashboard.dashboardName;
-        this.registerOutputs({ alarmNames: this.alarmNames, dashboardName: this.dashboardName });
     }
+}
+
+/** Every alarm, metric filter and the dashboard are named after the stack: `oauth2-dr-<stack>`. */
+function namePrefix(args: AlarmsArgs): string {
+    return `oauth2-dr-${args.stack}`;
+}
+
+/** Free storage has no alarm of its own; the dashboard shows it beside the alarms' metrics. */
+function storageFreeWidget(args: AlarmsArgs): unknown {
+    return metricWidget("Database storage free (bytes)", args.region, [["AWS/RDS", "FreeStorageSpace", "DBInstanceIdentifier", args.dbInstanceIdentifier]]);
 }
 
 function metricWidget(title: string, region: string, metrics: pulumi.Input<string>[][]): unknown {
