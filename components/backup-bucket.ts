@@ -4,6 +4,7 @@
  * as long as the retention table asks (or longer, if the stack raises it), and never shorter.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type * as kms from "@pulumi/aws/kms";
 import * as s3 from "@pulumi/aws/s3";
 import { DataClass, Retention, RETENTION_TABLE } from "../lib/retention";
 import { customerManagedKey } from "./kms";
@@ -51,87 +52,114 @@ export class BackupBucket extends pulumi.ComponentResource {
     constructor(name: string, args: BackupBucketArgs, opts?: pulumi.ComponentResourceOptions) {
         super("oauth2-dr:storage:BackupBucket", name, {}, opts);
         const tags = { ...args.tags, backup: "true" };
-
-        const key = customerManagedKey(`${args.bucketName}`, {
+        const key = customerManagedKey(args.bucketName, {
             description: `Server-side encryption of s3://${args.bucketName}`,
             accountId: args.accountId,
             tags,
         }, this);
-
         const bucket = new s3.Bucket(args.bucketName, {
             bucket: args.bucketName,
             forceDestroy: false,
             tags,
         }, { parent: this, protect: true });
 
-        this.versioning = new s3.BucketVersioning(`${args.bucketName}-versioning`, {
-            bucket: bucket.bucket,
-            versioningConfiguration: { status: "Enabled" },
-        }, { parent: this });
-
-        new s3.BucketServerSideEncryptionConfiguration(`${args.bucketName}-sse`, {
-            bucket: bucket.bucket,
-            rules: [{
-                applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: key.arn },
-                bucketKeyEnabled: true,
-            }],
-        }, { parent: this });
-
-        const publicAccess = new s3.BucketPublicAccessBlock(`${args.bucketName}-public-access`, {
-            bucket: bucket.bucket,
-            blockPublicAcls: true,
-            blockPublicPolicy: true,
-            ignorePublicAcls: true,
-            restrictPublicBuckets: true,
-        }, { parent: this });
-
-        new s3.BucketOwnershipControls(`${args.bucketName}-ownership`, {
-            bucket: bucket.bucket,
-            rule: { objectOwnership: "BucketOwnerEnforced" },
-        }, { parent: this });
-
-        new s3.BucketPolicy(`${args.bucketName}-policy`, {
-            bucket: bucket.bucket,
-            policy: pulumi.jsonStringify({
-                Version: "2012-10-17",
-                Statement: [
-                    {
-                        Sid: "DenyInsecureTransport",
-                        Effect: "Deny",
-                        Principal: "*",
-                        Action: "s3:*",
-                        Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
-                        Condition: { Bool: { "aws:SecureTransport": "false" } },
-                    },
-                    {
-                        // Objects may rely on the default encryption, but may not ask for anything weaker.
-                        Sid: "DenyUnencryptedObjectUploads",
-                        Effect: "Deny",
-                        Principal: "*",
-                        Action: "s3:PutObject",
-                        Resource: pulumi.interpolate`${bucket.arn}/*`,
-                        Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" } },
-                    },
-                    {
-                        Sid: "DenyOtherKmsKeys",
-                        Effect: "Deny",
-                        Principal: "*",
-                        Action: "s3:PutObject",
-                        Resource: pulumi.interpolate`${bucket.arn}/*`,
-                        Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": key.arn } },
-                    },
-                ],
-            }),
-        }, { parent: this, dependsOn: [publicAccess] });
-
-        new s3.BucketLifecycleConfiguration(`${args.bucketName}-lifecycle`, {
-            bucket: bucket.bucket,
-            rules: lifecycleRules(args.retention),
-        }, { parent: this, dependsOn: [this.versioning] });
+        this.versioning = this.versioningEnabled(args.bucketName, bucket);
+        this.encryptedByDefault(args.bucketName, bucket, key);
+        const publicAccess = this.publicAccessBlocked(args.bucketName, bucket);
+        this.bucketOwnerEnforced(args.bucketName, bucket);
+        this.policyDenyingWeakerAccess(args.bucketName, bucket, key, publicAccess);
+        this.expiredByRetention(args, bucket, this.versioning);
 
         this.bucketName = bucket.bucket;
         this.arn = bucket.arn;
         this.kmsKeyArn = key.arn;
         this.registerOutputs({ bucketName: this.bucketName, arn: this.arn, kmsKeyArn: this.kmsKeyArn });
     }
+
+    /** Versions are what the retention counts for secrets/, and what an overwrite or delete leaves behind. */
+    private versioningEnabled(bucketName: string, bucket: s3.Bucket): s3.BucketVersioning {
+        return new s3.BucketVersioning(`${bucketName}-versioning`, {
+            bucket: bucket.bucket,
+            versioningConfiguration: { status: "Enabled" },
+        }, { parent: this });
+    }
+
+    /** SSE-KMS with the bucket's own key by default (bucket keys keep the KMS request count down). */
+    private encryptedByDefault(bucketName: string, bucket: s3.Bucket, key: kms.Key): void {
+        new s3.BucketServerSideEncryptionConfiguration(`${bucketName}-sse`, {
+            bucket: bucket.bucket,
+            rules: [{
+                applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: key.arn },
+                bucketKeyEnabled: true,
+            }],
+        }, { parent: this });
+    }
+
+    private publicAccessBlocked(bucketName: string, bucket: s3.Bucket): s3.BucketPublicAccessBlock {
+        return new s3.BucketPublicAccessBlock(`${bucketName}-public-access`, {
+            bucket: bucket.bucket,
+            blockPublicAcls: true,
+            blockPublicPolicy: true,
+            ignorePublicAcls: true,
+            restrictPublicBuckets: true,
+        }, { parent: this });
+    }
+
+    /** ACLs disabled: the account owns every object, whoever wrote it. */
+    private bucketOwnerEnforced(bucketName: string, bucket: s3.Bucket): void {
+        new s3.BucketOwnershipControls(`${bucketName}-ownership`, {
+            bucket: bucket.bucket,
+            rule: { objectOwnership: "BucketOwnerEnforced" },
+        }, { parent: this });
+    }
+
+    /** Applied after the public access block (dependsOn), onto a bucket already closed to the public. */
+    private policyDenyingWeakerAccess(bucketName: string, bucket: s3.Bucket, key: kms.Key, publicAccess: s3.BucketPublicAccessBlock): void {
+        new s3.BucketPolicy(`${bucketName}-policy`, {
+            bucket: bucket.bucket,
+            policy: denyWeakerAccessPolicy(bucket.arn, key.arn),
+        }, { parent: this, dependsOn: [publicAccess] });
+    }
+
+    /** Lifecycle rules expire noncurrent versions, so they wait for versioning to be on. */
+    private expiredByRetention(args: BackupBucketArgs, bucket: s3.Bucket, versioning: s3.BucketVersioning): void {
+        new s3.BucketLifecycleConfiguration(`${args.bucketName}-lifecycle`, {
+            bucket: bucket.bucket,
+            rules: lifecycleRules(args.retention),
+        }, { parent: this, dependsOn: [versioning] });
+    }
+}
+
+/** Deny plain HTTP, uploads asking for weaker encryption than SSE-KMS, and uploads naming another KMS key. */
+function denyWeakerAccessPolicy(bucketArn: pulumi.Output<string>, keyArn: pulumi.Output<string>): pulumi.Output<string> {
+    return pulumi.jsonStringify({
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "DenyInsecureTransport",
+                Effect: "Deny",
+                Principal: "*",
+                Action: "s3:*",
+                Resource: [bucketArn, pulumi.interpolate`${bucketArn}/*`],
+                Condition: { Bool: { "aws:SecureTransport": "false" } },
+            },
+            {
+                // Objects may rely on the default encryption, but may not ask for anything weaker.
+                Sid: "DenyUnencryptedObjectUploads",
+                Effect: "Deny",
+                Principal: "*",
+                Action: "s3:PutObject",
+                Resource: pulumi.interpolate`${bucketArn}/*`,
+                Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" } },
+            },
+            {
+                Sid: "DenyOtherKmsKeys",
+                Effect: "Deny",
+                Principal: "*",
+                Action: "s3:PutObject",
+                Resource: pulumi.interpolate`${bucketArn}/*`,
+                Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": keyArn } },
+            },
+        ],
+    });
 }
