@@ -71,6 +71,13 @@ export interface GcpRestoreArgs extends Omit<GcpInstanceCommon, "instanceName"> 
 
 export type RestoredDatabaseArgs = AwsRestoreArgs | AzureRestoreArgs | GcpRestoreArgs;
 
+/** Where the restored copy answers: what the component exposes, whichever cloud declared it. */
+interface RestoredEndpoint {
+    identifier: pulumi.Output<string>;
+    address: pulumi.Output<string>;
+    port: pulumi.Output<number>;
+}
+
 export class RestoredDatabase extends pulumi.ComponentResource {
     readonly identifier: pulumi.Output<string>;
     readonly address: pulumi.Output<string>;
@@ -79,81 +86,114 @@ export class RestoredDatabase extends pulumi.ComponentResource {
 
     constructor(name: string, args: RestoredDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("oauth2-dr:database:RestoredDatabase", name, {}, opts);
-        // A restored copy holds production data: protected like the original.
-        const protect = { parent: this, protect: true };
-        switch (args.cloud) {
-            case "aws": {
-                const tags = Object.fromEntries(Object.entries(args.tags).filter(([k]) => k !== BACKUP_SELECTION_TAG.key));
-                const source = args.restore.mode === "snapshot"
-                    ? { snapshotIdentifier: args.restore.fromSnapshot }
-                    : {
-                          restoreToPointInTime: {
-                              restoreTime: args.restore.pointInTime,
-                              ...(args.sourceAutomatedBackupsArn
-                                  ? { sourceDbInstanceAutomatedBackupsArn: args.sourceAutomatedBackupsArn }
-                                  : { sourceDbInstanceIdentifier: args.sourceDbInstanceIdentifier }),
-                          },
-                      };
-                const instance = new rds.Instance(RESTORED_IDENTIFIER, {
-                    identifier: RESTORED_IDENTIFIER,
-                    ...source,
-                    instanceClass: args.instanceClass,
-                    ...rdsBaseline({
-                        identifier: RESTORED_IDENTIFIER,
-                        kmsKeyArn: args.kmsKeyArn,
-                        backupRetentionDays: args.backupRetentionDays,
-                        backupWindow: args.backupWindow,
-                        maintenanceWindow: args.maintenanceWindow,
-                        multiAz: args.multiAz,
-                        maxAllocatedStorageGb: args.maxAllocatedStorageGb,
-                        subnetGroupName: args.subnetGroupName,
-                        securityGroupIds: args.securityGroupIds,
-                        finalSnapshot: true,
-                    }),
-                    parameterGroupName: args.parameterGroupName,
-                    tags: {
-                        ...tags,
-                        "oauth2-dr/data-class": "database",
-                        "oauth2-dr/restored-from": args.restore.mode === "snapshot" ? args.restore.fromSnapshot.replace(/[^\w.:/=+@-]/g, "_") : `pitr ${args.restore.pointInTime}`,
-                    },
-                }, protect);
-                this.identifier = instance.identifier;
-                this.address = instance.address;
-                this.port = instance.port;
-                break;
-            }
-            case "azure": {
-                const server = new dbforpostgresql.Server(RESTORED_IDENTIFIER, {
-                    ...azureServerSettings({ ...args, serverName: RESTORED_IDENTIFIER }, true),
-                    createMode: "PointInTimeRestore",
-                    sourceServerResourceId: args.sourceServerResourceId,
-                    pointInTimeUTC: args.pointInTime,
-                }, protect);
-                this.identifier = server.name;
-                this.address = server.fullyQualifiedDomainName;
-                this.port = pulumi.output(POSTGRES_PORT);
-                break;
-            }
-            case "gcp": {
-                const common = { ...args, instanceName: RESTORED_IDENTIFIER };
-                const source = args.restore.mode === "snapshot"
-                    ? { restoreBackupContext: { backupRunId: Number(args.restore.fromSnapshot), instanceId: args.sourceInstanceName, project: args.project } }
-                    : { clone: { sourceInstanceName: args.sourceInstanceName, pointInTime: args.restore.pointInTime } };
-                const instance = new sql.DatabaseInstance(RESTORED_IDENTIFIER, {
-                    name: RESTORED_IDENTIFIER,
-                    project: args.project,
-                    region: args.region,
-                    databaseVersion: `POSTGRES_${args.version.split(".")[0]}`,
-                    deletionProtection: true,
-                    ...source,
-                    settings: gcpSettings(common, true),
-                }, { ...protect, ignoreChanges: ["settings.diskSize"] });
-                this.identifier = instance.name;
-                this.address = instance.privateIpAddress;
-                this.port = pulumi.output(POSTGRES_PORT);
-                break;
-            }
-        }
+        const restored = this.restoredInstance(args);
+        this.identifier = restored.identifier;
+        this.address = restored.address;
+        this.port = restored.port;
         this.registerOutputs({ identifier: this.identifier, address: this.address });
     }
+
+    private restoredInstance(args: RestoredDatabaseArgs): RestoredEndpoint {
+        switch (args.cloud) {
+            case "aws":
+                return this.rdsInstance(args);
+            case "azure":
+                return this.azureServer(args);
+            case "gcp":
+                return this.cloudSqlInstance(args);
+        }
+    }
+
+    /** A restored copy holds production data: protected like the original. */
+    private protectedChild(): pulumi.CustomResourceOptions {
+        return { parent: this, protect: true };
+    }
+
+    /** RDS: restore-db-instance-from-db-snapshot or restore-db-instance-to-point-in-time, with the running instance's baseline. */
+    private rdsInstance(args: AwsRestoreArgs): RestoredEndpoint {
+        const instance = new rds.Instance(RESTORED_IDENTIFIER, {
+            identifier: RESTORED_IDENTIFIER,
+            ...rdsRestoreSource(args),
+            instanceClass: args.instanceClass,
+            ...rdsBaseline({
+                identifier: RESTORED_IDENTIFIER,
+                kmsKeyArn: args.kmsKeyArn,
+                backupRetentionDays: args.backupRetentionDays,
+                backupWindow: args.backupWindow,
+                maintenanceWindow: args.maintenanceWindow,
+                multiAz: args.multiAz,
+                maxAllocatedStorageGb: args.maxAllocatedStorageGb,
+                subnetGroupName: args.subnetGroupName,
+                securityGroupIds: args.securityGroupIds,
+                finalSnapshot: true,
+            }),
+            parameterGroupName: args.parameterGroupName,
+            tags: {
+                ...withoutBackupSelectionTag(args.tags),
+                "oauth2-dr/data-class": "database",
+                "oauth2-dr/restored-from": restoredFromTag(args.restore),
+            },
+        }, this.protectedChild());
+        return { identifier: instance.identifier, address: instance.address, port: instance.port };
+    }
+
+    /** Azure Flexible Server: az postgres flexible-server restore (a point in time of the source's backups). */
+    private azureServer(args: AzureRestoreArgs): RestoredEndpoint {
+        const server = new dbforpostgresql.Server(RESTORED_IDENTIFIER, {
+            ...azureServerSettings({ ...args, serverName: RESTORED_IDENTIFIER }, true),
+            createMode: "PointInTimeRestore",
+            sourceServerResourceId: args.sourceServerResourceId,
+            pointInTimeUTC: args.pointInTime,
+        }, this.protectedChild());
+        return { identifier: server.name, address: server.fullyQualifiedDomainName, port: pulumi.output(POSTGRES_PORT) };
+    }
+
+    /** Cloud SQL: gcloud sql backups restore (a backup run) or a clone at a point in time. */
+    private cloudSqlInstance(args: GcpRestoreArgs): RestoredEndpoint {
+        const common = { ...args, instanceName: RESTORED_IDENTIFIER };
+        const instance = new sql.DatabaseInstance(RESTORED_IDENTIFIER, {
+            name: RESTORED_IDENTIFIER,
+            project: args.project,
+            region: args.region,
+            databaseVersion: `POSTGRES_${args.version.split(".")[0]}`,
+            deletionProtection: true,
+            ...cloudSqlRestoreSource(args),
+            settings: gcpSettings(common, true),
+        }, { ...this.protectedChild(), ignoreChanges: ["settings.diskSize"] });
+        return { identifier: instance.name, address: instance.privateIpAddress, port: pulumi.output(POSTGRES_PORT) };
+    }
+}
+
+/** The copy is not yet the backed-up primary: AWS Backup's selection tag must not follow the data onto it. */
+function withoutBackupSelectionTag(tags: Record<string, string>): Record<string, string> {
+    return Object.fromEntries(Object.entries(tags).filter(([k]) => k !== BACKUP_SELECTION_TAG.key));
+}
+
+/**
+ * A snapshot, or a point in time of the source instance (prod) or of prod's automated backups replicated into
+ * the DR region (dr stack: usable when the primary region is gone).
+ */
+function rdsRestoreSource(args: AwsRestoreArgs): Pick<rds.InstanceArgs, "snapshotIdentifier" | "restoreToPointInTime"> {
+    if (args.restore.mode === "snapshot") {
+        return { snapshotIdentifier: args.restore.fromSnapshot };
+    }
+    return {
+        restoreToPointInTime: {
+            restoreTime: args.restore.pointInTime,
+            ...(args.sourceAutomatedBackupsArn
+                ? { sourceDbInstanceAutomatedBackupsArn: args.sourceAutomatedBackupsArn }
+                : { sourceDbInstanceIdentifier: args.sourceDbInstanceIdentifier }),
+        },
+    };
+}
+
+/** What the copy was restored from, as a tag value: characters outside `\w.:/=+@-` in a snapshot id become `_`. */
+function restoredFromTag(restore: RestoreSource): string {
+    return restore.mode === "snapshot" ? restore.fromSnapshot.replace(/[^\w.:/=+@-]/g, "_") : `pitr ${restore.pointInTime}`;
+}
+
+function cloudSqlRestoreSource(args: GcpRestoreArgs): Pick<sql.DatabaseInstanceArgs, "restoreBackupContext" | "clone"> {
+    return args.restore.mode === "snapshot"
+        ? { restoreBackupContext: { backupRunId: Number(args.restore.fromSnapshot), instanceId: args.sourceInstanceName, project: args.project } }
+        : { clone: { sourceInstanceName: args.sourceInstanceName, pointInTime: args.restore.pointInTime } };
 }
