@@ -6,7 +6,9 @@
 import { Retention, TABLE_RETENTION } from "../retention";
 import { WEEK_DAYS, WEEKLY_WINDOW } from "../formats";
 import { FIELDS, FieldName, PROJECT, SECTION_DEFAULTS, Values } from "./schema";
-import { crossFieldRules, regionOf, RuleContext } from "./refinements";
+import { crossFieldRules } from "./refinements";
+import type { RuleContext } from "./rules/context";
+import { regionOf } from "./rules/regions";
 import { ConfigError, issueLines, qualifiedKey } from "./messages";
 import { toUtc, parseRfc3339 } from "./time";
 import type { BackupJobSchedules } from "../schedule";

@@ -46,13 +46,13 @@ const gcpShape = {
     tier: matching(/^db-[a-z0-9-]+$/, (v) => `"${v}" is not a Cloud SQL machine tier such as db-custom-4-16384`).optional(),
     edition: oneOf(GCP_EDITIONS).optional(),
     privateNetwork: matching(/^projects\/[a-z][a-z0-9-]+\/global\/networks\/[a-z][a-z0-9-]*$/, (v) => `"${v}" is not a VPC network such as projects/my-project/global/networks/oauth2-vpc`).optional(),
-    // 1-35 here; ENTERPRISE allows 1-7, a rule between keys (refinements.ts).
+    // 1-35 here; ENTERPRISE allows 1-7, a rule between keys (rules/clouds.ts).
     transactionLogRetentionDays: integer(1, 35).optional(),
     backupLocation: matching(/^[a-z]+(-[a-z]+\d)?$/, (v) => `"${v}" is not a Cloud Storage location such as us or us-central1`).optional(),
 };
 const gcpSection = section(gcpShape);
 
-/** restore: one of fromSnapshot or pointInTime (checked against the cloud and the clock in refinements.ts). */
+/** restore: one of fromSnapshot or pointInTime (checked against the cloud and the clock in rules/restore.ts). */
 const restoreShape = { fromSnapshot: text.optional(), pointInTime: text.optional() };
 const restoreSection = section(restoreShape);
 
@@ -84,7 +84,7 @@ function field<S extends z.ZodType>(kind: Kind, schema: S, defaultValue?: unknow
     return defaultValue === undefined ? { kind, schema } : { kind, schema, default: defaultValue };
 }
 
-/** Every key of the namespace. Region and network formats depend on the cloud: refinements.ts checks them. */
+/** Every key of the namespace. Region and network formats depend on the cloud: rules/regions.ts and rules/dns-and-network.ts check them. */
 export const FIELDS = {
     cloud: field("string", oneOf(CLOUDS), "aws"),
     role: field("string", oneOf(ROLES)),
@@ -111,7 +111,7 @@ export const FIELDS = {
     azure: field("object", azureSection, {}),
     gcp: field("object", gcpSection, {}),
     restore: field("object", restoreSection, {}),
-    // The identifier format depends on the cloud (refinements.ts).
+    // The identifier format depends on the cloud (rules/restore.ts).
     manualSnapshots: field("array", stringList(/^/, "snapshot identifiers"), []),
     awsBackup: field("object", awsBackupSection, {}),
     alarmTopicArn: field("string", matching(SNS_TOPIC, (v) => `"${v}" is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)`), ""),

@@ -1,0 +1,53 @@
+/**
+ * Rules of one cloud's section: the Azure Flexible Server tier, storage sizes and VNet integration; the Cloud SQL
+ * project, edition and tier, private network and transaction-log retention.
+ */
+import { SECTION_DEFAULTS, Values } from "../schema";
+import type { Fail, RuleContext } from "./context";
+
+/** Storage sizes (GiB) that Azure Flexible Server offers. */
+export const AZURE_STORAGE_SIZES_GB = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32767];
+
+/** Azure Flexible Server: a tier with high availability and replicas, an offered storage size, VNet integration whole. */
+export function azureRules(v: Values, fail: Fail): void {
+    if (v.cloud !== "azure" || !v.azure) {
+        return;
+    }
+    if (v.azure.skuTier === "Burstable") {
+        fail("azure.skuTier", "Burstable servers support neither zone-redundant high availability nor replicas");
+    }
+    const storage = v.allocatedStorageGb;
+    if (storage !== undefined && !AZURE_STORAGE_SIZES_GB.includes(storage)) {
+        fail("allocatedStorageGb", `${storage} is not an Azure Flexible Server storage size (${AZURE_STORAGE_SIZES_GB.join(", ")})`);
+    }
+    const { delegatedSubnetId, privateDnsZoneId } = v.azure;
+    if (Boolean(delegatedSubnetId) !== Boolean(privateDnsZoneId)) {
+        fail(delegatedSubnetId ? "azure.privateDnsZoneId" : "azure.delegatedSubnetId", "VNet integration needs both azure.delegatedSubnetId and azure.privateDnsZoneId");
+    }
+}
+
+/** Cloud SQL: a project (here or gcp:project), a tier of the edition, a private network, the edition's log retention. */
+export function gcpRules(v: Values, ctx: RuleContext, fail: Fail): void {
+    if (v.cloud !== "gcp" || !v.gcp) {
+        return;
+    }
+    if (v.gcp.project === undefined && !ctx.invalid("gcp.project")) {
+        const project = ctx.raw("gcp:project");
+        if (project === undefined) {
+            fail("gcp.project", "is required (or set gcp:project): the project of the Cloud SQL instance");
+        } else if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(project)) {
+            fail("gcp.project", `"${project}" is not a Google Cloud project id`);
+        }
+    }
+    const edition = v.gcp.edition ?? SECTION_DEFAULTS.gcp.edition;
+    if (v.gcp.tier && edition === "ENTERPRISE_PLUS" && !v.gcp.tier.startsWith("db-perf-optimized-")) {
+        fail("gcp.tier", `"${v.gcp.tier}" is not available on ENTERPRISE_PLUS (use db-perf-optimized-N-*)`);
+    }
+    if (v.gcp.privateNetwork === undefined && !ctx.invalid("gcp.privateNetwork")) {
+        fail("gcp.privateNetwork", "is required");
+    }
+    const days = v.gcp.transactionLogRetentionDays;
+    if (days !== undefined && edition !== "ENTERPRISE_PLUS" && days > 7) {
+        fail("gcp.transactionLogRetentionDays", `"${days}" is not an integer between 1 and 7`);
+    }
+}
