@@ -2,7 +2,8 @@
  * The stack configuration's schema: every key of the `oauth2-dr` namespace with its kind (as Pulumi.yaml
  * declares it), its default and the zod schema of its value. The defaults live here and only here;
  * test/config-schema.test.ts proves that Pulumi.yaml declares the same keys, kinds and defaults. Rules
- * between keys (regions, windows, restore times, what a cloud or role requires) are in refinements.ts.
+ * between keys (regions, windows, restore times, what a cloud or role requires) are in rules/,
+ * run by refinements.ts.
  */
 import { z } from "zod";
 import { CLOUDS } from "../clouds";
