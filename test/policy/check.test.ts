@@ -10,10 +10,11 @@ import * as path from "path";
 import { REPO_ROOT } from "../../tools/check/core";
 import { parseArgs } from "../../tools/check/check";
 
-const TSX_CLI = require.resolve("tsx/cli");
+/** As `npm run check` runs it (tsx's CLI starts node with this same loader, in one more process). */
+const TSX_LOADER = require.resolve("tsx");
 
 function check(args: string[]) {
-    const child = spawnSync(process.execPath, [TSX_CLI, path.join(REPO_ROOT, "tools", "check", "check.ts"), ...args], { cwd: REPO_ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    const child = spawnSync(process.execPath, ["--import", TSX_LOADER, path.join(REPO_ROOT, "tools", "check", "check.ts"), ...args], { cwd: REPO_ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
     return { status: child.status, stdout: child.stdout, stderr: child.stderr };
 }
 
