@@ -50,13 +50,34 @@ export function runScript(name: string, env: Record<string, string>, args: strin
     return startScript(name, env, args).done;
 }
 
+let helperPython: string | undefined | null = null;
+
+/**
+ * The interpreter the scripts' AWS helper would pick (lib.sh: python3, then /usr/bin/python3, the first with
+ * botocore and s3transfer), resolved once to its real executable: a python3 on PATH may be a version
+ * manager's shim (pyenv's runs a dozen bash scripts per start), which every script run would pay twice.
+ * The scripts still check it (AWS_HELPER_PYTHON is lib.sh's first candidate).
+ */
+function resolvedHelperPython(): string | undefined {
+    if (helperPython === null) {
+        const probe = "import importlib.util as u, sys; sys.exit(1) if not (u.find_spec('botocore') and u.find_spec('s3transfer')) else print(sys.executable)";
+        helperPython = ["python3", "/usr/bin/python3"]
+            .map((python) => spawnSync(python, ["-c", probe], { encoding: "utf8" }))
+            .find((result) => result.status === 0 && result.stdout.trim())
+            ?.stdout.trim();
+    }
+    return helperPython;
+}
+
 export function baseEnv(env: Record<string, string>): Record<string, string> {
     const extraPath = env.EXTRA_PATH ? `${env.EXTRA_PATH}:` : "";
+    const python = resolvedHelperPython();
     return {
         PATH: `${extraPath}${PG_BIN}:${process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin"}`,
         HOME: env.HOME ?? os.tmpdir(),
         TMPDIR: env.TMPDIR ?? os.tmpdir(),
         LANG: "C.UTF-8",
+        ...(python ? { AWS_HELPER_PYTHON: python } : {}),
         ...env,
     };
 }
