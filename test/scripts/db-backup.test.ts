@@ -148,6 +148,11 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
             assert.notEqual(body.subarray(0, 5).toString("latin1"), "PGDMP", "the stored object is a plain pg_dump archive");
             // An OpenPGP symmetric-key encrypted session key packet (tag 3), old or new format.
             assert.ok([0x8c, 0x8d, 0xc3].includes(body[0]), `first byte 0x${body[0].toString(16)} is not an OpenPGP SKESK packet`);
+            // RFC 4880 5.3 and 3.7.1.3: version 4, AES-256 (9), iterated and salted S2K (3) over SHA-512 (10), 8 bytes
+            // of salt, then the coded count: 255 is 65,011,712 bytes hashed, the most OpenPGP can say.
+            const header = body[0] === 0x8c ? 2 : body[0] === 0x8d ? 3 : body[1] < 192 ? 2 : 3;
+            assert.deepEqual([...body.subarray(header, header + 4)], [4, 9, 3, 10], "SKESK v4, AES-256, iterated+salted S2K, SHA-512");
+            assert.equal(body[header + 12], 255, "S2K count 65011712");
             // It decrypts with the passphrase into a zstd stream of an uncompressed custom-format archive.
             const plain = spawnSync("gpg", ["--batch", "--quiet", "--pinentry-mode", "loopback", "--passphrase-file", passphrase, "--decrypt"], {
                 input: body,
