@@ -105,9 +105,9 @@ export function aws(moto: MotoServer, args: string[], input?: Buffer | string): 
 const RPC_SCRIPT = path.join(__dirname, "aws-rpc.py");
 const rpcSockets = new Map<string, string>();
 
-/** The first python3 with botocore (the AWS CLI's library), as lib.sh picks it for aws-helper.py. */
+/** The python3 that runs aws-helper.py for the scripts (resolvedHelperPython), for the tests' own calls. */
 function botocorePython(): string {
-    const found = ["python3", "/usr/bin/python3"].find((python) => spawnSync(python, ["-c", "import botocore, s3transfer"]).status === 0);
+    const found = resolvedHelperPython();
     if (!found) {
         throw new Error("no python3 with botocore: run .ci/setup (it installs python3-botocore)");
     }
