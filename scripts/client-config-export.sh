@@ -58,7 +58,7 @@ if [[ "$hash" == "$previous" ]]; then
     exit 0
 fi
 
-key="${CLIENTS_PREFIX}${TABLE}-$(date -u +%Y%m%dT%H%M%SZ)-$(random_suffix).csv.gpg"
+key="${CLIENTS_PREFIX}${TABLE}-$(time_ordered_stamp).csv.gpg"
 s3_put_file "$WORK_DIR/export.csv.gpg" "$key" --metadata "sha256=${hash}" || die "$EX_STORAGE" "upload of $key failed"
 printf '%s  %s\n' "$hash" "$key" >"$WORK_DIR/latest.sha256"
 s3_put_file "$WORK_DIR/latest.sha256" "${CLIENTS_PREFIX}latest.sha256" --content-type text/plain \

@@ -139,8 +139,7 @@ if [[ -n "$previous_key" && "$PASSPHRASE_SOURCE" == secretsmanager ]]; then
 fi
 
 started_at=$(now_utc)
-stamp=$(date -u +%Y%m%dT%H%M%SZ)
-name="${PGDATABASE}-${stamp}-$(random_suffix)"
+name="${PGDATABASE}-$(time_ordered_stamp)"
 OBJECT_KEY="${BACKUP_PREFIX}${name}.dump.gpg"
 manifest_key="${BACKUP_PREFIX}manifests/${name}.json"
 

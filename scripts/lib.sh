@@ -68,7 +68,14 @@ require_cmd() {
 now_utc() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 
 # A short random suffix so that two runs in the same second never share an object key.
-random_suffix() { od -An -N4 -tx1 /dev/urandom | tr -d ' \n'; }
+# time_ordered_stamp: "YYYYMMDDTHHMMSSZ-" and 12 hex digits, the nanoseconds of that second (8) then 4 random,
+# for object names that sort by time even within one second: two backups in the same second (a manual run
+# next to the CronJob's) must not leave "the newest" to chance. Older names (8 random hex digits) still match.
+time_ordered_stamp() {
+    local second nanos
+    read -r second nanos < <(date -u '+%Y%m%dT%H%M%SZ %N')
+    printf '%s-%08x%s' "$second" "$((10#$nanos))" "$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')"
+}
 
 # The AWS CLI with the test endpoint (if any) passed explicitly. Used only for the RDS calls of the
 # verification's snapshot mode; S3 and Secrets Manager go through the helper below.

@@ -24,7 +24,7 @@ import {
     useScriptServers,
 } from "../support/scripts";
 import { freePort, MotoServer, PgServer } from "../support/servers";
-import { failingPgDump, racingPgDump, refusingDumpUploads, slowPgDump, slowPgRestore } from "../support/shims";
+import { failingPgDump, frozenSecondDate, racingPgDump, refusingDumpUploads, slowPgDump, slowPgRestore } from "../support/shims";
 
 const SIZE = { clients: 20, authorizations: 600, consents: 150 };
 const CHECKLIST = [
@@ -114,7 +114,7 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
         });
 
         it("stores the dump, then its manifest and the latest pointer", function () {
-            assert.match(manifestKey, /^database\/manifests\/oauth2db-\d{8}T\d{6}Z-[0-9a-f]{8}\.json$/);
+            assert.match(manifestKey, /^database\/manifests\/oauth2db-\d{8}T\d{6}Z-[0-9a-f]{12}\.json$/);
             const m = manifest(bucket, manifestKey);
             assert.deepEqual(listKeys(moto, bucket, "database/"), ["database/latest.json", manifestKey, m.object_key].sort());
             assert.deepEqual(manifest(bucket, "database/latest.json"), m);
@@ -188,6 +188,20 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
             assert.match(line(result, "all tables present with expected row counts"), new RegExp(`oauth2_authorization=${SIZE.authorizations}`));
             assert.equal(pg.databaseExists("verify_good"), false);
         });
+    });
+
+    it("two backups within one second: names sort by time, so the later one is the newest", async function () {
+        const bucket = newBucket();
+        const shims = shimDir();
+        frozenSecondDate(shims, "20300101T000000Z");
+        const first = await backup(bucket, { EXTRA_PATH: shims });
+        const second = await backup(bucket, { EXTRA_PATH: shims });
+        for (const key of [first, second]) {
+            assert.match(key, /^database\/manifests\/oauth2db-20300101T000000Z-[0-9a-f]{12}\.json$/);
+        }
+        // lib.sh latest_manifest_key: the last manifest key in byte order; latest.json is the last one written.
+        assert.deepEqual(listKeys(moto, bucket, "database/manifests/"), [first, second]);
+        assert.equal(manifest(bucket, "database/latest.json").object_key, manifest(bucket, second).object_key);
     });
 
     it("the manifest's row counts are those of the dump's snapshot, even when rows are written meanwhile", async function () {

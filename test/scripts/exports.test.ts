@@ -116,7 +116,7 @@ describe("export scripts (real PostgreSQL 15, S3 and Secrets Manager APIs)", fun
             const first = await runScript("client-config-export.sh", env);
             assert.equal(first.code, 0, explain(first));
             const key1 = first.stdout.trim();
-            assert.match(key1, /^clients\/oauth2_registered_client-\d{8}T\d{6}Z-[0-9a-f]{8}\.csv\.gpg$/);
+            assert.match(key1, /^clients\/oauth2_registered_client-\d{8}T\d{6}Z-[0-9a-f]{12}\.csv\.gpg$/);
             const body = getObject(moto, bucket, key1);
             assert.ok(!body.toString("latin1").includes("client-id-1"), "the export is not encrypted");
             const csv = decrypt(body);

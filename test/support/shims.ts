@@ -34,6 +34,15 @@ ${PG_BIN}/psql -X -q -c ${JSON.stringify(sql)} >/dev/null
 exec ${PG_BIN}/pg_dump "$@"`);
 }
 
+/**
+ * date whose object-name stamp (lib.sh time_ordered_stamp) is always `second`, with nanoseconds that grow
+ * with real time (a hundredth of it, from now): runs that fall within one second, as if the machine were fast.
+ */
+export function frozenSecondDate(dir: string, second: string): string {
+    const base = `${Date.now()}000000`;
+    return write(dir, "date", `if [[ "$*" == "-u +%Y%m%dT%H%M%SZ %N" ]]; then echo "${second} $(( ($(/usr/bin/date +%s%N) - ${base}) / 100 ))"; else exec /usr/bin/date "$@"; fi`);
+}
+
 /** pg_restore that sleeps before restoring (not before --list). */
 export function slowPgRestore(dir: string, seconds: number): string {
     return write(dir, "pg_restore", `if [[ " $* " != *" --list "* ]]; then sleep ${seconds}; fi
