@@ -1,0 +1,48 @@
+/**
+ * mocha's configuration (npm test). Two workers, and the test files longest first: each worker takes the next
+ * file when it is free, so a long file left for last would run alone on one core while the other idles.
+ * Every *.test.ts under test/ runs exactly once: the list below only orders them (a name that no longer
+ * exists is skipped; a new file runs after these, in name order).
+ */
+const fs = require("fs");
+const path = require("path");
+
+const LONGEST_FIRST = [
+    "test/scripts/db-backup.test.ts",
+    "test/scripts/backup-schemas.test.ts",
+    "test/scripts/backup-fail-fast.test.ts",
+    "test/drill/drill.test.ts",
+    "test/validate/validate-service.test.ts",
+    "test/typecheck.test.ts",
+    "test/foundation-cli.test.ts",
+    "test/policy/publishable.test.ts",
+    "test/policy/check.test.ts",
+    "test/programs.test.ts",
+    "test/scripts/exports.test.ts",
+    "test/report.test.ts",
+    "test/scripts/shellcheck.test.ts",
+];
+
+function testFiles(dir) {
+    return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+        const file = path.posix.join(dir, entry.name);
+        if (entry.isDirectory()) {
+            return entry.name === "fixtures" || entry.name === "node_modules" ? [] : testFiles(file);
+        }
+        return file.endsWith(".test.ts") ? [file] : [];
+    });
+}
+
+const all = testFiles("test").sort();
+// mocha adds the files named on its command line to the configured ones: `npx mocha test/x.test.ts` runs x alone.
+const named = process.argv.slice(2).some((arg) => !arg.startsWith("-") && /\.ts$|\*/.test(arg));
+
+module.exports = {
+    "node-option": ["import=tsx"],
+    extension: ["ts"],
+    timeout: 120000,
+    reporter: "spec",
+    parallel: true,
+    jobs: 2,
+    spec: named ? [] : [...LONGEST_FIRST.filter((file) => all.includes(file)), ...all.filter((file) => !LONGEST_FIRST.includes(file))],
+};
