@@ -58,6 +58,8 @@ export class PlanningServer {
         child.stdout!.on("data", (chunk: Buffer) => void (this.output += chunk.toString("utf8")));
         child.stderr!.on("data", (chunk: Buffer) => void (this.output += chunk.toString("utf8")));
         child.on("message", (reply: ServeReply) => this.settle(reply));
+        // A request sent as the child dies fails on its channel; the exit below fails what was pending.
+        child.on("error", () => undefined);
         child.once("exit", (code, signal) => this.ended(child, { code, signal }));
         // Idle, the server must not keep its parent alive: the process, its pipes and (between batches) its channel.
         child.unref();
