@@ -10,6 +10,7 @@ import * as path from "path";
 import { PlanResult } from "../tools/plan/model";
 import { planInOrder, startPlanInOrder } from "../tools/plan/order";
 import { PlanError } from "../tools/plan/runner";
+import { PlanningServer } from "../tools/plan/server";
 
 /** A project of three stacks; `edge` references `core`; a stack's `failure` config makes the program fail. */
 function project(failures: Record<string, "throw" | "exit">): string {
@@ -72,6 +73,25 @@ describe("the planning child", () => {
         assert.ok(streamed.error instanceof PlanError, String(streamed.error));
         assert.equal(streamed.error.stack, "edge");
         assert.match(streamed.error.message, /exited with code 3 before the plan was complete, printing nothing/);
+    });
+
+    it("a planning child that stays up: batch after batch, a program ending the process fails only its batch", async () => {
+        const server = new PlanningServer();
+        try {
+            const healthy = make();
+            const [edge] = await server.plan({ programDir: healthy, stacks: ["edge"], inDependencyOrder: true });
+            assert.equal(edge.outputs.origin, "relay/core");
+            await assert.rejects(
+                server.plan({ programDir: make({ docs: "exit" }), stacks: ["docs"], inDependencyOrder: true }),
+                (err: Error) => err instanceof PlanError && err.stack === "docs" && /exited with code 3/.test(err.message),
+            );
+            // The next batch starts a new child; a program's own error is its batch's, and the child stays up.
+            await assert.rejects(server.plan({ programDir: make({ core: "throw" }), stacks: ["core"], inDependencyOrder: true }), /stack core refuses/);
+            const again = await server.plan({ programDir: healthy, stacks: [], inDependencyOrder: true });
+            assert.deepEqual(again.map((r) => r.stack), ["core", "docs", "edge"]);
+        } finally {
+            server.close();
+        }
     });
 
     it("names the failing stack and the program's own error when planned without streaming", () => {
