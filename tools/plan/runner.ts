@@ -118,6 +118,7 @@ export function startBatch(batch: PlanBatch): StartedBatch {
     child.stderr!.on("data", (chunk: Buffer) => void (stderr += chunk.toString("utf8")));
     const received: PlanResult[] = [];
     let outcome: BatchOutcome | undefined;
+    let done = false;
     let wake: () => void = () => undefined;
     let changed = new Promise<void>((resolve) => (wake = resolve));
     const notify = () => {
@@ -145,14 +146,13 @@ export function startBatch(batch: PlanBatch): StartedBatch {
                 reject(err);
             } finally {
                 fs.rmSync(files.dir, { recursive: true, force: true });
+                done = true;
                 notify();
             }
         });
     });
     // A caller that gives up (bad policy config) must not leave an unhandled rejection behind.
     results.catch(() => undefined);
-    let done = false;
-    void results.finally(() => (done = true)).catch(() => undefined);
     async function* each(): AsyncGenerator<PlanResult> {
         for (let next = 0; ; ) {
             if (next < received.length) {
