@@ -87,6 +87,7 @@ describe("the planning child", () => {
             );
             // The next batch starts a new child; a program's own error is its batch's, and the child stays up.
             await assert.rejects(server.plan({ programDir: make({ core: "throw" }), stacks: ["core"], inDependencyOrder: true }), /stack core refuses/);
+            await assert.rejects(server.plan({ programDir: path.join(healthy, "missing"), stacks: [], inDependencyOrder: true }), /ENOENT|no such file/);
             const again = await server.plan({ programDir: healthy, stacks: [], inDependencyOrder: true });
             assert.deepEqual(again.map((r) => r.stack), ["core", "docs", "edge"]);
         } finally {

@@ -380,12 +380,17 @@ function sendToParent(message: BatchMessage | ServeReply): Promise<void> {
 function serve(stackFile: string): void {
     let queue = Promise.resolve();
     const onStart = (stack: string) => fs.writeFileSync(stackFile, stack);
+    const plan = async (batch: PlanBatch): Promise<BatchOutcome> => {
+        try {
+            process.chdir(path.resolve(batch.programDir));
+            return await runBatch(batch, { onStart });
+        } catch (err) {
+            // Not one stack's failure (a program directory that does not exist): the batch's, never a hang.
+            return { ok: false, error: err instanceof Error ? err.message : String(err) };
+        }
+    };
     process.on("message", (request: ServeRequest) => {
-        queue = queue.then(async () => {
-            process.chdir(path.resolve(request.batch.programDir));
-            const outcome = await runBatch(request.batch, { onStart });
-            await sendToParent({ id: request.id, outcome });
-        });
+        queue = queue.then(async () => sendToParent({ id: request.id, outcome: await plan(request.batch) }));
     });
     process.on("disconnect", () => process.exit(0));
 }
