@@ -37,7 +37,8 @@ export class PlanningServer {
     plan(batch: PlanBatch): Promise<PlanResult[]> {
         const child = this.child ?? this.start();
         const id = this.nextId++;
-        const request: ServeRequest = { id, batch };
+        // Resolved here: the child changes its directory for every batch.
+        const request: ServeRequest = { id, batch: { ...batch, programDir: path.resolve(batch.programDir) } };
         const result = new Promise<PlanResult[]>((resolve, reject) => this.pending.set(id, { batch, resolve, reject }));
         child.channel?.ref();
         child.send(request);
