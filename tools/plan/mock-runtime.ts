@@ -373,13 +373,18 @@ function sendToParent(message: BatchMessage | ServeReply): Promise<void> {
     return new Promise((resolve, reject) => process.send!(message, (err: Error | null) => (err ? reject(err) : resolve())));
 }
 
+/** Notes the stack being planned in `stackFile`, for the parent to name should the process end early. */
+function noteStackIn(stackFile: string): (stack: string) => void {
+    return (stack) => fs.writeFileSync(stackFile, stack);
+}
+
 /**
  * `--serve <stack-file>`: plans batch after batch, one at a time, each in its program's directory, as they
  * arrive over IPC (server.ts); ends when the parent disconnects.
  */
 function serve(stackFile: string): void {
     let queue = Promise.resolve();
-    const onStart = (stack: string) => fs.writeFileSync(stackFile, stack);
+    const onStart = noteStackIn(stackFile);
     const plan = async (batch: PlanBatch): Promise<BatchOutcome> => {
         try {
             process.chdir(path.resolve(batch.programDir));
@@ -409,7 +414,7 @@ async function main(): Promise<void> {
     }
     const [batchFile, resultFile, stackFile] = process.argv.slice(2);
     const batch = JSON.parse(fs.readFileSync(batchFile, "utf8")) as PlanBatch;
-    const onStart = (stack: string) => fs.writeFileSync(stackFile, stack);
+    const onStart = noteStackIn(stackFile);
     if (process.send) {
         const sent: Promise<void>[] = [];
         const outcome = await runBatch(batch, { onStart, onResult: (result) => void sent.push(sendToParent({ kind: "result", result })) });

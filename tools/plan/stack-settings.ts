@@ -86,8 +86,13 @@ export function parseConfigAssignment(assignment: string, project: string): [str
     return [key.includes(":") ? key : `${project}:${key}`, assignment.slice(eq + 1)];
 }
 
+/** The project file, as the CLI looks for it: Pulumi.yaml, then Pulumi.yml. */
+function projectFileOf(programDir: string): string | undefined {
+    return ["Pulumi.yaml", "Pulumi.yml"].map((f) => path.join(programDir, f)).find((f) => fs.existsSync(f));
+}
+
 export function loadStackSettings(programDir: string, stack: string): StackSettings {
-    const projectFile = ["Pulumi.yaml", "Pulumi.yml"].map((f) => path.join(programDir, f)).find((f) => fs.existsSync(f));
+    const projectFile = projectFileOf(programDir);
     if (!projectFile) {
         throw new Error(`${programDir}: no Pulumi.yaml (is this a Pulumi project directory?)`);
     }
@@ -132,7 +137,7 @@ export function loadStackSettings(programDir: string, stack: string): StackSetti
 
 /** Where a project keeps its stack files: Pulumi.yaml's `stackConfigDir`, else beside Pulumi.yaml. */
 function stackConfigDir(programDir: string): string {
-    const projectFile = ["Pulumi.yaml", "Pulumi.yml"].map((f) => path.join(programDir, f)).find((f) => fs.existsSync(f));
+    const projectFile = projectFileOf(programDir);
     const project = projectFile ? ((readYaml(projectFile) ?? {}) as { stackConfigDir?: string }) : {};
     return path.join(programDir, project.stackConfigDir ?? ".");
 }
