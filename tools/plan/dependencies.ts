@@ -7,10 +7,9 @@
 import { loadStackSettings, listStacks, stacksToPlan } from "./stack-settings";
 import { PlanError } from "./runner";
 
-/** The other stacks of the project that a stack's configuration refers to. */
-export function referencedStacks(programDir: string, stack: string): string[] {
+/** The other stacks of the project (`known`: its stack files) that a stack's configuration refers to. */
+function referencedStacks(programDir: string, stack: string, known: ReadonlySet<string>): string[] {
     const settings = loadStackSettings(programDir, stack);
-    const known = new Set(listStacks(programDir));
     const refs = new Set<string>();
     for (const value of Object.values(settings.config)) {
         const match = /^(?:[A-Za-z0-9_.-]+\/)?([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)$/.exec(value);
@@ -25,6 +24,7 @@ export function referencedStacks(programDir: string, stack: string): string[] {
 export function dependencyOrder(programDir: string, stacks: string[]): string[] {
     const order: string[] = [];
     const visiting = new Set<string>();
+    const known = new Set(listStacks(programDir));
     const visit = (stack: string): void => {
         if (order.includes(stack)) {
             return;
@@ -33,7 +33,7 @@ export function dependencyOrder(programDir: string, stacks: string[]): string[] 
             throw new PlanError(stack, `stack references form a cycle through ${[...visiting, stack].join(" -> ")}`);
         }
         visiting.add(stack);
-        for (const dependency of referencedStacks(programDir, stack)) {
+        for (const dependency of referencedStacks(programDir, stack, known)) {
             visit(dependency);
         }
         visiting.delete(stack);
