@@ -38,7 +38,7 @@ const all = testFiles("test").sort();
 const named = process.argv.slice(2).some((arg) => !arg.startsWith("-") && /\.ts$|\*/.test(arg));
 
 module.exports = {
-    "node-option": ["import=tsx"],
+    "node-option": [`require=${path.join(__dirname, "tools", "register.cjs")}`],
     extension: ["ts"],
     timeout: 120000,
     reporter: "spec",

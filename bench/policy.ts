@@ -8,7 +8,7 @@
  * all three idioms, RDS of two engines, AWS Backup plans, data sources), planned offline once, evaluated the
  * same way: its time per resource against the synthetic 1,000's (goal <= 1.5x).
  *
- *   npx tsx bench/policy.ts [--repeat N]
+ *   node -r ./tools/register.cjs bench/policy.ts [--repeat N]
  */
 import * as path from "path";
 import { ALL_POLICIES, PACK_ENFORCEMENT_LEVEL } from "../policy/all";

@@ -2,9 +2,9 @@
  * `npm run bench`: every benchmark of the repository in one run.
  *
  * 1. Offline plan and check of prod and dr against a floor. The floor is what any offline run must pay:
- *    a Node process (with the tsx loader) that loads @pulumi/pulumi and the provider modules the program
+ *    a Node process (with the TypeScript loader, tools/register.cjs) that loads @pulumi/pulumi and the provider modules the program
  *    imports (read from index.ts, lib/, components/ and stacks/). The measured commands run the same way
- *    (`node --import tsx tools/<cli>.ts`, without npm's own start-up). Runs are interleaved (A B B A ...),
+ *    (`node --require tools/register.cjs tools/<cli>.ts`, without npm's own start-up). Runs are interleaved (A B B A ...),
  *    each figure is the median of N, and the ratio is median / floor median.
  * 2. The other benchmarks, each standalone: bench/policy.ts (policy evaluation per resource) and
  *    bench/backup.ts (the backup pipeline against plain pg_dump), when present.
@@ -19,6 +19,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { TS_REGISTER } from "../tools/plan/runner";
 
 const REPO = path.resolve(__dirname, "..");
 const QUICK = process.env.BENCH_QUICK === "1";
@@ -82,10 +83,10 @@ function section(title: string) {
 
 export function planAndCheck(): void {
     const modules = programModules();
-    const floor: Timed = { name: "floor: load the SDK and the program's provider modules", args: ["--import", "tsx", "-e", modules.map((m) => `require(${JSON.stringify(m)});`).join(" ")], samples: [] };
-    const plan: Timed = { name: `plan ${STACKS.join("+")} (tools/plan/plan.ts)`, args: ["--import", "tsx", "tools/plan/plan.ts", ...STACKS.flatMap((s) => ["--stack", s]), "--json"], samples: [] };
-    const check: Timed = { name: `plan+check ${STACKS.join("+")} (tools/check/check.ts)`, args: ["--import", "tsx", "tools/check/check.ts", ...STACKS.flatMap((s) => ["--stack", s]), "--json"], samples: [] };
-    const checkAll: Timed = { name: "plan+check every stack (all six, tools/check/check.ts)", args: ["--import", "tsx", "tools/check/check.ts", "--json"], samples: [] };
+    const floor: Timed = { name: "floor: load the SDK and the program's provider modules", args: ["--require", TS_REGISTER, "-e", modules.map((m) => `require(${JSON.stringify(m)});`).join(" ")], samples: [] };
+    const plan: Timed = { name: `plan ${STACKS.join("+")} (tools/plan/plan.ts)`, args: ["--require", TS_REGISTER, "tools/plan/plan.ts", ...STACKS.flatMap((s) => ["--stack", s]), "--json"], samples: [] };
+    const check: Timed = { name: `plan+check ${STACKS.join("+")} (tools/check/check.ts)`, args: ["--require", TS_REGISTER, "tools/check/check.ts", ...STACKS.flatMap((s) => ["--stack", s]), "--json"], samples: [] };
+    const checkAll: Timed = { name: "plan+check every stack (all six, tools/check/check.ts)", args: ["--require", TS_REGISTER, "tools/check/check.ts", "--json"], samples: [] };
     section(`offline plan and check of ${STACKS.join(" and ")} against the SDK floor (median of ${RUNS} interleaved runs)`);
     console.log(`floor modules (${modules.length}): ${modules.join(", ")}`);
     // Warm the file cache once, unmeasured.
@@ -123,7 +124,7 @@ function otherBenchmarks(): void {
         }
         const start = process.hrtime.bigint();
         const env = { ...(QUICK ? bench.quickEnv : {}), ...process.env };
-        const child = spawnSync(process.execPath, ["--import", "tsx", file, ...(QUICK ? bench.quickArgs : [])], { cwd: REPO, stdio: "inherit", env });
+        const child = spawnSync(process.execPath, ["--require", TS_REGISTER, file, ...(QUICK ? bench.quickArgs : [])], { cwd: REPO, stdio: "inherit", env });
         const seconds = Number(process.hrtime.bigint() - start) / 1e9;
         console.log(`  bench/${bench.file} ${child.status === 0 ? "finished" : `FAILED (exit ${child.status ?? child.signal})`} in ${fmt(seconds)}`);
         if (child.status !== 0) {

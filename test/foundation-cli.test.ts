@@ -10,9 +10,10 @@ import * as os from "os";
 import * as path from "path";
 import { REPO } from "./support/plans";
 import { UNKNOWN } from "../tools/plan/model";
+import { TS_REGISTER } from "../tools/plan/runner";
 
 function runPlan(args: string[], cwd = REPO, env: Record<string, string> = {}) {
-    const result = spawnSync(process.execPath, ["--import", "tsx", path.join(REPO, "tools", "plan", "plan.ts"), ...args], {
+    const result = spawnSync(process.execPath, ["--require", TS_REGISTER, path.join(REPO, "tools", "plan", "plan.ts"), ...args], {
         cwd,
         encoding: "utf8",
         env: { ...process.env, ...env },

@@ -17,11 +17,10 @@ import * as fs from "fs";
 import * as path from "path";
 import { checkPlans, mandatoryCount, StackCheck } from "../tools/check/core";
 import { isSecret, PlanResult } from "../tools/plan/model";
+import { TS_REGISTER } from "../tools/plan/runner";
 import { planProgram, REPO } from "./support/plans";
 
 const CORPUS = path.join(REPO, "test", "fixtures", "programs");
-/** As `npm run plan|check` runs them (tsx's CLI starts node with this same loader, in one more process). */
-const TSX_LOADER = require.resolve("tsx");
 
 interface Expected {
     stack: string;
@@ -38,7 +37,7 @@ function expectations(program: string): Expected {
 }
 
 function cli(tool: "plan" | "check", args: string[]) {
-    const child = spawnSync(process.execPath, ["--import", TSX_LOADER, path.join(REPO, "tools", tool, `${tool}.ts`), ...args], { cwd: REPO, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    const child = spawnSync(process.execPath, ["--require", TS_REGISTER, path.join(REPO, "tools", tool, `${tool}.ts`), ...args], { cwd: REPO, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
     return { status: child.status, stdout: child.stdout, stderr: child.stderr };
 }
 

@@ -12,6 +12,7 @@ import { RETENTION_TABLE } from "../lib/retention";
 import { checkPlans, StackCheck } from "../tools/check/core";
 import { parseArgs } from "../tools/check/check";
 import { PlannedResource, PlanResult } from "../tools/plan/model";
+import { TS_REGISTER } from "../tools/plan/runner";
 import { renderHtml } from "../tools/report/html";
 import { cell, renderMarkdown, truncate } from "../tools/report/markdown";
 import { buildTopology, pairStacks, Topology } from "../tools/report/topology";
@@ -239,7 +240,7 @@ describe("reports: markdown, topology, HTML", function () {
 
         it("npm run check -- --format html --out FILE writes the page (prod and dr)", async () => {
             const file = path.join(dir, "cli.html");
-            const child = spawnSync(process.execPath, ["--import", "tsx", path.join(REPO, "tools", "check", "check.ts"), "--stack", "prod", "--stack", "dr", "--format", "html", "--out", file], {
+            const child = spawnSync(process.execPath, ["--require", TS_REGISTER, path.join(REPO, "tools", "check", "check.ts"), "--stack", "prod", "--stack", "dr", "--format", "html", "--out", file], {
                 cwd: REPO,
                 encoding: "utf8",
             });

@@ -1,5 +1,5 @@
 /**
- * `npm run typecheck` as part of `npm test`: the strict TypeScript check of the whole repository (tsx runs
+ * `npm run typecheck` as part of `npm test`: the strict TypeScript check of the whole repository (tools/register.cjs runs
  * the tests without type checking). A test of its own so that it runs beside the others (.mocharc.js
  * starts it first) instead of before them.
  */

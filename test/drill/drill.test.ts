@@ -12,6 +12,7 @@ import { drillSection } from "../../tools/drill/html-section";
 import { parseDrillArgs } from "../../tools/drill/drill";
 import { readReports, writeReport, type DrillReport } from "../../tools/drill/report";
 import { runDrill } from "../../tools/drill/scenarios";
+import { TS_REGISTER } from "../../tools/plan/runner";
 import { renderHtml } from "../../tools/report/html";
 import { REPO } from "../support/scripts";
 
@@ -79,7 +80,7 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
         assert.throws(() => parseDrillArgs(["--scenario", "region", "--rows", "-5"]), /--rows must be a number/);
         assert.throws(() => parseDrillArgs(["--scenario", "region", "--verbose"]), /unknown argument "--verbose"/);
         assert.deepEqual(parseDrillArgs(["--scenario", "region", "--rows", "100", "--write-seconds", "0.5"]), { scenario: "region", rows: 100, writeSeconds: 0.5 });
-        const cli = spawnSync(path.join(REPO, "node_modules", ".bin", "tsx"), [path.join(REPO, "tools", "drill", "drill.ts"), "--scenario", "flood"], { encoding: "utf8" });
+        const cli = spawnSync(process.execPath, ["--require", TS_REGISTER, path.join(REPO, "tools", "drill", "drill.ts"), "--scenario", "flood"], { encoding: "utf8" });
         assert.equal(cli.status, 2, cli.stderr);
         assert.match(cli.stderr, /--scenario must be corruption or region/);
     });

@@ -9,12 +9,11 @@ import * as os from "os";
 import * as path from "path";
 import { REPO_ROOT } from "../../tools/check/core";
 import { parseArgs } from "../../tools/check/check";
+import { TS_REGISTER } from "../../tools/plan/runner";
 
-/** As `npm run check` runs it (tsx's CLI starts node with this same loader, in one more process). */
-const TSX_LOADER = require.resolve("tsx");
-
+/** As `npm run check` runs it. */
 function check(args: string[]) {
-    const child = spawnSync(process.execPath, ["--import", TSX_LOADER, path.join(REPO_ROOT, "tools", "check", "check.ts"), ...args], { cwd: REPO_ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    const child = spawnSync(process.execPath, ["--require", TS_REGISTER, path.join(REPO_ROOT, "tools", "check", "check.ts"), ...args], { cwd: REPO_ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
     return { status: child.status, stdout: child.stdout, stderr: child.stderr };
 }
 

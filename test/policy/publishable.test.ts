@@ -9,10 +9,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { checkPlan, REPO_ROOT } from "../../tools/check/core";
+import { TS_REGISTER } from "../../tools/plan/runner";
 import { planProgram } from "../support/plans";
 
 const POLICY_DIR = path.join(REPO_ROOT, "policy");
-const TSX_LOADER = require.resolve("tsx");
 
 /** What `pulumi policy publish` takes: the pack's own files, never its node_modules. */
 function copyPack(dir: string): string[] {
@@ -69,7 +69,7 @@ describe("publishable pack: policy/ alone", function () {
             const [plan] = await planProgram(path.join(REPO_ROOT, "test", "fixtures", "outside-program"), ["dev"], { preview: false });
             fs.writeFileSync(path.join(dir, "plan.json"), JSON.stringify(plan));
             fs.writeFileSync(path.join(dir, "evaluate.ts"), DRIVER);
-            const child = spawnSync(process.execPath, ["--import", TSX_LOADER, "evaluate.ts"], { cwd: dir, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+            const child = spawnSync(process.execPath, ["--require", TS_REGISTER, "evaluate.ts"], { cwd: dir, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
             assert.equal(child.status, 0, child.stderr);
             const result = JSON.parse(child.stdout) as { violations: Array<{ policy: string; message: string }>; packModules: number; repoPackModules: string[]; policyFrom: string };
 

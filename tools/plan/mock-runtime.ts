@@ -401,7 +401,7 @@ function serve(stackFile: string): void {
 }
 
 /**
- * Child-process entry: `tsx tools/plan/mock-runtime.ts <batch-json-file> <result-json-file> <stack-file>`,
+ * Child-process entry: `node --require tools/register.cjs tools/plan/mock-runtime.ts <batch-json-file> <result-json-file> <stack-file>`,
  * the last noting the stack being planned (runner.ts names it if the process ends early). With an IPC
  * channel (startBatch), results go to the parent one stack at a time and the file is not written; the final
  * message carries the outcome without the results already sent.

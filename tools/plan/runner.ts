@@ -7,7 +7,6 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { pathToFileURL } from "url";
 import { PlanResult } from "./model";
 import type { BatchMessage, BatchOutcome, PlanBatch, RunOptions } from "./mock-runtime";
 
@@ -19,13 +18,16 @@ export class PlanError extends Error {
 }
 
 const RUNNER = path.join(__dirname, "mock-runtime.ts");
-/** tsx's loader by absolute URL: the child runs in the program's directory, which may not have tsx. */
-const TSX_LOADER = pathToFileURL(path.resolve(__dirname, "..", "..", "node_modules", "tsx", "dist", "loader.mjs")).href;
+/**
+ * The TypeScript loader every process of ours runs under (`node --require TS_REGISTER file.ts`), by absolute
+ * path: the planning child runs in the program's directory, which may have no loader of its own.
+ */
+export const TS_REGISTER = path.resolve(__dirname, "..", "register.cjs");
 
 /** How to start the planning child (mock-runtime.ts) with `args`. */
 export function plannerCommand(args: string[]): { args: string[]; env: NodeJS.ProcessEnv } {
     return {
-        args: ["--import", TSX_LOADER, RUNNER, ...args],
+        args: ["--require", TS_REGISTER, RUNNER, ...args],
         // A program without its own node_modules (another team's, checked with --program) resolves
         // @pulumi/* from ours; its own node_modules, when present, still come first.
         env: { ...process.env, NODE_PATH: [process.env.NODE_PATH, path.resolve(__dirname, "..", "..", "node_modules")].filter(Boolean).join(path.delimiter) },

@@ -1,0 +1,90 @@
+/**
+ * tools/register.cjs, the TypeScript loader of every CLI, planning child and test process: the nearest
+ * tsconfig.json decides the emit, import() of an extensionless .ts path works as under tsc's CommonJS, a
+ * stack frame names the .ts file and line, and the compile cache neither serves a stale compile nor breaks
+ * when it cannot be written.
+ */
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { TS_REGISTER } from "../tools/plan/runner";
+
+/** Runs `file` from the repository's directory, as the CLIs run a program in a directory of its own. */
+function runTs(file: string, tmpdir: string) {
+    const child = spawnSync(process.execPath, ["--require", TS_REGISTER, file], { cwd: path.resolve(__dirname, ".."), encoding: "utf8", env: { ...process.env, TMPDIR: tmpdir } });
+    return { status: child.status, stdout: child.stdout.trim(), stderr: child.stderr };
+}
+
+function write(file: string, text: string): string {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, text);
+    return file;
+}
+
+describe("tools/register.cjs (the TypeScript loader)", function () {
+    this.timeout(60_000);
+    let dir: string;
+    let tmpdir: string;
+
+    beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-register-"));
+        tmpdir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-register-tmp-"));
+    });
+    afterEach(() => {
+        fs.rmSync(dir, { recursive: true, force: true });
+        fs.rmSync(tmpdir, { recursive: true, force: true });
+    });
+
+    // A declared-only class field exists on the instance with define semantics (target ES2022, tsc's default)
+    // and not without them: the emit depends on the tsconfig.json next to the file.
+    const CLASS_FIELD = `class Holder { declare readonly marker?: string; field!: number; }\nconsole.log("field" in new Holder());\n`;
+
+    it("compiles each file with the tsconfig.json nearest to it, and compiles again when that tsconfig changes", () => {
+        const tsconfig = path.join(dir, "tsconfig.json");
+        const main = write(path.join(dir, "src", "main.ts"), CLASS_FIELD);
+        write(tsconfig, JSON.stringify({ compilerOptions: { target: "es2022", strict: true } }));
+        assert.deepEqual(runTs(main, tmpdir), { status: 0, stdout: "true", stderr: "" });
+        // The same file, unchanged: a cached compile would still say true.
+        write(tsconfig, `{\n  // comments are allowed, as tsc allows them\n  "compilerOptions": { "target": "es2022", "useDefineForClassFields": false }\n}\n`);
+        assert.deepEqual(runTs(main, tmpdir), { status: 0, stdout: "false", stderr: "" });
+    });
+
+    it("turns import() of an extensionless .ts path into require(), as tsc's CommonJS output does", () => {
+        write(path.join(dir, "lib", "answer.ts"), `export const answer: number = 42;\n`);
+        const main = write(path.join(dir, "main.ts"), `async function main(): Promise<void> {\n    const { answer } = await import("./lib/answer");\n    console.log(answer);\n}\nvoid main();\n`);
+        assert.deepEqual(runTs(main, tmpdir), { status: 0, stdout: "42", stderr: "" });
+    });
+
+    it("maps a stack frame to the .ts file and line that threw, from a fresh compile and from the cache alike", () => {
+        const main = write(path.join(dir, "deep", "thrower.ts"), `interface Shape { sides: number }\nconst shape: Shape = { sides: 3 };\n\nfunction fail(): never {\n    throw new Error(\`bad shape \${shape.sides}\`);\n}\ntry { fail(); } catch (e) { console.log((e as Error).stack!.split("\\n")[1].trim()); }\n`);
+        for (const run of ["fresh", "cached"]) {
+            const result = runTs(main, tmpdir);
+            assert.equal(result.status, 0, `${run}: ${result.stderr}`);
+            assert.equal(result.stdout, `at fail (${main}:5:11)`, run);
+        }
+    });
+
+    it("serves a file's new text, not its old compile, once the file changes", () => {
+        const main = write(path.join(dir, "main.ts"), `console.log("first" as string);\n`);
+        assert.equal(runTs(main, tmpdir).stdout, "first");
+        write(main, `console.log("second" as string);\n`);
+        assert.equal(runTs(main, tmpdir).stdout, "second");
+    });
+
+    it("still runs when the cache directory cannot be written", () => {
+        // A temp dir that is a file: no cache directory can be made under it, even by root.
+        const notADirectory = write(path.join(tmpdir, "a-file"), "");
+        const main = write(path.join(dir, "main.ts"), `const n: number = 7;\nconsole.log(n * 6);\n`);
+        const result = runTs(main, notADirectory);
+        assert.deepEqual(result, { status: 0, stdout: "42", stderr: "" });
+    });
+
+    it("reports a syntax error with the file and line", () => {
+        const main = write(path.join(dir, "broken.ts"), `const ok = 1;\nconst = 2;\n`);
+        const result = runTs(main, tmpdir);
+        assert.notEqual(result.status, 0);
+        assert.match(result.stderr, /broken\.ts:2:6: ERROR: Expected identifier but found "="/);
+    });
+});

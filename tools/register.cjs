@@ -1,0 +1,98 @@
+/**
+ * The TypeScript loader of the CLIs, the planning child, the benchmarks and the tests:
+ * `node --require ./tools/register.cjs FILE.ts` (the npm scripts and .mocharc.js do this).
+ *
+ * Only .ts files are compiled, by esbuild with the tsconfig.json nearest to each file (as tsx does); every
+ * .js module, the SDK's and the providers' included, is loaded by Node untouched. Why not tsx itself: its
+ * require hook runs es-module-lexer over every .js file it loads, to find ES modules among them, and routes
+ * resolution through its ESM hooks' worker. Loading @pulumi/pulumi took 2.3 s of CPU under tsx and 1.0 s
+ * without (node 20, 2026-12-02), and every plan, check and test process paid it. Node 20.19+ itself loads
+ * an ES-module-only package (oidc-provider) with require().
+ *
+ * A compile is a synchronous round trip to esbuild's service (about 5 ms a file), so compiled files are
+ * kept, as tsx keeps them, in a cache directory of the user's under the system temp dir, keyed by the
+ * file's path, its text, the nearest tsconfig.json's text, esbuild's version and the options below.
+ *
+ * The source map (inline, its source named relative to the file itself) is on, so that a checked program's error names its .ts file:line
+ * (tools/plan/program-errors.ts); tools/plan/no-dependency-source-maps.ts keeps them off for node_modules.
+ */
+"use strict";
+const crypto = require("crypto");
+const fs = require("fs");
+const Module = require("module");
+const os = require("os");
+const path = require("path");
+const esbuild = require("esbuild");
+
+const OPTIONS = {
+    bundle: false,
+    write: false,
+    format: "cjs",
+    platform: "node",
+    target: `node${process.versions.node}`,
+    // import() becomes require(), as tsc compiles it for "module": "commonjs" (and as ts-node runs a program
+    // under the Pulumi CLI): `await import("../components/x")` names a .ts file without its extension.
+    supported: { "dynamic-import": false },
+    sourcemap: "inline",
+    keepNames: true,
+    logLevel: "silent",
+};
+const CACHE_DIR = path.join(os.tmpdir(), `oauth2-dr-ts-${typeof process.getuid === "function" ? process.getuid() : "user"}`);
+const CACHE_SALT = JSON.stringify([esbuild.version, OPTIONS, 2]);
+
+/** The text of the tsconfig.json esbuild uses for `file` (the nearest one above it), or "" when none. */
+function nearestTsconfigText(file) {
+    for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+        try {
+            return fs.readFileSync(path.join(dir, "tsconfig.json"), "utf8");
+        } catch {
+            if (path.dirname(dir) === dir) {
+                return "";
+            }
+        }
+    }
+}
+
+function cachedOutput(key) {
+    try {
+        return fs.readFileSync(path.join(CACHE_DIR, `${key}.js`), "utf8");
+    } catch {
+        return undefined;
+    }
+}
+
+/** Written under a unique name, then renamed: processes running side by side never read half a file. */
+function storeOutput(key, code) {
+    try {
+        fs.mkdirSync(CACHE_DIR, { recursive: true, mode: 0o700 });
+        const partial = path.join(CACHE_DIR, `${key}.${process.pid}.${crypto.randomBytes(4).toString("hex")}.tmp`);
+        fs.writeFileSync(partial, code);
+        fs.renameSync(partial, path.join(CACHE_DIR, `${key}.js`));
+    } catch {
+        // A cache that cannot be written (read-only temp dir) only costs the next process a compile.
+    }
+}
+
+function compiled(filename) {
+    const source = fs.readFileSync(filename, "utf8");
+    const key = crypto.createHash("sha256").update(CACHE_SALT).update("\0").update(filename).update("\0").update(source).update("\0").update(nearestTsconfigText(filename)).digest("hex");
+    const hit = cachedOutput(key);
+    if (hit !== undefined) {
+        return hit;
+    }
+    // build (not transform) so that esbuild itself reads the nearest tsconfig.json, extends and all.
+    const code = esbuild.buildSync({ ...OPTIONS, entryPoints: [filename], absWorkingDir: path.dirname(filename) }).outputFiles[0].text;
+    storeOutput(key, code);
+    return code;
+}
+
+function compileTypeScript(module, filename) {
+    module._compile(compiled(filename), filename);
+}
+
+if (!(Module._extensions[".ts"] && Module._extensions[".ts"].oauth2DrRegister)) {
+    process.setSourceMapsEnabled(true);
+    compileTypeScript.oauth2DrRegister = true;
+    Module._extensions[".ts"] = compileTypeScript;
+    Module._extensions[".cts"] = compileTypeScript;
+}
