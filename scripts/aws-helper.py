@@ -38,9 +38,13 @@ import time
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
-import botocore.exceptions
-import botocore.session
-from s3transfer.manager import TransferConfig, TransferManager
+try:
+    import botocore.exceptions
+    import botocore.session
+    from s3transfer.manager import TransferConfig, TransferManager
+except ImportError as missing:
+    # lib.sh reports this line (aws-helper.err) when the helper is not running.
+    sys.exit(f"{sys.executable} cannot import {missing.name}: install python3-botocore and python3-s3transfer, or name a python3 that has them in AWS_HELPER_PYTHON")
 
 SESSION = botocore.session.get_session()
 CLIENTS = {}

@@ -129,6 +129,7 @@ previous_key=$(cat "$WORK_DIR/previous.key")
 if [[ -n "$previous_key" && "$PASSPHRASE_SOURCE" == secretsmanager ]]; then
     s3_get_file "$previous_key" "$WORK_DIR/previous.json" 2>"$WORK_DIR/s3.err" \
         || die "$EX_STORAGE" "cannot read the previous manifest $previous_key: $(one_line_error "$WORK_DIR/s3.err")"
+    manifest_load "$WORK_DIR/previous.json" || die "$EX_STORAGE" "the previous manifest $(s3_uri "$previous_key") is not a JSON object"
     previous_arn=$(manifest_get "$WORK_DIR/previous.json" .passphrase.secret_arn)
     previous_version=$(manifest_get "$WORK_DIR/previous.json" .passphrase.version_id)
     if [[ -n "$previous_arn" && "$(secret_name_of "$previous_arn")" != "$PASSPHRASE_SECRET_NAME" && "${BACKUP_PASSPHRASE_SECRET_CHANGED:-0}" != 1 ]]; then

@@ -17,8 +17,8 @@
 # Common environment:
 #   BUCKET                      backup bucket name (required by every script)
 #   AWS_REGION                  region of the bucket and secrets (optional; the CLI's default otherwise)
-#   AWS_HELPER_PYTHON           python3 with botocore and s3transfer for aws-helper.py (default: python3, else
-#                               /usr/bin/python3)
+#   AWS_HELPER_PYTHON           python3 with botocore and s3transfer for aws-helper.py, used as it is (default:
+#                               the first of python3 and /usr/bin/python3 that has them)
 #   AWS_ENDPOINT_URL            S3/Secrets Manager/RDS endpoint override, for tests (moto). The AWS CLI v1
 #                               ignores it for some services (rds), so it is passed as --endpoint-url.
 #   PASSPHRASE_FILE             file holding the backup passphrase (first line), or
@@ -127,12 +127,13 @@ require_curl_for_helper() {
 start_aws_helper() {
     require_curl_for_helper
     AWS_HELPER_SOCKET="$WORK_DIR/aws.sock"
-    # The first of AWS_HELPER_PYTHON, python3, /usr/bin/python3 that has botocore and s3transfer (Debian's
-    # python3-botocore and python3-s3transfer serve /usr/bin/python3; a python3 earlier on PATH may lack
-    # them). Chosen in the background: no wait here.
+    # AWS_HELPER_PYTHON when set, as it is: a python3 there without botocore fails with the helper's own line
+    # naming it, never a silent fall-back to another python. Otherwise the first of python3, /usr/bin/python3
+    # that has botocore and s3transfer (Debian's python3-botocore and python3-s3transfer serve
+    # /usr/bin/python3; a python3 earlier on PATH may lack them). Started in the background: no wait here.
     (
         local candidates=(python3 /usr/bin/python3) python
-        [[ -z "${AWS_HELPER_PYTHON:-}" ]] || candidates=("$AWS_HELPER_PYTHON" "${candidates[@]}")
+        [[ -z "${AWS_HELPER_PYTHON:-}" ]] || exec "$AWS_HELPER_PYTHON" "$LIB_DIR/aws-helper.py" "$AWS_HELPER_SOCKET" "$$"
         for python in "${candidates[@]}"; do
             # find_spec looks the packages up without importing them (the helper imports them once).
             "$python" -c 'import importlib.util as u, sys; sys.exit(not (u.find_spec("botocore") and u.find_spec("s3transfer")))' 2>/dev/null \
@@ -478,10 +479,50 @@ strip_server_fields() {
 BACKUP_PREFIX="${BACKUP_PREFIX:-database/}"
 [[ "$BACKUP_PREFIX" == */ ]] || BACKUP_PREFIX="$BACKUP_PREFIX/"
 
-# manifest_get FILE KEY: a scalar at a jq path (".passphrase.version_id") or a top-level key; "" when absent.
+# manifest_load FILE: reads the scalars of the manifest FILE (all but row_counts and the schema's columns) with
+# one jq, for manifest_get; fails when FILE is not a JSON object. A restore or a verification reads a dozen
+# fields of its manifest, and each jq process costs about 35 ms of CPU. Call it in the script's own shell:
+# manifest_get runs in command substitutions, whose subshells cannot fill a cache for the calls after them.
+declare -gA MANIFEST_FIELDS=() MANIFEST_TEXTS=()
+manifest_load() {
+    local listing fields text="" i key
+    # -n and input: an empty file is an error, not zero outputs.
+    listing=$(jq -nr 'input | if type != "object" then error("not a JSON object") else . end
+        | del(.row_counts, .schema_definition.tables)
+        | [paths(scalars) as $p | getpath($p) as $v
+           | select($v != null and $v != false and all($p[]; type == "string" and test("^[A-Za-z_][A-Za-z0-9_]*$")))
+           | ($p | "." + join(".")), ($v | tostring)] | @sh' "$1" 2>/dev/null) || return 1
+    # @sh quotes every key and value, so the eval only ever assigns words.
+    eval "fields=($listing)"
+    for key in "${!MANIFEST_FIELDS[@]}"; do
+        [[ "$key" != "$1"$'\x1f'* ]] || unset 'MANIFEST_FIELDS[$key]'
+    done
+    for ((i = 0; i < ${#fields[@]}; i += 2)); do
+        MANIFEST_FIELDS["$1"$'\x1f'"${fields[i]}"]=${fields[i + 1]}
+    done
+    IFS= read -r -d '' text <"$1" || true
+    MANIFEST_TEXTS["$1"]=$text
+}
+
+# manifest_is_loaded FILE: manifest_load read FILE, and FILE has not changed since.
+manifest_is_loaded() {
+    local text=""
+    [[ -n "${MANIFEST_TEXTS["$1"]+set}" ]] || return 1
+    IFS= read -r -d '' text <"$1" || true
+    [[ "$text" == "${MANIFEST_TEXTS["$1"]}" ]]
+}
+
+# manifest_get FILE KEY: a scalar at a jq path (".passphrase.version_id") or a top-level key; "" when absent
+# (null and false count as absent, as jq's //). From manifest_load's reading when FILE is loaded and has the
+# scalar; by jq otherwise (a field it lacks, an object, an array element).
 manifest_get() {
-    local path=$2
+    local path=$2 key
     [[ "$path" == .* ]] || path=".$path"
+    key="$1"$'\x1f'"$path"
+    if [[ -n "${MANIFEST_FIELDS["$key"]+set}" ]] && manifest_is_loaded "$1"; then
+        printf '%s\n' "${MANIFEST_FIELDS["$key"]}"
+        return 0
+    fi
     jq -r "$path // empty | tostring" "$1"
 }
 

@@ -290,7 +290,7 @@ verify_dump() {
         return
     fi
     local m="$WORK_DIR/manifest.json"
-    if ! s3_get_file "$manifest_key" "$m" 2>"$WORK_DIR/s3.err" || ! jq -e 'type == "object"' "$m" >/dev/null 2>&1; then
+    if ! s3_get_file "$manifest_key" "$m" 2>"$WORK_DIR/s3.err" || ! manifest_load "$m"; then
         result "backup completed successfully" FAIL "cannot read the manifest $(s3_uri "$manifest_key"): $(one_line_error "$WORK_DIR/s3.err")"
         die "$EX_STORAGE" "cannot read the manifest $(s3_uri "$manifest_key")"
     fi
@@ -393,6 +393,7 @@ check_size() {
     local key=$1 want_size=$2 stored=$3 previous prev_size="" prev_object min_size="${VERIFY_MIN_SIZE_BYTES:-1024}" shrink="${VERIFY_MAX_SHRINK_PERCENT:-50}"
     previous=$(previous_manifest_key "$key" "$PGDATABASE" 2>/dev/null) || previous=""
     if [[ -n "$previous" ]] && s3_get_file "$previous" "$WORK_DIR/previous.json" 2>/dev/null; then
+        manifest_load "$WORK_DIR/previous.json" || true  # not JSON: manifest_get's own jq says so below
         prev_object=$(manifest_get "$WORK_DIR/previous.json" object_key)
         prev_size=$(s3_size "$prev_object" 2>/dev/null) || prev_size=$(manifest_get "$WORK_DIR/previous.json" size_bytes)
     fi

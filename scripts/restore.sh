@@ -89,7 +89,7 @@ if ! s3_get_file "$manifest_key" "$m" 2>"$WORK_DIR/s3.err"; then
     grep -Eq '404|Not Found|NoSuchKey' "$WORK_DIR/s3.err" && die "$EX_NO_BACKUP" "no manifest $(s3_uri "$manifest_key"): nothing to restore"
     die "$EX_STORAGE" "cannot read the manifest $(s3_uri "$manifest_key"): $(one_line_error "$WORK_DIR/s3.err")"
 fi
-jq -e 'type == "object"' "$m" >/dev/null 2>&1 || die "$EX_NO_BACKUP" "$manifest_key is not a manifest (not JSON)"
+manifest_load "$m" || die "$EX_NO_BACKUP" "$manifest_key is not a manifest (not JSON)"
 [[ "$(manifest_get "$m" status)" == "complete" ]] || die "$EX_NO_BACKUP" "$manifest_key is not a complete backup"
 manifest_db=$(manifest_get "$m" database)
 [[ "$manifest_db" == "$source_db" ]] \

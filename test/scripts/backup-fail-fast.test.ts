@@ -14,6 +14,7 @@ import {
     listKeys,
     passphraseFile,
     putObject,
+    resolvedHelperPython,
     rotateSecret,
     runScript,
     scriptEnv,
@@ -144,6 +145,18 @@ describe("backup scripts fail fast, and key versions", function () {
                 assert.match(result.stderr, /ERROR: curl 7\.81\.0 is too old: the scripts need curl 7\.87 or newer/);
                 assertNoLongWork(result);
             }
+        });
+
+        it("an AWS_HELPER_PYTHON without botocore: the helper's line naming that python, never another python instead", async function () {
+            const shims = fs.mkdtempSync(`${dir}/bare-python-`);
+            // The same interpreter without its site-packages (-S): no botocore, whatever else is installed.
+            const real = resolvedHelperPython();
+            assert.ok(real, "no python3 with botocore (.ci/setup installs python3-botocore)");
+            fs.writeFileSync(`${shims}/python3-bare`, `#!/bin/sh\nexec ${real} -S "$@"\n`, { mode: 0o755 });
+            const result = await timedRun("with a python3 lacking botocore", "db-backup.sh", env(newBucket(), { AWS_HELPER_PYTHON: `${shims}/python3-bare` }));
+            assert.equal(result.code, 4, explain(result));
+            assert.match(result.stderr, /the AWS helper \(.*\) is not running: .* cannot import botocore: install python3-botocore and python3-s3transfer, or name a python3 that has them in AWS_HELPER_PYTHON/);
+            assertNoLongWork(result);
         });
     });
 

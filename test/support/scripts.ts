@@ -56,9 +56,9 @@ let helperPython: string | undefined | null = null;
  * The interpreter the scripts' AWS helper would pick (lib.sh: python3, then /usr/bin/python3, the first with
  * botocore and s3transfer), resolved once to its real executable: a python3 on PATH may be a version
  * manager's shim (pyenv's runs a dozen bash scripts per start), which every script run would pay twice.
- * The scripts still check it (AWS_HELPER_PYTHON is lib.sh's first candidate).
+ * The scripts use it as it is (AWS_HELPER_PYTHON).
  */
-function resolvedHelperPython(): string | undefined {
+export function resolvedHelperPython(): string | undefined {
     if (helperPython === null) {
         const probe = "import importlib.util as u, sys; sys.exit(1) if not (u.find_spec('botocore') and u.find_spec('s3transfer')) else print(sys.executable)";
         helperPython = ["python3", "/usr/bin/python3"]
