@@ -120,10 +120,14 @@ function rpcSocket(moto: MotoServer): string {
     if (known) {
         return known;
     }
-    const socket = path.join(tempDir("oauth2-dr-aws-rpc-"), "rpc.sock");
+    const dir = tempDir("oauth2-dr-aws-rpc-");
+    const socket = path.join(dir, "rpc.sock");
     const child = spawn(botocorePython(), [RPC_SCRIPT, socket, moto.endpoint, String(process.pid)], { env: baseEnv(moto.env()), stdio: ["ignore", "ignore", "inherit"] });
     child.unref();
-    process.once("exit", () => child.kill("SIGKILL"));
+    process.once("exit", () => {
+        child.kill("SIGKILL");
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
     for (let waited = 0; !fs.existsSync(socket); waited += 50) {
         if (child.exitCode !== null || waited > 20_000) {
             throw new Error(`aws-rpc.py did not start for ${moto.endpoint}`);
