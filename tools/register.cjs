@@ -40,17 +40,25 @@ const OPTIONS = {
 const CACHE_DIR = path.join(os.tmpdir(), `oauth2-dr-ts-${typeof process.getuid === "function" ? process.getuid() : "user"}`);
 const CACHE_SALT = JSON.stringify([esbuild.version, OPTIONS, 2]);
 
-/** The text of the tsconfig.json esbuild uses for `file` (the nearest one above it), or "" when none. */
-function nearestTsconfigText(file) {
-    for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+/** Per directory, the nearest tsconfig.json's text: looked up once per process, not once per module load. */
+const tsconfigTexts = new Map();
+
+/**
+ * The text of the tsconfig.json esbuild uses for files in `dir` (the nearest one at or above it), or "" when
+ * none. Only that file's text is in the cache key: a change to a tsconfig it `extends` is not seen until the
+ * nearest one changes too (or the cache directory is removed).
+ */
+function nearestTsconfigText(dir) {
+    let text = tsconfigTexts.get(dir);
+    if (text === undefined) {
         try {
-            return fs.readFileSync(path.join(dir, "tsconfig.json"), "utf8");
+            text = fs.readFileSync(path.join(dir, "tsconfig.json"), "utf8");
         } catch {
-            if (path.dirname(dir) === dir) {
-                return "";
-            }
+            text = path.dirname(dir) === dir ? "" : nearestTsconfigText(path.dirname(dir));
         }
+        tsconfigTexts.set(dir, text);
     }
+    return text;
 }
 
 function cachedOutput(key) {
@@ -75,7 +83,7 @@ function storeOutput(key, code) {
 
 function compiled(filename) {
     const source = fs.readFileSync(filename, "utf8");
-    const key = crypto.createHash("sha256").update(CACHE_SALT).update("\0").update(filename).update("\0").update(source).update("\0").update(nearestTsconfigText(filename)).digest("hex");
+    const key = crypto.createHash("sha256").update(CACHE_SALT).update("\0").update(filename).update("\0").update(source).update("\0").update(nearestTsconfigText(path.dirname(filename))).digest("hex");
     const hit = cachedOutput(key);
     if (hit !== undefined) {
         return hit;
