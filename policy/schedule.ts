@@ -34,18 +34,64 @@ export function validateCron(expression: string): string {
 }
 
 const gapCache = new Map<string, number>();
+const DAY_MINUTES = 24 * 60;
+const WEEK_MINUTES = 7 * DAY_MINUTES;
 
 /**
- * The longest interval, in minutes, between two consecutive runs of the schedule over a year (a day when
- * the day, month and weekday fields are all `*`, since the pattern then repeats daily). Memoised: a stack
+ * The longest interval, in minutes, between two consecutive runs of the schedule. Memoised: a stack
  * usually repeats a handful of schedules over many resources.
  */
 export function maxIntervalMinutes(expression: string): number {
     const normalised = validateCron(expression);
-    const cached = gapCache.get(normalised);
-    if (cached !== undefined) {
-        return cached;
+    let minutes = gapCache.get(normalised);
+    if (minutes === undefined) {
+        minutes = cyclicGapMinutes(normalised) ?? iteratedGapMinutes(normalised);
+        gapCache.set(normalised, minutes);
     }
+    return minutes;
+}
+
+/**
+ * The gap of a schedule whose day-of-month and month fields are `*` and whose weekday field names plain
+ * weekdays: its runs repeat every week (every day when the weekday field is `*` too), so the longest gap
+ * is the longest step around that cycle, computed from cron-parser's own expansion of the fields. Any other
+ * schedule (a day of the month, a month, `5L`, `5#3`) is undefined here and is iterated. Stepping cron-parser
+ * through two days of an every-15-minutes schedule took about 50 ms of CPU; this takes well under one.
+ */
+export function cyclicGapMinutes(normalised: string): number | undefined {
+    const [, , dayOfMonth, month, dayOfWeek] = normalised.split(/\s+/);
+    if (dayOfMonth !== "*" || month !== "*" || dayOfWeek.includes("#")) {
+        return undefined;
+    }
+    const { fields } = CronExpressionParser.parse(normalised, { tz: "UTC", currentDate: REFERENCE });
+    // "5L" (the month's last Friday) stays a string in cron-parser's expansion: not a weekly cycle.
+    if (fields.dayOfWeek.nthDay !== 0 || !fields.dayOfWeek.values.every((day) => typeof day === "number")) {
+        return undefined;
+    }
+    // cron-parser lists Sunday as both 0 and 7.
+    const weekdays = [...new Set(fields.dayOfWeek.values.map((d) => Number(d) % 7))];
+    const runs: number[] = [];
+    for (const day of weekdays) {
+        for (const hour of fields.hour.values) {
+            for (const minute of fields.minute.values) {
+                runs.push(day * DAY_MINUTES + hour * 60 + minute);
+            }
+        }
+    }
+    runs.sort((a, b) => a - b);
+    // Around the cycle: from the last run of the week to the first of the next.
+    let gap = runs[0] + WEEK_MINUTES - runs[runs.length - 1];
+    for (let i = 1; i < runs.length; i++) {
+        gap = Math.max(gap, runs[i] - runs[i - 1]);
+    }
+    return gap;
+}
+
+/**
+ * The gap found by stepping through the runs over two years from a fixed instant (a day when the day,
+ * month and weekday fields are all `*`), as cron-parser schedules them: for schedules with no short cycle.
+ */
+export function iteratedGapMinutes(normalised: string): number {
     const [, , dayOfMonth, month, dayOfWeek] = normalised.split(/\s+/);
     const repeatsDaily = dayOfMonth === "*" && month === "*" && dayOfWeek === "*";
     const horizonDays = repeatsDaily ? 2 : 366 * 2;
@@ -66,9 +112,7 @@ export function maxIntervalMinutes(expression: string): number {
             break;
         }
     }
-    const minutes = Math.round(maxGap / 60000);
-    gapCache.set(normalised, minutes);
-    return minutes;
+    return Math.round(maxGap / 60000);
 }
 
 /** The next run after `from`, for reports and for checking "daily after the backup window". */

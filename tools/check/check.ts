@@ -17,6 +17,7 @@
  * Exit 1 when any mandatory violation is found, 2 on a usage or planning error, 0 otherwise.
  */
 import "../plan/no-dependency-source-maps";
+import "../plan/lazy-closure-modules";
 import * as os from "os";
 // Only light modules here: planning starts (a child process) before the policy pack and the reports load
 // (tools/check/core.ts and @pulumi/policy, most of a check's start-up), so the two overlap on two cores.

@@ -7,6 +7,7 @@
  * file:line), as `npm run check` does.
  */
 import "./no-dependency-source-maps";
+import "./lazy-closure-modules";
 import * as path from "path";
 import { resultsOf } from "./runner";
 import { PlanBatch, runBatch } from "./mock-runtime";

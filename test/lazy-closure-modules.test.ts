@@ -1,0 +1,50 @@
+/**
+ * tools/plan/lazy-closure-modules.ts: the SDK's closure-serialization dependencies are not loaded with the SDK,
+ * and a program that does serialize a closure or compute code paths gets exactly what it gets without it.
+ */
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as path from "path";
+import { TS_REGISTER } from "../tools/plan/runner";
+
+interface Probe {
+    afterSdkLoad: string[];
+    afterUse: string[];
+    serialized: string;
+    codePaths: string[];
+    ownTypescript: { proxy: boolean; version: string };
+}
+
+function probe(mode: "deferred" | "eager"): Probe {
+    const child = spawnSync(process.execPath, ["--require", TS_REGISTER, path.join(__dirname, "support", "closure-probe.ts"), mode], { cwd: path.resolve(__dirname, ".."), encoding: "utf8" });
+    assert.equal(child.status, 0, child.stderr);
+    return JSON.parse(child.stdout) as Probe;
+}
+
+describe("the SDK's closure modules, deferred (tools/plan/lazy-closure-modules.ts)", function () {
+    this.timeout(60000);
+    let deferred: Probe;
+    let eager: Probe;
+    before(() => {
+        deferred = probe("deferred");
+        eager = probe("eager");
+    });
+
+    it("loading @pulumi/pulumi loads neither the TypeScript compiler, @npmcli/arborist nor normalize-package-data", () => {
+        assert.deepEqual(eager.afterSdkLoad, ["@npmcli/arborist", "normalize-package-data", "typescript"], "without the module the SDK loads all three (if not, this module has no purpose left)");
+        assert.deepEqual(deferred.afterSdkLoad, []);
+    });
+
+    it("serializeFunction and computeCodePaths load them on first use and give the same results", () => {
+        assert.deepEqual(deferred.afterUse, ["@npmcli/arborist", "normalize-package-data", "typescript"]);
+        assert.equal(deferred.serialized, eager.serialized);
+        assert.match(deferred.serialized, /super/);
+        assert.deepEqual(deferred.codePaths, eager.codePaths);
+        assert.ok(deferred.codePaths.some((p) => p.endsWith(path.join("node_modules", "yaml"))), deferred.codePaths.join(", "));
+    });
+
+    it("a program's own require(\"typescript\") gets the real module, not a stand-in", () => {
+        assert.deepEqual(deferred.ownTypescript, eager.ownTypescript);
+        assert.equal(deferred.ownTypescript.proxy, false);
+    });
+});

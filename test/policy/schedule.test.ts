@@ -1,0 +1,51 @@
+/** The longest gap of a cron schedule: the weekly-cycle arithmetic against stepping through cron-parser's runs. */
+import { strict as assert } from "assert";
+import { cyclicGapMinutes, iteratedGapMinutes, maxIntervalMinutes, validateCron } from "../../policy/schedule";
+
+// Schedules with a daily or weekly cycle, in the spellings teams write: steps, ranges, lists, Sunday as 7,
+// ranges with steps, uneven steps that do not divide the hour or the day, macros.
+const CYCLIC = [
+    "*/15 * * * *",
+    "*/7 * * * *",
+    "5,55 1-3 * * *",
+    "0 */5 * * *",
+    "17 3 * * *",
+    "0 0 * * 1-5",
+    "30 2 * * 0,6",
+    "13 13 * * 7",
+    "0 6 * * 1",
+    "45 23 * * 0-6",
+    "0 8-18/3 * * 1,3,5",
+    "*/20 9-17 * * MON-FRI",
+    "0 12 * * sun",
+    "@hourly",
+    "@daily",
+    "@weekly",
+];
+
+describe("cron gaps (policy/schedule.ts)", () => {
+    for (const expression of CYCLIC) {
+        it(`"${expression}": the cycle's gap equals the gap found by stepping through two years of runs`, () => {
+            const normalised = validateCron(expression);
+            assert.equal(cyclicGapMinutes(normalised), iteratedGapMinutes(normalised));
+        });
+    }
+
+    it("knows the gaps a reviewer would work out by hand", () => {
+        assert.equal(maxIntervalMinutes("*/15 * * * *"), 15);
+        assert.equal(maxIntervalMinutes("5,55 1-3 * * *"), 24 * 60 - 170);
+        assert.equal(maxIntervalMinutes("0 0 * * 1-5"), 3 * 24 * 60);
+        assert.equal(maxIntervalMinutes("0 6 * * 1"), 7 * 24 * 60);
+        // 0, 7, 14 and 21 o'clock: the longest step is 7 hours, not the 3 from 21 to midnight.
+        assert.equal(maxIntervalMinutes("0 */7 * * *"), 7 * 60);
+    });
+
+    it("leaves days of the month, months, L and # to cron-parser's own stepping", () => {
+        for (const expression of ["0 6 1 * *", "0 0 * 1 *", "0 0 * * 5#3", "0 0 * * 5L", "0 0 L * *", "0 0 1,15 * 1"]) {
+            assert.equal(cyclicGapMinutes(validateCron(expression)), undefined, expression);
+        }
+        assert.equal(maxIntervalMinutes("0 6 1 * *"), 31 * 24 * 60);
+        // The first day of the month or a Monday (cron's OR of the two day fields): never more than a week.
+        assert.equal(maxIntervalMinutes("0 0 1 * 1"), 7 * 24 * 60);
+    });
+});

@@ -1,0 +1,40 @@
+/**
+ * Run as a process of its own by test/lazy-closure-modules.test.ts: loads the SDK (with the planner's deferred
+ * closure modules when the first argument is "deferred"), then uses everything those modules serve and prints
+ * what it saw as JSON.
+ */
+import * as util from "util";
+
+const DEFERRED_FILES = /node_modules[\\/](typescript|@npmcli[\\/]arborist|normalize-package-data)[\\/]/;
+const loaded = (): string[] => [...new Set(Object.keys(require.cache).filter((f) => DEFERRED_FILES.test(f)).map((f) => DEFERRED_FILES.exec(f)![1]))].sort();
+
+async function main(): Promise<void> {
+    if (process.argv[2] === "deferred") {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        require("../../tools/plan/lazy-closure-modules");
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
+    const afterSdkLoad = loaded();
+    const base = 40;
+    // A closure with a capture, a class and `super`: parseFunction and rewriteSuper both use the compiler.
+    class Base { answer(): number { return base; } }
+    class Derived extends Base { answer(): number { return super.answer() + 2; } }
+    const serialized = await pulumi.runtime.serializeFunction(() => new Derived().answer());
+    // Code paths: @npmcli/arborist walks the dependencies, normalize-package-data reads each package.json.
+    const codePaths = await pulumi.runtime.computeCodePaths({ extraIncludePackages: ["yaml"] });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const ownTypescript = require("typescript") as { version: string };
+    console.log(JSON.stringify({
+        afterSdkLoad,
+        afterUse: loaded(),
+        serialized: serialized.text,
+        codePaths: [...codePaths.keys()].sort(),
+        ownTypescript: { proxy: util.types.isProxy(ownTypescript), version: ownTypescript.version },
+    }));
+}
+
+main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+});

@@ -1,0 +1,76 @@
+/**
+ * Imported first by the CLIs and the planning child (with no-dependency-source-maps.ts): the SDK's
+ * closure-serialization dependencies load when first used instead of when @pulumi/pulumi loads.
+ *
+ * `require("@pulumi/pulumi")` loads runtime/closure/*, which at module scope requires the TypeScript
+ * compiler (through typescript-shim.js), @npmcli/arborist (with pacote, tar, sigstore, glob, ...) and
+ * normalize-package-data. They serve only `pulumi.runtime.serializeFunction` (aws.lambda.CallbackFunction
+ * and the like), which an offline plan of our stacks never calls: measured, about 0.3 s of a plan's 1.3 s
+ * of CPU went to compiling them. A program that does serialize a closure still gets the real modules, on
+ * first use: every stand-in below forwards to the module it replaces and loads it then.
+ *
+ * Only requests made by the SDK's own files are replaced; a program's own `require("typescript")` gets
+ * the real module.
+ */
+import * as path from "path";
+
+interface Loader {
+    _load(request: string, parent: { filename?: string } | undefined, isMain: boolean): unknown;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const Module = require("module") as Loader;
+const SDK_DIR = `${path.sep}node_modules${path.sep}@pulumi${path.sep}pulumi${path.sep}`;
+
+/** How each deferred module is replaced: the request as the SDK writes it, and the stand-in's shape. */
+const DEFERRED: ReadonlyMap<string, (load: () => unknown) => unknown> = new Map([
+    // `const ts = require("../../typescript-shim")`, members read inside functions.
+    ["../../typescript-shim", (load) => forwardingProxy(load, {})],
+    ["./typescript-shim", (load) => forwardingProxy(load, {})],
+    // `__importStar(require("@npmcli/arborist"))`, then `new arborist.Arborist(...)`: answering
+    // __esModule keeps __importStar from copying (and so loading) every member at import time.
+    ["@npmcli/arborist", (load) => forwardingProxy(load, {}, { __esModule: true })],
+    // `__importDefault(require("normalize-package-data"))`, then `.default(data)`: a callable stand-in.
+    // An arrow function: callable, with no non-configurable `prototype` the proxy would have to report.
+    ["normalize-package-data", (load) => forwardingProxy(load, () => undefined, { __esModule: undefined })],
+]);
+
+/**
+ * A stand-in for a module: every read, call, construction or reflection loads the real module once
+ * and forwards to it. `answers` are properties answered without loading.
+ */
+function forwardingProxy(load: () => unknown, target: object, answers: Record<string, unknown> = {}): unknown {
+    let real: object | undefined;
+    const module = (): object => (real ??= load() as object);
+    return new Proxy(target, {
+        get: (_t, key) => (typeof key === "string" && key in answers ? answers[key] : Reflect.get(module(), key)),
+        has: (_t, key) => Reflect.has(module(), key),
+        set: (_t, key, value) => Reflect.set(module(), key, value),
+        ownKeys: () => Reflect.ownKeys(module()),
+        getOwnPropertyDescriptor: (_t, key) => {
+            const descriptor = Reflect.getOwnPropertyDescriptor(module(), key);
+            // A proxy may not report a property as non-configurable unless its target has it so.
+            return descriptor && { ...descriptor, configurable: true };
+        },
+        apply: (_t, self, args) => Reflect.apply(module() as (...a: unknown[]) => unknown, self, args),
+        construct: (_t, args) => Reflect.construct(module() as new (...a: unknown[]) => object, args),
+    });
+}
+
+const load = Module._load;
+const standIns = new Map<string, unknown>();
+if (!(load as { defersClosureModules?: boolean }).defersClosureModules) {
+    const patched = function (this: Loader, request: string, parent: { filename?: string } | undefined, isMain: boolean): unknown {
+        const standIn = DEFERRED.get(request);
+        if (!standIn || !parent?.filename?.includes(SDK_DIR)) {
+            return load.call(this, request, parent, isMain);
+        }
+        // One stand-in per request: the SDK requires the shim again inside functions.
+        if (!standIns.has(request)) {
+            standIns.set(request, standIn(() => load.call(this, request, parent, isMain)));
+        }
+        return standIns.get(request);
+    };
+    Object.assign(patched, { defersClosureModules: true });
+    Module._load = patched;
+}
