@@ -22,6 +22,7 @@ import * as path from "path";
 import { TS_REGISTER } from "../tools/plan/runner";
 
 const REPO = path.resolve(__dirname, "..");
+const LAZY_CLOSURE_MODULES = path.join(REPO, "tools", "plan", "lazy-closure-modules.ts");
 const QUICK = process.env.BENCH_QUICK === "1";
 const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 2 : 5));
 const STACKS = ["prod", "dr"];
@@ -83,7 +84,11 @@ function section(title: string) {
 
 export function planAndCheck(): void {
     const modules = programModules();
-    const floor: Timed = { name: "floor: load the SDK and the program's provider modules", args: ["--require", TS_REGISTER, "-e", modules.map((m) => `require(${JSON.stringify(m)});`).join(" ")], samples: [] };
+    const requires = ["-e", modules.map((m) => `require(${JSON.stringify(m)});`).join(" ")];
+    const floor: Timed = { name: "floor: load the SDK and the program's provider modules", args: ["--require", TS_REGISTER, ...requires], samples: [] };
+    // The planner defers the SDK's closure-serialization modules (tools/plan/lazy-closure-modules.ts), so its
+    // own floor is lower than a plain require's: ratios against it say what our code costs.
+    const deferred: Timed = { name: "deferred floor: the same, closure modules deferred", args: ["--require", TS_REGISTER, "--require", LAZY_CLOSURE_MODULES, ...requires], samples: [] };
     const plan: Timed = { name: `plan ${STACKS.join("+")} (tools/plan/plan.ts)`, args: ["--require", TS_REGISTER, "tools/plan/plan.ts", ...STACKS.flatMap((s) => ["--stack", s]), "--json"], samples: [] };
     const check: Timed = { name: `plan+check ${STACKS.join("+")} (tools/check/check.ts)`, args: ["--require", TS_REGISTER, "tools/check/check.ts", ...STACKS.flatMap((s) => ["--stack", s]), "--json"], samples: [] };
     const checkAll: Timed = { name: "plan+check every stack (all six, tools/check/check.ts)", args: ["--require", TS_REGISTER, "tools/check/check.ts", "--json"], samples: [] };
@@ -91,7 +96,7 @@ export function planAndCheck(): void {
     console.log(`floor modules (${modules.length}): ${modules.join(", ")}`);
     // Warm the file cache once, unmeasured.
     run(floor.args);
-    const measured = [floor, plan, check, checkAll];
+    const measured = [floor, deferred, plan, check, checkAll];
     for (let i = 0; i < RUNS; i++) {
         // A B C, then C B A: neither side always runs right after the other.
         const order = i % 2 === 0 ? measured : [...measured].reverse();
@@ -100,17 +105,21 @@ export function planAndCheck(): void {
         }
     }
     const base = median(floor.samples);
+    const deferredBase = median(deferred.samples);
     const width = Math.max(...measured.map((t) => t.name.length));
     // Every stack is planned in one process (plan.ts's own; check's one child), the runtime reset between
     // stacks, loading the SDK once; the checker's own process loads it too (@pulumi/policy), while its child
-    // plans: two floors of CPU, fewer of wall time on two cores.
-    const minimum = new Map<Timed, number>([[floor, 1], [plan, 1], [check, 2], [checkAll, 2]]);
-    // Issue 13's goals: plan of prod+dr at most 1.5 floors, the check of all six stacks at most 2.
+    // plans: two deferred floors of CPU, fewer of wall time on two cores.
+    const minimum = new Map<Timed, number>([[plan, 1], [check, 2], [checkAll, 2]]);
+    // Issue 13's goals, against the plain floor: plan of prod+dr at most 1.5 floors, the check of all six stacks at most 2.
     const goal = new Map<Timed, string>([[plan, "goal <= 1.5x"], [checkAll, "goal <= 2.0x"]]);
+    console.log(`  ${"".padEnd(width)}  ${"median".padStart(8)}  ${"/ floor".padEnd(13)}  ${"/ deferred".padEnd(10)}  ${"minimum".padEnd(12)}  ${"".padEnd(12)}`);
     for (const t of measured) {
         const m = median(t.samples);
-        const ratio = t === floor ? "1.0x (floor)" : `${(m / base).toFixed(2)}x floor`;
-        console.log(`  ${t.name.padEnd(width)}  ${fmt(m).padStart(8)}  ${ratio.padEnd(13)}  minimum ${minimum.get(t)}.0x  ${(goal.get(t) ?? "").padEnd(12)}  runs: ${t.samples.map((s) => s.toFixed(2)).join(" ")}`);
+        const ratio = t === floor ? "1.0x (floor)" : `${(m / base).toFixed(2)}x`;
+        const against = t === floor ? "" : t === deferred ? "1.0x" : `${(m / deferredBase).toFixed(2)}x`;
+        const least = minimum.has(t) ? `${minimum.get(t)}.0x deferred` : "";
+        console.log(`  ${t.name.padEnd(width)}  ${fmt(m).padStart(8)}  ${ratio.padEnd(13)}  ${against.padEnd(10)}  ${least.padEnd(12)}  ${(goal.get(t) ?? "").padEnd(12)}  runs: ${t.samples.map((s) => s.toFixed(2)).join(" ")}`);
     }
 }
 

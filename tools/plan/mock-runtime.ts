@@ -199,6 +199,83 @@ function pendingRegistrations(programDir: string): string | undefined {
     }
 }
 
+/** The `beforeExit` listeners of the planner's own process (and of a test runner around it), never emitted to. */
+const PLANNER_EXIT_LISTENERS = new Set(process.rawListeners("beforeExit"));
+/** More rounds than any library needs; a program whose exit hooks keep registering would never exit either. */
+const MAX_EXIT_ROUNDS = 10;
+
+/**
+ * Node emits `beforeExit` when the program's event loop is empty, and the Pulumi language host lets the work
+ * its listeners schedule run before it shuts down (cmd/run registers its own listener to run last for this
+ * reason). @pulumi/aws creates a bucket's one BucketNotification there, for every `bucket.onObjectCreated`.
+ * The planner's process does not exit between stacks, so it emits the event itself to the listeners the SDK,
+ * the providers and the program added, until a round registers nothing more: without this, those resources
+ * would be missing from the plan.
+ */
+async function runExitHooks(pulumi: typeof PulumiSdk, resources: PlannedResource[]): Promise<void> {
+    const waitForRPCs = (pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs ?? (async () => undefined);
+    for (let round = 0; round < MAX_EXIT_ROUNDS; round++) {
+        // rawListeners: a listener added with once() is called through its wrapper, which removes it, as emit does.
+        const hooks = process.rawListeners("beforeExit").filter((listener) => !PLANNER_EXIT_LISTENERS.has(listener));
+        if (hooks.length === 0) {
+            return;
+        }
+        await waitForRPCs();
+        const registered = resources.length;
+        for (const hook of hooks) {
+            hook.call(process, 0);
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+        await waitForRPCs();
+        if (resources.length === registered) {
+            return;
+        }
+    }
+    throw new ProgramError(`the program's beforeExit listeners were still registering resources after ${MAX_EXIT_ROUNDS} rounds`);
+}
+
+/** The file of the first stack frame outside Node's own modules and this one: who is adding a listener. */
+function registeringFile(): string | undefined {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 30;
+    try {
+        for (const line of (new Error().stack ?? "").split("\n").slice(1)) {
+            const file = /\(?((?:[A-Za-z]:)?[^():]+):\d+:\d+\)?$/.exec(line.trim())?.[1];
+            if (file && !file.startsWith("node:") && path.isAbsolute(file) && file !== __filename) {
+                return file;
+            }
+        }
+        return undefined;
+    } finally {
+        Error.stackTraceLimit = limit;
+    }
+}
+
+/**
+ * Runs `body` noting the `beforeExit` listeners the program's own modules add, and removes them afterwards:
+ * the next stack reloads those modules, which add them again; left in place, a listener of this stack would
+ * run in the next one's exit hooks. Listeners added from node_modules (the SDK's, @pulumi/aws's) stay: their
+ * modules are not reloaded, so they are added once per process.
+ */
+async function withProgramExitListeners<T>(programDir: string, body: () => Promise<T>): Promise<T> {
+    const added: Array<(...args: unknown[]) => void> = [];
+    const onNewListener = (event: string | symbol, listener: (...args: unknown[]) => void) => {
+        const file = event === "beforeExit" ? registeringFile() : undefined;
+        if (file && file.startsWith(programDir + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`)) {
+            added.push(listener);
+        }
+    };
+    process.on("newListener", onNewListener);
+    try {
+        return await body();
+    } finally {
+        process.off("newListener", onNewListener);
+        for (const listener of added) {
+            process.off("beforeExit", listener);
+        }
+    }
+}
+
 export async function runProgram(options: RunOptions): Promise<PlanResult> {
     const programDir = path.resolve(options.programDir);
     const pulumi = sdkFor(programDir);
@@ -258,16 +335,17 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
 
     const resources: PlannedResource[] = [];
     watchMonitor(pulumi, resources, unsupplied);
-    const outputs = await runCapturingFailures(programDir, async () => {
+    const outputs = await withProgramExitListeners(programDir, () => runCapturingFailures(programDir, async () => {
         const entry = programEntry(programDir, settings.main);
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const loaded = require(entry) as unknown;
         // As the language host does: an exported function is the program (`export = async () => {...}`).
         const program = typeof loaded === "function" ? await (loaded as () => unknown)() : await loaded;
         const exported = await resolveExports(pulumi, (program ?? {}) as Record<string, unknown>);
+        await runExitHooks(pulumi, resources);
         await pulumi.runtime.disconnect();
         return exported;
-    });
+    }));
     return { project: settings.project, stack: options.stack, organization, preview, config, resources, outputs, lookups: lookups.list() };
 }
 

@@ -1,0 +1,41 @@
+/**
+ * Work a program schedules for when its event loop empties (`beforeExit`), which the Pulumi language host runs
+ * before it shuts down: @pulumi/aws's BucketNotification for `bucket.onObjectCreated`, a program's own hook.
+ * The planner runs it for every stack, and a stack's hooks never run in the next stack planned in the same process.
+ */
+import { strict as assert } from "assert";
+import * as path from "path";
+import { PlanResult } from "../tools/plan/model";
+import { planProgram, props, REPO, resourcesOfType } from "./support/plans";
+
+const PROGRAM = path.join(REPO, "test", "fixtures", "exit-hooks-program");
+
+describe("beforeExit work in the planner (tools/plan/mock-runtime.ts runExitHooks)", function () {
+    this.timeout(120000);
+    let plans: PlanResult[];
+    before(async () => {
+        plans = await planProgram(PROGRAM, ["staging", "prod"]);
+    });
+
+    it("each stack holds its bucket's one BucketNotification, with the subscription's function", () => {
+        for (const plan of plans) {
+            const notifications = resourcesOfType(plan, "aws:s3/bucketNotification:BucketNotification");
+            assert.equal(notifications.length, 1, `${plan.stack}: ${notifications.map((n) => n.name).join(", ")}`);
+            const [notification] = notifications;
+            assert.equal(props(notification).bucket, "photos");
+            assert.match(JSON.stringify(props(notification).lambdaFunctions), /function\/index-photo/);
+        }
+    });
+
+    it("the program's own hook runs once per stack, and never in the next stack", () => {
+        for (const plan of plans) {
+            const parameters = resourcesOfType(plan, "aws:ssm/parameter:Parameter").map((p) => p.name);
+            assert.deepEqual(parameters, [`inventory-${plan.stack}`], plan.stack);
+        }
+    });
+
+    it("the same program planned again in the same process gives the same plans", async () => {
+        const again = await planProgram(PROGRAM, ["staging", "prod"]);
+        assert.deepEqual(again.map((p) => p.resources.map((r) => r.urn).sort()), plans.map((p) => p.resources.map((r) => r.urn).sort()));
+    });
+});
