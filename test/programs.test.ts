@@ -124,6 +124,21 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
         });
     }
 
+    it("plan --json with a secure key set on the command line prints no secret value, and marks each secret", () => {
+        const dir = path.join(CORPUS, "orders-stackref");
+        const password = "Correct-Horse-Battery-0rders";
+        const { status, stdout, stderr } = cli("plan", ["--program", dir, "--json", "--config", `dbAdminPassword=${password}`]);
+        assert.equal(status, 0, stderr);
+        for (const text of [stdout, stderr]) {
+            assert.ok(!text.includes(password), "the password is printed");
+        }
+        const plan = JSON.parse(stdout) as PlanResult;
+        assert.equal(plan.config["orders:dbAdminPassword"], "[secret]");
+        const instance = plan.resources.find((r) => r.type === "aws:rds/instance:Instance" && r.name === "orders");
+        assert.ok(instance && isSecret(instance.inputs.password), "the password input is still marked secret");
+        assert.deepEqual(instance.inputs.password, { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: "[secret]" });
+    });
+
     it("the check CLI turns a mandatory violation into exit 1 and lists the lookups in its report", () => {
         const { status, stdout, stderr } = cli("check", ["--program", path.join(CORPUS, "crm-async-mysql")]);
         assert.equal(status, 1, stderr);

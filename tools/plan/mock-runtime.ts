@@ -17,7 +17,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type * as PulumiSdk from "@pulumi/pulumi";
 import { loadStackSettings, parseConfigAssignment } from "./stack-settings";
-import { PlannedResource, PlanResult, UNKNOWN } from "./model";
+import { PlannedResource, PlanResult, SECRET_TEXT, UNKNOWN } from "./model";
 import { computedState, physicalId } from "./resource-mocks";
 import { callDataSource, installUnknownInvokes, LookupLog } from "./data-sources";
 import { describeFailures, ProgramError } from "./program-errors";
@@ -346,7 +346,9 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
         await pulumi.runtime.disconnect();
         return exported;
     }));
-    return { project: settings.project, stack: options.stack, organization, preview, config, resources, outputs, lookups: lookups.list() };
+    // The values reached the program; the result, which is printed, sent and stored, holds none of the secret ones.
+    const shownConfig = Object.fromEntries(Object.entries(config).map(([key, value]) => [key, secretKeys.includes(key) ? SECRET_TEXT : value]));
+    return { project: settings.project, stack: options.stack, organization, preview, config: shownConfig, resources, outputs, lookups: lookups.list() };
 }
 
 /**

@@ -45,6 +45,7 @@ export interface PlanResult {
     stack: string;
     organization: string;
     preview: boolean;
+    /** The stack's configuration as the program read it; a secret key's value is "[secret]". */
     config: Record<string, string>;
     resources: PlannedResource[];
     /** Stack outputs, in wire format. */
@@ -78,7 +79,7 @@ export function unwrapSecrets(value: unknown): unknown {
 /** Values for people: secrets shown as "[secret]", unknowns as "(computed)". */
 export function redact(value: unknown): unknown {
     if (isSecret(value)) {
-        return "[secret]";
+        return SECRET_TEXT;
     }
     if (value === UNKNOWN) {
         return "(computed)";
@@ -94,6 +95,31 @@ export function redact(value: unknown): unknown {
         return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, redact(v)]));
     }
     return value;
+}
+
+/** The marker that stands for a secret's value wherever a plan leaves the process (JSON, reports). */
+export const SECRET_TEXT = "[secret]";
+
+/**
+ * The wire format with every secret's value replaced by "[secret]": still marked as a secret, so that a
+ * reader of `npm run plan -- --json` sees which inputs and outputs are secret, never what they hold.
+ */
+export function withoutSecretValues<T>(value: T): T {
+    if (isSecret(value)) {
+        return { [SECRET_SIG.key]: SECRET_SIG.value, value: SECRET_TEXT } as T;
+    }
+    if (Array.isArray(value)) {
+        return value.map(withoutSecretValues) as T;
+    }
+    if (value && typeof value === "object") {
+        return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, withoutSecretValues(v)])) as T;
+    }
+    return value;
+}
+
+/** A plan as it may be printed or stored: resources' inputs and the stack's outputs without secret values. */
+export function shareablePlan(plan: PlanResult): PlanResult {
+    return { ...plan, resources: plan.resources.map((r) => ({ ...r, inputs: withoutSecretValues(r.inputs) })), outputs: withoutSecretValues(plan.outputs) };
 }
 
 /** "aws:rds/instance:Instance" -> "Instance"; component tokens keep their last segment too. */

@@ -11,7 +11,7 @@ import "./lazy-closure-modules";
 import * as path from "path";
 import { resultsOf } from "./runner";
 import { PlanBatch, runBatch } from "./mock-runtime";
-import { PlanResult } from "./model";
+import { PlanResult, shareablePlan } from "./model";
 import { formatPlan } from "./format";
 import {
     configAssignmentsOf,
@@ -84,7 +84,8 @@ async function main(): Promise<number> {
     try {
         const results = await planHere(args.programDir, args.stacks, { preview: args.preview, configSet: args.configSet, stackReferences: args.stackOutputs });
         if (args.json) {
-            console.log(JSON.stringify(results.length === 1 ? results[0] : results, null, 2));
+            const shared = results.map(shareablePlan);
+            console.log(JSON.stringify(shared.length === 1 ? shared[0] : shared, null, 2));
         } else {
             console.log(results.map(formatPlan).join("\n\n"));
         }
