@@ -139,6 +139,20 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
         assert.deepEqual(instance.inputs.password, { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: "[secret]" });
     });
 
+    it("an auto-named resource's name reaches the resources that read it, and closures serialize at plan time", async () => {
+        const [plan] = await planProgram(path.join(CORPUS, "uploads-magic-lambda"), ["prod"]);
+        const attachments = plan.resources.filter((r) => r.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment");
+        assert.ok(attachments.length >= 2, `${attachments.length} attachments`);
+        for (const attachment of attachments) {
+            // aws.iam.Role named by the provider; CallbackFunction attaches policies to `role.name`.
+            assert.match(String(attachment.inputs.role), /^(make-thumbnail|notify-moderation)$/, `${attachment.name}: role ${JSON.stringify(attachment.inputs.role)}`);
+        }
+        const permission = plan.resources.find((r) => r.type === "aws:lambda/permission:Permission" && r.name === "make-thumbnail");
+        assert.equal(permission?.inputs.function, "make-thumbnail");
+        const handler = plan.resources.find((r) => r.type === "aws:lambda/function:Function" && r.name === "make-thumbnail");
+        assert.match(JSON.stringify(handler?.inputs.code), /with\(\{ maxWidth: 320/, "the handler's code, with the config value it captures");
+    });
+
     it("the check CLI turns a mandatory violation into exit 1 and lists the lookups in its report", () => {
         const { status, stdout, stderr } = cli("check", ["--program", path.join(CORPUS, "crm-async-mysql")]);
         assert.equal(status, 1, stderr);

@@ -57,6 +57,11 @@ export function computedState(type: string, name: string, inputs: Record<string,
     if (type.startsWith("aws:")) {
         state.arn = inputs.arn ?? awsArn(type, name, region, inputs);
         state.region = region;
+        // Most AWS resources are named by the provider when the program gives no name (Pulumi's auto-naming):
+        // the name is known once created, and programs pass it on (a Role's name to its policy attachments,
+        // a subnet group's to the database). Without it the output would be a known undefined and the
+        // property would vanish from the resources that read it. The logical name stands in, as for buckets.
+        state.name = inputs.name ?? name;
     }
     switch (type) {
         case "aws:rds/instance:Instance": {
