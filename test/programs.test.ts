@@ -153,6 +153,17 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
         assert.match(JSON.stringify(handler?.inputs.code), /with\(\{ maxWidth: 320/, "the handler's code, with the config value it captures");
     });
 
+    it("plan runs the program in its own directory, and with --json prints the JSON alone on stdout (the program's lines on stderr)", () => {
+        // Started from the repository's root: the program reads ./www relative to its own directory.
+        const { status, stdout, stderr } = cli("plan", ["--program", path.join(CORPUS, "docs-site-sync"), "--json"]);
+        assert.equal(status, 0, stderr);
+        const plan = JSON.parse(stdout) as PlanResult;
+        assert.deepEqual(plan.resources.filter((r) => r.type === "aws:s3/bucketObject:BucketObject").map((r) => r.name), ["404.html", "index.html", "site.css"]);
+        assert.match(stderr, /^Syncing contents from local disk at www$/m);
+        const text = cli("plan", ["--program", path.join(CORPUS, "docs-site-sync")]);
+        assert.match(text.stdout, /^Syncing contents from local disk at www$/m, "without --json, the program's lines stay on stdout");
+    });
+
     it("the check CLI turns a mandatory violation into exit 1 and lists the lookups in its report", () => {
         const { status, stdout, stderr } = cli("check", ["--program", path.join(CORPUS, "crm-async-mysql")]);
         assert.equal(status, 1, stderr);

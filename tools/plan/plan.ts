@@ -57,6 +57,9 @@ export function parsePlanArgs(argv: string[]): PlanArgs {
  * without node_modules resolves @pulumi/* from ours, as the child does through NODE_PATH.
  */
 async function planHere(programDir: string, stacks: string[], extra: Omit<PlanBatch, "programDir" | "stacks" | "inDependencyOrder">): Promise<PlanResult[]> {
+    // The program runs in its own directory, as under the Pulumi CLI and in the library's child: a program
+    // reading `./www` or `./Pulumi.README.md` finds them wherever the CLI was started.
+    process.chdir(programDir);
     const ours = path.resolve(__dirname, "..", "..", "node_modules");
     process.env.NODE_PATH = [process.env.NODE_PATH, ours].filter(Boolean).join(path.delimiter);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -64,6 +67,23 @@ async function planHere(programDir: string, stacks: string[], extra: Omit<PlanBa
     // A rejection that arrives after its stack is done must not end the run: each stack reports its own.
     process.on("unhandledRejection", () => undefined);
     return resultsOf(await runBatch({ ...extra, programDir, stacks, inDependencyOrder: true }));
+}
+
+/**
+ * Runs `body` with what the program writes to stdout (console.log) sent to `stream`: with --json, stdout holds
+ * the JSON alone, and the program's own lines go to stderr, as the Pulumi CLI shows them apart from its output.
+ */
+async function whilePrintingTo<T>(stream: NodeJS.WriteStream, body: () => Promise<T>): Promise<T> {
+    if (stream === process.stdout) {
+        return body();
+    }
+    const write = process.stdout.write;
+    process.stdout.write = stream.write.bind(stream) as typeof process.stdout.write;
+    try {
+        return await body();
+    } finally {
+        process.stdout.write = write;
+    }
 }
 
 async function main(): Promise<number> {
@@ -82,7 +102,9 @@ async function main(): Promise<number> {
         return EXIT_OK;
     }
     try {
-        const results = await planHere(args.programDir, args.stacks, { preview: args.preview, configSet: args.configSet, stackReferences: args.stackOutputs });
+        const results = await whilePrintingTo(args.json ? process.stderr : process.stdout, () =>
+            planHere(args.programDir, args.stacks, { preview: args.preview, configSet: args.configSet, stackReferences: args.stackOutputs }),
+        );
         if (args.json) {
             const shared = results.map(shareablePlan);
             console.log(JSON.stringify(shared.length === 1 ? shared[0] : shared, null, 2));
