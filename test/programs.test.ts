@@ -16,7 +16,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { checkPlans, mandatoryCount, StackCheck } from "../tools/check/core";
-import { isSecret, PlanResult } from "../tools/plan/model";
+import { isSecret, PlanResult, UNKNOWN } from "../tools/plan/model";
 import { TS_REGISTER } from "../tools/plan/runner";
 import { planProgram, REPO } from "./support/plans";
 
@@ -162,6 +162,16 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
         assert.match(stderr, /^Syncing contents from local disk at www$/m);
         const text = cli("plan", ["--program", path.join(CORPUS, "docs-site-sync")]);
         assert.match(text.stdout, /^Syncing contents from local disk at www$/m, "without --json, the program's lines stay on stdout");
+    });
+
+    it("an output only the cloud computes, and the mocks do not model, is unknown, not a known undefined", async () => {
+        const [plan] = await planProgram(path.join(CORPUS, "shop-alb-alias"), ["prod"]);
+        const record = plan.resources.find((r) => r.type === "aws:route53/record:Record" && r.name === "shop");
+        const [alias] = (record?.inputs.aliases ?? []) as Array<Record<string, unknown>>;
+        // Without this, the alias would have lost its name and zone: an alias to nothing, silently.
+        assert.deepEqual(alias, { name: UNKNOWN, zoneId: UNKNOWN, evaluateTargetHealth: true });
+        assert.equal(plan.outputs.url, UNKNOWN);
+        assert.match(String(plan.outputs.loadBalancerArn), /^arn:aws:/, "what the mocks model stays known");
     });
 
     it("the check CLI turns a mandatory violation into exit 1 and lists the lookups in its report", () => {

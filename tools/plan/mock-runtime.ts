@@ -107,7 +107,7 @@ function suppliedOutputs(name: string, references: Record<string, Record<string,
 }
 
 interface Monitor {
-    registerResource(req: RegisterRequest, callback: (err: unknown, resp?: { getUrn(): string; getId(): string }) => void): void;
+    registerResource(req: RegisterRequest, callback: (err: unknown, resp?: { getUrn(): string; getId(): string; setUnknown?(value: boolean): void }) => void): void;
     readResource(req: { getType(): string; getId(): string }, callback: (err: unknown, resp?: { setUnknown(value: boolean): void }) => void): void;
 }
 
@@ -119,6 +119,10 @@ function watchMonitor(pulumi: typeof PulumiSdk, resources: PlannedResource[], un
         register(req, (err, resp) => {
             if (!err && resp) {
                 resources.push(recordOf(req, resp.getUrn(), resp.getId()));
+                // The SDK keeps the unknowns of a response flagged unknown (an update that could not compute
+                // everything); unflagged, it turns them into known undefineds. The mocks mark unknown only what
+                // they cannot compute (unmodelledOutputs).
+                resp.setUnknown?.(true);
             }
             callback(err, resp);
         });
@@ -187,6 +191,52 @@ function withoutSourcePositions(pulumi: typeof PulumiSdk): void {
     if (typeof resource.stackTrace === "function" && !resource.stackTrace.offline) {
         resource.stackTrace = Object.assign((): unknown[] => [], { offline: true });
     }
+}
+
+interface ResourceRuntime {
+    registerResource: ((...args: unknown[]) => unknown) & { recordsOutputs?: boolean };
+}
+
+/** Per "type::name", in registration order: the properties each registration left undefined. */
+const undefinedProperties = new Map<string, string[][]>();
+
+/**
+ * A resource class registers every property it has, its outputs among them, with undefined for what the
+ * program did not set (`resourceInputs["arn"] = undefined`). Recorded here, so that the mocks can tell the
+ * SDK which of them the provider would compute (see unmodelledOutputs).
+ */
+function recordUndefinedProperties(programDir: string): void {
+    const sdkDir = path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [programDir, __dirname] }));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const runtime = require(path.join(sdkDir, "runtime", "resource.js")) as ResourceRuntime;
+    const register = runtime.registerResource;
+    if (register.recordsOutputs) {
+        return;
+    }
+    const recording = (...args: unknown[]): unknown => {
+        const [, , type, name, custom, , , props] = args as [unknown, unknown, string, string, boolean, unknown, unknown, Record<string, unknown> | undefined];
+        if (custom) {
+            const key = `${type}::${name}`;
+            const missing = Object.keys(props ?? {}).filter((k) => (props ?? {})[k] === undefined);
+            undefinedProperties.set(key, [...(undefinedProperties.get(key) ?? []), missing]);
+        }
+        return register(...args);
+    };
+    runtime.registerResource = Object.assign(recording, { recordsOutputs: true });
+}
+
+/**
+ * What a provider computes and the mocks do not model, as unknown rather than a known undefined: a real
+ * `pulumi up` gives such an output a value, and a resource that reads it must not lose the property.
+ */
+function unmodelledOutputs(type: string, name: string, state: Record<string, unknown>): Record<string, unknown> {
+    const key = `${type}::${name}`;
+    const queue = undefinedProperties.get(key);
+    const missing = queue?.shift() ?? [];
+    if (queue && queue.length === 0) {
+        undefinedProperties.delete(key);
+    }
+    return Object.fromEntries(missing.filter((k) => !(k in state)).map((k) => [k, UNKNOWN]));
 }
 
 /** Registrations still waiting when the program is done: a resource that would silently be missing. */
@@ -281,6 +331,8 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
     const pulumi = sdkFor(programDir);
     withoutPromiseStacks(programDir);
     withoutSourcePositions(pulumi);
+    recordUndefinedProperties(programDir);
+    undefinedProperties.clear();
     const settings = loadStackSettings(programDir, options.stack);
     const config: Record<string, string> = { ...settings.config };
     for (const [key, value] of Object.entries(options.configOverrides ?? {})) {
@@ -318,7 +370,7 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
                     return { id: undefined as unknown as string, state: {} };
                 }
                 const state = computedState(args.type, args.name, args.inputs, defaultRegion);
-                return { id: physicalId(args.type, args.name, state), state };
+                return { id: physicalId(args.type, args.name, state), state: { ...unmodelledOutputs(args.type, args.name, state), ...state } };
             },
             call(args: PulumiSdk.runtime.MockCallArgs): Record<string, unknown> {
                 return callDataSource(args.token, args.inputs, dataSourceContext, lookups);
