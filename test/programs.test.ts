@@ -8,7 +8,7 @@
  *   flagged    resources that a mandatory violation other than the coverage row must name
  *   stderr     for exit 2: the one line the user reads (a regular expression)
  *   resources  "type name" of every resource the plan must hold (nothing dropped)
- *   lookups    the data sources and outside stacks the report lists as answered offline
+ *   lookups    the data sources, outside stacks and plugin-built components the report lists as answered offline
  *   secretInputs  "type name input" that must reach the plan as secrets
  */
 import { strict as assert } from "assert";

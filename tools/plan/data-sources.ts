@@ -318,6 +318,14 @@ export class LookupLog {
         this.counts.set(key, entry);
     }
 
+    /** A remote component (built by its provider plugin): named by its type, as programs spell it. */
+    recordRemoteComponent(type: string, name: string): void {
+        const key = `${type}|not planned|${name}`;
+        const entry = this.counts.get(key) ?? { function: type, token: type, result: "not planned" as const, count: 0, detail: name };
+        entry.count += 1;
+        this.counts.set(key, entry);
+    }
+
     list(): LookupRecord[] {
         return [...this.counts.values()].sort((a, b) => a.function.localeCompare(b.function));
     }

@@ -118,6 +118,7 @@ const LOOKUP_MEANING: Record<LookupRecord["result"], string> = {
     assumed: "assumed: a realistic stand-in, not read from a cloud",
     supplied: "supplied by --stack-outputs or a stack planned in this run",
     unknown: "unknown, as in a first preview",
+    "not planned": "built by its provider plugin: the resources it creates are not in this offline plan, and no policy saw them",
 };
 
 /** What the plan could not ask a cloud about and what it used instead (the check report prints it too). */

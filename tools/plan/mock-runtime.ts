@@ -112,13 +112,17 @@ interface Monitor {
 }
 
 /** Records every registration; marks unsupplied StackReferences' outputs unknown, as a first preview has them. */
-function watchMonitor(pulumi: typeof PulumiSdk, resources: PlannedResource[], unsupplied: Set<string>): void {
+function watchMonitor(pulumi: typeof PulumiSdk, resources: PlannedResource[], unsupplied: Set<string>, lookups: LookupLog): void {
     const monitor = pulumi.runtime.getMonitor() as unknown as Monitor;
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, callback) => {
         register(req, (err, resp) => {
             if (!err && resp) {
                 resources.push(recordOf(req, resp.getUrn(), resp.getId()));
+                if (req.getRemote?.()) {
+                    // Under `pulumi up` the plugin registers the component's children; offline, nothing does.
+                    lookups.recordRemoteComponent(req.getType(), req.getName());
+                }
                 // The SDK keeps the unknowns of a response flagged unknown (an update that could not compute
                 // everything); unflagged, it turns them into known undefineds. The mocks mark unknown only what
                 // they cannot compute (unmodelledOutputs).
@@ -386,7 +390,7 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
     pulumi.runtime.setAllConfig(config, secretKeys);
 
     const resources: PlannedResource[] = [];
-    watchMonitor(pulumi, resources, unsupplied);
+    watchMonitor(pulumi, resources, unsupplied, lookups);
     const outputs = await withProgramExitListeners(programDir, () => runCapturingFailures(programDir, async () => {
         const entry = programEntry(programDir, settings.main);
         // eslint-disable-next-line @typescript-eslint/no-require-imports

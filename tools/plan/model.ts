@@ -33,8 +33,11 @@ export interface LookupRecord {
     /** As programs spell it: aws.getAvailabilityZones, aws.iam.getPolicyDocument, pulumi.StackReference. */
     function: string;
     token: string;
-    /** computed from the arguments as the provider does; assumed (a realistic stand-in); supplied by a file; unknown. */
-    result: "computed" | "assumed" | "supplied" | "unknown";
+    /**
+     * computed from the arguments as the provider does; assumed (a realistic stand-in); supplied by a file;
+     * unknown; not planned: a component its provider plugin builds (awsx), whose own resources no offline plan holds.
+     */
+    result: "computed" | "assumed" | "supplied" | "unknown" | "not planned";
     count: number;
     /** E.g. the stack a StackReference names. */
     detail?: string;

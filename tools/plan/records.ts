@@ -31,6 +31,7 @@ export interface RegisterRequest {
     getIgnorechangesList?(): string[];
     getAdditionalsecretoutputsList?(): string[];
     getDeletebeforereplace?(): boolean;
+    getRemote?(): boolean;
 }
 
 export function recordOf(req: RegisterRequest, urn: string, id: string): PlannedResource {
