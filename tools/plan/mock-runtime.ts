@@ -86,7 +86,14 @@ function packageEntry(programDir: string): string | undefined {
 
 /** The file to load: Pulumi.yaml's `main`, then package.json's, then the directory's index. */
 function programEntry(programDir: string, main: string | undefined): string {
-    const target = path.resolve(programDir, main ?? packageEntry(programDir) ?? ".");
+    const fromPackage = main === undefined ? packageEntry(programDir) : undefined;
+    let target = path.resolve(programDir, main ?? fromPackage ?? ".");
+    if (fromPackage !== undefined && !fs.existsSync(target)) {
+        // The language host's own fall-back (cmd/run/run.js resolveEntrypoint), with its warning: a TypeScript
+        // program whose package.json says "main": "index.js" runs index.ts.
+        process.stderr.write(`warning: Could not find entry point '${fromPackage}' specified in package.json; using '${programDir}' instead\n`);
+        target = programDir;
+    }
     const request = fs.existsSync(target) && fs.statSync(target).isDirectory() ? target + path.sep : target;
     try {
         return require.resolve(request);
