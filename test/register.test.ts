@@ -57,6 +57,25 @@ describe("tools/register.cjs (the TypeScript loader)", function () {
         assert.deepEqual(runTs(main, tmpdir), { status: 0, stdout: "42", stderr: "" });
     });
 
+    it("resolves a .js specifier to its .ts file in an ES-module package only, as ts-node's ESM loader and TypeScript do", () => {
+        write(path.join(dir, "esm", "package.json"), JSON.stringify({ type: "module" }));
+        write(path.join(dir, "esm", "lib", "helper.ts"), `export const greeting: string = "hello from helper.ts";\n`);
+        write(path.join(dir, "esm", "main.ts"), `import { greeting } from "./lib/helper.js";\nconsole.log(greeting);\n`);
+        // Required, as the planner requires a program's entry (node would run a "type": "module" entry as ESM).
+        const esm = write(path.join(dir, "run-esm.ts"), `require("./esm/main.ts");\n`);
+        assert.deepEqual(runTs(esm, tmpdir), { status: 0, stdout: "hello from helper.ts", stderr: "" });
+        // A .js file that exists is the one loaded.
+        write(path.join(dir, "esm", "lib", "helper.js"), `export const greeting = "hello from helper.js";\n`);
+        assert.equal(runTs(esm, tmpdir).stdout, "hello from helper.js");
+        // A CommonJS package: ts-node fails on the specifier under the Pulumi CLI, and so does this loader.
+        write(path.join(dir, "cjs", "lib", "helper.ts"), `export const greeting: string = "hello";\n`);
+        write(path.join(dir, "cjs", "main.ts"), `import { greeting } from "./lib/helper.js";\nconsole.log(greeting);\n`);
+        const cjs = write(path.join(dir, "run-cjs.ts"), `require("./cjs/main.ts");\n`);
+        const failed = runTs(cjs, tmpdir);
+        assert.notEqual(failed.status, 0);
+        assert.match(failed.stderr, /Cannot find module '\.\/lib\/helper\.js'/);
+    });
+
     it("maps a stack frame to the .ts file and line that threw, from a fresh compile and from the cache alike", () => {
         const main = write(path.join(dir, "deep", "thrower.ts"), `interface Shape { sides: number }\nconst shape: Shape = { sides: 3 };\n\nfunction fail(): never {\n    throw new Error(\`bad shape \${shape.sides}\`);\n}\ntry { fail(); } catch (e) { console.log((e as Error).stack!.split("\\n")[1].trim()); }\n`);
         for (const run of ["fresh", "cached"]) {

@@ -98,9 +98,53 @@ function compileTypeScript(module, filename) {
     module._compile(compiled(filename), filename);
 }
 
+/** Per directory, whether the nearest package.json says "type": "module" (an ES-module program). */
+const modulePackages = new Map();
+
+function inModulePackage(dir) {
+    let answer = modulePackages.get(dir);
+    if (answer === undefined) {
+        try {
+            answer = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")).type === "module";
+        } catch (err) {
+            answer = err.code === "ENOENT" && path.dirname(dir) !== dir ? inModulePackage(path.dirname(dir)) : false;
+        }
+        modulePackages.set(dir, answer);
+    }
+    return answer;
+}
+
+/**
+ * In an ES-module TypeScript program, `import "./acl.js"` names acl.ts, as TypeScript resolves it and as
+ * ts-node's ESM loader (the Pulumi CLI's, for "type": "module") loads it. Tried only when the .js file does not
+ * exist, only from a .ts file, and only in such a package: a CommonJS program under ts-node fails on it, and
+ * fails here too.
+ */
+function typeScriptTwin(request, parent) {
+    if (!parent || typeof parent.filename !== "string" || !/\.c?ts$/.test(parent.filename)) {
+        return undefined;
+    }
+    if (!/^\.\.?\//.test(request) || !/\.c?js$/.test(request) || !inModulePackage(path.dirname(parent.filename))) {
+        return undefined;
+    }
+    return request.replace(/js$/, "ts");
+}
+
 if (!(Module._extensions[".ts"] && Module._extensions[".ts"].oauth2DrRegister)) {
     process.setSourceMapsEnabled(true);
     compileTypeScript.oauth2DrRegister = true;
     Module._extensions[".ts"] = compileTypeScript;
     Module._extensions[".cts"] = compileTypeScript;
+    const resolveFilename = Module._resolveFilename;
+    Module._resolveFilename = function (request, parent, ...rest) {
+        try {
+            return resolveFilename.call(this, request, parent, ...rest);
+        } catch (err) {
+            const twin = err && err.code === "MODULE_NOT_FOUND" ? typeScriptTwin(request, parent) : undefined;
+            if (twin === undefined) {
+                throw err;
+            }
+            return resolveFilename.call(this, twin, parent, ...rest);
+        }
+    };
 }

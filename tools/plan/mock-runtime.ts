@@ -103,6 +103,23 @@ function programEntry(programDir: string, main: string | undefined): string {
     }
 }
 
+/**
+ * As the language host loads an ES-module program (package.json "type": "module", through import()): a default
+ * export is the program, and a module with both a default export and named ones is an error. A CommonJS
+ * program's exports are its outputs as they are.
+ */
+function esModuleProgram(programDir: string, loaded: unknown): unknown {
+    const file = path.join(programDir, "package.json");
+    const isModule = fs.existsSync(file) && (JSON.parse(fs.readFileSync(file, "utf8")) as { type?: string }).type === "module";
+    if (!isModule || !loaded || typeof loaded !== "object" || Object.getOwnPropertyDescriptor(loaded, "default") === undefined) {
+        return loaded;
+    }
+    if (Object.keys(loaded).filter((key) => key !== "default").length > 0) {
+        throw new ProgramError("expected entrypoint module to have either a default export or named exports but not both");
+    }
+    return (loaded as { default: unknown }).default;
+}
+
 /** Outputs supplied for a StackReference: by its exact name, or by a name that differs only by the organization. */
 function suppliedOutputs(name: string, references: Record<string, Record<string, unknown>>): Record<string, unknown> | undefined {
     if (references[name]) {
@@ -401,7 +418,7 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
     const outputs = await withProgramExitListeners(programDir, () => runCapturingFailures(programDir, async () => {
         const entry = programEntry(programDir, settings.main);
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const loaded = require(entry) as unknown;
+        const loaded = esModuleProgram(programDir, require(entry) as unknown);
         // As the language host does: an exported function is the program (`export = async () => {...}`).
         const program = typeof loaded === "function" ? await (loaded as () => unknown)() : await loaded;
         const exported = await resolveExports(pulumi, (program ?? {}) as Record<string, unknown>);
