@@ -174,6 +174,11 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
         assert.match(String(plan.outputs.loadBalancerArn), /^arn:aws:/, "what the mocks model stays known");
     });
 
+    it("a MySQL instance's computed endpoint and port are MySQL's (3306), not PostgreSQL's", async () => {
+        const [plan] = await planProgram(path.join(CORPUS, "crm-async-mysql"), ["prod"]);
+        assert.match(String(plan.outputs.endpoint), /\.rds\.amazonaws\.com:3306$/);
+    });
+
     it("the check CLI turns a mandatory violation into exit 1 and lists the lookups in its report", () => {
         const { status, stdout, stderr } = cli("check", ["--program", path.join(CORPUS, "crm-async-mysql")]);
         assert.equal(status, 1, stderr);

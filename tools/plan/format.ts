@@ -91,7 +91,7 @@ export function formatPlan(plan: PlanResult): string {
     }
     const lines = [
         `Stack ${plan.organization}/${plan.project}/${plan.stack}${plan.preview ? " (preview: computed values unknown)" : ""}`,
-        `  ${resources.length} resources to create (${resources.filter((r) => r.protect).length} protected)`,
+        `  ${resources.length} resource${resources.length === 1 ? "" : "s"} to create (${resources.filter((r) => r.protect).length} protected)`,
     ];
     const walk = (parent: string | undefined, depth: number) => {
         for (const r of children.get(parent) ?? []) {
@@ -105,9 +105,11 @@ export function formatPlan(plan: PlanResult): string {
         }
     };
     walk(undefined, 0);
-    lines.push("  Outputs:");
-    for (const [key, value] of Object.entries(plan.outputs)) {
-        lines.push(`    ${key}: ${brief(value)}`);
+    if (Object.keys(plan.outputs).length > 0) {
+        lines.push("  Outputs:");
+        for (const [key, value] of Object.entries(plan.outputs)) {
+            lines.push(`    ${key}: ${brief(value)}`);
+        }
     }
     lines.push(...formatLookups(plan.lookups ?? [], "  "));
     return lines.join("\n");

@@ -68,8 +68,9 @@ export function computedState(type: string, name: string, inputs: Record<string,
             const identifier = String(inputs.identifier ?? name);
             state.identifier = identifier;
             state.address = `${identifier}.c0ffee123456.${region}.rds.amazonaws.com`;
-            state.endpoint = `${state.address}:5432`;
-            state.port = inputs.port ?? 5432;
+            // The engine's default port: 3306 for MySQL and MariaDB, 5432 for PostgreSQL (and the rest, here).
+            state.port = inputs.port ?? (/mysql|mariadb/.test(String(inputs.engine ?? "")) ? 3306 : 5432);
+            state.endpoint = `${state.address}:${state.port}`;
             state.dbName = inputs.dbName ?? "oauth2db";
             state.resourceId = `db-${mockUuid(name).replace(/-/g, "").slice(0, 26).toUpperCase()}`;
             break;
