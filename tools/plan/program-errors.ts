@@ -3,6 +3,7 @@
  * the program that raised it (tools/register.cjs turns source maps on, so Node maps stack frames back to the TypeScript source), never the SDK's
  * "N promises were still active". A missing package is one line naming it.
  */
+import * as fs from "fs";
 import * as path from "path";
 
 export class ProgramError extends Error {
@@ -28,6 +29,24 @@ export function programLocation(error: Error, programDir: string): string | unde
 }
 
 /** `Cannot find module '@pulumi/awsx'` from the program (not a relative file): the package it needs. */
+/** The version of `pkg` the program would load (its own node_modules first, then this tool's), if installed. */
+function installedVersion(pkg: string, programDir: string): string | undefined {
+    try {
+        const file = require.resolve(`${pkg}/package.json`, { paths: [programDir, __dirname] });
+        return (JSON.parse(fs.readFileSync(file, "utf8")) as { version?: string }).version ?? "unknown";
+    } catch {
+        return undefined;
+    }
+}
+
+function missingSpecifier(error: Error): string | undefined {
+    if ((error as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND" && (error as NodeJS.ErrnoException).code !== "ERR_MODULE_NOT_FOUND") {
+        return undefined;
+    }
+    const specifier = /Cannot find (?:module|package) '([^']+)'/.exec(error.message)?.[1];
+    return !specifier || specifier.startsWith(".") || path.isAbsolute(specifier) ? undefined : specifier;
+}
+
 function missingPackage(error: Error): string | undefined {
     if ((error as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND" && (error as NodeJS.ErrnoException).code !== "ERR_MODULE_NOT_FOUND") {
         return undefined;
@@ -62,6 +81,12 @@ export function describeFailure(failure: unknown, programDir: string): string {
         return `the program failed: ${String(failure)}`;
     }
     const pkg = missingPackage(failure);
+    const specifier = missingSpecifier(failure);
+    const version = pkg ? installedVersion(pkg, programDir) : undefined;
+    if (pkg && specifier && version !== undefined && specifier !== pkg) {
+        // The package is there; the module inside it is not (a service module a later major version dropped).
+        return `the program imports ${specifier}, which ${pkg} ${version} (installed) does not have: the program may be written for another version of ${pkg}`;
+    }
     if (pkg) {
         return `the program needs the package ${pkg}, which is not installed (looked in ${path.join(programDir, "node_modules")} and this tool's node_modules): npm install ${pkg}`;
     }
