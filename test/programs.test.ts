@@ -179,6 +179,25 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
         assert.match(String(plan.outputs.endpoint), /\.rds\.amazonaws\.com:3306$/);
     });
 
+    it("a secure key read with config.require is found where it goes, and its value is printed nowhere", () => {
+        const dir = path.join(CORPUS, "payroll-plain-secret");
+        const password = "Payroll-Db-Pa55word-2026";
+        const plan = cli("plan", ["--program", dir, "--json", "--config", `dbPassword=${password}`]);
+        assert.equal(plan.status, 0, plan.stderr);
+        const check = cli("check", ["--program", dir, "--config", `dbPassword=${password}`]);
+        for (const text of [plan.stdout, plan.stderr, check.stdout, check.stderr]) {
+            assert.ok(!text.includes(password), "the password is printed");
+        }
+        const result = JSON.parse(plan.stdout) as PlanResult;
+        // The RDS SDK wraps `password` as a secret itself; the connection string the program builds is plain text.
+        assert.deepEqual(result.exposedSecrets, [{ key: "payroll:dbPassword", where: "output connection" }]);
+        const instance = result.resources.find((r) => r.type === "aws:rds/instance:Instance");
+        assert.ok(instance && isSecret(instance.inputs.password));
+        assert.match(String(result.outputs.connection), /^postgres:\/\/payroll:\[secret\]@/);
+        assert.match(plan.stderr, /warning: stack prod: the secret config value payroll:dbPassword reaches output connection as plain text/);
+        assert.match(check.stdout, /^Secret config passed on as plain text .*:\n {2}payroll:dbPassword -> output connection$/m);
+    });
+
     it("the check CLI turns a mandatory violation into exit 1 and lists the lookups in its report", () => {
         const { status, stdout, stderr } = cli("check", ["--program", path.join(CORPUS, "crm-async-mysql")]);
         assert.equal(status, 1, stderr);

@@ -11,7 +11,7 @@ import { configOf } from "../../policy/config";
 import { MatrixConfig, matrixSchema, RetentionResult, stackMatrix } from "../../policy/retention-matrix";
 import { Role } from "../../policy/roles";
 import { describeWaiver, SETTINGS_POLICY_NAME, settingsFromConfig } from "../../policy/settings";
-import { LookupRecord, PlanResult } from "../plan/model";
+import { ExposedSecret, LookupRecord, PlanResult } from "../plan/model";
 import { planInOrder } from "../plan/order";
 import type { StartedBatch } from "../plan/runner";
 import {
@@ -42,6 +42,8 @@ export interface StackCheck {
     notApplicable: NotApplicable[];
     /** The data sources and outside stacks the plan answered offline (computed, assumed, supplied, unknown). */
     lookups: LookupRecord[];
+    /** Secret config values the program passed on as plain text (tools/plan/secret-exposure.ts). */
+    exposedSecrets: ExposedSecret[];
 }
 
 export interface CheckOptions extends PlanningOptions {
@@ -87,6 +89,7 @@ export async function checkPlan(plan: PlanResult, options: Omit<CheckOptions, "s
         waivers: settings.waivers.map(describeWaiver),
         notApplicable: [...resourceResult.notApplicable, ...stackResult.notApplicable],
         lookups: plan.lookups ?? [],
+        exposedSecrets: plan.exposedSecrets ?? [],
     };
 }
 

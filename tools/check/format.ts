@@ -1,6 +1,6 @@
 /** Text and JSON renderings of `checkStacks` results for `npm run check`. */
 import { shortType } from "../plan/model";
-import { formatLookups } from "../plan/format";
+import { formatExposedSecrets, formatLookups } from "../plan/format";
 import type { StackCheck } from "./core";
 
 function pad(text: string, width: number): string {
@@ -58,6 +58,7 @@ export function formatCheck(check: StackCheck): string {
     if (lookups.length > 0) {
         lines.push("", ...lookups);
     }
+    lines.push(...formatExposedSecrets(check.exposedSecrets ?? [], ""));
     return lines.join("\n");
 }
 
@@ -70,5 +71,6 @@ export function toJson(check: StackCheck): Record<string, unknown> {
         retention: check.retention,
         waivers: check.waivers,
         lookups: check.lookups ?? [],
+        ...(check.exposedSecrets?.length ? { exposedSecrets: check.exposedSecrets } : {}),
     };
 }

@@ -2,7 +2,7 @@
  * Human-readable plan: every resource as a tree under its parent, with the properties that matter for
  * backups and DR. Secrets print as [secret], values computed by the cloud as (computed).
  */
-import { LookupRecord, PlannedResource, PlanResult, redact } from "./model";
+import { ExposedSecret, LookupRecord, PlannedResource, PlanResult, redact, shareablePlan } from "./model";
 
 /** Per type, the inputs worth reading in a DR review; other types print their scalar inputs. */
 const KEY_PROPERTIES: Record<string, string[]> = {
@@ -81,7 +81,8 @@ function isDefaultProvider(r: PlannedResource): boolean {
     return r.type.startsWith("pulumi:providers:") && r.name.startsWith("default");
 }
 
-export function formatPlan(plan: PlanResult): string {
+export function formatPlan(result: PlanResult): string {
+    const plan = shareablePlan(result);
     const resources = plan.resources.filter((r) => !isDefaultProvider(r));
     const children = new Map<string | undefined, PlannedResource[]>();
     const known = new Set(resources.map((r) => r.urn));
@@ -112,6 +113,7 @@ export function formatPlan(plan: PlanResult): string {
         }
     }
     lines.push(...formatLookups(plan.lookups ?? [], "  "));
+    lines.push(...formatExposedSecrets(plan.exposedSecrets ?? [], "  "));
     return lines.join("\n");
 }
 
@@ -122,6 +124,17 @@ const LOOKUP_MEANING: Record<LookupRecord["result"], string> = {
     unknown: "unknown, as in a first preview",
     "not planned": "built by its provider plugin: the resources it creates are not in this offline plan, and no policy saw them",
 };
+
+/** Where a secret config value went unmarked (the value itself is "[secret]" in every output of this tool). */
+export function formatExposedSecrets(exposed: ExposedSecret[], indent: string): string[] {
+    if (exposed.length === 0) {
+        return [];
+    }
+    return [
+        `${indent}Secret config passed on as plain text (read it with requireSecret or getSecret; pulumi up would store it unencrypted):`,
+        ...exposed.map((e) => `${indent}  ${e.key} -> ${e.where}`),
+    ];
+}
 
 /** What the plan could not ask a cloud about and what it used instead (the check report prints it too). */
 export function formatLookups(lookups: LookupRecord[], indent: string): string[] {

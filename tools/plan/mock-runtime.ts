@@ -21,6 +21,7 @@ import { PlannedResource, PlanResult, SECRET_TEXT, UNKNOWN } from "./model";
 import { computedState, physicalId } from "./resource-mocks";
 import { callDataSource, installUnknownInvokes, LookupLog } from "./data-sources";
 import { describeFailures, ProgramError } from "./program-errors";
+import { scrubExposedSecrets } from "./secret-exposure";
 import { RegisterRequest, recordOf, resolveExports } from "./records";
 import { PlanOrder, planOrderFor, requestedResults } from "./dependencies";
 import { PlanError } from "./runner";
@@ -428,7 +429,22 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
     }));
     // The values reached the program; the result, which is printed, sent and stored, holds none of the secret ones.
     const shownConfig = Object.fromEntries(Object.entries(config).map(([key, value]) => [key, secretKeys.includes(key) ? SECRET_TEXT : value]));
-    return { project: settings.project, stack: options.stack, organization, preview, config: shownConfig, resources, outputs, lookups: lookups.list() };
+    const secretValues = Object.fromEntries(secretKeys.map((key) => [key, config[key]]));
+    const scrubbed = scrubExposedSecrets(secretValues, resources, outputs);
+    for (const { key, where } of scrubbed.exposed) {
+        process.stderr.write(`warning: stack ${options.stack}: the secret config value ${key} reaches ${where} as plain text (read it with requireSecret or getSecret): pulumi up would store it unencrypted\n`);
+    }
+    return {
+        project: settings.project,
+        stack: options.stack,
+        organization,
+        preview,
+        config: shownConfig,
+        resources,
+        outputs: scrubbed.outputs,
+        lookups: lookups.list(),
+        ...(scrubbed.exposed.length > 0 ? { exposedSecrets: scrubbed.exposed } : {}),
+    };
 }
 
 /**

@@ -55,6 +55,15 @@ export interface PlanResult {
     outputs: Record<string, unknown>;
     /** The data sources and outside stacks the program read, and how each was answered. */
     lookups: LookupRecord[];
+    /** Where the value of a secret config key reached a resource or output as plain text (present when any did). */
+    exposedSecrets?: ExposedSecret[];
+}
+
+/** A secret config value the program passed on unmarked (config.require instead of requireSecret). */
+export interface ExposedSecret {
+    key: string;
+    /** "type name property" of the resource, or "output NAME". */
+    where: string;
 }
 
 export function isSecret(value: unknown): value is { value: unknown } {
@@ -120,9 +129,25 @@ export function withoutSecretValues<T>(value: T): T {
     return value;
 }
 
+/**
+ * The inputs with those the provider's schema marks secret (additionalSecretOutputs: the SDK sets it for
+ * fields such as administratorLoginPassword) marked secret too, for printing only: a program that passes a
+ * plain string there (config.require instead of requireSecret) leaks it into the state under `pulumi up`,
+ * which the policies judge as it is, but this tool's own output never shows it.
+ */
+function withSchemaSecretsMarked(resource: PlannedResource): Record<string, unknown> {
+    const inputs = { ...resource.inputs };
+    for (const key of resource.additionalSecretOutputs) {
+        if (key in inputs && !isSecret(inputs[key])) {
+            inputs[key] = { [SECRET_SIG.key]: SECRET_SIG.value, value: inputs[key] };
+        }
+    }
+    return inputs;
+}
+
 /** A plan as it may be printed or stored: resources' inputs and the stack's outputs without secret values. */
 export function shareablePlan(plan: PlanResult): PlanResult {
-    return { ...plan, resources: plan.resources.map((r) => ({ ...r, inputs: withoutSecretValues(r.inputs) })), outputs: withoutSecretValues(plan.outputs) };
+    return { ...plan, resources: plan.resources.map((r) => ({ ...r, inputs: withoutSecretValues(withSchemaSecretsMarked(r)) })), outputs: withoutSecretValues(plan.outputs) };
 }
 
 /** "aws:rds/instance:Instance" -> "Instance"; component tokens keep their last segment too. */
