@@ -47,19 +47,21 @@ function cronJobSummary(inputs: Record<string, unknown>): string[] {
     const jobSpec = spec.jobTemplate?.spec ?? {};
     const pod = jobSpec.template?.spec ?? {};
     const container = pod.containers?.[0] ?? {};
+    // An unset field reads "(not set)", never "undefined": the provider's or the cluster's default applies.
+    const shown = (value: unknown): string => (value === undefined ? "(not set)" : typeof value === "string" ? value : JSON.stringify(value));
     return [
-        `namespace=${metadata?.namespace}`,
+        `namespace=${shown(metadata?.namespace)}`,
         `schedule=${JSON.stringify(spec.schedule)}`,
         `suspend=${spec.suspend ?? false}`,
-        `concurrencyPolicy=${spec.concurrencyPolicy}`,
-        `startingDeadlineSeconds=${spec.startingDeadlineSeconds}`,
-        `activeDeadlineSeconds=${jobSpec.activeDeadlineSeconds}`,
-        `backoffLimit=${jobSpec.backoffLimit}`,
-        `history=${spec.successfulJobsHistoryLimit}/${spec.failedJobsHistoryLimit}`,
-        `image=${container.image}`,
-        `resources=${JSON.stringify(container.resources)}`,
-        `runAsNonRoot=${pod.securityContext?.runAsNonRoot ?? container.securityContext?.runAsNonRoot}`,
-        `readOnlyRootFilesystem=${container.securityContext?.readOnlyRootFilesystem}`,
+        `concurrencyPolicy=${shown(spec.concurrencyPolicy)}`,
+        `startingDeadlineSeconds=${shown(spec.startingDeadlineSeconds)}`,
+        `activeDeadlineSeconds=${shown(jobSpec.activeDeadlineSeconds)}`,
+        `backoffLimit=${shown(jobSpec.backoffLimit)}`,
+        `history=${shown(spec.successfulJobsHistoryLimit)}/${shown(spec.failedJobsHistoryLimit)}`,
+        `image=${shown(container.image)}`,
+        `resources=${shown(container.resources)}`,
+        `runAsNonRoot=${shown(pod.securityContext?.runAsNonRoot ?? container.securityContext?.runAsNonRoot)}`,
+        `readOnlyRootFilesystem=${shown(container.securityContext?.readOnlyRootFilesystem)}`,
     ];
 }
 

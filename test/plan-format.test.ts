@@ -1,0 +1,31 @@
+/** The text plan's summary lines (tools/plan/format.ts) on resources written by other teams. */
+import { strict as assert } from "assert";
+import { keyProperties } from "../tools/plan/format";
+import { PlannedResource } from "../tools/plan/model";
+
+function cronJob(inputs: Record<string, unknown>): PlannedResource {
+    return {
+        urn: "urn:pulumi:dev::probe::kubernetes:batch/v1:CronJob::probe",
+        type: "kubernetes:batch/v1:CronJob",
+        name: "probe",
+        custom: true,
+        protect: false,
+        retainOnDelete: false,
+        dependencies: [],
+        propertyDependencies: {},
+        ignoreChanges: [],
+        additionalSecretOutputs: [],
+        inputs,
+    };
+}
+
+describe("text plan summaries (tools/plan/format.ts keyProperties)", () => {
+    it("a CronJob without a namespace, history limits or security context reads (not set), never undefined", () => {
+        const lines = keyProperties(cronJob({ spec: { schedule: "*/5 * * * *", jobTemplate: { spec: { template: { spec: { containers: [{ image: "busybox:1.36" }] } } } } } }));
+        assert.ok(!lines.some((l) => l.includes("undefined")), lines.join("\n"));
+        assert.ok(lines.includes("namespace=(not set)"));
+        assert.ok(lines.includes("history=(not set)/(not set)"));
+        assert.ok(lines.includes("image=busybox:1.36"));
+        assert.ok(lines.includes('schedule="*/5 * * * *"'));
+    });
+});
