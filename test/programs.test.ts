@@ -198,6 +198,15 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
         assert.match(check.stdout, /^Secret config passed on as plain text .*:\n {2}payroll:dbPassword -> output connection$/m);
     });
 
+    it("a plugin-built component's output the mocks do not stand in for is unknown, not missing (awsx Image's imageUri)", async () => {
+        const [plan] = await planProgram(path.join(CORPUS, "orders-awsx-image"), ["prod"]);
+        const worker = plan.resources.find((r) => r.type === "aws:lambda/function:Function" && r.name === "orders-worker");
+        assert.equal(worker?.inputs.imageUri, UNKNOWN);
+        assert.equal(plan.outputs.imageUri, UNKNOWN);
+        const attachment = plan.resources.find((r) => r.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment");
+        assert.equal(attachment?.inputs.role, "orders-worker");
+    });
+
     it("the check CLI turns a mandatory violation into exit 1 and lists the lookups in its report", () => {
         const { status, stdout, stderr } = cli("check", ["--program", path.join(CORPUS, "crm-async-mysql")]);
         assert.equal(status, 1, stderr);

@@ -18,7 +18,7 @@ import * as path from "path";
 import type * as PulumiSdk from "@pulumi/pulumi";
 import { loadStackSettings, parseConfigAssignment } from "./stack-settings";
 import { PlannedResource, PlanResult, SECRET_TEXT, UNKNOWN } from "./model";
-import { computedState, physicalId } from "./resource-mocks";
+import { computedState, modelledComponentOutputs, physicalId } from "./resource-mocks";
 import { callDataSource, installUnknownInvokes, LookupLog } from "./data-sources";
 import { describeFailures, ProgramError } from "./program-errors";
 import { scrubExposedSecrets } from "./secret-exposure";
@@ -242,14 +242,25 @@ function recordUndefinedProperties(programDir: string): void {
     if (register.recordsOutputs) {
         return;
     }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const sdk = require(sdkDir) as typeof PulumiSdk;
     const recording = (...args: unknown[]): unknown => {
-        const [, , type, name, custom, , , props] = args as [unknown, unknown, string, string, boolean, unknown, unknown, Record<string, unknown> | undefined];
+        const [res, , type, name, custom, remote, , props] = args as [Record<string, unknown>, unknown, string, string, boolean, boolean, unknown, Record<string, unknown> | undefined];
+        const missing = Object.keys(props ?? {}).filter((k) => (props ?? {})[k] === undefined);
         if (custom) {
             const key = `${type}::${name}`;
-            const missing = Object.keys(props ?? {}).filter((k) => (props ?? {})[k] === undefined);
             undefinedProperties.set(key, [...(undefinedProperties.get(key) ?? []), missing]);
         }
-        return register(...args);
+        const result = register(...args);
+        if (remote && !custom && !sdk.runtime.isDryRun()) {
+            // A plugin-built component's outputs: the SDK keeps no unknown in a component's response, so those
+            // the mocks do not stand in for are made unknown here, before the program reads them.
+            const modelled = new Set(modelledComponentOutputs(type));
+            for (const key of missing.filter((k) => !modelled.has(k))) {
+                res[key] = sdk.output(sdk.unknown);
+            }
+        }
+        return result;
     };
     runtime.registerResource = Object.assign(recording, { recordsOutputs: true });
 }

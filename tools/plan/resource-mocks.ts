@@ -150,6 +150,11 @@ export function mockHexId(prefix: string, seed: string, length = 17): string {
  * their children exist, so the outputs programs read from them (VPC and subnet ids, repository URL) are
  * stood in for here.
  */
+/** The outputs of a plugin-built component (awsx) the mocks stand in for; its others are unknown offline. */
+export function modelledComponentOutputs(type: string): string[] {
+    return Object.keys(awsxComponentState(type, "component", "us-east-1"));
+}
+
 function awsxComponentState(type: string, name: string, region: string): Record<string, unknown> {
     const subnets = (kind: string, count: number) => Array.from({ length: count }, (_, i) => mockHexId("subnet", `${name}/${kind}/${i}`));
     switch (type) {
