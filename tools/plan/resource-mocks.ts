@@ -63,6 +63,15 @@ export function computedState(type: string, name: string, inputs: Record<string,
         // property would vanish from the resources that read it. The logical name stands in, as for buckets.
         state.name = inputs.name ?? name;
     }
+    if (type.startsWith("gcp:")) {
+        // Auto-naming, as for AWS: most Google Cloud resources take the logical name plus a suffix.
+        state.name = inputs.name ?? name;
+    }
+    if (type.startsWith("kubernetes:") && !type.startsWith("kubernetes:helm") && !type.startsWith("kubernetes:yaml") && type !== "kubernetes:kustomize:Directory") {
+        // metadata.name is auto-named when the program gives none (namespaced objects keep their namespace).
+        const metadata = (inputs.metadata ?? {}) as Record<string, unknown>;
+        state.metadata = { ...metadata, name: metadata.name ?? name };
+    }
     switch (type) {
         case "aws:rds/instance:Instance": {
             const identifier = String(inputs.identifier ?? name);

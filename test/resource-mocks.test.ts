@@ -1,0 +1,30 @@
+/** What the offline mocks say a provider computes (tools/plan/resource-mocks.ts), on resources other teams declare. */
+import { strict as assert } from "assert";
+import { computedState, modelledComponentOutputs } from "../tools/plan/resource-mocks";
+
+describe("offline provider results (tools/plan/resource-mocks.ts computedState)", () => {
+    it("auto-names AWS and Google Cloud resources the program does not name, and keeps a given name", () => {
+        assert.equal(computedState("aws:iam/role:Role", "worker", {}, "us-east-1").name, "worker");
+        assert.equal(computedState("aws:iam/role:Role", "worker", { name: "orders-worker-role" }, "us-east-1").name, "orders-worker-role");
+        assert.equal(computedState("gcp:storage/bucket:Bucket", "assets", { location: "EU" }, "us-east-1").name, "assets");
+        assert.equal(computedState("gcp:sql/databaseInstance:DatabaseInstance", "db", { name: "orders-db" }, "us-east-1").name, "orders-db");
+    });
+
+    it("gives a Kubernetes object without metadata.name its logical name, keeping the rest of its metadata", () => {
+        const state = computedState("kubernetes:apps/v1:Deployment", "frontend", { metadata: { namespace: "shop", labels: { app: "frontend" } } }, "us-east-1");
+        assert.deepEqual(state.metadata, { namespace: "shop", labels: { app: "frontend" }, name: "frontend" });
+        const named = computedState("kubernetes:core/v1:Service", "svc", { metadata: { name: "redis-leader" } }, "us-east-1");
+        assert.equal((named.metadata as { name: string }).name, "redis-leader");
+    });
+
+    it("MySQL gets MySQL's port, PostgreSQL its own", () => {
+        assert.equal(computedState("aws:rds/instance:Instance", "crm", { engine: "mysql" }, "eu-west-1").port, 3306);
+        assert.match(String(computedState("aws:rds/instance:Instance", "crm", { engine: "mariadb" }, "eu-west-1").endpoint), /:3306$/);
+        assert.equal(computedState("aws:rds/instance:Instance", "idp", { engine: "postgres" }, "eu-west-1").port, 5432);
+    });
+
+    it("lists the awsx outputs it stands in for, and none for a component it does not know", () => {
+        assert.deepEqual(modelledComponentOutputs("awsx:ecr:Repository"), ["url"]);
+        assert.deepEqual(modelledComponentOutputs("awsx:ecr:Image"), []);
+    });
+});
