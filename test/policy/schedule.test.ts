@@ -1,6 +1,6 @@
 /** The longest gap of a cron schedule: the weekly-cycle arithmetic against stepping through cron-parser's runs. */
 import { strict as assert } from "assert";
-import { cyclicGapMinutes, iteratedGapMinutes, maxIntervalMinutes, validateCron } from "../../policy/schedule";
+import { cyclicGapMinutes, iteratedGapMinutes, maxIntervalMinutes, monthDayGapMinutes, validateCron } from "../../policy/schedule";
 
 // Schedules with a daily or weekly cycle, in the spellings teams write: steps, ranges, lists, Sunday as 7,
 // ranges with steps, uneven steps that do not divide the hour or the day, macros.
@@ -31,6 +31,14 @@ describe("cron gaps (policy/schedule.ts)", () => {
         });
     }
 
+    // Days of the month: the first, mid-month and the last days that some months lack (29, 30, 31).
+    for (const expression of ["0 6 1 * *", "30 2 1,15 * *", "0 0 31 * *", "0 12 29 * *", "15 3 10-12 * *", "0 */8 5 * *", "@monthly"]) {
+        it(`"${expression}": the calendar's gap equals the gap found by stepping through two years of runs`, () => {
+            const normalised = validateCron(expression);
+            assert.equal(monthDayGapMinutes(normalised), iteratedGapMinutes(normalised));
+        });
+    }
+
     it("knows the gaps a reviewer would work out by hand", () => {
         assert.equal(maxIntervalMinutes("*/15 * * * *"), 15);
         assert.equal(maxIntervalMinutes("5,55 1-3 * * *"), 24 * 60 - 170);
@@ -40,9 +48,12 @@ describe("cron gaps (policy/schedule.ts)", () => {
         assert.equal(maxIntervalMinutes("0 */7 * * *"), 7 * 60);
     });
 
-    it("leaves days of the month, months, L and # to cron-parser's own stepping", () => {
+    it("leaves months, L, # and both day fields together to cron-parser's own stepping", () => {
         for (const expression of ["0 6 1 * *", "0 0 * 1 *", "0 0 * * 5#3", "0 0 * * 5L", "0 0 L * *", "0 0 1,15 * 1"]) {
             assert.equal(cyclicGapMinutes(validateCron(expression)), undefined, expression);
+        }
+        for (const expression of ["0 0 L * *", "0 0 1 1 *", "0 0 1,15 * 1", "0 0 * * *"]) {
+            assert.equal(monthDayGapMinutes(validateCron(expression)), undefined, expression);
         }
         assert.equal(maxIntervalMinutes("0 6 1 * *"), 31 * 24 * 60);
         // The first day of the month or a Monday (cron's OR of the two day fields): never more than a week.
