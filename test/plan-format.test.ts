@@ -2,21 +2,10 @@
 import { strict as assert } from "assert";
 import { keyProperties } from "../tools/plan/format";
 import { PlannedResource } from "../tools/plan/model";
+import { plannedResource } from "./support/plans";
 
 function cronJob(inputs: Record<string, unknown>): PlannedResource {
-    return {
-        urn: "urn:pulumi:dev::probe::kubernetes:batch/v1:CronJob::probe",
-        type: "kubernetes:batch/v1:CronJob",
-        name: "probe",
-        custom: true,
-        protect: false,
-        retainOnDelete: false,
-        dependencies: [],
-        propertyDependencies: {},
-        ignoreChanges: [],
-        additionalSecretOutputs: [],
-        inputs,
-    };
+    return plannedResource("urn:pulumi:dev::probe::kubernetes:batch/v1:CronJob::probe", "kubernetes:batch/v1:CronJob", "probe", inputs);
 }
 
 describe("text plan summaries (tools/plan/format.ts keyProperties)", () => {

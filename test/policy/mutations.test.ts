@@ -5,7 +5,7 @@
 import { strict as assert } from "assert";
 import { checkPlan, StackCheck } from "../../tools/check/core";
 import { PlannedResource, PlanResult, UNKNOWN } from "../../tools/plan/model";
-import { planRepo } from "../support/plans";
+import { plannedResource, planRepo } from "../support/plans";
 
 type Mutate = (plan: PlanResult) => void;
 
@@ -71,18 +71,8 @@ function backupCronJob(plan: PlanResult, dataClass = "clients"): PlannedResource
     }
     for (const [cls, schedule] of [["clients", "*/15 * * * *"], ["config", "*/30 * * * *"]]) {
         const name = `${cls}-export`;
-        plan.resources.push({
-            urn: `urn:pulumi:${plan.stack}::${plan.project}::kubernetes:batch/v1:CronJob::${name}`,
-            type: T.cronJob,
-            name,
-            custom: true,
-            protect: false,
-            retainOnDelete: false,
-            dependencies: [],
-            propertyDependencies: {},
-            ignoreChanges: [],
-            additionalSecretOutputs: [],
-            inputs: {
+        plan.resources.push(
+            plannedResource(`urn:pulumi:${plan.stack}::${plan.project}::kubernetes:batch/v1:CronJob::${name}`, T.cronJob, name, {
                 apiVersion: "batch/v1",
                 kind: "CronJob",
                 metadata: { name, namespace: "oauth2-system", labels: { "oauth2-dr/backup": "true", "oauth2-dr/data-class": cls } },
@@ -102,8 +92,8 @@ function backupCronJob(plan: PlanResult, dataClass = "clients"): PlannedResource
                         },
                     },
                 },
-            },
-        });
+            }),
+        );
     }
     return backupCronJob(plan, dataClass);
 }

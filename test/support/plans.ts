@@ -10,6 +10,11 @@ import { PlanningServer } from "../../tools/plan/server";
 
 export const REPO = path.resolve(__dirname, "..", "..");
 
+/** A planned custom resource as a test builds it by hand: no options, no dependencies. */
+export function plannedResource(urn: string, type: string, name: string, inputs: Record<string, unknown>): PlannedResource {
+    return { urn, type, name, custom: true, protect: false, retainOnDelete: false, dependencies: [], propertyDependencies: {}, ignoreChanges: [], additionalSecretOutputs: [], inputs };
+}
+
 export function resourcesOfType(plan: PlanResult, type: string): PlannedResource[] {
     return plan.resources.filter((r) => r.type === type);
 }
