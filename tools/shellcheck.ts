@@ -11,9 +11,9 @@ import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { TOOL_CACHE } from "./typecheck";
 
 const REPO = path.resolve(__dirname, "..");
-const CACHE = path.join(REPO, "node_modules", ".cache", "oauth2-dr");
 
 /** The files checked, relative to the repository, in a stable order. */
 export function shellScripts(): string[] {
@@ -45,7 +45,7 @@ function recordName(files: string[]): string | undefined {
 export function shellcheck(): { status: number; output: string } {
     const files = shellScripts();
     const record = recordName(files);
-    if (record && fs.existsSync(path.join(CACHE, record))) {
+    if (record && fs.existsSync(path.join(TOOL_CACHE, record))) {
         return { status: 0, output: "" };
     }
     const run = spawnSync("shellcheck", ["-x", ...files], { cwd: REPO, encoding: "utf8" });
@@ -53,8 +53,8 @@ export function shellcheck(): { status: number; output: string } {
         return { status: 2, output: `shellcheck could not run: ${run.error.message} (apt-get install shellcheck; .ci/setup installs it)` };
     }
     if (run.status === 0 && record) {
-        fs.mkdirSync(CACHE, { recursive: true });
-        fs.writeFileSync(path.join(CACHE, record), `${files.join("\n")}\n`);
+        fs.mkdirSync(TOOL_CACHE, { recursive: true });
+        fs.writeFileSync(path.join(TOOL_CACHE, record), `${files.join("\n")}\n`);
     }
     return { status: run.status ?? 2, output: run.stdout + run.stderr };
 }

@@ -17,6 +17,8 @@ import * as fs from "fs";
 import * as path from "path";
 
 const REPO = path.resolve(__dirname, "..");
+/** Where the tools keep their records (the type check's, shellcheck's): gone with node_modules on `npm ci`. */
+export const TOOL_CACHE = path.join(REPO, "node_modules", ".cache", "oauth2-dr");
 
 /** What the check depends on beyond the repository's own sources. */
 function installedState(): string {
@@ -34,7 +36,7 @@ function installedState(): string {
  * inherited `include` stays relative to tsconfig.json.
  */
 export function typecheckConfig(): string {
-    const dir = path.join(REPO, "node_modules", ".cache", "oauth2-dr", `typecheck-${installedState()}`);
+    const dir = path.join(TOOL_CACHE, `typecheck-${installedState()}`);
     const file = path.join(dir, "tsconfig.json");
     if (!fs.existsSync(file)) {
         fs.mkdirSync(dir, { recursive: true });

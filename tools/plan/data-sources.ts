@@ -312,16 +312,17 @@ export class LookupLog {
     private readonly counts = new Map<string, LookupRecord>();
 
     record(token: string, result: LookupRecord["result"], detail?: string): void {
-        const key = `${token}|${result}|${detail ?? ""}`;
-        const entry = this.counts.get(key) ?? { function: functionName(token), token, result, count: 0, ...(detail ? { detail } : {}) };
-        entry.count += 1;
-        this.counts.set(key, entry);
+        this.count(functionName(token), token, result, detail);
     }
 
     /** A remote component (built by its provider plugin): named by its type, as programs spell it. */
     recordRemoteComponent(type: string, name: string): void {
-        const key = `${type}|not planned|${name}`;
-        const entry = this.counts.get(key) ?? { function: type, token: type, result: "not planned" as const, count: 0, detail: name };
+        this.count(type, type, "not planned", name);
+    }
+
+    private count(fn: string, token: string, result: LookupRecord["result"], detail: string | undefined): void {
+        const key = `${token}|${result}|${detail ?? ""}`;
+        const entry = this.counts.get(key) ?? { function: fn, token, result, count: 0, ...(detail ? { detail } : {}) };
         entry.count += 1;
         this.counts.set(key, entry);
     }

@@ -65,12 +65,23 @@ function sdkFor(programDir: string): typeof PulumiSdk {
 }
 
 /** package.json's entry point, as the Pulumi language host reads it: `exports` ("." or a string), then `main`. */
-function packageEntry(programDir: string): string | undefined {
+interface PackageJson {
+    main?: string;
+    exports?: unknown;
+    type?: string;
+}
+
+/** The program's package.json, if it has one. */
+function packageJsonOf(programDir: string): PackageJson | undefined {
     const file = path.join(programDir, "package.json");
-    if (!fs.existsSync(file)) {
+    return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as PackageJson) : undefined;
+}
+
+function packageEntry(programDir: string): string | undefined {
+    const pkg = packageJsonOf(programDir);
+    if (!pkg) {
         return undefined;
     }
-    const pkg = JSON.parse(fs.readFileSync(file, "utf8")) as { main?: string; exports?: unknown };
     const exported = typeof pkg.exports === "object" && pkg.exports !== null ? (pkg.exports as Record<string, unknown>)["."] : pkg.exports;
     if (typeof exported === "string") {
         return exported;
@@ -110,9 +121,7 @@ function programEntry(programDir: string, main: string | undefined): string {
  * program's exports are its outputs as they are.
  */
 function esModuleProgram(programDir: string, loaded: unknown): unknown {
-    const file = path.join(programDir, "package.json");
-    const isModule = fs.existsSync(file) && (JSON.parse(fs.readFileSync(file, "utf8")) as { type?: string }).type === "module";
-    if (!isModule || !loaded || typeof loaded !== "object" || Object.getOwnPropertyDescriptor(loaded, "default") === undefined) {
+    if (packageJsonOf(programDir)?.type !== "module" || !loaded || typeof loaded !== "object" || Object.getOwnPropertyDescriptor(loaded, "default") === undefined) {
         return loaded;
     }
     if (Object.keys(loaded).filter((key) => key !== "default").length > 0) {
@@ -174,10 +183,14 @@ interface DebuggableModule {
 }
 
 /** The program's copy of the SDK's runtime/debuggable.js (which tracks registrations still pending). */
+/** The directory of the @pulumi/pulumi the program loads (its own, else ours). */
+function sdkDirOf(programDir: string): string {
+    return path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [programDir, __dirname] }));
+}
+
 function debuggableModule(programDir: string): DebuggableModule {
-    const sdkDir = path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [programDir, __dirname] }));
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(path.join(sdkDir, "runtime", "debuggable.js")) as DebuggableModule;
+    return require(path.join(sdkDirOf(programDir), "runtime", "debuggable.js")) as DebuggableModule;
 }
 
 /**
@@ -235,7 +248,7 @@ const undefinedProperties = new Map<string, string[][]>();
  * SDK which of them the provider would compute (see unmodelledOutputs).
  */
 function recordUndefinedProperties(programDir: string): void {
-    const sdkDir = path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [programDir, __dirname] }));
+    const sdkDir = sdkDirOf(programDir);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const runtime = require(path.join(sdkDir, "runtime", "resource.js")) as ResourceRuntime;
     const register = runtime.registerResource;

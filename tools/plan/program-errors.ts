@@ -28,7 +28,6 @@ export function programLocation(error: Error, programDir: string): string | unde
     return inProgram ? `${path.relative(programDir, inProgram.file)}:${inProgram.line}:${inProgram.column}` : undefined;
 }
 
-/** `Cannot find module '@pulumi/awsx'` from the program (not a relative file): the package it needs. */
 /** The version of `pkg` the program would load (its own node_modules first, then this tool's), if installed. */
 function installedVersion(pkg: string, programDir: string): string | undefined {
     try {
@@ -39,6 +38,7 @@ function installedVersion(pkg: string, programDir: string): string | undefined {
     }
 }
 
+/** `Cannot find module '@pulumi/aws/opsworks'` from the program (not a relative file): what it asked for. */
 function missingSpecifier(error: Error): string | undefined {
     if ((error as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND" && (error as NodeJS.ErrnoException).code !== "ERR_MODULE_NOT_FOUND") {
         return undefined;
@@ -47,14 +47,8 @@ function missingSpecifier(error: Error): string | undefined {
     return !specifier || specifier.startsWith(".") || path.isAbsolute(specifier) ? undefined : specifier;
 }
 
-function missingPackage(error: Error): string | undefined {
-    if ((error as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND" && (error as NodeJS.ErrnoException).code !== "ERR_MODULE_NOT_FOUND") {
-        return undefined;
-    }
-    const specifier = /Cannot find (?:module|package) '([^']+)'/.exec(error.message)?.[1];
-    if (!specifier || specifier.startsWith(".") || path.isAbsolute(specifier)) {
-        return undefined;
-    }
+/** The package a bare specifier names: `@scope/name` or `name`, without a module path inside it. */
+function packageOf(specifier: string): string {
     const parts = specifier.split("/");
     return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
 }
@@ -80,10 +74,10 @@ export function describeFailure(failure: unknown, programDir: string): string {
     if (!(failure instanceof Error)) {
         return `the program failed: ${String(failure)}`;
     }
-    const pkg = missingPackage(failure);
     const specifier = missingSpecifier(failure);
+    const pkg = specifier === undefined ? undefined : packageOf(specifier);
     const version = pkg ? installedVersion(pkg, programDir) : undefined;
-    if (pkg && specifier && version !== undefined && specifier !== pkg) {
+    if (pkg && version !== undefined && specifier !== pkg) {
         // The package is there; the module inside it is not (a service module a later major version dropped).
         return `the program imports ${specifier}, which ${pkg} ${version} (installed) does not have: the program may be written for another version of ${pkg}`;
     }

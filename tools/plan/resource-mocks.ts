@@ -57,14 +57,13 @@ export function computedState(type: string, name: string, inputs: Record<string,
     if (type.startsWith("aws:")) {
         state.arn = inputs.arn ?? awsArn(type, name, region, inputs);
         state.region = region;
-        // Most AWS resources are named by the provider when the program gives no name (Pulumi's auto-naming):
-        // the name is known once created, and programs pass it on (a Role's name to its policy attachments,
-        // a subnet group's to the database). Without it the output would be a known undefined and the
-        // property would vanish from the resources that read it. The logical name stands in, as for buckets.
-        state.name = inputs.name ?? name;
     }
-    if (type.startsWith("gcp:")) {
-        // Auto-naming, as for AWS: most Google Cloud resources take the logical name plus a suffix.
+    if (type.startsWith("aws:") || type.startsWith("gcp:")) {
+        // Most AWS and Google Cloud resources are named by the provider when the program gives no name
+        // (Pulumi's auto-naming): the name is known once created, and programs pass it on (a Role's name to
+        // its policy attachments, a subnet group's to the database). Without it the output would be a known
+        // undefined and the property would vanish from the resources that read it. The logical name stands
+        // in, as for buckets.
         state.name = inputs.name ?? name;
     }
     if (type.startsWith("kubernetes:") && !type.startsWith("kubernetes:helm") && !type.startsWith("kubernetes:yaml") && type !== "kubernetes:kustomize:Directory") {
@@ -159,11 +158,6 @@ export function mockHexId(prefix: string, seed: string, length = 17): string {
  * their children exist, so the outputs programs read from them (VPC and subnet ids, repository URL) are
  * stood in for here.
  */
-/** The outputs of a plugin-built component (awsx) the mocks stand in for; its others are unknown offline. */
-export function modelledComponentOutputs(type: string): string[] {
-    return Object.keys(awsxComponentState(type, "component", "us-east-1"));
-}
-
 function awsxComponentState(type: string, name: string, region: string): Record<string, unknown> {
     const subnets = (kind: string, count: number) => Array.from({ length: count }, (_, i) => mockHexId("subnet", `${name}/${kind}/${i}`));
     switch (type) {
@@ -180,6 +174,11 @@ function awsxComponentState(type: string, name: string, region: string): Record<
         default:
             return {};
     }
+}
+
+/** The outputs of a plugin-built component (awsx) the mocks stand in for; its others are unknown offline. */
+export function modelledComponentOutputs(type: string): string[] {
+    return Object.keys(awsxComponentState(type, "component", "us-east-1"));
 }
 
 /** The id the provider would return: a name for buckets and instances, an ARN for secrets, a UUID for keys. */
