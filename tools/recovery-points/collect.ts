@@ -1,0 +1,485 @@
+/**
+ * The recovery points of one stack's database, read from the AWS APIs (AWS SDK for JavaScript v3):
+ *
+ *   RDS, primary region   DescribeDBInstances (the instance, its replicas), DescribeDBInstanceAutomatedBackups
+ *                         (the point-in-time window), DescribeDBSnapshots (automated and manual snapshots)
+ *   RDS, DR region        DescribeDBInstanceAutomatedBackups (prod's backups replicated there),
+ *                         DescribeDBSnapshots (the replica's snapshots, copies of prod's)
+ *   CloudWatch            GetMetricStatistics AWS/RDS ReplicaLag of each replica, in its region
+ *   AWS Backup            ListRecoveryPointsByBackupVault of the prod and DR vaults, by the instance's ARN
+ *   S3                    ListObjectsV2 + GetObject of the dump manifests (<prefix>manifests/*.json)
+ *
+ * Every source is read even when another failed (a deleted instance still has snapshots and dumps); a
+ * failure is reported with its exit code: 3 for the database's own APIs (RDS, CloudWatch, and missing
+ * credentials, found before any call), 4 for storage (S3, AWS Backup).
+ */
+import {
+    DBInstance,
+    DBInstanceAutomatedBackup,
+    DBSnapshot,
+    DescribeDBInstancesCommand,
+    paginateDescribeDBInstanceAutomatedBackups,
+    paginateDescribeDBSnapshots,
+    RDSClient,
+    RDSClientConfig,
+} from "@aws-sdk/client-rds";
+import { GetObjectCommand, paginateListObjectsV2, S3Client } from "@aws-sdk/client-s3";
+import { BackupClient, paginateListRecoveryPointsByBackupVault, RecoveryPointByBackupVault } from "@aws-sdk/client-backup";
+import { CloudWatchClient, GetMetricStatisticsCommand } from "@aws-sdk/client-cloudwatch";
+import { configRestore, dumpRestore, EXIT, humanBytes, newestFirst, RecoveryPoint, Report, Restore, SourceError, utc, Verification } from "./points";
+import type { Target, Vault } from "./stack";
+
+export type Service = "rds" | "s3" | "backup" | "cloudwatch";
+
+/** What every client takes besides its region: an endpoint (moto in tests), credentials, a request handler. */
+export interface ClientOptions {
+    endpoint?: string;
+    credentials?: RDSClientConfig["credentials"];
+    requestHandler?: RDSClientConfig["requestHandler"];
+    maxAttempts?: number;
+}
+
+/** How the clients are made: the default is the SDK's own chain (environment, profile, role, AWS_ENDPOINT_URL). */
+export type ClientFactory = (service: Service, region: string) => ClientOptions;
+
+export const defaultClients: ClientFactory = () => ({});
+
+/** Why nothing says whether a dump's restore verification passed (scripts/restore-verification.sh). */
+export const VERIFICATION_UNKNOWN =
+    "restore-verification.sh prints its PASS/FAIL lines to its Job's log and writes nothing to S3, so no record says which dump passed";
+
+/** The RDS snapshot identifiers restore.fromSnapshot takes as such (lib/config/rules/restore.ts); others by ARN. */
+const SNAPSHOT_ID = /^(rds:)?[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,254}(?<!-)$/;
+const LAG_WINDOW_MS = 15 * 60 * 1000;
+const MANIFEST_READS_IN_PARALLEL = 8;
+
+interface Found {
+    points: RecoveryPoint[];
+    notes: string[];
+    errors: SourceError[];
+}
+
+const empty = (): Found => ({ points: [], notes: [], errors: [] });
+
+/** One line: the SDK's error name and message, with what it means here. */
+export function explain(err: unknown, where: { service: string; region: string; resource?: string }): string {
+    const e = err as { name?: string; code?: string; message?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+    const name = e.name ?? e.Code ?? "Error";
+    const message = (e.message ?? String(err)).split("\n")[0];
+    const code = e.code ?? "";
+    if (name === "CredentialsProviderError" || /Could not load credentials/i.test(message)) {
+        return `no AWS credentials (${message}): set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where a role provides them`;
+    }
+    if (["ENOTFOUND", "EAI_AGAIN"].includes(code) || /getaddrinfo/.test(message)) {
+        return `cannot reach ${where.service} in ${where.region} (${message}): is ${where.region} an AWS region?`;
+    }
+    if (["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT"].includes(code)) {
+        return `cannot reach ${where.service} in ${where.region} (${code}: ${message})`;
+    }
+    if (/AccessDenied|UnauthorizedOperation|NotAuthorized/i.test(name)) {
+        return `${name} on ${where.service} ${where.region}${where.resource ? ` (${where.resource})` : ""}: ${message}`;
+    }
+    if (/InvalidClientTokenId|UnrecognizedClient|ExpiredToken|SignatureDoesNotMatch|InvalidAccessKeyId/i.test(name)) {
+        return `the AWS credentials are not valid for ${where.service} ${where.region} (${name}: ${message})`;
+    }
+    return `${name}: ${message}`;
+}
+
+class Clients {
+    private readonly cache = new Map<string, unknown>();
+
+    constructor(private readonly factory: ClientFactory) {}
+
+    private make<T>(service: Service, region: string, build: (options: ClientOptions & { region: string }) => T): T {
+        const key = `${service} ${region}`;
+        if (!this.cache.has(key)) {
+            this.cache.set(key, build({ region, ...this.factory(service, region) }));
+        }
+        return this.cache.get(key) as T;
+    }
+
+    rds(region: string): RDSClient {
+        return this.make("rds", region, (o) => new RDSClient(o));
+    }
+
+    s3(region: string): S3Client {
+        // An endpoint override (moto, a VPC endpoint by IP) takes path-style requests.
+        const pathStyle = (o: ClientOptions) => o.endpoint !== undefined || process.env.AWS_ENDPOINT_URL_S3 !== undefined || process.env.AWS_ENDPOINT_URL !== undefined;
+        return this.make("s3", region, (o) => new S3Client({ ...o, forcePathStyle: pathStyle(o) }));
+    }
+
+    backup(region: string): BackupClient {
+        return this.make("backup", region, (o) => new BackupClient(o));
+    }
+
+    cloudwatch(region: string): CloudWatchClient {
+        return this.make("cloudwatch", region, (o) => new CloudWatchClient(o));
+    }
+
+    destroy(): void {
+        for (const client of this.cache.values()) {
+            (client as { destroy(): void }).destroy();
+        }
+    }
+}
+
+export async function collect(target: Target, factory: ClientFactory = defaultClients, now: Date = new Date()): Promise<Report> {
+    const report: Report = {
+        stack: target.stack,
+        database: target.database,
+        primaryRegion: target.primaryRegion,
+        drRegion: target.drRegion,
+        ...(target.standbyStack ? { standbyStack: target.standbyStack } : {}),
+        listedAt: utc(now),
+        points: [],
+        notes: [],
+        errors: [],
+    };
+    const clients = new Clients(factory);
+    try {
+        // Credentials first: without them every source fails the same way; say it once.
+        try {
+            await clients.rds(target.primaryRegion).config.credentials();
+        } catch (err) {
+            report.errors.push({ source: "AWS credentials", exitCode: EXIT.database, message: explain(err, { service: "RDS", region: target.primaryRegion }) });
+            return report;
+        }
+        const primary = await primaryInstance(clients, target);
+        const replicas = primary.instance ? replicasOf(primary.instance, target.primaryRegion) : [];
+        const drInstances = [target.database, ...replicas.filter((r) => r.region === target.drRegion).map((r) => r.id)];
+        const found = await Promise.all([
+            pointInTimeWindow(clients, target, primary.instance),
+            snapshots(clients, target, target.primaryRegion, [target.database], target.stack),
+            snapshots(clients, target, target.drRegion, drInstances, target.standbyStack),
+            replicatedWindow(clients, target),
+            ...replicas.map((r) => replicaLag(clients, target, r, now)),
+            ...target.vaults.map((v) => recoveryPoints(clients, target, v, primary.instance)),
+            dumps(clients, target),
+        ]);
+        for (const f of [primary.found, ...found]) {
+            report.points.push(...f.points);
+            report.notes.push(...f.notes);
+            report.errors.push(...f.errors);
+        }
+        if (primary.instance && replicas.length === 0) {
+            report.notes.push(`${target.database} has no read replica: no replica lag to report`);
+        }
+        if (target.vaults.length === 0) {
+            report.notes.push(`stack ${target.stack} has no AWS Backup vault outputs (backupVaultArn, backupDrVaultArn): AWS Backup is off or not deployed`);
+        }
+        if (!target.standbyStack) {
+            report.notes.push(`no standby stack names ${target.stack} as its primaryStack: the DR region's points show <standby stack> in their commands`);
+        }
+    } finally {
+        clients.destroy();
+    }
+    report.points = newestFirst(report.points);
+    return report;
+}
+
+/** The running instance (also: it exists, in this region, for these credentials). */
+async function primaryInstance(clients: Clients, target: Target): Promise<{ instance?: DBInstance; found: Found }> {
+    const found = empty();
+    try {
+        const out = await clients.rds(target.primaryRegion).send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: target.database }));
+        return { instance: out.DBInstances?.[0], found };
+    } catch (err) {
+        const name = (err as { name?: string }).name;
+        const message = name === "DBInstanceNotFoundFault"
+            ? `no RDS instance ${target.database} in ${target.primaryRegion} (the stack's primaryRegion) for these credentials: wrong region or account, or the instance was deleted (its snapshots, AWS Backup points and dumps are still listed)`
+            : explain(err, { service: "RDS", region: target.primaryRegion, resource: target.database });
+        found.errors.push({ source: `RDS ${target.primaryRegion} DescribeDBInstances`, exitCode: EXIT.database, message });
+        return { found };
+    }
+}
+
+interface ReplicaRef {
+    id: string;
+    region: string;
+}
+
+/** Cross-region replicas are listed by ARN, same-region ones by identifier. */
+function replicasOf(instance: DBInstance, region: string): ReplicaRef[] {
+    return (instance.ReadReplicaDBInstanceIdentifiers ?? []).map((ref) => {
+        const m = /^arn:aws[a-z-]*:rds:([a-z0-9-]+):\d{12}:db:(.+)$/.exec(ref);
+        return m ? { region: m[1], id: m[2] } : { region, id: ref };
+    });
+}
+
+async function attempt(found: Found, source: string, exitCode: SourceError["exitCode"], where: Parameters<typeof explain>[1], work: () => Promise<void>): Promise<Found> {
+    try {
+        await work();
+    } catch (err) {
+        found.errors.push({ source, exitCode, message: explain(err, where) });
+    }
+    return found;
+}
+
+async function automatedBackups(clients: Clients, region: string, filter: { DBInstanceIdentifier?: string }): Promise<DBInstanceAutomatedBackup[]> {
+    const all: DBInstanceAutomatedBackup[] = [];
+    for await (const page of paginateDescribeDBInstanceAutomatedBackups({ client: clients.rds(region) }, filter)) {
+        all.push(...(page.DBInstanceAutomatedBackups ?? []));
+    }
+    return all;
+}
+
+function windowPoint(target: Target, region: string, latest: Date, earliest: Date | undefined, retention: number | undefined, dr: boolean, stack: string | undefined): RecoveryPoint {
+    const time = utc(latest);
+    const from = earliest ? utc(earliest) : "unknown";
+    return {
+        time,
+        ...(earliest ? { earliest: utc(earliest) } : {}),
+        source: dr ? "point-in-time-dr" : "point-in-time",
+        label: dr ? "point in time (DR copy)" : "point in time",
+        region,
+        id: target.database,
+        detail: `any second from ${from === "unknown" ? "an unknown earliest time" : from}${retention !== undefined ? ` (${retention} days kept)` : ""}; pick one before the damage`,
+        restore: configRestore(stack, "restore.pointInTime", time),
+    };
+}
+
+/** The running instance's automated-backup window (earliest and latest restorable time). */
+async function pointInTimeWindow(clients: Clients, target: Target, instance: DBInstance | undefined): Promise<Found> {
+    const found = empty();
+    const region = target.primaryRegion;
+    return attempt(found, `RDS ${region} DescribeDBInstanceAutomatedBackups`, EXIT.database, { service: "RDS", region, resource: target.database }, async () => {
+        const backups = (await automatedBackups(clients, region, { DBInstanceIdentifier: target.database }))
+            .filter((b) => b.Status === "active" && (!target.dbInstanceArn || !b.DBInstanceArn || b.DBInstanceArn === target.dbInstanceArn));
+        const window = backups.find((b) => b.RestoreWindow?.LatestTime)?.RestoreWindow;
+        if (instance && instance.BackupRetentionPeriod === 0) {
+            found.notes.push(`${target.database} keeps no automated backups (BackupRetentionPeriod 0): no point-in-time window`);
+            return;
+        }
+        const latest = window?.LatestTime ?? instance?.LatestRestorableTime;
+        if (!latest) {
+            found.notes.push(`${target.database} in ${region} reports no restorable time (no active automated backups)`);
+            return;
+        }
+        if (!window?.EarliestTime) {
+            found.notes.push(`${target.database}'s automated backups report no RestoreWindow: the earliest restorable time is unknown (DescribeDBInstances gives only the latest)`);
+        }
+        found.points.push(windowPoint(target, region, latest, window?.EarliestTime, instance?.BackupRetentionPeriod, false, target.stack));
+    });
+}
+
+/** Prod's automated backups replicated into the DR region (InstanceAutomatedBackupsReplication). */
+async function replicatedWindow(clients: Clients, target: Target): Promise<Found> {
+    const found = empty();
+    const region = target.drRegion;
+    return attempt(found, `RDS ${region} DescribeDBInstanceAutomatedBackups`, EXIT.database, { service: "RDS", region }, async () => {
+        const ofProd = (await automatedBackups(clients, region, {})).filter((b) =>
+            target.dbInstanceArn && b.DBInstanceArn ? b.DBInstanceArn === target.dbInstanceArn : b.DBInstanceIdentifier === target.database && b.Region === target.primaryRegion,
+        );
+        const replicated = ofProd.find((b) => b.RestoreWindow?.LatestTime);
+        if (!replicated) {
+            found.notes.push(`no automated backups of ${target.database} replicated into ${region}: no point-in-time restore there`);
+            return;
+        }
+        found.points.push(windowPoint(target, region, replicated.RestoreWindow!.LatestTime!, replicated.RestoreWindow!.EarliestTime, replicated.BackupRetentionPeriod, true, target.standbyStack));
+    });
+}
+
+function snapshotPoint(snapshot: DBSnapshot, region: string, stack: string | undefined): RecoveryPoint {
+    const id = snapshot.DBSnapshotIdentifier ?? "";
+    const taken = snapshot.OriginalSnapshotCreateTime ?? snapshot.SnapshotCreateTime;
+    const status = snapshot.Status ?? "unknown";
+    const ref = SNAPSHOT_ID.test(id) || !snapshot.DBSnapshotArn ? id : snapshot.DBSnapshotArn;
+    const restore: Restore = status === "available" ? configRestore(stack, "restore.fromSnapshot", ref) : { commands: [], blocked: `status ${status}: restorable once available` };
+    const parts = [
+        snapshot.DBInstanceIdentifier ?? "",
+        snapshot.AllocatedStorage !== undefined ? `${snapshot.AllocatedStorage} GiB` : "",
+        status,
+        snapshot.SourceRegion ? `copied from ${snapshot.SourceRegion}` : "",
+    ].filter(Boolean);
+    return {
+        ...(taken ? { time: utc(taken) } : {}),
+        source: "snapshot",
+        // The detail names the instance: the replica's own snapshots are in the DR region beside copies of prod's.
+        label: `${snapshot.SnapshotType ?? "manual"} snapshot`,
+        region,
+        id,
+        detail: parts.join(", "),
+        ...(snapshot.AllocatedStorage !== undefined ? { sizeBytes: snapshot.AllocatedStorage * 2 ** 30 } : {}),
+        status,
+        restore,
+    };
+}
+
+/** Automated and manual snapshots of the given instances in one region. */
+async function snapshots(clients: Clients, target: Target, region: string, instances: string[], stack: string | undefined): Promise<Found> {
+    const found = empty();
+    return attempt(found, `RDS ${region} DescribeDBSnapshots`, EXIT.database, { service: "RDS", region }, async () => {
+        for (const instance of instances) {
+            for await (const page of paginateDescribeDBSnapshots({ client: clients.rds(region) }, { DBInstanceIdentifier: instance })) {
+                found.points.push(...(page.DBSnapshots ?? []).map((s) => snapshotPoint(s, region, stack)));
+            }
+        }
+    });
+}
+
+/** A replica is a recovery point too: the primary's state `ReplicaLag` seconds ago (promotion = regional failover). */
+async function replicaLag(clients: Clients, target: Target, replica: ReplicaRef, now: Date): Promise<Found> {
+    const found = empty();
+    return attempt(found, `CloudWatch ${replica.region} ReplicaLag`, EXIT.database, { service: "CloudWatch", region: replica.region, resource: replica.id }, async () => {
+        const out = await clients.cloudwatch(replica.region).send(new GetMetricStatisticsCommand({
+            Namespace: "AWS/RDS",
+            MetricName: "ReplicaLag",
+            Dimensions: [{ Name: "DBInstanceIdentifier", Value: replica.id }],
+            StartTime: new Date(now.getTime() - LAG_WINDOW_MS),
+            EndTime: now,
+            Period: 60,
+            Statistics: ["Maximum"],
+        }));
+        const newest = [...(out.Datapoints ?? [])].filter((d) => d.Timestamp && d.Maximum !== undefined).sort((a, b) => b.Timestamp!.getTime() - a.Timestamp!.getTime())[0];
+        const lag = newest ? newest.Maximum! : undefined;
+        const sameRegion = replica.region === target.primaryRegion;
+        const restore: Restore = sameRegion
+            ? { commands: [], blocked: "a replica in the primary region is not declared by this program: promote it with aws rds promote-read-replica" }
+            : {
+                  stack: target.standbyStack,
+                  config: { key: "promote", value: "true" },
+                  commands: [`pulumi config set -s ${target.standbyStack ?? "<standby stack>"} promote true`, `pulumi up -s ${target.standbyStack ?? "<standby stack>"}`],
+              };
+        found.points.push({
+            ...(newest && lag !== undefined ? { time: utc(new Date(newest.Timestamp!.getTime() - lag * 1000)) } : {}),
+            source: "replica",
+            label: "replica",
+            region: replica.region,
+            id: replica.id,
+            detail: lag !== undefined
+                ? `lag ${lag} s at ${utc(newest!.Timestamp!).slice(11)}; promoting is a regional failover and keeps any corruption`
+                : "lag unknown: no ReplicaLag datapoint in the last 15 min (replication stopped, or the replica is new)",
+            restore,
+        });
+    });
+}
+
+function recoveryPointOf(rp: RecoveryPointByBackupVault, vault: Vault, target: Target, latest: Date | undefined): RecoveryPoint {
+    const arn = rp.RecoveryPointArn ?? "";
+    const status = rp.Status ?? "unknown";
+    const stack = vault.region === target.primaryRegion ? target.stack : vault.region === target.drRegion ? target.standbyStack : undefined;
+    const continuous = /:recovery-point:continuous:/.test(arn);
+    const snapshotArn = /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:snapshot:[A-Za-z0-9:_-]+$/.test(arn);
+    let restore: Restore;
+    if (status !== "COMPLETED" && !(continuous && status === "AVAILABLE")) {
+        restore = { commands: [], blocked: `status ${status}${rp.StatusMessage ? ` (${rp.StatusMessage})` : ""}` };
+    } else if (continuous) {
+        restore = latest && vault.region === target.primaryRegion
+            ? configRestore(stack, "restore.pointInTime", utc(latest))
+            : { commands: [], blocked: "continuous backup in another region: restore with aws backup start-restore-job" };
+    } else if (snapshotArn) {
+        restore = configRestore(stack, "restore.fromSnapshot", arn);
+    } else {
+        restore = { commands: [], blocked: `not an RDS snapshot: aws backup start-restore-job --recovery-point-arn ${arn}` };
+    }
+    const copy = rp.SourceBackupVaultArn ? ", a copy" : "";
+    const until = rp.CalculatedLifecycle?.DeleteAt ? `, until ${utc(rp.CalculatedLifecycle.DeleteAt).slice(0, 10)}` : "";
+    const size = rp.BackupSizeInBytes !== undefined ? `, ${humanBytes(rp.BackupSizeInBytes)}` : "";
+    const time = continuous && latest ? latest : rp.CreationDate;
+    return {
+        ...(time ? { time: utc(time) } : {}),
+        ...(continuous && rp.CreationDate ? { earliest: utc(rp.CreationDate) } : {}),
+        source: "aws-backup",
+        label: continuous ? "AWS Backup continuous" : "AWS Backup snapshot",
+        region: vault.region,
+        id: arn,
+        detail: `${vault.name}, ${status}${size}${until}${copy}${continuous ? `; any second since ${rp.CreationDate ? utc(rp.CreationDate) : "its start"}, the instance's window` : ""}`,
+        ...(rp.BackupSizeInBytes !== undefined ? { sizeBytes: rp.BackupSizeInBytes } : {}),
+        status,
+        restore,
+    };
+}
+
+/** AWS Backup's recovery points of the instance in one vault (daily snapshots, the continuous point, DR copies). */
+async function recoveryPoints(clients: Clients, target: Target, vault: Vault, instance: DBInstance | undefined): Promise<Found> {
+    const found = empty();
+    const where = { service: "AWS Backup", region: vault.region, resource: `vault ${vault.name}` };
+    return attempt(found, `AWS Backup ${vault.region} ${vault.name}`, EXIT.storage, where, async () => {
+        const filter = target.dbInstanceArn ? { ByResourceArn: target.dbInstanceArn } : { ByResourceType: "RDS" };
+        for await (const page of paginateListRecoveryPointsByBackupVault({ client: clients.backup(vault.region) }, { BackupVaultName: vault.name, ...filter })) {
+            found.points.push(...(page.RecoveryPoints ?? []).map((rp) => recoveryPointOf(rp, vault, target, instance?.LatestRestorableTime)));
+        }
+    });
+}
+
+interface Manifest {
+    format?: string;
+    status?: string;
+    database?: string;
+    schema?: string;
+    size_bytes?: number;
+    started_at?: string;
+    finished_at?: string;
+    schema_definition?: { sha256?: string };
+}
+
+/** Runs `work` on every item, at most `limit` at a time, keeping the order of the results. */
+async function inParallel<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+    const results: R[] = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const i = next++;
+            results[i] = await work(items[i]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
+}
+
+function dumpPoint(key: string, manifest: Manifest | undefined, target: Target, verification: Verification): RecoveryPoint {
+    const base = { source: "dump" as const, label: "dump", region: target.bucketRegion, id: key };
+    if (!manifest) {
+        return { ...base, detail: "not a manifest (not a JSON object)", restore: { commands: [], blocked: `${key} is not a JSON manifest` } };
+    }
+    const status = manifest.status ?? "unknown";
+    const schema = manifest.schema_definition?.sha256
+        ? `schema ${manifest.schema ?? "public"} ${manifest.schema_definition.sha256.slice(0, 8)}`
+        : `schema ${manifest.schema ?? "public"} (${manifest.format?.endsWith("/v1") ? "v1 manifest: " : ""}no columns recorded)`;
+    const size = typeof manifest.size_bytes === "number" ? humanBytes(manifest.size_bytes) : "size unknown";
+    // The dump holds the database as of its snapshot, taken when pg_dump started (scripts/README.md).
+    const started = manifest.started_at ? Date.parse(manifest.started_at) : NaN;
+    return {
+        ...base,
+        ...(Number.isNaN(started) ? {} : { time: utc(new Date(started)) }),
+        detail: `${manifest.database ?? "?"}, ${schema}, ${size}, verified: ${verification.status}`,
+        ...(typeof manifest.size_bytes === "number" ? { sizeBytes: manifest.size_bytes } : {}),
+        status,
+        verification,
+        restore: status === "complete"
+            ? dumpRestore(target.bucket, target.bucketRegion, target.bucketPrefix, key)
+            : { commands: [], blocked: `manifest status ${status}: restore.sh restores complete backups only` },
+    };
+}
+
+/** The dumps the backup CronJob wrote, through their manifests (a dump without one is never restored). */
+async function dumps(clients: Clients, target: Target): Promise<Found> {
+    const found = empty();
+    const region = target.bucketRegion;
+    const prefix = `${target.bucketPrefix}manifests/`;
+    return attempt(found, `S3 s3://${target.bucket}/${prefix}`, EXIT.storage, { service: "S3", region, resource: `s3://${target.bucket}/${prefix}` }, async () => {
+        const s3 = clients.s3(region);
+        const keys: string[] = [];
+        for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: target.bucket, Prefix: prefix })) {
+            keys.push(...(page.Contents ?? []).map((o) => o.Key ?? "").filter((k) => k.endsWith(".json")));
+        }
+        if (keys.length === 0) {
+            found.notes.push(`no dump manifest under s3://${target.bucket}/${prefix}`);
+            return;
+        }
+        const verification: Verification = { status: "unknown", reason: VERIFICATION_UNKNOWN };
+        found.points.push(...(await inParallel(keys, MANIFEST_READS_IN_PARALLEL, async (key) => {
+            const out = await s3.send(new GetObjectCommand({ Bucket: target.bucket, Key: key }));
+            const text = (await out.Body?.transformToString("utf8")) ?? "";
+            let manifest: Manifest | undefined;
+            try {
+                const parsed = JSON.parse(text) as unknown;
+                manifest = typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Manifest) : undefined;
+            } catch {
+                manifest = undefined;
+            }
+            return dumpPoint(key, manifest, target, verification);
+        })));
+        found.notes.push(`dumps: verified "unknown": ${VERIFICATION_UNKNOWN}`);
+    });
+}

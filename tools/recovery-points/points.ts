@@ -1,0 +1,121 @@
+/**
+ * What `npm run recovery-points` lists: one RecoveryPoint per state of the database that can be restored,
+ * each with the exact commands that restore it (the stack configuration `pulumi up` reads, or
+ * scripts/restore.sh), and the exit codes of the tool.
+ */
+
+/** Exit codes, as in scripts/README.md: 2 configuration, 3 database, 4 storage. */
+export const EXIT = { ok: 0, failure: 1, usage: 2, database: 3, storage: 4 } as const;
+
+export type Source =
+    /** The RDS automated-backup window of the running instance (primary region). */
+    | "point-in-time"
+    /** The same window, from the automated backups replicated into the DR region. */
+    | "point-in-time-dr"
+    | "snapshot"
+    | "aws-backup"
+    | "dump"
+    | "replica";
+
+/** Whether a restore verification passed for a dump. */
+export interface Verification {
+    status: "passed" | "failed" | "unknown";
+    /** Why: what was read, or why nothing could be. */
+    reason: string;
+}
+
+export interface Restore {
+    /** The stack whose configuration restores it (prod, or the standby stack for the DR region). */
+    stack?: string;
+    /** The configuration key and value `pulumi up` reads (components/restore.ts). */
+    config?: { key: "restore.pointInTime" | "restore.fromSnapshot" | "promote"; value: string };
+    /** The shell commands, one per line, in order; empty when the point cannot be restored (see `blocked`). */
+    commands: string[];
+    /** Why the point cannot be restored now (a snapshot still being created, a failed recovery point). */
+    blocked?: string;
+}
+
+export interface RecoveryPoint {
+    /** The newest state the point restores (UTC, second precision); undefined when not known. */
+    time?: string;
+    /** Windows: the oldest second that can be restored. */
+    earliest?: string;
+    source: Source;
+    /** Short label: "point in time", "manual snapshot", "AWS Backup daily", "dump", "replica". */
+    label: string;
+    region: string;
+    /** The cloud's identifier: snapshot id, recovery point ARN, manifest key, instance identifier. */
+    id: string;
+    /** One line of facts (size, status, schema, lag), without secrets. */
+    detail: string;
+    sizeBytes?: number;
+    status?: string;
+    verification?: Verification;
+    restore: Restore;
+}
+
+export interface SourceError {
+    /** Which query failed: "RDS us-east-1 describe-db-instances", "S3 oauth2-backups-prod". */
+    source: string;
+    exitCode: typeof EXIT.database | typeof EXIT.storage;
+    message: string;
+}
+
+export interface Report {
+    stack: string;
+    database: string;
+    primaryRegion: string;
+    drRegion: string;
+    /** The standby stack that restores the DR region's points, when one names this stack as its primaryStack. */
+    standbyStack?: string;
+    listedAt: string;
+    points: RecoveryPoint[];
+    /** What is not listed, and why (no replica, AWS Backup disabled, ...). */
+    notes: string[];
+    errors: SourceError[];
+}
+
+/** UTC, second precision: 2024-01-15T10:00:00Z (what restore.pointInTime takes). */
+export function utc(date: Date): string {
+    return new Date(Math.floor(date.getTime() / 1000) * 1000).toISOString().replace(".000Z", "Z");
+}
+
+/** `restore.pointInTime` (or fromSnapshot) on `stack`, then `pulumi up` (components/restore.ts declares the copy). */
+export function configRestore(stack: string | undefined, key: "restore.pointInTime" | "restore.fromSnapshot", value: string): Restore {
+    const s = stack ?? "<standby stack>";
+    return {
+        stack,
+        config: { key, value },
+        commands: [`pulumi config set -s ${s} --path ${key} ${value}`, `pulumi up -s ${s}`],
+    };
+}
+
+/** scripts/restore.sh of one manifest (the target database is the PG* environment; scripts/README.md). */
+export function dumpRestore(bucket: string, region: string, prefix: string, manifestKey: string): Restore {
+    const prefixEnv = prefix === "database/" ? "" : ` BACKUP_PREFIX=${prefix}`;
+    return { commands: [`BUCKET=${bucket} AWS_REGION=${region}${prefixEnv} scripts/restore.sh --yes --manifest ${manifestKey}`] };
+}
+
+/** Newest first; points without a known time last, then by region and id for a stable order. */
+export function newestFirst(points: RecoveryPoint[]): RecoveryPoint[] {
+    return [...points].sort((a, b) => {
+        if (a.time !== b.time) {
+            if (a.time === undefined) return 1;
+            if (b.time === undefined) return -1;
+            return a.time < b.time ? 1 : -1;
+        }
+        return a.region.localeCompare(b.region) || a.id.localeCompare(b.id);
+    });
+}
+
+/** 1234567 -> "1.2 MB" (SI units, as the console shows sizes). */
+export function humanBytes(bytes: number): string {
+    const units = ["B", "kB", "MB", "GB", "TB"];
+    let value = bytes;
+    let unit = 0;
+    while (value >= 1000 && unit < units.length - 1) {
+        value /= 1000;
+        unit++;
+    }
+    return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}

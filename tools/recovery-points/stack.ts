@@ -1,0 +1,160 @@
+/**
+ * Which database, regions, bucket and vaults `npm run recovery-points` asks about: the stack's configuration
+ * read the way the program reads it (Pulumi.yaml + Pulumi.<stack>.yaml through lib/config's validator, as
+ * the offline plan does), and the stack's outputs (`--stack-outputs FILE`, or `pulumi stack output --json`
+ * when the Pulumi CLI is installed). Every problem here is a configuration error (exit 2).
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import { ConfigError, parseStackConfig, StackConfig } from "../../lib/config";
+import { retentionRow } from "../../lib/retention";
+import { listStacks, loadStackSettings } from "../plan/stack-settings";
+
+/** A configuration problem: bad arguments, an invalid stack file, no outputs (exit 2). */
+export class UsageError extends Error {}
+
+export interface Vault {
+    name: string;
+    region: string;
+}
+
+export interface Target {
+    stack: string;
+    /** The RDS identifier of the running instance (output dbInstanceIdentifier). */
+    database: string;
+    /** Its ARN (output dbInstanceArn): the replicated backups and AWS Backup's points are matched by it. */
+    dbInstanceArn?: string;
+    primaryRegion: string;
+    drRegion: string;
+    bucket: string;
+    bucketRegion: string;
+    /** The dumps' prefix (the retention table's database row, default BACKUP_PREFIX of the scripts). */
+    bucketPrefix: string;
+    /** AWS Backup vaults from the outputs backupVaultArn / backupDrVaultArn (none when AWS Backup is off). */
+    vaults: Vault[];
+    /** The standby stack whose primaryStack is this stack: it restores the DR region's points. */
+    standbyStack?: string;
+}
+
+export type StackOutputs = Record<string, unknown>;
+
+function parseConfig(programDir: string, stack: string, now: Date): StackConfig {
+    let settings;
+    try {
+        settings = loadStackSettings(programDir, stack);
+    } catch (err) {
+        throw new UsageError((err as Error).message);
+    }
+    try {
+        return parseStackConfig((key) => settings.config[key], stack, settings.project, { now });
+    } catch (err) {
+        if (err instanceof ConfigError) {
+            throw new UsageError(`invalid configuration for stack ${stack}:\n${err.message}`);
+        }
+        throw err;
+    }
+}
+
+/** The aws standby stack of the same project whose primaryStack names `stack` (…/<project>/<stack>). */
+function standbyOf(programDir: string, primary: StackConfig, now: Date): string | undefined {
+    for (const name of listStacks(programDir)) {
+        if (name === primary.stack) {
+            continue;
+        }
+        let config: StackConfig;
+        try {
+            config = parseConfig(programDir, name, now);
+        } catch {
+            continue; // another stack's problem is not this listing's
+        }
+        const [, project, stack] = (config.primaryStack ?? "").split("/");
+        if (config.cloud === "aws" && config.role === "standby" && project === primary.project && stack === primary.stack) {
+            return name;
+        }
+    }
+    return undefined;
+}
+
+/** arn:aws:backup:<region>:<account>:backup-vault:<name> -> { name, region }. */
+function vaultOf(arn: unknown, key: string): Vault | undefined {
+    if (arn === undefined || arn === null) {
+        return undefined;
+    }
+    const m = typeof arn === "string" ? /^arn:aws[a-z-]*:backup:([a-z0-9-]+):\d{12}:backup-vault:(.+)$/.exec(arn) : null;
+    if (!m) {
+        throw new UsageError(`stack output ${key} is not an AWS Backup vault ARN: ${JSON.stringify(arn).slice(0, 120)}`);
+    }
+    return { region: m[1], name: m[2] };
+}
+
+function requiredString(outputs: StackOutputs, key: string, stack: string): string {
+    const value = outputs[key];
+    if (typeof value !== "string" || value === "" || value === "[secret]") {
+        throw new UsageError(`stack ${stack}'s outputs have no ${key}: is it deployed (\`pulumi stack output -s ${stack}\`), and is it the primary aws stack?`);
+    }
+    return value;
+}
+
+export function loadTarget(programDir: string, stack: string, outputs: StackOutputs, now: Date = new Date()): Target {
+    const config = parseConfig(programDir, stack, now);
+    if (config.cloud !== "aws") {
+        throw new UsageError(`stack ${stack} runs its database on ${config.cloud}: recovery-points lists RDS, AWS Backup and S3 recovery points (aws stacks only)`);
+    }
+    if (config.role !== "primary") {
+        const primary = config.primaryStack ? config.primaryStack.split("/").pop() : undefined;
+        throw new UsageError(`stack ${stack} is a standby: run recovery-points with its primary stack${primary ? ` (--stack ${primary})` : ""}; it lists the DR region's points too`);
+    }
+    const dbInstanceArn = outputs.dbInstanceArn;
+    return {
+        stack,
+        database: requiredString(outputs, "dbInstanceIdentifier", stack),
+        dbInstanceArn: typeof dbInstanceArn === "string" && dbInstanceArn.startsWith("arn:") ? dbInstanceArn : undefined,
+        primaryRegion: config.primaryRegion,
+        drRegion: config.drRegion,
+        bucket: requiredString(outputs, "backupBucketName", stack),
+        bucketRegion: config.storage.primaryRegion,
+        bucketPrefix: retentionRow("database").bucketPrefix,
+        vaults: [vaultOf(outputs.backupVaultArn, "backupVaultArn"), vaultOf(outputs.backupDrVaultArn, "backupDrVaultArn")].filter((v): v is Vault => v !== undefined),
+        standbyStack: standbyOf(programDir, config, now),
+    };
+}
+
+function parseOutputs(text: string, from: string): StackOutputs {
+    let value: unknown;
+    try {
+        value = JSON.parse(text);
+    } catch (err) {
+        throw new UsageError(`${from} is not JSON (${(err as Error).message}): expected the output of \`pulumi stack output --json\``);
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        throw new UsageError(`${from} is not a JSON object of stack outputs (\`pulumi stack output --json\`)`);
+    }
+    return value as StackOutputs;
+}
+
+/**
+ * The stack's outputs: the file given, else `pulumi stack output --json` (secrets stay "[secret]": the
+ * flag --show-secrets is never passed), else a clear error.
+ */
+export function readOutputs(programDir: string, stack: string, file: string | undefined, env: NodeJS.ProcessEnv = process.env): StackOutputs {
+    if (file !== undefined) {
+        let text: string;
+        try {
+            text = fs.readFileSync(file, "utf8");
+        } catch (err) {
+            throw new UsageError(`cannot read --stack-outputs ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        }
+        return parseOutputs(text, file);
+    }
+    const result = spawnSync("pulumi", ["stack", "output", "--json", "--show-secrets=false", "--stack", stack], { cwd: programDir, env, encoding: "utf8", timeout: 120_000 });
+    if ((result.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT") {
+        throw new UsageError(
+            `no stack outputs for ${stack}: pass --stack-outputs FILE (written by \`pulumi stack output --json --stack ${stack} > ${stack}-outputs.json\`), or install the Pulumi CLI`,
+        );
+    }
+    if (result.error || result.status !== 0) {
+        const cause = (result.stderr ?? "").trim().split("\n").filter(Boolean).pop() ?? result.error?.message ?? `exit ${result.status}`;
+        throw new UsageError(`pulumi stack output --json --stack ${stack} failed: ${cause}`);
+    }
+    return parseOutputs(result.stdout, `the output of pulumi stack output --json --stack ${stack}`);
+}
