@@ -147,16 +147,18 @@ export async function collect(target: Target, factory: ClientFactory = defaultCl
         const primary = await primaryInstance(clients, target);
         const replicas = primary.instance ? replicasOf(primary.instance, target.primaryRegion) : [];
         const drInstances = [target.database, ...replicas.filter((r) => r.region === target.drRegion).map((r) => r.id)];
+        // The window first: AWS Backup's continuous point restores within it.
+        const window = await pointInTimeWindow(clients, target, primary.instance, now);
+        const latest = window.points[0]?.time !== undefined ? new Date(window.points[0].time) : undefined;
         const found = await Promise.all([
-            pointInTimeWindow(clients, target, primary.instance),
             snapshots(clients, target, target.primaryRegion, [target.database], target.stack),
             snapshots(clients, target, target.drRegion, drInstances, target.standbyStack),
-            replicatedWindow(clients, target),
+            replicatedWindow(clients, target, now),
             ...replicas.map((r) => replicaLag(clients, target, r, now)),
-            ...target.vaults.map((v) => recoveryPoints(clients, target, v, primary.instance)),
+            ...target.vaults.map((v) => recoveryPoints(clients, target, v, latest)),
             dumps(clients, target),
         ]);
-        for (const f of [primary.found, ...found]) {
+        for (const f of [primary.found, window, ...found]) {
             report.points.push(...f.points);
             report.notes.push(...f.notes);
             report.errors.push(...f.errors);
@@ -223,8 +225,9 @@ async function automatedBackups(clients: Clients, region: string, filter: { DBIn
     return all;
 }
 
-function windowPoint(target: Target, region: string, latest: Date, earliest: Date | undefined, retention: number | undefined, dr: boolean, stack: string | undefined): RecoveryPoint {
-    const time = utc(latest);
+function windowPoint(target: Target, region: string, latest: Date, earliest: Date | undefined, retention: number | undefined, dr: boolean, stack: string | undefined, now: Date): RecoveryPoint {
+    // Never after now: restore.pointInTime refuses a time in the future (a clock a second behind RDS's).
+    const time = utc(latest.getTime() > now.getTime() ? now : latest);
     const from = earliest ? utc(earliest) : "unknown";
     return {
         time,
@@ -233,13 +236,13 @@ function windowPoint(target: Target, region: string, latest: Date, earliest: Dat
         label: dr ? "point in time (DR copy)" : "point in time",
         region,
         id: target.database,
-        detail: `any second from ${from === "unknown" ? "an unknown earliest time" : from}${retention !== undefined ? ` (${retention} days kept)` : ""}; pick one before the damage`,
+        detail: `any second from ${from === "unknown" ? "an unknown earliest time" : from}${retention !== undefined ? ` (${retention} days kept)` : ""}`,
         restore: configRestore(stack, "restore.pointInTime", time),
     };
 }
 
 /** The running instance's automated-backup window (earliest and latest restorable time). */
-async function pointInTimeWindow(clients: Clients, target: Target, instance: DBInstance | undefined): Promise<Found> {
+async function pointInTimeWindow(clients: Clients, target: Target, instance: DBInstance | undefined, now: Date): Promise<Found> {
     const found = empty();
     const region = target.primaryRegion;
     return attempt(found, `RDS ${region} DescribeDBInstanceAutomatedBackups`, EXIT.database, { service: "RDS", region, resource: target.database }, async () => {
@@ -258,12 +261,12 @@ async function pointInTimeWindow(clients: Clients, target: Target, instance: DBI
         if (!window?.EarliestTime) {
             found.notes.push(`${target.database}'s automated backups report no RestoreWindow: the earliest restorable time is unknown (DescribeDBInstances gives only the latest)`);
         }
-        found.points.push(windowPoint(target, region, latest, window?.EarliestTime, instance?.BackupRetentionPeriod, false, target.stack));
+        found.points.push(windowPoint(target, region, latest, window?.EarliestTime, instance?.BackupRetentionPeriod, false, target.stack, now));
     });
 }
 
 /** Prod's automated backups replicated into the DR region (InstanceAutomatedBackupsReplication). */
-async function replicatedWindow(clients: Clients, target: Target): Promise<Found> {
+async function replicatedWindow(clients: Clients, target: Target, now: Date): Promise<Found> {
     const found = empty();
     const region = target.drRegion;
     return attempt(found, `RDS ${region} DescribeDBInstanceAutomatedBackups`, EXIT.database, { service: "RDS", region }, async () => {
@@ -275,7 +278,7 @@ async function replicatedWindow(clients: Clients, target: Target): Promise<Found
             found.notes.push(`no automated backups of ${target.database} replicated into ${region}: no point-in-time restore there`);
             return;
         }
-        found.points.push(windowPoint(target, region, replicated.RestoreWindow!.LatestTime!, replicated.RestoreWindow!.EarliestTime, replicated.BackupRetentionPeriod, true, target.standbyStack));
+        found.points.push(windowPoint(target, region, replicated.RestoreWindow!.LatestTime!, replicated.RestoreWindow!.EarliestTime, replicated.BackupRetentionPeriod, true, target.standbyStack, now));
     });
 }
 
@@ -347,7 +350,7 @@ async function replicaLag(clients: Clients, target: Target, replica: ReplicaRef,
             region: replica.region,
             id: replica.id,
             detail: lag !== undefined
-                ? `lag ${lag} s at ${utc(newest!.Timestamp!).slice(11)}; promoting is a regional failover and keeps any corruption`
+                ? `lag ${lag} s at ${utc(newest!.Timestamp!).slice(11)}; promoting it is a regional failover (corruption included)`
                 : "lag unknown: no ReplicaLag datapoint in the last 15 min (replication stopped, or the replica is new)",
             restore,
         });
@@ -364,16 +367,18 @@ function recoveryPointOf(rp: RecoveryPointByBackupVault, vault: Vault, target: T
     if (status !== "COMPLETED" && !(continuous && status === "AVAILABLE")) {
         restore = { commands: [], blocked: `status ${status}${rp.StatusMessage ? ` (${rp.StatusMessage})` : ""}` };
     } else if (continuous) {
-        restore = latest && vault.region === target.primaryRegion
-            ? configRestore(stack, "restore.pointInTime", utc(latest))
-            : { commands: [], blocked: "continuous backup in another region: restore with aws backup start-restore-job" };
+        restore = vault.region !== target.primaryRegion
+            ? { commands: [], blocked: "continuous backup in another region: restore with aws backup start-restore-job" }
+            : latest
+              ? configRestore(stack, "restore.pointInTime", utc(latest))
+              : { commands: [], blocked: "set restore.pointInTime to a time in the instance's window: its latest restorable time could not be read" };
     } else if (snapshotArn) {
         restore = configRestore(stack, "restore.fromSnapshot", arn);
     } else {
         restore = { commands: [], blocked: `not an RDS snapshot: aws backup start-restore-job --recovery-point-arn ${arn}` };
     }
     const copy = rp.SourceBackupVaultArn ? ", a copy" : "";
-    const until = rp.CalculatedLifecycle?.DeleteAt ? `, until ${utc(rp.CalculatedLifecycle.DeleteAt).slice(0, 10)}` : "";
+    const until = rp.CalculatedLifecycle?.DeleteAt && !continuous ? `, until ${utc(rp.CalculatedLifecycle.DeleteAt).slice(0, 10)}` : "";
     const size = rp.BackupSizeInBytes !== undefined ? `, ${humanBytes(rp.BackupSizeInBytes)}` : "";
     const time = continuous && latest ? latest : rp.CreationDate;
     return {
@@ -383,7 +388,7 @@ function recoveryPointOf(rp: RecoveryPointByBackupVault, vault: Vault, target: T
         label: continuous ? "AWS Backup continuous" : "AWS Backup snapshot",
         region: vault.region,
         id: arn,
-        detail: `${vault.name}, ${status}${size}${until}${copy}${continuous ? `; any second since ${rp.CreationDate ? utc(rp.CreationDate) : "its start"}, the instance's window` : ""}`,
+        detail: `${vault.name}, ${status}${size}${until}${copy}${continuous ? "; the instance's point-in-time window" : ""}`,
         ...(rp.BackupSizeInBytes !== undefined ? { sizeBytes: rp.BackupSizeInBytes } : {}),
         status,
         restore,
@@ -391,13 +396,13 @@ function recoveryPointOf(rp: RecoveryPointByBackupVault, vault: Vault, target: T
 }
 
 /** AWS Backup's recovery points of the instance in one vault (daily snapshots, the continuous point, DR copies). */
-async function recoveryPoints(clients: Clients, target: Target, vault: Vault, instance: DBInstance | undefined): Promise<Found> {
+async function recoveryPoints(clients: Clients, target: Target, vault: Vault, latest: Date | undefined): Promise<Found> {
     const found = empty();
     const where = { service: "AWS Backup", region: vault.region, resource: `vault ${vault.name}` };
     return attempt(found, `AWS Backup ${vault.region} ${vault.name}`, EXIT.storage, where, async () => {
         const filter = target.dbInstanceArn ? { ByResourceArn: target.dbInstanceArn } : { ByResourceType: "RDS" };
         for await (const page of paginateListRecoveryPointsByBackupVault({ client: clients.backup(vault.region) }, { BackupVaultName: vault.name, ...filter })) {
-            found.points.push(...(page.RecoveryPoints ?? []).map((rp) => recoveryPointOf(rp, vault, target, instance?.LatestRestorableTime)));
+            found.points.push(...(page.RecoveryPoints ?? []).map((rp) => recoveryPointOf(rp, vault, target, latest)));
         }
     });
 }

@@ -37,8 +37,9 @@ function header(report: Report): string[] {
     return [
         ...wrap(`Recovery points of ${report.database}, stack ${report.stack}: ${report.primaryRegion}, DR ${dr}. Newest first, listed ${report.listedAt}.`, WIDTH, 0, 0),
         ...wrap(
-            "Time is the newest state a point restores. Under each point, the commands that restore it: `pulumi up` declares " +
-                "oauth2-postgres-restored beside the running instance (docs/runbook.md); restore.sh restores into the PG* target database.",
+            "Time is the newest state a point restores (a window: any second back to its start; pick one before the damage). " +
+                "Under each point, the commands that restore it: `pulumi up` declares oauth2-postgres-restored beside the running " +
+                "instance (docs/runbook.md); restore.sh restores into the PG* target database.",
             WIDTH, 0, 0,
         ),
     ];

@@ -1,0 +1,392 @@
+/**
+ * npm run recovery-points (tools/recovery-points): every recovery point of the prod stack's database, newest
+ * first, with the commands that restore it.
+ *
+ * Where the answers come from:
+ *   - moto_server (127.0.0.1, a free port): RDS DescribeDBInstances (the instance, its cross-region replica),
+ *     DescribeDBSnapshots (automated and manual, both regions), S3 ListObjectsV2/GetObject (the manifests),
+ *     CloudWatch GetMetricStatistics (ReplicaLag).
+ *   - Responses shaped from the AWS API reference, served by a request handler in the SDK client, where
+ *     moto 5 does not serve the API: AWS Backup ListRecoveryPointsByBackupVault (moto has vaults, not
+ *     recovery points) and RDS DescribeDBInstanceAutomatedBackups (moto answers it without RestoreWindow,
+ *     and has no replicated automated backups). The RDS handler forwards every other action to moto.
+ */
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { Readable } from "stream";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { CreateDBInstanceCommand, CreateDBInstanceReadReplicaCommand, CreateDBSnapshotCommand, RDSClient } from "@aws-sdk/client-rds";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
+import { MotoServer } from "./support/servers";
+import { main } from "../tools/recovery-points/cli";
+import { ClientFactory, ClientOptions, explain } from "../tools/recovery-points/collect";
+import type { RecoveryPoint, Report } from "../tools/recovery-points/points";
+import { readOutputs, UsageError } from "../tools/recovery-points/stack";
+import { parseStackConfig } from "../lib/config";
+import { loadStackSettings } from "../tools/plan/stack-settings";
+
+const REPO = path.resolve(__dirname, "..");
+// The SDK's notice about its 2027 releases and Node 22 (the CLI turns it off the same way).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+/** The text with its wrapped lines joined (messages are wrapped at 100 columns). */
+const flat = (text: string) => text.replace(/ \\\n\s*/g, " ").replace(/\n\s+/g, " ");
+const ACCOUNT = "123456789012";
+const PROD_ARN = `arn:aws:rds:us-east-1:${ACCOUNT}:db:oauth2-postgres`;
+const SECRET_KEY = "rp-test-Secret-Access-Key-0f9e8d7c";
+const DB_PASSWORD = "rp-test-DbPassword-5a4b3c";
+const COPY_JOB_ARN = `arn:aws:rds:us-west-2:${ACCOUNT}:snapshot:awsbackup:copyjob-1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d`;
+const JOB_ARN = `arn:aws:rds:us-east-1:${ACCOUNT}:snapshot:awsbackup:job-0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d`;
+const CONTINUOUS_ARN = `arn:aws:backup:us-east-1:${ACCOUNT}:recovery-point:continuous:db-abcdefghijklmnopqrstuvwxyz-1a2b3c4d`;
+
+const HOUR = 3600_000;
+const DAY = 24 * HOUR;
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+
+/** An HTTP response as the SDK's handlers return it. */
+function response(statusCode: number, contentType: string, body: string) {
+    return { response: { statusCode, reason: "", headers: { "content-type": contentType, "x-amzn-requestid": "rp-test" }, body: Readable.from([Buffer.from(body)]) } };
+}
+
+/**
+ * DescribeDBInstanceAutomatedBackups, as the RDS API reference shows it (Query API, XML, 2014-10-31):
+ * the primary region holds the instance's own backups, the DR region the replica's and prod's replicated ones.
+ */
+function automatedBackupsXml(region: string, now: number): string {
+    const entry = (fields: Record<string, string>, window?: [number, number]) => `
+      <DBInstanceAutomatedBackup>
+        ${Object.entries(fields).map(([k, v]) => `<${k}>${v}</${k}>`).join("\n        ")}
+        ${window ? `<RestoreWindow><EarliestTime>${iso(window[0])}</EarliestTime><LatestTime>${iso(window[1])}</LatestTime></RestoreWindow>` : ""}
+        <Engine>postgres</Engine><EngineVersion>15.7</EngineVersion><Encrypted>true</Encrypted><StorageType>gp3</StorageType>
+      </DBInstanceAutomatedBackup>`;
+    const entries = region === "us-east-1"
+        ? [entry({ DBInstanceArn: PROD_ARN, DbiResourceId: "db-PRODRESOURCEID", Region: "us-east-1", DBInstanceIdentifier: "oauth2-postgres", Status: "active", BackupRetentionPeriod: "30", DBInstanceAutomatedBackupsArn: `arn:aws:rds:us-east-1:${ACCOUNT}:auto-backup:ab-prod` }, [now - 30 * DAY + HOUR, now - 5 * 60_000])]
+        : [
+              entry({ DBInstanceArn: `arn:aws:rds:us-west-2:${ACCOUNT}:db:oauth2-postgres-replica`, DbiResourceId: "db-REPLICARESOURCEID", Region: "us-west-2", DBInstanceIdentifier: "oauth2-postgres-replica", Status: "active", BackupRetentionPeriod: "30", DBInstanceAutomatedBackupsArn: `arn:aws:rds:us-west-2:${ACCOUNT}:auto-backup:ab-replica` }, [now - 20 * DAY, now - 6 * 60_000]),
+              entry({ DBInstanceArn: PROD_ARN, DbiResourceId: "db-PRODRESOURCEID", Region: "us-east-1", DBInstanceIdentifier: "oauth2-postgres", Status: "replicating", BackupRetentionPeriod: "30", DBInstanceAutomatedBackupsArn: `arn:aws:rds:us-west-2:${ACCOUNT}:auto-backup:ab-prod-replicated` }, [now - 29 * DAY, now - 10 * 60_000]),
+          ];
+    return `<DescribeDBInstanceAutomatedBackupsResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/">
+  <DescribeDBInstanceAutomatedBackupsResult>
+    <DBInstanceAutomatedBackups>${entries.join("")}
+    </DBInstanceAutomatedBackups>
+  </DescribeDBInstanceAutomatedBackupsResult>
+  <ResponseMetadata><RequestId>rp-test</RequestId></ResponseMetadata>
+</DescribeDBInstanceAutomatedBackupsResponse>`;
+}
+
+/** ListRecoveryPointsByBackupVault (REST JSON; times in epoch seconds), the prod vault in two pages. */
+function recoveryPointsJson(vault: string, query: Record<string, string | string[] | null>, now: number): string {
+    const seconds = (ms: number) => ms / 1000;
+    const point = (arn: string, created: number, status: string, extra: Record<string, unknown> = {}) => ({
+        RecoveryPointArn: arn,
+        BackupVaultName: vault,
+        BackupVaultArn: `arn:aws:backup:${vault.endsWith("-dr") ? "us-west-2" : "us-east-1"}:${ACCOUNT}:backup-vault:${vault}`,
+        ResourceArn: PROD_ARN,
+        ResourceType: "RDS",
+        ResourceName: "oauth2-postgres",
+        CreatedBy: { BackupPlanId: "plan-1", BackupPlanArn: `arn:aws:backup:us-east-1:${ACCOUNT}:backup-plan:plan-1`, BackupPlanVersion: "v1", BackupRuleId: "rule-1" },
+        IamRoleArn: `arn:aws:iam::${ACCOUNT}:role/oauth2-dr-aws-backup`,
+        Status: status,
+        CreationDate: seconds(created),
+        ...(status === "COMPLETED" ? { CompletionDate: seconds(created + 20 * 60_000) } : {}),
+        BackupSizeInBytes: 12_345_678_901,
+        CalculatedLifecycle: { DeleteAt: seconds(created + 30 * DAY) },
+        Lifecycle: { DeleteAfterDays: 30 },
+        EncryptionKeyArn: `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
+        IsEncrypted: true,
+        VaultType: "BACKUP_VAULT",
+        ...extra,
+    });
+    assert.equal(query.resourceArn, PROD_ARN, "the recovery points are asked for by the instance's ARN");
+    if (vault === "oauth2-dr-vault-dr") {
+        return JSON.stringify({ RecoveryPoints: [point(COPY_JOB_ARN, now - DAY + 4 * HOUR, "COMPLETED", { SourceBackupVaultArn: `arn:aws:backup:us-east-1:${ACCOUNT}:backup-vault:oauth2-dr-vault` })] });
+    }
+    if (query.nextToken === "page-2") {
+        return JSON.stringify({ RecoveryPoints: [point(`arn:aws:rds:us-east-1:${ACCOUNT}:snapshot:awsbackup:job-partial`, now - 2 * DAY, "PARTIAL", { StatusMessage: "the copy did not finish" })] });
+    }
+    return JSON.stringify({ NextToken: "page-2", RecoveryPoints: [point(JOB_ARN, now - DAY + 4 * HOUR, "COMPLETED"), point(CONTINUOUS_ARN, now - 40 * DAY, "AVAILABLE")] });
+}
+
+type Handle = (request: { method: string; path: string; query?: Record<string, string | string[] | null>; body?: unknown }) => Promise<ReturnType<typeof response>>;
+
+/** The clients' options: moto, fake credentials, and the API-reference handlers where moto does not serve. */
+function clientsFor(moto: MotoServer, now: number, calls: string[]): ClientFactory {
+    const credentials = { accessKeyId: "AKIARPTEST", secretAccessKey: SECRET_KEY };
+    return (service, region): ClientOptions => {
+        const base: ClientOptions = { endpoint: moto.endpoint, credentials, maxAttempts: 1 };
+        if (service === "backup") {
+            const handle: Handle = async (request) => {
+                const m = /^\/backup-vaults\/([^/]+)\/recovery-points\/?$/.exec(request.path);
+                assert.ok(m && request.method === "GET", `unexpected AWS Backup request ${request.method} ${request.path}`);
+                calls.push(`backup ${region} ${m[1]}`);
+                return response(200, "application/json", recoveryPointsJson(decodeURIComponent(m[1]), request.query ?? {}, now));
+            };
+            return { ...base, requestHandler: { handle } as unknown as ClientOptions["requestHandler"] };
+        }
+        if (service === "rds") {
+            const moto = new NodeHttpHandler();
+            const handle: Handle = async (request) => {
+                if (String(request.body ?? "").includes("Action=DescribeDBInstanceAutomatedBackups")) {
+                    calls.push(`rds ${region} DescribeDBInstanceAutomatedBackups`);
+                    return response(200, "text/xml", automatedBackupsXml(region, now));
+                }
+                return moto.handle(request as never) as never;
+            };
+            return { ...base, requestHandler: { handle, destroy: () => moto.destroy() } as unknown as ClientOptions["requestHandler"] };
+        }
+        return base;
+    };
+}
+
+async function run(argv: string[], deps: Parameters<typeof main>[1]): Promise<{ code: number; out: string; err: string }> {
+    let out = "";
+    let err = "";
+    const code = await main(argv, { ...deps, stdout: (t) => (out += t), stderr: (t) => (err += t) });
+    return { code, out, err };
+}
+
+/** restore.<key> = value passes the project's own validator for that stack (what `pulumi up` would read). */
+function acceptedByConfig(stack: string, key: string, value: string, now: Date): void {
+    const config = loadStackSettings(REPO, stack).config;
+    const restore = JSON.stringify({ [key.replace("restore.", "")]: value });
+    const parsed = parseStackConfig((k) => (k === "oauth2-dr:restore" ? restore : config[k]), stack, "oauth2-dr", { now });
+    assert.ok(parsed.restore, `${stack}: restore not read from ${restore}`);
+}
+
+describe("recovery-points: the database's recovery points, newest first, each with its restore", function () {
+    this.timeout(60_000);
+    let moto: MotoServer;
+    let scratch: string;
+    let outputsFile: string;
+    const now = Date.now();
+    const calls: string[] = [];
+
+    const outputs = (overrides: Record<string, unknown> = {}) => {
+        const file = path.join(scratch, `outputs-${Math.random().toString(16).slice(2)}.json`);
+        fs.writeFileSync(file, JSON.stringify({
+            dbInstanceIdentifier: "oauth2-postgres",
+            dbInstanceArn: PROD_ARN,
+            backupBucketName: "oauth2-backups-prod",
+            backupVaultArn: `arn:aws:backup:us-east-1:${ACCOUNT}:backup-vault:oauth2-dr-vault`,
+            backupDrVaultArn: `arn:aws:backup:us-west-2:${ACCOUNT}:backup-vault:oauth2-dr-vault-dr`,
+            // What `pulumi stack output --json` would print with --show-secrets; never echoed.
+            databaseUrl: `postgresql://oauth2:${DB_PASSWORD}@db:5432/oauth2db`,
+            ...overrides,
+        }));
+        return file;
+    };
+
+    before(async () => {
+        moto = await MotoServer.start();
+        scratch = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-rp-"));
+        outputsFile = outputs();
+        const credentials = { accessKeyId: "testing", secretAccessKey: "testing" };
+        const east = new RDSClient({ region: "us-east-1", endpoint: moto.endpoint, credentials });
+        const west = new RDSClient({ region: "us-west-2", endpoint: moto.endpoint, credentials });
+        await east.send(new CreateDBInstanceCommand({
+            DBInstanceIdentifier: "oauth2-postgres", Engine: "postgres", DBInstanceClass: "db.r6g.large", AllocatedStorage: 100,
+            MasterUsername: "oauth2", MasterUserPassword: DB_PASSWORD, BackupRetentionPeriod: 30,
+        }));
+        await west.send(new CreateDBInstanceReadReplicaCommand({ DBInstanceIdentifier: "oauth2-postgres-replica", SourceDBInstanceIdentifier: PROD_ARN }));
+        await east.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: "oauth2-postgres", DBSnapshotIdentifier: "before-upgrade-2026-12-01" }));
+        await west.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: "oauth2-postgres-replica", DBSnapshotIdentifier: "replica-check" }));
+        east.destroy();
+        west.destroy();
+        const cw = new CloudWatchClient({ region: "us-west-2", endpoint: moto.endpoint, credentials });
+        await cw.send(new PutMetricDataCommand({
+            Namespace: "AWS/RDS",
+            MetricData: [{ MetricName: "ReplicaLag", Dimensions: [{ Name: "DBInstanceIdentifier", Value: "oauth2-postgres-replica" }], Value: 7, Unit: "Seconds", Timestamp: new Date(now - 2 * 60_000) }],
+        }));
+        cw.destroy();
+        const s3 = new S3Client({ region: "us-east-1", endpoint: moto.endpoint, credentials, forcePathStyle: true });
+        await s3.send(new CreateBucketCommand({ Bucket: "oauth2-backups-prod" }));
+        const put = (key: string, body: string) => s3.send(new PutObjectCommand({ Bucket: "oauth2-backups-prod", Key: key, Body: body }));
+        const v2 = {
+            format: "oauth2-dr/db-backup-manifest/v2", status: "complete", database: "oauth2db", schema: "public", prefix: "database/",
+            object_key: "database/oauth2db-20261204T050000Z-0123456789ab.dump.gpg", size_bytes: 734_003_200, sha256: "ab".repeat(32),
+            started_at: iso(now - 3 * HOUR), finished_at: iso(now - 3 * HOUR + 5 * 60_000),
+            passphrase: { source: "secretsmanager", secret_arn: `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:oauth2/backup-passphrase-AbCdEf`, version_id: "v-1" },
+            schema_definition: { sha256: "5e1f00d2c3b4a5968778695a4b3c2d1e0f", tables: {} },
+        };
+        await put("database/manifests/oauth2db-20261204T050000Z-0123456789ab.json", JSON.stringify(v2));
+        await put("database/manifests/oauth2db-20261120T050000Z-1a2b3c4d.json", JSON.stringify({
+            format: "oauth2-dr/db-backup-manifest/v1", status: "complete", database: "oauth2db", size_bytes: 1_200_000,
+            started_at: iso(now - 14 * DAY), finished_at: iso(now - 14 * DAY + 60_000),
+        }));
+        await put("database/manifests/broken.json", "<html>not a manifest</html>");
+        await put("database/latest.json", JSON.stringify(v2));
+        s3.destroy();
+    });
+
+    after(async () => {
+        await moto?.stop();
+        if (scratch) {
+            fs.rmSync(scratch, { recursive: true, force: true });
+        }
+    });
+
+    let report: Report;
+    let text: string;
+
+    it("reads every source (moto and API-reference shaped) and lists the points newest first, exit 0", async () => {
+        const result = await run(["--stack", "prod", "--stack-outputs", outputsFile, "--json"], { clients: clientsFor(moto, now, calls), now: new Date(now) });
+        assert.equal(result.code, 0, result.err + result.out);
+        report = JSON.parse(result.out) as Report;
+        assert.deepEqual(report.errors, []);
+        assert.equal(report.standbyStack, "dr", "the standby stack is found by its primaryStack");
+        const times = report.points.map((p) => p.time ?? "");
+        assert.deepEqual(times, [...times].sort().reverse(), "newest first");
+        const by = (source: string) => report.points.filter((p) => p.source === source);
+        assert.deepEqual(by("point-in-time").map((p) => [p.region, p.earliest, p.time]), [["us-east-1", iso(now - 30 * DAY + HOUR), iso(now - 5 * 60_000)]]);
+        assert.deepEqual(by("point-in-time-dr").map((p) => [p.region, p.earliest, p.time]), [["us-west-2", iso(now - 29 * DAY), iso(now - 10 * 60_000)]],
+            "prod's replicated backups only, not the replica's own");
+        const snapshots = by("snapshot").map((p) => `${p.region} ${p.label} ${p.id}`).sort();
+        assert.equal(snapshots.length, 3, JSON.stringify(snapshots));
+        assert.ok(snapshots.includes("us-east-1 manual snapshot before-upgrade-2026-12-01"));
+        assert.ok(snapshots.some((s) => /^us-east-1 automated snapshot rds:oauth2-postgres-/.test(s)), "moto's automated snapshot of the instance");
+        assert.ok(snapshots.includes("us-west-2 manual snapshot replica-check"), "the DR region's snapshots, of the replica");
+        assert.deepEqual(by("aws-backup").map((p) => [p.region, p.label, p.status]).sort(), [
+            ["us-east-1", "AWS Backup continuous", "AVAILABLE"],
+            ["us-east-1", "AWS Backup snapshot", "COMPLETED"],
+            ["us-east-1", "AWS Backup snapshot", "PARTIAL"],
+            ["us-west-2", "AWS Backup snapshot", "COMPLETED"],
+        ], "both vaults, both pages of the prod vault");
+        const replica = by("replica");
+        assert.equal(replica.length, 1);
+        assert.equal(replica[0].time, iso(now - 2 * 60_000 - 7000), "the replica holds the primary's state ReplicaLag seconds before the datapoint");
+        assert.match(replica[0].detail, /lag 7 s/);
+        const dumps = by("dump");
+        assert.equal(dumps.length, 3, "the manifests under database/manifests/, not latest.json");
+        const v2 = dumps.find((d) => d.id.includes("20261204"))!;
+        assert.equal(v2.time, iso(now - 3 * HOUR), "a dump holds the database as of pg_dump's start");
+        assert.match(v2.detail, /oauth2db, schema public 5e1f00d2, 734 MB, verified: unknown/);
+        assert.equal(v2.verification?.status, "unknown");
+        assert.match(v2.verification!.reason, /writes nothing to S3/);
+        assert.match(dumps.find((d) => d.id.includes("20261120"))!.detail, /v1 manifest/);
+        assert.match(dumps.find((d) => d.id.endsWith("broken.json"))!.restore.blocked!, /not a JSON manifest/);
+        assert.ok(calls.includes("rds us-east-1 DescribeDBInstanceAutomatedBackups") && calls.includes("rds us-west-2 DescribeDBInstanceAutomatedBackups"));
+    });
+
+    it("gives each point the exact restore: stack config the project's validator accepts, or restore.sh --manifest", () => {
+        const restorable = report.points.filter((p) => p.restore.config?.key.startsWith("restore."));
+        assert.ok(restorable.length >= 7, `${restorable.length} config restores`);
+        for (const point of restorable) {
+            const { stack, config } = point.restore;
+            assert.equal(stack, point.region === "us-east-1" ? "prod" : "dr", `${point.id} in ${point.region}`);
+            assert.deepEqual(point.restore.commands, [`pulumi config set -s ${stack} --path ${config!.key} ${config!.value}`, `pulumi up -s ${stack}`]);
+            acceptedByConfig(stack!, config!.key, config!.value, new Date(now));
+        }
+        const find = (pred: (p: RecoveryPoint) => boolean) => report.points.find(pred)!;
+        assert.deepEqual(find((p) => p.source === "point-in-time").restore.config, { key: "restore.pointInTime", value: iso(now - 5 * 60_000) });
+        assert.deepEqual(find((p) => p.id === "before-upgrade-2026-12-01").restore.config, { key: "restore.fromSnapshot", value: "before-upgrade-2026-12-01" });
+        assert.deepEqual(find((p) => p.id === JOB_ARN).restore.config, { key: "restore.fromSnapshot", value: JOB_ARN }, "AWS Backup's RDS snapshot, by ARN");
+        assert.deepEqual(find((p) => p.id === COPY_JOB_ARN).restore.config, { key: "restore.fromSnapshot", value: COPY_JOB_ARN });
+        assert.equal(find((p) => p.id === CONTINUOUS_ARN).restore.config?.key, "restore.pointInTime", "continuous backup: the instance's window");
+        assert.match(find((p) => p.status === "PARTIAL").restore.blocked!, /status PARTIAL \(the copy did not finish\)/);
+        assert.deepEqual(find((p) => p.source === "replica").restore.commands, ["pulumi config set -s dr promote true", "pulumi up -s dr"]);
+        assert.deepEqual(find((p) => p.id.includes("20261204")).restore.commands, [
+            "BUCKET=oauth2-backups-prod AWS_REGION=us-east-1 scripts/restore.sh --yes --manifest database/manifests/oauth2db-20261204T050000Z-0123456789ab.json",
+        ]);
+    });
+
+    it("prints a table readable at 100 columns, long commands continued with \\ and ARNs whole", async () => {
+        const result = await run(["--stack", "prod", "--stack-outputs", outputsFile], { clients: clientsFor(moto, now, calls), now: new Date(now) });
+        assert.equal(result.code, 0, result.err);
+        text = result.out;
+        const lines = text.trimEnd().split("\n");
+        const wide = lines.filter((l) => l.length > 100);
+        assert.deepEqual(wide, [], "every line fits in 100 columns");
+        assert.match(text, /^ *# {2,}Time \(UTC\) +Point +Region +Detail$/m);
+        assert.ok(lines.some((l) => l.trim() === COPY_JOB_ARN || l.trim().startsWith(`${COPY_JOB_ARN} `)), "the 98-character ARN is on a line of its own, unbroken");
+        // A command continued over lines pastes back into the same command.
+        const joined = flat(text);
+        assert.ok(joined.includes(`pulumi config set -s dr --path restore.fromSnapshot ${COPY_JOB_ARN}`));
+        assert.ok(joined.includes("scripts/restore.sh --yes --manifest database/manifests/oauth2db-20261204T050000Z-0123456789ab.json"));
+        const rows = lines.filter((l) => /^ *\d+ {2}\d{4}-/.test(l));
+        assert.equal(rows.length, report.points.filter((p) => p.time).length);
+    });
+
+    it("never prints a secret: not the credentials, not the stack's secret outputs", () => {
+        for (const out of [text, JSON.stringify(report)]) {
+            assert.ok(!out.includes(SECRET_KEY) && !out.includes(DB_PASSWORD) && !out.includes("postgresql://"));
+        }
+    });
+
+    it("exit 3 for a missing instance, naming it and the region; snapshots, AWS Backup and dumps still listed", async () => {
+        const result = await run(["--stack", "prod", "--stack-outputs", outputs({ dbInstanceIdentifier: "oauth2-postgres-gone" })], { clients: clientsFor(moto, now, calls), now: new Date(now) });
+        assert.equal(result.code, 3, result.out);
+        assert.match(flat(result.out), /no RDS instance oauth2-postgres-gone in us-east-1 \(the stack's primaryRegion\)/);
+        assert.match(result.out, /AWS Backup snapshot/);
+        assert.match(result.out, /scripts\/restore\.sh --yes --manifest/);
+    });
+
+    it("exit 3 for a wrong region (the stack file says us-east-2)", async () => {
+        const dir = fs.mkdtempSync(path.join(scratch, "program-"));
+        fs.copyFileSync(path.join(REPO, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+        // A valid stack file, in the wrong region: the primary region, and the alarm topic that must be in it.
+        const stackFile = fs.readFileSync(path.join(REPO, "Pulumi.prod.yaml"), "utf8")
+            .replace("aws:region: us-east-1", "aws:region: us-east-2")
+            .replace("primaryRegion: us-east-1", "primaryRegion: us-east-2")
+            .replace("sns:us-east-1", "sns:us-east-2");
+        fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), `${stackFile}  oauth2-dr:healthCheckAlarmTopicArn: arn:aws:sns:us-east-1:${ACCOUNT}:oauth2-dr-alarms\n`);
+        const result = await run(["--stack", "prod", "--stack-outputs", outputsFile, "--json"], { programDir: dir, clients: clientsFor(moto, now, calls), now: new Date(now) });
+        assert.equal(result.code, 3, result.err);
+        assert.match(result.err, /no RDS instance oauth2-postgres in us-east-2/);
+        const json = JSON.parse(result.out) as Report;
+        assert.ok(json.errors.some((e) => e.exitCode === 3));
+    });
+
+    it("exit 4 when only storage fails (a bucket that does not exist), naming the bucket", async () => {
+        const result = await run(["--stack", "prod", "--stack-outputs", outputs({ backupBucketName: "oauth2-backups-missing" })], { clients: clientsFor(moto, now, calls), now: new Date(now) });
+        assert.equal(result.code, 4, result.out);
+        assert.match(flat(result.out), /S3 s3:\/\/oauth2-backups-missing\/database\/manifests\/: NoSuchBucket/);
+        assert.match(result.out, /point in time/);
+    });
+
+    it("exit 3 without AWS credentials, said once (the SDK's real credential chain, in a process of its own)", () => {
+        const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: scratch, AWS_CONFIG_FILE: "/dev/null", AWS_SHARED_CREDENTIALS_FILE: "/dev/null", AWS_EC2_METADATA_DISABLED: "true", AWS_ENDPOINT_URL: moto.endpoint };
+        const result = spawnSync(process.execPath, ["--require", path.join(REPO, "tools/register.cjs"), path.join(REPO, "tools/recovery-points/cli.ts"), "--stack", "prod", "--stack-outputs", outputsFile], { env, encoding: "utf8", timeout: 30_000 });
+        assert.equal(result.status, 3, result.stderr + result.stdout);
+        assert.equal(result.stdout.match(/no AWS credentials/g)?.length, 1, result.stdout);
+        assert.match(flat(result.stdout), /set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
+        assert.doesNotMatch(result.stderr, /NodeVersionSupportWarning/);
+    });
+
+    it("explains an unknown region, refused credentials and access denied in one line", () => {
+        assert.match(explain(Object.assign(new Error("getaddrinfo ENOTFOUND rds.us-east-7.amazonaws.com"), { code: "ENOTFOUND" }), { service: "RDS", region: "us-east-7" }),
+            /^cannot reach RDS in us-east-7 \(getaddrinfo ENOTFOUND rds\.us-east-7\.amazonaws\.com\): is us-east-7 an AWS region\?$/);
+        assert.match(explain(Object.assign(new Error("The security token included in the request is invalid."), { name: "InvalidClientTokenId" }), { service: "RDS", region: "us-east-1" }),
+            /credentials are not valid for RDS us-east-1/);
+        assert.match(explain(Object.assign(new Error("User: x is not authorized to perform: backup:ListRecoveryPointsByBackupVault"), { name: "AccessDeniedException" }), { service: "AWS Backup", region: "us-west-2", resource: "vault oauth2-dr-vault-dr" }),
+            /^AccessDeniedException on AWS Backup us-west-2 \(vault oauth2-dr-vault-dr\): User: x is not authorized/);
+    });
+
+    it("exit 2 for configuration: no --stack, a standby or non-aws stack, outputs missing a key", async () => {
+        const cases: Array<[string[], RegExp]> = [
+            [[], /--stack is required/],
+            [["--stack", "prod", "--bogus"], /Unknown option '--bogus'/],
+            [["--stack", "dr", "--stack-outputs", outputsFile], /stack dr is a standby: run recovery-points with its primary stack \(--stack prod\)/],
+            [["--stack", "prod-azure", "--stack-outputs", outputsFile], /runs its database on azure/],
+            [["--stack", "prod", "--stack-outputs", outputs({ backupBucketName: undefined })], /outputs have no backupBucketName/],
+            [["--stack", "prod", "--stack-outputs", path.join(scratch, "nope.json")], /cannot read --stack-outputs .*nope\.json: ENOENT/],
+        ];
+        for (const [argv, message] of cases) {
+            const result = await run(argv, { clients: () => assert.fail("no AWS call on a configuration error"), now: new Date(now) });
+            assert.equal(result.code, 2, argv.join(" "));
+            assert.match(result.err, message);
+        }
+    });
+
+    it("reads the outputs with `pulumi stack output --json` when no file is given, and says what to do without the CLI", () => {
+        const bin = fs.mkdtempSync(path.join(scratch, "bin-"));
+        assert.throws(() => readOutputs(REPO, "prod", undefined, { PATH: bin }), (err: Error) =>
+            err instanceof UsageError && /no stack outputs for prod: pass --stack-outputs FILE .*or install the Pulumi CLI/.test(err.message));
+        const argsFile = path.join(scratch, "pulumi-args");
+        fs.writeFileSync(path.join(bin, "pulumi"), `#!/bin/sh\nprintf '%s ' "$@" > '${argsFile}'\necho '{"dbInstanceIdentifier": "oauth2-postgres"}'\n`, { mode: 0o755 });
+        assert.deepEqual(readOutputs(REPO, "prod", undefined, { PATH: `${bin}:/usr/bin:/bin` }), { dbInstanceIdentifier: "oauth2-postgres" });
+        assert.equal(fs.readFileSync(argsFile, "utf8").trim(), "stack output --json --show-secrets=false --stack prod");
+    });
+});
