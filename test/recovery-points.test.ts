@@ -339,6 +339,23 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         assert.ok(json.errors.some((e) => e.exitCode === 3));
     });
 
+    it("with moto's own DescribeDBInstanceAutomatedBackups (no RestoreWindow): the instance's latest restorable time, never after now, earliest unknown", async () => {
+        const factory = clientsFor(moto, now, calls);
+        // RDS straight to moto: no API-reference answer for the automated backups.
+        const motoOnly: ClientFactory = (service, region) => (service === "rds" ? { ...factory(service, region), requestHandler: undefined } : factory(service, region));
+        const listedAt = Date.now() - 60_000; // a clock a minute behind RDS's
+        const result = await run(["--stack", "prod", "--stack-outputs", outputsFile, "--json"], { clients: motoOnly, now: new Date(listedAt) });
+        assert.equal(result.code, 0, result.err);
+        const json = JSON.parse(result.out) as Report;
+        const window = json.points.filter((p) => p.source === "point-in-time");
+        assert.equal(window.length, 1);
+        assert.equal(window[0].earliest, undefined);
+        assert.equal(window[0].time, iso(listedAt), "moto's LatestRestorableTime is its clock's now: clamped to the listing's");
+        acceptedByConfig("prod", "restore.pointInTime", window[0].time!, new Date(listedAt));
+        assert.ok(json.notes.some((n) => /report no RestoreWindow: the earliest restorable time is unknown/.test(n)));
+        assert.ok(json.notes.some((n) => /no automated backups of oauth2-postgres replicated into us-west-2/.test(n)));
+    });
+
     it("exit 4 when only storage fails (a bucket that does not exist), naming the bucket", async () => {
         const result = await run(["--stack", "prod", "--stack-outputs", outputs({ backupBucketName: "oauth2-backups-missing" })], { clients: clientsFor(moto, now, calls), now: new Date(now) });
         assert.equal(result.code, 4, result.out);
