@@ -389,6 +389,7 @@ describe("recovery-points: the database's recovery points, newest first, each wi
             [["--stack", "prod-azure", "--stack-outputs", outputsFile], /runs its database on azure/],
             [["--stack", "prod", "--stack-outputs", outputs({ backupBucketName: undefined })], /outputs have no backupBucketName/],
             [["--stack", "prod", "--stack-outputs", path.join(scratch, "nope.json")], /cannot read --stack-outputs .*nope\.json: ENOENT/],
+            [["--stack", "staging"], /no stack file .*Pulumi\.staging\.yaml for stack "staging"/],
         ];
         for (const [argv, message] of cases) {
             const result = await run(argv, { clients: () => assert.fail("no AWS call on a configuration error"), now: new Date(now) });

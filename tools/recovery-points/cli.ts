@@ -62,8 +62,8 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
         }
         json = values.json ?? false;
         const now = deps.now ?? new Date();
-        const outputs = readOutputs(programDir, values.stack, values["stack-outputs"], deps.env);
-        const target = loadTarget(programDir, values.stack, outputs, now);
+        const stack = values.stack;
+        const target = loadTarget(programDir, stack, () => readOutputs(programDir, stack, values["stack-outputs"], deps.env), now);
         report = await collect(target, deps.clients ?? defaultClients, now);
     } catch (err) {
         if (err instanceof UsageError) {

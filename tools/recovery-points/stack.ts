@@ -95,7 +95,8 @@ function requiredString(outputs: StackOutputs, key: string, stack: string): stri
     return value;
 }
 
-export function loadTarget(programDir: string, stack: string, outputs: StackOutputs, now: Date = new Date()): Target {
+/** The stack's configuration is checked first (a typo in --stack says so), then its outputs are read. */
+export function loadTarget(programDir: string, stack: string, readStackOutputs: () => StackOutputs, now: Date = new Date()): Target {
     const config = parseConfig(programDir, stack, now);
     if (config.cloud !== "aws") {
         throw new UsageError(`stack ${stack} runs its database on ${config.cloud}: recovery-points lists RDS, AWS Backup and S3 recovery points (aws stacks only)`);
@@ -104,6 +105,7 @@ export function loadTarget(programDir: string, stack: string, outputs: StackOutp
         const primary = config.primaryStack ? config.primaryStack.split("/").pop() : undefined;
         throw new UsageError(`stack ${stack} is a standby: run recovery-points with its primary stack${primary ? ` (--stack ${primary})` : ""}; it lists the DR region's points too`);
     }
+    const outputs = readStackOutputs();
     const dbInstanceArn = outputs.dbInstanceArn;
     return {
         stack,
