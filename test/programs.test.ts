@@ -10,13 +10,14 @@
  *   resources  "type name" of every resource the plan must hold (nothing dropped)
  *   lookups    the data sources, outside stacks and plugin-built components the report lists as answered offline
  *   secretInputs  "type name input" that must reach the plan as secrets
+ *   secretUnknowns  "type name input" that must reach the plan as secrets whose value is unknown (not a crash, not plain)
  */
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { checkPlans, mandatoryCount, StackCheck } from "../tools/check/core";
-import { isSecret, PlanResult, UNKNOWN } from "../tools/plan/model";
+import { isSecret, PlanResult, SECRET_SIG, UNKNOWN, UNKNOWN_TEXT } from "../tools/plan/model";
 import { TS_REGISTER } from "../tools/plan/runner";
 import { planProgram, REPO } from "./support/plans";
 
@@ -30,6 +31,7 @@ interface Expected {
     resources?: string[];
     lookups?: string[];
     secretInputs?: string[];
+    secretUnknowns?: string[];
 }
 
 function expectations(program: string): Expected {
@@ -106,6 +108,17 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
                         assert.ok(resource && isSecret(resource.inputs[input]), `${entry} is a secret`);
                     }
                     assert.ok(!JSON.stringify(plan.resources).includes("v1:"), "no ciphertext reaches a resource");
+                });
+            }
+
+            if (expected.secretUnknowns) {
+                it("keeps a secret around a value unknown offline a secret, with its value unknown", () => {
+                    for (const entry of expected.secretUnknowns ?? []) {
+                        const [type, name, input] = entry.split(" ");
+                        const resource = plan.resources.find((r) => r.type === type && r.name === name);
+                        assert.ok(resource, `${type} ${name} is planned`);
+                        assert.deepEqual(resource.inputs[input], { [SECRET_SIG.key]: SECRET_SIG.value, value: UNKNOWN }, entry);
+                    }
                 });
             }
 
@@ -205,6 +218,28 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
         assert.equal(plan.outputs.imageUri, UNKNOWN);
         const attachment = plan.resources.find((r) => r.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment");
         assert.equal(attachment?.inputs.role, "orders-worker");
+    });
+
+    it("a secret around a value unknown offline plans and checks (exit 0), shown as secret and computed in text and JSON alike", () => {
+        const dir = path.join(CORPUS, "vault-secret-unknowns");
+        const text = cli("plan", ["--program", dir]);
+        assert.equal(text.status, 0, text.stderr);
+        assert.doesNotMatch(text.stderr, /promises? (were|was) still active/);
+        assert.match(text.stdout, /^ {8}password="\[secret\] \(computed\)"$/m);
+        const json = cli("plan", ["--program", dir, "--json"]);
+        assert.equal(json.status, 0, json.stderr);
+        // One form for an unknown wherever a plan is printed: "(computed)", never the engine's sentinel.
+        assert.ok(!json.stdout.includes(UNKNOWN), "the raw unknown sentinel is printed");
+        const plan = JSON.parse(json.stdout) as PlanResult;
+        const db = plan.resources.find((r) => r.type === "aws:rds/instance:Instance" && r.name === "vault");
+        assert.deepEqual(db?.inputs.password, { [SECRET_SIG.key]: SECRET_SIG.value, value: UNKNOWN_TEXT });
+        assert.deepEqual(plan.outputs.adminSecret, { [SECRET_SIG.key]: SECRET_SIG.value, value: UNKNOWN_TEXT });
+        const preview = cli("plan", ["--program", dir, "--json", "--preview"]);
+        assert.equal(preview.status, 0, preview.stderr);
+        assert.ok(!preview.stdout.includes(UNKNOWN), "the raw unknown sentinel is printed in a preview");
+        assert.equal((JSON.parse(preview.stdout) as PlanResult).outputs.endpoint, UNKNOWN_TEXT);
+        const check = cli("check", ["--program", dir]);
+        assert.equal(check.status, 0, check.stdout + check.stderr);
     });
 
     it("the check CLI turns a mandatory violation into exit 1 and lists the lookups in its report", () => {

@@ -17,7 +17,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type * as PulumiSdk from "@pulumi/pulumi";
 import { loadStackSettings, parseConfigAssignment } from "./stack-settings";
-import { PlannedResource, PlanResult, SECRET_TEXT, UNKNOWN } from "./model";
+import { isSecret, PlannedResource, PlanResult, SECRET_SIG, SECRET_TEXT, UNKNOWN } from "./model";
 import { computedState, modelledComponentOutputs, physicalId } from "./resource-mocks";
 import { callDataSource, installUnknownInvokes, LookupLog } from "./data-sources";
 import { describeFailures, ProgramError } from "./program-errors";
@@ -292,6 +292,30 @@ function unmodelledOutputs(type: string, name: string, state: Record<string, unk
     return Object.fromEntries(missing.filter((k) => !(k in state)).map((k) => [k, UNKNOWN]));
 }
 
+/**
+ * The SDK's mock monitor reads a registration's inputs without keeping unknowns (outside a preview it turns
+ * each into undefined), so a secret around an unknown value (`pulumi.secret(password.result)`, a SecretVersion's
+ * `secretString` built with interpolate over an endpoint) arrives as a secret holding undefined. Echoed back as
+ * the resource's state, it would serialize to a secret with no value at all, which the SDK's deserializer
+ * rejects inside the registration's callback: the program never finishes. Such a secret is a secret unknown,
+ * and is echoed as one (the SDK reads it back as an unknown secret output).
+ */
+export function secretUnknownsKept(value: unknown): Record<string, unknown> {
+    const keep = (v: unknown): unknown => {
+        if (isSecret(v)) {
+            return { [SECRET_SIG.key]: SECRET_SIG.value, value: v.value === undefined ? UNKNOWN : keep(v.value) };
+        }
+        if (Array.isArray(v)) {
+            return v.map(keep);
+        }
+        if (v && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
+            return Object.fromEntries(Object.entries(v).map(([k, e]) => [k, keep(e)]));
+        }
+        return v;
+    };
+    return keep(value) as Record<string, unknown>;
+}
+
 /** Registrations still waiting when the program is done: a resource that would silently be missing. */
 function pendingRegistrations(programDir: string): string | undefined {
     try {
@@ -303,7 +327,7 @@ function pendingRegistrations(programDir: string): string | undefined {
 }
 
 /** The `beforeExit` listeners of the planner's own process (and of a test runner around it), never emitted to. */
-const PLANNER_EXIT_LISTENERS = new Set(process.rawListeners("beforeExit"));
+const PLANNER_EXIT_LISTENERS = new Set<unknown>(process.rawListeners("beforeExit"));
 /** More rounds than any library needs; a program whose exit hooks keep registering would never exit either. */
 const MAX_EXIT_ROUNDS = 10;
 
@@ -422,7 +446,7 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
                     // During a preview, providers have not created anything yet: only the inputs are known.
                     return { id: undefined as unknown as string, state: {} };
                 }
-                const state = computedState(args.type, args.name, args.inputs, defaultRegion);
+                const state = computedState(args.type, args.name, secretUnknownsKept(args.inputs), defaultRegion);
                 return { id: physicalId(args.type, args.name, state), state: { ...unmodelledOutputs(args.type, args.name, state), ...state } };
             },
             call(args: PulumiSdk.runtime.MockCallArgs): Record<string, unknown> {
@@ -480,8 +504,21 @@ async function runCapturingFailures<T>(programDir: string, body: () => Promise<T
     const onFailure = (reason: unknown) => failures.push(reason);
     process.on("unhandledRejection", onFailure);
     process.on("uncaughtException", onFailure);
+    // Node emits beforeExit when nothing is left to run: a program still waiting then waits on a promise that
+    // can never settle (a registration whose callback failed). Without this, the process would exit with the
+    // SDK's "N promises were still active" and code 1; it fails here with what went wrong, as any failure does.
+    let onStall = (): void => undefined;
+    const stalled = new Promise<never>((_, reject) => {
+        onStall = () => {
+            const pending = pendingRegistrations(programDir);
+            const found = [...failures, ...(pending ? [new ProgramError(pending)] : [])];
+            reject(new ProgramError(found.length > 0 ? describeFailures(found, programDir) : "the program stopped while waiting on a value that never resolves (nothing was left to run)"));
+        };
+    });
+    PLANNER_EXIT_LISTENERS.add(onStall);
+    process.on("beforeExit", onStall);
     try {
-        const result = await body();
+        const result = await Promise.race([body(), stalled]);
         // Rejections of promises nobody awaited are reported on a later turn: let them arrive.
         await new Promise((resolve) => setImmediate(resolve));
         if (failures.length === 0) {
@@ -502,6 +539,8 @@ async function runCapturingFailures<T>(programDir: string, body: () => Promise<T
     } finally {
         process.off("unhandledRejection", onFailure);
         process.off("uncaughtException", onFailure);
+        process.off("beforeExit", onStall);
+        PLANNER_EXIT_LISTENERS.delete(onStall);
     }
 }
 
@@ -605,12 +644,18 @@ function serve(stackFile: string): void {
     let queue = Promise.resolve();
     const onStart = noteStackIn(stackFile);
     const plan = async (batch: PlanBatch): Promise<BatchOutcome> => {
+        // While a batch runs, the IPC channel does not keep the process alive: a program that stalls (waits on
+        // a value that never resolves) empties the event loop, and runCapturingFailures reports it.
+        const channel = process.channel as { unref?(): void; ref?(): void } | undefined;
+        channel?.unref?.();
         try {
             process.chdir(path.resolve(batch.programDir));
             return await runBatch(batch, { onStart });
         } catch (err) {
             // Not one stack's failure (a program directory that does not exist): the batch's, never a hang.
             return { ok: false, error: err instanceof Error ? err.message : String(err) };
+        } finally {
+            channel?.ref?.();
         }
     };
     process.on("message", (request: ServeRequest) => {
