@@ -184,7 +184,8 @@ function bucketPrefixEvidence(index: StackIndex, dataClass: DataClass, minima: M
                 continue;
             }
             consider(c, kept.value);
-            const detail = `s3://${bucketName}/${row.bucketPrefix} kept ${kept.found} (rule ${kept.ruleIds.join(", ")})`;
+            const where = kept.subPrefixes.length > 0 ? kept.subPrefixes.map((p) => `s3://${bucketName}/${p}`).join(", ") : `s3://${bucketName}/${row.bucketPrefix}`;
+            const detail = `${where} kept ${kept.found} (rule ${kept.ruleIds.join(", ")})`;
             if (kept.status === "kept") {
                 c.evidence.push(ev(source, detail));
             } else {

@@ -11,6 +11,10 @@
  *   lookups    the data sources, outside stacks and plugin-built components the report lists as answered offline
  *   secretInputs  "type name input" that must reach the plan as secrets
  *   secretUnknowns  "type name input" that must reach the plan as secrets whose value is unknown (not a crash, not plain)
+ *   rows       per data class, the retention row's status and found value; `evidence` / `shortfall` are regular
+ *              expressions one of its proving resources' details / one of its shortfalls must match
+ *   violations     regular expressions that some violation ("level policy: message") must match
+ *   noViolations   regular expressions that no violation may match
  */
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
@@ -32,6 +36,9 @@ interface Expected {
     lookups?: string[];
     secretInputs?: string[];
     secretUnknowns?: string[];
+    rows?: Record<string, { status: string; found?: string; evidence?: string; shortfall?: string }>;
+    violations?: string[];
+    noViolations?: string[];
 }
 
 function expectations(program: string): Expected {
@@ -118,6 +125,35 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
                         const resource = plan.resources.find((r) => r.type === type && r.name === name);
                         assert.ok(resource, `${type} ${name} is planned`);
                         assert.deepEqual(resource.inputs[input], { [SECRET_SIG.key]: SECRET_SIG.value, value: UNKNOWN }, entry);
+                    }
+                });
+            }
+
+            for (const [dataClass, want] of Object.entries(expected.rows ?? {})) {
+                it(`judges the ${dataClass} row ${want.status}${want.found ? `, found ${want.found}` : ""}`, () => {
+                    const row = check.retention.find((r) => r.dataClass === dataClass);
+                    assert.ok(row, `no ${dataClass} row`);
+                    assert.equal(row.status, want.status, JSON.stringify(row));
+                    if (want.found !== undefined) {
+                        assert.equal(row.found, want.found, JSON.stringify(row));
+                    }
+                    if (want.evidence !== undefined) {
+                        assert.ok(row.evidence.some((e) => new RegExp(want.evidence!).test(e.detail)), JSON.stringify(row.evidence));
+                    }
+                    if (want.shortfall !== undefined) {
+                        assert.ok(row.shortfalls.some((s) => new RegExp(want.shortfall!).test(s)), JSON.stringify(row.shortfalls));
+                    }
+                });
+            }
+
+            if (expected.violations || expected.noViolations) {
+                it("reports the violations expected of it, and none of those it must not", () => {
+                    const found = check.violations.map((v) => `${v.enforcementLevel} ${v.policy}: ${v.message}`);
+                    for (const pattern of expected.violations ?? []) {
+                        assert.ok(found.some((v) => new RegExp(pattern).test(v)), `no violation matches /${pattern}/:\n${found.join("\n")}`);
+                    }
+                    for (const pattern of expected.noViolations ?? []) {
+                        assert.deepEqual(found.filter((v) => new RegExp(pattern).test(v)), [], `/${pattern}/`);
                     }
                 });
             }
