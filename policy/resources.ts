@@ -38,6 +38,10 @@ export interface StackIndex {
     /** Buckets (declared or only configured here), keyed by name or, when the name is unknown, by URN. */
     buckets: Map<string, BucketGroup>;
     ofType(type: string): StackResource[];
+    /** The bucket group of a declared Bucket/BucketV2, by its URN. */
+    bucketOfUrn(urn: string): BucketGroup | undefined;
+    /** The bucket groups a resource's input depends on (the Outputs of declared buckets it was built from). */
+    bucketsBehind(resource: StackResource, input: string): BucketGroup[];
 }
 
 /** The region a resource lives in: its own `region` input (aws v7) or its provider's region. */
@@ -160,7 +164,14 @@ export function indexStack(resources: readonly StackResource[], settings: Settin
     for (const group of buckets.values()) {
         recognise(group, settings);
     }
-    return { byType, buckets, ofType };
+    const bucketOfUrn = (urn: string) => {
+        const key = keyByUrn.get(urn);
+        return key === undefined ? undefined : buckets.get(key);
+    };
+    const bucketsBehind = (resource: StackResource, input: string) => [
+        ...new Set((resource.propertyDependencies?.[input] ?? []).map((d) => bucketOfUrn(d.urn)).filter((g): g is BucketGroup => g !== undefined)),
+    ];
+    return { byType, buckets, ofType, bucketOfUrn, bucketsBehind };
 }
 
 /** "arn:aws:s3:::name" or "name" -> name. */
