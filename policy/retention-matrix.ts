@@ -30,7 +30,7 @@ import { backupJobClass, cronJobSchema, CronJobConfig } from "./kubernetes";
 import { isAzureReplica } from "./azure";
 import { isCloudSqlReplica } from "./cloudsql";
 import { planRetentions } from "./backup-plans";
-import { databaseEngine } from "./engines";
+import { databaseEngine, notJudgedDatabases } from "./engines";
 import { criticalSecretSchema, crossRegionReplicas as secretReplicaRegions, isCriticalSecret } from "./secrets";
 import { declaredRole, Role, stackRole } from "./roles";
 import { indexStack, regionOf, StackIndex, StackResource, T } from "./resources";
@@ -100,7 +100,7 @@ function consider(c: Collected, value: number) {
     c.best = Number.isNaN(c.best) ? value : Math.max(c.best, value);
 }
 
-const DATABASE_TYPES: readonly string[] = [T.rdsInstance, T.rdsCluster, T.rdsBackupsReplication, T.azurePostgres, T.cloudSql];
+const DATABASE_TYPES: readonly string[] = [T.rdsInstance, T.rdsCluster, T.docdbCluster, T.neptuneCluster, T.redshiftCluster, T.rdsBackupsReplication, T.azurePostgres, T.cloudSql];
 
 function databaseEvidence(index: StackIndex, minimum: number, role: Role): Collected {
     const c = collector();
@@ -122,8 +122,11 @@ function databaseEvidence(index: StackIndex, minimum: number, role: Role): Colle
         const isReplica = replica === UNKNOWN || (typeof replica === "string" && replica !== "");
         judge(r, read(r.props, "backupRetentionPeriod"), isReplica ? 0 : 1, isReplica ? "read replica, backupRetentionPeriod" : "backupRetentionPeriod");
     }
-    for (const r of index.ofType(T.rdsCluster)) {
+    for (const r of [...index.ofType(T.rdsCluster), ...index.ofType(T.docdbCluster), ...index.ofType(T.neptuneCluster)]) {
         judge(r, read(r.props, "backupRetentionPeriod"), 1, "backupRetentionPeriod");
+    }
+    for (const r of index.ofType(T.redshiftCluster)) {
+        judge(r, read(r.props, "automatedSnapshotRetentionPeriod"), 1, "automatedSnapshotRetentionPeriod");
     }
     for (const r of index.ofType(T.rdsBackupsReplication)) {
         judge(r, read(r.props, "retentionPeriod"), 7, "automated backups replicated to this region, retentionPeriod");
@@ -280,12 +283,14 @@ function heldClasses(index: StackIndex, settings: Settings, config: MatrixConfig
     if (secret) {
         hold("secrets", `Critical secret ${secret.name}`);
     }
+    const unjudged = notJudgedDatabases([...index.byType.values()].flat());
     for (const row of RETENTION_TABLE) {
         if (!held.has(row.dataClass)) {
-            held.set(row.dataClass, {
-                applies: false,
-                why: `the stack holds no ${row.dataType.toLowerCase()} (no ${row.dataClass === "database" ? "database" : `backup bucket rule on ${row.bucketPrefix}`}); list the row in oauth2-dr-settings dataClasses or the stack tag ${settings.dataClassesTag} to require it`,
-            });
+            const why =
+                row.dataClass === "database" && unjudged.length > 0
+                    ? `the stack's databases are engines the retention table does not judge (${unjudged.map((u) => `${u.kind} ${u.name}`).join(", ")}: listed as not judged)`
+                    : `the stack holds no ${row.dataType.toLowerCase()} (no ${row.dataClass === "database" ? "database" : `backup bucket rule on ${row.bucketPrefix}`})`;
+            held.set(row.dataClass, { applies: false, why: `${why}; list the row in oauth2-dr-settings dataClasses or the stack tag ${settings.dataClassesTag} to require it` });
         }
     }
     return held;

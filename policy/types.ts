@@ -30,6 +30,9 @@ export const T = {
     logGroup: "aws:cloudwatch/logGroup:LogGroup",
     record: "aws:route53/record:Record",
     cronJob: "kubernetes:batch/v1:CronJob",
+    docdbCluster: "aws:docdb/cluster:Cluster",
+    neptuneCluster: "aws:neptune/cluster:Cluster",
+    redshiftCluster: "aws:redshift/cluster:Cluster",
 } as const;
 
 type ResourceClass = new (name: string, args: Record<string, unknown>, ...rest: unknown[]) => Resource;

@@ -15,10 +15,12 @@
  *              expressions one of its proving resources' details / one of its shortfalls must match
  *   violations     regular expressions that some violation ("level policy: message") must match
  *   noViolations   regular expressions that no violation may match
+ *   notJudged  "name (kind): backups" of every database-like resource the check lists as not judged
  */
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { checkPlans, mandatoryCount, StackCheck } from "../tools/check/core";
 import { isSecret, PlanResult, SECRET_SIG, UNKNOWN, UNKNOWN_TEXT } from "../tools/plan/model";
@@ -36,7 +38,8 @@ interface Expected {
     lookups?: string[];
     secretInputs?: string[];
     secretUnknowns?: string[];
-    rows?: Record<string, { status: string; found?: string; evidence?: string; shortfall?: string }>;
+    rows?: Record<string, { status: string; found?: string; evidence?: string; shortfall?: string; scope?: string }>;
+    notJudged?: string[];
     violations?: string[];
     noViolations?: string[];
 }
@@ -140,11 +143,18 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
                     if (want.evidence !== undefined) {
                         assert.ok(row.evidence.some((e) => new RegExp(want.evidence!).test(e.detail)), JSON.stringify(row.evidence));
                     }
+                    if (want.scope !== undefined) {
+                        assert.match(row.scope, new RegExp(want.scope));
+                    }
                     if (want.shortfall !== undefined) {
                         assert.ok(row.shortfalls.some((s) => new RegExp(want.shortfall!).test(s)), JSON.stringify(row.shortfalls));
                     }
                 });
             }
+
+            it("lists the database-like engines it does not judge", () => {
+                assert.deepEqual(check.notJudged.map((n) => `${n.name} (${n.kind}): ${n.backups}`).map((line) => (expected.notJudged ?? []).find((want) => line.startsWith(want)) ?? line), expected.notJudged ?? []);
+            });
 
             if (expected.violations || expected.noViolations) {
                 it("reports the violations expected of it, and none of those it must not", () => {
@@ -276,6 +286,25 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
         assert.equal((JSON.parse(preview.stdout) as PlanResult).outputs.endpoint, UNKNOWN_TEXT);
         const check = cli("check", ["--program", dir]);
         assert.equal(check.status, 0, check.stdout + check.stderr);
+    });
+
+    it("engines the table does not name: Redshift judged on the database row, DynamoDB and ElastiCache listed as not judged in every report format", () => {
+        const dir = path.join(CORPUS, "warehouse-redshift-glue");
+        const text = cli("check", ["--program", dir]);
+        assert.equal(text.status, 1, text.stderr);
+        assert.match(text.stdout, /^ {2}Database \(Redshift\) \[database\] +30 days +1 day +MISSING/m);
+        assert.match(text.stdout, /^Not judged \(database-like engines .*\):\n {2}etl-bookmarks \(DynamoDB table\): point-in-time recovery off\n {2}warehouse-cache \(ElastiCache replication group\)/m);
+        const json = cli("check", ["--program", dir, "--json"]);
+        const report = JSON.parse(json.stdout) as { notJudged: Array<{ name: string; kind: string }> };
+        assert.deepEqual(report.notJudged.map((n) => `${n.name} ${n.kind}`), ["etl-bookmarks DynamoDB table", "warehouse-cache ElastiCache replication group"]);
+        const markdown = cli("check", ["--program", dir, "--format", "markdown"]);
+        assert.match(markdown.stdout, /^#### Not judged \(2\)$/m);
+        assert.match(markdown.stdout, /^\| `prod` \| `etl-bookmarks` \| DynamoDB table \| point-in-time recovery off \|$/m);
+        const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "corpus-html-")), "report.html");
+        const html = cli("check", ["--program", dir, "--format", "html", "--out", out]);
+        assert.equal(html.status, 1, html.stderr);
+        assert.match(fs.readFileSync(out, "utf8"), /<section id="not-judged">.*<code>etl-bookmarks<\/code><\/td><td>DynamoDB table<\/td>/s);
+        fs.rmSync(path.dirname(out), { recursive: true, force: true });
     });
 
     it("the check CLI turns a mandatory violation into exit 1 and lists the lookups in its report", () => {

@@ -10,6 +10,7 @@ import { ALL_POLICIES, PACK_ENFORCEMENT_LEVEL } from "../../policy/all";
 import { configOf } from "../../policy/config";
 import { MatrixConfig, matrixSchema, RetentionResult, stackMatrix } from "../../policy/retention-matrix";
 import { Role } from "../../policy/roles";
+import { NotJudged, notJudgedDatabases } from "../../policy/engines";
 import { describeWaiver, SETTINGS_POLICY_NAME, settingsFromConfig } from "../../policy/settings";
 import { ExposedSecret, LookupRecord, PlanResult } from "../plan/model";
 import { planInOrder } from "../plan/order";
@@ -44,6 +45,8 @@ export interface StackCheck {
     lookups: LookupRecord[];
     /** Secret config values the program passed on as plain text (tools/plan/secret-exposure.ts). */
     exposedSecrets: ExposedSecret[];
+    /** Database-like resources the retention table does not judge (DynamoDB, ElastiCache, ...), listed in every report. */
+    notJudged: NotJudged[];
 }
 
 export interface CheckOptions extends PlanningOptions {
@@ -90,6 +93,7 @@ export async function checkPlan(plan: PlanResult, options: Omit<CheckOptions, "s
         notApplicable: [...resourceResult.notApplicable, ...stackResult.notApplicable],
         lookups: plan.lookups ?? [],
         exposedSecrets: plan.exposedSecrets ?? [],
+        notJudged: notJudgedDatabases(resources),
     };
 }
 
