@@ -307,6 +307,32 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
         fs.rmSync(path.dirname(out), { recursive: true, force: true });
     });
 
+    it("--preview says how many registrations wait on unknowns (made inside .apply), where, and on what: plan and check, text, JSON and Markdown", () => {
+        const dir = path.join(CORPUS, "tenants-apply-secrets");
+        const expected = [
+            { type: "aws:secretsmanager/secret:Secret", name: "tenant-acme", where: "index.ts:23:19", waitsOn: ["tenants"] },
+            { type: "aws:secretsmanager/secret:Secret", name: "tenant-globex", where: "index.ts:23:19", waitsOn: ["tenants"] },
+        ];
+        const plan = cli("plan", ["--program", dir, "--preview", "--json"]);
+        assert.equal(plan.status, 0, plan.stderr);
+        const previewed = JSON.parse(plan.stdout) as PlanResult;
+        assert.deepEqual(previewed.waitingOnUnknowns, expected);
+        assert.ok(!previewed.resources.some((r) => r.name.startsWith("tenant-")), "as in pulumi preview, the secrets are not in the preview");
+        const text = cli("plan", ["--program", dir, "--preview"]);
+        assert.match(text.stdout, /^ {2}Waiting on unknowns: 2 registrations are made inside \.apply over values unknown in a preview; .*\n {4}aws:secretsmanager\/secret:Secret {2}tenant-acme \(index\.ts:23:19; waits on tenants\)$/m);
+        // The preview's gate passes (the 0-day recovery window is in a secret it cannot see), and says why it may.
+        const check = cli("check", ["--program", dir, "--preview"]);
+        assert.equal(check.status, 0, check.stderr);
+        assert.match(check.stdout, /^Waiting on unknowns: 2 registrations/m);
+        const json = cli("check", ["--program", dir, "--preview", "--json"]);
+        assert.deepEqual((JSON.parse(json.stdout) as { waitingOnUnknowns: unknown }).waitingOnUnknowns, expected);
+        const markdown = cli("check", ["--program", dir, "--preview", "--format", "markdown"]);
+        assert.match(markdown.stdout, /^\| `prod` \| tenant-acme \(Secret\) \| `index\.ts:23:19` \| tenants \|$/m);
+        // Without --preview the secrets are planned and judged, and nothing waits.
+        const full = cli("plan", ["--program", dir, "--json"]);
+        assert.equal((JSON.parse(full.stdout) as PlanResult).waitingOnUnknowns, undefined);
+    });
+
     it("the check CLI turns a mandatory violation into exit 1 and lists the lookups in its report", () => {
         const { status, stdout, stderr } = cli("check", ["--program", path.join(CORPUS, "crm-async-mysql")]);
         assert.equal(status, 1, stderr);

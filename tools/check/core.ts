@@ -12,7 +12,7 @@ import { MatrixConfig, matrixSchema, RetentionResult, stackMatrix } from "../../
 import { Role } from "../../policy/roles";
 import { NotJudged, notJudgedDatabases } from "../../policy/engines";
 import { describeWaiver, SETTINGS_POLICY_NAME, settingsFromConfig } from "../../policy/settings";
-import { ExposedSecret, LookupRecord, PlanResult } from "../plan/model";
+import { ExposedSecret, LookupRecord, PlanResult, WaitingRegistration } from "../plan/model";
 import { planInOrder } from "../plan/order";
 import type { StartedBatch } from "../plan/runner";
 import {
@@ -47,6 +47,8 @@ export interface StackCheck {
     exposedSecrets: ExposedSecret[];
     /** Database-like resources the retention table does not judge (DynamoDB, ElastiCache, ...), listed in every report. */
     notJudged: NotJudged[];
+    /** Preview only: registrations made inside `.apply` over unknown values, which the preview and the policies did not see. */
+    waitingOnUnknowns: WaitingRegistration[];
 }
 
 export interface CheckOptions extends PlanningOptions {
@@ -94,6 +96,7 @@ export async function checkPlan(plan: PlanResult, options: Omit<CheckOptions, "s
         lookups: plan.lookups ?? [],
         exposedSecrets: plan.exposedSecrets ?? [],
         notJudged: notJudgedDatabases(resources),
+        waitingOnUnknowns: plan.waitingOnUnknowns ?? [],
     };
 }
 

@@ -1,6 +1,6 @@
 /** Text and JSON renderings of `checkStacks` results for `npm run check`. */
 import { shortType } from "../plan/model";
-import { formatExposedSecrets, formatLookups } from "../plan/format";
+import { formatExposedSecrets, formatLookups, formatWaiting } from "../plan/format";
 import type { StackCheck } from "./core";
 import type { NotJudged } from "../../policy/engines";
 
@@ -61,6 +61,10 @@ export function formatCheck(check: StackCheck): string {
         lines.push("", ...lookups);
     }
     lines.push(...formatExposedSecrets(check.exposedSecrets ?? [], ""));
+    const waiting = formatWaiting(check.waitingOnUnknowns ?? [], "");
+    if (waiting.length > 0) {
+        lines.push("", ...waiting);
+    }
     return lines.join("\n");
 }
 
@@ -83,5 +87,6 @@ export function toJson(check: StackCheck): Record<string, unknown> {
         lookups: check.lookups ?? [],
         ...(check.exposedSecrets?.length ? { exposedSecrets: check.exposedSecrets } : {}),
         ...(check.notJudged?.length ? { notJudged: check.notJudged } : {}),
+        ...(check.waitingOnUnknowns?.length ? { waitingOnUnknowns: check.waitingOnUnknowns } : {}),
     };
 }

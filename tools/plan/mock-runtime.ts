@@ -17,10 +17,10 @@ import * as fs from "fs";
 import * as path from "path";
 import type * as PulumiSdk from "@pulumi/pulumi";
 import { loadStackSettings, parseConfigAssignment } from "./stack-settings";
-import { isSecret, PlannedResource, PlanResult, SECRET_SIG, SECRET_TEXT, UNKNOWN } from "./model";
+import { isSecret, PlannedResource, PlanResult, SECRET_SIG, SECRET_TEXT, UNKNOWN, WaitingRegistration } from "./model";
 import { computedState, modelledComponentOutputs, physicalId } from "./resource-mocks";
 import { callDataSource, installUnknownInvokes, LookupLog } from "./data-sources";
-import { describeFailures, ProgramError } from "./program-errors";
+import { describeFailures, ProgramError, programLocation } from "./program-errors";
 import { scrubExposedSecrets } from "./secret-exposure";
 import { RegisterRequest, recordOf, resolveExports } from "./records";
 import { PlanOrder, planOrderFor, requestedResults } from "./dependencies";
@@ -235,6 +235,61 @@ function withoutSourcePositions(pulumi: typeof PulumiSdk): void {
     }
 }
 
+/** An `.apply` callback running now: where the program called it, and the resources its Output comes from. */
+interface ApplyFrame {
+    /** Taken when `.apply` is called; its stack is formatted (source-mapped) only for a registration made inside. */
+    site: Error;
+    waitsOn: string[];
+}
+
+/** Set during the full run behind a preview (runBatch): `.apply` callbacks are tracked, and what they register. */
+let applyTracking = false;
+const applyStack: ApplyFrame[] = [];
+/** "type::name" of each registration made inside an `.apply` callback of the tracked run, with that callback. */
+const registeredInApply = new Map<string, ApplyFrame>();
+
+interface TrackedApply {
+    (this: { resources?(): Set<unknown> }, func: unknown, runWithUnknowns?: boolean): unknown;
+    tracked?: boolean;
+}
+
+/**
+ * Wraps Output.prototype.apply so that, while applyTracking is on, the registrations a callback makes are
+ * noted with the callback's call site. Off (every plan but the one behind a preview), it only forwards.
+ */
+function trackApplies(pulumi: typeof PulumiSdk): void {
+    const proto = (pulumi.Output as unknown as { prototype: { apply: TrackedApply } }).prototype;
+    if (proto.apply.tracked) {
+        return;
+    }
+    const original = proto.apply;
+    const tracked: TrackedApply = function (func, runWithUnknowns) {
+        if (!applyTracking || typeof func !== "function") {
+            return original.call(this, func, runWithUnknowns);
+        }
+        const limit = Error.stackTraceLimit;
+        Error.stackTraceLimit = 30;
+        const site = new Error("apply");
+        Error.stackTraceLimit = limit;
+        const waitsOn = [...(this.resources?.() ?? [])].map((r) => (r as { __name?: unknown }).__name).filter((n): n is string => typeof n === "string");
+        const frame: ApplyFrame = { site, waitsOn: [...new Set(waitsOn)] };
+        const callback = func as (value: unknown) => unknown;
+        return original.call(
+            this,
+            (value: unknown) => {
+                applyStack.push(frame);
+                try {
+                    return callback(value);
+                } finally {
+                    applyStack.pop();
+                }
+            },
+            runWithUnknowns,
+        );
+    };
+    proto.apply = Object.assign(tracked, { tracked: true });
+}
+
 interface ResourceRuntime {
     registerResource: ((...args: unknown[]) => unknown) & { recordsOutputs?: boolean };
 }
@@ -260,6 +315,9 @@ function recordUndefinedProperties(programDir: string): void {
     const recording = (...args: unknown[]): unknown => {
         const [res, , type, name, custom, remote, , props] = args as [Record<string, unknown>, unknown, string, string, boolean, boolean, unknown, Record<string, unknown> | undefined];
         const missing = Object.keys(props ?? {}).filter((k) => (props ?? {})[k] === undefined);
+        if (applyTracking && applyStack.length > 0) {
+            registeredInApply.set(`${type}::${name}`, applyStack[applyStack.length - 1]);
+        }
         if (custom) {
             const key = `${type}::${name}`;
             undefinedProperties.set(key, [...(undefinedProperties.get(key) ?? []), missing]);
@@ -409,6 +467,7 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
     withoutPromiseStacks(programDir);
     withoutSourcePositions(pulumi);
     recordUndefinedProperties(programDir);
+    trackApplies(pulumi);
     undefinedProperties.clear();
     const settings = loadStackSettings(programDir, options.stack);
     const config: Record<string, string> = { ...settings.config };
@@ -562,6 +621,51 @@ function forgetProgramModules(programDir: string): void {
     }
 }
 
+/**
+ * The plan a preview stands for, made in full (values computed), silently, with the `.apply` callbacks
+ * tracked: what it holds and the preview lacks waits on unknowns. undefined when the full plan fails (the
+ * preview then reports its own failure, or stands without the count).
+ */
+async function fullPlanBehindPreview(options: RunOptions): Promise<{ result: PlanResult; sites: Map<string, ApplyFrame> } | undefined> {
+    forgetProgramModules(options.programDir);
+    const writes = { out: process.stdout.write, err: process.stderr.write };
+    const silent = ((_chunk: unknown, encoding?: unknown, callback?: unknown) => {
+        const done = typeof encoding === "function" ? encoding : callback;
+        if (typeof done === "function") {
+            (done as () => void)();
+        }
+        return true;
+    }) as typeof process.stdout.write;
+    process.stdout.write = silent;
+    process.stderr.write = silent;
+    applyTracking = true;
+    registeredInApply.clear();
+    try {
+        const result = JSON.parse(JSON.stringify(await runProgram({ ...options, preview: false }))) as PlanResult;
+        return { result, sites: new Map(registeredInApply) };
+    } catch {
+        return undefined;
+    } finally {
+        applyTracking = false;
+        applyStack.length = 0;
+        registeredInApply.clear();
+        process.stdout.write = writes.out;
+        process.stderr.write = writes.err;
+    }
+}
+
+/** The full plan's registrations the preview does not hold, each with the `.apply` it is made in. */
+function waitingRegistrations(full: PlanResult, preview: PlanResult, sites: Map<string, ApplyFrame>, programDir: string): WaitingRegistration[] {
+    const previewed = new Set(preview.resources.map((r) => `${r.type}::${r.name}`));
+    return full.resources
+        .filter((r) => !previewed.has(`${r.type}::${r.name}`) && !(r.type.startsWith("pulumi:providers:") && r.name.startsWith("default")))
+        .map((r) => {
+            const frame = sites.get(`${r.type}::${r.name}`);
+            const where = frame ? programLocation(frame.site, programDir) : undefined;
+            return { type: r.type, name: r.name, ...(where ? { where } : {}), waitsOn: frame?.waitsOn ?? [] };
+        });
+}
+
 /** What the batch plans, in which order; for a failure to work it out, the outcome that reports it. */
 function orderOf(programDir: string, batch: PlanBatch): PlanOrder | BatchOutcome {
     if (!batch.inDependencyOrder) {
@@ -591,15 +695,27 @@ export async function runBatch(batch: PlanBatch, hooks: BatchHooks = {}): Promis
         return order;
     }
     const references: Record<string, Record<string, unknown>> = { ...(batch.stackReferences ?? {}) };
+    // Behind a preview, each stack is also planned in full (its outputs feed the full plans of the stacks after it).
+    const fullReferences: Record<string, Record<string, unknown>> = { ...(batch.stackReferences ?? {}) };
     const results: PlanResult[] = [];
     for (const stack of order.order) {
         hooks.onStart?.(stack);
+        const full = batch.preview ? await fullPlanBehindPreview({ ...batch, programDir, stack, stackReferences: { ...fullReferences } }) : undefined;
         forgetProgramModules(programDir);
         try {
             // As JSON, whichever process reads it: undefined outputs and inputs dropped, as across a process boundary.
             const result = JSON.parse(JSON.stringify(await runProgram({ ...batch, programDir, stack, stackReferences: { ...references } }))) as PlanResult;
             for (const name of referenceNames(result)) {
                 references[name] = result.outputs;
+            }
+            if (full) {
+                for (const name of referenceNames(result)) {
+                    fullReferences[name] = full.result.outputs;
+                }
+                const waiting = waitingRegistrations(full.result, result, full.sites, programDir);
+                if (waiting.length > 0) {
+                    result.waitingOnUnknowns = waiting;
+                }
             }
             results.push(result);
             if (order.requested.includes(stack)) {

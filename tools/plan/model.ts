@@ -57,6 +57,22 @@ export interface PlanResult {
     lookups: LookupRecord[];
     /** Where the value of a secret config key reached a resource or output as plain text (present when any did). */
     exposedSecrets?: ExposedSecret[];
+    /**
+     * Preview only, when any: resources the program registers inside `.apply` over a value that is unknown
+     * during a preview. Their callbacks do not run, so these resources are missing from the preview (as
+     * from a real `pulumi preview`) and no policy saw them.
+     */
+    waitingOnUnknowns?: WaitingRegistration[];
+}
+
+/** A registration a preview cannot see: made inside `.apply` over an unknown value. */
+export interface WaitingRegistration {
+    type: string;
+    name: string;
+    /** The program's file:line of the `.apply` (or interpolate, all) it is made in, when in the program's files. */
+    where?: string;
+    /** The resources whose outputs that `.apply` waits on. */
+    waitsOn: string[];
 }
 
 /** A secret config value the program passed on unmarked (config.require instead of requireSecret). */

@@ -345,6 +345,16 @@ function notJudgedSection(checks: ReportCheck[]): string {
 `;
 }
 
+function waitingSection(checks: ReportCheck[]): string {
+    const all = checks.flatMap((c) => (c.waitingOnUnknowns ?? []).map((w) => ({ stack: c.stack, ...w })));
+    if (all.length === 0) {
+        return "";
+    }
+    const rows = all.map((w) => `<tr><td>${esc(w.stack)}</td><td><code>${esc(w.name)}</code> (${esc(shortType(w.type))})</td><td>${w.where ? `<code>${esc(w.where)}</code>` : "—"}</td><td>${esc(w.waitsOn.join(", ") || "—")}</td></tr>`);
+    return `<section id="waiting-on-unknowns"><h2>Waiting on unknowns</h2><p>Registrations made inside <code>.apply</code> over values unknown in a preview: the preview does not show them and no policy judged them.</p><table><thead><tr><th>Stack</th><th>Resource</th><th>Where</th><th>Waits on</th></tr></thead><tbody>${rows.join("\n")}</tbody></table></section>
+`;
+}
+
 function legend(): string {
     const names: Record<string, string> = {
         database: "primary database",
@@ -402,7 +412,7 @@ ${checks.map(evidenceTable).join("\n")}
 <section id="policy"><h2>Policy violations</h2>
 ${violationsTable(checks)}
 </section>
-${notJudgedSection(checks)}${drillSection(options.drills ?? [])}
+${notJudgedSection(checks)}${waitingSection(checks)}${drillSection(options.drills ?? [])}
 </main>
 </body>
 </html>
