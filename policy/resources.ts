@@ -138,7 +138,10 @@ export function indexStack(resources: readonly StackResource[], settings: Settin
     for (const type of BUCKET_TYPES) {
         for (const bucket of ofType(type)) {
             const name = bucketNameOf(bucket.props, bucket.name);
-            const key = typeof name === "string" ? name : bucket.urn;
+            // A name from `bucketPrefix` is shared by every bucket with that prefix (S3 adds a unique suffix):
+            // such a bucket, like one whose name is unknown, is keyed by its URN.
+            const prefixOnly = read(bucket.props, "bucket") === undefined && read(bucket.props, "bucketPrefix") !== undefined;
+            const key = typeof name === "string" && !prefixOnly && !buckets.has(name) ? name : bucket.urn;
             keyByUrn.set(bucket.urn, key);
             buckets.set(key, { ...emptyGroup(typeof name === "string" ? name : UNKNOWN), bucket });
         }

@@ -57,6 +57,38 @@ describe("stack policies", () => {
         assert.match(self[0].message, /oauth2-backups-prod: backup bucket is not the source of an Enabled cross-region BucketReplicationConfig rule/);
     });
 
+    it("buckets named with bucketPrefix: each is its own bucket (the prefix is shared), and replication is matched through the resource graph", async () => {
+        const urn = (type: string, name: string) => `urn:pulumi:test::proj::${type}::${name}`;
+        const BUCKET = "aws:s3/bucketV2:BucketV2";
+        const prefixed = (name: string, region: string): HandBuilt => ({ type: BUCKET, name, providerRegion: region, props: { bucketPrefix: "dumps-" } });
+        const config = (type: string, of: string, props: Record<string, unknown>): HandBuilt => ({ type, name: `${of}-${type.split(":").pop()}`, props: { bucket: `dumps-2026${of.length}`, ...props }, propertyDependencies: { bucket: [urn(BUCKET, of)] } });
+        const complete = (of: string) => [
+            config("aws:s3/bucketVersioningV2:BucketVersioningV2", of, { versioningConfiguration: { status: "Enabled" } }),
+            config("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", of, { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }),
+            config("aws:s3/bucketPolicy:BucketPolicy", of, { policy: UNKNOWN }),
+            config("aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", of, { rules: [{ id: "d", status: "Enabled", filter: { prefix: "database/" }, expiration: { days: 40 } }] }),
+        ];
+        const stack = [
+            prefixed("dumps", "us-east-1"),
+            prefixed("dumps-copy", "us-west-2"),
+            ...complete("dumps"),
+            ...complete("dumps-copy"),
+            config("aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", "dumps", { rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: "k" } }] }),
+        ];
+        // Only the copy lacks encryption: with the two under one name, the original's would have hidden it.
+        const baseline = await runStackPolicy(s3BackupBucketBaseline, stack);
+        assert.deepEqual(baseline.map((v) => v.urn), [urn(BUCKET, "dumps-copy")]);
+        const link: HandBuilt = {
+            type: "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
+            name: "dumps",
+            providerRegion: "us-east-1",
+            props: { bucket: "dumps-20260101000000123", rules: [{ status: "Enabled", destination: { bucket: "arn:aws:s3:::dumps-20260101000000456" } }] },
+            propertyDependencies: { bucket: [urn(BUCKET, "dumps")], rules: [urn(BUCKET, "dumps-copy")] },
+        };
+        assert.equal((await runStackPolicy(s3BackupReplication, stack)).length, 2, "neither is replicated");
+        assert.deepEqual(await runStackPolicy(s3BackupReplication, [...stack, link]), [], "the source and the destination, found through the graph");
+    });
+
     it("dr-failover-topology: roles from tags, stack tags and records; not applicable when unknown", async () => {
         assert.deepEqual(await runStackPolicy(drFailoverTopology, [record("PRIMARY")]), []);
         const [noPrimary] = await runStackPolicy(drFailoverTopology, [bucket("b", { role: "primary" })]);
