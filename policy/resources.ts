@@ -20,7 +20,7 @@ export { T } from "./types";
 export type StackResource = Pick<PolicyResource, "type" | "name" | "urn" | "props"> & Partial<Pick<PolicyResource, "provider" | "propertyDependencies">>;
 
 export interface BucketGroup {
-    /** The bucket's name, UNKNOWN during preview when computed. */
+    /** The bucket's name, UNKNOWN during preview when computed; "prefix*" for a bucket named with `bucketPrefix`. */
     name: string | typeof UNKNOWN;
     /** The Bucket or BucketV2 resource, when the stack declares it. */
     bucket?: StackResource;
@@ -143,7 +143,9 @@ export function indexStack(resources: readonly StackResource[], settings: Settin
             const prefixOnly = read(bucket.props, "bucket") === undefined && read(bucket.props, "bucketPrefix") !== undefined;
             const key = typeof name === "string" && !prefixOnly && !buckets.has(name) ? name : bucket.urn;
             keyByUrn.set(bucket.urn, key);
-            buckets.set(key, { ...emptyGroup(typeof name === "string" ? name : UNKNOWN), bucket });
+            // "exports-*": a name S3 completes (what a name prefix or tag setting matches still starts the same).
+            const shown = typeof name === "string" ? (prefixOnly ? `${name}*` : name) : UNKNOWN;
+            buckets.set(key, { ...emptyGroup(shown), bucket });
         }
     }
     for (const [type, aspect] of Object.entries(CONFIG_TYPES)) {

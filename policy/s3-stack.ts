@@ -150,7 +150,7 @@ function destinationGroup(index: StackIndex, resource: StackResource, destinatio
         return index.buckets.get(destination);
     }
     const behind = index.bucketsBehind(resource, "rules").filter((g) => g !== source);
-    const named = typeof destination === "string" ? behind.filter((g) => typeof g.name === "string" && destination.startsWith(g.name)) : [];
+    const named = typeof destination === "string" ? behind.filter((g) => typeof g.name === "string" && destination.startsWith(g.name.replace(/\*$/, ""))) : [];
     return named.length === 1 ? named[0] : behind.length === 1 ? behind[0] : undefined;
 }
 
