@@ -75,26 +75,32 @@ function containerImages(props: unknown): string[] {
     return podContainers(props).map((c) => read(c, "image")).filter((i): i is string => typeof i === "string");
 }
 
-/** What the CronJob's containers run, as one text: command, args and image of every (init) container. */
-function jobCommandText(props: unknown): string {
+/**
+ * What the CronJob's containers run, as one text: command, args and image of every (init) container; `unknown`
+ * when any of them is unknown (a preview, a script built from a database's endpoint): a tool may hide there.
+ */
+function jobCommand(props: unknown): { text: string; unknown: boolean } {
     const parts: string[] = [];
+    let unknown = readArray(read(props, "spec", "jobTemplate", "spec", "template", "spec"), "containers") === UNKNOWN;
     for (const container of podContainers(props)) {
         for (const field of ["command", "args"]) {
             const words = readArray(container, field);
+            unknown ||= words === UNKNOWN || (Array.isArray(words) && words.some((w) => w === UNKNOWN));
             parts.push(...(Array.isArray(words) ? words.filter((w): w is string => typeof w === "string") : []));
         }
         const image = read(container, "image");
+        unknown ||= image === UNKNOWN || container === UNKNOWN;
         if (typeof image === "string") {
             parts.push(image);
         }
     }
-    return parts.join("\n");
+    return { text: parts.join("\n"), unknown };
 }
 
-/** The backup tool a CronJob runs, if any ("pg_dump"), with the data class it exports. */
-export function backupToolOf(props: unknown): { tool: string; dataClass: DataClass } | undefined {
-    const text = jobCommandText(props);
-    return BACKUP_TOOLS.find(({ pattern }) => pattern.test(text));
+/** The backup tool a CronJob runs ("pg_dump") with the data class it exports; UNKNOWN when what it runs is not known yet. */
+export function backupToolOf(props: unknown): { tool: string; dataClass: DataClass } | typeof UNKNOWN | undefined {
+    const { text, unknown } = jobCommand(props);
+    return BACKUP_TOOLS.find(({ pattern }) => pattern.test(text)) ?? (unknown ? UNKNOWN : undefined);
 }
 
 /** Why a CronJob is judged as a backup job, and as which class (null: a backup job naming no class). */
@@ -104,6 +110,8 @@ export interface BackupJob {
     why: string;
     /** The class comes from what the job runs, not from the data-class label. */
     inferred: boolean;
+    /** No class label, and what it runs is unknown until the update: its class cannot be told yet. */
+    classUnknown?: boolean;
 }
 
 /**
@@ -118,7 +126,8 @@ export function backupJobOf(props: unknown, config: CronJobConfig): BackupJob | 
         return { jobClass: VERIFICATION, why: `labelled ${config.dataClassLabel}=${VERIFICATION}`, inferred: false };
     }
     const label = config.backupLabels.find(({ key, value }) => labels[key] === value);
-    const tool = backupToolOf(props);
+    const found = backupToolOf(props);
+    const tool = found === UNKNOWN ? undefined : found;
     if (!label && !tool) {
         return undefined;
     }
@@ -126,7 +135,7 @@ export function backupJobOf(props: unknown, config: CronJobConfig): BackupJob | 
     if (dataClass !== undefined) {
         return { jobClass: dataClass, why, inferred: false };
     }
-    return tool ? { jobClass: tool.dataClass, why, inferred: true } : { jobClass: null, why, inferred: false };
+    return tool ? { jobClass: tool.dataClass, why, inferred: true } : { jobClass: null, why, inferred: false, classUnknown: found === UNKNOWN };
 }
 
 /** The data class (or "verification") of a backup CronJob; undefined when the CronJob is no backup job. */
@@ -169,7 +178,7 @@ export const cronJobSchedule: ResourceValidationPolicy = {
     configSchema: scheduleSchema,
     validateResource: withBackupJob<CronJobConfig & { maxIntervalMinutes: Record<string, number> }>(scheduleSchema, (cronJob, jobClass, config, args, report, job) => {
         const schedule = read(cronJob, "spec", "schedule");
-        if (schedule === UNKNOWN) {
+        if (schedule === UNKNOWN || job.classUnknown) {
             return;
         }
         if (jobClass === null || !(jobClass in config.maxIntervalMinutes)) {
@@ -347,7 +356,8 @@ export const cronJobLookalike: ResourceValidationPolicy = {
     configSchema: cronJobSchema,
     validateResource: validateResourceOfType(CRON_JOB, (cronJob, args, reportViolation) => {
         const config = configOf<CronJobConfig>(cronJobSchema as never, args);
-        if (backupJobOf(cronJob, config) !== undefined) {
+        if (backupJobOf(cronJob, config) !== undefined || backupToolOf(cronJob) === UNKNOWN) {
+            // Judged as a backup job, or running something unknown until the update (a tool may hide there).
             return;
         }
         const metadataName = read(cronJob, "metadata", "name");
