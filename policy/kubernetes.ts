@@ -14,7 +14,9 @@ import { TagMatch } from "./settings";
 import { read, readArray, readStringMap, show, UNKNOWN } from "./unknowns";
 import { resourceType, T } from "./types";
 
-const CRON_JOB = resourceType(T.cronJob);
+/** batch/v1 and the older batch/v1beta1: the same CronJob, judged the same. */
+export const CRON_JOB_TYPES: readonly string[] = [T.cronJob, T.cronJobV1beta1];
+const CRON_JOBS = CRON_JOB_TYPES.map(resourceType);
 
 export const VERIFICATION = "verification";
 const MONTH_MINUTES = 31 * 24 * 60;
@@ -144,13 +146,15 @@ export function backupJobClass(props: unknown, config: CronJobConfig): string | 
 }
 
 function withBackupJob<T extends CronJobConfig>(schema: { properties: Record<string, unknown> }, check: (cronJob: unknown, jobClass: string | null, config: T, args: ResourceValidationArgs, report: (message: string) => void, job: BackupJob) => void) {
-    return validateResourceOfType(CRON_JOB, (cronJob, args, reportViolation) => {
-        const config = configOf<T>(schema as never, args);
-        const job = backupJobOf(cronJob, config);
-        if (job !== undefined) {
-            check(cronJob, job.jobClass, config, args, reportViolation, job);
-        }
-    });
+    return CRON_JOBS.map((type) =>
+        validateResourceOfType(type, (cronJob, args, reportViolation) => {
+            const config = configOf<T>(schema as never, args);
+            const job = backupJobOf(cronJob, config);
+            if (job !== undefined) {
+                check(cronJob, job.jobClass, config, args, reportViolation, job);
+            }
+        }),
+    );
 }
 
 const scheduleSchema = {
@@ -354,7 +358,7 @@ export const cronJobLookalike: ResourceValidationPolicy = {
     enforcementLevel: "advisory",
     severity: "medium",
     configSchema: cronJobSchema,
-    validateResource: validateResourceOfType(CRON_JOB, (cronJob, args, reportViolation) => {
+    validateResource: CRON_JOBS.map((type) => validateResourceOfType(type, (cronJob, args, reportViolation) => {
         const config = configOf<CronJobConfig>(cronJobSchema as never, args);
         if (backupJobOf(cronJob, config) !== undefined || backupToolOf(cronJob) === UNKNOWN) {
             // Judged as a backup job, or running something unknown until the update (a tool may hide there).
@@ -378,7 +382,7 @@ export const cronJobLookalike: ResourceValidationPolicy = {
             `${args.name}: looks like a backup job ("${match[0]}" in "${match.input}") but is not judged as one: it carries no backup label and runs no backup tool the pack knows (${BACKUP_TOOLS.map((t) => t.tool).join(", ")}). ` +
                 `To judge its schedule and limits, label it ${label ? `${label.key}=${label.value} and ` : ""}${config.dataClassLabel}=<${DATA_CLASSES.join("|")}>.`,
         );
-    }),
+    })),
 };
 
 export const kubernetesPolicies = [cronJobSchedule, cronJobConcurrency, cronJobDeadline, cronJobLimits, cronJobNonRoot, cronJobLookalike];

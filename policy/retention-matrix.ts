@@ -26,7 +26,7 @@
 import { DataClass, formatRetention, RETENTION_TABLE, RetentionRow, retentionRow } from "./retention";
 import { prefixRetention } from "./lifecycle";
 import { auditLogSchema, AuditLogConfig, isAuditLogGroup, logRetentionDays } from "./logs";
-import { backupJobClass, cronJobSchema, CronJobConfig } from "./kubernetes";
+import { backupJobClass, CRON_JOB_TYPES, cronJobSchema, CronJobConfig } from "./kubernetes";
 import { isAzureReplica } from "./azure";
 import { isCloudSqlReplica } from "./cloudsql";
 import { planRetentions } from "./backup-plans";
@@ -272,7 +272,7 @@ function heldClasses(index: StackIndex, settings: Settings, config: MatrixConfig
             hold(row.dataClass, `backup bucket ${group.name === UNKNOWN ? group.bucket?.name : group.name} holds ${prefix}`);
         }
     }
-    for (const job of index.ofType(T.cronJob)) {
+    for (const job of CRON_JOB_TYPES.flatMap((type) => index.ofType(type))) {
         const jobClass = backupJobClass(job.props, config);
         const row = RETENTION_TABLE.find((r) => r.dataClass === jobClass);
         if (row) {
@@ -298,7 +298,7 @@ function heldClasses(index: StackIndex, settings: Settings, config: MatrixConfig
 
 export function retentionMatrix(index: StackIndex, settings: Settings, config: MatrixConfig, role: Role, scopes: Map<DataClass, { applies: boolean; why: string }>): RetentionResult[] {
     const minima = minimaOf(settings);
-    const cronJobs = index.ofType(T.cronJob);
+    const cronJobs = CRON_JOB_TYPES.flatMap((type) => index.ofType(type));
     const jobClasses = new Set(cronJobs.map((job) => backupJobClass(job.props, config)).filter((c): c is string => typeof c === "string"));
     return RETENTION_TABLE.map((row) => {
         const required = row.dataClass === "secrets" ? minima.secretVersions : minima.days[row.dataClass];

@@ -26,6 +26,7 @@ const KEY_PROPERTIES: Record<string, string[]> = {
     "aws:route53/healthCheck:HealthCheck": ["type", "fqdn", "port", "resourcePath", "failureThreshold", "requestInterval"],
     "aws:route53/record:Record": ["name", "type", "records", "setIdentifier", "failoverRoutingPolicies", "healthCheckId"],
     "kubernetes:batch/v1:CronJob": ["metadata", "spec"],
+    "kubernetes:batch/v1beta1:CronJob": ["metadata", "spec"],
 };
 
 const SKIPPED = new Set(["tags", "tagsAll", "policy", "assumeRolePolicy", "__defaults"]);
@@ -66,7 +67,7 @@ function cronJobSummary(inputs: Record<string, unknown>): string[] {
 }
 
 export function keyProperties(resource: PlannedResource): string[] {
-    if (resource.type === "kubernetes:batch/v1:CronJob") {
+    if (resource.type === "kubernetes:batch/v1:CronJob" || resource.type === "kubernetes:batch/v1beta1:CronJob") {
         return cronJobSummary(resource.inputs);
     }
     const wanted = KEY_PROPERTIES[resource.type];
