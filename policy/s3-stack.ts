@@ -236,14 +236,14 @@ export const s3BackupReplication: StackValidationPolicy = {
             }
             for (const group of backupBuckets) {
                 if (!links.some((l) => l.destinationGroup === group || l.destination === group.name)) {
-                    reportViolation(`${String(group.name)}: no Enabled cross-region BucketReplicationConfig rule in this standby stack replicates the primary's backups into this bucket${why}; the runbook requires backups replicated to the DR region (declare it here with region = the primary region)`, group.bucket!.urn);
+                    reportViolation(`${groupName(group)}: no Enabled cross-region BucketReplicationConfig rule in this standby stack replicates the primary's backups into this bucket${why}; the runbook requires backups replicated to the DR region (declare it here with region = the primary region)`, group.bucket!.urn);
                 }
             }
             return;
         }
         for (const group of backupBuckets) {
             if (!links.some((l) => l.sourceGroup === group || l.destinationGroup === group || l.source === group.name || l.destination === group.name)) {
-                reportViolation(`${String(group.name)}: backup bucket is not the source of an Enabled cross-region BucketReplicationConfig rule in this stack${why}; the runbook requires backups replicated to another region`, group.bucket!.urn);
+                reportViolation(`${groupName(group)}: backup bucket is not the source of an Enabled cross-region BucketReplicationConfig rule in this stack${why}; the runbook requires backups replicated to another region`, group.bucket!.urn);
             }
         }
     },
