@@ -571,7 +571,10 @@ async function runCapturingFailures<T>(programDir: string, body: () => Promise<T
         onStall = () => {
             const pending = pendingRegistrations(programDir);
             const found = [...failures, ...(pending ? [new ProgramError(pending)] : [])];
-            reject(new ProgramError(found.length > 0 ? describeFailures(found, programDir) : "the program stopped while waiting on a value that never resolves (nothing was left to run)"));
+            const error = new ProgramError(found.length > 0 ? describeFailures(found, programDir) : "the program stopped while waiting on a value that never resolves (nothing was left to run)");
+            // Rejected from a macrotask: the loop stays alive for what follows (a next stack, a second plan behind
+            // a preview), so a later stall emits beforeExit again instead of ending the process silently.
+            setImmediate(() => reject(error));
         };
     });
     PLANNER_EXIT_LISTENERS.add(onStall);
