@@ -57,6 +57,38 @@ describe("stack policies", () => {
         assert.match(self[0].message, /oauth2-backups-prod: backup bucket is not the source of an Enabled cross-region BucketReplicationConfig rule/);
     });
 
+    it("buckets named with bucketPrefix: each is its own bucket (the prefix is shared), and replication is matched through the resource graph", async () => {
+        const urn = (type: string, name: string) => `urn:pulumi:test::proj::${type}::${name}`;
+        const BUCKET = "aws:s3/bucketV2:BucketV2";
+        const prefixed = (name: string, region: string): HandBuilt => ({ type: BUCKET, name, providerRegion: region, props: { bucketPrefix: "dumps-" } });
+        const config = (type: string, of: string, props: Record<string, unknown>): HandBuilt => ({ type, name: `${of}-${type.split(":").pop()}`, props: { bucket: `dumps-2026${of.length}`, ...props }, propertyDependencies: { bucket: [urn(BUCKET, of)] } });
+        const complete = (of: string) => [
+            config("aws:s3/bucketVersioningV2:BucketVersioningV2", of, { versioningConfiguration: { status: "Enabled" } }),
+            config("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", of, { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }),
+            config("aws:s3/bucketPolicy:BucketPolicy", of, { policy: UNKNOWN }),
+            config("aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", of, { rules: [{ id: "d", status: "Enabled", filter: { prefix: "database/" }, expiration: { days: 40 } }] }),
+        ];
+        const stack = [
+            prefixed("dumps", "us-east-1"),
+            prefixed("dumps-copy", "us-west-2"),
+            ...complete("dumps"),
+            ...complete("dumps-copy"),
+            config("aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", "dumps", { rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: "k" } }] }),
+        ];
+        // Only the copy lacks encryption: with the two under one name, the original's would have hidden it.
+        const baseline = await runStackPolicy(s3BackupBucketBaseline, stack);
+        assert.deepEqual(baseline.map((v) => v.urn), [urn(BUCKET, "dumps-copy")]);
+        const link: HandBuilt = {
+            type: "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
+            name: "dumps",
+            providerRegion: "us-east-1",
+            props: { bucket: "dumps-20260101000000123", rules: [{ status: "Enabled", destination: { bucket: "arn:aws:s3:::dumps-20260101000000456" } }] },
+            propertyDependencies: { bucket: [urn(BUCKET, "dumps")], rules: [urn(BUCKET, "dumps-copy")] },
+        };
+        assert.equal((await runStackPolicy(s3BackupReplication, stack)).length, 2, "neither is replicated");
+        assert.deepEqual(await runStackPolicy(s3BackupReplication, [...stack, link]), [], "the source and the destination, found through the graph");
+    });
+
     it("dr-failover-topology: roles from tags, stack tags and records; not applicable when unknown", async () => {
         assert.deepEqual(await runStackPolicy(drFailoverTopology, [record("PRIMARY")]), []);
         const [noPrimary] = await runStackPolicy(drFailoverTopology, [bucket("b", { role: "primary" })]);
@@ -126,8 +158,8 @@ describe("policy harness (engine argument shapes)", () => {
     it("validateResourceOfType's notApplicable is recorded, not reported, for other types in an array of validations", async () => {
         const result = await evaluateResourcePolicies([rdsBackupRetention], prepare(toAnalyzerResources([{ type: "aws:rds/instance:Instance", props: { backupRetentionPeriod: 30 } }])), {});
         assert.deepEqual(result.violations, []);
-        assert.equal(result.notApplicable.length, 1);
-        assert.match(result.notApplicable[0].reason ?? "", /aws:rds\/cluster:Cluster/);
+        // The other validations of the array: RDS, DocumentDB and Neptune clusters.
+        assert.deepEqual(result.notApplicable.map((n) => /aws:(rds|docdb|neptune)\/cluster:Cluster/.exec(n.reason ?? "")?.[1]), ["rds", "docdb", "neptune"]);
     });
 
     it("a policy that throws anything else is a crash, naming the policy and the resource", async () => {
@@ -167,7 +199,7 @@ describe("policy harness (engine argument shapes)", () => {
         const names = ALL_POLICIES.map((p) => p.name);
         assert.equal(new Set(names).size, names.length);
         assert.equal(names[0], "oauth2-dr-settings", "the settings carrier runs first");
-        const advisory = ["oauth2-dr-settings", "s3-backup-bucket-lookalike"];
+        const advisory = ["oauth2-dr-settings", "s3-backup-bucket-lookalike", "k8s-backup-cronjob-lookalike"];
         for (const policy of ALL_POLICIES) {
             assert.match(policy.name, /^[a-z0-9]+(-[a-z0-9]+)*$/);
             assert.ok(policy.description.length > 20, policy.name);
