@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     console.log(`policy: ratio per resource 10000/1000 = ${(results[10000] / results[1000]).toFixed(2)} (1.00 = linear)`);
 
     // A foreign team's program, planned once (planning is not timed here: npm run plan's benchmark covers it).
-    const [plan] = planInOrder(path.join(__dirname, "fixtures", "foreign-estate"), ["bench"], { preview: false });
+    const [plan] = await planInOrder(path.join(__dirname, "fixtures", "foreign-estate"), ["bench"], { preview: false });
     const resources = analyzerResources(plan);
     const foreign = await measureResources(resources, repeat, defaultStackTags(plan));
     const perResource = foreign.ms / resources.length;

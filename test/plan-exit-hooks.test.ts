@@ -10,7 +10,7 @@ import { planProgram, props, REPO, resourcesOfType } from "./support/plans";
 
 const PROGRAM = path.join(REPO, "test", "fixtures", "exit-hooks-program");
 
-describe("beforeExit work in the planner (tools/plan/mock-runtime.ts runExitHooks)", function () {
+describe("beforeExit work in the planner (tools/plan/exit-hooks.ts runExitHooks)", function () {
     this.timeout(120000);
     let plans: PlanResult[];
     before(async () => {

@@ -86,10 +86,10 @@ describe("the stacks a run plans", () => {
         assert.throws(() => planOrderFor(dir, ["blue"]), (err: Error) => err instanceof PlanError && err.stack === "blue" && err.message === "stack references form a cycle through blue -> green -> blue");
     });
 
-    it("reports through the planning child what is no stack's failure as such, and a cycle as its stack's", () => {
-        assert.throws(() => planInOrder(dir, []), (err: Error) => !(err instanceof PlanError) && err.message.startsWith(`${dir} has no stack file`));
+    it("reports through the planning child what is no stack's failure as such, and a cycle as its stack's", async () => {
+        await assert.rejects(planInOrder(dir, []), (err: Error) => !(err instanceof PlanError) && err.message.startsWith(`${dir} has no stack file`));
         fs.writeFileSync(path.join(dir, "Pulumi.blue.yaml"), "config:\n  acme-site:peer: acme-site/blue2\n");
         fs.writeFileSync(path.join(dir, "Pulumi.blue2.yaml"), "config:\n  acme-site:peer: acme-site/blue\n");
-        assert.throws(() => planInOrder(dir, []), (err: Error) => err instanceof PlanError && err.stack === "blue" && /cycle through blue -> blue2 -> blue$/.test(err.message));
+        await assert.rejects(planInOrder(dir, []), (err: Error) => err instanceof PlanError && err.stack === "blue" && /cycle through blue -> blue2 -> blue$/.test(err.message));
     });
 });

@@ -95,9 +95,9 @@ describe("the planning child", () => {
         }
     });
 
-    it("names the failing stack and the program's own error when planned without streaming", () => {
-        assert.throws(
-            () => planInOrder(make({ docs: "throw" }), []),
+    it("names the failing stack and the program's own error when planned without streaming", async () => {
+        await assert.rejects(
+            planInOrder(make({ docs: "throw" }), []),
             (err: Error) => err instanceof PlanError && err.stack === "docs" && err.message.includes("stack docs refuses"),
         );
     });

@@ -131,7 +131,7 @@ export async function checkStacks(options: CheckOptions = {}, started?: StartedB
     }
     const programDir = path.resolve(options.programDir ?? REPO_ROOT);
     if (!started) {
-        return checkPlans(planInOrder(programDir, options.stacks ?? [], planInputsOf(options)), { ...options, programDir });
+        return checkPlans(await planInOrder(programDir, options.stacks ?? [], planInputsOf(options)), { ...options, programDir });
     }
     // Each stack is checked as soon as it is planned, while the child plans the next.
     const checks: StackCheck[] = [];

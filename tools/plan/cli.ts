@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs, ParseArgsConfig } from "util";
-import { PlanError } from "./runner";
+import { PlanError } from "./protocol";
 
 export const EXIT_OK = 0;
 export const EXIT_VIOLATION = 1;

@@ -2,10 +2,10 @@
  * Which stacks a plan needs, in which order: a stack whose configuration names another stack of the project
  * (`primaryStack: organization/oauth2-dr/prod`) is planned after it, with its outputs behind the
  * StackReference. Read from the stack files alone, so the planning child can work it out itself
- * (mock-runtime.ts) and its parent need not load a YAML parser before starting it.
+ * (child.ts) and its parent need not load a YAML parser before starting it.
  */
 import { loadStackSettings, listStacks, stacksToPlan } from "./stack-settings";
-import { PlanError } from "./runner";
+import { PlanError } from "./protocol";
 
 /** The other stacks of the project (`known`: its stack files) that a stack's configuration refers to. */
 function referencedStacks(programDir: string, stack: string, known: ReadonlySet<string>): string[] {

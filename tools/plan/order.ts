@@ -5,15 +5,15 @@
  * itself, so a caller starts it without reading them first.
  */
 import { PlanResult } from "./model";
-import { planBatch, startBatch, StartedBatch } from "./runner";
-import type { RunOptions } from "./mock-runtime";
+import { startBatch, StartedBatch } from "./runner";
+import type { RunOptions } from "./protocol";
 
 /** How to plan: preview, config values, and the outputs of stacks outside the run (`--stack-outputs`). */
 type Extra = Omit<RunOptions, "programDir" | "stack">;
 
-/** The stacks asked (every stack file when none), with the stacks they reference planned first. */
-export function planInOrder(programDir: string, stacks: readonly string[], extra: Extra = {}): PlanResult[] {
-    return planBatch({ ...extra, programDir, stacks: [...stacks], inDependencyOrder: true });
+/** The stacks asked (every stack file when none), with the stacks they reference planned first, in a child process. */
+export function planInOrder(programDir: string, stacks: readonly string[], extra: Extra = {}): Promise<PlanResult[]> {
+    return startPlanInOrder(programDir, stacks, extra).results;
 }
 
 /** planInOrder in the background (see startBatch); a reference cycle or a missing stack file rejects. */

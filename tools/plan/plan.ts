@@ -9,8 +9,8 @@
 import "./no-dependency-source-maps";
 import "./lazy-closure-modules";
 import * as path from "path";
-import { resultsOf } from "./runner";
-import { PlanBatch, runBatch } from "./mock-runtime";
+import { PlanBatch, resultsOf } from "./protocol";
+import { runBatch } from "./mock-runtime";
 import { PlanResult, shareablePlan } from "./model";
 import { formatPlan } from "./format";
 import {

@@ -1,57 +1,28 @@
 /**
- * Plans stacks in one child process: the SDK and the providers load once, the runtime is reset and the
- * program's modules are reloaded between stacks (as the Automation API runs inline programs), and each
- * stack's outputs feed the StackReferences of the stacks after it. order.ts decides the order.
+ * The one way to talk to a planning child (child.ts): a `PlanningChild` sends it batches over IPC and hears
+ * each stack's result as soon as it is planned, then the batch's end. The SDK and the providers load once per
+ * child; the runtime is reset and the program's modules are reloaded between stacks (as the Automation API
+ * runs inline programs), and each stack's outputs feed the StackReferences of the stacks after it.
+ *
+ * startBatch runs one batch in a child of its own (the check CLI, planInOrder); PlanningServer (server.ts)
+ * keeps one child for many batches (the tests). A child that ends before a batch's end (a program calling
+ * process.exit, a kill) fails that batch with a PlanError naming the stack it was planning.
  */
-import { spawn, spawnSync } from "child_process";
+import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { PlanResult } from "./model";
-import type { BatchMessage, BatchOutcome, PlanBatch, RunOptions } from "./mock-runtime";
+import { ChildMessage, ChildRequest, PlanBatch, PlanError, resultsOf } from "./protocol";
 
-export class PlanError extends Error {
-    constructor(readonly stack: string, message: string) {
-        super(message);
-        this.name = "PlanError";
-    }
-}
+export { PlanError, resultsOf } from "./protocol";
 
-const RUNNER = path.join(__dirname, "mock-runtime.ts");
+const CHILD = path.join(__dirname, "child.ts");
 /**
  * The TypeScript loader every process of ours runs under (`node --require TS_REGISTER file.ts`), by absolute
  * path: the planning child runs in the program's directory, which may have no loader of its own.
  */
 export const TS_REGISTER = path.resolve(__dirname, "..", "register.cjs");
-
-/** How to start the planning child (mock-runtime.ts) with `args`. */
-export function plannerCommand(args: string[]): { args: string[]; env: NodeJS.ProcessEnv } {
-    return {
-        args: ["--require", TS_REGISTER, RUNNER, ...args],
-        // A program without its own node_modules (another team's, checked with --program) resolves
-        // @pulumi/* from ours; its own node_modules, when present, still come first.
-        env: { ...process.env, NODE_PATH: [process.env.NODE_PATH, path.resolve(__dirname, "..", "..", "node_modules")].filter(Boolean).join(path.delimiter) },
-    };
-}
-
-/** The child's files, in a fresh temp dir: its options, its outcome and the stack it is planning. */
-interface BatchFiles {
-    dir: string;
-    args: string[];
-    resultFile: string;
-    stackFile: string;
-    cwd: string;
-    env: NodeJS.ProcessEnv;
-}
-
-function batchFiles(batch: PlanBatch): BatchFiles {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-plan-"));
-    const optionsFile = path.join(dir, "options.json");
-    const resultFile = path.join(dir, "result.json");
-    const stackFile = path.join(dir, "current-stack");
-    fs.writeFileSync(optionsFile, JSON.stringify(batch));
-    return { dir, resultFile, stackFile, cwd: path.resolve(batch.programDir), ...plannerCommand([optionsFile, resultFile, stackFile]) };
-}
 
 /** How the child process ended. */
 export interface Ended {
@@ -70,36 +41,117 @@ export function unfinished(batch: PlanBatch, files: { stackFile: string }, ended
     return new PlanError(stack, `the planning process ${how} before the plan was complete${said}`);
 }
 
-/** The child's outcome: its results, or a PlanError naming the stack that failed (or how the child ended). */
-function outcomeOf(batch: PlanBatch, files: BatchFiles, ended: Ended, output: string): PlanResult[] {
-    if (!fs.existsSync(files.resultFile)) {
-        throw unfinished(batch, files, ended, output);
-    }
-    return resultsOf(JSON.parse(fs.readFileSync(files.resultFile, "utf8")) as BatchOutcome);
+interface Pending {
+    batch: PlanBatch;
+    onResult(result: PlanResult): void;
+    resolve(results: PlanResult[]): void;
+    reject(err: Error): void;
+    received: PlanResult[];
 }
 
-/** A batch's results, or its failure: a PlanError naming the stack, a plain Error when it is no stack's. */
-export function resultsOf(outcome: BatchOutcome): PlanResult[] {
-    if (!outcome.ok) {
-        throw outcome.stack === undefined ? new Error(outcome.error) : new PlanError(outcome.stack, outcome.error);
+/**
+ * A planning child and the batches sent to it, planned one after another. Started on the first batch, and
+ * again after a child that died. An idle child does not keep its parent alive.
+ */
+export class PlanningChild {
+    private child?: ChildProcess;
+    private output = "";
+    private nextId = 0;
+    private readonly pending = new Map<number, Pending>();
+    private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "offline-plan-"));
+    private readonly stackFile = path.join(this.dir, "current-stack");
+    private readonly onExit = () => this.close();
+
+    constructor() {
+        process.once("exit", this.onExit);
     }
-    return outcome.results;
+
+    /** Plans a batch; `onResult` hears each requested stack's result as it arrives. Rejects as resultsOf throws. */
+    plan(batch: PlanBatch, onResult: (result: PlanResult) => void = () => undefined): Promise<PlanResult[]> {
+        const child = this.child ?? this.start();
+        const id = this.nextId++;
+        // Resolved here: the child changes its directory for every batch.
+        const request: ChildRequest = { id, batch: { ...batch, programDir: path.resolve(batch.programDir) } };
+        const result = new Promise<PlanResult[]>((resolve, reject) => this.pending.set(id, { batch, onResult, resolve, reject, received: [] }));
+        child.channel?.ref();
+        child.send(request);
+        return result;
+    }
+
+    /** Stops the child (`graceful`: lets it exit on its own once disconnected); batches still waiting fail. */
+    close(graceful = false): void {
+        const child = this.child;
+        this.child = undefined;
+        if (child && graceful && child.connected) {
+            child.disconnect();
+        } else {
+            child?.kill("SIGTERM");
+        }
+        process.off("exit", this.onExit);
+        fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+
+    private start(): ChildProcess {
+        fs.mkdirSync(this.dir, { recursive: true });
+        const child = spawn(process.execPath, ["--require", TS_REGISTER, CHILD, this.stackFile], {
+            // A program without its own node_modules (another team's, checked with --program) resolves
+            // @pulumi/* from ours; its own node_modules, when present, still come first.
+            env: { ...process.env, NODE_PATH: [process.env.NODE_PATH, path.resolve(__dirname, "..", "..", "node_modules")].filter(Boolean).join(path.delimiter) },
+            stdio: ["ignore", "pipe", "pipe", "ipc"],
+        });
+        this.output = "";
+        child.stdout!.on("data", (chunk: Buffer) => void (this.output += chunk.toString("utf8")));
+        child.stderr!.on("data", (chunk: Buffer) => void (this.output += chunk.toString("utf8")));
+        child.on("message", (message: ChildMessage) => this.receive(message));
+        // A request sent as the child dies fails on its channel; the exit below fails what was pending.
+        child.on("error", () => undefined);
+        child.once("exit", (code, signal) => this.ended(child, { code, signal }));
+        // Idle, the child must not keep its parent alive: the process, its pipes and (between batches) its channel.
+        child.unref();
+        for (const stream of [child.stdout, child.stderr] as unknown as Array<{ unref?(): void }>) {
+            stream.unref?.();
+        }
+        this.child = child;
+        return child;
+    }
+
+    private receive(message: ChildMessage): void {
+        const pending = this.pending.get(message.id);
+        if (!pending) {
+            return;
+        }
+        if (message.kind === "result") {
+            pending.received.push(message.result);
+            pending.onResult(message.result);
+            return;
+        }
+        this.pending.delete(message.id);
+        if (this.pending.size === 0) {
+            this.child?.channel?.unref();
+        }
+        try {
+            resultsOf(message.outcome);
+            pending.resolve(pending.received);
+        } catch (err) {
+            pending.reject(err as Error);
+        }
+    }
+
+    /** The child is gone: what it was planning fails, naming the stack; the next batch starts another. */
+    private ended(child: ChildProcess, how: Ended): void {
+        if (this.child === child) {
+            this.child = undefined;
+        }
+        for (const [id, pending] of this.pending) {
+            this.pending.delete(id);
+            pending.reject(unfinished(pending.batch, { stackFile: this.stackFile }, how, this.output));
+        }
+    }
 }
 
-/** Plans `batch.stacks` in that order; the first stack that fails stops the batch with a PlanError naming it. */
-export function planBatch(batch: PlanBatch): PlanResult[] {
-    const files = batchFiles(batch);
-    try {
-        const child = spawnSync(process.execPath, files.args, { cwd: files.cwd, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: files.env });
-        return outcomeOf(batch, files, { code: child.status, signal: child.signal }, child.stderr || child.stdout);
-    } finally {
-        fs.rmSync(files.dir, { recursive: true, force: true });
-    }
-}
-
-/** A batch planning in the background (planBatch without waiting), and how to stop it. */
+/** A batch planning in the background, and how to stop it. */
 export interface StartedBatch {
-    /** Every requested stack's result, once the batch is done; rejects as planBatch throws. */
+    /** Every requested stack's result, once the batch is done; rejects with a PlanError naming a failed stack. */
     results: Promise<PlanResult[]>;
     /** The same results one by one, each as soon as the child has planned it; throws as `results` rejects. */
     each(): AsyncIterable<PlanResult>;
@@ -107,19 +159,12 @@ export interface StartedBatch {
 }
 
 /**
- * planBatch in the background: the caller loads what it needs meanwhile (the check CLI loads the policy
- * pack while the child plans, each on its own core), then checks each stack while the next is planned.
- * The child sends its results over IPC (mock-runtime.ts main), one stack at a time.
+ * Plans `batch` in a child of its own: the caller loads what it needs meanwhile (the check CLI loads the
+ * policy pack while the child plans, each on its own core), then checks each stack while the next is planned.
  */
 export function startBatch(batch: PlanBatch): StartedBatch {
-    const files = batchFiles(batch);
-    const child = spawn(process.execPath, files.args, { cwd: files.cwd, env: files.env, stdio: ["ignore", "pipe", "pipe", "ipc"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout!.on("data", (chunk: Buffer) => void (stdout += chunk.toString("utf8")));
-    child.stderr!.on("data", (chunk: Buffer) => void (stderr += chunk.toString("utf8")));
+    const child = new PlanningChild();
     const received: PlanResult[] = [];
-    let outcome: BatchOutcome | undefined;
     let done = false;
     let wake: () => void = () => undefined;
     let changed = new Promise<void>((resolve) => (wake = resolve));
@@ -127,32 +172,16 @@ export function startBatch(batch: PlanBatch): StartedBatch {
         wake();
         changed = new Promise<void>((resolve) => (wake = resolve));
     };
-    child.on("message", (message: BatchMessage) => {
-        if (message.kind === "result") {
-            received.push(message.result);
-        } else {
-            outcome = message.outcome;
-        }
-        notify();
-    });
-    const results = new Promise<PlanResult[]>((resolve, reject) => {
-        child.once("error", reject);
-        child.once("close", (code: number | null, signal: NodeJS.Signals | null) => {
-            try {
-                if (!outcome) {
-                    throw unfinished(batch, files, { code, signal }, stderr || stdout);
-                }
-                resultsOf(outcome);
-                resolve(received);
-            } catch (err) {
-                reject(err);
-            } finally {
-                fs.rmSync(files.dir, { recursive: true, force: true });
-                done = true;
-                notify();
-            }
+    const results = child
+        .plan(batch, (result) => {
+            received.push(result);
+            notify();
+        })
+        .finally(() => {
+            child.close(true);
+            done = true;
+            notify();
         });
-    });
     // A caller that gives up (bad policy config) must not leave an unhandled rejection behind.
     results.catch(() => undefined);
     async function* each(): AsyncGenerator<PlanResult> {
@@ -167,11 +196,5 @@ export function startBatch(batch: PlanBatch): StartedBatch {
             }
         }
     }
-    return { results, each, cancel: () => void child.kill("SIGTERM") };
-}
-
-/** One stack, with its StackReferences' outputs given (tests plan variants of a stack this way). */
-export function planStack(options: RunOptions): PlanResult {
-    const { stack, ...rest } = options;
-    return planBatch({ ...rest, stacks: [stack] })[0];
+    return { results, each, cancel: () => child.close() };
 }

@@ -24,7 +24,7 @@ export interface ReportResult {
 
 export async function planAndCheck(options: CheckOptions = {}): Promise<{ plans: PlanResult[]; checks: StackCheck[] }> {
     const programDir = path.resolve(options.programDir ?? REPO_ROOT);
-    const plans = planInOrder(programDir, options.stacks ?? [], planInputsOf(options));
+    const plans = await planInOrder(programDir, options.stacks ?? [], planInputsOf(options));
     const checks = await checkPlans(plans, { ...options, programDir });
     return { plans, checks };
 }

@@ -1,0 +1,140 @@
+/**
+ * The end of a program's run, as the language host has it: the `beforeExit` work of the SDK, the providers
+ * and the program run before the plan is taken (runExitHooks), the program's own listeners removed before the
+ * next stack (withProgramExitListeners), and a run that stalls, throws or leaves registrations pending failed
+ * with the program's own error and file:line (runCapturingFailures).
+ */
+import * as path from "path";
+import type * as PulumiSdk from "@pulumi/pulumi";
+import { PlannedResource } from "./model";
+import { describeFailures, ProgramError } from "./program-errors";
+import { pendingRegistrations } from "./sdk-patches";
+
+/** The `beforeExit` listeners of the planner's own process (and of a test runner around it), never emitted to. */
+const PLANNER_EXIT_LISTENERS = new Set<unknown>(process.rawListeners("beforeExit"));
+/** More rounds than any library needs; a program whose exit hooks keep registering would never exit either. */
+const MAX_EXIT_ROUNDS = 10;
+
+/**
+ * Node emits `beforeExit` when the program's event loop is empty, and the Pulumi language host lets the work
+ * its listeners schedule run before it shuts down (cmd/run registers its own listener to run last for this
+ * reason). @pulumi/aws creates a bucket's one BucketNotification there, for every `bucket.onObjectCreated`.
+ * The planner's process does not exit between stacks, so it emits the event itself to the listeners the SDK,
+ * the providers and the program added, until a round registers nothing more: without this, those resources
+ * would be missing from the plan.
+ */
+export async function runExitHooks(pulumi: typeof PulumiSdk, resources: PlannedResource[]): Promise<void> {
+    const waitForRPCs = (pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs ?? (async () => undefined);
+    for (let round = 0; round < MAX_EXIT_ROUNDS; round++) {
+        // rawListeners: a listener added with once() is called through its wrapper, which removes it, as emit does.
+        const hooks = process.rawListeners("beforeExit").filter((listener) => !PLANNER_EXIT_LISTENERS.has(listener));
+        if (hooks.length === 0) {
+            return;
+        }
+        await waitForRPCs();
+        const registered = resources.length;
+        for (const hook of hooks) {
+            hook.call(process, 0);
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+        await waitForRPCs();
+        if (resources.length === registered) {
+            return;
+        }
+    }
+    throw new ProgramError(`the program's beforeExit listeners were still registering resources after ${MAX_EXIT_ROUNDS} rounds`);
+}
+
+/** The file of the first stack frame outside Node's own modules and this one: who is adding a listener. */
+function registeringFile(): string | undefined {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 30;
+    try {
+        for (const line of (new Error().stack ?? "").split("\n").slice(1)) {
+            const file = /\(?((?:[A-Za-z]:)?[^():]+):\d+:\d+\)?$/.exec(line.trim())?.[1];
+            if (file && !file.startsWith("node:") && path.isAbsolute(file) && file !== __filename) {
+                return file;
+            }
+        }
+        return undefined;
+    } finally {
+        Error.stackTraceLimit = limit;
+    }
+}
+
+/**
+ * Runs `body` noting the `beforeExit` listeners the program's own modules add, and removes them afterwards:
+ * the next stack reloads those modules, which add them again; left in place, a listener of this stack would
+ * run in the next one's exit hooks. Listeners added from node_modules (the SDK's, @pulumi/aws's) stay: their
+ * modules are not reloaded, so they are added once per process.
+ */
+export async function withProgramExitListeners<T>(programDir: string, body: () => Promise<T>): Promise<T> {
+    const added: Array<(...args: unknown[]) => void> = [];
+    const onNewListener = (event: string | symbol, listener: (...args: unknown[]) => void) => {
+        const file = event === "beforeExit" ? registeringFile() : undefined;
+        if (file && file.startsWith(programDir + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`)) {
+            added.push(listener);
+        }
+    };
+    process.on("newListener", onNewListener);
+    try {
+        return await body();
+    } finally {
+        process.off("newListener", onNewListener);
+        for (const listener of added) {
+            process.off("beforeExit", listener);
+        }
+    }
+}
+
+/**
+ * Runs the program and waits for its registrations; any thrown error, rejected promise or registration
+ * left pending fails the run with the program's own message and location.
+ */
+export async function runCapturingFailures<T>(programDir: string, body: () => Promise<T>): Promise<T> {
+    const failures: unknown[] = [];
+    const onFailure = (reason: unknown) => failures.push(reason);
+    process.on("unhandledRejection", onFailure);
+    process.on("uncaughtException", onFailure);
+    // Node emits beforeExit when nothing is left to run: a program still waiting then waits on a promise that
+    // can never settle (a registration whose callback failed). Without this, the process would exit with the
+    // SDK's "N promises were still active" and code 1; it fails here with what went wrong, as any failure does.
+    let onStall = (): void => undefined;
+    const stalled = new Promise<never>((_, reject) => {
+        onStall = () => {
+            const pending = pendingRegistrations(programDir);
+            const found = [...failures, ...(pending ? [new ProgramError(pending)] : [])];
+            const error = new ProgramError(found.length > 0 ? describeFailures(found, programDir) : "the program stopped while waiting on a value that never resolves (nothing was left to run)");
+            // Rejected from a macrotask: the loop stays alive for what follows (a next stack, a second plan behind
+            // a preview), so a later stall emits beforeExit again instead of ending the process silently.
+            setImmediate(() => reject(error));
+        };
+    });
+    PLANNER_EXIT_LISTENERS.add(onStall);
+    process.on("beforeExit", onStall);
+    try {
+        const result = await Promise.race([body(), stalled]);
+        // Rejections of promises nobody awaited are reported on a later turn: let them arrive.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (failures.length === 0) {
+            const pending = pendingRegistrations(programDir);
+            if (pending) {
+                failures.push(new ProgramError(pending));
+            }
+        }
+        if (failures.length > 0) {
+            throw new ProgramError(describeFailures(failures, programDir));
+        }
+        return result;
+    } catch (err) {
+        if (err instanceof ProgramError) {
+            throw err;
+        }
+        throw new ProgramError(describeFailures([err, ...failures], programDir));
+    } finally {
+        process.off("unhandledRejection", onFailure);
+        process.off("uncaughtException", onFailure);
+        process.off("beforeExit", onStall);
+        PLANNER_EXIT_LISTENERS.delete(onStall);
+    }
+}

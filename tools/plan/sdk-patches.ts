@@ -1,0 +1,238 @@
+/**
+ * What the planner changes in the program's copy of the SDK, each for a reason given where it is done:
+ * the monitor's registrations recorded, promise stamps and source positions taken without stack traces,
+ * `.apply` callbacks tracked behind a preview, and the properties a registration leaves undefined noted
+ * for the mocks. Each patch is installed once per copy of the SDK and marks what it installed.
+ */
+import * as path from "path";
+import type * as PulumiSdk from "@pulumi/pulumi";
+import { PlannedResource, UNKNOWN } from "./model";
+import { modelledComponentOutputs } from "./resource-mocks";
+import { LookupLog } from "./data-sources";
+import { RegisterRequest, recordOf } from "./records";
+
+export const STACK_REFERENCE = "pulumi:pulumi:StackReference";
+
+interface Monitor {
+    registerResource(req: RegisterRequest, callback: (err: unknown, resp?: { getUrn(): string; getId(): string; setUnknown?(value: boolean): void }) => void): void;
+    readResource(req: { getType(): string; getId(): string }, callback: (err: unknown, resp?: { setUnknown(value: boolean): void }) => void): void;
+}
+
+/** Records every registration; marks unsupplied StackReferences' outputs unknown, as a first preview has them. */
+export function watchMonitor(pulumi: typeof PulumiSdk, resources: PlannedResource[], unsupplied: Set<string>, lookups: LookupLog): void {
+    const monitor = pulumi.runtime.getMonitor() as unknown as Monitor;
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, callback) => {
+        register(req, (err, resp) => {
+            if (!err && resp) {
+                resources.push(recordOf(req, resp.getUrn(), resp.getId()));
+                if (req.getRemote?.()) {
+                    // Under `pulumi up` the plugin registers the component's children; offline, nothing does.
+                    lookups.recordRemoteComponent(req.getType(), req.getName());
+                }
+                // The SDK keeps the unknowns of a response flagged unknown (an update that could not compute
+                // everything); unflagged, it turns them into known undefineds. The mocks mark unknown only what
+                // they cannot compute (unmodelledOutputs).
+                resp.setUnknown?.(true);
+            }
+            callback(err, resp);
+        });
+    };
+    const read = monitor.readResource.bind(monitor);
+    monitor.readResource = (req, callback) => {
+        read(req, (err, resp) => {
+            if (!err && resp && req.getType() === STACK_REFERENCE && unsupplied.has(req.getId())) {
+                resp.setUnknown(true);
+            }
+            callback(err, resp);
+        });
+    };
+}
+
+interface DebuggableModule {
+    debugPromiseLeaks?: boolean;
+    debuggablePromise?: ((p: Promise<unknown>, ctx: unknown) => Promise<unknown>) & { withoutStack?: boolean };
+    leakedPromises?: () => [Set<unknown>, string];
+}
+
+/** The directory of the @pulumi/pulumi the program loads (its own, else ours). */
+export function sdkDirOf(programDir: string): string {
+    return path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [programDir, __dirname] }));
+}
+
+/** The program's copy of the SDK's runtime/debuggable.js (which tracks registrations still pending). */
+function debuggableModule(programDir: string): DebuggableModule {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(path.join(sdkDirOf(programDir), "runtime", "debuggable.js")) as DebuggableModule;
+}
+
+/**
+ * The SDK stamps every promise it tracks with `new Error().stack`, which it prints only when
+ * PULUMI_DEBUG_PROMISE_LEAKS is set. With source maps on (the program's file:line needs them), each such
+ * stack costs a source-map lookup per frame: a sixth of a plan's CPU. Unless that variable is set, the
+ * stamp is taken with an empty stack; the promise is tracked exactly as before (pendingRegistrations).
+ * The SDK calls it through its module's exports, so replacing the export reaches every caller.
+ */
+export function withoutPromiseStacks(programDir: string): void {
+    const debuggable = debuggableModule(programDir);
+    const original = debuggable.debuggablePromise;
+    if (!original || original.withoutStack || debuggable.debugPromiseLeaks !== false) {
+        return;
+    }
+    const stackless = (p: Promise<unknown>, ctx: unknown): Promise<unknown> => {
+        const limit = Error.stackTraceLimit;
+        Error.stackTraceLimit = 0;
+        try {
+            return original(p, ctx);
+        } finally {
+            Error.stackTraceLimit = limit;
+        }
+    };
+    debuggable.debuggablePromise = Object.assign(stackless, { withoutStack: true });
+}
+
+interface PositionedResource {
+    stackTrace?: ((skip: number) => unknown[]) & { offline?: boolean };
+}
+
+/**
+ * Every Resource constructor takes `new Error().stack` with no frame limit, source-mapped, to send the
+ * engine the program's file:line (sourcePosition, stackTrace in RegisterResourceRequest), which the engine
+ * shows in the Pulumi Cloud console. No plan record or policy reads them offline, and they cost about a
+ * twentieth of a six-stack plan's CPU; offline, the registrations carry none.
+ */
+export function withoutSourcePositions(pulumi: typeof PulumiSdk): void {
+    const resource = pulumi.Resource as unknown as PositionedResource;
+    if (typeof resource.stackTrace === "function" && !resource.stackTrace.offline) {
+        resource.stackTrace = Object.assign((): unknown[] => [], { offline: true });
+    }
+}
+
+/** An `.apply` callback running now: where the program called it, and the resources its Output comes from. */
+export interface ApplyFrame {
+    /** Taken when `.apply` is called; its stack is formatted (source-mapped) only for a registration made inside. */
+    site: Error;
+    waitsOn: string[];
+}
+
+/** The `.apply` callbacks of the full run behind a preview (mock-runtime.ts fullPlanBehindPreview), and what they register. */
+export const applyTracking = {
+    /** Set during that run only: every other plan's `.apply` only forwards. */
+    on: false,
+    /** The callbacks running now, innermost last. */
+    stack: [] as ApplyFrame[],
+    /** "type::name" of each registration made inside an `.apply` callback of the tracked run, with that callback. */
+    registered: new Map<string, ApplyFrame>(),
+};
+
+interface TrackedApply {
+    (this: { resources?(): Set<unknown> }, func: unknown, runWithUnknowns?: boolean): unknown;
+    tracked?: boolean;
+}
+
+/**
+ * Wraps Output.prototype.apply so that, while applyTracking is on, the registrations a callback makes are
+ * noted with the callback's call site. Off (every plan but the one behind a preview), it only forwards.
+ */
+export function trackApplies(pulumi: typeof PulumiSdk): void {
+    const proto = (pulumi.Output as unknown as { prototype: { apply: TrackedApply } }).prototype;
+    if (proto.apply.tracked) {
+        return;
+    }
+    const original = proto.apply;
+    const tracked: TrackedApply = function (func, runWithUnknowns) {
+        if (!applyTracking.on || typeof func !== "function") {
+            return original.call(this, func, runWithUnknowns);
+        }
+        const limit = Error.stackTraceLimit;
+        Error.stackTraceLimit = 30;
+        const site = new Error("apply");
+        Error.stackTraceLimit = limit;
+        const waitsOn = [...(this.resources?.() ?? [])].map((r) => (r as { __name?: unknown }).__name).filter((n): n is string => typeof n === "string");
+        const frame: ApplyFrame = { site, waitsOn: [...new Set(waitsOn)] };
+        const callback = func as (value: unknown) => unknown;
+        return original.call(
+            this,
+            (value: unknown) => {
+                applyTracking.stack.push(frame);
+                try {
+                    return callback(value);
+                } finally {
+                    applyTracking.stack.pop();
+                }
+            },
+            runWithUnknowns,
+        );
+    };
+    proto.apply = Object.assign(tracked, { tracked: true });
+}
+
+interface ResourceRuntime {
+    registerResource: ((...args: unknown[]) => unknown) & { recordsOutputs?: boolean };
+}
+
+/** Per "type::name", in registration order: the properties each registration left undefined (cleared per stack). */
+export const undefinedProperties = new Map<string, string[][]>();
+
+/**
+ * A resource class registers every property it has, its outputs among them, with undefined for what the
+ * program did not set (`resourceInputs["arn"] = undefined`). Recorded here, so that the mocks can tell the
+ * SDK which of them the provider would compute (see unmodelledOutputs).
+ */
+export function recordUndefinedProperties(programDir: string): void {
+    const sdkDir = sdkDirOf(programDir);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const runtime = require(path.join(sdkDir, "runtime", "resource.js")) as ResourceRuntime;
+    const register = runtime.registerResource;
+    if (register.recordsOutputs) {
+        return;
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const sdk = require(sdkDir) as typeof PulumiSdk;
+    const recording = (...args: unknown[]): unknown => {
+        const [res, , type, name, custom, remote, , props] = args as [Record<string, unknown>, unknown, string, string, boolean, boolean, unknown, Record<string, unknown> | undefined];
+        const missing = Object.keys(props ?? {}).filter((k) => (props ?? {})[k] === undefined);
+        if (applyTracking.on && applyTracking.stack.length > 0) {
+            applyTracking.registered.set(`${type}::${name}`, applyTracking.stack[applyTracking.stack.length - 1]);
+        }
+        if (custom) {
+            const key = `${type}::${name}`;
+            undefinedProperties.set(key, [...(undefinedProperties.get(key) ?? []), missing]);
+        }
+        const result = register(...args);
+        if (remote && !custom && !sdk.runtime.isDryRun()) {
+            // A plugin-built component's outputs: the SDK keeps no unknown in a component's response, so those
+            // the mocks do not stand in for are made unknown here, before the program reads them.
+            const modelled = new Set(modelledComponentOutputs(type));
+            for (const key of missing.filter((k) => !modelled.has(k))) {
+                res[key] = sdk.output(sdk.unknown);
+            }
+        }
+        return result;
+    };
+    runtime.registerResource = Object.assign(recording, { recordsOutputs: true });
+}
+
+/**
+ * What a provider computes and the mocks do not model, as unknown rather than a known undefined: a real
+ * `pulumi up` gives such an output a value, and a resource that reads it must not lose the property.
+ */
+export function unmodelledOutputs(type: string, name: string, state: Record<string, unknown>): Record<string, unknown> {
+    const key = `${type}::${name}`;
+    const queue = undefinedProperties.get(key);
+    const missing = queue?.shift() ?? [];
+    if (queue && queue.length === 0) {
+        undefinedProperties.delete(key);
+    }
+    return Object.fromEntries(missing.filter((k) => !(k in state)).map((k) => [k, UNKNOWN]));
+}
+
+/** Registrations still waiting when the program is done: a resource that would silently be missing. */
+export function pendingRegistrations(programDir: string): string | undefined {
+    try {
+        const [leaked, message] = debuggableModule(programDir).leakedPromises?.() ?? [new Set(), ""];
+        return leaked.size > 0 && message.includes("registrations could complete") ? message : undefined;
+    } catch {
+        return undefined;
+    }
+}
