@@ -1,7 +1,7 @@
 /**
  * mocha's configuration (npm test). Two workers, and the test files longest first: each worker takes the next
  * file when it is free, so a long file left for last would run alone on one core while the other idles.
- * Every *.test.ts under test/ runs exactly once: the list below only orders them (a name that no longer
+ * Every *.test.ts under test/ and under each workspace package's test/ (packages/<name>/test) runs exactly once: the list below only orders them (a name that no longer
  * exists is skipped; a new file runs after these, in name order).
  */
 const fs = require("fs");
@@ -33,12 +33,15 @@ function testFiles(dir) {
     });
 }
 
-const all = testFiles("test").sort();
+const packageTests = fs.existsSync("packages")
+    ? fs.readdirSync("packages").flatMap((name) => (fs.existsSync(path.join("packages", name, "test")) ? testFiles(path.posix.join("packages", name, "test")) : []))
+    : [];
+const all = [...testFiles("test"), ...packageTests].sort();
 // mocha adds the files named on its command line to the configured ones: `npx mocha test/x.test.ts` runs x alone.
 const named = process.argv.slice(2).some((arg) => !arg.startsWith("-") && /\.ts$|\*/.test(arg));
 
 module.exports = {
-    "node-option": [`require=${path.join(__dirname, "tools", "register.cjs")}`],
+    "node-option": [`require=${path.join(__dirname, "packages", "offline-plan", "register.cjs")}`],
     extension: ["ts"],
     timeout: 120000,
     reporter: "spec",

@@ -16,12 +16,22 @@ const PROGRAM_FILES = ["index.ts", "lib/**/*.ts", "components/**/*.ts", "stacks/
 // imported by it; lib/retention.ts and lib/schedule.ts alone re-export the policy pack's table and cron parsing.
 const UP = (...dirs) => ({ regex: `^(\\.\\./)+(${dirs.join("|")})(/|$)`, message: "imports point down only: lib/ <- components/ <- stacks/ <- index.ts (docs/architecture.md)" });
 const BESIDE = { regex: "^(\\.\\./)+(tools|test|bench)(/|$)", message: "the program never imports tools/, test/ or bench/" };
+const PLANNER = { regex: "^offline-plan(/|$)", message: "the program never imports the offline planner (packages/offline-plan): it plans the program, not the other way round" };
 const POLICY = { regex: "^(\\.\\./)+policy(/|$)", message: "the program never imports the policy pack (lib/retention.ts re-exports its table)" };
+// packages/ hold generic libraries of their own (packages/offline-plan: the offline planner): they import
+// nothing of this project, and the project uses them by their package name, never by a path into them.
+const OUT_OF_PACKAGE = { regex: "^(\\.\\./){2,}", message: "a package imports nothing of the project (packages/ are rooms of their own: docs/architecture.md)" };
+const INTO_PACKAGE = { regex: "^(\\.\\./)+packages(/|$)", message: "the project uses a package by its name (offline-plan/...), not by a path into packages/" };
 const LAYERS = {
-    "lib/**/*.ts": [UP("components", "stacks", "index"), BESIDE, POLICY, { regex: "^@pulumi/", message: "lib/ is dependency-free: no Pulumi SDK" }],
-    "components/**/*.ts": [UP("stacks", "index"), BESIDE, POLICY, { regex: "^(\\.\\./)+lib/config(/|$)", message: "components take their own Args, not the stack configuration's types" }],
-    "stacks/**/*.ts": [UP("index"), BESIDE, POLICY],
-    "index.ts": [{ regex: "^\\./(tools|test|bench|policy)(/|$)", message: "index.ts composes stacks/ only" }],
+    "packages/*/src/**/*.ts": [OUT_OF_PACKAGE],
+    "packages/*/test/**/*.ts": [OUT_OF_PACKAGE],
+    "tools/**/*.ts": [INTO_PACKAGE],
+    "test/**/*.ts": [INTO_PACKAGE],
+    "bench/**/*.ts": [INTO_PACKAGE],
+    "lib/**/*.ts": [UP("components", "stacks", "index"), BESIDE, PLANNER, POLICY, { regex: "^@pulumi/", message: "lib/ is dependency-free: no Pulumi SDK" }],
+    "components/**/*.ts": [UP("stacks", "index"), BESIDE, PLANNER, POLICY, { regex: "^(\\.\\./)+lib/config(/|$)", message: "components take their own Args, not the stack configuration's types" }],
+    "stacks/**/*.ts": [UP("index"), BESIDE, PLANNER, POLICY],
+    "index.ts": [{ regex: "^\\./(tools|test|bench|policy|packages)(/|$)", message: "index.ts composes stacks/ only" }, PLANNER],
 };
 
 export default tseslint.config(

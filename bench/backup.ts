@@ -1,5 +1,5 @@
 /**
- * Benchmark of the backup pipeline (issue 5). Standalone: `node -r ./tools/register.cjs bench/backup.ts`; bench/run.ts may call
+ * Benchmark of the backup pipeline (issue 5). Standalone: `node -r ./packages/offline-plan/register.cjs bench/backup.ts`; bench/run.ts may call
  * `runBackupBench()`.
  *
  *  1. backup: scripts/db-backup.sh (pg_dump -Fc -Z0 | zstd -T2 | gpg AES256 | tee sha256/size | aws-helper.py's upload

@@ -3,7 +3,7 @@
  * the floor of its restore path: a plain `pg_restore --single-transaction` of the same dump (the drill's own
  * db-backup.sh object, decrypted to a local file first) into an empty database on the same server.
  *
- *   node -r ./tools/register.cjs bench/drill.ts
+ *   node -r ./packages/offline-plan/register.cjs bench/drill.ts
  *
  * Prints the drill's steps, then: restore step / pg_restore (what restore.sh adds: manifest and hash checks,
  * decryption, streaming from S3, the row-count comparison) and RTO / pg_restore (the whole recovery: the

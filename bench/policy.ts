@@ -8,12 +8,12 @@
  * all three idioms, RDS of two engines, AWS Backup plans, data sources), planned offline once, evaluated the
  * same way: its time per resource against the synthetic 1,000's (goal <= 1.5x).
  *
- *   node -r ./tools/register.cjs bench/policy.ts [--repeat N]
+ *   node -r ./packages/offline-plan/register.cjs bench/policy.ts [--repeat N]
  */
 import * as path from "path";
 import { ALL_POLICIES, PACK_ENFORCEMENT_LEVEL } from "../policy/all";
-import { analyzerResources, AnalyzerResource, defaultStackTags, evaluateResourcePolicies, evaluateStackPolicies, policyResources, prepare } from "../tools/check/policy-harness";
-import { planInOrder } from "../tools/plan/order";
+import { analyzerResources, AnalyzerResource, defaultStackTags, evaluateResourcePolicies, evaluateStackPolicies, policyResources, prepare } from "offline-plan/src/policy-harness";
+import { planInOrder } from "offline-plan/src/order";
 
 function synthetic(count: number): AnalyzerResource[] {
     const out: AnalyzerResource[] = [];

@@ -2,9 +2,9 @@
  * `npm run bench`: every benchmark of the repository in one run.
  *
  * 1. Offline plan and check of prod and dr against a floor. The floor is what any offline run must pay:
- *    a Node process (with the TypeScript loader, tools/register.cjs) that loads @pulumi/pulumi and the provider modules the program
+ *    a Node process (with the TypeScript loader, packages/offline-plan/register.cjs) that loads @pulumi/pulumi and the provider modules the program
  *    imports (read from index.ts, lib/, components/ and stacks/). The measured commands run the same way
- *    (`node --require tools/register.cjs tools/<cli>.ts`, without npm's own start-up). Runs are interleaved (A B B A ...),
+ *    (`node --require packages/offline-plan/register.cjs tools/<cli>.ts`, without npm's own start-up). Runs are interleaved (A B B A ...),
  *    each figure is the median of N, and the ratio is median / floor median.
  * 2. The other benchmarks, each standalone: bench/policy.ts (policy evaluation per resource) and
  *    bench/backup.ts (the backup pipeline against plain pg_dump), when present.
@@ -19,10 +19,10 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { TS_REGISTER } from "../tools/plan/runner";
+import { TS_REGISTER } from "offline-plan/src/runner";
 
 const REPO = path.resolve(__dirname, "..");
-const LAZY_CLOSURE_MODULES = path.join(REPO, "tools", "plan", "lazy-closure-modules.ts");
+const LAZY_CLOSURE_MODULES = path.join(REPO, "packages", "offline-plan", "src", "lazy-closure-modules.ts");
 const QUICK = process.env.BENCH_QUICK === "1";
 const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 2 : 5));
 const STACKS = ["prod", "dr"];
@@ -86,10 +86,10 @@ export function planAndCheck(): void {
     const modules = programModules();
     const requires = ["-e", modules.map((m) => `require(${JSON.stringify(m)});`).join(" ")];
     const floor: Timed = { name: "floor: load the SDK and the program's provider modules", args: ["--require", TS_REGISTER, ...requires], samples: [] };
-    // The planner defers the SDK's closure-serialization modules (tools/plan/lazy-closure-modules.ts), so its
+    // The planner defers the SDK's closure-serialization modules (packages/offline-plan/src/lazy-closure-modules.ts), so its
     // own floor is lower than a plain require's: ratios against it say what our code costs.
     const deferred: Timed = { name: "deferred floor: the same, closure modules deferred", args: ["--require", TS_REGISTER, "--require", LAZY_CLOSURE_MODULES, ...requires], samples: [] };
-    const plan: Timed = { name: `plan ${STACKS.join("+")} (tools/plan/plan.ts)`, args: ["--require", TS_REGISTER, "tools/plan/plan.ts", ...STACKS.flatMap((s) => ["--stack", s]), "--json"], samples: [] };
+    const plan: Timed = { name: `plan ${STACKS.join("+")} (packages/offline-plan/src/plan.ts)`, args: ["--require", TS_REGISTER, "packages/offline-plan/src/plan.ts", ...STACKS.flatMap((s) => ["--stack", s]), "--json"], samples: [] };
     const check: Timed = { name: `plan+check ${STACKS.join("+")} (tools/check/check.ts)`, args: ["--require", TS_REGISTER, "tools/check/check.ts", ...STACKS.flatMap((s) => ["--stack", s]), "--json"], samples: [] };
     const checkAll: Timed = { name: "plan+check every stack (all six, tools/check/check.ts)", args: ["--require", TS_REGISTER, "tools/check/check.ts", "--json"], samples: [] };
     section(`offline plan and check of ${STACKS.join(" and ")} against the SDK floor (median of ${RUNS} interleaved runs)`);

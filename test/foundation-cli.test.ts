@@ -9,11 +9,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { REPO } from "./support/plans";
-import { UNKNOWN_TEXT } from "../tools/plan/model";
-import { TS_REGISTER } from "../tools/plan/runner";
+import { UNKNOWN_TEXT } from "offline-plan/src/model";
+import { TS_REGISTER } from "offline-plan/src/runner";
 
 function runPlan(args: string[], cwd = REPO, env: Record<string, string> = {}) {
-    const result = spawnSync(process.execPath, ["--require", TS_REGISTER, path.join(REPO, "tools", "plan", "plan.ts"), ...args], {
+    const result = spawnSync(process.execPath, ["--require", TS_REGISTER, path.join(REPO, "packages", "offline-plan", "src", "plan.ts"), ...args], {
         cwd,
         encoding: "utf8",
         env: { ...process.env, ...env },

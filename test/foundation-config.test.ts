@@ -5,7 +5,7 @@
 import { strict as assert } from "assert";
 import { ConfigError, parseStackConfig, StackConfig } from "../lib/config";
 import { TABLE_RETENTION } from "../lib/retention";
-import { loadStackSettings } from "../tools/plan/stack-settings";
+import { loadStackSettings } from "offline-plan/src/stack-settings";
 import { REPO } from "./support/plans";
 
 function parse(stack: string, overrides: Record<string, string | null> = {}): StackConfig {

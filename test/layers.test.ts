@@ -42,7 +42,8 @@ describe("layers: imports point down only (ESLint no-restricted-imports)", funct
         await refused("lib/schedule.ts", 'import { customerManagedKey } from "../components/kms";', "imports point down only");
         await refused("lib/formats.ts", 'import { stackTags } from "../stacks/compose-common";', "imports point down only");
         await refused("lib/schedule.ts", 'import * as pulumi from "@pulumi/pulumi";', "dependency-free");
-        await refused("lib/schedule.ts", 'import { planStack } from "../tools/plan/runner";', "never imports tools/");
+        await refused("lib/schedule.ts", 'import { checkStacks } from "../tools/check/core";', "never imports tools/");
+        await refused("lib/schedule.ts", 'import { planInOrder } from "offline-plan/src/order";', "never imports the offline planner");
     });
 
     it("refuses components/ importing stacks/ or the stack configuration's types, allows lib/", async () => {
@@ -55,6 +56,15 @@ describe("layers: imports point down only (ESLint no-restricted-imports)", funct
         await refused("stacks/compose-common.ts", 'import * as program from "../index";', "imports point down only");
         await refused("stacks/compose-common.ts", 'import { s3Policies } from "../policy/s3";', "policy pack");
         await allowed("stacks/compose-common.ts", 'import { Alarms } from "../components/alarms";');
+    });
+
+    it("keeps packages/ rooms of their own: a package imports nothing of the project, the project uses it by name", async () => {
+        await refused("packages/offline-plan/src/model.ts", 'import { UNKNOWN_SENTINEL } from "../../policy/sentinels";', "imports nothing of the project");
+        await refused("packages/offline-plan/src/runner.ts", 'import { REPO } from "../../../test/support/plans";', "imports nothing of the project");
+        await refused("packages/offline-plan/test/plan-runner.test.ts", 'import { REPO } from "../../../test/support/plans";', "imports nothing of the project");
+        await allowed("packages/offline-plan/test/plan-runner.test.ts", 'import { UNKNOWN } from "../src/model";');
+        await refused("tools/check/core.ts", 'import { planInOrder } from "../../packages/offline-plan/src/order";', "by its name");
+        await allowed("tools/check/core.ts", 'import { planInOrder } from "offline-plan/src/order";');
     });
 
     it("lets lib/retention.ts alone re-export the policy pack's retention table", async () => {

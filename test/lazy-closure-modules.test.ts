@@ -1,11 +1,11 @@
 /**
- * tools/plan/lazy-closure-modules.ts: the SDK's closure-serialization dependencies are not loaded with the SDK,
+ * packages/offline-plan/src/lazy-closure-modules.ts: the SDK's closure-serialization dependencies are not loaded with the SDK,
  * and a program that does serialize a closure or compute code paths gets exactly what it gets without it.
  */
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { TS_REGISTER } from "../tools/plan/runner";
+import { TS_REGISTER } from "offline-plan/src/runner";
 
 interface Probe {
     afterSdkLoad: string[];
@@ -21,7 +21,7 @@ function probe(mode: "deferred" | "eager"): Probe {
     return JSON.parse(child.stdout) as Probe;
 }
 
-describe("the SDK's closure modules, deferred (tools/plan/lazy-closure-modules.ts)", function () {
+describe("the SDK's closure modules, deferred (packages/offline-plan/src/lazy-closure-modules.ts)", function () {
     this.timeout(60000);
     let deferred: Probe;
     let eager: Probe;

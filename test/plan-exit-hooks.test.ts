@@ -5,12 +5,12 @@
  */
 import { strict as assert } from "assert";
 import * as path from "path";
-import { PlanResult } from "../tools/plan/model";
+import { PlanResult } from "offline-plan/src/model";
 import { planProgram, props, REPO, resourcesOfType } from "./support/plans";
 
 const PROGRAM = path.join(REPO, "test", "fixtures", "exit-hooks-program");
 
-describe("beforeExit work in the planner (tools/plan/exit-hooks.ts runExitHooks)", function () {
+describe("beforeExit work in the planner (packages/offline-plan/src/exit-hooks.ts runExitHooks)", function () {
     this.timeout(120000);
     let plans: PlanResult[];
     before(async () => {

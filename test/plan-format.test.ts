@@ -1,14 +1,14 @@
-/** The text plan's summary lines (tools/plan/format.ts) on resources written by other teams. */
+/** The text plan's summary lines (packages/offline-plan/src/format.ts) on resources written by other teams. */
 import { strict as assert } from "assert";
-import { keyProperties } from "../tools/plan/format";
-import { PlannedResource } from "../tools/plan/model";
+import { keyProperties } from "offline-plan/src/format";
+import { PlannedResource } from "offline-plan/src/model";
 import { plannedResource } from "./support/plans";
 
 function cronJob(inputs: Record<string, unknown>): PlannedResource {
     return plannedResource("urn:pulumi:dev::probe::kubernetes:batch/v1:CronJob::probe", "kubernetes:batch/v1:CronJob", "probe", inputs);
 }
 
-describe("text plan summaries (tools/plan/format.ts keyProperties)", () => {
+describe("text plan summaries (packages/offline-plan/src/format.ts keyProperties)", () => {
     it("a CronJob without a namespace, history limits or security context reads (not set), never undefined", () => {
         const lines = keyProperties(cronJob({ spec: { schedule: "*/5 * * * *", jobTemplate: { spec: { template: { spec: { containers: [{ image: "busybox:1.36" }] } } } } } }));
         assert.ok(!lines.some((l) => l.includes("undefined")), lines.join("\n"));

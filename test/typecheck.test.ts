@@ -1,5 +1,5 @@
 /**
- * `npm run typecheck` as part of `npm test`: the strict TypeScript check of the whole repository (tools/register.cjs runs
+ * `npm run typecheck` as part of `npm test`: the strict TypeScript check of the whole repository (packages/offline-plan/register.cjs runs
  * the tests without type checking). A test of its own so that it runs beside the others (.mocharc.js
  * starts it first) instead of before them. tools/typecheck.ts is tsc's build mode with an incremental record
  * keyed by the installed dependencies: after `npm run lint` has checked the same files, this takes a second.
@@ -9,7 +9,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { typecheckConfig } from "../tools/typecheck";
-import { TS_REGISTER } from "../tools/plan/runner";
+import { TS_REGISTER } from "offline-plan/src/runner";
 
 const REPO = path.resolve(__dirname, "..");
 

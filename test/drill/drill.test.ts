@@ -12,7 +12,7 @@ import { drillSection } from "../../tools/drill/html-section";
 import { parseDrillArgs } from "../../tools/drill/drill";
 import { readReports, writeReport, type DrillReport } from "../../tools/drill/report";
 import { runDrill } from "../../tools/drill/scenarios";
-import { TS_REGISTER } from "../../tools/plan/runner";
+import { TS_REGISTER } from "offline-plan/src/runner";
 import { renderHtml } from "../../tools/report/html";
 import { REPO } from "../support/scripts";
 

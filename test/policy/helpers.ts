@@ -1,11 +1,11 @@
 /**
- * Calls policies the way the engine does (through tools/check/policy-harness.ts: proxied props, notApplicable,
+ * Calls policies the way the engine does (through packages/offline-plan/src/policy-harness.ts: proxied props, notApplicable,
  * enforcement levels), on hand-built resources.
  */
 import { EnforcementLevel, Policies, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { settingsPolicy } from "../../policy/settings";
-import { AnalyzerResource, evaluateResourcePolicies, evaluateStackPolicies, PackConfig, policyResources, prepare, Violation } from "../../tools/check/policy-harness";
-import { UNKNOWN as UNKNOWN_SENTINEL } from "../../tools/plan/model";
+import { AnalyzerResource, evaluateResourcePolicies, evaluateStackPolicies, PackConfig, policyResources, prepare, Violation } from "offline-plan/src/policy-harness";
+import { UNKNOWN as UNKNOWN_SENTINEL } from "offline-plan/src/model";
 
 export const UNKNOWN = UNKNOWN_SENTINEL;
 

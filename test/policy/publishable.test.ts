@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { checkPlan, REPO_ROOT } from "../../tools/check/core";
-import { TS_REGISTER } from "../../tools/plan/runner";
+import { TS_REGISTER } from "offline-plan/src/runner";
 import { planProgram } from "../support/plans";
 
 const POLICY_DIR = path.join(REPO_ROOT, "policy");
@@ -30,7 +30,7 @@ import type { Policies } from "@pulumi/policy";
 
 // The harness first (it may load repository modules of its own); then the copied pack, whose modules must all
 // come from this directory.
-const harness = require(${JSON.stringify(path.join(REPO_ROOT, "tools", "check", "policy-harness"))});
+const harness = require(${JSON.stringify(path.join(REPO_ROOT, "packages", "offline-plan", "src", "policy-harness"))});
 const before = new Set(Object.keys(require.cache));
 const { ALL_POLICIES } = require("./all") as { ALL_POLICIES: Policies };
 const loadedByPack = Object.keys(require.cache).filter((f) => !before.has(f));

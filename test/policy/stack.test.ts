@@ -4,7 +4,7 @@ import { s3BackupBucketBaseline, s3BackupReplication } from "../../policy/s3-sta
 import { s3BackupVersioning } from "../../policy/s3";
 import { drFailoverTopology, retentionTableCoverage } from "../../policy/stack";
 import { rdsBackupRetention } from "../../policy/rds";
-import { evaluateResourcePolicies, prepare } from "../../tools/check/policy-harness";
+import { evaluateResourcePolicies, prepare } from "offline-plan/src/policy-harness";
 import { validatePackConfig } from "../../tools/check/pack-config";
 import { ALL_POLICIES } from "../../policy/all";
 import { HandBuilt, runStackPolicy, toAnalyzerResources, UNKNOWN } from "./helpers";

@@ -11,7 +11,7 @@ const loaded = (): string[] => [...new Set(Object.keys(require.cache).filter((f)
 async function main(): Promise<void> {
     if (process.argv[2] === "deferred") {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        require("../../tools/plan/lazy-closure-modules");
+        require("offline-plan/src/lazy-closure-modules");
     }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");

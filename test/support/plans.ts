@@ -1,12 +1,12 @@
 /**
  * Test helpers over planned stacks: find resources, read their inputs as a policy would (secrets
- * unwrapped), and plan through one planning child per test process (tools/plan/server.ts), which every
+ * unwrapped), and plan through one planning child per test process (packages/offline-plan/src/server.ts), which every
  * test file of the process shares: the SDK and the providers load once, not once per plan.
  */
 import * as path from "path";
-import { PlannedResource, PlanResult, unwrapSecrets } from "../../tools/plan/model";
-import type { PlanBatch, RunOptions } from "../../tools/plan/mock-runtime";
-import { PlanningServer } from "../../tools/plan/server";
+import { PlannedResource, PlanResult, unwrapSecrets } from "offline-plan/src/model";
+import type { PlanBatch, RunOptions } from "offline-plan/src/mock-runtime";
+import { PlanningServer } from "offline-plan/src/server";
 
 export const REPO = path.resolve(__dirname, "..", "..");
 

@@ -16,13 +16,13 @@
  *
  * Exit 1 when any mandatory violation is found, 2 on a usage or planning error, 0 otherwise.
  */
-import "../plan/no-dependency-source-maps";
-import "../plan/lazy-closure-modules";
+import "offline-plan/src/no-dependency-source-maps";
+import "offline-plan/src/lazy-closure-modules";
 import * as os from "os";
 // Only light modules here: planning starts (a child process) before the policy pack and the reports load
 // (tools/check/core.ts and @pulumi/policy, most of a check's start-up), so the two overlap on two cores.
-import type { PackConfig } from "./policy-harness";
-import { readPackConfig } from "./pack-config-file";
+import type { PackConfig } from "offline-plan/src/policy-harness";
+import { readPackConfig } from "offline-plan/src/pack-config-file";
 import { startPlanning } from "./planning";
 import { REPORT_FORMATS, ReportFormat } from "../report/formats";
 import {
@@ -37,7 +37,7 @@ import {
     reportFailure,
     stackOutputsOf,
     UsageError,
-} from "../plan/cli";
+} from "offline-plan/src/cli";
 
 interface CheckArgs {
     help: boolean;

@@ -1,7 +1,7 @@
 /**
- * The offline policy check as a library: plan a program's stacks under mocks (tools/plan/order.ts, as
+ * The offline policy check as a library: plan a program's stacks under mocks (packages/offline-plan/src/order.ts, as
  * `npm run plan` does), hand every resource to the policy pack with the engine's argument shapes
- * (tools/check/policy-harness.ts) and compute the retention matrix. `npm run check` prints it; the report
+ * (packages/offline-plan/src/policy-harness.ts) and compute the retention matrix. `npm run check` prints it; the report
  * generator and the tests import `checkStacks` / `checkPlan`.
  */
 import * as path from "path";
@@ -12,9 +12,9 @@ import { MatrixConfig, matrixSchema, RetentionResult, stackMatrix } from "../../
 import { Role } from "../../policy/roles";
 import { NotJudged, notJudgedDatabases } from "../../policy/engines";
 import { describeWaiver, SETTINGS_POLICY_NAME, settingsFromConfig } from "../../policy/settings";
-import { ExposedSecret, LookupRecord, PlanResult, WaitingRegistration } from "../plan/model";
-import { planInOrder } from "../plan/order";
-import type { StartedBatch } from "../plan/runner";
+import { ExposedSecret, LookupRecord, PlanResult, WaitingRegistration } from "offline-plan/src/model";
+import { planInOrder } from "offline-plan/src/order";
+import type { StartedBatch } from "offline-plan/src/runner";
 import {
     analyzerResources,
     defaultStackTags,
@@ -25,7 +25,7 @@ import {
     policyResources,
     prepare,
     Violation,
-} from "./policy-harness";
+} from "offline-plan/src/policy-harness";
 import { validatePackConfig } from "./pack-config";
 import { planInputsOf, PlanningOptions, REPO_ROOT } from "./planning";
 
@@ -43,7 +43,7 @@ export interface StackCheck {
     notApplicable: NotApplicable[];
     /** The data sources and outside stacks the plan answered offline (computed, assumed, supplied, unknown). */
     lookups: LookupRecord[];
-    /** Secret config values the program passed on as plain text (tools/plan/secret-exposure.ts). */
+    /** Secret config values the program passed on as plain text (packages/offline-plan/src/secret-exposure.ts). */
     exposedSecrets: ExposedSecret[];
     /** Database-like resources the retention table does not judge (DynamoDB, ElastiCache, ...), listed in every report. */
     notJudged: NotJudged[];

@@ -1,6 +1,6 @@
 /** Text and JSON renderings of `checkStacks` results for `npm run check`. */
-import { shortType } from "../plan/model";
-import { formatExposedSecrets, formatLookups, formatWaiting } from "../plan/format";
+import { shortType } from "offline-plan/src/model";
+import { formatExposedSecrets, formatLookups, formatWaiting } from "offline-plan/src/format";
 import type { StackCheck } from "./core";
 import type { NotJudged } from "../../policy/engines";
 

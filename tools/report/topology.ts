@@ -8,7 +8,7 @@
 import { indexStack } from "../../policy/resources";
 import { stackRole } from "../../policy/roles";
 import { DEFAULT_SETTINGS } from "../../policy/settings";
-import { PlannedResource, PlanResult, UNKNOWN, unwrapSecrets } from "../plan/model";
+import { PlannedResource, PlanResult, UNKNOWN, unwrapSecrets } from "offline-plan/src/model";
 
 export type Lane = "database" | "backups" | "bucket" | "secrets" | "logs" | "cronjobs";
 export const LANES: readonly Lane[] = ["database", "backups", "bucket", "secrets", "logs", "cronjobs"];

@@ -1,8 +1,8 @@
-/** What the offline mocks say a provider computes (tools/plan/resource-mocks.ts), on resources other teams declare. */
+/** What the offline mocks say a provider computes (packages/offline-plan/src/resource-mocks.ts), on resources other teams declare. */
 import { strict as assert } from "assert";
-import { computedState, modelledComponentOutputs } from "../tools/plan/resource-mocks";
+import { computedState, modelledComponentOutputs } from "../src/resource-mocks";
 
-describe("offline provider results (tools/plan/resource-mocks.ts computedState)", () => {
+describe("offline provider results (packages/offline-plan/src/resource-mocks.ts computedState)", () => {
     it("auto-names AWS and Google Cloud resources the program does not name, and keeps a given name", () => {
         assert.equal(computedState("aws:iam/role:Role", "worker", {}, "us-east-1").name, "worker");
         assert.equal(computedState("aws:iam/role:Role", "worker", { name: "orders-worker-role" }, "us-east-1").name, "orders-worker-role");
@@ -21,6 +21,12 @@ describe("offline provider results (tools/plan/resource-mocks.ts computedState)"
         assert.equal(computedState("aws:rds/instance:Instance", "crm", { engine: "mysql" }, "eu-west-1").port, 3306);
         assert.match(String(computedState("aws:rds/instance:Instance", "crm", { engine: "mariadb" }, "eu-west-1").endpoint), /:3306$/);
         assert.equal(computedState("aws:rds/instance:Instance", "idp", { engine: "postgres" }, "eu-west-1").port, 5432);
+    });
+
+    it("an RDS instance has the database the program names, none when it names none, and a replica its source's (unknown)", () => {
+        assert.equal(computedState("aws:rds/instance:Instance", "orders", { engine: "postgres", dbName: "orders" }, "eu-west-1").dbName, "orders");
+        assert.equal(computedState("aws:rds/instance:Instance", "orders", { engine: "postgres" }, "eu-west-1").dbName, "", "no database name given: the provider creates none");
+        assert.ok(!("dbName" in computedState("aws:rds/instance:Instance", "orders-replica", { replicateSourceDb: "orders" }, "eu-west-1")), "left to unmodelledOutputs: unknown");
     });
 
     it("lists the awsx outputs it stands in for, and none for a component it does not know", () => {

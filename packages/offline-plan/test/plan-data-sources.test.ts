@@ -7,10 +7,10 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { renderPolicyDocument } from "../tools/plan/policy-document";
-import { callDataSource, functionName, LookupLog } from "../tools/plan/data-sources";
-import { loadStackSettings, parseConfigAssignment, secureStandIn } from "../tools/plan/stack-settings";
-import { describeFailure } from "../tools/plan/program-errors";
+import { renderPolicyDocument } from "../src/policy-document";
+import { callDataSource, functionName, LookupLog } from "../src/data-sources";
+import { loadStackSettings, parseConfigAssignment, secureStandIn } from "../src/stack-settings";
+import { describeFailure } from "../src/program-errors";
 
 const context = { region: "eu-west-1", secret: (value: unknown) => ({ secret: value }) };
 
@@ -72,6 +72,9 @@ describe("offline data sources", () => {
         assert.match(String(secret.arn), /:secret:orders\/db-\w{6}$/);
         const version = callDataSource("aws:secretsmanager/getSecretVersion:getSecretVersion", { secretId: String(secret.arn) }, context, log);
         assert.deepEqual(Object.keys(version.secretString as object), ["secret"], "the secret string is marked secret");
+        // A generic stand-in (the engine's default user and database), never one project's values.
+        const document = JSON.parse(String((version.secretString as { secret: unknown }).secret)) as Record<string, unknown>;
+        assert.deepEqual([document.username, document.dbname], ["postgres", "postgres"]);
         const vpc = callDataSource("aws:ec2/getVpc:getVpc", { default: true }, context, log);
         assert.match(String(vpc.id), /^vpc-0[0-9a-f]{16}$/);
         assert.equal(vpc.cidrBlock, "172.31.0.0/16");

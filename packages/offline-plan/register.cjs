@@ -1,6 +1,6 @@
 /**
  * The TypeScript loader of the CLIs, the planning child, the benchmarks and the tests:
- * `node --require ./tools/register.cjs FILE.ts` (the npm scripts and .mocharc.js do this).
+ * `node --require ./packages/offline-plan/register.cjs FILE.ts` (the npm scripts and .mocharc.js do this).
  *
  * Only .ts files are compiled, by esbuild with the tsconfig.json nearest to each file (as tsx does); every
  * .js module, the SDK's and the providers' included, is loaded by Node untouched. Why not tsx itself: its
@@ -14,7 +14,7 @@
  * file's path, its text, the nearest tsconfig.json's text, esbuild's version and the options below.
  *
  * The source map (inline, its source named relative to the file itself) is on, so that a checked program's error names its .ts file:line
- * (tools/plan/program-errors.ts); tools/plan/no-dependency-source-maps.ts keeps them off for node_modules.
+ * (packages/offline-plan/src/program-errors.ts); packages/offline-plan/src/no-dependency-source-maps.ts keeps them off for node_modules.
  */
 "use strict";
 const crypto = require("crypto");

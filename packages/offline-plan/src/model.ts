@@ -6,9 +6,11 @@
 
 export const SECRET_SIG = { key: "4dabf18193072939515e22adb298388d", value: "1b47061264138c4ac30d75fd1eb44270" } as const;
 export const RESOURCE_REFERENCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
-/** The engine's unknown (one source: policy/sentinels.ts; policy/unknowns.ts reads it back as its UNKNOWN marker). */
-import { UNKNOWN_SENTINEL as UNKNOWN } from "../../policy/sentinels";
-export { UNKNOWN };
+/**
+ * The engine's unknown value on the wire (an unknown string: @pulumi/pulumi runtime/rpc.ts unknownValue; the
+ * start-up check, sdk-contract.ts, compares it with the SDK's). A policy pack reading plans compares with the same.
+ */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 export interface PlannedResource {
     urn: string;

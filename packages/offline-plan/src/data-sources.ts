@@ -146,8 +146,9 @@ function secretVersion(args: Args, context: Context): Record<string, unknown> {
         arn,
         secretArn: arn,
         region,
-        // A database credentials document, the commonest content; secret, as the provider marks it.
-        secretString: context.secret(JSON.stringify({ engine: "postgres", username: "oauth2admin", password: "mock-replicated-db-password", dbname: "oauth2db", port: 5432 })),
+        // A secret's content cannot be read offline: a generic database credentials document (the commonest
+        // content, with the engine's default user and database) stands in; secret, as the provider marks it.
+        secretString: context.secret(JSON.stringify({ engine: "postgres", username: "postgres", password: "mock-secret-password", dbname: "postgres", port: 5432 })),
         secretBinary: context.secret(""),
         versionId: args.versionId ?? versionId,
         versionStages: [String(args.versionStage ?? "AWSCURRENT")],

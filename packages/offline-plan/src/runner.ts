@@ -24,6 +24,12 @@ const CHILD = path.join(__dirname, "child.ts");
  */
 export const TS_REGISTER = path.resolve(__dirname, "..", "register.cjs");
 
+/**
+ * The node_modules our own @pulumi/pulumi is installed in (the workspace's, or the package's own when it is
+ * installed alone): where a program without node_modules finds the SDK and its providers.
+ */
+export const OUR_NODE_MODULES = path.resolve(path.dirname(require.resolve("@pulumi/pulumi/package.json")), "..", "..");
+
 /** How the child process ended. */
 export interface Ended {
     code: number | null;
@@ -96,7 +102,7 @@ export class PlanningChild {
         const child = spawn(process.execPath, ["--require", TS_REGISTER, CHILD, this.stackFile], {
             // A program without its own node_modules (another team's, checked with --program) resolves
             // @pulumi/* from ours; its own node_modules, when present, still come first.
-            env: { ...process.env, NODE_PATH: [process.env.NODE_PATH, path.resolve(__dirname, "..", "..", "node_modules")].filter(Boolean).join(path.delimiter) },
+            env: { ...process.env, NODE_PATH: [process.env.NODE_PATH, OUR_NODE_MODULES].filter(Boolean).join(path.delimiter) },
             stdio: ["ignore", "pipe", "pipe", "ipc"],
         });
         this.output = "";

@@ -11,6 +11,7 @@ import "./lazy-closure-modules";
 import * as path from "path";
 import { PlanBatch, resultsOf } from "./protocol";
 import { runBatch } from "./mock-runtime";
+import { OUR_NODE_MODULES } from "./runner";
 import { PlanResult, shareablePlan } from "./model";
 import { formatPlan } from "./format";
 import {
@@ -60,8 +61,7 @@ async function planHere(programDir: string, stacks: string[], extra: Omit<PlanBa
     // The program runs in its own directory, as under the Pulumi CLI and in the library's child: a program
     // reading `./www` or `./Pulumi.README.md` finds them wherever the CLI was started.
     process.chdir(programDir);
-    const ours = path.resolve(__dirname, "..", "..", "node_modules");
-    process.env.NODE_PATH = [process.env.NODE_PATH, ours].filter(Boolean).join(path.delimiter);
+    process.env.NODE_PATH = [process.env.NODE_PATH, OUR_NODE_MODULES].filter(Boolean).join(path.delimiter);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     (require("module") as { _initPaths(): void })._initPaths();
     // A rejection that arrives after its stack is done must not end the run: each stack reports its own.

@@ -1,8 +1,8 @@
 /**
  * Imported first by the CLIs and the planning child: modules under node_modules compile with source maps off.
  *
- * tools/register.cjs turns Node's source maps on, which the planner needs for the checked program's own stack frames (a
- * program's failure is reported at its file:line, tools/plan/program-errors.ts). With them on, Node reads
+ * register.cjs turns Node's source maps on, which the planner needs for the checked program's own stack frames (a
+ * program's failure is reported at its file:line, program-errors.ts). With them on, Node reads
  * and parses the .js.map of every module it compiles, and the SDK and the providers ship one per file:
  * about a fifth of a plan's CPU for maps nobody reads. Program files still compile with maps on.
  */

@@ -90,7 +90,11 @@ export function computedState(type: string, name: string, declared: Record<strin
             // The engine's default port: 3306 for MySQL and MariaDB, 5432 for PostgreSQL (and the rest, here).
             state.port = inputs.port ?? (/mysql|mariadb/.test(String(inputs.engine ?? "")) ? 3306 : 5432);
             state.endpoint = `${state.address}:${state.port}`;
-            state.dbName = inputs.dbName ?? "oauth2db";
+            // The provider's: the database the instance creates, none when none is named (""); a read replica's is
+            // its source's, which is not known here, so it stays unknown (unmodelledOutputs).
+            if (inputs.dbName !== undefined || inputs.replicateSourceDb === undefined) {
+                state.dbName = inputs.dbName ?? "";
+            }
             state.resourceId = `db-${mockUuid(name).replace(/-/g, "").slice(0, 26).toUpperCase()}`;
             break;
         }

@@ -35,7 +35,7 @@ import {
     unknownCheckingProxy,
     UnknownValueError,
 } from "@pulumi/policy";
-import { PlannedResource, PlanResult, UNKNOWN, unwrapSecrets } from "../plan/model";
+import { PlannedResource, PlanResult, UNKNOWN, unwrapSecrets } from "./model";
 
 export interface Violation {
     policy: string;

@@ -1,5 +1,5 @@
 /**
- * The planning child as its callers see it (tools/plan/runner.ts): results streamed one stack at a time in
+ * The planning child as its callers see it (packages/offline-plan/src/runner.ts): results streamed one stack at a time in
  * dependency order, a failing stack named after the stacks already planned, and a program that ends the
  * process itself (process.exit) named with its stack and exit code, in both the streaming and the file mode.
  */
@@ -7,10 +7,10 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PlanResult } from "../tools/plan/model";
-import { planInOrder, startPlanInOrder } from "../tools/plan/order";
-import { PlanError } from "../tools/plan/runner";
-import { PlanningServer } from "../tools/plan/server";
+import { PlanResult } from "../src/model";
+import { planInOrder, startPlanInOrder } from "../src/order";
+import { PlanError } from "../src/runner";
+import { PlanningServer } from "../src/server";
 
 /** A project of three stacks; `edge` references `core`; a stack's `failure` config makes the program fail. */
 function project(failures: Record<string, "throw" | "exit">): string {

@@ -7,11 +7,11 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { callDataSource, isKnownDataSource, LookupLog } from "../tools/plan/data-sources";
-import { listStacks, loadStackSettings, stacksToPlan } from "../tools/plan/stack-settings";
-import { planOrderFor, requestedResults } from "../tools/plan/dependencies";
-import { planInOrder } from "../tools/plan/order";
-import { PlanError } from "../tools/plan/runner";
+import { callDataSource, isKnownDataSource, LookupLog } from "../src/data-sources";
+import { listStacks, loadStackSettings, stacksToPlan } from "../src/stack-settings";
+import { planOrderFor, requestedResults } from "../src/dependencies";
+import { planInOrder } from "../src/order";
+import { PlanError } from "../src/runner";
 
 const context = { region: "us-east-1", secret: (value: unknown) => ({ secret: value }) };
 const SSM = "aws:ssm/getParameter:getParameter";

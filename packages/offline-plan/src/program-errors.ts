@@ -1,6 +1,6 @@
 /**
  * A program's failure as its author needs to read it: the program's own error message and the file:line of
- * the program that raised it (tools/register.cjs turns source maps on, so Node maps stack frames back to the TypeScript source), never the SDK's
+ * the program that raised it (register.cjs turns source maps on, so Node maps stack frames back to the TypeScript source), never the SDK's
  * "N promises were still active". A missing package is one line naming it.
  */
 import * as fs from "fs";

@@ -1,0 +1,79 @@
+/**
+ * The package's own shape: its modules import each other without a circle (issue 24: runner, mock-runtime
+ * and dependencies did), and nothing outside the package but Node's modules and its declared dependencies.
+ */
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { builtinModules } from "module";
+
+const SRC = path.resolve(__dirname, "..", "src");
+const PKG = JSON.parse(fs.readFileSync(path.resolve(__dirname, "..", "package.json"), "utf8")) as { dependencies?: object; peerDependencies?: object };
+
+/** Every module specifier a source file imports or requires (type-only imports included). */
+export function specifiers(source: string): string[] {
+    const found: string[] = [];
+    const code = source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+    for (const match of code.matchAll(/(?:^|\n)\s*(?:import|export)\b[^;'"]*?from\s+["']([^"']+)["']|(?:^|\n)\s*import\s+["']([^"']+)["']|\brequire\(\s*["']([^"']+)["']\s*\)/g)) {
+        found.push(match[1] ?? match[2] ?? match[3]);
+    }
+    return found;
+}
+
+/** A circle of local imports in `graph`, as the files on it, or undefined. */
+export function findCycle(graph: Map<string, string[]>): string[] | undefined {
+    const state = new Map<string, "visiting" | "done">();
+    const trail: string[] = [];
+    const visit = (file: string): string[] | undefined => {
+        if (state.get(file) === "done") {
+            return undefined;
+        }
+        if (state.get(file) === "visiting") {
+            return [...trail.slice(trail.indexOf(file)), file];
+        }
+        state.set(file, "visiting");
+        trail.push(file);
+        for (const next of graph.get(file) ?? []) {
+            const cycle = visit(next);
+            if (cycle) {
+                return cycle;
+            }
+        }
+        trail.pop();
+        state.set(file, "done");
+        return undefined;
+    };
+    for (const file of graph.keys()) {
+        const cycle = visit(file);
+        if (cycle) {
+            return cycle;
+        }
+    }
+    return undefined;
+}
+
+describe("offline-plan: the package's structure", () => {
+    const files = fs.readdirSync(SRC).filter((f) => f.endsWith(".ts"));
+    const imports = new Map(files.map((f) => [f, specifiers(fs.readFileSync(path.join(SRC, f), "utf8"))]));
+
+    it("finds a circle when there is one (the check itself)", () => {
+        assert.deepEqual(findCycle(new Map([["runner.ts", ["mock-runtime.ts"]], ["mock-runtime.ts", ["dependencies.ts"]], ["dependencies.ts", ["runner.ts"]]])), ["runner.ts", "mock-runtime.ts", "dependencies.ts", "runner.ts"]);
+        assert.deepEqual(specifiers('import type { A } from "./a";\nimport "./b";\nconst c = require("./c");'), ["./a", "./b", "./c"]);
+    });
+
+    it("has no import circle among its modules", () => {
+        const graph = new Map([...imports].map(([file, specs]) => [file, specs.filter((s) => s.startsWith("./")).map((s) => `${path.basename(s)}.ts`)]));
+        assert.equal(findCycle(graph)?.join(" -> "), undefined);
+    });
+
+    it("imports only Node's modules, its own files and its declared dependencies and peers", () => {
+        const declared = new Set([...Object.keys(PKG.dependencies ?? {}), ...Object.keys(PKG.peerDependencies ?? {})]);
+        const strays = [...imports].flatMap(([file, specs]) =>
+            specs
+                .filter((s) => !s.startsWith("./") && !builtinModules.includes(s.replace(/^node:/, "")))
+                .filter((s) => !declared.has(s.startsWith("@") ? s.split("/").slice(0, 2).join("/") : s.split("/")[0]))
+                .map((s) => `${file}: ${s}`),
+        );
+        assert.deepEqual(strays, []);
+    });
+});
