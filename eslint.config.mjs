@@ -25,7 +25,7 @@ const INTO_PACKAGE = { regex: "^(\\.\\./)+packages(/|$)", message: "the project 
 const LAYERS = {
     "packages/*/src/**/*.ts": [OUT_OF_PACKAGE],
     "packages/*/test/**/*.ts": [OUT_OF_PACKAGE],
-    "tools/**/*.ts": [INTO_PACKAGE],
+    "tools/**/*.ts": [INTO_PACKAGE, { regex: "^(\\.\\./)+test(/|$)", message: "tools/ import nothing of test/ (local servers and script runners are tools/sandbox)" }],
     "test/**/*.ts": [INTO_PACKAGE],
     "bench/**/*.ts": [INTO_PACKAGE],
     "lib/**/*.ts": [UP("components", "stacks", "index"), BESIDE, PLANNER, POLICY, { regex: "^@pulumi/", message: "lib/ is dependency-free: no Pulumi SDK" }],
@@ -51,8 +51,9 @@ export default tseslint.config(
         },
     },
     {
-        // Tests walk planned resources' wire-format JSON (inputs of any resource type) by path.
-        files: ["test/**/*.ts"],
+        // Tests walk planned resources' wire-format JSON (inputs of any resource type) by path; tools/sandbox
+        // (the tests' and the drill's local servers) returns the AWS API's JSON as it comes.
+        files: ["test/**/*.ts", "tools/sandbox/**/*.ts"],
         rules: {
             "@typescript-eslint/no-explicit-any": "off",
         },

@@ -24,9 +24,9 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { authorizationRowsSql, clientRowsSql, consentRowsSql, SCHEMA_SQL } from "../test/support/oauth2-schema";
-import { baseEnv, createBucket, passphraseFile, SCRIPTS } from "../test/support/scripts";
-import { MotoServer, PG_BIN, PgServer } from "../test/support/servers";
+import { authorizationRowsSql, clientRowsSql, consentRowsSql, SCHEMA_SQL } from "../tools/sandbox/oauth2-schema";
+import { baseEnv, createBucket, passphraseFile, SCRIPTS } from "../tools/sandbox/scripts";
+import { MotoServer, PG_BIN, PgServer } from "../tools/sandbox/servers";
 
 const CLIENTS = 500;
 const BATCH = 50_000;

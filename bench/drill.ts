@@ -11,8 +11,8 @@
  */
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { baseEnv, getObject } from "../test/support/scripts";
-import { PG_BIN } from "../test/support/servers";
+import { baseEnv, getObject } from "../tools/sandbox/scripts";
+import { PG_BIN } from "../tools/sandbox/servers";
 import { runDrill } from "../tools/drill/scenarios";
 import { formatReport } from "../tools/drill/report";
 import { BUCKET, type DrillWorld } from "../tools/drill/world";

@@ -65,6 +65,8 @@ describe("layers: imports point down only (ESLint no-restricted-imports)", funct
         await allowed("packages/offline-plan/test/plan-runner.test.ts", 'import { UNKNOWN } from "../src/model";');
         await refused("tools/check/core.ts", 'import { planInOrder } from "../../packages/offline-plan/src/order";', "by its name");
         await allowed("tools/check/core.ts", 'import { planInOrder } from "offline-plan/src/order";');
+        await refused("tools/drill/world.ts", 'import { PgServer } from "../../test/support/servers";', "import nothing of test/");
+        await allowed("tools/drill/world.ts", 'import { PgServer } from "../sandbox/servers";');
     });
 
     it("lets lib/retention.ts alone re-export the policy pack's retention table", async () => {

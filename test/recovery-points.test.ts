@@ -21,7 +21,7 @@ import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { CreateDBInstanceCommand, CreateDBInstanceReadReplicaCommand, CreateDBSnapshotCommand, RDSClient } from "@aws-sdk/client-rds";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
-import { MotoServer } from "./support/servers";
+import { MotoServer } from "../tools/sandbox/servers";
 import { main } from "../tools/recovery-points/cli";
 import { ClientFactory, ClientOptions, explain } from "../tools/recovery-points/collect";
 import type { RecoveryPoint, Report } from "../tools/recovery-points/points";

@@ -14,7 +14,7 @@ import { readReports, writeReport, type DrillReport } from "../../tools/drill/re
 import { runDrill } from "../../tools/drill/scenarios";
 import { TS_REGISTER } from "offline-plan/src/runner";
 import { renderHtml } from "../../tools/report/html";
-import { REPO } from "../support/scripts";
+import { REPO } from "../../tools/sandbox/scripts";
 
 function assertCommon(report: DrillReport, steps: string[]): void {
     assert.deepEqual(report.steps.map((s) => s.name), ["set up", ...steps]);

@@ -6,7 +6,7 @@
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import { checksumSql, OAUTH2_TABLES, seedSql } from "../support/oauth2-schema";
+import { checksumSql, OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
 import {
     createSecret,
     explain,
@@ -21,8 +21,8 @@ import {
     ScriptResult,
     timedRun,
     useScriptServers,
-} from "../support/scripts";
-import { freePort, MotoServer, PgServer } from "../support/servers";
+} from "../../tools/sandbox/scripts";
+import { freePort, MotoServer, PgServer } from "../../tools/sandbox/servers";
 
 const SIZE = { clients: 8, authorizations: 60, consents: 12 };
 

@@ -7,9 +7,9 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { legacyBackup } from "../support/legacy-backup";
-import { checksumSql, EXTRA_OBJECTS_SQL, OAUTH2_TABLES, SchemaRelease, seedSql } from "../support/oauth2-schema";
-import { explain, getObject, listKeys, putObject, runScript, scriptEnv, ScriptResult, useScriptServers } from "../support/scripts";
-import { MotoServer, PgServer } from "../support/servers";
+import { checksumSql, EXTRA_OBJECTS_SQL, OAUTH2_TABLES, SchemaRelease, seedSql } from "../../tools/sandbox/oauth2-schema";
+import { explain, getObject, listKeys, putObject, runScript, scriptEnv, ScriptResult, useScriptServers } from "../../tools/sandbox/scripts";
+import { MotoServer, PgServer } from "../../tools/sandbox/servers";
 import { lossyPgRestore } from "../support/shims";
 
 const SIZE = { clients: 14, authorizations: 120, consents: 30 };

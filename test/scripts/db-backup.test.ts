@@ -7,7 +7,7 @@ import { spawnSync } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { checksumSql, OAUTH2_TABLES, seedSql } from "../support/oauth2-schema";
+import { checksumSql, OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
 import {
     aws,
     createBucket,
@@ -22,8 +22,8 @@ import {
     ScriptResult,
     startScript,
     useScriptServers,
-} from "../support/scripts";
-import { freePort, MotoServer, PgServer } from "../support/servers";
+} from "../../tools/sandbox/scripts";
+import { freePort, MotoServer, PgServer } from "../../tools/sandbox/servers";
 import { failingPgDump, frozenSecondDate, racingPgDump, refusingDumpUploads, slowPgDump, slowPgRestore } from "../support/shims";
 
 const SIZE = { clients: 20, authorizations: 600, consents: 150 };

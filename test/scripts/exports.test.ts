@@ -8,9 +8,9 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
-import { seedSql } from "../support/oauth2-schema";
-import { createBucket, createSecret, explain, getObject, listKeys, listVersions, rotateSecret, runScript, scriptEnv, useScriptServers } from "../support/scripts";
-import { freePort, LOCALHOST, MotoServer, PgServer } from "../support/servers";
+import { seedSql } from "../../tools/sandbox/oauth2-schema";
+import { createBucket, createSecret, explain, getObject, listKeys, listVersions, rotateSecret, runScript, scriptEnv, useScriptServers } from "../../tools/sandbox/scripts";
+import { freePort, LOCALHOST, MotoServer, PgServer } from "../../tools/sandbox/servers";
 import { fakeKubectl } from "../support/shims";
 
 

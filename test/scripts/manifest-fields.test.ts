@@ -9,7 +9,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { SCRIPTS } from "../support/scripts";
+import { SCRIPTS } from "../../tools/sandbox/scripts";
 
 const FIELDS = ["status", "database", "object_key", "size_bytes", "sha256", "compression", "schema", "finished_at", "format_of_dump",
     ".passphrase.secret_arn", ".passphrase.version_id", ".schema_definition.sha256", "passphrase", "row_counts", ".list[0]", '.["a.b"]', "flag", "empty", "multi", "missing"];

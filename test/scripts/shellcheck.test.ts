@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as os from "os";
 import { shellcheck, shellScripts } from "../../tools/shellcheck";
-import { SCRIPTS } from "../support/scripts";
+import { SCRIPTS } from "../../tools/sandbox/scripts";
 
 const scripts = fs.readdirSync(SCRIPTS).filter((f) => f.endsWith(".sh")).sort();
 

@@ -7,8 +7,8 @@ import { spawnSync } from "child_process";
 import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { putObject } from "./scripts";
-import { MotoServer, PG_BIN, PgServer } from "./servers";
+import { putObject } from "../../tools/sandbox/scripts";
+import { MotoServer, PG_BIN, PgServer } from "../../tools/sandbox/servers";
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv, input?: Buffer): Buffer {
     const result = spawnSync(command, args, { env, input, maxBuffer: 512 * 1024 * 1024 });

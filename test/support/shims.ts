@@ -4,7 +4,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { PG_BIN } from "./servers";
+import { PG_BIN } from "../../tools/sandbox/servers";
 
 function write(dir: string, name: string, body: string): string {
     const file = path.join(dir, name);

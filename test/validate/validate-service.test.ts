@@ -6,9 +6,9 @@
  * by a key the JWKS does not serve; plus a server on another database and the job's own sources failing.
  */
 import { strict as assert } from "assert";
-import { SCHEMA_SQL } from "../support/oauth2-schema";
-import { createBucket, createSecret, explain, putObject, rotateSecret, runScript, ScriptResult } from "../support/scripts";
-import { freePort, LOCALHOST, MotoServer, PgServer } from "../support/servers";
+import { SCHEMA_SQL } from "../../tools/sandbox/oauth2-schema";
+import { createBucket, createSecret, explain, putObject, rotateSecret, runScript, ScriptResult } from "../../tools/sandbox/scripts";
+import { freePort, LOCALHOST, MotoServer, PgServer } from "../../tools/sandbox/servers";
 import { ecSigningKey, OidcServer, publicJwks, rsaSigningKey, smokeClientSql, type PrivateJwk } from "../../tools/drill/oidc-server";
 
 const CLIENT_ID = "dr-smoke-test";

@@ -11,8 +11,8 @@
  * RTO is measured from the failure to the validation's PASS; RPO counts the acknowledged writes (tokens the
  * server returned before the failure) that the recovered database does not hold.
  */
-import type { ScriptResult } from "../../test/support/scripts";
-import { runScript } from "../../test/support/scripts";
+import type { ScriptResult } from "../sandbox/scripts";
+import { runScript } from "../sandbox/scripts";
 import { OBJECTIVES, type DrillReport, type DrillStep, type Scenario } from "./report";
 import { DrillWorld, type Ack, dbUrl } from "./world";
 

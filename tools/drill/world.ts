@@ -10,9 +10,9 @@ import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { OAUTH2_TABLES, seedSql } from "../../test/support/oauth2-schema";
-import { createBucket, createSecret, passphraseFile, putObject, runScript, ScriptResult } from "../../test/support/scripts";
-import { LOCALHOST, MotoServer, PG_BIN, PgServer } from "../../test/support/servers";
+import { OAUTH2_TABLES, seedSql } from "../sandbox/oauth2-schema";
+import { createBucket, createSecret, passphraseFile, putObject, runScript, ScriptResult } from "../sandbox/scripts";
+import { LOCALHOST, MotoServer, PG_BIN, PgServer } from "../sandbox/servers";
 import { OidcServer, rsaSigningKey, smokeClientSql } from "./oidc-server";
 
 export const SMOKE_CLIENT = "oauth2-dr-smoke-test";

@@ -1,5 +1,5 @@
 /**
- * Running the backup scripts from tests and the benchmark: a child process with a controlled
+ * Running the backup scripts from the tests, the DR drill and the benchmark (tools/sandbox): a child process with a controlled
  * environment (PostgreSQL 15 binaries first on PATH, the moto endpoint, a passphrase file), and helpers
  * to seed the bucket and read it back with the AWS CLI.
  */

@@ -2,7 +2,7 @@
 """aws-rpc.py: the tests' own AWS calls against moto, from one resident botocore process.
 
 The tests set up and inspect moto (buckets, objects, versions, secrets) between script runs; one `aws` CLI
-process per call cost half a second each, most of a script test's time. test/support/scripts.ts starts this
+process per call cost half a second each, most of a script test's time. tools/sandbox/scripts.ts starts this
 once per moto server and calls it synchronously with curl over a Unix socket:
 
   POST /call  {"service": "s3", "operation": "list_object_versions", "params": {...}}
