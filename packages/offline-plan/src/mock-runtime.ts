@@ -30,6 +30,7 @@ import {
     ApplyFrame,
     applyTracking,
     recordUndefinedProperties,
+    sdkDirOf,
     STACK_REFERENCE,
     trackApplies,
     undefinedProperties,
@@ -38,6 +39,7 @@ import {
     withoutPromiseStacks,
     withoutSourcePositions,
 } from "./sdk-patches";
+import { checkSdkContract } from "./sdk-contract";
 import { runCapturingFailures, runExitHooks, withProgramExitListeners } from "./exit-hooks";
 
 export type { BatchOutcome, PlanBatch, RunOptions } from "./protocol";
@@ -80,6 +82,7 @@ export function secretUnknownsKept(value: unknown): Record<string, unknown> {
 
 export async function runProgram(options: RunOptions): Promise<PlanResult> {
     const programDir = path.resolve(options.programDir);
+    checkSdkContract(sdkDirOf(programDir));
     const pulumi = sdkFor(programDir);
     withoutPromiseStacks(programDir);
     withoutSourcePositions(pulumi);
