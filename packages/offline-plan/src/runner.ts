@@ -84,17 +84,26 @@ export class PlanningChild {
         return result;
     }
 
-    /** Stops the child (`graceful`: lets it exit on its own once disconnected); batches still waiting fail. */
-    close(graceful = false): void {
+    /** Stops the child; batches still waiting fail. */
+    close(): void {
         const child = this.child;
         this.child = undefined;
-        if (child && graceful && child.connected) {
-            child.disconnect();
-        } else {
-            child?.kill("SIGTERM");
-        }
+        child?.kill("SIGTERM");
         process.off("exit", this.onExit);
         fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+
+    /** Disconnects from an idle child and resolves once it has exited on its own (nothing left behind). */
+    async finish(): Promise<void> {
+        const child = this.child;
+        if (child && child.connected && child.exitCode === null && child.signalCode === null) {
+            const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+            // Waited on: the idle child was unref'd, and the caller's process must not end before it does.
+            child.ref();
+            child.disconnect();
+            await exited;
+        }
+        this.close();
     }
 
     private start(): ChildProcess {
@@ -183,8 +192,18 @@ export function startBatch(batch: PlanBatch): StartedBatch {
             received.push(result);
             notify();
         })
+        .then(
+            async (all) => {
+                // As the child's own exit: its process is reaped before the batch is done, never left behind.
+                await child.finish();
+                return all;
+            },
+            (err: unknown) => {
+                child.close();
+                throw err;
+            },
+        )
         .finally(() => {
-            child.close(true);
             done = true;
             notify();
         });

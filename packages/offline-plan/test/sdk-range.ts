@@ -10,8 +10,10 @@
  * packages, as the language host would load them). Programs that import packages outside the set
  * (@pulumi/awsx, @pulumi/azure-native, @pulumi/kubernetes) are listed as not planned. A plan is "same" when
  * every resource (type, name) and its inputs match, "differs" otherwise (the providers disagree: v6 and v7
- * do not register the same inputs), "FAILED" when a plan that succeeds with ours fails with the set (or the
- * reverse). Exit 1 on any FAILED.
+ * do not register the same inputs), "the program's own error" when the program fails at its own file:line
+ * with the set only (it uses what the set's provider does not have: a v7 resource under v6), "FAILED" when
+ * a plan that succeeds with ours fails otherwise with the set (the planner's failure), or the reverse.
+ * Exit 1 on any FAILED.
  *
  *   node --require ./packages/offline-plan/register.cjs packages/offline-plan/test/sdk-range.ts [CORPUS_DIR]
  */
@@ -79,6 +81,9 @@ function compare(ours: Outcome, theirs: Outcome): string {
     if (!ours.ok || !theirs.ok) {
         if (!ours.ok && !theirs.ok) {
             return "same (both fail)";
+        }
+        if (!theirs.ok && /^[\w./-]+\.(ts|js|mjs):\d+:\d+: /.test(theirs.error)) {
+            return `the program's own error with this set (the providers disagree): ${theirs.error}`;
         }
         return `FAILED: ${!theirs.ok ? theirs.error : "planned with the set, fails with ours: " + (ours as { error: string }).error}`;
     }
