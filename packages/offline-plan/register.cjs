@@ -37,7 +37,7 @@ const OPTIONS = {
     keepNames: true,
     logLevel: "silent",
 };
-const CACHE_DIR = path.join(os.tmpdir(), `oauth2-dr-ts-${typeof process.getuid === "function" ? process.getuid() : "user"}`);
+const CACHE_DIR = path.join(os.tmpdir(), `offline-plan-ts-${typeof process.getuid === "function" ? process.getuid() : "user"}`);
 const CACHE_SALT = JSON.stringify([esbuild.version, OPTIONS, 2]);
 
 /** Per directory, the nearest tsconfig.json's text: looked up once per process, not once per module load. */
@@ -130,9 +130,9 @@ function typeScriptTwin(request, parent) {
     return request.replace(/js$/, "ts");
 }
 
-if (!(Module._extensions[".ts"] && Module._extensions[".ts"].oauth2DrRegister)) {
+if (!(Module._extensions[".ts"] && Module._extensions[".ts"].offlinePlanRegister)) {
     process.setSourceMapsEnabled(true);
-    compileTypeScript.oauth2DrRegister = true;
+    compileTypeScript.offlinePlanRegister = true;
     Module._extensions[".ts"] = compileTypeScript;
     Module._extensions[".cts"] = compileTypeScript;
     const resolveFilename = Module._resolveFilename;

@@ -1,6 +1,6 @@
 /**
  * Which stacks a plan needs, in which order: a stack whose configuration names another stack of the project
- * (`primaryStack: organization/oauth2-dr/prod`) is planned after it, with its outputs behind the
+ * (`primaryStack: acme/shop/prod`) is planned after it, with its outputs behind the
  * StackReference. Read from the stack files alone, so the planning child can work it out itself
  * (child.ts) and its parent need not load a YAML parser before starting it.
  */

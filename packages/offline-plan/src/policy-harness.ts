@@ -100,7 +100,7 @@ function throwNotApplicable(reason?: string): never {
     throw new NotApplicableError(reason);
 }
 
-/** policy.js isStackPolicy / isResourcePolicy: one policy may be both (oauth2-dr-settings is). */
+/** policy.js isStackPolicy / isResourcePolicy: one policy may be both (a settings policy often is). */
 const isStackPolicy = (p: Policies[number]): p is StackValidationPolicy => typeof (p as StackValidationPolicy).validateStack === "function";
 const isResourcePolicy = (p: Policies[number]): p is ResourceValidationPolicy => (p as ResourceValidationPolicy).validateResource !== undefined;
 

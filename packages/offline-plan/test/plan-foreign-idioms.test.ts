@@ -45,7 +45,7 @@ describe("offline lookups used by component libraries", () => {
 describe("the stacks a run plans", () => {
     let dir: string;
     beforeEach(() => {
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-stacks-"));
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "offline-plan-stacks-"));
         fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: acme-site\nruntime: nodejs\n");
     });
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));

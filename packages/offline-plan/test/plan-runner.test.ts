@@ -14,7 +14,7 @@ import { PlanningServer } from "../src/server";
 
 /** A project of three stacks; `edge` references `core`; a stack's `failure` config makes the program fail. */
 function project(failures: Record<string, "throw" | "exit">): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-runner-"));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "offline-plan-runner-"));
     fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: relay\nruntime: nodejs\n");
     const stackFile = (stack: string, config: Record<string, string>) =>
         fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), `config:\n${Object.entries(config).map(([k, v]) => `  relay:${k}: ${v}\n`).join("") || "  {}\n"}`);
