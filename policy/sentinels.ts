@@ -1,6 +1,6 @@
 /**
  * The engine's unknown values as they travel on the wire. Kept in a module without imports so that the
- * offline planner (packages/offline-plan/src/model.ts) writes the same sentinel the policies read, without loading
+ * offline planner (packages/offline-plan/src/model.ts, its own constant: test/unknown-sentinel.test.ts) writes the same sentinel the policies read, without loading
  * @pulumi/policy into the planning process.
  */
 
