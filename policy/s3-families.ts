@@ -147,6 +147,8 @@ export interface ReplicationRuleView {
     status: unknown;
     prefix: unknown;
     destination: unknown;
+    /** Replication Time Control's minutes, when the rule sets it. */
+    replicationMinutes: unknown;
 }
 
 /** Replication rules of a BucketReplicationConfig or of a bucket's inline replication configuration. */
@@ -167,7 +169,13 @@ export function replicationRulesOf(type: string, props: unknown): ReplicationRul
         const filter = type === T.bucketV2 ? read(rule, "filters", 0) : read(rule, "filter");
         const prefix = read(filter, "prefix") ?? read(filter, "and", "prefix") ?? read(rule, "prefix");
         const destination = type === T.bucketV2 ? read(rule, "destinations", 0, "bucket") : read(rule, "destination", "bucket");
-        return { status: read(rule, "status"), prefix, destination };
+        const replicationMinutes =
+            type === T.bucketV2
+                ? read(rule, "destinations", 0, "replicationTimes", 0, "minutes")
+                : type === T.bucket
+                  ? read(rule, "destination", "replicationTime", "minutes")
+                  : read(rule, "destination", "replicationTime", "time", "minutes");
+        return { status: read(rule, "status"), prefix, destination, replicationMinutes };
     });
 }
 
