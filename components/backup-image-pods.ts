@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as corev1 from "@pulumi/kubernetes/core/v1";
 import type * as k8sInput from "@pulumi/kubernetes/types/input";
 import * as iam from "@pulumi/aws/iam";
+import type { ContainerResources } from "../lib/schedule";
 
 /** The namespace of the backup, export, verification and validation pods. */
 export const BACKUP_NAMESPACE = "oauth2-system";
@@ -160,11 +161,6 @@ export function scriptVolumes(scriptsConfigMapName: pulumi.Input<string>, scratc
         // Scratch in memory: GNUPGHOME, fifos, small encrypted exports; never a full-size dump.
         { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: scratch } },
     ];
-}
-
-export interface ContainerResources {
-    requests: { cpu: string; memory: string };
-    limits: { cpu: string; memory: string };
 }
 
 /** One script of scripts/ run once in the backup image, hardened, as the given ServiceAccount. */

@@ -23,14 +23,13 @@ import * as corev1 from "@pulumi/kubernetes/core/v1";
 import * as rbacv1 from "@pulumi/kubernetes/rbac/v1";
 import { Provider } from "@pulumi/kubernetes/provider";
 import type * as k8sInput from "@pulumi/kubernetes/types/input";
-import { BackupJobSchedules, nextRun, validateCron } from "../lib/schedule";
+import { BackupJobResources, BackupJobSchedules, ContainerResources, nextRun, validateCron } from "../lib/schedule";
 import { DataClass, retentionRow } from "../lib/retention";
 import { AWS_REGION, DailyWindow, insideDailyWindow, OIDC_ISSUER, OIDC_PROVIDER_ARN, parseDailyWindow, POSTGRES_DATABASE_NAME } from "../lib/formats";
 import {
     appLabels,
     awsEnv,
     BACKUP_NAMESPACE,
-    ContainerResources,
     declareIrsaRole,
     declareIrsaServiceAccount,
     envVars,
@@ -53,12 +52,14 @@ export const SERVER_SECRET = "oauth2-server-secrets";
 
 export type BackupJobName = "db-backup" | "client-config-export" | "secrets-export" | "app-config-export" | "restore-verification";
 
-/** What the jobs run and as whom: the image, the cluster, the schedules and the cluster's OIDC provider. */
+/** What the jobs run and as whom: the image, the cluster, the schedules, their containers' resources and the cluster's OIDC provider. */
 export interface BackupJobsSettings {
     image: string;
     /** Path to a kubeconfig file, or the kubeconfig itself; empty means the ambient kubeconfig. */
     kubeconfig?: string;
     schedules: BackupJobSchedules;
+    /** Requests and limits of each job's container (the configuration's backupJobs.resources). */
+    resources: BackupJobResources;
     /** The EKS cluster's IAM OIDC provider and its issuer (without https://), for the jobs' IRSA role. */
     oidcProviderArn: string;
     oidcProviderUrl: string;
@@ -333,14 +334,12 @@ function declareScripts(name: string, scripts: Record<string, string>, opts: pul
     return { configMap, hash };
 }
 
-const SMALL = { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
-const LARGE = { requests: { cpu: "500m", memory: "256Mi" }, limits: { cpu: "2", memory: "768Mi" } };
-
 /** The five jobs: schedule, limits, deadlines and environment of each. */
 function jobSpecs(args: BackupJobsArgs): JobSpec[] {
     const suspendBackups = args.role === "standby" && !args.promoted;
     const verificationMode = args.verificationMode ?? (suspendBackups ? "snapshot" : "dump");
     const s = args.jobs.schedules;
+    const r = args.jobs.resources;
     const bucketEnv = awsEnv(args.bucketName, args.region);
     const passphraseEnv = envVars({ BACKUP_PASSPHRASE_SECRET_ID: args.secretArns.backupPassphrase });
     const dbEnv = postgresEnv({
@@ -354,17 +353,17 @@ function jobSpecs(args: BackupJobsArgs): JobSpec[] {
     return [
         {
             name: "db-backup", script: "db-backup.sh", dataClass: EXPORTED_CLASSES["db-backup"], schedule: s.dbBackup, suspended: suspendBackups,
-            startingDeadlineSeconds: 3600, activeDeadlineSeconds: 4 * 3600, backoffLimit: 2, resources: LARGE, scratch: "64Mi", kubernetesApi: false,
+            startingDeadlineSeconds: 3600, activeDeadlineSeconds: 4 * 3600, backoffLimit: 2, resources: r.dbBackup, scratch: "64Mi", kubernetesApi: false,
             env: [...bucketEnv, ...dbEnv, ...passphraseEnv],
         },
         {
             name: "client-config-export", script: "client-config-export.sh", dataClass: EXPORTED_CLASSES["client-config-export"], schedule: s.clientConfigExport, suspended: suspendBackups,
-            startingDeadlineSeconds: 300, activeDeadlineSeconds: 600, backoffLimit: 1, resources: SMALL, scratch: "256Mi", kubernetesApi: false,
+            startingDeadlineSeconds: 300, activeDeadlineSeconds: 600, backoffLimit: 1, resources: r.clientConfigExport, scratch: "256Mi", kubernetesApi: false,
             env: [...bucketEnv, ...dbEnv, ...passphraseEnv],
         },
         {
             name: "secrets-export", script: "secrets-export.sh", dataClass: EXPORTED_CLASSES["secrets-export"], schedule: s.secretsExport, suspended: suspendBackups,
-            startingDeadlineSeconds: 3600, activeDeadlineSeconds: 900, backoffLimit: 2, resources: SMALL, scratch: "64Mi", kubernetesApi: true,
+            startingDeadlineSeconds: 3600, activeDeadlineSeconds: 900, backoffLimit: 2, resources: r.secretsExport, scratch: "64Mi", kubernetesApi: true,
             env: [...bucketEnv, ...passphraseEnv, ...envVars({
                 NAMESPACE: BACKUP_NAMESPACE,
                 K8S_SECRET_NAME: SERVER_SECRET,
@@ -374,12 +373,12 @@ function jobSpecs(args: BackupJobsArgs): JobSpec[] {
         },
         {
             name: "app-config-export", script: "app-config-export.sh", dataClass: EXPORTED_CLASSES["app-config-export"], schedule: s.appConfigExport, suspended: suspendBackups,
-            startingDeadlineSeconds: 600, activeDeadlineSeconds: 600, backoffLimit: 1, resources: SMALL, scratch: "64Mi", kubernetesApi: true,
+            startingDeadlineSeconds: 600, activeDeadlineSeconds: 600, backoffLimit: 1, resources: r.appConfigExport, scratch: "64Mi", kubernetesApi: true,
             env: [...bucketEnv, ...envVars({ NAMESPACE: BACKUP_NAMESPACE })],
         },
         {
             name: "restore-verification", script: "restore-verification.sh", dataClass: "verification", schedule: s.restoreVerification, suspended: false,
-            startingDeadlineSeconds: 6 * 3600, activeDeadlineSeconds: 6 * 3600, backoffLimit: 0, resources: LARGE, scratch: "64Mi", kubernetesApi: false,
+            startingDeadlineSeconds: 6 * 3600, activeDeadlineSeconds: 6 * 3600, backoffLimit: 0, resources: r.restoreVerification, scratch: "64Mi", kubernetesApi: false,
             env: [...bucketEnv, ...dbEnv, ...passphraseEnv, ...envVars({
                 VERIFY_MODE: verificationMode,
                 DB_INSTANCE_IDENTIFIER: args.dbInstanceIdentifier,
