@@ -136,6 +136,11 @@ describe("configuration loader", () => {
         assert.deepEqual(jobs.resources.secretsExport.requests, { cpu: "0.1", memory: DEFAULT_JOB_RESOURCES.secretsExport.requests.memory });
         assert.deepEqual(jobs.resources.appConfigExport, DEFAULT_JOB_RESOURCES.appConfigExport);
         assert.deepEqual(parse("prod").backupJobs.resources, DEFAULT_JOB_RESOURCES);
+        // A limit below the (default) request, or a request above the (default) limit, is refused as Kubernetes would.
+        const resources = (value: unknown) => ({ "oauth2-dr:backupJobs": JSON.stringify({ resources: value }) });
+        rejects(resources({ dbBackup: { limits: { memory: "128Mi" } } }), "oauth2-dr:backupJobs.resources.dbBackup.limits.memory", "request 256Mi is above the limit 128Mi");
+        rejects(resources({ secretsExport: { requests: { cpu: 1 } } }), "oauth2-dr:backupJobs.resources.secretsExport.requests.cpu", "request 1 is above the limit 500m");
+        assert.equal(parse("prod", resources({ dbBackup: { requests: { memory: "1Gi" }, limits: { memory: "1Gi" } } })).backupJobs.resources.dbBackup.limits.memory, "1Gi");
     });
 
     it("checks nested keys where they stand: one line per problem, naming the nested key", () => {

@@ -62,13 +62,39 @@ const quantities = closedObject({
     memory: matching(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/, (v) => `"${v}" is not a memory quantity such as 256Mi or 1Gi`).optional(),
 });
 
+const QUANTITY_UNITS: Record<string, number> = { m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+
+/** A Kubernetes quantity as a number (CPUs, bytes), for comparing a request with its limit. */
+function quantityValue(quantity: string): number {
+    const m = /^(\d+(?:\.\d+)?)([a-zA-Z]*)$/.exec(quantity);
+    return m ? Number(m[1]) * (QUANTITY_UNITS[m[2]] ?? 1) : NaN;
+}
+
+/** Each job's requests over its limits, the defaults filled in: Kubernetes refuses a request above its limit. */
+function requestsWithinLimits(resources: Partial<Record<string, { requests?: { cpu?: string; memory?: string }; limits?: { cpu?: string; memory?: string } }>>, ctx: z.RefinementCtx): void {
+    for (const [job, given] of Object.entries(resources)) {
+        const defaults = DEFAULT_JOB_RESOURCES[job as keyof BackupJobResources];
+        if (!defaults || !given) {
+            continue;
+        }
+        for (const kind of ["cpu", "memory"] as const) {
+            const request = given.requests?.[kind] ?? defaults.requests[kind];
+            const limit = given.limits?.[kind] ?? defaults.limits[kind];
+            if (quantityValue(request) > quantityValue(limit)) {
+                const where = given.requests?.[kind] !== undefined ? "requests" : "limits";
+                ctx.addIssue({ code: "custom", path: [job, where, kind], message: `the ${kind} request ${request} is above the limit ${limit}; Kubernetes refuses such a container` });
+            }
+        }
+    }
+}
+
 /** backupJobs: the CronJobs' image, cluster, schedules, container resources and OIDC provider. */
 const backupJobsSection = section({
     enabled: boolean.optional(),
     kubeconfig: text.optional(),
     image: text.optional(),
     schedules: namedMap("job", BACKUP_JOB_KEYS, cron).optional(),
-    resources: namedMap("job", BACKUP_JOB_KEYS, closedObject({ requests: quantities.optional(), limits: quantities.optional() })).optional(),
+    resources: namedMap("job", BACKUP_JOB_KEYS, closedObject({ requests: quantities.optional(), limits: quantities.optional() })).superRefine(requestsWithinLimits).optional(),
     oidcProviderArn: matching(OIDC_PROVIDER_ARN, (v) => `"${v}" is not an IAM OIDC provider ARN`).optional(),
     oidcProviderUrl: matching(OIDC_ISSUER, (v) => `"${v}" is not an OIDC issuer without https://, e.g. oidc.eks.us-east-1.amazonaws.com/id/ABC`).optional(),
 });
