@@ -123,6 +123,22 @@ function isTypeOf(type: string, resourceClass: unknown): boolean {
     return typeof isInstance === "function" && isInstance({ __pulumiType: type }) === true;
 }
 
+/**
+ * A resource's `isType` and `asType`, made by a function so that the closures are not named one by one
+ * (the loader keeps names: every named closure costs a defineProperty, and a check makes one per resource).
+ */
+function typeChecks(type: string, props: Record<string, unknown>) {
+    return {
+        isType: (resourceClass: unknown) => isTypeOf(type, resourceClass),
+        asType: ((resourceClass: unknown) => (isTypeOf(type, resourceClass) ? props : undefined)) as ResourceValidationArgs["asType"],
+    };
+}
+
+/** The `reportViolation` of one policy on one resource (made by a function for the same reason). */
+function reporter(violations: Violation[], policy: string, resourceUrn: string, level: EnforcementLevel) {
+    return (message: string, urn?: string) => void violations.push({ policy, urn: urn ?? resourceUrn, message, enforcementLevel: level });
+}
+
 function entryOf(config: PackConfig | undefined, name: string): { enforcementLevel?: EnforcementLevel } & Record<string, unknown> {
     const entry = config?.[name];
     if (entry === undefined) {
@@ -217,8 +233,7 @@ export async function evaluateResourcePolicies(policies: Policies, stack: Prepar
         const props = stack.props[i];
         // What every policy's arguments share for this resource (the engine builds them per call, alike).
         const opts = optionsOf(resource);
-        const isType = (resourceClass: unknown) => isTypeOf(resource.type, resourceClass);
-        const asType = ((resourceClass: unknown) => (isTypeOf(resource.type, resourceClass) ? props : undefined)) as ResourceValidationArgs["asType"];
+        const { isType, asType } = typeChecks(resource.type, props);
         for (const { policy, level, getConfig } of active) {
             const validations = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource!];
             // The engine's fast path: a single typed validation does not run on other types.
@@ -227,7 +242,7 @@ export async function evaluateResourcePolicies(policies: Policies, stack: Prepar
                 continue;
             }
             const reported: EnforcementLevel = level === "remediate" ? "mandatory" : level;
-            const reportViolation = (message: string, urn?: string) => violations.push({ policy: policy.name, urn: urn ?? resource.urn, message, enforcementLevel: reported });
+            const reportViolation = reporter(violations, policy.name, resource.urn, reported);
             for (const validation of validations) {
                 // A typed validation (validateResourceOfType) of another type calls notApplicable with this reason
                 // (policy.js notApplicableType): recorded without the call and the throw.
@@ -280,8 +295,7 @@ export function policyResources(stack: PreparedStack): PolicyResource[] {
             opts: optionsOf(r),
             dependencies: [],
             propertyDependencies: {},
-            isType: (resourceClass) => isTypeOf(r.type, resourceClass),
-            asType: ((resourceClass: unknown) => (isTypeOf(r.type, resourceClass) ? props : undefined)) as PolicyResource["asType"],
+            ...typeChecks(r.type, props),
         };
         if (stack.providers[i]) {
             resource.provider = stack.providers[i];
