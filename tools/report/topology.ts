@@ -102,27 +102,20 @@ function stackConfigValue(plan: PlanResult, key: string): string | undefined {
 }
 
 /** A plan's resources as the policy pack's readers take them (props plain, property dependencies linked). */
-const stackResourcesOf = new WeakMap<PlanResult, StackResource[]>();
-
 function stackResources(plan: PlanResult): StackResource[] {
-    let resources = stackResourcesOf.get(plan);
-    if (!resources) {
-        const urns = (list: string[]) => list.map((urn) => ({ urn }));
-        resources = plan.resources.map((r) => ({
-            type: r.type,
-            name: r.name,
-            urn: r.urn,
-            props: props(r),
-            propertyDependencies: Object.fromEntries(Object.entries(r.propertyDependencies).map(([key, list]) => [key, urns(list)])),
-        })) as StackResource[];
-        stackResourcesOf.set(plan, resources);
-    }
-    return resources;
+    const urns = (list: string[]) => list.map((urn) => ({ urn }));
+    return plan.resources.map((r) => ({
+        type: r.type,
+        name: r.name,
+        urn: r.urn,
+        props: props(r),
+        propertyDependencies: Object.fromEntries(Object.entries(r.propertyDependencies).map(([key, list]) => [key, urns(list)])),
+    })) as StackResource[];
 }
 
 /** The plan indexed as the policy pack indexes a stack (buckets of every S3 family with their configuration). */
-function stackIndex(plan: PlanResult): StackIndex {
-    return indexStack(stackResources(plan), DEFAULT_SETTINGS);
+function stackIndex(resources: StackResource[]): StackIndex {
+    return indexStack(resources, DEFAULT_SETTINGS);
 }
 
 /**
@@ -130,7 +123,8 @@ function stackIndex(plan: PlanResult): StackIndex {
  * records and cross-region replicas); a stack that says nothing is drawn as a primary.
  */
 export function stackRoleOf(plan: PlanResult): string {
-    const role = stackRole(stackIndex(plan), stackResources(plan), new Map(), DEFAULT_SETTINGS);
+    const resources = stackResources(plan);
+    const role = stackRole(stackIndex(resources), resources, new Map(), DEFAULT_SETTINGS);
     return role === "unknown" ? "primary" : role;
 }
 
@@ -408,7 +402,7 @@ class TopologyBuilder {
      */
     private addBuckets({ plan, column, storageRegion }: StackScope): void {
         const planned = new Map(plan.resources.map((r) => [r.urn, r]));
-        for (const group of stackIndex(plan).buckets.values()) {
+        for (const group of stackIndex(stackResources(plan)).buckets.values()) {
             if (group.bucket) {
                 this.addBucket(group, group.bucket, planned.get(group.bucket.urn)!, column, storageRegion);
             }
