@@ -23,15 +23,21 @@ import * as corev1 from "@pulumi/kubernetes/core/v1";
 import * as rbacv1 from "@pulumi/kubernetes/rbac/v1";
 import { Provider } from "@pulumi/kubernetes/provider";
 import type * as k8sInput from "@pulumi/kubernetes/types/input";
-import * as iam from "@pulumi/aws/iam";
-import { BackupJobSchedules, nextRun, validateCron } from "../lib/schedule";
+import { BackupJobResources, BackupJobSchedules, ContainerResources, nextRun, validateCron } from "../lib/schedule";
 import { DataClass, retentionRow } from "../lib/retention";
-import { AWS_REGION, DailyWindow, insideDailyWindow, OIDC_ISSUER, OIDC_PROVIDER_ARN, parseDailyWindow } from "../lib/formats";
+import { AWS_REGION, DailyWindow, insideDailyWindow, OIDC_ISSUER, OIDC_PROVIDER_ARN, parseDailyWindow, POSTGRES_DATABASE_NAME } from "../lib/formats";
+import {
+    appLabels,
+    awsEnv,
+    BACKUP_NAMESPACE,
+    declareIrsaRole,
+    declareIrsaServiceAccount,
+    envVars,
+    postgresEnv,
+    scriptPodSpec,
+} from "./backup-image-pods";
 
-export const BACKUP_NAMESPACE = "oauth2-system";
 export const SCRIPTS_DIR = path.resolve(__dirname, "..", "scripts");
-/** Where the scripts ConfigMap is mounted in the job containers. */
-export const SCRIPTS_MOUNT = "/opt/oauth2-dr/scripts";
 /** The data class each backup/export job writes (audit logs are archived by Firehose, not by a job). */
 export const EXPORTED_CLASSES: Readonly<Record<Exclude<BackupJobName, "restore-verification">, DataClass>> = {
     "db-backup": "database",
@@ -43,17 +49,17 @@ export const EXPORTED_CLASSES: Readonly<Record<Exclude<BackupJobName, "restore-v
 export const JOB_PREFIXES: readonly string[] = Object.values(EXPORTED_CLASSES).map((dataClass) => retentionRow(dataClass).bucketPrefix);
 /** The Kubernetes secret of the authorization server that secrets-export backs up. */
 export const SERVER_SECRET = "oauth2-server-secrets";
-/** UID/GID of the non-root user of images/backup/Dockerfile. */
-export const BACKUP_UID = 10001;
 
 export type BackupJobName = "db-backup" | "client-config-export" | "secrets-export" | "app-config-export" | "restore-verification";
 
-/** What the jobs run and as whom: the image, the cluster, the schedules and the cluster's OIDC provider. */
+/** What the jobs run and as whom: the image, the cluster, the schedules, their containers' resources and the cluster's OIDC provider. */
 export interface BackupJobsSettings {
     image: string;
     /** Path to a kubeconfig file, or the kubeconfig itself; empty means the ambient kubeconfig. */
     kubeconfig?: string;
     schedules: BackupJobSchedules;
+    /** Requests and limits of each job's container (the configuration's backupJobs.resources). */
+    resources: BackupJobResources;
     /** The EKS cluster's IAM OIDC provider and its issuer (without https://), for the jobs' IRSA role. */
     oidcProviderArn: string;
     oidcProviderUrl: string;
@@ -104,7 +110,7 @@ interface JobSpec {
     startingDeadlineSeconds: number;
     activeDeadlineSeconds: number;
     backoffLimit: number;
-    resources: { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } };
+    resources: ContainerResources;
     /** Size limit of the /tmp emptyDir. */
     scratch: string;
     /** The job calls the Kubernetes API (kubectl): it needs the ServiceAccount token. */
@@ -157,7 +163,7 @@ export function validateBackupJobsArgs(args: BackupJobsArgs): void {
     if (!AWS_REGION.test(args.region ?? "")) {
         problems.push(`region "${args.region}" is not an AWS region such as us-east-1`);
     }
-    if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(args.databaseName ?? "")) {
+    if (!POSTGRES_DATABASE_NAME.test(args.databaseName ?? "")) {
         problems.push(`databaseName "${args.databaseName}" is not a PostgreSQL database name`);
     }
     if (!OIDC_PROVIDER_ARN.test(jobs.oidcProviderArn ?? "")) {
@@ -211,38 +217,21 @@ export function readScripts(dir = SCRIPTS_DIR): Record<string, string> {
 }
 
 const SERVICE_ACCOUNT = "oauth2-dr-backup";
-const COMMON_LABELS = {
-    "app.kubernetes.io/name": "oauth2-dr-backup",
-    "app.kubernetes.io/part-of": "oauth2-server",
-    "app.kubernetes.io/component": "backup",
-    "app.kubernetes.io/managed-by": "pulumi",
-};
+const COMMON_LABELS = appLabels("oauth2-dr-backup", "backup");
 
 /** The IAM role the jobs' ServiceAccount assumes through the cluster's OIDC provider (IRSA). */
-function declareIrsaRole(name: string, args: BackupJobsArgs, parent: pulumi.Resource): iam.Role {
-    const issuer = args.jobs.oidcProviderUrl;
-    const role = new iam.Role(`${name}-irsa`, {
-        description: `oauth2-dr backup CronJobs (system:serviceaccount:${BACKUP_NAMESPACE}:${SERVICE_ACCOUNT})`,
-        assumeRolePolicy: pulumi.jsonStringify({
-            Version: "2012-10-17",
-            Statement: [{
-                Sid: "BackupJobsServiceAccount",
-                Effect: "Allow",
-                Principal: { Federated: args.jobs.oidcProviderArn },
-                Action: "sts:AssumeRoleWithWebIdentity",
-                Condition: {
-                    StringEquals: {
-                        [`${issuer}:sub`]: `system:serviceaccount:${BACKUP_NAMESPACE}:${SERVICE_ACCOUNT}`,
-                        [`${issuer}:aud`]: "sts.amazonaws.com",
-                    },
-                },
-            }],
-        }),
+function declareJobsRole(name: string, args: BackupJobsArgs, parent: pulumi.Resource) {
+    return declareIrsaRole(name, {
+        serviceAccount: SERVICE_ACCOUNT,
+        purpose: "backup CronJobs",
+        sid: "BackupJobsServiceAccount",
+        oidcProviderArn: args.jobs.oidcProviderArn,
+        oidcProviderUrl: args.jobs.oidcProviderUrl,
         maxSessionDuration: 3600 * 6,
-        tags: { ...args.tags, "oauth2-dr/component": "backup-jobs" },
-    }, { parent });
-    new iam.RolePolicy(`${name}-irsa-policy`, { role: role.id, policy: pulumi.jsonStringify(irsaPolicy(args)) }, { parent });
-    return role;
+        component: "backup-jobs",
+        tags: args.tags,
+        policy: irsaPolicy(args),
+    }, parent);
 }
 
 /**
@@ -319,15 +308,7 @@ function irsaPolicy(args: BackupJobsArgs) {
 /** The ServiceAccount (annotated with the IRSA role) and the RBAC Role the export jobs need in the namespace. */
 function declareServiceAccount(name: string, roleArn: pulumi.Output<string>, opts: pulumi.CustomResourceOptions): corev1.ServiceAccount {
     const ns = BACKUP_NAMESPACE;
-    const serviceAccount = new corev1.ServiceAccount(`${name}-sa`, {
-        metadata: {
-            name: SERVICE_ACCOUNT,
-            namespace: ns,
-            labels: COMMON_LABELS,
-            annotations: { "eks.amazonaws.com/role-arn": roleArn, "eks.amazonaws.com/sts-regional-endpoints": "true" },
-        },
-        automountServiceAccountToken: false,
-    }, opts);
+    const serviceAccount = declareIrsaServiceAccount(name, { serviceAccount: SERVICE_ACCOUNT, labels: COMMON_LABELS, roleArn }, opts);
     const rbacRole = new rbacv1.Role(`${name}-rbac`, {
         metadata: { name: "oauth2-dr-backup-exports", namespace: ns, labels: COMMON_LABELS },
         rules: [
@@ -353,44 +334,37 @@ function declareScripts(name: string, scripts: Record<string, string>, opts: pul
     return { configMap, hash };
 }
 
-function envVars(pairs: Record<string, pulumi.Input<string>>): k8sInput.core.v1.EnvVar[] {
-    return Object.entries(pairs).map(([name, value]) => ({ name, value }));
-}
-
-const SMALL = { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
-const LARGE = { requests: { cpu: "500m", memory: "256Mi" }, limits: { cpu: "2", memory: "768Mi" } };
-
 /** The five jobs: schedule, limits, deadlines and environment of each. */
 function jobSpecs(args: BackupJobsArgs): JobSpec[] {
     const suspendBackups = args.role === "standby" && !args.promoted;
     const verificationMode = args.verificationMode ?? (suspendBackups ? "snapshot" : "dump");
     const s = args.jobs.schedules;
-    const awsEnv = envVars({ BUCKET: args.bucketName, AWS_REGION: args.region, AWS_DEFAULT_REGION: args.region, AWS_STS_REGIONAL_ENDPOINTS: "regional" });
+    const r = args.jobs.resources;
+    const bucketEnv = awsEnv(args.bucketName, args.region);
     const passphraseEnv = envVars({ BACKUP_PASSPHRASE_SECRET_ID: args.secretArns.backupPassphrase });
-    const dbEnv = envVars({
-        PGHOST: args.databaseHost,
-        PGPORT: String(args.databasePort ?? 5432),
-        PGDATABASE: args.databaseName,
-        PGSSLMODE: args.sslMode ?? "require",
-        PGCONNECT_TIMEOUT: "30",
-        PGAPPNAME: "oauth2-dr-backup",
-        DB_CREDENTIALS_SECRET_ID: args.secretArns.dbCredentials,
+    const dbEnv = postgresEnv({
+        host: args.databaseHost,
+        port: args.databasePort,
+        database: args.databaseName,
+        sslMode: args.sslMode,
+        appName: "oauth2-dr-backup",
+        credentialsSecretArn: args.secretArns.dbCredentials,
     });
     return [
         {
             name: "db-backup", script: "db-backup.sh", dataClass: EXPORTED_CLASSES["db-backup"], schedule: s.dbBackup, suspended: suspendBackups,
-            startingDeadlineSeconds: 3600, activeDeadlineSeconds: 4 * 3600, backoffLimit: 2, resources: LARGE, scratch: "64Mi", kubernetesApi: false,
-            env: [...awsEnv, ...dbEnv, ...passphraseEnv],
+            startingDeadlineSeconds: 3600, activeDeadlineSeconds: 4 * 3600, backoffLimit: 2, resources: r.dbBackup, scratch: "64Mi", kubernetesApi: false,
+            env: [...bucketEnv, ...dbEnv, ...passphraseEnv],
         },
         {
             name: "client-config-export", script: "client-config-export.sh", dataClass: EXPORTED_CLASSES["client-config-export"], schedule: s.clientConfigExport, suspended: suspendBackups,
-            startingDeadlineSeconds: 300, activeDeadlineSeconds: 600, backoffLimit: 1, resources: SMALL, scratch: "256Mi", kubernetesApi: false,
-            env: [...awsEnv, ...dbEnv, ...passphraseEnv],
+            startingDeadlineSeconds: 300, activeDeadlineSeconds: 600, backoffLimit: 1, resources: r.clientConfigExport, scratch: "256Mi", kubernetesApi: false,
+            env: [...bucketEnv, ...dbEnv, ...passphraseEnv],
         },
         {
             name: "secrets-export", script: "secrets-export.sh", dataClass: EXPORTED_CLASSES["secrets-export"], schedule: s.secretsExport, suspended: suspendBackups,
-            startingDeadlineSeconds: 3600, activeDeadlineSeconds: 900, backoffLimit: 2, resources: SMALL, scratch: "64Mi", kubernetesApi: true,
-            env: [...awsEnv, ...passphraseEnv, ...envVars({
+            startingDeadlineSeconds: 3600, activeDeadlineSeconds: 900, backoffLimit: 2, resources: r.secretsExport, scratch: "64Mi", kubernetesApi: true,
+            env: [...bucketEnv, ...passphraseEnv, ...envVars({
                 NAMESPACE: BACKUP_NAMESPACE,
                 K8S_SECRET_NAME: SERVER_SECRET,
                 JWK_SECRET_ID: args.secretArns.jwkPrivateKey,
@@ -399,13 +373,13 @@ function jobSpecs(args: BackupJobsArgs): JobSpec[] {
         },
         {
             name: "app-config-export", script: "app-config-export.sh", dataClass: EXPORTED_CLASSES["app-config-export"], schedule: s.appConfigExport, suspended: suspendBackups,
-            startingDeadlineSeconds: 600, activeDeadlineSeconds: 600, backoffLimit: 1, resources: SMALL, scratch: "64Mi", kubernetesApi: true,
-            env: [...awsEnv, ...envVars({ NAMESPACE: BACKUP_NAMESPACE })],
+            startingDeadlineSeconds: 600, activeDeadlineSeconds: 600, backoffLimit: 1, resources: r.appConfigExport, scratch: "64Mi", kubernetesApi: true,
+            env: [...bucketEnv, ...envVars({ NAMESPACE: BACKUP_NAMESPACE })],
         },
         {
             name: "restore-verification", script: "restore-verification.sh", dataClass: "verification", schedule: s.restoreVerification, suspended: false,
-            startingDeadlineSeconds: 6 * 3600, activeDeadlineSeconds: 6 * 3600, backoffLimit: 0, resources: LARGE, scratch: "64Mi", kubernetesApi: false,
-            env: [...awsEnv, ...dbEnv, ...passphraseEnv, ...envVars({
+            startingDeadlineSeconds: 6 * 3600, activeDeadlineSeconds: 6 * 3600, backoffLimit: 0, resources: r.restoreVerification, scratch: "64Mi", kubernetesApi: false,
+            env: [...bucketEnv, ...dbEnv, ...passphraseEnv, ...envVars({
                 VERIFY_MODE: verificationMode,
                 DB_INSTANCE_IDENTIFIER: args.dbInstanceIdentifier,
                 VERIFY_INSTANCE_CLASS: args.verificationInstanceClass ?? "db.t3.medium",
@@ -422,59 +396,20 @@ interface PodContext {
     scriptsHash: string;
 }
 
-/** Non-root (the image's UID), read-only root file system, no privilege, no capabilities, RuntimeDefault seccomp. */
-export const CONTAINER_SECURITY = {
-    runAsNonRoot: true,
-    runAsUser: BACKUP_UID,
-    runAsGroup: BACKUP_UID,
-    readOnlyRootFilesystem: true,
-    allowPrivilegeEscalation: false,
-    privileged: false,
-    capabilities: { drop: ["ALL"] },
-    seccompProfile: { type: "RuntimeDefault" },
-};
-
 function podSpec(job: JobSpec, pod: PodContext): k8sInput.core.v1.PodSpec {
-    return {
+    return scriptPodSpec({
         serviceAccountName: pod.serviceAccountName,
-        automountServiceAccountToken: job.kubernetesApi,
-        restartPolicy: "Never",
+        kubernetesApi: job.kubernetesApi,
         // The scripts stop their pipelines, hide partial uploads and drop scratch databases on SIGTERM.
         terminationGracePeriodSeconds: 120,
-        securityContext: {
-            runAsNonRoot: true,
-            runAsUser: BACKUP_UID,
-            runAsGroup: BACKUP_UID,
-            fsGroup: BACKUP_UID,
-            seccompProfile: { type: "RuntimeDefault" },
-        },
-        containers: [{
-            name: job.name,
-            image: pod.image,
-            imagePullPolicy: "IfNotPresent",
-            command: ["bash", `${SCRIPTS_MOUNT}/${job.script}`],
-            env: [...job.env, ...envVars({ HOME: "/tmp", TMPDIR: "/tmp" })],
-            resources: job.resources,
-            securityContext: CONTAINER_SECURITY,
-            volumeMounts: SCRIPT_VOLUME_MOUNTS,
-        }],
-        volumes: scriptVolumes(pod.scriptsConfigMapName, job.scratch),
-    };
-}
-
-/** Where a container of the backup image finds the scripts (read-only) and its scratch space. */
-export const SCRIPT_VOLUME_MOUNTS = [
-    { name: "scripts", mountPath: SCRIPTS_MOUNT, readOnly: true },
-    { name: "tmp", mountPath: "/tmp" },
-];
-
-/** The volumes behind SCRIPT_VOLUME_MOUNTS: the scripts ConfigMap and `scratch` of memory-backed /tmp. */
-export function scriptVolumes(scriptsConfigMapName: pulumi.Input<string>, scratch: string) {
-    return [
-        { name: "scripts", configMap: { name: scriptsConfigMapName, defaultMode: 0o555 } },
-        // Scratch in memory: GNUPGHOME, fifos, small encrypted exports; never a full-size dump.
-        { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: scratch } },
-    ];
+        container: job.name,
+        image: pod.image,
+        script: job.script,
+        env: job.env,
+        resources: job.resources,
+        scriptsConfigMapName: pod.scriptsConfigMapName,
+        scratch: job.scratch,
+    });
 }
 
 function declareCronJob(name: string, job: JobSpec, pod: PodContext, opts: pulumi.CustomResourceOptions): batchv1.CronJob {
@@ -542,7 +477,7 @@ export class BackupJobs extends pulumi.ComponentResource {
             : [];
         const nsOpts: pulumi.CustomResourceOptions = { ...k8sOpts, dependsOn: namespace };
 
-        const role = declareIrsaRole(name, args, this);
+        const role = declareJobsRole(name, args, this);
         const serviceAccount = declareServiceAccount(name, role.arn, nsOpts);
         const { configMap, hash } = declareScripts(name, scripts, nsOpts);
         const specs = jobSpecs(args);
