@@ -84,4 +84,19 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
         assert.equal(cli.status, 2, cli.stderr);
         assert.match(cli.stderr, /--scenario must be corruption or region/);
     });
+
+    it("the OpenID provider runs on this Node without a warning (no \"Unsupported runtime\")", function () {
+        // oidc-provider warns once, when it is loaded: in a fresh process, which starts a server and reads discovery.
+        const probe = `const { OidcServer, rsaSigningKey } = require(${JSON.stringify(path.join(REPO, "tools", "drill", "oidc-server.ts"))});
+            OidcServer.start({ keys: [rsaSigningKey("probe")], databaseUrl: "postgres://postgres@127.0.0.1:1/none" }).then(async (server) => {
+                const discovery = await (await fetch(server.url + "/.well-known/openid-configuration")).json();
+                console.log("issuer " + (discovery.issuer === server.issuer));
+                await server.stop();
+            });`;
+        const child = spawnSync(process.execPath, ["--require", TS_REGISTER, "-e", probe], { encoding: "utf8", timeout: 60_000 });
+        assert.equal(child.status, 0, child.stderr);
+        assert.equal(child.stdout, "issuer true\n");
+        assert.doesNotMatch(child.stderr, /Unsupported runtime|oidc-provider (WARNING|NOTICE)/);
+        assert.equal(child.stderr, "");
+    });
 });
