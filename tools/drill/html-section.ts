@@ -14,7 +14,7 @@ function rpoBlock(r: DrillReport): string {
     const p = r.rpo;
     const items = [
         `failure at ${escapeHtml(p.failureAt)} (${escapeHtml(p.failureEvidence)}); recovery point ${escapeHtml(p.recoveryPoint ?? "none")}`,
-        ...(p.afterFailure.acknowledged > 0 ? [`<span class="cost">${p.afterFailure.notRecovered} of ${p.afterFailure.acknowledged}</span> writes acknowledged after the failure not in the recovered database: the recovery point's cost, not a loss against the target`] : []),
+        ...(p.afterFailure.notRecovered > 0 ? [`<span class="cost">${p.afterFailure.notRecovered} of ${p.afterFailure.acknowledged}</span> writes acknowledged after the failure not in the recovered database: the recovery point's cost, not a loss against the target`] : []),
         ...(p.shortfall ? [`<b class="shortfall">short of the target</b> by ${p.shortfall.lostRows} acknowledged writes over ${seconds(p.shortfall.windowSeconds)} s; what meets it: ${escapeHtml(p.shortfall.meetsIt)}`] : []),
         escapeHtml(p.note),
     ];

@@ -121,7 +121,7 @@ export function rpoLines(r: DrillReport): string[] {
         `RPO ${p.lostRows} of ${p.acknowledged} writes acknowledged before the failure lost; window ${fmt(p.windowSeconds)} s (target ${p.target}): ${p.met ? "met" : "NOT MET"}`,
         `failure at ${p.failureAt} (${p.failureEvidence}); recovery point ${p.recoveryPoint ?? "none"}`,
     ];
-    if (p.afterFailure.notRecovered > 0 || p.afterFailure.acknowledged > 0) {
+    if (p.afterFailure.notRecovered > 0) {
         lines.push(`${plural(p.afterFailure.notRecovered, "write")} acknowledged after the failure (of ${p.afterFailure.acknowledged} acknowledged after it) not in the recovered database: the recovery point's cost, not a loss against the target`);
     }
     if (p.shortfall) {
