@@ -236,7 +236,15 @@ export class DrillWorld {
         const server = await PgServer.start({ dataDir, settings: { track_commit_timestamp: "on" } });
         this.restoredServers.push(server);
         const deadline = Date.now() + 300_000;
-        while (server.psql("SELECT pg_is_in_recovery()", "postgres") !== "f") {
+        const inRecovery = () => {
+            try {
+                return server.psql("SELECT pg_is_in_recovery()", "postgres") !== "f";
+            } catch (err) {
+                // A recovery that cannot reach its target ends the server (FATAL): its log says why.
+                throw new Error(`the restored instance stopped answering during recovery (${(err as Error).message.trim()}): ${this.serverLog(server)}`);
+            }
+        };
+        while (inRecovery()) {
             if (Date.now() > deadline) {
                 throw new Error(`the restored instance did not finish recovery in 300 s: ${this.serverLog(server)}`);
             }
