@@ -38,7 +38,8 @@
 #   PostgreSQL on DIR (as the data directory's owner) to recover; it promotes itself at the target.
 #
 # Environment (see lib.sh for the common variables): BUCKET (required); AWS_REGION; AWS_ENDPOINT_URL (tests);
-#   PASSPHRASE_FILE or BACKUP_PASSPHRASE_SECRET_ID (the dumps' passphrase: a restore needs the same one);
+#   PASSPHRASE_FILE or BACKUP_PASSPHRASE_SECRET_ID (the dumps' passphrase; segments and base backups record
+#   the secret's version, which fetch and restore read, so the archive outlives rotations as the dumps do);
 #   WAL_PREFIX (default wal/); base-backup: PGHOST PGPORT PGUSER PGPASSWORD (a role with REPLICATION) or
 #   DB_CREDENTIALS_SECRET_ID; ZSTD_LEVEL (default 1), ZSTD_THREADS (default 2).
 #   PostgreSQL runs archive_command and restore_command with its own environment: give it these variables
@@ -88,8 +89,26 @@ segment_key() { printf '%s%s.zst.gpg' "$WAL_PREFIX" "$1"; }
 
 # stored_sha256 KEY: the sha256 recorded in the object's metadata; "" when the object does not exist. Any
 # other failure (bucket, credentials, endpoint) dies with EX_STORAGE: it must never look like "absent".
-stored_sha256() {
-    aws_call GET /s3/metadata - "bucket=$BUCKET" "key=$1" "name=sha256" 2>"$WORK_DIR/s3.err" \
+stored_sha256() { metadata "$1" sha256; }
+
+# passphrase_of ARN VERSION: the passphrase that encrypted an object: PASSPHRASE_FILE when set (the operator's
+# choice), else the secret version the object records (through BACKUP_PASSPHRASE_SECRET_ID when it names the
+# same secret, e.g. its replica in this region), else the current one. Archives outlive rotations.
+passphrase_of() {
+    local arn=$1 version=$2 id
+    if [[ -n "${PASSPHRASE_FILE:-}" || -z "$version" ]]; then
+        load_passphrase
+        return
+    fi
+    id=${BACKUP_PASSPHRASE_SECRET_ID:-$arn}
+    [[ "$(secret_name_of "$id")" == "$(secret_name_of "$arn")" ]] \
+        || die "$EX_CRYPTO" "encrypted with the secret $arn (version $version), not with BACKUP_PASSPHRASE_SECRET_ID $id"
+    load_passphrase "$id" "$version"
+}
+
+# metadata KEY NAME: a metadata value of an existing object ("" when absent); storage failures die.
+metadata() {
+    aws_call GET /s3/metadata - "bucket=$BUCKET" "key=$1" "name=$2" 2>"$WORK_DIR/s3.err" \
         || die "$EX_STORAGE" "cannot read $(s3_uri "$1"): $(one_line_error "$WORK_DIR/s3.err")"
 }
 
@@ -112,7 +131,10 @@ push() {
     [[ -z "$existing" ]] || die "$EX_STORAGE" "refusing to overwrite $(s3_uri "$key"): it holds other contents (sha256 $existing, this file $sha); is another cluster archiving under $WAL_PREFIX?"
     zstd -q -c -"${ZSTD_LEVEL:-1}" <"$file" 2>"$WORK_DIR/zstd.err" | gpg_encrypt >"$WORK_DIR/segment.gpg" 2>"$WORK_DIR/gpg.err" \
         || die "$EX_CRYPTO" "cannot compress and encrypt $file: $(one_line_error "$WORK_DIR/gpg.err") $(one_line_error "$WORK_DIR/zstd.err")"
-    s3_put_file "$WORK_DIR/segment.gpg" "$key" --metadata "sha256=$sha" 2>"$WORK_DIR/s3.err" \
+    local recorded=()
+    [[ "$PASSPHRASE_SOURCE" != secretsmanager ]] \
+        || recorded=(--metadata "passphrase-secret=$PASSPHRASE_SECRET_ARN" --metadata "passphrase-version=$PASSPHRASE_VERSION_ID")
+    s3_put_file "$WORK_DIR/segment.gpg" "$key" --metadata "sha256=$sha" "${recorded[@]}" 2>"$WORK_DIR/s3.err" \
         || die "$EX_STORAGE" "cannot upload $(s3_uri "$key"): $(one_line_error "$WORK_DIR/s3.err")"
     log "archived $name ($(stat -c %s "$file") bytes, $(stat -c %s "$WORK_DIR/segment.gpg") stored) to $(s3_uri "$key")"
 }
@@ -127,7 +149,7 @@ fetch() {
         log "$name is not in the archive ($(s3_uri "$key"))"
         exit "$EX_NO_BACKUP"
     fi
-    load_passphrase
+    passphrase_of "$(metadata "$key" passphrase-secret)" "$(metadata "$key" passphrase-version)"
     aws_call GET /s3/get "$WORK_DIR/segment.gpg" "bucket=$BUCKET" "key=$key" 2>"$WORK_DIR/s3.err" \
         || die "$EX_STORAGE" "cannot download $(s3_uri "$key"): $(one_line_error "$WORK_DIR/s3.err")"
     PARTIAL="$target.partial"
@@ -223,7 +245,6 @@ restore() {
         target_time=$(date -u -d "@$target_epoch" '+%Y-%m-%d %H:%M:%S.%6N+00')
     fi
     restore_command=${restore_command:-"'$SCRIPT_PATH' fetch \"%f\" \"%p\""}
-    load_passphrase
 
     # The newest base backup that ended before the target: recovery can stop only after a backup's end.
     local keys
@@ -245,6 +266,7 @@ restore() {
     object_key=$(jq -r .object_key "$WORK_DIR/manifest.json")
     want_sha=$(jq -r .sha256 "$WORK_DIR/manifest.json")
     finished_at=$(jq -r .finished_at "$WORK_DIR/manifest.json")
+    passphrase_of "$(jq -r '.passphrase.secret_arn // empty' "$WORK_DIR/manifest.json")" "$(jq -r '.passphrase.version_id // empty' "$WORK_DIR/manifest.json")"
     log "restoring base backup $(s3_uri "$object_key") (finished $finished_at) into $dir"
 
     PARTIAL="${dir%/}.partial"

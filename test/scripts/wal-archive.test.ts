@@ -8,7 +8,7 @@ import { strict as assert } from "assert";
 import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { awsCall, explain, getObject, listKeys, passphraseFile, runScript, scriptEnv, useScriptServers } from "../support/scripts";
+import { awsCall, createSecret, explain, getObject, listKeys, passphraseFile, rotateSecret, runScript, scriptEnv, useScriptServers } from "../support/scripts";
 
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 
@@ -132,6 +132,25 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         assert.equal(restore.code, 6, explain(restore));
         assert.match(restore.stderr, /has sha256 [0-9a-f]{64}, its manifest .* says 0{64}/);
         assert.ok(!fs.existsSync(dir) && !fs.existsSync(`${dir}.partial`));
+    });
+
+    it("a WAL file and a base backup archived before a passphrase rotation are still fetched and restored (the recorded secret version)", async function () {
+        const secret = createSecret(servers.moto, "oauth2/wal-passphrase", "passphrase-before-rotation");
+        const withSecret = { ...env, PASSPHRASE_FILE: "", BACKUP_PASSPHRASE_SECRET_ID: "oauth2/wal-passphrase" };
+        const { file, data } = walFile("000000010000000000000020", "before rotation");
+        assert.equal((await runScript("wal-archive.sh", withSecret, ["push", file, "000000010000000000000020"])).code, 0);
+        const backup = await runScript("wal-archive.sh", { ...withSecret, WAL_PREFIX: "rotated/" }, ["base-backup"]);
+        assert.equal(backup.code, 0, explain(backup));
+        assert.deepEqual(servers.manifest(bucket, backup.stdout.trim()).passphrase, { source: "secretsmanager", secret_arn: secret.arn, version_id: secret.versionId });
+        rotateSecret(servers.moto, "oauth2/wal-passphrase", "passphrase-after-rotation");
+
+        const target = path.join(servers.dir, "RECOVERYXLOG-rotated");
+        const fetch = await runScript("wal-archive.sh", withSecret, ["fetch", "000000010000000000000020", target]);
+        assert.equal(fetch.code, 0, explain(fetch));
+        assert.ok(fs.readFileSync(target).equals(data));
+        const restore = await runScript("wal-archive.sh", { ...withSecret, WAL_PREFIX: "rotated/" }, ["restore", path.join(servers.dir, "rotated")]);
+        assert.equal(restore.code, 0, explain(restore));
+        assert.ok(fs.existsSync(path.join(servers.dir, "rotated", "PG_VERSION")));
     });
 
     it("usage and configuration errors exit 2 before any storage call", async function () {
