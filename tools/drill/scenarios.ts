@@ -249,7 +249,7 @@ async function corruptionDrill(scenario: "corruption-pitr" | "corruption-dump", 
                 const restored = await world.restorePointInTime(corruption!.committed);
                 recovered = { pg: restored.server, database: "oauth2db" };
                 const stop = restored.recoveryLog.find((l) => l.startsWith("recovery stopping")) ?? "(no 'recovery stopping' line in the server log)";
-                return `wal-archive.sh restore: ${restored.summary}; new instance on port ${restored.server.port}: ${stop}; promoted`;
+                return `wal-archive.sh restore (${restored.restoreSeconds.toFixed(2)} s): ${restored.summary}; new instance on port ${restored.server.port} (start, replay, promotion ${restored.recoverySeconds.toFixed(2)} s): ${stop}; promoted`;
             });
         } else {
             await clock.step("restore", async () => {

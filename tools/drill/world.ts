@@ -222,7 +222,8 @@ export class DrillWorld {
      * recover to just before it with restore_command = wal-archive.sh fetch; the instance is started and
      * waited for until recovery has stopped at the target and promoted it. Returns it and the script's line.
      */
-    async restorePointInTime(targetTime: string): Promise<{ server: PgServer; summary: string; recoveryLog: string[] }> {
+    async restorePointInTime(targetTime: string): Promise<{ server: PgServer; summary: string; recoveryLog: string[]; restoreSeconds: number; recoverySeconds: number }> {
+        const started = performance.now();
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-pitr-"));
         this.restoredDirs.push(dir);
         const dataDir = path.join(dir, "data");
@@ -233,6 +234,7 @@ export class DrillWorld {
         if (asRoot) {
             spawnSync("chown", ["-R", "postgres:postgres", dir]);
         }
+        const restored = performance.now();
         const server = await PgServer.start({ dataDir, settings: { track_commit_timestamp: "on" } });
         this.restoredServers.push(server);
         const deadline = Date.now() + 300_000;
@@ -252,7 +254,7 @@ export class DrillWorld {
         }
         const log = this.serverLog(server, 200).split("\n");
         const recoveryLog = log.filter((l) => /recovery stopping|last completed transaction|selected new timeline|archive recovery complete|consistent recovery state/.test(l)).map((l) => l.replace(/^.*?(LOG|FATAL|ERROR):\s+/, ""));
-        return { server, summary: result.stdout.trim(), recoveryLog };
+        return { server, summary: result.stdout.trim(), recoveryLog, restoreSeconds: (restored - started) / 1000, recoverySeconds: (performance.now() - restored) / 1000 };
     }
 
     /** Row counts of the server's tables in `database` on `pg`. */
