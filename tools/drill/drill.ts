@@ -43,6 +43,9 @@ export function parseDrillArgs(argv: string[]): DrillArgs {
         switch (flag) {
             case "--scenario": {
                 const s = need();
+                if (s === "corruption") {
+                    throw new Error('--scenario corruption is two scenarios now: corruption-pitr (point-in-time recovery, restore.pointInTime\'s offline analogue) or corruption-dump (restore.sh of the newest dump)');
+                }
                 if (!SCENARIOS.includes(s as Scenario)) {
                     throw new Error(`--scenario must be ${SCENARIOS.join(" or ")}, not "${s}"`);
                 }
