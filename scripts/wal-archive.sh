@@ -14,7 +14,8 @@
 #
 # Objects (under WAL_PREFIX, default wal/):
 #   <NAME>.zst.gpg                  a WAL segment (or history/backup file): zstd -1 | gpg --symmetric AES256,
-#                                   with the sha256 of the plain file in its metadata (x-amz-meta-sha256)
+#                                   with the sha256 of the plain file in its metadata (x-amz-meta-sha256; from
+#                                   Secrets Manager also passphrase-secret and passphrase-version)
 #   base/<stamp>.tar.zst.gpg        pg_basebackup --format=tar -D - --wal-method=fetch | zstd | gpg: a
 #                                   self-contained base backup (the WAL it needs to be consistent is inside)
 #   base/<stamp>.json               its manifest, written after the upload was checked: object key, size and
@@ -25,9 +26,10 @@
 # push: refuses to overwrite a segment archived with other contents (PostgreSQL's rule for archive
 #   commands; the same contents again is a success: a retry after a crash). fetch: a name that is not in
 #   the archive exits 7 (PostgreSQL asks for files that do not exist, e.g. the next timeline's history:
-#   that is how it finds the end of the archive); any other failure exits 4 or 5, which PostgreSQL treats
-#   the same way, so that a recovery with a target fails ("recovery ended before configured recovery target
-#   was reached") instead of stopping early. The segment is decrypted to PATH.partial, checked against
+#   that is how it finds the end of the archive); any other failure exits 4, 5 or 6 with its cause in the
+#   server log. PostgreSQL treats every such exit as "not available"; with a recovery target that means
+#   the recovery fails ("recovery ended before configured recovery target was reached") instead of
+#   stopping early at a wrong point. The segment is decrypted to PATH.partial, checked against
 #   its sha256 and only then renamed to PATH.
 # restore: DIR must not exist or be empty. The object is streamed (curl on a presigned URL | sha256 | gpg |
 #   zstd -d | tar -x) into DIR.partial, renamed to DIR only when the sha256 of the stored bytes is the
