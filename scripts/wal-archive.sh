@@ -36,7 +36,8 @@
 #   manifest's and gpg authenticated the data (MDC); then recovery.signal and, in postgresql.auto.conf,
 #   restore_command (CMD, default this script's fetch), recovery_target_time = TIME with
 #   recovery_target_inclusive = off (every transaction committed before TIME, none at or after it) and
-#   recovery_target_action = promote. Without --target-time, recovery replays the whole archive. Start
+#   recovery_target_action = promote. Without --target-time, recovery replays the archive up to the first
+#   file it cannot fetch (a failed fetch ends it there, as the end of the archive would). Start
 #   PostgreSQL on DIR (as the data directory's owner) to recover; it promotes itself at the target.
 #
 # Environment (see lib.sh for the common variables): BUCKET (required); AWS_REGION; AWS_ENDPOINT_URL (tests);
@@ -231,7 +232,7 @@ restore() {
     local dir="" target_time="" restore_command=""
     while [[ $# -gt 0 ]]; do
         case "$1" in
-        --target-time) [[ $# -ge 2 ]] || die "$EX_USAGE" "--target-time needs a time; $USAGE"; target_time=$2; shift ;;
+        --target-time) [[ $# -ge 2 && -n "$2" ]] || die "$EX_USAGE" "--target-time needs a time; $USAGE"; target_time=$2; shift ;;
         --restore-command) [[ $# -ge 2 ]] || die "$EX_USAGE" "--restore-command needs a command; $USAGE"; restore_command=$2; shift ;;
         -*) die "$EX_USAGE" "unknown option $1; $USAGE" ;;
         *) [[ -z "$dir" ]] || die "$EX_USAGE" "one directory only; $USAGE"; dir=$1 ;;

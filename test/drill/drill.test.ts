@@ -15,7 +15,8 @@ import { formatReport, OBJECTIVES, readReports, rpoMet, writeReport, type DrillR
 import { runDrill } from "../../tools/drill/scenarios";
 import { TS_REGISTER } from "../../tools/plan/runner";
 import { renderHtml } from "../../tools/report/html";
-import { REPO } from "../support/scripts";
+import { BUCKET, DrillWorld } from "../../tools/drill/world";
+import { awsCall, REPO } from "../support/scripts";
 
 function assertCommon(report: DrillReport, steps: string[]): void {
     assert.deepEqual(report.steps.map((s) => s.name), ["set up", ...steps]);
@@ -49,13 +50,50 @@ function assertCorruption(report: DrillReport): void {
     assert.match(formatReport(report), /writes? acknowledged after the failure \(of \d+ acknowledged after it\) not in the recovered database: the recovery point's cost, not a loss/);
 }
 
+/**
+ * After the PITR drill, on the same archive: PITR refuses to stop early. A WAL segment that cannot be verified
+ * fails the recovery to a target (the restored instance's log says why); verified, the recovery stops just
+ * before the target.
+ */
+async function pitrRefusesToStopEarly(world: DrillWorld): Promise<void> {
+    const commit = (v: string) => world.primary.psql(`CREATE TABLE IF NOT EXISTS pitr_probe (v text); INSERT INTO pitr_probe VALUES ('${v}');
+        SELECT to_char(pg_xact_commit_timestamp(xmin) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') FROM pitr_probe WHERE v = '${v}'`);
+    commit("before");
+    const target = commit("at the target");
+    assert.match(target, /^\d{4}-\d\d-\d\dT[\d:.]+Z$/);
+    commit("after");
+    const segment = await world.archiveCurrentWal();
+    const key = `wal/${segment}.zst.gpg`;
+    const head = awsCall(world.moto, "s3", "head_object", { Bucket: BUCKET, Key: key });
+    const tamper = (sha256: string) => awsCall(world.moto, "s3", "copy_object", { Bucket: BUCKET, Key: key, CopySource: { Bucket: BUCKET, Key: key }, MetadataDirective: "REPLACE", Metadata: { ...head.Metadata, sha256 } });
+    tamper("0".repeat(64));
+    await assert.rejects(world.restorePointInTime(target), (err: Error) => {
+        assert.match(err.message, new RegExp(`${segment}\\.zst\\.gpg decrypts to sha256 [0-9a-f]{64}, its record says 0{64}`));
+        assert.match(err.message, /recovery ended before configured recovery target was reached/);
+        return true;
+    });
+    tamper(head.Metadata.sha256);
+    const restored = await world.restorePointInTime(target);
+    assert.equal(restored.server.psql("SELECT string_agg(v, ',' ORDER BY v) FROM pitr_probe"), "before");
+    assert.ok(restored.recoveryLog.some((l) => l.startsWith("recovery stopping before commit of transaction")), restored.recoveryLog.join("\n"));
+}
+
 describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-provider)", function () {
     this.timeout(300_000);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-drill-test-"));
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-    it("corruption-pitr: archive WAL, base backup, corrupt, detect, find the corruption's commit, recover to just before it in a new instance: 0 acknowledged writes lost, met", async function () {
-        const report = await runDrill("corruption-pitr", { rows: 200, writeSeconds: 1 });
+    it("corruption-pitr: archive WAL, base backup, corrupt, detect, find the corruption's commit, recover to just before it in a new instance: 0 acknowledged writes lost, met; then a segment that cannot be verified fails a recovery instead of ending it early", async function () {
+        let probed = false;
+        const report = await runDrill("corruption-pitr", {
+            rows: 200,
+            writeSeconds: 1,
+            afterRecovery: async (world) => {
+                await pitrRefusesToStopEarly(world);
+                probed = true;
+            },
+        });
+        assert.ok(probed);
         assertCommon(report, ["write", "base backup", "keep writing", "corrupt", "detect", "find the corruption", "archive WAL", "restore", "switch", "validate"]);
         assertCorruption(report);
         assert.match(report.steps.find((s) => s.name === "base backup")!.detail, /wal-archive\.sh base-backup wrote wal\/base\/.*\.json/);

@@ -160,6 +160,7 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
             [["push", "only-one"], /usage:/],
             [["restore", path.join(servers.dir, "x"), "--target-time", "yesterday-ish"], /not a time: "yesterday-ish"/],
             [["restore", path.join(servers.dir, "x"), "--verbose"], /unknown option --verbose/],
+            [["restore", path.join(servers.dir, "x"), "--target-time", ""], /--target-time needs a time/],
         ] as [string[], RegExp][]) {
             const result = await runScript("wal-archive.sh", env, args);
             assert.equal(result.code, 2, `${args.join(" ")}: ${explain(result)}`);

@@ -235,7 +235,8 @@ export class DrillWorld {
             spawnSync("chown", ["-R", "postgres:postgres", dir]);
         }
         const restored = performance.now();
-        const server = await PgServer.start({ dataDir, settings: { track_commit_timestamp: "on" } });
+        // One attempt: a recovery that fails would fail again, at the cost of its restore_command calls each time.
+        const server = await PgServer.start({ dataDir, settings: { track_commit_timestamp: "on" }, attempts: 1 });
         this.restoredServers.push(server);
         const deadline = Date.now() + 300_000;
         const inRecovery = () => {
