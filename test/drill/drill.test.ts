@@ -135,7 +135,6 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
         assert.match(report.steps.find((s) => s.name === "detect")!.detail, /DOWN/);
         assert.equal(report.rto.targetSeconds, 3600);
         assert.ok(report.rpo.windowSeconds <= 3600 && report.rpo.met);
-        assert.equal(report.rpo.afterFailure.notRecovered, 0, "the dead primary acknowledges nothing after the failure");
         writeReport(report, path.join(dir, "region.json"));
     });
 
