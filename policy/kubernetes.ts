@@ -96,7 +96,7 @@ function containerImages(props: unknown): string[] {
 }
 
 /**
- * What the CronJob's containers run, as one text: command, args and image of every (init) container; `unknown`
+ * What the CronJob's containers run, as one text: command, args, env values and image of every (init) container; `unknown`
  * when any of them is unknown (a preview, a script built from a database's endpoint): a tool may hide there.
  */
 function jobCommand(props: unknown): { text: string; unknown: boolean } {
@@ -108,6 +108,9 @@ function jobCommand(props: unknown): { text: string; unknown: boolean } {
             unknown ||= words === UNKNOWN || (Array.isArray(words) && words.some((w) => w === UNKNOWN));
             parts.push(...(Array.isArray(words) ? words.filter((w): w is string => typeof w === "string") : []));
         }
+        // A command kept in the environment (`sh -c "$DUMP_CMD"`): the literal values the container starts with.
+        const env = readArray(container, "env");
+        parts.push(...(Array.isArray(env) ? env.map((e) => read(e, "value")).filter((v): v is string => typeof v === "string") : []));
         const image = read(container, "image");
         unknown ||= image === UNKNOWN || container === UNKNOWN;
         if (typeof image === "string") {

@@ -88,6 +88,12 @@ describe("policy: Kubernetes backup CronJobs", () => {
         assert.deepEqual(await runResourcePolicy(cronJobSchedule, byImage("registry.example/warehouse-backup:3", "0 1 * * 0")), []);
     });
 
+    it("a job whose command is kept in its environment (sh -c \"$RUN\", RUN=pg_dump …) is judged by it", async () => {
+        const job = cronJob({ labels: { app: "search" }, schedule: "0 1 * * 0", container: { image: "runner:5", command: ["/bin/sh", "-c", "exec $RUN"], env: [{ name: "RUN", value: "pg_dump -Fc search" }, { name: "FROM_SECRET", valueFrom: { secretKeyRef: { name: "s", key: "k" } } }] } });
+        const [weekly] = await runResourcePolicy(cronJobSchedule, job);
+        assert.match(weekly, /\(weekly\).*it runs pg_dump/);
+    });
+
     it("k8s-backup-cronjob-schedule: a suspended backup job runs never, unless the pause says why (a standby's jobs)", async () => {
         const [paused] = await runResourcePolicy(cronJobSchedule, cronJob({ spec: { suspend: true } }));
         assert.match(paused, /^client-config-export: spec\.suspend is true, so the CronJob starts no jobs and takes no clients backups; .*annotation oauth2-dr\/suspended-because$/);
