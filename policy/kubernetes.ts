@@ -103,14 +103,25 @@ function jobCommand(props: unknown): { text: string; unknown: boolean } {
     const parts: string[] = [];
     let unknown = readArray(read(props, "spec", "jobTemplate", "spec", "template", "spec"), "containers") === UNKNOWN;
     for (const container of podContainers(props)) {
+        const commandLine: string[] = [];
         for (const field of ["command", "args"]) {
             const words = readArray(container, field);
             unknown ||= words === UNKNOWN || (Array.isArray(words) && words.some((w) => w === UNKNOWN));
-            parts.push(...(Array.isArray(words) ? words.filter((w): w is string => typeof w === "string") : []));
+            commandLine.push(...(Array.isArray(words) ? words.filter((w): w is string => typeof w === "string") : []));
         }
-        // A command kept in the environment (`sh -c "$DUMP_CMD"`): the literal values the container starts with.
+        parts.push(...commandLine);
+        // A command kept in the environment (`sh -c "exec $RUN"`): the literal value of each variable the command
+        // line expands ($RUN, ${RUN}, $(RUN)); other variables (a description, a path) say nothing about what runs.
         const env = readArray(container, "env");
-        parts.push(...(Array.isArray(env) ? env.map((e) => read(e, "value")).filter((v): v is string => typeof v === "string") : []));
+        const line = commandLine.join(" ");
+        for (const variable of Array.isArray(env) ? env : []) {
+            const name = read(variable, "name");
+            const value = read(variable, "value");
+            const identifier = typeof name === "string" ? name.replace(/[^A-Za-z0-9_]/g, "") : "";
+            if (identifier !== "" && typeof value === "string" && new RegExp(`\\$(\\{|\\()?${identifier}\\b`).test(line)) {
+                parts.push(value);
+            }
+        }
         const image = read(container, "image");
         unknown ||= image === UNKNOWN || container === UNKNOWN;
         if (typeof image === "string") {

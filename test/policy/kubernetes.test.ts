@@ -92,6 +92,13 @@ describe("policy: Kubernetes backup CronJobs", () => {
         const job = cronJob({ labels: { app: "search" }, schedule: "0 1 * * 0", container: { image: "runner:5", command: ["/bin/sh", "-c", "exec $RUN"], env: [{ name: "RUN", value: "pg_dump -Fc search" }, { name: "FROM_SECRET", valueFrom: { secretKeyRef: { name: "s", key: "k" } } }] } });
         const [weekly] = await runResourcePolicy(cronJobSchedule, job);
         assert.match(weekly, /\(weekly\).*it runs pg_dump/);
+        for (const reference of ["exec ${RUN}", "$(RUN)"]) {
+            const braced = cronJob({ labels: { app: "search" }, schedule: "0 1 * * 0", container: { image: "runner:5", command: ["/bin/sh", "-c", reference], env: [{ name: "RUN", value: "pg_dump -Fc search" }] } });
+            assert.equal((await runResourcePolicy(cronJobSchedule, braced)).length, 1, reference);
+        }
+        // A variable the command line does not expand says nothing about what runs.
+        const described = cronJob({ labels: { app: "cleanup" }, schedule: "0 1 * * 0", container: { image: "runner:5", command: ["/bin/sh", "-c", "exec $RUN"], env: [{ name: "RUN", value: "find /dumps -mtime +30 -delete" }, { name: "NOTE", value: "removes pg_dump files older than 30 days" }] } });
+        assert.deepEqual(await runResourcePolicy(cronJobSchedule, described), []);
     });
 
     it("k8s-backup-cronjob-schedule: a suspended backup job runs never, unless the pause says why (a standby's jobs)", async () => {
