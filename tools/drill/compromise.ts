@@ -64,6 +64,8 @@ const REPLICA_OF = "drill-replica-of";
 
 /** An S3 client of one principal on one account's endpoint (moto takes any key; the key id names the principal in its log). */
 function s3As(moto: MotoServer, principal: string): S3Client {
+    // The SDK's notice about its 2027 releases and Node 22 (the recovery-points CLI turns it off the same way).
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
     return new S3Client({
         endpoint: moto.endpoint,
         region: "us-east-1",
