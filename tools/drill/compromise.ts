@@ -55,11 +55,12 @@ export const PASSPHRASE_SECRET = "oauth2/backup-passphrase";
 export const VAULT_PASSPHRASE_SECRET = "oauth2-dr/backup-passphrase";
 /** The default retention of every backup bucket: the table's database row (the shortest day-based row). */
 export const LOCK_DAYS = retentionRow("database").minimum;
-const PROD_ACCOUNT = "111111111111";
-const VAULT_ACCOUNT = "222222222222";
+/** The accounts and roles of Pulumi.prod.yaml / Pulumi.vault.yaml (the vault stack), as names in the report. */
+const PROD_ACCOUNT = "123456789012";
+const VAULT_ACCOUNT = "210987654321";
 export const BREAK_GLASS_ROLE = `arn:aws:iam::${PROD_ACCOUNT}:role/oauth2-dr-break-glass`;
 export const ATTACKER = `arn:aws:iam::${PROD_ACCOUNT}:role/AWSReservedSSO_AdministratorAccess_compromised`;
-const REPLICATION_ROLE = `arn:aws:iam::${PROD_ACCOUNT}:role/oauth2-dr-replication`;
+const REPLICATION_ROLE = `arn:aws:iam::${PROD_ACCOUNT}:role/backup-replication-s3-replication`;
 const REPLICA_OF = "drill-replica-of";
 
 /** An S3 client of one principal on one account's endpoint (moto takes any key; the key id names the principal in its log). */
