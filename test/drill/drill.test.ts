@@ -163,6 +163,12 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
         assert.ok(vault.before >= 3 && vault.after === vault.before && vault.shortened === 0, JSON.stringify(vault));
         assert.match(vault.detail, /1 dump\(s\) kept; retain-until 20\d\d-/);
         assert.equal(c.vaultIntact, true);
+        // A production copy destroyed only because moto accepted the shortening says so.
+        for (const bucket of [BUCKET, DR_BUCKET]) {
+            const copy = c.copies.find((s) => s.name === `s3://${bucket}`)!;
+            const shortened = tried("shorten each version's retention (put-object-retention, retain-until now + 1 s)", bucket);
+            assert.equal(/reached only because moto accepted the shortening/.test(copy.detail), copy.after < copy.before && shortened.refused < shortened.tried, JSON.stringify(copy));
+        }
         assert.deepEqual(c.copies.find((s) => s.name === "secret oauth2/backup-passphrase")!.after, 0, "moto let the production administrator delete the passphrase (no resource policy evaluation)");
         assert.equal(c.copies.find((s) => s.name === "secret oauth2-dr/backup-passphrase")!.after, 1);
         assert.deepEqual(c.destroyed.map((d) => d.slice(0, d.indexOf(": "))), c.copies.filter((s) => s.after < s.before || s.shortened > 0).map((s) => s.name));

@@ -216,7 +216,7 @@ interface Accounts {
 
 const iso = (ms: number | undefined) => (ms === undefined ? "none" : new Date(ms).toISOString().slice(0, 19) + "Z");
 
-function copyState(name: string, account: CopyState["account"], before: Version[], after: Version[], markers: number): CopyState {
+function copyState(name: string, account: CopyState["account"], before: Version[], after: Version[], markers: number, note = ""): CopyState {
     const kept = new Map(after.map((v) => [v.versionId, v]));
     const shortened = before.filter((v) => {
         const now = kept.get(v.versionId);
@@ -231,7 +231,7 @@ function copyState(name: string, account: CopyState["account"], before: Version[
         before: before.length,
         after: survivors.length,
         shortened,
-        detail: survivors.length === 0 ? "every version destroyed" : `${dumps} dump(s) kept; retain-until ${iso(Math.min(...until))} .. ${iso(Math.max(...until))}${markers ? `; ${markers} delete marker(s) added (the versions stay beneath them)` : ""}`,
+        detail: `${survivors.length === 0 ? "every version destroyed" : `${dumps} dump(s) kept; retain-until ${iso(Math.min(...until))} .. ${iso(Math.max(...until))}${markers ? `; ${markers} delete marker(s) added (the versions stay beneath them)` : ""}`}${survivors.length < before.length ? note : ""}`,
     };
 }
 
@@ -357,9 +357,13 @@ export async function compromiseDrill(world: DrillWorld, options: DrillOptions, 
                 dr: await versionsOf(a.attacker, DR_BUCKET),
                 vault: await versionsOf(a.vaultRestore, VAULT_BUCKET),
             };
+            // A copy destroyed only through a call moto accepted and AWS refuses (the shortening) says so.
+            const motoOnly = (bucket: string) => attempts.some((t) => t.target === bucket && t.aws.refuses && t.refused < t.tried && t.action.startsWith("shorten"))
+                ? "; reached only because moto accepted the shortening, which AWS refuses in COMPLIANCE"
+                : "";
             const copies: CopyState[] = [
-                copyState(`s3://${BUCKET}`, "production", before.prod, after.prod, await deleteMarkers(a.attacker, BUCKET)),
-                copyState(`s3://${DR_BUCKET}`, "production", before.dr, after.dr, await deleteMarkers(a.attacker, DR_BUCKET)),
+                copyState(`s3://${BUCKET}`, "production", before.prod, after.prod, await deleteMarkers(a.attacker, BUCKET), motoOnly(BUCKET)),
+                copyState(`s3://${DR_BUCKET}`, "production", before.dr, after.dr, await deleteMarkers(a.attacker, DR_BUCKET), motoOnly(DR_BUCKET)),
                 copyState(`s3://${VAULT_BUCKET}`, "vault", before.vault, after.vault, await deleteMarkers(a.vaultRestore, VAULT_BUCKET)),
             ];
             const secretLeft = (moto: MotoServer, id: string) => {
