@@ -26,7 +26,7 @@ function compromiseBlock(c: CompromiseFindings): string {
     const attempts = c.attempts.map((a) => {
         const moto = a.refused === a.tried ? "refused" : a.refused === 0 ? "accepted" : `${a.refused} of ${a.tried} refused`;
         const disagree = (a.refused === a.tried) !== a.aws.refuses;
-        return `<tr${disagree ? ' class="moto-gap"' : ""}><td>${escapeHtml(a.action)}</td><td>${escapeHtml(a.target)}</td><td class="num">${a.tried}</td><td>${escapeHtml(moto)}${a.refused > 0 ? ` <small>${escapeHtml(a.motoAnswer)}</small>` : ""}</td><td>${a.aws.refuses ? "refuses" : "allows"}: ${escapeHtml(a.aws.basis)}</td></tr>`;
+        return `<tr${disagree ? ' class="moto-gap"' : ""}><td>${escapeHtml(a.action)}</td><td>${escapeHtml(a.target)}</td><td class="num">${a.tried}</td><td>${escapeHtml(moto)}${a.refused > 0 ? ` <small>${escapeHtml(a.motoAnswer)}</small>` : ""}</td><td>${a.aws.refuses ? "refuses" : "allows"}: ${escapeHtml(a.aws.basis)}${disagree ? " <b>(moto differs from AWS: see the limits)</b>" : ""}</td></tr>`;
     }).join("");
     const copies = c.copies.map((s) => `<tr><td>${escapeHtml(s.name)}</td><td>${s.account}</td><td class="num">${s.before}</td><td class="num">${s.after}</td><td>${escapeHtml(s.detail)}</td></tr>`).join("");
     const list = (items: string[]) => `<ul>${items.map((i) => `<li>${escapeHtml(i)}</li>`).join("")}</ul>`;
