@@ -143,7 +143,7 @@ schema=${schema:-public}
 # A dump newer than the chosen manifest that has no manifest of its own: named, never skipped silently.
 if keys=$(s3_keys "$BACKUP_PREFIX" 2>/dev/null); then
     newer=$(printf '%s\n' "$keys" | awk -v prefix="$BACKUP_PREFIX" -v db="$source_db" -v chosen="$object_key" '
-        { seen[$0] = 1; if (index($0, prefix db "-") == 1 && $0 ~ /-[0-9]{8}T[0-9]{6}Z-[0-9a-f]+\.dump\.gpg$/ && $0 > chosen) dumps[++n] = $0 }
+        { seen[$0] = 1; if (index($0, prefix db "-") == 1 && $0 ~ /-[0-9]+T[0-9]+Z-[0-9a-f]+\.dump\.gpg$/ && $0 > chosen) dumps[++n] = $0 }
         END { for (i = 1; i <= n; i++) { name = substr(dumps[i], length(prefix) + 1); sub(/\.dump\.gpg$/, "", name); if (!seen[prefix "manifests/" name ".json"]) print dumps[i] } }')
     if [[ -n "$newer" ]]; then
         how="the newest manifest"
@@ -252,7 +252,11 @@ fi
 
 # 6. The swap: one transaction of the script's own session, committed below only when everything matched.
 restore_session_start "$PGDATABASE"
-session_failed() { die "$EX_DATABASE" "$1 (nothing committed): $(one_line_error "$WORK_DIR/session.err")"; }
+# The server's own error, without psql's "psql:<script>:<line>: " in front of it.
+session_failed() {
+    sed 's/^psql:[^ ]*:[0-9]*: //' "$WORK_DIR/session.err" >"$WORK_DIR/session.msg" 2>/dev/null
+    die "$EX_DATABASE" "$1 (nothing committed): $(one_line_error "$WORK_DIR/session.msg")"
+}
 session_ask "BEGIN; SET LOCAL lock_timeout = '$lock_timeout';" || session_failed "cannot start the restore's transaction in $(db_address)"
 if lock_sql=$(restore_lock_sql "$spool/toc.list") && [[ -n "$lock_sql" ]]; then
     session_ask "$lock_sql" || session_failed "cannot lock the tables of the dump in $(db_address)"
@@ -278,7 +282,9 @@ else
     [[ "$decrypt_rc" == 0 ]] || die "$EX_CRYPTO" "decrypting the spooled dump failed (nothing committed): $(one_line_error "$spool/decrypt.err")"
 fi
 
-# 7. The restored data against the manifest, inside the transaction: a mismatch rolls everything back.
+# 7. The restored data against the manifest, inside the transaction: a mismatch rolls everything back. With
+#    the search_path the backup read the schema with (the dump's script empties it: types print qualified).
+session_ask "RESET search_path;" || session_failed "restore into $(db_address) failed"
 mismatches=0
 while read -r table want; do
     [[ -n "$table" ]] || continue
