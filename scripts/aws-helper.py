@@ -197,7 +197,7 @@ def restore_load(argv):
     for worker in workers:
         worker.pending = memoryview(b"SET client_connection_check_interval = '1s';\nSET synchronous_commit = off;\n")
     stdin = sys.stdin.buffer.fileno()
-    chunk_size, buffer, copy_to, eof = 4 * 1024 * 1024, b"", None, False
+    chunk_size, buffer, copy_to, eof = 1024 * 1024, b"", None, False
     copy_header = _re.compile(rb"^COPY (.+?) ((?:\(.*\) )?FROM stdin;)$")
     try:
         while True:

@@ -777,7 +777,7 @@ restore_spool() {
             echo $? >"$d/tee.rc"
             echo 0 >"$d/gpg.rc"
         else
-            tee -p "$d/dump.gpg" "$d/sha.fifo" <"$d/body.fifo" 2>"$d/tee.err" | gpg_decrypt >/dev/null 2>"$d/gpg.err"
+            tee -p "$d/dump.gpg" "$d/sha.fifo" <"$d/body.fifo" 2>"$d/tee.err" | restore_gpg_decrypt >/dev/null 2>"$d/gpg.err"
             local piped=("${PIPESTATUS[@]}")
             echo "${piped[0]}" >"$d/tee.rc"
             echo "${piped[1]}" >"$d/gpg.rc"
@@ -812,9 +812,35 @@ restore_spool() {
 # restore_python ARGS: aws-helper.py's restore commands (no botocore needed: any python3).
 restore_python() { "${AWS_HELPER_PYTHON:-python3}" "$LIB_DIR/aws-helper.py" "$@"; }
 
+# The dump's session key, once the probe derived it from the passphrase: each later decryption of the same
+# object skips the passphrase's S2K (65M iterations of SHA-512, a few tenths of a second of CPU each time).
+# In memory only, passed to gpg on a file descriptor; gpg's lines that print it are filtered out.
+RESTORE_SESSION_KEY=""
+
+# restore_probe_decrypt FILE: decrypts FILE (the probe) to nothing, keeping the session key; gpg's status.
+restore_probe_decrypt() {
+    local status
+    status=$(gpg --batch --quiet --no-tty --yes --pinentry-mode loopback --no-symkey-cache --passphrase-fd 3 \
+        --status-fd 1 --show-session-key --decrypt --output /dev/null <"$1" 3< <(printf '%s' "$BACKUP_PASSPHRASE") \
+        2> >(grep -v -i 'session key' >"$WORK_DIR/probe.err"))
+    local rc=$?
+    RESTORE_SESSION_KEY=$(printf '%s\n' "$status" | awk '$2 == "SESSION_KEY" { print $3; exit }')
+    return $rc
+}
+
+# restore_gpg_decrypt: gpg_decrypt, with the probe's session key when there is one.
+restore_gpg_decrypt() {
+    if [[ -z "$RESTORE_SESSION_KEY" ]]; then
+        gpg_decrypt
+        return
+    fi
+    gpg --batch --quiet --no-tty --yes --no-symkey-cache --override-session-key-fd 3 --decrypt --output - \
+        3< <(printf '%s' "$RESTORE_SESSION_KEY") 2> >(grep -v -i 'seskey\|session key' >&2)
+}
+
 # restore_decrypted: the spooled dump, decrypted and decompressed, on stdout (a pg_dump custom archive).
 restore_decrypted() {
-    gpg_decrypt <"$WORK_DIR/spool/dump.gpg" | decompress_dump "$RESTORE_COMPRESSION"
+    restore_gpg_decrypt <"$WORK_DIR/spool/dump.gpg" | decompress_dump "$RESTORE_COMPRESSION"
 }
 
 # restore_watchdog_start: a process outside the script's own process group that waits for the script to

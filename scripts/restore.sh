@@ -165,7 +165,7 @@ passphrase_for_manifest "$m"
 load_db_credentials
 check_db_connection "$PGDATABASE"
 restore_check_scratch "$want_size"
-if ! gpg_decrypt <"$WORK_DIR/probe.gpg" >/dev/null 2>"$WORK_DIR/probe.err" \
+if ! restore_probe_decrypt "$WORK_DIR/probe.gpg" \
     && grep -Eqi 'bad session key|bad passphrase|no secret key|decryption failed' "$WORK_DIR/probe.err"; then
     # A flipped byte in the object's header reads as a wrong passphrase: its sha256 tells them apart.
     cause=$(grep -Eim1 'bad session key|bad passphrase|no secret key|decryption failed' "$WORK_DIR/probe.err" | sed 's/^gpg: //')
@@ -262,6 +262,7 @@ if lock_sql=$(restore_lock_sql "$spool/toc.list") && [[ -n "$lock_sql" ]]; then
     session_ask "$lock_sql" || session_failed "cannot lock the tables of the dump in $(db_address)"
 fi
 if [[ $mode == parallel ]]; then
+    log "moving the loaded tables into place and building their indexes (one transaction)"
     session_ask "\\i $spool/swap.sql" || session_failed "restore into $(db_address) failed"
 else
     mkfifo "$spool/stream.sql"
