@@ -43,16 +43,17 @@ from urllib.parse import parse_qs, urlsplit
 # restore.sh loads the tables of a verified dump into staging schemas with parallel COPY streams, then moves
 # them into place in one transaction of its own (see scripts/README.md). Two commands, started by lib.sh:
 #   aws-helper.py restore-stage SCHEMA_SQL DATA_LIST OUT_DIR STAGE_PREFIX
-#       reads the restore script of everything but the table data (pg_restore --clean -L ... -f SCHEMA_SQL) and
+#       reads the restore script of everything but the data (pg_restore --clean --schema-only -f SCHEMA_SQL) and
 #       the TABLE DATA lines of the archive's list; writes OUT_DIR/stage.sql (CREATE SCHEMA <STAGE_PREFIX>_<n>
 #       and each table's own CREATE TABLE there), OUT_DIR/swap.sql (SCHEMA_SQL with each such CREATE TABLE
 #       replaced by ALTER TABLE <staging>.<table> SET SCHEMA <schema>, its "SET lock_timeout = 0" removed and
 #       the empty staging schemas dropped at the end) and OUT_DIR/stage.map ("<schema as written>\t<staging>").
 #       Exit 0, or 10 with the reason on stdout when a table cannot be staged (a type, default or check that
 #       names another object, INHERITS, PARTITION, storage options): the caller restores in one stream then.
-#   aws-helper.py restore-load WORKERS ERR_DIR MAP_FILE < pg_restore --data-only output
+#   aws-helper.py restore-load WORKERS ERR_DIR MAP_FILE SETVAL_FILE < pg_restore --data-only output
 #       starts WORKERS psql sessions (libpq variables from the environment) and hands each COPY block's rows to
-#       whichever session is ready, in line-aligned chunks, into the staging table of that block. Exit 0 when
+#       whichever session is ready, in line-aligned chunks, into the staging table of that block; the
+#       sequences' setval statements go to SETVAL_FILE (for the swap). Exit 0 when
 #       every session loaded and exited 0; 3 when a session failed (its stderr in ERR_DIR/worker-<n>.err,
 #       ERR_DIR/failed names it); 1 on anything unexpected in the stream (ERR_DIR/load.err).
 import re as _re
@@ -158,7 +159,8 @@ class _WorkerGone(Exception):
 
 
 def restore_load(argv):
-    count, err_dir, map_file = int(argv[0]), argv[1], argv[2]
+    count, err_dir, map_file, setval_file = int(argv[0]), argv[1], argv[2], argv[3]
+    setvals = open(setval_file, "wb")  # noqa: SIM115: closed at the end
     with open(map_file, encoding="utf-8") as handle:
         staging_of = dict(line.rstrip("\n").split("\t") for line in handle if line.strip())
     workers = [_Worker(n + 1, err_dir) for n in range(count)]
@@ -224,6 +226,8 @@ def restore_load(argv):
                     if schema not in staging_of:
                         return fail(1, f"the data of {found.group(1).decode('utf-8')} has no staging table")
                     copy_to = (f"{staging_of[schema]}.{table}", found.group(2).decode("utf-8"))
+                elif line.startswith(b"SELECT pg_catalog.setval("):
+                    setvals.write(line + b"\n")  # the sequences' values: for the swap, after the tables moved
                 elif line.startswith((b"SET ", b"SELECT pg_catalog.set_config(")):
                     # The dump's session settings (client_encoding above all): every session, outside any COPY.
                     for worker in workers:
@@ -262,6 +266,7 @@ def restore_load(argv):
                 drain(worker)
     except _WorkerGone as gone:
         return fail(3, str(gone))
+    setvals.close()
     for worker in workers:
         os.set_blocking(worker.fd, True)
         try:

@@ -756,12 +756,17 @@ restore_presign() {
     aws_call GET /s3/presign - "${query[@]}"
 }
 
-# restore_spool KEY VERSION_ID [--no-decrypt]: downloads the object into $WORK_DIR/spool/dump.gpg, hashing
-# it (spool/sha.out) and decrypting it on the way to nowhere (gpg checks the MDC at the end: spool/gpg.rc,
-# gpg.err) unless --no-decrypt. Results: spool/s3.rc and s3.err (curl), spool/tee.rc and tee.err (writing
-# the spool: a full disk). tee -p: gpg stopping early (a corrupt object) never stops the download and hash.
+# restore_spool KEY VERSION_ID [--no-decrypt | PG_RESTORE_OPTION...]: downloads the object into
+# $WORK_DIR/spool/dump.gpg, hashing it (spool/sha.out) and decrypting it on the way (gpg checks the MDC at the
+# end: spool/gpg.rc, gpg.err) unless --no-decrypt. From the decrypted stream, meanwhile, the archive's table
+# of contents (spool/toc.list, toc.rc) and its restore script without data (pg_restore -s with the options
+# given: spool/schema.sql, schema.rc): both stop reading after the table of contents, at the start of the
+# archive; nothing is run from them before the whole object is verified. Results: spool/s3.rc and s3.err
+# (curl), spool/tee.rc and tee.err (writing the spool: a full disk). tee -p: a reader that stops early (gpg on
+# a corrupt object, pg_restore after the table of contents) never stops the download, the hash or the MDC.
 restore_spool() {
     local key=$1 version=$2 decrypt=${3:-} d="$WORK_DIR/spool" url proto=(--proto "=https")
+    shift 2
     rm -rf "$d"
     mkdir "$d"
     mkfifo "$d/body.fifo" "$d/sha.fifo"
@@ -777,10 +782,18 @@ restore_spool() {
             echo $? >"$d/tee.rc"
             echo 0 >"$d/gpg.rc"
         else
-            tee -p "$d/dump.gpg" "$d/sha.fifo" <"$d/body.fifo" 2>"$d/tee.err" | restore_gpg_decrypt >/dev/null 2>"$d/gpg.err"
+            mkfifo "$d/plain.fifo" "$d/toc.fifo"
+            {
+                decompress_dump "$RESTORE_COMPRESSION" <"$d/plain.fifo" 2>/dev/null | tee -p "$d/toc.fifo" 2>/dev/null |
+                    pg_restore "$@" -s -f "$d/schema.sql" 2>"$d/schema.err"
+                echo "${PIPESTATUS[2]}" >"$d/schema.rc"
+            } &
+            { pg_restore -l -f "$d/toc.list" <"$d/toc.fifo" 2>"$d/toc.err"; echo $? >"$d/toc.rc"; } &
+            tee -p "$d/dump.gpg" "$d/sha.fifo" <"$d/body.fifo" 2>"$d/tee.err" | restore_gpg_decrypt 2>"$d/gpg.err" | tee -p "$d/plain.fifo" >/dev/null 2>&1
             local piped=("${PIPESTATUS[@]}")
             echo "${piped[0]}" >"$d/tee.rc"
             echo "${piped[1]}" >"$d/gpg.rc"
+            wait
         fi
     } &
     RESTORE_JOB_PIDS+=($!)

@@ -181,7 +181,7 @@ rm -f "$WORK_DIR/probe.gpg"
 
 # 3. Spool and verify: sha256 and gpg's integrity check over the whole object, before the target is touched.
 log "downloading $what (${want_size} bytes, ${RESTORE_COMPRESSION:-pg_dump-compressed}, $(passphrase_origin), finished $(manifest_get "$m" finished_at)) into the spool"
-restore_spool "$object_key" "$object_version"
+restore_spool "$object_key" "$object_version" "${restore_args[@]}"
 spool="$WORK_DIR/spool"
 [[ "$(cat "$spool/s3.rc")" == 0 ]] || die "$EX_STORAGE" "download of $what failed: $(one_line_error "$spool/s3.err")"
 [[ "$(cat "$spool/tee.rc" 2>/dev/null)" == 0 ]] \
@@ -193,26 +193,17 @@ got_sha=$(cat "$spool/sha.out" 2>/dev/null || true)
     || die "$EX_CRYPTO" "corrupt object: $what matches the manifest's sha256 but gpg's integrity check fails: $(one_line_error "$spool/gpg.err") (the target was not touched)"
 log "verified $what: sha256 and gpg integrity check (MDC) of all $want_size bytes"
 
-# 4. The archive's table of contents and its restore script without the table data (from the spool).
-# pg_restore stops reading after the table of contents (the data is not needed here): only its status counts.
-set +o pipefail
-restore_decrypted 2>/dev/null | pg_restore -l -f "$spool/toc.list" 2>"$WORK_DIR/toc.err"
-toc_rc=$?
-set -o pipefail
-[[ $toc_rc -eq 0 ]] || die "$EX_CRYPTO" "cannot read the archive's table of contents: $(one_line_error "$WORK_DIR/toc.err")"
-grep -Ev '^[0-9]+; [0-9]+ [0-9]+ TABLE DATA ' "$spool/toc.list" >"$spool/meta.list" || true
-grep -E '^[0-9]+; [0-9]+ [0-9]+ TABLE DATA ' "$spool/toc.list" >"$spool/data.list" || true
-set +o pipefail
-restore_decrypted 2>/dev/null | pg_restore "${restore_args[@]}" -L "$spool/meta.list" -f "$spool/schema.sql" 2>"$WORK_DIR/toc.err"
-toc_rc=$?
-set -o pipefail
-[[ $toc_rc -eq 0 ]] || die "$EX_CRYPTO" "cannot read the archive's definitions: $(one_line_error "$WORK_DIR/toc.err")"
+# 4. The archive's table of contents and its restore script without the table data (read while downloading).
+[[ "$(cat "$spool/toc.rc" 2>/dev/null)" == 0 ]] || die "$EX_CRYPTO" "cannot read the archive's table of contents: $(one_line_error "$spool/toc.err")"
+[[ "$(cat "$spool/schema.rc" 2>/dev/null)" == 0 ]] || die "$EX_CRYPTO" "cannot read the archive's definitions: $(one_line_error "$spool/schema.err")"
+# The load's list: the table data, and the sequences' values (setval: run by the swap, after the tables).
+grep -E '^[0-9]+; [0-9]+ [0-9]+ (TABLE DATA|SEQUENCE SET) ' "$spool/toc.list" >"$spool/data.list" || true
 mode=parallel
 why_single=""
 if [[ $jobs -lt 2 ]]; then
     mode=single why_single="RESTORE_JOBS=1"
-elif grep -Eq '^[0-9]+; [0-9]+ [0-9]+ (BLOBS|LARGE OBJECTS) ' "$spool/toc.list"; then
-    mode=single why_single="the dump has large objects"
+elif grep -Eq '^[0-9]+; [0-9]+ [0-9]+ (BLOBS|LARGE OBJECTS|MATERIALIZED VIEW DATA) ' "$spool/toc.list"; then
+    mode=single why_single="the dump has large objects or materialized views"
 elif ! why_single=$(restore_python restore-stage "$spool/schema.sql" "$spool/data.list" "$spool" "oauth2_dr_stage_$$" 2>&1); then
     mode=single
 fi
@@ -230,7 +221,7 @@ if [[ $mode == parallel ]]; then
     (
         set +e
         restore_decrypted 2>"$WORK_DIR/load/decrypt.err" | pg_restore -a -L "$spool/data.list" -f - 2>"$WORK_DIR/load/restore.err" |
-            restore_python restore-load "$jobs" "$WORK_DIR/load" "$spool/stage.map"
+            restore_python restore-load "$jobs" "$WORK_DIR/load" "$spool/stage.map" "$spool/setval.sql"
         echo "${PIPESTATUS[*]}" >"$WORK_DIR/load/status"
     ) &
     load_pid=$!
@@ -264,6 +255,7 @@ fi
 if [[ $mode == parallel ]]; then
     log "moving the loaded tables into place and building their indexes (one transaction)"
     session_ask "\\i $spool/swap.sql" || session_failed "restore into $(db_address) failed"
+    session_ask "\\i $spool/setval.sql" || session_failed "setting the sequences in $(db_address) failed"
 else
     mkfifo "$spool/stream.sql"
     (

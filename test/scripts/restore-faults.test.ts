@@ -64,7 +64,7 @@ describe("restore.sh under operator faults (real PostgreSQL 15 and S3 API)", fun
     before(async function () {
         ({ pg, moto, passphrase, dir } = servers);
         pg.createDatabase("oauth2db");
-        pg.psql(seedSql({ clients: 20, authorizations: 3000, consents: 40 }));
+        pg.psql(seedSql({ clients: 20, authorizations: 3000, consents: 40 }) + "CREATE TABLE app_event (id bigserial PRIMARY KEY, note text); INSERT INTO app_event (note) SELECT 'e' || g FROM generate_series(1, 42) g;");
         sourceSums = checksums("oauth2db");
         bucket = servers.newBucket("oauth2-faults");
         const backup = await runScript("db-backup.sh", scriptEnv(pg, moto, bucket, passphrase));
@@ -93,6 +93,9 @@ describe("restore.sh under operator faults (real PostgreSQL 15 and S3 API)", fun
         assert.equal(result.code, 0, explain(result));
         assert.match(result.stderr, /with 3 parallel COPY sessions/);
         assert.equal(checksums("parallel"), sourceSums);
+        // The sequences' values (the data section's setval) come with the swap.
+        assert.equal(pg.psql("SELECT last_value FROM app_event_id_seq", "parallel"), "42");
+        assert.equal(pg.psql("SELECT pg_get_serial_sequence('app_event', 'id')", "parallel"), "public.app_event_id_seq");
         assert.equal(stagingSchemas("parallel"), "0");
         assert.equal(restoreSessions(), "0");
     });
