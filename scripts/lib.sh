@@ -831,24 +831,31 @@ restore_python() { "${AWS_HELPER_PYTHON:-python3}" "$LIB_DIR/aws-helper.py" "$@"
 RESTORE_SESSION_KEY=""
 
 # restore_probe_decrypt FILE: decrypts FILE (the probe) to nothing, keeping the session key; gpg's status.
+# gpg's messages (without the lines that print the key) in $WORK_DIR/probe.err.
 restore_probe_decrypt() {
-    local status
-    status=$(gpg --batch --quiet --no-tty --yes --pinentry-mode loopback --no-symkey-cache --passphrase-fd 3 \
-        --status-fd 1 --show-session-key --decrypt --output /dev/null <"$1" 3< <(printf '%s' "$BACKUP_PASSPHRASE") \
-        2> >(grep -v -i 'session key' >"$WORK_DIR/probe.err"))
-    local rc=$?
-    RESTORE_SESSION_KEY=$(printf '%s\n' "$status" | awk '$2 == "SESSION_KEY" { print $3; exit }')
+    local out rc
+    out=$(gpg --batch --quiet --no-tty --yes --pinentry-mode loopback --no-symkey-cache --passphrase-fd 3 \
+        --status-fd 1 --show-session-key --decrypt --output /dev/null <"$1" 3< <(printf '%s' "$BACKUP_PASSPHRASE") 2>&1)
+    rc=$?
+    RESTORE_SESSION_KEY=$(printf '%s\n' "$out" | awk '$1 == "[GNUPG:]" && $2 == "SESSION_KEY" { print $3; exit }')
+    printf '%s\n' "$out" | grep -v -i -e '^\[GNUPG:\]' -e 'session key: ' -e 'seskey' >"$WORK_DIR/probe.err" || true
     return $rc
 }
 
-# restore_gpg_decrypt: gpg_decrypt, with the probe's session key when there is one.
+# restore_gpg_decrypt: gpg_decrypt, with the probe's session key when there is one (gpg 2.2 prints the key it
+# was given on stderr: that line is filtered out before stderr, in the same pipeline, so nothing lags).
 restore_gpg_decrypt() {
     if [[ -z "$RESTORE_SESSION_KEY" ]]; then
         gpg_decrypt
         return
     fi
-    gpg --batch --quiet --no-tty --yes --no-symkey-cache --override-session-key-fd 3 --decrypt --output - \
-        3< <(printf '%s' "$RESTORE_SESSION_KEY") 2> >(grep -v -i 'seskey\|session key' >&2)
+    local piped
+    {
+        gpg --batch --quiet --no-tty --yes --no-symkey-cache --override-session-key-fd 3 --decrypt --output - \
+            3< <(printf '%s' "$RESTORE_SESSION_KEY") 2>&1 1>&4 4>&- | grep -v -i -e 'seskey' -e 'session key: ' >&2
+        piped=("${PIPESTATUS[@]}")
+    } 4>&1
+    return "${piped[0]}"
 }
 
 # restore_decrypted: the spooled dump, decrypted and decompressed, on stdout (a pg_dump custom archive).

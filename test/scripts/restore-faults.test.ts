@@ -92,6 +92,8 @@ describe("restore.sh under operator faults (real PostgreSQL 15 and S3 API)", fun
         const result = await restore(bucket, "parallel", { RESTORE_JOBS: "3" });
         assert.equal(result.code, 0, explain(result));
         assert.match(result.stderr, /with 3 parallel COPY sessions/);
+        // The dump's session key (derived once, reused by each decryption) is never printed.
+        assert.doesNotMatch(result.stderr, /seskey|session key:/i);
         assert.equal(checksums("parallel"), sourceSums);
         // The sequences' values (the data section's setval) come with the swap.
         assert.equal(pg.psql("SELECT last_value FROM app_event_id_seq", "parallel"), "42");
