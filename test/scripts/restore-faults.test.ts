@@ -27,6 +27,12 @@ describe("restore.sh under operator faults (real PostgreSQL 15 and S3 API)", fun
     const checksums = (database: string) => OAUTH2_TABLES.map((t) => pg.psql(checksumSql(t), database)).join("|");
     /** Server sessions of restore.sh runs (application_name oauth2-dr-restore:<pid>), once the cleanup is done. */
     const restoreSessions = () => pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'oauth2-dr-restore:%'", "postgres");
+    /** Client sessions in a database other than the application's (and this query's): whatever a restore left. */
+    const otherSessions = (database: string) =>
+        pg.psql(`SELECT count(*) FROM pg_stat_activity WHERE datname = '${database}' AND backend_type = 'client backend' AND application_name <> 'oauth2-app' AND pid <> pg_backend_pid()`, "postgres");
+    /** Some session other than the application's waits for a lock in the database (the restore's, whatever its name). */
+    const lockWaiters = (database: string) =>
+        pg.psql(`SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE NOT l.granted AND a.datname = '${database}' AND a.application_name <> 'oauth2-app'`, "postgres");
     const stagingSchemas = (database: string) => pg.psql("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'oauth2_dr_stage_%'", database);
     let bucket: string;
     let manifestKey: string;
@@ -126,7 +132,7 @@ describe("restore.sh under operator faults (real PostgreSQL 15 and S3 API)", fun
         run.child.kill("SIGKILL");
         await run.done;
         await eventually("the watchdog removed the work directory", () => fs.readdirSync(tmp).length === 0);
-        await eventually("no restore session is left", () => restoreSessions() === "0");
+        await eventually("no restore session is left", () => otherSessions("killed_load") === "0");
         assert.equal(stagingSchemas("killed_load"), "0");
         await sleep(2000);
         assert.equal(checksums("killed_load"), before, "a killed restore committed");
@@ -136,11 +142,10 @@ describe("restore.sh under operator faults (real PostgreSQL 15 and S3 API)", fun
         const before = oldTarget("killed_swap");
         const app = lockHolder("killed_swap", "LOCK TABLE oauth2_authorization IN ACCESS SHARE MODE;");
         const run = startScript("restore.sh", env(bucket, "killed_swap"), ["--yes", "--source-database", "oauth2db"]);
-        await eventually("the restore waits for the application's lock", () =>
-            pg.psql("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE NOT l.granted AND a.application_name LIKE 'oauth2-dr-restore:%'", "postgres") !== "0");
+        await eventually("the restore waits for the application's lock", () => lockWaiters("killed_swap") !== "0");
         run.child.kill("SIGKILL");
         await run.done;
-        await eventually("no restore session is left", () => restoreSessions() === "0");
+        await eventually("no restore session is left", () => otherSessions("killed_swap") === "0");
         app.stdin!.end("COMMIT;\n");
         await new Promise((r) => app.on("close", r));
         await sleep(2000);
@@ -171,12 +176,11 @@ describe("restore.sh under operator faults (real PostgreSQL 15 and S3 API)", fun
         const app = lockHolder("termed", "LOCK TABLE oauth2_authorization IN ACCESS SHARE MODE;");
         try {
             const run = startScript("restore.sh", env(bucket, "termed"), ["--yes", "--source-database", "oauth2db"]);
-            await eventually("the restore waits for the lock", () =>
-                pg.psql("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE NOT l.granted AND a.application_name LIKE 'oauth2-dr-restore:%'", "postgres") !== "0");
+            await eventually("the restore waits for the lock", () => lockWaiters("termed") !== "0");
             run.child.kill("SIGTERM");
             const result = await run.done;
             assert.equal(result.code, 143, explain(result));
-            assert.equal(restoreSessions(), "0", "the restore's session outlived its script");
+            assert.equal(otherSessions("termed"), "0", "the restore's session outlived its script");
             assert.equal(checksums("termed"), before);
         } finally {
             app.stdin!.end("COMMIT;\n");
