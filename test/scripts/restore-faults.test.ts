@@ -212,6 +212,19 @@ describe("restore.sh under operator faults (real PostgreSQL 15 and S3 API)", fun
         assert.equal(checksums("cut"), before);
     });
 
+    it("restore-verification.sh: a database that stops mid-stream is reported at once, not as gpg's Broken pipe", async function () {
+        const shims = fs.mkdtempSync(path.join(dir, "shims-"));
+        // psql reading a script on stdin (the verification's restore) stops with a server error after a few lines.
+        fs.writeFileSync(path.join(shims, "psql"), `#!/bin/bash
+if [[ " $* " != *" -c "* && " $* " != *" -f "* && -p /dev/stdin ]]; then head -n 50 >/dev/null; echo 'ERROR:  simulated server failure' >&2; exit 3; fi
+exec ${PG_BIN}/psql "$@"
+`, { mode: 0o755 });
+        const result = await runScript("restore-verification.sh", env(bucket, "oauth2db", { EXTRA_PATH: shims, VERIFY_DATABASE: "verify_stopped" }));
+        const line = result.stdout.split("\n").find((l) => / restore to test instance works/.test(l)) ?? "";
+        assert.match(line, /^FAIL /, explain(result));
+        assert.doesNotMatch(line, /gpg|Broken pipe|decrypt/i, explain(result));
+    });
+
     it("a scratch directory too small for the spool: says how much it has and needs, before any download", async function () {
         const shims = fs.mkdtempSync(path.join(dir, "shims-"));
         fs.writeFileSync(path.join(shims, "df"), `#!/bin/bash\necho "Filesystem 1-blocks Used Available Capacity Mounted on"\necho "tmpfs 1048576 1038576 10000 99% /tmp"\n`, { mode: 0o755 });
