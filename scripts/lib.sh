@@ -893,7 +893,7 @@ restore_watchdog_stop() {
 restore_note_job() { echo "$1" >>"$WORK_DIR/restore.jobs"; }
 
 # restore_end_sessions: stops the load's jobs and psql sessions, terminates the run's server sessions
-# (application_name oauth2-dr-restore:<pid>) and drops its staging schemas. Used by the cleanup on every
+# (application_name oauth2-dr-restore:<run id>) and drops its staging schemas. Used by the cleanup on every
 # exit, and by the watchdog. Nothing here commits: only the script sends COMMIT.
 restore_end_sessions() {
     local pid

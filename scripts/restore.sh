@@ -21,7 +21,7 @@
 #      spool; connect to the target database.
 #   2. Spool and verify, the target untouched: the object is downloaded into the work directory as stored
 #      (encrypted), its sha256 compared with the manifest's and gpg's integrity check (MDC) run over all of it.
-#   3. Load: the archive's tables are created in staging schemas (oauth2_dr_stage_<pid>_<n>) and their rows
+#   3. Load: the archive's tables are created in staging schemas (oauth2_dr_stage_<run id>_<n>) and their rows
 #      loaded there by RESTORE_JOBS parallel COPY sessions (rows of one table split among them).
 #   4. Swap, in one transaction of the script's own session: lock the dump's tables in the target (at most
 #      RESTORE_LOCK_TIMEOUT each), drop and recreate the dump's objects (pg_restore --clean --if-exists), with
@@ -100,6 +100,9 @@ jobs=${RESTORE_JOBS:-2}
 [[ "$jobs" =~ ^[1-9][0-9]?$ ]] || die "$EX_USAGE" "RESTORE_JOBS must be a number of parallel COPY sessions from 1 to 99, not $jobs"
 
 make_work_dir
+# This run's name in the server (application_name, staging schemas): random, since two pods' restores may
+# have the same pid, and the cleanup of one must never end the sessions or drop the staging of another.
+RESTORE_RUN_ID=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
 
 # 1. The manifest. A key that is not a manifest is refused by its name and size before anything is read.
 if [[ -n "$dump_key" ]]; then
@@ -204,11 +207,11 @@ if [[ $jobs -lt 2 ]]; then
     mode=single why_single="RESTORE_JOBS=1"
 elif grep -Eq '^[0-9]+; [0-9]+ [0-9]+ (BLOBS|LARGE OBJECTS|MATERIALIZED VIEW DATA) ' "$spool/toc.list"; then
     mode=single why_single="the dump has large objects or materialized views"
-elif ! why_single=$(restore_python restore-stage "$spool/schema.sql" "$spool/data.list" "$spool" "oauth2_dr_stage_$$" 2>&1); then
+elif ! why_single=$(restore_python restore-stage "$spool/schema.sql" "$spool/data.list" "$spool" "oauth2_dr_stage_$RESTORE_RUN_ID" 2>&1); then
     mode=single
 fi
 
-export PGAPPNAME="$RESTORE_APP:$$"
+export PGAPPNAME="$RESTORE_APP:$RESTORE_RUN_ID"
 printf '%s' "$PGAPPNAME" >"$WORK_DIR/restore.sessions"
 restore_watchdog_start
 

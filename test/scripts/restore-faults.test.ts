@@ -25,7 +25,7 @@ describe("restore.sh under operator faults (real PostgreSQL 15 and S3 API)", fun
     const restore = (bucket: string, database: string, extra: Record<string, string> = {}, args: string[] = []) =>
         runScript("restore.sh", env(bucket, database, extra), ["--yes", "--source-database", "oauth2db", ...args]);
     const checksums = (database: string) => OAUTH2_TABLES.map((t) => pg.psql(checksumSql(t), database)).join("|");
-    /** Server sessions of restore.sh runs (application_name oauth2-dr-restore:<pid>), once the cleanup is done. */
+    /** Server sessions of restore.sh runs (application_name oauth2-dr-restore:<run id>), once the cleanup is done. */
     const restoreSessions = () => pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'oauth2-dr-restore:%'", "postgres");
     /** Client sessions in a database other than the application's (and this query's): whatever a restore left. */
     const otherSessions = (database: string) =>
