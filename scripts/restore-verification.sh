@@ -35,13 +35,21 @@
 #   EXPECTED_TABLES (default: the three tables of the server's schema); VERIFY_MIN_SIZE_BYTES (default
 #   1024); VERIFY_MAX_SHRINK_PERCENT (default 50: a dump smaller than half the previous one is
 #   unexpected); VERIFY_MAX_AGE_HOURS (default 48: the newest backup must be this recent);
-#   VERIFY_MAINTENANCE_DB (default postgres).
+#   VERIFY_MAINTENANCE_DB (default postgres); VERIFY_SCRATCH_BYTES (default 1048576: the free space the
+#   verification needs in TMPDIR for its own files).
 #
-# Exit codes: 0 every item PASS; 6 at least one item FAIL; 2 configuration; 3 the verification server is
-#   unreachable; 4 storage (the bucket cannot be listed, the manifest cannot be read); 5 encryption (the
-#   passphrase version cannot be read or does not decrypt the dump); 1 other; 130/143 interrupted. In every
-#   case the seven lines are printed (the items not reached are FAIL with the cause, the cleanup item says
-#   what was removed).
+# Exit codes: 0 every item PASS; 6 the backup failed a check: its manifest or object, its size or age, its
+#   integrity (sha256, gpg's integrity check, decompression: "corrupt object"), the restored schema, the
+#   server's lookups or the row counts. A failure of the verification's own environment is never 6 (the
+#   items it kept from being checked say "not checked" and why): 2 configuration, also a scratch directory
+#   (TMPDIR) with less than VERIFY_SCRATCH_BYTES free (default 1 MiB: the dump is streamed, never stored);
+#   3 the verification server is unreachable, or the restore failed on the database side (pg_restore or the
+#   server, e.g. the connection killed) while the backup itself checked out: its object is then read again
+#   without a database, and "data integrity verified" says so; 4 storage (the bucket cannot be listed, the
+#   manifest cannot be read, the download failed); 5 encryption (the passphrase version cannot be read or
+#   does not decrypt the dump); 1 other; 130/143 interrupted. In every case the seven lines are printed (the
+#   cleanup item says what was removed). Of the stream's steps, the first that failed is the one reported:
+#   a step that failed only on a broken pipe (a later step had stopped reading) is not the cause.
 # shellcheck disable=SC2317 # the cleanup functions run from the EXIT trap
 set -euo pipefail
 set -m

@@ -151,6 +151,34 @@ describe("db-backup.sh under operator faults", function () {
             });
         }
 
+        it("SIGKILL of the whole run while queued on the lock: the server ends the run's sessions by itself", async function () {
+            const lock = await holdLock("public.oauth2_authorization", "schema-migration");
+            // No trap runs after SIGKILL: the scratch dir goes with `tmp`.
+            const tmp = fs.mkdtempSync(path.join(dir, "tmp-"));
+            const run = startScript("db-backup.sh", env(newBucket(), { BACKUP_LOCK_TIMEOUT: "600", TMPDIR: tmp }), [], { detached: true });
+            try {
+                await waitForStderr(run, /uploading/);
+                for (let waited = 0; pg.psql("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'public.oauth2_authorization'::regclass", DB) === "0"; waited += 200) {
+                    assert.ok(waited < 120_000, "the run never queued on the lock");
+                    await new Promise((r) => setTimeout(r, 200));
+                }
+                // Like a container kill: every process of the run's session.
+                spawnSync("pkill", ["-KILL", "-s", String(run.child.pid)]);
+                await run.done;
+                // The server checks every 10 s that the client of a waiting query is still there
+                // (client_connection_check_interval, PostgreSQL 14+); without it they wait for the lock forever.
+                let left = otherSessions(lock.pid);
+                for (let waited = 0; left !== "" && waited < 90_000; waited += 500) {
+                    await new Promise((r) => setTimeout(r, 500));
+                    left = otherSessions(lock.pid);
+                }
+                assert.equal(left, "", "sessions of the killed run are still on the server");
+            } finally {
+                spawnSync("pkill", ["-KILL", "-s", String(run.child.pid)]);
+                fs.rmSync(tmp, { recursive: true, force: true });
+            }
+        });
+
         it("a lock released within the timeout: the backup waits for it and succeeds", async function () {
             const lock = await holdLock("public.oauth2_registered_client", "short-migration");
             const run = startScript("db-backup.sh", env(newBucket(), { BACKUP_LOCK_TIMEOUT: "600" }));
