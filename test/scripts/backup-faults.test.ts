@@ -127,6 +127,9 @@ describe("db-backup.sh under operator faults", function () {
 
         // SIGINT takes the same path (trap 'exit 130'), but cannot be tested from a runner started in the
         // background: a non-interactive shell cannot trap a signal that was ignored when it started.
+        // oauth2_*: the counting session is the one queued (it stayed queued, and the run waited for it); the
+        // other table: pg_dump's own session, which pg_dump cancels itself when terminated (a guard that the
+        // run's cleanup keeps it so).
         for (const [signal, code, table] of [["SIGTERM", 143, "public.oauth2_authorization"], ["SIGTERM", 143, "public.app_user"]] as const) {
             it(`${signal} while queued on the lock (${table}): exit ${code}, and the run's server sessions are gone`, async function () {
                 const lock = await holdLock(table, "schema-migration");
