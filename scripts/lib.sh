@@ -653,6 +653,7 @@ passphrase_origin() {
         printf 'secret %s version %s' "$PASSPHRASE_SECRET_ARN" "$PASSPHRASE_VERSION_ID"
     else
         printf 'PASSPHRASE_FILE %s' "${PASSPHRASE_FILE:-}"
+        [[ "$BACKUP_PASSPHRASE" != *$'\r' ]] || printf ' (its line ends with a carriage return, CRLF: read as part of the passphrase)'
     fi
 }
 

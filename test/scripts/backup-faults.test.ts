@@ -259,7 +259,11 @@ while [[ ! -e ${gate} ]]; do sleep 0.1; done\n`, { mode: 0o755 });
         pg.createDatabase("faults_crlf");
         const restore = await runScript("restore.sh", { ...env(bucket, { PASSPHRASE_FILE: crlf }), PGDATABASE: "faults_crlf" }, ["--yes", "--source-database", DB]);
         assert.equal(restore.code, 5, explain(restore));
-        assert.match(restore.stderr, new RegExp(`does not decrypt s3://\\S+: decryption failed: Bad session key; PASSPHRASE_FILE ${crlf} ends its line with a carriage return \\(CRLF line ends\\), read as part of the passphrase; `
+        assert.match(restore.stderr, new RegExp(`PASSPHRASE_FILE ${crlf} \\(its line ends with a carriage return, CRLF: read as part of the passphrase\\)\\) does not decrypt s3://\\S+: decryption failed: Bad session key`));
+        // The verification (lib.sh's probe) also says whether the passphrase without the \r decrypts the dump.
+        const verify = await runScript("restore-verification.sh", env(bucket, { PASSPHRASE_FILE: crlf }));
+        assert.equal(verify.code, 5, explain(verify));
+        assert.match(verify.stderr, new RegExp(`decryption failed: Bad session key; PASSPHRASE_FILE ${crlf} ends its line with a carriage return \\(CRLF line ends\\), read as part of the passphrase; `
             + `without the \\\\r it does decrypt this dump: convert the file \\(sed -i 's/\\\\r\\$//' ${crlf}\\) and run again`));
         // A backup with the CRLF file says so at once.
         const withCrlf = await runScript("db-backup.sh", env(bucket, { PASSPHRASE_FILE: crlf }));
@@ -268,9 +272,9 @@ while [[ ! -e ${gate} ]]; do sleep 0.1; done\n`, { mode: 0o755 });
         // ...and a wrong passphrase that is not only the \r says that too.
         const wrong = path.join(dir, "passphrase-wrong-crlf");
         fs.writeFileSync(wrong, "not the passphrase\r\n", { mode: 0o600 });
-        const wrongRestore = await runScript("restore.sh", { ...env(bucket, { PASSPHRASE_FILE: wrong }), PGDATABASE: "faults_crlf" }, ["--yes", "--source-database", DB]);
-        assert.equal(wrongRestore.code, 5, explain(wrongRestore));
-        assert.match(wrongRestore.stderr, /without the \\r it does not decrypt either$/m);
+        const wrongVerify = await runScript("restore-verification.sh", env(bucket, { PASSPHRASE_FILE: wrong }));
+        assert.equal(wrongVerify.code, 5, explain(wrongVerify));
+        assert.match(wrongVerify.stderr, /without the \\r it does not decrypt either$/m);
     });
 
     describe("restore-verification.sh names what failed: the backup, or its own environment", function () {
