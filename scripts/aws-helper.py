@@ -20,6 +20,11 @@ prints, e.g. "An error occurred (NoSuchBucket) when calling the ListObjectsV2 op
   GET  /s3/get?bucket&key[&version_id][&range]  the object's bytes (a range like bytes=0-65535); header
                                         X-Object-Size: the whole object's size
   POST /s3/put?bucket&key[&content_type][&meta.NAME=VALUE...]   the request body becomes the object
+  POST /s3/put_newer?bucket&key        the body (a manifest) becomes the object (a pointer: latest.json) unless
+                                        the stored one names a newer backup (object names sort by time);
+                                        a conditional write (If-Match its ETag, If-None-Match * when absent),
+                                        read again when another run wrote in between; answers {"written":
+                                        true} or {"written": false, "kept": "<the newer one's object_key>"}
   POST /s3/upload?bucket&key&path[&expected_size][&meta.NAME=VALUE...]
                                         streams the fifo (or file) at path into the object, multipart
                                         (parts of S3_PART_SIZE_MB, default 5, larger when expected_size needs
@@ -32,6 +37,7 @@ Environment: AWS_REGION, AWS_ENDPOINT_URL (tests), and the standard AWS credenti
 """
 import json
 import os
+import re
 import socketserver
 import sys
 import threading
@@ -367,6 +373,54 @@ def s3_put(q, body):
     return json.dumps({"ETag": answer.get("ETag")}).encode(), {}
 
 
+# The time-ordered part of a backup's object name (lib.sh time_ordered_stamp): the UTC second, then hex digits
+# (nanoseconds and random ones; 8 random ones in older names).
+BACKUP_STAMP = re.compile(r"-(\d{8}T\d{6}Z)-([0-9a-f]+)\.dump\.gpg$")
+
+
+def backup_stamp(manifest_bytes):
+    try:
+        key = json.loads(manifest_bytes).get("object_key") or ""
+    except (ValueError, AttributeError):
+        return None, ""
+    found = BACKUP_STAMP.search(key)
+    return (found.groups() if found else None), key
+
+
+def s3_put_newer(q, body):
+    """latest.json never moves backwards: of two overlapping backups, the one that finishes last must not
+    replace the newer one's pointer. Read, compare by name, then write only if the object is still the one
+    read (If-Match; If-None-Match * when there was none), else read again."""
+    s3 = client("s3")
+    mine, my_key = backup_stamp(body)
+    if mine is None:
+        raise CallError(400, f"aws-helper: put_newer needs a manifest with a backup's object_key, not {my_key!r}")
+    for _ in range(20):
+        try:
+            current = s3.get_object(Bucket=q["bucket"], Key=q["key"])
+            etag, stored = current["ETag"], current["Body"].read()
+        except botocore.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+                raise
+            etag, stored = None, b""
+        theirs, their_key = backup_stamp(stored) if etag else (None, "")
+        if theirs is not None and theirs > mine:
+            return json.dumps({"written": False, "kept": their_key}).encode(), {}
+        args = {"Bucket": q["bucket"], "Key": q["key"], "Body": body, "ContentType": "application/json"}
+        if etag:
+            args["IfMatch"] = etag
+        else:
+            args["IfNoneMatch"] = "*"
+        try:
+            client("s3").put_object(**args)
+        except botocore.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict"):
+                continue  # another run wrote it in between: compare with that one
+            raise
+        return json.dumps({"written": True}).encode(), {}
+    raise CallError(409, f"aws-helper: s3://{q['bucket']}/{q['key']} kept changing while it was being replaced (20 tries)")
+
+
 class Counting:
     """A read-only stream that counts what it hands out (the size the upload stored), and that stops once the
     upload has failed: s3transfer would otherwise read the stream to its end (a whole dump) before it reports
@@ -446,6 +500,7 @@ CALLS = {
     ("GET", "/s3/metadata"): (s3_metadata, ("bucket", "key", "name")),
     ("GET", "/s3/get"): (s3_get, ("bucket", "key")),
     ("POST", "/s3/put"): (s3_put, ("bucket", "key")),
+    ("POST", "/s3/put_newer"): (s3_put_newer, ("bucket", "key")),
     ("POST", "/s3/upload"): (s3_upload, ("bucket", "key", "path")),
     ("POST", "/s3/delete"): (s3_delete, ("bucket", "key")),
     ("GET", "/s3/presign"): (s3_presign, ("bucket", "key")),

@@ -55,7 +55,29 @@ require_env() {
     local name
     for name in "$@"; do
         [[ -n "${!name:-}" ]] || die "$EX_USAGE" "$name is required"
+        [[ "$name" != BUCKET ]] || require_bucket_name
     done
+}
+
+# require_bucket_name: BUCKET is a bucket's name, not a URL, an ARN or a path (every call passes it to the API
+# as Bucket=, where "s3://b" would fail only later as a storage error). Usage error before any work, saying
+# what to set instead. Names S3 accepted before 2018 (capitals, underscores) pass.
+require_bucket_name() {
+    local bucket=${BUCKET:-} rest hint
+    if [[ "$bucket" =~ ^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$ ]]; then
+        return 0
+    fi
+    rest=$bucket
+    rest=${rest#s3://}
+    rest=${rest#s3a://}
+    rest=${rest#arn:aws*:s3:::}
+    if [[ "$rest" =~ ^([A-Za-z0-9][A-Za-z0-9._-]{1,254})(/(.*))?$ ]]; then
+        hint="set BUCKET=${BASH_REMATCH[1]}"
+        [[ -z "${BASH_REMATCH[3]}" ]] || hint+=" and BACKUP_PREFIX=${BASH_REMATCH[3]%/}/ (when that is the prefix of the backups)"
+    else
+        hint="set BUCKET to the bucket's name alone"
+    fi
+    die "$EX_USAGE" "BUCKET must be a bucket name, not '$bucket': $hint"
 }
 
 require_cmd() {
@@ -96,10 +118,11 @@ one_line_error() {
     awk 'NF { gsub(/\t/, " "); sub(/^ +/, ""); lines[n++] = $0 }
          END {
              first = 0
-             for (i = 0; i < n; i++) if (lines[i] ~ /(error:|ERROR:|An error occurred|fatal error|failed)/) { first = i; break }
+             for (i = 0; i < n; i++) if (lines[i] ~ /(error:|ERROR:|FATAL:|An error occurred|fatal error|failed)/) { first = i; break }
              out = lines[first]
              for (i = first + 1; i < n && i < first + 3; i++) if (lines[i] !~ /^(pg_dump|pg_restore|psql): detail: Query was/) out = out " " lines[i]
              sub(/^(psql|pg_dump|pg_restore|pg_dumpall): (error: )?/, "", out)
+             sub(/^psql:[^ ]*:[0-9]+: /, "", out)
              if (sub(/^(upload|download) failed: /, "", out)) sub(/^[^ ]+ to [^ ]+ /, "", out)
              print out
          }' "$1"
@@ -319,6 +342,10 @@ load_passphrase() {
         [[ -r "$PASSPHRASE_FILE" ]] || die "$EX_CRYPTO" "PASSPHRASE_FILE $PASSPHRASE_FILE is not readable"
         IFS= read -r BACKUP_PASSPHRASE <"$PASSPHRASE_FILE" || true
         PASSPHRASE_SOURCE="file"
+        # A file saved with CRLF line ends: the \r is part of the line read, so of the passphrase. Said at once
+        # (a backup encrypts with it; a secret's value or a file without it will not decrypt that dump).
+        [[ "$BACKUP_PASSPHRASE" != *$'\r' ]] \
+            || log "warning: PASSPHRASE_FILE $PASSPHRASE_FILE ends its first line with a carriage return (CRLF line ends, e.g. saved on Windows): the \\r is used as the last character of the passphrase; if it is not part of the passphrase, convert the file: sed -i 's/\\r\$//' $PASSPHRASE_FILE"
     elif [[ -n "$secret_id" ]]; then
         require_cmd jq
         local answer err
@@ -601,10 +628,26 @@ probe_object() {
 probe_passphrase() {
     local probe="$WORK_DIR/probe.gpg" err="$WORK_DIR/probe.err"
     if ! gpg_decrypt <"$probe" >/dev/null 2>"$err" && grep -Eqi 'bad session key|bad passphrase|no secret key|decryption failed' "$err"; then
+        local cause hint
+        cause=$(grep -Eim1 'bad session key|bad passphrase|no secret key|decryption failed' "$err" | sed 's/^gpg: //')
+        hint=$(passphrase_crlf_hint "$probe")
         rm -f "$probe"
-        die "$EX_CRYPTO" "the passphrase ($2) does not decrypt $(s3_uri "$1"): $(grep -Eim1 'bad session key|bad passphrase|no secret key|decryption failed' "$err" | sed 's/^gpg: //')"
+        die "$EX_CRYPTO" "the passphrase ($2) does not decrypt $(s3_uri "$1"): ${cause}${hint}"
     fi
     rm -f "$probe"
+}
+
+# passphrase_crlf_hint PROBE: for a passphrase from a file whose line ends with \r (CRLF) that did not decrypt
+# PROBE: whether the passphrase without the \r does, as a clause for the error message ("" otherwise).
+passphrase_crlf_hint() {
+    [[ "$PASSPHRASE_SOURCE" == file && "$BACKUP_PASSPHRASE" == *$'\r' ]] || return 0
+    local file=${PASSPHRASE_FILE:-} outcome
+    if BACKUP_PASSPHRASE=${BACKUP_PASSPHRASE%$'\r'} gpg_decrypt <"$1" >/dev/null 2>&1; then
+        outcome="without the \\r it does decrypt this dump: convert the file (sed -i 's/\\r\$//' $file) and run again"
+    else
+        outcome="without the \\r it does not decrypt either"
+    fi
+    printf '; PASSPHRASE_FILE %s ends its line with a carriage return (CRLF line ends), read as part of the passphrase; %s' "$file" "$outcome"
 }
 
 # passphrase_origin: for messages, where the loaded passphrase came from (never the passphrase itself).
@@ -613,6 +656,7 @@ passphrase_origin() {
         printf 'secret %s version %s' "$PASSPHRASE_SECRET_ARN" "$PASSPHRASE_VERSION_ID"
     else
         printf 'PASSPHRASE_FILE %s' "${PASSPHRASE_FILE:-}"
+        [[ "$BACKUP_PASSPHRASE" != *$'\r' ]] || printf ' (its line ends with a carriage return, CRLF: read as part of the passphrase)'
     fi
 }
 
@@ -689,6 +733,13 @@ stream_restore() {
 # exited and written its exit code before pg_restore saw the end of its input).
 commit_if_verified() {
     local d=$1 want=$2 step waited=0 why=""
+    # pg_restore failed (also: psql is gone, a broken pipe for pg_restore): ROLLBACK at once. Waiting for the
+    # steps upstream would wait for nothing: they are blocked writing into this pipeline until it ends.
+    if [[ "$(cat "$d/restore.rc" 2>/dev/null)" != 0 ]]; then
+        echo "restore failed" >"$d/verdict"
+        echo "ROLLBACK;"
+        return 0
+    fi
     while [[ (! -f "$d/sha.out" || ! -f "$d/s3.rc") && $waited -lt 600 ]]; do sleep 0.1; waited=$((waited + 1)); done
     for step in s3 gpg decompress restore; do
         [[ "$(cat "$d/$step.rc" 2>/dev/null)" == 0 ]] || { why="$step failed"; break; }
