@@ -5,8 +5,9 @@
  *
  * A row is met only when every resource that implements it meets it (each database, replicated-backups
  * copy, AWS Backup rule, backup bucket rule on the row's prefix, audit log group, Critical secret), and its
- * "found" is the shortest of theirs; the shortfalls name each one below the table. A read replica's own
- * backups do not bind (the source's are the row's): it proves the row when it keeps them long enough.
+ * "found" is the shortest of theirs; the shortfalls name each one below the table. A read replica binds as
+ * rds-backup-retention judges it (its own automated backups); Azure and Cloud SQL replicas keep none of
+ * their own and prove the row only in a standby stack.
  *
  * Evidence per data class:
  * - database: an RDS instance (a read replica too) or cluster keeping automated backups >= the minimum,
@@ -93,10 +94,9 @@ function ev(resource: StackResource, detail: string): Evidence {
 
 /**
  * What a row's candidates show. A row is met only when every resource that implements it meets it: a
- * binding shortfall (a database, a plan rule, a backup bucket's rule, an audit log group, a Critical secret
- * below the table) fails the row whatever else qualifies. Some shortfalls only explain: a read replica's
- * own backups (the source's are the row's), a backup bucket with no rule on the row's prefix (it does not
- * implement the row).
+ * binding shortfall (a database or read replica, a plan rule, a backup bucket's rule, an audit log group, a
+ * Critical secret below the table) fails the row whatever else qualifies. A backup bucket with no rule on
+ * the row's prefix does not implement the row: its shortfall only explains.
  */
 interface Collected {
     evidence: Evidence[];
@@ -132,8 +132,8 @@ const DATABASE_TYPES: readonly string[] = [T.rdsInstance, T.rdsCluster, T.docdbC
 
 function databaseEvidence(index: StackIndex, minimum: number, role: Role): Collected {
     const c = collector();
-    // `binding` false: a read replica, whose own backups are not the row's (they live on the source); it proves
-    // the row when it keeps them long enough (a standby's replica), and its shortfall only explains.
+    // A read replica binds too: rds-backup-retention requires its own automated backups (a standby's replica is
+    // the copy a failover promotes, and its backups are the ones kept once it is promoted).
     const judge = (resource: StackResource, input: unknown, defaultDays: number, what: string, binding = true) => {
         const value = asNumber(input);
         if (value === UNKNOWN) {
@@ -155,7 +155,7 @@ function databaseEvidence(index: StackIndex, minimum: number, role: Role): Colle
     for (const r of index.ofType(T.rdsInstance)) {
         const replica = read(r.props, "replicateSourceDb");
         const isReplica = replica === UNKNOWN || (typeof replica === "string" && replica !== "");
-        judge(r, read(r.props, "backupRetentionPeriod"), isReplica ? 0 : 1, isReplica ? "read replica, backupRetentionPeriod" : "backupRetentionPeriod", !isReplica);
+        judge(r, read(r.props, "backupRetentionPeriod"), isReplica ? 0 : 1, isReplica ? "read replica, backupRetentionPeriod" : "backupRetentionPeriod");
     }
     for (const r of [...index.ofType(T.rdsCluster), ...index.ofType(T.docdbCluster), ...index.ofType(T.neptuneCluster)]) {
         judge(r, read(r.props, "backupRetentionPeriod"), 1, "backupRetentionPeriod");
