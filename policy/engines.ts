@@ -4,6 +4,7 @@
  */
 import { T } from "./types";
 import { read, UNKNOWN } from "./unknowns";
+import { readNumber, showNumber } from "./numbers";
 
 const ENGINES: Array<[RegExp, string]> = [
     [/^aurora-postgresql/, "Aurora PostgreSQL"],
@@ -73,7 +74,7 @@ const flag = (on: string, off: string, ...path: string[]): Describe => (props) =
 };
 
 const snapshotDays: Describe = (props) => {
-    const days = read(props, "snapshotRetentionLimit");
+    const days = readNumber(props, "snapshotRetentionLimit");
     return days === UNKNOWN ? "unknown until the update" : typeof days === "number" && days > 0 ? `automatic snapshots kept ${days} day${days === 1 ? "" : "s"}` : "no automatic snapshots (snapshotRetentionLimit not set)";
 };
 
@@ -83,8 +84,8 @@ const dynamoPitr: Describe = (props) => {
     if (state !== "on") {
         return state;
     }
-    const days = read(props, "pointInTimeRecovery", "recoveryPeriodInDays");
-    const period = days === UNKNOWN ? "days unknown until the update" : typeof days === "number" ? `${days} day${days === 1 ? "" : "s"}` : "35 days";
+    const days = readNumber(props, "pointInTimeRecovery", "recoveryPeriodInDays");
+    const period = days === UNKNOWN ? "days unknown until the update" : typeof days === "number" ? `${days} day${days === 1 ? "" : "s"}` : days === undefined ? "35 days" : `recoveryPeriodInDays ${showNumber(days)}`;
     return `point-in-time recovery on (${period})`;
 };
 

@@ -11,7 +11,7 @@ import { DataClass, DATA_CLASSES, RETENTION_TABLE } from "./retention";
 import { maxIntervalMinutes } from "./schedule";
 import { configOf } from "./config";
 import { TagMatch } from "./settings";
-import { read, readArray, readStringMap, show, UNKNOWN } from "./unknowns";
+import { known, notJudgedInPreview, read, readArray, readStringMap, show, UNKNOWN } from "./unknowns";
 import { resourceType, T } from "./types";
 
 /** batch/v1 and the older batch/v1beta1: the same CronJob, judged the same. */
@@ -99,14 +99,24 @@ function containerImages(props: unknown): string[] {
  * What the CronJob's containers run, as one text: command, args, env values and image of every (init) container; `unknown`
  * when any of them is unknown (a preview, a script built from a database's endpoint): a tool may hide there.
  */
-function jobCommand(props: unknown): { text: string; unknown: boolean } {
+function jobCommand(props: unknown): { text: string; unknown: boolean; unknownAt: string[] } {
     const parts: string[] = [];
-    let unknown = readArray(read(props, "spec", "jobTemplate", "spec", "template", "spec"), "containers") === UNKNOWN;
-    for (const container of podContainers(props)) {
+    // Where the unknown parts are, for the "not judged" note: "containers[0].command".
+    const unknownAt: string[] = [];
+    const pod = read(props, "spec", "jobTemplate", "spec", "template", "spec");
+    for (const kind of ["initContainers", "containers"]) {
+        if (readArray(pod, kind) === UNKNOWN) {
+            unknownAt.push(`${POD_PATH}.${kind}`);
+        }
+    }
+    for (const [i, container] of podContainers(props).entries()) {
         const commandLine: string[] = [];
+        const at = `${POD_PATH}.${containerPath(props, container, i)}`;
         for (const field of ["command", "args"]) {
             const words = readArray(container, field);
-            unknown ||= words === UNKNOWN || (Array.isArray(words) && words.some((w) => w === UNKNOWN));
+            if (container === UNKNOWN || words === UNKNOWN || (Array.isArray(words) && words.some((w) => w === UNKNOWN))) {
+                unknownAt.push(container === UNKNOWN ? at : `${at}.${field}`);
+            }
             commandLine.push(...(Array.isArray(words) ? words.filter((w): w is string => typeof w === "string") : []));
         }
         parts.push(...commandLine);
@@ -123,12 +133,29 @@ function jobCommand(props: unknown): { text: string; unknown: boolean } {
             }
         }
         const image = read(container, "image");
-        unknown ||= image === UNKNOWN || container === UNKNOWN;
+        if (image === UNKNOWN && container !== UNKNOWN) {
+            unknownAt.push(`${at}.image`);
+        }
         if (typeof image === "string") {
             parts.push(image);
         }
     }
-    return { text: parts.join("\n"), unknown };
+    const where = [...new Set(unknownAt)];
+    return { text: parts.join("\n"), unknown: where.length > 0, unknownAt: where };
+}
+
+const POD_PATH = "spec.jobTemplate.spec.template.spec";
+
+/** "containers[0]" / "initContainers[1]" for the i-th of podContainers(props). */
+function containerPath(props: unknown, container: unknown, i: number): string {
+    const init = readArray(read(props, "spec", "jobTemplate", "spec", "template", "spec"), "initContainers");
+    const inits = Array.isArray(init) ? init.length : 0;
+    return i < inits ? `initContainers[${i}]` : `containers[${i - inits}]`;
+}
+
+/** The inputs that decide what a CronJob runs and are unknown until the update ([] when all are known). */
+export function unknownJobInputs(props: unknown): string[] {
+    return jobCommand(props).unknownAt;
 }
 
 /** The backup tool a CronJob runs ("pg_dump") with the data class it exports; UNKNOWN when what it runs is not known yet. */
@@ -194,6 +221,9 @@ function withBackupJob<T extends CronJobConfig>(schema: { properties: Record<str
             const job = backupJobOf(cronJob, config);
             if (job !== undefined) {
                 check(cronJob, job.jobClass, config, args, reportViolation, job);
+            } else if (backupToolOf(cronJob) === UNKNOWN) {
+                // No backup label, and what it runs is unknown until the update: it may run pg_dump. Said, not passed.
+                notJudgedInPreview(args, unknownJobInputs(cronJob), "whether it runs a backup tool (pg_dump, mysqldump, ...) and so is a backup job");
             }
         }),
     );
@@ -226,9 +256,9 @@ export const cronJobSchedule: ResourceValidationPolicy = {
     severity: "high",
     configSchema: scheduleSchema,
     validateResource: withBackupJob<CronJobConfig & { maxIntervalMinutes: Record<string, number> }>(scheduleSchema, (cronJob, jobClass, config, args, report, job) => {
-        const schedule = read(cronJob, "spec", "schedule");
-        if (schedule === UNKNOWN || job.classUnknown) {
-            return;
+        const schedule = known(args, "spec.schedule", read(cronJob, "spec", "schedule"));
+        if (job.classUnknown) {
+            notJudgedInPreview(args, unknownJobInputs(cronJob), `the data class of a backup job with no ${config.dataClassLabel} label, which sets its required schedule`);
         }
         if (jobClass === null || !(jobClass in config.maxIntervalMinutes)) {
             report(`${args.name}: label ${config.dataClassLabel} is ${show(jobClass ?? undefined)}; a backup CronJob must name its data class (${[...DATA_CLASSES, VERIFICATION].join(", ")}) so its schedule can be checked against the retention table`);
@@ -293,8 +323,8 @@ export const cronJobConcurrency: ResourceValidationPolicy = {
     severity: "medium",
     configSchema: cronJobSchema,
     validateResource: withBackupJob<CronJobConfig>(cronJobSchema, (cronJob, _class, _config, args, report) => {
-        const policy = read(cronJob, "spec", "concurrencyPolicy");
-        if (policy !== UNKNOWN && policy !== "Forbid") {
+        const policy = known(args, "spec.concurrencyPolicy", read(cronJob, "spec", "concurrencyPolicy"));
+        if (policy !== "Forbid") {
             report(`${args.name}: spec.concurrencyPolicy is ${show(policy)}${policy === undefined ? " (Kubernetes default: Allow)" : ""}; the runbook requires "Forbid" so two backups never write the same export`);
         }
     }),
@@ -307,8 +337,8 @@ export const cronJobDeadline: ResourceValidationPolicy = {
     severity: "medium",
     configSchema: cronJobSchema,
     validateResource: withBackupJob<CronJobConfig>(cronJobSchema, (cronJob, _class, _config, args, report) => {
-        const deadline = read(cronJob, "spec", "jobTemplate", "spec", "activeDeadlineSeconds");
-        if (deadline !== UNKNOWN && (typeof deadline !== "number" || deadline <= 0)) {
+        const deadline = known(args, "spec.jobTemplate.spec.activeDeadlineSeconds", read(cronJob, "spec", "jobTemplate", "spec", "activeDeadlineSeconds"));
+        if (typeof deadline !== "number" || deadline <= 0) {
             report(`${args.name}: spec.jobTemplate.spec.activeDeadlineSeconds is ${show(deadline)}; the runbook requires a deadline so a hung backup is killed and the next one can start`);
         }
     }),
@@ -351,10 +381,7 @@ export const cronJobLimits: ResourceValidationPolicy = {
     severity: "medium",
     configSchema: limitsSchema,
     validateResource: withBackupJob<CronJobConfig & { requiredLimits: string[] }>(limitsSchema, (cronJob, _class, config, args, report) => {
-        const containers = containersOf(cronJob);
-        if (containers === UNKNOWN) {
-            return;
-        }
+        const containers = known(args, `${POD_PATH}.containers`, containersOf(cronJob));
         containers.forEach((entry, index) => {
             const missing = config.requiredLimits.filter((limit) => read(entry.container, "resources", "limits", limit) === undefined);
             if (missing.length > 0) {
@@ -373,12 +400,10 @@ export const cronJobNonRoot: ResourceValidationPolicy = {
     configSchema: cronJobSchema,
     validateResource: withBackupJob<CronJobConfig>(cronJobSchema, (cronJob, _class, _config, args, report) => {
         const pod = read(podSpec(cronJob), "securityContext");
-        const podNonRoot = read(pod, "runAsNonRoot");
-        const podUser = read(pod, "runAsUser");
-        const containers = containersOf(cronJob);
-        if (containers === UNKNOWN || podNonRoot === UNKNOWN || podUser === UNKNOWN) {
-            return;
-        }
+        const podNonRoot = known(args, `${POD_PATH}.securityContext.runAsNonRoot`, read(pod, "runAsNonRoot"));
+        const podUser = known(args, `${POD_PATH}.securityContext.runAsUser`, read(pod, "runAsUser"));
+        const containers = known(args, `${POD_PATH}.containers`, containersOf(cronJob));
+        const unknownContainers: string[] = [];
         if (podUser === 0) {
             report(`${args.name}: spec.jobTemplate.spec.template.spec.securityContext.runAsUser is 0 (root); the runbook requires a non-root user`);
         }
@@ -386,6 +411,7 @@ export const cronJobNonRoot: ResourceValidationPolicy = {
             const nonRoot = read(entry.container, "securityContext", "runAsNonRoot");
             const user = read(entry.container, "securityContext", "runAsUser");
             if (nonRoot === UNKNOWN || user === UNKNOWN) {
+                unknownContainers.push(`${containerName(entry, index)} securityContext`);
                 return;
             }
             const effective = nonRoot !== undefined ? nonRoot : podNonRoot;
@@ -395,6 +421,9 @@ export const cronJobNonRoot: ResourceValidationPolicy = {
                 report(`${args.name}: ${containerName(entry, index)} runs with runAsNonRoot ${show(effective)} (pod securityContext.runAsNonRoot ${show(podNonRoot)}); the runbook requires runAsNonRoot: true`);
             }
         });
+        if (unknownContainers.length > 0) {
+            notJudgedInPreview(args, unknownContainers);
+        }
     }),
 };
 

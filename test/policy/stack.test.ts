@@ -221,7 +221,7 @@ describe("policy harness (engine argument shapes)", () => {
         const names = ALL_POLICIES.map((p) => p.name);
         assert.equal(new Set(names).size, names.length);
         assert.equal(names[0], "oauth2-dr-settings", "the settings carrier runs first");
-        const advisory = ["oauth2-dr-settings", "s3-backup-bucket-lookalike", "k8s-backup-cronjob-lookalike"];
+        const advisory = ["oauth2-dr-settings", "s3-backup-bucket-lookalike", "k8s-backup-cronjob-lookalike", "s3-backup-replication-outside-stack"];
         for (const policy of ALL_POLICIES) {
             assert.match(policy.name, /^[a-z0-9]+(-[a-z0-9]+)*$/);
             assert.ok(policy.description.length > 20, policy.name);
