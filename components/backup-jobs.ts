@@ -8,10 +8,12 @@
  *   app-config-export     every 30 min ("on change")            the namespace's ConfigMaps to config/
  *   restore-verification  monthly                              restore + the runbook's checklist
  *
- * A ServiceAccount bound through IRSA to a least-privilege IAM role (objects under the four prefixes of the
- * backup bucket, the three named secrets, the given KMS keys, and RDS restore/delete of
- * `oauth2-backup-test-*` instances only), and a namespaced RBAC Role that lets the export jobs read the one
- * secret `oauth2-server-secrets` and list ConfigMaps. In a standby stack the four backup/export jobs are
+ * Each job has its own ServiceAccount (`oauth2-dr-<job>`) bound through IRSA to its own IAM role with only
+ * what it needs (jobPolicy): a writer puts objects under its own prefix and reads the secrets it uses; no
+ * role may delete an object version, bypass governance retention or change the bucket's configuration; only
+ * restore-verification reads dumps it did not write and restores/deletes RDS instances, of
+ * `oauth2-backup-test-*` only. secrets-export may read the one secret `oauth2-server-secrets` and
+ * app-config-export list ConfigMaps (namespaced RBAC Roles). In a standby stack the four backup/export jobs are
  * declared suspended until the stack is promoted; restore verification runs in both.
  */
 import * as fs from "fs";
@@ -210,7 +212,6 @@ export function readScripts(dir = SCRIPTS_DIR): Record<string, string> {
     return Object.fromEntries(files.map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8")]));
 }
 
-const SERVICE_ACCOUNT = "oauth2-dr-backup";
 const COMMON_LABELS = {
     "app.kubernetes.io/name": "oauth2-dr-backup",
     "app.kubernetes.io/part-of": "oauth2-server",
@@ -218,93 +219,107 @@ const COMMON_LABELS = {
     "app.kubernetes.io/managed-by": "pulumi",
 };
 
-/** The IAM role the jobs' ServiceAccount assumes through the cluster's OIDC provider (IRSA). */
-function declareIrsaRole(name: string, args: BackupJobsArgs, parent: pulumi.Resource): iam.Role {
-    const issuer = args.jobs.oidcProviderUrl;
-    const role = new iam.Role(`${name}-irsa`, {
-        description: `oauth2-dr backup CronJobs (system:serviceaccount:${BACKUP_NAMESPACE}:${SERVICE_ACCOUNT})`,
-        assumeRolePolicy: pulumi.jsonStringify({
-            Version: "2012-10-17",
-            Statement: [{
-                Sid: "BackupJobsServiceAccount",
-                Effect: "Allow",
-                Principal: { Federated: args.jobs.oidcProviderArn },
-                Action: "sts:AssumeRoleWithWebIdentity",
-                Condition: {
-                    StringEquals: {
-                        [`${issuer}:sub`]: `system:serviceaccount:${BACKUP_NAMESPACE}:${SERVICE_ACCOUNT}`,
-                        [`${issuer}:aud`]: "sts.amazonaws.com",
-                    },
+/** Each job's own ServiceAccount: the subject its IRSA role trusts, and nothing else does. */
+export function jobServiceAccount(job: BackupJobName): string {
+    return `oauth2-dr-${job}`;
+}
+
+/** The trust policy of an IRSA role: the one ServiceAccount, through the cluster's OIDC provider. */
+function irsaTrust(jobs: BackupJobsSettings, serviceAccount: string) {
+    const issuer = jobs.oidcProviderUrl;
+    return {
+        Version: "2012-10-17",
+        Statement: [{
+            Sid: "BackupJobsServiceAccount",
+            Effect: "Allow",
+            Principal: { Federated: jobs.oidcProviderArn },
+            Action: "sts:AssumeRoleWithWebIdentity",
+            Condition: {
+                StringEquals: {
+                    [`${issuer}:sub`]: `system:serviceaccount:${BACKUP_NAMESPACE}:${serviceAccount}`,
+                    [`${issuer}:aud`]: "sts.amazonaws.com",
                 },
-            }],
-        }),
+            },
+        }],
+    };
+}
+
+/** One job's IAM role (IRSA), trusted only by the job's ServiceAccount, with only what the job needs (jobPolicy). */
+function declareJobRole(name: string, job: BackupJobName, args: BackupJobsArgs, parent: pulumi.Resource): iam.Role {
+    const serviceAccount = jobServiceAccount(job);
+    const role = new iam.Role(`${name}-${job}`, {
+        description: `oauth2-dr ${job} CronJob (system:serviceaccount:${BACKUP_NAMESPACE}:${serviceAccount})`,
+        assumeRolePolicy: pulumi.jsonStringify(irsaTrust(args.jobs, serviceAccount)),
         maxSessionDuration: 3600 * 6,
-        tags: { ...args.tags, "oauth2-dr/component": "backup-jobs" },
+        tags: { ...args.tags, "oauth2-dr/component": "backup-jobs", "oauth2-dr/job": job },
     }, { parent });
-    new iam.RolePolicy(`${name}-irsa-policy`, { role: role.id, policy: pulumi.jsonStringify(irsaPolicy(args)) }, { parent });
+    new iam.RolePolicy(`${name}-${job}-policy`, { role: role.id, policy: pulumi.jsonStringify(jobPolicy(job, args)) }, { parent });
     return role;
 }
 
 /**
- * Least privilege: objects under the jobs' prefixes of the backup bucket, the three named secrets, the given
- * KMS keys, and RDS restore/delete of `oauth2-backup-test-*` instances only.
+ * Least privilege per job. Writers put (and read back the manifest or hash of) their own prefix only, may set
+ * an object's retention (it can only lengthen a COMPLIANCE lock, and shortening a GOVERNANCE one needs
+ * s3:BypassGovernanceRetention, which no job holds), read only the secrets they use, and use the keys. Only
+ * db-backup may hide a failed dump behind a delete marker (s3:DeleteObject; no s3:DeleteObjectVersion:
+ * no job can destroy a stored version). Only restore-verification may read dumps it did not write, and
+ * restore and delete RDS instances, of `oauth2-backup-test-*` only.
  */
-function irsaPolicy(args: BackupJobsArgs) {
+export function jobPolicy(job: BackupJobName, args: BackupJobsArgs) {
     const bucketArn = pulumi.output(args.bucketArn);
     const rdsArn = (kind: string, id: pulumi.Input<string>) => pulumi.interpolate`arn:aws:rds:${args.region}:*:${kind}:${id}`;
-    return {
-        Version: "2012-10-17",
-        Statement: [
-            {
-                Sid: "ListOwnPrefixes",
-                Effect: "Allow",
-                Action: "s3:ListBucket",
-                Resource: bucketArn,
-                Condition: { StringLike: { "s3:prefix": JOB_PREFIXES.flatMap((p) => [p, `${p}*`]) } },
-            },
-            {
-                Sid: "ReadWriteOwnPrefixes",
-                Effect: "Allow",
-                Action: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
-                Resource: JOB_PREFIXES.map((p) => pulumi.interpolate`${bucketArn}/${p}*`),
-            },
-            {
-                // A failed db-backup hides its partial dump behind a delete marker. No DeleteObjectVersion:
-                // the role cannot destroy a stored version.
-                Sid: "HideFailedDumps",
-                Effect: "Allow",
-                Action: "s3:DeleteObject",
-                Resource: pulumi.interpolate`${bucketArn}/database/*`,
-            },
-            {
-                Sid: "ReadNamedSecrets",
-                Effect: "Allow",
-                Action: "secretsmanager:GetSecretValue",
-                Resource: [args.secretArns.jwkPrivateKey, args.secretArns.dbCredentials, args.secretArns.backupPassphrase],
-            },
-            {
-                Sid: "UseBackupKeys",
-                Effect: "Allow",
-                Action: ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
-                Resource: args.kmsKeyArns,
-            },
+    const prefixOf = (j: Exclude<BackupJobName, "restore-verification">) => retentionRow(EXPORTED_CLASSES[j]).bucketPrefix;
+    const database = retentionRow("database").bucketPrefix;
+    const list = (prefix: string) => ({
+        Sid: "ListOwnPrefix",
+        Effect: "Allow",
+        Action: "s3:ListBucket",
+        Resource: bucketArn,
+        Condition: { StringLike: { "s3:prefix": [prefix, `${prefix}*`] } },
+    });
+    const writeOwn = (prefix: string) => ({
+        Sid: "WriteOwnPrefix",
+        Effect: "Allow",
+        Action: ["s3:PutObject", "s3:PutObjectRetention", "s3:GetObject", "s3:AbortMultipartUpload"],
+        Resource: pulumi.interpolate`${bucketArn}/${prefix}*`,
+    });
+    const secrets = (...keys: Array<keyof BackupJobsArgs["secretArns"]>) => ({
+        Sid: "ReadNamedSecrets",
+        Effect: "Allow",
+        Action: "secretsmanager:GetSecretValue",
+        Resource: keys.map((k) => args.secretArns[k]),
+    });
+    const keys = (actions: string[]) => ({ Sid: "UseBackupKeys", Effect: "Allow", Action: actions, Resource: args.kmsKeyArns });
+    const writerKeys = keys(["kms:Decrypt", "kms:GenerateDataKey"]);
+    const statements: Record<BackupJobName, unknown[]> = {
+        "db-backup": [
+            list(database),
+            writeOwn(database),
+            // A failed db-backup hides its partial dump behind a delete marker; the version stays (and stays locked).
+            { Sid: "HideFailedDumps", Effect: "Allow", Action: "s3:DeleteObject", Resource: pulumi.interpolate`${bucketArn}/${database}*` },
+            secrets("dbCredentials", "backupPassphrase"),
+            writerKeys,
+        ],
+        "client-config-export": [writeOwn(prefixOf("client-config-export")), secrets("dbCredentials", "backupPassphrase"), writerKeys],
+        "secrets-export": [writeOwn(prefixOf("secrets-export")), secrets("jwkPrivateKey", "backupPassphrase"), writerKeys],
+        "app-config-export": [writeOwn(prefixOf("app-config-export")), writerKeys],
+        "restore-verification": [
+            list(database),
+            { Sid: "ReadDumps", Effect: "Allow", Action: "s3:GetObject", Resource: pulumi.interpolate`${bucketArn}/${database}*` },
+            secrets("dbCredentials", "backupPassphrase"),
+            keys(["kms:Decrypt"]),
             {
                 Sid: "VerificationInstancesOnly",
                 Effect: "Allow",
                 Action: ["rds:RestoreDBInstanceFromDBSnapshot", "rds:DeleteDBInstance", "rds:DescribeDBInstances", "rds:AddTagsToResource"],
-                Resource: `arn:aws:rds:${args.region}:*:db:oauth2-backup-test-*`,
+                Resource: `arn:aws:rds:${args.region}:*:db:${VERIFICATION_INSTANCE_PREFIX}*`,
             },
             {
                 // RestoreDBInstanceFromDBSnapshot is also authorised on the snapshot and the groups it uses.
                 Sid: "VerificationRestoreSources",
                 Effect: "Allow",
                 Action: "rds:RestoreDBInstanceFromDBSnapshot",
-                Resource: [
-                    rdsArn("snapshot", "*"),
-                    rdsArn("subgrp", "*"),
-                    rdsArn("og", "*"),
-                    rdsArn("pg", "*"),
-                ],
+                Resource: [rdsArn("snapshot", "*"), rdsArn("subgrp", "*"), rdsArn("og", "*"), rdsArn("pg", "*")],
             },
             {
                 Sid: "DescribeSourceSnapshots",
@@ -314,32 +329,40 @@ function irsaPolicy(args: BackupJobsArgs) {
             },
         ],
     };
+    return { Version: "2012-10-17", Statement: statements[job] };
 }
 
-/** The ServiceAccount (annotated with the IRSA role) and the RBAC Role the export jobs need in the namespace. */
-function declareServiceAccount(name: string, roleArn: pulumi.Output<string>, opts: pulumi.CustomResourceOptions): corev1.ServiceAccount {
+/** The verification's scratch instances: the only RDS instances any job may delete. */
+export const VERIFICATION_INSTANCE_PREFIX = "oauth2-backup-test-";
+
+/** The RBAC a job needs in the namespace: secrets-export reads the one server secret, app-config-export lists ConfigMaps. */
+const JOB_RBAC: Partial<Record<BackupJobName, k8sInput.rbac.v1.PolicyRule[]>> = {
+    "secrets-export": [{ apiGroups: [""], resources: ["secrets"], resourceNames: [SERVER_SECRET], verbs: ["get"] }],
+    "app-config-export": [{ apiGroups: [""], resources: ["configmaps"], verbs: ["list"] }],
+};
+
+/** A job's ServiceAccount (annotated with its own IRSA role) and, when it calls the Kubernetes API, its RBAC Role. */
+function declareServiceAccount(name: string, job: BackupJobName, roleArn: pulumi.Output<string>, opts: pulumi.CustomResourceOptions): corev1.ServiceAccount {
     const ns = BACKUP_NAMESPACE;
-    const serviceAccount = new corev1.ServiceAccount(`${name}-sa`, {
+    const labels = { ...COMMON_LABELS, "oauth2-dr/job": job };
+    const serviceAccount = new corev1.ServiceAccount(`${name}-${job}-sa`, {
         metadata: {
-            name: SERVICE_ACCOUNT,
+            name: jobServiceAccount(job),
             namespace: ns,
-            labels: COMMON_LABELS,
+            labels,
             annotations: { "eks.amazonaws.com/role-arn": roleArn, "eks.amazonaws.com/sts-regional-endpoints": "true" },
         },
         automountServiceAccountToken: false,
     }, opts);
-    const rbacRole = new rbacv1.Role(`${name}-rbac`, {
-        metadata: { name: "oauth2-dr-backup-exports", namespace: ns, labels: COMMON_LABELS },
-        rules: [
-            { apiGroups: [""], resources: ["secrets"], resourceNames: [SERVER_SECRET], verbs: ["get"] },
-            { apiGroups: [""], resources: ["configmaps"], verbs: ["list"] },
-        ],
-    }, opts);
-    new rbacv1.RoleBinding(`${name}-rbac`, {
-        metadata: { name: "oauth2-dr-backup-exports", namespace: ns, labels: COMMON_LABELS },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: rbacRole.metadata.name },
-        subjects: [{ kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace: ns }],
-    }, opts);
+    const rules = JOB_RBAC[job];
+    if (rules) {
+        const rbacRole = new rbacv1.Role(`${name}-${job}-rbac`, { metadata: { name: jobServiceAccount(job), namespace: ns, labels }, rules }, opts);
+        new rbacv1.RoleBinding(`${name}-${job}-rbac`, {
+            metadata: { name: jobServiceAccount(job), namespace: ns, labels },
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: rbacRole.metadata.name },
+            subjects: [{ kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace: ns }],
+        }, opts);
+    }
     return serviceAccount;
 }
 
@@ -417,7 +440,7 @@ function jobSpecs(args: BackupJobsArgs): JobSpec[] {
 /** What every job's pod shares: the image, the ServiceAccount, the scripts and their hash. */
 interface PodContext {
     image: string;
-    serviceAccountName: pulumi.Output<string>;
+    serviceAccountNames: Record<BackupJobName, pulumi.Output<string>>;
     scriptsConfigMapName: pulumi.Output<string>;
     scriptsHash: string;
 }
@@ -436,7 +459,7 @@ export const CONTAINER_SECURITY = {
 
 function podSpec(job: JobSpec, pod: PodContext): k8sInput.core.v1.PodSpec {
     return {
-        serviceAccountName: pod.serviceAccountName,
+        serviceAccountName: pod.serviceAccountNames[job.name],
         automountServiceAccountToken: job.kubernetesApi,
         restartPolicy: "Never",
         // The scripts stop their pipelines, hide partial uploads and drop scratch databases on SIGTERM.
@@ -520,8 +543,9 @@ function declareCronJob(name: string, job: JobSpec, pod: PodContext, opts: pulum
 
 export class BackupJobs extends pulumi.ComponentResource {
     readonly namespace: string;
-    readonly serviceAccountName: pulumi.Output<string>;
-    readonly roleArn: pulumi.Output<string>;
+    /** Each job's ServiceAccount and its own IRSA role. */
+    readonly serviceAccountNames: Record<BackupJobName, pulumi.Output<string>>;
+    readonly roleArns: Record<BackupJobName, pulumi.Output<string>>;
     readonly scriptsConfigMapName: pulumi.Output<string>;
     /** CronJob name -> schedule. */
     readonly schedules: Record<BackupJobName, string>;
@@ -542,24 +566,25 @@ export class BackupJobs extends pulumi.ComponentResource {
             : [];
         const nsOpts: pulumi.CustomResourceOptions = { ...k8sOpts, dependsOn: namespace };
 
-        const role = declareIrsaRole(name, args, this);
-        const serviceAccount = declareServiceAccount(name, role.arn, nsOpts);
-        const { configMap, hash } = declareScripts(name, scripts, nsOpts);
         const specs = jobSpecs(args);
-        const pod = { image: args.jobs.image, serviceAccountName: serviceAccount.metadata.name, scriptsConfigMapName: configMap.metadata.name, scriptsHash: hash };
+        const roles = Object.fromEntries(specs.map((job) => [job.name, declareJobRole(name, job.name, args, this)])) as Record<BackupJobName, iam.Role>;
+        const serviceAccounts = Object.fromEntries(specs.map((job) => [job.name, declareServiceAccount(name, job.name, roles[job.name].arn, nsOpts)])) as Record<BackupJobName, corev1.ServiceAccount>;
+        const { configMap, hash } = declareScripts(name, scripts, nsOpts);
+        const serviceAccountNames = Object.fromEntries(specs.map((job) => [job.name, serviceAccounts[job.name].metadata.name])) as Record<BackupJobName, pulumi.Output<string>>;
+        const pod = { image: args.jobs.image, serviceAccountNames, scriptsConfigMapName: configMap.metadata.name, scriptsHash: hash };
         const cronJobs = specs.map((job) => declareCronJob(name, job, pod, nsOpts));
 
         this.namespace = BACKUP_NAMESPACE;
-        this.serviceAccountName = serviceAccount.metadata.name;
-        this.roleArn = role.arn;
+        this.serviceAccountNames = serviceAccountNames;
+        this.roleArns = Object.fromEntries(specs.map((job) => [job.name, roles[job.name].arn])) as Record<BackupJobName, pulumi.Output<string>>;
         this.scriptsConfigMapName = configMap.metadata.name;
         this.schedules = Object.fromEntries(specs.map((j) => [j.name, j.schedule])) as Record<BackupJobName, string>;
         this.suspendedJobs = specs.filter((j) => j.suspended).map((j) => j.name);
         this.cronJobNames = pulumi.all(cronJobs.map((c) => c.metadata.name));
         this.registerOutputs({
             namespace: this.namespace,
-            serviceAccountName: this.serviceAccountName,
-            roleArn: this.roleArn,
+            serviceAccountNames: this.serviceAccountNames,
+            roleArns: this.roleArns,
             scriptsConfigMapName: this.scriptsConfigMapName,
             cronJobNames: this.cronJobNames,
             schedules: this.schedules,
