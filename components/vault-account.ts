@@ -136,6 +136,7 @@ export class VaultAccount extends pulumi.ComponentResource {
             description: "AWS Backup vault of the vault account (copies of prod's recovery points)",
             accountId: args.accountId,
             breakGlassRoleArn: args.breakGlassRoleArn,
+            provider: opts.provider as Provider,
             statements: [{
                 Sid: "ProductionAccountsCopy",
                 Effect: "Allow",
@@ -164,6 +165,7 @@ export class VaultAccount extends pulumi.ComponentResource {
             description: "Secrets Manager secret of the backups' private keys (vault account)",
             accountId: args.accountId,
             breakGlassRoleArn: args.breakGlassRoleArn,
+            provider: opts.provider as Provider,
             tags,
         }, this);
         const secret = new secretsmanager.Secret(PRIVATE_KEYS_SECRET_NAME, {
