@@ -3,7 +3,7 @@
  * read. In its own AWS account, through its own provider (which refuses credentials of any other account):
  *  - a backup bucket with Object Lock in COMPLIANCE mode and its own KMS key, whose policy accepts writes
  *    only from prod's and dr's S3 replication roles (replicas owned by this account) and denies every
- *    deletion of a version;
+ *    deletion of a version; replicated (same account) into a locked bucket in the second region;
  *  - an AWS Backup logically air-gapped vault (or, where a region lacks it, a vault with a compliance vault
  *    lock) that receives the cross-account copies of prod's RDS recovery points;
  *  - the Secrets Manager secret that holds the backups' private decryption keys, read only by the vault's
@@ -15,6 +15,7 @@ import * as backup from "@pulumi/aws/backup";
 import * as secretsmanager from "@pulumi/aws/secretsmanager";
 import type { Retention } from "../lib/retention";
 import { BackupBucket, ObjectLock } from "./backup-bucket";
+import { BucketReplication } from "./bucket-replication";
 import { customerManagedKey } from "./kms";
 import { secretDeletionGuard } from "./secrets";
 
@@ -27,6 +28,8 @@ export const VAULT_MAX_RETENTION_DAYS = 365;
 export interface VaultAccountArgs {
     stack: string;
     region: string;
+    /** The vault account's second region: its bucket is replicated there too (a regional loss keeps a copy). */
+    drRegion: string;
     accountId: string;
     profile?: string;
     assumeRoleArn?: string;
@@ -45,6 +48,7 @@ export interface VaultAccountArgs {
 }
 
 export class VaultAccount extends pulumi.ComponentResource {
+    private readonly accountProvider: Provider;
     readonly accountId: string;
     readonly bucketName: pulumi.Output<string>;
     readonly bucketArn: pulumi.Output<string>;
@@ -62,6 +66,7 @@ export class VaultAccount extends pulumi.ComponentResource {
             ...(args.assumeRoleArn ? { assumeRoles: [{ roleArn: args.assumeRoleArn, sessionName: `pulumi-${args.stack}` }] } : {}),
             defaultTags: { tags: args.tags },
         }, { parent: this });
+        this.accountProvider = provider;
         const inAccount = { parent: this, provider };
         const tags = { ...args.tags, "oauth2-dr/account": "vault" };
 
@@ -83,6 +88,8 @@ export class VaultAccount extends pulumi.ComponentResource {
             provider,
             tags,
         }, { parent: this });
+
+        this.secondRegionCopy(args, tags, bucket);
 
         const vault = args.airGapped ? this.airGappedVault(args, tags, inAccount) : this.lockedVault(args, tags, inAccount);
         new backup.VaultPolicy(`${ISOLATED_VAULT_NAME}-policy`, {
@@ -118,6 +125,42 @@ export class VaultAccount extends pulumi.ComponentResource {
         this.backupVaultArn = vault.arn;
         this.privateKeysSecretArn = secret.arn;
         this.registerOutputs({ bucketArn: this.bucketArn, backupVaultArn: this.backupVaultArn, privateKeysSecretArn: this.privateKeysSecretArn });
+    }
+
+    /**
+     * The vault bucket replicated into a locked bucket of the same account in the second region, written only
+     * by that replication's role: a regional loss does not take the isolated copy with it.
+     */
+    private secondRegionCopy(args: VaultAccountArgs, tags: Record<string, string>, source: BackupBucket): void {
+        const provider = new Provider(`vault-account-${args.drRegion}`, {
+            region: args.drRegion,
+            allowedAccountIds: [args.accountId],
+            ...(args.profile ? { profile: args.profile } : {}),
+            ...(args.assumeRoleArn ? { assumeRoles: [{ roleArn: args.assumeRoleArn, sessionName: `pulumi-${args.stack}` }] } : {}),
+            defaultTags: { tags: args.tags },
+        }, { parent: this });
+        const roleName = "vault-region-replication-s3-replication";
+        const roleArn = `arn:aws:iam::${args.accountId}:role/${roleName}`;
+        const copy = new BackupBucket("vault-backups-dr", {
+            bucketName: `oauth2-backups-${args.stack}-${args.drRegion}`,
+            retention: args.retention,
+            objectLock: args.objectLock,
+            accountId: args.accountId,
+            region: args.drRegion,
+            breakGlassRoleArn: args.breakGlassRoleArn,
+            policyStatements: replicasOnlyStatements([roleArn]),
+            provider,
+            tags,
+        }, { parent: this });
+        new BucketReplication("vault-region-replication", {
+            sourceBucketName: source.bucketName,
+            sourceBucketArn: source.arn,
+            sourceKmsKeyArn: source.kmsKeyArn,
+            sourceRegion: args.region,
+            destination: { bucketArn: copy.arn, kmsKeyArn: copy.kmsKeyArn, region: args.drRegion },
+            dependsOn: [copy.versioning, copy.objectLockConfiguration],
+            tags,
+        }, { parent: this, provider: this.accountProvider });
     }
 
     /** A logically air-gapped vault: AWS-owned key, compliance-locked by construction, shareable for restores. */

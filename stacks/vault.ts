@@ -13,6 +13,7 @@ export function declareVault(config: StackConfig) {
     const vault = new VaultAccount("vault", {
         stack: config.stack,
         region: config.region,
+        drRegion: config.drRegion,
         accountId: settings.accountId,
         profile: settings.profile,
         assumeRoleArn: settings.assumeRoleArn,

@@ -97,7 +97,7 @@ describe("BackupJobs component (Pulumi mocks, kubernetes-models)", function () {
     async function declare(name: string, a: BackupJobsArgs): Promise<Registered[]> {
         registered = [];
         const component = new BackupJobs(name, a);
-        await new Promise<void>((resolve) => pulumi.all([...Object.values(component.roleArns), component.cronJobNames, ...Object.values(component.serviceAccountNames)]).apply(() => resolve()));
+        await new Promise<void>((resolve) => pulumi.all([pulumi.all(Object.values(component.roleArns)), component.cronJobNames, pulumi.all(Object.values(component.serviceAccountNames))]).apply(() => resolve()));
         let last = -1;
         while (last !== registered.length) {
             last = registered.length;
