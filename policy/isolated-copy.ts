@@ -11,7 +11,9 @@
  * exists first), like `s3-backup-replication` (replicationDeclaredBy, default standby). So on a production
  * primary the database row must show its AWS Backup copy when the stack declares an RDS database, and the
  * standby must show cross-account rules from the primary's bucket for every Critical prefix. With `self`,
- * and in a stack of unknown role, each stack shows every Critical row it holds itself.
+ * each stack shows every Critical row it holds itself (a bucket that is only a replication destination
+ * here is a copy, not judged). A stack whose role is unknown is not a production primary and is not judged:
+ * set oauth2-dr-settings.role (or tag the stack role=primary) for a single-stack program.
  *
  * Production accounts: productionAccountIds when set, else the accounts of the stack's own KMS keys (the keys
  * its secrets, buckets, vaults and databases use); a destination in one of them is not outside.
@@ -173,6 +175,9 @@ export const backupCopyOutsideAccount: StackValidationPolicy = {
         }
         const index = indexStack(args.resources, settings);
         const role = stackRole(index, args.resources, args.stackTags, settings);
+        if (role === "unknown") {
+            return;
+        }
         const own = productionAccounts(args.resources, config.productionAccountIds);
         const { copies, notIsolated, unknown } = isolatedCopies(args.resources, own);
         if (unknown) {
@@ -211,9 +216,13 @@ export const backupCopyOutsideAccount: StackValidationPolicy = {
             }
             return;
         }
-        // self, or a stack of unknown role: every Critical row it holds, shown here.
+        // self: every Critical row the stack holds, shown here; a bucket replicated into here is itself a copy.
+        const destinations = new Set(index.ofType(T.replication).flatMap((r) => {
+            const rules = readArray(r.props, "rules");
+            return (rules === UNKNOWN ? [] : rules ?? []).map((rule) => String(read(rule, "destination", "bucket")).split(":").pop());
+        }));
         for (const group of index.buckets.values()) {
-            if (!group.bucket || !group.backup || typeof group.name !== "string") {
+            if (!group.bucket || !group.backup || typeof group.name !== "string" || destinations.has(group.name)) {
                 continue;
             }
             const held = CRITICAL_ROWS.filter((row) => group.heldPrefixes.size === 0 || group.heldPrefixes.has(row.bucketPrefix));
