@@ -138,6 +138,7 @@ export function computedState(type: string, name: string, inputs: Record<string,
             state.dbSnapshotArn = `arn:aws:rds:${region}:${account}:snapshot:${String(inputs.dbSnapshotIdentifier ?? name)}`;
             break;
         case "aws:backup/vault:Vault":
+        case "aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault":
             state.arn = `arn:aws:backup:${region}:${account}:backup-vault:${String(inputs.name ?? name)}`;
             break;
         case "random:index/randomPassword:RandomPassword":

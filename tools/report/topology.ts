@@ -102,6 +102,9 @@ function stackConfigValue(plan: PlanResult, key: string): string | undefined {
  * records and cross-region replicas); a stack that says nothing is drawn as a primary.
  */
 export function stackRoleOf(plan: PlanResult): string {
+    if (stackConfigValue(plan, `${plan.project}:role`) === "vault") {
+        return "vault";
+    }
     const resources = plan.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: unwrapSecrets(r.inputs) as Record<string, unknown> }));
     const role = stackRole(indexStack(resources, DEFAULT_SETTINGS), resources, new Map(), DEFAULT_SETTINGS);
     return role === "unknown" ? "primary" : role;
@@ -146,8 +149,12 @@ export function pairStacks(plans: PlanResult[]): PlanResult[][] {
         const ref = stackConfigValue(p, `${p.project}:primaryStack`);
         return ref ? plans.find((q) => q !== p && q.project === p.project && ref.split("/").pop() === q.stack) : undefined;
     };
+    // A vault stack (another's `vaultStack`) is drawn beside every group that copies into it.
+    const vaultOf = (p: PlanResult) => plans.find((q) => q !== p && q.project === p.project && stackConfigValue(p, `${p.project}:vaultStack`)?.split("/").pop() === q.stack);
+    const vaults = new Set(plans.map(vaultOf).filter((v): v is PlanResult => v !== undefined));
+    const withVault = (group: PlanResult[]) => [...group, ...[...vaults].filter((v) => group.some((g) => vaultOf(g) === v))];
     for (const plan of plans) {
-        if (placed.has(plan.stack)) {
+        if (placed.has(plan.stack) || vaults.has(plan)) {
             continue;
         }
         const primary = primaryOf(plan);
@@ -165,7 +172,8 @@ export function pairStacks(plans: PlanResult[]): PlanResult[][] {
         }
         placed.add(plan.stack);
     }
-    return groups;
+    const drawn = groups.map(withVault);
+    return [...drawn, ...[...vaults].filter((v) => !drawn.some((g) => g.includes(v))).map((v) => [v])];
 }
 
 /**
@@ -337,6 +345,12 @@ class TopologyBuilder {
             this.pendingDbLinks.push({ from: str(p.sourceDbInstanceArn), to: node.id, label: `backups replicated, ${days(p.retentionPeriod)}` });
         }
         const plansByVault = this.backupPlanLines(of("aws:backup/plan:Plan"));
+        for (const r of of("aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault")) {
+            const p = props(r);
+            const name = str(p.name) ?? r.name;
+            const node = this.add({ kind: "vault", lane: "backups", column, title: `AWS Backup vault ${name}`, lines: ["logically air-gapped", `recovery points kept ${days(p.minRetentionDays)} at least`], urns: [r.urn] });
+            this.vaultsByArnName.set(name, node.id);
+        }
         for (const r of of("aws:backup/vault:Vault")) {
             const p = props(r);
             const name = str(p.name) ?? r.name;
@@ -383,12 +397,18 @@ class TopologyBuilder {
             const versioned = plan.resources.some(
                 (v) => v.type === "aws:s3/bucketVersioning:BucketVersioning" && refersTo(v, "bucket", r, name) && str(obj(props(v).versioningConfiguration).status) === "Enabled",
             );
+            const lock = plan.resources.find((l) => l.type === "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration" && refersTo(l, "bucket", r, name));
+            const retention = lock ? obj(obj(props(lock).rule).defaultRetention) : undefined;
             const node = this.add({
                 kind: "bucket",
                 lane: "bucket",
                 column: this.columnIn(resourceRegion(r, storageRegion) ?? storageRegion, column),
                 title: `S3 ${name}`,
-                lines: [versioned ? "versioned, SSE-KMS" : "SSE-KMS", ...chunk(lifecycle ? lifecycleLines(lifecycle) : [], 2).map((c) => c.join(", "))],
+                lines: [
+                    versioned ? "versioned, SSE-KMS" : "SSE-KMS",
+                    ...(retention ? [`Object Lock ${str(retention.mode) ?? ""} ${days(retention.days)}`] : []),
+                    ...chunk(lifecycle ? lifecycleLines(lifecycle) : [], 2).map((c) => c.join(", ")),
+                ],
                 urns: [r.urn, ...(lifecycle ? [lifecycle.urn] : [])],
             });
             this.bucketsByName.set(name, node.id);
@@ -401,7 +421,7 @@ class TopologyBuilder {
                 this.pendingBucketLinks.push({
                     source: str(p.bucket) ?? "",
                     destination: (str(destination.bucket) ?? "").replace(/^arn:aws[a-z-]*:s3:::/, ""),
-                    label: `S3 replication${rtc !== undefined ? `, RTC ${str(rtc)} min` : ""}`,
+                    label: `${str(destination.account) ? "cross-account " : ""}S3 replication${rtc !== undefined && !str(destination.account) ? `, RTC ${str(rtc)} min` : ""}`,
                 });
             }
         }
