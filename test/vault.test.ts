@@ -11,6 +11,7 @@ import { lifecycleRules, rulesShorterThanLock } from "../components/backup-bucke
 import { TABLE_RETENTION } from "../lib/retention";
 import { props, REPO, resource, resourcesOfType } from "./support/plans";
 import { planWith } from "./support/dr-plans";
+import { buildTopology, pairStacks } from "../tools/report/topology";
 
 const BREAK_GLASS = "arn:aws:iam::123456789012:role/oauth2-dr-break-glass";
 
@@ -142,6 +143,32 @@ describe("Object Lock and the vault: plans", function () {
         for (const key of ["vaultAccountId", "vaultBucketArn", "vaultBucketKmsKeyArn", "backupVaultArn", "privateKeysSecretArn", "region"]) {
             assert.ok(vault.outputs[key], `output ${key}`);
         }
+    });
+
+    it("the vault bucket is replicated into a locked bucket of the vault account's second region", () => {
+        const copy = lockOf(vault, "oauth2-backups-vault-us-west-2");
+        assert.deepEqual(copy.rule.defaultRetention, { mode: "COMPLIANCE", days: 30 });
+        const replication = props(resource(vault, "aws:s3/bucketReplicationConfig:BucketReplicationConfig", "vault-region-replication-config"));
+        assert.equal(replication.bucket, "oauth2-backups-vault");
+        assert.equal(replication.rules[0].destination.bucket, "arn:aws:s3:::oauth2-backups-vault-us-west-2");
+        const writers = statementsOf(props(resource(vault, "aws:s3/bucketPolicy:BucketPolicy", "oauth2-backups-vault-us-west-2-policy")).policy).find((s) => s.Sid === "DenyWritesFromAnyoneElse");
+        assert.deepEqual(writers.Condition.ArnNotEquals["aws:PrincipalArn"], ["arn:aws:iam::210987654321:role/vault-region-replication-s3-replication"]);
+    });
+
+    it("the report draws the vault in its own column beside prod and dr, receiving the copies", () => {
+        const groups = pairStacks([vault, prod, dr]);
+        assert.deepEqual(groups.map((g) => g.map((p) => p.stack)), [["prod", "dr", "vault"]]);
+        const topology = buildTopology(groups[0]);
+        const column = topology.columns.findIndex((c) => c.stack === "vault");
+        assert.equal(topology.columns[column].role, "vault");
+        const nodeOf = (title: string) => topology.nodes.find((n) => n.title === title)!;
+        for (const title of ["AWS Backup vault oauth2-dr-isolated", "S3 oauth2-backups-vault", "S3 oauth2-backups-vault-us-west-2"]) {
+            assert.equal(nodeOf(title)?.column, column, title);
+        }
+        assert.ok(nodeOf("S3 oauth2-backups-prod").lines.includes("Object Lock COMPLIANCE 30 days"));
+        const into = (title: string) => topology.edges.filter((e) => e.to === nodeOf(title).id).map((e) => e.label);
+        assert.ok(into("AWS Backup vault oauth2-dr-isolated").includes("AWS Backup copy, 30 days"));
+        assert.deepEqual(into("S3 oauth2-backups-vault"), ["cross-account S3 replication", "cross-account S3 replication"]);
     });
 
     it("the vault without air-gapped vaults: a vault with its own key and a compliance vault lock", async () => {

@@ -46,7 +46,6 @@ const T = {
     key: "aws:kms/key:Key",
 };
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- wire-format documents, walked by path
 type Doc = { Statement: any[] };
 const edit = (r: PlannedResource, property: string, change: (doc: Doc) => void) => {
     const doc = JSON.parse(String(r.inputs[property])) as Doc;
@@ -54,9 +53,7 @@ const edit = (r: PlannedResource, property: string, change: (doc: Doc) => void) 
     r.inputs[property] = JSON.stringify(doc);
 };
 const lockRule = (plan: PlanResult, bucket: string) => find(plan, T.lock, (r) => r.inputs.bucket === bucket).inputs.rule as { defaultRetention: Record<string, unknown> };
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const dailyRule = (plan: PlanResult) => (find(plan, T.plan).inputs.rules as any[]).find((r) => r.ruleName === "daily");
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const prodReplicationRules = (plan: PlanResult) => find(plan, T.replication, (r) => r.inputs.bucket === "oauth2-backups-prod").inputs.rules as any[];
 const jobRole = (job: string) => (r: PlannedResource) => r.type === T.role && (r.inputs.tags as Record<string, string>)?.["oauth2-dr/job"] === job;
 const jobPolicy = (plan: PlanResult, job: string) => find(plan, T.rolePolicy, (r) => r.name === `${find(plan, T.role, jobRole(job)).name}-policy`);

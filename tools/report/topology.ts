@@ -230,6 +230,11 @@ class TopologyBuilder {
 
     /** The column in `region` (AWS region of storage, or the database region), adding an implied one if none. */
     columnIn(region: string, declaredBy: number): number {
+        const own = this.columns[declaredBy];
+        // The declaring stack's own region, and everything of the vault stack (another account), stay in its column.
+        if (own && (own.role === "vault" || (own.awsRegion ?? own.region) === region || own.region === region)) {
+            return declaredBy;
+        }
         const i = this.columns.findIndex((c) => (c.awsRegion ?? c.region) === region || c.region === region);
         if (i >= 0) {
             return i;
