@@ -9,11 +9,13 @@
  * Evidence: an `aws.s3.BucketObjectLockConfiguration` (or the deprecated `...V2`) of the bucket, linked by
  * name or by dependency; or the bucket's inline `objectLockConfiguration` (v6 BucketV2, legacy Bucket).
  * `objectLockEnabled: true` on the bucket alone enables the lock without any default retention: nothing is
- * locked unless each upload asks for it, so it is reported too.
+ * locked unless each upload asks for it, so it is reported too. A lifecycle rule that expires versions before
+ * the lock's default retention releases them fights the lock and is reported.
  */
 import { StackValidationPolicy } from "@pulumi/policy";
 import { configOf, isProduction } from "./config";
-import { indexStack, StackResource, tagsOf } from "./resources";
+import { BucketGroup, indexStack, StackResource, tagsOf } from "./resources";
+import { lifecycleRulesOf } from "./s3-families";
 import { formatRetention, retentionRow } from "./retention";
 import { minimumOf, sharedSettings } from "./settings";
 import { read, UNKNOWN } from "./unknowns";
@@ -104,9 +106,32 @@ export function objectLockProblems(name: string, views: LockView[], minimumDays:
     return problems;
 }
 
+/**
+ * Lifecycle rules that expire a version before the lock releases it: expiry is the longest a version is kept,
+ * the lock the shortest; a rule shorter than the lock only fights it (S3 refuses each deletion, or hides a
+ * version it cannot delete behind a delete marker).
+ */
+export function rulesFightingLock(name: string, group: BucketGroup, lockDays: number): string[] {
+    const out: string[] = [];
+    for (const resource of [...(group.bucket ? [group.bucket] : []), ...group.config.lifecycle]) {
+        const rules = lifecycleRulesOf(resource.type, resource.props);
+        for (const rule of Array.isArray(rules) ? rules : []) {
+            if (!rule.enabled || rule.unknown) {
+                continue;
+            }
+            for (const [what, days] of [["expires current versions", rule.expirationDays], ["expires noncurrent versions", rule.noncurrentDays]] as const) {
+                if (typeof days === "number" && days < lockDays) {
+                    out.push(`${name}: lifecycle rule "${rule.id}" (${resource.name}, prefix ${JSON.stringify(rule.prefix)}) ${what} after ${formatRetention(days, "days")}, before the Object Lock's ${formatRetention(lockDays, "days")} release them; the rule fights the lock (make its expiry at least the lock's retention)`);
+                }
+            }
+        }
+    }
+    return out;
+}
+
 export const s3BackupObjectLock: StackValidationPolicy = {
     name: "s3-backup-object-lock",
-    description: "Every backup bucket has S3 Object Lock with a default retention of at least the retention table's database row, in COMPLIANCE mode in production.",
+    description: "Every backup bucket has S3 Object Lock with a default retention of at least the retention table's database row, in COMPLIANCE mode in production, and no lifecycle rule expires a version before the lock releases it.",
     enforcementLevel: "mandatory",
     severity: "critical",
     configSchema: objectLockSchema,
@@ -122,7 +147,12 @@ export const s3BackupObjectLock: StackValidationPolicy = {
             const name = group.name === UNKNOWN ? group.bucket.name : group.name;
             const production = isProduction(tagsOf(group.bucket), args.stackTags, settings);
             const views = locksOf(group.bucket, group.name, args.resources);
-            for (const message of objectLockProblems(name, views, minimumDays, production, productionMode)) {
+            const problems = objectLockProblems(name, views, minimumDays, production, productionMode);
+            const lockDays = Math.max(0, ...views.map((v) => (typeof v.days === "number" ? v.days : 0)));
+            if (problems.length === 0 && lockDays > 0) {
+                problems.push(...rulesFightingLock(name, group, lockDays));
+            }
+            for (const message of problems) {
                 reportViolation(`${message} (backup storage: ${group.recognisedBy})`, group.bucket.urn);
             }
         }
