@@ -95,6 +95,11 @@ export interface BackupJobsArgs {
     verificationInstanceClass?: string;
     /** Declare the namespace too (default false: the application's namespace exists). */
     createNamespace?: boolean;
+    /**
+     * S3 Object Lock of each written object (scripts/aws-helper.py: OBJECT_LOCK_MODE, OBJECT_LOCK_RETAIN_DAYS):
+     * the mode and the days per data class (lib/object-lock.ts). Unset: the bucket's default retention alone.
+     */
+    objectLock?: { mode: "COMPLIANCE" | "GOVERNANCE"; retainDays: Record<DataClass, number> };
 }
 
 interface JobSpec {
@@ -380,6 +385,11 @@ function envVars(pairs: Record<string, pulumi.Input<string>>): k8sInput.core.v1.
     return Object.entries(pairs).map(([name, value]) => ({ name, value }));
 }
 
+/** A writer's Object Lock: every object it puts is retained its data class's days. */
+function lockEnv(args: BackupJobsArgs, dataClass: DataClass): k8sInput.core.v1.EnvVar[] {
+    return args.objectLock ? envVars({ OBJECT_LOCK_MODE: args.objectLock.mode, OBJECT_LOCK_RETAIN_DAYS: String(args.objectLock.retainDays[dataClass]) }) : [];
+}
+
 const SMALL = { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
 const LARGE = { requests: { cpu: "500m", memory: "256Mi" }, limits: { cpu: "2", memory: "768Mi" } };
 
@@ -403,17 +413,17 @@ function jobSpecs(args: BackupJobsArgs): JobSpec[] {
         {
             name: "db-backup", script: "db-backup.sh", dataClass: EXPORTED_CLASSES["db-backup"], schedule: s.dbBackup, suspended: suspendBackups,
             startingDeadlineSeconds: 3600, activeDeadlineSeconds: 4 * 3600, backoffLimit: 2, resources: LARGE, scratch: "64Mi", kubernetesApi: false,
-            env: [...awsEnv, ...dbEnv, ...passphraseEnv],
+            env: [...awsEnv, ...lockEnv(args, "database"), ...dbEnv, ...passphraseEnv],
         },
         {
             name: "client-config-export", script: "client-config-export.sh", dataClass: EXPORTED_CLASSES["client-config-export"], schedule: s.clientConfigExport, suspended: suspendBackups,
             startingDeadlineSeconds: 300, activeDeadlineSeconds: 600, backoffLimit: 1, resources: SMALL, scratch: "256Mi", kubernetesApi: false,
-            env: [...awsEnv, ...dbEnv, ...passphraseEnv],
+            env: [...awsEnv, ...lockEnv(args, "clients"), ...dbEnv, ...passphraseEnv],
         },
         {
             name: "secrets-export", script: "secrets-export.sh", dataClass: EXPORTED_CLASSES["secrets-export"], schedule: s.secretsExport, suspended: suspendBackups,
             startingDeadlineSeconds: 3600, activeDeadlineSeconds: 900, backoffLimit: 2, resources: SMALL, scratch: "64Mi", kubernetesApi: true,
-            env: [...awsEnv, ...passphraseEnv, ...envVars({
+            env: [...awsEnv, ...lockEnv(args, "secrets"), ...passphraseEnv, ...envVars({
                 NAMESPACE: BACKUP_NAMESPACE,
                 K8S_SECRET_NAME: SERVER_SECRET,
                 JWK_SECRET_ID: args.secretArns.jwkPrivateKey,
@@ -423,7 +433,7 @@ function jobSpecs(args: BackupJobsArgs): JobSpec[] {
         {
             name: "app-config-export", script: "app-config-export.sh", dataClass: EXPORTED_CLASSES["app-config-export"], schedule: s.appConfigExport, suspended: suspendBackups,
             startingDeadlineSeconds: 600, activeDeadlineSeconds: 600, backoffLimit: 1, resources: SMALL, scratch: "64Mi", kubernetesApi: true,
-            env: [...awsEnv, ...envVars({ NAMESPACE: BACKUP_NAMESPACE })],
+            env: [...awsEnv, ...lockEnv(args, "config"), ...envVars({ NAMESPACE: BACKUP_NAMESPACE })],
         },
         {
             name: "restore-verification", script: "restore-verification.sh", dataClass: "verification", schedule: s.restoreVerification, suspended: false,

@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { getSecretVersionOutput } from "@pulumi/aws/secretsmanager/getSecretVersion";
 import type { StackConfig } from "../lib/config";
 import { retentionRow } from "../lib/retention";
+import { objectRetainDays } from "../lib/object-lock";
 import { appDatabaseSecret, clusterProvider, dnsFailover, stackTags } from "./compose-common";
 import { BackupJobs } from "../components/backup-jobs";
 import { ServiceValidation, SmokeTestClientSecret } from "../components/service-validation";
@@ -134,6 +135,7 @@ function declareBackupJobs(
         databaseHost: database.host,
         databaseName: DATABASE_NAME,
         dbInstanceIdentifier: database.identifier,
+        objectLock: { mode: config.objectLock.mode, retainDays: objectRetainDays(config.retention, config.objectLock.days, config.objectLock.secretRotationDays) },
         provider: clusterProvider(config),
         tags,
     });

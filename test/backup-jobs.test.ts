@@ -377,6 +377,20 @@ describe("BackupJobs component (Pulumi mocks, kubernetes-models)", function () {
             assert.equal(policy.Statement.find((s: any) => s.Sid === "VerificationInstancesOnly").Resource, "arn:aws:rds:us-west-2:*:db:oauth2-backup-test-*");
         });
 
+        it("objectLock: each writer gets its data class's retention (OBJECT_LOCK_*), the verification none", async function () {
+            const retainDays = { database: 30, clients: 90, config: 90, audit: 365, secrets: 630 };
+            const rs = await declare("locked", args({ objectLock: { mode: "COMPLIANCE", retainDays } }));
+            const envOf = (job: string) => Object.fromEntries(
+                cronJobs(rs).find((c) => c.inputs.metadata.name === job)!.inputs.spec.jobTemplate.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]),
+            );
+            for (const [job, days] of [["db-backup", "30"], ["client-config-export", "90"], ["secrets-export", "630"], ["app-config-export", "90"]]) {
+                assert.equal(envOf(job).OBJECT_LOCK_MODE, "COMPLIANCE", job);
+                assert.equal(envOf(job).OBJECT_LOCK_RETAIN_DAYS, days, job);
+            }
+            assert.equal(envOf("restore-verification").OBJECT_LOCK_MODE, undefined);
+            assert.equal(envOf("restore-verification").OBJECT_LOCK_RETAIN_DAYS, undefined);
+        });
+
         it("standby promoted: nothing is suspended, verification restores dumps", async function () {
             const rs = await declare("promoted", args({ role: "standby", promoted: true }));
             assert.ok(Object.values(suspended(rs)).every((s) => s === false));

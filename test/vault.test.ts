@@ -9,6 +9,7 @@ import { PlannedResource, PlanResult } from "../tools/plan/model";
 import { loadStackSettings } from "../tools/plan/stack-settings";
 import { lifecycleRules, rulesShorterThanLock } from "../components/backup-bucket";
 import { TABLE_RETENTION } from "../lib/retention";
+import { objectRetainDays } from "../lib/object-lock";
 import { props, REPO, resource, resourcesOfType } from "./support/plans";
 import { planWith } from "./support/dr-plans";
 import { buildTopology, pairStacks } from "../tools/report/topology";
@@ -40,10 +41,10 @@ const statementsOf = (policy: unknown): any[] => (typeof policy === "string" ? J
 
 describe("Object Lock and the vault: configuration", () => {
     it("defaults: COMPLIANCE for the database row's 30 days in production, GOVERNANCE elsewhere", () => {
-        assert.deepEqual(parse("prod").objectLock, { mode: "COMPLIANCE", days: 30 });
-        assert.deepEqual(parse("prod", { "oauth2-dr:environment": "staging" }).objectLock, { mode: "GOVERNANCE", days: 30 });
+        assert.deepEqual(parse("prod").objectLock, { mode: "COMPLIANCE", days: 30, secretRotationDays: 90 });
+        assert.deepEqual(parse("prod", { "oauth2-dr:environment": "staging" }).objectLock, { mode: "GOVERNANCE", days: 30, secretRotationDays: 90 });
         // A raised database row raises the lock with it.
-        assert.deepEqual(parse("prod", { "oauth2-dr:retention": JSON.stringify({ database: 35 }) }).objectLock, { mode: "COMPLIANCE", days: 35 });
+        assert.deepEqual(parse("prod", { "oauth2-dr:retention": JSON.stringify({ database: 35 }) }).objectLock, { mode: "COMPLIANCE", days: 35, secretRotationDays: 90 });
     });
 
     it("refuses a lock below the table, naming the key, the value and the row", () => {
@@ -65,7 +66,7 @@ describe("Object Lock and the vault: configuration", () => {
         assert.equal(vault.role, "vault");
         assert.equal(vault.vault?.accountId, "210987654321");
         assert.equal(vault.vault?.airGapped, true);
-        assert.deepEqual(vault.objectLock, { mode: "COMPLIANCE", days: 30 });
+        assert.deepEqual(vault.objectLock, { mode: "COMPLIANCE", days: 30, secretRotationDays: 90 });
         assert.ok(vault.vault!.replicationRoleArns.length >= 2);
         assert.match(problem("vault", { "oauth2-dr:vault": JSON.stringify({ replicationRoleArns: ["arn:aws:iam::123456789012:role/r"] }) }, "oauth2-dr:vault.accountId"), /is required/);
         assert.match(problem("vault", { "oauth2-dr:vault": JSON.stringify({ accountId: "210987654321" }) }, "oauth2-dr:vault.replicationRoleArns"), /is required/);
@@ -79,6 +80,12 @@ describe("Object Lock and the vault: configuration", () => {
         assert.deepEqual(rulesShorterThanLock(TABLE_RETENTION, 31), ["database-retention (30 days < lock 31 days)"]);
         const secrets = (lifecycleRules(TABLE_RETENTION, 45) as any[]).find((r) => r.id === "secrets-retention");
         assert.equal(secrets.noncurrentVersionExpiration.noncurrentDays, 45);
+    });
+
+    it("each object's retention by data class: the row's days, secrets long enough for 7 rotations", () => {
+        assert.deepEqual(objectRetainDays(TABLE_RETENTION, 30, 90), { database: 30, clients: 90, config: 90, audit: 365, secrets: 630 });
+        assert.deepEqual(objectRetainDays({ ...TABLE_RETENTION, secrets: 10, clients: 120 }, 35, 30), { database: 35, clients: 120, config: 90, audit: 365, secrets: 300 });
+        assert.match(problem("prod", lock({ secretRotationDays: 0 }), "oauth2-dr:objectLock.secretRotationDays"), /./);
     });
 
     it("stops the program before any resource is declared", async () => {
@@ -100,6 +107,13 @@ describe("Object Lock and the vault: plans", function () {
     });
 
     const lockOf = (plan: PlanResult, bucket: string) => props(resource(plan, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration", `${bucket}-object-lock`));
+
+    it("prod's writers lock each object for their class's days (secrets: 7 versions x 90-day rotation)", () => {
+        const env = (job: string) => Object.fromEntries((props(resource(prod, "kubernetes:batch/v1:CronJob", `backup-jobs-${job}`)).spec.jobTemplate.spec.template.spec.containers[0].env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
+        assert.equal(env("db-backup").OBJECT_LOCK_RETAIN_DAYS, "30");
+        assert.equal(env("secrets-export").OBJECT_LOCK_RETAIN_DAYS, "630");
+        assert.equal(env("app-config-export").OBJECT_LOCK_MODE, "COMPLIANCE");
+    });
 
     it("every backup bucket gets Object Lock through its own resource, after versioning, never through the bucket", () => {
         for (const [plan, bucket] of [[prod, "oauth2-backups-prod"], [dr, "oauth2-backups-dr"], [vault, "oauth2-backups-vault"], [prodGcp, "oauth2-backups-prod-gcp"]] as const) {

@@ -146,6 +146,7 @@ export function objectLockOf(v: Values): StackConfig["objectLock"] {
     return {
         mode: v.objectLock?.mode ?? ((v.environment ?? "production") === "production" ? "COMPLIANCE" : "GOVERNANCE"),
         days: v.objectLock?.days !== undefined ? Number(v.objectLock.days) : retentionOf(v).database,
+        secretRotationDays: Number(v.objectLock?.secretRotationDays ?? SECTION_DEFAULTS.objectLock.secretRotationDays),
     };
 }
 

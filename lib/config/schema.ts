@@ -55,7 +55,7 @@ const gcpShape = {
 const gcpSection = section(gcpShape);
 
 /** objectLock: the backup buckets' default retention (mode and days); defaults follow the environment and the table. */
-const objectLockShape = { mode: oneOf(OBJECT_LOCK_MODES).optional(), days: integer(1, 36500).optional() };
+const objectLockShape = { mode: oneOf(OBJECT_LOCK_MODES).optional(), days: integer(1, 36500).optional(), secretRotationDays: integer(1, 3650).optional() };
 const objectLockSection = section(objectLockShape);
 
 export const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
@@ -166,6 +166,7 @@ export const SECTION_DEFAULTS = {
     awsBackup: { changeableForDays: 3 },
     appDatabaseSecret: { enabled: true, namespace: "oauth2-system", name: "oauth2-database" },
     vault: { airGapped: true, changeableForDays: 3 },
+    objectLock: { secretRotationDays: 90 },
 } as const;
 
 export { SNS_TOPIC };

@@ -82,6 +82,8 @@ export interface ObjectLockConfig {
     mode: (typeof OBJECT_LOCK_MODES)[number];
     /** Default retention in days: the table's database row unless raised (never above retention.database). */
     days: number;
+    /** The longest time between two rotations of the server's secrets: secrets/ objects are locked N x this (lib/object-lock.ts). */
+    secretRotationDays: number;
 }
 
 /** role: vault, the isolated account that keeps the copies production credentials cannot delete. */
