@@ -25,15 +25,22 @@ import * as corev1 from "@pulumi/kubernetes/core/v1";
 import * as rbacv1 from "@pulumi/kubernetes/rbac/v1";
 import { Provider } from "@pulumi/kubernetes/provider";
 import type * as k8sInput from "@pulumi/kubernetes/types/input";
-import * as iam from "@pulumi/aws/iam";
-import { BackupJobSchedules, nextRun, validateCron } from "../lib/schedule";
+import type * as iam from "@pulumi/aws/iam";
+import { BackupJobResources, BackupJobSchedules, ContainerResources, nextRun, validateCron } from "../lib/schedule";
 import { DataClass, retentionRow } from "../lib/retention";
-import { AWS_REGION, DailyWindow, insideDailyWindow, OIDC_ISSUER, OIDC_PROVIDER_ARN, parseDailyWindow } from "../lib/formats";
+import { AWS_REGION, DailyWindow, insideDailyWindow, OIDC_ISSUER, OIDC_PROVIDER_ARN, parseDailyWindow, POSTGRES_DATABASE_NAME } from "../lib/formats";
+import {
+    appLabels,
+    awsEnv,
+    BACKUP_NAMESPACE,
+    declareIrsaRole,
+    declareIrsaServiceAccount,
+    envVars,
+    postgresEnv,
+    scriptPodSpec,
+} from "./backup-image-pods";
 
-export const BACKUP_NAMESPACE = "oauth2-system";
 export const SCRIPTS_DIR = path.resolve(__dirname, "..", "scripts");
-/** Where the scripts ConfigMap is mounted in the job containers. */
-export const SCRIPTS_MOUNT = "/opt/oauth2-dr/scripts";
 /** The data class each backup/export job writes (audit logs are archived by Firehose, not by a job). */
 export const EXPORTED_CLASSES: Readonly<Record<Exclude<BackupJobName, "restore-verification">, DataClass>> = {
     "db-backup": "database",
@@ -45,17 +52,17 @@ export const EXPORTED_CLASSES: Readonly<Record<Exclude<BackupJobName, "restore-v
 export const JOB_PREFIXES: readonly string[] = Object.values(EXPORTED_CLASSES).map((dataClass) => retentionRow(dataClass).bucketPrefix);
 /** The Kubernetes secret of the authorization server that secrets-export backs up. */
 export const SERVER_SECRET = "oauth2-server-secrets";
-/** UID/GID of the non-root user of images/backup/Dockerfile. */
-export const BACKUP_UID = 10001;
 
 export type BackupJobName = "db-backup" | "client-config-export" | "secrets-export" | "app-config-export" | "restore-verification";
 
-/** What the jobs run and as whom: the image, the cluster, the schedules and the cluster's OIDC provider. */
+/** What the jobs run and as whom: the image, the cluster, the schedules, their containers' resources and the cluster's OIDC provider. */
 export interface BackupJobsSettings {
     image: string;
     /** Path to a kubeconfig file, or the kubeconfig itself; empty means the ambient kubeconfig. */
     kubeconfig?: string;
     schedules: BackupJobSchedules;
+    /** Requests and limits of each job's container (the configuration's backupJobs.resources). */
+    resources: BackupJobResources;
     /** The EKS cluster's IAM OIDC provider and its issuer (without https://), for the jobs' IRSA role. */
     oidcProviderArn: string;
     oidcProviderUrl: string;
@@ -111,7 +118,7 @@ interface JobSpec {
     startingDeadlineSeconds: number;
     activeDeadlineSeconds: number;
     backoffLimit: number;
-    resources: { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } };
+    resources: ContainerResources;
     /** Size limit of the /tmp emptyDir. */
     scratch: string;
     /** The job calls the Kubernetes API (kubectl): it needs the ServiceAccount token. */
@@ -164,7 +171,7 @@ export function validateBackupJobsArgs(args: BackupJobsArgs): void {
     if (!AWS_REGION.test(args.region ?? "")) {
         problems.push(`region "${args.region}" is not an AWS region such as us-east-1`);
     }
-    if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(args.databaseName ?? "")) {
+    if (!POSTGRES_DATABASE_NAME.test(args.databaseName ?? "")) {
         problems.push(`databaseName "${args.databaseName}" is not a PostgreSQL database name`);
     }
     if (!OIDC_PROVIDER_ARN.test(jobs.oidcProviderArn ?? "")) {
@@ -217,49 +224,26 @@ export function readScripts(dir = SCRIPTS_DIR): Record<string, string> {
     return Object.fromEntries(files.map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8")]));
 }
 
-const COMMON_LABELS = {
-    "app.kubernetes.io/name": "oauth2-dr-backup",
-    "app.kubernetes.io/part-of": "oauth2-server",
-    "app.kubernetes.io/component": "backup",
-    "app.kubernetes.io/managed-by": "pulumi",
-};
+const COMMON_LABELS = appLabels("oauth2-dr-backup", "backup");
 
 /** Each job's own ServiceAccount: the subject its IRSA role trusts, and nothing else does. */
 export function jobServiceAccount(job: BackupJobName): string {
     return `oauth2-dr-${job}`;
 }
 
-/** The trust policy of an IRSA role: the one ServiceAccount, through the cluster's OIDC provider. */
-function irsaTrust(jobs: BackupJobsSettings, serviceAccount: string) {
-    const issuer = jobs.oidcProviderUrl;
-    return {
-        Version: "2012-10-17",
-        Statement: [{
-            Sid: "BackupJobsServiceAccount",
-            Effect: "Allow",
-            Principal: { Federated: jobs.oidcProviderArn },
-            Action: "sts:AssumeRoleWithWebIdentity",
-            Condition: {
-                StringEquals: {
-                    [`${issuer}:sub`]: `system:serviceaccount:${BACKUP_NAMESPACE}:${serviceAccount}`,
-                    [`${issuer}:aud`]: "sts.amazonaws.com",
-                },
-            },
-        }],
-    };
-}
-
 /** One job's IAM role (IRSA), trusted only by the job's ServiceAccount, with only what the job needs (jobPolicy). */
-function declareJobRole(name: string, job: BackupJobName, args: BackupJobsArgs, parent: pulumi.Resource): iam.Role {
-    const serviceAccount = jobServiceAccount(job);
-    const role = new iam.Role(`${name}-${job}`, {
-        description: `oauth2-dr ${job} CronJob (system:serviceaccount:${BACKUP_NAMESPACE}:${serviceAccount})`,
-        assumeRolePolicy: pulumi.jsonStringify(irsaTrust(args.jobs, serviceAccount)),
+function declareJobRole(name: string, job: BackupJobName, args: BackupJobsArgs, parent: pulumi.Resource) {
+    return declareIrsaRole(`${name}-${job}`, {
+        serviceAccount: jobServiceAccount(job),
+        purpose: `${job} CronJob`,
+        sid: "BackupJobsServiceAccount",
+        oidcProviderArn: args.jobs.oidcProviderArn,
+        oidcProviderUrl: args.jobs.oidcProviderUrl,
         maxSessionDuration: 3600 * 6,
-        tags: { ...args.tags, "oauth2-dr/component": "backup-jobs", "oauth2-dr/job": job },
-    }, { parent });
-    new iam.RolePolicy(`${name}-${job}-policy`, { role: role.id, policy: pulumi.jsonStringify(jobPolicy(job, args)) }, { parent });
-    return role;
+        component: "backup-jobs",
+        tags: { ...args.tags, "oauth2-dr/job": job },
+        policy: jobPolicy(job, args),
+    }, parent);
 }
 
 /**
@@ -350,15 +334,7 @@ const JOB_RBAC: Partial<Record<BackupJobName, k8sInput.rbac.v1.PolicyRule[]>> = 
 function declareServiceAccount(name: string, job: BackupJobName, roleArn: pulumi.Output<string>, opts: pulumi.CustomResourceOptions): corev1.ServiceAccount {
     const ns = BACKUP_NAMESPACE;
     const labels = { ...COMMON_LABELS, "oauth2-dr/job": job };
-    const serviceAccount = new corev1.ServiceAccount(`${name}-${job}-sa`, {
-        metadata: {
-            name: jobServiceAccount(job),
-            namespace: ns,
-            labels,
-            annotations: { "eks.amazonaws.com/role-arn": roleArn, "eks.amazonaws.com/sts-regional-endpoints": "true" },
-        },
-        automountServiceAccountToken: false,
-    }, opts);
+    const serviceAccount = declareIrsaServiceAccount(`${name}-${job}`, { serviceAccount: jobServiceAccount(job), labels, roleArn }, opts);
     const rules = JOB_RBAC[job];
     if (rules) {
         const rbacRole = new rbacv1.Role(`${name}-${job}-rbac`, { metadata: { name: jobServiceAccount(job), namespace: ns, labels }, rules }, opts);
@@ -381,49 +357,42 @@ function declareScripts(name: string, scripts: Record<string, string>, opts: pul
     return { configMap, hash };
 }
 
-function envVars(pairs: Record<string, pulumi.Input<string>>): k8sInput.core.v1.EnvVar[] {
-    return Object.entries(pairs).map(([name, value]) => ({ name, value }));
-}
-
 /** A writer's Object Lock: every object it puts is retained its data class's days. */
 function lockEnv(args: BackupJobsArgs, dataClass: DataClass): k8sInput.core.v1.EnvVar[] {
     return args.objectLock ? envVars({ OBJECT_LOCK_MODE: args.objectLock.mode, OBJECT_LOCK_RETAIN_DAYS: String(args.objectLock.retainDays[dataClass]) }) : [];
 }
-
-const SMALL = { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
-const LARGE = { requests: { cpu: "500m", memory: "256Mi" }, limits: { cpu: "2", memory: "768Mi" } };
 
 /** The five jobs: schedule, limits, deadlines and environment of each. */
 function jobSpecs(args: BackupJobsArgs): JobSpec[] {
     const suspendBackups = args.role === "standby" && !args.promoted;
     const verificationMode = args.verificationMode ?? (suspendBackups ? "snapshot" : "dump");
     const s = args.jobs.schedules;
-    const awsEnv = envVars({ BUCKET: args.bucketName, AWS_REGION: args.region, AWS_DEFAULT_REGION: args.region, AWS_STS_REGIONAL_ENDPOINTS: "regional" });
+    const r = args.jobs.resources;
+    const bucketEnv = awsEnv(args.bucketName, args.region);
     const passphraseEnv = envVars({ BACKUP_PASSPHRASE_SECRET_ID: args.secretArns.backupPassphrase });
-    const dbEnv = envVars({
-        PGHOST: args.databaseHost,
-        PGPORT: String(args.databasePort ?? 5432),
-        PGDATABASE: args.databaseName,
-        PGSSLMODE: args.sslMode ?? "require",
-        PGCONNECT_TIMEOUT: "30",
-        PGAPPNAME: "oauth2-dr-backup",
-        DB_CREDENTIALS_SECRET_ID: args.secretArns.dbCredentials,
+    const dbEnv = postgresEnv({
+        host: args.databaseHost,
+        port: args.databasePort,
+        database: args.databaseName,
+        sslMode: args.sslMode,
+        appName: "oauth2-dr-backup",
+        credentialsSecretArn: args.secretArns.dbCredentials,
     });
     return [
         {
             name: "db-backup", script: "db-backup.sh", dataClass: EXPORTED_CLASSES["db-backup"], schedule: s.dbBackup, suspended: suspendBackups,
-            startingDeadlineSeconds: 3600, activeDeadlineSeconds: 4 * 3600, backoffLimit: 2, resources: LARGE, scratch: "64Mi", kubernetesApi: false,
-            env: [...awsEnv, ...lockEnv(args, "database"), ...dbEnv, ...passphraseEnv],
+            startingDeadlineSeconds: 3600, activeDeadlineSeconds: 4 * 3600, backoffLimit: 2, resources: r.dbBackup, scratch: "64Mi", kubernetesApi: false,
+            env: [...bucketEnv, ...lockEnv(args, "database"), ...dbEnv, ...passphraseEnv],
         },
         {
             name: "client-config-export", script: "client-config-export.sh", dataClass: EXPORTED_CLASSES["client-config-export"], schedule: s.clientConfigExport, suspended: suspendBackups,
-            startingDeadlineSeconds: 300, activeDeadlineSeconds: 600, backoffLimit: 1, resources: SMALL, scratch: "256Mi", kubernetesApi: false,
-            env: [...awsEnv, ...lockEnv(args, "clients"), ...dbEnv, ...passphraseEnv],
+            startingDeadlineSeconds: 300, activeDeadlineSeconds: 600, backoffLimit: 1, resources: r.clientConfigExport, scratch: "256Mi", kubernetesApi: false,
+            env: [...bucketEnv, ...lockEnv(args, "clients"), ...dbEnv, ...passphraseEnv],
         },
         {
             name: "secrets-export", script: "secrets-export.sh", dataClass: EXPORTED_CLASSES["secrets-export"], schedule: s.secretsExport, suspended: suspendBackups,
-            startingDeadlineSeconds: 3600, activeDeadlineSeconds: 900, backoffLimit: 2, resources: SMALL, scratch: "64Mi", kubernetesApi: true,
-            env: [...awsEnv, ...lockEnv(args, "secrets"), ...passphraseEnv, ...envVars({
+            startingDeadlineSeconds: 3600, activeDeadlineSeconds: 900, backoffLimit: 2, resources: r.secretsExport, scratch: "64Mi", kubernetesApi: true,
+            env: [...bucketEnv, ...lockEnv(args, "secrets"), ...passphraseEnv, ...envVars({
                 NAMESPACE: BACKUP_NAMESPACE,
                 K8S_SECRET_NAME: SERVER_SECRET,
                 JWK_SECRET_ID: args.secretArns.jwkPrivateKey,
@@ -432,13 +401,13 @@ function jobSpecs(args: BackupJobsArgs): JobSpec[] {
         },
         {
             name: "app-config-export", script: "app-config-export.sh", dataClass: EXPORTED_CLASSES["app-config-export"], schedule: s.appConfigExport, suspended: suspendBackups,
-            startingDeadlineSeconds: 600, activeDeadlineSeconds: 600, backoffLimit: 1, resources: SMALL, scratch: "64Mi", kubernetesApi: true,
-            env: [...awsEnv, ...lockEnv(args, "config"), ...envVars({ NAMESPACE: BACKUP_NAMESPACE })],
+            startingDeadlineSeconds: 600, activeDeadlineSeconds: 600, backoffLimit: 1, resources: r.appConfigExport, scratch: "64Mi", kubernetesApi: true,
+            env: [...bucketEnv, ...lockEnv(args, "config"), ...envVars({ NAMESPACE: BACKUP_NAMESPACE })],
         },
         {
             name: "restore-verification", script: "restore-verification.sh", dataClass: "verification", schedule: s.restoreVerification, suspended: false,
-            startingDeadlineSeconds: 6 * 3600, activeDeadlineSeconds: 6 * 3600, backoffLimit: 0, resources: LARGE, scratch: "64Mi", kubernetesApi: false,
-            env: [...awsEnv, ...dbEnv, ...passphraseEnv, ...envVars({
+            startingDeadlineSeconds: 6 * 3600, activeDeadlineSeconds: 6 * 3600, backoffLimit: 0, resources: r.restoreVerification, scratch: "64Mi", kubernetesApi: false,
+            env: [...bucketEnv, ...dbEnv, ...passphraseEnv, ...envVars({
                 VERIFY_MODE: verificationMode,
                 DB_INSTANCE_IDENTIFIER: args.dbInstanceIdentifier,
                 VERIFY_INSTANCE_CLASS: args.verificationInstanceClass ?? "db.t3.medium",
@@ -455,59 +424,20 @@ interface PodContext {
     scriptsHash: string;
 }
 
-/** Non-root (the image's UID), read-only root file system, no privilege, no capabilities, RuntimeDefault seccomp. */
-export const CONTAINER_SECURITY = {
-    runAsNonRoot: true,
-    runAsUser: BACKUP_UID,
-    runAsGroup: BACKUP_UID,
-    readOnlyRootFilesystem: true,
-    allowPrivilegeEscalation: false,
-    privileged: false,
-    capabilities: { drop: ["ALL"] },
-    seccompProfile: { type: "RuntimeDefault" },
-};
-
 function podSpec(job: JobSpec, pod: PodContext): k8sInput.core.v1.PodSpec {
-    return {
+    return scriptPodSpec({
         serviceAccountName: pod.serviceAccountNames[job.name],
-        automountServiceAccountToken: job.kubernetesApi,
-        restartPolicy: "Never",
+        kubernetesApi: job.kubernetesApi,
         // The scripts stop their pipelines, hide partial uploads and drop scratch databases on SIGTERM.
         terminationGracePeriodSeconds: 120,
-        securityContext: {
-            runAsNonRoot: true,
-            runAsUser: BACKUP_UID,
-            runAsGroup: BACKUP_UID,
-            fsGroup: BACKUP_UID,
-            seccompProfile: { type: "RuntimeDefault" },
-        },
-        containers: [{
-            name: job.name,
-            image: pod.image,
-            imagePullPolicy: "IfNotPresent",
-            command: ["bash", `${SCRIPTS_MOUNT}/${job.script}`],
-            env: [...job.env, ...envVars({ HOME: "/tmp", TMPDIR: "/tmp" })],
-            resources: job.resources,
-            securityContext: CONTAINER_SECURITY,
-            volumeMounts: SCRIPT_VOLUME_MOUNTS,
-        }],
-        volumes: scriptVolumes(pod.scriptsConfigMapName, job.scratch),
-    };
-}
-
-/** Where a container of the backup image finds the scripts (read-only) and its scratch space. */
-export const SCRIPT_VOLUME_MOUNTS = [
-    { name: "scripts", mountPath: SCRIPTS_MOUNT, readOnly: true },
-    { name: "tmp", mountPath: "/tmp" },
-];
-
-/** The volumes behind SCRIPT_VOLUME_MOUNTS: the scripts ConfigMap and `scratch` of memory-backed /tmp. */
-export function scriptVolumes(scriptsConfigMapName: pulumi.Input<string>, scratch: string) {
-    return [
-        { name: "scripts", configMap: { name: scriptsConfigMapName, defaultMode: 0o555 } },
-        // Scratch in memory: GNUPGHOME, fifos, small encrypted exports; never a full-size dump.
-        { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: scratch } },
-    ];
+        container: job.name,
+        image: pod.image,
+        script: job.script,
+        env: job.env,
+        resources: job.resources,
+        scriptsConfigMapName: pod.scriptsConfigMapName,
+        scratch: job.scratch,
+    });
 }
 
 function declareCronJob(name: string, job: JobSpec, pod: PodContext, opts: pulumi.CustomResourceOptions): batchv1.CronJob {

@@ -3,7 +3,7 @@
  * label: a MySQL instance is judged on the table's database row but is not "PostgreSQL".
  */
 import { T } from "./types";
-import { read } from "./unknowns";
+import { read, UNKNOWN } from "./unknowns";
 
 const ENGINES: Array<[RegExp, string]> = [
     [/^aurora-postgresql/, "Aurora PostgreSQL"],
@@ -36,14 +36,84 @@ export function databaseEngine(type: string, props: unknown): string | undefined
             return "PostgreSQL";
         case T.cloudSql:
             return engineName(read(props, "databaseVersion"));
+        case T.docdbCluster:
+            return "DocumentDB";
+        case T.neptuneCluster:
+            return "Neptune";
+        case T.redshiftCluster:
+            return "Redshift";
         default:
             return undefined;
     }
 }
 
-/** "MySQL instance", "Aurora PostgreSQL cluster", "RDS instance" (engine not known). */
+/** "MySQL instance", "Aurora PostgreSQL cluster", "DocumentDB cluster", "RDS instance" (engine not known). */
 export function rdsLabel(type: string, props: unknown): string {
-    const kind = type === T.rdsCluster ? "cluster" : "instance";
+    const kind = type === T.rdsInstance ? "instance" : "cluster";
     const engine = databaseEngine(type, props);
     return engine ? `${engine} ${kind}` : `RDS ${kind}`;
+}
+
+/** A database-like resource the retention table does not judge, as every report lists it. */
+export interface NotJudged {
+    urn: string;
+    name: string;
+    type: string;
+    /** "DynamoDB table", "ElastiCache replication group". */
+    kind: string;
+    /** What it declares about its backups, when known ("point-in-time recovery off"). */
+    backups: string;
+}
+
+type Describe = (props: unknown) => string;
+
+const flag = (on: string, off: string, ...path: string[]): Describe => (props) => {
+    const value = read(props, ...path);
+    return value === UNKNOWN ? "unknown until the update" : value === true || (typeof value === "string" && /^(POINT_IN_TIME_RECOVERY_)?ENABLED$/i.test(value)) ? on : off;
+};
+
+const snapshotDays: Describe = (props) => {
+    const days = read(props, "snapshotRetentionLimit");
+    return days === UNKNOWN ? "unknown until the update" : typeof days === "number" && days > 0 ? `automatic snapshots kept ${days} day${days === 1 ? "" : "s"}` : "no automatic snapshots (snapshotRetentionLimit not set)";
+};
+
+const notDeclared: Describe = () => "backups not declared by the program (the service's own defaults)";
+
+/**
+ * Engines that hold data the way a database does, but that the retention table (and so the pack) does not
+ * judge: every report lists them as "not judged" with what they declare, so a reviewer never reads a stack
+ * holding one as "no database". (RDS, Aurora, DocumentDB, Neptune, Redshift, Azure PostgreSQL and Cloud SQL
+ * are judged on the database row.)
+ */
+const NOT_JUDGED: Record<string, { kind: string; backups: Describe }> = {
+    "aws:dynamodb/table:Table": { kind: "DynamoDB table", backups: flag("point-in-time recovery on (35 days)", "point-in-time recovery off", "pointInTimeRecovery", "enabled") },
+    "aws:elasticache/replicationGroup:ReplicationGroup": { kind: "ElastiCache replication group", backups: snapshotDays },
+    "aws:elasticache/cluster:Cluster": { kind: "ElastiCache cluster", backups: snapshotDays },
+    "aws:elasticache/serverlessCache:ServerlessCache": { kind: "ElastiCache serverless cache", backups: snapshotDays },
+    "aws:memorydb/cluster:Cluster": { kind: "MemoryDB cluster", backups: snapshotDays },
+    "aws:docdb/elasticCluster:ElasticCluster": { kind: "DocumentDB elastic cluster", backups: notDeclared },
+    "aws:opensearch/domain:Domain": { kind: "OpenSearch domain", backups: notDeclared },
+    "aws:elasticsearch/domain:Domain": { kind: "Elasticsearch domain", backups: notDeclared },
+    "aws:keyspaces/table:Table": { kind: "Keyspaces table", backups: flag("point-in-time recovery on", "point-in-time recovery off", "pointInTimeRecovery", "status") },
+    "aws:timestreamwrite/table:Table": { kind: "Timestream table", backups: notDeclared },
+    "aws:qldb/ledger:Ledger": { kind: "QLDB ledger", backups: notDeclared },
+    "aws:dax/cluster:Cluster": { kind: "DAX cluster", backups: notDeclared },
+    "aws:lightsail/database:Database": { kind: "Lightsail database", backups: flag("automated backups on", "automated backups off", "backupRetentionEnabled") },
+    "azure-native:documentdb:DatabaseAccount": { kind: "Cosmos DB account", backups: notDeclared },
+    "azure-native:sql:Database": { kind: "Azure SQL database", backups: notDeclared },
+    "azure-native:dbformysql:Server": { kind: "Azure Database for MySQL server", backups: notDeclared },
+    "azure-native:cache:Redis": { kind: "Azure Cache for Redis", backups: notDeclared },
+    "gcp:spanner/instance:Instance": { kind: "Spanner instance", backups: notDeclared },
+    "gcp:bigtable/instance:Instance": { kind: "Bigtable instance", backups: notDeclared },
+    "gcp:firestore/database:Database": { kind: "Firestore database", backups: flag("point-in-time recovery on", "point-in-time recovery off", "pointInTimeRecoveryEnablement") },
+    "gcp:alloydb/cluster:Cluster": { kind: "AlloyDB cluster", backups: notDeclared },
+    "gcp:redis/instance:Instance": { kind: "Memorystore for Redis instance", backups: notDeclared },
+};
+
+/** The stack's database-like resources the pack does not judge. */
+export function notJudgedDatabases(resources: ReadonlyArray<{ type: string; name: string; urn: string; props: unknown }>): NotJudged[] {
+    return resources.flatMap((r) => {
+        const entry = NOT_JUDGED[r.type];
+        return entry ? [{ urn: r.urn, name: r.name, type: r.type, kind: entry.kind, backups: entry.backups(r.props) }] : [];
+    });
 }

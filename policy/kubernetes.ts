@@ -14,7 +14,9 @@ import { TagMatch } from "./settings";
 import { read, readArray, readStringMap, show, UNKNOWN } from "./unknowns";
 import { resourceType, T } from "./types";
 
-const CRON_JOB = resourceType(T.cronJob);
+/** batch/v1 and the older batch/v1beta1: the same CronJob, judged the same. */
+export const CRON_JOB_TYPES: readonly string[] = [T.cronJob, T.cronJobV1beta1];
+const CRON_JOBS = CRON_JOB_TYPES.map(resourceType);
 
 export const VERIFICATION = "verification";
 const MONTH_MINUTES = 31 * 24 * 60;
@@ -46,27 +48,113 @@ export function cronJobLabels(props: unknown): Record<string, string> {
     return { ...readStringMap(props, "spec", "jobTemplate", "spec", "template", "metadata", "labels"), ...readStringMap(props, "metadata", "labels") };
 }
 
-/** The data class (or "verification") of a backup CronJob; undefined when the CronJob is no backup job. */
-export function backupJobClass(props: unknown, config: CronJobConfig): string | undefined | null {
+/**
+ * Programs that take a backup, by the data class they export: a CronJob running one of them (in its
+ * containers' command, args or image) is a backup job whatever its labels say.
+ */
+const BACKUP_TOOLS: ReadonlyArray<{ tool: string; pattern: RegExp; dataClass: DataClass }> = [
+    { tool: "pg_dumpall", pattern: /\bpg[_-]dumpall\b/, dataClass: "database" },
+    { tool: "pg_dump", pattern: /\bpg[_-]dump\b/, dataClass: "database" },
+    { tool: "pg_basebackup", pattern: /\bpg[_-]basebackup\b/, dataClass: "database" },
+    { tool: "pgbackrest backup", pattern: /\bpgbackrest\b[^\n]*\bbackup\b/, dataClass: "database" },
+    { tool: "wal-g backup-push", pattern: /\bwal-g\b[^\n]*\bbackup-push\b/, dataClass: "database" },
+    { tool: "barman backup", pattern: /\bbarman\b[^\n]*\bbackup\b/, dataClass: "database" },
+    { tool: "mysqldump", pattern: /\bmysqldump\b|\bmysqlpump\b|\bmariadb-dump\b/, dataClass: "database" },
+    { tool: "xtrabackup", pattern: /\b(xtrabackup|mariabackup|mydumper)\b/, dataClass: "database" },
+    { tool: "mongodump", pattern: /\bmongodump\b/, dataClass: "database" },
+];
+
+/** The (init) containers of a CronJob's pod, unknown ones left out. */
+function podContainers(props: unknown): unknown[] {
+    const pod = read(props, "spec", "jobTemplate", "spec", "template", "spec");
+    return ["initContainers", "containers"].flatMap((kind) => {
+        const list = readArray(pod, kind);
+        return Array.isArray(list) ? list : [];
+    });
+}
+
+function containerImages(props: unknown): string[] {
+    return podContainers(props).map((c) => read(c, "image")).filter((i): i is string => typeof i === "string");
+}
+
+/**
+ * What the CronJob's containers run, as one text: command, args and image of every (init) container; `unknown`
+ * when any of them is unknown (a preview, a script built from a database's endpoint): a tool may hide there.
+ */
+function jobCommand(props: unknown): { text: string; unknown: boolean } {
+    const parts: string[] = [];
+    let unknown = readArray(read(props, "spec", "jobTemplate", "spec", "template", "spec"), "containers") === UNKNOWN;
+    for (const container of podContainers(props)) {
+        for (const field of ["command", "args"]) {
+            const words = readArray(container, field);
+            unknown ||= words === UNKNOWN || (Array.isArray(words) && words.some((w) => w === UNKNOWN));
+            parts.push(...(Array.isArray(words) ? words.filter((w): w is string => typeof w === "string") : []));
+        }
+        const image = read(container, "image");
+        unknown ||= image === UNKNOWN || container === UNKNOWN;
+        if (typeof image === "string") {
+            parts.push(image);
+        }
+    }
+    return { text: parts.join("\n"), unknown };
+}
+
+/** The backup tool a CronJob runs ("pg_dump") with the data class it exports; UNKNOWN when what it runs is not known yet. */
+export function backupToolOf(props: unknown): { tool: string; dataClass: DataClass } | typeof UNKNOWN | undefined {
+    const { text, unknown } = jobCommand(props);
+    return BACKUP_TOOLS.find(({ pattern }) => pattern.test(text)) ?? (unknown ? UNKNOWN : undefined);
+}
+
+/** Why a CronJob is judged as a backup job, and as which class (null: a backup job naming no class). */
+export interface BackupJob {
+    jobClass: string | null;
+    /** "labelled oauth2-dr/backup=true", "runs pg_dump": for messages. */
+    why: string;
+    /** The class comes from what the job runs, not from the data-class label. */
+    inferred: boolean;
+    /** No class label, and what it runs is unknown until the update: its class cannot be told yet. */
+    classUnknown?: boolean;
+}
+
+/**
+ * A CronJob is a backup job when it carries a backup label or runs a backup tool (pg_dump, pg_basebackup,
+ * mysqldump, ...): the labels are a hint, not the condition. Its class is the data-class label's, else the
+ * tool's (pg_dump exports the database). undefined when the CronJob is no backup job.
+ */
+export function backupJobOf(props: unknown, config: CronJobConfig): BackupJob | undefined {
     const labels = cronJobLabels(props);
     const dataClass = labels[config.dataClassLabel];
     if (dataClass === VERIFICATION) {
-        return VERIFICATION;
+        return { jobClass: VERIFICATION, why: `labelled ${config.dataClassLabel}=${VERIFICATION}`, inferred: false };
     }
-    if (!config.backupLabels.some(({ key, value }) => labels[key] === value)) {
+    const label = config.backupLabels.find(({ key, value }) => labels[key] === value);
+    const found = backupToolOf(props);
+    const tool = found === UNKNOWN ? undefined : found;
+    if (!label && !tool) {
         return undefined;
     }
-    return dataClass ?? null;
+    const why = [label ? `labelled ${label.key}=${label.value}` : "", tool ? `runs ${tool.tool}` : ""].filter(Boolean).join(" and ");
+    if (dataClass !== undefined) {
+        return { jobClass: dataClass, why, inferred: false };
+    }
+    return tool ? { jobClass: tool.dataClass, why, inferred: true } : { jobClass: null, why, inferred: false, classUnknown: found === UNKNOWN };
 }
 
-function withBackupJob<T extends CronJobConfig>(schema: { properties: Record<string, unknown> }, check: (cronJob: unknown, jobClass: string | null, config: T, args: ResourceValidationArgs, report: (message: string) => void) => void) {
-    return validateResourceOfType(CRON_JOB, (cronJob, args, reportViolation) => {
-        const config = configOf<T>(schema as never, args);
-        const jobClass = backupJobClass(cronJob, config);
-        if (jobClass !== undefined) {
-            check(cronJob, jobClass, config, args, reportViolation);
-        }
-    });
+/** The data class (or "verification") of a backup CronJob; undefined when the CronJob is no backup job. */
+export function backupJobClass(props: unknown, config: CronJobConfig): string | undefined | null {
+    return backupJobOf(props, config)?.jobClass;
+}
+
+function withBackupJob<T extends CronJobConfig>(schema: { properties: Record<string, unknown> }, check: (cronJob: unknown, jobClass: string | null, config: T, args: ResourceValidationArgs, report: (message: string) => void, job: BackupJob) => void) {
+    return CRON_JOBS.map((type) =>
+        validateResourceOfType(type, (cronJob, args, reportViolation) => {
+            const config = configOf<T>(schema as never, args);
+            const job = backupJobOf(cronJob, config);
+            if (job !== undefined) {
+                check(cronJob, job.jobClass, config, args, reportViolation, job);
+            }
+        }),
+    );
 }
 
 const scheduleSchema = {
@@ -92,9 +180,9 @@ export const cronJobSchedule: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     severity: "high",
     configSchema: scheduleSchema,
-    validateResource: withBackupJob<CronJobConfig & { maxIntervalMinutes: Record<string, number> }>(scheduleSchema, (cronJob, jobClass, config, args, report) => {
+    validateResource: withBackupJob<CronJobConfig & { maxIntervalMinutes: Record<string, number> }>(scheduleSchema, (cronJob, jobClass, config, args, report, job) => {
         const schedule = read(cronJob, "spec", "schedule");
-        if (schedule === UNKNOWN) {
+        if (schedule === UNKNOWN || job.classUnknown) {
             return;
         }
         if (jobClass === null || !(jobClass in config.maxIntervalMinutes)) {
@@ -115,10 +203,23 @@ export const cronJobSchedule: ResourceValidationPolicy = {
         }
         if (gap > limit) {
             const reason = jobClass === VERIFICATION ? "the runbook's monthly backup tests" : `the retention table (${RETENTION_TABLE.find((r) => r.dataClass === (jobClass as DataClass))?.dataType}, ${RETENTION_TABLE.find((r) => r.dataClass === jobClass)?.frequency})`;
-            report(`${args.name}: spec.schedule "${schedule}" leaves up to ${formatMinutes(gap)} between runs; ${reason} requires at least every ${formatMinutes(limit)}`);
+            const judged = job.inferred ? ` (judged as a ${jobClass} backup: it ${job.why}; label it ${config.dataClassLabel}=<class> to judge it as another class)` : "";
+            report(`${args.name}: spec.schedule "${schedule}" leaves up to ${formatMinutes(gap)} between runs${cadence(gap)}; ${reason} requires at least every ${formatMinutes(limit)}${judged}`);
         }
     }),
 };
+
+/** " (weekly)", " (monthly)": the cadence a gap amounts to, when it is a common one. */
+function cadence(gapMinutes: number): string {
+    const days = gapMinutes / 1440;
+    if (days === 1) {
+        return " (daily)";
+    }
+    if (days === 7) {
+        return " (weekly)";
+    }
+    return days >= 28 && days <= 31 ? " (monthly)" : "";
+}
 
 function formatMinutes(minutes: number): string {
     if (minutes % 1440 === 0) {
@@ -242,4 +343,46 @@ export const cronJobNonRoot: ResourceValidationPolicy = {
     }),
 };
 
-export const kubernetesPolicies = [cronJobSchedule, cronJobConcurrency, cronJobDeadline, cronJobLimits, cronJobNonRoot];
+const LOOKALIKE = /backup|dump|snapshot/i;
+const COMPONENT_LABEL = "app.kubernetes.io/component";
+
+/**
+ * A CronJob that looks like a backup job (its name, labels or image say backup, dump or snapshot) but that
+ * the pack cannot judge (no backup label, no backup tool it knows): say how to include it, so a backup job
+ * never passes silently, as buckets get s3-backup-bucket-lookalike. A job whose app.kubernetes.io/component
+ * label names another component (validation) has said what it is.
+ */
+export const cronJobLookalike: ResourceValidationPolicy = {
+    name: "k8s-backup-cronjob-lookalike",
+    description: "A CronJob that looks like a backup job (backup, dump, snapshot in its name, labels, image or command) but is not recognised as one gets a note saying how to have it judged.",
+    enforcementLevel: "advisory",
+    severity: "medium",
+    configSchema: cronJobSchema,
+    validateResource: CRON_JOBS.map((type) => validateResourceOfType(type, (cronJob, args, reportViolation) => {
+        const config = configOf<CronJobConfig>(cronJobSchema as never, args);
+        if (backupJobOf(cronJob, config) !== undefined || backupToolOf(cronJob) === UNKNOWN) {
+            // Judged as a backup job, or running something unknown until the update (a tool may hide there).
+            return;
+        }
+        const metadataName = read(cronJob, "metadata", "name");
+        const labels = cronJobLabels(cronJob);
+        const component = labels[COMPONENT_LABEL];
+        if (component !== undefined && !LOOKALIKE.test(component)) {
+            // The job says what it is (app.kubernetes.io/component: validation): not a backup job in disguise.
+            return;
+        }
+        // Its names, labels and images: a script's text mentions backups for many reasons (a validation job's does).
+        const texts = [args.name, typeof metadataName === "string" ? metadataName : "", ...Object.entries(labels).map(([k, v]) => `${k}=${v}`), ...containerImages(cronJob)];
+        const match = texts.map((t) => LOOKALIKE.exec(t)).find((m) => m !== null);
+        if (!match) {
+            return;
+        }
+        const label = config.backupLabels[0];
+        reportViolation(
+            `${args.name}: looks like a backup job ("${match[0]}" in "${match.input}") but is not judged as one: it carries no backup label and runs no backup tool the pack knows (${BACKUP_TOOLS.map((t) => t.tool).join(", ")}). ` +
+                `To judge its schedule and limits, label it ${label ? `${label.key}=${label.value} and ` : ""}${config.dataClassLabel}=<${DATA_CLASSES.join("|")}>.`,
+        );
+    })),
+};
+
+export const kubernetesPolicies = [cronJobSchedule, cronJobConcurrency, cronJobDeadline, cronJobLimits, cronJobNonRoot, cronJobLookalike];

@@ -5,7 +5,9 @@
  * - A rule applies to a class when their prefixes overlap (`filter.prefix`, `filter.and.prefix` or the
  *   legacy `prefix`; an empty prefix is every object). Any overlapping Enabled rule that deletes earlier
  *   than the table is a violation, even if another rule keeps the class long enough.
- * - A rule *keeps* a class only when its prefix covers the whole class (the class prefix starts with it).
+ * - A rule *keeps* a class when its prefix covers the whole class (the class prefix starts with it) or a part
+ *   of it (`database/orders/` under `database/`): objects under the class prefix that no rule expires are kept
+ *   forever, so the rules on its parts are what the class keeps, each with its own days.
  * - Day-based classes: `expiration.days` >= the class's days (an `expiration.date` deletes everything on
  *   that day: a violation); `noncurrentVersionExpiration.noncurrentDays` >= the days, unless
  *   `newerNoncurrentVersions` is set (then versions are kept by count, not age).
@@ -78,7 +80,6 @@ export function viewRules(props: unknown): RuleView[] | typeof UNKNOWN {
 }
 
 const overlaps = (rulePrefix: string, classPrefix: string) => classPrefix.startsWith(rulePrefix) || rulePrefix.startsWith(classPrefix);
-const covers = (rulePrefix: string, classPrefix: string) => classPrefix.startsWith(rulePrefix);
 
 function describe(rule: RuleView): string {
     return `rule "${rule.id}" (prefix "${rule.prefix}")`;
@@ -130,22 +131,25 @@ export interface PrefixRetention {
     /** The shortest retention found, in the class's unit (Infinity when nothing expires). */
     value: number;
     ruleIds: string[];
+    /** The parts of the class prefix the rules keep, when narrower than it ("database/orders/"); empty otherwise. */
+    subPrefixes: string[];
 }
 
 /** How long the rules keep one class's prefix, for the retention matrix. */
 export function prefixRetention(rules: RuleView[] | typeof UNKNOWN, dataClass: DataClass, minima: Minima): PrefixRetention {
     if (rules === UNKNOWN) {
-        return { status: "unknown", found: show(UNKNOWN), value: NaN, ruleIds: [] };
+        return { status: "unknown", found: show(UNKNOWN), value: NaN, ruleIds: [], subPrefixes: [] };
     }
     const row = retentionRow(dataClass);
+    // Every Enabled rule on the class prefix, on a prefix above it, or on a part of it.
     const relevant = rules.filter((r) => r.enabled && overlaps(r.prefix, row.bucketPrefix));
-    const covering = relevant.filter((r) => covers(r.prefix, row.bucketPrefix));
     if (relevant.some((r) => r.unknown)) {
-        return { status: "unknown", found: show(UNKNOWN), value: NaN, ruleIds: relevant.map((r) => r.id) };
+        return { status: "unknown", found: show(UNKNOWN), value: NaN, ruleIds: relevant.map((r) => r.id), subPrefixes: [] };
     }
-    if (covering.length === 0) {
-        return { status: "no-rule", found: "no lifecycle rule", value: NaN, ruleIds: [] };
+    if (relevant.length === 0) {
+        return { status: "no-rule", found: "no lifecycle rule", value: NaN, ruleIds: [], subPrefixes: [] };
     }
+    const subPrefixes = [...new Set(relevant.filter((r) => r.prefix.length > row.bucketPrefix.length).map((r) => r.prefix))];
     let value = Infinity;
     for (const rule of relevant) {
         if (row.unit === "versions") {
@@ -169,5 +173,5 @@ export function prefixRetention(rules: RuleView[] | typeof UNKNOWN, dataClass: D
     }
     const problems = lifecycleProblems(relevant, minima).filter((p) => p.includes(` on ${row.bucketPrefix} `));
     const found = value === Infinity ? (row.unit === "versions" ? "all versions" : "never expires") : `${value} ${row.unit}`;
-    return { status: problems.length === 0 ? "kept" : "short", found, value, ruleIds: covering.map((r) => r.id) };
+    return { status: problems.length === 0 ? "kept" : "short", found, value, ruleIds: relevant.map((r) => r.id), subPrefixes };
 }

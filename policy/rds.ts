@@ -1,6 +1,8 @@
 /**
- * AWS RDS instances and Aurora/RDS clusters, of any engine: the database row of the retention table and
- * the runbook's "nothing is lost" settings (deletion protection, encryption, final snapshot, Multi-AZ).
+ * AWS RDS instances and Aurora/RDS clusters, of any engine, and the RDS-family DocumentDB and Neptune
+ * clusters: the database row of the retention table and the runbook's "nothing is lost" settings (deletion
+ * protection, encryption, final snapshot, Multi-AZ). Redshift clusters are judged on the same row by the
+ * redshift-* policies (automated snapshot retention, final snapshot, encryption).
  *
  * Unset values are judged by the provider's default: RDS keeps 1 day of backups (0 for a read replica)
  * when backupRetentionPeriod is not given, does not protect against deletion and does not encrypt.
@@ -15,6 +17,11 @@ import { resourceType, T } from "./types";
 
 const RDS_INSTANCE = resourceType(T.rdsInstance);
 const RDS_CLUSTER = resourceType(T.rdsCluster);
+/** DocumentDB and Neptune clusters are RDS-family engines: the same backup, snapshot and encryption settings. */
+const DOCDB_CLUSTER = resourceType(T.docdbCluster);
+const NEPTUNE_CLUSTER = resourceType(T.neptuneCluster);
+const REDSHIFT_CLUSTER = resourceType(T.redshiftCluster);
+const FAMILY_CLUSTERS = [RDS_CLUSTER, DOCDB_CLUSTER, NEPTUNE_CLUSTER];
 
 /** A replica streams from another instance: its backups, snapshots and HA follow different rules. */
 function replicationSource(props: unknown): unknown {
@@ -26,24 +33,24 @@ function isReplica(props: unknown): boolean {
     return source === UNKNOWN || (typeof source === "string" && source !== "");
 }
 
-function checkRetention(label: string, what: string, name: string, value: unknown, defaultDays: number, report: (m: string) => void): void {
+function checkRetention(label: string, what: string, name: string, value: unknown, defaultDays: number, report: (m: string) => void, field = "backupRetentionPeriod", service = "RDS"): void {
     const minimum = minimumOf(sharedSettings(), "database");
     const required = `the retention table's database row requires at least ${plural(minimum, "days")} of backups (${label})`;
     if (value === UNKNOWN) {
         return;
     }
     if (value === undefined || value === null) {
-        report(`${name}: backupRetentionPeriod is not set (the RDS default keeps ${plural(defaultDays, "days")} for ${what}); ${required}`);
+        report(`${name}: ${field} is not set (the ${service} default keeps ${plural(defaultDays, "days")} for ${what}); ${required}`);
         return;
     }
     if (typeof value !== "number" || value < minimum) {
-        report(`${name}: backupRetentionPeriod is ${typeof value === "number" ? plural(value, "days") : show(value)}; ${required}`);
+        report(`${name}: ${field} is ${typeof value === "number" ? plural(value, "days") : show(value)}; ${required}`);
     }
 }
 
 export const rdsBackupRetention: ResourceValidationPolicy = {
     name: "rds-backup-retention",
-    description: "RDS instances (read replicas included) and Aurora/RDS clusters, of any engine, keep automated backups at least as long as the retention table's database row (30 days; raised or waived in oauth2-dr-settings).",
+    description: "RDS instances (read replicas included) and Aurora/RDS, DocumentDB and Neptune clusters, of any engine, keep automated backups at least as long as the retention table's database row (30 days; raised or waived in oauth2-dr-settings).",
     enforcementLevel: "mandatory",
     severity: "critical",
     validateResource: [
@@ -52,9 +59,11 @@ export const rdsBackupRetention: ResourceValidationPolicy = {
             const label = replica ? "read replica" : rdsLabel(args.type, instance);
             checkRetention(label, replica ? "a read replica" : "a new instance", args.name, read(instance, "backupRetentionPeriod"), replica ? 0 : 1, reportViolation);
         }),
-        validateResourceOfType(RDS_CLUSTER, (cluster, args, reportViolation) => {
-            checkRetention(rdsLabel(args.type, cluster), "a cluster", args.name, read(cluster, "backupRetentionPeriod"), 1, reportViolation);
-        }),
+        ...FAMILY_CLUSTERS.map((type) =>
+            validateResourceOfType(type, (cluster, args, reportViolation) => {
+                checkRetention(rdsLabel(args.type, cluster), "a cluster", args.name, read(cluster, "backupRetentionPeriod"), 1, reportViolation);
+            }),
+        ),
     ],
 };
 
@@ -63,7 +72,7 @@ export const rdsDeletionProtection: ResourceValidationPolicy = {
     description: "RDS instances and clusters refuse deletion (deletionProtection: true), so a stray `pulumi destroy` cannot remove the database and its automated backups.",
     enforcementLevel: "mandatory",
     severity: "high",
-    validateResource: [validateResourceOfType(RDS_INSTANCE, checkDeletionProtection), validateResourceOfType(RDS_CLUSTER, checkDeletionProtection)],
+    validateResource: [validateResourceOfType(RDS_INSTANCE, checkDeletionProtection), ...FAMILY_CLUSTERS.map((type) => validateResourceOfType(type, checkDeletionProtection))],
 };
 
 function checkDeletionProtection(props: unknown, args: ResourceValidationArgs, reportViolation: ReportViolation): void {
@@ -99,15 +108,17 @@ export const rdsStorageEncrypted: ResourceValidationPolicy = {
             }
             reportViolation(`${args.name}: storageEncrypted is ${show(encrypted)}; the runbook requires true (snapshots and backups of an unencrypted instance are unencrypted)`);
         }),
-        validateResourceOfType(RDS_CLUSTER, (cluster, args, reportViolation) => {
-            const encrypted = read(cluster, "storageEncrypted");
-            const kmsKeyId = read(cluster, "kmsKeyId");
-            const replica = typeof read(cluster, "replicationSourceIdentifier") === "string";
-            if (encrypted === UNKNOWN || encrypted === true || (replica && (kmsKeyId === UNKNOWN || typeof kmsKeyId === "string"))) {
-                return;
-            }
-            reportViolation(`${args.name}: storageEncrypted is ${show(encrypted)}; the runbook requires true`);
-        }),
+        ...FAMILY_CLUSTERS.map((type) =>
+            validateResourceOfType(type, (cluster, args, reportViolation) => {
+                const encrypted = read(cluster, "storageEncrypted");
+                const kmsKeyId = read(cluster, "kmsKeyId");
+                const replica = typeof read(cluster, "replicationSourceIdentifier") === "string";
+                if (encrypted === UNKNOWN || encrypted === true || (replica && (kmsKeyId === UNKNOWN || typeof kmsKeyId === "string"))) {
+                    return;
+                }
+                reportViolation(`${args.name}: storageEncrypted is ${show(encrypted)}; the runbook requires true`);
+            }),
+        ),
     ],
 };
 
@@ -120,7 +131,7 @@ export const rdsFinalSnapshot: ResourceValidationPolicy = {
     description: "Deleting an RDS primary instance or cluster takes a final snapshot (skipFinalSnapshot not true, finalSnapshotIdentifier set).",
     enforcementLevel: "mandatory",
     severity: "high",
-    validateResource: [validateResourceOfType(RDS_INSTANCE, checkFinalSnapshot), validateResourceOfType(RDS_CLUSTER, checkFinalSnapshot)],
+    validateResource: [validateResourceOfType(RDS_INSTANCE, checkFinalSnapshot), ...FAMILY_CLUSTERS.map((type) => validateResourceOfType(type, checkFinalSnapshot))],
 };
 
 function checkFinalSnapshot(props: unknown, args: ResourceValidationArgs, reportViolation: ReportViolation): void {
@@ -157,4 +168,41 @@ export const rdsMultiAz: ResourceValidationPolicy = {
     }),
 };
 
-export const rdsPolicies = [rdsBackupRetention, rdsDeletionProtection, rdsStorageEncrypted, rdsFinalSnapshot, rdsMultiAz];
+/** Redshift keeps 1 day of automated snapshots unless told otherwise (automatedSnapshotRetentionPeriod). */
+export const redshiftSnapshotRetention: ResourceValidationPolicy = {
+    name: "redshift-snapshot-retention",
+    description: "Redshift clusters keep automated snapshots at least as long as the retention table's database row (automatedSnapshotRetentionPeriod; default 1 day).",
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    validateResource: validateResourceOfType(REDSHIFT_CLUSTER, (cluster, args, reportViolation) => {
+        checkRetention("Redshift cluster", "a cluster", args.name, read(cluster, "automatedSnapshotRetentionPeriod"), 1, reportViolation, "automatedSnapshotRetentionPeriod", "Redshift");
+    }),
+};
+
+export const redshiftFinalSnapshot: ResourceValidationPolicy = {
+    name: "redshift-final-snapshot",
+    description: "Deleting a Redshift cluster takes a final snapshot (skipFinalSnapshot not true, finalSnapshotIdentifier set).",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    validateResource: validateResourceOfType(REDSHIFT_CLUSTER, checkFinalSnapshot),
+};
+
+/**
+ * Encryption at rest: `encrypted` true (a boolean in @pulumi/aws v6, the string "true" in v7). Unset, the
+ * cluster is encrypted only where the provider's default says so (v7 yes, v6 no): the program must say it.
+ */
+export const redshiftEncrypted: ResourceValidationPolicy = {
+    name: "redshift-encrypted",
+    description: "Redshift clusters encrypt data and snapshots at rest (encrypted: true).",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    validateResource: validateResourceOfType(REDSHIFT_CLUSTER, (cluster, args, reportViolation) => {
+        const encrypted = read(cluster, "encrypted");
+        if (encrypted === UNKNOWN || encrypted === true || encrypted === "true") {
+            return;
+        }
+        reportViolation(`${args.name}: encrypted is ${show(encrypted)}; the runbook requires true (snapshots of an unencrypted cluster are unencrypted; unset, it depends on the provider's version)`);
+    }),
+};
+
+export const rdsPolicies = [rdsBackupRetention, rdsDeletionProtection, rdsStorageEncrypted, rdsFinalSnapshot, rdsMultiAz, redshiftSnapshotRetention, redshiftFinalSnapshot, redshiftEncrypted];

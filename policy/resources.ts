@@ -20,7 +20,7 @@ export { T } from "./types";
 export type StackResource = Pick<PolicyResource, "type" | "name" | "urn" | "props"> & Partial<Pick<PolicyResource, "provider" | "propertyDependencies">>;
 
 export interface BucketGroup {
-    /** The bucket's name, UNKNOWN during preview when computed. */
+    /** The bucket's name, UNKNOWN during preview when computed; "prefix*" for a bucket named with `bucketPrefix`. */
     name: string | typeof UNKNOWN;
     /** The Bucket or BucketV2 resource, when the stack declares it. */
     bucket?: StackResource;
@@ -38,6 +38,10 @@ export interface StackIndex {
     /** Buckets (declared or only configured here), keyed by name or, when the name is unknown, by URN. */
     buckets: Map<string, BucketGroup>;
     ofType(type: string): StackResource[];
+    /** The bucket group of a declared Bucket/BucketV2, by its URN. */
+    bucketOfUrn(urn: string): BucketGroup | undefined;
+    /** The bucket groups a resource's input depends on (the Outputs of declared buckets it was built from). */
+    bucketsBehind(resource: StackResource, input: string): BucketGroup[];
 }
 
 /** The region a resource lives in: its own `region` input (aws v7) or its provider's region. */
@@ -118,7 +122,29 @@ function recognise(group: BucketGroup, settings: Settings): void {
     group.backup = group.recognisedBy !== undefined;
 }
 
+/**
+ * Indexes already built, per resource list and settings: the stack policies (seven of them) and the retention
+ * matrix each ask for the same stack's index, and building it reads every bucket's rules through the engine's
+ * proxies. The engine hands each stack policy a list of its own, so there it is built once per policy as before.
+ */
+const INDEXES = new WeakMap<readonly StackResource[], Map<string, StackIndex>>();
+
 export function indexStack(resources: readonly StackResource[], settings: Settings): StackIndex {
+    const key = JSON.stringify(settings);
+    let bySettings = INDEXES.get(resources);
+    if (!bySettings) {
+        bySettings = new Map();
+        INDEXES.set(resources, bySettings);
+    }
+    let index = bySettings.get(key);
+    if (!index) {
+        index = buildIndex(resources, settings);
+        bySettings.set(key, index);
+    }
+    return index;
+}
+
+function buildIndex(resources: readonly StackResource[], settings: Settings): StackIndex {
     const byType = new Map<string, StackResource[]>();
     for (const resource of resources) {
         const list = byType.get(resource.type);
@@ -134,9 +160,14 @@ export function indexStack(resources: readonly StackResource[], settings: Settin
     for (const type of BUCKET_TYPES) {
         for (const bucket of ofType(type)) {
             const name = bucketNameOf(bucket.props, bucket.name);
-            const key = typeof name === "string" ? name : bucket.urn;
+            // A name from `bucketPrefix` is shared by every bucket with that prefix (S3 adds a unique suffix):
+            // such a bucket, like one whose name is unknown, is keyed by its URN.
+            const prefixOnly = read(bucket.props, "bucket") === undefined && read(bucket.props, "bucketPrefix") !== undefined;
+            const key = typeof name === "string" && !prefixOnly && !buckets.has(name) ? name : bucket.urn;
             keyByUrn.set(bucket.urn, key);
-            buckets.set(key, { ...emptyGroup(typeof name === "string" ? name : UNKNOWN), bucket });
+            // "exports-*": a name S3 completes (what a name prefix or tag setting matches still starts the same).
+            const shown = typeof name === "string" ? (prefixOnly ? `${name}*` : name) : UNKNOWN;
+            buckets.set(key, { ...emptyGroup(shown), bucket });
         }
     }
     for (const [type, aspect] of Object.entries(CONFIG_TYPES)) {
@@ -160,7 +191,14 @@ export function indexStack(resources: readonly StackResource[], settings: Settin
     for (const group of buckets.values()) {
         recognise(group, settings);
     }
-    return { byType, buckets, ofType };
+    const bucketOfUrn = (urn: string) => {
+        const key = keyByUrn.get(urn);
+        return key === undefined ? undefined : buckets.get(key);
+    };
+    const bucketsBehind = (resource: StackResource, input: string) => [
+        ...new Set((resource.propertyDependencies?.[input] ?? []).map((d) => bucketOfUrn(d.urn)).filter((g): g is BucketGroup => g !== undefined)),
+    ];
+    return { byType, buckets, ofType, bucketOfUrn, bucketsBehind };
 }
 
 /** "arn:aws:s3:::name" or "name" -> name. */

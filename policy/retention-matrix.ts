@@ -26,11 +26,11 @@
 import { DataClass, formatRetention, RETENTION_TABLE, RetentionRow, retentionRow } from "./retention";
 import { prefixRetention } from "./lifecycle";
 import { auditLogSchema, AuditLogConfig, isAuditLogGroup, logRetentionDays } from "./logs";
-import { backupJobClass, cronJobSchema, CronJobConfig } from "./kubernetes";
+import { backupJobClass, CRON_JOB_TYPES, cronJobSchema, CronJobConfig } from "./kubernetes";
 import { isAzureReplica } from "./azure";
 import { isCloudSqlReplica } from "./cloudsql";
 import { planRetentions } from "./backup-plans";
-import { databaseEngine } from "./engines";
+import { databaseEngine, notJudgedDatabases } from "./engines";
 import { criticalSecretSchema, crossRegionReplicas as secretReplicaRegions, isCriticalSecret } from "./secrets";
 import { declaredRole, Role, stackRole } from "./roles";
 import { indexStack, regionOf, StackIndex, StackResource, T } from "./resources";
@@ -100,7 +100,7 @@ function consider(c: Collected, value: number) {
     c.best = Number.isNaN(c.best) ? value : Math.max(c.best, value);
 }
 
-const DATABASE_TYPES: readonly string[] = [T.rdsInstance, T.rdsCluster, T.rdsBackupsReplication, T.azurePostgres, T.cloudSql];
+const DATABASE_TYPES: readonly string[] = [T.rdsInstance, T.rdsCluster, T.docdbCluster, T.neptuneCluster, T.redshiftCluster, T.rdsBackupsReplication, T.azurePostgres, T.cloudSql];
 
 function databaseEvidence(index: StackIndex, minimum: number, role: Role): Collected {
     const c = collector();
@@ -122,8 +122,11 @@ function databaseEvidence(index: StackIndex, minimum: number, role: Role): Colle
         const isReplica = replica === UNKNOWN || (typeof replica === "string" && replica !== "");
         judge(r, read(r.props, "backupRetentionPeriod"), isReplica ? 0 : 1, isReplica ? "read replica, backupRetentionPeriod" : "backupRetentionPeriod");
     }
-    for (const r of index.ofType(T.rdsCluster)) {
+    for (const r of [...index.ofType(T.rdsCluster), ...index.ofType(T.docdbCluster), ...index.ofType(T.neptuneCluster)]) {
         judge(r, read(r.props, "backupRetentionPeriod"), 1, "backupRetentionPeriod");
+    }
+    for (const r of index.ofType(T.redshiftCluster)) {
+        judge(r, read(r.props, "automatedSnapshotRetentionPeriod"), 1, "automatedSnapshotRetentionPeriod");
     }
     for (const r of index.ofType(T.rdsBackupsReplication)) {
         judge(r, read(r.props, "retentionPeriod"), 7, "automated backups replicated to this region, retentionPeriod");
@@ -184,7 +187,8 @@ function bucketPrefixEvidence(index: StackIndex, dataClass: DataClass, minima: M
                 continue;
             }
             consider(c, kept.value);
-            const detail = `s3://${bucketName}/${row.bucketPrefix} kept ${kept.found} (rule ${kept.ruleIds.join(", ")})`;
+            const where = kept.subPrefixes.length > 0 ? kept.subPrefixes.map((p) => `s3://${bucketName}/${p}`).join(", ") : `s3://${bucketName}/${row.bucketPrefix}`;
+            const detail = `${where} kept ${kept.found} (rule ${kept.ruleIds.join(", ")})`;
             if (kept.status === "kept") {
                 c.evidence.push(ev(source, detail));
             } else {
@@ -268,7 +272,7 @@ function heldClasses(index: StackIndex, settings: Settings, config: MatrixConfig
             hold(row.dataClass, `backup bucket ${group.name === UNKNOWN ? group.bucket?.name : group.name} holds ${prefix}`);
         }
     }
-    for (const job of index.ofType(T.cronJob)) {
+    for (const job of CRON_JOB_TYPES.flatMap((type) => index.ofType(type))) {
         const jobClass = backupJobClass(job.props, config);
         const row = RETENTION_TABLE.find((r) => r.dataClass === jobClass);
         if (row) {
@@ -279,12 +283,14 @@ function heldClasses(index: StackIndex, settings: Settings, config: MatrixConfig
     if (secret) {
         hold("secrets", `Critical secret ${secret.name}`);
     }
+    const unjudged = notJudgedDatabases([...index.byType.values()].flat());
     for (const row of RETENTION_TABLE) {
         if (!held.has(row.dataClass)) {
-            held.set(row.dataClass, {
-                applies: false,
-                why: `the stack holds no ${row.dataType.toLowerCase()} (no ${row.dataClass === "database" ? "database" : `backup bucket rule on ${row.bucketPrefix}`}); list the row in oauth2-dr-settings dataClasses or the stack tag ${settings.dataClassesTag} to require it`,
-            });
+            const why =
+                row.dataClass === "database" && unjudged.length > 0
+                    ? `the stack's databases are engines the retention table does not judge (${unjudged.map((u) => `${u.kind} ${u.name}`).join(", ")}: listed as not judged)`
+                    : `the stack holds no ${row.dataType.toLowerCase()} (no ${row.dataClass === "database" ? "database" : `backup bucket rule on ${row.bucketPrefix}`})`;
+            held.set(row.dataClass, { applies: false, why: `${why}; list the row in oauth2-dr-settings dataClasses or the stack tag ${settings.dataClassesTag} to require it` });
         }
     }
     return held;
@@ -292,7 +298,7 @@ function heldClasses(index: StackIndex, settings: Settings, config: MatrixConfig
 
 export function retentionMatrix(index: StackIndex, settings: Settings, config: MatrixConfig, role: Role, scopes: Map<DataClass, { applies: boolean; why: string }>): RetentionResult[] {
     const minima = minimaOf(settings);
-    const cronJobs = index.ofType(T.cronJob);
+    const cronJobs = CRON_JOB_TYPES.flatMap((type) => index.ofType(type));
     const jobClasses = new Set(cronJobs.map((job) => backupJobClass(job.props, config)).filter((c): c is string => typeof c === "string"));
     return RETENTION_TABLE.map((row) => {
         const required = row.dataClass === "secrets" ? minima.secretVersions : minima.days[row.dataClass];

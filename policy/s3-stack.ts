@@ -128,17 +128,49 @@ export interface ReplicationLink {
     resource: StackResource;
     source: string;
     destination: string;
+    /** The declared buckets at either end, found through the resource graph (see replicationLinks). */
+    sourceGroup?: BucketGroup;
+    destinationGroup?: BucketGroup;
     sourceRegion: string;
     destinationRegion: string;
 }
 
-/** Enabled cross-region replication rules in the stack, as (source bucket -> destination bucket) links. */
+/** A group's name for messages (its Pulumi name when the bucket's name is unknown). */
+function groupName(group: BucketGroup): string {
+    return group.name === UNKNOWN ? (group.bucket?.name ?? "(bucket name unknown)") : group.name;
+}
+
+/**
+ * The declared bucket a rule's destination names: by its name, else through the resource graph, the bucket
+ * whose Output (its arn, id or name) the rules were built from. A bucket named with `bucketPrefix` gets a
+ * name the provider makes up (the prefix and a unique suffix), so its name alone does not find it.
+ */
+function destinationGroup(index: StackIndex, resource: StackResource, destination: unknown, source: BucketGroup | undefined): BucketGroup | undefined {
+    if (typeof destination === "string" && index.buckets.has(destination)) {
+        return index.buckets.get(destination);
+    }
+    const behind = index.bucketsBehind(resource, "rules").filter((g) => g !== source);
+    const named = typeof destination === "string" ? behind.filter((g) => typeof g.name === "string" && destination.startsWith(g.name.replace(/\*$/, ""))) : [];
+    // With several rules, the rules' dependencies do not say which rule names which bucket: a rule naming a
+    // bucket declared elsewhere (another account's) is not taken for the one bucket the other rules name.
+    const rules = readArray(resource.props, "rules");
+    const several = Array.isArray(rules) && rules.length > 1;
+    return named.length === 1 ? named[0] : behind.length === 1 && !(several && typeof destination === "string") ? behind[0] : undefined;
+}
+
+/**
+ * Enabled cross-region replication rules in the stack, as (source bucket -> destination bucket) links. Each
+ * end is matched to a declared bucket by name or through the resource graph (the `bucket` input and the
+ * rules depend on the buckets' Outputs), so a bucket named by `bucketPrefix` is found as well.
+ */
 export function replicationLinks(index: StackIndex): { links: ReplicationLink[]; unknown: boolean; sameRegion: string[] } {
     const links: ReplicationLink[] = [];
     const sameRegion: string[] = [];
     let unknown = false;
     for (const resource of index.ofType(T.replication)) {
-        const source = read(resource.props, "bucket");
+        const sourceInput = read(resource.props, "bucket");
+        const sourceGroup = (typeof sourceInput === "string" ? index.buckets.get(sourceInput) : undefined) ?? index.bucketsBehind(resource, "bucket")[0];
+        const source = sourceGroup ? groupName(sourceGroup) : sourceInput;
         const sourceRegion = regionOf(resource);
         const rules = readArray(resource.props, "rules");
         if (source === UNKNOWN || rules === UNKNOWN) {
@@ -147,7 +179,9 @@ export function replicationLinks(index: StackIndex): { links: ReplicationLink[];
         }
         for (const rule of rules ?? []) {
             const status = read(rule, "status");
-            const destination = bucketNameFromArn(read(rule, "destination", "bucket"));
+            const destinationInput = bucketNameFromArn(read(rule, "destination", "bucket"));
+            const target = destinationGroup(index, resource, destinationInput, sourceGroup);
+            const destination = target ? groupName(target) : destinationInput;
             if (status === UNKNOWN || destination === UNKNOWN) {
                 unknown = true;
                 continue;
@@ -155,7 +189,7 @@ export function replicationLinks(index: StackIndex): { links: ReplicationLink[];
             if (status !== "Enabled" || typeof destination !== "string") {
                 continue;
             }
-            const declared = index.buckets.get(destination)?.bucket;
+            const declared = target?.bucket;
             const destinationRegion = declared ? regionOf(declared) : undefined;
             if (sourceRegion === UNKNOWN || destinationRegion === UNKNOWN) {
                 unknown = true;
@@ -170,6 +204,8 @@ export function replicationLinks(index: StackIndex): { links: ReplicationLink[];
                 resource,
                 source: String(source),
                 destination,
+                sourceGroup,
+                destinationGroup: target,
                 sourceRegion: typeof sourceRegion === "string" ? sourceRegion : "the provider's region",
                 destinationRegion: typeof destinationRegion === "string" ? destinationRegion : "another stack's region",
             });
@@ -203,15 +239,15 @@ export const s3BackupReplication: StackValidationPolicy = {
                 reportViolation(`this standby stack declares no backup bucket and no cross-region replication of the primary's backups${why}; the runbook requires the backups to be replicated into the DR region`);
             }
             for (const group of backupBuckets) {
-                if (!links.some((l) => l.destination === group.name)) {
-                    reportViolation(`${String(group.name)}: no Enabled cross-region BucketReplicationConfig rule in this standby stack replicates the primary's backups into this bucket${why}; the runbook requires backups replicated to the DR region (declare it here with region = the primary region)`, group.bucket!.urn);
+                if (!links.some((l) => l.destinationGroup === group || l.destination === group.name)) {
+                    reportViolation(`${groupName(group)}: no Enabled cross-region BucketReplicationConfig rule in this standby stack replicates the primary's backups into this bucket${why}; the runbook requires backups replicated to the DR region (declare it here with region = the primary region)`, group.bucket!.urn);
                 }
             }
             return;
         }
         for (const group of backupBuckets) {
-            if (!links.some((l) => l.source === group.name || l.destination === group.name)) {
-                reportViolation(`${String(group.name)}: backup bucket is not the source of an Enabled cross-region BucketReplicationConfig rule in this stack${why}; the runbook requires backups replicated to another region`, group.bucket!.urn);
+            if (!links.some((l) => l.sourceGroup === group || l.destinationGroup === group || l.source === group.name || l.destination === group.name)) {
+                reportViolation(`${groupName(group)}: backup bucket is not the source of an Enabled cross-region BucketReplicationConfig rule in this stack${why}; the runbook requires backups replicated to another region`, group.bucket!.urn);
             }
         }
     },

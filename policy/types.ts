@@ -30,6 +30,11 @@ export const T = {
     logGroup: "aws:cloudwatch/logGroup:LogGroup",
     record: "aws:route53/record:Record",
     cronJob: "kubernetes:batch/v1:CronJob",
+    /** The same object under the API version Kubernetes served until 1.25 (older programs still declare it). */
+    cronJobV1beta1: "kubernetes:batch/v1beta1:CronJob",
+    docdbCluster: "aws:docdb/cluster:Cluster",
+    neptuneCluster: "aws:neptune/cluster:Cluster",
+    redshiftCluster: "aws:redshift/cluster:Cluster",
 } as const;
 
 type ResourceClass = new (name: string, args: Record<string, unknown>, ...rest: unknown[]) => Resource;

@@ -14,7 +14,7 @@ import { accountId as accountIdOf, declarePrimaryStorage, declareStandbyStorage,
 import { Alarms } from "../components/alarms";
 import { AwsBackup, BACKUP_SELECTION_TAG } from "../components/aws-backup";
 import { MASTER_USERNAME, RdsDatabase, RDS_LOG_EXPORTS } from "../components/rds-database";
-import { DATABASE_NAME, DB_IDENTIFIER, jdbcUrl, REPLICA_IDENTIFIER } from "../components/database-interface";
+import { DATABASE_NAME, databaseStackOutputs, DB_IDENTIFIER, REPLICA_IDENTIFIER } from "../components/database-interface";
 import { CrossRegionReplica } from "../components/replica";
 import { RestoredDatabase } from "../components/restore";
 import type { BackupBucket } from "../components/backup-bucket";
@@ -270,12 +270,7 @@ export function declareAwsPrimary(config: StackConfig) {
         ...stackOutputs(config, storage),
         dbInstanceArn: database.arn,
         dbInstanceIdentifier: database.identifier,
-        dbAddress: database.address,
-        dbPort: database.port,
-        dbName: database.databaseName,
-        dbKmsKeyArn: database.kmsKeyArn,
-        databaseUrl: database.connectionUrl,
-        jdbcUrl: jdbcUrl(database.address, database.port),
+        ...databaseStackOutputs(database, { dbKmsKeyArn: database.kmsKeyArn }),
         healthCheckId: dns.healthCheckId,
         manualSnapshotArns: snapshots?.ids,
         restoredIdentifier: restored?.identifier,
@@ -383,10 +378,7 @@ export function declareAwsStandby(config: StackConfig) {
         replicaIdentifier: replica.identifier,
         replicaAddress: replica.address,
         replicaKmsKeyArn: replica.kmsKeyArn,
-        dbAddress: replica.address,
-        dbPort: replica.port,
-        dbName: DATABASE_NAME,
-        jdbcUrl: jdbcUrl(replica.address, replica.port),
+        ...databaseStackOutputs(replica),
         healthCheckId: dns.healthCheckId,
         manualSnapshotArns: snapshots?.ids,
         restoredIdentifier: restored?.identifier,

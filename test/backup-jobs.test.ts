@@ -16,7 +16,7 @@ import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
 import { Role } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
 import { RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
 import type { BackupJobs as BackupJobsType, BackupJobsArgs } from "../components/backup-jobs";
-import { DEFAULT_SCHEDULES } from "../lib/schedule";
+import { DEFAULT_JOB_RESOURCES, DEFAULT_SCHEDULES } from "../lib/config";
 import { kubernetesPolicies } from "../policy/kubernetes";
 import { runResourcePolicy } from "./policy/helpers";
 
@@ -51,6 +51,7 @@ function args(overrides: Partial<BackupJobsArgs> = {}, jobs: Partial<BackupJobsA
         jobs: {
             image: "ghcr.io/oauth2-dr/backup:1.0.0",
             schedules: { ...DEFAULT_SCHEDULES },
+            resources: DEFAULT_JOB_RESOURCES,
             oidcProviderArn: `arn:aws:iam::${ACCOUNT}:oidc-provider/${OIDC_URL}`,
             oidcProviderUrl: OIDC_URL,
             ...jobs,

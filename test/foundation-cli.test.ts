@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { REPO } from "./support/plans";
-import { UNKNOWN } from "../tools/plan/model";
+import { UNKNOWN_TEXT } from "../tools/plan/model";
 import { TS_REGISTER } from "../tools/plan/runner";
 
 function runPlan(args: string[], cwd = REPO, env: Record<string, string> = {}) {
@@ -134,7 +134,7 @@ describe("npm run plan (CLI)", function () {
             assert.deepEqual(plan.lookups.map((l: { function: string; result: string; detail: string }) => `${l.function} ${l.detail}: ${l.result}`), ["pulumi.StackReference acme/network/prod: supplied"]);
             const unsupplied = runPlan(["--program", "orders", "--config", "tier=gold", "--json"], REPO, { INIT_CWD: dir });
             assert.equal(unsupplied.status, 0, unsupplied.stderr);
-            assert.equal(JSON.parse(unsupplied.stdout).outputs.vpcId, UNKNOWN, "an outside stack's outputs are unknown, as in a first preview");
+            assert.equal(JSON.parse(unsupplied.stdout).outputs.vpcId, UNKNOWN_TEXT, "an outside stack's outputs are unknown, as in a first preview");
         });
     });
 });

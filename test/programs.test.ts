@@ -10,13 +10,20 @@
  *   resources  "type name" of every resource the plan must hold (nothing dropped)
  *   lookups    the data sources, outside stacks and plugin-built components the report lists as answered offline
  *   secretInputs  "type name input" that must reach the plan as secrets
+ *   secretUnknowns  "type name input" that must reach the plan as secrets whose value is unknown (not a crash, not plain)
+ *   rows       per data class, the retention row's status and found value; `evidence` / `shortfall` are regular
+ *              expressions one of its proving resources' details / one of its shortfalls must match
+ *   violations     regular expressions that some violation ("level policy: message") must match
+ *   noViolations   regular expressions that no violation may match
+ *   notJudged  "name (kind): backups" of every database-like resource the check lists as not judged
  */
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { checkPlans, mandatoryCount, StackCheck } from "../tools/check/core";
-import { isSecret, PlanResult, UNKNOWN } from "../tools/plan/model";
+import { isSecret, PlanResult, SECRET_SIG, UNKNOWN, UNKNOWN_TEXT } from "../tools/plan/model";
 import { TS_REGISTER } from "../tools/plan/runner";
 import { planProgram, REPO } from "./support/plans";
 
@@ -30,6 +37,11 @@ interface Expected {
     resources?: string[];
     lookups?: string[];
     secretInputs?: string[];
+    secretUnknowns?: string[];
+    rows?: Record<string, { status: string; found?: string; evidence?: string; shortfall?: string; scope?: string }>;
+    notJudged?: string[];
+    violations?: string[];
+    noViolations?: string[];
 }
 
 function expectations(program: string): Expected {
@@ -68,8 +80,9 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
         const dir = path.join(CORPUS, program);
         if (expected.exit === 2) {
             it(`${program}: plan and check exit 2 with one line the user can act on`, () => {
-                for (const tool of ["plan", "check"] as const) {
-                    const { status, stdout, stderr } = cli(tool, ["--program", dir, "--stack", expected.stack]);
+                // A preview plans each stack twice (in full behind it, to find what waits on unknowns): the same failure.
+                for (const [tool, ...extra] of [["plan"], ["check"], ["plan", "--preview"]] as const) {
+                    const { status, stdout, stderr } = cli(tool, ["--program", dir, "--stack", expected.stack, ...extra]);
                     assert.equal(status, 2, `${tool}: ${stderr}`);
                     assert.equal(stdout.trim(), "", `${tool} prints nothing on stdout`);
                     assert.match(stderr, new RegExp(expected.stderr ?? "", "m"), `${tool}: ${stderr}`);
@@ -106,6 +119,53 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
                         assert.ok(resource && isSecret(resource.inputs[input]), `${entry} is a secret`);
                     }
                     assert.ok(!JSON.stringify(plan.resources).includes("v1:"), "no ciphertext reaches a resource");
+                });
+            }
+
+            if (expected.secretUnknowns) {
+                it("keeps a secret around a value unknown offline a secret, with its value unknown", () => {
+                    for (const entry of expected.secretUnknowns ?? []) {
+                        const [type, name, input] = entry.split(" ");
+                        const resource = plan.resources.find((r) => r.type === type && r.name === name);
+                        assert.ok(resource, `${type} ${name} is planned`);
+                        assert.deepEqual(resource.inputs[input], { [SECRET_SIG.key]: SECRET_SIG.value, value: UNKNOWN }, entry);
+                    }
+                });
+            }
+
+            for (const [dataClass, want] of Object.entries(expected.rows ?? {})) {
+                it(`judges the ${dataClass} row ${want.status}${want.found ? `, found ${want.found}` : ""}`, () => {
+                    const row = check.retention.find((r) => r.dataClass === dataClass);
+                    assert.ok(row, `no ${dataClass} row`);
+                    assert.equal(row.status, want.status, JSON.stringify(row));
+                    if (want.found !== undefined) {
+                        assert.equal(row.found, want.found, JSON.stringify(row));
+                    }
+                    if (want.evidence !== undefined) {
+                        assert.ok(row.evidence.some((e) => new RegExp(want.evidence!).test(e.detail)), JSON.stringify(row.evidence));
+                    }
+                    if (want.scope !== undefined) {
+                        assert.match(row.scope, new RegExp(want.scope));
+                    }
+                    if (want.shortfall !== undefined) {
+                        assert.ok(row.shortfalls.some((s) => new RegExp(want.shortfall!).test(s)), JSON.stringify(row.shortfalls));
+                    }
+                });
+            }
+
+            it("lists the database-like engines it does not judge", () => {
+                assert.deepEqual(check.notJudged.map((n) => `${n.name} (${n.kind}): ${n.backups}`).map((line) => (expected.notJudged ?? []).find((want) => line.startsWith(want)) ?? line), expected.notJudged ?? []);
+            });
+
+            if (expected.violations || expected.noViolations) {
+                it("reports the violations expected of it, and none of those it must not", () => {
+                    const found = check.violations.map((v) => `${v.enforcementLevel} ${v.policy}: ${v.message}`);
+                    for (const pattern of expected.violations ?? []) {
+                        assert.ok(found.some((v) => new RegExp(pattern).test(v)), `no violation matches /${pattern}/:\n${found.join("\n")}`);
+                    }
+                    for (const pattern of expected.noViolations ?? []) {
+                        assert.deepEqual(found.filter((v) => new RegExp(pattern).test(v)), [], `/${pattern}/`);
+                    }
                 });
             }
 
@@ -205,6 +265,79 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
         assert.equal(plan.outputs.imageUri, UNKNOWN);
         const attachment = plan.resources.find((r) => r.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment");
         assert.equal(attachment?.inputs.role, "orders-worker");
+    });
+
+    it("a secret around a value unknown offline plans and checks (exit 0), shown as secret and computed in text and JSON alike", () => {
+        const dir = path.join(CORPUS, "vault-secret-unknowns");
+        const text = cli("plan", ["--program", dir]);
+        assert.equal(text.status, 0, text.stderr);
+        assert.doesNotMatch(text.stderr, /promises? (were|was) still active/);
+        assert.match(text.stdout, /^ {8}password="\[secret\] \(computed\)"$/m);
+        const json = cli("plan", ["--program", dir, "--json"]);
+        assert.equal(json.status, 0, json.stderr);
+        // One form for an unknown wherever a plan is printed: "(computed)", never the engine's sentinel.
+        assert.ok(!json.stdout.includes(UNKNOWN), "the raw unknown sentinel is printed");
+        const plan = JSON.parse(json.stdout) as PlanResult;
+        const db = plan.resources.find((r) => r.type === "aws:rds/instance:Instance" && r.name === "vault");
+        assert.deepEqual(db?.inputs.password, { [SECRET_SIG.key]: SECRET_SIG.value, value: UNKNOWN_TEXT });
+        assert.deepEqual(plan.outputs.adminSecret, { [SECRET_SIG.key]: SECRET_SIG.value, value: UNKNOWN_TEXT });
+        const preview = cli("plan", ["--program", dir, "--json", "--preview"]);
+        assert.equal(preview.status, 0, preview.stderr);
+        assert.ok(!preview.stdout.includes(UNKNOWN), "the raw unknown sentinel is printed in a preview");
+        assert.equal((JSON.parse(preview.stdout) as PlanResult).outputs.endpoint, UNKNOWN_TEXT);
+        const check = cli("check", ["--program", dir]);
+        assert.equal(check.status, 0, check.stdout + check.stderr);
+    });
+
+    it("engines the table does not name: Redshift judged on the database row, DynamoDB and ElastiCache listed as not judged in every report format", () => {
+        const dir = path.join(CORPUS, "warehouse-redshift-glue");
+        const text = cli("check", ["--program", dir]);
+        assert.equal(text.status, 1, text.stderr);
+        assert.match(text.stdout, /^ {2}Database \(Redshift\) \[database\] +30 days +1 day +MISSING/m);
+        assert.match(text.stdout, /^Not judged \(database-like engines .*\):\n {2}etl-bookmarks \(DynamoDB table\): point-in-time recovery off\n {2}warehouse-cache \(ElastiCache replication group\)/m);
+        const json = cli("check", ["--program", dir, "--json"]);
+        const report = JSON.parse(json.stdout) as { notJudged: Array<{ name: string; kind: string }> };
+        assert.deepEqual(report.notJudged.map((n) => `${n.name} ${n.kind}`), ["etl-bookmarks DynamoDB table", "warehouse-cache ElastiCache replication group"]);
+        const markdown = cli("check", ["--program", dir, "--format", "markdown"]);
+        assert.match(markdown.stdout, /^#### Not judged \(2\)$/m);
+        assert.match(markdown.stdout, /^\| `prod` \| `etl-bookmarks` \| DynamoDB table \| point-in-time recovery off \|$/m);
+        const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "corpus-html-")), "report.html");
+        const html = cli("check", ["--program", dir, "--format", "html", "--out", out]);
+        assert.equal(html.status, 1, html.stderr);
+        assert.match(fs.readFileSync(out, "utf8"), /<section id="not-judged">.*<code>etl-bookmarks<\/code><\/td><td>DynamoDB table<\/td>/s);
+        fs.rmSync(path.dirname(out), { recursive: true, force: true });
+    });
+
+    it("--preview says how many registrations wait on unknowns (made inside .apply), where, and on what: plan and check, text, JSON and Markdown", () => {
+        const dir = path.join(CORPUS, "tenants-apply-secrets");
+        const expected = [
+            { type: "aws:secretsmanager/secret:Secret", name: "tenant-acme", where: "index.ts:23:19", waitsOn: ["tenants"] },
+            { type: "aws:secretsmanager/secret:Secret", name: "tenant-globex", where: "index.ts:23:19", waitsOn: ["tenants"] },
+        ];
+        const plan = cli("plan", ["--program", dir, "--preview", "--json"]);
+        assert.equal(plan.status, 0, plan.stderr);
+        const previewed = JSON.parse(plan.stdout) as PlanResult;
+        assert.deepEqual(previewed.waitingOnUnknowns, expected);
+        assert.ok(!previewed.resources.some((r) => r.name.startsWith("tenant-")), "as in pulumi preview, the secrets are not in the preview");
+        const text = cli("plan", ["--program", dir, "--preview"]);
+        assert.match(text.stdout, /^ {2}Waiting on unknowns: 2 registrations are made inside \.apply over values unknown in a preview; .*\n {4}aws:secretsmanager\/secret:Secret {2}tenant-acme \(index\.ts:23:19; waits on tenants\)$/m);
+        // The preview's gate passes (the 0-day recovery window is in a secret it cannot see), and says why it may.
+        const check = cli("check", ["--program", dir, "--preview"]);
+        assert.equal(check.status, 0, check.stderr);
+        assert.match(check.stdout, /^Waiting on unknowns: 2 registrations/m);
+        const json = cli("check", ["--program", dir, "--preview", "--json"]);
+        assert.deepEqual((JSON.parse(json.stdout) as { waitingOnUnknowns: unknown }).waitingOnUnknowns, expected);
+        const markdown = cli("check", ["--program", dir, "--preview", "--format", "markdown"]);
+        assert.match(markdown.stdout, /^\| `prod` \| tenant-acme \(Secret\) \| `index\.ts:23:19` \| tenants \|$/m);
+        // Without --preview the secrets are planned and judged, and nothing waits.
+        const full = cli("plan", ["--program", dir, "--json"]);
+        assert.equal((JSON.parse(full.stdout) as PlanResult).waitingOnUnknowns, undefined);
+    });
+
+    it("a backup CronJob whose script is unknown in a preview (built from an endpoint) is not failed for a missing label", () => {
+        const { status, stdout, stderr } = cli("check", ["--program", path.join(CORPUS, "ledger-pgdump-nightly"), "--preview"]);
+        assert.equal(status, 0, stdout + stderr);
+        assert.match(stdout, /^Violations: 0 mandatory, 0 advisory$/m);
     });
 
     it("the check CLI turns a mandatory violation into exit 1 and lists the lookups in its report", () => {

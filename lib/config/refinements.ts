@@ -19,7 +19,7 @@ import { manualSnapshotRules, restoreRules } from "./rules/restore";
 import { immutabilityRules } from "./rules/immutability";
 import { retentionRules } from "./rules/retention";
 import { roleRules } from "./rules/roles";
-import { scheduleRules, windowRules } from "./rules/windows";
+import { windowRules } from "./rules/windows";
 
 /** A closed section (CLOSED_SECTIONS: azure, gcp, restore, ...) takes only its known keys: a typo is a problem, not a default. */
 function unknownKeys(v: Values, fail: Fail): void {
@@ -42,7 +42,6 @@ export function crossFieldRules(ctx: RuleContext) {
         dnsAndNetworkRules(values, ctx, fail);
         windowRules(values, fail);
         retentionRules(values, fail);
-        scheduleRules(values, fail);
         azureRules(values, fail);
         gcpRules(values, ctx, fail);
         restoreRules(values, ctx, fail);

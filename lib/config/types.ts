@@ -5,7 +5,7 @@
  */
 import type { Cloud } from "../clouds";
 import type { Retention } from "../retention";
-import type { BackupJobSchedules } from "../schedule";
+import type { BackupJobResources, BackupJobSchedules } from "../schedule";
 import type { AZURE_SKU_TIERS, ENVIRONMENTS, GCP_EDITIONS, OBJECT_LOCK_MODES, ROLES } from "./schema";
 
 export type { Cloud };
@@ -19,6 +19,7 @@ export interface BackupJobsConfig {
     kubeconfig?: string;
     image: string;
     schedules: BackupJobSchedules;
+    resources: BackupJobResources;
     /** The EKS cluster's IAM OIDC provider, for IRSA. */
     oidcProviderArn: string;
     oidcProviderUrl: string;

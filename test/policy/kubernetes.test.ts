@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { cronJobConcurrency, cronJobDeadline, cronJobLimits, cronJobNonRoot, cronJobSchedule } from "../../policy/kubernetes";
+import { cronJobConcurrency, cronJobDeadline, cronJobLimits, cronJobLookalike, cronJobNonRoot, cronJobSchedule } from "../../policy/kubernetes";
 import { runResourcePolicy, UNKNOWN } from "./helpers";
 
 const CRONJOB = "kubernetes:batch/v1:CronJob";
@@ -45,6 +45,36 @@ describe("policy: Kubernetes backup CronJobs", () => {
             assert.deepEqual(await runResourcePolicy(policy, cronJob()), [], policy.name);
             assert.deepEqual(await runResourcePolicy(policy, cronJob({ labels: { app: "web" }, schedule: "0 0 1 1 *", spec: { concurrencyPolicy: "Allow" } })), [], policy.name);
         }
+    });
+
+    it("a job is judged by what it runs: pg_dump without our labels is a database backup (daily passes, weekly fails naming the cadence)", async () => {
+        const dump = (schedule: string, labels: Record<string, string> = { app: "ledger" }) =>
+            cronJob({ labels, schedule, container: { image: "postgres:16", command: ["/bin/sh", "-c", "pg_dump -Fc ledger | aws s3 cp - s3://dumps/database/ledger.dump"] } });
+        for (const policy of ALL) {
+            assert.deepEqual(await runResourcePolicy(policy, dump("0 2 * * *")), [], policy.name);
+        }
+        const [weekly] = await runResourcePolicy(cronJobSchedule, dump("0 2 * * 0"));
+        assert.match(weekly, /leaves up to 7 days between runs \(weekly\); the retention table \(Database \(PostgreSQL\), Continuous \+ Daily\) requires at least every 1 day \(judged as a database backup: it runs pg_dump/);
+        // Our backup label without a class: the tool names the class, so the schedule is judged, not the label.
+        const [labelled] = await runResourcePolicy(cronJobSchedule, dump("0 2 * * 0", { "app.kubernetes.io/component": "backup" }));
+        assert.match(labelled, /\(weekly\).*it labelled app\.kubernetes\.io\/component=backup and runs pg_dump/);
+        assert.deepEqual(await runResourcePolicy(cronJobSchedule, dump("0 2 * * *", { "app.kubernetes.io/component": "backup" })), []);
+        // In a preview, a script built from an endpoint is unknown: the class cannot be told yet, so nothing is said.
+        const unknownScript = cronJob({ labels: { "app.kubernetes.io/component": "backup" }, container: { image: "postgres:16", args: ["-c", UNKNOWN] } });
+        assert.deepEqual(await runResourcePolicy(cronJobSchedule, unknownScript), []);
+        assert.deepEqual(await runResourcePolicy(cronJobLookalike, cronJob({ labels: { app: "x" }, container: { image: "acme/db-backup:1", args: UNKNOWN } })), []);
+        // The other checks apply to such a job as well.
+        const [overlap] = await runResourcePolicy(cronJobConcurrency, cronJob({ labels: {}, spec: { concurrencyPolicy: "Allow" }, container: { args: ["pg_basebackup", "-D", "/backup"] } }));
+        assert.match(overlap, /concurrencyPolicy is "Allow"/);
+    });
+
+    it("k8s-backup-cronjob-lookalike: a job named or built like a backup that cannot be judged gets a note; a job that says what it is does not", async () => {
+        const [note] = await runResourcePolicy(cronJobLookalike, cronJob({ labels: { app: "warehouse" }, container: { image: "registry.example/warehouse-backup:3", command: ["/opt/run"] } }));
+        assert.match(note, /looks like a backup job \("backup" in "registry\.example\/warehouse-backup:3"\) but is not judged as one: .* label it oauth2-dr\/backup=true and oauth2-dr\/data-class=</);
+        assert.deepEqual(await runResourcePolicy(cronJobLookalike, cronJob()), [], "a labelled backup job is judged, not noted");
+        assert.deepEqual(await runResourcePolicy(cronJobLookalike, cronJob({ labels: { app: "web" }, container: { image: "nginx:1", command: ["pg_dump", "web"] } })), [], "a job running pg_dump is judged, not noted");
+        assert.deepEqual(await runResourcePolicy(cronJobLookalike, cronJob({ labels: { "app.kubernetes.io/component": "validation" } })), [], "a job whose component label says what it is");
+        assert.deepEqual(await runResourcePolicy(cronJobLookalike, cronJob({ labels: { app: "web" }, container: { image: "nginx:1" } })), []);
     });
 
     it("k8s-backup-cronjob-schedule: too rare for the data class (cron-parser), invalid, unlabelled class", async () => {

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { rdsBackupRetention, rdsDeletionProtection, rdsFinalSnapshot, rdsMultiAz, rdsStorageEncrypted } from "../../policy/rds";
+import { rdsBackupRetention, rdsDeletionProtection, rdsFinalSnapshot, rdsMultiAz, rdsStorageEncrypted, redshiftEncrypted, redshiftFinalSnapshot, redshiftSnapshotRetention } from "../../policy/rds";
 import { runResourcePolicy, UNKNOWN } from "./helpers";
 
 const INSTANCE = "aws:rds/instance:Instance";
@@ -114,5 +114,37 @@ describe("policy: RDS", () => {
             packEnforcementLevel: "mandatory",
         });
         assert.deepEqual(result.violations.map((v) => v.enforcementLevel), ["advisory"]);
+    });
+});
+
+describe("policy: database-like engines outside RDS proper (DocumentDB, Neptune, Redshift)", () => {
+    const cluster = (type: string, props: Record<string, unknown>) => ({ type, name: "catalog", props });
+    const compliant = { backupRetentionPeriod: 35, deletionProtection: true, storageEncrypted: true, skipFinalSnapshot: false, finalSnapshotIdentifier: "catalog-final" };
+
+    it("DocumentDB and Neptune clusters are judged by the RDS policies, with their engine named", async () => {
+        for (const type of ["aws:docdb/cluster:Cluster", "aws:neptune/cluster:Cluster"]) {
+            for (const policy of [rdsBackupRetention, rdsDeletionProtection, rdsStorageEncrypted, rdsFinalSnapshot]) {
+                assert.deepEqual(await runResourcePolicy(policy, cluster(type, compliant)), [], `${type} ${policy.name}`);
+            }
+            const [retention] = await runResourcePolicy(rdsBackupRetention, cluster(type, { ...compliant, backupRetentionPeriod: undefined }));
+            assert.match(retention, new RegExp(`backupRetentionPeriod is not set \\(the RDS default keeps 1 day for a cluster\\); .*\\((DocumentDB|Neptune) cluster\\)`));
+            assert.equal((await runResourcePolicy(rdsStorageEncrypted, cluster(type, { ...compliant, storageEncrypted: undefined }))).length, 1);
+            assert.equal((await runResourcePolicy(rdsFinalSnapshot, cluster(type, { ...compliant, skipFinalSnapshot: true }))).length, 1);
+        }
+    });
+
+    it("Redshift: automated snapshot retention against the database row, a final snapshot, encryption (v6 boolean or v7 string)", async () => {
+        const redshift = (props: Record<string, unknown>) => cluster("aws:redshift/cluster:Cluster", { automatedSnapshotRetentionPeriod: 35, encrypted: "true", skipFinalSnapshot: false, finalSnapshotIdentifier: "catalog-final", ...props });
+        for (const policy of [redshiftSnapshotRetention, redshiftFinalSnapshot, redshiftEncrypted]) {
+            assert.deepEqual(await runResourcePolicy(policy, redshift({})), [], policy.name);
+            assert.deepEqual(await runResourcePolicy(policy, redshift({ encrypted: true })), [], policy.name);
+        }
+        assert.deepEqual(await runResourcePolicy(redshiftSnapshotRetention, redshift({ automatedSnapshotRetentionPeriod: undefined })), [
+            "catalog: automatedSnapshotRetentionPeriod is not set (the Redshift default keeps 1 day for a cluster); the retention table's database row requires at least 30 days of backups (Redshift cluster)",
+        ]);
+        assert.equal((await runResourcePolicy(redshiftEncrypted, redshift({ encrypted: "false" }))).length, 1);
+        assert.equal((await runResourcePolicy(redshiftEncrypted, redshift({ encrypted: undefined }))).length, 1);
+        assert.deepEqual(await runResourcePolicy(redshiftEncrypted, redshift({ encrypted: UNKNOWN })), []);
+        assert.match((await runResourcePolicy(redshiftFinalSnapshot, redshift({ finalSnapshotIdentifier: undefined })))[0], /finalSnapshotIdentifier is not set/);
     });
 });

@@ -4,7 +4,9 @@ import { s3BackupBucketBaseline, s3BackupReplication } from "../../policy/s3-sta
 import { s3BackupVersioning } from "../../policy/s3";
 import { drFailoverTopology, retentionTableCoverage } from "../../policy/stack";
 import { rdsBackupRetention } from "../../policy/rds";
-import { evaluateResourcePolicies, prepare } from "../../tools/check/policy-harness";
+import { evaluateResourcePolicies, policyResources, prepare } from "../../tools/check/policy-harness";
+import { indexStack } from "../../policy/resources";
+import { DEFAULT_SETTINGS } from "../../policy/settings";
 import { validatePackConfig } from "../../tools/check/pack-config";
 import { ALL_POLICIES } from "../../policy/all";
 import { HandBuilt, runStackPolicy, toAnalyzerResources, UNKNOWN } from "./helpers";
@@ -55,6 +57,38 @@ describe("stack policies", () => {
         assert.deepEqual(await runStackPolicy(s3BackupReplication, primary), []);
         const self = await runStackPolicy(s3BackupReplication, primary, { config: { "s3-backup-replication": { replicationDeclaredBy: "self" } } });
         assert.match(self[0].message, /oauth2-backups-prod: backup bucket is not the source of an Enabled cross-region BucketReplicationConfig rule/);
+    });
+
+    it("buckets named with bucketPrefix: each is its own bucket (the prefix is shared), and replication is matched through the resource graph", async () => {
+        const urn = (type: string, name: string) => `urn:pulumi:test::proj::${type}::${name}`;
+        const BUCKET = "aws:s3/bucketV2:BucketV2";
+        const prefixed = (name: string, region: string): HandBuilt => ({ type: BUCKET, name, providerRegion: region, props: { bucketPrefix: "dumps-" } });
+        const config = (type: string, of: string, props: Record<string, unknown>): HandBuilt => ({ type, name: `${of}-${type.split(":").pop()}`, props: { bucket: `dumps-2026${of.length}`, ...props }, propertyDependencies: { bucket: [urn(BUCKET, of)] } });
+        const complete = (of: string) => [
+            config("aws:s3/bucketVersioningV2:BucketVersioningV2", of, { versioningConfiguration: { status: "Enabled" } }),
+            config("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", of, { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }),
+            config("aws:s3/bucketPolicy:BucketPolicy", of, { policy: UNKNOWN }),
+            config("aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", of, { rules: [{ id: "d", status: "Enabled", filter: { prefix: "database/" }, expiration: { days: 40 } }] }),
+        ];
+        const stack = [
+            prefixed("dumps", "us-east-1"),
+            prefixed("dumps-copy", "us-west-2"),
+            ...complete("dumps"),
+            ...complete("dumps-copy"),
+            config("aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", "dumps", { rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: "k" } }] }),
+        ];
+        // Only the copy lacks encryption: with the two under one name, the original's would have hidden it.
+        const baseline = await runStackPolicy(s3BackupBucketBaseline, stack);
+        assert.deepEqual(baseline.map((v) => v.urn), [urn(BUCKET, "dumps-copy")]);
+        const link: HandBuilt = {
+            type: "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
+            name: "dumps",
+            providerRegion: "us-east-1",
+            props: { bucket: "dumps-20260101000000123", rules: [{ status: "Enabled", destination: { bucket: "arn:aws:s3:::dumps-20260101000000456" } }] },
+            propertyDependencies: { bucket: [urn(BUCKET, "dumps")], rules: [urn(BUCKET, "dumps-copy")] },
+        };
+        assert.equal((await runStackPolicy(s3BackupReplication, stack)).length, 2, "neither is replicated");
+        assert.deepEqual(await runStackPolicy(s3BackupReplication, [...stack, link]), [], "the source and the destination, found through the graph");
     });
 
     it("dr-failover-topology: roles from tags, stack tags and records; not applicable when unknown", async () => {
@@ -126,8 +160,28 @@ describe("policy harness (engine argument shapes)", () => {
     it("validateResourceOfType's notApplicable is recorded, not reported, for other types in an array of validations", async () => {
         const result = await evaluateResourcePolicies([rdsBackupRetention], prepare(toAnalyzerResources([{ type: "aws:rds/instance:Instance", props: { backupRetentionPeriod: 30 } }])), {});
         assert.deepEqual(result.violations, []);
-        assert.equal(result.notApplicable.length, 1);
-        assert.match(result.notApplicable[0].reason ?? "", /aws:rds\/cluster:Cluster/);
+        // The other validations of the array: RDS, DocumentDB and Neptune clusters.
+        assert.deepEqual(result.notApplicable.map((n) => /aws:(rds|docdb|neptune)\/cluster:Cluster/.exec(n.reason ?? "")?.[1]), ["rds", "docdb", "neptune"]);
+    });
+
+    it("a typed validation of another type in an array is recorded not applicable without running, with policy.js's reason", async () => {
+        const runs: string[] = [];
+        const typed = (type: string) => Object.assign(() => void runs.push(type), { __pulumiType: type });
+        const policy = { name: "two-types", description: "", validateResource: [typed("aws:rds/instance:Instance"), typed("aws:rds/cluster:Cluster")] };
+        const result = await evaluateResourcePolicies([policy], prepare(toAnalyzerResources([{ type: "aws:rds/instance:Instance", props: {} }])), {});
+        assert.deepEqual(runs, ["aws:rds/instance:Instance"]);
+        assert.deepEqual(result.notApplicable.map((n) => n.reason), ["Policy only applies to resources of type 'aws:rds/cluster:Cluster'"]);
+    });
+
+    it("the stack index is built once per resource list and settings, shared by the stack policies", () => {
+        const resources = policyResources(prepare(toAnalyzerResources([bucket("oauth2-backups-x"), bucket("web-assets")])));
+        const index = indexStack(resources, DEFAULT_SETTINGS);
+        assert.equal(indexStack(resources, { ...DEFAULT_SETTINGS }), index);
+        const other = indexStack(resources, { ...DEFAULT_SETTINGS, backupBucketPrefixes: ["web-"] });
+        assert.notEqual(other, index);
+        assert.deepEqual([...other.buckets.values()].map((g) => g.backup), [false, true]);
+        assert.deepEqual([...index.buckets.values()].map((g) => g.backup), [true, false]);
+        assert.notEqual(indexStack([...resources], DEFAULT_SETTINGS), index);
     });
 
     it("a policy that throws anything else is a crash, naming the policy and the resource", async () => {
@@ -167,7 +221,7 @@ describe("policy harness (engine argument shapes)", () => {
         const names = ALL_POLICIES.map((p) => p.name);
         assert.equal(new Set(names).size, names.length);
         assert.equal(names[0], "oauth2-dr-settings", "the settings carrier runs first");
-        const advisory = ["oauth2-dr-settings", "s3-backup-bucket-lookalike"];
+        const advisory = ["oauth2-dr-settings", "s3-backup-bucket-lookalike", "k8s-backup-cronjob-lookalike"];
         for (const policy of ALL_POLICIES) {
             assert.match(policy.name, /^[a-z0-9]+(-[a-z0-9]+)*$/);
             assert.ok(policy.description.length > 20, policy.name);

@@ -10,8 +10,9 @@ import { ALL_POLICIES, PACK_ENFORCEMENT_LEVEL } from "../../policy/all";
 import { configOf } from "../../policy/config";
 import { MatrixConfig, matrixSchema, RetentionResult, stackMatrix } from "../../policy/retention-matrix";
 import { Role } from "../../policy/roles";
+import { NotJudged, notJudgedDatabases } from "../../policy/engines";
 import { describeWaiver, SETTINGS_POLICY_NAME, settingsFromConfig } from "../../policy/settings";
-import { ExposedSecret, LookupRecord, PlanResult } from "../plan/model";
+import { ExposedSecret, LookupRecord, PlanResult, WaitingRegistration } from "../plan/model";
 import { planInOrder } from "../plan/order";
 import type { StartedBatch } from "../plan/runner";
 import {
@@ -44,6 +45,10 @@ export interface StackCheck {
     lookups: LookupRecord[];
     /** Secret config values the program passed on as plain text (tools/plan/secret-exposure.ts). */
     exposedSecrets: ExposedSecret[];
+    /** Database-like resources the retention table does not judge (DynamoDB, ElastiCache, ...), listed in every report. */
+    notJudged: NotJudged[];
+    /** Preview only: registrations made inside `.apply` over unknown values, which the preview and the policies did not see. */
+    waitingOnUnknowns: WaitingRegistration[];
 }
 
 export interface CheckOptions extends PlanningOptions {
@@ -90,6 +95,8 @@ export async function checkPlan(plan: PlanResult, options: Omit<CheckOptions, "s
         notApplicable: [...resourceResult.notApplicable, ...stackResult.notApplicable],
         lookups: plan.lookups ?? [],
         exposedSecrets: plan.exposedSecrets ?? [],
+        notJudged: notJudgedDatabases(resources),
+        waitingOnUnknowns: plan.waitingOnUnknowns ?? [],
     };
 }
 

@@ -1,7 +1,8 @@
 /** Text and JSON renderings of `checkStacks` results for `npm run check`. */
 import { shortType } from "../plan/model";
-import { formatExposedSecrets, formatLookups } from "../plan/format";
+import { formatExposedSecrets, formatLookups, formatWaiting } from "../plan/format";
 import type { StackCheck } from "./core";
+import type { NotJudged } from "../../policy/engines";
 
 function pad(text: string, width: number): string {
     return text.length >= width ? text : text + " ".repeat(width - text.length);
@@ -46,6 +47,7 @@ export function formatCheck(check: StackCheck): string {
     for (const waiver of check.waivers) {
         lines.push(`  Waiver in force: ${waiver}`);
     }
+    lines.push(...formatNotJudged(check.notJudged ?? []));
     lines.push("");
     lines.push(`Violations: ${mandatory.length} mandatory, ${advisory.length} advisory`);
     for (const v of [...mandatory, ...advisory]) {
@@ -59,7 +61,19 @@ export function formatCheck(check: StackCheck): string {
         lines.push("", ...lookups);
     }
     lines.push(...formatExposedSecrets(check.exposedSecrets ?? [], ""));
+    const waiting = formatWaiting(check.waitingOnUnknowns ?? [], "");
+    if (waiting.length > 0) {
+        lines.push("", ...waiting);
+    }
     return lines.join("\n");
+}
+
+/** Database-like engines the retention table does not cover: listed, never read as "no database". */
+export function formatNotJudged(notJudged: NotJudged[]): string[] {
+    if (notJudged.length === 0) {
+        return [];
+    }
+    return ["", "Not judged (database-like engines the retention table does not cover; review their backups yourself):", ...notJudged.map((n) => `  ${n.name} (${n.kind}): ${n.backups}`)];
 }
 
 export function toJson(check: StackCheck): Record<string, unknown> {
@@ -72,5 +86,7 @@ export function toJson(check: StackCheck): Record<string, unknown> {
         waivers: check.waivers,
         lookups: check.lookups ?? [],
         ...(check.exposedSecrets?.length ? { exposedSecrets: check.exposedSecrets } : {}),
+        ...(check.notJudged?.length ? { notJudged: check.notJudged } : {}),
+        ...(check.waitingOnUnknowns?.length ? { waitingOnUnknowns: check.waitingOnUnknowns } : {}),
     };
 }

@@ -1,5 +1,5 @@
 /**
- * npm run drill -- --scenario corruption|region [--rows N] [--write-seconds S] [--out FILE]
+ * npm run drill -- --scenario corruption-pitr|corruption-dump|region [--rows N] [--write-seconds S] [--out FILE]
  *
  * Rehearses a runbook scenario on this machine with real parts (PostgreSQL 15 primary and streaming replica,
  * moto, an OpenID provider backed by the database, the backup/restore/validation scripts), prints the drill
@@ -12,7 +12,7 @@
 import { formatReport, SCENARIOS, writeReport, type Scenario } from "./report";
 import { runDrill } from "./scenarios";
 
-const USAGE = "usage: npm run drill -- --scenario corruption|region [--rows N] [--write-seconds S] [--out FILE]";
+const USAGE = "usage: npm run drill -- --scenario corruption-pitr|corruption-dump|region [--rows N] [--write-seconds S] [--out FILE]";
 
 export interface DrillArgs {
     scenario: Scenario;
@@ -43,6 +43,9 @@ export function parseDrillArgs(argv: string[]): DrillArgs {
         switch (flag) {
             case "--scenario": {
                 const s = need();
+                if (s === "corruption") {
+                    throw new Error('--scenario corruption is two scenarios now: corruption-pitr (point-in-time recovery, restore.pointInTime\'s offline analogue) or corruption-dump (restore.sh of the newest dump)');
+                }
                 if (!SCENARIOS.includes(s as Scenario)) {
                     throw new Error(`--scenario must be ${SCENARIOS.join(" or ")}, not "${s}"`);
                 }

@@ -36,7 +36,8 @@ export const PLAN_OPTIONS = {
 export const PLAN_OPTIONS_HELP = [
     "  -s, --stack NAME            a stack to plan (repeatable); default: every Pulumi.<stack>.yaml, referenced stacks first",
     "      --json                  JSON instead of text",
-    "      --preview               leave computed values (ids, ARNs) unknown, as a first `pulumi preview` does",
+    "      --preview               leave computed values (ids, ARNs) unknown, as a first `pulumi preview` does, and list",
+    "                              the resources made inside .apply over them (\"Waiting on unknowns\"), which it cannot show",
     "      --program DIR           another Pulumi program (a directory with Pulumi.yaml), relative to where you ran npm",
     "  -c, --config KEY=VALUE      set a config value (repeatable), as `pulumi config set`; KEY without a namespace is the project's",
     "      --stack-outputs ORG/PROJECT/STACK=FILE.json",

@@ -2,7 +2,7 @@
  * Human-readable plan: every resource as a tree under its parent, with the properties that matter for
  * backups and DR. Secrets print as [secret], values computed by the cloud as (computed).
  */
-import { ExposedSecret, LookupRecord, PlannedResource, PlanResult, redact, shareablePlan } from "./model";
+import { ExposedSecret, LookupRecord, PlannedResource, PlanResult, redact, shareablePlan, WaitingRegistration } from "./model";
 
 /** Per type, the inputs worth reading in a DR review; other types print their scalar inputs. */
 const KEY_PROPERTIES: Record<string, string[]> = {
@@ -27,6 +27,7 @@ const KEY_PROPERTIES: Record<string, string[]> = {
     "aws:route53/healthCheck:HealthCheck": ["type", "fqdn", "port", "resourcePath", "failureThreshold", "requestInterval"],
     "aws:route53/record:Record": ["name", "type", "records", "setIdentifier", "failoverRoutingPolicies", "healthCheckId"],
     "kubernetes:batch/v1:CronJob": ["metadata", "spec"],
+    "kubernetes:batch/v1beta1:CronJob": ["metadata", "spec"],
 };
 
 const SKIPPED = new Set(["tags", "tagsAll", "policy", "assumeRolePolicy", "__defaults"]);
@@ -67,7 +68,7 @@ function cronJobSummary(inputs: Record<string, unknown>): string[] {
 }
 
 export function keyProperties(resource: PlannedResource): string[] {
-    if (resource.type === "kubernetes:batch/v1:CronJob") {
+    if (resource.type === "kubernetes:batch/v1:CronJob" || resource.type === "kubernetes:batch/v1beta1:CronJob") {
         return cronJobSummary(resource.inputs);
     }
     const wanted = KEY_PROPERTIES[resource.type];
@@ -117,7 +118,26 @@ export function formatPlan(result: PlanResult): string {
     }
     lines.push(...formatLookups(plan.lookups ?? [], "  "));
     lines.push(...formatExposedSecrets(plan.exposedSecrets ?? [], "  "));
+    lines.push(...formatWaiting(plan.waitingOnUnknowns ?? [], "  "));
     return lines.join("\n");
+}
+
+/**
+ * Registrations a preview cannot show: made inside `.apply` over a value unknown until the update (a real
+ * `pulumi preview` does not show them either). Counted, with where each is made and what it waits on.
+ */
+export function formatWaiting(waiting: WaitingRegistration[], indent: string): string[] {
+    if (waiting.length === 0) {
+        return [];
+    }
+    const n = waiting.length;
+    return [
+        `${indent}Waiting on unknowns: ${n} registration${n === 1 ? " is" : "s are"} made inside .apply over values unknown in a preview; this preview (as \`pulumi preview\`) does not show ${n === 1 ? "it" : "them"} and no policy judged ${n === 1 ? "it" : "them"} (plan without --preview to see ${n === 1 ? "it" : "them"}):`,
+        ...waiting.map((w) => {
+            const where = [w.where, w.waitsOn.length > 0 ? `waits on ${w.waitsOn.join(", ")}` : ""].filter(Boolean).join("; ");
+            return `${indent}  ${w.type}  ${w.name}${where ? ` (${where})` : ""}`;
+        }),
+    ];
 }
 
 const LOOKUP_MEANING: Record<LookupRecord["result"], string> = {

@@ -17,10 +17,10 @@ import * as fs from "fs";
 import * as path from "path";
 import type * as PulumiSdk from "@pulumi/pulumi";
 import { loadStackSettings, parseConfigAssignment } from "./stack-settings";
-import { PlannedResource, PlanResult, SECRET_TEXT, UNKNOWN } from "./model";
+import { isSecret, PlannedResource, PlanResult, SECRET_SIG, SECRET_TEXT, UNKNOWN, WaitingRegistration } from "./model";
 import { computedState, modelledComponentOutputs, physicalId, providerAccount } from "./resource-mocks";
 import { callDataSource, installUnknownInvokes, LookupLog } from "./data-sources";
-import { describeFailures, ProgramError } from "./program-errors";
+import { describeFailures, ProgramError, programLocation } from "./program-errors";
 import { scrubExposedSecrets } from "./secret-exposure";
 import { RegisterRequest, recordOf, resolveExports } from "./records";
 import { PlanOrder, planOrderFor, requestedResults } from "./dependencies";
@@ -235,6 +235,61 @@ function withoutSourcePositions(pulumi: typeof PulumiSdk): void {
     }
 }
 
+/** An `.apply` callback running now: where the program called it, and the resources its Output comes from. */
+interface ApplyFrame {
+    /** Taken when `.apply` is called; its stack is formatted (source-mapped) only for a registration made inside. */
+    site: Error;
+    waitsOn: string[];
+}
+
+/** Set during the full run behind a preview (runBatch): `.apply` callbacks are tracked, and what they register. */
+let applyTracking = false;
+const applyStack: ApplyFrame[] = [];
+/** "type::name" of each registration made inside an `.apply` callback of the tracked run, with that callback. */
+const registeredInApply = new Map<string, ApplyFrame>();
+
+interface TrackedApply {
+    (this: { resources?(): Set<unknown> }, func: unknown, runWithUnknowns?: boolean): unknown;
+    tracked?: boolean;
+}
+
+/**
+ * Wraps Output.prototype.apply so that, while applyTracking is on, the registrations a callback makes are
+ * noted with the callback's call site. Off (every plan but the one behind a preview), it only forwards.
+ */
+function trackApplies(pulumi: typeof PulumiSdk): void {
+    const proto = (pulumi.Output as unknown as { prototype: { apply: TrackedApply } }).prototype;
+    if (proto.apply.tracked) {
+        return;
+    }
+    const original = proto.apply;
+    const tracked: TrackedApply = function (func, runWithUnknowns) {
+        if (!applyTracking || typeof func !== "function") {
+            return original.call(this, func, runWithUnknowns);
+        }
+        const limit = Error.stackTraceLimit;
+        Error.stackTraceLimit = 30;
+        const site = new Error("apply");
+        Error.stackTraceLimit = limit;
+        const waitsOn = [...(this.resources?.() ?? [])].map((r) => (r as { __name?: unknown }).__name).filter((n): n is string => typeof n === "string");
+        const frame: ApplyFrame = { site, waitsOn: [...new Set(waitsOn)] };
+        const callback = func as (value: unknown) => unknown;
+        return original.call(
+            this,
+            (value: unknown) => {
+                applyStack.push(frame);
+                try {
+                    return callback(value);
+                } finally {
+                    applyStack.pop();
+                }
+            },
+            runWithUnknowns,
+        );
+    };
+    proto.apply = Object.assign(tracked, { tracked: true });
+}
+
 interface ResourceRuntime {
     registerResource: ((...args: unknown[]) => unknown) & { recordsOutputs?: boolean };
 }
@@ -260,6 +315,9 @@ function recordUndefinedProperties(programDir: string): void {
     const recording = (...args: unknown[]): unknown => {
         const [res, , type, name, custom, remote, , props] = args as [Record<string, unknown>, unknown, string, string, boolean, boolean, unknown, Record<string, unknown> | undefined];
         const missing = Object.keys(props ?? {}).filter((k) => (props ?? {})[k] === undefined);
+        if (applyTracking && applyStack.length > 0) {
+            registeredInApply.set(`${type}::${name}`, applyStack[applyStack.length - 1]);
+        }
         if (custom) {
             const key = `${type}::${name}`;
             undefinedProperties.set(key, [...(undefinedProperties.get(key) ?? []), missing]);
@@ -292,6 +350,30 @@ function unmodelledOutputs(type: string, name: string, state: Record<string, unk
     return Object.fromEntries(missing.filter((k) => !(k in state)).map((k) => [k, UNKNOWN]));
 }
 
+/**
+ * The SDK's mock monitor reads a registration's inputs without keeping unknowns (outside a preview it turns
+ * each into undefined), so a secret around an unknown value (`pulumi.secret(password.result)`, a SecretVersion's
+ * `secretString` built with interpolate over an endpoint) arrives as a secret holding undefined. Echoed back as
+ * the resource's state, it would serialize to a secret with no value at all, which the SDK's deserializer
+ * rejects inside the registration's callback: the program never finishes. Such a secret is a secret unknown,
+ * and is echoed as one (the SDK reads it back as an unknown secret output).
+ */
+export function secretUnknownsKept(value: unknown): Record<string, unknown> {
+    const keep = (v: unknown): unknown => {
+        if (isSecret(v)) {
+            return { [SECRET_SIG.key]: SECRET_SIG.value, value: v.value === undefined ? UNKNOWN : keep(v.value) };
+        }
+        if (Array.isArray(v)) {
+            return v.map(keep);
+        }
+        if (v && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
+            return Object.fromEntries(Object.entries(v).map(([k, e]) => [k, keep(e)]));
+        }
+        return v;
+    };
+    return keep(value) as Record<string, unknown>;
+}
+
 /** Registrations still waiting when the program is done: a resource that would silently be missing. */
 function pendingRegistrations(programDir: string): string | undefined {
     try {
@@ -303,7 +385,7 @@ function pendingRegistrations(programDir: string): string | undefined {
 }
 
 /** The `beforeExit` listeners of the planner's own process (and of a test runner around it), never emitted to. */
-const PLANNER_EXIT_LISTENERS = new Set(process.rawListeners("beforeExit"));
+const PLANNER_EXIT_LISTENERS = new Set<unknown>(process.rawListeners("beforeExit"));
 /** More rounds than any library needs; a program whose exit hooks keep registering would never exit either. */
 const MAX_EXIT_ROUNDS = 10;
 
@@ -385,6 +467,7 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
     withoutPromiseStacks(programDir);
     withoutSourcePositions(pulumi);
     recordUndefinedProperties(programDir);
+    trackApplies(pulumi);
     undefinedProperties.clear();
     const settings = loadStackSettings(programDir, options.stack);
     const config: Record<string, string> = { ...settings.config };
@@ -429,7 +512,7 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
                 }
                 const providerName = args.provider?.split("::").at(-2);
                 const account = providerName === undefined ? undefined : providerAccounts.get(providerName);
-                const state = computedState(args.type, args.name, args.inputs, defaultRegion, account);
+                const state = computedState(args.type, args.name, secretUnknownsKept(args.inputs), defaultRegion, account);
                 return { id: physicalId(args.type, args.name, state), state: { ...unmodelledOutputs(args.type, args.name, state), ...state } };
             },
             call(args: PulumiSdk.runtime.MockCallArgs): Record<string, unknown> {
@@ -487,8 +570,24 @@ async function runCapturingFailures<T>(programDir: string, body: () => Promise<T
     const onFailure = (reason: unknown) => failures.push(reason);
     process.on("unhandledRejection", onFailure);
     process.on("uncaughtException", onFailure);
+    // Node emits beforeExit when nothing is left to run: a program still waiting then waits on a promise that
+    // can never settle (a registration whose callback failed). Without this, the process would exit with the
+    // SDK's "N promises were still active" and code 1; it fails here with what went wrong, as any failure does.
+    let onStall = (): void => undefined;
+    const stalled = new Promise<never>((_, reject) => {
+        onStall = () => {
+            const pending = pendingRegistrations(programDir);
+            const found = [...failures, ...(pending ? [new ProgramError(pending)] : [])];
+            const error = new ProgramError(found.length > 0 ? describeFailures(found, programDir) : "the program stopped while waiting on a value that never resolves (nothing was left to run)");
+            // Rejected from a macrotask: the loop stays alive for what follows (a next stack, a second plan behind
+            // a preview), so a later stall emits beforeExit again instead of ending the process silently.
+            setImmediate(() => reject(error));
+        };
+    });
+    PLANNER_EXIT_LISTENERS.add(onStall);
+    process.on("beforeExit", onStall);
     try {
-        const result = await body();
+        const result = await Promise.race([body(), stalled]);
         // Rejections of promises nobody awaited are reported on a later turn: let them arrive.
         await new Promise((resolve) => setImmediate(resolve));
         if (failures.length === 0) {
@@ -509,6 +608,8 @@ async function runCapturingFailures<T>(programDir: string, body: () => Promise<T
     } finally {
         process.off("unhandledRejection", onFailure);
         process.off("uncaughtException", onFailure);
+        process.off("beforeExit", onStall);
+        PLANNER_EXIT_LISTENERS.delete(onStall);
     }
 }
 
@@ -528,6 +629,51 @@ function forgetProgramModules(programDir: string): void {
             delete require.cache[file];
         }
     }
+}
+
+/**
+ * The plan a preview stands for, made in full (values computed), silently, with the `.apply` callbacks
+ * tracked: what it holds and the preview lacks waits on unknowns. undefined when the full plan fails (the
+ * preview then reports its own failure, or stands without the count).
+ */
+async function fullPlanBehindPreview(options: RunOptions): Promise<{ result: PlanResult; sites: Map<string, ApplyFrame> } | undefined> {
+    forgetProgramModules(options.programDir);
+    const writes = { out: process.stdout.write, err: process.stderr.write };
+    const silent = ((_chunk: unknown, encoding?: unknown, callback?: unknown) => {
+        const done = typeof encoding === "function" ? encoding : callback;
+        if (typeof done === "function") {
+            (done as () => void)();
+        }
+        return true;
+    }) as typeof process.stdout.write;
+    process.stdout.write = silent;
+    process.stderr.write = silent;
+    applyTracking = true;
+    registeredInApply.clear();
+    try {
+        const result = JSON.parse(JSON.stringify(await runProgram({ ...options, preview: false }))) as PlanResult;
+        return { result, sites: new Map(registeredInApply) };
+    } catch {
+        return undefined;
+    } finally {
+        applyTracking = false;
+        applyStack.length = 0;
+        registeredInApply.clear();
+        process.stdout.write = writes.out;
+        process.stderr.write = writes.err;
+    }
+}
+
+/** The full plan's registrations the preview does not hold, each with the `.apply` it is made in. */
+function waitingRegistrations(full: PlanResult, preview: PlanResult, sites: Map<string, ApplyFrame>, programDir: string): WaitingRegistration[] {
+    const previewed = new Set(preview.resources.map((r) => `${r.type}::${r.name}`));
+    return full.resources
+        .filter((r) => !previewed.has(`${r.type}::${r.name}`) && !(r.type.startsWith("pulumi:providers:") && r.name.startsWith("default")))
+        .map((r) => {
+            const frame = sites.get(`${r.type}::${r.name}`);
+            const where = frame ? programLocation(frame.site, programDir) : undefined;
+            return { type: r.type, name: r.name, ...(where ? { where } : {}), waitsOn: frame?.waitsOn ?? [] };
+        });
 }
 
 /** What the batch plans, in which order; for a failure to work it out, the outcome that reports it. */
@@ -559,15 +705,27 @@ export async function runBatch(batch: PlanBatch, hooks: BatchHooks = {}): Promis
         return order;
     }
     const references: Record<string, Record<string, unknown>> = { ...(batch.stackReferences ?? {}) };
+    // Behind a preview, each stack is also planned in full (its outputs feed the full plans of the stacks after it).
+    const fullReferences: Record<string, Record<string, unknown>> = { ...(batch.stackReferences ?? {}) };
     const results: PlanResult[] = [];
     for (const stack of order.order) {
         hooks.onStart?.(stack);
+        const full = batch.preview ? await fullPlanBehindPreview({ ...batch, programDir, stack, stackReferences: { ...fullReferences } }) : undefined;
         forgetProgramModules(programDir);
         try {
             // As JSON, whichever process reads it: undefined outputs and inputs dropped, as across a process boundary.
             const result = JSON.parse(JSON.stringify(await runProgram({ ...batch, programDir, stack, stackReferences: { ...references } }))) as PlanResult;
             for (const name of referenceNames(result)) {
                 references[name] = result.outputs;
+            }
+            if (full) {
+                for (const name of referenceNames(result)) {
+                    fullReferences[name] = full.result.outputs;
+                }
+                const waiting = waitingRegistrations(full.result, result, full.sites, programDir);
+                if (waiting.length > 0) {
+                    result.waitingOnUnknowns = waiting;
+                }
             }
             results.push(result);
             if (order.requested.includes(stack)) {
@@ -612,12 +770,18 @@ function serve(stackFile: string): void {
     let queue = Promise.resolve();
     const onStart = noteStackIn(stackFile);
     const plan = async (batch: PlanBatch): Promise<BatchOutcome> => {
+        // While a batch runs, the IPC channel does not keep the process alive: a program that stalls (waits on
+        // a value that never resolves) empties the event loop, and runCapturingFailures reports it.
+        const channel = process.channel as { unref?(): void; ref?(): void } | undefined;
+        channel?.unref?.();
         try {
             process.chdir(path.resolve(batch.programDir));
             return await runBatch(batch, { onStart });
         } catch (err) {
             // Not one stack's failure (a program directory that does not exist): the batch's, never a hang.
             return { ok: false, error: err instanceof Error ? err.message : String(err) };
+        } finally {
+            channel?.ref?.();
         }
     };
     process.on("message", (request: ServeRequest) => {

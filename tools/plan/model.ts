@@ -57,6 +57,22 @@ export interface PlanResult {
     lookups: LookupRecord[];
     /** Where the value of a secret config key reached a resource or output as plain text (present when any did). */
     exposedSecrets?: ExposedSecret[];
+    /**
+     * Preview only, when any: resources the program registers inside `.apply` over a value that is unknown
+     * during a preview. Their callbacks do not run, so these resources are missing from the preview (as
+     * from a real `pulumi preview`) and no policy saw them.
+     */
+    waitingOnUnknowns?: WaitingRegistration[];
+}
+
+/** A registration a preview cannot see: made inside `.apply` over an unknown value. */
+export interface WaitingRegistration {
+    type: string;
+    name: string;
+    /** The program's file:line of the `.apply` (or interpolate, all) it is made in, when in the program's files. */
+    where?: string;
+    /** The resources whose outputs that `.apply` waits on. */
+    waitsOn: string[];
 }
 
 /** A secret config value the program passed on unmarked (config.require instead of requireSecret). */
@@ -88,13 +104,29 @@ export function unwrapSecrets(value: unknown): unknown {
     return value;
 }
 
-/** Values for people: secrets shown as "[secret]", unknowns as "(computed)". */
+/**
+ * How an unknown value (computed by the cloud, or unknown during a preview) leaves the process, in text and in
+ * JSON alike (`npm run plan -- --json`): the plan in memory and the policies keep the engine's sentinel (UNKNOWN).
+ */
+export const UNKNOWN_TEXT = "(computed)";
+
+/** The marker that stands for a secret's value wherever a plan leaves the process (JSON, reports). */
+export const SECRET_TEXT = "[secret]";
+
+/** A secret whose value is unknown (`pulumi.secret` over a value computed by the cloud), for people. */
+export const SECRET_UNKNOWN_TEXT = `${SECRET_TEXT} ${UNKNOWN_TEXT}`;
+
+function isUnknownValue(value: unknown): boolean {
+    return value === UNKNOWN || value === UNKNOWN_TEXT;
+}
+
+/** Values for people: secrets shown as "[secret]" ("[secret] (computed)" when unknown), unknowns as "(computed)". */
 export function redact(value: unknown): unknown {
     if (isSecret(value)) {
-        return SECRET_TEXT;
+        return isUnknownValue(value.value) ? SECRET_UNKNOWN_TEXT : SECRET_TEXT;
     }
     if (value === UNKNOWN) {
-        return "(computed)";
+        return UNKNOWN_TEXT;
     }
     if (Array.isArray(value)) {
         return value.map(redact);
@@ -109,16 +141,17 @@ export function redact(value: unknown): unknown {
     return value;
 }
 
-/** The marker that stands for a secret's value wherever a plan leaves the process (JSON, reports). */
-export const SECRET_TEXT = "[secret]";
-
 /**
  * The wire format with every secret's value replaced by "[secret]": still marked as a secret, so that a
- * reader of `npm run plan -- --json` sees which inputs and outputs are secret, never what they hold.
+ * reader of `npm run plan -- --json` sees which inputs and outputs are secret, never what they hold. Unknowns
+ * are "(computed)" (UNKNOWN_TEXT), as in the text output; a secret whose value is unknown keeps that value.
  */
 export function withoutSecretValues<T>(value: T): T {
     if (isSecret(value)) {
-        return { [SECRET_SIG.key]: SECRET_SIG.value, value: SECRET_TEXT } as T;
+        return { [SECRET_SIG.key]: SECRET_SIG.value, value: isUnknownValue(value.value) ? UNKNOWN_TEXT : SECRET_TEXT } as T;
+    }
+    if (value === UNKNOWN) {
+        return UNKNOWN_TEXT as T;
     }
     if (Array.isArray(value)) {
         return value.map(withoutSecretValues) as T;

@@ -74,7 +74,8 @@ async function resolveValue(pulumi: typeof PulumiSdk, value: unknown): Promise<u
         const output = value as PulumiSdk.Output<unknown> & { promise(): Promise<unknown>; isKnown: Promise<boolean>; isSecret: Promise<boolean> };
         const [inner, known, secret] = await Promise.all([output.promise(), output.isKnown, output.isSecret]);
         if (!known) {
-            return UNKNOWN;
+            // A secret stays marked when its value is unknown (`pulumi.secret(password.result)`).
+            return secret ? { [SECRET_SIG.key]: SECRET_SIG.value, value: UNKNOWN } : UNKNOWN;
         }
         const plain = await resolveValue(pulumi, inner);
         return secret ? { [SECRET_SIG.key]: SECRET_SIG.value, value: plain } : plain;

@@ -51,10 +51,21 @@ export function mockUuid(seed: string): string {
 }
 
 /**
+ * The name S3 gets for a bucket declared with `bucketPrefix`: the provider appends a unique suffix (a
+ * timestamp and a counter, 26 characters), so the bucket is not called by its prefix, nor by its Pulumi name.
+ */
+export function prefixedBucketName(prefix: string, name: string): string {
+    const digits = [...mockUuid(name).replace(/-/g, "")].map((c) => (parseInt(c, 16) % 10).toString()).join("");
+    return `${prefix}20260101000000${digits.slice(0, 12)}`;
+}
+
+/**
  * Realistic computed outputs for the types the program declares; everything else echoes its inputs. `account`:
  * the AWS account of the resource's provider (its allowedAccountIds), so a stack in another account shows it.
  */
-export function computedState(type: string, name: string, inputs: Record<string, unknown>, defaultRegion: string, account = ACCOUNT_ID): Record<string, unknown> {
+export function computedState(type: string, name: string, declared: Record<string, unknown>, defaultRegion: string, account = ACCOUNT_ID): Record<string, unknown> {
+    const isBucket = type === "aws:s3/bucket:Bucket" || type === "aws:s3/bucketV2:BucketV2";
+    const inputs = isBucket && declared.bucket === undefined && typeof declared.bucketPrefix === "string" ? { ...declared, bucket: prefixedBucketName(declared.bucketPrefix, name) } : declared;
     const region = String(inputs.region ?? inputs.location ?? defaultRegion);
     const state: Record<string, unknown> = { ...inputs };
     if (type.startsWith("aws:")) {

@@ -335,6 +335,26 @@ function violationsTable(checks: ReportCheck[]): string {
     return `<table id="violations"><thead><tr><th>Stack</th><th>Level</th><th>Policy</th><th>Message</th></tr></thead><tbody>${rows.join("\n")}</tbody></table>`;
 }
 
+function notJudgedSection(checks: ReportCheck[]): string {
+    const all = checks.flatMap((c) => (c.notJudged ?? []).map((n) => ({ stack: c.stack, ...n })));
+    if (all.length === 0) {
+        return "";
+    }
+    const rows = all.map((n) => `<tr><td>${esc(n.stack)}</td><td><code>${esc(n.name)}</code></td><td>${esc(n.kind)}</td><td>${esc(n.backups)}</td></tr>`);
+    return `<section id="not-judged"><h2>Not judged</h2><p>Database-like engines the retention table does not cover; review their backups yourself.</p><table id="not-judged-table"><thead><tr><th>Stack</th><th>Resource</th><th>Engine</th><th>Backups declared</th></tr></thead><tbody>${rows.join("\n")}</tbody></table></section>
+`;
+}
+
+function waitingSection(checks: ReportCheck[]): string {
+    const all = checks.flatMap((c) => (c.waitingOnUnknowns ?? []).map((w) => ({ stack: c.stack, ...w })));
+    if (all.length === 0) {
+        return "";
+    }
+    const rows = all.map((w) => `<tr><td>${esc(w.stack)}</td><td><code>${esc(w.name)}</code> (${esc(shortType(w.type))})</td><td>${w.where ? `<code>${esc(w.where)}</code>` : "—"}</td><td>${esc(w.waitsOn.join(", ") || "—")}</td></tr>`);
+    return `<section id="waiting-on-unknowns"><h2>Waiting on unknowns</h2><p>Registrations made inside <code>.apply</code> over values unknown in a preview: the preview does not show them and no policy judged them.</p><table><thead><tr><th>Stack</th><th>Resource</th><th>Where</th><th>Waits on</th></tr></thead><tbody>${rows.join("\n")}</tbody></table></section>
+`;
+}
+
 function legend(): string {
     const names: Record<string, string> = {
         database: "primary database",
@@ -392,7 +412,7 @@ ${checks.map(evidenceTable).join("\n")}
 <section id="policy"><h2>Policy violations</h2>
 ${violationsTable(checks)}
 </section>
-${drillSection(options.drills ?? [])}
+${notJudgedSection(checks)}${waitingSection(checks)}${drillSection(options.drills ?? [])}
 </main>
 </body>
 </html>

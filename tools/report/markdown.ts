@@ -6,7 +6,7 @@ import type { StackCheck } from "../check/core";
 import { shortType } from "../plan/model";
 
 /** What the renderers read of a stack's check (the `--json` shape, plus the resource count when known). */
-export type ReportCheck = Pick<StackCheck, "stack" | "project" | "role" | "violations" | "retention"> & { resourceCount?: number };
+export type ReportCheck = Pick<StackCheck, "stack" | "project" | "role" | "violations" | "retention"> & Partial<Pick<StackCheck, "notJudged" | "waitingOnUnknowns">> & { resourceCount?: number };
 
 /** GitHub refuses comments over 65,536 characters; keep room for the Pulumi action's own comment style. */
 export const MAX_COMMENT_CHARS = 60_000;
@@ -113,6 +113,35 @@ export function renderMarkdown(checks: ReportCheck[]): string {
         }
     }
     lines.push("");
+
+    // Database-like engines outside the table: listed, so that no reader takes the stack for one without a database.
+    const notJudged = checks.flatMap((check) => (check.notJudged ?? []).map((n) => ({ stack: check.stack, ...n })));
+    if (notJudged.length > 0) {
+        lines.push(`#### Not judged (${notJudged.length})`);
+        lines.push("");
+        lines.push("Database-like engines the retention table does not cover; review their backups yourself.");
+        lines.push("");
+        lines.push("| Stack | Resource | Engine | Backups declared |");
+        lines.push("|---|---|---|---|");
+        for (const n of notJudged) {
+            lines.push(`| ${code(n.stack)} | ${code(n.name)} | ${cell(n.kind)} | ${cell(n.backups)} |`);
+        }
+        lines.push("");
+    }
+
+    const waiting = checks.flatMap((check) => (check.waitingOnUnknowns ?? []).map((w) => ({ stack: check.stack, ...w })));
+    if (waiting.length > 0) {
+        lines.push(`#### Waiting on unknowns (${waiting.length})`);
+        lines.push("");
+        lines.push("Registrations made inside `.apply` over values unknown in a preview: the preview does not show them and no policy judged them.");
+        lines.push("");
+        lines.push("| Stack | Resource | Where | Waits on |");
+        lines.push("|---|---|---|---|");
+        for (const w of waiting) {
+            lines.push(`| ${code(w.stack)} | ${cell(`${w.name} (${shortType(w.type)})`)} | ${w.where ? code(w.where) : "—"} | ${cell(w.waitsOn.join(", ") || "—")} |`);
+        }
+        lines.push("");
+    }
 
     // Evidence per stack, folded.
     for (const check of checks) {
