@@ -80,7 +80,14 @@ export const cloudSqlBackupConfiguration: ResourceValidationPolicy = {
             }
         }
         const logDays = read(backup, "transactionLogRetentionDays");
-        if (logDays !== UNKNOWN && (typeof logDays !== "number" || logDays < config.minimumTransactionLogRetentionDays)) {
+        if (logDays === undefined || logDays === null) {
+            // Not set: Cloud SQL keeps its default (7 days; 14 on the Enterprise Plus edition).
+            const edition = read(instance, "settings", "edition");
+            const kept = edition === "ENTERPRISE_PLUS" ? 14 : 7;
+            if (edition !== UNKNOWN && kept < config.minimumTransactionLogRetentionDays) {
+                reportViolation(`${args.name}: settings.backupConfiguration.transactionLogRetentionDays is not set (Cloud SQL keeps ${plural(kept, "days")}); the runbook requires at least ${plural(config.minimumTransactionLogRetentionDays, "days")} of transaction log for point-in-time recovery`);
+            }
+        } else if (logDays !== UNKNOWN && (typeof logDays !== "number" || logDays < config.minimumTransactionLogRetentionDays)) {
             reportViolation(`${args.name}: settings.backupConfiguration.transactionLogRetentionDays is ${show(logDays)}; the runbook requires at least ${plural(config.minimumTransactionLogRetentionDays, "days")} of transaction log for point-in-time recovery`);
         }
     }),

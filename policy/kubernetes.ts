@@ -64,6 +64,24 @@ const BACKUP_TOOLS: ReadonlyArray<{ tool: string; pattern: RegExp; dataClass: Da
     { tool: "mongodump", pattern: /\bmongodump\b/, dataClass: "database" },
 ];
 
+/**
+ * Images named for a database backup (their repository's last path segment, tag aside): a custom image
+ * whose entrypoint takes the dump (`registry.example.com/acme/pgbackup:1.2`, `postgres-backup-s3`) says what
+ * it runs by its name even when its command and args are empty.
+ */
+const BACKUP_IMAGES: ReadonlyArray<{ engine: string; pattern: RegExp; dataClass: DataClass }> = [
+    { engine: "PostgreSQL", pattern: /^(?:pg|postgres(?:ql)?)[-_]?(?:backup|dump)|(?:backup|dump)[-_]?(?:pg|postgres(?:ql)?)$/, dataClass: "database" },
+    { engine: "MySQL", pattern: /^(?:mysql|mariadb)[-_]?(?:backup|dump)|(?:backup|dump)[-_]?(?:mysql|mariadb)$/, dataClass: "database" },
+    { engine: "MongoDB", pattern: /^mongo(?:db)?[-_]?(?:backup|dump)|(?:backup|dump)[-_]?mongo(?:db)?$/, dataClass: "database" },
+];
+
+/** The image's repository name: "pgbackup" for "registry.example.com/acme/pgbackup:1.2@sha256:…". */
+function imageRepositoryName(image: string): string {
+    const path = image.split("@")[0];
+    const last = path.slice(path.lastIndexOf("/") + 1);
+    return last.split(":")[0].toLowerCase();
+}
+
 /** The (init) containers of a CronJob's pod, unknown ones left out. */
 function podContainers(props: unknown): unknown[] {
     const pod = read(props, "spec", "jobTemplate", "spec", "template", "spec");
@@ -78,17 +96,31 @@ function containerImages(props: unknown): string[] {
 }
 
 /**
- * What the CronJob's containers run, as one text: command, args and image of every (init) container; `unknown`
+ * What the CronJob's containers run, as one text: command, args, env values and image of every (init) container; `unknown`
  * when any of them is unknown (a preview, a script built from a database's endpoint): a tool may hide there.
  */
 function jobCommand(props: unknown): { text: string; unknown: boolean } {
     const parts: string[] = [];
     let unknown = readArray(read(props, "spec", "jobTemplate", "spec", "template", "spec"), "containers") === UNKNOWN;
     for (const container of podContainers(props)) {
+        const commandLine: string[] = [];
         for (const field of ["command", "args"]) {
             const words = readArray(container, field);
             unknown ||= words === UNKNOWN || (Array.isArray(words) && words.some((w) => w === UNKNOWN));
-            parts.push(...(Array.isArray(words) ? words.filter((w): w is string => typeof w === "string") : []));
+            commandLine.push(...(Array.isArray(words) ? words.filter((w): w is string => typeof w === "string") : []));
+        }
+        parts.push(...commandLine);
+        // A command kept in the environment (`sh -c "exec $RUN"`): the literal value of each variable the command
+        // line expands ($RUN, ${RUN}, $(RUN)); other variables (a description, a path) say nothing about what runs.
+        const env = readArray(container, "env");
+        const line = commandLine.join(" ");
+        for (const variable of Array.isArray(env) ? env : []) {
+            const name = read(variable, "name");
+            const value = read(variable, "value");
+            const identifier = typeof name === "string" ? name.replace(/[^A-Za-z0-9_]/g, "") : "";
+            if (identifier !== "" && typeof value === "string" && new RegExp(`\\$(\\{|\\()?${identifier}\\b`).test(line)) {
+                parts.push(value);
+            }
         }
         const image = read(container, "image");
         unknown ||= image === UNKNOWN || container === UNKNOWN;
@@ -102,7 +134,17 @@ function jobCommand(props: unknown): { text: string; unknown: boolean } {
 /** The backup tool a CronJob runs ("pg_dump") with the data class it exports; UNKNOWN when what it runs is not known yet. */
 export function backupToolOf(props: unknown): { tool: string; dataClass: DataClass } | typeof UNKNOWN | undefined {
     const { text, unknown } = jobCommand(props);
-    return BACKUP_TOOLS.find(({ pattern }) => pattern.test(text)) ?? (unknown ? UNKNOWN : undefined);
+    const tool = BACKUP_TOOLS.find(({ pattern }) => pattern.test(text));
+    if (tool) {
+        return tool;
+    }
+    for (const image of containerImages(props)) {
+        const named = BACKUP_IMAGES.find(({ pattern }) => pattern.test(imageRepositoryName(image)));
+        if (named) {
+            return { tool: `the image ${image} (a ${named.engine} backup image by its name)`, dataClass: named.dataClass };
+        }
+    }
+    return unknown ? UNKNOWN : undefined;
 }
 
 /** Why a CronJob is judged as a backup job, and as which class (null: a backup job naming no class). */
@@ -157,6 +199,9 @@ function withBackupJob<T extends CronJobConfig>(schema: { properties: Record<str
     );
 }
 
+/** The annotation that says why a backup CronJob is suspended (components/backup-jobs.ts sets it on a standby). */
+const SUSPENDED_BECAUSE = "oauth2-dr/suspended-because";
+
 const scheduleSchema = {
     properties: {
         ...cronJobSchema.properties,
@@ -190,6 +235,16 @@ export const cronJobSchedule: ResourceValidationPolicy = {
             return;
         }
         const limit = config.maxIntervalMinutes[jobClass];
+        const reason = read(cronJob, "metadata", "annotations", SUSPENDED_BECAUSE);
+        if (read(cronJob, "spec", "suspend") === true && (typeof reason !== "string" || reason.trim() === "")) {
+            // A suspended CronJob starts no jobs at all, whatever its schedule says; a deliberate pause (a standby's
+            // backups, held until promotion) says why in its annotation.
+            report(
+                `${args.name}: spec.suspend is true, so the CronJob starts no jobs and takes no ${jobClass} backups; a ${jobClass} backup must run at least every ${formatMinutes(limit)}${job.inferred ? ` (judged as a ${jobClass} backup: it ${job.why})` : ""}. ` +
+                    `If the pause is deliberate (a standby's backups, held until promotion), say why in the annotation ${SUSPENDED_BECAUSE}`,
+            );
+            return;
+        }
         if (typeof schedule !== "string") {
             report(`${args.name}: spec.schedule is ${show(schedule)}; a ${jobClass} backup must run at least every ${formatMinutes(limit)}`);
             return;

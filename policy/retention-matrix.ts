@@ -284,12 +284,19 @@ function heldClasses(index: StackIndex, settings: Settings, config: MatrixConfig
         hold("secrets", `Critical secret ${secret.name}`);
     }
     const unjudged = notJudgedDatabases([...index.byType.values()].flat());
+    // Secrets Manager secrets outside criticalSecretNames: the stack does hold secrets, none the row names.
+    const otherSecrets = index.ofType(T.secret).map((s) => {
+        const name = read(s.props, "name");
+        return typeof name === "string" ? name : s.name;
+    });
     for (const row of RETENTION_TABLE) {
         if (!held.has(row.dataClass)) {
             const why =
                 row.dataClass === "database" && unjudged.length > 0
                     ? `the stack's databases are engines the retention table does not judge (${unjudged.map((u) => `${u.kind} ${u.name}`).join(", ")}: listed as not judged)`
-                    : `the stack holds no ${row.dataType.toLowerCase()} (no ${row.dataClass === "database" ? "database" : `backup bucket rule on ${row.bucketPrefix}`})`;
+                    : row.dataClass === "secrets" && otherSecrets.length > 0
+                      ? `no backup bucket rule on ${row.bucketPrefix}, and the stack's secrets (${otherSecrets.join(", ")}) match no criticalSecretNames pattern (${config.criticalSecretNames.join(", ")})`
+                      : `the stack holds no ${row.dataType.toLowerCase()} (no ${row.dataClass === "database" ? "database" : `backup bucket rule on ${row.bucketPrefix}`})`;
             held.set(row.dataClass, { applies: false, why: `${why}; list the row in oauth2-dr-settings dataClasses or the stack tag ${settings.dataClassesTag} to require it` });
         }
     }

@@ -16,13 +16,14 @@ import { runDrill } from "../../tools/drill/scenarios";
 import { TS_REGISTER } from "../../tools/plan/runner";
 import { renderHtml } from "../../tools/report/html";
 import { BUCKET, DrillWorld } from "../../tools/drill/world";
+import { DR_BUCKET, VAULT_BUCKET } from "../../tools/drill/compromise";
 import { awsCall, REPO } from "../support/scripts";
 
 function assertCommon(report: DrillReport, steps: string[]): void {
     assert.deepEqual(report.steps.map((s) => s.name), ["set up", ...steps]);
     assert.ok(report.steps.every((s) => s.seconds >= 0 && s.detail.length > 0));
     // RTO runs from the failure to the validation's PASS: at least the steps in between, at most the whole drill.
-    const failIndex = report.steps.findIndex((s) => s.name === (report.scenario === "region" ? "fail" : "corrupt"));
+    const failIndex = report.steps.findIndex((s) => s.name === ({ region: "fail", compromise: "attack" }[report.scenario as string] ?? "corrupt"));
     const between = report.steps.slice(failIndex + 1).reduce((n, s) => n + s.seconds, 0);
     const all = (Date.parse(report.finishedAt) - Date.parse(report.startedAt)) / 1000;
     assert.ok(report.rto.seconds >= between - 0.05 && report.rto.seconds <= all, `RTO ${report.rto.seconds} s, steps after the failure ${between} s, drill ${all} s`);
@@ -138,11 +139,58 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
         writeReport(report, path.join(dir, "region.json"));
     });
 
+    it("compromise: the production credentials cannot delete a locked version (moto refuses, also with the bypass header), destroy what moto lets them, cut replication; the vault copy survives whole and the service is restored from it with the vault's key material", async function () {
+        const report = await runDrill("compromise", { rows: 200, writeSeconds: 1 });
+        assertCommon(report, ["set up the accounts", "write", "back up", "replicate", "keep writing", "attack", "detect", "assess", "fetch the vault's key material", "restore", "switch", "validate"]);
+        const c = report.compromise!;
+        const tried = (action: string, bucket: string) => c.attempts.find((a) => a.action === action && a.target === bucket)!;
+        for (const bucket of [BUCKET, DR_BUCKET]) {
+            // moto enforces COMPLIANCE on deletion: every version refused, with and without the bypass header.
+            for (const action of ["delete every object version", "delete every object version with x-amz-bypass-governance-retention"]) {
+                const a = tried(action, bucket);
+                assert.ok(a.tried > 0 && a.refused === a.tried, `${action} on ${bucket}: ${JSON.stringify(a)}`);
+                assert.match(a.motoAnswer, /^AccessDenied/);
+                assert.equal(a.aws.refuses, true);
+            }
+            assert.equal(tried("cut replication (delete-bucket-replication)", bucket).refused, 0);
+        }
+        assert.equal(tried("delete the vault bucket's versions with the production credentials", VAULT_BUCKET).refused, c.copies.find((s) => s.account === "vault" && s.name.startsWith("s3://"))!.before);
+        // Every call where moto's answer is not AWS's is named in the limits, and only those.
+        const gaps = c.attempts.filter((a) => (a.refused === a.tried) !== a.aws.refuses);
+        assert.equal(c.limits.filter((l) => l.startsWith("moto ")).length, gaps.length);
+        // What survived and what was destroyed follow from the measured copies.
+        const vault = c.copies.find((s) => s.name === `s3://${VAULT_BUCKET}`)!;
+        assert.ok(vault.before >= 3 && vault.after === vault.before && vault.shortened === 0, JSON.stringify(vault));
+        assert.match(vault.detail, /1 dump\(s\) kept; retain-until 20\d\d-/);
+        assert.equal(c.vaultIntact, true);
+        // A production copy destroyed only because moto accepted the shortening says so.
+        for (const bucket of [BUCKET, DR_BUCKET]) {
+            const copy = c.copies.find((s) => s.name === `s3://${bucket}`)!;
+            const shortened = tried("shorten each version's retention (put-object-retention, retain-until now + 1 s)", bucket);
+            assert.equal(/reached only because moto accepted the shortening/.test(copy.detail), copy.after < copy.before && shortened.refused < shortened.tried, JSON.stringify(copy));
+        }
+        assert.deepEqual(c.copies.find((s) => s.name === "secret oauth2/backup-passphrase")!.after, 0, "moto let the production administrator delete the passphrase (no resource policy evaluation)");
+        assert.equal(c.copies.find((s) => s.name === "secret oauth2-dr/backup-passphrase")!.after, 1);
+        assert.deepEqual(c.destroyed.map((d) => d.slice(0, d.indexOf(": "))), c.copies.filter((s) => s.after < s.before || s.shortened > 0).map((s) => s.name));
+        assert.ok(c.survived.some((l) => l.startsWith(`s3://${VAULT_BUCKET}: ${vault.before} of ${vault.before}`)));
+        assert.match(c.replicationAfterAttack, /^cut: a backup written after the attack did not reach the vault/);
+        assert.match(report.steps.find((s) => s.name === "restore")!.detail, new RegExp(`s3://${VAULT_BUCKET} \\(vault account\\) into oauth2db_restored`));
+        assert.match(report.validation[4], /recorded in oauth2db_restored/);
+        // The dump path: the writes between the dump and the attack are lost, within the 24 h of daily dumps.
+        assert.equal(report.rpo.target, "24 h");
+        assert.ok(report.rpo.lostRows > 0 && report.rpo.windowSeconds >= 1, JSON.stringify(report.rpo));
+        assert.equal(report.rpo.met, true);
+        const text = formatReport(report);
+        assert.match(text, /^vault copy intact: yes$/m);
+        assert.match(text, /^ {4}delete every object version on oauth2-backups-drill: (\d+) of \1 refused by moto \(AccessDenied/m);
+        writeReport(report, path.join(dir, "compromise.json"));
+    });
+
     it("the reports round-trip as JSON and make the HTML report's last drill section, with the same verdicts", function () {
         // A report of the format before the honest RPO (scenario "corruption", "met" with writes lost) is not shown.
         fs.writeFileSync(path.join(dir, "corruption.json"), JSON.stringify({ scenario: "corruption", steps: [], rpo: { lostRows: 133, acknowledged: 262, met: true } }));
         const reports = readReports(dir);
-        assert.deepEqual(reports.map((r) => r.scenario).sort(), ["corruption-dump", "corruption-pitr", "region"]);
+        assert.deepEqual(reports.map((r) => r.scenario).sort(), ["compromise", "corruption-dump", "corruption-pitr", "region"]);
         const html = renderHtml([], [], { drills: reports });
         assert.match(html, /<section id="drill"><h2>Last drill<\/h2>/);
         for (const r of reports) {
@@ -151,6 +199,13 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
             const rpo = new RegExp(`RPO <b>${r.rpo.lostRows} of ${r.rpo.acknowledged}</b> writes acknowledged before the failure lost, .*\\(target ${r.rpo.target}\\) <span class="badge badge-${r.rpo.met ? "met" : "missing"}">${r.rpo.met ? "met" : "not met"}</span>`);
             assert.match(article, rpo, r.scenario);
         }
+        const compromise = reports.find((r) => r.scenario === "compromise")!.compromise!;
+        const attack = html.slice(html.indexOf('data-scenario="compromise"')).split("</article>")[0];
+        assert.match(attack, /Vault copy intact: <span class="badge badge-met">yes<\/span>/);
+        assert.equal((attack.match(/<tr( class="moto-gap")?><td>(delete|shorten|lower|cut|schedule)/g) ?? []).length, compromise.attempts.length);
+        assert.equal((attack.match(/class="moto-gap"/g) ?? []).length, compromise.attempts.filter((a) => (a.refused === a.tried) !== a.aws.refuses).length);
+        assert.ok(attack.includes(`<b>Destroyed:</b> ${compromise.destroyed.join("; ")}`), attack);
+        assert.doesNotMatch(html.slice(html.indexOf('data-scenario="region"')).split("</article>")[0], /class="compromise"/);
         const dump = html.slice(html.indexOf('data-scenario="corruption-dump"')).split("</article>")[0];
         assert.match(dump, /short of the target<\/b> by \d+ acknowledged writes over [\d.]+ s; what meets it: point-in-time recovery: restore\.pointInTime/);
         const pitr = html.slice(html.indexOf('data-scenario="corruption-pitr"')).split("</article>")[0];
@@ -172,7 +227,7 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
 
     it("bad arguments: one line naming the argument, exit 2, before anything starts", function () {
         assert.throws(() => parseDrillArgs([]), /--scenario is required/);
-        assert.throws(() => parseDrillArgs(["--scenario", "flood"]), /--scenario must be corruption-pitr or corruption-dump or region, not "flood"/);
+        assert.throws(() => parseDrillArgs(["--scenario", "flood"]), /--scenario must be corruption-pitr or corruption-dump or region or compromise, not "flood"/);
         assert.throws(() => parseDrillArgs(["--scenario", "corruption"]), /--scenario corruption is two scenarios now: corruption-pitr .* or corruption-dump/);
         assert.throws(() => parseDrillArgs(["--scenario", "region", "--rows", "-5"]), /--rows must be a number/);
         assert.throws(() => parseDrillArgs(["--scenario", "region", "--verbose"]), /unknown argument "--verbose"/);

@@ -6,8 +6,8 @@
 import * as fs from "fs";
 import * as path from "path";
 
-export type Scenario = "corruption-pitr" | "corruption-dump" | "region";
-export const SCENARIOS: readonly Scenario[] = ["corruption-pitr", "corruption-dump", "region"];
+export type Scenario = "corruption-pitr" | "corruption-dump" | "region" | "compromise";
+export const SCENARIOS: readonly Scenario[] = ["corruption-pitr", "corruption-dump", "region", "compromise"];
 
 export interface Objective {
     row: string;
@@ -38,7 +38,55 @@ export const OBJECTIVES: Record<Scenario, Objective> = {
         rpoSeconds: 0,
         path: "restore the newest dump into a new database (restore.sh), switch DATABASE_URL, validate",
     },
+    compromise: {
+        row: "Compromised account / ransomware",
+        rtoSeconds: 4 * 3600,
+        rpo: "24 h",
+        rpoSeconds: 24 * 3600,
+        path: "an attacker with the production credentials destroys what it can; restore the newest dump from the vault account's copy with the vault's key material into a new database (restore.sh), switch DATABASE_URL, validate",
+    },
 };
+
+/** One thing the attacker tried, what moto answered (measured) and what AWS does (documented or declared). */
+export interface AttackAttempt {
+    action: string;
+    target: string;
+    /** Calls made (one per object version, bucket or secret). */
+    tried: number;
+    /** Of those, refused by moto (measured). */
+    refused: number;
+    /** moto's answer, e.g. "AccessDenied: Access Denied" or "accepted". */
+    motoAnswer: string;
+    /** What AWS does with this call, and why (the S3 Object Lock rules, the declared resource policy). */
+    aws: { refuses: boolean; basis: string };
+}
+
+/** A copy of the backups (a bucket or the key material), before and after the attack, measured. */
+export interface CopyState {
+    name: string;
+    account: "production" | "vault";
+    before: number;
+    after: number;
+    /** Versions whose retain-until date moved earlier. */
+    shortened: number;
+    detail: string;
+}
+
+export interface CompromiseFindings {
+    attempts: AttackAttempt[];
+    copies: CopyState[];
+    /** What the attacker destroyed and what survived, each a line computed from `copies`. */
+    destroyed: string[];
+    survived: string[];
+    /** The vault copy is what the restore used: it must be whole (every version replicated before the attack, same retain-until). */
+    vaultIntact: boolean;
+    /** After the replication was cut: whether a new backup still reached the vault (measured with the stand-in). */
+    replicationAfterAttack: string;
+    /** The deletion guards as declared (policy documents evaluated as data), since moto does not evaluate resource policies. */
+    declaredGuards: { resource: string; attacker: string; breakGlass: string; declared: boolean }[];
+    /** What this drill does not prove. */
+    limits: string[];
+}
 
 export const DRILL_DIR = path.resolve(__dirname, "..", "..", ".drill");
 
@@ -81,6 +129,8 @@ export interface DrillReport {
         note: string;
     };
     validation: string[];
+    /** The compromise drill's attack and its outcome. */
+    compromise?: CompromiseFindings;
 }
 
 /** Whether a measured RPO meets its target: "point in time" (0 s) allows no lost acknowledged write, "1 h" a window up to 1 h. */
@@ -108,8 +158,28 @@ export function formatReport(r: DrillReport): string {
         ...rpoLines(r).map((l, i) => (i === 0 ? l : `    ${l}`)),
         "validation after recovery:",
         ...r.validation.map((l) => `    ${l}`),
+        ...(r.compromise ? compromiseLines(r.compromise) : []),
     ];
     return lines.join("\n");
+}
+
+/** The compromise drill's findings as text: the same facts as the JSON and the HTML report. */
+export function compromiseLines(c: CompromiseFindings): string[] {
+    return [
+        "",
+        "attack with the production credentials (moto's answer, measured; AWS's, from the S3 Object Lock rules or the declared policy):",
+        ...c.attempts.map((a) => `    ${a.action} on ${a.target}: ${a.refused} of ${a.tried} refused by moto (${a.motoAnswer}); AWS ${a.aws.refuses ? "refuses" : "allows"}: ${a.aws.basis}`),
+        "copies (versions before -> after the attack):",
+        ...c.copies.map((s) => `    ${s.name} (${s.account} account): ${s.before} -> ${s.after}${s.shortened ? `, ${s.shortened} retain-until dates shortened` : ""}; ${s.detail}`),
+        `destroyed: ${c.destroyed.length ? c.destroyed.join("; ") : "nothing"}`,
+        `survived: ${c.survived.length ? c.survived.join("; ") : "nothing"}`,
+        `vault copy intact: ${c.vaultIntact ? "yes" : "NO"}`,
+        `replication after the attack: ${c.replicationAfterAttack}`,
+        "declared deletion guards (evaluated as data; moto does not evaluate resource policies):",
+        ...c.declaredGuards.map((g) => `    ${g.resource}: ${g.declared ? `attacker ${g.attacker}, break-glass role ${g.breakGlass}` : g.attacker}`),
+        "limits:",
+        ...c.limits.map((l) => `    ${l}`),
+    ];
 }
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;

@@ -25,6 +25,7 @@
 import type { ScriptResult } from "../../test/support/scripts";
 import { runScript } from "../../test/support/scripts";
 import { OBJECTIVES, POINT_IN_TIME_PATH, rpoMet, type DrillReport, type DrillStep, type Scenario } from "./report";
+import { compromiseDrill, LOCK_DAYS } from "./compromise";
 import { BUCKET, DrillWorld, type Ack, dbUrl, SMOKE_CLIENT, TRAFFIC_CLIENT } from "./world";
 
 export interface DrillOptions {
@@ -40,7 +41,7 @@ export interface DrillOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-class Stopwatch {
+export class Stopwatch {
     readonly steps: DrillStep[] = [];
     constructor(private readonly log: (line: string) => void) {}
 
@@ -54,11 +55,11 @@ class Stopwatch {
     }
 }
 
-function lines(result: ScriptResult): string[] {
+export function lines(result: ScriptResult): string[] {
     return result.stdout.split("\n").filter((l) => /^(PASS|FAIL) /.test(l));
 }
 
-function mustSucceed(what: string, result: ScriptResult): ScriptResult {
+export function mustSucceed(what: string, result: ScriptResult): ScriptResult {
     if (result.code !== 0) {
         throw new Error(`${what} failed (exit ${result.code}):\n${result.stdout}${result.stderr}`);
     }
@@ -78,7 +79,7 @@ interface RpoMeasure {
 }
 
 /** The RPO of a recovery: what survived of the writes acknowledged before the failure, and after it. */
-function measureRpo(scenario: Scenario, acks: Ack[], survivors: Set<string>, m: RpoMeasure, note: string): DrillReport["rpo"] {
+export function measureRpo(scenario: Scenario, acks: Ack[], survivors: Set<string>, m: RpoMeasure, note: string): DrillReport["rpo"] {
     const objective = OBJECTIVES[scenario];
     const at = (a: Ack) => m.committedAt?.get(a.md5) ?? a.at;
     const before = acks.filter((a) => at(a) < m.failedAt);
@@ -284,7 +285,7 @@ async function corruptionDrill(scenario: "corruption-pitr" | "corruption-dump", 
     return finish(scenario, clock, validatedAt - failedAt, rpo, validation!);
 }
 
-function finish(scenario: Scenario, clock: Stopwatch, rtoMs: number, rpo: DrillReport["rpo"], validation: ScriptResult): Omit<DrillReport, "startedAt" | "database"> {
+export function finish(scenario: Scenario, clock: Stopwatch, rtoMs: number, rpo: DrillReport["rpo"], validation: ScriptResult): Omit<DrillReport, "startedAt" | "database"> {
     const objective = OBJECTIVES[scenario];
     const seconds = rtoMs / 1000;
     return {
@@ -305,12 +306,19 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
     const clock = new Stopwatch(log);
     let world: DrillWorld | undefined;
     await clock.step("set up", async () => {
-        world = await DrillWorld.start({ rows: options.rows, replica: scenario === "region", archive: scenario === "corruption-pitr" });
-        return `PostgreSQL 15 primary${scenario === "region" ? " + streaming replica (pg_basebackup -R)" : ""}${scenario === "corruption-pitr" ? " archiving its WAL to the bucket (archive_command wal-archive.sh push)" : ""}, moto, oidc-provider on ${world.server.url}`;
+        world = await DrillWorld.start({
+            rows: options.rows,
+            replica: scenario === "region",
+            archive: scenario === "corruption-pitr",
+            ...(scenario === "compromise" ? { objectLock: { mode: "COMPLIANCE" as const, days: LOCK_DAYS } } : {}),
+        });
+        return `PostgreSQL 15 primary${scenario === "region" ? " + streaming replica (pg_basebackup -R)" : ""}${scenario === "corruption-pitr" ? " archiving its WAL to the bucket (archive_command wal-archive.sh push)" : ""}, moto${scenario === "compromise" ? ` (the production account; ${BUCKET} with Object Lock COMPLIANCE ${LOCK_DAYS} days)` : ""}, oidc-provider on ${world.server.url}`;
     });
     try {
         const database = { rows: world!.rowCounts(world!.primary) };
-        const result = scenario === "region" ? await regionDrill(world!, options, clock) : await corruptionDrill(scenario, world!, options, clock);
+        const result = scenario === "region" ? await regionDrill(world!, options, clock)
+            : scenario === "compromise" ? await compromiseDrill(world!, options, clock)
+            : await corruptionDrill(scenario, world!, options, clock);
         await options.afterRecovery?.(world!);
         return { ...result, startedAt, database };
     } finally {

@@ -18,7 +18,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { OAUTH2_TABLES, seedSql } from "../../test/support/oauth2-schema";
-import { baseEnv, createBucket, createSecret, explain, listKeys, passphraseFile, putObject, resolvedHelperPython, runScript, SCRIPTS, ScriptResult } from "../../test/support/scripts";
+import { awsCall, baseEnv, createBucket, createSecret, explain, listKeys, passphraseFile, putObject, resolvedHelperPython, runScript, SCRIPTS, ScriptResult } from "../../test/support/scripts";
 import { LOCALHOST, MotoServer, PG_BIN, PgServer } from "../../test/support/servers";
 import { OidcServer, rsaSigningKey, smokeClientSql } from "./oidc-server";
 
@@ -34,6 +34,11 @@ export interface WorldOptions {
     replica: boolean;
     /** Continuous archiving of the primary's WAL to the bucket (scripts/wal-archive.sh), from the set-up on. */
     archive?: boolean;
+    /**
+     * Object Lock on the backup bucket, set before anything is written to it (moto, unlike S3, accepts an
+     * Object Lock configuration only on an empty bucket): the default retention of every new version.
+     */
+    objectLock?: { mode: "COMPLIANCE" | "GOVERNANCE"; days: number };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -120,6 +125,12 @@ export class DrillWorld {
                 smokeClientSql(TRAFFIC_CLIENT, trafficSecret, "DR drill traffic"),
             ].join("\n"));
             createBucket(moto, BUCKET);
+            if (options.objectLock) {
+                awsCall(moto, "s3", "put_object_lock_configuration", {
+                    Bucket: BUCKET,
+                    ObjectLockConfiguration: { ObjectLockEnabled: "Enabled", Rule: { DefaultRetention: { Mode: options.objectLock.mode, Days: options.objectLock.days } } },
+                });
+            }
             createSecret(moto, SMOKE_SECRET_ID, JSON.stringify({ client_id: SMOKE_CLIENT, client_secret: smokeSecret }));
             if (options.replica) {
                 replicaDir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-replica-"));
@@ -268,10 +279,14 @@ export class DrillWorld {
         return { ...pg.env(database), ...this.moto.env(), BUCKET, PASSPHRASE_FILE: this.passphrase };
     }
 
-    /** scripts/validate-service.sh against the server, expecting the database `pg`/`database`. */
-    validate(pg: PgServer, database = "oauth2db"): Promise<ScriptResult> {
+    /**
+     * scripts/validate-service.sh against the server, expecting the database `pg`/`database`; `env` overrides
+     * the AWS side (the compromise drill validates with the vault account's endpoint and bucket).
+     */
+    validate(pg: PgServer, database = "oauth2db", env: Record<string, string> = {}): Promise<ScriptResult> {
         return runScript("validate-service.sh", {
             ...this.scriptEnv(pg, database),
+            ...env,
             ISSUER: this.server.issuer,
             SMOKE_CLIENT_SECRET_ID: SMOKE_SECRET_ID,
             HTTP_TIMEOUT: "5",
