@@ -14,7 +14,7 @@
 #      the way (tee into fifos): no temp file of the dump, memory bounded by the upload's parts in memory (5
 #      parts of 5 MB; larger parts only past 45 GB, S3 allows 10,000 parts) and zstd's jobs (2 x 2 MB);
 #   3. checks that the stored object has the counted size, then writes the manifest
-#      <prefix>manifests/<same name>.json (database, schema, key, size, sha256, compression, the passphrase
+#      <prefix>manifests/<same name>.json (database, schema, key, its S3 VersionId, size, sha256, compression, the passphrase
 #      secret's ARN and VersionId (never the passphrase), the dumped schema and its hash, row counts,
 #      versions, timestamps) and, last, the pointer <prefix>latest.json (a copy of the manifest).
 #   Restores select dumps through manifests only. On any failure or signal the manifest is not written and
@@ -238,13 +238,15 @@ size=$(tr -d ' ' <"$WORK_DIR/size.out")
 [[ "$sha256" =~ ^[0-9a-f]{64}$ && "$size" =~ ^[0-9]+$ ]] || die "$EX_FAILURE" "no hash or size of the stream"
 stored_size=$(s3_size "$OBJECT_KEY" 2>"$WORK_DIR/s3.err") || die "$EX_STORAGE" "the uploaded object $(s3_uri "$OBJECT_KEY") is not readable: $(one_line_error "$WORK_DIR/s3.err")"
 [[ "$stored_size" == "$size" ]] || die "$EX_STORAGE" "the stored object has $stored_size bytes, the stream had $size"
+# The S3 version of the dump: restores read exactly this version ("" in an unversioned bucket).
+object_version=$(s3_version "$OBJECT_KEY" 2>"$WORK_DIR/s3.err") || die "$EX_STORAGE" "cannot read the version of $(s3_uri "$OBJECT_KEY"): $(one_line_error "$WORK_DIR/s3.err")"
 
 # 3. The manifest, then the pointer: only now is the dump visible to restores.
 finished_at=$(now_utc)
 for table in $tables; do printf '%s\t%s\n' "$table" "${row_counts[$table]}"; done >"$WORK_DIR/counts.tsv"
 jq -n --slurpfile schema "$WORK_DIR/schema.json" --rawfile counts "$WORK_DIR/counts.tsv" \
     --arg database "$PGDATABASE" --arg db_schema "$DB_SCHEMA" --arg prefix "$BACKUP_PREFIX" --arg object_key "$OBJECT_KEY" \
-    --argjson size "$size" --arg sha256 "$sha256" --arg source "$PASSPHRASE_SOURCE" --arg arn "$PASSPHRASE_SECRET_ARN" \
+    --argjson size "$size" --arg sha256 "$sha256" --arg s3_version_id "$object_version" --arg source "$PASSPHRASE_SOURCE" --arg arn "$PASSPHRASE_SECRET_ARN" \
     --arg version "$PASSPHRASE_VERSION_ID" --arg pg_dump_version "$pg_dump_version" --arg server_version "$server_version" \
     --argjson database_bytes "$database_bytes" --arg started_at "$started_at" --arg finished_at "$finished_at" \
     --arg schema_sha256 "$(schema_hash <"$WORK_DIR/schema.json")" --arg zstd_level "${ZSTD_LEVEL:-1}" '
@@ -257,6 +259,7 @@ jq -n --slurpfile schema "$WORK_DIR/schema.json" --rawfile counts "$WORK_DIR/cou
         object_key: $object_key,
         size_bytes: $size,
         sha256: $sha256,
+        s3_version_id: (if $s3_version_id == "" then null else $s3_version_id end),
         encryption: "gpg-symmetric-aes256",
         passphrase: (if $source == "secretsmanager" then {source: $source, secret_arn: $arn, version_id: $version} else {source: $source} end),
         format_of_dump: "pg_dump-custom",

@@ -204,6 +204,9 @@ aws_call() {
 # s3_size KEY: the stored object's size in bytes; fails (with the AWS message on stderr) if it does not exist.
 s3_size() { aws_call GET /s3/size - "bucket=$BUCKET" "key=$1"; }
 
+# s3_version KEY: the VersionId of the object's current version ("" in an unversioned bucket).
+s3_version() { aws_call GET /s3/version - "bucket=$BUCKET" "key=$1"; }
+
 # s3_metadata KEY NAME: a user metadata value of an object ("" when the object or the value is absent).
 s3_metadata() { aws_call GET /s3/metadata - "bucket=$BUCKET" "key=$1" "name=$2" 2>/dev/null || true; }
 
@@ -665,8 +668,10 @@ stream_restore() {
                 echo "BEGIN;"
                 pg_restore --exit-on-error "$@" -f - 2>"$d/restore.err"
                 echo $? >"$d/restore.rc"
-                # To the end of the stream, so that gpg checks the MDC; not after a failure (ROLLBACK at once).
-                [[ "$(cat "$d/restore.rc")" != 0 ]] || cat >/dev/null
+                # To the end of the stream, so that gpg checks the MDC, also after a failure: the steps before it
+                # then end on their own (a consumer that stopped reading left them blocked until the 60 s wait
+                # below gave up, and gpg then reported its "Broken pipe" as the failure).
+                cat >/dev/null
                 commit_if_verified "$d" "$want_sha"
             } |
             psql -X -q -v ON_ERROR_STOP=1 -d "$db" >/dev/null 2>"$d/psql.err"
@@ -721,4 +726,260 @@ schema_diff() {
             'index(" " tables, " " $1 " ") == 0 { printf "missing or changed column %s.%s (%s%s)\n", $1, $2, $3, $4 == "true" ? " not null" : "" }'
         comm -13 "$want" "$got" | awk -F'\t' '{ printf "unexpected column %s.%s (%s)\n", $1, $2, $3 }'
     } | head -n 20 | paste -sd';' - | sed 's/;/; /g'
+}
+
+# --- restore.sh: spool, verify, load in parallel, swap in one transaction ----------------------------------
+# restore.sh (not the verification, which keeps stream_restore above) downloads the dump to a spool in its
+# work directory (the encrypted object as stored: no plaintext on disk), checks its sha256 and gpg's
+# integrity check (MDC) over the whole object before it touches the target, then loads the tables with
+# parallel COPY streams into staging schemas and moves them into place in one transaction that only the
+# script itself commits (see restore.sh's header).
+
+RESTORE_APP="oauth2-dr-restore"
+RESTORE_SESSION_PID="" RESTORE_WATCHDOG_PID="" RESTORE_JOB_PIDS=()
+
+# scratch_free_bytes DIR: the bytes available to this user in DIR's file system.
+scratch_free_bytes() { df -P -B1 "$1" 2>/dev/null | awk 'NR == 2 { print $4 }'; }
+
+# restore_check_scratch BYTES: dies (EX_USAGE: TMPDIR or the scratch volume is too small) unless the work
+# directory's file system has BYTES free, plus 16 MiB for the schema script and gpg's home.
+restore_check_scratch() {
+    local need=$(($1 + 16777216)) free
+    free=$(scratch_free_bytes "$WORK_DIR")
+    [[ "$free" =~ ^[0-9]+$ ]] || die "$EX_FAILURE" "cannot read the free space of the scratch directory ${TMPDIR:-/tmp} (df)"
+    ((free >= need)) \
+        || die "$EX_USAGE" "scratch directory ${TMPDIR:-/tmp} has $free bytes free, needs $need (the dump's $1 bytes are spooled there before the load): free space or point TMPDIR at a larger volume"
+}
+
+# restore_presign KEY VERSION_ID: a GET URL of the object (of that version when one is given).
+restore_presign() {
+    local query=("bucket=$BUCKET" "key=$1")
+    [[ -z "$2" ]] || query+=("version_id=$2")
+    aws_call GET /s3/presign - "${query[@]}"
+}
+
+# restore_spool KEY VERSION_ID [--no-decrypt | PG_RESTORE_OPTION...]: downloads the object into
+# $WORK_DIR/spool/dump.gpg, hashing it (spool/sha.out) and decrypting it on the way (gpg checks the MDC at the
+# end: spool/gpg.rc, gpg.err) unless --no-decrypt. From the decrypted stream, meanwhile, the archive's table
+# of contents (spool/toc.list, toc.rc) and its restore script without data (pg_restore -s with the options
+# given: spool/schema.sql, schema.rc): both stop reading after the table of contents, at the start of the
+# archive; nothing is run from them before the whole object is verified. Results: spool/s3.rc and s3.err
+# (curl), spool/tee.rc and tee.err (writing the spool: a full disk). tee -p: a reader that stops early (gpg on
+# a corrupt object, pg_restore after the table of contents) never stops the download, the hash or the MDC.
+restore_spool() {
+    local key=$1 version=$2 decrypt=${3:-} d="$WORK_DIR/spool" url proto=(--proto "=https")
+    shift 2
+    rm -rf "$d"
+    mkdir "$d"
+    mkfifo "$d/body.fifo" "$d/sha.fifo"
+    [[ -z "${AWS_ENDPOINT_URL:-}" ]] || proto=()
+    url=$(restore_presign "$key" "$version" 2>"$d/s3.err") || { echo 1 >"$d/s3.rc"; return 0; }
+    { sha256sum <"$d/sha.fifo" | cut -d' ' -f1 >"$d/sha.out"; } &
+    RESTORE_JOB_PIDS+=($!)
+    restore_note_job $!
+    {
+        set +e
+        if [[ "$decrypt" == --no-decrypt ]]; then
+            tee -p "$d/sha.fifo" <"$d/body.fifo" >"$d/dump.gpg" 2>"$d/tee.err"
+            echo $? >"$d/tee.rc"
+            echo 0 >"$d/gpg.rc"
+        else
+            mkfifo "$d/plain.fifo" "$d/toc.fifo"
+            {
+                decompress_dump "$RESTORE_COMPRESSION" <"$d/plain.fifo" 2>/dev/null | tee -p "$d/toc.fifo" 2>/dev/null |
+                    pg_restore "$@" -s -f "$d/schema.sql" 2>"$d/schema.err"
+                echo "${PIPESTATUS[2]}" >"$d/schema.rc"
+            } &
+            { pg_restore -l -f "$d/toc.list" <"$d/toc.fifo" 2>"$d/toc.err"; echo $? >"$d/toc.rc"; } &
+            tee -p "$d/dump.gpg" "$d/sha.fifo" <"$d/body.fifo" 2>"$d/tee.err" | restore_gpg_decrypt 2>"$d/gpg.err" | tee -p "$d/plain.fifo" >/dev/null 2>&1
+            local piped=("${PIPESTATUS[@]}")
+            echo "${piped[0]}" >"$d/tee.rc"
+            echo "${piped[1]}" >"$d/gpg.rc"
+            wait
+        fi
+    } &
+    RESTORE_JOB_PIDS+=($!)
+    restore_note_job $!
+    # In the background: a trapped SIGTERM interrupts `wait`, not a foreground command.
+    {
+        set +e
+        local code
+        if code=$(printf 'url = "%s"\n' "$url" | curl -q -sS --fail "${proto[@]}" --config - --output "$d/body.fifo" -w '%{http_code}' 2>"$d/s3.err"); then
+            if [[ "$code" == 200 ]]; then
+                echo 0 >"$d/s3.rc"
+            else
+                echo "HTTP $code from S3 for the dump's GET (is AWS_REGION ${AWS_REGION:-unset} the bucket's region?)" >>"$d/s3.err"
+                echo 1 >"$d/s3.rc"
+            fi
+        else
+            echo 1 >"$d/s3.rc"
+        fi
+        # A GET that failed before opening the fifo leaves tee blocked in open(): see stream_restore.
+        exec {release}<>"$d/body.fifo"
+        exec {release}>&-
+    } &
+    RESTORE_JOB_PIDS+=($!)
+    restore_note_job $!
+    wait "${RESTORE_JOB_PIDS[@]}" 2>/dev/null || true
+    RESTORE_JOB_PIDS=()
+}
+
+# restore_python ARGS: aws-helper.py's restore commands (no botocore needed: any python3).
+restore_python() { "${AWS_HELPER_PYTHON:-python3}" "$LIB_DIR/aws-helper.py" "$@"; }
+
+# The dump's session key, once the probe derived it from the passphrase: each later decryption of the same
+# object skips the passphrase's S2K (65M iterations of SHA-512, a few tenths of a second of CPU each time).
+# In memory only, passed to gpg on a file descriptor; gpg's lines that print it are filtered out.
+RESTORE_SESSION_KEY=""
+
+# restore_probe_decrypt FILE: decrypts FILE (the probe) to nothing, keeping the session key; gpg's status.
+# gpg's messages (without the lines that print the key) in $WORK_DIR/probe.err.
+restore_probe_decrypt() {
+    local out rc
+    out=$(gpg --batch --quiet --no-tty --yes --pinentry-mode loopback --no-symkey-cache --passphrase-fd 3 \
+        --status-fd 1 --show-session-key --decrypt --output /dev/null <"$1" 3< <(printf '%s' "$BACKUP_PASSPHRASE") 2>&1)
+    rc=$?
+    RESTORE_SESSION_KEY=$(printf '%s\n' "$out" | awk '$1 == "[GNUPG:]" && $2 == "SESSION_KEY" { print $3; exit }')
+    printf '%s\n' "$out" | grep -v -i -e '^\[GNUPG:\]' -e 'session key: ' -e 'seskey' >"$WORK_DIR/probe.err" || true
+    return $rc
+}
+
+# restore_gpg_decrypt: gpg_decrypt, with the probe's session key when there is one (gpg 2.2 prints the key it
+# was given on stderr: that line is filtered out before stderr, in the same pipeline, so nothing lags).
+restore_gpg_decrypt() {
+    if [[ -z "$RESTORE_SESSION_KEY" ]]; then
+        gpg_decrypt
+        return
+    fi
+    local piped
+    {
+        gpg --batch --quiet --no-tty --yes --no-symkey-cache --override-session-key-fd 3 --decrypt --output - \
+            3< <(printf '%s' "$RESTORE_SESSION_KEY") 2>&1 1>&4 4>&- | grep -v -i -e 'seskey' -e 'session key: ' >&2
+        piped=("${PIPESTATUS[@]}")
+    } 4>&1
+    return "${piped[0]}"
+}
+
+# restore_decrypted: the spooled dump, decrypted and decompressed, on stdout (a pg_dump custom archive).
+restore_decrypted() {
+    restore_gpg_decrypt <"$WORK_DIR/spool/dump.gpg" | decompress_dump "$RESTORE_COMPRESSION"
+}
+
+# restore_watchdog_start: a process outside the script's own process group that waits for the script to
+# end. When the script ends without its cleanup (kill -9), it kills the load's jobs (restore.jobs), ends the
+# run's server sessions (application_name), drops the staging schemas and removes the work directory: a
+# restore never goes on, and never leaves a session or a spool, once its script is gone.
+restore_watchdog_start() {
+    local script_pid=$$
+    (
+        trap '' INT TERM HUP
+        exec </dev/null >/dev/null 2>&1
+        while kill -0 "$script_pid" 2>/dev/null; do sleep 0.5; done
+        [[ -d "$WORK_DIR" ]] || exit 0
+        restore_end_sessions
+        rm -rf "$WORK_DIR"
+    ) &
+    RESTORE_WATCHDOG_PID=$!
+}
+
+restore_watchdog_stop() {
+    [[ -n "$RESTORE_WATCHDOG_PID" ]] || return 0
+    kill -KILL "$RESTORE_WATCHDOG_PID" 2>/dev/null || true
+    wait "$RESTORE_WATCHDOG_PID" 2>/dev/null || true
+    RESTORE_WATCHDOG_PID=""
+}
+
+# restore_note_job PID: a job (its process group) that restore_end_sessions stops.
+restore_note_job() { echo "$1" >>"$WORK_DIR/restore.jobs"; }
+
+# restore_end_sessions: stops the load's jobs and psql sessions, terminates the run's server sessions
+# (application_name oauth2-dr-restore:<run id>) and drops its staging schemas. Used by the cleanup on every
+# exit, and by the watchdog. Nothing here commits: only the script sends COMMIT.
+restore_end_sessions() {
+    local pid
+    if [[ -f "$WORK_DIR/restore.jobs" ]]; then
+        while read -r pid; do
+            kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+        done <"$WORK_DIR/restore.jobs"
+    fi
+    [[ -f "$WORK_DIR/restore.sessions" ]] || return 0
+    local staging=""
+    [[ -f "$WORK_DIR/spool/stage.map" ]] && staging=$(cut -f2 "$WORK_DIR/spool/stage.map" | sed 's/.*/DROP SCHEMA IF EXISTS & CASCADE;/')
+    PGAPPNAME="$RESTORE_APP-cleanup" PGCONNECT_TIMEOUT=10 psql -X -q -At -v ON_ERROR_STOP=1 -d "$PGDATABASE" >/dev/null 2>&1 <<SQL || true
+SET lock_timeout = '30s';
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '$(cat "$WORK_DIR/restore.sessions")' AND pid <> pg_backend_pid();
+SELECT pg_sleep(0.1) FROM pg_stat_activity WHERE application_name = '$(cat "$WORK_DIR/restore.sessions")' LIMIT 1;
+$staging
+SQL
+    rm -f "$WORK_DIR/restore.sessions"
+}
+
+# restore_session_start DB: the script's own psql session (a coprocess): it runs the swap and commits only
+# when the script writes COMMIT. Its server session notices a vanished client within a second
+# (client_connection_check_interval) even while it waits for a lock.
+restore_session_start() {
+    coproc RESTORE_PSQL { exec psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" 2>"$WORK_DIR/session.err"; }
+    RESTORE_SESSION_PID=$RESTORE_PSQL_PID
+    restore_note_job "$RESTORE_SESSION_PID"
+    session_ask "SET client_connection_check_interval = '1s';"
+}
+
+# session_ask SQL: runs SQL (statements or psql meta-commands) in the script's session; its output (one line
+# per row) in SESSION_OUT. Fails when the session ended (a server error: ON_ERROR_STOP; session.err has it).
+# Called in the script's own shell, never in $(...): the coprocess's pipes belong to this shell.
+SESSION_OUT=""
+session_ask() {
+    local line marker="__oauth2_dr_restore_${RANDOM}${RANDOM}__"
+    SESSION_OUT=""
+    [[ -n "$RESTORE_SESSION_PID" ]] || return 1
+    local to=${RESTORE_PSQL[1]:-} from=${RESTORE_PSQL[0]:-}
+    [[ -n "$to" && -n "$from" ]] || return 1
+    { printf '%s\n\\echo %s\n' "$1" "$marker" 1>&"$to"; } 2>/dev/null || return 1
+    while IFS= read -r line <&"$from"; do
+        [[ "$line" == "$marker" ]] && return 0
+        SESSION_OUT+="$line"$'\n'
+    done
+    return 1
+}
+
+# session_end: closes the script's session (after COMMIT or ROLLBACK; without either, the server rolls back).
+session_end() {
+    [[ -n "$RESTORE_SESSION_PID" ]] || return 0
+    local input=${RESTORE_PSQL[1]:-}
+    [[ -z "$input" ]] || exec {input}>&-
+    kill -TERM "$RESTORE_SESSION_PID" 2>/dev/null || true
+    wait "$RESTORE_SESSION_PID" 2>/dev/null || true
+    RESTORE_SESSION_PID=""
+}
+
+# restore_lock_sql TOC_LIST: a DO block that takes ACCESS EXCLUSIVE locks on the archive's tables that exist
+# in the target, one by one under lock_timeout; on a timeout it names the table and the sessions holding it.
+restore_lock_sql() {
+    local pairs
+    pairs=$(awk '$4 == "TABLE" && $5 != "DATA" && NF >= 6 { gsub(/\x27/, "\x27\x27"); printf "%s[\x27%s\x27,\x27%s\x27]", (n++ ? "," : ""), $5, $6 }' "$1")
+    [[ -n "$pairs" ]] || return 0
+    cat <<SQL
+DO \$restore_lock\$
+DECLARE
+    pair text[];
+    t regclass;
+    holders text;
+BEGIN
+    FOREACH pair SLICE 1 IN ARRAY ARRAY[$pairs]::text[] LOOP
+        t := to_regclass(format('%I.%I', pair[1], pair[2]));
+        CONTINUE WHEN t IS NULL;
+        BEGIN
+            EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', t);
+        EXCEPTION WHEN lock_not_available THEN
+            SELECT string_agg(format('pid %s (application_name %s, %s%s)', a.pid, coalesce(nullif(a.application_name, ''), 'none'),
+                       coalesce(a.state, 'unknown state'), CASE WHEN l.granted THEN '' ELSE ', waiting' END), '; ' ORDER BY l.granted DESC, a.pid)
+              INTO holders
+              FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+             WHERE l.relation = t AND l.pid <> pg_backend_pid();
+            RAISE EXCEPTION 'lock timeout: table % stayed locked for % (RESTORE_LOCK_TIMEOUT) by %', t, current_setting('lock_timeout'), coalesce(holders, 'another session');
+        END;
+    END LOOP;
+END
+\$restore_lock\$;
+SQL
 }
