@@ -24,6 +24,7 @@ import * as iam from "@pulumi/aws/iam";
 import * as secretsmanager from "@pulumi/aws/secretsmanager";
 import * as random from "@pulumi/random";
 import { OIDC_PROVIDER_ARN, POSTGRES_DATABASE_NAME } from "../lib/formats";
+import { secretDeletionGuard } from "./secrets";
 import { appLabels, awsEnv, BACKUP_NAMESPACE, declareIrsaRole, declareIrsaServiceAccount, envVars, postgresEnv, scriptPodSpec } from "./backup-image-pods";
 
 export const SMOKE_CLIENT_SECRET_NAME = "oauth2/smoke-test-client";
@@ -37,6 +38,8 @@ export interface SmokeTestClientSecretArgs {
     kmsKeyArn: pulumi.Input<string>;
     drKmsKeyArn: pulumi.Input<string>;
     recoveryWindowDays: number;
+    /** The deletion guard (components/secrets.ts): only this role may delete or re-policy the secret. */
+    breakGlassRoleArn?: string;
     tags: Record<string, string>;
 }
 
@@ -58,6 +61,9 @@ export class SmokeTestClientSecret extends pulumi.ComponentResource {
             forceOverwriteReplicaSecret: false,
             tags: { ...args.tags, "oauth2-dr/data-class": "secrets" },
         }, { parent: this, protect: true });
+        if (args.breakGlassRoleArn) {
+            new secretsmanager.SecretPolicy(`${SMOKE_CLIENT_SECRET_NAME}-guard`, { secretArn: secret.arn, policy: secretDeletionGuard(args.breakGlassRoleArn), blockPublicPolicy: true }, { parent: this });
+        }
         const password = new random.RandomPassword(`${name}-secret`, { length: 48, special: false }, { parent: this });
         new secretsmanager.SecretVersion(`${name}-version`, {
             secretId: secret.id,

@@ -155,7 +155,11 @@ function destinationGroup(index: StackIndex, resource: StackResource, destinatio
     }
     const behind = index.bucketsBehind(resource, "rules").filter((g) => g !== source);
     const named = typeof destination === "string" ? behind.filter((g) => typeof g.name === "string" && destination.startsWith(g.name.replace(/\*$/, ""))) : [];
-    return named.length === 1 ? named[0] : behind.length === 1 ? behind[0] : undefined;
+    // With several rules, the rules' dependencies do not say which rule names which bucket: a rule naming a
+    // bucket declared elsewhere (another account's) is not taken for the one bucket the other rules name.
+    const rules = readArray(resource.props, "rules");
+    const several = Array.isArray(rules) && rules.length > 1;
+    return named.length === 1 ? named[0] : behind.length === 1 && !(several && typeof destination === "string") ? behind[0] : undefined;
 }
 
 /**

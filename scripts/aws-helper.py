@@ -33,7 +33,10 @@ prints, e.g. "An error occurred (NoSuchBucket) when calling the ListObjectsV2 op
   POST /s3/delete?bucket&key
   GET  /s3/presign?bucket&key[&version_id][&expires]  a GET URL for curl (default 15 minutes: used at once)
   GET  /secretsmanager/get?id[&version]  {"ARN","Name","VersionId","SecretString"} as JSON
-Environment: AWS_REGION, AWS_ENDPOINT_URL (tests), and the standard AWS credential chain.
+Environment: AWS_REGION, AWS_ENDPOINT_URL (tests), and the standard AWS credential chain. OBJECT_LOCK_MODE
+(COMPLIANCE or GOVERNANCE) and OBJECT_LOCK_RETAIN_DAYS (the job's data class, set by components/backup-jobs.ts):
+every object put or uploaded gets its own S3 Object Lock retain-until date that many days from now (the
+bucket's default retention covers the rest); unset, the bucket's default applies alone.
 """
 import json
 import os
@@ -42,6 +45,7 @@ import socketserver
 import sys
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
@@ -362,8 +366,19 @@ def s3_get(q, _body):
     return data, {"X-Object-Size": size}
 
 
+def object_lock_args():
+    """Each object's own retention (S3 Object Lock) from OBJECT_LOCK_MODE and OBJECT_LOCK_RETAIN_DAYS; {} when unset."""
+    mode = os.environ.get("OBJECT_LOCK_MODE", "")
+    days = os.environ.get("OBJECT_LOCK_RETAIN_DAYS", "")
+    if not mode and not days:
+        return {}
+    if mode not in ("COMPLIANCE", "GOVERNANCE") or not days.isdigit() or int(days) < 1:
+        raise CallError(400, f"aws-helper: OBJECT_LOCK_MODE must be COMPLIANCE or GOVERNANCE and OBJECT_LOCK_RETAIN_DAYS a whole number of days of at least 1, not {mode!r} and {days!r}")
+    return {"ObjectLockMode": mode, "ObjectLockRetainUntilDate": datetime.now(timezone.utc) + timedelta(days=int(days))}
+
+
 def s3_put(q, body):
-    args = {"Bucket": q["bucket"], "Key": q["key"], "Body": body}
+    args = {"Bucket": q["bucket"], "Key": q["key"], "Body": body, **object_lock_args()}
     if q.get("content_type"):
         args["ContentType"] = q["content_type"]
     metadata = {name[len("meta."):]: value for name, value in q.items() if name.startswith("meta.")}
@@ -462,6 +477,8 @@ def s3_upload(q, _body):
     manager = TransferManager(client("s3"), config)
     try:
         with open(q["path"], "rb") as stream:
+            # Refused once the fifo is open: its writer then fails at once (EPIPE) instead of waiting for a reader.
+            extra.update(object_lock_args())
             counted = Counting(stream)
             counted.future = manager.upload(counted, q["bucket"], q["key"], extra_args=extra)
             counted.future.result()

@@ -77,6 +77,10 @@ describe("configuration schema and Pulumi.yaml agree", () => {
             appDatabaseSecret: {},
             awsPrimaryRegion: "",
             awsDrRegion: "",
+            objectLock: {},
+            breakGlassRoleArn: "",
+            vaultStack: "",
+            vault: {},
         });
         const small = { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
         const large = { requests: { cpu: "500m", memory: "256Mi" }, limits: { cpu: "2", memory: "768Mi" } };
@@ -91,6 +95,8 @@ describe("configuration schema and Pulumi.yaml agree", () => {
             gcp: { tier: "db-custom-4-16384", edition: "ENTERPRISE", transactionLogRetentionDays: 7 },
             awsBackup: { changeableForDays: 3 },
             appDatabaseSecret: { enabled: true, namespace: "oauth2-system", name: "oauth2-database" },
+            vault: { airGapped: true, changeableForDays: 3 },
+            objectLock: { secretRotationDays: 90 },
         });
     });
 

@@ -126,6 +126,33 @@ function derive(v: Values, project: string, stack: string, gcpProviderProject: s
         },
         alarms: cloud === "aws" ? alarmsOf(v, region) : {},
         appDatabaseSecret: { ...SECTION_DEFAULTS.appDatabaseSecret, ...v.appDatabaseSecret },
+        objectLock: objectLockOf(v),
+        breakGlassRoleArn: v.breakGlassRoleArn,
+        vaultStack: v.vaultStack,
+        vault: role === "vault" ? vaultOf(v) : undefined,
+    };
+}
+
+/** COMPLIANCE in production, GOVERNANCE elsewhere; the database row's retention (the table's minimum unless raised). */
+export function objectLockOf(v: Values): StackConfig["objectLock"] {
+    return {
+        mode: v.objectLock?.mode ?? ((v.environment ?? "production") === "production" ? "COMPLIANCE" : "GOVERNANCE"),
+        days: v.objectLock?.days !== undefined ? Number(v.objectLock.days) : retentionOf(v).database,
+        secretRotationDays: Number(v.objectLock?.secretRotationDays ?? SECTION_DEFAULTS.objectLock.secretRotationDays),
+    };
+}
+
+function vaultOf(v: Values): NonNullable<StackConfig["vault"]> {
+    const vault = { ...SECTION_DEFAULTS.vault, ...v.vault };
+    return {
+        accountId: vault.accountId ?? "",
+        profile: vault.profile,
+        assumeRoleArn: vault.assumeRoleArn,
+        sourceAccountIds: vault.sourceAccountIds ?? [],
+        replicationRoleArns: vault.replicationRoleArns ?? [],
+        restoreRoleArns: vault.restoreRoleArns ?? [],
+        airGapped: vault.airGapped,
+        changeableForDays: Number(vault.changeableForDays),
     };
 }
 

@@ -16,6 +16,7 @@ import { azureRules, gcpRules } from "./rules/clouds";
 import { dnsAndNetworkRules } from "./rules/dns-and-network";
 import { regionRules } from "./rules/regions";
 import { manualSnapshotRules, restoreRules } from "./rules/restore";
+import { immutabilityRules } from "./rules/immutability";
 import { retentionRules } from "./rules/retention";
 import { roleRules } from "./rules/roles";
 import { windowRules } from "./rules/windows";
@@ -46,5 +47,6 @@ export function crossFieldRules(ctx: RuleContext) {
         restoreRules(values, ctx, fail);
         manualSnapshotRules(values, fail);
         alarmRules(values, ctx, fail);
+        immutabilityRules(values, ctx, fail);
     });
 }

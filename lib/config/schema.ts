@@ -14,7 +14,8 @@ import { boolean, closedObject, integer, jsonMap, matching, namedMap, oneOf, sec
 
 export const PROJECT = "oauth2-dr";
 
-export const ROLES = ["primary", "standby"] as const;
+export const ROLES = ["primary", "standby", "vault"] as const;
+export const OBJECT_LOCK_MODES = ["COMPLIANCE", "GOVERNANCE"] as const;
 export const ENVIRONMENTS = ["production", "staging", "development"] as const;
 export const AZURE_SKU_TIERS = ["Burstable", "GeneralPurpose", "MemoryOptimized"] as const;
 export const GCP_EDITIONS = ["ENTERPRISE", "ENTERPRISE_PLUS"] as const;
@@ -122,12 +123,48 @@ const gcpShape = {
 };
 const gcpSection = section(gcpShape);
 
+/** Inside a section (its JSON already parsed): a list of strings, each matching `pattern`. */
+function listOf(pattern: RegExp, what: string) {
+    return z.array(z.string(), { error: () => `must be a list of ${what}` }).superRefine((list, ctx) => {
+        const bad = list.find((v) => !pattern.test(v));
+        if (bad !== undefined) {
+            ctx.addIssue({ code: "custom", message: `"${bad}" is not a valid ${what.replace(/s$/, "")}` });
+        }
+    });
+}
+
+/** objectLock: the backup buckets' default retention (mode and days); defaults follow the environment and the table. */
+const objectLockShape = { mode: oneOf(OBJECT_LOCK_MODES).optional(), days: integer(1, 36500).optional(), secretRotationDays: integer(1, 3650).optional() };
+const objectLockSection = section(objectLockShape);
+
+export const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+const ACCOUNT_ID = /^\d{12}$/;
+
+/** vault: the isolated vault account (role: vault) and who may replicate into it. */
+const vaultShape = {
+    accountId: matching(ACCOUNT_ID, (v) => `"${v}" is not a 12-digit AWS account id`).optional(),
+    profile: text.optional(),
+    assumeRoleArn: matching(IAM_ROLE_ARN, (v) => `"${v}" is not an IAM role ARN`).optional(),
+    sourceAccountIds: listOf(ACCOUNT_ID, "12-digit AWS account ids").optional(),
+    replicationRoleArns: listOf(IAM_ROLE_ARN, "IAM role ARNs").optional(),
+    restoreRoleArns: listOf(IAM_ROLE_ARN, "IAM role ARNs").optional(),
+    airGapped: boolean.optional(),
+    changeableForDays: integer(3, 36500).optional(),
+};
+const vaultSection = section(vaultShape);
+
 /** restore: one of fromSnapshot or pointInTime (checked against the cloud and the clock in rules/restore.ts). */
 const restoreShape = { fromSnapshot: text.optional(), pointInTime: text.optional() };
 const restoreSection = section(restoreShape);
 
 /** The sections that refuse a key they do not know (a typo there would silently change a database). */
-export const CLOSED_SECTIONS = { azure: Object.keys(azureShape), gcp: Object.keys(gcpShape), restore: Object.keys(restoreShape) } as const;
+export const CLOSED_SECTIONS = {
+    azure: Object.keys(azureShape),
+    gcp: Object.keys(gcpShape),
+    restore: Object.keys(restoreShape),
+    objectLock: Object.keys(objectLockShape),
+    vault: Object.keys(vaultShape),
+} as const;
 
 const awsBackupSection = section({ enabled: boolean.optional(), changeableForDays: integer(3, 36500).optional() });
 
@@ -189,6 +226,10 @@ export const FIELDS = {
     appDatabaseSecret: field("object", appDatabaseSecretSection, {}),
     awsPrimaryRegion: field("string", matching(AWS_REGION, (v) => `"${v}" is not an AWS region name (the backup bucket, secrets and audit logs live in AWS)`), ""),
     awsDrRegion: field("string", matching(AWS_REGION, (v) => `"${v}" is not an AWS region name (the backup bucket, secrets and audit logs live in AWS)`), ""),
+    objectLock: field("object", objectLockSection, {}),
+    breakGlassRoleArn: field("string", matching(IAM_ROLE_ARN, (v) => `"${v}" is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)`), ""),
+    vaultStack: field("string", matching(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, (v) => `"${v}" is not organization/project/stack`), ""),
+    vault: field("object", vaultSection, {}),
 };
 
 export type FieldName = keyof typeof FIELDS;
@@ -203,6 +244,8 @@ export const SECTION_DEFAULTS = {
     gcp: { tier: "db-custom-4-16384", edition: "ENTERPRISE", transactionLogRetentionDays: 7 },
     awsBackup: { changeableForDays: 3 },
     appDatabaseSecret: { enabled: true, namespace: "oauth2-system", name: "oauth2-database" },
+    vault: { airGapped: true, changeableForDays: 3 },
+    objectLock: { secretRotationDays: 90 },
 } as const;
 
 export { SNS_TOPIC };

@@ -33,7 +33,7 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
     it("the drill reports the guards the tree declares, evaluated for the attacker and the break-glass role; without them, that AWS would let the deletion through", function () {
         const declared = declaredGuards(guard(["secretsmanager:DeleteSecret"]), (arn) => guard(["kms:ScheduleKeyDeletion", "kms:DisableKey"])(arn).Statement[0]);
         assert.deepEqual(declared.map((g) => [g.declared, g.attacker, g.breakGlass]), [[true, "DeleteSecret deny", "DeleteSecret allow"], [true, "ScheduleKeyDeletion deny", "ScheduleKeyDeletion allow"]]);
-        const none = declaredGuards(undefined, undefined);
+        const none = declaredGuards(null, null);
         assert.ok(none.every((g) => !g.declared && /no deletion guard declared in this tree/.test(g.attacker)));
         // With no argument, the guards of this tree's components (components/secrets.ts, components/kms.ts), if it declares them.
         // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -103,7 +103,7 @@ describe("S3 families: backup storage recognised by what it holds", () => {
         };
         assert.deepEqual(await policies({}), new Set());
         const byTag = await policies({ backupBucketTags: [{ key: "data-class", value: "backup" }] });
-        assert.deepEqual(byTag, new Set(["s3-backup-versioning", "s3-backup-bucket-baseline", "s3-backup-replication"]));
+        assert.deepEqual(byTag, new Set(["s3-backup-versioning", "s3-backup-bucket-baseline", "s3-backup-replication", "s3-backup-object-lock"]));
         assert.deepEqual(await policies({ backupBucketPrefixes: ["team-"] }), byTag);
     });
 });

@@ -186,10 +186,11 @@ function declaredGuard(module: string, name: string): GuardFactory | undefined {
 
 /** The declared guards of the passphrase secret and of its KMS key, evaluated for the attacker and the break-glass role. */
 export function declaredGuards(
-    secretGuard = declaredGuard("../../components/secrets", "secretDeletionGuard"),
-    keyGuard = declaredGuard("../../components/kms", "keyDeletionGuard"),
+    // null: no guard (undefined would take the default: the tree's own).
+    secretGuard: GuardFactory | null | undefined = declaredGuard("../../components/secrets", "secretDeletionGuard"),
+    keyGuard: GuardFactory | null | undefined = declaredGuard("../../components/kms", "keyDeletionGuard"),
 ): CompromiseFindings["declaredGuards"] {
-    const guards: [string, GuardFactory | undefined, string, string][] = [
+    const guards: [string, GuardFactory | null | undefined, string, string][] = [
         ["secret oauth2/backup-passphrase (resource policy, components/secrets.ts secretDeletionGuard)", secretGuard, "secretsmanager:DeleteSecret", "DeleteSecret"],
         ["its KMS key (key policy, components/kms.ts keyDeletionGuard)", keyGuard, "kms:ScheduleKeyDeletion", "ScheduleKeyDeletion"],
     ];

@@ -123,6 +123,9 @@ function stackIndex(resources: StackResource[]): StackIndex {
  * records and cross-region replicas); a stack that says nothing is drawn as a primary.
  */
 export function stackRoleOf(plan: PlanResult): string {
+    if (stackConfigValue(plan, `${plan.project}:role`) === "vault") {
+        return "vault";
+    }
     const resources = stackResources(plan);
     const role = stackRole(stackIndex(resources), resources, new Map(), DEFAULT_SETTINGS);
     return role === "unknown" ? "primary" : role;
@@ -167,8 +170,12 @@ export function pairStacks(plans: PlanResult[]): PlanResult[][] {
         const ref = stackConfigValue(p, `${p.project}:primaryStack`);
         return ref ? plans.find((q) => q !== p && q.project === p.project && ref.split("/").pop() === q.stack) : undefined;
     };
+    // A vault stack (another's `vaultStack`) is drawn beside every group that copies into it.
+    const vaultOf = (p: PlanResult) => plans.find((q) => q !== p && q.project === p.project && stackConfigValue(p, `${p.project}:vaultStack`)?.split("/").pop() === q.stack);
+    const vaults = new Set(plans.map(vaultOf).filter((v): v is PlanResult => v !== undefined));
+    const withVault = (group: PlanResult[]) => [...group, ...[...vaults].filter((v) => group.some((g) => vaultOf(g) === v))];
     for (const plan of plans) {
-        if (placed.has(plan.stack)) {
+        if (placed.has(plan.stack) || vaults.has(plan)) {
             continue;
         }
         const primary = primaryOf(plan);
@@ -186,7 +193,8 @@ export function pairStacks(plans: PlanResult[]): PlanResult[][] {
         }
         placed.add(plan.stack);
     }
-    return groups;
+    const drawn = groups.map(withVault);
+    return [...drawn, ...[...vaults].filter((v) => !drawn.some((g) => g.includes(v))).map((v) => [v])];
 }
 
 /**
@@ -243,6 +251,11 @@ class TopologyBuilder {
 
     /** The column in `region` (AWS region of storage, or the database region), adding an implied one if none. */
     columnIn(region: string, declaredBy: number): number {
+        const own = this.columns[declaredBy];
+        // The declaring stack's own region, and everything of the vault stack (another account), stay in its column.
+        if (own && (own.role === "vault" || (own.awsRegion ?? own.region) === region || own.region === region)) {
+            return declaredBy;
+        }
         const i = this.columns.findIndex((c) => (c.awsRegion ?? c.region) === region || c.region === region);
         if (i >= 0) {
             return i;
@@ -358,6 +371,12 @@ class TopologyBuilder {
             this.pendingDbLinks.push({ from: str(p.sourceDbInstanceArn), to: node.id, label: `backups replicated, ${days(p.retentionPeriod)}` });
         }
         const plansByVault = this.backupPlanLines(of("aws:backup/plan:Plan"));
+        for (const r of of("aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault")) {
+            const p = props(r);
+            const name = str(p.name) ?? r.name;
+            const node = this.add({ kind: "vault", lane: "backups", column, title: `AWS Backup vault ${name}`, lines: ["logically air-gapped", `recovery points kept ${days(p.minRetentionDays)} at least`], urns: [r.urn] });
+            this.vaultsByArnName.set(name, node.id);
+        }
         for (const r of of("aws:backup/vault:Vault")) {
             const p = props(r);
             const name = str(p.name) ?? r.name;
@@ -404,23 +423,29 @@ class TopologyBuilder {
         const planned = new Map(plan.resources.map((r) => [r.urn, r]));
         for (const group of stackIndex(stackResources(plan)).buckets.values()) {
             if (group.bucket) {
-                this.addBucket(group, group.bucket, planned.get(group.bucket.urn)!, column, storageRegion);
+                const name = str(group.name) ?? group.bucket.name;
+                const bucketResource = planned.get(group.bucket.urn)!;
+                const lock = plan.resources.find((l) => l.type === "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration" && refersTo(l, "bucket", bucketResource, name));
+                const retention = lock ? obj(obj(props(lock).rule).defaultRetention) : undefined;
+                this.addBucket(group, group.bucket, bucketResource, column, storageRegion, retention ? `Object Lock ${str(retention.mode) ?? ""} ${days(retention.days)}` : undefined);
             }
             for (const source of [...(group.bucket ? [group.bucket] : []), ...group.config.replication]) {
                 const rules = replicationRulesOf(source.type, source.props);
-                for (const rule of Array.isArray(rules) ? rules : []) {
+                for (const [i, rule] of (Array.isArray(rules) ? rules : []).entries()) {
                     const rtc = rule.replicationMinutes;
+                    // A rule into another account (the vault) names it: drawn as cross-account.
+                    const account = str(obj(obj(arr(obj(source.props).rules)[i]).destination).account);
                     this.pendingBucketLinks.push({
                         source: str(group.name) ?? "",
                         destination: str(bucketNameFromArn(rule.destination)) ?? "",
-                        label: `S3 replication${rtc !== undefined ? `, RTC ${str(rtc)} min` : ""}`,
+                        label: `${account ? "cross-account " : ""}S3 replication${rtc !== undefined && !account ? `, RTC ${str(rtc)} min` : ""}`,
                     });
                 }
             }
         }
     }
 
-    private addBucket(group: BucketGroup, bucket: StackResource, planned: PlannedResource, column: number, storageRegion: string): void {
+    private addBucket(group: BucketGroup, bucket: StackResource, planned: PlannedResource, column: number, storageRegion: string, lockLine?: string): void {
         const name = str(group.name) ?? bucket.name;
         const versioning = [bucket, ...group.config.versioning].map((r) => versioningOf(r.type, r.props)).find((v) => v !== undefined);
         const lifecycles = group.config.lifecycle;
@@ -432,6 +457,7 @@ class TopologyBuilder {
             title: `S3 ${name}`,
             lines: [
                 ...(settings ? [settings] : []),
+                ...(lockLine ? [lockLine] : []),
                 ...chunk([bucket, ...lifecycles].flatMap(lifecycleLines), 2).map((c) => c.join(", ")),
             ],
             urns: [bucket.urn, ...lifecycles.map((l) => l.urn)],
