@@ -8,16 +8,22 @@
  *    config, secrets, backup bucket, audit logs, AWS Backup, alarms, PRIMARY failover record, the
  *    application's DATABASE_URL secret;
  *  - standby (dr): cross-region replica (promoted by `promote: true`), backup replication, DR bucket,
- *    audit logs, alarms, SECONDARY failover record, and once promoted the application's DATABASE_URL.
+ *    audit logs, alarms, SECONDARY failover record, and once promoted the application's DATABASE_URL;
+ *  - vault: the isolated account (stacks/vault.ts): Object Lock bucket receiving prod's and dr's replicas,
+ *    an air-gapped AWS Backup vault receiving prod's recovery points, the private keys' secret.
  */
 import { loadStackConfig } from "./stacks/load-config";
 import { declareAwsPrimary, declareAwsStandby } from "./stacks/aws";
 import { declareAzurePrimary, declareAzureStandby } from "./stacks/azure";
 import { declareGcpPrimary, declareGcpStandby } from "./stacks/gcp";
+import { declareVault } from "./stacks/vault";
 
 const config = loadStackConfig();
 
 function declare() {
+    if (config.role === "vault") {
+        return declareVault(config);
+    }
     const primary = config.role === "primary";
     switch (config.cloud) {
         case "azure":

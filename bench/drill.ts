@@ -1,17 +1,22 @@
 /**
- * The corruption drill's RTO on a database of BENCH_DRILL_GB GB (default 1; BENCH_QUICK=1 uses 0.1) against
- * the floor of its restore path: a plain `pg_restore --single-transaction` of the same dump (the drill's own
- * db-backup.sh object, decrypted to a local file first) into an empty database on the same server.
+ * The corruption drills' RTO on a database of BENCH_DRILL_GB GB (default 1; BENCH_QUICK=1 uses 0.1) against
+ * the floor of a dump's restore: a plain `pg_restore --single-transaction` of the database's db-backup.sh
+ * dump (decrypted to a local file first) into an empty database on the same server, measured in the same
+ * world right after the drill.
  *
  *   node -r ./packages/offline-plan/register.cjs bench/drill.ts
+ *   BENCH_DRILL_SCENARIOS=corruption-pitr node -r ./packages/offline-plan/register.cjs bench/drill.ts
  *
- * Prints the drill's steps, then: restore step / pg_restore (what restore.sh adds: manifest and hash checks,
- * decryption, streaming from S3, the row-count comparison) and RTO / pg_restore (the whole recovery: the
- * detection by the validation, the restore, the switch and the validation that proves it). Not asserted.
+ * Scenarios (BENCH_DRILL_SCENARIOS, default both): corruption-dump (restore.sh of the newest dump) and
+ * corruption-pitr (wal-archive.sh restore of the base backup and replay of the archived WAL to just before
+ * the corruption; its world takes a db-backup.sh dump after the drill for the floor). Prints each drill's
+ * steps, then: restore step / pg_restore (what the path costs against a plain restore of a dump) and RTO /
+ * pg_restore (the whole recovery: the detection by the validation, finding the corruption, the restore, the
+ * switch and the validation that proves it). Not asserted.
  */
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { baseEnv, getObject } from "../tools/sandbox/scripts";
+import { baseEnv, getObject, runScript } from "../tools/sandbox/scripts";
 import { PG_BIN } from "../tools/sandbox/servers";
 import { runDrill } from "../tools/drill/scenarios";
 import { formatReport } from "../tools/drill/report";
@@ -42,29 +47,51 @@ async function plainRestoreSeconds(world: DrillWorld): Promise<number> {
     return (performance.now() - start) / 1000;
 }
 
+const BENCH_SCENARIOS = ["corruption-dump", "corruption-pitr"] as const;
+type BenchScenario = (typeof BENCH_SCENARIOS)[number];
+
 export async function runDrillBench(): Promise<void> {
     const gb = Number(process.env.BENCH_DRILL_GB ?? (process.env.BENCH_QUICK === "1" ? 0.1 : 1));
     if (!(gb > 0)) {
         throw new Error(`BENCH_DRILL_GB must be a positive number of GB, not "${process.env.BENCH_DRILL_GB}"`);
     }
+    const scenarios = (process.env.BENCH_DRILL_SCENARIOS ?? BENCH_SCENARIOS.join(",")).split(",").map((s) => s.trim()).filter(Boolean);
+    for (const s of scenarios) {
+        if (!BENCH_SCENARIOS.includes(s as BenchScenario)) {
+            throw new Error(`BENCH_DRILL_SCENARIOS must list ${BENCH_SCENARIOS.join(" and/or ")}, not "${s}"`);
+        }
+    }
     const rows = Math.round((gb * 1e9) / BYTES_PER_ROW);
-    say(`corruption drill on ~${gb} GB (${rows} authorizations), then pg_restore of the same dump`);
-    let pgRestore = 0;
-    let bytes = 0;
-    const report = await runDrill("corruption", {
-        rows,
-        writeSeconds: 2,
-        log: (l) => say(l),
-        afterRecovery: async (world) => {
-            bytes = Number(world.primary.psql("SELECT pg_database_size('oauth2db')", "postgres"));
-            pgRestore = await plainRestoreSeconds(world);
-        },
-    });
-    console.log(formatReport(report));
-    const restore = report.steps.find((s) => s.name === "restore")!.seconds;
-    say(`database ${(bytes / 1024 ** 3).toFixed(2)} GB; pg_restore of the same dump ${pgRestore.toFixed(2)} s`);
-    say(`restore step (restore.sh) / pg_restore: ${(restore / pgRestore).toFixed(2)}x`);
-    say(`drill RTO ${report.rto.seconds.toFixed(2)} s / pg_restore: ${(report.rto.seconds / pgRestore).toFixed(2)}x`);
+    const results: string[] = [];
+    for (const scenario of scenarios as BenchScenario[]) {
+        say(`${scenario} drill on ~${gb} GB (${rows} authorizations), then pg_restore of a dump of the same database`);
+        let pgRestore = 0;
+        let bytes = 0;
+        const report = await runDrill(scenario, {
+            rows,
+            writeSeconds: 2,
+            log: (l) => say(l),
+            afterRecovery: async (world) => {
+                bytes = Number(world.primary.psql("SELECT pg_database_size('oauth2db')", "postgres"));
+                if (scenario === "corruption-pitr") {
+                    // The floor needs a dump: the PITR path made none.
+                    const backup = await runScript("db-backup.sh", world.scriptEnv(world.primary));
+                    if (backup.code !== 0) {
+                        throw new Error(`db-backup.sh for the floor failed: ${backup.stderr}`);
+                    }
+                }
+                pgRestore = await plainRestoreSeconds(world);
+            },
+        });
+        console.log(formatReport(report));
+        const restore = report.steps.find((s) => s.name === "restore")!.seconds;
+        say(`${scenario}: database ${(bytes / 1024 ** 3).toFixed(2)} GB; pg_restore of its dump ${pgRestore.toFixed(2)} s`);
+        results.push(`${scenario}: restore step ${restore.toFixed(2)} s / pg_restore ${pgRestore.toFixed(2)} s = ${(restore / pgRestore).toFixed(2)}x; ` +
+            `RTO ${report.rto.seconds.toFixed(2)} s / pg_restore = ${(report.rto.seconds / pgRestore).toFixed(2)}x; RPO ${report.rpo.lostRows} of ${report.rpo.acknowledged} lost (${report.rpo.met ? "met" : "NOT MET"})`);
+    }
+    for (const line of results) {
+        say(line);
+    }
 }
 
 if (require.main === module) {

@@ -30,7 +30,7 @@ const STACKS = ["prod", "dr"];
 const OTHER_BENCHMARKS: { file: string; what: string; quickArgs: string[]; quickEnv: Record<string, string> }[] = [
     { file: "policy.ts", what: "policy pack evaluation per resource", quickArgs: ["--repeat", "1"], quickEnv: {} },
     { file: "backup.ts", what: "backup pipeline against plain pg_dump and pg_restore", quickArgs: [], quickEnv: { BENCH_DB_GB: "0.1", BENCH_RUNS: "1" } },
-    { file: "drill.ts", what: "corruption drill RTO against pg_restore of the same dump", quickArgs: [], quickEnv: { BENCH_DRILL_GB: "0.1" } },
+    { file: "drill.ts", what: "corruption drills (PITR and dump) RTO against pg_restore of a dump of the same database", quickArgs: [], quickEnv: { BENCH_DRILL_GB: "0.1" } },
 ];
 
 /** The @pulumi/* modules the program imports (index.ts, lib/, components/, stacks/), as require() paths. */

@@ -16,6 +16,8 @@ export interface AuditLogsArgs {
     databaseIdentifiers: string[];
     logExports: string[];
     accountId: pulumi.Input<string>;
+    /** The key's deletion guard (components/kms.ts): only this role may schedule its deletion or disable it. */
+    breakGlassRoleArn?: string;
     /** Archive the server's audit log continuously into this bucket's `audit/` prefix. */
     archive?: { bucketArn: pulumi.Input<string>; bucketKmsKeyArn: pulumi.Input<string>; prefix: string };
     tags: Record<string, string>;
@@ -36,6 +38,7 @@ export class AuditLogs extends pulumi.ComponentResource {
             description: "CloudWatch Logs audit trail of the OAuth2 server and its database",
             servicePrincipals: [`logs.${args.region}.amazonaws.com`],
             accountId: args.accountId,
+            breakGlassRoleArn: args.breakGlassRoleArn,
             tags,
         }, this);
 

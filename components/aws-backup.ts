@@ -28,6 +28,14 @@ export interface AwsBackupArgs {
     /** The RDS backup window (hh24:mi-hh24:mi): the daily job starts when it ends, not during it. */
     backupWindow: string;
     accountId: pulumi.Input<string>;
+    /** The vault keys' deletion guard (components/kms.ts). */
+    breakGlassRoleArn?: string;
+    /**
+     * The vault account's vault (logically air-gapped, or locked): the daily recovery point is also copied
+     * there, into an account production credentials cannot reach (same region: RDS copies cross-account or
+     * cross-region in one action, not both).
+     */
+    isolatedVaultArn?: pulumi.Input<string>;
     tags: Record<string, string>;
 }
 
@@ -66,7 +74,7 @@ export class AwsBackup extends pulumi.ComponentResource {
      * points cannot be deleted or kept shorter than the retention, not even by the account root.
      */
     private lockedVault(vaultName: string, region: string | undefined, description: string, args: AwsBackupArgs, tags: Record<string, string>): backup.Vault {
-        const key = customerManagedKey(vaultName, { description, region, accountId: args.accountId, tags }, this);
+        const key = customerManagedKey(vaultName, { description, region, accountId: args.accountId, breakGlassRoleArn: args.breakGlassRoleArn, tags }, this);
         const vault = new backup.Vault(vaultName, {
             name: vaultName,
             kmsKeyArn: key.arn,
@@ -115,7 +123,7 @@ export class AwsBackup extends pulumi.ComponentResource {
     }
 }
 
-/** The daily recovery point, kept the table's retention and copied (kept as long) into the DR region's vault. */
+/** The daily recovery point, kept the table's retention and copied (kept as long) into the DR region's vault and the vault account's. */
 function dailyRule(args: AwsBackupArgs, tags: Record<string, string>, vaultName: pulumi.Input<string>, drVaultArn: pulumi.Input<string>): awsInput.backup.PlanRule {
     return {
         ruleName: "daily",
@@ -124,7 +132,10 @@ function dailyRule(args: AwsBackupArgs, tags: Record<string, string>, vaultName:
         startWindow: 60,
         completionWindow: 360,
         lifecycle: { deleteAfter: args.retentionDays },
-        copyActions: [{ destinationVaultArn: drVaultArn, lifecycle: { deleteAfter: args.retentionDays } }],
+        copyActions: [
+            { destinationVaultArn: drVaultArn, lifecycle: { deleteAfter: args.retentionDays } },
+            ...(args.isolatedVaultArn ? [{ destinationVaultArn: args.isolatedVaultArn, lifecycle: { deleteAfter: args.retentionDays } }] : []),
+        ],
         recoveryPointTags: { ...tags, "oauth2-dr/backup-rule": "daily" },
     };
 }

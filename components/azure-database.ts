@@ -17,7 +17,7 @@ export interface AzureNetwork {
     privateDnsZoneId: string;
 }
 
-interface AzureServerCommon {
+export interface AzureServerCommon {
     serverName: string;
     location: string;
     resourceGroupName: pulumi.Input<string>;

@@ -12,10 +12,28 @@ import { customerManagedKey } from "./kms";
 export interface BackupBucketArgs {
     bucketName: string;
     retention: Retention;
+    /** S3 Object Lock: every new object version is kept at least `days` in `mode` (the table's database row). */
+    objectLock: ObjectLock;
     accountId: pulumi.Input<string>;
     region: string;
+    /** The deletion guard of the bucket's key: only this role may schedule its deletion or disable it. */
+    breakGlassRoleArn?: string;
+    /** More bucket policy statements (the vault's: only the replication roles may write). */
+    policyStatements?: (bucketArn: pulumi.Output<string>) => unknown[];
+    /** More key policy statements (the vault's: the replication roles may encrypt with it). */
+    keyStatements?: unknown[];
+    /** The provider of another account (the vault stack's). */
+    provider?: pulumi.ProviderResource;
     tags: Record<string, string>;
 }
+
+export interface ObjectLock {
+    mode: "COMPLIANCE" | "GOVERNANCE";
+    days: number;
+}
+
+/** Days a noncurrent secrets/ version stays once it is no longer among the newest N. */
+export const SECRETS_NONCURRENT_DAYS = 30;
 
 /** Days to keep an incomplete multipart upload (a failed pg_dump stream) before S3 aborts it. */
 export const ABORT_INCOMPLETE_UPLOAD_DAYS = 2;
@@ -24,9 +42,17 @@ export const ABORT_INCOMPLETE_UPLOAD_DAYS = 2;
  * Lifecycle rules per data class. Day-based classes expire current objects after their retention and
  * noncurrent versions (overwritten or deleted objects) after the same number of days. The version-based
  * class (secrets/) never expires its current object and keeps the newest N-1 noncurrent versions, so N
- * versions in all; older versions go 30 days after they stop being among the newest.
+ * versions in all; older versions go 30 days after they stop being among the newest. No rule expires a
+ * version before the Object Lock's default retention (`lockDays`): expiry is the longest time, the lock the
+ * shortest, and a rule shorter than the lock would be refused by S3 object by object.
  */
-export function lifecycleRules(retention: Retention): s3.BucketLifecycleConfigurationArgs["rules"] {
+
+/** The rules of `lifecycleRules` that would expire a version while the lock still holds it (none, by construction). */
+export function rulesShorterThanLock(retention: Retention, lockDays: number): string[] {
+    return RETENTION_TABLE.filter((row) => row.unit === "days" && retention[row.dataClass as DataClass] < lockDays)
+        .map((row) => `${row.dataClass}-retention (${retention[row.dataClass as DataClass]} days < lock ${lockDays} days)`);
+}
+export function lifecycleRules(retention: Retention, lockDays = 0): s3.BucketLifecycleConfigurationArgs["rules"] {
     return RETENTION_TABLE.map((row) => {
         const value = retention[row.dataClass as DataClass];
         const base = {
@@ -36,7 +62,8 @@ export function lifecycleRules(retention: Retention): s3.BucketLifecycleConfigur
             abortIncompleteMultipartUpload: { daysAfterInitiation: ABORT_INCOMPLETE_UPLOAD_DAYS },
         };
         if (row.unit === "versions") {
-            return { ...base, noncurrentVersionExpiration: { noncurrentDays: 30, newerNoncurrentVersions: value - 1 } };
+            // Never before the lock's default retention: the rule would only fight the lock.
+            return { ...base, noncurrentVersionExpiration: { noncurrentDays: Math.max(SECRETS_NONCURRENT_DAYS, lockDays), newerNoncurrentVersions: value - 1 } };
         }
         return { ...base, expiration: { days: value }, noncurrentVersionExpiration: { noncurrentDays: value } };
     });
@@ -48,13 +75,20 @@ export class BackupBucket extends pulumi.ComponentResource {
     readonly kmsKeyArn: pulumi.Output<string>;
     /** The bucket's configuration resources, for resources that must wait for them (replication). */
     readonly versioning: s3.BucketVersioning;
+    readonly objectLockConfiguration: s3.BucketObjectLockConfiguration;
 
     constructor(name: string, args: BackupBucketArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("oauth2-dr:storage:BackupBucket", name, {}, opts);
+        const shorter = rulesShorterThanLock(args.retention, args.objectLock.days);
+        if (shorter.length > 0) {
+            throw new Error(`BackupBucket ${args.bucketName}: lifecycle rules would expire versions the Object Lock still holds: ${shorter.join(", ")}`);
+        }
+        super("oauth2-dr:storage:BackupBucket", name, {}, { ...opts, ...(args.provider ? { provider: args.provider } : {}) });
         const tags = { ...args.tags, backup: "true" };
         const key = customerManagedKey(args.bucketName, {
             description: `Server-side encryption of s3://${args.bucketName}`,
             accountId: args.accountId,
+            breakGlassRoleArn: args.breakGlassRoleArn,
+            statements: args.keyStatements,
             tags,
         }, this);
         const bucket = new s3.Bucket(args.bucketName, {
@@ -64,10 +98,11 @@ export class BackupBucket extends pulumi.ComponentResource {
         }, { parent: this, protect: true });
 
         this.versioning = this.versioningEnabled(args.bucketName, bucket);
+        this.objectLockConfiguration = this.lockedByDefault(args, bucket, this.versioning);
         this.encryptedByDefault(args.bucketName, bucket, key);
         const publicAccess = this.publicAccessBlocked(args.bucketName, bucket);
         this.bucketOwnerEnforced(args.bucketName, bucket);
-        this.policyDenyingWeakerAccess(args.bucketName, bucket, key, publicAccess);
+        this.policyDenyingWeakerAccess(args.bucketName, bucket, key, publicAccess, args.policyStatements?.(bucket.arn) ?? []);
         this.expiredByRetention(args, bucket, this.versioning);
 
         this.bucketName = bucket.bucket;
@@ -82,6 +117,20 @@ export class BackupBucket extends pulumi.ComponentResource {
             bucket: bucket.bucket,
             versioningConfiguration: { status: "Enabled" },
         }, { parent: this });
+    }
+
+    /**
+     * Object Lock on the versioned bucket: a separate BucketObjectLockConfiguration, not the bucket's
+     * `objectLockEnabled` (which replaces the bucket when it changes: our buckets are protected and hold the
+     * backups). S3 accepts Object Lock on an existing bucket once versioning is on. Every new version is then
+     * kept `days` days; in COMPLIANCE mode nobody, the account root included, can shorten or delete it.
+     */
+    private lockedByDefault(args: BackupBucketArgs, bucket: s3.Bucket, versioning: s3.BucketVersioning): s3.BucketObjectLockConfiguration {
+        return new s3.BucketObjectLockConfiguration(`${args.bucketName}-object-lock`, {
+            bucket: bucket.bucket,
+            objectLockEnabled: "Enabled",
+            rule: { defaultRetention: { mode: args.objectLock.mode, days: args.objectLock.days } },
+        }, { parent: this, dependsOn: [versioning], protect: args.objectLock.mode === "COMPLIANCE" });
     }
 
     /** SSE-KMS with the bucket's own key by default (bucket keys keep the KMS request count down). */
@@ -114,10 +163,10 @@ export class BackupBucket extends pulumi.ComponentResource {
     }
 
     /** Applied after the public access block (dependsOn), onto a bucket already closed to the public. */
-    private policyDenyingWeakerAccess(bucketName: string, bucket: s3.Bucket, key: kms.Key, publicAccess: s3.BucketPublicAccessBlock): void {
+    private policyDenyingWeakerAccess(bucketName: string, bucket: s3.Bucket, key: kms.Key, publicAccess: s3.BucketPublicAccessBlock, more: unknown[]): void {
         new s3.BucketPolicy(`${bucketName}-policy`, {
             bucket: bucket.bucket,
-            policy: denyWeakerAccessPolicy(bucket.arn, key.arn),
+            policy: denyWeakerAccessPolicy(bucket.arn, key.arn, more),
         }, { parent: this, dependsOn: [publicAccess] });
     }
 
@@ -125,13 +174,13 @@ export class BackupBucket extends pulumi.ComponentResource {
     private expiredByRetention(args: BackupBucketArgs, bucket: s3.Bucket, versioning: s3.BucketVersioning): void {
         new s3.BucketLifecycleConfiguration(`${args.bucketName}-lifecycle`, {
             bucket: bucket.bucket,
-            rules: lifecycleRules(args.retention),
+            rules: lifecycleRules(args.retention, args.objectLock.days),
         }, { parent: this, dependsOn: [versioning] });
     }
 }
 
 /** Deny plain HTTP, uploads asking for weaker encryption than SSE-KMS, and uploads naming another KMS key. */
-function denyWeakerAccessPolicy(bucketArn: pulumi.Output<string>, keyArn: pulumi.Output<string>): pulumi.Output<string> {
+function denyWeakerAccessPolicy(bucketArn: pulumi.Output<string>, keyArn: pulumi.Output<string>, more: unknown[]): pulumi.Output<string> {
     return pulumi.jsonStringify({
         Version: "2012-10-17",
         Statement: [
@@ -160,6 +209,7 @@ function denyWeakerAccessPolicy(bucketArn: pulumi.Output<string>, keyArn: pulumi
                 Resource: pulumi.interpolate`${bucketArn}/*`,
                 Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": keyArn } },
             },
+            ...more,
         ],
     });
 }

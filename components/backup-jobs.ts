@@ -8,10 +8,12 @@
  *   app-config-export     every 30 min ("on change")            the namespace's ConfigMaps to config/
  *   restore-verification  monthly                              restore + the runbook's checklist
  *
- * A ServiceAccount bound through IRSA to a least-privilege IAM role (objects under the four prefixes of the
- * backup bucket, the three named secrets, the given KMS keys, and RDS restore/delete of
- * `oauth2-backup-test-*` instances only), and a namespaced RBAC Role that lets the export jobs read the one
- * secret `oauth2-server-secrets` and list ConfigMaps. In a standby stack the four backup/export jobs are
+ * Each job has its own ServiceAccount (`oauth2-dr-<job>`) bound through IRSA to its own IAM role with only
+ * what it needs (jobPolicy): a writer puts objects under its own prefix and reads the secrets it uses; no
+ * role may delete an object version, bypass governance retention or change the bucket's configuration; only
+ * restore-verification reads dumps it did not write and restores/deletes RDS instances, of
+ * `oauth2-backup-test-*` only. secrets-export may read the one secret `oauth2-server-secrets` and
+ * app-config-export list ConfigMaps (namespaced RBAC Roles). In a standby stack the four backup/export jobs are
  * declared suspended until the stack is promoted; restore verification runs in both.
  */
 import * as fs from "fs";
@@ -23,15 +25,22 @@ import * as corev1 from "@pulumi/kubernetes/core/v1";
 import * as rbacv1 from "@pulumi/kubernetes/rbac/v1";
 import { Provider } from "@pulumi/kubernetes/provider";
 import type * as k8sInput from "@pulumi/kubernetes/types/input";
-import * as iam from "@pulumi/aws/iam";
-import { BackupJobSchedules, nextRun, validateCron } from "../lib/schedule";
+import type * as iam from "@pulumi/aws/iam";
+import { BackupJobResources, BackupJobSchedules, ContainerResources, nextRun, validateCron } from "../lib/schedule";
 import { DataClass, retentionRow } from "../lib/retention";
-import { AWS_REGION, DailyWindow, insideDailyWindow, OIDC_ISSUER, OIDC_PROVIDER_ARN, parseDailyWindow } from "../lib/formats";
+import { AWS_REGION, DailyWindow, insideDailyWindow, OIDC_ISSUER, OIDC_PROVIDER_ARN, parseDailyWindow, POSTGRES_DATABASE_NAME } from "../lib/formats";
+import {
+    appLabels,
+    awsEnv,
+    BACKUP_NAMESPACE,
+    declareIrsaRole,
+    declareIrsaServiceAccount,
+    envVars,
+    postgresEnv,
+    scriptPodSpec,
+} from "./backup-image-pods";
 
-export const BACKUP_NAMESPACE = "oauth2-system";
 export const SCRIPTS_DIR = path.resolve(__dirname, "..", "scripts");
-/** Where the scripts ConfigMap is mounted in the job containers. */
-export const SCRIPTS_MOUNT = "/opt/oauth2-dr/scripts";
 /** The data class each backup/export job writes (audit logs are archived by Firehose, not by a job). */
 export const EXPORTED_CLASSES: Readonly<Record<Exclude<BackupJobName, "restore-verification">, DataClass>> = {
     "db-backup": "database",
@@ -43,17 +52,17 @@ export const EXPORTED_CLASSES: Readonly<Record<Exclude<BackupJobName, "restore-v
 export const JOB_PREFIXES: readonly string[] = Object.values(EXPORTED_CLASSES).map((dataClass) => retentionRow(dataClass).bucketPrefix);
 /** The Kubernetes secret of the authorization server that secrets-export backs up. */
 export const SERVER_SECRET = "oauth2-server-secrets";
-/** UID/GID of the non-root user of images/backup/Dockerfile. */
-export const BACKUP_UID = 10001;
 
 export type BackupJobName = "db-backup" | "client-config-export" | "secrets-export" | "app-config-export" | "restore-verification";
 
-/** What the jobs run and as whom: the image, the cluster, the schedules and the cluster's OIDC provider. */
+/** What the jobs run and as whom: the image, the cluster, the schedules, their containers' resources and the cluster's OIDC provider. */
 export interface BackupJobsSettings {
     image: string;
     /** Path to a kubeconfig file, or the kubeconfig itself; empty means the ambient kubeconfig. */
     kubeconfig?: string;
     schedules: BackupJobSchedules;
+    /** Requests and limits of each job's container (the configuration's backupJobs.resources). */
+    resources: BackupJobResources;
     /** The EKS cluster's IAM OIDC provider and its issuer (without https://), for the jobs' IRSA role. */
     oidcProviderArn: string;
     oidcProviderUrl: string;
@@ -93,6 +102,11 @@ export interface BackupJobsArgs {
     verificationInstanceClass?: string;
     /** Declare the namespace too (default false: the application's namespace exists). */
     createNamespace?: boolean;
+    /**
+     * S3 Object Lock of each written object (scripts/aws-helper.py: OBJECT_LOCK_MODE, OBJECT_LOCK_RETAIN_DAYS):
+     * the mode and the days per data class (lib/object-lock.ts). Unset: the bucket's default retention alone.
+     */
+    objectLock?: { mode: "COMPLIANCE" | "GOVERNANCE"; retainDays: Record<DataClass, number> };
 }
 
 interface JobSpec {
@@ -104,7 +118,7 @@ interface JobSpec {
     startingDeadlineSeconds: number;
     activeDeadlineSeconds: number;
     backoffLimit: number;
-    resources: { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } };
+    resources: ContainerResources;
     /** Size limit of the /tmp emptyDir. */
     scratch: string;
     /** The job calls the Kubernetes API (kubectl): it needs the ServiceAccount token. */
@@ -157,7 +171,7 @@ export function validateBackupJobsArgs(args: BackupJobsArgs): void {
     if (!AWS_REGION.test(args.region ?? "")) {
         problems.push(`region "${args.region}" is not an AWS region such as us-east-1`);
     }
-    if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(args.databaseName ?? "")) {
+    if (!POSTGRES_DATABASE_NAME.test(args.databaseName ?? "")) {
         problems.push(`databaseName "${args.databaseName}" is not a PostgreSQL database name`);
     }
     if (!OIDC_PROVIDER_ARN.test(jobs.oidcProviderArn ?? "")) {
@@ -210,101 +224,91 @@ export function readScripts(dir = SCRIPTS_DIR): Record<string, string> {
     return Object.fromEntries(files.map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8")]));
 }
 
-const SERVICE_ACCOUNT = "oauth2-dr-backup";
-const COMMON_LABELS = {
-    "app.kubernetes.io/name": "oauth2-dr-backup",
-    "app.kubernetes.io/part-of": "oauth2-server",
-    "app.kubernetes.io/component": "backup",
-    "app.kubernetes.io/managed-by": "pulumi",
-};
+const COMMON_LABELS = appLabels("oauth2-dr-backup", "backup");
 
-/** The IAM role the jobs' ServiceAccount assumes through the cluster's OIDC provider (IRSA). */
-function declareIrsaRole(name: string, args: BackupJobsArgs, parent: pulumi.Resource): iam.Role {
-    const issuer = args.jobs.oidcProviderUrl;
-    const role = new iam.Role(`${name}-irsa`, {
-        description: `oauth2-dr backup CronJobs (system:serviceaccount:${BACKUP_NAMESPACE}:${SERVICE_ACCOUNT})`,
-        assumeRolePolicy: pulumi.jsonStringify({
-            Version: "2012-10-17",
-            Statement: [{
-                Sid: "BackupJobsServiceAccount",
-                Effect: "Allow",
-                Principal: { Federated: args.jobs.oidcProviderArn },
-                Action: "sts:AssumeRoleWithWebIdentity",
-                Condition: {
-                    StringEquals: {
-                        [`${issuer}:sub`]: `system:serviceaccount:${BACKUP_NAMESPACE}:${SERVICE_ACCOUNT}`,
-                        [`${issuer}:aud`]: "sts.amazonaws.com",
-                    },
-                },
-            }],
-        }),
+/** Each job's own ServiceAccount: the subject its IRSA role trusts, and nothing else does. */
+export function jobServiceAccount(job: BackupJobName): string {
+    return `oauth2-dr-${job}`;
+}
+
+/** One job's IAM role (IRSA), trusted only by the job's ServiceAccount, with only what the job needs (jobPolicy). */
+function declareJobRole(name: string, job: BackupJobName, args: BackupJobsArgs, parent: pulumi.Resource) {
+    return declareIrsaRole(`${name}-${job}`, {
+        serviceAccount: jobServiceAccount(job),
+        purpose: `${job} CronJob`,
+        sid: "BackupJobsServiceAccount",
+        oidcProviderArn: args.jobs.oidcProviderArn,
+        oidcProviderUrl: args.jobs.oidcProviderUrl,
         maxSessionDuration: 3600 * 6,
-        tags: { ...args.tags, "oauth2-dr/component": "backup-jobs" },
-    }, { parent });
-    new iam.RolePolicy(`${name}-irsa-policy`, { role: role.id, policy: pulumi.jsonStringify(irsaPolicy(args)) }, { parent });
-    return role;
+        component: "backup-jobs",
+        tags: { ...args.tags, "oauth2-dr/job": job },
+        policy: jobPolicy(job, args),
+    }, parent);
 }
 
 /**
- * Least privilege: objects under the jobs' prefixes of the backup bucket, the three named secrets, the given
- * KMS keys, and RDS restore/delete of `oauth2-backup-test-*` instances only.
+ * Least privilege per job. Writers put (and read back the manifest or hash of) their own prefix only, may set
+ * an object's retention (it can only lengthen a COMPLIANCE lock, and shortening a GOVERNANCE one needs
+ * s3:BypassGovernanceRetention, which no job holds), read only the secrets they use, and use the keys. Only
+ * db-backup may hide a failed dump behind a delete marker (s3:DeleteObject; no s3:DeleteObjectVersion:
+ * no job can destroy a stored version). Only restore-verification may read dumps it did not write, and
+ * restore and delete RDS instances, of `oauth2-backup-test-*` only.
  */
-function irsaPolicy(args: BackupJobsArgs) {
+export function jobPolicy(job: BackupJobName, args: BackupJobsArgs) {
     const bucketArn = pulumi.output(args.bucketArn);
     const rdsArn = (kind: string, id: pulumi.Input<string>) => pulumi.interpolate`arn:aws:rds:${args.region}:*:${kind}:${id}`;
-    return {
-        Version: "2012-10-17",
-        Statement: [
-            {
-                Sid: "ListOwnPrefixes",
-                Effect: "Allow",
-                Action: "s3:ListBucket",
-                Resource: bucketArn,
-                Condition: { StringLike: { "s3:prefix": JOB_PREFIXES.flatMap((p) => [p, `${p}*`]) } },
-            },
-            {
-                Sid: "ReadWriteOwnPrefixes",
-                Effect: "Allow",
-                Action: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
-                Resource: JOB_PREFIXES.map((p) => pulumi.interpolate`${bucketArn}/${p}*`),
-            },
-            {
-                // A failed db-backup hides its partial dump behind a delete marker. No DeleteObjectVersion:
-                // the role cannot destroy a stored version.
-                Sid: "HideFailedDumps",
-                Effect: "Allow",
-                Action: "s3:DeleteObject",
-                Resource: pulumi.interpolate`${bucketArn}/database/*`,
-            },
-            {
-                Sid: "ReadNamedSecrets",
-                Effect: "Allow",
-                Action: "secretsmanager:GetSecretValue",
-                Resource: [args.secretArns.jwkPrivateKey, args.secretArns.dbCredentials, args.secretArns.backupPassphrase],
-            },
-            {
-                Sid: "UseBackupKeys",
-                Effect: "Allow",
-                Action: ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
-                Resource: args.kmsKeyArns,
-            },
+    const prefixOf = (j: Exclude<BackupJobName, "restore-verification">) => retentionRow(EXPORTED_CLASSES[j]).bucketPrefix;
+    const database = retentionRow("database").bucketPrefix;
+    const list = (prefix: string) => ({
+        Sid: "ListOwnPrefix",
+        Effect: "Allow",
+        Action: "s3:ListBucket",
+        Resource: bucketArn,
+        Condition: { StringLike: { "s3:prefix": [prefix, `${prefix}*`] } },
+    });
+    const writeOwn = (prefix: string) => ({
+        Sid: "WriteOwnPrefix",
+        Effect: "Allow",
+        Action: ["s3:PutObject", "s3:PutObjectRetention", "s3:GetObject", "s3:AbortMultipartUpload"],
+        Resource: pulumi.interpolate`${bucketArn}/${prefix}*`,
+    });
+    const secrets = (...keys: Array<keyof BackupJobsArgs["secretArns"]>) => ({
+        Sid: "ReadNamedSecrets",
+        Effect: "Allow",
+        Action: "secretsmanager:GetSecretValue",
+        Resource: keys.map((k) => args.secretArns[k]),
+    });
+    const keys = (actions: string[]) => ({ Sid: "UseBackupKeys", Effect: "Allow", Action: actions, Resource: args.kmsKeyArns });
+    const writerKeys = keys(["kms:Decrypt", "kms:GenerateDataKey"]);
+    const statements: Record<BackupJobName, unknown[]> = {
+        "db-backup": [
+            list(database),
+            writeOwn(database),
+            // A failed db-backup hides its partial dump behind a delete marker; the version stays (and stays locked).
+            { Sid: "HideFailedDumps", Effect: "Allow", Action: "s3:DeleteObject", Resource: pulumi.interpolate`${bucketArn}/${database}*` },
+            secrets("dbCredentials", "backupPassphrase"),
+            writerKeys,
+        ],
+        "client-config-export": [writeOwn(prefixOf("client-config-export")), secrets("dbCredentials", "backupPassphrase"), writerKeys],
+        "secrets-export": [writeOwn(prefixOf("secrets-export")), secrets("jwkPrivateKey", "backupPassphrase"), writerKeys],
+        "app-config-export": [writeOwn(prefixOf("app-config-export")), writerKeys],
+        "restore-verification": [
+            list(database),
+            { Sid: "ReadDumps", Effect: "Allow", Action: "s3:GetObject", Resource: pulumi.interpolate`${bucketArn}/${database}*` },
+            secrets("dbCredentials", "backupPassphrase"),
+            keys(["kms:Decrypt"]),
             {
                 Sid: "VerificationInstancesOnly",
                 Effect: "Allow",
                 Action: ["rds:RestoreDBInstanceFromDBSnapshot", "rds:DeleteDBInstance", "rds:DescribeDBInstances", "rds:AddTagsToResource"],
-                Resource: `arn:aws:rds:${args.region}:*:db:oauth2-backup-test-*`,
+                Resource: `arn:aws:rds:${args.region}:*:db:${VERIFICATION_INSTANCE_PREFIX}*`,
             },
             {
                 // RestoreDBInstanceFromDBSnapshot is also authorised on the snapshot and the groups it uses.
                 Sid: "VerificationRestoreSources",
                 Effect: "Allow",
                 Action: "rds:RestoreDBInstanceFromDBSnapshot",
-                Resource: [
-                    rdsArn("snapshot", "*"),
-                    rdsArn("subgrp", "*"),
-                    rdsArn("og", "*"),
-                    rdsArn("pg", "*"),
-                ],
+                Resource: [rdsArn("snapshot", "*"), rdsArn("subgrp", "*"), rdsArn("og", "*"), rdsArn("pg", "*")],
             },
             {
                 Sid: "DescribeSourceSnapshots",
@@ -314,32 +318,32 @@ function irsaPolicy(args: BackupJobsArgs) {
             },
         ],
     };
+    return { Version: "2012-10-17", Statement: statements[job] };
 }
 
-/** The ServiceAccount (annotated with the IRSA role) and the RBAC Role the export jobs need in the namespace. */
-function declareServiceAccount(name: string, roleArn: pulumi.Output<string>, opts: pulumi.CustomResourceOptions): corev1.ServiceAccount {
+/** The verification's scratch instances: the only RDS instances any job may delete. */
+export const VERIFICATION_INSTANCE_PREFIX = "oauth2-backup-test-";
+
+/** The RBAC a job needs in the namespace: secrets-export reads the one server secret, app-config-export lists ConfigMaps. */
+const JOB_RBAC: Partial<Record<BackupJobName, k8sInput.rbac.v1.PolicyRule[]>> = {
+    "secrets-export": [{ apiGroups: [""], resources: ["secrets"], resourceNames: [SERVER_SECRET], verbs: ["get"] }],
+    "app-config-export": [{ apiGroups: [""], resources: ["configmaps"], verbs: ["list"] }],
+};
+
+/** A job's ServiceAccount (annotated with its own IRSA role) and, when it calls the Kubernetes API, its RBAC Role. */
+function declareServiceAccount(name: string, job: BackupJobName, roleArn: pulumi.Output<string>, opts: pulumi.CustomResourceOptions): corev1.ServiceAccount {
     const ns = BACKUP_NAMESPACE;
-    const serviceAccount = new corev1.ServiceAccount(`${name}-sa`, {
-        metadata: {
-            name: SERVICE_ACCOUNT,
-            namespace: ns,
-            labels: COMMON_LABELS,
-            annotations: { "eks.amazonaws.com/role-arn": roleArn, "eks.amazonaws.com/sts-regional-endpoints": "true" },
-        },
-        automountServiceAccountToken: false,
-    }, opts);
-    const rbacRole = new rbacv1.Role(`${name}-rbac`, {
-        metadata: { name: "oauth2-dr-backup-exports", namespace: ns, labels: COMMON_LABELS },
-        rules: [
-            { apiGroups: [""], resources: ["secrets"], resourceNames: [SERVER_SECRET], verbs: ["get"] },
-            { apiGroups: [""], resources: ["configmaps"], verbs: ["list"] },
-        ],
-    }, opts);
-    new rbacv1.RoleBinding(`${name}-rbac`, {
-        metadata: { name: "oauth2-dr-backup-exports", namespace: ns, labels: COMMON_LABELS },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: rbacRole.metadata.name },
-        subjects: [{ kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace: ns }],
-    }, opts);
+    const labels = { ...COMMON_LABELS, "oauth2-dr/job": job };
+    const serviceAccount = declareIrsaServiceAccount(`${name}-${job}`, { serviceAccount: jobServiceAccount(job), labels, roleArn }, opts);
+    const rules = JOB_RBAC[job];
+    if (rules) {
+        const rbacRole = new rbacv1.Role(`${name}-${job}-rbac`, { metadata: { name: jobServiceAccount(job), namespace: ns, labels }, rules }, opts);
+        new rbacv1.RoleBinding(`${name}-${job}-rbac`, {
+            metadata: { name: jobServiceAccount(job), namespace: ns, labels },
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: rbacRole.metadata.name },
+            subjects: [{ kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace: ns }],
+        }, opts);
+    }
     return serviceAccount;
 }
 
@@ -353,44 +357,42 @@ function declareScripts(name: string, scripts: Record<string, string>, opts: pul
     return { configMap, hash };
 }
 
-function envVars(pairs: Record<string, pulumi.Input<string>>): k8sInput.core.v1.EnvVar[] {
-    return Object.entries(pairs).map(([name, value]) => ({ name, value }));
+/** A writer's Object Lock: every object it puts is retained its data class's days. */
+function lockEnv(args: BackupJobsArgs, dataClass: DataClass): k8sInput.core.v1.EnvVar[] {
+    return args.objectLock ? envVars({ OBJECT_LOCK_MODE: args.objectLock.mode, OBJECT_LOCK_RETAIN_DAYS: String(args.objectLock.retainDays[dataClass]) }) : [];
 }
-
-const SMALL = { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
-const LARGE = { requests: { cpu: "500m", memory: "256Mi" }, limits: { cpu: "2", memory: "768Mi" } };
 
 /** The five jobs: schedule, limits, deadlines and environment of each. */
 function jobSpecs(args: BackupJobsArgs): JobSpec[] {
     const suspendBackups = args.role === "standby" && !args.promoted;
     const verificationMode = args.verificationMode ?? (suspendBackups ? "snapshot" : "dump");
     const s = args.jobs.schedules;
-    const awsEnv = envVars({ BUCKET: args.bucketName, AWS_REGION: args.region, AWS_DEFAULT_REGION: args.region, AWS_STS_REGIONAL_ENDPOINTS: "regional" });
+    const r = args.jobs.resources;
+    const bucketEnv = awsEnv(args.bucketName, args.region);
     const passphraseEnv = envVars({ BACKUP_PASSPHRASE_SECRET_ID: args.secretArns.backupPassphrase });
-    const dbEnv = envVars({
-        PGHOST: args.databaseHost,
-        PGPORT: String(args.databasePort ?? 5432),
-        PGDATABASE: args.databaseName,
-        PGSSLMODE: args.sslMode ?? "require",
-        PGCONNECT_TIMEOUT: "30",
-        PGAPPNAME: "oauth2-dr-backup",
-        DB_CREDENTIALS_SECRET_ID: args.secretArns.dbCredentials,
+    const dbEnv = postgresEnv({
+        host: args.databaseHost,
+        port: args.databasePort,
+        database: args.databaseName,
+        sslMode: args.sslMode,
+        appName: "oauth2-dr-backup",
+        credentialsSecretArn: args.secretArns.dbCredentials,
     });
     return [
         {
             name: "db-backup", script: "db-backup.sh", dataClass: EXPORTED_CLASSES["db-backup"], schedule: s.dbBackup, suspended: suspendBackups,
-            startingDeadlineSeconds: 3600, activeDeadlineSeconds: 4 * 3600, backoffLimit: 2, resources: LARGE, scratch: "64Mi", kubernetesApi: false,
-            env: [...awsEnv, ...dbEnv, ...passphraseEnv],
+            startingDeadlineSeconds: 3600, activeDeadlineSeconds: 4 * 3600, backoffLimit: 2, resources: r.dbBackup, scratch: "64Mi", kubernetesApi: false,
+            env: [...bucketEnv, ...lockEnv(args, "database"), ...dbEnv, ...passphraseEnv],
         },
         {
             name: "client-config-export", script: "client-config-export.sh", dataClass: EXPORTED_CLASSES["client-config-export"], schedule: s.clientConfigExport, suspended: suspendBackups,
-            startingDeadlineSeconds: 300, activeDeadlineSeconds: 600, backoffLimit: 1, resources: SMALL, scratch: "256Mi", kubernetesApi: false,
-            env: [...awsEnv, ...dbEnv, ...passphraseEnv],
+            startingDeadlineSeconds: 300, activeDeadlineSeconds: 600, backoffLimit: 1, resources: r.clientConfigExport, scratch: "256Mi", kubernetesApi: false,
+            env: [...bucketEnv, ...lockEnv(args, "clients"), ...dbEnv, ...passphraseEnv],
         },
         {
             name: "secrets-export", script: "secrets-export.sh", dataClass: EXPORTED_CLASSES["secrets-export"], schedule: s.secretsExport, suspended: suspendBackups,
-            startingDeadlineSeconds: 3600, activeDeadlineSeconds: 900, backoffLimit: 2, resources: SMALL, scratch: "64Mi", kubernetesApi: true,
-            env: [...awsEnv, ...passphraseEnv, ...envVars({
+            startingDeadlineSeconds: 3600, activeDeadlineSeconds: 900, backoffLimit: 2, resources: r.secretsExport, scratch: "64Mi", kubernetesApi: true,
+            env: [...bucketEnv, ...lockEnv(args, "secrets"), ...passphraseEnv, ...envVars({
                 NAMESPACE: BACKUP_NAMESPACE,
                 K8S_SECRET_NAME: SERVER_SECRET,
                 JWK_SECRET_ID: args.secretArns.jwkPrivateKey,
@@ -399,13 +401,13 @@ function jobSpecs(args: BackupJobsArgs): JobSpec[] {
         },
         {
             name: "app-config-export", script: "app-config-export.sh", dataClass: EXPORTED_CLASSES["app-config-export"], schedule: s.appConfigExport, suspended: suspendBackups,
-            startingDeadlineSeconds: 600, activeDeadlineSeconds: 600, backoffLimit: 1, resources: SMALL, scratch: "64Mi", kubernetesApi: true,
-            env: [...awsEnv, ...envVars({ NAMESPACE: BACKUP_NAMESPACE })],
+            startingDeadlineSeconds: 600, activeDeadlineSeconds: 600, backoffLimit: 1, resources: r.appConfigExport, scratch: "64Mi", kubernetesApi: true,
+            env: [...bucketEnv, ...lockEnv(args, "config"), ...envVars({ NAMESPACE: BACKUP_NAMESPACE })],
         },
         {
             name: "restore-verification", script: "restore-verification.sh", dataClass: "verification", schedule: s.restoreVerification, suspended: false,
-            startingDeadlineSeconds: 6 * 3600, activeDeadlineSeconds: 6 * 3600, backoffLimit: 0, resources: LARGE, scratch: "64Mi", kubernetesApi: false,
-            env: [...awsEnv, ...dbEnv, ...passphraseEnv, ...envVars({
+            startingDeadlineSeconds: 6 * 3600, activeDeadlineSeconds: 6 * 3600, backoffLimit: 0, resources: r.restoreVerification, scratch: "64Mi", kubernetesApi: false,
+            env: [...bucketEnv, ...dbEnv, ...passphraseEnv, ...envVars({
                 VERIFY_MODE: verificationMode,
                 DB_INSTANCE_IDENTIFIER: args.dbInstanceIdentifier,
                 VERIFY_INSTANCE_CLASS: args.verificationInstanceClass ?? "db.t3.medium",
@@ -417,64 +419,25 @@ function jobSpecs(args: BackupJobsArgs): JobSpec[] {
 /** What every job's pod shares: the image, the ServiceAccount, the scripts and their hash. */
 interface PodContext {
     image: string;
-    serviceAccountName: pulumi.Output<string>;
+    serviceAccountNames: Record<BackupJobName, pulumi.Output<string>>;
     scriptsConfigMapName: pulumi.Output<string>;
     scriptsHash: string;
 }
 
-/** Non-root (the image's UID), read-only root file system, no privilege, no capabilities, RuntimeDefault seccomp. */
-export const CONTAINER_SECURITY = {
-    runAsNonRoot: true,
-    runAsUser: BACKUP_UID,
-    runAsGroup: BACKUP_UID,
-    readOnlyRootFilesystem: true,
-    allowPrivilegeEscalation: false,
-    privileged: false,
-    capabilities: { drop: ["ALL"] },
-    seccompProfile: { type: "RuntimeDefault" },
-};
-
 function podSpec(job: JobSpec, pod: PodContext): k8sInput.core.v1.PodSpec {
-    return {
-        serviceAccountName: pod.serviceAccountName,
-        automountServiceAccountToken: job.kubernetesApi,
-        restartPolicy: "Never",
+    return scriptPodSpec({
+        serviceAccountName: pod.serviceAccountNames[job.name],
+        kubernetesApi: job.kubernetesApi,
         // The scripts stop their pipelines, hide partial uploads and drop scratch databases on SIGTERM.
         terminationGracePeriodSeconds: 120,
-        securityContext: {
-            runAsNonRoot: true,
-            runAsUser: BACKUP_UID,
-            runAsGroup: BACKUP_UID,
-            fsGroup: BACKUP_UID,
-            seccompProfile: { type: "RuntimeDefault" },
-        },
-        containers: [{
-            name: job.name,
-            image: pod.image,
-            imagePullPolicy: "IfNotPresent",
-            command: ["bash", `${SCRIPTS_MOUNT}/${job.script}`],
-            env: [...job.env, ...envVars({ HOME: "/tmp", TMPDIR: "/tmp" })],
-            resources: job.resources,
-            securityContext: CONTAINER_SECURITY,
-            volumeMounts: SCRIPT_VOLUME_MOUNTS,
-        }],
-        volumes: scriptVolumes(pod.scriptsConfigMapName, job.scratch),
-    };
-}
-
-/** Where a container of the backup image finds the scripts (read-only) and its scratch space. */
-export const SCRIPT_VOLUME_MOUNTS = [
-    { name: "scripts", mountPath: SCRIPTS_MOUNT, readOnly: true },
-    { name: "tmp", mountPath: "/tmp" },
-];
-
-/** The volumes behind SCRIPT_VOLUME_MOUNTS: the scripts ConfigMap and `scratch` of memory-backed /tmp. */
-export function scriptVolumes(scriptsConfigMapName: pulumi.Input<string>, scratch: string) {
-    return [
-        { name: "scripts", configMap: { name: scriptsConfigMapName, defaultMode: 0o555 } },
-        // Scratch in memory: GNUPGHOME, fifos, small encrypted exports; never a full-size dump.
-        { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: scratch } },
-    ];
+        container: job.name,
+        image: pod.image,
+        script: job.script,
+        env: job.env,
+        resources: job.resources,
+        scriptsConfigMapName: pod.scriptsConfigMapName,
+        scratch: job.scratch,
+    });
 }
 
 function declareCronJob(name: string, job: JobSpec, pod: PodContext, opts: pulumi.CustomResourceOptions): batchv1.CronJob {
@@ -520,8 +483,9 @@ function declareCronJob(name: string, job: JobSpec, pod: PodContext, opts: pulum
 
 export class BackupJobs extends pulumi.ComponentResource {
     readonly namespace: string;
-    readonly serviceAccountName: pulumi.Output<string>;
-    readonly roleArn: pulumi.Output<string>;
+    /** Each job's ServiceAccount and its own IRSA role. */
+    readonly serviceAccountNames: Record<BackupJobName, pulumi.Output<string>>;
+    readonly roleArns: Record<BackupJobName, pulumi.Output<string>>;
     readonly scriptsConfigMapName: pulumi.Output<string>;
     /** CronJob name -> schedule. */
     readonly schedules: Record<BackupJobName, string>;
@@ -542,24 +506,25 @@ export class BackupJobs extends pulumi.ComponentResource {
             : [];
         const nsOpts: pulumi.CustomResourceOptions = { ...k8sOpts, dependsOn: namespace };
 
-        const role = declareIrsaRole(name, args, this);
-        const serviceAccount = declareServiceAccount(name, role.arn, nsOpts);
-        const { configMap, hash } = declareScripts(name, scripts, nsOpts);
         const specs = jobSpecs(args);
-        const pod = { image: args.jobs.image, serviceAccountName: serviceAccount.metadata.name, scriptsConfigMapName: configMap.metadata.name, scriptsHash: hash };
+        const roles = Object.fromEntries(specs.map((job) => [job.name, declareJobRole(name, job.name, args, this)])) as Record<BackupJobName, iam.Role>;
+        const serviceAccounts = Object.fromEntries(specs.map((job) => [job.name, declareServiceAccount(name, job.name, roles[job.name].arn, nsOpts)])) as Record<BackupJobName, corev1.ServiceAccount>;
+        const { configMap, hash } = declareScripts(name, scripts, nsOpts);
+        const serviceAccountNames = Object.fromEntries(specs.map((job) => [job.name, serviceAccounts[job.name].metadata.name])) as Record<BackupJobName, pulumi.Output<string>>;
+        const pod = { image: args.jobs.image, serviceAccountNames, scriptsConfigMapName: configMap.metadata.name, scriptsHash: hash };
         const cronJobs = specs.map((job) => declareCronJob(name, job, pod, nsOpts));
 
         this.namespace = BACKUP_NAMESPACE;
-        this.serviceAccountName = serviceAccount.metadata.name;
-        this.roleArn = role.arn;
+        this.serviceAccountNames = serviceAccountNames;
+        this.roleArns = Object.fromEntries(specs.map((job) => [job.name, roles[job.name].arn])) as Record<BackupJobName, pulumi.Output<string>>;
         this.scriptsConfigMapName = configMap.metadata.name;
         this.schedules = Object.fromEntries(specs.map((j) => [j.name, j.schedule])) as Record<BackupJobName, string>;
         this.suspendedJobs = specs.filter((j) => j.suspended).map((j) => j.name);
         this.cronJobNames = pulumi.all(cronJobs.map((c) => c.metadata.name));
         this.registerOutputs({
             namespace: this.namespace,
-            serviceAccountName: this.serviceAccountName,
-            roleArn: this.roleArn,
+            serviceAccountNames: this.serviceAccountNames,
+            roleArns: this.roleArns,
             scriptsConfigMapName: this.scriptsConfigMapName,
             cronJobNames: this.cronJobNames,
             schedules: this.schedules,

@@ -31,6 +31,26 @@ export function jdbcUrl(address: pulumi.Input<string>, port: pulumi.Input<number
     return pulumi.interpolate`jdbc:postgresql://${address}:${port}/${databaseName}`;
 }
 
+/**
+ * The stack outputs of the database a stack serves from, the same keys on every cloud and role: dbAddress,
+ * dbPort, dbName, databaseUrl (when the stack knows the credentials) and jdbcUrl. `described` are the cloud's
+ * own outputs about the instance, listed after its name.
+ */
+export function databaseStackOutputs(
+    db: Pick<DatabaseOutputs, "address" | "port"> & Partial<Pick<DatabaseOutputs, "databaseName" | "connectionUrl">>,
+    described: Record<string, pulumi.Output<unknown>> = {},
+) {
+    const databaseName = db.databaseName ?? DATABASE_NAME;
+    return {
+        dbAddress: db.address,
+        dbPort: db.port,
+        dbName: databaseName,
+        ...described,
+        databaseUrl: db.connectionUrl,
+        jdbcUrl: jdbcUrl(db.address, db.port, databaseName),
+    };
+}
+
 /** A secret libpq URL; the password never leaves a secret. */
 export function connectionUrl(
     username: pulumi.Input<string>,

@@ -12,7 +12,31 @@ export interface KeyArgs {
     /** Service principals (e.g. logs.us-east-1.amazonaws.com) allowed to use the key on the account's behalf. */
     servicePrincipals?: string[];
     accountId: pulumi.Input<string>;
+    /** The deletion guard: only this role may schedule the key's deletion or disable it. */
+    breakGlassRoleArn?: string;
+    /** More key policy statements (cross-account use, the vault's replication roles). */
+    statements?: unknown[];
+    /** The provider of another account (the vault stack's). */
+    provider?: pulumi.ProviderResource;
     tags: Record<string, string>;
+}
+
+/** What the deletion guard of a key denies to everyone but the break-glass role. */
+export const KEY_GUARDED_ACTIONS = ["kms:ScheduleKeyDeletion", "kms:DisableKey"];
+
+/**
+ * The key's deletion guard: an explicit Deny (which no Allow, the account root's included, overrides) of
+ * scheduling deletion and disabling to every principal but the break-glass role.
+ */
+export function keyDeletionGuard(breakGlassRoleArn: string) {
+    return {
+        Sid: "DenyKeyDeletionExceptBreakGlass",
+        Effect: "Deny",
+        Principal: { AWS: "*" },
+        Action: KEY_GUARDED_ACTIONS,
+        Resource: "*",
+        Condition: { ArnNotEquals: { "aws:PrincipalArn": breakGlassRoleArn } },
+    };
 }
 
 /**
@@ -38,6 +62,10 @@ export function customerManagedKey(name: string, args: KeyArgs, parent: pulumi.R
             Resource: "*",
         });
     }
+    if (args.breakGlassRoleArn) {
+        statements.push(keyDeletionGuard(args.breakGlassRoleArn));
+    }
+    statements.push(...(args.statements ?? []));
     const key = new kms.Key(
         name,
         {
@@ -48,8 +76,8 @@ export function customerManagedKey(name: string, args: KeyArgs, parent: pulumi.R
             policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: statements }),
             tags: { ...args.tags, Name: name },
         },
-        { parent, protect: true },
+        { parent, protect: true, ...(args.provider ? { provider: args.provider } : {}) },
     );
-    new kms.Alias(name, { name: `alias/${name}`, targetKeyId: key.keyId, region: args.region }, { parent });
+    new kms.Alias(name, { name: `alias/${name}`, targetKeyId: key.keyId, region: args.region }, { parent, ...(args.provider ? { provider: args.provider } : {}) });
     return key;
 }

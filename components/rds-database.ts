@@ -31,6 +31,10 @@ export interface RdsDatabaseArgs {
     /** The `oauth2/db-credentials` secret; this component writes the connection details into it. */
     credentialsSecretId: pulumi.Input<string>;
     accountId: pulumi.Input<string>;
+    /** The key's deletion guard (components/kms.ts): only this role may schedule its deletion or disable it. */
+    breakGlassRoleArn?: string;
+    /** More key policy statements (the vault account's use of the key for AWS Backup's cross-account copies). */
+    keyStatements?: unknown[];
     /** Log groups that must exist (with their retention) before RDS starts exporting to them. */
     logGroups?: pulumi.Resource[];
     tags: Record<string, string>;
@@ -60,6 +64,8 @@ export class RdsDatabase extends pulumi.ComponentResource implements DatabaseOut
         const key = customerManagedKey(`${args.identifier}-storage`, {
             description: `Storage, snapshots and automated backups of ${args.identifier}`,
             accountId: args.accountId,
+            breakGlassRoleArn: args.breakGlassRoleArn,
+            statements: args.keyStatements,
             tags,
         }, this);
 

@@ -24,6 +24,8 @@ export interface CrossRegionReplicaArgs {
     /** Promote the replica to a standalone primary (regional failover): removes the replication source. */
     promote: boolean;
     accountId: pulumi.Input<string>;
+    /** The key's deletion guard (components/kms.ts): only this role may schedule its deletion or disable it. */
+    breakGlassRoleArn?: string;
     logGroups?: pulumi.Resource[];
     tags: Record<string, string>;
 }
@@ -45,6 +47,7 @@ export class CrossRegionReplica extends pulumi.ComponentResource {
         const key = customerManagedKey(`${args.identifier}-storage`, {
             description: `Storage and backups of ${args.identifier} in the DR region`,
             accountId: args.accountId,
+            breakGlassRoleArn: args.breakGlassRoleArn,
             tags,
         }, this);
 

@@ -15,7 +15,7 @@ import * as rds from "@pulumi/aws/rds";
 import * as dbforpostgresql from "@pulumi/azure-native/dbforpostgresql";
 import * as sql from "@pulumi/gcp/sql";
 import { rdsBaseline } from "./rds-baseline";
-import { azureServerSettings, AzureNetwork } from "./azure-database";
+import { azureServerSettings, AzureServerCommon } from "./azure-database";
 import { gcpSettings, GcpInstanceCommon } from "./gcp-database";
 import { DATABASE_NAME, POSTGRES_PORT, RESTORED_IDENTIFIER } from "./database-interface";
 
@@ -47,20 +47,11 @@ export interface AwsRestoreArgs {
     tags: Record<string, string>;
 }
 
-export interface AzureRestoreArgs {
+/** The server's settings as the running one's; the restored copy gets its own name (RESTORED_IDENTIFIER). */
+export interface AzureRestoreArgs extends Omit<AzureServerCommon, "serverName"> {
     cloud: "azure";
     pointInTime: string;
     sourceServerResourceId: pulumi.Input<string>;
-    location: string;
-    resourceGroupName: pulumi.Input<string>;
-    version: string;
-    skuName: string;
-    skuTier: string;
-    storageSizeGb: number;
-    backupRetentionDays: number;
-    maintenanceStart: { dayOfWeek: number; hour: number; minute: number };
-    network?: AzureNetwork;
-    tags: Record<string, string>;
 }
 
 export interface GcpRestoreArgs extends Omit<GcpInstanceCommon, "instanceName"> {

@@ -22,7 +22,37 @@ export interface ServerSecretsArgs {
     /** Generate the RDS master password here (other clouds' database components generate their own). */
     generateDbPassword?: boolean;
     accountId: pulumi.Input<string>;
+    /** The deletion guards: only this role may delete the secrets, cut their replicas, re-policy them, or delete/disable their keys. */
+    breakGlassRoleArn?: string;
     tags: Record<string, string>;
+}
+
+/** What the deletion guard of a secret denies to everyone but the break-glass role. */
+export const SECRET_GUARDED_ACTIONS = [
+    "secretsmanager:DeleteSecret",
+    "secretsmanager:RemoveRegionsFromReplication",
+    "secretsmanager:PutResourcePolicy",
+    // Otherwise the guard itself could be removed.
+    "secretsmanager:DeleteResourcePolicy",
+];
+
+/**
+ * A secret's resource policy that denies deleting it, removing its replicas and changing or removing this very
+ * policy to every principal but the break-glass role. An explicit Deny in the resource policy applies to the
+ * account's administrators and root too; `pulumi up` changes the policy only with the break-glass role.
+ */
+export function secretDeletionGuard(breakGlassRoleArn: string): string {
+    return JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{
+            Sid: "DenyDeletionExceptBreakGlass",
+            Effect: "Deny",
+            Principal: { AWS: "*" },
+            Action: SECRET_GUARDED_ACTIONS,
+            Resource: "*",
+            Condition: { ArnNotEquals: { "aws:PrincipalArn": breakGlassRoleArn } },
+        }],
+    });
 }
 
 export class ServerSecrets extends pulumi.ComponentResource {
@@ -39,17 +69,19 @@ export class ServerSecrets extends pulumi.ComponentResource {
         const key = customerManagedKey("oauth2-secrets", {
             description: "Secrets Manager secrets of the OAuth2 server",
             accountId: args.accountId,
+            breakGlassRoleArn: args.breakGlassRoleArn,
             tags,
         }, this);
         const drKey = customerManagedKey("oauth2-secrets-dr", {
             description: "Replicas of the OAuth2 server's secrets in the DR region",
             region: args.drRegion,
             accountId: args.accountId,
+            breakGlassRoleArn: args.breakGlassRoleArn,
             tags,
         }, this);
 
-        const secret = (id: SecretKey, description: string) =>
-            new secretsmanager.Secret(SECRET_NAMES[id], {
+        const secret = (id: SecretKey, description: string) => {
+            const declared = new secretsmanager.Secret(SECRET_NAMES[id], {
                 name: SECRET_NAMES[id],
                 description,
                 kmsKeyId: key.arn,
@@ -58,6 +90,15 @@ export class ServerSecrets extends pulumi.ComponentResource {
                 forceOverwriteReplicaSecret: false,
                 tags,
             }, { parent: this, protect: true });
+            if (args.breakGlassRoleArn) {
+                new secretsmanager.SecretPolicy(`${SECRET_NAMES[id]}-guard`, {
+                    secretArn: declared.arn,
+                    policy: secretDeletionGuard(args.breakGlassRoleArn),
+                    blockPublicPolicy: true,
+                }, { parent: this });
+            }
+            return declared;
+        };
 
         // The signing key is written by the server's key rotation; declaring the secret gives it the key,
         // replica and recovery window, and the rotation adds versions that secrets-export backs up.

@@ -18,13 +18,14 @@
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as batchv1 from "@pulumi/kubernetes/batch/v1";
-import * as corev1 from "@pulumi/kubernetes/core/v1";
 import type { Provider } from "@pulumi/kubernetes/provider";
 import type * as k8sInput from "@pulumi/kubernetes/types/input";
 import * as iam from "@pulumi/aws/iam";
 import * as secretsmanager from "@pulumi/aws/secretsmanager";
 import * as random from "@pulumi/random";
-import { BACKUP_NAMESPACE, BACKUP_UID, CONTAINER_SECURITY, SCRIPT_VOLUME_MOUNTS, SCRIPTS_MOUNT, scriptVolumes } from "./backup-jobs";
+import { OIDC_PROVIDER_ARN, POSTGRES_DATABASE_NAME } from "../lib/formats";
+import { secretDeletionGuard } from "./secrets";
+import { appLabels, awsEnv, BACKUP_NAMESPACE, declareIrsaRole, declareIrsaServiceAccount, envVars, postgresEnv, scriptPodSpec } from "./backup-image-pods";
 
 export const SMOKE_CLIENT_SECRET_NAME = "oauth2/smoke-test-client";
 /** The client the server must have registered (client_credentials, client_secret_basic). */
@@ -37,6 +38,8 @@ export interface SmokeTestClientSecretArgs {
     kmsKeyArn: pulumi.Input<string>;
     drKmsKeyArn: pulumi.Input<string>;
     recoveryWindowDays: number;
+    /** The deletion guard (components/secrets.ts): only this role may delete or re-policy the secret. */
+    breakGlassRoleArn?: string;
     tags: Record<string, string>;
 }
 
@@ -58,6 +61,9 @@ export class SmokeTestClientSecret extends pulumi.ComponentResource {
             forceOverwriteReplicaSecret: false,
             tags: { ...args.tags, "oauth2-dr/data-class": "secrets" },
         }, { parent: this, protect: true });
+        if (args.breakGlassRoleArn) {
+            new secretsmanager.SecretPolicy(`${SMOKE_CLIENT_SECRET_NAME}-guard`, { secretArn: secret.arn, policy: secretDeletionGuard(args.breakGlassRoleArn), blockPublicPolicy: true }, { parent: this });
+        }
         const password = new random.RandomPassword(`${name}-secret`, { length: 48, special: false }, { parent: this });
         new secretsmanager.SecretVersion(`${name}-version`, {
             secretId: secret.id,
@@ -103,10 +109,10 @@ export function validateServiceValidationArgs(args: ServiceValidationArgs): void
     if (!/^https:\/\/[a-z0-9.-]+(:\d+)?$/.test(args.issuer ?? "")) {
         problems.push(`issuer "${args.issuer}" is not https://<domain> (the server's public issuer)`);
     }
-    if (!/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/.+$/.test(args.oidcProviderArn ?? "")) {
+    if (!OIDC_PROVIDER_ARN.test(args.oidcProviderArn ?? "")) {
         problems.push(`oidcProviderArn "${args.oidcProviderArn ?? ""}" is not an IAM OIDC provider ARN`);
     }
-    if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(args.databaseName ?? "")) {
+    if (!POSTGRES_DATABASE_NAME.test(args.databaseName ?? "")) {
         problems.push(`databaseName "${args.databaseName}" is not a PostgreSQL database name`);
     }
     if (problems.length > 0) {
@@ -125,23 +131,10 @@ export class ServiceValidation extends pulumi.ComponentResource {
         super("oauth2-dr:kubernetes:ServiceValidation", name, {}, opts);
         const ns = BACKUP_NAMESPACE;
         const k8sOpts: pulumi.CustomResourceOptions = { parent: this, provider: args.provider };
-        const labels = {
-            "app.kubernetes.io/name": "oauth2-dr-validation",
-            "app.kubernetes.io/part-of": "oauth2-server",
-            "app.kubernetes.io/component": "validation",
-            "app.kubernetes.io/managed-by": "pulumi",
-        };
+        const labels = appLabels("oauth2-dr-validation", "validation");
 
         const role = this.irsaRole(name, args);
-        const serviceAccount = new corev1.ServiceAccount(`${name}-sa`, {
-            metadata: {
-                name: SA_NAME,
-                namespace: ns,
-                labels,
-                annotations: { "eks.amazonaws.com/role-arn": role.arn, "eks.amazonaws.com/sts-regional-endpoints": "true" },
-            },
-            automountServiceAccountToken: false,
-        }, k8sOpts);
+        const serviceAccount = declareIrsaServiceAccount(name, { serviceAccount: SA_NAME, labels, roleArn: role.arn }, k8sOpts);
 
         const podTemplate = this.podTemplate(args, serviceAccount.metadata.name, labels);
         const jobSpec = { activeDeadlineSeconds: 900, backoffLimit: 2, template: podTemplate };
@@ -191,79 +184,51 @@ export class ServiceValidation extends pulumi.ComponentResource {
 
     /** IRSA role of the validation pods: the two secrets, the backed-up JWKS, the keys; nothing else. */
     private irsaRole(name: string, args: ServiceValidationArgs): iam.Role {
-        const issuer = args.oidcProviderUrl;
-        const role = new iam.Role(`${name}-irsa`, {
-            description: `oauth2-dr service validation (system:serviceaccount:${BACKUP_NAMESPACE}:${SA_NAME})`,
-            assumeRolePolicy: pulumi.jsonStringify({
-                Version: "2012-10-17",
-                Statement: [{
-                    Sid: "ValidationServiceAccount",
-                    Effect: "Allow",
-                    Principal: { Federated: args.oidcProviderArn },
-                    Action: "sts:AssumeRoleWithWebIdentity",
-                    Condition: {
-                        StringEquals: {
-                            [`${issuer}:sub`]: `system:serviceaccount:${BACKUP_NAMESPACE}:${SA_NAME}`,
-                            [`${issuer}:aud`]: "sts.amazonaws.com",
-                        },
-                    },
-                }],
-            }),
+        return declareIrsaRole(name, {
+            serviceAccount: SA_NAME,
+            purpose: "service validation",
+            sid: "ValidationServiceAccount",
+            oidcProviderArn: args.oidcProviderArn,
+            oidcProviderUrl: args.oidcProviderUrl,
             maxSessionDuration: 3600,
-            tags: { ...args.tags, "oauth2-dr/component": "service-validation" },
-        }, { parent: this });
-        new iam.RolePolicy(`${name}-irsa-policy`, {
-            role: role.id,
-            policy: pulumi.jsonStringify({
+            component: "service-validation",
+            tags: args.tags,
+            policy: {
                 Version: "2012-10-17",
                 Statement: [
                     { Sid: "ReadClientAndDatabaseSecrets", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: [args.smokeClientSecretArn, args.dbCredentialsSecretArn] },
                     { Sid: "ReadBackedUpJwks", Effect: "Allow", Action: "s3:GetObject", Resource: pulumi.interpolate`${args.bucketArn}/secrets/jwks.json` },
                     { Sid: "DecryptSecrets", Effect: "Allow", Action: "kms:Decrypt", Resource: args.kmsKeyArns },
                 ],
-            }),
-        }, { parent: this });
-        return role;
+            },
+        }, this);
     }
 
     private podTemplate(args: ServiceValidationArgs, serviceAccountName: pulumi.Input<string>, labels: Record<string, string>): k8sInput.core.v1.PodTemplateSpec {
-        const env = (pairs: Record<string, pulumi.Input<string>>): k8sInput.core.v1.EnvVar[] => Object.entries(pairs).map(([n, value]) => ({ name: n, value }));
         return {
             metadata: { labels },
-            spec: {
+            // Hardened exactly as the backup jobs' pods (components/backup-image-pods.ts); no ServiceAccount token.
+            spec: scriptPodSpec({
                 serviceAccountName,
-                automountServiceAccountToken: false,
-                restartPolicy: "Never",
-                securityContext: { runAsNonRoot: true, runAsUser: BACKUP_UID, runAsGroup: BACKUP_UID, fsGroup: BACKUP_UID, seccompProfile: { type: "RuntimeDefault" } },
-                containers: [{
-                    name: "service-validation",
-                    image: args.image,
-                    imagePullPolicy: "IfNotPresent",
-                    command: ["bash", `${SCRIPTS_MOUNT}/${VALIDATION_SCRIPT}`],
-                    env: env({
-                        ISSUER: args.issuer,
-                        SMOKE_CLIENT_SECRET_ID: args.smokeClientSecretArn,
-                        BUCKET: args.bucketName,
-                        AWS_REGION: args.region,
-                        AWS_DEFAULT_REGION: args.region,
-                        AWS_STS_REGIONAL_ENDPOINTS: "regional",
-                        PGHOST: args.databaseHost,
-                        PGPORT: pulumi.output(args.databasePort ?? 5432).apply(String),
-                        PGDATABASE: args.databaseName,
-                        PGSSLMODE: "require",
-                        PGCONNECT_TIMEOUT: "30",
-                        PGAPPNAME: "oauth2-dr-validation",
-                        DB_CREDENTIALS_SECRET_ID: args.dbCredentialsSecretArn,
-                        HOME: "/tmp",
-                        TMPDIR: "/tmp",
+                kubernetesApi: false,
+                container: "service-validation",
+                image: args.image,
+                script: VALIDATION_SCRIPT,
+                env: [
+                    ...envVars({ ISSUER: args.issuer, SMOKE_CLIENT_SECRET_ID: args.smokeClientSecretArn }),
+                    ...awsEnv(args.bucketName, args.region),
+                    ...postgresEnv({
+                        host: args.databaseHost,
+                        port: args.databasePort,
+                        database: args.databaseName,
+                        appName: "oauth2-dr-validation",
+                        credentialsSecretArn: args.dbCredentialsSecretArn,
                     }),
-                    resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
-                    // Hardened exactly as the backup jobs' containers.
-                    securityContext: CONTAINER_SECURITY,
-                    volumeMounts: SCRIPT_VOLUME_MOUNTS,
-                }],
-                volumes: scriptVolumes(args.scriptsConfigMapName, "32Mi"),
-            },
+                ],
+                resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+                scriptsConfigMapName: args.scriptsConfigMapName,
+                scratch: "32Mi",
+            }),
         };
     }
 }

@@ -1,6 +1,7 @@
 /**
  * The textual formats of the program's inputs, one definition each: the configuration validator
- * (lib/config/) and the components that check their own arguments (components/backup-jobs.ts) read them
+ * (lib/config/) and the components that check their own arguments (components/backup-jobs.ts,
+ * components/service-validation.ts) read them
  * from here, so a value the configuration accepts is never refused later, or the other way round.
  */
 
@@ -20,7 +21,10 @@ export const WEEKLY_WINDOW = /^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0
 /** Days of the week in the windows' spelling, Sunday = 0 (as Azure and our maintenanceStart count). */
 export const WEEK_DAYS: readonly string[] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 
-/** The EKS cluster's IAM OIDC provider, for the backup jobs' IRSA role. */
+/** A PostgreSQL database name as the scripts and the server take it: an unquoted identifier, at most 63 bytes. */
+export const POSTGRES_DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/** The EKS cluster's IAM OIDC provider, for the IRSA roles of the backup jobs and the service validation. */
 export const OIDC_PROVIDER_ARN = /^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/.+$/;
 /** Its issuer without https://, e.g. oidc.eks.us-east-1.amazonaws.com/id/ABC. */
 export const OIDC_ISSUER = /^[a-z0-9.-]+(\/[A-Za-z0-9._-]+)*$/;

@@ -5,6 +5,7 @@
 import { Policies } from "@pulumi/policy";
 import { azurePolicies } from "./azure";
 import { awsBackupPlanRetention } from "./backup-plans";
+import { immutabilityPolicies } from "./immutability";
 import { cloudSqlPolicies } from "./cloudsql";
 import { dnsPolicies } from "./dns";
 import { kubernetesPolicies } from "./kubernetes";
@@ -32,4 +33,5 @@ export const ALL_POLICIES: Policies = [
     ...dnsPolicies,
     ...kubernetesPolicies,
     ...stackPolicies,
+    ...immutabilityPolicies,
 ];

@@ -7,7 +7,8 @@
 import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import { plural } from "./retention";
 import { minimumOf, sharedSettings } from "./settings";
-import { read, show, UNKNOWN } from "./unknowns";
+import { known, read, show, UNKNOWN } from "./unknowns";
+import { readNumber, showNumber } from "./numbers";
 import { resourceType, T } from "./types";
 
 const AZURE_POSTGRES = resourceType(T.azurePostgres);
@@ -28,14 +29,11 @@ export const azurePostgresBackupRetention: ResourceValidationPolicy = {
         }
         const minimumDays = minimumOf(sharedSettings(), "database");
         const required = `the retention table's database row requires at least ${plural(minimumDays, "days")} of backups (Azure PostgreSQL Flexible Server)`;
-        const days = read(server, "backup", "backupRetentionDays");
-        if (days === UNKNOWN) {
-            return;
-        }
-        if (days === undefined || days === null) {
+        const days = known(args, "backup.backupRetentionDays", readNumber(server, "backup", "backupRetentionDays"));
+        if (days === undefined) {
             reportViolation(`${args.name}: backup.backupRetentionDays is not set (Azure keeps 7 days); ${required}`);
         } else if (typeof days !== "number" || days < minimumDays) {
-            reportViolation(`${args.name}: backup.backupRetentionDays is ${typeof days === "number" ? plural(days, "days") : show(days)}; ${required}`);
+            reportViolation(`${args.name}: backup.backupRetentionDays is ${typeof days === "number" ? plural(days, "days") : showNumber(days)}; ${required}`);
         }
     }),
 };

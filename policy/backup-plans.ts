@@ -16,13 +16,14 @@ import { plural } from "./retention";
 import { minimumOf, sharedSettings } from "./settings";
 import { T } from "./types";
 import { read, readArray, UNKNOWN } from "./unknowns";
+import { readNumber } from "./numbers";
 
 const DATABASE_TYPES: readonly string[] = [T.rdsInstance, T.rdsCluster];
 
 export interface PlanRuleRetention {
     plan: StackResource;
     rule: string;
-    /** Days kept; Infinity when deleteAfter is unset; UNKNOWN during preview. */
+    /** Days kept; Infinity when deleteAfter is unset; NaN when it is not a number; UNKNOWN during preview. */
     days: number | typeof UNKNOWN;
     /** What the plan selects, for people: "oauth2-db (PostgreSQL instance)", "every RDS database (arn:aws:rds:*)". */
     selects: string[];
@@ -86,8 +87,8 @@ export function planRetentions(index: StackIndex): PlanRuleRetention[] {
         }
         rules.forEach((rule, i) => {
             const name = read(rule, "ruleName");
-            const deleteAfter = read(rule, "lifecycle", "deleteAfter");
-            const days = deleteAfter === UNKNOWN ? UNKNOWN : typeof deleteAfter === "number" ? deleteAfter : Infinity;
+            const deleteAfter = readNumber(rule, "lifecycle", "deleteAfter");
+            const days = deleteAfter === UNKNOWN ? UNKNOWN : typeof deleteAfter === "number" ? deleteAfter : deleteAfter === undefined ? Infinity : NaN;
             out.push({ plan, rule: typeof name === "string" ? name : `#${i + 1}`, days, selects: selected });
         });
     }
@@ -102,7 +103,9 @@ export const awsBackupPlanRetention: StackValidationPolicy = {
     validateStack: (args, reportViolation) => {
         const minimum = minimumOf(sharedSettings(), "database");
         for (const { plan, rule, days, selects } of planRetentions(indexStack(args.resources, sharedSettings()))) {
-            if (days !== UNKNOWN && days < minimum) {
+            if (days !== UNKNOWN && Number.isNaN(days)) {
+                reportViolation(`${plan.name}: rule "${rule}" lifecycle.deleteAfter is not a number; the retention table's database row requires at least ${plural(minimum, "days")} for ${selects.join(", ")}`, plan.urn);
+            } else if (days !== UNKNOWN && days < minimum) {
                 reportViolation(
                     `${plan.name}: rule "${rule}" deletes recovery points after ${plural(days, "days")} (lifecycle.deleteAfter) for ${selects.join(", ")}; the retention table's database row requires at least ${plural(minimum, "days")}`,
                     plan.urn,

@@ -13,7 +13,8 @@ import { plural, retentionRow } from "./retention";
 import { databaseEngine } from "./engines";
 import { minimumOf, sharedSettings } from "./settings";
 import { configOf } from "./config";
-import { read, show, UNKNOWN } from "./unknowns";
+import { known, notJudgedInPreview, read, show, UNKNOWN } from "./unknowns";
+import { readNumber, showNumber } from "./numbers";
 import { resourceType, T } from "./types";
 
 const CLOUD_SQL = resourceType(T.cloudSql);
@@ -55,33 +56,50 @@ export const cloudSqlBackupConfiguration: ResourceValidationPolicy = {
         const config = configOf<{ minimumTransactionLogRetentionDays: number }>(backupSchema, args);
         const minimum = minimumOf(sharedSettings(), "database");
         const label = `Cloud SQL ${databaseEngine(args.type, instance) ?? "PostgreSQL"}`;
-        const backup = read(instance, "settings", "backupConfiguration");
-        if (backup === UNKNOWN) {
-            return;
-        }
-        const enabled = read(backup, "enabled");
+        const backup = known(args, "settings.backupConfiguration", read(instance, "settings", "backupConfiguration"));
+        // Each input below decides its own finding: the unknown ones are listed together at the end.
+        const unknown: string[] = [];
+        const at = <V>(input: string, value: V): V => {
+            if (value === UNKNOWN) {
+                unknown.push(`settings.backupConfiguration.${input}`);
+            }
+            return value;
+        };
+        const enabled = at("enabled", read(backup, "enabled"));
         if (enabled !== UNKNOWN && enabled !== true) {
             reportViolation(`${args.name}: settings.backupConfiguration.enabled is ${show(enabled)}; the runbook requires automated backups (true)`);
         }
-        const pitr = read(backup, "pointInTimeRecoveryEnabled");
+        const pitr = at("pointInTimeRecoveryEnabled", read(backup, "pointInTimeRecoveryEnabled"));
         if (pitr !== UNKNOWN && pitr !== true) {
             reportViolation(`${args.name}: settings.backupConfiguration.pointInTimeRecoveryEnabled is ${show(pitr)}; the runbook requires point-in-time recovery (true) for "Continuous" database backups`);
         }
-        const retained = read(backup, "backupRetentionSettings", "retainedBackups");
-        const unit = read(backup, "backupRetentionSettings", "retentionUnit");
+        const retained = at("backupRetentionSettings.retainedBackups", readNumber(backup, "backupRetentionSettings", "retainedBackups"));
+        const unit = at("backupRetentionSettings.retentionUnit", read(backup, "backupRetentionSettings", "retentionUnit"));
         if (unit !== UNKNOWN && unit !== undefined && unit !== "COUNT") {
             reportViolation(`${args.name}: settings.backupConfiguration.backupRetentionSettings.retentionUnit is ${show(unit)}; the retention table is checked in daily backups, unit "COUNT"`);
         }
         if (retained !== UNKNOWN) {
-            if (retained === undefined || retained === null) {
+            if (retained === undefined) {
                 reportViolation(`${args.name}: settings.backupConfiguration.backupRetentionSettings.retainedBackups is not set (Cloud SQL keeps 7); the retention table's database row requires at least ${plural(minimum, "daily backups")} (${label})`);
             } else if (typeof retained !== "number" || retained < minimum) {
-                reportViolation(`${args.name}: settings.backupConfiguration.backupRetentionSettings.retainedBackups is ${show(retained)}; the retention table's database row requires at least ${plural(minimum, "daily backups")} (${label})`);
+                reportViolation(`${args.name}: settings.backupConfiguration.backupRetentionSettings.retainedBackups is ${showNumber(retained)}; the retention table's database row requires at least ${plural(minimum, "daily backups")} (${label})`);
             }
         }
-        const logDays = read(backup, "transactionLogRetentionDays");
-        if (logDays !== UNKNOWN && (typeof logDays !== "number" || logDays < config.minimumTransactionLogRetentionDays)) {
-            reportViolation(`${args.name}: settings.backupConfiguration.transactionLogRetentionDays is ${show(logDays)}; the runbook requires at least ${plural(config.minimumTransactionLogRetentionDays, "days")} of transaction log for point-in-time recovery`);
+        const logDays = at("transactionLogRetentionDays", readNumber(backup, "transactionLogRetentionDays"));
+        if (logDays === undefined) {
+            // Not set: Cloud SQL keeps its default (7 days; 14 on the Enterprise Plus edition).
+            const edition = read(instance, "settings", "edition");
+            const kept = edition === "ENTERPRISE_PLUS" ? 14 : 7;
+            if (edition === UNKNOWN) {
+                unknown.push("settings.edition");
+            } else if (kept < config.minimumTransactionLogRetentionDays) {
+                reportViolation(`${args.name}: settings.backupConfiguration.transactionLogRetentionDays is not set (Cloud SQL keeps ${plural(kept, "days")}); the runbook requires at least ${plural(config.minimumTransactionLogRetentionDays, "days")} of transaction log for point-in-time recovery`);
+            }
+        } else if (logDays !== UNKNOWN && (typeof logDays !== "number" || logDays < config.minimumTransactionLogRetentionDays)) {
+            reportViolation(`${args.name}: settings.backupConfiguration.transactionLogRetentionDays is ${showNumber(logDays)}; the runbook requires at least ${plural(config.minimumTransactionLogRetentionDays, "days")} of transaction log for point-in-time recovery`);
+        }
+        if (unknown.length > 0) {
+            notJudgedInPreview(args, unknown);
         }
     }),
 };

@@ -5,7 +5,7 @@
  */
 import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import { configOf } from "./config";
-import { read, readArray, show, UNKNOWN } from "./unknowns";
+import { known, read, readArray, show, UNKNOWN } from "./unknowns";
 import { resourceType, T } from "./types";
 
 const RECORD = resourceType(T.record);
@@ -29,8 +29,8 @@ export const route53FailoverHealthCheck: ResourceValidationPolicy = {
     configSchema: schema,
     validateResource: validateResourceOfType(RECORD, (record, args, reportViolation) => {
         const { requireHealthCheckFor } = configOf<{ requireHealthCheckFor: string[] }>(schema, args);
-        const policies = readArray(record, "failoverRoutingPolicies");
-        if (policies === UNKNOWN || policies === undefined) {
+        const policies = known(args, "failoverRoutingPolicies", readArray(record, "failoverRoutingPolicies"));
+        if (policies === undefined) {
             return;
         }
         const types = policies.map((p) => read(p, "type")).filter((t): t is string => typeof t === "string");

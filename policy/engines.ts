@@ -4,6 +4,7 @@
  */
 import { T } from "./types";
 import { read, UNKNOWN } from "./unknowns";
+import { readNumber, showNumber } from "./numbers";
 
 const ENGINES: Array<[RegExp, string]> = [
     [/^aurora-postgresql/, "Aurora PostgreSQL"],
@@ -73,8 +74,19 @@ const flag = (on: string, off: string, ...path: string[]): Describe => (props) =
 };
 
 const snapshotDays: Describe = (props) => {
-    const days = read(props, "snapshotRetentionLimit");
+    const days = readNumber(props, "snapshotRetentionLimit");
     return days === UNKNOWN ? "unknown until the update" : typeof days === "number" && days > 0 ? `automatic snapshots kept ${days} day${days === 1 ? "" : "s"}` : "no automatic snapshots (snapshotRetentionLimit not set)";
+};
+
+/** DynamoDB point-in-time recovery: its recovery period is `recoveryPeriodInDays` (1-35), 35 when not set. */
+const dynamoPitr: Describe = (props) => {
+    const state = flag("on", "point-in-time recovery off", "pointInTimeRecovery", "enabled")(props);
+    if (state !== "on") {
+        return state;
+    }
+    const days = readNumber(props, "pointInTimeRecovery", "recoveryPeriodInDays");
+    const period = days === UNKNOWN ? "days unknown until the update" : typeof days === "number" ? `${days} day${days === 1 ? "" : "s"}` : days === undefined ? "35 days" : `recoveryPeriodInDays ${showNumber(days)}`;
+    return `point-in-time recovery on (${period})`;
 };
 
 const notDeclared: Describe = () => "backups not declared by the program (the service's own defaults)";
@@ -86,7 +98,7 @@ const notDeclared: Describe = () => "backups not declared by the program (the se
  * are judged on the database row.)
  */
 const NOT_JUDGED: Record<string, { kind: string; backups: Describe }> = {
-    "aws:dynamodb/table:Table": { kind: "DynamoDB table", backups: flag("point-in-time recovery on (35 days)", "point-in-time recovery off", "pointInTimeRecovery", "enabled") },
+    "aws:dynamodb/table:Table": { kind: "DynamoDB table", backups: dynamoPitr },
     "aws:elasticache/replicationGroup:ReplicationGroup": { kind: "ElastiCache replication group", backups: snapshotDays },
     "aws:elasticache/cluster:Cluster": { kind: "ElastiCache cluster", backups: snapshotDays },
     "aws:elasticache/serverlessCache:ServerlessCache": { kind: "ElastiCache serverless cache", backups: snapshotDays },

@@ -11,7 +11,7 @@ import { DataClass, DATA_CLASSES, RETENTION_TABLE } from "./retention";
 import { maxIntervalMinutes } from "./schedule";
 import { configOf } from "./config";
 import { TagMatch } from "./settings";
-import { read, readArray, readStringMap, show, UNKNOWN } from "./unknowns";
+import { known, notJudgedInPreview, read, readArray, readStringMap, show, UNKNOWN } from "./unknowns";
 import { resourceType, T } from "./types";
 
 /** batch/v1 and the older batch/v1beta1: the same CronJob, judged the same. */
@@ -64,6 +64,24 @@ const BACKUP_TOOLS: ReadonlyArray<{ tool: string; pattern: RegExp; dataClass: Da
     { tool: "mongodump", pattern: /\bmongodump\b/, dataClass: "database" },
 ];
 
+/**
+ * Images named for a database backup (their repository's last path segment, tag aside): a custom image
+ * whose entrypoint takes the dump (`registry.example.com/acme/pgbackup:1.2`, `postgres-backup-s3`) says what
+ * it runs by its name even when its command and args are empty.
+ */
+const BACKUP_IMAGES: ReadonlyArray<{ engine: string; pattern: RegExp; dataClass: DataClass }> = [
+    { engine: "PostgreSQL", pattern: /^(?:pg|postgres(?:ql)?)[-_]?(?:backup|dump)|(?:backup|dump)[-_]?(?:pg|postgres(?:ql)?)$/, dataClass: "database" },
+    { engine: "MySQL", pattern: /^(?:mysql|mariadb)[-_]?(?:backup|dump)|(?:backup|dump)[-_]?(?:mysql|mariadb)$/, dataClass: "database" },
+    { engine: "MongoDB", pattern: /^mongo(?:db)?[-_]?(?:backup|dump)|(?:backup|dump)[-_]?mongo(?:db)?$/, dataClass: "database" },
+];
+
+/** The image's repository name: "pgbackup" for "registry.example.com/acme/pgbackup:1.2@sha256:…". */
+function imageRepositoryName(image: string): string {
+    const path = image.split("@")[0];
+    const last = path.slice(path.lastIndexOf("/") + 1);
+    return last.split(":")[0].toLowerCase();
+}
+
 /** The (init) containers of a CronJob's pod, unknown ones left out. */
 function podContainers(props: unknown): unknown[] {
     const pod = read(props, "spec", "jobTemplate", "spec", "template", "spec");
@@ -78,31 +96,82 @@ function containerImages(props: unknown): string[] {
 }
 
 /**
- * What the CronJob's containers run, as one text: command, args and image of every (init) container; `unknown`
+ * What the CronJob's containers run, as one text: command, args, env values and image of every (init) container; `unknown`
  * when any of them is unknown (a preview, a script built from a database's endpoint): a tool may hide there.
  */
-function jobCommand(props: unknown): { text: string; unknown: boolean } {
+function jobCommand(props: unknown): { text: string; unknown: boolean; unknownAt: string[] } {
     const parts: string[] = [];
-    let unknown = readArray(read(props, "spec", "jobTemplate", "spec", "template", "spec"), "containers") === UNKNOWN;
-    for (const container of podContainers(props)) {
+    // Where the unknown parts are, for the "not judged" note: "containers[0].command".
+    const unknownAt: string[] = [];
+    const pod = read(props, "spec", "jobTemplate", "spec", "template", "spec");
+    for (const kind of ["initContainers", "containers"]) {
+        if (readArray(pod, kind) === UNKNOWN) {
+            unknownAt.push(`${POD_PATH}.${kind}`);
+        }
+    }
+    for (const [i, container] of podContainers(props).entries()) {
+        const commandLine: string[] = [];
+        const at = `${POD_PATH}.${containerPath(props, container, i)}`;
         for (const field of ["command", "args"]) {
             const words = readArray(container, field);
-            unknown ||= words === UNKNOWN || (Array.isArray(words) && words.some((w) => w === UNKNOWN));
-            parts.push(...(Array.isArray(words) ? words.filter((w): w is string => typeof w === "string") : []));
+            if (container === UNKNOWN || words === UNKNOWN || (Array.isArray(words) && words.some((w) => w === UNKNOWN))) {
+                unknownAt.push(container === UNKNOWN ? at : `${at}.${field}`);
+            }
+            commandLine.push(...(Array.isArray(words) ? words.filter((w): w is string => typeof w === "string") : []));
+        }
+        parts.push(...commandLine);
+        // A command kept in the environment (`sh -c "exec $RUN"`): the literal value of each variable the command
+        // line expands ($RUN, ${RUN}, $(RUN)); other variables (a description, a path) say nothing about what runs.
+        const env = readArray(container, "env");
+        const line = commandLine.join(" ");
+        for (const variable of Array.isArray(env) ? env : []) {
+            const name = read(variable, "name");
+            const value = read(variable, "value");
+            const identifier = typeof name === "string" ? name.replace(/[^A-Za-z0-9_]/g, "") : "";
+            if (identifier !== "" && typeof value === "string" && new RegExp(`\\$(\\{|\\()?${identifier}\\b`).test(line)) {
+                parts.push(value);
+            }
         }
         const image = read(container, "image");
-        unknown ||= image === UNKNOWN || container === UNKNOWN;
+        if (image === UNKNOWN && container !== UNKNOWN) {
+            unknownAt.push(`${at}.image`);
+        }
         if (typeof image === "string") {
             parts.push(image);
         }
     }
-    return { text: parts.join("\n"), unknown };
+    const where = [...new Set(unknownAt)];
+    return { text: parts.join("\n"), unknown: where.length > 0, unknownAt: where };
+}
+
+const POD_PATH = "spec.jobTemplate.spec.template.spec";
+
+/** "containers[0]" / "initContainers[1]" for the i-th of podContainers(props). */
+function containerPath(props: unknown, container: unknown, i: number): string {
+    const init = readArray(read(props, "spec", "jobTemplate", "spec", "template", "spec"), "initContainers");
+    const inits = Array.isArray(init) ? init.length : 0;
+    return i < inits ? `initContainers[${i}]` : `containers[${i - inits}]`;
+}
+
+/** The inputs that decide what a CronJob runs and are unknown until the update ([] when all are known). */
+export function unknownJobInputs(props: unknown): string[] {
+    return jobCommand(props).unknownAt;
 }
 
 /** The backup tool a CronJob runs ("pg_dump") with the data class it exports; UNKNOWN when what it runs is not known yet. */
 export function backupToolOf(props: unknown): { tool: string; dataClass: DataClass } | typeof UNKNOWN | undefined {
     const { text, unknown } = jobCommand(props);
-    return BACKUP_TOOLS.find(({ pattern }) => pattern.test(text)) ?? (unknown ? UNKNOWN : undefined);
+    const tool = BACKUP_TOOLS.find(({ pattern }) => pattern.test(text));
+    if (tool) {
+        return tool;
+    }
+    for (const image of containerImages(props)) {
+        const named = BACKUP_IMAGES.find(({ pattern }) => pattern.test(imageRepositoryName(image)));
+        if (named) {
+            return { tool: `the image ${image} (a ${named.engine} backup image by its name)`, dataClass: named.dataClass };
+        }
+    }
+    return unknown ? UNKNOWN : undefined;
 }
 
 /** Why a CronJob is judged as a backup job, and as which class (null: a backup job naming no class). */
@@ -152,10 +221,16 @@ function withBackupJob<T extends CronJobConfig>(schema: { properties: Record<str
             const job = backupJobOf(cronJob, config);
             if (job !== undefined) {
                 check(cronJob, job.jobClass, config, args, reportViolation, job);
+            } else if (backupToolOf(cronJob) === UNKNOWN) {
+                // No backup label, and what it runs is unknown until the update: it may run pg_dump. Said, not passed.
+                notJudgedInPreview(args, unknownJobInputs(cronJob), "whether it runs a backup tool (pg_dump, mysqldump, ...) and so is a backup job");
             }
         }),
     );
 }
+
+/** The annotation that says why a backup CronJob is suspended (components/backup-jobs.ts sets it on a standby). */
+const SUSPENDED_BECAUSE = "oauth2-dr/suspended-because";
 
 const scheduleSchema = {
     properties: {
@@ -181,15 +256,25 @@ export const cronJobSchedule: ResourceValidationPolicy = {
     severity: "high",
     configSchema: scheduleSchema,
     validateResource: withBackupJob<CronJobConfig & { maxIntervalMinutes: Record<string, number> }>(scheduleSchema, (cronJob, jobClass, config, args, report, job) => {
-        const schedule = read(cronJob, "spec", "schedule");
-        if (schedule === UNKNOWN || job.classUnknown) {
-            return;
+        const schedule = known(args, "spec.schedule", read(cronJob, "spec", "schedule"));
+        if (job.classUnknown) {
+            notJudgedInPreview(args, unknownJobInputs(cronJob), `the data class of a backup job with no ${config.dataClassLabel} label, which sets its required schedule`);
         }
         if (jobClass === null || !(jobClass in config.maxIntervalMinutes)) {
             report(`${args.name}: label ${config.dataClassLabel} is ${show(jobClass ?? undefined)}; a backup CronJob must name its data class (${[...DATA_CLASSES, VERIFICATION].join(", ")}) so its schedule can be checked against the retention table`);
             return;
         }
         const limit = config.maxIntervalMinutes[jobClass];
+        const reason = read(cronJob, "metadata", "annotations", SUSPENDED_BECAUSE);
+        if (read(cronJob, "spec", "suspend") === true && (typeof reason !== "string" || reason.trim() === "")) {
+            // A suspended CronJob starts no jobs at all, whatever its schedule says; a deliberate pause (a standby's
+            // backups, held until promotion) says why in its annotation.
+            report(
+                `${args.name}: spec.suspend is true, so the CronJob starts no jobs and takes no ${jobClass} backups; a ${jobClass} backup must run at least every ${formatMinutes(limit)}${job.inferred ? ` (judged as a ${jobClass} backup: it ${job.why})` : ""}. ` +
+                    `If the pause is deliberate (a standby's backups, held until promotion), say why in the annotation ${SUSPENDED_BECAUSE}`,
+            );
+            return;
+        }
         if (typeof schedule !== "string") {
             report(`${args.name}: spec.schedule is ${show(schedule)}; a ${jobClass} backup must run at least every ${formatMinutes(limit)}`);
             return;
@@ -238,8 +323,8 @@ export const cronJobConcurrency: ResourceValidationPolicy = {
     severity: "medium",
     configSchema: cronJobSchema,
     validateResource: withBackupJob<CronJobConfig>(cronJobSchema, (cronJob, _class, _config, args, report) => {
-        const policy = read(cronJob, "spec", "concurrencyPolicy");
-        if (policy !== UNKNOWN && policy !== "Forbid") {
+        const policy = known(args, "spec.concurrencyPolicy", read(cronJob, "spec", "concurrencyPolicy"));
+        if (policy !== "Forbid") {
             report(`${args.name}: spec.concurrencyPolicy is ${show(policy)}${policy === undefined ? " (Kubernetes default: Allow)" : ""}; the runbook requires "Forbid" so two backups never write the same export`);
         }
     }),
@@ -252,8 +337,8 @@ export const cronJobDeadline: ResourceValidationPolicy = {
     severity: "medium",
     configSchema: cronJobSchema,
     validateResource: withBackupJob<CronJobConfig>(cronJobSchema, (cronJob, _class, _config, args, report) => {
-        const deadline = read(cronJob, "spec", "jobTemplate", "spec", "activeDeadlineSeconds");
-        if (deadline !== UNKNOWN && (typeof deadline !== "number" || deadline <= 0)) {
+        const deadline = known(args, "spec.jobTemplate.spec.activeDeadlineSeconds", read(cronJob, "spec", "jobTemplate", "spec", "activeDeadlineSeconds"));
+        if (typeof deadline !== "number" || deadline <= 0) {
             report(`${args.name}: spec.jobTemplate.spec.activeDeadlineSeconds is ${show(deadline)}; the runbook requires a deadline so a hung backup is killed and the next one can start`);
         }
     }),
@@ -296,10 +381,7 @@ export const cronJobLimits: ResourceValidationPolicy = {
     severity: "medium",
     configSchema: limitsSchema,
     validateResource: withBackupJob<CronJobConfig & { requiredLimits: string[] }>(limitsSchema, (cronJob, _class, config, args, report) => {
-        const containers = containersOf(cronJob);
-        if (containers === UNKNOWN) {
-            return;
-        }
+        const containers = known(args, `${POD_PATH}.containers`, containersOf(cronJob));
         containers.forEach((entry, index) => {
             const missing = config.requiredLimits.filter((limit) => read(entry.container, "resources", "limits", limit) === undefined);
             if (missing.length > 0) {
@@ -318,12 +400,10 @@ export const cronJobNonRoot: ResourceValidationPolicy = {
     configSchema: cronJobSchema,
     validateResource: withBackupJob<CronJobConfig>(cronJobSchema, (cronJob, _class, _config, args, report) => {
         const pod = read(podSpec(cronJob), "securityContext");
-        const podNonRoot = read(pod, "runAsNonRoot");
-        const podUser = read(pod, "runAsUser");
-        const containers = containersOf(cronJob);
-        if (containers === UNKNOWN || podNonRoot === UNKNOWN || podUser === UNKNOWN) {
-            return;
-        }
+        const podNonRoot = known(args, `${POD_PATH}.securityContext.runAsNonRoot`, read(pod, "runAsNonRoot"));
+        const podUser = known(args, `${POD_PATH}.securityContext.runAsUser`, read(pod, "runAsUser"));
+        const containers = known(args, `${POD_PATH}.containers`, containersOf(cronJob));
+        const unknownContainers: string[] = [];
         if (podUser === 0) {
             report(`${args.name}: spec.jobTemplate.spec.template.spec.securityContext.runAsUser is 0 (root); the runbook requires a non-root user`);
         }
@@ -331,6 +411,7 @@ export const cronJobNonRoot: ResourceValidationPolicy = {
             const nonRoot = read(entry.container, "securityContext", "runAsNonRoot");
             const user = read(entry.container, "securityContext", "runAsUser");
             if (nonRoot === UNKNOWN || user === UNKNOWN) {
+                unknownContainers.push(`${containerName(entry, index)} securityContext`);
                 return;
             }
             const effective = nonRoot !== undefined ? nonRoot : podNonRoot;
@@ -340,6 +421,9 @@ export const cronJobNonRoot: ResourceValidationPolicy = {
                 report(`${args.name}: ${containerName(entry, index)} runs with runAsNonRoot ${show(effective)} (pod securityContext.runAsNonRoot ${show(podNonRoot)}); the runbook requires runAsNonRoot: true`);
             }
         });
+        if (unknownContainers.length > 0) {
+            notJudgedInPreview(args, unknownContainers);
+        }
     }),
 };
 

@@ -18,6 +18,7 @@
  */
 import { DataClass, RETENTION_TABLE, retentionRow } from "./retention";
 import { read, readArray, show, UNKNOWN } from "./unknowns";
+import { asNumber } from "./numbers";
 
 export interface Minima {
     days: Partial<Record<DataClass, number>>;
@@ -36,8 +37,10 @@ export interface RuleView {
     unknown: boolean;
 }
 
+/** A number input as the provider reads it ("35" is 35); a value it would refuse counts as unset here. */
 function numberOrUndefined(value: unknown): number | undefined {
-    return typeof value === "number" ? value : undefined;
+    const number = asNumber(value);
+    return typeof number === "number" ? number : undefined;
 }
 
 /** A plain view of one rule; `unknown` set when a property that matters is unknown. */

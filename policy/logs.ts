@@ -7,7 +7,8 @@ import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy
 import { plural, retentionRow } from "./retention";
 import { configOf } from "./config";
 import { minimumOf, sharedSettings } from "./settings";
-import { read, show, UNKNOWN } from "./unknowns";
+import { known, read, show, UNKNOWN } from "./unknowns";
+import { NotANumber, readNumber, showNumber } from "./numbers";
 import { resourceType, T } from "./types";
 
 const LOG_GROUP = resourceType(T.logGroup);
@@ -40,16 +41,13 @@ export function isAuditLogGroup(props: unknown, resourceName: string, config: Au
     return typeof name === "string" && (config.auditNameContains.some((s) => name.includes(s)) || config.auditNamePrefixes.some((p) => name.startsWith(p)));
 }
 
-/** Days kept; Infinity for 0 or unset (CloudWatch's default: never expire). */
-export function logRetentionDays(props: unknown): number | typeof UNKNOWN | string {
-    const days = read(props, "retentionInDays");
-    if (days === UNKNOWN) {
-        return UNKNOWN;
-    }
-    if (days === undefined || days === null || days === 0) {
+/** Days kept; Infinity for 0 or unset (CloudWatch's default: never expire); NotANumber for a value the provider refuses. */
+export function logRetentionDays(props: unknown): number | typeof UNKNOWN | NotANumber {
+    const days = readNumber(props, "retentionInDays");
+    if (days === undefined || days === 0) {
         return Infinity;
     }
-    return typeof days === "number" ? days : String(days);
+    return days;
 }
 
 const retentionSchema = { properties: { ...auditLogSchema.properties } };
@@ -66,9 +64,9 @@ export const auditLogRetention: ResourceValidationPolicy = {
         if (!isAuditLogGroup(group, args.name, config)) {
             return;
         }
-        const days = logRetentionDays(group);
-        if (days !== UNKNOWN && (typeof days !== "number" || days < minimumDays)) {
-            reportViolation(`${args.name}: retentionInDays is ${show(read(group, "retentionInDays"))}; the retention table requires at least ${plural(minimumDays, "days")} (${AUDIT.dataType}) or 0 (never expire)`);
+        const days = known(args, "retentionInDays", logRetentionDays(group));
+        if (typeof days !== "number" || days < minimumDays) {
+            reportViolation(`${args.name}: retentionInDays is ${showNumber(days)}; the retention table requires at least ${plural(minimumDays, "days")} (${AUDIT.dataType}) or 0 (never expire)`);
         }
     }),
 };

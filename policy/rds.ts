@@ -12,7 +12,8 @@ import { isProduction } from "./config";
 import { rdsLabel } from "./engines";
 import { plural } from "./retention";
 import { minimumOf, sharedSettings } from "./settings";
-import { read, readStringMap, show, UNKNOWN } from "./unknowns";
+import { known, notJudgedInPreview, read, readStringMap, show, UNKNOWN } from "./unknowns";
+import { asNumber, showNumber } from "./numbers";
 import { resourceType, T } from "./types";
 
 const RDS_INSTANCE = resourceType(T.rdsInstance);
@@ -33,18 +34,20 @@ function isReplica(props: unknown): boolean {
     return source === UNKNOWN || (typeof source === "string" && source !== "");
 }
 
-function checkRetention(label: string, what: string, name: string, value: unknown, defaultDays: number, report: (m: string) => void, field = "backupRetentionPeriod", service = "RDS"): void {
+function checkRetention(label: string, what: string, args: ResourceValidationArgs, input: unknown, defaultDays: number, report: (m: string) => void, field = "backupRetentionPeriod", service = "RDS"): void {
     const minimum = minimumOf(sharedSettings(), "database");
+    const value = asNumber(input);
+    const name = args.name;
     const required = `the retention table's database row requires at least ${plural(minimum, "days")} of backups (${label})`;
     if (value === UNKNOWN) {
-        return;
+        notJudgedInPreview(args, [field]);
     }
-    if (value === undefined || value === null) {
+    if (value === undefined) {
         report(`${name}: ${field} is not set (the ${service} default keeps ${plural(defaultDays, "days")} for ${what}); ${required}`);
         return;
     }
     if (typeof value !== "number" || value < minimum) {
-        report(`${name}: ${field} is ${typeof value === "number" ? plural(value, "days") : show(value)}; ${required}`);
+        report(`${name}: ${field} is ${typeof value === "number" ? plural(value, "days") : showNumber(value)}; ${required}`);
     }
 }
 
@@ -57,11 +60,11 @@ export const rdsBackupRetention: ResourceValidationPolicy = {
         validateResourceOfType(RDS_INSTANCE, (instance, args, reportViolation) => {
             const replica = isReplica(instance);
             const label = replica ? "read replica" : rdsLabel(args.type, instance);
-            checkRetention(label, replica ? "a read replica" : "a new instance", args.name, read(instance, "backupRetentionPeriod"), replica ? 0 : 1, reportViolation);
+            checkRetention(label, replica ? "a read replica" : "a new instance", args, read(instance, "backupRetentionPeriod"), replica ? 0 : 1, reportViolation);
         }),
         ...FAMILY_CLUSTERS.map((type) =>
             validateResourceOfType(type, (cluster, args, reportViolation) => {
-                checkRetention(rdsLabel(args.type, cluster), "a cluster", args.name, read(cluster, "backupRetentionPeriod"), 1, reportViolation);
+                checkRetention(rdsLabel(args.type, cluster), "a cluster", args, read(cluster, "backupRetentionPeriod"), 1, reportViolation);
             }),
         ),
     ],
@@ -76,8 +79,8 @@ export const rdsDeletionProtection: ResourceValidationPolicy = {
 };
 
 function checkDeletionProtection(props: unknown, args: ResourceValidationArgs, reportViolation: ReportViolation): void {
-    const value = read(props, "deletionProtection");
-    if (value !== UNKNOWN && value !== true) {
+    const value = known(args, "deletionProtection", read(props, "deletionProtection"));
+    if (value !== true) {
         reportViolation(`${args.name}: deletionProtection is ${show(value)}; the runbook requires true (deleting the database also deletes its automated backups)`);
     }
 }
@@ -96,8 +99,11 @@ export const rdsStorageEncrypted: ResourceValidationPolicy = {
         validateResourceOfType(RDS_INSTANCE, (instance, args, reportViolation) => {
             const encrypted = read(instance, "storageEncrypted");
             const kmsKeyId = read(instance, "kmsKeyId");
-            if (encrypted === UNKNOWN || encrypted === true) {
+            if (encrypted === true) {
                 return;
+            }
+            if (encrypted === UNKNOWN) {
+                notJudgedInPreview(args, ["storageEncrypted"]);
             }
             if (isReplica(instance)) {
                 if (kmsKeyId === UNKNOWN || (typeof kmsKeyId === "string" && kmsKeyId !== "")) {
@@ -113,9 +119,10 @@ export const rdsStorageEncrypted: ResourceValidationPolicy = {
                 const encrypted = read(cluster, "storageEncrypted");
                 const kmsKeyId = read(cluster, "kmsKeyId");
                 const replica = typeof read(cluster, "replicationSourceIdentifier") === "string";
-                if (encrypted === UNKNOWN || encrypted === true || (replica && (kmsKeyId === UNKNOWN || typeof kmsKeyId === "string"))) {
+                if (encrypted === true || (replica && (kmsKeyId === UNKNOWN || typeof kmsKeyId === "string"))) {
                     return;
                 }
+                known(args, "storageEncrypted", encrypted);
                 reportViolation(`${args.name}: storageEncrypted is ${show(encrypted)}; the runbook requires true`);
             }),
         ),
@@ -138,11 +145,12 @@ function checkFinalSnapshot(props: unknown, args: ResourceValidationArgs, report
     if (isReplica(props) || typeof read(props, "replicationSourceIdentifier") === "string") {
         return;
     }
-    const skip = read(props, "skipFinalSnapshot");
+    const skip = known(args, "skipFinalSnapshot", read(props, "skipFinalSnapshot"));
+    // An identifier unknown until the update is set (a RandomString's result, a name from an output).
     const identifier = read(props, "finalSnapshotIdentifier");
     if (skip === true) {
         reportViolation(`${args.name}: skipFinalSnapshot is true; the runbook requires a final snapshot on delete (skipFinalSnapshot: false with a finalSnapshotIdentifier)`);
-    } else if (skip !== UNKNOWN && identifier !== UNKNOWN && (typeof identifier !== "string" || identifier === "")) {
+    } else if (identifier !== UNKNOWN && (typeof identifier !== "string" || identifier === "")) {
         reportViolation(`${args.name}: finalSnapshotIdentifier is ${show(identifier)}; the runbook requires a final snapshot on delete, which needs a finalSnapshotIdentifier`);
     }
 }
@@ -161,8 +169,8 @@ export const rdsMultiAz: ResourceValidationPolicy = {
         if (isReplica(instance) || !isProduction(readStringMap(instance, "tags"), args.stackTags, sharedSettings())) {
             return;
         }
-        const multiAz = read(instance, "multiAz");
-        if (multiAz !== UNKNOWN && multiAz !== true) {
+        const multiAz = known(args, "multiAz", read(instance, "multiAz"));
+        if (multiAz !== true) {
             reportViolation(`${args.name}: multiAz is ${show(multiAz)} on a production primary; the runbook requires true (AZ failure: RTO 10 minutes, RPO 0)`);
         }
     }),
@@ -175,7 +183,7 @@ export const redshiftSnapshotRetention: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     severity: "critical",
     validateResource: validateResourceOfType(REDSHIFT_CLUSTER, (cluster, args, reportViolation) => {
-        checkRetention("Redshift cluster", "a cluster", args.name, read(cluster, "automatedSnapshotRetentionPeriod"), 1, reportViolation, "automatedSnapshotRetentionPeriod", "Redshift");
+        checkRetention("Redshift cluster", "a cluster", args, read(cluster, "automatedSnapshotRetentionPeriod"), 1, reportViolation, "automatedSnapshotRetentionPeriod", "Redshift");
     }),
 };
 
@@ -197,8 +205,8 @@ export const redshiftEncrypted: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     severity: "high",
     validateResource: validateResourceOfType(REDSHIFT_CLUSTER, (cluster, args, reportViolation) => {
-        const encrypted = read(cluster, "encrypted");
-        if (encrypted === UNKNOWN || encrypted === true || encrypted === "true") {
+        const encrypted = known(args, "encrypted", read(cluster, "encrypted"));
+        if (encrypted === true || encrypted === "true") {
             return;
         }
         reportViolation(`${args.name}: encrypted is ${show(encrypted)}; the runbook requires true (snapshots of an unencrypted cluster are unencrypted; unset, it depends on the provider's version)`);

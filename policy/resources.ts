@@ -122,7 +122,29 @@ function recognise(group: BucketGroup, settings: Settings): void {
     group.backup = group.recognisedBy !== undefined;
 }
 
+/**
+ * Indexes already built, per resource list and settings: the stack policies (seven of them) and the retention
+ * matrix each ask for the same stack's index, and building it reads every bucket's rules through the engine's
+ * proxies. The engine hands each stack policy a list of its own, so there it is built once per policy as before.
+ */
+const INDEXES = new WeakMap<readonly StackResource[], Map<string, StackIndex>>();
+
 export function indexStack(resources: readonly StackResource[], settings: Settings): StackIndex {
+    const key = JSON.stringify(settings);
+    let bySettings = INDEXES.get(resources);
+    if (!bySettings) {
+        bySettings = new Map();
+        INDEXES.set(resources, bySettings);
+    }
+    let index = bySettings.get(key);
+    if (!index) {
+        index = buildIndex(resources, settings);
+        bySettings.set(key, index);
+    }
+    return index;
+}
+
+function buildIndex(resources: readonly StackResource[], settings: Settings): StackIndex {
     const byType = new Map<string, StackResource[]>();
     for (const resource of resources) {
         const list = byType.get(resource.type);

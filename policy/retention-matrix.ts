@@ -3,6 +3,12 @@
  * implements it, and whether that meets the table. The stack policy `retention-table-coverage` reports the
  * unmet rows; the offline checker and the report generator print the whole matrix.
  *
+ * A row is met only when every resource that implements it meets it (each database, replicated-backups
+ * copy, AWS Backup rule, backup bucket rule on the row's prefix, audit log group, Critical secret), and its
+ * "found" is the shortest of theirs; the shortfalls name each one below the table. A read replica binds as
+ * rds-backup-retention judges it (its own automated backups); Azure and Cloud SQL replicas keep none of
+ * their own and prove the row only in a standby stack.
+ *
  * Evidence per data class:
  * - database: an RDS instance (a read replica too) or cluster keeping automated backups >= the minimum,
  *   a backup bucket keeping database/ dumps that long,
@@ -35,8 +41,10 @@ import { criticalSecretSchema, crossRegionReplicas as secretReplicaRegions, isCr
 import { declaredRole, Role, stackRole } from "./roles";
 import { indexStack, regionOf, StackIndex, StackResource, T } from "./resources";
 import { lifecycleRulesOf } from "./s3-families";
+import { describeUndeclared, replicationLinks, undeclaredDestinations } from "./s3-stack";
 import { describeWaiver, minimaOf, Minima, Settings, waiverFor } from "./settings";
 import { read, UNKNOWN } from "./unknowns";
+import { asNumber, isNotANumber, NotANumber, showNumber } from "./numbers";
 
 export type RowStatus = "met" | "missing" | "waived" | "unknown" | "not-applicable";
 
@@ -54,7 +62,7 @@ export interface RetentionResult {
     priority: string;
     /** What the table (or a settings raise or waiver) requires, for people: "30 days", "7 versions". */
     required: string;
-    /** The best retention found in the stack, for people. */
+    /** The retention that decides the row, for people: the shortest among the resources that implement it. */
     found: string;
     status: RowStatus;
     /** Why the row applies to this stack, or why not (status not-applicable). */
@@ -84,37 +92,64 @@ function ev(resource: StackResource, detail: string): Evidence {
     return { urn: resource.urn, name: resource.name, type: resource.type, detail };
 }
 
+/**
+ * What a row's candidates show. A row is met only when every resource that implements it meets it: a
+ * binding shortfall (a database or read replica, a plan rule, a backup bucket's rule, an audit log group, a
+ * Critical secret below the table) fails the row whatever else qualifies. A backup bucket with no rule on
+ * the row's prefix does not implement the row: its shortfall only explains.
+ */
 interface Collected {
     evidence: Evidence[];
     shortfalls: string[];
+    /** Shortfalls that fail the row. */
+    failing: number;
     /** Best value found (days or versions); NaN when nothing was found. */
     best: number;
+    /** Worst value among the resources that implement the row; NaN when none was found. */
+    worst: number;
     unknown: boolean;
 }
 
 function collector(): Collected {
-    return { evidence: [], shortfalls: [], best: NaN, unknown: false };
+    return { evidence: [], shortfalls: [], failing: 0, best: NaN, worst: NaN, unknown: false };
 }
 
-function consider(c: Collected, value: number) {
+function consider(c: Collected, value: number, binding = true) {
     c.best = Number.isNaN(c.best) ? value : Math.max(c.best, value);
+    if (binding && !Number.isNaN(value)) {
+        c.worst = Number.isNaN(c.worst) ? value : Math.min(c.worst, value);
+    }
+}
+
+function fallShort(c: Collected, text: string, binding = true) {
+    c.shortfalls.push(text);
+    if (binding) {
+        c.failing++;
+    }
 }
 
 const DATABASE_TYPES: readonly string[] = [T.rdsInstance, T.rdsCluster, T.docdbCluster, T.neptuneCluster, T.redshiftCluster, T.rdsBackupsReplication, T.azurePostgres, T.cloudSql];
 
 function databaseEvidence(index: StackIndex, minimum: number, role: Role): Collected {
     const c = collector();
-    const judge = (resource: StackResource, value: unknown, defaultDays: number, what: string) => {
+    // A read replica binds too: rds-backup-retention requires its own automated backups (a standby's replica is
+    // the copy a failover promotes, and its backups are the ones kept once it is promoted).
+    const judge = (resource: StackResource, input: unknown, defaultDays: number, what: string, binding = true) => {
+        const value = asNumber(input);
         if (value === UNKNOWN) {
             c.unknown = true;
             return;
         }
-        const days = typeof value === "number" ? value : value === undefined || value === null ? defaultDays : NaN;
-        consider(c, days);
+        if (isNotANumber(value)) {
+            fallShort(c, `${resource.name}: ${what} ${showNumber(value)}`, binding);
+            return;
+        }
+        const days = value === undefined ? defaultDays : value;
+        consider(c, days, binding);
         if (days >= minimum) {
             c.evidence.push(ev(resource, `${what} ${days === Infinity ? "unset (kept until deleted)" : formatRetention(days, "days")}`));
         } else {
-            c.shortfalls.push(`${resource.name}: ${what} ${Number.isNaN(days) ? String(value) : formatRetention(days, "days")} < ${minimum}`);
+            fallShort(c, `${resource.name}: ${what} ${Number.isNaN(days) ? "not a number" : formatRetention(days, "days")} < ${minimum}`, binding);
         }
     };
     for (const r of index.ofType(T.rdsInstance)) {
@@ -132,7 +167,7 @@ function databaseEvidence(index: StackIndex, minimum: number, role: Role): Colle
         judge(r, read(r.props, "retentionPeriod"), 7, "automated backups replicated to this region, retentionPeriod");
     }
     for (const { plan, rule, days, selects } of planRetentions(index)) {
-        judge(plan, days === Infinity ? Infinity : days, Infinity, `AWS Backup rule "${rule}" for ${selects.join(", ")}, deleteAfter`);
+        judge(plan, Number.isNaN(days) ? new NotANumber(days) : days, Infinity, `AWS Backup rule "${rule}" for ${selects.join(", ")}, deleteAfter`);
     }
     for (const r of index.ofType(T.azurePostgres)) {
         if (isAzureReplica(r.props)) {
@@ -152,7 +187,7 @@ function databaseEvidence(index: StackIndex, minimum: number, role: Role): Colle
         }
         const enabled = read(r.props, "settings", "backupConfiguration", "enabled");
         if (enabled !== true && enabled !== UNKNOWN) {
-            c.shortfalls.push(`${r.name}: automated backups disabled`);
+            fallShort(c, `${r.name}: automated backups disabled`);
             continue;
         }
         judge(r, read(r.props, "settings", "backupConfiguration", "backupRetentionSettings", "retainedBackups"), 7, "retainedBackups (daily)");
@@ -170,11 +205,14 @@ function lifecycleSources(group: { bucket?: StackResource; config: { lifecycle: 
 
 function bucketPrefixEvidence(index: StackIndex, dataClass: DataClass, minima: Minima, c: Collected): void {
     const row = retentionRow(dataClass);
+    const outside = undeclaredDestinations(replicationLinks(index).links);
     for (const group of index.buckets.values()) {
         if (!group.backup) {
             continue;
         }
         const bucketName = group.name === UNKNOWN ? "(bucket name unknown)" : group.name;
+        // Its copy in a bucket outside the stack (a literal ARN): where that copy lives is not known here.
+        const copies = outside.filter((l) => l.sourceGroup === group).map((l) => `; replicated to ${describeUndeclared(l)}: the copy's region is unproven`).join("");
         for (const source of lifecycleSources(group)) {
             const rules = lifecycleRulesOf(source.type, source.props);
             const kept = prefixRetention(rules === undefined ? [] : rules, dataClass, minima);
@@ -183,29 +221,32 @@ function bucketPrefixEvidence(index: StackIndex, dataClass: DataClass, minima: M
                 continue;
             }
             if (kept.status === "no-rule") {
-                c.shortfalls.push(`${source.name}: no Enabled lifecycle rule covers ${row.bucketPrefix} of ${bucketName}`);
+                // This bucket does not implement the row: said, not held against it.
+                fallShort(c, `${source.name}: no Enabled lifecycle rule covers ${row.bucketPrefix} of ${bucketName}`, false);
                 continue;
             }
             consider(c, kept.value);
             const where = kept.subPrefixes.length > 0 ? kept.subPrefixes.map((p) => `s3://${bucketName}/${p}`).join(", ") : `s3://${bucketName}/${row.bucketPrefix}`;
-            const detail = `${where} kept ${kept.found} (rule ${kept.ruleIds.join(", ")})`;
+            const detail = `${where} kept ${kept.found} (rule ${kept.ruleIds.join(", ")})${copies}`;
             if (kept.status === "kept") {
                 c.evidence.push(ev(source, detail));
             } else {
-                c.shortfalls.push(`${source.name}: ${detail}, below the table`);
+                fallShort(c, `${source.name}: ${detail}, below the table`);
             }
         }
     }
 }
 
 function rowResult(row: RetentionRow, dataType: string, required: number, c: Collected, settings: Settings, scope: string, extraMissing: string[] = []): RetentionResult {
-    const met = c.evidence.length > 0 && extraMissing.length === 0;
+    const met = c.evidence.length > 0 && c.failing === 0 && extraMissing.length === 0;
     const waiver = waiverFor(settings, row.dataClass);
     let status: RowStatus = met ? "met" : c.unknown ? "unknown" : "missing";
     if (!met && waiver && waiver.value === undefined) {
         status = "waived";
     }
-    const found = Number.isNaN(c.best) ? (c.evidence.length > 0 ? "present" : c.unknown ? "unknown until the update" : "none") : c.best === Infinity ? (row.unit === "versions" ? "all versions" : "never expires") : formatRetention(c.best, row.unit);
+    // The value that decides: the worst of the resources that implement the row (the best when none binds).
+    const shown = Number.isNaN(c.worst) ? c.best : c.worst;
+    const found = Number.isNaN(shown) ? (c.evidence.length > 0 ? "present" : c.unknown ? "unknown until the update" : "none") : shown === Infinity ? (row.unit === "versions" ? "all versions" : "never expires") : formatRetention(shown, row.unit);
     return {
         dataClass: row.dataClass,
         dataType,
@@ -284,12 +325,19 @@ function heldClasses(index: StackIndex, settings: Settings, config: MatrixConfig
         hold("secrets", `Critical secret ${secret.name}`);
     }
     const unjudged = notJudgedDatabases([...index.byType.values()].flat());
+    // Secrets Manager secrets outside criticalSecretNames: the stack does hold secrets, none the row names.
+    const otherSecrets = index.ofType(T.secret).map((s) => {
+        const name = read(s.props, "name");
+        return typeof name === "string" ? name : s.name;
+    });
     for (const row of RETENTION_TABLE) {
         if (!held.has(row.dataClass)) {
             const why =
                 row.dataClass === "database" && unjudged.length > 0
                     ? `the stack's databases are engines the retention table does not judge (${unjudged.map((u) => `${u.kind} ${u.name}`).join(", ")}: listed as not judged)`
-                    : `the stack holds no ${row.dataType.toLowerCase()} (no ${row.dataClass === "database" ? "database" : `backup bucket rule on ${row.bucketPrefix}`})`;
+                    : row.dataClass === "secrets" && otherSecrets.length > 0
+                      ? `no backup bucket rule on ${row.bucketPrefix}, and the stack's secrets (${otherSecrets.join(", ")}) match no criticalSecretNames pattern (${config.criticalSecretNames.join(", ")})`
+                      : `the stack holds no ${row.dataType.toLowerCase()} (no ${row.dataClass === "database" ? "database" : `backup bucket rule on ${row.bucketPrefix}`})`;
             held.set(row.dataClass, { applies: false, why: `${why}; list the row in oauth2-dr-settings dataClasses or the stack tag ${settings.dataClassesTag} to require it` });
         }
     }
@@ -335,7 +383,7 @@ export function retentionMatrix(index: StackIndex, settings: Settings, config: M
                     } else if (regions.length > 0) {
                         c.evidence.push(ev(secret, `Critical secret replicated to ${regions.join(", ")}`));
                     } else {
-                        c.shortfalls.push(`${secret.name}: Critical secret without a replica in another region`);
+                        fallShort(c, `${secret.name}: Critical secret without a replica in another region`);
                     }
                 }
                 return result(c);
@@ -351,13 +399,16 @@ export function retentionMatrix(index: StackIndex, settings: Settings, config: M
                         c.unknown = true;
                         continue;
                     }
-                    const value = typeof days === "number" ? days : NaN;
-                    consider(c, value);
-                    const detail = value === Infinity ? "log group never expires" : `log group retentionInDays ${String(days)}`;
-                    if (value >= required) {
+                    if (isNotANumber(days)) {
+                        fallShort(c, `${group.name}: log group retentionInDays ${showNumber(days)}`);
+                        continue;
+                    }
+                    consider(c, days);
+                    const detail = days === Infinity ? "log group never expires" : `log group retentionInDays ${String(days)}`;
+                    if (days >= required) {
                         c.evidence.push(ev(group, detail));
                     } else {
-                        c.shortfalls.push(`${group.name}: ${detail} < ${required}`);
+                        fallShort(c, `${group.name}: ${detail} < ${required}`);
                     }
                 }
                 bucketPrefixEvidence(index, "audit", minima, c);

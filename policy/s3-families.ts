@@ -103,8 +103,25 @@ export function policyDocumentOf(type: string, props: unknown): unknown {
     return read(props, "policy");
 }
 
+/**
+ * Lifecycle rules already viewed, per props object: the lifecycle policy, the stack index and the retention
+ * matrix each view the same resource's rules (the harness hands every policy the same props; the engine
+ * hands each policy its own, so there each view is made once per policy as before).
+ */
+const lifecycleViews = new WeakMap<object, RuleView[] | typeof UNKNOWN | undefined>();
+
 /** Lifecycle rules in one shape; UNKNOWN when the rule list is unknown; undefined when none are declared. */
 export function lifecycleRulesOf(type: string, props: unknown): RuleView[] | typeof UNKNOWN | undefined {
+    if (typeof props !== "object" || props === null) {
+        return viewLifecycleRules(type, props);
+    }
+    if (!lifecycleViews.has(props)) {
+        lifecycleViews.set(props, viewLifecycleRules(type, props));
+    }
+    return lifecycleViews.get(props);
+}
+
+function viewLifecycleRules(type: string, props: unknown): RuleView[] | typeof UNKNOWN | undefined {
     if (type === T.bucket || type === T.bucketV2) {
         const rules = readArray(props, "lifecycleRules");
         if (rules === UNKNOWN) {
@@ -147,6 +164,8 @@ export interface ReplicationRuleView {
     status: unknown;
     prefix: unknown;
     destination: unknown;
+    /** Replication Time Control's minutes, when the rule sets it. */
+    replicationMinutes: unknown;
 }
 
 /** Replication rules of a BucketReplicationConfig or of a bucket's inline replication configuration. */
@@ -167,7 +186,13 @@ export function replicationRulesOf(type: string, props: unknown): ReplicationRul
         const filter = type === T.bucketV2 ? read(rule, "filters", 0) : read(rule, "filter");
         const prefix = read(filter, "prefix") ?? read(filter, "and", "prefix") ?? read(rule, "prefix");
         const destination = type === T.bucketV2 ? read(rule, "destinations", 0, "bucket") : read(rule, "destination", "bucket");
-        return { status: read(rule, "status"), prefix, destination };
+        const replicationMinutes =
+            type === T.bucketV2
+                ? read(rule, "destinations", 0, "replicationTimes", 0, "minutes")
+                : type === T.bucket
+                  ? read(rule, "destination", "replicationTime", "minutes")
+                  : read(rule, "destination", "replicationTime", "time", "minutes");
+        return { status: read(rule, "status"), prefix, destination, replicationMinutes };
     });
 }
 

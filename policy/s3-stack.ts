@@ -126,8 +126,12 @@ interface ReplicationConfig {
 
 export interface ReplicationLink {
     resource: StackResource;
+    /** The rule's id ("#2" when it has none). */
+    rule: string;
     source: string;
     destination: string;
+    /** The destination as the rule writes it (a literal ARN for a bucket outside the stack). */
+    destinationInput: unknown;
     /** The declared buckets at either end, found through the resource graph (see replicationLinks). */
     sourceGroup?: BucketGroup;
     destinationGroup?: BucketGroup;
@@ -151,7 +155,11 @@ function destinationGroup(index: StackIndex, resource: StackResource, destinatio
     }
     const behind = index.bucketsBehind(resource, "rules").filter((g) => g !== source);
     const named = typeof destination === "string" ? behind.filter((g) => typeof g.name === "string" && destination.startsWith(g.name.replace(/\*$/, ""))) : [];
-    return named.length === 1 ? named[0] : behind.length === 1 ? behind[0] : undefined;
+    // With several rules, the rules' dependencies do not say which rule names which bucket: a rule naming a
+    // bucket declared elsewhere (another account's) is not taken for the one bucket the other rules name.
+    const rules = readArray(resource.props, "rules");
+    const several = Array.isArray(rules) && rules.length > 1;
+    return named.length === 1 ? named[0] : behind.length === 1 && !(several && typeof destination === "string") ? behind[0] : undefined;
 }
 
 /**
@@ -173,8 +181,9 @@ export function replicationLinks(index: StackIndex): { links: ReplicationLink[];
             unknown = true;
             continue;
         }
-        for (const rule of rules ?? []) {
+        for (const [i, rule] of (rules ?? []).entries()) {
             const status = read(rule, "status");
+            const id = read(rule, "id");
             const destinationInput = bucketNameFromArn(read(rule, "destination", "bucket"));
             const target = destinationGroup(index, resource, destinationInput, sourceGroup);
             const destination = target ? groupName(target) : destinationInput;
@@ -198,8 +207,10 @@ export function replicationLinks(index: StackIndex): { links: ReplicationLink[];
             }
             links.push({
                 resource,
+                rule: typeof id === "string" && id !== "" ? id : `#${i + 1}`,
                 source: String(source),
                 destination,
+                destinationInput: read(rule, "destination", "bucket"),
                 sourceGroup,
                 destinationGroup: target,
                 sourceRegion: typeof sourceRegion === "string" ? sourceRegion : "the provider's region",
@@ -249,4 +260,39 @@ export const s3BackupReplication: StackValidationPolicy = {
     },
 };
 
-export const s3StackPolicies = [s3BackupBucketBaseline, s3BackupReplication, s3BackupBucketLookalike];
+/** Replication links whose destination bucket the stack does not declare: its region and versioning cannot be seen. */
+export function undeclaredDestinations(links: ReplicationLink[]): ReplicationLink[] {
+    return links.filter((l) => l.destinationGroup?.bucket === undefined);
+}
+
+/** How the matrix and the note say it: "acme-backups-dr (arn:aws:s3:::acme-backups-dr), not declared in this stack". */
+export function describeUndeclared(link: ReplicationLink): string {
+    const input = typeof link.destinationInput === "string" && link.destinationInput !== link.destination ? ` (${link.destinationInput})` : "";
+    return `${link.destination}${input}, a bucket this stack does not declare`;
+}
+
+/**
+ * s3-backup-replication accepts a rule into a bucket outside the stack (a literal ARN) on the source's region
+ * alone: the copy's region and versioning cannot be known from here. Say so, naming the rule and destination.
+ */
+export const s3BackupReplicationOutsideStack: StackValidationPolicy = {
+    name: "s3-backup-replication-outside-stack",
+    description: "An Enabled replication rule of a backup bucket into a bucket the stack does not declare (a literal ARN) gets a note: the copy's region and versioning cannot be proven from the program.",
+    enforcementLevel: "advisory",
+    severity: "medium",
+    validateStack: (args: StackValidationArgs, reportViolation) => {
+        const index = indexStack(args.resources, sharedSettings());
+        for (const link of undeclaredDestinations(replicationLinks(index).links)) {
+            if (link.sourceGroup !== undefined && !link.sourceGroup.backup) {
+                continue;
+            }
+            reportViolation(
+                `${link.resource.name}: rule "${link.rule}" replicates ${link.source} (${link.sourceRegion}) to ${describeUndeclared(link)}: its region and versioning cannot be checked here, so a copy in another region is not proven. ` +
+                    "Declare the destination bucket in a stack this check sees (the standby's), or confirm its region and versioning by hand.",
+                link.resource.urn,
+            );
+        }
+    },
+};
+
+export const s3StackPolicies = [s3BackupBucketBaseline, s3BackupReplication, s3BackupBucketLookalike, s3BackupReplicationOutsideStack];

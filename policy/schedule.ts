@@ -17,8 +17,27 @@ const MACROS: Record<string, string> = {
 /** Reference instant for schedule analysis, fixed so that results never depend on the day a check runs. */
 const REFERENCE = new Date(Date.UTC(2026, 0, 1, 0, 0, 0));
 
+/** Each expression's normalised form, or what is wrong with it: a stack's CronJobs repeat a few schedules. */
+const validated = new Map<string, { normalised: string } | { problem: string }>();
+
 /** Throws an Error whose message says what is wrong with `expression`; returns the normalised expression. */
 export function validateCron(expression: string): string {
+    let result = validated.get(expression);
+    if (result === undefined) {
+        try {
+            result = { normalised: parseCron(expression) };
+        } catch (err) {
+            result = { problem: (err as Error).message };
+        }
+        validated.set(expression, result);
+    }
+    if ("problem" in result) {
+        throw new Error(result.problem);
+    }
+    return result.normalised;
+}
+
+function parseCron(expression: string): string {
     const trimmed = expression.trim();
     const expanded = MACROS[trimmed] ?? trimmed;
     const fields = expanded.split(/\s+/);

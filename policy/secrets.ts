@@ -8,7 +8,8 @@
 import { ResourceValidationArgs, ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import { retentionRow } from "./retention";
 import { configOf, globMatch } from "./config";
-import { read, readArray, show, UNKNOWN } from "./unknowns";
+import { known, read, readArray, show, UNKNOWN } from "./unknowns";
+import { readNumber, showNumber } from "./numbers";
 import { resourceType, T } from "./types";
 
 const SECRET = resourceType(T.secret);
@@ -47,12 +48,12 @@ export const secretsRecoveryWindow: ResourceValidationPolicy = {
     configSchema: recoverySchema,
     validateResource: validateResourceOfType(SECRET, (secret, args, reportViolation) => {
         const { minimumRecoveryWindowDays } = configOf<{ minimumRecoveryWindowDays: number }>(recoverySchema, args);
-        const days = read(secret, "recoveryWindowInDays");
-        if (days === UNKNOWN || days === undefined || days === null) {
+        const days = known(args, "recoveryWindowInDays", readNumber(secret, "recoveryWindowInDays"));
+        if (days === undefined) {
             return;
         }
         if (typeof days !== "number" || days < minimumRecoveryWindowDays) {
-            reportViolation(`${args.name}: recoveryWindowInDays is ${show(days)}; the runbook requires at least ${minimumRecoveryWindowDays} days so a deleted secret can be restored${days === 0 ? " (0 deletes it immediately)" : ""}`);
+            reportViolation(`${args.name}: recoveryWindowInDays is ${showNumber(days)}; the runbook requires at least ${minimumRecoveryWindowDays} days so a deleted secret can be restored${days === 0 ? " (0 deletes it immediately)" : ""}`);
         }
     }),
 };
@@ -105,8 +106,8 @@ export const secretsCriticalReplica: ResourceValidationPolicy = {
             return;
         }
         const region = ownRegion(secret, args.provider);
-        const replicas = crossRegionReplicas(secret, region);
-        if (replicas !== UNKNOWN && replicas.length === 0) {
+        const replicas = known(args, region === UNKNOWN ? "the secret's region" : "replicas[].region", crossRegionReplicas(secret, region));
+        if (replicas.length === 0) {
             const declared = readArray(secret, "replicas");
             const found = declared === undefined || declared === UNKNOWN || declared.length === 0 ? "no replicas" : `replicas only in ${show(region)}`;
             reportViolation(`${args.name}: has ${found} (secret region ${show(region)}); the retention table marks ${SECRETS.dataType} ${SECRETS.priority}, which requires a replica in another region (replicas[].region)`);

@@ -11,7 +11,7 @@ import { sharedSettings } from "./settings";
 
 export const retentionTableCoverage: StackValidationPolicy = {
     name: "retention-table-coverage",
-    description: "Every row of the runbook's retention table that applies to the stack (oauth2-dr-settings dataClasses, the stack tag, the server's role, or the data it holds) is implemented by at least one resource, or waived in oauth2-dr-settings.",
+    description: "Every row of the runbook's retention table that applies to the stack (oauth2-dr-settings dataClasses, the stack tag, the server's role, or the data it holds) is implemented, and met by every resource that implements it, or waived in oauth2-dr-settings.",
     enforcementLevel: "mandatory",
     severity: "critical",
     configSchema: matrixSchema,

@@ -89,3 +89,38 @@ export function show(value: unknown): string {
     }
     return typeof value === "string" ? `"${value}"` : JSON.stringify(value);
 }
+
+/**
+ * A check that cannot judge a resource because an input it decides on is unknown until the update (a
+ * preview, an output the offline plan does not model) says so instead of passing silently: it ends with
+ * `notApplicable` and this reason, which the engine records and `npm run check` lists in every report as
+ * "not judged in this preview: <resource>, <input> unknown". `inputs` are property paths ("spec.schedule").
+ */
+export const NOT_JUDGED_IN_PREVIEW = "not judged in this preview: ";
+const UNKNOWN_SUFFIX = " unknown until the update";
+
+export function notJudgedInPreview(args: { notApplicable: (reason?: string) => never }, inputs: string[], why?: string): never {
+    return args.notApplicable(`${NOT_JUDGED_IN_PREVIEW}${inputs.join(", ")}${UNKNOWN_SUFFIX}${why ? `: ${why}` : ""}`);
+}
+
+/** `value`, or the end of the check (notJudgedInPreview) when it is unknown. */
+export function known<V>(args: { notApplicable: (reason?: string) => never }, input: string, value: V): Exclude<V, Unknown> {
+    if (value === UNKNOWN) {
+        notJudgedInPreview(args, [input]);
+    }
+    return value as Exclude<V, Unknown>;
+}
+
+/** The unknown inputs a not-applicable reason names (and what they would decide), or undefined for another reason. */
+export function unknownInputsOf(reason: string | undefined): { inputs: string; why?: string } | undefined {
+    if (reason === undefined || !reason.startsWith(NOT_JUDGED_IN_PREVIEW)) {
+        return undefined;
+    }
+    const rest = reason.slice(NOT_JUDGED_IN_PREVIEW.length);
+    const end = rest.lastIndexOf(UNKNOWN_SUFFIX);
+    if (end < 0) {
+        return { inputs: rest };
+    }
+    const why = rest.slice(end + UNKNOWN_SUFFIX.length).replace(/^: /, "");
+    return why ? { inputs: rest.slice(0, end), why } : { inputs: rest.slice(0, end) };
+}

@@ -8,7 +8,7 @@ signing, retries of throttled and failed requests) and answers the scripts' call
 milliseconds. The dump's upload is read here from a fifo (s3transfer's multipart upload, as in the CLI, with
 a bounded number of parts in memory); its download is curl on a URL presigned here.
 
-Usage: aws-helper.py SOCKET WATCH_PID. Serves HTTP on SOCKET (created 0600, bound under a temporary name and
+Usage: aws-helper.py SOCKET WATCH_PID (restore-stage and restore-load: restore.sh's parallel load, below). Serves HTTP on SOCKET (created 0600, bound under a temporary name and
 renamed once listening, so that its existence means "ready") until WATCH_PID exits or SIGTERM.
 
 Calls (query parameters; errors are HTTP 4xx/5xx whose body is botocore's message, the same text the CLI
@@ -16,27 +16,283 @@ prints, e.g. "An error occurred (NoSuchBucket) when calling the ListObjectsV2 op
   GET  /s3/keys?bucket&prefix           every key under prefix, one a line, sorted (all pages)
   GET  /s3/size?bucket&key              the object's size in bytes
   GET  /s3/metadata?bucket&key&name     a user metadata value ("" when the object or value is absent)
-  GET  /s3/get?bucket&key[&range]       the object's bytes (a range like bytes=0-65535); header
+  GET  /s3/version?bucket&key           the current version's VersionId ("" in an unversioned bucket)
+  GET  /s3/get?bucket&key[&version_id][&range]  the object's bytes (a range like bytes=0-65535); header
                                         X-Object-Size: the whole object's size
   POST /s3/put?bucket&key[&content_type][&meta.NAME=VALUE...]   the request body becomes the object
+  POST /s3/put_newer?bucket&key        the body (a manifest) becomes the object (a pointer: latest.json) unless
+                                        the stored one names a newer backup (object names sort by time);
+                                        a conditional write (If-Match its ETag, If-None-Match * when absent),
+                                        read again when another run wrote in between; answers {"written":
+                                        true} or {"written": false, "kept": "<the newer one's object_key>"}
   POST /s3/upload?bucket&key&path[&expected_size][&meta.NAME=VALUE...]
                                         streams the fifo (or file) at path into the object, multipart
                                         (parts of S3_PART_SIZE_MB, default 5, larger when expected_size needs
                                         it: S3 allows 10,000 parts; S3_UPLOAD_CONCURRENCY parts in flight,
                                         default 4); answers {"bytes": N} once the object is complete
   POST /s3/delete?bucket&key
-  GET  /s3/presign?bucket&key[&expires] a GET URL for curl (default 15 minutes: it is used at once)
+  GET  /s3/presign?bucket&key[&version_id][&expires]  a GET URL for curl (default 15 minutes: used at once)
   GET  /secretsmanager/get?id[&version]  {"ARN","Name","VersionId","SecretString"} as JSON
-Environment: AWS_REGION, AWS_ENDPOINT_URL (tests), and the standard AWS credential chain.
+Environment: AWS_REGION, AWS_ENDPOINT_URL (tests), and the standard AWS credential chain. OBJECT_LOCK_MODE
+(COMPLIANCE or GOVERNANCE) and OBJECT_LOCK_RETAIN_DAYS (the job's data class, set by components/backup-jobs.ts):
+every object put or uploaded gets its own S3 Object Lock retain-until date that many days from now (the
+bucket's default retention covers the rest); unset, the bucket's default applies alone.
 """
 import json
 import os
+import re
 import socketserver
 import sys
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
+
+# --- restore.sh's parallel load (no AWS: run before botocore is imported) ---------------------------------
+# restore.sh loads the tables of a verified dump into staging schemas with parallel COPY streams, then moves
+# them into place in one transaction of its own (see scripts/README.md). Two commands, started by lib.sh:
+#   aws-helper.py restore-stage SCHEMA_SQL DATA_LIST OUT_DIR STAGE_PREFIX
+#       reads the restore script of everything but the data (pg_restore --clean --schema-only -f SCHEMA_SQL) and
+#       the TABLE DATA lines of the archive's list; writes OUT_DIR/stage.sql (CREATE SCHEMA <STAGE_PREFIX>_<n>
+#       and each table's own CREATE TABLE there), OUT_DIR/swap.sql (SCHEMA_SQL with each such CREATE TABLE
+#       replaced by ALTER TABLE <staging>.<table> SET SCHEMA <schema>, its "SET lock_timeout = 0" removed and
+#       the empty staging schemas dropped at the end) and OUT_DIR/stage.map ("<schema as written>\t<staging>").
+#       Exit 0, or 10 with the reason on stdout when a table cannot be staged (a type, default or check that
+#       names another object, INHERITS, PARTITION, storage options): the caller restores in one stream then.
+#   aws-helper.py restore-load WORKERS ERR_DIR MAP_FILE SETVAL_FILE < pg_restore --data-only output
+#       starts WORKERS psql sessions (libpq variables from the environment) and hands each COPY block's rows to
+#       whichever session is ready, in line-aligned chunks, into the staging table of that block; the
+#       sequences' setval statements go to SETVAL_FILE (for the swap). Exit 0 when
+#       every session loaded and exited 0; 3 when a session failed (its stderr in ERR_DIR/worker-<n>.err,
+#       ERR_DIR/failed names it); 1 on anything unexpected in the stream (ERR_DIR/load.err).
+import re as _re
+import select as _select
+import subprocess as _subprocess
+
+
+def _split_qualified(name):
+    """("schema", "table") as written (quotes kept) from pg_dump's schema.table."""
+    quoted = False
+    for i, char in enumerate(name):
+        if char == '"':
+            quoted = not quoted
+        elif char == "." and not quoted:
+            return name[:i], name[i + 1:]
+    return None, name
+
+
+def restore_stage(argv):
+    schema_sql, data_list, out_dir, prefix = argv
+    with open(data_list, encoding="utf-8") as handle:
+        wanted = {tuple(line.split()[5:7]) for line in handle if _re.match(r"^\d+; \d+ \d+ TABLE DATA ", line)}
+    with open(schema_sql, encoding="utf-8") as handle:
+        lines = handle.read().split("\n")
+    header = _re.compile(r"^-- Name: (.+); Type: TABLE; Schema: (.+); Owner: ")
+    staged, swap, stage, staging_of = {}, [], [], {}
+    i, entry = 0, None
+    while i < len(lines):
+        line = lines[i]
+        found = header.match(line)
+        if found:
+            entry = (found.group(2), found.group(1))
+        if line == "SET lock_timeout = 0;":
+            i += 1
+            continue
+        if line.startswith("CREATE TABLE ") and line.endswith(" (") and entry in wanted:
+            qualified = line[len("CREATE TABLE "):-2]
+            schema, table = _split_qualified(qualified)
+            end = i + 1
+            while end < len(lines) and lines[end] != ");" and (lines[end].startswith("    ") or lines[end] == ""):
+                end += 1
+            body = lines[i + 1:end]
+            text = "\n".join(body).replace("pg_catalog.", "")
+            if schema is None or end >= len(lines) or lines[end] != ");" or "." in text:
+                print(f"table {entry[0]}.{entry[1]} cannot be staged (its definition names other objects or has options)")
+                return 10
+            if schema not in staging_of:
+                staging_of[schema] = f"{prefix}_{len(staging_of) + 1}"
+                stage.append(f"CREATE SCHEMA {staging_of[schema]};")
+            stage.append("\n".join([f"CREATE TABLE {staging_of[schema]}.{table} ("] + body + [");"]))
+            swap.append(f"ALTER TABLE {staging_of[schema]}.{table} SET SCHEMA {schema};")
+            staged[entry] = qualified
+            i = end + 1
+            continue
+        swap.append(line)
+        i += 1
+    missing = sorted(wanted - set(staged))
+    if missing:
+        print(f"table {missing[0][0]}.{missing[0][1]} cannot be staged (no plain CREATE TABLE in the archive)")
+        return 10
+    swap.extend(f"DROP SCHEMA {name};" for name in staging_of.values())
+    with open(os.path.join(out_dir, "stage.sql"), "w", encoding="utf-8") as handle:
+        handle.write("SELECT pg_catalog.set_config('search_path', '', false);\n" + "\n".join(stage) + "\n")
+    with open(os.path.join(out_dir, "swap.sql"), "w", encoding="utf-8") as handle:
+        handle.write("\n".join(swap) + "\n")
+    with open(os.path.join(out_dir, "stage.map"), "w", encoding="utf-8") as handle:
+        handle.write("".join(f"{schema}\t{name}\n" for schema, name in staging_of.items()))
+    return 0
+
+
+class _Worker:
+    def __init__(self, number, err_dir):
+        self.number = number
+        self.err_path = os.path.join(err_dir, f"worker-{number}.err")
+        with open(self.err_path, "wb") as err:
+            self.process = _subprocess.Popen(
+                ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1"], stdin=_subprocess.PIPE, stdout=_subprocess.DEVNULL, stderr=err,
+            )
+        self.fd = self.process.stdin.fileno()
+        try:
+            import fcntl
+            fcntl.fcntl(self.fd, 1031, 1024 * 1024)  # F_SETPIPE_SZ: fewer wake-ups
+        except OSError:
+            pass
+        os.set_blocking(self.fd, False)
+        self.pending = memoryview(b"")
+        self.table = None  # the staging table of the COPY this session is in
+
+    def flush(self):
+        """Writes what the pipe takes; False when the session is gone."""
+        try:
+            written = os.write(self.fd, self.pending)
+        except BlockingIOError:
+            return True
+        except BrokenPipeError:
+            return False
+        self.pending = self.pending[written:]
+        return True
+
+
+class _WorkerGone(Exception):
+    pass
+
+
+def restore_load(argv):
+    count, err_dir, map_file, setval_file = int(argv[0]), argv[1], argv[2], argv[3]
+    setvals = open(setval_file, "wb")  # noqa: SIM115: closed at the end
+    with open(map_file, encoding="utf-8") as handle:
+        staging_of = dict(line.rstrip("\n").split("\t") for line in handle if line.strip())
+    workers = [_Worker(n + 1, err_dir) for n in range(count)]
+
+    def fail(code, message):
+        with open(os.path.join(err_dir, "load.err" if code == 1 else "failed"), "w", encoding="utf-8") as handle:
+            handle.write(message + "\n")
+        for worker in workers:
+            worker.process.kill()
+            worker.process.wait()
+        return code
+
+    def wait_writable(busy):
+        _, writable, _ = _select.select([], [w.fd for w in busy], [])
+        for worker in busy:
+            if worker.fd in writable and not worker.flush():
+                raise _WorkerGone(f"worker-{worker.number}")
+
+    def drain(worker):
+        while worker.pending:
+            wait_writable([worker])
+
+    def send(worker, data):
+        worker.pending = memoryview(data)
+        if not worker.flush():
+            raise _WorkerGone(f"worker-{worker.number}")
+
+    def ready_worker():
+        """A session with nothing pending: the rows go to whichever is ready first."""
+        while True:
+            for worker in workers:
+                if not worker.pending:
+                    return worker
+            wait_writable(workers)
+
+    for worker in workers:
+        worker.pending = memoryview(b"SET client_connection_check_interval = '1s';\nSET synchronous_commit = off;\n")
+    stdin = sys.stdin.buffer.fileno()
+    chunk_size, buffer, copy_to, eof = 1024 * 1024, b"", None, False
+    copy_header = _re.compile(rb"^COPY (.+?) ((?:\(.*\) )?FROM stdin;)$")
+    try:
+        while True:
+            if not eof and len(buffer) < chunk_size:
+                data = os.read(stdin, chunk_size)
+                if data:
+                    buffer += data
+                    if len(buffer) < chunk_size:
+                        continue
+                else:
+                    eof = True
+            if copy_to is None:
+                cut = buffer.find(b"\n")
+                if cut < 0:
+                    if not eof:
+                        continue
+                    if buffer.strip():
+                        return fail(1, f"the data stream ends inside a line: {buffer[:80]!r}")
+                    break
+                line, buffer = buffer[:cut], buffer[cut + 1:]
+                found = copy_header.match(line)
+                if found:
+                    schema, table = _split_qualified(found.group(1).decode("utf-8"))
+                    if schema not in staging_of:
+                        return fail(1, f"the data of {found.group(1).decode('utf-8')} has no staging table")
+                    copy_to = (f"{staging_of[schema]}.{table}", found.group(2).decode("utf-8"))
+                elif line.startswith(b"SELECT pg_catalog.setval("):
+                    setvals.write(line + b"\n")  # the sequences' values: for the swap, after the tables moved
+                elif line.startswith((b"SET ", b"SELECT pg_catalog.set_config(")):
+                    # The dump's session settings (client_encoding above all): every session, outside any COPY.
+                    for worker in workers:
+                        drain(worker)
+                        send(worker, (b"\\.\n" if worker.table else b"") + line + b"\n")
+                        worker.table = None
+                elif line and not line.startswith((b"--", b"\\restrict", b"\\unrestrict")):
+                    return fail(1, f"unexpected statement in the data section: {line[:120].decode('utf-8', 'replace')}")
+                continue
+            # Inside a COPY: rows up to the line "\.".
+            end = 0 if buffer.startswith(b"\\.\n") else buffer.find(b"\n\\.\n")
+            if end > 0:
+                end += 1
+            if end >= 0:
+                rows, buffer, closing = buffer[:end], buffer[end + 3:], True
+            else:
+                cut = buffer.rfind(b"\n") + 1
+                if cut == 0:
+                    if eof:
+                        return fail(1, "the data stream ends inside a COPY")
+                    continue
+                rows, buffer, closing = buffer[:cut], buffer[cut:], False
+            if rows:
+                worker = ready_worker()
+                prefix = b""
+                if worker.table != copy_to[0]:
+                    prefix = (b"\\.\n" if worker.table else b"") + f"COPY {copy_to[0]} {copy_to[1]}\n".encode("utf-8")
+                    worker.table = copy_to[0]
+                send(worker, prefix + rows)
+            if closing:
+                copy_to = None
+        for worker in workers:
+            drain(worker)
+            if worker.table:
+                send(worker, b"\\.\n")
+                drain(worker)
+    except _WorkerGone as gone:
+        return fail(3, str(gone))
+    setvals.close()
+    for worker in workers:
+        os.set_blocking(worker.fd, True)
+        try:
+            worker.process.stdin.close()
+        except BrokenPipeError:
+            pass
+    failed = [w for w in workers if w.process.wait() != 0]
+    if failed:
+        return fail(3, f"worker-{failed[0].number}")
+    return 0
+
+
+RESTORE_COMMANDS = {"restore-stage": restore_stage, "restore-load": restore_load}
+if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] in RESTORE_COMMANDS:
+    sys.exit(RESTORE_COMMANDS[sys.argv[1]](sys.argv[2:]))
+
 
 try:
     import botocore.exceptions
@@ -82,6 +338,12 @@ def s3_size(q, _body):
     return str(head["ContentLength"]).encode(), {}
 
 
+def s3_version(q, _body):
+    head = client("s3").head_object(Bucket=q["bucket"], Key=q["key"])
+    version = head.get("VersionId") or ""
+    return ("" if version == "null" else version).encode(), {}
+
+
 def s3_metadata(q, _body):
     try:
         head = client("s3").head_object(Bucket=q["bucket"], Key=q["key"])
@@ -94,6 +356,8 @@ def s3_metadata(q, _body):
 
 def s3_get(q, _body):
     args = {"Bucket": q["bucket"], "Key": q["key"]}
+    if q.get("version_id"):
+        args["VersionId"] = q["version_id"]
     if q.get("range"):
         args["Range"] = q["range"]
     answer = client("s3").get_object(**args)
@@ -102,8 +366,19 @@ def s3_get(q, _body):
     return data, {"X-Object-Size": size}
 
 
+def object_lock_args():
+    """Each object's own retention (S3 Object Lock) from OBJECT_LOCK_MODE and OBJECT_LOCK_RETAIN_DAYS; {} when unset."""
+    mode = os.environ.get("OBJECT_LOCK_MODE", "")
+    days = os.environ.get("OBJECT_LOCK_RETAIN_DAYS", "")
+    if not mode and not days:
+        return {}
+    if mode not in ("COMPLIANCE", "GOVERNANCE") or not days.isdigit() or int(days) < 1:
+        raise CallError(400, f"aws-helper: OBJECT_LOCK_MODE must be COMPLIANCE or GOVERNANCE and OBJECT_LOCK_RETAIN_DAYS a whole number of days of at least 1, not {mode!r} and {days!r}")
+    return {"ObjectLockMode": mode, "ObjectLockRetainUntilDate": datetime.now(timezone.utc) + timedelta(days=int(days))}
+
+
 def s3_put(q, body):
-    args = {"Bucket": q["bucket"], "Key": q["key"], "Body": body}
+    args = {"Bucket": q["bucket"], "Key": q["key"], "Body": body, **object_lock_args()}
     if q.get("content_type"):
         args["ContentType"] = q["content_type"]
     metadata = {name[len("meta."):]: value for name, value in q.items() if name.startswith("meta.")}
@@ -111,6 +386,54 @@ def s3_put(q, body):
         args["Metadata"] = metadata
     answer = client("s3").put_object(**args)
     return json.dumps({"ETag": answer.get("ETag")}).encode(), {}
+
+
+# The time-ordered part of a backup's object name (lib.sh time_ordered_stamp): the UTC second, then hex digits
+# (nanoseconds and random ones; 8 random ones in older names).
+BACKUP_STAMP = re.compile(r"-(\d{8}T\d{6}Z)-([0-9a-f]+)\.dump\.gpg$")
+
+
+def backup_stamp(manifest_bytes):
+    try:
+        key = json.loads(manifest_bytes).get("object_key") or ""
+    except (ValueError, AttributeError):
+        return None, ""
+    found = BACKUP_STAMP.search(key)
+    return (found.groups() if found else None), key
+
+
+def s3_put_newer(q, body):
+    """latest.json never moves backwards: of two overlapping backups, the one that finishes last must not
+    replace the newer one's pointer. Read, compare by name, then write only if the object is still the one
+    read (If-Match; If-None-Match * when there was none), else read again."""
+    s3 = client("s3")
+    mine, my_key = backup_stamp(body)
+    if mine is None:
+        raise CallError(400, f"aws-helper: put_newer needs a manifest with a backup's object_key, not {my_key!r}")
+    for _ in range(20):
+        try:
+            current = s3.get_object(Bucket=q["bucket"], Key=q["key"])
+            etag, stored = current["ETag"], current["Body"].read()
+        except botocore.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+                raise
+            etag, stored = None, b""
+        theirs, their_key = backup_stamp(stored) if etag else (None, "")
+        if theirs is not None and theirs > mine:
+            return json.dumps({"written": False, "kept": their_key}).encode(), {}
+        args = {"Bucket": q["bucket"], "Key": q["key"], "Body": body, "ContentType": "application/json"}
+        if etag:
+            args["IfMatch"] = etag
+        else:
+            args["IfNoneMatch"] = "*"
+        try:
+            client("s3").put_object(**args)
+        except botocore.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict"):
+                continue  # another run wrote it in between: compare with that one
+            raise
+        return json.dumps({"written": True}).encode(), {}
+    raise CallError(409, f"aws-helper: s3://{q['bucket']}/{q['key']} kept changing while it was being replaced (20 tries)")
 
 
 class Counting:
@@ -154,6 +477,8 @@ def s3_upload(q, _body):
     manager = TransferManager(client("s3"), config)
     try:
         with open(q["path"], "rb") as stream:
+            # Refused once the fifo is open: its writer then fails at once (EPIPE) instead of waiting for a reader.
+            extra.update(object_lock_args())
             counted = Counting(stream)
             counted.future = manager.upload(counted, q["bucket"], q["key"], extra_args=extra)
             counted.future.result()
@@ -169,9 +494,10 @@ def s3_delete(q, _body):
 
 def s3_presign(q, _body):
     # Used at once: a short validity (S3's access logs record query strings).
-    url = client("s3").generate_presigned_url(
-        "get_object", Params={"Bucket": q["bucket"], "Key": q["key"]}, ExpiresIn=int(q.get("expires", 900))
-    )
+    params = {"Bucket": q["bucket"], "Key": q["key"]}
+    if q.get("version_id"):
+        params["VersionId"] = q["version_id"]
+    url = client("s3").generate_presigned_url("get_object", Params=params, ExpiresIn=int(q.get("expires", 900)))
     return url.encode(), {}
 
 
@@ -187,9 +513,11 @@ def secret_get(q, _body):
 CALLS = {
     ("GET", "/s3/keys"): (s3_keys, ("bucket",)),
     ("GET", "/s3/size"): (s3_size, ("bucket", "key")),
+    ("GET", "/s3/version"): (s3_version, ("bucket", "key")),
     ("GET", "/s3/metadata"): (s3_metadata, ("bucket", "key", "name")),
     ("GET", "/s3/get"): (s3_get, ("bucket", "key")),
     ("POST", "/s3/put"): (s3_put, ("bucket", "key")),
+    ("POST", "/s3/put_newer"): (s3_put_newer, ("bucket", "key")),
     ("POST", "/s3/upload"): (s3_upload, ("bucket", "key", "path")),
     ("POST", "/s3/delete"): (s3_delete, ("bucket", "key")),
     ("GET", "/s3/presign"): (s3_presign, ("bucket", "key")),

@@ -14,7 +14,7 @@
 #      the way (tee into fifos): no temp file of the dump, memory bounded by the upload's parts in memory (5
 #      parts of 5 MB; larger parts only past 45 GB, S3 allows 10,000 parts) and zstd's jobs (2 x 2 MB);
 #   3. checks that the stored object has the counted size, then writes the manifest
-#      <prefix>manifests/<same name>.json (database, schema, key, size, sha256, compression, the passphrase
+#      <prefix>manifests/<same name>.json (database, schema, key, its S3 VersionId, size, sha256, compression, the passphrase
 #      secret's ARN and VersionId (never the passphrase), the dumped schema and its hash, row counts,
 #      versions, timestamps) and, last, the pointer <prefix>latest.json (a copy of the manifest).
 #   Restores select dumps through manifests only. On any failure or signal the manifest is not written and
@@ -28,6 +28,10 @@
 #   BACKUP_PASSPHRASE_SECRET_CHANGED=1  accept a passphrase secret other than the previous backup's
 #   DB_SCHEMA (default public): the schema of the oauth2_* tables
 #   BACKUP_PREFIX (default database/)
+#   BACKUP_LOCK_TIMEOUT (seconds, default 120): how long the backup waits for its ACCESS SHARE lock on a table
+#     (pg_dump --lock-wait-timeout; lock_timeout of the session that counts the rows). A table held in ACCESS
+#     EXCLUSIVE mode longer than that (a migration, a VACUUM FULL, an idle transaction after an ALTER) stops
+#     the backup with exit 3 naming the table and the blocking backend (pid, application_name, user, state).
 #   S3_PART_SIZE_MB (default 5), S3_UPLOAD_CONCURRENCY (default 4): the upload's parts (memory: about
 #   (concurrency + 1) x part size)
 #   ZSTD_LEVEL (default 1: on token-heavy dumps as small as level 3 for a quarter of its CPU), ZSTD_THREADS
@@ -36,7 +40,15 @@
 #
 # Output: the manifest key on stdout; progress on stderr.
 #
-# Exit codes: 0 backup and manifest written; 2 configuration; 3 database (connect, permission, count or
+# Sessions: every connection of a run carries application_name oauth2-dr-backup-<pid>-<random>; on any
+#   failure, SIGTERM or SIGINT the run's server sessions are terminated before it exits (a session queued on a
+#   lock would otherwise stay queued after its client is gone); on servers from PostgreSQL 14 on,
+#   client_connection_check_interval also ends them within seconds when the run is killed (SIGKILL).
+#   latest.json never moves backwards: it is replaced only by a newer backup's manifest (names sort by
+#   time), with a conditional write (If-Match), so two overlapping runs leave it on the newer one.
+#
+# Exit codes: 0 backup and manifest written; 2 configuration (also: BUCKET not a bucket name,
+#   BACKUP_LOCK_TIMEOUT not a number); 3 database (connect, permission, lock timeout, count or
 #   pg_dump failed); 4 storage (bucket not usable, upload failed, stored size differs); 5 encryption
 #   (passphrase unreadable, empty or from another secret; gpg failed); 1 other; 130/143 interrupted.
 set -euo pipefail
@@ -53,6 +65,12 @@ require_cmd pg_dump psql gpg python3 curl sha256sum tee zstd jq
     || die "$EX_USAGE" "S3_PART_SIZE_MB must be a whole number of MB, at least 5 (S3's smallest part), not ${S3_PART_SIZE_MB}"
 [[ "${S3_UPLOAD_CONCURRENCY:-4}" =~ ^[1-9][0-9]*$ ]] \
     || die "$EX_USAGE" "S3_UPLOAD_CONCURRENCY must be a whole number of at least 1, not ${S3_UPLOAD_CONCURRENCY}"
+LOCK_TIMEOUT=${BACKUP_LOCK_TIMEOUT:-120}
+[[ "$LOCK_TIMEOUT" =~ ^[1-9][0-9]*$ ]] || die "$EX_USAGE" "BACKUP_LOCK_TIMEOUT must be a whole number of seconds, at least 1, not ${LOCK_TIMEOUT}"
+# Every session of this run is recognisable on the server: by the application whose lock it waits on, and by
+# the cleanup, which terminates what is left of them.
+RUN_APP="oauth2-dr-backup-$$-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
+export PGAPPNAME=$RUN_APP
 
 PIPELINE_PID=""
 UPLOAD_PID=""
@@ -63,6 +81,31 @@ OBJECT_KEY=""
 UPLOAD_STARTED=0
 MANIFEST_WRITTEN=0
 SNAPSHOT_PID=""
+SESSIONS_STARTED=0
+
+# end_sessions: terminates this run's server sessions that outlived their clients (pg_dump or the snapshot's
+# psql, killed while queued on a lock or mid-query: the server would keep them until the lock is granted),
+# and waits (at most 5 s) until they are gone. Only this run's application_name, never another session.
+end_sessions() {
+    [[ $SESSIONS_STARTED -eq 1 ]] || return 0
+    local left
+    left=$(PGAPPNAME="${RUN_APP}-cleanup" PGCONNECT_TIMEOUT=${PGCONNECT_TIMEOUT:-10} psql_value -d "$PGDATABASE" -v app="$RUN_APP" 2>"$WORK_DIR/sessions.err" <<'SQL'
+SET oauth2_dr.run_app = :'app';
+SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = :'app';
+DO $$ BEGIN
+    FOR i IN 1..50 LOOP
+        PERFORM pg_stat_clear_snapshot();
+        EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = current_setting('oauth2_dr.run_app'));
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END $$;
+SELECT count(*) FROM pg_stat_activity WHERE application_name = :'app';
+SQL
+    ) || { log "could not end this run's sessions ($RUN_APP) on $(db_address): $(one_line_error "$WORK_DIR/sessions.err")"; return 0; }
+    local ended=${left%%$'\n'*} remaining=${left##*$'\n'}
+    [[ "$ended" == 0 ]] || log "terminated $ended server session(s) of this run ($RUN_APP)"
+    [[ "$remaining" == 0 ]] || log "$remaining server session(s) of this run ($RUN_APP) are still ending"
+}
 
 cleanup() {
     local status=$?
@@ -80,6 +123,7 @@ cleanup() {
         kill -TERM "$SNAPSHOT_PID" 2>/dev/null
         wait "$SNAPSHOT_PID" 2>/dev/null
     fi
+    [[ $status -eq 0 ]] || end_sessions
     if [[ $UPLOAD_STARTED -eq 1 && $MANIFEST_WRITTEN -eq 0 ]]; then
         # A complete-looking object without a manifest is never picked by a restore; hide it anyway. An upload
         # that failed before completing stored no object (its multipart parts are aborted by the lifecycle).
@@ -144,17 +188,67 @@ name="${PGDATABASE}-$(time_ordered_stamp)"
 OBJECT_KEY="${BACKUP_PREFIX}${name}.dump.gpg"
 manifest_key="${BACKUP_PREFIX}manifests/${name}.json"
 
+# A server that can notice a vanished client (PostgreSQL 14 and later) checks every 10 s while a query of this
+# run runs or waits on a lock: killed without its trap (SIGKILL), the run leaves no session queued behind.
+server_version_num=$(psql_value -d "$PGDATABASE" -c "SHOW server_version_num" 2>/dev/null) || server_version_num=0
+if [[ "$server_version_num" =~ ^[0-9]+$ && $server_version_num -ge 140000 ]]; then
+    export PGOPTIONS="${PGOPTIONS:+$PGOPTIONS }-c client_connection_check_interval=10s"
+fi
+
+# lock_blockers TABLE...: who holds (or waits for, ahead of us) an ACCESS EXCLUSIVE lock on the tables, the
+# only mode that blocks the ACCESS SHARE lock of pg_dump and of the counts: "pid N (application_name 'x', user
+# u, state s, transaction since T)" per backend, from a new session; "" when the lock is gone.
+lock_blockers() {
+    local list
+    list=$(printf "%s\n" "$@" | jq -R . | jq -sc .)
+    PGAPPNAME="${RUN_APP}-diagnosis" psql_value -d "$PGDATABASE" -v tables="$list" 2>/dev/null <<'SQL' | paste -sd';' - | sed 's/;/; /g'
+SELECT format('table %s is held in ACCESS EXCLUSIVE mode by pid %s (application_name %L, user %s, state %s, transaction since %s)%s',
+              l.relation::regclass, a.pid, a.application_name, a.usename, coalesce(a.state, 'unknown'),
+              coalesce(to_char(a.xact_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'unknown'),
+              CASE WHEN l.granted THEN '' ELSE ' (still waiting for it, ahead of the backup)' END)
+FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock'
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND l.relation IN (SELECT to_regclass(t) FROM jsonb_array_elements_text(:'tables'::jsonb) t)
+ORDER BY l.granted DESC, a.pid;
+SQL
+}
+
+# lock_timeout_error TABLES: the message of a lock wait that gave up after BACKUP_LOCK_TIMEOUT seconds.
+lock_timeout_error() {
+    local who
+    # shellcheck disable=SC2086 # a list of table names
+    who=$(lock_blockers $1)
+    printf 'no ACCESS SHARE lock on %s within %s s (BACKUP_LOCK_TIMEOUT): %s' "$1" "$LOCK_TIMEOUT" \
+        "${who:-the lock was released since; run the backup again}"
+}
+
 # 1. A snapshot, held open by a psql coprocess until the dump is complete.
+SESSIONS_STARTED=1
 coproc PSQL { psql -X -q -At -v ON_ERROR_STOP=1 2>&1; }
 SNAPSHOT_PID=$PSQL_PID
+# psql_ask SQL [TIMEOUT]: one line of answer (on stdout, and in PSQL_ANSWER), waited for at most TIMEOUT
+# (default PSQL_TIMEOUT, 60) seconds. Read a second at a time: a signal's trap (SIGTERM, SIGINT) runs only
+# once `read` returns, and a count can wait for its lock for minutes. For such a wait, call it in the script's
+# own shell (`psql_ask ... >/dev/null`, then PSQL_ANSWER), not in $(...), whose subshell the trap waits for.
+PSQL_ANSWER=""
 psql_ask() {
-    local line
+    local line="" part waited=0 status
     printf '%s\n' "$1" >&"${PSQL[1]}"
-    IFS= read -r -t "${PSQL_TIMEOUT:-60}" line <&"${PSQL[0]}" || return 1
+    while true; do
+        part=""
+        IFS= read -r -t 1 part <&"${PSQL[0]}" && { line+=$part; break; }
+        status=$?
+        line+=$part
+        [[ $status -gt 128 ]] || return 1
+        waited=$((waited + 1))
+        [[ $waited -lt ${2:-${PSQL_TIMEOUT:-60}} ]] || return 1
+    done
+    PSQL_ANSWER=$line
     printf '%s' "$line"
 }
 {
-    printf '%s\n' "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;" >&"${PSQL[1]}"
+    printf '%s\n' "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;" "SET LOCAL lock_timeout = '${LOCK_TIMEOUT}s';" >&"${PSQL[1]}"
     snapshot=$(psql_ask "SELECT pg_export_snapshot();")
 } || die "$EX_DATABASE" "cannot start a snapshot of $(db_address)"
 [[ "$snapshot" =~ ^[0-9A-F-]+$ ]] || die "$EX_DATABASE" "cannot start a snapshot of $(db_address): $snapshot"
@@ -183,7 +277,7 @@ log "uploading $(s3_uri "$OBJECT_KEY")"
 mkfifo "$WORK_DIR/upload.fifo"
 (
     set +e
-    pg_dump --format=custom --compress=0 --no-password --snapshot="$snapshot" "$PGDATABASE" 2>"$WORK_DIR/pg_dump.err" |
+    pg_dump --format=custom --compress=0 --no-password --lock-wait-timeout="${LOCK_TIMEOUT}s" --snapshot="$snapshot" "$PGDATABASE" 2>"$WORK_DIR/pg_dump.err" |
         zstd -q -c -T"${ZSTD_THREADS:-2}" -"${ZSTD_LEVEL:-1}" -B"${ZSTD_JOB_SIZE:-2M}" 2>"$WORK_DIR/zstd.err" |
         gpg_encrypt 2>"$WORK_DIR/gpg.err" |
         tee "$WORK_DIR/sha.fifo" "$WORK_DIR/size.fifo" >"$WORK_DIR/upload.fifo"
@@ -199,11 +293,15 @@ PIPELINE_PID=$!
 ) &
 UPLOAD_PID=$!
 
-# Meanwhile, the row counts, in the same snapshot as the dump (the coprocess's transaction).
+# Meanwhile, the row counts, in the same snapshot as the dump (the coprocess's transaction). A count waits for
+# its lock at most BACKUP_LOCK_TIMEOUT (the session's lock_timeout), and its answer that long and a minute.
 declare -A row_counts=()
 for table in $tables; do
-    count=$(psql_ask "SELECT count(*) FROM \"${DB_SCHEMA}\".\"${table}\";") || die "$EX_DATABASE" "cannot count $table"
-    [[ "$count" =~ ^[0-9]+$ ]] || die "$EX_DATABASE" "cannot count $table: $count"
+    psql_ask "SELECT count(*) FROM \"${DB_SCHEMA}\".\"${table}\";" $((LOCK_TIMEOUT + ${PSQL_TIMEOUT:-60})) >/dev/null \
+        || die "$EX_DATABASE" "cannot count ${DB_SCHEMA}.$table: no answer from $(db_address) within $((LOCK_TIMEOUT + ${PSQL_TIMEOUT:-60})) s"
+    count=$PSQL_ANSWER
+    [[ "$count" != *"lock timeout"* ]] || die "$EX_DATABASE" "$(lock_timeout_error "${DB_SCHEMA}.${table}")"
+    [[ "$count" =~ ^[0-9]+$ ]] || die "$EX_DATABASE" "cannot count ${DB_SCHEMA}.$table: $count"
     row_counts[$table]=$count
 done
 
@@ -221,7 +319,15 @@ SIZE_PID=""
 
 # The upload was checked first: when S3 refuses it, every step before it is stopped too. A failed dump ends
 # the stream early instead, and the upload stores what it got (hidden by the cleanup: no manifest).
-[[ $dump_rc -eq 0 ]] || die "$EX_DATABASE" "pg_dump of $(db_address) failed: $(one_line_error "$WORK_DIR/pg_dump.err")"
+if [[ $dump_rc -ne 0 ]]; then
+    # pg_dump's lock wait ends in "canceling statement due to statement timeout" on "LOCK TABLE a[, b] IN ACCESS
+    # SHARE MODE" (its --lock-wait-timeout is a statement_timeout around that query).
+    locked=$(sed -nE 's/.*Query was: LOCK TABLE (.*) IN ACCESS SHARE MODE.*/\1/p' "$WORK_DIR/pg_dump.err" | head -n 1 | sed 's/, */ /g')
+    if [[ -n "$locked" ]] && grep -q 'timeout' "$WORK_DIR/pg_dump.err"; then
+        die "$EX_DATABASE" "pg_dump of $(db_address) failed: $(lock_timeout_error "$locked")"
+    fi
+    die "$EX_DATABASE" "pg_dump of $(db_address) failed: $(one_line_error "$WORK_DIR/pg_dump.err")"
+fi
 [[ $zstd_rc -eq 0 ]] || die "$EX_FAILURE" "zstd failed: $(one_line_error "$WORK_DIR/zstd.err")"
 [[ $gpg_rc -eq 0 ]] || die "$EX_CRYPTO" "gpg failed: $(one_line_error "$WORK_DIR/gpg.err")"
 [[ $tee_rc -eq 0 ]] || die "$EX_FAILURE" "tee failed (exit code $tee_rc)"
@@ -238,13 +344,15 @@ size=$(tr -d ' ' <"$WORK_DIR/size.out")
 [[ "$sha256" =~ ^[0-9a-f]{64}$ && "$size" =~ ^[0-9]+$ ]] || die "$EX_FAILURE" "no hash or size of the stream"
 stored_size=$(s3_size "$OBJECT_KEY" 2>"$WORK_DIR/s3.err") || die "$EX_STORAGE" "the uploaded object $(s3_uri "$OBJECT_KEY") is not readable: $(one_line_error "$WORK_DIR/s3.err")"
 [[ "$stored_size" == "$size" ]] || die "$EX_STORAGE" "the stored object has $stored_size bytes, the stream had $size"
+# The S3 version of the dump: restores read exactly this version ("" in an unversioned bucket).
+object_version=$(s3_version "$OBJECT_KEY" 2>"$WORK_DIR/s3.err") || die "$EX_STORAGE" "cannot read the version of $(s3_uri "$OBJECT_KEY"): $(one_line_error "$WORK_DIR/s3.err")"
 
 # 3. The manifest, then the pointer: only now is the dump visible to restores.
 finished_at=$(now_utc)
 for table in $tables; do printf '%s\t%s\n' "$table" "${row_counts[$table]}"; done >"$WORK_DIR/counts.tsv"
 jq -n --slurpfile schema "$WORK_DIR/schema.json" --rawfile counts "$WORK_DIR/counts.tsv" \
     --arg database "$PGDATABASE" --arg db_schema "$DB_SCHEMA" --arg prefix "$BACKUP_PREFIX" --arg object_key "$OBJECT_KEY" \
-    --argjson size "$size" --arg sha256 "$sha256" --arg source "$PASSPHRASE_SOURCE" --arg arn "$PASSPHRASE_SECRET_ARN" \
+    --argjson size "$size" --arg sha256 "$sha256" --arg s3_version_id "$object_version" --arg source "$PASSPHRASE_SOURCE" --arg arn "$PASSPHRASE_SECRET_ARN" \
     --arg version "$PASSPHRASE_VERSION_ID" --arg pg_dump_version "$pg_dump_version" --arg server_version "$server_version" \
     --argjson database_bytes "$database_bytes" --arg started_at "$started_at" --arg finished_at "$finished_at" \
     --arg schema_sha256 "$(schema_hash <"$WORK_DIR/schema.json")" --arg zstd_level "${ZSTD_LEVEL:-1}" '
@@ -257,6 +365,7 @@ jq -n --slurpfile schema "$WORK_DIR/schema.json" --rawfile counts "$WORK_DIR/cou
         object_key: $object_key,
         size_bytes: $size,
         sha256: $sha256,
+        s3_version_id: (if $s3_version_id == "" then null else $s3_version_id end),
         encryption: "gpg-symmetric-aes256",
         passphrase: (if $source == "secretsmanager" then {source: $source, secret_arn: $arn, version_id: $version} else {source: $source} end),
         format_of_dump: "pg_dump-custom",
@@ -276,7 +385,12 @@ jq -n --slurpfile schema "$WORK_DIR/schema.json" --rawfile counts "$WORK_DIR/cou
 s3_put_file "$WORK_DIR/manifest.json" "$manifest_key" --content-type application/json \
     || die "$EX_STORAGE" "cannot write the manifest $manifest_key"
 MANIFEST_WRITTEN=1
-s3_put_file "$WORK_DIR/manifest.json" "${BACKUP_PREFIX}latest.json" --content-type application/json \
-    || die "$EX_STORAGE" "cannot write ${BACKUP_PREFIX}latest.json (the manifest $manifest_key is written)"
+# latest.json only moves forwards: a run that overlapped a newer one (started later, finished first) leaves
+# the newer one's pointer as it is.
+aws_call POST /s3/put_newer "$WORK_DIR/latest.answer" "bucket=$BUCKET" "key=${BACKUP_PREFIX}latest.json" \
+    --body "$WORK_DIR/manifest.json" 2>"$WORK_DIR/s3.err" \
+    || die "$EX_STORAGE" "cannot write ${BACKUP_PREFIX}latest.json (the manifest $manifest_key is written): $(one_line_error "$WORK_DIR/s3.err")"
+newer=$(jq -r 'if .written then "" else .kept end' "$WORK_DIR/latest.answer")
+[[ -z "$newer" ]] || log "${BACKUP_PREFIX}latest.json already names a newer backup ($newer): left as it is"
 log "done: $OBJECT_KEY, $size bytes, sha256 $sha256"
 echo "$manifest_key"

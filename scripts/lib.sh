@@ -55,7 +55,29 @@ require_env() {
     local name
     for name in "$@"; do
         [[ -n "${!name:-}" ]] || die "$EX_USAGE" "$name is required"
+        [[ "$name" != BUCKET ]] || require_bucket_name
     done
+}
+
+# require_bucket_name: BUCKET is a bucket's name, not a URL, an ARN or a path (every call passes it to the API
+# as Bucket=, where "s3://b" would fail only later as a storage error). Usage error before any work, saying
+# what to set instead. Names S3 accepted before 2018 (capitals, underscores) pass.
+require_bucket_name() {
+    local bucket=${BUCKET:-} rest hint
+    if [[ "$bucket" =~ ^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$ ]]; then
+        return 0
+    fi
+    rest=$bucket
+    rest=${rest#s3://}
+    rest=${rest#s3a://}
+    rest=${rest#arn:aws*:s3:::}
+    if [[ "$rest" =~ ^([A-Za-z0-9][A-Za-z0-9._-]{1,254})(/(.*))?$ ]]; then
+        hint="set BUCKET=${BASH_REMATCH[1]}"
+        [[ -z "${BASH_REMATCH[3]}" ]] || hint+=" and BACKUP_PREFIX=${BASH_REMATCH[3]%/}/ (when that is the prefix of the backups)"
+    else
+        hint="set BUCKET to the bucket's name alone"
+    fi
+    die "$EX_USAGE" "BUCKET must be a bucket name, not '$bucket': $hint"
 }
 
 require_cmd() {
@@ -96,10 +118,11 @@ one_line_error() {
     awk 'NF { gsub(/\t/, " "); sub(/^ +/, ""); lines[n++] = $0 }
          END {
              first = 0
-             for (i = 0; i < n; i++) if (lines[i] ~ /(error:|ERROR:|An error occurred|fatal error|failed)/) { first = i; break }
+             for (i = 0; i < n; i++) if (lines[i] ~ /(error:|ERROR:|FATAL:|An error occurred|fatal error|failed)/) { first = i; break }
              out = lines[first]
              for (i = first + 1; i < n && i < first + 3; i++) if (lines[i] !~ /^(pg_dump|pg_restore|psql): detail: Query was/) out = out " " lines[i]
              sub(/^(psql|pg_dump|pg_restore|pg_dumpall): (error: )?/, "", out)
+             sub(/^psql:[^ ]*:[0-9]+: /, "", out)
              if (sub(/^(upload|download) failed: /, "", out)) sub(/^[^ ]+ to [^ ]+ /, "", out)
              print out
          }' "$1"
@@ -203,6 +226,9 @@ aws_call() {
 
 # s3_size KEY: the stored object's size in bytes; fails (with the AWS message on stderr) if it does not exist.
 s3_size() { aws_call GET /s3/size - "bucket=$BUCKET" "key=$1"; }
+
+# s3_version KEY: the VersionId of the object's current version ("" in an unversioned bucket).
+s3_version() { aws_call GET /s3/version - "bucket=$BUCKET" "key=$1"; }
 
 # s3_metadata KEY NAME: a user metadata value of an object ("" when the object or the value is absent).
 s3_metadata() { aws_call GET /s3/metadata - "bucket=$BUCKET" "key=$1" "name=$2" 2>/dev/null || true; }
@@ -316,6 +342,10 @@ load_passphrase() {
         [[ -r "$PASSPHRASE_FILE" ]] || die "$EX_CRYPTO" "PASSPHRASE_FILE $PASSPHRASE_FILE is not readable"
         IFS= read -r BACKUP_PASSPHRASE <"$PASSPHRASE_FILE" || true
         PASSPHRASE_SOURCE="file"
+        # A file saved with CRLF line ends: the \r is part of the line read, so of the passphrase. Said at once
+        # (a backup encrypts with it; a secret's value or a file without it will not decrypt that dump).
+        [[ "$BACKUP_PASSPHRASE" != *$'\r' ]] \
+            || log "warning: PASSPHRASE_FILE $PASSPHRASE_FILE ends its first line with a carriage return (CRLF line ends, e.g. saved on Windows): the \\r is used as the last character of the passphrase; if it is not part of the passphrase, convert the file: sed -i 's/\\r\$//' $PASSPHRASE_FILE"
     elif [[ -n "$secret_id" ]]; then
         require_cmd jq
         local answer err
@@ -598,10 +628,26 @@ probe_object() {
 probe_passphrase() {
     local probe="$WORK_DIR/probe.gpg" err="$WORK_DIR/probe.err"
     if ! gpg_decrypt <"$probe" >/dev/null 2>"$err" && grep -Eqi 'bad session key|bad passphrase|no secret key|decryption failed' "$err"; then
+        local cause hint
+        cause=$(grep -Eim1 'bad session key|bad passphrase|no secret key|decryption failed' "$err" | sed 's/^gpg: //')
+        hint=$(passphrase_crlf_hint "$probe")
         rm -f "$probe"
-        die "$EX_CRYPTO" "the passphrase ($2) does not decrypt $(s3_uri "$1"): $(grep -Eim1 'bad session key|bad passphrase|no secret key|decryption failed' "$err" | sed 's/^gpg: //')"
+        die "$EX_CRYPTO" "the passphrase ($2) does not decrypt $(s3_uri "$1"): ${cause}${hint}"
     fi
     rm -f "$probe"
+}
+
+# passphrase_crlf_hint PROBE: for a passphrase from a file whose line ends with \r (CRLF) that did not decrypt
+# PROBE: whether the passphrase without the \r does, as a clause for the error message ("" otherwise).
+passphrase_crlf_hint() {
+    [[ "$PASSPHRASE_SOURCE" == file && "$BACKUP_PASSPHRASE" == *$'\r' ]] || return 0
+    local file=${PASSPHRASE_FILE:-} outcome
+    if BACKUP_PASSPHRASE=${BACKUP_PASSPHRASE%$'\r'} gpg_decrypt <"$1" >/dev/null 2>&1; then
+        outcome="without the \\r it does decrypt this dump: convert the file (sed -i 's/\\r\$//' $file) and run again"
+    else
+        outcome="without the \\r it does not decrypt either"
+    fi
+    printf '; PASSPHRASE_FILE %s ends its line with a carriage return (CRLF line ends), read as part of the passphrase; %s' "$file" "$outcome"
 }
 
 # passphrase_origin: for messages, where the loaded passphrase came from (never the passphrase itself).
@@ -610,6 +656,7 @@ passphrase_origin() {
         printf 'secret %s version %s' "$PASSPHRASE_SECRET_ARN" "$PASSPHRASE_VERSION_ID"
     else
         printf 'PASSPHRASE_FILE %s' "${PASSPHRASE_FILE:-}"
+        [[ "$BACKUP_PASSPHRASE" != *$'\r' ]] || printf ' (its line ends with a carriage return, CRLF: read as part of the passphrase)'
     fi
 }
 
@@ -665,8 +712,10 @@ stream_restore() {
                 echo "BEGIN;"
                 pg_restore --exit-on-error "$@" -f - 2>"$d/restore.err"
                 echo $? >"$d/restore.rc"
-                # To the end of the stream, so that gpg checks the MDC; not after a failure (ROLLBACK at once).
-                [[ "$(cat "$d/restore.rc")" != 0 ]] || cat >/dev/null
+                # To the end of the stream, so that gpg checks the MDC, also after a failure: the steps before it
+                # then end on their own (a consumer that stopped reading left them blocked until the 60 s wait
+                # below gave up, and gpg then reported its "Broken pipe" as the failure).
+                cat >/dev/null
                 commit_if_verified "$d" "$want_sha"
             } |
             psql -X -q -v ON_ERROR_STOP=1 -d "$db" >/dev/null 2>"$d/psql.err"
@@ -684,6 +733,13 @@ stream_restore() {
 # exited and written its exit code before pg_restore saw the end of its input).
 commit_if_verified() {
     local d=$1 want=$2 step waited=0 why=""
+    # pg_restore failed (also: psql is gone, a broken pipe for pg_restore): ROLLBACK at once. Waiting for the
+    # steps upstream would wait for nothing: they are blocked writing into this pipeline until it ends.
+    if [[ "$(cat "$d/restore.rc" 2>/dev/null)" != 0 ]]; then
+        echo "restore failed" >"$d/verdict"
+        echo "ROLLBACK;"
+        return 0
+    fi
     while [[ (! -f "$d/sha.out" || ! -f "$d/s3.rc") && $waited -lt 600 ]]; do sleep 0.1; waited=$((waited + 1)); done
     for step in s3 gpg decompress restore; do
         [[ "$(cat "$d/$step.rc" 2>/dev/null)" == 0 ]] || { why="$step failed"; break; }
@@ -721,4 +777,260 @@ schema_diff() {
             'index(" " tables, " " $1 " ") == 0 { printf "missing or changed column %s.%s (%s%s)\n", $1, $2, $3, $4 == "true" ? " not null" : "" }'
         comm -13 "$want" "$got" | awk -F'\t' '{ printf "unexpected column %s.%s (%s)\n", $1, $2, $3 }'
     } | head -n 20 | paste -sd';' - | sed 's/;/; /g'
+}
+
+# --- restore.sh: spool, verify, load in parallel, swap in one transaction ----------------------------------
+# restore.sh (not the verification, which keeps stream_restore above) downloads the dump to a spool in its
+# work directory (the encrypted object as stored: no plaintext on disk), checks its sha256 and gpg's
+# integrity check (MDC) over the whole object before it touches the target, then loads the tables with
+# parallel COPY streams into staging schemas and moves them into place in one transaction that only the
+# script itself commits (see restore.sh's header).
+
+RESTORE_APP="oauth2-dr-restore"
+RESTORE_SESSION_PID="" RESTORE_WATCHDOG_PID="" RESTORE_JOB_PIDS=()
+
+# scratch_free_bytes DIR: the bytes available to this user in DIR's file system.
+scratch_free_bytes() { df -P -B1 "$1" 2>/dev/null | awk 'NR == 2 { print $4 }'; }
+
+# restore_check_scratch BYTES: dies (EX_USAGE: TMPDIR or the scratch volume is too small) unless the work
+# directory's file system has BYTES free, plus 16 MiB for the schema script and gpg's home.
+restore_check_scratch() {
+    local need=$(($1 + 16777216)) free
+    free=$(scratch_free_bytes "$WORK_DIR")
+    [[ "$free" =~ ^[0-9]+$ ]] || die "$EX_FAILURE" "cannot read the free space of the scratch directory ${TMPDIR:-/tmp} (df)"
+    ((free >= need)) \
+        || die "$EX_USAGE" "scratch directory ${TMPDIR:-/tmp} has $free bytes free, needs $need (the dump's $1 bytes are spooled there before the load): free space or point TMPDIR at a larger volume"
+}
+
+# restore_presign KEY VERSION_ID: a GET URL of the object (of that version when one is given).
+restore_presign() {
+    local query=("bucket=$BUCKET" "key=$1")
+    [[ -z "$2" ]] || query+=("version_id=$2")
+    aws_call GET /s3/presign - "${query[@]}"
+}
+
+# restore_spool KEY VERSION_ID [--no-decrypt | PG_RESTORE_OPTION...]: downloads the object into
+# $WORK_DIR/spool/dump.gpg, hashing it (spool/sha.out) and decrypting it on the way (gpg checks the MDC at the
+# end: spool/gpg.rc, gpg.err) unless --no-decrypt. From the decrypted stream, meanwhile, the archive's table
+# of contents (spool/toc.list, toc.rc) and its restore script without data (pg_restore -s with the options
+# given: spool/schema.sql, schema.rc): both stop reading after the table of contents, at the start of the
+# archive; nothing is run from them before the whole object is verified. Results: spool/s3.rc and s3.err
+# (curl), spool/tee.rc and tee.err (writing the spool: a full disk). tee -p: a reader that stops early (gpg on
+# a corrupt object, pg_restore after the table of contents) never stops the download, the hash or the MDC.
+restore_spool() {
+    local key=$1 version=$2 decrypt=${3:-} d="$WORK_DIR/spool" url proto=(--proto "=https")
+    shift 2
+    rm -rf "$d"
+    mkdir "$d"
+    mkfifo "$d/body.fifo" "$d/sha.fifo"
+    [[ -z "${AWS_ENDPOINT_URL:-}" ]] || proto=()
+    url=$(restore_presign "$key" "$version" 2>"$d/s3.err") || { echo 1 >"$d/s3.rc"; return 0; }
+    { sha256sum <"$d/sha.fifo" | cut -d' ' -f1 >"$d/sha.out"; } &
+    RESTORE_JOB_PIDS+=($!)
+    restore_note_job $!
+    {
+        set +e
+        if [[ "$decrypt" == --no-decrypt ]]; then
+            tee -p "$d/sha.fifo" <"$d/body.fifo" >"$d/dump.gpg" 2>"$d/tee.err"
+            echo $? >"$d/tee.rc"
+            echo 0 >"$d/gpg.rc"
+        else
+            mkfifo "$d/plain.fifo" "$d/toc.fifo"
+            {
+                decompress_dump "$RESTORE_COMPRESSION" <"$d/plain.fifo" 2>/dev/null | tee -p "$d/toc.fifo" 2>/dev/null |
+                    pg_restore "$@" -s -f "$d/schema.sql" 2>"$d/schema.err"
+                echo "${PIPESTATUS[2]}" >"$d/schema.rc"
+            } &
+            { pg_restore -l -f "$d/toc.list" <"$d/toc.fifo" 2>"$d/toc.err"; echo $? >"$d/toc.rc"; } &
+            tee -p "$d/dump.gpg" "$d/sha.fifo" <"$d/body.fifo" 2>"$d/tee.err" | restore_gpg_decrypt 2>"$d/gpg.err" | tee -p "$d/plain.fifo" >/dev/null 2>&1
+            local piped=("${PIPESTATUS[@]}")
+            echo "${piped[0]}" >"$d/tee.rc"
+            echo "${piped[1]}" >"$d/gpg.rc"
+            wait
+        fi
+    } &
+    RESTORE_JOB_PIDS+=($!)
+    restore_note_job $!
+    # In the background: a trapped SIGTERM interrupts `wait`, not a foreground command.
+    {
+        set +e
+        local code
+        if code=$(printf 'url = "%s"\n' "$url" | curl -q -sS --fail "${proto[@]}" --config - --output "$d/body.fifo" -w '%{http_code}' 2>"$d/s3.err"); then
+            if [[ "$code" == 200 ]]; then
+                echo 0 >"$d/s3.rc"
+            else
+                echo "HTTP $code from S3 for the dump's GET (is AWS_REGION ${AWS_REGION:-unset} the bucket's region?)" >>"$d/s3.err"
+                echo 1 >"$d/s3.rc"
+            fi
+        else
+            echo 1 >"$d/s3.rc"
+        fi
+        # A GET that failed before opening the fifo leaves tee blocked in open(): see stream_restore.
+        exec {release}<>"$d/body.fifo"
+        exec {release}>&-
+    } &
+    RESTORE_JOB_PIDS+=($!)
+    restore_note_job $!
+    wait "${RESTORE_JOB_PIDS[@]}" 2>/dev/null || true
+    RESTORE_JOB_PIDS=()
+}
+
+# restore_python ARGS: aws-helper.py's restore commands (no botocore needed: any python3).
+restore_python() { "${AWS_HELPER_PYTHON:-python3}" "$LIB_DIR/aws-helper.py" "$@"; }
+
+# The dump's session key, once the probe derived it from the passphrase: each later decryption of the same
+# object skips the passphrase's S2K (65M iterations of SHA-512, a few tenths of a second of CPU each time).
+# In memory only, passed to gpg on a file descriptor; gpg's lines that print it are filtered out.
+RESTORE_SESSION_KEY=""
+
+# restore_probe_decrypt FILE: decrypts FILE (the probe) to nothing, keeping the session key; gpg's status.
+# gpg's messages (without the lines that print the key) in $WORK_DIR/probe.err.
+restore_probe_decrypt() {
+    local out rc
+    out=$(gpg --batch --quiet --no-tty --yes --pinentry-mode loopback --no-symkey-cache --passphrase-fd 3 \
+        --status-fd 1 --show-session-key --decrypt --output /dev/null <"$1" 3< <(printf '%s' "$BACKUP_PASSPHRASE") 2>&1)
+    rc=$?
+    RESTORE_SESSION_KEY=$(printf '%s\n' "$out" | awk '$1 == "[GNUPG:]" && $2 == "SESSION_KEY" { print $3; exit }')
+    printf '%s\n' "$out" | grep -v -i -e '^\[GNUPG:\]' -e 'session key: ' -e 'seskey' >"$WORK_DIR/probe.err" || true
+    return $rc
+}
+
+# restore_gpg_decrypt: gpg_decrypt, with the probe's session key when there is one (gpg 2.2 prints the key it
+# was given on stderr: that line is filtered out before stderr, in the same pipeline, so nothing lags).
+restore_gpg_decrypt() {
+    if [[ -z "$RESTORE_SESSION_KEY" ]]; then
+        gpg_decrypt
+        return
+    fi
+    local piped
+    {
+        gpg --batch --quiet --no-tty --yes --no-symkey-cache --override-session-key-fd 3 --decrypt --output - \
+            3< <(printf '%s' "$RESTORE_SESSION_KEY") 2>&1 1>&4 4>&- | grep -v -i -e 'seskey' -e 'session key: ' >&2
+        piped=("${PIPESTATUS[@]}")
+    } 4>&1
+    return "${piped[0]}"
+}
+
+# restore_decrypted: the spooled dump, decrypted and decompressed, on stdout (a pg_dump custom archive).
+restore_decrypted() {
+    restore_gpg_decrypt <"$WORK_DIR/spool/dump.gpg" | decompress_dump "$RESTORE_COMPRESSION"
+}
+
+# restore_watchdog_start: a process outside the script's own process group that waits for the script to
+# end. When the script ends without its cleanup (kill -9), it kills the load's jobs (restore.jobs), ends the
+# run's server sessions (application_name), drops the staging schemas and removes the work directory: a
+# restore never goes on, and never leaves a session or a spool, once its script is gone.
+restore_watchdog_start() {
+    local script_pid=$$
+    (
+        trap '' INT TERM HUP
+        exec </dev/null >/dev/null 2>&1
+        while kill -0 "$script_pid" 2>/dev/null; do sleep 0.5; done
+        [[ -d "$WORK_DIR" ]] || exit 0
+        restore_end_sessions
+        rm -rf "$WORK_DIR"
+    ) &
+    RESTORE_WATCHDOG_PID=$!
+}
+
+restore_watchdog_stop() {
+    [[ -n "$RESTORE_WATCHDOG_PID" ]] || return 0
+    kill -KILL "$RESTORE_WATCHDOG_PID" 2>/dev/null || true
+    wait "$RESTORE_WATCHDOG_PID" 2>/dev/null || true
+    RESTORE_WATCHDOG_PID=""
+}
+
+# restore_note_job PID: a job (its process group) that restore_end_sessions stops.
+restore_note_job() { echo "$1" >>"$WORK_DIR/restore.jobs"; }
+
+# restore_end_sessions: stops the load's jobs and psql sessions, terminates the run's server sessions
+# (application_name oauth2-dr-restore:<run id>) and drops its staging schemas. Used by the cleanup on every
+# exit, and by the watchdog. Nothing here commits: only the script sends COMMIT.
+restore_end_sessions() {
+    local pid
+    if [[ -f "$WORK_DIR/restore.jobs" ]]; then
+        while read -r pid; do
+            kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+        done <"$WORK_DIR/restore.jobs"
+    fi
+    [[ -f "$WORK_DIR/restore.sessions" ]] || return 0
+    local staging=""
+    [[ -f "$WORK_DIR/spool/stage.map" ]] && staging=$(cut -f2 "$WORK_DIR/spool/stage.map" | sed 's/.*/DROP SCHEMA IF EXISTS & CASCADE;/')
+    PGAPPNAME="$RESTORE_APP-cleanup" PGCONNECT_TIMEOUT=10 psql -X -q -At -v ON_ERROR_STOP=1 -d "$PGDATABASE" >/dev/null 2>&1 <<SQL || true
+SET lock_timeout = '30s';
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '$(cat "$WORK_DIR/restore.sessions")' AND pid <> pg_backend_pid();
+SELECT pg_sleep(0.1) FROM pg_stat_activity WHERE application_name = '$(cat "$WORK_DIR/restore.sessions")' LIMIT 1;
+$staging
+SQL
+    rm -f "$WORK_DIR/restore.sessions"
+}
+
+# restore_session_start DB: the script's own psql session (a coprocess): it runs the swap and commits only
+# when the script writes COMMIT. Its server session notices a vanished client within a second
+# (client_connection_check_interval) even while it waits for a lock.
+restore_session_start() {
+    coproc RESTORE_PSQL { exec psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" 2>"$WORK_DIR/session.err"; }
+    RESTORE_SESSION_PID=$RESTORE_PSQL_PID
+    restore_note_job "$RESTORE_SESSION_PID"
+    session_ask "SET client_connection_check_interval = '1s';"
+}
+
+# session_ask SQL: runs SQL (statements or psql meta-commands) in the script's session; its output (one line
+# per row) in SESSION_OUT. Fails when the session ended (a server error: ON_ERROR_STOP; session.err has it).
+# Called in the script's own shell, never in $(...): the coprocess's pipes belong to this shell.
+SESSION_OUT=""
+session_ask() {
+    local line marker="__oauth2_dr_restore_${RANDOM}${RANDOM}__"
+    SESSION_OUT=""
+    [[ -n "$RESTORE_SESSION_PID" ]] || return 1
+    local to=${RESTORE_PSQL[1]:-} from=${RESTORE_PSQL[0]:-}
+    [[ -n "$to" && -n "$from" ]] || return 1
+    { printf '%s\n\\echo %s\n' "$1" "$marker" 1>&"$to"; } 2>/dev/null || return 1
+    while IFS= read -r line <&"$from"; do
+        [[ "$line" == "$marker" ]] && return 0
+        SESSION_OUT+="$line"$'\n'
+    done
+    return 1
+}
+
+# session_end: closes the script's session (after COMMIT or ROLLBACK; without either, the server rolls back).
+session_end() {
+    [[ -n "$RESTORE_SESSION_PID" ]] || return 0
+    local input=${RESTORE_PSQL[1]:-}
+    [[ -z "$input" ]] || exec {input}>&-
+    kill -TERM "$RESTORE_SESSION_PID" 2>/dev/null || true
+    wait "$RESTORE_SESSION_PID" 2>/dev/null || true
+    RESTORE_SESSION_PID=""
+}
+
+# restore_lock_sql TOC_LIST: a DO block that takes ACCESS EXCLUSIVE locks on the archive's tables that exist
+# in the target, one by one under lock_timeout; on a timeout it names the table and the sessions holding it.
+restore_lock_sql() {
+    local pairs
+    pairs=$(awk '$4 == "TABLE" && $5 != "DATA" && NF >= 6 { gsub(/\x27/, "\x27\x27"); printf "%s[\x27%s\x27,\x27%s\x27]", (n++ ? "," : ""), $5, $6 }' "$1")
+    [[ -n "$pairs" ]] || return 0
+    cat <<SQL
+DO \$restore_lock\$
+DECLARE
+    pair text[];
+    t regclass;
+    holders text;
+BEGIN
+    FOREACH pair SLICE 1 IN ARRAY ARRAY[$pairs]::text[] LOOP
+        t := to_regclass(format('%I.%I', pair[1], pair[2]));
+        CONTINUE WHEN t IS NULL;
+        BEGIN
+            EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', t);
+        EXCEPTION WHEN lock_not_available THEN
+            SELECT string_agg(format('pid %s (application_name %s, %s%s)', a.pid, coalesce(nullif(a.application_name, ''), 'none'),
+                       coalesce(a.state, 'unknown state'), CASE WHEN l.granted THEN '' ELSE ', waiting' END), '; ' ORDER BY l.granted DESC, a.pid)
+              INTO holders
+              FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+             WHERE l.relation = t AND l.pid <> pg_backend_pid();
+            RAISE EXCEPTION 'lock timeout: table % stayed locked for % (RESTORE_LOCK_TIMEOUT) by %', t, current_setting('lock_timeout'), coalesce(holders, 'another session');
+        END;
+    END LOOP;
+END
+\$restore_lock\$;
+SQL
 }

@@ -35,13 +35,21 @@
 #   EXPECTED_TABLES (default: the three tables of the server's schema); VERIFY_MIN_SIZE_BYTES (default
 #   1024); VERIFY_MAX_SHRINK_PERCENT (default 50: a dump smaller than half the previous one is
 #   unexpected); VERIFY_MAX_AGE_HOURS (default 48: the newest backup must be this recent);
-#   VERIFY_MAINTENANCE_DB (default postgres).
+#   VERIFY_MAINTENANCE_DB (default postgres); VERIFY_SCRATCH_BYTES (default 1048576: the free space the
+#   verification needs in TMPDIR for its own files).
 #
-# Exit codes: 0 every item PASS; 6 at least one item FAIL; 2 configuration; 3 the verification server is
-#   unreachable; 4 storage (the bucket cannot be listed, the manifest cannot be read); 5 encryption (the
-#   passphrase version cannot be read or does not decrypt the dump); 1 other; 130/143 interrupted. In every
-#   case the seven lines are printed (the items not reached are FAIL with the cause, the cleanup item says
-#   what was removed).
+# Exit codes: 0 every item PASS; 6 the backup failed a check: its manifest or object, its size or age, its
+#   integrity (sha256, gpg's integrity check, decompression: "corrupt object"), the restored schema, the
+#   server's lookups or the row counts. A failure of the verification's own environment is never 6 (the
+#   items it kept from being checked say "not checked" and why): 2 configuration, also a scratch directory
+#   (TMPDIR) with less than VERIFY_SCRATCH_BYTES free (default 1 MiB: the dump is streamed, never stored);
+#   3 the verification server is unreachable, or the restore failed on the database side (pg_restore or the
+#   server, e.g. the connection killed) while the backup itself checked out: its object is then read again
+#   without a database, and "data integrity verified" says so; 4 storage (the bucket cannot be listed, the
+#   manifest cannot be read, the download failed); 5 encryption (the passphrase version cannot be read or
+#   does not decrypt the dump); 1 other; 130/143 interrupted. In every case the seven lines are printed (the
+#   cleanup item says what was removed). Of the stream's steps, the first that failed is the one reported:
+#   a step that failed only on a broken pipe (a later step had stopped reading) is not the cause.
 # shellcheck disable=SC2317 # the cleanup functions run from the EXIT trap
 set -euo pipefail
 set -m
@@ -97,6 +105,13 @@ report() {
 
 SCRATCH_DB=""
 SCRATCH_CREATED=0
+INTEGRITY_PID=""
+# What the verification itself needs in TMPDIR: the manifests, the probe's 64 KiB, gpg's home, the steps'
+# messages. The dump is streamed, never stored.
+SCRATCH_NEED_BYTES=${VERIFY_SCRATCH_BYTES:-1048576}
+# The exit code when the backup passed every check that could run, but the verification could not finish
+# for a cause of its own (the verification server, S3, the scratch directory): set with environment_failed.
+ENVIRONMENT_STATUS=0
 RESTORE_ID=""
 RESTORE_STARTED=0
 
@@ -146,6 +161,7 @@ cleanup() {
     set +e
     kill_job "$STREAM_PID"
     kill_job "$STREAM_SHA_PID"
+    kill_job "$INTEGRITY_PID"
     if [[ $status -ne 0 && $status -ne $EX_VERIFY ]]; then
         fail_rest "the verification stopped (exit code $status)${LAST_ERROR:+: $LAST_ERROR}"
     fi
@@ -154,12 +170,43 @@ cleanup() {
     if ! report; then
         [[ $status -eq 0 ]] && status=$EX_VERIFY
     fi
+    # A failure of the verification's environment is not a bad backup: its own exit code, not 6, when every
+    # check of the backup that could run passed.
+    # The backup's own items: its manifest and object, its size, and what was checked on the restored data.
+    [[ "${RESULT["backup completed successfully"]}" == PASS && "${RESULT["backup size is expected"]}" == PASS ]] || BACKUP_FAILED=1
+    if [[ "${RESULT["restore to test instance works"]}" == PASS ]]; then
+        [[ "${RESULT["application can connect to restored database"]}" == PASS && "${RESULT["all tables present with expected row counts"]}" == PASS ]] || BACKUP_FAILED=1
+    fi
+    [[ $status -ne $EX_VERIFY || $ENVIRONMENT_STATUS -eq 0 || $BACKUP_FAILED -eq 1 ]] || status=$ENVIRONMENT_STATUS
     exit "$status"
 }
+
+# scratch_free: bytes available in the scratch directory (TMPDIR).
+scratch_free() { df -P -B1 "${TMPDIR:-/tmp}" 2>/dev/null | awk 'NR == 2 { print $4 }'; }
+
+# scratch_shortage: "scratch directory X has N bytes free, needs M" when TMPDIR lacks the verification's
+# own space (so that a failed local write is not taken for a storage or backup error), else "".
+scratch_shortage() {
+    local free
+    free=$(scratch_free)
+    [[ "$free" =~ ^[0-9]+$ && $free -lt $SCRATCH_NEED_BYTES ]] || return 0
+    printf 'scratch directory %s has %s bytes free, needs %s' "${TMPDIR:-/tmp}" "$free" "$SCRATCH_NEED_BYTES"
+}
+
+# environment_failed CODE: the verification's environment failed (not the backup); the run ends with CODE
+# unless a check of the backup itself failed.
+BACKUP_FAILED=0
+environment_failed() { ENVIRONMENT_STATUS=$1; }
+# backup_failed ITEM DETAIL: a FAIL that is the backup's own.
+backup_failed() { BACKUP_FAILED=1; result "$1" FAIL "$2"; }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# The scratch directory first: on a full one every later step would fail on its own local writes, and read as
+# a storage error or a bad backup.
+shortage=$(scratch_shortage)
+[[ -z "$shortage" ]] || die "$EX_USAGE" "the verification environment: $shortage (free space, or point TMPDIR at a larger volume)"
 make_work_dir
 load_db_credentials
 
@@ -291,6 +338,9 @@ verify_dump() {
     fi
     local m="$WORK_DIR/manifest.json"
     if ! s3_get_file "$manifest_key" "$m" 2>"$WORK_DIR/s3.err" || ! manifest_load "$m"; then
+        local shortage
+        shortage=$(scratch_shortage)
+        [[ -z "$shortage" ]] || die "$EX_USAGE" "the verification environment: $shortage: cannot write the manifest $(s3_uri "$manifest_key") there"
         result "backup completed successfully" FAIL "cannot read the manifest $(s3_uri "$manifest_key"): $(one_line_error "$WORK_DIR/s3.err")"
         die "$EX_STORAGE" "cannot read the manifest $(s3_uri "$manifest_key")"
     fi
@@ -301,7 +351,12 @@ verify_dump() {
     finished=$(manifest_get "$m" finished_at)
     compression=$(manifest_get "$m" compression)
     age=$(age_hours "$finished")
-    stored_size=$(probe_object "$object_key" 2>"$WORK_DIR/s3.err") || stored_size=""
+    if ! stored_size=$(probe_object "$object_key" 2>"$WORK_DIR/s3.err"); then
+        stored_size=""
+        local shortage
+        shortage=$(scratch_shortage)
+        [[ -z "$shortage" ]] || die "$EX_USAGE" "the verification environment: $shortage: cannot write the first 64 KiB of $(s3_uri "$object_key") there"
+    fi
     if [[ "$(manifest_get "$m" status)" != complete ]]; then
         result "backup completed successfully" FAIL "$manifest_key is not complete"
     elif [[ "$(manifest_get "$m" database)" != "$PGDATABASE" ]]; then
@@ -336,43 +391,81 @@ verify_dump() {
     # One streaming pass: download, hash, decrypt, decompress, restore (committed only if it all checks out).
     PGHOST="${VERIFY_PGHOST:-${PGHOST:-}}" PGPORT="${VERIFY_PGPORT:-${PGPORT:-5432}}" \
         stream_restore "$object_key" "$want_sha" "$compression" "$SCRATCH_DB" --no-owner --no-acl
-    local sha verdict
+    local sha verdict failure="" stage="" cause="" where
     sha=$(cat "$WORK_DIR/stream/sha.out" 2>/dev/null || true)
     verdict=$(cat "$WORK_DIR/stream/verdict" 2>/dev/null || echo "the restore did not finish")
-    if [[ "$(stream_rc s3)" != 0 ]]; then
-        result "restore to test instance works" FAIL "download of $(s3_uri "$object_key") failed: $(stream_error s3)"
-    elif [[ "$(stream_rc gpg)" != 0 ]]; then
-        result "restore to test instance works" FAIL "decryption failed: $(stream_error gpg)"
-    elif [[ "$(stream_rc decompress)" != 0 ]]; then
-        result "restore to test instance works" FAIL "decompression (${compression}) failed: $(stream_error decompress)"
-    elif [[ "$(stream_rc restore)" != 0 ]]; then
-        result "restore to test instance works" FAIL "pg_restore failed: $(stream_error restore)"
-    elif [[ "$(stream_rc psql)" != 0 ]]; then
-        result "restore to test instance works" FAIL "restore into ${SCRATCH_DB} failed: $(stream_error psql)"
+    where="${SCRATCH_DB} on $(db_address "${VERIFY_PGHOST:-}" "${VERIFY_PGPORT:-}" "$SCRATCH_DB")"
+    if failure=$(stream_failure); then
+        stage=${failure%%$'\t'*}
+        cause=${failure#*$'\t'}
     elif [[ "$verdict" != verified ]]; then
-        result "restore to test instance works" FAIL "rolled back: $verdict"
-    else
-        result "restore to test instance works" PASS "restored into scratch database ${SCRATCH_DB} ($(manifest_get "$m" format_of_dump), ${compression:-pg_dump-compressed}, $(passphrase_origin))"
+        stage=verdict
+        cause=$verdict
     fi
+    # Each failure is the item it really is, with its own message: the download (storage: S3 or the network),
+    # the object itself (gpg's integrity check, the decompression, the sha256: a bad backup), or the database
+    # side (pg_restore or the server: the backup's bytes are then checked again without a database).
+    case "$stage" in
+    "")
+        result "restore to test instance works" PASS "restored into scratch database ${SCRATCH_DB} ($(manifest_get "$m" format_of_dump), ${compression:-pg_dump-compressed}, $(passphrase_origin))" ;;
+    s3)
+        result "restore to test instance works" FAIL "download of $(s3_uri "$object_key") failed (storage): $cause"
+        result "data integrity verified" FAIL "not checked: the download failed (storage), not the backup's data: $cause"
+        environment_failed "$EX_STORAGE" ;;
+    gpg)
+        backup_failed "restore to test instance works" "decryption of $(s3_uri "$object_key") failed (corrupt object): $cause" ;;
+    decompress)
+        backup_failed "restore to test instance works" "decompression (${compression}) failed (corrupt object): $cause" ;;
+    restore | psql)
+        local what="pg_restore failed"
+        [[ "$stage" == restore ]] || what="the database refused the restore into $where"
+        result "restore to test instance works" FAIL "$what (database side, rolled back): $cause"
+        environment_failed "$EX_DATABASE" ;;
+    *)
+        result "restore to test instance works" FAIL "rolled back: $cause" ;;
+    esac
 
     # Integrity: the stored bytes are the ones the backup hashed; gpg authenticated them (MDC); the restored
-    # schema (every table, column, type) is the dumped one.
-    local problems=() want_schema got_schema
-    [[ "$sha" == "$want_sha" ]] || problems+=("sha256 of the stored object is ${sha:-unknown}, manifest says $want_sha")
-    [[ "$(stream_rc gpg)" == 0 ]] || problems+=("gpg could not decrypt and authenticate it: $(stream_error gpg)")
+    # schema (every table, column, type) is the dumped one. When the restore stopped on the database side or
+    # the download, the stream never reached its end: the object is read again, without a database.
+    local problems=() want_schema got_schema checked="in the restore's stream"
+    if [[ "$stage" == restore || "$stage" == psql ]]; then
+        checked="read again without a database (the restore stopped on the database side)"
+        integrity_pass "$object_key" "$compression"
+        sha=$(cat "$WORK_DIR/integrity/sha.out" 2>/dev/null || true)
+        [[ "$(cat "$WORK_DIR/integrity/s3.rc" 2>/dev/null)" == 0 ]] \
+            || problems+=("not checked: reading the object again failed (storage): $(one_line_error "$WORK_DIR/integrity/s3.err")")
+    fi
+    if [[ "$stage" != s3 && ${#problems[@]} -eq 0 ]]; then
+        local gpg_rc gpg_err decompress_rc decompress_err
+        if [[ "$checked" == in* ]]; then
+            gpg_rc=$(stream_rc gpg) gpg_err="$WORK_DIR/stream/gpg.err" decompress_rc=$(stream_rc decompress) decompress_err="$WORK_DIR/stream/decompress.err"
+        else
+            gpg_rc=$(cat "$WORK_DIR/integrity/gpg.rc" 2>/dev/null || echo 1) gpg_err="$WORK_DIR/integrity/gpg.err"
+            decompress_rc=$(cat "$WORK_DIR/integrity/decompress.rc" 2>/dev/null || echo 1) decompress_err="$WORK_DIR/integrity/decompress.err"
+        fi
+        [[ "$sha" == "$want_sha" ]] || problems+=("sha256 of the stored object is ${sha:-unknown}, manifest says $want_sha")
+        [[ "$gpg_rc" == 0 ]] || problems+=("gpg could not decrypt and authenticate it: $(one_line_error "$gpg_err")")
+        [[ "$gpg_rc" != 0 || "$decompress_rc" == 0 ]] || problems+=("its decompression ($compression) failed: $(one_line_error "$decompress_err")")
+        [[ ${#problems[@]} -eq 0 ]] || BACKUP_FAILED=1
+    fi
     want_schema=$(manifest_get "$m" .schema_definition.sha256)
     if [[ -n "$want_schema" && "${RESULT["restore to test instance works"]}" == PASS ]]; then
         got_schema=$(vpsql -d "$SCRATCH_DB" -c "$SCHEMA_JSON_SQL" 2>/dev/null | schema_hash)
         if [[ "$(manifest_schema_lines "$m" | sha256sum | cut -d' ' -f1)" != "$want_schema" ]]; then
             problems+=("the manifest's schema does not match its own hash (edited?)")
+            BACKUP_FAILED=1
         elif [[ "$got_schema" != "$want_schema" ]]; then
             vpsql -d "$SCRATCH_DB" -c "$SCHEMA_JSON_SQL" >"$WORK_DIR/restored-schema.json" 2>/dev/null || echo '[]' >"$WORK_DIR/restored-schema.json"
             problems+=("the restored schema differs from the dumped one: $(schema_diff "$m" "$WORK_DIR/restored-schema.json")")
+            BACKUP_FAILED=1
         fi
     fi
     if [[ ${#problems[@]} -eq 0 ]]; then
         local what="sha256 $sha matches the manifest; decrypted and authenticated"
-        [[ -n "$want_schema" ]] && what+="; restored schema = dumped schema ($(jq '[.schema_definition.tables[] | length] | add // 0' "$m") columns in $(jq '.schema_definition.tables | length' "$m") tables, sha256 ${want_schema:0:12})"
+        [[ "$checked" == in* ]] || what+=" (${checked})"
+        [[ -n "$want_schema" && "${RESULT["restore to test instance works"]}" == PASS ]] \
+            && what+="; restored schema = dumped schema ($(jq '[.schema_definition.tables[] | length] | add // 0' "$m") columns in $(jq '.schema_definition.tables | length' "$m") tables, sha256 ${want_schema:0:12})"
         result "data integrity verified" PASS "$what"
     else
         result "data integrity verified" FAIL "$(join_lines "${problems[@]}")"
@@ -382,9 +475,61 @@ verify_dump() {
     if [[ "${RESULT["restore to test instance works"]}" == PASS ]]; then
         check_tables "$SCRATCH_DB" "$WORK_DIR/expected.txt"
     else
-        result "application can connect to restored database" FAIL "not checked: the restore failed"
-        result "all tables present with expected row counts" FAIL "not checked: the restore failed"
+        result "application can connect to restored database" FAIL "not checked: the restore failed${stage:+ (${stage})}"
+        result "all tables present with expected row counts" FAIL "not checked: the restore failed${stage:+ (${stage})}"
     fi
+}
+
+# stream_failure: "STAGE<TAB>message" of the step of the last stream_restore that failed first, or status 1
+# when none did. A step that failed only because a later one stopped reading (a broken pipe: psql lost its
+# server, so pg_restore, zstd, gpg and the download could no longer write) is not the cause; of the others,
+# the earliest in the stream is (the steps after it saw their input end early).
+stream_failure() {
+    local step rc err
+    for step in s3 gpg decompress restore psql; do
+        rc=$(stream_rc "$step")
+        [[ "$rc" != 0 ]] || continue
+        err="$WORK_DIR/stream/$step.err"
+        [[ "$rc" != 141 ]] || continue
+        ! grep -Eqi 'broken pipe|failure writing output|write error' "$err" 2>/dev/null || continue
+        printf '%s\t%s' "$step" "$(stream_error "$step")"
+        return 0
+    done
+    return 1
+}
+
+# integrity_pass KEY COMPRESSION: the stored object read again without a database (curl | tee sha256 | gpg
+# --decrypt | decompression, to nowhere), for the integrity item when the restore stopped on the database
+# side. Results in $WORK_DIR/integrity/: s3.rc gpg.rc decompress.rc, their .err, sha.out.
+integrity_pass() {
+    local key=$1 compression=$2 d="$WORK_DIR/integrity"
+    rm -rf "$d"
+    mkdir "$d"
+    (
+        set +e
+        local url proto=(--proto "=https")
+        [[ -z "${AWS_ENDPOINT_URL:-}" ]] || proto=()
+        mkfifo "$d/sha.fifo"
+        { sha256sum <"$d/sha.fifo" | cut -d' ' -f1 >"$d/sha.out"; } &
+        if url=$(aws_call GET /s3/presign - "bucket=$BUCKET" "key=$key" 2>"$d/s3.err"); then
+            printf 'url = "%s"\n' "$url" | curl -q -sS --fail "${proto[@]}" --config - --output - 2>>"$d/s3.err" |
+                tee "$d/sha.fifo" |
+                gpg_decrypt 2>"$d/gpg.err" |
+                decompress_dump "$compression" >/dev/null 2>"$d/decompress.err"
+            local rcs=("${PIPESTATUS[@]}")
+            echo "${rcs[1]}" >"$d/s3.rc"
+            echo "${rcs[3]}" >"$d/gpg.rc"
+            echo "${rcs[4]}" >"$d/decompress.rc"
+        else
+            echo 1 >"$d/s3.rc"
+            exec {release}<>"$d/sha.fifo"
+            exec {release}>&-
+        fi
+        wait
+    ) &
+    INTEGRITY_PID=$!
+    wait "$INTEGRITY_PID" || true
+    INTEGRITY_PID=""
 }
 
 # check_size MANIFEST_KEY MANIFEST_SIZE STORED_SIZE: "backup size is expected": the stored object's real size

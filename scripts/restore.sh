@@ -3,34 +3,51 @@
 #
 # Usage: restore.sh --yes [--manifest KEY | --dump KEY] [--source-database NAME] [--no-owner]
 #   (default: the newest manifest of the database under <prefix>manifests/)
-#   --yes              required: pg_restore --clean drops and recreates the objects of the target database
-#   --manifest         a manifest key, e.g. database/manifests/oauth2db-20240115T050000Z-1a2b3c4d.json
+#   --yes              required: the restore drops and recreates the objects of the dump in the target database
+#   --manifest         a manifest key, e.g. database/manifests/oauth2db-20240115T050000Z-1a2b3c4d.json (a key
+#                      that is not a manifest, e.g. a dump's, is refused by its name and size before reading)
 #   --dump             a dump key; its manifest (same name under manifests/) must exist
 #   --source-database  the database the dump was taken from, when it is not the target PGDATABASE (restoring
 #                      a backup of oauth2db into oauth2db_restored); without it a manifest of another
 #                      database is refused
 #   --no-owner         pg_restore --no-owner --no-acl (restoring as a different role, e.g. another RDS master user)
 #
-# Steps. Before any download (fail fast): read the manifest (it must be complete and of the source database);
-# check that the stored object has the manifest's size (its first 64 KiB are read, one ranged GET); load the passphrase version the manifest names (the
-# secret's VersionId: dumps taken before a rotation restore with their own version) and decrypt the first
-# 64 KiB (ranged GET) to reject a wrong passphrase; connect to the target database. Then one streaming pass,
-# nothing written to local disk: curl (presigned GET) | tee sha256 | gpg --decrypt | zstd -d (v1 dumps: none) |
-# pg_restore --clean --if-exists -f - | psql, in one transaction that commits only when the sha256 matches
-# the manifest, gpg authenticated the data and every step succeeded (all or nothing). Finally the restored
-# row counts and schema (tables, columns, types; v2 manifests) are compared with the manifest.
+# Steps.
+#   1. Before any download (fail fast): read the manifest (it must be complete and of the source database);
+#      name a newer dump that has no manifest (a backup killed before its manifest, or a deleted manifest);
+#      check that the stored object (the S3 version the manifest records) has the manifest's size; load the
+#      passphrase version the manifest names and decrypt the object's first 64 KiB (when that fails, the
+#      object's sha256 tells a corrupt object from a wrong passphrase); check the scratch space for the
+#      spool; connect to the target database.
+#   2. Spool and verify, the target untouched: the object is downloaded into the work directory as stored
+#      (encrypted), its sha256 compared with the manifest's and gpg's integrity check (MDC) run over all of it.
+#   3. Load: the archive's tables are created in staging schemas (oauth2_dr_stage_<run id>_<n>) and their rows
+#      loaded there by RESTORE_JOBS parallel COPY sessions (rows of one table split among them).
+#   4. Swap, in one transaction of the script's own session: lock the dump's tables in the target (at most
+#      RESTORE_LOCK_TIMEOUT each), drop and recreate the dump's objects (pg_restore --clean --if-exists), with
+#      each table moved from its staging schema instead of created empty; build the indexes and constraints;
+#      compare the row counts and the schema of the dump's tables with the manifest; COMMIT only when all of
+#      that succeeded, else ROLLBACK: all or nothing. A dump whose tables cannot be staged (a column type or
+#      check naming another object, inheritance, partitions, large objects) is restored in that transaction
+#      as one pg_restore stream instead.
+#   Only the script writes COMMIT: killed (even kill -9), it leaves nothing committed; a watchdog process
+#   then stops the load, ends its server sessions, drops the staging schemas and removes the spool.
 #
 # Environment: BUCKET (required), AWS_REGION, AWS_ENDPOINT_URL; PG* of the TARGET database (PGDATABASE
 #   default oauth2db) or DB_CREDENTIALS_SECRET_ID; PASSPHRASE_FILE (overrides the manifest's secret) or
 #   BACKUP_PASSPHRASE_SECRET_ID (its name must be the manifest's secret: a replica in another region is fine);
 #   RESTORE_MANIFEST_KEY (same as --manifest); RESTORE_SOURCE_DATABASE (same as --source-database);
-#   BACKUP_PREFIX (default database/).
+#   BACKUP_PREFIX (default database/); RESTORE_LOCK_TIMEOUT (default 2min: how long the swap waits for each
+#   table an application holds; PostgreSQL units: 500ms, 30s, 2min); RESTORE_JOBS (default 2: parallel COPY
+#   sessions); TMPDIR (the spool: the dump's size in bytes, checked first).
 #
-# Exit codes: 0 restored, row counts and schema match; 2 usage (also: a manifest of another database);
-#   3 database (connect or restore failed; the transaction was rolled back); 4 storage (listing failed,
-#   object missing, wrong size, hash mismatch); 5 encryption (passphrase version unreadable, wrong
-#   passphrase, corrupt object); 6 restored but the row counts or the schema differ from the manifest;
-#   7 no backup to restore; 1 other; 130/143 interrupted.
+# Exit codes: 0 restored, row counts and schema match; 2 usage (also: a manifest of another database, a key
+#   that is not a manifest, a scratch directory too small for the spool); 3 database (connect, lock timeout,
+#   any server error; nothing committed); 4 storage (listing failed, object or version missing, wrong size,
+#   download failed, corrupt object: its sha256 differs from the manifest's); 5 encryption (passphrase
+#   version unreadable, wrong passphrase, gpg's integrity check failed); 6 the restored row counts or schema
+#   differ from the manifest (rolled back: nothing committed); 7 no backup to restore; 1 other; 130/143
+#   interrupted (nothing committed).
 set -euo pipefail
 set -m
 
@@ -63,8 +80,9 @@ cleanup() {
     local status=$?
     trap - EXIT INT TERM
     set +e
-    kill_job "$STREAM_PID"
-    kill_job "$STREAM_SHA_PID"
+    restore_watchdog_stop
+    session_end
+    restore_end_sessions
     remove_work_dir
     [[ $status -eq 0 ]] || log "FAILED with exit code $status"
     exit "$status"
@@ -72,18 +90,39 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+# A write to a session that died (a server error) must fail, not kill the script.
+trap '' PIPE
+
+lock_timeout=${RESTORE_LOCK_TIMEOUT:-2min}
+[[ "$lock_timeout" =~ ^[1-9][0-9]*(ms|s|min|h)?$ ]] \
+    || die "$EX_USAGE" "RESTORE_LOCK_TIMEOUT must be a duration such as 500ms, 30s or 2min (not 0: the restore never waits forever), not $lock_timeout"
+jobs=${RESTORE_JOBS:-2}
+[[ "$jobs" =~ ^[1-9][0-9]?$ ]] || die "$EX_USAGE" "RESTORE_JOBS must be a number of parallel COPY sessions from 1 to 99, not $jobs"
 
 make_work_dir
+# This run's name in the server (application_name, staging schemas): random, since two pods' restores may
+# have the same pid, and the cleanup of one must never end the sessions or drop the staging of another.
+RESTORE_RUN_ID=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
 
-# 1. The manifest.
+# 1. The manifest. A key that is not a manifest is refused by its name and size before anything is read.
 if [[ -n "$dump_key" ]]; then
     manifest_key="${BACKUP_PREFIX}manifests/$(basename "$dump_key" .dump.gpg).json"
 fi
+chosen_by_default=0
 if [[ -z "$manifest_key" ]]; then
+    chosen_by_default=1
     manifest_key=$(latest_manifest_key "$source_db" 2>"$WORK_DIR/list.err") \
         || die "$EX_STORAGE" "cannot list s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(one_line_error "$WORK_DIR/list.err")"
     [[ -n "$manifest_key" ]] || die "$EX_NO_BACKUP" "no manifest of ${source_db} under s3://$BUCKET/${BACKUP_PREFIX}manifests/: nothing to restore"
 fi
+[[ "$manifest_key" == *.json ]] \
+    || die "$EX_USAGE" "$manifest_key is not a manifest (manifests are <prefix>manifests/<name>.json); for a dump, pass --dump $manifest_key"
+if ! manifest_bytes=$(s3_size "$manifest_key" 2>"$WORK_DIR/s3.err"); then
+    grep -Eq '404|Not Found|NoSuchKey' "$WORK_DIR/s3.err" && die "$EX_NO_BACKUP" "no manifest $(s3_uri "$manifest_key"): nothing to restore"
+    die "$EX_STORAGE" "cannot read the manifest $(s3_uri "$manifest_key"): $(one_line_error "$WORK_DIR/s3.err")"
+fi
+((manifest_bytes <= 4194304)) \
+    || die "$EX_USAGE" "$(s3_uri "$manifest_key") has $manifest_bytes bytes: not a manifest (a manifest has a few KB; not read)"
 m="$WORK_DIR/manifest.json"
 if ! s3_get_file "$manifest_key" "$m" 2>"$WORK_DIR/s3.err"; then
     grep -Eq '404|Not Found|NoSuchKey' "$WORK_DIR/s3.err" && die "$EX_NO_BACKUP" "no manifest $(s3_uri "$manifest_key"): nothing to restore"
@@ -95,40 +134,158 @@ manifest_db=$(manifest_get "$m" database)
 [[ "$manifest_db" == "$source_db" ]] \
     || die "$EX_USAGE" "$manifest_key is a backup of database ${manifest_db:-unknown}, not of ${source_db}; pass --source-database ${manifest_db} to restore it into ${PGDATABASE}"
 object_key=$(manifest_get "$m" object_key)
+object_version=$(manifest_get "$m" s3_version_id)
 want_size=$(manifest_get "$m" size_bytes)
 want_sha=$(manifest_get "$m" sha256)
-compression=$(manifest_get "$m" compression)
+RESTORE_COMPRESSION=$(manifest_get "$m" compression)
 schema=$(manifest_get "$m" schema)
 schema=${schema:-public}
+[[ "$want_size" =~ ^[0-9]+$ && "$want_sha" =~ ^[0-9a-f]{64}$ && -n "$object_key" ]] \
+    || die "$EX_NO_BACKUP" "$manifest_key lacks the dump's key, size or sha256"
 
-# 2. The object, the passphrase version, the target database: all before the download.
-size=$(probe_object "$object_key" 2>"$WORK_DIR/s3.err") || die "$EX_STORAGE" "the dump $(s3_uri "$object_key") is not readable: $(one_line_error "$WORK_DIR/s3.err")"
-[[ "$size" == "$want_size" ]] || die "$EX_STORAGE" "the dump $(s3_uri "$object_key") has $size bytes, the manifest $manifest_key says $want_size"
-passphrase_for_manifest "$m"
-probe_passphrase "$object_key" "$(passphrase_origin)"
-load_db_credentials
-check_db_connection "$PGDATABASE"
-log "restoring $object_key (${want_size} bytes, ${compression:-pg_dump-compressed}, $(passphrase_origin), finished $(manifest_get "$m" finished_at)) into $(db_address)"
-
-# 3. One pass, one transaction.
-stream_restore "$object_key" "$want_sha" "$compression" "$PGDATABASE" "${restore_args[@]}"
-[[ "$(stream_rc s3)" == 0 ]] || die "$EX_STORAGE" "download of $(s3_uri "$object_key") failed (rolled back): $(stream_error s3)"
-[[ "$(stream_rc gpg)" == 0 ]] || die "$EX_CRYPTO" "decryption of $object_key failed (rolled back): $(stream_error gpg)"
-[[ "$(stream_rc decompress)" == 0 ]] || die "$EX_CRYPTO" "decompression ($compression) of $object_key failed (rolled back): $(stream_error decompress)"
-[[ "$(stream_rc restore)" == 0 ]] || die "$EX_DATABASE" "pg_restore failed (rolled back): $(stream_error restore)"
-[[ "$(stream_rc psql)" == 0 ]] || die "$EX_DATABASE" "restore into $(db_address) failed (rolled back): $(stream_error psql)"
-verdict=$(cat "$WORK_DIR/stream/verdict" 2>/dev/null || echo "no verdict")
-if [[ "$verdict" != verified ]]; then
-    sha=$(cat "$WORK_DIR/stream/sha.out" 2>/dev/null || echo unknown)
-    [[ "$verdict" == "sha256 mismatch" ]] && die "$EX_STORAGE" "sha256 of $object_key is $sha, the manifest says $want_sha (rolled back)"
-    die "$EX_FAILURE" "the restore was rolled back: $verdict"
+# A dump newer than the chosen manifest that has no manifest of its own: named, never skipped silently.
+if keys=$(s3_keys "$BACKUP_PREFIX" 2>/dev/null); then
+    newer=$(printf '%s\n' "$keys" | awk -v prefix="$BACKUP_PREFIX" -v db="$source_db" -v chosen="$object_key" '
+        { seen[$0] = 1; if (index($0, prefix db "-") == 1 && $0 ~ /-[0-9]+T[0-9]+Z-[0-9a-f]+\.dump\.gpg$/ && $0 > chosen) dumps[++n] = $0 }
+        END { for (i = 1; i <= n; i++) { name = substr(dumps[i], length(prefix) + 1); sub(/\.dump\.gpg$/, "", name); if (!seen[prefix "manifests/" name ".json"]) print dumps[i] } }')
+    if [[ -n "$newer" ]]; then
+        how="the newest manifest"
+        [[ $chosen_by_default -eq 1 ]] || how="the manifest you named"
+        log "WARNING: $(printf '%s' "$newer" | wc -l | awk '{ print $1 + 1 }') dump(s) newer than $manifest_key have no manifest, newest $(s3_uri "$(printf '%s\n' "$newer" | tail -n 1)"): a backup that did not finish (no manifest was written) or whose manifest was deleted. Restoring $how; to restore a newer dump, recreate its manifest first"
+    fi
 fi
 
-# 4. The restored data against the manifest.
+# 2. The object (the manifest's S3 version), the passphrase version, the scratch space, the target: all
+#    before the download.
+probe_query=("bucket=$BUCKET" "key=$object_key" "range=bytes=0-65535")
+[[ -z "$object_version" ]] || probe_query+=("version_id=$object_version")
+what="the dump $(s3_uri "$object_key")${object_version:+ (version $object_version)}"
+aws_call GET /s3/get "$WORK_DIR/probe.gpg" "${probe_query[@]}" 2>"$WORK_DIR/s3.err" \
+    || die "$EX_STORAGE" "$what is not readable: $(one_line_error "$WORK_DIR/s3.err")"
+size=$AWS_CALL_OBJECT_SIZE
+[[ "$size" == "$want_size" ]] || die "$EX_STORAGE" "$what has $size bytes, the manifest $manifest_key says $want_size"
+passphrase_for_manifest "$m"
+load_db_credentials
+check_db_connection "$PGDATABASE"
+restore_check_scratch "$want_size"
+if ! restore_probe_decrypt "$WORK_DIR/probe.gpg" \
+    && grep -Eqi 'bad session key|bad passphrase|no secret key|decryption failed' "$WORK_DIR/probe.err"; then
+    # A flipped byte in the object's header reads as a wrong passphrase: its sha256 tells them apart.
+    cause=$(grep -Eim1 'bad session key|bad passphrase|no secret key|decryption failed' "$WORK_DIR/probe.err" | sed 's/^gpg: //')
+    log "the passphrase ($(passphrase_origin)) does not decrypt the start of $what ($cause): checking the object's sha256"
+    restore_spool "$object_key" "$object_version" --no-decrypt
+    [[ "$(cat "$WORK_DIR/spool/s3.rc")" == 0 ]] || die "$EX_STORAGE" "download of $what failed: $(one_line_error "$WORK_DIR/spool/s3.err")"
+    got_sha=$(cat "$WORK_DIR/spool/sha.out" 2>/dev/null)
+    [[ "$got_sha" == "$want_sha" ]] \
+        || die "$EX_STORAGE" "corrupt object: $what has sha256 $got_sha, the manifest $manifest_key says $want_sha (the target was not touched)"
+    die "$EX_CRYPTO" "the passphrase ($(passphrase_origin)) does not decrypt $(s3_uri "$object_key"): $cause"
+fi
+rm -f "$WORK_DIR/probe.gpg"
+
+# 3. Spool and verify: sha256 and gpg's integrity check over the whole object, before the target is touched.
+log "downloading $what (${want_size} bytes, ${RESTORE_COMPRESSION:-pg_dump-compressed}, $(passphrase_origin), finished $(manifest_get "$m" finished_at)) into the spool"
+restore_spool "$object_key" "$object_version" "${restore_args[@]}"
+spool="$WORK_DIR/spool"
+[[ "$(cat "$spool/s3.rc")" == 0 ]] || die "$EX_STORAGE" "download of $what failed: $(one_line_error "$spool/s3.err")"
+[[ "$(cat "$spool/tee.rc" 2>/dev/null)" == 0 ]] \
+    || die "$EX_USAGE" "cannot spool the dump in the scratch directory ${TMPDIR:-/tmp} ($(scratch_free_bytes "$WORK_DIR") bytes free, needs $want_size): $(one_line_error "$spool/tee.err")"
+got_sha=$(cat "$spool/sha.out" 2>/dev/null || true)
+[[ "$got_sha" == "$want_sha" ]] \
+    || die "$EX_STORAGE" "corrupt object: $what has sha256 ${got_sha:-unknown}, the manifest $manifest_key says $want_sha (the target was not touched)"
+[[ "$(cat "$spool/gpg.rc" 2>/dev/null)" == 0 ]] \
+    || die "$EX_CRYPTO" "corrupt object: $what matches the manifest's sha256 but gpg's integrity check fails: $(one_line_error "$spool/gpg.err") (the target was not touched)"
+log "verified $what: sha256 and gpg integrity check (MDC) of all $want_size bytes"
+
+# 4. The archive's table of contents and its restore script without the table data (read while downloading).
+[[ "$(cat "$spool/toc.rc" 2>/dev/null)" == 0 ]] || die "$EX_CRYPTO" "cannot read the archive's table of contents: $(one_line_error "$spool/toc.err")"
+[[ "$(cat "$spool/schema.rc" 2>/dev/null)" == 0 ]] || die "$EX_CRYPTO" "cannot read the archive's definitions: $(one_line_error "$spool/schema.err")"
+# The load's list: the table data, and the sequences' values (setval: run by the swap, after the tables).
+grep -E '^[0-9]+; [0-9]+ [0-9]+ (TABLE DATA|SEQUENCE SET) ' "$spool/toc.list" >"$spool/data.list" || true
+mode=parallel
+why_single=""
+if [[ $jobs -lt 2 ]]; then
+    mode=single why_single="RESTORE_JOBS=1"
+elif grep -Eq '^[0-9]+; [0-9]+ [0-9]+ (BLOBS|LARGE OBJECTS|MATERIALIZED VIEW DATA) ' "$spool/toc.list"; then
+    mode=single why_single="the dump has large objects or materialized views"
+elif ! why_single=$(restore_python restore-stage "$spool/schema.sql" "$spool/data.list" "$spool" "oauth2_dr_stage_$RESTORE_RUN_ID" 2>&1); then
+    mode=single
+fi
+
+export PGAPPNAME="$RESTORE_APP:$RESTORE_RUN_ID"
+printf '%s' "$PGAPPNAME" >"$WORK_DIR/restore.sessions"
+restore_watchdog_start
+
+# 5. Parallel: staging tables, loaded by $jobs sessions. The target's own objects are not touched yet.
+if [[ $mode == parallel ]]; then
+    log "loading $(wc -l <"$spool/data.list") table(s) into staging schemas with $jobs parallel COPY sessions"
+    psql_value -d "$PGDATABASE" -f "$spool/stage.sql" >/dev/null 2>"$WORK_DIR/stage.err" \
+        || die "$EX_DATABASE" "cannot create the staging tables in $(db_address): $(one_line_error "$WORK_DIR/stage.err")"
+    mkdir "$WORK_DIR/load"
+    (
+        set +e
+        restore_decrypted 2>"$WORK_DIR/load/decrypt.err" | pg_restore -a -L "$spool/data.list" -f - 2>"$WORK_DIR/load/restore.err" |
+            restore_python restore-load "$jobs" "$WORK_DIR/load" "$spool/stage.map" "$spool/setval.sql"
+        echo "${PIPESTATUS[*]}" >"$WORK_DIR/load/status"
+    ) &
+    load_pid=$!
+    restore_note_job "$load_pid"
+    wait "$load_pid" || true
+    read -r decrypt_rc restore_rc load_rc <"$WORK_DIR/load/status" || die "$EX_FAILURE" "the load did not report"
+    # The first step that failed is the one reported: a session's server error ends the load (the steps
+    # before it then stop on a closed pipe, 141); a failing pg_restore or gpg ends the loader's input.
+    if [[ "$load_rc" == 3 ]]; then
+        worker=$(cat "$WORK_DIR/load/failed")
+        die "$EX_DATABASE" "loading into $(db_address) failed (nothing committed): $(one_line_error "$WORK_DIR/load/$worker.err")"
+    fi
+    [[ "$restore_rc" == 0 || "$restore_rc" == 141 ]] || die "$EX_DATABASE" "pg_restore failed (nothing committed): $(one_line_error "$WORK_DIR/load/restore.err")"
+    [[ "$decrypt_rc" == 0 || "$decrypt_rc" == 141 ]] || die "$EX_CRYPTO" "decrypting the spooled dump failed (nothing committed): $(one_line_error "$WORK_DIR/load/decrypt.err")"
+    [[ "$load_rc$restore_rc$decrypt_rc" == 000 ]] || die "$EX_FAILURE" "the load failed (nothing committed): $(one_line_error "$WORK_DIR/load/load.err")"
+else
+    log "restoring in one stream ($why_single)"
+fi
+
+# 6. The swap: one transaction of the script's own session, committed below only when everything matched.
+restore_session_start "$PGDATABASE"
+# The server's own error, without psql's "psql:<script>:<line>: " in front of it.
+session_failed() {
+    sed 's/^psql:[^ ]*:[0-9]*: //' "$WORK_DIR/session.err" >"$WORK_DIR/session.msg" 2>/dev/null
+    die "$EX_DATABASE" "$1 (nothing committed): $(one_line_error "$WORK_DIR/session.msg")"
+}
+session_ask "BEGIN; SET LOCAL lock_timeout = '$lock_timeout';" || session_failed "cannot start the restore's transaction in $(db_address)"
+if lock_sql=$(restore_lock_sql "$spool/toc.list") && [[ -n "$lock_sql" ]]; then
+    session_ask "$lock_sql" || session_failed "cannot lock the tables of the dump in $(db_address)"
+fi
+if [[ $mode == parallel ]]; then
+    log "moving the loaded tables into place and building their indexes (one transaction)"
+    session_ask "\\i $spool/swap.sql" || session_failed "restore into $(db_address) failed"
+    session_ask "\\i $spool/setval.sql" || session_failed "setting the sequences in $(db_address) failed"
+else
+    mkfifo "$spool/stream.sql"
+    (
+        set +e
+        restore_decrypted 2>"$spool/decrypt.err" | pg_restore "${restore_args[@]}" -f - 2>"$spool/restore.err" >"$spool/stream.sql"
+        echo "${PIPESTATUS[*]}" >"$spool/stream.status"
+    ) &
+    stream_pid=$!
+    restore_note_job "$stream_pid"
+    if ! session_ask "\\i $spool/stream.sql"; then
+        kill -KILL -- "-$stream_pid" 2>/dev/null
+        session_failed "restore into $(db_address) failed"
+    fi
+    wait "$stream_pid" || true
+    read -r decrypt_rc restore_rc <"$spool/stream.status" || die "$EX_FAILURE" "the restore stream did not report"
+    [[ "$restore_rc" == 0 ]] || die "$EX_DATABASE" "pg_restore failed (nothing committed): $(one_line_error "$spool/restore.err")"
+    [[ "$decrypt_rc" == 0 ]] || die "$EX_CRYPTO" "decrypting the spooled dump failed (nothing committed): $(one_line_error "$spool/decrypt.err")"
+fi
+
+# 7. The restored data against the manifest, inside the transaction: a mismatch rolls everything back. With
+#    the search_path the backup read the schema with (the dump's script empties it: types print qualified).
+session_ask "RESET search_path;" || session_failed "restore into $(db_address) failed"
 mismatches=0
 while read -r table want; do
     [[ -n "$table" ]] || continue
-    got=$(psql_value -d "$PGDATABASE" -c "SELECT count(*) FROM \"${schema}\".\"${table}\"" 2>/dev/null) || got="missing"
+    session_ask "SELECT count(*) FROM \"${schema}\".\"${table}\";" || session_failed "cannot count ${schema}.${table}"
+    got=${SESSION_OUT%$'\n'}
     if [[ "$got" == "$want" ]]; then
         log "$table: $got rows (manifest $want)"
     else
@@ -138,8 +295,13 @@ while read -r table want; do
 done < <(manifest_row_counts "$m")
 want_schema=$(manifest_get "$m" .schema_definition.sha256)
 if [[ -n "$want_schema" ]]; then
-    psql_value -d "$PGDATABASE" -c "$SCHEMA_JSON_SQL" >"$WORK_DIR/restored-schema.json" 2>"$WORK_DIR/schema.err" \
-        || die "$EX_DATABASE" "cannot read the restored schema of $(db_address): $(one_line_error "$WORK_DIR/schema.err")"
+    session_ask "$(tr '\n' ' ' <<<"$SCHEMA_JSON_SQL");" || session_failed "cannot read the restored schema of $(db_address)"
+    printf '%s' "$SESSION_OUT" >"$WORK_DIR/target-schema.json"
+    # Tables the dump does not have are not the restore's: left as they are, and named.
+    jq -c --slurpfile m "$m" '($m[0].schema_definition.tables // {} | keys) as $mine | map(select(.[0] as $t | $mine | index($t)))' \
+        "$WORK_DIR/target-schema.json" >"$WORK_DIR/restored-schema.json"
+    others=$(jq -r --slurpfile m "$m" '($m[0].schema_definition.tables // {} | keys) as $mine | map(.[0] | select(. as $t | $mine | index($t) | not)) | unique | join(", ")' "$WORK_DIR/target-schema.json")
+    [[ -z "$others" ]] || log "tables of $(db_address) that are not in the dump, left as they are: $others"
     got_schema=$(schema_hash <"$WORK_DIR/restored-schema.json")
     if [[ "$got_schema" == "$want_schema" ]]; then
         log "schema: $(jq length "$WORK_DIR/restored-schema.json") columns, sha256 $got_schema (manifest's)"
@@ -148,6 +310,11 @@ if [[ -n "$want_schema" ]]; then
         mismatches=$((mismatches + 1))
     fi
 fi
-[[ $mismatches -eq 0 ]] || die "$EX_VERIFY" "$mismatches check(s) differ from the manifest $manifest_key"
+if [[ $mismatches -ne 0 ]]; then
+    session_ask "ROLLBACK;" || true
+    die "$EX_VERIFY" "$mismatches check(s) differ from the manifest $manifest_key: rolled back, $(db_address) is unchanged"
+fi
+session_ask "COMMIT;" || session_failed "COMMIT in $(db_address) failed"
+session_end
 log "restored $object_key into $(db_address)"
 echo "$manifest_key"

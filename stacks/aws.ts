@@ -6,14 +6,15 @@ import * as pulumi from "@pulumi/pulumi";
 import { getSecretVersionOutput } from "@pulumi/aws/secretsmanager/getSecretVersion";
 import type { StackConfig } from "../lib/config";
 import { retentionRow } from "../lib/retention";
+import { objectRetainDays } from "../lib/object-lock";
 import { appDatabaseSecret, clusterProvider, dnsFailover, stackTags } from "./compose-common";
 import { BackupJobs } from "../components/backup-jobs";
 import { ServiceValidation, SmokeTestClientSecret } from "../components/service-validation";
-import { accountId as accountIdOf, declarePrimaryStorage, declareStandbyStorage, stackOutputs } from "./compose-storage";
+import { accountId as accountIdOf, declarePrimaryStorage, declareStandbyStorage, stackOutputs, vaultReference } from "./compose-storage";
 import { Alarms } from "../components/alarms";
 import { AwsBackup, BACKUP_SELECTION_TAG } from "../components/aws-backup";
 import { MASTER_USERNAME, RdsDatabase, RDS_LOG_EXPORTS } from "../components/rds-database";
-import { DATABASE_NAME, DB_IDENTIFIER, jdbcUrl, REPLICA_IDENTIFIER } from "../components/database-interface";
+import { DATABASE_NAME, databaseStackOutputs, DB_IDENTIFIER, REPLICA_IDENTIFIER } from "../components/database-interface";
 import { CrossRegionReplica } from "../components/replica";
 import { RestoredDatabase } from "../components/restore";
 import type { BackupBucket } from "../components/backup-bucket";
@@ -123,7 +124,7 @@ function declareBackupJobs(
     }
     return new BackupJobs("backup-jobs", {
         jobs: config.backupJobs,
-        role: config.role,
+        role: config.role === "standby" ? "standby" : "primary",
         ...(config.role === "standby" ? { promoted: config.promote } : {}),
         region: config.region,
         backupWindow: config.backupWindow,
@@ -134,6 +135,7 @@ function declareBackupJobs(
         databaseHost: database.host,
         databaseName: DATABASE_NAME,
         dbInstanceIdentifier: database.identifier,
+        objectLock: { mode: config.objectLock.mode, retainDays: objectRetainDays(config.retention, config.objectLock.days, config.objectLock.secretRotationDays) },
         provider: clusterProvider(config),
         tags,
     });
@@ -173,8 +175,26 @@ function declareValidation(
     });
 }
 
+/**
+ * AWS Backup's cross-account copy of an RDS recovery point needs the vault account to use the key of the
+ * snapshot it copies (the instance's storage key).
+ */
+function vaultAccountCopies(vault: pulumi.StackReference | undefined): unknown[] {
+    if (!vault) {
+        return [];
+    }
+    return [{
+        Sid: "VaultAccountCopiesRecoveryPoints",
+        Effect: "Allow",
+        Principal: { AWS: pulumi.interpolate`arn:aws:iam::${vault.requireOutput("vaultAccountId")}:root` },
+        Action: ["kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant"],
+        Resource: "*",
+    }];
+}
+
 export function declareAwsPrimary(config: StackConfig) {
     const accountId = accountIdOf();
+    const vault = vaultReference(config);
     const tags = stackTags(config);
     const storage = declarePrimaryStorage(config, { tags, rdsIdentifiers: [DB_IDENTIFIER], rdsLogExports: RDS_LOG_EXPORTS, generateDbPassword: true });
     const { secrets, bucket, auditLogs } = storage;
@@ -187,6 +207,8 @@ export function declareAwsPrimary(config: StackConfig) {
         masterPassword: secrets.dbMasterPassword!,
         credentialsSecretId: secrets.arns.dbCredentials,
         accountId,
+        breakGlassRoleArn: config.breakGlassRoleArn,
+        keyStatements: vaultAccountCopies(vault),
         logGroups: auditLogs.logGroups,
         // The AWS Backup selection picks the instance by this tag.
         tags: config.awsBackup.enabled ? { ...tags, [BACKUP_SELECTION_TAG.key]: BACKUP_SELECTION_TAG.value } : tags,
@@ -206,6 +228,8 @@ export function declareAwsPrimary(config: StackConfig) {
               changeableForDays: config.awsBackup.changeableForDays,
               backupWindow: config.backupWindow,
               accountId,
+              breakGlassRoleArn: config.breakGlassRoleArn,
+              isolatedVaultArn: vault?.requireOutput("backupVaultArn") as pulumi.Output<string> | undefined,
               tags,
           })
         : undefined;
@@ -234,6 +258,7 @@ export function declareAwsPrimary(config: StackConfig) {
         kmsKeyArn: secrets.kmsKeyArn,
         drKmsKeyArn: secrets.drKmsKeyArn,
         recoveryWindowDays: config.secretRecoveryWindowDays,
+        breakGlassRoleArn: config.breakGlassRoleArn,
         tags,
     });
     const validation = declareValidation(config, tags, jobs, bucket, {
@@ -245,18 +270,14 @@ export function declareAwsPrimary(config: StackConfig) {
         ...stackOutputs(config, storage),
         dbInstanceArn: database.arn,
         dbInstanceIdentifier: database.identifier,
-        dbAddress: database.address,
-        dbPort: database.port,
-        dbName: database.databaseName,
-        dbKmsKeyArn: database.kmsKeyArn,
-        databaseUrl: database.connectionUrl,
-        jdbcUrl: jdbcUrl(database.address, database.port),
+        ...databaseStackOutputs(database, { dbKmsKeyArn: database.kmsKeyArn }),
         healthCheckId: dns.healthCheckId,
         manualSnapshotArns: snapshots?.ids,
         restoredIdentifier: restored?.identifier,
         restoredAddress: restored?.address,
         backupVaultArn: awsBackup?.vaultArn,
         backupDrVaultArn: awsBackup?.drVaultArn,
+        isolatedBackupVaultArn: vault?.requireOutput("backupVaultArn"),
         alarmNames: alarms?.alarmNames,
         dashboardName: alarms?.dashboardName,
         appDatabaseSecret: app?.secretName,
@@ -311,6 +332,7 @@ export function declareAwsStandby(config: StackConfig) {
         subnetIds: config.subnetIds,
         promote: config.promote,
         accountId,
+        breakGlassRoleArn: config.breakGlassRoleArn,
         logGroups: auditLogs.logGroups,
         tags,
     });
@@ -356,10 +378,7 @@ export function declareAwsStandby(config: StackConfig) {
         replicaIdentifier: replica.identifier,
         replicaAddress: replica.address,
         replicaKmsKeyArn: replica.kmsKeyArn,
-        dbAddress: replica.address,
-        dbPort: replica.port,
-        dbName: DATABASE_NAME,
-        jdbcUrl: jdbcUrl(replica.address, replica.port),
+        ...databaseStackOutputs(replica),
         healthCheckId: dns.healthCheckId,
         manualSnapshotArns: snapshots?.ids,
         restoredIdentifier: restored?.identifier,

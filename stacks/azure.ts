@@ -9,7 +9,7 @@ import type { StackConfig } from "../lib/config";
 import { publishPrimaryDatabase, publishStandbyDatabase, stackTags } from "./compose-common";
 import { declarePrimaryStorage, declareStandbyStorage, stackOutputs } from "./compose-storage";
 import { AZURE_ADMIN_LOGIN, AzureDatabase } from "../components/azure-database";
-import { azureTags, DB_IDENTIFIER, jdbcUrl, REPLICA_IDENTIFIER } from "../components/database-interface";
+import { azureTags, DB_IDENTIFIER, databaseStackOutputs, REPLICA_IDENTIFIER } from "../components/database-interface";
 import { RestoredDatabase } from "../components/restore";
 import { ManualSnapshots } from "../components/snapshots";
 
@@ -69,11 +69,7 @@ export function declareAzurePrimary(config: StackConfig) {
         resourceGroupName: group,
         dbServerId: database.resourceId,
         dbServerName: database.identifier,
-        dbAddress: database.address,
-        dbPort: database.port,
-        dbName: database.databaseName,
-        databaseUrl: database.connectionUrl,
-        jdbcUrl: jdbcUrl(database.address, database.port),
+        ...databaseStackOutputs(database),
         // Read by the standby stack: a replica inherits the primary's admin credentials. Secret in state.
         dbAdminPassword: database.administratorPassword,
         healthCheckId: dns?.healthCheckId,
@@ -102,11 +98,7 @@ export function declareAzureStandby(config: StackConfig) {
         resourceGroupName: group,
         replicaServerId: replica.resourceId,
         replicaServerName: replica.identifier,
-        dbAddress: replica.address,
-        dbPort: replica.port,
-        dbName: replica.databaseName,
-        databaseUrl: replica.connectionUrl,
-        jdbcUrl: jdbcUrl(replica.address, replica.port),
+        ...databaseStackOutputs(replica),
         healthCheckId: dns?.healthCheckId,
         appDatabaseSecret: app?.secretName,
     };

@@ -90,15 +90,7 @@ export function publishPrimaryDatabase(
         port: database.port,
         identifier: database.identifier,
     });
-    const dns = dnsFailover(config, tags);
-    const app = appDatabaseSecret(config, {
-        host: database.address,
-        port: database.port,
-        username,
-        password: database.administratorPassword,
-        source: DB_IDENTIFIER,
-    });
-    return { dns, app };
+    return publishDatabase(config, tags, username, database, DB_IDENTIFIER);
 }
 
 /** Azure and Cloud SQL standbys: the failover record, and once promoted the application's DATABASE_URL secret. */
@@ -108,13 +100,18 @@ export function publishStandbyDatabase(
     username: string,
     replica: { address: pulumi.Output<string>; port: pulumi.Output<number>; administratorPassword: pulumi.Output<string> },
 ) {
+    return publishDatabase(config, tags, username, replica, `${REPLICA_IDENTIFIER} (promoted)`);
+}
+
+/** The failover record, and the application's DATABASE_URL secret pointing at `database` (named `source`). */
+function publishDatabase(
+    config: StackConfig,
+    tags: Record<string, string>,
+    username: string,
+    database: { address: pulumi.Output<string>; port: pulumi.Output<number>; administratorPassword: pulumi.Output<string> },
+    source: string,
+) {
     const dns = dnsFailover(config, tags);
-    const app = appDatabaseSecret(config, {
-        host: replica.address,
-        port: replica.port,
-        username,
-        password: replica.administratorPassword,
-        source: `${REPLICA_IDENTIFIER} (promoted)`,
-    });
+    const app = appDatabaseSecret(config, { host: database.address, port: database.port, username, password: database.administratorPassword, source });
     return { dns, app };
 }

@@ -12,7 +12,7 @@ import type { StackConfig } from "../lib/config";
 import { retentionRow } from "../lib/retention";
 import { AuditLogs } from "../components/audit-logs";
 import { BackupBucket } from "../components/backup-bucket";
-import { BucketReplication } from "../components/bucket-replication";
+import { BucketReplication, VaultDestination } from "../components/bucket-replication";
 import { ServerSecrets } from "../components/secrets";
 
 export interface StorageArgs {
@@ -28,10 +28,33 @@ export function accountId(): pulumi.Output<string> {
     return getCallerIdentityOutput().accountId;
 }
 
+let vault: pulumi.StackReference | undefined;
+
+/** The vault stack (`vaultStack`), read through one StackReference; undefined when the stack names none. */
+export function vaultReference(config: StackConfig): pulumi.StackReference | undefined {
+    if (!config.vaultStack) {
+        return undefined;
+    }
+    vault ??= new pulumi.StackReference(config.vaultStack);
+    return vault;
+}
+
+/** The vault account's bucket as a replication destination, from the vault stack's outputs. */
+export function vaultDestination(config: StackConfig): VaultDestination | undefined {
+    const ref = vaultReference(config);
+    if (!ref) {
+        return undefined;
+    }
+    const out = (key: string) => ref.requireOutput(key) as pulumi.Output<string>;
+    return { bucketArn: out("vaultBucketArn"), kmsKeyArn: out("vaultBucketKmsKeyArn"), region: out("region"), accountId: out("vaultAccountId") };
+}
+
 function bucketAndLogs(config: StackConfig, args: StorageArgs) {
     const bucket = new BackupBucket("backups", {
         bucketName: `oauth2-backups-${config.stack}`,
         retention: config.retention,
+        objectLock: config.objectLock,
+        breakGlassRoleArn: config.breakGlassRoleArn,
         accountId: accountId(),
         region: config.storage.region,
         tags: args.tags,
@@ -42,6 +65,7 @@ function bucketAndLogs(config: StackConfig, args: StorageArgs) {
         databaseIdentifiers: args.rdsIdentifiers,
         logExports: args.rdsLogExports,
         accountId: accountId(),
+        breakGlassRoleArn: config.breakGlassRoleArn,
         archive: { bucketArn: bucket.arn, bucketKmsKeyArn: bucket.kmsKeyArn, prefix: retentionRow("audit").bucketPrefix },
         tags: args.tags,
     });
@@ -54,6 +78,7 @@ export function declarePrimaryStorage(config: StackConfig, args: StorageArgs) {
         recoveryWindowDays: config.secretRecoveryWindowDays,
         generateDbPassword: args.generateDbPassword,
         accountId: accountId(),
+        breakGlassRoleArn: config.breakGlassRoleArn,
         tags: args.tags,
     });
     return { secrets, ...bucketAndLogs(config, args) };
@@ -66,13 +91,25 @@ export function declareStandbyStorage(config: StackConfig, prod: pulumi.StackRef
         sourceBucketArn: prod.requireOutput("backupBucketArn") as pulumi.Output<string>,
         sourceKmsKeyArn: prod.requireOutput("backupBucketKmsKeyArn") as pulumi.Output<string>,
         sourceRegion: config.storage.primaryRegion,
-        destinationBucketArn: bucket.arn,
-        destinationKmsKeyArn: bucket.kmsKeyArn,
-        destinationRegion: config.storage.region,
-        dependsOn: [bucket.versioning],
+        destination: { bucketArn: bucket.arn, kmsKeyArn: bucket.kmsKeyArn, region: config.storage.region },
+        vault: vaultDestination(config),
+        dependsOn: [bucket.versioning, bucket.objectLockConfiguration],
         tags: args.tags,
     });
-    return { bucket, auditLogs, replication };
+    // The DR bucket itself (written by this region's jobs once promoted) into the vault account.
+    const vaultCopy = vaultDestination(config);
+    const vaultReplication = vaultCopy
+        ? new BucketReplication("vault-replication", {
+              sourceBucketName: bucket.bucketName,
+              sourceBucketArn: bucket.arn,
+              sourceKmsKeyArn: bucket.kmsKeyArn,
+              sourceRegion: config.storage.region,
+              vault: vaultCopy,
+              dependsOn: [bucket.versioning, bucket.objectLockConfiguration],
+              tags: args.tags,
+          })
+        : undefined;
+    return { bucket, auditLogs, replication, vaultReplication };
 }
 
 /**
@@ -93,5 +130,8 @@ export function stackOutputs(config: StackConfig, storage: { bucket: BackupBucke
         secretArns: storage.secrets?.arns,
         secretsKmsKeyArn: storage.secrets?.kmsKeyArn,
         secretsDrKmsKeyArn: storage.secrets?.drKmsKeyArn,
+        accountId: accountId(),
+        objectLock: config.objectLock,
+        vaultStack: config.vaultStack || undefined,
     };
 }

@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../lib/config";
 import { publishPrimaryDatabase, publishStandbyDatabase, stackTags } from "./compose-common";
 import { declarePrimaryStorage, declareStandbyStorage, stackOutputs } from "./compose-storage";
-import { DB_IDENTIFIER, jdbcUrl, REPLICA_IDENTIFIER } from "../components/database-interface";
+import { DB_IDENTIFIER, databaseStackOutputs, REPLICA_IDENTIFIER } from "../components/database-interface";
 import { GCP_ADMIN_USER, GcpDatabase } from "../components/gcp-database";
 import { RestoredDatabase } from "../components/restore";
 
@@ -51,11 +51,7 @@ export function declareGcpPrimary(config: StackConfig) {
         dbInstanceName: database.identifier,
         dbSelfLink: database.resourceId,
         dbConnectionName: database.connectionName,
-        dbAddress: database.address,
-        dbPort: database.port,
-        dbName: database.databaseName,
-        databaseUrl: database.connectionUrl,
-        jdbcUrl: jdbcUrl(database.address, database.port),
+        ...databaseStackOutputs(database),
         // Read by the standby stack: a replica inherits the primary's users. Secret in state.
         dbAdminPassword: database.administratorPassword,
         healthCheckId: dns?.healthCheckId,
@@ -81,11 +77,7 @@ export function declareGcpStandby(config: StackConfig) {
         ...stackOutputs(config, storage),
         replicaInstanceName: replica.identifier,
         replicaConnectionName: replica.connectionName,
-        dbAddress: replica.address,
-        dbPort: replica.port,
-        dbName: replica.databaseName,
-        databaseUrl: replica.connectionUrl,
-        jdbcUrl: jdbcUrl(replica.address, replica.port),
+        ...databaseStackOutputs(replica),
         healthCheckId: dns?.healthCheckId,
         appDatabaseSecret: app?.secretName,
     };

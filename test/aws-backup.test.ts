@@ -65,7 +65,10 @@ describe("AWS Backup (prod)", () => {
         assert.equal(daily.lifecycle.deleteAfter, 30);
         assert.equal(daily.schedule, "cron(0 4 * * ? *)", "after the 03:00-04:00 RDS backup window");
         assert.equal(daily.targetVaultName, "oauth2-dr-vault");
-        assert.deepEqual(daily.copyActions, [{ destinationVaultArn: "arn:aws:backup:us-west-2:123456789012:backup-vault:oauth2-dr-vault-dr", lifecycle: { deleteAfter: 30 } }]);
+        // The DR region's vault; then the vault account's (vaultStack, unknown here: test/vault.test.ts plans it).
+        assert.deepEqual(daily.copyActions[0], { destinationVaultArn: "arn:aws:backup:us-west-2:123456789012:backup-vault:oauth2-dr-vault-dr", lifecycle: { deleteAfter: 30 } });
+        assert.equal(daily.copyActions.length, 2);
+        assert.deepEqual(daily.copyActions[1].lifecycle, { deleteAfter: 30 });
         assert.equal(continuous.enableContinuousBackup, true);
         assert.ok(continuous.lifecycle.deleteAfter >= 30 && continuous.lifecycle.deleteAfter <= 35);
     });

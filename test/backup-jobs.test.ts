@@ -16,7 +16,7 @@ import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
 import { Role } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
 import { RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
 import type { BackupJobs as BackupJobsType, BackupJobsArgs } from "../components/backup-jobs";
-import { DEFAULT_SCHEDULES } from "../lib/schedule";
+import { DEFAULT_JOB_RESOURCES, DEFAULT_SCHEDULES } from "../lib/config";
 import { kubernetesPolicies } from "../policy/kubernetes";
 import { runResourcePolicy } from "./policy/helpers";
 
@@ -51,6 +51,7 @@ function args(overrides: Partial<BackupJobsArgs> = {}, jobs: Partial<BackupJobsA
         jobs: {
             image: "ghcr.io/oauth2-dr/backup:1.0.0",
             schedules: { ...DEFAULT_SCHEDULES },
+            resources: DEFAULT_JOB_RESOURCES,
             oidcProviderArn: `arn:aws:iam::${ACCOUNT}:oidc-provider/${OIDC_URL}`,
             oidcProviderUrl: OIDC_URL,
             ...jobs,
@@ -97,7 +98,7 @@ describe("BackupJobs component (Pulumi mocks, kubernetes-models)", function () {
     async function declare(name: string, a: BackupJobsArgs): Promise<Registered[]> {
         registered = [];
         const component = new BackupJobs(name, a);
-        await new Promise<void>((resolve) => pulumi.all([component.roleArn, component.cronJobNames, component.serviceAccountName]).apply(() => resolve()));
+        await new Promise<void>((resolve) => pulumi.all([pulumi.all(Object.values(component.roleArns)), component.cronJobNames, pulumi.all(Object.values(component.serviceAccountNames))]).apply(() => resolve()));
         let last = -1;
         while (last !== registered.length) {
             last = registered.length;
@@ -146,7 +147,7 @@ describe("BackupJobs component (Pulumi mocks, kubernetes-models)", function () {
                 assert.ok(spec.successfulJobsHistoryLimit > 0 && spec.failedJobsHistoryLimit > 0, job);
                 const pod = spec.jobTemplate.spec.template.spec;
                 assert.equal(pod.restartPolicy, "Never");
-                assert.equal(pod.serviceAccountName, "oauth2-dr-backup");
+                assert.equal(pod.serviceAccountName, `oauth2-dr-${job}`, "each job runs as its own ServiceAccount");
                 assert.deepEqual(pod.securityContext, { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001, seccompProfile: { type: "RuntimeDefault" } });
                 assert.equal(pod.containers.length, 1);
                 const container = pod.containers[0];
@@ -215,7 +216,8 @@ describe("BackupJobs component (Pulumi mocks, kubernetes-models)", function () {
                 assert.doesNotThrow(() => model(r.inputs).validate(), `${r.type} ${r.name}`);
                 validated++;
             }
-            assert.equal(validated, 5 + 4);
+            // Five CronJobs, five ServiceAccounts, two Roles and their RoleBindings, the ConfigMap.
+            assert.equal(validated, 5 + 5 + 2 + 2 + 1);
         });
 
         it("the schema check can fail (a CronJob with a bad concurrencyPolicy is rejected)", function () {
@@ -234,45 +236,80 @@ describe("BackupJobs component (Pulumi mocks, kubernetes-models)", function () {
             }
         });
 
-        it("the ServiceAccount assumes an IRSA role trusted only for itself", function () {
-            const sa = one(rs, "kubernetes:core/v1:ServiceAccount");
-            const role = one(rs, "aws:iam/role:Role");
-            assert.equal(sa.inputs.metadata.name, "oauth2-dr-backup");
-            assert.equal(sa.inputs.metadata.annotations["eks.amazonaws.com/role-arn"], `arn:aws:iam::${ACCOUNT}:role/${role.name}`);
-            const trust = JSON.parse(role.inputs.assumeRolePolicy);
-            assert.equal(trust.Statement.length, 1);
-            const st = trust.Statement[0];
-            assert.equal(st.Action, "sts:AssumeRoleWithWebIdentity");
-            assert.deepEqual(st.Principal, { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/${OIDC_URL}` });
-            assert.deepEqual(st.Condition, {
-                StringEquals: {
-                    [`${OIDC_URL}:sub`]: "system:serviceaccount:oauth2-system:oauth2-dr-backup",
-                    [`${OIDC_URL}:aud`]: "sts.amazonaws.com",
-                },
-            });
-            assert.equal(role.inputs.tags.owner, "platform-team");
+        /** Each job's IAM role (by the tag the component gives it) and its policy's statements. */
+        const roleOf = (job: string) => {
+            const role = rs.find((r) => r.type === "aws:iam/role:Role" && r.inputs.tags["oauth2-dr/job"] === job)!;
+            assert.ok(role, `no role for ${job}`);
+            const policy = rs.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name === `${role.name}-policy`)!;
+            return { role, statements: JSON.parse(policy.inputs.policy).Statement as any[] };
+        };
+        const actionsOf = (statements: any[]) => statements.flatMap((st) => [st.Action].flat()).sort();
+        const resources = (x: any) => [x.Resource].flat();
+
+        it("each job's ServiceAccount assumes its own IRSA role, trusted only for itself", function () {
+            assert.equal(rs.filter((r) => r.type === "aws:iam/role:Role").length, JOBS.length, "one role per CronJob");
+            for (const job of JOBS) {
+                const { role } = roleOf(job);
+                const sa = rs.find((r) => r.type === "kubernetes:core/v1:ServiceAccount" && r.inputs.metadata.name === `oauth2-dr-${job}`)!;
+                assert.ok(sa, job);
+                assert.equal(sa.inputs.metadata.annotations["eks.amazonaws.com/role-arn"], `arn:aws:iam::${ACCOUNT}:role/${role.name}`);
+                const trust = JSON.parse(role.inputs.assumeRolePolicy);
+                assert.equal(trust.Statement.length, 1);
+                const st = trust.Statement[0];
+                assert.equal(st.Action, "sts:AssumeRoleWithWebIdentity");
+                assert.deepEqual(st.Principal, { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/${OIDC_URL}` });
+                assert.deepEqual(st.Condition, {
+                    StringEquals: {
+                        [`${OIDC_URL}:sub`]: `system:serviceaccount:oauth2-system:oauth2-dr-${job}`,
+                        [`${OIDC_URL}:aud`]: "sts.amazonaws.com",
+                    },
+                });
+                assert.equal(role.inputs.tags.owner, "platform-team");
+            }
         });
 
-        it("the IAM policy is least privilege: own prefixes, named secrets, given keys, oauth2-backup-test-* instances", function () {
-            const policy = JSON.parse(one(rs, "aws:iam/rolePolicy:RolePolicy").inputs.policy);
-            const statements: any[] = policy.Statement;
-            const sid = (s: string) => statements.find((x) => x.Sid === s);
-            const resources = (x: any) => [x.Resource].flat();
-            for (const st of statements) {
-                assert.equal(st.Effect, "Allow");
-                assert.ok(!resources(st).includes("*"), `${st.Sid} on *`);
-                assert.ok([st.Action].flat().every((a: string) => !a.endsWith(":*")), `${st.Sid}: wildcard action`);
+        it("no role may delete a version, bypass retention or change the bucket; every grant is scoped", function () {
+            for (const job of JOBS) {
+                const { statements } = roleOf(job);
+                for (const st of statements) {
+                    assert.equal(st.Effect, "Allow");
+                    assert.ok(!resources(st).includes("*"), `${job} ${st.Sid} on *`);
+                    assert.ok([st.Action].flat().every((a: string) => !a.includes("*")), `${job} ${st.Sid}: wildcard action`);
+                }
+                for (const action of actionsOf(statements)) {
+                    assert.ok(!/^s3:(DeleteObjectVersion|BypassGovernanceRetention|PutBucket|PutLifecycle|PutReplication|PutEncryption|DeleteBucket)/.test(action), `${job} grants ${action}`);
+                    assert.ok(!/^(secretsmanager:(Delete|Put|Remove)|kms:(ScheduleKeyDeletion|DisableKey|PutKeyPolicy))/.test(action), `${job} grants ${action}`);
+                }
             }
-            const s3Actions = statements.flatMap((st) => [st.Action].flat()).filter((a: string) => a.startsWith("s3:")).sort();
-            assert.deepEqual(s3Actions, ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject"]);
-            assert.deepEqual(resources(sid("ReadWriteOwnPrefixes")).sort(), ["clients/*", "config/*", "database/*", "secrets/*"].map((p) => `${BUCKET_ARN}/${p}`));
-            assert.deepEqual(resources(sid("HideFailedDumps")), [`${BUCKET_ARN}/database/*`]);
-            assert.equal(sid("ListOwnPrefixes").Resource, BUCKET_ARN);
-            assert.ok(sid("ListOwnPrefixes").Condition.StringLike["s3:prefix"].every((p: string) => /^(database|clients|secrets|config)\//.test(p)));
-            assert.deepEqual([sid("ReadNamedSecrets").Action].flat(), ["secretsmanager:GetSecretValue"]);
-            assert.deepEqual(resources(sid("ReadNamedSecrets")).sort(), Object.values(SECRETS).sort());
-            assert.deepEqual(sid("UseBackupKeys").Action.sort(), ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]);
-            assert.deepEqual(resources(sid("UseBackupKeys")), KMS);
+        });
+
+        it("writers: their own prefix, the secrets they use; only db-backup hides failed dumps", function () {
+            const own: Record<string, { prefix: string; secrets: string[] }> = {
+                "db-backup": { prefix: "database/", secrets: [SECRETS.dbCredentials, SECRETS.backupPassphrase] },
+                "client-config-export": { prefix: "clients/", secrets: [SECRETS.dbCredentials, SECRETS.backupPassphrase] },
+                "secrets-export": { prefix: "secrets/", secrets: [SECRETS.jwkPrivateKey, SECRETS.backupPassphrase] },
+                "app-config-export": { prefix: "config/", secrets: [] },
+            };
+            for (const [job, { prefix, secrets }] of Object.entries(own)) {
+                const { statements } = roleOf(job);
+                const sid = (s: string) => statements.find((x) => x.Sid === s);
+                assert.deepEqual(resources(sid("WriteOwnPrefix")), [`${BUCKET_ARN}/${prefix}*`], job);
+                assert.deepEqual(sid("WriteOwnPrefix").Action.sort(), ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject", "s3:PutObjectRetention"], job);
+                assert.deepEqual(sid("ReadNamedSecrets") ? resources(sid("ReadNamedSecrets")).sort() : [], secrets.sort(), job);
+                assert.deepEqual(sid("UseBackupKeys").Action.sort(), ["kms:Decrypt", "kms:GenerateDataKey"], job);
+                assert.deepEqual(resources(sid("UseBackupKeys")), KMS, job);
+                assert.equal(actionsOf(statements).some((a) => a.startsWith("rds:")), false, `${job} touches RDS`);
+                assert.equal(actionsOf(statements).includes("s3:DeleteObject"), job === "db-backup", job);
+            }
+            assert.deepEqual(resources(roleOf("db-backup").statements.find((x) => x.Sid === "HideFailedDumps")), [`${BUCKET_ARN}/database/*`]);
+        });
+
+        it("restore-verification: reads dumps, restores and deletes oauth2-backup-test-* instances only, writes nothing", function () {
+            const { statements } = roleOf("restore-verification");
+            const sid = (s: string) => statements.find((x) => x.Sid === s);
+            assert.deepEqual(actionsOf(statements).filter((a) => a.startsWith("s3:")), ["s3:GetObject", "s3:ListBucket"]);
+            assert.deepEqual(resources(sid("ReadDumps")), [`${BUCKET_ARN}/database/*`]);
+            assert.deepEqual(sid("UseBackupKeys").Action, ["kms:Decrypt"]);
             const rds = sid("VerificationInstancesOnly");
             assert.deepEqual(rds.Action.sort(), ["rds:AddTagsToResource", "rds:DeleteDBInstance", "rds:DescribeDBInstances", "rds:RestoreDBInstanceFromDBSnapshot"]);
             assert.equal(rds.Resource, "arn:aws:rds:us-east-1:*:db:oauth2-backup-test-*");
@@ -287,15 +324,17 @@ describe("BackupJobs component (Pulumi mocks, kubernetes-models)", function () {
             }
         });
 
-        it("RBAC lets the jobs read the one server secret and list ConfigMaps, nothing more", function () {
-            const role = one(rs, "kubernetes:rbac.authorization.k8s.io/v1:Role");
-            assert.deepEqual(role.inputs.rules, [
-                { apiGroups: [""], resources: ["secrets"], resourceNames: ["oauth2-server-secrets"], verbs: ["get"] },
-                { apiGroups: [""], resources: ["configmaps"], verbs: ["list"] },
-            ]);
-            const binding = one(rs, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding");
-            assert.deepEqual(binding.inputs.subjects, [{ kind: "ServiceAccount", name: "oauth2-dr-backup", namespace: "oauth2-system" }]);
-            assert.equal(binding.inputs.roleRef.name, role.inputs.metadata.name);
+        it("RBAC: secrets-export reads the one server secret, app-config-export lists ConfigMaps, nothing more", function () {
+            const roles = rs.filter((r) => r.type === "kubernetes:rbac.authorization.k8s.io/v1:Role");
+            const bindings = rs.filter((r) => r.type === "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding");
+            assert.deepEqual(roles.map((r) => r.inputs.metadata.name).sort(), ["oauth2-dr-app-config-export", "oauth2-dr-secrets-export"]);
+            const rulesOf = (name: string) => roles.find((r) => r.inputs.metadata.name === name)!.inputs.rules;
+            assert.deepEqual(rulesOf("oauth2-dr-secrets-export"), [{ apiGroups: [""], resources: ["secrets"], resourceNames: ["oauth2-server-secrets"], verbs: ["get"] }]);
+            assert.deepEqual(rulesOf("oauth2-dr-app-config-export"), [{ apiGroups: [""], resources: ["configmaps"], verbs: ["list"] }]);
+            for (const binding of bindings) {
+                assert.deepEqual(binding.inputs.subjects, [{ kind: "ServiceAccount", name: binding.inputs.metadata.name, namespace: "oauth2-system" }]);
+                assert.equal(binding.inputs.roleRef.name, binding.inputs.metadata.name);
+            }
         });
 
         it("the scripts ConfigMap holds every scripts/*.sh and lib.sh's aws-helper.py as they are on disk", function () {
@@ -334,8 +373,23 @@ describe("BackupJobs component (Pulumi mocks, kubernetes-models)", function () {
                 "restore-verification": false,
             });
             assert.equal(verifyMode(rs), "snapshot");
-            const policy = JSON.parse(one(rs, "aws:iam/rolePolicy:RolePolicy").inputs.policy);
+            const role = rs.find((r) => r.type === "aws:iam/role:Role" && r.inputs.tags["oauth2-dr/job"] === "restore-verification")!;
+            const policy = JSON.parse(rs.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name === `${role.name}-policy`)!.inputs.policy);
             assert.equal(policy.Statement.find((s: any) => s.Sid === "VerificationInstancesOnly").Resource, "arn:aws:rds:us-west-2:*:db:oauth2-backup-test-*");
+        });
+
+        it("objectLock: each writer gets its data class's retention (OBJECT_LOCK_*), the verification none", async function () {
+            const retainDays = { database: 30, clients: 90, config: 90, audit: 365, secrets: 630 };
+            const rs = await declare("locked", args({ objectLock: { mode: "COMPLIANCE", retainDays } }));
+            const envOf = (job: string) => Object.fromEntries(
+                cronJobs(rs).find((c) => c.inputs.metadata.name === job)!.inputs.spec.jobTemplate.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]),
+            );
+            for (const [job, days] of [["db-backup", "30"], ["client-config-export", "90"], ["secrets-export", "630"], ["app-config-export", "90"]]) {
+                assert.equal(envOf(job).OBJECT_LOCK_MODE, "COMPLIANCE", job);
+                assert.equal(envOf(job).OBJECT_LOCK_RETAIN_DAYS, days, job);
+            }
+            assert.equal(envOf("restore-verification").OBJECT_LOCK_MODE, undefined);
+            assert.equal(envOf("restore-verification").OBJECT_LOCK_RETAIN_DAYS, undefined);
         });
 
         it("standby promoted: nothing is suspended, verification restores dumps", async function () {

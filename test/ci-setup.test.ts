@@ -81,6 +81,7 @@ function installEverything(m: Machine): void {
     for (const tool of ["psql", "pg_dump", "pg_restore", "gpg", "shellcheck", "aws", "python3", "jq", "curl", "openssl", "zstd"]) {
         write(path.join(m.bin, tool), "");
     }
+    write(path.join(m.dir, "system-python3"), "");
 }
 
 function runSetup(m: Machine) {
@@ -152,6 +153,18 @@ describe("fresh machine set-up (.ci/setup)", () => {
         assert.equal(result.status, 0, result.stderr);
         assert.deepEqual(result.log, []);
         assert.equal(result.stdout, "");
+    });
+
+    it("as root, installs python3-botocore when only a python3 of root's own has botocore (the PITR drill's archive_command runs as postgres)", () => {
+        const m = machine({ uid: 0 });
+        installEverything(m);
+        fs.rmSync(path.join(m.dir, "system-python3"));
+        assert.deepEqual(runSetup(m).log.filter((l) => l.includes("install")), ["apt-get install -y -qq python3-botocore python3-s3transfer DEBIAN_FRONTEND=noninteractive"]);
+
+        const user = machine({ uid: 1000 });
+        installEverything(user);
+        fs.rmSync(path.join(user.dir, "system-python3"));
+        assert.deepEqual(runSetup(user).log, [], "a user's PostgreSQL runs as that user: its python3 is enough");
     });
 
     it("names moto_server, which has no Debian package, when it is missing", () => {

@@ -50,6 +50,56 @@ describe("configuration schema and Pulumi.yaml agree", () => {
         assert.ok(text("appDatabaseSecret").includes(`default ${SECTION_DEFAULTS.appDatabaseSecret.name}`));
     });
 
+    it("every default is pinned here: changing one is a deliberate change of this test too", () => {
+        const defaults = Object.fromEntries(Object.entries(FIELDS).filter(([, f]) => "default" in f).map(([k, f]) => [k, (f as { default: unknown }).default]));
+        assert.deepEqual(defaults, {
+            cloud: "aws",
+            environment: "production",
+            backupWindow: "03:00-04:00",
+            maintenanceWindow: "sun:05:00-sun:06:00",
+            instanceClass: "db.r6g.large",
+            engineVersion: "15",
+            allocatedStorageGb: 100,
+            maxAllocatedStorageGb: 500,
+            tags: {},
+            retention: {},
+            secretRecoveryWindowDays: 30,
+            primaryStack: "",
+            backupJobs: {},
+            promote: false,
+            azure: {},
+            gcp: {},
+            restore: {},
+            manualSnapshots: [],
+            awsBackup: {},
+            alarmTopicArn: "",
+            healthCheckAlarmTopicArn: "",
+            appDatabaseSecret: {},
+            awsPrimaryRegion: "",
+            awsDrRegion: "",
+            objectLock: {},
+            breakGlassRoleArn: "",
+            vaultStack: "",
+            vault: {},
+        });
+        const small = { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
+        const large = { requests: { cpu: "500m", memory: "256Mi" }, limits: { cpu: "2", memory: "768Mi" } };
+        assert.deepEqual(SECTION_DEFAULTS, {
+            backupJobs: {
+                enabled: true,
+                image: "ghcr.io/oauth2-dr/backup:1.0.0",
+                schedules: { dbBackup: "0 5 * * *", clientConfigExport: "*/15 * * * *", secretsExport: "30 5 * * *", appConfigExport: "*/30 * * * *", restoreVerification: "0 6 1 * *" },
+                resources: { dbBackup: large, clientConfigExport: small, secretsExport: small, appConfigExport: small, restoreVerification: large },
+            },
+            azure: { resourceGroup: "oauth2-prod-rg", createResourceGroup: true, skuName: "Standard_D4ds_v5", skuTier: "GeneralPurpose" },
+            gcp: { tier: "db-custom-4-16384", edition: "ENTERPRISE", transactionLogRetentionDays: 7 },
+            awsBackup: { changeableForDays: 3 },
+            appDatabaseSecret: { enabled: true, namespace: "oauth2-system", name: "oauth2-database" },
+            vault: { airGapped: true, changeableForDays: 3 },
+            objectLock: { secretRotationDays: 90 },
+        });
+    });
+
     it("a stack that sets only the required keys gets the code's defaults, the same as Pulumi.yaml's", () => {
         const required: Record<string, string> = {
             "oauth2-dr:role": "primary",

@@ -3,7 +3,7 @@
  * the key, before any resource is declared.
  */
 import { strict as assert } from "assert";
-import { ConfigError, parseStackConfig, StackConfig } from "../lib/config";
+import { ConfigError, DEFAULT_JOB_RESOURCES, parseStackConfig, StackConfig } from "../lib/config";
 import { TABLE_RETENTION } from "../lib/retention";
 import { loadStackSettings } from "offline-plan/src/stack-settings";
 import { REPO } from "./support/plans";
@@ -128,6 +128,50 @@ describe("configuration loader", () => {
         rejects(jobs({ dbBackup: "0 5 * *" }), "oauth2-dr:backupJobs.schedules.dbBackup", "5-field");
         rejects(jobs({ nightly: "0 5 * * *" }), "oauth2-dr:backupJobs.schedules.nightly", "unknown job");
         assert.equal(parse("prod", jobs({ dbBackup: "@daily" })).backupJobs.schedules.dbBackup, "@daily");
+    });
+
+    it("takes each backup job's container resources from backupJobs.resources, over the schema's defaults", () => {
+        const jobs = parse("prod", { "oauth2-dr:backupJobs": JSON.stringify({ resources: { dbBackup: { limits: { memory: "2Gi" } }, secretsExport: { requests: { cpu: 0.1 } } } }) }).backupJobs;
+        assert.deepEqual(jobs.resources.dbBackup, { requests: DEFAULT_JOB_RESOURCES.dbBackup.requests, limits: { cpu: DEFAULT_JOB_RESOURCES.dbBackup.limits.cpu, memory: "2Gi" } });
+        assert.deepEqual(jobs.resources.secretsExport.requests, { cpu: "0.1", memory: DEFAULT_JOB_RESOURCES.secretsExport.requests.memory });
+        assert.deepEqual(jobs.resources.appConfigExport, DEFAULT_JOB_RESOURCES.appConfigExport);
+        assert.deepEqual(parse("prod").backupJobs.resources, DEFAULT_JOB_RESOURCES);
+        // A limit below the (default) request, or a request above the (default) limit, is refused as Kubernetes would.
+        const resources = (value: unknown) => ({ "oauth2-dr:backupJobs": JSON.stringify({ resources: value }) });
+        rejects(resources({ dbBackup: { limits: { memory: "128Mi" } } }), "oauth2-dr:backupJobs.resources.dbBackup.limits.memory", "request 256Mi is above the limit 128Mi");
+        rejects(resources({ secretsExport: { requests: { cpu: 1 } } }), "oauth2-dr:backupJobs.resources.secretsExport.requests.cpu", "request 1 is above the limit 500m");
+        assert.equal(parse("prod", resources({ dbBackup: { requests: { memory: "1Gi" }, limits: { memory: "1Gi" } } })).backupJobs.resources.dbBackup.limits.memory, "1Gi");
+    });
+
+    it("checks nested keys where they stand: one line per problem, naming the nested key", () => {
+        const lines = problems("prod", {
+            "oauth2-dr:backupJobs": JSON.stringify({
+                enabled: "maybe",
+                schedules: { dbBackup: "0 5 * *" },
+                resources: { dbBackup: { limits: { memory: "lots", gpu: "1" } }, nightly: {}, restoreVerification: "big" },
+            }),
+            "oauth2-dr:awsBackup": JSON.stringify({ enabled: true, changeableForDays: 2 }),
+        });
+        assert.deepEqual(lines.map((l) => l.split(": ")[0]).sort(), [
+            "oauth2-dr:awsBackup.changeableForDays",
+            "oauth2-dr:backupJobs.enabled",
+            "oauth2-dr:backupJobs.resources.dbBackup.limits.gpu",
+            "oauth2-dr:backupJobs.resources.dbBackup.limits.memory",
+            "oauth2-dr:backupJobs.resources.nightly",
+            "oauth2-dr:backupJobs.resources.restoreVerification",
+            "oauth2-dr:backupJobs.schedules.dbBackup",
+        ]);
+        const line = (key: string) => lines.find((l) => l.startsWith(`oauth2-dr:${key}: `)) ?? "";
+        assert.match(line("backupJobs.enabled"), /"maybe" is not true or false/);
+        assert.match(line("backupJobs.resources.dbBackup.limits.memory"), /"lots" is not a memory quantity/);
+        assert.match(line("backupJobs.resources.dbBackup.limits.gpu"), /unknown key; the keys are cpu, memory/);
+        assert.match(line("backupJobs.resources.nightly"), /unknown job; the jobs are dbBackup, /);
+        assert.match(line("backupJobs.resources.restoreVerification"), /must be a map with the keys requests, limits/);
+        assert.match(line("awsBackup.changeableForDays"), /"2" is not an integer between 3 and 36500/);
+        assert.ok(lines.every((l) => !l.includes("\n")));
+        // JSON values inside a section are taken as they are written: booleans and numbers unquoted or quoted.
+        const config = parse("prod", { "oauth2-dr:awsBackup": JSON.stringify({ enabled: false, changeableForDays: 5 }), "oauth2-dr:backupJobs": '{"enabled":"false"}' });
+        assert.deepEqual([config.awsBackup.enabled, config.awsBackup.changeableForDays, config.backupJobs.enabled], [false, 5, false]);
     });
 
     it("rejects a standby without its primary stack and a promote on a primary", () => {

@@ -248,6 +248,27 @@ describe("offline plan of prod and dr (AWS)", function () {
         }
     });
 
+    describe("the configuration's defaults reach the plan", () => {
+        it("each backup CronJob's schedule and container resources are the pinned defaults (lib/config/schema.ts)", () => {
+            const small = { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
+            const large = { requests: { cpu: "500m", memory: "256Mi" }, limits: { cpu: "2", memory: "768Mi" } };
+            const pinned: Record<string, [string, unknown]> = {
+                "db-backup": ["0 5 * * *", large],
+                "client-config-export": ["*/15 * * * *", small],
+                "secrets-export": ["30 5 * * *", small],
+                "app-config-export": ["*/30 * * * *", small],
+                "restore-verification": ["0 6 1 * *", large],
+            };
+            const planned = Object.fromEntries(
+                resourcesOfType(prod, "kubernetes:batch/v1:CronJob")
+                    .map(props)
+                    .filter((c) => c.metadata.name in pinned)
+                    .map((c) => [c.metadata.name, [c.spec.schedule, c.spec.jobTemplate.spec.template.spec.containers[0].resources]]),
+            );
+            assert.deepEqual(planned, pinned);
+        });
+    });
+
     describe("secrets never in plain text", () => {
         /** Every string reachable outside a secret wrapper. */
         function plainStrings(value: unknown, out: string[] = []): string[] {

@@ -16,6 +16,9 @@
  *   violations     regular expressions that some violation ("level policy: message") must match
  *   noViolations   regular expressions that no violation may match
  *   notJudged  "name (kind): backups" of every database-like resource the check lists as not judged
+ *   preview    planned and checked again as `--preview`: its `exit`, and `notJudgedInPreview`, the start of
+ *              "name (Kind): inputs unknown" of every resource a policy could not judge for an unknown input
+ *   rows.*.shortfalls  regular expressions each of which one of the row's shortfalls must match
  */
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
@@ -23,7 +26,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { checkPlans, mandatoryCount, StackCheck } from "../tools/check/core";
-import { isSecret, PlanResult, SECRET_SIG, UNKNOWN, UNKNOWN_TEXT } from "offline-plan/src/model";
+import { isSecret, PlanResult, SECRET_SIG, shortType, UNKNOWN, UNKNOWN_TEXT } from "offline-plan/src/model";
 import { TS_REGISTER } from "offline-plan/src/runner";
 import { planProgram, REPO } from "./support/plans";
 
@@ -38,8 +41,9 @@ interface Expected {
     lookups?: string[];
     secretInputs?: string[];
     secretUnknowns?: string[];
-    rows?: Record<string, { status: string; found?: string; evidence?: string; shortfall?: string; scope?: string }>;
+    rows?: Record<string, { status: string; found?: string; evidence?: string; shortfall?: string; shortfalls?: string[]; scope?: string }>;
     notJudged?: string[];
+    preview?: { exit: 0 | 1; notJudgedInPreview: string[] };
     violations?: string[];
     noViolations?: string[];
 }
@@ -147,8 +151,8 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
                     if (want.scope !== undefined) {
                         assert.match(row.scope, new RegExp(want.scope));
                     }
-                    if (want.shortfall !== undefined) {
-                        assert.ok(row.shortfalls.some((s) => new RegExp(want.shortfall!).test(s)), JSON.stringify(row.shortfalls));
+                    for (const shortfall of [...(want.shortfall === undefined ? [] : [want.shortfall]), ...(want.shortfalls ?? [])]) {
+                        assert.ok(row.shortfalls.some((s) => new RegExp(shortfall).test(s)), `no shortfall matches /${shortfall}/: ${JSON.stringify(row.shortfalls)}`);
                     }
                 });
             }
@@ -172,6 +176,18 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
             for (const name of expected.flagged ?? []) {
                 it(`flags ${name} with a mandatory violation`, () => {
                     assert.ok(violationsOf(check, name).length > 0, `no mandatory violation names ${name}: ${check.violations.map((v) => v.message).join("; ")}`);
+                });
+            }
+
+            if (expected.preview) {
+                const preview = expected.preview;
+                it(`as a preview, exits ${preview.exit} and lists what it could not judge for unknown inputs`, async () => {
+                    const [previewed] = await planProgram(dir, [expected.stack], { preview: true });
+                    const [checked] = await checkPlans([previewed], { programDir: dir });
+                    const mandatory = checked.violations.filter((v) => v.enforcementLevel === "mandatory").map((v) => `${v.policy}: ${v.message}`);
+                    assert.equal(mandatoryCount([checked]) > 0 ? 1 : 0, preview.exit, mandatory.join("\n"));
+                    const listed = checked.notJudgedInPreview.map((u) => `${u.name} (${shortType(u.type)}): ${u.inputs} unknown`);
+                    assert.deepEqual(listed.map((line) => preview.notJudgedInPreview.find((want) => line.startsWith(want)) ?? line), preview.notJudgedInPreview);
                 });
             }
 
@@ -332,6 +348,27 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
         // Without --preview the secrets are planned and judged, and nothing waits.
         const full = cli("plan", ["--program", dir, "--json"]);
         assert.equal((JSON.parse(full.stdout) as PlanResult).waitingOnUnknowns, undefined);
+    });
+
+    it("--preview lists a CronJob whose script is unknown (no backup label) as not judged, in text, JSON, Markdown and HTML", () => {
+        const dir = path.join(CORPUS, "orders-export-interpolate");
+        const text = cli("check", ["--program", dir, "--preview"]);
+        assert.equal(text.status, 0, text.stderr);
+        assert.match(text.stdout, /^Not judged in this preview: 1 resource .*\n {2}orders-export \(CronJob\): spec\.jobTemplate\.spec\.template\.spec\.containers\[0\]\.args unknown, so not known: whether it runs a backup tool .*\[k8s-backup-cronjob-schedule, /m);
+        const json = JSON.parse(cli("check", ["--program", dir, "--preview", "--json"]).stdout) as { notJudgedInPreview?: Array<{ name: string; inputs: string; policies: string[] }> };
+        assert.deepEqual(json.notJudgedInPreview?.map((u) => [u.name, u.inputs, u.policies.includes("k8s-backup-cronjob-schedule")]), [["orders-export", "spec.jobTemplate.spec.template.spec.containers[0].args", true]]);
+        const markdown = cli("check", ["--program", dir, "--preview", "--format", "markdown"]);
+        assert.match(markdown.stdout, /^#### Not judged in this preview \(1\)$/m);
+        assert.match(markdown.stdout, /^\| `prod` \| orders-export \(CronJob\) \| spec\.jobTemplate\.spec\.template\.spec\.containers\[0\]\.args \(whether it runs/m);
+        const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "unjudged-")), "report.html");
+        const html = cli("check", ["--program", dir, "--preview", "--format", "html", "--out", out]);
+        assert.equal(html.status, 0, html.stderr);
+        assert.match(fs.readFileSync(out, "utf8"), /<section id="not-judged-in-preview">.*<code>orders-export<\/code> \(CronJob\)<\/td><td>spec\.jobTemplate\.spec\.template\.spec\.containers\[0\]\.args/s);
+        fs.rmSync(path.dirname(out), { recursive: true, force: true });
+        // Without --preview the script is known: it runs pg_dump weekly, and is judged.
+        const full = cli("check", ["--program", dir, "--json"]);
+        assert.equal(full.status, 1);
+        assert.equal((JSON.parse(full.stdout) as { notJudgedInPreview?: unknown }).notJudgedInPreview, undefined);
     });
 
     it("a backup CronJob whose script is unknown in a preview (built from an endpoint) is not failed for a missing label", () => {

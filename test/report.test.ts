@@ -16,7 +16,7 @@ import { TS_REGISTER } from "offline-plan/src/runner";
 import { renderHtml } from "../tools/report/html";
 import { cell, renderMarkdown, truncate } from "../tools/report/markdown";
 import { buildTopology, pairStacks, Topology } from "../tools/report/topology";
-import { planRepo, REPO } from "./support/plans";
+import { plannedResource, planRepo, REPO } from "./support/plans";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
@@ -155,6 +155,47 @@ describe("reports: markdown, topology, HTML", function () {
         it("prod alone: resources it declares in the DR region get a dashed column of their own", () => {
             const t = buildTopology([plans[0]]);
             assert.deepStrictEqual(t.columns.map((c) => [c.stack, !!c.implied]), [["prod", false], ["(us-west-2)", true]]);
+        });
+
+        it("buckets of every S3 family appear as the policy pack reads them: v6 *V2 resources and legacy inline arguments", () => {
+            const plan: PlanResult = {
+                project: "estate", stack: "prod", organization: "organization", preview: false, outputs: {}, lookups: [],
+                config: { "aws:region": "eu-west-1" },
+                resources: [
+                    plannedResource("urn:v2", "aws:s3/bucketV2:BucketV2", "archive", { bucket: "team-archive" }),
+                    plannedResource("urn:v2-versioning", "aws:s3/bucketVersioningV2:BucketVersioningV2", "archive-versioning", { bucket: "team-archive", versioningConfiguration: { status: "Enabled" } }),
+                    plannedResource("urn:v2-lifecycle", "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", "archive-lifecycle", {
+                        bucket: "team-archive",
+                        rules: [{ id: "db", status: "Enabled", filter: { prefix: "database/" }, expiration: { days: 35 } }],
+                    }),
+                    plannedResource("urn:inline", "aws:s3/bucket:Bucket", "legacy", {
+                        bucket: "team-legacy",
+                        versioning: { enabled: true },
+                        serverSideEncryptionConfiguration: { rule: { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } } },
+                        lifecycleRules: [{ id: "secrets", enabled: true, prefix: "secrets/", noncurrentVersionExpiration: { days: 30 } }, { id: "audit", enabled: true, prefix: "audit/", expiration: { days: 400 } }],
+                        replicationConfiguration: { role: "arn:aws:iam::123456789012:role/r", rules: [{ status: "Enabled", destination: { bucket: "arn:aws:s3:::team-archive", replicationTime: { status: "Enabled", minutes: 15 } } }] },
+                    }),
+                ],
+            };
+            const t = buildTopology([plan]);
+            const buckets = t.nodes.filter((n) => n.kind === "bucket").map((n) => [n.title, n.lines]);
+            assert.deepStrictEqual(buckets, [
+                ["S3 team-legacy", ["versioned, SSE-S3", "secrets/, audit/ 400d"]],
+                ["S3 team-archive", ["versioned", "database/ 35d"]],
+            ]);
+            assert.deepStrictEqual(edgeLabels(t), ["S3 team-legacy -> S3 team-archive: S3 replication, RTC 15 min"]);
+        });
+
+        it("each failover record shows its own health check, not the plan's first", () => {
+            const [prod] = clone(plans);
+            const health = prod.resources.find((r) => r.type === "aws:route53/healthCheck:HealthCheck")!;
+            const record = prod.resources.find((r) => r.type === "aws:route53/record:Record" && JSON.stringify(r.inputs).includes("PRIMARY"))!;
+            const other: PlannedResource = { ...health, urn: `${health.urn}-other`, id: "other-health-check", inputs: { ...health.inputs, resourcePath: "/other" } };
+            const unchecked: PlannedResource = { ...record, urn: `${record.urn}-unchecked`, inputs: { ...record.inputs, healthCheckId: undefined }, propertyDependencies: {} };
+            const otherRecord: PlannedResource = { ...record, urn: `${record.urn}-other`, inputs: { ...record.inputs, healthCheckId: "other-health-check" }, propertyDependencies: {} };
+            prod.resources.push(other, unchecked, otherRecord);
+            const checks = buildTopology([prod]).dns!.records.map((r) => r.healthCheck);
+            assert.deepStrictEqual(checks, ["HTTPS /actuator/health every 10s", undefined, "HTTPS /other every 10s"]);
         });
     });
 

@@ -1,14 +1,15 @@
 /**
  * The typed configuration of one stack, validated before any resource is declared (zod).
  *
- *   schema.ts       every key: kind, default, the zod schema of its value
- *   fields.ts       the value schemas (integers, booleans, JSON lists and sections) and their messages
+ *   schema.ts       every key, nested ones included: kind, default, the zod schema of its value
+ *   fields.ts       the value schemas (integers, booleans, JSON lists, sections and the maps and objects
+ *                   inside them) and their messages
  *   refinements.ts  the rules between keys, as one zod refinement running the rules/ modules in order:
  *     rules/context.ts          what every rule shares (RuleContext, Fail, required)
  *     rules/roles.ts            primary or standby, promote, AWS Backup on the aws primary
  *     rules/regions.ts          region names per cloud, DR region different, aws:region; regionOf
  *     rules/dns-and-network.ts  DNS names, instance class, storage, subnets and security groups
- *     rules/windows.ts          backup and maintenance windows, backup job schedules
+ *     rules/windows.ts          backup and maintenance windows
  *     rules/retention.ts        the retention table's minimums and the clouds' maximums
  *     rules/clouds.ts           the azure and gcp sections
  *     rules/restore.ts          restore source and point-in-time window, manual snapshots
@@ -21,11 +22,10 @@
 export { parseStackConfig } from "./parse";
 export type { ConfigLookup, ParseOptions } from "./parse";
 export { ConfigError } from "./messages";
-export { PROJECT, FIELDS, SECTION_DEFAULTS } from "./schema";
+export { PROJECT, FIELDS, SECTION_DEFAULTS, DEFAULT_SCHEDULES, DEFAULT_JOB_RESOURCES, BACKUP_JOB_KEYS } from "./schema";
 export type { Kind } from "./schema";
 export { AZURE_STORAGE_SIZES_GB } from "./rules/clouds";
 export { CLOUDWATCH_RETENTION_DAYS } from "./rules/retention";
 export { parseRfc3339, toUtc } from "./time";
-export { DEFAULT_SCHEDULES } from "../schedule";
-export type { BackupJobSchedules } from "../schedule";
+export type { BackupJobResources, BackupJobSchedules, ContainerResources } from "../schedule";
 export type * from "./types";

@@ -11,8 +11,8 @@ import type { RuleContext } from "./rules/context";
 import { regionOf } from "./rules/regions";
 import { ConfigError, issueLines, qualifiedKey } from "./messages";
 import { toUtc, parseRfc3339 } from "./time";
-import type { BackupJobSchedules } from "../schedule";
-import type { Cloud, StackConfig } from "./types";
+import type { BackupJobResources, BackupJobSchedules } from "../schedule";
+import type { BackupJobsConfig, Cloud, StackConfig } from "./types";
 
 export interface ParseOptions {
     /** The current time, for validating restore.pointInTime; injectable for tests. */
@@ -83,7 +83,6 @@ function derive(v: Values, project: string, stack: string, gcpProviderProject: s
         : { primaryRegion: v.awsPrimaryRegion!, drRegion: v.awsDrRegion!, region: role === "standby" ? v.awsDrRegion! : v.awsPrimaryRegion! };
     const hostedZoneId = v.hostedZoneId ?? "";
     const mw = WEEKLY_WINDOW.exec(v.maintenanceWindow!)!;
-    const jobs = { ...SECTION_DEFAULTS.backupJobs, ...v.backupJobs };
     const restoreTime = v.restore?.pointInTime;
     return {
         project,
@@ -111,14 +110,7 @@ function derive(v: Values, project: string, stack: string, gcpProviderProject: s
         secretRecoveryWindowDays: v.secretRecoveryWindowDays!,
         primaryStack: v.primaryStack,
         promote: v.promote ?? false,
-        backupJobs: {
-            enabled: jobs.enabled,
-            kubeconfig: v.backupJobs?.kubeconfig,
-            image: jobs.image,
-            schedules: { ...SECTION_DEFAULTS.backupJobs.schedules, ...(v.backupJobs?.schedules as Partial<BackupJobSchedules> | undefined) },
-            oidcProviderArn: v.backupJobs?.oidcProviderArn ?? "",
-            oidcProviderUrl: v.backupJobs?.oidcProviderUrl ?? "",
-        },
+        backupJobs: backupJobsOf(v),
         dnsFailover: cloud === "aws" || hostedZoneId !== "",
         backupStartTime: v.backupWindow!.slice(0, 5),
         maintenanceStart: { dayOfWeek: WEEK_DAYS.indexOf(mw[1]), hour: Number(mw[2]), minute: Number(mw[3]) },
@@ -134,6 +126,54 @@ function derive(v: Values, project: string, stack: string, gcpProviderProject: s
         },
         alarms: cloud === "aws" ? alarmsOf(v, region) : {},
         appDatabaseSecret: { ...SECTION_DEFAULTS.appDatabaseSecret, ...v.appDatabaseSecret },
+        objectLock: objectLockOf(v),
+        breakGlassRoleArn: v.breakGlassRoleArn,
+        vaultStack: v.vaultStack,
+        vault: role === "vault" ? vaultOf(v) : undefined,
+    };
+}
+
+/** COMPLIANCE in production, GOVERNANCE elsewhere; the database row's retention (the table's minimum unless raised). */
+export function objectLockOf(v: Values): StackConfig["objectLock"] {
+    return {
+        mode: v.objectLock?.mode ?? ((v.environment ?? "production") === "production" ? "COMPLIANCE" : "GOVERNANCE"),
+        days: v.objectLock?.days !== undefined ? Number(v.objectLock.days) : retentionOf(v).database,
+        secretRotationDays: Number(v.objectLock?.secretRotationDays ?? SECTION_DEFAULTS.objectLock.secretRotationDays),
+    };
+}
+
+function vaultOf(v: Values): NonNullable<StackConfig["vault"]> {
+    const vault = { ...SECTION_DEFAULTS.vault, ...v.vault };
+    return {
+        accountId: vault.accountId ?? "",
+        profile: vault.profile,
+        assumeRoleArn: vault.assumeRoleArn,
+        sourceAccountIds: vault.sourceAccountIds ?? [],
+        replicationRoleArns: vault.replicationRoleArns ?? [],
+        restoreRoleArns: vault.restoreRoleArns ?? [],
+        airGapped: vault.airGapped,
+        changeableForDays: Number(vault.changeableForDays),
+    };
+}
+
+/** The backup jobs' settings: each schedule and each container's requests and limits over the defaults. */
+function backupJobsOf(v: Values): BackupJobsConfig {
+    const given = v.backupJobs;
+    const defaults = SECTION_DEFAULTS.backupJobs;
+    const resources = Object.fromEntries(
+        Object.entries(defaults.resources).map(([job, d]) => {
+            const own = given?.resources?.[job];
+            return [job, { requests: { ...d.requests, ...own?.requests }, limits: { ...d.limits, ...own?.limits } }];
+        }),
+    ) as BackupJobResources;
+    return {
+        enabled: given?.enabled ?? defaults.enabled,
+        kubeconfig: given?.kubeconfig,
+        image: given?.image ?? defaults.image,
+        schedules: { ...defaults.schedules, ...(given?.schedules as Partial<BackupJobSchedules> | undefined) },
+        resources,
+        oidcProviderArn: given?.oidcProviderArn ?? "",
+        oidcProviderUrl: given?.oidcProviderUrl ?? "",
     };
 }
 

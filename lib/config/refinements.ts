@@ -16,9 +16,10 @@ import { azureRules, gcpRules } from "./rules/clouds";
 import { dnsAndNetworkRules } from "./rules/dns-and-network";
 import { regionRules } from "./rules/regions";
 import { manualSnapshotRules, restoreRules } from "./rules/restore";
+import { immutabilityRules } from "./rules/immutability";
 import { retentionRules } from "./rules/retention";
 import { roleRules } from "./rules/roles";
-import { scheduleRules, windowRules } from "./rules/windows";
+import { windowRules } from "./rules/windows";
 
 /** A closed section (CLOSED_SECTIONS: azure, gcp, restore, ...) takes only its known keys: a typo is a problem, not a default. */
 function unknownKeys(v: Values, fail: Fail): void {
@@ -41,11 +42,11 @@ export function crossFieldRules(ctx: RuleContext) {
         dnsAndNetworkRules(values, ctx, fail);
         windowRules(values, fail);
         retentionRules(values, fail);
-        scheduleRules(values, fail);
         azureRules(values, fail);
         gcpRules(values, ctx, fail);
         restoreRules(values, ctx, fail);
         manualSnapshotRules(values, fail);
         alarmRules(values, ctx, fail);
+        immutabilityRules(values, ctx, fail);
     });
 }

@@ -1,31 +1,101 @@
 /**
  * The stack configuration's schema: every key of the `oauth2-dr` namespace with its kind (as Pulumi.yaml
- * declares it), its default and the zod schema of its value. The defaults live here and only here;
- * test/config-schema.test.ts proves that Pulumi.yaml declares the same keys, kinds and defaults. Rules
- * between keys (regions, windows, restore times, what a cloud or role requires) are in rules/,
- * run by refinements.ts.
+ * declares it), its default and the zod schema of its value, nested keys included (backupJobs.schedules.<job>,
+ * backupJobs.resources.<job>.limits.memory, ...). The defaults live here and only here (FIELDS and
+ * SECTION_DEFAULTS; the components get them through the parsed configuration); test/config-schema.test.ts
+ * proves that Pulumi.yaml declares the same keys, kinds and defaults, and pins every default. Rules between
+ * keys (regions, windows, restore times, what a cloud or role requires) are in rules/, run by refinements.ts.
  */
 import { z } from "zod";
 import { CLOUDS } from "../clouds";
 import { AWS_REGION, DAILY_WINDOW, HOSTNAME, OIDC_ISSUER, OIDC_PROVIDER_ARN, WEEKLY_WINDOW } from "../formats";
-import { DEFAULT_SCHEDULES } from "../schedule";
-import { boolean, integer, jsonMap, matching, oneOf, section, stringList, stringMap } from "./fields";
+import { BackupJobResources, BackupJobSchedules, ContainerResources, validateCron } from "../schedule";
+import { boolean, closedObject, integer, jsonMap, matching, namedMap, oneOf, section, stringList, stringMap, text } from "./fields";
 
 export const PROJECT = "oauth2-dr";
 
-export const ROLES = ["primary", "standby"] as const;
+export const ROLES = ["primary", "standby", "vault"] as const;
+export const OBJECT_LOCK_MODES = ["COMPLIANCE", "GOVERNANCE"] as const;
 export const ENVIRONMENTS = ["production", "staging", "development"] as const;
 export const AZURE_SKU_TIERS = ["Burstable", "GeneralPurpose", "MemoryOptimized"] as const;
 export const GCP_EDITIONS = ["ENTERPRISE", "ENTERPRISE_PLUS"] as const;
 
-const text = z.string();
+/** The cron schedule of each backup CronJob, by configuration key (`oauth2-dr:backupJobs.schedules.<key>`). */
+export const DEFAULT_SCHEDULES: Readonly<BackupJobSchedules> = Object.freeze({
+    // Daily, one hour after the end of the default 03:00-04:00 backup window.
+    dbBackup: "0 5 * * *",
+    // "On change": poll every 15 minutes, export only when the content hash changed.
+    clientConfigExport: "*/15 * * * *",
+    secretsExport: "30 5 * * *",
+    appConfigExport: "*/30 * * * *",
+    // Monthly, first day of the month.
+    restoreVerification: "0 6 1 * *",
+});
 
-/** backupJobs: the CronJobs' image, cluster, schedules and OIDC provider. */
+/** The backup jobs, by their configuration keys. */
+export const BACKUP_JOB_KEYS = Object.keys(DEFAULT_SCHEDULES) as ReadonlyArray<keyof BackupJobSchedules>;
+
+/** The exports' size: a bounded query or kubectl read, encrypted in memory. */
+const SMALL_JOB: ContainerResources = { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
+/** pg_dump, or a restore into a scratch database, streamed through gpg and zstd. */
+const LARGE_JOB: ContainerResources = { requests: { cpu: "500m", memory: "256Mi" }, limits: { cpu: "2", memory: "768Mi" } };
+
+/** The CPU and memory of each backup CronJob's container (`oauth2-dr:backupJobs.resources.<key>`). */
+export const DEFAULT_JOB_RESOURCES: Readonly<BackupJobResources> = Object.freeze({
+    dbBackup: LARGE_JOB,
+    clientConfigExport: SMALL_JOB,
+    secretsExport: SMALL_JOB,
+    appConfigExport: SMALL_JOB,
+    restoreVerification: LARGE_JOB,
+});
+
+const cron = text.superRefine((expression, ctx) => {
+    try {
+        validateCron(expression);
+    } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+    }
+});
+
+/** Kubernetes quantities: "500m" or "2" CPUs; "256Mi", "1Gi" or bytes of memory. */
+const quantities = closedObject({
+    cpu: matching(/^(\d+m|\d+(\.\d+)?)$/, (v) => `"${v}" is not a CPU quantity such as 500m or 2`).optional(),
+    memory: matching(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/, (v) => `"${v}" is not a memory quantity such as 256Mi or 1Gi`).optional(),
+});
+
+const QUANTITY_UNITS: Record<string, number> = { m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+
+/** A Kubernetes quantity as a number (CPUs, bytes), for comparing a request with its limit. */
+function quantityValue(quantity: string): number {
+    const m = /^(\d+(?:\.\d+)?)([a-zA-Z]*)$/.exec(quantity);
+    return m ? Number(m[1]) * (QUANTITY_UNITS[m[2]] ?? 1) : NaN;
+}
+
+/** Each job's requests over its limits, the defaults filled in: Kubernetes refuses a request above its limit. */
+function requestsWithinLimits(resources: Partial<Record<string, { requests?: { cpu?: string; memory?: string }; limits?: { cpu?: string; memory?: string } }>>, ctx: z.RefinementCtx): void {
+    for (const [job, given] of Object.entries(resources)) {
+        const defaults = DEFAULT_JOB_RESOURCES[job as keyof BackupJobResources];
+        if (!defaults || !given) {
+            continue;
+        }
+        for (const kind of ["cpu", "memory"] as const) {
+            const request = given.requests?.[kind] ?? defaults.requests[kind];
+            const limit = given.limits?.[kind] ?? defaults.limits[kind];
+            if (quantityValue(request) > quantityValue(limit)) {
+                const where = given.requests?.[kind] !== undefined ? "requests" : "limits";
+                ctx.addIssue({ code: "custom", path: [job, where, kind], message: `the ${kind} request ${request} is above the limit ${limit}; Kubernetes refuses such a container` });
+            }
+        }
+    }
+}
+
+/** backupJobs: the CronJobs' image, cluster, schedules, container resources and OIDC provider. */
 const backupJobsSection = section({
     enabled: boolean.optional(),
     kubeconfig: text.optional(),
     image: text.optional(),
-    schedules: jsonMap("must be a map of job to cron schedule").optional(),
+    schedules: namedMap("job", BACKUP_JOB_KEYS, cron).optional(),
+    resources: namedMap("job", BACKUP_JOB_KEYS, closedObject({ requests: quantities.optional(), limits: quantities.optional() })).superRefine(requestsWithinLimits).optional(),
     oidcProviderArn: matching(OIDC_PROVIDER_ARN, (v) => `"${v}" is not an IAM OIDC provider ARN`).optional(),
     oidcProviderUrl: matching(OIDC_ISSUER, (v) => `"${v}" is not an OIDC issuer without https://, e.g. oidc.eks.us-east-1.amazonaws.com/id/ABC`).optional(),
 });
@@ -53,12 +123,48 @@ const gcpShape = {
 };
 const gcpSection = section(gcpShape);
 
+/** Inside a section (its JSON already parsed): a list of strings, each matching `pattern`. */
+function listOf(pattern: RegExp, what: string) {
+    return z.array(z.string(), { error: () => `must be a list of ${what}` }).superRefine((list, ctx) => {
+        const bad = list.find((v) => !pattern.test(v));
+        if (bad !== undefined) {
+            ctx.addIssue({ code: "custom", message: `"${bad}" is not a valid ${what.replace(/s$/, "")}` });
+        }
+    });
+}
+
+/** objectLock: the backup buckets' default retention (mode and days); defaults follow the environment and the table. */
+const objectLockShape = { mode: oneOf(OBJECT_LOCK_MODES).optional(), days: integer(1, 36500).optional(), secretRotationDays: integer(1, 3650).optional() };
+const objectLockSection = section(objectLockShape);
+
+export const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+const ACCOUNT_ID = /^\d{12}$/;
+
+/** vault: the isolated vault account (role: vault) and who may replicate into it. */
+const vaultShape = {
+    accountId: matching(ACCOUNT_ID, (v) => `"${v}" is not a 12-digit AWS account id`).optional(),
+    profile: text.optional(),
+    assumeRoleArn: matching(IAM_ROLE_ARN, (v) => `"${v}" is not an IAM role ARN`).optional(),
+    sourceAccountIds: listOf(ACCOUNT_ID, "12-digit AWS account ids").optional(),
+    replicationRoleArns: listOf(IAM_ROLE_ARN, "IAM role ARNs").optional(),
+    restoreRoleArns: listOf(IAM_ROLE_ARN, "IAM role ARNs").optional(),
+    airGapped: boolean.optional(),
+    changeableForDays: integer(3, 36500).optional(),
+};
+const vaultSection = section(vaultShape);
+
 /** restore: one of fromSnapshot or pointInTime (checked against the cloud and the clock in rules/restore.ts). */
 const restoreShape = { fromSnapshot: text.optional(), pointInTime: text.optional() };
 const restoreSection = section(restoreShape);
 
 /** The sections that refuse a key they do not know (a typo there would silently change a database). */
-export const CLOSED_SECTIONS = { azure: Object.keys(azureShape), gcp: Object.keys(gcpShape), restore: Object.keys(restoreShape) } as const;
+export const CLOSED_SECTIONS = {
+    azure: Object.keys(azureShape),
+    gcp: Object.keys(gcpShape),
+    restore: Object.keys(restoreShape),
+    objectLock: Object.keys(objectLockShape),
+    vault: Object.keys(vaultShape),
+} as const;
 
 const awsBackupSection = section({ enabled: boolean.optional(), changeableForDays: integer(3, 36500).optional() });
 
@@ -120,6 +226,10 @@ export const FIELDS = {
     appDatabaseSecret: field("object", appDatabaseSecretSection, {}),
     awsPrimaryRegion: field("string", matching(AWS_REGION, (v) => `"${v}" is not an AWS region name (the backup bucket, secrets and audit logs live in AWS)`), ""),
     awsDrRegion: field("string", matching(AWS_REGION, (v) => `"${v}" is not an AWS region name (the backup bucket, secrets and audit logs live in AWS)`), ""),
+    objectLock: field("object", objectLockSection, {}),
+    breakGlassRoleArn: field("string", matching(IAM_ROLE_ARN, (v) => `"${v}" is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)`), ""),
+    vaultStack: field("string", matching(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, (v) => `"${v}" is not organization/project/stack`), ""),
+    vault: field("object", vaultSection, {}),
 };
 
 export type FieldName = keyof typeof FIELDS;
@@ -129,11 +239,13 @@ export type Values = { -readonly [K in FieldName]?: z.output<(typeof FIELDS)[K][
 
 /** Defaults inside the structured keys. */
 export const SECTION_DEFAULTS = {
-    backupJobs: { enabled: true, image: "ghcr.io/oauth2-dr/backup:1.0.0", schedules: DEFAULT_SCHEDULES },
+    backupJobs: { enabled: true, image: "ghcr.io/oauth2-dr/backup:1.0.0", schedules: DEFAULT_SCHEDULES, resources: DEFAULT_JOB_RESOURCES },
     azure: { resourceGroup: "oauth2-prod-rg", createResourceGroup: true, skuName: "Standard_D4ds_v5", skuTier: "GeneralPurpose" },
     gcp: { tier: "db-custom-4-16384", edition: "ENTERPRISE", transactionLogRetentionDays: 7 },
     awsBackup: { changeableForDays: 3 },
     appDatabaseSecret: { enabled: true, namespace: "oauth2-system", name: "oauth2-database" },
+    vault: { airGapped: true, changeableForDays: 3 },
+    objectLock: { secretRotationDays: 90 },
 } as const;
 
 export { SNS_TOPIC };

@@ -5,8 +5,8 @@
  */
 import type { Cloud } from "../clouds";
 import type { Retention } from "../retention";
-import type { BackupJobSchedules } from "../schedule";
-import type { AZURE_SKU_TIERS, ENVIRONMENTS, GCP_EDITIONS, ROLES } from "./schema";
+import type { BackupJobResources, BackupJobSchedules } from "../schedule";
+import type { AZURE_SKU_TIERS, ENVIRONMENTS, GCP_EDITIONS, OBJECT_LOCK_MODES, ROLES } from "./schema";
 
 export type { Cloud };
 
@@ -19,6 +19,7 @@ export interface BackupJobsConfig {
     kubeconfig?: string;
     image: string;
     schedules: BackupJobSchedules;
+    resources: BackupJobResources;
     /** The EKS cluster's IAM OIDC provider, for IRSA. */
     oidcProviderArn: string;
     oidcProviderUrl: string;
@@ -76,6 +77,35 @@ export interface AppDatabaseSecretConfig {
     name: string;
 }
 
+/** S3 Object Lock of the backup buckets: the default retention every new object version gets. */
+export interface ObjectLockConfig {
+    /** COMPLIANCE (nobody, root included, can shorten or delete) in production; GOVERNANCE elsewhere. */
+    mode: (typeof OBJECT_LOCK_MODES)[number];
+    /** Default retention in days: the table's database row unless raised (never above retention.database). */
+    days: number;
+    /** The longest time between two rotations of the server's secrets: secrets/ objects are locked N x this (lib/object-lock.ts). */
+    secretRotationDays: number;
+}
+
+/** role: vault, the isolated account that keeps the copies production credentials cannot delete. */
+export interface VaultConfig {
+    /** The vault account: the stack's AWS provider refuses credentials of any other account. */
+    accountId: string;
+    /** Credentials of the vault account: a named profile and/or a role to assume there. */
+    profile?: string;
+    assumeRoleArn?: string;
+    /** Accounts whose AWS Backup may copy recovery points into the vault (prod's account). */
+    sourceAccountIds: string[];
+    /** The S3 replication roles (prod's and dr's) the vault bucket accepts replicas from; nobody else may write. */
+    replicationRoleArns: string[];
+    /** Roles of the vault account that may read the bucket and the vault's secrets for a restore. */
+    restoreRoleArns: string[];
+    /** true: an AWS Backup logically air-gapped vault; false: a standard vault with a compliance vault lock. */
+    airGapped: boolean;
+    /** Grace period of the vault lock (airGapped: false) before it becomes immutable. */
+    changeableForDays: number;
+}
+
 export interface StackConfig {
     project: string;
     stack: string;
@@ -127,5 +157,11 @@ export interface StackConfig {
     awsBackup: AwsBackupConfig;
     alarms: AlarmsConfig;
     appDatabaseSecret: AppDatabaseSecretConfig;
+    objectLock: ObjectLockConfig;
+    /** The break-glass role: the only principal the deletion guards (secrets, keys) let delete or re-policy. */
+    breakGlassRoleArn?: string;
+    /** organization/project/stack of the vault stack, read through a StackReference (prod, dr, azure, gcp). */
+    vaultStack?: string;
+    vault?: VaultConfig;
 }
 

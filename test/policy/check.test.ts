@@ -80,6 +80,13 @@ describe("npm run check", function () {
             assert.match(lowered.stderr, /oauth2-dr-settings\.minimumDays\.database: 7 is below the minimum 30 \(the retention table; lower a row only with a waiver/);
             assert.match(lowered.stderr, /oauth2-dr-settings\.productionTag: must have required property 'value'/);
             fs.writeFileSync(path.join(dir, "waiver.json"), JSON.stringify({ "oauth2-dr-settings": { waivers: [{ row: "database", value: 7, reason: "billing dev stack, rebuilt weekly", approvedBy: "cto@acme.example" }] } }));
+            // A file that is missing or not JSON: exit 2 naming the option and the file.
+            fs.writeFileSync(path.join(dir, "broken.json"), "{ all: advisory");
+            for (const name of ["broken.json", "missing.json"]) {
+                const unreadable = check(["--program", program, "--policy-config", path.join(dir, name)]);
+                assert.equal(unreadable.status, 2);
+                assert.match(unreadable.stderr, new RegExp(`^--policy-config \\S+${name.replace(".", "\\.")}: cannot read \\S+ as JSON \\(`, "m"));
+            }
             const waived = check(["--program", program, "--policy-config", path.join(dir, "waiver.json")]);
             assert.match(waived.stdout, /Waiver in force: retention row "Database \(PostgreSQL\)" \(database\) lowered from 30 days to 7 days: billing dev stack, rebuilt weekly \(approved by cto@acme.example\)/);
             assert.doesNotMatch(waived.stdout, /rds-backup-retention/);

@@ -76,6 +76,11 @@ describe("policy: Cloud SQL PostgreSQL", () => {
         }
     });
 
+    it("cloudsql-backup-configuration: transactionLogRetentionDays not set is Cloud SQL's default (7 days; 14 on Enterprise Plus), not a shortfall", async () => {
+        assert.deepEqual(await runResourcePolicy(cloudSqlBackupConfiguration, cloudSql({ ...GOOD_GCP, transactionLogRetentionDays: undefined })), []);
+        assert.deepEqual(await runResourcePolicy(cloudSqlBackupConfiguration, cloudSql({ ...GOOD_GCP, transactionLogRetentionDays: undefined }, { settings: { tier: "db-perf-optimized-N-2", edition: "ENTERPRISE_PLUS", backupConfiguration: { ...GOOD_GCP, transactionLogRetentionDays: undefined } } })), []);
+    });
+
     it("cloudsql-deletion-protection: explicit false (the provider defaults to true)", async () => {
         assert.deepEqual(await runResourcePolicy(cloudSqlDeletionProtection, cloudSql(GOOD_GCP, { deletionProtection: false })), [
             "oauth2-postgres: deletionProtection is false; the runbook requires true (deleting the instance deletes its automated backups)",

@@ -77,6 +77,40 @@ describe("policy: Kubernetes backup CronJobs", () => {
         assert.deepEqual(await runResourcePolicy(cronJobLookalike, cronJob({ labels: { app: "web" }, container: { image: "nginx:1" } })), []);
     });
 
+    it("a job whose image is named for a database backup (acme/pgbackup, postgres-backup-s3) is judged as one, with no command at all", async () => {
+        const byImage = (image: string, schedule: string) => cronJob({ labels: { app: "accounts" }, schedule, container: { image } });
+        const [weekly] = await runResourcePolicy(cronJobSchedule, byImage("registry.example.com/acme/pgbackup:1.2", "@weekly"));
+        assert.match(weekly, /\(weekly\).*judged as a database backup: it runs the image registry\.example\.com\/acme\/pgbackup:1\.2 \(a PostgreSQL backup image by its name\)/);
+        assert.deepEqual(await runResourcePolicy(cronJobLookalike, byImage("registry.example.com/acme/pgbackup:1.2", "@weekly")), [], "judged, not noted");
+        assert.deepEqual(await runResourcePolicy(cronJobSchedule, byImage("eeshugerman/postgres-backup-s3:16@sha256:abc", "0 1 * * *")), []);
+        assert.equal((await runResourcePolicy(cronJobSchedule, byImage("ghcr.io/acme/mysql-backup:2", "0 1 * * 0"))).length, 1);
+        // A name that only says "backup" does not say which data it holds: a note, not a judgement.
+        assert.deepEqual(await runResourcePolicy(cronJobSchedule, byImage("registry.example/warehouse-backup:3", "0 1 * * 0")), []);
+    });
+
+    it("a job whose command is kept in its environment (sh -c \"$RUN\", RUN=pg_dump …) is judged by it", async () => {
+        const job = cronJob({ labels: { app: "search" }, schedule: "0 1 * * 0", container: { image: "runner:5", command: ["/bin/sh", "-c", "exec $RUN"], env: [{ name: "RUN", value: "pg_dump -Fc search" }, { name: "FROM_SECRET", valueFrom: { secretKeyRef: { name: "s", key: "k" } } }] } });
+        const [weekly] = await runResourcePolicy(cronJobSchedule, job);
+        assert.match(weekly, /\(weekly\).*it runs pg_dump/);
+        for (const reference of ["exec ${RUN}", "$(RUN)"]) {
+            const braced = cronJob({ labels: { app: "search" }, schedule: "0 1 * * 0", container: { image: "runner:5", command: ["/bin/sh", "-c", reference], env: [{ name: "RUN", value: "pg_dump -Fc search" }] } });
+            assert.equal((await runResourcePolicy(cronJobSchedule, braced)).length, 1, reference);
+        }
+        // A variable the command line does not expand says nothing about what runs.
+        const described = cronJob({ labels: { app: "cleanup" }, schedule: "0 1 * * 0", container: { image: "runner:5", command: ["/bin/sh", "-c", "exec $RUN"], env: [{ name: "RUN", value: "find /dumps -mtime +30 -delete" }, { name: "NOTE", value: "removes pg_dump files older than 30 days" }] } });
+        assert.deepEqual(await runResourcePolicy(cronJobSchedule, described), []);
+    });
+
+    it("k8s-backup-cronjob-schedule: a suspended backup job runs never, unless the pause says why (a standby's jobs)", async () => {
+        const [paused] = await runResourcePolicy(cronJobSchedule, cronJob({ spec: { suspend: true } }));
+        assert.match(paused, /^client-config-export: spec\.suspend is true, so the CronJob starts no jobs and takes no clients backups; .*annotation oauth2-dr\/suspended-because$/);
+        const standby = cronJob({ spec: { suspend: true } });
+        (standby.props.metadata as Record<string, unknown>).annotations = { "oauth2-dr/suspended-because": "standby stack: backups start when the stack is promoted" };
+        assert.deepEqual(await runResourcePolicy(cronJobSchedule, standby), []);
+        assert.deepEqual(await runResourcePolicy(cronJobSchedule, cronJob({ spec: { suspend: false } })), []);
+        assert.deepEqual(await runResourcePolicy(cronJobSchedule, cronJob({ labels: { app: "web" }, spec: { suspend: true } })), [], "not a backup job");
+    });
+
     it("k8s-backup-cronjob-schedule: too rare for the data class (cron-parser), invalid, unlabelled class", async () => {
         assert.deepEqual(await runResourcePolicy(cronJobSchedule, cronJob({ schedule: "0 */2 * * *" })), [
             'client-config-export: spec.schedule "0 */2 * * *" leaves up to 2 hours between runs; the retention table (Client configurations, On change) requires at least every 1 hour',

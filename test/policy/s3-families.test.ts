@@ -8,6 +8,7 @@ import { ALL_POLICIES } from "../../policy/all";
 import { s3BackupBucketLookalike } from "../../policy/s3-stack";
 import { awsBackupPlanRetention } from "../../policy/backup-plans";
 import { rdsFinalSnapshot } from "../../policy/rds";
+import { lifecycleRulesOf } from "../../policy/s3-families";
 import { HandBuilt, runAll, runResourcePolicy, runStackPolicy, UNKNOWN } from "./helpers";
 
 const urn = (type: string, name: string) => `urn:pulumi:test::proj::${type}::${name}`;
@@ -102,7 +103,7 @@ describe("S3 families: backup storage recognised by what it holds", () => {
         };
         assert.deepEqual(await policies({}), new Set());
         const byTag = await policies({ backupBucketTags: [{ key: "data-class", value: "backup" }] });
-        assert.deepEqual(byTag, new Set(["s3-backup-versioning", "s3-backup-bucket-baseline", "s3-backup-replication"]));
+        assert.deepEqual(byTag, new Set(["s3-backup-versioning", "s3-backup-bucket-baseline", "s3-backup-replication", "s3-backup-object-lock"]));
         assert.deepEqual(await policies({ backupBucketPrefixes: ["team-"] }), byTag);
     });
 });
@@ -185,5 +186,15 @@ describe("aws-backup-plan-retention", () => {
         assert.deepEqual(await runStackPolicy(awsBackupPlanRetention, [db, plan(), selection({ resources: ["*"] })]), []);
         assert.deepEqual(await runStackPolicy(awsBackupPlanRetention, [db, plan(7), selection({ resources: ["arn:aws:dynamodb:us-east-1:1:table/x"] })]), []);
         assert.deepEqual(await runStackPolicy(awsBackupPlanRetention, [db, plan(7)]), []);
+    });
+});
+
+describe("lifecycle views (policy/s3-families.ts)", () => {
+    it("views a resource's rules once: the policies, the stack index and the matrix share the view of the same props", () => {
+        const props = { bucket: NAME, rules: [{ id: "db", status: "Enabled", filter: { prefix: "database/" }, expiration: { days: 30 } }] };
+        const view = lifecycleRulesOf("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", props);
+        assert.deepEqual(view, [{ id: "db", prefix: "database/", enabled: true, expirationDays: 30, expirationDate: undefined, noncurrentDays: undefined, newerNoncurrentVersions: undefined, unknown: false }]);
+        assert.strictEqual(lifecycleRulesOf("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", props), view);
+        assert.notStrictEqual(lifecycleRulesOf("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", { ...props }), view);
     });
 });

@@ -1,5 +1,6 @@
 /** The longest gap of a cron schedule: the weekly-cycle arithmetic against stepping through cron-parser's runs. */
 import { strict as assert } from "assert";
+import { CronExpressionParser } from "cron-parser";
 import { cyclicGapMinutes, iteratedGapMinutes, maxIntervalMinutes, monthDayGapMinutes, validateCron } from "../../policy/schedule";
 
 // Schedules with a daily or weekly cycle, in the spellings teams write: steps, ranges, lists, Sunday as 7,
@@ -58,5 +59,23 @@ describe("cron gaps (policy/schedule.ts)", () => {
         assert.equal(maxIntervalMinutes("0 6 1 * *"), 31 * 24 * 60);
         // The first day of the month or a Monday (cron's OR of the two day fields): never more than a week.
         assert.equal(maxIntervalMinutes("0 0 1 * 1"), 7 * 24 * 60);
+    });
+
+    it("parses each expression once per process, a bad one included (a stack's CronJobs repeat a few schedules)", () => {
+        const parse = CronExpressionParser.parse;
+        let calls = 0;
+        CronExpressionParser.parse = ((...a: Parameters<typeof parse>) => {
+            calls++;
+            return parse.apply(CronExpressionParser, a);
+        }) as typeof parse;
+        try {
+            assert.equal(validateCron("7 7 * * 3"), "7 7 * * 3");
+            assert.equal(validateCron("7 7 * * 3"), "7 7 * * 3");
+            assert.throws(() => validateCron("7 77 * * 3"), /"7 77 \* \* 3" is not a valid cron expression/);
+            assert.throws(() => validateCron("7 77 * * 3"), /"7 77 \* \* 3" is not a valid cron expression/);
+        } finally {
+            CronExpressionParser.parse = parse;
+        }
+        assert.equal(calls, 2);
     });
 });

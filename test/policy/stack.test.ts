@@ -4,7 +4,9 @@ import { s3BackupBucketBaseline, s3BackupReplication } from "../../policy/s3-sta
 import { s3BackupVersioning } from "../../policy/s3";
 import { drFailoverTopology, retentionTableCoverage } from "../../policy/stack";
 import { rdsBackupRetention } from "../../policy/rds";
-import { evaluateResourcePolicies, prepare } from "offline-plan/src/policy-harness";
+import { evaluateResourcePolicies, policyResources, prepare } from "offline-plan/src/policy-harness";
+import { indexStack } from "../../policy/resources";
+import { DEFAULT_SETTINGS } from "../../policy/settings";
 import { validatePackConfig } from "../../tools/check/pack-config";
 import { ALL_POLICIES } from "../../policy/all";
 import { HandBuilt, runStackPolicy, toAnalyzerResources, UNKNOWN } from "./helpers";
@@ -162,6 +164,26 @@ describe("policy harness (engine argument shapes)", () => {
         assert.deepEqual(result.notApplicable.map((n) => /aws:(rds|docdb|neptune)\/cluster:Cluster/.exec(n.reason ?? "")?.[1]), ["rds", "docdb", "neptune"]);
     });
 
+    it("a typed validation of another type in an array is recorded not applicable without running, with policy.js's reason", async () => {
+        const runs: string[] = [];
+        const typed = (type: string) => Object.assign(() => void runs.push(type), { __pulumiType: type });
+        const policy = { name: "two-types", description: "", validateResource: [typed("aws:rds/instance:Instance"), typed("aws:rds/cluster:Cluster")] };
+        const result = await evaluateResourcePolicies([policy], prepare(toAnalyzerResources([{ type: "aws:rds/instance:Instance", props: {} }])), {});
+        assert.deepEqual(runs, ["aws:rds/instance:Instance"]);
+        assert.deepEqual(result.notApplicable.map((n) => n.reason), ["Policy only applies to resources of type 'aws:rds/cluster:Cluster'"]);
+    });
+
+    it("the stack index is built once per resource list and settings, shared by the stack policies", () => {
+        const resources = policyResources(prepare(toAnalyzerResources([bucket("oauth2-backups-x"), bucket("web-assets")])));
+        const index = indexStack(resources, DEFAULT_SETTINGS);
+        assert.equal(indexStack(resources, { ...DEFAULT_SETTINGS }), index);
+        const other = indexStack(resources, { ...DEFAULT_SETTINGS, backupBucketPrefixes: ["web-"] });
+        assert.notEqual(other, index);
+        assert.deepEqual([...other.buckets.values()].map((g) => g.backup), [false, true]);
+        assert.deepEqual([...index.buckets.values()].map((g) => g.backup), [true, false]);
+        assert.notEqual(indexStack([...resources], DEFAULT_SETTINGS), index);
+    });
+
     it("a policy that throws anything else is a crash, naming the policy and the resource", async () => {
         const broken = { name: "broken", description: "", validateResource: () => { throw new TypeError("boom"); } };
         await assert.rejects(evaluateResourcePolicies([broken], prepare(toAnalyzerResources([{ type: "x:y:Z", name: "r", props: {} }])), {}), /policy broken crashed on urn:pulumi:test::proj::x:y:Z::r/);
@@ -199,7 +221,7 @@ describe("policy harness (engine argument shapes)", () => {
         const names = ALL_POLICIES.map((p) => p.name);
         assert.equal(new Set(names).size, names.length);
         assert.equal(names[0], "oauth2-dr-settings", "the settings carrier runs first");
-        const advisory = ["oauth2-dr-settings", "s3-backup-bucket-lookalike", "k8s-backup-cronjob-lookalike"];
+        const advisory = ["oauth2-dr-settings", "s3-backup-bucket-lookalike", "k8s-backup-cronjob-lookalike", "s3-backup-replication-outside-stack"];
         for (const policy of ALL_POLICIES) {
             assert.match(policy.name, /^[a-z0-9]+(-[a-z0-9]+)*$/);
             assert.ok(policy.description.length > 20, policy.name);

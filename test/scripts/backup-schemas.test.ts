@@ -7,13 +7,51 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { legacyBackup } from "../support/legacy-backup";
-import { checksumSql, EXTRA_OBJECTS_SQL, OAUTH2_TABLES, SchemaRelease, seedSql } from "../../tools/sandbox/oauth2-schema";
+import { authorizationRowsSql, checksumSql, clientRowsSql, consentRowsSql, EXTRA_OBJECTS_SQL, OAUTH2_TABLES, SchemaRelease, seedSql } from "../../tools/sandbox/oauth2-schema";
 import { explain, getObject, listKeys, putObject, runScript, scriptEnv, ScriptResult, useScriptServers } from "../../tools/sandbox/scripts";
 import { MotoServer, PgServer } from "../../tools/sandbox/servers";
 import { lossyPgRestore } from "../support/shims";
 
 const SIZE = { clients: 14, authorizations: 120, consents: 30 };
 
+
+/**
+ * The newest schema (Spring Authorization Server 1.5.x, and the authorization server module of Spring
+ * Security 7: the same column set as since 1.1) as a PostgreSQL user creates it: the DDL's header says to
+ * use `text` for its `blob` columns, and PostgreSQL users commonly take `timestamptz` for its timestamps.
+ * Column names from oauth2-registered-client-schema.sql, oauth2-authorization-schema.sql and
+ * oauth2-authorization-consent-schema.sql; the types are this variant's.
+ */
+function latestPostgresVariantSql(): string {
+    const token = (name: string) => `${name}_value text, ${name}_issued_at timestamptz, ${name}_expires_at timestamptz, ${name}_metadata text,`;
+    return `
+CREATE TABLE oauth2_registered_client (
+    id varchar(100) NOT NULL, client_id varchar(100) NOT NULL, client_id_issued_at timestamptz DEFAULT CURRENT_TIMESTAMP NOT NULL,
+    client_secret varchar(200), client_secret_expires_at timestamptz, client_name varchar(200) NOT NULL,
+    client_authentication_methods varchar(1000) NOT NULL, authorization_grant_types varchar(1000) NOT NULL,
+    redirect_uris varchar(1000), post_logout_redirect_uris varchar(1000), scopes varchar(1000) NOT NULL,
+    client_settings varchar(2000) NOT NULL, token_settings varchar(2000) NOT NULL,
+    PRIMARY KEY (id)
+);
+CREATE TABLE oauth2_authorization (
+    id varchar(100) NOT NULL, registered_client_id varchar(100) NOT NULL, principal_name varchar(200) NOT NULL,
+    authorization_grant_type varchar(100) NOT NULL, authorized_scopes varchar(1000), attributes text, state varchar(500),
+    ${token("authorization_code")}
+    ${token("access_token")} access_token_type varchar(100), access_token_scopes varchar(1000),
+    ${token("oidc_id_token")}
+    ${token("refresh_token")}
+    ${token("user_code")}
+    ${token("device_code")}
+    PRIMARY KEY (id)
+);
+CREATE TABLE oauth2_authorization_consent (
+    registered_client_id varchar(100) NOT NULL, principal_name varchar(200) NOT NULL, authorities varchar(1000) NOT NULL,
+    PRIMARY KEY (registered_client_id, principal_name)
+);
+${clientRowsSql(1, SIZE.clients, "1.1.0")}
+${authorizationRowsSql(1, SIZE.authorizations, SIZE.clients, "1.1.0")}
+${consentRowsSql(1, SIZE.consents, SIZE.clients)}`;
+}
 
 function line(result: ScriptResult, item: string): string {
     const found = result.stdout.split("\n").find((l) => l.startsWith(`PASS ${item}:`) || l.startsWith(`FAIL ${item}:`));
@@ -77,6 +115,35 @@ describe("backup scripts across schema releases, prefixes and manifest formats",
             }
         });
     }
+
+    it("the newest schema's PostgreSQL variant (text, timestamptz): backs up, verifies 7/7 and restores identically", async function () {
+        const database = "sas_latest_pg";
+        pg.createDatabase(database);
+        pg.psql(latestPostgresVariantSql() + EXTRA_OBJECTS_SQL, database);
+        const bucket = newBucket();
+        const key = await backup(bucket, database);
+        const m = manifest(bucket, key);
+        const columns = m.schema_definition.tables["public.oauth2_authorization"];
+        assert.equal(columns.length, 33);
+        assert.deepEqual(columns.find((c: { column: string }) => c.column === "device_code_issued_at"), { column: "device_code_issued_at", type: "timestamp with time zone", not_null: false });
+        assert.deepEqual(columns.find((c: { column: string }) => c.column === "attributes"), { column: "attributes", type: "text", not_null: false });
+        assert.deepEqual(m.row_counts, { oauth2_authorization: SIZE.authorizations, oauth2_authorization_consent: SIZE.consents, oauth2_registered_client: SIZE.clients });
+
+        const verified = await runScript("restore-verification.sh", env(bucket, database));
+        assert.equal(verified.code, 0, explain(verified));
+        assert.equal(verified.stdout.split("\n").filter((l) => l.startsWith("PASS ")).length, 7, explain(verified));
+        assert.match(line(verified, "application can connect to restored database"),
+            /oauth2_authorization: release 1\.1 column set \(33 columns\).*oauth2_registered_client: release 1\.1 column set \(13 columns\)/);
+
+        const target = `${database}_restored`;
+        pg.createDatabase(target);
+        const restored = await runScript("restore.sh", env(bucket, target), ["--yes", "--source-database", database]);
+        assert.equal(restored.code, 0, explain(restored));
+        for (const table of [...OAUTH2_TABLES, "app_user", "audit.login_event"]) {
+            assert.equal(pg.psql(checksumSql(table), target), pg.psql(checksumSql(table), database), table);
+        }
+        assert.equal(pg.psql("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'oauth2_registered_client'::regclass AND attname = 'client_id_issued_at'", target), "timestamp with time zone");
+    });
 
     describe("verification fails on a restore that lost", function () {
         let bucket: string;

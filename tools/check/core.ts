@@ -11,6 +11,7 @@ import { configOf } from "../../policy/config";
 import { MatrixConfig, matrixSchema, RetentionResult, stackMatrix } from "../../policy/retention-matrix";
 import { Role } from "../../policy/roles";
 import { NotJudged, notJudgedDatabases } from "../../policy/engines";
+import { unknownInputsOf } from "../../policy/unknowns";
 import { describeWaiver, SETTINGS_POLICY_NAME, settingsFromConfig } from "../../policy/settings";
 import { ExposedSecret, LookupRecord, PlanResult, WaitingRegistration } from "offline-plan/src/model";
 import { planInOrder } from "offline-plan/src/order";
@@ -49,6 +50,39 @@ export interface StackCheck {
     notJudged: NotJudged[];
     /** Preview only: registrations made inside `.apply` over unknown values, which the preview and the policies did not see. */
     waitingOnUnknowns: WaitingRegistration[];
+    /** Resources a policy would judge but could not, an input it decides on being unknown until the update (policy/unknowns.ts notJudgedInPreview). */
+    notJudgedInPreview: UnjudgedInPreview[];
+}
+
+/** One resource left unjudged by some policies, because of the same unknown inputs. */
+export interface UnjudgedInPreview {
+    name: string;
+    type: string;
+    urn: string;
+    /** The unknown inputs, as the policies name them: "spec.schedule". */
+    inputs: string;
+    /** What they would decide, when the policy says ("whether it runs a backup tool"). */
+    why?: string;
+    policies: string[];
+}
+
+/** The "not judged in this preview" reasons among the not-applicable records, one entry per resource and inputs. */
+export function unjudgedInPreview(records: NotApplicable[], resources: ReadonlyArray<{ urn: string; name: string; type: string }>): UnjudgedInPreview[] {
+    const out = new Map<string, UnjudgedInPreview>();
+    for (const { policy, urn, reason } of records) {
+        const unknown = unknownInputsOf(reason);
+        const resource = resources.find((r) => r.urn === urn);
+        if (unknown === undefined || !resource) {
+            continue;
+        }
+        const key = `${resource.urn}\n${unknown.inputs}\n${unknown.why ?? ""}`;
+        const entry = out.get(key) ?? { name: resource.name, type: resource.type, urn: resource.urn, ...unknown, policies: [] };
+        if (!entry.policies.includes(policy)) {
+            entry.policies.push(policy);
+        }
+        out.set(key, entry);
+    }
+    return [...out.values()];
 }
 
 export interface CheckOptions extends PlanningOptions {
@@ -79,6 +113,7 @@ export async function checkPlan(plan: PlanResult, options: Omit<CheckOptions, "s
     const resourceResult = await evaluateResourcePolicies(policies, prepared, evaluation);
     const resources = policyResources(prepared);
     const stackResult = await evaluateStackPolicies(policies, resources, evaluation);
+    const notApplicable = [...resourceResult.notApplicable, ...stackResult.notApplicable];
 
     // The matrix with the settings and the coverage policy's own configuration, as the policy sees them.
     const settings = settingsFromConfig(blockOf(config, SETTINGS_POLICY_NAME));
@@ -92,11 +127,12 @@ export async function checkPlan(plan: PlanResult, options: Omit<CheckOptions, "s
         violations: [...resourceResult.violations, ...stackResult.violations],
         retention: rows,
         waivers: settings.waivers.map(describeWaiver),
-        notApplicable: [...resourceResult.notApplicable, ...stackResult.notApplicable],
+        notApplicable,
         lookups: plan.lookups ?? [],
         exposedSecrets: plan.exposedSecrets ?? [],
         notJudged: notJudgedDatabases(resources),
         waitingOnUnknowns: plan.waitingOnUnknowns ?? [],
+        notJudgedInPreview: unjudgedInPreview(notApplicable, prepared.resources),
     };
 }
 

@@ -1,7 +1,7 @@
 /** Text and JSON renderings of `checkStacks` results for `npm run check`. */
 import { shortType } from "offline-plan/src/model";
 import { formatExposedSecrets, formatLookups, formatWaiting } from "offline-plan/src/format";
-import type { StackCheck } from "./core";
+import type { StackCheck, UnjudgedInPreview } from "./core";
 import type { NotJudged } from "../../policy/engines";
 
 function pad(text: string, width: number): string {
@@ -65,7 +65,20 @@ export function formatCheck(check: StackCheck): string {
     if (waiting.length > 0) {
         lines.push("", ...waiting);
     }
+    lines.push(...formatUnjudged(check.notJudgedInPreview ?? []));
     return lines.join("\n");
+}
+
+/** Resources a policy could not judge, an input it decides on being unknown until the update. */
+export function formatUnjudged(unjudged: UnjudgedInPreview[]): string[] {
+    if (unjudged.length === 0) {
+        return [];
+    }
+    return [
+        "",
+        `Not judged in this preview: ${unjudged.length} resource${unjudged.length === 1 ? "" : "s"} with an input a policy decides on unknown until the update (judged when the value is known: \`pulumi up\`, or check without --preview):`,
+        ...unjudged.map((u) => `  ${u.name} (${shortType(u.type)}): ${u.inputs} unknown${u.why ? `, so not known: ${u.why}` : ""} [${u.policies.join(", ")}]`),
+    ];
 }
 
 /** Database-like engines the retention table does not cover: listed, never read as "no database". */
@@ -88,5 +101,6 @@ export function toJson(check: StackCheck): Record<string, unknown> {
         ...(check.exposedSecrets?.length ? { exposedSecrets: check.exposedSecrets } : {}),
         ...(check.notJudged?.length ? { notJudged: check.notJudged } : {}),
         ...(check.waitingOnUnknowns?.length ? { waitingOnUnknowns: check.waitingOnUnknowns } : {}),
+        ...(check.notJudgedInPreview?.length ? { notJudgedInPreview: check.notJudgedInPreview } : {}),
     };
 }

@@ -1,18 +1,18 @@
 /**
- * npm run drill -- --scenario corruption|region [--rows N] [--write-seconds S] [--out FILE]
+ * npm run drill -- --scenario corruption-pitr|corruption-dump|region|compromise [--rows N] [--write-seconds S] [--out FILE]
  *
  * Rehearses a runbook scenario on this machine with real parts (PostgreSQL 15 primary and streaming replica,
  * moto, an OpenID provider backed by the database, the backup/restore/validation scripts), prints the drill
  * report (each step's duration, RTO and RPO against the runbook's rows) and writes it as JSON (default
  * .drill/<scenario>.json), which `npm run check -- --format html` shows as its "last drill" section.
  *
- * Exit codes: 0 drill done and both objectives met; 1 the drill ran but an objective was missed, or a step
+ * Exit codes: 0 drill done and both objectives met (for compromise, also the vault copy intact); 1 the drill ran but an objective was missed, or a step
  * failed (the error says which); 2 bad arguments.
  */
 import { formatReport, SCENARIOS, writeReport, type Scenario } from "./report";
 import { runDrill } from "./scenarios";
 
-const USAGE = "usage: npm run drill -- --scenario corruption|region [--rows N] [--write-seconds S] [--out FILE]";
+const USAGE = "usage: npm run drill -- --scenario corruption-pitr|corruption-dump|region|compromise [--rows N] [--write-seconds S] [--out FILE]";
 
 export interface DrillArgs {
     scenario: Scenario;
@@ -43,6 +43,9 @@ export function parseDrillArgs(argv: string[]): DrillArgs {
         switch (flag) {
             case "--scenario": {
                 const s = need();
+                if (s === "corruption") {
+                    throw new Error('--scenario corruption is two scenarios now: corruption-pitr (point-in-time recovery, restore.pointInTime\'s offline analogue) or corruption-dump (restore.sh of the newest dump)');
+                }
                 if (!SCENARIOS.includes(s as Scenario)) {
                     throw new Error(`--scenario must be ${SCENARIOS.join(" or ")}, not "${s}"`);
                 }
@@ -80,7 +83,7 @@ async function main(): Promise<number> {
         const report = await runDrill(args.scenario, { rows: args.rows, writeSeconds: args.writeSeconds, log: (l) => console.error(`drill: ${l}`) });
         console.log(formatReport(report));
         console.log(`wrote ${writeReport(report, args.out)}`);
-        return report.rto.met && report.rpo.met ? 0 : 1;
+        return report.rto.met && report.rpo.met && (report.compromise?.vaultIntact ?? true) ? 0 : 1;
     } catch (err) {
         console.error(`drill ${args.scenario} failed: ${(err as Error).message}`);
         return 1;

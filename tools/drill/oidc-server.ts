@@ -10,6 +10,10 @@
  *
  * Listens on 127.0.0.1 only. Fault injection for tests and drills: `health` forced DOWN, a `jwksFilter`
  * that changes the keys the JWKS endpoint serves.
+ *
+ * oidc-provider 8.x: it supports Node 18 LTS and later, so the Node 20 of package.json's `engines`. Every 9.x
+ * release wants Node 22 LTS ("Unsupported runtime" on every load under Node 20); the features used here
+ * (client_credentials, resource indicators with JWT access tokens, a custom adapter) are the same in both.
  */
 import { randomUUID, generateKeyPairSync, type JsonWebKey } from "crypto";
 import * as http from "http";

@@ -6,14 +6,87 @@
 import * as fs from "fs";
 import * as path from "path";
 
-export type Scenario = "corruption" | "region";
-export const SCENARIOS: readonly Scenario[] = ["corruption", "region"];
+export type Scenario = "corruption-pitr" | "corruption-dump" | "region" | "compromise";
+export const SCENARIOS: readonly Scenario[] = ["corruption-pitr", "corruption-dump", "region", "compromise"];
 
-/** The runbook's RTO/RPO rows (docs/runbook.md §4) for the two drilled scenarios. */
-export const OBJECTIVES: Record<Scenario, { row: string; rtoSeconds: number; rpo: string; rpoSeconds?: number; path: string }> = {
+export interface Objective {
+    row: string;
+    rtoSeconds: number;
+    rpo: string;
+    /** The data-loss window the row allows; 0 for "point in time" (no acknowledged write from before the failure lost). */
+    rpoSeconds: number;
+    path: string;
+}
+
+/** The path that meets the "point in time" RPO, named when a drill of another path falls short of it. */
+export const POINT_IN_TIME_PATH = "point-in-time recovery: restore.pointInTime on the cloud stacks; offline, scripts/wal-archive.sh (npm run drill -- --scenario corruption-pitr)";
+
+/** The runbook's RTO/RPO rows (docs/runbook.md §4) for the drilled scenarios. */
+export const OBJECTIVES: Record<Scenario, Objective> = {
     region: { row: "Region failure", rtoSeconds: 3600, rpo: "1 h", rpoSeconds: 3600, path: "stop the primary, promote the streaming replica, switch DATABASE_URL, validate" },
-    corruption: { row: "Data corruption", rtoSeconds: 4 * 3600, rpo: "point in time", path: "restore the newest dump into a new database (restore.sh), switch DATABASE_URL, validate" },
+    "corruption-pitr": {
+        row: "Data corruption",
+        rtoSeconds: 4 * 3600,
+        rpo: "point in time",
+        rpoSeconds: 0,
+        path: "point-in-time recovery to just before the corruption (archived base backup + WAL, scripts/wal-archive.sh: the offline analogue of restore.pointInTime) into a new instance, switch DATABASE_URL, validate",
+    },
+    "corruption-dump": {
+        row: "Data corruption",
+        rtoSeconds: 4 * 3600,
+        rpo: "point in time",
+        rpoSeconds: 0,
+        path: "restore the newest dump into a new database (restore.sh), switch DATABASE_URL, validate",
+    },
+    compromise: {
+        row: "Compromised account / ransomware",
+        rtoSeconds: 4 * 3600,
+        rpo: "24 h",
+        rpoSeconds: 24 * 3600,
+        path: "an attacker with the production credentials destroys what it can; restore the newest dump from the vault account's copy with the vault's key material into a new database (restore.sh), switch DATABASE_URL, validate",
+    },
 };
+
+/** One thing the attacker tried, what moto answered (measured) and what AWS does (documented or declared). */
+export interface AttackAttempt {
+    action: string;
+    target: string;
+    /** Calls made (one per object version, bucket or secret). */
+    tried: number;
+    /** Of those, refused by moto (measured). */
+    refused: number;
+    /** moto's answer, e.g. "AccessDenied: Access Denied" or "accepted". */
+    motoAnswer: string;
+    /** What AWS does with this call, and why (the S3 Object Lock rules, the declared resource policy). */
+    aws: { refuses: boolean; basis: string };
+}
+
+/** A copy of the backups (a bucket or the key material), before and after the attack, measured. */
+export interface CopyState {
+    name: string;
+    account: "production" | "vault";
+    before: number;
+    after: number;
+    /** Versions whose retain-until date moved earlier. */
+    shortened: number;
+    detail: string;
+}
+
+export interface CompromiseFindings {
+    attempts: AttackAttempt[];
+    copies: CopyState[];
+    /** What the attacker destroyed and what survived, each a line computed from `copies`. */
+    destroyed: string[];
+    survived: string[];
+    /** The vault copy is what the restore used: it must be whole (every version replicated before the attack, same retain-until). */
+    vaultIntact: boolean;
+    /** After the replication was cut: whether a new backup still reached the vault (measured with the stand-in). */
+    replicationAfterAttack: string;
+    /** The deletion guards as declared (policy documents evaluated as data), since moto does not evaluate resource policies. */
+    declaredGuards: { resource: string; attacker: string; breakGlass: string; declared: boolean }[];
+    /** What this drill does not prove. */
+    limits: string[];
+}
 
 export const DRILL_DIR = path.resolve(__dirname, "..", "..", ".drill");
 
@@ -27,29 +100,42 @@ export interface DrillReport {
     scenario: Scenario;
     startedAt: string;
     finishedAt: string;
-    objective: (typeof OBJECTIVES)[Scenario];
+    objective: Objective;
     database: { rows: Record<string, number> };
     steps: DrillStep[];
     /** From the failure (primary stopped, table corrupted) to the validation's last PASS. */
     rto: { seconds: number; targetSeconds: number; met: boolean };
     rpo: {
-        /** Acknowledged writes (tokens the server returned) before the failure. */
-        acknowledged: number;
-        /** Of those, written after the recovery point (the dump's snapshot; the replica's last replayed write). */
-        writtenAfterRecoveryPoint: number;
-        /** Acknowledged writes missing from the database the server uses after the recovery. */
-        lostRows: number;
-        /** Lost writes from before the recovery point: must be 0. */
-        lostBeforeRecoveryPoint: number;
-        /** The recovery point: the newest acknowledged write that survived (ISO time), if any. */
+        /** When the failure happened (ISO): the corruption's commit time, the primary's stop. */
+        failureAt: string;
+        /** How that time was established (the database's evidence, or the drill's clock). */
+        failureEvidence: string;
+        /** The recovery point (ISO): the PITR target, the dump's snapshot, the replica's newest surviving write. */
         recoveryPoint?: string;
-        /** From the recovery point to the failure: the data-loss window. */
+        /** Acknowledged writes (tokens the server returned) committed before the failure. */
+        acknowledged: number;
+        /** Of those, missing from the database the server uses after the recovery: the loss the target counts. */
+        lostRows: number;
+        /** The data-loss window: from the recovery point to the failure when writes were lost, else 0. */
         windowSeconds: number;
+        /** Writes acknowledged after the failure (until the switch) that the recovered database does not hold: the recovery point's cost, not a loss against the target. */
+        afterFailure: { acknowledged: number; notRecovered: number };
         target: string;
+        targetSeconds: number;
+        /** Only when the measurement meets the target: lostRows 0 for "point in time", the window within the target otherwise. */
         met: boolean;
+        /** When not met: by how much, and the path that meets the target. */
+        shortfall?: { lostRows: number; windowSeconds: number; meetsIt: string };
         note: string;
     };
     validation: string[];
+    /** The compromise drill's attack and its outcome. */
+    compromise?: CompromiseFindings;
+}
+
+/** Whether a measured RPO meets its target: "point in time" (0 s) allows no lost acknowledged write, "1 h" a window up to 1 h. */
+export function rpoMet(objective: Objective, lostRows: number, windowSeconds: number): boolean {
+    return objective.rpoSeconds === 0 ? lostRows === 0 : windowSeconds <= objective.rpoSeconds;
 }
 
 const fmt = (s: number) => (s >= 100 ? s.toFixed(0) : s.toFixed(2));
@@ -69,12 +155,50 @@ export function formatReport(r: DrillReport): string {
         ...r.steps.map((s) => `${s.name.padEnd(width)}  ${fmt(s.seconds).padStart(7)}  ${s.detail}`),
         "",
         `RTO ${fmt(r.rto.seconds)} s (target ${duration(r.rto.targetSeconds)}): ${r.rto.met ? "met" : "NOT MET"}`,
-        `RPO ${r.rpo.lostRows} of ${r.rpo.acknowledged} acknowledged writes lost (${r.rpo.writtenAfterRecoveryPoint} written after the recovery point, ${r.rpo.lostBeforeRecoveryPoint} lost from before it); window ${fmt(r.rpo.windowSeconds)} s (target ${r.rpo.target}): ${r.rpo.met ? "met" : "NOT MET"}`,
-        `    ${r.rpo.note}`,
+        ...rpoLines(r).map((l, i) => (i === 0 ? l : `    ${l}`)),
         "validation after recovery:",
         ...r.validation.map((l) => `    ${l}`),
+        ...(r.compromise ? compromiseLines(r.compromise) : []),
     ];
     return lines.join("\n");
+}
+
+/** The compromise drill's findings as text: the same facts as the JSON and the HTML report. */
+export function compromiseLines(c: CompromiseFindings): string[] {
+    return [
+        "",
+        "attack with the production credentials (moto's answer, measured; AWS's, from the S3 Object Lock rules or the declared policy):",
+        ...c.attempts.map((a) => `    ${a.action} on ${a.target}: ${a.refused} of ${a.tried} refused by moto (${a.motoAnswer}); AWS ${a.aws.refuses ? "refuses" : "allows"}: ${a.aws.basis}`),
+        "copies (versions before -> after the attack):",
+        ...c.copies.map((s) => `    ${s.name} (${s.account} account): ${s.before} -> ${s.after}${s.shortened ? `, ${s.shortened} retain-until dates shortened` : ""}; ${s.detail}`),
+        `destroyed: ${c.destroyed.length ? c.destroyed.join("; ") : "nothing"}`,
+        `survived: ${c.survived.length ? c.survived.join("; ") : "nothing"}`,
+        `vault copy intact: ${c.vaultIntact ? "yes" : "NO"}`,
+        `replication after the attack: ${c.replicationAfterAttack}`,
+        "declared deletion guards (evaluated as data; moto does not evaluate resource policies):",
+        ...c.declaredGuards.map((g) => `    ${g.resource}: ${g.declared ? `attacker ${g.attacker}, break-glass role ${g.breakGlass}` : g.attacker}`),
+        "limits:",
+        ...c.limits.map((l) => `    ${l}`),
+    ];
+}
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** The RPO as text lines (the first is the verdict): the same facts as the JSON and the HTML report. */
+export function rpoLines(r: DrillReport): string[] {
+    const p = r.rpo;
+    const lines = [
+        `RPO ${p.lostRows} of ${p.acknowledged} writes acknowledged before the failure lost; window ${fmt(p.windowSeconds)} s (target ${p.target}): ${p.met ? "met" : "NOT MET"}`,
+        `failure at ${p.failureAt} (${p.failureEvidence}); recovery point ${p.recoveryPoint ?? "none"}`,
+    ];
+    if (p.afterFailure.notRecovered > 0) {
+        lines.push(`${plural(p.afterFailure.notRecovered, "write")} acknowledged after the failure (of ${p.afterFailure.acknowledged} acknowledged after it) not in the recovered database: the recovery point's cost, not a loss against the target`);
+    }
+    if (p.shortfall) {
+        lines.push(`short of the target by ${plural(p.shortfall.lostRows, "acknowledged write")} over ${fmt(p.shortfall.windowSeconds)} s; what meets it: ${p.shortfall.meetsIt}`);
+    }
+    lines.push(p.note);
+    return lines;
 }
 
 export function writeReport(report: DrillReport, file = path.join(DRILL_DIR, `${report.scenario}.json`)): string {
@@ -90,7 +214,8 @@ export function readReports(dir = DRILL_DIR): DrillReport[] {
         const file = path.join(dir, `${scenario}.json`);
         try {
             const report = JSON.parse(fs.readFileSync(file, "utf8")) as DrillReport;
-            if (report.scenario === scenario && Array.isArray(report.steps)) {
+            // A report of an older format (before the RPO's failure time and cost) is skipped, not misread.
+            if (report.scenario === scenario && Array.isArray(report.steps) && typeof report.rpo?.failureAt === "string" && report.rpo.afterFailure) {
                 reports.push(report);
             }
         } catch {

@@ -1,20 +1,32 @@
 /**
- * The two rehearsals of the runbook, timed step by step on real parts (tools/drill/world.ts):
+ * The rehearsals of the runbook, timed step by step on real parts (tools/drill/world.ts):
  *
- *   region      write; the primary dies (pg_ctl -m immediate); the health endpoint goes DOWN; the streaming
- *               replica is promoted (pg_promote); the server is switched to it (what the DATABASE_URL Secret
- *               and the rollout do); validate-service.sh must PASS against the promoted database.
- *   corruption  write; db-backup.sh; keep writing; a bad bulk update overwrites every client secret;
- *               validate-service.sh detects it (FAIL); restore.sh puts the newest dump into a new database;
- *               the server is switched to it; validate-service.sh must PASS against it.
+ *   region           write; the primary dies (pg_ctl -m immediate); the health endpoint goes DOWN; the
+ *                    streaming replica is promoted (pg_promote); the server is switched to it (what the
+ *                    DATABASE_URL Secret and the rollout do); validate-service.sh must PASS against it.
+ *   corruption-pitr  the primary archives its WAL to the bucket (wal-archive.sh push); write; base backup
+ *                    (wal-archive.sh base-backup); keep writing; a bad bulk update overwrites the client
+ *                    secrets (all but the traffic client's, whose writes go on until the switch);
+ *                    validate-service.sh detects it (FAIL); the corruption's time is read from the database
+ *                    (the commit timestamp of the transaction that last wrote the smoke-test client's row);
+ *                    the current WAL segment is archived; wal-archive.sh restore puts the base backup into a
+ *                    new instance that replays the archived WAL to just before that commit
+ *                    (recovery_target_time, exclusive) and promotes: restore.pointInTime's offline analogue;
+ *                    the server is switched to it; validate-service.sh must PASS against it.
+ *   corruption-dump  the same up to the corruption's time, with db-backup.sh instead of the base backup;
+ *                    restore.sh puts the newest dump into a new database; switch; validate.
  *
- * RTO is measured from the failure to the validation's PASS; RPO counts the acknowledged writes (tokens the
- * server returned before the failure) that the recovered database does not hold.
+ * RTO is measured from the failure to the validation's PASS. RPO: the acknowledged writes (tokens the server
+ * returned) committed before the failure that the recovered database does not hold. For the corruption the
+ * failure is the corrupting transaction's commit timestamp, and each write is placed before or after it by
+ * its own commit timestamp in the primary (track_commit_timestamp); writes acknowledged after it and missing
+ * from the recovered database are reported apart, as the recovery point's cost.
  */
 import type { ScriptResult } from "../sandbox/scripts";
 import { runScript } from "../sandbox/scripts";
-import { OBJECTIVES, type DrillReport, type DrillStep, type Scenario } from "./report";
-import { DrillWorld, type Ack, dbUrl } from "./world";
+import { OBJECTIVES, POINT_IN_TIME_PATH, rpoMet, type DrillReport, type DrillStep, type Scenario } from "./report";
+import { compromiseDrill, LOCK_DAYS } from "./compromise";
+import { BUCKET, DrillWorld, type Ack, dbUrl, SMOKE_CLIENT, TRAFFIC_CLIENT } from "./world";
 
 export interface DrillOptions {
     /** oauth2_authorization rows seeded before the drill. */
@@ -29,7 +41,7 @@ export interface DrillOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-class Stopwatch {
+export class Stopwatch {
     readonly steps: DrillStep[] = [];
     constructor(private readonly log: (line: string) => void) {}
 
@@ -43,30 +55,53 @@ class Stopwatch {
     }
 }
 
-function lines(result: ScriptResult): string[] {
+export function lines(result: ScriptResult): string[] {
     return result.stdout.split("\n").filter((l) => /^(PASS|FAIL) /.test(l));
 }
 
-function mustSucceed(what: string, result: ScriptResult): ScriptResult {
+export function mustSucceed(what: string, result: ScriptResult): ScriptResult {
     if (result.code !== 0) {
         throw new Error(`${what} failed (exit ${result.code}):\n${result.stdout}${result.stderr}`);
     }
     return result;
 }
 
-/** What survived of the writes acknowledged before `failedAt`, against a recovery point. */
-function measureRpo(acks: Ack[], survivors: Set<string>, failedAt: number, recoveryPointAt: number | undefined) {
-    const before = acks.filter((a) => a.at < failedAt);
+interface RpoMeasure {
+    /** The failure (ms since 1970), and as the database prints it when it has more precision. */
+    failedAt: number;
+    failedAtText?: string;
+    failureEvidence: string;
+    /** The recovery point (ms), when the path declares one (PITR target, dump snapshot); else the newest surviving write. */
+    recoveryPointAt?: number;
+    recoveryPointText?: string;
+    /** Commit times of the acknowledged writes (by md5) where the database has them; else the acknowledgement's time. */
+    committedAt?: Map<string, number>;
+}
+
+/** The RPO of a recovery: what survived of the writes acknowledged before the failure, and after it. */
+export function measureRpo(scenario: Scenario, acks: Ack[], survivors: Set<string>, m: RpoMeasure, note: string): DrillReport["rpo"] {
+    const objective = OBJECTIVES[scenario];
+    const at = (a: Ack) => m.committedAt?.get(a.md5) ?? a.at;
+    const before = acks.filter((a) => at(a) < m.failedAt);
+    const after = acks.filter((a) => at(a) >= m.failedAt);
     const lost = before.filter((a) => !survivors.has(a.md5));
     const kept = before.filter((a) => survivors.has(a.md5));
-    const point = recoveryPointAt ?? (kept.length > 0 ? Math.max(...kept.map((a) => a.at)) : undefined);
+    const point = m.recoveryPointAt ?? (kept.length > 0 ? Math.max(...kept.map(at)) : undefined);
+    const windowSeconds = lost.length === 0 ? 0 : (m.failedAt - (point ?? Math.min(...lost.map(at)))) / 1000;
+    const met = rpoMet(objective, lost.length, windowSeconds);
     return {
+        failureAt: m.failedAtText ?? new Date(m.failedAt).toISOString(),
+        failureEvidence: m.failureEvidence,
+        recoveryPoint: m.recoveryPointText ?? (point === undefined ? undefined : new Date(point).toISOString()),
         acknowledged: before.length,
-        writtenAfterRecoveryPoint: point === undefined ? before.length : before.filter((a) => a.at > point).length,
         lostRows: lost.length,
-        lostBeforeRecoveryPoint: point === undefined ? 0 : lost.filter((a) => a.at <= point).length,
-        recoveryPoint: point === undefined ? undefined : new Date(point).toISOString(),
-        windowSeconds: lost.length === 0 || point === undefined ? 0 : (Math.max(...lost.map((a) => a.at)) - point) / 1000,
+        windowSeconds,
+        afterFailure: { acknowledged: after.length, notRecovered: after.filter((a) => !survivors.has(a.md5)).length },
+        target: objective.rpo,
+        targetSeconds: objective.rpoSeconds,
+        met,
+        ...(met ? {} : { shortfall: { lostRows: lost.length, windowSeconds, meetsIt: objective.rpoSeconds === 0 ? POINT_IN_TIME_PATH : "synchronous replication or a smaller replica lag" } }),
+        note,
     };
 }
 
@@ -126,42 +161,73 @@ async function regionDrill(world: DrillWorld, options: DrillOptions, clock: Stop
         await traffic.stop();
     }
     const validatedAt = Date.now();
-    const rpo = measureRpo(traffic.acks, world.trafficTokens(replica), failedAt, undefined);
-    const objective = OBJECTIVES.region;
-    return finish("region", clock, validatedAt - failedAt, {
-        ...rpo,
-        target: objective.rpo,
-        met: rpo.windowSeconds <= objective.rpoSeconds!,
-        note: "asynchronous streaming replication: the writes acknowledged but not yet replayed on the replica when the primary died are lost; the replica-lag alarm fires above 1 h",
-    }, validation!);
+    const rpo = measureRpo("region", traffic.acks, world.trafficTokens(replica), { failedAt, failureEvidence: "the drill's clock when it stopped the primary" },
+        "asynchronous streaming replication: the writes acknowledged but not yet replayed on the replica when the primary died are lost; the replica-lag alarm fires above 1 h");
+    return finish("region", clock, validatedAt - failedAt, rpo, validation!);
 }
 
-async function corruptionDrill(world: DrillWorld, options: DrillOptions, clock: Stopwatch): Promise<Omit<DrillReport, "startedAt" | "database">> {
+/** When the corruption happened, from the database's own record: see the "find the corruption" step. */
+interface Corruption {
+    xid: string;
+    /** Commit time as PostgreSQL prints it in UTC with microseconds (the recovery target). */
+    committed: string;
+    committedMs: number;
+    rows: number;
+}
+
+/**
+ * The corruption's transaction and commit time: the validation failed on the smoke-test client, so its row's
+ * xmin is the transaction that last wrote it, and pg_xact_commit_timestamp (track_commit_timestamp=on) is
+ * when that transaction committed; the rows sharing that xmin are what it rewrote.
+ */
+function findCorruption(world: DrillWorld): Corruption {
+    const [xid, committed, committedMs, rows] = world.primary.psql(`SELECT c.xmin, to_char(pg_xact_commit_timestamp(c.xmin) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+            extract(epoch FROM pg_xact_commit_timestamp(c.xmin)) * 1000, (SELECT count(*) FROM oauth2_registered_client o WHERE o.xmin = c.xmin)
+        FROM oauth2_registered_client c WHERE c.client_id = '${SMOKE_CLIENT}'`).split("|");
+    if (!committed) {
+        throw new Error(`no commit timestamp for transaction ${xid} (the last writer of ${SMOKE_CLIENT}): is track_commit_timestamp on?`);
+    }
+    return { xid, committed, committedMs: Number(committedMs), rows: Number(rows) };
+}
+
+async function corruptionDrill(scenario: "corruption-pitr" | "corruption-dump", world: DrillWorld, options: DrillOptions, clock: Stopwatch): Promise<Omit<DrillReport, "startedAt" | "database">> {
+    const pitr = scenario === "corruption-pitr";
     const pg = world.primary;
     const restoredDb = "oauth2db_restored";
+    let recovered = { pg, database: restoredDb };
     const traffic = world.startTraffic();
     let backupAt = 0;
     let failedAt = 0;
+    let corruption: Corruption | undefined;
     let validation: ScriptResult | undefined;
     try {
         await clock.step("write", async () => {
             await sleep(options.writeSeconds * 1000);
             return `${traffic.acks.length} tokens acknowledged`;
         });
-        await clock.step("back up", async () => {
-            backupAt = Date.now();
-            const result = mustSucceed("db-backup.sh", await runScript("db-backup.sh", world.scriptEnv(pg)));
-            return `db-backup.sh wrote ${result.stdout.trim()}`;
-        });
+        if (pitr) {
+            await clock.step("base backup", async () => {
+                backupAt = Date.now();
+                const result = mustSucceed("wal-archive.sh base-backup", await world.baseBackup());
+                return `wal-archive.sh base-backup wrote ${result.stdout.trim()}; WAL archived to s3://${BUCKET}/wal/ by archive_command (wal-archive.sh push), last ${pg.psql("SELECT last_archived_wal FROM pg_stat_archiver", "postgres")}`;
+            });
+        } else {
+            await clock.step("back up", async () => {
+                backupAt = Date.now();
+                const result = mustSucceed("db-backup.sh", await runScript("db-backup.sh", world.scriptEnv(pg)));
+                return `db-backup.sh wrote ${result.stdout.trim()}`;
+            });
+        }
         await clock.step("keep writing", async () => {
             const before = traffic.acks.length;
             await sleep(options.writeSeconds * 1000);
-            return `${traffic.acks.length - before} more tokens acknowledged after the backup`;
+            return `${traffic.acks.length - before} more tokens acknowledged after the ${pitr ? "base backup" : "backup"}`;
         });
         await clock.step("corrupt", () => {
             failedAt = Date.now();
-            const n = pg.psql("WITH u AS (UPDATE oauth2_registered_client SET client_secret = '{noop}' || md5(random()::text) RETURNING 1) SELECT count(*) FROM u");
-            return `a bad bulk update overwrote ${n} client secrets in oauth2_registered_client`;
+            const [n, of] = pg.psql(`WITH u AS (UPDATE oauth2_registered_client SET client_secret = '{noop}' || md5(random()::text) WHERE client_id <> '${TRAFFIC_CLIENT}' RETURNING 1)
+                SELECT (SELECT count(*) FROM u), (SELECT count(*) FROM oauth2_registered_client)`).split("|");
+            return `a bad bulk update overwrote the secrets of ${n} of ${of} clients in oauth2_registered_client (all but the traffic client, whose writes go on until the switch)`;
         });
         await clock.step("detect", async () => {
             const result = await world.validate(pg);
@@ -170,34 +236,56 @@ async function corruptionDrill(world: DrillWorld, options: DrillOptions, clock: 
             }
             return lines(result).filter((l) => l.startsWith("FAIL")).join(" | ");
         });
-        await clock.step("restore", async () => {
-            pg.createDatabase(restoredDb);
-            const result = mustSucceed("restore.sh", await runScript("restore.sh", world.scriptEnv(pg, restoredDb), ["--yes", "--source-database", "oauth2db"]));
-            return `restore.sh: newest dump into ${restoredDb}${result.stdout.trim() ? ` (${result.stdout.trim().split("\n").pop()})` : ""}`;
+        await clock.step("find the corruption", () => {
+            corruption = findCorruption(world);
+            const c = corruption;
+            return `the smoke-test client's row (the validation's FAIL) was last written by transaction ${c.xid}, which rewrote ${c.rows} rows of oauth2_registered_client; it committed at ${c.committed} (pg_xact_commit_timestamp, track_commit_timestamp=on): ${pitr ? "recovery target just before it" : "the newest dump before it is the recovery point"}`;
         });
+        if (pitr) {
+            await clock.step("archive WAL", async () => {
+                const segment = await world.archiveCurrentWal();
+                return `pg_switch_wal(): ${segment}, which holds the corruption's commit, archived by wal-archive.sh push (archive_timeout's job on a schedule)`;
+            });
+            await clock.step("restore", async () => {
+                const restored = await world.restorePointInTime(corruption!.committed);
+                recovered = { pg: restored.server, database: "oauth2db" };
+                const stop = restored.recoveryLog.find((l) => l.startsWith("recovery stopping")) ?? "(no 'recovery stopping' line in the server log)";
+                return `wal-archive.sh restore (${restored.restoreSeconds.toFixed(2)} s): ${restored.summary}; new instance on port ${restored.server.port} (start, replay, promotion ${restored.recoverySeconds.toFixed(2)} s): ${stop}; promoted`;
+            });
+        } else {
+            await clock.step("restore", async () => {
+                pg.createDatabase(restoredDb);
+                const result = mustSucceed("restore.sh", await runScript("restore.sh", world.scriptEnv(pg, restoredDb), ["--yes", "--source-database", "oauth2db"]));
+                return `restore.sh: newest dump into ${restoredDb}${result.stdout.trim() ? ` (${result.stdout.trim().split("\n").pop()})` : ""}`;
+            });
+        }
         await clock.step("switch", async () => {
-            await world.server.switchDatabase(dbUrl(pg, restoredDb));
-            return `DATABASE_URL -> ${dbUrl(pg, restoredDb)} (the Secret and its rollout)`;
+            await world.server.switchDatabase(dbUrl(recovered.pg, recovered.database));
+            return `DATABASE_URL -> ${dbUrl(recovered.pg, recovered.database)} (the Secret and its rollout)`;
         });
         await clock.step("validate", async () => {
-            validation = mustSucceed("validate-service.sh against the restored database", await world.validate(pg, restoredDb));
+            validation = mustSucceed("validate-service.sh against the recovered database", await world.validate(recovered.pg, recovered.database));
             return `${lines(validation).length} checks PASS`;
         });
     } finally {
         await traffic.stop();
     }
     const validatedAt = Date.now();
-    const rpo = measureRpo(traffic.acks, world.trafficTokens(pg, restoredDb), failedAt, backupAt);
-    return finish("corruption", clock, validatedAt - failedAt, {
-        ...rpo,
-        windowSeconds: (failedAt - backupAt) / 1000,
-        target: OBJECTIVES.corruption.rpo,
-        met: rpo.lostBeforeRecoveryPoint === 0,
-        note: "the dump path recovers to the newest dump's snapshot (met: nothing from before it is lost); the cloud's PITR (restore.pointInTime) moves the recovery point to just before the corruption",
-    }, validation!);
+    const c = corruption!;
+    const rpo = measureRpo(scenario, traffic.acks, world.trafficTokens(recovered.pg, recovered.database), {
+        failedAt: c.committedMs,
+        failedAtText: c.committed,
+        failureEvidence: `commit timestamp of transaction ${c.xid}, which rewrote the client secrets`,
+        recoveryPointAt: pitr ? c.committedMs : backupAt,
+        recoveryPointText: pitr ? `${c.committed} (exclusive: recovery_target_time)` : `${new Date(backupAt).toISOString()} (db-backup.sh started; its snapshot is taken just after)`,
+        committedAt: world.trafficCommitTimes(pg),
+    }, pitr
+        ? "point-in-time recovery (restore.pointInTime's offline analogue): recovery_target_time is the corruption's commit, exclusive, so every transaction committed before it is replayed and none after it"
+        : "the dump path recovers to the newest dump's snapshot: every write between it and the corruption is lost");
+    return finish(scenario, clock, validatedAt - failedAt, rpo, validation!);
 }
 
-function finish(scenario: Scenario, clock: Stopwatch, rtoMs: number, rpo: DrillReport["rpo"], validation: ScriptResult): Omit<DrillReport, "startedAt" | "database"> {
+export function finish(scenario: Scenario, clock: Stopwatch, rtoMs: number, rpo: DrillReport["rpo"], validation: ScriptResult): Omit<DrillReport, "startedAt" | "database"> {
     const objective = OBJECTIVES[scenario];
     const seconds = rtoMs / 1000;
     return {
@@ -218,12 +306,19 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
     const clock = new Stopwatch(log);
     let world: DrillWorld | undefined;
     await clock.step("set up", async () => {
-        world = await DrillWorld.start({ rows: options.rows, replica: scenario === "region" });
-        return `PostgreSQL 15 primary${scenario === "region" ? " + streaming replica (pg_basebackup -R)" : ""}, moto, oidc-provider on ${world.server.url}`;
+        world = await DrillWorld.start({
+            rows: options.rows,
+            replica: scenario === "region",
+            archive: scenario === "corruption-pitr",
+            ...(scenario === "compromise" ? { objectLock: { mode: "COMPLIANCE" as const, days: LOCK_DAYS } } : {}),
+        });
+        return `PostgreSQL 15 primary${scenario === "region" ? " + streaming replica (pg_basebackup -R)" : ""}${scenario === "corruption-pitr" ? " archiving its WAL to the bucket (archive_command wal-archive.sh push)" : ""}, moto${scenario === "compromise" ? ` (the production account; ${BUCKET} with Object Lock COMPLIANCE ${LOCK_DAYS} days)` : ""}, oidc-provider on ${world.server.url}`;
     });
     try {
         const database = { rows: world!.rowCounts(world!.primary) };
-        const result = scenario === "region" ? await regionDrill(world!, options, clock) : await corruptionDrill(world!, options, clock);
+        const result = scenario === "region" ? await regionDrill(world!, options, clock)
+            : scenario === "compromise" ? await compromiseDrill(world!, options, clock)
+            : await corruptionDrill(scenario, world!, options, clock);
         await options.afterRecovery?.(world!);
         return { ...result, startedAt, database };
     } finally {

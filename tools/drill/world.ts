@@ -4,6 +4,13 @@
  * OpenID provider of tools/drill/oidc-server.ts reading its clients from, and recording its tokens in, the
  * database at its DATABASE_URL. Traffic is client_credentials token requests: every acknowledged token is
  * a row the server wrote, which is what the RPO counts.
+ *
+ * The primary runs with track_commit_timestamp=on (each transaction's commit time is the database's own
+ * evidence of when a write, or the corruption, happened). With `archive`, it also archives its WAL to the
+ * backup bucket: archive_command is scripts/wal-archive.sh push, run by the PostgreSQL server as the
+ * postgres OS user with the scripts' environment from a 0600 file it sources (bucket, moto endpoint, a copy
+ * of the passphrase file: the dumps' passphrase); restorePointInTime() restores its base backup and WAL
+ * into a new instance, as restore.pointInTime does on the cloud.
  */
 import { spawnSync } from "child_process";
 import { createHash, randomBytes } from "crypto";
@@ -11,7 +18,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { OAUTH2_TABLES, seedSql } from "../sandbox/oauth2-schema";
-import { createBucket, createSecret, passphraseFile, putObject, runScript, ScriptResult } from "../sandbox/scripts";
+import { awsCall, baseEnv, createBucket, createSecret, explain, listKeys, passphraseFile, putObject, resolvedHelperPython, runScript, SCRIPTS, ScriptResult } from "../sandbox/scripts";
 import { LOCALHOST, MotoServer, PG_BIN, PgServer } from "../sandbox/servers";
 import { OidcServer, rsaSigningKey, smokeClientSql } from "./oidc-server";
 
@@ -25,6 +32,33 @@ export interface WorldOptions {
     /** oauth2_authorization rows to seed (clients and consents scale with it). */
     rows: number;
     replica: boolean;
+    /** Continuous archiving of the primary's WAL to the bucket (scripts/wal-archive.sh), from the set-up on. */
+    archive?: boolean;
+    /**
+     * Object Lock on the backup bucket, set before anything is written to it (moto, unlike S3, accepts an
+     * Object Lock configuration only on an empty bucket): the default retention of every new version.
+     */
+    objectLock?: { mode: "COMPLIANCE" | "GOVERNANCE"; days: number };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const shellQuote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+const sqlQuote = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
+/**
+ * A python3 that the postgres OS user can run with botocore and s3transfer (the archive_command's AWS helper):
+ * the scripts' own choice when it is readable by that user, else the system's (python3-botocore).
+ */
+function pythonForPostgres(): string {
+    const probe = "import importlib.util as u, sys; sys.exit(not (u.find_spec('botocore') and u.find_spec('s3transfer')))";
+    const candidates = [resolvedHelperPython(), "/usr/bin/python3"].filter((p): p is string => Boolean(p));
+    for (const python of candidates) {
+        const [cmd, argv] = asRoot ? ["runuser", ["-u", "postgres", "--", python, "-c", probe]] : [python, ["-c", probe]];
+        if (spawnSync(cmd, argv).status === 0) {
+            return python;
+        }
+    }
+    throw new Error(`the archive_command runs as the postgres OS user, and none of ${candidates.join(", ")} gives it botocore and s3transfer: install python3-botocore python3-s3transfer`);
 }
 
 /** Runs a PostgreSQL binary as the postgres OS user when we are root; throws with its stderr on failure. */
@@ -41,6 +75,11 @@ export const dbUrl = (pg: PgServer, database = "oauth2db") => `postgres://postgr
 
 export class DrillWorld {
     private replicaDir?: string;
+    /** The postgres-owned directory of the archive_command's environment file and passphrase copy. */
+    private walDir?: string;
+    /** Data directories of point-in-time restores (kept by PgServer.stop: removed by stop()). */
+    private readonly restoredDirs: string[] = [];
+    private readonly restoredServers: PgServer[] = [];
 
     private constructor(
         readonly primary: PgServer,
@@ -55,14 +94,28 @@ export class DrillWorld {
     static async start(options: WorldOptions): Promise<DrillWorld> {
         const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-drill-"));
         const [primary, moto] = await Promise.all([
-            PgServer.start({ settings: { full_page_writes: "on", wal_level: "replica", max_wal_senders: "4" } }),
+            PgServer.start({
+                settings: {
+                    full_page_writes: "on",
+                    wal_level: "replica",
+                    max_wal_senders: "4",
+                    track_commit_timestamp: "on",
+                    // archive_command is set with ALTER SYSTEM (a -c here would override it).
+                    ...(options.archive ? { archive_mode: "on" } : {}),
+                },
+            }),
             MotoServer.start(),
         ]);
         let replica: PgServer | undefined;
         let replicaDir: string | undefined;
         let server: OidcServer | undefined;
+        let world: DrillWorld;
         try {
             primary.createDatabase("oauth2db");
+            if (options.archive) {
+                // The seed's WAL is not kept (archived by `true`): the archive starts with startArchiving().
+                primary.psql("ALTER SYSTEM SET archive_command = 'true'; SELECT pg_reload_conf()", "postgres");
+            }
             const smokeSecret = randomBytes(24).toString("base64url");
             const trafficSecret = randomBytes(24).toString("base64url");
             const clients = Math.max(5, Math.ceil(options.rows / 50));
@@ -72,6 +125,12 @@ export class DrillWorld {
                 smokeClientSql(TRAFFIC_CLIENT, trafficSecret, "DR drill traffic"),
             ].join("\n"));
             createBucket(moto, BUCKET);
+            if (options.objectLock) {
+                awsCall(moto, "s3", "put_object_lock_configuration", {
+                    Bucket: BUCKET,
+                    ObjectLockConfiguration: { ObjectLockEnabled: "Enabled", Rule: { DefaultRetention: { Mode: options.objectLock.mode, Days: options.objectLock.days } } },
+                });
+            }
             createSecret(moto, SMOKE_SECRET_ID, JSON.stringify({ client_id: SMOKE_CLIENT, client_secret: smokeSecret }));
             if (options.replica) {
                 replicaDir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-replica-"));
@@ -85,9 +144,8 @@ export class DrillWorld {
             // What secrets-export does for the JWKS: the served keys, backed up under secrets/.
             const jwks = await (await fetch(`${server.url}/jwks`)).text();
             putObject(moto, BUCKET, "secrets/jwks.json", jwks);
-            const world = new DrillWorld(primary, replica, moto, server, workDir, passphraseFile(workDir, randomBytes(32).toString("hex")), trafficSecret);
+            world = new DrillWorld(primary, replica, moto, server, workDir, passphraseFile(workDir, randomBytes(32).toString("hex")), trafficSecret);
             world.replicaDir = replicaDir;
-            return world;
         } catch (err) {
             await server?.stop();
             await Promise.all([replica?.stop(), primary.stop(), moto.stop()]);
@@ -96,6 +154,119 @@ export class DrillWorld {
             }
             throw err;
         }
+        if (options.archive) {
+            try {
+                await world.startArchiving();
+            } catch (err) {
+                await world.stop();
+                throw err;
+            }
+        }
+        return world;
+    }
+
+    /** A command PostgreSQL runs (archive_command, restore_command): the scripts' environment, then the script. */
+    private walCommand(args: string): string {
+        return `. ${shellQuote(path.join(this.walDir!, "env"))} && exec ${shellQuote(path.join(SCRIPTS, "wal-archive.sh"))} ${args}`;
+    }
+
+    /**
+     * Archiving on: the environment file, archive_command = wal-archive.sh push (ALTER SYSTEM and a reload),
+     * then a WAL switch whose segment must arrive in the bucket (the reload reaches the archiver
+     * asynchronously: until a segment is in the bucket, it may still be archived by `true`).
+     */
+    private async startArchiving(): Promise<void> {
+        this.walDir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-wal-"));
+        const passphrase = path.join(this.walDir, "passphrase");
+        fs.copyFileSync(this.passphrase, passphrase);
+        const env = baseEnv({ ...this.moto.env(), BUCKET, PASSPHRASE_FILE: passphrase, AWS_HELPER_PYTHON: pythonForPostgres() });
+        fs.writeFileSync(path.join(this.walDir, "env"), Object.entries(env).map(([k, v]) => `export ${k}=${shellQuote(v)}\n`).join(""), { mode: 0o600 });
+        if (asRoot) {
+            spawnSync("chown", ["-R", "postgres:postgres", this.walDir]);
+        }
+        this.primary.psql(`ALTER SYSTEM SET archive_command = ${sqlQuote(this.walCommand('push "%p" "%f"'))}`, "postgres");
+        this.primary.psql("SELECT pg_reload_conf()", "postgres");
+        for (let attempt = 0; ; attempt++) {
+            const segment = await this.archiveCurrentWal();
+            if (listKeys(this.moto, BUCKET, `wal/${segment}`).length > 0) {
+                return;
+            }
+            if (attempt >= 20) {
+                throw new Error(`WAL archiving did not start: ${segment} was archived but is not in s3://${BUCKET}/wal/`);
+            }
+        }
+    }
+
+    /**
+     * Closes the current WAL segment (what archive_timeout does on a timer) and waits until the archiver has
+     * archived it; returns its name. A failure of the archive_command throws with the server log's last lines.
+     */
+    async archiveCurrentWal(timeoutMs = 60_000): Promise<string> {
+        const segment = this.primary.psql("SELECT txid_current(); SELECT pg_walfile_name(pg_switch_wal())", "postgres").split("\n").pop()!;
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+            const [archived, failed] = this.primary.psql("SELECT coalesce(last_archived_wal, ''), coalesce(last_failed_wal, '') FROM pg_stat_archiver", "postgres").split("|");
+            if (archived >= segment) {
+                return segment;
+            }
+            if (failed >= segment || Date.now() > deadline) {
+                throw new Error(`archiving ${segment} ${failed >= segment ? "failed" : `took over ${timeoutMs / 1000} s`} (archive_command wal-archive.sh push): ${this.serverLog(this.primary, 12)}`);
+            }
+            await sleep(100);
+        }
+    }
+
+    /** The last `lines` lines of a server's log (its archive_command's and restore_command's stderr too). */
+    serverLog(pg: PgServer, lines = 40): string {
+        const file = path.join(pg.baseDir, "postgres.log");
+        return fs.existsSync(file) ? fs.readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n") : "(no server log)";
+    }
+
+    /** scripts/wal-archive.sh base-backup of the primary; returns its output (the manifest key). */
+    async baseBackup(): Promise<ScriptResult> {
+        return runScript("wal-archive.sh", this.scriptEnv(this.primary), ["base-backup"]);
+    }
+
+    /**
+     * Point-in-time recovery into a new instance (restore.pointInTime's offline analogue): wal-archive.sh
+     * restore of the newest base backup that ended before `targetTime` into a new data directory, set up to
+     * recover to just before it with restore_command = wal-archive.sh fetch; the instance is started and
+     * waited for until recovery has stopped at the target and promoted it. Returns it and the script's line.
+     */
+    async restorePointInTime(targetTime: string): Promise<{ server: PgServer; summary: string; recoveryLog: string[]; restoreSeconds: number; recoverySeconds: number }> {
+        const started = performance.now();
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-pitr-"));
+        this.restoredDirs.push(dir);
+        const dataDir = path.join(dir, "data");
+        const result = await runScript("wal-archive.sh", this.scriptEnv(this.primary), ["restore", dataDir, "--target-time", targetTime, "--restore-command", this.walCommand('fetch "%f" "%p"')]);
+        if (result.code !== 0) {
+            throw new Error(`wal-archive.sh restore failed: ${explain(result)}`);
+        }
+        if (asRoot) {
+            spawnSync("chown", ["-R", "postgres:postgres", dir]);
+        }
+        const restored = performance.now();
+        // One attempt: a recovery that fails would fail again, at the cost of its restore_command calls each time.
+        const server = await PgServer.start({ dataDir, settings: { track_commit_timestamp: "on" }, attempts: 1 });
+        this.restoredServers.push(server);
+        const deadline = Date.now() + 300_000;
+        const inRecovery = () => {
+            try {
+                return server.psql("SELECT pg_is_in_recovery()", "postgres") !== "f";
+            } catch (err) {
+                // A recovery that cannot reach its target ends the server (FATAL): its log says why.
+                throw new Error(`the restored instance stopped answering during recovery (${(err as Error).message.trim()}): ${this.serverLog(server)}`);
+            }
+        };
+        while (inRecovery()) {
+            if (Date.now() > deadline) {
+                throw new Error(`the restored instance did not finish recovery in 300 s: ${this.serverLog(server)}`);
+            }
+            await sleep(100);
+        }
+        const log = this.serverLog(server, 200).split("\n");
+        const recoveryLog = log.filter((l) => /recovery stopping|last completed transaction|selected new timeline|archive recovery complete|consistent recovery state/.test(l)).map((l) => l.replace(/^.*?(LOG|FATAL|ERROR):\s+/, ""));
+        return { server, summary: result.stdout.trim(), recoveryLog, restoreSeconds: (restored - started) / 1000, recoverySeconds: (performance.now() - restored) / 1000 };
     }
 
     /** Row counts of the server's tables in `database` on `pg`. */
@@ -108,10 +279,14 @@ export class DrillWorld {
         return { ...pg.env(database), ...this.moto.env(), BUCKET, PASSPHRASE_FILE: this.passphrase };
     }
 
-    /** scripts/validate-service.sh against the server, expecting the database `pg`/`database`. */
-    validate(pg: PgServer, database = "oauth2db"): Promise<ScriptResult> {
+    /**
+     * scripts/validate-service.sh against the server, expecting the database `pg`/`database`; `env` overrides
+     * the AWS side (the compromise drill validates with the vault account's endpoint and bucket).
+     */
+    validate(pg: PgServer, database = "oauth2db", env: Record<string, string> = {}): Promise<ScriptResult> {
         return runScript("validate-service.sh", {
             ...this.scriptEnv(pg, database),
+            ...env,
             ISSUER: this.server.issuer,
             SMOKE_CLIENT_SECRET_ID: SMOKE_SECRET_ID,
             HTTP_TIMEOUT: "5",
@@ -133,11 +308,23 @@ export class DrillWorld {
         return new Set(out.split("\n").filter(Boolean));
     }
 
+    /**
+     * When each of the traffic client's tokens in `database` on `pg` was committed (ms since 1970, from
+     * pg_xact_commit_timestamp of its row's xmin: the database's own record), keyed by the token's md5.
+     */
+    trafficCommitTimes(pg: PgServer, database = "oauth2db"): Map<string, number> {
+        const out = pg.psql(`SELECT md5(a.access_token_value), extract(epoch FROM pg_xact_commit_timestamp(a.xmin)) * 1000 FROM oauth2_authorization a JOIN oauth2_registered_client c ON c.id = a.registered_client_id WHERE c.client_id = '${TRAFFIC_CLIENT}' AND pg_xact_commit_timestamp(a.xmin) IS NOT NULL`, database);
+        return new Map(out.split("\n").filter(Boolean).map((line) => {
+            const [md5, at] = line.split("|");
+            return [md5, Number(at)] as [string, number];
+        }));
+    }
+
     async stop(): Promise<void> {
         await this.server.stop();
         // A crashed primary is already down: stop() then only removes its directories.
-        await Promise.all([this.primary.stop(), this.replica?.stop(), this.moto.stop()]);
-        for (const dir of [this.workDir, this.replicaDir]) {
+        await Promise.all([this.primary.stop(), this.replica?.stop(), this.moto.stop(), ...this.restoredServers.map((s) => s.stop())]);
+        for (const dir of [this.workDir, this.replicaDir, this.walDir, ...this.restoredDirs]) {
             if (dir) fs.rmSync(dir, { recursive: true, force: true });
         }
     }

@@ -355,6 +355,16 @@ function waitingSection(checks: ReportCheck[]): string {
 `;
 }
 
+function unjudgedSection(checks: ReportCheck[]): string {
+    const all = checks.flatMap((c) => (c.notJudgedInPreview ?? []).map((u) => ({ stack: c.stack, ...u })));
+    if (all.length === 0) {
+        return "";
+    }
+    const rows = all.map((u) => `<tr><td>${esc(u.stack)}</td><td><code>${esc(u.name)}</code> (${esc(shortType(u.type))})</td><td>${esc(u.inputs)}${u.why ? ` (${esc(u.why)})` : ""}</td><td>${esc(u.policies.join(", "))}</td></tr>`);
+    return `<section id="not-judged-in-preview"><h2>Not judged in this preview</h2><p>Resources a policy would judge, with an input it decides on unknown until the update: judged when the value is known.</p><table><thead><tr><th>Stack</th><th>Resource</th><th>Unknown input</th><th>Policies</th></tr></thead><tbody>${rows.join("\n")}</tbody></table></section>
+`;
+}
+
 function legend(): string {
     const names: Record<string, string> = {
         database: "primary database",
@@ -412,7 +422,7 @@ ${checks.map(evidenceTable).join("\n")}
 <section id="policy"><h2>Policy violations</h2>
 ${violationsTable(checks)}
 </section>
-${notJudgedSection(checks)}${waitingSection(checks)}${drillSection(options.drills ?? [])}
+${notJudgedSection(checks)}${waitingSection(checks)}${unjudgedSection(checks)}${drillSection(options.drills ?? [])}
 </main>
 </body>
 </html>

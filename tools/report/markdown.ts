@@ -6,7 +6,7 @@ import type { StackCheck } from "../check/core";
 import { shortType } from "offline-plan/src/model";
 
 /** What the renderers read of a stack's check (the `--json` shape, plus the resource count when known). */
-export type ReportCheck = Pick<StackCheck, "stack" | "project" | "role" | "violations" | "retention"> & Partial<Pick<StackCheck, "notJudged" | "waitingOnUnknowns">> & { resourceCount?: number };
+export type ReportCheck = Pick<StackCheck, "stack" | "project" | "role" | "violations" | "retention"> & Partial<Pick<StackCheck, "notJudged" | "waitingOnUnknowns" | "notJudgedInPreview">> & { resourceCount?: number };
 
 /** GitHub refuses comments over 65,536 characters; keep room for the Pulumi action's own comment style. */
 export const MAX_COMMENT_CHARS = 60_000;
@@ -139,6 +139,20 @@ export function renderMarkdown(checks: ReportCheck[]): string {
         lines.push("|---|---|---|---|");
         for (const w of waiting) {
             lines.push(`| ${code(w.stack)} | ${cell(`${w.name} (${shortType(w.type)})`)} | ${w.where ? code(w.where) : "—"} | ${cell(w.waitsOn.join(", ") || "—")} |`);
+        }
+        lines.push("");
+    }
+
+    const unjudged = checks.flatMap((check) => (check.notJudgedInPreview ?? []).map((u) => ({ stack: check.stack, ...u })));
+    if (unjudged.length > 0) {
+        lines.push(`#### Not judged in this preview (${unjudged.length})`);
+        lines.push("");
+        lines.push("Resources a policy would judge, with an input it decides on unknown until the update: judged when the value is known.");
+        lines.push("");
+        lines.push("| Stack | Resource | Unknown input | Policies |");
+        lines.push("|---|---|---|---|");
+        for (const u of unjudged) {
+            lines.push(`| ${code(u.stack)} | ${cell(`${u.name} (${shortType(u.type)})`)} | ${cell(u.why ? `${u.inputs} (${u.why})` : u.inputs)} | ${cell(u.policies.join(", "))} |`);
         }
         lines.push("");
     }

@@ -3,12 +3,16 @@
  * (its region, role and cloud), the DR-relevant resources in lanes (database, backups, bucket, secrets,
  * audit logs, CronJobs), the cross-region links (replication, backup copies, secret replicas) and the DNS
  * failover records above. Everything is read from the planned resources' inputs, nothing is hard-coded:
- * a stack without a replica or CronJobs simply has none in its column.
+ * a stack without a replica or CronJobs simply has none in its column. Buckets are read through the policy
+ * pack's readers (policy/resources.ts indexStack, policy/s3-families.ts), so the v7 resources, the `*V2`
+ * ones and a bucket's inline arguments all appear, as the policies judge them.
  */
-import { indexStack } from "../../policy/resources";
+import { bucketNameFromArn, BucketGroup, indexStack, StackIndex, StackResource } from "../../policy/resources";
 import { stackRole } from "../../policy/roles";
 import { DEFAULT_SETTINGS } from "../../policy/settings";
-import { PlannedResource, PlanResult, UNKNOWN, unwrapSecrets } from "offline-plan/src/model";
+import { encryptionOf, lifecycleRulesOf, replicationRulesOf, versioningOf } from "../../policy/s3-families";
+import { isUnknown } from "../../policy/unknowns";
+import { PlannedResource, PlanResult, unwrapSecrets } from "offline-plan/src/model";
 
 export type Lane = "database" | "backups" | "bucket" | "secrets" | "logs" | "cronjobs";
 export const LANES: readonly Lane[] = ["database", "backups", "bucket", "secrets", "logs", "cronjobs"];
@@ -77,7 +81,7 @@ function props(r: PlannedResource): Json {
 }
 
 function str(value: unknown): string | undefined {
-    if (value === UNKNOWN) {
+    if (isUnknown(value)) {
         return "(computed)";
     }
     return typeof value === "string" || typeof value === "number" || typeof value === "boolean" ? String(value) : undefined;
@@ -97,13 +101,33 @@ function stackConfigValue(plan: PlanResult, key: string): string | undefined {
     return v === undefined || v === "" ? undefined : v;
 }
 
+/** A plan's resources as the policy pack's readers take them (props plain, property dependencies linked). */
+function stackResources(plan: PlanResult): StackResource[] {
+    const urns = (list: string[]) => list.map((urn) => ({ urn }));
+    return plan.resources.map((r) => ({
+        type: r.type,
+        name: r.name,
+        urn: r.urn,
+        props: props(r),
+        propertyDependencies: Object.fromEntries(Object.entries(r.propertyDependencies).map(([key, list]) => [key, urns(list)])),
+    })) as StackResource[];
+}
+
+/** The plan indexed as the policy pack indexes a stack (buckets of every S3 family with their configuration). */
+function stackIndex(resources: StackResource[]): StackIndex {
+    return indexStack(resources, DEFAULT_SETTINGS);
+}
+
 /**
  * The stack's DR role, derived as the policy pack derives it (policy/roles.ts: role tags, then failover
  * records and cross-region replicas); a stack that says nothing is drawn as a primary.
  */
 export function stackRoleOf(plan: PlanResult): string {
-    const resources = plan.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: unwrapSecrets(r.inputs) as Record<string, unknown> }));
-    const role = stackRole(indexStack(resources, DEFAULT_SETTINGS), resources, new Map(), DEFAULT_SETTINGS);
+    if (stackConfigValue(plan, `${plan.project}:role`) === "vault") {
+        return "vault";
+    }
+    const resources = stackResources(plan);
+    const role = stackRole(stackIndex(resources), resources, new Map(), DEFAULT_SETTINGS);
     return role === "unknown" ? "primary" : role;
 }
 
@@ -146,8 +170,12 @@ export function pairStacks(plans: PlanResult[]): PlanResult[][] {
         const ref = stackConfigValue(p, `${p.project}:primaryStack`);
         return ref ? plans.find((q) => q !== p && q.project === p.project && ref.split("/").pop() === q.stack) : undefined;
     };
+    // A vault stack (another's `vaultStack`) is drawn beside every group that copies into it.
+    const vaultOf = (p: PlanResult) => plans.find((q) => q !== p && q.project === p.project && stackConfigValue(p, `${p.project}:vaultStack`)?.split("/").pop() === q.stack);
+    const vaults = new Set(plans.map(vaultOf).filter((v): v is PlanResult => v !== undefined));
+    const withVault = (group: PlanResult[]) => [...group, ...[...vaults].filter((v) => group.some((g) => vaultOf(g) === v))];
     for (const plan of plans) {
-        if (placed.has(plan.stack)) {
+        if (placed.has(plan.stack) || vaults.has(plan)) {
             continue;
         }
         const primary = primaryOf(plan);
@@ -165,7 +193,8 @@ export function pairStacks(plans: PlanResult[]): PlanResult[][] {
         }
         placed.add(plan.stack);
     }
-    return groups;
+    const drawn = groups.map(withVault);
+    return [...drawn, ...[...vaults].filter((v) => !drawn.some((g) => g.includes(v))).map((v) => [v])];
 }
 
 /**
@@ -174,7 +203,7 @@ export function pairStacks(plans: PlanResult[]): PlanResult[][] {
  */
 function refersTo(r: PlannedResource, prop: string, target: PlannedResource, targetName: string | undefined): boolean {
     const value = props(r)[prop];
-    if (value !== UNKNOWN && value !== undefined && targetName !== undefined) {
+    if (!isUnknown(value) && value !== undefined && targetName !== undefined) {
         return str(value) === targetName;
     }
     return (r.propertyDependencies[prop] ?? []).includes(target.urn);
@@ -222,6 +251,11 @@ class TopologyBuilder {
 
     /** The column in `region` (AWS region of storage, or the database region), adding an implied one if none. */
     columnIn(region: string, declaredBy: number): number {
+        const own = this.columns[declaredBy];
+        // The declaring stack's own region, and everything of the vault stack (another account), stay in its column.
+        if (own && (own.role === "vault" || (own.awsRegion ?? own.region) === region || own.region === region)) {
+            return declaredBy;
+        }
         const i = this.columns.findIndex((c) => (c.awsRegion ?? c.region) === region || c.region === region);
         if (i >= 0) {
             return i;
@@ -337,6 +371,12 @@ class TopologyBuilder {
             this.pendingDbLinks.push({ from: str(p.sourceDbInstanceArn), to: node.id, label: `backups replicated, ${days(p.retentionPeriod)}` });
         }
         const plansByVault = this.backupPlanLines(of("aws:backup/plan:Plan"));
+        for (const r of of("aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault")) {
+            const p = props(r);
+            const name = str(p.name) ?? r.name;
+            const node = this.add({ kind: "vault", lane: "backups", column, title: `AWS Backup vault ${name}`, lines: ["logically air-gapped", `recovery points kept ${days(p.minRetentionDays)} at least`], urns: [r.urn] });
+            this.vaultsByArnName.set(name, node.id);
+        }
         for (const r of of("aws:backup/vault:Vault")) {
             const p = props(r);
             const name = str(p.name) ?? r.name;
@@ -375,36 +415,54 @@ class TopologyBuilder {
         return plansByVault;
     }
 
-    /** Buckets with their versioning and lifecycle; replication rules become links between buckets. */
-    private addBuckets({ plan, of, column, storageRegion }: StackScope): void {
-        for (const r of of("aws:s3/bucket:Bucket")) {
-            const name = str(props(r).bucket) ?? r.name;
-            const lifecycle = plan.resources.find((l) => l.type === "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration" && refersTo(l, "bucket", r, name));
-            const versioned = plan.resources.some(
-                (v) => v.type === "aws:s3/bucketVersioning:BucketVersioning" && refersTo(v, "bucket", r, name) && str(obj(props(v).versioningConfiguration).status) === "Enabled",
-            );
-            const node = this.add({
-                kind: "bucket",
-                lane: "bucket",
-                column: this.columnIn(resourceRegion(r, storageRegion) ?? storageRegion, column),
-                title: `S3 ${name}`,
-                lines: [versioned ? "versioned, SSE-KMS" : "SSE-KMS", ...chunk(lifecycle ? lifecycleLines(lifecycle) : [], 2).map((c) => c.join(", "))],
-                urns: [r.urn, ...(lifecycle ? [lifecycle.urn] : [])],
-            });
-            this.bucketsByName.set(name, node.id);
-        }
-        for (const r of of("aws:s3/bucketReplicationConfig:BucketReplicationConfig")) {
-            const p = props(r);
-            for (const rule of arr(p.rules).map(obj)) {
-                const destination = obj(rule.destination);
-                const rtc = obj(obj(destination.replicationTime).time).minutes;
-                this.pendingBucketLinks.push({
-                    source: str(p.bucket) ?? "",
-                    destination: (str(destination.bucket) ?? "").replace(/^arn:aws[a-z-]*:s3:::/, ""),
-                    label: `S3 replication${rtc !== undefined ? `, RTC ${str(rtc)} min` : ""}`,
-                });
+    /**
+     * Buckets of every S3 family (v7, `*V2`, inline arguments) with their versioning, encryption and
+     * lifecycle; replication rules become links between buckets.
+     */
+    private addBuckets({ plan, column, storageRegion }: StackScope): void {
+        const planned = new Map(plan.resources.map((r) => [r.urn, r]));
+        for (const group of stackIndex(stackResources(plan)).buckets.values()) {
+            if (group.bucket) {
+                const name = str(group.name) ?? group.bucket.name;
+                const bucketResource = planned.get(group.bucket.urn)!;
+                const lock = plan.resources.find((l) => l.type === "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration" && refersTo(l, "bucket", bucketResource, name));
+                const retention = lock ? obj(obj(props(lock).rule).defaultRetention) : undefined;
+                this.addBucket(group, group.bucket, bucketResource, column, storageRegion, retention ? `Object Lock ${str(retention.mode) ?? ""} ${days(retention.days)}` : undefined);
+            }
+            for (const source of [...(group.bucket ? [group.bucket] : []), ...group.config.replication]) {
+                const rules = replicationRulesOf(source.type, source.props);
+                for (const [i, rule] of (Array.isArray(rules) ? rules : []).entries()) {
+                    const rtc = rule.replicationMinutes;
+                    // A rule into another account (the vault) names it: drawn as cross-account.
+                    const account = str(obj(obj(arr(obj(source.props).rules)[i]).destination).account);
+                    this.pendingBucketLinks.push({
+                        source: str(group.name) ?? "",
+                        destination: str(bucketNameFromArn(rule.destination)) ?? "",
+                        label: `${account ? "cross-account " : ""}S3 replication${rtc !== undefined && !account ? `, RTC ${str(rtc)} min` : ""}`,
+                    });
+                }
             }
         }
+    }
+
+    private addBucket(group: BucketGroup, bucket: StackResource, planned: PlannedResource, column: number, storageRegion: string, lockLine?: string): void {
+        const name = str(group.name) ?? bucket.name;
+        const versioning = [bucket, ...group.config.versioning].map((r) => versioningOf(r.type, r.props)).find((v) => v !== undefined);
+        const lifecycles = group.config.lifecycle;
+        const settings = [versioning?.status === "Enabled" ? "versioned" : undefined, encryptionLine(group, bucket)].filter(Boolean).join(", ");
+        const node = this.add({
+            kind: "bucket",
+            lane: "bucket",
+            column: this.columnIn(resourceRegion(planned, storageRegion) ?? storageRegion, column),
+            title: `S3 ${name}`,
+            lines: [
+                ...(settings ? [settings] : []),
+                ...(lockLine ? [lockLine] : []),
+                ...chunk([bucket, ...lifecycles].flatMap(lifecycleLines), 2).map((c) => c.join(", ")),
+            ],
+            urns: [bucket.urn, ...lifecycles.map((l) => l.urn)],
+        });
+        this.bucketsByName.set(name, node.id);
     }
 
     /** The stack's secrets, and one node per region their replicas live in. */
@@ -531,20 +589,48 @@ interface StackScope {
     of(type: string): PlannedResource[];
 }
 
-/** The enabled lifecycle rules of a bucket: "clients/ 90d", "secrets/ 7 versions". */
-function lifecycleLines(lifecycle: PlannedResource): string[] {
-    return arr(props(lifecycle).rules)
-        .map(obj)
-        .filter((rule) => str(rule.status) === "Enabled")
-        .map((rule) => {
-            const prefix = str(obj(rule.filter).prefix) ?? "";
-            const expiration = obj(rule.expiration).days;
-            const versions = obj(rule.noncurrentVersionExpiration).newerNoncurrentVersions;
-            return expiration !== undefined ? `${prefix} ${str(expiration)}d` : versions !== undefined ? `${prefix} ${Number(versions) + 1} versions` : prefix;
-        });
+/** The enabled lifecycle rules of a bucket or a lifecycle configuration: "clients/ 90d", "secrets/ 7 versions". */
+function lifecycleLines(resource: StackResource): string[] {
+    const rules = lifecycleRulesOf(resource.type, resource.props);
+    return (Array.isArray(rules) ? rules : [])
+        .filter((rule) => rule.enabled)
+        .map((rule) =>
+            rule.expirationDays !== undefined
+                ? `${rule.prefix} ${rule.expirationDays}d`
+                : rule.newerNoncurrentVersions !== undefined
+                  ? `${rule.prefix} ${rule.newerNoncurrentVersions + 1} versions`
+                  : rule.prefix,
+        );
 }
 
-/** DNS failover: the records with a failover routing policy, across the group. */
+/** The bucket's default encryption, as its inline arguments or its configuration resource declare it. */
+function encryptionLine(group: BucketGroup, bucket: StackResource): string | undefined {
+    const defaults = [bucket, ...group.config.encryption].map((r) => encryptionOf(r.type, r.props)).find((e) => e !== undefined);
+    if (defaults === undefined) {
+        return undefined;
+    }
+    if (!Array.isArray(defaults)) {
+        return "encryption (computed)";
+    }
+    const algorithm = defaults[0]?.algorithm;
+    return algorithm === "aws:kms" || algorithm === "aws:kms:dsse" ? "SSE-KMS" : algorithm === "AES256" ? "SSE-S3" : undefined;
+}
+
+/**
+ * The health check a failover record names (`healthCheckId`): by id when known, else (a preview leaves ids
+ * computed) by the record's property dependencies; looked for in the record's own stack, then the group's.
+ */
+function healthCheckOf(record: PlannedResource, plan: PlanResult, plans: PlanResult[]): PlannedResource | undefined {
+    const id = props(record).healthCheckId;
+    if (id === undefined) {
+        return undefined;
+    }
+    const dependencies = record.propertyDependencies.healthCheckId ?? [];
+    const named = (h: PlannedResource) => h.type === "aws:route53/healthCheck:HealthCheck" && ((!isUnknown(id) && h.id !== undefined && h.id === id) || dependencies.includes(h.urn));
+    return plan.resources.find(named) ?? plans.flatMap((p) => p.resources).find(named);
+}
+
+/** DNS failover: the records with a failover routing policy, across the group, each with its own health check. */
 function dnsFailover(plans: PlanResult[]): Topology["dns"] {
     let dns: Topology["dns"];
     plans.forEach((plan, column) => {
@@ -554,7 +640,7 @@ function dnsFailover(plans: PlanResult[]): Topology["dns"] {
             if (!failover) {
                 continue;
             }
-            const health = plan.resources.find((h) => h.type === "aws:route53/healthCheck:HealthCheck");
+            const health = healthCheckOf(r, plan, plans);
             const hp = health ? props(health) : {};
             dns = dns ?? { name: str(p.name) ?? "?", records: [] };
             dns.records.push({

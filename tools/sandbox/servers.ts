@@ -74,6 +74,8 @@ export interface PgServerOptions {
     dataDir?: string;
     /** Extra `-c name=value` settings. */
     settings?: Record<string, string>;
+    /** Start attempts, each on a new free port (default 3); 1 for a server whose failure is not a port race (a recovery). */
+    attempts?: number;
 }
 
 export class PgServer {
@@ -121,7 +123,7 @@ export class PgServer {
                 runPg("pg_ctl", ["-D", dataDir, "-l", path.join(baseDir, "postgres.log"), "-o", opts, "-w", "-t", "60", "start"]);
                 return new PgServer(port, baseDir, dataDir, keepData);
             } catch (err) {
-                if (attempt >= 2) {
+                if (attempt >= (options.attempts ?? 3) - 1) {
                     const log = fs.existsSync(path.join(baseDir, "postgres.log")) ? fs.readFileSync(path.join(baseDir, "postgres.log"), "utf8") : "";
                     fs.rmSync(baseDir, { recursive: true, force: true });
                     throw new Error(`${(err as Error).message}\n${log}`);

@@ -9,6 +9,9 @@ import { regionOf } from "./regions";
 /** The SNS topics the alarms notify: aws only, required in production, each in the region CloudWatch publishes from. */
 export function alarmRules(v: Values, ctx: RuleContext, fail: Fail): void {
     const cloud = v.cloud ?? "aws";
+    if (v.role === "vault") {
+        return;
+    }
     if (cloud !== "aws") {
         for (const key of ["alarmTopicArn", "healthCheckAlarmTopicArn"]) {
             if (ctx.raw(key) !== undefined) {

@@ -7,6 +7,10 @@ import { Fail, required, RuleContext } from "./context";
 
 /** What a cloud requires of DNS and network, and sizes that make sense (max storage not below the initial). */
 export function dnsAndNetworkRules(v: Values, ctx: RuleContext, fail: Fail): void {
+    if (v.role === "vault") {
+        // The vault account serves no traffic and runs no database.
+        return;
+    }
     const aws = (v.cloud ?? "aws") === "aws";
     required(v, ctx, fail, ["domain"]);
     if (aws) {

@@ -1,9 +1,8 @@
 /**
  * Time rules: the RDS backup window is long enough and the weekly maintenance window never overlaps it (RDS
- * rejects overlapping windows), and each backup job's schedule names a known job and is a valid cron expression.
+ * rejects overlapping windows). Each backup job's schedule is checked where it stands (schema.ts).
  */
 import { parseDailyWindow, WEEK_DAYS, WEEKLY_WINDOW } from "../../formats";
-import { DEFAULT_SCHEDULES, validateCron } from "../../schedule";
 import type { Values } from "../schema";
 import type { Fail } from "./context";
 
@@ -28,21 +27,5 @@ export function windowRules(v: Values, fail: Fail): void {
     const daily = WEEK_DAYS.flatMap((_, day) => weeklyRanges(day * 1440 + backup.start, (day * 1440 + backup.start + backup.length) % (7 * 1440)));
     if (maintenance.some(([s1, e1]) => daily.some(([s2, e2]) => s1 < e2 && s2 < e1))) {
         fail("maintenanceWindow", `"${v.maintenanceWindow}" overlaps the backup window ${v.backupWindow}; RDS rejects overlapping windows`);
-    }
-}
-
-/** Each schedule names a known backup job and is a cron expression the CronJob accepts. */
-export function scheduleRules(v: Values, fail: Fail): void {
-    for (const [job, expression] of Object.entries(v.backupJobs?.schedules ?? {})) {
-        const key = `backupJobs.schedules.${job}`;
-        if (!(job in DEFAULT_SCHEDULES)) {
-            fail(key, `unknown job; the jobs are ${Object.keys(DEFAULT_SCHEDULES).join(", ")}`);
-            continue;
-        }
-        try {
-            validateCron(String(expression));
-        } catch (err) {
-            fail(key, (err as Error).message);
-        }
     }
 }

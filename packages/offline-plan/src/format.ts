@@ -18,6 +18,7 @@ const KEY_PROPERTIES: Record<string, string[]> = {
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": ["bucket", "rules"],
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"],
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": ["bucket", "rules"],
+    "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration": ["bucket", "objectLockEnabled", "rule"],
     "aws:s3/bucketReplicationConfig:BucketReplicationConfig": ["region", "bucket", "rules"],
     "aws:secretsmanager/secret:Secret": ["name", "kmsKeyId", "recoveryWindowInDays", "replicas"],
     "aws:secretsmanager/secretVersion:SecretVersion": ["secretId", "secretString"],

@@ -18,7 +18,7 @@ import * as path from "path";
 import type * as PulumiSdk from "@pulumi/pulumi";
 import { loadStackSettings, parseConfigAssignment } from "./stack-settings";
 import { isSecret, PlanResult, PlannedResource, SECRET_SIG, SECRET_TEXT, UNKNOWN, WaitingRegistration } from "./model";
-import { computedState, physicalId } from "./resource-mocks";
+import { computedState, physicalId, providerAccount } from "./resource-mocks";
 import { callDataSource, installUnknownInvokes, LookupLog } from "./data-sources";
 import { programLocation } from "./program-errors";
 import { scrubExposedSecrets } from "./secret-exposure";
@@ -108,6 +108,8 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
     const lookups = new LookupLog();
     const unsupplied = new Set<string>();
     const dataSourceContext = { region: defaultRegion, secret: (value: unknown) => pulumi.secret(value) };
+    // AWS providers pinned to an account (allowedAccountIds), by name: their resources' ARNs name that account.
+    const providerAccounts = new Map<string, string>();
 
     await pulumi.runtime.setMocks(
         {
@@ -125,7 +127,12 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
                     // During a preview, providers have not created anything yet: only the inputs are known.
                     return { id: undefined as unknown as string, state: {} };
                 }
-                const state = computedState(args.type, args.name, secretUnknownsKept(args.inputs), defaultRegion);
+                if (args.type === "pulumi:providers:aws" && providerAccount(args.inputs)) {
+                    providerAccounts.set(args.name, providerAccount(args.inputs)!);
+                }
+                const providerName = args.provider?.split("::").at(-2);
+                const account = providerName === undefined ? undefined : providerAccounts.get(providerName);
+                const state = computedState(args.type, args.name, secretUnknownsKept(args.inputs), defaultRegion, account);
                 return { id: physicalId(args.type, args.name, state), state: { ...unmodelledOutputs(args.type, args.name, state), ...state } };
             },
             call(args: PulumiSdk.runtime.MockCallArgs): Record<string, unknown> {

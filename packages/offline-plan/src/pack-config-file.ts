@@ -8,7 +8,13 @@ import type { PackConfig } from "./policy-harness";
 
 /** Reads a policy config file, as `pulumi preview --policy-pack-config FILE` does. */
 export function readPackConfig(file: string): PackConfig {
-    const raw = JSON.parse(fs.readFileSync(path.resolve(file), "utf8")) as unknown;
+    let raw: unknown;
+    try {
+        raw = JSON.parse(fs.readFileSync(path.resolve(file), "utf8")) as unknown;
+    } catch (err) {
+        // Name the option and the file: a bare "ENOENT" or "Unexpected token" says neither.
+        throw new Error(`--policy-config ${file}: cannot read ${path.resolve(file)} as JSON (${(err as Error).message})`);
+    }
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
         throw new Error(`${file}: policy config must be an object of policy name to enforcement level or settings`);
     }

@@ -84,20 +84,25 @@ export interface AnalyzerResource {
 
 class NotApplicableError extends Error {
     constructor(readonly reason?: string) {
-        // A signal the harness catches and never reports with a stack: not capturing one (source-mapped, as
-        // every .ts file's is) matters, since a check throws one per policy that does not apply to a resource.
-        const limit = Error.stackTraceLimit;
-        Error.stackTraceLimit = 0;
-        try {
-            super(reason ?? "not applicable");
-        } finally {
-            Error.stackTraceLimit = limit;
-        }
+        super(reason ?? "not applicable");
     }
 }
 
+/**
+ * The not-applicable signal: an Error the harness catches and never reports, so made without capturing a
+ * stack (a source-mapped one, as every .ts file's is) while the stack trace limit is 0. A check throws one
+ * for each policy that does not apply to a resource.
+ */
 function throwNotApplicable(reason?: string): never {
-    throw new NotApplicableError(reason);
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    let signal: NotApplicableError;
+    try {
+        signal = new NotApplicableError(reason);
+    } finally {
+        Error.stackTraceLimit = limit;
+    }
+    throw signal;
 }
 
 /** policy.js isStackPolicy / isResourcePolicy: one policy may be both (a settings policy often is). */
@@ -116,6 +121,22 @@ function isTypeOf(type: string, resourceClass: unknown): boolean {
     }
     const isInstance = (resourceClass as { isInstance?: (o: unknown) => boolean }).isInstance;
     return typeof isInstance === "function" && isInstance({ __pulumiType: type }) === true;
+}
+
+/**
+ * A resource's `isType` and `asType`, made by a function so that the closures are not named one by one
+ * (the loader keeps names: every named closure costs a defineProperty, and a check makes one per resource).
+ */
+function typeChecks(type: string, props: Record<string, unknown>) {
+    return {
+        isType: (resourceClass: unknown) => isTypeOf(type, resourceClass),
+        asType: ((resourceClass: unknown) => (isTypeOf(type, resourceClass) ? props : undefined)) as ResourceValidationArgs["asType"],
+    };
+}
+
+/** The `reportViolation` of one policy on one resource (made by a function for the same reason). */
+function reporter(violations: Violation[], policy: string, resourceUrn: string, level: EnforcementLevel) {
+    return (message: string, urn?: string) => void violations.push({ policy, urn: urn ?? resourceUrn, message, enforcementLevel: level });
 }
 
 function entryOf(config: PackConfig | undefined, name: string): { enforcementLevel?: EnforcementLevel } & Record<string, unknown> {
@@ -210,6 +231,9 @@ export async function evaluateResourcePolicies(policies: Policies, stack: Prepar
     for (let i = 0; i < stack.resources.length; i++) {
         const resource = stack.resources[i];
         const props = stack.props[i];
+        // What every policy's arguments share for this resource (the engine builds them per call, alike).
+        const opts = optionsOf(resource);
+        const { isType, asType } = typeChecks(resource.type, props);
         for (const { policy, level, getConfig } of active) {
             const validations = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource!];
             // The engine's fast path: a single typed validation does not run on other types.
@@ -218,17 +242,24 @@ export async function evaluateResourcePolicies(policies: Policies, stack: Prepar
                 continue;
             }
             const reported: EnforcementLevel = level === "remediate" ? "mandatory" : level;
-            const reportViolation = (message: string, urn?: string) => violations.push({ policy: policy.name, urn: urn ?? resource.urn, message, enforcementLevel: reported });
+            const reportViolation = reporter(violations, policy.name, resource.urn, reported);
             for (const validation of validations) {
+                // A typed validation (validateResourceOfType) of another type calls notApplicable with this reason
+                // (policy.js notApplicableType): recorded without the call and the throw.
+                const validationType = pulumiTypeOf(validation);
+                if (validationType && validationType !== resource.type) {
+                    notApplicable.push({ policy: policy.name, urn: resource.urn, reason: `Policy only applies to resources of type '${validationType}'` });
+                    continue;
+                }
                 const args: ResourceValidationArgs = {
                     type: resource.type,
                     props,
                     urn: resource.urn,
                     name: resource.name,
-                    opts: optionsOf(resource),
+                    opts,
                     stackTags,
-                    isType: (resourceClass) => isTypeOf(resource.type, resourceClass),
-                    asType: ((resourceClass: unknown) => (isTypeOf(resource.type, resourceClass) ? props : undefined)) as ResourceValidationArgs["asType"],
+                    isType,
+                    asType,
                     getConfig,
                     notApplicable: throwNotApplicable,
                 };
@@ -264,8 +295,7 @@ export function policyResources(stack: PreparedStack): PolicyResource[] {
             opts: optionsOf(r),
             dependencies: [],
             propertyDependencies: {},
-            isType: (resourceClass) => isTypeOf(r.type, resourceClass),
-            asType: ((resourceClass: unknown) => (isTypeOf(r.type, resourceClass) ? props : undefined)) as PolicyResource["asType"],
+            ...typeChecks(r.type, props),
         };
         if (stack.providers[i]) {
             resource.provider = stack.providers[i];

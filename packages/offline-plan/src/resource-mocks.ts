@@ -7,7 +7,7 @@ export const ACCOUNT_ID = "123456789012";
 const AZURE_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000";
 
 /** AWS service name in ARNs, from a type token such as aws:rds/instance:Instance. */
-function awsArn(type: string, name: string, region: string, inputs: Record<string, unknown>): string {
+function awsArn(type: string, name: string, region: string, inputs: Record<string, unknown>, account: string): string {
     const [, moduleAndKind] = type.split(":");
     const [service, kind] = moduleAndKind.split("/");
     const physical = String(inputs.identifier ?? inputs.bucket ?? inputs.name ?? name);
@@ -15,25 +15,25 @@ function awsArn(type: string, name: string, region: string, inputs: Record<strin
         case "s3":
             return `arn:aws:s3:::${physical}`;
         case "iam":
-            return `arn:aws:iam::${ACCOUNT_ID}:${kind}/${physical}`;
+            return `arn:aws:iam::${account}:${kind}/${physical}`;
         case "rds":
-            return `arn:aws:rds:${region}:${ACCOUNT_ID}:${kind === "cluster" ? "cluster" : "db"}:${physical}`;
+            return `arn:aws:rds:${region}:${account}:${kind === "cluster" ? "cluster" : "db"}:${physical}`;
         case "route53":
             return `arn:aws:route53:::${kind}/${physical}`;
         case "cloudfront":
-            return `arn:aws:cloudfront::${ACCOUNT_ID}:${kind}/${mockHexId("E", name, 13).replace(/-/g, "").toUpperCase()}`;
+            return `arn:aws:cloudfront::${account}:${kind}/${mockHexId("E", name, 13).replace(/-/g, "").toUpperCase()}`;
         case "kms":
-            return `arn:aws:kms:${region}:${ACCOUNT_ID}:key/${mockUuid(name)}`;
+            return `arn:aws:kms:${region}:${account}:key/${mockUuid(name)}`;
         case "secretsmanager":
-            return `arn:aws:secretsmanager:${region}:${ACCOUNT_ID}:secret:${physical}-AbCdEf`;
+            return `arn:aws:secretsmanager:${region}:${account}:secret:${physical}-AbCdEf`;
         case "kinesis":
             return kind === "firehoseDeliveryStream"
-                ? `arn:aws:firehose:${region}:${ACCOUNT_ID}:deliverystream/${physical}`
-                : `arn:aws:kinesis:${region}:${ACCOUNT_ID}:stream/${physical}`;
+                ? `arn:aws:firehose:${region}:${account}:deliverystream/${physical}`
+                : `arn:aws:kinesis:${region}:${account}:stream/${physical}`;
         case "cloudwatch":
-            return `arn:aws:logs:${region}:${ACCOUNT_ID}:log-group:${physical}`;
+            return `arn:aws:logs:${region}:${account}:log-group:${physical}`;
         default:
-            return `arn:aws:${service}:${region}:${ACCOUNT_ID}:${kind}/${physical}`;
+            return `arn:aws:${service}:${region}:${account}:${kind}/${physical}`;
     }
 }
 
@@ -50,7 +50,6 @@ export function mockUuid(seed: string): string {
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
-/** Realistic computed outputs for the types the program declares; everything else echoes its inputs. */
 /**
  * The name S3 gets for a bucket declared with `bucketPrefix`: the provider appends a unique suffix (a
  * timestamp and a counter, 26 characters), so the bucket is not called by its prefix, nor by its Pulumi name.
@@ -60,13 +59,17 @@ export function prefixedBucketName(prefix: string, name: string): string {
     return `${prefix}20260101000000${digits.slice(0, 12)}`;
 }
 
-export function computedState(type: string, name: string, declared: Record<string, unknown>, defaultRegion: string): Record<string, unknown> {
+/**
+ * Realistic computed outputs for the types the program declares; everything else echoes its inputs. `account`:
+ * the AWS account of the resource's provider (its allowedAccountIds), so a stack in another account shows it.
+ */
+export function computedState(type: string, name: string, declared: Record<string, unknown>, defaultRegion: string, account = ACCOUNT_ID): Record<string, unknown> {
     const isBucket = type === "aws:s3/bucket:Bucket" || type === "aws:s3/bucketV2:BucketV2";
     const inputs = isBucket && declared.bucket === undefined && typeof declared.bucketPrefix === "string" ? { ...declared, bucket: prefixedBucketName(declared.bucketPrefix, name) } : declared;
     const region = String(inputs.region ?? inputs.location ?? defaultRegion);
     const state: Record<string, unknown> = { ...inputs };
     if (type.startsWith("aws:")) {
-        state.arn = inputs.arn ?? awsArn(type, name, region, inputs);
+        state.arn = inputs.arn ?? awsArn(type, name, region, inputs, account);
         state.region = region;
     }
     if (type.startsWith("aws:") || type.startsWith("gcp:")) {
@@ -144,13 +147,14 @@ export function computedState(type: string, name: string, declared: Record<strin
             break;
         }
         case "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication":
-            state.id = `arn:aws:rds:${region}:${ACCOUNT_ID}:auto-backup:ab-${mockUuid(name).replace(/-/g, "").slice(0, 26)}`;
+            state.id = `arn:aws:rds:${region}:${account}:auto-backup:ab-${mockUuid(name).replace(/-/g, "").slice(0, 26)}`;
             break;
         case "aws:rds/snapshot:Snapshot":
-            state.dbSnapshotArn = `arn:aws:rds:${region}:${ACCOUNT_ID}:snapshot:${String(inputs.dbSnapshotIdentifier ?? name)}`;
+            state.dbSnapshotArn = `arn:aws:rds:${region}:${account}:snapshot:${String(inputs.dbSnapshotIdentifier ?? name)}`;
             break;
         case "aws:backup/vault:Vault":
-            state.arn = `arn:aws:backup:${region}:${ACCOUNT_ID}:backup-vault:${String(inputs.name ?? name)}`;
+        case "aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault":
+            state.arn = `arn:aws:backup:${region}:${account}:backup-vault:${String(inputs.name ?? name)}`;
             break;
         case "random:index/randomPassword:RandomPassword":
             // A fixed placeholder: the real value is generated by the provider and kept secret.
@@ -161,6 +165,19 @@ export function computedState(type: string, name: string, declared: Record<strin
             break;
     }
     return state;
+}
+
+/** The account an explicit AWS provider is pinned to (its first allowedAccountIds), if any. */
+export function providerAccount(inputs: Record<string, unknown>): string | undefined {
+    let allowed: unknown = inputs.allowedAccountIds;
+    if (typeof allowed === "string") {
+        try {
+            allowed = JSON.parse(allowed);
+        } catch {
+            return undefined;
+        }
+    }
+    return Array.isArray(allowed) && typeof allowed[0] === "string" ? allowed[0] : undefined;
 }
 
 /** A short, stable hex id (vpc-0…, subnet-0…) derived from a seed. */

@@ -18,6 +18,9 @@ interface Monitor {
     readResource(req: { getType(): string; getId(): string }, callback: (err: unknown, resp?: { setUnknown(value: boolean): void }) => void): void;
 }
 
+/** A Helm release: the kubernetes provider installs its chart; the chart's objects (CronJobs…) reach no plan. */
+const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
+
 /** Records every registration; marks unsupplied StackReferences' outputs unknown, as a first preview has them. */
 export function watchMonitor(pulumi: typeof PulumiSdk, resources: PlannedResource[], unsupplied: Set<string>, lookups: LookupLog): void {
     const monitor = pulumi.runtime.getMonitor() as unknown as Monitor;
@@ -26,8 +29,9 @@ export function watchMonitor(pulumi: typeof PulumiSdk, resources: PlannedResourc
         register(req, (err, resp) => {
             if (!err && resp) {
                 resources.push(recordOf(req, resp.getUrn(), resp.getId()));
-                if (req.getRemote?.()) {
+                if (req.getRemote?.() || req.getType() === HELM_RELEASE) {
                     // Under `pulumi up` the plugin registers the component's children; offline, nothing does.
+                    // A Helm Release is one resource whose chart the provider installs: its objects are never planned.
                     lookups.recordRemoteComponent(req.getType(), req.getName());
                 }
                 // The SDK keeps the unknowns of a response flagged unknown (an update that could not compute

@@ -1,0 +1,281 @@
+/**
+ * The vault account (stack role `vault`): the copies that no production credential can delete, shorten or
+ * read. In its own AWS account, through its own provider (which refuses credentials of any other account):
+ *  - a backup bucket with Object Lock in COMPLIANCE mode and its own KMS key, whose policy accepts writes
+ *    only from prod's and dr's S3 replication roles (replicas owned by this account) and denies every
+ *    deletion of a version; replicated (same account) into a locked bucket in the second region;
+ *  - an AWS Backup logically air-gapped vault (or, where a region lacks it, a vault with a compliance vault
+ *    lock) that receives the cross-account copies of prod's RDS recovery points;
+ *  - the Secrets Manager secret that holds the backups' private decryption keys, read only by the vault's
+ *    restore roles; its value is put by the key custodians, never by Pulumi (no private key in any state).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { Provider } from "@pulumi/aws/provider";
+import * as backup from "@pulumi/aws/backup";
+import * as secretsmanager from "@pulumi/aws/secretsmanager";
+import type { Retention } from "../lib/retention";
+import { BackupBucket, ObjectLock } from "./backup-bucket";
+import { BucketReplication } from "./bucket-replication";
+import { customerManagedKey } from "./kms";
+import { secretDeletionGuard } from "./secrets";
+
+/** The secret of the vault account that holds the backups' private keys (armored gpg secret keys). */
+export const PRIVATE_KEYS_SECRET_NAME = "oauth2-dr/backup-private-keys";
+export const ISOLATED_VAULT_NAME = "oauth2-dr-isolated";
+/** AWS Backup keeps the copies at most this long (the table's longest day-based row). */
+export const VAULT_MAX_RETENTION_DAYS = 365;
+
+export interface VaultAccountArgs {
+    stack: string;
+    region: string;
+    /** The vault account's second region: its bucket is replicated there too (a regional loss keeps a copy). */
+    drRegion: string;
+    accountId: string;
+    profile?: string;
+    assumeRoleArn?: string;
+    retention: Retention;
+    objectLock: ObjectLock;
+    /** prod's and dr's S3 replication roles: the only principals that may write into the bucket. */
+    replicationRoleArns: string[];
+    /** Accounts whose AWS Backup may copy recovery points into the vault. */
+    sourceAccountIds: string[];
+    /** Roles of this account that may read the private keys for a restore. */
+    restoreRoleArns: string[];
+    breakGlassRoleArn?: string;
+    airGapped: boolean;
+    changeableForDays: number;
+    tags: Record<string, string>;
+}
+
+export class VaultAccount extends pulumi.ComponentResource {
+    private readonly accountProvider: Provider;
+    readonly accountId: string;
+    readonly bucketName: pulumi.Output<string>;
+    readonly bucketArn: pulumi.Output<string>;
+    readonly bucketKmsKeyArn: pulumi.Output<string>;
+    readonly backupVaultName: pulumi.Output<string>;
+    readonly backupVaultArn: pulumi.Output<string>;
+    readonly privateKeysSecretArn: pulumi.Output<string>;
+
+    constructor(name: string, args: VaultAccountArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("oauth2-dr:vault:VaultAccount", name, {}, opts);
+        const provider = new Provider(`${name}-account`, {
+            region: args.region,
+            allowedAccountIds: [args.accountId],
+            ...(args.profile ? { profile: args.profile } : {}),
+            ...(args.assumeRoleArn ? { assumeRoles: [{ roleArn: args.assumeRoleArn, sessionName: `pulumi-${args.stack}` }] } : {}),
+            defaultTags: { tags: args.tags },
+        }, { parent: this });
+        this.accountProvider = provider;
+        const inAccount = { parent: this, provider };
+        const tags = { ...args.tags, "oauth2-dr/account": "vault" };
+
+        const bucket = new BackupBucket("vault-backups", {
+            bucketName: `oauth2-backups-${args.stack}`,
+            retention: args.retention,
+            objectLock: args.objectLock,
+            accountId: args.accountId,
+            region: args.region,
+            breakGlassRoleArn: args.breakGlassRoleArn,
+            policyStatements: replicasOnlyStatements(args.replicationRoleArns),
+            keyStatements: [{
+                Sid: "ReplicationRolesEncrypt",
+                Effect: "Allow",
+                Principal: { AWS: args.replicationRoleArns },
+                Action: ["kms:Encrypt", "kms:GenerateDataKey"],
+                Resource: "*",
+            }],
+            provider,
+            tags,
+        }, { parent: this });
+
+        this.secondRegionCopy(args, tags, bucket);
+
+        const vault = args.airGapped ? this.airGappedVault(args, tags, inAccount) : this.lockedVault(args, tags, inAccount);
+        new backup.VaultPolicy(`${ISOLATED_VAULT_NAME}-policy`, {
+            backupVaultName: vault.name,
+            policy: pulumi.jsonStringify({
+                Version: "2012-10-17",
+                Statement: [
+                    {
+                        Sid: "CopiesFromProduction",
+                        Effect: "Allow",
+                        Principal: { AWS: args.sourceAccountIds.map((id) => `arn:aws:iam::${id}:root`) },
+                        Action: "backup:CopyIntoBackupVault",
+                        Resource: "*",
+                    },
+                    {
+                        Sid: "DenyRecoveryPointDeletion",
+                        Effect: "Deny",
+                        Principal: { AWS: "*" },
+                        Action: ["backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle", "backup:DeleteBackupVault"],
+                        Resource: "*",
+                    },
+                ],
+            }),
+        }, inAccount);
+
+        const secret = this.privateKeysSecret(args, tags, inAccount);
+
+        this.accountId = args.accountId;
+        this.bucketName = bucket.bucketName;
+        this.bucketArn = bucket.arn;
+        this.bucketKmsKeyArn = bucket.kmsKeyArn;
+        this.backupVaultName = vault.name;
+        this.backupVaultArn = vault.arn;
+        this.privateKeysSecretArn = secret.arn;
+        this.registerOutputs({ bucketArn: this.bucketArn, backupVaultArn: this.backupVaultArn, privateKeysSecretArn: this.privateKeysSecretArn });
+    }
+
+    /**
+     * The vault bucket replicated into a locked bucket of the same account in the second region, written only
+     * by that replication's role: a regional loss does not take the isolated copy with it.
+     */
+    private secondRegionCopy(args: VaultAccountArgs, tags: Record<string, string>, source: BackupBucket): void {
+        const provider = new Provider(`vault-account-${args.drRegion}`, {
+            region: args.drRegion,
+            allowedAccountIds: [args.accountId],
+            ...(args.profile ? { profile: args.profile } : {}),
+            ...(args.assumeRoleArn ? { assumeRoles: [{ roleArn: args.assumeRoleArn, sessionName: `pulumi-${args.stack}` }] } : {}),
+            defaultTags: { tags: args.tags },
+        }, { parent: this });
+        const roleName = "vault-region-replication-s3-replication";
+        const roleArn = `arn:aws:iam::${args.accountId}:role/${roleName}`;
+        const copy = new BackupBucket("vault-backups-dr", {
+            bucketName: `oauth2-backups-${args.stack}-${args.drRegion}`,
+            retention: args.retention,
+            objectLock: args.objectLock,
+            accountId: args.accountId,
+            region: args.drRegion,
+            breakGlassRoleArn: args.breakGlassRoleArn,
+            policyStatements: replicasOnlyStatements([roleArn]),
+            provider,
+            tags,
+        }, { parent: this });
+        new BucketReplication("vault-region-replication", {
+            sourceBucketName: source.bucketName,
+            sourceBucketArn: source.arn,
+            sourceKmsKeyArn: source.kmsKeyArn,
+            sourceRegion: args.region,
+            destination: { bucketArn: copy.arn, kmsKeyArn: copy.kmsKeyArn, region: args.drRegion },
+            dependsOn: [copy.versioning, copy.objectLockConfiguration],
+            tags,
+        }, { parent: this, provider: this.accountProvider });
+    }
+
+    /** A logically air-gapped vault: AWS-owned key, compliance-locked by construction, shareable for restores. */
+    private airGappedVault(args: VaultAccountArgs, tags: Record<string, string>, opts: pulumi.CustomResourceOptions) {
+        return new backup.LogicallyAirGappedVault(ISOLATED_VAULT_NAME, {
+            name: ISOLATED_VAULT_NAME,
+            minRetentionDays: args.retention.database,
+            maxRetentionDays: VAULT_MAX_RETENTION_DAYS,
+            tags,
+        }, { ...opts, protect: true });
+    }
+
+    /** Where a region lacks logically air-gapped vaults: a vault with its own key and a compliance vault lock. */
+    private lockedVault(args: VaultAccountArgs, tags: Record<string, string>, opts: pulumi.CustomResourceOptions) {
+        const key = customerManagedKey(ISOLATED_VAULT_NAME, {
+            description: "AWS Backup vault of the vault account (copies of prod's recovery points)",
+            accountId: args.accountId,
+            breakGlassRoleArn: args.breakGlassRoleArn,
+            provider: opts.provider as Provider,
+            statements: [{
+                Sid: "ProductionAccountsCopy",
+                Effect: "Allow",
+                Principal: { AWS: args.sourceAccountIds.map((id) => `arn:aws:iam::${id}:root`) },
+                Action: ["kms:Encrypt", "kms:GenerateDataKey*", "kms:DescribeKey", "kms:CreateGrant"],
+                Resource: "*",
+            }],
+            tags,
+        }, this);
+        const vault = new backup.Vault(ISOLATED_VAULT_NAME, { name: ISOLATED_VAULT_NAME, kmsKeyArn: key.arn, forceDestroy: false, tags }, { ...opts, protect: true });
+        new backup.VaultLockConfiguration(ISOLATED_VAULT_NAME, {
+            backupVaultName: vault.name,
+            minRetentionDays: args.retention.database,
+            maxRetentionDays: VAULT_MAX_RETENTION_DAYS,
+            changeableForDays: args.changeableForDays,
+        }, { ...opts, protect: true });
+        return vault;
+    }
+
+    /**
+     * The private keys' secret: its own key, the deletion guard, and reads limited to the restore roles (and
+     * the break-glass role). Declared without a value: the custodians put it (docs/runbook.md).
+     */
+    private privateKeysSecret(args: VaultAccountArgs, tags: Record<string, string>, opts: pulumi.CustomResourceOptions) {
+        const key = customerManagedKey("oauth2-dr-private-keys", {
+            description: "Secrets Manager secret of the backups' private keys (vault account)",
+            accountId: args.accountId,
+            breakGlassRoleArn: args.breakGlassRoleArn,
+            provider: opts.provider as Provider,
+            tags,
+        }, this);
+        const secret = new secretsmanager.Secret(PRIVATE_KEYS_SECRET_NAME, {
+            name: PRIVATE_KEYS_SECRET_NAME,
+            description: "Armored private keys that decrypt the OAuth2 backups; read by the vault's restore roles only",
+            kmsKeyId: key.arn,
+            recoveryWindowInDays: 30,
+            tags: { ...tags, "oauth2-dr/data-class": "secrets" },
+        }, { ...opts, protect: true });
+        const readers = [...args.restoreRoleArns, ...(args.breakGlassRoleArn ? [args.breakGlassRoleArn] : [])];
+        const guard = args.breakGlassRoleArn ? JSON.parse(secretDeletionGuard(args.breakGlassRoleArn)) as { Statement: unknown[] } : { Statement: [] };
+        new secretsmanager.SecretPolicy(`${PRIVATE_KEYS_SECRET_NAME}-guard`, {
+            secretArn: secret.arn,
+            blockPublicPolicy: true,
+            policy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [
+                    ...guard.Statement,
+                    ...(readers.length > 0 ? [{
+                        Sid: "ReadOnlyByRestoreRoles",
+                        Effect: "Deny",
+                        Principal: { AWS: "*" },
+                        Action: "secretsmanager:GetSecretValue",
+                        Resource: "*",
+                        Condition: { ArnNotEquals: { "aws:PrincipalArn": readers } },
+                    }] : []),
+                ],
+            }),
+        }, opts);
+        return secret;
+    }
+}
+
+/**
+ * The vault bucket's extra policy: prod's and dr's replication roles may replicate (and hand ownership to this
+ * account); nobody else may write, and nobody may delete a version or bypass the lock.
+ */
+export function replicasOnlyStatements(replicationRoleArns: string[]): (bucketArn: pulumi.Output<string>) => unknown[] {
+    return (bucketArn) => [
+        {
+            Sid: "ReplicasFromProductionReplicationRoles",
+            Effect: "Allow",
+            Principal: { AWS: replicationRoleArns },
+            Action: ["s3:ReplicateObject", "s3:ReplicateTags", "s3:ObjectOwnerOverrideToBucketOwner"],
+            Resource: pulumi.interpolate`${bucketArn}/*`,
+        },
+        {
+            Sid: "ReplicationRolesSeeVersioning",
+            Effect: "Allow",
+            Principal: { AWS: replicationRoleArns },
+            Action: ["s3:GetBucketVersioning", "s3:GetBucketObjectLockConfiguration", "s3:List*"],
+            Resource: bucketArn,
+        },
+        {
+            Sid: "DenyWritesFromAnyoneElse",
+            Effect: "Deny",
+            Principal: { AWS: "*" },
+            Action: ["s3:PutObject", "s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags", "s3:PutObjectRetention", "s3:PutObjectLegalHold"],
+            Resource: pulumi.interpolate`${bucketArn}/*`,
+            Condition: { ArnNotEquals: { "aws:PrincipalArn": replicationRoleArns } },
+        },
+        {
+            Sid: "DenyVersionDeletion",
+            Effect: "Deny",
+            Principal: { AWS: "*" },
+            Action: ["s3:DeleteObjectVersion", "s3:BypassGovernanceRetention"],
+            Resource: pulumi.interpolate`${bucketArn}/*`,
+        },
+    ];
+}

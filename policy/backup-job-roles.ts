@@ -1,0 +1,223 @@
+/**
+ * `backup-job-role-no-destruction` (mandatory): no backup job role may destroy or weaken what backups rely
+ * on. A backup job role is an IAM role that runs code (its trust policy allows sts:AssumeRoleWithWebIdentity,
+ * as IRSA and CI OIDC roles do, or a compute service: ECS tasks, Lambda, EC2, Batch) and that either carries
+ * one of the configured tags (`oauth2-dr/component: backup-jobs` by default) or is granted S3 access to a
+ * backup bucket (or to every bucket). Such a role may not hold, through its inline policies, its RolePolicy
+ * resources or a policy attached to it in the stack:
+ *  - deletion of stored versions or data: s3:DeleteObjectVersion, s3:DeleteBucket, backup:DeleteRecoveryPoint,
+ *    rds:DeleteDBSnapshot, secretsmanager:DeleteSecret, kms:ScheduleKeyDeletion, ... ;
+ *  - the bypass of a GOVERNANCE lock: s3:BypassGovernanceRetention;
+ *  - a change of the bucket's configuration (versioning, lock, lifecycle, replication, policy, encryption);
+ *  - rds:DeleteDBInstance outside the scratch instances of the restore verification (scratchInstancePatterns).
+ * A delete marker (s3:DeleteObject) leaves the version in place and is allowed. Attached AWS-managed policies
+ * that grant everything (AdministratorAccess, PowerUserAccess, AmazonS3FullAccess) are reported as such.
+ */
+import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import { configOf, globMatch } from "./config";
+import { actionMatches, covers, statementsOf } from "./iam-documents";
+import { indexStack, StackResource, tagsOf } from "./resources";
+import { TagMatch, sharedSettings } from "./settings";
+import { read, readArray, UNKNOWN } from "./unknowns";
+
+/** What no backup job role may be granted. */
+export const DESTRUCTIVE_ACTIONS = [
+    "s3:DeleteObjectVersion",
+    "s3:BypassGovernanceRetention",
+    "s3:DeleteBucket",
+    "s3:DeleteBucketPolicy",
+    "s3:PutBucketPolicy",
+    "s3:PutBucketVersioning",
+    "s3:PutBucketObjectLockConfiguration",
+    "s3:PutLifecycleConfiguration",
+    "s3:PutReplicationConfiguration",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:PutBucketOwnershipControls",
+    "s3:PutBucketAcl",
+    "backup:DeleteRecoveryPoint",
+    "backup:UpdateRecoveryPointLifecycle",
+    "backup:DeleteBackupVault",
+    "backup:DeleteBackupVaultLockConfiguration",
+    "backup:DeleteBackupVaultAccessPolicy",
+    "rds:DeleteDBSnapshot",
+    "rds:DeleteDBClusterSnapshot",
+    "rds:DeleteDBInstanceAutomatedBackup",
+    "rds:ModifyDBInstance",
+    "secretsmanager:DeleteSecret",
+    "secretsmanager:PutResourcePolicy",
+    "secretsmanager:DeleteResourcePolicy",
+    "secretsmanager:RemoveRegionsFromReplication",
+    "kms:ScheduleKeyDeletion",
+    "kms:DisableKey",
+    "kms:PutKeyPolicy",
+];
+
+/** Allowed only on the scratch instances of the restore verification. */
+export const SCRATCH_ONLY_ACTIONS = ["rds:DeleteDBInstance"];
+
+const FULL_ACCESS_MANAGED = ["AdministratorAccess", "PowerUserAccess", "AmazonS3FullAccess", "AWSBackupFullAccess", "AmazonRDSFullAccess", "SecretsManagerReadWrite"];
+const COMPUTE_SERVICES = ["ecs-tasks.amazonaws.com", "lambda.amazonaws.com", "ec2.amazonaws.com", "batch.amazonaws.com", "codebuild.amazonaws.com"];
+
+const jobRoleSchema = {
+    properties: {
+        jobRoleTags: {
+            type: "array" as const,
+            items: {
+                type: "object" as const,
+                properties: { key: { type: "string" as const }, value: { type: "string" as const } },
+                required: ["key", "value"],
+            },
+            default: [{ key: "oauth2-dr/component", value: "backup-jobs" }],
+            description: "Tags that mark an IAM role as a backup job role (besides its S3 access to backup buckets).",
+        },
+        scratchInstancePatterns: {
+            type: "array" as const,
+            items: { type: "string" as const },
+            default: ["arn:aws:rds:*:*:db:oauth2-backup-test-*"],
+            description: "RDS instance ARN globs a job role may delete (the restore verification's scratch instances).",
+        },
+    },
+};
+
+interface JobRoleConfig {
+    jobRoleTags: TagMatch[];
+    scratchInstancePatterns: string[];
+}
+
+interface Grant {
+    document: unknown;
+    where: string;
+}
+
+/** Whether the role's trust policy lets running code assume it (web identity or a compute service). */
+export function isWorkloadRole(role: StackResource): boolean | typeof UNKNOWN {
+    const statements = statementsOf(read(role.props, "assumeRolePolicy"));
+    if (statements === UNKNOWN) {
+        return UNKNOWN;
+    }
+    return (statements ?? []).some((s) => {
+        if (s.effect !== "Allow") {
+            return false;
+        }
+        if (s.actions.some((a) => actionMatches(a, "sts:AssumeRoleWithWebIdentity"))) {
+            return true;
+        }
+        const service = read(s.principal, "Service");
+        const services = Array.isArray(service) ? service : [service];
+        return services.some((x) => typeof x === "string" && COMPUTE_SERVICES.includes(x));
+    });
+}
+
+/** The permission documents of a role: inline policies, RolePolicy resources, attached Policy resources and managed policy ARNs. */
+function grantsOf(role: StackResource, resources: readonly StackResource[]): { grants: Grant[]; managed: string[] } {
+    const roleName = read(role.props, "name");
+    const names = [roleName, role.name].filter((n): n is string => typeof n === "string");
+    const namesRole = (r: StackResource, property: string) =>
+        r.propertyDependencies?.[property]?.some((d) => d.urn === role.urn) || names.includes(String(read(r.props, property)));
+    const grants: Grant[] = [];
+    const inline = readArray(role.props, "inlinePolicies");
+    for (const policy of inline === UNKNOWN ? [] : inline ?? []) {
+        grants.push({ document: read(policy, "policy"), where: `inline policy ${String(read(policy, "name") ?? "")}`.trim() });
+    }
+    for (const r of resources) {
+        if (r.type === "aws:iam/rolePolicy:RolePolicy" && namesRole(r, "role")) {
+            grants.push({ document: read(r.props, "policy"), where: `RolePolicy ${r.name}` });
+        }
+    }
+    const managed: string[] = [];
+    const managedArns = readArray(role.props, "managedPolicyArns");
+    managed.push(...(managedArns === UNKNOWN ? [] : (managedArns ?? []).filter((a): a is string => typeof a === "string")));
+    for (const attachment of resources.filter((r) => r.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment" && namesRole(r, "role"))) {
+        const policyArn = read(attachment.props, "policyArn");
+        const policy = resources.find((p) => p.type === "aws:iam/policy:Policy" && attachment.propertyDependencies?.policyArn?.some((d) => d.urn === p.urn));
+        if (policy) {
+            grants.push({ document: read(policy.props, "policy"), where: `Policy ${policy.name} (attached by ${attachment.name})` });
+        } else if (typeof policyArn === "string") {
+            managed.push(policyArn);
+        }
+    }
+    return { grants, managed };
+}
+
+/** S3 resources (ARN globs) a grant names, to tell whether it reaches a backup bucket. */
+function reachesBackupBuckets(grants: Grant[], backupBuckets: string[]): boolean | typeof UNKNOWN {
+    let unknown = false;
+    for (const grant of grants) {
+        const statements = statementsOf(grant.document);
+        if (statements === UNKNOWN) {
+            unknown = true;
+            continue;
+        }
+        for (const s of statements ?? []) {
+            if (s.effect !== "Allow" || !(s.notActions !== undefined || s.actions.some((a) => a === "*" || a.toLowerCase().startsWith("s3:")))) {
+                continue;
+            }
+            if (s.resources.some((r) => r === "*" || r === "arn:aws:s3:::*" || backupBuckets.some((b) => globMatch(r.split("/")[0], `arn:aws:s3:::${b}`)))) {
+                return true;
+            }
+        }
+    }
+    return unknown ? UNKNOWN : false;
+}
+
+/** The destructive grants of a role's documents, one line each ("s3:DeleteObjectVersion (RolePolicy x, statement y)"). */
+export function destructiveGrants(grants: Grant[], scratchPatterns: string[]): string[] | typeof UNKNOWN {
+    const found: string[] = [];
+    for (const grant of grants) {
+        const statements = statementsOf(grant.document);
+        if (statements === UNKNOWN) {
+            return UNKNOWN;
+        }
+        for (const s of (statements ?? []).filter((x) => x.effect === "Allow")) {
+            const where = `${grant.where}${s.sid ? `, statement ${s.sid}` : ""}`;
+            for (const action of DESTRUCTIVE_ACTIONS.filter((a) => covers(s, a))) {
+                found.push(`${action} (${where})`);
+            }
+            for (const action of SCRATCH_ONLY_ACTIONS.filter((a) => covers(s, a))) {
+                const outside = s.resources.filter((r) => !scratchPatterns.some((p) => globMatch(p, r)));
+                if (outside.length > 0) {
+                    found.push(`${action} on ${outside.join(", ")}, not only the verification's scratch instances (${where})`);
+                }
+            }
+        }
+    }
+    return found;
+}
+
+export const backupJobRoleNoDestruction: StackValidationPolicy = {
+    name: "backup-job-role-no-destruction",
+    description: "No backup job role may delete object versions or recovery points, bypass governance retention, change a bucket's configuration, delete secrets or keys, or delete RDS instances other than the verification's scratch instances.",
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    configSchema: jobRoleSchema,
+    validateStack: (args: StackValidationArgs, reportViolation) => {
+        const config = configOf<JobRoleConfig>(jobRoleSchema, args);
+        const index = indexStack(args.resources, sharedSettings());
+        const backupBuckets = [...index.buckets.values()].filter((g) => g.backup && typeof g.name === "string").map((g) => g.name as string);
+        for (const role of args.resources.filter((r) => r.type === "aws:iam/role:Role")) {
+            if (isWorkloadRole(role) !== true) {
+                continue;
+            }
+            const tags = tagsOf(role);
+            const tagged = config.jobRoleTags.find(({ key, value }) => tags[key] === value);
+            const { grants, managed } = grantsOf(role, args.resources);
+            const reach = tagged ? true : reachesBackupBuckets(grants, backupBuckets);
+            if (reach !== true) {
+                continue;
+            }
+            const why = tagged ? `tagged ${tagged.key}=${tagged.value}` : "its policies reach a backup bucket";
+            const roleName = read(role.props, "name");
+            const name = typeof roleName === "string" ? roleName : role.name;
+            const found = destructiveGrants(grants, config.scratchInstancePatterns);
+            const fullAccess = managed.filter((arn) => FULL_ACCESS_MANAGED.some((m) => arn.endsWith(`:policy/${m}`)));
+            const lines = [...(found === UNKNOWN ? [] : found), ...fullAccess.map((arn) => `everything ${arn} grants (attached)`)];
+            if (lines.length > 0) {
+                reportViolation(
+                    `${name}: backup job role (${why}) may ${lines.join("; ")}; a backup job must not delete object versions, bypass governance retention or change bucket configuration (give each job its own role with only what it needs)`,
+                    role.urn,
+                );
+            }
+        }
+    },
+};

@@ -1,0 +1,134 @@
+/**
+ * `deletion-guards-secrets-and-keys` (mandatory): in production, the table's Critical secrets (named oauth2/*
+ * by default) and every customer-managed KMS key carry a deletion guard that an administrator credential of
+ * the account cannot get around:
+ *  - a secret's resource policy (aws.secretsmanager.SecretPolicy, or the secret's inline `policy`) denies
+ *    secretsmanager:DeleteSecret, RemoveRegionsFromReplication and PutResourcePolicy to everyone but a named
+ *    break-glass role (a condition on aws:PrincipalArn);
+ *  - a key's policy (its `policy`, or an aws.kms.KeyPolicy) denies kms:ScheduleKeyDeletion and kms:DisableKey
+ *    the same way.
+ * An explicit Deny wins over every Allow of the account, root included. Deleting the passphrase or the keys
+ * makes every backup unreadable, so without a guard a production credential destroys the backups without
+ * touching them.
+ */
+import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import { configOf, globMatch, isProduction } from "./config";
+import { covers, isEveryone, sparedPrincipals, Statement, statementsOf } from "./iam-documents";
+import { StackResource, tagsOf } from "./resources";
+import { criticalSecretSchema, isCriticalSecret } from "./secrets";
+import { sharedSettings } from "./settings";
+import { read, UNKNOWN } from "./unknowns";
+
+export const SECRET_GUARD_ACTIONS = ["secretsmanager:DeleteSecret", "secretsmanager:RemoveRegionsFromReplication", "secretsmanager:PutResourcePolicy"];
+export const KEY_GUARD_ACTIONS = ["kms:ScheduleKeyDeletion", "kms:DisableKey"];
+
+const T = {
+    secret: "aws:secretsmanager/secret:Secret",
+    secretPolicy: "aws:secretsmanager/secretPolicy:SecretPolicy",
+    key: "aws:kms/key:Key",
+    keyPolicy: "aws:kms/keyPolicy:KeyPolicy",
+};
+
+const guardSchema = {
+    properties: {
+        ...criticalSecretSchema.properties,
+        breakGlassRoleArns: {
+            type: "array" as const,
+            items: { type: "string" as const },
+            default: [],
+            description: "The break-glass roles a guard may spare (ARN globs). Empty: any role named in the guard's aws:PrincipalArn condition is taken as the break-glass role.",
+        },
+    },
+};
+
+interface GuardConfig {
+    criticalSecretNames: string[];
+    breakGlassRoleArns: string[];
+}
+
+/**
+ * What a set of statements leaves unguarded of `actions`: the actions no Deny-to-everyone statement covers
+ * with a break-glass exception. UNKNOWN when a document is not known yet.
+ */
+export function unguarded(documents: unknown[], actions: string[], breakGlass: string[]): { missing: string[]; note?: string } | typeof UNKNOWN {
+    const statements: Statement[] = [];
+    for (const document of documents) {
+        const parsed = statementsOf(document);
+        if (parsed === UNKNOWN) {
+            return UNKNOWN;
+        }
+        statements.push(...(parsed ?? []));
+    }
+    const denials = statements.filter((s) => s.effect === "Deny" && isEveryone(s.principal));
+    let note: string | undefined;
+    const missing = actions.filter((action) => {
+        const guards = denials.filter((s) => covers(s, action));
+        if (guards.length === 0) {
+            return true;
+        }
+        const spared = guards.map((s) => sparedPrincipals(s.condition));
+        if (spared.some((p) => p === undefined || p.length === 0)) {
+            note = "a Deny without a break-glass exception (aws:PrincipalArn) locks everyone out for good";
+            return true;
+        }
+        if (breakGlass.length > 0 && spared.some((p) => !p!.every((arn) => breakGlass.some((pattern) => globMatch(pattern, arn))))) {
+            note = `the exception names roles other than the break-glass roles (${breakGlass.join(", ")})`;
+            return true;
+        }
+        return false;
+    });
+    return { missing, note };
+}
+
+/** The documents attached to `target` by `type` resources whose `property` names it (dependency or value). */
+function attached(resources: readonly StackResource[], type: string, property: string, target: StackResource, names: unknown[]): unknown[] {
+    return resources
+        .filter((r) => r.type === type)
+        .filter((r) => {
+            if (r.propertyDependencies?.[property]?.some((d) => d.urn === target.urn)) {
+                return true;
+            }
+            const value = read(r.props, property);
+            return typeof value === "string" && names.some((n) => typeof n === "string" && n !== "" && (value === n || value.includes(`:secret:${n}-`) || value.endsWith(`:key/${n}`)));
+        })
+        .map((r) => read(r.props, "policy"));
+}
+
+function describe(missing: string[], note: string | undefined): string {
+    return `${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} not denied to everyone but a break-glass role${note ? ` (${note})` : ""}`;
+}
+
+export const deletionGuards: StackValidationPolicy = {
+    name: "deletion-guards-secrets-and-keys",
+    description: "In production, Critical secrets deny DeleteSecret, RemoveRegionsFromReplication and PutResourcePolicy, and KMS keys deny ScheduleKeyDeletion and DisableKey, to everyone but a named break-glass role.",
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    configSchema: guardSchema,
+    validateStack: (args: StackValidationArgs, reportViolation) => {
+        const config = configOf<GuardConfig>(guardSchema, args);
+        const settings = sharedSettings();
+        for (const secret of args.resources.filter((r) => r.type === T.secret)) {
+            if (!isProduction(tagsOf(secret), args.stackTags, settings) || !isCriticalSecret(secret.props, secret.name, config.criticalSecretNames)) {
+                continue;
+            }
+            const name = read(secret.props, "name");
+            const documents = [read(secret.props, "policy"), ...attached(args.resources, T.secretPolicy, "secretArn", secret, [name])].filter((d) => d !== undefined);
+            const result = unguarded(documents, SECRET_GUARD_ACTIONS, config.breakGlassRoleArns);
+            if (result !== UNKNOWN && result.missing.length > 0) {
+                const what = documents.length === 0 ? "has no resource policy (aws.secretsmanager.SecretPolicy)" : `has a resource policy where ${describe(result.missing, result.note)}`;
+                reportViolation(`${typeof name === "string" ? name : secret.name}: production secret ${what}; a deletion guard must deny ${SECRET_GUARD_ACTIONS.join(", ")} to everyone but a named break-glass role`, secret.urn);
+            }
+        }
+        for (const key of args.resources.filter((r) => r.type === T.key)) {
+            if (!isProduction(tagsOf(key), args.stackTags, settings)) {
+                continue;
+            }
+            const documents = [read(key.props, "policy"), ...attached(args.resources, T.keyPolicy, "keyId", key, [])].filter((d) => d !== undefined);
+            const result = unguarded(documents, KEY_GUARD_ACTIONS, config.breakGlassRoleArns);
+            if (result !== UNKNOWN && result.missing.length > 0) {
+                const what = documents.length === 0 ? "has the default key policy (no policy)" : `has a key policy where ${describe(result.missing, result.note)}`;
+                reportViolation(`${key.name}: production KMS key ${what}; a deletion guard must deny ${KEY_GUARD_ACTIONS.join(", ")} to everyone but a named break-glass role`, key.urn);
+            }
+        }
+    },
+};

@@ -1,0 +1,109 @@
+/**
+ * IAM policy documents as the immutability policies read them (key policies, secret resource policies, role
+ * policies): a JSON string or an object, one statement or a list, Action/NotAction/Resource as a string or a
+ * list. Unknown documents (computed during preview) are UNKNOWN, never guessed.
+ */
+import { globMatch } from "./config";
+import { UNKNOWN_SENTINELS } from "./sentinels";
+import { read, readArray, UNKNOWN, Unknown } from "./unknowns";
+
+export interface Statement {
+    sid?: string;
+    effect: string;
+    actions: string[];
+    notActions?: string[];
+    resources: string[];
+    principal: unknown;
+    condition: unknown;
+}
+
+const list = (value: unknown): string[] => (Array.isArray(value) ? value : value === undefined || value === null ? [] : [value]).map(String);
+
+/** The statements of a document; UNKNOWN when it is not known yet, undefined when it is no document. */
+export function statementsOf(document: unknown): Statement[] | Unknown | undefined {
+    let doc = document;
+    if (doc === UNKNOWN) {
+        return UNKNOWN;
+    }
+    if (typeof doc === "string") {
+        try {
+            doc = JSON.parse(doc);
+        } catch {
+            // Not JSON: an unknown value's placeholder inside a string, or no document at all.
+            return [...UNKNOWN_SENTINELS].some((sentinel) => (doc as string).includes(sentinel)) ? UNKNOWN : undefined;
+        }
+    }
+    const raw = read(doc, "Statement");
+    if (raw === UNKNOWN) {
+        return UNKNOWN;
+    }
+    const statements = Array.isArray(raw) ? readArray(doc, "Statement") : raw === undefined ? [] : [raw];
+    if (statements === UNKNOWN || statements === undefined) {
+        return statements;
+    }
+    const out: Statement[] = [];
+    for (const s of statements) {
+        const parts = ["Sid", "Effect", "Action", "NotAction", "Resource", "Principal", "Condition"].map((k) => read(s, k));
+        if (parts.some((p) => p === UNKNOWN)) {
+            return UNKNOWN;
+        }
+        const [sid, effect, action, notAction, resource, principal, condition] = parts;
+        out.push({
+            sid: typeof sid === "string" ? sid : undefined,
+            effect: String(effect ?? ""),
+            actions: list(action),
+            notActions: notAction === undefined ? undefined : list(notAction),
+            resources: list(resource),
+            principal,
+            condition,
+        });
+    }
+    return out;
+}
+
+/** IAM action patterns are case-insensitive globs (`s3:Delete*`, `*`). */
+export function actionMatches(pattern: string, action: string): boolean {
+    return globMatch(pattern.toLowerCase(), action.toLowerCase());
+}
+
+/** Whether a statement of `effect` covers `action` (through Action, or through what NotAction leaves out). */
+export function covers(statement: Statement, action: string): boolean {
+    if (statement.notActions !== undefined) {
+        return !statement.notActions.some((p) => actionMatches(p, action));
+    }
+    return statement.actions.some((p) => actionMatches(p, action));
+}
+
+/** Everyone: `"*"` or `{ AWS: "*" }`. */
+export function isEveryone(principal: unknown): boolean {
+    if (principal === "*") {
+        return true;
+    }
+    const aws = read(principal, "AWS");
+    return aws === "*" || (Array.isArray(aws) && aws.includes("*"));
+}
+
+/**
+ * The principals a Deny statement spares through its condition on aws:PrincipalArn (ArnNotEquals, ArnNotLike,
+ * StringNotEquals, StringNotLike); undefined when it spares nobody by that key.
+ */
+export function sparedPrincipals(condition: unknown): string[] | undefined {
+    for (const operator of ["ArnNotEquals", "ArnNotLike", "StringNotEquals", "StringNotLike"]) {
+        for (const key of ["aws:PrincipalArn", "aws:principalarn", "aws:PrincipalARN"]) {
+            const value = read(condition, operator, key);
+            if (value !== undefined && value !== UNKNOWN) {
+                return list(value);
+            }
+        }
+    }
+    return undefined;
+}
+
+/** The 12-digit account of an ARN, if it has one. */
+export function arnAccount(value: unknown): string | undefined {
+    if (typeof value !== "string" || !value.startsWith("arn:")) {
+        return undefined;
+    }
+    const account = value.split(":")[4];
+    return /^\d{12}$/.test(account ?? "") ? account : undefined;
+}

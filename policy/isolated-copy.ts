@@ -1,0 +1,242 @@
+/**
+ * `backup-copy-outside-account` (mandatory): in production, the retention table's Critical rows (Database,
+ * Secrets/Keys) have a copy outside the production account, where no production credential (an
+ * administrator, a compromised job, ransomware) can delete or shorten it:
+ *  - an Enabled S3 replication rule of the backup bucket into another account (`destination.account` set and
+ *    not a production account), handing the replicas to that account (`accessControlTranslation.owner:
+ *    Destination`), whose filter covers the row's prefix (database/, secrets/); or, for the database row,
+ *  - an AWS Backup plan rule whose copy action targets a vault in another account.
+ *
+ * Who shows it: the replication of the primary's bucket is declared by the standby stack (its destination
+ * exists first), like `s3-backup-replication` (replicationDeclaredBy, default standby). So on a production
+ * primary the database row must show its AWS Backup copy when the stack declares an RDS database, and the
+ * standby must show cross-account rules from the primary's bucket for every Critical prefix. With `self`,
+ * each stack shows every Critical row it holds itself (a bucket that is only a replication destination
+ * here is a copy, not judged). A stack whose role is unknown is not a production primary and is not judged:
+ * set oauth2-dr-settings.role (or tag the stack role=primary) for a single-stack program.
+ *
+ * Production accounts: productionAccountIds when set, else the accounts of the stack's own KMS keys (the keys
+ * its secrets, buckets, vaults and databases use); a destination in one of them is not outside.
+ */
+import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import { configOf, isProduction } from "./config";
+import { arnAccount } from "./iam-documents";
+import { indexStack, StackResource, T, tagsOf } from "./resources";
+import { RETENTION_TABLE, RetentionRow } from "./retention";
+import { crossRegionReplicas, stackRole } from "./roles";
+import { sharedSettings } from "./settings";
+import { read, readArray, UNKNOWN } from "./unknowns";
+
+const CRITICAL_ROWS = RETENTION_TABLE.filter((row) => row.priority === "Critical");
+
+const isolationSchema = {
+    properties: {
+        productionAccountIds: {
+            type: "array" as const,
+            items: { type: "string" as const, pattern: "^\\d{12}$" },
+            default: [],
+            description: "The production AWS accounts; empty: the accounts of the stack's own KMS keys.",
+        },
+        replicationDeclaredBy: {
+            type: "string" as const,
+            enum: ["standby", "self"],
+            default: "standby",
+            description: "standby: the standby stack declares the replication of the primary's bucket (and shows its cross-account rules); self: each stack shows its own.",
+        },
+    },
+};
+
+interface IsolationConfig {
+    productionAccountIds: string[];
+    replicationDeclaredBy: "standby" | "self";
+}
+
+/** The accounts the stack lives in: configured, else those of the KMS keys its own data uses. */
+export function productionAccounts(resources: readonly StackResource[], configured: string[]): Set<string> {
+    if (configured.length > 0) {
+        return new Set(configured);
+    }
+    const accounts = new Set<string>();
+    const note = (value: unknown) => {
+        const account = arnAccount(value);
+        if (account) {
+            accounts.add(account);
+        }
+    };
+    for (const r of resources) {
+        if (r.type === T.secret || r.type === T.rdsInstance || r.type === T.rdsCluster || r.type === T.logGroup) {
+            note(read(r.props, "kmsKeyId"));
+        } else if (r.type === "aws:backup/vault:Vault") {
+            note(read(r.props, "kmsKeyArn"));
+        } else if (r.type === T.sse || r.type === T.sseV2) {
+            const rules = readArray(r.props, "rules");
+            for (const rule of rules === UNKNOWN ? [] : rules ?? []) {
+                note(read(rule, "applyServerSideEncryptionByDefault", "kmsMasterKeyId"));
+            }
+        }
+    }
+    return accounts;
+}
+
+export interface IsolatedCopy {
+    /** Source bucket name (S3) or plan name (AWS Backup). */
+    source: string;
+    prefixes: string[] | "all";
+    account: string;
+    via: string;
+}
+
+/** Cross-account copies declared in the stack, and why other candidates are not (for messages). */
+export function isolatedCopies(resources: readonly StackResource[], own: Set<string>): { copies: IsolatedCopy[]; notIsolated: string[]; unknown: boolean } {
+    const copies: IsolatedCopy[] = [];
+    const notIsolated: string[] = [];
+    let unknown = false;
+    for (const r of resources.filter((x) => x.type === T.replication)) {
+        const source = read(r.props, "bucket");
+        const rules = readArray(r.props, "rules");
+        if (rules === UNKNOWN || source === UNKNOWN) {
+            unknown = true;
+            continue;
+        }
+        for (const rule of rules ?? []) {
+            const status = read(rule, "status");
+            const account = read(rule, "destination", "account");
+            const owner = read(rule, "destination", "accessControlTranslation", "owner");
+            const prefix = read(rule, "filter", "prefix") ?? read(rule, "prefix") ?? (read(rule, "filter") === undefined ? "" : read(rule, "filter", "and", "prefix"));
+            if ([status, account, owner, prefix].includes(UNKNOWN)) {
+                unknown = true;
+                continue;
+            }
+            const id = `${r.name} rule ${String(read(rule, "id") ?? "")}`.trim();
+            if (status !== "Enabled") {
+                continue;
+            }
+            if (typeof account !== "string" || account === "") {
+                continue;
+            }
+            if (own.has(account)) {
+                notIsolated.push(`${id} replicates into ${account}, a production account`);
+                continue;
+            }
+            if (owner !== "Destination") {
+                notIsolated.push(`${id} replicates into account ${account} but leaves the replicas owned by the source account (accessControlTranslation.owner is not Destination)`);
+                continue;
+            }
+            copies.push({ source: String(source), prefixes: prefix === "" || prefix === undefined ? "all" : [String(prefix)], account, via: id });
+        }
+    }
+    for (const plan of resources.filter((x) => x.type === T.backupPlan)) {
+        const rules = readArray(plan.props, "rules");
+        if (rules === UNKNOWN) {
+            unknown = true;
+            continue;
+        }
+        for (const rule of rules ?? []) {
+            const actions = readArray(rule, "copyActions");
+            if (actions === UNKNOWN) {
+                unknown = true;
+                continue;
+            }
+            for (const action of actions ?? []) {
+                const arn = read(action, "destinationVaultArn");
+                if (arn === UNKNOWN) {
+                    unknown = true;
+                    continue;
+                }
+                const account = arnAccount(arn);
+                const id = `${plan.name} rule ${String(read(rule, "ruleName") ?? "")} copy to ${String(arn)}`;
+                if (!account || own.has(account)) {
+                    notIsolated.push(`${id} stays in ${account ?? "an unknown account"}`);
+                    continue;
+                }
+                copies.push({ source: `AWS Backup plan ${plan.name}`, prefixes: ["database/"], account, via: id });
+            }
+        }
+    }
+    return { copies, notIsolated, unknown };
+}
+
+const covers = (copy: IsolatedCopy, row: RetentionRow) => copy.prefixes === "all" || copy.prefixes.some((p) => p.startsWith(row.bucketPrefix) || row.bucketPrefix.startsWith(p));
+
+export const backupCopyOutsideAccount: StackValidationPolicy = {
+    name: "backup-copy-outside-account",
+    description: "In production, the retention table's Critical rows (database, secrets) have a copy in another account: cross-account S3 replication with ownership to the destination, or an AWS Backup copy into another account's vault.",
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    configSchema: isolationSchema,
+    validateStack: (args: StackValidationArgs, reportViolation) => {
+        const config = configOf<IsolationConfig>(isolationSchema, args);
+        const settings = sharedSettings();
+        const production = settings.production === "always" || (settings.production === "auto" && (args.stackTags.get(settings.productionTag.key) === settings.productionTag.value || args.resources.some((r) => isProduction(tagsOf(r), new Map(), settings))));
+        // The isolated account itself (role tag "vault") is where the copies go.
+        const vaultTagged = args.stackTags.get(settings.roleTag) === "vault" || args.resources.some((r) => tagsOf(r)[settings.roleTag] === "vault");
+        if (!production || vaultTagged) {
+            return;
+        }
+        const index = indexStack(args.resources, settings);
+        const role = stackRole(index, args.resources, args.stackTags, settings);
+        if (role === "unknown") {
+            return;
+        }
+        const own = productionAccounts(args.resources, config.productionAccountIds);
+        const { copies, notIsolated, unknown } = isolatedCopies(args.resources, own);
+        if (unknown) {
+            return;
+        }
+        const why = notIsolated.length > 0 ? ` (${notIsolated.join("; ")})` : "";
+        const declaredBuckets = new Set([...index.buckets.values()].filter((g) => g.bucket && g.backup).map((g) => g.name));
+        const databases = [...index.ofType(T.rdsInstance), ...index.ofType(T.rdsCluster)];
+        const replicaUrns = new Set(crossRegionReplicas(index).map((r) => r.urn));
+        const primaryDatabases = databases.filter((d) => !replicaUrns.has(d.urn) && read(d.props, "replicateSourceDb") === undefined);
+        const byStandby = config.replicationDeclaredBy === "standby";
+
+        if (role === "standby" && byStandby) {
+            // The primary's bucket: the source of the replication into this stack's bucket.
+            const primarySources = new Set<string>();
+            for (const r of index.ofType(T.replication)) {
+                const source = read(r.props, "bucket");
+                if (typeof source === "string" && !declaredBuckets.has(source)) {
+                    primarySources.add(source);
+                }
+            }
+            for (const source of primarySources) {
+                const missing = CRITICAL_ROWS.filter((row) => !copies.some((c) => c.source === source && covers(c, row)));
+                if (missing.length > 0) {
+                    reportViolation(`${source}: the primary's backup bucket has no Enabled replication rule into another account for ${missing.map((r) => `${r.dataType} (${r.bucketPrefix})`).join(", ")}${why}; the runbook requires a copy of the ${missing.map((r) => r.dataClass).join(" and ")} rows no production credential can delete (destination.account + accessControlTranslation.owner Destination)`);
+                }
+            }
+            return;
+        }
+        if (role === "primary" && byStandby) {
+            for (const database of primaryDatabases) {
+                const row = CRITICAL_ROWS.find((r) => r.dataClass === "database")!;
+                if (!copies.some((c) => covers(c, row))) {
+                    reportViolation(`${database.name}: production database has no copy outside the production account: no AWS Backup copy action into another account's vault${why}; the runbook requires a copy of the ${row.dataType} row no production credential can delete`, database.urn);
+                }
+            }
+            return;
+        }
+        // self: every Critical row the stack holds, shown here; a bucket replicated into here is itself a copy.
+        const destinations = new Set(index.ofType(T.replication).flatMap((r) => {
+            const rules = readArray(r.props, "rules");
+            return (rules === UNKNOWN ? [] : rules ?? []).map((rule) => String(read(rule, "destination", "bucket")).split(":").pop());
+        }));
+        for (const group of index.buckets.values()) {
+            if (!group.bucket || !group.backup || typeof group.name !== "string" || destinations.has(group.name)) {
+                continue;
+            }
+            const held = CRITICAL_ROWS.filter((row) => group.heldPrefixes.size === 0 || group.heldPrefixes.has(row.bucketPrefix));
+            const missing = held.filter((row) => !copies.some((c) => (c.source === group.name || c.source.startsWith("AWS Backup")) && covers(c, row)));
+            if (missing.length > 0) {
+                reportViolation(`${group.name}: backup bucket has no Enabled replication rule into another account for ${missing.map((r) => `${r.dataType} (${r.bucketPrefix})`).join(", ")}${why}; the runbook requires a copy of the Critical rows no production credential can delete (destination.account + accessControlTranslation.owner Destination)`, group.bucket.urn);
+            }
+        }
+        for (const database of primaryDatabases) {
+            const row = CRITICAL_ROWS.find((r) => r.dataClass === "database")!;
+            if (!copies.some((c) => covers(c, row))) {
+                reportViolation(`${database.name}: production database has no copy outside the production account (no AWS Backup copy into another account's vault, no cross-account replication of database/ dumps)${why}`, database.urn);
+            }
+        }
+    },
+};
+

@@ -1,0 +1,160 @@
+/**
+ * `s3-backup-object-lock` (mandatory): every backup bucket declared in the stack has S3 Object Lock with a
+ * default retention of at least the retention table's database row (the shortest Critical row in days, raised
+ * by oauth2-dr-settings.minimumDays, lowered only by a waiver), in COMPLIANCE mode when the bucket is
+ * production. Lifecycle expiry is the longest time a version is kept; only the lock makes it the shortest
+ * too: without it any credential with s3:DeleteObjectVersion (an administrator, a compromised job, ransomware)
+ * deletes every dump early.
+ *
+ * Evidence: an `aws.s3.BucketObjectLockConfiguration` (or the deprecated `...V2`) of the bucket, linked by
+ * name or by dependency; or the bucket's inline `objectLockConfiguration` (v6 BucketV2, legacy Bucket).
+ * `objectLockEnabled: true` on the bucket alone enables the lock without any default retention: nothing is
+ * locked unless each upload asks for it, so it is reported too. A lifecycle rule that expires versions before
+ * the lock's default retention releases them fights the lock and is reported.
+ */
+import { StackValidationPolicy } from "@pulumi/policy";
+import { configOf, isProduction } from "./config";
+import { BucketGroup, indexStack, StackResource, tagsOf } from "./resources";
+import { lifecycleRulesOf } from "./s3-families";
+import { formatRetention, retentionRow } from "./retention";
+import { minimumOf, sharedSettings } from "./settings";
+import { read, UNKNOWN } from "./unknowns";
+
+export const OBJECT_LOCK_TYPES = [
+    "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+    "aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2",
+];
+
+const objectLockSchema = {
+    properties: {
+        productionMode: {
+            type: "string" as const,
+            enum: ["COMPLIANCE", "GOVERNANCE"],
+            default: "COMPLIANCE",
+            description: "The default retention mode production backup buckets must use (GOVERNANCE can be bypassed with s3:BypassGovernanceRetention).",
+        },
+    },
+};
+
+interface ObjectLockConfig {
+    productionMode: "COMPLIANCE" | "GOVERNANCE";
+}
+
+export interface LockView {
+    /** Where the lock is declared, for messages. */
+    source: string;
+    enabled: unknown;
+    mode: unknown;
+    /** Days of the default retention (years x 365); undefined when no default retention. */
+    days: unknown;
+}
+
+function defaultRetention(rule: unknown, source: string, enabled: unknown): LockView {
+    const retention = read(rule, "defaultRetention");
+    const days = read(retention, "days");
+    const years = read(retention, "years");
+    const total = days === UNKNOWN || years === UNKNOWN ? UNKNOWN : typeof days === "number" ? days : typeof years === "number" ? years * 365 : undefined;
+    return { source, enabled, mode: read(retention, "mode"), days: total };
+}
+
+/** The Object Lock declarations of a bucket: its configuration resources, else its inline arguments. */
+export function locksOf(bucket: StackResource, bucketName: unknown, resources: readonly StackResource[]): LockView[] {
+    const views: LockView[] = [];
+    for (const resource of resources) {
+        if (!OBJECT_LOCK_TYPES.includes(resource.type)) {
+            continue;
+        }
+        const target = read(resource.props, "bucket");
+        const linked = resource.propertyDependencies?.bucket?.some((d) => d.urn === bucket.urn) || (typeof target === "string" && target === bucketName);
+        if (linked) {
+            views.push(defaultRetention(read(resource.props, "rule"), `${resource.name} (${resource.type.split(":").pop()})`, read(resource.props, "objectLockEnabled") ?? "Enabled"));
+        }
+    }
+    const inline = read(bucket.props, "objectLockConfiguration");
+    if (inline !== undefined && inline !== null) {
+        views.push(defaultRetention(read(inline, "rule"), `${bucket.name}.objectLockConfiguration`, read(inline, "objectLockEnabled")));
+    }
+    const flag = read(bucket.props, "objectLockEnabled");
+    if (views.length === 0 && (flag === true || flag === UNKNOWN)) {
+        views.push({ source: `${bucket.name}.objectLockEnabled`, enabled: flag === true ? "Enabled" : UNKNOWN, mode: undefined, days: undefined });
+    }
+    return views;
+}
+
+/** What is missing from one bucket's lock, as one message each; [] when it is enough (or unknown yet). */
+export function objectLockProblems(name: string, views: LockView[], minimumDays: number, production: boolean, productionMode: string): string[] {
+    const row = retentionRow("database");
+    const required = `a default retention of at least ${formatRetention(minimumDays, "days")} (the retention table's ${row.dataType} row)${production ? ` in ${productionMode} mode` : ""}`;
+    if (views.length === 0) {
+        return [`${name}: backup bucket has no Object Lock (no BucketObjectLockConfiguration, no objectLockEnabled); the runbook requires ${required}, so that no credential can delete a version early`];
+    }
+    const problems: string[] = [];
+    for (const view of views) {
+        if (view.enabled === UNKNOWN || view.days === UNKNOWN || view.mode === UNKNOWN) {
+            continue;
+        }
+        if (view.enabled !== "Enabled" && view.enabled !== true) {
+            problems.push(`${name}: Object Lock is not enabled (objectLockEnabled ${JSON.stringify(view.enabled)} in ${view.source}); the runbook requires ${required}`);
+        } else if (view.days === undefined || view.mode === undefined) {
+            problems.push(`${name}: Object Lock has no default retention (rule.defaultRetention in ${view.source}): a version is locked only when its upload asks; the runbook requires ${required}`);
+        } else if (typeof view.days === "number" && view.days < minimumDays) {
+            problems.push(`${name}: Object Lock default retention is ${formatRetention(view.days, "days")} (${view.source}), below the retention table's minimum of ${formatRetention(minimumDays, "days")} for ${row.dataType}`);
+        } else if (production && view.mode !== productionMode) {
+            problems.push(`${name}: Object Lock default retention mode is ${JSON.stringify(view.mode)} (${view.source}); production backups require ${productionMode} (GOVERNANCE can be bypassed with s3:BypassGovernanceRetention)`);
+        }
+    }
+    return problems;
+}
+
+/**
+ * Lifecycle rules that expire a version before the lock releases it: expiry is the longest a version is kept,
+ * the lock the shortest; a rule shorter than the lock only fights it (S3 refuses each deletion, or hides a
+ * version it cannot delete behind a delete marker).
+ */
+export function rulesFightingLock(name: string, group: BucketGroup, lockDays: number): string[] {
+    const out: string[] = [];
+    for (const resource of [...(group.bucket ? [group.bucket] : []), ...group.config.lifecycle]) {
+        const rules = lifecycleRulesOf(resource.type, resource.props);
+        for (const rule of Array.isArray(rules) ? rules : []) {
+            if (!rule.enabled || rule.unknown) {
+                continue;
+            }
+            for (const [what, days] of [["expires current versions", rule.expirationDays], ["expires noncurrent versions", rule.noncurrentDays]] as const) {
+                if (typeof days === "number" && days < lockDays) {
+                    out.push(`${name}: lifecycle rule "${rule.id}" (${resource.name}, prefix ${JSON.stringify(rule.prefix)}) ${what} after ${formatRetention(days, "days")}, before the Object Lock's ${formatRetention(lockDays, "days")} release them; the rule fights the lock (make its expiry at least the lock's retention)`);
+                }
+            }
+        }
+    }
+    return out;
+}
+
+export const s3BackupObjectLock: StackValidationPolicy = {
+    name: "s3-backup-object-lock",
+    description: "Every backup bucket has S3 Object Lock with a default retention of at least the retention table's database row, in COMPLIANCE mode in production, and no lifecycle rule expires a version before the lock releases it.",
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    configSchema: objectLockSchema,
+    validateStack: (args, reportViolation) => {
+        const { productionMode } = configOf<ObjectLockConfig>(objectLockSchema, args);
+        const settings = sharedSettings();
+        const index = indexStack(args.resources, settings);
+        const minimumDays = minimumOf(settings, "database");
+        for (const group of index.buckets.values()) {
+            if (!group.bucket || !group.backup) {
+                continue;
+            }
+            const name = group.name === UNKNOWN ? group.bucket.name : group.name;
+            const production = isProduction(tagsOf(group.bucket), args.stackTags, settings);
+            const views = locksOf(group.bucket, group.name, args.resources);
+            const problems = objectLockProblems(name, views, minimumDays, production, productionMode);
+            const lockDays = Math.max(0, ...views.map((v) => (typeof v.days === "number" ? v.days : 0)));
+            if (problems.length === 0 && lockDays > 0) {
+                problems.push(...rulesFightingLock(name, group, lockDays));
+            }
+            for (const message of problems) {
+                reportViolation(`${message} (backup storage: ${group.recognisedBy})`, group.bucket.urn);
+            }
+        }
+    },
+};

@@ -1,0 +1,337 @@
+#!/usr/bin/env bash
+# wal-archive.sh: continuous archiving of a self-managed PostgreSQL (WAL segments and base backups) in the
+# backup bucket, encrypted like the dumps, and the point-in-time restore from it. The offline analogue of
+# what RDS does behind `restore.pointInTime` (its automated backups: snapshots plus WAL shipped every five
+# minutes); `npm run drill -- --scenario corruption-pitr` rehearses it end to end.
+#
+# Usage:
+#   wal-archive.sh push PATH NAME        archive_command = '... wal-archive.sh push "%p" "%f"'
+#   wal-archive.sh fetch NAME PATH       restore_command = '... wal-archive.sh fetch "%f" "%p"'
+#   wal-archive.sh base-backup           pg_basebackup of the server at PGHOST/PGPORT into the bucket
+#   wal-archive.sh restore DIR [--target-time TIME] [--restore-command CMD]
+#                                        the newest base backup that ended before TIME into the new data
+#                                        directory DIR, set up to recover to just before TIME
+#
+# Objects (under WAL_PREFIX, default wal/):
+#   <NAME>.zst.gpg                  a WAL segment (or history/backup file): zstd -1 | gpg --symmetric AES256,
+#                                   with the sha256 of the plain file in its metadata (x-amz-meta-sha256; from
+#                                   Secrets Manager also passphrase-secret and passphrase-version)
+#   base/<stamp>.tar.zst.gpg        pg_basebackup --format=tar -D - --wal-method=fetch | zstd | gpg: a
+#                                   self-contained base backup (the WAL it needs to be consistent is inside)
+#   base/<stamp>.json               its manifest, written after the upload was checked: object key, size and
+#                                   sha256 of the stored bytes, start and end times (UTC, microseconds), the
+#                                   cluster's system identifier, timeline and server version. A restore
+#                                   picks base backups through their manifests only.
+#
+# push: refuses to overwrite a segment archived with other contents (PostgreSQL's rule for archive
+#   commands; the same contents again is a success: a retry after a crash). fetch: a name that is not in
+#   the archive exits 7 (PostgreSQL asks for files that do not exist, e.g. the next timeline's history:
+#   that is how it finds the end of the archive); any other failure exits 4, 5 or 6 with its cause in the
+#   server log. PostgreSQL treats every such exit as "not available"; with a recovery target that means
+#   the recovery fails ("recovery ended before configured recovery target was reached") instead of
+#   stopping early at a wrong point. The segment is decrypted to PATH.partial, checked against
+#   its sha256 and only then renamed to PATH.
+# restore: DIR must not exist or be empty. The object is streamed (curl on a presigned URL | sha256 | gpg |
+#   zstd -d | tar -x) into DIR.partial, renamed to DIR only when the sha256 of the stored bytes is the
+#   manifest's and gpg authenticated the data (MDC); then recovery.signal and, in postgresql.auto.conf,
+#   restore_command (CMD, default this script's fetch), recovery_target_time = TIME with
+#   recovery_target_inclusive = off (every transaction committed before TIME, none at or after it) and
+#   recovery_target_action = promote. Without --target-time, recovery replays the archive up to the first
+#   file it cannot fetch (a failed fetch ends it there, as the end of the archive would). Start
+#   PostgreSQL on DIR (as the data directory's owner) to recover; it promotes itself at the target.
+#
+# Environment (see lib.sh for the common variables): BUCKET (required); AWS_REGION; AWS_ENDPOINT_URL (tests);
+#   PASSPHRASE_FILE or BACKUP_PASSPHRASE_SECRET_ID (the dumps' passphrase; segments and base backups record
+#   the secret's version, which fetch and restore read, so the archive outlives rotations as the dumps do);
+#   WAL_PREFIX (default wal/); base-backup: PGHOST PGPORT PGUSER PGPASSWORD (a role with REPLICATION) or
+#   DB_CREDENTIALS_SECRET_ID; ZSTD_LEVEL (default 1), ZSTD_THREADS (default 2).
+#   PostgreSQL runs archive_command and restore_command with its own environment: give it these variables
+#   (its service's environment, or a file the command sources first, as the drill does).
+#
+# Output: push/fetch nothing (progress on stderr, which PostgreSQL writes to its log); base-backup the
+#   manifest key; restore one line naming the base backup, DIR and the recovery target.
+#
+# Exit codes: 0 ok; 2 usage or configuration; 3 database (base-backup: pg_basebackup or the connection
+#   failed); 4 storage (S3 failed, an object is missing or of the wrong size, a segment would be overwritten
+#   with other contents); 5 encryption (no passphrase, gpg failed: wrong passphrase, tampered object);
+#   6 verification (sha256 of a segment or base backup differs from its record); 7 not in the archive
+#   (fetch: no such WAL file; restore: no base backup ended before TIME); 1 other; 130/143 interrupted.
+set -euo pipefail
+set -m
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+USAGE="usage: wal-archive.sh push PATH NAME | fetch NAME PATH | base-backup | restore DIR [--target-time TIME] [--restore-command CMD]"
+WAL_PREFIX="${WAL_PREFIX:-wal/}"
+SCRIPT_PATH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
+
+command=${1:-}
+[[ -n "$command" ]] || die "$EX_USAGE" "$USAGE"
+shift
+require_env BUCKET
+require_cmd gpg curl sha256sum zstd jq
+
+JOB_PID=""
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    set +e
+    kill_job "$JOB_PID"
+    [[ -z "${PARTIAL:-}" ]] || rm -rf "$PARTIAL"
+    remove_work_dir
+    [[ $status -eq 0 || ($command == fetch && $status -eq $EX_NO_BACKUP) ]] || log "FAILED with exit code $status"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# segment_key NAME: the object of a WAL file.
+segment_key() { printf '%s%s.zst.gpg' "$WAL_PREFIX" "$1"; }
+
+# stored_sha256 KEY: the sha256 recorded in the object's metadata; "" when the object does not exist. Any
+# other failure (bucket, credentials, endpoint) dies with EX_STORAGE: it must never look like "absent".
+stored_sha256() { metadata "$1" sha256; }
+
+# passphrase_of ARN VERSION: the passphrase that encrypted an object: PASSPHRASE_FILE when set (the operator's
+# choice), else the secret version the object records (through BACKUP_PASSPHRASE_SECRET_ID when it names the
+# same secret, e.g. its replica in this region), else the current one. Archives outlive rotations.
+passphrase_of() {
+    local arn=$1 version=$2 id
+    if [[ -n "${PASSPHRASE_FILE:-}" || -z "$version" ]]; then
+        load_passphrase
+        return
+    fi
+    id=${BACKUP_PASSPHRASE_SECRET_ID:-$arn}
+    [[ "$(secret_name_of "$id")" == "$(secret_name_of "$arn")" ]] \
+        || die "$EX_CRYPTO" "encrypted with the secret $arn (version $version), not with BACKUP_PASSPHRASE_SECRET_ID $id"
+    load_passphrase "$id" "$version"
+}
+
+# metadata KEY NAME: a metadata value of an existing object ("" when absent); storage failures die.
+metadata() {
+    aws_call GET /s3/metadata - "bucket=$BUCKET" "key=$1" "name=$2" 2>"$WORK_DIR/s3.err" \
+        || die "$EX_STORAGE" "cannot read $(s3_uri "$1"): $(one_line_error "$WORK_DIR/s3.err")"
+}
+
+# epoch TIME: seconds since 1970 with microseconds, from any time GNU date reads (RFC 3339, PostgreSQL's).
+epoch() { date -u -d "$1" +%s.%6N 2>/dev/null || die "$EX_USAGE" "not a time: \"$1\""; }
+
+push() {
+    [[ $# -eq 2 ]] || die "$EX_USAGE" "$USAGE"
+    local file=$1 name=$2 key sha existing
+    [[ "$name" =~ ^[0-9A-Za-z._-]+$ ]] || die "$EX_USAGE" "not a WAL file name: \"$name\""
+    [[ -r "$file" ]] || die "$EX_USAGE" "cannot read the WAL file $file"
+    key=$(segment_key "$name")
+    load_passphrase
+    sha=$(sha256sum "$file" | cut -d' ' -f1)
+    existing=$(stored_sha256 "$key")
+    if [[ "$existing" == "$sha" ]]; then
+        log "$name is archived already with the same contents ($(s3_uri "$key"))"
+        return 0
+    fi
+    [[ -z "$existing" ]] || die "$EX_STORAGE" "refusing to overwrite $(s3_uri "$key"): it holds other contents (sha256 $existing, this file $sha); is another cluster archiving under $WAL_PREFIX?"
+    zstd -q -c -"${ZSTD_LEVEL:-1}" <"$file" 2>"$WORK_DIR/zstd.err" | gpg_encrypt >"$WORK_DIR/segment.gpg" 2>"$WORK_DIR/gpg.err" \
+        || die "$EX_CRYPTO" "cannot compress and encrypt $file: $(one_line_error "$WORK_DIR/gpg.err") $(one_line_error "$WORK_DIR/zstd.err")"
+    local recorded=()
+    [[ "$PASSPHRASE_SOURCE" != secretsmanager ]] \
+        || recorded=(--metadata "passphrase-secret=$PASSPHRASE_SECRET_ARN" --metadata "passphrase-version=$PASSPHRASE_VERSION_ID")
+    s3_put_file "$WORK_DIR/segment.gpg" "$key" --metadata "sha256=$sha" "${recorded[@]}" 2>"$WORK_DIR/s3.err" \
+        || die "$EX_STORAGE" "cannot upload $(s3_uri "$key"): $(one_line_error "$WORK_DIR/s3.err")"
+    log "archived $name ($(stat -c %s "$file") bytes, $(stat -c %s "$WORK_DIR/segment.gpg") stored) to $(s3_uri "$key")"
+}
+
+fetch() {
+    [[ $# -eq 2 ]] || die "$EX_USAGE" "$USAGE"
+    local name=$1 target=$2 key want got
+    [[ "$name" =~ ^[0-9A-Za-z._-]+$ ]] || die "$EX_USAGE" "not a WAL file name: \"$name\""
+    key=$(segment_key "$name")
+    want=$(stored_sha256 "$key")
+    if [[ -z "$want" ]]; then
+        log "$name is not in the archive ($(s3_uri "$key"))"
+        exit "$EX_NO_BACKUP"
+    fi
+    passphrase_of "$(metadata "$key" passphrase-secret)" "$(metadata "$key" passphrase-version)"
+    aws_call GET /s3/get "$WORK_DIR/segment.gpg" "bucket=$BUCKET" "key=$key" 2>"$WORK_DIR/s3.err" \
+        || die "$EX_STORAGE" "cannot download $(s3_uri "$key"): $(one_line_error "$WORK_DIR/s3.err")"
+    PARTIAL="$target.partial"
+    gpg_decrypt <"$WORK_DIR/segment.gpg" 2>"$WORK_DIR/gpg.err" | zstd -q -d -c >"$PARTIAL" 2>"$WORK_DIR/zstd.err" \
+        || die "$EX_CRYPTO" "cannot decrypt $(s3_uri "$key"): $(one_line_error "$WORK_DIR/gpg.err") $(one_line_error "$WORK_DIR/zstd.err")"
+    got=$(sha256sum "$PARTIAL" | cut -d' ' -f1)
+    [[ "$got" == "$want" ]] || die "$EX_VERIFY" "$(s3_uri "$key") decrypts to sha256 $got, its record says $want"
+    mv "$PARTIAL" "$target"
+    PARTIAL=""
+    log "restored $name from $(s3_uri "$key")"
+}
+
+base_backup() {
+    [[ $# -eq 0 ]] || die "$EX_USAGE" "$USAGE"
+    require_cmd pg_basebackup psql tee
+    load_passphrase
+    load_db_credentials
+    check_db_connection "${PGDATABASE}"
+    local info system_id timeline server_version started_at finished_at stamp key manifest_key sha size stored
+    info=$(psql_value -d "$PGDATABASE" -F '|' -c "SELECT (SELECT system_identifier FROM pg_control_system()), (SELECT timeline_id FROM pg_control_checkpoint()), current_setting('archive_mode'), current_setting('server_version')" 2>"$WORK_DIR/psql.err") \
+        || die "$EX_DATABASE" "cannot read the cluster's identity from $(db_address): $(one_line_error "$WORK_DIR/psql.err")"
+    IFS='|' read -r system_id timeline archive_mode server_version <<<"$info"
+    [[ "$archive_mode" != off ]] || log "WARNING: archive_mode is off on $(db_address): the WAL after this base backup is not archived, it restores only to its own end"
+    stamp=$(time_ordered_stamp)
+    key="${WAL_PREFIX}base/${stamp}.tar.zst.gpg"
+    manifest_key="${WAL_PREFIX}base/${stamp}.json"
+    started_at=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)
+    mkfifo "$WORK_DIR/sha.fifo" "$WORK_DIR/size.fifo" "$WORK_DIR/upload.fifo"
+    sha256sum <"$WORK_DIR/sha.fifo" | cut -d' ' -f1 >"$WORK_DIR/sha.out" &
+    local sha_pid=$!
+    wc -c <"$WORK_DIR/size.fifo" | tr -d ' ' >"$WORK_DIR/size.out" &
+    local size_pid=$!
+    log "pg_basebackup of $(db_address) (system $system_id, timeline $timeline) to $(s3_uri "$key")"
+    (
+        set +e
+        pg_basebackup --format=tar --pgdata=- --wal-method=fetch --checkpoint=fast --no-password --label="oauth2-dr $stamp" 2>"$WORK_DIR/basebackup.err" |
+            zstd -q -c -T"${ZSTD_THREADS:-2}" -"${ZSTD_LEVEL:-1}" 2>"$WORK_DIR/zstd.err" |
+            gpg_encrypt 2>"$WORK_DIR/gpg.err" |
+            tee "$WORK_DIR/sha.fifo" "$WORK_DIR/size.fifo" >"$WORK_DIR/upload.fifo"
+        echo "${PIPESTATUS[*]}" >"$WORK_DIR/pipestatus"
+    ) &
+    JOB_PID=$!
+    aws_call POST /s3/upload "$WORK_DIR/upload.answer" "bucket=$BUCKET" "key=$key" "path=$WORK_DIR/upload.fifo" 2>"$WORK_DIR/s3.err" \
+        || { kill_job "$JOB_PID"; die "$EX_STORAGE" "upload to $(s3_uri "$key") failed: $(one_line_error "$WORK_DIR/s3.err")"; }
+    wait "$JOB_PID" || true
+    JOB_PID=""
+    wait "$sha_pid" "$size_pid" || true
+    local basebackup_rc zstd_rc gpg_rc tee_rc
+    read -r basebackup_rc zstd_rc gpg_rc tee_rc <"$WORK_DIR/pipestatus" || die "$EX_FAILURE" "the base backup pipeline did not report"
+    [[ $basebackup_rc -eq 0 ]] || die "$EX_DATABASE" "pg_basebackup of $(db_address) failed: $(one_line_error "$WORK_DIR/basebackup.err")"
+    [[ $zstd_rc -eq 0 ]] || die "$EX_FAILURE" "zstd failed: $(one_line_error "$WORK_DIR/zstd.err")"
+    [[ $gpg_rc -eq 0 ]] || die "$EX_CRYPTO" "gpg failed: $(one_line_error "$WORK_DIR/gpg.err")"
+    [[ $tee_rc -eq 0 ]] || die "$EX_FAILURE" "tee failed (exit code $tee_rc)"
+    finished_at=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)
+    sha=$(cat "$WORK_DIR/sha.out")
+    size=$(cat "$WORK_DIR/size.out")
+    stored=$(s3_size "$key" 2>"$WORK_DIR/s3.err") || die "$EX_STORAGE" "the uploaded object $(s3_uri "$key") is not readable: $(one_line_error "$WORK_DIR/s3.err")"
+    [[ "$stored" == "$size" ]] || die "$EX_STORAGE" "the stored object $(s3_uri "$key") has $stored bytes, the stream had $size"
+    jq -n --arg object_key "$key" --argjson size "$size" --arg sha256 "$sha" --arg system_identifier "$system_id" \
+        --argjson timeline "$timeline" --arg server_version "$server_version" --arg started_at "$started_at" \
+        --arg finished_at "$finished_at" --arg finished_epoch "$(epoch "$finished_at")" --arg source "$PASSPHRASE_SOURCE" \
+        --arg arn "$PASSPHRASE_SECRET_ARN" --arg version "$PASSPHRASE_VERSION_ID" '{
+            format: "oauth2-dr/base-backup-manifest/v1",
+            object_key: $object_key, size_bytes: $size, sha256: $sha256,
+            encryption: "gpg-symmetric-aes256", compression: "zstd", format_of_backup: "pg_basebackup-tar-wal-fetch",
+            passphrase: (if $source == "secretsmanager" then {source: $source, secret_arn: $arn, version_id: $version} else {source: $source} end),
+            system_identifier: $system_identifier, timeline: $timeline, server_version: $server_version,
+            started_at: $started_at, finished_at: $finished_at, finished_epoch: ($finished_epoch | tonumber)
+        }' >"$WORK_DIR/manifest.json" || die "$EX_FAILURE" "cannot write the manifest"
+    s3_put_file "$WORK_DIR/manifest.json" "$manifest_key" --content-type application/json 2>"$WORK_DIR/s3.err" \
+        || die "$EX_STORAGE" "cannot write the manifest $(s3_uri "$manifest_key"): $(one_line_error "$WORK_DIR/s3.err")"
+    log "done: $key, $size bytes, sha256 $sha"
+    echo "$manifest_key"
+}
+
+restore() {
+    local dir="" target_time="" restore_command=""
+    while [[ $# -gt 0 ]]; do
+        case "$1" in
+        --target-time) [[ $# -ge 2 && -n "$2" ]] || die "$EX_USAGE" "--target-time needs a time; $USAGE"; target_time=$2; shift ;;
+        --restore-command) [[ $# -ge 2 ]] || die "$EX_USAGE" "--restore-command needs a command; $USAGE"; restore_command=$2; shift ;;
+        -*) die "$EX_USAGE" "unknown option $1; $USAGE" ;;
+        *) [[ -z "$dir" ]] || die "$EX_USAGE" "one directory only; $USAGE"; dir=$1 ;;
+        esac
+        shift
+    done
+    [[ -n "$dir" ]] || die "$EX_USAGE" "$USAGE"
+    [[ ! -e "$dir" || -z "$(ls -A "$dir")" ]] || die "$EX_USAGE" "the data directory $dir is not empty"
+    local target_epoch="" key best="" best_epoch=0 manifest_epoch
+    if [[ -n "$target_time" ]]; then
+        target_epoch=$(epoch "$target_time")
+        # PostgreSQL's own form, in UTC with microseconds (recovery_target_time refuses e.g. RFC 3339's "T...Z").
+        target_time=$(date -u -d "@$target_epoch" '+%Y-%m-%d %H:%M:%S.%6N+00')
+    fi
+    restore_command=${restore_command:-"'$SCRIPT_PATH' fetch \"%f\" \"%p\""}
+
+    # The newest base backup that ended before the target: recovery can stop only after a backup's end.
+    local keys
+    keys=$(s3_keys "${WAL_PREFIX}base/" 2>"$WORK_DIR/s3.err") || die "$EX_STORAGE" "cannot list $(s3_uri "${WAL_PREFIX}base/"): $(one_line_error "$WORK_DIR/s3.err")"
+    for key in $(grep '\.json$' <<<"$keys" || true); do
+        s3_get_file "$key" "$WORK_DIR/candidate.json" 2>"$WORK_DIR/s3.err" || die "$EX_STORAGE" "cannot read $(s3_uri "$key"): $(one_line_error "$WORK_DIR/s3.err")"
+        manifest_epoch=$(jq -r '.finished_epoch // empty' "$WORK_DIR/candidate.json" 2>/dev/null) || manifest_epoch=""
+        [[ -n "$manifest_epoch" ]] || { log "skipping $(s3_uri "$key"): not a base backup manifest"; continue; }
+        if [[ -n "$target_epoch" ]] && ! awk -v a="$manifest_epoch" -v b="$target_epoch" 'BEGIN { exit !(a < b) }'; then
+            continue
+        fi
+        if awk -v a="$manifest_epoch" -v b="$best_epoch" 'BEGIN { exit !(a > b) }'; then
+            best=$key best_epoch=$manifest_epoch
+            cp "$WORK_DIR/candidate.json" "$WORK_DIR/manifest.json"
+        fi
+    done
+    [[ -n "$best" ]] || die "$EX_NO_BACKUP" "no base backup under $(s3_uri "${WAL_PREFIX}base/")${target_time:+ ended before $target_time}"
+    local object_key want_sha finished_at
+    object_key=$(jq -r .object_key "$WORK_DIR/manifest.json")
+    want_sha=$(jq -r .sha256 "$WORK_DIR/manifest.json")
+    finished_at=$(jq -r .finished_at "$WORK_DIR/manifest.json")
+    passphrase_of "$(jq -r '.passphrase.secret_arn // empty' "$WORK_DIR/manifest.json")" "$(jq -r '.passphrase.version_id // empty' "$WORK_DIR/manifest.json")"
+    log "restoring base backup $(s3_uri "$object_key") (finished $finished_at) into $dir"
+
+    PARTIAL="${dir%/}.partial"
+    rm -rf "$PARTIAL"
+    mkdir -m 700 "$PARTIAL"
+    local url
+    url=$(aws_call GET /s3/presign - "bucket=$BUCKET" "key=$object_key" 2>"$WORK_DIR/s3.err") \
+        || die "$EX_STORAGE" "cannot presign $(s3_uri "$object_key"): $(one_line_error "$WORK_DIR/s3.err")"
+    local proto=(--proto "=https")
+    [[ -z "${AWS_ENDPOINT_URL:-}" ]] || proto=()
+    mkfifo "$WORK_DIR/sha.fifo"
+    sha256sum <"$WORK_DIR/sha.fifo" | cut -d' ' -f1 >"$WORK_DIR/sha.out" &
+    local sha_pid=$!
+    (
+        set +e
+        # The URL reaches curl on stdin (a config line), never on its command line.
+        printf 'url = "%s"\n' "$url" | curl -q -sS --fail "${proto[@]}" --config - 2>"$WORK_DIR/curl.err" |
+            tee "$WORK_DIR/sha.fifo" |
+            gpg_decrypt 2>"$WORK_DIR/gpg.err" |
+            zstd -q -d -c 2>"$WORK_DIR/zstd.err" |
+            tar -x -C "$PARTIAL" 2>"$WORK_DIR/tar.err"
+        echo "${PIPESTATUS[*]}" >"$WORK_DIR/pipestatus"
+    ) &
+    JOB_PID=$!
+    wait "$JOB_PID" || true
+    JOB_PID=""
+    wait "$sha_pid" || true
+    local printf_rc curl_rc tee_rc gpg_rc zstd_rc tar_rc got_sha
+    read -r printf_rc curl_rc tee_rc gpg_rc zstd_rc tar_rc <"$WORK_DIR/pipestatus" || die "$EX_FAILURE" "the restore pipeline did not report"
+    [[ $printf_rc -eq 0 && $curl_rc -eq 0 ]] || die "$EX_STORAGE" "download of $(s3_uri "$object_key") failed: $(one_line_error "$WORK_DIR/curl.err")"
+    [[ $tee_rc -eq 0 ]] || die "$EX_FAILURE" "tee failed (exit code $tee_rc)"
+    got_sha=$(cat "$WORK_DIR/sha.out")
+    [[ "$got_sha" == "$want_sha" ]] || die "$EX_VERIFY" "$(s3_uri "$object_key") has sha256 $got_sha, its manifest $best says $want_sha"
+    [[ $gpg_rc -eq 0 ]] || die "$EX_CRYPTO" "cannot decrypt $(s3_uri "$object_key"): $(one_line_error "$WORK_DIR/gpg.err")"
+    [[ $zstd_rc -eq 0 ]] || die "$EX_FAILURE" "zstd failed on $(s3_uri "$object_key"): $(one_line_error "$WORK_DIR/zstd.err")"
+    [[ $tar_rc -eq 0 ]] || die "$EX_FAILURE" "tar failed extracting $(s3_uri "$object_key") into $PARTIAL: $(one_line_error "$WORK_DIR/tar.err")"
+    [[ -f "$PARTIAL/PG_VERSION" && -f "$PARTIAL/backup_label" ]] || die "$EX_VERIFY" "$(s3_uri "$object_key") is not a base backup (no PG_VERSION or backup_label)"
+
+    # Recovery settings: PostgreSQL reads the last value of each in postgresql.auto.conf.
+    {
+        echo "# wal-archive.sh restore $(now_utc): point-in-time recovery from s3://$BUCKET/$WAL_PREFIX"
+        printf "restore_command = '%s'\n" "${restore_command//\'/\'\'}"
+        if [[ -n "$target_time" ]]; then
+            printf "recovery_target_time = '%s'\n" "${target_time//\'/\'\'}"
+            echo "recovery_target_inclusive = off"
+            echo "recovery_target_action = promote"
+        fi
+    } >>"$PARTIAL/postgresql.auto.conf"
+    touch "$PARTIAL/recovery.signal"
+    if [[ -e "$dir" ]]; then rmdir "$dir"; fi
+    mv "$PARTIAL" "$dir"
+    PARTIAL=""
+    local recovery="recovery of the whole archive"
+    [[ -z "$target_time" ]] || recovery="recovery to just before $target_time (recovery_target_time, exclusive)"
+    echo "base backup $object_key (finished $finished_at) restored into $dir; $recovery: start PostgreSQL on it"
+}
+
+make_work_dir
+case "$command" in
+push) push "$@" ;;
+fetch) fetch "$@" ;;
+base-backup) base_backup "$@" ;;
+restore) restore "$@" ;;
+*) die "$EX_USAGE" "unknown command \"$command\"; $USAGE" ;;
+esac

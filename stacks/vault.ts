@@ -1,0 +1,45 @@
+/**
+ * The vault composition (role: vault): the isolated AWS account that keeps the copies production credentials
+ * cannot delete, shorten or read (components/vault-account.ts). Deployed first: prod and dr read its outputs
+ * through a StackReference (`vaultStack`) and replicate into it; its bucket policy names their replication
+ * roles by ARN (`vault.replicationRoleArns`), so it needs nothing of theirs.
+ */
+import type { StackConfig } from "../lib/config";
+import { VaultAccount } from "../components/vault-account";
+import { stackTags } from "./compose-common";
+
+export function declareVault(config: StackConfig) {
+    const settings = config.vault!;
+    const vault = new VaultAccount("vault", {
+        stack: config.stack,
+        region: config.region,
+        drRegion: config.drRegion,
+        accountId: settings.accountId,
+        profile: settings.profile,
+        assumeRoleArn: settings.assumeRoleArn,
+        retention: config.retention,
+        objectLock: config.objectLock,
+        replicationRoleArns: settings.replicationRoleArns,
+        sourceAccountIds: settings.sourceAccountIds,
+        restoreRoleArns: settings.restoreRoleArns,
+        breakGlassRoleArn: config.breakGlassRoleArn,
+        airGapped: settings.airGapped,
+        changeableForDays: settings.changeableForDays,
+        tags: stackTags(config),
+    });
+    return {
+        cloud: config.cloud,
+        role: config.role,
+        region: config.region,
+        retention: config.retention,
+        objectLock: config.objectLock,
+        vaultAccountId: vault.accountId,
+        vaultBucketName: vault.bucketName,
+        vaultBucketArn: vault.bucketArn,
+        vaultBucketKmsKeyArn: vault.bucketKmsKeyArn,
+        backupVaultName: vault.backupVaultName,
+        backupVaultArn: vault.backupVaultArn,
+        airGapped: settings.airGapped,
+        privateKeysSecretArn: vault.privateKeysSecretArn,
+    };
+}

@@ -1,0 +1,79 @@
+/**
+ * The compromise drill's parts that do not need the whole drill: the replication stand-in (the lock travels,
+ * a cut configuration copies nothing) and the declared deletion guards evaluated as data.
+ */
+import * as assert from "assert/strict";
+import { CreateBucketCommand, DeleteBucketReplicationCommand, HeadObjectCommand, PutBucketReplicationCommand, PutBucketVersioningCommand, PutObjectCommand, PutObjectLockConfigurationCommand, S3Client } from "@aws-sdk/client-s3";
+import { ATTACKER, BREAK_GLASS_ROLE, declaredGuards, replicate } from "../../tools/drill/compromise";
+import { evaluate, statementsOf, type PolicyStatement } from "../../tools/drill/policy-eval";
+import { MotoServer } from "../../tools/sandbox/servers";
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
+/** The guards' shape as h23's components declare them: an explicit Deny to everyone but the break-glass role. */
+const guard = (actions: string[]) => (breakGlass: string) => ({
+    Version: "2012-10-17",
+    Statement: [{ Sid: "DenyDeletionExceptBreakGlass", Effect: "Deny", Principal: { AWS: "*" }, Action: actions, Resource: "*", Condition: { ArnNotEquals: { "aws:PrincipalArn": breakGlass } } }],
+});
+const ADMIN: PolicyStatement = { Effect: "Allow", Action: "*", Resource: "*" };
+
+describe("compromise drill: the deletion guards as data (moto does not evaluate resource policies)", function () {
+    it("an explicit Deny except the break-glass role denies the production administrator and allows the break-glass role; other actions stay allowed", function () {
+        const statements = [...statementsOf(guard(["secretsmanager:DeleteSecret", "secretsmanager:PutResourcePolicy"])(BREAK_GLASS_ROLE)), ADMIN];
+        assert.equal(evaluate(statements, ATTACKER, "secretsmanager:DeleteSecret"), "deny");
+        assert.equal(evaluate(statements, ATTACKER, "SecretsManager:deletesecret"), "deny", "actions are case-insensitive");
+        assert.equal(evaluate(statements, BREAK_GLASS_ROLE, "secretsmanager:DeleteSecret"), "allow");
+        assert.equal(evaluate(statements, ATTACKER, "secretsmanager:GetSecretValue"), "allow");
+        assert.equal(evaluate(statementsOf(JSON.stringify({ Statement: { Effect: "Deny", Principal: "*", Action: "kms:*", Resource: "*" } })), BREAK_GLASS_ROLE, "kms:ScheduleKeyDeletion"), "deny");
+        assert.equal(evaluate([], ATTACKER, "kms:DisableKey"), "no decision");
+        assert.throws(() => evaluate([{ Effect: "Deny", Action: "*", Condition: { DateLessThan: { "aws:CurrentTime": "2030-01-01" } } }], ATTACKER, "kms:DisableKey"), /condition key aws:CurrentTime/);
+        assert.throws(() => evaluate([{ Effect: "Deny", Action: "*", Condition: { IpAddress: { "aws:PrincipalArn": "x" } } }], ATTACKER, "kms:DisableKey"), /operator IpAddress is not evaluated/);
+    });
+
+    it("the drill reports the guards the tree declares, evaluated for the attacker and the break-glass role; without them, that AWS would let the deletion through", function () {
+        const declared = declaredGuards(guard(["secretsmanager:DeleteSecret"]), (arn) => guard(["kms:ScheduleKeyDeletion", "kms:DisableKey"])(arn).Statement[0]);
+        assert.deepEqual(declared.map((g) => [g.declared, g.attacker, g.breakGlass]), [[true, "DeleteSecret deny", "DeleteSecret allow"], [true, "ScheduleKeyDeletion deny", "ScheduleKeyDeletion allow"]]);
+        const none = declaredGuards(null, null);
+        assert.ok(none.every((g) => !g.declared && /no deletion guard declared in this tree/.test(g.attacker)));
+        // With no argument, the guards of this tree's components (components/secrets.ts, components/kms.ts), if it declares them.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const inTree = typeof (require("../../components/secrets") as Record<string, unknown>).secretDeletionGuard === "function";
+        const fromTree = declaredGuards();
+        assert.equal(fromTree[0].declared, inTree);
+        if (inTree) {
+            assert.deepEqual([fromTree[0].attacker, fromTree[0].breakGlass], ["DeleteSecret deny", "DeleteSecret allow"]);
+        }
+    });
+});
+
+describe("compromise drill: the stand-in for S3 replication (moto does not replicate)", function () {
+    this.timeout(60_000);
+    let moto: MotoServer;
+    before(async () => {
+        moto = await MotoServer.start();
+    });
+    after(async () => {
+        await moto?.stop();
+    });
+
+    it("copies each version with its Object Lock mode and retain-until date only while an enabled rule names the destination; a cut configuration copies nothing", async function () {
+        const s3 = new S3Client({ endpoint: moto.endpoint, region: "us-east-1", forcePathStyle: true, maxAttempts: 1, credentials: { accessKeyId: "replication-role", secretAccessKey: "test" } });
+        for (const bucket of ["repl-src", "repl-dst"]) {
+            await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+            await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: "Enabled" } }));
+            await s3.send(new PutObjectLockConfigurationCommand({ Bucket: bucket, ObjectLockConfiguration: { ObjectLockEnabled: "Enabled", Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: 1 } } } }));
+        }
+        const until = new Date(Date.UTC(2031, 0, 2, 3, 4, 5));
+        await s3.send(new PutObjectCommand({ Bucket: "repl-src", Key: "audit/a.log", Body: "a", ObjectLockMode: "COMPLIANCE", ObjectLockRetainUntilDate: until }));
+        assert.deepEqual(await replicate(s3, "repl-src", s3, "repl-dst"), { copied: 0, reason: "s3://repl-src has no enabled replication rule to repl-dst" });
+        await s3.send(new PutBucketReplicationCommand({ Bucket: "repl-src", ReplicationConfiguration: { Role: "arn:aws:iam::1:role/r", Rules: [{ ID: "v", Status: "Enabled", Priority: 1, Filter: { Prefix: "" }, DeleteMarkerReplication: { Status: "Disabled" }, Destination: { Bucket: "arn:aws:s3:::repl-dst" } }] } }));
+        assert.equal((await replicate(s3, "repl-src", s3, "repl-dst")).copied, 1);
+        const head = await s3.send(new HeadObjectCommand({ Bucket: "repl-dst", Key: "audit/a.log" }));
+        assert.equal(head.ObjectLockMode, "COMPLIANCE");
+        assert.equal(head.ObjectLockRetainUntilDate?.toISOString(), until.toISOString());
+        assert.equal((await replicate(s3, "repl-src", s3, "repl-dst")).copied, 0, "a version is copied once");
+        await s3.send(new DeleteBucketReplicationCommand({ Bucket: "repl-src" }));
+        await s3.send(new PutObjectCommand({ Bucket: "repl-src", Key: "audit/b.log", Body: "b" }));
+        assert.equal((await replicate(s3, "repl-src", s3, "repl-dst")).copied, 0);
+    });
+});

@@ -1,0 +1,211 @@
+/**
+ * The immutability policies (issue 23, item 5) on our stacks and on hand-built foreign resources: the
+ * compliant vault, prod and dr plans pass; each mutant (one change at a time, in memory) is caught by the
+ * policy that owns it, with a message naming the resource and what is missing; unknowns (a first preview)
+ * never produce a verdict.
+ */
+import { strict as assert } from "assert";
+import { checkPlan, StackCheck } from "../../tools/check/core";
+import { PlannedResource, PlanResult } from "offline-plan/src/model";
+import { plannedResource, planRepo } from "../support/plans";
+import { immutabilityPolicies } from "../../policy/immutability";
+import { runStackPolicy, UNKNOWN } from "./helpers";
+
+const NAMES = immutabilityPolicies.map((p) => p.name);
+const BREAK_GLASS = "arn:aws:iam::123456789012:role/oauth2-dr-break-glass";
+
+type Mutate = (plan: PlanResult) => void;
+interface Mutant {
+    name: string;
+    stack: "vault" | "prod" | "dr";
+    policy: string;
+    /** Every fragment must appear in one violation of the policy. */
+    says: string[];
+    mutate: Mutate;
+}
+
+function find(plan: PlanResult, type: string, predicate: (r: PlannedResource) => boolean = () => true): PlannedResource {
+    const found = plan.resources.find((r) => r.type === type && predicate(r));
+    assert.ok(found, `${plan.stack}: no ${type} to mutate`);
+    return found;
+}
+
+function remove(plan: PlanResult, type: string, predicate: (r: PlannedResource) => boolean = () => true): void {
+    const before = plan.resources.length;
+    plan.resources = plan.resources.filter((r) => !(r.type === type && predicate(r)));
+    assert.ok(plan.resources.length < before, `${plan.stack}: no ${type} to remove`);
+}
+
+const T = {
+    lock: "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+    plan: "aws:backup/plan:Plan",
+    replication: "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
+    role: "aws:iam/role:Role",
+    rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+    secretPolicy: "aws:secretsmanager/secretPolicy:SecretPolicy",
+    key: "aws:kms/key:Key",
+};
+
+type Doc = { Statement: any[] };
+const edit = (r: PlannedResource, property: string, change: (doc: Doc) => void) => {
+    const doc = JSON.parse(String(r.inputs[property])) as Doc;
+    change(doc);
+    r.inputs[property] = JSON.stringify(doc);
+};
+const lockRule = (plan: PlanResult, bucket: string) => find(plan, T.lock, (r) => r.inputs.bucket === bucket).inputs.rule as { defaultRetention: Record<string, unknown> };
+const dailyRule = (plan: PlanResult) => (find(plan, T.plan).inputs.rules as any[]).find((r) => r.ruleName === "daily");
+const prodReplicationRules = (plan: PlanResult) => find(plan, T.replication, (r) => r.inputs.bucket === "oauth2-backups-prod").inputs.rules as any[];
+const jobRole = (job: string) => (r: PlannedResource) => r.type === T.role && (r.inputs.tags as Record<string, string>)?.["oauth2-dr/job"] === job;
+const jobPolicy = (plan: PlanResult, job: string) => find(plan, T.rolePolicy, (r) => r.name === `${find(plan, T.role, jobRole(job)).name}-policy`);
+const guardOf = (plan: PlanResult, secret: string) => find(plan, T.secretPolicy, (r) => r.name === `${secret}-guard`);
+
+const MUTANTS: Mutant[] = [
+    { name: "Object Lock configuration removed", stack: "prod", policy: "s3-backup-object-lock", says: ["oauth2-backups-prod", "no Object Lock"], mutate: (p) => remove(p, T.lock) },
+    { name: "default retention 7 days", stack: "prod", policy: "s3-backup-object-lock", says: ["oauth2-backups-prod", "7 days", "below the retention table's minimum of 30 days"], mutate: (p) => void (lockRule(p, "oauth2-backups-prod").defaultRetention.days = 7) },
+    { name: "GOVERNANCE in production", stack: "dr", policy: "s3-backup-object-lock", says: ["oauth2-backups-dr", "GOVERNANCE", "COMPLIANCE"], mutate: (p) => void (lockRule(p, "oauth2-backups-dr").defaultRetention.mode = "GOVERNANCE") },
+    { name: "lock without default retention", stack: "vault", policy: "s3-backup-object-lock", says: ["oauth2-backups-vault", "no default retention"], mutate: (p) => void delete find(p, T.lock, (r) => r.inputs.bucket === "oauth2-backups-vault").inputs.rule },
+    { name: "a lifecycle rule expiring clients/ noncurrent versions before the lock", stack: "prod", policy: "s3-backup-object-lock", says: ["oauth2-backups-prod", "clients-retention", "after 10 days, before the Object Lock's 30 days"], mutate: (p) => {
+        const lifecycle = find(p, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", (r) => r.inputs.bucket === "oauth2-backups-prod");
+        (lifecycle.inputs.rules as Array<{ id: string; noncurrentVersionExpiration: Record<string, number> }>).find((r) => r.id === "clients-retention")!.noncurrentVersionExpiration = { noncurrentDays: 10 };
+    } },
+    { name: "no copy into the vault account's vault", stack: "prod", policy: "backup-copy-outside-account", says: ["oauth2-postgres", "no copy outside the production account"], mutate: (p) => void (dailyRule(p).copyActions = dailyRule(p).copyActions.slice(0, 1)) },
+    { name: "the vault copy in the production account", stack: "prod", policy: "backup-copy-outside-account", says: ["oauth2-postgres", "stays in 123456789012"], mutate: (p) => void (dailyRule(p).copyActions[1].destinationVaultArn = "arn:aws:backup:us-east-1:123456789012:backup-vault:oauth2-dr-isolated") },
+    { name: "no replication rule into the vault", stack: "dr", policy: "backup-copy-outside-account", says: ["oauth2-backups-prod", "Database (PostgreSQL) (database/), Secrets/Keys (secrets/)"], mutate: (p) => void prodReplicationRules(p).splice(1, 1) },
+    { name: "vault replicas left owned by prod", stack: "dr", policy: "backup-copy-outside-account", says: ["oauth2-backups-prod", "owned by the source account"], mutate: (p) => void delete prodReplicationRules(p)[1].destination.accessControlTranslation },
+    { name: "only database/ replicated into the vault", stack: "dr", policy: "backup-copy-outside-account", says: ["oauth2-backups-prod", "Secrets/Keys (secrets/)"], mutate: (p) => void (prodReplicationRules(p)[1].filter = { prefix: "database/" }) },
+    { name: "db-backup may delete versions", stack: "prod", policy: "backup-job-role-no-destruction", says: ["db-backup", "s3:DeleteObjectVersion", "HideFailedDumps"], mutate: (p) => edit(jobPolicy(p, "db-backup"), "policy", (d) => d.Statement.find((s) => s.Sid === "HideFailedDumps").Action = ["s3:DeleteObject", "s3:DeleteObjectVersion"]) },
+    { name: "a writer with s3:*", stack: "prod", policy: "backup-job-role-no-destruction", says: ["app-config-export", "s3:BypassGovernanceRetention", "s3:PutLifecycleConfiguration"], mutate: (p) => edit(jobPolicy(p, "app-config-export"), "policy", (d) => void (d.Statement[0].Action = "s3:*")) },
+    { name: "verification deletes any instance", stack: "dr", policy: "backup-job-role-no-destruction", says: ["restore-verification", "rds:DeleteDBInstance on *"], mutate: (p) => edit(jobPolicy(p, "restore-verification"), "policy", (d) => void (d.Statement.find((s) => s.Sid === "VerificationInstancesOnly").Resource = "*")) },
+    { name: "AdministratorAccess attached to a job role", stack: "prod", policy: "backup-job-role-no-destruction", says: ["secrets-export", "AdministratorAccess"], mutate: (p) => {
+        const role = find(p, T.role, jobRole("secrets-export"));
+        p.resources.push(plannedResource(`urn:pulumi:prod::oauth2-dr::aws:iam/rolePolicyAttachment:RolePolicyAttachment::admin`, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "admin", { role: role.name, policyArn: "arn:aws:iam::aws:policy/AdministratorAccess" }));
+    } },
+    { name: "secret guard removed", stack: "prod", policy: "deletion-guards-secrets-and-keys", says: ["oauth2/backup-passphrase", "no resource policy"], mutate: (p) => remove(p, T.secretPolicy, (r) => r.name === "oauth2/backup-passphrase-guard") },
+    { name: "secret guard without RemoveRegionsFromReplication", stack: "prod", policy: "deletion-guards-secrets-and-keys", says: ["oauth2/jwk-private-key", "secretsmanager:RemoveRegionsFromReplication is not denied"], mutate: (p) => edit(guardOf(p, "oauth2/jwk-private-key"), "policy", (d) => void (d.Statement[0].Action = ["secretsmanager:DeleteSecret", "secretsmanager:PutResourcePolicy"])) },
+    { name: "secret guard without a break-glass exception", stack: "prod", policy: "deletion-guards-secrets-and-keys", says: ["oauth2/db-credentials", "locks everyone out"], mutate: (p) => edit(guardOf(p, "oauth2/db-credentials"), "policy", (d) => void delete d.Statement[0].Condition) },
+    { name: "key policy without the deletion guard", stack: "prod", policy: "deletion-guards-secrets-and-keys", says: ["oauth2-secrets", "kms:ScheduleKeyDeletion, kms:DisableKey are not denied"], mutate: (p) => edit(find(p, T.key, (r) => r.name === "oauth2-secrets"), "policy", (d) => void (d.Statement = d.Statement.filter((s) => s.Effect !== "Deny"))) },
+    { name: "vault key guard allowing Allow-only", stack: "vault", policy: "deletion-guards-secrets-and-keys", says: ["oauth2-backups-vault", "production KMS key"], mutate: (p) => edit(find(p, T.key, (r) => r.name === "oauth2-backups-vault"), "policy", (d) => void (d.Statement = d.Statement.filter((s) => s.Effect !== "Deny"))) },
+];
+
+describe("immutability policies on our stacks (compliant plans, one mutant at a time)", () => {
+    const plans: Record<string, PlanResult> = {};
+    const mandatory = (check: StackCheck) => check.violations.filter((v) => v.enforcementLevel === "mandatory");
+
+    before(async function () {
+        this.timeout(180000);
+        for (const plan of await planRepo(["vault", "prod", "dr"])) {
+            plans[plan.stack] = plan;
+        }
+    });
+
+    for (const stack of ["vault", "prod", "dr"]) {
+        it(`the compliant ${stack} stack has zero violations`, async () => {
+            assert.deepEqual((await checkPlan(plans[stack])).violations, []);
+        });
+    }
+
+    it("every immutability policy has mutants", () => {
+        for (const name of NAMES) {
+            assert.ok(MUTANTS.filter((m) => m.policy === name).length >= 3, name);
+        }
+    });
+
+    for (const mutant of MUTANTS) {
+        it(`${mutant.stack}: ${mutant.name} -> ${mutant.policy}`, async () => {
+            const plan = structuredClone(plans[mutant.stack]);
+            mutant.mutate(plan);
+            const violations = mandatory(await checkPlan(plan));
+            const caught = violations.filter((v) => v.policy === mutant.policy);
+            assert.ok(caught.some((v) => mutant.says.every((f) => v.message.includes(f))), `not caught as ${JSON.stringify(mutant.says)}; violations: ${JSON.stringify(violations.map((v) => `${v.policy}: ${v.message}`), null, 1)}`);
+        });
+    }
+
+    it("a staging stack needs no deletion guards and no copy outside the account, and locks in GOVERNANCE", async () => {
+        const plan = structuredClone(plans.prod);
+        const stagingTags = (r: PlannedResource) => {
+            const tags = r.inputs.tags as Record<string, string> | undefined;
+            if (tags && tags.environment) {
+                tags.environment = "staging";
+            }
+        };
+        plan.resources.forEach(stagingTags);
+        remove(plan, T.secretPolicy);
+        dailyRule(plan).copyActions = dailyRule(plan).copyActions.slice(0, 1);
+        lockRule(plan, "oauth2-backups-prod").defaultRetention.mode = "GOVERNANCE";
+        const check = await checkPlan(plan, { stackTags: { environment: "staging" } });
+        assert.deepEqual(mandatory(check).filter((v) => NAMES.includes(v.policy)), []);
+    });
+
+    it("a first preview (computed values unknown) gives no verdict from these policies", async function () {
+        this.timeout(180000);
+        for (const plan of await planRepo(["vault", "prod", "dr"], { preview: true })) {
+            const check = await checkPlan(plan);
+            assert.deepEqual(check.violations.filter((v) => NAMES.includes(v.policy)).map((v) => v.message), [], plan.stack);
+        }
+    });
+});
+
+describe("immutability policies on foreign resources (hand-built)", () => {
+    const PROD = { environment: "production" };
+    const bucket = (name: string, extra: Record<string, unknown> = {}) => ({ type: "aws:s3/bucket:Bucket", name, props: { bucket: name, tags: { backup: "true", ...PROD }, ...extra }, providerRegion: "eu-west-1" });
+    const policyOf = (name: string) => immutabilityPolicies.find((p) => p.name === name)!;
+    const messages = async (name: string, resources: Parameters<typeof runStackPolicy>[1], stackTags: Record<string, string> = {}) =>
+        (await runStackPolicy(policyOf(name), resources, { stackTags })).map((v) => v.message);
+
+    it("Object Lock: the v6 inline objectLockConfiguration with years counts; objectLockEnabled alone does not", async () => {
+        assert.deepEqual(await messages("s3-backup-object-lock", [bucket("acme-backups", { objectLockConfiguration: { objectLockEnabled: "Enabled", rule: { defaultRetention: { mode: "COMPLIANCE", years: 1 } } } })]), []);
+        const [flagOnly] = await messages("s3-backup-object-lock", [bucket("acme-backups", { objectLockEnabled: true })]);
+        assert.match(flagOnly, /^acme-backups: Object Lock has no default retention \(rule.defaultRetention in acme-backups.objectLockEnabled\)/);
+        const [none] = await messages("s3-backup-object-lock", [{ ...bucket("oauth2-backups-x"), props: { bucket: "oauth2-backups-x" } }]);
+        assert.match(none, /^oauth2-backups-x: backup bucket has no Object Lock .* at least 30 days \(the retention table's Database \(PostgreSQL\) row\)/);
+        assert.ok(!none.includes("COMPLIANCE"), "not production: no mode required");
+        const [v2] = await messages("s3-backup-object-lock", [
+            bucket("acme-backups"),
+            { type: "aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2", name: "lock", props: { bucket: "acme-backups", rule: { defaultRetention: { mode: "GOVERNANCE", days: 30 } } } },
+        ]);
+        assert.match(v2, /mode is "GOVERNANCE" \(lock \(BucketObjectLockConfigurationV2\)\); production backups require COMPLIANCE/);
+        assert.deepEqual(await messages("s3-backup-object-lock", [bucket("acme-backups"), { type: "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration", name: "lock", props: { bucket: UNKNOWN, rule: UNKNOWN } }]).then((m) => m.length), 1, "an unlinked lock is no lock");
+    });
+
+    it("deletion guards: a foreign secret and key without guards are named; a Deny sparing the break-glass role passes", async () => {
+        const secret = { type: "aws:secretsmanager/secret:Secret", name: "oauth2/signing-key", props: { name: "oauth2/signing-key", tags: PROD } };
+        const key = { type: "aws:kms/key:Key", name: "acme-data", props: { tags: PROD } };
+        assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [secret, key]), [
+            "oauth2/signing-key: production secret has no resource policy (aws.secretsmanager.SecretPolicy); a deletion guard must deny secretsmanager:DeleteSecret, secretsmanager:RemoveRegionsFromReplication, secretsmanager:PutResourcePolicy to everyone but a named break-glass role",
+            "acme-data: production KMS key has the default key policy (no policy); a deletion guard must deny kms:ScheduleKeyDeletion, kms:DisableKey to everyone but a named break-glass role",
+        ]);
+        const deny = (actions: string) => JSON.stringify({ Statement: [{ Effect: "Deny", Principal: "*", Action: actions, Resource: "*", Condition: { ArnNotLike: { "aws:PrincipalArn": BREAK_GLASS } } }] });
+        const guarded = [
+            { ...secret, props: { ...secret.props, policy: deny("secretsmanager:*") } },
+            { ...key, props: { ...key.props, policy: deny("kms:*") } },
+        ];
+        assert.deepEqual(await messages("deletion-guards-secrets-and-keys", guarded), []);
+        assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [{ ...secret, props: { name: "oauth2/signing-key", tags: { environment: "staging" } } }]), [], "not production");
+        assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [{ ...key, props: { ...key.props, policy: UNKNOWN } }]), [], "unknown policy: no verdict");
+    });
+
+    it("job roles: an IRSA writer with s3:Delete* on the dumps bucket is named with each action; a replication role is not a job role", async () => {
+        const irsa = JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { Federated: "arn:aws:iam::1:oidc-provider/x" }, Action: "sts:AssumeRoleWithWebIdentity" }] });
+        const resources = [
+            bucket("acme-db-dumps", { lifecycleRules: [{ enabled: true, prefix: "database/", expiration: { days: 30 } }] }),
+            { type: "aws:iam/role:Role", name: "dump-writer", props: { name: "dump-writer", assumeRolePolicy: irsa } },
+            { type: "aws:iam/rolePolicy:RolePolicy", name: "dump-writer", props: { role: "dump-writer", policy: JSON.stringify({ Statement: [{ Sid: "Dumps", Effect: "Allow", Action: ["s3:PutObject", "s3:Delete*"], Resource: "arn:aws:s3:::acme-db-dumps/*" }] }) } },
+            { type: "aws:iam/role:Role", name: "replication", props: { assumeRolePolicy: JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { Service: "s3.amazonaws.com" }, Action: "sts:AssumeRole" }] }), inlinePolicies: [{ name: "r", policy: JSON.stringify({ Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }] }) }] } },
+        ];
+        const [message, ...rest] = await messages("backup-job-role-no-destruction", resources);
+        assert.deepEqual(rest, []);
+        assert.match(message, /^dump-writer: backup job role \(its policies reach a backup bucket\) may s3:DeleteObjectVersion \(RolePolicy dump-writer, statement Dumps\); s3:DeleteBucket /);
+        assert.ok(!message.includes("s3:BypassGovernanceRetention"), "s3:Delete* does not grant the bypass");
+    });
+
+    it("copy outside the account: a production primary's RDS instance needs a cross-account AWS Backup copy", async () => {
+        const db = { type: "aws:rds/instance:Instance", name: "orders-db", props: { identifier: "orders-db", kmsKeyId: "arn:aws:kms:eu-west-1:111111111111:key/1", tags: { ...PROD, role: "primary" } } };
+        const plan = (vaultArn: string) => ({ type: "aws:backup/plan:Plan", name: "orders", props: { rules: [{ ruleName: "daily", copyActions: [{ destinationVaultArn: vaultArn }] }] } });
+        const [missing] = await messages("backup-copy-outside-account", [db]);
+        assert.match(missing, /^orders-db: production database has no copy outside the production account/);
+        const [same] = await messages("backup-copy-outside-account", [db, plan("arn:aws:backup:eu-west-1:111111111111:backup-vault:copy")]);
+        assert.match(same, /stays in 111111111111/);
+        assert.deepEqual(await messages("backup-copy-outside-account", [db, plan("arn:aws:backup:eu-west-1:222222222222:backup-vault:isolated")]), []);
+        assert.deepEqual(await messages("backup-copy-outside-account", [db, plan(UNKNOWN)]), [], "unknown: no verdict");
+    });
+});

@@ -1,0 +1,362 @@
+/**
+ * db-backup.sh under operator faults: a table locked by another session (inside and outside oauth2_*), the
+ * run terminated while it waits for that lock, two overlapping runs and latest.json, a BUCKET given as a URL,
+ * a passphrase file with CRLF line ends. Real PostgreSQL 15 and moto, started here on 127.0.0.1.
+ */
+import { strict as assert } from "assert";
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { EXTRA_OBJECTS_SQL, seedSql } from "../../tools/sandbox/oauth2-schema";
+import { explain, getObject, listKeys, putObject, runScript, scriptEnv, ScriptResult, startScript, timedRun, useScriptServers } from "../../tools/sandbox/scripts";
+import { MotoServer, PG_BIN, PgServer } from "../../tools/sandbox/servers";
+
+const SIZE = { clients: 6, authorizations: 40, consents: 8 };
+const DB = "faults";
+
+interface Lock {
+    pid: number;
+    release(): Promise<void>;
+}
+
+/** Resolves when the run has written `pattern` to stderr. */
+function waitForStderr(run: ReturnType<typeof startScript>, pattern: RegExp, timeoutMs = 120_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+        let seen = "";
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern} in: ${seen}`)), timeoutMs);
+        run.child.stderr!.on("data", (d) => {
+            seen += d;
+            if (pattern.test(seen)) {
+                clearTimeout(timer);
+                resolve();
+            }
+        });
+    });
+}
+
+describe("db-backup.sh under operator faults", function () {
+    this.timeout(600_000);
+    let pg: PgServer;
+    let moto: MotoServer;
+    let dir: string;
+    let passphrase: string;
+    const servers = useScriptServers("oauth2-dr-faults-test-", "faults test passphrase");
+    const newBucket = () => servers.newBucket("oauth2-faults");
+    const env = (bucket: string, extra: Record<string, string> = {}) => ({ ...scriptEnv(pg, moto, bucket, passphrase, DB), ...extra });
+    const held: Lock[] = [];
+
+    before(function () {
+        ({ pg, moto, dir, passphrase } = servers);
+        pg.createDatabase(DB);
+        pg.psql(seedSql(SIZE) + EXTRA_OBJECTS_SQL, DB);
+    });
+
+    afterEach(async function () {
+        await Promise.all(held.splice(0).map((lock) => lock.release()));
+    });
+
+    /**
+     * Another session (psql, application_name `app`) that holds ACCESS EXCLUSIVE on `table` in an open
+     * transaction until released, as a migration or an idle transaction after an ALTER does.
+     */
+    function holdLock(table: string, app: string): Promise<Lock> {
+        const child = spawn(path.join(PG_BIN, "psql"), ["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", DB], {
+            env: { ...process.env, ...pg.env(DB), PGAPPNAME: app },
+            stdio: ["pipe", "pipe", "inherit"],
+        });
+        const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
+        child.stdin!.write(`BEGIN; LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE; SELECT pg_backend_pid();\n`);
+        return new Promise((resolve, reject) => {
+            let out = "";
+            child.once("close", () => reject(new Error(`the locking session ended: ${out}`)));
+            child.stdout!.on("data", (d) => {
+                out += d;
+                const pid = /^(\d+)$/m.exec(out);
+                if (pid) {
+                    const lock = {
+                        pid: Number(pid[1]),
+                        release: async () => {
+                            child.stdin!.end("ROLLBACK;\n");
+                            await closed;
+                        },
+                    };
+                    held.push(lock);
+                    resolve(lock);
+                }
+            });
+        });
+    }
+
+    /** Client sessions on the database other than the lock holder's (and the query's own). */
+    function otherSessions(holder: number): string {
+        return pg.psql(`SELECT coalesce(string_agg(pid || ' ' || application_name || ' ' || coalesce(state, '') || ' ' || left(query, 60), '; '), '')
+            FROM pg_stat_activity WHERE datname = '${DB}' AND backend_type = 'client backend' AND pid NOT IN (pg_backend_pid(), ${holder})`, "postgres");
+    }
+
+    /** A run that must end by itself; a run still waiting after `seconds` is stopped and reported. */
+    async function runBounded(bucket: string, extra: Record<string, string>, seconds: number): Promise<ScriptResult> {
+        const run = startScript("db-backup.sh", env(bucket, extra));
+        const guard = setTimeout(() => run.child.kill("SIGTERM"), seconds * 1000);
+        const result = await run.done;
+        clearTimeout(guard);
+        assert.notEqual(result.code, 143, `still waiting after ${seconds} s, stopped:\n${explain(result)}`);
+        return result;
+    }
+
+    describe("a table locked by another session", function () {
+        it("outside oauth2_*: exit 3 after BACKUP_LOCK_TIMEOUT, naming the table and the holder's pid and application; no session left", async function () {
+            const lock = await holdLock("public.app_user", "billing-migration");
+            const bucket = newBucket();
+            const result = await runBounded(bucket, { BACKUP_LOCK_TIMEOUT: "2" }, 90);
+            assert.equal(result.code, 3, explain(result));
+            assert.match(result.stderr, new RegExp(`ERROR: pg_dump of 127\\.0\\.0\\.1:\\d+/${DB} failed: no ACCESS SHARE lock on public\\.app_user within 2 s \\(BACKUP_LOCK_TIMEOUT\\): `
+                + `table app_user is held in ACCESS EXCLUSIVE mode by pid ${lock.pid} \\(application_name 'billing-migration', user postgres, state idle in transaction, transaction since \\S+Z\\)$`, "m"));
+            assert.deepEqual(listKeys(moto, bucket, "database/manifests/"), []);
+            assert.equal(otherSessions(lock.pid), "");
+        });
+
+        it("an oauth2_* table: the same, not 'cannot count' after a minute", async function () {
+            const lock = await holdLock("public.oauth2_authorization", "token-cleanup-job");
+            const result = await runBounded(newBucket(), { BACKUP_LOCK_TIMEOUT: "2" }, 50);
+            assert.equal(result.code, 3, explain(result));
+            assert.match(result.stderr, new RegExp(`ERROR: .*no ACCESS SHARE lock on public\\.oauth2_authorization within 2 s \\(BACKUP_LOCK_TIMEOUT\\): `
+                + `table oauth2_authorization is held in ACCESS EXCLUSIVE mode by pid ${lock.pid} \\(application_name 'token-cleanup-job', user postgres, state idle in transaction`));
+            assert.doesNotMatch(result.stderr, /cannot count/);
+            assert.equal(otherSessions(lock.pid), "");
+        });
+
+        // SIGINT takes the same path (trap 'exit 130'), but cannot be tested from a runner started in the
+        // background: a non-interactive shell cannot trap a signal that was ignored when it started.
+        // oauth2_*: the counting session is the one queued (it stayed queued, and the run waited for it); the
+        // other table: pg_dump's own session, which pg_dump cancels itself when terminated (a guard that the
+        // run's cleanup keeps it so).
+        for (const [signal, code, table] of [["SIGTERM", 143, "public.oauth2_authorization"], ["SIGTERM", 143, "public.app_user"]] as const) {
+            it(`${signal} while queued on the lock (${table}): exit ${code}, and the run's server sessions are gone`, async function () {
+                const lock = await holdLock(table, "schema-migration");
+                const run = startScript("db-backup.sh", env(newBucket(), { BACKUP_LOCK_TIMEOUT: "600" }));
+                // Queued: a backend of the run waits for a lock on the table.
+                for (let waited = 0; ; waited += 200) {
+                    const queued = pg.psql(`SELECT count(*) FROM pg_locks l WHERE NOT granted AND relation = '${table}'::regclass`, DB);
+                    if (queued !== "0") {
+                        break;
+                    }
+                    if (waited > 120_000 || run.child.exitCode !== null) {
+                        run.child.kill("SIGTERM");
+                        assert.fail(`the run never queued on the lock:\n${explain(await run.done)}`);
+                    }
+                    await new Promise((r) => setTimeout(r, 200));
+                }
+                run.child.kill(signal);
+                const result = await run.done;
+                assert.equal(result.code, code, explain(result));
+                assert.equal(otherSessions(lock.pid), "");
+                assert.equal(pg.psql("SELECT count(*) FROM pg_locks WHERE NOT granted", DB), "0");
+            });
+        }
+
+        it("SIGKILL of the whole run while queued on the lock: the server ends the run's sessions by itself", async function () {
+            const lock = await holdLock("public.oauth2_authorization", "schema-migration");
+            // No trap runs after SIGKILL: the scratch dir goes with `tmp`.
+            const tmp = fs.mkdtempSync(path.join(dir, "tmp-"));
+            const run = startScript("db-backup.sh", env(newBucket(), { BACKUP_LOCK_TIMEOUT: "600", TMPDIR: tmp }), [], { detached: true });
+            try {
+                await waitForStderr(run, /uploading/);
+                for (let waited = 0; pg.psql("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'public.oauth2_authorization'::regclass", DB) === "0"; waited += 200) {
+                    assert.ok(waited < 120_000, "the run never queued on the lock");
+                    await new Promise((r) => setTimeout(r, 200));
+                }
+                // Like a container kill: every process of the run's session.
+                spawnSync("pkill", ["-KILL", "-s", String(run.child.pid)]);
+                await run.done;
+                // The server checks every 10 s that the client of a waiting query is still there
+                // (client_connection_check_interval, PostgreSQL 14+); without it they wait for the lock forever.
+                let left = otherSessions(lock.pid);
+                for (let waited = 0; left !== "" && waited < 90_000; waited += 500) {
+                    await new Promise((r) => setTimeout(r, 500));
+                    left = otherSessions(lock.pid);
+                }
+                assert.equal(left, "", "sessions of the killed run are still on the server");
+            } finally {
+                spawnSync("pkill", ["-KILL", "-s", String(run.child.pid)]);
+                fs.rmSync(tmp, { recursive: true, force: true });
+            }
+        });
+
+        it("a lock released within the timeout: the backup waits for it and succeeds", async function () {
+            const lock = await holdLock("public.oauth2_registered_client", "short-migration");
+            const run = startScript("db-backup.sh", env(newBucket(), { BACKUP_LOCK_TIMEOUT: "600" }));
+            await waitForStderr(run, /uploading/);
+            await lock.release();
+            const result = await run.done;
+            assert.equal(result.code, 0, explain(result));
+        });
+
+        it("BACKUP_LOCK_TIMEOUT that is not a number of seconds: usage error (2) before any work", async function () {
+            const result = await timedRun("with BACKUP_LOCK_TIMEOUT=2m", "db-backup.sh", env(newBucket(), { BACKUP_LOCK_TIMEOUT: "2m" }));
+            assert.equal(result.code, 2, explain(result));
+            assert.match(result.stderr, /ERROR: BACKUP_LOCK_TIMEOUT must be a whole number of seconds, at least 1, not 2m$/m);
+        });
+    });
+
+    it("two overlapping backups: latest.json ends on the newer one, whichever finishes last", async function () {
+        const bucket = newBucket();
+        // The older run (started first) is held after its dump until the newer one has finished.
+        const shims = fs.mkdtempSync(path.join(dir, "gate-"));
+        const gate = path.join(shims, "open");
+        fs.writeFileSync(path.join(shims, "pg_dump"), `#!/usr/bin/env bash
+[[ "\${1:-}" == --version ]] && exec ${PG_BIN}/pg_dump "$@"
+${PG_BIN}/pg_dump "$@" || exit
+while [[ ! -e ${gate} ]]; do sleep 0.1; done\n`, { mode: 0o755 });
+        const older = startScript("db-backup.sh", env(bucket, { EXTRA_PATH: shims }));
+        await waitForStderr(older, /uploading/);
+        const newer = await runScript("db-backup.sh", env(bucket));
+        assert.equal(newer.code, 0, explain(newer));
+        fs.writeFileSync(gate, "");
+        const olderResult = await older.done;
+        assert.equal(olderResult.code, 0, explain(olderResult));
+        const newerKey = newer.stdout.trim();
+        const olderKey = olderResult.stdout.trim();
+        assert.ok(olderKey < newerKey, `${olderKey} should sort before ${newerKey}`);
+        assert.deepEqual(listKeys(moto, bucket, "database/manifests/"), [olderKey, newerKey]);
+        assert.equal(servers.manifest(bucket, "database/latest.json").object_key, servers.manifest(bucket, newerKey).object_key);
+        assert.match(olderResult.stderr, /database\/latest\.json already names a newer backup \(database\/faults-\S+\.dump\.gpg\): left as it is/);
+        // A later run moves it forwards again.
+        const third = await runScript("db-backup.sh", env(bucket));
+        assert.equal(third.code, 0, explain(third));
+        assert.equal(servers.manifest(bucket, "database/latest.json").object_key, servers.manifest(bucket, third.stdout.trim()).object_key);
+    });
+
+    it("BUCKET given as s3://bucket/prefix: usage error (2) naming the variable, before any work, in every script that reads it", async function () {
+        const bucket = newBucket();
+        const scripts: [string, string[], Record<string, string>][] = [
+            ["db-backup.sh", [], {}],
+            ["restore.sh", ["--yes"], {}],
+            ["restore-verification.sh", [], {}],
+            ["client-config-export.sh", [], {}],
+            ["secrets-export.sh", [], {}],
+            ["app-config-export.sh", [], {}],
+            ["validate-service.sh", [], { ISSUER: "https://auth.example.com", SMOKE_CLIENT_SECRET_ID: "oauth2/smoke" }],
+        ];
+        for (const [script, args, extra] of scripts) {
+            const result = await timedRun("with BUCKET=s3://...", script, env(`s3://${bucket}/database/`, extra), args);
+            assert.equal(result.code, 2, `${script}: ${explain(result)}`);
+            assert.match(result.stderr, new RegExp(`ERROR: BUCKET must be a bucket name, not 's3://${bucket}/database/': set BUCKET=${bucket} and BACKUP_PREFIX=database/`), script);
+            assert.doesNotMatch(result.stderr, /uploading|restoring |NoSuchBucket|Invalid bucket/, script);
+        }
+        const arn = await runScript("db-backup.sh", env(`arn:aws:s3:::${bucket}`));
+        assert.equal(arn.code, 2, explain(arn));
+        assert.match(arn.stderr, new RegExp(`set BUCKET=${bucket}$`, "m"));
+        assert.deepEqual(listKeys(moto, bucket, ""), []);
+    });
+
+    it("a passphrase file with CRLF line ends: a warning on backup, and a restore's 'Bad session key' says whether the \\r is the cause", async function () {
+        const bucket = newBucket();
+        const crlf = path.join(dir, "passphrase-crlf");
+        fs.writeFileSync(crlf, `${fs.readFileSync(passphrase, "utf8").trimEnd()}\r\n`, { mode: 0o600 });
+        // Backed up with the clean file; the operator restores with a copy saved on Windows.
+        const backedUp = await runScript("db-backup.sh", env(bucket));
+        assert.equal(backedUp.code, 0, explain(backedUp));
+        pg.createDatabase("faults_crlf");
+        const restore = await runScript("restore.sh", { ...env(bucket, { PASSPHRASE_FILE: crlf }), PGDATABASE: "faults_crlf" }, ["--yes", "--source-database", DB]);
+        assert.equal(restore.code, 5, explain(restore));
+        assert.match(restore.stderr, new RegExp(`PASSPHRASE_FILE ${crlf} \\(its line ends with a carriage return, CRLF: read as part of the passphrase\\)\\) does not decrypt s3://\\S+: decryption failed: Bad session key`));
+        // The verification (lib.sh's probe) also says whether the passphrase without the \r decrypts the dump.
+        const verify = await runScript("restore-verification.sh", env(bucket, { PASSPHRASE_FILE: crlf }));
+        assert.equal(verify.code, 5, explain(verify));
+        assert.match(verify.stderr, new RegExp(`decryption failed: Bad session key; PASSPHRASE_FILE ${crlf} ends its line with a carriage return \\(CRLF line ends\\), read as part of the passphrase; `
+            + `without the \\\\r it does decrypt this dump: convert the file \\(sed -i 's/\\\\r\\$//' ${crlf}\\) and run again`));
+        // A backup with the CRLF file says so at once.
+        const withCrlf = await runScript("db-backup.sh", env(bucket, { PASSPHRASE_FILE: crlf }));
+        assert.equal(withCrlf.code, 0, explain(withCrlf));
+        assert.match(withCrlf.stderr, new RegExp(`warning: PASSPHRASE_FILE ${crlf} ends its first line with a carriage return \\(CRLF line ends`));
+        // ...and a wrong passphrase that is not only the \r says that too.
+        const wrong = path.join(dir, "passphrase-wrong-crlf");
+        fs.writeFileSync(wrong, "not the passphrase\r\n", { mode: 0o600 });
+        const wrongVerify = await runScript("restore-verification.sh", env(bucket, { PASSPHRASE_FILE: wrong }));
+        assert.equal(wrongVerify.code, 5, explain(wrongVerify));
+        assert.match(wrongVerify.stderr, /without the \\r it does not decrypt either$/m);
+    });
+
+    describe("restore-verification.sh names what failed: the backup, or its own environment", function () {
+        let bucket: string;
+        before(async function () {
+            bucket = newBucket();
+            const result = await runScript("db-backup.sh", env(bucket));
+            assert.equal(result.code, 0, explain(result));
+        });
+
+        function item(result: ScriptResult, name: string): string {
+            const found = result.stdout.split("\n").find((l) => l.startsWith(`PASS ${name}:`) || l.startsWith(`FAIL ${name}:`));
+            assert.ok(found, `no line for "${name}" in:\n${explain(result)}`);
+            return found;
+        }
+
+        /** A pg_restore on PATH that first runs `body` when it writes SQL (-f -), as the verification's does. */
+        function pgRestoreShim(body: string): string {
+            const shims = fs.mkdtempSync(path.join(dir, "pg-restore-"));
+            fs.writeFileSync(path.join(shims, "pg_restore"), `#!/usr/bin/env bash\nif [[ " $* " == *" -f - "* ]]; then\n${body}\nfi\nexec ${PG_BIN}/pg_restore "$@"\n`, { mode: 0o755 });
+            return shims;
+        }
+
+        it("the connection killed during the restore: database side (3), the backup's integrity checked without a database and PASS", async function () {
+            const shims = pgRestoreShim("echo 'SELECT pg_terminate_backend(pg_backend_pid());'");
+            const result = await runScript("restore-verification.sh", env(bucket, { EXTRA_PATH: shims, VERIFY_DATABASE: "verify_killed_conn" }));
+            assert.equal(result.code, 3, explain(result));
+            assert.match(item(result, "backup completed successfully"), /^PASS /);
+            assert.match(item(result, "backup size is expected"), /^PASS /);
+            assert.match(item(result, "restore to test instance works"),
+                /^FAIL restore to test instance works: the database refused the restore into verify_killed_conn on 127\.0\.0\.1:\d+\/verify_killed_conn \(database side, rolled back\): FATAL: +terminating connection due to administrator command/);
+            assert.match(item(result, "data integrity verified"), /^PASS data integrity verified: sha256 [0-9a-f]{64} matches the manifest; decrypted and authenticated \(read again without a database/);
+            assert.match(item(result, "all tables present with expected row counts"), /^FAIL .*not checked: the restore failed/);
+            assert.match(item(result, "test instance cleaned up"), /^PASS .*verify_killed_conn dropped/);
+            assert.doesNotMatch(result.stdout, /Broken pipe|gpg could not decrypt|download of .* failed/);
+            assert.equal(pg.databaseExists("verify_killed_conn"), false);
+        });
+
+        it("pg_restore refusing the archive: database side (3), pg_restore's own message, integrity PASS", async function () {
+            const shims = pgRestoreShim("echo 'pg_restore: error: unsupported version (1.99) in file header' >&2; exit 1");
+            const result = await runScript("restore-verification.sh", env(bucket, { EXTRA_PATH: shims }));
+            assert.equal(result.code, 3, explain(result));
+            assert.match(item(result, "restore to test instance works"), /^FAIL restore to test instance works: pg_restore failed \(database side, rolled back\): unsupported version \(1\.99\) in file header$/);
+            assert.match(item(result, "data integrity verified"), /^PASS /);
+        });
+
+        it("a corrupt object (one byte flipped, same size): the backup's failure (6), named as corruption", async function () {
+            const own = newBucket();
+            const key = (await runScript("db-backup.sh", env(own))).stdout.trim();
+            const m = servers.manifest(own, key);
+            const body = getObject(moto, own, m.object_key);
+            body[Math.floor(body.length / 2)] ^= 0x40;
+            putObject(moto, own, m.object_key, body);
+            const result = await runScript("restore-verification.sh", env(own));
+            assert.equal(result.code, 6, explain(result));
+            assert.match(item(result, "backup completed successfully"), /^PASS /);
+            assert.match(item(result, "restore to test instance works"), /^FAIL restore to test instance works: decryption of s3:\/\/\S+ failed \(corrupt object\): /);
+            assert.match(item(result, "data integrity verified"), /^FAIL .*sha256 of the stored object is [0-9a-f]{64}, manifest says/);
+        });
+
+        it("a full scratch directory: the environment's failure (2) saying how much is free, never the backup's", async function () {
+            const scratch = fs.mkdtempSync(path.join(dir, "scratch-"));
+            const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", scratch], { encoding: "utf8" });
+            if (mounted.status !== 0) {
+                console.log(`      skipped: cannot mount a small tmpfs here (${mounted.stderr.trim()})`);
+                this.skip();
+            }
+            try {
+                // Filled up to the last byte, as another tenant of the volume would.
+                spawnSync("dd", ["if=/dev/zero", `of=${path.join(scratch, "filler")}`, "bs=4096"], { encoding: "utf8" });
+                const result = await runScript("restore-verification.sh", env(bucket, { TMPDIR: scratch }));
+                assert.equal(result.code, 2, explain(result));
+                assert.match(result.stderr, new RegExp(`ERROR: the verification environment: scratch directory ${scratch} has 0 bytes free, needs 1048576`));
+                assert.match(item(result, "backup completed successfully"), new RegExp(`^FAIL backup completed successfully: not checked: .*scratch directory ${scratch} has 0 bytes free`));
+                assert.doesNotMatch(result.stdout, /cannot read the manifest|not readable|no error message/);
+                // Room for the verification's own files (its needs, not the dump's size: the dump is streamed).
+                fs.rmSync(path.join(scratch, "filler"));
+                const roomy = await runScript("restore-verification.sh", env(bucket, { TMPDIR: scratch, VERIFY_SCRATCH_BYTES: "131072" }));
+                assert.equal(roomy.code, 0, explain(roomy));
+            } finally {
+                spawnSync("umount", [scratch]);
+            }
+        });
+    });
+});

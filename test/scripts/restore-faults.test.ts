@@ -1,0 +1,331 @@
+/**
+ * restore.sh under operator faults (issue 22): kill -9 mid-load and mid-swap, database-side failures, locks
+ * held by an application, a small scratch directory, corrupt objects, an orphaned newer dump, a dump key given
+ * as --manifest, an unrelated table in the target; and the two load paths (parallel staging, one stream).
+ * Real PostgreSQL 15 and moto, started here on 127.0.0.1.
+ */
+import { strict as assert } from "assert";
+import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { checksumSql, OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
+import { awsCall, explain, getObject, listKeys, putObject, runScript, scriptEnv, startScript, useScriptServers } from "../../tools/sandbox/scripts";
+import { LOCALHOST, MotoServer, PG_BIN, PgServer } from "../../tools/sandbox/servers";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("restore.sh under operator faults (real PostgreSQL 15 and S3 API)", function () {
+    this.timeout(600_000);
+    let pg: PgServer;
+    let moto: MotoServer;
+    let passphrase: string;
+    let dir: string;
+    const servers = useScriptServers("oauth2-dr-restore-faults-", "restore faults passphrase");
+    const env = (bucket: string, database: string, extra: Record<string, string> = {}) => ({ ...scriptEnv(pg, moto, bucket, passphrase, database), ...extra });
+    const restore = (bucket: string, database: string, extra: Record<string, string> = {}, args: string[] = []) =>
+        runScript("restore.sh", env(bucket, database, extra), ["--yes", "--source-database", "oauth2db", ...args]);
+    const checksums = (database: string) => OAUTH2_TABLES.map((t) => pg.psql(checksumSql(t), database)).join("|");
+    /** Server sessions of restore.sh runs (application_name oauth2-dr-restore:<run id>), once the cleanup is done. */
+    const restoreSessions = () => pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'oauth2-dr-restore:%'", "postgres");
+    /** Client sessions in a database other than the application's (and this query's): whatever a restore left. */
+    const otherSessions = (database: string) =>
+        pg.psql(`SELECT count(*) FROM pg_stat_activity WHERE datname = '${database}' AND backend_type = 'client backend' AND application_name <> 'oauth2-app' AND pid <> pg_backend_pid()`, "postgres");
+    /** Some session other than the application's waits for a lock in the database (the restore's, whatever its name). */
+    const lockWaiters = (database: string) =>
+        pg.psql(`SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE NOT l.granted AND a.datname = '${database}' AND a.application_name <> 'oauth2-app'`, "postgres");
+    const stagingSchemas = (database: string) => pg.psql("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'oauth2_dr_stage_%'", database);
+    let bucket: string;
+    let manifestKey: string;
+    let sourceSums: string;
+
+    /** A target holding other data than the dump (a restore that commits would change its checksums). */
+    function oldTarget(name: string): string {
+        pg.dropDatabase(name);
+        pg.createDatabase(name);
+        pg.psql(seedSql({ clients: 3, authorizations: 5, consents: 2 }), name);
+        return checksums(name);
+    }
+
+    /** Polls (not a timed assertion: a limit far above any expected wait) until check() holds. */
+    async function eventually(what: string, check: () => boolean): Promise<void> {
+        for (let i = 0; i < 600; i++) {
+            if (check()) {
+                return;
+            }
+            await sleep(100);
+        }
+        assert.fail(`still not true after 60 s: ${what}`);
+    }
+
+    /** A psql session of "the application" that holds a lock until it is ended. */
+    function lockHolder(database: string, sql: string): ChildProcess {
+        const child = spawn(path.join(PG_BIN, "psql"), ["-X", "-q", "-h", LOCALHOST, "-p", String(pg.port), "-U", "postgres", "-d", database], {
+            env: { ...process.env, PGAPPNAME: "oauth2-app" },
+            stdio: ["pipe", "ignore", "ignore"],
+        });
+        child.stdin!.write(`BEGIN; ${sql}\n`);
+        return child;
+    }
+
+    before(async function () {
+        ({ pg, moto, passphrase, dir } = servers);
+        pg.createDatabase("oauth2db");
+        pg.psql(seedSql({ clients: 20, authorizations: 3000, consents: 40 }) + "CREATE TABLE app_event (id bigserial PRIMARY KEY, note text); INSERT INTO app_event (note) SELECT 'e' || g FROM generate_series(1, 42) g;");
+        sourceSums = checksums("oauth2db");
+        bucket = servers.newBucket("oauth2-faults");
+        const backup = await runScript("db-backup.sh", scriptEnv(pg, moto, bucket, passphrase));
+        assert.equal(backup.code, 0, explain(backup));
+        manifestKey = backup.stdout.trim();
+    });
+
+    it("the manifest records the dump's S3 version, and a restore reads that version even after the key was overwritten", async function () {
+        const m = servers.manifest(bucket, manifestKey);
+        const versions = awsCall(moto, "s3", "list_object_versions", { Bucket: bucket, Prefix: m.object_key }).Versions;
+        assert.equal(m.s3_version_id, versions[0].VersionId);
+        const other = servers.newBucket("oauth2-faults-version");
+        putObject(moto, other, m.object_key, getObject(moto, bucket, m.object_key));
+        const stored = awsCall(moto, "s3", "list_object_versions", { Bucket: other, Prefix: m.object_key }).Versions[0].VersionId;
+        putObject(moto, other, manifestKey, JSON.stringify({ ...m, s3_version_id: stored }));
+        putObject(moto, other, m.object_key, "overwritten by someone else");
+        pg.createDatabase("versioned");
+        const result = await restore(other, "versioned");
+        assert.equal(result.code, 0, explain(result));
+        assert.equal(checksums("versioned"), sourceSums);
+    });
+
+    it("restores with parallel COPY sessions into staging schemas, and leaves none behind", async function () {
+        pg.createDatabase("parallel");
+        const result = await restore(bucket, "parallel", { RESTORE_JOBS: "3" });
+        assert.equal(result.code, 0, explain(result));
+        assert.match(result.stderr, /with 3 parallel COPY sessions/);
+        // The dump's session key (derived once, reused by each decryption) is never printed.
+        assert.doesNotMatch(result.stderr, /seskey|session key:/i);
+        assert.equal(checksums("parallel"), sourceSums);
+        // The sequences' values (the data section's setval) come with the swap.
+        assert.equal(pg.psql("SELECT last_value FROM app_event_id_seq", "parallel"), "42");
+        assert.equal(pg.psql("SELECT pg_get_serial_sequence('app_event', 'id')", "parallel"), "public.app_event_id_seq");
+        assert.equal(stagingSchemas("parallel"), "0");
+        assert.equal(restoreSessions(), "0");
+    });
+
+    it("a dump with a table that cannot be staged (an enum column) restores in one stream", async function () {
+        pg.createDatabase("typed_src");
+        pg.psql(seedSql({ clients: 2, authorizations: 10, consents: 2 }) + "CREATE TYPE mood AS ENUM ('ok', 'bad'); CREATE TABLE feeling (id int PRIMARY KEY, m mood); INSERT INTO feeling VALUES (1, 'ok'), (2, 'bad');", "typed_src");
+        const typed = servers.newBucket("oauth2-faults-typed");
+        const backup = await runScript("db-backup.sh", scriptEnv(pg, moto, typed, passphrase, "typed_src"));
+        assert.equal(backup.code, 0, explain(backup));
+        pg.createDatabase("typed_dst");
+        const result = await runScript("restore.sh", env(typed, "typed_dst"), ["--yes", "--source-database", "typed_src"]);
+        assert.equal(result.code, 0, explain(result));
+        assert.match(result.stderr, /restoring in one stream \(table public\.feeling cannot be staged/);
+        assert.equal(pg.psql("SELECT string_agg(m::text, ',' ORDER BY id) FROM feeling", "typed_dst"), "ok,bad");
+    });
+
+    it("kill -9 during the load: nothing is committed, no server session or staging schema is left, the spool is removed", async function () {
+        const before = oldTarget("killed_load");
+        const tmp = fs.mkdtempSync(path.join(dir, "tmp-"));
+        const shims = fs.mkdtempSync(path.join(dir, "shims-"));
+        // pg_restore of the data (-a) waits a moment first, so that the kill lands inside the load.
+        fs.writeFileSync(path.join(shims, "pg_restore"), `#!/bin/bash\nif [[ " $* " == *" -a "* ]]; then sleep 3; fi\nexec ${PG_BIN}/pg_restore "$@"\n`, { mode: 0o755 });
+        const run = startScript("restore.sh", env(bucket, "killed_load", { TMPDIR: tmp, EXTRA_PATH: shims }), ["--yes", "--source-database", "oauth2db"]);
+        await eventually("the staging tables exist", () => stagingSchemas("killed_load") !== "0");
+        run.child.kill("SIGKILL");
+        await run.done;
+        await eventually("the watchdog removed the work directory", () => fs.readdirSync(tmp).length === 0);
+        await eventually("no restore session is left", () => otherSessions("killed_load") === "0");
+        assert.equal(stagingSchemas("killed_load"), "0");
+        await sleep(2000);
+        assert.equal(checksums("killed_load"), before, "a killed restore committed");
+    });
+
+    it("kill -9 while the swap waits for an application's lock: never commits, even after the lock is released", async function () {
+        const before = oldTarget("killed_swap");
+        const app = lockHolder("killed_swap", "LOCK TABLE oauth2_authorization IN ACCESS SHARE MODE;");
+        const run = startScript("restore.sh", env(bucket, "killed_swap"), ["--yes", "--source-database", "oauth2db"]);
+        await eventually("the restore waits for the application's lock", () => lockWaiters("killed_swap") !== "0");
+        run.child.kill("SIGKILL");
+        await run.done;
+        await eventually("no restore session is left", () => otherSessions("killed_swap") === "0");
+        app.stdin!.end("COMMIT;\n");
+        await new Promise((r) => app.on("close", r));
+        await sleep(2000);
+        assert.equal(checksums("killed_swap"), before, "a killed restore committed after the lock was released");
+        assert.equal(stagingSchemas("killed_swap"), "0");
+    });
+
+    it("a lock held by an application: lock timeout naming the table, the holder's pid and application_name; nothing committed, no session left", async function () {
+        const before = oldTarget("locked");
+        const app = lockHolder("locked", "LOCK TABLE oauth2_registered_client IN ROW EXCLUSIVE MODE;");
+        try {
+            await eventually("the application holds its lock", () => pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'oauth2-app' AND state = 'idle in transaction'", "postgres") === "1");
+            const appPid = pg.psql("SELECT pid FROM pg_stat_activity WHERE application_name = 'oauth2-app'", "postgres");
+            const result = await restore(bucket, "locked", { RESTORE_LOCK_TIMEOUT: "1s" });
+            assert.equal(result.code, 3, explain(result));
+            assert.match(result.stderr, new RegExp(`ERROR: .*lock timeout: table oauth2_registered_client stayed locked for 1s \\(RESTORE_LOCK_TIMEOUT\\) by pid ${appPid} \\(application_name oauth2-app, idle in transaction\\)`));
+            assert.match(result.stderr, /nothing committed/);
+            assert.equal(restoreSessions(), "0");
+            assert.equal(stagingSchemas("locked"), "0");
+            assert.equal(checksums("locked"), before);
+        } finally {
+            app.stdin!.end("COMMIT;\n");
+        }
+    });
+
+    it("SIGTERM while waiting for a lock: exit 143, the server session ends at once, nothing committed", async function () {
+        const before = oldTarget("termed");
+        const app = lockHolder("termed", "LOCK TABLE oauth2_authorization IN ACCESS SHARE MODE;");
+        try {
+            const run = startScript("restore.sh", env(bucket, "termed"), ["--yes", "--source-database", "oauth2db"]);
+            await eventually("the restore waits for the lock", () => lockWaiters("termed") !== "0");
+            run.child.kill("SIGTERM");
+            const result = await run.done;
+            assert.equal(result.code, 143, explain(result));
+            assert.equal(otherSessions("termed"), "0", "the restore's session outlived its script");
+            assert.equal(checksums("termed"), before);
+        } finally {
+            app.stdin!.end("COMMIT;\n");
+        }
+    });
+
+    it("a database-side failure (a view of the application depends on a table) is reported at once with the server's error", async function () {
+        const before = oldTarget("viewed");
+        pg.psql("CREATE VIEW app_report AS SELECT id FROM oauth2_authorization;", "viewed");
+        const result = await restore(bucket, "viewed");
+        assert.equal(result.code, 3, explain(result));
+        assert.match(result.stderr, /ERROR: restore into 127\.0\.0\.1:\d+\/viewed failed \(nothing committed\): ERROR: +cannot drop table public\.oauth2_authorization because other objects depend on it/);
+        assert.doesNotMatch(result.stderr.split("\n").filter((l) => / ERROR: /.test(l)).join("\n"), /gpg|Broken pipe|decrypt/i);
+        assert.equal(checksums("viewed"), before);
+        assert.equal(stagingSchemas("viewed"), "0");
+    });
+
+    it("the connection killed during the load: the server's error, exit 3", async function () {
+        const before = oldTarget("cut");
+        const tmp = fs.mkdtempSync(path.join(dir, "tmp-"));
+        const shims = fs.mkdtempSync(path.join(dir, "shims-"));
+        fs.writeFileSync(path.join(shims, "pg_restore"), `#!/bin/bash\nif [[ " $* " == *" -a "* ]]; then sleep 2; fi\nexec ${PG_BIN}/pg_restore "$@"\n`, { mode: 0o755 });
+        const run = startScript("restore.sh", env(bucket, "cut", { TMPDIR: tmp, EXTRA_PATH: shims, RESTORE_JOBS: "2" }), ["--yes", "--source-database", "oauth2db"]);
+        await eventually("the load's sessions are connected", () => pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'oauth2-dr-restore:%' AND backend_type = 'client backend'", "postgres") === "2");
+        pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'oauth2-dr-restore:%'", "postgres");
+        const result = await run.done;
+        assert.equal(result.code, 3, explain(result));
+        assert.match(result.stderr, /ERROR: loading into 127\.0\.0\.1:\d+\/cut failed \(nothing committed\): .*terminat/i);
+        assert.equal(checksums("cut"), before);
+    });
+
+    it("restore-verification.sh: a database that stops mid-stream is reported at once, not as gpg's Broken pipe", async function () {
+        const shims = fs.mkdtempSync(path.join(dir, "shims-"));
+        // psql reading a script on stdin (the verification's restore) stops with a server error after a few lines.
+        fs.writeFileSync(path.join(shims, "psql"), `#!/bin/bash
+if [[ " $* " != *" -c "* && " $* " != *" -f "* && -p /dev/stdin ]]; then head -n 50 >/dev/null; echo 'ERROR:  simulated server failure' >&2; exit 3; fi
+exec ${PG_BIN}/psql "$@"
+`, { mode: 0o755 });
+        const result = await runScript("restore-verification.sh", env(bucket, "oauth2db", { EXTRA_PATH: shims, VERIFY_DATABASE: "verify_stopped" }));
+        const line = result.stdout.split("\n").find((l) => / restore to test instance works/.test(l)) ?? "";
+        assert.match(line, /^FAIL /, explain(result));
+        assert.doesNotMatch(line, /gpg|Broken pipe|decrypt/i, explain(result));
+    });
+
+    it("a scratch directory too small for the spool: says how much it has and needs, before any download", async function () {
+        const shims = fs.mkdtempSync(path.join(dir, "shims-"));
+        fs.writeFileSync(path.join(shims, "df"), `#!/bin/bash\necho "Filesystem 1-blocks Used Available Capacity Mounted on"\necho "tmpfs 1048576 1038576 10000 99% /tmp"\n`, { mode: 0o755 });
+        const before = oldTarget("tiny");
+        const result = await restore(bucket, "tiny", { EXTRA_PATH: shims });
+        assert.equal(result.code, 2, explain(result));
+        assert.match(result.stderr, /ERROR: scratch directory \S+ has 10000 bytes free, needs \d+/);
+        assert.doesNotMatch(result.stderr, /downloading/);
+        assert.equal(checksums("tiny"), before);
+    });
+
+    describe("corrupt objects, caught before the target is touched", function () {
+        /** A copy of the backup in a new bucket whose stored dump is `mutate`d (a new S3 version the manifest names). */
+        function corrupted(mutate: (body: Buffer) => void): string {
+            const m = servers.manifest(bucket, manifestKey);
+            const other = servers.newBucket("oauth2-faults-corrupt");
+            const body = getObject(moto, bucket, m.object_key);
+            mutate(body);
+            putObject(moto, other, m.object_key, body);
+            const version = awsCall(moto, "s3", "list_object_versions", { Bucket: other, Prefix: m.object_key }).Versions[0].VersionId;
+            putObject(moto, other, manifestKey, JSON.stringify({ ...m, s3_version_id: version }));
+            return other;
+        }
+
+        it("a flipped byte in the gpg header: corrupt object (4), not 'Bad session key'", async function () {
+            const other = corrupted((body) => (body[8] ^= 0x01));
+            const before = oldTarget("corrupt_header");
+            const result = await restore(other, "corrupt_header");
+            assert.equal(result.code, 4, explain(result));
+            assert.match(result.stderr, /ERROR: corrupt object: the dump s3:\/\/\S+ \(version \S+\) has sha256 [0-9a-f]{64}, the manifest \S+ says [0-9a-f]{64} \(the target was not touched\)/);
+            assert.doesNotMatch(result.stderr.split("\n").filter((l) => / ERROR: /.test(l)).join("\n"), /Bad session key/);
+            assert.equal(checksums("corrupt_header"), before);
+        });
+
+        it("a flipped byte in the data: corrupt object (4) before any DROP or COPY", async function () {
+            const other = corrupted((body) => (body[Math.floor(body.length / 2)] ^= 0x40));
+            const before = oldTarget("corrupt_data");
+            const result = await restore(other, "corrupt_data");
+            assert.equal(result.code, 4, explain(result));
+            assert.match(result.stderr, /ERROR: corrupt object: /);
+            assert.doesNotMatch(result.stderr, / loading \d+ table|restoring in one stream/);
+            assert.equal(checksums("corrupt_data"), before);
+            assert.equal(stagingSchemas("corrupt_data"), "0");
+        });
+    });
+
+    it("an orphaned dump newer than the newest manifest is named", async function () {
+        const orphaned = servers.newBucket("oauth2-faults-orphan");
+        const first = await runScript("db-backup.sh", scriptEnv(pg, moto, orphaned, passphrase));
+        const second = await runScript("db-backup.sh", scriptEnv(pg, moto, orphaned, passphrase));
+        assert.equal(second.code, 0, explain(second));
+        const newest = second.stdout.trim();
+        awsCall(moto, "s3", "delete_object", { Bucket: orphaned, Key: newest });
+        pg.createDatabase("orphan_target");
+        const result = await restore(orphaned, "orphan_target");
+        assert.equal(result.code, 0, explain(result));
+        assert.equal(result.stdout.trim(), first.stdout.trim());
+        const orphanDump = servers.manifest(bucket, manifestKey).object_key.replace(/oauth2db-.*/, path.basename(newest, ".json") + ".dump.gpg");
+        assert.match(result.stderr, new RegExp(`WARNING: 1 dump\\(s\\) newer than ${first.stdout.trim()} have no manifest, newest s3://${orphaned}/${orphanDump.replace(/\./g, "\\.")}`));
+    });
+
+    it("--manifest naming a dump, or a large object: refused by key and size, without reading it", async function () {
+        const dump = servers.manifest(bucket, manifestKey).object_key;
+        const byName = await restore(bucket, "oauth2db_never", {}, ["--manifest", dump]);
+        assert.equal(byName.code, 2, explain(byName));
+        assert.match(byName.stderr, new RegExp(`ERROR: ${dump.replace(/\./g, "\\.")} is not a manifest .*pass --dump`));
+        const big = "database/manifests/oauth2db-20990101T000000Z-000000000000.json";
+        putObject(moto, bucket, big, Buffer.alloc(5 * 1024 * 1024, 0x20));
+        try {
+            const bySize = await restore(bucket, "oauth2db_never", {}, ["--manifest", big]);
+            assert.equal(bySize.code, 2, explain(bySize));
+            assert.match(bySize.stderr, /has 5242880 bytes: not a manifest/);
+        } finally {
+            awsCall(moto, "s3", "delete_object", { Bucket: bucket, Key: big });
+        }
+        assert.ok(listKeys(moto, bucket, "database/manifests/").includes(manifestKey));
+    });
+
+    it("an unrelated table in the target is left as it is and named; the restore succeeds, also when run again", async function () {
+        oldTarget("shared_target");
+        pg.psql("CREATE TABLE app_notes (id int PRIMARY KEY, note text); INSERT INTO app_notes VALUES (1, 'keep me');", "shared_target");
+        for (const run of [1, 2]) {
+            const result = await restore(bucket, "shared_target");
+            assert.equal(result.code, 0, `run ${run}: ${explain(result)}`);
+            assert.match(result.stderr, /not in the dump, left as they are: public\.app_notes/);
+        }
+        assert.equal(checksums("shared_target"), sourceSums);
+        assert.equal(pg.psql("SELECT note FROM app_notes", "shared_target"), "keep me");
+    });
+
+    it("a row-count mismatch rolls everything back (exit 6, the target unchanged)", async function () {
+        const m = servers.manifest(bucket, manifestKey);
+        const other = servers.newBucket("oauth2-faults-counts");
+        const body = getObject(moto, bucket, m.object_key);
+        putObject(moto, other, m.object_key, body);
+        const version = awsCall(moto, "s3", "list_object_versions", { Bucket: other, Prefix: m.object_key }).Versions[0].VersionId;
+        putObject(moto, other, manifestKey, JSON.stringify({ ...m, s3_version_id: version, row_counts: { ...m.row_counts, oauth2_authorization: 1 } }));
+        const before = oldTarget("miscounted");
+        const result = await restore(other, "miscounted");
+        assert.equal(result.code, 6, explain(result));
+        assert.match(result.stderr, /rolled back, 127\.0\.0\.1:\d+\/miscounted is unchanged/);
+        assert.equal(checksums("miscounted"), before);
+    });
+});

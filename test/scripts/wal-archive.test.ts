@@ -1,0 +1,174 @@
+/**
+ * scripts/wal-archive.sh against a real PostgreSQL 15 and moto: WAL files in and out of the bucket (encrypted,
+ * checked, never overwritten with other contents), base backups and the restore that prepares a point-in-time
+ * recovery, and each failure's exit code. The recovery itself (archive_command on a running primary, replay
+ * to just before a corruption) is rehearsed end to end by test/drill/drill.test.ts (corruption-pitr).
+ */
+import { strict as assert } from "assert";
+import { createHash, randomBytes } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { awsCall, createSecret, explain, getObject, listKeys, passphraseFile, rotateSecret, runScript, scriptEnv, useScriptServers } from "../../tools/sandbox/scripts";
+
+const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
+
+describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
+    this.timeout(120_000);
+    const servers = useScriptServers("oauth2-dr-wal-archive-", "wal-archive-test-passphrase");
+    let bucket: string;
+    let env: Record<string, string>;
+    before(function () {
+        bucket = servers.newBucket("oauth2-wal");
+        env = scriptEnv(servers.pg, servers.moto, bucket, servers.passphrase, "postgres");
+    });
+
+    /** A WAL-sized file with a recognisable, compressible text in it. */
+    function walFile(name: string, marker: string): { file: string; data: Buffer } {
+        const data = Buffer.concat([Buffer.from(`${marker}\n`.repeat(1000)), randomBytes(4096), Buffer.alloc(64 * 1024)]);
+        const file = path.join(servers.dir, name);
+        fs.writeFileSync(file, data);
+        return { file, data };
+    }
+
+    it("push stores the file zstd-compressed and gpg-encrypted with its sha256; fetch gives back the same bytes", async function () {
+        const { file, data } = walFile("000000010000000000000010", "plain WAL text");
+        const push = await runScript("wal-archive.sh", env, ["push", file, "000000010000000000000010"]);
+        assert.equal(push.code, 0, explain(push));
+        assert.equal(push.stdout, "");
+        const stored = getObject(servers.moto, bucket, "wal/000000010000000000000010.zst.gpg");
+        assert.ok(!stored.includes(Buffer.from("plain WAL text")), "the stored object is not plain text");
+        assert.ok(stored[0] === 0x8c || stored[0] === 0xc3, `an OpenPGP symmetric-key packet first, not 0x${stored[0].toString(16)}`);
+        const head = awsCall(servers.moto, "s3", "head_object", { Bucket: bucket, Key: "wal/000000010000000000000010.zst.gpg" });
+        assert.equal(head.Metadata.sha256, sha256(data));
+        const target = path.join(servers.dir, "RECOVERYXLOG");
+        const fetch = await runScript("wal-archive.sh", env, ["fetch", "000000010000000000000010", target]);
+        assert.equal(fetch.code, 0, explain(fetch));
+        assert.ok(fs.readFileSync(target).equals(data));
+        assert.ok(!fs.existsSync(`${target}.partial`));
+    });
+
+    it("push again: the same contents is a success; other contents under the same name are refused (exit 4), the object kept", async function () {
+        const { file } = walFile("000000010000000000000011", "first");
+        assert.equal((await runScript("wal-archive.sh", env, ["push", file, "000000010000000000000011"])).code, 0);
+        const before = getObject(servers.moto, bucket, "wal/000000010000000000000011.zst.gpg");
+        const again = await runScript("wal-archive.sh", env, ["push", file, "000000010000000000000011"]);
+        assert.equal(again.code, 0, explain(again));
+        assert.match(again.stderr, /archived already with the same contents/);
+        const other = walFile("other", "second");
+        const refused = await runScript("wal-archive.sh", env, ["push", other.file, "000000010000000000000011"]);
+        assert.equal(refused.code, 4, explain(refused));
+        assert.match(refused.stderr, /refusing to overwrite s3:\/\/oauth2-wal-1\/wal\/000000010000000000000011\.zst\.gpg: it holds other contents/);
+        assert.ok(getObject(servers.moto, bucket, "wal/000000010000000000000011.zst.gpg").equals(before));
+    });
+
+    it("fetch: a name not in the archive exits 7 (PostgreSQL's end of the archive); a wrong passphrase 5; a sha256 that differs 6; nothing left at PATH", async function () {
+        const target = path.join(servers.dir, "RECOVERYXLOG-2");
+        const missing = await runScript("wal-archive.sh", env, ["fetch", "00000002.history", target]);
+        assert.equal(missing.code, 7, explain(missing));
+        assert.match(missing.stderr, /00000002\.history is not in the archive/);
+        assert.doesNotMatch(missing.stderr, /FAILED/);
+
+        const { file, data } = walFile("000000010000000000000012", "third");
+        assert.equal((await runScript("wal-archive.sh", env, ["push", file, "000000010000000000000012"])).code, 0);
+        const wrong = await runScript("wal-archive.sh", { ...env, PASSPHRASE_FILE: passphraseFile(servers.dir, "not the passphrase", "wrong") }, ["fetch", "000000010000000000000012", target]);
+        assert.equal(wrong.code, 5, explain(wrong));
+        assert.match(wrong.stderr, /cannot decrypt s3:\/\/oauth2-wal-1\/wal\/000000010000000000000012\.zst\.gpg/);
+
+        // Another segment's object under this name, with this name's record: it decrypts, but not to what was archived.
+        awsCall(servers.moto, "s3", "copy_object", {
+            Bucket: bucket, Key: "wal/000000010000000000000013.zst.gpg", CopySource: { Bucket: bucket, Key: "wal/000000010000000000000010.zst.gpg" },
+            MetadataDirective: "REPLACE", Metadata: { sha256: sha256(data) },
+        });
+        const swapped = await runScript("wal-archive.sh", env, ["fetch", "000000010000000000000013", target]);
+        assert.equal(swapped.code, 6, explain(swapped));
+        assert.match(swapped.stderr, /decrypts to sha256 [0-9a-f]{64}, its record says/);
+        assert.ok(!fs.existsSync(target) && !fs.existsSync(`${target}.partial`));
+    });
+
+    it("base-backup, then restore: the newest base backup that ended before the target, set up to recover to just before it", async function () {
+        const before = new Date(Date.now() - 60_000).toISOString();
+        const backup = await runScript("wal-archive.sh", env, ["base-backup"]);
+        assert.equal(backup.code, 0, explain(backup));
+        const manifestKey = backup.stdout.trim();
+        assert.match(manifestKey, /^wal\/base\/\d{8}T\d{6}Z-[0-9a-f]{12}\.json$/);
+        assert.match(backup.stderr, /WARNING: archive_mode is off/);
+        const manifest = servers.manifest(bucket, manifestKey);
+        assert.equal(manifest.format, "oauth2-dr/base-backup-manifest/v1");
+        assert.equal(manifest.sha256, sha256(getObject(servers.moto, bucket, manifest.object_key)));
+        assert.match(manifest.system_identifier, /^\d+$/);
+
+        const tooEarly = await runScript("wal-archive.sh", env, ["restore", path.join(servers.dir, "early"), "--target-time", before]);
+        assert.equal(tooEarly.code, 7, explain(tooEarly));
+        assert.match(tooEarly.stderr, /no base backup under s3:\/\/oauth2-wal-1\/wal\/base\/ ended before/);
+
+        const dir = path.join(servers.dir, "restored");
+        const target = new Date(Date.now() + 1000).toISOString().replace("Z", "123Z");
+        const restore = await runScript("wal-archive.sh", env, ["restore", dir, "--target-time", target]);
+        assert.equal(restore.code, 0, explain(restore));
+        assert.match(restore.stdout, new RegExp(`^base backup ${manifest.object_key} \\(finished ${manifest.finished_at}\\) restored into ${dir}; recovery to just before \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{6}\\+00`));
+        for (const file of ["PG_VERSION", "backup_label", "recovery.signal", "global/pg_control"]) {
+            assert.ok(fs.existsSync(path.join(dir, file)), file);
+        }
+        const conf = fs.readFileSync(path.join(dir, "postgresql.auto.conf"), "utf8");
+        assert.match(conf, /^restore_command = ''.*wal-archive\.sh'' fetch "%f" "%p"'$/m);
+        assert.match(conf, /^recovery_target_time = '\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}\+00'$/m);
+        assert.match(conf, /^recovery_target_inclusive = off$/m);
+        assert.match(conf, /^recovery_target_action = promote$/m);
+        assert.ok(!fs.existsSync(`${dir}.partial`));
+
+        const notEmpty = await runScript("wal-archive.sh", env, ["restore", dir]);
+        assert.equal(notEmpty.code, 2, explain(notEmpty));
+        assert.match(notEmpty.stderr, /the data directory .*restored is not empty/);
+    });
+
+    it("restore refuses a base backup whose stored bytes differ from its manifest (exit 6) and leaves no directory", async function () {
+        const backup = await runScript("wal-archive.sh", env, ["base-backup"]);
+        assert.equal(backup.code, 0, explain(backup));
+        const key = backup.stdout.trim();
+        const manifest = servers.manifest(bucket, key);
+        awsCall(servers.moto, "s3", "put_object", { Bucket: bucket, Key: key, Body: { base64: Buffer.from(JSON.stringify({ ...manifest, sha256: "0".repeat(64) })).toString("base64") } });
+        const dir = path.join(servers.dir, "tampered");
+        const restore = await runScript("wal-archive.sh", env, ["restore", dir]);
+        assert.equal(restore.code, 6, explain(restore));
+        assert.match(restore.stderr, /has sha256 [0-9a-f]{64}, its manifest .* says 0{64}/);
+        assert.ok(!fs.existsSync(dir) && !fs.existsSync(`${dir}.partial`));
+    });
+
+    it("a WAL file and a base backup archived before a passphrase rotation are still fetched and restored (the recorded secret version)", async function () {
+        const secret = createSecret(servers.moto, "oauth2/wal-passphrase", "passphrase-before-rotation");
+        const withSecret = { ...env, PASSPHRASE_FILE: "", BACKUP_PASSPHRASE_SECRET_ID: "oauth2/wal-passphrase" };
+        const { file, data } = walFile("000000010000000000000020", "before rotation");
+        assert.equal((await runScript("wal-archive.sh", withSecret, ["push", file, "000000010000000000000020"])).code, 0);
+        const backup = await runScript("wal-archive.sh", { ...withSecret, WAL_PREFIX: "rotated/" }, ["base-backup"]);
+        assert.equal(backup.code, 0, explain(backup));
+        assert.deepEqual(servers.manifest(bucket, backup.stdout.trim()).passphrase, { source: "secretsmanager", secret_arn: secret.arn, version_id: secret.versionId });
+        rotateSecret(servers.moto, "oauth2/wal-passphrase", "passphrase-after-rotation");
+
+        const target = path.join(servers.dir, "RECOVERYXLOG-rotated");
+        const fetch = await runScript("wal-archive.sh", withSecret, ["fetch", "000000010000000000000020", target]);
+        assert.equal(fetch.code, 0, explain(fetch));
+        assert.ok(fs.readFileSync(target).equals(data));
+        const restore = await runScript("wal-archive.sh", { ...withSecret, WAL_PREFIX: "rotated/" }, ["restore", path.join(servers.dir, "rotated")]);
+        assert.equal(restore.code, 0, explain(restore));
+        assert.ok(fs.existsSync(path.join(servers.dir, "rotated", "PG_VERSION")));
+    });
+
+    it("usage and configuration errors exit 2 before any storage call", async function () {
+        for (const [args, message] of [
+            [[], /usage: wal-archive\.sh push PATH NAME/],
+            [["archive"], /unknown command "archive"/],
+            [["push", "only-one"], /usage:/],
+            [["restore", path.join(servers.dir, "x"), "--target-time", "yesterday-ish"], /not a time: "yesterday-ish"/],
+            [["restore", path.join(servers.dir, "x"), "--verbose"], /unknown option --verbose/],
+            [["restore", path.join(servers.dir, "x"), "--target-time", ""], /--target-time needs a time/],
+        ] as [string[], RegExp][]) {
+            const result = await runScript("wal-archive.sh", env, args);
+            assert.equal(result.code, 2, `${args.join(" ")}: ${explain(result)}`);
+            assert.match(result.stderr, message);
+        }
+        const noBucket = await runScript("wal-archive.sh", { ...env, BUCKET: "" }, ["push", "x", "y"]);
+        assert.equal(noBucket.code, 2);
+        assert.match(noBucket.stderr, /BUCKET is required/);
+        assert.deepEqual(listKeys(servers.moto, bucket, "wal/x"), []);
+    });
+});

@@ -1,0 +1,453 @@
+/**
+ * The compromise drill (`npm run drill -- --scenario compromise`): an attacker holding the production
+ * account's credentials, ransomware-style, against the backups as the stacks declare them.
+ *
+ *  - Two moto servers are two AWS accounts: the world's (production: the backup bucket, the DR bucket, the
+ *    passphrase secret and its KMS key) and a second one (the vault account: its Object Lock bucket and its
+ *    copy of the key material). Both buckets of production and the vault's are versioned with Object Lock
+ *    COMPLIANCE, default retention the retention table's database row (lib/retention.ts), set as the
+ *    stacks declare it.
+ *  - The real scripts back up (scripts/db-backup.sh with the passphrase from Secrets Manager).
+ *  - moto does not replicate: `replicate()` is a STAND-IN FOR S3 REPLICATION, labelled as such everywhere.
+ *    It runs with a "replication role" credential (not the attacker's), only while the source bucket's
+ *    replication configuration has an enabled rule to the destination (so cutting it is measured), and
+ *    copies each version with its Object Lock mode and retain-until date, as S3 replication does.
+ *  - The attacker (its own credential on the production endpoint) deletes every version of the prod and DR
+ *    buckets, with and without the bypass-governance header, shortens the retention (object and bucket
+ *    default), deletes them again, deletes the passphrase secret without recovery, schedules its KMS key's
+ *    deletion, cuts replication, tries the vault bucket, and drops the database.
+ *  - Every outcome is measured (moto's answer, the versions and retain-until dates before and after), and
+ *    set beside what AWS does: the S3 Object Lock rules, and the declared deletion guards evaluated as data
+ *    (moto does not evaluate resource policies).
+ *  - The service is restored from the vault copy with the vault's key material (the passphrase's copy in the
+ *    vault account's Secrets Manager, until public-key encryption lands), switched and validated.
+ */
+import {
+    CreateBucketCommand,
+    DeleteBucketReplicationCommand,
+    DeleteObjectCommand,
+    GetBucketReplicationCommand,
+    GetObjectCommand,
+    HeadObjectCommand,
+    ListObjectVersionsCommand,
+    PutBucketReplicationCommand,
+    PutBucketVersioningCommand,
+    PutObjectCommand,
+    PutObjectLockConfigurationCommand,
+    PutObjectRetentionCommand,
+    S3Client,
+    type ObjectLockMode,
+} from "@aws-sdk/client-s3";
+import * as fs from "fs";
+import * as path from "path";
+import { retentionRow } from "../../lib/retention";
+import { awsCall, createSecret, runScript, type ScriptResult } from "../sandbox/scripts";
+import { MotoServer } from "../sandbox/servers";
+import { evaluate, statementsOf, type PolicyStatement } from "./policy-eval";
+import type { AttackAttempt, CompromiseFindings, CopyState, DrillReport } from "./report";
+import { finish, lines, measureRpo, mustSucceed, type DrillOptions, type Stopwatch } from "./scenarios";
+import { BUCKET, dbUrl, type DrillWorld, SMOKE_SECRET_ID } from "./world";
+
+export const DR_BUCKET = `${BUCKET}-dr`;
+export const VAULT_BUCKET = "oauth2-backups-vault-drill";
+export const PASSPHRASE_SECRET = "oauth2/backup-passphrase";
+/** The vault account's copy of the passphrase (until public-key encryption puts private keys there instead). */
+export const VAULT_PASSPHRASE_SECRET = "oauth2-dr/backup-passphrase";
+/** The default retention of every backup bucket: the table's database row (the shortest day-based row). */
+export const LOCK_DAYS = retentionRow("database").minimum;
+/** The accounts and roles of Pulumi.prod.yaml / Pulumi.vault.yaml (the vault stack), as names in the report. */
+const PROD_ACCOUNT = "123456789012";
+const VAULT_ACCOUNT = "210987654321";
+export const BREAK_GLASS_ROLE = `arn:aws:iam::${PROD_ACCOUNT}:role/oauth2-dr-break-glass`;
+export const ATTACKER = `arn:aws:iam::${PROD_ACCOUNT}:role/AWSReservedSSO_AdministratorAccess_compromised`;
+const REPLICATION_ROLE = `arn:aws:iam::${PROD_ACCOUNT}:role/backup-replication-s3-replication`;
+const REPLICA_OF = "drill-replica-of";
+
+/** An S3 client of one principal on one account's endpoint (moto takes any key; the key id names the principal in its log). */
+function s3As(moto: MotoServer, principal: string): S3Client {
+    // The SDK's notice about its 2027 releases and Node 22 (the recovery-points CLI turns it off the same way).
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+    return new S3Client({
+        endpoint: moto.endpoint,
+        region: "us-east-1",
+        forcePathStyle: true,
+        maxAttempts: 1,
+        credentials: { accessKeyId: principal, secretAccessKey: "drill" },
+    });
+}
+
+async function lockedBucket(s3: S3Client, bucket: string): Promise<void> {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: "Enabled" } }));
+    // What BackupBucket declares: aws.s3.BucketObjectLockConfiguration on the versioned bucket.
+    await s3.send(new PutObjectLockConfigurationCommand({
+        Bucket: bucket,
+        ObjectLockConfiguration: { ObjectLockEnabled: "Enabled", Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: LOCK_DAYS } } },
+    }));
+}
+
+interface Version {
+    key: string;
+    versionId: string;
+    mode?: string;
+    retainUntil?: number;
+    replicaOf?: string;
+}
+
+/** Every object version of `bucket` (not the delete markers) with its lock, read with HeadObject. */
+async function versionsOf(s3: S3Client, bucket: string): Promise<Version[]> {
+    const out: Version[] = [];
+    let keyMarker: string | undefined;
+    let versionMarker: string | undefined;
+    do {
+        const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, KeyMarker: keyMarker, VersionIdMarker: versionMarker }));
+        for (const v of page.Versions ?? []) {
+            const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: v.Key!, VersionId: v.VersionId! }));
+            out.push({ key: v.Key!, versionId: v.VersionId!, mode: head.ObjectLockMode, retainUntil: head.ObjectLockRetainUntilDate?.getTime(), replicaOf: head.Metadata?.[REPLICA_OF] });
+        }
+        [keyMarker, versionMarker] = page.IsTruncated ? [page.NextKeyMarker, page.NextVersionIdMarker] : [undefined, undefined];
+    } while (keyMarker);
+    return out.sort((a, b) => a.key.localeCompare(b.key));
+}
+
+async function deleteMarkers(s3: S3Client, bucket: string): Promise<number> {
+    const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+    return (page.DeleteMarkers ?? []).length;
+}
+
+/**
+ * STAND-IN FOR S3 REPLICATION (moto does not replicate). With the replication role's credential: only when
+ * the source bucket's replication configuration has an enabled rule to `dstBucket` (else nothing is copied,
+ * and the reason is returned); copies each source version not yet copied, with its metadata, its Object Lock
+ * mode and its retain-until date (what S3 replication carries), recording the source version in metadata.
+ */
+export async function replicate(src: S3Client, srcBucket: string, dst: S3Client, dstBucket: string): Promise<{ copied: number; reason: string }> {
+    let rules: { Status?: string; Destination?: { Bucket?: string } }[] = [];
+    try {
+        rules = (await src.send(new GetBucketReplicationCommand({ Bucket: srcBucket }))).ReplicationConfiguration?.Rules ?? [];
+    } catch (err) {
+        if ((err as Error).name !== "ReplicationConfigurationNotFoundError") {
+            throw err;
+        }
+    }
+    if (!rules.some((r) => r.Status === "Enabled" && r.Destination?.Bucket === `arn:aws:s3:::${dstBucket}`)) {
+        return { copied: 0, reason: `s3://${srcBucket} has no enabled replication rule to ${dstBucket}` };
+    }
+    const done = new Set((await versionsOf(dst, dstBucket)).map((v) => v.replicaOf));
+    let copied = 0;
+    for (const v of await versionsOf(src, srcBucket)) {
+        if (done.has(v.versionId)) {
+            continue;
+        }
+        const object = await src.send(new GetObjectCommand({ Bucket: srcBucket, Key: v.key, VersionId: v.versionId }));
+        await dst.send(new PutObjectCommand({
+            Bucket: dstBucket,
+            Key: v.key,
+            Body: await object.Body!.transformToByteArray(),
+            ContentType: object.ContentType,
+            Metadata: { ...object.Metadata, [REPLICA_OF]: v.versionId },
+            ...(v.mode && v.retainUntil ? { ObjectLockMode: v.mode as ObjectLockMode, ObjectLockRetainUntilDate: new Date(v.retainUntil) } : {}),
+        }));
+        copied++;
+    }
+    return { copied, reason: `copied with the lock and retain-until of each source version (stand-in for S3 replication, role ${REPLICATION_ROLE})` };
+}
+
+/** Runs `call` on each target; counts moto's refusals and keeps its first answer. */
+async function attempt(action: string, target: string, aws: AttackAttempt["aws"], targets: readonly unknown[], call: (t: never) => Promise<unknown>): Promise<AttackAttempt> {
+    let refused = 0;
+    let answer: string | undefined;
+    for (const t of targets) {
+        try {
+            await call(t as never);
+        } catch (err) {
+            refused++;
+            answer ??= `${(err as Error).name}: ${(err as Error).message.split("\n")[0]}`;
+        }
+    }
+    return { action, target, tried: targets.length, refused, motoAnswer: refused === 0 ? "accepted" : refused === targets.length ? answer! : `${answer} (${targets.length - refused} accepted)`, aws };
+}
+
+type GuardFactory = (breakGlassRoleArn: string) => unknown;
+
+/**
+ * The declared guard builder `name` of `module` (components/secrets.ts: secretDeletionGuard, components/kms.ts:
+ * keyDeletionGuard), or undefined when this tree does not declare it.
+ */
+function declaredGuard(module: string, name: string): GuardFactory | undefined {
+    try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const loaded = require(module) as Record<string, unknown>;
+        return typeof loaded[name] === "function" ? (loaded[name] as GuardFactory) : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/** The declared guards of the passphrase secret and of its KMS key, evaluated for the attacker and the break-glass role. */
+export function declaredGuards(
+    // null: no guard (undefined would take the default: the tree's own).
+    secretGuard: GuardFactory | null | undefined = declaredGuard("../../components/secrets", "secretDeletionGuard"),
+    keyGuard: GuardFactory | null | undefined = declaredGuard("../../components/kms", "keyDeletionGuard"),
+): CompromiseFindings["declaredGuards"] {
+    const guards: [string, GuardFactory | null | undefined, string, string][] = [
+        ["secret oauth2/backup-passphrase (resource policy, components/secrets.ts secretDeletionGuard)", secretGuard, "secretsmanager:DeleteSecret", "DeleteSecret"],
+        ["its KMS key (key policy, components/kms.ts keyDeletionGuard)", keyGuard, "kms:ScheduleKeyDeletion", "ScheduleKeyDeletion"],
+    ];
+    return guards.map(([resource, factory, action, short]) => {
+        if (!factory) {
+            return { resource, attacker: "no deletion guard declared in this tree: AWS would let the production administrator delete it", breakGlass: "-", declared: false };
+        }
+        const statements: PolicyStatement[] = statementsOf(factory(BREAK_GLASS_ROLE));
+        // The administrator's identity policy allows everything; the guard's explicit Deny is what must win.
+        const admin: PolicyStatement = { Effect: "Allow", Action: "*", Resource: "*" };
+        const decide = (arn: string) => evaluate([...statements, admin], arn, action);
+        return { resource, attacker: `${short} ${decide(ATTACKER)}`, breakGlass: `${short} ${decide(BREAK_GLASS_ROLE)}`, declared: true };
+    });
+}
+
+interface Accounts {
+    vault: MotoServer;
+    attacker: S3Client;
+    replication: { prod: S3Client; vault: S3Client };
+    vaultRestore: S3Client;
+    keyId: string;
+    secretArn: string;
+}
+
+const iso = (ms: number | undefined) => (ms === undefined ? "none" : new Date(ms).toISOString().slice(0, 19) + "Z");
+
+function copyState(name: string, account: CopyState["account"], before: Version[], after: Version[], markers: number, note = ""): CopyState {
+    const kept = new Map(after.map((v) => [v.versionId, v]));
+    const shortened = before.filter((v) => {
+        const now = kept.get(v.versionId);
+        return now !== undefined && (now.retainUntil ?? 0) < (v.retainUntil ?? 0);
+    }).length;
+    const survivors = before.filter((v) => kept.has(v.versionId));
+    const dumps = survivors.filter((v) => /^database\/[^/]+\.dump\.gpg$/.test(v.key)).length;
+    const until = survivors.map((v) => v.retainUntil ?? 0);
+    return {
+        name,
+        account,
+        before: before.length,
+        after: survivors.length,
+        shortened,
+        detail: `${survivors.length === 0 ? "every version destroyed" : `${dumps} dump(s) kept; retain-until ${iso(Math.min(...until))} .. ${iso(Math.max(...until))}${markers ? `; ${markers} delete marker(s) added (the versions stay beneath them)` : ""}`}${survivors.length < before.length ? note : ""}`,
+    };
+}
+
+export async function compromiseDrill(world: DrillWorld, options: DrillOptions, clock: Stopwatch): Promise<Omit<DrillReport, "startedAt" | "database">> {
+    const pg = world.primary;
+    const restoredDb = "oauth2db_restored";
+    const workDir = world.workDir;
+    let accounts: Accounts | undefined;
+    const traffic = world.startTraffic();
+    let backupAt = 0;
+    let failedAt = 0;
+    let committedAt = new Map<string, number>();
+    let validation: ScriptResult | undefined;
+    const attempts: AttackAttempt[] = [];
+    const before: Record<string, Version[]> = {};
+    const findings: Partial<CompromiseFindings> = {};
+    try {
+        await clock.step("set up the accounts", async () => {
+            const vault = await MotoServer.start();
+            const prodRepl = s3As(world.moto, "replication-role");
+            const vaultRepl = s3As(vault, "replication-role");
+            accounts = { vault, attacker: s3As(world.moto, "attacker-prod-admin"), replication: { prod: prodRepl, vault: vaultRepl }, vaultRestore: s3As(vault, "vault-restore-role"), keyId: "", secretArn: "" };
+            await lockedBucket(prodRepl, DR_BUCKET);
+            await lockedBucket(vaultRepl, VAULT_BUCKET);
+            const replicationTo = (id: string, bucket: string, account: string) => ({
+                ID: id, Status: "Enabled" as const, Priority: id === "vault" ? 2 : 1, Filter: { Prefix: "" },
+                DeleteMarkerReplication: { Status: "Disabled" as const },
+                Destination: { Bucket: `arn:aws:s3:::${bucket}`, Account: account },
+            });
+            await prodRepl.send(new PutBucketReplicationCommand({ Bucket: BUCKET, ReplicationConfiguration: { Role: REPLICATION_ROLE, Rules: [replicationTo("dr", DR_BUCKET, PROD_ACCOUNT), replicationTo("vault", VAULT_BUCKET, VAULT_ACCOUNT)] } }));
+            await prodRepl.send(new PutBucketReplicationCommand({ Bucket: DR_BUCKET, ReplicationConfiguration: { Role: REPLICATION_ROLE, Rules: [replicationTo("vault", VAULT_BUCKET, VAULT_ACCOUNT)] } }));
+            // The key material: the passphrase in production's Secrets Manager under its own KMS key, and its
+            // copy in the vault account (the custodians put it there; nothing in production can read it).
+            const passphrase = fs.readFileSync(world.passphrase, "utf8").trim();
+            const key = awsCall(world.moto, "kms", "create_key", { Description: "oauth2-dr backup passphrase" });
+            accounts.keyId = key.KeyMetadata.KeyId;
+            accounts.secretArn = awsCall(world.moto, "secretsmanager", "create_secret", { Name: PASSPHRASE_SECRET, SecretString: passphrase, KmsKeyId: key.KeyMetadata.Arn }).ARN;
+            createSecret(vault, VAULT_PASSPHRASE_SECRET, passphrase);
+            // The validation's smoke-test client credential, kept with the vault's break-glass material for a
+            // recovery run from outside the compromised account.
+            createSecret(vault, SMOKE_SECRET_ID, awsCall(world.moto, "secretsmanager", "get_secret_value", { SecretId: SMOKE_SECRET_ID }).SecretString);
+            return `production account (moto on ${world.moto.endpoint}): ${BUCKET} and ${DR_BUCKET} versioned, Object Lock COMPLIANCE ${LOCK_DAYS} days (the retention table's database row), replication ${BUCKET} -> ${DR_BUCKET}, ${VAULT_BUCKET}; ${PASSPHRASE_SECRET} under a KMS key; vault account (moto on ${vault.endpoint}): ${VAULT_BUCKET} COMPLIANCE ${LOCK_DAYS} days, ${VAULT_PASSPHRASE_SECRET}`;
+        });
+        const a = accounts!;
+        await clock.step("write", async () => {
+            await new Promise((r) => setTimeout(r, options.writeSeconds * 1000));
+            return `${traffic.acks.length} tokens acknowledged`;
+        });
+        await clock.step("back up", async () => {
+            backupAt = Date.now();
+            const env = { ...pg.env("oauth2db"), ...world.moto.env(), BUCKET, BACKUP_PASSPHRASE_SECRET_ID: PASSPHRASE_SECRET };
+            const result = mustSucceed("db-backup.sh", await runScript("db-backup.sh", env));
+            return `db-backup.sh (passphrase from Secrets Manager ${PASSPHRASE_SECRET}): ${result.stdout.trim().split("\n").pop() ?? ""}`;
+        });
+        await clock.step("replicate", async () => {
+            const dr = await replicate(a.replication.prod, BUCKET, a.replication.prod, DR_BUCKET);
+            const vault = await replicate(a.replication.prod, BUCKET, a.replication.vault, VAULT_BUCKET);
+            return `STAND-IN FOR S3 REPLICATION: ${dr.copied} versions to ${DR_BUCKET}, ${vault.copied} to ${VAULT_BUCKET} (${vault.reason})`;
+        });
+        await clock.step("keep writing", async () => {
+            await new Promise((r) => setTimeout(r, options.writeSeconds * 1000));
+            return `${traffic.acks.length} tokens acknowledged in all`;
+        });
+        await clock.step("attack", async () => {
+            for (const [name, s3, bucket] of [["prod", a.attacker, BUCKET], ["dr", a.attacker, DR_BUCKET], ["vault", a.replication.vault, VAULT_BUCKET]] as const) {
+                before[name] = await versionsOf(s3, bucket);
+            }
+            const lockRule = `S3 Object Lock: a COMPLIANCE version cannot be deleted before its retain-until date by any principal, the account root included`;
+            for (const bucket of [BUCKET, DR_BUCKET]) {
+                const versions = await versionsOf(a.attacker, bucket);
+                attempts.push(await attempt("delete every object version", bucket, { refuses: true, basis: lockRule }, versions,
+                    (v: Version) => a.attacker.send(new DeleteObjectCommand({ Bucket: bucket, Key: v.key, VersionId: v.versionId }))));
+                attempts.push(await attempt("delete every object version with x-amz-bypass-governance-retention", bucket, { refuses: true, basis: `${lockRule}; the bypass header applies to GOVERNANCE only` }, versions,
+                    (v: Version) => a.attacker.send(new DeleteObjectCommand({ Bucket: bucket, Key: v.key, VersionId: v.versionId, BypassGovernanceRetention: true }))));
+                const keys = [...new Set(versions.map((v) => v.key))];
+                attempts.push(await attempt("delete every key without a version id (a delete marker)", bucket, { refuses: false, basis: "S3 adds a delete marker; the locked versions stay beneath it and the replication rules do not carry delete markers" }, keys,
+                    (key: string) => a.attacker.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }))));
+                const soon = new Date(Date.now() + 1000);
+                attempts.push(await attempt("shorten each version's retention (put-object-retention, retain-until now + 1 s)", bucket, { refuses: true, basis: "S3 Object Lock: the retain-until date of a COMPLIANCE version can only be extended" }, versions,
+                    (v: Version) => a.attacker.send(new PutObjectRetentionCommand({ Bucket: bucket, Key: v.key, VersionId: v.versionId, BypassGovernanceRetention: true, Retention: { Mode: "COMPLIANCE", RetainUntilDate: soon } }))));
+                attempts.push(await attempt("lower the bucket's default retention to 1 day GOVERNANCE (put-object-lock-configuration)", bucket, { refuses: false, basis: "S3 accepts it from a principal with s3:PutBucketObjectLockConfiguration (the production administrator; no job role has it): it applies to new versions only, existing versions keep their retain-until" }, [bucket],
+                    () => a.attacker.send(new PutObjectLockConfigurationCommand({ Bucket: bucket, ObjectLockConfiguration: { ObjectLockEnabled: "Enabled", Rule: { DefaultRetention: { Mode: "GOVERNANCE", Days: 1 } } } }))));
+                await new Promise((r) => setTimeout(r, Math.max(0, soon.getTime() - Date.now() + 200)));
+                const left = await versionsOf(a.attacker, bucket);
+                attempts.push(await attempt("delete every object version again, after the shortening", bucket, { refuses: true, basis: `${lockRule} (the shortening was refused, so the original dates hold)` }, left,
+                    (v: Version) => a.attacker.send(new DeleteObjectCommand({ Bucket: bucket, Key: v.key, VersionId: v.versionId, BypassGovernanceRetention: true }))));
+            }
+            attempts.push(await attempt("delete the vault bucket's versions with the production credentials", VAULT_BUCKET, { refuses: true, basis: "another account: its bucket policy accepts only prod's and dr's replication roles (writes), and Object Lock COMPLIANCE holds the versions" }, before.vault,
+                (v: Version) => a.attacker.send(new DeleteObjectCommand({ Bucket: VAULT_BUCKET, Key: v.key, VersionId: v.versionId }))));
+            const guards = declaredGuards();
+            findings.declaredGuards = guards;
+            const guardBasis = (i: number) => guards[i].declared
+                ? `the declared guard evaluates to "${guards[i].attacker}" for the attacker (explicit Deny except the break-glass role), "${guards[i].breakGlass}" for the break-glass role`
+                : guards[i].attacker;
+            const guarded = (i: number) => guards[i].declared && guards[i].attacker.endsWith("deny");
+            attempts.push(await attempt("delete the passphrase secret (delete-secret --force-delete-without-recovery)", PASSPHRASE_SECRET, { refuses: guarded(0), basis: guardBasis(0) }, [PASSPHRASE_SECRET],
+                async () => awsCall(world.moto, "secretsmanager", "delete_secret", { SecretId: PASSPHRASE_SECRET, ForceDeleteWithoutRecovery: true })));
+            attempts.push(await attempt("schedule the deletion of the secret's KMS key (7 days)", `KMS key ${a.keyId}`, { refuses: guarded(1), basis: guardBasis(1) }, [a.keyId],
+                async () => awsCall(world.moto, "kms", "schedule_key_deletion", { KeyId: a.keyId, PendingWindowInDays: 7 })));
+            for (const bucket of [BUCKET, DR_BUCKET]) {
+                attempts.push(await attempt("cut replication (delete-bucket-replication)", bucket, { refuses: false, basis: "the production administrator holds s3:PutReplicationConfiguration; no job role does. What was replicated stays in the vault; new backups stop reaching it" }, [bucket],
+                    () => a.attacker.send(new DeleteBucketReplicationCommand({ Bucket: bucket }))));
+            }
+            // Ransomware: the database itself. Its commit times are read first (the RPO's evidence).
+            committedAt = world.trafficCommitTimes(pg);
+            failedAt = Date.now();
+            pg.psql(`DROP DATABASE oauth2db WITH (FORCE)`, "postgres");
+            const refusedByMoto = attempts.reduce((n, t) => n + t.refused, 0);
+            const tried = attempts.reduce((n, t) => n + t.tried, 0);
+            return `${tried} calls with the production credentials, ${refusedByMoto} refused by moto; then DROP DATABASE oauth2db (the ransomware's work on the database)`;
+        });
+        await clock.step("detect", async () => {
+            const result = await world.validate(pg);
+            const failed = lines(result).filter((l) => l.startsWith("FAIL"));
+            if (result.code === 0 || failed.length === 0) {
+                throw new Error(`validate-service.sh passed after the database was dropped:\n${result.stdout}`);
+            }
+            return failed[0];
+        });
+        await clock.step("assess", async () => {
+            const after = {
+                prod: await versionsOf(a.attacker, BUCKET),
+                dr: await versionsOf(a.attacker, DR_BUCKET),
+                vault: await versionsOf(a.vaultRestore, VAULT_BUCKET),
+            };
+            // A copy destroyed only through a call moto accepted and AWS refuses (the shortening) says so.
+            const motoOnly = (bucket: string) => attempts.some((t) => t.target === bucket && t.aws.refuses && t.refused < t.tried && t.action.startsWith("shorten"))
+                ? "; reached only because moto accepted the shortening, which AWS refuses in COMPLIANCE"
+                : "";
+            const copies: CopyState[] = [
+                copyState(`s3://${BUCKET}`, "production", before.prod, after.prod, await deleteMarkers(a.attacker, BUCKET), motoOnly(BUCKET)),
+                copyState(`s3://${DR_BUCKET}`, "production", before.dr, after.dr, await deleteMarkers(a.attacker, DR_BUCKET), motoOnly(DR_BUCKET)),
+                copyState(`s3://${VAULT_BUCKET}`, "vault", before.vault, after.vault, await deleteMarkers(a.vaultRestore, VAULT_BUCKET)),
+            ];
+            const secretLeft = (moto: MotoServer, id: string) => {
+                try {
+                    awsCall(moto, "secretsmanager", "describe_secret", { SecretId: id });
+                    return 1;
+                } catch {
+                    return 0;
+                }
+            };
+            const keyState = awsCall(world.moto, "kms", "describe_key", { KeyId: a.keyId }).KeyMetadata.KeyState as string;
+            copies.push({ name: `secret ${PASSPHRASE_SECRET}`, account: "production", before: 1, after: secretLeft(world.moto, PASSPHRASE_SECRET), shortened: 0, detail: `its KMS key ${keyState}` });
+            copies.push({ name: `secret ${VAULT_PASSPHRASE_SECRET}`, account: "vault", before: 1, after: secretLeft(a.vault, VAULT_PASSPHRASE_SECRET), shortened: 0, detail: "the passphrase's copy in the vault account" });
+            findings.copies = copies;
+            findings.destroyed = copies.filter((c) => c.after < c.before || c.shortened > 0).map((c) => `${c.name}: ${c.before - c.after} of ${c.before}${c.shortened ? `, ${c.shortened} retain-until shortened` : ""}`);
+            findings.survived = copies.filter((c) => c.after > 0).map((c) => `${c.name}: ${c.after} of ${c.before}`);
+            const vaultNow = new Map(after.vault.map((v) => [v.versionId, v]));
+            findings.vaultIntact = before.vault.length > 0 && before.vault.every((v) => vaultNow.get(v.versionId)?.retainUntil === v.retainUntil);
+            // A backup written after the attack, as the writer jobs go on: does it still reach the vault?
+            await a.replication.prod.send(new PutObjectCommand({ Bucket: BUCKET, Key: "config/after-attack-probe.txt", Body: "written after the attack" }));
+            const next = await replicate(a.replication.prod, BUCKET, a.replication.vault, VAULT_BUCKET);
+            const arrived = (await versionsOf(a.vaultRestore, VAULT_BUCKET)).some((v) => v.key === "config/after-attack-probe.txt");
+            findings.replicationAfterAttack = arrived ? `still replicating: a backup written after the attack reached the vault (${next.copied} copied)` : `cut: a backup written after the attack did not reach the vault (${next.reason}); the vault's newest copy is the last one replicated before the attack`;
+            return `destroyed: ${findings.destroyed.join("; ") || "nothing"}; survived: ${findings.survived.join("; ")}`;
+        });
+        let passphraseFile = "";
+        await clock.step("fetch the vault's key material", () => {
+            // With the vault account's restore role: the passphrase's copy (public-key encryption would make this a private key).
+            const value = awsCall(a.vault, "secretsmanager", "get_secret_value", { SecretId: VAULT_PASSPHRASE_SECRET }).SecretString as string;
+            passphraseFile = path.join(workDir, "vault-passphrase");
+            fs.writeFileSync(passphraseFile, `${value}\n`, { mode: 0o600 });
+            return `${VAULT_PASSPHRASE_SECRET} read from the vault account's Secrets Manager into a 0600 file (until public-key encryption lands, this is the same symmetric passphrase as production's)`;
+        });
+        const vaultEnv = { ...a.vault.env(), BUCKET: VAULT_BUCKET };
+        await clock.step("restore", async () => {
+            pg.createDatabase(restoredDb);
+            const result = mustSucceed("restore.sh from the vault", await runScript("restore.sh", { ...pg.env(restoredDb), ...vaultEnv, PASSPHRASE_FILE: passphraseFile }, ["--yes", "--source-database", "oauth2db"]));
+            return `restore.sh: the newest dump of s3://${VAULT_BUCKET} (vault account) into ${restoredDb}${result.stdout.trim() ? ` (${result.stdout.trim().split("\n").pop()})` : ""}`;
+        });
+        await clock.step("switch", async () => {
+            await world.server.switchDatabase(dbUrl(pg, restoredDb));
+            return `DATABASE_URL -> ${dbUrl(pg, restoredDb)}`;
+        });
+        await clock.step("validate", async () => {
+            validation = mustSucceed("validate-service.sh against the database restored from the vault", await world.validate(pg, restoredDb, vaultEnv));
+            return `${lines(validation).length} checks PASS (key continuity against the vault's secrets/jwks.json)`;
+        });
+    } finally {
+        await traffic.stop();
+        await accounts?.vault.stop();
+    }
+    const validatedAt = Date.now();
+    const rpo = measureRpo("compromise", traffic.acks, world.trafficTokens(pg, restoredDb), {
+        failedAt,
+        failureEvidence: "the drill's clock when the attacker dropped the production database",
+        recoveryPointAt: backupAt,
+        recoveryPointText: `${new Date(backupAt).toISOString()} (db-backup.sh started: the newest dump replicated to the vault before the attack)`,
+        committedAt,
+    }, "the vault holds the daily dumps: every write after the newest dump replicated before the attack is lost (the RDS recovery points in the air-gapped AWS Backup vault are not drilled offline)");
+    const result = finish("compromise", clock, validatedAt - failedAt, rpo, validation!);
+    const f = findings as CompromiseFindings;
+    return {
+        ...result,
+        compromise: {
+            attempts,
+            copies: f.copies,
+            destroyed: f.destroyed,
+            survived: f.survived,
+            vaultIntact: f.vaultIntact,
+            replicationAfterAttack: f.replicationAfterAttack,
+            declaredGuards: f.declaredGuards,
+            limits: compromiseLimits(attempts),
+        },
+    };
+}
+
+/** What the drill does not prove, including every call where moto and AWS disagree (computed from the attempts). */
+function compromiseLimits(attempts: AttackAttempt[]): string[] {
+    const disagree = attempts.filter((t) => (t.refused === t.tried) !== t.aws.refuses);
+    return [
+        ...disagree.map((t) => `moto ${t.refused === t.tried ? "refused" : "accepted"} "${t.action}" on ${t.target} where AWS ${t.aws.refuses ? "refuses" : "accepts"} it: the drill's outcome there is moto's, not AWS's`),
+        "the accounts are two moto servers: the account boundary and the vault's bucket policy are not evaluated (the production credentials cannot name the vault's endpoint here; in AWS they are denied by the policy)",
+        "replication is a stand-in (copy with the replication role's credential), not S3 replication",
+        "backups are gpg-symmetric: the vault's key material is a copy of production's passphrase, so a production administrator who read it can still read every backup; public-key encryption (writers hold only public keys, private keys in the vault account) is not done yet",
+    ];
+}
