@@ -41,7 +41,7 @@ import { criticalSecretSchema, crossRegionReplicas as secretReplicaRegions, isCr
 import { declaredRole, Role, stackRole } from "./roles";
 import { indexStack, regionOf, StackIndex, StackResource, T } from "./resources";
 import { lifecycleRulesOf } from "./s3-families";
-import { describeUndeclared, replicationLinks, undeclaredDestinations } from "./s3-stack";
+import { describeUndeclared, regionUnproven, replicationLinks, undeclaredDestinations } from "./s3-stack";
 import { describeWaiver, minimaOf, Minima, Settings, waiverFor } from "./settings";
 import { read, UNKNOWN } from "./unknowns";
 import { asNumber, isNotANumber, NotANumber, showNumber } from "./numbers";
@@ -212,7 +212,10 @@ function bucketPrefixEvidence(index: StackIndex, dataClass: DataClass, minima: M
         }
         const bucketName = group.name === UNKNOWN ? "(bucket name unknown)" : group.name;
         // Its copy in a bucket outside the stack (a literal ARN): where that copy lives is not known here.
-        const copies = outside.filter((l) => l.sourceGroup === group).map((l) => `; replicated to ${describeUndeclared(l)}: the copy's region is unproven`).join("");
+        const copies = outside
+            .filter((l) => l.sourceGroup === group)
+            .map((l) => `; replicated to ${describeUndeclared(l)}${regionUnproven(l) ? ": the copy's region is unproven" : ""}`)
+            .join("");
         for (const source of lifecycleSources(group)) {
             const rules = lifecycleRulesOf(source.type, source.props);
             const kept = prefixRetention(rules === undefined ? [] : rules, dataClass, minima);

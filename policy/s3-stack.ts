@@ -137,6 +137,27 @@ export interface ReplicationLink {
     destinationGroup?: BucketGroup;
     sourceRegion: string;
     destinationRegion: string;
+    /** For a destination this stack does not declare: what the rule itself proves of it (region, account). */
+    outside?: OutsideDestination;
+}
+
+/** What a rule proves of a destination declared elsewhere. */
+export interface OutsideDestination {
+    /** The replica KMS key's region: S3 requires that key in the destination bucket's region. */
+    region?: string;
+    /** `destination.account`: a cross-account copy, owned by that account. */
+    account?: string;
+}
+
+/** The region and account a rule's own destination block proves (its replica key's ARN, its account). */
+function outsideDestination(rule: unknown): OutsideDestination {
+    const key = read(rule, "destination", "encryptionConfiguration", "replicaKmsKeyId");
+    const account = read(rule, "destination", "account");
+    const region = typeof key === "string" ? /^arn:aws[\w-]*:kms:([a-z0-9-]+):/.exec(key)?.[1] : undefined;
+    return {
+        ...(region ? { region } : {}),
+        ...(typeof account === "string" && account !== "" ? { account } : {}),
+    };
 }
 
 /** A group's name for messages (its Pulumi name when the bucket's name is unknown). */
@@ -195,7 +216,8 @@ export function replicationLinks(index: StackIndex): { links: ReplicationLink[];
                 continue;
             }
             const declared = target?.bucket;
-            const destinationRegion = declared ? regionOf(declared) : undefined;
+            const outside = declared ? undefined : outsideDestination(rule);
+            const destinationRegion = declared ? regionOf(declared) : outside?.region;
             if (sourceRegion === UNKNOWN || destinationRegion === UNKNOWN) {
                 unknown = true;
                 continue;
@@ -215,6 +237,7 @@ export function replicationLinks(index: StackIndex): { links: ReplicationLink[];
                 destinationGroup: target,
                 sourceRegion: typeof sourceRegion === "string" ? sourceRegion : "the provider's region",
                 destinationRegion: typeof destinationRegion === "string" ? destinationRegion : "another stack's region",
+                ...(outside ? { outside } : {}),
             });
         }
     }
@@ -265,10 +288,20 @@ export function undeclaredDestinations(links: ReplicationLink[]): ReplicationLin
     return links.filter((l) => l.destinationGroup?.bucket === undefined);
 }
 
-/** How the matrix and the note say it: "acme-backups-dr (arn:aws:s3:::acme-backups-dr), not declared in this stack". */
+/**
+ * How the matrix and the note say it: "acme-backups-dr (arn:aws:s3:::acme-backups-dr), a bucket this stack does
+ * not declare", then what the rule proves of it: its account, and its region (its replica key's region).
+ */
 export function describeUndeclared(link: ReplicationLink): string {
     const input = typeof link.destinationInput === "string" && link.destinationInput !== link.destination ? ` (${link.destinationInput})` : "";
-    return `${link.destination}${input}, a bucket this stack does not declare`;
+    const account = link.outside?.account ? ` in account ${link.outside.account}` : "";
+    const region = link.outside?.region ? `, in ${link.outside.region} (its replica KMS key's region, which S3 requires to be the bucket's)` : "";
+    return `${link.destination}${input}, a bucket${account} this stack does not declare${region}`;
+}
+
+/** An outside destination whose region the rule does not prove. */
+export function regionUnproven(link: ReplicationLink): boolean {
+    return link.outside?.region === undefined;
 }
 
 /**
@@ -277,12 +310,12 @@ export function describeUndeclared(link: ReplicationLink): string {
  */
 export const s3BackupReplicationOutsideStack: StackValidationPolicy = {
     name: "s3-backup-replication-outside-stack",
-    description: "An Enabled replication rule of a backup bucket into a bucket the stack does not declare (a literal ARN) gets a note: the copy's region and versioning cannot be proven from the program.",
+    description: "An Enabled replication rule of a backup bucket into a bucket the stack does not declare (a literal ARN) gets a note: the copy's region cannot be proven from the program (unless the rule's replica KMS key, which S3 requires in the destination's region, names it).",
     enforcementLevel: "advisory",
     severity: "medium",
     validateStack: (args: StackValidationArgs, reportViolation) => {
         const index = indexStack(args.resources, sharedSettings());
-        for (const link of undeclaredDestinations(replicationLinks(index).links)) {
+        for (const link of undeclaredDestinations(replicationLinks(index).links).filter(regionUnproven)) {
             if (link.sourceGroup !== undefined && !link.sourceGroup.backup) {
                 continue;
             }

@@ -133,21 +133,37 @@ export async function replicate(src: S3Client, srcBucket: string, dst: S3Client,
     if (!rules.some((r) => r.Status === "Enabled" && r.Destination?.Bucket === `arn:aws:s3:::${dstBucket}`)) {
         return { copied: 0, reason: `s3://${srcBucket} has no enabled replication rule to ${dstBucket}` };
     }
-    const done = new Set((await versionsOf(dst, dstBucket)).map((v) => v.replicaOf));
+    const existing = await versionsOf(dst, dstBucket);
+    const done = new Set(existing.map((v) => v.replicaOf));
+    // S3 replication keeps each version's id; moto cannot be told one, so the copy gets a new id. A manifest
+    // pins its dump's version (`s3_version_id`), so the stand-in rewrites that field of the manifests it copies
+    // to the copy's version: what the manifest reads in a real replica. Dumps are copied before manifests.
+    const replicaVersion = new Map(existing.filter((v) => v.replicaOf !== undefined).map((v) => [v.replicaOf!, v.versionId]));
+    const isManifest = (key: string): boolean => key.includes("/manifests/") && key.endsWith(".json");
+    const pending = (await versionsOf(src, srcBucket)).filter((v) => !done.has(v.versionId));
+    pending.sort((a, b) => Number(isManifest(a.key)) - Number(isManifest(b.key)));
     let copied = 0;
-    for (const v of await versionsOf(src, srcBucket)) {
-        if (done.has(v.versionId)) {
-            continue;
-        }
+    for (const v of pending) {
         const object = await src.send(new GetObjectCommand({ Bucket: srcBucket, Key: v.key, VersionId: v.versionId }));
-        await dst.send(new PutObjectCommand({
+        let body: Uint8Array | string = await object.Body!.transformToByteArray();
+        if (isManifest(v.key)) {
+            const manifest = JSON.parse(Buffer.from(body).toString("utf8")) as { s3_version_id?: string | null };
+            if (typeof manifest.s3_version_id === "string" && replicaVersion.has(manifest.s3_version_id)) {
+                manifest.s3_version_id = replicaVersion.get(manifest.s3_version_id)!;
+                body = JSON.stringify(manifest);
+            }
+        }
+        const put = await dst.send(new PutObjectCommand({
             Bucket: dstBucket,
             Key: v.key,
-            Body: await object.Body!.transformToByteArray(),
+            Body: body,
             ContentType: object.ContentType,
             Metadata: { ...object.Metadata, [REPLICA_OF]: v.versionId },
             ...(v.mode && v.retainUntil ? { ObjectLockMode: v.mode as ObjectLockMode, ObjectLockRetainUntilDate: new Date(v.retainUntil) } : {}),
         }));
+        if (put.VersionId) {
+            replicaVersion.set(v.versionId, put.VersionId);
+        }
         copied++;
     }
     return { copied, reason: `copied with the lock and retain-until of each source version (stand-in for S3 replication, role ${REPLICATION_ROLE})` };
