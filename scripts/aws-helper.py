@@ -421,7 +421,7 @@ def s3_put_newer(q, body):
         theirs, their_key = backup_stamp(stored) if etag else (None, "")
         if theirs is not None and theirs > mine:
             return json.dumps({"written": False, "kept": their_key}).encode(), {}
-        args = {"Bucket": q["bucket"], "Key": q["key"], "Body": body, "ContentType": "application/json"}
+        args = {"Bucket": q["bucket"], "Key": q["key"], "Body": body, "ContentType": "application/json", **object_lock_args()}
         if etag:
             args["IfMatch"] = etag
         else:
