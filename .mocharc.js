@@ -8,10 +8,13 @@ const fs = require("fs");
 const path = require("path");
 
 const LONGEST_FIRST = [
+    "test/scripts/backup-faults.test.ts",
+    "test/drill/drill.test.ts",
+    "test/scripts/restore-faults.test.ts",
     "test/scripts/db-backup.test.ts",
     "test/scripts/backup-schemas.test.ts",
     "test/scripts/backup-fail-fast.test.ts",
-    "test/drill/drill.test.ts",
+    "test/scripts/wal-archive.test.ts",
     "test/validate/validate-service.test.ts",
     "test/typecheck.test.ts",
     "test/foundation-cli.test.ts",
