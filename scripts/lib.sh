@@ -23,8 +23,8 @@
 #                               ignores it for some services (rds), so it is passed as --endpoint-url.
 #   PASSPHRASE_FILE             file holding the backup passphrase (first line), or
 #   BACKUP_PASSPHRASE_SECRET_ID Secrets Manager id of the backup passphrase (SecretString)
-#   PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGSSLMODE  the standard libpq variables (PGDATABASE
-#                               defaults to oauth2db), or
+#   PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGSSLMODE PGCONNECT_TIMEOUT  the standard libpq variables
+#                               (PGDATABASE defaults to oauth2db, PGCONNECT_TIMEOUT to 10 seconds), or
 #   DB_CREDENTIALS_SECRET_ID    Secrets Manager id of {"username","password"} (RDS-managed secret; needs jq)
 #   DB_SCHEMA                   schema of the oauth2_* tables (default public)
 #   BACKUP_PREFIX               prefix of the dumps, manifests and latest.json (default database/)
@@ -35,6 +35,9 @@ export EX_OK EX_FAILURE EX_USAGE EX_DATABASE EX_STORAGE EX_CRYPTO EX_VERIFY EX_N
 
 SCRIPT_NAME=${SCRIPT_NAME:-$(basename "$0" .sh)}
 export PGDATABASE="${PGDATABASE:-oauth2db}"
+# libpq waits forever for a server that accepts the TCP connection and never answers (a stuck proxy, a
+# half-dead host, a firewall that accepts): every connection of a run gets a timeout unless one is set.
+export PGCONNECT_TIMEOUT="${PGCONNECT_TIMEOUT:-10}"
 DB_SCHEMA="${DB_SCHEMA:-public}"
 # The tables of Spring Authorization Server's JDBC schema.
 EXPECTED_TABLES="${EXPECTED_TABLES:-oauth2_authorization oauth2_authorization_consent oauth2_registered_client}"
@@ -278,7 +281,12 @@ secret_string() { secret_value "$1" | jq -j '.SecretString // empty'; }
 
 WORK_DIR=""
 make_work_dir() {
-    WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/${SCRIPT_NAME}.XXXXXX")
+    local err
+    # A scratch directory the run cannot write (read-only, missing, not its own) is the configuration's fault.
+    if ! err=$(mktemp -d "${TMPDIR:-/tmp}/${SCRIPT_NAME}.XXXXXX" 2>&1); then
+        die "$EX_USAGE" "scratch directory ${TMPDIR:-/tmp} (TMPDIR) is not usable: ${err#mktemp: }"
+    fi
+    WORK_DIR=$err
     chmod 700 "$WORK_DIR"
     export GNUPGHOME="$WORK_DIR/gnupg"
     mkdir -m 700 "$GNUPGHOME"
@@ -413,7 +421,8 @@ db_address() { printf '%s:%s/%s' "${1:-${PGHOST:-local socket}}" "${2:-${PGPORT:
 check_db_connection() {
     local err="${WORK_DIR:-${TMPDIR:-/tmp}}/connect.err"
     PGHOST="${2:-${PGHOST:-}}" PGPORT="${3:-${PGPORT:-5432}}" psql_value -d "$1" -c "SELECT 1" >/dev/null 2>"$err" \
-        || die "$EX_DATABASE" "cannot connect to $(db_address "${2:-}" "${3:-}" "$1"): $(one_line_error "$err")"
+        || die "$EX_DATABASE" "cannot connect to $(db_address "${2:-}" "${3:-}" "$1"): $(one_line_error "$err")$(
+            grep -q 'timeout expired' "$err" 2>/dev/null && printf ' (no answer within PGCONNECT_TIMEOUT=%ss)' "$PGCONNECT_TIMEOUT")"
 }
 
 # Tables and sequences of the database that the connected role cannot SELECT (pg_dump would stop at them
