@@ -29,6 +29,7 @@
 #   DB_SCHEMA                   schema of the oauth2_* tables (default public)
 #   BACKUP_PREFIX               prefix of the dumps, manifests and latest.json (default database/)
 #   TMPDIR                      scratch directory (default /tmp; an emptyDir in the CronJobs)
+#   S3_STALL_SECONDS            a dump's download that receives nothing for this long fails (default 60)
 
 readonly EX_OK=0 EX_FAILURE=1 EX_USAGE=2 EX_DATABASE=3 EX_STORAGE=4 EX_CRYPTO=5 EX_VERIFY=6 EX_NO_BACKUP=7 EX_SOURCE=8
 export EX_OK EX_FAILURE EX_USAGE EX_DATABASE EX_STORAGE EX_CRYPTO EX_VERIFY EX_NO_BACKUP EX_SOURCE
@@ -38,6 +39,10 @@ export PGDATABASE="${PGDATABASE:-oauth2db}"
 # libpq waits forever for a server that accepts the TCP connection and never answers (a stuck proxy, a
 # half-dead host, a firewall that accepts): every connection of a run gets a timeout unless one is set.
 export PGCONNECT_TIMEOUT="${PGCONNECT_TIMEOUT:-10}"
+# A dump's GET (curl on a presigned URL) that receives no byte for S3_STALL_SECONDS fails (exit 4) instead of
+# waiting forever on an S3 endpoint that stopped answering mid-transfer; so does a connect over 30 s.
+S3_STALL_SECONDS="${S3_STALL_SECONDS:-60}"
+CURL_STALL_ARGS=(--connect-timeout 30 --speed-limit 1 --speed-time "$S3_STALL_SECONDS")
 DB_SCHEMA="${DB_SCHEMA:-public}"
 # The tables of Spring Authorization Server's JDBC schema.
 EXPECTED_TABLES="${EXPECTED_TABLES:-oauth2_authorization oauth2_authorization_consent oauth2_registered_client}"
@@ -53,6 +58,8 @@ die() {
     log "ERROR: $*"
     exit "$code"
 }
+
+[[ "$S3_STALL_SECONDS" =~ ^[1-9][0-9]{0,4}$ ]] || die "$EX_USAGE" "S3_STALL_SECONDS must be a number of seconds, not $S3_STALL_SECONDS"
 
 require_env() {
     local name
@@ -699,7 +706,7 @@ stream_restore() {
             local url code proto=(--proto "=https")
             [[ -z "${AWS_ENDPOINT_URL:-}" ]] || proto=()
             if url=$(aws_call GET /s3/presign - "bucket=$BUCKET" "key=$key" 2>"$d/s3.err") \
-                && code=$(printf 'url = "%s"\n' "$url" | curl -q -sS --fail "${proto[@]}" --config - --output "$d/body.fifo" -w '%{http_code}' 2>"$d/s3.err"); then
+                && code=$(printf 'url = "%s"\n' "$url" | curl -q -sS --fail "${proto[@]}" "${CURL_STALL_ARGS[@]}" --config - --output "$d/body.fifo" -w '%{http_code}' 2>"$d/s3.err"); then
                 if [[ "$code" == 200 ]]; then
                     echo 0 >"$d/s3.rc"
                 else
@@ -864,7 +871,7 @@ restore_spool() {
     {
         set +e
         local code
-        if code=$(printf 'url = "%s"\n' "$url" | curl -q -sS --fail "${proto[@]}" --config - --output "$d/body.fifo" -w '%{http_code}' 2>"$d/s3.err"); then
+        if code=$(printf 'url = "%s"\n' "$url" | curl -q -sS --fail "${proto[@]}" "${CURL_STALL_ARGS[@]}" --config - --output "$d/body.fifo" -w '%{http_code}' 2>"$d/s3.err"); then
             if [[ "$code" == 200 ]]; then
                 echo 0 >"$d/s3.rc"
             else

@@ -2,19 +2,20 @@
  * Faults an operator met when trying the scripts on a new setup (issue 22, "Scripts under operator faults"),
  * beyond restore-faults, backup-faults and backup-fail-fast: a database endpoint that accepts the TCP
  * connection and never answers (a stuck proxy, a half-dead host), and a scratch directory the run cannot
- * write. Real PostgreSQL 15 and moto on 127.0.0.1.
+ * write, an S3 endpoint that stops answering during the dump's download. Real PostgreSQL 15 and moto on 127.0.0.1.
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as net from "net";
-import { seedSql } from "../support/oauth2-schema";
-import { explain, runScript, ScriptResult, scriptEnv, startScript, tempDir, useScriptServers } from "../support/scripts";
-import { LOCALHOST } from "../support/servers";
+import { checksumSql, OAUTH2_TABLES, seedSql } from "../support/oauth2-schema";
+import { createBucket, explain, getObject, putObject, runScript, ScriptResult, scriptEnv, startScript, tempDir, useScriptServers } from "../support/scripts";
+import { LOCALHOST, MotoServer } from "../support/servers";
 
-describe("the scripts under operator faults: silent database endpoint, unusable scratch directory", function () {
+describe("the scripts under operator faults: silent database endpoint, unusable scratch directory, stalled download", function () {
     this.timeout(180_000);
     const servers = useScriptServers("oauth2-dr-operator-trial-", "operator trial passphrase");
     let bucket: string;
+    let manifestKey: string;
     const scripts: [string, string[]][] = [
         ["restore.sh", ["--yes", "--source-database", "oauth2db"]],
         ["db-backup.sh", []],
@@ -24,10 +25,11 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
     before(async function () {
         const { pg, moto, passphrase } = servers;
         pg.createDatabase("oauth2db");
-        pg.psql(seedSql({ clients: 3, authorizations: 10, consents: 2 }));
+        pg.psql(seedSql({ clients: 5, authorizations: 5000, consents: 2 }));
         bucket = servers.newBucket("oauth2-trial");
         const backup = await runScript("db-backup.sh", scriptEnv(pg, moto, bucket, passphrase));
         assert.equal(backup.code, 0, explain(backup));
+        manifestKey = backup.stdout.trim();
     });
 
     it("a database endpoint that accepts TCP and never answers: exit 3 naming host:port and the timeout (PGCONNECT_TIMEOUT unset), not a wait forever", async function () {
@@ -67,5 +69,48 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
             assert.match(result.stderr, new RegExp(`ERROR: scratch directory ${missing} \\(TMPDIR\\) is not usable: .*No such file or directory`), `${name}: ${explain(result)}`);
         }
         fs.rmSync(missing.replace(/\/gone$/, ""), { recursive: true, force: true });
+    });
+
+    it("the S3 endpoint stops answering during the dump's download: storage error (4) after S3_STALL_SECONDS, target untouched, spool removed", async function () {
+        const { pg, moto, passphrase } = servers;
+        // A moto of its own, frozen (SIGSTOP: the kernel still accepts the connection, nothing answers).
+        const frozen = await MotoServer.start();
+        const scratch = tempDir("oauth2-dr-operator-trial-spool-");
+        try {
+            createBucket(frozen, "stall-bucket");
+            const m = servers.manifest(bucket, manifestKey);
+            putObject(frozen, "stall-bucket", m.object_key, getObject(moto, bucket, m.object_key));
+            putObject(frozen, "stall-bucket", manifestKey, JSON.stringify({ ...m, s3_version_id: null }));
+            pg.createDatabase("stalled");
+            pg.psql(seedSql({ clients: 2, authorizations: 3, consents: 1 }), "stalled");
+            const sums = () => OAUTH2_TABLES.map((t) => pg.psql(checksumSql(t), "stalled")).join("|");
+            const before = sums();
+            const env = { ...scriptEnv(pg, frozen, "stall-bucket", passphrase, "stalled"), TMPDIR: scratch, S3_STALL_SECONDS: "2" };
+            const run = startScript("restore.sh", env, ["--yes", "--source-database", "oauth2db"], { detached: true });
+            let stderr = "";
+            await new Promise<void>((resolve) => {
+                run.child.stderr!.on("data", (chunk) => {
+                    stderr += chunk;
+                    if (/downloading the dump/.test(stderr)) {
+                        process.kill(frozen.pid!, "SIGSTOP");
+                        resolve();
+                    }
+                });
+                void run.done.then(() => resolve());
+            });
+            const stop = setTimeout(() => process.kill(-run.child.pid!, "SIGKILL"), 60_000);
+            const result = await run.done;
+            clearTimeout(stop);
+            assert.equal(result.code, 4, explain(result));
+            assert.match(result.stderr, /ERROR: download of the dump s3:\/\/stall-bucket\/\S+ failed: curl: \(28\)/, explain(result));
+            assert.equal(sums(), before);
+            assert.deepEqual(fs.readdirSync(scratch), []);
+        } finally {
+            if (frozen.pid) {
+                process.kill(frozen.pid, "SIGCONT");
+            }
+            await frozen.stop();
+            fs.rmSync(scratch, { recursive: true, force: true });
+        }
     });
 });
