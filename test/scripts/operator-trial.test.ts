@@ -113,4 +113,25 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
             fs.rmSync(scratch, { recursive: true, force: true });
         }
     });
+
+    it("an S3 endpoint that accepts connections and never answers, before any download: storage error (4) after the helper's read timeout", async function () {
+        const frozen = await MotoServer.start();
+        try {
+            createBucket(frozen, "frozen-bucket");
+            process.kill(frozen.pid!, "SIGSTOP");
+            const env = { ...scriptEnv(servers.pg, frozen, "frozen-bucket", servers.passphrase), AWS_MAX_ATTEMPTS: "1", AWS_HELPER_READ_TIMEOUT: "2" };
+            const run = startScript("restore.sh", env, ["--yes"], { detached: true });
+            // botocore's own read timeout is 60 s: end the run well before, so that the test fails without the setting.
+            const stop = setTimeout(() => process.kill(-run.child.pid!, "SIGKILL"), 40_000);
+            const result = await run.done;
+            clearTimeout(stop);
+            assert.equal(result.code, 4, explain(result));
+            assert.match(result.stderr, /ERROR: cannot list s3:\/\/frozen-bucket\/database\/manifests\/: Read timeout on endpoint URL/, explain(result));
+        } finally {
+            if (frozen.pid) {
+                process.kill(frozen.pid, "SIGCONT");
+            }
+            await frozen.stop();
+        }
+    });
 });
