@@ -1038,11 +1038,14 @@ BEGIN
         BEGIN
             EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', t);
         EXCEPTION WHEN lock_not_available THEN
+            -- One line per session: a session holds a table in several modes (an UPDATE ... WHERE id = (SELECT ...)
+            -- takes ROW EXCLUSIVE and ACCESS SHARE), one pg_locks row each.
             SELECT string_agg(format('pid %s (application_name %s, %s%s)', a.pid, coalesce(nullif(a.application_name, ''), 'none'),
                        coalesce(a.state, 'unknown state'), CASE WHEN l.granted THEN '' ELSE ', waiting' END), '; ' ORDER BY l.granted DESC, a.pid)
               INTO holders
-              FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-             WHERE l.relation = t AND l.pid <> pg_backend_pid();
+              FROM (SELECT pl.pid, bool_or(pl.granted) AS granted FROM pg_locks pl
+                     WHERE pl.relation = t AND pl.pid <> pg_backend_pid() GROUP BY pl.pid) l
+              JOIN pg_stat_activity a ON a.pid = l.pid;
             RAISE EXCEPTION 'lock timeout: table % stayed locked for % (RESTORE_LOCK_TIMEOUT) by %', t, current_setting('lock_timeout'), coalesce(holders, 'another session');
         END;
     END LOOP;

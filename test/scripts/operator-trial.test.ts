@@ -7,9 +7,11 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as net from "net";
+import * as path from "path";
+import { spawn } from "child_process";
 import { checksumSql, OAUTH2_TABLES, seedSql } from "../support/oauth2-schema";
 import { createBucket, explain, getObject, putObject, runScript, ScriptResult, scriptEnv, startScript, tempDir, useScriptServers } from "../support/scripts";
-import { LOCALHOST, MotoServer } from "../support/servers";
+import { LOCALHOST, MotoServer, PG_BIN } from "../support/servers";
 
 describe("the scripts under operator faults: silent database endpoint, unusable scratch directory, stalled download", function () {
     this.timeout(180_000);
@@ -132,6 +134,33 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
                 process.kill(frozen.pid, "SIGCONT");
             }
             await frozen.stop();
+        }
+    });
+
+    it("a row lock of an application's UPDATE: lock timeout (3) naming the holder once, nothing committed", async function () {
+        const { pg } = servers;
+        pg.createDatabase("rowlocked");
+        pg.psql(seedSql({ clients: 2, authorizations: 3, consents: 1 }), "rowlocked");
+        const sums = () => OAUTH2_TABLES.map((t) => pg.psql(checksumSql(t), "rowlocked")).join("|");
+        const before = sums();
+        const app = spawn(path.join(PG_BIN, "psql"), ["-X", "-q", "-h", LOCALHOST, "-p", String(pg.port), "-U", "postgres", "-d", "rowlocked"], {
+            env: { ...process.env, PGAPPNAME: "oauth2-app" },
+            stdio: ["pipe", "ignore", "ignore"],
+        });
+        try {
+            app.stdin!.write("BEGIN; UPDATE oauth2_authorization SET state = state WHERE id = (SELECT min(id) FROM oauth2_authorization);\n");
+            for (let i = 0; i < 600 && pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'oauth2-app' AND state = 'idle in transaction'", "postgres") !== "1"; i++) {
+                await new Promise((r) => setTimeout(r, 100));
+            }
+            const appPid = pg.psql("SELECT pid FROM pg_stat_activity WHERE application_name = 'oauth2-app'", "postgres");
+            const result = await runScript("restore.sh", { ...scriptEnv(pg, servers.moto, bucket, servers.passphrase, "rowlocked"), RESTORE_LOCK_TIMEOUT: "1s" }, ["--yes", "--source-database", "oauth2db"]);
+            assert.equal(result.code, 3, explain(result));
+            const line = result.stderr.split("\n").find((l) => /lock timeout: table oauth2_authorization/.test(l)) ?? "";
+            assert.match(line, new RegExp(`stayed locked for 1s \\(RESTORE_LOCK_TIMEOUT\\) by pid ${appPid} \\(application_name oauth2-app, idle in transaction\\)`), explain(result));
+            assert.equal(line.split(`pid ${appPid} `).length, 2, `the holder named more than once: ${line}`);
+            assert.equal(sums(), before);
+        } finally {
+            app.stdin!.end("COMMIT;\n");
         }
     });
 });
