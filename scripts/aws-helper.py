@@ -297,6 +297,7 @@ if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] in RESTORE_COMMA
 try:
     import botocore.exceptions
     import botocore.session
+    from botocore.config import Config
     from s3transfer.manager import TransferConfig, TransferManager
 except ImportError as missing:
     # lib.sh reports this line (aws-helper.err) when the helper is not running.
@@ -315,6 +316,13 @@ def client(service):
                 service,
                 region_name=os.environ.get("AWS_REGION") or None,
                 endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+                # botocore waits 60 s for each answer, on each of up to 5 attempts: an endpoint that accepts the
+                # connection and stops answering held a run for minutes without a word. S3 and Secrets Manager
+                # answer these calls in well under a second; the dump's own transfer is curl's (S3_STALL_SECONDS).
+                config=Config(
+                    connect_timeout=int(os.environ.get("AWS_HELPER_CONNECT_TIMEOUT") or 10),
+                    read_timeout=int(os.environ.get("AWS_HELPER_READ_TIMEOUT") or 20),
+                ),
             )
         return CLIENTS[service]
 

@@ -23,18 +23,26 @@
 #                               ignores it for some services (rds), so it is passed as --endpoint-url.
 #   PASSPHRASE_FILE             file holding the backup passphrase (first line), or
 #   BACKUP_PASSPHRASE_SECRET_ID Secrets Manager id of the backup passphrase (SecretString)
-#   PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGSSLMODE  the standard libpq variables (PGDATABASE
-#                               defaults to oauth2db), or
+#   PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGSSLMODE PGCONNECT_TIMEOUT  the standard libpq variables
+#                               (PGDATABASE defaults to oauth2db, PGCONNECT_TIMEOUT to 10 seconds), or
 #   DB_CREDENTIALS_SECRET_ID    Secrets Manager id of {"username","password"} (RDS-managed secret; needs jq)
 #   DB_SCHEMA                   schema of the oauth2_* tables (default public)
 #   BACKUP_PREFIX               prefix of the dumps, manifests and latest.json (default database/)
 #   TMPDIR                      scratch directory (default /tmp; an emptyDir in the CronJobs)
+#   S3_STALL_SECONDS            a dump's download that receives nothing for this long fails (default 60)
 
 readonly EX_OK=0 EX_FAILURE=1 EX_USAGE=2 EX_DATABASE=3 EX_STORAGE=4 EX_CRYPTO=5 EX_VERIFY=6 EX_NO_BACKUP=7 EX_SOURCE=8
 export EX_OK EX_FAILURE EX_USAGE EX_DATABASE EX_STORAGE EX_CRYPTO EX_VERIFY EX_NO_BACKUP EX_SOURCE
 
 SCRIPT_NAME=${SCRIPT_NAME:-$(basename "$0" .sh)}
 export PGDATABASE="${PGDATABASE:-oauth2db}"
+# libpq waits forever for a server that accepts the TCP connection and never answers (a stuck proxy, a
+# half-dead host, a firewall that accepts): every connection of a run gets a timeout unless one is set.
+export PGCONNECT_TIMEOUT="${PGCONNECT_TIMEOUT:-10}"
+# A dump's GET (curl on a presigned URL) that receives no byte for S3_STALL_SECONDS fails (exit 4) instead of
+# waiting forever on an S3 endpoint that stopped answering mid-transfer; so does a connect over 30 s.
+S3_STALL_SECONDS="${S3_STALL_SECONDS:-60}"
+CURL_STALL_ARGS=(--connect-timeout 30 --speed-limit 1 --speed-time "$S3_STALL_SECONDS")
 DB_SCHEMA="${DB_SCHEMA:-public}"
 # The tables of Spring Authorization Server's JDBC schema.
 EXPECTED_TABLES="${EXPECTED_TABLES:-oauth2_authorization oauth2_authorization_consent oauth2_registered_client}"
@@ -50,6 +58,8 @@ die() {
     log "ERROR: $*"
     exit "$code"
 }
+
+[[ "$S3_STALL_SECONDS" =~ ^[1-9][0-9]{0,4}$ ]] || die "$EX_USAGE" "S3_STALL_SECONDS must be a number of seconds, not $S3_STALL_SECONDS"
 
 require_env() {
     local name
@@ -278,7 +288,12 @@ secret_string() { secret_value "$1" | jq -j '.SecretString // empty'; }
 
 WORK_DIR=""
 make_work_dir() {
-    WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/${SCRIPT_NAME}.XXXXXX")
+    local err
+    # A scratch directory the run cannot write (read-only, missing, not its own) is the configuration's fault.
+    if ! err=$(mktemp -d "${TMPDIR:-/tmp}/${SCRIPT_NAME}.XXXXXX" 2>&1); then
+        die "$EX_USAGE" "scratch directory ${TMPDIR:-/tmp} (TMPDIR) is not usable: ${err#mktemp: }"
+    fi
+    WORK_DIR=$err
     chmod 700 "$WORK_DIR"
     export GNUPGHOME="$WORK_DIR/gnupg"
     mkdir -m 700 "$GNUPGHOME"
@@ -413,7 +428,8 @@ db_address() { printf '%s:%s/%s' "${1:-${PGHOST:-local socket}}" "${2:-${PGPORT:
 check_db_connection() {
     local err="${WORK_DIR:-${TMPDIR:-/tmp}}/connect.err"
     PGHOST="${2:-${PGHOST:-}}" PGPORT="${3:-${PGPORT:-5432}}" psql_value -d "$1" -c "SELECT 1" >/dev/null 2>"$err" \
-        || die "$EX_DATABASE" "cannot connect to $(db_address "${2:-}" "${3:-}" "$1"): $(one_line_error "$err")"
+        || die "$EX_DATABASE" "cannot connect to $(db_address "${2:-}" "${3:-}" "$1"): $(one_line_error "$err")$(
+            grep -q 'timeout expired' "$err" 2>/dev/null && printf ' (no answer within PGCONNECT_TIMEOUT=%ss)' "$PGCONNECT_TIMEOUT")"
 }
 
 # Tables and sequences of the database that the connected role cannot SELECT (pg_dump would stop at them
@@ -690,7 +706,7 @@ stream_restore() {
             local url code proto=(--proto "=https")
             [[ -z "${AWS_ENDPOINT_URL:-}" ]] || proto=()
             if url=$(aws_call GET /s3/presign - "bucket=$BUCKET" "key=$key" 2>"$d/s3.err") \
-                && code=$(printf 'url = "%s"\n' "$url" | curl -q -sS --fail "${proto[@]}" --config - --output "$d/body.fifo" -w '%{http_code}' 2>"$d/s3.err"); then
+                && code=$(printf 'url = "%s"\n' "$url" | curl -q -sS --fail "${proto[@]}" "${CURL_STALL_ARGS[@]}" --config - --output "$d/body.fifo" -w '%{http_code}' 2>"$d/s3.err"); then
                 if [[ "$code" == 200 ]]; then
                     echo 0 >"$d/s3.rc"
                 else
@@ -855,7 +871,7 @@ restore_spool() {
     {
         set +e
         local code
-        if code=$(printf 'url = "%s"\n' "$url" | curl -q -sS --fail "${proto[@]}" --config - --output "$d/body.fifo" -w '%{http_code}' 2>"$d/s3.err"); then
+        if code=$(printf 'url = "%s"\n' "$url" | curl -q -sS --fail "${proto[@]}" "${CURL_STALL_ARGS[@]}" --config - --output "$d/body.fifo" -w '%{http_code}' 2>"$d/s3.err"); then
             if [[ "$code" == 200 ]]; then
                 echo 0 >"$d/s3.rc"
             else
@@ -1022,11 +1038,14 @@ BEGIN
         BEGIN
             EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', t);
         EXCEPTION WHEN lock_not_available THEN
+            -- One line per session: a session holds a table in several modes (an UPDATE ... WHERE id = (SELECT ...)
+            -- takes ROW EXCLUSIVE and ACCESS SHARE), one pg_locks row each.
             SELECT string_agg(format('pid %s (application_name %s, %s%s)', a.pid, coalesce(nullif(a.application_name, ''), 'none'),
                        coalesce(a.state, 'unknown state'), CASE WHEN l.granted THEN '' ELSE ', waiting' END), '; ' ORDER BY l.granted DESC, a.pid)
               INTO holders
-              FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-             WHERE l.relation = t AND l.pid <> pg_backend_pid();
+              FROM (SELECT pl.pid, bool_or(pl.granted) AS granted FROM pg_locks pl
+                     WHERE pl.relation = t AND pl.pid <> pg_backend_pid() GROUP BY pl.pid) l
+              JOIN pg_stat_activity a ON a.pid = l.pid;
             RAISE EXCEPTION 'lock timeout: table % stayed locked for % (RESTORE_LOCK_TIMEOUT) by %', t, current_setting('lock_timeout'), coalesce(holders, 'another session');
         END;
     END LOOP;

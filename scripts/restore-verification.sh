@@ -512,7 +512,7 @@ integrity_pass() {
         mkfifo "$d/sha.fifo"
         { sha256sum <"$d/sha.fifo" | cut -d' ' -f1 >"$d/sha.out"; } &
         if url=$(aws_call GET /s3/presign - "bucket=$BUCKET" "key=$key" 2>"$d/s3.err"); then
-            printf 'url = "%s"\n' "$url" | curl -q -sS --fail "${proto[@]}" --config - --output - 2>>"$d/s3.err" |
+            printf 'url = "%s"\n' "$url" | curl -q -sS --fail "${proto[@]}" "${CURL_STALL_ARGS[@]}" --config - --output - 2>>"$d/s3.err" |
                 tee "$d/sha.fifo" |
                 gpg_decrypt 2>"$d/gpg.err" |
                 decompress_dump "$compression" >/dev/null 2>"$d/decompress.err"
