@@ -286,7 +286,7 @@ restore() {
     (
         set +e
         # The URL reaches curl on stdin (a config line), never on its command line.
-        printf 'url = "%s"\n' "$url" | curl -q -sS --fail "${proto[@]}" --config - 2>"$WORK_DIR/curl.err" |
+        printf 'url = "%s"\n' "$url" | curl -q -sS --fail "${proto[@]}" "${CURL_STALL_ARGS[@]}" --config - 2>"$WORK_DIR/curl.err" |
             tee "$WORK_DIR/sha.fifo" |
             gpg_decrypt 2>"$WORK_DIR/gpg.err" |
             zstd -q -d -c 2>"$WORK_DIR/zstd.err" |

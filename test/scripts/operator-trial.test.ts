@@ -9,9 +9,9 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { spawn } from "child_process";
-import { checksumSql, OAUTH2_TABLES, seedSql } from "../support/oauth2-schema";
-import { createBucket, explain, getObject, putObject, runScript, ScriptResult, scriptEnv, startScript, tempDir, useScriptServers } from "../support/scripts";
-import { LOCALHOST, MotoServer, PG_BIN } from "../support/servers";
+import { checksumSql, OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
+import { createBucket, explain, getObject, putObject, runScript, ScriptResult, scriptEnv, startScript, tempDir, useScriptServers } from "../../tools/sandbox/scripts";
+import { LOCALHOST, MotoServer, PG_BIN } from "../../tools/sandbox/servers";
 
 describe("the scripts under operator faults: silent database endpoint, unusable scratch directory, stalled download", function () {
     this.timeout(180_000);
