@@ -676,6 +676,34 @@ passphrase_origin() {
     fi
 }
 
+# release_fifo FIFO: a GET that failed before opening the fifo leaves its reader blocked in open(): an O_RDWR
+# open never blocks, and closing it gives the reader its end of file.
+release_fifo() {
+    local release
+    exec {release}<>"$1"
+    exec {release}>&-
+}
+
+# get_into_fifo URL DIR: the dump's GET, curl on a presigned URL (passed on stdin as a config line, never on its
+# command line) into DIR/body.fifo, with the stall limits (S3_STALL_SECONDS). DIR/s3.rc gets 0 for a 200 only: a
+# redirect (AWS_REGION is not the bucket's region) or an error page must not reach gpg; DIR/s3.err the cause.
+# Plain http only for a test endpoint. The fifo is released either way.
+get_into_fifo() {
+    local url=$1 d=$2 code proto=(--proto "=https")
+    [[ -z "${AWS_ENDPOINT_URL:-}" ]] || proto=()
+    if code=$(printf 'url = "%s"\n' "$url" | curl -q -sS --fail "${proto[@]}" "${CURL_STALL_ARGS[@]}" --config - --output "$d/body.fifo" -w '%{http_code}' 2>"$d/s3.err"); then
+        if [[ "$code" == 200 ]]; then
+            echo 0 >"$d/s3.rc"
+        else
+            echo "HTTP $code from S3 for the dump's GET (is AWS_REGION ${AWS_REGION:-unset} the bucket's region?)" >>"$d/s3.err"
+            echo 1 >"$d/s3.rc"
+        fi
+    else
+        echo 1 >"$d/s3.rc"
+    fi
+    release_fifo "$d/body.fifo"
+}
+
 STREAM_PID="" STREAM_SHA_PID=""
 # stream_restore OBJECT_KEY SHA256 COMPRESSION DATABASE [pg_restore options...]: one pass over the stored
 # dump: curl on a presigned GET (into a fifo) | tee (sha256) | gpg --decrypt | zstd -d | pg_restore -f - | psql,
@@ -701,25 +729,13 @@ stream_restore() {
         # fraction of the CPU of the CLI's Python download, CPU the restore's database server needs; the URL
         # reaches curl on stdin (a config line), not on its command line.
         {
-            # Only a 200 is the object: a redirect (AWS_REGION is not the bucket's region) or an error page
-            # must not reach gpg. Plain http only for a test endpoint.
-            local url code proto=(--proto "=https")
-            [[ -z "${AWS_ENDPOINT_URL:-}" ]] || proto=()
-            if url=$(aws_call GET /s3/presign - "bucket=$BUCKET" "key=$key" 2>"$d/s3.err") \
-                && code=$(printf 'url = "%s"\n' "$url" | curl -q -sS --fail "${proto[@]}" "${CURL_STALL_ARGS[@]}" --config - --output "$d/body.fifo" -w '%{http_code}' 2>"$d/s3.err"); then
-                if [[ "$code" == 200 ]]; then
-                    echo 0 >"$d/s3.rc"
-                else
-                    echo "HTTP $code from S3 for the dump's GET (is AWS_REGION ${AWS_REGION:-unset} the bucket's region?)" >>"$d/s3.err"
-                    echo 1 >"$d/s3.rc"
-                fi
+            local url
+            if url=$(aws_call GET /s3/presign - "bucket=$BUCKET" "key=$key" 2>"$d/s3.err"); then
+                get_into_fifo "$url" "$d"
             else
                 echo 1 >"$d/s3.rc"
+                release_fifo "$d/body.fifo"
             fi
-            # A GET that failed before opening the fifo leaves the reader blocked in open(): an O_RDWR open
-            # never blocks, and closing it gives the reader its end of file.
-            exec {release}<>"$d/body.fifo"
-            exec {release}>&-
         } &
         tee "$d/sha.fifo" <"$d/body.fifo" |
             { gpg_decrypt 2>"$d/gpg.err"; echo $? >"$d/gpg.rc"; } |
@@ -834,12 +850,11 @@ restore_presign() {
 # (curl), spool/tee.rc and tee.err (writing the spool: a full disk). tee -p: a reader that stops early (gpg on
 # a corrupt object, pg_restore after the table of contents) never stops the download, the hash or the MDC.
 restore_spool() {
-    local key=$1 version=$2 decrypt=${3:-} d="$WORK_DIR/spool" url proto=(--proto "=https")
+    local key=$1 version=$2 decrypt=${3:-} d="$WORK_DIR/spool" url
     shift 2
     rm -rf "$d"
     mkdir "$d"
     mkfifo "$d/body.fifo" "$d/sha.fifo"
-    [[ -z "${AWS_ENDPOINT_URL:-}" ]] || proto=()
     url=$(restore_presign "$key" "$version" 2>"$d/s3.err") || { echo 1 >"$d/s3.rc"; return 0; }
     { sha256sum <"$d/sha.fifo" | cut -d' ' -f1 >"$d/sha.out"; } &
     RESTORE_JOB_PIDS+=($!)
@@ -870,20 +885,7 @@ restore_spool() {
     # In the background: a trapped SIGTERM interrupts `wait`, not a foreground command.
     {
         set +e
-        local code
-        if code=$(printf 'url = "%s"\n' "$url" | curl -q -sS --fail "${proto[@]}" "${CURL_STALL_ARGS[@]}" --config - --output "$d/body.fifo" -w '%{http_code}' 2>"$d/s3.err"); then
-            if [[ "$code" == 200 ]]; then
-                echo 0 >"$d/s3.rc"
-            else
-                echo "HTTP $code from S3 for the dump's GET (is AWS_REGION ${AWS_REGION:-unset} the bucket's region?)" >>"$d/s3.err"
-                echo 1 >"$d/s3.rc"
-            fi
-        else
-            echo 1 >"$d/s3.rc"
-        fi
-        # A GET that failed before opening the fifo leaves tee blocked in open(): see stream_restore.
-        exec {release}<>"$d/body.fifo"
-        exec {release}>&-
+        get_into_fifo "$url" "$d"
     } &
     RESTORE_JOB_PIDS+=($!)
     restore_note_job $!
