@@ -5,7 +5,7 @@
 import { strict as assert } from "assert";
 import { checkPlan, StackCheck } from "../../tools/check/core";
 import { PlannedResource, PlanResult, UNKNOWN } from "offline-plan/src/model";
-import { plannedResource, planRepo } from "../support/plans";
+import { find, plannedResource, planRepo, remove } from "../support/plans";
 
 type Mutate = (plan: PlanResult) => void;
 
@@ -14,18 +14,6 @@ interface Mutation {
     stack: "prod" | "dr";
     policy: string;
     mutate: Mutate;
-}
-
-function find(plan: PlanResult, type: string, predicate: (r: PlannedResource) => boolean = () => true): PlannedResource {
-    const found = plan.resources.find((r) => r.type === type && predicate(r));
-    assert.ok(found, `${plan.stack}: no ${type} to mutate`);
-    return found;
-}
-
-function remove(plan: PlanResult, type: string, predicate: (r: PlannedResource) => boolean = () => true): void {
-    const before = plan.resources.length;
-    plan.resources = plan.resources.filter((r) => !(r.type === type && predicate(r)));
-    assert.ok(plan.resources.length < before, `${plan.stack}: no ${type} to remove`);
 }
 
 const T = {

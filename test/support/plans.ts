@@ -3,6 +3,7 @@
  * unwrapped), and plan through one planning child per test process (packages/offline-plan/src/server.ts), which every
  * test file of the process shares: the SDK and the providers load once, not once per plan.
  */
+import { strict as assert } from "assert";
 import * as path from "path";
 import { PlannedResource, PlanResult, unwrapSecrets } from "offline-plan/src/model";
 import type { PlanBatch, RunOptions } from "offline-plan/src/mock-runtime";
@@ -13,6 +14,20 @@ export const REPO = path.resolve(__dirname, "..", "..");
 /** A planned custom resource as a test builds it by hand: no options, no dependencies. */
 export function plannedResource(urn: string, type: string, name: string, inputs: Record<string, unknown>): PlannedResource {
     return { urn, type, name, custom: true, protect: false, retainOnDelete: false, dependencies: [], propertyDependencies: {}, ignoreChanges: [], additionalSecretOutputs: [], inputs };
+}
+
+/** The first resource of `type` (matching `predicate`) that a mutant changes; fails the test when there is none. */
+export function find(plan: PlanResult, type: string, predicate: (r: PlannedResource) => boolean = () => true): PlannedResource {
+    const found = plan.resources.find((r) => r.type === type && predicate(r));
+    assert.ok(found, `${plan.stack}: no ${type} to mutate`);
+    return found;
+}
+
+/** Removes every resource of `type` (matching `predicate`) from a plan; fails the test when there is none. */
+export function remove(plan: PlanResult, type: string, predicate: (r: PlannedResource) => boolean = () => true): void {
+    const before = plan.resources.length;
+    plan.resources = plan.resources.filter((r) => !(r.type === type && predicate(r)));
+    assert.ok(plan.resources.length < before, `${plan.stack}: no ${type} to remove`);
 }
 
 export function resourcesOfType(plan: PlanResult, type: string): PlannedResource[] {
