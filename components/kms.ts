@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as kms from "@pulumi/aws/kms";
+import { denyToAllBut } from "./deny-to-all-but";
 
 export interface KeyArgs {
     description: string;
@@ -29,14 +30,7 @@ export const KEY_GUARDED_ACTIONS = ["kms:ScheduleKeyDeletion", "kms:DisableKey"]
  * scheduling deletion and disabling to every principal but the break-glass role.
  */
 export function keyDeletionGuard(breakGlassRoleArn: string) {
-    return {
-        Sid: "DenyKeyDeletionExceptBreakGlass",
-        Effect: "Deny",
-        Principal: { AWS: "*" },
-        Action: KEY_GUARDED_ACTIONS,
-        Resource: "*",
-        Condition: { ArnNotEquals: { "aws:PrincipalArn": breakGlassRoleArn } },
-    };
+    return denyToAllBut("DenyKeyDeletionExceptBreakGlass", KEY_GUARDED_ACTIONS, breakGlassRoleArn);
 }
 
 /**

@@ -7,6 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as secretsmanager from "@pulumi/aws/secretsmanager";
 import * as random from "@pulumi/random";
+import { denyToAllBut } from "./deny-to-all-but";
 import { customerManagedKey } from "./kms";
 
 export const SECRET_NAMES = {
@@ -42,17 +43,12 @@ export const SECRET_GUARDED_ACTIONS = [
  * account's administrators and root too; `pulumi up` changes the policy only with the break-glass role.
  */
 export function secretDeletionGuard(breakGlassRoleArn: string): string {
-    return JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{
-            Sid: "DenyDeletionExceptBreakGlass",
-            Effect: "Deny",
-            Principal: { AWS: "*" },
-            Action: SECRET_GUARDED_ACTIONS,
-            Resource: "*",
-            Condition: { ArnNotEquals: { "aws:PrincipalArn": breakGlassRoleArn } },
-        }],
-    });
+    return JSON.stringify({ Version: "2012-10-17", Statement: [secretGuardStatement(breakGlassRoleArn)] });
+}
+
+/** The secret deletion guard's statement, for a policy that holds more statements. */
+export function secretGuardStatement(breakGlassRoleArn: string) {
+    return denyToAllBut("DenyDeletionExceptBreakGlass", SECRET_GUARDED_ACTIONS, breakGlassRoleArn);
 }
 
 export class ServerSecrets extends pulumi.ComponentResource {

@@ -17,7 +17,8 @@ import type { Retention } from "../lib/retention";
 import { BackupBucket, ObjectLock } from "./backup-bucket";
 import { BucketReplication } from "./bucket-replication";
 import { customerManagedKey } from "./kms";
-import { secretDeletionGuard } from "./secrets";
+import { denyToAllBut } from "./deny-to-all-but";
+import { secretGuardStatement } from "./secrets";
 
 /** The secret of the vault account that holds the backups' private keys (armored gpg secret keys). */
 export const PRIVATE_KEYS_SECRET_NAME = "oauth2-dr/backup-private-keys";
@@ -219,22 +220,14 @@ export class VaultAccount extends pulumi.ComponentResource {
             tags: { ...tags, "oauth2-dr/data-class": "secrets" },
         }, { ...opts, protect: true });
         const readers = [...args.restoreRoleArns, ...(args.breakGlassRoleArn ? [args.breakGlassRoleArn] : [])];
-        const guard = args.breakGlassRoleArn ? JSON.parse(secretDeletionGuard(args.breakGlassRoleArn)) as { Statement: unknown[] } : { Statement: [] };
         new secretsmanager.SecretPolicy(`${PRIVATE_KEYS_SECRET_NAME}-guard`, {
             secretArn: secret.arn,
             blockPublicPolicy: true,
             policy: JSON.stringify({
                 Version: "2012-10-17",
                 Statement: [
-                    ...guard.Statement,
-                    ...(readers.length > 0 ? [{
-                        Sid: "ReadOnlyByRestoreRoles",
-                        Effect: "Deny",
-                        Principal: { AWS: "*" },
-                        Action: "secretsmanager:GetSecretValue",
-                        Resource: "*",
-                        Condition: { ArnNotEquals: { "aws:PrincipalArn": readers } },
-                    }] : []),
+                    ...(args.breakGlassRoleArn ? [secretGuardStatement(args.breakGlassRoleArn)] : []),
+                    ...(readers.length > 0 ? [denyToAllBut("ReadOnlyByRestoreRoles", "secretsmanager:GetSecretValue", readers)] : []),
                 ],
             }),
         }, opts);
@@ -262,14 +255,12 @@ export function replicasOnlyStatements(replicationRoleArns: string[]): (bucketAr
             Action: ["s3:GetBucketVersioning", "s3:GetBucketObjectLockConfiguration", "s3:List*"],
             Resource: bucketArn,
         },
-        {
-            Sid: "DenyWritesFromAnyoneElse",
-            Effect: "Deny",
-            Principal: { AWS: "*" },
-            Action: ["s3:PutObject", "s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags", "s3:PutObjectRetention", "s3:PutObjectLegalHold"],
-            Resource: pulumi.interpolate`${bucketArn}/*`,
-            Condition: { ArnNotEquals: { "aws:PrincipalArn": replicationRoleArns } },
-        },
+        denyToAllBut(
+            "DenyWritesFromAnyoneElse",
+            ["s3:PutObject", "s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags", "s3:PutObjectRetention", "s3:PutObjectLegalHold"],
+            replicationRoleArns,
+            pulumi.interpolate`${bucketArn}/*`,
+        ),
         {
             Sid: "DenyVersionDeletion",
             Effect: "Deny",
