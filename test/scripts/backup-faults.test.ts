@@ -8,7 +8,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { EXTRA_OBJECTS_SQL, seedSql } from "../../tools/sandbox/oauth2-schema";
-import { explain, getObject, listKeys, putObject, runScript, scriptEnv, ScriptResult, startScript, timedRun, useScriptServers } from "../../tools/sandbox/scripts";
+import { explain, getObject, listKeys, putObject, runScript, scriptEnv, ScriptResult, startScript, timedRun, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
 import { MotoServer, PG_BIN, PgServer } from "../../tools/sandbox/servers";
 
 const SIZE = { clients: 6, authorizations: 40, consents: 8 };
@@ -19,20 +19,6 @@ interface Lock {
     release(): Promise<void>;
 }
 
-/** Resolves when the run has written `pattern` to stderr. */
-function waitForStderr(run: ReturnType<typeof startScript>, pattern: RegExp, timeoutMs = 120_000): Promise<void> {
-    return new Promise((resolve, reject) => {
-        let seen = "";
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern} in: ${seen}`)), timeoutMs);
-        run.child.stderr!.on("data", (d) => {
-            seen += d;
-            if (pattern.test(seen)) {
-                clearTimeout(timer);
-                resolve();
-            }
-        });
-    });
-}
 
 describe("db-backup.sh under operator faults", function () {
     this.timeout(600_000);
@@ -160,7 +146,7 @@ describe("db-backup.sh under operator faults", function () {
             const tmp = fs.mkdtempSync(path.join(dir, "tmp-"));
             const run = startScript("db-backup.sh", env(newBucket(), { BACKUP_LOCK_TIMEOUT: "600", TMPDIR: tmp }), [], { detached: true });
             try {
-                await waitForStderr(run, /uploading/);
+                await waitForStderr(run, /uploading/, 120_000);
                 for (let waited = 0; pg.psql("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'public.oauth2_authorization'::regclass", DB) === "0"; waited += 200) {
                     assert.ok(waited < 120_000, "the run never queued on the lock");
                     await new Promise((r) => setTimeout(r, 200));
@@ -185,7 +171,7 @@ describe("db-backup.sh under operator faults", function () {
         it("a lock released within the timeout: the backup waits for it and succeeds", async function () {
             const lock = await holdLock("public.oauth2_registered_client", "short-migration");
             const run = startScript("db-backup.sh", env(newBucket(), { BACKUP_LOCK_TIMEOUT: "600" }));
-            await waitForStderr(run, /uploading/);
+            await waitForStderr(run, /uploading/, 120_000);
             await lock.release();
             const result = await run.done;
             assert.equal(result.code, 0, explain(result));
@@ -208,7 +194,7 @@ describe("db-backup.sh under operator faults", function () {
 ${PG_BIN}/pg_dump "$@" || exit
 while [[ ! -e ${gate} ]]; do sleep 0.1; done\n`, { mode: 0o755 });
         const older = startScript("db-backup.sh", env(bucket, { EXTRA_PATH: shims }));
-        await waitForStderr(older, /uploading/);
+        await waitForStderr(older, /uploading/, 120_000);
         const newer = await runScript("db-backup.sh", env(bucket));
         assert.equal(newer.code, 0, explain(newer));
         fs.writeFileSync(gate, "");

@@ -22,6 +22,7 @@ import {
     ScriptResult,
     startScript,
     useScriptServers,
+    waitForStderr,
 } from "../../tools/sandbox/scripts";
 import { freePort, MotoServer, PgServer } from "../../tools/sandbox/servers";
 import { failingPgDump, frozenSecondDate, racingPgDump, refusingDumpUploads, slowPgDump, slowPgRestore } from "../support/shims";
@@ -355,7 +356,7 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
             const shims = shimDir();
             slowPgDump(shims, 120);
             const run = startScript("db-backup.sh", env(bucket, { EXTRA_PATH: shims }));
-            await waitForOutput(run, /uploading/);
+            await waitForStderr(run, /uploading/, 60_000);
             await new Promise((r) => setTimeout(r, 2000));
             const started = Date.now();
             run.child.kill("SIGTERM");
@@ -380,7 +381,7 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
             // No trap runs after SIGKILL: the scratch dir (and the gpg-agent that watches its socket) go with `tmp`.
             const tmp = fs.mkdtempSync(path.join(dir, "tmp-"));
             const run = startScript("db-backup.sh", env(bucket, { EXTRA_PATH: shims, TMPDIR: tmp }), [], { detached: true });
-            await waitForOutput(run, /uploading/);
+            await waitForStderr(run, /uploading/, 60_000);
             await new Promise((r) => setTimeout(r, 2000));
             // Like a container kill: every process of the run's session, whatever its process group.
             spawnSync("pkill", ["-KILL", "-s", String(run.child.pid)]);
@@ -403,7 +404,7 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
         const run = startScript("db-backup.sh", env(bucket, { EXTRA_PATH: shims, TMPDIR: tmp }), [], { detached: true });
         const helpers = () => spawnSync("pgrep", ["-f", `aws-helper.py ${tmp}/`], { encoding: "utf8" }).stdout.trim();
         try {
-            await waitForOutput(run, /uploading/);
+            await waitForStderr(run, /uploading/, 60_000);
             assert.notEqual(helpers(), "", "the helper runs during the backup");
             // The shell's exit, not run.done: the orphaned dump keeps the output pipes open until it is killed below.
             const exited = new Promise((r) => run.child.once("exit", r));
@@ -442,17 +443,3 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
     });
 });
 
-/** Resolves when the script has written `pattern` to stderr. */
-function waitForOutput(run: ReturnType<typeof startScript>, pattern: RegExp, timeoutMs = 60_000): Promise<void> {
-    return new Promise((resolve, reject) => {
-        let seen = "";
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern} in: ${seen}`)), timeoutMs);
-        run.child.stderr!.on("data", (d) => {
-            seen += d;
-            if (pattern.test(seen)) {
-                clearTimeout(timer);
-                resolve();
-            }
-        });
-    });
-}

@@ -29,6 +29,21 @@ export interface Started {
     done: Promise<ScriptResult>;
 }
 
+/** Resolves when the started script has written `pattern` to stderr; rejects after `timeoutMs`, quoting what it saw. */
+export function waitForStderr(run: Started, pattern: RegExp, timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+        let seen = "";
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern} in: ${seen}`)), timeoutMs);
+        run.child.stderr!.on("data", (d) => {
+            seen += d;
+            if (pattern.test(seen)) {
+                clearTimeout(timer);
+                resolve();
+            }
+        });
+    });
+}
+
 /** Starts scripts/<name> with `env` on top of a minimal environment (not the test process's). */
 export function startScript(name: string, env: Record<string, string>, args: string[] = [], options: { detached?: boolean } = {}): Started {
     const child = spawn("bash", [path.join(SCRIPTS, name), ...args], {
