@@ -227,6 +227,9 @@ lock_timeout_error() {
 SESSIONS_STARTED=1
 coproc PSQL { psql -X -q -At -v ON_ERROR_STOP=1 2>&1; }
 SNAPSHOT_PID=$PSQL_PID
+# Our own copies of the coprocess's pipes: when psql exits (ON_ERROR_STOP after a lock timeout), bash reaps it,
+# closes its pipes and unsets PSQL, possibly before its last line (the error) was read from them.
+exec {PSQL_OUT}<&"${PSQL[0]}" {PSQL_IN}>&"${PSQL[1]}"
 # psql_ask SQL [TIMEOUT]: one line of answer (on stdout, and in PSQL_ANSWER), waited for at most TIMEOUT
 # (default PSQL_TIMEOUT, 60) seconds. Read a second at a time: a signal's trap (SIGTERM, SIGINT) runs only
 # once `read` returns, and a count can wait for its lock for minutes. For such a wait, call it in the script's
@@ -234,10 +237,10 @@ SNAPSHOT_PID=$PSQL_PID
 PSQL_ANSWER=""
 psql_ask() {
     local line="" part waited=0 status
-    printf '%s\n' "$1" >&"${PSQL[1]}"
+    printf '%s\n' "$1" >&"$PSQL_IN"
     while true; do
         part=""
-        IFS= read -r -t 1 part <&"${PSQL[0]}" && { line+=$part; break; }
+        IFS= read -r -t 1 part <&"$PSQL_OUT" && { line+=$part; break; }
         status=$?
         line+=$part
         [[ $status -gt 128 ]] || return 1
@@ -248,7 +251,7 @@ psql_ask() {
     printf '%s' "$line"
 }
 {
-    printf '%s\n' "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;" "SET LOCAL lock_timeout = '${LOCK_TIMEOUT}s';" >&"${PSQL[1]}"
+    printf '%s\n' "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;" "SET LOCAL lock_timeout = '${LOCK_TIMEOUT}s';" >&"$PSQL_IN"
     snapshot=$(psql_ask "SELECT pg_export_snapshot();")
 } || die "$EX_DATABASE" "cannot start a snapshot of $(db_address)"
 [[ "$snapshot" =~ ^[0-9A-F-]+$ ]] || die "$EX_DATABASE" "cannot start a snapshot of $(db_address): $snapshot"
@@ -333,9 +336,11 @@ fi
 [[ $tee_rc -eq 0 ]] || die "$EX_FAILURE" "tee failed (exit code $tee_rc)"
 
 # The snapshot is no longer needed.
-printf '%s\n' "COMMIT;" >&"${PSQL[1]}"
-psql_in=${PSQL[1]}
-exec {psql_in}>&-
+printf '%s\n' "COMMIT;" >&"$PSQL_IN"
+# psql ends at the end of its input: close both write ends, ours and the coprocess's own.
+psql_in=${PSQL[1]:-}
+exec {PSQL_IN}>&- {PSQL_OUT}<&-
+[[ -z "$psql_in" ]] || exec {psql_in}>&-
 wait "$SNAPSHOT_PID" 2>/dev/null || true
 SNAPSHOT_PID=""
 
