@@ -8,7 +8,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { getCallerIdentityOutput } from "@pulumi/aws/getCallerIdentity";
-import type { StackConfig } from "../lib/config";
+import type { BackupRecipient, StackConfig } from "../lib/config";
+import type { BackupEncryption } from "../components/backup-jobs";
 import { retentionRow } from "../lib/retention";
 import { AuditLogs } from "../components/audit-logs";
 import { BackupBucket } from "../components/backup-bucket";
@@ -37,6 +38,58 @@ export function vaultReference(config: StackConfig): pulumi.StackReference | und
     }
     vault ??= new pulumi.StackReference(config.vaultStack);
     return vault;
+}
+
+/**
+ * The backup jobs' encryption (backupEncryption): symmetric, or the recipients' public keys (armored in this
+ * stack's configuration, or published by the vault stack: `backupPublicKeys`) and the vault's private-keys
+ * secret, its region and the key-reader role the verification assumes. A fingerprint the vault does not
+ * publish stops the program, naming the fingerprint and the vault stack.
+ */
+export function backupEncryptionFor(config: StackConfig): BackupEncryption {
+    const setting = config.backupEncryption;
+    if (setting.mode === "symmetric") {
+        return { mode: "symmetric" };
+    }
+    const ref = vaultReference(config);
+    if (!ref) {
+        // The configuration rules require a vaultStack for the jobs in public-key mode.
+        throw new Error("backupEncryption: public-key mode needs vaultStack (the private keys live in the vault account)");
+    }
+    const needVault = setting.allFromVault || setting.recipients.some((r) => r.armor === undefined);
+    const keys: pulumi.Output<BackupRecipient[]> = needVault
+        ? (ref.requireOutput("backupPublicKeys") as pulumi.Output<BackupRecipient[]>).apply((published) => resolveRecipients(setting, published ?? [], config.vaultStack!))
+        : pulumi.output(setting.recipients);
+    return {
+        mode: "public-key",
+        publicKeys: keys.apply((k) => k.map((r) => r.armor!).join("")),
+        fingerprints: keys.apply((k) => k.map((r) => r.fingerprint)),
+        privateKeys: {
+            secretArn: ref.requireOutput("privateKeysSecretArn") as pulumi.Output<string>,
+            region: ref.requireOutput("region") as pulumi.Output<string>,
+            roleArn: ref.requireOutput("verificationKeysRoleArn") as pulumi.Output<string>,
+        },
+    };
+}
+
+/** The recipients with their armor: the configuration's, else the vault's for a bare fingerprint; every published key when none is given. */
+export function resolveRecipients(setting: StackConfig["backupEncryption"], published: BackupRecipient[], vaultStack: string): BackupRecipient[] {
+    if (setting.allFromVault) {
+        if (published.length === 0) {
+            throw new Error(`backupEncryption: the vault stack ${vaultStack} publishes no backupPublicKeys; give its backupEncryption.recipients (armored public keys)`);
+        }
+        return published;
+    }
+    return setting.recipients.map((r, i) => {
+        if (r.armor) {
+            return r;
+        }
+        const found = published.find((p) => p.fingerprint === r.fingerprint);
+        if (!found) {
+            throw new Error(`backupEncryption.recipients[${i}]: fingerprint ${r.fingerprint} has no armored key: the vault stack ${vaultStack} does not publish it (backupPublicKeys); add the key to the vault's backupEncryption.recipients or give it armored here`);
+        }
+        return found;
+    });
 }
 
 /** The vault account's bucket as a replication destination, from the vault stack's outputs. */
