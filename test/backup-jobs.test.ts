@@ -392,6 +392,47 @@ describe("BackupJobs component (Pulumi mocks, kubernetes-models)", function () {
             assert.equal(envOf("restore-verification").OBJECT_LOCK_RETAIN_DAYS, undefined);
         });
 
+        it("public-key encryption: writers mount the keys ConfigMap and get BACKUP_GPG_*, no passphrase; the verification assumes the vault's key reader; all validate and pass the Kubernetes policies", async function () {
+            const vaultRole = "arn:aws:iam::210987654321:role/oauth2-dr-verification-keys";
+            const rs = await declare("pk", args({
+                encryption: {
+                    mode: "public-key",
+                    publicKeys: "-----BEGIN PGP PUBLIC KEY BLOCK-----\n...\n-----END PGP PUBLIC KEY BLOCK-----\n",
+                    fingerprints: ["BEF9278C34B47F49FD8082FF62827601414345DF", "EBE509DAD191BBD12C9CAE5165FF7260C90AE7C2"],
+                    privateKeys: { secretArn: "arn:aws:secretsmanager:us-east-1:210987654321:secret:oauth2-dr/backup-private-keys-AbCdEf", region: "us-east-1", roleArn: vaultRole },
+                },
+                verificationRoleName: "oauth2-dr-verification-prod",
+            }));
+            const keys = rs.filter((r) => r.type === "kubernetes:core/v1:ConfigMap" && r.inputs.metadata.name === "oauth2-dr-backup-public-keys");
+            assert.equal(keys.length, 1);
+            assert.doesNotThrow(() => new ConfigMap(keys[0].inputs).validate());
+            for (const c of cronJobs(rs)) {
+                const job = c.inputs.metadata.name as string;
+                const pod = c.inputs.spec.jobTemplate.spec.template.spec;
+                const env = Object.fromEntries(pod.containers[0].env.map((e: any) => [e.name, e.value]));
+                const mounted = pod.containers[0].volumeMounts.some((m: any) => m.name === "public-keys" && m.readOnly === true && m.mountPath === "/etc/oauth2-dr/gpg");
+                assert.equal(env.BACKUP_PASSPHRASE_SECRET_ID, undefined, job);
+                if (job === "restore-verification") {
+                    assert.equal(mounted, false);
+                    assert.deepEqual([env.RESTORE_PRIVATE_KEYS_SECRET_ID, env.RESTORE_PRIVATE_KEYS_REGION, env.RESTORE_PRIVATE_KEYS_ROLE_ARN], ["arn:aws:secretsmanager:us-east-1:210987654321:secret:oauth2-dr/backup-private-keys-AbCdEf", "us-east-1", vaultRole]);
+                } else {
+                    assert.ok(mounted, job);
+                    assert.equal(env.BACKUP_GPG_PUBLIC_KEYS_FILE, "/etc/oauth2-dr/gpg/backup-public-keys.asc", job);
+                    assert.equal(env.BACKUP_GPG_RECIPIENTS, "BEF9278C34B47F49FD8082FF62827601414345DF EBE509DAD191BBD12C9CAE5165FF7260C90AE7C2", job);
+                }
+                assert.doesNotThrow(() => new CronJob(c.inputs).validate(), job);
+                for (const policy of kubernetesPolicies) {
+                    assert.deepEqual(await runResourcePolicy(policy, { type: "kubernetes:batch/v1:CronJob", props: c.inputs, name: job }), [], `${policy.name} on ${job}`);
+                }
+            }
+            const policies = rs.filter((r) => r.type === "aws:iam/rolePolicy:RolePolicy").map((r) => r.inputs.policy as string);
+            assert.ok(policies.every((p) => !p.includes("backup-passphrase")), "no role reads the passphrase");
+            const verification = rs.find((r) => r.type === "aws:iam/role:Role" && r.inputs.tags["oauth2-dr/job"] === "restore-verification")!;
+            assert.equal(verification.inputs.name, "oauth2-dr-verification-prod");
+            const statements = JSON.parse(rs.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name === `${verification.name}-policy`)!.inputs.policy).Statement;
+            assert.deepEqual(statements.filter((st: any) => st.Action === "sts:AssumeRole"), [{ Sid: "AssumeVaultKeyReader", Effect: "Allow", Action: "sts:AssumeRole", Resource: vaultRole }]);
+        });
+
         it("standby promoted: nothing is suspended, verification restores dumps", async function () {
             const rs = await declare("promoted", args({ role: "standby", promoted: true }));
             assert.ok(Object.values(suspended(rs)).every((s) => s === false));
