@@ -141,7 +141,7 @@ function declareBackupJobs(
         databaseName: DATABASE_NAME,
         dbInstanceIdentifier: database.identifier,
         objectLock: { mode: config.objectLock.mode, retainDays: objectRetainDays(config.retention, config.objectLock.days, config.objectLock.secretRotationDays) },
-        encryption: backupEncryptionFor(config),
+        encryption: backupEncryptionFor(config, pulumi.interpolate`arn:aws:iam::${accountIdOf()}:role/${verificationRoleName(config.stack)}`),
         // The vault account's key-reader role trusts this role by ARN (vault.verificationRoleArns).
         verificationRoleName: verificationRoleName(config.stack),
         provider: clusterProvider(config),

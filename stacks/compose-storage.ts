@@ -46,7 +46,7 @@ export function vaultReference(config: StackConfig): pulumi.StackReference | und
  * secret, its region and the key-reader role the verification assumes. A fingerprint the vault does not
  * publish stops the program, naming the fingerprint and the vault stack.
  */
-export function backupEncryptionFor(config: StackConfig): BackupEncryption {
+export function backupEncryptionFor(config: StackConfig, verificationRoleArn: pulumi.Input<string>): BackupEncryption {
     const setting = config.backupEncryption;
     if (setting.mode === "symmetric") {
         return { mode: "symmetric" };
@@ -67,9 +67,26 @@ export function backupEncryptionFor(config: StackConfig): BackupEncryption {
         privateKeys: {
             secretArn: ref.requireOutput("privateKeysSecretArn") as pulumi.Output<string>,
             region: ref.requireOutput("region") as pulumi.Output<string>,
-            roleArn: ref.requireOutput("verificationKeysRoleArn") as pulumi.Output<string>,
+            // The key reader's ARN, once the vault is known to trust this stack's verification role.
+            roleArn: pulumi
+                .all([ref.requireOutput("verificationKeysRoleArn") as pulumi.Output<string | undefined>, ref.getOutput("verificationRoleArns") as pulumi.Output<string[] | undefined>, verificationRoleArn])
+                .apply(([keyReader, trusted, own]) => trustedKeyReader(keyReader, trusted, own, config.vaultStack!)),
         },
     };
+}
+
+/**
+ * The vault's key-reader role, when it trusts `own` (this stack's verification role): otherwise the monthly
+ * verification could never decrypt, which the plan says now rather than the first run of the month.
+ */
+export function trustedKeyReader(keyReader: string | undefined, trusted: string[] | undefined, own: string, vaultStack: string): string {
+    if (!keyReader) {
+        throw new Error(`backupEncryption: the vault stack ${vaultStack} declares no verification key reader (verificationKeysRoleArn): list ${own} in its vault.verificationRoleArns`);
+    }
+    if (trusted !== undefined && !trusted.includes(own)) {
+        throw new Error(`backupEncryption: the vault stack ${vaultStack} does not trust this stack's restore verification: add ${own} to its vault.verificationRoleArns (it lists ${trusted.join(", ") || "none"})`);
+    }
+    return keyReader;
 }
 
 /** The recipients with their armor: the configuration's, else the vault's for a bare fingerprint; every published key when none is given. */

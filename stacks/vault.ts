@@ -48,5 +48,6 @@ export function declareVault(config: StackConfig) {
         // through Pulumi) and the role their restore verification assumes to read the private keys.
         backupPublicKeys: config.backupEncryption.recipients.map((r) => ({ fingerprint: r.fingerprint, armor: r.armor! })),
         verificationKeysRoleArn: vault.verificationKeysRoleArn,
+        verificationRoleArns: settings.verificationRoleArns,
     };
 }

@@ -15,7 +15,7 @@ import { PlannedResource, PlanResult } from "offline-plan/src/model";
 import { loadStackSettings } from "offline-plan/src/stack-settings";
 import { props, REPO, planRepo, resource, resourcesOfType } from "./support/plans";
 import { planWith } from "./support/dr-plans";
-import { resolveRecipients } from "../stacks/compose-storage";
+import { resolveRecipients, trustedKeyReader } from "../stacks/compose-storage";
 
 const KEYS = path.join(REPO, "test", "fixtures", "backup-keys");
 const ARMOR_1 = fs.readFileSync(path.join(KEYS, "test-public-1.asc"), "utf8");
@@ -257,6 +257,15 @@ describe("backupEncryption: the planned stacks", () => {
             assert.equal(envOf(cron).BACKUP_GPG_RECIPIENTS, undefined, job);
             assert.match(JSON.stringify(jobPolicy(plan, job)), /oauth2\/backup-passphrase/, job);
         }
+    });
+
+    it("a vault that does not trust this stack's verification role, or has no key reader, stops the plan naming the role", async function () {
+        this.timeout(180000);
+        const untrusting = structuredClone(plans.vault);
+        (untrusting.outputs as Record<string, unknown>).verificationRoleArns = ["arn:aws:iam::123456789012:role/oauth2-dr-verification-dr"];
+        await assert.rejects(planWith("prod", {}, { vault: untrusting }), /the vault stack organization\/oauth2-dr\/vault does not trust this stack's restore verification: add arn:aws:iam::123456789012:role\/oauth2-dr-verification-prod to its vault.verificationRoleArns/);
+        assert.throws(() => trustedKeyReader(undefined, undefined, "arn:aws:iam::1:role/x", "o/p/vault"), /declares no verification key reader .* list arn:aws:iam::1:role\/x in its vault.verificationRoleArns/);
+        assert.equal(trustedKeyReader("arn:k", ["arn:aws:iam::1:role/x"], "arn:aws:iam::1:role/x", "o/p/vault"), "arn:k");
     });
 
     it("prod with only a fingerprint takes its armored key from the vault's outputs", async function () {
