@@ -9,6 +9,7 @@
  *  - the Secrets Manager secret that holds the backups' private decryption keys, read only by the vault's
  *    restore roles and the verification key-reader role; its value is put by the key custodians, never by
  *    Pulumi (no private key in any state);
+ *    (replicated into the second region, with its own key there);
  *  - the verification key-reader role (`oauth2-dr-verification-keys`): prod's and dr's monthly restore
  *    verification (their IRSA roles, named in `verificationRoleArns`, and nobody else) assume it to read that
  *    one secret and decrypt it with its key, so the verification proves the private keys decrypt the dumps
@@ -129,8 +130,8 @@ export class VaultAccount extends pulumi.ComponentResource {
         }, inAccount);
 
         const verificationRoleArn = (args.verificationRoleArns ?? []).length > 0 ? `arn:aws:iam::${args.accountId}:role/${VERIFICATION_KEYS_ROLE_NAME}` : undefined;
-        const { secret, key } = this.privateKeysSecret(args, tags, inAccount, verificationRoleArn);
-        this.verificationKeysRoleArn = verificationRoleArn ? this.verificationKeysRole(args, tags, inAccount, secret.arn, key.arn) : undefined;
+        const { secret, key, drKey } = this.privateKeysSecret(args, tags, inAccount, verificationRoleArn);
+        this.verificationKeysRoleArn = verificationRoleArn ? this.verificationKeysRole(args, tags, inAccount, secret.arn, [key.arn, drKey.arn]) : undefined;
 
         this.accountId = args.accountId;
         this.bucketName = bucket.bucketName;
@@ -226,11 +227,22 @@ export class VaultAccount extends pulumi.ComponentResource {
             provider: opts.provider as Provider,
             tags,
         }, this);
+        // A replica in the vault's second region: the dr stack's verification (and a restore after the loss of
+        // the primary region) reads the private keys there.
+        const drKey = customerManagedKey("oauth2-dr-private-keys-dr", {
+            description: "Replica of the backups' private keys secret in the vault's second region (vault account)",
+            region: args.drRegion,
+            accountId: args.accountId,
+            breakGlassRoleArn: args.breakGlassRoleArn,
+            provider: opts.provider as Provider,
+            tags,
+        }, this);
         const secret = new secretsmanager.Secret(PRIVATE_KEYS_SECRET_NAME, {
             name: PRIVATE_KEYS_SECRET_NAME,
             description: "Armored private keys that decrypt the OAuth2 backups; read by the vault's restore roles only",
             kmsKeyId: key.arn,
             recoveryWindowInDays: 30,
+            replicas: [{ region: args.drRegion, kmsKeyId: drKey.arn }],
             tags: { ...tags, "oauth2-dr/data-class": "secrets" },
         }, { ...opts, protect: true });
         const readers = [...args.restoreRoleArns, ...(verificationRoleArn ? [verificationRoleArn] : []), ...(args.breakGlassRoleArn ? [args.breakGlassRoleArn] : [])];
@@ -245,7 +257,7 @@ export class VaultAccount extends pulumi.ComponentResource {
                 ],
             }),
         }, opts);
-        return { secret, key };
+        return { secret, key, drKey };
     }
 
     /**
@@ -253,7 +265,7 @@ export class VaultAccount extends pulumi.ComponentResource {
      * (aws:PrincipalArn, so the trust does not need them to exist first), allowed to read the one private-keys
      * secret and to decrypt it through Secrets Manager only; one-hour sessions.
      */
-    private verificationKeysRole(args: VaultAccountArgs, tags: Record<string, string>, opts: pulumi.CustomResourceOptions, secretArn: pulumi.Output<string>, keyArn: pulumi.Output<string>): pulumi.Output<string> {
+    private verificationKeysRole(args: VaultAccountArgs, tags: Record<string, string>, opts: pulumi.CustomResourceOptions, secretArn: pulumi.Output<string>, keyArns: pulumi.Output<string>[]): pulumi.Output<string> {
         const arns = args.verificationRoleArns ?? [];
         const accounts = [...new Set(arns.map((a) => a.split(":")[4]))];
         const role = new iam.Role(VERIFICATION_KEYS_ROLE_NAME, {
@@ -277,19 +289,25 @@ export class VaultAccount extends pulumi.ComponentResource {
             policy: pulumi.jsonStringify({
                 Version: "2012-10-17",
                 Statement: [
-                    { Sid: "ReadPrivateKeys", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArn },
+                    // The secret and its replica in the second region (same name and suffix).
+                    { Sid: "ReadPrivateKeys", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: [secretArn, inRegion(secretArn, args.drRegion)] },
                     {
                         Sid: "DecryptThroughSecretsManager",
                         Effect: "Allow",
                         Action: "kms:Decrypt",
-                        Resource: keyArn,
-                        Condition: { StringEquals: { "kms:ViaService": `secretsmanager.${args.region}.amazonaws.com` } },
+                        Resource: keyArns,
+                        Condition: { StringEquals: { "kms:ViaService": [args.region, args.drRegion].map((r) => `secretsmanager.${r}.amazonaws.com`) } },
                     },
                 ],
             }),
         }, opts);
         return role.arn;
     }
+}
+
+/** A Secrets Manager ARN in another region: a replica keeps the name and the random suffix. */
+export function inRegion(arn: pulumi.Input<string>, region: string): pulumi.Output<string> {
+    return pulumi.output(arn).apply((a) => a.replace(/^(arn:aws[a-z-]*:secretsmanager:)[a-z0-9-]+:/, `$1${region}:`));
 }
 
 /**

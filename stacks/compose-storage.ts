@@ -60,13 +60,17 @@ export function backupEncryptionFor(config: StackConfig, verificationRoleArn: pu
     const keys: pulumi.Output<BackupRecipient[]> = needVault
         ? (ref.requireOutput("backupPublicKeys") as pulumi.Output<BackupRecipient[]>).apply((published) => resolveRecipients(setting, published ?? [], config.vaultStack!))
         : pulumi.output(setting.recipients);
+    // The verification reads the private keys in its own region when the vault keeps a replica there (dr).
+    const replicaRegion = ref.getOutput("privateKeysReplicaRegion") as pulumi.Output<string | undefined>;
+    const primaryRegion = ref.requireOutput("region") as pulumi.Output<string>;
+    const region = pulumi.all([replicaRegion, primaryRegion]).apply(([replica, primary]) => (replica === config.storage.region ? replica : primary));
     return {
         mode: "public-key",
         publicKeys: keys.apply((k) => k.map((r) => r.armor!).join("")),
         fingerprints: keys.apply((k) => k.map((r) => r.fingerprint)),
         privateKeys: {
-            secretArn: ref.requireOutput("privateKeysSecretArn") as pulumi.Output<string>,
-            region: ref.requireOutput("region") as pulumi.Output<string>,
+            secretArn: pulumi.all([ref.requireOutput("privateKeysSecretArn") as pulumi.Output<string>, region]).apply(([arn, r]) => arn.replace(/^(arn:aws[a-z-]*:secretsmanager:)[a-z0-9-]+:/, `$1${r}:`)),
+            region,
             // The key reader's ARN, once the vault is known to trust this stack's verification role.
             roleArn: pulumi
                 .all([ref.requireOutput("verificationKeysRoleArn") as pulumi.Output<string | undefined>, ref.getOutput("verificationRoleArns") as pulumi.Output<string[] | undefined>, verificationRoleArn])

@@ -44,6 +44,8 @@ export function declareVault(config: StackConfig) {
         backupVaultArn: vault.backupVaultArn,
         airGapped: settings.airGapped,
         privateKeysSecretArn: vault.privateKeysSecretArn,
+        // The private keys' secret is replicated there (same name and suffix): the dr stack's verification reads it there.
+        privateKeysReplicaRegion: config.drRegion,
         // The backups' recipients, published for prod and dr (public keys only: the private keys never pass
         // through Pulumi) and the role their restore verification assumes to read the private keys.
         backupPublicKeys: config.backupEncryption.recipients.map((r) => ({ fingerprint: r.fingerprint, armor: r.armor! })),

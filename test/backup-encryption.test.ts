@@ -204,8 +204,11 @@ describe("backupEncryption: the planned stacks", () => {
             const vault = plans.vault.outputs as Record<string, string>;
             const cron = resourcesOfType(plan, CRONJOB).find((r) => props(r).metadata.name === "restore-verification")!;
             const env = envOf(cron);
-            assert.equal(env.RESTORE_PRIVATE_KEYS_SECRET_ID, vault.privateKeysSecretArn);
-            assert.equal(env.RESTORE_PRIVATE_KEYS_REGION, vault.region);
+            // dr reads the replica in its own region (the vault's second region): it works without the primary region.
+            const region = stack === "dr" ? "us-west-2" : "us-east-1";
+            assert.equal(vault.privateKeysReplicaRegion, "us-west-2");
+            assert.equal(env.RESTORE_PRIVATE_KEYS_SECRET_ID, vault.privateKeysSecretArn.replace(":us-east-1:", `:${region}:`));
+            assert.equal(env.RESTORE_PRIVATE_KEYS_REGION, region);
             assert.equal(env.RESTORE_PRIVATE_KEYS_ROLE_ARN, vault.verificationKeysRoleArn);
             assert.equal(env.BACKUP_PASSPHRASE_SECRET_ID, undefined);
             assert.equal(env.BACKUP_GPG_RECIPIENTS, undefined);
@@ -230,11 +233,17 @@ describe("backupEncryption: the planned stacks", () => {
             Condition: { ArnEquals: { "aws:PrincipalArn": verificationArns } },
         }]);
         const policy = JSON.parse(props(resource(vault, ROLE_POLICY, "oauth2-dr-verification-keys-policy")).policy).Statement;
+        const secretArn = (vault.outputs as Record<string, string>).privateKeysSecretArn;
         assert.deepEqual(policy.map((s: { Action: string; Resource: string }) => [s.Action, s.Resource]), [
-            ["secretsmanager:GetSecretValue", (vault.outputs as Record<string, string>).privateKeysSecretArn],
+            ["secretsmanager:GetSecretValue", [secretArn, secretArn.replace(":us-east-1:", ":us-west-2:")]],
             ["kms:Decrypt", policy[1].Resource],
         ]);
-        assert.deepEqual(policy[1].Condition, { StringEquals: { "kms:ViaService": "secretsmanager.us-east-1.amazonaws.com" } });
+        assert.equal(policy[1].Resource.length, 2, "the secret's key and its replica's");
+        assert.match(policy[1].Resource[0], /^arn:aws:kms:us-east-1:210987654321:key\//);
+        assert.match(policy[1].Resource[1], /^arn:aws:kms:us-west-2:210987654321:key\//);
+        assert.deepEqual(policy[1].Condition, { StringEquals: { "kms:ViaService": ["secretsmanager.us-east-1.amazonaws.com", "secretsmanager.us-west-2.amazonaws.com"] } });
+        const secret = resource(vault, "aws:secretsmanager/secret:Secret", "oauth2-dr/backup-private-keys");
+        assert.deepEqual(props(secret).replicas.map((r: { region: string }) => r.region), ["us-west-2"]);
         const guard = JSON.parse(props(resource(vault, "aws:secretsmanager/secretPolicy:SecretPolicy", "oauth2-dr/backup-private-keys-guard")).policy).Statement;
         const readers = guard.find((s: { Sid: string }) => s.Sid === "ReadOnlyByRestoreRoles").Condition.ArnNotEquals["aws:PrincipalArn"];
         assert.deepEqual(readers, ["arn:aws:iam::210987654321:role/oauth2-dr-vault-restore", "arn:aws:iam::210987654321:role/oauth2-dr-verification-keys", "arn:aws:iam::210987654321:role/oauth2-dr-break-glass"]);
