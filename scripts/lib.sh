@@ -166,6 +166,8 @@ start_aws_helper() {
     # /usr/bin/python3; a python3 earlier on PATH may lack them). Started in the background: no wait here.
     (
         local candidates=(python3 /usr/bin/python3) python
+        # fd 3 is the script's stderr: the helper says there when a call gets no answer and is retried.
+        export AWS_HELPER_PROGRESS_FD=3 AWS_HELPER_LOG_NAME="$SCRIPT_NAME"
         [[ -z "${AWS_HELPER_PYTHON:-}" ]] || exec "$AWS_HELPER_PYTHON" "$LIB_DIR/aws-helper.py" "$AWS_HELPER_SOCKET" "$$"
         for python in "${candidates[@]}"; do
             # find_spec looks the packages up without importing them (the helper imports them once).
@@ -174,7 +176,7 @@ start_aws_helper() {
         done
         echo "no python3 with botocore and s3transfer (tried ${candidates[*]}): install python3-botocore python3-s3transfer, or name one in AWS_HELPER_PYTHON" >&2
         exit 1
-    ) </dev/null >/dev/null 2>"$WORK_DIR/aws-helper.err" &
+    ) </dev/null >/dev/null 3>&2 2>"$WORK_DIR/aws-helper.err" &
     AWS_HELPER_PID=$!
 }
 
