@@ -9,7 +9,7 @@ import { EnforcementLevel, Policies } from "@pulumi/policy";
 import { ALL_POLICIES, PACK_ENFORCEMENT_LEVEL } from "../../policy/all";
 import { configOf } from "../../policy/config";
 import { MatrixConfig, matrixSchema, RetentionResult, stackMatrix } from "../../policy/retention-matrix";
-import { Role } from "../../policy/roles";
+import { isVaultStack, Role } from "../../policy/roles";
 import { NotJudged, notJudgedDatabases } from "../../policy/engines";
 import { unknownInputsOf } from "../../policy/unknowns";
 import { describeWaiver, SETTINGS_POLICY_NAME, settingsFromConfig } from "../../policy/settings";
@@ -35,7 +35,8 @@ export type { Violation, RetentionResult, PackConfig };
 export interface StackCheck {
     stack: string;
     project: string;
-    role: Role;
+    /** The stack's DR role as the policies derive it; "vault" for the isolated account's stack (policy/roles.ts isVaultStack). */
+    role: Role | "vault";
     resourceCount: number;
     violations: Violation[];
     retention: RetentionResult[];
@@ -122,7 +123,7 @@ export async function checkPlan(plan: PlanResult, options: Omit<CheckOptions, "s
     return {
         stack: plan.stack,
         project: plan.project,
-        role,
+        role: role === "unknown" && isVaultStack(resources, stackTags, settings) ? "vault" : role,
         resourceCount: plan.resources.length,
         violations: [...resourceResult.violations, ...stackResult.violations],
         retention: rows,
