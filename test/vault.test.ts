@@ -182,7 +182,9 @@ describe("Object Lock and the vault: plans", function () {
         assert.ok(nodeOf("S3 oauth2-backups-prod").lines.includes("Object Lock COMPLIANCE 30 days"));
         const into = (title: string) => topology.edges.filter((e) => e.to === nodeOf(title).id).map((e) => e.label);
         assert.ok(into("AWS Backup vault oauth2-dr-isolated").includes("AWS Backup copy, 30 days"));
-        assert.deepEqual(into("S3 oauth2-backups-vault"), ["cross-account S3 replication", "cross-account S3 replication"]);
+        // prod's backups and dr's, prod's audit archive and dr's.
+        assert.deepEqual(into("S3 oauth2-backups-vault"), Array(4).fill("cross-account S3 replication"));
+        assert.ok(nodeOf("S3 oauth2-audit-prod").lines.includes("Object Lock COMPLIANCE 365 days"));
     });
 
     it("the vault without air-gapped vaults: a vault with its own key and a compliance vault lock", async () => {
