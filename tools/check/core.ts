@@ -9,7 +9,7 @@ import { EnforcementLevel, Policies } from "@pulumi/policy";
 import { ALL_POLICIES, PACK_ENFORCEMENT_LEVEL } from "../../policy/all";
 import { configOf } from "../../policy/config";
 import { MatrixConfig, matrixSchema, RetentionResult, stackMatrix } from "../../policy/retention-matrix";
-import { Role } from "../../policy/roles";
+import { isVaultStack, Role } from "../../policy/roles";
 import { NotJudged, notJudgedDatabases } from "../../policy/engines";
 import { unknownInputsOf } from "../../policy/unknowns";
 import { describeWaiver, SETTINGS_POLICY_NAME, settingsFromConfig } from "../../policy/settings";
@@ -35,13 +35,20 @@ export type { Violation, RetentionResult, PackConfig };
 export interface StackCheck {
     stack: string;
     project: string;
-    role: Role;
+    /** The stack's DR role as the policies derive it; "vault" for the isolated account's stack (policy/roles.ts isVaultStack). */
+    role: Role | "vault";
     resourceCount: number;
     violations: Violation[];
     retention: RetentionResult[];
     /** Waivers in force (oauth2-dr-settings), as every report prints them. */
     waivers: string[];
     notApplicable: NotApplicable[];
+    /**
+     * The organization SCP that lets only the break-glass role change a key's guard and only the security
+     * principal change a break-glass role (lib/organization-scp.ts): declared by this program, or where to
+     * apply it. Undefined for a stack without KMS keys.
+     */
+    organizationGuard?: string;
     /** The data sources and outside stacks the plan answered offline (computed, assumed, supplied, unknown). */
     lookups: LookupRecord[];
     /** Secret config values the program passed on as plain text (packages/offline-plan/src/secret-exposure.ts). */
@@ -122,7 +129,7 @@ export async function checkPlan(plan: PlanResult, options: Omit<CheckOptions, "s
     return {
         stack: plan.stack,
         project: plan.project,
-        role,
+        role: role === "unknown" && isVaultStack(resources, stackTags, settings) ? "vault" : role,
         resourceCount: plan.resources.length,
         violations: [...resourceResult.violations, ...stackResult.violations],
         retention: rows,
@@ -133,7 +140,31 @@ export async function checkPlan(plan: PlanResult, options: Omit<CheckOptions, "s
         notJudged: notJudgedDatabases(resources),
         waitingOnUnknowns: plan.waitingOnUnknowns ?? [],
         notJudgedInPreview: unjudgedInPreview(notApplicable, prepared.resources),
+        organizationGuard: organizationGuardOf(plan),
     };
+}
+
+export const ORGANIZATION_SCP_DOC = "docs/organization-scp.json";
+
+/**
+ * Whether the plan declares the organization SCP (an aws.organizations.Policy of type SERVICE_CONTROL_POLICY
+ * denying kms:PutKeyPolicy and iam:UpdateAssumeRolePolicy); undefined when the stack has no KMS key to guard.
+ */
+export function organizationGuardOf(plan: PlanResult): string | undefined {
+    const scp = plan.resources.find((r) => {
+        if (r.type !== "aws:organizations/policy:Policy" || (r.inputs.type ?? "SERVICE_CONTROL_POLICY") !== "SERVICE_CONTROL_POLICY") {
+            return false;
+        }
+        const content = typeof r.inputs.content === "string" ? r.inputs.content : JSON.stringify(r.inputs.content ?? "");
+        return content.includes("kms:PutKeyPolicy") && content.includes("iam:UpdateAssumeRolePolicy");
+    });
+    if (scp) {
+        return `declared (${scp.name})`;
+    }
+    if (!plan.resources.some((r) => r.type === "aws:kms/key:Key")) {
+        return undefined;
+    }
+    return `not declared: apply ${ORGANIZATION_SCP_DOC} in the organization's management account (docs/runbook.md, "Organization SCP")`;
 }
 
 /** A policy's settings in a policy config file, without its enforcement level. */

@@ -48,6 +48,9 @@ export function formatCheck(check: StackCheck): string {
         lines.push(`  Waiver in force: ${waiver}`);
     }
     lines.push(...formatNotJudged(check.notJudged ?? []));
+    if (check.organizationGuard) {
+        lines.push("", `Organization SCP (key guards, break-glass roles): ${check.organizationGuard}`);
+    }
     lines.push("");
     lines.push(`Violations: ${mandatory.length} mandatory, ${advisory.length} advisory`);
     for (const v of [...mandatory, ...advisory]) {
@@ -97,6 +100,7 @@ export function toJson(check: StackCheck): Record<string, unknown> {
         violations: check.violations.map(({ policy, urn, message, enforcementLevel }) => ({ policy, urn, message, enforcementLevel })),
         retention: check.retention,
         waivers: check.waivers,
+        ...(check.organizationGuard ? { organizationGuard: check.organizationGuard } : {}),
         lookups: check.lookups ?? [],
         ...(check.exposedSecrets?.length ? { exposedSecrets: check.exposedSecrets } : {}),
         ...(check.notJudged?.length ? { notJudged: check.notJudged } : {}),
