@@ -295,8 +295,10 @@ export function jobPolicy(job: BackupJobName, args: BackupJobsArgs) {
         "restore-verification": [
             list(database),
             { Sid: "ReadDumps", Effect: "Allow", Action: "s3:GetObject", Resource: pulumi.interpolate`${bucketArn}/${database}*` },
+            // Its own record of each run (scripts/README.md, "Verification records"), nothing else.
+            { Sid: "WriteVerificationRecords", Effect: "Allow", Action: ["s3:PutObject", "s3:PutObjectRetention"], Resource: pulumi.interpolate`${bucketArn}/${database}verifications/*` },
             secrets("dbCredentials", "backupPassphrase"),
-            keys(["kms:Decrypt"]),
+            keys(["kms:Decrypt", "kms:GenerateDataKey"]),
             {
                 Sid: "VerificationInstancesOnly",
                 Effect: "Allow",
@@ -407,7 +409,8 @@ function jobSpecs(args: BackupJobsArgs): JobSpec[] {
         {
             name: "restore-verification", script: "restore-verification.sh", dataClass: "verification", schedule: s.restoreVerification, suspended: false,
             startingDeadlineSeconds: 6 * 3600, activeDeadlineSeconds: 6 * 3600, backoffLimit: 0, resources: r.restoreVerification, scratch: "64Mi", kubernetesApi: false,
-            env: [...bucketEnv, ...dbEnv, ...passphraseEnv, ...envVars({
+            // Its record (database/verifications/) is kept as long as the dumps it speaks of.
+            env: [...bucketEnv, ...lockEnv(args, "database"), ...dbEnv, ...passphraseEnv, ...envVars({
                 VERIFY_MODE: verificationMode,
                 DB_INSTANCE_IDENTIFIER: args.dbInstanceIdentifier,
                 VERIFY_INSTANCE_CLASS: args.verificationInstanceClass ?? "db.t3.medium",

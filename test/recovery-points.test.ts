@@ -13,6 +13,7 @@
  */
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -43,6 +44,7 @@ const JOB_ARN = `arn:aws:rds:us-east-1:${ACCOUNT}:snapshot:awsbackup:job-0a1b2c3
 const CONTINUOUS_ARN = `arn:aws:backup:us-east-1:${ACCOUNT}:recovery-point:continuous:db-abcdefghijklmnopqrstuvwxyz-1a2b3c4d`;
 
 const HOUR = 3600_000;
+const ROW_COUNT_FAILURE = "all tables present with expected row counts: oauth2_authorization has 600 rows, manifest says 601";
 const DAY = 24 * HOUR;
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
@@ -217,6 +219,31 @@ describe("recovery-points: the database's recovery points, newest first, each wi
             started_at: iso(now - 14 * DAY), finished_at: iso(now - 14 * DAY + 60_000),
         }));
         await put("database/manifests/broken.json", "<html>not a manifest</html>");
+        // Verification records as scripts/restore-verification.sh writes them (scripts/README.md), by hand:
+        // the real script's records are tested in test/scripts/verification-record.test.ts.
+        const record = (manifestKey: string, manifestText: string | null, finished: number, result: "passed" | "failed", extra: Record<string, unknown> = {}) => JSON.stringify({
+            format: "oauth2-dr/restore-verification/v1", manifest_key: manifestKey, manifest_version_id: null,
+            manifest_sha256: manifestText === null ? null : createHash("sha256").update(manifestText).digest("hex"), database: "oauth2db",
+            started_at: iso(finished - 60_000), finished_at: iso(finished), duration_seconds: 60, result, failed_by: result === "passed" ? null : "backup",
+            exit_code: result === "passed" ? 0 : 6, reason: result === "passed" ? null : ROW_COUNT_FAILURE, checks: [], ...extra,
+        });
+        const v2Key = "database/manifests/oauth2db-20261204T050000Z-0123456789ab.json";
+        // An older failure, then the newest record: passed.
+        await put("database/verifications/oauth2db-20261204T050000Z-0123456789ab/20261204T055000Z-000000000001.json", record(v2Key, JSON.stringify(v2), now - 2 * HOUR - 600_000, "failed", { failed_by: "environment", reason: "restore to test instance works: not checked: the verification server is unreachable" }));
+        await put("database/verifications/oauth2db-20261204T050000Z-0123456789ab/20261204T060000Z-000000000002.json", record(v2Key, JSON.stringify(v2), now - 2 * HOUR, "passed"));
+        const v1Key = "database/manifests/oauth2db-20261120T050000Z-1a2b3c4d.json";
+        await put("database/verifications/oauth2db-20261120T050000Z-1a2b3c4d/20261120T060000Z-000000000003.json", record(v1Key, null, now - 14 * DAY + HOUR, "failed"));
+        // A manifest overwritten after its verification: the record speaks of another version.
+        const overwritten = JSON.stringify({ format: "oauth2-dr/db-backup-manifest/v2", status: "complete", database: "oauth2db", size_bytes: 1_000_000, started_at: iso(now - 7 * DAY) });
+        await put("database/manifests/oauth2db-20261127T050000Z-77777777.json", overwritten);
+        await put("database/verifications/oauth2db-20261127T050000Z-77777777/20261127T060000Z-000000000004.json", record("database/manifests/oauth2db-20261127T050000Z-77777777.json", `${overwritten} `, now - 7 * DAY + HOUR, "passed"));
+        // A corrupt record, and a manifest never verified.
+        const corrupt = JSON.stringify({ format: "oauth2-dr/db-backup-manifest/v2", status: "complete", database: "oauth2db", size_bytes: 1_000_000, started_at: iso(now - 8 * DAY) });
+        await put("database/manifests/oauth2db-20261126T050000Z-88888888.json", corrupt);
+        await put("database/verifications/oauth2db-20261126T050000Z-88888888/20261126T060000Z-000000000005.json", "{\"format\": \"oauth2-dr/restore-verification/v1\", \"resu");
+        await put("database/manifests/oauth2db-20261125T050000Z-99999999.json", JSON.stringify({ format: "oauth2-dr/db-backup-manifest/v2", status: "complete", database: "oauth2db", size_bytes: 1_000_000, started_at: iso(now - 9 * DAY) }));
+        // The record of a manifest that expired.
+        await put("database/verifications/oauth2db-20261001T050000Z-deadbeef/20261001T060000Z-000000000006.json", record("database/manifests/oauth2db-20261001T050000Z-deadbeef.json", null, now - 60 * DAY, "passed"));
         await put("database/latest.json", JSON.stringify(v2));
         s3.destroy();
     });
@@ -259,13 +286,26 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         assert.equal(replica[0].time, iso(now - 2 * 60_000 - 7000), "the replica holds the primary's state ReplicaLag seconds before the datapoint");
         assert.match(replica[0].detail, /lag 7 s/);
         const dumps = by("dump");
-        assert.equal(dumps.length, 3, "the manifests under database/manifests/, not latest.json");
+        assert.equal(dumps.length, 6, "the manifests under database/manifests/, not latest.json");
         const v2 = dumps.find((d) => d.id.includes("20261204"))!;
         assert.equal(v2.time, iso(now - 3 * HOUR), "a dump holds the database as of pg_dump's start");
-        assert.match(v2.detail, /oauth2db, schema public 5e1f00d2, 734 MB, verified: unknown/);
-        assert.equal(v2.verification?.status, "unknown");
-        assert.match(v2.verification!.reason, /writes nothing to S3/);
+        assert.match(v2.detail, new RegExp(`oauth2db, schema public 5e1f00d2, 734 MB, verified: passed ${iso(now - 2 * HOUR).slice(0, 10)}`));
+        assert.deepEqual([v2.verification?.status, v2.verification?.at], ["passed", iso(now - 2 * HOUR)], "the newest record wins over an older failure");
         assert.match(dumps.find((d) => d.id.includes("20261120"))!.detail, /v1 manifest/);
+        const v1 = dumps.find((d) => d.id.includes("20261120"))!.verification!;
+        assert.deepEqual([v1.status, v1.failedBy, v1.reason], ["failed", "backup", ROW_COUNT_FAILURE]);
+        assert.match(dumps.find((d) => d.id.includes("20261120"))!.detail, /verified: FAILED \d{4}-\d{2}-\d{2} \(all tables present with expected row counts: oauth2_authorization has 600 rows/);
+        const overwritten = dumps.find((d) => d.id.includes("20261127"))!;
+        assert.equal(overwritten.verification?.status, "never");
+        assert.match(overwritten.verification!.reason, /verified another version of this manifest .*overwritten since/);
+        assert.match(overwritten.detail, /never verified \(this version\)/);
+        const corrupt = dumps.find((d) => d.id.includes("20261126"))!;
+        assert.equal(corrupt.verification?.status, "unknown");
+        assert.match(corrupt.verification!.reason, /the record database\/verifications\/oauth2db-20261126T050000Z-88888888\/.*\.json is not JSON/);
+        assert.ok(corrupt.restore.commands.length === 1, "a corrupt record does not make its dump unrestorable");
+        assert.deepEqual([dumps.find((d) => d.id.includes("20261125"))!.verification?.status], ["never"]);
+        assert.match(dumps.find((d) => d.id.includes("20261125"))!.detail, /never verified$/);
+        assert.ok(report.notes.some((n) => /verification records of 1 manifest\(s\) no longer in the bucket .*oauth2db-20261001T050000Z-deadbeef/.test(n)), JSON.stringify(report.notes));
         assert.match(dumps.find((d) => d.id.endsWith("broken.json"))!.restore.blocked!, /not a JSON manifest/);
         assert.ok(calls.includes("rds us-east-1 DescribeDBInstanceAutomatedBackups") && calls.includes("rds us-west-2 DescribeDBInstanceAutomatedBackups"));
     });

@@ -7,7 +7,8 @@
  *                         DescribeDBSnapshots (the replica's snapshots, copies of prod's)
  *   CloudWatch            GetMetricStatistics AWS/RDS ReplicaLag of each replica, in its region
  *   AWS Backup            ListRecoveryPointsByBackupVault of the prod and DR vaults, by the instance's ARN
- *   S3                    ListObjectsV2 + GetObject of the dump manifests (<prefix>manifests/*.json)
+ *   S3                    ListObjectsV2 + GetObject of the dump manifests (<prefix>manifests/*.json) and of
+ *                         the newest verification record of each (<prefix>verifications/<name>/*.json)
  *
  * Every source is read even when another failed (a deleted instance still has snapshots and dumps); a
  * failure is reported with its exit code: 3 for the database's own APIs (RDS, CloudWatch, and missing
@@ -23,6 +24,7 @@ import {
     RDSClient,
     RDSClientConfig,
 } from "@aws-sdk/client-rds";
+import { createHash } from "crypto";
 import { GetObjectCommand, paginateListObjectsV2, S3Client } from "@aws-sdk/client-s3";
 import { BackupClient, paginateListRecoveryPointsByBackupVault, RecoveryPointByBackupVault } from "@aws-sdk/client-backup";
 import { CloudWatchClient, GetMetricStatisticsCommand } from "@aws-sdk/client-cloudwatch";
@@ -43,10 +45,6 @@ export interface ClientOptions {
 export type ClientFactory = (service: Service, region: string) => ClientOptions;
 
 export const defaultClients: ClientFactory = () => ({});
-
-/** Why nothing says whether a dump's restore verification passed (scripts/restore-verification.sh). */
-export const VERIFICATION_UNKNOWN =
-    "restore-verification.sh prints its PASS/FAIL lines to its Job's log and writes nothing to S3, so no record says which dump passed";
 
 /** The RDS snapshot identifiers restore.fromSnapshot takes as such (lib/config/rules/restore.ts); others by ARN. */
 const SNAPSHOT_ID = /^(rds:)?[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,254}(?<!-)$/;
@@ -418,6 +416,20 @@ interface Manifest {
     schema_definition?: { sha256?: string };
 }
 
+/** The record scripts/restore-verification.sh writes per run (scripts/README.md, "Verification records"). */
+export const VERIFICATION_FORMAT = "oauth2-dr/restore-verification/v1";
+
+interface VerificationRecord {
+    format: string;
+    manifest_key: string;
+    manifest_version_id?: string | null;
+    manifest_sha256?: string | null;
+    finished_at: string;
+    result: "passed" | "failed";
+    failed_by?: "backup" | "environment" | null;
+    reason?: string | null;
+}
+
 /** Runs `work` on every item, at most `limit` at a time, keeping the order of the results. */
 async function inParallel<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
     const results: R[] = new Array(items.length);
@@ -432,8 +444,37 @@ async function inParallel<T, R>(items: T[], limit: number, work: (item: T) => Pr
     return results;
 }
 
-function dumpPoint(key: string, manifest: Manifest | undefined, target: Target, verification: Verification): RecoveryPoint {
-    const base = { source: "dump" as const, label: "dump", region: target.bucketRegion, id: key };
+/** Where a set of dumps is, and how its points are labelled and restored. */
+export interface DumpLocation {
+    bucket: string;
+    region: string;
+    prefix: string;
+    source: "dump" | "dump-dr" | "dump-vault";
+    label: string;
+    /** Prepended to restore.sh's command line (the vault account's credentials). */
+    credentials?: string;
+    /** A note on every point's detail (a replicated copy). */
+    copyOf?: string;
+}
+
+/** "passed 2026-12-04", "FAILED 2026-12-04 (reason)", "never verified", "unknown (why)": the detail's words. */
+export function verificationWords(v: Verification): string {
+    const day = v.at ? ` ${v.at.slice(0, 10)}` : "";
+    const short = (text: string) => (text.length > 90 ? `${text.slice(0, 89)}…` : text);
+    switch (v.status) {
+        case "passed":
+            return `verified: passed${day}`;
+        case "failed":
+            return `verified: FAILED${day} (${v.failedBy === "environment" ? "the verification's environment, not the dump: " : ""}${short(v.reason)})`;
+        case "never":
+            return v.record ? "never verified (this version)" : "never verified";
+        default:
+            return `verified: unknown (${short(v.reason)})`;
+    }
+}
+
+function dumpPoint(key: string, manifest: Manifest | undefined, where: DumpLocation, verification: Verification): RecoveryPoint {
+    const base = { source: where.source, label: where.label, region: where.region, id: key };
     if (!manifest) {
         return { ...base, detail: "not a manifest (not a JSON object)", restore: { commands: [], blocked: `${key} is not a JSON manifest` } };
     }
@@ -444,47 +485,129 @@ function dumpPoint(key: string, manifest: Manifest | undefined, target: Target, 
     const size = typeof manifest.size_bytes === "number" ? humanBytes(manifest.size_bytes) : "size unknown";
     // The dump holds the database as of its snapshot, taken when pg_dump started (scripts/README.md).
     const started = manifest.started_at ? Date.parse(manifest.started_at) : NaN;
+    const restore = dumpRestore(where.bucket, where.region, where.prefix, key);
+    if (where.credentials) {
+        restore.commands = restore.commands.map((c) => `${where.credentials} ${c}`);
+    }
     return {
         ...base,
         ...(Number.isNaN(started) ? {} : { time: utc(new Date(started)) }),
-        detail: `${manifest.database ?? "?"}, ${schema}, ${size}, verified: ${verification.status}`,
+        detail: `${where.bucket}${where.copyOf ? ` (${where.copyOf})` : ""}, ${manifest.database ?? "?"}, ${schema}, ${size}, ${verificationWords(verification)}`,
         ...(typeof manifest.size_bytes === "number" ? { sizeBytes: manifest.size_bytes } : {}),
         status,
         verification,
-        restore: status === "complete"
-            ? dumpRestore(target.bucket, target.bucketRegion, target.bucketPrefix, key)
-            : { commands: [], blocked: `manifest status ${status}: restore.sh restores complete backups only` },
+        restore: status === "complete" ? restore : { commands: [], blocked: `manifest status ${status}: restore.sh restores complete backups only` },
     };
 }
 
-/** The dumps the backup CronJob wrote, through their manifests (a dump without one is never restored). */
-async function dumps(clients: Clients, target: Target): Promise<Found> {
-    const found = empty();
-    const region = target.bucketRegion;
-    const prefix = `${target.bucketPrefix}manifests/`;
-    return attempt(found, `S3 s3://${target.bucket}/${prefix}`, EXIT.storage, { service: "S3", region, resource: `s3://${target.bucket}/${prefix}` }, async () => {
-        const s3 = clients.s3(region);
+/** <prefix>verifications/<manifest name>/<stamp>.json -> the newest record key of each manifest name. */
+function newestRecords(keys: string[], prefix: string): Map<string, string> {
+    const newest = new Map<string, string>();
+    for (const key of keys) {
+        const m = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}verifications/([^/]+)/[^/]+\\.json$`).exec(key);
+        if (m && (newest.get(m[1]) ?? "") < key) {
+            newest.set(m[1], key);
+        }
+    }
+    return newest;
+}
+
+/** The record's word on this manifest version, or why there is none. */
+function verificationOf(recordKey: string | undefined, text: string | undefined, manifestKey: string, version: string | undefined, manifestSha: string): Verification {
+    if (!recordKey || text === undefined) {
+        return { status: "never", reason: "no verification record of this manifest (restore-verification.sh verifies the newest dump monthly)" };
+    }
+    let record: VerificationRecord;
+    try {
+        record = JSON.parse(text) as VerificationRecord;
+    } catch (err) {
+        return { status: "unknown", record: recordKey, reason: `the record ${recordKey} is not JSON (${(err as Error).message.split("\n")[0]})` };
+    }
+    if (typeof record !== "object" || record === null || record.format !== VERIFICATION_FORMAT || !["passed", "failed"].includes(record.result) || typeof record.finished_at !== "string") {
+        return { status: "unknown", record: recordKey, reason: `the record ${recordKey} is not a ${VERIFICATION_FORMAT} record (format, result or finished_at missing)` };
+    }
+    const at = Number.isNaN(Date.parse(record.finished_at)) ? undefined : utc(new Date(record.finished_at));
+    if (record.manifest_key !== manifestKey) {
+        return { status: "unknown", record: recordKey, reason: `the record ${recordKey} names another manifest (${String(record.manifest_key).slice(0, 120)})` };
+    }
+    const otherVersion = (record.manifest_version_id && version && record.manifest_version_id !== version) || (record.manifest_sha256 && record.manifest_sha256 !== manifestSha);
+    if (otherVersion) {
+        return {
+            status: "never",
+            record: recordKey,
+            ...(at ? { at } : {}),
+            reason: `the newest record (${record.result} ${at ?? "at an unknown time"}) verified another version of this manifest (version ${record.manifest_version_id ?? "?"}, now ${version ?? "?"}): overwritten since`,
+        };
+    }
+    if (record.result === "passed") {
+        return { status: "passed", record: recordKey, ...(at ? { at } : {}), reason: "every checklist item passed" };
+    }
+    return {
+        status: "failed",
+        record: recordKey,
+        ...(at ? { at } : {}),
+        failedBy: record.failed_by === "environment" ? "environment" : "backup",
+        reason: typeof record.reason === "string" && record.reason !== "" ? record.reason : "no reason recorded",
+    };
+}
+
+/** The dumps of one bucket through their manifests (a dump without one is never restored), and their verification records. */
+export async function dumpsIn(s3: S3Client, where: DumpLocation): Promise<{ points: RecoveryPoint[]; notes: string[] }> {
+    const prefix = `${where.prefix}manifests/`;
+    const list = async (p: string) => {
         const keys: string[] = [];
-        for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: target.bucket, Prefix: prefix })) {
+        for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: where.bucket, Prefix: p })) {
             keys.push(...(page.Contents ?? []).map((o) => o.Key ?? "").filter((k) => k.endsWith(".json")));
         }
-        if (keys.length === 0) {
-            found.notes.push(`no dump manifest under s3://${target.bucket}/${prefix}`);
-            return;
+        return keys;
+    };
+    const notes: string[] = [];
+    const [keys, recordKeys] = await Promise.all([list(prefix), list(`${where.prefix}verifications/`)]);
+    const records = newestRecords(recordKeys, where.prefix);
+    const read = async (key: string) => {
+        const out = await s3.send(new GetObjectCommand({ Bucket: where.bucket, Key: key }));
+        return { text: (await out.Body?.transformToString("utf8")) ?? "", version: out.VersionId ?? undefined };
+    };
+    const names = new Set(keys.map((k) => k.slice(prefix.length).replace(/\.json$/, "")));
+    const orphans = [...records.keys()].filter((name) => !names.has(name)).sort();
+    if (orphans.length > 0) {
+        notes.push(`s3://${where.bucket}: verification records of ${orphans.length} manifest(s) no longer in the bucket (expired or deleted): ${orphans.slice(0, 3).join(", ")}${orphans.length > 3 ? ", …" : ""}`);
+    }
+    if (keys.length === 0) {
+        notes.push(`no dump manifest under s3://${where.bucket}/${prefix}`);
+        return { points: [], notes };
+    }
+    const points = await inParallel(keys, MANIFEST_READS_IN_PARALLEL, async (key) => {
+        const manifestFile = await read(key);
+        let manifest: Manifest | undefined;
+        try {
+            const parsed = JSON.parse(manifestFile.text) as unknown;
+            manifest = typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Manifest) : undefined;
+        } catch {
+            manifest = undefined;
         }
-        const verification: Verification = { status: "unknown", reason: VERIFICATION_UNKNOWN };
-        found.points.push(...(await inParallel(keys, MANIFEST_READS_IN_PARALLEL, async (key) => {
-            const out = await s3.send(new GetObjectCommand({ Bucket: target.bucket, Key: key }));
-            const text = (await out.Body?.transformToString("utf8")) ?? "";
-            let manifest: Manifest | undefined;
-            try {
-                const parsed = JSON.parse(text) as unknown;
-                manifest = typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Manifest) : undefined;
-            } catch {
-                manifest = undefined;
-            }
-            return dumpPoint(key, manifest, target, verification);
-        })));
-        found.notes.push(`dumps: verified "unknown": ${VERIFICATION_UNKNOWN}`);
+        const recordKey = records.get(key.slice(prefix.length).replace(/\.json$/, ""));
+        let recordText: string | undefined;
+        let verification: Verification;
+        try {
+            recordText = recordKey ? (await read(recordKey)).text : undefined;
+            verification = verificationOf(recordKey, recordText, key, manifestFile.version, createHash("sha256").update(manifestFile.text).digest("hex"));
+        } catch (err) {
+            verification = { status: "unknown", record: recordKey, reason: `the record ${recordKey} could not be read: ${explain(err, { service: "S3", region: where.region })}` };
+        }
+        return dumpPoint(key, manifest, where, verification);
+    });
+    return { points, notes };
+}
+
+/** The dumps the backup CronJob wrote, in the stack's own bucket. */
+async function dumps(clients: Clients, target: Target): Promise<Found> {
+    const found = empty();
+    const where: DumpLocation = { bucket: target.bucket, region: target.bucketRegion, prefix: target.bucketPrefix, source: "dump", label: "dump" };
+    const prefix = `${target.bucketPrefix}manifests/`;
+    return attempt(found, `S3 s3://${target.bucket}/${prefix}`, EXIT.storage, { service: "S3", region: where.region, resource: `s3://${target.bucket}/${prefix}` }, async () => {
+        const listed = await dumpsIn(clients.s3(where.region), where);
+        found.points.push(...listed.points);
+        found.notes.push(...listed.notes);
     });
 }

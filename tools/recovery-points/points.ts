@@ -14,14 +14,31 @@ export type Source =
     | "point-in-time-dr"
     | "snapshot"
     | "aws-backup"
+    /** A dump manifest in the stack's own bucket. */
     | "dump"
+    /** The replicated copy of a dump in the standby stack's bucket (DR region). */
+    | "dump-dr"
+    /** The copy in the vault account's bucket (read with the vault account's credentials). */
+    | "dump-vault"
     | "replica";
 
-/** Whether a restore verification passed for a dump. */
+/**
+ * Whether a restore verification passed for a dump: the newest record scripts/restore-verification.sh wrote
+ * for its manifest (<prefix>verifications/<manifest name>/<stamp>.json, scripts/README.md).
+ *   passed / failed  the newest record of this manifest (and of its current version) says so;
+ *   never            no record of this manifest, or only of another version of it (overwritten since);
+ *   unknown          the newest record could not be read or is not a verification record.
+ */
 export interface Verification {
-    status: "passed" | "failed" | "unknown";
-    /** Why: what was read, or why nothing could be. */
+    status: "passed" | "failed" | "never" | "unknown";
+    /** Why: the first failed check, what was read, or why nothing could be. */
     reason: string;
+    /** When the verification finished (UTC), for passed and failed. */
+    at?: string;
+    /** The record's S3 key. */
+    record?: string;
+    /** failed: whether the backup failed a check (exit 6) or the verification's environment did (2, 3, 4, 5). */
+    failedBy?: "backup" | "environment";
 }
 
 export interface Restore {
