@@ -10,6 +10,9 @@
  *     moto 5 does not serve the API: AWS Backup ListRecoveryPointsByBackupVault (moto has vaults, not
  *     recovery points) and RDS DescribeDBInstanceAutomatedBackups (moto answers it without RestoreWindow,
  *     and has no replicated automated backups). The RDS handler forwards every other action to moto.
+ *   - S3's 403 AccessDenied (REST XML error, as the S3 API reference shows it) for the vault account's bucket,
+ *     which production credentials may not read: moto answers any bucket to any credentials. With
+ *     `vaultReadable` the vault bucket is moto's.
  */
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
@@ -115,10 +118,21 @@ function recoveryPointsJson(vault: string, query: Record<string, string | string
 type Handle = (request: { method: string; path: string; query?: Record<string, string | string[] | null>; body?: unknown }) => Promise<ReturnType<typeof response>>;
 
 /** The clients' options: moto, fake credentials, and the API-reference handlers where moto does not serve. */
-function clientsFor(moto: MotoServer, now: number, calls: string[]): ClientFactory {
+function clientsFor(moto: MotoServer, now: number, calls: string[], options: { vaultReadable?: boolean } = {}): ClientFactory {
     const credentials = { accessKeyId: "AKIARPTEST", secretAccessKey: SECRET_KEY };
     return (service, region): ClientOptions => {
         const base: ClientOptions = { endpoint: moto.endpoint, credentials, maxAttempts: 1 };
+        if (service === "s3" && !options.vaultReadable) {
+            const moto = new NodeHttpHandler();
+            const handle: Handle = async (request) => {
+                if (request.path.startsWith("/oauth2-backups-vault")) {
+                    calls.push(`s3 ${region} vault denied`);
+                    return response(403, "application/xml", '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>rp-test</RequestId><HostId>rp-test</HostId></Error>');
+                }
+                return moto.handle(request as never) as never;
+            };
+            return { ...base, requestHandler: { handle, destroy: () => moto.destroy() } as unknown as ClientOptions["requestHandler"] };
+        }
         if (service === "backup") {
             const handle: Handle = async (request) => {
                 const m = /^\/backup-vaults\/([^/]+)\/recovery-points\/?$/.exec(request.path);
@@ -245,6 +259,19 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         // The record of a manifest that expired.
         await put("database/verifications/oauth2db-20261001T050000Z-deadbeef/20261001T060000Z-000000000006.json", record("database/manifests/oauth2db-20261001T050000Z-deadbeef.json", null, now - 60 * DAY, "passed"));
         await put("database/latest.json", JSON.stringify(v2));
+        // S3 replication's copies (same keys): the DR bucket lacks the newest manifest (replication lag), the
+        // vault has every manifest. And the azure stacks' buckets.
+        const westS3 = new S3Client({ region: "us-west-2", endpoint: moto.endpoint, credentials, forcePathStyle: true });
+        await westS3.send(new CreateBucketCommand({ Bucket: "oauth2-backups-dr", CreateBucketConfiguration: { LocationConstraint: "us-west-2" } }));
+        await westS3.send(new CreateBucketCommand({ Bucket: "oauth2-backups-dr-azure", CreateBucketConfiguration: { LocationConstraint: "us-west-2" } }));
+        await s3.send(new CreateBucketCommand({ Bucket: "oauth2-backups-vault" }));
+        await s3.send(new CreateBucketCommand({ Bucket: "oauth2-backups-prod-azure" }));
+        const v1 = JSON.stringify({ format: "oauth2-dr/db-backup-manifest/v1", status: "complete", database: "oauth2db", size_bytes: 1_200_000, started_at: iso(now - 14 * DAY), finished_at: iso(now - 14 * DAY + 60_000) });
+        await westS3.send(new PutObjectCommand({ Bucket: "oauth2-backups-dr", Key: "database/manifests/oauth2db-20261120T050000Z-1a2b3c4d.json", Body: v1 }));
+        await s3.send(new PutObjectCommand({ Bucket: "oauth2-backups-vault", Key: "database/manifests/oauth2db-20261120T050000Z-1a2b3c4d.json", Body: v1 }));
+        await s3.send(new PutObjectCommand({ Bucket: "oauth2-backups-vault", Key: "database/manifests/oauth2db-20261204T050000Z-0123456789ab.json", Body: JSON.stringify(v2) }));
+        await s3.send(new PutObjectCommand({ Bucket: "oauth2-backups-prod-azure", Key: "database/manifests/oauth2db-20261203T050000Z-aaaaaaaaaaaa.json", Body: JSON.stringify({ ...v2, started_at: iso(now - DAY) }) }));
+        westS3.destroy();
         s3.destroy();
     });
 
@@ -269,7 +296,7 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         const by = (source: string) => report.points.filter((p) => p.source === source);
         assert.deepEqual(by("point-in-time").map((p) => [p.region, p.earliest, p.time]), [["us-east-1", iso(now - 30 * DAY + HOUR), iso(now - 5 * 60_000)]]);
         assert.deepEqual(by("point-in-time-dr").map((p) => [p.region, p.earliest, p.time]), [["us-west-2", iso(now - 29 * DAY), iso(now - 10 * 60_000)]],
-            "prod's replicated backups only, not the replica's own");
+            "prod's replicated backups only, not the replica's own (point-in-time-replica)");
         const snapshots = by("snapshot").map((p) => `${p.region} ${p.label} ${p.id}`).sort();
         assert.equal(snapshots.length, 3, JSON.stringify(snapshots));
         assert.ok(snapshots.includes("us-east-1 manual snapshot before-upgrade-2026-12-01"));
@@ -306,6 +333,21 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         assert.deepEqual([dumps.find((d) => d.id.includes("20261125"))!.verification?.status], ["never"]);
         assert.match(dumps.find((d) => d.id.includes("20261125"))!.detail, /never verified$/);
         assert.ok(report.notes.some((n) => /verification records of 1 manifest\(s\) no longer in the bucket .*oauth2db-20261001T050000Z-deadbeef/.test(n)), JSON.stringify(report.notes));
+        // The DR bucket's copies, a source of their own, with the replication lag said.
+        const copies = by("dump-dr");
+        assert.deepEqual(copies.map((p) => [p.region, p.label, p.id]), [["us-west-2", "dump (DR copy)", "database/manifests/oauth2db-20261120T050000Z-1a2b3c4d.json"]]);
+        assert.match(copies[0].detail, /^oauth2-backups-dr \(replica of s3:\/\/oauth2-backups-prod\), oauth2db, /);
+        assert.deepEqual(copies[0].restore.commands, ["BUCKET=oauth2-backups-dr AWS_REGION=us-west-2 scripts/restore.sh --yes --manifest database/manifests/oauth2db-20261120T050000Z-1a2b3c4d.json"]);
+        const lag = report.notes.find((n) => n.startsWith("s3://oauth2-backups-dr "))!;
+        assert.match(lag, /stack dr, DR region us-west-2\): 1 of s3:\/\/oauth2-backups-prod's 6 dump manifests; 4 not copied \(yet\), the newest database\/manifests\/oauth2db-20261204T050000Z-0123456789ab\.json of .* \(3 h old; .*the newest copy is of .* \(14 days old\)/);
+        // The vault bucket: these credentials may not read it (403), said, not an error.
+        assert.equal(by("dump-vault").length, 0);
+        assert.ok(report.notes.some((n) => /the vault account's copies in s3:\/\/oauth2-backups-vault \(us-east-1\) are not listed: these credentials may not read them \(AccessDenied\); run recovery-points with the vault account's credentials \(a profile that assumes arn:aws:iam::210987654321:role\/oauth2-dr-vault-restore/.test(n)), JSON.stringify(report.notes));
+        // The replica's own window, restored with the AWS CLI (outside `pulumi up`).
+        const replicaWindow = by("point-in-time-replica");
+        assert.deepEqual(replicaWindow.map((p) => [p.region, p.id, p.earliest, p.time]), [["us-west-2", "oauth2-postgres-replica", iso(now - 20 * DAY), iso(now - 6 * 60_000)]]);
+        assert.deepEqual(replicaWindow[0].restore.commands, [`aws rds restore-db-instance-to-point-in-time --region us-west-2 --source-db-instance-identifier oauth2-postgres-replica --target-db-instance-identifier oauth2-postgres-replica-restored --restore-time ${iso(now - 6 * 60_000)}`]);
+        assert.deepEqual(report.unlisted, [], "aws: every source is read");
         assert.match(dumps.find((d) => d.id.endsWith("broken.json"))!.restore.blocked!, /not a JSON manifest/);
         assert.ok(calls.includes("rds us-east-1 DescribeDBInstanceAutomatedBackups") && calls.includes("rds us-west-2 DescribeDBInstanceAutomatedBackups"));
     });
@@ -421,12 +463,59 @@ describe("recovery-points: the database's recovery points, newest first, each wi
             /^AccessDeniedException on AWS Backup us-west-2 \(vault oauth2-dr-vault-dr\): User: x is not authorized/);
     });
 
+    it("with the vault account's credentials (the bucket readable), its copies are listed with the credentials they restore with", async () => {
+        const result = await run(["--stack", "prod", "--stack-outputs", outputsFile, "--json"], { clients: clientsFor(moto, now, calls, { vaultReadable: true }), now: new Date(now) });
+        assert.equal(result.code, 0, result.err);
+        const json = JSON.parse(result.out) as Report;
+        const vault = json.points.filter((p) => p.source === "dump-vault");
+        assert.deepEqual(vault.map((p) => p.id).sort(), ["database/manifests/oauth2db-20261120T050000Z-1a2b3c4d.json", "database/manifests/oauth2db-20261204T050000Z-0123456789ab.json"]);
+        assert.equal(vault[0].region, "us-east-1");
+        assert.match(vault[0].restore.commands[0], /^AWS_PROFILE=<vault account profile> BUCKET=oauth2-backups-vault AWS_REGION=us-east-1 scripts\/restore\.sh --yes --manifest /);
+        assert.ok(json.notes.some((n) => /^s3:\/\/oauth2-backups-vault \(vault account, us-east-1\): 2 of s3:\/\/oauth2-backups-prod's 6 dump manifests/.test(n)), JSON.stringify(json.notes));
+    });
+
+    it("an azure stack: its S3 dumps and their DR copies listed; the Flexible Server's own points said, with the az commands that list them and the restore key", async () => {
+        const file = outputs({ dbInstanceIdentifier: undefined, dbInstanceArn: undefined, backupVaultArn: undefined, backupDrVaultArn: undefined, backupBucketName: "oauth2-backups-prod-azure", dbServerName: "oauth2-postgres", resourceGroupName: "oauth2-prod-rg" });
+        const result = await run(["--stack", "prod-azure", "--stack-outputs", file], { clients: clientsFor(moto, now, calls), now: new Date(now) });
+        assert.equal(result.code, 0, result.err + result.out);
+        const text = flat(result.out);
+        assert.deepEqual(result.out.split("\n").filter((l) => l.length > 100), []);
+        assert.match(text, /oauth2-backups-prod-azure, oauth2db, schema public 5e1f00d2/);
+        assert.match(text, /BUCKET=oauth2-backups-prod-azure AWS_REGION=us-east-1 scripts\/restore\.sh --yes --manifest database\/manifests\/oauth2db-20261203T050000Z-aaaaaaaaaaaa\.json/);
+        assert.match(text, /Not listed by this tool \(azure's own recovery points\)/);
+        assert.match(text, /az postgres flexible-server backup list --resource-group oauth2-prod-rg --name oauth2-postgres --output table/);
+        assert.match(text, /az postgres flexible-server show --resource-group oauth2-prod-rg --name oauth2-postgres --query/);
+        assert.match(text, /pulumi config set -s prod-azure --path restore\.pointInTime <UTC time/);
+        assert.match(text, /no dump manifest under s3:\/\/oauth2-backups-dr-azure\/database\/manifests\//, "the DR bucket (stack dr-azure) is read, and empty");
+        const json = JSON.parse((await run(["--stack", "prod-azure", "--stack-outputs", file, "--json"], { clients: clientsFor(moto, now, calls), now: new Date(now) })).out) as Report;
+        assert.equal(json.cloud, "azure");
+        assert.deepEqual(json.points.map((p) => p.source), ["dump"]);
+        assert.deepEqual(json.unlisted.map((u) => u.restore.key), ["restore.pointInTime", "restore.pointInTime"]);
+        assert.ok(!calls.some((c) => c.startsWith("rds ") && c.includes("azure")), "no RDS call");
+    });
+
+    it("a gcp stack: the Cloud SQL backups and window said, with gcloud sql backups list and restore.fromSnapshot; its DR bucket missing is exit 4", async () => {
+        const file = outputs({ dbInstanceIdentifier: undefined, backupBucketName: "oauth2-backups-prod-azure", dbInstanceName: "oauth2-postgres" });
+        const result = await run(["--stack", "prod-gcp", "--stack-outputs", file, "--json"], { clients: clientsFor(moto, now, calls), now: new Date(now) });
+        assert.equal(result.code, 4, result.err);
+        assert.match(result.err, /S3 s3:\/\/oauth2-backups-dr-gcp\/database\/manifests\/: NoSuchBucket/);
+        const json = JSON.parse(result.out) as Report;
+        assert.deepEqual(json.unlisted.map((u) => [u.list[0].split(" --")[0], u.restore.key]), [
+            ["gcloud sql backups list", "restore.fromSnapshot"],
+            ["gcloud sql instances describe oauth2-postgres", "restore.pointInTime"],
+        ]);
+        assert.equal(json.unlisted[0].list[0], "gcloud sql backups list --instance oauth2-postgres --project oauth2-dr-prod");
+        assert.match(json.unlisted[1].what, /7 days of transaction logs/);
+        assert.equal(json.points.filter((p) => p.source === "dump").length, 1, "the dumps are listed even when a copy's bucket fails");
+    });
+
     it("exit 2 for configuration: no --stack, a standby or non-aws stack, outputs missing a key", async () => {
         const cases: Array<[string[], RegExp]> = [
             [[], /--stack is required/],
             [["--stack", "prod", "--bogus"], /Unknown option '--bogus'/],
             [["--stack", "dr", "--stack-outputs", outputsFile], /stack dr is a standby: run recovery-points with its primary stack \(--stack prod\)/],
-            [["--stack", "prod-azure", "--stack-outputs", outputsFile], /runs its database on azure/],
+            [["--stack", "dr-azure", "--stack-outputs", outputsFile], /stack dr-azure is a standby: run recovery-points with its primary stack \(--stack prod-azure\)/],
+            [["--stack", "prod-gcp", "--stack-outputs", outputs({ backupBucketName: undefined })], /outputs have no backupBucketName/],
             [["--stack", "prod", "--stack-outputs", outputs({ backupBucketName: undefined })], /outputs have no backupBucketName/],
             [["--stack", "prod", "--stack-outputs", path.join(scratch, "nope.json")], /cannot read --stack-outputs .*nope\.json: ENOENT/],
             [["--stack", "staging"], /no stack file .*Pulumi\.staging\.yaml for stack "staging"/],

@@ -28,7 +28,7 @@ import { createHash } from "crypto";
 import { GetObjectCommand, paginateListObjectsV2, S3Client } from "@aws-sdk/client-s3";
 import { BackupClient, paginateListRecoveryPointsByBackupVault, RecoveryPointByBackupVault } from "@aws-sdk/client-backup";
 import { CloudWatchClient, GetMetricStatisticsCommand } from "@aws-sdk/client-cloudwatch";
-import { configRestore, dumpRestore, EXIT, humanBytes, newestFirst, RecoveryPoint, Report, Restore, SourceError, utc, Verification } from "./points";
+import { configRestore, dumpRestore, EXIT, humanBytes, newestFirst, RecoveryPoint, Report, Restore, SourceError, Unlisted, utc, Verification } from "./points";
 import type { Target, Vault } from "./stack";
 
 export type Service = "rds" | "s3" | "backup" | "cloudwatch";
@@ -124,22 +124,40 @@ class Clients {
 export async function collect(target: Target, factory: ClientFactory = defaultClients, now: Date = new Date()): Promise<Report> {
     const report: Report = {
         stack: target.stack,
+        cloud: target.cloud,
         database: target.database,
         primaryRegion: target.primaryRegion,
         drRegion: target.drRegion,
         ...(target.standbyStack ? { standbyStack: target.standbyStack } : {}),
         listedAt: utc(now),
         points: [],
+        unlisted: [],
         notes: [],
         errors: [],
     };
     const clients = new Clients(factory);
+    const merge = (found: Found[]) => {
+        for (const f of found) {
+            report.points.push(...f.points);
+            report.notes.push(...f.notes);
+            report.errors.push(...f.errors);
+        }
+    };
     try {
-        // Credentials first: without them every source fails the same way; say it once.
+        // Credentials first: without them every source fails the same way; say it once. Off aws, the
+        // credentials read only storage (S3).
         try {
-            await clients.rds(target.primaryRegion).config.credentials();
+            await clients.s3(target.bucketRegion).config.credentials();
         } catch (err) {
-            report.errors.push({ source: "AWS credentials", exitCode: EXIT.database, message: explain(err, { service: "RDS", region: target.primaryRegion }) });
+            report.errors.push({ source: "AWS credentials", exitCode: target.cloud === "aws" ? EXIT.database : EXIT.storage, message: explain(err, { service: target.cloud === "aws" ? "RDS" : "S3", region: target.cloud === "aws" ? target.primaryRegion : target.bucketRegion }) });
+            return report;
+        }
+        if (target.cloud !== "aws") {
+            merge(await Promise.all([dumps(clients, target), ...copies(clients, target)]));
+            report.unlisted = cloudPoints(target);
+            report.notes.push(...copyNotes(report, target, now));
+            report.notes.push(`stack ${target.stack} runs its database on ${target.cloud}: listed here are the dumps in S3 only; the cloud's own recovery points are under "Not listed", with the commands that list them`);
+            report.points = newestFirst(report.points);
             return report;
         }
         const primary = await primaryInstance(clients, target);
@@ -151,16 +169,14 @@ export async function collect(target: Target, factory: ClientFactory = defaultCl
         const found = await Promise.all([
             snapshots(clients, target, target.primaryRegion, [target.database], target.stack),
             snapshots(clients, target, target.drRegion, drInstances, target.standbyStack),
-            replicatedWindow(clients, target, now),
+            replicatedWindow(clients, target, replicas.filter((r) => r.region === target.drRegion).map((r) => r.id), now),
             ...replicas.map((r) => replicaLag(clients, target, r, now)),
             ...target.vaults.map((v) => recoveryPoints(clients, target, v, latest)),
             dumps(clients, target),
+            ...copies(clients, target),
         ]);
-        for (const f of [primary.found, window, ...found]) {
-            report.points.push(...f.points);
-            report.notes.push(...f.notes);
-            report.errors.push(...f.errors);
-        }
+        merge([primary.found, window, ...found]);
+        report.notes.push(...copyNotes(report, target, now));
         if (primary.instance && replicas.length === 0) {
             report.notes.push(`${target.database} has no read replica: no replica lag to report`);
         }
@@ -168,7 +184,7 @@ export async function collect(target: Target, factory: ClientFactory = defaultCl
             report.notes.push(`stack ${target.stack} has no AWS Backup vault outputs (backupVaultArn, backupDrVaultArn): AWS Backup is off or not deployed`);
         }
         if (!target.standbyStack) {
-            report.notes.push(`no standby stack names ${target.stack} as its primaryStack: the DR region's points show <standby stack> in their commands`);
+            report.notes.push(`no standby stack names ${target.stack} as its primaryStack: the DR region's points show <standby stack> in their commands, and no DR bucket is listed`);
         }
     } finally {
         clients.destroy();
@@ -263,15 +279,39 @@ async function pointInTimeWindow(clients: Clients, target: Target, instance: DBI
     });
 }
 
-/** Prod's automated backups replicated into the DR region (InstanceAutomatedBackupsReplication). */
-async function replicatedWindow(clients: Clients, target: Target, now: Date): Promise<Found> {
+/** The replica's own automated-backup window: not declared by this program, restored with the AWS CLI. */
+function replicaWindowPoint(backup: DBInstanceAutomatedBackup, region: string, now: Date): RecoveryPoint {
+    const latest = backup.RestoreWindow!.LatestTime!;
+    const time = utc(latest.getTime() > now.getTime() ? now : latest);
+    const id = backup.DBInstanceIdentifier ?? "";
+    const earliest = backup.RestoreWindow?.EarliestTime;
+    return {
+        time,
+        ...(earliest ? { earliest: utc(earliest) } : {}),
+        source: "point-in-time-replica",
+        label: "point in time (replica)",
+        region,
+        id,
+        detail: `the replica's own backups: any second from ${earliest ? utc(earliest) : "an unknown earliest time"}; not declared by this program (restore.* restores prod's backups)`,
+        restore: {
+            commands: [`aws rds restore-db-instance-to-point-in-time --region ${region} --source-db-instance-identifier ${id} --target-db-instance-identifier ${id}-restored --restore-time ${time}`],
+        },
+    };
+}
+
+/** Prod's automated backups replicated into the DR region (InstanceAutomatedBackupsReplication), and the replica's own. */
+async function replicatedWindow(clients: Clients, target: Target, replicas: string[], now: Date): Promise<Found> {
     const found = empty();
     const region = target.drRegion;
     return attempt(found, `RDS ${region} DescribeDBInstanceAutomatedBackups`, EXIT.database, { service: "RDS", region }, async () => {
-        const ofProd = (await automatedBackups(clients, region, {})).filter((b) =>
+        const all = await automatedBackups(clients, region, {});
+        const ofProd = all.filter((b) =>
             target.dbInstanceArn && b.DBInstanceArn ? b.DBInstanceArn === target.dbInstanceArn : b.DBInstanceIdentifier === target.database && b.Region === target.primaryRegion,
         );
         const replicated = ofProd.find((b) => b.RestoreWindow?.LatestTime);
+        for (const replica of all.filter((b) => replicas.includes(b.DBInstanceIdentifier ?? "") && b.Status === "active" && b.RestoreWindow?.LatestTime)) {
+            found.points.push(replicaWindowPoint(replica, region, now));
+        }
         if (!replicated) {
             found.notes.push(`no automated backups of ${target.database} replicated into ${region}: no point-in-time restore there`);
             return;
@@ -610,4 +650,119 @@ async function dumps(clients: Clients, target: Target): Promise<Found> {
         found.points.push(...listed.points);
         found.notes.push(...listed.notes);
     });
+}
+
+/** S3 replication's copies in the standby stack's bucket, and the vault account's copies (when readable). */
+function copies(clients: Clients, target: Target): Array<Promise<Found>> {
+    const out: Array<Promise<Found>> = [];
+    const prefix = `${target.bucketPrefix}manifests/`;
+    const dr = target.drBucket;
+    if (dr) {
+        const where: DumpLocation = { bucket: dr.bucket, region: dr.region, prefix: target.bucketPrefix, source: "dump-dr", label: "dump (DR copy)", copyOf: `replica of s3://${target.bucket}` };
+        const found = empty();
+        out.push(attempt(found, `S3 s3://${dr.bucket}/${prefix}`, EXIT.storage, { service: "S3", region: dr.region, resource: `s3://${dr.bucket}/${prefix} (stack ${dr.stack})` }, async () => {
+            const listed = await dumpsIn(clients.s3(dr.region), where);
+            found.points.push(...listed.points);
+            found.notes.push(...listed.notes);
+        }));
+    }
+    const vault = target.vaultBucket;
+    if (vault) {
+        const credentials = "AWS_PROFILE=<vault account profile>";
+        const where: DumpLocation = { bucket: vault.bucket, region: vault.region, prefix: target.bucketPrefix, source: "dump-vault", label: "dump (vault copy)", copyOf: "vault account", credentials };
+        const found = empty();
+        const role = vault.restoreRoleArn ? ` (a profile that assumes ${vault.restoreRoleArn}, vault.restoreRoleArns of stack ${vault.stack})` : "";
+        out.push((async () => {
+            try {
+                const listed = await dumpsIn(clients.s3(vault.region), where);
+                found.points.push(...listed.points);
+                found.notes.push(...listed.notes, `the vault copies restore with the vault account's credentials: ${credentials}${role}`);
+            } catch (err) {
+                const name = (err as { name?: string }).name ?? "";
+                const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+                if (/AccessDenied|AllAccessDisabled/.test(name) || status === 403) {
+                    found.notes.push(`the vault account's copies in s3://${vault.bucket} (${vault.region}) are not listed: these credentials may not read them (${name || "403"}); run recovery-points with the vault account's credentials${role} to list them`);
+                } else {
+                    found.errors.push({ source: `S3 s3://${vault.bucket}/${prefix}`, exitCode: EXIT.storage, message: explain(err, { service: "S3", region: vault.region, resource: `s3://${vault.bucket}/${prefix} (vault stack ${vault.stack})` }) });
+                }
+            }
+            return found;
+        })());
+    } else {
+        // Never silently: a stack without vaultStack has no isolated copy.
+        out.push(Promise.resolve({ points: [], errors: [], notes: [`stack ${target.stack} names no vaultStack (or its stack file is not here): no vault copies listed`] }));
+    }
+    return out;
+}
+
+function age(fromIso: string, now: Date): string {
+    const hours = (now.getTime() - Date.parse(fromIso)) / 3_600_000;
+    return hours < 48 ? `${Math.max(0, Math.round(hours))} h` : `${Math.round(hours / 24)} days`;
+}
+
+/** How far each copy lags the stack's own bucket: the manifests not (yet) copied, and the newest copy's age. */
+function copyNotes(report: Report, target: Target, now: Date): string[] {
+    const notes: string[] = [];
+    const own = report.points.filter((p) => p.source === "dump");
+    for (const [source, bucket] of [["dump-dr", target.drBucket], ["dump-vault", target.vaultBucket]] as const) {
+        if (!bucket) {
+            continue;
+        }
+        const copied = report.points.filter((p) => p.source === source);
+        const read = report.errors.every((e) => !e.source.includes(`s3://${bucket.bucket}/`)) && !report.notes.some((n) => n.includes(`copies in s3://${bucket.bucket} `));
+        if (!read || own.length === 0) {
+            continue;
+        }
+        const ids = new Set(copied.map((p) => p.id));
+        const missing = own.filter((p) => !ids.has(p.id) && p.time).sort((a, b) => (a.time! < b.time! ? 1 : -1));
+        const newest = copied.map((p) => p.time).filter((t): t is string => !!t).sort().pop();
+        const lag = missing.length === 0
+            ? "every manifest is copied"
+            : `${missing.length} not copied (yet), the newest ${missing[0].id} of ${missing[0].time} (${age(missing[0].time!, now)} old; replication copies within 15 min, older means it is failing: check the bucket's replication metrics)`;
+        notes.push(`s3://${bucket.bucket} (${source === "dump-dr" ? `stack ${bucket.stack}, DR region ${bucket.region}` : `vault account, ${bucket.region}`}): ${copied.length} of s3://${target.bucket}'s ${own.length} dump manifests; ${lag}; the newest copy is ${newest ? `of ${newest} (${age(newest, now)} old)` : "none"}`);
+    }
+    return notes;
+}
+
+/** azure and gcp: the cloud's own recovery points, which this tool does not read, and how to list and restore them. */
+function cloudPoints(target: Target): Unlisted[] {
+    const db = target.cloudDatabase!;
+    const stack = target.stack;
+    const restore = (key: "restore.pointInTime" | "restore.fromSnapshot", value: string) => ({
+        stack, key, value, commands: [`pulumi config set -s ${stack} --path ${key} ${value}`, `pulumi up -s ${stack}`],
+    });
+    if (db.cloud === "azure") {
+        const server = `--resource-group ${db.group} --name ${db.name}`;
+        const why = "this tool reads the AWS APIs only";
+        return [
+            {
+                what: `Azure Flexible Server ${db.name}: point-in-time window (${db.pointInTimeDays} days, geo-redundant copy in ${target.drRegion})`,
+                why,
+                list: [`az postgres flexible-server show ${server} --query "{earliestRestoreDate: backup.earliestRestoreDate, retentionDays: backup.backupRetentionDays, geoRedundantBackup: backup.geoRedundantBackup}"`],
+                restore: restore("restore.pointInTime", "<UTC time, e.g. 2026-12-04T10:00:00Z>"),
+            },
+            {
+                what: `Azure Flexible Server ${db.name}: automatic and on-demand backups`,
+                why: `${why}; Azure restores a backup as a point in time (restore.fromSnapshot is refused on azure)`,
+                list: [`az postgres flexible-server backup list ${server} --output table`],
+                restore: restore("restore.pointInTime", "<the backup's completedTime>"),
+            },
+        ];
+    }
+    const instance = `--instance ${db.name} --project ${db.group}`;
+    const why = "this tool reads the AWS APIs only";
+    return [
+        {
+            what: `Cloud SQL ${db.name}: automated and on-demand backups`,
+            why,
+            list: [`gcloud sql backups list ${instance}`],
+            restore: restore("restore.fromSnapshot", "<backup ID (digits)>"),
+        },
+        {
+            what: `Cloud SQL ${db.name}: point-in-time window (${db.pointInTimeDays} days of transaction logs)`,
+            why,
+            list: [`gcloud sql instances describe ${db.name} --project ${db.group} --format="value(settings.backupConfiguration.pointInTimeRecoveryEnabled,settings.backupConfiguration.transactionLogRetentionDays)"`],
+            restore: restore("restore.pointInTime", "<UTC time, e.g. 2026-12-04T10:00:00Z>"),
+        },
+    ];
 }

@@ -12,6 +12,8 @@ export type Source =
     | "point-in-time"
     /** The same window, from the automated backups replicated into the DR region. */
     | "point-in-time-dr"
+    /** The read replica's own automated-backup window in the DR region (restored with the AWS CLI, not `pulumi up`). */
+    | "point-in-time-replica"
     | "snapshot"
     | "aws-backup"
     /** A dump manifest in the stack's own bucket. */
@@ -78,8 +80,23 @@ export interface SourceError {
     message: string;
 }
 
+/**
+ * Recovery points that exist but this tool does not read (azure and gcp stacks: the cloud's own backups and
+ * point-in-time window): what they are, the read-only command that lists them, and the configuration key
+ * `pulumi up` restores one with.
+ */
+export interface Unlisted {
+    what: string;
+    why: string;
+    /** The shell commands that list them (read-only). */
+    list: string[];
+    restore: { stack: string; key: "restore.pointInTime" | "restore.fromSnapshot"; value: string; commands: string[] };
+}
+
 export interface Report {
     stack: string;
+    /** Where the database runs: aws (every source is read), azure or gcp (S3 dumps read; the cloud's own points in `unlisted`). */
+    cloud: "aws" | "azure" | "gcp";
     database: string;
     primaryRegion: string;
     drRegion: string;
@@ -87,7 +104,9 @@ export interface Report {
     standbyStack?: string;
     listedAt: string;
     points: RecoveryPoint[];
-    /** What is not listed, and why (no replica, AWS Backup disabled, ...). */
+    /** The cloud's own points this tool does not list (azure, gcp), each with the command that lists them. */
+    unlisted: Unlisted[];
+    /** What is not listed, and why (no replica, AWS Backup disabled, ...), and the copies' replication lag. */
     notes: string[];
     errors: SourceError[];
 }
