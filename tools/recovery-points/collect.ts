@@ -500,7 +500,8 @@ export interface DumpLocation {
 /** "passed 2026-12-04", "FAILED 2026-12-04 (reason)", "never verified", "unknown (why)": the detail's words. */
 export function verificationWords(v: Verification): string {
     const day = v.at ? ` ${v.at.slice(0, 10)}` : "";
-    const short = (text: string) => (text.length > 90 ? `${text.slice(0, 89)}…` : text);
+    // The table's detail column is narrow: the full reason is in --json (verification.reason).
+    const short = (text: string) => (text.length > 70 ? `${text.slice(0, 69)}…` : text);
     switch (v.status) {
         case "passed":
             return `verified: passed${day}`;
@@ -509,7 +510,7 @@ export function verificationWords(v: Verification): string {
         case "never":
             return v.record ? "never verified (this version)" : "never verified";
         default:
-            return `verified: unknown (${short(v.reason)})`;
+            return `verified: unknown (its record ${/ is not JSON/.test(v.reason) ? "is not JSON" : /could not be read/.test(v.reason) ? "could not be read" : "is not a verification record"}; --json says which)`;
     }
 }
 
@@ -532,7 +533,7 @@ function dumpPoint(key: string, manifest: Manifest | undefined, where: DumpLocat
     return {
         ...base,
         ...(Number.isNaN(started) ? {} : { time: utc(new Date(started)) }),
-        detail: `${where.bucket}${where.copyOf ? ` (${where.copyOf})` : ""}, ${manifest.database ?? "?"}, ${schema}, ${size}, ${verificationWords(verification)}`,
+        detail: `${where.copyOf ? `${where.copyOf}: ` : ""}${manifest.database ?? "?"}, ${schema}, ${size}, ${verificationWords(verification)}`,
         ...(typeof manifest.size_bytes === "number" ? { sizeBytes: manifest.size_bytes } : {}),
         status,
         verification,
@@ -658,7 +659,7 @@ function copies(clients: Clients, target: Target): Array<Promise<Found>> {
     const prefix = `${target.bucketPrefix}manifests/`;
     const dr = target.drBucket;
     if (dr) {
-        const where: DumpLocation = { bucket: dr.bucket, region: dr.region, prefix: target.bucketPrefix, source: "dump-dr", label: "dump (DR copy)", copyOf: `replica of s3://${target.bucket}` };
+        const where: DumpLocation = { bucket: dr.bucket, region: dr.region, prefix: target.bucketPrefix, source: "dump-dr", label: "dump (DR copy)", copyOf: `S3 replica in ${dr.bucket}` };
         const found = empty();
         out.push(attempt(found, `S3 s3://${dr.bucket}/${prefix}`, EXIT.storage, { service: "S3", region: dr.region, resource: `s3://${dr.bucket}/${prefix} (stack ${dr.stack})` }, async () => {
             const listed = await dumpsIn(clients.s3(dr.region), where);
@@ -669,7 +670,7 @@ function copies(clients: Clients, target: Target): Array<Promise<Found>> {
     const vault = target.vaultBucket;
     if (vault) {
         const credentials = "AWS_PROFILE=<vault account profile>";
-        const where: DumpLocation = { bucket: vault.bucket, region: vault.region, prefix: target.bucketPrefix, source: "dump-vault", label: "dump (vault copy)", copyOf: "vault account", credentials };
+        const where: DumpLocation = { bucket: vault.bucket, region: vault.region, prefix: target.bucketPrefix, source: "dump-vault", label: "dump (vault copy)", copyOf: `vault account's ${vault.bucket}`, credentials };
         const found = empty();
         const role = vault.restoreRoleArn ? ` (a profile that assumes ${vault.restoreRoleArn}, vault.restoreRoleArns of stack ${vault.stack})` : "";
         out.push((async () => {
@@ -714,11 +715,12 @@ function copyNotes(report: Report, target: Target, now: Date): string[] {
             continue;
         }
         const ids = new Set(copied.map((p) => p.id));
-        const missing = own.filter((p) => !ids.has(p.id) && p.time).sort((a, b) => (a.time! < b.time! ? 1 : -1));
+        const missing = own.filter((p) => !ids.has(p.id));
+        const newestMissing = missing.filter((p) => p.time).sort((a, b) => (a.time! < b.time! ? 1 : -1))[0];
         const newest = copied.map((p) => p.time).filter((t): t is string => !!t).sort().pop();
         const lag = missing.length === 0
             ? "every manifest is copied"
-            : `${missing.length} not copied (yet), the newest ${missing[0].id} of ${missing[0].time} (${age(missing[0].time!, now)} old; replication copies within 15 min, older means it is failing: check the bucket's replication metrics)`;
+            : `${missing.length} not copied (yet)${newestMissing ? `, the newest ${newestMissing.id} of ${newestMissing.time} (${age(newestMissing.time!, now)} old; replication copies within 15 min, older means it is failing: check the bucket's replication metrics)` : ""}`;
         notes.push(`s3://${bucket.bucket} (${source === "dump-dr" ? `stack ${bucket.stack}, DR region ${bucket.region}` : `vault account, ${bucket.region}`}): ${copied.length} of s3://${target.bucket}'s ${own.length} dump manifests; ${lag}; the newest copy is ${newest ? `of ${newest} (${age(newest, now)} old)` : "none"}`);
     }
     return notes;
