@@ -321,7 +321,7 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         assert.match(dumps.find((d) => d.id.includes("20261120"))!.detail, /v1 manifest/);
         const v1 = dumps.find((d) => d.id.includes("20261120"))!.verification!;
         assert.deepEqual([v1.status, v1.failedBy, v1.reason], ["failed", "backup", ROW_COUNT_FAILURE]);
-        assert.match(dumps.find((d) => d.id.includes("20261120"))!.detail, /verified: FAILED \d{4}-\d{2}-\d{2} \(all tables present with expected row counts: oauth2_authorization h…\)$/);
+        assert.match(dumps.find((d) => d.id.includes("20261120"))!.detail, /verified: FAILED \d{4}-\d{2}-\d{2} \(all tables present with expected row counts: oauth2_authorization has…\)$/);
         const overwritten = dumps.find((d) => d.id.includes("20261127"))!;
         assert.equal(overwritten.verification?.status, "never");
         assert.match(overwritten.verification!.reason, /verified another version of this manifest .*overwritten since/);
