@@ -340,7 +340,7 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         assert.match(copies[0].detail, /^S3 replica in oauth2-backups-dr: oauth2db, /);
         assert.deepEqual(copies[0].restore.commands, ["BUCKET=oauth2-backups-dr AWS_REGION=us-west-2 scripts/restore.sh --yes --manifest database/manifests/oauth2db-20261120T050000Z-1a2b3c4d.json"]);
         const lag = report.notes.find((n) => n.startsWith("s3://oauth2-backups-dr "))!;
-        assert.match(lag, /stack dr, DR region us-west-2\): 1 of s3:\/\/oauth2-backups-prod's 6 dump manifests; 5 not copied \(yet\), the newest database\/manifests\/oauth2db-20261204T050000Z-0123456789ab\.json of .* \(3 h old; .*the newest copy is of .* \(14 days old\)/);
+        assert.match(lag, /stack dr, us-west-2\): 1 of s3:\/\/oauth2-backups-prod's 6 dump manifests; 5 not copied \(yet\), the newest database\/manifests\/oauth2db-20261204T050000Z-0123456789ab\.json of .* \(3 h old; .*the newest copy is of .* \(14 days old\)/);
         // The vault bucket: these credentials may not read it (403), said, not an error.
         assert.equal(by("dump-vault").length, 0);
         assert.ok(report.notes.some((n) => /the vault account's copies in s3:\/\/oauth2-backups-vault \(us-east-1\) are not listed: these credentials may not read them \(AccessDenied\); run recovery-points with the vault account's credentials \(a profile that assumes arn:aws:iam::210987654321:role\/oauth2-dr-vault-restore/.test(n)), JSON.stringify(report.notes));
@@ -486,7 +486,8 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         assert.match(text, /Not listed by this tool \(azure's own recovery points\)/);
         assert.match(text, /az postgres flexible-server backup list --resource-group oauth2-prod-rg --name oauth2-postgres --output table/);
         assert.match(text, /az postgres flexible-server show --resource-group oauth2-prod-rg --name oauth2-postgres --query/);
-        assert.match(text, /pulumi config set -s prod-azure --path restore\.pointInTime <UTC time/);
+        assert.match(text, /pulumi config set -s prod-azure --path restore\.pointInTime YYYY-MM-DDTHH:MM:SSZ pulumi up -s prod-azure/);
+        assert.match(text, /--query "\[backup\.earliestRestoreDate,backup\.backupRetentionDays,backup\.geoRedundantBackup\]" --output tsv/, "the query is one word: it pastes");
         assert.match(text, /no dump manifest under s3:\/\/oauth2-backups-dr-azure\/database\/manifests\//, "the DR bucket (stack dr-azure) is read, and empty");
         const json = JSON.parse((await run(["--stack", "prod-azure", "--stack-outputs", file, "--json"], { clients: clientsFor(moto, now, calls), now: new Date(now) })).out) as Report;
         assert.equal(json.cloud, "azure");
@@ -506,6 +507,12 @@ describe("recovery-points: the database's recovery points, newest first, each wi
             ["gcloud sql instances describe oauth2-postgres", "restore.pointInTime"],
         ]);
         assert.equal(json.unlisted[0].list[0], "gcloud sql backups list --instance oauth2-postgres --project oauth2-dr-prod");
+        assert.deepEqual(json.unlisted[0].restore.commands, ["pulumi config set -s prod-gcp --path restore.fromSnapshot BACKUP_ID", "pulumi up -s prod-gcp"]);
+        // The placeholders are refused by the configuration as they are (never a silent wrong restore)...
+        assert.throws(() => acceptedByConfig("prod-gcp", "restore.fromSnapshot", "BACKUP_ID", new Date(now)), /not a Cloud SQL backup id/);
+        assert.throws(() => acceptedByConfig("prod-gcp", "restore.pointInTime", "YYYY-MM-DDTHH:MM:SSZ", new Date(now)), /not an RFC 3339 time/);
+        // ...and accepted once replaced.
+        acceptedByConfig("prod-gcp", "restore.fromSnapshot", "1733295600000", new Date(now));
         assert.match(json.unlisted[1].what, /7 days of transaction logs/);
         assert.equal(json.points.filter((p) => p.source === "dump").length, 1, "the dumps are listed even when a copy's bucket fails");
     });

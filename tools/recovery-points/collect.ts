@@ -721,7 +721,7 @@ function copyNotes(report: Report, target: Target, now: Date): string[] {
         const lag = missing.length === 0
             ? "every manifest is copied"
             : `${missing.length} not copied (yet)${newestMissing ? `, the newest ${newestMissing.id} of ${newestMissing.time} (${age(newestMissing.time!, now)} old; replication copies within 15 min, older means it is failing: check the bucket's replication metrics)` : ""}`;
-        notes.push(`s3://${bucket.bucket} (${source === "dump-dr" ? `stack ${bucket.stack}, DR region ${bucket.region}` : `vault account, ${bucket.region}`}): ${copied.length} of s3://${target.bucket}'s ${own.length} dump manifests; ${lag}; the newest copy is ${newest ? `of ${newest} (${age(newest, now)} old)` : "none"}`);
+        notes.push(`s3://${bucket.bucket} (${source === "dump-dr" ? `stack ${bucket.stack}, ${bucket.region}` : `vault account, ${bucket.region}`}): ${copied.length} of s3://${target.bucket}'s ${own.length} dump manifests; ${lag}; ${newest ? `the newest copy is of ${newest} (${age(newest, now)} old)` : "no copy yet"}`);
     }
     return notes;
 }
@@ -740,14 +740,14 @@ function cloudPoints(target: Target): Unlisted[] {
             {
                 what: `Azure Flexible Server ${db.name}: point-in-time window (${db.pointInTimeDays} days, geo-redundant copy in ${target.drRegion})`,
                 why,
-                list: [`az postgres flexible-server show ${server} --query "{earliestRestoreDate: backup.earliestRestoreDate, retentionDays: backup.backupRetentionDays, geoRedundantBackup: backup.geoRedundantBackup}"`],
-                restore: restore("restore.pointInTime", "<UTC time, e.g. 2026-12-04T10:00:00Z>"),
+                list: [`az postgres flexible-server show ${server} --query "[backup.earliestRestoreDate,backup.backupRetentionDays,backup.geoRedundantBackup]" --output tsv`],
+                restore: restore("restore.pointInTime", "YYYY-MM-DDTHH:MM:SSZ"),
             },
             {
                 what: `Azure Flexible Server ${db.name}: automatic and on-demand backups`,
-                why: `${why}; Azure restores a backup as a point in time (restore.fromSnapshot is refused on azure)`,
+                why: `${why}; Azure restores a backup as a point in time: its completedTime as restore.pointInTime (restore.fromSnapshot is refused on azure)`,
                 list: [`az postgres flexible-server backup list ${server} --output table`],
-                restore: restore("restore.pointInTime", "<the backup's completedTime>"),
+                restore: restore("restore.pointInTime", "COMPLETED_TIME"),
             },
         ];
     }
@@ -758,13 +758,13 @@ function cloudPoints(target: Target): Unlisted[] {
             what: `Cloud SQL ${db.name}: automated and on-demand backups`,
             why,
             list: [`gcloud sql backups list ${instance}`],
-            restore: restore("restore.fromSnapshot", "<backup ID (digits)>"),
+            restore: restore("restore.fromSnapshot", "BACKUP_ID"),
         },
         {
             what: `Cloud SQL ${db.name}: point-in-time window (${db.pointInTimeDays} days of transaction logs)`,
             why,
             list: [`gcloud sql instances describe ${db.name} --project ${db.group} --format="value(settings.backupConfiguration.pointInTimeRecoveryEnabled,settings.backupConfiguration.transactionLogRetentionDays)"`],
-            restore: restore("restore.pointInTime", "<UTC time, e.g. 2026-12-04T10:00:00Z>"),
+            restore: restore("restore.pointInTime", "YYYY-MM-DDTHH:MM:SSZ"),
         },
     ];
 }

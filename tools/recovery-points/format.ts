@@ -74,7 +74,7 @@ export function formatText(report: Report): string {
     if (report.unlisted.length > 0) {
         lines.push("", `Not listed by this tool (${report.cloud}'s own recovery points): the command that lists them, and the restore:`);
         for (const u of report.unlisted) {
-            lines.push(...wrap(`- ${u.what} (${u.why})`, WIDTH, 0, 2));
+            lines.push(...wrap(`- ${u.what}: ${u.why}`, WIDTH, 0, 2));
             for (const command of [...u.list, ...u.restore.commands]) {
                 lines.push(...wrap(command, WIDTH, 4, 8, true));
             }
