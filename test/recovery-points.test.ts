@@ -10,7 +10,8 @@
  *     moto 5 does not serve the API: AWS Backup ListRecoveryPointsByBackupVault (moto has vaults, not
  *     recovery points) and RDS DescribeDBInstanceAutomatedBackups (moto answers it without RestoreWindow,
  *     and has no replicated automated backups). The RDS handler forwards every other action to moto.
- *   - S3's 403 AccessDenied (REST XML error, as the S3 API reference shows it) for the vault account's bucket,
+ *   - S3 HeadObject's x-amz-replication-status of the newest manifest not copied to the DR bucket (moto has no
+ *     replication), and S3's 403 AccessDenied (REST XML error, as the S3 API reference shows it) for the vault account's bucket,
  *     which production credentials may not read: moto answers any bucket to any credentials. With
  *     `vaultReadable` the vault bucket is moto's.
  */
@@ -125,6 +126,13 @@ function clientsFor(moto: MotoServer, now: number, calls: string[], options: { v
         if (service === "s3" && !options.vaultReadable) {
             const moto = new NodeHttpHandler();
             const handle: Handle = async (request) => {
+                if (request.method === "HEAD" && request.path === "/oauth2-backups-prod/database/manifests/oauth2db-20261204T050000Z-0123456789ab.json") {
+                    // HeadObject's x-amz-replication-status (S3 API reference): moto has no replication.
+                    calls.push(`s3 ${region} head replication`);
+                    const answer = response(200, "application/json", "");
+                    Object.assign(answer.response.headers, { "x-amz-replication-status": "FAILED", "content-length": "0", "last-modified": new Date(now - 3 * HOUR).toUTCString() });
+                    return answer;
+                }
                 if (request.path.startsWith("/oauth2-backups-vault")) {
                     calls.push(`s3 ${region} vault denied`);
                     return response(403, "application/xml", '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>rp-test</RequestId><HostId>rp-test</HostId></Error>');
@@ -340,7 +348,7 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         assert.match(copies[0].detail, /^S3 replica in oauth2-backups-dr: oauth2db, /);
         assert.deepEqual(copies[0].restore.commands, ["BUCKET=oauth2-backups-dr AWS_REGION=us-west-2 scripts/restore.sh --yes --manifest database/manifests/oauth2db-20261120T050000Z-1a2b3c4d.json"]);
         const lag = report.notes.find((n) => n.startsWith("s3://oauth2-backups-dr "))!;
-        assert.match(lag, /stack dr, us-west-2\): 1 of s3:\/\/oauth2-backups-prod's 6 dump manifests; 5 not copied \(yet\), the newest database\/manifests\/oauth2db-20261204T050000Z-0123456789ab\.json of .* \(3 h old; .*the newest copy is of .* \(14 days old\)/);
+        assert.match(lag, /stack dr, us-west-2\): 1 of s3:\/\/oauth2-backups-prod's 6 dump manifests; 5 not copied \(yet\), the newest database\/manifests\/oauth2db-20261204T050000Z-0123456789ab\.json of .* \(3 h old, its ReplicationStatus FAILED; .*the newest copy is of .* \(14 days old\)/);
         // The vault bucket: these credentials may not read it (403), said, not an error.
         assert.equal(by("dump-vault").length, 0);
         assert.ok(report.notes.some((n) => /the vault account's copies in s3:\/\/oauth2-backups-vault \(us-east-1\) are not listed: these credentials may not read them \(AccessDenied\); run recovery-points with the vault account's credentials \(a profile that assumes arn:aws:iam::210987654321:role\/oauth2-dr-vault-restore/.test(n)), JSON.stringify(report.notes));

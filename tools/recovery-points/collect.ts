@@ -8,7 +8,9 @@
  *   CloudWatch            GetMetricStatistics AWS/RDS ReplicaLag of each replica, in its region
  *   AWS Backup            ListRecoveryPointsByBackupVault of the prod and DR vaults, by the instance's ARN
  *   S3                    ListObjectsV2 + GetObject of the dump manifests (<prefix>manifests/*.json) and of
- *                         the newest verification record of each (<prefix>verifications/<name>/*.json)
+ *                         the newest verification record of each (<prefix>verifications/<name>/*.json), in
+ *                         the stack's bucket, the standby's (DR copies) and the vault account's; HeadObject
+ *                         (ReplicationStatus) of the newest manifest not yet copied
  *
  * Every source is read even when another failed (a deleted instance still has snapshots and dumps); a
  * failure is reported with its exit code: 3 for the database's own APIs (RDS, CloudWatch, and missing
@@ -25,7 +27,7 @@ import {
     RDSClientConfig,
 } from "@aws-sdk/client-rds";
 import { createHash } from "crypto";
-import { GetObjectCommand, paginateListObjectsV2, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand, paginateListObjectsV2, S3Client } from "@aws-sdk/client-s3";
 import { BackupClient, paginateListRecoveryPointsByBackupVault, RecoveryPointByBackupVault } from "@aws-sdk/client-backup";
 import { CloudWatchClient, GetMetricStatisticsCommand } from "@aws-sdk/client-cloudwatch";
 import { configRestore, dumpRestore, EXIT, humanBytes, newestFirst, RecoveryPoint, Report, Restore, SourceError, Unlisted, utc, Verification } from "./points";
@@ -155,7 +157,7 @@ export async function collect(target: Target, factory: ClientFactory = defaultCl
         if (target.cloud !== "aws") {
             merge(await Promise.all([dumps(clients, target), ...copies(clients, target)]));
             report.unlisted = cloudPoints(target);
-            report.notes.push(...copyNotes(report, target, now));
+            report.notes.push(...(await copyNotes(clients, report, target, now)));
             report.notes.push(`stack ${target.stack} runs its database on ${target.cloud}: listed here are the dumps in S3 only; the cloud's own recovery points are under "Not listed", with the commands that list them`);
             report.points = newestFirst(report.points);
             return report;
@@ -176,7 +178,7 @@ export async function collect(target: Target, factory: ClientFactory = defaultCl
             ...copies(clients, target),
         ]);
         merge([primary.found, window, ...found]);
-        report.notes.push(...copyNotes(report, target, now));
+        report.notes.push(...(await copyNotes(clients, report, target, now)));
         if (primary.instance && replicas.length === 0) {
             report.notes.push(`${target.database} has no read replica: no replica lag to report`);
         }
@@ -702,7 +704,7 @@ function age(fromIso: string, now: Date): string {
 }
 
 /** How far each copy lags the stack's own bucket: the manifests not (yet) copied, and the newest copy's age. */
-function copyNotes(report: Report, target: Target, now: Date): string[] {
+async function copyNotes(clients: Clients, report: Report, target: Target, now: Date): Promise<string[]> {
     const notes: string[] = [];
     const own = report.points.filter((p) => p.source === "dump");
     for (const [source, bucket] of [["dump-dr", target.drBucket], ["dump-vault", target.vaultBucket]] as const) {
@@ -718,12 +720,24 @@ function copyNotes(report: Report, target: Target, now: Date): string[] {
         const missing = own.filter((p) => !ids.has(p.id));
         const newestMissing = missing.filter((p) => p.time).sort((a, b) => (a.time! < b.time! ? 1 : -1))[0];
         const newest = copied.map((p) => p.time).filter((t): t is string => !!t).sort().pop();
+        // S3's own word on the newest manifest not copied: its ReplicationStatus (PENDING, FAILED, COMPLETED).
+        const replication = newestMissing ? await replicationStatus(clients, target, newestMissing.id) : "";
         const lag = missing.length === 0
             ? "every manifest is copied"
-            : `${missing.length} not copied (yet)${newestMissing ? `, the newest ${newestMissing.id} of ${newestMissing.time} (${age(newestMissing.time!, now)} old; replication copies within 15 min, older means it is failing: check the bucket's replication metrics)` : ""}`;
+            : `${missing.length} not copied (yet)${newestMissing ? `, the newest ${newestMissing.id} of ${newestMissing.time} (${age(newestMissing.time!, now)} old${replication}; replication copies within 15 min, older means it is failing: check the bucket's replication metrics)` : ""}`;
         notes.push(`s3://${bucket.bucket} (${source === "dump-dr" ? `stack ${bucket.stack}, ${bucket.region}` : `vault account, ${bucket.region}`}): ${copied.length} of s3://${target.bucket}'s ${own.length} dump manifests; ${lag}; ${newest ? `the newest copy is of ${newest} (${age(newest, now)} old)` : "no copy yet"}`);
     }
     return notes;
+}
+
+/** ", its ReplicationStatus FAILED" from HeadObject on the stack's own bucket; "" when S3 says none or cannot be asked. */
+async function replicationStatus(clients: Clients, target: Target, key: string): Promise<string> {
+    try {
+        const head = await clients.s3(target.bucketRegion).send(new HeadObjectCommand({ Bucket: target.bucket, Key: key }));
+        return head.ReplicationStatus ? `, its ReplicationStatus ${head.ReplicationStatus}` : ", no ReplicationStatus: not selected by a replication rule";
+    } catch {
+        return "";
+    }
 }
 
 /** azure and gcp: the cloud's own recovery points, which this tool does not read, and how to list and restore them. */
