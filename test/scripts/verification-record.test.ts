@@ -106,7 +106,8 @@ describe("restore-verification.sh records each run in S3; recovery-points reads 
         assert.equal(record.checked.row_counts, "FAIL");
         const point = await listed(bucket, manifestKey);
         assert.deepEqual([point.verification?.status, point.verification?.failedBy], ["failed", "backup"]);
-        assert.match(point.detail, /verified: FAILED \d{4}-\d{2}-\d{2} \(all tables present with expected row counts: oauth2_authorization has 20 rows/);
+        assert.match(point.detail, /verified: FAILED \d{4}-\d{2}-\d{2} \(all tables present with expected row counts: oauth2_authorization has…\)$/);
+        assert.equal(point.verification?.reason, record.reason, "the full reason in --json");
     });
 
     it("a verification whose server is unreachable is recorded as failed by its environment, not the dump", async () => {
