@@ -232,7 +232,8 @@ aws_call() {
     [[ "${status%% *}" == 200 ]] && return 0
     cat "$out" >&2
     echo >&2
-    rm -f "$out"
+    # Only a file of ours: OUT may be /dev/null (s3_put_file, s3_delete), which root would remove.
+    [[ ! -f "$out" ]] || rm -f "$out"
     return 1
 }
 
