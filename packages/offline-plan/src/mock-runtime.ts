@@ -17,7 +17,7 @@ import "./lazy-closure-modules";
 import * as path from "path";
 import type * as PulumiSdk from "@pulumi/pulumi";
 import { loadStackSettings, parseConfigAssignment } from "./stack-settings";
-import { isSecret, PlanResult, PlannedResource, SECRET_SIG, SECRET_TEXT, UNKNOWN, WaitingRegistration } from "./model";
+import { isSecret, PlanResult, PlannedResource, SECRET_SIG, SECRET_TEXT, UNKNOWN, UnknownApply, WaitingRegistration } from "./model";
 import { computedState, physicalId, providerAccount } from "./resource-mocks";
 import { callDataSource, installUnknownInvokes, LookupLog } from "./data-sources";
 import { programLocation } from "./program-errors";
@@ -35,6 +35,7 @@ import {
     trackApplies,
     undefinedProperties,
     unmodelledOutputs,
+    unrunApplies,
     watchMonitor,
     withoutPromiseStacks,
     withoutSourcePositions,
@@ -104,6 +105,8 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
     }
     const defaultRegion = config["aws:region"] ?? "us-east-1";
     const preview = options.preview ?? false;
+    unrunApplies.on = !preview;
+    unrunApplies.found.length = 0;
     const organization = options.organization ?? "organization";
     const lookups = new LookupLog();
     const unsupplied = new Set<string>();
@@ -161,6 +164,7 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
         await pulumi.runtime.disconnect();
         return exported;
     }));
+    const unknownApplies = unrunAppliesOf(programDir);
     // The values reached the program; the result, which is printed, sent and stored, holds none of the secret ones.
     const shownConfig = Object.fromEntries(Object.entries(config).map(([key, value]) => [key, secretKeys.includes(key) ? SECRET_TEXT : value]));
     const secretValues = Object.fromEntries(secretKeys.map((key) => [key, config[key]]));
@@ -178,7 +182,36 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
         outputs: scrubbed.outputs,
         lookups: lookups.list(),
         ...(scrubbed.exposed.length > 0 ? { exposedSecrets: scrubbed.exposed } : {}),
+        ...(unknownApplies.length > 0 ? { unknownApplies } : {}),
     };
+}
+
+/**
+ * The full plan's `.apply` callbacks that did not run (sdk-patches.ts unrunApplies), those called from the
+ * program's own files only (not the SDK's or a provider's), one entry per call site, in file and line order.
+ */
+function unrunAppliesOf(programDir: string): UnknownApply[] {
+    const found = unrunApplies.found.splice(0);
+    unrunApplies.on = false;
+    const bySite = new Map<string, UnknownApply>();
+    for (const { site, waitsOn } of found) {
+        const where = programLocation(site, programDir);
+        if (where === undefined) {
+            continue;
+        }
+        const entry = bySite.get(where) ?? { where, waitsOn: [], count: 0 };
+        entry.count += 1;
+        entry.waitsOn = [...new Set([...entry.waitsOn, ...waitsOn])];
+        bySite.set(where, entry);
+    }
+    const position = (where: string) => {
+        const [, file, line, column] = /^(.*):(\d+):(\d+)$/.exec(where) ?? [where, where, "0", "0"];
+        return { file, line: Number(line), column: Number(column) };
+    };
+    return [...bySite.values()].sort((a, b) => {
+        const [x, y] = [position(a.where), position(b.where)];
+        return x.file.localeCompare(y.file) || x.line - y.line || x.column - y.column;
+    });
 }
 
 
@@ -282,6 +315,10 @@ export async function runBatch(batch: PlanBatch, hooks: BatchHooks = {}): Promis
                 const waiting = waitingRegistrations(full.result, result, full.sites, programDir);
                 if (waiting.length > 0) {
                     result.waitingOnUnknowns = waiting;
+                }
+                // What the full plan could not run either: neither plan holds what those callbacks register.
+                if (full.result.unknownApplies) {
+                    result.unknownApplies = full.result.unknownApplies;
                 }
             }
             results.push(result);

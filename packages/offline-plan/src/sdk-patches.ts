@@ -129,14 +129,34 @@ export const applyTracking = {
     registered: new Map<string, ApplyFrame>(),
 };
 
+/**
+ * The `.apply` callbacks of a full plan (not a preview) that never ran: their Output's value was unknown even
+ * offline (a RandomString's `result`, an output the mocks cannot compute, an unsupplied StackReference's
+ * outputs). `pulumi up` would run them; whatever they register is missing from the plan and from every policy.
+ */
+export const unrunApplies = {
+    /** Set by runProgram for a full plan; off in a preview (which says what waits instead: waitingOnUnknowns). */
+    on: false,
+    /** Each such callback's call site (one frame, not yet formatted) and its Output's resources. */
+    found: [] as Array<{ site: Error; waitsOn: string[] }>,
+};
+
 interface TrackedApply {
-    (this: { resources?(): Set<unknown> }, func: unknown, runWithUnknowns?: boolean): unknown;
+    (this: { resources?(): Set<unknown>; isKnown?: Promise<boolean> }, func: unknown, runWithUnknowns?: boolean): unknown;
     tracked?: boolean;
 }
 
+function resourceNames(resources: Set<unknown> | undefined): string[] {
+    const names = [...(resources ?? [])].map((r) => (r as { __name?: unknown }).__name).filter((n): n is string => typeof n === "string");
+    return [...new Set(names)];
+}
+
 /**
- * Wraps Output.prototype.apply so that, while applyTracking is on, the registrations a callback makes are
- * noted with the callback's call site. Off (every plan but the one behind a preview), it only forwards.
+ * Wraps Output.prototype.apply. While applyTracking is on, the registrations a callback makes are noted with
+ * the callback's call site. In a full plan (unrunApplies.on), a callback the SDK does not run because its
+ * value is unknown is noted with its caller's frame (captured, not formatted: formatting and source-mapping
+ * happen only for the few that turn out unknown; the SDK's own runWithUnknowns applies always run).
+ * Otherwise it only forwards.
  */
 export function trackApplies(pulumi: typeof PulumiSdk): void {
     const proto = (pulumi.Output as unknown as { prototype: { apply: TrackedApply } }).prototype;
@@ -145,15 +165,33 @@ export function trackApplies(pulumi: typeof PulumiSdk): void {
     }
     const original = proto.apply;
     const tracked: TrackedApply = function (func, runWithUnknowns) {
-        if (!applyTracking.on || typeof func !== "function") {
+        if (typeof func !== "function" || (!applyTracking.on && !unrunApplies.on)) {
+            return original.call(this, func, runWithUnknowns);
+        }
+        if (unrunApplies.on && !runWithUnknowns && this.isKnown) {
+            const limit = Error.stackTraceLimit;
+            Error.stackTraceLimit = 1;
+            const caller = {} as Error;
+            Error.captureStackTrace(caller, tracked);
+            Error.stackTraceLimit = limit;
+            // The SDK runs the callback when (and only when) this is true or runWithUnknowns is set (output.js applyHelperAsync).
+            this.isKnown.then(
+                (known) => {
+                    if (!known) {
+                        unrunApplies.found.push({ site: caller, waitsOn: resourceNames(this.resources?.()) });
+                    }
+                },
+                () => undefined,
+            );
+        }
+        if (!applyTracking.on) {
             return original.call(this, func, runWithUnknowns);
         }
         const limit = Error.stackTraceLimit;
         Error.stackTraceLimit = 30;
         const site = new Error("apply");
         Error.stackTraceLimit = limit;
-        const waitsOn = [...(this.resources?.() ?? [])].map((r) => (r as { __name?: unknown }).__name).filter((n): n is string => typeof n === "string");
-        const frame: ApplyFrame = { site, waitsOn: [...new Set(waitsOn)] };
+        const frame: ApplyFrame = { site, waitsOn: resourceNames(this.resources?.()) };
         const callback = func as (value: unknown) => unknown;
         return original.call(
             this,
