@@ -6,7 +6,7 @@ import type { StackCheck } from "../check/core";
 import { shortType } from "offline-plan/src/model";
 
 /** What the renderers read of a stack's check (the `--json` shape, plus the resource count when known). */
-export type ReportCheck = Pick<StackCheck, "stack" | "project" | "role" | "violations" | "retention"> & Partial<Pick<StackCheck, "notJudged" | "waitingOnUnknowns" | "notJudgedInPreview">> & { resourceCount?: number };
+export type ReportCheck = Pick<StackCheck, "stack" | "project" | "role" | "violations" | "retention"> & Partial<Pick<StackCheck, "notJudged" | "waitingOnUnknowns" | "notJudgedInPreview" | "unknownApplies">> & { resourceCount?: number };
 
 /** GitHub refuses comments over 65,536 characters; keep room for the Pulumi action's own comment style. */
 export const MAX_COMMENT_CHARS = 60_000;
@@ -147,12 +147,26 @@ export function renderMarkdown(checks: ReportCheck[]): string {
     if (unjudged.length > 0) {
         lines.push(`#### Not judged in this preview (${unjudged.length})`);
         lines.push("");
-        lines.push("Resources a policy would judge, with an input it decides on unknown until the update: judged when the value is known.");
+        lines.push("Resources a policy would judge (and retention table rows the coverage policy would decide), with an input it decides on unknown until the update: judged when the value is known.");
         lines.push("");
         lines.push("| Stack | Resource | Unknown input | Policies |");
         lines.push("|---|---|---|---|");
         for (const u of unjudged) {
             lines.push(`| ${code(u.stack)} | ${cell(`${u.name} (${shortType(u.type)})`)} | ${cell(u.why ? `${u.inputs} (${u.why})` : u.inputs)} | ${cell(u.policies.join(", "))} |`);
+        }
+        lines.push("");
+    }
+
+    const unrun = checks.flatMap((check) => (check.unknownApplies ?? []).map((a) => ({ stack: check.stack, ...a })));
+    if (unrun.length > 0) {
+        lines.push(`#### Not judged: \`.apply\` callbacks that did not run (${unrun.length})`);
+        lines.push("");
+        lines.push("Their value is unknown even in a full offline plan (a value only the cloud computes, or an outside stack's output not supplied). Whatever they create under `pulumi up` is in no plan and no policy judged it: the verdict above covers only what the plan holds.");
+        lines.push("");
+        lines.push("| Stack | Where | Waits on | Calls |");
+        lines.push("|---|---|---|---|");
+        for (const a of unrun) {
+            lines.push(`| ${code(a.stack)} | ${code(a.where)} | ${cell(a.waitsOn.join(", ") || "—")} | ${a.count} |`);
         }
         lines.push("");
     }
