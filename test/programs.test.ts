@@ -408,6 +408,9 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
         const json = cli("check", ["--program", dir, "--json"]);
         assert.deepEqual((JSON.parse(json.stdout) as { unknownApplies: unknown }).unknownApplies, expected);
         const markdown = cli("check", ["--program", dir, "--format", "markdown"]);
+        // No green tick for a stack judged only on part of what it creates.
+        assert.match(markdown.stdout, /^### ⚠️ signing: retention matrix/m);
+        assert.match(markdown.stdout, /^\| `prod` \| unknown \| ⚠️ 0 mandatory, .*; 2 \.apply callbacks did not run \(what they create not judged\) \|$/m);
         assert.match(markdown.stdout, /^#### Not judged: `\.apply` callbacks that did not run \(2\)$/m);
         assert.match(markdown.stdout, /^\| `prod` \| `index\.ts:25:15` \| signing-suffix \| 1 \|$/m);
         const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "unknown-applies-")), "report.html");

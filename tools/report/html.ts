@@ -6,7 +6,7 @@
 import { drillSection } from "../drill/html-section";
 import type { DrillReport } from "../drill/report";
 import { PlanResult, shortType } from "offline-plan/src/model";
-import { ReportCheck } from "./markdown";
+import { ReportCheck, unrunNote } from "./markdown";
 import { buildTopology, LANE_TITLES, LANES, Lane, pairStacks, Topology, TopologyNode } from "./topology";
 
 export interface HtmlOptions {
@@ -29,7 +29,7 @@ function summaryOf(check: ReportCheck): { ok: boolean; text: string } {
     const unmet = check.retention.filter((r) => r.status === "missing" || r.status === "unknown").length;
     return {
         ok: m === 0 && unmet === 0,
-        text: `${m} mandatory, ${a} advisory violation${a === 1 ? "" : "s"}; ${check.retention.length - unmet}/${check.retention.length} retention rows met`,
+        text: `${m} mandatory, ${a} advisory violation${a === 1 ? "" : "s"}; ${check.retention.length - unmet}/${check.retention.length} retention rows met${unrunNote(check)}`,
     };
 }
 
