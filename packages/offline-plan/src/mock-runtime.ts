@@ -17,7 +17,7 @@ import "./lazy-closure-modules";
 import * as path from "path";
 import type * as PulumiSdk from "@pulumi/pulumi";
 import { loadStackSettings, parseConfigAssignment } from "./stack-settings";
-import { isSecret, PlanResult, PlannedResource, SECRET_SIG, SECRET_TEXT, UNKNOWN, UnknownApply, WaitingRegistration } from "./model";
+import { isSecret, PlanResult, PlannedResource, SECRET_SIG, SECRET_TEXT, UNKNOWN, WaitingRegistration } from "./model";
 import { computedState, physicalId, providerAccount } from "./resource-mocks";
 import { callDataSource, installUnknownInvokes, LookupLog } from "./data-sources";
 import { programLocation } from "./program-errors";
@@ -36,6 +36,7 @@ import {
     undefinedProperties,
     unmodelledOutputs,
     unrunApplies,
+    unrunAppliesIn,
     watchMonitor,
     withoutPromiseStacks,
     withoutSourcePositions,
@@ -164,7 +165,7 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
         await pulumi.runtime.disconnect();
         return exported;
     }));
-    const unknownApplies = unrunAppliesOf(programDir);
+    const unknownApplies = unrunAppliesIn(programDir);
     // The values reached the program; the result, which is printed, sent and stored, holds none of the secret ones.
     const shownConfig = Object.fromEntries(Object.entries(config).map(([key, value]) => [key, secretKeys.includes(key) ? SECRET_TEXT : value]));
     const secretValues = Object.fromEntries(secretKeys.map((key) => [key, config[key]]));
@@ -184,34 +185,6 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
         ...(scrubbed.exposed.length > 0 ? { exposedSecrets: scrubbed.exposed } : {}),
         ...(unknownApplies.length > 0 ? { unknownApplies } : {}),
     };
-}
-
-/**
- * The full plan's `.apply` callbacks that did not run (sdk-patches.ts unrunApplies), those called from the
- * program's own files only (not the SDK's or a provider's), one entry per call site, in file and line order.
- */
-function unrunAppliesOf(programDir: string): UnknownApply[] {
-    const found = unrunApplies.found.splice(0);
-    unrunApplies.on = false;
-    const bySite = new Map<string, UnknownApply>();
-    for (const { site, waitsOn } of found) {
-        const where = programLocation(site, programDir);
-        if (where === undefined) {
-            continue;
-        }
-        const entry = bySite.get(where) ?? { where, waitsOn: [], count: 0 };
-        entry.count += 1;
-        entry.waitsOn = [...new Set([...entry.waitsOn, ...waitsOn])];
-        bySite.set(where, entry);
-    }
-    const position = (where: string) => {
-        const [, file, line, column] = /^(.*):(\d+):(\d+)$/.exec(where) ?? [where, where, "0", "0"];
-        return { file, line: Number(line), column: Number(column) };
-    };
-    return [...bySite.values()].sort((a, b) => {
-        const [x, y] = [position(a.where), position(b.where)];
-        return x.file.localeCompare(y.file) || x.line - y.line || x.column - y.column;
-    });
 }
 
 

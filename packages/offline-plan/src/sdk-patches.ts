@@ -6,7 +6,8 @@
  */
 import * as path from "path";
 import type * as PulumiSdk from "@pulumi/pulumi";
-import { PlannedResource, UNKNOWN } from "./model";
+import { PlannedResource, UNKNOWN, UnknownApply } from "./model";
+import { programLocation } from "./program-errors";
 import { modelledComponentOutputs } from "./resource-mocks";
 import { LookupLog } from "./data-sources";
 import { RegisterRequest, recordOf } from "./records";
@@ -140,6 +141,34 @@ export const unrunApplies = {
     /** Each such callback's call site (one frame, not yet formatted) and its Output's resources. */
     found: [] as Array<{ site: Error; waitsOn: string[] }>,
 };
+
+/**
+ * The full plan's `.apply` callbacks that did not run (sdk-patches.ts unrunApplies), those called from the
+ * program's own files only (not the SDK's or a provider's), one entry per call site, in file and line order.
+ */
+export function unrunAppliesIn(programDir: string): UnknownApply[] {
+    const found = unrunApplies.found.splice(0);
+    unrunApplies.on = false;
+    const bySite = new Map<string, UnknownApply>();
+    for (const { site, waitsOn } of found) {
+        const where = programLocation(site, programDir);
+        if (where === undefined) {
+            continue;
+        }
+        const entry = bySite.get(where) ?? { where, waitsOn: [], count: 0 };
+        entry.count += 1;
+        entry.waitsOn = [...new Set([...entry.waitsOn, ...waitsOn])];
+        bySite.set(where, entry);
+    }
+    const position = (where: string) => {
+        const [, file, line, column] = /^(.*):(\d+):(\d+)$/.exec(where) ?? [where, where, "0", "0"];
+        return { file, line: Number(line), column: Number(column) };
+    };
+    return [...bySite.values()].sort((a, b) => {
+        const [x, y] = [position(a.where), position(b.where)];
+        return x.file.localeCompare(y.file) || x.line - y.line || x.column - y.column;
+    });
+}
 
 interface TrackedApply {
     (this: { resources?(): Set<unknown>; isKnown?: Promise<boolean> }, func: unknown, runWithUnknowns?: boolean): unknown;
