@@ -13,7 +13,7 @@ import { isVaultStack, Role } from "../../policy/roles";
 import { NotJudged, notJudgedDatabases } from "../../policy/engines";
 import { unknownInputsOf } from "../../policy/unknowns";
 import { describeWaiver, SETTINGS_POLICY_NAME, settingsFromConfig } from "../../policy/settings";
-import { ExposedSecret, LookupRecord, PlanResult, WaitingRegistration } from "offline-plan/src/model";
+import { ExposedSecret, LookupRecord, PlanResult, UnknownApply, WaitingRegistration } from "offline-plan/src/model";
 import { planInOrder } from "offline-plan/src/order";
 import type { StartedBatch } from "offline-plan/src/runner";
 import {
@@ -28,6 +28,7 @@ import {
     Violation,
 } from "offline-plan/src/policy-harness";
 import { validatePackConfig } from "./pack-config";
+import { RETENTION_ROW } from "./format";
 import { planInputsOf, PlanningOptions, REPO_ROOT } from "./planning";
 
 export type { Violation, RetentionResult, PackConfig };
@@ -57,15 +58,26 @@ export interface StackCheck {
     notJudged: NotJudged[];
     /** Preview only: registrations made inside `.apply` over unknown values, which the preview and the policies did not see. */
     waitingOnUnknowns: WaitingRegistration[];
-    /** Resources a policy would judge but could not, an input it decides on being unknown until the update (policy/unknowns.ts notJudgedInPreview). */
+    /**
+     * Resources a policy would judge but could not, an input it decides on being unknown until the update
+     * (policy/unknowns.ts notJudgedInPreview), and retention table rows the coverage policy could not decide
+     * (status unknown: a retention value of a resource implementing the row is unknown).
+     */
     notJudgedInPreview: UnjudgedInPreview[];
+    /**
+     * The program's `.apply` callbacks that did not run even in a full plan, their value unknown offline:
+     * whatever they create is in no plan and no policy judged it (the plan's unknownApplies).
+     */
+    unknownApplies: UnknownApply[];
 }
 
-/** One resource left unjudged by some policies, because of the same unknown inputs. */
+/** One resource (or retention table row) left unjudged by some policies, because of the same unknown inputs. */
 export interface UnjudgedInPreview {
     name: string;
+    /** The resource's type, or "retention table row" for a row of the stack's matrix. */
     type: string;
-    urn: string;
+    /** The resource's URN (none for a retention table row). */
+    urn?: string;
     /** The unknown inputs, as the policies name them: "spec.schedule". */
     inputs: string;
     /** What they would decide, when the policy says ("whether it runs a backup tool"). */
@@ -90,6 +102,32 @@ export function unjudgedInPreview(records: NotApplicable[], resources: ReadonlyA
         out.set(key, entry);
     }
     return [...out.values()];
+}
+
+export { RETENTION_ROW };
+
+/**
+ * The retention matrix's rows the coverage policy (a stack policy) could not decide, a retention value of a
+ * resource that implements them being unknown until the update: listed as not judged, as resources are.
+ */
+export function unjudgedRows(rows: RetentionResult[]): UnjudgedInPreview[] {
+    return rows
+        .filter((row) => row.status === "unknown")
+        .map((row) => ({
+            name: `${row.dataType} [${row.dataClass}]`,
+            type: RETENTION_ROW,
+            inputs: "a retention value of a resource that implements it",
+            why: `whether the stack keeps it ${row.required}`,
+            policies: ["retention-table-coverage"],
+        }));
+}
+
+/**
+ * What the check could not see for unknown values: `.apply` callbacks that did not run, registrations a
+ * preview lacks, resources and rows not judged. Advisory, except under --strict-unknowns (exit 1).
+ */
+export function unseenCount(checks: StackCheck[]): number {
+    return checks.reduce((n, c) => n + c.unknownApplies.length + c.waitingOnUnknowns.length + c.notJudgedInPreview.length, 0);
 }
 
 export interface CheckOptions extends PlanningOptions {
@@ -139,7 +177,8 @@ export async function checkPlan(plan: PlanResult, options: Omit<CheckOptions, "s
         exposedSecrets: plan.exposedSecrets ?? [],
         notJudged: notJudgedDatabases(resources),
         waitingOnUnknowns: plan.waitingOnUnknowns ?? [],
-        notJudgedInPreview: unjudgedInPreview(notApplicable, prepared.resources),
+        notJudgedInPreview: [...unjudgedInPreview(notApplicable, prepared.resources), ...unjudgedRows(rows)],
+        unknownApplies: plan.unknownApplies ?? [],
         organizationGuard: organizationGuardOf(plan),
     };
 }
