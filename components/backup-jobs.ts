@@ -6,13 +6,14 @@
  *   client-config-export  every 15 min ("on change")            oauth2_registered_client to clients/
  *   secrets-export        daily ("on rotation", 7 versions)     K8s secret, JWK private key, JWKS to secrets/
  *   app-config-export     every 30 min ("on change")            the namespace's ConfigMaps to config/
- *   restore-verification  monthly                              restore + the runbook's checklist
+ *   restore-verification  monthly                              restore + the runbook's checklist; its record
+ *                                                              to database/verifications/ (passed or failed)
  *
  * Each job has its own ServiceAccount (`oauth2-dr-<job>`) bound through IRSA to its own IAM role with only
  * what it needs (jobPolicy): a writer puts objects under its own prefix and reads the secrets it uses; no
  * role may delete an object version, bypass governance retention or change the bucket's configuration; only
- * restore-verification reads dumps it did not write and restores/deletes RDS instances, of
- * `oauth2-backup-test-*` only. secrets-export may read the one secret `oauth2-server-secrets` and
+ * restore-verification reads dumps it did not write (and puts only its records, under database/verifications/)
+ * and restores/deletes RDS instances, of `oauth2-backup-test-*` only. secrets-export may read the one secret `oauth2-server-secrets` and
  * app-config-export list ConfigMaps (namespaced RBAC Roles). In a standby stack the four backup/export jobs are
  * declared suspended until the stack is promoted; restore verification runs in both.
  */
@@ -336,9 +337,11 @@ export function jobPolicy(job: BackupJobName, args: BackupJobsArgs) {
         "restore-verification": [
             list(database),
             { Sid: "ReadDumps", Effect: "Allow", Action: "s3:GetObject", Resource: pulumi.interpolate`${bucketArn}/${database}*` },
+            // Its own record of each run (scripts/README.md, "Verification records"), nothing else.
+            { Sid: "WriteVerificationRecords", Effect: "Allow", Action: ["s3:PutObject", "s3:PutObjectRetention"], Resource: pulumi.interpolate`${bucketArn}/${database}verifications/*` },
             secrets("dbCredentials", ...passphrase),
             ...vaultKeys,
-            keys(["kms:Decrypt"]),
+            keys(["kms:Decrypt", "kms:GenerateDataKey"]),
             {
                 Sid: "VerificationInstancesOnly",
                 Effect: "Allow",
@@ -466,7 +469,8 @@ function jobSpecs(args: BackupJobsArgs): JobSpec[] {
             name: "restore-verification", script: "restore-verification.sh", dataClass: "verification", schedule: s.restoreVerification, suspended: false,
             startingDeadlineSeconds: 6 * 3600, activeDeadlineSeconds: 6 * 3600, backoffLimit: 0, resources: r.restoreVerification, scratch: "64Mi", kubernetesApi: false,
             publicKeys: false,
-            env: [...bucketEnv, ...dbEnv, ...decryptEnv, ...envVars({
+            // Its record (database/verifications/) is kept as long as the dumps it speaks of.
+            env: [...bucketEnv, ...lockEnv(args, "database"), ...dbEnv, ...decryptEnv, ...envVars({
                 VERIFY_MODE: verificationMode,
                 DB_INSTANCE_IDENTIFIER: args.dbInstanceIdentifier,
                 VERIFY_INSTANCE_CLASS: args.verificationInstanceClass ?? "db.t3.medium",

@@ -95,7 +95,7 @@ export class VaultAccount extends pulumi.ComponentResource {
             keyStatements: [{
                 Sid: "ReplicationRolesEncrypt",
                 Effect: "Allow",
-                Principal: { AWS: args.replicationRoleArns },
+                ...rolesByCondition(args.replicationRoleArns),
                 Action: ["kms:Encrypt", "kms:GenerateDataKey"],
                 Resource: "*",
             }],
@@ -311,6 +311,20 @@ export function inRegion(arn: pulumi.Input<string>, region: string): pulumi.Outp
 }
 
 /**
+ * `roleArns` as an Allow statement's principals: their accounts as Principal, the roles themselves in a
+ * condition. S3 and KMS refuse a policy whose Principal names a role that does not exist yet ("Invalid
+ * principal"), and the vault stack is deployed before the standby stacks that create the replication roles;
+ * a condition on aws:PrincipalArn is not checked for existence, and still admits exactly those roles.
+ */
+export function rolesByCondition(roleArns: string[]) {
+    const accounts = [...new Set(roleArns.map((arn) => arn.split(":")[4]))].sort();
+    return {
+        Principal: { AWS: accounts.map((account) => `arn:aws:iam::${account}:root`) },
+        Condition: { ArnEquals: { "aws:PrincipalArn": roleArns } },
+    };
+}
+
+/**
  * The vault bucket's extra policy: prod's and dr's replication roles may replicate (and hand ownership to this
  * account); nobody else may write, and nobody may delete a version or bypass the lock.
  */
@@ -319,14 +333,14 @@ export function replicasOnlyStatements(replicationRoleArns: string[]): (bucketAr
         {
             Sid: "ReplicasFromProductionReplicationRoles",
             Effect: "Allow",
-            Principal: { AWS: replicationRoleArns },
+            ...rolesByCondition(replicationRoleArns),
             Action: ["s3:ReplicateObject", "s3:ReplicateTags", "s3:ObjectOwnerOverrideToBucketOwner"],
             Resource: pulumi.interpolate`${bucketArn}/*`,
         },
         {
             Sid: "ReplicationRolesSeeVersioning",
             Effect: "Allow",
-            Principal: { AWS: replicationRoleArns },
+            ...rolesByCondition(replicationRoleArns),
             Action: ["s3:GetBucketVersioning", "s3:GetBucketObjectLockConfiguration", "s3:List*"],
             Resource: bucketArn,
         },

@@ -5,8 +5,9 @@
  * whose policies allow s3:PutObject. The decryption material is a Secrets Manager secret whose ARN or name
  * matches `decryptionSecrets` (default: the symmetric passphrase `*backup-passphrase*` and the private keys
  * `*backup-private-keys*`). The writer may not be allowed secretsmanager:GetSecretValue on such a secret, nor
- * on `*` (every secret). A role that only reads (the restore verification) is not a writer and is not judged
- * here. Outside production a symmetric passphrase is allowed (staging, development): not judged. Unknown
+ * on `*` (every secret). A role that only reads is not a writer and is not judged; one that also writes
+ * (our restore verification writes its records under database/verifications/) is, so it decrypts through a
+ * role of the vault account (sts:AssumeRole), not by reading a secret of the production account. Outside production a symmetric passphrase is allowed (staging, development): not judged. Unknown
  * documents or resources (a first preview) give no verdict.
  */
 import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";

@@ -133,6 +133,7 @@ function bucketAndLogs(config: StackConfig, args: StorageArgs) {
         region: config.storage.region,
         tags: args.tags,
     });
+    const auditBucket = auditArchiveBucket(config, args);
     const auditLogs = new AuditLogs("audit-logs", {
         region: config.storage.region,
         retentionDays: config.retention.audit,
@@ -140,10 +141,32 @@ function bucketAndLogs(config: StackConfig, args: StorageArgs) {
         logExports: args.rdsLogExports,
         accountId: accountId(),
         breakGlassRoleArn: config.breakGlassRoleArn,
-        archive: { bucketArn: bucket.arn, bucketKmsKeyArn: bucket.kmsKeyArn, prefix: retentionRow("audit").bucketPrefix },
+        archive: { bucketArn: auditBucket.arn, bucketKmsKeyArn: auditBucket.kmsKeyArn, prefix: retentionRow("audit").bucketPrefix },
         tags: args.tags,
     });
-    return { bucket, auditLogs };
+    return { bucket, auditBucket, auditLogs };
+}
+
+/**
+ * The audit archive's own bucket. Firehose writes the audit log there and cannot ask for a per-object
+ * retain-until, so each object gets the bucket's default retention; S3 keeps one default retention per
+ * bucket (no prefix-scoped default), so the audit row's 365 days need a bucket whose default retention is
+ * that row's. (The backup bucket's default stays the database row's 30 days: raising it would lock every dump
+ * for a year.) Audit objects written into the backup bucket's audit/ prefix before this bucket existed keep
+ * their 30-day lock until they are extended in place (docs/runbook.md, "Audit objects written before the
+ * audit archive bucket").
+ */
+export function auditArchiveBucket(config: StackConfig, args: Pick<StorageArgs, "tags">): BackupBucket {
+    return new BackupBucket("audit-archive-bucket", {
+        bucketName: `oauth2-audit-${config.stack}`,
+        retention: config.retention,
+        objectLock: { mode: config.objectLock.mode, days: Math.max(config.objectLock.days, config.retention.audit) },
+        dataClasses: ["audit"],
+        breakGlassRoleArn: config.breakGlassRoleArn,
+        accountId: accountId(),
+        region: config.storage.region,
+        tags: args.tags,
+    });
 }
 
 export function declarePrimaryStorage(config: StackConfig, args: StorageArgs) {
@@ -159,8 +182,9 @@ export function declarePrimaryStorage(config: StackConfig, args: StorageArgs) {
 }
 
 export function declareStandbyStorage(config: StackConfig, prod: pulumi.StackReference, args: StorageArgs) {
-    const { bucket, auditLogs } = bucketAndLogs(config, args);
+    const { bucket, auditBucket, auditLogs } = bucketAndLogs(config, args);
     const replication = new BucketReplication("backup-replication", {
+        stack: config.stack,
         sourceBucketName: prod.requireOutput("backupBucketName") as pulumi.Output<string>,
         sourceBucketArn: prod.requireOutput("backupBucketArn") as pulumi.Output<string>,
         sourceKmsKeyArn: prod.requireOutput("backupBucketKmsKeyArn") as pulumi.Output<string>,
@@ -170,10 +194,24 @@ export function declareStandbyStorage(config: StackConfig, prod: pulumi.StackRef
         dependsOn: [bucket.versioning, bucket.objectLockConfiguration],
         tags: args.tags,
     });
+    // The primary's audit archive into this region's audit archive and the vault account (replicas keep the
+    // source's 365-day retain-until).
+    const auditReplication = new BucketReplication("audit-replication", {
+        stack: config.stack,
+        sourceBucketName: prod.requireOutput("auditBucketName") as pulumi.Output<string>,
+        sourceBucketArn: prod.requireOutput("auditBucketArn") as pulumi.Output<string>,
+        sourceKmsKeyArn: prod.requireOutput("auditBucketKmsKeyArn") as pulumi.Output<string>,
+        sourceRegion: config.storage.primaryRegion,
+        destination: { bucketArn: auditBucket.arn, kmsKeyArn: auditBucket.kmsKeyArn, region: config.storage.region },
+        vault: vaultDestination(config),
+        dependsOn: [auditBucket.versioning, auditBucket.objectLockConfiguration],
+        tags: args.tags,
+    });
     // The DR bucket itself (written by this region's jobs once promoted) into the vault account.
     const vaultCopy = vaultDestination(config);
     const vaultReplication = vaultCopy
         ? new BucketReplication("vault-replication", {
+              stack: config.stack,
               sourceBucketName: bucket.bucketName,
               sourceBucketArn: bucket.arn,
               sourceKmsKeyArn: bucket.kmsKeyArn,
@@ -183,14 +221,27 @@ export function declareStandbyStorage(config: StackConfig, prod: pulumi.StackRef
               tags: args.tags,
           })
         : undefined;
-    return { bucket, auditLogs, replication, vaultReplication };
+    // And this region's own audit archive (its audit log) into the vault account.
+    const vaultAuditReplication = vaultCopy
+        ? new BucketReplication("vault-audit-replication", {
+              stack: config.stack,
+              sourceBucketName: auditBucket.bucketName,
+              sourceBucketArn: auditBucket.arn,
+              sourceKmsKeyArn: auditBucket.kmsKeyArn,
+              sourceRegion: config.storage.region,
+              vault: vaultCopy,
+              dependsOn: [auditBucket.versioning, auditBucket.objectLockConfiguration],
+              tags: args.tags,
+          })
+        : undefined;
+    return { bucket, auditBucket, auditLogs, replication, vaultReplication, auditReplication, vaultAuditReplication };
 }
 
 /**
  * The outputs every stack exports whatever its cloud: what it is (cloud, role, regions, retention, and for a
  * standby whether it is promoted) and its backup storage, which the standby reads through the StackReference.
  */
-export function stackOutputs(config: StackConfig, storage: { bucket: BackupBucket; auditLogs: AuditLogs; secrets?: ServerSecrets }) {
+export function stackOutputs(config: StackConfig, storage: { bucket: BackupBucket; auditBucket: BackupBucket; auditLogs: AuditLogs; secrets?: ServerSecrets }) {
     return {
         cloud: config.cloud,
         role: config.role,
@@ -201,6 +252,9 @@ export function stackOutputs(config: StackConfig, storage: { bucket: BackupBucke
         backupBucketArn: storage.bucket.arn,
         backupBucketKmsKeyArn: storage.bucket.kmsKeyArn,
         auditLogGroup: storage.auditLogs.auditLogGroupName,
+        auditBucketName: storage.auditBucket.bucketName,
+        auditBucketArn: storage.auditBucket.arn,
+        auditBucketKmsKeyArn: storage.auditBucket.kmsKeyArn,
         secretArns: storage.secrets?.arns,
         secretsKmsKeyArn: storage.secrets?.kmsKeyArn,
         secretsDrKmsKeyArn: storage.secrets?.drKmsKeyArn,

@@ -304,12 +304,17 @@ describe("BackupJobs component (Pulumi mocks, kubernetes-models)", function () {
             assert.deepEqual(resources(roleOf("db-backup").statements.find((x) => x.Sid === "HideFailedDumps")), [`${BUCKET_ARN}/database/*`]);
         });
 
-        it("restore-verification: reads dumps, restores and deletes oauth2-backup-test-* instances only, writes nothing", function () {
+        it("restore-verification: reads dumps, restores and deletes oauth2-backup-test-* instances only, writes only its records", function () {
             const { statements } = roleOf("restore-verification");
             const sid = (s: string) => statements.find((x) => x.Sid === s);
-            assert.deepEqual(actionsOf(statements).filter((a) => a.startsWith("s3:")), ["s3:GetObject", "s3:ListBucket"]);
+            assert.deepEqual(actionsOf(statements).filter((a) => a.startsWith("s3:")).sort(), ["s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:PutObjectRetention"]);
             assert.deepEqual(resources(sid("ReadDumps")), [`${BUCKET_ARN}/database/*`]);
-            assert.deepEqual(sid("UseBackupKeys").Action, ["kms:Decrypt"]);
+            // scripts/restore-verification.sh write_verification_record: database/verifications/ only, never a dump or manifest.
+            assert.deepEqual(resources(sid("WriteVerificationRecords")), [`${BUCKET_ARN}/database/verifications/*`]);
+            for (const st of statements.filter((x) => x.Sid !== "WriteVerificationRecords")) {
+                assert.ok(![st.Action].flat().includes("s3:PutObject"), `${st.Sid} grants s3:PutObject`);
+            }
+            assert.deepEqual(sid("UseBackupKeys").Action.sort(), ["kms:Decrypt", "kms:GenerateDataKey"]);
             const rds = sid("VerificationInstancesOnly");
             assert.deepEqual(rds.Action.sort(), ["rds:AddTagsToResource", "rds:DeleteDBInstance", "rds:DescribeDBInstances", "rds:RestoreDBInstanceFromDBSnapshot"]);
             assert.equal(rds.Resource, "arn:aws:rds:us-east-1:*:db:oauth2-backup-test-*");
@@ -378,18 +383,16 @@ describe("BackupJobs component (Pulumi mocks, kubernetes-models)", function () {
             assert.equal(policy.Statement.find((s: any) => s.Sid === "VerificationInstancesOnly").Resource, "arn:aws:rds:us-west-2:*:db:oauth2-backup-test-*");
         });
 
-        it("objectLock: each writer gets its data class's retention (OBJECT_LOCK_*), the verification none", async function () {
+        it("objectLock: each writer gets its data class's retention (OBJECT_LOCK_*), the verification's records the database's", async function () {
             const retainDays = { database: 30, clients: 90, config: 90, audit: 365, secrets: 630 };
             const rs = await declare("locked", args({ objectLock: { mode: "COMPLIANCE", retainDays } }));
             const envOf = (job: string) => Object.fromEntries(
                 cronJobs(rs).find((c) => c.inputs.metadata.name === job)!.inputs.spec.jobTemplate.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]),
             );
-            for (const [job, days] of [["db-backup", "30"], ["client-config-export", "90"], ["secrets-export", "630"], ["app-config-export", "90"]]) {
+            for (const [job, days] of [["db-backup", "30"], ["client-config-export", "90"], ["secrets-export", "630"], ["app-config-export", "90"], ["restore-verification", "30"]]) {
                 assert.equal(envOf(job).OBJECT_LOCK_MODE, "COMPLIANCE", job);
                 assert.equal(envOf(job).OBJECT_LOCK_RETAIN_DAYS, days, job);
             }
-            assert.equal(envOf("restore-verification").OBJECT_LOCK_MODE, undefined);
-            assert.equal(envOf("restore-verification").OBJECT_LOCK_RETAIN_DAYS, undefined);
         });
 
         it("public-key encryption: writers mount the keys ConfigMap and get BACKUP_GPG_*, no passphrase; the verification assumes the vault's key reader; all validate and pass the Kubernetes policies", async function () {

@@ -32,6 +32,7 @@ const T = {
     rolePolicy: "aws:iam/rolePolicy:RolePolicy",
     secretPolicy: "aws:secretsmanager/secretPolicy:SecretPolicy",
     key: "aws:kms/key:Key",
+    firehose: "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream",
 };
 
 type Doc = { Statement: any[] };
@@ -56,6 +57,12 @@ const MUTANTS: Mutant[] = [
         const lifecycle = find(p, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", (r) => r.inputs.bucket === "oauth2-backups-prod");
         (lifecycle.inputs.rules as Array<{ id: string; noncurrentVersionExpiration: Record<string, number> }>).find((r) => r.id === "clients-retention")!.noncurrentVersionExpiration = { noncurrentDays: 10 };
     } },
+    { name: "the audit archive back in the backup bucket (Firehose takes its 30-day default)", stack: "prod", policy: "s3-backup-object-lock", says: ["audit-archive-stream", "s3://oauth2-backups-prod/audit/", "default retention of 30 days", "1 year (365 days) for Audit logs"], mutate: (p) => {
+        const stream = find(p, T.firehose);
+        (stream.inputs.extendedS3Configuration as Record<string, unknown>).bucketArn = "arn:aws:s3:::oauth2-backups-prod";
+        stream.propertyDependencies.extendedS3Configuration = [find(p, "aws:s3/bucket:Bucket", (r) => r.inputs.bucket === "oauth2-backups-prod").urn];
+    } },
+    { name: "the audit archive bucket's default retention lowered to 30 days", stack: "dr", policy: "s3-backup-object-lock", says: ["audit-archive-stream", "s3://oauth2-audit-dr/audit/", "default retention of 30 days"], mutate: (p) => void (lockRule(p, "oauth2-audit-dr").defaultRetention.days = 30) },
     { name: "no copy into the vault account's vault", stack: "prod", policy: "backup-copy-outside-account", says: ["oauth2-postgres", "no copy outside the production account"], mutate: (p) => void (dailyRule(p).copyActions = dailyRule(p).copyActions.slice(0, 1)) },
     { name: "the vault copy in the production account", stack: "prod", policy: "backup-copy-outside-account", says: ["oauth2-postgres", "stays in 123456789012"], mutate: (p) => void (dailyRule(p).copyActions[1].destinationVaultArn = "arn:aws:backup:us-east-1:123456789012:backup-vault:oauth2-dr-isolated") },
     { name: "no replication rule into the vault", stack: "dr", policy: "backup-copy-outside-account", says: ["oauth2-backups-prod", "Database (PostgreSQL) (database/), Secrets/Keys (secrets/)"], mutate: (p) => void prodReplicationRules(p).splice(1, 1) },
@@ -112,10 +119,12 @@ describe("immutability policies on our stacks (compliant plans, one mutant at a 
         });
     }
 
-    it("backup-writer-cannot-decrypt: a reader (the verification) with the passphrase is no writer; a staging writer with it is not judged", async () => {
+    it("backup-writer-cannot-decrypt: the verification decrypts through the vault's role (no GetSecretValue here); it writes its records, so reading the passphrase would be reported; a staging writer is not judged", async () => {
         const plan = structuredClone(plans.prod);
-        edit(jobPolicy(plan, "restore-verification"), "policy", (d) => void d.Statement.find((s) => s.Sid === "ReadNamedSecrets").Resource.push("arn:aws:secretsmanager:us-east-1:123456789012:secret:oauth2/backup-passphrase-AbCdEf"));
         assert.deepEqual((await checkPlan(plan)).violations.filter((v) => v.policy === "backup-writer-cannot-decrypt"), []);
+        edit(jobPolicy(plan, "restore-verification"), "policy", (d) => void d.Statement.find((s) => s.Sid === "ReadNamedSecrets").Resource.push("arn:aws:secretsmanager:us-east-1:123456789012:secret:oauth2/backup-passphrase-AbCdEf"));
+        const [record] = (await checkPlan(plan)).violations.filter((v) => v.policy === "backup-writer-cannot-decrypt").map((v) => v.message);
+        assert.match(record, /^oauth2-dr-verification-prod: backup writer .*oauth2\/backup-passphrase/);
         const staging = structuredClone(plans.prod);
         staging.resources.forEach((r) => {
             const tags = r.inputs.tags as Record<string, string> | undefined;
@@ -172,6 +181,21 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         ]);
         assert.match(v2, /mode is "GOVERNANCE" \(lock \(BucketObjectLockConfigurationV2\)\); production backups require COMPLIANCE/);
         assert.deepEqual(await messages("s3-backup-object-lock", [bucket("acme-backups"), { type: "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration", name: "lock", props: { bucket: UNKNOWN, rule: UNKNOWN } }]).then((m) => m.length), 1, "an unlinked lock is no lock");
+    });
+
+    it("Object Lock per data class: a foreign Firehose writing audit/ into a 30-day bucket is named; a 1-year bucket, another prefix or a non-backup bucket pass", async () => {
+        const locked = (name: string, days: number) => [
+            bucket(name),
+            { type: "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration", name: `${name}-lock`, props: { bucket: name, rule: { defaultRetention: { mode: "COMPLIANCE", days } } } },
+        ];
+        const stream = (bucketName: string, prefix: string) => ({ type: T.firehose, name: "trail", props: { destination: "extended_s3", extendedS3Configuration: { bucketArn: `arn:aws:s3:::${bucketName}`, prefix } } });
+        const [short, ...rest] = await messages("s3-backup-object-lock", [...locked("acme-backups", 30), stream("acme-backups", "audit/!{timestamp:yyyy}/")]);
+        assert.deepEqual(rest, []);
+        assert.equal(short, "trail: Firehose delivery stream writes Audit logs objects to s3://acme-backups/audit/ without a per-object retain-until, so each gets the bucket's default retention of 30 days, below the retention table's 1 year (365 days) for Audit logs; S3 keeps one default retention per bucket (none per prefix): write them to a bucket whose Object Lock default retention is at least 1 year (365 days)");
+        assert.deepEqual(await messages("s3-backup-object-lock", [...locked("acme-audit", 365), stream("acme-audit", "audit/")]), []);
+        assert.deepEqual(await messages("s3-backup-object-lock", [...locked("acme-backups", 30), stream("acme-backups", "database/")]), [], "database/ needs 30 days");
+        assert.deepEqual(await messages("s3-backup-object-lock", [{ ...bucket("clickstream"), props: { bucket: "clickstream" } }, stream("clickstream", "audit/")]), [], "not backup storage");
+        assert.deepEqual(await messages("s3-backup-object-lock", [...locked("acme-backups", 30), stream("acme-backups", UNKNOWN as unknown as string)]), [], "unknown prefix: no verdict");
     });
 
     it("deletion guards: a foreign secret and key without guards are named; a Deny sparing the break-glass role passes", async () => {
