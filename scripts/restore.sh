@@ -199,6 +199,8 @@ restore_watchdog_start
 spool="$WORK_DIR/spool"
 restore_pass_start "$object_key" "$object_version" "$jobs" "${restore_args[@]}" \
     || die "$EX_STORAGE" "download of $what failed: $(one_line_error "$spool/s3.err")"
+# The download URL is presigned: the AWS helper (botocore, ~50 MB) has nothing left to do in this run.
+stop_aws_helper
 restore_pass_toc
 
 # 4. From the archive's first bytes: its table of contents and its restore script without the table data.

@@ -278,7 +278,9 @@ printf '%s' "$code"
         const shims = fs.mkdtempSync(path.join(dir, "shims-"));
         fs.writeFileSync(path.join(shims, "pg_restore"), `#!/bin/bash\nif [[ " $* " == *" -a "* ]]; then sleep 2; fi\nexec ${PG_BIN}/pg_restore "$@"\n`, { mode: 0o755 });
         const run = startScript("restore.sh", env(bucket, "cut", { TMPDIR: tmp, EXTRA_PATH: shims, RESTORE_JOBS: "2" }), ["--yes", "--source-database", "oauth2db"]);
-        await eventually("the load's sessions are connected", () => pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'oauth2-dr-restore:%' AND backend_type = 'client backend'", "postgres") === "2");
+        // The load's two sessions (nothing run yet, or the loader's SET or COPY; the session that created the staging
+        // tables has the same application_name and may still be there).
+        await eventually("the load's sessions are connected", () => pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'oauth2-dr-restore:%' AND backend_type = 'client backend' AND (query = '' OR query LIKE 'SET %' OR query LIKE 'COPY %')", "postgres") === "2");
         pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'oauth2-dr-restore:%'", "postgres");
         const result = await run.done;
         assert.equal(result.code, 3, explain(result));
