@@ -19,17 +19,20 @@
 #      passphrase version the manifest names and decrypt the object's first 64 KiB (when that fails, the
 #      object's sha256 tells a corrupt object from a wrong passphrase); check the scratch space for the
 #      spool; connect to the target database.
-#   2. Spool and verify, the target untouched: the object is downloaded into the work directory as stored
-#      (encrypted), its sha256 compared with the manifest's and gpg's integrity check (MDC) run over all of it.
-#   3. Load: the archive's tables are created in staging schemas (oauth2_dr_stage_<run id>_<n>) and their rows
-#      loaded there by RESTORE_JOBS parallel COPY sessions (rows of one table split among them).
-#   4. Swap, in one transaction of the script's own session: lock the dump's tables in the target (at most
+#   2. One pass, the target's own tables untouched: the object is downloaded once into the work directory as
+#      stored (encrypted) while its sha256 is computed, gpg decrypts it (its integrity check, MDC, at the end)
+#      and its rows are loaded by RESTORE_JOBS parallel COPY sessions (rows of one table split among them)
+#      into staging schemas of this run (oauth2_dr_stage_<run id>_<n>) whose tables have the archive's column
+#      names and types only (no default or check of the unverified archive is evaluated). A sha256 other than
+#      the manifest's (exit 4) or a failing MDC (exit 5) ends the run and the staging schemas are dropped.
+#   3. Swap, only after that verdict, in one transaction of the script's own session: lock the dump's tables in the target (at most
 #      RESTORE_LOCK_TIMEOUT each), drop and recreate the dump's objects (pg_restore --clean --if-exists), with
-#      each table moved from its staging schema instead of created empty; build the indexes and constraints;
+#      each table moved from its staging schema instead of created empty, its defaults and checks added; build
+#      the indexes and constraints;
 #      compare the row counts and the schema of the dump's tables with the manifest; COMMIT only when all of
-#      that succeeded, else ROLLBACK: all or nothing. A dump whose tables cannot be staged (a column type or
-#      check naming another object, inheritance, partitions, large objects) is restored in that transaction
-#      as one pg_restore stream instead.
+#      that succeeded, else ROLLBACK: all or nothing. A dump whose tables cannot be staged (a column type
+#      naming another object, a generated column, inheritance, partitions, large objects) is verified by the
+#      same pass and then restored from the verified spool in that transaction as one pg_restore stream.
 #   Only the script writes COMMIT: killed (even kill -9), it leaves nothing committed; a watchdog process
 #   then stops the load, ends its server sessions, drops the staging schemas and removes the spool.
 #
