@@ -238,7 +238,7 @@ restore_pass_wait
 
 # 5. The verdict on the stored object, before the target's own tables are touched: a corrupt or tampered
 #    object, or one that cannot be read to its end, ends here and the staging schemas are dropped (cleanup).
-[[ "$(cat "$spool/s3.rc" 2>/dev/null)" == 0 ]] || die "$EX_STORAGE" "download of $what failed (the target's tables were not touched): $(one_line_error "$spool/s3.err")"
+[[ "$(cat "$spool/s3.rc" 2>/dev/null)" == 0 ]] || die "$EX_STORAGE" "download of $what failed: $(one_line_error "$spool/s3.err") (the target's tables were not touched)"
 [[ "$(cat "$spool/tee.rc" 2>/dev/null)" == 0 ]] \
     || die "$EX_USAGE" "cannot spool the dump in the scratch directory ${TMPDIR:-/tmp} ($(scratch_free_bytes "$WORK_DIR") bytes free, needs $want_size): $(one_line_error "$spool/tee.err")"
 got_sha=$(cat "$spool/sha.out" 2>/dev/null || true)
