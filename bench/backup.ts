@@ -5,9 +5,10 @@
  *  1. backup: scripts/db-backup.sh (pg_dump -Fc -Z0 | zstd -T2 | gpg AES256 | tee sha256/size | aws-helper.py's upload
  *     to a local moto_server, then the manifest) against `pg_dump --format=custom > /dev/null` on the same
  *     database; prints the ratio (goal: at most 0.5x) and the pipeline's peak memory (goal: 150 MB);
- *  2. restore: scripts/restore.sh (download into a spool with sha256 and gpg's integrity check, then the
- *     tables loaded into staging schemas by RESTORE_JOBS parallel COPY sessions, then moved into place, indexed
- *     and checked against the manifest in one transaction) into a fresh database, and
+ *  2. restore: scripts/restore.sh (one pass: the download spooled, hashed and checked by gpg (MDC) while its
+ *     rows load into staging tables by RESTORE_JOBS parallel COPY sessions; then, once verified, moved into
+ *     place, indexed and checked against the manifest in one transaction; its phases are printed from its log
+ *     lines) into a fresh database (BENCH_RESTORE_BASELINE=<scripts dir>: that restore.sh too, interleaved), and
  *     scripts/restore-verification.sh (one streaming pass into a scratch database, plus the checklist), each
  *     against `pg_restore -d <fresh database> <local dump file>` alone (goals, issue 25: restore at most 0.8x,
  *     verification at most 1.0x; restore peak memory at most 150 MB).
@@ -299,6 +300,9 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
         const restoreSeconds: number[] = [];
         const verificationSeconds: number[] = [];
         let restorePeakRssBytes = 0;
+        // BENCH_RESTORE_BASELINE=<a scripts directory>: its restore.sh too, interleaved (e.g. main's, for a before/after).
+        const baseline = process.env.BENCH_RESTORE_BASELINE;
+        const baselineSeconds: number[] = [];
         const cpu = { pgRestore: [] as number[], restore: [] as number[], verification: [] as number[] };
         for (let i = 0; i < runs; i++) {
             pg.dropDatabase("bench_restore");
@@ -312,6 +316,14 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
             restoreSeconds.push(restore.seconds);
             cpu.restore.push(restore.cpuSeconds);
             restorePeakRssBytes = Math.max(restorePeakRssBytes, restore.peakRss);
+            if (baseline) {
+                // The same restore by another checkout's scripts (BENCH_RESTORE_BASELINE), in the same run.
+                pg.dropDatabase("bench_restore");
+                pg.createDatabase("bench_restore");
+                const before = check(await timed("bash", [path.join(baseline, "restore.sh"), "--yes", "--source-database", "oauth2db"], scriptEnv(lastBucket, { PGDATABASE: "bench_restore" })), "baseline restore.sh");
+                baselineSeconds.push(before.seconds);
+                say(`run ${i + 1}: baseline ${baseline}/restore.sh ${before.seconds.toFixed(1)} s (peak ${mb(before.peakRss)})`);
+            }
             pg.dropDatabase("bench_restore");
             const verify = check(await timed("bash", [path.join(SCRIPTS, "restore-verification.sh")], scriptEnv(lastBucket, { VERIFY_DATABASE: "bench_verify" })), "restore-verification.sh");
             verificationSeconds.push(verify.seconds);
@@ -321,8 +333,11 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
         const restoreRatio = median(restoreSeconds) / median(pgRestoreSeconds);
         const verificationRatio = median(verificationSeconds) / median(pgRestoreSeconds);
         say(`pg_restore -d <fresh db> <local file>: ${secs(pgRestoreSeconds)}`);
-        say(`restore.sh (spool + sha256 + gpg MDC, ${process.env.RESTORE_JOBS ?? 2} parallel COPY sessions into staging, swap + indexes + counts and schema in one transaction): ${secs(restoreSeconds)}`);
-        say(`restore-verification.sh (the same pass into a scratch database, then the checklist): ${secs(verificationSeconds)}`);
+        say(`restore.sh (one pass: spool + sha256 + gpg MDC while ${process.env.RESTORE_JOBS ?? 2} parallel COPY sessions load staging tables; then swap + indexes + counts and schema in one transaction): ${secs(restoreSeconds)}`);
+        if (baseline) {
+            say(`baseline ${baseline}/restore.sh: ${secs(baselineSeconds)}, ratio to pg_restore ${(median(baselineSeconds) / median(pgRestoreSeconds)).toFixed(2)}x; this restore.sh / baseline ${(median(restoreSeconds) / median(baselineSeconds)).toFixed(2)}`);
+        }
+        say(`restore-verification.sh (its own streaming pass, one session, into a scratch database, then the checklist): ${secs(verificationSeconds)}`);
         say(`ratio restore/pg_restore: ${restoreRatio.toFixed(2)}x (goal <= 0.8x: ${restoreRatio <= 0.8 ? "met" : "NOT met"}); restore pipeline peak memory ${mb(restorePeakRssBytes)} (goal <= 150 MB: ${restorePeakRssBytes <= 150 * 1024 * 1024 ? "met" : "NOT met"})`);
         say(`ratio verification/pg_restore: ${verificationRatio.toFixed(2)}x (goal <= 1.0x, issue 25: ${verificationRatio <= 1.0 ? "met" : "NOT met"})`);
         say(`CPU (user+sys, medians; the PostgreSQL backend and moto_server not counted): pg_restore ${median(cpu.pgRestore).toFixed(1)} s; restore.sh's processes ${median(cpu.restore).toFixed(1)} s; restore-verification.sh's ${median(cpu.verification).toFixed(1)} s. On a busy machine the pipeline's CPU competes with the server's and the wall-clock ratios grow with the load`);
