@@ -25,12 +25,12 @@
 #      into staging schemas of this run (oauth2_dr_stage_<run id>_<n>) whose tables have the archive's column
 #      names and types only (no default or check of the unverified archive is evaluated). A sha256 other than
 #      the manifest's (exit 4) or a failing MDC (exit 5) ends the run and the staging schemas are dropped.
-#   3. Swap, only after that verdict, in one transaction of the script's own session: lock the dump's tables in the target (at most
-#      RESTORE_LOCK_TIMEOUT each), drop and recreate the dump's objects (pg_restore --clean --if-exists), with
-#      each table moved from its staging schema instead of created empty, its defaults and checks added; build
-#      the indexes and constraints;
-#      compare the row counts and the schema of the dump's tables with the manifest; COMMIT only when all of
-#      that succeeded, else ROLLBACK: all or nothing. A dump whose tables cannot be staged (a column type
+#   3. Swap, only after that verdict, in one transaction of the script's own session: lock the dump's tables
+#      in the target (at most RESTORE_LOCK_TIMEOUT each), drop and recreate the dump's objects (pg_restore
+#      --clean --if-exists), with each table moved from its staging schema instead of created empty, its
+#      defaults and checks added; build the indexes and constraints; compare the row counts and the schema
+#      of the dump's tables with the manifest; COMMIT only when all of that succeeded, else ROLLBACK: all or
+#      nothing. A dump whose tables cannot be staged (a column type
 #      naming another object, a generated column, inheritance, partitions, large objects) is verified by the
 #      same pass and then restored from the verified spool in that transaction as one pg_restore stream.
 #   Only the script writes COMMIT: killed (even kill -9), it leaves nothing committed; a watchdog process
