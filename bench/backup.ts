@@ -5,9 +5,10 @@
  *  1. backup: scripts/db-backup.sh (pg_dump -Fc -Z0 | zstd -T2 | gpg AES256 | tee sha256/size | aws-helper.py's upload
  *     to a local moto_server, then the manifest) against `pg_dump --format=custom > /dev/null` on the same
  *     database; prints the ratio (goal: at most 0.5x) and the pipeline's peak memory (goal: 150 MB);
- *  2. restore: scripts/restore.sh (download into a spool with sha256 and gpg's integrity check, then the
- *     tables loaded into staging schemas by RESTORE_JOBS parallel COPY sessions, then moved into place, indexed
- *     and checked against the manifest in one transaction) into a fresh database, and
+ *  2. restore: scripts/restore.sh (one pass: the download spooled, hashed and checked by gpg (MDC) while its
+ *     rows load into staging tables by RESTORE_JOBS parallel COPY sessions; then, once verified, moved into
+ *     place, indexed and checked against the manifest in one transaction; its phases are printed from its log
+ *     lines) into a fresh database (BENCH_RESTORE_BASELINE=<scripts dir>: that restore.sh too, interleaved), and
  *     scripts/restore-verification.sh (one streaming pass into a scratch database, plus the checklist), each
  *     against `pg_restore -d <fresh database> <local dump file>` alone (goals, issue 25: restore at most 0.8x,
  *     verification at most 1.0x; restore peak memory at most 150 MB).
@@ -15,7 +16,8 @@
  * The database is generated with generate_series into the oauth2_* tables (JWT-sized random tokens) until
  * it is BENCH_DB_GB GB on disk (default 1; a comma-separated list runs several sizes, e.g. "0.25,1", to show
  * that memory does not grow with the size). The data directory is cached in $TMPDIR keyed by size, so
- * re-runs start in seconds. BENCH_RUNS (default 3) runs per measurement; medians are printed.
+ * re-runs start in seconds. BENCH_RUNS (default 3) runs per measurement; medians are printed. BENCH_BACKUP_RUNS
+ * (default BENCH_RUNS) runs of the backup part alone (1: one backup, then the restores measured BENCH_RUNS times).
  *
  * Peak memory: every 100 ms the benchmark walks /proc for the process tree of the script (bash, pg_dump,
  * gpg, tee, sha256sum, wc, curl, python3 (aws-helper.py), psql) and sums VmRSS; the peak of that sum is reported, with the largest
@@ -155,6 +157,8 @@ interface Timed {
     stderr: string;
     peakRss: number;
     peakProcess: string;
+    /** Each stderr line with the seconds since the start at which it arrived (the scripts log each step). */
+    lines: { at: number; text: string }[];
 }
 
 /** Runs a command, timing it and sampling the RSS of its process tree every 100 ms. */
@@ -172,7 +176,15 @@ function timed(command: string, args: string[], env: Record<string, string>, std
         let stdout = "";
         let stderr = "";
         child.stdout?.on("data", (d) => (stdout += d));
-        child.stderr!.on("data", (d) => (stderr += d));
+        const lines: { at: number; text: string }[] = [];
+        let partial = "";
+        child.stderr!.on("data", (d) => {
+            stderr += d;
+            const at = Number(process.hrtime.bigint() - started) / 1e9;
+            const parts = (partial + d).split("\n");
+            partial = parts.pop()!;
+            lines.push(...parts.map((text) => ({ at, text })));
+        });
         let peakRss = 0;
         let peakProcess = "";
         let peakSingle = 0;
@@ -201,9 +213,26 @@ function timed(command: string, args: string[], env: Record<string, string>, std
                 cpuSeconds = user + sys;
                 fs.rmSync(timeFile, { force: true });
             }
-            resolve({ seconds, cpuSeconds, code, stdout, stderr, peakRss, peakProcess });
+            resolve({ seconds, cpuSeconds, code, stdout, stderr, peakRss, peakProcess, lines });
         });
     });
+}
+
+/**
+ * restore.sh's phases from the arrival of its log lines: before the download (the helper, the manifest, the
+ * probe, the passphrase's S2K, the connection), the one pass (download, sha256, gpg's MDC, and the load into
+ * staging: they overlap), the swap (locks, the tables moved, indexes and constraints built, counts, schema,
+ * COMMIT).
+ */
+function restorePhases(run: Timed): string {
+    const at = (pattern: RegExp) => run.lines.find((l) => pattern.test(l.text))?.at;
+    const download = at(/ restore: downloading /);
+    const verified = at(/ restore: verified /);
+    const restored = at(/ restore: restored /);
+    if (download === undefined || verified === undefined || restored === undefined) {
+        return "phases unknown";
+    }
+    return `before the download ${download.toFixed(1)} s, download+verify+load ${(verified - download).toFixed(1)} s, swap (indexes, counts, commit) ${(restored - verified).toFixed(1)} s, exit ${(run.seconds - restored).toFixed(1)} s`;
 }
 
 function check(result: Timed, what: string): Timed {
@@ -213,7 +242,7 @@ function check(result: Timed, what: string): Timed {
     return result;
 }
 
-export async function benchSize(targetGb: number, runs: number): Promise<SizeResult> {
+export async function benchSize(targetGb: number, runs: number, backupRuns = runs): Promise<SizeResult> {
     const { pg, authorizations } = await seededServer(targetGb);
     const moto = await MotoServer.start();
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-bench-"));
@@ -233,7 +262,7 @@ export async function benchSize(targetGb: number, runs: number): Promise<SizeRes
         let peakProcess = "";
         let dumpBytes = 0;
         // Alternate the two so that drift (caches, a busy neighbour) hits both alike.
-        for (let i = 0; i < runs; i++) {
+        for (let i = 0; i < backupRuns; i++) {
             const plain = check(await timed(path.join(PG_BIN, "pg_dump"), ["--format=custom", "oauth2db"], pgEnv, "/dev/null"), "pg_dump");
             pgDumpSeconds.push(plain.seconds);
             pgDumpCpu.push(plain.cpuSeconds);
@@ -251,7 +280,7 @@ export async function benchSize(targetGb: number, runs: number): Promise<SizeRes
             const sizeMatch = /done: \S+, (\d+) bytes/.exec(backup.stderr);
             dumpBytes = sizeMatch ? Number(sizeMatch[1]) : 0;
             say(`run ${i + 1}: pg_dump ${plain.seconds.toFixed(1)} s, db-backup.sh ${backup.seconds.toFixed(1)} s, pipeline peak ${mb(backup.peakRss)}`);
-            if (i < runs - 1) {
+            if (i < backupRuns - 1) {
                 // Keep moto's memory flat: only the last run's backup is needed for the restore part.
                 spawnSync("aws", ["--endpoint-url", moto.endpoint, "s3", "rm", `s3://${bucket}`, "--recursive", "--only-show-errors"], { env: scriptEnv(bucket) });
             }
@@ -264,13 +293,16 @@ export async function benchSize(targetGb: number, runs: number): Promise<SizeRes
         say(`pipeline peak memory: ${mb(peakRssBytes)} (goal <= 150 MB: ${peakRssBytes <= 150 * 1024 * 1024 ? "met" : "NOT met"}; sum of VmRSS of the script's process tree, sampled every 100 ms; largest process: ${peakProcess})`);
 
         // Restore: pg_restore alone from a local file, against restore-verification.sh from the bucket.
-        const lastBucket = `bench-${targetGb}-${runs - 1}`.replace(/\./g, "-");
+        const lastBucket = `bench-${targetGb}-${backupRuns - 1}`.replace(/\./g, "-");
         const dumpFile = path.join(work, "oauth2db.dump");
         check(await timed(path.join(PG_BIN, "pg_dump"), ["--format=custom", "--file", dumpFile, "oauth2db"], pgEnv), "pg_dump --file");
         const pgRestoreSeconds: number[] = [];
         const restoreSeconds: number[] = [];
         const verificationSeconds: number[] = [];
         let restorePeakRssBytes = 0;
+        // BENCH_RESTORE_BASELINE=<a scripts directory>: its restore.sh too, interleaved (e.g. main's, for a before/after).
+        const baseline = process.env.BENCH_RESTORE_BASELINE;
+        const baselineSeconds: number[] = [];
         const cpu = { pgRestore: [] as number[], restore: [] as number[], verification: [] as number[] };
         for (let i = 0; i < runs; i++) {
             pg.dropDatabase("bench_restore");
@@ -284,19 +316,30 @@ export async function benchSize(targetGb: number, runs: number): Promise<SizeRes
             restoreSeconds.push(restore.seconds);
             cpu.restore.push(restore.cpuSeconds);
             restorePeakRssBytes = Math.max(restorePeakRssBytes, restore.peakRss);
+            if (baseline) {
+                // The same restore by another checkout's scripts (BENCH_RESTORE_BASELINE), in the same run.
+                pg.dropDatabase("bench_restore");
+                pg.createDatabase("bench_restore");
+                const before = check(await timed("bash", [path.join(baseline, "restore.sh"), "--yes", "--source-database", "oauth2db"], scriptEnv(lastBucket, { PGDATABASE: "bench_restore" })), "baseline restore.sh");
+                baselineSeconds.push(before.seconds);
+                say(`run ${i + 1}: baseline ${baseline}/restore.sh ${before.seconds.toFixed(1)} s (peak ${mb(before.peakRss)})`);
+            }
             pg.dropDatabase("bench_restore");
             const verify = check(await timed("bash", [path.join(SCRIPTS, "restore-verification.sh")], scriptEnv(lastBucket, { VERIFY_DATABASE: "bench_verify" })), "restore-verification.sh");
             verificationSeconds.push(verify.seconds);
             cpu.verification.push(verify.cpuSeconds);
-            say(`run ${i + 1}: pg_restore ${local.seconds.toFixed(1)} s, restore.sh ${restore.seconds.toFixed(1)} s (peak ${mb(restore.peakRss)}), restore-verification.sh ${verify.seconds.toFixed(1)} s (${verify.stdout.split("\n").filter((l) => l.startsWith("PASS")).length}/7 PASS), peak ${mb(verify.peakRss)}`);
+            say(`run ${i + 1}: pg_restore ${local.seconds.toFixed(1)} s, restore.sh ${restore.seconds.toFixed(1)} s (peak ${mb(restore.peakRss)}, largest ${restore.peakProcess}; ${restorePhases(restore)}), restore-verification.sh ${verify.seconds.toFixed(1)} s (${verify.stdout.split("\n").filter((l) => l.startsWith("PASS")).length}/7 PASS), peak ${mb(verify.peakRss)}`);
         }
         const restoreRatio = median(restoreSeconds) / median(pgRestoreSeconds);
         const verificationRatio = median(verificationSeconds) / median(pgRestoreSeconds);
         say(`pg_restore -d <fresh db> <local file>: ${secs(pgRestoreSeconds)}`);
-        say(`restore.sh (spool + sha256 + gpg MDC, ${process.env.RESTORE_JOBS ?? 2} parallel COPY sessions into staging, swap + indexes + counts and schema in one transaction): ${secs(restoreSeconds)}`);
-        say(`restore-verification.sh (the same pass into a scratch database, then the checklist): ${secs(verificationSeconds)}`);
+        say(`restore.sh (one pass: spool + sha256 + gpg MDC while ${process.env.RESTORE_JOBS ?? 2} parallel COPY sessions load staging tables; then swap + indexes + counts and schema in one transaction): ${secs(restoreSeconds)}`);
+        if (baseline) {
+            say(`baseline ${baseline}/restore.sh: ${secs(baselineSeconds)}, ratio to pg_restore ${(median(baselineSeconds) / median(pgRestoreSeconds)).toFixed(2)}x; this restore.sh / baseline ${(median(restoreSeconds) / median(baselineSeconds)).toFixed(2)}`);
+        }
+        say(`restore-verification.sh (its own streaming pass, one session, into a scratch database, then the checklist): ${secs(verificationSeconds)}`);
         say(`ratio restore/pg_restore: ${restoreRatio.toFixed(2)}x (goal <= 0.8x: ${restoreRatio <= 0.8 ? "met" : "NOT met"}); restore pipeline peak memory ${mb(restorePeakRssBytes)} (goal <= 150 MB: ${restorePeakRssBytes <= 150 * 1024 * 1024 ? "met" : "NOT met"})`);
-        say(`ratio verification/pg_restore: ${verificationRatio.toFixed(2)}x (goal <= 1.5x: ${verificationRatio <= 1.5 ? "met" : "NOT met"})`);
+        say(`ratio verification/pg_restore: ${verificationRatio.toFixed(2)}x (goal <= 1.0x, issue 25: ${verificationRatio <= 1.0 ? "met" : "NOT met"})`);
         say(`CPU (user+sys, medians; the PostgreSQL backend and moto_server not counted): pg_restore ${median(cpu.pgRestore).toFixed(1)} s; restore.sh's processes ${median(cpu.restore).toFixed(1)} s; restore-verification.sh's ${median(cpu.verification).toFixed(1)} s. On a busy machine the pipeline's CPU competes with the server's and the wall-clock ratios grow with the load`);
         return {
             targetGb, databaseBytes, authorizations, dumpBytes, pgDumpSeconds, backupSeconds, motoCpuSeconds: motoCpu, ratio, peakRssBytes, peakProcess,
@@ -312,9 +355,11 @@ export async function benchSize(targetGb: number, runs: number): Promise<SizeRes
 export async function runBackupBench(): Promise<SizeResult[]> {
     const sizes = (process.env.BENCH_DB_GB ?? "1").split(",").map((s) => Number(s.trim())).filter((n) => n > 0);
     const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
+    // BENCH_BACKUP_RUNS: runs of the backup measurement (default BENCH_RUNS); 1 to measure the restores alone.
+    const backupRuns = Math.max(1, Number(process.env.BENCH_BACKUP_RUNS ?? runs));
     const results: SizeResult[] = [];
     for (const size of sizes) {
-        results.push(await benchSize(size, runs));
+        results.push(await benchSize(size, runs, backupRuns));
     }
     if (results.length > 1) {
         say("summary by size:");

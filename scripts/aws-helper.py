@@ -82,6 +82,47 @@ def _split_qualified(name):
     return None, name
 
 
+_STAGED_TYPE = _re.compile(r'^[A-Za-z_][A-Za-z0-9_ ]*(\([0-9, ]+\))?[A-Za-z ]*(\[\])*( COLLATE (pg_catalog\.)?"[^"]+")?$')
+
+
+def _staged_body(body):
+    """The staging table's columns (name, type, collation, NOT NULL) and the clauses the swap adds once the
+    dump is verified (ALTER COLUMN ... SET DEFAULT, ADD CONSTRAINT ... CHECK), from the lines of pg_dump's
+    CREATE TABLE; None when a line is not of that form (a generated column, anything unexpected). The staging
+    tables are loaded while the dump is still being verified: nothing in them may evaluate an expression of
+    the archive (a default evaluated by a COPY without that column, a check evaluated on every row)."""
+    columns, later = [], []
+    for raw in body:
+        line = raw.strip()
+        if not line:
+            continue
+        if line.endswith(","):
+            line = line[:-1]
+        if line.startswith("CONSTRAINT ") and " CHECK " in line:
+            later.append(f"ADD {line}")
+            continue
+        found = _re.match(r'^("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*) (.+)$', line)
+        if not found or line.startswith("CONSTRAINT "):
+            return None
+        name, rest = found.group(1), found.group(2)
+        if " GENERATED " in f" {rest} ":
+            return None
+        not_null = rest.endswith(" NOT NULL")
+        if not_null:
+            rest = rest[: -len(" NOT NULL")]
+        column_type, default = rest, None
+        if " DEFAULT " in rest:
+            column_type, default = rest.split(" DEFAULT ", 1)
+        # A type of pg_catalog (user types are qualified: refused by the caller), its modifiers, arrays, a
+        # collation: no expression.
+        if not _STAGED_TYPE.match(column_type):
+            return None
+        if default is not None:
+            later.append(f"ALTER COLUMN {name} SET DEFAULT {default}")
+        columns.append(f"    {name} {column_type}{' NOT NULL' if not_null else ''}")
+    return columns, later
+
+
 def restore_stage(argv):
     schema_sql, data_list, out_dir, prefix = argv
     with open(data_list, encoding="utf-8") as handle:
@@ -105,16 +146,18 @@ def restore_stage(argv):
             end = i + 1
             while end < len(lines) and lines[end] != ");" and (lines[end].startswith("    ") or lines[end] == ""):
                 end += 1
-            body = lines[i + 1:end]
-            text = "\n".join(body).replace("pg_catalog.", "")
-            if schema is None or end >= len(lines) or lines[end] != ");" or "." in text:
+            staged_body = _staged_body(lines[i + 1:end])
+            if staged_body is None or schema is None or end >= len(lines) or lines[end] != ");" \
+                    or "." in "\n".join(staged_body[0]).replace("pg_catalog.", ""):
                 print(f"table {entry[0]}.{entry[1]} cannot be staged (its definition names other objects or has options)")
                 return 10
+            columns, later = staged_body
             if schema not in staging_of:
                 staging_of[schema] = f"{prefix}_{len(staging_of) + 1}"
                 stage.append(f"CREATE SCHEMA {staging_of[schema]};")
-            stage.append("\n".join([f"CREATE TABLE {staging_of[schema]}.{table} ("] + body + [");"]))
+            stage.append("\n".join([f"CREATE TABLE {staging_of[schema]}.{table} ("] + [",\n".join(columns)] + [");"]))
             swap.append(f"ALTER TABLE {staging_of[schema]}.{table} SET SCHEMA {schema};")
+            swap.extend(f"ALTER TABLE ONLY {qualified} {clause};" for clause in later)
             staged[entry] = qualified
             i = end + 1
             continue

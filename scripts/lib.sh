@@ -814,12 +814,16 @@ schema_diff() {
     } | head -n 20 | paste -sd';' - | sed 's/;/; /g'
 }
 
-# --- restore.sh: spool, verify, load in parallel, swap in one transaction ----------------------------------
-# restore.sh (not the verification, which keeps stream_restore above) downloads the dump to a spool in its
-# work directory (the encrypted object as stored: no plaintext on disk), checks its sha256 and gpg's
-# integrity check (MDC) over the whole object before it touches the target, then loads the tables with
-# parallel COPY streams into staging schemas and moves them into place in one transaction that only the
-# script itself commits (see restore.sh's header).
+# --- restore.sh: one pass that verifies and stages, then a swap in one transaction ------------------------
+# restore.sh (not the verification, which keeps stream_restore above) reads the dump once: the download is
+# spooled in its work directory (the encrypted object as stored: no plaintext on disk), hashed, decrypted
+# (gpg's integrity check, MDC, at the end of the object) and, at the same time, its rows are loaded by
+# parallel COPY sessions into staging schemas of the target database. The staging tables are the run's own
+# (oauth2_dr_stage_<run id>_<n>, created from the archive's column names and types only: no default, check
+# or other expression of the not yet verified archive is evaluated). The target's own tables are touched only
+# by the swap, one transaction that only the script itself commits, and the swap starts only once the sha256
+# of every stored byte is the manifest's and gpg's MDC passed; otherwise the staging schemas are dropped
+# (see restore.sh's header and scripts/README.md).
 
 RESTORE_APP="oauth2-dr-restore"
 RESTORE_SESSION_PID="" RESTORE_WATCHDOG_PID="" RESTORE_JOB_PIDS=()
@@ -844,17 +848,11 @@ restore_presign() {
     aws_call GET /s3/presign - "${query[@]}"
 }
 
-# restore_spool KEY VERSION_ID [--no-decrypt | PG_RESTORE_OPTION...]: downloads the object into
-# $WORK_DIR/spool/dump.gpg, hashing it (spool/sha.out) and decrypting it on the way (gpg checks the MDC at the
-# end: spool/gpg.rc, gpg.err) unless --no-decrypt. From the decrypted stream, meanwhile, the archive's table
-# of contents (spool/toc.list, toc.rc) and its restore script without data (pg_restore -s with the options
-# given: spool/schema.sql, schema.rc): both stop reading after the table of contents, at the start of the
-# archive; nothing is run from them before the whole object is verified. Results: spool/s3.rc and s3.err
-# (curl), spool/tee.rc and tee.err (writing the spool: a full disk). tee -p: a reader that stops early (gpg on
-# a corrupt object, pg_restore after the table of contents) never stops the download, the hash or the MDC.
+# restore_spool KEY VERSION_ID: downloads the object into $WORK_DIR/spool/dump.gpg, hashing it (spool/sha.out),
+# without decrypting it: for a probe that did not decrypt (a corrupt header or a wrong passphrase: the sha256
+# tells them apart). Results: spool/s3.rc and s3.err (curl), spool/tee.rc and tee.err (a full disk).
 restore_spool() {
-    local key=$1 version=$2 decrypt=${3:-} d="$WORK_DIR/spool" url
-    shift 2
+    local key=$1 version=$2 d="$WORK_DIR/spool" url
     rm -rf "$d"
     mkdir "$d"
     mkfifo "$d/body.fifo" "$d/sha.fifo"
@@ -864,36 +862,103 @@ restore_spool() {
     restore_note_job $!
     {
         set +e
-        if [[ "$decrypt" == --no-decrypt ]]; then
-            tee -p "$d/sha.fifo" <"$d/body.fifo" >"$d/dump.gpg" 2>"$d/tee.err"
-            echo $? >"$d/tee.rc"
-            echo 0 >"$d/gpg.rc"
-        else
-            mkfifo "$d/plain.fifo" "$d/toc.fifo"
-            {
-                decompress_dump "$RESTORE_COMPRESSION" <"$d/plain.fifo" 2>/dev/null | tee -p "$d/toc.fifo" 2>/dev/null |
-                    pg_restore "$@" -s -f "$d/schema.sql" 2>"$d/schema.err"
-                echo "${PIPESTATUS[2]}" >"$d/schema.rc"
-            } &
-            { pg_restore -l -f "$d/toc.list" <"$d/toc.fifo" 2>"$d/toc.err"; echo $? >"$d/toc.rc"; } &
-            tee -p "$d/dump.gpg" "$d/sha.fifo" <"$d/body.fifo" 2>"$d/tee.err" | restore_gpg_decrypt 2>"$d/gpg.err" | tee -p "$d/plain.fifo" >/dev/null 2>&1
-            local piped=("${PIPESTATUS[@]}")
-            echo "${piped[0]}" >"$d/tee.rc"
-            echo "${piped[1]}" >"$d/gpg.rc"
-            wait
-        fi
+        tee -p "$d/sha.fifo" <"$d/body.fifo" >"$d/dump.gpg" 2>"$d/tee.err"
+        echo $? >"$d/tee.rc"
     } &
     RESTORE_JOB_PIDS+=($!)
     restore_note_job $!
-    # In the background: a trapped SIGTERM interrupts `wait`, not a foreground command.
-    {
-        set +e
-        get_into_fifo "$url" "$d"
-    } &
+    { set +e; get_into_fifo "$url" "$d"; } &
     RESTORE_JOB_PIDS+=($!)
     restore_note_job $!
     wait "${RESTORE_JOB_PIDS[@]}" 2>/dev/null || true
     RESTORE_JOB_PIDS=()
+}
+
+# restore_pass_start KEY VERSION_ID JOBS PG_RESTORE_OPTION...: starts the one pass over the object, in the
+# background, and returns at once:
+#   curl (body.fifo) | tee -p spool/dump.gpg sha.fifo | gpg --decrypt | tee -p plain.fifo >/dev/null
+#   plain.fifo | zstd -d | tee -p toc.fifo schema.fifo | pg_restore -a -f - | restore_load_gate JOBS
+# and from toc.fifo and schema.fifo the archive's table of contents (spool/toc.list, toc.rc) and its restore
+# script without data (pg_restore -s with the options given: spool/schema.sql, schema.rc), both read from the
+# start of the archive; restore_pass_toc waits for them. The rows wait in restore_load_gate (the pipes fill
+# and the download pauses) until the caller has created the staging tables and called restore_pass_gate.
+# gpg's output goes through a tee -p whose own output is /dev/null: whatever happens after it (a load that
+# failed, a zstd that stopped on garbage), gpg reads the whole object and checks its MDC, and the sha256 and
+# the spool see every byte. Results, once restore_pass_wait returned: spool/s3.rc s3.err (curl), tee.rc
+# tee.err (the spool's disk), sha.out, gpg.rc gpg.err, and in $WORK_DIR/load: status ("decompress tee
+# pg_restore load" exit codes), decompress.err, restore.err, and the loader's files (restore-load).
+RESTORE_PASS_PIDS=() RESTORE_TOC_PIDS=()
+restore_pass_start() {
+    local key=$1 version=$2 jobs=$3 d="$WORK_DIR/spool" l="$WORK_DIR/load" url
+    shift 3
+    rm -rf "$d" "$l"
+    mkdir "$d" "$l"
+    mkfifo "$d/body.fifo" "$d/sha.fifo" "$d/plain.fifo" "$d/toc.fifo" "$d/schema.fifo"
+    RESTORE_PASS_PIDS=() RESTORE_TOC_PIDS=()
+    url=$(restore_presign "$key" "$version" 2>"$d/s3.err") || { echo 1 >"$d/s3.rc"; return 1; }
+    { sha256sum <"$d/sha.fifo" | cut -d' ' -f1 >"$d/sha.out"; } &
+    RESTORE_PASS_PIDS+=($!)
+    restore_note_job $!
+    { pg_restore -l -f "$d/toc.list" <"$d/toc.fifo" 2>"$d/toc.err"; echo $? >"$d/toc.rc"; } &
+    RESTORE_TOC_PIDS+=($!)
+    restore_note_job $!
+    { pg_restore "$@" -s -f "$d/schema.sql" <"$d/schema.fifo" 2>"$d/schema.err"; echo $? >"$d/schema.rc"; } &
+    RESTORE_TOC_PIDS+=($!)
+    restore_note_job $!
+    {
+        set +e
+        tee -p "$d/dump.gpg" "$d/sha.fifo" <"$d/body.fifo" 2>"$d/tee.err" | restore_gpg_decrypt 2>"$d/gpg.err" | tee -p "$d/plain.fifo" >/dev/null 2>&1
+        local piped=("${PIPESTATUS[@]}")
+        echo "${piped[0]}" >"$d/tee.rc"
+        echo "${piped[1]}" >"$d/gpg.rc"
+    } &
+    RESTORE_PASS_PIDS+=($!)
+    restore_note_job $!
+    {
+        set +e
+        decompress_dump "$RESTORE_COMPRESSION" <"$d/plain.fifo" 2>"$l/decompress.err" | tee -p "$d/toc.fifo" "$d/schema.fifo" 2>/dev/null |
+            pg_restore -a -f - 2>"$l/restore.err" | restore_load_gate "$jobs"
+        echo "${PIPESTATUS[*]}" >"$l/status"
+    } &
+    RESTORE_PASS_PIDS+=($!)
+    restore_note_job $!
+    # In the background: a trapped SIGTERM interrupts `wait`, not a foreground command.
+    { set +e; get_into_fifo "$url" "$d"; } &
+    RESTORE_PASS_PIDS+=($!)
+    restore_note_job $!
+}
+
+# restore_pass_toc: waits until the table of contents and the schema script were read (from the first bytes).
+restore_pass_toc() {
+    wait "${RESTORE_TOC_PIDS[@]}" 2>/dev/null || true
+    RESTORE_TOC_PIDS=()
+}
+
+# restore_pass_gate load|drain: lets the rows go to the staging tables (load), or to nowhere (drain: the
+# dump is restored from the spool in one stream after the pass, or the pass only verifies the object).
+restore_pass_gate() {
+    printf '%s\n' "$1" >"$WORK_DIR/load/gate.tmp"
+    mv "$WORK_DIR/load/gate.tmp" "$WORK_DIR/load/gate"
+}
+
+# restore_pass_wait: waits for the whole pass (download, hash, MDC, load).
+restore_pass_wait() {
+    wait "${RESTORE_PASS_PIDS[@]}" 2>/dev/null || true
+    RESTORE_PASS_PIDS=()
+}
+
+# restore_load_gate JOBS: the pass's last step. Holds the rows (reads nothing) until restore_pass_gate says
+# what to do with them: load them into the staging tables with JOBS sessions (aws-helper.py restore-load), or
+# drain them. A gate never opened (the script killed) holds them until the cleanup or the watchdog kills it.
+restore_load_gate() {
+    local l="$WORK_DIR/load" verdict=""
+    while [[ ! -e "$l/gate" ]]; do sleep 0.05; done
+    read -r verdict <"$l/gate" || true
+    if [[ "$verdict" == load ]]; then
+        restore_python restore-load "$1" "$l" "$WORK_DIR/spool/stage.map" "$WORK_DIR/spool/setval.sql"
+    else
+        cat >/dev/null
+    fi
 }
 
 # restore_python ARGS: aws-helper.py's restore commands (no botocore needed: any python3).

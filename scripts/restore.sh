@@ -22,17 +22,20 @@
 #      passphrase version the manifest names and decrypt the object's first 64 KiB (when that fails, the
 #      object's sha256 tells a corrupt object from a wrong passphrase); check the scratch space for the
 #      spool; connect to the target database.
-#   2. Spool and verify, the target untouched: the object is downloaded into the work directory as stored
-#      (encrypted), its sha256 compared with the manifest's and gpg's integrity check (MDC) run over all of it.
-#   3. Load: the archive's tables are created in staging schemas (oauth2_dr_stage_<run id>_<n>) and their rows
-#      loaded there by RESTORE_JOBS parallel COPY sessions (rows of one table split among them).
-#   4. Swap, in one transaction of the script's own session: lock the dump's tables in the target (at most
-#      RESTORE_LOCK_TIMEOUT each), drop and recreate the dump's objects (pg_restore --clean --if-exists), with
-#      each table moved from its staging schema instead of created empty; build the indexes and constraints;
-#      compare the row counts and the schema of the dump's tables with the manifest; COMMIT only when all of
-#      that succeeded, else ROLLBACK: all or nothing. A dump whose tables cannot be staged (a column type or
-#      check naming another object, inheritance, partitions, large objects) is restored in that transaction
-#      as one pg_restore stream instead.
+#   2. One pass, the target's own tables untouched: the object is downloaded once into the work directory as
+#      stored (encrypted) while its sha256 is computed, gpg decrypts it (its integrity check, MDC, at the end)
+#      and its rows are loaded by RESTORE_JOBS parallel COPY sessions (rows of one table split among them)
+#      into staging schemas of this run (oauth2_dr_stage_<run id>_<n>) whose tables have the archive's column
+#      names and types only (no default or check of the unverified archive is evaluated). A sha256 other than
+#      the manifest's (exit 4) or a failing MDC (exit 5) ends the run and the staging schemas are dropped.
+#   3. Swap, only after that verdict, in one transaction of the script's own session: lock the dump's tables
+#      in the target (at most RESTORE_LOCK_TIMEOUT each), drop and recreate the dump's objects (pg_restore
+#      --clean --if-exists), with each table moved from its staging schema instead of created empty, its
+#      defaults and checks added; build the indexes and constraints; compare the row counts and the schema
+#      of the dump's tables with the manifest; COMMIT only when all of that succeeded, else ROLLBACK: all or
+#      nothing. A dump whose tables cannot be staged (a column type
+#      naming another object, a generated column, inheritance, partitions, large objects) is verified by the
+#      same pass and then restored from the verified spool in that transaction as one pg_restore stream.
 #   Only the script writes COMMIT: killed (even kill -9), it leaves nothing committed; a watchdog process
 #   then stops the load, ends its server sessions, drops the staging schemas and removes the spool.
 #
@@ -178,7 +181,7 @@ if ! restore_probe_decrypt "$WORK_DIR/probe.gpg" \
     # A flipped byte in the object's header reads as a wrong passphrase: its sha256 tells them apart.
     cause=$(grep -Eim1 'bad session key|bad passphrase|no secret key|decryption failed' "$WORK_DIR/probe.err" | sed 's/^gpg: //')
     log "the passphrase ($(passphrase_origin)) does not decrypt the start of $what ($cause): checking the object's sha256"
-    restore_spool "$object_key" "$object_version" --no-decrypt
+    restore_spool "$object_key" "$object_version"
     [[ "$(cat "$WORK_DIR/spool/s3.rc")" == 0 ]] || die "$EX_STORAGE" "download of $what failed: $(one_line_error "$WORK_DIR/spool/s3.err")"
     got_sha=$(cat "$WORK_DIR/spool/sha.out" 2>/dev/null)
     [[ "$got_sha" == "$want_sha" ]] \
@@ -187,64 +190,82 @@ if ! restore_probe_decrypt "$WORK_DIR/probe.gpg" \
 fi
 rm -f "$WORK_DIR/probe.gpg"
 
-# 3. Spool and verify: sha256 and gpg's integrity check over the whole object, before the target is touched.
-log "downloading $what (${want_size} bytes, ${RESTORE_COMPRESSION:-pg_dump-compressed}, $(passphrase_origin), finished $(manifest_get "$m" finished_at)) into the spool"
-restore_spool "$object_key" "$object_version" "${restore_args[@]}"
+# 3. One pass over the object: spooled, hashed (sha256), decrypted (gpg's MDC at its end) and, at the same
+#    time, its rows loaded into staging tables. Why this keeps "nothing of a corrupt or tampered dump reaches
+#    the target" (issue 22): the staging tables are this run's own schemas (oauth2_dr_stage_<run id>_<n>),
+#    created with the archive's column names and types only (no default, check or generated expression of the
+#    not yet verified archive is evaluated: COPY then only parses values), never visible under the dump's
+#    names; the target's own tables are not touched (no lock, no DROP, no write) until the swap below, and the
+#    swap starts only after the sha256 of every stored byte is the manifest's and gpg's MDC passed. A corrupt
+#    or tampered object ends the run with its exit code (4 or 5) and the staging schemas dropped; killed, the
+#    cleanup or the watchdog drops them. The only thing the pass writes to the target before the verdict is
+#    that scratch data, discarded.
+log "downloading $what (${want_size} bytes, ${RESTORE_COMPRESSION:-pg_dump-compressed}, $(passphrase_origin), finished $(manifest_get "$m" finished_at)): spooled and verified while its rows load into staging tables"
+export PGAPPNAME="$RESTORE_APP:$RESTORE_RUN_ID"
+printf '%s' "$PGAPPNAME" >"$WORK_DIR/restore.sessions"
+restore_watchdog_start
 spool="$WORK_DIR/spool"
-[[ "$(cat "$spool/s3.rc")" == 0 ]] || die "$EX_STORAGE" "download of $what failed: $(one_line_error "$spool/s3.err")"
+restore_pass_start "$object_key" "$object_version" "$jobs" "${restore_args[@]}" \
+    || die "$EX_STORAGE" "download of $what failed: $(one_line_error "$spool/s3.err")"
+# The download URL is presigned: the AWS helper (botocore, ~50 MB) has nothing left to do in this run.
+stop_aws_helper
+restore_pass_toc
+
+# 4. From the archive's first bytes: its table of contents and its restore script without the table data.
+#    The load's list: the table data, and the sequences' values (setval: run by the swap, after the tables).
+mode=parallel
+why_single=""
+stage_failed=""
+if [[ "$(cat "$spool/toc.rc" 2>/dev/null)" != 0 || "$(cat "$spool/schema.rc" 2>/dev/null)" != 0 ]]; then
+    mode=verify-only why_single="the archive's table of contents is not readable"
+else
+    grep -E '^[0-9]+; [0-9]+ [0-9]+ (TABLE DATA|SEQUENCE SET) ' "$spool/toc.list" >"$spool/data.list" || true
+    if [[ $jobs -lt 2 ]]; then
+        mode=single why_single="RESTORE_JOBS=1"
+    elif grep -Eq '^[0-9]+; [0-9]+ [0-9]+ (BLOBS|LARGE OBJECTS|MATERIALIZED VIEW DATA) ' "$spool/toc.list"; then
+        mode=single why_single="the dump has large objects or materialized views"
+    elif ! why_single=$(restore_python restore-stage "$spool/schema.sql" "$spool/data.list" "$spool" "oauth2_dr_stage_$RESTORE_RUN_ID" 2>&1); then
+        mode=single
+    fi
+fi
+if [[ $mode == parallel ]]; then
+    log "loading $(wc -l <"$spool/data.list") table(s) into staging schemas with $jobs parallel COPY sessions while the download is verified (the target's tables are not touched before the verdict)"
+    if psql_value -d "$PGDATABASE" -f "$spool/stage.sql" >/dev/null 2>"$WORK_DIR/stage.err"; then
+        restore_pass_gate load
+    else
+        stage_failed="cannot create the staging tables in $(db_address): $(one_line_error "$WORK_DIR/stage.err")"
+        restore_pass_gate drain
+    fi
+else
+    restore_pass_gate drain
+fi
+restore_pass_wait
+
+# 5. The verdict on the stored object, before the target's own tables are touched: a corrupt or tampered
+#    object, or one that cannot be read to its end, ends here and the staging schemas are dropped (cleanup).
+[[ "$(cat "$spool/s3.rc" 2>/dev/null)" == 0 ]] || die "$EX_STORAGE" "download of $what failed: $(one_line_error "$spool/s3.err") (the target's tables were not touched)"
 [[ "$(cat "$spool/tee.rc" 2>/dev/null)" == 0 ]] \
     || die "$EX_USAGE" "cannot spool the dump in the scratch directory ${TMPDIR:-/tmp} ($(scratch_free_bytes "$WORK_DIR") bytes free, needs $want_size): $(one_line_error "$spool/tee.err")"
 got_sha=$(cat "$spool/sha.out" 2>/dev/null || true)
 [[ "$got_sha" == "$want_sha" ]] \
-    || die "$EX_STORAGE" "corrupt object: $what has sha256 ${got_sha:-unknown}, the manifest $manifest_key says $want_sha (the target was not touched)"
+    || die "$EX_STORAGE" "corrupt object: $what has sha256 ${got_sha:-unknown}, the manifest $manifest_key says $want_sha (the target was not touched: the staging tables are dropped)"
 [[ "$(cat "$spool/gpg.rc" 2>/dev/null)" == 0 ]] \
-    || die "$EX_CRYPTO" "corrupt object: $what matches the manifest's sha256 but gpg's integrity check fails: $(one_line_error "$spool/gpg.err") (the target was not touched)"
+    || die "$EX_CRYPTO" "corrupt object: $what matches the manifest's sha256 but gpg's integrity check fails: $(one_line_error "$spool/gpg.err") (the target was not touched: the staging tables are dropped)"
 log "verified $what: sha256 and gpg integrity check (MDC) of all $want_size bytes"
-
-# 4. The archive's table of contents and its restore script without the table data (read while downloading).
-[[ "$(cat "$spool/toc.rc" 2>/dev/null)" == 0 ]] || die "$EX_CRYPTO" "cannot read the archive's table of contents: $(one_line_error "$spool/toc.err")"
-[[ "$(cat "$spool/schema.rc" 2>/dev/null)" == 0 ]] || die "$EX_CRYPTO" "cannot read the archive's definitions: $(one_line_error "$spool/schema.err")"
-# The load's list: the table data, and the sequences' values (setval: run by the swap, after the tables).
-grep -E '^[0-9]+; [0-9]+ [0-9]+ (TABLE DATA|SEQUENCE SET) ' "$spool/toc.list" >"$spool/data.list" || true
-mode=parallel
-why_single=""
-if [[ $jobs -lt 2 ]]; then
-    mode=single why_single="RESTORE_JOBS=1"
-elif grep -Eq '^[0-9]+; [0-9]+ [0-9]+ (BLOBS|LARGE OBJECTS|MATERIALIZED VIEW DATA) ' "$spool/toc.list"; then
-    mode=single why_single="the dump has large objects or materialized views"
-elif ! why_single=$(restore_python restore-stage "$spool/schema.sql" "$spool/data.list" "$spool" "oauth2_dr_stage_$RESTORE_RUN_ID" 2>&1); then
-    mode=single
+read -r decompress_rc _ restore_rc load_rc <"$WORK_DIR/load/status" || die "$EX_FAILURE" "the load did not report"
+[[ -z "$stage_failed" ]] || die "$EX_DATABASE" "$stage_failed"
+# The first step that failed is the one reported: a session's server error ends the load (pg_restore and zstd
+# then stop on a closed pipe); a zstd that fails on its input ends pg_restore's input.
+if [[ $mode == parallel && "$load_rc" == 3 ]]; then
+    worker=$(cat "$WORK_DIR/load/failed")
+    die "$EX_DATABASE" "loading into $(db_address) failed (nothing committed): $(one_line_error "$WORK_DIR/load/$worker.err")"
 fi
-
-export PGAPPNAME="$RESTORE_APP:$RESTORE_RUN_ID"
-printf '%s' "$PGAPPNAME" >"$WORK_DIR/restore.sessions"
-restore_watchdog_start
-
-# 5. Parallel: staging tables, loaded by $jobs sessions. The target's own objects are not touched yet.
+[[ "$decompress_rc" == 0 ]] || grep -Eqi 'broken pipe|write error' "$WORK_DIR/load/decompress.err" \
+    || die "$EX_CRYPTO" "decompressing the dump (${RESTORE_COMPRESSION}) failed (nothing committed): $(one_line_error "$WORK_DIR/load/decompress.err")"
+[[ $mode != verify-only ]] || die "$EX_CRYPTO" "cannot read the archive's table of contents: $(one_line_error "$spool/toc.err")"
 if [[ $mode == parallel ]]; then
-    log "loading $(wc -l <"$spool/data.list") table(s) into staging schemas with $jobs parallel COPY sessions"
-    psql_value -d "$PGDATABASE" -f "$spool/stage.sql" >/dev/null 2>"$WORK_DIR/stage.err" \
-        || die "$EX_DATABASE" "cannot create the staging tables in $(db_address): $(one_line_error "$WORK_DIR/stage.err")"
-    mkdir "$WORK_DIR/load"
-    (
-        set +e
-        restore_decrypted 2>"$WORK_DIR/load/decrypt.err" | pg_restore -a -L "$spool/data.list" -f - 2>"$WORK_DIR/load/restore.err" |
-            restore_python restore-load "$jobs" "$WORK_DIR/load" "$spool/stage.map" "$spool/setval.sql"
-        echo "${PIPESTATUS[*]}" >"$WORK_DIR/load/status"
-    ) &
-    load_pid=$!
-    restore_note_job "$load_pid"
-    wait "$load_pid" || true
-    read -r decrypt_rc restore_rc load_rc <"$WORK_DIR/load/status" || die "$EX_FAILURE" "the load did not report"
-    # The first step that failed is the one reported: a session's server error ends the load (the steps
-    # before it then stop on a closed pipe, 141); a failing pg_restore or gpg ends the loader's input.
-    if [[ "$load_rc" == 3 ]]; then
-        worker=$(cat "$WORK_DIR/load/failed")
-        die "$EX_DATABASE" "loading into $(db_address) failed (nothing committed): $(one_line_error "$WORK_DIR/load/$worker.err")"
-    fi
     [[ "$restore_rc" == 0 || "$restore_rc" == 141 ]] || die "$EX_DATABASE" "pg_restore failed (nothing committed): $(one_line_error "$WORK_DIR/load/restore.err")"
-    [[ "$decrypt_rc" == 0 || "$decrypt_rc" == 141 ]] || die "$EX_CRYPTO" "decrypting the spooled dump failed (nothing committed): $(one_line_error "$WORK_DIR/load/decrypt.err")"
-    [[ "$load_rc$restore_rc$decrypt_rc" == 000 ]] || die "$EX_FAILURE" "the load failed (nothing committed): $(one_line_error "$WORK_DIR/load/load.err")"
+    [[ "$load_rc$restore_rc$decompress_rc" == 000 ]] || die "$EX_FAILURE" "the load failed (nothing committed): $(one_line_error "$WORK_DIR/load/load.err")"
 else
     log "restoring in one stream ($why_single)"
 fi
@@ -291,7 +312,8 @@ fi
 if [[ -s "$WORK_DIR/added.before" ]]; then
     session_ask "$(restore_added_objects_sql "$spool/toc.list")" || session_failed "cannot read the objects on the restored tables in $(db_address)"
     printf '%s' "$SESSION_OUT" >"$WORK_DIR/added.after"
-    jq -c --slurpfile after <(jq -s . "$WORK_DIR/added.after") '($after[0] | map(.key)) as $back | select(.key as $k | $back | index($k) | not)'         "$WORK_DIR/added.before" >"$WORK_DIR/added.lost"
+    jq -c --slurpfile after <(jq -s . "$WORK_DIR/added.after") '($after[0] | map(.key)) as $back | select(.key as $k | $back | index($k) | not)' \
+        "$WORK_DIR/added.before" >"$WORK_DIR/added.lost"
     if [[ -s "$WORK_DIR/added.lost" && $keep_added -eq 0 ]]; then
         while IFS= read -r line; do
             log "dropped (--drop-added-objects): $(jq -r '"\(.kind) \(.key | sub("^[a-z]+:"; "")) on \(.table), added since the backup: \(.ddl)"' <<<"$line")"

@@ -5,11 +5,11 @@
  * Real PostgreSQL 15 and moto, started here on 127.0.0.1.
  */
 import { strict as assert } from "assert";
-import { ChildProcess, spawn } from "child_process";
+import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { checksumSql, OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
-import { awsCall, explain, getObject, listKeys, putObject, runScript, scriptEnv, startScript, useScriptServers } from "../../tools/sandbox/scripts";
+import { awsCall, explain, getObject, listKeys, putObject, runScript, SCRIPTS, scriptEnv, startScript, useScriptServers } from "../../tools/sandbox/scripts";
 import { LOCALHOST, MotoServer, PG_BIN, PgServer } from "../../tools/sandbox/servers";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -70,7 +70,8 @@ describe("restore.sh under operator faults (real PostgreSQL 15 and S3 API)", fun
     before(async function () {
         ({ pg, moto, passphrase, dir } = servers);
         pg.createDatabase("oauth2db");
-        pg.psql(seedSql({ clients: 20, authorizations: 3000, consents: 40 }) + "CREATE TABLE app_event (id bigserial PRIMARY KEY, note text); INSERT INTO app_event (note) SELECT 'e' || g FROM generate_series(1, 42) g;");
+        pg.psql(seedSql({ clients: 20, authorizations: 3000, consents: 40 }) + "CREATE TABLE app_event (id bigserial PRIMARY KEY, note text); INSERT INTO app_event (note) SELECT 'e' || g FROM generate_series(1, 42) g;" +
+            "CREATE TABLE app_rating (id int PRIMARY KEY, stars int DEFAULT 3 NOT NULL CONSTRAINT stars_range CHECK (stars BETWEEN 1 AND 5)); INSERT INTO app_rating SELECT g, 1 + g % 5 FROM generate_series(1, 10) g;");
         sourceSums = checksums("oauth2db");
         bucket = servers.newBucket("oauth2-faults");
         const backup = await runScript("db-backup.sh", scriptEnv(pg, moto, bucket, passphrase));
@@ -106,6 +107,79 @@ describe("restore.sh under operator faults (real PostgreSQL 15 and S3 API)", fun
         assert.equal(pg.psql("SELECT pg_get_serial_sequence('app_event', 'id')", "parallel"), "public.app_event_id_seq");
         assert.equal(stagingSchemas("parallel"), "0");
         assert.equal(restoreSessions(), "0");
+        // The defaults and checks the staging tables did not have are the restored tables' again.
+        assert.equal(pg.psql("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'stars_range'", "parallel"), "CHECK (((stars >= 1) AND (stars <= 5)))");
+        assert.equal(pg.psql("INSERT INTO app_rating (id) VALUES (100) RETURNING stars", "parallel"), "3");
+        assert.equal(pg.psql("SELECT count(*) FROM app_rating WHERE id <= 10", "parallel"), "10");
+    });
+
+    it("loads into staging tables while the download is still being verified; the staging tables evaluate nothing of the archive (no default, no check)", async function () {
+        pg.createDatabase("overlap");
+        const shims = fs.mkdtempSync(path.join(dir, "shims-"));
+        const paused = path.join(shims, "paused");
+        const resume = path.join(shims, "resume");
+        // The dump's GET (curl --output <spool>/body.fifo) delivers the first half of the object, then waits (at
+        // most 60 s) until the test says resume; every other curl call is the real one.
+        fs.writeFileSync(path.join(shims, "curl"), `#!/bin/bash
+out="" args=() prev="" tmp=${shims}/body.$$
+for a in "$@"; do
+    if [[ "$prev" == --output && "$a" == */body.fifo ]]; then out=$a; args+=("$tmp"); else args+=("$a"); fi
+    prev=$a
+done
+[[ -n "$out" ]] || exec /usr/bin/curl "$@"
+code=$(/usr/bin/curl "\${args[@]}") || exit $?
+half=$(($(stat -c %s "$tmp") / 2))
+{ head -c "$half" "$tmp"; touch ${paused}; for i in $(seq 600); do [[ -e ${resume} ]] && break; sleep 0.1; done; tail -c +$((half + 1)) "$tmp"; } >"$out"
+printf '%s' "$code"
+`, { mode: 0o755 });
+        const run = startScript("restore.sh", env(bucket, "overlap", { EXTRA_PATH: shims }), ["--yes", "--source-database", "oauth2db"]);
+        await eventually("the download is paused half-way", () => fs.existsSync(paused));
+        // Half of the object is in: the load's sessions are copying into the staging tables already.
+        await eventually("a COPY into a staging table runs while the download is paused", () =>
+            pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'oauth2-dr-restore:%' AND query LIKE 'COPY oauth2_dr_stage_%'", "postgres") !== "0");
+        assert.equal(pg.psql("SELECT count(*) FROM pg_attrdef d JOIN pg_class c ON c.oid = d.adrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname LIKE 'oauth2_dr_stage_%'", "overlap"), "0");
+        assert.equal(pg.psql("SELECT count(*) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace WHERE n.nspname LIKE 'oauth2_dr_stage_%' AND k.contype = 'c'", "overlap"), "0");
+        assert.equal(pg.psql("SELECT to_regclass('public.oauth2_authorization') IS NULL", "overlap"), "t", "the swap began before the download ended");
+        fs.writeFileSync(resume, "");
+        const result = await run.done;
+        assert.equal(result.code, 0, explain(result));
+        assert.equal(checksums("overlap"), sourceSums);
+        assert.equal(stagingSchemas("overlap"), "0");
+    });
+
+    it("staging tables get the columns' names and types only; their defaults and checks come with the swap; a generated column is not staged", function () {
+        const out = fs.mkdtempSync(path.join(dir, "stage-"));
+        const schemaSql = path.join(out, "schema.sql");
+        const dataList = path.join(out, "data.list");
+        const table = (name: string, body: string) => `--\n-- Name: ${name}; Type: TABLE; Schema: public; Owner: postgres\n--\n\nCREATE TABLE public.${name} (\n${body}\n);\n`;
+        fs.writeFileSync(schemaSql, table("t", [
+            "    id character varying(100) NOT NULL,",
+            "    at timestamp without time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,",
+            "    \"odd name\" text COLLATE pg_catalog.\"C\",",
+            "    n numeric(10,2)[] DEFAULT '{}'::numeric[],",
+            "    CONSTRAINT t_check CHECK ((length((id)::text) > 0))",
+        ].join("\n")));
+        fs.writeFileSync(dataList, "1; 2 3 TABLE DATA public t postgres\n");
+        const stage = () => spawnSync("python3", [path.join(SCRIPTS, "aws-helper.py"), "restore-stage", schemaSql, dataList, out, "stg"], { encoding: "utf8" });
+        const staged = stage();
+        assert.equal(staged.status, 0, staged.stdout + staged.stderr);
+        assert.equal(fs.readFileSync(path.join(out, "stage.sql"), "utf8"), [
+            "SELECT pg_catalog.set_config('search_path', '', false);",
+            "CREATE SCHEMA stg_1;",
+            "CREATE TABLE stg_1.t (",
+            "    id character varying(100) NOT NULL,",
+            "    at timestamp without time zone NOT NULL,",
+            "    \"odd name\" text COLLATE pg_catalog.\"C\",",
+            "    n numeric(10,2)[]",
+            ");",
+            "",
+        ].join("\n"));
+        const swap = fs.readFileSync(path.join(out, "swap.sql"), "utf8");
+        assert.match(swap, /ALTER TABLE stg_1\.t SET SCHEMA public;\nALTER TABLE ONLY public\.t ALTER COLUMN at SET DEFAULT CURRENT_TIMESTAMP;\nALTER TABLE ONLY public\.t ALTER COLUMN n SET DEFAULT '\{\}'::numeric\[\];\nALTER TABLE ONLY public\.t ADD CONSTRAINT t_check CHECK \(\(length\(\(id\)::text\) > 0\)\);\n/);
+        fs.writeFileSync(schemaSql, table("t", "    a integer,\n    b integer GENERATED ALWAYS AS ((a * 2)) STORED"));
+        const generated = stage();
+        assert.equal(generated.status, 10);
+        assert.match(generated.stdout, /table public\.t cannot be staged/);
     });
 
     it("a dump with a table that cannot be staged (an enum column) restores in one stream", async function () {
@@ -204,7 +278,9 @@ describe("restore.sh under operator faults (real PostgreSQL 15 and S3 API)", fun
         const shims = fs.mkdtempSync(path.join(dir, "shims-"));
         fs.writeFileSync(path.join(shims, "pg_restore"), `#!/bin/bash\nif [[ " $* " == *" -a "* ]]; then sleep 2; fi\nexec ${PG_BIN}/pg_restore "$@"\n`, { mode: 0o755 });
         const run = startScript("restore.sh", env(bucket, "cut", { TMPDIR: tmp, EXTRA_PATH: shims, RESTORE_JOBS: "2" }), ["--yes", "--source-database", "oauth2db"]);
-        await eventually("the load's sessions are connected", () => pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'oauth2-dr-restore:%' AND backend_type = 'client backend'", "postgres") === "2");
+        // The load's two sessions (nothing run yet, or the loader's SET or COPY; the session that created the staging
+        // tables has the same application_name and may still be there).
+        await eventually("the load's sessions are connected", () => pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'oauth2-dr-restore:%' AND backend_type = 'client backend' AND (query = '' OR query LIKE 'SET %' OR query LIKE 'COPY %')", "postgres") === "2");
         pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'oauth2-dr-restore:%'", "postgres");
         const result = await run.done;
         assert.equal(result.code, 3, explain(result));
@@ -262,10 +338,15 @@ exec ${PG_BIN}/psql "$@"
         it("a flipped byte in the data: corrupt object (4) before any DROP or COPY", async function () {
             const other = corrupted((body) => (body[Math.floor(body.length / 2)] ^= 0x40));
             const before = oldTarget("corrupt_data");
+            const relations = () => pg.psql("SELECT string_agg(c.oid || ':' || c.relfilenode, ',' ORDER BY c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'", "corrupt_data");
+            const relationsBefore = relations();
             const result = await restore(other, "corrupt_data");
             assert.equal(result.code, 4, explain(result));
-            assert.match(result.stderr, /ERROR: corrupt object: /);
-            assert.doesNotMatch(result.stderr, / loading \d+ table|restoring in one stream/);
+            assert.match(result.stderr, /ERROR: corrupt object: .*\(the target was not touched: the staging tables are dropped\)/);
+            // Rows may have gone into this run's staging tables meanwhile, never into the target's own: no swap,
+            // no DROP, no one-stream restore; the target's tables are the same relations with the same files.
+            assert.doesNotMatch(result.stderr, /moving the loaded tables into place|restoring in one stream/);
+            assert.equal(relations(), relationsBefore);
             assert.equal(checksums("corrupt_data"), before);
             assert.equal(stagingSchemas("corrupt_data"), "0");
         });
