@@ -377,7 +377,7 @@ verify_dump() {
     fi
 
     # Before the download: the passphrase version the manifest names, and the scratch database.
-    passphrase_for_manifest "$m"
+    encryption_for_manifest "$m"
     probe_passphrase "$object_key" "$(passphrase_origin)"
     check_db_connection "${VERIFY_MAINTENANCE_DB:-postgres}" "${VERIFY_PGHOST:-${PGHOST:-}}" "${VERIFY_PGPORT:-${PGPORT:-5432}}"
     SCRATCH_DB="${VERIFY_DATABASE:-oauth2_verify_$(date -u +%Y%m%d%H%M%S)}"

@@ -164,7 +164,7 @@ aws_call GET /s3/get "$WORK_DIR/probe.gpg" "${probe_query[@]}" 2>"$WORK_DIR/s3.e
     || die "$EX_STORAGE" "$what is not readable: $(one_line_error "$WORK_DIR/s3.err")"
 size=$AWS_CALL_OBJECT_SIZE
 [[ "$size" == "$want_size" ]] || die "$EX_STORAGE" "$what has $size bytes, the manifest $manifest_key says $want_size"
-passphrase_for_manifest "$m"
+encryption_for_manifest "$m"
 load_db_credentials
 check_db_connection "$PGDATABASE"
 restore_check_scratch "$want_size"
