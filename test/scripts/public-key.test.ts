@@ -111,6 +111,13 @@ describe("public-key encryption: writers cannot read (real gpg, PostgreSQL 15, m
             sameAsSource(target);
             assert.match(result.stderr, /private keys from secret oauth2-dr\/restore-private-keys at http:\/\/127\.0\.0\.1:\d+/);
             assert.doesNotMatch(result.stderr + result.stdout, /PRIVATE KEY BLOCK/);
+            // The same through the vault's restore role (sts:AssumeRole on the vault endpoint first).
+            const viaRole = newTarget();
+            const role = "arn:aws:iam::123456789012:role/oauth2-dr-vault-restore";
+            const assumed = await runScript("restore.sh", { ...restoreEnv(bucket, viaRole, {}), ...env, PGDATABASE: viaRole, RESTORE_PRIVATE_KEYS_ROLE_ARN: role }, ["--yes", "--source-database", "oauth2db", "--manifest", manifestKey]);
+            assert.equal(assumed.code, 0, explain(assumed));
+            sameAsSource(viaRole);
+            assert.match(assumed.stderr, new RegExp(`as ${role}`));
         });
 
         it("with the wrong private key: exit 5 naming the recipient, before the target is touched", async function () {
@@ -129,7 +136,8 @@ describe("public-key encryption: writers cannot read (real gpg, PostgreSQL 15, m
             const target = newTarget();
             const corrupt = keyFile(servers.dir, "corrupt.asc", current.secretKey.replace(/\n[A-Za-z0-9+/]{20}/, "\n!!!!corrupt!!!!"));
             const publicOnly = keyFile(servers.dir, "public-only.asc", current.publicKey);
-            for (const extra of [{ RESTORE_GPG_PRIVATE_KEYS_FILE: corrupt }, { RESTORE_GPG_PRIVATE_KEYS_FILE: publicOnly }, {}]) {
+            const cases: Record<string, string>[] = [{ RESTORE_GPG_PRIVATE_KEYS_FILE: corrupt }, { RESTORE_GPG_PRIVATE_KEYS_FILE: publicOnly }, {}];
+            for (const extra of cases) {
                 const result = await runScript("restore.sh", restoreEnv(bucket, target, extra), ["--yes", "--source-database", "oauth2db", "--manifest", manifestKey]);
                 assert.equal(result.code, 5, explain(result));
                 assert.match(result.stderr, new RegExp(current.fingerprint));
