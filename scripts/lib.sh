@@ -1224,21 +1224,28 @@ load_private_keys() {
 # passphrase_for_manifest) or the private keys, checked against the manifest's recipients before anything
 # else happens (exit 5 naming the recipients when none of them is loaded).
 encryption_for_manifest() {
-    local mode recipients have fpr
+    local mode recipients
     read -r mode recipients <<<"$(manifest_encryption "$1")"
     if [[ "$mode" != public-key ]]; then
         ENCRYPTION_MODE=symmetric
         passphrase_for_manifest "$1"
         return
     fi
-    ENCRYPTION_MODE=public-key
     [[ -n "$recipients" ]] || die "$EX_CRYPTO" "the manifest $1 says public-key encryption but names no recipient"
+    require_private_key "$recipients" "the dump"
+}
+
+# require_private_key RECIPIENTS WHAT: public-key mode for an object encrypted to RECIPIENTS (fingerprints):
+# the private keys are loaded and one of them is a recipient's, else exit 5 naming the recipients.
+require_private_key() {
+    local recipients=$1 what=$2 have fpr
+    ENCRYPTION_MODE=public-key
     load_private_keys "$recipients"
     have=$(gpg_key_listing --secret | cut -d' ' -f1)
     for fpr in $recipients; do
         grep -qx "$fpr" <<<"$have" && return 0
     done
-    die "$EX_CRYPTO" "the dump is encrypted to $recipients; $PRIVATE_KEYS_ORIGIN holds the secret key(s) of $(paste -sd' ' - <<<"$have") only: load the private key of $recipients"
+    die "$EX_CRYPTO" "$what is encrypted to $recipients; $PRIVATE_KEYS_ORIGIN holds the secret key(s) of $(paste -sd' ' - <<<"$have") only: load the private key of $recipients"
 }
 
 # private_keys_origin: for messages (fingerprints and where the keys came from, never the keys).

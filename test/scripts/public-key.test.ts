@@ -6,6 +6,7 @@
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
+import * as path from "path";
 import { checksumSql, OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
 import { awsCall, createSecret, explain, getObject, listKeys, listVersions, runScript, scriptEnv, useScriptServers } from "../../tools/sandbox/scripts";
 import { decryptWith, generateTestKey, keyFile, TestKey } from "../../tools/sandbox/gpg-keys";
@@ -214,6 +215,41 @@ describe("public-key encryption: writers cannot read (real gpg, PostgreSQL 15, m
             const result = await runScript("db-backup.sh", writerEnv(bucket, "vault@example.com"));
             assert.equal(result.code, 2, explain(result));
             assert.match(result.stderr, /'VAULT@EXAMPLE\.COM' is not a 40-hex-digit OpenPGP fingerprint/);
+        });
+    });
+
+    describe("wal-archive.sh", function () {
+        it("push and base-backup encrypt to the recipients; fetch and restore decrypt with the vault's key only", async function () {
+            const bucket = servers.newBucket("oauth2-pubkey-wal");
+            const walEnv = { ...writerEnv(bucket, current.fingerprint), PGDATABASE: "postgres" };
+            const data = Buffer.concat([Buffer.from("public-key WAL\n".repeat(500)), Buffer.alloc(32 * 1024)]);
+            const file = path.join(servers.dir, "000000010000000000000042");
+            fs.writeFileSync(file, data);
+            const push = await runScript("wal-archive.sh", walEnv, ["push", file, "000000010000000000000042"]);
+            assert.equal(push.code, 0, explain(push));
+            const key = "wal/000000010000000000000042.zst.gpg";
+            const head = awsCall(servers.moto, "s3", "head_object", { Bucket: bucket, Key: key });
+            assert.equal(head.Metadata.encryption, "public-key");
+            assert.equal(head.Metadata.recipients, current.fingerprint);
+            assert.notEqual(decryptWith(servers.dir, [current.publicKey], getObject(servers.moto, bucket, key)).status, 0);
+
+            const readerEnv = (keys: string) => ({ ...scriptEnv(servers.pg, servers.moto, bucket, servers.passphrase, "postgres"), RESTORE_GPG_PRIVATE_KEYS_FILE: keys });
+            const target = path.join(servers.dir, "RECOVERYXLOG-pk");
+            const refused = await runScript("wal-archive.sh", readerEnv(keyFile(servers.dir, "wal-stranger.asc", stranger.secretKey)), ["fetch", "000000010000000000000042", target]);
+            assert.equal(refused.code, 5, explain(refused));
+            assert.match(refused.stderr, new RegExp(`encrypted to ${current.fingerprint}`));
+            const vaultKeys = keyFile(servers.dir, "wal-current.asc", current.secretKey);
+            const fetched = await runScript("wal-archive.sh", readerEnv(vaultKeys), ["fetch", "000000010000000000000042", target]);
+            assert.equal(fetched.code, 0, explain(fetched));
+            assert.ok(fs.readFileSync(target).equals(data));
+
+            const base = await runScript("wal-archive.sh", walEnv, ["base-backup"]);
+            assert.equal(base.code, 0, explain(base));
+            assert.deepEqual(servers.manifest(bucket, base.stdout.trim()).encryption.recipients, [current.fingerprint]);
+            const dir = path.join(servers.dir, "restored-pk");
+            const restored = await runScript("wal-archive.sh", readerEnv(vaultKeys), ["restore", dir, "--target-time", new Date(Date.now() + 1000).toISOString()]);
+            assert.equal(restored.code, 0, explain(restored));
+            assert.ok(fs.existsSync(path.join(dir, "PG_VERSION")));
         });
     });
 
