@@ -23,6 +23,11 @@
 #                               ignores it for some services (rds), so it is passed as --endpoint-url.
 #   PASSPHRASE_FILE             file holding the backup passphrase (first line), or
 #   BACKUP_PASSPHRASE_SECRET_ID Secrets Manager id of the backup passphrase (SecretString)
+#   BACKUP_GPG_PUBLIC_KEYS_FILE writers: armored OpenPGP public keys; when set, public-key mode (no passphrase)
+#   BACKUP_GPG_RECIPIENTS       writers: 40-hex fingerprints in that file (space/comma; empty: all of them)
+#   RESTORE_GPG_PRIVATE_KEYS_FILE  readers of public-key dumps: armored secret keys, or
+#   RESTORE_PRIVATE_KEYS_SECRET_ID Secrets Manager id of them (+ RESTORE_PRIVATE_KEYS_ENDPOINT_URL, _REGION,
+#                               _ROLE_ARN for the vault account); see "public-key encryption" below
 #   PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGSSLMODE PGCONNECT_TIMEOUT  the standard libpq variables
 #                               (PGDATABASE defaults to oauth2db, PGCONNECT_TIMEOUT to 10 seconds), or
 #   DB_CREDENTIALS_SECRET_ID    Secrets Manager id of {"username","password"} (RDS-managed secret; needs jq)

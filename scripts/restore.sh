@@ -36,6 +36,8 @@
 # Environment: BUCKET (required), AWS_REGION, AWS_ENDPOINT_URL; PG* of the TARGET database (PGDATABASE
 #   default oauth2db) or DB_CREDENTIALS_SECRET_ID; PASSPHRASE_FILE (overrides the manifest's secret) or
 #   BACKUP_PASSPHRASE_SECRET_ID (its name must be the manifest's secret: a replica in another region is fine);
+#   for public-key dumps RESTORE_GPG_PRIVATE_KEYS_FILE or RESTORE_PRIVATE_KEYS_SECRET_ID (+ _ENDPOINT_URL,
+#   _REGION, _ROLE_ARN: the vault account), checked against the manifest's recipients before the download;
 #   RESTORE_MANIFEST_KEY (same as --manifest); RESTORE_SOURCE_DATABASE (same as --source-database);
 #   BACKUP_PREFIX (default database/); RESTORE_LOCK_TIMEOUT (default 2min: how long the swap waits for each
 #   table an application holds; PostgreSQL units: 500ms, 30s, 2min); RESTORE_JOBS (default 2: parallel COPY
