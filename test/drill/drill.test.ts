@@ -170,7 +170,7 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
             assert.equal(/reached only because moto accepted the shortening/.test(copy.detail), copy.after < copy.before && shortened.refused < shortened.tried, JSON.stringify(copy));
         }
         assert.deepEqual(c.copies.find((s) => s.name === "secret oauth2/backup-passphrase")!.after, 0, "moto let the production administrator delete the passphrase (no resource policy evaluation)");
-        assert.equal(c.copies.find((s) => s.name === "secret oauth2-dr/restore-private-keys")!.after, 1);
+        assert.equal(c.copies.find((s) => s.name === "secret oauth2-dr/backup-private-keys")!.after, 1);
         // Writers cannot read: everything production holds (the writers' public key, the passphrase) fails to decrypt the dump.
         const read = c.attempts.find((a) => a.action.startsWith("decrypt the newest dump"))!;
         assert.ok(read.tried === 1 && read.refused === 1, JSON.stringify(read));

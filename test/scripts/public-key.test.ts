@@ -100,17 +100,17 @@ describe("public-key encryption: writers cannot read (real gpg, PostgreSQL 15, m
         });
 
         it("restores with the private key read from the vault account's Secrets Manager (a second moto_server)", async function () {
-            createSecret(vault, "oauth2-dr/restore-private-keys", current.secretKey);
+            createSecret(vault, "oauth2-dr/backup-private-keys", current.secretKey);
             const target = newTarget();
             const env = restoreEnv(bucket, target, {
-                RESTORE_PRIVATE_KEYS_SECRET_ID: "oauth2-dr/restore-private-keys",
+                RESTORE_PRIVATE_KEYS_SECRET_ID: "oauth2-dr/backup-private-keys",
                 RESTORE_PRIVATE_KEYS_ENDPOINT_URL: vault.endpoint,
                 RESTORE_PRIVATE_KEYS_REGION: "us-east-1",
             });
             const result = await runScript("restore.sh", env, ["--yes", "--source-database", "oauth2db", "--manifest", manifestKey]);
             assert.equal(result.code, 0, explain(result));
             sameAsSource(target);
-            assert.match(result.stderr, /private keys from secret oauth2-dr\/restore-private-keys at http:\/\/127\.0\.0\.1:\d+/);
+            assert.match(result.stderr, /private keys from secret oauth2-dr\/backup-private-keys at http:\/\/127\.0\.0\.1:\d+/);
             assert.doesNotMatch(result.stderr + result.stdout, /PRIVATE KEY BLOCK/);
             // The same through the vault's restore role (sts:AssumeRole on the vault endpoint first).
             const viaRole = newTarget();

@@ -45,6 +45,7 @@ import {
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { PRIVATE_KEYS_SECRET_NAME } from "../../components/vault-account";
 import { retentionRow } from "../../lib/retention";
 import { decryptWith, generateTestKey, keyFile, type TestKey } from "../sandbox/gpg-keys";
 import { awsCall, createSecret, runScript, type ScriptResult } from "../sandbox/scripts";
@@ -57,8 +58,8 @@ import { BUCKET, dbUrl, type DrillWorld, SMOKE_SECRET_ID } from "./world";
 export const DR_BUCKET = `${BUCKET}-dr`;
 export const VAULT_BUCKET = "oauth2-backups-vault-drill";
 export const PASSPHRASE_SECRET = "oauth2/backup-passphrase";
-/** The vault account's secret holding the restore private key (armored; its public half is all the writers hold). */
-export const VAULT_PRIVATE_KEYS_SECRET = "oauth2-dr/restore-private-keys";
+/** The vault account's secret holding the restore private key (armored; its public half is all the writers hold), as the vault stack declares it. */
+export const VAULT_PRIVATE_KEYS_SECRET = PRIVATE_KEYS_SECRET_NAME;
 /** The default retention of every backup bucket: the table's database row (the shortest day-based row). */
 export const LOCK_DAYS = retentionRow("database").minimum;
 /** The accounts and roles of Pulumi.prod.yaml / Pulumi.vault.yaml (the vault stack), as names in the report. */
