@@ -6,11 +6,13 @@
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
+import * as http from "http";
 import * as path from "path";
 import { checksumSql, OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
 import { awsCall, createSecret, explain, getObject, listKeys, listVersions, runScript, scriptEnv, useScriptServers } from "../../tools/sandbox/scripts";
 import { decryptWith, generateTestKey, keyFile, TestKey } from "../../tools/sandbox/gpg-keys";
 import { MotoServer } from "../../tools/sandbox/servers";
+import { fakeKubectl } from "../support/shims";
 
 describe("public-key encryption: writers cannot read (real gpg, PostgreSQL 15, moto)", function () {
     this.timeout(180_000);
@@ -268,6 +270,32 @@ describe("public-key encryption: writers cannot read (real gpg, PostgreSQL 15, m
             const meta = awsCall(servers.moto, "s3", "head_object", { Bucket: bucket, Key: key }).Metadata ?? {};
             assert.equal(meta.encryption, "public-key");
             assert.equal(meta.recipients, current.fingerprint);
+        });
+
+        it("secrets-export.sh encrypts the Kubernetes secret and the JWK private key to the recipients", async function () {
+            const bucket = servers.newBucket("oauth2-pubkey-secrets");
+            const shims = fs.mkdtempSync(path.join(servers.dir, "bin-"));
+            fakeKubectl(shims);
+            const secretYaml = path.join(servers.dir, "secret.yaml");
+            fs.writeFileSync(secretYaml, "apiVersion: v1\ndata:\n  signing-key: c2lnbmluZw==\nkind: Secret\nmetadata:\n  name: oauth2-server-secrets\n");
+            createSecret(servers.moto, "oauth2/jwk-private-key", '{"kty":"RSA","kid":"key-1","d":"private-jwk"}');
+            const jwks = http.createServer((_req, res) => res.end('{"keys":[{"kty":"RSA","kid":"key-1"}]}'));
+            await new Promise<void>((resolve) => jwks.listen(0, "127.0.0.1", () => resolve()));
+            try {
+                const port = (jwks.address() as { port: number }).port;
+                const result = await runScript("secrets-export.sh", { ...writerEnv(bucket, current.fingerprint), EXTRA_PATH: shims, SHIM_SECRET_FILE: secretYaml, JWKS_URL: `http://127.0.0.1:${port}/oauth2/jwks` });
+                assert.equal(result.code, 0, explain(result));
+                for (const [key, plain] of [["secrets/oauth2-server-secrets.yaml.gpg", /signing-key/], ["secrets/jwk-private-key.json.gpg", /private-jwk/]] as const) {
+                    const body = getObject(servers.moto, bucket, key);
+                    assert.notEqual(decryptWith(servers.dir, [current.publicKey], body).status, 0, key);
+                    const opened = decryptWith(servers.dir, [current.secretKey], body);
+                    assert.equal(opened.status, 0, opened.stderr);
+                    assert.match(opened.stdout.toString("utf8"), plain);
+                    assert.equal(awsCall(servers.moto, "s3", "head_object", { Bucket: bucket, Key: key }).Metadata.encryption, "public-key");
+                }
+            } finally {
+                await new Promise((r) => jwks.close(() => r(undefined)));
+            }
         });
     });
 });
