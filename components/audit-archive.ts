@@ -1,6 +1,9 @@
 /**
- * Continuous archive of the server's audit log into the backup bucket's `audit/` prefix, where the
- * lifecycle keeps it for the table's year (and where bucket replication carries it to the DR region).
+ * Continuous archive of the server's audit log into the `audit/` prefix of the audit archive's own bucket
+ * (`oauth2-audit-<stack>`, stacks/compose-storage.ts), where the lifecycle keeps it for the table's year and
+ * the Object Lock's default retention locks it for that year too: Firehose cannot set a per-object
+ * retain-until, so each object gets exactly the bucket's default (bucket replication carries it, with its
+ * lock, to the DR region and the vault account).
  * CloudWatch Logs streams every event to Kinesis Data Firehose through a subscription filter; Firehose
  * writes compressed batches every 5 minutes, encrypted with the bucket's key.
  */

@@ -24,6 +24,11 @@ export interface BackupBucketArgs {
     keyStatements?: unknown[];
     /** The provider of another account (the vault stack's). */
     provider?: pulumi.ProviderResource;
+    /**
+     * The data classes the bucket holds (default: every row of the table). The audit archive's bucket holds
+     * `audit` only: its default retention is that row's, and it has no lifecycle rule for the other rows.
+     */
+    dataClasses?: DataClass[];
     tags: Record<string, string>;
 }
 
@@ -48,12 +53,17 @@ export const ABORT_INCOMPLETE_UPLOAD_DAYS = 2;
  */
 
 /** The rules of `lifecycleRules` that would expire a version while the lock still holds it (none, by construction). */
-export function rulesShorterThanLock(retention: Retention, lockDays: number): string[] {
-    return RETENTION_TABLE.filter((row) => row.unit === "days" && retention[row.dataClass as DataClass] < lockDays)
+export function rulesShorterThanLock(retention: Retention, lockDays: number, dataClasses?: DataClass[]): string[] {
+    return rowsOf(dataClasses).filter((row) => row.unit === "days" && retention[row.dataClass as DataClass] < lockDays)
         .map((row) => `${row.dataClass}-retention (${retention[row.dataClass as DataClass]} days < lock ${lockDays} days)`);
 }
-export function lifecycleRules(retention: Retention, lockDays = 0): s3.BucketLifecycleConfigurationArgs["rules"] {
-    return RETENTION_TABLE.map((row) => {
+/** The table's rows a bucket holds: all of them, or those of `dataClasses`. */
+function rowsOf(dataClasses?: DataClass[]) {
+    return dataClasses ? RETENTION_TABLE.filter((row) => dataClasses.includes(row.dataClass as DataClass)) : RETENTION_TABLE;
+}
+
+export function lifecycleRules(retention: Retention, lockDays = 0, dataClasses?: DataClass[]): s3.BucketLifecycleConfigurationArgs["rules"] {
+    return rowsOf(dataClasses).map((row) => {
         const value = retention[row.dataClass as DataClass];
         const base = {
             id: `${row.dataClass}-retention`,
@@ -78,7 +88,7 @@ export class BackupBucket extends pulumi.ComponentResource {
     readonly objectLockConfiguration: s3.BucketObjectLockConfiguration;
 
     constructor(name: string, args: BackupBucketArgs, opts?: pulumi.ComponentResourceOptions) {
-        const shorter = rulesShorterThanLock(args.retention, args.objectLock.days);
+        const shorter = rulesShorterThanLock(args.retention, args.objectLock.days, args.dataClasses);
         if (shorter.length > 0) {
             throw new Error(`BackupBucket ${args.bucketName}: lifecycle rules would expire versions the Object Lock still holds: ${shorter.join(", ")}`);
         }
@@ -174,7 +184,7 @@ export class BackupBucket extends pulumi.ComponentResource {
     private expiredByRetention(args: BackupBucketArgs, bucket: s3.Bucket, versioning: s3.BucketVersioning): void {
         new s3.BucketLifecycleConfiguration(`${args.bucketName}-lifecycle`, {
             bucket: bucket.bucket,
-            rules: lifecycleRules(args.retention, args.objectLock.days),
+            rules: lifecycleRules(args.retention, args.objectLock.days, args.dataClasses),
         }, { parent: this, dependsOn: [versioning] });
     }
 }

@@ -43,6 +43,8 @@ export interface IrsaRoleArgs {
     tags: Record<string, string>;
     /** The role's inline policy document: what the pods may do. */
     policy: object;
+    /** A fixed role name (another account trusts it by ARN); Pulumi's auto-name otherwise. */
+    roleName?: string;
 }
 
 /**
@@ -53,6 +55,7 @@ export function declareIrsaRole(name: string, args: IrsaRoleArgs, parent: pulumi
     const issuer = args.oidcProviderUrl;
     const subject = `system:serviceaccount:${BACKUP_NAMESPACE}:${args.serviceAccount}`;
     const role = new iam.Role(`${name}-irsa`, {
+        ...(args.roleName ? { name: args.roleName } : {}),
         description: `oauth2-dr ${args.purpose} (${subject})`,
         assumeRolePolicy: pulumi.jsonStringify({
             Version: "2012-10-17",
@@ -179,6 +182,9 @@ export interface ScriptPod {
     scriptsConfigMapName: pulumi.Input<string>;
     /** Size limit of the /tmp emptyDir. */
     scratch: string;
+    /** More volumes, and their read-only mounts in the container (the backup jobs' public keys). */
+    extraVolumes?: k8sInput.core.v1.Volume[];
+    extraVolumeMounts?: k8sInput.core.v1.VolumeMount[];
 }
 
 export function scriptPodSpec(pod: ScriptPod): k8sInput.core.v1.PodSpec {
@@ -196,8 +202,8 @@ export function scriptPodSpec(pod: ScriptPod): k8sInput.core.v1.PodSpec {
             env: [...pod.env, ...envVars({ HOME: "/tmp", TMPDIR: "/tmp" })],
             resources: pod.resources,
             securityContext: CONTAINER_SECURITY,
-            volumeMounts: SCRIPT_VOLUME_MOUNTS,
+            volumeMounts: [...SCRIPT_VOLUME_MOUNTS, ...(pod.extraVolumeMounts ?? [])],
         }],
-        volumes: scriptVolumes(pod.scriptsConfigMapName, pod.scratch),
+        volumes: [...scriptVolumes(pod.scriptsConfigMapName, pod.scratch), ...(pod.extraVolumes ?? [])],
     };
 }

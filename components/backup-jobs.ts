@@ -6,13 +6,14 @@
  *   client-config-export  every 15 min ("on change")            oauth2_registered_client to clients/
  *   secrets-export        daily ("on rotation", 7 versions)     K8s secret, JWK private key, JWKS to secrets/
  *   app-config-export     every 30 min ("on change")            the namespace's ConfigMaps to config/
- *   restore-verification  monthly                              restore + the runbook's checklist
+ *   restore-verification  monthly                              restore + the runbook's checklist; its record
+ *                                                              to database/verifications/ (passed or failed)
  *
  * Each job has its own ServiceAccount (`oauth2-dr-<job>`) bound through IRSA to its own IAM role with only
  * what it needs (jobPolicy): a writer puts objects under its own prefix and reads the secrets it uses; no
  * role may delete an object version, bypass governance retention or change the bucket's configuration; only
- * restore-verification reads dumps it did not write and restores/deletes RDS instances, of
- * `oauth2-backup-test-*` only. secrets-export may read the one secret `oauth2-server-secrets` and
+ * restore-verification reads dumps it did not write (and puts only its records, under database/verifications/)
+ * and restores/deletes RDS instances, of `oauth2-backup-test-*` only. secrets-export may read the one secret `oauth2-server-secrets` and
  * app-config-export list ConfigMaps (namespaced RBAC Roles). In a standby stack the four backup/export jobs are
  * declared suspended until the stack is promoted; restore verification runs in both.
  */
@@ -107,6 +108,39 @@ export interface BackupJobsArgs {
      * the mode and the days per data class (lib/object-lock.ts). Unset: the bucket's default retention alone.
      */
     objectLock?: { mode: "COMPLIANCE" | "GOVERNANCE"; retainDays: Record<DataClass, number> };
+    /**
+     * How the dumps and exports are encrypted (default symmetric: the passphrase secret). public-key: the writers
+     * get the recipients' public keys (a ConfigMap) and neither the passphrase nor any IAM right on it; the
+     * verification reads the private keys in the vault account through `privateKeys.roleArn`.
+     */
+    encryption?: BackupEncryption;
+    /** A fixed name for the restore-verification's IRSA role, which the vault account's key-reader role trusts by ARN. */
+    verificationRoleName?: string;
+}
+
+/** The jobs' encryption: the symmetric passphrase, or gpg public keys (writers) and the vault's private keys (verification). */
+export type BackupEncryption =
+    | { mode: "symmetric" }
+    | {
+          mode: "public-key";
+          /** The recipients' armored public keys, concatenated (the ConfigMap's file). */
+          publicKeys: pulumi.Input<string>;
+          /** Their 40-hex fingerprints (BACKUP_GPG_RECIPIENTS, space-separated). */
+          fingerprints: pulumi.Input<string[]>;
+          /** The vault account's secret of armored private keys, its region, and the role there that may read it. */
+          privateKeys: { secretArn: pulumi.Input<string>; region: pulumi.Input<string>; roleArn: pulumi.Input<string> };
+      };
+
+/** The ConfigMap of the recipients' public keys, where the writers mount it, and its one file. */
+export const PUBLIC_KEYS_CONFIGMAP = "oauth2-dr-backup-public-keys";
+export const PUBLIC_KEYS_MOUNT = "/etc/oauth2-dr/gpg";
+export const PUBLIC_KEYS_FILE = "backup-public-keys.asc";
+
+/** The jobs that write backups: they encrypt and must never be able to decrypt (public-key mode). */
+export const WRITER_JOBS: readonly BackupJobName[] = ["db-backup", "client-config-export", "secrets-export", "app-config-export"];
+
+function publicKeyMode(args: BackupJobsArgs): Extract<BackupEncryption, { mode: "public-key" }> | undefined {
+    return args.encryption?.mode === "public-key" ? args.encryption : undefined;
 }
 
 interface JobSpec {
@@ -124,6 +158,8 @@ interface JobSpec {
     /** The job calls the Kubernetes API (kubectl): it needs the ServiceAccount token. */
     kubernetesApi: boolean;
     env: k8sInput.core.v1.EnvVar[];
+    /** Mount the recipients' public keys (public-key mode, writers). */
+    publicKeys: boolean;
 }
 
 /** The window's minutes; throws the message a caller shows when it is malformed. */
@@ -241,6 +277,7 @@ function declareJobRole(name: string, job: BackupJobName, args: BackupJobsArgs, 
         oidcProviderUrl: args.jobs.oidcProviderUrl,
         maxSessionDuration: 3600 * 6,
         component: "backup-jobs",
+        ...(job === "restore-verification" && args.verificationRoleName ? { roleName: args.verificationRoleName } : {}),
         tags: { ...args.tags, "oauth2-dr/job": job },
         policy: jobPolicy(job, args),
     }, parent);
@@ -279,6 +316,11 @@ export function jobPolicy(job: BackupJobName, args: BackupJobsArgs) {
         Resource: keys.map((k) => args.secretArns[k]),
     });
     const keys = (actions: string[]) => ({ Sid: "UseBackupKeys", Effect: "Allow", Action: actions, Resource: args.kmsKeyArns });
+    // Public-key mode: no job reads the passphrase (writers must not be able to decrypt; the verification
+    // decrypts with the vault's private keys, through the vault account's key-reader role).
+    const pk = publicKeyMode(args);
+    const passphrase = pk ? [] : (["backupPassphrase"] as const);
+    const vaultKeys = pk ? [{ Sid: "AssumeVaultKeyReader", Effect: "Allow", Action: "sts:AssumeRole", Resource: pk.privateKeys.roleArn }] : [];
     const writerKeys = keys(["kms:Decrypt", "kms:GenerateDataKey"]);
     const statements: Record<BackupJobName, unknown[]> = {
         "db-backup": [
@@ -286,17 +328,20 @@ export function jobPolicy(job: BackupJobName, args: BackupJobsArgs) {
             writeOwn(database),
             // A failed db-backup hides its partial dump behind a delete marker; the version stays (and stays locked).
             { Sid: "HideFailedDumps", Effect: "Allow", Action: "s3:DeleteObject", Resource: pulumi.interpolate`${bucketArn}/${database}*` },
-            secrets("dbCredentials", "backupPassphrase"),
+            secrets("dbCredentials", ...passphrase),
             writerKeys,
         ],
-        "client-config-export": [writeOwn(prefixOf("client-config-export")), secrets("dbCredentials", "backupPassphrase"), writerKeys],
-        "secrets-export": [writeOwn(prefixOf("secrets-export")), secrets("jwkPrivateKey", "backupPassphrase"), writerKeys],
+        "client-config-export": [writeOwn(prefixOf("client-config-export")), secrets("dbCredentials", ...passphrase), writerKeys],
+        "secrets-export": [writeOwn(prefixOf("secrets-export")), secrets("jwkPrivateKey", ...passphrase), writerKeys],
         "app-config-export": [writeOwn(prefixOf("app-config-export")), writerKeys],
         "restore-verification": [
             list(database),
             { Sid: "ReadDumps", Effect: "Allow", Action: "s3:GetObject", Resource: pulumi.interpolate`${bucketArn}/${database}*` },
-            secrets("dbCredentials", "backupPassphrase"),
-            keys(["kms:Decrypt"]),
+            // Its own record of each run (scripts/README.md, "Verification records"), nothing else.
+            { Sid: "WriteVerificationRecords", Effect: "Allow", Action: ["s3:PutObject", "s3:PutObjectRetention"], Resource: pulumi.interpolate`${bucketArn}/${database}verifications/*` },
+            secrets("dbCredentials", ...passphrase),
+            ...vaultKeys,
+            keys(["kms:Decrypt", "kms:GenerateDataKey"]),
             {
                 Sid: "VerificationInstancesOnly",
                 Effect: "Allow",
@@ -369,7 +414,23 @@ function jobSpecs(args: BackupJobsArgs): JobSpec[] {
     const s = args.jobs.schedules;
     const r = args.jobs.resources;
     const bucketEnv = awsEnv(args.bucketName, args.region);
-    const passphraseEnv = envVars({ BACKUP_PASSPHRASE_SECRET_ID: args.secretArns.backupPassphrase });
+    const pk = publicKeyMode(args);
+    // Writers: the passphrase (symmetric) or the recipients' public keys (public-key mode), never both.
+    const passphraseEnv = pk
+        ? envVars({
+              BACKUP_GPG_PUBLIC_KEYS_FILE: `${PUBLIC_KEYS_MOUNT}/${PUBLIC_KEYS_FILE}`,
+              BACKUP_GPG_RECIPIENTS: pulumi.output(pk.fingerprints).apply((f) => f.join(" ")),
+          })
+        : envVars({ BACKUP_PASSPHRASE_SECRET_ID: args.secretArns.backupPassphrase });
+    // The verification: the passphrase (symmetric) or where the vault's private keys are and the role that reads them.
+    const decryptEnv = pk
+        ? envVars({
+              RESTORE_PRIVATE_KEYS_SECRET_ID: pk.privateKeys.secretArn,
+              RESTORE_PRIVATE_KEYS_REGION: pk.privateKeys.region,
+              RESTORE_PRIVATE_KEYS_ROLE_ARN: pk.privateKeys.roleArn,
+          })
+        : envVars({ BACKUP_PASSPHRASE_SECRET_ID: args.secretArns.backupPassphrase });
+    const publicKeys = pk !== undefined;
     const dbEnv = postgresEnv({
         host: args.databaseHost,
         port: args.databasePort,
@@ -382,12 +443,12 @@ function jobSpecs(args: BackupJobsArgs): JobSpec[] {
         {
             name: "db-backup", script: "db-backup.sh", dataClass: EXPORTED_CLASSES["db-backup"], schedule: s.dbBackup, suspended: suspendBackups,
             startingDeadlineSeconds: 3600, activeDeadlineSeconds: 4 * 3600, backoffLimit: 2, resources: r.dbBackup, scratch: "64Mi", kubernetesApi: false,
-            env: [...bucketEnv, ...lockEnv(args, "database"), ...dbEnv, ...passphraseEnv],
+            env: [...bucketEnv, ...lockEnv(args, "database"), ...dbEnv, ...passphraseEnv], publicKeys,
         },
         {
             name: "client-config-export", script: "client-config-export.sh", dataClass: EXPORTED_CLASSES["client-config-export"], schedule: s.clientConfigExport, suspended: suspendBackups,
             startingDeadlineSeconds: 300, activeDeadlineSeconds: 600, backoffLimit: 1, resources: r.clientConfigExport, scratch: "256Mi", kubernetesApi: false,
-            env: [...bucketEnv, ...lockEnv(args, "clients"), ...dbEnv, ...passphraseEnv],
+            env: [...bucketEnv, ...lockEnv(args, "clients"), ...dbEnv, ...passphraseEnv], publicKeys,
         },
         {
             name: "secrets-export", script: "secrets-export.sh", dataClass: EXPORTED_CLASSES["secrets-export"], schedule: s.secretsExport, suspended: suspendBackups,
@@ -397,17 +458,19 @@ function jobSpecs(args: BackupJobsArgs): JobSpec[] {
                 K8S_SECRET_NAME: SERVER_SECRET,
                 JWK_SECRET_ID: args.secretArns.jwkPrivateKey,
                 JWKS_URL: args.jwksUrl ?? "http://oauth2-server:9000/oauth2/jwks",
-            })],
+            })], publicKeys,
         },
         {
             name: "app-config-export", script: "app-config-export.sh", dataClass: EXPORTED_CLASSES["app-config-export"], schedule: s.appConfigExport, suspended: suspendBackups,
             startingDeadlineSeconds: 600, activeDeadlineSeconds: 600, backoffLimit: 1, resources: r.appConfigExport, scratch: "64Mi", kubernetesApi: true,
-            env: [...bucketEnv, ...lockEnv(args, "config"), ...envVars({ NAMESPACE: BACKUP_NAMESPACE })],
+            env: [...bucketEnv, ...lockEnv(args, "config"), ...envVars({ NAMESPACE: BACKUP_NAMESPACE }), ...(pk ? passphraseEnv : [])], publicKeys,
         },
         {
             name: "restore-verification", script: "restore-verification.sh", dataClass: "verification", schedule: s.restoreVerification, suspended: false,
             startingDeadlineSeconds: 6 * 3600, activeDeadlineSeconds: 6 * 3600, backoffLimit: 0, resources: r.restoreVerification, scratch: "64Mi", kubernetesApi: false,
-            env: [...bucketEnv, ...dbEnv, ...passphraseEnv, ...envVars({
+            publicKeys: false,
+            // Its record (database/verifications/) is kept as long as the dumps it speaks of.
+            env: [...bucketEnv, ...lockEnv(args, "database"), ...dbEnv, ...decryptEnv, ...envVars({
                 VERIFY_MODE: verificationMode,
                 DB_INSTANCE_IDENTIFIER: args.dbInstanceIdentifier,
                 VERIFY_INSTANCE_CLASS: args.verificationInstanceClass ?? "db.t3.medium",
@@ -422,6 +485,8 @@ interface PodContext {
     serviceAccountNames: Record<BackupJobName, pulumi.Output<string>>;
     scriptsConfigMapName: pulumi.Output<string>;
     scriptsHash: string;
+    /** The recipients' public keys (public-key mode). */
+    publicKeysConfigMapName?: pulumi.Output<string>;
 }
 
 function podSpec(job: JobSpec, pod: PodContext): k8sInput.core.v1.PodSpec {
@@ -437,6 +502,12 @@ function podSpec(job: JobSpec, pod: PodContext): k8sInput.core.v1.PodSpec {
         resources: job.resources,
         scriptsConfigMapName: pod.scriptsConfigMapName,
         scratch: job.scratch,
+        ...(job.publicKeys && pod.publicKeysConfigMapName
+            ? {
+                  extraVolumes: [{ name: "public-keys", configMap: { name: pod.publicKeysConfigMapName, defaultMode: 0o444 } }],
+                  extraVolumeMounts: [{ name: "public-keys", mountPath: PUBLIC_KEYS_MOUNT, readOnly: true }],
+              }
+            : {}),
     });
 }
 
@@ -511,7 +582,15 @@ export class BackupJobs extends pulumi.ComponentResource {
         const serviceAccounts = Object.fromEntries(specs.map((job) => [job.name, declareServiceAccount(name, job.name, roles[job.name].arn, nsOpts)])) as Record<BackupJobName, corev1.ServiceAccount>;
         const { configMap, hash } = declareScripts(name, scripts, nsOpts);
         const serviceAccountNames = Object.fromEntries(specs.map((job) => [job.name, serviceAccounts[job.name].metadata.name])) as Record<BackupJobName, pulumi.Output<string>>;
-        const pod = { image: args.jobs.image, serviceAccountNames, scriptsConfigMapName: configMap.metadata.name, scriptsHash: hash };
+        const pk = publicKeyMode(args);
+        // Public keys are not secret: a plain ConfigMap, mounted read-only into the writers.
+        const publicKeys = pk
+            ? new corev1.ConfigMap(`${name}-public-keys`, {
+                  metadata: { name: PUBLIC_KEYS_CONFIGMAP, namespace: BACKUP_NAMESPACE, labels: COMMON_LABELS },
+                  data: { [PUBLIC_KEYS_FILE]: pk.publicKeys },
+              }, nsOpts)
+            : undefined;
+        const pod = { image: args.jobs.image, serviceAccountNames, scriptsConfigMapName: configMap.metadata.name, scriptsHash: hash, publicKeysConfigMapName: publicKeys?.metadata.name };
         const cronJobs = specs.map((job) => declareCronJob(name, job, pod, nsOpts));
 
         this.namespace = BACKUP_NAMESPACE;

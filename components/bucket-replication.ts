@@ -24,6 +24,11 @@ export interface VaultDestination {
 }
 
 export interface BucketReplicationArgs {
+    /**
+     * The stack declaring the replication: its role's IAM name carries it (replicationRoleName), so that dr,
+     * dr-azure and dr-gcp, which share prod's account, do not declare the same role.
+     */
+    stack?: string;
     sourceBucketName: pulumi.Input<string>;
     sourceBucketArn: pulumi.Input<string>;
     sourceKmsKeyArn: pulumi.Input<string>;
@@ -47,6 +52,22 @@ const SOURCE_OBJECT_ACTIONS = [
     "s3:GetObjectLegalHold",
 ];
 
+/**
+ * Roles that were deployed before role names carried the stack: dr's two replication roles. IAM's role name
+ * cannot change in place (a new name replaces the role, and the vault bucket's policy names it by ARN), so
+ * they keep their names; every other stack's roles, and dr's newer ones, carry the stack name.
+ */
+export const ROLE_NAMES_BEFORE_STACK_SUFFIX: ReadonlySet<string> = new Set(["dr/backup-replication", "dr/vault-replication"]);
+
+/** The IAM role name of the replication `name` declared by `stack` (unique per account across our stacks). */
+export function replicationRoleName(name: string, stack?: string): string {
+    const roleName = stack === undefined || ROLE_NAMES_BEFORE_STACK_SUFFIX.has(`${stack}/${name}`) ? `${name}-s3-replication` : `${name}-${stack}-s3-replication`;
+    if (roleName.length > 64) {
+        throw new Error(`BucketReplication ${name} (stack ${stack}): IAM role name ${roleName} is longer than IAM's 64 characters; use a shorter stack name`);
+    }
+    return roleName;
+}
+
 export class BucketReplication extends pulumi.ComponentResource {
     readonly roleArn: pulumi.Output<string>;
     readonly roleName: pulumi.Output<string>;
@@ -58,7 +79,7 @@ export class BucketReplication extends pulumi.ComponentResource {
         }
 
         const role = new iam.Role(`${name}-role`, {
-            name: `${name}-s3-replication`,
+            name: replicationRoleName(name, args.stack),
             description: "S3 replication of the OAuth2 backup bucket into the DR region and the vault account",
             assumeRolePolicy: JSON.stringify({
                 Version: "2012-10-17",

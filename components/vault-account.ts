@@ -7,12 +7,19 @@
  *  - an AWS Backup logically air-gapped vault (or, where a region lacks it, a vault with a compliance vault
  *    lock) that receives the cross-account copies of prod's RDS recovery points;
  *  - the Secrets Manager secret that holds the backups' private decryption keys, read only by the vault's
- *    restore roles; its value is put by the key custodians, never by Pulumi (no private key in any state).
+ *    restore roles and the verification key-reader role; its value is put by the key custodians, never by
+ *    Pulumi (no private key in any state);
+ *    (replicated into the second region, with its own key there);
+ *  - the verification key-reader role (`oauth2-dr-verification-keys`): prod's and dr's monthly restore
+ *    verification (their IRSA roles, named in `verificationRoleArns`, and nobody else) assume it to read that
+ *    one secret and decrypt it with its key, so the verification proves the private keys decrypt the dumps
+ *    while no writer, and no production administrator, can read them.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Provider } from "@pulumi/aws/provider";
 import * as backup from "@pulumi/aws/backup";
 import * as secretsmanager from "@pulumi/aws/secretsmanager";
+import * as iam from "@pulumi/aws/iam";
 import type { Retention } from "../lib/retention";
 import { BackupBucket, ObjectLock } from "./backup-bucket";
 import { BucketReplication } from "./bucket-replication";
@@ -23,6 +30,8 @@ import { secretGuardStatement } from "./secrets";
 /** The secret of the vault account that holds the backups' private keys (armored gpg secret keys). */
 export const PRIVATE_KEYS_SECRET_NAME = "oauth2-dr/backup-private-keys";
 export const ISOLATED_VAULT_NAME = "oauth2-dr-isolated";
+/** The vault account's role that prod's and dr's restore verification assume to read the private keys. */
+export const VERIFICATION_KEYS_ROLE_NAME = "oauth2-dr-verification-keys";
 /** AWS Backup keeps the copies at most this long (the table's longest day-based row). */
 export const VAULT_MAX_RETENTION_DAYS = 365;
 
@@ -42,6 +51,8 @@ export interface VaultAccountArgs {
     sourceAccountIds: string[];
     /** Roles of this account that may read the private keys for a restore. */
     restoreRoleArns: string[];
+    /** The restore-verification jobs' IRSA roles (prod's and dr's accounts) that may assume the key-reader role; none: no such role. */
+    verificationRoleArns?: string[];
     breakGlassRoleArn?: string;
     airGapped: boolean;
     changeableForDays: number;
@@ -57,6 +68,8 @@ export class VaultAccount extends pulumi.ComponentResource {
     readonly backupVaultName: pulumi.Output<string>;
     readonly backupVaultArn: pulumi.Output<string>;
     readonly privateKeysSecretArn: pulumi.Output<string>;
+    /** The key-reader role of the verification; undefined without verificationRoleArns. */
+    readonly verificationKeysRoleArn?: pulumi.Output<string>;
 
     constructor(name: string, args: VaultAccountArgs, opts?: pulumi.ComponentResourceOptions) {
         super("oauth2-dr:vault:VaultAccount", name, {}, opts);
@@ -82,7 +95,7 @@ export class VaultAccount extends pulumi.ComponentResource {
             keyStatements: [{
                 Sid: "ReplicationRolesEncrypt",
                 Effect: "Allow",
-                Principal: { AWS: args.replicationRoleArns },
+                ...rolesByCondition(args.replicationRoleArns),
                 Action: ["kms:Encrypt", "kms:GenerateDataKey"],
                 Resource: "*",
             }],
@@ -116,7 +129,9 @@ export class VaultAccount extends pulumi.ComponentResource {
             }),
         }, inAccount);
 
-        const secret = this.privateKeysSecret(args, tags, inAccount);
+        const verificationRoleArn = (args.verificationRoleArns ?? []).length > 0 ? `arn:aws:iam::${args.accountId}:role/${VERIFICATION_KEYS_ROLE_NAME}` : undefined;
+        const { secret, key, drKey } = this.privateKeysSecret(args, tags, inAccount, verificationRoleArn);
+        this.verificationKeysRoleArn = verificationRoleArn ? this.verificationKeysRole(args, tags, inAccount, secret.arn, [key.arn, drKey.arn]) : undefined;
 
         this.accountId = args.accountId;
         this.bucketName = bucket.bucketName;
@@ -204,9 +219,19 @@ export class VaultAccount extends pulumi.ComponentResource {
      * The private keys' secret: its own key, the deletion guard, and reads limited to the restore roles (and
      * the break-glass role). Declared without a value: the custodians put it (docs/runbook.md).
      */
-    private privateKeysSecret(args: VaultAccountArgs, tags: Record<string, string>, opts: pulumi.CustomResourceOptions) {
+    private privateKeysSecret(args: VaultAccountArgs, tags: Record<string, string>, opts: pulumi.CustomResourceOptions, verificationRoleArn: string | undefined) {
         const key = customerManagedKey("oauth2-dr-private-keys", {
             description: "Secrets Manager secret of the backups' private keys (vault account)",
+            accountId: args.accountId,
+            breakGlassRoleArn: args.breakGlassRoleArn,
+            provider: opts.provider as Provider,
+            tags,
+        }, this);
+        // A replica in the vault's second region: the dr stack's verification (and a restore after the loss of
+        // the primary region) reads the private keys there.
+        const drKey = customerManagedKey("oauth2-dr-private-keys-dr", {
+            description: "Replica of the backups' private keys secret in the vault's second region (vault account)",
+            region: args.drRegion,
             accountId: args.accountId,
             breakGlassRoleArn: args.breakGlassRoleArn,
             provider: opts.provider as Provider,
@@ -217,9 +242,10 @@ export class VaultAccount extends pulumi.ComponentResource {
             description: "Armored private keys that decrypt the OAuth2 backups; read by the vault's restore roles only",
             kmsKeyId: key.arn,
             recoveryWindowInDays: 30,
+            replicas: [{ region: args.drRegion, kmsKeyId: drKey.arn }],
             tags: { ...tags, "oauth2-dr/data-class": "secrets" },
         }, { ...opts, protect: true });
-        const readers = [...args.restoreRoleArns, ...(args.breakGlassRoleArn ? [args.breakGlassRoleArn] : [])];
+        const readers = [...args.restoreRoleArns, ...(verificationRoleArn ? [verificationRoleArn] : []), ...(args.breakGlassRoleArn ? [args.breakGlassRoleArn] : [])];
         new secretsmanager.SecretPolicy(`${PRIVATE_KEYS_SECRET_NAME}-guard`, {
             secretArn: secret.arn,
             blockPublicPolicy: true,
@@ -231,8 +257,71 @@ export class VaultAccount extends pulumi.ComponentResource {
                 ],
             }),
         }, opts);
-        return secret;
+        return { secret, key, drKey };
     }
+
+    /**
+     * The verification's key reader: trusted by the production accounts only for the listed verification roles
+     * (aws:PrincipalArn, so the trust does not need them to exist first), allowed to read the one private-keys
+     * secret and to decrypt it through Secrets Manager only; one-hour sessions.
+     */
+    private verificationKeysRole(args: VaultAccountArgs, tags: Record<string, string>, opts: pulumi.CustomResourceOptions, secretArn: pulumi.Output<string>, keyArns: pulumi.Output<string>[]): pulumi.Output<string> {
+        const arns = args.verificationRoleArns ?? [];
+        const accounts = [...new Set(arns.map((a) => a.split(":")[4]))];
+        const role = new iam.Role(VERIFICATION_KEYS_ROLE_NAME, {
+            name: VERIFICATION_KEYS_ROLE_NAME,
+            description: "oauth2-dr: the monthly restore verification (prod, dr) reads the backups' private keys",
+            assumeRolePolicy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{
+                    Sid: "RestoreVerificationJobsOnly",
+                    Effect: "Allow",
+                    Principal: { AWS: accounts.map((id) => `arn:aws:iam::${id}:root`) },
+                    Action: "sts:AssumeRole",
+                    Condition: { ArnEquals: { "aws:PrincipalArn": arns } },
+                }],
+            }),
+            maxSessionDuration: 3600,
+            tags: { ...tags, "oauth2-dr/component": "verification-keys" },
+        }, opts);
+        new iam.RolePolicy(`${VERIFICATION_KEYS_ROLE_NAME}-policy`, {
+            role: role.id,
+            policy: pulumi.jsonStringify({
+                Version: "2012-10-17",
+                Statement: [
+                    // The secret and its replica in the second region (same name and suffix).
+                    { Sid: "ReadPrivateKeys", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: [secretArn, inRegion(secretArn, args.drRegion)] },
+                    {
+                        Sid: "DecryptThroughSecretsManager",
+                        Effect: "Allow",
+                        Action: "kms:Decrypt",
+                        Resource: keyArns,
+                        Condition: { StringEquals: { "kms:ViaService": [args.region, args.drRegion].map((r) => `secretsmanager.${r}.amazonaws.com`) } },
+                    },
+                ],
+            }),
+        }, opts);
+        return role.arn;
+    }
+}
+
+/** A Secrets Manager ARN in another region: a replica keeps the name and the random suffix. */
+export function inRegion(arn: pulumi.Input<string>, region: string): pulumi.Output<string> {
+    return pulumi.output(arn).apply((a) => a.replace(/^(arn:aws[a-z-]*:secretsmanager:)[a-z0-9-]+:/, `$1${region}:`));
+}
+
+/**
+ * `roleArns` as an Allow statement's principals: their accounts as Principal, the roles themselves in a
+ * condition. S3 and KMS refuse a policy whose Principal names a role that does not exist yet ("Invalid
+ * principal"), and the vault stack is deployed before the standby stacks that create the replication roles;
+ * a condition on aws:PrincipalArn is not checked for existence, and still admits exactly those roles.
+ */
+export function rolesByCondition(roleArns: string[]) {
+    const accounts = [...new Set(roleArns.map((arn) => arn.split(":")[4]))].sort();
+    return {
+        Principal: { AWS: accounts.map((account) => `arn:aws:iam::${account}:root`) },
+        Condition: { ArnEquals: { "aws:PrincipalArn": roleArns } },
+    };
 }
 
 /**
@@ -244,14 +333,14 @@ export function replicasOnlyStatements(replicationRoleArns: string[]): (bucketAr
         {
             Sid: "ReplicasFromProductionReplicationRoles",
             Effect: "Allow",
-            Principal: { AWS: replicationRoleArns },
+            ...rolesByCondition(replicationRoleArns),
             Action: ["s3:ReplicateObject", "s3:ReplicateTags", "s3:ObjectOwnerOverrideToBucketOwner"],
             Resource: pulumi.interpolate`${bucketArn}/*`,
         },
         {
             Sid: "ReplicationRolesSeeVersioning",
             Effect: "Allow",
-            Principal: { AWS: replicationRoleArns },
+            ...rolesByCondition(replicationRoleArns),
             Action: ["s3:GetBucketVersioning", "s3:GetBucketObjectLockConfiguration", "s3:List*"],
             Resource: bucketArn,
         },

@@ -6,7 +6,9 @@
  *   database  max(the lock's default, retention.database) days
  *   clients   retention.clients days (90)
  *   config    retention.config days (90)
- *   audit     retention.audit days (365; written by Firehose, which takes the bucket's default)
+ *   audit     retention.audit days (365). Written by Firehose, which cannot set a retain-until: each object takes
+ *             its bucket's default, so the archive has its own bucket whose default is this row's
+ *             (stacks/compose-storage.ts auditArchiveBucket; policy s3-backup-object-lock checks it)
  *   secrets   retention.secrets versions x secretRotationDays: a version must outlive the next N-1 rotations,
  *             so that the newest N (7) versions are always locked; with the default 90-day rotation, 630 days
  */

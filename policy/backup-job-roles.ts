@@ -85,7 +85,7 @@ interface JobRoleConfig {
     scratchInstancePatterns: string[];
 }
 
-interface Grant {
+export interface Grant {
     document: unknown;
     where: string;
 }
@@ -110,7 +110,7 @@ export function isWorkloadRole(role: StackResource): boolean | typeof UNKNOWN {
 }
 
 /** The permission documents of a role: inline policies, RolePolicy resources, attached Policy resources and managed policy ARNs. */
-function grantsOf(role: StackResource, resources: readonly StackResource[]): { grants: Grant[]; managed: string[] } {
+export function grantsOf(role: StackResource, resources: readonly StackResource[]): { grants: Grant[]; managed: string[] } {
     const roleName = read(role.props, "name");
     const names = [roleName, role.name].filter((n): n is string => typeof n === "string");
     const namesRole = (r: StackResource, property: string) =>

@@ -80,10 +80,13 @@ export function unguarded(documents: unknown[], actions: string[], breakGlass: s
     return { missing, note };
 }
 
-/** The documents attached to `target` by `type` resources whose `property` names it (dependency or value). */
-function attached(resources: readonly StackResource[], type: string, property: string, target: StackResource, names: unknown[]): unknown[] {
-    return resources
-        .filter((r) => r.type === type)
+/**
+ * The documents attached to `target` by `attachments` (the stack's resources of one attaching type, found once
+ * per stack: filtering every resource again for each secret and key made the policy quadratic in the stack's
+ * size) whose `property` names it (dependency or value).
+ */
+function attached(attachments: readonly StackResource[], property: string, target: StackResource, names: unknown[]): unknown[] {
+    return attachments
         .filter((r) => {
             if (r.propertyDependencies?.[property]?.some((d) => d.urn === target.urn)) {
                 return true;
@@ -107,12 +110,14 @@ export const deletionGuards: StackValidationPolicy = {
     validateStack: (args: StackValidationArgs, reportViolation) => {
         const config = configOf<GuardConfig>(guardSchema, args);
         const settings = sharedSettings();
+        const secretPolicies = args.resources.filter((r) => r.type === T.secretPolicy);
+        const keyPolicies = args.resources.filter((r) => r.type === T.keyPolicy);
         for (const secret of args.resources.filter((r) => r.type === T.secret)) {
             if (!isProduction(tagsOf(secret), args.stackTags, settings) || !isCriticalSecret(secret.props, secret.name, config.criticalSecretNames)) {
                 continue;
             }
             const name = read(secret.props, "name");
-            const documents = [read(secret.props, "policy"), ...attached(args.resources, T.secretPolicy, "secretArn", secret, [name])].filter((d) => d !== undefined);
+            const documents = [read(secret.props, "policy"), ...attached(secretPolicies, "secretArn", secret, [name])].filter((d) => d !== undefined);
             const result = unguarded(documents, SECRET_GUARD_ACTIONS, config.breakGlassRoleArns);
             if (result !== UNKNOWN && result.missing.length > 0) {
                 const what = documents.length === 0 ? "has no resource policy (aws.secretsmanager.SecretPolicy)" : `has a resource policy where ${describe(result.missing, result.note)}`;
@@ -123,7 +128,7 @@ export const deletionGuards: StackValidationPolicy = {
             if (!isProduction(tagsOf(key), args.stackTags, settings)) {
                 continue;
             }
-            const documents = [read(key.props, "policy"), ...attached(args.resources, T.keyPolicy, "keyId", key, [])].filter((d) => d !== undefined);
+            const documents = [read(key.props, "policy"), ...attached(keyPolicies, "keyId", key, [])].filter((d) => d !== undefined);
             const result = unguarded(documents, KEY_GUARD_ACTIONS, config.breakGlassRoleArns);
             if (result !== UNKNOWN && result.missing.length > 0) {
                 const what = documents.length === 0 ? "has the default key policy (no policy)" : `has a key policy where ${describe(result.missing, result.note)}`;

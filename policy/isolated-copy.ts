@@ -23,7 +23,7 @@ import { configOf, isProduction } from "./config";
 import { arnAccount } from "./iam-documents";
 import { indexStack, StackResource, T, tagsOf } from "./resources";
 import { RETENTION_TABLE, RetentionRow } from "./retention";
-import { crossRegionReplicas, stackRole } from "./roles";
+import { crossRegionReplicas, isVaultStack, stackRole } from "./roles";
 import { sharedSettings } from "./settings";
 import { read, readArray, UNKNOWN } from "./unknowns";
 
@@ -169,8 +169,7 @@ export const backupCopyOutsideAccount: StackValidationPolicy = {
         const settings = sharedSettings();
         const production = settings.production === "always" || (settings.production === "auto" && (args.stackTags.get(settings.productionTag.key) === settings.productionTag.value || args.resources.some((r) => isProduction(tagsOf(r), new Map(), settings))));
         // The isolated account itself (role tag "vault") is where the copies go.
-        const vaultTagged = args.stackTags.get(settings.roleTag) === "vault" || args.resources.some((r) => tagsOf(r)[settings.roleTag] === "vault");
-        if (!production || vaultTagged) {
+        if (!production || isVaultStack(args.resources, args.stackTags, settings)) {
             return;
         }
         const index = indexStack(args.resources, settings);

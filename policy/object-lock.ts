@@ -11,12 +11,19 @@
  * `objectLockEnabled: true` on the bucket alone enables the lock without any default retention: nothing is
  * locked unless each upload asks for it, so it is reported too. A lifecycle rule that expires versions before
  * the lock's default retention releases them fights the lock and is reported.
+ *
+ * Per data class, the objects a service writes without a retain-until of their own: a Kinesis Data Firehose
+ * delivery stream (extended_s3) cannot set one, so each of its objects is locked exactly the default retention
+ * of the bucket it writes to. That default must reach the row of the class its prefix holds (audit/ 365 days):
+ * S3 keeps one default retention per bucket, not per prefix, so a class longer than the bucket's default
+ * needs its own bucket. (Our scripts set each object's retain-until from its class: lib/object-lock.ts.)
  */
 import { StackValidationPolicy } from "@pulumi/policy";
 import { configOf, isProduction } from "./config";
-import { BucketGroup, indexStack, StackResource, tagsOf } from "./resources";
+import { BucketGroup, bucketNameFromArn, indexStack, StackIndex, StackResource, tagsOf } from "./resources";
 import { lifecycleRulesOf } from "./s3-families";
-import { formatRetention, retentionRow } from "./retention";
+import { formatRetention, RETENTION_TABLE, retentionRow } from "./retention";
+import type { Settings } from "./settings";
 import { minimumOf, sharedSettings } from "./settings";
 import { read, UNKNOWN } from "./unknowns";
 
@@ -129,9 +136,64 @@ export function rulesFightingLock(name: string, group: BucketGroup, lockDays: nu
     return out;
 }
 
+export const FIREHOSE_TYPE = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream";
+
+/** A writer that cannot set a per-object retain-until, and the bucket and prefix it writes to. */
+export interface ServiceWriter {
+    resource: StackResource;
+    what: string;
+    bucket: BucketGroup | undefined;
+    bucketName: unknown;
+    prefix: unknown;
+}
+
+/** The Firehose delivery streams writing to S3 (extended_s3), with their destination bucket and prefix. */
+export function serviceWriters(index: StackIndex, resources: readonly StackResource[]): ServiceWriter[] {
+    const out: ServiceWriter[] = [];
+    for (const stream of resources.filter((r) => r.type === FIREHOSE_TYPE)) {
+        const s3 = read(stream.props, "extendedS3Configuration");
+        if (s3 === undefined || s3 === null) {
+            continue;
+        }
+        const arn = read(s3, "bucketArn");
+        const bucketName = bucketNameFromArn(arn);
+        const behind = index.bucketsBehind(stream, "extendedS3Configuration");
+        const bucket = behind.length === 1 ? behind[0] : typeof bucketName === "string" ? index.buckets.get(bucketName) : undefined;
+        out.push({ resource: stream, what: "Firehose delivery stream", bucket, bucketName: bucket && typeof bucket.name === "string" ? bucket.name : bucketName, prefix: read(s3, "prefix") });
+    }
+    return out;
+}
+
+/**
+ * What a service writer's objects miss: the class its prefix holds (a day-based row of the table) is kept
+ * longer than the lock's default retention, which is all its objects get. [] when enough, or unknown yet.
+ */
+export function serviceWriterProblems(writer: ServiceWriter, views: LockView[], settings: Settings): string[] {
+    if (typeof writer.prefix !== "string") {
+        return [];
+    }
+    const row = RETENTION_TABLE.find((r) => r.unit === "days" && (writer.prefix as string).startsWith(r.bucketPrefix));
+    if (!row) {
+        return [];
+    }
+    if (views.some((v) => v.days === UNKNOWN || v.enabled === UNKNOWN)) {
+        return [];
+    }
+    const required = minimumOf(settings, row.dataClass);
+    const lockDays = Math.max(0, ...views.map((v) => (typeof v.days === "number" ? v.days : 0)));
+    if (lockDays >= required) {
+        return [];
+    }
+    const where = `s3://${String(writer.bucketName)}/${writer.prefix.split("!{")[0]}`;
+    const found = lockDays === 0 ? "no default retention" : `the bucket's default retention of ${formatRetention(lockDays, "days")}`;
+    return [
+        `${writer.resource.name}: ${writer.what} writes ${row.dataType} objects to ${where} without a per-object retain-until, so each gets ${found}, below the retention table's ${formatRetention(required, "days")} for ${row.dataType}; S3 keeps one default retention per bucket (none per prefix): write them to a bucket whose Object Lock default retention is at least ${formatRetention(required, "days")}`,
+    ];
+}
+
 export const s3BackupObjectLock: StackValidationPolicy = {
     name: "s3-backup-object-lock",
-    description: "Every backup bucket has S3 Object Lock with a default retention of at least the retention table's database row, in COMPLIANCE mode in production, and no lifecycle rule expires a version before the lock releases it.",
+    description: "Every backup bucket has S3 Object Lock with a default retention of at least the retention table's database row, in COMPLIANCE mode in production, no lifecycle rule expires a version before the lock releases it, and a service that writes without a per-object retain-until (Firehose) writes each data class into a bucket whose default retention reaches that class's row.",
     enforcementLevel: "mandatory",
     severity: "critical",
     configSchema: objectLockSchema,
@@ -154,6 +216,15 @@ export const s3BackupObjectLock: StackValidationPolicy = {
             }
             for (const message of problems) {
                 reportViolation(`${message} (backup storage: ${group.recognisedBy})`, group.bucket.urn);
+            }
+        }
+        for (const writer of serviceWriters(index, args.resources)) {
+            if (!writer.bucket?.bucket || !writer.bucket.backup) {
+                continue;
+            }
+            const views = locksOf(writer.bucket.bucket, writer.bucket.name, args.resources);
+            for (const message of serviceWriterProblems(writer, views, settings)) {
+                reportViolation(message, writer.resource.urn);
             }
         }
     },

@@ -93,6 +93,15 @@ export function declaredRole(resources: readonly StackResource[], stackTags: Rea
     return { role, source: `${Math.max(primary, standby)} resources tagged ${config.roleTag}=${role}` };
 }
 
+/**
+ * The isolated vault account's stack (our role `vault`): the stack tag roleTag, or any resource's roleTag, is
+ * "vault". It is neither primary nor standby (stackRole says "unknown" and the topology policies skip it); a
+ * report names it by this role.
+ */
+export function isVaultStack(resources: readonly StackResource[], stackTags: ReadonlyMap<string, string>, config: Pick<Settings, "roleTag">): boolean {
+    return stackTags.get(config.roleTag) === "vault" || resources.some((r) => tagsOf(r)[config.roleTag] === "vault");
+}
+
 export function stackRole(index: StackIndex, resources: readonly StackResource[], stackTags: ReadonlyMap<string, string>, config: RoleConfig): Role {
     const declared = declaredRole(resources, stackTags, config);
     if (declared) {

@@ -18,11 +18,57 @@ export function isUnknown(value: unknown): value is Unknown {
     return value === UNKNOWN || (typeof value === "string" && UNKNOWN_SENTINELS.has(value));
 }
 
+/** The engine's marker keys on its proxies (@pulumi/policy proxy.js isSpecialProxy, getSpecialProxyTarget). */
+const IS_SPECIAL_PROXY = "__isSpecialProxy";
+const SPECIAL_PROXY_TARGET = "__getSpecialProxyTarget";
+/** plainRead's answer when `read` must walk the proxies after all. */
+const THROUGH_PROXY: unique symbol = Symbol("read through the proxy");
+
+function isPlainContainer(value: object): boolean {
+    const prototype = Object.getPrototypeOf(value) as unknown;
+    return prototype === Object.prototype || prototype === Array.prototype || prototype === null;
+}
+
+/**
+ * `read` on the object behind the engine's proxy, for a value that is not an object: what the walk through the
+ * proxies gives, without a new Proxy and path array for every step (the engine's proxy makes both on each
+ * property read; that was the largest cost of the pack on a large stack). The proxy throws for exactly the
+ * engine's sentinels (UNKNOWN_SENTINELS), so a sentinel at any step is UNKNOWN here too. An object at the end
+ * (the proxy hands out a proxy of it, which a policy may read further) or anything but plain JSON on the way (a
+ * Secret behind the secret-preserving proxy, which unwraps it) is left to the walk through the proxies.
+ */
+function plainRead(root: unknown, path: Array<string | number>): unknown {
+    if (root === null || typeof root !== "object" || (root as Record<string, unknown>)[IS_SPECIAL_PROXY] !== true) {
+        return THROUGH_PROXY;
+    }
+    let node = (root as Record<string, unknown>)[SPECIAL_PROXY_TARGET];
+    for (const key of path) {
+        if (isUnknown(node)) {
+            return UNKNOWN;
+        }
+        if (node === null || node === undefined || typeof node !== "object") {
+            return undefined;
+        }
+        if (!isPlainContainer(node)) {
+            return THROUGH_PROXY;
+        }
+        node = (node as Record<string | number, unknown>)[key];
+    }
+    if (isUnknown(node)) {
+        return UNKNOWN;
+    }
+    return node !== null && typeof node === "object" ? THROUGH_PROXY : node;
+}
+
 /**
  * Reads `path` under `root` without throwing: UNKNOWN when any step is unknown, undefined when any step is
  * missing. Works on the engine's proxies and on plain (hand-built) objects alike.
  */
 export function read(root: unknown, ...path: Array<string | number>): unknown {
+    const plain = plainRead(root, path);
+    if (plain !== THROUGH_PROXY) {
+        return plain;
+    }
     let node: unknown = root;
     for (const key of path) {
         if (isUnknown(node)) {

@@ -324,7 +324,48 @@ def client(service):
                     read_timeout=int(os.environ.get("AWS_HELPER_READ_TIMEOUT") or 20),
                 ),
             )
+            CLIENTS[service].meta.events.register_first(f"needs-retry.{service}", say_retry)
         return CLIENTS[service]
+
+
+# The script's own stderr, when lib.sh hands it over (fd 3, AWS_HELPER_PROGRESS_FD): each retry of a call that
+# got no answer is said there as it happens. Without it, an endpoint that accepts connections and stops
+# answering held a run for attempts x read timeout (5 x 20 s) without a word.
+PROGRESS_FD = int(os.environ.get("AWS_HELPER_PROGRESS_FD") or -1)
+SILENT_FAILURES = (
+    botocore.exceptions.ReadTimeoutError,
+    botocore.exceptions.ConnectTimeoutError,
+    botocore.exceptions.EndpointConnectionError,
+    botocore.exceptions.ConnectionClosedError,
+)
+
+
+def max_attempts():
+    # The value botocore's retry handler uses: AWS_MAX_ATTEMPTS or the profile's max_attempts, else the retry
+    # mode's default (legacy 5, standard and adaptive 3).
+    configured = SESSION.get_config_variable("max_attempts")
+    if configured:
+        return int(configured)
+    return 5 if (SESSION.get_config_variable("retry_mode") or "legacy") == "legacy" else 3
+
+
+def say_retry(attempts=None, caught_exception=None, operation=None, request_dict=None, **_):
+    # Runs before botocore's own retry handler and returns None, so it never changes the decision.
+    if PROGRESS_FD < 0 or not isinstance(caught_exception, SILENT_FAILURES) or not attempts:
+        return None
+    url = urlsplit((request_dict or {}).get("url") or "")
+    endpoint = f"{url.scheme}://{url.netloc}" if url.netloc else "the endpoint"
+    total = max_attempts()
+    then = "retrying" if attempts < total else "giving up"
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    name = os.environ.get("AWS_HELPER_LOG_NAME") or "aws-helper"
+    line = (f"{stamp} {name}: no answer from {endpoint} to {getattr(operation, 'name', 'a call')} "
+            f"(attempt {attempts} of {total}, AWS_MAX_ATTEMPTS; {caught_exception.__class__.__name__}); {then}\n")
+    try:
+        os.write(PROGRESS_FD, line.encode())
+    except OSError:
+        pass
+    return None
 
 
 class CallError(Exception):

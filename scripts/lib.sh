@@ -171,6 +171,8 @@ start_aws_helper() {
     # /usr/bin/python3; a python3 earlier on PATH may lack them). Started in the background: no wait here.
     (
         local candidates=(python3 /usr/bin/python3) python
+        # fd 3 is the script's stderr: the helper says there when a call gets no answer and is retried.
+        export AWS_HELPER_PROGRESS_FD=3 AWS_HELPER_LOG_NAME="$SCRIPT_NAME"
         [[ -z "${AWS_HELPER_PYTHON:-}" ]] || exec "$AWS_HELPER_PYTHON" "$LIB_DIR/aws-helper.py" "$AWS_HELPER_SOCKET" "$$"
         for python in "${candidates[@]}"; do
             # find_spec looks the packages up without importing them (the helper imports them once).
@@ -179,7 +181,7 @@ start_aws_helper() {
         done
         echo "no python3 with botocore and s3transfer (tried ${candidates[*]}): install python3-botocore python3-s3transfer, or name one in AWS_HELPER_PYTHON" >&2
         exit 1
-    ) </dev/null >/dev/null 2>"$WORK_DIR/aws-helper.err" &
+    ) </dev/null >/dev/null 3>&2 2>"$WORK_DIR/aws-helper.err" &
     AWS_HELPER_PID=$!
 }
 
@@ -235,7 +237,8 @@ aws_call() {
     [[ "${status%% *}" == 200 ]] && return 0
     cat "$out" >&2
     echo >&2
-    rm -f "$out"
+    # Only a file of ours: OUT may be /dev/null (s3_put_file, s3_delete), which root would remove.
+    [[ ! -f "$out" ]] || rm -f "$out"
     return 1
 }
 
@@ -1062,6 +1065,69 @@ BEGIN
 END
 \$restore_lock\$;
 SQL
+}
+
+# --- objects added to the target's tables since the backup --------------------------------------------------
+# The swap drops each of the dump's tables with everything on it (as pg_restore --clean does). Indexes,
+# constraints, triggers, row-level security and its policies that an operator added to those tables after the
+# backup are not in the dump: restore.sh reads them (with their definitions) before the swap and recreates them
+# after it, naming each; one that no longer fits the restored data is named with the server's reason.
+
+# restore_added_objects_sql TOC_LIST: a query, one JSON line per such object on the dump's tables in the target:
+# {"key", "kind", "table", "ddl"}. Definitions come fully qualified (run with search_path = pg_catalog).
+restore_added_objects_sql() {
+    local tables known
+    tables=$(awk '$4 == "TABLE" && $5 != "DATA" && NF >= 6 { printf "%s%s.%s", (n++ ? "\n" : ""), $5, $6 }' "$1" | jq -R . | jq -sc .)
+    # The dump's own: INDEX schema name; [FK ]CONSTRAINT, TRIGGER, POLICY schema table name.
+    known=$(awk '$4 == "INDEX" { print "index:" $5 "." $6 }
+        $4 == "CONSTRAINT" { print "constraint:" $5 "." $6 "." $7 }
+        $4 == "FK" && $5 == "CONSTRAINT" { print "constraint:" $6 "." $7 "." $8 }
+        $4 == "TRIGGER" { print "trigger:" $5 "." $6 "." $7 }
+        $4 == "POLICY" { print "policy:" $5 "." $6 "." $7 }
+        $4 == "ROW" && $5 == "SECURITY" { print "rowsecurity:" $6 "." $7 }' "$1" | jq -R . | jq -sc .)
+    cat <<SQL
+SET LOCAL search_path = pg_catalog;
+WITH dump_tables AS (
+    SELECT c.oid AS rel, n.nspname, c.relname FROM jsonb_array_elements_text(\$oauth2_dr\$${tables}\$oauth2_dr\$::jsonb) t
+    JOIN pg_class c ON c.oid = to_regclass(t) JOIN pg_namespace n ON n.oid = c.relnamespace
+), present AS (
+    SELECT 'index' AS kind, format('index:%s.%s', t.nspname, ic.relname) AS key, t.rel, pg_get_indexdef(i.indexrelid) || ';' AS ddl
+    FROM pg_index i JOIN dump_tables t ON t.rel = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid
+    WHERE NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid)
+    UNION ALL
+    SELECT 'constraint', format('constraint:%s.%s.%s', t.nspname, t.relname, k.conname), t.rel,
+           format('ALTER TABLE %s ADD CONSTRAINT %I %s;', t.rel::regclass, k.conname, pg_get_constraintdef(k.oid))
+    FROM pg_constraint k JOIN dump_tables t ON t.rel = k.conrelid WHERE k.contype IN ('c', 'f', 'p', 'u', 'x')
+    UNION ALL
+    SELECT 'trigger', format('trigger:%s.%s.%s', t.nspname, t.relname, g.tgname), t.rel, pg_get_triggerdef(g.oid) || ';'
+    FROM pg_trigger g JOIN dump_tables t ON t.rel = g.tgrelid WHERE NOT g.tgisinternal
+    UNION ALL
+    SELECT 'policy', format('policy:%s.%s.%s', t.nspname, t.relname, p.polname), t.rel,
+           format('CREATE POLICY %I ON %s AS %s FOR %s TO %s%s%s;', p.polname, t.rel::regclass,
+                  CASE WHEN p.polpermissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END,
+                  CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
+                  (SELECT string_agg(CASE WHEN r = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(r)) END, ', ') FROM unnest(p.polroles) r),
+                  ' USING (' || pg_get_expr(p.polqual, p.polrelid) || ')', ' WITH CHECK (' || pg_get_expr(p.polwithcheck, p.polrelid) || ')')
+    FROM pg_policy p JOIN dump_tables t ON t.rel = p.polrelid
+    UNION ALL
+    SELECT 'row level security', format('rowsecurity:%s.%s', t.nspname, t.relname), t.rel,
+           format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY;', t.rel::regclass)
+           || CASE WHEN c.relforcerowsecurity THEN format(' ALTER TABLE %s FORCE ROW LEVEL SECURITY;', t.rel::regclass) ELSE '' END
+    FROM dump_tables t JOIN pg_class c ON c.oid = t.rel WHERE c.relrowsecurity
+)
+SELECT json_build_object('key', key, 'kind', kind, 'table', rel::regclass::text, 'ddl', ddl)
+FROM present WHERE key NOT IN (SELECT jsonb_array_elements_text(\$oauth2_dr\$${known}\$oauth2_dr\$::jsonb)) ORDER BY key;
+RESET search_path;
+SQL
+}
+
+# restore_recreate_sql ADDED_JSONL: one DO block per object: its definition run in a subtransaction, a failure
+# recorded (with the server's reason) in a temporary table instead of ending the restore's transaction.
+restore_recreate_sql() {
+    local tag="oauth2_dr_${RANDOM}${RANDOM}"
+    printf '%s\n' "CREATE TEMP TABLE IF NOT EXISTS oauth2_dr_not_recreated (key text, reason text) ON COMMIT DROP;"
+    jq -r --arg tag "$tag" '"DO $\($tag)$ BEGIN EXECUTE $\($tag)_ddl$\(.ddl)$\($tag)_ddl$; EXCEPTION WHEN others THEN INSERT INTO pg_temp.oauth2_dr_not_recreated VALUES ($\($tag)_key$\(.key)$\($tag)_key$, SQLERRM); END $\($tag)$;"' "$1"
+    printf '%s\n' "SELECT key || ': ' || reason FROM pg_temp.oauth2_dr_not_recreated ORDER BY key;"
 }
 
 # --- public-key encryption (issue 23: the writers cannot read what they write) ----------------------------

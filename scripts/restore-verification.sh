@@ -167,7 +167,6 @@ cleanup() {
         fail_rest "the verification stopped (exit code $status)${LAST_ERROR:+: $LAST_ERROR}"
     fi
     if [[ "$VERIFY_MODE" == dump ]]; then drop_scratch; else delete_instance; fi
-    remove_work_dir
     if ! report; then
         [[ $status -eq 0 ]] && status=$EX_VERIFY
     fi
@@ -179,6 +178,9 @@ cleanup() {
         [[ "${RESULT["application can connect to restored database"]}" == PASS && "${RESULT["all tables present with expected row counts"]}" == PASS ]] || BACKUP_FAILED=1
     fi
     [[ $status -ne $EX_VERIFY || $ENVIRONMENT_STATUS -eq 0 || $BACKUP_FAILED -eq 1 ]] || status=$ENVIRONMENT_STATUS
+    # The record recovery-points reads (passed or failed); a verification whose record is lost did not pass.
+    write_verification_record "$status" || { [[ $status -ne 0 ]] || status=$EX_STORAGE; }
+    remove_work_dir
     exit "$status"
 }
 
@@ -200,6 +202,53 @@ BACKUP_FAILED=0
 environment_failed() { ENVIRONMENT_STATUS=$1; }
 # backup_failed ITEM DETAIL: a FAIL that is the backup's own.
 backup_failed() { BACKUP_FAILED=1; result "$1" FAIL "$2"; }
+# --- the verification record (scripts/README.md, "Verification records") ---------------------------------
+# Dump mode writes one small JSON object per run, passed or failed, beside the manifests:
+#   ${BACKUP_PREFIX}verifications/<manifest file name without .json>/<time-ordered stamp>.json
+# with the manifest's key, VersionId and sha256 (of the bytes verified), the times, the result, the exit
+# code, the first failure and each checklist item. Put through the helper, it gets the job's Object Lock
+# retention (OBJECT_LOCK_MODE, OBJECT_LOCK_RETAIN_DAYS: the database class) as the dumps do. Snapshot mode
+# and a run that found no manifest write none (nothing to attach it to).
+VERIFY_RECORD_MANIFEST=""
+VERIFY_RECORD_STARTED=$(now_utc)
+# write_verification_record STATUS: writes the record of this run (STATUS: the exit code); 1 when S3 refused it.
+write_verification_record() {
+    local status=$1 name key version="" manifest_sha="" item schema="not in the manifest" out="$WORK_DIR/record.json"
+    [[ "$VERIFY_MODE" == dump && -n "$VERIFY_RECORD_MANIFEST" ]] || return 0
+    name=${VERIFY_RECORD_MANIFEST##*/}
+    key="${BACKUP_PREFIX}verifications/${name%.json}/$(time_ordered_stamp).json"
+    version=$(s3_version "$VERIFY_RECORD_MANIFEST" 2>/dev/null) || version=""
+    if [[ -s "$WORK_DIR/manifest.json" ]]; then
+        manifest_sha=$(sha256sum <"$WORK_DIR/manifest.json" | cut -d' ' -f1)
+        [[ -z "$(jq -r '.schema_definition.sha256 // empty' "$WORK_DIR/manifest.json" 2>/dev/null)" ]] \
+            || schema=${RESULT["data integrity verified"]:-not checked}
+    fi
+    for item in "${ITEMS[@]}"; do
+        printf '%s\t%s\t%s\n' "$item" "${RESULT[$item]:-FAIL}" "${DETAIL[$item]:-not checked}"
+    done | jq -Rn --arg manifest "$VERIFY_RECORD_MANIFEST" --arg version "$version" --arg sha "$manifest_sha" \
+        --arg database "${PGDATABASE:-}" --arg started "$VERIFY_RECORD_STARTED" --arg finished "$(now_utc)" \
+        --argjson duration "$SECONDS" --argjson status "$status" --argjson verify "$EX_VERIFY" --arg schema "$schema" '
+        [inputs | split("\t") | {item: .[0], result: .[1], detail: (.[2:] | join(" "))}] as $checks
+        | ([$checks[] | select(.result != "PASS")][0]) as $first
+        | {format: "oauth2-dr/restore-verification/v1", manifest_key: $manifest,
+           manifest_version_id: (if $version == "" then null else $version end),
+           manifest_sha256: (if $sha == "" then null else $sha end), database: $database,
+           started_at: $started, finished_at: $finished, duration_seconds: $duration,
+           result: (if $status == 0 then "passed" else "failed" end),
+           failed_by: (if $status == 0 then null elif $status == $verify then "backup" else "environment" end),
+           exit_code: $status,
+           reason: (if $status == 0 then null elif $first then "\($first.item): \($first.detail)" else "exit code \($status)" end),
+           checked: {row_counts: ($checks[5].result), schema: $schema, service_lookups: ($checks[4].result)},
+           checks: $checks}' >"$out" || { log "cannot build the verification record"; return 1; }
+    # aws_call with an answer file (s3_put_file's is /dev/null): S3's refusal is then on stderr to be said.
+    if ! aws_call POST /s3/put "$WORK_DIR/record.answer" "bucket=$BUCKET" "key=$key" "content_type=application/json" \
+        --body "$out" 2>"$WORK_DIR/record.err"; then
+        log "cannot write the verification record $(s3_uri "$key"): $(one_line_error "$WORK_DIR/record.err")"
+        return 1
+    fi
+    log "verification record $(s3_uri "$key"): $(jq -r .result "$out")"
+}
+
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -337,6 +386,7 @@ verify_dump() {
         fail_rest "no backup"
         return
     fi
+    VERIFY_RECORD_MANIFEST=$manifest_key
     local m="$WORK_DIR/manifest.json"
     if ! s3_get_file "$manifest_key" "$m" 2>"$WORK_DIR/s3.err" || ! manifest_load "$m"; then
         local shortage

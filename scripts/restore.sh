@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # restore.sh: restore the database from an encrypted dump in S3 (the runbook's "Restore from pg_dump").
 #
-# Usage: restore.sh --yes [--manifest KEY | --dump KEY] [--source-database NAME] [--no-owner]
+# Usage: restore.sh --yes [--manifest KEY | --dump KEY] [--source-database NAME] [--no-owner] [--drop-added-objects]
 #   (default: the newest manifest of the database under <prefix>manifests/)
 #   --yes              required: the restore drops and recreates the objects of the dump in the target database
 #   --manifest         a manifest key, e.g. database/manifests/oauth2db-20240115T050000Z-1a2b3c4d.json (a key
@@ -11,6 +11,9 @@
 #                      a backup of oauth2db into oauth2db_restored); without it a manifest of another
 #                      database is refused
 #   --no-owner         pg_restore --no-owner --no-acl (restoring as a different role, e.g. another RDS master user)
+#   --drop-added-objects  do not recreate the indexes, constraints, triggers and row-level security policies
+#                      added to the dump's tables since the backup (by default each is recreated on the restored
+#                      table and named; one that no longer fits the restored data is named with its definition)
 #
 # Steps.
 #   1. Before any download (fail fast): read the manifest (it must be complete and of the source database);
@@ -60,6 +63,7 @@ manifest_key="${RESTORE_MANIFEST_KEY:-}"
 source_db="${RESTORE_SOURCE_DATABASE:-}"
 dump_key=""
 confirmed=0
+keep_added=1
 restore_args=(--clean --if-exists)
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -68,6 +72,7 @@ while [[ $# -gt 0 ]]; do
     --dump) dump_key=${2:?--dump needs a key}; shift ;;
     --source-database) source_db=${2:?--source-database needs a name}; shift ;;
     --no-owner) restore_args+=(--no-owner --no-acl) ;;
+    --drop-added-objects) keep_added=0 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     *) die "$EX_USAGE" "unknown argument $1 (see --help)" ;;
     esac
@@ -257,6 +262,9 @@ session_ask "BEGIN; SET LOCAL lock_timeout = '$lock_timeout';" || session_failed
 if lock_sql=$(restore_lock_sql "$spool/toc.list") && [[ -n "$lock_sql" ]]; then
     session_ask "$lock_sql" || session_failed "cannot lock the tables of the dump in $(db_address)"
 fi
+# What the swap would drop without the dump bringing it back: objects added to the dump's tables since the backup.
+session_ask "$(restore_added_objects_sql "$spool/toc.list")" || session_failed "cannot read the objects on the dump's tables in $(db_address)"
+printf '%s' "$SESSION_OUT" >"$WORK_DIR/added.before"
 if [[ $mode == parallel ]]; then
     log "moving the loaded tables into place and building their indexes (one transaction)"
     session_ask "\\i $spool/swap.sql" || session_failed "restore into $(db_address) failed"
@@ -278,6 +286,32 @@ else
     read -r decrypt_rc restore_rc <"$spool/stream.status" || die "$EX_FAILURE" "the restore stream did not report"
     [[ "$restore_rc" == 0 ]] || die "$EX_DATABASE" "pg_restore failed (nothing committed): $(one_line_error "$spool/restore.err")"
     [[ "$decrypt_rc" == 0 ]] || die "$EX_CRYPTO" "decrypting the spooled dump failed (nothing committed): $(one_line_error "$spool/decrypt.err")"
+fi
+
+# 6b. The objects added since the backup, recreated on the restored tables (unless --drop-added-objects); an
+#     object the dump itself brought back (a CHECK written inside CREATE TABLE has no entry of its own) is not.
+if [[ -s "$WORK_DIR/added.before" ]]; then
+    session_ask "$(restore_added_objects_sql "$spool/toc.list")" || session_failed "cannot read the objects on the restored tables in $(db_address)"
+    printf '%s' "$SESSION_OUT" >"$WORK_DIR/added.after"
+    jq -c --slurpfile after <(jq -s . "$WORK_DIR/added.after") '($after[0] | map(.key)) as $back | select(.key as $k | $back | index($k) | not)'         "$WORK_DIR/added.before" >"$WORK_DIR/added.lost"
+    if [[ -s "$WORK_DIR/added.lost" && $keep_added -eq 0 ]]; then
+        while IFS= read -r line; do
+            log "dropped (--drop-added-objects): $(jq -r '"\(.kind) \(.key | sub("^[a-z]+:"; "")) on \(.table), added since the backup: \(.ddl)"' <<<"$line")"
+        done <"$WORK_DIR/added.lost"
+    elif [[ -s "$WORK_DIR/added.lost" ]]; then
+        session_ask "$(restore_recreate_sql "$WORK_DIR/added.lost")" || session_failed "cannot recreate the objects added since the backup in $(db_address)"
+        printf '%s' "$SESSION_OUT" >"$WORK_DIR/added.failed"
+        while IFS= read -r line; do
+            key=$(jq -r .key <<<"$line")
+            what=$(jq -r '"\(.kind) \(.key | sub("^[a-z]+:"; "")) on \(.table)"' <<<"$line")
+            reason=$(grep -F -- "$key: " "$WORK_DIR/added.failed" | head -n 1 || true)
+            if [[ -z "$reason" ]]; then
+                log "kept $what: added to the target since the backup, recreated on the restored table"
+            else
+                log "warning: dropped $what: added since the backup, it does not fit the restored data (${reason#"$key: "}); its definition: $(jq -r .ddl <<<"$line")"
+            fi
+        done <"$WORK_DIR/added.lost"
+    fi
 fi
 
 # 7. The restored data against the manifest, inside the transaction: a mismatch rolls everything back. With

@@ -10,7 +10,7 @@ import { objectRetainDays } from "../lib/object-lock";
 import { appDatabaseSecret, clusterProvider, dnsFailover, stackTags } from "./compose-common";
 import { BackupJobs } from "../components/backup-jobs";
 import { ServiceValidation, SmokeTestClientSecret } from "../components/service-validation";
-import { accountId as accountIdOf, declarePrimaryStorage, declareStandbyStorage, stackOutputs, vaultReference } from "./compose-storage";
+import { accountId as accountIdOf, backupEncryptionFor, declarePrimaryStorage, declareStandbyStorage, stackOutputs, vaultReference } from "./compose-storage";
 import { Alarms } from "../components/alarms";
 import { AwsBackup, BACKUP_SELECTION_TAG } from "../components/aws-backup";
 import { MASTER_USERNAME, RdsDatabase, RDS_LOG_EXPORTS } from "../components/rds-database";
@@ -111,6 +111,11 @@ interface JobAccess {
     secretArns: { jwkPrivateKey: pulumi.Input<string>; dbCredentials: pulumi.Input<string>; backupPassphrase: pulumi.Input<string> };
 }
 
+/** The restore verification's IRSA role name, which the vault stack lists in vault.verificationRoleArns. */
+export function verificationRoleName(stack: string): string {
+    return `oauth2-dr-verification-${stack}`;
+}
+
 /** The backup CronJobs of the region (standby: suspended until promoted). */
 function declareBackupJobs(
     config: StackConfig,
@@ -136,6 +141,9 @@ function declareBackupJobs(
         databaseName: DATABASE_NAME,
         dbInstanceIdentifier: database.identifier,
         objectLock: { mode: config.objectLock.mode, retainDays: objectRetainDays(config.retention, config.objectLock.days, config.objectLock.secretRotationDays) },
+        encryption: backupEncryptionFor(config, pulumi.interpolate`arn:aws:iam::${accountIdOf()}:role/${verificationRoleName(config.stack)}`),
+        // The vault account's key-reader role trusts this role by ARN (vault.verificationRoleArns).
+        verificationRoleName: verificationRoleName(config.stack),
         provider: clusterProvider(config),
         tags,
     });

@@ -8,7 +8,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { getCallerIdentityOutput } from "@pulumi/aws/getCallerIdentity";
-import type { StackConfig } from "../lib/config";
+import type { BackupRecipient, StackConfig } from "../lib/config";
+import type { BackupEncryption } from "../components/backup-jobs";
 import { retentionRow } from "../lib/retention";
 import { AuditLogs } from "../components/audit-logs";
 import { BackupBucket } from "../components/backup-bucket";
@@ -39,6 +40,79 @@ export function vaultReference(config: StackConfig): pulumi.StackReference | und
     return vault;
 }
 
+/**
+ * The backup jobs' encryption (backupEncryption): symmetric, or the recipients' public keys (armored in this
+ * stack's configuration, or published by the vault stack: `backupPublicKeys`) and the vault's private-keys
+ * secret, its region and the key-reader role the verification assumes. A fingerprint the vault does not
+ * publish stops the program, naming the fingerprint and the vault stack.
+ */
+export function backupEncryptionFor(config: StackConfig, verificationRoleArn: pulumi.Input<string>): BackupEncryption {
+    const setting = config.backupEncryption;
+    if (setting.mode === "symmetric") {
+        return { mode: "symmetric" };
+    }
+    const ref = vaultReference(config);
+    if (!ref) {
+        // The configuration rules require a vaultStack for the jobs in public-key mode.
+        throw new Error("backupEncryption: public-key mode needs vaultStack (the private keys live in the vault account)");
+    }
+    const needVault = setting.allFromVault || setting.recipients.some((r) => r.armor === undefined);
+    const keys: pulumi.Output<BackupRecipient[]> = needVault
+        ? (ref.requireOutput("backupPublicKeys") as pulumi.Output<BackupRecipient[]>).apply((published) => resolveRecipients(setting, published ?? [], config.vaultStack!))
+        : pulumi.output(setting.recipients);
+    // The verification reads the private keys in its own region when the vault keeps a replica there (dr).
+    const replicaRegion = ref.getOutput("privateKeysReplicaRegion") as pulumi.Output<string | undefined>;
+    const primaryRegion = ref.requireOutput("region") as pulumi.Output<string>;
+    const region = pulumi.all([replicaRegion, primaryRegion]).apply(([replica, primary]) => (replica === config.storage.region ? replica : primary));
+    return {
+        mode: "public-key",
+        publicKeys: keys.apply((k) => k.map((r) => r.armor!).join("")),
+        fingerprints: keys.apply((k) => k.map((r) => r.fingerprint)),
+        privateKeys: {
+            secretArn: pulumi.all([ref.requireOutput("privateKeysSecretArn") as pulumi.Output<string>, region]).apply(([arn, r]) => arn.replace(/^(arn:aws[a-z-]*:secretsmanager:)[a-z0-9-]+:/, `$1${r}:`)),
+            region,
+            // The key reader's ARN, once the vault is known to trust this stack's verification role.
+            roleArn: pulumi
+                .all([ref.requireOutput("verificationKeysRoleArn") as pulumi.Output<string | undefined>, ref.getOutput("verificationRoleArns") as pulumi.Output<string[] | undefined>, verificationRoleArn])
+                .apply(([keyReader, trusted, own]) => trustedKeyReader(keyReader, trusted, own, config.vaultStack!)),
+        },
+    };
+}
+
+/**
+ * The vault's key-reader role, when it trusts `own` (this stack's verification role): otherwise the monthly
+ * verification could never decrypt, which the plan says now rather than the first run of the month.
+ */
+export function trustedKeyReader(keyReader: string | undefined, trusted: string[] | undefined, own: string, vaultStack: string): string {
+    if (!keyReader) {
+        throw new Error(`backupEncryption: the vault stack ${vaultStack} declares no verification key reader (verificationKeysRoleArn): list ${own} in its vault.verificationRoleArns`);
+    }
+    if (trusted !== undefined && !trusted.includes(own)) {
+        throw new Error(`backupEncryption: the vault stack ${vaultStack} does not trust this stack's restore verification: add ${own} to its vault.verificationRoleArns (it lists ${trusted.join(", ") || "none"})`);
+    }
+    return keyReader;
+}
+
+/** The recipients with their armor: the configuration's, else the vault's for a bare fingerprint; every published key when none is given. */
+export function resolveRecipients(setting: StackConfig["backupEncryption"], published: BackupRecipient[], vaultStack: string): BackupRecipient[] {
+    if (setting.allFromVault) {
+        if (published.length === 0) {
+            throw new Error(`backupEncryption: the vault stack ${vaultStack} publishes no backupPublicKeys; give its backupEncryption.recipients (armored public keys)`);
+        }
+        return published;
+    }
+    return setting.recipients.map((r, i) => {
+        if (r.armor) {
+            return r;
+        }
+        const found = published.find((p) => p.fingerprint === r.fingerprint);
+        if (!found) {
+            throw new Error(`backupEncryption.recipients[${i}]: fingerprint ${r.fingerprint} has no armored key: the vault stack ${vaultStack} does not publish it (backupPublicKeys); add the key to the vault's backupEncryption.recipients or give it armored here`);
+        }
+        return found;
+    });
+}
+
 /** The vault account's bucket as a replication destination, from the vault stack's outputs. */
 export function vaultDestination(config: StackConfig): VaultDestination | undefined {
     const ref = vaultReference(config);
@@ -59,6 +133,7 @@ function bucketAndLogs(config: StackConfig, args: StorageArgs) {
         region: config.storage.region,
         tags: args.tags,
     });
+    const auditBucket = auditArchiveBucket(config, args);
     const auditLogs = new AuditLogs("audit-logs", {
         region: config.storage.region,
         retentionDays: config.retention.audit,
@@ -66,10 +141,32 @@ function bucketAndLogs(config: StackConfig, args: StorageArgs) {
         logExports: args.rdsLogExports,
         accountId: accountId(),
         breakGlassRoleArn: config.breakGlassRoleArn,
-        archive: { bucketArn: bucket.arn, bucketKmsKeyArn: bucket.kmsKeyArn, prefix: retentionRow("audit").bucketPrefix },
+        archive: { bucketArn: auditBucket.arn, bucketKmsKeyArn: auditBucket.kmsKeyArn, prefix: retentionRow("audit").bucketPrefix },
         tags: args.tags,
     });
-    return { bucket, auditLogs };
+    return { bucket, auditBucket, auditLogs };
+}
+
+/**
+ * The audit archive's own bucket. Firehose writes the audit log there and cannot ask for a per-object
+ * retain-until, so each object gets the bucket's default retention; S3 keeps one default retention per
+ * bucket (no prefix-scoped default), so the audit row's 365 days need a bucket whose default retention is
+ * that row's. (The backup bucket's default stays the database row's 30 days: raising it would lock every dump
+ * for a year.) Audit objects written into the backup bucket's audit/ prefix before this bucket existed keep
+ * their 30-day lock until they are extended in place (docs/runbook.md, "Audit objects written before the
+ * audit archive bucket").
+ */
+export function auditArchiveBucket(config: StackConfig, args: Pick<StorageArgs, "tags">): BackupBucket {
+    return new BackupBucket("audit-archive-bucket", {
+        bucketName: `oauth2-audit-${config.stack}`,
+        retention: config.retention,
+        objectLock: { mode: config.objectLock.mode, days: Math.max(config.objectLock.days, config.retention.audit) },
+        dataClasses: ["audit"],
+        breakGlassRoleArn: config.breakGlassRoleArn,
+        accountId: accountId(),
+        region: config.storage.region,
+        tags: args.tags,
+    });
 }
 
 export function declarePrimaryStorage(config: StackConfig, args: StorageArgs) {
@@ -85,8 +182,9 @@ export function declarePrimaryStorage(config: StackConfig, args: StorageArgs) {
 }
 
 export function declareStandbyStorage(config: StackConfig, prod: pulumi.StackReference, args: StorageArgs) {
-    const { bucket, auditLogs } = bucketAndLogs(config, args);
+    const { bucket, auditBucket, auditLogs } = bucketAndLogs(config, args);
     const replication = new BucketReplication("backup-replication", {
+        stack: config.stack,
         sourceBucketName: prod.requireOutput("backupBucketName") as pulumi.Output<string>,
         sourceBucketArn: prod.requireOutput("backupBucketArn") as pulumi.Output<string>,
         sourceKmsKeyArn: prod.requireOutput("backupBucketKmsKeyArn") as pulumi.Output<string>,
@@ -96,10 +194,24 @@ export function declareStandbyStorage(config: StackConfig, prod: pulumi.StackRef
         dependsOn: [bucket.versioning, bucket.objectLockConfiguration],
         tags: args.tags,
     });
+    // The primary's audit archive into this region's audit archive and the vault account (replicas keep the
+    // source's 365-day retain-until).
+    const auditReplication = new BucketReplication("audit-replication", {
+        stack: config.stack,
+        sourceBucketName: prod.requireOutput("auditBucketName") as pulumi.Output<string>,
+        sourceBucketArn: prod.requireOutput("auditBucketArn") as pulumi.Output<string>,
+        sourceKmsKeyArn: prod.requireOutput("auditBucketKmsKeyArn") as pulumi.Output<string>,
+        sourceRegion: config.storage.primaryRegion,
+        destination: { bucketArn: auditBucket.arn, kmsKeyArn: auditBucket.kmsKeyArn, region: config.storage.region },
+        vault: vaultDestination(config),
+        dependsOn: [auditBucket.versioning, auditBucket.objectLockConfiguration],
+        tags: args.tags,
+    });
     // The DR bucket itself (written by this region's jobs once promoted) into the vault account.
     const vaultCopy = vaultDestination(config);
     const vaultReplication = vaultCopy
         ? new BucketReplication("vault-replication", {
+              stack: config.stack,
               sourceBucketName: bucket.bucketName,
               sourceBucketArn: bucket.arn,
               sourceKmsKeyArn: bucket.kmsKeyArn,
@@ -109,14 +221,27 @@ export function declareStandbyStorage(config: StackConfig, prod: pulumi.StackRef
               tags: args.tags,
           })
         : undefined;
-    return { bucket, auditLogs, replication, vaultReplication };
+    // And this region's own audit archive (its audit log) into the vault account.
+    const vaultAuditReplication = vaultCopy
+        ? new BucketReplication("vault-audit-replication", {
+              stack: config.stack,
+              sourceBucketName: auditBucket.bucketName,
+              sourceBucketArn: auditBucket.arn,
+              sourceKmsKeyArn: auditBucket.kmsKeyArn,
+              sourceRegion: config.storage.region,
+              vault: vaultCopy,
+              dependsOn: [auditBucket.versioning, auditBucket.objectLockConfiguration],
+              tags: args.tags,
+          })
+        : undefined;
+    return { bucket, auditBucket, auditLogs, replication, vaultReplication, auditReplication, vaultAuditReplication };
 }
 
 /**
  * The outputs every stack exports whatever its cloud: what it is (cloud, role, regions, retention, and for a
  * standby whether it is promoted) and its backup storage, which the standby reads through the StackReference.
  */
-export function stackOutputs(config: StackConfig, storage: { bucket: BackupBucket; auditLogs: AuditLogs; secrets?: ServerSecrets }) {
+export function stackOutputs(config: StackConfig, storage: { bucket: BackupBucket; auditBucket: BackupBucket; auditLogs: AuditLogs; secrets?: ServerSecrets }) {
     return {
         cloud: config.cloud,
         role: config.role,
@@ -127,6 +252,9 @@ export function stackOutputs(config: StackConfig, storage: { bucket: BackupBucke
         backupBucketArn: storage.bucket.arn,
         backupBucketKmsKeyArn: storage.bucket.kmsKeyArn,
         auditLogGroup: storage.auditLogs.auditLogGroupName,
+        auditBucketName: storage.auditBucket.bucketName,
+        auditBucketArn: storage.auditBucket.arn,
+        auditBucketKmsKeyArn: storage.auditBucket.kmsKeyArn,
         secretArns: storage.secrets?.arns,
         secretsKmsKeyArn: storage.secrets?.kmsKeyArn,
         secretsDrKmsKeyArn: storage.secrets?.drKmsKeyArn,

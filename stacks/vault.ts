@@ -2,7 +2,9 @@
  * The vault composition (role: vault): the isolated AWS account that keeps the copies production credentials
  * cannot delete, shorten or read (components/vault-account.ts). Deployed first: prod and dr read its outputs
  * through a StackReference (`vaultStack`) and replicate into it; its bucket policy names their replication
- * roles by ARN (`vault.replicationRoleArns`), so it needs nothing of theirs.
+ * roles by ARN (`vault.replicationRoleArns`), so it needs nothing of theirs. It publishes the backups' public
+ * keys (`backupPublicKeys`, from its `backupEncryption.recipients`) and the role prod's and dr's verification
+ * assume to read the private keys (`verificationKeysRoleArn`, trusted for `vault.verificationRoleArns`).
  */
 import type { StackConfig } from "../lib/config";
 import { VaultAccount } from "../components/vault-account";
@@ -22,6 +24,7 @@ export function declareVault(config: StackConfig) {
         replicationRoleArns: settings.replicationRoleArns,
         sourceAccountIds: settings.sourceAccountIds,
         restoreRoleArns: settings.restoreRoleArns,
+        verificationRoleArns: settings.verificationRoleArns,
         breakGlassRoleArn: config.breakGlassRoleArn,
         airGapped: settings.airGapped,
         changeableForDays: settings.changeableForDays,
@@ -41,5 +44,12 @@ export function declareVault(config: StackConfig) {
         backupVaultArn: vault.backupVaultArn,
         airGapped: settings.airGapped,
         privateKeysSecretArn: vault.privateKeysSecretArn,
+        // The private keys' secret is replicated there (same name and suffix): the dr stack's verification reads it there.
+        privateKeysReplicaRegion: config.drRegion,
+        // The backups' recipients, published for prod and dr (public keys only: the private keys never pass
+        // through Pulumi) and the role their restore verification assumes to read the private keys.
+        backupPublicKeys: config.backupEncryption.recipients.map((r) => ({ fingerprint: r.fingerprint, armor: r.armor! })),
+        verificationKeysRoleArn: vault.verificationKeysRoleArn,
+        verificationRoleArns: settings.verificationRoleArns,
     };
 }

@@ -304,12 +304,17 @@ describe("BackupJobs component (Pulumi mocks, kubernetes-models)", function () {
             assert.deepEqual(resources(roleOf("db-backup").statements.find((x) => x.Sid === "HideFailedDumps")), [`${BUCKET_ARN}/database/*`]);
         });
 
-        it("restore-verification: reads dumps, restores and deletes oauth2-backup-test-* instances only, writes nothing", function () {
+        it("restore-verification: reads dumps, restores and deletes oauth2-backup-test-* instances only, writes only its records", function () {
             const { statements } = roleOf("restore-verification");
             const sid = (s: string) => statements.find((x) => x.Sid === s);
-            assert.deepEqual(actionsOf(statements).filter((a) => a.startsWith("s3:")), ["s3:GetObject", "s3:ListBucket"]);
+            assert.deepEqual(actionsOf(statements).filter((a) => a.startsWith("s3:")).sort(), ["s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:PutObjectRetention"]);
             assert.deepEqual(resources(sid("ReadDumps")), [`${BUCKET_ARN}/database/*`]);
-            assert.deepEqual(sid("UseBackupKeys").Action, ["kms:Decrypt"]);
+            // scripts/restore-verification.sh write_verification_record: database/verifications/ only, never a dump or manifest.
+            assert.deepEqual(resources(sid("WriteVerificationRecords")), [`${BUCKET_ARN}/database/verifications/*`]);
+            for (const st of statements.filter((x) => x.Sid !== "WriteVerificationRecords")) {
+                assert.ok(![st.Action].flat().includes("s3:PutObject"), `${st.Sid} grants s3:PutObject`);
+            }
+            assert.deepEqual(sid("UseBackupKeys").Action.sort(), ["kms:Decrypt", "kms:GenerateDataKey"]);
             const rds = sid("VerificationInstancesOnly");
             assert.deepEqual(rds.Action.sort(), ["rds:AddTagsToResource", "rds:DeleteDBInstance", "rds:DescribeDBInstances", "rds:RestoreDBInstanceFromDBSnapshot"]);
             assert.equal(rds.Resource, "arn:aws:rds:us-east-1:*:db:oauth2-backup-test-*");
@@ -378,18 +383,57 @@ describe("BackupJobs component (Pulumi mocks, kubernetes-models)", function () {
             assert.equal(policy.Statement.find((s: any) => s.Sid === "VerificationInstancesOnly").Resource, "arn:aws:rds:us-west-2:*:db:oauth2-backup-test-*");
         });
 
-        it("objectLock: each writer gets its data class's retention (OBJECT_LOCK_*), the verification none", async function () {
+        it("objectLock: each writer gets its data class's retention (OBJECT_LOCK_*), the verification's records the database's", async function () {
             const retainDays = { database: 30, clients: 90, config: 90, audit: 365, secrets: 630 };
             const rs = await declare("locked", args({ objectLock: { mode: "COMPLIANCE", retainDays } }));
             const envOf = (job: string) => Object.fromEntries(
                 cronJobs(rs).find((c) => c.inputs.metadata.name === job)!.inputs.spec.jobTemplate.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]),
             );
-            for (const [job, days] of [["db-backup", "30"], ["client-config-export", "90"], ["secrets-export", "630"], ["app-config-export", "90"]]) {
+            for (const [job, days] of [["db-backup", "30"], ["client-config-export", "90"], ["secrets-export", "630"], ["app-config-export", "90"], ["restore-verification", "30"]]) {
                 assert.equal(envOf(job).OBJECT_LOCK_MODE, "COMPLIANCE", job);
                 assert.equal(envOf(job).OBJECT_LOCK_RETAIN_DAYS, days, job);
             }
-            assert.equal(envOf("restore-verification").OBJECT_LOCK_MODE, undefined);
-            assert.equal(envOf("restore-verification").OBJECT_LOCK_RETAIN_DAYS, undefined);
+        });
+
+        it("public-key encryption: writers mount the keys ConfigMap and get BACKUP_GPG_*, no passphrase; the verification assumes the vault's key reader; all validate and pass the Kubernetes policies", async function () {
+            const vaultRole = "arn:aws:iam::210987654321:role/oauth2-dr-verification-keys";
+            const rs = await declare("pk", args({
+                encryption: {
+                    mode: "public-key",
+                    publicKeys: "-----BEGIN PGP PUBLIC KEY BLOCK-----\n...\n-----END PGP PUBLIC KEY BLOCK-----\n",
+                    fingerprints: ["BEF9278C34B47F49FD8082FF62827601414345DF", "EBE509DAD191BBD12C9CAE5165FF7260C90AE7C2"],
+                    privateKeys: { secretArn: "arn:aws:secretsmanager:us-east-1:210987654321:secret:oauth2-dr/backup-private-keys-AbCdEf", region: "us-east-1", roleArn: vaultRole },
+                },
+                verificationRoleName: "oauth2-dr-verification-prod",
+            }));
+            const keys = rs.filter((r) => r.type === "kubernetes:core/v1:ConfigMap" && r.inputs.metadata.name === "oauth2-dr-backup-public-keys");
+            assert.equal(keys.length, 1);
+            assert.doesNotThrow(() => new ConfigMap(keys[0].inputs).validate());
+            for (const c of cronJobs(rs)) {
+                const job = c.inputs.metadata.name as string;
+                const pod = c.inputs.spec.jobTemplate.spec.template.spec;
+                const env = Object.fromEntries(pod.containers[0].env.map((e: any) => [e.name, e.value]));
+                const mounted = pod.containers[0].volumeMounts.some((m: any) => m.name === "public-keys" && m.readOnly === true && m.mountPath === "/etc/oauth2-dr/gpg");
+                assert.equal(env.BACKUP_PASSPHRASE_SECRET_ID, undefined, job);
+                if (job === "restore-verification") {
+                    assert.equal(mounted, false);
+                    assert.deepEqual([env.RESTORE_PRIVATE_KEYS_SECRET_ID, env.RESTORE_PRIVATE_KEYS_REGION, env.RESTORE_PRIVATE_KEYS_ROLE_ARN], ["arn:aws:secretsmanager:us-east-1:210987654321:secret:oauth2-dr/backup-private-keys-AbCdEf", "us-east-1", vaultRole]);
+                } else {
+                    assert.ok(mounted, job);
+                    assert.equal(env.BACKUP_GPG_PUBLIC_KEYS_FILE, "/etc/oauth2-dr/gpg/backup-public-keys.asc", job);
+                    assert.equal(env.BACKUP_GPG_RECIPIENTS, "BEF9278C34B47F49FD8082FF62827601414345DF EBE509DAD191BBD12C9CAE5165FF7260C90AE7C2", job);
+                }
+                assert.doesNotThrow(() => new CronJob(c.inputs).validate(), job);
+                for (const policy of kubernetesPolicies) {
+                    assert.deepEqual(await runResourcePolicy(policy, { type: "kubernetes:batch/v1:CronJob", props: c.inputs, name: job }), [], `${policy.name} on ${job}`);
+                }
+            }
+            const policies = rs.filter((r) => r.type === "aws:iam/rolePolicy:RolePolicy").map((r) => r.inputs.policy as string);
+            assert.ok(policies.every((p) => !p.includes("backup-passphrase")), "no role reads the passphrase");
+            const verification = rs.find((r) => r.type === "aws:iam/role:Role" && r.inputs.tags["oauth2-dr/job"] === "restore-verification")!;
+            assert.equal(verification.inputs.name, "oauth2-dr-verification-prod");
+            const statements = JSON.parse(rs.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name === `${verification.name}-policy`)!.inputs.policy).Statement;
+            assert.deepEqual(statements.filter((st: any) => st.Action === "sts:AssumeRole"), [{ Sid: "AssumeVaultKeyReader", Effect: "Allow", Action: "sts:AssumeRole", Resource: vaultRole }]);
         });
 
         it("standby promoted: nothing is suspended, verification restores dumps", async function () {

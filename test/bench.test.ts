@@ -3,7 +3,10 @@
  * exactly the @pulumi modules the program imports, and each of them resolves.
  */
 import * as assert from "assert";
-import { median, programModules } from "../bench/run";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { median, programModules, waitedChildrenCpu } from "../bench/run";
 
 describe("bench harness", () => {
     it("the floor loads the SDK and every @pulumi module the program imports", () => {
@@ -15,6 +18,19 @@ describe("bench harness", () => {
         }
         for (const m of modules) {
             assert.doesNotThrow(() => require.resolve(m), m);
+        }
+    });
+
+    it("reads the waited-for children's CPU time from a stat line whose command name holds spaces and parentheses", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-stat-"));
+        try {
+            const stat = path.join(dir, "stat");
+            // pid (comm) state ppid ... utime(14) stime(15) cutime(16) cstime(17) ...
+            fs.writeFileSync(stat, "4242 (node a) (b)) S 1 4242 4242 0 -1 4194560 100 200 0 0 7 3 250 37 20 0 11 0 900 1000 2000\n");
+            assert.strictEqual(waitedChildrenCpu(stat), 2.87);
+            assert.strictEqual(waitedChildrenCpu(path.join(dir, "missing")), undefined);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
         }
     });
 

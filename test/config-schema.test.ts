@@ -81,6 +81,7 @@ describe("configuration schema and Pulumi.yaml agree", () => {
             breakGlassRoleArn: "",
             vaultStack: "",
             vault: {},
+            backupEncryption: {},
         });
         const small = { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
         const large = { requests: { cpu: "500m", memory: "256Mi" }, limits: { cpu: "2", memory: "768Mi" } };

@@ -185,16 +185,17 @@ describe("offline plan of prod and dr (AWS)", function () {
     });
 
     describe("audit archive", () => {
-        it("prod: streams every audit event to the bucket's audit/ prefix through Firehose, KMS-encrypted", () => {
+        it("prod: streams every audit event to the audit archive bucket's audit/ prefix through Firehose, KMS-encrypted", () => {
             const filter = props(resource(prod, "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter", "audit-archive-subscription"));
             assert.equal(filter.logGroup, "/oauth2/authorization-server/audit");
             assert.equal(filter.filterPattern, "");
             const stream = resource(prod, "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream", "audit-archive-stream");
             assert.equal(filter.destinationArn, `arn:aws:firehose:us-east-1:123456789012:deliverystream/${props(stream).name}`);
             const s3 = props(stream).extendedS3Configuration;
-            assert.equal(s3.bucketArn, prod.outputs.backupBucketArn);
+            // Its own bucket, locked for the audit row: Firehose cannot set a per-object retain-until.
+            assert.equal(s3.bucketArn, prod.outputs.auditBucketArn);
             assert.ok(s3.prefix.startsWith("audit/") && s3.errorOutputPrefix.startsWith("audit/"), "both prefixes fall under the audit/ lifecycle rule");
-            assert.equal(s3.kmsKeyArn, prod.outputs.backupBucketKmsKeyArn);
+            assert.equal(s3.kmsKeyArn, prod.outputs.auditBucketKmsKeyArn);
         });
     });
 

@@ -19,6 +19,9 @@
  *   preview    planned and checked again as `--preview`: its `exit`, and `notJudgedInPreview`, the start of
  *              "name (Kind): inputs unknown" of every resource a policy could not judge for an unknown input
  *   rows.*.shortfalls  regular expressions each of which one of the row's shortfalls must match
+ *   unknownApplies  "file:line:col (waits on …; n calls)" of every `.apply` in the program whose callback the full
+ *              plan could not run (its value unknown offline); the plan, and the check, must list exactly these
+ *   preview.notJudgedInPreview  also "row [class] (retention table row): …" for a row the coverage policy could not decide
  */
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
@@ -27,6 +30,7 @@ import * as os from "os";
 import * as path from "path";
 import { checkPlans, mandatoryCount, StackCheck } from "../tools/check/core";
 import { isSecret, PlanResult, SECRET_SIG, shortType, UNKNOWN, UNKNOWN_TEXT } from "offline-plan/src/model";
+import { describeUnknownApply } from "offline-plan/src/format";
 import { TS_REGISTER } from "offline-plan/src/runner";
 import { planProgram, REPO } from "./support/plans";
 
@@ -46,6 +50,7 @@ interface Expected {
     preview?: { exit: 0 | 1; notJudgedInPreview: string[] };
     violations?: string[];
     noViolations?: string[];
+    unknownApplies?: string[];
 }
 
 function expectations(program: string): Expected {
@@ -156,6 +161,11 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
                     }
                 });
             }
+
+            it("lists every .apply of the program whose callback did not run for an unknown value, and no other", () => {
+                assert.deepEqual((plan.unknownApplies ?? []).map(describeUnknownApply), expected.unknownApplies ?? []);
+                assert.deepEqual(check.unknownApplies.map(describeUnknownApply), expected.unknownApplies ?? []);
+            });
 
             it("lists the database-like engines it does not judge", () => {
                 assert.deepEqual(check.notJudged.map((n) => `${n.name} (${n.kind}): ${n.backups}`).map((line) => (expected.notJudged ?? []).find((want) => line.startsWith(want)) ?? line), expected.notJudged ?? []);
@@ -375,6 +385,68 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
         const { status, stdout, stderr } = cli("check", ["--program", path.join(CORPUS, "ledger-pgdump-nightly"), "--preview"]);
         assert.equal(status, 0, stdout + stderr);
         assert.match(stdout, /^Violations: 0 mandatory, 0 advisory$/m);
+    });
+
+    it("a full plan says which .apply callbacks did not run (value unknown offline) and check lists them as not judged in text, JSON, Markdown and HTML; --strict-unknowns fails on them", () => {
+        const dir = path.join(CORPUS, "signing-random-names");
+        const expected = [
+            { where: "index.ts:25:15", waitsOn: ["signing-suffix"], count: 1 },
+            { where: "index.ts:35:40", waitsOn: ["signing-suffix", "signing"], count: 1 },
+        ];
+        const plan = cli("plan", ["--program", dir, "--json"]);
+        assert.equal(plan.status, 0, plan.stderr);
+        assert.deepEqual((JSON.parse(plan.stdout) as PlanResult).unknownApplies, expected);
+        const planText = cli("plan", ["--program", dir]);
+        assert.match(planText.stdout, /^ {2}Not run \(values unknown offline\): 2 \.apply callbacks in the program did not run .*\n {4}index\.ts:25:15 \(waits on signing-suffix\)$/m);
+        // A preview carries the full plan's: what those callbacks create is in neither plan.
+        const preview = cli("plan", ["--program", dir, "--json", "--preview"]);
+        assert.deepEqual((JSON.parse(preview.stdout) as PlanResult).unknownApplies, expected);
+        // Advisory by default: the stack's verdict stands on what the plan holds, and says what it did not see.
+        const text = cli("check", ["--program", dir]);
+        assert.equal(text.status, 0, text.stdout + text.stderr);
+        assert.match(text.stdout, /^Not judged: 2 \.apply callbacks in the program did not run, .* no policy judged it; .*\n {2}index\.ts:25:15 \(waits on signing-suffix\)\n {2}index\.ts:35:40 \(waits on signing-suffix, signing\)$/m);
+        const json = cli("check", ["--program", dir, "--json"]);
+        assert.deepEqual((JSON.parse(json.stdout) as { unknownApplies: unknown }).unknownApplies, expected);
+        const markdown = cli("check", ["--program", dir, "--format", "markdown"]);
+        // No green tick for a stack judged only on part of what it creates.
+        assert.match(markdown.stdout, /^### ⚠️ signing: retention matrix/m);
+        assert.match(markdown.stdout, /^\| `prod` \| unknown \| ⚠️ 0 mandatory, .*; 2 \.apply callbacks did not run \(what they create not judged\) \|$/m);
+        assert.match(markdown.stdout, /^#### Not judged: `\.apply` callbacks that did not run \(2\)$/m);
+        assert.match(markdown.stdout, /^\| `prod` \| `index\.ts:25:15` \| signing-suffix \| 1 \|$/m);
+        const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "unknown-applies-")), "report.html");
+        const html = cli("check", ["--program", dir, "--format", "html", "--out", out]);
+        assert.equal(html.status, 0, html.stderr);
+        assert.match(fs.readFileSync(out, "utf8"), /<section id="unknown-applies">.*<td><code>index\.ts:35:40<\/code><\/td><td>signing-suffix, signing<\/td><td>1<\/td>/s);
+        fs.rmSync(path.dirname(out), { recursive: true, force: true });
+        const strict = cli("check", ["--program", dir, "--strict-unknowns"]);
+        assert.equal(strict.status, 1, strict.stdout + strict.stderr);
+        assert.match(strict.stderr, /--strict-unknowns: 2 items were not judged because a value was unknown/);
+        const strictMarkdown = cli("check", ["--program", dir, "--strict-unknowns", "--format", "markdown"]);
+        assert.equal(strictMarkdown.status, 1, strictMarkdown.stderr);
+    });
+
+    it("--preview lists a retention row the coverage policy could not decide (a stack policy) as not judged, in text, JSON, Markdown and HTML", () => {
+        const dir = path.join(CORPUS, "orders-retention-param");
+        const text = cli("check", ["--program", dir, "--preview"]);
+        assert.equal(text.status, 0, text.stderr);
+        assert.match(text.stdout, /^ {2}Database \(PostgreSQL\) \[database\] +30 days +unknown until the update +UNKNOWN/m);
+        assert.match(text.stdout, /^Not judged in this preview: 1 resource and 1 retention table row .*\n.*\n {2}Database \(PostgreSQL\) \[database\] \(retention table row\): a retention value of a resource that implements it unknown, so not known: whether the stack keeps it 30 days \[retention-table-coverage\]$/m);
+        const json = JSON.parse(cli("check", ["--program", dir, "--preview", "--json"]).stdout) as { notJudgedInPreview?: Array<{ name: string; type: string; urn?: string; policies: string[] }> };
+        assert.deepEqual(json.notJudgedInPreview?.map((u) => [u.name, u.type, u.urn === undefined, u.policies]), [
+            ["orders", "aws:rds/instance:Instance", false, ["rds-backup-retention"]],
+            ["Database (PostgreSQL) [database]", "retention table row", true, ["retention-table-coverage"]],
+        ]);
+        const markdown = cli("check", ["--program", dir, "--preview", "--format", "markdown"]);
+        assert.match(markdown.stdout, /^\| `prod` \| Database \(PostgreSQL\) \[database\] \(retention table row\) \| a retention value/m);
+        const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "unjudged-row-")), "report.html");
+        const html = cli("check", ["--program", dir, "--preview", "--format", "html", "--out", out]);
+        assert.equal(html.status, 0, html.stderr);
+        assert.match(fs.readFileSync(out, "utf8"), /<section id="not-judged-in-preview">.*<code>Database \(PostgreSQL\) \[database\]<\/code> \(retention table row\)/s);
+        fs.rmSync(path.dirname(out), { recursive: true, force: true });
+        assert.equal(cli("check", ["--program", dir, "--preview", "--strict-unknowns"]).status, 1);
+        // In full, the parameter's value is known: the row is met and nothing is left unjudged.
+        const full = JSON.parse(cli("check", ["--program", dir, "--json"]).stdout) as { notJudgedInPreview?: unknown };
+        assert.equal(full.notJudgedInPreview, undefined);
     });
 
     it("the check CLI turns a mandatory violation into exit 1 and lists the lookups in its report", () => {

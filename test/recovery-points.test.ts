@@ -10,9 +10,14 @@
  *     moto 5 does not serve the API: AWS Backup ListRecoveryPointsByBackupVault (moto has vaults, not
  *     recovery points) and RDS DescribeDBInstanceAutomatedBackups (moto answers it without RestoreWindow,
  *     and has no replicated automated backups). The RDS handler forwards every other action to moto.
+ *   - S3 HeadObject's x-amz-replication-status of the newest manifest not copied to the DR bucket (moto has no
+ *     replication), and S3's 403 AccessDenied (REST XML error, as the S3 API reference shows it) for the vault account's bucket,
+ *     which production credentials may not read: moto answers any bucket to any credentials. With
+ *     `vaultReadable` the vault bucket is moto's.
  */
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -43,6 +48,7 @@ const JOB_ARN = `arn:aws:rds:us-east-1:${ACCOUNT}:snapshot:awsbackup:job-0a1b2c3
 const CONTINUOUS_ARN = `arn:aws:backup:us-east-1:${ACCOUNT}:recovery-point:continuous:db-abcdefghijklmnopqrstuvwxyz-1a2b3c4d`;
 
 const HOUR = 3600_000;
+const ROW_COUNT_FAILURE = "all tables present with expected row counts: oauth2_authorization has 600 rows, manifest says 601";
 const DAY = 24 * HOUR;
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
@@ -113,10 +119,28 @@ function recoveryPointsJson(vault: string, query: Record<string, string | string
 type Handle = (request: { method: string; path: string; query?: Record<string, string | string[] | null>; body?: unknown }) => Promise<ReturnType<typeof response>>;
 
 /** The clients' options: moto, fake credentials, and the API-reference handlers where moto does not serve. */
-function clientsFor(moto: MotoServer, now: number, calls: string[]): ClientFactory {
+function clientsFor(moto: MotoServer, now: number, calls: string[], options: { vaultReadable?: boolean } = {}): ClientFactory {
     const credentials = { accessKeyId: "AKIARPTEST", secretAccessKey: SECRET_KEY };
     return (service, region): ClientOptions => {
         const base: ClientOptions = { endpoint: moto.endpoint, credentials, maxAttempts: 1 };
+        if (service === "s3" && !options.vaultReadable) {
+            const moto = new NodeHttpHandler();
+            const handle: Handle = async (request) => {
+                if (request.method === "HEAD" && request.path === "/oauth2-backups-prod/database/manifests/oauth2db-20261204T050000Z-0123456789ab.json") {
+                    // HeadObject's x-amz-replication-status (S3 API reference): moto has no replication.
+                    calls.push(`s3 ${region} head replication`);
+                    const answer = response(200, "application/json", "");
+                    Object.assign(answer.response.headers, { "x-amz-replication-status": "FAILED", "content-length": "0", "last-modified": new Date(now - 3 * HOUR).toUTCString() });
+                    return answer;
+                }
+                if (request.path.startsWith("/oauth2-backups-vault")) {
+                    calls.push(`s3 ${region} vault denied`);
+                    return response(403, "application/xml", '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>rp-test</RequestId><HostId>rp-test</HostId></Error>');
+                }
+                return moto.handle(request as never) as never;
+            };
+            return { ...base, requestHandler: { handle, destroy: () => moto.destroy() } as unknown as ClientOptions["requestHandler"] };
+        }
         if (service === "backup") {
             const handle: Handle = async (request) => {
                 const m = /^\/backup-vaults\/([^/]+)\/recovery-points\/?$/.exec(request.path);
@@ -217,7 +241,45 @@ describe("recovery-points: the database's recovery points, newest first, each wi
             started_at: iso(now - 14 * DAY), finished_at: iso(now - 14 * DAY + 60_000),
         }));
         await put("database/manifests/broken.json", "<html>not a manifest</html>");
+        // Verification records as scripts/restore-verification.sh writes them (scripts/README.md), by hand:
+        // the real script's records are tested in test/scripts/verification-record.test.ts.
+        const record = (manifestKey: string, manifestText: string | null, finished: number, result: "passed" | "failed", extra: Record<string, unknown> = {}) => JSON.stringify({
+            format: "oauth2-dr/restore-verification/v1", manifest_key: manifestKey, manifest_version_id: null,
+            manifest_sha256: manifestText === null ? null : createHash("sha256").update(manifestText).digest("hex"), database: "oauth2db",
+            started_at: iso(finished - 60_000), finished_at: iso(finished), duration_seconds: 60, result, failed_by: result === "passed" ? null : "backup",
+            exit_code: result === "passed" ? 0 : 6, reason: result === "passed" ? null : ROW_COUNT_FAILURE, checks: [], ...extra,
+        });
+        const v2Key = "database/manifests/oauth2db-20261204T050000Z-0123456789ab.json";
+        // An older failure, then the newest record: passed.
+        await put("database/verifications/oauth2db-20261204T050000Z-0123456789ab/20261204T055000Z-000000000001.json", record(v2Key, JSON.stringify(v2), now - 2 * HOUR - 600_000, "failed", { failed_by: "environment", reason: "restore to test instance works: not checked: the verification server is unreachable" }));
+        await put("database/verifications/oauth2db-20261204T050000Z-0123456789ab/20261204T060000Z-000000000002.json", record(v2Key, JSON.stringify(v2), now - 2 * HOUR, "passed"));
+        const v1Key = "database/manifests/oauth2db-20261120T050000Z-1a2b3c4d.json";
+        await put("database/verifications/oauth2db-20261120T050000Z-1a2b3c4d/20261120T060000Z-000000000003.json", record(v1Key, null, now - 14 * DAY + HOUR, "failed"));
+        // A manifest overwritten after its verification: the record speaks of another version.
+        const overwritten = JSON.stringify({ format: "oauth2-dr/db-backup-manifest/v2", status: "complete", database: "oauth2db", size_bytes: 1_000_000, started_at: iso(now - 7 * DAY) });
+        await put("database/manifests/oauth2db-20261127T050000Z-77777777.json", overwritten);
+        await put("database/verifications/oauth2db-20261127T050000Z-77777777/20261127T060000Z-000000000004.json", record("database/manifests/oauth2db-20261127T050000Z-77777777.json", `${overwritten} `, now - 7 * DAY + HOUR, "passed"));
+        // A corrupt record, and a manifest never verified.
+        const corrupt = JSON.stringify({ format: "oauth2-dr/db-backup-manifest/v2", status: "complete", database: "oauth2db", size_bytes: 1_000_000, started_at: iso(now - 8 * DAY) });
+        await put("database/manifests/oauth2db-20261126T050000Z-88888888.json", corrupt);
+        await put("database/verifications/oauth2db-20261126T050000Z-88888888/20261126T060000Z-000000000005.json", "{\"format\": \"oauth2-dr/restore-verification/v1\", \"resu");
+        await put("database/manifests/oauth2db-20261125T050000Z-99999999.json", JSON.stringify({ format: "oauth2-dr/db-backup-manifest/v2", status: "complete", database: "oauth2db", size_bytes: 1_000_000, started_at: iso(now - 9 * DAY) }));
+        // The record of a manifest that expired.
+        await put("database/verifications/oauth2db-20261001T050000Z-deadbeef/20261001T060000Z-000000000006.json", record("database/manifests/oauth2db-20261001T050000Z-deadbeef.json", null, now - 60 * DAY, "passed"));
         await put("database/latest.json", JSON.stringify(v2));
+        // S3 replication's copies (same keys): the DR bucket lacks the newest manifest (replication lag), the
+        // vault has every manifest. And the azure stacks' buckets.
+        const westS3 = new S3Client({ region: "us-west-2", endpoint: moto.endpoint, credentials, forcePathStyle: true });
+        await westS3.send(new CreateBucketCommand({ Bucket: "oauth2-backups-dr", CreateBucketConfiguration: { LocationConstraint: "us-west-2" } }));
+        await westS3.send(new CreateBucketCommand({ Bucket: "oauth2-backups-dr-azure", CreateBucketConfiguration: { LocationConstraint: "us-west-2" } }));
+        await s3.send(new CreateBucketCommand({ Bucket: "oauth2-backups-vault" }));
+        await s3.send(new CreateBucketCommand({ Bucket: "oauth2-backups-prod-azure" }));
+        const v1 = JSON.stringify({ format: "oauth2-dr/db-backup-manifest/v1", status: "complete", database: "oauth2db", size_bytes: 1_200_000, started_at: iso(now - 14 * DAY), finished_at: iso(now - 14 * DAY + 60_000) });
+        await westS3.send(new PutObjectCommand({ Bucket: "oauth2-backups-dr", Key: "database/manifests/oauth2db-20261120T050000Z-1a2b3c4d.json", Body: v1 }));
+        await s3.send(new PutObjectCommand({ Bucket: "oauth2-backups-vault", Key: "database/manifests/oauth2db-20261120T050000Z-1a2b3c4d.json", Body: v1 }));
+        await s3.send(new PutObjectCommand({ Bucket: "oauth2-backups-vault", Key: "database/manifests/oauth2db-20261204T050000Z-0123456789ab.json", Body: JSON.stringify(v2) }));
+        await s3.send(new PutObjectCommand({ Bucket: "oauth2-backups-prod-azure", Key: "database/manifests/oauth2db-20261203T050000Z-aaaaaaaaaaaa.json", Body: JSON.stringify({ ...v2, started_at: iso(now - DAY) }) }));
+        westS3.destroy();
         s3.destroy();
     });
 
@@ -242,7 +304,7 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         const by = (source: string) => report.points.filter((p) => p.source === source);
         assert.deepEqual(by("point-in-time").map((p) => [p.region, p.earliest, p.time]), [["us-east-1", iso(now - 30 * DAY + HOUR), iso(now - 5 * 60_000)]]);
         assert.deepEqual(by("point-in-time-dr").map((p) => [p.region, p.earliest, p.time]), [["us-west-2", iso(now - 29 * DAY), iso(now - 10 * 60_000)]],
-            "prod's replicated backups only, not the replica's own");
+            "prod's replicated backups only, not the replica's own (point-in-time-replica)");
         const snapshots = by("snapshot").map((p) => `${p.region} ${p.label} ${p.id}`).sort();
         assert.equal(snapshots.length, 3, JSON.stringify(snapshots));
         assert.ok(snapshots.includes("us-east-1 manual snapshot before-upgrade-2026-12-01"));
@@ -259,13 +321,42 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         assert.equal(replica[0].time, iso(now - 2 * 60_000 - 7000), "the replica holds the primary's state ReplicaLag seconds before the datapoint");
         assert.match(replica[0].detail, /lag 7 s/);
         const dumps = by("dump");
-        assert.equal(dumps.length, 3, "the manifests under database/manifests/, not latest.json");
+        assert.equal(dumps.length, 6, "the manifests under database/manifests/, not latest.json");
         const v2 = dumps.find((d) => d.id.includes("20261204"))!;
         assert.equal(v2.time, iso(now - 3 * HOUR), "a dump holds the database as of pg_dump's start");
-        assert.match(v2.detail, /oauth2db, schema public 5e1f00d2, 734 MB, verified: unknown/);
-        assert.equal(v2.verification?.status, "unknown");
-        assert.match(v2.verification!.reason, /writes nothing to S3/);
+        assert.match(v2.detail, new RegExp(`oauth2db, schema public 5e1f00d2, 734 MB, verified: passed ${iso(now - 2 * HOUR).slice(0, 10)}`));
+        assert.deepEqual([v2.verification?.status, v2.verification?.at], ["passed", iso(now - 2 * HOUR)], "the newest record wins over an older failure");
         assert.match(dumps.find((d) => d.id.includes("20261120"))!.detail, /v1 manifest/);
+        const v1 = dumps.find((d) => d.id.includes("20261120"))!.verification!;
+        assert.deepEqual([v1.status, v1.failedBy, v1.reason], ["failed", "backup", ROW_COUNT_FAILURE]);
+        assert.match(dumps.find((d) => d.id.includes("20261120"))!.detail, /verified: FAILED \d{4}-\d{2}-\d{2} \(all tables present with expected row counts: oauth2_authorization has…\)$/);
+        const overwritten = dumps.find((d) => d.id.includes("20261127"))!;
+        assert.equal(overwritten.verification?.status, "never");
+        assert.match(overwritten.verification!.reason, /verified another version of this manifest .*overwritten since/);
+        assert.match(overwritten.detail, /never verified \(this version\)/);
+        const corrupt = dumps.find((d) => d.id.includes("20261126"))!;
+        assert.equal(corrupt.verification?.status, "unknown");
+        assert.match(corrupt.verification!.reason, /the record database\/verifications\/oauth2db-20261126T050000Z-88888888\/.*\.json is not JSON/);
+        assert.match(corrupt.detail, /verified: unknown \(its record is not JSON; --json says which\)$/);
+        assert.ok(corrupt.restore.commands.length === 1, "a corrupt record does not make its dump unrestorable");
+        assert.deepEqual([dumps.find((d) => d.id.includes("20261125"))!.verification?.status], ["never"]);
+        assert.match(dumps.find((d) => d.id.includes("20261125"))!.detail, /never verified$/);
+        assert.ok(report.notes.some((n) => /verification records of 1 manifest\(s\) no longer in the bucket .*oauth2db-20261001T050000Z-deadbeef/.test(n)), JSON.stringify(report.notes));
+        // The DR bucket's copies, a source of their own, with the replication lag said.
+        const copies = by("dump-dr");
+        assert.deepEqual(copies.map((p) => [p.region, p.label, p.id]), [["us-west-2", "dump (DR copy)", "database/manifests/oauth2db-20261120T050000Z-1a2b3c4d.json"]]);
+        assert.match(copies[0].detail, /^S3 replica in oauth2-backups-dr: oauth2db, /);
+        assert.deepEqual(copies[0].restore.commands, ["BUCKET=oauth2-backups-dr AWS_REGION=us-west-2 scripts/restore.sh --yes --manifest database/manifests/oauth2db-20261120T050000Z-1a2b3c4d.json"]);
+        const lag = report.notes.find((n) => n.startsWith("s3://oauth2-backups-dr "))!;
+        assert.match(lag, /stack dr, us-west-2\): 1 of s3:\/\/oauth2-backups-prod's 6 dump manifests; 5 not copied \(yet\), the newest database\/manifests\/oauth2db-20261204T050000Z-0123456789ab\.json of .* \(3 h old, its ReplicationStatus FAILED; .*the newest copy is of .* \(14 days old\)/);
+        // The vault bucket: these credentials may not read it (403), said, not an error.
+        assert.equal(by("dump-vault").length, 0);
+        assert.ok(report.notes.some((n) => /the vault account's copies in s3:\/\/oauth2-backups-vault \(us-east-1\) are not listed: these credentials may not read them \(AccessDenied\); run recovery-points with the vault account's credentials \(a profile that assumes arn:aws:iam::210987654321:role\/oauth2-dr-vault-restore/.test(n)), JSON.stringify(report.notes));
+        // The replica's own window, restored with the AWS CLI (outside `pulumi up`).
+        const replicaWindow = by("point-in-time-replica");
+        assert.deepEqual(replicaWindow.map((p) => [p.region, p.id, p.earliest, p.time]), [["us-west-2", "oauth2-postgres-replica", iso(now - 20 * DAY), iso(now - 6 * 60_000)]]);
+        assert.deepEqual(replicaWindow[0].restore.commands, [`aws rds restore-db-instance-to-point-in-time --region us-west-2 --source-db-instance-identifier oauth2-postgres-replica --target-db-instance-identifier oauth2-postgres-replica-restored --restore-time ${iso(now - 6 * 60_000)}`]);
+        assert.deepEqual(report.unlisted, [], "aws: every source is read");
         assert.match(dumps.find((d) => d.id.endsWith("broken.json"))!.restore.blocked!, /not a JSON manifest/);
         assert.ok(calls.includes("rds us-east-1 DescribeDBInstanceAutomatedBackups") && calls.includes("rds us-west-2 DescribeDBInstanceAutomatedBackups"));
     });
@@ -381,12 +472,66 @@ describe("recovery-points: the database's recovery points, newest first, each wi
             /^AccessDeniedException on AWS Backup us-west-2 \(vault oauth2-dr-vault-dr\): User: x is not authorized/);
     });
 
+    it("with the vault account's credentials (the bucket readable), its copies are listed with the credentials they restore with", async () => {
+        const result = await run(["--stack", "prod", "--stack-outputs", outputsFile, "--json"], { clients: clientsFor(moto, now, calls, { vaultReadable: true }), now: new Date(now) });
+        assert.equal(result.code, 0, result.err);
+        const json = JSON.parse(result.out) as Report;
+        const vault = json.points.filter((p) => p.source === "dump-vault");
+        assert.deepEqual(vault.map((p) => p.id).sort(), ["database/manifests/oauth2db-20261120T050000Z-1a2b3c4d.json", "database/manifests/oauth2db-20261204T050000Z-0123456789ab.json"]);
+        assert.equal(vault[0].region, "us-east-1");
+        assert.match(vault[0].restore.commands[0], /^AWS_PROFILE=<vault account profile> BUCKET=oauth2-backups-vault AWS_REGION=us-east-1 scripts\/restore\.sh --yes --manifest /);
+        assert.ok(json.notes.some((n) => /^s3:\/\/oauth2-backups-vault \(vault account, us-east-1\): 2 of s3:\/\/oauth2-backups-prod's 6 dump manifests/.test(n)), JSON.stringify(json.notes));
+    });
+
+    it("an azure stack: its S3 dumps and their DR copies listed; the Flexible Server's own points said, with the az commands that list them and the restore key", async () => {
+        const file = outputs({ dbInstanceIdentifier: undefined, dbInstanceArn: undefined, backupVaultArn: undefined, backupDrVaultArn: undefined, backupBucketName: "oauth2-backups-prod-azure", dbServerName: "oauth2-postgres", resourceGroupName: "oauth2-prod-rg" });
+        const result = await run(["--stack", "prod-azure", "--stack-outputs", file], { clients: clientsFor(moto, now, calls), now: new Date(now) });
+        assert.equal(result.code, 0, result.err + result.out);
+        const text = flat(result.out);
+        assert.deepEqual(result.out.split("\n").filter((l) => l.length > 100), []);
+        assert.match(text, /oauth2db, schema public 5e1f00d2, 734 MB, never verified/);
+        assert.match(text, /BUCKET=oauth2-backups-prod-azure AWS_REGION=us-east-1 scripts\/restore\.sh --yes --manifest database\/manifests\/oauth2db-20261203T050000Z-aaaaaaaaaaaa\.json/);
+        assert.match(text, /Not listed by this tool \(azure's own recovery points\)/);
+        assert.match(text, /az postgres flexible-server backup list --resource-group oauth2-prod-rg --name oauth2-postgres --output table/);
+        assert.match(text, /az postgres flexible-server show --resource-group oauth2-prod-rg --name oauth2-postgres --query/);
+        assert.match(text, /pulumi config set -s prod-azure --path restore\.pointInTime YYYY-MM-DDTHH:MM:SSZ pulumi up -s prod-azure/);
+        assert.match(text, /--query "\[backup\.earliestRestoreDate,backup\.backupRetentionDays,backup\.geoRedundantBackup\]" --output tsv/, "the query is one word: it pastes");
+        assert.match(text, /no dump manifest under s3:\/\/oauth2-backups-dr-azure\/database\/manifests\//, "the DR bucket (stack dr-azure) is read, and empty");
+        const json = JSON.parse((await run(["--stack", "prod-azure", "--stack-outputs", file, "--json"], { clients: clientsFor(moto, now, calls), now: new Date(now) })).out) as Report;
+        assert.equal(json.cloud, "azure");
+        assert.deepEqual(json.points.map((p) => p.source), ["dump"]);
+        assert.deepEqual(json.unlisted.map((u) => u.restore.key), ["restore.pointInTime", "restore.pointInTime"]);
+        assert.ok(!calls.some((c) => c.startsWith("rds ") && c.includes("azure")), "no RDS call");
+    });
+
+    it("a gcp stack: the Cloud SQL backups and window said, with gcloud sql backups list and restore.fromSnapshot; its DR bucket missing is exit 4", async () => {
+        const file = outputs({ dbInstanceIdentifier: undefined, backupBucketName: "oauth2-backups-prod-azure", dbInstanceName: "oauth2-postgres" });
+        const result = await run(["--stack", "prod-gcp", "--stack-outputs", file, "--json"], { clients: clientsFor(moto, now, calls), now: new Date(now) });
+        assert.equal(result.code, 4, result.err);
+        assert.match(result.err, /S3 s3:\/\/oauth2-backups-dr-gcp\/database\/manifests\/: NoSuchBucket/);
+        const json = JSON.parse(result.out) as Report;
+        assert.deepEqual(json.unlisted.map((u) => [u.list[0].split(" --")[0], u.restore.key]), [
+            ["gcloud sql backups list", "restore.fromSnapshot"],
+            ["gcloud sql instances describe oauth2-postgres", "restore.pointInTime"],
+        ]);
+        assert.equal(json.unlisted[0].list[0], "gcloud sql backups list --instance oauth2-postgres --project oauth2-dr-prod");
+        assert.deepEqual(json.unlisted[0].restore.commands, ["pulumi config set -s prod-gcp --path restore.fromSnapshot BACKUP_ID", "pulumi up -s prod-gcp"]);
+        // The placeholders are refused by the configuration as they are (never a silent wrong restore)...
+        assert.throws(() => acceptedByConfig("prod-gcp", "restore.fromSnapshot", "BACKUP_ID", new Date(now)), /not a Cloud SQL backup id/);
+        assert.throws(() => acceptedByConfig("prod-gcp", "restore.pointInTime", "YYYY-MM-DDTHH:MM:SSZ", new Date(now)), /not an RFC 3339 time/);
+        // ...and accepted once replaced.
+        acceptedByConfig("prod-gcp", "restore.fromSnapshot", "1733295600000", new Date(now));
+        assert.match(json.unlisted[1].what, /7 days of transaction logs/);
+        assert.equal(json.points.filter((p) => p.source === "dump").length, 1, "the dumps are listed even when a copy's bucket fails");
+    });
+
     it("exit 2 for configuration: no --stack, a standby or non-aws stack, outputs missing a key", async () => {
         const cases: Array<[string[], RegExp]> = [
             [[], /--stack is required/],
             [["--stack", "prod", "--bogus"], /Unknown option '--bogus'/],
             [["--stack", "dr", "--stack-outputs", outputsFile], /stack dr is a standby: run recovery-points with its primary stack \(--stack prod\)/],
-            [["--stack", "prod-azure", "--stack-outputs", outputsFile], /runs its database on azure/],
+            [["--stack", "dr-azure", "--stack-outputs", outputsFile], /stack dr-azure is a standby: run recovery-points with its primary stack \(--stack prod-azure\)/],
+            [["--stack", "prod-gcp", "--stack-outputs", outputs({ backupBucketName: undefined })], /outputs have no backupBucketName/],
             [["--stack", "prod", "--stack-outputs", outputs({ backupBucketName: undefined })], /outputs have no backupBucketName/],
             [["--stack", "prod", "--stack-outputs", path.join(scratch, "nope.json")], /cannot read --stack-outputs .*nope\.json: ENOENT/],
             [["--stack", "staging"], /no stack file .*Pulumi\.staging\.yaml for stack "staging"/],

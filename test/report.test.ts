@@ -106,7 +106,7 @@ describe("reports: markdown, topology, HTML", function () {
             assert.deepStrictEqual(nodeTitles(t, "database"), ["RDS oauth2-postgres"]);
             assert.deepStrictEqual(nodeTitles(t, "replica"), ["RDS oauth2-postgres-replica"]);
             assert.strictEqual(t.nodes.find((n) => n.kind === "replica")!.column, 1);
-            assert.deepStrictEqual(nodeTitles(t, "bucket").sort(), ["S3 oauth2-backups-dr", "S3 oauth2-backups-prod"]);
+            assert.deepStrictEqual(nodeTitles(t, "bucket").sort(), ["S3 oauth2-audit-dr", "S3 oauth2-audit-prod", "S3 oauth2-backups-dr", "S3 oauth2-backups-prod"]);
             // prod declares the DR vault and the secret replicas: they are drawn in the DR region.
             const drVault = t.nodes.find((n) => n.title === "AWS Backup vault oauth2-dr-vault-dr")!;
             assert.deepStrictEqual([drVault.column, drVault.declaredBy], [1, "prod"]);
@@ -116,6 +116,7 @@ describe("reports: markdown, topology, HTML", function () {
                 "AWS Backup vault oauth2-dr-vault -> AWS Backup vault oauth2-dr-vault-dr: AWS Backup copy, 30 days",
                 "RDS oauth2-postgres -> Automated backups copy: backups replicated, 30 days",
                 "RDS oauth2-postgres -> RDS oauth2-postgres-replica: streaming replication",
+                "S3 oauth2-audit-prod -> S3 oauth2-audit-dr: S3 replication, RTC 15 min",
                 "S3 oauth2-backups-prod -> S3 oauth2-backups-dr: S3 replication, RTC 15 min",
                 "Secrets Manager (4) -> Secret replicas (4): replicated",
             ]);

@@ -14,6 +14,7 @@
  *     rules/clouds.ts           the azure and gcp sections
  *     rules/restore.ts          restore source and point-in-time window, manual snapshots
  *     rules/alarms.ts           the SNS topics of the alarms
+ *     rules/encryption.ts       backupEncryption: mode and recipients (armor, fingerprints, no private key)
  *   messages.ts     one line per problem, naming the fully qualified key; ConfigError
  *   parse.ts        parseStackConfig: a pure function of a key lookup (tests and the offline plan feed it
  *                   any stack file; stacks/load-config.ts the running program's configuration)

@@ -13,6 +13,7 @@ import { ConfigError, issueLines, qualifiedKey } from "./messages";
 import { toUtc, parseRfc3339 } from "./time";
 import type { BackupJobResources, BackupJobSchedules } from "../schedule";
 import type { BackupJobsConfig, Cloud, StackConfig } from "./types";
+import { backupEncryptionOf } from "./rules/encryption";
 
 export interface ParseOptions {
     /** The current time, for validating restore.pointInTime; injectable for tests. */
@@ -130,6 +131,7 @@ function derive(v: Values, project: string, stack: string, gcpProviderProject: s
         breakGlassRoleArn: v.breakGlassRoleArn,
         vaultStack: v.vaultStack,
         vault: role === "vault" ? vaultOf(v) : undefined,
+        backupEncryption: backupEncryptionOf(v),
     };
 }
 
@@ -151,6 +153,7 @@ function vaultOf(v: Values): NonNullable<StackConfig["vault"]> {
         sourceAccountIds: vault.sourceAccountIds ?? [],
         replicationRoleArns: vault.replicationRoleArns ?? [],
         restoreRoleArns: vault.restoreRoleArns ?? [],
+        verificationRoleArns: vault.verificationRoleArns ?? [],
         airGapped: vault.airGapped,
         changeableForDays: Number(vault.changeableForDays),
     };

@@ -17,6 +17,7 @@ import { dnsAndNetworkRules } from "./rules/dns-and-network";
 import { regionRules } from "./rules/regions";
 import { manualSnapshotRules, restoreRules } from "./rules/restore";
 import { immutabilityRules } from "./rules/immutability";
+import { encryptionRules } from "./rules/encryption";
 import { retentionRules } from "./rules/retention";
 import { roleRules } from "./rules/roles";
 import { windowRules } from "./rules/windows";
@@ -48,5 +49,6 @@ export function crossFieldRules(ctx: RuleContext) {
         manualSnapshotRules(values, fail);
         alarmRules(values, ctx, fail);
         immutabilityRules(values, ctx, fail);
+        encryptionRules(values, ctx, fail);
     });
 }

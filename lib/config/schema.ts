@@ -16,6 +16,8 @@ export const PROJECT = "oauth2-dr";
 
 export const ROLES = ["primary", "standby", "vault"] as const;
 export const OBJECT_LOCK_MODES = ["COMPLIANCE", "GOVERNANCE"] as const;
+/** backupEncryption.mode: gpg to public-key recipients (writers cannot read), or the symmetric passphrase of Secrets Manager. */
+export const ENCRYPTION_MODES = ["public-key", "symmetric"] as const;
 export const ENVIRONMENTS = ["production", "staging", "development"] as const;
 export const AZURE_SKU_TIERS = ["Burstable", "GeneralPurpose", "MemoryOptimized"] as const;
 export const GCP_EDITIONS = ["ENTERPRISE", "ENTERPRISE_PLUS"] as const;
@@ -148,10 +150,39 @@ const vaultShape = {
     sourceAccountIds: listOf(ACCOUNT_ID, "12-digit AWS account ids").optional(),
     replicationRoleArns: listOf(IAM_ROLE_ARN, "IAM role ARNs").optional(),
     restoreRoleArns: listOf(IAM_ROLE_ARN, "IAM role ARNs").optional(),
+    verificationRoleArns: listOf(IAM_ROLE_ARN, "IAM role ARNs").optional(),
     airGapped: boolean.optional(),
     changeableForDays: integer(3, 36500).optional(),
 };
 const vaultSection = section(vaultShape);
+
+/**
+ * backupEncryption: the mode and the recipients. A recipient is an armored public key or a 40-hex fingerprint;
+ * each is checked (armor, fingerprint, duplicates, a private key pasted by mistake) in rules/encryption.ts.
+ * The JSON is parsed here without the usual echo of a malformed value: it may hold a pasted private key.
+ */
+const backupEncryptionShape = {
+    mode: oneOf(ENCRYPTION_MODES).optional(),
+    recipients: z.array(z.unknown(), { error: () => "must be a list of armored public keys or 40-hex fingerprints" }).optional(),
+};
+const backupEncryptionSection = z
+    .string()
+    .transform((raw, ctx): unknown => {
+        try {
+            return JSON.parse(raw);
+        } catch {
+            ctx.addIssue({ code: "custom", message: "is not valid structured configuration (a map with mode and recipients)" });
+            return z.NEVER;
+        }
+    })
+    .pipe(z.unknown().transform((value, ctx): Record<string, unknown> => {
+        if (typeof value !== "object" || value === null || Array.isArray(value)) {
+            ctx.addIssue({ code: "custom", message: `must be a map with the keys ${Object.keys(backupEncryptionShape).join(", ")}` });
+            return z.NEVER;
+        }
+        return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined && v !== ""));
+    }))
+    .pipe(z.looseObject(backupEncryptionShape));
 
 /** restore: one of fromSnapshot or pointInTime (checked against the cloud and the clock in rules/restore.ts). */
 const restoreShape = { fromSnapshot: text.optional(), pointInTime: text.optional() };
@@ -164,6 +195,7 @@ export const CLOSED_SECTIONS = {
     restore: Object.keys(restoreShape),
     objectLock: Object.keys(objectLockShape),
     vault: Object.keys(vaultShape),
+    backupEncryption: Object.keys(backupEncryptionShape),
 } as const;
 
 const awsBackupSection = section({ enabled: boolean.optional(), changeableForDays: integer(3, 36500).optional() });
@@ -230,6 +262,7 @@ export const FIELDS = {
     breakGlassRoleArn: field("string", matching(IAM_ROLE_ARN, (v) => `"${v}" is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)`), ""),
     vaultStack: field("string", matching(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, (v) => `"${v}" is not organization/project/stack`), ""),
     vault: field("object", vaultSection, {}),
+    backupEncryption: field("object", backupEncryptionSection, {}),
 };
 
 export type FieldName = keyof typeof FIELDS;

@@ -100,10 +100,30 @@ export interface VaultConfig {
     replicationRoleArns: string[];
     /** Roles of the vault account that may read the bucket and the vault's secrets for a restore. */
     restoreRoleArns: string[];
+    /** IRSA roles of prod's and dr's restore-verification jobs: the only principals that may assume the vault's verification key-reader role. */
+    verificationRoleArns: string[];
     /** true: an AWS Backup logically air-gapped vault; false: a standard vault with a compliance vault lock. */
     airGapped: boolean;
     /** Grace period of the vault lock (airGapped: false) before it becomes immutable. */
     changeableForDays: number;
+}
+
+/** One gpg recipient of the backups: its 40-hex v4 fingerprint and, when the configuration gave it, its armored public key. */
+export interface BackupRecipient {
+    fingerprint: string;
+    /** Absent: a fingerprint whose armored key the vault stack publishes (its `backupPublicKeys` output). */
+    armor?: string;
+}
+
+/**
+ * How the dumps and exports are encrypted. public-key: gpg to `recipients` (the jobs hold public keys only; the
+ * private keys live in the vault account); symmetric: the passphrase secret of the production account.
+ */
+export interface BackupEncryptionConfig {
+    mode: "public-key" | "symmetric";
+    recipients: BackupRecipient[];
+    /** public-key mode with no recipients given: every key the vault stack publishes. */
+    allFromVault: boolean;
 }
 
 export interface StackConfig {
@@ -163,5 +183,6 @@ export interface StackConfig {
     /** organization/project/stack of the vault stack, read through a StackReference (prod, dr, azure, gcp). */
     vaultStack?: string;
     vault?: VaultConfig;
+    backupEncryption: BackupEncryptionConfig;
 }
 

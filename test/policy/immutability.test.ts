@@ -32,6 +32,7 @@ const T = {
     rolePolicy: "aws:iam/rolePolicy:RolePolicy",
     secretPolicy: "aws:secretsmanager/secretPolicy:SecretPolicy",
     key: "aws:kms/key:Key",
+    firehose: "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream",
 };
 
 type Doc = { Statement: any[] };
@@ -56,6 +57,12 @@ const MUTANTS: Mutant[] = [
         const lifecycle = find(p, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", (r) => r.inputs.bucket === "oauth2-backups-prod");
         (lifecycle.inputs.rules as Array<{ id: string; noncurrentVersionExpiration: Record<string, number> }>).find((r) => r.id === "clients-retention")!.noncurrentVersionExpiration = { noncurrentDays: 10 };
     } },
+    { name: "the audit archive back in the backup bucket (Firehose takes its 30-day default)", stack: "prod", policy: "s3-backup-object-lock", says: ["audit-archive-stream", "s3://oauth2-backups-prod/audit/", "default retention of 30 days", "1 year (365 days) for Audit logs"], mutate: (p) => {
+        const stream = find(p, T.firehose);
+        (stream.inputs.extendedS3Configuration as Record<string, unknown>).bucketArn = "arn:aws:s3:::oauth2-backups-prod";
+        stream.propertyDependencies.extendedS3Configuration = [find(p, "aws:s3/bucket:Bucket", (r) => r.inputs.bucket === "oauth2-backups-prod").urn];
+    } },
+    { name: "the audit archive bucket's default retention lowered to 30 days", stack: "dr", policy: "s3-backup-object-lock", says: ["audit-archive-stream", "s3://oauth2-audit-dr/audit/", "default retention of 30 days"], mutate: (p) => void (lockRule(p, "oauth2-audit-dr").defaultRetention.days = 30) },
     { name: "no copy into the vault account's vault", stack: "prod", policy: "backup-copy-outside-account", says: ["oauth2-postgres", "no copy outside the production account"], mutate: (p) => void (dailyRule(p).copyActions = dailyRule(p).copyActions.slice(0, 1)) },
     { name: "the vault copy in the production account", stack: "prod", policy: "backup-copy-outside-account", says: ["oauth2-postgres", "stays in 123456789012"], mutate: (p) => void (dailyRule(p).copyActions[1].destinationVaultArn = "arn:aws:backup:us-east-1:123456789012:backup-vault:oauth2-dr-isolated") },
     { name: "no replication rule into the vault", stack: "dr", policy: "backup-copy-outside-account", says: ["oauth2-backups-prod", "Database (PostgreSQL) (database/), Secrets/Keys (secrets/)"], mutate: (p) => void prodReplicationRules(p).splice(1, 1) },
@@ -68,6 +75,10 @@ const MUTANTS: Mutant[] = [
         const role = find(p, T.role, jobRole("secrets-export"));
         p.resources.push(plannedResource(`urn:pulumi:prod::oauth2-dr::aws:iam/rolePolicyAttachment:RolePolicyAttachment::admin`, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "admin", { role: role.name, policyArn: "arn:aws:iam::aws:policy/AdministratorAccess" }));
     } },
+    { name: "db-backup reads the passphrase again", stack: "prod", policy: "backup-writer-cannot-decrypt", says: ["db-backup", "secretsmanager:GetSecretValue on arn:aws:secretsmanager:us-east-1:123456789012:secret:oauth2/backup-passphrase", "ReadNamedSecrets"], mutate: (p) => edit(jobPolicy(p, "db-backup"), "policy", (d) => void d.Statement.find((s) => s.Sid === "ReadNamedSecrets").Resource.push("arn:aws:secretsmanager:us-east-1:123456789012:secret:oauth2/backup-passphrase-AbCdEf")) },
+    { name: "secrets-export reads every secret", stack: "dr", policy: "backup-writer-cannot-decrypt", says: ["secrets-export", "secretsmanager:GetSecretValue on *"], mutate: (p) => edit(jobPolicy(p, "secrets-export"), "policy", (d) => void (d.Statement.find((s) => s.Sid === "ReadNamedSecrets").Resource = "*")) },
+    { name: "client-config-export reads the vault's private keys", stack: "prod", policy: "backup-writer-cannot-decrypt", says: ["client-config-export", "oauth2-dr/backup-private-keys", "Keys"], mutate: (p) => edit(jobPolicy(p, "client-config-export"), "policy", (d) => void d.Statement.push({ Sid: "Keys", Effect: "Allow", Action: "secretsmanager:*", Resource: "arn:aws:secretsmanager:us-east-1:210987654321:secret:oauth2-dr/backup-private-keys-AbCdEf" })) },
+    { name: "app-config-export reads the passphrase through a wildcard action", stack: "prod", policy: "backup-writer-cannot-decrypt", says: ["app-config-export", "backup-passphrase"], mutate: (p) => edit(jobPolicy(p, "app-config-export"), "policy", (d) => void d.Statement.push({ Effect: "Allow", Action: "secretsmanager:Get*", Resource: ["arn:aws:secretsmanager:us-west-2:123456789012:secret:oauth2/backup-passphrase-AbCdEf"] })) },
     { name: "secret guard removed", stack: "prod", policy: "deletion-guards-secrets-and-keys", says: ["oauth2/backup-passphrase", "no resource policy"], mutate: (p) => remove(p, T.secretPolicy, (r) => r.name === "oauth2/backup-passphrase-guard") },
     { name: "secret guard without RemoveRegionsFromReplication", stack: "prod", policy: "deletion-guards-secrets-and-keys", says: ["oauth2/jwk-private-key", "secretsmanager:RemoveRegionsFromReplication is not denied"], mutate: (p) => edit(guardOf(p, "oauth2/jwk-private-key"), "policy", (d) => void (d.Statement[0].Action = ["secretsmanager:DeleteSecret", "secretsmanager:PutResourcePolicy"])) },
     { name: "secret guard without a break-glass exception", stack: "prod", policy: "deletion-guards-secrets-and-keys", says: ["oauth2/db-credentials", "locks everyone out"], mutate: (p) => edit(guardOf(p, "oauth2/db-credentials"), "policy", (d) => void delete d.Statement[0].Condition) },
@@ -107,6 +118,23 @@ describe("immutability policies on our stacks (compliant plans, one mutant at a 
             assert.ok(caught.some((v) => mutant.says.every((f) => v.message.includes(f))), `not caught as ${JSON.stringify(mutant.says)}; violations: ${JSON.stringify(violations.map((v) => `${v.policy}: ${v.message}`), null, 1)}`);
         });
     }
+
+    it("backup-writer-cannot-decrypt: the verification decrypts through the vault's role (no GetSecretValue here); it writes its records, so reading the passphrase would be reported; a staging writer is not judged", async () => {
+        const plan = structuredClone(plans.prod);
+        assert.deepEqual((await checkPlan(plan)).violations.filter((v) => v.policy === "backup-writer-cannot-decrypt"), []);
+        edit(jobPolicy(plan, "restore-verification"), "policy", (d) => void d.Statement.find((s) => s.Sid === "ReadNamedSecrets").Resource.push("arn:aws:secretsmanager:us-east-1:123456789012:secret:oauth2/backup-passphrase-AbCdEf"));
+        const [record] = (await checkPlan(plan)).violations.filter((v) => v.policy === "backup-writer-cannot-decrypt").map((v) => v.message);
+        assert.match(record, /^oauth2-dr-verification-prod: backup writer .*oauth2\/backup-passphrase/);
+        const staging = structuredClone(plans.prod);
+        staging.resources.forEach((r) => {
+            const tags = r.inputs.tags as Record<string, string> | undefined;
+            if (tags && tags.environment) {
+                tags.environment = "staging";
+            }
+        });
+        edit(jobPolicy(staging, "db-backup"), "policy", (d) => void (d.Statement.find((s) => s.Sid === "ReadNamedSecrets").Resource = "*"));
+        assert.deepEqual((await checkPlan(staging, { stackTags: { environment: "staging" } })).violations.filter((v) => v.policy === "backup-writer-cannot-decrypt"), []);
+    });
 
     it("a staging stack needs no deletion guards and no copy outside the account, and locks in GOVERNANCE", async () => {
         const plan = structuredClone(plans.prod);
@@ -155,6 +183,21 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.deepEqual(await messages("s3-backup-object-lock", [bucket("acme-backups"), { type: "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration", name: "lock", props: { bucket: UNKNOWN, rule: UNKNOWN } }]).then((m) => m.length), 1, "an unlinked lock is no lock");
     });
 
+    it("Object Lock per data class: a foreign Firehose writing audit/ into a 30-day bucket is named; a 1-year bucket, another prefix or a non-backup bucket pass", async () => {
+        const locked = (name: string, days: number) => [
+            bucket(name),
+            { type: "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration", name: `${name}-lock`, props: { bucket: name, rule: { defaultRetention: { mode: "COMPLIANCE", days } } } },
+        ];
+        const stream = (bucketName: string, prefix: string) => ({ type: T.firehose, name: "trail", props: { destination: "extended_s3", extendedS3Configuration: { bucketArn: `arn:aws:s3:::${bucketName}`, prefix } } });
+        const [short, ...rest] = await messages("s3-backup-object-lock", [...locked("acme-backups", 30), stream("acme-backups", "audit/!{timestamp:yyyy}/")]);
+        assert.deepEqual(rest, []);
+        assert.equal(short, "trail: Firehose delivery stream writes Audit logs objects to s3://acme-backups/audit/ without a per-object retain-until, so each gets the bucket's default retention of 30 days, below the retention table's 1 year (365 days) for Audit logs; S3 keeps one default retention per bucket (none per prefix): write them to a bucket whose Object Lock default retention is at least 1 year (365 days)");
+        assert.deepEqual(await messages("s3-backup-object-lock", [...locked("acme-audit", 365), stream("acme-audit", "audit/")]), []);
+        assert.deepEqual(await messages("s3-backup-object-lock", [...locked("acme-backups", 30), stream("acme-backups", "database/")]), [], "database/ needs 30 days");
+        assert.deepEqual(await messages("s3-backup-object-lock", [{ ...bucket("clickstream"), props: { bucket: "clickstream" } }, stream("clickstream", "audit/")]), [], "not backup storage");
+        assert.deepEqual(await messages("s3-backup-object-lock", [...locked("acme-backups", 30), stream("acme-backups", UNKNOWN as unknown as string)]), [], "unknown prefix: no verdict");
+    });
+
     it("deletion guards: a foreign secret and key without guards are named; a Deny sparing the break-glass role passes", async () => {
         const secret = { type: "aws:secretsmanager/secret:Secret", name: "oauth2/signing-key", props: { name: "oauth2/signing-key", tags: PROD } };
         const key = { type: "aws:kms/key:Key", name: "acme-data", props: { tags: PROD } };
@@ -184,6 +227,27 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.deepEqual(rest, []);
         assert.match(message, /^dump-writer: backup job role \(its policies reach a backup bucket\) may s3:DeleteObjectVersion \(RolePolicy dump-writer, statement Dumps\); s3:DeleteBucket /);
         assert.ok(!message.includes("s3:BypassGovernanceRetention"), "s3:Delete* does not grant the bypass");
+    });
+
+    it("writers cannot decrypt: a foreign IRSA dump writer that reads the passphrase is named; a reader, staging and unknown resources are not", async () => {
+        const irsa = JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { Federated: "arn:aws:iam::1:oidc-provider/x" }, Action: "sts:AssumeRoleWithWebIdentity" }] });
+        const role = (name: string, statements: unknown[], tags: Record<string, string> = PROD) => [
+            { type: "aws:iam/role:Role", name, props: { name, assumeRolePolicy: irsa, tags } },
+            { type: "aws:iam/rolePolicy:RolePolicy", name, props: { role: name, policy: JSON.stringify({ Statement: statements }) } },
+        ];
+        const put = { Sid: "Dumps", Effect: "Allow", Action: ["s3:PutObject"], Resource: "arn:aws:s3:::acme-db-dumps/*" };
+        const read = (resource: unknown) => ({ Sid: "Secrets", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: resource });
+        const dumps = bucket("acme-db-dumps", { lifecycleRules: [{ enabled: true, prefix: "database/", expiration: { days: 30 } }] });
+        const passphrase = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:acme/backup-passphrase-Xy12Ab";
+        assert.deepEqual(await messages("backup-writer-cannot-decrypt", [dumps, ...role("dump-writer", [put, read([passphrase])])]), [
+            `dump-writer: backup writer (s3:PutObject on backup storage) may read backup decryption material: secretsmanager:GetSecretValue on ${passphrase} (RolePolicy dump-writer, statement Secrets); a writer must not be able to decrypt what it wrote (encrypt to public keys, backupEncryption mode public-key, and keep the private keys in the vault account)`,
+        ]);
+        assert.deepEqual(await messages("backup-writer-cannot-decrypt", [dumps, ...role("dump-reader", [{ ...put, Action: "s3:GetObject" }, read([passphrase])])]), [], "a reader");
+        assert.deepEqual(await messages("backup-writer-cannot-decrypt", [dumps, ...role("dump-writer", [put, read("arn:aws:secretsmanager:eu-west-1:111111111111:secret:acme/db-password-Xy12Ab")])]), [], "another secret");
+        assert.deepEqual(await messages("backup-writer-cannot-decrypt", [dumps, ...role("dump-writer", [put, read([passphrase])], { environment: "staging" })]), [], "staging");
+        assert.deepEqual(await messages("backup-writer-cannot-decrypt", [dumps, ...role("dump-writer", [put, read([UNKNOWN])])]), [], "unknown: no verdict");
+        const [wildcard] = await messages("backup-writer-cannot-decrypt", [dumps, ...role("dump-writer", [put, read("*")])]);
+        assert.match(wildcard, /^dump-writer: .*GetSecretValue on \*/);
     });
 
     it("copy outside the account: a production primary's RDS instance needs a cross-account AWS Backup copy", async () => {

@@ -30,10 +30,13 @@ const T = {
     cronJob: "kubernetes:batch/v1:CronJob",
 };
 
+/** The backup bucket's lifecycle (the audit archive's bucket has its own, with the audit/ rule only). */
+const backupsLifecycle = (r: PlannedResource) => String(r.inputs.bucket).startsWith("oauth2-backups-");
+
 type Rule = { id: string; filter?: { prefix?: string }; expiration?: { days?: number }; noncurrentVersionExpiration?: Record<string, number>; status?: string };
 
 function rule(plan: PlanResult, prefix: string): Rule {
-    const rules = find(plan, T.lifecycle).inputs.rules as Rule[];
+    const rules = find(plan, T.lifecycle, backupsLifecycle).inputs.rules as Rule[];
     const found = rules.find((r) => r.filter?.prefix === prefix);
     assert.ok(found, `${plan.stack}: no lifecycle rule for ${prefix}`);
     return found;
@@ -42,7 +45,7 @@ function rule(plan: PlanResult, prefix: string): Rule {
 /** Leaves the RDS instance the only proof of the database row (no AWS Backup plan, no database/ dumps rule). */
 function dropOtherDatabaseEvidence(plan: PlanResult): void {
     remove(plan, "aws:backup/plan:Plan");
-    const lifecycle = find(plan, T.lifecycle);
+    const lifecycle = find(plan, T.lifecycle, backupsLifecycle);
     lifecycle.inputs.rules = (lifecycle.inputs.rules as Rule[]).filter((r) => r.filter?.prefix !== "database/");
 }
 
@@ -113,14 +116,19 @@ const MUTATIONS: Mutation[] = [
     { name: "6 secret versions", stack: "prod", policy: "s3-backup-lifecycle-retention", mutate: (p) => void (rule(p, "secrets/").noncurrentVersionExpiration!.newerNoncurrentVersions = 5) },
     { name: "audit prefix rule 300 days", stack: "dr", policy: "s3-backup-lifecycle-retention", mutate: (p) => void (rule(p, "audit/").expiration = { days: 300 }) },
     { name: "database/ noncurrent 10 days", stack: "prod", policy: "s3-backup-lifecycle-retention", mutate: (p) => void (rule(p, "database/").noncurrentVersionExpiration = { noncurrentDays: 10 }) },
-    { name: "an extra rule deleting config/ after 30 days", stack: "prod", policy: "s3-backup-lifecycle-retention", mutate: (p) => void (find(p, T.lifecycle).inputs.rules as Rule[]).push({ id: "tmp", status: "Enabled", filter: { prefix: "config/tmp/" }, expiration: { days: 30 } }) },
+    { name: "an extra rule deleting config/ after 30 days", stack: "prod", policy: "s3-backup-lifecycle-retention", mutate: (p) => void (find(p, T.lifecycle, backupsLifecycle).inputs.rules as Rule[]).push({ id: "tmp", status: "Enabled", filter: { prefix: "config/tmp/" }, expiration: { days: 30 } }) },
     { name: "lifecycle configuration removed (no retention declared)", stack: "prod", policy: "retention-table-coverage", mutate: (p) => remove(p, T.lifecycle) },
     { name: "no replicas on a secret", stack: "prod", policy: "secretsmanager-critical-replica", mutate: (p) => void delete find(p, T.secret).inputs.replicas },
     { name: "secret recovery window 0", stack: "prod", policy: "secretsmanager-recovery-window", mutate: (p) => void (find(p, T.secret).inputs.recoveryWindowInDays = 0) },
     { name: "secret without customer-managed key", stack: "prod", policy: "secretsmanager-customer-managed-key", mutate: (p) => void delete find(p, T.secret).inputs.kmsKeyId },
     { name: "audit log retention 364", stack: "prod", policy: "cloudwatch-audit-log-retention", mutate: (p) => void (find(p, T.logGroup, auditGroup).inputs.retentionInDays = 364) },
     { name: "audit log group without KMS key", stack: "dr", policy: "cloudwatch-audit-log-kms", mutate: (p) => void delete find(p, T.logGroup, auditGroup).inputs.kmsKeyId },
-    { name: "no audit evidence at all (log groups and audit/ rule removed)", stack: "prod", policy: "retention-table-coverage", mutate: (p) => { remove(p, T.logGroup); const rules = find(p, T.lifecycle).inputs.rules as Rule[]; find(p, T.lifecycle).inputs.rules = rules.filter((r) => r.filter?.prefix !== "audit/"); } },
+    { name: "no audit evidence at all (log groups and audit/ rules removed)", stack: "prod", policy: "retention-table-coverage", mutate: (p) => {
+        remove(p, T.logGroup);
+        for (const lifecycle of p.resources.filter((r) => r.type === T.lifecycle)) {
+            lifecycle.inputs.rules = (lifecycle.inputs.rules as Rule[]).filter((r) => r.filter?.prefix !== "audit/");
+        }
+    } },
     { name: "no health check on the PRIMARY record", stack: "prod", policy: "route53-failover-health-check", mutate: (p) => void delete find(p, T.record).inputs.healthCheckId },
     { name: "no PRIMARY record", stack: "prod", policy: "dr-failover-topology", mutate: (p) => remove(p, T.record) },
     { name: "no SECONDARY record", stack: "dr", policy: "dr-failover-topology", mutate: (p) => remove(p, T.record) },

@@ -116,12 +116,12 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         }
     });
 
-    it("an S3 endpoint that accepts connections and never answers, before any download: storage error (4) after the helper's read timeout", async function () {
+    it("an S3 endpoint that accepts connections and never answers, before any download: each attempt's timeout said as it happens, then storage error (4)", async function () {
         const frozen = await MotoServer.start();
         try {
             createBucket(frozen, "frozen-bucket");
             process.kill(frozen.pid!, "SIGSTOP");
-            const env = { ...scriptEnv(servers.pg, frozen, "frozen-bucket", servers.passphrase), AWS_MAX_ATTEMPTS: "1", AWS_HELPER_READ_TIMEOUT: "2" };
+            const env = { ...scriptEnv(servers.pg, frozen, "frozen-bucket", servers.passphrase), AWS_MAX_ATTEMPTS: "2", AWS_HELPER_READ_TIMEOUT: "2" };
             const run = startScript("restore.sh", env, ["--yes"], { detached: true });
             // botocore's own read timeout is 60 s: end the run well before, so that the test fails without the setting.
             const stop = setTimeout(() => process.kill(-run.child.pid!, "SIGKILL"), 40_000);
@@ -129,6 +129,9 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
             clearTimeout(stop);
             assert.equal(result.code, 4, explain(result));
             assert.match(result.stderr, /ERROR: cannot list s3:\/\/frozen-bucket\/database\/manifests\/: Read timeout on endpoint URL/, explain(result));
+            // Each attempt that got no answer is said as it happens, not only the final error.
+            const port = new URL(frozen.endpoint).port;
+            assert.match(result.stderr, new RegExp(`restore: no answer from http://127\\.0\\.0\\.1:${port} to ListObjectsV2 \\(attempt 1 of 2, AWS_MAX_ATTEMPTS; ReadTimeoutError\\); retrying\n.*no answer .*\\(attempt 2 of 2, .*\\); giving up\n`), explain(result));
         } finally {
             if (frozen.pid) {
                 process.kill(frozen.pid, "SIGCONT");

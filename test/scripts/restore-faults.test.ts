@@ -315,6 +315,51 @@ exec ${PG_BIN}/psql "$@"
         assert.equal(pg.psql("SELECT note FROM app_notes", "shared_target"), "keep me");
     });
 
+    describe("objects added to the target's tables since the backup (the swap drops the old tables)", function () {
+        /** An old target where an operator added an index, a trigger, row-level security with a policy, and a
+         * CHECK that the restored rows violate (the table was empty when it was added). */
+        function targetWithAddedObjects(name: string): void {
+            oldTarget(name);
+            pg.psql(`CREATE INDEX ops_auth_principal ON oauth2_authorization (principal_name);
+                CREATE FUNCTION ops_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+                CREATE TRIGGER ops_touch BEFORE UPDATE ON oauth2_registered_client FOR EACH ROW EXECUTE FUNCTION ops_touch();
+                ALTER TABLE oauth2_registered_client ENABLE ROW LEVEL SECURITY;
+                CREATE POLICY ops_read ON oauth2_registered_client FOR SELECT TO PUBLIC USING (client_id IS NOT NULL);
+                DELETE FROM oauth2_authorization_consent;
+                ALTER TABLE oauth2_authorization_consent ADD CONSTRAINT ops_no_consents CHECK (false);`, name);
+        }
+
+        it("are recreated on the restored tables and named; one that no longer fits is named with its reason and definition", async function () {
+            targetWithAddedObjects("added_objects");
+            const result = await restore(bucket, "added_objects");
+            assert.equal(result.code, 0, explain(result));
+            assert.match(result.stderr, /kept index public\.ops_auth_principal on public\.oauth2_authorization: added to the target since the backup/);
+            assert.match(result.stderr, /kept trigger public\.oauth2_registered_client\.ops_touch on public\.oauth2_registered_client/);
+            assert.match(result.stderr, /kept policy public\.oauth2_registered_client\.ops_read on public\.oauth2_registered_client/);
+            assert.match(result.stderr, /kept row level security public\.oauth2_registered_client on public\.oauth2_registered_client/);
+            assert.match(result.stderr, /warning: dropped constraint public\.oauth2_authorization_consent\.ops_no_consents on public\.oauth2_authorization_consent: .*violated by some row.*; its definition: ALTER TABLE public\.oauth2_authorization_consent ADD CONSTRAINT ops_no_consents CHECK \(false\);/);
+            // The dump's own indexes and constraints are not "added".
+            assert.doesNotMatch(result.stderr, /kept (index|constraint) public\.oauth2_authorization_pkey|_pkey on/);
+            assert.equal(checksums("added_objects"), sourceSums);
+            assert.equal(pg.psql("SELECT count(*) FROM pg_indexes WHERE indexname = 'ops_auth_principal'", "added_objects"), "1");
+            assert.equal(pg.psql("SELECT count(*) FROM pg_trigger WHERE tgname = 'ops_touch'", "added_objects"), "1");
+            assert.equal(pg.psql("SELECT relrowsecurity FROM pg_class WHERE relname = 'oauth2_registered_client'", "added_objects"), "t");
+            assert.equal(pg.psql("SELECT count(*) FROM pg_policies WHERE policyname = 'ops_read'", "added_objects"), "1");
+            assert.equal(pg.psql("SELECT count(*) FROM pg_constraint WHERE conname = 'ops_no_consents'", "added_objects"), "0");
+        });
+
+        it("--drop-added-objects: the dump's definitions only, each dropped object named", async function () {
+            targetWithAddedObjects("dropped_objects");
+            const result = await restore(bucket, "dropped_objects", {}, ["--drop-added-objects"]);
+            assert.equal(result.code, 0, explain(result));
+            assert.match(result.stderr, /dropped \(--drop-added-objects\): index public\.ops_auth_principal on public\.oauth2_authorization, added since the backup: CREATE INDEX ops_auth_principal ON public\.oauth2_authorization USING btree \(principal_name\);/);
+            assert.doesNotMatch(result.stderr, /kept /);
+            assert.equal(pg.psql("SELECT count(*) FROM pg_indexes WHERE indexname = 'ops_auth_principal'", "dropped_objects"), "0");
+            assert.equal(pg.psql("SELECT relrowsecurity FROM pg_class WHERE relname = 'oauth2_registered_client'", "dropped_objects"), "f");
+            assert.equal(checksums("dropped_objects"), sourceSums);
+        });
+    });
+
     it("a row-count mismatch rolls everything back (exit 6, the target unchanged)", async function () {
         const m = servers.manifest(bucket, manifestKey);
         const other = servers.newBucket("oauth2-faults-counts");

@@ -12,9 +12,12 @@
  *   npm run check -- --format html --out F a standalone page with the DR diagram and the matrix (tools/report/html.ts)
  *   npm run check -- --config KEY=VALUE    set a config value of the checked program (repeatable)
  *   npm run check -- --stack-outputs ORG/PROJECT/STACK=FILE.json   outputs for a StackReference outside the run
+ *   npm run check -- --strict-unknowns     exit 1 also when something was not judged for an unknown value
  *   npm run check -- --help                every option
  *
- * Exit 1 when any mandatory violation is found, 2 on a usage or planning error, 0 otherwise.
+ * Exit 1 when any mandatory violation is found (with --strict-unknowns, also when an `.apply` callback did not
+ * run, a registration waits on unknowns or a resource or row was not judged for an unknown value), 2 on a
+ * usage or planning error, 0 otherwise.
  */
 import "offline-plan/src/no-dependency-source-maps";
 import "offline-plan/src/lazy-closure-modules";
@@ -22,6 +25,7 @@ import * as os from "os";
 // Only light modules here: planning starts (a child process) before the policy pack and the reports load
 // (tools/check/core.ts and @pulumi/policy, most of a check's start-up), so the two overlap on two cores.
 import type { PackConfig } from "offline-plan/src/policy-harness";
+import type { StackCheck } from "./core";
 import { readPackConfig } from "offline-plan/src/pack-config-file";
 import { startPlanning } from "./planning";
 import { REPORT_FORMATS, ReportFormat } from "../report/formats";
@@ -52,6 +56,8 @@ interface CheckArgs {
     // Readable reports (issue 7): --format text|json|markdown|html, --out FILE.
     format?: ReportFormat;
     out?: string;
+    /** Exit 1 when anything was not judged because a value was unknown (default: listed, advisory). */
+    strictUnknowns: boolean;
 }
 
 const CHECK_OPTIONS = {
@@ -61,6 +67,7 @@ const CHECK_OPTIONS = {
     "stack-tag": { type: "string", multiple: true },
     format: { type: "string" },
     out: { type: "string" },
+    "strict-unknowns": { type: "boolean" },
 } as const;
 
 export const CHECK_USAGE = [
@@ -71,8 +78,12 @@ export const CHECK_USAGE = [
     "      --stack-tag KEY=VALUE   a stack tag the policies read, e.g. environment=production (repeatable)",
     "      --format FORMAT         text (default), json, markdown (the PR comment) or html (needs --out)",
     "      --out FILE              where --format markdown|html writes",
+    "      --strict-unknowns       exit 1 also when something was not judged because a value was unknown: an .apply",
+    "                              callback that did not run, a registration waiting on unknowns, a resource or",
+    "                              retention row not judged (default: listed in every format, exit unchanged)",
     "",
-    "exit: 0 no mandatory violation, 1 a mandatory violation, 2 usage error or failed plan",
+    "exit: 0 no mandatory violation, 1 a mandatory violation (or, with --strict-unknowns, something not judged),",
+    "      2 usage error or failed plan",
 ].join("\n");
 
 function stackTagsOf(values: string[] | undefined): Record<string, string> {
@@ -110,6 +121,7 @@ export function parseArgs(argv: string[]): CheckArgs {
         stackOutputs: stackOutputsOf(values["stack-outputs"]),
         format,
         out: values.out,
+        strictUnknowns: values["strict-unknowns"] ?? false,
     };
     if (args.format === "html" && !args.out) {
         throw new UsageError("--format html needs --out FILE");
@@ -132,6 +144,24 @@ function yieldToPlanning(): void {
     } catch {
         // Not allowed on this system: the check is only slower.
     }
+}
+
+/**
+ * 1 for a mandatory violation; under --strict-unknowns also for anything not judged because a value was
+ * unknown (a gate that must not pass what it could not see). By default that is listed, not failed: a first
+ * preview leaves every computed value unknown and most programs have such callbacks, so failing on them
+ * would fail nearly every preview, as `pulumi preview` itself does not.
+ */
+async function exitCodeOf(checks: StackCheck[], strictUnknowns: boolean): Promise<number> {
+    const { mandatoryCount, unseenCount } = await import("./core");
+    if (mandatoryCount(checks) > 0) {
+        return EXIT_VIOLATION;
+    }
+    if (strictUnknowns && unseenCount(checks) > 0) {
+        process.stderr.write(`--strict-unknowns: ${unseenCount(checks)} item${unseenCount(checks) === 1 ? " was" : "s were"} not judged because a value was unknown (listed in the report): failing the check\n`);
+        return EXIT_VIOLATION;
+    }
+    return EXIT_OK;
 }
 
 async function main(): Promise<number> {
@@ -158,11 +188,11 @@ async function main(): Promise<number> {
             } else {
                 process.stdout.write(report.text);
             }
-            return mandatoryCount(report.checks) > 0 ? EXIT_VIOLATION : EXIT_OK;
+            return await exitCodeOf(report.checks, args.strictUnknowns);
         }
         const started = startPlanning(planning);
         yieldToPlanning();
-        const { checkStacks, mandatoryCount } = await import("./core");
+        const { checkStacks } = await import("./core");
         const { formatCheck, toJson } = await import("./format");
         const checks = await checkStacks({ ...planning, config: args.config, stackTags: args.stackTags }, started);
         if (args.json) {
@@ -172,7 +202,7 @@ async function main(): Promise<number> {
             // Waivers print with each stack ("Waiver in force"), in every format.
             console.log(checks.map(formatCheck).join("\n\n"));
         }
-        return mandatoryCount(checks) > 0 ? EXIT_VIOLATION : EXIT_OK;
+        return await exitCodeOf(checks, args.strictUnknowns);
     } catch (err) {
         return reportFailure(err);
     }

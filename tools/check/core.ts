@@ -9,11 +9,11 @@ import { EnforcementLevel, Policies } from "@pulumi/policy";
 import { ALL_POLICIES, PACK_ENFORCEMENT_LEVEL } from "../../policy/all";
 import { configOf } from "../../policy/config";
 import { MatrixConfig, matrixSchema, RetentionResult, stackMatrix } from "../../policy/retention-matrix";
-import { Role } from "../../policy/roles";
+import { isVaultStack, Role } from "../../policy/roles";
 import { NotJudged, notJudgedDatabases } from "../../policy/engines";
 import { unknownInputsOf } from "../../policy/unknowns";
 import { describeWaiver, SETTINGS_POLICY_NAME, settingsFromConfig } from "../../policy/settings";
-import { ExposedSecret, LookupRecord, PlanResult, WaitingRegistration } from "offline-plan/src/model";
+import { ExposedSecret, LookupRecord, PlanResult, UnknownApply, WaitingRegistration } from "offline-plan/src/model";
 import { planInOrder } from "offline-plan/src/order";
 import type { StartedBatch } from "offline-plan/src/runner";
 import {
@@ -28,6 +28,7 @@ import {
     Violation,
 } from "offline-plan/src/policy-harness";
 import { validatePackConfig } from "./pack-config";
+import { RETENTION_ROW } from "./format";
 import { planInputsOf, PlanningOptions, REPO_ROOT } from "./planning";
 
 export type { Violation, RetentionResult, PackConfig };
@@ -35,13 +36,20 @@ export type { Violation, RetentionResult, PackConfig };
 export interface StackCheck {
     stack: string;
     project: string;
-    role: Role;
+    /** The stack's DR role as the policies derive it; "vault" for the isolated account's stack (policy/roles.ts isVaultStack). */
+    role: Role | "vault";
     resourceCount: number;
     violations: Violation[];
     retention: RetentionResult[];
     /** Waivers in force (oauth2-dr-settings), as every report prints them. */
     waivers: string[];
     notApplicable: NotApplicable[];
+    /**
+     * The organization SCP that lets only the break-glass role change a key's guard and only the security
+     * principal change a break-glass role (lib/organization-scp.ts): declared by this program, or where to
+     * apply it. Undefined for a stack without KMS keys.
+     */
+    organizationGuard?: string;
     /** The data sources and outside stacks the plan answered offline (computed, assumed, supplied, unknown). */
     lookups: LookupRecord[];
     /** Secret config values the program passed on as plain text (packages/offline-plan/src/secret-exposure.ts). */
@@ -50,15 +58,26 @@ export interface StackCheck {
     notJudged: NotJudged[];
     /** Preview only: registrations made inside `.apply` over unknown values, which the preview and the policies did not see. */
     waitingOnUnknowns: WaitingRegistration[];
-    /** Resources a policy would judge but could not, an input it decides on being unknown until the update (policy/unknowns.ts notJudgedInPreview). */
+    /**
+     * Resources a policy would judge but could not, an input it decides on being unknown until the update
+     * (policy/unknowns.ts notJudgedInPreview), and retention table rows the coverage policy could not decide
+     * (status unknown: a retention value of a resource implementing the row is unknown).
+     */
     notJudgedInPreview: UnjudgedInPreview[];
+    /**
+     * The program's `.apply` callbacks that did not run even in a full plan, their value unknown offline:
+     * whatever they create is in no plan and no policy judged it (the plan's unknownApplies).
+     */
+    unknownApplies: UnknownApply[];
 }
 
-/** One resource left unjudged by some policies, because of the same unknown inputs. */
+/** One resource (or retention table row) left unjudged by some policies, because of the same unknown inputs. */
 export interface UnjudgedInPreview {
     name: string;
+    /** The resource's type, or "retention table row" for a row of the stack's matrix. */
     type: string;
-    urn: string;
+    /** The resource's URN (none for a retention table row). */
+    urn?: string;
     /** The unknown inputs, as the policies name them: "spec.schedule". */
     inputs: string;
     /** What they would decide, when the policy says ("whether it runs a backup tool"). */
@@ -83,6 +102,32 @@ export function unjudgedInPreview(records: NotApplicable[], resources: ReadonlyA
         out.set(key, entry);
     }
     return [...out.values()];
+}
+
+export { RETENTION_ROW };
+
+/**
+ * The retention matrix's rows the coverage policy (a stack policy) could not decide, a retention value of a
+ * resource that implements them being unknown until the update: listed as not judged, as resources are.
+ */
+export function unjudgedRows(rows: RetentionResult[]): UnjudgedInPreview[] {
+    return rows
+        .filter((row) => row.status === "unknown")
+        .map((row) => ({
+            name: `${row.dataType} [${row.dataClass}]`,
+            type: RETENTION_ROW,
+            inputs: "a retention value of a resource that implements it",
+            why: `whether the stack keeps it ${row.required}`,
+            policies: ["retention-table-coverage"],
+        }));
+}
+
+/**
+ * What the check could not see for unknown values: `.apply` callbacks that did not run, registrations a
+ * preview lacks, resources and rows not judged. Advisory, except under --strict-unknowns (exit 1).
+ */
+export function unseenCount(checks: StackCheck[]): number {
+    return checks.reduce((n, c) => n + c.unknownApplies.length + c.waitingOnUnknowns.length + c.notJudgedInPreview.length, 0);
 }
 
 export interface CheckOptions extends PlanningOptions {
@@ -122,7 +167,7 @@ export async function checkPlan(plan: PlanResult, options: Omit<CheckOptions, "s
     return {
         stack: plan.stack,
         project: plan.project,
-        role,
+        role: role === "unknown" && isVaultStack(resources, stackTags, settings) ? "vault" : role,
         resourceCount: plan.resources.length,
         violations: [...resourceResult.violations, ...stackResult.violations],
         retention: rows,
@@ -132,8 +177,33 @@ export async function checkPlan(plan: PlanResult, options: Omit<CheckOptions, "s
         exposedSecrets: plan.exposedSecrets ?? [],
         notJudged: notJudgedDatabases(resources),
         waitingOnUnknowns: plan.waitingOnUnknowns ?? [],
-        notJudgedInPreview: unjudgedInPreview(notApplicable, prepared.resources),
+        notJudgedInPreview: [...unjudgedInPreview(notApplicable, prepared.resources), ...unjudgedRows(rows)],
+        unknownApplies: plan.unknownApplies ?? [],
+        organizationGuard: organizationGuardOf(plan),
     };
+}
+
+export const ORGANIZATION_SCP_DOC = "docs/organization-scp.json";
+
+/**
+ * Whether the plan declares the organization SCP (an aws.organizations.Policy of type SERVICE_CONTROL_POLICY
+ * denying kms:PutKeyPolicy and iam:UpdateAssumeRolePolicy); undefined when the stack has no KMS key to guard.
+ */
+export function organizationGuardOf(plan: PlanResult): string | undefined {
+    const scp = plan.resources.find((r) => {
+        if (r.type !== "aws:organizations/policy:Policy" || (r.inputs.type ?? "SERVICE_CONTROL_POLICY") !== "SERVICE_CONTROL_POLICY") {
+            return false;
+        }
+        const content = typeof r.inputs.content === "string" ? r.inputs.content : JSON.stringify(r.inputs.content ?? "");
+        return content.includes("kms:PutKeyPolicy") && content.includes("iam:UpdateAssumeRolePolicy");
+    });
+    if (scp) {
+        return `declared (${scp.name})`;
+    }
+    if (!plan.resources.some((r) => r.type === "aws:kms/key:Key")) {
+        return undefined;
+    }
+    return `not declared: apply ${ORGANIZATION_SCP_DOC} in the organization's management account (docs/runbook.md, "Organization SCP")`;
 }
 
 /** A policy's settings in a policy config file, without its enforcement level. */

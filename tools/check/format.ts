@@ -1,6 +1,7 @@
 /** Text and JSON renderings of `checkStacks` results for `npm run check`. */
 import { shortType } from "offline-plan/src/model";
-import { formatExposedSecrets, formatLookups, formatWaiting } from "offline-plan/src/format";
+import { describeUnknownApply, formatExposedSecrets, formatLookups, formatWaiting } from "offline-plan/src/format";
+import type { UnknownApply } from "offline-plan/src/model";
 import type { StackCheck, UnjudgedInPreview } from "./core";
 import type { NotJudged } from "../../policy/engines";
 
@@ -48,6 +49,9 @@ export function formatCheck(check: StackCheck): string {
         lines.push(`  Waiver in force: ${waiver}`);
     }
     lines.push(...formatNotJudged(check.notJudged ?? []));
+    if (check.organizationGuard) {
+        lines.push("", `Organization SCP (key guards, break-glass roles): ${check.organizationGuard}`);
+    }
     lines.push("");
     lines.push(`Violations: ${mandatory.length} mandatory, ${advisory.length} advisory`);
     for (const v of [...mandatory, ...advisory]) {
@@ -66,17 +70,48 @@ export function formatCheck(check: StackCheck): string {
         lines.push("", ...waiting);
     }
     lines.push(...formatUnjudged(check.notJudgedInPreview ?? []));
+    lines.push(...formatUnknownAppliesNotJudged(check.unknownApplies ?? []));
     return lines.join("\n");
 }
 
-/** Resources a policy could not judge, an input it decides on being unknown until the update. */
+/**
+ * The program's `.apply` callbacks that never ran, their value unknown even in a full offline plan: what
+ * they create was not judged. Said plainly, since the verdict above covers only what the plan holds.
+ */
+export function formatUnknownAppliesNotJudged(applies: UnknownApply[]): string[] {
+    if (applies.length === 0) {
+        return [];
+    }
+    const n = applies.length;
+    return [
+        "",
+        `Not judged: ${n} .apply callback${n === 1 ? "" : "s"} in the program did not run, ${n === 1 ? "its" : "their"} value unknown even in a full offline plan (a value only the cloud computes, or an outside stack's output not supplied). Whatever ${n === 1 ? "it creates" : "they create"} under \`pulumi up\` (buckets, secrets, databases) is in no plan and no policy judged it; the verdict above covers only what the plan holds (--strict-unknowns fails the check on this):`,
+        ...applies.map((a) => `  ${describeUnknownApply(a)}`),
+    ];
+}
+
+/** The type of a "not judged in this preview" entry that is a row of the retention matrix (a stack policy's), not a resource. */
+export const RETENTION_ROW = "retention table row";
+
+/** "2 resources", "1 resource and 1 retention table row". */
+function countOf(unjudged: UnjudgedInPreview[]): string {
+    const rows = unjudged.filter((u) => u.type === RETENTION_ROW).length;
+    const resources = unjudged.length - rows;
+    const parts = [
+        resources > 0 ? `${resources} resource${resources === 1 ? "" : "s"}` : "",
+        rows > 0 ? `${rows} ${RETENTION_ROW}${rows === 1 ? "" : "s"}` : "",
+    ];
+    return parts.filter(Boolean).join(" and ");
+}
+
+/** Resources (and retention table rows) a policy could not judge, an input it decides on being unknown until the update. */
 export function formatUnjudged(unjudged: UnjudgedInPreview[]): string[] {
     if (unjudged.length === 0) {
         return [];
     }
     return [
         "",
-        `Not judged in this preview: ${unjudged.length} resource${unjudged.length === 1 ? "" : "s"} with an input a policy decides on unknown until the update (judged when the value is known: \`pulumi up\`, or check without --preview):`,
+        `Not judged in this preview: ${countOf(unjudged)} with an input a policy decides on unknown until the update (judged when the value is known: \`pulumi up\`, or check without --preview):`,
         ...unjudged.map((u) => `  ${u.name} (${shortType(u.type)}): ${u.inputs} unknown${u.why ? `, so not known: ${u.why}` : ""} [${u.policies.join(", ")}]`),
     ];
 }
@@ -97,10 +132,12 @@ export function toJson(check: StackCheck): Record<string, unknown> {
         violations: check.violations.map(({ policy, urn, message, enforcementLevel }) => ({ policy, urn, message, enforcementLevel })),
         retention: check.retention,
         waivers: check.waivers,
+        ...(check.organizationGuard ? { organizationGuard: check.organizationGuard } : {}),
         lookups: check.lookups ?? [],
         ...(check.exposedSecrets?.length ? { exposedSecrets: check.exposedSecrets } : {}),
         ...(check.notJudged?.length ? { notJudged: check.notJudged } : {}),
         ...(check.waitingOnUnknowns?.length ? { waitingOnUnknowns: check.waitingOnUnknowns } : {}),
         ...(check.notJudgedInPreview?.length ? { notJudgedInPreview: check.notJudgedInPreview } : {}),
+        ...(check.unknownApplies?.length ? { unknownApplies: check.unknownApplies } : {}),
     };
 }

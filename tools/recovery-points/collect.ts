@@ -7,7 +7,10 @@
  *                         DescribeDBSnapshots (the replica's snapshots, copies of prod's)
  *   CloudWatch            GetMetricStatistics AWS/RDS ReplicaLag of each replica, in its region
  *   AWS Backup            ListRecoveryPointsByBackupVault of the prod and DR vaults, by the instance's ARN
- *   S3                    ListObjectsV2 + GetObject of the dump manifests (<prefix>manifests/*.json)
+ *   S3                    ListObjectsV2 + GetObject of the dump manifests (<prefix>manifests/*.json) and of
+ *                         the newest verification record of each (<prefix>verifications/<name>/*.json), in
+ *                         the stack's bucket, the standby's (DR copies) and the vault account's; HeadObject
+ *                         (ReplicationStatus) of the newest manifest not yet copied
  *
  * Every source is read even when another failed (a deleted instance still has snapshots and dumps); a
  * failure is reported with its exit code: 3 for the database's own APIs (RDS, CloudWatch, and missing
@@ -23,10 +26,11 @@ import {
     RDSClient,
     RDSClientConfig,
 } from "@aws-sdk/client-rds";
-import { GetObjectCommand, paginateListObjectsV2, S3Client } from "@aws-sdk/client-s3";
+import { createHash } from "crypto";
+import { GetObjectCommand, HeadObjectCommand, paginateListObjectsV2, S3Client } from "@aws-sdk/client-s3";
 import { BackupClient, paginateListRecoveryPointsByBackupVault, RecoveryPointByBackupVault } from "@aws-sdk/client-backup";
 import { CloudWatchClient, GetMetricStatisticsCommand } from "@aws-sdk/client-cloudwatch";
-import { configRestore, dumpRestore, EXIT, humanBytes, newestFirst, RecoveryPoint, Report, Restore, SourceError, utc, Verification } from "./points";
+import { configRestore, dumpRestore, EXIT, humanBytes, newestFirst, RecoveryPoint, Report, Restore, SourceError, Unlisted, utc, Verification } from "./points";
 import type { Target, Vault } from "./stack";
 
 export type Service = "rds" | "s3" | "backup" | "cloudwatch";
@@ -43,10 +47,6 @@ export interface ClientOptions {
 export type ClientFactory = (service: Service, region: string) => ClientOptions;
 
 export const defaultClients: ClientFactory = () => ({});
-
-/** Why nothing says whether a dump's restore verification passed (scripts/restore-verification.sh). */
-export const VERIFICATION_UNKNOWN =
-    "restore-verification.sh prints its PASS/FAIL lines to its Job's log and writes nothing to S3, so no record says which dump passed";
 
 /** The RDS snapshot identifiers restore.fromSnapshot takes as such (lib/config/rules/restore.ts); others by ARN. */
 const SNAPSHOT_ID = /^(rds:)?[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,254}(?<!-)$/;
@@ -126,22 +126,40 @@ class Clients {
 export async function collect(target: Target, factory: ClientFactory = defaultClients, now: Date = new Date()): Promise<Report> {
     const report: Report = {
         stack: target.stack,
+        cloud: target.cloud,
         database: target.database,
         primaryRegion: target.primaryRegion,
         drRegion: target.drRegion,
         ...(target.standbyStack ? { standbyStack: target.standbyStack } : {}),
         listedAt: utc(now),
         points: [],
+        unlisted: [],
         notes: [],
         errors: [],
     };
     const clients = new Clients(factory);
+    const merge = (found: Found[]) => {
+        for (const f of found) {
+            report.points.push(...f.points);
+            report.notes.push(...f.notes);
+            report.errors.push(...f.errors);
+        }
+    };
     try {
-        // Credentials first: without them every source fails the same way; say it once.
+        // Credentials first: without them every source fails the same way; say it once. Off aws, the
+        // credentials read only storage (S3).
         try {
-            await clients.rds(target.primaryRegion).config.credentials();
+            await clients.s3(target.bucketRegion).config.credentials();
         } catch (err) {
-            report.errors.push({ source: "AWS credentials", exitCode: EXIT.database, message: explain(err, { service: "RDS", region: target.primaryRegion }) });
+            report.errors.push({ source: "AWS credentials", exitCode: target.cloud === "aws" ? EXIT.database : EXIT.storage, message: explain(err, { service: target.cloud === "aws" ? "RDS" : "S3", region: target.cloud === "aws" ? target.primaryRegion : target.bucketRegion }) });
+            return report;
+        }
+        if (target.cloud !== "aws") {
+            merge(await Promise.all([dumps(clients, target), ...copies(clients, target)]));
+            report.unlisted = cloudPoints(target);
+            report.notes.push(...(await copyNotes(clients, report, target, now)));
+            report.notes.push(`stack ${target.stack} runs its database on ${target.cloud}: listed here are the dumps in S3 only; the cloud's own recovery points are under "Not listed", with the commands that list them`);
+            report.points = newestFirst(report.points);
             return report;
         }
         const primary = await primaryInstance(clients, target);
@@ -153,16 +171,14 @@ export async function collect(target: Target, factory: ClientFactory = defaultCl
         const found = await Promise.all([
             snapshots(clients, target, target.primaryRegion, [target.database], target.stack),
             snapshots(clients, target, target.drRegion, drInstances, target.standbyStack),
-            replicatedWindow(clients, target, now),
+            replicatedWindow(clients, target, replicas.filter((r) => r.region === target.drRegion).map((r) => r.id), now),
             ...replicas.map((r) => replicaLag(clients, target, r, now)),
             ...target.vaults.map((v) => recoveryPoints(clients, target, v, latest)),
             dumps(clients, target),
+            ...copies(clients, target),
         ]);
-        for (const f of [primary.found, window, ...found]) {
-            report.points.push(...f.points);
-            report.notes.push(...f.notes);
-            report.errors.push(...f.errors);
-        }
+        merge([primary.found, window, ...found]);
+        report.notes.push(...(await copyNotes(clients, report, target, now)));
         if (primary.instance && replicas.length === 0) {
             report.notes.push(`${target.database} has no read replica: no replica lag to report`);
         }
@@ -170,7 +186,7 @@ export async function collect(target: Target, factory: ClientFactory = defaultCl
             report.notes.push(`stack ${target.stack} has no AWS Backup vault outputs (backupVaultArn, backupDrVaultArn): AWS Backup is off or not deployed`);
         }
         if (!target.standbyStack) {
-            report.notes.push(`no standby stack names ${target.stack} as its primaryStack: the DR region's points show <standby stack> in their commands`);
+            report.notes.push(`no standby stack names ${target.stack} as its primaryStack: the DR region's points show <standby stack> in their commands, and no DR bucket is listed`);
         }
     } finally {
         clients.destroy();
@@ -265,15 +281,39 @@ async function pointInTimeWindow(clients: Clients, target: Target, instance: DBI
     });
 }
 
-/** Prod's automated backups replicated into the DR region (InstanceAutomatedBackupsReplication). */
-async function replicatedWindow(clients: Clients, target: Target, now: Date): Promise<Found> {
+/** The replica's own automated-backup window: not declared by this program, restored with the AWS CLI. */
+function replicaWindowPoint(backup: DBInstanceAutomatedBackup, region: string, now: Date): RecoveryPoint {
+    const latest = backup.RestoreWindow!.LatestTime!;
+    const time = utc(latest.getTime() > now.getTime() ? now : latest);
+    const id = backup.DBInstanceIdentifier ?? "";
+    const earliest = backup.RestoreWindow?.EarliestTime;
+    return {
+        time,
+        ...(earliest ? { earliest: utc(earliest) } : {}),
+        source: "point-in-time-replica",
+        label: "point in time (replica)",
+        region,
+        id,
+        detail: `the replica's own backups: any second from ${earliest ? utc(earliest) : "an unknown earliest time"}; not declared by this program (restore.* restores prod's backups)`,
+        restore: {
+            commands: [`aws rds restore-db-instance-to-point-in-time --region ${region} --source-db-instance-identifier ${id} --target-db-instance-identifier ${id}-restored --restore-time ${time}`],
+        },
+    };
+}
+
+/** Prod's automated backups replicated into the DR region (InstanceAutomatedBackupsReplication), and the replica's own. */
+async function replicatedWindow(clients: Clients, target: Target, replicas: string[], now: Date): Promise<Found> {
     const found = empty();
     const region = target.drRegion;
     return attempt(found, `RDS ${region} DescribeDBInstanceAutomatedBackups`, EXIT.database, { service: "RDS", region }, async () => {
-        const ofProd = (await automatedBackups(clients, region, {})).filter((b) =>
+        const all = await automatedBackups(clients, region, {});
+        const ofProd = all.filter((b) =>
             target.dbInstanceArn && b.DBInstanceArn ? b.DBInstanceArn === target.dbInstanceArn : b.DBInstanceIdentifier === target.database && b.Region === target.primaryRegion,
         );
         const replicated = ofProd.find((b) => b.RestoreWindow?.LatestTime);
+        for (const replica of all.filter((b) => replicas.includes(b.DBInstanceIdentifier ?? "") && b.Status === "active" && b.RestoreWindow?.LatestTime)) {
+            found.points.push(replicaWindowPoint(replica, region, now));
+        }
         if (!replicated) {
             found.notes.push(`no automated backups of ${target.database} replicated into ${region}: no point-in-time restore there`);
             return;
@@ -418,6 +458,20 @@ interface Manifest {
     schema_definition?: { sha256?: string };
 }
 
+/** The record scripts/restore-verification.sh writes per run (scripts/README.md, "Verification records"). */
+export const VERIFICATION_FORMAT = "oauth2-dr/restore-verification/v1";
+
+interface VerificationRecord {
+    format: string;
+    manifest_key: string;
+    manifest_version_id?: string | null;
+    manifest_sha256?: string | null;
+    finished_at: string;
+    result: "passed" | "failed";
+    failed_by?: "backup" | "environment" | null;
+    reason?: string | null;
+}
+
 /** Runs `work` on every item, at most `limit` at a time, keeping the order of the results. */
 async function inParallel<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
     const results: R[] = new Array(items.length);
@@ -432,8 +486,38 @@ async function inParallel<T, R>(items: T[], limit: number, work: (item: T) => Pr
     return results;
 }
 
-function dumpPoint(key: string, manifest: Manifest | undefined, target: Target, verification: Verification): RecoveryPoint {
-    const base = { source: "dump" as const, label: "dump", region: target.bucketRegion, id: key };
+/** Where a set of dumps is, and how its points are labelled and restored. */
+export interface DumpLocation {
+    bucket: string;
+    region: string;
+    prefix: string;
+    source: "dump" | "dump-dr" | "dump-vault";
+    label: string;
+    /** Prepended to restore.sh's command line (the vault account's credentials). */
+    credentials?: string;
+    /** A note on every point's detail (a replicated copy). */
+    copyOf?: string;
+}
+
+/** "passed 2026-12-04", "FAILED 2026-12-04 (reason)", "never verified", "unknown (why)": the detail's words. */
+export function verificationWords(v: Verification): string {
+    const day = v.at ? ` ${v.at.slice(0, 10)}` : "";
+    // The table's detail column is narrow: the full reason is in --json (verification.reason).
+    const short = (text: string) => (text.length > 70 ? `${text.slice(0, 69)}…` : text);
+    switch (v.status) {
+        case "passed":
+            return `verified: passed${day}`;
+        case "failed":
+            return `verified: FAILED${day} (${v.failedBy === "environment" ? "the verification's environment, not the dump: " : ""}${short(v.reason)})`;
+        case "never":
+            return v.record ? "never verified (this version)" : "never verified";
+        default:
+            return `verified: unknown (its record ${/ is not JSON/.test(v.reason) ? "is not JSON" : /could not be read/.test(v.reason) ? "could not be read" : "is not a verification record"}; --json says which)`;
+    }
+}
+
+function dumpPoint(key: string, manifest: Manifest | undefined, where: DumpLocation, verification: Verification): RecoveryPoint {
+    const base = { source: where.source, label: where.label, region: where.region, id: key };
     if (!manifest) {
         return { ...base, detail: "not a manifest (not a JSON object)", restore: { commands: [], blocked: `${key} is not a JSON manifest` } };
     }
@@ -444,47 +528,257 @@ function dumpPoint(key: string, manifest: Manifest | undefined, target: Target, 
     const size = typeof manifest.size_bytes === "number" ? humanBytes(manifest.size_bytes) : "size unknown";
     // The dump holds the database as of its snapshot, taken when pg_dump started (scripts/README.md).
     const started = manifest.started_at ? Date.parse(manifest.started_at) : NaN;
+    const restore = dumpRestore(where.bucket, where.region, where.prefix, key);
+    if (where.credentials) {
+        restore.commands = restore.commands.map((c) => `${where.credentials} ${c}`);
+    }
     return {
         ...base,
         ...(Number.isNaN(started) ? {} : { time: utc(new Date(started)) }),
-        detail: `${manifest.database ?? "?"}, ${schema}, ${size}, verified: ${verification.status}`,
+        detail: `${where.copyOf ? `${where.copyOf}: ` : ""}${manifest.database ?? "?"}, ${schema}, ${size}, ${verificationWords(verification)}`,
         ...(typeof manifest.size_bytes === "number" ? { sizeBytes: manifest.size_bytes } : {}),
         status,
         verification,
-        restore: status === "complete"
-            ? dumpRestore(target.bucket, target.bucketRegion, target.bucketPrefix, key)
-            : { commands: [], blocked: `manifest status ${status}: restore.sh restores complete backups only` },
+        restore: status === "complete" ? restore : { commands: [], blocked: `manifest status ${status}: restore.sh restores complete backups only` },
     };
 }
 
-/** The dumps the backup CronJob wrote, through their manifests (a dump without one is never restored). */
-async function dumps(clients: Clients, target: Target): Promise<Found> {
-    const found = empty();
-    const region = target.bucketRegion;
-    const prefix = `${target.bucketPrefix}manifests/`;
-    return attempt(found, `S3 s3://${target.bucket}/${prefix}`, EXIT.storage, { service: "S3", region, resource: `s3://${target.bucket}/${prefix}` }, async () => {
-        const s3 = clients.s3(region);
+/** <prefix>verifications/<manifest name>/<stamp>.json -> the newest record key of each manifest name. */
+function newestRecords(keys: string[], prefix: string): Map<string, string> {
+    const newest = new Map<string, string>();
+    for (const key of keys) {
+        const m = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}verifications/([^/]+)/[^/]+\\.json$`).exec(key);
+        if (m && (newest.get(m[1]) ?? "") < key) {
+            newest.set(m[1], key);
+        }
+    }
+    return newest;
+}
+
+/** The record's word on this manifest version, or why there is none. */
+function verificationOf(recordKey: string | undefined, text: string | undefined, manifestKey: string, version: string | undefined, manifestSha: string): Verification {
+    if (!recordKey || text === undefined) {
+        return { status: "never", reason: "no verification record of this manifest (restore-verification.sh verifies the newest dump monthly)" };
+    }
+    let record: VerificationRecord;
+    try {
+        record = JSON.parse(text) as VerificationRecord;
+    } catch (err) {
+        return { status: "unknown", record: recordKey, reason: `the record ${recordKey} is not JSON (${(err as Error).message.split("\n")[0]})` };
+    }
+    if (typeof record !== "object" || record === null || record.format !== VERIFICATION_FORMAT || !["passed", "failed"].includes(record.result) || typeof record.finished_at !== "string") {
+        return { status: "unknown", record: recordKey, reason: `the record ${recordKey} is not a ${VERIFICATION_FORMAT} record (format, result or finished_at missing)` };
+    }
+    const at = Number.isNaN(Date.parse(record.finished_at)) ? undefined : utc(new Date(record.finished_at));
+    if (record.manifest_key !== manifestKey) {
+        return { status: "unknown", record: recordKey, reason: `the record ${recordKey} names another manifest (${String(record.manifest_key).slice(0, 120)})` };
+    }
+    const otherVersion = (record.manifest_version_id && version && record.manifest_version_id !== version) || (record.manifest_sha256 && record.manifest_sha256 !== manifestSha);
+    if (otherVersion) {
+        return {
+            status: "never",
+            record: recordKey,
+            ...(at ? { at } : {}),
+            reason: `the newest record (${record.result} ${at ?? "at an unknown time"}) verified another version of this manifest (version ${record.manifest_version_id ?? "?"}, now ${version ?? "?"}): overwritten since`,
+        };
+    }
+    if (record.result === "passed") {
+        return { status: "passed", record: recordKey, ...(at ? { at } : {}), reason: "every checklist item passed" };
+    }
+    return {
+        status: "failed",
+        record: recordKey,
+        ...(at ? { at } : {}),
+        failedBy: record.failed_by === "environment" ? "environment" : "backup",
+        reason: typeof record.reason === "string" && record.reason !== "" ? record.reason : "no reason recorded",
+    };
+}
+
+/** The dumps of one bucket through their manifests (a dump without one is never restored), and their verification records. */
+export async function dumpsIn(s3: S3Client, where: DumpLocation): Promise<{ points: RecoveryPoint[]; notes: string[] }> {
+    const prefix = `${where.prefix}manifests/`;
+    const list = async (p: string) => {
         const keys: string[] = [];
-        for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: target.bucket, Prefix: prefix })) {
+        for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: where.bucket, Prefix: p })) {
             keys.push(...(page.Contents ?? []).map((o) => o.Key ?? "").filter((k) => k.endsWith(".json")));
         }
-        if (keys.length === 0) {
-            found.notes.push(`no dump manifest under s3://${target.bucket}/${prefix}`);
-            return;
+        return keys;
+    };
+    const notes: string[] = [];
+    const [keys, recordKeys] = await Promise.all([list(prefix), list(`${where.prefix}verifications/`)]);
+    const records = newestRecords(recordKeys, where.prefix);
+    const read = async (key: string) => {
+        const out = await s3.send(new GetObjectCommand({ Bucket: where.bucket, Key: key }));
+        return { text: (await out.Body?.transformToString("utf8")) ?? "", version: out.VersionId ?? undefined };
+    };
+    const names = new Set(keys.map((k) => k.slice(prefix.length).replace(/\.json$/, "")));
+    const orphans = [...records.keys()].filter((name) => !names.has(name)).sort();
+    if (orphans.length > 0) {
+        notes.push(`s3://${where.bucket}: verification records of ${orphans.length} manifest(s) no longer in the bucket (expired or deleted): ${orphans.slice(0, 3).join(", ")}${orphans.length > 3 ? ", …" : ""}`);
+    }
+    if (keys.length === 0) {
+        notes.push(`no dump manifest under s3://${where.bucket}/${prefix}`);
+        return { points: [], notes };
+    }
+    const points = await inParallel(keys, MANIFEST_READS_IN_PARALLEL, async (key) => {
+        const manifestFile = await read(key);
+        let manifest: Manifest | undefined;
+        try {
+            const parsed = JSON.parse(manifestFile.text) as unknown;
+            manifest = typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Manifest) : undefined;
+        } catch {
+            manifest = undefined;
         }
-        const verification: Verification = { status: "unknown", reason: VERIFICATION_UNKNOWN };
-        found.points.push(...(await inParallel(keys, MANIFEST_READS_IN_PARALLEL, async (key) => {
-            const out = await s3.send(new GetObjectCommand({ Bucket: target.bucket, Key: key }));
-            const text = (await out.Body?.transformToString("utf8")) ?? "";
-            let manifest: Manifest | undefined;
-            try {
-                const parsed = JSON.parse(text) as unknown;
-                manifest = typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Manifest) : undefined;
-            } catch {
-                manifest = undefined;
-            }
-            return dumpPoint(key, manifest, target, verification);
-        })));
-        found.notes.push(`dumps: verified "unknown": ${VERIFICATION_UNKNOWN}`);
+        const recordKey = records.get(key.slice(prefix.length).replace(/\.json$/, ""));
+        let recordText: string | undefined;
+        let verification: Verification;
+        try {
+            recordText = recordKey ? (await read(recordKey)).text : undefined;
+            verification = verificationOf(recordKey, recordText, key, manifestFile.version, createHash("sha256").update(manifestFile.text).digest("hex"));
+        } catch (err) {
+            verification = { status: "unknown", record: recordKey, reason: `the record ${recordKey} could not be read: ${explain(err, { service: "S3", region: where.region })}` };
+        }
+        return dumpPoint(key, manifest, where, verification);
     });
+    return { points, notes };
+}
+
+/** The dumps the backup CronJob wrote, in the stack's own bucket. */
+async function dumps(clients: Clients, target: Target): Promise<Found> {
+    const found = empty();
+    const where: DumpLocation = { bucket: target.bucket, region: target.bucketRegion, prefix: target.bucketPrefix, source: "dump", label: "dump" };
+    const prefix = `${target.bucketPrefix}manifests/`;
+    return attempt(found, `S3 s3://${target.bucket}/${prefix}`, EXIT.storage, { service: "S3", region: where.region, resource: `s3://${target.bucket}/${prefix}` }, async () => {
+        const listed = await dumpsIn(clients.s3(where.region), where);
+        found.points.push(...listed.points);
+        found.notes.push(...listed.notes);
+    });
+}
+
+/** S3 replication's copies in the standby stack's bucket, and the vault account's copies (when readable). */
+function copies(clients: Clients, target: Target): Array<Promise<Found>> {
+    const out: Array<Promise<Found>> = [];
+    const prefix = `${target.bucketPrefix}manifests/`;
+    const dr = target.drBucket;
+    if (dr) {
+        const where: DumpLocation = { bucket: dr.bucket, region: dr.region, prefix: target.bucketPrefix, source: "dump-dr", label: "dump (DR copy)", copyOf: `S3 replica in ${dr.bucket}` };
+        const found = empty();
+        out.push(attempt(found, `S3 s3://${dr.bucket}/${prefix}`, EXIT.storage, { service: "S3", region: dr.region, resource: `s3://${dr.bucket}/${prefix} (stack ${dr.stack})` }, async () => {
+            const listed = await dumpsIn(clients.s3(dr.region), where);
+            found.points.push(...listed.points);
+            found.notes.push(...listed.notes);
+        }));
+    }
+    const vault = target.vaultBucket;
+    if (vault) {
+        const credentials = "AWS_PROFILE=<vault account profile>";
+        const where: DumpLocation = { bucket: vault.bucket, region: vault.region, prefix: target.bucketPrefix, source: "dump-vault", label: "dump (vault copy)", copyOf: `vault account's ${vault.bucket}`, credentials };
+        const found = empty();
+        const role = vault.restoreRoleArn ? ` (a profile that assumes ${vault.restoreRoleArn}, vault.restoreRoleArns of stack ${vault.stack})` : "";
+        out.push((async () => {
+            try {
+                const listed = await dumpsIn(clients.s3(vault.region), where);
+                found.points.push(...listed.points);
+                found.notes.push(...listed.notes, `the vault copies restore with the vault account's credentials: ${credentials}${role}`);
+            } catch (err) {
+                const name = (err as { name?: string }).name ?? "";
+                const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+                if (/AccessDenied|AllAccessDisabled/.test(name) || status === 403) {
+                    found.notes.push(`the vault account's copies in s3://${vault.bucket} (${vault.region}) are not listed: these credentials may not read them (${name || "403"}); run recovery-points with the vault account's credentials${role} to list them`);
+                } else {
+                    found.errors.push({ source: `S3 s3://${vault.bucket}/${prefix}`, exitCode: EXIT.storage, message: explain(err, { service: "S3", region: vault.region, resource: `s3://${vault.bucket}/${prefix} (vault stack ${vault.stack})` }) });
+                }
+            }
+            return found;
+        })());
+    } else {
+        // Never silently: a stack without vaultStack has no isolated copy.
+        out.push(Promise.resolve({ points: [], errors: [], notes: [`stack ${target.stack} names no vaultStack (or its stack file is not here): no vault copies listed`] }));
+    }
+    return out;
+}
+
+function age(fromIso: string, now: Date): string {
+    const hours = (now.getTime() - Date.parse(fromIso)) / 3_600_000;
+    return hours < 48 ? `${Math.max(0, Math.round(hours))} h` : `${Math.round(hours / 24)} days`;
+}
+
+/** How far each copy lags the stack's own bucket: the manifests not (yet) copied, and the newest copy's age. */
+async function copyNotes(clients: Clients, report: Report, target: Target, now: Date): Promise<string[]> {
+    const notes: string[] = [];
+    const own = report.points.filter((p) => p.source === "dump");
+    for (const [source, bucket] of [["dump-dr", target.drBucket], ["dump-vault", target.vaultBucket]] as const) {
+        if (!bucket) {
+            continue;
+        }
+        const copied = report.points.filter((p) => p.source === source);
+        const read = report.errors.every((e) => !e.source.includes(`s3://${bucket.bucket}/`)) && !report.notes.some((n) => n.includes(`copies in s3://${bucket.bucket} `));
+        if (!read || own.length === 0) {
+            continue;
+        }
+        const ids = new Set(copied.map((p) => p.id));
+        const missing = own.filter((p) => !ids.has(p.id));
+        const newestMissing = missing.filter((p) => p.time).sort((a, b) => (a.time! < b.time! ? 1 : -1))[0];
+        const newest = copied.map((p) => p.time).filter((t): t is string => !!t).sort().pop();
+        // S3's own word on the newest manifest not copied: its ReplicationStatus (PENDING, FAILED, COMPLETED).
+        const replication = newestMissing ? await replicationStatus(clients, target, newestMissing.id) : "";
+        const lag = missing.length === 0
+            ? "every manifest is copied"
+            : `${missing.length} not copied (yet)${newestMissing ? `, the newest ${newestMissing.id} of ${newestMissing.time} (${age(newestMissing.time!, now)} old${replication}; replication copies within 15 min, older means it is failing: check the bucket's replication metrics)` : ""}`;
+        notes.push(`s3://${bucket.bucket} (${source === "dump-dr" ? `stack ${bucket.stack}, ${bucket.region}` : `vault account, ${bucket.region}`}): ${copied.length} of s3://${target.bucket}'s ${own.length} dump manifests; ${lag}; ${newest ? `the newest copy is of ${newest} (${age(newest, now)} old)` : "no copy yet"}`);
+    }
+    return notes;
+}
+
+/** ", its ReplicationStatus FAILED" from HeadObject on the stack's own bucket; "" when S3 says none or cannot be asked. */
+async function replicationStatus(clients: Clients, target: Target, key: string): Promise<string> {
+    try {
+        const head = await clients.s3(target.bucketRegion).send(new HeadObjectCommand({ Bucket: target.bucket, Key: key }));
+        return head.ReplicationStatus ? `, its ReplicationStatus ${head.ReplicationStatus}` : ", no ReplicationStatus: not selected by a replication rule";
+    } catch {
+        return "";
+    }
+}
+
+/** azure and gcp: the cloud's own recovery points, which this tool does not read, and how to list and restore them. */
+function cloudPoints(target: Target): Unlisted[] {
+    const db = target.cloudDatabase!;
+    const stack = target.stack;
+    const restore = (key: "restore.pointInTime" | "restore.fromSnapshot", value: string) => ({
+        stack, key, value, commands: [`pulumi config set -s ${stack} --path ${key} ${value}`, `pulumi up -s ${stack}`],
+    });
+    if (db.cloud === "azure") {
+        const server = `--resource-group ${db.group} --name ${db.name}`;
+        const why = "this tool reads the AWS APIs only";
+        return [
+            {
+                what: `Azure Flexible Server ${db.name}: point-in-time window (${db.pointInTimeDays} days, geo-redundant copy in ${target.drRegion})`,
+                why,
+                list: [`az postgres flexible-server show ${server} --query "[backup.earliestRestoreDate,backup.backupRetentionDays,backup.geoRedundantBackup]" --output tsv`],
+                restore: restore("restore.pointInTime", "YYYY-MM-DDTHH:MM:SSZ"),
+            },
+            {
+                what: `Azure Flexible Server ${db.name}: automatic and on-demand backups`,
+                why: `${why}; Azure restores a backup as a point in time: its completedTime as restore.pointInTime (restore.fromSnapshot is refused on azure)`,
+                list: [`az postgres flexible-server backup list ${server} --output table`],
+                restore: restore("restore.pointInTime", "COMPLETED_TIME"),
+            },
+        ];
+    }
+    const instance = `--instance ${db.name} --project ${db.group}`;
+    const why = "this tool reads the AWS APIs only";
+    return [
+        {
+            what: `Cloud SQL ${db.name}: automated and on-demand backups`,
+            why,
+            list: [`gcloud sql backups list ${instance}`],
+            restore: restore("restore.fromSnapshot", "BACKUP_ID"),
+        },
+        {
+            what: `Cloud SQL ${db.name}: point-in-time window (${db.pointInTimeDays} days of transaction logs)`,
+            why,
+            list: [`gcloud sql instances describe ${db.name} --project ${db.group} --format="value(settings.backupConfiguration.pointInTimeRecoveryEnabled,settings.backupConfiguration.transactionLogRetentionDays)"`],
+            restore: restore("restore.pointInTime", "YYYY-MM-DDTHH:MM:SSZ"),
+        },
+    ];
 }

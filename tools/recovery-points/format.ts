@@ -71,6 +71,15 @@ export function formatText(report: Report): string {
         lines.push(`${"#".padStart(numberWidth)}  ${"Time (UTC)".padEnd(TIME)}  ${"Point".padEnd(LABEL)}  ${"Region".padEnd(regionWidth)}  Detail`);
         report.points.forEach((point, i) => lines.push(...pointLines(point, i + 1, numberWidth, regionWidth)));
     }
+    if (report.unlisted.length > 0) {
+        lines.push("", `Not listed by this tool (${report.cloud}'s own recovery points): the command that lists them, and the restore:`);
+        for (const u of report.unlisted) {
+            lines.push(...wrap(`- ${u.what}: ${u.why}`, WIDTH, 0, 2));
+            for (const command of [...u.list, ...u.restore.commands]) {
+                lines.push(...wrap(command, WIDTH, 4, 8, true));
+            }
+        }
+    }
     if (report.notes.length > 0) {
         lines.push("", "Notes:");
         for (const note of report.notes) {

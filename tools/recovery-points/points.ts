@@ -12,16 +12,35 @@ export type Source =
     | "point-in-time"
     /** The same window, from the automated backups replicated into the DR region. */
     | "point-in-time-dr"
+    /** The read replica's own automated-backup window in the DR region (restored with the AWS CLI, not `pulumi up`). */
+    | "point-in-time-replica"
     | "snapshot"
     | "aws-backup"
+    /** A dump manifest in the stack's own bucket. */
     | "dump"
+    /** The replicated copy of a dump in the standby stack's bucket (DR region). */
+    | "dump-dr"
+    /** The copy in the vault account's bucket (read with the vault account's credentials). */
+    | "dump-vault"
     | "replica";
 
-/** Whether a restore verification passed for a dump. */
+/**
+ * Whether a restore verification passed for a dump: the newest record scripts/restore-verification.sh wrote
+ * for its manifest (<prefix>verifications/<manifest name>/<stamp>.json, scripts/README.md).
+ *   passed / failed  the newest record of this manifest (and of its current version) says so;
+ *   never            no record of this manifest, or only of another version of it (overwritten since);
+ *   unknown          the newest record could not be read or is not a verification record.
+ */
 export interface Verification {
-    status: "passed" | "failed" | "unknown";
-    /** Why: what was read, or why nothing could be. */
+    status: "passed" | "failed" | "never" | "unknown";
+    /** Why: the first failed check, what was read, or why nothing could be. */
     reason: string;
+    /** When the verification finished (UTC), for passed and failed. */
+    at?: string;
+    /** The record's S3 key. */
+    record?: string;
+    /** failed: whether the backup failed a check (exit 6) or the verification's environment did (2, 3, 4, 5). */
+    failedBy?: "backup" | "environment";
 }
 
 export interface Restore {
@@ -61,8 +80,23 @@ export interface SourceError {
     message: string;
 }
 
+/**
+ * Recovery points that exist but this tool does not read (azure and gcp stacks: the cloud's own backups and
+ * point-in-time window): what they are, the read-only command that lists them, and the configuration key
+ * `pulumi up` restores one with.
+ */
+export interface Unlisted {
+    what: string;
+    why: string;
+    /** The shell commands that list them (read-only). */
+    list: string[];
+    restore: { stack: string; key: "restore.pointInTime" | "restore.fromSnapshot"; value: string; commands: string[] };
+}
+
 export interface Report {
     stack: string;
+    /** Where the database runs: aws (every source is read), azure or gcp (S3 dumps read; the cloud's own points in `unlisted`). */
+    cloud: "aws" | "azure" | "gcp";
     database: string;
     primaryRegion: string;
     drRegion: string;
@@ -70,7 +104,9 @@ export interface Report {
     standbyStack?: string;
     listedAt: string;
     points: RecoveryPoint[];
-    /** What is not listed, and why (no replica, AWS Backup disabled, ...). */
+    /** The cloud's own points this tool does not list (azure, gcp), each with the command that lists them. */
+    unlisted: Unlisted[];
+    /** What is not listed, and why (no replica, AWS Backup disabled, ...), and the copies' replication lag. */
     notes: string[];
     errors: SourceError[];
 }

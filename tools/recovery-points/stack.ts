@@ -18,8 +18,36 @@ export interface Vault {
     region: string;
 }
 
+/** A bucket of dumps besides the stack's own: the standby's (replicated copies) or the vault account's. */
+export interface CopyBucket {
+    bucket: string;
+    region: string;
+    /** The stack that declares it (its name gives the bucket's: oauth2-backups-<stack>, stacks/compose-storage.ts). */
+    stack: string;
+    /** The vault account's role that may read its bucket for a restore (vault.restoreRoleArns). */
+    restoreRoleArn?: string;
+}
+
+/** The database of an azure or gcp stack: its points are the cloud's own, not read by this tool. */
+export interface CloudDatabase {
+    cloud: "azure" | "gcp";
+    /** Flexible Server name or Cloud SQL instance name. */
+    name: string;
+    /** Azure: the resource group; gcp: the project. */
+    group: string;
+    /** Days back restore.pointInTime reaches (lib/config/rules/restore.ts). */
+    pointInTimeDays: number;
+}
+
 export interface Target {
     stack: string;
+    cloud: "aws" | "azure" | "gcp";
+    /** azure and gcp stacks: their database, for the commands that list its own points. */
+    cloudDatabase?: CloudDatabase;
+    /** The standby stack's bucket: S3 replication's copies of this stack's dumps (DR region). */
+    drBucket?: CopyBucket;
+    /** The vault account's bucket (vaultStack): the isolated copies. */
+    vaultBucket?: CopyBucket;
     /** The RDS identifier of the running instance (output dbInstanceIdentifier). */
     database: string;
     /** Its ARN (output dbInstanceArn): the replicated backups and AWS Backup's points are matched by it. */
@@ -55,8 +83,8 @@ function parseConfig(programDir: string, stack: string, now: Date): StackConfig 
     }
 }
 
-/** The aws standby stack of the same project whose primaryStack names `stack` (…/<project>/<stack>). */
-function standbyOf(programDir: string, primary: StackConfig, now: Date): string | undefined {
+/** The standby stack (same cloud, same project) whose primaryStack names `stack` (…/<project>/<stack>). */
+function standbyOf(programDir: string, primary: StackConfig, now: Date): StackConfig | undefined {
     for (const name of listStacks(programDir)) {
         if (name === primary.stack) {
             continue;
@@ -68,8 +96,8 @@ function standbyOf(programDir: string, primary: StackConfig, now: Date): string 
             continue; // another stack's problem is not this listing's
         }
         const [, project, stack] = (config.primaryStack ?? "").split("/");
-        if (config.cloud === "aws" && config.role === "standby" && project === primary.project && stack === primary.stack) {
-            return name;
+        if (config.cloud === primary.cloud && config.role === "standby" && project === primary.project && stack === primary.stack) {
+            return config;
         }
     }
     return undefined;
@@ -95,20 +123,66 @@ function requiredString(outputs: StackOutputs, key: string, stack: string): stri
     return value;
 }
 
+/** The vault stack's bucket (oauth2-backups-<vault stack>, components/vault-account.ts), when its stack file is here. */
+function vaultBucketOf(programDir: string, config: StackConfig, now: Date): CopyBucket | undefined {
+    const name = config.vaultStack?.split("/").pop();
+    if (!name) {
+        return undefined;
+    }
+    let vault: StackConfig;
+    try {
+        vault = parseConfig(programDir, name, now);
+    } catch {
+        return undefined;
+    }
+    return { bucket: `oauth2-backups-${name}`, region: vault.region, stack: name, ...(vault.vault?.restoreRoleArns[0] ? { restoreRoleArn: vault.vault.restoreRoleArns[0] } : {}) };
+}
+
+function optionalString(outputs: StackOutputs, key: string): string | undefined {
+    const value = outputs[key];
+    return typeof value === "string" && value !== "" && value !== "[secret]" ? value : undefined;
+}
+
 /** The stack's configuration is checked first (a typo in --stack says so), then its outputs are read. */
 export function loadTarget(programDir: string, stack: string, readStackOutputs: () => StackOutputs, now: Date = new Date()): Target {
     const config = parseConfig(programDir, stack, now);
-    if (config.cloud !== "aws") {
-        throw new UsageError(`stack ${stack} runs its database on ${config.cloud}: recovery-points lists RDS, AWS Backup and S3 recovery points (aws stacks only)`);
-    }
     if (config.role !== "primary") {
         const primary = config.primaryStack ? config.primaryStack.split("/").pop() : undefined;
         throw new UsageError(`stack ${stack} is a standby: run recovery-points with its primary stack${primary ? ` (--stack ${primary})` : ""}; it lists the DR region's points too`);
+    }
+    const standby = standbyOf(programDir, config, now);
+    const copies = {
+        ...(standby ? { drBucket: { bucket: `oauth2-backups-${standby.stack}`, region: standby.storage.region, stack: standby.stack } } : {}),
+        ...(() => {
+            const vault = vaultBucketOf(programDir, config, now);
+            return vault ? { vaultBucket: vault } : {};
+        })(),
+    };
+    if (config.cloud !== "aws") {
+        const outputs = readStackOutputs();
+        const name = config.cloud === "azure" ? optionalString(outputs, "dbServerName") : optionalString(outputs, "dbInstanceName");
+        const group = config.cloud === "azure" ? optionalString(outputs, "resourceGroupName") ?? config.azure?.resourceGroup : config.gcp?.project;
+        return {
+            stack,
+            cloud: config.cloud,
+            cloudDatabase: { cloud: config.cloud, name: name ?? "oauth2-postgres", group: group ?? "?", pointInTimeDays: pointInTimeDays(config) },
+            database: name ?? "oauth2-postgres",
+            primaryRegion: config.primaryRegion,
+            drRegion: config.drRegion,
+            bucket: requiredString(outputs, "backupBucketName", stack),
+            bucketRegion: config.storage.primaryRegion,
+            bucketPrefix: retentionRow("database").bucketPrefix,
+            vaults: [],
+            ...(standby ? { standbyStack: standby.stack } : {}),
+            ...copies,
+        };
     }
     const outputs = readStackOutputs();
     const dbInstanceArn = outputs.dbInstanceArn;
     return {
         stack,
+        cloud: "aws",
+        ...copies,
         database: requiredString(outputs, "dbInstanceIdentifier", stack),
         dbInstanceArn: typeof dbInstanceArn === "string" && dbInstanceArn.startsWith("arn:") ? dbInstanceArn : undefined,
         primaryRegion: config.primaryRegion,
@@ -117,7 +191,7 @@ export function loadTarget(programDir: string, stack: string, readStackOutputs: 
         bucketRegion: config.storage.primaryRegion,
         bucketPrefix: retentionRow("database").bucketPrefix,
         vaults: [vaultOf(outputs.backupVaultArn, "backupVaultArn"), vaultOf(outputs.backupDrVaultArn, "backupDrVaultArn")].filter((v): v is Vault => v !== undefined),
-        standbyStack: standbyOf(programDir, config, now),
+        ...(standby ? { standbyStack: standby.stack } : {}),
     };
 }
 
@@ -159,4 +233,9 @@ export function readOutputs(programDir: string, stack: string, file: string | un
         throw new UsageError(`pulumi stack output --json --stack ${stack} failed: ${cause}`);
     }
     return parseOutputs(result.stdout, `the output of pulumi stack output --json --stack ${stack}`);
+}
+
+/** Days back restore.pointInTime reaches: Cloud SQL's transaction logs, or the backups' retention (lib/config/rules/restore.ts). */
+function pointInTimeDays(config: StackConfig): number {
+    return config.cloud === "gcp" && config.gcp ? config.gcp.transactionLogRetentionDays : config.retention.database;
 }

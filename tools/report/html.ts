@@ -6,7 +6,7 @@
 import { drillSection } from "../drill/html-section";
 import type { DrillReport } from "../drill/report";
 import { PlanResult, shortType } from "offline-plan/src/model";
-import { ReportCheck } from "./markdown";
+import { ReportCheck, unrunNote } from "./markdown";
 import { buildTopology, LANE_TITLES, LANES, Lane, pairStacks, Topology, TopologyNode } from "./topology";
 
 export interface HtmlOptions {
@@ -29,7 +29,7 @@ function summaryOf(check: ReportCheck): { ok: boolean; text: string } {
     const unmet = check.retention.filter((r) => r.status === "missing" || r.status === "unknown").length;
     return {
         ok: m === 0 && unmet === 0,
-        text: `${m} mandatory, ${a} advisory violation${a === 1 ? "" : "s"}; ${check.retention.length - unmet}/${check.retention.length} retention rows met`,
+        text: `${m} mandatory, ${a} advisory violation${a === 1 ? "" : "s"}; ${check.retention.length - unmet}/${check.retention.length} retention rows met${unrunNote(check)}`,
     };
 }
 
@@ -361,7 +361,17 @@ function unjudgedSection(checks: ReportCheck[]): string {
         return "";
     }
     const rows = all.map((u) => `<tr><td>${esc(u.stack)}</td><td><code>${esc(u.name)}</code> (${esc(shortType(u.type))})</td><td>${esc(u.inputs)}${u.why ? ` (${esc(u.why)})` : ""}</td><td>${esc(u.policies.join(", "))}</td></tr>`);
-    return `<section id="not-judged-in-preview"><h2>Not judged in this preview</h2><p>Resources a policy would judge, with an input it decides on unknown until the update: judged when the value is known.</p><table><thead><tr><th>Stack</th><th>Resource</th><th>Unknown input</th><th>Policies</th></tr></thead><tbody>${rows.join("\n")}</tbody></table></section>
+    return `<section id="not-judged-in-preview"><h2>Not judged in this preview</h2><p>Resources a policy would judge (and retention table rows the coverage policy would decide), with an input it decides on unknown until the update: judged when the value is known.</p><table><thead><tr><th>Stack</th><th>Resource</th><th>Unknown input</th><th>Policies</th></tr></thead><tbody>${rows.join("\n")}</tbody></table></section>
+`;
+}
+
+function unknownAppliesSection(checks: ReportCheck[]): string {
+    const all = checks.flatMap((c) => (c.unknownApplies ?? []).map((a) => ({ stack: c.stack, ...a })));
+    if (all.length === 0) {
+        return "";
+    }
+    const rows = all.map((a) => `<tr><td>${esc(a.stack)}</td><td><code>${esc(a.where)}</code></td><td>${esc(a.waitsOn.join(", ") || "—")}</td><td>${a.count}</td></tr>`);
+    return `<section id="unknown-applies"><h2>Not judged: <code>.apply</code> callbacks that did not run</h2><p>Their value is unknown even in a full offline plan (a value only the cloud computes, or an outside stack's output not supplied). Whatever they create under <code>pulumi up</code> is in no plan and no policy judged it: the verdict above covers only what the plan holds.</p><table><thead><tr><th>Stack</th><th>Where</th><th>Waits on</th><th>Calls</th></tr></thead><tbody>${rows.join("\n")}</tbody></table></section>
 `;
 }
 
@@ -422,7 +432,7 @@ ${checks.map(evidenceTable).join("\n")}
 <section id="policy"><h2>Policy violations</h2>
 ${violationsTable(checks)}
 </section>
-${notJudgedSection(checks)}${waitingSection(checks)}${unjudgedSection(checks)}${drillSection(options.drills ?? [])}
+${notJudgedSection(checks)}${waitingSection(checks)}${unjudgedSection(checks)}${unknownAppliesSection(checks)}${drillSection(options.drills ?? [])}
 </main>
 </body>
 </html>

@@ -6,7 +6,7 @@ import type { StackCheck } from "../check/core";
 import { shortType } from "offline-plan/src/model";
 
 /** What the renderers read of a stack's check (the `--json` shape, plus the resource count when known). */
-export type ReportCheck = Pick<StackCheck, "stack" | "project" | "role" | "violations" | "retention"> & Partial<Pick<StackCheck, "notJudged" | "waitingOnUnknowns" | "notJudgedInPreview">> & { resourceCount?: number };
+export type ReportCheck = Pick<StackCheck, "stack" | "project" | "role" | "violations" | "retention"> & Partial<Pick<StackCheck, "notJudged" | "waitingOnUnknowns" | "notJudgedInPreview" | "unknownApplies">> & { resourceCount?: number };
 
 /** GitHub refuses comments over 65,536 characters; keep room for the Pulumi action's own comment style. */
 export const MAX_COMMENT_CHARS = 60_000;
@@ -46,7 +46,19 @@ export function stackSummary(check: ReportCheck): string {
     const unmet = check.retention.filter((r) => r.status === "missing" || r.status === "unknown").length;
     const applicable = check.retention.filter((r) => r.status !== "not-applicable").length;
     const ok = m === 0 && unmet === 0;
-    return `${ok ? "✅" : "❌"} ${m} mandatory, ${a} advisory violation${a === 1 ? "" : "s"}; ${applicable - unmet}/${applicable} retention rows met${applicable < check.retention.length ? ` (${check.retention.length - applicable} not applicable)` : ""}`;
+    // Passing on what the plan holds is not passing on what `.apply` callbacks that never ran would create.
+    const icon = !ok ? "❌" : unrunCount(check) > 0 ? "⚠️" : "✅";
+    return `${icon} ${m} mandatory, ${a} advisory violation${a === 1 ? "" : "s"}; ${applicable - unmet}/${applicable} retention rows met${applicable < check.retention.length ? ` (${check.retention.length - applicable} not applicable)` : ""}${unrunNote(check)}`;
+}
+
+function unrunCount(check: ReportCheck): number {
+    return (check.unknownApplies ?? []).length;
+}
+
+/** "; 2 .apply callbacks did not run (what they create not judged)", or nothing. */
+export function unrunNote(check: ReportCheck): string {
+    const n = unrunCount(check);
+    return n === 0 ? "" : `; ${n} .apply callback${n === 1 ? "" : "s"} did not run (what ${n === 1 ? "it creates" : "they create"} not judged)`;
 }
 
 /** Data classes in table order, from the first stack that lists them. */
@@ -66,7 +78,8 @@ export function renderMarkdown(checks: ReportCheck[]): string {
     const lines: string[] = [];
     const project = checks[0]?.project ?? "";
     const totalMandatory = checks.reduce((n, c) => n + mandatory(c).length, 0);
-    lines.push(`### ${totalMandatory === 0 ? "✅" : "❌"} ${project}: retention matrix and policy check (offline)`);
+    const unrun = checks.reduce((n, c) => n + unrunCount(c), 0);
+    lines.push(`### ${totalMandatory > 0 ? "❌" : unrun > 0 ? "⚠️" : "✅"} ${project}: retention matrix and policy check (offline)`);
     lines.push("");
     lines.push("| Stack | Role | Result |");
     lines.push("|---|---|---|");
@@ -147,12 +160,26 @@ export function renderMarkdown(checks: ReportCheck[]): string {
     if (unjudged.length > 0) {
         lines.push(`#### Not judged in this preview (${unjudged.length})`);
         lines.push("");
-        lines.push("Resources a policy would judge, with an input it decides on unknown until the update: judged when the value is known.");
+        lines.push("Resources a policy would judge (and retention table rows the coverage policy would decide), with an input it decides on unknown until the update: judged when the value is known.");
         lines.push("");
         lines.push("| Stack | Resource | Unknown input | Policies |");
         lines.push("|---|---|---|---|");
         for (const u of unjudged) {
             lines.push(`| ${code(u.stack)} | ${cell(`${u.name} (${shortType(u.type)})`)} | ${cell(u.why ? `${u.inputs} (${u.why})` : u.inputs)} | ${cell(u.policies.join(", "))} |`);
+        }
+        lines.push("");
+    }
+
+    const unrunApplies = checks.flatMap((check) => (check.unknownApplies ?? []).map((a) => ({ stack: check.stack, ...a })));
+    if (unrunApplies.length > 0) {
+        lines.push(`#### Not judged: \`.apply\` callbacks that did not run (${unrunApplies.length})`);
+        lines.push("");
+        lines.push("Their value is unknown even in a full offline plan (a value only the cloud computes, or an outside stack's output not supplied). Whatever they create under `pulumi up` is in no plan and no policy judged it: the verdict above covers only what the plan holds.");
+        lines.push("");
+        lines.push("| Stack | Where | Waits on | Calls |");
+        lines.push("|---|---|---|---|");
+        for (const a of unrunApplies) {
+            lines.push(`| ${code(a.stack)} | ${code(a.where)} | ${cell(a.waitsOn.join(", ") || "—")} | ${a.count} |`);
         }
         lines.push("");
     }

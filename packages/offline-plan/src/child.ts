@@ -8,11 +8,21 @@
 import * as fs from "fs";
 import * as path from "path";
 import { runBatch } from "./mock-runtime";
+import type { PlanResult } from "./model";
 import type { BatchOutcome, ChildMessage, ChildRequest, PlanBatch } from "./protocol";
 
 /** Sends over IPC and resolves once the message has left. */
 function sendToParent(message: ChildMessage): Promise<void> {
     return new Promise((resolve, reject) => process.send!(message, (err: Error | null) => (err ? reject(err) : resolve())));
+}
+
+let written = 0;
+
+/** A result's JSON in a file beside the stack file (protocol.ts ChildMessage says why); its path. */
+function writeResult(stackFile: string, id: number, result: PlanResult): string {
+    const file = path.join(path.dirname(stackFile), `result-${id}-${written++}.json`);
+    fs.writeFileSync(file, JSON.stringify(result));
+    return file;
 }
 
 /** Plans one batch, sending each result as it comes; resolves once the end has been sent. */
@@ -28,7 +38,7 @@ async function plan(request: ChildRequest, stackFile: string): Promise<void> {
         process.chdir(path.resolve(batch.programDir));
         outcome = await runBatch(batch as PlanBatch, {
             onStart: (stack) => fs.writeFileSync(stackFile, stack),
-            onResult: (result) => void sent.push(sendToParent({ id, kind: "result", result })),
+            onResult: (result) => void sent.push(sendToParent({ id, kind: "result", resultFile: writeResult(stackFile, id, result) })),
         });
     } catch (err) {
         // Not one stack's failure (a program directory that does not exist): the batch's, never a hang.

@@ -2,7 +2,7 @@
  * Human-readable plan: every resource as a tree under its parent, with the properties that matter for
  * backups and DR. Secrets print as [secret], values computed by the cloud as (computed).
  */
-import { ExposedSecret, LookupRecord, PlannedResource, PlanResult, redact, shareablePlan, WaitingRegistration } from "./model";
+import { ExposedSecret, LookupRecord, PlannedResource, PlanResult, redact, shareablePlan, UnknownApply, WaitingRegistration } from "./model";
 
 /** Per type, the inputs worth reading in a DR review; other types print their scalar inputs. */
 const KEY_PROPERTIES: Record<string, string[]> = {
@@ -119,7 +119,29 @@ export function formatPlan(result: PlanResult): string {
     lines.push(...formatLookups(plan.lookups ?? [], "  "));
     lines.push(...formatExposedSecrets(plan.exposedSecrets ?? [], "  "));
     lines.push(...formatWaiting(plan.waitingOnUnknowns ?? [], "  "));
+    lines.push(...formatUnknownApplies(plan.unknownApplies ?? [], "  "));
     return lines.join("\n");
+}
+
+/** "index.ts:25:15 (waits on signing-suffix; 3 calls)": one `.apply` whose callback did not run. */
+export function describeUnknownApply(a: UnknownApply): string {
+    const details = [a.waitsOn.length > 0 ? `waits on ${a.waitsOn.join(", ")}` : "", a.count > 1 ? `${a.count} calls` : ""].filter(Boolean).join("; ");
+    return `${a.where}${details ? ` (${details})` : ""}`;
+}
+
+/**
+ * The program's `.apply` callbacks that did not run even in a full plan, their value being unknown offline
+ * (not computed by the mocks): whatever they create (a bucket, a secret) is in no plan and no policy judged it.
+ */
+export function formatUnknownApplies(applies: UnknownApply[], indent: string): string[] {
+    if (applies.length === 0) {
+        return [];
+    }
+    const n = applies.length;
+    return [
+        `${indent}Not run (values unknown offline): ${n} .apply callback${n === 1 ? "" : "s"} in the program did not run because ${n === 1 ? "its" : "their"} value is unknown even in a full offline plan (a value only the cloud computes, or an outside stack's output not supplied); \`pulumi up\` runs ${n === 1 ? "it" : "them"}, and whatever ${n === 1 ? "it creates" : "they create"} is in no plan and was not judged:`,
+        ...applies.map((a) => `${indent}  ${describeUnknownApply(a)}`),
+    ];
 }
 
 /**

@@ -35,6 +35,8 @@ import {
     trackApplies,
     undefinedProperties,
     unmodelledOutputs,
+    unrunApplies,
+    unrunAppliesIn,
     watchMonitor,
     withoutPromiseStacks,
     withoutSourcePositions,
@@ -104,6 +106,8 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
     }
     const defaultRegion = config["aws:region"] ?? "us-east-1";
     const preview = options.preview ?? false;
+    unrunApplies.on = !preview;
+    unrunApplies.found.length = 0;
     const organization = options.organization ?? "organization";
     const lookups = new LookupLog();
     const unsupplied = new Set<string>();
@@ -161,6 +165,7 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
         await pulumi.runtime.disconnect();
         return exported;
     }));
+    const unknownApplies = unrunAppliesIn(programDir);
     // The values reached the program; the result, which is printed, sent and stored, holds none of the secret ones.
     const shownConfig = Object.fromEntries(Object.entries(config).map(([key, value]) => [key, secretKeys.includes(key) ? SECRET_TEXT : value]));
     const secretValues = Object.fromEntries(secretKeys.map((key) => [key, config[key]]));
@@ -178,6 +183,7 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
         outputs: scrubbed.outputs,
         lookups: lookups.list(),
         ...(scrubbed.exposed.length > 0 ? { exposedSecrets: scrubbed.exposed } : {}),
+        ...(unknownApplies.length > 0 ? { unknownApplies } : {}),
     };
 }
 
@@ -282,6 +288,10 @@ export async function runBatch(batch: PlanBatch, hooks: BatchHooks = {}): Promis
                 const waiting = waitingRegistrations(full.result, result, full.sites, programDir);
                 if (waiting.length > 0) {
                     result.waitingOnUnknowns = waiting;
+                }
+                // What the full plan could not run either: neither plan holds what those callbacks register.
+                if (full.result.unknownApplies) {
+                    result.unknownApplies = full.result.unknownApplies;
                 }
             }
             results.push(result);

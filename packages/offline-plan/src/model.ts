@@ -65,6 +65,23 @@ export interface PlanResult {
      * from a real `pulumi preview`) and no policy saw them.
      */
     waitingOnUnknowns?: WaitingRegistration[];
+    /**
+     * When any: the program's `.apply` callbacks that did not run because their value is unknown even in a
+     * full offline plan (a RandomString's `result`, an output the mocks cannot compute, an unsupplied
+     * StackReference's outputs). `pulumi up` runs them; whatever they register is in no plan and no policy
+     * judged it. A preview carries those of the full plan behind it.
+     */
+    unknownApplies?: UnknownApply[];
+}
+
+/** An `.apply` in the program's own files whose callback a full offline plan could not run (its value unknown). */
+export interface UnknownApply {
+    /** The program's file:line:column of the `.apply` call (relative to the program's directory). */
+    where: string;
+    /** The resources whose outputs its value comes from (their names), e.g. the RandomString. */
+    waitsOn: string[];
+    /** How many times that `.apply` was called over an unknown value (a loop calls it once per item). */
+    count: number;
 }
 
 /** A registration a preview cannot see: made inside `.apply` over an unknown value. */

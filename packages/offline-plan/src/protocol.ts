@@ -3,6 +3,7 @@
  * outcome, and the messages between a parent and its planning child (child.ts, runner.ts). Types and one
  * error class only, so that every part imports it and none imports another to reach these.
  */
+import * as fs from "fs";
 import type { PlanResult } from "./model";
 
 /** A stack that could not be planned (its program failed, or its stack file is missing), named. */
@@ -56,5 +57,18 @@ export interface ChildRequest {
 /**
  * Child to parent, for request `id`: each requested stack's result as soon as it is planned, then how the
  * batch ended (a successful outcome's `results` are empty: they were sent one by one).
+ *
+ * A result travels as a file (`resultFile`: the result's JSON, in the directory of the child's stack file),
+ * named by a small message. A plan is hundreds of kB (prod's 390 kB), more than the IPC socket holds, and a
+ * child writes the rest of a message only when its event loop turns, which planning the next stack's program
+ * hardly lets it do: the parent heard each stack only when the whole batch was done, and checked none of
+ * them while the next was planned. A file is written at once, whatever the parent is doing.
  */
-export type ChildMessage = { id: number; kind: "result"; result: PlanResult } | { id: number; kind: "end"; outcome: BatchOutcome };
+export type ChildMessage = { id: number; kind: "result"; resultFile: string } | { id: number; kind: "end"; outcome: BatchOutcome };
+
+/** The result a "result" message names, read and removed (the reader is the only one to read it). */
+export function readResultFile(file: string): PlanResult {
+    const result = JSON.parse(fs.readFileSync(file, "utf8")) as PlanResult;
+    fs.rmSync(file, { force: true });
+    return result;
+}

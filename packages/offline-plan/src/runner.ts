@@ -13,7 +13,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { PlanResult } from "./model";
-import { ChildMessage, ChildRequest, PlanBatch, PlanError, resultsOf } from "./protocol";
+import { ChildMessage, ChildRequest, PlanBatch, PlanError, readResultFile, resultsOf } from "./protocol";
 
 export { PlanError, resultsOf } from "./protocol";
 
@@ -136,8 +136,16 @@ export class PlanningChild {
             return;
         }
         if (message.kind === "result") {
-            pending.received.push(message.result);
-            pending.onResult(message.result);
+            let result: PlanResult;
+            try {
+                result = readResultFile(message.resultFile);
+            } catch (err) {
+                this.pending.delete(message.id);
+                pending.reject(new Error(`the planning child's result ${message.resultFile} cannot be read: ${(err as Error).message}`));
+                return;
+            }
+            pending.received.push(result);
+            pending.onResult(result);
             return;
         }
         this.pending.delete(message.id);

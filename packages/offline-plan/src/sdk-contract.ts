@@ -95,6 +95,14 @@ export const EXPECTATIONS: readonly Expectation[] = [
     { what: `runtime/resource.js exports registerResource(${REGISTER_ARGS.join(", ")}, ...)`, why: "the properties a registration leaves undefined, read by argument position (sdk-patches.ts recordUndefinedProperties)", holds: parametersStartWith((s) => at(s.resourceRuntime, "registerResource"), REGISTER_ARGS) },
     { what: "Resource.stackTrace(skip) is a static function", why: "registrations without source positions (sdk-patches.ts withoutSourcePositions)", holds: isFunction((s) => at(s.sdk, "Resource", "stackTrace")) },
     { what: "Output.prototype.apply is a function", why: "resources made inside .apply behind a preview (sdk-patches.ts trackApplies)", holds: isFunction((s) => at(s.sdk, "Output", "prototype", "apply")) },
+    {
+        what: "an Output carries isKnown, a Promise of a boolean (pulumi.output(1).isKnown)",
+        why: "the .apply callbacks a full plan could not run for an unknown value (sdk-patches.ts trackApplies, unknownApplies)",
+        holds: (s) => {
+            const output = at(s.sdk, "output");
+            return typeof output === "function" && (output as (v: unknown) => { isKnown?: unknown })(1)?.isKnown instanceof Promise;
+        },
+    },
     ...["setMocks", "setAllConfig", "getMonitor", "disconnect", "isDryRun"].map((name) => ({
         what: `runtime.${name} is a function`,
         why: "the mock runtime and the recorded registrations (mock-runtime.ts, sdk-patches.ts watchMonitor)",

@@ -6,7 +6,8 @@
  */
 import * as path from "path";
 import type * as PulumiSdk from "@pulumi/pulumi";
-import { PlannedResource, UNKNOWN } from "./model";
+import { PlannedResource, UNKNOWN, UnknownApply } from "./model";
+import { programLocation } from "./program-errors";
 import { modelledComponentOutputs } from "./resource-mocks";
 import { LookupLog } from "./data-sources";
 import { RegisterRequest, recordOf } from "./records";
@@ -129,14 +130,62 @@ export const applyTracking = {
     registered: new Map<string, ApplyFrame>(),
 };
 
+/**
+ * The `.apply` callbacks of a full plan (not a preview) that never ran: their Output's value was unknown even
+ * offline (a RandomString's `result`, an output the mocks cannot compute, an unsupplied StackReference's
+ * outputs). `pulumi up` would run them; whatever they register is missing from the plan and from every policy.
+ */
+export const unrunApplies = {
+    /** Set by runProgram for a full plan; off in a preview (which says what waits instead: waitingOnUnknowns). */
+    on: false,
+    /** Each such callback's call site (one frame, not yet formatted) and its Output's resources. */
+    found: [] as Array<{ site: Error; waitsOn: string[] }>,
+};
+
+/**
+ * The full plan's `.apply` callbacks that did not run (sdk-patches.ts unrunApplies), those called from the
+ * program's own files only (not the SDK's or a provider's), one entry per call site, in file and line order.
+ */
+export function unrunAppliesIn(programDir: string): UnknownApply[] {
+    const found = unrunApplies.found.splice(0);
+    unrunApplies.on = false;
+    const bySite = new Map<string, UnknownApply>();
+    for (const { site, waitsOn } of found) {
+        const where = programLocation(site, programDir);
+        if (where === undefined) {
+            continue;
+        }
+        const entry = bySite.get(where) ?? { where, waitsOn: [], count: 0 };
+        entry.count += 1;
+        entry.waitsOn = [...new Set([...entry.waitsOn, ...waitsOn])];
+        bySite.set(where, entry);
+    }
+    const position = (where: string) => {
+        const [, file, line, column] = /^(.*):(\d+):(\d+)$/.exec(where) ?? [where, where, "0", "0"];
+        return { file, line: Number(line), column: Number(column) };
+    };
+    return [...bySite.values()].sort((a, b) => {
+        const [x, y] = [position(a.where), position(b.where)];
+        return x.file.localeCompare(y.file) || x.line - y.line || x.column - y.column;
+    });
+}
+
 interface TrackedApply {
-    (this: { resources?(): Set<unknown> }, func: unknown, runWithUnknowns?: boolean): unknown;
+    (this: { resources?(): Set<unknown>; isKnown?: Promise<boolean> }, func: unknown, runWithUnknowns?: boolean): unknown;
     tracked?: boolean;
 }
 
+function resourceNames(resources: Set<unknown> | undefined): string[] {
+    const names = [...(resources ?? [])].map((r) => (r as { __name?: unknown }).__name).filter((n): n is string => typeof n === "string");
+    return [...new Set(names)];
+}
+
 /**
- * Wraps Output.prototype.apply so that, while applyTracking is on, the registrations a callback makes are
- * noted with the callback's call site. Off (every plan but the one behind a preview), it only forwards.
+ * Wraps Output.prototype.apply. While applyTracking is on, the registrations a callback makes are noted with
+ * the callback's call site. In a full plan (unrunApplies.on), a callback the SDK does not run because its
+ * value is unknown is noted with its caller's frame (captured, not formatted: formatting and source-mapping
+ * happen only for the few that turn out unknown; the SDK's own runWithUnknowns applies always run).
+ * Otherwise it only forwards.
  */
 export function trackApplies(pulumi: typeof PulumiSdk): void {
     const proto = (pulumi.Output as unknown as { prototype: { apply: TrackedApply } }).prototype;
@@ -145,15 +194,33 @@ export function trackApplies(pulumi: typeof PulumiSdk): void {
     }
     const original = proto.apply;
     const tracked: TrackedApply = function (func, runWithUnknowns) {
-        if (!applyTracking.on || typeof func !== "function") {
+        if (typeof func !== "function" || (!applyTracking.on && !unrunApplies.on)) {
+            return original.call(this, func, runWithUnknowns);
+        }
+        if (unrunApplies.on && !runWithUnknowns && this.isKnown) {
+            const limit = Error.stackTraceLimit;
+            Error.stackTraceLimit = 1;
+            const caller = {} as Error;
+            Error.captureStackTrace(caller, tracked);
+            Error.stackTraceLimit = limit;
+            // The SDK runs the callback when (and only when) this is true or runWithUnknowns is set (output.js applyHelperAsync).
+            this.isKnown.then(
+                (known) => {
+                    if (!known) {
+                        unrunApplies.found.push({ site: caller, waitsOn: resourceNames(this.resources?.()) });
+                    }
+                },
+                () => undefined,
+            );
+        }
+        if (!applyTracking.on) {
             return original.call(this, func, runWithUnknowns);
         }
         const limit = Error.stackTraceLimit;
         Error.stackTraceLimit = 30;
         const site = new Error("apply");
         Error.stackTraceLimit = limit;
-        const waitsOn = [...(this.resources?.() ?? [])].map((r) => (r as { __name?: unknown }).__name).filter((n): n is string => typeof n === "string");
-        const frame: ApplyFrame = { site, waitsOn: [...new Set(waitsOn)] };
+        const frame: ApplyFrame = { site, waitsOn: resourceNames(this.resources?.()) };
         const callback = func as (value: unknown) => unknown;
         return original.call(
             this,

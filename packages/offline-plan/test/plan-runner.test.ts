@@ -95,6 +95,40 @@ describe("the planning child", () => {
         }
     });
 
+    it("hands over a large plan while the child plans the next stack, not when the batch is done", async () => {
+        // `big` exports 1 MB (more than an IPC socket holds); `after`'s program then holds the child's event loop
+        // (a synchronous wait, as a long program does) until the caller has seen big's result, for 20 s at most.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "offline-plan-runner-"));
+        dirs.push(dir);
+        const marker = path.join(dir, "big-received");
+        fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: relay\nruntime: nodejs\n");
+        fs.writeFileSync(path.join(dir, "Pulumi.big.yaml"), "config: {}\n");
+        fs.writeFileSync(path.join(dir, "Pulumi.after.yaml"), `config:\n  relay:marker: ${JSON.stringify(marker)}\n`);
+        fs.writeFileSync(
+            path.join(dir, "index.ts"),
+            [
+                'import * as fs from "fs";',
+                'import * as pulumi from "@pulumi/pulumi";',
+                'const marker = new pulumi.Config().get("marker");',
+                "const cell = new Int32Array(new SharedArrayBuffer(4));",
+                "const deadline = Date.now() + 20000;",
+                "while (marker && !fs.existsSync(marker) && Date.now() < deadline) { Atomics.wait(cell, 0, 0, 10); }",
+                "export const sawBigReceived = marker ? fs.existsSync(marker) : undefined;",
+                'export const payload = marker ? "" : "x".repeat(1024 * 1024);',
+                "",
+            ].join("\n"),
+        );
+        const started = startPlanInOrder(dir, ["big", "after"]);
+        const seen: Record<string, unknown> = {};
+        for await (const result of started.each()) {
+            if (result.stack === "big") {
+                fs.writeFileSync(marker, "");
+            }
+            seen[result.stack] = result.outputs.sawBigReceived ?? (result.outputs.payload as string).length;
+        }
+        assert.deepEqual(seen, { big: 1024 * 1024, after: true });
+    });
+
     it("names the failing stack and the program's own error when planned without streaming", async () => {
         await assert.rejects(
             planInOrder(make({ docs: "throw" }), []),

@@ -58,6 +58,10 @@ describe("offline-plan: the SDK contract, checked at start-up", () => {
         });
         assert.match(contractProblems(node).join("\n"), /expected Node's Module\._load is a function/);
         assert.match(contractProblems(changed("rpc", (copy) => (copy.unknownValue = "x"))).join("\n"), /unknownValue is "04da6b54/);
+        const noIsKnown = changed("sdk", (copy) => {
+            copy.output = (value: unknown) => ({ value });
+        });
+        assert.match(contractProblems(noIsKnown).join("\n"), /expected an Output carries isKnown, a Promise of a boolean/);
     });
 
     it("fails loudly with every problem, the version and where the SDK is", () => {

@@ -1,0 +1,98 @@
+/**
+ * `backup-writer-cannot-decrypt` (mandatory, production only): a role that writes backups may not read what
+ * decrypts them ("writers cannot read", the 3-2-1-1-0 rule; issue 23). A backup writer is a backup job role
+ * (as `backup-job-role-no-destruction` recognises it: a workload role, tagged or reaching a backup bucket)
+ * whose policies allow s3:PutObject. The decryption material is a Secrets Manager secret whose ARN or name
+ * matches `decryptionSecrets` (default: the symmetric passphrase `*backup-passphrase*` and the private keys
+ * `*backup-private-keys*`). The writer may not be allowed secretsmanager:GetSecretValue on such a secret, nor
+ * on `*` (every secret). A role that only reads is not a writer and is not judged; one that also writes
+ * (our restore verification writes its records under database/verifications/) is, so it decrypts through a
+ * role of the vault account (sts:AssumeRole), not by reading a secret of the production account. Outside production a symmetric passphrase is allowed (staging, development): not judged. Unknown
+ * documents or resources (a first preview) give no verdict.
+ */
+import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import { configOf, globMatch, isProduction } from "./config";
+import { grantsOf, isWorkloadRole } from "./backup-job-roles";
+import { covers, statementsOf } from "./iam-documents";
+import { indexStack, tagsOf } from "./resources";
+import { sharedSettings } from "./settings";
+import { read, UNKNOWN } from "./unknowns";
+import { UNKNOWN_SENTINELS } from "./sentinels";
+
+const schema = {
+    properties: {
+        jobRoleTags: {
+            type: "array" as const,
+            items: {
+                type: "object" as const,
+                properties: { key: { type: "string" as const }, value: { type: "string" as const } },
+                required: ["key", "value"],
+            },
+            default: [{ key: "oauth2-dr/component", value: "backup-jobs" }],
+            description: "Tags that mark an IAM role as a backup job role (besides its S3 access to backup buckets).",
+        },
+        decryptionSecrets: {
+            type: "array" as const,
+            items: { type: "string" as const },
+            default: ["*backup-passphrase*", "*backup-private-keys*"],
+            description: "Globs of Secrets Manager secret ARNs or names that decrypt the backups (passphrases, private keys).",
+        },
+    },
+};
+
+interface Config {
+    jobRoleTags: Array<{ key: string; value: string }>;
+    decryptionSecrets: string[];
+}
+
+const unknownText = (value: string) => [...UNKNOWN_SENTINELS].some((s) => value.includes(s));
+
+export const backupWriterCannotDecrypt: StackValidationPolicy = {
+    name: "backup-writer-cannot-decrypt",
+    description: "In production, a role that writes backups may not read the material that decrypts them (the backup passphrase, the private keys): writers cannot read.",
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    configSchema: schema,
+    validateStack: (args: StackValidationArgs, reportViolation) => {
+        const config = configOf<Config>(schema, args);
+        const settings = sharedSettings();
+        const index = indexStack(args.resources, settings);
+        const backupBuckets = [...index.buckets.values()].filter((g) => g.backup && typeof g.name === "string").map((g) => g.name as string);
+        for (const role of args.resources.filter((r) => r.type === "aws:iam/role:Role")) {
+            const tags = tagsOf(role);
+            if (isWorkloadRole(role) !== true || !isProduction(tags, args.stackTags, settings)) {
+                continue;
+            }
+            const { grants } = grantsOf(role, args.resources);
+            const tagged = config.jobRoleTags.some(({ key, value }) => tags[key] === value);
+            let writes = false;
+            const reads: string[] = [];
+            for (const grant of grants) {
+                const statements = statementsOf(grant.document);
+                if (statements === UNKNOWN || statements === undefined) {
+                    continue;
+                }
+                for (const s of statements.filter((x) => x.effect === "Allow")) {
+                    if (covers(s, "s3:PutObject") && (tagged || s.resources.some((r) => r === "*" || backupBuckets.some((b) => globMatch(r.split("/")[0], `arn:aws:s3:::${b}`))))) {
+                        writes = true;
+                    }
+                    if (!covers(s, "secretsmanager:GetSecretValue")) {
+                        continue;
+                    }
+                    const material = s.resources.filter((r) => !unknownText(r) && (r === "*" || config.decryptionSecrets.some((g) => globMatch(g, r))));
+                    if (material.length > 0) {
+                        reads.push(`secretsmanager:GetSecretValue on ${material.join(", ")} (${grant.where}${s.sid ? `, statement ${s.sid}` : ""})`);
+                    }
+                }
+            }
+            if (writes && reads.length > 0) {
+                const roleName = read(role.props, "name");
+                const name = typeof roleName === "string" ? roleName : role.name;
+                reportViolation(
+                    `${name}: backup writer (s3:PutObject on backup storage) may read backup decryption material: ${reads.join("; ")}; a writer must not be able to decrypt what it wrote (encrypt to public keys, backupEncryption mode public-key, and keep the private keys in the vault account)`,
+                    role.urn,
+                );
+            }
+        }
+    },
+};

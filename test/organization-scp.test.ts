@@ -1,0 +1,66 @@
+/**
+ * The organization SCP (lib/organization-scp.ts): generated from the stack files' break-glass roles, committed
+ * as docs/organization-scp.json (kept in sync here), refusing malformed ARNs and targets by name; `npm run
+ * check` says whether a program declares it.
+ */
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { PlanResult } from "offline-plan/src/model";
+import { checkScpTarget, organizationScp, PROJECT_TAG } from "../lib/organization-scp";
+import { applyCommands, breakGlassRolesOfStacks, REPO, scpText } from "../tools/scp";
+import { organizationGuardOf } from "../tools/check/core";
+import { plannedResource } from "./support/plans";
+
+type Statement = { Sid: string; Effect: string; Action: string[]; Resource: string | string[]; Condition: Record<string, Record<string, string | string[]>> };
+
+describe("organization SCP", () => {
+    const committed = fs.readFileSync(path.join(REPO, "docs", "organization-scp.json"), "utf8");
+    const statements = (JSON.parse(committed) as { Statement: Statement[] }).Statement;
+    const sid = (id: string) => statements.find((s) => s.Sid === id)!;
+
+    it("docs/organization-scp.json is what `npm run --silent scp` generates from the stack files", () => {
+        assert.equal(committed, scpText(), "regenerate: npm run --silent scp > docs/organization-scp.json");
+        assert.deepEqual(breakGlassRolesOfStacks(), ["arn:aws:iam::123456789012:role/oauth2-dr-break-glass", "arn:aws:iam::210987654321:role/oauth2-dr-break-glass"]);
+    });
+
+    it("only a break-glass role (or security) may PutKeyPolicy, schedule deletion, disable or retag our keys", () => {
+        const keys = sid("Oauth2DrKeyGuardsOnlyByBreakGlass");
+        assert.equal(keys.Effect, "Deny");
+        for (const action of ["kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:UntagResource"]) {
+            assert.ok(keys.Action.includes(action), action);
+        }
+        assert.deepEqual(keys.Condition.StringEquals, { [`aws:ResourceTag/${PROJECT_TAG.key}`]: PROJECT_TAG.value });
+        for (const role of breakGlassRolesOfStacks()) {
+            assert.ok(keys.Condition.ArnNotLike["aws:PrincipalArn"].includes(role), role);
+        }
+    });
+
+    it("nobody but the security principal may change a break-glass role's trust or permissions", () => {
+        const roles = sid("Oauth2DrBreakGlassRoleOnlyBySecurity");
+        assert.equal(roles.Effect, "Deny");
+        for (const action of ["iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:AttachRolePolicy"]) {
+            assert.ok(roles.Action.includes(action), action);
+        }
+        assert.deepEqual(roles.Resource, breakGlassRolesOfStacks());
+        assert.deepEqual(roles.Condition.ArnNotLike["aws:PrincipalArn"], ["arn:aws:iam::*:role/oauth2-dr-organization-security"]);
+        assert.ok(!(roles.Condition.ArnNotLike["aws:PrincipalArn"] as string[]).some((a) => a.endsWith("break-glass")), "a break-glass role cannot rewrite itself");
+    });
+
+    it("refuses malformed ARNs and targets, naming them; prints the commands for a valid target", () => {
+        assert.throws(() => organizationScp({ breakGlassRoleArns: ["oauth2-dr-break-glass"], securityPrincipalArns: ["arn:aws:iam::*:role/s"] }), /breakGlassRoleArns: "oauth2-dr-break-glass" is not an IAM role ARN/);
+        assert.throws(() => organizationScp({ breakGlassRoleArns: ["arn:aws:iam::123456789012:role/b"], securityPrincipalArns: [] }), /securityPrincipalArns: no security principal/);
+        assert.throws(() => checkScpTarget("ou-bad"), /"ou-bad" is not an organization root \(r-xxxx\), an OU/);
+        assert.equal(checkScpTarget("ou-ab12-34cd56ef"), "ou-ab12-34cd56ef");
+        assert.match(applyCommands("r-ab12"), /aws organizations create-policy --type SERVICE_CONTROL_POLICY --name oauth2-dr-guards[\s\S]*--content file:\/\/docs\/organization-scp.json[\s\S]*attach-policy --policy-id "\$POLICY_ID" --target-id r-ab12/);
+    });
+
+    it("check reports it as not declared (where to apply it), or declared when a program declares it", () => {
+        const plan = (resources: PlanResult["resources"]) => ({ stack: "s", project: "p", resources } as unknown as PlanResult);
+        const key = plannedResource("urn:pulumi:s::p::aws:kms/key:Key::k", "aws:kms/key:Key", "k", {});
+        assert.match(organizationGuardOf(plan([key]))!, /^not declared: apply docs\/organization-scp.json in the organization's management account/);
+        const scp = plannedResource("urn:pulumi:s::p::aws:organizations/policy:Policy::guards", "aws:organizations/policy:Policy", "guards", { type: "SERVICE_CONTROL_POLICY", content: committed });
+        assert.equal(organizationGuardOf(plan([key, scp])), "declared (guards)");
+        assert.equal(organizationGuardOf(plan([])), undefined, "no key: nothing to say");
+    });
+});
