@@ -189,15 +189,17 @@ describe("public-key encryption: writers cannot read (real gpg, PostgreSQL 15, m
     });
 
     describe("bad recipients: exit 5 before any upload", function () {
-        it("a recipient missing from the keys file, an expired key, a sign-only key, secret material in the writer's file", async function () {
+        it("a recipient missing from the keys file, an expired key, a sign-only key, a revoked key, secret material in the writer's file", async function () {
             const expired = generateTestKey("Expired", { expired: true });
             const signOnly = generateTestKey("Sign only", { signOnly: true });
-            const keys = keyFile(servers.dir, "bad-recipients.asc", current.publicKey + expired.publicKey + signOnly.publicKey);
+            const revoked = generateTestKey("Revoked", { revoked: true });
+            const keys = keyFile(servers.dir, "bad-recipients.asc", current.publicKey + expired.publicKey + signOnly.publicKey + revoked.publicKey);
             const withSecret = keyFile(servers.dir, "with-secret.asc", current.secretKey);
             const cases: [Record<string, string>, RegExp][] = [
                 [{ BACKUP_GPG_RECIPIENTS: stranger.fingerprint }, new RegExp(`recipient ${stranger.fingerprint} is not in BACKUP_GPG_PUBLIC_KEYS_FILE`)],
                 [{ BACKUP_GPG_RECIPIENTS: `${current.fingerprint} ${expired.fingerprint}` }, new RegExp(`recipient ${expired.fingerprint} .* has expired`)],
                 [{ BACKUP_GPG_RECIPIENTS: signOnly.fingerprint }, new RegExp(`recipient ${signOnly.fingerprint} .* cannot encrypt`)],
+                [{ BACKUP_GPG_RECIPIENTS: `${current.fingerprint},${revoked.fingerprint}` }, new RegExp(`recipient ${revoked.fingerprint} .* is revoked`)],
                 [{ BACKUP_GPG_RECIPIENTS: current.fingerprint, BACKUP_GPG_PUBLIC_KEYS_FILE: withSecret }, /holds secret key material/],
             ];
             for (const [extra, message] of cases) {

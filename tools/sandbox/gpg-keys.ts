@@ -22,6 +22,8 @@ export interface TestKeyOptions {
     expired?: boolean;
     /** No encryption subkey (sign-only). */
     signOnly?: boolean;
+    /** Revoked (its revocation certificate, which gpg writes at generation, imported before the export). */
+    revoked?: boolean;
 }
 
 function gpg(home: string, args: string[]): string {
@@ -44,6 +46,14 @@ export function generateTestKey(name: string, options: TestKeyOptions = {}): Tes
         const fingerprint = gpg(home, ["--with-colons", "--list-keys"]).split("\n").find((l) => l.startsWith("fpr:"))!.split(":")[9];
         if (!options.signOnly) {
             gpg(home, [...time, "--passphrase", "", "--quick-add-key", fingerprint, "cv25519", "encr", expiry]);
+        }
+        if (options.revoked) {
+            // gpg prefixes the certificate's armor line with ':' so that it is not imported by mistake.
+            const certificate = fs.readFileSync(path.join(home, "openpgp-revocs.d", `${fingerprint}.rev`), "utf8").replace(/^:-----BEGIN/m, "-----BEGIN");
+            const imported = spawnSync("gpg", ["--batch", "--quiet", "--import"], { env: { ...process.env, GNUPGHOME: home }, input: certificate, encoding: "utf8" });
+            if (imported.status !== 0) {
+                throw new Error(`gpg --import of the revocation certificate failed: ${imported.stderr}`);
+            }
         }
         return {
             fingerprint,
