@@ -13,6 +13,12 @@
  *     against `pg_restore -d <fresh database> <local dump file>` alone (goals, issue 25: restore at most 0.8x,
  *     verification at most 1.0x; restore peak memory at most 150 MB).
  *
+ * Encryption modes (BENCH_ENCRYPTION, default "symmetric,public-key"): each run backs up with the passphrase
+ * (gpg --symmetric) and, interleaved in the same run, with public keys (issue 23: gpg --encrypt to a recipient,
+ * BACKUP_GPG_PUBLIC_KEYS_FILE; a TEST ONLY ed25519/cv25519 key generated for the run), each against the same
+ * pg_dump floor; the restore and verification are measured on each mode's dump (public-key: the private key
+ * from RESTORE_GPG_PRIVATE_KEYS_FILE). "symmetric" alone is the bench as before.
+ *
  * The database is generated with generate_series into the oauth2_* tables (JWT-sized random tokens) until
  * it is BENCH_DB_GB GB on disk (default 1; a comma-separated list runs several sizes, e.g. "0.25,1", to show
  * that memory does not grow with the size). The data directory is cached in $TMPDIR keyed by size, so
@@ -29,6 +35,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { authorizationRowsSql, clientRowsSql, consentRowsSql, SCHEMA_SQL } from "../tools/sandbox/oauth2-schema";
+import { generateTestKey } from "../tools/sandbox/gpg-keys";
 import { baseEnv, createBucket, passphraseFile, SCRIPTS } from "../tools/sandbox/scripts";
 import { MotoServer, PG_BIN, PgServer } from "../tools/sandbox/servers";
 
@@ -53,7 +60,20 @@ export interface SizeResult {
     restorePeakRssBytes: number;
     verificationSeconds: number[];
     verificationRatio: number;
+    /** The same figures in public-key mode (BENCH_ENCRYPTION includes "public-key"), against the same floors. */
+    publicKey?: {
+        backupSeconds: number[];
+        ratio: number;
+        peakRssBytes: number;
+        restoreSeconds: number[];
+        restoreRatio: number;
+        restorePeakRssBytes: number;
+        verificationSeconds: number[];
+        verificationRatio: number;
+    };
 }
+
+const MODES = (process.env.BENCH_ENCRYPTION ?? "symmetric,public-key").split(",").map((m) => m.trim());
 
 const median = (xs: number[]) => {
     const s = [...xs].sort((a, b) => a - b);
@@ -252,6 +272,21 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
         const passphrase = passphraseFile(work, "bench passphrase");
         const pgEnv = baseEnv(pg.env());
         const scriptEnv = (bucket: string, extra: Record<string, string> = {}) => baseEnv({ ...pg.env(), ...moto.env(), BUCKET: bucket, PASSPHRASE_FILE: passphrase, TMPDIR: work, ...extra });
+        const withPublicKey = MODES.includes("public-key");
+        const benchKey = withPublicKey ? generateTestKey("oauth2-dr bench") : undefined;
+        const publicKeysFile = path.join(work, "recipients.asc");
+        const privateKeysFile = path.join(work, "restore-keys.asc");
+        if (benchKey) {
+            fs.writeFileSync(publicKeysFile, benchKey.publicKey, { mode: 0o600 });
+            fs.writeFileSync(privateKeysFile, benchKey.secretKey, { mode: 0o600 });
+        }
+        // The writer's environment in public-key mode: no passphrase at all.
+        const pkWriterEnv = (bucket: string) => {
+            const env = scriptEnv(bucket, { BACKUP_GPG_PUBLIC_KEYS_FILE: publicKeysFile, BACKUP_GPG_RECIPIENTS: benchKey?.fingerprint ?? "" });
+            delete (env as Record<string, string | undefined>).PASSPHRASE_FILE;
+            return env;
+        };
+        const pk = { backupSeconds: [] as number[], peakRssBytes: 0, restoreSeconds: [] as number[], restorePeakRssBytes: 0, verificationSeconds: [] as number[] };
 
         const pgDumpSeconds: number[] = [];
         const backupSeconds: number[] = [];
@@ -280,6 +315,17 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
             const sizeMatch = /done: \S+, (\d+) bytes/.exec(backup.stderr);
             dumpBytes = sizeMatch ? Number(sizeMatch[1]) : 0;
             say(`run ${i + 1}: pg_dump ${plain.seconds.toFixed(1)} s, db-backup.sh ${backup.seconds.toFixed(1)} s, pipeline peak ${mb(backup.peakRss)}`);
+            if (withPublicKey) {
+                const pkBucket = `${bucket}-pk`;
+                createBucket(moto, pkBucket);
+                const pkBackup = check(await timed("bash", [path.join(SCRIPTS, "db-backup.sh")], pkWriterEnv(pkBucket)), "db-backup.sh (public-key)");
+                pk.backupSeconds.push(pkBackup.seconds);
+                pk.peakRssBytes = Math.max(pk.peakRssBytes, pkBackup.peakRss);
+                say(`run ${i + 1}: db-backup.sh in public-key mode ${pkBackup.seconds.toFixed(1)} s, pipeline peak ${mb(pkBackup.peakRss)}`);
+                if (i < backupRuns - 1) {
+                    spawnSync("aws", ["--endpoint-url", moto.endpoint, "s3", "rm", `s3://${pkBucket}`, "--recursive", "--only-show-errors"], { env: scriptEnv(pkBucket) });
+                }
+            }
             if (i < backupRuns - 1) {
                 // Keep moto's memory flat: only the last run's backup is needed for the restore part.
                 spawnSync("aws", ["--endpoint-url", moto.endpoint, "s3", "rm", `s3://${bucket}`, "--recursive", "--only-show-errors"], { env: scriptEnv(bucket) });
@@ -290,6 +336,10 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
         say(`db-backup.sh (pg_dump -Z0 | zstd -T2 | gpg | tee sha256,size | aws-helper.py multipart upload to moto, manifest): ${secs(backupSeconds)}; stored ${mb(dumpBytes)}`);
         say(`ratio backup/pg_dump: ${ratio.toFixed(2)}x (goal <= 0.5x: ${ratio <= 0.5 ? "met" : "NOT met"})`);
         say(`CPU (user+sys, medians): pg_dump ${median(pgDumpCpu).toFixed(1)} s; db-backup.sh's own processes ${median(backupCpu).toFixed(1)} s; moto_server (the S3 stand-in, on the same ${os.cpus().length} CPUs) ${median(motoCpu).toFixed(1)} s; the PostgreSQL backend is not counted in either`);
+        const pkRatio = withPublicKey ? median(pk.backupSeconds) / median(pgDumpSeconds) : NaN;
+        if (withPublicKey) {
+            say(`db-backup.sh in public-key mode (gpg --encrypt to one cv25519 recipient, no passphrase): ${secs(pk.backupSeconds)}; ratio backup/pg_dump ${pkRatio.toFixed(2)}x (goal <= 0.35x: ${pkRatio <= 0.35 ? "met" : "NOT met"}; symmetric in the same run ${ratio.toFixed(2)}x); pipeline peak ${mb(pk.peakRssBytes)} (goal <= 150 MB: ${pk.peakRssBytes <= 150 * 1024 * 1024 ? "met" : "NOT met"})`);
+        }
         say(`pipeline peak memory: ${mb(peakRssBytes)} (goal <= 150 MB: ${peakRssBytes <= 150 * 1024 * 1024 ? "met" : "NOT met"}; sum of VmRSS of the script's process tree, sampled every 100 ms; largest process: ${peakProcess})`);
 
         // Restore: pg_restore alone from a local file, against restore-verification.sh from the bucket.
@@ -328,6 +378,17 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
             const verify = check(await timed("bash", [path.join(SCRIPTS, "restore-verification.sh")], scriptEnv(lastBucket, { VERIFY_DATABASE: "bench_verify" })), "restore-verification.sh");
             verificationSeconds.push(verify.seconds);
             cpu.verification.push(verify.cpuSeconds);
+            if (withPublicKey) {
+                const pkEnv = (extra: Record<string, string>) => scriptEnv(`${lastBucket}-pk`, { RESTORE_GPG_PRIVATE_KEYS_FILE: privateKeysFile, ...extra });
+                pg.createDatabase("bench_restore");
+                const pkRestore = check(await timed("bash", [path.join(SCRIPTS, "restore.sh"), "--yes", "--source-database", "oauth2db"], pkEnv({ PGDATABASE: "bench_restore" })), "restore.sh (public-key)");
+                pk.restoreSeconds.push(pkRestore.seconds);
+                pk.restorePeakRssBytes = Math.max(pk.restorePeakRssBytes, pkRestore.peakRss);
+                pg.dropDatabase("bench_restore");
+                const pkVerify = check(await timed("bash", [path.join(SCRIPTS, "restore-verification.sh")], pkEnv({ VERIFY_DATABASE: "bench_verify" })), "restore-verification.sh (public-key)");
+                pk.verificationSeconds.push(pkVerify.seconds);
+                say(`run ${i + 1}: public-key mode: restore.sh ${pkRestore.seconds.toFixed(1)} s (peak ${mb(pkRestore.peakRss)}), restore-verification.sh ${pkVerify.seconds.toFixed(1)} s (${pkVerify.stdout.split("\n").filter((l) => l.startsWith("PASS")).length}/7 PASS)`);
+            }
             say(`run ${i + 1}: pg_restore ${local.seconds.toFixed(1)} s, restore.sh ${restore.seconds.toFixed(1)} s (peak ${mb(restore.peakRss)}, largest ${restore.peakProcess}; ${restorePhases(restore)}), restore-verification.sh ${verify.seconds.toFixed(1)} s (${verify.stdout.split("\n").filter((l) => l.startsWith("PASS")).length}/7 PASS), peak ${mb(verify.peakRss)}`);
         }
         const restoreRatio = median(restoreSeconds) / median(pgRestoreSeconds);
@@ -340,10 +401,20 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
         say(`restore-verification.sh (its own streaming pass, one session, into a scratch database, then the checklist): ${secs(verificationSeconds)}`);
         say(`ratio restore/pg_restore: ${restoreRatio.toFixed(2)}x (goal <= 0.8x: ${restoreRatio <= 0.8 ? "met" : "NOT met"}); restore pipeline peak memory ${mb(restorePeakRssBytes)} (goal <= 150 MB: ${restorePeakRssBytes <= 150 * 1024 * 1024 ? "met" : "NOT met"})`);
         say(`ratio verification/pg_restore: ${verificationRatio.toFixed(2)}x (goal <= 1.0x, issue 25: ${verificationRatio <= 1.0 ? "met" : "NOT met"})`);
+        const publicKey = withPublicKey
+            ? {
+                  backupSeconds: pk.backupSeconds, ratio: pkRatio, peakRssBytes: pk.peakRssBytes,
+                  restoreSeconds: pk.restoreSeconds, restoreRatio: median(pk.restoreSeconds) / median(pgRestoreSeconds), restorePeakRssBytes: pk.restorePeakRssBytes,
+                  verificationSeconds: pk.verificationSeconds, verificationRatio: median(pk.verificationSeconds) / median(pgRestoreSeconds),
+              }
+            : undefined;
+        if (publicKey) {
+            say(`public-key mode: restore.sh ${secs(publicKey.restoreSeconds)}, ratio restore/pg_restore ${publicKey.restoreRatio.toFixed(2)}x (symmetric in the same run ${restoreRatio.toFixed(2)}x), peak ${mb(publicKey.restorePeakRssBytes)}; restore-verification.sh ${secs(publicKey.verificationSeconds)}, ratio ${publicKey.verificationRatio.toFixed(2)}x (symmetric ${verificationRatio.toFixed(2)}x)`);
+        }
         say(`CPU (user+sys, medians; the PostgreSQL backend and moto_server not counted): pg_restore ${median(cpu.pgRestore).toFixed(1)} s; restore.sh's processes ${median(cpu.restore).toFixed(1)} s; restore-verification.sh's ${median(cpu.verification).toFixed(1)} s. On a busy machine the pipeline's CPU competes with the server's and the wall-clock ratios grow with the load`);
         return {
             targetGb, databaseBytes, authorizations, dumpBytes, pgDumpSeconds, backupSeconds, motoCpuSeconds: motoCpu, ratio, peakRssBytes, peakProcess,
-            pgRestoreSeconds, restoreSeconds, restoreRatio, restorePeakRssBytes, verificationSeconds, verificationRatio,
+            pgRestoreSeconds, restoreSeconds, restoreRatio, restorePeakRssBytes, verificationSeconds, verificationRatio, publicKey,
         };
     } finally {
         await moto.stop();

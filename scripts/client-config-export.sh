@@ -10,7 +10,8 @@
 #   "<sha256 of the plaintext CSV>  <key of the export>"
 #
 # Environment: BUCKET (required), AWS_REGION, AWS_ENDPOINT_URL; PG* (PGDATABASE default oauth2db) or
-#   DB_CREDENTIALS_SECRET_ID; PASSPHRASE_FILE or BACKUP_PASSPHRASE_SECRET_ID; DB_SCHEMA (default public);
+#   DB_CREDENTIALS_SECRET_ID; PASSPHRASE_FILE or BACKUP_PASSPHRASE_SECRET_ID, or
+#   BACKUP_GPG_PUBLIC_KEYS_FILE and BACKUP_GPG_RECIPIENTS (public-key mode, see lib.sh); DB_SCHEMA (default public);
 #   CLIENTS_PREFIX (default clients/).
 #
 # Output: the key of the new export on stdout, or nothing when unchanged.
@@ -29,7 +30,7 @@ TABLE=oauth2_registered_client
 trap_work_dir_cleanup
 
 make_work_dir
-load_passphrase
+load_encryption
 load_db_credentials
 
 mkfifo "$WORK_DIR/sha.fifo"
@@ -59,7 +60,7 @@ if [[ "$hash" == "$previous" ]]; then
 fi
 
 key="${CLIENTS_PREFIX}${TABLE}-$(time_ordered_stamp).csv.gpg"
-s3_put_file "$WORK_DIR/export.csv.gpg" "$key" --metadata "sha256=${hash}" || die "$EX_STORAGE" "upload of $key failed"
+s3_put_file "$WORK_DIR/export.csv.gpg" "$key" --metadata "sha256=${hash}" "${ENCRYPTION_METADATA[@]}" || die "$EX_STORAGE" "upload of $key failed"
 printf '%s  %s\n' "$hash" "$key" >"$WORK_DIR/latest.sha256"
 s3_put_file "$WORK_DIR/latest.sha256" "${CLIENTS_PREFIX}latest.sha256" --content-type text/plain \
     || die "$EX_STORAGE" "cannot write ${CLIENTS_PREFIX}latest.sha256 (the export $key is stored)"

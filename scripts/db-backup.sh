@@ -24,7 +24,8 @@
 # Environment (see lib.sh for the common variables):
 #   BUCKET (required); AWS_REGION; AWS_ENDPOINT_URL (tests)
 #   PGHOST PGPORT PGUSER PGPASSWORD PGSSLMODE, PGDATABASE (default oauth2db), or DB_CREDENTIALS_SECRET_ID
-#   PASSPHRASE_FILE or BACKUP_PASSPHRASE_SECRET_ID
+#   PASSPHRASE_FILE or BACKUP_PASSPHRASE_SECRET_ID (symmetric), or BACKUP_GPG_PUBLIC_KEYS_FILE and
+#     BACKUP_GPG_RECIPIENTS (public-key: no passphrase, no private key in the job; see lib.sh)
 #   BACKUP_PASSPHRASE_SECRET_CHANGED=1  accept a passphrase secret other than the previous backup's
 #   DB_SCHEMA (default public): the schema of the oauth2_* tables
 #   BACKUP_PREFIX (default database/)
@@ -161,7 +162,7 @@ make_work_dir
 #    the passphrase and the database are checked (a storage round trip overlaps the database checks).
 ( latest_manifest_key "$PGDATABASE" >"$WORK_DIR/previous.key" 2>"$WORK_DIR/list.err" ) &
 LIST_PID=$!
-load_passphrase
+load_encryption
 load_db_credentials
 check_db_connection "$PGDATABASE"
 unreadable=$(psql_value -d "$PGDATABASE" -c "$UNREADABLE_RELATIONS_SQL" 2>"$WORK_DIR/privileges.err") \
@@ -360,7 +361,8 @@ jq -n --slurpfile schema "$WORK_DIR/schema.json" --rawfile counts "$WORK_DIR/cou
     --argjson size "$size" --arg sha256 "$sha256" --arg s3_version_id "$object_version" --arg source "$PASSPHRASE_SOURCE" --arg arn "$PASSPHRASE_SECRET_ARN" \
     --arg version "$PASSPHRASE_VERSION_ID" --arg pg_dump_version "$pg_dump_version" --arg server_version "$server_version" \
     --argjson database_bytes "$database_bytes" --arg started_at "$started_at" --arg finished_at "$finished_at" \
-    --arg schema_sha256 "$(schema_hash <"$WORK_DIR/schema.json")" --arg zstd_level "${ZSTD_LEVEL:-1}" '
+    --arg schema_sha256 "$(schema_hash <"$WORK_DIR/schema.json")" --arg zstd_level "${ZSTD_LEVEL:-1}" \
+    --argjson encryption "$(encryption_json)" '
     {
         format: "oauth2-dr/db-backup-manifest/v2",
         status: "complete",
@@ -371,8 +373,9 @@ jq -n --slurpfile schema "$WORK_DIR/schema.json" --rawfile counts "$WORK_DIR/cou
         size_bytes: $size,
         sha256: $sha256,
         s3_version_id: (if $s3_version_id == "" then null else $s3_version_id end),
-        encryption: "gpg-symmetric-aes256",
-        passphrase: (if $source == "secretsmanager" then {source: $source, secret_arn: $arn, version_id: $version} else {source: $source} end),
+        encryption: $encryption,
+        passphrase: (if $encryption.mode == "public-key" then null
+                     elif $source == "secretsmanager" then {source: $source, secret_arn: $arn, version_id: $version} else {source: $source} end),
         format_of_dump: "pg_dump-custom",
         compression: "zstd",
         compression_level: ($zstd_level | tonumber),

@@ -23,6 +23,11 @@
 #                               ignores it for some services (rds), so it is passed as --endpoint-url.
 #   PASSPHRASE_FILE             file holding the backup passphrase (first line), or
 #   BACKUP_PASSPHRASE_SECRET_ID Secrets Manager id of the backup passphrase (SecretString)
+#   BACKUP_GPG_PUBLIC_KEYS_FILE writers: armored OpenPGP public keys; when set, public-key mode (no passphrase)
+#   BACKUP_GPG_RECIPIENTS       writers: 40-hex fingerprints in that file (space/comma; empty: all of them)
+#   RESTORE_GPG_PRIVATE_KEYS_FILE  readers of public-key dumps: armored secret keys, or
+#   RESTORE_PRIVATE_KEYS_SECRET_ID Secrets Manager id of them (+ RESTORE_PRIVATE_KEYS_ENDPOINT_URL, _REGION,
+#                               _ROLE_ARN for the vault account); see "public-key encryption" below
 #   PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGSSLMODE PGCONNECT_TIMEOUT  the standard libpq variables
 #                               (PGDATABASE defaults to oauth2db, PGCONNECT_TIMEOUT to 10 seconds), or
 #   DB_CREDENTIALS_SECRET_ID    Secrets Manager id of {"username","password"} (RDS-managed secret; needs jq)
@@ -397,12 +402,14 @@ load_passphrase() {
 # here, it is never lower on a slow node, and the fresh agent of each run does not spend a second of CPU
 # calibrating it. Decryption reads the count from the packet.
 gpg_encrypt() {
+    [[ "$ENCRYPTION_MODE" != public-key ]] || { gpg_pubkey_encrypt; return; }
     gpg --batch --quiet --no-tty --yes --pinentry-mode loopback --no-symkey-cache --passphrase-fd 3 \
         --symmetric --cipher-algo AES256 --s2k-digest-algo SHA512 --s2k-count 65011712 --compress-algo none --force-mdc \
         --output - 3< <(printf '%s' "$BACKUP_PASSPHRASE")
 }
 
 gpg_decrypt() {
+    [[ "$ENCRYPTION_MODE" != public-key ]] || { gpg_pubkey_decrypt; return; }
     gpg --batch --quiet --no-tty --yes --pinentry-mode loopback --no-symkey-cache --passphrase-fd 3 \
         --decrypt --output - 3< <(printf '%s' "$BACKUP_PASSPHRASE")
 }
@@ -671,6 +678,7 @@ passphrase_crlf_hint() {
 
 # passphrase_origin: for messages, where the loaded passphrase came from (never the passphrase itself).
 passphrase_origin() {
+    [[ "$ENCRYPTION_MODE" != public-key ]] || { private_keys_origin; return; }
     if [[ "$PASSPHRASE_SOURCE" == secretsmanager ]]; then
         printf 'secret %s version %s' "$PASSPHRASE_SECRET_ARN" "$PASSPHRASE_VERSION_ID"
     else
@@ -1186,3 +1194,195 @@ restore_recreate_sql() {
     jq -r --arg tag "$tag" '"DO $\($tag)$ BEGIN EXECUTE $\($tag)_ddl$\(.ddl)$\($tag)_ddl$; EXCEPTION WHEN others THEN INSERT INTO pg_temp.oauth2_dr_not_recreated VALUES ($\($tag)_key$\(.key)$\($tag)_key$, SQLERRM); END $\($tag)$;"' "$1"
     printf '%s\n' "SELECT key || ': ' || reason FROM pg_temp.oauth2_dr_not_recreated ORDER BY key;"
 }
+
+# --- public-key encryption (issue 23: the writers cannot read what they write) ----------------------------
+# Writers: BACKUP_GPG_PUBLIC_KEYS_FILE (armored OpenPGP public keys, a ConfigMap) switches every writer from the
+# passphrase to `gpg --encrypt` to BACKUP_GPG_RECIPIENTS (40-hex primary fingerprints, space- or
+# comma-separated; empty: every primary key of the file). The writer holds no passphrase and no private key:
+# nothing in its pod or in the production account decrypts what it wrote. Readers: the manifest's
+# `encryption.mode` says how a dump was written ("public-key" with its recipients, else symmetric: the
+# passphrase as before); the private keys come from RESTORE_GPG_PRIVATE_KEYS_FILE or from Secrets Manager
+# (RESTORE_PRIVATE_KEYS_SECRET_ID, in the vault account: RESTORE_PRIVATE_KEYS_ENDPOINT_URL,
+# RESTORE_PRIVATE_KEYS_REGION, RESTORE_PRIVATE_KEYS_ROLE_ARN). Keys are imported into the run's throwaway
+# GNUPGHOME ($WORK_DIR/gnupg, never ~/.gnupg); its gpg-agent (gpg 2 keeps secret keys through one) is killed
+# and the directory removed on every exit (remove_work_dir). Private key material is never printed or written
+# to a file of ours: it reaches gpg --import on a pipe.
+
+# ENCRYPTION_MODE: "symmetric" or "public-key": what a writer encrypts with, what a reader's manifest says.
+# ENCRYPTION_METADATA: s3_put_file options recording the mode (and recipients) on an export's object.
+ENCRYPTION_MODE="" GPG_RECIPIENTS=() PRIVATE_KEYS_ORIGIN="" PRIVATE_KEYS_LOADED=0 ENCRYPTION_METADATA=()
+
+# load_encryption: a writer's key material: the public keys when BACKUP_GPG_PUBLIC_KEYS_FILE is set (no
+# passphrase is read), else the passphrase exactly as before (load_passphrase).
+load_encryption() {
+    if [[ -n "${BACKUP_GPG_PUBLIC_KEYS_FILE:-}" ]]; then
+        load_public_keys
+        local IFS=,
+        ENCRYPTION_METADATA=(--metadata encryption=public-key --metadata "recipients=${GPG_RECIPIENTS[*]}")
+    else
+        ENCRYPTION_MODE=symmetric
+        load_passphrase
+        ENCRYPTION_METADATA=(--metadata encryption=symmetric)
+    fi
+}
+
+# gpg_key_listing [--secret]: "fingerprint validity capabilities" of every primary key in GNUPGHOME.
+gpg_key_listing() {
+    local what=--list-keys
+    [[ "${1:-}" != --secret ]] || what=--list-secret-keys
+    gpg --batch --no-tty --with-colons --fixed-list-mode --trust-model always "$what" 2>/dev/null \
+        | awk -F: '$1 == "pub" || $1 == "sec" { p = 1; v = $2; c = $12; next } p && $1 == "fpr" { print $10, v, c; p = 0 }'
+}
+
+# load_public_keys: imports BACKUP_GPG_PUBLIC_KEYS_FILE and checks every recipient before any dump starts:
+# present in the file (by primary fingerprint), not expired, not revoked, able to encrypt. Exit 5 naming the
+# fingerprint otherwise; exit 2 for a recipient that is not a 40-hex fingerprint.
+load_public_keys() {
+    local file=$BACKUP_GPG_PUBLIC_KEYS_FILE listing wanted fpr line validity caps
+    [[ -r "$file" && -s "$file" ]] || die "$EX_CRYPTO" "BACKUP_GPG_PUBLIC_KEYS_FILE $file is not readable or is empty"
+    # The writers hold public keys only: a file with secret key material is a custody mistake, refused.
+    if gpg --batch --no-tty --with-colons --show-keys "$file" 2>/dev/null | grep -q '^sec:'; then
+        die "$EX_CRYPTO" "BACKUP_GPG_PUBLIC_KEYS_FILE $file holds secret key material: give the backup jobs the public keys only (gpg --armor --export)"
+    fi
+    gpg --batch --quiet --no-tty --import "$file" 2>"$WORK_DIR/gpg-import.err" \
+        || die "$EX_CRYPTO" "cannot import the public keys of BACKUP_GPG_PUBLIC_KEYS_FILE $file: $(one_line_error "$WORK_DIR/gpg-import.err")"
+    listing=$(gpg_key_listing)
+    [[ -n "$listing" ]] || die "$EX_CRYPTO" "BACKUP_GPG_PUBLIC_KEYS_FILE $file holds no OpenPGP public key"
+    wanted=${BACKUP_GPG_RECIPIENTS:-}
+    wanted=${wanted//,/ }
+    wanted=${wanted^^}
+    [[ -n "$wanted" ]] || wanted=$(cut -d' ' -f1 <<<"$listing")
+    GPG_RECIPIENTS=()
+    for fpr in $wanted; do
+        [[ "$fpr" =~ ^[0-9A-F]{40}$ ]] || die "$EX_USAGE" "BACKUP_GPG_RECIPIENTS: '$fpr' is not a 40-hex-digit OpenPGP fingerprint"
+        line=$(awk -v f="$fpr" '$1 == f' <<<"$listing")
+        [[ -n "$line" ]] || die "$EX_CRYPTO" "recipient $fpr is not in BACKUP_GPG_PUBLIC_KEYS_FILE $file (it holds $(cut -d' ' -f1 <<<"$listing" | paste -sd' ' -))"
+        read -r _ validity caps <<<"$line"
+        case "$validity" in
+        e) die "$EX_CRYPTO" "recipient $fpr in $file has expired: extend its expiry (gpg --quick-set-expire) and publish the public key again, or remove it from BACKUP_GPG_RECIPIENTS" ;;
+        r) die "$EX_CRYPTO" "recipient $fpr in $file is revoked: remove it from BACKUP_GPG_RECIPIENTS" ;;
+        esac
+        [[ "$caps" == *E* ]] || die "$EX_CRYPTO" "recipient $fpr in $file cannot encrypt (no valid encryption subkey: capabilities '$caps')"
+        GPG_RECIPIENTS+=("$fpr")
+    done
+    ENCRYPTION_MODE=public-key
+    log "encrypting to ${#GPG_RECIPIENTS[@]} public key(s): ${GPG_RECIPIENTS[*]} (no passphrase, no private key in this job)"
+}
+
+# gpg_pubkey_encrypt: stdin encrypted to GPG_RECIPIENTS on stdout. --trust-model always: the recipients are
+# pinned by their full fingerprint in configuration and checked above (present, valid, not expired or revoked);
+# there is no web of trust in a job's throwaway keyring to consult, and without it gpg would refuse the
+# "untrusted" key in batch mode.
+gpg_pubkey_encrypt() {
+    local args=() fpr
+    for fpr in "${GPG_RECIPIENTS[@]}"; do args+=(--recipient "$fpr"); done
+    gpg --batch --quiet --no-tty --yes --trust-model always "${args[@]}" --encrypt --cipher-algo AES256 \
+        --compress-algo none --output -
+}
+
+# gpg_pubkey_decrypt: stdin decrypted with the imported secret keys (unprotected: Secrets Manager or the
+# file's permissions protect them), on stdout.
+gpg_pubkey_decrypt() {
+    gpg --batch --quiet --no-tty --yes --pinentry-mode loopback --trust-model always --decrypt --output -
+}
+
+# encryption_json: the manifest's "encryption" object of what this writer used.
+encryption_json() {
+    if [[ "$ENCRYPTION_MODE" == public-key ]]; then
+        printf '%s\n' "${GPG_RECIPIENTS[@]}" | jq -R . | jq -sc '{mode: "public-key", recipients: ., cipher: "AES256"}'
+    else
+        jq -nc '{mode: "symmetric", cipher: "AES256"}'
+    fi
+}
+
+# manifest_encryption FILE: "public-key FPR..." or "symmetric" (manifests before this field, or with the old
+# string "gpg-symmetric-aes256", are symmetric).
+manifest_encryption() {
+    jq -r 'if (.encryption | type) == "object" and .encryption.mode == "public-key"
+           then (["public-key"] + (.encryption.recipients // [])) | join(" ") else "symmetric" end' "$1"
+}
+
+# private_keys_secret: the SecretString of RESTORE_PRIVATE_KEYS_SECRET_ID on stdout (a pipe, never a file).
+# In the run's own account through the helper; with RESTORE_PRIVATE_KEYS_ENDPOINT_URL, _REGION or _ROLE_ARN (the
+# vault account) through the AWS CLI, after assuming the role when one is named.
+private_keys_secret() {
+    local id=$RESTORE_PRIVATE_KEYS_SECRET_ID
+    if [[ -z "${RESTORE_PRIVATE_KEYS_ENDPOINT_URL:-}${RESTORE_PRIVATE_KEYS_REGION:-}${RESTORE_PRIVATE_KEYS_ROLE_ARN:-}" ]]; then
+        secret_string "$id"
+        return
+    fi
+    (
+        set -e
+        args=()
+        endpoint=${RESTORE_PRIVATE_KEYS_ENDPOINT_URL:-${AWS_ENDPOINT_URL:-}}
+        region=${RESTORE_PRIVATE_KEYS_REGION:-${AWS_REGION:-}}
+        [[ -z "$endpoint" ]] || args+=(--endpoint-url "$endpoint")
+        [[ -z "$region" ]] || args+=(--region "$region")
+        if [[ -n "${RESTORE_PRIVATE_KEYS_ROLE_ARN:-}" ]]; then
+            creds=$(aws "${args[@]}" sts assume-role --role-arn "$RESTORE_PRIVATE_KEYS_ROLE_ARN" \
+                --role-session-name "oauth2-dr-${SCRIPT_NAME}-$$" --query Credentials --output json)
+            AWS_ACCESS_KEY_ID=$(jq -r .AccessKeyId <<<"$creds")
+            AWS_SECRET_ACCESS_KEY=$(jq -r .SecretAccessKey <<<"$creds")
+            AWS_SESSION_TOKEN=$(jq -r .SessionToken <<<"$creds")
+            export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
+            unset AWS_PROFILE creds
+        fi
+        aws "${args[@]}" secretsmanager get-secret-value --secret-id "$id" --query SecretString --output json | jq -j '. // empty'
+    )
+}
+
+# load_private_keys NEEDED: imports the restore's private keys once (RESTORE_GPG_PRIVATE_KEYS_FILE, else
+# RESTORE_PRIVATE_KEYS_SECRET_ID). NEEDED (the dump's recipients) only names what is missing in the errors.
+load_private_keys() {
+    local needed=$1 armored
+    ((PRIVATE_KEYS_LOADED == 0)) || return 0
+    if [[ -n "${RESTORE_GPG_PRIVATE_KEYS_FILE:-}" ]]; then
+        PRIVATE_KEYS_ORIGIN="RESTORE_GPG_PRIVATE_KEYS_FILE $RESTORE_GPG_PRIVATE_KEYS_FILE"
+        [[ -r "$RESTORE_GPG_PRIVATE_KEYS_FILE" ]] \
+            || die "$EX_CRYPTO" "$PRIVATE_KEYS_ORIGIN is not readable; the dump needs the private key of $needed"
+        gpg --batch --quiet --no-tty --import "$RESTORE_GPG_PRIVATE_KEYS_FILE" >/dev/null 2>"$WORK_DIR/gpg-import.err" || true
+    elif [[ -n "${RESTORE_PRIVATE_KEYS_SECRET_ID:-}" ]]; then
+        PRIVATE_KEYS_ORIGIN="secret $RESTORE_PRIVATE_KEYS_SECRET_ID${RESTORE_PRIVATE_KEYS_ENDPOINT_URL:+ at $RESTORE_PRIVATE_KEYS_ENDPOINT_URL}${RESTORE_PRIVATE_KEYS_ROLE_ARN:+ as $RESTORE_PRIVATE_KEYS_ROLE_ARN}"
+        armored=$(private_keys_secret 2>"$WORK_DIR/keys.err") || armored=""
+        [[ -n "$armored" ]] \
+            || die "$EX_CRYPTO" "cannot read the restore private keys ($PRIVATE_KEYS_ORIGIN): $(one_line_error "$WORK_DIR/keys.err"); the dump needs the private key of $needed"
+        printf '%s' "$armored" | gpg --batch --quiet --no-tty --import >/dev/null 2>"$WORK_DIR/gpg-import.err" || true
+        armored=""
+    else
+        die "$EX_CRYPTO" "the dump is encrypted to the public key(s) $needed: set RESTORE_GPG_PRIVATE_KEYS_FILE or RESTORE_PRIVATE_KEYS_SECRET_ID (the vault account's restore key)"
+    fi
+    [[ -n "$(gpg_key_listing --secret)" ]] \
+        || die "$EX_CRYPTO" "$PRIVATE_KEYS_ORIGIN holds no usable OpenPGP secret key (corrupt, or public keys only: $(one_line_error "$WORK_DIR/gpg-import.err")); the dump needs the private key of $needed"
+    PRIVATE_KEYS_LOADED=1
+}
+
+# encryption_for_manifest FILE: loads what decrypts the manifest's dump: the passphrase (symmetric, as
+# passphrase_for_manifest) or the private keys, checked against the manifest's recipients before anything
+# else happens (exit 5 naming the recipients when none of them is loaded).
+encryption_for_manifest() {
+    local mode recipients
+    read -r mode recipients <<<"$(manifest_encryption "$1")"
+    if [[ "$mode" != public-key ]]; then
+        ENCRYPTION_MODE=symmetric
+        passphrase_for_manifest "$1"
+        return
+    fi
+    [[ -n "$recipients" ]] || die "$EX_CRYPTO" "the manifest $1 says public-key encryption but names no recipient"
+    require_private_key "$recipients" "the dump"
+}
+
+# require_private_key RECIPIENTS WHAT: public-key mode for an object encrypted to RECIPIENTS (fingerprints):
+# the private keys are loaded and one of them is a recipient's, else exit 5 naming the recipients.
+require_private_key() {
+    local recipients=$1 what=$2 have fpr
+    ENCRYPTION_MODE=public-key
+    load_private_keys "$recipients"
+    have=$(gpg_key_listing --secret | cut -d' ' -f1)
+    for fpr in $recipients; do
+        grep -qx "$fpr" <<<"$have" && return 0
+    done
+    die "$EX_CRYPTO" "$what is encrypted to $recipients; $PRIVATE_KEYS_ORIGIN holds the secret key(s) of $(paste -sd' ' - <<<"$have") only: load the private key of $recipients"
+}
+
+# private_keys_origin: for messages (fingerprints and where the keys came from, never the keys).
+private_keys_origin() { printf 'private keys from %s' "$PRIVATE_KEYS_ORIGIN"; }

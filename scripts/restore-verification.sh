@@ -31,7 +31,8 @@
 #
 # Environment (other): BUCKET (required in dump mode), AWS_REGION, AWS_ENDPOINT_URL, BACKUP_PREFIX (default
 #   database/); PG* (PGDATABASE default oauth2db) or DB_CREDENTIALS_SECRET_ID; PASSPHRASE_FILE (overrides) or
-#   BACKUP_PASSPHRASE_SECRET_ID (dump mode; the manifest's secret version is read);
+#   BACKUP_PASSPHRASE_SECRET_ID (dump mode; the manifest's secret version is read); for public-key dumps
+#   RESTORE_GPG_PRIVATE_KEYS_FILE or RESTORE_PRIVATE_KEYS_SECRET_ID (+ _ENDPOINT_URL, _REGION, _ROLE_ARN);
 #   EXPECTED_TABLES (default: the three tables of the server's schema); VERIFY_MIN_SIZE_BYTES (default
 #   1024); VERIFY_MAX_SHRINK_PERCENT (default 50: a dump smaller than half the previous one is
 #   unexpected); VERIFY_MAX_AGE_HOURS (default 48: the newest backup must be this recent);
@@ -427,7 +428,7 @@ verify_dump() {
     fi
 
     # Before the download: the passphrase version the manifest names, and the scratch database.
-    passphrase_for_manifest "$m"
+    encryption_for_manifest "$m"
     probe_passphrase "$object_key" "$(passphrase_origin)"
     check_db_connection "${VERIFY_MAINTENANCE_DB:-postgres}" "${VERIFY_PGHOST:-${PGHOST:-}}" "${VERIFY_PGPORT:-${PGPORT:-5432}}"
     SCRATCH_DB="${VERIFY_DATABASE:-oauth2_verify_$(date -u +%Y%m%d%H%M%S)}"

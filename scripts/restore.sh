@@ -42,6 +42,8 @@
 # Environment: BUCKET (required), AWS_REGION, AWS_ENDPOINT_URL; PG* of the TARGET database (PGDATABASE
 #   default oauth2db) or DB_CREDENTIALS_SECRET_ID; PASSPHRASE_FILE (overrides the manifest's secret) or
 #   BACKUP_PASSPHRASE_SECRET_ID (its name must be the manifest's secret: a replica in another region is fine);
+#   for public-key dumps RESTORE_GPG_PRIVATE_KEYS_FILE or RESTORE_PRIVATE_KEYS_SECRET_ID (+ _ENDPOINT_URL,
+#   _REGION, _ROLE_ARN: the vault account), checked against the manifest's recipients before the download;
 #   RESTORE_MANIFEST_KEY (same as --manifest); RESTORE_SOURCE_DATABASE (same as --source-database);
 #   BACKUP_PREFIX (default database/); RESTORE_LOCK_TIMEOUT (default 2min: how long the swap waits for each
 #   table an application holds; PostgreSQL units: 500ms, 30s, 2min); RESTORE_JOBS (default 2: parallel COPY
@@ -172,7 +174,7 @@ aws_call GET /s3/get "$WORK_DIR/probe.gpg" "${probe_query[@]}" 2>"$WORK_DIR/s3.e
     || die "$EX_STORAGE" "$what is not readable: $(one_line_error "$WORK_DIR/s3.err")"
 size=$AWS_CALL_OBJECT_SIZE
 [[ "$size" == "$want_size" ]] || die "$EX_STORAGE" "$what has $size bytes, the manifest $manifest_key says $want_size"
-passphrase_for_manifest "$m"
+encryption_for_manifest "$m"
 load_db_credentials
 check_db_connection "$PGDATABASE"
 restore_check_scratch "$want_size"

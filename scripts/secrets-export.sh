@@ -37,7 +37,7 @@ require_cmd "$KUBECTL" gpg python3 curl jq sha256sum
 trap_work_dir_cleanup
 
 make_work_dir
-load_passphrase
+load_encryption
 
 
 failures=0
@@ -51,7 +51,7 @@ export_item() {
         return 0
     fi
     if [[ "$encrypt" == yes ]]; then
-        printf '%s' "$content" | gpg_encrypt | s3_put_file - "$key" --metadata "sha256=${hash}" \
+        printf '%s' "$content" | gpg_encrypt | s3_put_file - "$key" --metadata "sha256=${hash}" "${ENCRYPTION_METADATA[@]}" \
             || die "$EX_STORAGE" "upload of $key failed"
     else
         printf '%s' "$content" | s3_put_file - "$key" --metadata "sha256=${hash}" \

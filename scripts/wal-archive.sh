@@ -43,6 +43,10 @@
 # Environment (see lib.sh for the common variables): BUCKET (required); AWS_REGION; AWS_ENDPOINT_URL (tests);
 #   PASSPHRASE_FILE or BACKUP_PASSPHRASE_SECRET_ID (the dumps' passphrase; segments and base backups record
 #   the secret's version, which fetch and restore read, so the archive outlives rotations as the dumps do);
+#   or, for push and base-backup, BACKUP_GPG_PUBLIC_KEYS_FILE and BACKUP_GPG_RECIPIENTS (public-key mode:
+#   segments record encryption=public-key and their recipients in their metadata, base backups in their
+#   manifest), and for fetch and restore of such objects RESTORE_GPG_PRIVATE_KEYS_FILE or
+#   RESTORE_PRIVATE_KEYS_SECRET_ID (+ _ENDPOINT_URL, _REGION, _ROLE_ARN; see lib.sh);
 #   WAL_PREFIX (default wal/); base-backup: PGHOST PGPORT PGUSER PGPASSWORD (a role with REPLICATION) or
 #   DB_CREDENTIALS_SECRET_ID; ZSTD_LEVEL (default 1), ZSTD_THREADS (default 2).
 #   PostgreSQL runs archive_command and restore_command with its own environment: give it these variables
@@ -124,7 +128,7 @@ push() {
     [[ "$name" =~ ^[0-9A-Za-z._-]+$ ]] || die "$EX_USAGE" "not a WAL file name: \"$name\""
     [[ -r "$file" ]] || die "$EX_USAGE" "cannot read the WAL file $file"
     key=$(segment_key "$name")
-    load_passphrase
+    load_encryption
     sha=$(sha256sum "$file" | cut -d' ' -f1)
     existing=$(stored_sha256 "$key")
     if [[ "$existing" == "$sha" ]]; then
@@ -137,7 +141,7 @@ push() {
     local recorded=()
     [[ "$PASSPHRASE_SOURCE" != secretsmanager ]] \
         || recorded=(--metadata "passphrase-secret=$PASSPHRASE_SECRET_ARN" --metadata "passphrase-version=$PASSPHRASE_VERSION_ID")
-    s3_put_file "$WORK_DIR/segment.gpg" "$key" --metadata "sha256=$sha" "${recorded[@]}" 2>"$WORK_DIR/s3.err" \
+    s3_put_file "$WORK_DIR/segment.gpg" "$key" --metadata "sha256=$sha" "${recorded[@]}" "${ENCRYPTION_METADATA[@]}" 2>"$WORK_DIR/s3.err" \
         || die "$EX_STORAGE" "cannot upload $(s3_uri "$key"): $(one_line_error "$WORK_DIR/s3.err")"
     log "archived $name ($(stat -c %s "$file") bytes, $(stat -c %s "$WORK_DIR/segment.gpg") stored) to $(s3_uri "$key")"
 }
@@ -152,7 +156,11 @@ fetch() {
         log "$name is not in the archive ($(s3_uri "$key"))"
         exit "$EX_NO_BACKUP"
     fi
-    passphrase_of "$(metadata "$key" passphrase-secret)" "$(metadata "$key" passphrase-version)"
+    if [[ "$(metadata "$key" encryption)" == public-key ]]; then
+        require_private_key "$(metadata "$key" recipients | tr ',' ' ')" "$(s3_uri "$key")"
+    else
+        passphrase_of "$(metadata "$key" passphrase-secret)" "$(metadata "$key" passphrase-version)"
+    fi
     aws_call GET /s3/get "$WORK_DIR/segment.gpg" "bucket=$BUCKET" "key=$key" 2>"$WORK_DIR/s3.err" \
         || die "$EX_STORAGE" "cannot download $(s3_uri "$key"): $(one_line_error "$WORK_DIR/s3.err")"
     PARTIAL="$target.partial"
@@ -168,7 +176,7 @@ fetch() {
 base_backup() {
     [[ $# -eq 0 ]] || die "$EX_USAGE" "$USAGE"
     require_cmd pg_basebackup psql tee
-    load_passphrase
+    load_encryption
     load_db_credentials
     check_db_connection "${PGDATABASE}"
     local info system_id timeline server_version started_at finished_at stamp key manifest_key sha size stored
@@ -214,11 +222,11 @@ base_backup() {
     jq -n --arg object_key "$key" --argjson size "$size" --arg sha256 "$sha" --arg system_identifier "$system_id" \
         --argjson timeline "$timeline" --arg server_version "$server_version" --arg started_at "$started_at" \
         --arg finished_at "$finished_at" --arg finished_epoch "$(epoch "$finished_at")" --arg source "$PASSPHRASE_SOURCE" \
-        --arg arn "$PASSPHRASE_SECRET_ARN" --arg version "$PASSPHRASE_VERSION_ID" '{
+        --arg arn "$PASSPHRASE_SECRET_ARN" --arg version "$PASSPHRASE_VERSION_ID" --argjson encryption "$(encryption_json)" '{
             format: "oauth2-dr/base-backup-manifest/v1",
             object_key: $object_key, size_bytes: $size, sha256: $sha256,
-            encryption: "gpg-symmetric-aes256", compression: "zstd", format_of_backup: "pg_basebackup-tar-wal-fetch",
-            passphrase: (if $source == "secretsmanager" then {source: $source, secret_arn: $arn, version_id: $version} else {source: $source} end),
+            encryption: $encryption, compression: "zstd", format_of_backup: "pg_basebackup-tar-wal-fetch",
+            passphrase: (if $encryption.mode == "public-key" then null elif $source == "secretsmanager" then {source: $source, secret_arn: $arn, version_id: $version} else {source: $source} end),
             system_identifier: $system_identifier, timeline: $timeline, server_version: $server_version,
             started_at: $started_at, finished_at: $finished_at, finished_epoch: ($finished_epoch | tonumber)
         }' >"$WORK_DIR/manifest.json" || die "$EX_FAILURE" "cannot write the manifest"
@@ -269,7 +277,13 @@ restore() {
     object_key=$(jq -r .object_key "$WORK_DIR/manifest.json")
     want_sha=$(jq -r .sha256 "$WORK_DIR/manifest.json")
     finished_at=$(jq -r .finished_at "$WORK_DIR/manifest.json")
-    passphrase_of "$(jq -r '.passphrase.secret_arn // empty' "$WORK_DIR/manifest.json")" "$(jq -r '.passphrase.version_id // empty' "$WORK_DIR/manifest.json")"
+    local mode recipients
+    read -r mode recipients <<<"$(manifest_encryption "$WORK_DIR/manifest.json")"
+    if [[ "$mode" == public-key ]]; then
+        require_private_key "$recipients" "the base backup $(s3_uri "$object_key")"
+    else
+        passphrase_of "$(jq -r '.passphrase.secret_arn // empty' "$WORK_DIR/manifest.json")" "$(jq -r '.passphrase.version_id // empty' "$WORK_DIR/manifest.json")"
+    fi
     log "restoring base backup $(s3_uri "$object_key") (finished $finished_at) into $dir"
 
     PARTIAL="${dir%/}.partial"

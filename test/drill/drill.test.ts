@@ -141,7 +141,7 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
 
     it("compromise: the production credentials cannot delete a locked version (moto refuses, also with the bypass header), destroy what moto lets them, cut replication; the vault copy survives whole and the service is restored from it with the vault's key material", async function () {
         const report = await runDrill("compromise", { rows: 200, writeSeconds: 1 });
-        assertCommon(report, ["set up the accounts", "write", "back up", "replicate", "keep writing", "attack", "detect", "assess", "fetch the vault's key material", "restore", "switch", "validate"]);
+        assertCommon(report, ["set up the accounts", "write", "back up", "replicate", "keep writing", "attack", "detect", "assess", "restore", "switch", "validate"]);
         const c = report.compromise!;
         const tried = (action: string, bucket: string) => c.attempts.find((a) => a.action === action && a.target === bucket)!;
         for (const bucket of [BUCKET, DR_BUCKET]) {
@@ -170,11 +170,15 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
             assert.equal(/reached only because moto accepted the shortening/.test(copy.detail), copy.after < copy.before && shortened.refused < shortened.tried, JSON.stringify(copy));
         }
         assert.deepEqual(c.copies.find((s) => s.name === "secret oauth2/backup-passphrase")!.after, 0, "moto let the production administrator delete the passphrase (no resource policy evaluation)");
-        assert.equal(c.copies.find((s) => s.name === "secret oauth2-dr/backup-passphrase")!.after, 1);
+        assert.equal(c.copies.find((s) => s.name === "secret oauth2-dr/backup-private-keys")!.after, 1);
+        // Writers cannot read: everything production holds (the writers' public key, the passphrase) fails to decrypt the dump.
+        const read = c.attempts.find((a) => a.action.startsWith("decrypt the newest dump"))!;
+        assert.ok(read.tried === 1 && read.refused === 1, JSON.stringify(read));
+        assert.match(read.motoAnswer, /^GpgRefused: .*(No secret key|decryption failed)/);
         assert.deepEqual(c.destroyed.map((d) => d.slice(0, d.indexOf(": "))), c.copies.filter((s) => s.after < s.before || s.shortened > 0).map((s) => s.name));
         assert.ok(c.survived.some((l) => l.startsWith(`s3://${VAULT_BUCKET}: ${vault.before} of ${vault.before}`)));
         assert.match(c.replicationAfterAttack, /^cut: a backup written after the attack did not reach the vault/);
-        assert.match(report.steps.find((s) => s.name === "restore")!.detail, new RegExp(`s3://${VAULT_BUCKET} \\(vault account\\) into oauth2db_restored`));
+        assert.match(report.steps.find((s) => s.name === "restore")!.detail, new RegExp(`s3://${VAULT_BUCKET} \\(vault account\\) into oauth2db_restored, decrypted with the private key [0-9A-F]{40} read from the vault account's Secrets Manager`));
         assert.match(report.validation[4], /recorded in oauth2db_restored/);
         // The dump path: the writes between the dump and the attack are lost, within the 24 h of daily dumps.
         assert.equal(report.rpo.target, "24 h");
@@ -202,7 +206,7 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
         const compromise = reports.find((r) => r.scenario === "compromise")!.compromise!;
         const attack = html.slice(html.indexOf('data-scenario="compromise"')).split("</article>")[0];
         assert.match(attack, /Vault copy intact: <span class="badge badge-met">yes<\/span>/);
-        assert.equal((attack.match(/<tr( class="moto-gap")?><td>(delete|shorten|lower|cut|schedule)/g) ?? []).length, compromise.attempts.length);
+        assert.equal((attack.match(/<tr( class="moto-gap")?><td>(delete|shorten|lower|cut|schedule|decrypt)/g) ?? []).length, compromise.attempts.length);
         assert.equal((attack.match(/class="moto-gap"/g) ?? []).length, compromise.attempts.filter((a) => (a.refused === a.tried) !== a.aws.refuses).length);
         assert.ok(attack.includes(`<b>Destroyed:</b> ${compromise.destroyed.join("; ")}`), attack);
         assert.doesNotMatch(html.slice(html.indexOf('data-scenario="region"')).split("</article>")[0], /class="compromise"/);

@@ -3,11 +3,12 @@
  * account's credentials, ransomware-style, against the backups as the stacks declare them.
  *
  *  - Two moto servers are two AWS accounts: the world's (production: the backup bucket, the DR bucket, the
- *    passphrase secret and its KMS key) and a second one (the vault account: its Object Lock bucket and its
- *    copy of the key material). Both buckets of production and the vault's are versioned with Object Lock
+ *    passphrase secret of the older, symmetric dumps and its KMS key) and a second one (the vault account: its
+ *    Object Lock bucket and the restore private key in its Secrets Manager). Both buckets of production and the vault's are versioned with Object Lock
  *    COMPLIANCE, default retention the retention table's database row (lib/retention.ts), set as the
  *    stacks declare it.
- *  - The real scripts back up (scripts/db-backup.sh with the passphrase from Secrets Manager).
+ *  - The real scripts back up (scripts/db-backup.sh in public-key mode: the job holds only the vault key's
+ *    public half, BACKUP_GPG_PUBLIC_KEYS_FILE, generated for the drill, TEST ONLY).
  *  - moto does not replicate: `replicate()` is a STAND-IN FOR S3 REPLICATION, labelled as such everywhere.
  *    It runs with a "replication role" credential (not the attacker's), only while the source bucket's
  *    replication configuration has an enabled rule to the destination (so cutting it is measured), and
@@ -19,8 +20,11 @@
  *  - Every outcome is measured (moto's answer, the versions and retain-until dates before and after), and
  *    set beside what AWS does: the S3 Object Lock rules, and the declared deletion guards evaluated as data
  *    (moto does not evaluate resource policies).
- *  - The service is restored from the vault copy with the vault's key material (the passphrase's copy in the
- *    vault account's Secrets Manager, until public-key encryption lands), switched and validated.
+ *  - The attacker also tries to decrypt the newest dump with everything production holds (the writers' public
+ *    keys, the passphrase secret): gpg refuses.
+ *  - The service is restored from the vault copy with the vault's private key, which restore.sh reads from the
+ *    vault account's Secrets Manager (RESTORE_PRIVATE_KEYS_SECRET_ID on the vault's endpoint), switched and
+ *    validated.
  */
 import {
     CreateBucketCommand,
@@ -38,9 +42,12 @@ import {
     S3Client,
     type ObjectLockMode,
 } from "@aws-sdk/client-s3";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { PRIVATE_KEYS_SECRET_NAME } from "../../components/vault-account";
 import { retentionRow } from "../../lib/retention";
+import { decryptWith, generateTestKey, keyFile, type TestKey } from "../sandbox/gpg-keys";
 import { awsCall, createSecret, runScript, type ScriptResult } from "../sandbox/scripts";
 import { MotoServer } from "../sandbox/servers";
 import { evaluate, statementsOf, type PolicyStatement } from "./policy-eval";
@@ -51,8 +58,8 @@ import { BUCKET, dbUrl, type DrillWorld, SMOKE_SECRET_ID } from "./world";
 export const DR_BUCKET = `${BUCKET}-dr`;
 export const VAULT_BUCKET = "oauth2-backups-vault-drill";
 export const PASSPHRASE_SECRET = "oauth2/backup-passphrase";
-/** The vault account's copy of the passphrase (until public-key encryption puts private keys there instead). */
-export const VAULT_PASSPHRASE_SECRET = "oauth2-dr/backup-passphrase";
+/** The vault account's secret holding the restore private key (armored; its public half is all the writers hold), as the vault stack declares it. */
+export const VAULT_PRIVATE_KEYS_SECRET = PRIVATE_KEYS_SECRET_NAME;
 /** The default retention of every backup bucket: the table's database row (the shortest day-based row). */
 export const LOCK_DAYS = retentionRow("database").minimum;
 /** The accounts and roles of Pulumi.prod.yaml / Pulumi.vault.yaml (the vault stack), as names in the report. */
@@ -184,6 +191,20 @@ async function attempt(action: string, target: string, aws: AttackAttempt["aws"]
     return { action, target, tried: targets.length, refused, motoAnswer: refused === 0 ? "accepted" : refused === targets.length ? answer! : `${answer} (${targets.length - refused} accepted)`, aws };
 }
 
+/** gpg --decrypt of `body` with a passphrase only (the production passphrase secret); gpg's exit code. */
+function decryptWithPassphrase(dir: string, passphrase: string, body: Buffer): number | null {
+    const home = fs.mkdtempSync(path.join(dir, "gnupg-"));
+    const env = { ...process.env, GNUPGHOME: home };
+    try {
+        const file = path.join(home, "p");
+        fs.writeFileSync(file, passphrase, { mode: 0o600 });
+        return spawnSync("gpg", ["--batch", "--quiet", "--pinentry-mode", "loopback", "--passphrase-file", file, "--decrypt"], { env, input: body, stdio: ["pipe", "ignore", "ignore"] }).status;
+    } finally {
+        spawnSync("gpgconf", ["--kill", "gpg-agent"], { env });
+        fs.rmSync(home, { recursive: true, force: true });
+    }
+}
+
 type GuardFactory = (breakGlassRoleArn: string) => unknown;
 
 /**
@@ -229,6 +250,9 @@ interface Accounts {
     vaultRestore: S3Client;
     keyId: string;
     secretArn: string;
+    /** The vault's key pair (TEST ONLY, generated for the run) and the writers' public keys file. */
+    restoreKey: TestKey;
+    publicKeysFile: string;
 }
 
 const iso = (ms: number | undefined) => (ms === undefined ? "none" : new Date(ms).toISOString().slice(0, 19) + "Z");
@@ -270,7 +294,7 @@ export async function compromiseDrill(world: DrillWorld, options: DrillOptions, 
             const vault = await MotoServer.start();
             const prodRepl = s3As(world.moto, "replication-role");
             const vaultRepl = s3As(vault, "replication-role");
-            accounts = { vault, attacker: s3As(world.moto, "attacker-prod-admin"), replication: { prod: prodRepl, vault: vaultRepl }, vaultRestore: s3As(vault, "vault-restore-role"), keyId: "", secretArn: "" };
+            accounts = { vault, attacker: s3As(world.moto, "attacker-prod-admin"), replication: { prod: prodRepl, vault: vaultRepl }, vaultRestore: s3As(vault, "vault-restore-role"), keyId: "", secretArn: "", restoreKey: generateTestKey("oauth2-dr vault restore"), publicKeysFile: "" };
             await lockedBucket(prodRepl, DR_BUCKET);
             await lockedBucket(vaultRepl, VAULT_BUCKET);
             const replicationTo = (id: string, bucket: string, account: string) => ({
@@ -280,17 +304,19 @@ export async function compromiseDrill(world: DrillWorld, options: DrillOptions, 
             });
             await prodRepl.send(new PutBucketReplicationCommand({ Bucket: BUCKET, ReplicationConfiguration: { Role: REPLICATION_ROLE, Rules: [replicationTo("dr", DR_BUCKET, PROD_ACCOUNT), replicationTo("vault", VAULT_BUCKET, VAULT_ACCOUNT)] } }));
             await prodRepl.send(new PutBucketReplicationCommand({ Bucket: DR_BUCKET, ReplicationConfiguration: { Role: REPLICATION_ROLE, Rules: [replicationTo("vault", VAULT_BUCKET, VAULT_ACCOUNT)] } }));
-            // The key material: the passphrase in production's Secrets Manager under its own KMS key, and its
-            // copy in the vault account (the custodians put it there; nothing in production can read it).
+            // The key material: the passphrase of the older (symmetric) dumps in production's Secrets Manager under
+            // its own KMS key; the restore private key in the vault account (the custodians put it there), its
+            // public half in the writers' ConfigMap (here a file): nothing in production can decrypt a new dump.
             const passphrase = fs.readFileSync(world.passphrase, "utf8").trim();
             const key = awsCall(world.moto, "kms", "create_key", { Description: "oauth2-dr backup passphrase" });
             accounts.keyId = key.KeyMetadata.KeyId;
             accounts.secretArn = awsCall(world.moto, "secretsmanager", "create_secret", { Name: PASSPHRASE_SECRET, SecretString: passphrase, KmsKeyId: key.KeyMetadata.Arn }).ARN;
-            createSecret(vault, VAULT_PASSPHRASE_SECRET, passphrase);
+            createSecret(vault, VAULT_PRIVATE_KEYS_SECRET, accounts.restoreKey.secretKey);
+            accounts.publicKeysFile = keyFile(workDir, "backup-gpg-public-keys.asc", accounts.restoreKey.publicKey);
             // The validation's smoke-test client credential, kept with the vault's break-glass material for a
             // recovery run from outside the compromised account.
             createSecret(vault, SMOKE_SECRET_ID, awsCall(world.moto, "secretsmanager", "get_secret_value", { SecretId: SMOKE_SECRET_ID }).SecretString);
-            return `production account (moto on ${world.moto.endpoint}): ${BUCKET} and ${DR_BUCKET} versioned, Object Lock COMPLIANCE ${LOCK_DAYS} days (the retention table's database row), replication ${BUCKET} -> ${DR_BUCKET}, ${VAULT_BUCKET}; ${PASSPHRASE_SECRET} under a KMS key; vault account (moto on ${vault.endpoint}): ${VAULT_BUCKET} COMPLIANCE ${LOCK_DAYS} days, ${VAULT_PASSPHRASE_SECRET}`;
+            return `production account (moto on ${world.moto.endpoint}): ${BUCKET} and ${DR_BUCKET} versioned, Object Lock COMPLIANCE ${LOCK_DAYS} days (the retention table's database row), replication ${BUCKET} -> ${DR_BUCKET}, ${VAULT_BUCKET}; ${PASSPHRASE_SECRET} under a KMS key; writers hold the public key ${accounts.restoreKey.fingerprint} only; vault account (moto on ${vault.endpoint}): ${VAULT_BUCKET} COMPLIANCE ${LOCK_DAYS} days, ${VAULT_PRIVATE_KEYS_SECRET} (its private key)`;
         });
         const a = accounts!;
         await clock.step("write", async () => {
@@ -299,9 +325,9 @@ export async function compromiseDrill(world: DrillWorld, options: DrillOptions, 
         });
         await clock.step("back up", async () => {
             backupAt = Date.now();
-            const env = { ...pg.env("oauth2db"), ...world.moto.env(), BUCKET, BACKUP_PASSPHRASE_SECRET_ID: PASSPHRASE_SECRET };
+            const env = { ...pg.env("oauth2db"), ...world.moto.env(), BUCKET, BACKUP_GPG_PUBLIC_KEYS_FILE: a.publicKeysFile, BACKUP_GPG_RECIPIENTS: a.restoreKey.fingerprint };
             const result = mustSucceed("db-backup.sh", await runScript("db-backup.sh", env));
-            return `db-backup.sh (passphrase from Secrets Manager ${PASSPHRASE_SECRET}): ${result.stdout.trim().split("\n").pop() ?? ""}`;
+            return `db-backup.sh (public-key mode, recipient ${a.restoreKey.fingerprint}; no passphrase, no private key in the job): ${result.stdout.trim().split("\n").pop() ?? ""}`;
         });
         await clock.step("replicate", async () => {
             const dr = await replicate(a.replication.prod, BUCKET, a.replication.prod, DR_BUCKET);
@@ -316,6 +342,22 @@ export async function compromiseDrill(world: DrillWorld, options: DrillOptions, 
             for (const [name, s3, bucket] of [["prod", a.attacker, BUCKET], ["dr", a.attacker, DR_BUCKET], ["vault", a.replication.vault, VAULT_BUCKET]] as const) {
                 before[name] = await versionsOf(s3, bucket);
             }
+            // Read before destroying: the newest dump with everything production holds (the writers' public keys
+            // and the passphrase secret). gpg refuses: only the vault's private key decrypts it.
+            const dumps = before.prod.filter((v) => /^database\/[^/]+\.dump\.gpg$/.test(v.key));
+            const passphraseNow = awsCall(world.moto, "secretsmanager", "get_secret_value", { SecretId: PASSPHRASE_SECRET }).SecretString as string;
+            attempts.push(await attempt("decrypt the newest dump with the production account's key material (the writers' public keys, the passphrase secret)", BUCKET,
+                { refuses: true, basis: "public-key encryption: the dump is encrypted to the vault's key; production holds its public half only, and the passphrase encrypts only the dumps written before the switch" }, dumps.slice(-1),
+                async (v: Version) => {
+                    const body = Buffer.from(await (await a.attacker.send(new GetObjectCommand({ Bucket: BUCKET, Key: v.key, VersionId: v.versionId }))).Body!.transformToByteArray());
+                    const withKeys = decryptWith(workDir, [a.restoreKey.publicKey], body);
+                    const withPassphrase = decryptWithPassphrase(workDir, passphraseNow, body);
+                    if (withKeys.status !== 0 && withPassphrase !== 0) {
+                        const error = new Error(withKeys.stderr.split("\n").find((l) => /secret key|decryption failed/i.test(l))?.replace(/^gpg: /, "") ?? "gpg: decryption failed");
+                        error.name = "GpgRefused";
+                        throw error;
+                    }
+                }));
             const lockRule = `S3 Object Lock: a COMPLIANCE version cannot be deleted before its retain-until date by any principal, the account root included`;
             for (const bucket of [BUCKET, DR_BUCKET]) {
                 const versions = await versionsOf(a.attacker, bucket);
@@ -393,7 +435,7 @@ export async function compromiseDrill(world: DrillWorld, options: DrillOptions, 
             };
             const keyState = awsCall(world.moto, "kms", "describe_key", { KeyId: a.keyId }).KeyMetadata.KeyState as string;
             copies.push({ name: `secret ${PASSPHRASE_SECRET}`, account: "production", before: 1, after: secretLeft(world.moto, PASSPHRASE_SECRET), shortened: 0, detail: `its KMS key ${keyState}` });
-            copies.push({ name: `secret ${VAULT_PASSPHRASE_SECRET}`, account: "vault", before: 1, after: secretLeft(a.vault, VAULT_PASSPHRASE_SECRET), shortened: 0, detail: "the passphrase's copy in the vault account" });
+            copies.push({ name: `secret ${VAULT_PRIVATE_KEYS_SECRET}`, account: "vault", before: 1, after: secretLeft(a.vault, VAULT_PRIVATE_KEYS_SECRET), shortened: 0, detail: `the restore private key ${a.restoreKey.fingerprint} (production holds its public half only)` });
             findings.copies = copies;
             findings.destroyed = copies.filter((c) => c.after < c.before || c.shortened > 0).map((c) => `${c.name}: ${c.before - c.after} of ${c.before}${c.shortened ? `, ${c.shortened} retain-until shortened` : ""}`);
             findings.survived = copies.filter((c) => c.after > 0).map((c) => `${c.name}: ${c.after} of ${c.before}`);
@@ -406,19 +448,14 @@ export async function compromiseDrill(world: DrillWorld, options: DrillOptions, 
             findings.replicationAfterAttack = arrived ? `still replicating: a backup written after the attack reached the vault (${next.copied} copied)` : `cut: a backup written after the attack did not reach the vault (${next.reason}); the vault's newest copy is the last one replicated before the attack`;
             return `destroyed: ${findings.destroyed.join("; ") || "nothing"}; survived: ${findings.survived.join("; ")}`;
         });
-        let passphraseFile = "";
-        await clock.step("fetch the vault's key material", () => {
-            // With the vault account's restore role: the passphrase's copy (public-key encryption would make this a private key).
-            const value = awsCall(a.vault, "secretsmanager", "get_secret_value", { SecretId: VAULT_PASSPHRASE_SECRET }).SecretString as string;
-            passphraseFile = path.join(workDir, "vault-passphrase");
-            fs.writeFileSync(passphraseFile, `${value}\n`, { mode: 0o600 });
-            return `${VAULT_PASSPHRASE_SECRET} read from the vault account's Secrets Manager into a 0600 file (until public-key encryption lands, this is the same symmetric passphrase as production's)`;
-        });
         const vaultEnv = { ...a.vault.env(), BUCKET: VAULT_BUCKET };
         await clock.step("restore", async () => {
             pg.createDatabase(restoredDb);
-            const result = mustSucceed("restore.sh from the vault", await runScript("restore.sh", { ...pg.env(restoredDb), ...vaultEnv, PASSPHRASE_FILE: passphraseFile }, ["--yes", "--source-database", "oauth2db"]));
-            return `restore.sh: the newest dump of s3://${VAULT_BUCKET} (vault account) into ${restoredDb}${result.stdout.trim() ? ` (${result.stdout.trim().split("\n").pop()})` : ""}`;
+            // The private key straight from the vault account's Secrets Manager into restore.sh's throwaway
+            // keyring (never in a file of the drill's).
+            const keys = { RESTORE_PRIVATE_KEYS_SECRET_ID: VAULT_PRIVATE_KEYS_SECRET, RESTORE_PRIVATE_KEYS_ENDPOINT_URL: a.vault.endpoint, RESTORE_PRIVATE_KEYS_REGION: "us-east-1" };
+            const result = mustSucceed("restore.sh from the vault", await runScript("restore.sh", { ...pg.env(restoredDb), ...vaultEnv, ...keys }, ["--yes", "--source-database", "oauth2db"]));
+            return `restore.sh: the newest dump of s3://${VAULT_BUCKET} (vault account) into ${restoredDb}, decrypted with the private key ${a.restoreKey.fingerprint} read from the vault account's Secrets Manager (${VAULT_PRIVATE_KEYS_SECRET})${result.stdout.trim() ? ` (${result.stdout.trim().split("\n").pop()})` : ""}`;
         });
         await clock.step("switch", async () => {
             await world.server.switchDatabase(dbUrl(pg, restoredDb));
@@ -464,6 +501,6 @@ function compromiseLimits(attempts: AttackAttempt[]): string[] {
         ...disagree.map((t) => `moto ${t.refused === t.tried ? "refused" : "accepted"} "${t.action}" on ${t.target} where AWS ${t.aws.refuses ? "refuses" : "accepts"} it: the drill's outcome there is moto's, not AWS's`),
         "the accounts are two moto servers: the account boundary and the vault's bucket policy are not evaluated (the production credentials cannot name the vault's endpoint here; in AWS they are denied by the policy)",
         "replication is a stand-in (copy with the replication role's credential), not S3 replication",
-        "backups are gpg-symmetric: the vault's key material is a copy of production's passphrase, so a production administrator who read it can still read every backup; public-key encryption (writers hold only public keys, private keys in the vault account) is not done yet",
+        "the vault's private key is read with moto's fake credentials: the restore role that alone may read it (RESTORE_PRIVATE_KEYS_ROLE_ARN, test/scripts/public-key.test.ts) and the secret's resource policy are not evaluated; the offline copy's custody is procedural (docs/runbook.md)",
     ];
 }
