@@ -39,6 +39,7 @@ const LONGEST_FIRST = [
     "test/restore.test.ts",
     "test/drill/compromise.test.ts",
     "test/scripts/sandbox.test.ts",
+    "test/scripts/helper-stop.test.ts",
 ];
 
 function testFiles(dir) {
