@@ -187,7 +187,10 @@ start_aws_helper() {
 
 stop_aws_helper() {
     [[ -n "$AWS_HELPER_PID" ]] || return 0
-    kill -TERM "$AWS_HELPER_PID" 2>/dev/null || true
+    # KILL, not TERM: a TERM that reaches the helper's subshell before it has reset the script's traps (a
+    # usage error right after make_work_dir) is lost, and the `wait` below then waited forever (about one
+    # run in 3000). The helper handles no signal: TERM ended it as abruptly.
+    kill -KILL "$AWS_HELPER_PID" 2>/dev/null || true
     wait "$AWS_HELPER_PID" 2>/dev/null || true
     AWS_HELPER_PID=""
     rm -f "$AWS_HELPER_SOCKET"

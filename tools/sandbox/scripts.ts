@@ -139,10 +139,15 @@ function rpcSocket(moto: MotoServer): string {
     const socket = path.join(dir, "rpc.sock");
     const child = spawn(botocorePython(), [RPC_SCRIPT, socket, moto.endpoint, String(process.pid)], { env: baseEnv(moto.env()), stdio: ["ignore", "ignore", "inherit"] });
     child.unref();
-    process.once("exit", () => {
+    // Stopped with its moto server (one per test file: a worker runs many files) or, at the latest, with this process.
+    const stop = () => {
+        rpcSockets.delete(moto.endpoint);
+        process.removeListener("exit", stop);
         child.kill("SIGKILL");
         fs.rmSync(dir, { recursive: true, force: true });
-    });
+    };
+    process.once("exit", stop);
+    moto.onStop(stop);
     for (let waited = 0; !fs.existsSync(socket); waited += 50) {
         if (child.exitCode !== null || waited > 20_000) {
             throw new Error(`aws-rpc.py did not start for ${moto.endpoint}`);

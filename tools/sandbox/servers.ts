@@ -189,6 +189,7 @@ export class PgServer {
 export class MotoServer {
     private stopped = false;
     private readonly hook: () => void;
+    private readonly stopHooks: (() => void)[] = [];
 
     private constructor(
         readonly port: number,
@@ -205,6 +206,11 @@ export class MotoServer {
 
     get pid(): number | undefined {
         return this.child.pid;
+    }
+
+    /** Runs `hook` when this server stops (before it is killed): what was started for it goes with it. */
+    onStop(hook: () => void): void {
+        this.stopHooks.push(hook);
     }
 
     get endpoint(): string {
@@ -254,6 +260,9 @@ export class MotoServer {
         }
         this.stopped = true;
         exitHooks.delete(this.hook);
+        for (const hook of this.stopHooks.splice(0)) {
+            hook();
+        }
         if (this.child.exitCode === null && this.child.signalCode === null) {
             const exited = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
             this.child.kill("SIGTERM");
