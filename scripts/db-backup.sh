@@ -191,8 +191,9 @@ manifest_key="${BACKUP_PREFIX}manifests/${name}.json"
 
 # A server that can notice a vanished client (PostgreSQL 14 and later) checks every 10 s while a query of this
 # run runs or waits on a lock: killed without its trap (SIGKILL), the run leaves no session queued behind.
-server_version_num=$(psql_value -d "$PGDATABASE" -c "SHOW server_version_num" 2>/dev/null) || server_version_num=0
-if [[ "$server_version_num" =~ ^[0-9]+$ && $server_version_num -ge 140000 ]]; then
+# The version comes from the connection check above: a second query here that failed under load fell back to
+# "older than 14" without a word, and a killed run's pg_dump then stayed queued on its lock.
+if [[ "$DB_SERVER_VERSION_NUM" =~ ^[0-9]+$ && $DB_SERVER_VERSION_NUM -ge 140000 ]]; then
     export PGOPTIONS="${PGOPTIONS:+$PGOPTIONS }-c client_connection_check_interval=10s"
 fi
 

@@ -437,10 +437,12 @@ psql_value() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 # db_address [HOST PORT]: host:port/database as libpq will use them, for messages.
 db_address() { printf '%s:%s/%s' "${1:-${PGHOST:-local socket}}" "${2:-${PGPORT:-5432}}" "${3:-$PGDATABASE}"; }
 
-# check_db_connection DB [HOST PORT]: connects and runs SELECT 1, or dies naming host:port/db and the cause.
+# check_db_connection DB [HOST PORT]: connects and reads the server version (SHOW server_version_num), or dies naming host:port/db and the cause.
+# Sets DB_SERVER_VERSION_NUM (e.g. 150018) from that connection.
+DB_SERVER_VERSION_NUM=""
 check_db_connection() {
     local err="${WORK_DIR:-${TMPDIR:-/tmp}}/connect.err"
-    PGHOST="${2:-${PGHOST:-}}" PGPORT="${3:-${PGPORT:-5432}}" psql_value -d "$1" -c "SELECT 1" >/dev/null 2>"$err" \
+    DB_SERVER_VERSION_NUM=$(PGHOST="${2:-${PGHOST:-}}" PGPORT="${3:-${PGPORT:-5432}}" psql_value -d "$1" -c "SHOW server_version_num" 2>"$err") \
         || die "$EX_DATABASE" "cannot connect to $(db_address "${2:-}" "${3:-}" "$1"): $(one_line_error "$err")$(
             grep -q 'timeout expired' "$err" 2>/dev/null && printf ' (no answer within PGCONNECT_TIMEOUT=%ss)' "$PGCONNECT_TIMEOUT")"
 }
