@@ -12,15 +12,19 @@ const PUBLIC_KEY_PACKET = 6;
 const SECRET_KEY_PACKET = 5;
 const SECRET_SUBKEY_PACKET = 7;
 const PUBLIC_SUBKEY_PACKET = 14;
+const SIGNATURE_PACKET = 2;
+/** Signature type 0x20: a key revocation signature (RFC 4880 §5.2.1), placed right after the primary key. */
+const KEY_REVOCATION = 0x20;
 
 export type ArmorCheck =
     | { kind: "public"; fingerprint: string; subkeys: number }
+    | { kind: "revoked"; fingerprint: string }
     | { kind: "private" }
     | { kind: "malformed"; reason: string };
 
-/** A 40-hex v4 fingerprint, as gpg prints it (spaces allowed, any case): the normalised form, or undefined. */
+/** A 40-hex v4 fingerprint, as gpg prints it (spaces allowed, any case, an optional 0x): the normalised form, or undefined. */
 export function normalizeFingerprint(value: string): string | undefined {
-    const compact = value.replace(/\s+/g, "").toUpperCase();
+    const compact = value.replace(/\s+/g, "").replace(/^0x/i, "").toUpperCase();
     return /^[0-9A-F]{40}$/.test(compact) ? compact : undefined;
 }
 
@@ -140,6 +144,10 @@ export function checkArmoredKey(text: string): ArmorCheck {
     if (body.length > 0 && body[body.length - 1].startsWith("=")) {
         checksum = body.pop()!.slice(1);
     }
+    if (body.some((l) => /\s/.test(l))) {
+        // A YAML folded scalar (`>`) joins the armor's lines with spaces; gpg could not import it either.
+        return { kind: "malformed", reason: "the armor's lines are joined by spaces (a YAML folded scalar `>`? paste it as a literal block `|`, one base64 line per line)" };
+    }
     const base64 = body.join("");
     if (base64 === "" || !/^[A-Za-z0-9+/]+={0,2}$/.test(base64) || base64.length % 4 !== 0) {
         return { kind: "malformed", reason: "the armor's body is not base64" };
@@ -170,5 +178,16 @@ export function checkArmoredKey(text: string): ArmorCheck {
     }
     const prefix = Buffer.from([0x99, (primary.body.length >> 8) & 0xff, primary.body.length & 0xff]);
     const fingerprint = createHash("sha1").update(prefix).update(primary.body).digest("hex").toUpperCase();
+    // A key revocation signature directly on the primary key (gpg exports it right after the key packet, before
+    // the user ids): gpg refuses to encrypt to the key, so every backup to it would fail.
+    for (const p of packets.slice(1)) {
+        if (p.tag !== SIGNATURE_PACKET) {
+            break;
+        }
+        const type = p.body[0] === 3 ? p.body[2] : p.body[1];
+        if (type === KEY_REVOCATION) {
+            return { kind: "revoked", fingerprint };
+        }
+    }
     return { kind: "public", fingerprint, subkeys: packets.filter((p) => p.tag === PUBLIC_SUBKEY_PACKET).length };
 }
