@@ -27,6 +27,10 @@ const FP_2 = "EBE509DAD191BBD12C9CAE5165FF7260C90AE7C2";
 // --with-colons` lists it as pub:r with this fingerprint).
 const ARMOR_REVOKED = fs.readFileSync(path.join(KEYS, "test-revoked.asc"), "utf8");
 const FP_REVOKED = "F3DEA3E3F7BB4FD2BD04FEAF761F8F23859CA0B7";
+// TEST ONLY keys gpg cannot encrypt to: an ed25519 certify-only key, and one whose only cv25519 encryption
+// subkey expired on 2025-01-11 (made with --faked-system-time); `echo x | gpg -e -r` fails for both.
+const ARMOR_CERT_ONLY = fs.readFileSync(path.join(KEYS, "test-certify-only.asc"), "utf8");
+const ARMOR_EXPIRED_SUBKEY = fs.readFileSync(path.join(KEYS, "test-expired-encryption-subkey.asc"), "utf8");
 
 /** An armored block of one packet (new format), without the optional checksum line. */
 function armoredPacket(type: string, tag: number, body: Buffer): string {
@@ -117,6 +121,13 @@ describe("backupEncryption: configuration", () => {
     it("refuses a revoked key, naming its fingerprint, before any backup fails on it", () => {
         assert.deepEqual(checkArmoredKey(ARMOR_REVOKED), { kind: "revoked", fingerprint: FP_REVOKED });
         assert.match(problem("vault", recipients(ARMOR_1, ARMOR_REVOKED), KEY1), new RegExp(`is the REVOKED key ${FP_REVOKED} .*gpg refuses to encrypt to it`));
+    });
+
+    it("refuses a key gpg cannot encrypt to (certify-only, its encryption subkey expired), naming its fingerprint", () => {
+        assert.match(problem("vault", recipients(ARMOR_1, ARMOR_CERT_ONLY), KEY1), /key 9244D0C7656F33DBAF461B7FCCB3F80E91A07BCB has no key gpg can encrypt to \(a certify- or sign-only key/);
+        assert.match(problem("vault", recipients(ARMOR_EXPIRED_SUBKEY), KEY0), /key 623D4FE25D613F800509FDED9C3476843246D1E1 cannot be encrypted to: every encryption key of it expired \(the last on 2025-01-11\)/);
+        // Before it expired the same key was fine.
+        assert.equal(checkArmoredKey(ARMOR_EXPIRED_SUBKEY, Date.UTC(2025, 0, 5)).kind, "public");
     });
 
     it("takes a fingerprint written with 0x, normalised", () => {

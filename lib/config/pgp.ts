@@ -19,6 +19,7 @@ const KEY_REVOCATION = 0x20;
 export type ArmorCheck =
     | { kind: "public"; fingerprint: string; subkeys: number }
     | { kind: "revoked"; fingerprint: string }
+    | { kind: "cannot-encrypt"; fingerprint: string; reason: string }
     | { kind: "private" }
     | { kind: "malformed"; reason: string };
 
@@ -109,7 +110,124 @@ function packetsOf(data: Buffer): Packet[] {
  * malformed (a reason that names no key material). Only the first block of the text is read; text after it
  * (a second block) is malformed: one recipient per entry.
  */
-export function checkArmoredKey(text: string): ArmorCheck {
+/** The hashed and unhashed subpackets of a v4 signature ({ type, data }), or undefined for another version. */
+function subpacketsOf(sig: Buffer): { hashed: Array<{ type: number; data: Buffer }>; unhashed: Array<{ type: number; data: Buffer }> } | undefined {
+    if (sig[0] !== 4 || sig.length < 6) {
+        return undefined;
+    }
+    const area = (from: number, length: number) => {
+        const out: Array<{ type: number; data: Buffer }> = [];
+        let at = from;
+        while (at < from + length && at < sig.length) {
+            const first = sig[at];
+            let size: number;
+            if (first < 192) {
+                size = first;
+                at += 1;
+            } else if (first < 255) {
+                size = ((first - 192) << 8) + sig[at + 1] + 192;
+                at += 2;
+            } else {
+                size = sig.readUInt32BE(at + 1);
+                at += 5;
+            }
+            out.push({ type: sig[at] & 0x7f, data: sig.subarray(at + 1, at + size) });
+            at += size;
+        }
+        return out;
+    };
+    const hashedLength = sig.readUInt16BE(4);
+    const unhashedAt = 6 + hashedLength;
+    if (unhashedAt + 2 > sig.length) {
+        return undefined;
+    }
+    return { hashed: area(6, hashedLength), unhashed: area(unhashedAt + 2, sig.readUInt16BE(unhashedAt)) };
+}
+
+/** Algorithms that can encrypt (RFC 9580 §9.1): RSA, RSA encrypt-only, ElGamal, ECDH, X25519, X448. */
+const ENCRYPTING_ALGORITHMS = new Set([1, 2, 16, 18, 25, 26]);
+const KEY_FLAGS = 27;
+const KEY_EXPIRATION = 9;
+const SIGNATURE_CREATION = 2;
+const ISSUER = 16;
+const ISSUER_FINGERPRINT = 33;
+const SUBKEY_BINDING = 0x18;
+const SUBKEY_REVOCATION = 0x28;
+
+/**
+ * Whether gpg could encrypt to the key now: some key of it (the primary or a subkey) has an encrypting
+ * algorithm, encryption usage in its key flags (when its self-signature states them), is not expired and (a
+ * subkey) not revoked. Only self-signatures count (issuer = the primary key); signatures are not verified,
+ * which is enough to catch a mistake (a certify-only key, an expired encryption subkey), not an attack.
+ */
+function encryptionProblem(packets: Packet[], fingerprint: string, now: number): string | undefined {
+    const keyId = fingerprint.slice(-16);
+    const own = (sub: NonNullable<ReturnType<typeof subpacketsOf>>) => {
+        const all = [...sub.hashed, ...sub.unhashed];
+        const issuer = all.find((x) => x.type === ISSUER_FINGERPRINT);
+        if (issuer) {
+            return issuer.data.subarray(1).toString("hex").toUpperCase() === fingerprint;
+        }
+        const id = all.find((x) => x.type === ISSUER);
+        return id === undefined || id.data.toString("hex").toUpperCase() === keyId;
+    };
+    // Each key (primary, subkeys) with the self-signatures that follow it, up to the next key.
+    const keys: Array<{ packet: Packet; sigs: Packet[] }> = [];
+    for (const p of packets) {
+        if (p.tag === PUBLIC_KEY_PACKET || p.tag === PUBLIC_SUBKEY_PACKET) {
+            keys.push({ packet: p, sigs: [] });
+        } else if (p.tag === SIGNATURE_PACKET && keys.length > 0) {
+            keys[keys.length - 1].sigs.push(p);
+        }
+    }
+    let expiredAt: number | undefined;
+    for (const [i, key] of keys.entries()) {
+        const body = key.packet.body;
+        if (body[0] !== 4 || !ENCRYPTING_ALGORITHMS.has(body[5])) {
+            continue;
+        }
+        const created = body.readUInt32BE(1);
+        // The newest own self-signature: a subkey's binding (or revocation), the primary's user-id certifications.
+        let newest: { time: number; type: number; sub: NonNullable<ReturnType<typeof subpacketsOf>> } | undefined;
+        const sigSource = i === 0 ? packets.filter((p) => p.tag === SIGNATURE_PACKET) : key.sigs;
+        for (const sig of sigSource) {
+            const sub = subpacketsOf(sig.body);
+            if (!sub || !own(sub)) {
+                continue;
+            }
+            const type = sig.body[1];
+            if (i === 0 ? type < 0x10 || type > 0x13 : type !== SUBKEY_BINDING && type !== SUBKEY_REVOCATION) {
+                continue;
+            }
+            const at = sub.hashed.find((x) => x.type === SIGNATURE_CREATION);
+            const time = at && at.data.length >= 4 ? at.data.readUInt32BE(0) : 0;
+            if (type === SUBKEY_REVOCATION) {
+                newest = { time: Infinity, type, sub };
+            } else if (!newest || time >= newest.time) {
+                newest = { time, type, sub };
+            }
+        }
+        if (newest?.type === SUBKEY_REVOCATION) {
+            continue;
+        }
+        const flags = newest?.sub.hashed.find((x) => x.type === KEY_FLAGS);
+        if (flags && flags.data.length > 0 && (flags.data[0] & 0x0c) === 0) {
+            continue;
+        }
+        const expiry = newest?.sub.hashed.find((x) => x.type === KEY_EXPIRATION);
+        const seconds = expiry && expiry.data.length >= 4 ? expiry.data.readUInt32BE(0) : 0;
+        if (seconds > 0 && (created + seconds) * 1000 <= now) {
+            expiredAt = Math.max(expiredAt ?? 0, (created + seconds) * 1000);
+            continue;
+        }
+        return undefined;
+    }
+    return expiredAt !== undefined
+        ? `every encryption key of it expired (the last on ${new Date(expiredAt).toISOString().slice(0, 10)}): extend it (gpg --quick-set-expire) and paste the key again`
+        : "has no key gpg can encrypt to (a certify- or sign-only key with no encryption subkey): add one (gpg --quick-add-key FPR cv25519 encr) and paste the key again";
+}
+
+export function checkArmoredKey(text: string, now = Date.now()): ArmorCheck {
     const begin = /-----BEGIN PGP ([A-Z ,/0-9]+)-----/.exec(text);
     if (!begin) {
         return { kind: "malformed", reason: "no -----BEGIN PGP PUBLIC KEY BLOCK----- line" };
@@ -188,6 +306,10 @@ export function checkArmoredKey(text: string): ArmorCheck {
         if (type === KEY_REVOCATION) {
             return { kind: "revoked", fingerprint };
         }
+    }
+    const cannot = encryptionProblem(packets, fingerprint, now);
+    if (cannot !== undefined) {
+        return { kind: "cannot-encrypt", fingerprint, reason: cannot };
     }
     return { kind: "public", fingerprint, subkeys: packets.filter((p) => p.tag === PUBLIC_SUBKEY_PACKET).length };
 }

@@ -45,6 +45,9 @@ function checkRecipient(value: unknown): Checked {
                     + "so every backup would fail; remove it and give the custodians' current key",
             };
         }
+        if (check.kind === "cannot-encrypt") {
+            return { problem: `key ${check.fingerprint} ${check.reason.startsWith("has") ? "" : "cannot be encrypted to: "}${check.reason}` };
+        }
         if (check.kind === "malformed") {
             return { problem: `is malformed armor: ${check.reason}` };
         }
