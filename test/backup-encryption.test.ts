@@ -31,6 +31,8 @@ const FP_REVOKED = "F3DEA3E3F7BB4FD2BD04FEAF761F8F23859CA0B7";
 // subkey expired on 2025-01-11 (made with --faked-system-time); `echo x | gpg -e -r` fails for both.
 const ARMOR_CERT_ONLY = fs.readFileSync(path.join(KEYS, "test-certify-only.asc"), "utf8");
 const ARMOR_EXPIRED_SUBKEY = fs.readFileSync(path.join(KEYS, "test-expired-encryption-subkey.asc"), "utf8");
+// Its primary key expired on 2025-01-11, its cv25519 subkey never expires: gpg still refuses it.
+const ARMOR_EXPIRED_PRIMARY = fs.readFileSync(path.join(KEYS, "test-expired-primary.asc"), "utf8");
 
 /** An armored block of one packet (new format), without the optional checksum line. */
 function armoredPacket(type: string, tag: number, body: Buffer): string {
@@ -126,8 +128,10 @@ describe("backupEncryption: configuration", () => {
     it("refuses a key gpg cannot encrypt to (certify-only, its encryption subkey expired), naming its fingerprint", () => {
         assert.match(problem("vault", recipients(ARMOR_1, ARMOR_CERT_ONLY), KEY1), /key 9244D0C7656F33DBAF461B7FCCB3F80E91A07BCB has no key gpg can encrypt to \(a certify- or sign-only key/);
         assert.match(problem("vault", recipients(ARMOR_EXPIRED_SUBKEY), KEY0), /key 623D4FE25D613F800509FDED9C3476843246D1E1 cannot be encrypted to: every encryption key of it expired \(the last on 2025-01-11\)/);
-        // Before it expired the same key was fine.
+        assert.match(problem("vault", recipients(ARMOR_EXPIRED_PRIMARY), KEY0), /key 088D9A9BD169DAE55F7CD5F6BA5103F04ACFDFCF expired on 2025-01-11 \(its primary key\): extend it/);
+        // Before they expired the same keys were fine.
         assert.equal(checkArmoredKey(ARMOR_EXPIRED_SUBKEY, Date.UTC(2025, 0, 5)).kind, "public");
+        assert.equal(checkArmoredKey(ARMOR_EXPIRED_PRIMARY, Date.UTC(2025, 0, 5)).kind, "public");
     });
 
     it("takes a fingerprint written with 0x, normalised", () => {

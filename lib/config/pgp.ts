@@ -180,6 +180,27 @@ function encryptionProblem(packets: Packet[], fingerprint: string, now: number):
             keys[keys.length - 1].sigs.push(p);
         }
     }
+    // The primary's own expiry (its newest user-id self-signature): once it passes, gpg uses none of its subkeys.
+    const primary = keys[0]?.packet.body;
+    if (primary !== undefined && primary.length >= 5) {
+        let newestUid: { time: number; seconds: number } | undefined;
+        for (const sig of packets.filter((p) => p.tag === SIGNATURE_PACKET && p.body[1] >= 0x10 && p.body[1] <= 0x13)) {
+            const sub = subpacketsOf(sig.body);
+            if (!sub || !own(sub)) {
+                continue;
+            }
+            const at = sub.hashed.find((x) => x.type === SIGNATURE_CREATION);
+            const expiry = sub.hashed.find((x) => x.type === KEY_EXPIRATION);
+            const time = at && at.data.length >= 4 ? at.data.readUInt32BE(0) : 0;
+            if (!newestUid || time >= newestUid.time) {
+                newestUid = { time, seconds: expiry && expiry.data.length >= 4 ? expiry.data.readUInt32BE(0) : 0 };
+            }
+        }
+        const end = newestUid && newestUid.seconds > 0 ? (primary.readUInt32BE(1) + newestUid.seconds) * 1000 : undefined;
+        if (end !== undefined && end <= now) {
+            return `expired on ${new Date(end).toISOString().slice(0, 10)} (its primary key): extend it (gpg --quick-set-expire FPR 2y) and paste the key again`;
+        }
+    }
     let expiredAt: number | undefined;
     for (const [i, key] of keys.entries()) {
         const body = key.packet.body;

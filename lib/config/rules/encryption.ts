@@ -46,7 +46,7 @@ function checkRecipient(value: unknown): Checked {
             };
         }
         if (check.kind === "cannot-encrypt") {
-            return { problem: `key ${check.fingerprint} ${check.reason.startsWith("has") ? "" : "cannot be encrypted to: "}${check.reason}` };
+            return { problem: `key ${check.fingerprint} ${check.reason.startsWith("has") || check.reason.startsWith("expired") ? "" : "cannot be encrypted to: "}${check.reason}` };
         }
         if (check.kind === "malformed") {
             return { problem: `is malformed armor: ${check.reason}` };
