@@ -47,6 +47,31 @@ interface Config {
 
 const unknownText = (value: string) => [...UNKNOWN_SENTINELS].some((s) => value.includes(s));
 
+/**
+ * What of the decryption material a statement's resource reaches: `*`, a secret matching `decryptionSecrets`,
+ * or a wildcard ARN (`arn:aws:secretsmanager:eu-west-1:111122223333:secret:ledger/*`, `...:secret:*`) that
+ * covers a declared decryption secret or any name the globs describe. Each is shown as the resource, with the
+ * secret it covers for a wildcard.
+ */
+function materialIn(resource: string, globs: string[], declared: Array<{ arn?: string; name?: string }>): string[] {
+    if (resource === "*" || globs.some((g) => globMatch(g, resource))) {
+        return [resource];
+    }
+    if (!resource.includes("*")) {
+        return [];
+    }
+    // IAM's `?` is one character; globMatch knows `*` only, which is wider and so never misses a secret.
+    const pattern = resource.replace(/\?/g, "*");
+    const namePart = /:secret:(.*)$/.exec(pattern)?.[1];
+    const covered = declared.filter((d) => (d.arn !== undefined && globMatch(pattern, d.arn)) || (d.name !== undefined && namePart !== undefined && globMatch(namePart, d.name)));
+    if (covered.length > 0) {
+        return [`${resource} (covers ${covered.map((d) => d.name ?? d.arn).join(", ")})`];
+    }
+    // Undeclared secrets: the name part alone would match a name the globs describe (`*backup-passphrase*`).
+    const samples = globs.map((g) => g.replace(/\*/g, ""));
+    return namePart !== undefined && samples.some((n) => globMatch(namePart, n) || globMatch(namePart, `${n}-AbCdEf`)) ? [resource] : [];
+}
+
 export const backupWriterCannotDecrypt: StackValidationPolicy = {
     name: "backup-writer-cannot-decrypt",
     description: "In production, a role that writes backups may not read the material that decrypts them (the backup passphrase, the private keys): writers cannot read.",
@@ -58,6 +83,12 @@ export const backupWriterCannotDecrypt: StackValidationPolicy = {
         const settings = sharedSettings();
         const index = indexStack(args.resources, settings);
         const backupBuckets = [...index.buckets.values()].filter((g) => g.backup && typeof g.name === "string").map((g) => g.name as string);
+        // The decryption secrets the program declares (ARN and name), which a wildcard resource may cover.
+        const declared = args.resources
+            .filter((r) => r.type === "aws:secretsmanager/secret:Secret")
+            .map((r) => ({ arn: read(r.props, "arn"), name: read(r.props, "name") }))
+            .map((d) => ({ arn: typeof d.arn === "string" && !unknownText(d.arn) ? d.arn : undefined, name: typeof d.name === "string" && !unknownText(d.name) ? d.name : undefined }))
+            .filter((d) => [d.arn, d.name].some((v) => v !== undefined && config.decryptionSecrets.some((g) => globMatch(g, v))));
         for (const role of args.resources.filter((r) => r.type === "aws:iam/role:Role")) {
             const tags = tagsOf(role);
             if (isWorkloadRole(role) !== true || !isProduction(tags, args.stackTags, settings)) {
@@ -79,7 +110,7 @@ export const backupWriterCannotDecrypt: StackValidationPolicy = {
                     if (!covers(s, "secretsmanager:GetSecretValue")) {
                         continue;
                     }
-                    const material = s.resources.filter((r) => !unknownText(r) && (r === "*" || config.decryptionSecrets.some((g) => globMatch(g, r))));
+                    const material = s.resources.filter((r) => !unknownText(r)).flatMap((r) => materialIn(r, config.decryptionSecrets, declared));
                     if (material.length > 0) {
                         reads.push(`secretsmanager:GetSecretValue on ${material.join(", ")} (${grant.where}${s.sid ? `, statement ${s.sid}` : ""})`);
                     }

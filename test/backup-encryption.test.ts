@@ -23,6 +23,16 @@ const ARMOR_2 = fs.readFileSync(path.join(KEYS, "test-public-2.asc"), "utf8");
 // As `gpg --list-keys --with-colons` printed them when the fixtures were made.
 const FP_1 = "BEF9278C34B47F49FD8082FF62827601414345DF";
 const FP_2 = "EBE509DAD191BBD12C9CAE5165FF7260C90AE7C2";
+// An ed25519/cv25519 TEST ONLY key revoked with the revocation certificate gpg made (public half only; `gpg
+// --with-colons` lists it as pub:r with this fingerprint).
+const ARMOR_REVOKED = fs.readFileSync(path.join(KEYS, "test-revoked.asc"), "utf8");
+const FP_REVOKED = "F3DEA3E3F7BB4FD2BD04FEAF761F8F23859CA0B7";
+// TEST ONLY keys gpg cannot encrypt to: an ed25519 certify-only key, and one whose only cv25519 encryption
+// subkey expired on 2025-01-11 (made with --faked-system-time); `echo x | gpg -e -r` fails for both.
+const ARMOR_CERT_ONLY = fs.readFileSync(path.join(KEYS, "test-certify-only.asc"), "utf8");
+const ARMOR_EXPIRED_SUBKEY = fs.readFileSync(path.join(KEYS, "test-expired-encryption-subkey.asc"), "utf8");
+// Its primary key expired on 2025-01-11, its cv25519 subkey never expires: gpg still refuses it.
+const ARMOR_EXPIRED_PRIMARY = fs.readFileSync(path.join(KEYS, "test-expired-primary.asc"), "utf8");
 
 /** An armored block of one packet (new format), without the optional checksum line. */
 function armoredPacket(type: string, tag: number, body: Buffer): string {
@@ -101,6 +111,31 @@ describe("backupEncryption: configuration", () => {
         assert.match(problem("prod", recipients(ARMOR_1.slice(0, 400)), KEY0), /is malformed armor: no -----END PGP PUBLIC KEY BLOCK----- line/);
         assert.match(problem("prod", recipients(ARMOR_1.replace(/PUBLIC KEY BLOCK/g, "SIGNATURE")), KEY0), /malformed armor: an armored "SIGNATURE"/);
         assert.match(problem("prod", recipients(ARMOR_1 + ARMOR_2), KEY0), /more than one armored block/);
+    });
+
+    it("refuses armor pasted as a YAML folded scalar (>), saying so rather than 'not base64'", () => {
+        // `>` joins the base64 lines with spaces (the blank line after BEGIN stays a line break).
+        const [head, ...rest] = ARMOR_1.trim().split("\n\n");
+        const folded = `${head}\n${rest.join("\n\n").split("\n").join(" ")}\n`;
+        assert.match(problem("prod", recipients(folded), KEY0), /is malformed armor: the armor's lines are joined by spaces \(a YAML folded scalar `>`\? paste it as a literal block `\|`/);
+    });
+
+    it("refuses a revoked key, naming its fingerprint, before any backup fails on it", () => {
+        assert.deepEqual(checkArmoredKey(ARMOR_REVOKED), { kind: "revoked", fingerprint: FP_REVOKED });
+        assert.match(problem("vault", recipients(ARMOR_1, ARMOR_REVOKED), KEY1), new RegExp(`is the REVOKED key ${FP_REVOKED} .*gpg refuses to encrypt to it`));
+    });
+
+    it("refuses a key gpg cannot encrypt to (certify-only, its encryption subkey expired), naming its fingerprint", () => {
+        assert.match(problem("vault", recipients(ARMOR_1, ARMOR_CERT_ONLY), KEY1), /key 9244D0C7656F33DBAF461B7FCCB3F80E91A07BCB has no key gpg can encrypt to \(a certify- or sign-only key/);
+        assert.match(problem("vault", recipients(ARMOR_EXPIRED_SUBKEY), KEY0), /key 623D4FE25D613F800509FDED9C3476843246D1E1 cannot be encrypted to: every encryption key of it expired \(the last on 2025-01-11\)/);
+        assert.match(problem("vault", recipients(ARMOR_EXPIRED_PRIMARY), KEY0), /key 088D9A9BD169DAE55F7CD5F6BA5103F04ACFDFCF expired on 2025-01-11 \(its primary key\): extend it/);
+        // Before they expired the same keys were fine.
+        assert.equal(checkArmoredKey(ARMOR_EXPIRED_SUBKEY, Date.UTC(2025, 0, 5)).kind, "public");
+        assert.equal(checkArmoredKey(ARMOR_EXPIRED_PRIMARY, Date.UTC(2025, 0, 5)).kind, "public");
+    });
+
+    it("takes a fingerprint written with 0x, normalised", () => {
+        assert.deepEqual(parse("prod", recipients(`0x${FP_2.toLowerCase()}`)).backupEncryption.recipients, [{ fingerprint: FP_2 }]);
     });
 
     it("refuses a fingerprint that is not 40 hex, and text that is neither (without repeating it)", () => {

@@ -250,6 +250,24 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.match(wildcard, /^dump-writer: .*GetSecretValue on \*/);
     });
 
+    it("writers cannot decrypt: a wildcard secret ARN that covers the passphrase is named (the program's own secret, or any secret); one that covers other secrets only is not", async () => {
+        const irsa = JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { Federated: "arn:aws:iam::1:oidc-provider/x" }, Action: "sts:AssumeRoleWithWebIdentity" }] });
+        const writer = (resource: string) => [
+            { type: "aws:iam/role:Role", name: "dump-writer", props: { name: "dump-writer", assumeRolePolicy: irsa, tags: PROD } },
+            { type: "aws:iam/rolePolicy:RolePolicy", name: "dump-writer", props: { role: "dump-writer", policy: JSON.stringify({ Statement: [
+                { Sid: "Dumps", Effect: "Allow", Action: ["s3:PutObject"], Resource: "arn:aws:s3:::acme-db-dumps/*" },
+                { Sid: "Secrets", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: resource },
+            ] }) } },
+        ];
+        const dumps = bucket("acme-db-dumps", { lifecycleRules: [{ enabled: true, prefix: "database/", expiration: { days: 30 } }] });
+        const passphrase = { type: "aws:secretsmanager/secret:Secret", name: "acme/backup-passphrase", props: { name: "acme/backup-passphrase", arn: "arn:aws:secretsmanager:eu-west-1:111111111111:secret:acme/backup-passphrase-Xy12Ab", tags: PROD } };
+        const [team] = await messages("backup-writer-cannot-decrypt", [dumps, passphrase, ...writer("arn:aws:secretsmanager:eu-west-1:111111111111:secret:acme/*")]);
+        assert.match(team, /^dump-writer: .*GetSecretValue on arn:aws:secretsmanager:eu-west-1:111111111111:secret:acme\/\* \(covers acme\/backup-passphrase\) \(RolePolicy dump-writer, statement Secrets\)/);
+        const [every] = await messages("backup-writer-cannot-decrypt", [dumps, ...writer("arn:aws:secretsmanager:*:*:secret:*")]);
+        assert.match(every, /^dump-writer: .*GetSecretValue on arn:aws:secretsmanager:\*:\*:secret:\* \(RolePolicy/);
+        assert.deepEqual(await messages("backup-writer-cannot-decrypt", [dumps, passphrase, ...writer("arn:aws:secretsmanager:eu-west-1:111111111111:secret:acme/db-*")]), [], "other secrets only");
+    });
+
     it("copy outside the account: a production primary's RDS instance needs a cross-account AWS Backup copy", async () => {
         const db = { type: "aws:rds/instance:Instance", name: "orders-db", props: { identifier: "orders-db", kmsKeyId: "arn:aws:kms:eu-west-1:111111111111:key/1", tags: { ...PROD, role: "primary" } } };
         const plan = (vaultArn: string) => ({ type: "aws:backup/plan:Plan", name: "orders", props: { rules: [{ ruleName: "daily", copyActions: [{ destinationVaultArn: vaultArn }] }] } });

@@ -39,6 +39,15 @@ function checkRecipient(value: unknown): Checked {
                     + "compromised and rotate it; only public keys belong here, the private keys live in the vault account's Secrets Manager",
             };
         }
+        if (check.kind === "revoked") {
+            return {
+                problem: `is the REVOKED key ${check.fingerprint} (its armor carries a key revocation signature): gpg refuses to encrypt to it, `
+                    + "so every backup would fail; remove it and give the custodians' current key",
+            };
+        }
+        if (check.kind === "cannot-encrypt") {
+            return { problem: `key ${check.fingerprint} ${check.reason.startsWith("has") || check.reason.startsWith("expired") ? "" : "cannot be encrypted to: "}${check.reason}` };
+        }
         if (check.kind === "malformed") {
             return { problem: `is malformed armor: ${check.reason}` };
         }

@@ -85,7 +85,10 @@ export function describeFailure(failure: unknown, programDir: string): string {
         return `the program needs the package ${pkg}, which is not installed (looked in ${path.join(programDir, "node_modules")} and this tool's node_modules): npm install ${pkg}`;
     }
     const where = programLocation(failure, programDir);
-    const what = `${failure.name && failure.name !== "Error" ? `${failure.name}: ` : ""}${failure.message}`;
+    // The SDK wraps an error thrown inside an apply once per level of the resource input it reached
+    // (`error serializing property "spec": error serializing property "data": ...`): only the program's message is news.
+    const message = failure.message.replace(/^(?:error serializing property "[^"]*": )+/, "");
+    const what = `${failure.name && failure.name !== "Error" ? `${failure.name}: ` : ""}${message}`;
     if (where) {
         return `${where}: ${what}`;
     }

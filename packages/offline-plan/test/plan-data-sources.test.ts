@@ -133,5 +133,9 @@ describe("offline configuration", () => {
         assert.equal(describeFailure(error, dir), "src/storage.ts:17:11: bucket name missing");
         const missing = Object.assign(new Error("Cannot find module '@acme/tags/lib'\nRequire stack:\n- x"), { code: "MODULE_NOT_FOUND" });
         assert.match(describeFailure(missing, dir), /^the program needs the package @acme\/tags, which is not installed/);
+        // An error thrown in an apply reaches the program wrapped once per level of the input it fed.
+        const wrapped = new Error('error serializing property "spec": error serializing property "data": recipients[0]: fingerprint F00 is not published');
+        wrapped.stack = `Error: x\n    at Object.<anonymous> (${dir}/src/storage.ts:110:19)`;
+        assert.equal(describeFailure(wrapped, dir), "src/storage.ts:110:19: recipients[0]: fingerprint F00 is not published");
     });
 });
