@@ -1364,8 +1364,11 @@ load_private_keys() {
     elif [[ -n "${RESTORE_PRIVATE_KEYS_SECRET_ID:-}" ]]; then
         PRIVATE_KEYS_ORIGIN="secret $RESTORE_PRIVATE_KEYS_SECRET_ID${RESTORE_PRIVATE_KEYS_ENDPOINT_URL:+ at $RESTORE_PRIVATE_KEYS_ENDPOINT_URL}${RESTORE_PRIVATE_KEYS_ROLE_ARN:+ as $RESTORE_PRIVATE_KEYS_ROLE_ARN}"
         armored=$(private_keys_secret 2>"$WORK_DIR/keys.err") || armored=""
-        [[ -n "$armored" ]] \
-            || die "$EX_CRYPTO" "cannot read the restore private keys ($PRIVATE_KEYS_ORIGIN): $(one_line_error "$WORK_DIR/keys.err"); the dump needs the private key of $needed"
+        if [[ -z "$armored" ]]; then
+            # Read, but no SecretString: an empty secret, or the keys put as SecretBinary (gpg --export without --armor).
+            [[ -s "$WORK_DIR/keys.err" ]] || die "$EX_CRYPTO" "the restore private keys' $PRIVATE_KEYS_ORIGIN has no SecretString (empty, or stored as SecretBinary): put the armored secret keys (gpg --armor --export-secret-keys) as its SecretString; the dump needs the private key of $needed"
+            die "$EX_CRYPTO" "cannot read the restore private keys ($PRIVATE_KEYS_ORIGIN): $(one_line_error "$WORK_DIR/keys.err"); the dump needs the private key of $needed"
+        fi
         printf '%s' "$armored" | gpg --batch --quiet --no-tty --import >/dev/null 2>"$WORK_DIR/gpg-import.err" || true
         armored=""
     else

@@ -264,6 +264,21 @@ describe("public-key encryption: writers cannot read (real gpg, PostgreSQL 15, m
             assert.equal(ok.code, 0, explain(ok));
         });
 
+        it("the vault secret holding the keys as SecretBinary (gpg --export without --armor): exit 5 saying to put them armored as the SecretString", async function () {
+            const bucket = servers.newBucket("oauth2-secret-binary");
+            const manifestKey = await backup(writerEnv(bucket, current.fingerprint));
+            awsCall(vault, "secretsmanager", "create_secret", { Name: "oauth2-dr/binary-private-keys", SecretBinary: Buffer.from(current.secretKey).toString("base64") });
+            const env = restoreEnv(bucket, newTarget(), {
+                RESTORE_PRIVATE_KEYS_SECRET_ID: "oauth2-dr/binary-private-keys",
+                RESTORE_PRIVATE_KEYS_ENDPOINT_URL: vault.endpoint,
+                RESTORE_PRIVATE_KEYS_REGION: "us-east-1",
+            });
+            const result = await runScript("restore.sh", env, ["--yes", "--source-database", "oauth2db", "--manifest", manifestKey]);
+            assert.equal(result.code, 5, explain(result));
+            assert.match(result.stderr, /secret oauth2-dr\/binary-private-keys .*has no SecretString \(empty, or stored as SecretBinary\): put the armored secret keys/);
+            assert.match(result.stderr, new RegExp(current.fingerprint));
+        });
+
         it("a symmetric (pre-switch) dump with only the private keys set: exit 2 saying it needs the passphrase", async function () {
             const bucket = servers.newBucket("oauth2-legacy-only-keys");
             const legacy = await backup(scriptEnv(servers.pg, servers.moto, bucket, servers.passphrase));
