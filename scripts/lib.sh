@@ -1414,7 +1414,7 @@ require_private_key() {
     done
     # The scripts run unattended (--batch): a key under a passphrase cannot decrypt, and gpg would only say
     # "No secret key" (restore) or "can't get input" (the verification, which would blame the backup).
-    ((${#protected[@]} == 0)) || die "$EX_CRYPTO" "$what is encrypted to $recipients; the private key of ${protected[*]} in $PRIVATE_KEYS_ORIGIN is protected by a passphrase, which these scripts cannot enter: give them the key without its passphrase (on a tmpfs: gpg --import the protected copy into a throwaway GNUPGHOME, gpg --passwd ${protected[0]} with an empty new passphrase, gpg --armor --export-secret-keys ${protected[0]} > /dev/shm/keys.asc), then shred it"
+    ((${#protected[@]} == 0)) || die "$EX_CRYPTO" "$what is encrypted to $recipients; the private key of ${protected[*]} in $PRIVATE_KEYS_ORIGIN is protected by a passphrase, which these scripts cannot enter: give them the key without its passphrase (on a tmpfs: gpg --import the protected copy into a throwaway GNUPGHOME, gpg --passwd ${protected[0]}: the old passphrase, then an empty new one for the key and each subkey; gpg --armor --export-secret-keys ${protected[0]} > /dev/shm/keys.asc), then shred it"
     die "$EX_CRYPTO" "$what is encrypted to $recipients; $PRIVATE_KEYS_ORIGIN holds the secret key(s) of $(paste -sd' ' - <<<"$have") only: load the private key of $recipients"
 }
 

@@ -5,6 +5,7 @@
  * and moto on 127.0.0.1. The keys are generated here (TEST ONLY, no passphrase).
  */
 import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
@@ -256,6 +257,20 @@ describe("public-key encryption: writers cannot read (real gpg, PostgreSQL 15, m
             for (const output of [restored.stdout, restored.stderr, verified.stdout, verified.stderr]) {
                 assert.doesNotMatch(output, /PRIVATE KEY BLOCK|custody passphrase/);
             }
+            // The runbook's recipe on a copy: gpg --passwd with an empty new passphrase (here through loopback: the
+            // old passphrase once, then an empty one for the primary and for the subkey), export: it restores.
+            const home = fs.mkdtempSync(path.join(servers.dir, "custody-"));
+            const gpgEnv = { ...process.env, GNUPGHOME: home };
+            assert.equal(spawnSync("gpg", ["--batch", "--quiet", "--import", keys], { env: gpgEnv }).status, 0);
+            const passwd = spawnSync("gpg", ["--pinentry-mode", "loopback", "--command-fd", "0", "--passwd", protectedKey.fingerprint], { env: gpgEnv, input: `${custodyPassphrase}\n\n\n` });
+            assert.equal(passwd.status, 0, String(passwd.stderr));
+            const stripped = spawnSync("gpg", ["--batch", "--armor", "--export-secret-keys", protectedKey.fingerprint], { env: gpgEnv, encoding: "utf8" });
+            spawnSync("gpgconf", ["--kill", "gpg-agent"], { env: gpgEnv });
+            fs.rmSync(home, { recursive: true, force: true });
+            assert.equal(stripped.status, 0, stripped.stderr);
+            const strippedFile = keyFile(servers.dir, "stripped.sec.asc", stripped.stdout);
+            const afterRecipe = await runScript("restore.sh", restoreEnv(bucket, newTarget(), { RESTORE_GPG_PRIVATE_KEYS_FILE: strippedFile }), ["--yes", "--source-database", "oauth2db", "--manifest", manifestKey]);
+            assert.equal(afterRecipe.code, 0, explain(afterRecipe));
             // The same key file with an unprotected key of another recipient still restores that one's dumps.
             const mixed = keyFile(servers.dir, "mixed.sec.asc", protectedKey.secretKey + current.secretKey);
             const forCurrent = await backup(writerEnv(bucket, current.fingerprint));
