@@ -1239,11 +1239,18 @@ gpg_key_listing() {
         | awk -F: '$1 == "pub" || $1 == "sec" { p = 1; v = $2; c = $12; next } p && $1 == "fpr" { print $10, v, c; p = 0 }'
 }
 
+# gpg_primary_of_subkey FPR: the primary fingerprint of the key in GNUPGHOME that has FPR as a subkey, if any.
+gpg_primary_of_subkey() {
+    gpg --batch --no-tty --with-colons --fixed-list-mode --list-keys 2>/dev/null \
+        | awk -F: -v f="$1" '$1 == "pub" { p = ""; want = "primary"; next } $1 == "sub" { want = "sub"; next }
+              $1 == "fpr" && want == "primary" { p = $10; want = ""; next } $1 == "fpr" && want == "sub" && $10 == f { print p; exit }'
+}
+
 # load_public_keys: imports BACKUP_GPG_PUBLIC_KEYS_FILE and checks every recipient before any dump starts:
 # present in the file (by primary fingerprint), not expired, not revoked, able to encrypt. Exit 5 naming the
 # fingerprint otherwise; exit 2 for a recipient that is not a 40-hex fingerprint.
 load_public_keys() {
-    local file=$BACKUP_GPG_PUBLIC_KEYS_FILE listing wanted fpr line validity caps
+    local file=$BACKUP_GPG_PUBLIC_KEYS_FILE listing wanted fpr line validity caps primary
     [[ -r "$file" && -s "$file" ]] || die "$EX_CRYPTO" "BACKUP_GPG_PUBLIC_KEYS_FILE $file is not readable or is empty"
     # The writers hold public keys only: a file with secret key material is a custody mistake, refused.
     if gpg --batch --no-tty --with-colons --show-keys "$file" 2>/dev/null | grep -q '^sec:'; then
@@ -1257,17 +1264,27 @@ load_public_keys() {
     wanted=${wanted//,/ }
     wanted=${wanted^^}
     [[ -n "$wanted" ]] || wanted=$(cut -d' ' -f1 <<<"$listing")
+    # gpg --fingerprint prints a fingerprint in groups of 4 ("013D 4B84 ... 9DD8"): spaces separate recipients
+    # here, so such a value is refused with the fingerprint to write instead (guessing could pin the wrong key).
+    if [[ "$wanted" =~ ^[[:space:]]*([0-9A-F]{4}[[:space:]]+){9}[0-9A-F]{4}[[:space:]]*$ ]]; then
+        die "$EX_USAGE" "BACKUP_GPG_RECIPIENTS: '${BACKUP_GPG_RECIPIENTS}' is a fingerprint in groups of 4 as gpg --fingerprint prints it; spaces separate recipients: write it without spaces: $(tr -d '[:space:]' <<<"$wanted")"
+    fi
     GPG_RECIPIENTS=()
     for fpr in $wanted; do
+        fpr=${fpr#0X}
         [[ "$fpr" =~ ^[0-9A-F]{40}$ ]] || die "$EX_USAGE" "BACKUP_GPG_RECIPIENTS: '$fpr' is not a 40-hex-digit OpenPGP fingerprint"
         line=$(awk -v f="$fpr" '$1 == f' <<<"$listing")
-        [[ -n "$line" ]] || die "$EX_CRYPTO" "recipient $fpr is not in BACKUP_GPG_PUBLIC_KEYS_FILE $file (it holds $(cut -d' ' -f1 <<<"$listing" | paste -sd' ' -))"
+        if [[ -z "$line" ]]; then
+            primary=$(gpg_primary_of_subkey "$fpr")
+            [[ -z "$primary" ]] || die "$EX_CRYPTO" "recipient $fpr in BACKUP_GPG_PUBLIC_KEYS_FILE $file is a subkey of $primary: give the primary key's fingerprint $primary (the manifests and the restores match primary fingerprints)"
+            die "$EX_CRYPTO" "recipient $fpr is not in BACKUP_GPG_PUBLIC_KEYS_FILE $file (it holds $(cut -d' ' -f1 <<<"$listing" | paste -sd' ' -))"
+        fi
         read -r _ validity caps <<<"$line"
         case "$validity" in
-        e) die "$EX_CRYPTO" "recipient $fpr in $file has expired: extend its expiry (gpg --quick-set-expire) and publish the public key again, or remove it from BACKUP_GPG_RECIPIENTS" ;;
+        e) die "$EX_CRYPTO" "recipient $fpr in $file has expired: extend its expiry and its subkeys' (gpg --quick-set-expire $fpr 1y, then gpg --quick-set-expire $fpr 1y '*') and publish the public key again, or remove it from BACKUP_GPG_RECIPIENTS" ;;
         r) die "$EX_CRYPTO" "recipient $fpr in $file is revoked: remove it from BACKUP_GPG_RECIPIENTS" ;;
         esac
-        [[ "$caps" == *E* ]] || die "$EX_CRYPTO" "recipient $fpr in $file cannot encrypt (no valid encryption subkey: capabilities '$caps')"
+        [[ "$caps" == *E* ]] || die "$EX_CRYPTO" "recipient $fpr in $file cannot encrypt: no valid encryption subkey (expired, revoked or none: capabilities '$caps'); extend an expired one (gpg --quick-set-expire $fpr 1y '*') or add one (gpg --quick-add-key $fpr cv25519 encr 1y), and publish the public key again"
         GPG_RECIPIENTS+=("$fpr")
     done
     ENCRYPTION_MODE=public-key
@@ -1349,8 +1366,11 @@ load_private_keys() {
     elif [[ -n "${RESTORE_PRIVATE_KEYS_SECRET_ID:-}" ]]; then
         PRIVATE_KEYS_ORIGIN="secret $RESTORE_PRIVATE_KEYS_SECRET_ID${RESTORE_PRIVATE_KEYS_ENDPOINT_URL:+ at $RESTORE_PRIVATE_KEYS_ENDPOINT_URL}${RESTORE_PRIVATE_KEYS_ROLE_ARN:+ as $RESTORE_PRIVATE_KEYS_ROLE_ARN}"
         armored=$(private_keys_secret 2>"$WORK_DIR/keys.err") || armored=""
-        [[ -n "$armored" ]] \
-            || die "$EX_CRYPTO" "cannot read the restore private keys ($PRIVATE_KEYS_ORIGIN): $(one_line_error "$WORK_DIR/keys.err"); the dump needs the private key of $needed"
+        if [[ -z "$armored" ]]; then
+            # Read, but no SecretString: an empty secret, or the keys put as SecretBinary (gpg --export without --armor).
+            [[ -s "$WORK_DIR/keys.err" ]] || die "$EX_CRYPTO" "the restore private keys' $PRIVATE_KEYS_ORIGIN has no SecretString (empty, or stored as SecretBinary): put the armored secret keys (gpg --armor --export-secret-keys) as its SecretString; the dump needs the private key of $needed"
+            die "$EX_CRYPTO" "cannot read the restore private keys ($PRIVATE_KEYS_ORIGIN): $(one_line_error "$WORK_DIR/keys.err"); the dump needs the private key of $needed"
+        fi
         printf '%s' "$armored" | gpg --batch --quiet --no-tty --import >/dev/null 2>"$WORK_DIR/gpg-import.err" || true
         armored=""
     else
@@ -1369,6 +1389,11 @@ encryption_for_manifest() {
     read -r mode recipients <<<"$(manifest_encryption "$1")"
     if [[ "$mode" != public-key ]]; then
         ENCRYPTION_MODE=symmetric
+        # A dump written before the switch to public keys: the private keys do not decrypt it, the passphrase does.
+        if [[ -z "${PASSPHRASE_FILE:-}${BACKUP_PASSPHRASE_SECRET_ID:-}" && -z "$(manifest_get "$1" .passphrase.version_id)" ]]; then
+            local keys=${RESTORE_GPG_PRIVATE_KEYS_FILE:-${RESTORE_PRIVATE_KEYS_SECRET_ID:-}}
+            die "$EX_USAGE" "the dump is symmetric (encrypted with the backup passphrase, written before public-key mode)${keys:+: the private keys do not decrypt it}: set PASSPHRASE_FILE or BACKUP_PASSPHRASE_SECRET_ID (in the vault account, its copy oauth2-dr/backup-passphrase)"
+        fi
         passphrase_for_manifest "$1"
         return
     fi
@@ -1383,10 +1408,30 @@ require_private_key() {
     ENCRYPTION_MODE=public-key
     load_private_keys "$recipients"
     have=$(gpg_key_listing --secret | cut -d' ' -f1)
+    local protected=()
     for fpr in $recipients; do
-        grep -qx "$fpr" <<<"$have" && return 0
+        grep -qx "$fpr" <<<"$have" || continue
+        secret_key_protected "$fpr" || return 0
+        protected+=("$fpr")
     done
+    # The scripts run unattended (--batch): a key under a passphrase cannot decrypt, and gpg would only say
+    # "No secret key" (restore) or "can't get input" (the verification, which would blame the backup).
+    ((${#protected[@]} == 0)) || die "$EX_CRYPTO" "$what is encrypted to $recipients; the private key of ${protected[*]} in $PRIVATE_KEYS_ORIGIN is protected by a passphrase, which these scripts cannot enter: give them the key without its passphrase (on a tmpfs: gpg --import the protected copy into a throwaway GNUPGHOME, gpg --passwd ${protected[0]}: the old passphrase, then an empty new one for the key and each subkey; gpg --armor --export-secret-keys ${protected[0]} > /dev/shm/keys.asc), then shred it"
     die "$EX_CRYPTO" "$what is encrypted to $recipients; $PRIVATE_KEYS_ORIGIN holds the secret key(s) of $(paste -sd' ' - <<<"$have") only: load the private key of $recipients"
+}
+
+# secret_key_protected FPR: true when every encryption subkey of the secret key FPR in GNUPGHOME is protected
+# by a passphrase (the agent's KEYINFO protection flag "P"; "C" is clear). Nothing of the key is printed.
+secret_key_protected() {
+    local grip grips flag any=0
+    grips=$(gpg --batch --no-tty --with-colons --fixed-list-mode --with-keygrip --list-secret-keys "$1" 2>/dev/null \
+        | awk -F: '$1 == "sec" || $1 == "ssb" { e = ($12 ~ /e/) } $1 == "grp" && e { print $10 }')
+    for grip in $grips; do
+        flag=$(gpg-connect-agent "KEYINFO $grip" /bye 2>/dev/null | awk '$1 == "S" && $2 == "KEYINFO" { print $8 }')
+        [[ "$flag" == P ]] || return 1
+        any=1
+    done
+    ((any == 1))
 }
 
 # private_keys_origin: for messages (fingerprints and where the keys came from, never the keys).

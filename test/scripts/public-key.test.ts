@@ -5,6 +5,7 @@
  * and moto on 127.0.0.1. The keys are generated here (TEST ONLY, no passphrase).
  */
 import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
@@ -219,6 +220,88 @@ describe("public-key encryption: writers cannot read (real gpg, PostgreSQL 15, m
             const result = await runScript("db-backup.sh", writerEnv(bucket, "vault@example.com"));
             assert.equal(result.code, 2, explain(result));
             assert.match(result.stderr, /'VAULT@EXAMPLE\.COM' is not a 40-hex-digit OpenPGP fingerprint/);
+        });
+    });
+
+    describe("operator mistakes", function () {
+        it("a fingerprint as gpg --fingerprint prints it (groups of 4) is exit 2 giving it without spaces; a subkey's is exit 5 naming the primary; 0x and lower case are accepted", async function () {
+            const bucket = servers.newBucket("oauth2-opmistake");
+            const grouped = current.fingerprint.replace(/(.{4})/g, "$1 ").replace(/^((?:\S{4} ){5})/, "$1 ").trim();
+            const spaced = await runScript("db-backup.sh", writerEnv(bucket, grouped));
+            assert.equal(spaced.code, 2, explain(spaced));
+            assert.match(spaced.stderr, new RegExp(`fingerprint in groups of 4 .*write it without spaces: ${current.fingerprint}`));
+            assert.ok(current.subkeyFingerprint);
+            const subkey = await runScript("db-backup.sh", writerEnv(bucket, current.subkeyFingerprint));
+            assert.equal(subkey.code, 5, explain(subkey));
+            assert.match(subkey.stderr, new RegExp(`recipient ${current.subkeyFingerprint} .* is a subkey of ${current.fingerprint}: give the primary key's fingerprint`));
+            assert.deepEqual(listVersions(servers.moto, bucket, ""), [], "something was uploaded");
+            const prefixed = await backup(writerEnv(bucket, `0x${current.fingerprint.toLowerCase()}`));
+            assert.deepEqual(servers.manifest(bucket, prefixed).encryption.recipients, [current.fingerprint]);
+        });
+
+        it("a private key under a passphrase (an offline custody copy): exit 5 naming the key before the download, from restore.sh and restore-verification.sh, the passphrase not blamed on the backup", async function () {
+            const bucket = servers.newBucket("oauth2-protected");
+            const custodyPassphrase = "custody passphrase TEST ONLY";
+            const protectedKey = generateTestKey("Protected", { passphrase: custodyPassphrase });
+            const recipients = keyFile(servers.dir, "protected.pub.asc", protectedKey.publicKey);
+            const manifestKey = await backup(writerEnv(bucket, protectedKey.fingerprint, recipients));
+            const keys = keyFile(servers.dir, "protected.sec.asc", protectedKey.secretKey);
+            const target = newTarget();
+            const restored = await runScript("restore.sh", restoreEnv(bucket, target, { RESTORE_GPG_PRIVATE_KEYS_FILE: keys }), ["--yes", "--source-database", "oauth2db", "--manifest", manifestKey]);
+            assert.equal(restored.code, 5, explain(restored));
+            assert.match(restored.stderr, new RegExp(`the private key of ${protectedKey.fingerprint} in RESTORE_GPG_PRIVATE_KEYS_FILE .* is protected by a passphrase`));
+            assert.doesNotMatch(restored.stderr, /downloading|probe|does not decrypt/i);
+            const verified = await runScript("restore-verification.sh", restoreEnv(bucket, "oauth2db", { RESTORE_GPG_PRIVATE_KEYS_FILE: keys, VERIFY_MANIFEST_KEY: manifestKey }));
+            assert.equal(verified.code, 5, explain(verified));
+            assert.match(verified.stdout, /is protected by a passphrase/);
+            for (const output of [restored.stdout, restored.stderr, verified.stdout, verified.stderr]) {
+                assert.doesNotMatch(output, /PRIVATE KEY BLOCK|custody passphrase/);
+            }
+            // The runbook's recipe on a copy: gpg --passwd with an empty new passphrase (here through loopback: the
+            // old passphrase once, then an empty one for the primary and for the subkey), export: it restores.
+            const home = fs.mkdtempSync(path.join(servers.dir, "custody-"));
+            const gpgEnv = { ...process.env, GNUPGHOME: home };
+            assert.equal(spawnSync("gpg", ["--batch", "--quiet", "--import", keys], { env: gpgEnv }).status, 0);
+            const passwd = spawnSync("gpg", ["--pinentry-mode", "loopback", "--command-fd", "0", "--passwd", protectedKey.fingerprint], { env: gpgEnv, input: `${custodyPassphrase}\n\n\n` });
+            assert.equal(passwd.status, 0, String(passwd.stderr));
+            const stripped = spawnSync("gpg", ["--batch", "--armor", "--export-secret-keys", protectedKey.fingerprint], { env: gpgEnv, encoding: "utf8" });
+            spawnSync("gpgconf", ["--kill", "gpg-agent"], { env: gpgEnv });
+            fs.rmSync(home, { recursive: true, force: true });
+            assert.equal(stripped.status, 0, stripped.stderr);
+            const strippedFile = keyFile(servers.dir, "stripped.sec.asc", stripped.stdout);
+            const afterRecipe = await runScript("restore.sh", restoreEnv(bucket, newTarget(), { RESTORE_GPG_PRIVATE_KEYS_FILE: strippedFile }), ["--yes", "--source-database", "oauth2db", "--manifest", manifestKey]);
+            assert.equal(afterRecipe.code, 0, explain(afterRecipe));
+            // The same key file with an unprotected key of another recipient still restores that one's dumps.
+            const mixed = keyFile(servers.dir, "mixed.sec.asc", protectedKey.secretKey + current.secretKey);
+            const forCurrent = await backup(writerEnv(bucket, current.fingerprint));
+            const other = newTarget();
+            const ok = await runScript("restore.sh", restoreEnv(bucket, other, { RESTORE_GPG_PRIVATE_KEYS_FILE: mixed }), ["--yes", "--source-database", "oauth2db", "--manifest", forCurrent]);
+            assert.equal(ok.code, 0, explain(ok));
+        });
+
+        it("the vault secret holding the keys as SecretBinary (gpg --export without --armor): exit 5 saying to put them armored as the SecretString", async function () {
+            const bucket = servers.newBucket("oauth2-secret-binary");
+            const manifestKey = await backup(writerEnv(bucket, current.fingerprint));
+            awsCall(vault, "secretsmanager", "create_secret", { Name: "oauth2-dr/binary-private-keys", SecretBinary: Buffer.from(current.secretKey).toString("base64") });
+            const env = restoreEnv(bucket, newTarget(), {
+                RESTORE_PRIVATE_KEYS_SECRET_ID: "oauth2-dr/binary-private-keys",
+                RESTORE_PRIVATE_KEYS_ENDPOINT_URL: vault.endpoint,
+                RESTORE_PRIVATE_KEYS_REGION: "us-east-1",
+            });
+            const result = await runScript("restore.sh", env, ["--yes", "--source-database", "oauth2db", "--manifest", manifestKey]);
+            assert.equal(result.code, 5, explain(result));
+            assert.match(result.stderr, /secret oauth2-dr\/binary-private-keys .*has no SecretString \(empty, or stored as SecretBinary\): put the armored secret keys/);
+            assert.match(result.stderr, new RegExp(current.fingerprint));
+        });
+
+        it("a symmetric (pre-switch) dump with only the private keys set: exit 2 saying it needs the passphrase", async function () {
+            const bucket = servers.newBucket("oauth2-legacy-only-keys");
+            const legacy = await backup(scriptEnv(servers.pg, servers.moto, bucket, servers.passphrase));
+            const env = restoreEnv(bucket, newTarget(), { RESTORE_GPG_PRIVATE_KEYS_FILE: keyFile(servers.dir, "only-keys.asc", current.secretKey) });
+            delete (env as Record<string, string | undefined>).PASSPHRASE_FILE;
+            const result = await runScript("restore.sh", env, ["--yes", "--source-database", "oauth2db", "--manifest", legacy]);
+            assert.equal(result.code, 2, explain(result));
+            assert.match(result.stderr, /the dump is symmetric \(encrypted with the backup passphrase, written before public-key mode\): the private keys do not decrypt it: set PASSPHRASE_FILE or BACKUP_PASSPHRASE_SECRET_ID/);
         });
     });
 

@@ -15,6 +15,8 @@ export interface TestKey {
     publicKey: string;
     /** Armored secret key (what the vault holds). */
     secretKey: string;
+    /** The encryption subkey's fingerprint (absent for a sign-only key). */
+    subkeyFingerprint?: string;
 }
 
 export interface TestKeyOptions {
@@ -24,6 +26,8 @@ export interface TestKeyOptions {
     signOnly?: boolean;
     /** Revoked (its revocation certificate, which gpg writes at generation, imported before the export). */
     revoked?: boolean;
+    /** The secret key protected by this passphrase (as an offline custody copy is). */
+    passphrase?: string;
 }
 
 function gpg(home: string, args: string[]): string {
@@ -42,10 +46,11 @@ export function generateTestKey(name: string, options: TestKeyOptions = {}): Tes
         const time = options.expired ? ["--faked-system-time", "20200101T000000"] : [];
         const expiry = options.expired ? "1d" : "0";
         const uid = `${name} TEST ONLY <${name.toLowerCase().replace(/[^a-z0-9]+/g, "-")}@test.invalid>`;
-        gpg(home, [...time, "--passphrase", "", "--quick-gen-key", uid, "ed25519", options.signOnly ? "sign" : "cert", expiry]);
+        const pass = ["--pinentry-mode", "loopback", "--passphrase", options.passphrase ?? ""];
+        gpg(home, [...time, ...pass, "--quick-gen-key", uid, "ed25519", options.signOnly ? "sign" : "cert", expiry]);
         const fingerprint = gpg(home, ["--with-colons", "--list-keys"]).split("\n").find((l) => l.startsWith("fpr:"))!.split(":")[9];
         if (!options.signOnly) {
-            gpg(home, [...time, "--passphrase", "", "--quick-add-key", fingerprint, "cv25519", "encr", expiry]);
+            gpg(home, [...time, ...pass, "--quick-add-key", fingerprint, "cv25519", "encr", expiry]);
         }
         if (options.revoked) {
             // gpg prefixes the certificate's armor line with ':' so that it is not imported by mistake.
@@ -55,10 +60,12 @@ export function generateTestKey(name: string, options: TestKeyOptions = {}): Tes
                 throw new Error(`gpg --import of the revocation certificate failed: ${imported.stderr}`);
             }
         }
+        const subkeyFingerprint = gpg(home, ["--with-colons", "--list-keys", fingerprint]).split("\n").filter((l) => l.startsWith("fpr:"))[1]?.split(":")[9];
         return {
             fingerprint,
             publicKey: gpg(home, ["--armor", "--export", fingerprint]),
-            secretKey: gpg(home, ["--pinentry-mode", "loopback", "--passphrase", "", "--armor", "--export-secret-keys", fingerprint]),
+            secretKey: gpg(home, [...pass, "--armor", "--export-secret-keys", fingerprint]),
+            ...(subkeyFingerprint ? { subkeyFingerprint } : {}),
         };
     } finally {
         spawnSync("gpgconf", ["--kill", "gpg-agent"], { env: { ...process.env, GNUPGHOME: home } });
