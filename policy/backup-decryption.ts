@@ -12,7 +12,7 @@
  */
 import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { configOf, globMatch, isProduction } from "./config";
-import { grantsOf, isWorkloadRole } from "./backup-job-roles";
+import { grantsOf, isWorkloadRole, JOB_ROLE_TAGS_PROPERTY } from "./backup-job-roles";
 import { covers, statementsOf } from "./iam-documents";
 import { indexStack, tagsOf } from "./resources";
 import { sharedSettings } from "./settings";
@@ -21,16 +21,7 @@ import { UNKNOWN_SENTINELS } from "./sentinels";
 
 const schema = {
     properties: {
-        jobRoleTags: {
-            type: "array" as const,
-            items: {
-                type: "object" as const,
-                properties: { key: { type: "string" as const }, value: { type: "string" as const } },
-                required: ["key", "value"],
-            },
-            default: [{ key: "oauth2-dr/component", value: "backup-jobs" }],
-            description: "Tags that mark an IAM role as a backup job role (besides its S3 access to backup buckets).",
-        },
+        jobRoleTags: JOB_ROLE_TAGS_PROPERTY,
         decryptionSecrets: {
             type: "array" as const,
             items: { type: "string" as const },

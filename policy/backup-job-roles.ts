@@ -59,18 +59,21 @@ export const SCRATCH_ONLY_ACTIONS = ["rds:DeleteDBInstance"];
 const FULL_ACCESS_MANAGED = ["AdministratorAccess", "PowerUserAccess", "AmazonS3FullAccess", "AWSBackupFullAccess", "AmazonRDSFullAccess", "SecretsManagerReadWrite"];
 const COMPUTE_SERVICES = ["ecs-tasks.amazonaws.com", "lambda.amazonaws.com", "ec2.amazonaws.com", "batch.amazonaws.com", "codebuild.amazonaws.com"];
 
+/** The configuration property that marks job roles by tag; shared by the policies that judge job roles. */
+export const JOB_ROLE_TAGS_PROPERTY = {
+    type: "array" as const,
+    items: {
+        type: "object" as const,
+        properties: { key: { type: "string" as const }, value: { type: "string" as const } },
+        required: ["key", "value"],
+    },
+    default: [{ key: "oauth2-dr/component", value: "backup-jobs" }],
+    description: "Tags that mark an IAM role as a backup job role (besides its S3 access to backup buckets).",
+};
+
 const jobRoleSchema = {
     properties: {
-        jobRoleTags: {
-            type: "array" as const,
-            items: {
-                type: "object" as const,
-                properties: { key: { type: "string" as const }, value: { type: "string" as const } },
-                required: ["key", "value"],
-            },
-            default: [{ key: "oauth2-dr/component", value: "backup-jobs" }],
-            description: "Tags that mark an IAM role as a backup job role (besides its S3 access to backup buckets).",
-        },
+        jobRoleTags: JOB_ROLE_TAGS_PROPERTY,
         scratchInstancePatterns: {
             type: "array" as const,
             items: { type: "string" as const },

@@ -9,10 +9,9 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError, parseStackConfig, StackConfig } from "../lib/config";
 import { checkArmoredKey } from "../lib/config/pgp";
 import { PlannedResource, PlanResult } from "offline-plan/src/model";
-import { loadStackSettings } from "offline-plan/src/stack-settings";
+import { configProblems, parseWith } from "./support/stack-config";
 import { props, REPO, planRepo, resource, resourcesOfType } from "./support/plans";
 import { planWith } from "./support/dr-plans";
 import { resolveRecipients, trustedKeyReader } from "../stacks/compose-storage";
@@ -44,23 +43,8 @@ const SECRET_MARK = "c2VjcmV0LWtleS1tYXRlcmlhbA";
 const PRIVATE_BLOCK = `-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQVYBGsS9Ng${SECRET_MARK}BDACjFikhex1mNkgHWq13Ly\n=abcd\n-----END PGP PRIVATE KEY BLOCK-----\n`;
 const SECRET_PACKET_UNDER_PUBLIC_HEADER = armoredPacket("PUBLIC KEY BLOCK", 5, Buffer.from("\x04secret-key-material-here", "latin1"));
 
-function parse(stack: string, overrides: Record<string, string | null> = {}): StackConfig {
-    const config: Record<string, string | undefined> = { ...loadStackSettings(REPO, stack).config };
-    for (const [key, value] of Object.entries(overrides)) {
-        config[key] = value ?? undefined;
-    }
-    return parseStackConfig((key) => config[key], stack);
-}
-
-function problems(stack: string, overrides: Record<string, string | null>): string[] {
-    try {
-        parse(stack, overrides);
-    } catch (err) {
-        assert.ok(err instanceof ConfigError, String(err));
-        return err.problems;
-    }
-    return assert.fail(`${JSON.stringify(overrides).slice(0, 200)} was accepted`);
-}
+const parse = parseWith;
+const problems = configProblems;
 
 function problem(stack: string, overrides: Record<string, string | null>, key: string): string {
     const all = problems(stack, overrides);

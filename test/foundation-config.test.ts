@@ -3,28 +3,12 @@
  * the key, before any resource is declared.
  */
 import { strict as assert } from "assert";
-import { ConfigError, DEFAULT_JOB_RESOURCES, parseStackConfig, StackConfig } from "../lib/config";
+import { DEFAULT_JOB_RESOURCES } from "../lib/config";
 import { TABLE_RETENTION } from "../lib/retention";
-import { loadStackSettings } from "offline-plan/src/stack-settings";
-import { REPO } from "./support/plans";
+import { configProblems, parseWith } from "./support/stack-config";
 
-function parse(stack: string, overrides: Record<string, string | null> = {}): StackConfig {
-    const config: Record<string, string | undefined> = { ...loadStackSettings(REPO, stack).config };
-    for (const [key, value] of Object.entries(overrides)) {
-        config[key] = value ?? undefined;
-    }
-    return parseStackConfig((key) => config[key], stack);
-}
-
-function problems(stack: string, overrides: Record<string, string | null>): string[] {
-    try {
-        parse(stack, overrides);
-    } catch (err) {
-        assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
-        return err.problems;
-    }
-    assert.fail(`expected ${JSON.stringify(overrides)} to be rejected`);
-}
+const parse = parseWith;
+const problems = configProblems;
 
 function rejects(overrides: Record<string, string | null>, key: string, ...fragments: string[]): void {
     const lines = problems("prod", overrides);
