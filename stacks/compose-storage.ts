@@ -183,58 +183,45 @@ export function declarePrimaryStorage(config: StackConfig, args: StorageArgs) {
 
 export function declareStandbyStorage(config: StackConfig, prod: pulumi.StackReference, args: StorageArgs) {
     const { bucket, auditBucket, auditLogs } = bucketAndLogs(config, args);
-    const replication = new BucketReplication("backup-replication", {
-        stack: config.stack,
-        sourceBucketName: prod.requireOutput("backupBucketName") as pulumi.Output<string>,
-        sourceBucketArn: prod.requireOutput("backupBucketArn") as pulumi.Output<string>,
-        sourceKmsKeyArn: prod.requireOutput("backupBucketKmsKeyArn") as pulumi.Output<string>,
-        sourceRegion: config.storage.primaryRegion,
-        destination: { bucketArn: bucket.arn, kmsKeyArn: bucket.kmsKeyArn, region: config.storage.region },
-        vault: vaultDestination(config),
-        dependsOn: [bucket.versioning, bucket.objectLockConfiguration],
-        tags: args.tags,
-    });
+    const vault = vaultDestination(config);
+    const replication = replicateFromPrimary("backup-replication", prod, "backupBucket", bucket, vault, config, args);
     // The primary's audit archive into this region's audit archive and the vault account (replicas keep the
     // source's 365-day retain-until).
-    const auditReplication = new BucketReplication("audit-replication", {
+    const auditReplication = replicateFromPrimary("audit-replication", prod, "auditBucket", auditBucket, vault, config, args);
+    // The DR bucket itself (written by this region's jobs once promoted) and this region's own audit archive (its
+    // audit log) into the vault account.
+    const vaultReplication = vault ? replicateToVault("vault-replication", bucket, vault, config, args) : undefined;
+    const vaultAuditReplication = vault ? replicateToVault("vault-audit-replication", auditBucket, vault, config, args) : undefined;
+    return { bucket, auditBucket, auditLogs, replication, vaultReplication, auditReplication, vaultAuditReplication };
+}
+
+/** The primary's bucket, read through its outputs `<output>Name`, `<output>Arn` and `<output>KmsKeyArn`, into `into` (and the vault). */
+function replicateFromPrimary(name: string, prod: pulumi.StackReference, output: "backupBucket" | "auditBucket", into: BackupBucket, vault: VaultDestination | undefined, config: StackConfig, args: Pick<StorageArgs, "tags">): BucketReplication {
+    return new BucketReplication(name, {
         stack: config.stack,
-        sourceBucketName: prod.requireOutput("auditBucketName") as pulumi.Output<string>,
-        sourceBucketArn: prod.requireOutput("auditBucketArn") as pulumi.Output<string>,
-        sourceKmsKeyArn: prod.requireOutput("auditBucketKmsKeyArn") as pulumi.Output<string>,
+        sourceBucketName: prod.requireOutput(`${output}Name`) as pulumi.Output<string>,
+        sourceBucketArn: prod.requireOutput(`${output}Arn`) as pulumi.Output<string>,
+        sourceKmsKeyArn: prod.requireOutput(`${output}KmsKeyArn`) as pulumi.Output<string>,
         sourceRegion: config.storage.primaryRegion,
-        destination: { bucketArn: auditBucket.arn, kmsKeyArn: auditBucket.kmsKeyArn, region: config.storage.region },
-        vault: vaultDestination(config),
-        dependsOn: [auditBucket.versioning, auditBucket.objectLockConfiguration],
+        destination: { bucketArn: into.arn, kmsKeyArn: into.kmsKeyArn, region: config.storage.region },
+        vault,
+        dependsOn: [into.versioning, into.objectLockConfiguration],
         tags: args.tags,
     });
-    // The DR bucket itself (written by this region's jobs once promoted) into the vault account.
-    const vaultCopy = vaultDestination(config);
-    const vaultReplication = vaultCopy
-        ? new BucketReplication("vault-replication", {
-              stack: config.stack,
-              sourceBucketName: bucket.bucketName,
-              sourceBucketArn: bucket.arn,
-              sourceKmsKeyArn: bucket.kmsKeyArn,
-              sourceRegion: config.storage.region,
-              vault: vaultCopy,
-              dependsOn: [bucket.versioning, bucket.objectLockConfiguration],
-              tags: args.tags,
-          })
-        : undefined;
-    // And this region's own audit archive (its audit log) into the vault account.
-    const vaultAuditReplication = vaultCopy
-        ? new BucketReplication("vault-audit-replication", {
-              stack: config.stack,
-              sourceBucketName: auditBucket.bucketName,
-              sourceBucketArn: auditBucket.arn,
-              sourceKmsKeyArn: auditBucket.kmsKeyArn,
-              sourceRegion: config.storage.region,
-              vault: vaultCopy,
-              dependsOn: [auditBucket.versioning, auditBucket.objectLockConfiguration],
-              tags: args.tags,
-          })
-        : undefined;
-    return { bucket, auditBucket, auditLogs, replication, vaultReplication, auditReplication, vaultAuditReplication };
+}
+
+/** One of this stack's own buckets into the vault account. */
+function replicateToVault(name: string, from: BackupBucket, vault: VaultDestination, config: StackConfig, args: Pick<StorageArgs, "tags">): BucketReplication {
+    return new BucketReplication(name, {
+        stack: config.stack,
+        sourceBucketName: from.bucketName,
+        sourceBucketArn: from.arn,
+        sourceKmsKeyArn: from.kmsKeyArn,
+        sourceRegion: config.storage.region,
+        vault,
+        dependsOn: [from.versioning, from.objectLockConfiguration],
+        tags: args.tags,
+    });
 }
 
 /**
