@@ -284,7 +284,9 @@ if lock_sql=$(restore_lock_sql "$spool/toc.list") && [[ -n "$lock_sql" ]]; then
     session_ask "$lock_sql" || session_failed "cannot lock the tables of the dump in $(db_address)"
 fi
 # What the swap would drop without the dump bringing it back: objects added to the dump's tables since the backup.
-session_ask "$(restore_added_objects_sql "$spool/toc.list")" || session_failed "cannot read the objects on the dump's tables in $(db_address)"
+# The same query runs again after the swap: what it returns then, the dump brought back itself.
+added_objects_sql=$(restore_added_objects_sql "$spool/toc.list")
+session_ask "$added_objects_sql" || session_failed "cannot read the objects on the dump's tables in $(db_address)"
 printf '%s' "$SESSION_OUT" >"$WORK_DIR/added.before"
 if [[ $mode == parallel ]]; then
     log "moving the loaded tables into place and building their indexes (one transaction)"
@@ -312,7 +314,7 @@ fi
 # 6b. The objects added since the backup, recreated on the restored tables (unless --drop-added-objects); an
 #     object the dump itself brought back (a CHECK written inside CREATE TABLE has no entry of its own) is not.
 if [[ -s "$WORK_DIR/added.before" ]]; then
-    session_ask "$(restore_added_objects_sql "$spool/toc.list")" || session_failed "cannot read the objects on the restored tables in $(db_address)"
+    session_ask "$added_objects_sql" || session_failed "cannot read the objects on the restored tables in $(db_address)"
     printf '%s' "$SESSION_OUT" >"$WORK_DIR/added.after"
     jq -c --slurpfile after <(jq -s . "$WORK_DIR/added.after") '($after[0] | map(.key)) as $back | select(.key as $k | $back | index($k) | not)' \
         "$WORK_DIR/added.before" >"$WORK_DIR/added.lost"
