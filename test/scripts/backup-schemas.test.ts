@@ -77,6 +77,19 @@ describe("backup scripts across schema releases, prefixes and manifest formats",
         return result.stdout.trim();
     }
 
+    /** restore.sh of the bucket's newest dump of `database` into `<database>_restored`: exit 0, every table's
+     * checksum the source's. Returns the restored database's name. */
+    async function restoresIdentically(bucket: string, database: string): Promise<string> {
+        const target = `${database}_restored`;
+        pg.createDatabase(target);
+        const restored = await runScript("restore.sh", env(bucket, target), ["--yes", "--source-database", database]);
+        assert.equal(restored.code, 0, explain(restored));
+        for (const table of [...OAUTH2_TABLES, "app_user", "audit.login_event"]) {
+            assert.equal(pg.psql(checksumSql(table), target), pg.psql(checksumSql(table), database), table);
+        }
+        return target;
+    }
+
     function seeded(database: string, release: SchemaRelease, extra = ""): void {
         pg.createDatabase(database);
         pg.psql(seedSql(SIZE, release) + extra, database);
@@ -106,13 +119,7 @@ describe("backup scripts across schema releases, prefixes and manifest formats",
             assert.match(line(verified, "application can connect to restored database"), columns);
             assert.match(line(verified, "data integrity verified"), /restored schema = dumped schema \(\d+ columns in 5 tables/);
 
-            const target = `${database}_restored`;
-            pg.createDatabase(target);
-            const restored = await runScript("restore.sh", env(bucket, target), ["--yes", "--source-database", database]);
-            assert.equal(restored.code, 0, explain(restored));
-            for (const table of [...OAUTH2_TABLES, "app_user", "audit.login_event"]) {
-                assert.equal(pg.psql(checksumSql(table), target), pg.psql(checksumSql(table), database), table);
-            }
+            await restoresIdentically(bucket, database);
         });
     }
 
@@ -135,13 +142,7 @@ describe("backup scripts across schema releases, prefixes and manifest formats",
         assert.match(line(verified, "application can connect to restored database"),
             /oauth2_authorization: release 1\.1 column set \(33 columns\).*oauth2_registered_client: release 1\.1 column set \(13 columns\)/);
 
-        const target = `${database}_restored`;
-        pg.createDatabase(target);
-        const restored = await runScript("restore.sh", env(bucket, target), ["--yes", "--source-database", database]);
-        assert.equal(restored.code, 0, explain(restored));
-        for (const table of [...OAUTH2_TABLES, "app_user", "audit.login_event"]) {
-            assert.equal(pg.psql(checksumSql(table), target), pg.psql(checksumSql(table), database), table);
-        }
+        const target = await restoresIdentically(bucket, database);
         assert.equal(pg.psql("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'oauth2_registered_client'::regclass AND attname = 'client_id_issued_at'", target), "timestamp with time zone");
     });
 
