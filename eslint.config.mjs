@@ -4,6 +4,7 @@
 // The Pulumi rules need type information. Typed linting is limited to the program's files (index.ts, lib/,
 // components/): they import provider submodules only, so one TypeScript program for them stays cheap; the
 // tools, tests, policies and benchmarks are linted without types (`tsc --noEmit` type-checks them anyway).
+import fs from "fs";
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import pulumi from "@pulumi/eslint-plugin";
@@ -22,12 +23,21 @@ const POLICY = { regex: "^(\\.\\./)+policy(/|$)", message: "the program never im
 // nothing of this project, and the project uses them by their package name, never by a path into them.
 const OUT_OF_PACKAGE = { regex: "^(\\.\\./){2,}", message: "a package imports nothing of the project (packages/ are rooms of their own: docs/architecture.md)" };
 const INTO_PACKAGE = { regex: "^(\\.\\./)+packages(/|$)", message: "the project uses a package by its name (offline-plan/...), not by a path into packages/" };
+// ... and through the entry points its package.json `exports` names (offline-plan, offline-plan/model, ...), never a
+// path into its files (offline-plan/src/...): Node refuses a subpath the map does not name.
+const PLANNER_EXPORTS = Object.keys(JSON.parse(fs.readFileSync(`${import.meta.dirname}/packages/offline-plan/package.json`, "utf8")).exports)
+    .filter((subpath) => subpath !== ".")
+    .map((subpath) => subpath.slice(2).replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+const OUTSIDE_EXPORTS = {
+    regex: `^offline-plan/(?!(${PLANNER_EXPORTS.join("|")})$)`,
+    message: "offline-plan is used through the entry points its package.json `exports` names (packages/offline-plan/README.md), not a path into its files",
+};
 const LAYERS = {
     "packages/*/src/**/*.ts": [OUT_OF_PACKAGE],
     "packages/*/test/**/*.ts": [OUT_OF_PACKAGE],
-    "tools/**/*.ts": [INTO_PACKAGE, { regex: "^(\\.\\./)+test(/|$)", message: "tools/ import nothing of test/ (local servers and script runners are tools/sandbox)" }],
-    "test/**/*.ts": [INTO_PACKAGE],
-    "bench/**/*.ts": [INTO_PACKAGE],
+    "tools/**/*.ts": [INTO_PACKAGE, OUTSIDE_EXPORTS, { regex: "^(\\.\\./)+test(/|$)", message: "tools/ import nothing of test/ (local servers and script runners are tools/sandbox)" }],
+    "test/**/*.ts": [INTO_PACKAGE, OUTSIDE_EXPORTS],
+    "bench/**/*.ts": [INTO_PACKAGE, OUTSIDE_EXPORTS],
     "lib/**/*.ts": [UP("components", "stacks", "index"), BESIDE, PLANNER, POLICY, { regex: "^@pulumi/", message: "lib/ is dependency-free: no Pulumi SDK" }],
     "components/**/*.ts": [UP("stacks", "index"), BESIDE, PLANNER, POLICY, { regex: "^(\\.\\./)+lib/config(/|$)", message: "components take their own Args, not the stack configuration's types" }],
     "stacks/**/*.ts": [UP("index"), BESIDE, PLANNER, POLICY],

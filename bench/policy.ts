@@ -12,8 +12,8 @@
  */
 import * as path from "path";
 import { ALL_POLICIES, PACK_ENFORCEMENT_LEVEL } from "../policy/all";
-import { analyzerResources, AnalyzerResource, defaultStackTags, evaluateResourcePolicies, evaluateStackPolicies, policyResources, prepare } from "offline-plan/src/policy-harness";
-import { planInOrder } from "offline-plan/src/order";
+import { analyzerResources, AnalyzerResource, defaultStackTags, evaluateResourcePolicies, evaluateStackPolicies, policyResources, prepare } from "offline-plan/policy-harness";
+import { planInOrder } from "offline-plan";
 
 function synthetic(count: number): AnalyzerResource[] {
     const out: AnalyzerResource[] = [];

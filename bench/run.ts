@@ -19,10 +19,13 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { TS_REGISTER } from "offline-plan/src/runner";
+import { TS_REGISTER } from "offline-plan/runner";
 
 const REPO = path.resolve(__dirname, "..");
-const LAZY_CLOSURE_MODULES = path.join(REPO, "packages", "offline-plan", "src", "lazy-closure-modules.ts");
+const LAZY_CLOSURE_MODULES = require.resolve("offline-plan/lazy-closure-modules");
+/** The plan CLI as `npm run plan` runs it: offline-plan's bin, which loads the package's TypeScript loader itself. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const PLAN_CLI = path.join(path.dirname(require.resolve("offline-plan/package.json")), (require("offline-plan/package.json") as { bin: Record<string, string> }).bin["offline-plan"]);
 const QUICK = process.env.BENCH_QUICK === "1";
 const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 2 : 5));
 const STACKS = ["prod", "dr"];
@@ -110,7 +113,7 @@ export function planAndCheck(): void {
     // The planner defers the SDK's closure-serialization modules (packages/offline-plan/src/lazy-closure-modules.ts), so its
     // own floor is lower than a plain require's: ratios against it say what our code costs.
     const deferred: Timed = { name: "deferred floor: the same, closure modules deferred", args: ["--require", TS_REGISTER, "--require", LAZY_CLOSURE_MODULES, ...requires], samples: [], cpu: [] };
-    const plan: Timed = { name: `plan ${STACKS.join("+")} (packages/offline-plan/src/plan.ts)`, args: ["--require", TS_REGISTER, "packages/offline-plan/src/plan.ts", ...STACKS.flatMap((s) => ["--stack", s]), "--json"], samples: [], cpu: [] };
+    const plan: Timed = { name: `plan ${STACKS.join("+")} (offline-plan's bin, npm run plan)`, args: [PLAN_CLI, ...STACKS.flatMap((s) => ["--stack", s]), "--json"], samples: [], cpu: [] };
     const check: Timed = { name: `plan+check ${STACKS.join("+")} (tools/check/check.ts)`, args: ["--require", TS_REGISTER, "tools/check/check.ts", ...STACKS.flatMap((s) => ["--stack", s]), "--json"], samples: [], cpu: [] };
     const checkAll: Timed = { name: "plan+check every stack (all seven, tools/check/check.ts)", args: ["--require", TS_REGISTER, "tools/check/check.ts", "--json"], samples: [], cpu: [] };
     section(`offline plan and check of ${STACKS.join(" and ")} against the SDK floor (median of ${RUNS} interleaved runs)`);

@@ -6,8 +6,8 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseStackConfig } from "../lib/config";
-import { PlanResult } from "offline-plan/src/model";
-import { loadStackSettings } from "offline-plan/src/stack-settings";
+import { PlanResult } from "offline-plan/model";
+import { loadStackSettings } from "offline-plan/stack-settings";
 import { checkPlan } from "../tools/check/core";
 import { inRegion } from "../stacks/aws";
 import { props, REPO, resource, resourcesOfType } from "./support/plans";

@@ -10,7 +10,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { checkArmoredKey } from "../lib/config/pgp";
-import { PlannedResource, PlanResult } from "offline-plan/src/model";
+import { PlannedResource, PlanResult } from "offline-plan/model";
 import { configProblems, parseWith } from "./support/stack-config";
 import { props, REPO, planRepo, resource, resourcesOfType } from "./support/plans";
 import { planWith } from "./support/dr-plans";

@@ -6,8 +6,8 @@
 import { strict as assert } from "assert";
 import { ConfigError, parseStackConfig } from "../lib/config";
 import { TABLE_RETENTION } from "../lib/retention";
-import { PlanResult, isSecret } from "offline-plan/src/model";
-import { loadStackSettings } from "offline-plan/src/stack-settings";
+import { PlanResult, isSecret } from "offline-plan/model";
+import { loadStackSettings } from "offline-plan/stack-settings";
 import { checkPlan } from "../tools/check/core";
 import { azurePolicies } from "../policy/azure";
 import { cloudSqlPolicies } from "../policy/cloudsql";

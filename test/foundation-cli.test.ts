@@ -8,12 +8,11 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { REPO } from "./support/plans";
-import { UNKNOWN_TEXT } from "offline-plan/src/model";
-import { TS_REGISTER } from "offline-plan/src/runner";
+import { PLAN_CLI, REPO } from "./support/plans";
+import { UNKNOWN_TEXT } from "offline-plan/model";
 
 function runPlan(args: string[], cwd = REPO, env: Record<string, string> = {}) {
-    const result = spawnSync(process.execPath, ["--require", TS_REGISTER, path.join(REPO, "packages", "offline-plan", "src", "plan.ts"), ...args], {
+    const result = spawnSync(process.execPath, [PLAN_CLI, ...args], {
         cwd,
         encoding: "utf8",
         env: { ...process.env, ...env },
@@ -103,7 +102,7 @@ describe("npm run plan (CLI)", function () {
                 const { status, stdout, stderr } = runPlan(args);
                 assert.equal(status, 2);
                 assert.match(stderr, message);
-                assert.match(stderr, /usage: npm run plan/);
+                assert.match(stderr, /usage: offline-plan \[options\]/);
                 assert.equal(stdout, "");
             });
         }

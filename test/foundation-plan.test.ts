@@ -4,7 +4,7 @@
  * is declared with its retention, and that no secret appears in plain text.
  */
 import { strict as assert } from "assert";
-import { PlanResult, isSecret, PlannedResource, SECRET_SIG } from "offline-plan/src/model";
+import { PlanResult, isSecret, PlannedResource, SECRET_SIG } from "offline-plan/model";
 import { RETENTION_TABLE } from "../lib/retention";
 import { planRepo, props, resource, resourcesOfType } from "./support/plans";
 

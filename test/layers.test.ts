@@ -43,7 +43,7 @@ describe("layers: imports point down only (ESLint no-restricted-imports)", funct
         await refused("lib/formats.ts", 'import { stackTags } from "../stacks/compose-common";', "imports point down only");
         await refused("lib/schedule.ts", 'import * as pulumi from "@pulumi/pulumi";', "dependency-free");
         await refused("lib/schedule.ts", 'import { checkStacks } from "../tools/check/core";', "never imports tools/");
-        await refused("lib/schedule.ts", 'import { planInOrder } from "offline-plan/src/order";', "never imports the offline planner");
+        await refused("lib/schedule.ts", 'import { planInOrder } from "offline-plan";', "never imports the offline planner");
     });
 
     it("refuses components/ importing stacks/ or the stack configuration's types, allows lib/", async () => {
@@ -64,9 +64,43 @@ describe("layers: imports point down only (ESLint no-restricted-imports)", funct
         await refused("packages/offline-plan/test/plan-runner.test.ts", 'import { REPO } from "../../../test/support/plans";', "imports nothing of the project");
         await allowed("packages/offline-plan/test/plan-runner.test.ts", 'import { UNKNOWN } from "../src/model";');
         await refused("tools/check/core.ts", 'import { planInOrder } from "../../packages/offline-plan/src/order";', "by its name");
-        await allowed("tools/check/core.ts", 'import { planInOrder } from "offline-plan/src/order";');
+        await allowed("tools/check/core.ts", 'import { planInOrder } from "offline-plan";');
+        await allowed("tools/check/core.ts", 'import { UNKNOWN } from "offline-plan/model";');
+        await refused("tools/check/core.ts", 'import { planInOrder } from "offline-plan/src/order";', "`exports` names");
+        await refused("tools/check/core.ts", 'import { PlanError } from "offline-plan/protocol";', "`exports` names");
+        await refused("test/policy/helpers.ts", 'import { runBatch } from "offline-plan/src/mock-runtime";', "`exports` names");
+        await refused("bench/policy.ts", 'import "offline-plan/register.cjs.bak";', "`exports` names");
         await refused("tools/drill/world.ts", 'import { PgServer } from "../../test/support/servers";', "import nothing of test/");
         await allowed("tools/drill/world.ts", 'import { PgServer } from "../sandbox/servers";');
+    });
+
+    it("uses offline-plan only through its exports map: every offline-plan specifier in tools/, test/ and bench/ resolves", () => {
+        const exported = Object.keys((JSON.parse(fs.readFileSync(path.join(ROOT, "packages", "offline-plan", "package.json"), "utf8")) as { exports: object }).exports);
+        const used = new Map<string, string[]>();
+        const walk = (dir: string): void => {
+            for (const entry of fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true })) {
+                const file = path.posix.join(dir, entry.name);
+                if (entry.isDirectory()) {
+                    if (entry.name !== "fixtures" && entry.name !== "node_modules") {
+                        walk(file);
+                    }
+                } else if (/\.(ts|js|cjs|mjs)$/.test(entry.name) && path.join(ROOT, file) !== __filename) {
+                    const source = fs.readFileSync(path.join(ROOT, file), "utf8");
+                    for (const [, specifier] of source.matchAll(/(?:\bfrom\s+|\bimport\s+|\b(?:require|import|require\.resolve)\(\s*)["'](offline-plan(?:\/[^"']*)?)["']/g)) {
+                        used.set(specifier, [...(used.get(specifier) ?? []), file]);
+                    }
+                }
+            }
+        };
+        ["tools", "test", "bench"].forEach(walk);
+        // The scan itself finds what tools/ imports (this file's own refused cases above are not scanned).
+        assert.ok(used.get("offline-plan")?.includes("tools/check/core.ts"), JSON.stringify([...used.keys()]));
+        assert.ok(used.get("offline-plan/no-dependency-source-maps")?.includes("tools/check/check.ts"));
+        const outside = [...used].filter(([specifier]) => !exported.includes(specifier === "offline-plan" ? "." : `.${specifier.slice("offline-plan".length)}`));
+        assert.deepEqual(outside.map(([specifier, files]) => `${specifier} (${files.join(", ")})`), []);
+        for (const specifier of used.keys()) {
+            assert.doesNotThrow(() => require.resolve(specifier, { paths: [ROOT] }), specifier);
+        }
     });
 
     it("lets lib/retention.ts alone re-export the policy pack's retention table", async () => {

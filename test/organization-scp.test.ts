@@ -6,7 +6,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { PlanResult } from "offline-plan/src/model";
+import { PlanResult } from "offline-plan/model";
 import { checkScpTarget, organizationScp, PROJECT_TAG } from "../lib/organization-scp";
 import { applyCommands, breakGlassRolesOfStacks, REPO, scpText } from "../tools/scp";
 import { organizationGuardOf } from "../tools/check/core";

@@ -29,10 +29,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { checkPlans, mandatoryCount, StackCheck } from "../tools/check/core";
-import { isSecret, PlanResult, SECRET_SIG, shortType, UNKNOWN, UNKNOWN_TEXT } from "offline-plan/src/model";
-import { describeUnknownApply } from "offline-plan/src/format";
-import { TS_REGISTER } from "offline-plan/src/runner";
-import { planProgram, REPO } from "./support/plans";
+import { isSecret, PlanResult, SECRET_SIG, shortType, UNKNOWN, UNKNOWN_TEXT } from "offline-plan/model";
+import { describeUnknownApply } from "offline-plan/format";
+import { TS_REGISTER } from "offline-plan/runner";
+import { PLAN_CLI, planProgram, REPO } from "./support/plans";
 
 const CORPUS = path.join(REPO, "test", "fixtures", "programs");
 
@@ -58,7 +58,7 @@ function expectations(program: string): Expected {
 }
 
 function cli(tool: "plan" | "check", args: string[]) {
-    const child = spawnSync(process.execPath, ["--require", TS_REGISTER, tool === "plan" ? path.join(REPO, "packages", "offline-plan", "src", "plan.ts") : path.join(REPO, "tools", "check", "check.ts"), ...args], { cwd: REPO, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    const child = spawnSync(process.execPath, tool === "plan" ? [PLAN_CLI, ...args] : ["--require", TS_REGISTER, path.join(REPO, "tools", "check", "check.ts"), ...args], { cwd: REPO, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
     return { status: child.status, stdout: child.stdout, stderr: child.stderr };
 }
 

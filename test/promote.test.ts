@@ -4,7 +4,7 @@
  * the stack changes except what the promotion implies (the replica-lag alarm goes, the dump watch comes).
  */
 import { strict as assert } from "assert";
-import { isSecret, PlanResult } from "offline-plan/src/model";
+import { isSecret, PlanResult } from "offline-plan/model";
 import { checkPlan } from "../tools/check/core";
 import { cloudSqlPolicies } from "../policy/cloudsql";
 import { props, resource, resourcesOfType } from "./support/plans";

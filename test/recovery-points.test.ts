@@ -32,7 +32,7 @@ import { ClientFactory, ClientOptions, explain } from "../tools/recovery-points/
 import type { RecoveryPoint, Report } from "../tools/recovery-points/points";
 import { readOutputs, UsageError } from "../tools/recovery-points/stack";
 import { parseStackConfig } from "../lib/config";
-import { loadStackSettings } from "offline-plan/src/stack-settings";
+import { loadStackSettings } from "offline-plan/stack-settings";
 
 const REPO = path.resolve(__dirname, "..");
 // The SDK's notice about its 2027 releases and Node 22 (the CLI turns it off the same way).

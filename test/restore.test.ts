@@ -6,8 +6,8 @@
  */
 import { strict as assert } from "assert";
 import { ConfigError, parseRfc3339, parseStackConfig, StackConfig } from "../lib/config";
-import { PlanResult } from "offline-plan/src/model";
-import { loadStackSettings } from "offline-plan/src/stack-settings";
+import { PlanResult } from "offline-plan/model";
+import { loadStackSettings } from "offline-plan/stack-settings";
 import { checkPlan } from "../tools/check/core";
 import { rdsPolicies } from "../policy/rds";
 import { azurePolicies } from "../policy/azure";

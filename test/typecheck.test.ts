@@ -9,7 +9,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { typecheckConfig } from "../tools/typecheck";
-import { TS_REGISTER } from "offline-plan/src/runner";
+import { TS_REGISTER } from "offline-plan/runner";
 
 const REPO = path.resolve(__dirname, "..");
 

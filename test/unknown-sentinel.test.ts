@@ -4,7 +4,7 @@
  * value the engine sends.
  */
 import { strict as assert } from "assert";
-import { UNKNOWN } from "offline-plan/src/model";
+import { UNKNOWN } from "offline-plan/model";
 import { UNKNOWN_SENTINEL, UNKNOWN_SENTINELS } from "../policy/sentinels";
 
 describe("the unknown sentinel: the planner's and the policy pack's are the same", () => {

@@ -5,7 +5,7 @@
  * vault stack's role.
  */
 import { strict as assert } from "assert";
-import { PlannedResource, PlanResult } from "offline-plan/src/model";
+import { PlannedResource, PlanResult } from "offline-plan/model";
 import { checkPlan } from "../tools/check/core";
 import { replicationRoleName } from "../components/bucket-replication";
 import { props, planRepo, resourcesOfType } from "./support/plans";

@@ -5,8 +5,8 @@
  */
 import { strict as assert } from "assert";
 import { ConfigError, parseStackConfig, StackConfig } from "../lib/config";
-import { PlannedResource, PlanResult } from "offline-plan/src/model";
-import { loadStackSettings } from "offline-plan/src/stack-settings";
+import { PlannedResource, PlanResult } from "offline-plan/model";
+import { loadStackSettings } from "offline-plan/stack-settings";
 import { lifecycleRules, rulesShorterThanLock } from "../components/backup-bucket";
 import { TABLE_RETENTION } from "../lib/retention";
 import { objectRetainDays } from "../lib/object-lock";

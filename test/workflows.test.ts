@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseDocument } from "yaml";
 import { validateWorkflow, ValidationError } from "@action-validator/core";
-import { loadStackSettings } from "offline-plan/src/stack-settings";
+import { loadStackSettings } from "offline-plan/stack-settings";
 
 const ROOT = path.resolve(__dirname, "..");
 const WORKFLOWS = path.join(ROOT, ".github", "workflows");

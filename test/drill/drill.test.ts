@@ -13,7 +13,7 @@ import { drillSection } from "../../tools/drill/html-section";
 import { parseDrillArgs } from "../../tools/drill/drill";
 import { formatReport, OBJECTIVES, readReports, rpoMet, writeReport, type DrillReport } from "../../tools/drill/report";
 import { runDrill } from "../../tools/drill/scenarios";
-import { TS_REGISTER } from "offline-plan/src/runner";
+import { TS_REGISTER } from "offline-plan/runner";
 import { renderHtml } from "../../tools/report/html";
 import { BUCKET, DrillWorld } from "../../tools/drill/world";
 import { DR_BUCKET, VAULT_BUCKET } from "../../tools/drill/compromise";

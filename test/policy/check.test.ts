@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { REPO_ROOT } from "../../tools/check/core";
 import { parseArgs } from "../../tools/check/check";
-import { TS_REGISTER } from "offline-plan/src/runner";
+import { TS_REGISTER } from "offline-plan/runner";
 
 /** As `npm run check` runs it. */
 function check(args: string[]) {

@@ -4,8 +4,8 @@
  */
 import { EnforcementLevel, Policies, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { settingsPolicy } from "../../policy/settings";
-import { AnalyzerResource, evaluateResourcePolicies, evaluateStackPolicies, PackConfig, policyResources, prepare, Violation } from "offline-plan/src/policy-harness";
-import { UNKNOWN as UNKNOWN_SENTINEL } from "offline-plan/src/model";
+import { AnalyzerResource, evaluateResourcePolicies, evaluateStackPolicies, PackConfig, policyResources, prepare, Violation } from "offline-plan/policy-harness";
+import { UNKNOWN as UNKNOWN_SENTINEL } from "offline-plan/model";
 
 export const UNKNOWN = UNKNOWN_SENTINEL;
 

@@ -6,7 +6,7 @@
  */
 import { strict as assert } from "assert";
 import { checkPlan, StackCheck } from "../../tools/check/core";
-import { PlannedResource, PlanResult } from "offline-plan/src/model";
+import { PlannedResource, PlanResult } from "offline-plan/model";
 import { find, plannedResource, planRepo, remove } from "../support/plans";
 import { immutabilityPolicies } from "../../policy/immutability";
 import { runStackPolicy, UNKNOWN } from "./helpers";

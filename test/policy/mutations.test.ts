@@ -4,7 +4,7 @@
  */
 import { strict as assert } from "assert";
 import { checkPlan, StackCheck } from "../../tools/check/core";
-import { PlannedResource, PlanResult, UNKNOWN } from "offline-plan/src/model";
+import { PlannedResource, PlanResult, UNKNOWN } from "offline-plan/model";
 import { find, plannedResource, planRepo, remove } from "../support/plans";
 
 type Mutate = (plan: PlanResult) => void;

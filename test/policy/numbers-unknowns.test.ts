@@ -12,7 +12,7 @@ import { secretsRecoveryWindow } from "../../policy/secrets";
 import { settingsFromConfig, settingsPolicy } from "../../policy/settings";
 import { T } from "../../policy/types";
 import { unknownInputsOf } from "../../policy/unknowns";
-import { evaluateResourcePolicies, policyResources, prepare } from "offline-plan/src/policy-harness";
+import { evaluateResourcePolicies, policyResources, prepare } from "offline-plan/policy-harness";
 import { unjudgedInPreview } from "../../tools/check/core";
 import { HandBuilt, runResourcePolicy, toAnalyzerResources, UNKNOWN } from "./helpers";
 

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { checkPlan, REPO_ROOT } from "../../tools/check/core";
-import { TS_REGISTER } from "offline-plan/src/runner";
+import { TS_REGISTER } from "offline-plan/runner";
 import { planProgram } from "../support/plans";
 
 const POLICY_DIR = path.join(REPO_ROOT, "policy");

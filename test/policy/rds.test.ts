@@ -107,7 +107,7 @@ describe("policy: RDS", () => {
     });
 
     it("enforcement level comes from policy config", async () => {
-        const { evaluateResourcePolicies, prepare } = await import("offline-plan/src/policy-harness");
+        const { evaluateResourcePolicies, prepare } = await import("offline-plan/policy-harness");
         const { toAnalyzerResources } = await import("./helpers");
         const result = await evaluateResourcePolicies([rdsBackupRetention], prepare(toAnalyzerResources([primary({ backupRetentionPeriod: 1 })])), {
             config: { "rds-backup-retention": "advisory" },

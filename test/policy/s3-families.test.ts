@@ -94,7 +94,7 @@ describe("S3 families: backup storage recognised by what it holds", () => {
             { type: "aws:s3/bucketVersioning:BucketVersioning", name: "team-v", props: { bucket: "team-archive", versioningConfiguration: { status: "Suspended" } } },
         ];
         const policies = async (config: Record<string, unknown>) => {
-            const { evaluateResourcePolicies, evaluateStackPolicies, policyResources, prepare } = await import("offline-plan/src/policy-harness");
+            const { evaluateResourcePolicies, evaluateStackPolicies, policyResources, prepare } = await import("offline-plan/policy-harness");
             const { toAnalyzerResources } = await import("./helpers");
             const prepared = prepare(toAnalyzerResources(resources));
             const options = { config: { "oauth2-dr-settings": config }, packEnforcementLevel: "mandatory" as const };

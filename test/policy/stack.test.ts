@@ -4,7 +4,7 @@ import { s3BackupBucketBaseline, s3BackupReplication } from "../../policy/s3-sta
 import { s3BackupVersioning } from "../../policy/s3";
 import { drFailoverTopology, retentionTableCoverage } from "../../policy/stack";
 import { rdsBackupRetention } from "../../policy/rds";
-import { evaluateResourcePolicies, policyResources, prepare } from "offline-plan/src/policy-harness";
+import { evaluateResourcePolicies, policyResources, prepare } from "offline-plan/policy-harness";
 import { indexStack } from "../../policy/resources";
 import { DEFAULT_SETTINGS } from "../../policy/settings";
 import { validatePackConfig } from "../../tools/check/pack-config";

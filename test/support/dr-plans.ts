@@ -4,7 +4,7 @@
  * leaks of secret values.
  */
 import { strict as assert } from "assert";
-import { PlannedResource, PlanResult, redact } from "offline-plan/src/model";
+import { PlannedResource, PlanResult, redact } from "offline-plan/model";
 import { planBatchShared, planProgram, REPO } from "./plans";
 
 const planned = new Map<string, Promise<PlanResult>>();

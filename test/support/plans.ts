@@ -5,11 +5,16 @@
  */
 import { strict as assert } from "assert";
 import * as path from "path";
-import { PlannedResource, PlanResult, unwrapSecrets } from "offline-plan/src/model";
-import type { PlanBatch, RunOptions } from "offline-plan/src/mock-runtime";
-import { PlanningServer } from "offline-plan/src/server";
+import { PlannedResource, PlanResult, unwrapSecrets } from "offline-plan/model";
+import type { PlanBatch, RunOptions } from "offline-plan/mock-runtime";
+import { PlanningServer } from "offline-plan/server";
 
 export const REPO = path.resolve(__dirname, "..", "..");
+
+/** The plan CLI as `npm run plan` runs it: offline-plan's bin (its package.json `bin`, a shim that loads its TypeScript loader first). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const PLANNER_PACKAGE = require("offline-plan/package.json") as { bin: Record<string, string> };
+export const PLAN_CLI = path.join(path.dirname(require.resolve("offline-plan/package.json")), PLANNER_PACKAGE.bin["offline-plan"]);
 
 /** A planned custom resource as a test builds it by hand: no options, no dependencies. */
 export function plannedResource(urn: string, type: string, name: string, inputs: Record<string, unknown>): PlannedResource {

@@ -1,7 +1,7 @@
 /** A stack file's configuration parsed with some keys changed (null removes a key), as the program parses it. */
 import { strict as assert } from "assert";
 import { ConfigError, parseStackConfig, StackConfig } from "../../lib/config";
-import { loadStackSettings } from "offline-plan/src/stack-settings";
+import { loadStackSettings } from "offline-plan/stack-settings";
 import { REPO } from "./plans";
 
 export function parseWith(stack: string, overrides: Record<string, string | null> = {}): StackConfig {

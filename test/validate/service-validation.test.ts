@@ -5,7 +5,7 @@
  * DATABASE_URL (checksum annotation) followed by a validation Job that Pulumi awaits.
  */
 import { strict as assert } from "assert";
-import { isSecret, PlanResult } from "offline-plan/src/model";
+import { isSecret, PlanResult } from "offline-plan/model";
 import { payloadChecksum } from "../../components/app-database-secret";
 import { validateServiceValidationArgs, type ServiceValidationArgs } from "../../components/service-validation";
 import { props, resource, resourcesOfType } from "../support/plans";

@@ -19,14 +19,14 @@
  * run, a registration waits on unknowns or a resource or row was not judged for an unknown value), 2 on a
  * usage or planning error, 0 otherwise.
  */
-import "offline-plan/src/no-dependency-source-maps";
-import "offline-plan/src/lazy-closure-modules";
+import "offline-plan/no-dependency-source-maps";
+import "offline-plan/lazy-closure-modules";
 import * as os from "os";
 // Only light modules here: planning starts (a child process) before the policy pack and the reports load
 // (tools/check/core.ts and @pulumi/policy, most of a check's start-up), so the two overlap on two cores.
-import type { PackConfig } from "offline-plan/src/policy-harness";
+import type { PackConfig } from "offline-plan/policy-harness";
 import type { StackCheck } from "./core";
-import { readPackConfig } from "offline-plan/src/pack-config-file";
+import { readPackConfig } from "offline-plan/pack-config-file";
 import { startPlanning } from "./planning";
 import { REPORT_FORMATS, ReportFormat } from "../report/formats";
 import {
@@ -41,7 +41,7 @@ import {
     reportFailure,
     stackOutputsOf,
     UsageError,
-} from "offline-plan/src/cli";
+} from "offline-plan/cli";
 
 interface CheckArgs {
     help: boolean;

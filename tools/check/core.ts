@@ -13,9 +13,9 @@ import { isVaultStack, Role } from "../../policy/roles";
 import { NotJudged, notJudgedDatabases } from "../../policy/engines";
 import { unknownInputsOf } from "../../policy/unknowns";
 import { describeWaiver, SETTINGS_POLICY_NAME, settingsFromConfig } from "../../policy/settings";
-import { ExposedSecret, LookupRecord, PlanResult, UnknownApply, WaitingRegistration } from "offline-plan/src/model";
-import { planInOrder } from "offline-plan/src/order";
-import type { StartedBatch } from "offline-plan/src/runner";
+import { ExposedSecret, LookupRecord, PlanResult, UnknownApply, WaitingRegistration } from "offline-plan/model";
+import { planInOrder } from "offline-plan";
+import type { StartedBatch } from "offline-plan/runner";
 import {
     analyzerResources,
     defaultStackTags,
@@ -26,7 +26,7 @@ import {
     policyResources,
     prepare,
     Violation,
-} from "offline-plan/src/policy-harness";
+} from "offline-plan/policy-harness";
 import { validatePackConfig } from "./pack-config";
 import { RETENTION_ROW } from "./format";
 import { planInputsOf, PlanningOptions, REPO_ROOT } from "./planning";

@@ -1,7 +1,7 @@
 /** Text and JSON renderings of `checkStacks` results for `npm run check`. */
-import { shortType } from "offline-plan/src/model";
-import { describeUnknownApply, formatExposedSecrets, formatLookups, formatWaiting } from "offline-plan/src/format";
-import type { UnknownApply } from "offline-plan/src/model";
+import { shortType } from "offline-plan/model";
+import { describeUnknownApply, formatExposedSecrets, formatLookups, formatWaiting } from "offline-plan/format";
+import type { UnknownApply } from "offline-plan/model";
 import type { StackCheck, UnjudgedInPreview } from "./core";
 import type { NotJudged } from "../../policy/engines";
 

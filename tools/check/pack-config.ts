@@ -5,7 +5,7 @@
 import Ajv, { ErrorObject, ValidateFunction } from "ajv";
 import { Policies } from "@pulumi/policy";
 import { SETTINGS_POLICY_NAME } from "../../policy/settings";
-import { PackConfig } from "offline-plan/src/policy-harness";
+import { PackConfig } from "offline-plan/policy-harness";
 
 const LEVELS = ["advisory", "mandatory", "remediate", "disabled"];
 

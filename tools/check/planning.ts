@@ -3,8 +3,8 @@
  * process) and loads the pack (tools/check/core.ts, @pulumi/policy) while the child plans.
  */
 import * as path from "path";
-import { startPlanInOrder } from "offline-plan/src/order";
-import type { StartedBatch } from "offline-plan/src/runner";
+import { startPlanInOrder } from "offline-plan";
+import type { StartedBatch } from "offline-plan/runner";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 

@@ -8,7 +8,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import { ConfigError, parseStackConfig, StackConfig } from "../../lib/config";
 import { retentionRow } from "../../lib/retention";
-import { listStacks, loadStackSettings } from "offline-plan/src/stack-settings";
+import { listStacks, loadStackSettings } from "offline-plan/stack-settings";
 
 /** A configuration problem: bad arguments, an invalid stack file, no outputs (exit 2). */
 export class UsageError extends Error {}

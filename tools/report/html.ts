@@ -5,7 +5,7 @@
  */
 import { drillSection } from "../drill/html-section";
 import type { DrillReport } from "../drill/report";
-import { PlanResult, shortType } from "offline-plan/src/model";
+import { PlanResult, shortType } from "offline-plan/model";
 import { ReportCheck, unrunNote } from "./markdown";
 import { buildTopology, LANE_TITLES, LANES, Lane, pairStacks, Topology, TopologyNode } from "./topology";
 

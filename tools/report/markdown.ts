@@ -3,7 +3,7 @@
  * Markdown, for the pull-request comment. A pure function of the checker's structured result.
  */
 import type { StackCheck } from "../check/core";
-import { shortType } from "offline-plan/src/model";
+import { shortType } from "offline-plan/model";
 
 /** What the renderers read of a stack's check (the `--json` shape, plus the resource count when known). */
 export type ReportCheck = Pick<StackCheck, "stack" | "project" | "role" | "violations" | "retention"> & Partial<Pick<StackCheck, "notJudged" | "waitingOnUnknowns" | "notJudgedInPreview" | "unknownApplies">> & { resourceCount?: number };

@@ -6,8 +6,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { checkPlans, CheckOptions, planInputsOf, REPO_ROOT, StackCheck } from "../check/core";
-import { PlanResult } from "offline-plan/src/model";
-import { planInOrder } from "offline-plan/src/order";
+import { PlanResult } from "offline-plan/model";
+import { planInOrder } from "offline-plan";
 import { renderHtml } from "./html";
 import { readReports } from "../drill/report";
 import { renderMarkdown } from "./markdown";

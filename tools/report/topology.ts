@@ -12,7 +12,7 @@ import { stackRole } from "../../policy/roles";
 import { DEFAULT_SETTINGS } from "../../policy/settings";
 import { encryptionOf, lifecycleRulesOf, replicationRulesOf, versioningOf } from "../../policy/s3-families";
 import { isUnknown } from "../../policy/unknowns";
-import { PlannedResource, PlanResult, unwrapSecrets } from "offline-plan/src/model";
+import { PlannedResource, PlanResult, unwrapSecrets } from "offline-plan/model";
 
 export type Lane = "database" | "backups" | "bucket" | "secrets" | "logs" | "cronjobs";
 export const LANES: readonly Lane[] = ["database", "backups", "bucket", "secrets", "logs", "cronjobs"];

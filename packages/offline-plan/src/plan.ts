@@ -37,7 +37,7 @@ export interface PlanArgs {
     stackOutputs: Record<string, Record<string, unknown>>;
 }
 
-export const PLAN_USAGE = ["usage: npm run plan -- [options]", "", ...PLAN_OPTIONS_HELP, "", "exit: 0 planned, 2 usage error or failed plan"].join("\n");
+export const PLAN_USAGE = ["usage: offline-plan [options]", "", ...PLAN_OPTIONS_HELP, "", "exit: 0 planned, 2 usage error or failed plan"].join("\n");
 
 export function parsePlanArgs(argv: string[]): PlanArgs {
     const values = parseCommandLine(argv, PLAN_OPTIONS);
@@ -117,8 +117,13 @@ async function main(): Promise<number> {
     }
 }
 
-if (require.main === module) {
+/** The CLI: run as `offline-plan` (bin/offline-plan.cjs) or as `node --require offline-plan/register.cjs src/plan.ts`. */
+export function runPlanCli(): void {
     // Exit once stdout has drained (a pipe is written asynchronously): a program may leave timers or handles
     // behind that would otherwise keep the process alive.
     void main().then((code) => process.stdout.write("", () => process.exit(code)));
+}
+
+if (require.main === module) {
+    runPlanCli();
 }

@@ -87,12 +87,15 @@ export function esModuleProgram(programDir: string, loaded: unknown): unknown {
 
 /**
  * Drops the program's modules (its directory, not node_modules, not this planner) from the require cache,
- * so that the next stack runs the program from the start, as a new `pulumi preview` would.
+ * so that the next stack runs the program from the start, as a new `pulumi preview` would. The planner is its
+ * package's code (a program may hold the package, as oauth2-dr does under packages/), not the programs its
+ * own tests plan (test/fixtures): those are reloaded like any program's.
  */
 export function forgetProgramModules(programDir: string): void {
     const planner = path.resolve(__dirname, "..");
+    const plannerCode = (file: string) => file.startsWith(planner + path.sep) && !file.startsWith(path.join(planner, "test") + path.sep);
     for (const file of Object.keys(require.cache)) {
-        if (file.startsWith(programDir + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`) && !file.startsWith(planner + path.sep)) {
+        if (file.startsWith(programDir + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`) && !plannerCode(file)) {
             delete require.cache[file];
         }
     }

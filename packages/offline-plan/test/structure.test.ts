@@ -3,12 +3,23 @@
  * and dependencies did), and nothing outside the package but Node's modules and its declared dependencies.
  */
 import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { builtinModules } from "module";
 
 const SRC = path.resolve(__dirname, "..", "src");
-const PKG = JSON.parse(fs.readFileSync(path.resolve(__dirname, "..", "package.json"), "utf8")) as { dependencies?: object; peerDependencies?: object };
+const ROOT = path.resolve(__dirname, "..");
+const PKG = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+    name: string;
+    dependencies?: object;
+    peerDependencies?: object;
+    exports: Record<string, string>;
+    typesVersions: { "*": Record<string, string[]> };
+    types: string;
+    bin: Record<string, string>;
+};
 
 /** Every module specifier a source file imports or requires (type-only imports included). */
 export function specifiers(source: string): string[] {
@@ -75,5 +86,33 @@ describe("offline-plan: the package's structure", () => {
                 .map((s) => `${file}: ${s}`),
         );
         assert.deepEqual(strays, []);
+    });
+
+    it("names an existing file for every entry point, and TypeScript (typesVersions, types) the same modules as Node (exports)", () => {
+        for (const [subpath, target] of Object.entries(PKG.exports)) {
+            assert.ok(fs.existsSync(path.join(ROOT, target)), `${subpath}: ${target} does not exist`);
+        }
+        const tsModules = Object.entries(PKG.exports).filter(([, target]) => target.endsWith(".ts"));
+        assert.equal(`./${PKG.types}`, PKG.exports["."]);
+        assert.deepEqual(
+            Object.fromEntries(Object.entries(PKG.typesVersions["*"]).map(([subpath, [target]]) => [`./${subpath}`, `./${target}`])),
+            Object.fromEntries(tsModules.filter(([subpath]) => subpath !== ".")),
+        );
+        // The map is what Node allows: a module it does not name is refused by the package's name.
+        assert.ok(fs.existsSync(path.join(SRC, "protocol.ts")));
+        assert.throws(() => require.resolve(`${PKG.name}/protocol`, { paths: [ROOT] }), (err: NodeJS.ErrnoException) => err.code === "ERR_PACKAGE_PATH_NOT_EXPORTED");
+        assert.throws(() => require.resolve(`${PKG.name}/src/order`, { paths: [ROOT] }), (err: NodeJS.ErrnoException) => err.code === "ERR_PACKAGE_PATH_NOT_EXPORTED");
+    });
+
+    it("runs the plan CLI as its bin (bin/offline-plan.cjs): --help, and a usage error exits 2", () => {
+        const bin = path.join(ROOT, PKG.bin["offline-plan"]);
+        const help = spawnSync(process.execPath, [bin, "--help"], { cwd: os.tmpdir(), encoding: "utf8" });
+        assert.equal(help.status, 0, help.stderr);
+        assert.match(help.stdout, /^usage: offline-plan \[options\]\n/);
+        assert.match(help.stdout, /--stack-outputs/);
+        const bad = spawnSync(process.execPath, [bin, "--bogus"], { cwd: os.tmpdir(), encoding: "utf8" });
+        assert.equal(bad.status, 2);
+        assert.match(bad.stderr, /^unknown argument --bogus\nusage: offline-plan/);
+        assert.equal(bad.stdout, "");
     });
 });

@@ -1,14 +1,15 @@
-/** The text plan's summary lines (packages/offline-plan/src/format.ts) on resources written by other teams. */
+/** The text plan's summary lines (src/format.ts) on resources written by other teams. */
 import { strict as assert } from "assert";
-import { keyProperties } from "offline-plan/src/format";
-import { PlannedResource } from "offline-plan/src/model";
-import { plannedResource } from "./support/plans";
+import { keyProperties } from "../src/format";
+import { PlannedResource } from "../src/model";
 
+/** A planned CronJob as a test builds it by hand: no options, no dependencies. */
 function cronJob(inputs: Record<string, unknown>): PlannedResource {
-    return plannedResource("urn:pulumi:dev::probe::kubernetes:batch/v1:CronJob::probe", "kubernetes:batch/v1:CronJob", "probe", inputs);
+    const type = "kubernetes:batch/v1:CronJob";
+    return { urn: `urn:pulumi:dev::probe::${type}::probe`, type, name: "probe", custom: true, protect: false, retainOnDelete: false, dependencies: [], propertyDependencies: {}, ignoreChanges: [], additionalSecretOutputs: [], inputs };
 }
 
-describe("text plan summaries (packages/offline-plan/src/format.ts keyProperties)", () => {
+describe("text plan summaries (src/format.ts keyProperties)", () => {
     it("a CronJob without a namespace, history limits or security context reads (not set), never undefined", () => {
         const lines = keyProperties(cronJob({ spec: { schedule: "*/5 * * * *", jobTemplate: { spec: { template: { spec: { containers: [{ image: "busybox:1.36" }] } } } } } }));
         assert.ok(!lines.some((l) => l.includes("undefined")), lines.join("\n"));

@@ -1,5 +1,5 @@
 /**
- * Run as a process of its own by test/lazy-closure-modules.test.ts: loads the SDK (with the planner's deferred
+ * Run as a process of its own by lazy-closure-modules.test.ts: loads the SDK (with the planner's deferred
  * closure modules when the first argument is "deferred"), then uses everything those modules serve and prints
  * what it saw as JSON.
  */
@@ -11,7 +11,7 @@ const loaded = (): string[] => [...new Set(Object.keys(require.cache).filter((f)
 async function main(): Promise<void> {
     if (process.argv[2] === "deferred") {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        require("offline-plan/src/lazy-closure-modules");
+        require("../src/lazy-closure-modules");
     }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");

@@ -1,5 +1,5 @@
 /**
- * packages/offline-plan/register.cjs, the TypeScript loader of every CLI, planning child and test process: the nearest
+ * register.cjs, the TypeScript loader of every CLI, planning child and test process: the nearest
  * tsconfig.json decides the emit, import() of an extensionless .ts path works as under tsc's CommonJS, a
  * stack frame names the .ts file and line, and the compile cache neither serves a stale compile nor breaks
  * when it cannot be written.
@@ -9,9 +9,9 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { TS_REGISTER } from "offline-plan/src/runner";
+import { TS_REGISTER } from "../src/runner";
 
-/** Runs `file` from the repository's directory, as the CLIs run a program in a directory of its own. */
+/** Runs `file` from the package's directory, as the CLIs run a program in a directory of its own. */
 function runTs(file: string, tmpdir: string) {
     const child = spawnSync(process.execPath, ["--require", TS_REGISTER, file], { cwd: path.resolve(__dirname, ".."), encoding: "utf8", env: { ...process.env, TMPDIR: tmpdir } });
     return { status: child.status, stdout: child.stdout.trim(), stderr: child.stderr };
@@ -23,7 +23,7 @@ function write(file: string, text: string): string {
     return file;
 }
 
-describe("packages/offline-plan/register.cjs (the TypeScript loader)", function () {
+describe("offline-plan/register.cjs (the TypeScript loader)", function () {
     this.timeout(60_000);
     let dir: string;
     let tmpdir: string;

@@ -5,15 +5,22 @@
  */
 import { strict as assert } from "assert";
 import * as path from "path";
-import { PlanResult } from "offline-plan/src/model";
-import { planProgram, props, REPO, resourcesOfType } from "./support/plans";
+import { PlannedResource, PlanResult, unwrapSecrets } from "../src/model";
+import { PlanningServer } from "../src/server";
 
-const PROGRAM = path.join(REPO, "test", "fixtures", "exit-hooks-program");
+const PROGRAM = path.join(__dirname, "fixtures", "exit-hooks-program");
 
-describe("beforeExit work in the planner (packages/offline-plan/src/exit-hooks.ts runExitHooks)", function () {
+const resourcesOfType = (plan: PlanResult, type: string): PlannedResource[] => plan.resources.filter((r) => r.type === type);
+const props = (r: PlannedResource): Record<string, unknown> => unwrapSecrets(r.inputs) as Record<string, unknown>;
+
+describe("beforeExit work in the planner (src/exit-hooks.ts runExitHooks)", function () {
     this.timeout(120000);
+    let server: PlanningServer;
+    const planProgram = (dir: string, stacks: string[]) => server.plan({ programDir: dir, stacks, inDependencyOrder: true });
     let plans: PlanResult[];
+    after(() => server?.close());
     before(async () => {
+        server = new PlanningServer();
         plans = await planProgram(PROGRAM, ["staging", "prod"]);
     });
 

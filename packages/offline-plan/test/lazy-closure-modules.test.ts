@@ -1,11 +1,11 @@
 /**
- * packages/offline-plan/src/lazy-closure-modules.ts: the SDK's closure-serialization dependencies are not loaded with the SDK,
+ * src/lazy-closure-modules.ts: the SDK's closure-serialization dependencies are not loaded with the SDK,
  * and a program that does serialize a closure or compute code paths gets exactly what it gets without it.
  */
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { TS_REGISTER } from "offline-plan/src/runner";
+import { TS_REGISTER } from "../src/runner";
 
 interface Probe {
     afterSdkLoad: string[];
@@ -15,13 +15,19 @@ interface Probe {
     ownTypescript: { proxy: boolean; version: string };
 }
 
+/**
+ * Where the package's dependencies are installed (the workspace's root, or the package's own directory when it
+ * is installed alone): the probe runs there, so that computeCodePaths finds `yaml` in its node_modules.
+ */
+const INSTALL_ROOT = path.resolve(path.dirname(require.resolve("yaml/package.json")), "..", "..");
+
 function probe(mode: "deferred" | "eager"): Probe {
-    const child = spawnSync(process.execPath, ["--require", TS_REGISTER, path.join(__dirname, "support", "closure-probe.ts"), mode], { cwd: path.resolve(__dirname, ".."), encoding: "utf8" });
+    const child = spawnSync(process.execPath, ["--require", TS_REGISTER, path.join(__dirname, "closure-probe.ts"), mode], { cwd: INSTALL_ROOT, encoding: "utf8" });
     assert.equal(child.status, 0, child.stderr);
     return JSON.parse(child.stdout) as Probe;
 }
 
-describe("the SDK's closure modules, deferred (packages/offline-plan/src/lazy-closure-modules.ts)", function () {
+describe("the SDK's closure modules, deferred (src/lazy-closure-modules.ts)", function () {
     this.timeout(60000);
     let deferred: Probe;
     let eager: Probe;
