@@ -29,8 +29,8 @@ import * as fs from "fs";
 import type { Policies } from "@pulumi/policy";
 
 // The harness first (it may load repository modules of its own); then the copied pack, whose modules must all
-// come from this directory.
-const harness = require(${JSON.stringify(path.join(REPO_ROOT, "packages", "offline-plan", "src", "policy-harness"))});
+// come from this directory. (The harness by its file: the temporary directory has no offline-plan to resolve.)
+const harness = require(${JSON.stringify(require.resolve("offline-plan/policy-harness"))});
 const before = new Set(Object.keys(require.cache));
 const { ALL_POLICIES } = require("./all") as { ALL_POLICIES: Policies };
 const loadedByPack = Object.keys(require.cache).filter((f) => !before.has(f));
