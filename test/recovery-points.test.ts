@@ -456,7 +456,7 @@ describe("recovery-points: the database's recovery points, newest first, each wi
 
     it("exit 3 without AWS credentials, said once (the SDK's real credential chain, in a process of its own)", () => {
         const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: scratch, AWS_CONFIG_FILE: "/dev/null", AWS_SHARED_CREDENTIALS_FILE: "/dev/null", AWS_EC2_METADATA_DISABLED: "true", AWS_ENDPOINT_URL: moto.endpoint };
-        const result = spawnSync(process.execPath, ["--require", path.join(REPO, "packages/offline-plan/register.cjs"), path.join(REPO, "tools/recovery-points/cli.ts"), "--stack", "prod", "--stack-outputs", outputsFile], { env, encoding: "utf8", timeout: 30_000 });
+        const result = spawnSync(process.execPath, ["--require", require.resolve("offline-plan/register.cjs"), path.join(REPO, "tools/recovery-points/cli.ts"), "--stack", "prod", "--stack-outputs", outputsFile], { env, encoding: "utf8", timeout: 30_000 });
         assert.equal(result.status, 3, result.stderr + result.stdout);
         assert.equal(result.stdout.match(/no AWS credentials/g)?.length, 1, result.stdout);
         assert.match(flat(result.stdout), /set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
