@@ -7,9 +7,13 @@
  * A selection belongs to the plan its `planId` depends on (the plan's id is computed, so the link is the
  * dependency; with one plan in the stack, that plan). It selects a database when `resources` holds "*", an
  * RDS ARN (`arn:aws:rds:...`, wildcards included) or an output of a database resource of the stack, or when
- * its `selectionTags` / `conditions.stringEquals` (`aws:ResourceTag/KEY`) match a database's tags.
+ * one of its `selectionTags` matches a database's tags. `conditions` narrow `resources` (AWS Backup assigns a
+ * resource only when it meets all of them: stringEquals, stringLikes, stringNotEquals, stringNotLikes on
+ * `aws:ResourceTag/KEY`): then "*" and ARN patterns pick only the stack's databases whose tags meet them, so a
+ * plan for the EBS volumes (`resources: ["*"]`, tag backup=ebs-weekly) does not judge the database.
  */
 import { StackValidationPolicy } from "@pulumi/policy";
+import { globMatch } from "./config";
 import { rdsLabel } from "./engines";
 import { indexStack, StackIndex, StackResource, tagsOf } from "./resources";
 import { plural } from "./retention";
@@ -34,14 +38,57 @@ function selectionPlan(selection: StackResource, plans: StackResource[]): StackR
     return plans.find((plan) => urns.includes(plan.urn)) ?? (plans.length === 1 ? plans[0] : undefined);
 }
 
-/** Databases (by label) a selection picks, from its resources, tags and conditions. */
+/** The four condition operators of a selection's `conditions`, as a test of one tag value (undefined: no such tag). */
+const CONDITION_TESTS: Record<string, (tag: string | undefined, value: string) => boolean> = {
+    stringEquals: (tag, value) => tag === value,
+    stringLikes: (tag, value) => tag !== undefined && globMatch(value, tag),
+    stringNotEquals: (tag, value) => tag !== value,
+    stringNotLikes: (tag, value) => tag === undefined || !globMatch(value, tag),
+};
+
+/**
+ * Whether a database's tags meet every condition of a selection (AWS Backup assigns a resource only when it
+ * meets all of them); a condition whose key or value is unknown counts as met.
+ */
+function meetsConditions(db: StackResource, conditions: unknown[]): boolean {
+    const dbTags = tagsOf(db);
+    return conditions.every((condition) =>
+        Object.entries(CONDITION_TESTS).every(([operator, test]) => {
+            const entries = readArray(condition, operator);
+            return (Array.isArray(entries) ? entries : []).every((e) => {
+                const key = read(e, "key");
+                const value = read(e, "value");
+                return typeof key !== "string" || typeof value !== "string" || test(dbTags[key.replace(/^aws:ResourceTag\//, "")], value);
+            });
+        }),
+    );
+}
+
+/**
+ * Databases (by label) a selection picks. `resources` ("*", an RDS ARN, a database's output) narrowed by
+ * `conditions` when it has any: then "*" and ARN patterns pick only the stack's databases whose tags meet every
+ * condition. `selectionTags` pick the databases carrying one of them.
+ */
 function selectedDatabases(selection: StackResource, databases: StackResource[]): string[] {
     const out = new Set<string>();
     const label = (db: StackResource) => `${db.name} (${rdsLabel(db.type, db.props)})`;
+    const listed = readArray(selection.props, "conditions");
+    const conditions = Array.isArray(listed) ? listed : [];
+    const conditioned = conditions.some((condition) =>
+        Object.keys(CONDITION_TESTS).some((operator) => {
+            const entries = readArray(condition, operator);
+            return entries === UNKNOWN || (entries ?? []).length > 0;
+        }),
+    );
     const resources = readArray(selection.props, "resources");
+    // Conditions without resources are read as conditions over "*" (as this policy read them before).
+    let wildcard = !Array.isArray(resources) || resources.length === 0;
     for (const entry of Array.isArray(resources) ? resources : []) {
         if (entry === "*" || (typeof entry === "string" && entry.startsWith("arn:aws:rds:"))) {
-            out.add(entry === "*" ? "every resource (*)" : `RDS ${entry}`);
+            wildcard = true;
+            if (!conditioned) {
+                out.add(entry === "*" ? "every resource (*)" : `RDS ${entry}`);
+            }
         }
     }
     const dependedOn = new Set((selection.propertyDependencies?.resources ?? []).map((d) => d.urn));
@@ -50,17 +97,10 @@ function selectedDatabases(selection: StackResource, databases: StackResource[])
     for (const tag of Array.isArray(tags) ? tags : []) {
         tagMatches.push({ key: read(tag, "key"), value: read(tag, "value") });
     }
-    const conditions = readArray(selection.props, "conditions");
-    for (const condition of Array.isArray(conditions) ? conditions : []) {
-        const equals = readArray(condition, "stringEquals");
-        for (const e of Array.isArray(equals) ? equals : []) {
-            const key = read(e, "key");
-            tagMatches.push({ key: typeof key === "string" ? key.replace(/^aws:ResourceTag\//, "") : key, value: read(e, "value") });
-        }
-    }
     for (const db of databases) {
         const dbTags = tagsOf(db);
-        if (dependedOn.has(db.urn) || tagMatches.some(({ key, value }) => typeof key === "string" && dbTags[key] === value)) {
+        const byResources = (dependedOn.has(db.urn) || (conditioned && wildcard)) && (!conditioned || meetsConditions(db, conditions));
+        if (byResources || tagMatches.some(({ key, value }) => typeof key === "string" && dbTags[key] === value)) {
             out.add(label(db));
         }
     }
