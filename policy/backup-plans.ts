@@ -9,8 +9,9 @@
  * RDS ARN (`arn:aws:rds:...`, wildcards included) or an output of a database resource of the stack, or when
  * one of its `selectionTags` matches a database's tags. `conditions` narrow `resources` (AWS Backup assigns a
  * resource only when it meets all of them: stringEquals, stringLikes, stringNotEquals, stringNotLikes on
- * `aws:ResourceTag/KEY`): then "*" and ARN patterns pick only the stack's databases whose tags meet them, so a
- * plan for the EBS volumes (`resources: ["*"]`, tag backup=ebs-weekly) does not judge the database.
+ * `aws:ResourceTag/KEY`), and so do `notResources`: then "*" and ARN patterns pick only the stack's databases whose
+ * tags meet them and that are not excluded, so a plan for the EBS volumes (`resources: ["*"]`, tag
+ * backup=ebs-weekly) or for everything but RDS (`notResources: ["arn:aws:rds:*:*:db:*"]`) does not judge the database.
  */
 import { StackValidationPolicy } from "@pulumi/policy";
 import { globMatch } from "./config";
@@ -65,9 +66,29 @@ function meetsConditions(db: StackResource, conditions: unknown[]): boolean {
 }
 
 /**
- * Databases (by label) a selection picks. `resources` ("*", an RDS ARN, a database's output) narrowed by
- * `conditions` when it has any: then "*" and ARN patterns pick only the stack's databases whose tags meet every
- * condition. `selectionTags` pick the databases carrying one of them.
+ * Whether a selection's ARN entry names this database: "*", or an RDS ARN pattern (`arn:aws:rds:*:*:db:*`)
+ * whose resource kind (`db` for an instance, `cluster`) and identifier match; the region and account the
+ * program cannot tell are taken as matching.
+ */
+function namesDatabase(entry: string, db: StackResource): boolean {
+    if (entry === "*") {
+        return true;
+    }
+    const parts = entry.split(":");
+    if (!entry.startsWith("arn:aws:rds:") || parts.length < 7) {
+        return false;
+    }
+    const cluster = db.type === T.rdsCluster;
+    const identifier = read(db.props, cluster ? "clusterIdentifier" : "identifier");
+    const name = parts.slice(6).join(":");
+    return globMatch(parts[5], cluster ? "cluster" : "db") && (name === "*" || (typeof identifier === "string" && globMatch(name, identifier)));
+}
+
+/**
+ * Databases (by label) a selection picks. `resources` ("*", an RDS ARN, a database's output), narrowed by
+ * `conditions` and `notResources` when it has any: then "*" and ARN patterns pick only the stack's databases
+ * whose tags meet every condition and that no `notResources` entry (a pattern, a database's output) names.
+ * `selectionTags` pick the databases carrying one of them.
  */
 function selectedDatabases(selection: StackResource, databases: StackResource[]): string[] {
     const out = new Set<string>();
@@ -80,15 +101,17 @@ function selectedDatabases(selection: StackResource, databases: StackResource[])
             return entries === UNKNOWN || (entries ?? []).length > 0;
         }),
     );
-    const resources = readArray(selection.props, "resources");
+    const excludedList = readArray(selection.props, "notResources");
+    const excluded = (Array.isArray(excludedList) ? excludedList : []).filter((e): e is string => typeof e === "string");
+    const excludedUrns = new Set((selection.propertyDependencies?.notResources ?? []).map((d) => d.urn));
+    const narrowed = conditioned || excluded.length > 0 || excludedUrns.size > 0;
+    const listedResources = readArray(selection.props, "resources");
     // Conditions without resources are read as conditions over "*" (as this policy read them before).
-    let wildcard = !Array.isArray(resources) || resources.length === 0;
-    for (const entry of Array.isArray(resources) ? resources : []) {
-        if (entry === "*" || (typeof entry === "string" && entry.startsWith("arn:aws:rds:"))) {
-            wildcard = true;
-            if (!conditioned) {
-                out.add(entry === "*" ? "every resource (*)" : `RDS ${entry}`);
-            }
+    const resources = Array.isArray(listedResources) && listedResources.length > 0 ? listedResources : conditioned ? ["*"] : [];
+    const patterns = resources.filter((e): e is string => e === "*" || (typeof e === "string" && e.startsWith("arn:aws:rds:")));
+    if (!narrowed) {
+        for (const entry of patterns) {
+            out.add(entry === "*" ? "every resource (*)" : `RDS ${entry}`);
         }
     }
     const dependedOn = new Set((selection.propertyDependencies?.resources ?? []).map((d) => d.urn));
@@ -99,8 +122,9 @@ function selectedDatabases(selection: StackResource, databases: StackResource[])
     }
     for (const db of databases) {
         const dbTags = tagsOf(db);
-        const byResources = (dependedOn.has(db.urn) || (conditioned && wildcard)) && (!conditioned || meetsConditions(db, conditions));
-        if (byResources || tagMatches.some(({ key, value }) => typeof key === "string" && dbTags[key] === value)) {
+        const named = dependedOn.has(db.urn) || (narrowed && patterns.some((entry) => namesDatabase(entry, db)));
+        const kept = !narrowed || (meetsConditions(db, conditions) && !excludedUrns.has(db.urn) && !excluded.some((entry) => namesDatabase(entry, db)));
+        if ((named && kept) || tagMatches.some(({ key, value }) => typeof key === "string" && dbTags[key] === value)) {
             out.add(label(db));
         }
     }
