@@ -4,6 +4,9 @@
  * (unset: never deleted): below the retention table's database row is a violation. A stack policy, because
  * the plan and the resources it selects are separate resources.
  *
+ * Databases here are what rds-backup-retention judges and AWS Backup can select: RDS instances and clusters,
+ * DocumentDB and Neptune clusters.
+ *
  * A selection belongs to the plan its `planId` depends on (the plan's id is computed, so the link is the
  * dependency; with one plan in the stack, that plan). It selects a database when `resources` holds "*", an
  * RDS ARN (`arn:aws:rds:...`, wildcards included) or an output of a database resource of the stack, or when
@@ -23,7 +26,8 @@ import { T } from "./types";
 import { read, readArray, UNKNOWN } from "./unknowns";
 import { readNumber } from "./numbers";
 
-const DATABASE_TYPES: readonly string[] = [T.rdsInstance, T.rdsCluster];
+/** What AWS Backup can select among the engines rds-backup-retention judges (DocumentDB and Neptune ARNs are `arn:aws:rds:...` too). */
+const DATABASE_TYPES: readonly string[] = [T.rdsInstance, T.rdsCluster, T.docdbCluster, T.neptuneCluster];
 
 export interface PlanRuleRetention {
     plan: StackResource;
@@ -78,7 +82,7 @@ function namesDatabase(entry: string, db: StackResource): boolean {
     if (!entry.startsWith("arn:aws:rds:") || parts.length < 7) {
         return false;
     }
-    const cluster = db.type === T.rdsCluster;
+    const cluster = db.type !== T.rdsInstance;
     const identifier = read(db.props, cluster ? "clusterIdentifier" : "identifier");
     const name = parts.slice(6).join(":");
     return globMatch(parts[5], cluster ? "cluster" : "db") && (name === "*" || (typeof identifier === "string" && globMatch(name, identifier)));
