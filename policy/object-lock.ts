@@ -25,6 +25,7 @@ import { lifecycleRulesOf } from "./s3-families";
 import { formatRetention, RETENTION_TABLE, retentionRow } from "./retention";
 import type { Settings } from "./settings";
 import { minimumOf, sharedSettings } from "./settings";
+import { asNumber, isNotANumber, showNumber } from "./numbers";
 import { T } from "./types";
 import { read, UNKNOWN } from "./unknowns";
 
@@ -55,16 +56,20 @@ export interface LockView {
     mode: unknown;
     /** Days of the default retention (years x 365); undefined when no default retention. */
     days: unknown;
+    /** The default retention's value the provider would refuse (`years "one" (not a number)`). */
+    invalid?: string;
     /** Where the default retention goes in that declaration, for messages. */
     field: string;
 }
 
 /** `retention`: the declaration's `rule.defaultRetention` (or a v6 BucketV2's inline `rules[0].defaultRetentions[0]`). */
 function defaultRetention(retention: unknown, source: string, enabled: unknown, field = "rule.defaultRetention"): LockView {
-    const days = read(retention, "days");
-    const years = read(retention, "years");
+    // Read as the provider reads a number ("35" is 35; "one" is not a number, kept for the message).
+    const days = asNumber(read(retention, "days"));
+    const years = asNumber(read(retention, "years"));
     const total = days === UNKNOWN || years === UNKNOWN ? UNKNOWN : typeof days === "number" ? days : typeof years === "number" ? years * 365 : undefined;
-    return { source, enabled, mode: read(retention, "mode"), days: total, field };
+    const invalid = isNotANumber(days) ? `days ${showNumber(days)}` : isNotANumber(years) ? `years ${showNumber(years)}` : undefined;
+    return { source, enabled, mode: read(retention, "mode"), days: total, field, ...(invalid ? { invalid } : {}) };
 }
 
 /** The Object Lock declarations of a bucket: its configuration resources, else its inline arguments. */
@@ -106,7 +111,9 @@ export function objectLockProblems(name: string, views: LockView[], minimumDays:
         if (view.enabled === UNKNOWN || view.days === UNKNOWN || view.mode === UNKNOWN) {
             continue;
         }
-        if (view.enabled !== "Enabled" && view.enabled !== true) {
+        if (view.invalid !== undefined) {
+            problems.push(`${name}: Object Lock default retention ${view.invalid} (${view.field} in ${view.source}); the runbook requires ${required}`);
+        } else if (view.enabled !== "Enabled" && view.enabled !== true) {
             problems.push(`${name}: Object Lock is not enabled (objectLockEnabled ${JSON.stringify(view.enabled)} in ${view.source}); the runbook requires ${required}`);
         } else if (view.days === undefined || view.mode === undefined) {
             problems.push(`${name}: Object Lock has no default retention (${view.field} in ${view.source}): a version is locked only when its upload asks; the runbook requires ${required}`);
