@@ -135,8 +135,8 @@ function selectedDatabases(selection: StackResource, databases: StackResource[])
     return [...out];
 }
 
-/** Every rule of every plan that selects a database, with the days it keeps recovery points. */
-export function planRetentions(index: StackIndex): PlanRuleRetention[] {
+/** Per plan (by URN), the databases its selections pick ("every resource (*)", "fleet (PostgreSQL instance)"). */
+export function planSelections(index: StackIndex): Map<string, string[]> {
     const plans = index.ofType(T.backupPlan);
     const databases = DATABASE_TYPES.flatMap((type) => index.ofType(type));
     const selects = new Map<string, string[]>();
@@ -146,6 +146,13 @@ export function planRetentions(index: StackIndex): PlanRuleRetention[] {
             selects.set(plan.urn, [...(selects.get(plan.urn) ?? []), ...selectedDatabases(selection, databases)]);
         }
     }
+    return selects;
+}
+
+/** Every rule of every plan that selects a database, with the days it keeps recovery points. */
+export function planRetentions(index: StackIndex): PlanRuleRetention[] {
+    const plans = index.ofType(T.backupPlan);
+    const selects = planSelections(index);
     const out: PlanRuleRetention[] = [];
     for (const plan of plans) {
         const selected = selects.get(plan.urn) ?? [];

@@ -22,9 +22,11 @@ import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { configOf, isProduction } from "./config";
 import { arnAccount } from "./iam-documents";
 import { indexStack, StackResource, T, tagsOf } from "./resources";
-import { RETENTION_TABLE, RetentionRow } from "./retention";
+import { plural, RETENTION_TABLE, RetentionRow } from "./retention";
 import { crossRegionReplicas, isVaultStack, stackRole } from "./roles";
-import { sharedSettings } from "./settings";
+import { minimumOf, sharedSettings } from "./settings";
+import { planSelections } from "./backup-plans";
+import { readNumber, showNumber } from "./numbers";
 import { read, readArray, UNKNOWN } from "./unknowns";
 
 const CRITICAL_ROWS = RETENTION_TABLE.filter((row) => row.priority === "Critical");
@@ -86,8 +88,18 @@ export interface IsolatedCopy {
     via: string;
 }
 
-/** Cross-account copies declared in the stack, and why other candidates are not (for messages). */
-export function isolatedCopies(resources: readonly StackResource[], own: Set<string>): { copies: IsolatedCopy[]; notIsolated: string[]; unknown: boolean } {
+/**
+ * Cross-account copies declared in the stack, and why other candidates are not (for messages). An AWS Backup
+ * copy action copies what its plan backs up: it is the database row's copy only when the plan selects a
+ * database (`databasePlans`, by URN) and keeps the copies at least `minimumDays` (lifecycle.deleteAfter unset or
+ * that long).
+ */
+export function isolatedCopies(
+    resources: readonly StackResource[],
+    own: Set<string>,
+    databasePlans: ReadonlySet<string>,
+    minimumDays: number,
+): { copies: IsolatedCopy[]; notIsolated: string[]; unknown: boolean } {
     const copies: IsolatedCopy[] = [];
     const notIsolated: string[] = [];
     let unknown = false;
@@ -131,6 +143,16 @@ export function isolatedCopies(resources: readonly StackResource[], own: Set<str
             unknown = true;
             continue;
         }
+        if (!databasePlans.has(plan.urn)) {
+            const copying = (rules ?? []).some((rule) => {
+                const actions = readArray(rule, "copyActions");
+                return actions === UNKNOWN || (actions ?? []).length > 0;
+            });
+            if (copying) {
+                notIsolated.push(`${plan.name} selects no database of the stack`);
+            }
+            continue;
+        }
         for (const rule of rules ?? []) {
             const actions = readArray(rule, "copyActions");
             if (actions === UNKNOWN) {
@@ -147,6 +169,15 @@ export function isolatedCopies(resources: readonly StackResource[], own: Set<str
                 const id = `${plan.name} rule ${String(read(rule, "ruleName") ?? "")} copy to ${String(arn)}`;
                 if (!account || own.has(account)) {
                     notIsolated.push(`${id} stays in ${account ?? "an unknown account"}`);
+                    continue;
+                }
+                const keep = readNumber(action, "lifecycle", "deleteAfter");
+                if (keep === UNKNOWN) {
+                    unknown = true;
+                    continue;
+                }
+                if (keep !== undefined && !(typeof keep === "number" && keep >= minimumDays)) {
+                    notIsolated.push(`${id} keeps its copies ${typeof keep === "number" ? plural(keep, "days") : showNumber(keep)} (lifecycle.deleteAfter), below the database row's ${plural(minimumDays, "days")}`);
                     continue;
                 }
                 copies.push({ source: `AWS Backup plan ${plan.name}`, prefixes: ["database/"], account, via: id });
@@ -178,7 +209,8 @@ export const backupCopyOutsideAccount: StackValidationPolicy = {
             return;
         }
         const own = productionAccounts(args.resources, config.productionAccountIds);
-        const { copies, notIsolated, unknown } = isolatedCopies(args.resources, own);
+        const databasePlans = new Set([...planSelections(index)].filter(([, selected]) => selected.length > 0).map(([urn]) => urn));
+        const { copies, notIsolated, unknown } = isolatedCopies(args.resources, own, databasePlans, minimumOf(settings, "database"));
         if (unknown) {
             return;
         }
