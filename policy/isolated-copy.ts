@@ -21,7 +21,7 @@
 import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { configOf, isProduction } from "./config";
 import { arnAccount } from "./iam-documents";
-import { indexStack, StackResource, T, tagsOf } from "./resources";
+import { bucketNameOf, indexStack, StackResource, T, tagsOf } from "./resources";
 import { plural, RETENTION_TABLE, RetentionRow } from "./retention";
 import { crossRegionReplicas, isVaultStack, stackRole } from "./roles";
 import { minimumOf, sharedSettings } from "./settings";
@@ -88,6 +88,61 @@ export interface IsolatedCopy {
     via: string;
 }
 
+/** Replication rules as declared: a BucketReplicationConfig, or a bucket's inline arguments (legacy Bucket, v6 BucketV2). */
+interface ReplicationDeclaration {
+    resource: StackResource;
+    /** The source bucket's name. */
+    source: unknown;
+    rules: unknown[] | typeof UNKNOWN | undefined;
+    /** A rule's destination account, replica owner, filtered prefix and destination bucket, in its family's shape. */
+    read(rule: unknown): { account: unknown; owner: unknown; prefix: unknown; destination: unknown };
+}
+
+export function replicationDeclarations(resources: readonly StackResource[]): ReplicationDeclaration[] {
+    const out: ReplicationDeclaration[] = [];
+    const prefixOf = (rule: unknown, filter: unknown) => read(filter, "prefix") ?? read(rule, "prefix") ?? (filter === undefined ? "" : read(filter, "and", "prefix"));
+    for (const r of resources) {
+        if (r.type === T.replication) {
+            out.push({
+                resource: r,
+                source: read(r.props, "bucket"),
+                rules: readArray(r.props, "rules"),
+                read: (rule) => ({
+                    account: read(rule, "destination", "account"),
+                    owner: read(rule, "destination", "accessControlTranslation", "owner"),
+                    prefix: prefixOf(rule, read(rule, "filter")),
+                    destination: read(rule, "destination", "bucket"),
+                }),
+            });
+        } else if (r.type === T.bucket && read(r.props, "replicationConfiguration") !== undefined) {
+            out.push({
+                resource: r,
+                source: bucketNameOf(r.props, r.name),
+                rules: readArray(r.props, "replicationConfiguration", "rules"),
+                read: (rule) => ({
+                    account: read(rule, "destination", "accountId"),
+                    owner: read(rule, "destination", "accessControlTranslation", "owner"),
+                    prefix: prefixOf(rule, read(rule, "filter")),
+                    destination: read(rule, "destination", "bucket"),
+                }),
+            });
+        } else if (r.type === T.bucketV2 && read(r.props, "replicationConfigurations") !== undefined) {
+            out.push({
+                resource: r,
+                source: bucketNameOf(r.props, r.name),
+                rules: readArray(r.props, "replicationConfigurations", 0, "rules"),
+                read: (rule) => ({
+                    account: read(rule, "destinations", 0, "accountId"),
+                    owner: read(rule, "destinations", 0, "accessControlTranslations", 0, "owner"),
+                    prefix: prefixOf(rule, read(rule, "filters", 0)),
+                    destination: read(rule, "destinations", 0, "bucket"),
+                }),
+            });
+        }
+    }
+    return out;
+}
+
 /**
  * Cross-account copies declared in the stack, and why other candidates are not (for messages). An AWS Backup
  * copy action copies what its plan backs up: it is the database row's copy only when the plan selects a
@@ -103,18 +158,15 @@ export function isolatedCopies(
     const copies: IsolatedCopy[] = [];
     const notIsolated: string[] = [];
     let unknown = false;
-    for (const r of resources.filter((x) => x.type === T.replication)) {
-        const source = read(r.props, "bucket");
-        const rules = readArray(r.props, "rules");
+    for (const declaration of replicationDeclarations(resources)) {
+        const { resource: r, source, rules } = declaration;
         if (rules === UNKNOWN || source === UNKNOWN) {
             unknown = true;
             continue;
         }
         for (const rule of rules ?? []) {
             const status = read(rule, "status");
-            const account = read(rule, "destination", "account");
-            const owner = read(rule, "destination", "accessControlTranslation", "owner");
-            const prefix = read(rule, "filter", "prefix") ?? read(rule, "prefix") ?? (read(rule, "filter") === undefined ? "" : read(rule, "filter", "and", "prefix"));
+            const { account, owner, prefix } = declaration.read(rule);
             if ([status, account, owner, prefix].includes(UNKNOWN)) {
                 unknown = true;
                 continue;
@@ -248,10 +300,7 @@ export const backupCopyOutsideAccount: StackValidationPolicy = {
             return;
         }
         // self: every Critical row the stack holds, shown here; a bucket replicated into here is itself a copy.
-        const destinations = new Set(index.ofType(T.replication).flatMap((r) => {
-            const rules = readArray(r.props, "rules");
-            return (rules === UNKNOWN ? [] : rules ?? []).map((rule) => String(read(rule, "destination", "bucket")).split(":").pop());
-        }));
+        const destinations = new Set(replicationDeclarations(args.resources).flatMap((d) => (d.rules === UNKNOWN ? [] : d.rules ?? []).map((rule) => String(d.read(rule).destination).split(":").pop())));
         for (const group of index.buckets.values()) {
             if (!group.bucket || !group.backup || typeof group.name !== "string" || destinations.has(group.name)) {
                 continue;

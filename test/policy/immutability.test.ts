@@ -268,6 +268,31 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.deepEqual(await messages("backup-writer-cannot-decrypt", [dumps, passphrase, ...writer("arn:aws:secretsmanager:eu-west-1:111111111111:secret:acme/db-*")]), [], "other secrets only");
     });
 
+    it("copy outside the account (self): a bucket's inline replication into another account counts in both inline families, replicas owned by the source do not", async () => {
+        const self = { config: { "backup-copy-outside-account": { replicationDeclaredBy: "self" } } };
+        const run = async (resources: Parameters<typeof runStackPolicy>[1]) => (await runStackPolicy(policyOf("backup-copy-outside-account"), resources, self)).map((v) => v.message);
+        const tags = { backup: "true", ...PROD, role: "primary" };
+        const legacy = (owner: string) =>
+            bucket("acme-backups", {
+                tags,
+                replicationConfiguration: { role: "arn:aws:iam::111111111111:role/r", rules: [{ id: "vault", status: "Enabled", destination: { bucket: "arn:aws:s3:::vault-copy", accountId: "999999999999", accessControlTranslation: { owner } } }] },
+            });
+        assert.deepEqual(await run([legacy("Destination")]), []);
+        const [owned] = await run([legacy("Source")]);
+        assert.match(owned, /^acme-backups: backup bucket has no Enabled replication rule into another account .*acme-backups rule vault replicates into account 999999999999 but leaves the replicas owned by the source account/);
+        const v2 = {
+            type: "aws:s3/bucketV2:BucketV2",
+            name: "acme-backups",
+            props: {
+                bucket: "acme-backups",
+                tags,
+                replicationConfigurations: [{ role: "arn:aws:iam::111111111111:role/r", rules: [{ id: "vault", status: "Enabled", destinations: [{ bucket: "arn:aws:s3:::vault-copy", accountId: "999999999999", accessControlTranslations: [{ owner: "Destination" }] }] }] }],
+            },
+            providerRegion: "eu-west-1",
+        };
+        assert.deepEqual(await run([v2]), []);
+    });
+
     it("copy outside the account: a production primary's RDS instance needs a cross-account AWS Backup copy of a plan that selects it, kept the database row's days", async () => {
         const db = { type: "aws:rds/instance:Instance", name: "orders-db", props: { identifier: "orders-db", kmsKeyId: "arn:aws:kms:eu-west-1:111111111111:key/1", tags: { ...PROD, role: "primary" } } };
         const plan = (vaultArn: string, deleteAfter?: number) => ({
