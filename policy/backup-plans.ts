@@ -4,12 +4,20 @@
  * (unset: never deleted): below the retention table's database row is a violation. A stack policy, because
  * the plan and the resources it selects are separate resources.
  *
+ * Databases here are what rds-backup-retention judges and AWS Backup can select: RDS instances and clusters,
+ * DocumentDB and Neptune clusters.
+ *
  * A selection belongs to the plan its `planId` depends on (the plan's id is computed, so the link is the
  * dependency; with one plan in the stack, that plan). It selects a database when `resources` holds "*", an
  * RDS ARN (`arn:aws:rds:...`, wildcards included) or an output of a database resource of the stack, or when
- * its `selectionTags` / `conditions.stringEquals` (`aws:ResourceTag/KEY`) match a database's tags.
+ * one of its `selectionTags` matches a database's tags. `conditions` narrow `resources` (AWS Backup assigns a
+ * resource only when it meets all of them: stringEquals, stringLikes, stringNotEquals, stringNotLikes on
+ * `aws:ResourceTag/KEY`), and so do `notResources`: then "*" and ARN patterns pick only the stack's databases whose
+ * tags meet them and that are not excluded, so a plan for the EBS volumes (`resources: ["*"]`, tag
+ * backup=ebs-weekly) or for everything but RDS (`notResources: ["arn:aws:rds:*:*:db:*"]`) does not judge the database.
  */
 import { StackValidationPolicy } from "@pulumi/policy";
+import { globMatch } from "./config";
 import { rdsLabel } from "./engines";
 import { indexStack, StackIndex, StackResource, tagsOf } from "./resources";
 import { plural } from "./retention";
@@ -18,7 +26,8 @@ import { T } from "./types";
 import { read, readArray, UNKNOWN } from "./unknowns";
 import { readNumber } from "./numbers";
 
-const DATABASE_TYPES: readonly string[] = [T.rdsInstance, T.rdsCluster];
+/** What AWS Backup can select among the engines rds-backup-retention judges (DocumentDB and Neptune ARNs are `arn:aws:rds:...` too). */
+const DATABASE_TYPES: readonly string[] = [T.rdsInstance, T.rdsCluster, T.docdbCluster, T.neptuneCluster];
 
 export interface PlanRuleRetention {
     plan: StackResource;
@@ -34,13 +43,78 @@ function selectionPlan(selection: StackResource, plans: StackResource[]): StackR
     return plans.find((plan) => urns.includes(plan.urn)) ?? (plans.length === 1 ? plans[0] : undefined);
 }
 
-/** Databases (by label) a selection picks, from its resources, tags and conditions. */
+/** The four condition operators of a selection's `conditions`, as a test of one tag value (undefined: no such tag). */
+const CONDITION_TESTS: Record<string, (tag: string | undefined, value: string) => boolean> = {
+    stringEquals: (tag, value) => tag === value,
+    stringLikes: (tag, value) => tag !== undefined && globMatch(value, tag),
+    stringNotEquals: (tag, value) => tag !== value,
+    stringNotLikes: (tag, value) => tag === undefined || !globMatch(value, tag),
+};
+
+/**
+ * Whether a database's tags meet every condition of a selection (AWS Backup assigns a resource only when it
+ * meets all of them); a condition whose key or value is unknown counts as met.
+ */
+function meetsConditions(db: StackResource, conditions: unknown[]): boolean {
+    const dbTags = tagsOf(db);
+    return conditions.every((condition) =>
+        Object.entries(CONDITION_TESTS).every(([operator, test]) => {
+            const entries = readArray(condition, operator);
+            return (Array.isArray(entries) ? entries : []).every((e) => {
+                const key = read(e, "key");
+                const value = read(e, "value");
+                return typeof key !== "string" || typeof value !== "string" || test(dbTags[key.replace(/^aws:ResourceTag\//, "")], value);
+            });
+        }),
+    );
+}
+
+/**
+ * Whether a selection's ARN entry names this database: "*", or an RDS ARN pattern (`arn:aws:rds:*:*:db:*`)
+ * whose resource kind (`db` for an instance, `cluster`) and identifier match; the region and account the
+ * program cannot tell are taken as matching.
+ */
+function namesDatabase(entry: string, db: StackResource): boolean {
+    if (entry === "*") {
+        return true;
+    }
+    const parts = entry.split(":");
+    if (!entry.startsWith("arn:aws:rds:") || parts.length < 7) {
+        return false;
+    }
+    const cluster = db.type !== T.rdsInstance;
+    const identifier = read(db.props, cluster ? "clusterIdentifier" : "identifier");
+    const name = parts.slice(6).join(":");
+    return globMatch(parts[5], cluster ? "cluster" : "db") && (name === "*" || (typeof identifier === "string" && globMatch(name, identifier)));
+}
+
+/**
+ * Databases (by label) a selection picks. `resources` ("*", an RDS ARN, a database's output), narrowed by
+ * `conditions` and `notResources` when it has any: then "*" and ARN patterns pick only the stack's databases
+ * whose tags meet every condition and that no `notResources` entry (a pattern, a database's output) names.
+ * `selectionTags` pick the databases carrying one of them.
+ */
 function selectedDatabases(selection: StackResource, databases: StackResource[]): string[] {
     const out = new Set<string>();
     const label = (db: StackResource) => `${db.name} (${rdsLabel(db.type, db.props)})`;
-    const resources = readArray(selection.props, "resources");
-    for (const entry of Array.isArray(resources) ? resources : []) {
-        if (entry === "*" || (typeof entry === "string" && entry.startsWith("arn:aws:rds:"))) {
+    const listed = readArray(selection.props, "conditions");
+    const conditions = Array.isArray(listed) ? listed : [];
+    const conditioned = conditions.some((condition) =>
+        Object.keys(CONDITION_TESTS).some((operator) => {
+            const entries = readArray(condition, operator);
+            return entries === UNKNOWN || (entries ?? []).length > 0;
+        }),
+    );
+    const excludedList = readArray(selection.props, "notResources");
+    const excluded = (Array.isArray(excludedList) ? excludedList : []).filter((e): e is string => typeof e === "string");
+    const excludedUrns = new Set((selection.propertyDependencies?.notResources ?? []).map((d) => d.urn));
+    const narrowed = conditioned || excluded.length > 0 || excludedUrns.size > 0;
+    const listedResources = readArray(selection.props, "resources");
+    // Conditions without resources are read as conditions over "*" (as this policy read them before).
+    const resources = Array.isArray(listedResources) && listedResources.length > 0 ? listedResources : conditioned ? ["*"] : [];
+    const patterns = resources.filter((e): e is string => e === "*" || (typeof e === "string" && e.startsWith("arn:aws:rds:")));
+    if (!narrowed) {
+        for (const entry of patterns) {
             out.add(entry === "*" ? "every resource (*)" : `RDS ${entry}`);
         }
     }
@@ -50,25 +124,19 @@ function selectedDatabases(selection: StackResource, databases: StackResource[])
     for (const tag of Array.isArray(tags) ? tags : []) {
         tagMatches.push({ key: read(tag, "key"), value: read(tag, "value") });
     }
-    const conditions = readArray(selection.props, "conditions");
-    for (const condition of Array.isArray(conditions) ? conditions : []) {
-        const equals = readArray(condition, "stringEquals");
-        for (const e of Array.isArray(equals) ? equals : []) {
-            const key = read(e, "key");
-            tagMatches.push({ key: typeof key === "string" ? key.replace(/^aws:ResourceTag\//, "") : key, value: read(e, "value") });
-        }
-    }
     for (const db of databases) {
         const dbTags = tagsOf(db);
-        if (dependedOn.has(db.urn) || tagMatches.some(({ key, value }) => typeof key === "string" && dbTags[key] === value)) {
+        const named = dependedOn.has(db.urn) || (narrowed && patterns.some((entry) => namesDatabase(entry, db)));
+        const kept = !narrowed || (meetsConditions(db, conditions) && !excludedUrns.has(db.urn) && !excluded.some((entry) => namesDatabase(entry, db)));
+        if ((named && kept) || tagMatches.some(({ key, value }) => typeof key === "string" && dbTags[key] === value)) {
             out.add(label(db));
         }
     }
     return [...out];
 }
 
-/** Every rule of every plan that selects a database, with the days it keeps recovery points. */
-export function planRetentions(index: StackIndex): PlanRuleRetention[] {
+/** Per plan (by URN), the databases its selections pick ("every resource (*)", "fleet (PostgreSQL instance)"). */
+export function planSelections(index: StackIndex): Map<string, string[]> {
     const plans = index.ofType(T.backupPlan);
     const databases = DATABASE_TYPES.flatMap((type) => index.ofType(type));
     const selects = new Map<string, string[]>();
@@ -78,6 +146,13 @@ export function planRetentions(index: StackIndex): PlanRuleRetention[] {
             selects.set(plan.urn, [...(selects.get(plan.urn) ?? []), ...selectedDatabases(selection, databases)]);
         }
     }
+    return selects;
+}
+
+/** Every rule of every plan that selects a database, with the days it keeps recovery points. */
+export function planRetentions(index: StackIndex): PlanRuleRetention[] {
+    const plans = index.ofType(T.backupPlan);
+    const selects = planSelections(index);
     const out: PlanRuleRetention[] = [];
     for (const plan of plans) {
         const selected = selects.get(plan.urn) ?? [];

@@ -21,10 +21,12 @@
 import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { configOf, isProduction } from "./config";
 import { arnAccount } from "./iam-documents";
-import { indexStack, StackResource, T, tagsOf } from "./resources";
-import { RETENTION_TABLE, RetentionRow } from "./retention";
+import { bucketNameOf, indexStack, StackResource, T, tagsOf } from "./resources";
+import { plural, RETENTION_TABLE, RetentionRow } from "./retention";
 import { crossRegionReplicas, isVaultStack, stackRole } from "./roles";
-import { sharedSettings } from "./settings";
+import { minimumOf, sharedSettings } from "./settings";
+import { planSelections } from "./backup-plans";
+import { readNumber, showNumber } from "./numbers";
 import { read, readArray, UNKNOWN } from "./unknowns";
 
 const CRITICAL_ROWS = RETENTION_TABLE.filter((row) => row.priority === "Critical");
@@ -86,23 +88,85 @@ export interface IsolatedCopy {
     via: string;
 }
 
-/** Cross-account copies declared in the stack, and why other candidates are not (for messages). */
-export function isolatedCopies(resources: readonly StackResource[], own: Set<string>): { copies: IsolatedCopy[]; notIsolated: string[]; unknown: boolean } {
+/** Replication rules as declared: a BucketReplicationConfig, or a bucket's inline arguments (legacy Bucket, v6 BucketV2). */
+interface ReplicationDeclaration {
+    resource: StackResource;
+    /** The source bucket's name. */
+    source: unknown;
+    rules: unknown[] | typeof UNKNOWN | undefined;
+    /** A rule's destination account, replica owner, filtered prefix and destination bucket, in its family's shape. */
+    read(rule: unknown): { account: unknown; owner: unknown; prefix: unknown; destination: unknown };
+}
+
+export function replicationDeclarations(resources: readonly StackResource[]): ReplicationDeclaration[] {
+    const out: ReplicationDeclaration[] = [];
+    const prefixOf = (rule: unknown, filter: unknown) => read(filter, "prefix") ?? read(rule, "prefix") ?? (filter === undefined ? "" : read(filter, "and", "prefix"));
+    for (const r of resources) {
+        if (r.type === T.replication) {
+            out.push({
+                resource: r,
+                source: read(r.props, "bucket"),
+                rules: readArray(r.props, "rules"),
+                read: (rule) => ({
+                    account: read(rule, "destination", "account"),
+                    owner: read(rule, "destination", "accessControlTranslation", "owner"),
+                    prefix: prefixOf(rule, read(rule, "filter")),
+                    destination: read(rule, "destination", "bucket"),
+                }),
+            });
+        } else if (r.type === T.bucket && read(r.props, "replicationConfiguration") !== undefined) {
+            out.push({
+                resource: r,
+                source: bucketNameOf(r.props, r.name),
+                rules: readArray(r.props, "replicationConfiguration", "rules"),
+                read: (rule) => ({
+                    account: read(rule, "destination", "accountId"),
+                    owner: read(rule, "destination", "accessControlTranslation", "owner"),
+                    prefix: prefixOf(rule, read(rule, "filter")),
+                    destination: read(rule, "destination", "bucket"),
+                }),
+            });
+        } else if (r.type === T.bucketV2 && read(r.props, "replicationConfigurations") !== undefined) {
+            out.push({
+                resource: r,
+                source: bucketNameOf(r.props, r.name),
+                rules: readArray(r.props, "replicationConfigurations", 0, "rules"),
+                read: (rule) => ({
+                    account: read(rule, "destinations", 0, "accountId"),
+                    owner: read(rule, "destinations", 0, "accessControlTranslations", 0, "owner"),
+                    prefix: prefixOf(rule, read(rule, "filters", 0)),
+                    destination: read(rule, "destinations", 0, "bucket"),
+                }),
+            });
+        }
+    }
+    return out;
+}
+
+/**
+ * Cross-account copies declared in the stack, and why other candidates are not (for messages). An AWS Backup
+ * copy action copies what its plan backs up: it is the database row's copy only when the plan selects a
+ * database (`databasePlans`, by URN) and keeps the copies at least `minimumDays` (lifecycle.deleteAfter unset or
+ * that long).
+ */
+export function isolatedCopies(
+    resources: readonly StackResource[],
+    own: Set<string>,
+    databasePlans: ReadonlySet<string>,
+    minimumDays: number,
+): { copies: IsolatedCopy[]; notIsolated: string[]; unknown: boolean } {
     const copies: IsolatedCopy[] = [];
     const notIsolated: string[] = [];
     let unknown = false;
-    for (const r of resources.filter((x) => x.type === T.replication)) {
-        const source = read(r.props, "bucket");
-        const rules = readArray(r.props, "rules");
+    for (const declaration of replicationDeclarations(resources)) {
+        const { resource: r, source, rules } = declaration;
         if (rules === UNKNOWN || source === UNKNOWN) {
             unknown = true;
             continue;
         }
         for (const rule of rules ?? []) {
             const status = read(rule, "status");
-            const account = read(rule, "destination", "account");
-            const owner = read(rule, "destination", "accessControlTranslation", "owner");
-            const prefix = read(rule, "filter", "prefix") ?? read(rule, "prefix") ?? (read(rule, "filter") === undefined ? "" : read(rule, "filter", "and", "prefix"));
+            const { account, owner, prefix } = declaration.read(rule);
             if ([status, account, owner, prefix].includes(UNKNOWN)) {
                 unknown = true;
                 continue;
@@ -131,6 +195,16 @@ export function isolatedCopies(resources: readonly StackResource[], own: Set<str
             unknown = true;
             continue;
         }
+        if (!databasePlans.has(plan.urn)) {
+            const copying = (rules ?? []).some((rule) => {
+                const actions = readArray(rule, "copyActions");
+                return actions === UNKNOWN || (actions ?? []).length > 0;
+            });
+            if (copying) {
+                notIsolated.push(`${plan.name} selects no database of the stack`);
+            }
+            continue;
+        }
         for (const rule of rules ?? []) {
             const actions = readArray(rule, "copyActions");
             if (actions === UNKNOWN) {
@@ -147,6 +221,15 @@ export function isolatedCopies(resources: readonly StackResource[], own: Set<str
                 const id = `${plan.name} rule ${String(read(rule, "ruleName") ?? "")} copy to ${String(arn)}`;
                 if (!account || own.has(account)) {
                     notIsolated.push(`${id} stays in ${account ?? "an unknown account"}`);
+                    continue;
+                }
+                const keep = readNumber(action, "lifecycle", "deleteAfter");
+                if (keep === UNKNOWN) {
+                    unknown = true;
+                    continue;
+                }
+                if (keep !== undefined && !(typeof keep === "number" && keep >= minimumDays)) {
+                    notIsolated.push(`${id} keeps its copies ${typeof keep === "number" ? plural(keep, "days") : showNumber(keep)} (lifecycle.deleteAfter), below the database row's ${plural(minimumDays, "days")}`);
                     continue;
                 }
                 copies.push({ source: `AWS Backup plan ${plan.name}`, prefixes: ["database/"], account, via: id });
@@ -178,7 +261,8 @@ export const backupCopyOutsideAccount: StackValidationPolicy = {
             return;
         }
         const own = productionAccounts(args.resources, config.productionAccountIds);
-        const { copies, notIsolated, unknown } = isolatedCopies(args.resources, own);
+        const databasePlans = new Set([...planSelections(index)].filter(([, selected]) => selected.length > 0).map(([urn]) => urn));
+        const { copies, notIsolated, unknown } = isolatedCopies(args.resources, own, databasePlans, minimumOf(settings, "database"));
         if (unknown) {
             return;
         }
@@ -216,10 +300,7 @@ export const backupCopyOutsideAccount: StackValidationPolicy = {
             return;
         }
         // self: every Critical row the stack holds, shown here; a bucket replicated into here is itself a copy.
-        const destinations = new Set(index.ofType(T.replication).flatMap((r) => {
-            const rules = readArray(r.props, "rules");
-            return (rules === UNKNOWN ? [] : rules ?? []).map((rule) => String(read(rule, "destination", "bucket")).split(":").pop());
-        }));
+        const destinations = new Set(replicationDeclarations(args.resources).flatMap((d) => (d.rules === UNKNOWN ? [] : d.rules ?? []).map((rule) => String(d.read(rule).destination).split(":").pop())));
         for (const group of index.buckets.values()) {
             if (!group.bucket || !group.backup || typeof group.name !== "string" || destinations.has(group.name)) {
                 continue;

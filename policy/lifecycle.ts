@@ -33,8 +33,32 @@ export interface RuleView {
     expirationDate?: string;
     noncurrentDays?: number;
     newerNoncurrentVersions?: number;
+    /**
+     * The rule's other filters (tags, object sizes), for messages: "tag scratch=true". The pack cannot tell
+     * which backups carry a tag or have a size, so such a rule is judged as applying to its whole prefix.
+     */
+    narrowedBy?: string;
     /** Some property the analysis needs is unknown during preview. */
     unknown: boolean;
+}
+
+/** A rule's tag and object-size filters, spelled for messages; undefined when it has none. */
+function narrowing(rule: unknown): string | undefined {
+    const parts: string[] = [];
+    const tag = read(rule, "filter", "tag");
+    const tags = [...(tag && typeof tag === "object" ? [[read(tag, "key"), read(tag, "value")]] : [])];
+    const andTags = read(rule, "filter", "and", "tags");
+    if (andTags && typeof andTags === "object") {
+        tags.push(...Object.keys(andTags).map((key) => [key, read(andTags, key)]));
+    }
+    parts.push(...tags.map(([key, value]) => `tag ${String(key)}=${String(value)}`));
+    for (const [field, what] of [["objectSizeGreaterThan", "objects larger than"], ["objectSizeLessThan", "objects smaller than"]] as const) {
+        const size = read(rule, "filter", field) ?? read(rule, "filter", "and", field);
+        if (size !== undefined && size !== null) {
+            parts.push(`${what} ${String(size)} bytes`);
+        }
+    }
+    return parts.length > 0 ? parts.join(", ") : undefined;
 }
 
 /** A number input as the provider reads it ("35" is 35); a value it would refuse counts as unset here. */
@@ -54,6 +78,7 @@ export function viewRule(rule: unknown, index: number): RuleView {
         prefix = read(rule, "prefix");
     }
     const status = read(rule, "status");
+    const narrowedBy = narrowing(rule);
     const parts = [
         prefix,
         status,
@@ -70,6 +95,7 @@ export function viewRule(rule: unknown, index: number): RuleView {
         expirationDate: typeof parts[3] === "string" && parts[3] !== "" ? parts[3] : undefined,
         noncurrentDays: numberOrUndefined(parts[4]),
         newerNoncurrentVersions: numberOrUndefined(parts[5]),
+        ...(narrowedBy ? { narrowedBy } : {}),
         unknown: parts.some((p) => p === UNKNOWN),
     };
 }
@@ -85,7 +111,7 @@ export function viewRules(props: unknown): RuleView[] | typeof UNKNOWN {
 const overlaps = (rulePrefix: string, classPrefix: string) => classPrefix.startsWith(rulePrefix) || rulePrefix.startsWith(classPrefix);
 
 function describe(rule: RuleView): string {
-    return `rule "${rule.id}" (prefix "${rule.prefix}")`;
+    return `rule "${rule.id}" (prefix "${rule.prefix}"${rule.narrowedBy ? `, ${rule.narrowedBy}, judged for every object under the prefix` : ""})`;
 }
 
 /** Every way the rules delete a class earlier than the minima; messages without the resource name. */

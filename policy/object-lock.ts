@@ -25,6 +25,8 @@ import { lifecycleRulesOf } from "./s3-families";
 import { formatRetention, RETENTION_TABLE, retentionRow } from "./retention";
 import type { Settings } from "./settings";
 import { minimumOf, sharedSettings } from "./settings";
+import { asNumber, isNotANumber, showNumber } from "./numbers";
+import { T } from "./types";
 import { read, UNKNOWN } from "./unknowns";
 
 export const OBJECT_LOCK_TYPES = [
@@ -54,14 +56,20 @@ export interface LockView {
     mode: unknown;
     /** Days of the default retention (years x 365); undefined when no default retention. */
     days: unknown;
+    /** The default retention's value the provider would refuse (`years "one" (not a number)`). */
+    invalid?: string;
+    /** Where the default retention goes in that declaration, for messages. */
+    field: string;
 }
 
-function defaultRetention(rule: unknown, source: string, enabled: unknown): LockView {
-    const retention = read(rule, "defaultRetention");
-    const days = read(retention, "days");
-    const years = read(retention, "years");
+/** `retention`: the declaration's `rule.defaultRetention` (or a v6 BucketV2's inline `rules[0].defaultRetentions[0]`). */
+function defaultRetention(retention: unknown, source: string, enabled: unknown, field = "rule.defaultRetention"): LockView {
+    // Read as the provider reads a number ("35" is 35; "one" is not a number, kept for the message).
+    const days = asNumber(read(retention, "days"));
+    const years = asNumber(read(retention, "years"));
     const total = days === UNKNOWN || years === UNKNOWN ? UNKNOWN : typeof days === "number" ? days : typeof years === "number" ? years * 365 : undefined;
-    return { source, enabled, mode: read(retention, "mode"), days: total };
+    const invalid = isNotANumber(days) ? `days ${showNumber(days)}` : isNotANumber(years) ? `years ${showNumber(years)}` : undefined;
+    return { source, enabled, mode: read(retention, "mode"), days: total, field, ...(invalid ? { invalid } : {}) };
 }
 
 /** The Object Lock declarations of a bucket: its configuration resources, else its inline arguments. */
@@ -74,16 +82,19 @@ export function locksOf(bucket: StackResource, bucketName: unknown, resources: r
         const target = read(resource.props, "bucket");
         const linked = resource.propertyDependencies?.bucket?.some((d) => d.urn === bucket.urn) || (typeof target === "string" && target === bucketName);
         if (linked) {
-            views.push(defaultRetention(read(resource.props, "rule"), `${resource.name} (${resource.type.split(":").pop()})`, read(resource.props, "objectLockEnabled") ?? "Enabled"));
+            views.push(defaultRetention(read(resource.props, "rule", "defaultRetention"), `${resource.name} (${resource.type.split(":").pop()})`, read(resource.props, "objectLockEnabled") ?? "Enabled"));
         }
     }
     const inline = read(bucket.props, "objectLockConfiguration");
     if (inline !== undefined && inline !== null) {
-        views.push(defaultRetention(read(inline, "rule"), `${bucket.name}.objectLockConfiguration`, read(inline, "objectLockEnabled")));
+        // A BucketV2's inline block is list-shaped (`rules[].defaultRetentions[]`), a Bucket's is not (`rule.defaultRetention`).
+        const v2 = bucket.type === T.bucketV2;
+        const retention = v2 ? read(inline, "rules", 0, "defaultRetentions", 0) : read(inline, "rule", "defaultRetention");
+        views.push(defaultRetention(retention, `${bucket.name}.objectLockConfiguration`, read(inline, "objectLockEnabled"), v2 ? "rules[0].defaultRetentions[0]" : "rule.defaultRetention"));
     }
     const flag = read(bucket.props, "objectLockEnabled");
     if (views.length === 0 && (flag === true || flag === UNKNOWN)) {
-        views.push({ source: `${bucket.name}.objectLockEnabled`, enabled: flag === true ? "Enabled" : UNKNOWN, mode: undefined, days: undefined });
+        views.push({ source: `${bucket.name}.objectLockEnabled`, enabled: flag === true ? "Enabled" : UNKNOWN, mode: undefined, days: undefined, field: "rule.defaultRetention" });
     }
     return views;
 }
@@ -100,10 +111,12 @@ export function objectLockProblems(name: string, views: LockView[], minimumDays:
         if (view.enabled === UNKNOWN || view.days === UNKNOWN || view.mode === UNKNOWN) {
             continue;
         }
-        if (view.enabled !== "Enabled" && view.enabled !== true) {
+        if (view.invalid !== undefined) {
+            problems.push(`${name}: Object Lock default retention ${view.invalid} (${view.field} in ${view.source}); the runbook requires ${required}`);
+        } else if (view.enabled !== "Enabled" && view.enabled !== true) {
             problems.push(`${name}: Object Lock is not enabled (objectLockEnabled ${JSON.stringify(view.enabled)} in ${view.source}); the runbook requires ${required}`);
         } else if (view.days === undefined || view.mode === undefined) {
-            problems.push(`${name}: Object Lock has no default retention (rule.defaultRetention in ${view.source}): a version is locked only when its upload asks; the runbook requires ${required}`);
+            problems.push(`${name}: Object Lock has no default retention (${view.field} in ${view.source}): a version is locked only when its upload asks; the runbook requires ${required}`);
         } else if (typeof view.days === "number" && view.days < minimumDays) {
             problems.push(`${name}: Object Lock default retention is ${formatRetention(view.days, "days")} (${view.source}), below the retention table's minimum of ${formatRetention(minimumDays, "days")} for ${row.dataType}`);
         } else if (production && view.mode !== productionMode) {

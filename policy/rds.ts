@@ -15,6 +15,7 @@ import { minimumOf, sharedSettings } from "./settings";
 import { known, notJudgedInPreview, read, readStringMap, show, UNKNOWN } from "./unknowns";
 import { asNumber, showNumber } from "./numbers";
 import { resourceType, T } from "./types";
+import { providerDefaultTags } from "./resources";
 
 const RDS_INSTANCE = resourceType(T.rdsInstance);
 const RDS_CLUSTER = resourceType(T.rdsCluster);
@@ -166,7 +167,7 @@ export const rdsMultiAz: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     severity: "high",
     validateResource: validateResourceOfType(RDS_INSTANCE, (instance, args, reportViolation) => {
-        if (isReplica(instance) || !isProduction(readStringMap(instance, "tags"), args.stackTags, sharedSettings())) {
+        if (isReplica(instance) || !isProduction({ ...providerDefaultTags(args.provider?.props), ...readStringMap(instance, "tags") }, args.stackTags, sharedSettings())) {
             return;
         }
         const multiAz = known(args, "multiAz", read(instance, "multiAz"));

@@ -115,7 +115,7 @@ function recognise(group: BucketGroup, settings: Settings): void {
     }
     const name = group.name;
     const prefix = typeof name === "string" ? settings.backupBucketPrefixes.find((p) => name.startsWith(p)) : undefined;
-    const tags = group.bucket ? readStringMap(group.bucket.props, "tags") : {};
+    const tags = group.bucket ? tagsOf(group.bucket) : {};
     const tag = settings.backupBucketTags.find(({ key, value }) => tags[key] === value);
     const firstHeld = held.values().next();
     group.recognisedBy = prefix !== undefined ? `name starts with "${prefix}"` : tag ? `tag ${tag.key}=${tag.value}` : firstHeld.done ? undefined : firstHeld.value;
@@ -215,12 +215,29 @@ export function arnRegion(value: unknown): string | undefined {
     return region === "" ? undefined : region;
 }
 
-export function tagsOf(resource: StackResource): Record<string, string> {
+/**
+ * The tags an AWS provider puts on every resource it creates (`defaultTags.tags`: the `aws:defaultTags` stack
+ * config or an explicit provider's argument; an object, or the JSON string the engine may hold it as).
+ */
+export function providerDefaultTags(providerProps: unknown): Record<string, string> {
+    let defaults = read(providerProps, "defaultTags");
+    if (typeof defaults === "string") {
+        try {
+            defaults = JSON.parse(defaults) as unknown;
+        } catch {
+            return {};
+        }
+    }
+    return readStringMap(defaults, "tags");
+}
+
+/** A resource's tags as AWS sets them: its provider's default tags, overridden by its own `tags`. */
+export function tagsOf(resource: Pick<StackResource, "props" | "provider">): Record<string, string> {
+    const out: Record<string, string> = resource.provider ? providerDefaultTags(resource.provider.props) : {};
     const tags = read(resource.props, "tags");
     if (!tags || tags === UNKNOWN || typeof tags !== "object") {
-        return {};
+        return out;
     }
-    const out: Record<string, string> = {};
     for (const key of Object.keys(tags)) {
         const value = read(tags, key);
         if (typeof value === "string") {

@@ -142,6 +142,7 @@ function inlineRule(rule: unknown): Record<string, unknown> {
     return {
         id: read(rule, "id"),
         prefix: read(rule, "prefix") ?? "",
+        filter: { and: { tags: read(rule, "tags") } },
         status: enabled === UNKNOWN ? UNKNOWN : enabled === false ? "Disabled" : "Enabled",
         expiration: read(rule, "expiration"),
         noncurrentVersionExpiration: { noncurrentDays: read(rule, "noncurrentVersionExpiration", "days") },
@@ -154,6 +155,7 @@ function inlineRuleV2(rule: unknown): Record<string, unknown> {
     return {
         id: read(rule, "id"),
         prefix: read(rule, "prefix") ?? "",
+        filter: { and: { tags: read(rule, "tags") } },
         status: enabled === UNKNOWN ? UNKNOWN : enabled === false ? "Disabled" : "Enabled",
         expiration: read(rule, "expirations", 0),
         noncurrentVersionExpiration: { noncurrentDays: read(rule, "noncurrentVersionExpirations", 0, "days") },

@@ -151,8 +151,10 @@ export interface OutsideDestination {
 
 /** The region and account a rule's own destination block proves (its replica key's ARN, its account). */
 function outsideDestination(rule: unknown): OutsideDestination {
-    const key = read(rule, "destination", "encryptionConfiguration", "replicaKmsKeyId");
-    const account = read(rule, "destination", "account");
+    return keyAndAccount(read(rule, "destination", "encryptionConfiguration", "replicaKmsKeyId"), read(rule, "destination", "account"));
+}
+
+function keyAndAccount(key: unknown, account: unknown): OutsideDestination {
     const region = typeof key === "string" ? /^arn:aws[\w-]*:kms:([a-z0-9-]+):/.exec(key)?.[1] : undefined;
     return {
         ...(region ? { region } : {}),
@@ -170,17 +172,73 @@ function groupName(group: BucketGroup): string {
  * whose Output (its arn, id or name) the rules were built from. A bucket named with `bucketPrefix` gets a
  * name the provider makes up (the prefix and a unique suffix), so its name alone does not find it.
  */
-function destinationGroup(index: StackIndex, resource: StackResource, destination: unknown, source: BucketGroup | undefined): BucketGroup | undefined {
+function destinationGroup(index: StackIndex, source: ReplicationSource, destination: unknown): BucketGroup | undefined {
     if (typeof destination === "string" && index.buckets.has(destination)) {
         return index.buckets.get(destination);
     }
-    const behind = index.bucketsBehind(resource, "rules").filter((g) => g !== source);
+    const behind = index.bucketsBehind(source.resource, source.rulesInput).filter((g) => g !== source.group);
     const named = typeof destination === "string" ? behind.filter((g) => typeof g.name === "string" && destination.startsWith(g.name.replace(/\*$/, ""))) : [];
     // With several rules, the rules' dependencies do not say which rule names which bucket: a rule naming a
     // bucket declared elsewhere (another account's) is not taken for the one bucket the other rules name.
-    const rules = readArray(resource.props, "rules");
-    const several = Array.isArray(rules) && rules.length > 1;
+    const several = Array.isArray(source.rules) && source.rules.length > 1;
     return named.length === 1 ? named[0] : behind.length === 1 && !(several && typeof destination === "string") ? behind[0] : undefined;
+}
+
+/**
+ * Where replication rules are declared: a BucketReplicationConfig, or a bucket's own inline arguments (legacy
+ * `Bucket.replicationConfiguration`, v6 `BucketV2.replicationConfigurations[0]`), each read in its own shape.
+ */
+interface ReplicationSource {
+    resource: StackResource;
+    /** The source bucket's group (an inline declaration's own bucket), when known. */
+    group: BucketGroup | undefined;
+    /** The source as declared: the `bucket` input of a BucketReplicationConfig. */
+    input: unknown;
+    rules: unknown[] | typeof UNKNOWN | undefined;
+    /** The input whose dependencies name the destination buckets. */
+    rulesInput: string;
+    destination(rule: unknown): unknown;
+    outside(rule: unknown): OutsideDestination;
+}
+
+function replicationSources(index: StackIndex): ReplicationSource[] {
+    const sources: ReplicationSource[] = index.ofType(T.replication).map((resource) => {
+        const input = read(resource.props, "bucket");
+        return {
+            resource,
+            group: (typeof input === "string" ? index.buckets.get(input) : undefined) ?? index.bucketsBehind(resource, "bucket")[0],
+            input,
+            rules: readArray(resource.props, "rules"),
+            rulesInput: "rules",
+            destination: (rule) => read(rule, "destination", "bucket"),
+            outside: outsideDestination,
+        };
+    });
+    for (const group of index.buckets.values()) {
+        const bucket = group.bucket;
+        if (bucket?.type === T.bucket && read(bucket.props, "replicationConfiguration") !== undefined) {
+            sources.push({
+                resource: bucket,
+                group,
+                input: group.name,
+                rules: readArray(bucket.props, "replicationConfiguration", "rules"),
+                rulesInput: "replicationConfiguration",
+                destination: (rule) => read(rule, "destination", "bucket"),
+                outside: (rule) => keyAndAccount(read(rule, "destination", "replicaKmsKeyId"), read(rule, "destination", "accountId")),
+            });
+        } else if (bucket?.type === T.bucketV2 && read(bucket.props, "replicationConfigurations") !== undefined) {
+            sources.push({
+                resource: bucket,
+                group,
+                input: group.name,
+                rules: readArray(bucket.props, "replicationConfigurations", 0, "rules"),
+                rulesInput: "replicationConfigurations",
+                destination: (rule) => read(rule, "destinations", 0, "bucket"),
+                outside: (rule) => keyAndAccount(read(rule, "destinations", 0, "replicaKmsKeyId"), read(rule, "destinations", 0, "accountId")),
+            });
+        }
+    }
+    return sources;
 }
 
 /**
@@ -192,12 +250,10 @@ export function replicationLinks(index: StackIndex): { links: ReplicationLink[];
     const links: ReplicationLink[] = [];
     const sameRegion: string[] = [];
     let unknown = false;
-    for (const resource of index.ofType(T.replication)) {
-        const sourceInput = read(resource.props, "bucket");
-        const sourceGroup = (typeof sourceInput === "string" ? index.buckets.get(sourceInput) : undefined) ?? index.bucketsBehind(resource, "bucket")[0];
-        const source = sourceGroup ? groupName(sourceGroup) : sourceInput;
+    for (const from of replicationSources(index)) {
+        const { resource, group: sourceGroup, rules } = from;
+        const source = sourceGroup ? groupName(sourceGroup) : from.input;
         const sourceRegion = regionOf(resource);
-        const rules = readArray(resource.props, "rules");
         if (source === UNKNOWN || rules === UNKNOWN) {
             unknown = true;
             continue;
@@ -205,8 +261,8 @@ export function replicationLinks(index: StackIndex): { links: ReplicationLink[];
         for (const [i, rule] of (rules ?? []).entries()) {
             const status = read(rule, "status");
             const id = read(rule, "id");
-            const destinationInput = bucketNameFromArn(read(rule, "destination", "bucket"));
-            const target = destinationGroup(index, resource, destinationInput, sourceGroup);
+            const destinationInput = bucketNameFromArn(from.destination(rule));
+            const target = destinationGroup(index, from, destinationInput);
             const destination = target ? groupName(target) : destinationInput;
             if (status === UNKNOWN || destination === UNKNOWN) {
                 unknown = true;
@@ -216,7 +272,7 @@ export function replicationLinks(index: StackIndex): { links: ReplicationLink[];
                 continue;
             }
             const declared = target?.bucket;
-            const outside = declared ? undefined : outsideDestination(rule);
+            const outside = declared ? undefined : from.outside(rule);
             const destinationRegion = declared ? regionOf(declared) : outside?.region;
             if (sourceRegion === UNKNOWN || destinationRegion === UNKNOWN) {
                 unknown = true;
@@ -232,7 +288,7 @@ export function replicationLinks(index: StackIndex): { links: ReplicationLink[];
                 rule: typeof id === "string" && id !== "" ? id : `#${i + 1}`,
                 source: String(source),
                 destination,
-                destinationInput: read(rule, "destination", "bucket"),
+                destinationInput: from.destination(rule),
                 sourceGroup,
                 destinationGroup: target,
                 sourceRegion: typeof sourceRegion === "string" ? sourceRegion : "the provider's region",

@@ -69,9 +69,15 @@ export const criticalSecretSchema = {
     },
 };
 
+/**
+ * The secret's name as Secrets Manager will know it: `name`; with `namePrefix`, the prefix and the unique
+ * suffix the provider appends (a pattern must accept any suffix: "oauth2/signing-" + "*" matches `oauth2/*`);
+ * else the Pulumi name (auto-naming).
+ */
 export function isCriticalSecret(secret: unknown, resourceName: string, patterns: string[]): boolean {
     const name = read(secret, "name");
-    const candidate = typeof name === "string" ? name : resourceName;
+    const prefix = read(secret, "namePrefix");
+    const candidate = typeof name === "string" ? name : typeof prefix === "string" ? `${prefix}*` : resourceName;
     return patterns.some((pattern) => globMatch(pattern, candidate));
 }
 

@@ -268,14 +268,51 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.deepEqual(await messages("backup-writer-cannot-decrypt", [dumps, passphrase, ...writer("arn:aws:secretsmanager:eu-west-1:111111111111:secret:acme/db-*")]), [], "other secrets only");
     });
 
-    it("copy outside the account: a production primary's RDS instance needs a cross-account AWS Backup copy", async () => {
+    it("copy outside the account (self): a bucket's inline replication into another account counts in both inline families, replicas owned by the source do not", async () => {
+        const self = { config: { "backup-copy-outside-account": { replicationDeclaredBy: "self" } } };
+        const run = async (resources: Parameters<typeof runStackPolicy>[1]) => (await runStackPolicy(policyOf("backup-copy-outside-account"), resources, self)).map((v) => v.message);
+        const tags = { backup: "true", ...PROD, role: "primary" };
+        const legacy = (owner: string) =>
+            bucket("acme-backups", {
+                tags,
+                replicationConfiguration: { role: "arn:aws:iam::111111111111:role/r", rules: [{ id: "vault", status: "Enabled", destination: { bucket: "arn:aws:s3:::vault-copy", accountId: "999999999999", accessControlTranslation: { owner } } }] },
+            });
+        assert.deepEqual(await run([legacy("Destination")]), []);
+        const [owned] = await run([legacy("Source")]);
+        assert.match(owned, /^acme-backups: backup bucket has no Enabled replication rule into another account .*acme-backups rule vault replicates into account 999999999999 but leaves the replicas owned by the source account/);
+        const v2 = {
+            type: "aws:s3/bucketV2:BucketV2",
+            name: "acme-backups",
+            props: {
+                bucket: "acme-backups",
+                tags,
+                replicationConfigurations: [{ role: "arn:aws:iam::111111111111:role/r", rules: [{ id: "vault", status: "Enabled", destinations: [{ bucket: "arn:aws:s3:::vault-copy", accountId: "999999999999", accessControlTranslations: [{ owner: "Destination" }] }] }] }],
+            },
+            providerRegion: "eu-west-1",
+        };
+        assert.deepEqual(await run([v2]), []);
+    });
+
+    it("copy outside the account: a production primary's RDS instance needs a cross-account AWS Backup copy of a plan that selects it, kept the database row's days", async () => {
         const db = { type: "aws:rds/instance:Instance", name: "orders-db", props: { identifier: "orders-db", kmsKeyId: "arn:aws:kms:eu-west-1:111111111111:key/1", tags: { ...PROD, role: "primary" } } };
-        const plan = (vaultArn: string) => ({ type: "aws:backup/plan:Plan", name: "orders", props: { rules: [{ ruleName: "daily", copyActions: [{ destinationVaultArn: vaultArn }] }] } });
+        const plan = (vaultArn: string, deleteAfter?: number) => ({
+            type: "aws:backup/plan:Plan",
+            name: "orders",
+            props: { rules: [{ ruleName: "daily", copyActions: [{ destinationVaultArn: vaultArn, ...(deleteAfter === undefined ? {} : { lifecycle: { deleteAfter } }) }] }] },
+        });
+        // The plan's one selection picks the database by its ARN.
+        const selection = { type: "aws:backup/selection:Selection", name: "orders", props: { resources: ["arn:aws:rds:eu-west-1:111111111111:db:orders-db"] } };
         const [missing] = await messages("backup-copy-outside-account", [db]);
         assert.match(missing, /^orders-db: production database has no copy outside the production account/);
-        const [same] = await messages("backup-copy-outside-account", [db, plan("arn:aws:backup:eu-west-1:111111111111:backup-vault:copy")]);
+        const [same] = await messages("backup-copy-outside-account", [db, plan("arn:aws:backup:eu-west-1:111111111111:backup-vault:copy"), selection]);
         assert.match(same, /stays in 111111111111/);
-        assert.deepEqual(await messages("backup-copy-outside-account", [db, plan("arn:aws:backup:eu-west-1:222222222222:backup-vault:isolated")]), []);
-        assert.deepEqual(await messages("backup-copy-outside-account", [db, plan(UNKNOWN)]), [], "unknown: no verdict");
+        assert.deepEqual(await messages("backup-copy-outside-account", [db, plan("arn:aws:backup:eu-west-1:222222222222:backup-vault:isolated"), selection]), []);
+        assert.deepEqual(await messages("backup-copy-outside-account", [db, plan("arn:aws:backup:eu-west-1:222222222222:backup-vault:isolated", 30), selection]), [], "copies kept the database row's 30 days");
+        assert.deepEqual(await messages("backup-copy-outside-account", [db, plan(UNKNOWN), selection]), [], "unknown: no verdict");
+        // A copy of what the plan backs up: with no selection picking the database, or kept a day, it is not the database's copy.
+        const [unselected] = await messages("backup-copy-outside-account", [db, plan("arn:aws:backup:eu-west-1:222222222222:backup-vault:isolated")]);
+        assert.match(unselected, /\(orders selects no database of the stack\)/);
+        const [brief] = await messages("backup-copy-outside-account", [db, plan("arn:aws:backup:eu-west-1:222222222222:backup-vault:isolated", 1), selection]);
+        assert.match(brief, /keeps its copies 1 day \(lifecycle.deleteAfter\), below the database row's 30 days/);
     });
 });

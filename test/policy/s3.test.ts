@@ -115,6 +115,15 @@ describe("policy: S3 backup bucket configuration resources", () => {
             assert.deepEqual(messages.map((m) => /on (\w+)\//.exec(m)?.[1]), ["clients", "secrets", "audit", "config"]);
         });
 
+        it("a rule filtered by a tag or an object size is judged on its whole prefix, and the message names the filter", async () => {
+            const scratch = { id: "scratch", status: "Enabled", filter: { tag: { key: "scratch", value: "true" } }, expiration: { days: 1 } };
+            const [database] = await runResourcePolicy(s3BackupLifecycleRetention, lifecycle([...tableRules(), scratch]));
+            assert.match(database, /rule "scratch" \(prefix "", tag scratch=true, judged for every object under the prefix\) on database\/ \(Database \(PostgreSQL\)\) expires objects after 1 days/);
+            const small = { id: "small", status: "Enabled", filter: { and: { prefix: "database/", objectSizeLessThan: 1024, tags: { kind: "marker" } } }, expiration: { days: 2 } };
+            const [sized] = await runResourcePolicy(s3BackupLifecycleRetention, lifecycle([...tableRules(), small]));
+            assert.match(sized, /rule "small" \(prefix "database\/", tag kind=marker, objects smaller than 1024 bytes, judged for every object under the prefix\)/);
+        });
+
         it("an expiration date deletes everything on that day", async () => {
             const [message] = await runResourcePolicy(s3BackupLifecycleRetention, lifecycle(withRule(4, { expiration: { date: "2027-01-01T00:00:00Z" } })));
             assert.match(message, /expires every object on 2027-01-01T00:00:00Z \(expiration\.date\)/);

@@ -53,6 +53,9 @@ function packageOf(specifier: string): string {
     return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
 }
 
+/** esbuild's refusal to compile a module with a top-level await to CommonJS: "index.ts:5:17: ERROR: Top-level await ...". */
+const TOP_LEVEL_AWAIT = /^(\S+:\d+:\d+): ERROR: Top-level await is currently not supported with the "cjs" output format/m;
+
 /** One message per failure of the program, deduplicated (one rejection can reach several awaiters). */
 export function describeFailures(failures: unknown[], programDir: string): string {
     const seen = new Set<unknown>();
@@ -83,6 +86,11 @@ export function describeFailure(failure: unknown, programDir: string): string {
     }
     if (pkg) {
         return `the program needs the package ${pkg}, which is not installed (looked in ${path.join(programDir, "node_modules")} and this tool's node_modules): npm install ${pkg}`;
+    }
+    const topLevelAwait = TOP_LEVEL_AWAIT.exec(failure.message);
+    if (topLevelAwait) {
+        // esbuild's compile of an ES-module program to CommonJS (register.cjs), not the program's own error.
+        return `${topLevelAwait[1]}: top-level await: this planner runs a program's TypeScript as CommonJS, which cannot hold a top-level await (pulumi preview loads an ES-module program with import(), where it can); to plan it offline, move the awaits into \`export default async () => { ... }\` (what it returns are the stack's outputs)`;
     }
     const where = programLocation(failure, programDir);
     // The SDK wraps an error thrown inside an apply once per level of the resource input it reached

@@ -29,7 +29,13 @@ function readYaml(file: string): unknown {
     if (cached?.text === text) {
         return cached.document;
     }
-    const document = parse(text) as unknown;
+    let document: unknown;
+    try {
+        document = parse(text) as unknown;
+    } catch (err) {
+        // The parser's message says where in the file, not which file (Pulumi.yaml, or which stack's).
+        throw new Error(`${file}: ${(err as Error).message}`);
+    }
     parsedYaml.set(file, { text, document });
     return document;
 }

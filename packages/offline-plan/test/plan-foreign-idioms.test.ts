@@ -58,6 +58,15 @@ describe("the stacks a run plans", () => {
         assert.throws(() => loadStackSettings(dir, "staging"), new RegExp(`no stack file ${path.join(dir, "Pulumi.staging.yaml")} for stack "staging"`));
     });
 
+    it("names the file whose YAML does not parse (Pulumi.yaml, a stack file)", () => {
+        fs.writeFileSync(path.join(dir, "Pulumi.yaml"), 'name: acme-site\nruntime: nodejs\ndescription: the site (package.json "type": "module")\n');
+        fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), "config: {}\n");
+        assert.throws(() => loadStackSettings(dir, "prod"), (err: Error) => err.message.startsWith(`${path.join(dir, "Pulumi.yaml")}: `) && /Nested mappings/.test(err.message));
+        fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: acme-site\nruntime: nodejs\n");
+        fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), "config:\n  acme-site:domain: [www.example.com\n");
+        assert.throws(() => loadStackSettings(dir, "prod"), (err: Error) => err.message.startsWith(`${path.join(dir, "Pulumi.prod.yaml")}: `));
+    });
+
     it("finds stack files in stackConfigDir and spelled .yml, once each", () => {
         fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: acme-site\nruntime: nodejs\nstackConfigDir: stacks\n");
         fs.mkdirSync(path.join(dir, "stacks"));
