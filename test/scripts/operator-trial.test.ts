@@ -3,14 +3,18 @@
  * beyond restore-faults, backup-faults and backup-fail-fast: a database endpoint that accepts the TCP
  * connection and never answers (a stuck proxy, a half-dead host), and a scratch directory the run cannot
  * write, an S3 endpoint that stops answering during the dump's download. Real PostgreSQL 15 and moto on 127.0.0.1.
+ * Then the faults of a 3 a.m. trial of the data-corruption path (branch h26-trial-ops): a manifest key pasted with
+ * a space, a key with a typo or a PGDATABASE that has no manifests ("nothing to restore" was the verdict), two
+ * restores into one database at once (both said "restored"; the last commit won), and an application's
+ * transaction holding a table (the swap waited up to RESTORE_LOCK_TIMEOUT per table without a word).
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
-import { spawn } from "child_process";
+import { ChildProcess, spawn } from "child_process";
 import { checksumSql, OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
-import { createBucket, explain, getObject, putObject, runScript, ScriptResult, scriptEnv, startScript, tempDir, useScriptServers } from "../../tools/sandbox/scripts";
+import { createBucket, explain, getObject, putObject, runScript, ScriptResult, scriptEnv, startScript, tempDir, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
 import { LOCALHOST, MotoServer, PG_BIN } from "../../tools/sandbox/servers";
 
 describe("the scripts under operator faults: silent database endpoint, unusable scratch directory, stalled download", function () {
@@ -165,5 +169,89 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         } finally {
             app.stdin!.end("COMMIT;\n");
         }
+    });
+    /** An application's session (application_name oauth2-app) idle in a transaction that read `table`: it holds ACCESS SHARE. */
+    async function holdTable(database: string, table: string): Promise<{ app: ChildProcess; pid: string }> {
+        const { pg } = servers;
+        const app = spawn(path.join(PG_BIN, "psql"), ["-X", "-q", "-h", LOCALHOST, "-p", String(pg.port), "-U", "postgres", "-d", database], {
+            env: { ...process.env, PGAPPNAME: "oauth2-app" },
+            stdio: ["pipe", "ignore", "ignore"],
+        });
+        app.stdin!.write(`BEGIN; SELECT count(*) FROM ${table};\n`);
+        const idle = `SELECT pid FROM pg_stat_activity WHERE application_name = 'oauth2-app' AND datname = '${database}' AND state = 'idle in transaction'`;
+        for (let i = 0; i < 600 && pg.psql(idle, "postgres") === ""; i++) {
+            await new Promise((r) => setTimeout(r, 100));
+        }
+        return { app, pid: pg.psql(idle, "postgres") };
+    }
+
+    it("a manifest key pasted with whitespace around it: restored, the whitespace named (was exit 7, 'nothing to restore')", async function () {
+        const { pg } = servers;
+        pg.createDatabase("pasted");
+        const result = await runScript("restore.sh", scriptEnv(pg, servers.moto, bucket, servers.passphrase, "pasted"), ["--yes", "--source-database", "oauth2db", "--manifest", ` ${manifestKey}\t`]);
+        assert.equal(result.code, 0, explain(result));
+        assert.match(result.stderr, new RegExp(`note: removed the whitespace around the manifest key ' ${manifestKey}\t'`), explain(result));
+        assert.equal(pg.psql("SELECT count(*) FROM oauth2_authorization", "pasted"), "5000");
+    });
+
+    it("a manifest key with a typo, a PGDATABASE without manifests, an empty prefix: exit 7 naming what the bucket holds, not 'nothing to restore'", async function () {
+        const { pg, moto, passphrase } = servers;
+        const typo = manifestKey.replace(/([0-9a-f])(\.json)$/, (_match, digit: string, json: string) => `${digit === "0" ? "1" : "0"}${json}`);
+        assert.notEqual(typo, manifestKey);
+        const missing = await runScript("restore.sh", scriptEnv(pg, moto, bucket, passphrase), ["--yes", "--manifest", typo]);
+        assert.equal(missing.code, 7, explain(missing));
+        assert.match(missing.stderr, new RegExp(`ERROR: no manifest s3://${bucket}/${typo} \\(no such key\\): the newest manifest of oauth2db is ${manifestKey} \\(1 in all\\)`), explain(missing));
+        pg.createDatabase("oauth2db_check");
+        const otherDb = await runScript("restore.sh", scriptEnv(pg, moto, bucket, passphrase, "oauth2db_check"), ["--yes"]);
+        assert.equal(otherDb.code, 7, explain(otherDb));
+        assert.match(otherDb.stderr, new RegExp(`ERROR: no manifest of oauth2db_check under s3://${bucket}/database/manifests/: the manifests there are of oauth2db \\(1, newest ${manifestKey}\\): to restore one into oauth2db_check, pass --source-database oauth2db`), explain(otherDb));
+        const emptyPrefix = await runScript("restore.sh", { ...scriptEnv(pg, moto, bucket, passphrase), BACKUP_PREFIX: "db/" }, ["--yes"]);
+        assert.equal(emptyPrefix.code, 7, explain(emptyPrefix));
+        assert.match(emptyPrefix.stderr, new RegExp(`holds no manifest of any database \\(BUCKET, BACKUP_PREFIX\\?\\)`), explain(emptyPrefix));
+        for (const result of [missing, otherDb, emptyPrefix]) {
+            assert.doesNotMatch(result.stderr, /nothing to restore/, explain(result));
+        }
+    });
+
+    it("an application's transaction holding a table: the swap says within seconds what it waits for (table, pid, application_name), then restores when it ends", async function () {
+        const { pg } = servers;
+        pg.createDatabase("busy");
+        pg.psql(seedSql({ clients: 2, authorizations: 3, consents: 1 }), "busy");
+        const { app, pid } = await holdTable("busy", "oauth2_registered_client");
+        const run = startScript("restore.sh", { ...scriptEnv(pg, servers.moto, bucket, servers.passphrase, "busy"), RESTORE_LOCK_TIMEOUT: "90s" }, ["--yes", "--source-database", "oauth2db"], { detached: true });
+        try {
+            // Without the announcement the run says nothing until RESTORE_LOCK_TIMEOUT (90 s) ends: this wait fails first.
+            await waitForStderr(run, new RegExp(`the swap is waiting for a lock on oauth2_registered_client, held by pid ${pid} \\(application_name oauth2-app, idle in transaction\\) \\(\\d+s so far; at most RESTORE_LOCK_TIMEOUT=90s per table\\)`), 30_000);
+        } finally {
+            app.stdin!.end("COMMIT;\n");
+        }
+        const result = await run.done;
+        assert.equal(result.code, 0, explain(result));
+        assert.equal(pg.psql("SELECT count(*) FROM oauth2_authorization", "busy"), "5000");
+    });
+
+    it("two restores into one database at once: the second is refused (3) before its download, naming the first, which restores", async function () {
+        const { pg } = servers;
+        pg.createDatabase("twice");
+        pg.psql(seedSql({ clients: 2, authorizations: 3, consents: 1 }), "twice");
+        // The first run is held at its swap by an application's transaction, so that the second surely starts meanwhile.
+        const { app } = await holdTable("twice", "oauth2_registered_client");
+        const env = { ...scriptEnv(pg, servers.moto, bucket, servers.passphrase, "twice"), RESTORE_LOCK_TIMEOUT: "90s" };
+        const first = startScript("restore.sh", env, ["--yes", "--source-database", "oauth2db"], { detached: true });
+        let second: ScriptResult;
+        let firstRun: string;
+        try {
+            await waitForStderr(first, /verified the dump/, 60_000);
+            firstRun = pg.psql("SELECT application_name FROM pg_stat_activity WHERE datname = 'twice' AND application_name LIKE 'oauth2-dr-restore:%' LIMIT 1", "postgres");
+            second = await runScript("restore.sh", env, ["--yes", "--source-database", "oauth2db"]);
+        } finally {
+            app.stdin!.end("COMMIT;\n");
+        }
+        assert.equal(second.code, 3, explain(second));
+        assert.match(second.stderr, new RegExp(`ERROR: another restore into ${LOCALHOST}:${pg.port}/twice is running: pid \\d+ \\(application_name ${firstRun}, `), explain(second));
+        assert.doesNotMatch(second.stderr, /downloading the dump/, explain(second));
+        const result = await first.done;
+        assert.equal(result.code, 0, explain(result));
+        assert.equal(pg.psql("SELECT count(*) FROM oauth2_authorization", "twice"), "5000");
     });
 });
