@@ -377,10 +377,14 @@ load_passphrase() {
         local answer err
         err=$(mktemp "${WORK_DIR:-${TMPDIR:-/tmp}}/secret.err.XXXXXX")
         answer=$(secret_value "$secret_id" "$version_id" 2>"$err") || {
-            local cause
+            local cause hint="" region=${AWS_REGION:-${AWS_DEFAULT_REGION:-}}
             cause=$(one_line_error "$err")
             rm -f "$err"
-            die "$EX_CRYPTO" "cannot read the backup passphrase $secret_id${version_id:+ version $version_id} from Secrets Manager: $cause"
+            # A run in another region than the manifest's secret (AWS_REGION of the DR side, a typo): said.
+            if [[ "$secret_id" =~ ^arn:[^:]+:secretsmanager:([^:]+): && -n "$region" && "${BASH_REMATCH[1]}" != "$region" ]]; then
+                hint=" (the secret is in ${BASH_REMATCH[1]}, this run's AWS_REGION is $region: set AWS_REGION=${BASH_REMATCH[1]}, or BACKUP_PASSPHRASE_SECRET_ID=$(secret_name_of "$secret_id") to read its replica in $region)"
+            fi
+            die "$EX_CRYPTO" "cannot read the backup passphrase $secret_id${version_id:+ version $version_id} from Secrets Manager: $cause$hint"
         }
         rm -f "$err"
         BACKUP_PASSPHRASE=$(printf '%s' "$answer" | jq -j '.SecretString // empty')

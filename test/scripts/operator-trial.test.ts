@@ -14,7 +14,7 @@ import * as net from "net";
 import * as path from "path";
 import { ChildProcess, spawn } from "child_process";
 import { checksumSql, OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
-import { createBucket, explain, getObject, putObject, runScript, ScriptResult, scriptEnv, startScript, tempDir, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
+import { createBucket, createSecret, explain, getObject, putObject, runScript, ScriptResult, scriptEnv, startScript, tempDir, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
 import { LOCALHOST, MotoServer, PG_BIN } from "../../tools/sandbox/servers";
 
 describe("the scripts under operator faults: silent database endpoint, unusable scratch directory, stalled download", function () {
@@ -253,5 +253,21 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         const result = await first.done;
         assert.equal(result.code, 0, explain(result));
         assert.equal(pg.psql("SELECT count(*) FROM oauth2_authorization", "twice"), "5000");
+    });
+    it("a restore run in another region than the manifest's passphrase secret: exit 5 naming both regions and what to set", async function () {
+        const { pg, moto } = servers;
+        const secret = createSecret(moto, "oauth2-trial/backup-passphrase", "trial passphrase from Secrets Manager");
+        const region = moto.env().AWS_REGION;
+        const secretEnv = { ...scriptEnv(pg, moto, bucket, servers.passphrase), PASSPHRASE_FILE: "", BACKUP_PASSPHRASE_SECRET_ID: "oauth2-trial/backup-passphrase", BACKUP_PREFIX: "regions/" };
+        const backup = await runScript("db-backup.sh", secretEnv);
+        assert.equal(backup.code, 0, explain(backup));
+        const key = backup.stdout.trim();
+        pg.createDatabase("regions");
+        const otherRegion = region === "eu-west-1" ? "eu-central-1" : "eu-west-1";
+        const result = await runScript("restore.sh", { ...secretEnv, ...pg.env("regions"), BACKUP_PASSPHRASE_SECRET_ID: "", AWS_REGION: otherRegion, AWS_DEFAULT_REGION: otherRegion }, ["--yes", "--source-database", "oauth2db", "--manifest", key]);
+        assert.equal(result.code, 5, explain(result));
+        const arn = secret.arn.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+        assert.match(result.stderr, new RegExp(`ERROR: cannot read the backup passphrase ${arn} version ${secret.versionId} from Secrets Manager: .*\\(the secret is in ${region}, this run's AWS_REGION is ${otherRegion}: set AWS_REGION=${region}, or BACKUP_PASSPHRASE_SECRET_ID=oauth2-trial/backup-passphrase to read its replica in ${otherRegion}\\)`), explain(result));
+        assert.doesNotMatch(result.stderr + result.stdout, /trial passphrase from Secrets Manager/);
     });
 });
