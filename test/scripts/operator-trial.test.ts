@@ -270,4 +270,29 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         assert.match(result.stderr, new RegExp(`ERROR: cannot read the backup passphrase ${arn} version ${secret.versionId} from Secrets Manager: .*\\(the secret is in ${region}, this run's AWS_REGION is ${otherRegion}: set AWS_REGION=${region}, or BACKUP_PASSPHRASE_SECRET_ID=oauth2-trial/backup-passphrase to read its replica in ${otherRegion}\\)`), explain(result));
         assert.doesNotMatch(result.stderr + result.stdout, /trial passphrase from Secrets Manager/);
     });
+    it("db-backup.sh while a migration holds a table in ACCESS EXCLUSIVE mode: says within seconds what it waits for (table, pid, application_name), then backs up", async function () {
+        const { pg, moto, passphrase } = servers;
+        pg.createDatabase("migrating");
+        pg.psql(seedSql({ clients: 2, authorizations: 3, consents: 1 }), "migrating");
+        const migration = spawn(path.join(PG_BIN, "psql"), ["-X", "-q", "-h", LOCALHOST, "-p", String(pg.port), "-U", "postgres", "-d", "migrating"], {
+            env: { ...process.env, PGAPPNAME: "migration" },
+            stdio: ["pipe", "ignore", "ignore"],
+        });
+        migration.stdin!.write("BEGIN; LOCK TABLE oauth2_authorization_consent IN ACCESS EXCLUSIVE MODE;\n");
+        const held = "SELECT pid FROM pg_stat_activity WHERE application_name = 'migration' AND state = 'idle in transaction'";
+        for (let i = 0; i < 600 && pg.psql(held, "postgres") === ""; i++) {
+            await new Promise((r) => setTimeout(r, 100));
+        }
+        const pid = pg.psql(held, "postgres");
+        const run = startScript("db-backup.sh", { ...scriptEnv(pg, moto, bucket, passphrase, "migrating"), BACKUP_PREFIX: "migrating/", BACKUP_LOCK_TIMEOUT: "90" }, [], { detached: true });
+        try {
+            // Without the announcement the run says nothing until BACKUP_LOCK_TIMEOUT (90 s) ends: this wait fails first.
+            await waitForStderr(run, new RegExp(`waiting for an ACCESS SHARE lock on oauth2_authorization_consent, held by pid ${pid} \\(application_name 'migration', user postgres, state idle in transaction\\) \\(\\d+s since the dump started; at most BACKUP_LOCK_TIMEOUT=90 s\\)`), 30_000);
+        } finally {
+            migration.stdin!.end("COMMIT;\n");
+        }
+        const result = await run.done;
+        assert.equal(result.code, 0, explain(result));
+        assert.match(result.stdout, /^migrating\/manifests\/migrating-\S+\.json$/m, explain(result));
+    });
 });
