@@ -954,7 +954,8 @@ restore_pass_toc() {
 # restore_pass_gate load|drain: lets the rows go to the staging tables (load), or to nowhere (drain: the
 # dump is restored from the spool in one stream after the pass, or the pass only verifies the object).
 restore_pass_gate() {
-    printf '%s\n' "$1" >"$WORK_DIR/load/gate.tmp"
+    # Fails (never an empty gate, read as "drain") when the scratch directory is full.
+    printf '%s\n' "$1" >"$WORK_DIR/load/gate.tmp" || return 1
     mv "$WORK_DIR/load/gate.tmp" "$WORK_DIR/load/gate"
 }
 

@@ -293,18 +293,35 @@ else
         mode=single
     fi
 fi
+# scratch_full_die WHAT: the scratch directory filled up during the pass (another writer on the volume: the check
+# before the download reserves nothing). Said as what it is (exit 2), not as a failed download (the pass's
+# status files could not be written) or a bad dump; the target's tables are untouched until the swap.
+scratch_full_die() {
+    die "$EX_USAGE" "the scratch directory ${TMPDIR:-/tmp} filled up during the restore ($(scratch_free_bytes "$WORK_DIR") bytes free; the spool needs $want_size): $1; free space or point TMPDIR at a larger volume (the target's tables were not touched)"
+}
 if [[ $mode == parallel ]]; then
     log "loading $(wc -l <"$spool/data.list") table(s) into staging schemas with $jobs parallel COPY sessions while the download is verified (the target's tables are not touched before the verdict)"
     if psql_value -d "$PGDATABASE" -f "$spool/stage.sql" >/dev/null 2>"$WORK_DIR/stage.err"; then
-        restore_pass_gate load
+        restore_pass_gate load 2>/dev/null || scratch_full_die "cannot write in $WORK_DIR/load"
     else
         stage_failed="cannot create the staging tables in $(db_address): $(one_line_error "$WORK_DIR/stage.err")"
-        restore_pass_gate drain
+        restore_pass_gate drain 2>/dev/null || scratch_full_die "cannot write in $WORK_DIR/load"
     fi
 else
-    restore_pass_gate drain
+    restore_pass_gate drain 2>/dev/null || scratch_full_die "cannot write in $WORK_DIR/load"
 fi
 restore_pass_wait
+# A pass whose status files are missing or failed, on a full scratch directory: the disk, not S3 or the dump.
+for status_file in "$spool/s3.rc" "$spool/tee.rc" "$spool/gpg.rc"; do
+    [[ "$(cat "$status_file" 2>/dev/null)" == 0 ]] && continue
+    if grep -qs 'No space left on device' "$spool/tee.err" || (($(scratch_free_bytes "$WORK_DIR") < 65536)); then
+        if [[ -s "$spool/tee.err" ]]; then
+            scratch_full_die "$(one_line_error "$spool/tee.err")"
+        fi
+        scratch_full_die "the pass's status files ($(basename "$status_file") first) could not be written"
+    fi
+    break
+done
 
 # 5. The verdict on the stored object, before the target's own tables are touched: a corrupt or tampered
 #    object, or one that cannot be read to its end, ends here and the staging schemas are dropped (cleanup).

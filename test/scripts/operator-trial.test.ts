@@ -12,7 +12,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
-import { ChildProcess, spawn } from "child_process";
+import { ChildProcess, spawn, spawnSync } from "child_process";
 import { checksumSql, OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
 import { createBucket, createSecret, explain, getObject, putObject, runScript, ScriptResult, scriptEnv, startScript, tempDir, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
 import { LOCALHOST, MotoServer, PG_BIN } from "../../tools/sandbox/servers";
@@ -294,5 +294,45 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         const result = await run.done;
         assert.equal(result.code, 0, explain(result));
         assert.match(result.stdout, /^migrating\/manifests\/migrating-\S+\.json$/m, explain(result));
+    });
+    it("the scratch directory fills up during the restore (another writer on the volume): exit 2 naming it, target untouched, nothing left (was exit 1 without a cause)", async function () {
+        const { pg, moto, passphrase } = servers;
+        // A volume of its own: a tmpfs just larger than the spool's check (the dump's size + 16 MiB). Needs root.
+        const volume = tempDir("oauth2-dr-operator-trial-volume-");
+        const size = Number(servers.manifest(bucket, manifestKey).size_bytes) + 16 * 1048576 + 1048576;
+        if (spawnSync("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", volume]).status !== 0) {
+            fs.rmSync(volume, { recursive: true, force: true });
+            this.skip();
+        }
+        try {
+            pg.createDatabase("diskfull");
+            pg.psql(seedSql({ clients: 2, authorizations: 3, consents: 1 }), "diskfull");
+            const sums = () => OAUTH2_TABLES.map((t) => pg.psql(checksumSql(t), "diskfull")).join("|");
+            const before = sums();
+            const run = startScript("restore.sh", { ...scriptEnv(pg, moto, bucket, passphrase, "diskfull"), TMPDIR: volume }, ["--yes", "--source-database", "oauth2db"], { detached: true });
+            await waitForStderr(run, /downloading the dump/, 60_000);
+            // Fill the volume to its last byte.
+            const fd = fs.openSync(path.join(volume, "filler"), "w");
+            const chunk = Buffer.alloc(1048576);
+            try {
+                for (;;) {
+                    fs.writeSync(fd, chunk);
+                }
+            } catch (error) {
+                assert.equal((error as NodeJS.ErrnoException).code, "ENOSPC");
+            } finally {
+                fs.closeSync(fd);
+            }
+            const result = await run.done;
+            fs.rmSync(path.join(volume, "filler"));
+            assert.equal(result.code, 2, explain(result));
+            assert.match(result.stderr, new RegExp(`ERROR: the scratch directory ${volume} filled up during the restore \\(\\d+ bytes free; the spool needs \\d+\\): .*free space or point TMPDIR at a larger volume \\(the target's tables were not touched\\)`), explain(result));
+            assert.equal(sums(), before);
+            assert.equal(pg.psql("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'oauth2_dr_stage%'", "diskfull"), "0");
+            assert.deepEqual(fs.readdirSync(volume).filter((f) => f !== "lost+found"), []);
+        } finally {
+            spawnSync("umount", [volume]);
+            fs.rmSync(volume, { recursive: true, force: true });
+        }
     });
 });
