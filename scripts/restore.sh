@@ -242,6 +242,8 @@ if [[ "${SESSION_OUT%$'\n'}" != *"|t" ]]; then
           AND (l.classid, l.objid, l.objsubid) = (${restore_lock_key[0]}::oid, ${restore_lock_key[1]}::oid, 2);" || true
     die "$EX_DATABASE" "another restore into $(db_address) is running: ${SESSION_OUT%$'\n'}; two restores at once would leave whichever commits last (the other's 'restored' would not hold): wait for it to end, or end it, then run again"
 fi
+# Where the restore writes, before any work: PG* pointing at another database is seen before the swap.
+log "target: $(db_address) (server ${DB_SERVER_VERSION_NUM:-unknown}; PGHOST, PGPORT, PGDATABASE): the dump's tables there are replaced at the end, in one transaction; nothing there is touched before"
 restore_check_scratch "$want_size"
 if ! restore_probe_decrypt "$WORK_DIR/probe.gpg" \
     && grep -Eqi 'bad session key|bad passphrase|no secret key|decryption failed' "$WORK_DIR/probe.err"; then

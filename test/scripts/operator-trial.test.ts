@@ -192,6 +192,9 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         assert.equal(result.code, 0, explain(result));
         assert.match(result.stderr, new RegExp(`note: removed the whitespace around the manifest key ' ${manifestKey}\t'`), explain(result));
         assert.equal(pg.psql("SELECT count(*) FROM oauth2_authorization", "pasted"), "5000");
+        // The target is named before the download (PG* pointing at the wrong database is seen before the swap).
+        const target = result.stderr.indexOf(`restore: target: ${LOCALHOST}:${pg.port}/pasted (server `);
+        assert.ok(target >= 0 && target < result.stderr.indexOf("downloading the dump"), explain(result));
     });
 
     it("a manifest key with a typo, a PGDATABASE without manifests, an empty prefix: exit 7 naming what the bucket holds, not 'nothing to restore'", async function () {
