@@ -50,11 +50,13 @@
 #   sessions); TMPDIR (the spool: the dump's size in bytes, checked first).
 #
 # Exit codes: 0 restored, row counts and schema match; 2 usage (also: a manifest of another database, a key
-#   that is not a manifest, a scratch directory too small for the spool); 3 database (connect, lock timeout,
-#   any server error; nothing committed); 4 storage (listing failed, object or version missing, wrong size,
+#   that is not a manifest, a scratch directory too small for the spool or filled up during the pass); 3
+#   database (connect, lock timeout, another restore running into the same database: one at a time, held by an
+#   advisory lock of the run's session; any server error; nothing committed); 4 storage (listing failed, object or version missing, wrong size,
 #   download failed, corrupt object: its sha256 differs from the manifest's); 5 encryption (passphrase
 #   version unreadable, wrong passphrase, gpg's integrity check failed); 6 the restored row counts or schema
-#   differ from the manifest (rolled back: nothing committed); 7 no backup to restore; 1 other; 130/143
+#   differ from the manifest (rolled back: nothing committed); 7 no backup to restore (no manifest of the
+#   database, or no such key: the message names what the prefix holds); 1 other; 130/143
 #   interrupted (nothing committed).
 set -euo pipefail
 set -m
