@@ -375,6 +375,12 @@ age_hours() {
 
 verify_dump() {
     local manifest_key="${VERIFY_MANIFEST_KEY:-}"
+    # A key pasted with the whitespace around it: the keys db-backup.sh writes have none (else "FAIL backup
+    # completed successfully" for a backup that is there).
+    if [[ "$manifest_key" =~ ^[[:space:]]+|[[:space:]]+$ ]]; then
+        log "note: removed the whitespace around VERIFY_MANIFEST_KEY '$manifest_key' (keys written by db-backup.sh have none)"
+        manifest_key=$(printf '%s' "$manifest_key" | sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//')
+    fi
     if [[ -z "$manifest_key" ]]; then
         if ! manifest_key=$(latest_manifest_key "$PGDATABASE" 2>"$WORK_DIR/list.err"); then
             result "backup completed successfully" FAIL "cannot list s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(one_line_error "$WORK_DIR/list.err")"

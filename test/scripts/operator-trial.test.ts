@@ -197,6 +197,13 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         assert.ok(target >= 0 && target < result.stderr.indexOf("downloading the dump"), explain(result));
     });
 
+    it("restore-verification.sh with VERIFY_MANIFEST_KEY pasted with whitespace: verifies that manifest, the whitespace named (was FAIL 'backup completed successfully', exit 4)", async function () {
+        const result = await runScript("restore-verification.sh", { ...scriptEnv(servers.pg, servers.moto, bucket, servers.passphrase), VERIFY_MANIFEST_KEY: ` ${manifestKey} ` });
+        assert.equal(result.code, 0, explain(result));
+        assert.match(result.stderr, new RegExp(`note: removed the whitespace around VERIFY_MANIFEST_KEY ' ${manifestKey} '`), explain(result));
+        assert.equal(result.stdout.split("\n").filter((l) => /^PASS /.test(l)).length, 7, explain(result));
+    });
+
     it("a manifest key with a typo, a PGDATABASE without manifests, an empty prefix: exit 7 naming what the bucket holds, not 'nothing to restore'", async function () {
         const { pg, moto, passphrase } = servers;
         const typo = manifestKey.replace(/([0-9a-f])(\.json)$/, (_match, digit: string, json: string) => `${digit === "0" ? "1" : "0"}${json}`);
