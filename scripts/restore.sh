@@ -242,7 +242,7 @@ if [[ "${SESSION_OUT%$'\n'}" != *"|t" ]]; then
         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
         WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
           AND (l.classid, l.objid, l.objsubid) = (${restore_lock_key[0]}::oid, ${restore_lock_key[1]}::oid, 2);" || true
-    die "$EX_DATABASE" "another restore into $(db_address) is running: ${SESSION_OUT%$'\n'}; two restores at once would leave whichever commits last (the other's 'restored' would not hold): wait for it to end, or end it, then run again"
+    die "$EX_DATABASE" "another restore into $(db_address) is running: ${SESSION_OUT%$'\n'}; two restores at once would leave whichever commits last (the other's 'restored' would not hold): wait for it to end; if its run is gone (a lost pod), end its sessions (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'that name'), then run again"
 fi
 # Where the restore writes, before any work: PG* pointing at another database is seen before the swap.
 log "target: $(db_address) (server ${DB_SERVER_VERSION_NUM:-unknown}; PGHOST, PGPORT, PGDATABASE): the dump's tables there are replaced at the end, in one transaction; nothing there is touched before"
