@@ -381,7 +381,11 @@ load_passphrase() {
             cause=$(one_line_error "$err")
             rm -f "$err"
             # A run in another region than the manifest's secret (AWS_REGION of the DR side, a typo): said.
-            if [[ "$secret_id" =~ ^arn:[^:]+:secretsmanager:([^:]+): && -n "$region" && "${BASH_REMATCH[1]}" != "$region" ]]; then
+            # A version that no longer exists (Secrets Manager deletes versions left without a staging label):
+            # the dump cannot be decrypted through its manifest's secret any more.
+            if [[ -n "$version_id" && "$cause" == *"secret value for VersionId"* ]]; then
+                hint=" (version $version_id is gone: a dump of that version restores only with its passphrase from elsewhere, PASSPHRASE_FILE, e.g. the vault's copy: docs/runbook.md §6; or pick another dump)"
+            elif [[ "$secret_id" =~ ^arn:[^:]+:secretsmanager:([^:]+): && -n "$region" && "${BASH_REMATCH[1]}" != "$region" ]]; then
                 hint=" (the secret is in ${BASH_REMATCH[1]}, this run's AWS_REGION is $region: set AWS_REGION=${BASH_REMATCH[1]}, or BACKUP_PASSPHRASE_SECRET_ID=$(secret_name_of "$secret_id") to read its replica in $region)"
             fi
             die "$EX_CRYPTO" "cannot read the backup passphrase $secret_id${version_id:+ version $version_id} from Secrets Manager: $cause$hint"

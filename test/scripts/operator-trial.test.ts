@@ -14,7 +14,7 @@ import * as net from "net";
 import * as path from "path";
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import { checksumSql, OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
-import { createBucket, createSecret, explain, getObject, putObject, runScript, ScriptResult, scriptEnv, startScript, tempDir, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
+import { createBucket, createSecret, explain, getObject, listKeys, putObject, runScript, ScriptResult, scriptEnv, startScript, tempDir, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
 import { LOCALHOST, MotoServer, PG_BIN } from "../../tools/sandbox/servers";
 
 describe("the scripts under operator faults: silent database endpoint, unusable scratch directory, stalled download", function () {
@@ -344,5 +344,30 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
             spawnSync("umount", [volume]);
             fs.rmSync(volume, { recursive: true, force: true });
         }
+    });
+    it("a dump whose passphrase version no longer exists: the verification blames the backup (6, record failed_by backup), not its environment; restore.sh says the version is gone", async function () {
+        const { pg, moto } = servers;
+        createSecret(moto, "oauth2-trial/gone-passphrase", "passphrase whose version will be gone");
+        const secretEnv = { ...scriptEnv(pg, moto, bucket, servers.passphrase), PASSPHRASE_FILE: "", BACKUP_PASSPHRASE_SECRET_ID: "oauth2-trial/gone-passphrase", BACKUP_PREFIX: "gone/" };
+        const backup = await runScript("db-backup.sh", secretEnv);
+        assert.equal(backup.code, 0, explain(backup));
+        const key = backup.stdout.trim();
+        // Secrets Manager deletes versions left without a staging label; it has no API to delete one: the
+        // manifest names a version that does not exist instead, which reads the same (ResourceNotFoundException).
+        const gone = "00000000-0000-4000-8000-000000000000";
+        const m = servers.manifest(bucket, key);
+        putObject(moto, bucket, key, JSON.stringify({ ...m, passphrase: { ...m.passphrase, version_id: gone } }));
+        const verify = await runScript("restore-verification.sh", { ...secretEnv, BACKUP_PASSPHRASE_SECRET_ID: "", VERIFY_MANIFEST_KEY: key });
+        assert.equal(verify.code, 6, explain(verify));
+        const records = listKeys(moto, bucket, "gone/verifications/");
+        assert.equal(records.length, 1, records.join(" "));
+        const record = JSON.parse(getObject(moto, bucket, records[0]).toString("utf8"));
+        assert.equal(record.result, "failed");
+        assert.equal(record.failed_by, "backup");
+        assert.match(record.reason, new RegExp(`version ${gone} is gone`));
+        pg.createDatabase("gone");
+        const restore = await runScript("restore.sh", { ...secretEnv, ...pg.env("gone"), BACKUP_PASSPHRASE_SECRET_ID: "" }, ["--yes", "--source-database", "oauth2db", "--manifest", key]);
+        assert.equal(restore.code, 5, explain(restore));
+        assert.match(restore.stderr, new RegExp(`ERROR: cannot read the backup passphrase \\S+ version ${gone} from Secrets Manager: .*\\(version ${gone} is gone: a dump of that version restores only with its passphrase from elsewhere, PASSPHRASE_FILE`), explain(restore));
     });
 });
