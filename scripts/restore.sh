@@ -135,13 +135,21 @@ cleanup() {
     local status=$?
     trap - EXIT INT TERM
     set +e
-    restore_watchdog_stop
-    session_end
-    restore_end_sessions
-    remove_work_dir
+    # A signal's trap runs with the redirections of the command it interrupted (restore_pass_wait's
+    # `wait ... 2>/dev/null`, `psql_value ... 2>stage.err`): the run's last words go to its own stderr.
+    exec 2>&"$RESTORE_STDERR"
+    # bash's job notices ("lib.sh: line N: PID Killed { sha256sum < ... }") for the pass's jobs ended here are
+    # not the operator's business: the run's own message (ERROR: ..., FAILED) says what happened.
+    {
+        restore_watchdog_stop
+        session_end
+        restore_end_sessions
+        remove_work_dir
+    } 2>/dev/null
     [[ $status -eq 0 ]] || log "FAILED with exit code $status"
     exit "$status"
 }
+exec {RESTORE_STDERR}>&2
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM

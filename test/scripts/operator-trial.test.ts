@@ -14,7 +14,7 @@ import * as net from "net";
 import * as path from "path";
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import { checksumSql, OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
-import { createBucket, createSecret, explain, getObject, listKeys, putObject, runScript, ScriptResult, scriptEnv, startScript, tempDir, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
+import { baseEnv, createBucket, createSecret, explain, getObject, listKeys, putObject, runScript, ScriptResult, SCRIPTS, scriptEnv, startScript, tempDir, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
 import { LOCALHOST, MotoServer, PG_BIN } from "../../tools/sandbox/servers";
 
 describe("the scripts under operator faults: silent database endpoint, unusable scratch directory, stalled download", function () {
@@ -369,5 +369,49 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         const restore = await runScript("restore.sh", { ...secretEnv, ...pg.env("gone"), BACKUP_PASSPHRASE_SECRET_ID: "" }, ["--yes", "--source-database", "oauth2db", "--manifest", key]);
         assert.equal(restore.code, 5, explain(restore));
         assert.match(restore.stderr, new RegExp(`ERROR: cannot read the backup passphrase \\S+ version ${gone} from Secrets Manager: .*\\(version ${gone} is gone: a dump of that version restores only with its passphrase from elsewhere, PASSPHRASE_FILE`), explain(restore));
+    });
+    it("Ctrl-C on a terminal while the staging tables are created: exit 130 and the run says so (its trap ran inside `psql_value ... 2>stage.err`: the FAILED line went to a file it then removed)", async function () {
+        const { pg, moto, passphrase } = servers;
+        pg.createDatabase("ctrlc");
+        pg.psql(seedSql({ clients: 2, authorizations: 3, consents: 1 }), "ctrlc");
+        const sums = () => OAUTH2_TABLES.map((t) => pg.psql(checksumSql(t), "ctrlc")).join("|");
+        const before = sums();
+        const scratch = tempDir("oauth2-dr-operator-trial-ctrlc-");
+        const stderrFile = path.join(scratch, "stderr");
+        // A terminal (pty) in front of restore.sh, its stderr to a file; ^C typed once the rows start loading.
+        const driver = [
+            "import os, pty, sys, time, select",
+            "pid, fd = pty.fork()",
+            "if pid == 0:",
+            "    os.dup2(os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 2)",
+            "    os.execvp('bash', ['bash'] + sys.argv[2:])",
+            "sent = False",
+            "while True:",
+            "    r, _, _ = select.select([fd], [], [], 0.02)",
+            "    if r:",
+            "        try:",
+            "            if not os.read(fd, 65536): break",
+            "        except OSError: break",
+            "    if not sent and 'into staging schemas with' in open(sys.argv[1], errors='replace').read():",
+            "        os.write(fd, bytes([3])); sent = True",
+            "print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), sent)",
+        ].join("\n");
+        // The staging tables' psql (run by the script's psql_value with its stderr to a file) is where the rows'
+        // start waits; made slow here (a psql first on PATH, 5 s) so that the ^C surely lands in it.
+        const shims = tempDir("oauth2-dr-operator-trial-shim-");
+        fs.writeFileSync(path.join(shims, "psql"), `#!/usr/bin/env bash\n[[ "$*" != *stage.sql* ]] || sleep 5\nexec ${path.join(PG_BIN, "psql")} "$@"\n`, { mode: 0o755 });
+        const env = baseEnv({ ...scriptEnv(pg, moto, bucket, passphrase, "ctrlc"), TMPDIR: scratch, PATH: `${shims}:${PG_BIN}:${process.env.PATH ?? "/usr/bin:/bin"}` });
+        const out = spawnSync("python3", ["-c", driver, stderrFile, path.join(SCRIPTS, "restore.sh"), "--yes", "--source-database", "oauth2db"], { env, encoding: "utf8", timeout: 120_000 });
+        const stderr = fs.readFileSync(stderrFile, "utf8");
+        try {
+            assert.equal(out.stdout.trim(), "130 True", `${out.stdout}${out.stderr}\n${stderr}`);
+            assert.match(stderr, /restore: FAILED with exit code 130\n$/, stderr);
+            assert.equal(sums(), before);
+            assert.equal(pg.psql("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'oauth2_dr_stage%'", "ctrlc"), "0");
+            assert.deepEqual(fs.readdirSync(scratch), ["stderr"]);
+        } finally {
+            fs.rmSync(scratch, { recursive: true, force: true });
+            fs.rmSync(shims, { recursive: true, force: true });
+        }
     });
 });
