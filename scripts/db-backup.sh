@@ -76,6 +76,7 @@ export PGAPPNAME=$RUN_APP
 PIPELINE_PID=""
 UPLOAD_PID=""
 LIST_PID=""
+ANNOUNCE_PID=""
 SHA_PID=""
 SIZE_PID=""
 OBJECT_KEY=""
@@ -116,6 +117,7 @@ cleanup() {
     # object. Stopped here, an upload in flight is never completed (a single PUT already sent may still be).
     [[ $UPLOAD_STARTED -eq 1 && $MANIFEST_WRITTEN -eq 0 ]] && stop_aws_helper
     kill_job "$PIPELINE_PID"
+    kill_job "$ANNOUNCE_PID"
     kill_job "$LIST_PID"
     kill_job "$SHA_PID"
     kill_job "$SIZE_PID"
@@ -225,6 +227,28 @@ lock_timeout_error() {
         "${who:-the lock was released since; run the backup again}"
 }
 
+# lock_wait_announce: while a session of this run (pg_dump, the counts) waits for a lock, says so after 2 s and
+# then every 15 s, naming the table and the sessions holding it: BACKUP_LOCK_TIMEOUT is minutes by default,
+# and the run is otherwise silent between "uploading" and "done".
+lock_wait_announce() {
+    local waited=0 line
+    while sleep 1; do
+        waited=$((waited + 1))
+        ((waited == 2 || waited % 15 == 0)) || continue
+        line=$(PGAPPNAME="${RUN_APP}-diagnosis" psql_value -d "$PGDATABASE" -v app="$RUN_APP" 2>/dev/null <<'SQL'
+SELECT format('%s, held by %s', l.relation::regclass,
+              coalesce((SELECT string_agg(format('pid %s (application_name %L, user %s, state %s)', b.pid, b.application_name, b.usename,
+                                                 coalesce(b.state, 'unknown')), '; ' ORDER BY b.pid)
+                          FROM pg_stat_activity b WHERE b.pid = ANY (pg_blocking_pids(l.pid)) AND b.application_name <> :'app'), 'another session'))
+FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE a.application_name = :'app' AND NOT l.granted AND l.relation IS NOT NULL
+ORDER BY l.relation LIMIT 1;
+SQL
+        ) || continue
+        [[ -z "$line" ]] || log "waiting for an ACCESS SHARE lock on $line (${waited}s since the dump started; at most BACKUP_LOCK_TIMEOUT=${LOCK_TIMEOUT} s)"
+    done
+}
+
 # 1. A snapshot, held open by a psql coprocess until the dump is complete.
 SESSIONS_STARTED=1
 coproc PSQL { psql -X -q -At -v ON_ERROR_STOP=1 2>&1; }
@@ -297,6 +321,8 @@ PIPELINE_PID=$!
     [[ $rc -eq 0 ]] || kill -TERM -- "-$PIPELINE_PID" 2>/dev/null
 ) &
 UPLOAD_PID=$!
+lock_wait_announce &
+ANNOUNCE_PID=$!
 
 # Meanwhile, the row counts, in the same snapshot as the dump (the coprocess's transaction). A count waits for
 # its lock at most BACKUP_LOCK_TIMEOUT (the session's lock_timeout), and its answer that long and a minute.
@@ -314,6 +340,8 @@ wait "$PIPELINE_PID" || true
 PIPELINE_PID=""
 wait "$UPLOAD_PID" || true
 UPLOAD_PID=""
+kill_job "$ANNOUNCE_PID"
+ANNOUNCE_PID=""
 s3_rc=$(cat "$WORK_DIR/s3.rc" 2>/dev/null || echo 1)
 [[ $s3_rc -eq 0 ]] || die "$EX_STORAGE" "upload to $(s3_uri "$OBJECT_KEY") failed: $(one_line_error "$WORK_DIR/s3.err")"
 read -r dump_rc zstd_rc gpg_rc tee_rc <"$WORK_DIR/pipestatus" || die "$EX_FAILURE" "the dump pipeline did not report"

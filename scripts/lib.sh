@@ -377,10 +377,18 @@ load_passphrase() {
         local answer err
         err=$(mktemp "${WORK_DIR:-${TMPDIR:-/tmp}}/secret.err.XXXXXX")
         answer=$(secret_value "$secret_id" "$version_id" 2>"$err") || {
-            local cause
+            local cause hint="" region=${AWS_REGION:-${AWS_DEFAULT_REGION:-}}
             cause=$(one_line_error "$err")
             rm -f "$err"
-            die "$EX_CRYPTO" "cannot read the backup passphrase $secret_id${version_id:+ version $version_id} from Secrets Manager: $cause"
+            # A run in another region than the manifest's secret (AWS_REGION of the DR side, a typo): said.
+            # A version that no longer exists (Secrets Manager deletes versions left without a staging label):
+            # the dump cannot be decrypted through its manifest's secret any more.
+            if [[ -n "$version_id" && "$cause" == *"secret value for VersionId"* ]]; then
+                hint=" (version $version_id is gone: a dump of that version restores only with its passphrase from elsewhere, PASSPHRASE_FILE, e.g. the vault's copy: docs/runbook.md §6; or pick another dump)"
+            elif [[ "$secret_id" =~ ^arn:[^:]+:secretsmanager:([^:]+): && -n "$region" && "${BASH_REMATCH[1]}" != "$region" ]]; then
+                hint=" (the secret is in ${BASH_REMATCH[1]}, this run's AWS_REGION is $region: set AWS_REGION=${BASH_REMATCH[1]}, or BACKUP_PASSPHRASE_SECRET_ID=$(secret_name_of "$secret_id") to read its replica in $region)"
+            fi
+            die "$EX_CRYPTO" "cannot read the backup passphrase $secret_id${version_id:+ version $version_id} from Secrets Manager: $cause$hint"
         }
         rm -f "$err"
         BACKUP_PASSPHRASE=$(printf '%s' "$answer" | jq -j '.SecretString // empty')
@@ -950,7 +958,8 @@ restore_pass_toc() {
 # restore_pass_gate load|drain: lets the rows go to the staging tables (load), or to nowhere (drain: the
 # dump is restored from the spool in one stream after the pass, or the pass only verifies the object).
 restore_pass_gate() {
-    printf '%s\n' "$1" >"$WORK_DIR/load/gate.tmp"
+    # Fails (never an empty gate, read as "drain") when the scratch directory is full.
+    printf '%s\n' "$1" >"$WORK_DIR/load/gate.tmp" || return 1
     mv "$WORK_DIR/load/gate.tmp" "$WORK_DIR/load/gate"
 }
 

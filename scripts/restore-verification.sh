@@ -178,6 +178,12 @@ cleanup() {
         [[ "${RESULT["application can connect to restored database"]}" == PASS && "${RESULT["all tables present with expected row counts"]}" == PASS ]] || BACKUP_FAILED=1
     fi
     [[ $status -ne $EX_VERIFY || $ENVIRONMENT_STATUS -eq 0 || $BACKUP_FAILED -eq 1 ]] || status=$ENVIRONMENT_STATUS
+    # The passphrase version the manifest names no longer exists: the dump cannot be restored through its own
+    # key reference. The backup's failure (6), not the environment's ("not the dump" would be a wrong verdict).
+    if [[ $status -eq $EX_CRYPTO && "$LAST_ERROR" == *"secret value for VersionId"* ]]; then
+        BACKUP_FAILED=1
+        status=$EX_VERIFY
+    fi
     # The record recovery-points reads (passed or failed); a verification whose record is lost did not pass.
     write_verification_record "$status" || { [[ $status -ne 0 ]] || status=$EX_STORAGE; }
     remove_work_dir
@@ -375,6 +381,12 @@ age_hours() {
 
 verify_dump() {
     local manifest_key="${VERIFY_MANIFEST_KEY:-}"
+    # A key pasted with the whitespace around it: the keys db-backup.sh writes have none (else "FAIL backup
+    # completed successfully" for a backup that is there).
+    if [[ "$manifest_key" =~ ^[[:space:]]+|[[:space:]]+$ ]]; then
+        log "note: removed the whitespace around VERIFY_MANIFEST_KEY '$manifest_key' (keys written by db-backup.sh have none)"
+        manifest_key=$(printf '%s' "$manifest_key" | sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//')
+    fi
     if [[ -z "$manifest_key" ]]; then
         if ! manifest_key=$(latest_manifest_key "$PGDATABASE" 2>"$WORK_DIR/list.err"); then
             result "backup completed successfully" FAIL "cannot list s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(one_line_error "$WORK_DIR/list.err")"

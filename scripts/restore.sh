@@ -50,11 +50,13 @@
 #   sessions); TMPDIR (the spool: the dump's size in bytes, checked first).
 #
 # Exit codes: 0 restored, row counts and schema match; 2 usage (also: a manifest of another database, a key
-#   that is not a manifest, a scratch directory too small for the spool); 3 database (connect, lock timeout,
-#   any server error; nothing committed); 4 storage (listing failed, object or version missing, wrong size,
+#   that is not a manifest, a scratch directory too small for the spool or filled up during the pass); 3
+#   database (connect, lock timeout, another restore running into the same database: one at a time, held by an
+#   advisory lock of the run's session; any server error; nothing committed); 4 storage (listing failed, object or version missing, wrong size,
 #   download failed, corrupt object: its sha256 differs from the manifest's); 5 encryption (passphrase
 #   version unreadable, wrong passphrase, gpg's integrity check failed); 6 the restored row counts or schema
-#   differ from the manifest (rolled back: nothing committed); 7 no backup to restore; 1 other; 130/143
+#   differ from the manifest (rolled back: nothing committed); 7 no backup to restore (no manifest of the
+#   database, or no such key: the message names what the prefix holds); 1 other; 130/143
 #   interrupted (nothing committed).
 set -euo pipefail
 set -m
@@ -82,21 +84,72 @@ while [[ $# -gt 0 ]]; do
     shift
 done
 [[ $confirmed -eq 1 ]] || die "$EX_USAGE" "pass --yes: the restore drops and recreates the objects of $(db_address)"
+# A key pasted with the whitespace around it (a terminal selection, a table cell): the keys db-backup.sh writes
+# have none, and S3 would answer "no such key" for the key as given.
+for var in manifest_key dump_key; do
+    trimmed=$(printf '%s' "${!var}" | sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//')
+    if [[ "$trimmed" != "${!var}" ]]; then
+        log "note: removed the whitespace around the ${var%_key} key '${!var}' (keys written by db-backup.sh have none): $trimmed"
+        printf -v "$var" '%s' "$trimmed"
+    fi
+done
 require_env BUCKET
 require_cmd pg_restore psql gpg python3 curl sha256sum tee zstd jq
 source_db=${source_db:-$PGDATABASE}
+
+# manifests_hint DB: what the prefix holds, for an error that found no manifest of DB (a typo in the key, a
+# PGDATABASE that is not the backed-up database): "nothing to restore" would be a wrong verdict there.
+manifests_hint() {
+    local all summary
+    all=$(manifest_keys 2>/dev/null | sed '/^$/d') || return 0
+    if [[ -z "$all" ]]; then
+        printf 's3://%s/%smanifests/ holds no manifest of any database (BUCKET, BACKUP_PREFIX?)' "$BUCKET" "$BACKUP_PREFIX"
+        return 0
+    fi
+    summary=$(printf '%s\n' "$all" | awk -v db="$1" '{ name = $0; sub(/^.*\//, "", name); sub(/-[0-9]+T[0-9]+Z-[0-9a-f]+\.json$/, "", name)
+        n[name]++; newest[name] = $0 } END { for (d in n) printf "%s%s\t%d\t%s\n", (d == db ? "0" : "1"), d, n[d], newest[d] }' | LC_ALL=C sort)
+    if [[ "$summary" == 0* ]]; then
+        printf '%s' "$summary" | awk -F'\t' 'NR == 1 { printf "the newest manifest of %s is %s (%d in all)", substr($1, 2), $3, $2 }'
+    else
+        printf '%s' "$summary" | awk -F'\t' -v target="$PGDATABASE" '{ dbs = dbs (NR > 1 ? ", " : "") substr($1, 2) " (" $2 ", newest " $3 ")"; if (NR == 1) first = substr($1, 2) }
+            END { printf "the manifests there are of %s: to restore one into %s, pass --source-database %s", dbs, target, first }'
+    fi
+}
+
+# restore_lock_announce BACKEND_PID TIMEOUT: while the swap's session (BACKEND_PID) waits for a lock, says so
+# after 2 s and then every 15 s, naming the relation and the sessions holding it.
+restore_lock_announce() {
+    local waited=0 line
+    while sleep 1; do
+        waited=$((waited + 1))
+        ((waited == 2 || waited % 15 == 0)) || continue
+        line=$(psql -X -At -d "$PGDATABASE" -c "SELECT format('%s, held by %s', coalesce(l.relation::regclass::text, l.locktype),
+                coalesce((SELECT string_agg(format('pid %s (application_name %s, %s)', b.pid, coalesce(nullif(b.application_name, ''), 'none'),
+                    coalesce(b.state, 'unknown state')), '; ' ORDER BY b.pid) FROM pg_stat_activity b WHERE b.pid = ANY (pg_blocking_pids($1))), 'another session'))
+            FROM pg_locks l WHERE l.pid = $1 AND NOT l.granted LIMIT 1" 2>/dev/null) || continue
+        [[ -z "$line" ]] || log "the swap is waiting for a lock on $line (${waited}s so far; at most RESTORE_LOCK_TIMEOUT=$2 per table)"
+    done
+}
 
 cleanup() {
     local status=$?
     trap - EXIT INT TERM
     set +e
-    restore_watchdog_stop
-    session_end
-    restore_end_sessions
-    remove_work_dir
+    # A signal's trap runs with the redirections of the command it interrupted (restore_pass_wait's
+    # `wait ... 2>/dev/null`, `psql_value ... 2>stage.err`): the run's last words go to its own stderr.
+    exec 2>&"$RESTORE_STDERR"
+    # bash's job notices ("lib.sh: line N: PID Killed { sha256sum < ... }") for the pass's jobs ended here are
+    # not the operator's business: the run's own message (ERROR: ..., FAILED) says what happened.
+    {
+        restore_watchdog_stop
+        session_end
+        restore_end_sessions
+        remove_work_dir
+    } 2>/dev/null
     [[ $status -eq 0 ]] || log "FAILED with exit code $status"
     exit "$status"
 }
+exec {RESTORE_STDERR}>&2
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -123,19 +176,19 @@ if [[ -z "$manifest_key" ]]; then
     chosen_by_default=1
     manifest_key=$(latest_manifest_key "$source_db" 2>"$WORK_DIR/list.err") \
         || die "$EX_STORAGE" "cannot list s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(one_line_error "$WORK_DIR/list.err")"
-    [[ -n "$manifest_key" ]] || die "$EX_NO_BACKUP" "no manifest of ${source_db} under s3://$BUCKET/${BACKUP_PREFIX}manifests/: nothing to restore"
+    [[ -n "$manifest_key" ]] || die "$EX_NO_BACKUP" "no manifest of ${source_db} under s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(manifests_hint "$source_db")"
 fi
 [[ "$manifest_key" == *.json ]] \
     || die "$EX_USAGE" "$manifest_key is not a manifest (manifests are <prefix>manifests/<name>.json); for a dump, pass --dump $manifest_key"
 if ! manifest_bytes=$(s3_size "$manifest_key" 2>"$WORK_DIR/s3.err"); then
-    grep -Eq '404|Not Found|NoSuchKey' "$WORK_DIR/s3.err" && die "$EX_NO_BACKUP" "no manifest $(s3_uri "$manifest_key"): nothing to restore"
+    grep -Eq '404|Not Found|NoSuchKey' "$WORK_DIR/s3.err" && die "$EX_NO_BACKUP" "no manifest $(s3_uri "$manifest_key") (no such key): $(manifests_hint "$source_db")"
     die "$EX_STORAGE" "cannot read the manifest $(s3_uri "$manifest_key"): $(one_line_error "$WORK_DIR/s3.err")"
 fi
 ((manifest_bytes <= 4194304)) \
     || die "$EX_USAGE" "$(s3_uri "$manifest_key") has $manifest_bytes bytes: not a manifest (a manifest has a few KB; not read)"
 m="$WORK_DIR/manifest.json"
 if ! s3_get_file "$manifest_key" "$m" 2>"$WORK_DIR/s3.err"; then
-    grep -Eq '404|Not Found|NoSuchKey' "$WORK_DIR/s3.err" && die "$EX_NO_BACKUP" "no manifest $(s3_uri "$manifest_key"): nothing to restore"
+    grep -Eq '404|Not Found|NoSuchKey' "$WORK_DIR/s3.err" && die "$EX_NO_BACKUP" "no manifest $(s3_uri "$manifest_key") (no such key): $(manifests_hint "$source_db")"
     die "$EX_STORAGE" "cannot read the manifest $(s3_uri "$manifest_key"): $(one_line_error "$WORK_DIR/s3.err")"
 fi
 manifest_load "$m" || die "$EX_NO_BACKUP" "$manifest_key is not a manifest (not JSON)"
@@ -177,6 +230,30 @@ size=$AWS_CALL_OBJECT_SIZE
 encryption_for_manifest "$m"
 load_db_credentials
 check_db_connection "$PGDATABASE"
+# Two restores into one database at once would both report "restored" and leave whichever committed last: the
+# second is refused here, before its download, naming the first. The run's own session (it runs the swap
+# later) holds an advisory lock of the target database until the run ends.
+export PGAPPNAME="$RESTORE_APP:$RESTORE_RUN_ID"
+printf '%s' "$PGAPPNAME" >"$WORK_DIR/restore.sessions"
+restore_session_start "$PGDATABASE"
+# The server's own error, without psql's "psql:<script>:<line>: " in front of it.
+session_failed() {
+    sed 's/^psql:[^ ]*:[0-9]*: //' "$WORK_DIR/session.err" >"$WORK_DIR/session.msg" 2>/dev/null
+    die "$EX_DATABASE" "$1 (nothing committed): $(one_line_error "$WORK_DIR/session.msg")"
+}
+restore_lock_key=(1865573490 1) # ('o2dr', 1): pg_locks shows it as classid, objid, objsubid 2
+session_ask "SELECT pg_backend_pid(), pg_try_advisory_lock(${restore_lock_key[0]}, ${restore_lock_key[1]});" || session_failed "cannot start the restore's session in $(db_address)"
+session_backend=${SESSION_OUT%%|*}
+if [[ "${SESSION_OUT%$'\n'}" != *"|t" ]]; then
+    session_ask "SELECT string_agg(format('pid %s (application_name %s, %s, connected since %s)', a.pid, coalesce(nullif(a.application_name, ''), 'none'),
+            coalesce(a.state, 'unknown state'), to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')), '; ')
+        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+        WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND (l.classid, l.objid, l.objsubid) = (${restore_lock_key[0]}::oid, ${restore_lock_key[1]}::oid, 2);" || true
+    die "$EX_DATABASE" "another restore into $(db_address) is running: ${SESSION_OUT%$'\n'}; two restores at once would leave whichever commits last (the other's 'restored' would not hold): wait for it to end; if its run is gone (a lost pod), end its sessions (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'that name'), then run again"
+fi
+# Where the restore writes, before any work: PG* pointing at another database is seen before the swap.
+log "target: $(db_address) (server ${DB_SERVER_VERSION_NUM:-unknown}; PGHOST, PGPORT, PGDATABASE): the dump's tables there are replaced at the end, in one transaction; nothing there is touched before"
 restore_check_scratch "$want_size"
 if ! restore_probe_decrypt "$WORK_DIR/probe.gpg" \
     && grep -Eqi 'bad session key|bad passphrase|no secret key|decryption failed' "$WORK_DIR/probe.err"; then
@@ -203,8 +280,6 @@ rm -f "$WORK_DIR/probe.gpg"
 #    cleanup or the watchdog drops them. The only thing the pass writes to the target before the verdict is
 #    that scratch data, discarded.
 log "downloading $what (${want_size} bytes, ${RESTORE_COMPRESSION:-pg_dump-compressed}, $(passphrase_origin), finished $(manifest_get "$m" finished_at)): spooled and verified while its rows load into staging tables"
-export PGAPPNAME="$RESTORE_APP:$RESTORE_RUN_ID"
-printf '%s' "$PGAPPNAME" >"$WORK_DIR/restore.sessions"
 restore_watchdog_start
 spool="$WORK_DIR/spool"
 restore_pass_start "$object_key" "$object_version" "$jobs" "${restore_args[@]}" \
@@ -230,18 +305,35 @@ else
         mode=single
     fi
 fi
+# scratch_full_die WHAT: the scratch directory filled up during the pass (another writer on the volume: the check
+# before the download reserves nothing). Said as what it is (exit 2), not as a failed download (the pass's
+# status files could not be written) or a bad dump; the target's tables are untouched until the swap.
+scratch_full_die() {
+    die "$EX_USAGE" "the scratch directory ${TMPDIR:-/tmp} filled up during the restore ($(scratch_free_bytes "$WORK_DIR") bytes free; the spool needs $want_size): $1; free space or point TMPDIR at a larger volume (the target's tables were not touched)"
+}
 if [[ $mode == parallel ]]; then
     log "loading $(wc -l <"$spool/data.list") table(s) into staging schemas with $jobs parallel COPY sessions while the download is verified (the target's tables are not touched before the verdict)"
     if psql_value -d "$PGDATABASE" -f "$spool/stage.sql" >/dev/null 2>"$WORK_DIR/stage.err"; then
-        restore_pass_gate load
+        restore_pass_gate load 2>/dev/null || scratch_full_die "cannot write in $WORK_DIR/load"
     else
         stage_failed="cannot create the staging tables in $(db_address): $(one_line_error "$WORK_DIR/stage.err")"
-        restore_pass_gate drain
+        restore_pass_gate drain 2>/dev/null || scratch_full_die "cannot write in $WORK_DIR/load"
     fi
 else
-    restore_pass_gate drain
+    restore_pass_gate drain 2>/dev/null || scratch_full_die "cannot write in $WORK_DIR/load"
 fi
 restore_pass_wait
+# A pass whose status files are missing or failed, on a full scratch directory: the disk, not S3 or the dump.
+for status_file in "$spool/s3.rc" "$spool/tee.rc" "$spool/gpg.rc"; do
+    [[ "$(cat "$status_file" 2>/dev/null)" == 0 ]] && continue
+    if grep -qs 'No space left on device' "$spool/tee.err" || (($(scratch_free_bytes "$WORK_DIR") < 65536)); then
+        if [[ -s "$spool/tee.err" ]]; then
+            scratch_full_die "$(one_line_error "$spool/tee.err")"
+        fi
+        scratch_full_die "the pass's status files ($(basename "$status_file") first) could not be written"
+    fi
+    break
+done
 
 # 5. The verdict on the stored object, before the target's own tables are touched: a corrupt or tampered
 #    object, or one that cannot be read to its end, ends here and the staging schemas are dropped (cleanup).
@@ -273,12 +365,11 @@ else
 fi
 
 # 6. The swap: one transaction of the script's own session, committed below only when everything matched.
-restore_session_start "$PGDATABASE"
-# The server's own error, without psql's "psql:<script>:<line>: " in front of it.
-session_failed() {
-    sed 's/^psql:[^ ]*:[0-9]*: //' "$WORK_DIR/session.err" >"$WORK_DIR/session.msg" 2>/dev/null
-    die "$EX_DATABASE" "$1 (nothing committed): $(one_line_error "$WORK_DIR/session.msg")"
-}
+# The lock waits (RESTORE_LOCK_TIMEOUT per table, minutes by default) are said as they happen, with the table
+# and the sessions holding it, never a silent wait.
+restore_lock_announce "$session_backend" "$lock_timeout" &
+lock_announcer=$!
+restore_note_job "$lock_announcer"
 session_ask "BEGIN; SET LOCAL lock_timeout = '$lock_timeout';" || session_failed "cannot start the restore's transaction in $(db_address)"
 if lock_sql=$(restore_lock_sql "$spool/toc.list") && [[ -n "$lock_sql" ]]; then
     session_ask "$lock_sql" || session_failed "cannot lock the tables of the dump in $(db_address)"
@@ -375,6 +466,7 @@ if [[ $mismatches -ne 0 ]]; then
     die "$EX_VERIFY" "$mismatches check(s) differ from the manifest $manifest_key: rolled back, $(db_address) is unchanged"
 fi
 session_ask "COMMIT;" || session_failed "COMMIT in $(db_address) failed"
+kill_job "$lock_announcer"
 session_end
 log "restored $object_key into $(db_address)"
 echo "$manifest_key"

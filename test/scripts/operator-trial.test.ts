@@ -3,14 +3,18 @@
  * beyond restore-faults, backup-faults and backup-fail-fast: a database endpoint that accepts the TCP
  * connection and never answers (a stuck proxy, a half-dead host), and a scratch directory the run cannot
  * write, an S3 endpoint that stops answering during the dump's download. Real PostgreSQL 15 and moto on 127.0.0.1.
+ * Then the faults of a 3 a.m. trial of the data-corruption path (branch h26-trial-ops): a manifest key pasted with
+ * a space, a key with a typo or a PGDATABASE that has no manifests ("nothing to restore" was the verdict), two
+ * restores into one database at once (both said "restored"; the last commit won), and an application's
+ * transaction holding a table (the swap waited up to RESTORE_LOCK_TIMEOUT per table without a word).
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
-import { spawn } from "child_process";
+import { ChildProcess, spawn, spawnSync } from "child_process";
 import { checksumSql, OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
-import { createBucket, explain, getObject, putObject, runScript, ScriptResult, scriptEnv, startScript, tempDir, useScriptServers } from "../../tools/sandbox/scripts";
+import { baseEnv, createBucket, createSecret, explain, getObject, listKeys, putObject, runScript, ScriptResult, SCRIPTS, scriptEnv, startScript, tempDir, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
 import { LOCALHOST, MotoServer, PG_BIN } from "../../tools/sandbox/servers";
 
 describe("the scripts under operator faults: silent database endpoint, unusable scratch directory, stalled download", function () {
@@ -164,6 +168,250 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
             assert.equal(sums(), before);
         } finally {
             app.stdin!.end("COMMIT;\n");
+        }
+    });
+    /** An application's session (application_name oauth2-app) idle in a transaction that read `table`: it holds ACCESS SHARE. */
+    async function holdTable(database: string, table: string): Promise<{ app: ChildProcess; pid: string }> {
+        const { pg } = servers;
+        const app = spawn(path.join(PG_BIN, "psql"), ["-X", "-q", "-h", LOCALHOST, "-p", String(pg.port), "-U", "postgres", "-d", database], {
+            env: { ...process.env, PGAPPNAME: "oauth2-app" },
+            stdio: ["pipe", "ignore", "ignore"],
+        });
+        app.stdin!.write(`BEGIN; SELECT count(*) FROM ${table};\n`);
+        const idle = `SELECT pid FROM pg_stat_activity WHERE application_name = 'oauth2-app' AND datname = '${database}' AND state = 'idle in transaction'`;
+        for (let i = 0; i < 600 && pg.psql(idle, "postgres") === ""; i++) {
+            await new Promise((r) => setTimeout(r, 100));
+        }
+        return { app, pid: pg.psql(idle, "postgres") };
+    }
+
+    it("a manifest key pasted with whitespace around it: restored, the whitespace named (was exit 7, 'nothing to restore')", async function () {
+        const { pg } = servers;
+        pg.createDatabase("pasted");
+        const result = await runScript("restore.sh", scriptEnv(pg, servers.moto, bucket, servers.passphrase, "pasted"), ["--yes", "--source-database", "oauth2db", "--manifest", ` ${manifestKey}\t`]);
+        assert.equal(result.code, 0, explain(result));
+        assert.match(result.stderr, new RegExp(`note: removed the whitespace around the manifest key ' ${manifestKey}\t'`), explain(result));
+        assert.equal(pg.psql("SELECT count(*) FROM oauth2_authorization", "pasted"), "5000");
+        // The target is named before the download (PG* pointing at the wrong database is seen before the swap).
+        const target = result.stderr.indexOf(`restore: target: ${LOCALHOST}:${pg.port}/pasted (server `);
+        assert.ok(target >= 0 && target < result.stderr.indexOf("downloading the dump"), explain(result));
+    });
+
+    it("restore-verification.sh with VERIFY_MANIFEST_KEY pasted with whitespace: verifies that manifest, the whitespace named (was FAIL 'backup completed successfully', exit 4)", async function () {
+        const result = await runScript("restore-verification.sh", { ...scriptEnv(servers.pg, servers.moto, bucket, servers.passphrase), VERIFY_MANIFEST_KEY: ` ${manifestKey} ` });
+        assert.equal(result.code, 0, explain(result));
+        assert.match(result.stderr, new RegExp(`note: removed the whitespace around VERIFY_MANIFEST_KEY ' ${manifestKey} '`), explain(result));
+        assert.equal(result.stdout.split("\n").filter((l) => /^PASS /.test(l)).length, 7, explain(result));
+    });
+
+    it("a manifest key with a typo, a PGDATABASE without manifests, an empty prefix: exit 7 naming what the bucket holds, not 'nothing to restore'", async function () {
+        const { pg, moto, passphrase } = servers;
+        const typo = manifestKey.replace(/([0-9a-f])(\.json)$/, (_match, digit: string, json: string) => `${digit === "0" ? "1" : "0"}${json}`);
+        assert.notEqual(typo, manifestKey);
+        const missing = await runScript("restore.sh", scriptEnv(pg, moto, bucket, passphrase), ["--yes", "--manifest", typo]);
+        assert.equal(missing.code, 7, explain(missing));
+        assert.match(missing.stderr, new RegExp(`ERROR: no manifest s3://${bucket}/${typo} \\(no such key\\): the newest manifest of oauth2db is ${manifestKey} \\(1 in all\\)`), explain(missing));
+        pg.createDatabase("oauth2db_check");
+        const otherDb = await runScript("restore.sh", scriptEnv(pg, moto, bucket, passphrase, "oauth2db_check"), ["--yes"]);
+        assert.equal(otherDb.code, 7, explain(otherDb));
+        assert.match(otherDb.stderr, new RegExp(`ERROR: no manifest of oauth2db_check under s3://${bucket}/database/manifests/: the manifests there are of oauth2db \\(1, newest ${manifestKey}\\): to restore one into oauth2db_check, pass --source-database oauth2db`), explain(otherDb));
+        const emptyPrefix = await runScript("restore.sh", { ...scriptEnv(pg, moto, bucket, passphrase), BACKUP_PREFIX: "db/" }, ["--yes"]);
+        assert.equal(emptyPrefix.code, 7, explain(emptyPrefix));
+        assert.match(emptyPrefix.stderr, new RegExp(`holds no manifest of any database \\(BUCKET, BACKUP_PREFIX\\?\\)`), explain(emptyPrefix));
+        for (const result of [missing, otherDb, emptyPrefix]) {
+            assert.doesNotMatch(result.stderr, /nothing to restore/, explain(result));
+        }
+    });
+
+    it("an application's transaction holding a table: the swap says within seconds what it waits for (table, pid, application_name), then restores when it ends", async function () {
+        const { pg } = servers;
+        pg.createDatabase("busy");
+        pg.psql(seedSql({ clients: 2, authorizations: 3, consents: 1 }), "busy");
+        const { app, pid } = await holdTable("busy", "oauth2_registered_client");
+        const run = startScript("restore.sh", { ...scriptEnv(pg, servers.moto, bucket, servers.passphrase, "busy"), RESTORE_LOCK_TIMEOUT: "90s" }, ["--yes", "--source-database", "oauth2db"], { detached: true });
+        try {
+            // Without the announcement the run says nothing until RESTORE_LOCK_TIMEOUT (90 s) ends: this wait fails first.
+            await waitForStderr(run, new RegExp(`the swap is waiting for a lock on oauth2_registered_client, held by pid ${pid} \\(application_name oauth2-app, idle in transaction\\) \\(\\d+s so far; at most RESTORE_LOCK_TIMEOUT=90s per table\\)`), 30_000);
+        } finally {
+            app.stdin!.end("COMMIT;\n");
+        }
+        const result = await run.done;
+        assert.equal(result.code, 0, explain(result));
+        assert.equal(pg.psql("SELECT count(*) FROM oauth2_authorization", "busy"), "5000");
+    });
+
+    it("two restores into one database at once: the second is refused (3) before its download, naming the first, which restores", async function () {
+        const { pg } = servers;
+        pg.createDatabase("twice");
+        pg.psql(seedSql({ clients: 2, authorizations: 3, consents: 1 }), "twice");
+        // The first run is held at its swap by an application's transaction, so that the second surely starts meanwhile.
+        const { app } = await holdTable("twice", "oauth2_registered_client");
+        const env = { ...scriptEnv(pg, servers.moto, bucket, servers.passphrase, "twice"), RESTORE_LOCK_TIMEOUT: "90s" };
+        const first = startScript("restore.sh", env, ["--yes", "--source-database", "oauth2db"], { detached: true });
+        let second: ScriptResult;
+        let firstRun: string;
+        try {
+            await waitForStderr(first, /verified the dump/, 60_000);
+            firstRun = pg.psql("SELECT application_name FROM pg_stat_activity WHERE datname = 'twice' AND application_name LIKE 'oauth2-dr-restore:%' LIMIT 1", "postgres");
+            second = await runScript("restore.sh", env, ["--yes", "--source-database", "oauth2db"]);
+        } finally {
+            app.stdin!.end("COMMIT;\n");
+        }
+        assert.equal(second.code, 3, explain(second));
+        assert.match(second.stderr, new RegExp(`ERROR: another restore into ${LOCALHOST}:${pg.port}/twice is running: pid \\d+ \\(application_name ${firstRun}, `), explain(second));
+        assert.doesNotMatch(second.stderr, /downloading the dump/, explain(second));
+        const result = await first.done;
+        assert.equal(result.code, 0, explain(result));
+        assert.equal(pg.psql("SELECT count(*) FROM oauth2_authorization", "twice"), "5000");
+    });
+    it("a restore run in another region than the manifest's passphrase secret: exit 5 naming both regions and what to set", async function () {
+        const { pg, moto } = servers;
+        const secret = createSecret(moto, "oauth2-trial/backup-passphrase", "trial passphrase from Secrets Manager");
+        const region = moto.env().AWS_REGION;
+        const secretEnv = { ...scriptEnv(pg, moto, bucket, servers.passphrase), PASSPHRASE_FILE: "", BACKUP_PASSPHRASE_SECRET_ID: "oauth2-trial/backup-passphrase", BACKUP_PREFIX: "regions/" };
+        const backup = await runScript("db-backup.sh", secretEnv);
+        assert.equal(backup.code, 0, explain(backup));
+        const key = backup.stdout.trim();
+        pg.createDatabase("regions");
+        const otherRegion = region === "eu-west-1" ? "eu-central-1" : "eu-west-1";
+        const result = await runScript("restore.sh", { ...secretEnv, ...pg.env("regions"), BACKUP_PASSPHRASE_SECRET_ID: "", AWS_REGION: otherRegion, AWS_DEFAULT_REGION: otherRegion }, ["--yes", "--source-database", "oauth2db", "--manifest", key]);
+        assert.equal(result.code, 5, explain(result));
+        const arn = secret.arn.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+        assert.match(result.stderr, new RegExp(`ERROR: cannot read the backup passphrase ${arn} version ${secret.versionId} from Secrets Manager: .*\\(the secret is in ${region}, this run's AWS_REGION is ${otherRegion}: set AWS_REGION=${region}, or BACKUP_PASSPHRASE_SECRET_ID=oauth2-trial/backup-passphrase to read its replica in ${otherRegion}\\)`), explain(result));
+        assert.doesNotMatch(result.stderr + result.stdout, /trial passphrase from Secrets Manager/);
+    });
+    it("db-backup.sh while a migration holds a table in ACCESS EXCLUSIVE mode: says within seconds what it waits for (table, pid, application_name), then backs up", async function () {
+        const { pg, moto, passphrase } = servers;
+        pg.createDatabase("migrating");
+        pg.psql(seedSql({ clients: 2, authorizations: 3, consents: 1 }), "migrating");
+        const migration = spawn(path.join(PG_BIN, "psql"), ["-X", "-q", "-h", LOCALHOST, "-p", String(pg.port), "-U", "postgres", "-d", "migrating"], {
+            env: { ...process.env, PGAPPNAME: "migration" },
+            stdio: ["pipe", "ignore", "ignore"],
+        });
+        migration.stdin!.write("BEGIN; LOCK TABLE oauth2_authorization_consent IN ACCESS EXCLUSIVE MODE;\n");
+        const held = "SELECT pid FROM pg_stat_activity WHERE application_name = 'migration' AND state = 'idle in transaction'";
+        for (let i = 0; i < 600 && pg.psql(held, "postgres") === ""; i++) {
+            await new Promise((r) => setTimeout(r, 100));
+        }
+        const pid = pg.psql(held, "postgres");
+        const run = startScript("db-backup.sh", { ...scriptEnv(pg, moto, bucket, passphrase, "migrating"), BACKUP_PREFIX: "migrating/", BACKUP_LOCK_TIMEOUT: "90" }, [], { detached: true });
+        try {
+            // Without the announcement the run says nothing until BACKUP_LOCK_TIMEOUT (90 s) ends: this wait fails first.
+            await waitForStderr(run, new RegExp(`waiting for an ACCESS SHARE lock on oauth2_authorization_consent, held by pid ${pid} \\(application_name 'migration', user postgres, state idle in transaction\\) \\(\\d+s since the dump started; at most BACKUP_LOCK_TIMEOUT=90 s\\)`), 30_000);
+        } finally {
+            migration.stdin!.end("COMMIT;\n");
+        }
+        const result = await run.done;
+        assert.equal(result.code, 0, explain(result));
+        assert.match(result.stdout, /^migrating\/manifests\/migrating-\S+\.json$/m, explain(result));
+    });
+    it("the scratch directory fills up during the restore (another writer on the volume): exit 2 naming it, target untouched, nothing left (was exit 1 without a cause)", async function () {
+        const { pg, moto, passphrase } = servers;
+        // A volume of its own: a tmpfs just larger than the spool's check (the dump's size + 16 MiB). Needs root.
+        const volume = tempDir("oauth2-dr-operator-trial-volume-");
+        const size = Number(servers.manifest(bucket, manifestKey).size_bytes) + 16 * 1048576 + 1048576;
+        if (spawnSync("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", volume]).status !== 0) {
+            fs.rmSync(volume, { recursive: true, force: true });
+            this.skip();
+        }
+        try {
+            pg.createDatabase("diskfull");
+            pg.psql(seedSql({ clients: 2, authorizations: 3, consents: 1 }), "diskfull");
+            const sums = () => OAUTH2_TABLES.map((t) => pg.psql(checksumSql(t), "diskfull")).join("|");
+            const before = sums();
+            const run = startScript("restore.sh", { ...scriptEnv(pg, moto, bucket, passphrase, "diskfull"), TMPDIR: volume }, ["--yes", "--source-database", "oauth2db"], { detached: true });
+            await waitForStderr(run, /downloading the dump/, 60_000);
+            // Fill the volume to its last byte.
+            const fd = fs.openSync(path.join(volume, "filler"), "w");
+            const chunk = Buffer.alloc(1048576);
+            try {
+                for (;;) {
+                    fs.writeSync(fd, chunk);
+                }
+            } catch (error) {
+                assert.equal((error as NodeJS.ErrnoException).code, "ENOSPC");
+            } finally {
+                fs.closeSync(fd);
+            }
+            const result = await run.done;
+            fs.rmSync(path.join(volume, "filler"));
+            assert.equal(result.code, 2, explain(result));
+            assert.match(result.stderr, new RegExp(`ERROR: the scratch directory ${volume} filled up during the restore \\(\\d+ bytes free; the spool needs \\d+\\): .*free space or point TMPDIR at a larger volume \\(the target's tables were not touched\\)`), explain(result));
+            assert.equal(sums(), before);
+            assert.equal(pg.psql("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'oauth2_dr_stage%'", "diskfull"), "0");
+            assert.deepEqual(fs.readdirSync(volume).filter((f) => f !== "lost+found"), []);
+        } finally {
+            spawnSync("umount", [volume]);
+            fs.rmSync(volume, { recursive: true, force: true });
+        }
+    });
+    it("a dump whose passphrase version no longer exists: the verification blames the backup (6, record failed_by backup), not its environment; restore.sh says the version is gone", async function () {
+        const { pg, moto } = servers;
+        createSecret(moto, "oauth2-trial/gone-passphrase", "passphrase whose version will be gone");
+        const secretEnv = { ...scriptEnv(pg, moto, bucket, servers.passphrase), PASSPHRASE_FILE: "", BACKUP_PASSPHRASE_SECRET_ID: "oauth2-trial/gone-passphrase", BACKUP_PREFIX: "gone/" };
+        const backup = await runScript("db-backup.sh", secretEnv);
+        assert.equal(backup.code, 0, explain(backup));
+        const key = backup.stdout.trim();
+        // Secrets Manager deletes versions left without a staging label; it has no API to delete one: the
+        // manifest names a version that does not exist instead, which reads the same (ResourceNotFoundException).
+        const gone = "00000000-0000-4000-8000-000000000000";
+        const m = servers.manifest(bucket, key);
+        putObject(moto, bucket, key, JSON.stringify({ ...m, passphrase: { ...m.passphrase, version_id: gone } }));
+        const verify = await runScript("restore-verification.sh", { ...secretEnv, BACKUP_PASSPHRASE_SECRET_ID: "", VERIFY_MANIFEST_KEY: key });
+        assert.equal(verify.code, 6, explain(verify));
+        const records = listKeys(moto, bucket, "gone/verifications/");
+        assert.equal(records.length, 1, records.join(" "));
+        const record = JSON.parse(getObject(moto, bucket, records[0]).toString("utf8"));
+        assert.equal(record.result, "failed");
+        assert.equal(record.failed_by, "backup");
+        assert.match(record.reason, new RegExp(`version ${gone} is gone`));
+        pg.createDatabase("gone");
+        const restore = await runScript("restore.sh", { ...secretEnv, ...pg.env("gone"), BACKUP_PASSPHRASE_SECRET_ID: "" }, ["--yes", "--source-database", "oauth2db", "--manifest", key]);
+        assert.equal(restore.code, 5, explain(restore));
+        assert.match(restore.stderr, new RegExp(`ERROR: cannot read the backup passphrase \\S+ version ${gone} from Secrets Manager: .*\\(version ${gone} is gone: a dump of that version restores only with its passphrase from elsewhere, PASSPHRASE_FILE`), explain(restore));
+    });
+    it("Ctrl-C on a terminal while the staging tables are created: exit 130 and the run says so (its trap ran inside `psql_value ... 2>stage.err`: the FAILED line went to a file it then removed)", async function () {
+        const { pg, moto, passphrase } = servers;
+        pg.createDatabase("ctrlc");
+        pg.psql(seedSql({ clients: 2, authorizations: 3, consents: 1 }), "ctrlc");
+        const sums = () => OAUTH2_TABLES.map((t) => pg.psql(checksumSql(t), "ctrlc")).join("|");
+        const before = sums();
+        const scratch = tempDir("oauth2-dr-operator-trial-ctrlc-");
+        const stderrFile = path.join(scratch, "stderr");
+        // A terminal (pty) in front of restore.sh, its stderr to a file; ^C typed once the rows start loading.
+        const driver = [
+            "import os, pty, sys, time, select",
+            "pid, fd = pty.fork()",
+            "if pid == 0:",
+            "    os.dup2(os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 2)",
+            "    os.execvp('bash', ['bash'] + sys.argv[2:])",
+            "sent = False",
+            "while True:",
+            "    r, _, _ = select.select([fd], [], [], 0.02)",
+            "    if r:",
+            "        try:",
+            "            if not os.read(fd, 65536): break",
+            "        except OSError: break",
+            "    if not sent and 'into staging schemas with' in open(sys.argv[1], errors='replace').read():",
+            "        os.write(fd, bytes([3])); sent = True",
+            "print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), sent)",
+        ].join("\n");
+        // The staging tables' psql (run by the script's psql_value with its stderr to a file) is where the rows'
+        // start waits; made slow here (a psql first on PATH, 5 s) so that the ^C surely lands in it.
+        const shims = tempDir("oauth2-dr-operator-trial-shim-");
+        fs.writeFileSync(path.join(shims, "psql"), `#!/usr/bin/env bash\n[[ "$*" != *stage.sql* ]] || sleep 5\nexec ${path.join(PG_BIN, "psql")} "$@"\n`, { mode: 0o755 });
+        const env = baseEnv({ ...scriptEnv(pg, moto, bucket, passphrase, "ctrlc"), TMPDIR: scratch, PATH: `${shims}:${PG_BIN}:${process.env.PATH ?? "/usr/bin:/bin"}` });
+        const out = spawnSync("python3", ["-c", driver, stderrFile, path.join(SCRIPTS, "restore.sh"), "--yes", "--source-database", "oauth2db"], { env, encoding: "utf8", timeout: 120_000 });
+        const stderr = fs.readFileSync(stderrFile, "utf8");
+        try {
+            assert.equal(out.stdout.trim(), "130 True", `${out.stdout}${out.stderr}\n${stderr}`);
+            assert.match(stderr, /restore: FAILED with exit code 130\n$/, stderr);
+            assert.equal(sums(), before);
+            assert.equal(pg.psql("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'oauth2_dr_stage%'", "ctrlc"), "0");
+            assert.deepEqual(fs.readdirSync(scratch), ["stderr"]);
+        } finally {
+            fs.rmSync(scratch, { recursive: true, force: true });
+            fs.rmSync(shims, { recursive: true, force: true });
         }
     });
 });
