@@ -906,12 +906,9 @@ restore_pass_start() {
     shift 3
     rm -rf "$d" "$l"
     mkdir "$d" "$l"
-    mkfifo "$d/body.fifo" "$d/sha.fifo" "$d/plain.fifo" "$d/toc.fifo" "$d/schema.fifo"
+    mkfifo "$d/body.fifo" "$d/plain.fifo" "$d/toc.fifo" "$d/schema.fifo"
     RESTORE_PASS_PIDS=() RESTORE_TOC_PIDS=()
     url=$(restore_presign "$key" "$version" 2>"$d/s3.err") || { echo 1 >"$d/s3.rc"; return 1; }
-    { sha256sum <"$d/sha.fifo" | cut -d' ' -f1 >"$d/sha.out"; } &
-    RESTORE_PASS_PIDS+=($!)
-    restore_note_job $!
     { pg_restore -l -f "$d/toc.list" <"$d/toc.fifo" 2>"$d/toc.err"; echo $? >"$d/toc.rc"; } &
     RESTORE_TOC_PIDS+=($!)
     restore_note_job $!
@@ -920,7 +917,7 @@ restore_pass_start() {
     restore_note_job $!
     {
         set +e
-        tee -p "$d/dump.gpg" "$d/sha.fifo" <"$d/body.fifo" 2>"$d/tee.err" | restore_gpg_decrypt 2>"$d/gpg.err" | tee -p "$d/plain.fifo" >/dev/null 2>&1
+        restore_python restore-spool "$d/dump.gpg" "$d/sha.out" <"$d/body.fifo" 2>"$d/tee.err" | restore_gpg_decrypt 2>"$d/gpg.err" | tee -p "$d/plain.fifo" >/dev/null 2>&1
         local piped=("${PIPESTATUS[@]}")
         echo "${piped[0]}" >"$d/tee.rc"
         echo "${piped[1]}" >"$d/gpg.rc"
@@ -929,7 +926,7 @@ restore_pass_start() {
     restore_note_job $!
     {
         set +e
-        decompress_dump "$RESTORE_COMPRESSION" <"$d/plain.fifo" 2>"$l/decompress.err" | tee -p "$d/toc.fifo" "$d/schema.fifo" 2>/dev/null |
+        decompress_dump "$RESTORE_COMPRESSION" <"$d/plain.fifo" 2>"$l/decompress.err" | restore_python restore-fanout "$d/toc.fifo" "$d/schema.fifo" 2>/dev/null |
             pg_restore -a -f - 2>"$l/restore.err" | restore_load_gate "$jobs"
         echo "${PIPESTATUS[*]}" >"$l/status"
     } &
@@ -968,7 +965,7 @@ restore_load_gate() {
     while [[ ! -e "$l/gate" ]]; do sleep 0.05; done
     read -r verdict <"$l/gate" || true
     if [[ "$verdict" == load ]]; then
-        restore_python restore-load "$1" "$l" "$WORK_DIR/spool/stage.map" "$WORK_DIR/spool/setval.sql"
+        restore_python restore-load "$1" "$l" "$WORK_DIR/spool/stage.map" "$WORK_DIR/spool/setval.sql" "$l/counts"
     else
         cat >/dev/null
     fi
