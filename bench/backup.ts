@@ -8,8 +8,8 @@
  *  2. restore: scripts/restore.sh (one pass: the download spooled, hashed and checked by gpg (MDC) while its
  *     rows load into staging tables by RESTORE_JOBS parallel COPY sessions; then, once verified, moved into
  *     place, indexed and checked against the manifest in one transaction; its phases are printed from its log
- *     lines) into a fresh database (BENCH_RESTORE_BASELINE=<scripts dir>: that restore.sh too, interleaved), and
- *     scripts/restore-verification.sh (one streaming pass into a scratch database, plus the checklist), each
+ *     lines) into a fresh database (BENCH_RESTORE_BASELINE=<scripts dir>: that restore.sh and restore-verification.sh too, interleaved), and
+ *     scripts/restore-verification.sh (restore.sh's one pass, without a spool, into a scratch database, plus the checklist), each
  *     against `pg_restore -d <fresh database> <local dump file>` alone (goals, issue 25: restore at most 0.8x,
  *     verification at most 1.0x; restore peak memory at most 150 MB).
  *
@@ -353,6 +353,7 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
         // BENCH_RESTORE_BASELINE=<a scripts directory>: its restore.sh too, interleaved (e.g. main's, for a before/after).
         const baseline = process.env.BENCH_RESTORE_BASELINE;
         const baselineSeconds: number[] = [];
+        const baselineVerificationSeconds: number[] = [];
         const cpu = { pgRestore: [] as number[], restore: [] as number[], verification: [] as number[] };
         for (let i = 0; i < runs; i++) {
             pg.dropDatabase("bench_restore");
@@ -378,6 +379,11 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
             const verify = check(await timed("bash", [path.join(SCRIPTS, "restore-verification.sh")], scriptEnv(lastBucket, { VERIFY_DATABASE: "bench_verify" })), "restore-verification.sh");
             verificationSeconds.push(verify.seconds);
             cpu.verification.push(verify.cpuSeconds);
+            if (baseline) {
+                const before = check(await timed("bash", [path.join(baseline, "restore-verification.sh")], scriptEnv(lastBucket, { VERIFY_DATABASE: "bench_verify" })), "baseline restore-verification.sh");
+                baselineVerificationSeconds.push(before.seconds);
+                say(`run ${i + 1}: baseline ${baseline}/restore-verification.sh ${before.seconds.toFixed(1)} s`);
+            }
             if (withPublicKey) {
                 const pkEnv = (extra: Record<string, string>) => scriptEnv(`${lastBucket}-pk`, { RESTORE_GPG_PRIVATE_KEYS_FILE: privateKeysFile, ...extra });
                 pg.createDatabase("bench_restore");
@@ -397,8 +403,9 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
         say(`restore.sh (one pass: spool + sha256 + gpg MDC while ${process.env.RESTORE_JOBS ?? 2} parallel COPY sessions load staging tables; then swap + indexes + counts and schema in one transaction): ${secs(restoreSeconds)}`);
         if (baseline) {
             say(`baseline ${baseline}/restore.sh: ${secs(baselineSeconds)}, ratio to pg_restore ${(median(baselineSeconds) / median(pgRestoreSeconds)).toFixed(2)}x; this restore.sh / baseline ${(median(restoreSeconds) / median(baselineSeconds)).toFixed(2)}`);
+            say(`baseline ${baseline}/restore-verification.sh: ${secs(baselineVerificationSeconds)}, ratio to pg_restore ${(median(baselineVerificationSeconds) / median(pgRestoreSeconds)).toFixed(2)}x; this restore-verification.sh / baseline ${(median(verificationSeconds) / median(baselineVerificationSeconds)).toFixed(2)}`);
         }
-        say(`restore-verification.sh (its own streaming pass, one session, into a scratch database, then the checklist): ${secs(verificationSeconds)}`);
+        say(`restore-verification.sh (restore.sh's one pass without a spool: parallel COPY into staging tables of a scratch database, swap after the verdict, then the checklist): ${secs(verificationSeconds)}`);
         say(`ratio restore/pg_restore: ${restoreRatio.toFixed(2)}x (goal <= 0.8x: ${restoreRatio <= 0.8 ? "met" : "NOT met"}); restore pipeline peak memory ${mb(restorePeakRssBytes)} (goal <= 150 MB: ${restorePeakRssBytes <= 150 * 1024 * 1024 ? "met" : "NOT met"})`);
         say(`ratio verification/pg_restore: ${verificationRatio.toFixed(2)}x (goal <= 1.0x, issue 25: ${verificationRatio <= 1.0 ? "met" : "NOT met"})`);
         const publicKey = withPublicKey

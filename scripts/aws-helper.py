@@ -262,12 +262,14 @@ class _Libpq:
     """The few libpq calls of the loader, through ctypes: libpq5 comes with psql (postgresql-client)."""
 
     lib = None
+    NOTICE = None
 
     @classmethod
     def load(cls):
         if cls.lib is None and os.environ.get("RESTORE_LOADER") != "psql":
             import ctypes
             import ctypes.util
+            cls.NOTICE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p)
             for name in ("libpq.so.5", ctypes.util.find_library("pq")):
                 if not name:
                     continue
@@ -281,6 +283,7 @@ class _Libpq:
                     ("PQsetnonblocking", [vp, ci], ci), ("PQsocket", [vp], ci), ("PQexec", [vp, cp], vp),
                     ("PQresultStatus", [vp], ci), ("PQresultErrorMessage", [vp], cp), ("PQcmdTuples", [vp], cp), ("PQclear", [vp], None),
                     ("PQputCopyData", [vp, cp, ci], ci), ("PQputCopyEnd", [vp, cp], ci), ("PQflush", [vp], ci), ("PQgetResult", [vp], vp),
+                    ("PQsetNoticeProcessor", [vp, cls.NOTICE, vp], vp),
                 ):
                     getattr(lib, fn).argtypes = args
                     getattr(lib, fn).restype = res
@@ -300,6 +303,10 @@ class _PqWorker:
         self.number, self.lib = number, lib
         self.err_path = os.path.join(err_dir, f"worker-{number}.err")
         self.conn = lib.PQconnectdb(b"")
+        # The server's messages outside a result (a FATAL sent to an idle session that is then ended, e.g.
+        # "terminating connection due to administrator command") go to the session's error file, not to stderr.
+        self.notices = _Libpq.NOTICE(lambda _arg, message: self.error(message))
+        lib.PQsetNoticeProcessor(self.conn, self.notices, None)
         self.table = None
         self.rows = {}
         self.fd = lib.PQsocket(self.conn)
@@ -322,7 +329,8 @@ class _PqWorker:
         result = self.lib.PQexec(self.conn, sql)
         ok = result and self.lib.PQresultStatus(result) in want
         if not ok:
-            self.error(self.lib.PQresultErrorMessage(result) if result else self.lib.PQerrorMessage(self.conn))
+            # The connection's message: also what libpq read before the result (a FATAL sent before it closed).
+            self.error(self.lib.PQerrorMessage(self.conn) or self.lib.PQresultErrorMessage(result))
         self.lib.PQclear(result)
         return ok
 
@@ -369,7 +377,7 @@ class _PqWorker:
             if self.lib.PQresultStatus(result) == self.COMMAND_OK:
                 self.rows[table] = self.rows.get(table, 0) + int(self.lib.PQcmdTuples(result) or 0)
             else:
-                ok = self.error(self.lib.PQresultErrorMessage(result) or self.lib.PQerrorMessage(self.conn))
+                ok = self.error(self.lib.PQerrorMessage(self.conn) or self.lib.PQresultErrorMessage(result))
             self.lib.PQclear(result)
 
     def statement(self, sql):

@@ -658,7 +658,8 @@ probe_object() {
 # download: gpg checks the session key on the first bytes ("Bad session key").
 probe_passphrase() {
     local probe="$WORK_DIR/probe.gpg" err="$WORK_DIR/probe.err"
-    if ! gpg_decrypt <"$probe" >/dev/null 2>"$err" && grep -Eqi 'bad session key|bad passphrase|no secret key|decryption failed' "$err"; then
+    # restore_probe_decrypt (below) keeps the dump's session key: the pass's gpg then skips the passphrase's S2K.
+    if ! restore_probe_decrypt "$probe" && grep -Eqi 'bad session key|bad passphrase|no secret key|decryption failed' "$err"; then
         local cause hint
         cause=$(grep -Eim1 'bad session key|bad passphrase|no secret key|decryption failed' "$err" | sed 's/^gpg: //')
         hint=$(passphrase_crlf_hint "$probe")
@@ -917,7 +918,7 @@ restore_pass_start() {
     restore_note_job $!
     {
         set +e
-        restore_python restore-spool "$d/dump.gpg" "$d/sha.out" <"$d/body.fifo" 2>"$d/tee.err" | restore_gpg_decrypt 2>"$d/gpg.err" | tee -p "$d/plain.fifo" >/dev/null 2>&1
+        restore_python restore-spool "${RESTORE_PASS_SPOOL:-$d/dump.gpg}" "$d/sha.out" <"$d/body.fifo" 2>"$d/tee.err" | restore_gpg_decrypt 2>"$d/gpg.err" | tee -p "$d/plain.fifo" >/dev/null 2>&1
         local piped=("${PIPESTATUS[@]}")
         echo "${piped[0]}" >"$d/tee.rc"
         echo "${piped[1]}" >"$d/gpg.rc"
@@ -1039,16 +1040,20 @@ restore_watchdog_stop() {
 # restore_note_job PID: a job (its process group) that restore_end_sessions stops.
 restore_note_job() { echo "$1" >>"$WORK_DIR/restore.jobs"; }
 
+# restore_kill_jobs: kills the pass's jobs (restore_note_job), each with its process group.
+restore_kill_jobs() {
+    local pid
+    [[ -f "$WORK_DIR/restore.jobs" ]] || return 0
+    while read -r pid; do
+        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    done <"$WORK_DIR/restore.jobs"
+}
+
 # restore_end_sessions: stops the load's jobs and psql sessions, terminates the run's server sessions
 # (application_name oauth2-dr-restore:<run id>) and drops its staging schemas. Used by the cleanup on every
 # exit, and by the watchdog. Nothing here commits: only the script sends COMMIT.
 restore_end_sessions() {
-    local pid
-    if [[ -f "$WORK_DIR/restore.jobs" ]]; then
-        while read -r pid; do
-            kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-        done <"$WORK_DIR/restore.jobs"
-    fi
+    restore_kill_jobs
     [[ -f "$WORK_DIR/restore.sessions" ]] || return 0
     local staging=""
     [[ -f "$WORK_DIR/spool/stage.map" ]] && staging=$(cut -f2 "$WORK_DIR/spool/stage.map" | sed 's/.*/DROP SCHEMA IF EXISTS & CASCADE;/')

@@ -24,15 +24,17 @@
 #      spool; connect to the target database.
 #   2. One pass, the target's own tables untouched: the object is downloaded once into the work directory as
 #      stored (encrypted) while its sha256 is computed, gpg decrypts it (its integrity check, MDC, at the end)
-#      and its rows are loaded by RESTORE_JOBS parallel COPY sessions (rows of one table split among them)
-#      into staging schemas of this run (oauth2_dr_stage_<run id>_<n>) whose tables have the archive's column
-#      names and types only (no default or check of the unverified archive is evaluated). A sha256 other than
+#      and its rows are loaded by RESTORE_JOBS parallel COPY sessions (rows of one table split among them;
+#      the loader's own libpq connections, no psql process relaying the rows) into staging schemas of this run
+#      (oauth2_dr_stage_<run id>_<n>) whose tables have the archive's column names and types only (no default
+#      or check of the unverified archive is evaluated). A sha256 other than
 #      the manifest's (exit 4) or a failing MDC (exit 5) ends the run and the staging schemas are dropped.
 #   3. Swap, only after that verdict, in one transaction of the script's own session: lock the dump's tables
 #      in the target (at most RESTORE_LOCK_TIMEOUT each), drop and recreate the dump's objects (pg_restore
 #      --clean --if-exists), with each table moved from its staging schema instead of created empty, its
-#      defaults and checks added; build the indexes and constraints; compare the row counts and the schema
-#      of the dump's tables with the manifest; COMMIT only when all of that succeeded, else ROLLBACK: all or
+#      defaults and checks added; build the indexes and constraints; compare the row counts (of a staged
+#      table: the rows the server's COPY commands inserted into it, summed; of any other: count(*)) and the
+#      schema of the dump's tables with the manifest; COMMIT only when all of that succeeded, else ROLLBACK: all or
 #      nothing. A dump whose tables cannot be staged (a column type
 #      naming another object, a generated column, inheritance, partitions, large objects) is verified by the
 #      same pass and then restored from the verified spool in that transaction as one pg_restore stream.
@@ -47,7 +49,9 @@
 #   RESTORE_MANIFEST_KEY (same as --manifest); RESTORE_SOURCE_DATABASE (same as --source-database);
 #   BACKUP_PREFIX (default database/); RESTORE_LOCK_TIMEOUT (default 2min: how long the swap waits for each
 #   table an application holds; PostgreSQL units: 500ms, 30s, 2min); RESTORE_JOBS (default 2: parallel COPY
-#   sessions); TMPDIR (the spool: the dump's size in bytes, checked first).
+#   sessions); RESTORE_LOADER=psql (the COPY sessions are psql processes fed through pipes: the fallback that
+#   is taken anyway when python3 cannot load libpq.so.5 with ctypes); TMPDIR (the spool: the dump's size in
+#   bytes, checked first).
 #
 # Exit codes: 0 restored, row counts and schema match; 2 usage (also: a manifest of another database, a key
 #   that is not a manifest, a scratch directory too small for the spool); 3 database (connect, lock timeout,

@@ -140,6 +140,8 @@ printf '%s' "$code"
         assert.equal(pg.psql("SELECT count(*) FROM pg_attrdef d JOIN pg_class c ON c.oid = d.adrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname LIKE 'oauth2_dr_stage_%'", "overlap"), "0");
         assert.equal(pg.psql("SELECT count(*) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace WHERE n.nspname LIKE 'oauth2_dr_stage_%' AND k.contype = 'c'", "overlap"), "0");
         assert.equal(pg.psql("SELECT to_regclass('public.oauth2_authorization') IS NULL", "overlap"), "t", "the swap began before the download ended");
+        // The rows reach the server through the loader's own libpq connections: no psql process relays them.
+        assert.equal(spawnSync("pgrep", ["-f", "^psql -X -q -v ON_ERROR_STOP=1$"], { encoding: "utf8" }).stdout.trim(), "", "a psql session relays the rows");
         fs.writeFileSync(resume, "");
         const result = await run.done;
         assert.equal(result.code, 0, explain(result));
@@ -290,15 +292,17 @@ printf '%s' "$code"
 
     it("restore-verification.sh: a database that stops mid-stream is reported at once, not as gpg's Broken pipe", async function () {
         const shims = fs.mkdtempSync(path.join(dir, "shims-"));
-        // psql reading a script on stdin (the verification's restore) stops with a server error after a few lines.
+        // psql reading rows on stdin (the load's sessions with RESTORE_LOADER=psql, the fallback without libpq;
+        // a dump restored in one stream) stops with a server error after a few lines.
         fs.writeFileSync(path.join(shims, "psql"), `#!/bin/bash
 if [[ " $* " != *" -c "* && " $* " != *" -f "* && -p /dev/stdin ]]; then head -n 50 >/dev/null; echo 'ERROR:  simulated server failure' >&2; exit 3; fi
 exec ${PG_BIN}/psql "$@"
 `, { mode: 0o755 });
-        const result = await runScript("restore-verification.sh", env(bucket, "oauth2db", { EXTRA_PATH: shims, VERIFY_DATABASE: "verify_stopped" }));
+        const result = await runScript("restore-verification.sh", env(bucket, "oauth2db", { EXTRA_PATH: shims, VERIFY_DATABASE: "verify_stopped", RESTORE_LOADER: "psql" }));
         const line = result.stdout.split("\n").find((l) => / restore to test instance works/.test(l)) ?? "";
         assert.match(line, /^FAIL /, explain(result));
         assert.doesNotMatch(line, /gpg|Broken pipe|decrypt/i, explain(result));
+        assert.match(line, /simulated server failure/, explain(result));
     });
 
     it("a scratch directory too small for the spool: says how much it has and needs, before any download", async function () {
