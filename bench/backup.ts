@@ -97,6 +97,38 @@ function cpuOf(pid: number | undefined): number {
     }
 }
 
+/**
+ * CPU seconds (user + system) the PostgreSQL server has used so far: the postmaster's own and its reaped
+ * children's (backends and parallel workers that exited), plus its live children's (checkpointer, WAL
+ * writer, sessions still open). The difference around a run is the server's share of that run.
+ */
+function serverCpu(pg: PgServer): number {
+    try {
+        const postmaster = Number(fs.readFileSync(path.join(pg.dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+        let total = 0;
+        for (const entry of fs.readdirSync("/proc")) {
+            if (!/^\d+$/.test(entry)) {
+                continue;
+            }
+            try {
+                const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+                const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+                const pid = Number(entry);
+                if (pid === postmaster) {
+                    total += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+                } else if (Number(fields[1]) === postmaster) {
+                    total += Number(fields[11]) + Number(fields[12]);
+                }
+            } catch {
+                // the process ended meanwhile
+            }
+        }
+        return total / 100;
+    } catch {
+        return NaN;
+    }
+}
+
 /** Starts (or reuses) the cached cluster of this size, seeded to at least targetGb. */
 async function seededServer(targetGb: number): Promise<{ pg: PgServer; authorizations: number }> {
     const cache = path.join(os.tmpdir(), `oauth2-dr-bench-pg-${targetGb}gb`);
@@ -355,15 +387,21 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
         const baselineSeconds: number[] = [];
         const baselineVerificationSeconds: number[] = [];
         const cpu = { pgRestore: [] as number[], restore: [] as number[], verification: [] as number[] };
+        const serverCpuOf = { pgRestore: [] as number[], restore: [] as number[], verification: [] as number[] };
+        let serverBefore = 0;
         for (let i = 0; i < runs; i++) {
             pg.dropDatabase("bench_restore");
             pg.createDatabase("bench_restore");
+            serverBefore = serverCpu(pg);
             const local = check(await timed(path.join(PG_BIN, "pg_restore"), ["--no-owner", "--no-acl", "--exit-on-error", "-d", "bench_restore", dumpFile], baseEnv(pg.env("bench_restore"))), "pg_restore");
             pgRestoreSeconds.push(local.seconds);
             cpu.pgRestore.push(local.cpuSeconds);
+            serverCpuOf.pgRestore.push(serverCpu(pg) - serverBefore);
             pg.dropDatabase("bench_restore");
             pg.createDatabase("bench_restore");
+            serverBefore = serverCpu(pg);
             const restore = check(await timed("bash", [path.join(SCRIPTS, "restore.sh"), "--yes", "--source-database", "oauth2db"], scriptEnv(lastBucket, { PGDATABASE: "bench_restore" })), "restore.sh");
+            serverCpuOf.restore.push(serverCpu(pg) - serverBefore);
             restoreSeconds.push(restore.seconds);
             cpu.restore.push(restore.cpuSeconds);
             restorePeakRssBytes = Math.max(restorePeakRssBytes, restore.peakRss);
@@ -376,7 +414,9 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
                 say(`run ${i + 1}: baseline ${baseline}/restore.sh ${before.seconds.toFixed(1)} s (peak ${mb(before.peakRss)})`);
             }
             pg.dropDatabase("bench_restore");
+            serverBefore = serverCpu(pg);
             const verify = check(await timed("bash", [path.join(SCRIPTS, "restore-verification.sh")], scriptEnv(lastBucket, { VERIFY_DATABASE: "bench_verify" })), "restore-verification.sh");
+            serverCpuOf.verification.push(serverCpu(pg) - serverBefore);
             verificationSeconds.push(verify.seconds);
             cpu.verification.push(verify.cpuSeconds);
             if (baseline) {
@@ -418,7 +458,7 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
         if (publicKey) {
             say(`public-key mode: restore.sh ${secs(publicKey.restoreSeconds)}, ratio restore/pg_restore ${publicKey.restoreRatio.toFixed(2)}x (symmetric in the same run ${restoreRatio.toFixed(2)}x), peak ${mb(publicKey.restorePeakRssBytes)}; restore-verification.sh ${secs(publicKey.verificationSeconds)}, ratio ${publicKey.verificationRatio.toFixed(2)}x (symmetric ${verificationRatio.toFixed(2)}x)`);
         }
-        say(`CPU (user+sys, medians; the PostgreSQL backend and moto_server not counted): pg_restore ${median(cpu.pgRestore).toFixed(1)} s; restore.sh's processes ${median(cpu.restore).toFixed(1)} s; restore-verification.sh's ${median(cpu.verification).toFixed(1)} s. On a busy machine the pipeline's CPU competes with the server's and the wall-clock ratios grow with the load`);
+        say(`CPU (user+sys, medians; moto_server not counted): pg_restore ${median(cpu.pgRestore).toFixed(1)} s + server ${median(serverCpuOf.pgRestore).toFixed(1)} s; restore.sh's processes ${median(cpu.restore).toFixed(1)} s + server ${median(serverCpuOf.restore).toFixed(1)} s; restore-verification.sh's ${median(cpu.verification).toFixed(1)} s + server ${median(serverCpuOf.verification).toFixed(1)} s (the server: every PostgreSQL process during the run, backends, parallel workers, checkpointer, WAL writer). On ${os.cpus().length} CPUs no run can take less wall time than its total CPU / ${os.cpus().length}; on a busy machine the pipeline's CPU competes with the server's and the wall-clock ratios grow with the load`);
         return {
             targetGb, databaseBytes, authorizations, dumpBytes, pgDumpSeconds, backupSeconds, motoCpuSeconds: motoCpu, ratio, peakRssBytes, peakProcess,
             pgRestoreSeconds, restoreSeconds, restoreRatio, restorePeakRssBytes, verificationSeconds, verificationRatio, publicKey,
