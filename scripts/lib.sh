@@ -829,7 +829,8 @@ schema_diff() {
 }
 
 # --- restore.sh: one pass that verifies and stages, then a swap in one transaction ------------------------
-# restore.sh (not the verification, which keeps stream_restore above) reads the dump once: the download is
+# restore.sh and restore-verification.sh (which keeps stream_restore above for a dump that cannot be staged)
+# read the dump once: the download is
 # spooled in its work directory (the encrypted object as stored: no plaintext on disk), hashed, decrypted
 # (gpg's integrity check, MDC, at the end of the object) and, at the same time, its rows are loaded by
 # parallel COPY sessions into staging schemas of the target database. The staging tables are the run's own
@@ -889,9 +890,10 @@ restore_spool() {
 }
 
 # restore_pass_start KEY VERSION_ID JOBS PG_RESTORE_OPTION...: starts the one pass over the object, in the
-# background, and returns at once:
-#   curl (body.fifo) | tee -p spool/dump.gpg sha.fifo | gpg --decrypt | tee -p plain.fifo >/dev/null
-#   plain.fifo | zstd -d | tee -p toc.fifo schema.fifo | pg_restore -a -f - | restore_load_gate JOBS
+# background, and returns at once (RESTORE_PASS_URL: the object's GET URL when the caller presigned it
+# already; RESTORE_PASS_SPOOL: where the stored bytes go, default spool/dump.gpg, /dev/null for none):
+#   curl (body.fifo) | restore-spool spool/dump.gpg (sha256) | gpg --decrypt | tee -p plain.fifo >/dev/null
+#   plain.fifo | zstd -d | restore-fanout toc.fifo schema.fifo | pg_restore -a -f - | restore_load_gate JOBS
 # and from toc.fifo and schema.fifo the archive's table of contents (spool/toc.list, toc.rc) and its restore
 # script without data (pg_restore -s with the options given: spool/schema.sql, schema.rc), both read from the
 # start of the archive; restore_pass_toc waits for them. The rows wait in restore_load_gate (the pipes fill
@@ -899,8 +901,8 @@ restore_spool() {
 # gpg's output goes through a tee -p whose own output is /dev/null: whatever happens after it (a load that
 # failed, a zstd that stopped on garbage), gpg reads the whole object and checks its MDC, and the sha256 and
 # the spool see every byte. Results, once restore_pass_wait returned: spool/s3.rc s3.err (curl), tee.rc
-# tee.err (the spool's disk), sha.out, gpg.rc gpg.err, and in $WORK_DIR/load: status ("decompress tee
-# pg_restore load" exit codes), decompress.err, restore.err, and the loader's files (restore-load).
+# tee.err (restore-spool: the spool's disk), sha.out, gpg.rc gpg.err, and in $WORK_DIR/load: status
+# ("decompress fanout pg_restore load" exit codes), decompress.err, restore.err, and the loader's files (restore-load).
 RESTORE_PASS_PIDS=() RESTORE_TOC_PIDS=()
 restore_pass_start() {
     local key=$1 version=$2 jobs=$3 d="$WORK_DIR/spool" l="$WORK_DIR/load" url
@@ -909,7 +911,8 @@ restore_pass_start() {
     mkdir "$d" "$l"
     mkfifo "$d/body.fifo" "$d/plain.fifo" "$d/toc.fifo" "$d/schema.fifo"
     RESTORE_PASS_PIDS=() RESTORE_TOC_PIDS=()
-    url=$(restore_presign "$key" "$version" 2>"$d/s3.err") || { echo 1 >"$d/s3.rc"; return 1; }
+    url=${RESTORE_PASS_URL:-}
+    [[ -n "$url" ]] || url=$(restore_presign "$key" "$version" 2>"$d/s3.err") || { echo 1 >"$d/s3.rc"; return 1; }
     { pg_restore -l -f "$d/toc.list" <"$d/toc.fifo" 2>"$d/toc.err"; echo $? >"$d/toc.rc"; } &
     RESTORE_TOC_PIDS+=($!)
     restore_note_job $!
@@ -972,8 +975,9 @@ restore_load_gate() {
     fi
 }
 
-# restore_python ARGS: aws-helper.py's restore commands (no botocore needed: any python3).
-restore_python() { "${AWS_HELPER_PYTHON:-python3}" "$LIB_DIR/aws-helper.py" "$@"; }
+# restore_python ARGS: aws-helper.py's restore commands (no botocore needed: any python3; -S: without the
+# site packages, a smaller process, several of which run at once during the pass).
+restore_python() { "${AWS_HELPER_PYTHON:-python3}" -S "$LIB_DIR/aws-helper.py" "$@"; }
 
 # The dump's session key, once the probe derived it from the passphrase: each later decryption of the same
 # object skips the passphrase's S2K (65M iterations of SHA-512, a few tenths of a second of CPU each time).

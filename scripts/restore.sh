@@ -211,10 +211,13 @@ export PGAPPNAME="$RESTORE_APP:$RESTORE_RUN_ID"
 printf '%s' "$PGAPPNAME" >"$WORK_DIR/restore.sessions"
 restore_watchdog_start
 spool="$WORK_DIR/spool"
+# The download URL, presigned before the pass: the AWS helper (botocore, ~50 MB) then has nothing left to do
+# in this run and is stopped before the pass's processes start (the restore's peak memory).
+RESTORE_PASS_URL=$(restore_presign "$object_key" "$object_version" 2>"$WORK_DIR/presign.err") \
+    || die "$EX_STORAGE" "download of $what failed: $(one_line_error "$WORK_DIR/presign.err")"
+stop_aws_helper
 restore_pass_start "$object_key" "$object_version" "$jobs" "${restore_args[@]}" \
     || die "$EX_STORAGE" "download of $what failed: $(one_line_error "$spool/s3.err")"
-# The download URL is presigned: the AWS helper (botocore, ~50 MB) has nothing left to do in this run.
-stop_aws_helper
 restore_pass_toc
 
 # 4. From the archive's first bytes: its table of contents and its restore script without the table data.
