@@ -382,9 +382,15 @@ class _PqWorker:
             if not self.end_copy() or not self.exec(header.rstrip(b";"), self.COPY_IN):
                 return False
             self.table = table
-        if self.lib.PQputCopyData(self.conn, buffer, size) < 0:  # 0: not queued (never: libpq grows its buffer)
-            return self.error(self.lib.PQerrorMessage(self.conn))
-        return True
+        while True:
+            queued = self.lib.PQputCopyData(self.conn, buffer, size)
+            if queued == 1:
+                return True
+            if queued < 0:
+                return self.error(self.lib.PQerrorMessage(self.conn))
+            # 0: libpq could not grow its buffer for the rows: send what it holds first, then queue them.
+            if not self.wait_flushed():
+                return False
 
     def finish(self):
         ok = self.end_copy()
