@@ -8,8 +8,8 @@
  *  2. restore: scripts/restore.sh (one pass: the download spooled, hashed and checked by gpg (MDC) while its
  *     rows load into staging tables by RESTORE_JOBS parallel COPY sessions; then, once verified, moved into
  *     place, indexed and checked against the manifest in one transaction; its phases are printed from its log
- *     lines) into a fresh database (BENCH_RESTORE_BASELINE=<scripts dir>: that restore.sh too, interleaved), and
- *     scripts/restore-verification.sh (one streaming pass into a scratch database, plus the checklist), each
+ *     lines) into a fresh database (BENCH_RESTORE_BASELINE=<scripts dir>: that restore.sh and restore-verification.sh too, interleaved), and
+ *     scripts/restore-verification.sh (restore.sh's one pass, without a spool, into a scratch database, plus the checklist), each
  *     against `pg_restore -d <fresh database> <local dump file>` alone (goals, issue 25: restore at most 0.8x,
  *     verification at most 1.0x; restore peak memory at most 150 MB).
  *
@@ -92,6 +92,38 @@ function cpuOf(pid: number | undefined): number {
         const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
         const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
         return (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+        return NaN;
+    }
+}
+
+/**
+ * CPU seconds (user + system) the PostgreSQL server has used so far: the postmaster's own and its reaped
+ * children's (backends and parallel workers that exited), plus its live children's (checkpointer, WAL
+ * writer, sessions still open). The difference around a run is the server's share of that run.
+ */
+function serverCpu(pg: PgServer): number {
+    try {
+        const postmaster = Number(fs.readFileSync(path.join(pg.dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+        let total = 0;
+        for (const entry of fs.readdirSync("/proc")) {
+            if (!/^\d+$/.test(entry)) {
+                continue;
+            }
+            try {
+                const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+                const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+                const pid = Number(entry);
+                if (pid === postmaster) {
+                    total += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+                } else if (Number(fields[1]) === postmaster) {
+                    total += Number(fields[11]) + Number(fields[12]);
+                }
+            } catch {
+                // the process ended meanwhile
+            }
+        }
+        return total / 100;
     } catch {
         return NaN;
     }
@@ -353,16 +385,23 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
         // BENCH_RESTORE_BASELINE=<a scripts directory>: its restore.sh too, interleaved (e.g. main's, for a before/after).
         const baseline = process.env.BENCH_RESTORE_BASELINE;
         const baselineSeconds: number[] = [];
+        const baselineVerificationSeconds: number[] = [];
         const cpu = { pgRestore: [] as number[], restore: [] as number[], verification: [] as number[] };
+        const serverCpuOf = { pgRestore: [] as number[], restore: [] as number[], verification: [] as number[] };
+        let serverBefore = 0;
         for (let i = 0; i < runs; i++) {
             pg.dropDatabase("bench_restore");
             pg.createDatabase("bench_restore");
+            serverBefore = serverCpu(pg);
             const local = check(await timed(path.join(PG_BIN, "pg_restore"), ["--no-owner", "--no-acl", "--exit-on-error", "-d", "bench_restore", dumpFile], baseEnv(pg.env("bench_restore"))), "pg_restore");
             pgRestoreSeconds.push(local.seconds);
             cpu.pgRestore.push(local.cpuSeconds);
+            serverCpuOf.pgRestore.push(serverCpu(pg) - serverBefore);
             pg.dropDatabase("bench_restore");
             pg.createDatabase("bench_restore");
+            serverBefore = serverCpu(pg);
             const restore = check(await timed("bash", [path.join(SCRIPTS, "restore.sh"), "--yes", "--source-database", "oauth2db"], scriptEnv(lastBucket, { PGDATABASE: "bench_restore" })), "restore.sh");
+            serverCpuOf.restore.push(serverCpu(pg) - serverBefore);
             restoreSeconds.push(restore.seconds);
             cpu.restore.push(restore.cpuSeconds);
             restorePeakRssBytes = Math.max(restorePeakRssBytes, restore.peakRss);
@@ -370,14 +409,23 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
                 // The same restore by another checkout's scripts (BENCH_RESTORE_BASELINE), in the same run.
                 pg.dropDatabase("bench_restore");
                 pg.createDatabase("bench_restore");
+                serverBefore = serverCpu(pg);
                 const before = check(await timed("bash", [path.join(baseline, "restore.sh"), "--yes", "--source-database", "oauth2db"], scriptEnv(lastBucket, { PGDATABASE: "bench_restore" })), "baseline restore.sh");
                 baselineSeconds.push(before.seconds);
-                say(`run ${i + 1}: baseline ${baseline}/restore.sh ${before.seconds.toFixed(1)} s (peak ${mb(before.peakRss)})`);
+                say(`run ${i + 1}: baseline ${baseline}/restore.sh ${before.seconds.toFixed(1)} s (peak ${mb(before.peakRss)}; CPU ${before.cpuSeconds.toFixed(1)} s + server ${(serverCpu(pg) - serverBefore).toFixed(1)} s, this restore.sh's ${restore.cpuSeconds.toFixed(1)} s + server ${serverCpuOf.restore[serverCpuOf.restore.length - 1].toFixed(1)} s)`);
             }
             pg.dropDatabase("bench_restore");
+            serverBefore = serverCpu(pg);
             const verify = check(await timed("bash", [path.join(SCRIPTS, "restore-verification.sh")], scriptEnv(lastBucket, { VERIFY_DATABASE: "bench_verify" })), "restore-verification.sh");
+            serverCpuOf.verification.push(serverCpu(pg) - serverBefore);
             verificationSeconds.push(verify.seconds);
             cpu.verification.push(verify.cpuSeconds);
+            if (baseline) {
+                serverBefore = serverCpu(pg);
+                const before = check(await timed("bash", [path.join(baseline, "restore-verification.sh")], scriptEnv(lastBucket, { VERIFY_DATABASE: "bench_verify" })), "baseline restore-verification.sh");
+                baselineVerificationSeconds.push(before.seconds);
+                say(`run ${i + 1}: baseline ${baseline}/restore-verification.sh ${before.seconds.toFixed(1)} s (CPU ${before.cpuSeconds.toFixed(1)} s + server ${(serverCpu(pg) - serverBefore).toFixed(1)} s, this one's ${verify.cpuSeconds.toFixed(1)} s + server ${serverCpuOf.verification[serverCpuOf.verification.length - 1].toFixed(1)} s)`);
+            }
             if (withPublicKey) {
                 const pkEnv = (extra: Record<string, string>) => scriptEnv(`${lastBucket}-pk`, { RESTORE_GPG_PRIVATE_KEYS_FILE: privateKeysFile, ...extra });
                 pg.createDatabase("bench_restore");
@@ -397,8 +445,9 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
         say(`restore.sh (one pass: spool + sha256 + gpg MDC while ${process.env.RESTORE_JOBS ?? 2} parallel COPY sessions load staging tables; then swap + indexes + counts and schema in one transaction): ${secs(restoreSeconds)}`);
         if (baseline) {
             say(`baseline ${baseline}/restore.sh: ${secs(baselineSeconds)}, ratio to pg_restore ${(median(baselineSeconds) / median(pgRestoreSeconds)).toFixed(2)}x; this restore.sh / baseline ${(median(restoreSeconds) / median(baselineSeconds)).toFixed(2)}`);
+            say(`baseline ${baseline}/restore-verification.sh: ${secs(baselineVerificationSeconds)}, ratio to pg_restore ${(median(baselineVerificationSeconds) / median(pgRestoreSeconds)).toFixed(2)}x; this restore-verification.sh / baseline ${(median(verificationSeconds) / median(baselineVerificationSeconds)).toFixed(2)}`);
         }
-        say(`restore-verification.sh (its own streaming pass, one session, into a scratch database, then the checklist): ${secs(verificationSeconds)}`);
+        say(`restore-verification.sh (restore.sh's one pass without a spool: parallel COPY into staging tables of a scratch database, swap after the verdict, then the checklist): ${secs(verificationSeconds)}`);
         say(`ratio restore/pg_restore: ${restoreRatio.toFixed(2)}x (goal <= 0.8x: ${restoreRatio <= 0.8 ? "met" : "NOT met"}); restore pipeline peak memory ${mb(restorePeakRssBytes)} (goal <= 150 MB: ${restorePeakRssBytes <= 150 * 1024 * 1024 ? "met" : "NOT met"})`);
         say(`ratio verification/pg_restore: ${verificationRatio.toFixed(2)}x (goal <= 1.0x, issue 25: ${verificationRatio <= 1.0 ? "met" : "NOT met"})`);
         const publicKey = withPublicKey
@@ -411,7 +460,7 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
         if (publicKey) {
             say(`public-key mode: restore.sh ${secs(publicKey.restoreSeconds)}, ratio restore/pg_restore ${publicKey.restoreRatio.toFixed(2)}x (symmetric in the same run ${restoreRatio.toFixed(2)}x), peak ${mb(publicKey.restorePeakRssBytes)}; restore-verification.sh ${secs(publicKey.verificationSeconds)}, ratio ${publicKey.verificationRatio.toFixed(2)}x (symmetric ${verificationRatio.toFixed(2)}x)`);
         }
-        say(`CPU (user+sys, medians; the PostgreSQL backend and moto_server not counted): pg_restore ${median(cpu.pgRestore).toFixed(1)} s; restore.sh's processes ${median(cpu.restore).toFixed(1)} s; restore-verification.sh's ${median(cpu.verification).toFixed(1)} s. On a busy machine the pipeline's CPU competes with the server's and the wall-clock ratios grow with the load`);
+        say(`CPU (user+sys, medians; moto_server not counted): pg_restore ${median(cpu.pgRestore).toFixed(1)} s + server ${median(serverCpuOf.pgRestore).toFixed(1)} s; restore.sh's processes ${median(cpu.restore).toFixed(1)} s + server ${median(serverCpuOf.restore).toFixed(1)} s; restore-verification.sh's ${median(cpu.verification).toFixed(1)} s + server ${median(serverCpuOf.verification).toFixed(1)} s (the server: every PostgreSQL process during the run, backends, parallel workers, checkpointer, WAL writer). On ${os.cpus().length} CPUs no run can take less wall time than its total CPU / ${os.cpus().length}; on a busy machine the pipeline's CPU competes with the server's and the wall-clock ratios grow with the load`);
         return {
             targetGb, databaseBytes, authorizations, dumpBytes, pgDumpSeconds, backupSeconds, motoCpuSeconds: motoCpu, ratio, peakRssBytes, peakProcess,
             pgRestoreSeconds, restoreSeconds, restoreRatio, restorePeakRssBytes, verificationSeconds, verificationRatio, publicKey,

@@ -666,7 +666,8 @@ probe_object() {
 # download: gpg checks the session key on the first bytes ("Bad session key").
 probe_passphrase() {
     local probe="$WORK_DIR/probe.gpg" err="$WORK_DIR/probe.err"
-    if ! gpg_decrypt <"$probe" >/dev/null 2>"$err" && grep -Eqi 'bad session key|bad passphrase|no secret key|decryption failed' "$err"; then
+    # restore_probe_decrypt (below) keeps the dump's session key: the pass's gpg then skips the passphrase's S2K.
+    if ! restore_probe_decrypt "$probe" && grep -Eqi 'bad session key|bad passphrase|no secret key|decryption failed' "$err"; then
         local cause hint
         cause=$(grep -Eim1 'bad session key|bad passphrase|no secret key|decryption failed' "$err" | sed 's/^gpg: //')
         hint=$(passphrase_crlf_hint "$probe")
@@ -836,7 +837,8 @@ schema_diff() {
 }
 
 # --- restore.sh: one pass that verifies and stages, then a swap in one transaction ------------------------
-# restore.sh (not the verification, which keeps stream_restore above) reads the dump once: the download is
+# restore.sh and restore-verification.sh (which keeps stream_restore above for a dump that cannot be staged)
+# read the dump once: the download is
 # spooled in its work directory (the encrypted object as stored: no plaintext on disk), hashed, decrypted
 # (gpg's integrity check, MDC, at the end of the object) and, at the same time, its rows are loaded by
 # parallel COPY sessions into staging schemas of the target database. The staging tables are the run's own
@@ -896,9 +898,10 @@ restore_spool() {
 }
 
 # restore_pass_start KEY VERSION_ID JOBS PG_RESTORE_OPTION...: starts the one pass over the object, in the
-# background, and returns at once:
-#   curl (body.fifo) | tee -p spool/dump.gpg sha.fifo | gpg --decrypt | tee -p plain.fifo >/dev/null
-#   plain.fifo | zstd -d | tee -p toc.fifo schema.fifo | pg_restore -a -f - | restore_load_gate JOBS
+# background, and returns at once (RESTORE_PASS_URL: the object's GET URL when the caller presigned it
+# already; RESTORE_PASS_SPOOL: where the stored bytes go, default spool/dump.gpg, /dev/null for none):
+#   curl (body.fifo) | restore-spool spool/dump.gpg (sha256) | gpg --decrypt | tee -p plain.fifo >/dev/null
+#   plain.fifo | zstd -d | restore-fanout toc.fifo schema.fifo | pg_restore -a -f - | restore_load_gate JOBS
 # and from toc.fifo and schema.fifo the archive's table of contents (spool/toc.list, toc.rc) and its restore
 # script without data (pg_restore -s with the options given: spool/schema.sql, schema.rc), both read from the
 # start of the archive; restore_pass_toc waits for them. The rows wait in restore_load_gate (the pipes fill
@@ -906,20 +909,18 @@ restore_spool() {
 # gpg's output goes through a tee -p whose own output is /dev/null: whatever happens after it (a load that
 # failed, a zstd that stopped on garbage), gpg reads the whole object and checks its MDC, and the sha256 and
 # the spool see every byte. Results, once restore_pass_wait returned: spool/s3.rc s3.err (curl), tee.rc
-# tee.err (the spool's disk), sha.out, gpg.rc gpg.err, and in $WORK_DIR/load: status ("decompress tee
-# pg_restore load" exit codes), decompress.err, restore.err, and the loader's files (restore-load).
+# tee.err (restore-spool: the spool's disk), sha.out, gpg.rc gpg.err, and in $WORK_DIR/load: status
+# ("decompress fanout pg_restore load" exit codes), decompress.err, restore.err, and the loader's files (restore-load).
 RESTORE_PASS_PIDS=() RESTORE_TOC_PIDS=()
 restore_pass_start() {
     local key=$1 version=$2 jobs=$3 d="$WORK_DIR/spool" l="$WORK_DIR/load" url
     shift 3
     rm -rf "$d" "$l"
     mkdir "$d" "$l"
-    mkfifo "$d/body.fifo" "$d/sha.fifo" "$d/plain.fifo" "$d/toc.fifo" "$d/schema.fifo"
+    mkfifo "$d/body.fifo" "$d/plain.fifo" "$d/toc.fifo" "$d/schema.fifo"
     RESTORE_PASS_PIDS=() RESTORE_TOC_PIDS=()
-    url=$(restore_presign "$key" "$version" 2>"$d/s3.err") || { echo 1 >"$d/s3.rc"; return 1; }
-    { sha256sum <"$d/sha.fifo" | cut -d' ' -f1 >"$d/sha.out"; } &
-    RESTORE_PASS_PIDS+=($!)
-    restore_note_job $!
+    url=${RESTORE_PASS_URL:-}
+    [[ -n "$url" ]] || url=$(restore_presign "$key" "$version" 2>"$d/s3.err") || { echo 1 >"$d/s3.rc"; return 1; }
     { pg_restore -l -f "$d/toc.list" <"$d/toc.fifo" 2>"$d/toc.err"; echo $? >"$d/toc.rc"; } &
     RESTORE_TOC_PIDS+=($!)
     restore_note_job $!
@@ -928,7 +929,7 @@ restore_pass_start() {
     restore_note_job $!
     {
         set +e
-        tee -p "$d/dump.gpg" "$d/sha.fifo" <"$d/body.fifo" 2>"$d/tee.err" | restore_gpg_decrypt 2>"$d/gpg.err" | tee -p "$d/plain.fifo" >/dev/null 2>&1
+        restore_python restore-spool "${RESTORE_PASS_SPOOL:-$d/dump.gpg}" "$d/sha.out" <"$d/body.fifo" 2>"$d/tee.err" | restore_gpg_decrypt 2>"$d/gpg.err" | tee -p "$d/plain.fifo" >/dev/null 2>&1
         local piped=("${PIPESTATUS[@]}")
         echo "${piped[0]}" >"$d/tee.rc"
         echo "${piped[1]}" >"$d/gpg.rc"
@@ -937,7 +938,7 @@ restore_pass_start() {
     restore_note_job $!
     {
         set +e
-        decompress_dump "$RESTORE_COMPRESSION" <"$d/plain.fifo" 2>"$l/decompress.err" | tee -p "$d/toc.fifo" "$d/schema.fifo" 2>/dev/null |
+        decompress_dump "$RESTORE_COMPRESSION" <"$d/plain.fifo" 2>"$l/decompress.err" | restore_python restore-fanout "$d/toc.fifo" "$d/schema.fifo" 2>/dev/null |
             pg_restore -a -f - 2>"$l/restore.err" | restore_load_gate "$jobs"
         echo "${PIPESTATUS[*]}" >"$l/status"
     } &
@@ -977,14 +978,15 @@ restore_load_gate() {
     while [[ ! -e "$l/gate" ]]; do sleep 0.05; done
     read -r verdict <"$l/gate" || true
     if [[ "$verdict" == load ]]; then
-        restore_python restore-load "$1" "$l" "$WORK_DIR/spool/stage.map" "$WORK_DIR/spool/setval.sql"
+        restore_python restore-load "$1" "$l" "$WORK_DIR/spool/stage.map" "$WORK_DIR/spool/setval.sql" "$l/counts"
     else
         cat >/dev/null
     fi
 }
 
-# restore_python ARGS: aws-helper.py's restore commands (no botocore needed: any python3).
-restore_python() { "${AWS_HELPER_PYTHON:-python3}" "$LIB_DIR/aws-helper.py" "$@"; }
+# restore_python ARGS: aws-helper.py's restore commands (no botocore needed: any python3; -S: without the
+# site packages, a smaller process, several of which run at once during the pass).
+restore_python() { "${AWS_HELPER_PYTHON:-python3}" -S "$LIB_DIR/aws-helper.py" "$@"; }
 
 # The dump's session key, once the probe derived it from the passphrase: each later decryption of the same
 # object skips the passphrase's S2K (65M iterations of SHA-512, a few tenths of a second of CPU each time).
@@ -1051,16 +1053,20 @@ restore_watchdog_stop() {
 # restore_note_job PID: a job (its process group) that restore_end_sessions stops.
 restore_note_job() { echo "$1" >>"$WORK_DIR/restore.jobs"; }
 
+# restore_kill_jobs: kills the pass's jobs (restore_note_job), each with its process group.
+restore_kill_jobs() {
+    local pid
+    [[ -f "$WORK_DIR/restore.jobs" ]] || return 0
+    while read -r pid; do
+        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    done <"$WORK_DIR/restore.jobs"
+}
+
 # restore_end_sessions: stops the load's jobs and psql sessions, terminates the run's server sessions
 # (application_name oauth2-dr-restore:<run id>) and drops its staging schemas. Used by the cleanup on every
 # exit, and by the watchdog. Nothing here commits: only the script sends COMMIT.
 restore_end_sessions() {
-    local pid
-    if [[ -f "$WORK_DIR/restore.jobs" ]]; then
-        while read -r pid; do
-            kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-        done <"$WORK_DIR/restore.jobs"
-    fi
+    restore_kill_jobs
     [[ -f "$WORK_DIR/restore.sessions" ]] || return 0
     local staging=""
     [[ -f "$WORK_DIR/spool/stage.map" ]] && staging=$(cut -f2 "$WORK_DIR/spool/stage.map" | sed 's/.*/DROP SCHEMA IF EXISTS & CASCADE;/')

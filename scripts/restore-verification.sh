@@ -17,9 +17,12 @@
 #   oauth2_verify_<UTC time>) created on the server of PGHOST (VERIFY_PGHOST/VERIFY_PGPORT to use another
 #   server; the role needs CREATEDB). Before the download: the stored object's real size (a ranged GET of its
 #   first 64 KiB) against the manifest and the previous backup's object, the passphrase version the manifest
-#   names (a wrong passphrase fails on those 64 KiB), the verification server. Then one streaming pass:
-#   curl (presigned GET) | tee (sha256) | gpg --decrypt | zstd -d (v1 dumps: none) | pg_restore -f - | psql into the
-#   scratch database, committed only when the hash and gpg's MDC check out. Then the restored schema
+#   names (a wrong passphrase fails on those 64 KiB), the verification server. Then restore.sh's one pass
+#   (lib.sh restore_pass_start; scripts/README.md): curl (presigned GET) | sha256 | gpg --decrypt | zstd -d
+#   (v1 dumps: none) | pg_restore -a | RESTORE_JOBS (default 2) parallel COPY sessions into staging tables of
+#   the scratch database; once the sha256 is the manifest's and gpg's MDC passed, one transaction moves them
+#   into place and builds the indexes (a dump whose tables cannot be staged is then restored in one stream,
+#   read a second time). The dump is streamed, never stored. Then the restored schema
 #   (every table, column, type) is compared with the manifest's, the server's lookups run with the columns
 #   that exist (every released column set passes; a missing column of every release fails), every
 #   oauth2_* table is counted against the manifest, and the scratch database is dropped.
@@ -45,8 +48,9 @@
 #   items it kept from being checked say "not checked" and why): 2 configuration, also a scratch directory
 #   (TMPDIR) with less than VERIFY_SCRATCH_BYTES free (default 1 MiB: the dump is streamed, never stored);
 #   3 the verification server is unreachable, or the restore failed on the database side (pg_restore or the
-#   server, e.g. the connection killed) while the backup itself checked out: its object is then read again
-#   without a database, and "data integrity verified" says so; 4 storage (the bucket cannot be listed, the
+#   server, e.g. the connection killed) while the backup itself checked out: the pass reads the whole object
+#   whatever the load does, so "data integrity verified" is still decided (a dump restored in one stream is
+#   read again without a database, and the item says so); 4 storage (the bucket cannot be listed, the
 #   manifest cannot be read, the download failed); 5 encryption (the passphrase version cannot be read or
 #   does not decrypt the dump); 1 other; 130/143 interrupted. In every case the seven lines are printed (the
 #   cleanup item says what was removed). Of the stream's steps, the first that failed is the one reported:
@@ -163,6 +167,7 @@ cleanup() {
     kill_job "$STREAM_PID"
     kill_job "$STREAM_SHA_PID"
     kill_job "$INTEGRITY_PID"
+    restore_kill_jobs
     if [[ $status -ne 0 && $status -ne $EX_VERIFY ]]; then
         fail_rest "the verification stopped (exit code $status)${LAST_ERROR:+: $LAST_ERROR}"
     fi
@@ -451,9 +456,9 @@ verify_dump() {
     fi
     SCRATCH_CREATED=1
 
-    # One streaming pass: download, hash, decrypt, decompress, restore (committed only if it all checks out).
-    PGHOST="${VERIFY_PGHOST:-${PGHOST:-}}" PGPORT="${VERIFY_PGPORT:-${PGPORT:-5432}}" \
-        stream_restore "$object_key" "$want_sha" "$compression" "$SCRATCH_DB" --no-owner --no-acl
+    # One pass, restore.sh's: download, hash, decrypt while the rows load into staging tables; moved into
+    # place only once the hash and gpg's MDC checked out.
+    verify_pass "$object_key" "$want_sha" "$compression" "$SCRATCH_DB"
     local sha verdict failure="" stage="" cause="" where
     sha=$(cat "$WORK_DIR/stream/sha.out" 2>/dev/null || true)
     verdict=$(cat "$WORK_DIR/stream/verdict" 2>/dev/null || echo "the restore did not finish")
@@ -492,7 +497,7 @@ verify_dump() {
     # schema (every table, column, type) is the dumped one. When the restore stopped on the database side or
     # the download, the stream never reached its end: the object is read again, without a database.
     local problems=() want_schema got_schema checked="in the restore's stream"
-    if [[ "$stage" == restore || "$stage" == psql ]]; then
+    if [[ ("$stage" == restore || "$stage" == psql) && ! -e "$WORK_DIR/stream/read-to-end" ]]; then
         checked="read again without a database (the restore stopped on the database side)"
         integrity_pass "$object_key" "$compression"
         sha=$(cat "$WORK_DIR/integrity/sha.out" 2>/dev/null || true)
@@ -541,6 +546,113 @@ verify_dump() {
         result "application can connect to restored database" FAIL "not checked: the restore failed${stage:+ (${stage})}"
         result "all tables present with expected row counts" FAIL "not checked: the restore failed${stage:+ (${stage})}"
     fi
+}
+
+# verify_pass KEY SHA256 COMPRESSION DATABASE: restore.sh's one pass (lib.sh: restore_pass_start) into the
+# scratch database DATABASE on the verification server: the object is downloaded once (not spooled: the
+# verification keeps no copy of the dump), hashed and decrypted (gpg's MDC at its end) while its rows load
+# into staging tables with RESTORE_JOBS (default 2) parallel COPY sessions; once the sha256 is the
+# manifest's and the MDC passed, one transaction moves the tables into place and builds the indexes. The
+# pass reads the whole object whatever happens to the load, so its integrity is known even when the
+# database side failed (WORK_DIR/stream/read-to-end). A dump whose tables cannot be staged (large objects,
+# a type of its own, ...) is verified by the pass, then restored by stream_restore (a second download).
+# The results in $WORK_DIR/stream/, as stream_restore leaves them: s3 gpg decompress restore psql .rc and
+# .err, sha.out, verdict ("verified" or why not): one classification (stream_failure) reads both.
+verify_pass() {
+    local key=$1 want_sha=$2 db=$4 s="$WORK_DIR/stream" d="$WORK_DIR/spool" l="$WORK_DIR/load" mode=parallel
+    local -x PGHOST="${VERIFY_PGHOST:-${PGHOST:-}}" PGPORT="${VERIFY_PGPORT:-${PGPORT:-5432}}" PGDATABASE=$db
+    local jobs=${RESTORE_JOBS:-2} step why="" decompress_rc restore_rc load_rc
+    [[ "$jobs" =~ ^[1-9][0-9]?$ ]] || die "$EX_USAGE" "RESTORE_JOBS must be a number of parallel COPY sessions from 1 to 99, not $jobs"
+    RESTORE_COMPRESSION=$3
+    RESTORE_RUN_ID=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
+    local -x PGAPPNAME="oauth2-dr-verify:$RESTORE_RUN_ID"
+    RESTORE_PASS_SPOOL=/dev/null
+    rm -rf "$s"
+    mkdir "$s"
+    # The download URL, presigned first: the AWS helper (botocore, ~50 MB) is stopped while the pass's
+    # processes run (the verification's peak memory) and started again, in the background, when they are
+    # done (the verification record, a second read).
+    if ! RESTORE_PASS_URL=$(restore_presign "$key" "" 2>"$s/s3.err"); then
+        echo 1 >"$s/s3.rc"
+        echo "the download did not start" >"$s/verdict"
+        return 0
+    fi
+    stop_aws_helper
+    if ! restore_pass_start "$key" "" "$jobs" --no-owner --no-acl; then
+        start_aws_helper
+        cp "$d/s3.err" "$s/s3.err" 2>/dev/null
+        echo 1 >"$s/s3.rc"
+        echo "the download did not start" >"$s/verdict"
+        return 0
+    fi
+    restore_pass_toc
+    if [[ "$(cat "$d/toc.rc" 2>/dev/null)" != 0 || "$(cat "$d/schema.rc" 2>/dev/null)" != 0 ]]; then
+        mode=unreadable
+    else
+        grep -E '^[0-9]+; [0-9]+ [0-9]+ (TABLE DATA|SEQUENCE SET) ' "$d/toc.list" >"$d/data.list" || true
+        if grep -Eq '^[0-9]+; [0-9]+ [0-9]+ (BLOBS|LARGE OBJECTS|MATERIALIZED VIEW DATA) ' "$d/toc.list" \
+            || ! restore_python restore-stage "$d/schema.sql" "$d/data.list" "$d" "oauth2_dr_stage_$RESTORE_RUN_ID" >"$s/single.why" 2>&1; then
+            mode=single
+        fi
+    fi
+    if [[ $mode == parallel ]] && ! psql_value -d "$db" -f "$d/stage.sql" >/dev/null 2>"$s/stage.err"; then
+        mode=stage_failed
+    fi
+    if [[ $mode == parallel ]]; then restore_pass_gate load; else restore_pass_gate drain; fi
+    restore_pass_wait
+    start_aws_helper
+    : >"$s/read-to-end"
+    cp "$d/s3.err" "$s/s3.err" 2>/dev/null
+    cp "$d/s3.rc" "$s/s3.rc" 2>/dev/null
+    cp "$d/gpg.err" "$s/gpg.err" 2>/dev/null
+    cp "$d/gpg.rc" "$s/gpg.rc" 2>/dev/null
+    cp "$d/sha.out" "$s/sha.out" 2>/dev/null
+    read -r decompress_rc _ restore_rc load_rc <"$l/status" || decompress_rc=1 restore_rc=1 load_rc=1
+    echo "$decompress_rc" >"$s/decompress.rc"
+    cp "$l/decompress.err" "$s/decompress.err" 2>/dev/null
+    echo "$restore_rc" >"$s/restore.rc"
+    cp "$l/restore.err" "$s/restore.err" 2>/dev/null
+    echo 0 >"$s/psql.rc"
+    case "$mode" in
+    unreadable)
+        echo 1 >"$s/restore.rc"
+        cat "$d/toc.err" "$d/schema.err" >"$s/restore.err" 2>/dev/null ;;
+    stage_failed)
+        echo 3 >"$s/psql.rc"
+        sed 's/^psql:[^ ]*:[0-9]*: //' "$s/stage.err" >"$s/psql.err" ;;
+    parallel)
+        if [[ "$load_rc" == 3 ]]; then
+            echo 3 >"$s/psql.rc"
+            cp "$l/$(cat "$l/failed")".err "$s/psql.err" 2>/dev/null
+        elif [[ "$load_rc" != 0 ]]; then
+            # The rows' stream was not what pg_restore writes (the loader's load.err): the archive's side.
+            echo 1 >"$s/restore.rc"
+            cp "$l/load.err" "$s/restore.err" 2>/dev/null
+        fi ;;
+    esac
+    for step in s3 gpg decompress restore psql; do
+        [[ "$(cat "$s/$step.rc" 2>/dev/null)" == 0 ]] || { why="$step failed"; break; }
+    done
+    [[ -n "$why" || "$(cat "$s/sha.out" 2>/dev/null)" == "$want_sha" ]] || why="sha256 mismatch"
+    if [[ -n "$why" ]]; then
+        echo "$why" >"$s/verdict"
+        return 0
+    fi
+    if [[ $mode == single ]]; then
+        # Verified, but not staged (scripts/README.md): restored in one stream, read a second time.
+        log "restoring in one stream ($(head -n 1 "$s/single.why" 2>/dev/null || echo "the dump has large objects or materialized views"))"
+        stream_restore "$key" "$want_sha" "$3" "$db" --no-owner --no-acl
+        return 0
+    fi
+    # The swap, in the scratch database: the staged tables moved into place, the indexes, constraints and
+    # sequences' values, in one transaction.
+    if ! psql_value -d "$db" -1 -f "$d/swap.sql" -f "$d/setval.sql" >/dev/null 2>"$s/swap.err"; then
+        echo 3 >"$s/psql.rc"
+        sed 's/^psql:[^ ]*:[0-9]*: //' "$s/swap.err" >"$s/psql.err"
+        echo "psql failed" >"$s/verdict"
+        return 0
+    fi
+    echo verified >"$s/verdict"
 }
 
 # stream_failure: "STAGE<TAB>message" of the step of the last stream_restore that failed first, or status 1

@@ -24,15 +24,17 @@
 #      spool; connect to the target database.
 #   2. One pass, the target's own tables untouched: the object is downloaded once into the work directory as
 #      stored (encrypted) while its sha256 is computed, gpg decrypts it (its integrity check, MDC, at the end)
-#      and its rows are loaded by RESTORE_JOBS parallel COPY sessions (rows of one table split among them)
-#      into staging schemas of this run (oauth2_dr_stage_<run id>_<n>) whose tables have the archive's column
-#      names and types only (no default or check of the unverified archive is evaluated). A sha256 other than
+#      and its rows are loaded by RESTORE_JOBS parallel COPY sessions (rows of one table split among them;
+#      the loader's own libpq connections, no psql process relaying the rows) into staging schemas of this run
+#      (oauth2_dr_stage_<run id>_<n>) whose tables have the archive's column names and types only (no default
+#      or check of the unverified archive is evaluated). A sha256 other than
 #      the manifest's (exit 4) or a failing MDC (exit 5) ends the run and the staging schemas are dropped.
 #   3. Swap, only after that verdict, in one transaction of the script's own session: lock the dump's tables
 #      in the target (at most RESTORE_LOCK_TIMEOUT each), drop and recreate the dump's objects (pg_restore
 #      --clean --if-exists), with each table moved from its staging schema instead of created empty, its
-#      defaults and checks added; build the indexes and constraints; compare the row counts and the schema
-#      of the dump's tables with the manifest; COMMIT only when all of that succeeded, else ROLLBACK: all or
+#      defaults and checks added; build the indexes and constraints; compare the row counts (of a staged
+#      table: the rows the server's COPY commands inserted into it, summed; of any other: count(*)) and the
+#      schema of the dump's tables with the manifest; COMMIT only when all of that succeeded, else ROLLBACK: all or
 #      nothing. A dump whose tables cannot be staged (a column type
 #      naming another object, a generated column, inheritance, partitions, large objects) is verified by the
 #      same pass and then restored from the verified spool in that transaction as one pg_restore stream.
@@ -47,7 +49,9 @@
 #   RESTORE_MANIFEST_KEY (same as --manifest); RESTORE_SOURCE_DATABASE (same as --source-database);
 #   BACKUP_PREFIX (default database/); RESTORE_LOCK_TIMEOUT (default 2min: how long the swap waits for each
 #   table an application holds; PostgreSQL units: 500ms, 30s, 2min); RESTORE_JOBS (default 2: parallel COPY
-#   sessions); TMPDIR (the spool: the dump's size in bytes, checked first).
+#   sessions); RESTORE_LOADER=psql (the COPY sessions are psql processes fed through pipes: the fallback that
+#   is taken anyway when python3 cannot load libpq.so.5 with ctypes); TMPDIR (the spool: the dump's size in
+#   bytes, checked first).
 #
 # Exit codes: 0 restored, row counts and schema match; 2 usage (also: a manifest of another database, a key
 #   that is not a manifest, a scratch directory too small for the spool or filled up during the pass); 3
@@ -282,10 +286,13 @@ rm -f "$WORK_DIR/probe.gpg"
 log "downloading $what (${want_size} bytes, ${RESTORE_COMPRESSION:-pg_dump-compressed}, $(passphrase_origin), finished $(manifest_get "$m" finished_at)): spooled and verified while its rows load into staging tables"
 restore_watchdog_start
 spool="$WORK_DIR/spool"
+# The download URL, presigned before the pass: the AWS helper (botocore, ~50 MB) then has nothing left to do
+# in this run and is stopped before the pass's processes start (the restore's peak memory).
+RESTORE_PASS_URL=$(restore_presign "$object_key" "$object_version" 2>"$WORK_DIR/presign.err") \
+    || die "$EX_STORAGE" "download of $what failed: $(one_line_error "$WORK_DIR/presign.err")"
+stop_aws_helper
 restore_pass_start "$object_key" "$object_version" "$jobs" "${restore_args[@]}" \
     || die "$EX_STORAGE" "download of $what failed: $(one_line_error "$spool/s3.err")"
-# The download URL is presigned: the AWS helper (botocore, ~50 MB) has nothing left to do in this run.
-stop_aws_helper
 restore_pass_toc
 
 # 4. From the archive's first bytes: its table of contents and its restore script without the table data.
@@ -431,12 +438,25 @@ fi
 
 # 7. The restored data against the manifest, inside the transaction: a mismatch rolls everything back. With
 #    the search_path the backup read the schema with (the dump's script empties it: types print qualified).
+#    A table the parallel load filled is counted by the server's own COPY command tags (the rows it inserted
+#    into the staging table that the swap moved, summed over the sessions): the number count(*) would find,
+#    without a second scan of the table inside the swap; any other table is counted with count(*).
 session_ask "RESET search_path;" || session_failed "restore into $(db_address) failed"
+declare -A loaded_rows=()
+staged_as=""
+if [[ $mode == parallel && -s "$WORK_DIR/load/counts" ]]; then
+    staged_as=$(awk -F'\t' -v s="$schema" '$1 == s { print $2 }' "$spool/stage.map")
+    while IFS=$'\t' read -r table rows; do loaded_rows[$table]=$rows; done <"$WORK_DIR/load/counts"
+fi
 mismatches=0
 while read -r table want; do
     [[ -n "$table" ]] || continue
-    session_ask "SELECT count(*) FROM \"${schema}\".\"${table}\";" || session_failed "cannot count ${schema}.${table}"
-    got=${SESSION_OUT%$'\n'}
+    if [[ -n "$staged_as" && -n "${loaded_rows["$staged_as.$table"]:-}" ]]; then
+        got=${loaded_rows["$staged_as.$table"]}
+    else
+        session_ask "SELECT count(*) FROM \"${schema}\".\"${table}\";" || session_failed "cannot count ${schema}.${table}"
+        got=${SESSION_OUT%$'\n'}
+    fi
     if [[ "$got" == "$want" ]]; then
         log "$table: $got rows (manifest $want)"
     else

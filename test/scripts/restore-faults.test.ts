@@ -140,11 +140,34 @@ printf '%s' "$code"
         assert.equal(pg.psql("SELECT count(*) FROM pg_attrdef d JOIN pg_class c ON c.oid = d.adrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname LIKE 'oauth2_dr_stage_%'", "overlap"), "0");
         assert.equal(pg.psql("SELECT count(*) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace WHERE n.nspname LIKE 'oauth2_dr_stage_%' AND k.contype = 'c'", "overlap"), "0");
         assert.equal(pg.psql("SELECT to_regclass('public.oauth2_authorization') IS NULL", "overlap"), "t", "the swap began before the download ended");
+        // The rows reach the server through the loader's own libpq connections: no psql process relays them.
+        assert.equal(spawnSync("pgrep", ["-f", "^psql -X -q -v ON_ERROR_STOP=1$"], { encoding: "utf8" }).stdout.trim(), "", "a psql session relays the rows");
         fs.writeFileSync(resume, "");
         const result = await run.done;
         assert.equal(result.code, 0, explain(result));
         assert.equal(checksums("overlap"), sourceSums);
         assert.equal(stagingSchemas("overlap"), "0");
+    });
+
+    it("the loader ends a COPY only at its own \\. line: backslashes, NULLs and \\. inside values, a table's rows across chunks", function () {
+        pg.createDatabase("loader_edges");
+        pg.psql("CREATE SCHEMA stg; CREATE TABLE stg.t (v text, id int); CREATE TABLE stg.u (id int);", "loader_edges");
+        const work = fs.mkdtempSync(path.join(dir, "loader-"));
+        fs.writeFileSync(path.join(work, "map"), "public\tstg\n");
+        // COPY text: \\. is a backslash and a dot, \N a NULL; 3000 rows of 1 KB cross the loader's 1 MiB chunks.
+        const edges = ["\\\\.\t1", "end \\\\.\t2", "\\N\t3", "a\\nb\t4", "\\\\\t5"];
+        const filler = Array.from({ length: 3000 }, (_, i) => `${"x".repeat(1000)}\\\\.${i}\t${100 + i}`);
+        const stream = "SET client_encoding = 'UTF8';\nSELECT pg_catalog.set_config('search_path', '', false);\n\n--\n-- Data for Name: t\n--\n\n" +
+            `COPY public.t (v, id) FROM stdin;\n${[...edges, ...filler].join("\n")}\n\\.\n\n\nCOPY public.u (id) FROM stdin;\n7\n\\.\n\n\n` +
+            "SELECT pg_catalog.setval('public.s', 5, true);\n";
+        const loaded = spawnSync("python3", [path.join(SCRIPTS, "aws-helper.py"), "restore-load", "2", work, path.join(work, "map"), path.join(work, "setval.sql"), path.join(work, "counts")],
+            { input: stream, encoding: "utf8", env: { ...process.env, ...pg.env("loader_edges") } });
+        assert.equal(loaded.status, 0, `${loaded.stderr} ${fs.readdirSync(work).map((f) => `${f}: ${fs.readFileSync(path.join(work, f), "utf8").slice(0, 300)}`).join("; ")}`);
+        assert.equal(pg.psql("SELECT string_agg(coalesce(v, 'NULL'), '|' ORDER BY id) FROM stg.t WHERE id < 100", "loader_edges"), "\\.|end \\.|NULL|a\nb|\\");
+        assert.equal(pg.psql("SELECT count(*) FROM stg.t WHERE id >= 100 AND v = repeat('x', 1000) || '\\.' || (id - 100)", "loader_edges"), "3000");
+        assert.equal(pg.psql("SELECT id FROM stg.u", "loader_edges"), "7");
+        assert.equal(fs.readFileSync(path.join(work, "counts"), "utf8"), "stg.t\t3005\nstg.u\t1\n");
+        assert.equal(fs.readFileSync(path.join(work, "setval.sql"), "utf8"), "SELECT pg_catalog.setval('public.s', 5, true);\n");
     });
 
     it("staging tables get the columns' names and types only; their defaults and checks come with the swap; a generated column is not staged", function () {
@@ -290,15 +313,17 @@ printf '%s' "$code"
 
     it("restore-verification.sh: a database that stops mid-stream is reported at once, not as gpg's Broken pipe", async function () {
         const shims = fs.mkdtempSync(path.join(dir, "shims-"));
-        // psql reading a script on stdin (the verification's restore) stops with a server error after a few lines.
+        // psql reading rows on stdin (the load's sessions with RESTORE_LOADER=psql, the fallback without libpq;
+        // a dump restored in one stream) stops with a server error after a few lines.
         fs.writeFileSync(path.join(shims, "psql"), `#!/bin/bash
 if [[ " $* " != *" -c "* && " $* " != *" -f "* && -p /dev/stdin ]]; then head -n 50 >/dev/null; echo 'ERROR:  simulated server failure' >&2; exit 3; fi
 exec ${PG_BIN}/psql "$@"
 `, { mode: 0o755 });
-        const result = await runScript("restore-verification.sh", env(bucket, "oauth2db", { EXTRA_PATH: shims, VERIFY_DATABASE: "verify_stopped" }));
+        const result = await runScript("restore-verification.sh", env(bucket, "oauth2db", { EXTRA_PATH: shims, VERIFY_DATABASE: "verify_stopped", RESTORE_LOADER: "psql" }));
         const line = result.stdout.split("\n").find((l) => / restore to test instance works/.test(l)) ?? "";
         assert.match(line, /^FAIL /, explain(result));
         assert.doesNotMatch(line, /gpg|Broken pipe|decrypt/i, explain(result));
+        assert.match(line, /simulated server failure/, explain(result));
     });
 
     it("a scratch directory too small for the spool: says how much it has and needs, before any download", async function () {

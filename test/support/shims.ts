@@ -59,10 +59,17 @@ case " $* " in
 esac`);
 }
 
-/** pg_restore whose SQL output (restore.sh and the verification use -f -) ends with `sql`: a lossy restore. */
+/**
+ * pg_restore whose restore script ends with `sql`: a lossy restore. The script of everything but the rows
+ * (`-s -f FILE`: what the one pass's swap runs, restore.sh's and the verification's), and a whole restore
+ * script on stdout (`-f -` without -a: a dump restored in one stream); the rows alone (`-a`) are left as they are.
+ */
 export function lossyPgRestore(dir: string, sql: string): string {
     return write(dir, "pg_restore", `${PG_BIN}/pg_restore "$@" || exit
-if [[ " $* " == *" -f - "* ]]; then printf '%s\\n' ${JSON.stringify(sql)}; fi`);
+out="" prev=""
+for a in "$@"; do [[ "$prev" == -f ]] && out=$a; prev=$a; done
+if [[ " $* " == *" -s "* && -n "$out" && "$out" != - ]]; then printf '%s\\n' ${JSON.stringify(sql)} >>"$out"
+elif [[ "$out" == - && " $* " != *" -a "* ]]; then printf '%s\\n' ${JSON.stringify(sql)}; fi`);
 }
 
 /**
