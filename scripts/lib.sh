@@ -35,6 +35,7 @@
 #   BACKUP_PREFIX               prefix of the dumps, manifests and latest.json (default database/)
 #   TMPDIR                      scratch directory (default /tmp; an emptyDir in the CronJobs)
 #   S3_STALL_SECONDS            a dump's download that receives nothing for this long fails (default 60)
+#   TEST_ONLY_GPG_S2K_COUNT     the test suite's lower passphrase S2K count (1025..65011712); never in production
 
 readonly EX_OK=0 EX_FAILURE=1 EX_USAGE=2 EX_DATABASE=3 EX_STORAGE=4 EX_CRYPTO=5 EX_VERIFY=6 EX_NO_BACKUP=7 EX_SOURCE=8
 export EX_OK EX_FAILURE EX_USAGE EX_DATABASE EX_STORAGE EX_CRYPTO EX_VERIFY EX_NO_BACKUP EX_SOURCE
@@ -65,6 +66,21 @@ die() {
 }
 
 [[ "$S3_STALL_SECONDS" =~ ^[1-9][0-9]{0,4}$ ]] || die "$EX_USAGE" "S3_STALL_SECONDS must be a number of seconds, not $S3_STALL_SECONDS"
+
+# The passphrase's S2K count (gpg_encrypt): 65011712, the most OpenPGP can express, always in production.
+# TEST_ONLY_GPG_S2K_COUNT lowers it for the test suite alone (.mocharc.js), where each encryption and decryption
+# would otherwise spend an eighth of a second of CPU on it; never set it for a real backup (scripts/README.md).
+# Accepted from 1025 to 65011712: gpg reads 1024 or less as "calibrate" (a second of gpg-agent's CPU, for the
+# calibrated count, not a lower one) and clamps what is above. Decryption reads the count from each packet, so
+# dumps written with either count restore alike.
+GPG_S2K_COUNT=65011712
+if [[ -n "${TEST_ONLY_GPG_S2K_COUNT:-}" ]]; then
+    if [[ ! "$TEST_ONLY_GPG_S2K_COUNT" =~ ^[1-9][0-9]{3,7}$ ]] || (( TEST_ONLY_GPG_S2K_COUNT < 1025 || TEST_ONLY_GPG_S2K_COUNT > 65011712 )); then
+        die "$EX_USAGE" "TEST_ONLY_GPG_S2K_COUNT must be a whole number from 1025 to 65011712 (and unset outside the tests), not $TEST_ONLY_GPG_S2K_COUNT"
+    fi
+    GPG_S2K_COUNT=$TEST_ONLY_GPG_S2K_COUNT
+    [[ "$GPG_S2K_COUNT" == 65011712 ]] || log "WARNING: TEST_ONLY_GPG_S2K_COUNT=$GPG_S2K_COUNT: the passphrase's S2K count is lowered from 65011712, for tests only"
+fi
 
 require_env() {
     local name
@@ -407,7 +423,7 @@ load_passphrase() {
 gpg_encrypt() {
     [[ "$ENCRYPTION_MODE" != public-key ]] || { gpg_pubkey_encrypt; return; }
     gpg --batch --quiet --no-tty --yes --pinentry-mode loopback --no-symkey-cache --passphrase-fd 3 \
-        --symmetric --cipher-algo AES256 --s2k-digest-algo SHA512 --s2k-count 65011712 --compress-algo none --force-mdc \
+        --symmetric --cipher-algo AES256 --s2k-digest-algo SHA512 --s2k-count "$GPG_S2K_COUNT" --compress-algo none --force-mdc \
         --output - 3< <(printf '%s' "$BACKUP_PASSPHRASE")
 }
 

@@ -111,7 +111,9 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
 
         before(async function () {
             bucket = newBucket();
-            manifestKey = await backup(bucket);
+            // At the production S2K count (the suite lowers it: .mocharc.js), which the stored object's packet
+            // pins below; the restores of this dump run with the lowered setting and read the count from the packet.
+            manifestKey = await backup(bucket, { TEST_ONLY_GPG_S2K_COUNT: "" });
         });
 
         it("stores the dump, then its manifest and the latest pointer", function () {
@@ -153,7 +155,7 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
             // of salt, then the coded count: 255 is 65,011,712 bytes hashed, the most OpenPGP can say.
             const header = body[0] === 0x8c ? 2 : body[0] === 0x8d ? 3 : body[1] < 192 ? 2 : 3;
             assert.deepEqual([...body.subarray(header, header + 4)], [4, 9, 3, 10], "SKESK v4, AES-256, iterated+salted S2K, SHA-512");
-            assert.equal(body[header + 12], 255, "S2K count 65011712");
+            assert.equal(body[header + 12], 255, "S2K count 65011712 (the production default, scripts/lib.sh GPG_S2K_COUNT)");
             // It decrypts with the passphrase into a zstd stream of an uncompressed custom-format archive.
             const plain = spawnSync("gpg", ["--batch", "--quiet", "--pinentry-mode", "loopback", "--passphrase-file", passphrase, "--decrypt"], {
                 input: body,
@@ -203,6 +205,24 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
         // lib.sh latest_manifest_key: the last manifest key in byte order; latest.json is the last one written.
         assert.deepEqual(listKeys(moto, bucket, "database/manifests/"), [first, second]);
         assert.equal(manifest(bucket, "database/latest.json").object_key, manifest(bucket, second).object_key);
+    });
+
+    it("TEST_ONLY_GPG_S2K_COUNT lowers the S2K count, says so, and is refused outside 1025..65011712 before any work", async function () {
+        const bucket = newBucket();
+        const result = await runScript("db-backup.sh", env(bucket, { TEST_ONLY_GPG_S2K_COUNT: "1025" }));
+        assert.equal(result.code, 0, explain(result));
+        assert.match(result.stderr, /WARNING: TEST_ONLY_GPG_S2K_COUNT=1025: the passphrase's S2K count is lowered from 65011712, for tests only/);
+        const body = getObject(moto, bucket, manifest(bucket, result.stdout.trim()).object_key);
+        const header = body[0] === 0x8c ? 2 : body[0] === 0x8d ? 3 : body[1] < 192 ? 2 : 3;
+        // The coded count 1: (16 + 1) << 6 = 1088 bytes hashed, the least gpg writes above its "calibrate" value.
+        assert.equal(body[header + 12], 1, "S2K count 1088");
+        // 1024 or less would make gpg calibrate (about a second of gpg-agent's CPU, for the high count).
+        for (const bad of ["1024", "65011713", "12abc", "-5000"]) {
+            const refused = await runScript("db-backup.sh", env(bucket, { TEST_ONLY_GPG_S2K_COUNT: bad }));
+            assert.equal(refused.code, 2, explain(refused));
+            assert.match(refused.stderr, new RegExp(`ERROR: TEST_ONLY_GPG_S2K_COUNT must be a whole number from 1025 to 65011712 \\(and unset outside the tests\\), not ${bad}`));
+            assert.doesNotMatch(refused.stderr, /uploading/);
+        }
     });
 
     it("the manifest's row counts are those of the dump's snapshot, even when rows are written meanwhile", async function () {
