@@ -1340,33 +1340,18 @@ manifest_encryption() {
            then (["public-key"] + (.encryption.recipients // [])) | join(" ") else "symmetric" end' "$1"
 }
 
-# private_keys_secret: the SecretString of RESTORE_PRIVATE_KEYS_SECRET_ID on stdout (a pipe, never a file).
-# In the run's own account through the helper; with RESTORE_PRIVATE_KEYS_ENDPOINT_URL, _REGION or _ROLE_ARN (the
-# vault account) through the AWS CLI, after assuming the role when one is named.
+# private_keys_secret: the SecretString of RESTORE_PRIVATE_KEYS_SECRET_ID on stdout (a pipe, never a file),
+# through the helper. In the run's own account; with RESTORE_PRIVATE_KEYS_ENDPOINT_URL, _REGION or _ROLE_ARN
+# (the vault account) with that endpoint and region (each defaults to the run's: AWS_ENDPOINT_URL, AWS_REGION)
+# and, when a role is named, that role's credentials (sts:AssumeRole at the same endpoint first).
 private_keys_secret() {
-    local id=$RESTORE_PRIVATE_KEYS_SECRET_ID
-    if [[ -z "${RESTORE_PRIVATE_KEYS_ENDPOINT_URL:-}${RESTORE_PRIVATE_KEYS_REGION:-}${RESTORE_PRIVATE_KEYS_ROLE_ARN:-}" ]]; then
-        secret_string "$id"
-        return
+    local query=("id=$RESTORE_PRIVATE_KEYS_SECRET_ID")
+    if [[ -n "${RESTORE_PRIVATE_KEYS_ENDPOINT_URL:-}${RESTORE_PRIVATE_KEYS_REGION:-}${RESTORE_PRIVATE_KEYS_ROLE_ARN:-}" ]]; then
+        query+=("endpoint_url=${RESTORE_PRIVATE_KEYS_ENDPOINT_URL:-${AWS_ENDPOINT_URL:-}}" "region=${RESTORE_PRIVATE_KEYS_REGION:-${AWS_REGION:-}}")
+        [[ -z "${RESTORE_PRIVATE_KEYS_ROLE_ARN:-}" ]] \
+            || query+=("role_arn=$RESTORE_PRIVATE_KEYS_ROLE_ARN" "role_session_name=oauth2-dr-${SCRIPT_NAME}-$$")
     fi
-    (
-        set -e
-        args=()
-        endpoint=${RESTORE_PRIVATE_KEYS_ENDPOINT_URL:-${AWS_ENDPOINT_URL:-}}
-        region=${RESTORE_PRIVATE_KEYS_REGION:-${AWS_REGION:-}}
-        [[ -z "$endpoint" ]] || args+=(--endpoint-url "$endpoint")
-        [[ -z "$region" ]] || args+=(--region "$region")
-        if [[ -n "${RESTORE_PRIVATE_KEYS_ROLE_ARN:-}" ]]; then
-            creds=$(aws "${args[@]}" sts assume-role --role-arn "$RESTORE_PRIVATE_KEYS_ROLE_ARN" \
-                --role-session-name "oauth2-dr-${SCRIPT_NAME}-$$" --query Credentials --output json)
-            AWS_ACCESS_KEY_ID=$(jq -r .AccessKeyId <<<"$creds")
-            AWS_SECRET_ACCESS_KEY=$(jq -r .SecretAccessKey <<<"$creds")
-            AWS_SESSION_TOKEN=$(jq -r .SessionToken <<<"$creds")
-            export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
-            unset AWS_PROFILE creds
-        fi
-        aws "${args[@]}" secretsmanager get-secret-value --secret-id "$id" --query SecretString --output json | jq -j '. // empty'
-    )
+    aws_call GET /secretsmanager/get - "${query[@]}" | jq -j '.SecretString // empty'
 }
 
 # load_private_keys NEEDED: imports the restore's private keys once (RESTORE_GPG_PRIVATE_KEYS_FILE, else
