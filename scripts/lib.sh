@@ -399,10 +399,15 @@ load_passphrase() {
             die "$EX_CRYPTO" "cannot read the backup passphrase $secret_id${version_id:+ version $version_id} from Secrets Manager: $cause"
         }
         rm -f "$err"
-        BACKUP_PASSPHRASE=$(printf '%s' "$answer" | jq -j '.SecretString // empty')
-        PASSPHRASE_SECRET_ARN=$(printf '%s' "$answer" | jq -r '.ARN // empty')
-        PASSPHRASE_SECRET_NAME=$(printf '%s' "$answer" | jq -r '.Name // empty')
-        PASSPHRASE_VERSION_ID=$(printf '%s' "$answer" | jq -r '.VersionId // empty')
+        # One jq for the four fields, each ended by a NUL (a pipe, never a file); as a command substitution
+        # read them, without the passphrase's trailing newlines.
+        local fields=()
+        mapfile -d '' -t fields < <(printf '%s' "$answer" \
+            | jq -j '(.SecretString // empty), "\u0000", (.ARN // empty), "\u0000", (.Name // empty), "\u0000", (.VersionId // empty), "\u0000"')
+        BACKUP_PASSPHRASE=${fields[0]-}
+        while [[ "$BACKUP_PASSPHRASE" == *$'\n' ]]; do BACKUP_PASSPHRASE=${BACKUP_PASSPHRASE%$'\n'}; done
+        PASSPHRASE_SECRET_ARN=${fields[1]-} PASSPHRASE_SECRET_NAME=${fields[2]-} PASSPHRASE_VERSION_ID=${fields[3]-}
+        fields=()
         PASSPHRASE_SOURCE=secretsmanager
         [[ "$(secret_name_of "$PASSPHRASE_SECRET_ARN")" == "$(secret_name_of "$secret_id")" || "$PASSPHRASE_SECRET_ARN" == "$secret_id" ]] \
             || die "$EX_CRYPTO" "Secrets Manager answered $secret_id with another secret ($PASSPHRASE_SECRET_ARN)"
@@ -1163,14 +1168,14 @@ SQL
 # {"key", "kind", "table", "ddl"}. Definitions come fully qualified (run with search_path = pg_catalog).
 restore_added_objects_sql() {
     local tables known
-    tables=$(awk '$4 == "TABLE" && $5 != "DATA" && NF >= 6 { printf "%s%s.%s", (n++ ? "\n" : ""), $5, $6 }' "$1" | jq -R . | jq -sc .)
+    tables=$(awk '$4 == "TABLE" && $5 != "DATA" && NF >= 6 { printf "%s%s.%s", (n++ ? "\n" : ""), $5, $6 }' "$1" | jq -nRc '[inputs]')
     # The dump's own: INDEX schema name; [FK ]CONSTRAINT, TRIGGER, POLICY schema table name.
     known=$(awk '$4 == "INDEX" { print "index:" $5 "." $6 }
         $4 == "CONSTRAINT" { print "constraint:" $5 "." $6 "." $7 }
         $4 == "FK" && $5 == "CONSTRAINT" { print "constraint:" $6 "." $7 "." $8 }
         $4 == "TRIGGER" { print "trigger:" $5 "." $6 "." $7 }
         $4 == "POLICY" { print "policy:" $5 "." $6 "." $7 }
-        $4 == "ROW" && $5 == "SECURITY" { print "rowsecurity:" $6 "." $7 }' "$1" | jq -R . | jq -sc .)
+        $4 == "ROW" && $5 == "SECURITY" { print "rowsecurity:" $6 "." $7 }' "$1" | jq -nRc '[inputs]')
     cat <<SQL
 SET LOCAL search_path = pg_catalog;
 WITH dump_tables AS (
@@ -1327,15 +1332,20 @@ gpg_pubkey_decrypt() {
 # encryption_json: the manifest's "encryption" object of what this writer used.
 encryption_json() {
     if [[ "$ENCRYPTION_MODE" == public-key ]]; then
-        printf '%s\n' "${GPG_RECIPIENTS[@]}" | jq -R . | jq -sc '{mode: "public-key", recipients: ., cipher: "AES256"}'
+        printf '%s\n' "${GPG_RECIPIENTS[@]}" | jq -nRc '{mode: "public-key", recipients: [inputs], cipher: "AES256"}'
     else
-        jq -nc '{mode: "symmetric", cipher: "AES256"}'
+        echo '{"mode":"symmetric","cipher":"AES256"}'
     fi
 }
 
 # manifest_encryption FILE: "public-key FPR..." or "symmetric" (manifests before this field, or with the old
 # string "gpg-symmetric-aes256", are symmetric).
 manifest_encryption() {
+    # Loaded by manifest_load (restore.sh, the verification): only a public-key manifest needs jq, for its recipients.
+    if manifest_is_loaded "$1" && [[ "${MANIFEST_FIELDS["$1"$'\x1f'.encryption.mode]:-}" != public-key ]]; then
+        echo symmetric
+        return
+    fi
     jq -r 'if (.encryption | type) == "object" and .encryption.mode == "public-key"
            then (["public-key"] + (.encryption.recipients // [])) | join(" ") else "symmetric" end' "$1"
 }
