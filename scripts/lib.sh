@@ -79,7 +79,6 @@ if [[ -n "${TEST_ONLY_GPG_S2K_COUNT:-}" ]]; then
         die "$EX_USAGE" "TEST_ONLY_GPG_S2K_COUNT must be a whole number from 1025 to 65011712 (and unset outside the tests), not $TEST_ONLY_GPG_S2K_COUNT"
     fi
     GPG_S2K_COUNT=$TEST_ONLY_GPG_S2K_COUNT
-    [[ "$GPG_S2K_COUNT" == 65011712 ]] || log "WARNING: TEST_ONLY_GPG_S2K_COUNT=$GPG_S2K_COUNT: the passphrase's S2K count is lowered from 65011712, for tests only"
 fi
 
 require_env() {
@@ -1249,6 +1248,9 @@ load_encryption() {
         ENCRYPTION_MODE=symmetric
         load_passphrase
         ENCRYPTION_METADATA=(--metadata encryption=symmetric)
+        # Said by every writer that encrypts with it (not at lib.sh's start: a reader's S2K is the packet's).
+        [[ "$GPG_S2K_COUNT" == 65011712 ]] \
+            || log "WARNING: TEST_ONLY_GPG_S2K_COUNT=$GPG_S2K_COUNT: the passphrase's S2K count is lowered from 65011712, for tests only"
     fi
 }
 

@@ -128,7 +128,8 @@ describe("public-key encryption: writers cannot read (real gpg, PostgreSQL 15, m
             // The same name in the run's own account holds the right key: a read there instead of the vault's would restore.
             createSecret(servers.moto, "oauth2-dr/own-account-keys", current.secretKey);
             const role = "arn:aws:iam::123456789012:role/oauth2-dr-vault-restore";
-            for (const extra of [{}, { RESTORE_PRIVATE_KEYS_ROLE_ARN: role }]) {
+            const variants: Record<string, string>[] = [{}, { RESTORE_PRIVATE_KEYS_ROLE_ARN: role }];
+            for (const extra of variants) {
                 const target = newTarget();
                 const env = restoreEnv(bucket, target, {
                     RESTORE_PRIVATE_KEYS_SECRET_ID: "oauth2-dr/own-account-keys",
