@@ -33,6 +33,9 @@ prints, e.g. "An error occurred (NoSuchBucket) when calling the ListObjectsV2 op
   POST /s3/delete?bucket&key
   GET  /s3/presign?bucket&key[&version_id][&expires]  a GET URL for curl (default 15 minutes: used at once)
   GET  /secretsmanager/get?id[&version]  {"ARN","Name","VersionId","SecretString"} as JSON
+       [&region&endpoint_url[&role_arn&role_session_name]]  the same from another account (the vault's
+                                        restore keys): its own region and endpoint ("" for the default), and
+                                        the credentials of role_arn (sts:AssumeRole there) when given
 Environment: AWS_REGION, AWS_ENDPOINT_URL (tests), and the standard AWS credential chain. OBJECT_LOCK_MODE
 (COMPLIANCE or GOVERNANCE) and OBJECT_LOCK_RETAIN_DAYS (the job's data class, set by components/backup-jobs.ts):
 every object put or uploaded gets its own S3 Object Lock retain-until date that many days from now (the
@@ -657,36 +660,95 @@ from urllib.parse import parse_qs, urlsplit  # noqa: E402
 
 try:
     import botocore.exceptions
+    import botocore.loaders
     import botocore.session
     from botocore.config import Config
-    from s3transfer.manager import TransferConfig, TransferManager
+    # s3transfer (the dump's multipart upload) is imported by s3_upload, the one call that uses it: checked here
+    # without importing it, so that a python3 without it still fails at once, with this line.
+    import importlib.util
+    if importlib.util.find_spec("s3transfer") is None:
+        raise ImportError("s3transfer", name="s3transfer")
 except ImportError as missing:
     # lib.sh reports this line (aws-helper.err) when the helper is not running.
     sys.exit(f"{sys.executable} cannot import {missing.name}: install python3-botocore and python3-s3transfer, or name a python3 that has them in AWS_HELPER_PYTHON")
 
+# The services this helper calls: S3, Secrets Manager, and STS (the vault account's role, private_keys_secret).
+SERVICES = ("s3", "secretsmanager", "sts")
+
+
+class UsedServicesLoader(botocore.loaders.Loader):
+    """botocore's own data loader (the same search path: AWS_DATA_PATH, ~/.aws/models, botocore's data), except
+    that it answers "which services are there" for the services above only. botocore asks that before it loads
+    a model, to refuse an unknown one, and answers it by looking into each of its 400-odd service directories
+    (2,600 stat calls, a third of the CPU of creating the S3 client)."""
+
+    def list_available_services(self, type_name):
+        available = []
+        for service in SERVICES:
+            try:
+                self.list_api_versions(service, type_name)
+            except botocore.exceptions.DataNotFoundError:
+                continue
+            available.append(service)
+        return available
+
+
 SESSION = botocore.session.get_session()
+# As botocore's create_loader builds it from the data_path setting (AWS_DATA_PATH), before any model is loaded.
+_DATA_PATH = SESSION.get_config_variable("data_path")
+SESSION.register_component("data_loader", UsedServicesLoader(extra_search_paths=[
+    os.path.expanduser(os.path.expandvars(path)) for path in _DATA_PATH.split(os.pathsep)
+] if _DATA_PATH is not None else []))
 CLIENTS = {}
 CLIENTS_LOCK = threading.Lock()
 
 
+def new_client(service, region, endpoint_url, **credentials):
+    created = SESSION.create_client(
+        service,
+        region_name=region,
+        endpoint_url=endpoint_url,
+        # botocore waits 60 s for each answer, on each of up to 5 attempts: an endpoint that accepts the
+        # connection and stops answering held a run for minutes without a word. S3 and Secrets Manager
+        # answer these calls in well under a second; the dump's own transfer is curl's (S3_STALL_SECONDS).
+        config=Config(
+            connect_timeout=int(os.environ.get("AWS_HELPER_CONNECT_TIMEOUT") or 10),
+            read_timeout=int(os.environ.get("AWS_HELPER_READ_TIMEOUT") or 20),
+        ),
+        **credentials,
+    )
+    created.meta.events.register_first(f"needs-retry.{service}", say_retry)
+    return created
+
+
 def client(service):
+    """The run's own account: AWS_REGION, AWS_ENDPOINT_URL (tests) and the standard credential chain."""
     # botocore clients are thread-safe once created; creating them is not, hence the lock.
     with CLIENTS_LOCK:
         if service not in CLIENTS:
-            CLIENTS[service] = SESSION.create_client(
-                service,
-                region_name=os.environ.get("AWS_REGION") or None,
-                endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
-                # botocore waits 60 s for each answer, on each of up to 5 attempts: an endpoint that accepts the
-                # connection and stops answering held a run for minutes without a word. S3 and Secrets Manager
-                # answer these calls in well under a second; the dump's own transfer is curl's (S3_STALL_SECONDS).
-                config=Config(
-                    connect_timeout=int(os.environ.get("AWS_HELPER_CONNECT_TIMEOUT") or 10),
-                    read_timeout=int(os.environ.get("AWS_HELPER_READ_TIMEOUT") or 20),
-                ),
-            )
-            CLIENTS[service].meta.events.register_first(f"needs-retry.{service}", say_retry)
+            CLIENTS[service] = new_client(service, os.environ.get("AWS_REGION") or None, os.environ.get("AWS_ENDPOINT_URL") or None)
         return CLIENTS[service]
+
+
+def account_client(service, region, endpoint_url, role_arn, session_name):
+    """Another account's (the vault's restore keys): its own region and endpoint, and, when role_arn is given,
+    the credentials of that role (sts:AssumeRole at that endpoint with the chain's credentials, as
+    `aws sts assume-role` then `aws secretsmanager` with them). Once per run for each such account."""
+    key = (service, region, endpoint_url, role_arn)
+    with CLIENTS_LOCK:
+        if key not in CLIENTS:
+            credentials = {}
+            if role_arn:
+                sts = CLIENTS.get(("sts", region, endpoint_url, None)) or new_client("sts", region, endpoint_url)
+                CLIENTS[("sts", region, endpoint_url, None)] = sts
+                assumed = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name or "oauth2-dr-aws-helper")["Credentials"]
+                credentials = {
+                    "aws_access_key_id": assumed["AccessKeyId"],
+                    "aws_secret_access_key": assumed["SecretAccessKey"],
+                    "aws_session_token": assumed["SessionToken"],
+                }
+            CLIENTS[key] = new_client(service, region, endpoint_url, **credentials)
+        return CLIENTS[key]
 
 
 # The script's own stderr, when lib.sh hands it over (fd 3, AWS_HELPER_PROGRESS_FD): each retry of a call that
@@ -873,6 +935,8 @@ def positive_int(name, default, minimum):
 
 
 def s3_upload(q, _body):
+    from s3transfer.manager import TransferConfig, TransferManager
+
     part = positive_int("S3_PART_SIZE_MB", 5, 5) * MIB  # S3's smallest part
     expected = int(q.get("expected_size") or 0)
     part = max(part, -(-expected // 9000 // MIB) * MIB)  # S3 allows 10,000 parts; keep a margin
@@ -915,7 +979,13 @@ def secret_get(q, _body):
     args = {"SecretId": q["id"]}
     if q.get("version"):
         args["VersionId"] = q["version"]
-    answer = client("secretsmanager").get_secret_value(**args)
+    if "endpoint_url" in q or "region" in q or q.get("role_arn"):
+        # Another account's secret (lib.sh private_keys_secret: the vault's restore keys).
+        secrets = account_client("secretsmanager", q.get("region") or None, q.get("endpoint_url") or None,
+                                 q.get("role_arn") or None, q.get("role_session_name"))
+    else:
+        secrets = client("secretsmanager")
+    answer = secrets.get_secret_value(**args)
     fields = ("ARN", "Name", "VersionId", "SecretString")
     return json.dumps({name: answer.get(name) for name in fields}).encode(), {}
 

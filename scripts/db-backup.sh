@@ -204,7 +204,7 @@ fi
 # u, state s, transaction since T)" per backend, from a new session; "" when the lock is gone.
 lock_blockers() {
     local list
-    list=$(printf "%s\n" "$@" | jq -R . | jq -sc .)
+    list=$(printf "%s\n" "$@" | jq -nRc '[inputs]')
     PGAPPNAME="${RUN_APP}-diagnosis" psql_value -d "$PGDATABASE" -v tables="$list" 2>/dev/null <<'SQL' | paste -sd';' - | sed 's/;/; /g'
 SELECT format('table %s is held in ACCESS EXCLUSIVE mode by pid %s (application_name %L, user %s, state %s, transaction since %s)%s',
               l.relation::regclass, a.pid, a.application_name, a.usename, coalesce(a.state, 'unknown'),

@@ -35,6 +35,7 @@
 #   BACKUP_PREFIX               prefix of the dumps, manifests and latest.json (default database/)
 #   TMPDIR                      scratch directory (default /tmp; an emptyDir in the CronJobs)
 #   S3_STALL_SECONDS            a dump's download that receives nothing for this long fails (default 60)
+#   TEST_ONLY_GPG_S2K_COUNT     the test suite's lower passphrase S2K count (1025..65011712); never in production
 
 readonly EX_OK=0 EX_FAILURE=1 EX_USAGE=2 EX_DATABASE=3 EX_STORAGE=4 EX_CRYPTO=5 EX_VERIFY=6 EX_NO_BACKUP=7 EX_SOURCE=8
 export EX_OK EX_FAILURE EX_USAGE EX_DATABASE EX_STORAGE EX_CRYPTO EX_VERIFY EX_NO_BACKUP EX_SOURCE
@@ -65,6 +66,20 @@ die() {
 }
 
 [[ "$S3_STALL_SECONDS" =~ ^[1-9][0-9]{0,4}$ ]] || die "$EX_USAGE" "S3_STALL_SECONDS must be a number of seconds, not $S3_STALL_SECONDS"
+
+# The passphrase's S2K count (gpg_encrypt): 65011712, the most OpenPGP can express, always in production.
+# TEST_ONLY_GPG_S2K_COUNT lowers it for the test suite alone (.mocharc.js), where each encryption and decryption
+# would otherwise spend an eighth of a second of CPU on it; never set it for a real backup (scripts/README.md).
+# Accepted from 1025 to 65011712: gpg reads 1024 or less as "calibrate" (a second of gpg-agent's CPU, for the
+# calibrated count, not a lower one) and clamps what is above. Decryption reads the count from each packet, so
+# dumps written with either count restore alike.
+GPG_S2K_COUNT=65011712
+if [[ -n "${TEST_ONLY_GPG_S2K_COUNT:-}" ]]; then
+    if [[ ! "$TEST_ONLY_GPG_S2K_COUNT" =~ ^[1-9][0-9]{3,7}$ ]] || (( TEST_ONLY_GPG_S2K_COUNT < 1025 || TEST_ONLY_GPG_S2K_COUNT > 65011712 )); then
+        die "$EX_USAGE" "TEST_ONLY_GPG_S2K_COUNT must be a whole number from 1025 to 65011712 (and unset outside the tests), not $TEST_ONLY_GPG_S2K_COUNT"
+    fi
+    GPG_S2K_COUNT=$TEST_ONLY_GPG_S2K_COUNT
+fi
 
 require_env() {
     local name
@@ -391,10 +406,15 @@ load_passphrase() {
             die "$EX_CRYPTO" "cannot read the backup passphrase $secret_id${version_id:+ version $version_id} from Secrets Manager: $cause$hint"
         }
         rm -f "$err"
-        BACKUP_PASSPHRASE=$(printf '%s' "$answer" | jq -j '.SecretString // empty')
-        PASSPHRASE_SECRET_ARN=$(printf '%s' "$answer" | jq -r '.ARN // empty')
-        PASSPHRASE_SECRET_NAME=$(printf '%s' "$answer" | jq -r '.Name // empty')
-        PASSPHRASE_VERSION_ID=$(printf '%s' "$answer" | jq -r '.VersionId // empty')
+        # One jq for the four fields, each ended by a NUL (a pipe, never a file); as a command substitution
+        # read them, without the passphrase's trailing newlines.
+        local fields=()
+        mapfile -d '' -t fields < <(printf '%s' "$answer" \
+            | jq -j '(.SecretString // empty), "\u0000", (.ARN // empty), "\u0000", (.Name // empty), "\u0000", (.VersionId // empty), "\u0000"')
+        BACKUP_PASSPHRASE=${fields[0]-}
+        while [[ "$BACKUP_PASSPHRASE" == *$'\n' ]]; do BACKUP_PASSPHRASE=${BACKUP_PASSPHRASE%$'\n'}; done
+        PASSPHRASE_SECRET_ARN=${fields[1]-} PASSPHRASE_SECRET_NAME=${fields[2]-} PASSPHRASE_VERSION_ID=${fields[3]-}
+        fields=()
         PASSPHRASE_SOURCE=secretsmanager
         [[ "$(secret_name_of "$PASSPHRASE_SECRET_ARN")" == "$(secret_name_of "$secret_id")" || "$PASSPHRASE_SECRET_ARN" == "$secret_id" ]] \
             || die "$EX_CRYPTO" "Secrets Manager answered $secret_id with another secret ($PASSPHRASE_SECRET_ARN)"
@@ -415,7 +435,7 @@ load_passphrase() {
 gpg_encrypt() {
     [[ "$ENCRYPTION_MODE" != public-key ]] || { gpg_pubkey_encrypt; return; }
     gpg --batch --quiet --no-tty --yes --pinentry-mode loopback --no-symkey-cache --passphrase-fd 3 \
-        --symmetric --cipher-algo AES256 --s2k-digest-algo SHA512 --s2k-count 65011712 --compress-algo none --force-mdc \
+        --symmetric --cipher-algo AES256 --s2k-digest-algo SHA512 --s2k-count "$GPG_S2K_COUNT" --compress-algo none --force-mdc \
         --output - 3< <(printf '%s' "$BACKUP_PASSPHRASE")
 }
 
@@ -1162,14 +1182,14 @@ SQL
 # {"key", "kind", "table", "ddl"}. Definitions come fully qualified (run with search_path = pg_catalog).
 restore_added_objects_sql() {
     local tables known
-    tables=$(awk '$4 == "TABLE" && $5 != "DATA" && NF >= 6 { printf "%s%s.%s", (n++ ? "\n" : ""), $5, $6 }' "$1" | jq -R . | jq -sc .)
+    tables=$(awk '$4 == "TABLE" && $5 != "DATA" && NF >= 6 { printf "%s%s.%s", (n++ ? "\n" : ""), $5, $6 }' "$1" | jq -nRc '[inputs]')
     # The dump's own: INDEX schema name; [FK ]CONSTRAINT, TRIGGER, POLICY schema table name.
     known=$(awk '$4 == "INDEX" { print "index:" $5 "." $6 }
         $4 == "CONSTRAINT" { print "constraint:" $5 "." $6 "." $7 }
         $4 == "FK" && $5 == "CONSTRAINT" { print "constraint:" $6 "." $7 "." $8 }
         $4 == "TRIGGER" { print "trigger:" $5 "." $6 "." $7 }
         $4 == "POLICY" { print "policy:" $5 "." $6 "." $7 }
-        $4 == "ROW" && $5 == "SECURITY" { print "rowsecurity:" $6 "." $7 }' "$1" | jq -R . | jq -sc .)
+        $4 == "ROW" && $5 == "SECURITY" { print "rowsecurity:" $6 "." $7 }' "$1" | jq -nRc '[inputs]')
     cat <<SQL
 SET LOCAL search_path = pg_catalog;
 WITH dump_tables AS (
@@ -1243,6 +1263,9 @@ load_encryption() {
         ENCRYPTION_MODE=symmetric
         load_passphrase
         ENCRYPTION_METADATA=(--metadata encryption=symmetric)
+        # Said by every writer that encrypts with it (not at lib.sh's start: a reader's S2K is the packet's).
+        [[ "$GPG_S2K_COUNT" == 65011712 ]] \
+            || log "WARNING: TEST_ONLY_GPG_S2K_COUNT=$GPG_S2K_COUNT: the passphrase's S2K count is lowered from 65011712, for tests only"
     fi
 }
 
@@ -1326,46 +1349,36 @@ gpg_pubkey_decrypt() {
 # encryption_json: the manifest's "encryption" object of what this writer used.
 encryption_json() {
     if [[ "$ENCRYPTION_MODE" == public-key ]]; then
-        printf '%s\n' "${GPG_RECIPIENTS[@]}" | jq -R . | jq -sc '{mode: "public-key", recipients: ., cipher: "AES256"}'
+        printf '%s\n' "${GPG_RECIPIENTS[@]}" | jq -nRc '{mode: "public-key", recipients: [inputs], cipher: "AES256"}'
     else
-        jq -nc '{mode: "symmetric", cipher: "AES256"}'
+        echo '{"mode":"symmetric","cipher":"AES256"}'
     fi
 }
 
 # manifest_encryption FILE: "public-key FPR..." or "symmetric" (manifests before this field, or with the old
 # string "gpg-symmetric-aes256", are symmetric).
 manifest_encryption() {
+    # Loaded by manifest_load (restore.sh, the verification): only a public-key manifest needs jq, for its recipients.
+    if manifest_is_loaded "$1" && [[ "${MANIFEST_FIELDS["$1"$'\x1f'.encryption.mode]:-}" != public-key ]]; then
+        echo symmetric
+        return
+    fi
     jq -r 'if (.encryption | type) == "object" and .encryption.mode == "public-key"
            then (["public-key"] + (.encryption.recipients // [])) | join(" ") else "symmetric" end' "$1"
 }
 
-# private_keys_secret: the SecretString of RESTORE_PRIVATE_KEYS_SECRET_ID on stdout (a pipe, never a file).
-# In the run's own account through the helper; with RESTORE_PRIVATE_KEYS_ENDPOINT_URL, _REGION or _ROLE_ARN (the
-# vault account) through the AWS CLI, after assuming the role when one is named.
+# private_keys_secret: the SecretString of RESTORE_PRIVATE_KEYS_SECRET_ID on stdout (a pipe, never a file),
+# through the helper. In the run's own account; with RESTORE_PRIVATE_KEYS_ENDPOINT_URL, _REGION or _ROLE_ARN
+# (the vault account) with that endpoint and region (each defaults to the run's: AWS_ENDPOINT_URL, AWS_REGION)
+# and, when a role is named, that role's credentials (sts:AssumeRole at the same endpoint first).
 private_keys_secret() {
-    local id=$RESTORE_PRIVATE_KEYS_SECRET_ID
-    if [[ -z "${RESTORE_PRIVATE_KEYS_ENDPOINT_URL:-}${RESTORE_PRIVATE_KEYS_REGION:-}${RESTORE_PRIVATE_KEYS_ROLE_ARN:-}" ]]; then
-        secret_string "$id"
-        return
+    local query=("id=$RESTORE_PRIVATE_KEYS_SECRET_ID")
+    if [[ -n "${RESTORE_PRIVATE_KEYS_ENDPOINT_URL:-}${RESTORE_PRIVATE_KEYS_REGION:-}${RESTORE_PRIVATE_KEYS_ROLE_ARN:-}" ]]; then
+        query+=("endpoint_url=${RESTORE_PRIVATE_KEYS_ENDPOINT_URL:-${AWS_ENDPOINT_URL:-}}" "region=${RESTORE_PRIVATE_KEYS_REGION:-${AWS_REGION:-}}")
+        [[ -z "${RESTORE_PRIVATE_KEYS_ROLE_ARN:-}" ]] \
+            || query+=("role_arn=$RESTORE_PRIVATE_KEYS_ROLE_ARN" "role_session_name=oauth2-dr-${SCRIPT_NAME}-$$")
     fi
-    (
-        set -e
-        args=()
-        endpoint=${RESTORE_PRIVATE_KEYS_ENDPOINT_URL:-${AWS_ENDPOINT_URL:-}}
-        region=${RESTORE_PRIVATE_KEYS_REGION:-${AWS_REGION:-}}
-        [[ -z "$endpoint" ]] || args+=(--endpoint-url "$endpoint")
-        [[ -z "$region" ]] || args+=(--region "$region")
-        if [[ -n "${RESTORE_PRIVATE_KEYS_ROLE_ARN:-}" ]]; then
-            creds=$(aws "${args[@]}" sts assume-role --role-arn "$RESTORE_PRIVATE_KEYS_ROLE_ARN" \
-                --role-session-name "oauth2-dr-${SCRIPT_NAME}-$$" --query Credentials --output json)
-            AWS_ACCESS_KEY_ID=$(jq -r .AccessKeyId <<<"$creds")
-            AWS_SECRET_ACCESS_KEY=$(jq -r .SecretAccessKey <<<"$creds")
-            AWS_SESSION_TOKEN=$(jq -r .SessionToken <<<"$creds")
-            export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
-            unset AWS_PROFILE creds
-        fi
-        aws "${args[@]}" secretsmanager get-secret-value --secret-id "$id" --query SecretString --output json | jq -j '. // empty'
-    )
+    aws_call GET /secretsmanager/get - "${query[@]}" | jq -j '.SecretString // empty'
 }
 
 # load_private_keys NEEDED: imports the restore's private keys once (RESTORE_GPG_PRIVATE_KEYS_FILE, else

@@ -231,7 +231,7 @@ write_verification_record() {
     version=$(s3_version "$VERIFY_RECORD_MANIFEST" 2>/dev/null) || version=""
     if [[ -s "$WORK_DIR/manifest.json" ]]; then
         manifest_sha=$(sha256sum <"$WORK_DIR/manifest.json" | cut -d' ' -f1)
-        [[ -z "$(jq -r '.schema_definition.sha256 // empty' "$WORK_DIR/manifest.json" 2>/dev/null)" ]] \
+        [[ -z "$(manifest_get "$WORK_DIR/manifest.json" .schema_definition.sha256 2>/dev/null)" ]] \
             || schema=${RESULT["data integrity verified"]:-not checked}
     fi
     for item in "${ITEMS[@]}"; do
@@ -533,7 +533,7 @@ verify_dump() {
         local what="sha256 $sha matches the manifest; decrypted and authenticated"
         [[ "$checked" == in* ]] || what+=" (${checked})"
         [[ -n "$want_schema" && "${RESULT["restore to test instance works"]}" == PASS ]] \
-            && what+="; restored schema = dumped schema ($(jq '[.schema_definition.tables[] | length] | add // 0' "$m") columns in $(jq '.schema_definition.tables | length' "$m") tables, sha256 ${want_schema:0:12})"
+            && what+="; restored schema = dumped schema ($(jq -r '"\([.schema_definition.tables[] | length] | add // 0) columns in \(.schema_definition.tables | length) tables"' "$m"), sha256 ${want_schema:0:12})"
         result "data integrity verified" PASS "$what"
     else
         result "data integrity verified" FAIL "$(join_lines "${problems[@]}")"

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { checksumSql, OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
 import {
-    aws,
+    awsCall,
     createBucket,
     explain,
     getObject,
@@ -111,7 +111,9 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
 
         before(async function () {
             bucket = newBucket();
-            manifestKey = await backup(bucket);
+            // At the production S2K count (the suite lowers it: .mocharc.js), which the stored object's packet
+            // pins below; the restores of this dump run with the lowered setting and read the count from the packet.
+            manifestKey = await backup(bucket, { TEST_ONLY_GPG_S2K_COUNT: "" });
         });
 
         it("stores the dump, then its manifest and the latest pointer", function () {
@@ -153,7 +155,7 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
             // of salt, then the coded count: 255 is 65,011,712 bytes hashed, the most OpenPGP can say.
             const header = body[0] === 0x8c ? 2 : body[0] === 0x8d ? 3 : body[1] < 192 ? 2 : 3;
             assert.deepEqual([...body.subarray(header, header + 4)], [4, 9, 3, 10], "SKESK v4, AES-256, iterated+salted S2K, SHA-512");
-            assert.equal(body[header + 12], 255, "S2K count 65011712");
+            assert.equal(body[header + 12], 255, "S2K count 65011712 (the production default, scripts/lib.sh GPG_S2K_COUNT)");
             // It decrypts with the passphrase into a zstd stream of an uncompressed custom-format archive.
             const plain = spawnSync("gpg", ["--batch", "--quiet", "--pinentry-mode", "loopback", "--passphrase-file", passphrase, "--decrypt"], {
                 input: body,
@@ -203,6 +205,24 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
         // lib.sh latest_manifest_key: the last manifest key in byte order; latest.json is the last one written.
         assert.deepEqual(listKeys(moto, bucket, "database/manifests/"), [first, second]);
         assert.equal(manifest(bucket, "database/latest.json").object_key, manifest(bucket, second).object_key);
+    });
+
+    it("TEST_ONLY_GPG_S2K_COUNT lowers the S2K count, says so, and is refused outside 1025..65011712 before any work", async function () {
+        const bucket = newBucket();
+        const result = await runScript("db-backup.sh", env(bucket, { TEST_ONLY_GPG_S2K_COUNT: "1025" }));
+        assert.equal(result.code, 0, explain(result));
+        assert.match(result.stderr, /WARNING: TEST_ONLY_GPG_S2K_COUNT=1025: the passphrase's S2K count is lowered from 65011712, for tests only/);
+        const body = getObject(moto, bucket, manifest(bucket, result.stdout.trim()).object_key);
+        const header = body[0] === 0x8c ? 2 : body[0] === 0x8d ? 3 : body[1] < 192 ? 2 : 3;
+        // The coded count 1: (16 + 1) << 6 = 1088 bytes hashed, the least gpg writes above its "calibrate" value.
+        assert.equal(body[header + 12], 1, "S2K count 1088");
+        // 1024 or less would make gpg calibrate (about a second of gpg-agent's CPU, for the high count).
+        for (const bad of ["1024", "65011713", "12abc", "-5000"]) {
+            const refused = await runScript("db-backup.sh", env(bucket, { TEST_ONLY_GPG_S2K_COUNT: bad }));
+            assert.equal(refused.code, 2, explain(refused));
+            assert.match(refused.stderr, new RegExp(`ERROR: TEST_ONLY_GPG_S2K_COUNT must be a whole number from 1025 to 65011712 \\(and unset outside the tests\\), not ${bad}`));
+            assert.doesNotMatch(refused.stderr, /uploading/);
+        }
     });
 
     it("the manifest's row counts are those of the dump's snapshot, even when rows are written meanwhile", async function () {
@@ -424,10 +444,12 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
     });
 
     it("snapshot mode restores the newest RDS snapshot into oauth2-backup-test-<date>, checks it, and deletes it", async function () {
-        const rds = ["rds"];
-        aws(moto, [...rds, "create-db-instance", "--db-instance-identifier", "oauth2-postgres", "--db-instance-class", "db.t3.medium", "--engine", "postgres",
-            "--master-username", "oauth2admin", "--master-user-password", "not-used-here", "--allocated-storage", "20", "--storage-encrypted"]);
-        aws(moto, [...rds, "create-db-snapshot", "--db-instance-identifier", "oauth2-postgres", "--db-snapshot-identifier", "oauth2-postgres-snap-1"]);
+        // The test's own RDS calls through botocore (awsCall: milliseconds; the AWS CLI cost half a second of CPU each).
+        awsCall(moto, "rds", "create_db_instance", {
+            DBInstanceIdentifier: "oauth2-postgres", DBInstanceClass: "db.t3.medium", Engine: "postgres",
+            MasterUsername: "oauth2admin", MasterUserPassword: "not-used-here", AllocatedStorage: 20, StorageEncrypted: true,
+        });
+        awsCall(moto, "rds", "create_db_snapshot", { DBInstanceIdentifier: "oauth2-postgres", DBSnapshotIdentifier: "oauth2-postgres-snap-1" });
         const result = await runScript("restore-verification.sh", env("unused", {
             VERIFY_MODE: "snapshot",
             DB_INSTANCE_IDENTIFIER: "oauth2-postgres",
@@ -438,8 +460,8 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
         const date = new Date().toISOString().slice(0, 10).replace(/-/g, "");
         assert.match(line(result, "restore to test instance works"), new RegExp(`^PASS restore to test instance works: oauth2-backup-test-${date} restored from oauth2-postgres-snap-1`));
         assert.match(line(result, "test instance cleaned up"), new RegExp(`^PASS test instance cleaned up: instance oauth2-backup-test-${date} deleted`));
-        const instances = aws(moto, [...rds, "describe-db-instances", "--query", "DBInstances[].DBInstanceIdentifier", "--output", "text"]);
-        assert.doesNotMatch(instances, /oauth2-backup-test-/);
+        const instances = awsCall(moto, "rds", "describe_db_instances").DBInstances.map((i: { DBInstanceIdentifier: string }) => i.DBInstanceIdentifier);
+        assert.deepEqual(instances, ["oauth2-postgres"]);
     });
 });
 

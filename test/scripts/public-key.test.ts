@@ -124,6 +124,27 @@ describe("public-key encryption: writers cannot read (real gpg, PostgreSQL 15, m
             assert.match(assumed.stderr, new RegExp(`as ${role}`));
         });
 
+        it("a vault secret that cannot be read there: exit 5 naming it, the vault endpoint, the role and AWS's error, never the run's own account's secret", async function () {
+            // The same name in the run's own account holds the right key: a read there instead of the vault's would restore.
+            createSecret(servers.moto, "oauth2-dr/own-account-keys", current.secretKey);
+            const role = "arn:aws:iam::123456789012:role/oauth2-dr-vault-restore";
+            const variants: Record<string, string>[] = [{}, { RESTORE_PRIVATE_KEYS_ROLE_ARN: role }];
+            for (const extra of variants) {
+                const target = newTarget();
+                const env = restoreEnv(bucket, target, {
+                    RESTORE_PRIVATE_KEYS_SECRET_ID: "oauth2-dr/own-account-keys",
+                    RESTORE_PRIVATE_KEYS_ENDPOINT_URL: vault.endpoint,
+                    RESTORE_PRIVATE_KEYS_REGION: "us-east-1",
+                    ...extra,
+                });
+                const result = await runScript("restore.sh", env, ["--yes", "--source-database", "oauth2db", "--manifest", manifestKey]);
+                assert.equal(result.code, 5, explain(result));
+                const origin = `secret oauth2-dr/own-account-keys at ${vault.endpoint}${"RESTORE_PRIVATE_KEYS_ROLE_ARN" in extra ? ` as ${role}` : ""}`;
+                assert.match(result.stderr, new RegExp(`ERROR: cannot read the restore private keys \\(${origin.replace(/[.:/]/g, "\\$&")}\\): An error occurred \\(ResourceNotFoundException\\) when calling the GetSecretValue operation: .*; the dump needs the private key of ${current.fingerprint}`), explain(result));
+                assert.equal(servers.pg.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", target).trim(), "0");
+            }
+        });
+
         it("with the wrong private key: exit 5 naming the recipient, before the target is touched", async function () {
             const target = newTarget();
             servers.pg.psql("CREATE TABLE oauth2_registered_client (id text PRIMARY KEY, marker text); INSERT INTO oauth2_registered_client VALUES ('keep', 'untouched');", target);
