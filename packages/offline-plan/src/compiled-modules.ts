@@ -1,0 +1,234 @@
+/**
+ * Imported first by the CLIs and the planning child (with no-dependency-source-maps.ts and
+ * lazy-closure-modules.ts): each CommonJS module is compiled once per process, and the SDK's and the providers'
+ * modules are compiled from a V8 code cache kept on disk.
+ *
+ * Two costs of an offline plan that are not the program's own work (bench/README.md section 1):
+ * - The program's modules are reloaded for every stack (program-entry.ts forgetProgramModules), and Node
+ *   compiled each of them again, and registered its inline source map again, on every load: for a seven-stack
+ *   check about 170 ms. Here a program module whose compiled text is unchanged runs its already compiled
+ *   function again: its body runs afresh (new exports, new closures, new module object), as before; only the
+ *   compile is saved. Its source map is registered once per process.
+ * - Loading @pulumi/pulumi and the provider modules compiles a few megabytes of JavaScript, then compiles
+ *   lazily every function the plan calls. Node 20 has no compile cache of its own (`module.enableCompileCache`
+ *   came in Node 22), so this keeps one: V8 code cache data (`vm.Script#createCachedData`), made at the end of
+ *   a process, after the plan ran, so that it holds the functions compiled lazily too. One file per entry
+ *   script (plan, check, the planning child), under the system temp dir, keyed by the Node version and
+ *   architecture; each module's entry by its path and a hash of its text, so that a changed module is compiled
+ *   afresh. V8 rejects data made by another V8 or with other flags (`cachedDataRejected`): such a module is
+ *   compiled as without a cache, and the file is written anew at the end.
+ *
+ * Node's own `Module.prototype._compile` still runs for every module (its `require`, the module's state, the
+ * main module, policy), on a one-line stub that calls the function compiled here. A module that is not
+ * CommonJS (an ES module loaded with require(), a .js file with ES syntax), or that V8 does not compile as a
+ * function body, is left to Node. `OFFLINE_PLAN_COMPILE_CACHE=0` turns both off (for A/B measurements).
+ */
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as vm from "vm";
+
+interface CompilingModule {
+    _compile(content: string, filename: string, format?: string): unknown;
+}
+
+type ModuleFunction = (...args: unknown[]) => unknown;
+
+interface ModuleClass {
+    new (id: string, parent?: unknown): CompilingModule & { filename: string; paths: string[] };
+    prototype: CompilingModule;
+    wrap(content: string): string;
+}
+
+const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
+const PARAMETERS = ["exports", "require", "module", "__filename", "__dirname"];
+/** What the stub calls: the function compiled here for the module being compiled, handed over just before. */
+const RUN = Symbol.for("offline-plan.compiled-modules.run");
+const STUB = `return globalThis[Symbol.for("offline-plan.compiled-modules.run")](this, arguments);`;
+/** import() inside a module compiled here resolves as in any CommonJS module (Node 20.12 and later). */
+const DEFAULT_IMPORT = (vm as { constants?: { USE_MAIN_CONTEXT_DEFAULT_LOADER?: symbol } }).constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
+/** A cache file holding more than this is written with only the entries of the process writing it. */
+const MAX_CACHE_BYTES = 64 * 1024 * 1024;
+
+/** A program module compiled in this process: its text and its function; the holder keeps its source map registered. */
+interface Compiled {
+    content: string;
+    fn: ModuleFunction;
+    holder?: unknown;
+}
+
+/** The on-disk code cache of this entry script: entries by key, and what this process adds to it. */
+interface CodeCache {
+    file: string;
+    /** Each entry's key and its bytes in `data`. */
+    entries: Map<string, Buffer>;
+    /** The keys this process compiled from the cache. */
+    used: Set<string>;
+    /** Scripts compiled without usable data: their data is made at exit. */
+    fresh: Map<string, vm.Script>;
+}
+
+/** The file's layout: a 4-byte length, a JSON index [key, offset, length][], then the data. */
+function readCache(file: string): Map<string, Buffer> {
+    const entries = new Map<string, Buffer>();
+    let bytes: Buffer;
+    try {
+        bytes = fs.readFileSync(file);
+    } catch {
+        return entries;
+    }
+    try {
+        const indexLength = bytes.readUInt32LE(0);
+        const index = JSON.parse(bytes.subarray(4, 4 + indexLength).toString("utf8")) as Array<[string, number, number]>;
+        const base = 4 + indexLength;
+        for (const [key, offset, length] of index) {
+            if (base + offset + length <= bytes.length) {
+                entries.set(key, bytes.subarray(base + offset, base + offset + length));
+            }
+        }
+    } catch {
+        // A damaged file is a cold cache: it is written anew at exit.
+        entries.clear();
+    }
+    return entries;
+}
+
+/** Written under a unique name, then renamed: processes running side by side never read half a file. */
+function writeCache(cache: CodeCache): void {
+    const keep = new Map<string, Buffer>();
+    for (const [key, script] of cache.fresh) {
+        keep.set(key, script.createCachedData());
+    }
+    let size = [...keep.values()].reduce((sum, data) => sum + data.length, 0);
+    // The entries of this process first, then those of other runs (modules this one did not load), within the bound.
+    const others = [...cache.entries].sort(([a], [b]) => Number(cache.used.has(b)) - Number(cache.used.has(a)));
+    for (const [key, data] of others) {
+        if (!keep.has(key) && (cache.used.has(key) || size + data.length <= MAX_CACHE_BYTES)) {
+            keep.set(key, data);
+            size += data.length;
+        }
+    }
+    const index: Array<[string, number, number]> = [];
+    let offset = 0;
+    for (const [key, data] of keep) {
+        index.push([key, offset, data.length]);
+        offset += data.length;
+    }
+    const indexBytes = Buffer.from(JSON.stringify(index), "utf8");
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(indexBytes.length, 0);
+    try {
+        fs.mkdirSync(path.dirname(cache.file), { recursive: true, mode: 0o700 });
+        const partial = `${cache.file}.${process.pid}.${crypto.randomBytes(4).toString("hex")}.tmp`;
+        fs.writeFileSync(partial, Buffer.concat([length, indexBytes, ...keep.values()]), { mode: 0o600 });
+        fs.renameSync(partial, cache.file);
+    } catch {
+        // A cache that cannot be written (read-only temp dir) only costs the next process its compiles.
+    }
+}
+
+function openCache(): CodeCache {
+    const user = typeof process.getuid === "function" ? process.getuid() : "user";
+    const entry = process.argv[1] ?? "[eval]";
+    const name = crypto.createHash("sha256").update(JSON.stringify([process.version, process.arch, entry, 1])).digest("hex").slice(0, 32);
+    const file = path.join(os.tmpdir(), `offline-plan-v8-${user}`, `${name}.bin`);
+    const cache: CodeCache = { file, entries: readCache(file), used: new Set(), fresh: new Map() };
+    process.once("exit", () => {
+        if (cache.fresh.size > 0) {
+            writeCache(cache);
+        }
+    });
+    return cache;
+}
+
+/** The source map comment of a compiled program module (register.cjs writes them inline), as a line of its own. */
+function sourceMapComment(content: string): string | undefined {
+    const at = content.lastIndexOf("//# sourceMappingURL=");
+    if (at < 0) {
+        return undefined;
+    }
+    const end = content.indexOf("\n", at);
+    return end < 0 ? content.slice(at) : content.slice(at, end);
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const Module = require("module") as ModuleClass;
+const compile = Module.prototype._compile;
+
+if (process.env.OFFLINE_PLAN_COMPILE_CACHE !== "0" && !(compile as { compilesOnce?: boolean }).compilesOnce && !(globalThis as Record<symbol, unknown>)[RUN]) {
+    let handoff: ModuleFunction | undefined;
+    Object.defineProperty(globalThis, RUN, {
+        value: (self: unknown, args: unknown[]): unknown => {
+            const fn = handoff!;
+            handoff = undefined;
+            return Reflect.apply(fn, self, args);
+        },
+    });
+    const programModules = new Map<string, Compiled>();
+    let codeCache: CodeCache | undefined;
+
+    /**
+     * Node registers a module's source map with the module object and forgets it once that object is collected;
+     * the program's module objects are dropped between stacks. So the map is registered once, with a module
+     * of our own that only holds it (compiled from the stub and the map comment, nothing else).
+     */
+    const sourceMapHolder = (content: string, filename: string): unknown => {
+        const comment = sourceMapComment(content);
+        if (comment === undefined) {
+            return undefined;
+        }
+        const holder = new Module(filename);
+        holder.filename = filename;
+        holder.paths = [];
+        handoff = () => undefined;
+        compile.call(holder, `${STUB}\n${comment}`, filename);
+        return holder;
+    };
+
+    /** A program module: compiled once per text, its body run again on each load. */
+    const programFunction = (content: string, filename: string): ModuleFunction => {
+        const known = programModules.get(filename);
+        if (known && known.content === content) {
+            return known.fn;
+        }
+        const fn = vm.compileFunction(content, PARAMETERS, { filename, ...(DEFAULT_IMPORT ? { importModuleDynamically: DEFAULT_IMPORT } : {}) } as vm.CompileFunctionOptions) as ModuleFunction;
+        programModules.set(filename, { content, fn, holder: sourceMapHolder(content, filename) });
+        return fn;
+    };
+
+    /** A dependency's module (loaded once per process): compiled from the code cache when it holds this text. */
+    const dependencyFunction = (content: string, filename: string): ModuleFunction => {
+        const cache = (codeCache ??= openCache());
+        const key = `${filename}\0${crypto.createHash("sha1").update(content).digest("base64")}`;
+        const cachedData = cache.entries.get(key);
+        const script = new vm.Script(Module.wrap(content), {
+            filename,
+            ...(cachedData ? { cachedData } : {}),
+            ...(DEFAULT_IMPORT ? { importModuleDynamically: DEFAULT_IMPORT } : {}),
+        } as vm.ScriptOptions);
+        if (cachedData && !script.cachedDataRejected) {
+            cache.used.add(key);
+        } else {
+            cache.fresh.set(key, script);
+        }
+        return script.runInThisContext({ displayErrors: true }) as ModuleFunction;
+    };
+
+    const compilingOnce = function (this: CompilingModule, content: string, filename: string, format?: string): unknown {
+        if ((format !== undefined && format !== "commonjs") || (!DEFAULT_IMPORT && content.includes("import("))) {
+            return compile.call(this, content, filename, format);
+        }
+        let fn: ModuleFunction;
+        try {
+            fn = filename.includes(NODE_MODULES) ? dependencyFunction(content, filename) : programFunction(content, filename);
+        } catch {
+            // Not a CommonJS function body (ES syntax in a .js file, a syntax error): Node compiles it, or reports it, as ever.
+            return compile.call(this, content, filename, format);
+        }
+        handoff = fn;
+        return compile.call(this, STUB, filename, format);
+    };
+    Object.assign(compilingOnce, { compilesOnce: true });
+    Module.prototype._compile = compilingOnce;
+}
