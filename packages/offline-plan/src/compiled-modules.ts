@@ -47,7 +47,7 @@ const PARAMETERS = ["exports", "require", "module", "__filename", "__dirname"];
 const RUN = Symbol.for("offline-plan.compiled-modules.run");
 const STUB = `return globalThis[Symbol.for("offline-plan.compiled-modules.run")](this, arguments);`;
 /** import() inside a module compiled here resolves as in any CommonJS module (Node 20.12 and later). */
-const DEFAULT_IMPORT = (vm as { constants?: { USE_MAIN_CONTEXT_DEFAULT_LOADER?: symbol } }).constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
+const DEFAULT_IMPORT = (vm as unknown as { constants?: { USE_MAIN_CONTEXT_DEFAULT_LOADER?: symbol } }).constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
 /** A cache file holding more than this is written with only the entries of the process writing it. */
 const MAX_CACHE_BYTES = 64 * 1024 * 1024;
 
