@@ -38,11 +38,12 @@ type ModuleFunction = (...args: unknown[]) => unknown;
 interface ModuleClass {
     new (id: string, parent?: unknown): CompilingModule & { filename: string; paths: string[] };
     prototype: CompilingModule;
-    wrap(content: string): string;
 }
 
 const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
-const PARAMETERS = ["exports", "require", "module", "__filename", "__dirname"];
+/** Node's CommonJS wrapper (Module.wrap), its head on a line of its own. */
+const WRAPPER_HEAD = "(function (exports, require, module, __filename, __dirname) {";
+const WRAPPER_TAIL = "});";
 /** What the stub calls: the function compiled here for the module being compiled, handed over just before. */
 const RUN = Symbol.for("offline-plan.compiled-modules.run");
 const STUB = `return globalThis[Symbol.for("offline-plan.compiled-modules.run")](this, arguments);`;
@@ -186,24 +187,18 @@ if (process.env.OFFLINE_PLAN_COMPILE_CACHE !== "0" && !(compile as { compilesOnc
         return holder;
     };
 
-    /** A program module: compiled once per text, its body run again on each load. */
-    const programFunction = (content: string, filename: string): ModuleFunction => {
-        const known = programModules.get(filename);
-        if (known && known.content === content) {
-            return known.fn;
-        }
-        const fn = vm.compileFunction(content, PARAMETERS, { filename, ...(DEFAULT_IMPORT ? { importModuleDynamically: DEFAULT_IMPORT } : {}) } as vm.CompileFunctionOptions) as ModuleFunction;
-        programModules.set(filename, { content, fn, holder: sourceMapHolder(content, filename) });
-        return fn;
-    };
-
-    /** A dependency's module (loaded once per process): compiled from the code cache when it holds this text. */
-    const dependencyFunction = (content: string, filename: string): ModuleFunction => {
+    /**
+     * A module's function, compiled from the code cache when it holds this text. The wrapper's first line is
+     * a line of its own, left out of the positions (lineOffset -1): V8 reports the module's own lines and
+     * columns, as Node's compile does, so stack traces and source maps read the same.
+     */
+    const cachedCompile = (content: string, filename: string): ModuleFunction => {
         const cache = (codeCache ??= openCache());
         const key = `${filename}\0${crypto.createHash("sha1").update(content).digest("base64")}`;
         const cachedData = cache.entries.get(key);
-        const script = new vm.Script(Module.wrap(content), {
+        const script = new vm.Script(`${WRAPPER_HEAD}\n${content}\n${WRAPPER_TAIL}`, {
             filename,
+            lineOffset: -1,
             ...(cachedData ? { cachedData } : {}),
             ...(DEFAULT_IMPORT ? { importModuleDynamically: DEFAULT_IMPORT } : {}),
         } as vm.ScriptOptions);
@@ -215,13 +210,24 @@ if (process.env.OFFLINE_PLAN_COMPILE_CACHE !== "0" && !(compile as { compilesOnc
         return script.runInThisContext({ displayErrors: true }) as ModuleFunction;
     };
 
+    /** A program module (outside node_modules, loaded again for each stack): compiled once per text, its body run again on each load. */
+    const programFunction = (content: string, filename: string): ModuleFunction => {
+        const known = programModules.get(filename);
+        if (known && known.content === content) {
+            return known.fn;
+        }
+        const fn = cachedCompile(content, filename);
+        programModules.set(filename, { content, fn, holder: sourceMapHolder(content, filename) });
+        return fn;
+    };
+
     const compilingOnce = function (this: CompilingModule, content: string, filename: string, format?: string): unknown {
         if ((format !== undefined && format !== "commonjs") || (!DEFAULT_IMPORT && content.includes("import("))) {
             return compile.call(this, content, filename, format);
         }
         let fn: ModuleFunction;
         try {
-            fn = filename.includes(NODE_MODULES) ? dependencyFunction(content, filename) : programFunction(content, filename);
+            fn = filename.includes(NODE_MODULES) ? cachedCompile(content, filename) : programFunction(content, filename);
         } catch {
             // Not a CommonJS function body (ES syntax in a .js file, a syntax error): Node compiles it, or reports it, as ever.
             return compile.call(this, content, filename, format);
