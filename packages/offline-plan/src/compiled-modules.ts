@@ -27,6 +27,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { pathToFileURL } from "url";
 import * as vm from "vm";
 
 interface CompilingModule {
@@ -129,11 +130,13 @@ function writeCache(cache: CodeCache): void {
     }
 }
 
+/** Where the code cache files and the source maps live: under the system temp dir, the user's own. */
+const cacheDir = path.join(os.tmpdir(), `offline-plan-v8-${typeof process.getuid === "function" ? process.getuid() : "user"}`);
+
 function openCache(): CodeCache {
-    const user = typeof process.getuid === "function" ? process.getuid() : "user";
     const entry = process.argv[1] ?? "[eval]";
     const name = crypto.createHash("sha256").update(JSON.stringify([process.version, process.arch, entry, 1])).digest("hex").slice(0, 32);
-    const file = path.join(os.tmpdir(), `offline-plan-v8-${user}`, `${name}.bin`);
+    const file = path.join(cacheDir, `${name}.bin`);
     const cache: CodeCache = { file, entries: readCache(file), used: new Set(), fresh: new Map() };
     process.once("exit", () => {
         if (cache.fresh.size > 0) {
@@ -153,6 +156,43 @@ function sourceMapComment(content: string): string | undefined {
     return end < 0 ? content.slice(at) : content.slice(at, end);
 }
 
+const DATA_URL = "data:application/json;base64,";
+
+/**
+ * The comment to register a module's inline source map with, pointing to the same map in a file of the cache
+ * directory (written once per map), so that V8 and Node do not scan, copy and decode a data URL of a hundred
+ * kilobytes for every module of every process. The map's sources are made absolute as Node makes them for an
+ * inline map (source_map_cache.js sourcesToAbsolute, against the module's own URL), so that stack traces
+ * name the same files. The file is named relative to the module: Node reads no other kind of URL but data:.
+ * The inline comment itself when the map is not a base64 data URL or the file cannot be written.
+ */
+function sourceMapFileComment(comment: string, filename: string, cacheDir: string): string {
+    const url = comment.slice("//# sourceMappingURL=".length).trim();
+    if (!url.startsWith(DATA_URL)) {
+        return comment;
+    }
+    const file = path.join(cacheDir, "maps", `${crypto.createHash("sha1").update(url).digest("hex")}.map`);
+    try {
+        if (!fs.existsSync(file)) {
+            const map = JSON.parse(Buffer.from(url.slice(DATA_URL.length), "base64").toString("utf8")) as { sources?: string[]; sourceRoot?: string };
+            const base = pathToFileURL(filename);
+            map.sources = (map.sources ?? []).map((source) => {
+                const full = (map.sourceRoot ?? "") + source;
+                return path.isAbsolute(full) ? pathToFileURL(full).href : new URL(full, base).href;
+            });
+            map.sourceRoot = "";
+            fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+            const partial = `${file}.${process.pid}.${crypto.randomBytes(4).toString("hex")}.tmp`;
+            fs.writeFileSync(partial, JSON.stringify(map), { mode: 0o600 });
+            fs.renameSync(partial, file);
+        }
+    } catch {
+        return comment;
+    }
+    const relative = path.relative(path.dirname(filename), file).split(path.sep).map(encodeURIComponent).join("/");
+    return `//# sourceMappingURL=${relative}`;
+}
+
 /** What this process compiled: from source, from the code cache, and how many loads ran a function compiled before. */
 export const compiledModules = { compiled: 0, fromCache: 0, rerun: 0 };
 
@@ -160,15 +200,16 @@ export const compiledModules = { compiled: 0, fromCache: 0, rerun: 0 };
 const Module = require("module") as ModuleClass;
 const compile = Module.prototype._compile;
 
-if (process.env.OFFLINE_PLAN_COMPILE_CACHE !== "0" && !(compile as { compilesOnce?: boolean }).compilesOnce && !(globalThis as Record<symbol, unknown>)[RUN]) {
+// Under coverage (NODE_V8_COVERAGE) Node reports each module's source map with its line lengths: left to Node.
+if (process.env.OFFLINE_PLAN_COMPILE_CACHE !== "0" && !process.env.NODE_V8_COVERAGE && !(compile as { compilesOnce?: boolean }).compilesOnce && !(globalThis as Record<symbol, unknown>)[RUN]) {
     let handoff: ModuleFunction | undefined;
-    Object.defineProperty(globalThis, RUN, {
-        value: (self: unknown, args: unknown[]): unknown => {
-            const fn = handoff!;
-            handoff = undefined;
-            return Reflect.apply(fn, self, args);
-        },
-    });
+    // Named: it is a frame of every stack trace through a module's top level (after the module's own frame).
+    const runCompiledModule = (self: unknown, args: unknown[]): unknown => {
+        const fn = handoff!;
+        handoff = undefined;
+        return Reflect.apply(fn, self, args);
+    };
+    Object.defineProperty(globalThis, RUN, { value: runCompiledModule });
     const programModules = new Map<string, Compiled>();
     let codeCache: CodeCache | undefined;
 
@@ -186,7 +227,7 @@ if (process.env.OFFLINE_PLAN_COMPILE_CACHE !== "0" && !(compile as { compilesOnc
         holder.filename = filename;
         holder.paths = [];
         handoff = () => undefined;
-        compile.call(holder, `${STUB}\n${comment}`, filename);
+        compile.call(holder, `${STUB}\n${sourceMapFileComment(comment, filename, cacheDir)}`, filename);
         return holder;
     };
 
