@@ -50,8 +50,12 @@ const RUN = Symbol.for("offline-plan.compiled-modules.run");
 const STUB = `return globalThis[Symbol.for("offline-plan.compiled-modules.run")](this, arguments);`;
 /** import() inside a module compiled here resolves as in any CommonJS module (Node 20.12 and later). */
 const DEFAULT_IMPORT = (vm as unknown as { constants?: { USE_MAIN_CONTEXT_DEFAULT_LOADER?: symbol } }).constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
-/** A cache file holding more than this is written with only the entries of the process writing it. */
-const MAX_CACHE_BYTES = 64 * 1024 * 1024;
+/**
+ * Entries of other runs (modules this process did not load: another program, an edited module's old text) are
+ * kept while the file stays within this, or twice what this process used, whichever is more: every start reads
+ * the whole file.
+ */
+const OTHERS_BOUND_BYTES = 16 * 1024 * 1024;
 
 /** A program module compiled in this process: its text and its function; the holder keeps its source map registered. */
 interface Compiled {
@@ -102,11 +106,13 @@ function writeCache(cache: CodeCache): void {
     for (const [key, script] of cache.fresh) {
         keep.set(key, script.createCachedData());
     }
+    for (const key of cache.used) {
+        keep.set(key, cache.entries.get(key)!);
+    }
     let size = [...keep.values()].reduce((sum, data) => sum + data.length, 0);
-    // The entries of this process first, then those of other runs (modules this one did not load), within the bound.
-    const others = [...cache.entries].sort(([a], [b]) => Number(cache.used.has(b)) - Number(cache.used.has(a)));
-    for (const [key, data] of others) {
-        if (!keep.has(key) && (cache.used.has(key) || size + data.length <= MAX_CACHE_BYTES)) {
+    const bound = Math.max(OTHERS_BOUND_BYTES, 2 * size);
+    for (const [key, data] of cache.entries) {
+        if (!keep.has(key) && size + data.length <= bound) {
             keep.set(key, data);
             size += data.length;
         }
