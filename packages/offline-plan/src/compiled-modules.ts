@@ -139,13 +139,28 @@ function writeCache(cache: CodeCache): void {
 /** Where the code cache files and the source maps live: under the system temp dir, the user's own. */
 const cacheDir = path.join(os.tmpdir(), `offline-plan-v8-${typeof process.getuid === "function" ? process.getuid() : "user"}`);
 
+/**
+ * Whether the cache directory is this user's alone (created by us, mode 0700): code cache data is compiled code,
+ * and a directory another user made first under the shared temp dir must not feed it to this process.
+ */
+function ownCacheDir(): boolean {
+    try {
+        fs.mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+        const stat = fs.statSync(cacheDir);
+        return stat.isDirectory() && (typeof process.getuid !== "function" || stat.uid === process.getuid()) && (stat.mode & 0o077) === 0;
+    } catch {
+        return false;
+    }
+}
+
 function openCache(): CodeCache {
     const entry = process.argv[1] ?? "[eval]";
     const name = crypto.createHash("sha256").update(JSON.stringify([process.version, process.arch, entry, 1])).digest("hex").slice(0, 32);
     const file = path.join(cacheDir, `${name}.bin`);
-    const cache: CodeCache = { file, entries: readCache(file), used: new Set(), fresh: new Map() };
+    const usable = ownCacheDir();
+    const cache: CodeCache = { file, entries: usable ? readCache(file) : new Map(), used: new Set(), fresh: new Map() };
     process.once("exit", () => {
-        if (cache.fresh.size > 0) {
+        if (usable && cache.fresh.size > 0) {
             writeCache(cache);
         }
     });
@@ -163,6 +178,8 @@ function sourceMapComment(content: string): string | undefined {
 }
 
 const DATA_URL = "data:application/json;base64,";
+/** Whether the cache directory is ours (ownCacheDir), once known. */
+let ownDir: boolean | undefined;
 
 /**
  * The comment to register a module's inline source map with, pointing to the same map in a file of the cache
@@ -172,12 +189,15 @@ const DATA_URL = "data:application/json;base64,";
  * name the same files. The file is named relative to the module: Node reads no other kind of URL but data:.
  * The inline comment itself when the map is not a base64 data URL or the file cannot be written.
  */
-function sourceMapFileComment(comment: string, filename: string, cacheDir: string): string {
+function sourceMapFileComment(comment: string, filename: string): string {
     const url = comment.slice("//# sourceMappingURL=".length).trim();
     if (!url.startsWith(DATA_URL)) {
         return comment;
     }
     const file = path.join(cacheDir, "maps", `${crypto.createHash("sha1").update(url).digest("hex")}.map`);
+    if (!(ownDir ??= ownCacheDir())) {
+        return comment;
+    }
     try {
         if (!fs.existsSync(file)) {
             const map = JSON.parse(Buffer.from(url.slice(DATA_URL.length), "base64").toString("utf8")) as { sources?: string[]; sourceRoot?: string };
@@ -233,7 +253,7 @@ if (process.env.OFFLINE_PLAN_COMPILE_CACHE !== "0" && !process.env.NODE_V8_COVER
         holder.filename = filename;
         holder.paths = [];
         handoff = () => undefined;
-        compile.call(holder, `${STUB}\n${sourceMapFileComment(comment, filename, cacheDir)}`, filename);
+        compile.call(holder, `${STUB}\n${sourceMapFileComment(comment, filename)}`, filename);
         return holder;
     };
 

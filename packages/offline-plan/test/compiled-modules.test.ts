@@ -83,6 +83,20 @@ describe("modules compiled once per process, dependencies from a code cache (src
         assert.equal(changed.counts.compiled, 1);
     });
 
+    it("a cache directory others can write to is neither read nor written", () => {
+        const pkg = path.join(tmp, "node_modules", "dep");
+        fs.mkdirSync(pkg, { recursive: true });
+        fs.writeFileSync(path.join(pkg, "index.js"), "module.exports = 41;\n");
+        const body = `values.push(require("dep"));`;
+        run(tmp, body);
+        const dir = fs.readdirSync(tmp).find((name) => name.startsWith("offline-plan-v8-"));
+        assert.ok(dir, "the first run made the cache directory");
+        fs.chmodSync(path.join(tmp, dir), 0o777);
+        const second = run(tmp, body);
+        assert.deepEqual(second.values, [41]);
+        assert.equal(second.counts.fromCache, 0, JSON.stringify(second.counts));
+    });
+
     it("OFFLINE_PLAN_COMPILE_CACHE=0 leaves compiling to Node", () => {
         fs.writeFileSync(path.join(tmp, "counter.ts"), "export const run = 1;\n");
         const script = `const { compiledModules } = require(${JSON.stringify(COMPILED_MODULES)}); require("./counter.ts"); process.stdout.write(JSON.stringify(compiledModules));`;
