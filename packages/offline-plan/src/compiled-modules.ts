@@ -39,7 +39,19 @@ type ModuleFunction = (...args: unknown[]) => unknown;
 interface ModuleClass {
     new (id: string, parent?: unknown): CompilingModule & { filename: string; paths: string[] };
     prototype: CompilingModule;
+    _resolveFilename(request: string, parent: unknown, isMain: boolean, options?: unknown): string;
+    _resolveLookupPaths(request: string, parent: unknown): string[] | null;
+    _extensions: unknown;
+    _cache: unknown;
 }
+
+interface LoadingModule {
+    exports: unknown;
+    require(id: string): unknown;
+}
+
+/** Node's policy manifest checks each module in its _compile: with one, every module goes through it. */
+const direct = ![...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)].some((arg) => arg.startsWith("--experimental-policy"));
 
 const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
 /** Node's CommonJS wrapper (Module.wrap), its head on a line of its own. */
@@ -178,6 +190,12 @@ function sourceMapComment(content: string): string | undefined {
 }
 
 const DATA_URL = "data:application/json;base64,";
+
+/** SHA-1 of a text: crypto.hash (Node 20.12 and later, one call, no Hash object), else createHash. */
+const oneShot = (crypto as unknown as { hash?: (algorithm: string, data: string, encoding: string) => string }).hash;
+function sha1(text: string, encoding: "hex" | "base64"): string {
+    return oneShot ? oneShot("sha1", text, encoding) : crypto.createHash("sha1").update(text).digest(encoding);
+}
 /** Whether the cache directory is ours (ownCacheDir), once known. */
 let ownDir: boolean | undefined;
 
@@ -194,7 +212,7 @@ function sourceMapFileComment(comment: string, filename: string): string {
     if (!url.startsWith(DATA_URL)) {
         return comment;
     }
-    const file = path.join(cacheDir, "maps", `${crypto.createHash("sha1").update(url).digest("hex")}.map`);
+    const file = path.join(cacheDir, "maps", `${sha1(url, "hex")}.map`);
     if (!(ownDir ??= ownCacheDir())) {
         return comment;
     }
@@ -264,7 +282,7 @@ if (process.env.OFFLINE_PLAN_COMPILE_CACHE !== "0" && !process.env.NODE_V8_COVER
      */
     const cachedCompile = (content: string, filename: string): ModuleFunction => {
         const cache = (codeCache ??= openCache());
-        const key = `${filename}\0${crypto.createHash("sha1").update(content).digest("base64")}`;
+        const key = `${filename}\0${sha1(content, "base64")}`;
         const cachedData = cache.entries.get(key);
         const script = new vm.Script(`${WRAPPER_HEAD}\n${content}\n${WRAPPER_TAIL}`, {
             filename,
@@ -280,6 +298,35 @@ if (process.env.OFFLINE_PLAN_COMPILE_CACHE !== "0" && !process.env.NODE_V8_COVER
             compiledModules.compiled += 1;
         }
         return script.runInThisContext({ displayErrors: true }) as ModuleFunction;
+    };
+
+    /**
+     * The `require` Node gives a module (internal/modules/helpers.js makeRequireFunction, without a policy
+     * manifest): for a dependency's module, run without Node's _compile and the stub, whose own compile cost a
+     * few milliseconds per hundred modules. Under a policy manifest (--experimental-policy) every module takes
+     * the stub, and Node's require.
+     */
+    const requireFor = (module: LoadingModule): NodeJS.Require => {
+        const require = function require(id: string): unknown {
+            return module.require(id);
+        } as NodeJS.Require;
+        const resolve = function resolve(request: string, options?: { paths?: string[] }): string {
+            if (typeof request !== "string") {
+                throw Object.assign(new TypeError(`The "request" argument must be of type string. Received ${typeof request}`), { code: "ERR_INVALID_ARG_TYPE" });
+            }
+            return Module._resolveFilename(request, module, false, options);
+        } as NodeJS.RequireResolve;
+        resolve.paths = function paths(request: string): string[] | null {
+            if (typeof request !== "string") {
+                throw Object.assign(new TypeError(`The "request" argument must be of type string. Received ${typeof request}`), { code: "ERR_INVALID_ARG_TYPE" });
+            }
+            return Module._resolveLookupPaths(request, module);
+        };
+        require.resolve = resolve;
+        Object.defineProperty(require, "main", { value: process.mainModule, writable: true, enumerable: true, configurable: true });
+        require.extensions = Module._extensions as NodeJS.Require["extensions"];
+        require.cache = Module._cache as NodeJS.Require["cache"];
+        return require;
     };
 
     /** A program module (outside node_modules, loaded again for each stack): compiled once per text, its body run again on each load. */
@@ -304,6 +351,11 @@ if (process.env.OFFLINE_PLAN_COMPILE_CACHE !== "0" && !process.env.NODE_V8_COVER
         } catch {
             // Not a CommonJS function body (ES syntax in a .js file, a syntax error): Node compiles it, or reports it, as ever.
             return compile.call(this, content, filename, format);
+        }
+        if (direct && filename.includes(NODE_MODULES)) {
+            // A dependency's module, loaded once: run with a require of its own, as Node's makes it (below).
+            const module = this as unknown as LoadingModule;
+            return Reflect.apply(fn, module.exports, [module.exports, requireFor(module), module, filename, path.dirname(filename)]);
         }
         handoff = fn;
         return compile.call(this, STUB, filename, format);
