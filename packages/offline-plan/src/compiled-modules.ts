@@ -1,7 +1,7 @@
 /**
  * Imported first by the CLIs and the planning child (with no-dependency-source-maps.ts and
- * lazy-closure-modules.ts): each CommonJS module is compiled once per process, and the SDK's and the providers'
- * modules are compiled from a V8 code cache kept on disk.
+ * lazy-closure-modules.ts): each CommonJS module is compiled once per process, and every module (the SDK's,
+ * the providers', the planner's and the program's) compiles from a V8 code cache kept on disk.
  *
  * Two costs of an offline plan that are not the program's own work (bench/README.md section 1):
  * - The program's modules are reloaded for every stack (program-entry.ts forgetProgramModules), and Node
@@ -15,13 +15,16 @@
  *   a process, after the plan ran, so that it holds the functions compiled lazily too. One file per entry
  *   script (plan, check, the planning child), under the system temp dir, keyed by the Node version and
  *   architecture; each module's entry by its path and a hash of its text, so that a changed module is compiled
- *   afresh. V8 rejects data made by another V8 or with other flags (`cachedDataRejected`): such a module is
- *   compiled as without a cache, and the file is written anew at the end.
+ *   afresh (V8 itself checks only the text's length). V8 rejects data made by another V8 or with other flags
+ *   (`cachedDataRejected`): such a module is compiled as without a cache, and the file is written anew at the
+ *   end. The directory is read only when it is the user's own (mode 0700).
  *
- * Node's own `Module.prototype._compile` still runs for every module (its `require`, the module's state, the
- * main module, policy), on a one-line stub that calls the function compiled here. A module that is not
- * CommonJS (an ES module loaded with require(), a .js file with ES syntax), or that V8 does not compile as a
- * function body, is left to Node. `OFFLINE_PLAN_COMPILE_CACHE=0` turns both off (for A/B measurements).
+ * A program's (or the planner's) module still goes through Node's own `Module.prototype._compile` (its
+ * `require`, the module's state, the main module, policy), on a one-line stub that calls the function compiled
+ * here; a dependency's module, loaded once, runs with a `require` made as Node makes it (requireFor). A module
+ * that is not CommonJS (an ES module loaded with require(), a .js file with ES syntax), or that V8 does not
+ * compile as a function body, is left to Node. `OFFLINE_PLAN_COMPILE_CACHE=0` turns all of it off (for A/B
+ * measurements); so does coverage (NODE_V8_COVERAGE).
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
