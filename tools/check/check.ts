@@ -19,6 +19,7 @@
  * run, a registration waits on unknowns or a resource or row was not judged for an unknown value), 2 on a
  * usage or planning error, 0 otherwise.
  */
+import "offline-plan/compiled-modules";
 import "offline-plan/no-dependency-source-maps";
 import "offline-plan/lazy-closure-modules";
 import * as os from "os";

@@ -1,6 +1,7 @@
 /**
  * Imported first by the CLIs and the planning child (with no-dependency-source-maps.ts): the SDK's
- * closure-serialization dependencies load when first used instead of when @pulumi/pulumi loads.
+ * closure-serialization dependencies, and its Automation API, load when first used instead of when
+ * @pulumi/pulumi loads.
  *
  * `require("@pulumi/pulumi")` loads runtime/closure/*, which at module scope requires the TypeScript
  * compiler (through typescript-shim.js), @npmcli/arborist (with pacote, tar, sigstore, glob, ...) and
@@ -33,6 +34,10 @@ const DEFERRED: ReadonlyMap<string, (load: () => unknown) => unknown> = new Map(
     // `__importDefault(require("normalize-package-data"))`, then `.default(data)`: a callable stand-in.
     // An arrow function: callable, with no non-configurable `prototype` the proxy would have to report.
     ["normalize-package-data", (load) => forwardingProxy(load, () => undefined, { __esModule: undefined })],
+    // index.js: `__importStar(require("./automation"))`, exported as `pulumi.automation`. The Automation API
+    // (LocalWorkspace and the rest: execa, human-signals and 20 more modules, about 26 ms of CPU per process)
+    // drives the Pulumi CLI; a program under plan does not call it, and one that does loads it then.
+    ["./automation", (load) => forwardingProxy(load, {}, { __esModule: true })],
 ]);
 
 /**

@@ -12,6 +12,7 @@
  * program afresh; the SDK and the providers stay loaded. Where the program starts is program-entry.ts's,
  * what is changed in the SDK sdk-patches.ts's, the end of a run exit-hooks.ts's, the child process child.ts's.
  */
+import "./compiled-modules";
 import "./no-dependency-source-maps";
 import "./lazy-closure-modules";
 import * as path from "path";

@@ -6,6 +6,7 @@
  * Exit 0 when every stack is planned, 2 on a usage error or a failed plan (the program's error and its
  * file:line), as `npm run check` does.
  */
+import "./compiled-modules";
 import "./no-dependency-source-maps";
 import "./lazy-closure-modules";
 import * as path from "path";

@@ -114,7 +114,16 @@ export const EXPECTATIONS: readonly Expectation[] = [
         why: "the TypeScript loader, deferred closure modules and NODE_PATH for programs without node_modules (register.cjs, lazy-closure-modules.ts, plan.ts)",
         holds: isFunction((s) => at(s.nodeModule, name)),
     })),
-    { what: "Node's Module.prototype._compile is a function", why: "source maps of node_modules left out (no-dependency-source-maps.ts)", holds: isFunction((s) => at(s.nodeModule, "prototype", "_compile")) },
+    {
+        what: "Node's Module.prototype._compile is a function",
+        why: "source maps of node_modules left out (no-dependency-source-maps.ts); modules compiled once per process, from the code cache (compiled-modules.ts)",
+        holds: isFunction((s) => at(s.nodeModule, "prototype", "_compile")),
+    },
+    {
+        what: "Node's Module._resolveLookupPaths is a function, Module._cache an object",
+        why: "the require a dependency's module runs with, made as Node makes it (compiled-modules.ts requireFor)",
+        holds: (s) => typeof at(s.nodeModule, "_resolveLookupPaths") === "function" && typeof at(s.nodeModule, "_cache") === "object",
+    },
     { what: "Node's Module._extensions['.js'] is a function", why: "the TypeScript loader (register.cjs)", holds: isFunction((s) => at(s.nodeModule, "_extensions", ".js")) },
 ];
 

@@ -7,6 +7,9 @@ import * as util from "util";
 
 const DEFERRED_FILES = /node_modules[\\/](typescript|@npmcli[\\/]arborist|normalize-package-data)[\\/]/;
 const loaded = (): string[] => [...new Set(Object.keys(require.cache).filter((f) => DEFERRED_FILES.test(f)).map((f) => DEFERRED_FILES.exec(f)![1]))].sort();
+/** The SDK's Automation API (automation/*.js) and what it loads (execa). */
+const AUTOMATION_FILES = /node_modules[\\/](@pulumi[\\/]pulumi[\\/]automation|execa)[\\/]/;
+const automationLoaded = (): boolean => Object.keys(require.cache).some((f) => AUTOMATION_FILES.test(f));
 
 async function main(): Promise<void> {
     if (process.argv[2] === "deferred") {
@@ -16,6 +19,7 @@ async function main(): Promise<void> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
     const afterSdkLoad = loaded();
+    const automationAfterSdkLoad = automationLoaded();
     const base = 40;
     // A closure with a capture, a class and `super`: parseFunction and rewriteSuper both use the compiler.
     class Base { answer(): number { return base; } }
@@ -25,8 +29,17 @@ async function main(): Promise<void> {
     const codePaths = await pulumi.runtime.computeCodePaths({ extraIncludePackages: ["yaml"] });
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const ownTypescript = require("typescript") as { version: string };
+    // The Automation API as a program would reach it: its exports, and a class that works.
+    const automation = {
+        exports: Object.keys(pulumi.automation).sort(),
+        qualified: pulumi.automation.fullyQualifiedStackName("org", "project", "stack"),
+        loadedAfterUse: automationLoaded(),
+        localWorkspace: typeof pulumi.automation.LocalWorkspace,
+    };
     console.log(JSON.stringify({
         afterSdkLoad,
+        automationAfterSdkLoad,
+        automation,
         afterUse: loaded(),
         serialized: serialized.text,
         codePaths: [...codePaths.keys()].sort(),

@@ -1,5 +1,5 @@
 /**
- * src/lazy-closure-modules.ts: the SDK's closure-serialization dependencies are not loaded with the SDK,
+ * src/lazy-closure-modules.ts: the SDK's closure-serialization dependencies and its Automation API are not loaded with the SDK,
  * and a program that does serialize a closure or compute code paths gets exactly what it gets without it.
  */
 import { strict as assert } from "assert";
@@ -9,6 +9,8 @@ import { TS_REGISTER } from "../src/runner";
 
 interface Probe {
     afterSdkLoad: string[];
+    automationAfterSdkLoad: boolean;
+    automation: { exports: string[]; qualified: string; loadedAfterUse: boolean; localWorkspace: string };
     afterUse: string[];
     serialized: string;
     codePaths: string[];
@@ -47,6 +49,15 @@ describe("the SDK's closure modules, deferred (src/lazy-closure-modules.ts)", fu
         assert.match(deferred.serialized, /super/);
         assert.deepEqual(deferred.codePaths, eager.codePaths);
         assert.ok(deferred.codePaths.some((p) => p.endsWith(path.join("node_modules", "yaml"))), deferred.codePaths.join(", "));
+    });
+
+    it("the Automation API is not loaded with the SDK, and a program using pulumi.automation gets the real one", () => {
+        assert.equal(eager.automationAfterSdkLoad, true, "without the module the SDK loads it (if not, its stand-in has no purpose left)");
+        assert.equal(deferred.automationAfterSdkLoad, false);
+        assert.deepEqual(deferred.automation, eager.automation);
+        assert.equal(deferred.automation.loadedAfterUse, true);
+        assert.equal(deferred.automation.localWorkspace, "function");
+        assert.ok(deferred.automation.exports.includes("LocalWorkspace"), deferred.automation.exports.join(", "));
     });
 
     it("a program's own require(\"typescript\") gets the real module, not a stand-in", () => {

@@ -57,6 +57,10 @@ describe("offline-plan: the SDK contract, checked at start-up", () => {
             copy._load = undefined;
         });
         assert.match(contractProblems(node).join("\n"), /expected Node's Module\._load is a function/);
+        const noLookupPaths = changed("nodeModule", (copy) => {
+            copy._resolveLookupPaths = undefined;
+        });
+        assert.match(contractProblems(noLookupPaths).join("\n"), /expected Node's Module\._resolveLookupPaths is a function, Module\._cache an object/);
         assert.match(contractProblems(changed("rpc", (copy) => (copy.unknownValue = "x"))).join("\n"), /unknownValue is "04da6b54/);
         const noIsKnown = changed("sdk", (copy) => {
             copy.output = (value: unknown) => ({ value });

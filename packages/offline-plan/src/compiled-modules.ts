@@ -1,0 +1,368 @@
+/**
+ * Imported first by the CLIs and the planning child (with no-dependency-source-maps.ts and
+ * lazy-closure-modules.ts): each CommonJS module is compiled once per process, and every module (the SDK's,
+ * the providers', the planner's and the program's) compiles from a V8 code cache kept on disk.
+ *
+ * Two costs of an offline plan that are not the program's own work (bench/README.md section 1):
+ * - The program's modules are reloaded for every stack (program-entry.ts forgetProgramModules), and Node
+ *   compiled each of them again, and registered its inline source map again, on every load: for a seven-stack
+ *   check about 170 ms. Here a program module whose compiled text is unchanged runs its already compiled
+ *   function again: its body runs afresh (new exports, new closures, new module object), as before; only the
+ *   compile is saved. Its source map is registered once per process.
+ * - Loading @pulumi/pulumi and the provider modules compiles a few megabytes of JavaScript, then compiles
+ *   lazily every function the plan calls. Node 20 has no compile cache of its own (`module.enableCompileCache`
+ *   came in Node 22), so this keeps one: V8 code cache data (`vm.Script#createCachedData`), made at the end of
+ *   a process, after the plan ran, so that it holds the functions compiled lazily too. One file per entry
+ *   script (plan, check, the planning child), under the system temp dir, keyed by the Node version and
+ *   architecture; each module's entry by its path and a hash of its text, so that a changed module is compiled
+ *   afresh (V8 itself checks only the text's length). V8 rejects data made by another V8 or with other flags
+ *   (`cachedDataRejected`): such a module is compiled as without a cache, and the file is written anew at the
+ *   end. The directory is read only when it is the user's own (mode 0700).
+ *
+ * A program's (or the planner's) module still goes through Node's own `Module.prototype._compile` (its
+ * `require`, the module's state, the main module, policy), on a one-line stub that calls the function compiled
+ * here; a dependency's module, loaded once, runs with a `require` made as Node makes it (requireFor). A module
+ * that is not CommonJS (an ES module loaded with require(), a .js file with ES syntax), or that V8 does not
+ * compile as a function body, is left to Node. `OFFLINE_PLAN_COMPILE_CACHE=0` turns all of it off (for A/B
+ * measurements); so does coverage (NODE_V8_COVERAGE).
+ */
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { pathToFileURL } from "url";
+import * as vm from "vm";
+
+interface CompilingModule {
+    _compile(content: string, filename: string, format?: string): unknown;
+}
+
+type ModuleFunction = (...args: unknown[]) => unknown;
+
+interface ModuleClass {
+    new (id: string, parent?: unknown): CompilingModule & { filename: string; paths: string[] };
+    prototype: CompilingModule;
+    _resolveFilename(request: string, parent: unknown, isMain: boolean, options?: unknown): string;
+    _resolveLookupPaths(request: string, parent: unknown): string[] | null;
+    _extensions: unknown;
+    _cache: unknown;
+}
+
+interface LoadingModule {
+    exports: unknown;
+    require(id: string): unknown;
+}
+
+/** Node's policy manifest checks each module in its _compile: with one, every module goes through it. */
+const direct = ![...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)].some((arg) => arg.startsWith("--experimental-policy"));
+
+const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
+/** Node's CommonJS wrapper (Module.wrap), its head on a line of its own. */
+const WRAPPER_HEAD = "(function (exports, require, module, __filename, __dirname) {";
+const WRAPPER_TAIL = "});";
+/** What the stub calls: the function compiled here for the module being compiled, handed over just before. */
+const RUN = Symbol.for("offline-plan.compiled-modules.run");
+const STUB = `return globalThis[Symbol.for("offline-plan.compiled-modules.run")](this, arguments);`;
+/** import() inside a module compiled here resolves as in any CommonJS module (Node 20.12 and later). */
+const DEFAULT_IMPORT = (vm as unknown as { constants?: { USE_MAIN_CONTEXT_DEFAULT_LOADER?: symbol } }).constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
+/**
+ * Entries of other runs (modules this process did not load: another program, an edited module's old text) are
+ * kept while the file stays within this, or twice what this process used, whichever is more: every start reads
+ * the whole file.
+ */
+const OTHERS_BOUND_BYTES = 16 * 1024 * 1024;
+
+/** A program module compiled in this process: its text and its function; the holder keeps its source map registered. */
+interface Compiled {
+    content: string;
+    fn: ModuleFunction;
+    holder?: unknown;
+}
+
+/** The on-disk code cache of this entry script: entries by key, and what this process adds to it. */
+interface CodeCache {
+    file: string;
+    /** Each entry's key and its bytes in `data`. */
+    entries: Map<string, Buffer>;
+    /** The keys this process compiled from the cache. */
+    used: Set<string>;
+    /** Scripts compiled without usable data: their data is made at exit. */
+    fresh: Map<string, vm.Script>;
+}
+
+/** The file's layout: a 4-byte length, a JSON index [key, offset, length][], then the data. */
+function readCache(file: string): Map<string, Buffer> {
+    const entries = new Map<string, Buffer>();
+    let bytes: Buffer;
+    try {
+        bytes = fs.readFileSync(file);
+    } catch {
+        return entries;
+    }
+    try {
+        const indexLength = bytes.readUInt32LE(0);
+        const index = JSON.parse(bytes.subarray(4, 4 + indexLength).toString("utf8")) as Array<[string, number, number]>;
+        const base = 4 + indexLength;
+        for (const [key, offset, length] of index) {
+            if (base + offset + length <= bytes.length) {
+                entries.set(key, bytes.subarray(base + offset, base + offset + length));
+            }
+        }
+    } catch {
+        // A damaged file is a cold cache: it is written anew at exit.
+        entries.clear();
+    }
+    return entries;
+}
+
+/** Written under a unique name, then renamed: processes running side by side never read half a file. */
+function writeCache(cache: CodeCache): void {
+    const keep = new Map<string, Buffer>();
+    for (const [key, script] of cache.fresh) {
+        keep.set(key, script.createCachedData());
+    }
+    for (const key of cache.used) {
+        keep.set(key, cache.entries.get(key)!);
+    }
+    let size = [...keep.values()].reduce((sum, data) => sum + data.length, 0);
+    const bound = Math.max(OTHERS_BOUND_BYTES, 2 * size);
+    for (const [key, data] of cache.entries) {
+        if (!keep.has(key) && size + data.length <= bound) {
+            keep.set(key, data);
+            size += data.length;
+        }
+    }
+    const index: Array<[string, number, number]> = [];
+    let offset = 0;
+    for (const [key, data] of keep) {
+        index.push([key, offset, data.length]);
+        offset += data.length;
+    }
+    const indexBytes = Buffer.from(JSON.stringify(index), "utf8");
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(indexBytes.length, 0);
+    try {
+        fs.mkdirSync(path.dirname(cache.file), { recursive: true, mode: 0o700 });
+        const partial = `${cache.file}.${process.pid}.${crypto.randomBytes(4).toString("hex")}.tmp`;
+        fs.writeFileSync(partial, Buffer.concat([length, indexBytes, ...keep.values()]), { mode: 0o600 });
+        fs.renameSync(partial, cache.file);
+    } catch {
+        // A cache that cannot be written (read-only temp dir) only costs the next process its compiles.
+    }
+}
+
+/** Where the code cache files and the source maps live: under the system temp dir, the user's own. */
+const cacheDir = path.join(os.tmpdir(), `offline-plan-v8-${typeof process.getuid === "function" ? process.getuid() : "user"}`);
+
+/**
+ * Whether the cache directory is this user's alone (created by us, mode 0700): code cache data is compiled code,
+ * and a directory another user made first under the shared temp dir must not feed it to this process.
+ */
+function ownCacheDir(): boolean {
+    try {
+        fs.mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+        const stat = fs.statSync(cacheDir);
+        return stat.isDirectory() && (typeof process.getuid !== "function" || stat.uid === process.getuid()) && (stat.mode & 0o077) === 0;
+    } catch {
+        return false;
+    }
+}
+
+function openCache(): CodeCache {
+    const entry = process.argv[1] ?? "[eval]";
+    const name = crypto.createHash("sha256").update(JSON.stringify([process.version, process.arch, entry, 1])).digest("hex").slice(0, 32);
+    const file = path.join(cacheDir, `${name}.bin`);
+    const usable = ownCacheDir();
+    const cache: CodeCache = { file, entries: usable ? readCache(file) : new Map(), used: new Set(), fresh: new Map() };
+    process.once("exit", () => {
+        if (usable && cache.fresh.size > 0) {
+            writeCache(cache);
+        }
+    });
+    return cache;
+}
+
+/** The source map comment of a compiled program module (register.cjs writes them inline), as a line of its own. */
+function sourceMapComment(content: string): string | undefined {
+    const at = content.lastIndexOf("//# sourceMappingURL=");
+    if (at < 0) {
+        return undefined;
+    }
+    const end = content.indexOf("\n", at);
+    return end < 0 ? content.slice(at) : content.slice(at, end);
+}
+
+const DATA_URL = "data:application/json;base64,";
+
+/** SHA-1 of a text: crypto.hash (Node 20.12 and later, one call, no Hash object), else createHash. */
+const oneShot = (crypto as unknown as { hash?: (algorithm: string, data: string, encoding: string) => string }).hash;
+function sha1(text: string, encoding: "hex" | "base64"): string {
+    return oneShot ? oneShot("sha1", text, encoding) : crypto.createHash("sha1").update(text).digest(encoding);
+}
+/** Whether the cache directory is ours (ownCacheDir), once known. */
+let ownDir: boolean | undefined;
+
+/**
+ * The comment to register a module's inline source map with, pointing to the same map in a file of the cache
+ * directory (written once per map), so that V8 and Node do not scan, copy and decode a data URL of a hundred
+ * kilobytes for every module of every process. The map's sources are made absolute as Node makes them for an
+ * inline map (source_map_cache.js sourcesToAbsolute, against the module's own URL), so that stack traces
+ * name the same files. The file is named relative to the module: Node reads no other kind of URL but data:.
+ * The inline comment itself when the map is not a base64 data URL or the file cannot be written.
+ */
+function sourceMapFileComment(comment: string, filename: string): string {
+    const url = comment.slice("//# sourceMappingURL=".length).trim();
+    if (!url.startsWith(DATA_URL)) {
+        return comment;
+    }
+    const file = path.join(cacheDir, "maps", `${sha1(url, "hex")}.map`);
+    if (!(ownDir ??= ownCacheDir())) {
+        return comment;
+    }
+    try {
+        if (!fs.existsSync(file)) {
+            const map = JSON.parse(Buffer.from(url.slice(DATA_URL.length), "base64").toString("utf8")) as { sources?: string[]; sourceRoot?: string };
+            const base = pathToFileURL(filename);
+            map.sources = (map.sources ?? []).map((source) => {
+                const full = (map.sourceRoot ?? "") + source;
+                return path.isAbsolute(full) ? pathToFileURL(full).href : new URL(full, base).href;
+            });
+            map.sourceRoot = "";
+            fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+            const partial = `${file}.${process.pid}.${crypto.randomBytes(4).toString("hex")}.tmp`;
+            fs.writeFileSync(partial, JSON.stringify(map), { mode: 0o600 });
+            fs.renameSync(partial, file);
+        }
+    } catch {
+        return comment;
+    }
+    const relative = path.relative(path.dirname(filename), file).split(path.sep).map(encodeURIComponent).join("/");
+    return `//# sourceMappingURL=${relative}`;
+}
+
+/** What this process compiled: from source, from the code cache, and how many loads ran a function compiled before. */
+export const compiledModules = { compiled: 0, fromCache: 0, rerun: 0 };
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const Module = require("module") as ModuleClass;
+const compile = Module.prototype._compile;
+
+// Under coverage (NODE_V8_COVERAGE) Node reports each module's source map with its line lengths: left to Node.
+if (process.env.OFFLINE_PLAN_COMPILE_CACHE !== "0" && !process.env.NODE_V8_COVERAGE && !(compile as { compilesOnce?: boolean }).compilesOnce && !(globalThis as Record<symbol, unknown>)[RUN]) {
+    let handoff: ModuleFunction | undefined;
+    // Named: it is a frame of every stack trace through a module's top level (after the module's own frame).
+    const runCompiledModule = (self: unknown, args: unknown[]): unknown => {
+        const fn = handoff!;
+        handoff = undefined;
+        return Reflect.apply(fn, self, args);
+    };
+    Object.defineProperty(globalThis, RUN, { value: runCompiledModule });
+    const programModules = new Map<string, Compiled>();
+    let codeCache: CodeCache | undefined;
+
+    /**
+     * Node registers a module's source map with the module object and forgets it once that object is collected;
+     * the program's module objects are dropped between stacks. So the map is registered once, with a module
+     * of our own that only holds it (compiled from the stub and the map comment, nothing else).
+     */
+    const sourceMapHolder = (content: string, filename: string): unknown => {
+        const comment = sourceMapComment(content);
+        if (comment === undefined) {
+            return undefined;
+        }
+        const holder = new Module(filename);
+        holder.filename = filename;
+        holder.paths = [];
+        handoff = () => undefined;
+        compile.call(holder, `${STUB}\n${sourceMapFileComment(comment, filename)}`, filename);
+        return holder;
+    };
+
+    /**
+     * A module's function, compiled from the code cache when it holds this text. The wrapper's first line is
+     * a line of its own, left out of the positions (lineOffset -1): V8 reports the module's own lines and
+     * columns, as Node's compile does, so stack traces and source maps read the same.
+     */
+    const cachedCompile = (content: string, filename: string): ModuleFunction => {
+        const cache = (codeCache ??= openCache());
+        const key = `${filename}\0${sha1(content, "base64")}`;
+        const cachedData = cache.entries.get(key);
+        const script = new vm.Script(`${WRAPPER_HEAD}\n${content}\n${WRAPPER_TAIL}`, {
+            filename,
+            lineOffset: -1,
+            ...(cachedData ? { cachedData } : {}),
+            ...(DEFAULT_IMPORT ? { importModuleDynamically: DEFAULT_IMPORT } : {}),
+        } as vm.ScriptOptions);
+        if (cachedData && !script.cachedDataRejected) {
+            cache.used.add(key);
+            compiledModules.fromCache += 1;
+        } else {
+            cache.fresh.set(key, script);
+            compiledModules.compiled += 1;
+        }
+        return script.runInThisContext({ displayErrors: true }) as ModuleFunction;
+    };
+
+    /**
+     * The `require` Node gives a module (internal/modules/helpers.js makeRequireFunction, without a policy
+     * manifest): for a dependency's module, run without Node's _compile and the stub, whose own compile cost a
+     * few milliseconds per hundred modules. Under a policy manifest (--experimental-policy) every module takes
+     * the stub, and Node's require.
+     */
+    const requireFor = (module: LoadingModule): NodeJS.Require => {
+        const require = function require(id: string): unknown {
+            return module.require(id);
+        } as NodeJS.Require;
+        const resolve = function resolve(request: string, options?: { paths?: string[] }): string {
+            if (typeof request !== "string") {
+                throw Object.assign(new TypeError(`The "request" argument must be of type string. Received ${typeof request}`), { code: "ERR_INVALID_ARG_TYPE" });
+            }
+            return Module._resolveFilename(request, module, false, options);
+        } as NodeJS.RequireResolve;
+        resolve.paths = function paths(request: string): string[] | null {
+            if (typeof request !== "string") {
+                throw Object.assign(new TypeError(`The "request" argument must be of type string. Received ${typeof request}`), { code: "ERR_INVALID_ARG_TYPE" });
+            }
+            return Module._resolveLookupPaths(request, module);
+        };
+        require.resolve = resolve;
+        Object.defineProperty(require, "main", { value: process.mainModule, writable: true, enumerable: true, configurable: true });
+        require.extensions = Module._extensions as NodeJS.Require["extensions"];
+        require.cache = Module._cache as NodeJS.Require["cache"];
+        return require;
+    };
+
+    /** A program module (outside node_modules, loaded again for each stack): compiled once per text, its body run again on each load. */
+    const programFunction = (content: string, filename: string): ModuleFunction => {
+        const known = programModules.get(filename);
+        if (known && known.content === content) {
+            compiledModules.rerun += 1;
+            return known.fn;
+        }
+        const fn = cachedCompile(content, filename);
+        programModules.set(filename, { content, fn, holder: sourceMapHolder(content, filename) });
+        return fn;
+    };
+
+    const compilingOnce = function (this: CompilingModule, content: string, filename: string, format?: string): unknown {
+        if ((format !== undefined && format !== "commonjs") || (!DEFAULT_IMPORT && content.includes("import("))) {
+            return compile.call(this, content, filename, format);
+        }
+        let fn: ModuleFunction;
+        try {
+            fn = filename.includes(NODE_MODULES) ? cachedCompile(content, filename) : programFunction(content, filename);
+        } catch {
+            // Not a CommonJS function body (ES syntax in a .js file, a syntax error): Node compiles it, or reports it, as ever.
+            return compile.call(this, content, filename, format);
+        }
+        if (direct && filename.includes(NODE_MODULES)) {
+            // A dependency's module, loaded once: run with a require of its own, as Node's makes it (below).
+            const module = this as unknown as LoadingModule;
+            return Reflect.apply(fn, module.exports, [module.exports, requireFor(module), module, filename, path.dirname(filename)]);
+        }
+        handoff = fn;
+        return compile.call(this, STUB, filename, format);
+    };
+    Object.assign(compilingOnce, { compilesOnce: true });
+    Module.prototype._compile = compilingOnce;
+}
