@@ -233,12 +233,13 @@ export class DrillWorld {
      * recover to just before it with restore_command = wal-archive.sh fetch; the instance is started and
      * waited for until recovery has stopped at the target and promoted it. Returns it and the script's line.
      */
-    async restorePointInTime(targetTime: string): Promise<{ server: PgServer; summary: string; recoveryLog: string[]; restoreSeconds: number; recoverySeconds: number }> {
+    async restorePointInTime(targetTime: string | undefined): Promise<{ server: PgServer; summary: string; recoveryLog: string[]; restoreSeconds: number; recoverySeconds: number }> {
         const started = performance.now();
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-pitr-"));
         this.restoredDirs.push(dir);
         const dataDir = path.join(dir, "data");
-        const result = await runScript("wal-archive.sh", this.scriptEnv(this.primary), ["restore", dataDir, "--target-time", targetTime, "--restore-command", this.walCommand('fetch "%f" "%p"')]);
+        const target = targetTime === undefined ? [] : ["--target-time", targetTime];
+        const result = await runScript("wal-archive.sh", this.scriptEnv(this.primary), ["restore", dataDir, ...target, "--restore-command", this.walCommand('fetch "%f" "%p"')]);
         if (result.code !== 0) {
             throw new Error(`wal-archive.sh restore failed: ${explain(result)}`);
         }
