@@ -45,12 +45,13 @@
 #   recovery_target_action = promote. Without --target-time, recovery replays the archive up to the first
 #   file that is not in it. Start PostgreSQL on DIR (as the data directory's owner) to recover; it promotes
 #   itself at the target.
-#   Prefetch: before it renames DIR.partial, restore downloads and verifies (as fetch: sha256 of the record,
-#   gpg's MDC) the segments the recovery will ask for into DIR/wal-archive-spool, WAL_PREFETCH_JOBS at a
-#   time through its one helper: the backup's start segment (backup_label) and the later ones of its
-#   timeline, up to the first archived (S3 LastModified) more than WAL_PREFETCH_SKEW seconds after TIME
-#   (all of them without TIME), at most WAL_PREFETCH_MAX and what fits in the free space (16 MiB each,
-#   256 MiB kept free); it lists the archive's WAL file names there too (archive.list, for the gap check).
+#   Prefetch: while the base backup streams in, restore downloads and verifies (as fetch: sha256 of the
+#   record, gpg's MDC) the segments the recovery will ask for into DIR/wal-archive-spool, WAL_PREFETCH_JOBS
+#   at a time through its one helper: those of the manifest's timeline archived (S3 LastModified) from
+#   WAL_PREFETCH_SKEW seconds before the backup started, in order, up to the first archived more than
+#   WAL_PREFETCH_SKEW seconds after TIME (all of them without TIME), at most WAL_PREFETCH_MAX and what fits
+#   in the free space (16 MiB each, 256 MiB kept free); then it keeps those from backup_label's start
+#   segment on. It lists the archive's WAL file names there too (archive.list, for the gap check).
 #   restore_command then only moves local files (one helper, gpg and S2K per segment otherwise, on the
 #   recovery's path). A segment that fails is logged (WARNING) and recorded (NAME.failed): the recovery
 #   fetches it again when it needs it and stops there if it fails again. recovery_end_command removes the
@@ -66,7 +67,8 @@
 #   WAL_PREFIX (default wal/); base-backup: PGHOST PGPORT PGUSER PGPASSWORD (a role with REPLICATION) or
 #   DB_CREDENTIALS_SECRET_ID; ZSTD_LEVEL (default 1), ZSTD_THREADS (default 2); restore: WAL_PREFETCH_MAX
 #   (segments, default 64; 0 turns the prefetch off), WAL_PREFETCH_JOBS (default 2), WAL_PREFETCH_SKEW
-#   (seconds, default 60: the clock difference between the database and S3 it allows for).
+#   (seconds, default 10: the clock difference between the database and S3 it allows for; a segment it
+#   misses is fetched by the recovery itself).
 #   PostgreSQL runs archive_command and restore_command with its own environment: give it these variables
 #   (its service's environment, or a file the command sources first, as the drill does).
 #
@@ -95,12 +97,13 @@ shift
 require_env BUCKET
 require_cmd gpg curl sha256sum zstd jq
 
-JOB_PID=""
+JOB_PID="" PREFETCH_PID=""
 cleanup() {
     local status=$?
     trap - EXIT INT TERM
     set +e
     kill_job "$JOB_PID"
+    kill_job "$PREFETCH_PID"
     [[ -z "${PARTIAL:-}" ]] || rm -rf "$PARTIAL"
     remove_work_dir
     [[ $status -eq 0 || ($command == fetch && $status -eq $EX_NO_BACKUP) ]] || log "FAILED with exit code $status"
@@ -240,17 +243,21 @@ fetch_from_spool() {
     return 1
 }
 
-# prefetch DIR START_SEGMENT TARGET_EPOCH: the archived segments the recovery of DIR (a restored base backup
-# that starts at START_SEGMENT) will ask for, downloaded and verified (as fetch does: sha256 of the record,
-# gpg's MDC) into DIR/wal-archive-spool, WAL_PREFETCH_JOBS (default 2) at a time, by this run's helper.
-# Which: START_SEGMENT and the later segments of its timeline, in order, up to the first one archived more
-# than WAL_PREFETCH_SKEW seconds (default 60) after TARGET_EPOCH (S3's LastModified; all without a target),
-# at most WAL_PREFETCH_MAX (default 64, 0 = none). The spool also lists every WAL file name in the archive
+# prefetch DIR TIMELINE FROM_EPOCH TARGET_EPOCH: the archived segments the recovery of DIR (a base backup of
+# TIMELINE, 8 hex digits, that started at FROM_EPOCH) will ask for, downloaded and verified (as fetch does:
+# sha256 of the record, gpg's MDC) into DIR/wal-archive-spool, WAL_PREFETCH_JOBS (default 2) at a time, by
+# this run's helper. It needs only the manifest, so it runs while the base backup is extracted. Which: the
+# segments of TIMELINE archived (S3's LastModified) at most WAL_PREFETCH_SKEW seconds (default 10) before
+# FROM_EPOCH or later (the backup's start segment was still being written then), in order, up to the first
+# one archived more than WAL_PREFETCH_SKEW seconds after TARGET_EPOCH (all of them without a target), at most
+# WAL_PREFETCH_MAX (default 64, 0 = none). The spool also lists every WAL file name in the archive
 # (archive.list): fetch uses it to tell a gap from the end of the archive. A segment that fails is recorded
 # (NAME.failed) and logged; fetch tries it again when the recovery asks for it and stops the recovery if it
-# fails again. Prints how many it prefetched.
+# fails again. Prints the names it prefetched, a line each.
 prefetch() {
-    local dir=$1 start=$2 target_epoch=$3 max=${WAL_PREFETCH_MAX:-64} jobs=${WAL_PREFETCH_JOBS:-2} skew=${WAL_PREFETCH_SKEW:-60}
+    local dir=$1 timeline=$2 from_epoch=$3 target_epoch=$4 max=${WAL_PREFETCH_MAX:-64} jobs=${WAL_PREFETCH_JOBS:-2} skew=${WAL_PREFETCH_SKEW:-10}
+    # Its jobs stay in its process group: the restore's cleanup ends them with it.
+    set +m
     [[ "$max" =~ ^[0-9]+$ ]] || die "$EX_USAGE" "WAL_PREFETCH_MAX must be a number of segments, not \"$max\""
     [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || die "$EX_USAGE" "WAL_PREFETCH_JOBS must be a positive number, not \"$jobs\""
     [[ "$skew" =~ ^[0-9]+$ ]] || die "$EX_USAGE" "WAL_PREFETCH_SKEW must be a number of seconds, not \"$skew\""
@@ -262,12 +269,12 @@ prefetch() {
     awk -F '\t' -v p="$WAL_PREFIX" 'index($1, p) == 1 { n = substr($1, length(p) + 1); if (n ~ /^[0-9A-Za-z._-]+\.zst\.gpg$/) { sub(/\.zst\.gpg$/, "", n); print n "\t" $2 } }' \
         <<<"$listing" | LC_ALL=C sort >"$WORK_DIR/wal.list"
     cut -f1 "$WORK_DIR/wal.list" >"$spool/archive.list"
-    mapfile -t names < <(awk -F '\t' -v s="$start" -v t="$target_epoch" -v skew="$skew" -v max="$max" '
-        length($1) == 24 && $1 ~ /^[0-9A-F]+$/ && substr($1, 1, 8) == substr(s, 1, 8) && ($1 "") >= (s "") && n < max {
+    mapfile -t names < <(awk -F '\t' -v tli="$timeline" -v from="$from_epoch" -v t="$target_epoch" -v skew="$skew" -v max="$max" '
+        length($1) == 24 && $1 ~ /^[0-9A-F]+$/ && substr($1, 1, 8) == tli && $2 >= from - skew && n < max {
             print $1; n++
             if (t != "" && $2 > t + skew) exit
         }' "$WORK_DIR/wal.list")
-    [[ ${#names[@]} -gt 0 ]] || { echo 0; return 0; }
+    [[ ${#names[@]} -gt 0 ]] || return 0
     local free need=$(( ${#names[@]} * 16 * 1024 * 1024 ))
     free=$(df -P -B1 "$spool" 2>/dev/null | awk 'NR == 2 { print $4 }')
     if [[ "$free" =~ ^[0-9]+$ ]] && (( free < need + 256 * 1024 * 1024 )); then
@@ -275,7 +282,7 @@ prefetch() {
         (( fits > 0 )) || fits=0
         log "only $free bytes free beside $dir: prefetching $fits of ${#names[@]} segments (16 MiB each, 256 MiB kept free); the recovery fetches the others itself"
         names=("${names[@]:0:fits}")
-        [[ ${#names[@]} -gt 0 ]] || { echo 0; return 0; }
+        [[ ${#names[@]} -gt 0 ]] || return 0
     fi
     log "prefetching ${#names[@]} WAL segment(s) ${names[0]} to ${names[-1]} into $spool, $jobs at a time"
     local running=0 base_work=$WORK_DIR
@@ -288,14 +295,13 @@ prefetch() {
         running=$((running + 1))
     done
     wait || true
-    local ok=0 failed=()
     for name in "${names[@]}"; do
-        if [[ -f "$spool/$name" ]]; then ok=$((ok + 1)); else failed+=("$name"); fi
+        if [[ -f "$spool/$name" ]]; then
+            echo "$name"
+        else
+            log "WARNING: prefetching $name failed: $(cat "$spool/$name.failed" 2>/dev/null || echo "no reason recorded"); the recovery will fetch it again and stop there if it still fails"
+        fi
     done
-    for name in "${failed[@]}"; do
-        log "WARNING: prefetching $name failed: $(cat "$spool/$name.failed" 2>/dev/null || echo "no reason recorded"); the recovery will fetch it again and stop there if it still fails"
-    done
-    echo "$ok"
 }
 
 # prefetch_one NAME SPOOL WORK (in a subshell): fetch NAME into SPOOL with its own scratch files under WORK;
@@ -431,6 +437,15 @@ restore() {
     PARTIAL="${dir%/}.partial"
     rm -rf "$PARTIAL"
     mkdir -m 700 "$PARTIAL"
+    # The WAL the recovery will ask for, fetched and verified while the base backup streams in, by this run's
+    # helper: restore_command then only moves local files (one helper, gpg and S2K per segment otherwise, on
+    # the recovery's path).
+    local started_epoch timeline
+    started_epoch=$(epoch "$(jq -r .started_at "$WORK_DIR/manifest.json")")
+    timeline=$(jq -r '.timeline // 1' "$WORK_DIR/manifest.json")
+    [[ "$timeline" =~ ^[0-9]+$ ]] || die "$EX_VERIFY" "the manifest $best has no timeline"
+    prefetch "$PARTIAL" "$(printf '%08X' "$timeline")" "$started_epoch" "$target_epoch" >"$WORK_DIR/prefetched" &
+    PREFETCH_PID=$!
     local url
     url=$(aws_call GET /s3/presign - "bucket=$BUCKET" "key=$object_key" 2>"$WORK_DIR/s3.err") \
         || die "$EX_STORAGE" "cannot presign $(s3_uri "$object_key"): $(one_line_error "$WORK_DIR/s3.err")"
@@ -464,12 +479,19 @@ restore() {
     [[ $tar_rc -eq 0 ]] || die "$EX_FAILURE" "tar failed extracting $(s3_uri "$object_key") into $PARTIAL: $(one_line_error "$WORK_DIR/tar.err")"
     [[ -f "$PARTIAL/PG_VERSION" && -f "$PARTIAL/backup_label" ]] || die "$EX_VERIFY" "$(s3_uri "$object_key") is not a base backup (no PG_VERSION or backup_label)"
 
-    # The WAL the recovery will ask for, fetched and verified now by this run's helper: restore_command then
-    # only moves a local file (one helper and one gpg start per segment otherwise, on the recovery's path).
-    local start_segment prefetched
+    # The prefetch: done, and only what the recovery asks for kept (from backup_label's start segment on).
+    local start_segment prefetched=0 name
     start_segment=$(sed -n 's/^START WAL LOCATION: .* (file \([0-9A-F]\{24\}\))$/\1/p' "$PARTIAL/backup_label")
     [[ -n "$start_segment" ]] || die "$EX_VERIFY" "$(s3_uri "$object_key") has a backup_label without its START WAL LOCATION"
-    prefetched=$(prefetch "$PARTIAL" "$start_segment" "$target_epoch")
+    wait "$PREFETCH_PID" || log "WARNING: the WAL prefetch failed (above): the recovery fetches each segment itself"
+    PREFETCH_PID=""
+    while IFS= read -r name; do
+        if [[ "$name" < "$start_segment" ]]; then
+            rm -f "$PARTIAL/$SPOOL_DIR_NAME/$name"
+        else
+            prefetched=$((prefetched + 1))
+        fi
+    done <"$WORK_DIR/prefetched"
 
     # Recovery settings: PostgreSQL reads the last value of each in postgresql.auto.conf.
     {

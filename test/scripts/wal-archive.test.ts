@@ -164,7 +164,7 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         const start = /START WAL LOCATION: .* \(file ([0-9A-F]{24})\)/.exec(fs.readFileSync(path.join(first, "backup_label"), "utf8"))![1];
         const segment = (n: number) => start.slice(0, 16) + (parseInt(start.slice(16), 16) + n).toString(16).toUpperCase().padStart(8, "0");
         const data = new Map<string, Buffer>();
-        for (const n of [0, 1, 3, 4]) {
+        for (const n of [-1, 0, 1, 3, 4]) {
             const { file, data: bytes } = walFile(segment(n), `segment ${n}`);
             data.set(segment(n), bytes);
             const push = await runScript("wal-archive.sh", spooled, ["push", file, segment(n)]);
