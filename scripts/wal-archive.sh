@@ -31,7 +31,7 @@
 #   the recovery fails ("recovery ended before configured recovery target was reached") instead of
 #   stopping early at a wrong point. The segment is decrypted to PATH.partial, checked against
 #   its sha256 and only then renamed to PATH. With a spool (the data directory's wal-archive-spool, which
-#   restore prepares: PATH is pg_wal/RECOVERYXLOG in it), a segment found there is moved to PATH and nothing
+#   restore prepares: PATH is pg_wal/RECOVERYXLOG in it), a segment found there is copied to PATH and nothing
 #   else runs (no helper, no gpg: restore verified it); any other name is fetched as above, and then a
 #   failure stops the recovery: exit 200, above 125, which PostgreSQL treats as fatal ("could not restore
 #   file ... from archive") instead of as the end of the archive. That covers a segment that fails its
@@ -52,7 +52,7 @@
 #   WAL_PREFETCH_SKEW seconds after TIME (all of them without TIME), at most WAL_PREFETCH_MAX and what fits
 #   in the free space (16 MiB each, 256 MiB kept free); then it keeps those from backup_label's start
 #   segment on. It lists the archive's WAL file names there too (archive.list, for the gap check).
-#   restore_command then only moves local files (one helper, gpg and S2K per segment otherwise, on the
+#   restore_command then only copies local files (one helper, gpg and S2K per segment otherwise, on the
 #   recovery's path). A segment that fails is logged (WARNING) and recorded (NAME.failed): the recovery
 #   fetches it again when it needs it and stops there if it fails again. recovery_end_command removes the
 #   spool (what was prefetched past the target).
@@ -227,15 +227,18 @@ later_listed_segment() {
     awk -v n="$1" 'length($0) == 24 && substr($0, 1, 8) == substr(n, 1, 8) && ($0 "") > (n "") { last = $0 } END { print last }' "$SPOOL/archive.list"
 }
 
-# fetch_from_spool NAME PATH: moves the prefetched, verified segment NAME from the spool to PATH (no helper, no
+# fetch_from_spool NAME PATH: copies the prefetched, verified segment NAME from the spool to PATH (no helper, no
 # gpg: restore checked it); false when there is no spool or NAME is not in it, and fetch goes to the bucket.
+# A copy, not a move: PostgreSQL asks for the last segment again when the recovery ends (to start the new
+# timeline from it); recovery_end_command removes the spool.
 fetch_from_spool() {
     [[ $# -eq 2 && "$1" =~ ^[0-9A-Za-z._-]+$ ]] || return 1
     FETCH_NAME=$1
     SPOOL=$(spool_of "$2")
     [[ -n "$SPOOL" ]] || return 1
     if [[ -f "$SPOOL/$1" ]]; then
-        mv "$SPOOL/$1" "$2"
+        cp --reflink=auto "$SPOOL/$1" "$2.partial"
+        mv "$2.partial" "$2"
         log "restored $1 from the spool (prefetched and verified by restore)"
         return 0
     fi

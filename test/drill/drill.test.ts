@@ -133,6 +133,8 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
         assert.match(report.rto.covers!, /^from the corrupting UPDATE .* to the final validation's PASS: corrupt [\d.]+ s, detect [\d.]+ s, find the corruption [\d.]+ s, archive WAL [\d.]+ s, restore [\d.]+ s, switch [\d.]+ s, validate [\d.]+ s; not in it: /);
         assert.match(formatReport(report), /\n {4}covers from the corrupting UPDATE/);
         assert.match(restore, /\d+ archived WAL segment\(s\) from [0-9A-F]{24} on prefetched and verified/);
+        // Every segment the recovery read came from the spool (none from the bucket, one helper and gpg each).
+        assert.match(restore, /restore_command: [1-9]\d* segment\(s\) copied from the spool, 0 file\(s\) fetched from the bucket, /);
         writeReport(report, path.join(dir, "corruption-pitr.json"));
     });
 

@@ -153,7 +153,7 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         assert.ok(fs.existsSync(path.join(servers.dir, "rotated", "PG_VERSION")));
     });
 
-    it("restore prefetches the segments from the base backup's start into a verified spool; fetch moves them from it without a storage call, stops on a gap or a segment that fails again (exit 200), and says 7 at the end of the archive", async function () {
+    it("restore prefetches the segments from the base backup's start into a verified spool; fetch copies them from it without a storage call, stops on a gap or a segment that fails again (exit 200), and says 7 at the end of the archive", async function () {
         const spooled = { ...env, WAL_PREFIX: "spooled/" };
         const backup = await runScript("wal-archive.sh", spooled, ["base-backup"]);
         assert.equal(backup.code, 0, explain(backup));
@@ -186,12 +186,14 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
 
         // As PostgreSQL calls it: in the data directory, %p = pg_wal/RECOVERYXLOG. No storage here: a dead endpoint.
         const offline = { ...spooled, AWS_ENDPOINT_URL: "http://127.0.0.1:9" };
-        for (const n of [0, 1, 3]) {
+        // Twice each: PostgreSQL asks for the last segment again when the recovery ends.
+        for (const n of [0, 1, 3, 3]) {
+            fs.rmSync(path.join(dir, "pg_wal", "RECOVERYXLOG"), { force: true });
             const fetch = await runScript("wal-archive.sh", offline, ["fetch", segment(n), path.join(dir, "pg_wal", "RECOVERYXLOG")]);
             assert.equal(fetch.code, 0, explain(fetch));
             assert.match(fetch.stderr, new RegExp(`restored ${segment(n)} from the spool`));
             assert.ok(fs.readFileSync(path.join(dir, "pg_wal", "RECOVERYXLOG")).equals(data.get(segment(n))!));
-            assert.ok(!fs.existsSync(path.join(spool, segment(n))));
+            assert.ok(!fs.existsSync(path.join(dir, "pg_wal", "RECOVERYXLOG.partial")));
         }
         const gap = await runScript("wal-archive.sh", spooled, ["fetch", segment(2), path.join(dir, "pg_wal", "RECOVERYXLOG")]);
         assert.equal(gap.code, 200, explain(gap));
