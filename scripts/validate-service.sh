@@ -70,11 +70,28 @@ http_get() {
 
 curl_error() { tail -n 1 "$1.err" 2>/dev/null | sed 's/^curl: ([0-9]*) //'; }
 
+# http_get_pair URL1 OUT1 URL2 OUT2: both GETs in one curl (one process, one connection when the host is the
+# same); their status codes, a line each ("000" when unreachable); each body in OUTn, curl's error in OUTn.err.
+http_get_pair() {
+    local outs=("$2" "$4") code msg i=0
+    while IFS=$'\t' read -r code msg; do
+        [[ -z "$msg" ]] || printf '%s\n' "$msg" >"${outs[i]}.err"
+        echo "$code"
+        i=$((i + 1))
+    done < <(curl -sS --max-time "$HTTP_TIMEOUT" -w '%{http_code}\t%{errormsg}\n' -o "$2" "$1" -o "$4" "$3" 2>/dev/null || true)
+}
+
+# Health and discovery, fetched together before the checks read them.
+HEALTH_CODE="" DISCOVERY_CODE=""
+fetch_health_and_discovery() {
+    { IFS= read -r HEALTH_CODE; IFS= read -r DISCOVERY_CODE; } < <(http_get_pair "$HEALTH_URL" "$WORK_DIR/health" "$SERVER_URL/.well-known/openid-configuration" "$WORK_DIR/discovery") || true
+    HEALTH_CODE=${HEALTH_CODE:-000} DISCOVERY_CODE=${DISCOVERY_CODE:-000}
+}
+
 # --- health ---------------------------------------------------------------------------------------------
 
 check_health() {
-    local out="$WORK_DIR/health" code status
-    code=$(http_get "$HEALTH_URL" "$out")
+    local out="$WORK_DIR/health" code=$HEALTH_CODE status
     if [[ "$code" == 000 ]]; then
         check health FAIL "$HEALTH_URL is unreachable: $(curl_error "$out")"
         return
@@ -94,7 +111,7 @@ JWKS_URI=""
 JWKS_FILE="$WORK_DIR/jwks.json"
 check_discovery() {
     local out="$WORK_DIR/discovery" url="$SERVER_URL/.well-known/openid-configuration" code issuer="" jwks_keys="" problems=()
-    code=$(http_get "$url" "$out")
+    code=$DISCOVERY_CODE
     if [[ "$code" != 200 ]]; then
         check discovery FAIL "$url answered HTTP $code $(curl_error "$out")"
         return
@@ -344,6 +361,7 @@ check_database() {
     fi
 }
 
+fetch_health_and_discovery
 check_health
 check_discovery
 check_token

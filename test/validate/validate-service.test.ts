@@ -89,12 +89,12 @@ describe("validate-service.sh (real OpenID provider, PostgreSQL 15, moto)", func
         assert.match(line(result, "database"), new RegExp(`oauth2db at ${LOCALHOST}:${pg.port}`));
     });
 
-    it("a passing validation starts few tools: jq 11 times at most (one call per document), no tr, sort or comm (it runs on every recovery's RTO path)", async function () {
+    it("a passing validation starts few tools: jq 11 times at most (one call per document), curl 7 (health and discovery in one), no tr, sort or comm (it runs on every recovery's RTO path)", async function () {
         // Wrappers ahead on PATH count each start, then run the real tool.
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-validate-count-"));
         try {
             const counts = path.join(dir, "counts");
-            for (const tool of ["jq", "tr", "sort", "comm"]) {
+            for (const tool of ["jq", "curl", "tr", "sort", "comm"]) {
                 const real = ["/usr/bin", "/bin", "/usr/local/bin"].map((d) => path.join(d, tool)).find((f) => fs.existsSync(f))!;
                 fs.writeFileSync(path.join(dir, tool), `#!/bin/sh\necho ${tool} >> '${counts}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
             }
@@ -103,6 +103,7 @@ describe("validate-service.sh (real OpenID provider, PostgreSQL 15, moto)", func
             const started = fs.readFileSync(counts, "utf8").split("\n").filter(Boolean);
             const count = (tool: string) => started.filter((t) => t === tool).length;
             assert.ok(count("jq") <= 11, `jq started ${count("jq")} times`);
+            assert.ok(count("curl") <= 7, `curl started ${count("curl")} times`);
             assert.deepEqual([count("tr"), count("sort"), count("comm")], [0, 0, 0]);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
