@@ -227,15 +227,31 @@ later_listed_segment() {
     awk -v n="$1" 'length($0) == 24 && substr($0, 1, 8) == substr(n, 1, 8) && ($0 "") > (n "") { last = $0 } END { print last }' "$SPOOL/archive.list"
 }
 
-# fetch_from_spool NAME PATH: copies the prefetched, verified segment NAME from the spool to PATH (no helper, no
+# fetch_from_spool NAME PATH: says 7 (not in the archive) for 00000001.history, which never exists (timeline 1
+# has no history; PostgreSQL asks for it when it starts timeline 2), and, with a spool whose listing covers
+# the target (see prefetch), for a segment past the last one listed on that timeline: what the recovery
+# reads ahead past its target (recovery_prefetch), which it does not replay. Copies the prefetched, verified segment NAME from the spool to PATH (no helper, no
 # gpg: restore checked it); false when there is no spool or NAME is not in it, and fetch goes to the bucket.
 # A copy, not a move: PostgreSQL asks for the last segment again when the recovery ends (to start the new
 # timeline from it); recovery_end_command removes the spool.
 fetch_from_spool() {
     [[ $# -eq 2 && "$1" =~ ^[0-9A-Za-z._-]+$ ]] || return 1
     FETCH_NAME=$1
+    if [[ "$1" == 00000001.history ]]; then
+        log "$1 is not in the archive (timeline 1 has no history file)"
+        return "$EX_NO_BACKUP"
+    fi
     SPOOL=$(spool_of "$2")
     [[ -n "$SPOOL" ]] || return 1
+    local covered last
+    if is_segment "$1" && [[ -f "$SPOOL/covered" && -f "$SPOOL/archive.list" ]]; then
+        covered=$(<"$SPOOL/covered")
+        last=$(awk -v t="${1:0:8}" 'length($0) == 24 && substr($0, 1, 8) == t { last = $0 } END { print last }' "$SPOOL/archive.list")
+        if [[ "${covered:0:8}" == "${1:0:8}" && -n "$last" && "$1" > "$last" ]]; then
+            log "$1 is past the archive's end as restore listed it ($last), which already reached past the recovery target ($covered was archived after it): not in the archive"
+            return "$EX_NO_BACKUP"
+        fi
+    fi
     if [[ -f "$SPOOL/$1" ]]; then
         cp --reflink=auto "$SPOOL/$1" "$2.partial"
         mv "$2.partial" "$2"
@@ -275,8 +291,14 @@ prefetch() {
     mapfile -t names < <(awk -F '\t' -v tli="$timeline" -v from="$from_epoch" -v t="$target_epoch" -v skew="$skew" -v max="$max" '
         length($1) == 24 && $1 ~ /^[0-9A-F]+$/ && substr($1, 1, 8) == tli && $2 >= from - skew && n < max {
             print $1; n++
-            if (t != "" && $2 > t + skew) exit
+            if (t != "" && $2 > t + skew) { print "covered " $1; exit }
         }' "$WORK_DIR/wal.list")
+    # The archive as listed reaches past the target: a segment archived more than the skew after it. All the
+    # WAL written up to the target is then in the listed segments (they are archived in order).
+    if [[ ${#names[@]} -gt 0 && "${names[-1]}" == "covered "* ]]; then
+        echo "${names[-1]#covered }" >"$spool/covered"
+        unset 'names[-1]'
+    fi
     [[ ${#names[@]} -gt 0 ]] || return 0
     local free need=$(( ${#names[@]} * 16 * 1024 * 1024 ))
     free=$(df -P -B1 "$spool" 2>/dev/null | awk 'NR == 2 { print $4 }')
@@ -517,9 +539,11 @@ restore() {
     echo "base backup $object_key (finished $finished_at) restored into $dir; $recovery: start PostgreSQL on it; $prefetched archived WAL segment(s) from $start_segment on prefetched and verified into $dir/$SPOOL_DIR_NAME"
 }
 
-# A segment restore prefetched: moved into place before any helper or gpg starts.
-if [[ "$command" == fetch ]] && fetch_from_spool "$@"; then
-    exit 0
+# A segment restore prefetched: copied into place before any helper or gpg starts (or a file known absent).
+if [[ "$command" == fetch ]]; then
+    spool_status=0
+    fetch_from_spool "$@" || spool_status=$?
+    [[ $spool_status -ne 0 && $spool_status -ne $EX_NO_BACKUP ]] || exit "$spool_status"
 fi
 make_work_dir
 case "$command" in

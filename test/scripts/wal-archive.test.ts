@@ -163,6 +163,8 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         assert.match(empty.stdout, /; 0 archived WAL segment\(s\) from [0-9A-F]{24} on prefetched/);
         const start = /START WAL LOCATION: .* \(file ([0-9A-F]{24})\)/.exec(fs.readFileSync(path.join(first, "backup_label"), "utf8"))![1];
         const segment = (n: number) => start.slice(0, 16) + (parseInt(start.slice(16), 16) + n).toString(16).toUpperCase().padStart(8, "0");
+        const beforePushes = new Date().toISOString();
+        await new Promise((r) => setTimeout(r, 1100));
         const data = new Map<string, Buffer>();
         for (const n of [-1, 0, 1, 3, 4]) {
             const { file, data: bytes } = walFile(segment(n), `segment ${n}`);
@@ -207,6 +209,23 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         assert.equal(end.code, 7, explain(end));
         const history = await runScript("wal-archive.sh", spooled, ["fetch", "00000002.history", path.join(dir, "pg_wal", "RECOVERYHISTORY")]);
         assert.equal(history.code, 7, explain(history));
+        assert.match(history.stderr, /00000002\.history is not in the archive \(s3:/);
+
+        // With a target the listing reaches past (a segment archived after it): what lies past the listed end
+        // is read-ahead past the target, "not there" without a storage call; timeline 1 never has a history.
+        const targeted = path.join(servers.dir, "spool-targeted");
+        const restoreTargeted = await runScript("wal-archive.sh", { ...spooled, WAL_PREFETCH_SKEW: "0" }, ["restore", targeted, "--target-time", beforePushes]);
+        assert.equal(restoreTargeted.code, 0, explain(restoreTargeted));
+        const ahead = await runScript("wal-archive.sh", offline, ["fetch", segment(5), path.join(targeted, "pg_wal", "RECOVERYXLOG")]);
+        assert.equal(ahead.code, 7, explain(ahead));
+        assert.match(ahead.stderr, new RegExp(`${segment(5)} is past the archive's end as restore listed it \\(${segment(4)}\\), which already reached past the recovery target`));
+        const timeline1 = await runScript("wal-archive.sh", offline, ["fetch", "00000001.history", path.join(targeted, "pg_wal", "RECOVERYHISTORY")]);
+        assert.equal(timeline1.code, 7, explain(timeline1));
+        assert.match(timeline1.stderr, /timeline 1 has no history file/);
+        // A listed segment the prefetch stopped before is fetched from the bucket as ever.
+        const listed = await runScript("wal-archive.sh", spooled, ["fetch", segment(3), path.join(targeted, "pg_wal", "RECOVERYXLOG")]);
+        assert.equal(listed.code, 0, explain(listed));
+        assert.ok(fs.readFileSync(path.join(targeted, "pg_wal", "RECOVERYXLOG")).equals(data.get(segment(3))!));
     });
 
     it("usage and configuration errors exit 2 before any storage call", async function () {

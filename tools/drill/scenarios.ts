@@ -259,7 +259,7 @@ async function corruptionDrill(scenario: "corruption-pitr" | "corruption-dump", 
                 const restored = await world.restorePointInTime(corruption!.committed);
                 recovered = { pg: restored.server, database: "oauth2db" };
                 const stop = restored.recoveryLog.find((l) => l.startsWith("recovery stopping")) ?? "(no 'recovery stopping' line in the server log)";
-                return `wal-archive.sh restore (${restored.restoreSeconds.toFixed(2)} s): ${restored.summary}; new instance on port ${restored.server.port} (start, replay, promotion ${restored.recoverySeconds.toFixed(2)} s; restore_command: ${restored.fetches.spool} segment(s) copied from the spool, ${restored.fetches.bucket} file(s) fetched from the bucket, ${restored.fetches.absent} look-up(s) of a file not in the archive, e.g. the next timeline's history): ${stop}; promoted`;
+                return `wal-archive.sh restore (${restored.restoreSeconds.toFixed(2)} s): ${restored.summary}; new instance on port ${restored.server.port} (start, replay, promotion ${restored.recoverySeconds.toFixed(2)} s; restore_command: ${restored.fetches.spool} segment(s) copied from the spool, ${restored.fetches.bucket} file(s) fetched from the bucket, ${restored.fetches.absent} look-up(s) in the bucket of a file not there (the next timeline's history), ${restored.fetches.absentKnown} answered "not there" without one (timeline 1's history; read-ahead past the target's end of the archive)): ${stop}; promoted`;
             });
         } else {
             await clock.step("restore", async () => {

@@ -287,7 +287,7 @@ export class DrillWorld {
      * recover to just before it with restore_command = wal-archive.sh fetch; the instance is started and
      * waited for until recovery has stopped at the target and promoted it. Returns it and the script's line.
      */
-    async restorePointInTime(targetTime: string | undefined): Promise<{ server: PgServer; summary: string; recoveryLog: string[]; fetches: { spool: number; bucket: number; absent: number }; restoreSeconds: number; recoverySeconds: number }> {
+    async restorePointInTime(targetTime: string | undefined): Promise<{ server: PgServer; summary: string; recoveryLog: string[]; fetches: { spool: number; bucket: number; absent: number; absentKnown: number }; restoreSeconds: number; recoverySeconds: number }> {
         const started = performance.now();
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-pitr-"));
         this.restoredDirs.push(dir);
@@ -327,7 +327,12 @@ export class DrillWorld {
         const recoveryLog = log.filter((l) => /recovery stopping|last completed transaction|selected new timeline|archive recovery complete|consistent recovery state/.test(l)).map((l) => l.replace(/^.*?(LOG|FATAL|ERROR):\s+/, ""));
         // restore_command's calls, from its own lines in the log: a spooled segment moved, a file fetched from the bucket, one not there.
         const count = (re: RegExp) => log.filter((l) => re.test(l)).length;
-        const fetches = { spool: count(/wal-archive: restored \S+ from the spool/), bucket: count(/wal-archive: restored \S+ from s3:/), absent: count(/wal-archive: \S+ is not in the archive/) };
+        const fetches = {
+            spool: count(/wal-archive: restored \S+ from the spool/),
+            bucket: count(/wal-archive: restored \S+ from s3:/),
+            absent: count(/wal-archive: \S+ is not in the archive \(s3:/),
+            absentKnown: count(/wal-archive: \S+ (is not in the archive \(timeline 1|is past the archive's end)/),
+        };
         return { server, summary: result.stdout.trim(), recoveryLog, fetches, restoreSeconds: (restored - started) / 1000, recoverySeconds: (performance.now() - restored) / 1000 };
     }
 
