@@ -48,10 +48,13 @@
 #   Prefetch: while the base backup streams in, restore downloads and verifies (as fetch: sha256 of the
 #   record, gpg's MDC) the segments the recovery will ask for into DIR/wal-archive-spool, WAL_PREFETCH_JOBS
 #   at a time through its one helper: those of the manifest's timeline archived (S3 LastModified) from
-#   WAL_PREFETCH_SKEW seconds before the backup started, in order, up to the first archived more than
-#   WAL_PREFETCH_SKEW seconds after TIME (all of them without TIME), at most WAL_PREFETCH_MAX and what fits
+#   WAL_PREFETCH_SKEW seconds before the backup started, in name order, up to the one after the last
+#   archived by TIME + WAL_PREFETCH_SKEW (all of them without TIME), at most WAL_PREFETCH_MAX and what fits
 #   in the free space (16 MiB each, 256 MiB kept free); then it keeps those from backup_label's start
-#   segment on. It lists the archive's WAL file names there too (archive.list, for the gap check).
+#   segment on. It lists the archive's WAL file names there too (archive.list, for the gap check), and
+#   when the last listed segment is spooled and holds a commit or abort at or after TIME (pg_waldump, if
+#   installed), a segment past it is the recovery's read-ahead and fetch answers 7 for it without a
+#   storage call; 00000001.history, which never exists, too.
 #   restore_command then only copies local files (one helper, gpg and S2K per segment otherwise, on the
 #   recovery's path). A segment that fails is logged (WARNING) and recorded (NAME.failed): the recovery
 #   fetches it again when it needs it and stops there if it fails again. recovery_end_command removes the
@@ -228,9 +231,9 @@ later_listed_segment() {
 }
 
 # fetch_from_spool NAME PATH: says 7 (not in the archive) for 00000001.history, which never exists (timeline 1
-# has no history; PostgreSQL asks for it when it starts timeline 2), and, with a spool whose listing covers
-# the target (see prefetch), for a segment past the last one listed on that timeline: what the recovery
-# reads ahead past its target (recovery_prefetch), which it does not replay. Copies the prefetched, verified segment NAME from the spool to PATH (no helper, no
+# has no history; PostgreSQL asks for it when it starts timeline 2), and, with a spool whose listed WAL holds
+# the target's stop (see mark_covered), for a segment past the last one listed on that timeline: what the
+# recovery reads ahead past its target (recovery_prefetch), which it does not replay. Copies the prefetched, verified segment NAME from the spool to PATH (no helper, no
 # gpg: restore checked it); false when there is no spool or NAME is not in it, and fetch goes to the bucket.
 # A copy, not a move: PostgreSQL asks for the last segment again when the recovery ends (to start the new
 # timeline from it); recovery_end_command removes the spool.
@@ -248,7 +251,7 @@ fetch_from_spool() {
         covered=$(<"$SPOOL/covered")
         last=$(awk -v t="${1:0:8}" 'length($0) == 24 && substr($0, 1, 8) == t { last = $0 } END { print last }' "$SPOOL/archive.list")
         if [[ "${covered:0:8}" == "${1:0:8}" && -n "$last" && "$1" > "$last" ]]; then
-            log "$1 is past the archive's end as restore listed it ($last), which already reached past the recovery target ($covered was archived after it): not in the archive"
+            log "$1 is past the archive's end as restore listed it ($last), whose WAL already holds a commit at or after the recovery target (the recovery stops in it): not in the archive"
             return "$EX_NO_BACKUP"
         fi
     fi
@@ -267,8 +270,8 @@ fetch_from_spool() {
 # sha256 of the record, gpg's MDC) into DIR/wal-archive-spool, WAL_PREFETCH_JOBS (default 2) at a time, by
 # this run's helper. It needs only the manifest, so it runs while the base backup is extracted. Which: the
 # segments of TIMELINE archived (S3's LastModified) at most WAL_PREFETCH_SKEW seconds (default 10) before
-# FROM_EPOCH or later (the backup's start segment was still being written then), in order, up to the first
-# one archived more than WAL_PREFETCH_SKEW seconds after TARGET_EPOCH (all of them without a target), at most
+# FROM_EPOCH or later (the backup's start segment was still being written then), in name order, up to the
+# one after the last archived by TARGET_EPOCH + WAL_PREFETCH_SKEW (all of them without a target), at most
 # WAL_PREFETCH_MAX (default 64, 0 = none). The spool also lists every WAL file name in the archive
 # (archive.list): fetch uses it to tell a gap from the end of the archive. A segment that fails is recorded
 # (NAME.failed) and logged; fetch tries it again when the recovery asks for it and stops the recovery if it
@@ -288,17 +291,14 @@ prefetch() {
     awk -F '\t' -v p="$WAL_PREFIX" 'index($1, p) == 1 { n = substr($1, length(p) + 1); if (n ~ /^[0-9A-Za-z._-]+\.zst\.gpg$/) { sub(/\.zst\.gpg$/, "", n); print n "\t" $2 } }' \
         <<<"$listing" | LC_ALL=C sort >"$WORK_DIR/wal.list"
     cut -f1 "$WORK_DIR/wal.list" >"$spool/archive.list"
+    # In name order: up to the last one archived by the target (+ skew) and the one after it (a segment
+    # uploaded again later, e.g. restored from a copy, does not end the selection early).
     mapfile -t names < <(awk -F '\t' -v tli="$timeline" -v from="$from_epoch" -v t="$target_epoch" -v skew="$skew" -v max="$max" '
-        length($1) == 24 && $1 ~ /^[0-9A-F]+$/ && substr($1, 1, 8) == tli && $2 >= from - skew && n < max {
-            print $1; n++
-            if (t != "" && $2 > t + skew) { print "covered " $1; exit }
-        }' "$WORK_DIR/wal.list")
-    # The archive as listed reaches past the target: a segment archived more than the skew after it. All the
-    # WAL written up to the target is then in the listed segments (they are archived in order).
-    if [[ ${#names[@]} -gt 0 && "${names[-1]}" == "covered "* ]]; then
-        echo "${names[-1]#covered }" >"$spool/covered"
-        unset 'names[-1]'
-    fi
+        length($1) == 24 && $1 ~ /^[0-9A-F]+$/ && substr($1, 1, 8) == tli && $2 >= from - skew {
+            name[++n] = $1
+            if (t == "" || $2 <= t + skew) last = n
+        }
+        END { end = (t == "" ? n : last + 1); if (end > n) end = n; if (end > max) end = max; for (i = 1; i <= end; i++) print name[i] }' "$WORK_DIR/wal.list")
     [[ ${#names[@]} -gt 0 ]] || return 0
     local free need=$(( ${#names[@]} * 16 * 1024 * 1024 ))
     free=$(df -P -B1 "$spool" 2>/dev/null | awk 'NR == 2 { print $4 }')
@@ -327,6 +327,27 @@ prefetch() {
             log "WARNING: prefetching $name failed: $(cat "$spool/$name.failed" 2>/dev/null || echo "no reason recorded"); the recovery will fetch it again and stop there if it still fails"
         fi
     done
+    mark_covered "$spool" "$timeline" "$target_epoch"
+}
+
+# mark_covered SPOOL TIMELINE TARGET_EPOCH: writes SPOOL/covered (the segment's name) when the last listed
+# segment of TIMELINE is in the spool and holds a transaction's commit or abort at or after the target
+# (pg_waldump, when installed): the recovery then stops in the listed WAL, and a segment past it that it asks
+# for is its read-ahead (recovery_prefetch), answered "not there" without a storage call (fetch_from_spool).
+mark_covered() {
+    local spool=$1 timeline=$2 target_epoch=$3 last target
+    [[ -n "$target_epoch" ]] && command -v pg_waldump >/dev/null 2>&1 || return 0
+    last=$(awk -v t="$timeline" 'length($0) == 24 && substr($0, 1, 8) == t { last = $0 } END { print last }' "$spool/archive.list")
+    [[ -n "$last" && -f "$spool/$last" ]] || return 0
+    target=$(date -u -d "@$target_epoch" '+%Y-%m-%d %H:%M:%S.%6N')
+    # "desc: COMMIT 2026-12-04 19:52:50.188603 UTC" (microseconds always, in TZ): the first at or after the target.
+    if TZ=UTC pg_waldump --rmgr=Transaction "$spool/$last" 2>/dev/null |
+        awk -v t="$target" 'match($0, /desc: (COMMIT|ABORT)[A-Z_]* [0-9-]+ [0-9:.]+ UTC/) {
+            s = substr($0, RSTART, RLENGTH); sub(/^desc: [A-Z_]+ /, "", s); sub(/ UTC$/, "", s)
+            if ((s "") >= (t "")) { found = 1; exit }
+        } END { exit !found }'; then
+        echo "$last" >"$spool/covered"
+    fi
 }
 
 # prefetch_one NAME SPOOL WORK (in a subshell): fetch NAME into SPOOL with its own scratch files under WORK;
