@@ -13,7 +13,8 @@ renamed once listening, so that its existence means "ready") until WATCH_PID exi
 
 Calls (query parameters; errors are HTTP 4xx/5xx whose body is botocore's message, the same text the CLI
 prints, e.g. "An error occurred (NoSuchBucket) when calling the ListObjectsV2 operation: ..."):
-  GET  /s3/keys?bucket&prefix           every key under prefix, one a line, sorted (all pages)
+  GET  /s3/keys?bucket&prefix[&modified]  every key under prefix, one a line, sorted (all pages); with
+                                        modified=1 each line is KEY<TAB>LastModified (seconds since 1970)
   GET  /s3/size?bucket&key              the object's size in bytes
   GET  /s3/metadata?bucket&key&name     a user metadata value ("" when the object or value is absent)
   GET  /s3/version?bucket&key           the current version's VersionId ("" in an unversioned bucket)
@@ -801,8 +802,10 @@ def s3_keys(q, _body):
     keys = []
     paginator = client("s3").get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=q["bucket"], Prefix=q.get("prefix", "")):
-        keys.extend(item["Key"] for item in page.get("Contents", []))
-    return "".join(f"{key}\n" for key in sorted(keys)).encode(), {}
+        keys.extend((item["Key"], item["LastModified"].timestamp()) for item in page.get("Contents", []))
+    if q.get("modified") == "1":
+        return "".join(f"{key}\t{modified:.3f}\n" for key, modified in sorted(keys)).encode(), {}
+    return "".join(f"{key}\n" for key, _ in sorted(keys)).encode(), {}
 
 
 def s3_size(q, _body):

@@ -70,11 +70,28 @@ http_get() {
 
 curl_error() { tail -n 1 "$1.err" 2>/dev/null | sed 's/^curl: ([0-9]*) //'; }
 
+# http_get_pair URL1 OUT1 URL2 OUT2: both GETs in one curl (one process, one connection when the host is the
+# same); their status codes, a line each ("000" when unreachable); each body in OUTn, curl's error in OUTn.err.
+http_get_pair() {
+    local outs=("$2" "$4") code msg i=0
+    while IFS=$'\t' read -r code msg; do
+        [[ -z "$msg" ]] || printf '%s\n' "$msg" >"${outs[i]}.err"
+        echo "$code"
+        i=$((i + 1))
+    done < <(curl -sS --max-time "$HTTP_TIMEOUT" -w '%{http_code}\t%{errormsg}\n' -o "$2" "$1" -o "$4" "$3" 2>/dev/null || true)
+}
+
+# Health and discovery, fetched together before the checks read them.
+HEALTH_CODE="" DISCOVERY_CODE=""
+fetch_health_and_discovery() {
+    { IFS= read -r HEALTH_CODE; IFS= read -r DISCOVERY_CODE; } < <(http_get_pair "$HEALTH_URL" "$WORK_DIR/health" "$SERVER_URL/.well-known/openid-configuration" "$WORK_DIR/discovery") || true
+    HEALTH_CODE=${HEALTH_CODE:-000} DISCOVERY_CODE=${DISCOVERY_CODE:-000}
+}
+
 # --- health ---------------------------------------------------------------------------------------------
 
 check_health() {
-    local out="$WORK_DIR/health" code status
-    code=$(http_get "$HEALTH_URL" "$out")
+    local out="$WORK_DIR/health" code=$HEALTH_CODE status
     if [[ "$code" == 000 ]]; then
         check health FAIL "$HEALTH_URL is unreachable: $(curl_error "$out")"
         return
@@ -93,21 +110,22 @@ TOKEN_ENDPOINT=""
 JWKS_URI=""
 JWKS_FILE="$WORK_DIR/jwks.json"
 check_discovery() {
-    local out="$WORK_DIR/discovery" url="$SERVER_URL/.well-known/openid-configuration" code issuer problems=()
-    code=$(http_get "$url" "$out")
+    local out="$WORK_DIR/discovery" url="$SERVER_URL/.well-known/openid-configuration" code issuer="" jwks_keys="" problems=()
+    code=$DISCOVERY_CODE
     if [[ "$code" != 200 ]]; then
         check discovery FAIL "$url answered HTTP $code $(curl_error "$out")"
         return
     fi
-    issuer=$(jq -r '.issuer // ""' "$out" 2>/dev/null) || issuer=""
-    TOKEN_ENDPOINT=$(jq -r '.token_endpoint // ""' "$out" 2>/dev/null) || TOKEN_ENDPOINT=""
-    JWKS_URI=$(jq -r '.jwks_uri // ""' "$out" 2>/dev/null) || JWKS_URI=""
+    # One jq for the three fields (a line each; not JSON: all three empty).
+    { IFS= read -r issuer; IFS= read -r TOKEN_ENDPOINT; IFS= read -r JWKS_URI; } < <(jq -r '.issuer, .token_endpoint, .jwks_uri | . // "" | tostring | gsub("\n"; " ")' "$out" 2>/dev/null || true) || true
     [[ "${issuer%/}" == "${ISSUER%/}" ]] || problems+=("issuer is \"$issuer\", expected \"$ISSUER\"")
     if [[ -z "$JWKS_URI" ]]; then
         problems+=("no jwks_uri")
     else
         code=$(http_get "$JWKS_URI" "$JWKS_FILE")
-        if [[ "$code" != 200 ]] || ! jq -e '.keys | length > 0' "$JWKS_FILE" >/dev/null 2>&1; then
+        # The number of keys when there are any, else nothing.
+        jwks_keys=$(jq -r '.keys | length | select(. > 0)' "$JWKS_FILE" 2>/dev/null) || jwks_keys=""
+        if [[ "$code" != 200 || -z "$jwks_keys" ]]; then
             problems+=("JWKS $JWKS_URI answered HTTP $code without keys $(curl_error "$JWKS_FILE")")
             rm -f "$JWKS_FILE"
         fi
@@ -122,7 +140,7 @@ check_discovery() {
         fi
     fi
     if [[ ${#problems[@]} -eq 0 ]]; then
-        check discovery PASS "issuer $issuer; JWKS serves $(jq '.keys | length' "$JWKS_FILE") key(s); token endpoint answers"
+        check discovery PASS "issuer $issuer; JWKS serves $jwks_keys key(s); token endpoint answers"
     else
         local joined
         joined=$(printf '%s; ' "${problems[@]}")
@@ -134,13 +152,20 @@ check_discovery() {
 
 # b64url_decode: base64url (no padding) on stdin to bytes on stdout.
 b64url_decode() {
-    local data
-    data=$(tr -d '\n' | tr '_-' '/+')
+    local data=""
+    IFS= read -r -d '' data || true
+    data=${data//$'\n'/}
+    data=${data//_//}
+    data=${data//-/+}
     while (( ${#data} % 4 != 0 )); do data+="="; done
     printf '%s' "$data" | base64 -d 2>/dev/null
 }
 
-b64url_hex() { b64url_decode | od -An -v -tx1 | tr -d ' \n'; }
+b64url_hex() {
+    local hex
+    hex=$(b64url_decode | od -An -v -tx1)
+    printf '%s' "${hex//[$' \n']/}"
+}
 
 # rsa_public_pem N E OUT: the PEM public key of a JWK's n and e (RSAPublicKey built with asn1parse).
 rsa_public_pem() {
@@ -163,19 +188,18 @@ ec_public_pem() {
 # ecdsa_der_signature FILE: a JWS ECDSA signature (r || s, RFC 7518 3.4) rewritten in place as DER.
 ecdsa_der_signature() {
     local hex half conf="$WORK_DIR/sig.asn1"
-    hex=$(od -An -v -tx1 "$1" | tr -d ' \n')
+    hex=$(od -An -v -tx1 "$1")
+    hex=${hex//[$' \n']/}
     half=$(( ${#hex} / 2 ))
     printf 'asn1=SEQUENCE:sig\n[sig]\nr=INTEGER:0x%s\ns=INTEGER:0x%s\n' "${hex:0:half}" "${hex:half}" >"$conf"
     openssl asn1parse -genconf "$conf" -noout -out "$1" >/dev/null 2>&1
 }
 
-# verify_jwt TOKEN: "" when the signature verifies against a key of JWKS_FILE, else the reason.
-# RS256/384/512 and PS256/384/512 (RSA), ES256/ES384 (P-256/P-384): what Spring Authorization Server signs with.
+# verify_jwt TOKEN ALG KID: "" when the signature verifies against a key of JWKS_FILE, else the reason (ALG
+# and KID from the token's header). RS256/384/512 and PS256/384/512 (RSA), ES256/ES384 (P-256/P-384): what
+# Spring Authorization Server signs with.
 verify_jwt() {
-    local token=$1 header alg kid kty digest curve="" jwk opts=()
-    header=$(printf '%s' "${token%%.*}" | b64url_decode) || header=""
-    alg=$(jq -r '.alg // ""' <<<"$header" 2>/dev/null) || alg=""
-    kid=$(jq -r '.kid // ""' <<<"$header" 2>/dev/null) || kid=""
+    local token=$1 alg=$2 kid=$3 kty digest curve="" found="" a="" b="" opts=()
     case "$alg" in
     RS256 | RS384 | RS512) kty=RSA ;;
     PS256 | PS384 | PS512) kty=RSA; opts=(-sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest) ;;
@@ -184,15 +208,17 @@ verify_jwt() {
     *) echo "unsupported or missing alg \"$alg\" (RS*, PS*, ES256 and ES384 are verified)"; return ;;
     esac
     digest="-sha${alg:2}"
-    jwk=$(jq -c --arg kid "$kid" --arg kty "$kty" '[.keys[] | select(.kty == $kty and ($kid == "" or .kid == $kid))][0] // empty' "$JWKS_FILE")
-    if [[ -z "$jwk" ]]; then
+    # The first JWK of that type and kid: "found", then its n and e (RSA) or x and y (EC), a line each.
+    { IFS= read -r found; IFS= read -r a; IFS= read -r b; } < <(jq -r --arg kid "$kid" --arg kty "$kty" \
+        '[.keys[] | select(.kty == $kty and ($kid == "" or .kid == $kid))][0] // empty | "found", (if $kty == "RSA" then .n, .e else .x, .y end | tostring)' "$JWKS_FILE" || true) || true
+    if [[ "$found" != found ]]; then
         echo "signed with kid \"$kid\" ($alg), which the live JWKS does not serve"
         return
     fi
     if [[ "$kty" == RSA ]]; then
-        rsa_public_pem "$(jq -r .n <<<"$jwk")" "$(jq -r .e <<<"$jwk")" "$WORK_DIR/key.pem" || { echo "cannot read JWK \"$kid\" as an RSA key"; return; }
+        rsa_public_pem "$a" "$b" "$WORK_DIR/key.pem" || { echo "cannot read JWK \"$kid\" as an RSA key"; return; }
     else
-        ec_public_pem "$(jq -r .x <<<"$jwk")" "$(jq -r .y <<<"$jwk")" "$curve" "$WORK_DIR/key.pem" || { echo "cannot read JWK \"$kid\" as an EC key"; return; }
+        ec_public_pem "$a" "$b" "$curve" "$WORK_DIR/key.pem" || { echo "cannot read JWK \"$kid\" as an EC key"; return; }
     fi
     printf '%s' "${token%.*}" >"$WORK_DIR/signed"
     printf '%s' "${token##*.}" | b64url_decode >"$WORK_DIR/signature"
@@ -205,12 +231,14 @@ verify_jwt() {
 
 # jwt_claims_problem CLAIMS: "" when iss is ISSUER and exp/iat/nbf hold now, else the reason.
 jwt_claims_problem() {
-    local claims=$1 now iss exp iat nbf
-    now=$(date +%s)
-    iss=$(jq -r '.iss // ""' <<<"$claims")
-    exp=$(jq -r '.exp // 0 | floor' <<<"$claims")
-    iat=$(jq -r '.iat // 0 | floor' <<<"$claims")
-    nbf=$(jq -r '.nbf // 0 | floor' <<<"$claims")
+    local claims=$1 now iss="" exp=0 iat=0 nbf=0
+    printf -v now '%(%s)T' -1
+    # One jq, a line each; a time that is not a number counts as 0 (exp then fails).
+    { IFS= read -r iss; IFS= read -r exp; IFS= read -r iat; IFS= read -r nbf; } < <(jq -r \
+        '(.iss // "" | tostring | gsub("\n"; " ")), (.exp, .iat, .nbf | if type == "number" then floor else 0 end)' <<<"$claims" 2>/dev/null || true) || true
+    [[ "$exp" =~ ^-?[0-9]+$ ]] || exp=0
+    [[ "$iat" =~ ^-?[0-9]+$ ]] || iat=0
+    [[ "$nbf" =~ ^-?[0-9]+$ ]] || nbf=0
     if [[ "${iss%/}" != "${ISSUER%/}" ]]; then echo "iss is \"$iss\", expected \"$ISSUER\""
     elif (( exp <= now - CLOCK_SKEW )); then echo "exp $exp is not ahead of now ($now)"
     elif (( iat > now + CLOCK_SKEW || nbf > now + CLOCK_SKEW )); then echo "iat/nbf $iat/$nbf are in the future (now $now)"
@@ -219,14 +247,16 @@ jwt_claims_problem() {
 
 ACCESS_TOKEN=""
 check_token() {
-    local secret client_id client_secret out="$WORK_DIR/token" code token claims problem
+    local secret client_id="" credentials="" out="$WORK_DIR/token" code token claims problem header alg="" kid=""
     if ! secret=$(secret_string "$SMOKE_CLIENT_SECRET_ID" 2>"$out.sm.err"); then
         check token FAIL "cannot read the smoke-test client from Secrets Manager ($SMOKE_CLIENT_SECRET_ID): $(tail -n 1 "$out.sm.err")" "$EX_SOURCE"
         return
     fi
-    client_id=$(jq -er '.client_id' <<<"$secret" 2>/dev/null) || client_id=""
-    client_secret=$(jq -er '.client_secret' <<<"$secret" 2>/dev/null) || client_secret=""
-    if [[ -z "$client_id" || -z "$client_secret" ]]; then
+    # One jq: the client id (for the messages), then "id:secret" form-encoded (RFC 6749 2.3.1) for curl;
+    # nothing unless both are there. The secret stays in pipes, never on a command line.
+    { IFS= read -r client_id; IFS= read -r credentials; } < <(jq -r '[.client_id, .client_secret] | select(all(. != null and . != false)) | map(tostring)
+        | select(all(. != "")) | (.[0] | gsub("\n"; " ")), ((.[0] | @uri) + ":" + (.[1] | @uri))' <<<"$secret" 2>/dev/null || true) || true
+    if [[ -z "$client_id" || -z "$credentials" ]]; then
         check token FAIL "secret $SMOKE_CLIENT_SECRET_ID is not {\"client_id\", \"client_secret\"}" "$EX_USAGE"
         return
     fi
@@ -235,7 +265,7 @@ check_token() {
         return
     fi
     # client_secret_basic (RFC 6749 2.3.1: form-encoded id and secret); the credentials reach curl on stdin.
-    code=$(printf 'user = "%s:%s"\n' "$(printf '%s' "$client_id" | jq -sRr @uri)" "$(printf '%s' "$client_secret" | jq -sRr @uri)" |
+    code=$(printf 'user = "%s"\n' "$credentials" |
         curl -sS --max-time "$HTTP_TIMEOUT" --config - -o "$out" -w '%{http_code}' \
             --data-urlencode grant_type=client_credentials ${SMOKE_SCOPE:+--data-urlencode "scope=$SMOKE_SCOPE"} \
             "$TOKEN_ENDPOINT" 2>"$out.err") || true
@@ -249,7 +279,9 @@ check_token() {
         return
     fi
     ACCESS_TOKEN=$token
-    problem=$(verify_jwt "$token")
+    header=$(printf '%s' "${token%%.*}" | b64url_decode) || header=""
+    { IFS= read -r alg; IFS= read -r kid; } < <(jq -r '.alg, .kid | . // "" | tostring | gsub("\n"; " ")' <<<"$header" 2>/dev/null || true) || true
+    problem=$(verify_jwt "$token" "$alg" "$kid")
     if [[ -z "$problem" ]]; then
         claims=$(printf '%s' "$token" | cut -d. -f2 | b64url_decode) || claims="{}"
         problem=$(jwt_claims_problem "$claims")
@@ -257,34 +289,42 @@ check_token() {
     if [[ -n "$problem" ]]; then
         check token FAIL "client $client_id: $problem"
     else
-        check token PASS "client $client_id got a JWT (kid $(printf '%s' "${token%%.*}" | b64url_decode | jq -r '.kid // "none"')) that verifies against the live JWKS; iss and exp are right"
+        check token PASS "client $client_id got a JWT (kid ${kid:-none}) that verifies against the live JWKS; iss and exp are right"
     fi
 }
 
 # --- key continuity -------------------------------------------------------------------------------------
 
-# The identity of each key: its kid, or its modulus/x coordinate when it has none.
-key_ids() { jq -r '.keys[] | (.kid // .n // .x // empty)' "$1" | LC_ALL=C sort -u; }
+# continuity BACKUP LIVE: one jq over the backed-up JWKS and the live one (/dev/null when it was not read):
+# "keys" when the backup has any, the number of distinct backed-up key identities (a kid, or the modulus/x
+# coordinate when there is none), then those the live JWKS does not serve, comma-separated in byte order.
+continuity() {
+    jq -rn --slurpfile backup "$1" --slurpfile live "$2" '
+        def ids: [(.keys // [])[]? | (.kid // .n // .x // empty) | tostring] | unique;
+        ($backup[0] // {}) as $b | select(($b | .keys | length) > 0) | ($b | ids) as $ids
+        | "keys", ($ids | length), ($ids - ($live[0] // {} | ids) | join(","))'
+}
 
 check_key_continuity() {
-    local backup="$WORK_DIR/backup-jwks.json" key="${SECRETS_PREFIX}jwks.json" missing
+    local backup="$WORK_DIR/backup-jwks.json" key="${SECRETS_PREFIX}jwks.json" live="$JWKS_FILE" has_keys="" count="" missing=""
     if ! s3_get_file "$key" "$backup" 2>"$backup.err"; then
         check "key continuity" FAIL "cannot read $(s3_uri "$key"): $(tail -n 1 "$backup.err")" "$EX_STORAGE"
         return
     fi
-    if ! jq -e '.keys | length > 0' "$backup" >/dev/null 2>&1; then
+    [[ -s "$live" ]] || live=/dev/null
+    { IFS= read -r has_keys; IFS= read -r count; IFS= read -r missing; } < <(continuity "$backup" "$live" 2>/dev/null || true) || true
+    if [[ "$has_keys" != keys ]]; then
         check "key continuity" FAIL "$(s3_uri "$key") holds no keys" "$EX_STORAGE"
         return
     fi
-    if [[ ! -s "$JWKS_FILE" ]]; then
+    if [[ "$live" == /dev/null ]]; then
         check "key continuity" FAIL "not checked: the live JWKS could not be read" -
         return
     fi
-    missing=$(LC_ALL=C comm -23 <(key_ids "$backup") <(key_ids "$JWKS_FILE") | paste -sd, -)
     if [[ -n "$missing" ]]; then
         check "key continuity" FAIL "kid(s) $missing of the backed-up JWKS are no longer served: tokens they signed stop verifying"
     else
-        check "key continuity" PASS "all $(key_ids "$backup" | wc -l) backed-up kid(s) are served"
+        check "key continuity" PASS "all $count backed-up kid(s) are served"
     fi
 }
 
@@ -321,6 +361,7 @@ check_database() {
     fi
 }
 
+fetch_health_and_discovery
 check_health
 check_discovery
 check_token

@@ -30,15 +30,35 @@
 #   server log. PostgreSQL treats every such exit as "not available"; with a recovery target that means
 #   the recovery fails ("recovery ended before configured recovery target was reached") instead of
 #   stopping early at a wrong point. The segment is decrypted to PATH.partial, checked against
-#   its sha256 and only then renamed to PATH.
+#   its sha256 and only then renamed to PATH. With a spool (the data directory's wal-archive-spool, which
+#   restore prepares: PATH is pg_wal/RECOVERYXLOG in it), a segment found there is copied to PATH and nothing
+#   else runs (no helper, no gpg: restore verified it); any other name is fetched as above, and then a
+#   failure stops the recovery: exit 200, above 125, which PostgreSQL treats as fatal ("could not restore
+#   file ... from archive") instead of as the end of the archive. That covers a segment that fails its
+#   check again, and a segment missing from the archive while a later one of its timeline was listed when
+#   restore ran (a gap: without a recovery target, ending there would promote an earlier state silently).
 # restore: DIR must not exist or be empty. The object is streamed (curl on a presigned URL | sha256 | gpg |
 #   zstd -d | tar -x) into DIR.partial, renamed to DIR only when the sha256 of the stored bytes is the
 #   manifest's and gpg authenticated the data (MDC); then recovery.signal and, in postgresql.auto.conf,
 #   restore_command (CMD, default this script's fetch), recovery_target_time = TIME with
 #   recovery_target_inclusive = off (every transaction committed before TIME, none at or after it) and
 #   recovery_target_action = promote. Without --target-time, recovery replays the archive up to the first
-#   file it cannot fetch (a failed fetch ends it there, as the end of the archive would). Start
-#   PostgreSQL on DIR (as the data directory's owner) to recover; it promotes itself at the target.
+#   file that is not in it. Start PostgreSQL on DIR (as the data directory's owner) to recover; it promotes
+#   itself at the target.
+#   Prefetch: while the base backup streams in, restore downloads and verifies (as fetch: sha256 of the
+#   record, gpg's MDC) the segments the recovery will ask for into DIR/wal-archive-spool, WAL_PREFETCH_JOBS
+#   at a time through its one helper: those of the manifest's timeline archived (S3 LastModified) from
+#   WAL_PREFETCH_SKEW seconds before the backup started, in name order, up to the one after the last
+#   archived by TIME + WAL_PREFETCH_SKEW (all of them without TIME), at most WAL_PREFETCH_MAX and what fits
+#   in the free space (16 MiB each, 256 MiB kept free); then it keeps those from backup_label's start
+#   segment on. It lists the archive's WAL file names there too (archive.list, for the gap check), and
+#   when the last listed segment is spooled and holds a commit or abort at or after TIME (pg_waldump, if
+#   installed), a segment past it is the recovery's read-ahead and fetch answers 7 for it without a
+#   storage call; 00000001.history, which never exists, too.
+#   restore_command then only copies local files (one helper, gpg and S2K per segment otherwise, on the
+#   recovery's path). A segment that fails is logged (WARNING) and recorded (NAME.failed): the recovery
+#   fetches it again when it needs it and stops there if it fails again. recovery_end_command removes the
+#   spool (what was prefetched past the target).
 #
 # Environment (see lib.sh for the common variables): BUCKET (required); AWS_REGION; AWS_ENDPOINT_URL (tests);
 #   PASSPHRASE_FILE or BACKUP_PASSPHRASE_SECRET_ID (the dumps' passphrase; segments and base backups record
@@ -48,7 +68,10 @@
 #   manifest), and for fetch and restore of such objects RESTORE_GPG_PRIVATE_KEYS_FILE or
 #   RESTORE_PRIVATE_KEYS_SECRET_ID (+ _ENDPOINT_URL, _REGION, _ROLE_ARN; see lib.sh);
 #   WAL_PREFIX (default wal/); base-backup: PGHOST PGPORT PGUSER PGPASSWORD (a role with REPLICATION) or
-#   DB_CREDENTIALS_SECRET_ID; ZSTD_LEVEL (default 1), ZSTD_THREADS (default 2).
+#   DB_CREDENTIALS_SECRET_ID; ZSTD_LEVEL (default 1), ZSTD_THREADS (default 2); restore: WAL_PREFETCH_MAX
+#   (segments, default 64; 0 turns the prefetch off), WAL_PREFETCH_JOBS (default 2), WAL_PREFETCH_SKEW
+#   (seconds, default 10: the clock difference between the database and S3 it allows for; a segment it
+#   misses is fetched by the recovery itself).
 #   PostgreSQL runs archive_command and restore_command with its own environment: give it these variables
 #   (its service's environment, or a file the command sources first, as the drill does).
 #
@@ -59,7 +82,8 @@
 #   failed); 4 storage (S3 failed, an object is missing or of the wrong size, a segment would be overwritten
 #   with other contents); 5 encryption (no passphrase, gpg failed: wrong passphrase, tampered object);
 #   6 verification (sha256 of a segment or base backup differs from its record); 7 not in the archive
-#   (fetch: no such WAL file; restore: no base backup ended before TIME); 1 other; 130/143 interrupted.
+#   (fetch: no such WAL file; restore: no base backup ended before TIME); 1 other; 130/143 interrupted;
+#   200 fetch with a spool: any of 1-6 (the recovery must stop there, see fetch).
 set -euo pipefail
 set -m
 
@@ -76,20 +100,34 @@ shift
 require_env BUCKET
 require_cmd gpg curl sha256sum zstd jq
 
-JOB_PID=""
+JOB_PID="" PREFETCH_PID=""
 cleanup() {
     local status=$?
     trap - EXIT INT TERM
     set +e
     kill_job "$JOB_PID"
+    kill_job "$PREFETCH_PID"
     [[ -z "${PARTIAL:-}" ]] || rm -rf "$PARTIAL"
     remove_work_dir
     [[ $status -eq 0 || ($command == fetch && $status -eq $EX_NO_BACKUP) ]] || log "FAILED with exit code $status"
+    # A recovery prepared by restore (a spool beside PATH) must stop at a segment it cannot have, not end there.
+    if [[ -n "${SPOOL:-}" && $status -ne 0 && $status -ne $EX_NO_BACKUP && $status -ne 130 && $status -ne 143 ]]; then
+        log "stopping the recovery at ${FETCH_NAME:-this file} (exit $EX_STOP_RECOVERY: PostgreSQL aborts the recovery instead of ending it here)"
+        status=$EX_STOP_RECOVERY
+    fi
     exit "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# fetch from a spool: above 125, which PostgreSQL's restore_command treats as fatal (see the header).
+readonly EX_STOP_RECOVERY=200
+# The spool of prefetched, verified segments: a directory of the data directory that restore prepared.
+readonly SPOOL_DIR_NAME=wal-archive-spool
+SPOOL="" FETCH_NAME=""
+# A WAL segment's name (timeline, log, segment: 24 hex digits), not a history or backup file.
+is_segment() { [[ "$1" =~ ^[0-9A-F]{24}$ ]]; }
 
 # segment_key NAME: the object of a WAL file.
 segment_key() { printf '%s%s.zst.gpg' "$WAL_PREFIX" "$1"; }
@@ -153,6 +191,9 @@ fetch() {
     key=$(segment_key "$name")
     want=$(stored_sha256 "$key")
     if [[ -z "$want" ]]; then
+        local later
+        later=$(later_listed_segment "$name")
+        [[ -z "$later" ]] || die "$EX_STORAGE" "$name is not in the archive ($(s3_uri "$key")), but $later, later on its timeline, was when the recovery was prepared: a gap in the archive, the recovery cannot go on past it"
         log "$name is not in the archive ($(s3_uri "$key"))"
         exit "$EX_NO_BACKUP"
     fi
@@ -171,6 +212,159 @@ fetch() {
     mv "$PARTIAL" "$target"
     PARTIAL=""
     log "restored $name from $(s3_uri "$key")"
+}
+
+# spool_of PATH: the spool restore prepared for the data directory of PATH (PostgreSQL passes %p as
+# pg_wal/RECOVERYXLOG, relative to the data directory), or "" when there is none.
+spool_of() {
+    local spool
+    spool="$(dirname "$1")/../$SPOOL_DIR_NAME"
+    [[ -d "$spool" ]] && printf '%s' "$spool"
+    return 0
+}
+
+# later_listed_segment NAME: the last segment of NAME's timeline after it in the spool's list of the archive
+# (written by restore), "" when none or without a spool: then NAME missing is the end of the archive.
+later_listed_segment() {
+    [[ -n "$SPOOL" && -f "$SPOOL/archive.list" ]] && is_segment "$1" || return 0
+    awk -v n="$1" 'length($0) == 24 && substr($0, 1, 8) == substr(n, 1, 8) && ($0 "") > (n "") { last = $0 } END { print last }' "$SPOOL/archive.list"
+}
+
+# fetch_from_spool NAME PATH: says 7 (not in the archive) for 00000001.history, which never exists (timeline 1
+# has no history; PostgreSQL asks for it when it starts timeline 2), and, with a spool whose listed WAL holds
+# the target's stop (see mark_covered), for a segment past the last one listed on that timeline: what the
+# recovery reads ahead past its target (recovery_prefetch), which it does not replay. Copies the prefetched, verified segment NAME from the spool to PATH (no helper, no
+# gpg: restore checked it); false when there is no spool or NAME is not in it, and fetch goes to the bucket.
+# A copy, not a move: PostgreSQL asks for the last segment again when the recovery ends (to start the new
+# timeline from it); recovery_end_command removes the spool.
+fetch_from_spool() {
+    [[ $# -eq 2 && "$1" =~ ^[0-9A-Za-z._-]+$ ]] || return 1
+    FETCH_NAME=$1
+    if [[ "$1" == 00000001.history ]]; then
+        log "$1 is not in the archive (timeline 1 has no history file)"
+        return "$EX_NO_BACKUP"
+    fi
+    SPOOL=$(spool_of "$2")
+    [[ -n "$SPOOL" ]] || return 1
+    local covered last
+    if is_segment "$1" && [[ -f "$SPOOL/covered" && -f "$SPOOL/archive.list" ]]; then
+        covered=$(<"$SPOOL/covered")
+        last=$(awk -v t="${1:0:8}" 'length($0) == 24 && substr($0, 1, 8) == t { last = $0 } END { print last }' "$SPOOL/archive.list")
+        if [[ "${covered:0:8}" == "${1:0:8}" && -n "$last" && "$1" > "$last" ]]; then
+            log "$1 is past the archive's end as restore listed it ($last), whose WAL already holds a commit at or after the recovery target (the recovery stops in it): not in the archive"
+            return "$EX_NO_BACKUP"
+        fi
+    fi
+    if [[ -f "$SPOOL/$1" ]]; then
+        cp --reflink=auto "$SPOOL/$1" "$2.partial"
+        mv "$2.partial" "$2"
+        log "restored $1 from the spool (prefetched and verified by restore)"
+        return 0
+    fi
+    [[ ! -f "$SPOOL/$1.failed" ]] || log "$1 failed when restore prefetched it ($(head -c 1000 "$SPOOL/$1.failed")); fetching it again"
+    return 1
+}
+
+# prefetch DIR TIMELINE FROM_EPOCH TARGET_EPOCH: the archived segments the recovery of DIR (a base backup of
+# TIMELINE, 8 hex digits, that started at FROM_EPOCH) will ask for, downloaded and verified (as fetch does:
+# sha256 of the record, gpg's MDC) into DIR/wal-archive-spool, WAL_PREFETCH_JOBS (default 2) at a time, by
+# this run's helper. It needs only the manifest, so it runs while the base backup is extracted. Which: the
+# segments of TIMELINE archived (S3's LastModified) at most WAL_PREFETCH_SKEW seconds (default 10) before
+# FROM_EPOCH or later (the backup's start segment was still being written then), in name order, up to the
+# one after the last archived by TARGET_EPOCH + WAL_PREFETCH_SKEW (all of them without a target), at most
+# WAL_PREFETCH_MAX (default 64, 0 = none). The spool also lists every WAL file name in the archive
+# (archive.list): fetch uses it to tell a gap from the end of the archive. A segment that fails is recorded
+# (NAME.failed) and logged; fetch tries it again when the recovery asks for it and stops the recovery if it
+# fails again. Prints the names it prefetched, a line each.
+prefetch() {
+    local dir=$1 timeline=$2 from_epoch=$3 target_epoch=$4 max=${WAL_PREFETCH_MAX:-64} jobs=${WAL_PREFETCH_JOBS:-2} skew=${WAL_PREFETCH_SKEW:-10}
+    # Its jobs stay in its process group: the restore's cleanup ends them with it.
+    set +m
+    [[ "$max" =~ ^[0-9]+$ ]] || die "$EX_USAGE" "WAL_PREFETCH_MAX must be a number of segments, not \"$max\""
+    [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || die "$EX_USAGE" "WAL_PREFETCH_JOBS must be a positive number, not \"$jobs\""
+    [[ "$skew" =~ ^[0-9]+$ ]] || die "$EX_USAGE" "WAL_PREFETCH_SKEW must be a number of seconds, not \"$skew\""
+    local spool="$dir/$SPOOL_DIR_NAME" listing names=() name
+    mkdir -m 700 "$spool"
+    listing=$(aws_call GET /s3/keys - "bucket=$BUCKET" "prefix=$WAL_PREFIX" modified=1 2>"$WORK_DIR/s3.err") \
+        || die "$EX_STORAGE" "cannot list $(s3_uri "$WAL_PREFIX"): $(one_line_error "$WORK_DIR/s3.err")"
+    # NAME<TAB>LastModified of the WAL files directly under the prefix (not base/), in name order.
+    awk -F '\t' -v p="$WAL_PREFIX" 'index($1, p) == 1 { n = substr($1, length(p) + 1); if (n ~ /^[0-9A-Za-z._-]+\.zst\.gpg$/) { sub(/\.zst\.gpg$/, "", n); print n "\t" $2 } }' \
+        <<<"$listing" | LC_ALL=C sort >"$WORK_DIR/wal.list"
+    cut -f1 "$WORK_DIR/wal.list" >"$spool/archive.list"
+    # In name order: up to the last one archived by the target (+ skew) and the one after it (a segment
+    # uploaded again later, e.g. restored from a copy, does not end the selection early).
+    mapfile -t names < <(awk -F '\t' -v tli="$timeline" -v from="$from_epoch" -v t="$target_epoch" -v skew="$skew" -v max="$max" '
+        length($1) == 24 && $1 ~ /^[0-9A-F]+$/ && substr($1, 1, 8) == tli && $2 >= from - skew {
+            name[++n] = $1
+            if (t == "" || $2 <= t + skew) last = n
+        }
+        END { end = (t == "" ? n : last + 1); if (end > n) end = n; if (end > max) end = max; for (i = 1; i <= end; i++) print name[i] }' "$WORK_DIR/wal.list")
+    [[ ${#names[@]} -gt 0 ]] || return 0
+    local free need=$(( ${#names[@]} * 16 * 1024 * 1024 ))
+    free=$(df -P -B1 "$spool" 2>/dev/null | awk 'NR == 2 { print $4 }')
+    if [[ "$free" =~ ^[0-9]+$ ]] && (( free < need + 256 * 1024 * 1024 )); then
+        local fits=$(( (free - 256 * 1024 * 1024) / (16 * 1024 * 1024) ))
+        (( fits > 0 )) || fits=0
+        log "only $free bytes free beside $dir: prefetching $fits of ${#names[@]} segments (16 MiB each, 256 MiB kept free); the recovery fetches the others itself"
+        names=("${names[@]:0:fits}")
+        [[ ${#names[@]} -gt 0 ]] || return 0
+    fi
+    log "prefetching ${#names[@]} WAL segment(s) ${names[0]} to ${names[-1]} into $spool, $jobs at a time"
+    local running=0 base_work=$WORK_DIR
+    for name in "${names[@]}"; do
+        if (( running >= jobs )); then
+            wait -n || true
+            running=$((running - 1))
+        fi
+        (prefetch_one "$name" "$spool" "$base_work") 2>>"$base_work/prefetch.log" &
+        running=$((running + 1))
+    done
+    wait || true
+    for name in "${names[@]}"; do
+        if [[ -f "$spool/$name" ]]; then
+            echo "$name"
+        else
+            log "WARNING: prefetching $name failed: $(cat "$spool/$name.failed" 2>/dev/null || echo "no reason recorded"); the recovery will fetch it again and stop there if it still fails"
+        fi
+    done
+    mark_covered "$spool" "$timeline" "$target_epoch"
+}
+
+# mark_covered SPOOL TIMELINE TARGET_EPOCH: writes SPOOL/covered (the segment's name) when the last listed
+# segment of TIMELINE is in the spool and holds a transaction's commit or abort at or after the target
+# (pg_waldump, when installed): the recovery then stops in the listed WAL, and a segment past it that it asks
+# for is its read-ahead (recovery_prefetch), answered "not there" without a storage call (fetch_from_spool).
+mark_covered() {
+    local spool=$1 timeline=$2 target_epoch=$3 last target
+    [[ -n "$target_epoch" ]] && command -v pg_waldump >/dev/null 2>&1 || return 0
+    last=$(awk -v t="$timeline" 'length($0) == 24 && substr($0, 1, 8) == t { last = $0 } END { print last }' "$spool/archive.list")
+    [[ -n "$last" && -f "$spool/$last" ]] || return 0
+    target=$(date -u -d "@$target_epoch" '+%Y-%m-%d %H:%M:%S.%6N')
+    # "desc: COMMIT 2026-12-04 19:52:50.188603 UTC" (microseconds always, in TZ): the first at or after the target.
+    if TZ=UTC pg_waldump --rmgr=Transaction "$spool/$last" 2>/dev/null |
+        awk -v t="$target" 'match($0, /desc: (COMMIT|ABORT)[A-Z_]* [0-9-]+ [0-9:.]+ UTC/) {
+            s = substr($0, RSTART, RLENGTH); sub(/^desc: [A-Z_]+ /, "", s); sub(/ UTC$/, "", s)
+            if ((s "") >= (t "")) { found = 1; exit }
+        } END { exit !found }'; then
+        echo "$last" >"$spool/covered"
+    fi
+}
+
+# prefetch_one NAME SPOOL WORK (in a subshell): fetch NAME into SPOOL with its own scratch files under WORK;
+# a failure (die) is recorded in SPOOL/NAME.failed for fetch, never the end of the restore.
+prefetch_one() {
+    local name=$1 spool=$2 WORK_DIR="$3/prefetch.$1"
+    mkdir -m 700 "$WORK_DIR"
+    PREFETCH_FAILED="$spool/$name.failed"
+    trap prefetch_one_exit EXIT
+    PARTIAL=""
+    fetch "$name" "$spool/$name"
+}
+prefetch_one_exit() {
+    local status=$?
+    [[ $status -eq 0 ]] || printf '%s (exit %s)\n' "${LAST_ERROR:-failed}" "$status" >"$PREFETCH_FAILED"
+    [[ -z "${PARTIAL:-}" ]] || rm -f "$PARTIAL"
+    exit "$status"
 }
 
 base_backup() {
@@ -289,6 +483,15 @@ restore() {
     PARTIAL="${dir%/}.partial"
     rm -rf "$PARTIAL"
     mkdir -m 700 "$PARTIAL"
+    # The WAL the recovery will ask for, fetched and verified while the base backup streams in, by this run's
+    # helper: restore_command then only moves local files (one helper, gpg and S2K per segment otherwise, on
+    # the recovery's path).
+    local started_epoch timeline
+    started_epoch=$(epoch "$(jq -r .started_at "$WORK_DIR/manifest.json")")
+    timeline=$(jq -r '.timeline // 1' "$WORK_DIR/manifest.json")
+    [[ "$timeline" =~ ^[0-9]+$ ]] || die "$EX_VERIFY" "the manifest $best has no timeline"
+    prefetch "$PARTIAL" "$(printf '%08X' "$timeline")" "$started_epoch" "$target_epoch" >"$WORK_DIR/prefetched" &
+    PREFETCH_PID=$!
     local url
     url=$(aws_call GET /s3/presign - "bucket=$BUCKET" "key=$object_key" 2>"$WORK_DIR/s3.err") \
         || die "$EX_STORAGE" "cannot presign $(s3_uri "$object_key"): $(one_line_error "$WORK_DIR/s3.err")"
@@ -322,10 +525,26 @@ restore() {
     [[ $tar_rc -eq 0 ]] || die "$EX_FAILURE" "tar failed extracting $(s3_uri "$object_key") into $PARTIAL: $(one_line_error "$WORK_DIR/tar.err")"
     [[ -f "$PARTIAL/PG_VERSION" && -f "$PARTIAL/backup_label" ]] || die "$EX_VERIFY" "$(s3_uri "$object_key") is not a base backup (no PG_VERSION or backup_label)"
 
+    # The prefetch: done, and only what the recovery asks for kept (from backup_label's start segment on).
+    local start_segment prefetched=0 name
+    start_segment=$(sed -n 's/^START WAL LOCATION: .* (file \([0-9A-F]\{24\}\))$/\1/p' "$PARTIAL/backup_label")
+    [[ -n "$start_segment" ]] || die "$EX_VERIFY" "$(s3_uri "$object_key") has a backup_label without its START WAL LOCATION"
+    wait "$PREFETCH_PID" || log "WARNING: the WAL prefetch failed (above): the recovery fetches each segment itself"
+    PREFETCH_PID=""
+    while IFS= read -r name; do
+        if [[ "$name" < "$start_segment" ]]; then
+            rm -f "$PARTIAL/$SPOOL_DIR_NAME/$name"
+        else
+            prefetched=$((prefetched + 1))
+        fi
+    done <"$WORK_DIR/prefetched"
+
     # Recovery settings: PostgreSQL reads the last value of each in postgresql.auto.conf.
     {
         echo "# wal-archive.sh restore $(now_utc): point-in-time recovery from s3://$BUCKET/$WAL_PREFIX"
         printf "restore_command = '%s'\n" "${restore_command//\'/\'\'}"
+        # Run in the data directory when the recovery ends: the segments prefetched past the target go.
+        echo "recovery_end_command = 'rm -rf ./$SPOOL_DIR_NAME'"
         if [[ -n "$target_time" ]]; then
             printf "recovery_target_time = '%s'\n" "${target_time//\'/\'\'}"
             echo "recovery_target_inclusive = off"
@@ -338,9 +557,15 @@ restore() {
     PARTIAL=""
     local recovery="recovery of the whole archive"
     [[ -z "$target_time" ]] || recovery="recovery to just before $target_time (recovery_target_time, exclusive)"
-    echo "base backup $object_key (finished $finished_at) restored into $dir; $recovery: start PostgreSQL on it"
+    echo "base backup $object_key (finished $finished_at) restored into $dir; $recovery: start PostgreSQL on it; $prefetched archived WAL segment(s) from $start_segment on prefetched and verified into $dir/$SPOOL_DIR_NAME"
 }
 
+# A segment restore prefetched: copied into place before any helper or gpg starts (or a file known absent).
+if [[ "$command" == fetch ]]; then
+    spool_status=0
+    fetch_from_spool "$@" || spool_status=$?
+    [[ $spool_status -ne 0 && $spool_status -ne $EX_NO_BACKUP ]] || exit "$spool_status"
+fi
 make_work_dir
 case "$command" in
 push) push "$@" ;;

@@ -52,31 +52,54 @@ function assertCorruption(report: DrillReport): void {
 }
 
 /**
- * After the PITR drill, on the same archive: PITR refuses to stop early. A WAL segment that cannot be verified
- * fails the recovery to a target (the restored instance's log says why); verified, the recovery stops just
- * before the target.
+ * After the PITR drill, on the same archive: PITR refuses to stop early. wal-archive.sh restore prefetches the
+ * segments into a spool and restore_command moves them from it; a segment in the middle (before the target's)
+ * that cannot be verified, or that is missing while a later one is archived, aborts the recovery with the
+ * restored instance's FATAL naming that segment, with a target and without one (where ending at the gap
+ * would promote an earlier state silently). Whole again, the recovery stops just before the target.
  */
 async function pitrRefusesToStopEarly(world: DrillWorld): Promise<void> {
     const commit = (v: string) => world.primary.psql(`CREATE TABLE IF NOT EXISTS pitr_probe (v text); INSERT INTO pitr_probe VALUES ('${v}');
         SELECT to_char(pg_xact_commit_timestamp(xmin) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') FROM pitr_probe WHERE v = '${v}'`);
     commit("before");
+    const middle = await world.archiveCurrentWal();
     const target = commit("at the target");
     assert.match(target, /^\d{4}-\d\d-\d\dT[\d:.]+Z$/);
     commit("after");
-    const segment = await world.archiveCurrentWal();
-    const key = `wal/${segment}.zst.gpg`;
+    const last = await world.archiveCurrentWal();
+    assert.ok(last > middle, `${last} after ${middle}`);
+    const key = `wal/${middle}.zst.gpg`;
     const head = awsCall(world.moto, "s3", "head_object", { Bucket: BUCKET, Key: key });
     const tamper = (sha256: string) => awsCall(world.moto, "s3", "copy_object", { Bucket: BUCKET, Key: key, CopySource: { Bucket: BUCKET, Key: key }, MetadataDirective: "REPLACE", Metadata: { ...head.Metadata, sha256 } });
+    const fatal = new RegExp(`FATAL: +could not restore file "${middle}" from archive: child process exited with exit code 200`);
+
     tamper("0".repeat(64));
     await assert.rejects(world.restorePointInTime(target), (err: Error) => {
-        assert.match(err.message, new RegExp(`${segment}\\.zst\\.gpg decrypts to sha256 [0-9a-f]{64}, its record says 0{64}`));
-        assert.match(err.message, /recovery ended before configured recovery target was reached/);
+        assert.match(err.message, new RegExp(`${middle}\\.zst\\.gpg decrypts to sha256 [0-9a-f]{64}, its record says 0{64}`));
+        assert.match(err.message, fatal);
         return true;
     });
     tamper(head.Metadata.sha256);
+
+    awsCall(world.moto, "s3", "copy_object", { Bucket: BUCKET, Key: `kept/${middle}`, CopySource: { Bucket: BUCKET, Key: key } });
+    awsCall(world.moto, "s3", "delete_object", { Bucket: BUCKET, Key: key });
+    for (const to of [target, undefined]) {
+        await assert.rejects(world.restorePointInTime(to), (err: Error) => {
+            assert.match(err.message, new RegExp(`${middle} is not in the archive .*, but ${last}, later on its timeline, was when the recovery was prepared: a gap in the archive`));
+            assert.match(err.message, fatal);
+            return true;
+        }, `a recovery ${to ? "to a target" : "of the whole archive"} with ${middle} missing`);
+    }
+    awsCall(world.moto, "s3", "copy_object", { Bucket: BUCKET, Key: key, CopySource: { Bucket: BUCKET, Key: `kept/${middle}` } });
+
     const restored = await world.restorePointInTime(target);
     assert.equal(restored.server.psql("SELECT string_agg(v, ',' ORDER BY v) FROM pitr_probe"), "before");
     assert.ok(restored.recoveryLog.some((l) => l.startsWith("recovery stopping before commit of transaction")), restored.recoveryLog.join("\n"));
+    // The segments came from the spool that restore filled and verified, not one helper and gpg per segment.
+    const log = world.serverLog(restored.server, 400);
+    assert.match(log, new RegExp(`restored ${middle} from the spool \\(prefetched and verified by restore\\)`));
+    // What it read ahead past the target's end of the archive was answered without asking the bucket.
+    assert.doesNotMatch(log, /wal-archive: [0-9A-F]{24} is not in the archive \(s3:/);
 }
 
 describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-provider)", function () {
@@ -109,6 +132,12 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
         assert.equal(report.rpo.windowSeconds, 0);
         assert.equal(report.rpo.met, true);
         assert.match(report.objective.path, /restore\.pointInTime/);
+        // What the RTO spans, said with it: from the corruption to the final PASS, every step in between.
+        assert.match(report.rto.covers!, /^from the corrupting UPDATE .* to the final validation's PASS: corrupt [\d.]+ s, detect [\d.]+ s, find the corruption [\d.]+ s, archive WAL [\d.]+ s, restore [\d.]+ s, switch [\d.]+ s, validate [\d.]+ s; not in it: /);
+        assert.match(formatReport(report), /\n {4}covers from the corrupting UPDATE/);
+        assert.match(restore, /\d+ archived WAL segment\(s\) from [0-9A-F]{24} on prefetched and verified/);
+        // Every segment the recovery read came from the spool (none from the bucket, one helper and gpg each).
+        assert.match(restore, /restore_command: [1-9]\d* segment\(s\) copied from the spool, 0 file\(s\) fetched from the bucket, /);
         writeReport(report, path.join(dir, "corruption-pitr.json"));
     });
 

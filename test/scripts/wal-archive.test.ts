@@ -153,6 +153,82 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         assert.ok(fs.existsSync(path.join(servers.dir, "rotated", "PG_VERSION")));
     });
 
+    it("restore prefetches the segments from the base backup's start into a verified spool; fetch copies them from it without a storage call, stops on a gap or a segment that fails again (exit 200), and says 7 at the end of the archive", async function () {
+        const spooled = { ...env, WAL_PREFIX: "spooled/" };
+        const backup = await runScript("wal-archive.sh", spooled, ["base-backup"]);
+        assert.equal(backup.code, 0, explain(backup));
+        const first = path.join(servers.dir, "spool-first");
+        const empty = await runScript("wal-archive.sh", spooled, ["restore", first]);
+        assert.equal(empty.code, 0, explain(empty));
+        assert.match(empty.stdout, /; 0 archived WAL segment\(s\) from [0-9A-F]{24} on prefetched/);
+        const start = /START WAL LOCATION: .* \(file ([0-9A-F]{24})\)/.exec(fs.readFileSync(path.join(first, "backup_label"), "utf8"))![1];
+        const segment = (n: number) => start.slice(0, 16) + (parseInt(start.slice(16), 16) + n).toString(16).toUpperCase().padStart(8, "0");
+        const beforePushes = new Date().toISOString();
+        await new Promise((r) => setTimeout(r, 1100));
+        const data = new Map<string, Buffer>();
+        for (const n of [-1, 0, 1, 3, 4]) {
+            const { file, data: bytes } = walFile(segment(n), `segment ${n}`);
+            data.set(segment(n), bytes);
+            const push = await runScript("wal-archive.sh", spooled, ["push", file, segment(n)]);
+            assert.equal(push.code, 0, explain(push));
+        }
+        // Segment 4 fails its check when prefetched (a record that is not its own).
+        const key4 = `spooled/${segment(4)}.zst.gpg`;
+        const head4 = awsCall(servers.moto, "s3", "head_object", { Bucket: bucket, Key: key4 });
+        awsCall(servers.moto, "s3", "copy_object", { Bucket: bucket, Key: key4, CopySource: { Bucket: bucket, Key: key4 }, MetadataDirective: "REPLACE", Metadata: { ...head4.Metadata, sha256: "0".repeat(64) } });
+
+        const dir = path.join(servers.dir, "spool-restored");
+        const restore = await runScript("wal-archive.sh", spooled, ["restore", dir]);
+        assert.equal(restore.code, 0, explain(restore));
+        assert.match(restore.stdout, new RegExp(`; 3 archived WAL segment\\(s\\) from ${start} on prefetched and verified into ${dir}/wal-archive-spool$`, "m"));
+        assert.match(restore.stderr, new RegExp(`WARNING: prefetching ${segment(4)} failed: .*decrypts to sha256 [0-9a-f]{64}, its record says 0{64}`));
+        assert.match(fs.readFileSync(path.join(dir, "postgresql.auto.conf"), "utf8"), /^recovery_end_command = 'rm -rf \.\/wal-archive-spool'$/m);
+        const spool = path.join(dir, "wal-archive-spool");
+        assert.deepEqual(fs.readdirSync(spool).sort(), ["archive.list", segment(0), segment(1), segment(3), `${segment(4)}.failed`].sort());
+
+        // As PostgreSQL calls it: in the data directory, %p = pg_wal/RECOVERYXLOG. No storage here: a dead endpoint.
+        const offline = { ...spooled, AWS_ENDPOINT_URL: "http://127.0.0.1:9" };
+        // Twice each: PostgreSQL asks for the last segment again when the recovery ends.
+        for (const n of [0, 1, 3, 3]) {
+            fs.rmSync(path.join(dir, "pg_wal", "RECOVERYXLOG"), { force: true });
+            const fetch = await runScript("wal-archive.sh", offline, ["fetch", segment(n), path.join(dir, "pg_wal", "RECOVERYXLOG")]);
+            assert.equal(fetch.code, 0, explain(fetch));
+            assert.match(fetch.stderr, new RegExp(`restored ${segment(n)} from the spool`));
+            assert.ok(fs.readFileSync(path.join(dir, "pg_wal", "RECOVERYXLOG")).equals(data.get(segment(n))!));
+            assert.ok(!fs.existsSync(path.join(dir, "pg_wal", "RECOVERYXLOG.partial")));
+        }
+        const gap = await runScript("wal-archive.sh", spooled, ["fetch", segment(2), path.join(dir, "pg_wal", "RECOVERYXLOG")]);
+        assert.equal(gap.code, 200, explain(gap));
+        assert.match(gap.stderr, new RegExp(`${segment(2)} is not in the archive \\(s3://oauth2-wal-1/spooled/${segment(2)}\\.zst\\.gpg\\), but ${segment(4)}, later on its timeline, was when the recovery was prepared: a gap`));
+        const failed = await runScript("wal-archive.sh", spooled, ["fetch", segment(4), path.join(dir, "pg_wal", "RECOVERYXLOG")]);
+        assert.equal(failed.code, 200, explain(failed));
+        assert.match(failed.stderr, new RegExp(`${segment(4)} failed when restore prefetched it .*; fetching it again`));
+        assert.match(failed.stderr, /decrypts to sha256 [0-9a-f]{64}, its record says 0{64}/);
+        assert.match(failed.stderr, new RegExp(`stopping the recovery at ${segment(4)} \\(exit 200`));
+        const end = await runScript("wal-archive.sh", spooled, ["fetch", segment(5), path.join(dir, "pg_wal", "RECOVERYXLOG")]);
+        assert.equal(end.code, 7, explain(end));
+        const history = await runScript("wal-archive.sh", spooled, ["fetch", "00000002.history", path.join(dir, "pg_wal", "RECOVERYHISTORY")]);
+        assert.equal(history.code, 7, explain(history));
+        assert.match(history.stderr, /00000002\.history is not in the archive \(s3:/);
+
+        // With a target: timeline 1 never has a history ("not there" without a storage call); a segment past
+        // the listed end whose last segment holds no commit at or after the target (these are not WAL) is
+        // asked of the bucket (the drill's real WAL is answered locally: test/drill).
+        const targeted = path.join(servers.dir, "spool-targeted");
+        const restoreTargeted = await runScript("wal-archive.sh", { ...spooled, WAL_PREFETCH_SKEW: "0" }, ["restore", targeted, "--target-time", beforePushes]);
+        assert.equal(restoreTargeted.code, 0, explain(restoreTargeted));
+        const ahead = await runScript("wal-archive.sh", spooled, ["fetch", segment(5), path.join(targeted, "pg_wal", "RECOVERYXLOG")]);
+        assert.equal(ahead.code, 7, explain(ahead));
+        assert.match(ahead.stderr, new RegExp(`${segment(5)} is not in the archive \\(s3:`));
+        const timeline1 = await runScript("wal-archive.sh", offline, ["fetch", "00000001.history", path.join(targeted, "pg_wal", "RECOVERYHISTORY")]);
+        assert.equal(timeline1.code, 7, explain(timeline1));
+        assert.match(timeline1.stderr, /timeline 1 has no history file/);
+        // A listed segment the prefetch stopped before is fetched from the bucket as ever.
+        const listed = await runScript("wal-archive.sh", spooled, ["fetch", segment(3), path.join(targeted, "pg_wal", "RECOVERYXLOG")]);
+        assert.equal(listed.code, 0, explain(listed));
+        assert.ok(fs.readFileSync(path.join(targeted, "pg_wal", "RECOVERYXLOG")).equals(data.get(segment(3))!));
+    });
+
     it("usage and configuration errors exit 2 before any storage call", async function () {
         for (const [args, message] of [
             [[], /usage: wal-archive\.sh push PATH NAME/],

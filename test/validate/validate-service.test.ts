@@ -6,6 +6,9 @@
  * by a key the JWKS does not serve; plus a server on another database and the job's own sources failing.
  */
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { SCHEMA_SQL } from "../../tools/sandbox/oauth2-schema";
 import { createBucket, createSecret, explain, putObject, rotateSecret, runScript, ScriptResult } from "../../tools/sandbox/scripts";
 import { freePort, LOCALHOST, MotoServer, PgServer } from "../../tools/sandbox/servers";
@@ -84,6 +87,27 @@ describe("validate-service.sh (real OpenID provider, PostgreSQL 15, moto)", func
         assert.match(line(result, "token"), /kid 2026-11-key/);
         assert.match(line(result, "key continuity"), /all 2 backed-up kid/);
         assert.match(line(result, "database"), new RegExp(`oauth2db at ${LOCALHOST}:${pg.port}`));
+    });
+
+    it("a passing validation starts few tools: jq 11 times at most (one call per document), curl 7 (health and discovery in one), no tr, sort or comm (it runs on every recovery's RTO path)", async function () {
+        // Wrappers ahead on PATH count each start, then run the real tool.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-validate-count-"));
+        try {
+            const counts = path.join(dir, "counts");
+            for (const tool of ["jq", "curl", "tr", "sort", "comm"]) {
+                const real = ["/usr/bin", "/bin", "/usr/local/bin"].map((d) => path.join(d, tool)).find((f) => fs.existsSync(f))!;
+                fs.writeFileSync(path.join(dir, tool), `#!/bin/sh\necho ${tool} >> '${counts}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+            }
+            const result = await runScript("validate-service.sh", env({ EXTRA_PATH: dir }));
+            assert.equal(result.code, 0, explain(result));
+            const started = fs.readFileSync(counts, "utf8").split("\n").filter(Boolean);
+            const count = (tool: string) => started.filter((t) => t === tool).length;
+            assert.ok(count("jq") <= 11, `jq started ${count("jq")} times`);
+            assert.ok(count("curl") <= 7, `curl started ${count("curl")} times`);
+            assert.deepEqual([count("tr"), count("sort"), count("comm")], [0, 0, 0]);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("never prints the client secret or the token", async function () {

@@ -49,6 +49,7 @@ function drillBlock(r: DrillReport): string {
 <p>${escapeHtml(r.finishedAt)} · runbook row "${escapeHtml(r.objective.row)}" ·
 RTO <b>${seconds(r.rto.seconds)} s</b> (target ${target(r.rto.targetSeconds)}) ${verdict(r.rto.met)} ·
 RPO <b>${r.rpo.lostRows} of ${r.rpo.acknowledged}</b> writes acknowledged before the failure lost, window ${seconds(r.rpo.windowSeconds)} s (target ${escapeHtml(r.rpo.target)}) ${verdict(r.rpo.met)}</p>
+${r.rto.covers ? `<p class="rto-covers">RTO covers ${escapeHtml(r.rto.covers)}</p>` : ""}
 ${rpoBlock(r)}
 ${r.compromise ? compromiseBlock(r.compromise) : ""}
 <table><thead><tr><th>step</th><th>seconds</th><th>detail</th></tr></thead><tbody>${steps}</tbody></table>

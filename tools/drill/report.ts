@@ -103,8 +103,11 @@ export interface DrillReport {
     objective: Objective;
     database: { rows: Record<string, number> };
     steps: DrillStep[];
-    /** From the failure (primary stopped, table corrupted) to the validation's last PASS. */
-    rto: { seconds: number; targetSeconds: number; met: boolean };
+    /**
+     * From the failure (primary stopped, table corrupted) to the validation's last PASS; `covers` says what that
+     * spans (the steps and their seconds) and what it leaves out (reports before it have none).
+     */
+    rto: { seconds: number; targetSeconds: number; met: boolean; covers?: string };
     rpo: {
         /** When the failure happened (ISO): the corruption's commit time, the primary's stop. */
         failureAt: string;
@@ -155,6 +158,7 @@ export function formatReport(r: DrillReport): string {
         ...r.steps.map((s) => `${s.name.padEnd(width)}  ${fmt(s.seconds).padStart(7)}  ${s.detail}`),
         "",
         `RTO ${fmt(r.rto.seconds)} s (target ${duration(r.rto.targetSeconds)}): ${r.rto.met ? "met" : "NOT MET"}`,
+        ...(r.rto.covers ? [`    covers ${r.rto.covers}`] : []),
         ...rpoLines(r).map((l, i) => (i === 0 ? l : `    ${l}`)),
         "validation after recovery:",
         ...r.validation.map((l) => `    ${l}`),

@@ -163,7 +163,9 @@ async function regionDrill(world: DrillWorld, options: DrillOptions, clock: Stop
     const validatedAt = Date.now();
     const rpo = measureRpo("region", traffic.acks, world.trafficTokens(replica), { failedAt, failureEvidence: "the drill's clock when it stopped the primary" },
         "asynchronous streaming replication: the writes acknowledged but not yet replayed on the replica when the primary died are lost; the replica-lag alarm fires above 1 h");
-    return finish("region", clock, validatedAt - failedAt, rpo, validation!);
+    return finish("region", clock, validatedAt - failedAt, rpo, validation!, rtoCovers(clock, "fail",
+        "from the primary's stop (pg_ctl -m immediate) to the validation's PASS",
+        "the Route 53 health check's own interval and failure threshold, the decision to fail over, and the DNS/rollout time of a real switch (here a connection-pool swap)"));
 }
 
 /** When the corruption happened, from the database's own record: see the "find the corruption" step. */
@@ -200,6 +202,7 @@ async function corruptionDrill(scenario: "corruption-pitr" | "corruption-dump", 
     let failedAt = 0;
     let corruption: Corruption | undefined;
     let validation: ScriptResult | undefined;
+    let archiving: Promise<string> | undefined;
     try {
         await clock.step("write", async () => {
             await sleep(options.writeSeconds * 1000);
@@ -230,6 +233,12 @@ async function corruptionDrill(scenario: "corruption-pitr" | "corruption-dump", 
             return `a bad bulk update overwrote the secrets of ${n} of ${of} clients in oauth2_registered_client (all but the traffic client, whose writes go on until the switch)`;
         });
         await clock.step("detect", async () => {
+            if (pitr) {
+                // archive_timeout's job, which runs on its own schedule, not after the detection: the segment that
+                // holds the corruption's commit is closed now and archived while the validation runs.
+                archiving = world.archiveCurrentWal();
+                archiving.catch(() => undefined);
+            }
             const result = await world.validate(pg);
             if (result.code === 0) {
                 throw new Error(`validate-service.sh did not detect the corruption:\n${result.stdout}`);
@@ -243,14 +252,14 @@ async function corruptionDrill(scenario: "corruption-pitr" | "corruption-dump", 
         });
         if (pitr) {
             await clock.step("archive WAL", async () => {
-                const segment = await world.archiveCurrentWal();
-                return `pg_switch_wal(): ${segment}, which holds the corruption's commit, archived by wal-archive.sh push (archive_timeout's job on a schedule)`;
+                const segment = await archiving!;
+                return `pg_switch_wal() as the detection started (archive_timeout's job on a schedule): ${segment}, which holds the corruption's commit, archived by wal-archive.sh push alongside the detection; this step is what remained of it`;
             });
             await clock.step("restore", async () => {
                 const restored = await world.restorePointInTime(corruption!.committed);
                 recovered = { pg: restored.server, database: "oauth2db" };
                 const stop = restored.recoveryLog.find((l) => l.startsWith("recovery stopping")) ?? "(no 'recovery stopping' line in the server log)";
-                return `wal-archive.sh restore (${restored.restoreSeconds.toFixed(2)} s): ${restored.summary}; new instance on port ${restored.server.port} (start, replay, promotion ${restored.recoverySeconds.toFixed(2)} s): ${stop}; promoted`;
+                return `wal-archive.sh restore (${restored.restoreSeconds.toFixed(2)} s): ${restored.summary}; new instance on port ${restored.server.port} (start, replay, promotion ${restored.recoverySeconds.toFixed(2)} s; restore_command: ${restored.fetches.spool} segment(s) copied from the spool, ${restored.fetches.bucket} file(s) fetched from the bucket, ${restored.fetches.absent} look-up(s) in the bucket of a file not there (the next timeline's history), ${restored.fetches.absentKnown} answered "not there" without one (timeline 1's history; read-ahead past the target's end of the archive)): ${stop}; promoted`;
             });
         } else {
             await clock.step("restore", async () => {
@@ -282,10 +291,19 @@ async function corruptionDrill(scenario: "corruption-pitr" | "corruption-dump", 
     }, pitr
         ? "point-in-time recovery (restore.pointInTime's offline analogue): recovery_target_time is the corruption's commit, exclusive, so every transaction committed before it is replayed and none after it"
         : "the dump path recovers to the newest dump's snapshot: every write between it and the corruption is lost");
-    return finish(scenario, clock, validatedAt - failedAt, rpo, validation!);
+    return finish(scenario, clock, validatedAt - failedAt, rpo, validation!, rtoCovers(clock, "corrupt",
+        "from the corrupting UPDATE (the drill's clock just before it; its commit time is the RPO's failure) to the final validation's PASS",
+        "the time a real incident takes before someone or something runs the validation (the drill detects at once), the decision to restore, and the DNS/rollout time of a real switch (here a connection-pool swap)"));
 }
 
-export function finish(scenario: Scenario, clock: Stopwatch, rtoMs: number, rpo: DrillReport["rpo"], validation: ScriptResult): Omit<DrillReport, "startedAt" | "database"> {
+/** What an RTO covers: its start, the steps it spans with their seconds, and what it leaves out. */
+export function rtoCovers(clock: Stopwatch, firstStep: string, from: string, excludes: string): string {
+    const first = clock.steps.findIndex((s) => s.name === firstStep);
+    const steps = clock.steps.slice(Math.max(first, 0)).map((s) => `${s.name} ${s.seconds.toFixed(2)} s`).join(", ");
+    return `${from}: ${steps}; not in it: ${excludes}`;
+}
+
+export function finish(scenario: Scenario, clock: Stopwatch, rtoMs: number, rpo: DrillReport["rpo"], validation: ScriptResult, covers?: string): Omit<DrillReport, "startedAt" | "database"> {
     const objective = OBJECTIVES[scenario];
     const seconds = rtoMs / 1000;
     return {
@@ -293,7 +311,7 @@ export function finish(scenario: Scenario, clock: Stopwatch, rtoMs: number, rpo:
         finishedAt: new Date().toISOString(),
         objective,
         steps: clock.steps,
-        rto: { seconds, targetSeconds: objective.rtoSeconds, met: seconds <= objective.rtoSeconds },
+        rto: { seconds, targetSeconds: objective.rtoSeconds, met: seconds <= objective.rtoSeconds, ...(covers ? { covers } : {}) },
         rpo,
         validation: lines(validation),
     };

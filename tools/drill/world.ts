@@ -12,7 +12,7 @@
  * of the passphrase file: the dumps' passphrase); restorePointInTime() restores its base backup and WAL
  * into a new instance, as restore.pointInTime does on the cloud.
  */
-import { spawnSync } from "child_process";
+import { execFile, spawnSync } from "child_process";
 import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -41,7 +41,6 @@ export interface WorldOptions {
     objectLock?: { mode: "COMPLIANCE" | "GOVERNANCE"; days: number };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const shellQuote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 const sqlQuote = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
@@ -59,6 +58,55 @@ function pythonForPostgres(): string {
         }
     }
     throw new Error(`the archive_command runs as the postgres OS user, and none of ${candidates.join(", ")} gives it botocore and s3transfer: install python3-botocore python3-s3transfer`);
+}
+
+/**
+ * psql without blocking the event loop (the drill's OpenID provider runs in this process and answers the
+ * validation meanwhile); the unaligned, tuples-only output.
+ */
+function psqlAsync(pg: PgServer, sql: string, database = "postgres"): Promise<string> {
+    return new Promise((resolve, reject) => {
+        execFile(path.join(PG_BIN, "psql"), ["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", database, "-c", sql], { env: { ...process.env, ...pg.env(database) } }, (err, stdout, stderr) => {
+            if (err) {
+                reject(new Error(`psql failed: ${stderr || err.message}`));
+            } else {
+                resolve(stdout.trim());
+            }
+        });
+    });
+}
+
+/**
+ * Waits for an event instead of sleeping: `probe` runs now and again each time `watched` (a file or a
+ * directory) changes, with a re-check every `recheckMs` in case a change lands between two probes' reads;
+ * resolves with its first defined answer, throws its error or after `timeoutMs`.
+ */
+export async function untilChanged<T>(watched: string, what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined, recheckMs = 500): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let wake: () => void = () => undefined;
+    const watcher = fs.watch(watched, () => wake());
+    try {
+        for (;;) {
+            let timer: NodeJS.Timeout | undefined;
+            const changed = new Promise<void>((r) => {
+                wake = r;
+                timer = setTimeout(r, Math.min(recheckMs, Math.max(0, deadline - Date.now())));
+            });
+            const answer = await probe();
+            if (answer !== undefined) {
+                clearTimeout(timer);
+                return answer;
+            }
+            if (Date.now() > deadline) {
+                clearTimeout(timer);
+                throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+            }
+            await changed;
+            clearTimeout(timer);
+        }
+    } finally {
+        watcher.close();
+    }
 }
 
 /** Runs a PostgreSQL binary as the postgres OS user when we are root; throws with its stderr on failure. */
@@ -199,20 +247,26 @@ export class DrillWorld {
 
     /**
      * Closes the current WAL segment (what archive_timeout does on a timer) and waits until the archiver has
-     * archived it; returns its name. A failure of the archive_command throws with the server log's last lines.
+     * archived it; returns its name. The event: the archiver marks it done in pg_wal/archive_status (then
+     * pg_stat_archiver says so); a failure of the archive_command throws with the server log's last lines.
+     * Asynchronous throughout, so it can overlap other work (the detecting validation).
      */
     async archiveCurrentWal(timeoutMs = 60_000): Promise<string> {
-        const segment = this.primary.psql("SELECT txid_current(); SELECT pg_walfile_name(pg_switch_wal())", "postgres").split("\n").pop()!;
-        const deadline = Date.now() + timeoutMs;
-        for (;;) {
-            const [archived, failed] = this.primary.psql("SELECT coalesce(last_archived_wal, ''), coalesce(last_failed_wal, '') FROM pg_stat_archiver", "postgres").split("|");
-            if (archived >= segment) {
+        const segment = (await psqlAsync(this.primary, "SELECT txid_current(); SELECT pg_walfile_name(pg_switch_wal())")).split("\n").pop()!;
+        const status = path.join(this.primary.dataDir, "pg_wal", "archive_status");
+        try {
+            return await untilChanged(status, `the archiver to archive ${segment}`, timeoutMs, async () => {
+                if (!fs.existsSync(path.join(status, `${segment}.done`))) {
+                    const failed = await psqlAsync(this.primary, "SELECT coalesce(last_failed_wal, '') FROM pg_stat_archiver");
+                    if (failed >= segment) {
+                        throw new Error(`archiving ${segment} failed`);
+                    }
+                    return undefined;
+                }
                 return segment;
-            }
-            if (failed >= segment || Date.now() > deadline) {
-                throw new Error(`archiving ${segment} ${failed >= segment ? "failed" : `took over ${timeoutMs / 1000} s`} (archive_command wal-archive.sh push): ${this.serverLog(this.primary, 12)}`);
-            }
-            await sleep(100);
+            });
+        } catch (err) {
+            throw new Error(`${(err as Error).message} (archive_command wal-archive.sh push): ${this.serverLog(this.primary, 12)}`);
         }
     }
 
@@ -233,12 +287,13 @@ export class DrillWorld {
      * recover to just before it with restore_command = wal-archive.sh fetch; the instance is started and
      * waited for until recovery has stopped at the target and promoted it. Returns it and the script's line.
      */
-    async restorePointInTime(targetTime: string): Promise<{ server: PgServer; summary: string; recoveryLog: string[]; restoreSeconds: number; recoverySeconds: number }> {
+    async restorePointInTime(targetTime: string | undefined): Promise<{ server: PgServer; summary: string; recoveryLog: string[]; fetches: { spool: number; bucket: number; absent: number; absentKnown: number }; restoreSeconds: number; recoverySeconds: number }> {
         const started = performance.now();
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-pitr-"));
         this.restoredDirs.push(dir);
         const dataDir = path.join(dir, "data");
-        const result = await runScript("wal-archive.sh", this.scriptEnv(this.primary), ["restore", dataDir, "--target-time", targetTime, "--restore-command", this.walCommand('fetch "%f" "%p"')]);
+        const target = targetTime === undefined ? [] : ["--target-time", targetTime];
+        const result = await runScript("wal-archive.sh", this.scriptEnv(this.primary), ["restore", dataDir, ...target, "--restore-command", this.walCommand('fetch "%f" "%p"')]);
         if (result.code !== 0) {
             throw new Error(`wal-archive.sh restore failed: ${explain(result)}`);
         }
@@ -249,24 +304,36 @@ export class DrillWorld {
         // One attempt: a recovery that fails would fail again, at the cost of its restore_command calls each time.
         const server = await PgServer.start({ dataDir, settings: { track_commit_timestamp: "on" }, attempts: 1 });
         this.restoredServers.push(server);
-        const deadline = Date.now() + 300_000;
-        const inRecovery = () => {
-            try {
-                return server.psql("SELECT pg_is_in_recovery()", "postgres") !== "f";
-            } catch (err) {
-                // A recovery that cannot reach its target ends the server (FATAL): its log says why.
-                throw new Error(`the restored instance stopped answering during recovery (${(err as Error).message.trim()}): ${this.serverLog(server)}`);
-            }
-        };
-        while (inRecovery()) {
-            if (Date.now() > deadline) {
-                throw new Error(`the restored instance did not finish recovery in 300 s: ${this.serverLog(server)}`);
-            }
-            await sleep(100);
+        // The event: the postmaster's "ready to accept connections" (read-write: recovery ended, promoted), or
+        // the startup process's failure (a recovery that cannot reach its target ends the server: FATAL).
+        const logFile = path.join(server.baseDir, "postgres.log");
+        const ended = await untilChanged(logFile, "the restored instance to finish recovery", 300_000, () => {
+            const text = fs.readFileSync(logFile, "utf8");
+            return /database system is ready to accept connections/.test(text) ? "promoted"
+                : /startup process \(PID \d+\) exited|database system is shut down/.test(text) ? "failed" : undefined;
+        }).catch((err: Error) => {
+            throw new Error(`${err.message}: ${this.serverLog(server)}`);
+        });
+        let inRecovery: string;
+        try {
+            inRecovery = ended === "promoted" ? await psqlAsync(server, "SELECT pg_is_in_recovery()") : "stopped";
+        } catch (err) {
+            inRecovery = `not answering (${(err as Error).message.trim()})`;
+        }
+        if (inRecovery !== "f") {
+            throw new Error(`the restored instance stopped answering during recovery (${inRecovery}): ${this.serverLog(server)}`);
         }
         const log = this.serverLog(server, 200).split("\n");
         const recoveryLog = log.filter((l) => /recovery stopping|last completed transaction|selected new timeline|archive recovery complete|consistent recovery state/.test(l)).map((l) => l.replace(/^.*?(LOG|FATAL|ERROR):\s+/, ""));
-        return { server, summary: result.stdout.trim(), recoveryLog, restoreSeconds: (restored - started) / 1000, recoverySeconds: (performance.now() - restored) / 1000 };
+        // restore_command's calls, from its own lines in the log: a spooled segment moved, a file fetched from the bucket, one not there.
+        const count = (re: RegExp) => log.filter((l) => re.test(l)).length;
+        const fetches = {
+            spool: count(/wal-archive: restored \S+ from the spool/),
+            bucket: count(/wal-archive: restored \S+ from s3:/),
+            absent: count(/wal-archive: \S+ is not in the archive \(s3:/),
+            absentKnown: count(/wal-archive: \S+ (is not in the archive \(timeline 1|is past the archive's end)/),
+        };
+        return { server, summary: result.stdout.trim(), recoveryLog, fetches, restoreSeconds: (restored - started) / 1000, recoverySeconds: (performance.now() - restored) / 1000 };
     }
 
     /** Row counts of the server's tables in `database` on `pg`. */
