@@ -140,6 +140,13 @@ awscli() {
 
 s3_uri() { printf 's3://%s/%s' "$BUCKET" "$1"; }
 
+# reader_went_away RC ERRFILE: the filter stopped because the process reading its output did (SIGPIPE: exit
+# 141 and no message; or its own "Broken pipe"/"write error"), not because of its input. Its failure is then
+# the reader's to report (pg_restore refusing the archive), not a corrupt dump.
+reader_went_away() {
+    [[ "$1" == 141 ]] || grep -Eqi 'broken pipe|write error' "$2" 2>/dev/null
+}
+
 # one_line_error FILE: the real cause from a tool's stderr, on one line: the first line that says error
 # (psql's and pg_dump's "error:", the server's "ERROR:", the CLI's "An error occurred"), else the first
 # non-empty line, followed by the other lines of the message; tabs and the tool's own prefix removed.

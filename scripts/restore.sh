@@ -361,7 +361,7 @@ if [[ $mode == parallel && "$load_rc" == 3 ]]; then
     worker=$(cat "$WORK_DIR/load/failed")
     die "$EX_DATABASE" "loading into $(db_address) failed (nothing committed): $(one_line_error "$WORK_DIR/load/$worker.err")"
 fi
-[[ "$decompress_rc" == 0 ]] || grep -Eqi 'broken pipe|write error' "$WORK_DIR/load/decompress.err" \
+[[ "$decompress_rc" == 0 ]] || reader_went_away "$decompress_rc" "$WORK_DIR/load/decompress.err" \
     || die "$EX_CRYPTO" "decompressing the dump (${RESTORE_COMPRESSION}) failed (nothing committed): $(one_line_error "$WORK_DIR/load/decompress.err")"
 [[ $mode != verify-only ]] || die "$EX_CRYPTO" "cannot read the archive's table of contents: $(one_line_error "$spool/toc.err")"
 if [[ $mode == parallel ]]; then
