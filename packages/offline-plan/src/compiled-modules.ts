@@ -13,11 +13,15 @@
  *   lazily every function the plan calls. Node 20 has no compile cache of its own (`module.enableCompileCache`
  *   came in Node 22), so this keeps one: V8 code cache data (`vm.Script#createCachedData`), made at the end of
  *   a process, after the plan ran, so that it holds the functions compiled lazily too. One file per entry
- *   script (plan, check, the planning child), under the system temp dir, keyed by the Node version and
- *   architecture; each module's entry by its path and a hash of its text, so that a changed module is compiled
- *   afresh (V8 itself checks only the text's length). V8 rejects data made by another V8 or with other flags
- *   (`cachedDataRejected`): such a module is compiled as without a cache, and the file is written anew at the
- *   end. The directory is read only when it is the user's own (mode 0700).
+ *   script (plan, check, the planning child), under the system temp dir, named by the Node and V8 versions,
+ *   architecture and node flags; each module's entry keyed by its path and a hash of the exact text compiled
+ *   (wrapper included), so that a changed module is compiled afresh (V8 itself checks only the text's length).
+ *   V8 rejects data made by another V8 or with other flags (`cachedDataRejected`): such a module is compiled
+ *   as without a cache, and the file is written anew at the end. A source map file is keyed by the module's
+ *   path and its map: every checkout of a file has the same inline map, but the file holds absolute sources.
+ *   A cache entry never changes behaviour: one that does not match is not used. Every file is written under a
+ *   temporary name and renamed (processes and worktrees share the directory). The directory is read only when
+ *   it is the user's own (mode 0700).
  *
  * A program's (or the planner's) module still goes through Node's own `Module.prototype._compile` (its
  * `require`, the module's state, the main module, policy), on a one-line stub that calls the function compiled
