@@ -164,6 +164,29 @@ describe("modules compiled once per process, dependencies from a code cache (src
         assert.ok(next.counts.fromCache >= 1 && next.counts.compiled === 0, JSON.stringify(next.counts));
     });
 
+    it("a cache file open for reading while another process writes the cache reads whole: the file is replaced, never written in place", () => {
+        for (const dep of ["one", "two"]) {
+            fs.mkdirSync(path.join(tmp, "node_modules", dep), { recursive: true });
+            fs.writeFileSync(path.join(tmp, "node_modules", dep, "index.js"), `module.exports = ${JSON.stringify(dep)};\n`);
+        }
+        run(tmp, `values.push(require("one"));`);
+        const dir = path.join(tmp, fs.readdirSync(tmp).find((name) => name.startsWith("offline-plan-v8-"))!);
+        const [file] = fs.readdirSync(dir).filter((name) => name.endsWith(".bin"));
+        const before = fs.readFileSync(path.join(dir, file));
+        const reader = fs.openSync(path.join(dir, file), "r");
+        try {
+            const writer = run(tmp, `values.push(require("one"), require("two"));`);
+            assert.deepEqual([writer.values, writer.counts.compiled], [["one", "two"], 1], "the second process wrote the file anew");
+            const read = Buffer.alloc(before.length + 1);
+            const length = fs.readSync(reader, read, 0, read.length, 0);
+            assert.ok(read.subarray(0, length).equals(before), "what a reader had open is the file it opened, whole");
+        } finally {
+            fs.closeSync(reader);
+        }
+        const next = run(tmp, `values.push(require("one"), require("two"));`);
+        assert.deepEqual([next.counts.fromCache, next.counts.compiled], [2, 0], JSON.stringify(next.counts));
+    });
+
     it("a cache written under other V8 flags is not used: the module is compiled afresh and runs its own code", () => {
         fs.mkdirSync(path.join(tmp, "node_modules", "dep"), { recursive: true });
         fs.writeFileSync(path.join(tmp, "node_modules", "dep", "index.js"), "module.exports = { answer: () => 41 };\n");
