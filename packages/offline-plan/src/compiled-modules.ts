@@ -13,11 +13,15 @@
  *   lazily every function the plan calls. Node 20 has no compile cache of its own (`module.enableCompileCache`
  *   came in Node 22), so this keeps one: V8 code cache data (`vm.Script#createCachedData`), made at the end of
  *   a process, after the plan ran, so that it holds the functions compiled lazily too. One file per entry
- *   script (plan, check, the planning child), under the system temp dir, keyed by the Node version and
- *   architecture; each module's entry by its path and a hash of its text, so that a changed module is compiled
- *   afresh (V8 itself checks only the text's length). V8 rejects data made by another V8 or with other flags
- *   (`cachedDataRejected`): such a module is compiled as without a cache, and the file is written anew at the
- *   end. The directory is read only when it is the user's own (mode 0700).
+ *   script (plan, check, the planning child), under the system temp dir, named by the Node and V8 versions,
+ *   architecture and node flags; each module's entry keyed by its path and a hash of the exact text compiled
+ *   (wrapper included), so that a changed module is compiled afresh (V8 itself checks only the text's length).
+ *   V8 rejects data made by another V8 or with other flags (`cachedDataRejected`): such a module is compiled
+ *   as without a cache, and the file is written anew at the end. A source map file is keyed by the module's
+ *   path and its map: every checkout of a file has the same inline map, but the file holds absolute sources.
+ *   A cache entry never changes behaviour: one that does not match is not used. Every file is written under a
+ *   temporary name and renamed (processes and worktrees share the directory). The directory is read only when
+ *   it is the user's own (mode 0700).
  *
  * A program's (or the planner's) module still goes through Node's own `Module.prototype._compile` (its
  * `require`, the module's state, the main module, policy), on a one-line stub that calls the function compiled
@@ -60,6 +64,10 @@ const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
 /** Node's CommonJS wrapper (Module.wrap), its head on a line of its own. */
 const WRAPPER_HEAD = "(function (exports, require, module, __filename, __dirname) {";
 const WRAPPER_TAIL = "});";
+/** The wrapper's head left out of the positions: the module's own lines and columns. */
+const LINE_OFFSET = -1;
+/** In the name of every code cache file: bumped when what an entry's key stands for changes (wrapper, offsets, layout). */
+const CODE_FORMAT = 2;
 /** What the stub calls: the function compiled here for the module being compiled, handed over just before. */
 const RUN = Symbol.for("offline-plan.compiled-modules.run");
 const STUB = `return globalThis[Symbol.for("offline-plan.compiled-modules.run")](this, arguments);`;
@@ -115,6 +123,15 @@ function readCache(file: string): Map<string, Buffer> {
     return entries;
 }
 
+/** A partly written file of ours removed, if it is there. */
+function removeQuietly(file: string): void {
+    try {
+        fs.rmSync(file, { force: true });
+    } catch {
+        // Left behind: never read (no entry or map is named *.tmp).
+    }
+}
+
 /** Written under a unique name, then renamed: processes running side by side never read half a file. */
 function writeCache(cache: CodeCache): void {
     const keep = new Map<string, Buffer>();
@@ -141,13 +158,14 @@ function writeCache(cache: CodeCache): void {
     const indexBytes = Buffer.from(JSON.stringify(index), "utf8");
     const length = Buffer.alloc(4);
     length.writeUInt32LE(indexBytes.length, 0);
+    const partial = `${cache.file}.${process.pid}.${crypto.randomBytes(4).toString("hex")}.tmp`;
     try {
         fs.mkdirSync(path.dirname(cache.file), { recursive: true, mode: 0o700 });
-        const partial = `${cache.file}.${process.pid}.${crypto.randomBytes(4).toString("hex")}.tmp`;
         fs.writeFileSync(partial, Buffer.concat([length, indexBytes, ...keep.values()]), { mode: 0o600 });
         fs.renameSync(partial, cache.file);
     } catch {
-        // A cache that cannot be written (read-only temp dir) only costs the next process its compiles.
+        // A cache that cannot be written (read-only temp dir, a full disk) only costs the next process its compiles.
+        removeQuietly(partial);
     }
 }
 
@@ -168,9 +186,25 @@ function ownCacheDir(): boolean {
     }
 }
 
+/** Node's options, without the script of `node -e`/`-p` (a process's code, not a flag: not in the file's name). */
+function nodeFlags(execArgv: string[]): string[] {
+    const flags: string[] = [];
+    for (let i = 0; i < execArgv.length; i++) {
+        if (["-e", "--eval", "-p", "--print", "-pe"].includes(execArgv[i])) {
+            i += 1;
+        } else if (!/^--(eval|print)=/.test(execArgv[i])) {
+            flags.push(execArgv[i]);
+        }
+    }
+    return flags;
+}
+
 function openCache(): CodeCache {
     const entry = process.argv[1] ?? "[eval]";
-    const name = crypto.createHash("sha256").update(JSON.stringify([process.version, process.arch, entry, 1])).digest("hex").slice(0, 32);
+    // The node flags too: V8 rejects data made under other V8 flags (cachedDataRejected), and processes run with
+    // different flags would otherwise each find the other's data rejected and write the file anew.
+    const flags = [nodeFlags(process.execArgv), process.env.NODE_OPTIONS ?? ""];
+    const name = crypto.createHash("sha256").update(JSON.stringify([process.version, process.arch, process.versions.v8, flags, entry, CODE_FORMAT])).digest("hex").slice(0, 32);
     const file = path.join(cacheDir, `${name}.bin`);
     const usable = ownCacheDir();
     const cache: CodeCache = { file, entries: usable ? readCache(file) : new Map(), used: new Set(), fresh: new Map() };
@@ -193,6 +227,8 @@ function sourceMapComment(content: string): string | undefined {
 }
 
 const DATA_URL = "data:application/json;base64,";
+/** In the key of every map file: a map file written by an older layout is never read. */
+const MAP_FORMAT = "map-2";
 
 /** SHA-1 of a text: crypto.hash (Node 20.12 and later, one call, no Hash object), else createHash. */
 const oneShot = (crypto as unknown as { hash?: (algorithm: string, data: string, encoding: string) => string }).hash;
@@ -215,10 +251,13 @@ function sourceMapFileComment(comment: string, filename: string): string {
     if (!url.startsWith(DATA_URL)) {
         return comment;
     }
-    const file = path.join(cacheDir, "maps", `${sha1(url, "hex")}.map`);
+    // Keyed by the module's path as well as the map: the file holds sources made absolute against that path, and
+    // the same map (its sources named relative to the module) comes from every checkout of the same file.
+    const file = path.join(cacheDir, "maps", `${sha1(`${MAP_FORMAT}\0${filename}\0${url}`, "hex")}.map`);
     if (!(ownDir ??= ownCacheDir())) {
         return comment;
     }
+    let partial: string | undefined;
     try {
         if (!fs.existsSync(file)) {
             const map = JSON.parse(Buffer.from(url.slice(DATA_URL.length), "base64").toString("utf8")) as { sources?: string[]; sourceRoot?: string };
@@ -229,11 +268,14 @@ function sourceMapFileComment(comment: string, filename: string): string {
             });
             map.sourceRoot = "";
             fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-            const partial = `${file}.${process.pid}.${crypto.randomBytes(4).toString("hex")}.tmp`;
+            partial = `${file}.${process.pid}.${crypto.randomBytes(4).toString("hex")}.tmp`;
             fs.writeFileSync(partial, JSON.stringify(map), { mode: 0o600 });
             fs.renameSync(partial, file);
         }
     } catch {
+        if (partial !== undefined) {
+            removeQuietly(partial);
+        }
         return comment;
     }
     const relative = path.relative(path.dirname(filename), file).split(path.sep).map(encodeURIComponent).join("/");
@@ -285,11 +327,14 @@ if (process.env.OFFLINE_PLAN_COMPILE_CACHE !== "0" && !process.env.NODE_V8_COVER
      */
     const cachedCompile = (content: string, filename: string): ModuleFunction => {
         const cache = (codeCache ??= openCache());
-        const key = `${filename}\0${sha1(content, "base64")}`;
+        const source = `${WRAPPER_HEAD}\n${content}\n${WRAPPER_TAIL}`;
+        // V8 checks data against the source's length only: the key is the exact text compiled (the wrapper
+        // included), with its path; the line offset and the layout are in the file's name (CODE_FORMAT).
+        const key = `${filename}\0${sha1(source, "base64")}`;
         const cachedData = cache.entries.get(key);
-        const script = new vm.Script(`${WRAPPER_HEAD}\n${content}\n${WRAPPER_TAIL}`, {
+        const script = new vm.Script(source, {
             filename,
-            lineOffset: -1,
+            lineOffset: LINE_OFFSET,
             ...(cachedData ? { cachedData } : {}),
             ...(DEFAULT_IMPORT ? { importModuleDynamically: DEFAULT_IMPORT } : {}),
         } as vm.ScriptOptions);
