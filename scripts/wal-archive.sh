@@ -223,11 +223,20 @@ spool_of() {
     return 0
 }
 
-# later_listed_segment NAME: the last segment of NAME's timeline after it in the spool's list of the archive
-# (written by restore), "" when none or without a spool: then NAME missing is the end of the archive.
+# last_listed_segment SPOOL TIMELINE: the last segment of TIMELINE (8 hex digits) in the spool's list of the
+# archive (archive.list, in name order, written by restore), "" when none.
+last_listed_segment() {
+    awk -v t="$2" 'length($0) == 24 && substr($0, 1, 8) == t { last = $0 } END { print last }' "$1/archive.list"
+}
+
+# later_listed_segment NAME: the last segment of NAME's timeline after it in the spool's list of the archive,
+# "" when none or without a spool: then NAME missing is the end of the archive.
 later_listed_segment() {
     [[ -n "$SPOOL" && -f "$SPOOL/archive.list" ]] && is_segment "$1" || return 0
-    awk -v n="$1" 'length($0) == 24 && substr($0, 1, 8) == substr(n, 1, 8) && ($0 "") > (n "") { last = $0 } END { print last }' "$SPOOL/archive.list"
+    local last
+    last=$(last_listed_segment "$SPOOL" "${1:0:8}")
+    [[ "$last" > "$1" ]] && printf '%s\n' "$last"
+    return 0
 }
 
 # fetch_from_spool NAME PATH: says 7 (not in the archive) for 00000001.history, which never exists (timeline 1
@@ -249,7 +258,7 @@ fetch_from_spool() {
     local covered last
     if is_segment "$1" && [[ -f "$SPOOL/covered" && -f "$SPOOL/archive.list" ]]; then
         covered=$(<"$SPOOL/covered")
-        last=$(awk -v t="${1:0:8}" 'length($0) == 24 && substr($0, 1, 8) == t { last = $0 } END { print last }' "$SPOOL/archive.list")
+        last=$(last_listed_segment "$SPOOL" "${1:0:8}")
         if [[ "${covered:0:8}" == "${1:0:8}" && -n "$last" && "$1" > "$last" ]]; then
             log "$1 is past the archive's end as restore listed it ($last), whose WAL already holds a commit at or after the recovery target (the recovery stops in it): not in the archive"
             return "$EX_NO_BACKUP"
@@ -337,7 +346,7 @@ prefetch() {
 mark_covered() {
     local spool=$1 timeline=$2 target_epoch=$3 last target
     [[ -n "$target_epoch" ]] && command -v pg_waldump >/dev/null 2>&1 || return 0
-    last=$(awk -v t="$timeline" 'length($0) == 24 && substr($0, 1, 8) == t { last = $0 } END { print last }' "$spool/archive.list")
+    last=$(last_listed_segment "$spool" "$timeline")
     [[ -n "$last" && -f "$spool/$last" ]] || return 0
     target=$(date -u -d "@$target_epoch" '+%Y-%m-%d %H:%M:%S.%6N')
     # "desc: COMMIT 2026-12-04 19:52:50.188603 UTC" (microseconds always, in TZ): the first at or after the target.
