@@ -10,7 +10,8 @@
  * an ES-module-only package (oidc-provider) with require().
  *
  * A compile is a synchronous round trip to esbuild's service (about 5 ms a file), so compiled files are
- * kept, as tsx keeps them, in a cache directory of the user's under the system temp dir, keyed by the
+ * kept, as tsx keeps them, in a cache directory of the user's alone under the system temp dir
+ * (private-cache-dir.cjs: one another user made or can write is not used), keyed by the
  * file's path, its text, the nearest tsconfig.json's text, esbuild's version and the options below.
  *
  * The source map (inline, its source named relative to the file itself) is on, so that a checked program's error names its .ts file:line
@@ -20,9 +21,9 @@
 const crypto = require("crypto");
 const fs = require("fs");
 const Module = require("module");
-const os = require("os");
 const path = require("path");
 const esbuild = require("esbuild");
+const { privateCacheDir } = require("./private-cache-dir.cjs");
 
 const OPTIONS = {
     bundle: false,
@@ -37,7 +38,9 @@ const OPTIONS = {
     keepNames: true,
     logLevel: "silent",
 };
-const CACHE_DIR = path.join(os.tmpdir(), `offline-plan-ts-${typeof process.getuid === "function" ? process.getuid() : "user"}`);
+/** The cache directory (undefined: none of ours), looked up on the first compile. */
+let cacheDir;
+const cacheDirOnce = () => (cacheDir ??= { dir: privateCacheDir("offline-plan-ts") }).dir;
 const CACHE_SALT = JSON.stringify([esbuild.version, OPTIONS, 2]);
 
 /** Per directory, the nearest tsconfig.json's text: looked up once per process, not once per module load. */
@@ -62,8 +65,12 @@ function nearestTsconfigText(dir) {
 }
 
 function cachedOutput(key) {
+    const dir = cacheDirOnce();
+    if (dir === undefined) {
+        return undefined;
+    }
     try {
-        return fs.readFileSync(path.join(CACHE_DIR, `${key}.js`), "utf8");
+        return fs.readFileSync(path.join(dir, `${key}.js`), "utf8");
     } catch {
         return undefined;
     }
@@ -71,11 +78,14 @@ function cachedOutput(key) {
 
 /** Written under a unique name, then renamed: processes running side by side never read half a file. */
 function storeOutput(key, code) {
+    const dir = cacheDirOnce();
+    if (dir === undefined) {
+        return;
+    }
     try {
-        fs.mkdirSync(CACHE_DIR, { recursive: true, mode: 0o700 });
-        const partial = path.join(CACHE_DIR, `${key}.${process.pid}.${crypto.randomBytes(4).toString("hex")}.tmp`);
+        const partial = path.join(dir, `${key}.${process.pid}.${crypto.randomBytes(4).toString("hex")}.tmp`);
         fs.writeFileSync(partial, code);
-        fs.renameSync(partial, path.join(CACHE_DIR, `${key}.js`));
+        fs.renameSync(partial, path.join(dir, `${key}.js`));
     } catch {
         // A cache that cannot be written (read-only temp dir) only costs the next process a compile.
     }

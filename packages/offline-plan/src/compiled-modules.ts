@@ -32,7 +32,6 @@
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { pathToFileURL } from "url";
 import * as vm from "vm";
@@ -169,21 +168,18 @@ function writeCache(cache: CodeCache): void {
     }
 }
 
-/** Where the code cache files and the source maps live: under the system temp dir, the user's own. */
-const cacheDir = path.join(os.tmpdir(), `offline-plan-v8-${typeof process.getuid === "function" ? process.getuid() : "user"}`);
+// The package's one rule for its caches' directory (a .cjs file: register.cjs needs it before any TypeScript loads).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { privateCacheDir } = require("../private-cache-dir.cjs") as { privateCacheDir(name: string): string | undefined };
 
+let cacheDirLookup: { dir: string | undefined } | undefined;
 /**
- * Whether the cache directory is this user's alone (created by us, mode 0700): code cache data is compiled code,
- * and a directory another user made first under the shared temp dir must not feed it to this process.
+ * Where the code cache files and the source maps live, looked up once: a directory of this user's alone under
+ * the system temp dir, or undefined (code cache data is compiled code: a directory another user made first
+ * must not feed it to this process).
  */
-function ownCacheDir(): boolean {
-    try {
-        fs.mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
-        const stat = fs.statSync(cacheDir);
-        return stat.isDirectory() && (typeof process.getuid !== "function" || stat.uid === process.getuid()) && (stat.mode & 0o077) === 0;
-    } catch {
-        return false;
-    }
+function ownCacheDir(): string | undefined {
+    return (cacheDirLookup ??= { dir: privateCacheDir("offline-plan-v8") }).dir;
 }
 
 /** Node's options, without the script of `node -e`/`-p` (a process's code, not a flag: not in the file's name). */
@@ -205,8 +201,9 @@ function openCache(): CodeCache {
     // different flags would otherwise each find the other's data rejected and write the file anew.
     const flags = [nodeFlags(process.execArgv), process.env.NODE_OPTIONS ?? ""];
     const name = crypto.createHash("sha256").update(JSON.stringify([process.version, process.arch, process.versions.v8, flags, entry, CODE_FORMAT])).digest("hex").slice(0, 32);
-    const file = path.join(cacheDir, `${name}.bin`);
-    const usable = ownCacheDir();
+    const dir = ownCacheDir();
+    const usable = dir !== undefined;
+    const file = path.join(dir ?? "", `${name}.bin`);
     const cache: CodeCache = { file, entries: usable ? readCache(file) : new Map(), used: new Set(), fresh: new Map() };
     process.once("exit", () => {
         if (usable && cache.fresh.size > 0) {
@@ -235,9 +232,6 @@ const oneShot = (crypto as unknown as { hash?: (algorithm: string, data: string,
 function sha1(text: string, encoding: "hex" | "base64"): string {
     return oneShot ? oneShot("sha1", text, encoding) : crypto.createHash("sha1").update(text).digest(encoding);
 }
-/** Whether the cache directory is ours (ownCacheDir), once known. */
-let ownDir: boolean | undefined;
-
 /**
  * The comment to register a module's inline source map with, pointing to the same map in a file of the cache
  * directory (written once per map), so that V8 and Node do not scan, copy and decode a data URL of a hundred
@@ -253,10 +247,11 @@ function sourceMapFileComment(comment: string, filename: string): string {
     }
     // Keyed by the module's path as well as the map: the file holds sources made absolute against that path, and
     // the same map (its sources named relative to the module) comes from every checkout of the same file.
-    const file = path.join(cacheDir, "maps", `${sha1(`${MAP_FORMAT}\0${filename}\0${url}`, "hex")}.map`);
-    if (!(ownDir ??= ownCacheDir())) {
+    const dir = ownCacheDir();
+    if (dir === undefined) {
         return comment;
     }
+    const file = path.join(dir, "maps", `${sha1(`${MAP_FORMAT}\0${filename}\0${url}`, "hex")}.map`);
     let partial: string | undefined;
     try {
         if (!fs.existsSync(file)) {

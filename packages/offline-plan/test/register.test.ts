@@ -100,6 +100,21 @@ describe("offline-plan/register.cjs (the TypeScript loader)", function () {
         assert.deepEqual(result, { status: 0, stdout: "42", stderr: "" });
     });
 
+    it("neither reads nor writes a cache directory others can write to (its files are code this process runs)", () => {
+        const main = write(path.join(dir, "main.ts"), `const n: number = 7;\nconsole.log(n * 6);\n`);
+        assert.deepEqual(runTs(main, tmpdir), { status: 0, stdout: "42", stderr: "" });
+        const cache = path.join(tmpdir, fs.readdirSync(tmpdir).find((name) => name.startsWith("offline-plan-ts-")) ?? "missing");
+        const entries = fs.readdirSync(cache).filter((name) => name.endsWith(".js"));
+        assert.ok(entries.length > 0, "the first run cached its compile");
+        // What another user could plant there once the directory is open to them.
+        fs.chmodSync(cache, 0o777);
+        for (const entry of entries) {
+            fs.writeFileSync(path.join(cache, entry), `console.log("planted");\n`);
+        }
+        assert.deepEqual(runTs(main, tmpdir), { status: 0, stdout: "42", stderr: "" });
+        assert.deepEqual(fs.readdirSync(cache).filter((name) => name.endsWith(".js")).sort(), entries.sort(), "nothing written there either");
+    });
+
     it("reports a syntax error with the file and line", () => {
         const main = write(path.join(dir, "broken.ts"), `const ok = 1;\nconst = 2;\n`);
         const result = runTs(main, tmpdir);
