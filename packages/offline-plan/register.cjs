@@ -11,7 +11,7 @@
  *
  * A compile is a synchronous round trip to esbuild's service (about 5 ms a file), so compiled files are
  * kept, as tsx keeps them, in a cache directory of the user's alone under the system temp dir
- * (private-cache-dir.cjs: one another user made or can write is not used), keyed by the
+ * (src/private-cache-dir.cjs: one another user made or can write is not used), keyed by the
  * file's path, its text, the nearest tsconfig.json's text, esbuild's version and the options below.
  *
  * The source map (inline, its source named relative to the file itself) is on, so that a checked program's error names its .ts file:line
@@ -23,7 +23,7 @@ const fs = require("fs");
 const Module = require("module");
 const path = require("path");
 const esbuild = require("esbuild");
-const { privateCacheDir } = require("./private-cache-dir.cjs");
+const { privateCacheDir } = require("./src/private-cache-dir.cjs");
 
 const OPTIONS = {
     bundle: false,

@@ -170,7 +170,7 @@ function writeCache(cache: CodeCache): void {
 
 // The package's one rule for its caches' directory (a .cjs file: register.cjs needs it before any TypeScript loads).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { privateCacheDir } = require("../private-cache-dir.cjs") as { privateCacheDir(name: string): string | undefined };
+const { privateCacheDir } = require("./private-cache-dir.cjs") as { privateCacheDir(name: string): string | undefined };
 
 let cacheDirLookup: { dir: string | undefined } | undefined;
 /**

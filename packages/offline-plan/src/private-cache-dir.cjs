@@ -2,7 +2,7 @@
  * privateCacheDir(name): `<temp dir>/<name>-<uid>`, created mode 0700, when it is this user's alone; undefined
  * when it is not (another user made it first under the shared temp dir, or it is open to others) or cannot
  * be made. Both of the package's caches hold code this process runs (register.cjs: the compiled JavaScript;
- * src/compiled-modules.ts: V8 code cache and source maps), so neither reads nor writes a directory that
+ * compiled-modules.ts: V8 code cache and source maps), so neither reads nor writes a directory that
  * another user could have filled: without it, the process compiles again.
  */
 "use strict";
