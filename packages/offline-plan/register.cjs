@@ -24,6 +24,7 @@ const Module = require("module");
 const path = require("path");
 const esbuild = require("esbuild");
 const { privateCacheDir } = require("./src/private-cache-dir.cjs");
+const { checkReservedNames } = require("./src/reserved-names.cjs");
 
 const OPTIONS = {
     bundle: false,
@@ -93,6 +94,8 @@ function storeOutput(key, code) {
 
 function compiled(filename) {
     const source = fs.readFileSync(filename, "utf8");
+    // esbuild would rename a top-level `const exports` and run what ts-node refuses (src/reserved-names.cjs).
+    checkReservedNames(filename, source);
     const key = crypto.createHash("sha256").update(CACHE_SALT).update("\0").update(filename).update("\0").update(source).update("\0").update(nearestTsconfigText(path.dirname(filename))).digest("hex");
     const hit = cachedOutput(key);
     if (hit !== undefined) {

@@ -92,6 +92,11 @@ export function describeFailure(failure: unknown, programDir: string): string {
         // esbuild's compile of an ES-module program to CommonJS (register.cjs), not the program's own error.
         return `${topLevelAwait[1]}: top-level await: this planner runs a program's TypeScript as CommonJS, which cannot hold a top-level await (pulumi preview loads an ES-module program with import(), where it can); to plan it offline, move the awaits into \`export default async () => { ... }\` (what it returns are the stack's outputs)`;
     }
+    const reservedIn = (failure as Error & { code?: string; file?: string }).file;
+    if ((failure as NodeJS.ErrnoException).code === "OFFLINE_PLAN_RESERVED_NAME" && reservedIn && failure.message.startsWith(reservedIn)) {
+        // register.cjs's refusal (src/reserved-names.cjs): its message starts with the file's absolute path.
+        return path.relative(programDir, reservedIn) + failure.message.slice(reservedIn.length);
+    }
     const where = programLocation(failure, programDir);
     // The SDK wraps an error thrown inside an apply once per level of the resource input it reached
     // (`error serializing property "spec": error serializing property "data": ...`): only the program's message is news.
