@@ -20,8 +20,14 @@ const WRAPPER_NAMES = ["exports", "require", "module", "__filename", "__dirname"
 /** TS2441's two names: reserved in a module whatever declares them. */
 const TS2441_NAMES = new Set(["exports", "require"]);
 const NAMES = WRAPPER_NAMES.join("|");
+/**
+ * A declaration of one of the names that starts a line (or follows a `;` or `}` on it): where formatters put
+ * top-level statements. A nested declaration is indented, so the planner's own modules and most programs are
+ * never parsed (loading `typescript` costs a plan about 0.2 s); a top-level one written indented is missed.
+ */
 const CANDIDATE = new RegExp(
-    `\\b(?:const|let|var|class|function|enum|namespace)\\s+(?:${NAMES})\\b|\\b(?:const|let|var)\\s*[{[][^=;]*\\b(?:${NAMES})\\b`,
+    `(?:^|[;}][ \\t]*)(?:export[ \\t]+)?(?:(?:const|let|var|class|function|enum|namespace)[ \\t]+(?:${NAMES})\\b|(?:const|let|var)[ \\t]*[{[][^=;]*\\b(?:${NAMES})\\b)`,
+    "m",
 );
 
 /** The identifiers a binding name declares (`{ a, b: [c] }` declares a and c). */
