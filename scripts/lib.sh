@@ -439,9 +439,14 @@ load_passphrase() {
 # express (65,011,712 bytes hashed), which is what gpg-agent's own calibration chooses on current CPUs; named
 # here, it is never lower on a slow node, and the fresh agent of each run does not spend a second of CPU
 # calibrating it. Decryption reads the count from the packet.
+# gpg_encrypt [exec]: with "exec", gpg replaces the calling shell: for a pipeline stage of its own (the stage's
+# subshell would otherwise wait beside gpg for the whole stream, about 4 MB of memory); never in the script's
+# own shell.
 gpg_encrypt() {
-    [[ "$ENCRYPTION_MODE" != public-key ]] || { gpg_pubkey_encrypt; return; }
-    gpg --batch --quiet --no-tty --yes --pinentry-mode loopback --no-symkey-cache --passphrase-fd 3 \
+    local run=()
+    [[ "${1:-}" != exec ]] || run=(exec)
+    [[ "$ENCRYPTION_MODE" != public-key ]] || { gpg_pubkey_encrypt "${run[@]}"; return; }
+    "${run[@]}" gpg --batch --quiet --no-tty --yes --pinentry-mode loopback --no-symkey-cache --passphrase-fd 3 \
         --symmetric --cipher-algo AES256 --s2k-digest-algo SHA512 --s2k-count "$GPG_S2K_COUNT" --compress-algo none --force-mdc \
         --output - 3< <(printf '%s' "$BACKUP_PASSPHRASE")
 }
@@ -1336,14 +1341,14 @@ load_public_keys() {
     log "encrypting to ${#GPG_RECIPIENTS[@]} public key(s): ${GPG_RECIPIENTS[*]} (no passphrase, no private key in this job)"
 }
 
-# gpg_pubkey_encrypt: stdin encrypted to GPG_RECIPIENTS on stdout. --trust-model always: the recipients are
+# gpg_pubkey_encrypt [exec]: stdin encrypted to GPG_RECIPIENTS on stdout (exec: as gpg_encrypt's). --trust-model always: the recipients are
 # pinned by their full fingerprint in configuration and checked above (present, valid, not expired or revoked);
 # there is no web of trust in a job's throwaway keyring to consult, and without it gpg would refuse the
 # "untrusted" key in batch mode.
 gpg_pubkey_encrypt() {
-    local args=() fpr
+    local args=() fpr run=("$@")
     for fpr in "${GPG_RECIPIENTS[@]}"; do args+=(--recipient "$fpr"); done
-    gpg --batch --quiet --no-tty --yes --trust-model always "${args[@]}" --encrypt --cipher-algo AES256 \
+    "${run[@]}" gpg --batch --quiet --no-tty --yes --trust-model always "${args[@]}" --encrypt --cipher-algo AES256 \
         --compress-algo none --output -
 }
 
