@@ -1114,11 +1114,20 @@ SQL
 # restore_session_start DB: the script's own psql session (a coprocess): it runs the swap and commits only
 # when the script writes COMMIT. Its server session notices a vanished client within a second
 # (client_connection_check_interval) even while it waits for a lock.
+# The session is silent from before the download to the swap (minutes for a large dump): TCP keepalives on both
+# ends of it, after DB_KEEPALIVES_IDLE seconds of silence (default 30) and then every 10 s, 6 unanswered ones
+# ending it: libpq's keepalives_* on psql's socket, the server's tcp_keepalives_* on its own. A NAT or load
+# balancer that drops idle connections (an AWS NAT gateway after 350 s) then keeps it, instead of the swap
+# failing with exit 3 after the download. (libpq has no environment variable for them: a connection string.)
 restore_session_start() {
-    coproc RESTORE_PSQL { exec psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" 2>"$WORK_DIR/session.err"; }
+    local db=$1 idle=${DB_KEEPALIVES_IDLE:-30}
+    [[ "$idle" =~ ^[1-9][0-9]*$ ]] || die "$EX_USAGE" "DB_KEEPALIVES_IDLE must be a whole number of seconds, at least 1, not $idle"
+    db=${db//\\/\\\\}
+    db=${db//\'/\\\'}
+    coproc RESTORE_PSQL { exec psql -X -q -At -v ON_ERROR_STOP=1 -d "dbname='$db' keepalives=1 keepalives_idle=$idle keepalives_interval=10 keepalives_count=6" 2>"$WORK_DIR/session.err"; }
     RESTORE_SESSION_PID=$RESTORE_PSQL_PID
     restore_note_job "$RESTORE_SESSION_PID"
-    session_ask "SET client_connection_check_interval = '1s';"
+    session_ask "SET client_connection_check_interval = '1s'; SET tcp_keepalives_idle = $idle; SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 6;"
 }
 
 # session_ask SQL: runs SQL (statements or psql meta-commands) in the script's session; its output (one line
