@@ -30,9 +30,11 @@
 #   DB_SCHEMA (default public): the schema of the oauth2_* tables
 #   BACKUP_PREFIX (default database/)
 #   BACKUP_LOCK_TIMEOUT (seconds, default 120): how long the backup waits for its ACCESS SHARE lock on a table
-#     (pg_dump --lock-wait-timeout; lock_timeout of the session that counts the rows). A table held in ACCESS
-#     EXCLUSIVE mode longer than that (a migration, a VACUUM FULL, an idle transaction after an ALTER) stops
-#     the backup with exit 3 naming the table and the blocking backend (pid, application_name, user, state).
+#     (pg_dump --lock-wait-timeout, in steps of 2 s then 15 s, each followed by a line naming the table and its
+#     holders and pg_dump started again in the same snapshot; lock_timeout of the session that counts the rows).
+#     A table held in ACCESS EXCLUSIVE mode longer than that (a migration, a VACUUM FULL, an idle transaction
+#     after an ALTER) stops the backup with exit 3 naming the table and the blocking backend (pid,
+#     application_name, user, state).
 #   S3_PART_SIZE_MB (default 5), S3_UPLOAD_CONCURRENCY (default 4): the upload's parts (memory: about
 #   (concurrency + 1) x part size)
 #   ZSTD_LEVEL (default 1: on token-heavy dumps as small as level 3 for a quarter of its CPU), ZSTD_THREADS
