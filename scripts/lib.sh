@@ -450,6 +450,7 @@ load_passphrase() {
 # gpg_encrypt [exec]: with "exec", gpg replaces the calling shell: for a pipeline stage of its own (the stage's
 # subshell would otherwise wait beside gpg for the whole stream, about 4 MB of memory); never in the script's
 # own shell.
+# shellcheck disable=SC2120 # "exec" is optional: the other callers pass nothing
 gpg_encrypt() {
     local run=()
     [[ "${1:-}" != exec ]] || run=(exec)
