@@ -259,8 +259,8 @@ pg_dump_lock_wait_tables() {
 # wait is bounded by pg_dump's own --lock-wait-timeout, in steps: 2 s, then 15 s at a time, BACKUP_LOCK_TIMEOUT
 # in all. After a step that ends on a lock, the run says which table it waits for and who holds it, and starts
 # pg_dump again in the same snapshot (the transaction that exported it stays open: one consistent dump). pg_dump
-# takes every lock before it writes a byte (the custom format is written from its end), so a step that gave up
-# wrote nothing. No process runs beside the dump to watch it: each step is pg_dump's own wait.
+# takes every lock before it writes a byte (its custom format is written out once the catalog is read, after
+# the locks), so a step that gave up wrote nothing. No process runs beside the dump to watch it: each step is pg_dump's own wait.
 dump_snapshot() {
     local started=$SECONDS waited=0 step=2 rc locked
     while true; do
