@@ -340,6 +340,7 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
         const backupBaseline = process.env.BENCH_RESTORE_BASELINE;
         const backupOnly = process.env.BENCH_BACKUP_ONLY === "1";
         const baselineBackupPeaks: number[] = [];
+        const baselineBackupCpu: number[] = [];
         // Alternate the two so that drift (caches, a busy neighbour) hits both alike.
         for (let i = 0; i < backupRuns; i++) {
             // BENCH_BACKUP_ONLY=1: no pg_dump floor either (a memory A/B of the scripts; no ratio).
@@ -366,7 +367,8 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
                 createBucket(moto, baseBucket);
                 const before = check(await timed("bash", [path.join(backupBaseline, "db-backup.sh")], scriptEnv(baseBucket)), "baseline db-backup.sh");
                 baselineBackupPeaks.push(before.peakRss);
-                say(`run ${i + 1}: baseline ${backupBaseline}/db-backup.sh ${before.seconds.toFixed(1)} s, pipeline peak ${mb(before.peakRss)} (${before.peakBreakdown} MB)`);
+                baselineBackupCpu.push(before.cpuSeconds);
+                say(`run ${i + 1}: baseline ${backupBaseline}/db-backup.sh ${before.seconds.toFixed(1)} s (CPU ${before.cpuSeconds.toFixed(1)} s; this checkout's ${backup.cpuSeconds.toFixed(1)} s), pipeline peak ${mb(before.peakRss)} (${before.peakBreakdown} MB)`);
                 spawnSync("aws", ["--endpoint-url", moto.endpoint, "s3", "rm", `s3://${baseBucket}`, "--recursive", "--only-show-errors"], { env: scriptEnv(baseBucket) });
             }
             if (withPublicKey) {
@@ -396,7 +398,7 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
         }
         say(`pipeline peak memory: ${mb(peakRssBytes)} (goal <= 150 MB: ${peakRssBytes <= 150 * 1024 * 1024 ? "met" : "NOT met"}; sum of VmRSS of the script's process tree, sampled every 100 ms; largest process: ${peakProcess})`);
         if (backupBaseline) {
-            say(`baseline ${backupBaseline}/db-backup.sh pipeline peaks: ${baselineBackupPeaks.map(mb).join(", ")}; this checkout's max ${mb(peakRssBytes)}`);
+            say(`baseline ${backupBaseline}/db-backup.sh pipeline peaks: ${baselineBackupPeaks.map(mb).join(", ")}; this checkout's max ${mb(peakRssBytes)}; CPU (user+sys) median ${median(baselineBackupCpu).toFixed(2)} s, this checkout's ${median(backupCpu).toFixed(2)} s`);
         }
         if (backupOnly) {
             // BENCH_BACKUP_ONLY=1: the backup part alone (e.g. a memory A/B); no restore figures.
