@@ -209,6 +209,8 @@ interface Timed {
     stderr: string;
     peakRss: number;
     peakProcess: string;
+    /** The processes summed in the peak sample, largest first ("python3 71, pg_dump 12, ..." in MB). */
+    peakBreakdown: string;
     /** Each stderr line with the seconds since the start at which it arrived (the scripts log each step). */
     lines: { at: number; text: string }[];
 }
@@ -240,20 +242,26 @@ function timed(command: string, args: string[], env: Record<string, string>, std
         let peakRss = 0;
         let peakProcess = "";
         let peakSingle = 0;
+        let peakBreakdown = "";
         const sample = () => {
             if (child.pid === undefined) {
                 return;
             }
             let sum = 0;
+            const parts: { rss: number; name: string }[] = [];
             for (const pid of processTree(child.pid)) {
                 const { rss, name } = rssOf(pid);
                 sum += rss;
+                parts.push({ rss, name });
                 if (rss > peakSingle) {
                     peakSingle = rss;
                     peakProcess = `${name} ${mb(rss)}`;
                 }
             }
-            peakRss = Math.max(peakRss, sum);
+            if (sum > peakRss) {
+                peakRss = sum;
+                peakBreakdown = parts.filter((p) => p.rss > 0).sort((a, b) => b.rss - a.rss).map((p) => `${p.name} ${(p.rss / 1048576).toFixed(1)}`).join(", ");
+            }
         };
         const timer = setInterval(sample, 100);
         child.on("close", (code) => {
@@ -265,7 +273,7 @@ function timed(command: string, args: string[], env: Record<string, string>, std
                 cpuSeconds = user + sys;
                 fs.rmSync(timeFile, { force: true });
             }
-            resolve({ seconds, cpuSeconds, code, stdout, stderr, peakRss, peakProcess, lines });
+            resolve({ seconds, cpuSeconds, code, stdout, stderr, peakRss, peakProcess, peakBreakdown, lines });
         });
     });
 }
@@ -328,9 +336,15 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
         let peakRssBytes = 0;
         let peakProcess = "";
         let dumpBytes = 0;
+        // BENCH_RESTORE_BASELINE=<a scripts directory>: its db-backup.sh too, after each of this checkout's runs.
+        const backupBaseline = process.env.BENCH_RESTORE_BASELINE;
+        const backupOnly = process.env.BENCH_BACKUP_ONLY === "1";
+        const baselineBackupPeaks: number[] = [];
+        const baselineBackupCpu: number[] = [];
         // Alternate the two so that drift (caches, a busy neighbour) hits both alike.
         for (let i = 0; i < backupRuns; i++) {
-            const plain = check(await timed(path.join(PG_BIN, "pg_dump"), ["--format=custom", "oauth2db"], pgEnv, "/dev/null"), "pg_dump");
+            // BENCH_BACKUP_ONLY=1: no pg_dump floor either (a memory A/B of the scripts; no ratio).
+            const plain = backupOnly ? { seconds: NaN, cpuSeconds: NaN } : check(await timed(path.join(PG_BIN, "pg_dump"), ["--format=custom", "oauth2db"], pgEnv, "/dev/null"), "pg_dump");
             pgDumpSeconds.push(plain.seconds);
             pgDumpCpu.push(plain.cpuSeconds);
             const bucket = `bench-${targetGb}-${i}`.replace(/\./g, "-");
@@ -346,14 +360,24 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
             }
             const sizeMatch = /done: \S+, (\d+) bytes/.exec(backup.stderr);
             dumpBytes = sizeMatch ? Number(sizeMatch[1]) : 0;
-            say(`run ${i + 1}: pg_dump ${plain.seconds.toFixed(1)} s, db-backup.sh ${backup.seconds.toFixed(1)} s, pipeline peak ${mb(backup.peakRss)}`);
+            say(`run ${i + 1}: pg_dump ${plain.seconds.toFixed(1)} s, db-backup.sh ${backup.seconds.toFixed(1)} s, pipeline peak ${mb(backup.peakRss)} (${backup.peakBreakdown} MB)`);
+            if (backupBaseline) {
+                // The same backup by another checkout's scripts (BENCH_RESTORE_BASELINE), right after, in the same run.
+                const baseBucket = `${bucket}-base`;
+                createBucket(moto, baseBucket);
+                const before = check(await timed("bash", [path.join(backupBaseline, "db-backup.sh")], scriptEnv(baseBucket)), "baseline db-backup.sh");
+                baselineBackupPeaks.push(before.peakRss);
+                baselineBackupCpu.push(before.cpuSeconds);
+                say(`run ${i + 1}: baseline ${backupBaseline}/db-backup.sh ${before.seconds.toFixed(1)} s (CPU ${before.cpuSeconds.toFixed(1)} s; this checkout's ${backup.cpuSeconds.toFixed(1)} s), pipeline peak ${mb(before.peakRss)} (${before.peakBreakdown} MB)`);
+                spawnSync("aws", ["--endpoint-url", moto.endpoint, "s3", "rm", `s3://${baseBucket}`, "--recursive", "--only-show-errors"], { env: scriptEnv(baseBucket) });
+            }
             if (withPublicKey) {
                 const pkBucket = `${bucket}-pk`;
                 createBucket(moto, pkBucket);
                 const pkBackup = check(await timed("bash", [path.join(SCRIPTS, "db-backup.sh")], pkWriterEnv(pkBucket)), "db-backup.sh (public-key)");
                 pk.backupSeconds.push(pkBackup.seconds);
                 pk.peakRssBytes = Math.max(pk.peakRssBytes, pkBackup.peakRss);
-                say(`run ${i + 1}: db-backup.sh in public-key mode ${pkBackup.seconds.toFixed(1)} s, pipeline peak ${mb(pkBackup.peakRss)}`);
+                say(`run ${i + 1}: db-backup.sh in public-key mode ${pkBackup.seconds.toFixed(1)} s, pipeline peak ${mb(pkBackup.peakRss)} (${pkBackup.peakBreakdown} MB)`);
                 if (i < backupRuns - 1) {
                     spawnSync("aws", ["--endpoint-url", moto.endpoint, "s3", "rm", `s3://${pkBucket}`, "--recursive", "--only-show-errors"], { env: scriptEnv(pkBucket) });
                 }
@@ -373,6 +397,16 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
             say(`db-backup.sh in public-key mode (gpg --encrypt to one cv25519 recipient, no passphrase): ${secs(pk.backupSeconds)}; ratio backup/pg_dump ${pkRatio.toFixed(2)}x (goal <= 0.35x: ${pkRatio <= 0.35 ? "met" : "NOT met"}; symmetric in the same run ${ratio.toFixed(2)}x); pipeline peak ${mb(pk.peakRssBytes)} (goal <= 150 MB: ${pk.peakRssBytes <= 150 * 1024 * 1024 ? "met" : "NOT met"})`);
         }
         say(`pipeline peak memory: ${mb(peakRssBytes)} (goal <= 150 MB: ${peakRssBytes <= 150 * 1024 * 1024 ? "met" : "NOT met"}; sum of VmRSS of the script's process tree, sampled every 100 ms; largest process: ${peakProcess})`);
+        if (backupBaseline) {
+            say(`baseline ${backupBaseline}/db-backup.sh pipeline peaks: ${baselineBackupPeaks.map(mb).join(", ")}; this checkout's max ${mb(peakRssBytes)}; CPU (user+sys) median ${median(baselineBackupCpu).toFixed(2)} s, this checkout's ${median(backupCpu).toFixed(2)} s`);
+        }
+        if (backupOnly) {
+            // BENCH_BACKUP_ONLY=1: the backup part alone (e.g. a memory A/B); no restore figures.
+            return {
+                targetGb, databaseBytes, authorizations, dumpBytes, pgDumpSeconds, backupSeconds, motoCpuSeconds: motoCpu, ratio, peakRssBytes, peakProcess,
+                pgRestoreSeconds: [], restoreSeconds: [], restoreRatio: NaN, restorePeakRssBytes: 0, verificationSeconds: [], verificationRatio: NaN,
+            };
+        }
 
         // Restore: pg_restore alone from a local file, against restore-verification.sh from the bucket.
         const lastBucket = `bench-${targetGb}-${backupRuns - 1}`.replace(/\./g, "-");

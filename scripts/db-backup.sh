@@ -30,9 +30,11 @@
 #   DB_SCHEMA (default public): the schema of the oauth2_* tables
 #   BACKUP_PREFIX (default database/)
 #   BACKUP_LOCK_TIMEOUT (seconds, default 120): how long the backup waits for its ACCESS SHARE lock on a table
-#     (pg_dump --lock-wait-timeout; lock_timeout of the session that counts the rows). A table held in ACCESS
-#     EXCLUSIVE mode longer than that (a migration, a VACUUM FULL, an idle transaction after an ALTER) stops
-#     the backup with exit 3 naming the table and the blocking backend (pid, application_name, user, state).
+#     (pg_dump --lock-wait-timeout, in steps of 2 s then 15 s, each followed by a line naming the table and its
+#     holders and pg_dump started again in the same snapshot; lock_timeout of the session that counts the rows).
+#     A table held in ACCESS EXCLUSIVE mode longer than that (a migration, a VACUUM FULL, an idle transaction
+#     after an ALTER) stops the backup with exit 3 naming the table and the blocking backend (pid,
+#     application_name, user, state).
 #   S3_PART_SIZE_MB (default 5), S3_UPLOAD_CONCURRENCY (default 4): the upload's parts (memory: about
 #   (concurrency + 1) x part size)
 #   ZSTD_LEVEL (default 1: on token-heavy dumps as small as level 3 for a quarter of its CPU), ZSTD_THREADS
@@ -76,7 +78,6 @@ export PGAPPNAME=$RUN_APP
 PIPELINE_PID=""
 UPLOAD_PID=""
 LIST_PID=""
-ANNOUNCE_PID=""
 SHA_PID=""
 SIZE_PID=""
 OBJECT_KEY=""
@@ -117,7 +118,6 @@ cleanup() {
     # object. Stopped here, an upload in flight is never completed (a single PUT already sent may still be).
     [[ $UPLOAD_STARTED -eq 1 && $MANIFEST_WRITTEN -eq 0 ]] && stop_aws_helper
     kill_job "$PIPELINE_PID"
-    kill_job "$ANNOUNCE_PID"
     kill_job "$LIST_PID"
     kill_job "$SHA_PID"
     kill_job "$SIZE_PID"
@@ -227,31 +227,59 @@ lock_timeout_error() {
         "${who:-the lock was released since; run the backup again}"
 }
 
-# lock_wait_announce: while a session of this run (pg_dump, the counts) waits for a lock, says so after 2 s and
-# then every 15 s, naming the table and the sessions holding it: BACKUP_LOCK_TIMEOUT is minutes by default,
-# and the run is otherwise silent between "uploading" and "done".
-lock_wait_announce() {
-    local waited=0 line
-    while sleep 1; do
-        waited=$((waited + 1))
-        ((waited == 2 || waited % 15 == 0)) || continue
-        line=$(PGAPPNAME="${RUN_APP}-diagnosis" psql_value -d "$PGDATABASE" -v app="$RUN_APP" 2>/dev/null <<'SQL'
+# lock_holders TABLE...: "x, held by pid N (application_name 'a', user u, state s)[; ...]" for each of the
+# tables that a session holds (or waits for, ahead of the backup) in ACCESS EXCLUSIVE mode, the only mode that
+# blocks pg_dump's ACCESS SHARE lock; "" when none is. From a new, short session.
+lock_holders() {
+    local list
+    list=$(printf "%s\n" "$@" | jq -nRc '[inputs]')
+    PGAPPNAME="${RUN_APP}-diagnosis" psql_value -d "$PGDATABASE" -v tables="$list" 2>/dev/null <<'SQL' | paste -sd';' - | sed 's/;/; /g'
 SELECT format('%s, held by %s', l.relation::regclass,
-              coalesce((SELECT string_agg(format('pid %s (application_name %L, user %s, state %s)', b.pid, b.application_name, b.usename,
-                                                 coalesce(b.state, 'unknown')), '; ' ORDER BY b.pid)
-                          FROM pg_stat_activity b WHERE b.pid = ANY (pg_blocking_pids(l.pid)) AND b.application_name <> :'app'), 'another session'))
+              string_agg(format('pid %s (application_name %L, user %s, state %s)%s', a.pid, a.application_name, a.usename,
+                                coalesce(a.state, 'unknown'), CASE WHEN l.granted THEN '' ELSE ' (waiting for it, ahead of the backup)' END),
+                         '; ' ORDER BY l.granted DESC, a.pid))
 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-WHERE a.application_name = :'app' AND NOT l.granted AND l.relation IS NOT NULL
-ORDER BY l.relation LIMIT 1;
+WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock'
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND l.relation IN (SELECT to_regclass(t) FROM jsonb_array_elements_text(:'tables'::jsonb) t)
+GROUP BY l.relation ORDER BY l.relation::regclass::text;
 SQL
-        ) || continue
-        [[ -z "$line" ]] || log "waiting for an ACCESS SHARE lock on $line (${waited}s since the dump started; at most BACKUP_LOCK_TIMEOUT=${LOCK_TIMEOUT} s)"
+}
+
+# pg_dump_lock_wait_tables: the tables whose lock pg_dump's last run gave up on (its --lock-wait-timeout),
+# space-separated, or "" when pg_dump failed for any other reason. Its lock wait, and only that, ends in
+# "canceling statement due to statement timeout" on "LOCK TABLE a[, b] IN ACCESS SHARE MODE" (the option is
+# a statement_timeout around that query alone).
+pg_dump_lock_wait_tables() {
+    grep -q 'canceling statement due to statement timeout' "$WORK_DIR/pg_dump.err" || return 0
+    sed -nE 's/.*Query was: LOCK TABLE (.*) IN ACCESS SHARE MODE.*/\1/p' "$WORK_DIR/pg_dump.err" | head -n 1 | sed 's/, */ /g'
+}
+
+# dump_snapshot: pg_dump of the exported snapshot on stdout (the first stage of the dump's pipeline). Its lock
+# wait is bounded by pg_dump's own --lock-wait-timeout, in steps: 2 s, then 15 s at a time, BACKUP_LOCK_TIMEOUT
+# in all. After a step that ends on a lock, the run says which table it waits for and who holds it, and starts
+# pg_dump again in the same snapshot (the transaction that exported it stays open: one consistent dump). pg_dump
+# takes every lock before it writes a byte (its custom format is written out once the catalog is read, after
+# the locks), so a step that gave up wrote nothing. No process runs beside the dump to watch it: each step is pg_dump's own wait.
+dump_snapshot() {
+    local started=$SECONDS waited=0 step=2 rc locked
+    while true; do
+        ((step <= LOCK_TIMEOUT - waited)) || step=$((LOCK_TIMEOUT - waited))
+        pg_dump --format=custom --compress=0 --no-password --lock-wait-timeout="${step}s" --snapshot="$snapshot" "$PGDATABASE" 2>"$WORK_DIR/pg_dump.err"
+        rc=$?
+        waited=$((waited + step))
+        [[ $rc -ne 0 && $waited -lt $LOCK_TIMEOUT ]] || return "$rc"
+        locked=$(pg_dump_lock_wait_tables)
+        [[ -n "$locked" ]] || return "$rc"
+        # shellcheck disable=SC2086 # a list of table names
+        log "waiting for an ACCESS SHARE lock on $(lock_holders $locked | grep . || echo "$locked (released meanwhile)") ($((SECONDS - started))s since the dump started; at most BACKUP_LOCK_TIMEOUT=${LOCK_TIMEOUT} s)"
+        step=15
     done
 }
 
 # 1. A snapshot, held open by a psql coprocess until the dump is complete.
 SESSIONS_STARTED=1
-coproc PSQL { psql -X -q -At -v ON_ERROR_STOP=1 2>&1; }
+coproc PSQL { exec psql -X -q -At -v ON_ERROR_STOP=1 2>&1; }
 SNAPSHOT_PID=$PSQL_PID
 # Our own copies of the coprocess's pipes: when psql exits (ON_ERROR_STOP after a lock timeout), bash reaps it,
 # closes its pipes and unsets PSQL, possibly before its last line (the error) was read from them.
@@ -306,9 +334,9 @@ log "uploading $(s3_uri "$OBJECT_KEY")"
 mkfifo "$WORK_DIR/upload.fifo"
 (
     set +e
-    pg_dump --format=custom --compress=0 --no-password --lock-wait-timeout="${LOCK_TIMEOUT}s" --snapshot="$snapshot" "$PGDATABASE" 2>"$WORK_DIR/pg_dump.err" |
+    dump_snapshot |
         zstd -q -c -T"${ZSTD_THREADS:-2}" -"${ZSTD_LEVEL:-1}" -B"${ZSTD_JOB_SIZE:-2M}" 2>"$WORK_DIR/zstd.err" |
-        gpg_encrypt 2>"$WORK_DIR/gpg.err" |
+        gpg_encrypt exec 2>"$WORK_DIR/gpg.err" |
         tee "$WORK_DIR/sha.fifo" "$WORK_DIR/size.fifo" >"$WORK_DIR/upload.fifo"
     echo "${PIPESTATUS[*]}" >"$WORK_DIR/pipestatus"
 ) &
@@ -321,8 +349,6 @@ PIPELINE_PID=$!
     [[ $rc -eq 0 ]] || kill -TERM -- "-$PIPELINE_PID" 2>/dev/null
 ) &
 UPLOAD_PID=$!
-lock_wait_announce &
-ANNOUNCE_PID=$!
 
 # Meanwhile, the row counts, in the same snapshot as the dump (the coprocess's transaction). A count waits for
 # its lock at most BACKUP_LOCK_TIMEOUT (the session's lock_timeout), and its answer that long and a minute.
@@ -340,8 +366,6 @@ wait "$PIPELINE_PID" || true
 PIPELINE_PID=""
 wait "$UPLOAD_PID" || true
 UPLOAD_PID=""
-kill_job "$ANNOUNCE_PID"
-ANNOUNCE_PID=""
 s3_rc=$(cat "$WORK_DIR/s3.rc" 2>/dev/null || echo 1)
 [[ $s3_rc -eq 0 ]] || die "$EX_STORAGE" "upload to $(s3_uri "$OBJECT_KEY") failed: $(one_line_error "$WORK_DIR/s3.err")"
 read -r dump_rc zstd_rc gpg_rc tee_rc <"$WORK_DIR/pipestatus" || die "$EX_FAILURE" "the dump pipeline did not report"
@@ -353,10 +377,9 @@ SIZE_PID=""
 # The upload was checked first: when S3 refuses it, every step before it is stopped too. A failed dump ends
 # the stream early instead, and the upload stores what it got (hidden by the cleanup: no manifest).
 if [[ $dump_rc -ne 0 ]]; then
-    # pg_dump's lock wait ends in "canceling statement due to statement timeout" on "LOCK TABLE a[, b] IN ACCESS
-    # SHARE MODE" (its --lock-wait-timeout is a statement_timeout around that query).
-    locked=$(sed -nE 's/.*Query was: LOCK TABLE (.*) IN ACCESS SHARE MODE.*/\1/p' "$WORK_DIR/pg_dump.err" | head -n 1 | sed 's/, */ /g')
-    if [[ -n "$locked" ]] && grep -q 'timeout' "$WORK_DIR/pg_dump.err"; then
+    # Its last lock-wait step ran out (BACKUP_LOCK_TIMEOUT in all), or it failed otherwise: told apart by its error.
+    locked=$(pg_dump_lock_wait_tables)
+    if [[ -n "$locked" ]]; then
         die "$EX_DATABASE" "pg_dump of $(db_address) failed: $(lock_timeout_error "$locked")"
     fi
     die "$EX_DATABASE" "pg_dump of $(db_address) failed: $(one_line_error "$WORK_DIR/pg_dump.err")"

@@ -49,7 +49,9 @@
 #   RESTORE_MANIFEST_KEY (same as --manifest); RESTORE_SOURCE_DATABASE (same as --source-database);
 #   BACKUP_PREFIX (default database/); RESTORE_LOCK_TIMEOUT (default 2min: how long the swap waits for each
 #   table an application holds; PostgreSQL units: 500ms, 30s, 2min); RESTORE_JOBS (default 2: parallel COPY
-#   sessions); RESTORE_LOADER=psql (the COPY sessions are psql processes fed through pipes: the fallback that
+#   sessions); DB_KEEPALIVES_IDLE (default 30: seconds of silence before the TCP keepalives of the run's own
+#   session, which idles through the download; libpq's keepalives_idle and the server's tcp_keepalives_idle);
+#   RESTORE_LOADER=psql (the COPY sessions are psql processes fed through pipes: the fallback that
 #   is taken anyway when python3 cannot load libpq.so.5 with ctypes); TMPDIR (the spool: the dump's size in
 #   bytes, checked first).
 #

@@ -28,8 +28,9 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client
 import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { MotoServer } from "../tools/sandbox/servers";
 import { main } from "../tools/recovery-points/cli";
-import { ClientFactory, ClientOptions, explain } from "../tools/recovery-points/collect";
-import type { RecoveryPoint, Report } from "../tools/recovery-points/points";
+import { ClientFactory, ClientOptions, explain, PRIVATE_KEYS_SECRET, privateKeysSettings } from "../tools/recovery-points/collect";
+import { PICK_TIME, type RecoveryPoint, type Report } from "../tools/recovery-points/points";
+import { PRIVATE_KEYS_SECRET_NAME } from "../components/vault-account";
 import { readOutputs, UsageError } from "../tools/recovery-points/stack";
 import { parseStackConfig } from "../lib/config";
 import { loadStackSettings } from "offline-plan/stack-settings";
@@ -172,6 +173,13 @@ async function run(argv: string[], deps: Parameters<typeof main>[1]): Promise<{ 
     return { code, out, err };
 }
 
+/** restore.<key> = value is refused by the project's own validator (a word to replace, as printed). */
+function refusedByConfig(stack: string, key: string, value: string, now: Date): void {
+    const config = loadStackSettings(REPO, stack).config;
+    const restore = JSON.stringify({ [key.replace("restore.", "")]: value });
+    assert.throws(() => parseStackConfig((k) => (k === "oauth2-dr:restore" ? restore : config[k]), stack, "oauth2-dr", { now }), /restore\.pointInTime/);
+}
+
 /** restore.<key> = value passes the project's own validator for that stack (what `pulumi up` would read). */
 function acceptedByConfig(stack: string, key: string, value: string, now: Date): void {
     const config = loadStackSettings(REPO, stack).config;
@@ -263,7 +271,9 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         const corrupt = JSON.stringify({ format: "oauth2-dr/db-backup-manifest/v2", status: "complete", database: "oauth2db", size_bytes: 1_000_000, started_at: iso(now - 8 * DAY) });
         await put("database/manifests/oauth2db-20261126T050000Z-88888888.json", corrupt);
         await put("database/verifications/oauth2db-20261126T050000Z-88888888/20261126T060000Z-000000000005.json", "{\"format\": \"oauth2-dr/restore-verification/v1\", \"resu");
-        await put("database/manifests/oauth2db-20261125T050000Z-99999999.json", JSON.stringify({ format: "oauth2-dr/db-backup-manifest/v2", status: "complete", database: "oauth2db", size_bytes: 1_000_000, started_at: iso(now - 9 * DAY) }));
+        // A public-key dump (issue 23): restore.sh needs the vault's private keys for it.
+        await put("database/manifests/oauth2db-20261125T050000Z-99999999.json", JSON.stringify({ format: "oauth2-dr/db-backup-manifest/v2", status: "complete", database: "oauth2db", size_bytes: 1_000_000, started_at: iso(now - 9 * DAY),
+            encryption: { mode: "public-key", recipients: ["0123456789ABCDEF0123456789ABCDEF01234567"], cipher: "AES256" }, passphrase: null }));
         // The record of a manifest that expired.
         await put("database/verifications/oauth2db-20261001T050000Z-deadbeef/20261001T060000Z-000000000006.json", record("database/manifests/oauth2db-20261001T050000Z-deadbeef.json", null, now - 60 * DAY, "passed"));
         await put("database/latest.json", JSON.stringify(v2));
@@ -355,7 +365,8 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         // The replica's own window, restored with the AWS CLI (outside `pulumi up`).
         const replicaWindow = by("point-in-time-replica");
         assert.deepEqual(replicaWindow.map((p) => [p.region, p.id, p.earliest, p.time]), [["us-west-2", "oauth2-postgres-replica", iso(now - 20 * DAY), iso(now - 6 * 60_000)]]);
-        assert.deepEqual(replicaWindow[0].restore.commands, [`aws rds restore-db-instance-to-point-in-time --region us-west-2 --source-db-instance-identifier oauth2-postgres-replica --target-db-instance-identifier oauth2-postgres-replica-restored --restore-time ${iso(now - 6 * 60_000)}`]);
+        assert.deepEqual(replicaWindow[0].restore.commands, [`aws rds restore-db-instance-to-point-in-time --region us-west-2 --source-db-instance-identifier oauth2-postgres-replica --target-db-instance-identifier oauth2-postgres-replica-restored --restore-time ${PICK_TIME}`]);
+        assert.deepEqual(replicaWindow[0].restore.pick, { earliest: iso(now - 20 * DAY), latest: iso(now - 6 * 60_000) });
         assert.deepEqual(report.unlisted, [], "aws: every source is read");
         assert.match(dumps.find((d) => d.id.endsWith("broken.json"))!.restore.blocked!, /not a JSON manifest/);
         assert.ok(calls.includes("rds us-east-1 DescribeDBInstanceAutomatedBackups") && calls.includes("rds us-west-2 DescribeDBInstanceAutomatedBackups"));
@@ -365,19 +376,44 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         const restorable = report.points.filter((p) => p.restore.config?.key.startsWith("restore."));
         assert.ok(restorable.length >= 7, `${restorable.length} config restores`);
         for (const point of restorable) {
-            const { stack, config } = point.restore;
+            const { stack, config, pick } = point.restore;
             assert.equal(stack, point.region === "us-east-1" ? "prod" : "dr", `${point.id} in ${point.region}`);
             assert.deepEqual(point.restore.commands, [`pulumi config set -s ${stack} --path ${config!.key} ${config!.value}`, `pulumi up -s ${stack}`]);
-            acceptedByConfig(stack!, config!.key, config!.value, new Date(now));
+            if (pick) {
+                // A window: the word to replace, which the configuration refuses as it is; a time of the window passes.
+                assert.equal(config!.value, PICK_TIME, point.id);
+                refusedByConfig(stack!, config!.key, config!.value, new Date(now));
+                acceptedByConfig(stack!, config!.key, pick.latest, new Date(now));
+            } else {
+                acceptedByConfig(stack!, config!.key, config!.value, new Date(now));
+            }
         }
         const find = (pred: (p: RecoveryPoint) => boolean) => report.points.find(pred)!;
-        assert.deepEqual(find((p) => p.source === "point-in-time").restore.config, { key: "restore.pointInTime", value: iso(now - 5 * 60_000) });
+        // A window's latest time restores the damage too: never the printed value; the window is said instead.
+        assert.deepEqual(find((p) => p.source === "point-in-time").restore.config, { key: "restore.pointInTime", value: PICK_TIME });
+        assert.deepEqual(find((p) => p.source === "point-in-time").restore.pick, { earliest: iso(now - 30 * DAY + HOUR), latest: iso(now - 5 * 60_000) });
+        assert.deepEqual(find((p) => p.source === "point-in-time-dr").restore.pick, { earliest: iso(now - 29 * DAY), latest: iso(now - 10 * 60_000) });
+        assert.equal(find((p) => p.id === CONTINUOUS_ARN).restore.config?.value, PICK_TIME);
+        for (const point of report.points) {
+            assert.ok(point.restore.pick || !point.restore.commands.some((c) => c.includes(PICK_TIME)), `${point.id}: a word to replace without the window to pick from`);
+            assert.ok(!point.restore.pick || !point.restore.commands.some((c) => c.includes(point.restore.pick!.latest)), `${point.id}: the window's latest time printed as the value`);
+        }
         assert.deepEqual(find((p) => p.id === "before-upgrade-2026-12-01").restore.config, { key: "restore.fromSnapshot", value: "before-upgrade-2026-12-01" });
         assert.deepEqual(find((p) => p.id === JOB_ARN).restore.config, { key: "restore.fromSnapshot", value: JOB_ARN }, "AWS Backup's RDS snapshot, by ARN");
         assert.deepEqual(find((p) => p.id === COPY_JOB_ARN).restore.config, { key: "restore.fromSnapshot", value: COPY_JOB_ARN });
         assert.equal(find((p) => p.id === CONTINUOUS_ARN).restore.config?.key, "restore.pointInTime", "continuous backup: the instance's window");
         assert.match(find((p) => p.status === "PARTIAL").restore.blocked!, /status PARTIAL \(the copy did not finish\)/);
         assert.deepEqual(find((p) => p.source === "replica").restore.commands, ["pulumi config set -s dr promote true", "pulumi up -s dr"]);
+        // Public-key: the vault's private keys (vault stack's region and restore role); symmetric: none needed.
+        assert.deepEqual(find((p) => p.source === "dump" && p.id.includes("20261125")).restore.commands, [
+            "RESTORE_PRIVATE_KEYS_SECRET_ID=oauth2-dr/backup-private-keys RESTORE_PRIVATE_KEYS_REGION=us-east-1 RESTORE_PRIVATE_KEYS_ROLE_ARN=arn:aws:iam::210987654321:role/oauth2-dr-vault-restore "
+                + "BUCKET=oauth2-backups-prod AWS_REGION=us-east-1 scripts/restore.sh --yes --manifest database/manifests/oauth2db-20261125T050000Z-99999999.json",
+        ]);
+        assert.match(find((p) => p.source === "dump" && p.id.includes("20261125")).detail, /public-key \(1 recipient\(s\)\)/);
+        assert.equal(PRIVATE_KEYS_SECRET, PRIVATE_KEYS_SECRET_NAME, "the secret components/vault-account.ts declares");
+        // The vault account's own credentials (its copies): no role; no vault known: words to replace, not a wrong value.
+        assert.equal(privateKeysSettings({ region: "us-east-1", restoreRoleArn: "arn:aws:iam::210987654321:role/r" }, true), "RESTORE_PRIVATE_KEYS_SECRET_ID=oauth2-dr/backup-private-keys RESTORE_PRIVATE_KEYS_REGION=us-east-1");
+        assert.equal(privateKeysSettings(undefined, false), "RESTORE_PRIVATE_KEYS_SECRET_ID=oauth2-dr/backup-private-keys RESTORE_PRIVATE_KEYS_REGION=VAULT_REGION RESTORE_PRIVATE_KEYS_ROLE_ARN=VAULT_RESTORE_ROLE_ARN");
         assert.deepEqual(find((p) => p.id.includes("20261204")).restore.commands, [
             "BUCKET=oauth2-backups-prod AWS_REGION=us-east-1 scripts/restore.sh --yes --manifest database/manifests/oauth2db-20261204T050000Z-0123456789ab.json",
         ]);
@@ -396,6 +432,13 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         const joined = flat(text);
         assert.ok(joined.includes(`pulumi config set -s dr --path restore.fromSnapshot ${COPY_JOB_ARN}`));
         assert.ok(joined.includes("scripts/restore.sh --yes --manifest database/manifests/oauth2db-20261204T050000Z-0123456789ab.json"));
+        // The window: the word to replace, and under it what to replace it with; never its latest time as the value.
+        assert.ok(joined.includes(`pulumi config set -s prod --path restore.pointInTime ${PICK_TIME} pulumi up -s prod`), joined);
+        assert.ok(joined.includes(`pick the time: replace ${PICK_TIME} with the last second before the damage (UTC), from ${iso(now - 30 * DAY + HOUR)} to ${iso(now - 5 * 60_000)}; ${iso(now - 5 * 60_000)} (the latest) restores any damage done before it too`), joined);
+        assert.doesNotMatch(joined, /restore\.pointInTime \d{4}-/, "a window's time printed as the value to set");
+        assert.match(text, new RegExp(`its commands hold\\s+${PICK_TIME},\\s+to\\s+replace\\s+with\\s+the\\s+last\\s+second\\s+before\\s+the\\s+damage`));
+        // A public-key dump: the complete command, with where restore.sh reads the private keys.
+        assert.ok(joined.includes("RESTORE_PRIVATE_KEYS_SECRET_ID=oauth2-dr/backup-private-keys RESTORE_PRIVATE_KEYS_REGION=us-east-1 RESTORE_PRIVATE_KEYS_ROLE_ARN=arn:aws:iam::210987654321:role/oauth2-dr-vault-restore BUCKET=oauth2-backups-prod AWS_REGION=us-east-1 scripts/restore.sh --yes --manifest database/manifests/oauth2db-20261125T050000Z-99999999.json"), joined);
         const rows = lines.filter((l) => /^ *\d+ {2}\d{4}-/.test(l));
         assert.equal(rows.length, report.points.filter((p) => p.time).length);
     });
@@ -443,6 +486,7 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         assert.equal(window[0].earliest, undefined);
         assert.equal(window[0].time, iso(listedAt), "moto's LatestRestorableTime is its clock's now: clamped to the listing's");
         acceptedByConfig("prod", "restore.pointInTime", window[0].time!, new Date(listedAt));
+        assert.deepEqual(window[0].restore.pick, { latest: iso(listedAt) }, "the window to pick from, its start unknown");
         assert.ok(json.notes.some((n) => /report no RestoreWindow: the earliest restorable time is unknown/.test(n)));
         assert.ok(json.notes.some((n) => /no automated backups of oauth2-postgres replicated into us-west-2/.test(n)));
     });

@@ -177,6 +177,77 @@ describe("db-backup.sh under operator faults", function () {
             assert.equal(result.code, 0, explain(result));
         });
 
+        /** The names of the run's live processes (the script's and its descendants'), from /proc. */
+        function runProcesses(root: number): string[] {
+            const parent = new Map<number, number>();
+            const name = new Map<number, string>();
+            for (const entry of fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e))) {
+                try {
+                    const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+                    const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+                    parent.set(Number(entry), Number(ppid));
+                    if (state !== "Z") {
+                        // A zombie holds no memory (the passphrase's printf under gpg, reaped when gpg ends).
+                        name.set(Number(entry), stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")));
+                    }
+                } catch {
+                    // ended meanwhile
+                }
+            }
+            const inRun = (pid: number): boolean => pid === root || (parent.has(pid) && pid > 1 && inRun(parent.get(pid)!));
+            return [...name.keys()].filter(inRun).map((pid) => name.get(pid)!);
+        }
+
+        it("a lock held across pg_dump's lock-wait steps: said with its holder, no process beside the dump meanwhile, then one dump of the snapshot taken before the wait", async function () {
+            const lock = await holdLock("public.app_user", "long-migration");
+            const bucket = newBucket();
+            const run = startScript("db-backup.sh", env(bucket, { BACKUP_LOCK_TIMEOUT: "600" }));
+            await waitForStderr(run, new RegExp(`waiting for an ACCESS SHARE lock on app_user, held by pid ${lock.pid} \\(application_name 'long-migration', user postgres, state idle in transaction\\) \\(\\d+s since the dump started; at most BACKUP_LOCK_TIMEOUT=600 s\\)`), 60_000);
+            // Committed after the snapshot, while the dump waits: not in the dump, however many steps it took.
+            pg.psql("INSERT INTO audit.login_event (principal) VALUES ('after-the-snapshot')", DB);
+            // The wait is pg_dump's own (--lock-wait-timeout, in steps): no watcher beside it (it was a bash loop
+            // with a sleep and, at its checks, a psql: ~5-14 MB more at the backup's peak). The fewest of each
+            // over a dozen looks: the announcement's own short-lived subshells and psql come and go.
+            const fewest = new Map<string, number>();
+            for (let i = 0; i < 12; i++) {
+                const names = runProcesses(run.child.pid!);
+                for (const n of ["bash", "sleep", "psql", "pg_dump"]) {
+                    const count = names.filter((x) => x === n).length;
+                    fewest.set(n, Math.min(fewest.get(n) ?? Infinity, count));
+                }
+                await new Promise((r) => setTimeout(r, 150));
+            }
+            // bash: the script, the pipeline's subshell, its pg_dump stage, the upload's; psql: the snapshot's.
+            assert.deepEqual(Object.fromEntries(fewest), { bash: 4, sleep: 0, psql: 1, pg_dump: 1 });
+            await waitForStderr(run, /\((1[5-9]|2\d)s since the dump started/, 60_000);
+            await lock.release();
+            const result = await run.done;
+            assert.equal(result.code, 0, explain(result));
+            assert.equal(result.stderr.match(/waiting for an ACCESS SHARE lock on app_user/g)?.length, 2, result.stderr);
+            const manifest = JSON.parse(getObject(moto, bucket, result.stdout.trim()).toString());
+            fs.writeFileSync(path.join(dir, "consistent.dump.gpg"), getObject(moto, bucket, manifest.object_key));
+            const rows = spawnSync("bash", ["-c", `set -o pipefail; gpg --batch --quiet --pinentry-mode loopback --passphrase-file "$1" -d "$2" | zstd -dc | "$3" -f - --data-only -n audit -t login_event`,
+                "-", passphrase, path.join(dir, "consistent.dump.gpg"), path.join(PG_BIN, "pg_restore")], { encoding: "utf8" });
+            assert.equal(rows.status, 0, rows.stderr);
+            assert.equal(rows.stdout.split("\n").filter((l) => /^\d+\tuser-/.test(l)).length, 30, rows.stdout);
+            assert.doesNotMatch(rows.stdout, /after-the-snapshot/);
+        });
+
+        it("pg_dump's session ended by the server while it waits for a lock: exit 3 with pg_dump's own error at once, not taken for a lock timeout", async function () {
+            const lock = await holdLock("public.app_user", "long-migration");
+            const run = startScript("db-backup.sh", env(newBucket(), { BACKUP_LOCK_TIMEOUT: "600" }));
+            for (let waited = 0; pg.psql("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'public.app_user'::regclass", DB) === "0"; waited += 100) {
+                assert.ok(waited < 120_000 && run.child.exitCode === null, "the run never queued on the lock");
+                await new Promise((r) => setTimeout(r, 100));
+            }
+            pg.psql("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE NOT granted AND relation = 'public.app_user'::regclass", DB);
+            const result = await run.done;
+            await lock.release();
+            assert.equal(result.code, 3, explain(result));
+            assert.match(result.stderr, /ERROR: pg_dump of 127\.0\.0\.1:\d+\/faults failed: .*terminating connection due to administrator command/, result.stderr);
+            assert.doesNotMatch(result.stderr, /waiting for an ACCESS SHARE lock|no ACCESS SHARE lock/);
+        });
+
         it("BACKUP_LOCK_TIMEOUT that is not a number of seconds: usage error (2) before any work", async function () {
             const result = await timedRun("with BACKUP_LOCK_TIMEOUT=2m", "db-backup.sh", env(newBucket(), { BACKUP_LOCK_TIMEOUT: "2m" }));
             assert.equal(result.code, 2, explain(result));

@@ -240,6 +240,34 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         assert.equal(pg.psql("SELECT count(*) FROM oauth2_authorization", "busy"), "5000");
     });
 
+    it("the restore's own session, idle through the download and while the swap waits, has TCP keepalives every 30 s on both ends (a NAT that drops idle connections keeps it)", async function () {
+        const { pg } = servers;
+        pg.createDatabase("keepalive");
+        pg.psql(seedSql({ clients: 2, authorizations: 3, consents: 1 }), "keepalive");
+        // The swap held by an application's transaction: the session is then silent, as during a long download.
+        const { app } = await holdTable("keepalive", "oauth2_registered_client");
+        const run = startScript("restore.sh", { ...scriptEnv(pg, servers.moto, bucket, servers.passphrase, "keepalive"), RESTORE_LOCK_TIMEOUT: "90s" }, ["--yes", "--source-database", "oauth2db"], { detached: true });
+        try {
+            await waitForStderr(run, /the swap is waiting for a lock on oauth2_registered_client/, 60_000);
+            const port = pg.psql("SELECT client_port FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid AND NOT l.granted WHERE a.datname = 'keepalive' AND a.application_name LIKE 'oauth2-dr-restore%'", "postgres");
+            assert.match(port, /^\d+$/, "the restore's session waiting for its lock");
+            // Both ends of that connection: psql's socket (libpq keepalives_idle) and the server's (tcp_keepalives_idle).
+            const sockets = spawnSync("ss", ["-tno", "state", "established", `( sport = :${port} or dport = :${port} )`], { encoding: "utf8" });
+            assert.equal(sockets.status, 0, sockets.stderr);
+            const timers = sockets.stdout.split("\n").filter((l) => /127\.0\.0\.1/.test(l)).map((l) => /timer:\(keepalive,([^,]+),/.exec(l)?.[1] ?? "none");
+            assert.equal(timers.length, 2, sockets.stdout);
+            for (const timer of timers) {
+                // Without keepalives_idle the kernel's default: 7200 s (timer:(keepalive,119min,0)).
+                assert.match(timer, /^(\d+(\.\d+)?sec|\d+ms)$/, sockets.stdout);
+                assert.ok(parseFloat(timer) <= 30, sockets.stdout);
+            }
+        } finally {
+            app.stdin!.end("COMMIT;\n");
+        }
+        const result = await run.done;
+        assert.equal(result.code, 0, explain(result));
+    });
+
     it("two restores into one database at once: the second is refused (3) before its download, naming the first, which restores", async function () {
         const { pg } = servers;
         pg.createDatabase("twice");

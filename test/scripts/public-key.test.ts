@@ -10,7 +10,9 @@ import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
 import { checksumSql, OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
-import { awsCall, createSecret, explain, getObject, listKeys, listVersions, runScript, scriptEnv, useScriptServers } from "../../tools/sandbox/scripts";
+import { S3Client } from "@aws-sdk/client-s3";
+import { awsCall, baseEnv, createSecret, explain, getObject, listKeys, listVersions, REPO, runScript, SCRIPTS, scriptEnv, useScriptServers } from "../../tools/sandbox/scripts";
+import { DumpLocation, dumpsIn, privateKeysSettings } from "../../tools/recovery-points/collect";
 import { decryptWith, generateTestKey, keyFile, TestKey } from "../../tools/sandbox/gpg-keys";
 import { MotoServer } from "../../tools/sandbox/servers";
 import { fakeKubectl } from "../support/shims";
@@ -122,6 +124,34 @@ describe("public-key encryption: writers cannot read (real gpg, PostgreSQL 15, m
             assert.equal(assumed.code, 0, explain(assumed));
             sameAsSource(viaRole);
             assert.match(assumed.stderr, new RegExp(`as ${role}`));
+        });
+
+        it("the command `npm run recovery-points` prints for a public-key dump restores it as printed (was exit 5: no private keys in it)", async function () {
+            try {
+                createSecret(vault, "oauth2-dr/backup-private-keys", current.secretKey);
+            } catch (error) {
+                // Created by the test before (the same key).
+                assert.match(String(error), /ResourceExists|already exists/);
+            }
+            const role = "arn:aws:iam::123456789012:role/oauth2-dr-vault-restore";
+            const where: DumpLocation = { bucket, region: "us-east-1", prefix: "database/", source: "dump", label: "dump", privateKeys: privateKeysSettings({ region: "us-east-1", restoreRoleArn: role }, false) };
+            const s3 = new S3Client({ region: "us-east-1", endpoint: servers.moto.endpoint, forcePathStyle: true, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
+            const { points } = await dumpsIn(s3, where);
+            s3.destroy();
+            const point = points.find((p) => p.id === manifestKey)!;
+            assert.equal(point.restore.commands.length, 1, JSON.stringify(point.restore));
+            const target = newTarget();
+            // What the operator's shell has besides the printed command: the target (PG*), the AWS credentials, and
+            // here the two moto endpoints (the vault's keys are at another endpoint than the bucket: another account).
+            const env = { ...restoreEnv(bucket, target, { RESTORE_PRIVATE_KEYS_ENDPOINT_URL: vault.endpoint }), PGDATABASE: target };
+            for (const name of ["BUCKET", "PASSPHRASE_FILE", "BACKUP_PREFIX"]) {
+                delete (env as Record<string, string | undefined>)[name];
+            }
+            const command = point.restore.commands[0].replace("scripts/restore.sh", `${SCRIPTS}/restore.sh`);
+            const result = spawnSync("bash", ["-c", `${command} --source-database oauth2db`], { env: baseEnv(env), encoding: "utf8", cwd: REPO });
+            assert.equal(result.status, 0, `${command}\n${result.stderr}`);
+            sameAsSource(target);
+            assert.match(result.stderr, new RegExp(`private keys from secret oauth2-dr/backup-private-keys at http://127\\.0\\.0\\.1:\\d+ as ${role}`));
         });
 
         it("a vault secret that cannot be read there: exit 5 naming it, the vault endpoint, the role and AWS's error, never the run's own account's secret", async function () {

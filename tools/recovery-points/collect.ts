@@ -30,7 +30,7 @@ import { createHash } from "crypto";
 import { GetObjectCommand, HeadObjectCommand, paginateListObjectsV2, S3Client } from "@aws-sdk/client-s3";
 import { BackupClient, paginateListRecoveryPointsByBackupVault, RecoveryPointByBackupVault } from "@aws-sdk/client-backup";
 import { CloudWatchClient, GetMetricStatisticsCommand } from "@aws-sdk/client-cloudwatch";
-import { configRestore, dumpRestore, EXIT, humanBytes, newestFirst, RecoveryPoint, Report, Restore, SourceError, Unlisted, utc, Verification } from "./points";
+import { configRestore, dumpRestore, EXIT, humanBytes, newestFirst, PICK_TIME, RecoveryPoint, Report, Restore, SourceError, Unlisted, utc, Verification, windowRestore } from "./points";
 import type { Target, Vault } from "./stack";
 
 export type Service = "rds" | "s3" | "backup" | "cloudwatch";
@@ -252,8 +252,8 @@ function windowPoint(target: Target, region: string, latest: Date, earliest: Dat
         label: dr ? "point in time (DR copy)" : "point in time",
         region,
         id: target.database,
-        detail: `any second from ${from === "unknown" ? "an unknown earliest time" : from}${retention !== undefined ? ` (${retention} days kept)` : ""}`,
-        restore: configRestore(stack, "restore.pointInTime", time),
+        detail: `any second from ${from === "unknown" ? "an unknown earliest time" : from} to ${time}${retention !== undefined ? ` (${retention} days kept)` : ""}`,
+        restore: windowRestore(stack, time, earliest ? from : undefined),
     };
 }
 
@@ -294,9 +294,10 @@ function replicaWindowPoint(backup: DBInstanceAutomatedBackup, region: string, n
         label: "point in time (replica)",
         region,
         id,
-        detail: `the replica's own backups: any second from ${earliest ? utc(earliest) : "an unknown earliest time"}; not declared by this program (restore.* restores prod's backups)`,
+        detail: `the replica's own backups: any second from ${earliest ? utc(earliest) : "an unknown earliest time"} to ${time}; not declared by this program (restore.* restores prod's backups)`,
         restore: {
-            commands: [`aws rds restore-db-instance-to-point-in-time --region ${region} --source-db-instance-identifier ${id} --target-db-instance-identifier ${id}-restored --restore-time ${time}`],
+            commands: [`aws rds restore-db-instance-to-point-in-time --region ${region} --source-db-instance-identifier ${id} --target-db-instance-identifier ${id}-restored --restore-time ${PICK_TIME}`],
+            pick: { ...(earliest ? { earliest: utc(earliest) } : {}), latest: time },
         },
     };
 }
@@ -410,7 +411,7 @@ function recoveryPointOf(rp: RecoveryPointByBackupVault, vault: Vault, target: T
         restore = vault.region !== target.primaryRegion
             ? { commands: [], blocked: "continuous backup in another region: restore with aws backup start-restore-job" }
             : latest
-              ? configRestore(stack, "restore.pointInTime", utc(latest))
+              ? windowRestore(stack, utc(latest), rp.CreationDate ? utc(rp.CreationDate) : undefined)
               : { commands: [], blocked: "set restore.pointInTime to a time in the instance's window: its latest restorable time could not be read" };
     } else if (snapshotArn) {
         restore = configRestore(stack, "restore.fromSnapshot", arn);
@@ -456,6 +457,8 @@ interface Manifest {
     started_at?: string;
     finished_at?: string;
     schema_definition?: { sha256?: string };
+    /** v2 manifests: {mode: "symmetric"} or {mode: "public-key", recipients: [fingerprints]} (db-backup.sh). */
+    encryption?: { mode?: string; recipients?: string[] };
 }
 
 /** The record scripts/restore-verification.sh writes per run (scripts/README.md, "Verification records"). */
@@ -497,6 +500,27 @@ export interface DumpLocation {
     credentials?: string;
     /** A note on every point's detail (a replicated copy). */
     copyOf?: string;
+    /**
+     * The settings restore.sh needs to decrypt a public-key dump here (the vault account's private keys,
+     * privateKeysSettings); without them it stops with exit 5. Symmetric dumps need none: restore.sh reads the
+     * passphrase version their manifest names.
+     */
+    privateKeys?: string;
+}
+
+/** The vault account's secret of the private keys (components/vault-account.ts PRIVATE_KEYS_SECRET_NAME). */
+export const PRIVATE_KEYS_SECRET = "oauth2-dr/backup-private-keys";
+
+/**
+ * What restore.sh needs for a public-key dump (scripts/README.md, docs/runbook.md §6 step 6): the private keys
+ * from the vault account's Secrets Manager, in the vault's region, through its restore role when the run's
+ * credentials are another account's (the stack's own bucket, the DR copy). With the vault account's own
+ * credentials (its copies: AWS_PROFILE of the vault), no role. Vault unknown (no vaultStack): words to replace.
+ */
+export function privateKeysSettings(vault: { region: string; restoreRoleArn?: string } | undefined, vaultCredentials: boolean): string {
+    const region = vault?.region ?? "VAULT_REGION";
+    const role = vaultCredentials ? "" : ` RESTORE_PRIVATE_KEYS_ROLE_ARN=${vault?.restoreRoleArn ?? "VAULT_RESTORE_ROLE_ARN"}`;
+    return `RESTORE_PRIVATE_KEYS_SECRET_ID=${PRIVATE_KEYS_SECRET} RESTORE_PRIVATE_KEYS_REGION=${region}${role}`;
 }
 
 /** "passed 2026-12-04", "FAILED 2026-12-04 (reason)", "never verified", "unknown (why)": the detail's words. */
@@ -529,13 +553,19 @@ function dumpPoint(key: string, manifest: Manifest | undefined, where: DumpLocat
     // The dump holds the database as of its snapshot, taken when pg_dump started (scripts/README.md).
     const started = manifest.started_at ? Date.parse(manifest.started_at) : NaN;
     const restore = dumpRestore(where.bucket, where.region, where.prefix, key);
+    const publicKey = manifest.encryption?.mode === "public-key";
+    if (publicKey) {
+        // Without the private keys restore.sh stops with exit 5: the command says where they are.
+        restore.commands = restore.commands.map((c) => `${where.privateKeys ?? privateKeysSettings(undefined, false)} ${c}`);
+    }
     if (where.credentials) {
         restore.commands = restore.commands.map((c) => `${where.credentials} ${c}`);
     }
+    const encryption = publicKey ? `, public-key (${manifest.encryption?.recipients?.length ?? 0} recipient(s))` : "";
     return {
         ...base,
         ...(Number.isNaN(started) ? {} : { time: utc(new Date(started)) }),
-        detail: `${where.copyOf ? `${where.copyOf}: ` : ""}${manifest.database ?? "?"}, ${schema}, ${size}, ${verificationWords(verification)}`,
+        detail: `${where.copyOf ? `${where.copyOf}: ` : ""}${manifest.database ?? "?"}, ${schema}, ${size}${encryption}, ${verificationWords(verification)}`,
         ...(typeof manifest.size_bytes === "number" ? { sizeBytes: manifest.size_bytes } : {}),
         status,
         verification,
@@ -646,7 +676,7 @@ export async function dumpsIn(s3: S3Client, where: DumpLocation): Promise<{ poin
 /** The dumps the backup CronJob wrote, in the stack's own bucket. */
 async function dumps(clients: Clients, target: Target): Promise<Found> {
     const found = empty();
-    const where: DumpLocation = { bucket: target.bucket, region: target.bucketRegion, prefix: target.bucketPrefix, source: "dump", label: "dump" };
+    const where: DumpLocation = { bucket: target.bucket, region: target.bucketRegion, prefix: target.bucketPrefix, source: "dump", label: "dump", privateKeys: privateKeysSettings(target.vaultBucket, false) };
     const prefix = `${target.bucketPrefix}manifests/`;
     return attempt(found, `S3 s3://${target.bucket}/${prefix}`, EXIT.storage, { service: "S3", region: where.region, resource: `s3://${target.bucket}/${prefix}` }, async () => {
         const listed = await dumpsIn(clients.s3(where.region), where);
@@ -661,7 +691,7 @@ function copies(clients: Clients, target: Target): Array<Promise<Found>> {
     const prefix = `${target.bucketPrefix}manifests/`;
     const dr = target.drBucket;
     if (dr) {
-        const where: DumpLocation = { bucket: dr.bucket, region: dr.region, prefix: target.bucketPrefix, source: "dump-dr", label: "dump (DR copy)", copyOf: `S3 replica in ${dr.bucket}` };
+        const where: DumpLocation = { bucket: dr.bucket, region: dr.region, prefix: target.bucketPrefix, source: "dump-dr", label: "dump (DR copy)", copyOf: `S3 replica in ${dr.bucket}`, privateKeys: privateKeysSettings(target.vaultBucket, false) };
         const found = empty();
         out.push(attempt(found, `S3 s3://${dr.bucket}/${prefix}`, EXIT.storage, { service: "S3", region: dr.region, resource: `s3://${dr.bucket}/${prefix} (stack ${dr.stack})` }, async () => {
             const listed = await dumpsIn(clients.s3(dr.region), where);
@@ -672,7 +702,7 @@ function copies(clients: Clients, target: Target): Array<Promise<Found>> {
     const vault = target.vaultBucket;
     if (vault) {
         const credentials = "AWS_PROFILE=<vault account profile>";
-        const where: DumpLocation = { bucket: vault.bucket, region: vault.region, prefix: target.bucketPrefix, source: "dump-vault", label: "dump (vault copy)", copyOf: `vault account's ${vault.bucket}`, credentials };
+        const where: DumpLocation = { bucket: vault.bucket, region: vault.region, prefix: target.bucketPrefix, source: "dump-vault", label: "dump (vault copy)", copyOf: `vault account's ${vault.bucket}`, credentials, privateKeys: privateKeysSettings(vault, true) };
         const found = empty();
         const role = vault.restoreRoleArn ? ` (a profile that assumes ${vault.restoreRoleArn}, vault.restoreRoleArns of stack ${vault.stack})` : "";
         out.push((async () => {

@@ -2,7 +2,7 @@
  * The report as text (a table readable at 100 columns, each point followed by the commands that restore
  * it, long commands continued with `\` so they still paste into a shell) or as JSON.
  */
-import type { RecoveryPoint, Report } from "./points";
+import { PICK_TIME, pickGuidance, type RecoveryPoint, type Report } from "./points";
 
 export const WIDTH = 100;
 const TIME = 20;
@@ -37,7 +37,8 @@ function header(report: Report): string[] {
     return [
         ...wrap(`Recovery points of ${report.database}, stack ${report.stack}: ${report.primaryRegion}, DR ${dr}. Newest first, listed ${report.listedAt}.`, WIDTH, 0, 0),
         ...wrap(
-            "Time is the newest state a point restores (a window: any second back to its start; pick one before the damage). " +
+            "Time is the newest state a point restores. A point in time is a window: its commands hold " + PICK_TIME + ", to replace " +
+                "with the last second before the damage (its latest time would restore the damage too). " +
                 "Under each point, the commands that restore it: `pulumi up` declares oauth2-postgres-restored beside the running " +
                 "instance (docs/runbook.md); restore.sh restores into the PG* target database.",
             WIDTH, 0, 0,
@@ -53,6 +54,9 @@ function pointLines(point: RecoveryPoint, n: number, numberWidth: number, region
     const indent = numberWidth + 2;
     if (point.restore.blocked) {
         lines.push(...wrap(`not restorable now: ${point.restore.blocked}`, WIDTH, indent, indent + 2));
+    }
+    if (point.restore.pick) {
+        lines.push(...wrap(pickGuidance(point.restore.pick), WIDTH, indent, indent + 2));
     }
     for (const command of point.restore.commands) {
         lines.push(...wrap(command, WIDTH, indent, indent + 4, true));

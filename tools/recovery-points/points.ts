@@ -52,6 +52,12 @@ export interface Restore {
     commands: string[];
     /** Why the point cannot be restored now (a snapshot still being created, a failed recovery point). */
     blocked?: string;
+    /**
+     * A window (point in time): the commands hold PICK_TIME, the word to replace with the second to restore,
+     * the last one before the damage, from `earliest` (when known) to `latest`. Its latest time would restore
+     * the damage too, so it is never printed as the value; the configuration refuses the word as it is.
+     */
+    pick?: { earliest?: string; latest: string };
 }
 
 export interface RecoveryPoint {
@@ -114,6 +120,20 @@ export interface Report {
 /** UTC, second precision: 2024-01-15T10:00:00Z (what restore.pointInTime takes). */
 export function utc(date: Date): string {
     return new Date(Math.floor(date.getTime() / 1000) * 1000).toISOString().replace(".000Z", "Z");
+}
+
+/** The word the commands of a window hold in place of the time (restore.pointInTime refuses it as it is). */
+export const PICK_TIME = "YYYY-MM-DDTHH:MM:SSZ";
+
+/** What to do with PICK_TIME, said under a window's commands: one line an operator cannot misread. */
+export function pickGuidance(pick: { earliest?: string; latest: string }): string {
+    return `pick the time: replace ${PICK_TIME} with the last second before the damage (UTC), from ${pick.earliest ?? "the window's unknown start"} to ${pick.latest}; ` +
+        `${pick.latest} (the latest) restores any damage done before it too`;
+}
+
+/** A window's restore: `restore.pointInTime` PICK_TIME on `stack`, with the window it must be chosen in. */
+export function windowRestore(stack: string | undefined, latest: string, earliest: string | undefined): Restore {
+    return { ...configRestore(stack, "restore.pointInTime", PICK_TIME), pick: { ...(earliest ? { earliest } : {}), latest } };
 }
 
 /** `restore.pointInTime` (or fromSnapshot) on `stack`, then `pulumi up` (components/restore.ts declares the copy). */
