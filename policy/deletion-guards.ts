@@ -13,7 +13,7 @@
  */
 import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { configOf, globMatch, isProduction } from "./config";
-import { covers, isEveryone, sparedPrincipals, Statement, statementsOf } from "./iam-documents";
+import { covers, denyConditions, isEveryone, Statement, statementsOf } from "./iam-documents";
 import { StackResource, tagsOf } from "./resources";
 import { criticalSecretSchema, isCriticalSecret } from "./secrets";
 import { sharedSettings } from "./settings";
@@ -66,16 +66,37 @@ export function unguarded(documents: unknown[], actions: string[], breakGlass: s
         if (guards.length === 0) {
             return true;
         }
-        const spared = guards.map((s) => sparedPrincipals(s.condition));
-        if (spared.some((p) => p === undefined || p.length === 0)) {
-            note = "a Deny without a break-glass exception (aws:PrincipalArn) locks everyone out for good";
+        // Each guard: sound (spares only the break-glass role, nothing else narrows it), a lock-out (spares
+        // nobody, unconditionally), or hollow (a credential of the account can get around it: why).
+        const verdicts = guards.map((s): { sound: true } | { sound: false; lockout?: true; why: string } => {
+            const { spared, patterns, narrowing } = denyConditions(s.condition);
+            const where = s.sid ? `statement ${s.sid}: ` : "";
+            if (narrowing.length > 0) {
+                return { sound: false, why: `${where}the Deny applies only when ${narrowing.join(" and ")} holds, so a credential that does not meet it is not denied` };
+            }
+            if (spared === undefined || spared.length === 0) {
+                return { sound: false, lockout: true, why: "a Deny without a break-glass exception (aws:PrincipalArn) locks everyone out for good" };
+            }
+            if (breakGlass.length > 0) {
+                if (!spared.every((arn) => breakGlass.some((pattern) => globMatch(pattern, arn)))) {
+                    return { sound: false, why: `${where}the exception names roles other than the break-glass roles (${breakGlass.join(", ")})` };
+                }
+            } else if (patterns.length > 0) {
+                return { sound: false, why: `${where}the exception aws:PrincipalArn ${patterns.join(", ")} is a pattern: it spares every principal it matches, and an administrator can create a role that matches it (name the break-glass role exactly, or list the pattern in breakGlassRoleArns)` };
+            }
+            return { sound: true };
+        });
+        const lockout = verdicts.find((v) => !v.sound && v.lockout);
+        if (lockout && !lockout.sound) {
+            note = lockout.why;
             return true;
         }
-        if (breakGlass.length > 0 && spared.some((p) => !p!.every((arn) => breakGlass.some((pattern) => globMatch(pattern, arn))))) {
-            note = `the exception names roles other than the break-glass roles (${breakGlass.join(", ")})`;
-            return true;
+        if (verdicts.some((v) => v.sound)) {
+            return false;
         }
-        return false;
+        const hollow = verdicts.find((v) => !v.sound);
+        note = hollow && !hollow.sound ? hollow.why : note;
+        return true;
     });
     return { missing, note };
 }

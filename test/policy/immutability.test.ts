@@ -215,6 +215,24 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [{ ...key, props: { ...key.props, policy: UNKNOWN } }]), [], "unknown policy: no verdict");
     });
 
+    it("deletion guards: a Deny an administrator walks around is no guard (a wildcard exception, a narrowing condition); a sound guard beside a hollow one suffices", async () => {
+        const key = (statements: unknown[]) => ({ type: "aws:kms/key:Key", name: "acme-data", props: { tags: PROD, policy: JSON.stringify({ Statement: statements }) } });
+        const deny = (condition: unknown, sid = "Guard") => ({ Sid: sid, Effect: "Deny", Principal: { AWS: "*" }, Action: ["kms:ScheduleKeyDeletion", "kms:DisableKey"], Resource: "*", Condition: condition });
+        const [anyRole] = await messages("deletion-guards-secrets-and-keys", [key([deny({ ArnNotEquals: { "aws:PrincipalArn": "arn:aws:iam::123456789012:role/*" } })])]);
+        assert.match(anyRole, /^acme-data: .*\(statement Guard: the exception aws:PrincipalArn arn:aws:iam::123456789012:role\/\* is a pattern: it spares every principal it matches/);
+        const [mfa] = await messages("deletion-guards-secrets-and-keys", [key([deny({ ArnNotEquals: { "aws:PrincipalArn": BREAK_GLASS }, Bool: { "aws:MultiFactorAuthPresent": "false" } })])]);
+        assert.match(mfa, /the Deny applies only when Bool aws:MultiFactorAuthPresent "false" holds/);
+        const [sourceIp] = await messages("deletion-guards-secrets-and-keys", [key([deny({ StringNotLikeIfExists: { "aws:principalARN": BREAK_GLASS }, NotIpAddress: { "aws:SourceIp": "10.0.0.0/8" } })])]);
+        assert.match(sourceIp, /the Deny applies only when NotIpAddress aws:SourceIp "10.0.0.0\/8" holds/);
+        assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [key([deny({ StringNotLikeIfExists: { "aws:principalARN": BREAK_GLASS } })])]), [], "IfExists, the key in another case");
+        assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [key([deny({ ArnNotEquals: { "aws:PrincipalArn": "arn:aws:iam::123456789012:role/*" } }, "Loose"), deny({ ArnNotEquals: { "aws:PrincipalArn": BREAK_GLASS } })])]), [], "a sound Deny beside a hollow one");
+        assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [key([deny({ StringNotEquals: { "aws:PrincipalArn": "arn:aws:iam::123456789012:role/*" } })])]), [], "StringNotEquals compares literally: it spares no pattern");
+        const patterns = { config: { "deletion-guards-secrets-and-keys": { breakGlassRoleArns: ["arn:aws:iam::*:role/break-glass/*"] } } };
+        const configured = async (pattern: string) => (await runStackPolicy(policyOf("deletion-guards-secrets-and-keys"), [key([deny({ ArnNotLike: { "aws:PrincipalArn": pattern } })])], patterns)).map((v) => v.message);
+        assert.deepEqual(await configured("arn:aws:iam::123456789012:role/break-glass/*"), [], "a pattern the settings list as break-glass roles");
+        assert.equal((await configured("arn:aws:iam::123456789012:role/*")).length, 1);
+    });
+
     it("job roles: an IRSA writer with s3:Delete* on the dumps bucket is named with each action; a replication role is not a job role", async () => {
         const irsa = JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { Federated: "arn:aws:iam::1:oidc-provider/x" }, Action: "sts:AssumeRoleWithWebIdentity" }] });
         const resources = [
