@@ -94,8 +94,12 @@ interface ReplicationDeclaration {
     /** The source bucket's name. */
     source: unknown;
     rules: unknown[] | typeof UNKNOWN | undefined;
-    /** A rule's destination account, replica owner, filtered prefix and destination bucket, in its family's shape. */
-    read(rule: unknown): { account: unknown; owner: unknown; prefix: unknown; destination: unknown };
+    /**
+     * A rule's destination account, replica owner, filtered prefix, destination bucket, in its family's shape, and
+     * whether it replicates delete markers: its status, or "V1" for a rule without a filter (S3 reads such a
+     * configuration as V1, which replicates the delete markers of user deletions).
+     */
+    read(rule: unknown): { account: unknown; owner: unknown; prefix: unknown; destination: unknown; deleteMarkers: unknown };
 }
 
 export function replicationDeclarations(resources: readonly StackResource[]): ReplicationDeclaration[] {
@@ -112,6 +116,7 @@ export function replicationDeclarations(resources: readonly StackResource[]): Re
                     owner: read(rule, "destination", "accessControlTranslation", "owner"),
                     prefix: prefixOf(rule, read(rule, "filter")),
                     destination: read(rule, "destination", "bucket"),
+                    deleteMarkers: read(rule, "filter") === undefined ? "V1" : read(rule, "deleteMarkerReplication", "status"),
                 }),
             });
         } else if (r.type === T.bucket && read(r.props, "replicationConfiguration") !== undefined) {
@@ -124,6 +129,7 @@ export function replicationDeclarations(resources: readonly StackResource[]): Re
                     owner: read(rule, "destination", "accessControlTranslation", "owner"),
                     prefix: prefixOf(rule, read(rule, "filter")),
                     destination: read(rule, "destination", "bucket"),
+                    deleteMarkers: read(rule, "filter") === undefined ? "V1" : read(rule, "deleteMarkerReplicationStatus"),
                 }),
             });
         } else if (r.type === T.bucketV2 && read(r.props, "replicationConfigurations") !== undefined) {
@@ -136,6 +142,7 @@ export function replicationDeclarations(resources: readonly StackResource[]): Re
                     owner: read(rule, "destinations", 0, "accessControlTranslations", 0, "owner"),
                     prefix: prefixOf(rule, read(rule, "filters", 0)),
                     destination: read(rule, "destinations", 0, "bucket"),
+                    deleteMarkers: read(rule, "filters", 0) === undefined ? "V1" : read(rule, "deleteMarkerReplicationStatus"),
                 }),
             });
         }
@@ -166,8 +173,8 @@ export function isolatedCopies(
         }
         for (const rule of rules ?? []) {
             const status = read(rule, "status");
-            const { account, owner, prefix } = declaration.read(rule);
-            if ([status, account, owner, prefix].includes(UNKNOWN)) {
+            const { account, owner, prefix, deleteMarkers } = declaration.read(rule);
+            if ([status, account, owner, prefix, deleteMarkers].includes(UNKNOWN)) {
                 unknown = true;
                 continue;
             }
@@ -184,6 +191,11 @@ export function isolatedCopies(
             }
             if (owner !== "Destination") {
                 notIsolated.push(`${id} replicates into account ${account} but leaves the replicas owned by the source account (accessControlTranslation.owner is not Destination)`);
+                continue;
+            }
+            if (deleteMarkers === "Enabled" || deleteMarkers === "V1") {
+                const how = deleteMarkers === "V1" ? "has no filter, so S3 reads it as a V1 rule, which replicates delete markers" : "replicates delete markers (deleteMarkerReplication Enabled)";
+                notIsolated.push(`${id} ${how} into account ${account}: a deletion in production hides the copy there (set a filter and deleteMarkerReplication Disabled)`);
                 continue;
             }
             copies.push({ source: String(source), prefixes: prefix === "" || prefix === undefined ? "all" : [String(prefix)], account, via: id });

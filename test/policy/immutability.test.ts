@@ -67,6 +67,8 @@ const MUTANTS: Mutant[] = [
     { name: "the vault copy in the production account", stack: "prod", policy: "backup-copy-outside-account", says: ["oauth2-postgres", "stays in 123456789012"], mutate: (p) => void (dailyRule(p).copyActions[1].destinationVaultArn = "arn:aws:backup:us-east-1:123456789012:backup-vault:oauth2-dr-isolated") },
     { name: "no replication rule into the vault", stack: "dr", policy: "backup-copy-outside-account", says: ["oauth2-backups-prod", "Database (PostgreSQL) (database/), Secrets/Keys (secrets/)"], mutate: (p) => void prodReplicationRules(p).splice(1, 1) },
     { name: "vault replicas left owned by prod", stack: "dr", policy: "backup-copy-outside-account", says: ["oauth2-backups-prod", "owned by the source account"], mutate: (p) => void delete prodReplicationRules(p)[1].destination.accessControlTranslation },
+    { name: "production's delete markers replicated into the vault", stack: "dr", policy: "backup-copy-outside-account", says: ["oauth2-backups-prod", "replicates delete markers (deleteMarkerReplication Enabled) into account 210987654321"], mutate: (p) => void (prodReplicationRules(p)[1].deleteMarkerReplication = { status: "Enabled" }) },
+    { name: "the vault rule without a filter (a V1 rule)", stack: "dr", policy: "backup-copy-outside-account", says: ["oauth2-backups-prod", "has no filter, so S3 reads it as a V1 rule"], mutate: (p) => void delete prodReplicationRules(p)[1].filter },
     { name: "only database/ replicated into the vault", stack: "dr", policy: "backup-copy-outside-account", says: ["oauth2-backups-prod", "Secrets/Keys (secrets/)"], mutate: (p) => void (prodReplicationRules(p)[1].filter = { prefix: "database/" }) },
     { name: "db-backup may delete versions", stack: "prod", policy: "backup-job-role-no-destruction", says: ["db-backup", "s3:DeleteObjectVersion", "HideFailedDumps"], mutate: (p) => edit(jobPolicy(p, "db-backup"), "policy", (d) => d.Statement.find((s) => s.Sid === "HideFailedDumps").Action = ["s3:DeleteObject", "s3:DeleteObjectVersion"]) },
     { name: "a writer with s3:*", stack: "prod", policy: "backup-job-role-no-destruction", says: ["app-config-export", "s3:BypassGovernanceRetention", "s3:PutLifecycleConfiguration"], mutate: (p) => edit(jobPolicy(p, "app-config-export"), "policy", (d) => void (d.Statement[0].Action = "s3:*")) },
@@ -286,14 +288,14 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.deepEqual(await messages("backup-writer-cannot-decrypt", [dumps, passphrase, ...writer("arn:aws:secretsmanager:eu-west-1:111111111111:secret:acme/db-*")]), [], "other secrets only");
     });
 
-    it("copy outside the account (self): a bucket's inline replication into another account counts in both inline families, replicas owned by the source do not", async () => {
+    it("copy outside the account (self): a bucket's inline replication into another account counts in both inline families; replicas owned by the source, or reached by production's delete markers, do not", async () => {
         const self = { config: { "backup-copy-outside-account": { replicationDeclaredBy: "self" } } };
         const run = async (resources: Parameters<typeof runStackPolicy>[1]) => (await runStackPolicy(policyOf("backup-copy-outside-account"), resources, self)).map((v) => v.message);
         const tags = { backup: "true", ...PROD, role: "primary" };
         const legacy = (owner: string) =>
             bucket("acme-backups", {
                 tags,
-                replicationConfiguration: { role: "arn:aws:iam::111111111111:role/r", rules: [{ id: "vault", status: "Enabled", destination: { bucket: "arn:aws:s3:::vault-copy", accountId: "999999999999", accessControlTranslation: { owner } } }] },
+                replicationConfiguration: { role: "arn:aws:iam::111111111111:role/r", rules: [{ id: "vault", status: "Enabled", filter: { prefix: "" }, destination: { bucket: "arn:aws:s3:::vault-copy", accountId: "999999999999", accessControlTranslation: { owner } } }] },
             });
         assert.deepEqual(await run([legacy("Destination")]), []);
         const [owned] = await run([legacy("Source")]);
@@ -304,11 +306,26 @@ describe("immutability policies on foreign resources (hand-built)", () => {
             props: {
                 bucket: "acme-backups",
                 tags,
-                replicationConfigurations: [{ role: "arn:aws:iam::111111111111:role/r", rules: [{ id: "vault", status: "Enabled", destinations: [{ bucket: "arn:aws:s3:::vault-copy", accountId: "999999999999", accessControlTranslations: [{ owner: "Destination" }] }] }] }],
+                replicationConfigurations: [{ role: "arn:aws:iam::111111111111:role/r", rules: [{ id: "vault", status: "Enabled", filters: [{ prefix: "" }], destinations: [{ bucket: "arn:aws:s3:::vault-copy", accountId: "999999999999", accessControlTranslations: [{ owner: "Destination" }] }] }] }],
             },
             providerRegion: "eu-west-1",
         };
         assert.deepEqual(await run([v2]), []);
+        // A copy a production deletion reaches is no isolated copy: delete markers replicated (each family's
+        // spelling), or a rule without a filter, which S3 reads as V1 and which replicates them.
+        const rules = (rule: Record<string, unknown>) => ({ type: "aws:s3/bucketReplicationConfig:BucketReplicationConfig", name: "to-vault", props: { bucket: "acme-backups", role: "arn:aws:iam::111111111111:role/r", rules: [{ id: "vault", status: "Enabled", destination: { bucket: "arn:aws:s3:::vault-copy", account: "999999999999", accessControlTranslation: { owner: "Destination" } }, ...rule }] } });
+        const plain = bucket("acme-backups", { tags });
+        assert.deepEqual(await run([plain, rules({ filter: { prefix: "" }, deleteMarkerReplication: { status: "Disabled" } })]), []);
+        const [markers] = await run([plain, rules({ filter: { prefix: "" }, deleteMarkerReplication: { status: "Enabled" } })]);
+        assert.match(markers, /^acme-backups: backup bucket has no Enabled replication rule into another account .*\(to-vault rule vault replicates delete markers \(deleteMarkerReplication Enabled\) into account 999999999999: a deletion in production hides the copy there/);
+        const [v1] = await run([plain, rules({ prefix: "" })]);
+        assert.match(v1, /to-vault rule vault has no filter, so S3 reads it as a V1 rule, which replicates delete markers into account 999999999999/);
+        const [legacyMarkers] = await run([bucket("acme-backups", { tags, replicationConfiguration: { role: "r", rules: [{ id: "vault", status: "Enabled", filter: { prefix: "" }, deleteMarkerReplicationStatus: "Enabled", destination: { bucket: "arn:aws:s3:::vault-copy", accountId: "999999999999", accessControlTranslation: { owner: "Destination" } } }] } })]);
+        assert.match(legacyMarkers, /acme-backups rule vault replicates delete markers/);
+        const [v2Markers] = await run([{ ...v2, props: { ...v2.props, replicationConfigurations: [{ role: "r", rules: [{ id: "vault", status: "Enabled", filters: [{ prefix: "" }], deleteMarkerReplicationStatus: "Enabled", destinations: [{ bucket: "arn:aws:s3:::vault-copy", accountId: "999999999999", accessControlTranslations: [{ owner: "Destination" }] }] }] }] } }]);
+        assert.match(v2Markers, /acme-backups rule vault replicates delete markers/);
+        const [v2NoFilter] = await run([{ ...v2, props: { ...v2.props, replicationConfigurations: [{ role: "r", rules: [{ id: "vault", status: "Enabled", destinations: [{ bucket: "arn:aws:s3:::vault-copy", accountId: "999999999999", accessControlTranslations: [{ owner: "Destination" }] }] }] }] } }]);
+        assert.match(v2NoFilter, /acme-backups rule vault has no filter, so S3 reads it as a V1 rule/);
     });
 
     it("copy outside the account: a production primary's RDS instance needs a cross-account AWS Backup copy of a plan that selects it, kept the database row's days", async () => {
