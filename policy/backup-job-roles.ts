@@ -16,7 +16,7 @@
 import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { configOf, globMatch } from "./config";
 import { actionMatches, covers, statementsOf } from "./iam-documents";
-import { indexStack, StackResource, tagsOf } from "./resources";
+import { indexStack, StackIndex, StackResource, tagsOf } from "./resources";
 import { TagMatch, sharedSettings } from "./settings";
 import { read, readArray, UNKNOWN } from "./unknowns";
 
@@ -112,8 +112,48 @@ export function isWorkloadRole(role: StackResource): boolean | typeof UNKNOWN {
     });
 }
 
-/** The permission documents of a role: inline policies, RolePolicy resources, attached Policy resources and managed policy ARNs. */
-export function grantsOf(role: StackResource, resources: readonly StackResource[]): { grants: Grant[]; managed: string[] } {
+/** A bucket policy of backup storage, for the grants it makes to roles by name (resource-based: no IAM policy shows them). */
+export interface BucketPolicyDocument {
+    bucket: string;
+    where: string;
+    document: unknown;
+    /** The URNs its document was built from (to tell, while it is unknown, whether it may name a role). */
+    dependsOn: string[];
+}
+
+/** The policies of the stack's backup buckets: BucketPolicy resources and the buckets' inline `policy`. */
+export function backupBucketPolicies(index: StackIndex): BucketPolicyDocument[] {
+    const out: BucketPolicyDocument[] = [];
+    for (const group of index.buckets.values()) {
+        if (!group.backup) {
+            continue;
+        }
+        const bucket = typeof group.name === "string" ? group.name : (group.bucket?.name ?? "?");
+        for (const r of group.config.policy) {
+            out.push({ bucket, where: `BucketPolicy ${r.name}`, document: read(r.props, "policy"), dependsOn: (r.propertyDependencies?.policy ?? []).map((d) => d.urn) });
+        }
+        const inline = group.bucket ? read(group.bucket.props, "policy") : undefined;
+        if (group.bucket && inline !== undefined && inline !== null) {
+            out.push({ bucket, where: `${group.bucket.name}.policy`, document: inline, dependsOn: (group.bucket.propertyDependencies?.policy ?? []).map((d) => d.urn) });
+        }
+    }
+    return out;
+}
+
+/** Whether a statement's Principal names one of the roles (`arn:aws:iam::ACCOUNT:role/[path/]NAME`). */
+function principalNamesRole(principal: unknown, names: string[]): boolean {
+    const aws = read(principal, "AWS");
+    const arns = (Array.isArray(aws) ? aws : [aws]).filter((a): a is string => typeof a === "string");
+    return arns.some((arn) => /^arn:aws[\w-]*:iam::\d{12}:role\//.test(arn) && names.includes(arn.split("/").pop()!));
+}
+
+/**
+ * The permission documents of a role: inline policies, RolePolicy resources, attached Policy resources
+ * (RolePolicyAttachment, the older PolicyAttachment with `roles: [...]`, RolePolicyAttachmentsExclusive) and
+ * managed policy ARNs, and the statements of backup bucket policies that name it as the principal (a
+ * resource-based grant: within an account it is enough alone).
+ */
+export function grantsOf(role: StackResource, resources: readonly StackResource[], bucketPolicies: readonly BucketPolicyDocument[] = []): { grants: Grant[]; managed: string[] } {
     const roleName = read(role.props, "name");
     const names = [roleName, role.name].filter((n): n is string => typeof n === "string");
     const namesRole = (r: StackResource, property: string) =>
@@ -131,13 +171,45 @@ export function grantsOf(role: StackResource, resources: readonly StackResource[
     const managed: string[] = [];
     const managedArns = readArray(role.props, "managedPolicyArns");
     managed.push(...(managedArns === UNKNOWN ? [] : (managedArns ?? []).filter((a): a is string => typeof a === "string")));
-    for (const attachment of resources.filter((r) => r.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment" && namesRole(r, "role"))) {
-        const policyArn = read(attachment.props, "policyArn");
-        const policy = resources.find((p) => p.type === "aws:iam/policy:Policy" && attachment.propertyDependencies?.policyArn?.some((d) => d.urn === p.urn));
-        if (policy) {
-            grants.push({ document: read(policy.props, "policy"), where: `Policy ${policy.name} (attached by ${attachment.name})` });
-        } else if (typeof policyArn === "string") {
-            managed.push(policyArn);
+    const attach = (attachment: StackResource, policyArns: unknown[]) => {
+        for (const policyArn of policyArns) {
+            const policy = resources.find(
+                (p) => p.type === "aws:iam/policy:Policy" && (attachment.propertyDependencies?.policyArn ?? attachment.propertyDependencies?.policyArns ?? []).some((d) => d.urn === p.urn) && (policyArns.length === 1 || read(p.props, "arn") === policyArn || (typeof policyArn === "string" && policyArn.endsWith(`:policy/${String(read(p.props, "name") ?? p.name)}`))),
+            );
+            if (policy) {
+                grants.push({ document: read(policy.props, "policy"), where: `Policy ${policy.name} (attached by ${attachment.name})` });
+            } else if (typeof policyArn === "string") {
+                managed.push(policyArn);
+            }
+        }
+    };
+    for (const attachment of resources) {
+        if (attachment.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment" && namesRole(attachment, "role")) {
+            attach(attachment, [read(attachment.props, "policyArn")]);
+        } else if (attachment.type === "aws:iam/policyAttachment:PolicyAttachment") {
+            const roles = readArray(attachment.props, "roles");
+            const named = attachment.propertyDependencies?.roles?.some((d) => d.urn === role.urn) || (roles !== UNKNOWN && (roles ?? []).some((r) => typeof r === "string" && names.includes(r)));
+            if (named) {
+                attach(attachment, [read(attachment.props, "policyArn")]);
+            }
+        } else if (attachment.type === "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive" && namesRole(attachment, "roleName")) {
+            const arns = readArray(attachment.props, "policyArns");
+            attach(attachment, arns === UNKNOWN ? [] : arns ?? []);
+        }
+    }
+    for (const { bucket, where, document, dependsOn } of bucketPolicies) {
+        const statements = statementsOf(document);
+        if (statements === UNKNOWN) {
+            // Unknown until the update: it may name this role only if it is built from the role's outputs.
+            if (dependsOn.includes(role.urn)) {
+                grants.push({ document: UNKNOWN, where });
+            }
+            continue;
+        }
+        const naming = (statements ?? []).filter((st) => st.effect === "Allow" && principalNamesRole(st.principal, names));
+        if (naming.length > 0) {
+            const Statement = naming.map((st) => ({ Sid: st.sid, Effect: st.effect, Action: st.actions, ...(st.notActions ? { NotAction: st.notActions } : {}), Resource: st.resources }));
+            grants.push({ document: { Statement }, where: `the bucket policy of ${bucket} (${where})` });
         }
     }
     return { grants, managed };
@@ -198,13 +270,14 @@ export const backupJobRoleNoDestruction: StackValidationPolicy = {
         const config = configOf<JobRoleConfig>(jobRoleSchema, args);
         const index = indexStack(args.resources, sharedSettings());
         const backupBuckets = [...index.buckets.values()].filter((g) => g.backup && typeof g.name === "string").map((g) => g.name as string);
+        const bucketPolicies = backupBucketPolicies(index);
         for (const role of args.resources.filter((r) => r.type === "aws:iam/role:Role")) {
             if (isWorkloadRole(role) !== true) {
                 continue;
             }
             const tags = tagsOf(role);
             const tagged = config.jobRoleTags.find(({ key, value }) => tags[key] === value);
-            const { grants, managed } = grantsOf(role, args.resources);
+            const { grants, managed } = grantsOf(role, args.resources, bucketPolicies);
             const reach = tagged ? true : reachesBackupBuckets(grants, backupBuckets);
             if (reach !== true) {
                 continue;

@@ -249,6 +249,31 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.ok(!message.includes("s3:BypassGovernanceRetention"), "s3:Delete* does not grant the bypass");
     });
 
+    it("job roles: grants the role's own policies do not show count: an old PolicyAttachment, RolePolicyAttachmentsExclusive, a backup bucket's policy naming the role", async () => {
+        const irsa = JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { Federated: "arn:aws:iam::1:oidc-provider/x" }, Action: "sts:AssumeRoleWithWebIdentity" }] });
+        const dumps = bucket("acme-db-dumps", { lifecycleRules: [{ enabled: true, prefix: "database/", expiration: { days: 30 } }] });
+        const writer = [
+            { type: "aws:iam/role:Role", name: "dump-writer", props: { name: "dump-writer", assumeRolePolicy: irsa } },
+            { type: "aws:iam/rolePolicy:RolePolicy", name: "dump-writer", props: { role: "dump-writer", policy: JSON.stringify({ Statement: [{ Effect: "Allow", Action: "s3:PutObject", Resource: "arn:aws:s3:::acme-db-dumps/*" }] }) } },
+        ];
+        const housekeeping = { type: "aws:iam/policy:Policy", name: "housekeeping", props: { policy: JSON.stringify({ Statement: [{ Sid: "Tidy", Effect: "Allow", Action: "s3:PutLifecycleConfiguration", Resource: "arn:aws:s3:::acme-db-dumps" }] }) } };
+        const deps = { policyArn: ["urn:pulumi:test::proj::aws:iam/policy:Policy::housekeeping"] };
+        const [legacy, ...none] = await messages("backup-job-role-no-destruction", [dumps, ...writer, housekeeping, { type: "aws:iam/policyAttachment:PolicyAttachment", name: "attach", props: { policyArn: "arn:aws:iam::1:policy/housekeeping", roles: ["dump-writer"] }, propertyDependencies: deps }]);
+        assert.deepEqual(none, []);
+        assert.match(legacy, /^dump-writer: .* may s3:PutLifecycleConfiguration \(Policy housekeeping \(attached by attach\), statement Tidy\)/);
+        const [exclusive] = await messages("backup-job-role-no-destruction", [dumps, ...writer, { type: "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive", name: "only", props: { roleName: "dump-writer", policyArns: ["arn:aws:iam::aws:policy/AmazonS3FullAccess"] } }]);
+        assert.match(exclusive, /everything arn:aws:iam::aws:policy\/AmazonS3FullAccess grants \(attached\)/);
+        const bucketPolicy = (principal: unknown, policy?: unknown) => ({
+            type: "aws:s3/bucketPolicy:BucketPolicy",
+            name: "dumps-policy",
+            props: { bucket: "acme-db-dumps", policy: policy ?? JSON.stringify({ Statement: [{ Sid: "Cleanup", Effect: "Allow", Principal: { AWS: principal }, Action: ["s3:BypassGovernanceRetention", "s3:PutObject"], Resource: "arn:aws:s3:::acme-db-dumps/*" }] }) },
+        });
+        const [resourceBased] = await messages("backup-job-role-no-destruction", [dumps, ...writer, bucketPolicy("arn:aws:iam::111111111111:role/jobs/dump-writer")]);
+        assert.match(resourceBased, /^dump-writer: .* may s3:BypassGovernanceRetention \(the bucket policy of acme-db-dumps \(BucketPolicy dumps-policy\), statement Cleanup\)/);
+        assert.deepEqual(await messages("backup-job-role-no-destruction", [dumps, ...writer, bucketPolicy(["arn:aws:iam::111111111111:role/dba", "arn:aws:iam::111111111111:root"])]), [], "another role, the account");
+        assert.deepEqual(await messages("backup-job-role-no-destruction", [dumps, ...writer, bucketPolicy(undefined, UNKNOWN)]), [], "an unknown bucket policy not built from the role: no verdict on it, the role still judged (nothing to find)");
+    });
+
     it("writers cannot decrypt: a foreign IRSA dump writer that reads the passphrase is named; a reader, staging and unknown resources are not", async () => {
         const irsa = JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { Federated: "arn:aws:iam::1:oidc-provider/x" }, Action: "sts:AssumeRoleWithWebIdentity" }] });
         const role = (name: string, statements: unknown[], tags: Record<string, string> = PROD) => [
