@@ -3,7 +3,7 @@
  * by default) and every customer-managed KMS key carry a deletion guard that an administrator credential of
  * the account cannot get around:
  *  - a secret's resource policy (aws.secretsmanager.SecretPolicy, or the secret's inline `policy`) denies
- *    secretsmanager:DeleteSecret, RemoveRegionsFromReplication and PutResourcePolicy to everyone but a named
+ *    secretsmanager:DeleteSecret, RemoveRegionsFromReplication, PutResourcePolicy and DeleteResourcePolicy to everyone but a named
  *    break-glass role (a condition on aws:PrincipalArn);
  *  - a key's policy (its `policy`, or an aws.kms.KeyPolicy) denies kms:ScheduleKeyDeletion and kms:DisableKey
  *    the same way.
@@ -19,7 +19,8 @@ import { criticalSecretSchema, isCriticalSecret } from "./secrets";
 import { sharedSettings } from "./settings";
 import { read, UNKNOWN } from "./unknowns";
 
-export const SECRET_GUARD_ACTIONS = ["secretsmanager:DeleteSecret", "secretsmanager:RemoveRegionsFromReplication", "secretsmanager:PutResourcePolicy"];
+// DeleteResourcePolicy too: an administrator who may delete the secret's policy removes the guard, then deletes the secret.
+export const SECRET_GUARD_ACTIONS = ["secretsmanager:DeleteSecret", "secretsmanager:RemoveRegionsFromReplication", "secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy"];
 export const KEY_GUARD_ACTIONS = ["kms:ScheduleKeyDeletion", "kms:DisableKey"];
 
 const T = {
@@ -124,7 +125,7 @@ function describe(missing: string[], note: string | undefined): string {
 
 export const deletionGuards: StackValidationPolicy = {
     name: "deletion-guards-secrets-and-keys",
-    description: "In production, Critical secrets deny DeleteSecret, RemoveRegionsFromReplication and PutResourcePolicy, and KMS keys deny ScheduleKeyDeletion and DisableKey, to everyone but a named break-glass role.",
+    description: "In production, Critical secrets deny DeleteSecret, RemoveRegionsFromReplication, PutResourcePolicy and DeleteResourcePolicy, and KMS keys deny ScheduleKeyDeletion and DisableKey, to everyone but a named break-glass role.",
     enforcementLevel: "mandatory",
     severity: "critical",
     configSchema: guardSchema,
