@@ -107,7 +107,7 @@ export function unguarded(documents: unknown[], actions: string[], breakGlass: s
  * per stack: filtering every resource again for each secret and key made the policy quadratic in the stack's
  * size) whose `property` names it (dependency or value).
  */
-function attached(attachments: readonly StackResource[], property: string, target: StackResource, names: unknown[]): unknown[] {
+function attached(attachments: readonly StackResource[], property: string, target: StackResource, names: unknown[]): { document: unknown; source: string }[] {
     return attachments
         .filter((r) => {
             if (r.propertyDependencies?.[property]?.some((d) => d.urn === target.urn)) {
@@ -116,7 +116,29 @@ function attached(attachments: readonly StackResource[], property: string, targe
             const value = read(r.props, property);
             return typeof value === "string" && names.some((n) => typeof n === "string" && n !== "" && (value === n || value.includes(`:secret:${n}-`) || value.endsWith(`:key/${n}`)));
         })
-        .map((r) => read(r.props, "policy"));
+        .map((r) => ({ document: read(r.props, "policy"), source: `${r.name} (${r.type.split(":").pop()})` }));
+}
+
+/**
+ * The guard of a resource whose policy may be declared twice: inline and by a separate resource (KeyPolicy,
+ * SecretPolicy). Each sets the whole policy, so whichever the provider applies last replaces the other: each
+ * must guard on its own. The first one that does not, with its source when there are several.
+ */
+export function unguardedPolicies(documents: { document: unknown; source: string }[], actions: string[], breakGlass: string[]): { missing: string[]; note?: string } | typeof UNKNOWN {
+    if (documents.length <= 1) {
+        return unguarded(documents.map((d) => d.document), actions, breakGlass);
+    }
+    let unknown = false;
+    for (const { document, source } of documents) {
+        const result = unguarded([document], actions, breakGlass);
+        if (result === UNKNOWN) {
+            unknown = true;
+        } else if (result.missing.length > 0) {
+            const replaces = `${source} replaces ${documents.filter((d) => d.source !== source).map((d) => d.source).join(", ")} (each sets the whole policy): each must guard`;
+            return { missing: result.missing, note: result.note ? `${result.note}; ${replaces}` : replaces };
+        }
+    }
+    return unknown ? UNKNOWN : { missing: [] };
 }
 
 function describe(missing: string[], note: string | undefined): string {
@@ -139,8 +161,8 @@ export const deletionGuards: StackValidationPolicy = {
                 continue;
             }
             const name = read(secret.props, "name");
-            const documents = [read(secret.props, "policy"), ...attached(secretPolicies, "secretArn", secret, [name])].filter((d) => d !== undefined);
-            const result = unguarded(documents, SECRET_GUARD_ACTIONS, config.breakGlassRoleArns);
+            const documents = [{ document: read(secret.props, "policy"), source: `${secret.name}.policy` }, ...attached(secretPolicies, "secretArn", secret, [name])].filter((d) => d.document !== undefined);
+            const result = unguardedPolicies(documents, SECRET_GUARD_ACTIONS, config.breakGlassRoleArns);
             if (result !== UNKNOWN && result.missing.length > 0) {
                 const what = documents.length === 0 ? "has no resource policy (aws.secretsmanager.SecretPolicy)" : `has a resource policy where ${describe(result.missing, result.note)}`;
                 reportViolation(`${typeof name === "string" ? name : secret.name}: production secret ${what}; a deletion guard must deny ${SECRET_GUARD_ACTIONS.join(", ")} to everyone but a named break-glass role`, secret.urn);
@@ -150,8 +172,8 @@ export const deletionGuards: StackValidationPolicy = {
             if (!isProduction(tagsOf(key), args.stackTags, settings)) {
                 continue;
             }
-            const documents = [read(key.props, "policy"), ...attached(keyPolicies, "keyId", key, [])].filter((d) => d !== undefined);
-            const result = unguarded(documents, KEY_GUARD_ACTIONS, config.breakGlassRoleArns);
+            const documents = [{ document: read(key.props, "policy"), source: `${key.name}.policy` }, ...attached(keyPolicies, "keyId", key, [])].filter((d) => d.document !== undefined);
+            const result = unguardedPolicies(documents, KEY_GUARD_ACTIONS, config.breakGlassRoleArns);
             if (result !== UNKNOWN && result.missing.length > 0) {
                 const what = documents.length === 0 ? "has the default key policy (no policy)" : `has a key policy where ${describe(result.missing, result.note)}`;
                 reportViolation(`${key.name}: production KMS key ${what}; a deletion guard must deny ${KEY_GUARD_ACTIONS.join(", ")} to everyone but a named break-glass role`, key.urn);

@@ -236,6 +236,20 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.equal((await configured("arn:aws:iam::123456789012:role/*")).length, 1);
     });
 
+    it("deletion guards: a policy declared twice (inline and a KeyPolicy or SecretPolicy) must guard in each, since either replaces the other", async () => {
+        const guard = (actions: string[]) => JSON.stringify({ Statement: [{ Effect: "Deny", Principal: "*", Action: actions, Resource: "*", Condition: { ArnNotEquals: { "aws:PrincipalArn": BREAK_GLASS } } }] });
+        const open = JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { AWS: "arn:aws:iam::123456789012:root" }, Action: "kms:*", Resource: "*" }] });
+        const key = { type: "aws:kms/key:Key", name: "acme-data", props: { tags: PROD, policy: guard(["kms:ScheduleKeyDeletion", "kms:DisableKey"]) } };
+        const keyPolicy = (policy: string) => ({ type: "aws:kms/keyPolicy:KeyPolicy", name: "acme-data-policy", props: { keyId: "acme-data-id", policy }, propertyDependencies: { keyId: ["urn:pulumi:test::proj::aws:kms/key:Key::acme-data"] } });
+        const [replaced] = await messages("deletion-guards-secrets-and-keys", [key, keyPolicy(open)]);
+        assert.match(replaced, /^acme-data: production KMS key has a key policy where kms:ScheduleKeyDeletion, kms:DisableKey are not denied .*\(acme-data-policy \(KeyPolicy\) replaces acme-data.policy \(each sets the whole policy\): each must guard\)/);
+        assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [key, keyPolicy(guard(["kms:*"]))]), [], "both guard");
+        assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [{ ...key, props: { tags: PROD } }, keyPolicy(guard(["kms:*"]))]), [], "only the KeyPolicy, guarded");
+        const secret = { type: "aws:secretsmanager/secret:Secret", name: "oauth2/signing-key", props: { name: "oauth2/signing-key", tags: PROD, policy: guard(["secretsmanager:*"]) } };
+        const [secretReplaced] = await messages("deletion-guards-secrets-and-keys", [secret, { type: "aws:secretsmanager/secretPolicy:SecretPolicy", name: "signing-policy", props: { secretArn: "arn:aws:secretsmanager:eu-west-1:1:secret:oauth2/signing-key-AbCd", policy: JSON.stringify({ Statement: [] }) } }]);
+        assert.match(secretReplaced, /^oauth2\/signing-key: .*signing-policy \(SecretPolicy\) replaces oauth2\/signing-key.policy/);
+    });
+
     it("job roles: an IRSA writer with s3:Delete* on the dumps bucket is named with each action; a replication role is not a job role", async () => {
         const irsa = JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { Federated: "arn:aws:iam::1:oidc-provider/x" }, Action: "sts:AssumeRoleWithWebIdentity" }] });
         const resources = [
