@@ -16,7 +16,8 @@
  * set oauth2-dr-settings.role (or tag the stack role=primary) for a single-stack program.
  *
  * Production accounts: productionAccountIds when set, else the accounts of the stack's own KMS keys (the keys
- * its secrets, buckets, vaults and databases use); a destination in one of them is not outside.
+ * its secrets, buckets, vaults and databases use) and of its replication roles (each in its source bucket's
+ * account); a destination in one of them is not outside.
  */
 import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { configOf, isProduction } from "./config";
@@ -53,7 +54,7 @@ interface IsolationConfig {
     replicationDeclaredBy: "standby" | "self";
 }
 
-/** The accounts the stack lives in: configured, else those of the KMS keys its own data uses. */
+/** The accounts the stack lives in: configured, else those of the KMS keys its own data uses and of its replication roles (a replication role is in its source bucket's account). */
 export function productionAccounts(resources: readonly StackResource[], configured: string[]): Set<string> {
     if (configured.length > 0) {
         return new Set(configured);
@@ -70,6 +71,13 @@ export function productionAccounts(resources: readonly StackResource[], configur
             note(read(r.props, "kmsKeyId"));
         } else if (r.type === "aws:backup/vault:Vault") {
             note(read(r.props, "kmsKeyArn"));
+        } else if (r.type === T.replication) {
+            // The replication role lives in the source bucket's account.
+            note(read(r.props, "role"));
+        } else if (r.type === T.bucket) {
+            note(read(r.props, "replicationConfiguration", "role"));
+        } else if (r.type === T.bucketV2) {
+            note(read(r.props, "replicationConfigurations", 0, "role"));
         } else if (r.type === T.sse || r.type === T.sseV2) {
             const rules = readArray(r.props, "rules");
             for (const rule of rules === UNKNOWN ? [] : rules ?? []) {

@@ -366,6 +366,9 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.match(v2Markers, /acme-backups rule vault replicates delete markers/);
         const [v2NoFilter] = await run([{ ...v2, props: { ...v2.props, replicationConfigurations: [{ role: "r", rules: [{ id: "vault", status: "Enabled", destinations: [{ bucket: "arn:aws:s3:::vault-copy", accountId: "999999999999", accessControlTranslations: [{ owner: "Destination" }] }] }] }] } }]);
         assert.match(v2NoFilter, /acme-backups rule vault has no filter, so S3 reads it as a V1 rule/);
+        // No KMS key ARN tells the account here (SSE with an alias): the replication role's account is the source's.
+        const [sameAccount] = await run([plain, rules({ filter: { prefix: "" }, deleteMarkerReplication: { status: "Disabled" }, destination: { bucket: "arn:aws:s3:::vault-copy", account: "111111111111", accessControlTranslation: { owner: "Destination" } } })]);
+        assert.match(sameAccount, /to-vault rule vault replicates into 111111111111, a production account/);
     });
 
     it("copy outside the account: a production primary's RDS instance needs a cross-account AWS Backup copy of a plan that selects it, kept the database row's days", async () => {
