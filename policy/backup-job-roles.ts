@@ -1,7 +1,7 @@
 /**
  * `backup-job-role-no-destruction` (mandatory): no backup job role may destroy or weaken what backups rely
  * on. A backup job role is an IAM role that runs code (its trust policy allows sts:AssumeRoleWithWebIdentity,
- * as IRSA and CI OIDC roles do, or a compute service: ECS tasks, Lambda, EC2, Batch) and that either carries
+ * as IRSA and CI OIDC roles do, or a compute service: ECS tasks, Lambda, EC2, Batch, CodeBuild, EKS Pod Identity) and that either carries
  * one of the configured tags (`oauth2-dr/component: backup-jobs` by default) or is granted S3 access to a
  * backup bucket (or to every bucket). Such a role may not hold, through its inline policies, its RolePolicy
  * resources or a policy attached to it in the stack:
@@ -57,7 +57,8 @@ export const DESTRUCTIVE_ACTIONS = [
 export const SCRATCH_ONLY_ACTIONS = ["rds:DeleteDBInstance"];
 
 const FULL_ACCESS_MANAGED = ["AdministratorAccess", "PowerUserAccess", "AmazonS3FullAccess", "AWSBackupFullAccess", "AmazonRDSFullAccess", "SecretsManagerReadWrite"];
-const COMPUTE_SERVICES = ["ecs-tasks.amazonaws.com", "lambda.amazonaws.com", "ec2.amazonaws.com", "batch.amazonaws.com", "codebuild.amazonaws.com"];
+// pods.eks.amazonaws.com: EKS Pod Identity, the successor of IRSA (the role trusts the service, not a web identity).
+const COMPUTE_SERVICES = ["ecs-tasks.amazonaws.com", "lambda.amazonaws.com", "ec2.amazonaws.com", "batch.amazonaws.com", "codebuild.amazonaws.com", "pods.eks.amazonaws.com"];
 
 /** The configuration property that marks job roles by tag; shared by the policies that judge job roles. */
 export const JOB_ROLE_TAGS_PROPERTY = {

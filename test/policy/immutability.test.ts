@@ -287,6 +287,10 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.match(resourceBased, /^dump-writer: .* may s3:BypassGovernanceRetention \(the bucket policy of acme-db-dumps \(BucketPolicy dumps-policy\), statement Cleanup\)/);
         assert.deepEqual(await messages("backup-job-role-no-destruction", [dumps, ...writer, bucketPolicy(["arn:aws:iam::111111111111:role/dba", "arn:aws:iam::111111111111:root"])]), [], "another role, the account");
         assert.deepEqual(await messages("backup-job-role-no-destruction", [dumps, ...writer, bucketPolicy(undefined, UNKNOWN)]), [], "an unknown bucket policy not built from the role: no verdict on it, the role still judged (nothing to find)");
+        // EKS Pod Identity: the role trusts the pods.eks.amazonaws.com service (sts:AssumeRole + sts:TagSession), not a web identity.
+        const podIdentity = JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }] });
+        const [pods] = await messages("backup-job-role-no-destruction", [dumps, { ...writer[0], props: { ...writer[0].props, assumeRolePolicy: podIdentity } }, writer[1], bucketPolicy("arn:aws:iam::111111111111:role/dump-writer")]);
+        assert.match(pods, /^dump-writer: .* may s3:BypassGovernanceRetention/);
     });
 
     it("writers cannot decrypt: a foreign IRSA dump writer that reads the passphrase is named; a reader, staging and unknown resources are not", async () => {
