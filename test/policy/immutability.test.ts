@@ -9,6 +9,8 @@ import { checkPlan, StackCheck } from "../../tools/check/core";
 import { PlannedResource, PlanResult } from "offline-plan/model";
 import { find, plannedResource, planRepo, remove } from "../support/plans";
 import { immutabilityPolicies } from "../../policy/immutability";
+import { ALL_POLICIES } from "../../policy/all";
+import type { StackValidationPolicy } from "@pulumi/policy";
 import { runStackPolicy, UNKNOWN } from "./helpers";
 
 const NAMES = immutabilityPolicies.map((p) => p.name);
@@ -33,6 +35,7 @@ const T = {
     secretPolicy: "aws:secretsmanager/secretPolicy:SecretPolicy",
     key: "aws:kms/key:Key",
     firehose: "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream",
+    vaultLock: "aws:backup/vaultLockConfiguration:VaultLockConfiguration",
 };
 
 type Doc = { Statement: any[] };
@@ -67,6 +70,9 @@ const MUTANTS: Mutant[] = [
     { name: "the vault copy in the production account", stack: "prod", policy: "backup-copy-outside-account", says: ["oauth2-postgres", "stays in 123456789012"], mutate: (p) => void (dailyRule(p).copyActions[1].destinationVaultArn = "arn:aws:backup:us-east-1:123456789012:backup-vault:oauth2-dr-isolated") },
     { name: "no replication rule into the vault", stack: "dr", policy: "backup-copy-outside-account", says: ["oauth2-backups-prod", "Database (PostgreSQL) (database/), Secrets/Keys (secrets/)"], mutate: (p) => void prodReplicationRules(p).splice(1, 1) },
     { name: "vault replicas left owned by prod", stack: "dr", policy: "backup-copy-outside-account", says: ["oauth2-backups-prod", "owned by the source account"], mutate: (p) => void delete prodReplicationRules(p)[1].destination.accessControlTranslation },
+    { name: "the AWS Backup vault's lock in governance mode", stack: "prod", policy: "aws-backup-plan-retention", says: ["aws-backup-plan", "backup vault oauth2-dr-vault", "governance mode", "no changeableForDays"], mutate: (p) => void delete find(p, T.vaultLock, (r) => r.inputs.backupVaultName === "oauth2-dr-vault").inputs.changeableForDays },
+    { name: "the AWS Backup vault's lock keeps 7 days", stack: "prod", policy: "aws-backup-plan-retention", says: ["backup vault oauth2-dr-vault", "minRetentionDays is 7 days"], mutate: (p) => void (find(p, T.vaultLock, (r) => r.inputs.backupVaultName === "oauth2-dr-vault").inputs.minRetentionDays = 7) },
+    { name: "the AWS Backup vault without a lock", stack: "prod", policy: "aws-backup-plan-retention", says: ["backup vault oauth2-dr-vault, which has no Vault Lock"], mutate: (p) => remove(p, T.vaultLock, (r) => r.inputs.backupVaultName === "oauth2-dr-vault") },
     { name: "production's delete markers replicated into the vault", stack: "dr", policy: "backup-copy-outside-account", says: ["oauth2-backups-prod", "replicates delete markers (deleteMarkerReplication Enabled) into account 210987654321"], mutate: (p) => void (prodReplicationRules(p)[1].deleteMarkerReplication = { status: "Enabled" }) },
     { name: "the vault rule without a filter (a V1 rule)", stack: "dr", policy: "backup-copy-outside-account", says: ["oauth2-backups-prod", "has no filter, so S3 reads it as a V1 rule"], mutate: (p) => void delete prodReplicationRules(p)[1].filter },
     { name: "only database/ replicated into the vault", stack: "dr", policy: "backup-copy-outside-account", says: ["oauth2-backups-prod", "Secrets/Keys (secrets/)"], mutate: (p) => void (prodReplicationRules(p)[1].filter = { prefix: "database/" }) },
@@ -248,6 +254,27 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         const secret = { type: "aws:secretsmanager/secret:Secret", name: "oauth2/signing-key", props: { name: "oauth2/signing-key", tags: PROD, policy: guard(["secretsmanager:*"]) } };
         const [secretReplaced] = await messages("deletion-guards-secrets-and-keys", [secret, { type: "aws:secretsmanager/secretPolicy:SecretPolicy", name: "signing-policy", props: { secretArn: "arn:aws:secretsmanager:eu-west-1:1:secret:oauth2/signing-key-AbCd", policy: JSON.stringify({ Statement: [] }) } }]);
         assert.match(secretReplaced, /^oauth2\/signing-key: .*signing-policy \(SecretPolicy\) replaces oauth2\/signing-key.policy/);
+    });
+
+    it("AWS Backup: in production a plan keeping a database's recovery points needs its vault locked in compliance mode for the row; an air-gapped vault counts; staging, an undeclared vault and unknowns give no verdict", async () => {
+        const policy = ALL_POLICIES.find((p) => p.name === "aws-backup-plan-retention") as StackValidationPolicy;
+        const run = async (resources: Parameters<typeof runStackPolicy>[1]) => (await runStackPolicy(policy, resources)).map((v) => v.message);
+        const db = { type: "aws:rds/instance:Instance", name: "orders", props: { identifier: "orders", engine: "postgres", backupRetentionPeriod: 35, tags: PROD } };
+        const plan = (vault: string) => ({ type: "aws:backup/plan:Plan", name: "orders-daily", props: { rules: [{ ruleName: "daily", targetVaultName: vault, lifecycle: { deleteAfter: 35 } }] } });
+        const selection = { type: "aws:backup/selection:Selection", name: "orders", props: { planId: "p", resources: ["*"] } };
+        const vault = (tags: Record<string, string> = PROD) => ({ type: "aws:backup/vault:Vault", name: "orders", props: { name: "orders-vault", tags } });
+        const lock = (extra: Record<string, unknown>) => ({ type: "aws:backup/vaultLockConfiguration:VaultLockConfiguration", name: "orders-lock", props: { backupVaultName: "orders-vault", minRetentionDays: 30, ...extra } });
+        const [none] = await run([db, plan("orders-vault"), selection, vault()]);
+        assert.match(none, /^orders-daily: rule "daily" keeps the recovery points of every resource \(\*\) in backup vault orders-vault, which has no Vault Lock \(aws.backup.VaultLockConfiguration\): any credential with backup:DeleteRecoveryPoint deletes its recovery points early; production requires a compliance-mode Vault Lock/);
+        const [governance] = await run([db, plan("orders-vault"), selection, vault(), lock({})]);
+        assert.match(governance, /governance mode \(orders-lock: no changeableForDays\)/);
+        const [short] = await run([db, plan("orders-vault"), selection, vault(), lock({ changeableForDays: 3, minRetentionDays: 7 })]);
+        assert.match(short, /minRetentionDays is 7 days \(orders-lock\)/);
+        assert.deepEqual(await run([db, plan("orders-vault"), selection, vault(), lock({ changeableForDays: 3 })]), []);
+        assert.deepEqual(await run([db, plan("orders-vault"), selection, { type: "aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault", name: "iso", props: { name: "orders-vault", minRetentionDays: 30, maxRetentionDays: 90, tags: PROD } }]), [], "a logically air-gapped vault");
+        assert.deepEqual(await run([db, plan("orders-vault"), selection, vault({ environment: "staging" })]), [], "staging");
+        assert.deepEqual(await run([db, plan("Default"), selection]), [], "a vault the stack does not declare: nothing to read");
+        assert.deepEqual(await run([db, plan("orders-vault"), selection, vault(), lock({ changeableForDays: UNKNOWN })]), [], "unknown: no verdict");
     });
 
     it("job roles: an IRSA writer with s3:Delete* on the dumps bucket is named with each action; a replication role is not a job role", async () => {
