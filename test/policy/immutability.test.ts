@@ -205,6 +205,12 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.deepEqual(await messages("s3-backup-object-lock", [...locked("acme-backups", 30), stream("acme-backups", "database/")]), [], "database/ needs 30 days");
         assert.deepEqual(await messages("s3-backup-object-lock", [{ ...bucket("clickstream"), props: { bucket: "clickstream" } }, stream("clickstream", "audit/")]), [], "not backup storage");
         assert.deepEqual(await messages("s3-backup-object-lock", [...locked("acme-backups", 30), stream("acme-backups", UNKNOWN as unknown as string)]), [], "unknown prefix: no verdict");
+        // CloudTrail cannot set a retain-until either: its trail archived under audit/ gets the bucket's default.
+        const trail = (bucketName: string, s3KeyPrefix?: string) => ({ type: "aws:cloudtrail/trail:Trail", name: "org-trail", props: { s3BucketName: bucketName, ...(s3KeyPrefix === undefined ? {} : { s3KeyPrefix }) } });
+        const [cloudtrail] = await messages("s3-backup-object-lock", [...locked("acme-backups", 30), trail("acme-backups", "audit")]);
+        assert.match(cloudtrail, /^org-trail: CloudTrail trail writes Audit logs objects to s3:\/\/acme-backups\/audit\/ without a per-object retain-until, so each gets the bucket's default retention of 30 days/);
+        assert.deepEqual(await messages("s3-backup-object-lock", [...locked("acme-audit", 365), trail("acme-audit", "audit/")]), []);
+        assert.deepEqual(await messages("s3-backup-object-lock", [...locked("acme-backups", 30), trail("acme-backups")]), [], "AWSLogs/ is no table prefix");
     });
 
     it("deletion guards: a foreign secret and key without guards are named; a Deny sparing the break-glass role passes", async () => {
