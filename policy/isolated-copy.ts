@@ -21,7 +21,7 @@
  */
 import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { configOf, isProduction } from "./config";
-import { arnAccount } from "./iam-documents";
+import { arnAccount, covers as coversAction, statementsOf } from "./iam-documents";
 import { bucketNameOf, indexStack, StackResource, T, tagsOf } from "./resources";
 import { plural, RETENTION_TABLE, RetentionRow } from "./retention";
 import { crossRegionReplicas, isVaultStack, stackRole } from "./roles";
@@ -261,6 +261,54 @@ export function isolatedCopies(
 
 const covers = (copy: IsolatedCopy, row: RetentionRow) => copy.prefixes === "all" || copy.prefixes.some((p) => p.startsWith(row.bucketPrefix) || row.bucketPrefix.startsWith(p));
 
+/** What, granted to another account in a backup bucket's policy, lets that account delete, hide or shorten its copies. */
+export const CROSS_ACCOUNT_DESTRUCTIVE = [
+    "s3:DeleteObjectVersion",
+    "s3:DeleteObject",
+    "s3:BypassGovernanceRetention",
+    "s3:PutObjectRetention",
+    "s3:PutObjectLegalHold",
+    "s3:ReplicateDelete",
+];
+
+/**
+ * Grants in the stack's backup bucket policies to principals of another account (an account, its root, a role or
+ * user ARN, `*` without an aws:PrincipalAccount condition of the bucket's own) of what deletes, hides or shortens a
+ * version: the copy is then not outside that account's reach. Our vault's policy grants the production account
+ * only what replication needs (ReplicateObject, ReplicateTags, ObjectOwnerOverrideToBucketOwner).
+ */
+export function crossAccountDestruction(index: ReturnType<typeof indexStack>, own: Set<string>): { bucket: StackResource; line: string }[] {
+    const out: { bucket: StackResource; line: string }[] = [];
+    if (own.size === 0) {
+        return out;
+    }
+    for (const group of index.buckets.values()) {
+        if (!group.bucket || !group.backup) {
+            continue;
+        }
+        const documents = [...group.config.policy.map((r) => ({ doc: read(r.props, "policy"), where: `BucketPolicy ${r.name}` })), { doc: read(group.bucket.props, "policy"), where: `${group.bucket.name}.policy` }];
+        for (const { doc, where } of documents) {
+            const statements = statementsOf(doc);
+            if (statements === UNKNOWN || statements === undefined) {
+                continue;
+            }
+            for (const st of statements.filter((x) => x.effect === "Allow")) {
+                const aws = read(st.principal, "AWS");
+                const principals = (st.principal === "*" ? ["*"] : Array.isArray(aws) ? aws : [aws]).filter((p): p is string => typeof p === "string");
+                const foreign = principals.filter((p) => {
+                    const account = /^\d{12}$/.test(p) ? p : arnAccount(p);
+                    return account !== undefined && !own.has(account);
+                });
+                const actions = CROSS_ACCOUNT_DESTRUCTIVE.filter((a) => coversAction(st, a));
+                if (foreign.length > 0 && actions.length > 0) {
+                    out.push({ bucket: group.bucket, line: `${String(group.name)}: the bucket policy (${where}${st.sid ? `, statement ${st.sid}` : ""}) allows ${foreign.join(", ")} ${actions.join(", ")}: a credential of that account can delete, hide or shorten the copies here; grant another account only what replication needs (s3:ReplicateObject, s3:ReplicateTags, s3:ObjectOwnerOverrideToBucketOwner)` });
+                }
+            }
+        }
+    }
+    return out;
+}
+
 export const backupCopyOutsideAccount: StackValidationPolicy = {
     name: "backup-copy-outside-account",
     description: "In production, the retention table's Critical rows (database, secrets) have a copy in another account: cross-account S3 replication with ownership to the destination, or an AWS Backup copy into another account's vault.",
@@ -271,8 +319,15 @@ export const backupCopyOutsideAccount: StackValidationPolicy = {
         const config = configOf<IsolationConfig>(isolationSchema, args);
         const settings = sharedSettings();
         const production = settings.production === "always" || (settings.production === "auto" && (args.stackTags.get(settings.productionTag.key) === settings.productionTag.value || args.resources.some((r) => isProduction(tagsOf(r), new Map(), settings))));
+        if (!production) {
+            return;
+        }
+        // A copy is outside an account only if that account cannot reach it through the copy's bucket policy.
+        for (const { bucket, line } of crossAccountDestruction(indexStack(args.resources, settings), productionAccounts(args.resources, [])) ) {
+            reportViolation(line, bucket.urn);
+        }
         // The isolated account itself (role tag "vault") is where the copies go.
-        if (!production || isVaultStack(args.resources, args.stackTags, settings)) {
+        if (isVaultStack(args.resources, args.stackTags, settings)) {
             return;
         }
         const index = indexStack(args.resources, settings);
