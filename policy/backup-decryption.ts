@@ -13,6 +13,7 @@
 import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { configOf, globMatch, isProduction } from "./config";
 import { backupBucketPolicies, grantsOf, isWorkloadRole, JOB_ROLE_TAGS_PROPERTY } from "./backup-job-roles";
+import { productionAccounts } from "./isolated-copy";
 import { covers, statementsOf } from "./iam-documents";
 import { indexStack, tagsOf } from "./resources";
 import { sharedSettings } from "./settings";
@@ -75,6 +76,7 @@ export const backupWriterCannotDecrypt: StackValidationPolicy = {
         const index = indexStack(args.resources, settings);
         const backupBuckets = [...index.buckets.values()].filter((g) => g.backup && typeof g.name === "string").map((g) => g.name as string);
         const bucketPolicies = backupBucketPolicies(index);
+        const ownAccounts = productionAccounts(args.resources, []);
         // The decryption secrets the program declares (ARN and name), which a wildcard resource may cover.
         const declared = args.resources
             .filter((r) => r.type === "aws:secretsmanager/secret:Secret")
@@ -86,7 +88,7 @@ export const backupWriterCannotDecrypt: StackValidationPolicy = {
             if (isWorkloadRole(role) !== true || !isProduction(tags, args.stackTags, settings)) {
                 continue;
             }
-            const { grants } = grantsOf(role, args.resources, bucketPolicies);
+            const { grants } = grantsOf(role, args.resources, bucketPolicies, ownAccounts);
             const tagged = config.jobRoleTags.some(({ key, value }) => tags[key] === value);
             let writes = false;
             const reads: string[] = [];

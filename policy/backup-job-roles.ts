@@ -15,8 +15,9 @@
  */
 import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { configOf, globMatch } from "./config";
-import { actionMatches, covers, statementsOf } from "./iam-documents";
+import { actionMatches, covers, everyoneScope, statementsOf } from "./iam-documents";
 import { indexStack, StackIndex, StackResource, tagsOf } from "./resources";
+import { productionAccounts } from "./isolated-copy";
 import { TagMatch, sharedSettings } from "./settings";
 import { read, readArray, UNKNOWN } from "./unknowns";
 
@@ -141,6 +142,11 @@ export function backupBucketPolicies(index: StackIndex): BucketPolicyDocument[] 
     return out;
 }
 
+/** Whether an Allow to everyone of `scope` reaches the stack's own roles: not when it names only other accounts (known). */
+function reachesOwnAccount(scope: ReturnType<typeof everyoneScope>, own: ReadonlySet<string>): boolean {
+    return scope !== undefined && (scope.accounts === undefined || own.size === 0 || scope.accounts.some((a) => own.has(a)));
+}
+
 /** Whether a statement's Principal names one of the roles (`arn:aws:iam::ACCOUNT:role/[path/]NAME`). */
 function principalNamesRole(principal: unknown, names: string[]): boolean {
     const aws = read(principal, "AWS");
@@ -151,10 +157,11 @@ function principalNamesRole(principal: unknown, names: string[]): boolean {
 /**
  * The permission documents of a role: inline policies, RolePolicy resources, attached Policy resources
  * (RolePolicyAttachment, the older PolicyAttachment with `roles: [...]`, RolePolicyAttachmentsExclusive) and
- * managed policy ARNs, and the statements of backup bucket policies that name it as the principal (a
- * resource-based grant: within an account it is enough alone).
+ * managed policy ARNs, and the statements of backup bucket policies that name it as the principal or allow
+ * everyone (of its account or organization: aws:PrincipalAccount, aws:PrincipalOrgID, or no condition), a
+ * resource-based grant, enough alone within an account.
  */
-export function grantsOf(role: StackResource, resources: readonly StackResource[], bucketPolicies: readonly BucketPolicyDocument[] = []): { grants: Grant[]; managed: string[] } {
+export function grantsOf(role: StackResource, resources: readonly StackResource[], bucketPolicies: readonly BucketPolicyDocument[] = [], ownAccounts: ReadonlySet<string> = new Set()): { grants: Grant[]; managed: string[] } {
     const roleName = read(role.props, "name");
     const names = [roleName, role.name].filter((n): n is string => typeof n === "string");
     const namesRole = (r: StackResource, property: string) =>
@@ -207,7 +214,8 @@ export function grantsOf(role: StackResource, resources: readonly StackResource[
             }
             continue;
         }
-        const naming = (statements ?? []).filter((st) => st.effect === "Allow" && principalNamesRole(st.principal, names));
+        // The role by its ARN, or everyone (of its account or organization, or anyone): both reach it.
+        const naming = (statements ?? []).filter((st) => st.effect === "Allow" && (principalNamesRole(st.principal, names) || reachesOwnAccount(everyoneScope(st.principal, st.condition), ownAccounts)));
         if (naming.length > 0) {
             const Statement = naming.map((st) => ({ Sid: st.sid, Effect: st.effect, Action: st.actions, ...(st.notActions ? { NotAction: st.notActions } : {}), Resource: st.resources }));
             grants.push({ document: { Statement }, where: `the bucket policy of ${bucket} (${where})` });
@@ -272,13 +280,14 @@ export const backupJobRoleNoDestruction: StackValidationPolicy = {
         const index = indexStack(args.resources, sharedSettings());
         const backupBuckets = [...index.buckets.values()].filter((g) => g.backup && typeof g.name === "string").map((g) => g.name as string);
         const bucketPolicies = backupBucketPolicies(index);
+        const ownAccounts = productionAccounts(args.resources, []);
         for (const role of args.resources.filter((r) => r.type === "aws:iam/role:Role")) {
             if (isWorkloadRole(role) !== true) {
                 continue;
             }
             const tags = tagsOf(role);
             const tagged = config.jobRoleTags.find(({ key, value }) => tags[key] === value);
-            const { grants, managed } = grantsOf(role, args.resources, bucketPolicies);
+            const { grants, managed } = grantsOf(role, args.resources, bucketPolicies, ownAccounts);
             const reach = tagged ? true : reachesBackupBuckets(grants, backupBuckets);
             if (reach !== true) {
                 continue;

@@ -139,3 +139,38 @@ export function arnAccount(value: unknown): string | undefined {
     const account = value.split(":")[4];
     return /^\d{12}$/.test(account ?? "") ? account : undefined;
 }
+
+/**
+ * Whom an Allow to everyone (`"*"`, `{ AWS: "*" }`) reaches through its condition: every principal of the
+ * accounts in aws:PrincipalAccount, of the organization in aws:PrincipalOrgID (each also StringEquals...IfExists),
+ * or anyone when it has no condition. undefined when the principal is not everyone or another condition narrows
+ * it (aws:PrincipalArn, a tag, an IP: who it reaches is not decided here).
+ */
+export function everyoneScope(principal: unknown, condition: unknown): { accounts?: string[]; organizations?: string[] } | undefined {
+    if (!isEveryone(principal)) {
+        return undefined;
+    }
+    const scope: { accounts?: string[]; organizations?: string[] } = {};
+    if (condition === undefined || condition === null || typeof condition !== "object") {
+        return scope;
+    }
+    for (const operator of Object.keys(condition)) {
+        const block = read(condition, operator);
+        if (block === undefined || block === null || typeof block !== "object") {
+            continue;
+        }
+        for (const key of Object.keys(block)) {
+            const value = read(block, key);
+            const equals = ["StringEquals", "StringEqualsIfExists", "StringLike", "StringLikeIfExists"].includes(operator);
+            if (equals && key.toLowerCase() === "aws:principalaccount" && value !== UNKNOWN) {
+                scope.accounts = [...(scope.accounts ?? []), ...list(value)];
+            } else if (equals && key.toLowerCase() === "aws:principalorgid" && value !== UNKNOWN) {
+                scope.organizations = [...(scope.organizations ?? []), ...list(value)];
+            } else if (key.toLowerCase() !== "aws:securetransport") {
+                return undefined;
+            }
+        }
+    }
+    return scope;
+}
+

@@ -21,7 +21,7 @@
  */
 import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { configOf, isProduction } from "./config";
-import { arnAccount, covers as coversAction, statementsOf } from "./iam-documents";
+import { arnAccount, covers as coversAction, everyoneScope, statementsOf } from "./iam-documents";
 import { bucketNameOf, indexStack, StackResource, T, tagsOf } from "./resources";
 import { plural, RETENTION_TABLE, RetentionRow } from "./retention";
 import { crossRegionReplicas, isVaultStack, stackRole } from "./roles";
@@ -299,6 +299,10 @@ export function crossAccountDestruction(index: ReturnType<typeof indexStack>, ow
                     const account = /^\d{12}$/.test(p) ? p : arnAccount(p);
                     return account !== undefined && !own.has(account);
                 });
+                // Everyone of other accounts, or of an organization (which holds the production accounts too).
+                const scope = everyoneScope(st.principal, st.condition);
+                foreign.push(...(scope?.accounts ?? []).filter((a) => !own.has(a)).map((a) => `every principal of account ${a}`));
+                foreign.push(...(scope?.organizations ?? []).map((o) => `every principal of organization ${o} (its production accounts too)`));
                 const actions = CROSS_ACCOUNT_DESTRUCTIVE.filter((a) => coversAction(st, a));
                 if (foreign.length > 0 && actions.length > 0) {
                     out.push({ bucket: group.bucket, line: `${String(group.name)}: the bucket policy (${where}${st.sid ? `, statement ${st.sid}` : ""}) allows ${foreign.join(", ")} ${actions.join(", ")}: a credential of that account can delete, hide or shorten the copies here; grant another account only what replication needs (s3:ReplicateObject, s3:ReplicateTags, s3:ObjectOwnerOverrideToBucketOwner)` });

@@ -322,6 +322,14 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.match(resourceBased, /^dump-writer: .* may s3:BypassGovernanceRetention \(the bucket policy of acme-db-dumps \(BucketPolicy dumps-policy\), statement Cleanup\)/);
         assert.deepEqual(await messages("backup-job-role-no-destruction", [dumps, ...writer, bucketPolicy(["arn:aws:iam::111111111111:role/dba", "arn:aws:iam::111111111111:root"])]), [], "another role, the account");
         assert.deepEqual(await messages("backup-job-role-no-destruction", [dumps, ...writer, bucketPolicy(undefined, UNKNOWN)]), [], "an unknown bucket policy not built from the role: no verdict on it, the role still judged (nothing to find)");
+        // Everyone of the account (aws:PrincipalAccount) or of the organization reaches the job role too; another account's principals do not.
+        const toEveryone = (condition: unknown) => bucketPolicy(undefined, JSON.stringify({ Statement: [{ Sid: "AccountCleanup", Effect: "Allow", Principal: "*", Action: "s3:BypassGovernanceRetention", Resource: "arn:aws:s3:::acme-db-dumps/*", Condition: condition }] }));
+        const sse = { type: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", name: "dumps-sse", props: { bucket: "acme-db-dumps", rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: "arn:aws:kms:eu-west-1:111111111111:key/1" } }] } };
+        const [account] = await messages("backup-job-role-no-destruction", [dumps, sse, ...writer, toEveryone({ StringEquals: { "aws:PrincipalAccount": "111111111111" } })]);
+        assert.match(account, /^dump-writer: .* may s3:BypassGovernanceRetention \(the bucket policy of acme-db-dumps \(BucketPolicy dumps-policy\), statement AccountCleanup\)/);
+        assert.equal((await messages("backup-job-role-no-destruction", [dumps, sse, ...writer, toEveryone({ StringEquals: { "aws:PrincipalOrgID": "o-abc123" } })])).length, 1);
+        assert.deepEqual(await messages("backup-job-role-no-destruction", [dumps, sse, ...writer, toEveryone({ StringEquals: { "aws:PrincipalAccount": "999999999999" } })]), [], "another account's principals");
+        assert.deepEqual(await messages("backup-job-role-no-destruction", [dumps, sse, ...writer, toEveryone({ ArnEquals: { "aws:PrincipalArn": "arn:aws:iam::111111111111:role/dba" } })]), [], "narrowed to another role");
         // EKS Pod Identity: the role trusts the pods.eks.amazonaws.com service (sts:AssumeRole + sts:TagSession), not a web identity.
         const podIdentity = JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }] });
         const [pods] = await messages("backup-job-role-no-destruction", [dumps, { ...writer[0], props: { ...writer[0].props, assumeRolePolicy: podIdentity } }, writer[1], bucketPolicy("arn:aws:iam::111111111111:role/dump-writer")]);
@@ -405,6 +413,12 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.match(v2Markers, /acme-backups rule vault replicates delete markers/);
         const [v2NoFilter] = await run([{ ...v2, props: { ...v2.props, replicationConfigurations: [{ role: "r", rules: [{ id: "vault", status: "Enabled", destinations: [{ bucket: "arn:aws:s3:::vault-copy", accountId: "999999999999", accessControlTranslations: [{ owner: "Destination" }] }] }] }] } }]);
         assert.match(v2NoFilter, /acme-backups rule vault has no filter, so S3 reads it as a V1 rule/);
+        // A copy's bucket open to every principal of the organization (which holds the production accounts) is within their reach.
+        const vaultBucket = bucket("vault-copy", { tags: { backup: "true", ...PROD, role: "vault" } });
+        const vaultSse = { type: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", name: "vault-sse", props: { bucket: "vault-copy", rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: "arn:aws:kms:eu-west-1:999999999999:key/1" } }] } };
+        const orgPolicy = { type: "aws:s3/bucketPolicy:BucketPolicy", name: "vault-copy-policy", props: { bucket: "vault-copy", policy: JSON.stringify({ Statement: [{ Sid: "OrgReplicates", Effect: "Allow", Principal: { AWS: "*" }, Action: ["s3:ReplicateObject", "s3:ReplicateDelete"], Resource: "arn:aws:s3:::vault-copy/*", Condition: { StringEquals: { "aws:PrincipalOrgID": "o-abc123" } } }] }) } };
+        const [org] = await run([vaultBucket, vaultSse, orgPolicy]);
+        assert.match(org, /^vault-copy: the bucket policy \(BucketPolicy vault-copy-policy, statement OrgReplicates\) allows every principal of organization o-abc123 \(its production accounts too\) s3:ReplicateDelete/);
         // No KMS key ARN tells the account here (SSE with an alias): the replication role's account is the source's.
         const [sameAccount] = await run([plain, rules({ filter: { prefix: "" }, deleteMarkerReplication: { status: "Disabled" }, destination: { bucket: "arn:aws:s3:::vault-copy", account: "111111111111", accessControlTranslation: { owner: "Destination" } } })]);
         assert.match(sameAccount, /to-vault rule vault replicates into 111111111111, a production account/);
