@@ -12,7 +12,8 @@
  */
 import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { configOf, globMatch, isProduction } from "./config";
-import { grantsOf, isWorkloadRole, JOB_ROLE_TAGS_PROPERTY } from "./backup-job-roles";
+import { backupBucketPolicies, grantsOf, isWorkloadRole, JOB_ROLE_TAGS_PROPERTY } from "./backup-job-roles";
+import { productionAccounts } from "./isolated-copy";
 import { covers, statementsOf } from "./iam-documents";
 import { indexStack, tagsOf } from "./resources";
 import { sharedSettings } from "./settings";
@@ -74,6 +75,8 @@ export const backupWriterCannotDecrypt: StackValidationPolicy = {
         const settings = sharedSettings();
         const index = indexStack(args.resources, settings);
         const backupBuckets = [...index.buckets.values()].filter((g) => g.backup && typeof g.name === "string").map((g) => g.name as string);
+        const bucketPolicies = backupBucketPolicies(index);
+        const ownAccounts = productionAccounts(args.resources, []);
         // The decryption secrets the program declares (ARN and name), which a wildcard resource may cover.
         const declared = args.resources
             .filter((r) => r.type === "aws:secretsmanager/secret:Secret")
@@ -85,7 +88,7 @@ export const backupWriterCannotDecrypt: StackValidationPolicy = {
             if (isWorkloadRole(role) !== true || !isProduction(tags, args.stackTags, settings)) {
                 continue;
             }
-            const { grants } = grantsOf(role, args.resources);
+            const { grants } = grantsOf(role, args.resources, bucketPolicies, ownAccounts);
             const tagged = config.jobRoleTags.some(({ key, value }) => tags[key] === value);
             let writes = false;
             const reads: string[] = [];

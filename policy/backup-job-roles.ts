@@ -1,7 +1,7 @@
 /**
  * `backup-job-role-no-destruction` (mandatory): no backup job role may destroy or weaken what backups rely
  * on. A backup job role is an IAM role that runs code (its trust policy allows sts:AssumeRoleWithWebIdentity,
- * as IRSA and CI OIDC roles do, or a compute service: ECS tasks, Lambda, EC2, Batch) and that either carries
+ * as IRSA and CI OIDC roles do, or a compute service: ECS tasks, Lambda, EC2, Batch, CodeBuild, EKS Pod Identity) and that either carries
  * one of the configured tags (`oauth2-dr/component: backup-jobs` by default) or is granted S3 access to a
  * backup bucket (or to every bucket). Such a role may not hold, through its inline policies, its RolePolicy
  * resources or a policy attached to it in the stack:
@@ -15,8 +15,9 @@
  */
 import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { configOf, globMatch } from "./config";
-import { actionMatches, covers, statementsOf } from "./iam-documents";
-import { indexStack, StackResource, tagsOf } from "./resources";
+import { actionMatches, covers, everyoneScope, statementsOf } from "./iam-documents";
+import { indexStack, StackIndex, StackResource, tagsOf } from "./resources";
+import { productionAccounts } from "./isolated-copy";
 import { TagMatch, sharedSettings } from "./settings";
 import { read, readArray, UNKNOWN } from "./unknowns";
 
@@ -57,7 +58,8 @@ export const DESTRUCTIVE_ACTIONS = [
 export const SCRATCH_ONLY_ACTIONS = ["rds:DeleteDBInstance"];
 
 const FULL_ACCESS_MANAGED = ["AdministratorAccess", "PowerUserAccess", "AmazonS3FullAccess", "AWSBackupFullAccess", "AmazonRDSFullAccess", "SecretsManagerReadWrite"];
-const COMPUTE_SERVICES = ["ecs-tasks.amazonaws.com", "lambda.amazonaws.com", "ec2.amazonaws.com", "batch.amazonaws.com", "codebuild.amazonaws.com"];
+// pods.eks.amazonaws.com: EKS Pod Identity, the successor of IRSA (the role trusts the service, not a web identity).
+const COMPUTE_SERVICES = ["ecs-tasks.amazonaws.com", "lambda.amazonaws.com", "ec2.amazonaws.com", "batch.amazonaws.com", "codebuild.amazonaws.com", "pods.eks.amazonaws.com"];
 
 /** The configuration property that marks job roles by tag; shared by the policies that judge job roles. */
 export const JOB_ROLE_TAGS_PROPERTY = {
@@ -112,8 +114,54 @@ export function isWorkloadRole(role: StackResource): boolean | typeof UNKNOWN {
     });
 }
 
-/** The permission documents of a role: inline policies, RolePolicy resources, attached Policy resources and managed policy ARNs. */
-export function grantsOf(role: StackResource, resources: readonly StackResource[]): { grants: Grant[]; managed: string[] } {
+/** A bucket policy of backup storage, for the grants it makes to roles by name (resource-based: no IAM policy shows them). */
+export interface BucketPolicyDocument {
+    bucket: string;
+    where: string;
+    document: unknown;
+    /** The URNs its document was built from (to tell, while it is unknown, whether it may name a role). */
+    dependsOn: string[];
+}
+
+/** The policies of the stack's backup buckets: BucketPolicy resources and the buckets' inline `policy`. */
+export function backupBucketPolicies(index: StackIndex): BucketPolicyDocument[] {
+    const out: BucketPolicyDocument[] = [];
+    for (const group of index.buckets.values()) {
+        if (!group.backup) {
+            continue;
+        }
+        const bucket = typeof group.name === "string" ? group.name : (group.bucket?.name ?? "?");
+        for (const r of group.config.policy) {
+            out.push({ bucket, where: `BucketPolicy ${r.name}`, document: read(r.props, "policy"), dependsOn: (r.propertyDependencies?.policy ?? []).map((d) => d.urn) });
+        }
+        const inline = group.bucket ? read(group.bucket.props, "policy") : undefined;
+        if (group.bucket && inline !== undefined && inline !== null) {
+            out.push({ bucket, where: `${group.bucket.name}.policy`, document: inline, dependsOn: (group.bucket.propertyDependencies?.policy ?? []).map((d) => d.urn) });
+        }
+    }
+    return out;
+}
+
+/** Whether an Allow to everyone of `scope` reaches the stack's own roles: not when it names only other accounts (known). */
+function reachesOwnAccount(scope: ReturnType<typeof everyoneScope>, own: ReadonlySet<string>): boolean {
+    return scope !== undefined && (scope.accounts === undefined || own.size === 0 || scope.accounts.some((a) => own.has(a)));
+}
+
+/** Whether a statement's Principal names one of the roles (`arn:aws:iam::ACCOUNT:role/[path/]NAME`). */
+function principalNamesRole(principal: unknown, names: string[]): boolean {
+    const aws = read(principal, "AWS");
+    const arns = (Array.isArray(aws) ? aws : [aws]).filter((a): a is string => typeof a === "string");
+    return arns.some((arn) => /^arn:aws[\w-]*:iam::\d{12}:role\//.test(arn) && names.includes(arn.split("/").pop()!));
+}
+
+/**
+ * The permission documents of a role: inline policies, RolePolicy resources, attached Policy resources
+ * (RolePolicyAttachment, the older PolicyAttachment with `roles: [...]`, RolePolicyAttachmentsExclusive) and
+ * managed policy ARNs, and the statements of backup bucket policies that name it as the principal or allow
+ * everyone (of its account or organization: aws:PrincipalAccount, aws:PrincipalOrgID, or no condition), a
+ * resource-based grant, enough alone within an account.
+ */
+export function grantsOf(role: StackResource, resources: readonly StackResource[], bucketPolicies: readonly BucketPolicyDocument[] = [], ownAccounts: ReadonlySet<string> = new Set()): { grants: Grant[]; managed: string[] } {
     const roleName = read(role.props, "name");
     const names = [roleName, role.name].filter((n): n is string => typeof n === "string");
     const namesRole = (r: StackResource, property: string) =>
@@ -131,13 +179,46 @@ export function grantsOf(role: StackResource, resources: readonly StackResource[
     const managed: string[] = [];
     const managedArns = readArray(role.props, "managedPolicyArns");
     managed.push(...(managedArns === UNKNOWN ? [] : (managedArns ?? []).filter((a): a is string => typeof a === "string")));
-    for (const attachment of resources.filter((r) => r.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment" && namesRole(r, "role"))) {
-        const policyArn = read(attachment.props, "policyArn");
-        const policy = resources.find((p) => p.type === "aws:iam/policy:Policy" && attachment.propertyDependencies?.policyArn?.some((d) => d.urn === p.urn));
-        if (policy) {
-            grants.push({ document: read(policy.props, "policy"), where: `Policy ${policy.name} (attached by ${attachment.name})` });
-        } else if (typeof policyArn === "string") {
-            managed.push(policyArn);
+    const attach = (attachment: StackResource, policyArns: unknown[]) => {
+        for (const policyArn of policyArns) {
+            const policy = resources.find(
+                (p) => p.type === "aws:iam/policy:Policy" && (attachment.propertyDependencies?.policyArn ?? attachment.propertyDependencies?.policyArns ?? []).some((d) => d.urn === p.urn) && (policyArns.length === 1 || read(p.props, "arn") === policyArn || (typeof policyArn === "string" && policyArn.endsWith(`:policy/${String(read(p.props, "name") ?? p.name)}`))),
+            );
+            if (policy) {
+                grants.push({ document: read(policy.props, "policy"), where: `Policy ${policy.name} (attached by ${attachment.name})` });
+            } else if (typeof policyArn === "string") {
+                managed.push(policyArn);
+            }
+        }
+    };
+    for (const attachment of resources) {
+        if (attachment.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment" && namesRole(attachment, "role")) {
+            attach(attachment, [read(attachment.props, "policyArn")]);
+        } else if (attachment.type === "aws:iam/policyAttachment:PolicyAttachment") {
+            const roles = readArray(attachment.props, "roles");
+            const named = attachment.propertyDependencies?.roles?.some((d) => d.urn === role.urn) || (roles !== UNKNOWN && (roles ?? []).some((r) => typeof r === "string" && names.includes(r)));
+            if (named) {
+                attach(attachment, [read(attachment.props, "policyArn")]);
+            }
+        } else if (attachment.type === "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive" && namesRole(attachment, "roleName")) {
+            const arns = readArray(attachment.props, "policyArns");
+            attach(attachment, arns === UNKNOWN ? [] : arns ?? []);
+        }
+    }
+    for (const { bucket, where, document, dependsOn } of bucketPolicies) {
+        const statements = statementsOf(document);
+        if (statements === UNKNOWN) {
+            // Unknown until the update: it may name this role only if it is built from the role's outputs.
+            if (dependsOn.includes(role.urn)) {
+                grants.push({ document: UNKNOWN, where });
+            }
+            continue;
+        }
+        // The role by its ARN, or everyone (of its account or organization, or anyone): both reach it.
+        const naming = (statements ?? []).filter((st) => st.effect === "Allow" && (principalNamesRole(st.principal, names) || reachesOwnAccount(everyoneScope(st.principal, st.condition), ownAccounts)));
+        if (naming.length > 0) {
+            const Statement = naming.map((st) => ({ Sid: st.sid, Effect: st.effect, Action: st.actions, ...(st.notActions ? { NotAction: st.notActions } : {}), Resource: st.resources }));
+            grants.push({ document: { Statement }, where: `the bucket policy of ${bucket} (${where})` });
         }
     }
     return { grants, managed };
@@ -198,13 +279,15 @@ export const backupJobRoleNoDestruction: StackValidationPolicy = {
         const config = configOf<JobRoleConfig>(jobRoleSchema, args);
         const index = indexStack(args.resources, sharedSettings());
         const backupBuckets = [...index.buckets.values()].filter((g) => g.backup && typeof g.name === "string").map((g) => g.name as string);
+        const bucketPolicies = backupBucketPolicies(index);
+        const ownAccounts = productionAccounts(args.resources, []);
         for (const role of args.resources.filter((r) => r.type === "aws:iam/role:Role")) {
             if (isWorkloadRole(role) !== true) {
                 continue;
             }
             const tags = tagsOf(role);
             const tagged = config.jobRoleTags.find(({ key, value }) => tags[key] === value);
-            const { grants, managed } = grantsOf(role, args.resources);
+            const { grants, managed } = grantsOf(role, args.resources, bucketPolicies, ownAccounts);
             const reach = tagged ? true : reachesBackupBuckets(grants, backupBuckets);
             if (reach !== true) {
                 continue;

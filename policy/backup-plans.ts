@@ -17,7 +17,7 @@
  * backup=ebs-weekly) or for everything but RDS (`notResources: ["arn:aws:rds:*:*:db:*"]`) does not judge the database.
  */
 import { StackValidationPolicy } from "@pulumi/policy";
-import { globMatch } from "./config";
+import { globMatch, isProduction } from "./config";
 import { rdsLabel } from "./engines";
 import { indexStack, StackIndex, StackResource, tagsOf } from "./resources";
 import { plural } from "./retention";
@@ -36,6 +36,8 @@ export interface PlanRuleRetention {
     days: number | typeof UNKNOWN;
     /** What the plan selects, for people: "oauth2-db (PostgreSQL instance)", "every RDS database (arn:aws:rds:*)". */
     selects: string[];
+    /** The rule's targetVaultName (UNKNOWN during preview when computed). */
+    vault: unknown;
 }
 
 function selectionPlan(selection: StackResource, plans: StackResource[]): StackResource | undefined {
@@ -164,25 +166,80 @@ export function planRetentions(index: StackIndex): PlanRuleRetention[] {
             const name = read(rule, "ruleName");
             const deleteAfter = readNumber(rule, "lifecycle", "deleteAfter");
             const days = deleteAfter === UNKNOWN ? UNKNOWN : typeof deleteAfter === "number" ? deleteAfter : deleteAfter === undefined ? Infinity : NaN;
-            out.push({ plan, rule: typeof name === "string" ? name : `#${i + 1}`, days, selects: selected });
+            out.push({ plan, rule: typeof name === "string" ? name : `#${i + 1}`, days, selects: selected, vault: read(rule, "targetVaultName") });
         });
     }
     return out;
 }
 
+const VAULT = "aws:backup/vault:Vault";
+const AIR_GAPPED_VAULT = "aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault";
+const VAULT_LOCK = "aws:backup/vaultLockConfiguration:VaultLockConfiguration";
+
+/**
+ * Why a production vault does not hold recovery points for `minimum` days whoever asks: no Vault Lock, a
+ * governance-mode lock (no changeableForDays: backup:DeleteBackupVaultLockConfiguration removes it), or a
+ * minRetentionDays below the row (backup:UpdateRecoveryPointLifecycle shortens a point to it). undefined when
+ * it does (a compliance-mode lock, or a logically air-gapped vault, at least `minimum` days), when a value is
+ * unknown, or when the vault is not declared in the stack (nothing to read).
+ */
+export function vaultLockProblem(vaultName: unknown, resources: readonly StackResource[], minimum: number): { vault: StackResource; problem: string } | undefined {
+    if (typeof vaultName !== "string") {
+        return undefined;
+    }
+    const vault = resources.find((r) => (r.type === VAULT || r.type === AIR_GAPPED_VAULT) && read(r.props, "name") === vaultName);
+    if (!vault) {
+        return undefined;
+    }
+    const days = (value: unknown) => (value === UNKNOWN ? UNKNOWN : typeof value === "number" ? value : typeof value === "string" && /^\d+$/.test(value) ? Number(value) : undefined);
+    if (vault.type === AIR_GAPPED_VAULT) {
+        const min = days(read(vault.props, "minRetentionDays"));
+        return min === UNKNOWN || (typeof min === "number" && min >= minimum) ? undefined : { vault, problem: `is a logically air-gapped vault whose minRetentionDays is ${typeof min === "number" ? plural(min, "days") : "not set"}` };
+    }
+    const locks = resources.filter((r) => r.type === VAULT_LOCK && (r.propertyDependencies?.backupVaultName?.some((d) => d.urn === vault.urn) || read(r.props, "backupVaultName") === vaultName));
+    if (locks.length === 0) {
+        return { vault, problem: "has no Vault Lock (aws.backup.VaultLockConfiguration): any credential with backup:DeleteRecoveryPoint deletes its recovery points early" };
+    }
+    for (const lock of locks) {
+        const changeable = read(lock.props, "changeableForDays");
+        const min = days(read(lock.props, "minRetentionDays"));
+        if (changeable === UNKNOWN || min === UNKNOWN) {
+            return undefined;
+        }
+        if (changeable === undefined || changeable === null) {
+            return { vault, problem: `has a Vault Lock in governance mode (${lock.name}: no changeableForDays): backup:DeleteBackupVaultLockConfiguration removes it, then backup:DeleteRecoveryPoint deletes its recovery points early` };
+        }
+        if (typeof min !== "number" || min < minimum) {
+            return { vault, problem: `has a Vault Lock whose minRetentionDays is ${typeof min === "number" ? plural(min, "days") : "not set"} (${lock.name}): backup:UpdateRecoveryPointLifecycle shortens a recovery point to it` };
+        }
+    }
+    return undefined;
+}
+
 export const awsBackupPlanRetention: StackValidationPolicy = {
     name: "aws-backup-plan-retention",
-    description: "An AWS Backup plan that selects a database keeps its recovery points at least as long as the retention table's database row (rules[].lifecycle.deleteAfter unset or >= 30 days).",
+    description: "An AWS Backup plan that selects a database keeps its recovery points at least as long as the retention table's database row (rules[].lifecycle.deleteAfter unset or >= 30 days), in production in a vault locked in compliance mode for at least that long.",
     enforcementLevel: "mandatory",
     severity: "critical",
     validateStack: (args, reportViolation) => {
-        const minimum = minimumOf(sharedSettings(), "database");
-        for (const { plan, rule, days, selects } of planRetentions(indexStack(args.resources, sharedSettings()))) {
+        const settings = sharedSettings();
+        const minimum = minimumOf(settings, "database");
+        const reported = new Set<string>();
+        for (const { plan, rule, days, selects, vault } of planRetentions(indexStack(args.resources, settings))) {
             if (days !== UNKNOWN && Number.isNaN(days)) {
                 reportViolation(`${plan.name}: rule "${rule}" lifecycle.deleteAfter is not a number; the retention table's database row requires at least ${plural(minimum, "days")} for ${selects.join(", ")}`, plan.urn);
             } else if (days !== UNKNOWN && days < minimum) {
                 reportViolation(
                     `${plan.name}: rule "${rule}" deletes recovery points after ${plural(days, "days")} (lifecycle.deleteAfter) for ${selects.join(", ")}; the retention table's database row requires at least ${plural(minimum, "days")}`,
+                    plan.urn,
+                );
+            }
+            // Retention guaranteed, not just declared: in production the recovery points are kept whoever asks.
+            const found = vaultLockProblem(vault, args.resources, minimum);
+            if (found && isProduction(tagsOf(found.vault), args.stackTags, settings) && !reported.has(`${plan.urn} ${String(vault)}`)) {
+                reported.add(`${plan.urn} ${String(vault)}`);
+                reportViolation(
+                    `${plan.name}: rule "${rule}" keeps the recovery points of ${selects.join(", ")} in backup vault ${String(vault)}, which ${found.problem}; production requires a compliance-mode Vault Lock (changeableForDays set) whose minRetentionDays is at least ${plural(minimum, "days")} (the retention table's database row)`,
                     plan.urn,
                 );
             }

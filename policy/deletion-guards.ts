@@ -3,7 +3,7 @@
  * by default) and every customer-managed KMS key carry a deletion guard that an administrator credential of
  * the account cannot get around:
  *  - a secret's resource policy (aws.secretsmanager.SecretPolicy, or the secret's inline `policy`) denies
- *    secretsmanager:DeleteSecret, RemoveRegionsFromReplication and PutResourcePolicy to everyone but a named
+ *    secretsmanager:DeleteSecret, RemoveRegionsFromReplication, PutResourcePolicy and DeleteResourcePolicy to everyone but a named
  *    break-glass role (a condition on aws:PrincipalArn);
  *  - a key's policy (its `policy`, or an aws.kms.KeyPolicy) denies kms:ScheduleKeyDeletion and kms:DisableKey
  *    the same way.
@@ -13,13 +13,14 @@
  */
 import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { configOf, globMatch, isProduction } from "./config";
-import { covers, isEveryone, sparedPrincipals, Statement, statementsOf } from "./iam-documents";
+import { covers, denyConditions, isEveryone, Statement, statementsOf } from "./iam-documents";
 import { StackResource, tagsOf } from "./resources";
 import { criticalSecretSchema, isCriticalSecret } from "./secrets";
 import { sharedSettings } from "./settings";
 import { read, UNKNOWN } from "./unknowns";
 
-export const SECRET_GUARD_ACTIONS = ["secretsmanager:DeleteSecret", "secretsmanager:RemoveRegionsFromReplication", "secretsmanager:PutResourcePolicy"];
+// DeleteResourcePolicy too: an administrator who may delete the secret's policy removes the guard, then deletes the secret.
+export const SECRET_GUARD_ACTIONS = ["secretsmanager:DeleteSecret", "secretsmanager:RemoveRegionsFromReplication", "secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy"];
 export const KEY_GUARD_ACTIONS = ["kms:ScheduleKeyDeletion", "kms:DisableKey"];
 
 const T = {
@@ -66,16 +67,37 @@ export function unguarded(documents: unknown[], actions: string[], breakGlass: s
         if (guards.length === 0) {
             return true;
         }
-        const spared = guards.map((s) => sparedPrincipals(s.condition));
-        if (spared.some((p) => p === undefined || p.length === 0)) {
-            note = "a Deny without a break-glass exception (aws:PrincipalArn) locks everyone out for good";
+        // Each guard: sound (spares only the break-glass role, nothing else narrows it), a lock-out (spares
+        // nobody, unconditionally), or hollow (a credential of the account can get around it: why).
+        const verdicts = guards.map((s): { sound: true } | { sound: false; lockout?: true; why: string } => {
+            const { spared, patterns, narrowing } = denyConditions(s.condition);
+            const where = s.sid ? `statement ${s.sid}: ` : "";
+            if (narrowing.length > 0) {
+                return { sound: false, why: `${where}the Deny applies only when ${narrowing.join(" and ")} holds, so a credential that does not meet it is not denied` };
+            }
+            if (spared === undefined || spared.length === 0) {
+                return { sound: false, lockout: true, why: "a Deny without a break-glass exception (aws:PrincipalArn) locks everyone out for good" };
+            }
+            if (breakGlass.length > 0) {
+                if (!spared.every((arn) => breakGlass.some((pattern) => globMatch(pattern, arn)))) {
+                    return { sound: false, why: `${where}the exception names roles other than the break-glass roles (${breakGlass.join(", ")})` };
+                }
+            } else if (patterns.length > 0) {
+                return { sound: false, why: `${where}the exception aws:PrincipalArn ${patterns.join(", ")} is a pattern: it spares every principal it matches, and an administrator can create a role that matches it (name the break-glass role exactly, or list the pattern in breakGlassRoleArns)` };
+            }
+            return { sound: true };
+        });
+        const lockout = verdicts.find((v) => !v.sound && v.lockout);
+        if (lockout && !lockout.sound) {
+            note = lockout.why;
             return true;
         }
-        if (breakGlass.length > 0 && spared.some((p) => !p!.every((arn) => breakGlass.some((pattern) => globMatch(pattern, arn))))) {
-            note = `the exception names roles other than the break-glass roles (${breakGlass.join(", ")})`;
-            return true;
+        if (verdicts.some((v) => v.sound)) {
+            return false;
         }
-        return false;
+        const hollow = verdicts.find((v) => !v.sound);
+        note = hollow && !hollow.sound ? hollow.why : note;
+        return true;
     });
     return { missing, note };
 }
@@ -85,7 +107,7 @@ export function unguarded(documents: unknown[], actions: string[], breakGlass: s
  * per stack: filtering every resource again for each secret and key made the policy quadratic in the stack's
  * size) whose `property` names it (dependency or value).
  */
-function attached(attachments: readonly StackResource[], property: string, target: StackResource, names: unknown[]): unknown[] {
+function attached(attachments: readonly StackResource[], property: string, target: StackResource, names: unknown[]): { document: unknown; source: string }[] {
     return attachments
         .filter((r) => {
             if (r.propertyDependencies?.[property]?.some((d) => d.urn === target.urn)) {
@@ -94,7 +116,29 @@ function attached(attachments: readonly StackResource[], property: string, targe
             const value = read(r.props, property);
             return typeof value === "string" && names.some((n) => typeof n === "string" && n !== "" && (value === n || value.includes(`:secret:${n}-`) || value.endsWith(`:key/${n}`)));
         })
-        .map((r) => read(r.props, "policy"));
+        .map((r) => ({ document: read(r.props, "policy"), source: `${r.name} (${r.type.split(":").pop()})` }));
+}
+
+/**
+ * The guard of a resource whose policy may be declared twice: inline and by a separate resource (KeyPolicy,
+ * SecretPolicy). Each sets the whole policy, so whichever the provider applies last replaces the other: each
+ * must guard on its own. The first one that does not, with its source when there are several.
+ */
+export function unguardedPolicies(documents: { document: unknown; source: string }[], actions: string[], breakGlass: string[]): { missing: string[]; note?: string } | typeof UNKNOWN {
+    if (documents.length <= 1) {
+        return unguarded(documents.map((d) => d.document), actions, breakGlass);
+    }
+    let unknown = false;
+    for (const { document, source } of documents) {
+        const result = unguarded([document], actions, breakGlass);
+        if (result === UNKNOWN) {
+            unknown = true;
+        } else if (result.missing.length > 0) {
+            const replaces = `${source} replaces ${documents.filter((d) => d.source !== source).map((d) => d.source).join(", ")} (each sets the whole policy): each must guard`;
+            return { missing: result.missing, note: result.note ? `${result.note}; ${replaces}` : replaces };
+        }
+    }
+    return unknown ? UNKNOWN : { missing: [] };
 }
 
 function describe(missing: string[], note: string | undefined): string {
@@ -103,7 +147,7 @@ function describe(missing: string[], note: string | undefined): string {
 
 export const deletionGuards: StackValidationPolicy = {
     name: "deletion-guards-secrets-and-keys",
-    description: "In production, Critical secrets deny DeleteSecret, RemoveRegionsFromReplication and PutResourcePolicy, and KMS keys deny ScheduleKeyDeletion and DisableKey, to everyone but a named break-glass role.",
+    description: "In production, Critical secrets deny DeleteSecret, RemoveRegionsFromReplication, PutResourcePolicy and DeleteResourcePolicy, and KMS keys deny ScheduleKeyDeletion and DisableKey, to everyone but a named break-glass role.",
     enforcementLevel: "mandatory",
     severity: "critical",
     configSchema: guardSchema,
@@ -117,8 +161,8 @@ export const deletionGuards: StackValidationPolicy = {
                 continue;
             }
             const name = read(secret.props, "name");
-            const documents = [read(secret.props, "policy"), ...attached(secretPolicies, "secretArn", secret, [name])].filter((d) => d !== undefined);
-            const result = unguarded(documents, SECRET_GUARD_ACTIONS, config.breakGlassRoleArns);
+            const documents = [{ document: read(secret.props, "policy"), source: `${secret.name}.policy` }, ...attached(secretPolicies, "secretArn", secret, [name])].filter((d) => d.document !== undefined);
+            const result = unguardedPolicies(documents, SECRET_GUARD_ACTIONS, config.breakGlassRoleArns);
             if (result !== UNKNOWN && result.missing.length > 0) {
                 const what = documents.length === 0 ? "has no resource policy (aws.secretsmanager.SecretPolicy)" : `has a resource policy where ${describe(result.missing, result.note)}`;
                 reportViolation(`${typeof name === "string" ? name : secret.name}: production secret ${what}; a deletion guard must deny ${SECRET_GUARD_ACTIONS.join(", ")} to everyone but a named break-glass role`, secret.urn);
@@ -128,8 +172,8 @@ export const deletionGuards: StackValidationPolicy = {
             if (!isProduction(tagsOf(key), args.stackTags, settings)) {
                 continue;
             }
-            const documents = [read(key.props, "policy"), ...attached(keyPolicies, "keyId", key, [])].filter((d) => d !== undefined);
-            const result = unguarded(documents, KEY_GUARD_ACTIONS, config.breakGlassRoleArns);
+            const documents = [{ document: read(key.props, "policy"), source: `${key.name}.policy` }, ...attached(keyPolicies, "keyId", key, [])].filter((d) => d.document !== undefined);
+            const result = unguardedPolicies(documents, KEY_GUARD_ACTIONS, config.breakGlassRoleArns);
             if (result !== UNKNOWN && result.missing.length > 0) {
                 const what = documents.length === 0 ? "has the default key policy (no policy)" : `has a key policy where ${describe(result.missing, result.note)}`;
                 reportViolation(`${key.name}: production KMS key ${what}; a deletion guard must deny ${KEY_GUARD_ACTIONS.join(", ")} to everyone but a named break-glass role`, key.urn);

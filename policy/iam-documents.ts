@@ -83,20 +83,52 @@ export function isEveryone(principal: unknown): boolean {
     return aws === "*" || (Array.isArray(aws) && aws.includes("*"));
 }
 
+/** The condition operators by which a Deny spares principals named in aws:PrincipalArn. */
+const SPARING_OPERATORS = ["ArnNotEquals", "ArnNotLike", "StringNotEquals", "StringNotLike"];
+
 /**
  * The principals a Deny statement spares through its condition on aws:PrincipalArn (ArnNotEquals, ArnNotLike,
- * StringNotEquals, StringNotLike); undefined when it spares nobody by that key.
+ * StringNotEquals, StringNotLike, each also ...IfExists: the key is always present); undefined when it spares
+ * nobody by that key.
  */
 export function sparedPrincipals(condition: unknown): string[] | undefined {
-    for (const operator of ["ArnNotEquals", "ArnNotLike", "StringNotEquals", "StringNotLike"]) {
-        for (const key of ["aws:PrincipalArn", "aws:principalarn", "aws:PrincipalARN"]) {
-            const value = read(condition, operator, key);
-            if (value !== undefined && value !== UNKNOWN) {
-                return list(value);
+    return denyConditions(condition).spared;
+}
+
+/**
+ * A Deny statement's Condition read as a guard: the principals it spares by aws:PrincipalArn (condition keys
+ * are case-insensitive), whether that exception is a pattern that matches more than the named roles (`*` or
+ * `?`: ArnNotEquals matches like ArnNotLike; StringNotEquals compares literally), and every other condition,
+ * "Operator key value", each of which narrows the Deny to the requests that meet it (all must hold for it to apply).
+ */
+export function denyConditions(condition: unknown): { spared?: string[]; patterns: string[]; narrowing: string[] } {
+    const out: { spared?: string[]; patterns: string[]; narrowing: string[] } = { patterns: [], narrowing: [] };
+    if (condition === undefined || condition === null || typeof condition !== "object") {
+        return out;
+    }
+    for (const operator of Object.keys(condition)) {
+        const block = read(condition, operator);
+        if (block === undefined || block === null || typeof block !== "object") {
+            continue;
+        }
+        const base = operator.replace(/IfExists$/, "");
+        for (const key of Object.keys(block)) {
+            const value = read(block, key);
+            if (value === UNKNOWN) {
+                continue;
+            }
+            if (SPARING_OPERATORS.includes(base) && key.toLowerCase() === "aws:principalarn") {
+                const values = list(value);
+                out.spared = [...(out.spared ?? []), ...values];
+                if (base !== "StringNotEquals") {
+                    out.patterns.push(...values.filter((v) => /[*?]/.test(v)));
+                }
+            } else {
+                out.narrowing.push(`${operator} ${key} ${JSON.stringify(value)}`);
             }
         }
     }
-    return undefined;
+    return out;
 }
 
 /** The 12-digit account of an ARN, if it has one. */
@@ -107,3 +139,38 @@ export function arnAccount(value: unknown): string | undefined {
     const account = value.split(":")[4];
     return /^\d{12}$/.test(account ?? "") ? account : undefined;
 }
+
+/**
+ * Whom an Allow to everyone (`"*"`, `{ AWS: "*" }`) reaches through its condition: every principal of the
+ * accounts in aws:PrincipalAccount, of the organization in aws:PrincipalOrgID (each also StringEquals...IfExists),
+ * or anyone when it has no condition. undefined when the principal is not everyone or another condition narrows
+ * it (aws:PrincipalArn, a tag, an IP: who it reaches is not decided here).
+ */
+export function everyoneScope(principal: unknown, condition: unknown): { accounts?: string[]; organizations?: string[] } | undefined {
+    if (!isEveryone(principal)) {
+        return undefined;
+    }
+    const scope: { accounts?: string[]; organizations?: string[] } = {};
+    if (condition === undefined || condition === null || typeof condition !== "object") {
+        return scope;
+    }
+    for (const operator of Object.keys(condition)) {
+        const block = read(condition, operator);
+        if (block === undefined || block === null || typeof block !== "object") {
+            continue;
+        }
+        for (const key of Object.keys(block)) {
+            const value = read(block, key);
+            const equals = ["StringEquals", "StringEqualsIfExists", "StringLike", "StringLikeIfExists"].includes(operator);
+            if (equals && key.toLowerCase() === "aws:principalaccount" && value !== UNKNOWN) {
+                scope.accounts = [...(scope.accounts ?? []), ...list(value)];
+            } else if (equals && key.toLowerCase() === "aws:principalorgid" && value !== UNKNOWN) {
+                scope.organizations = [...(scope.organizations ?? []), ...list(value)];
+            } else if (key.toLowerCase() !== "aws:securetransport") {
+                return undefined;
+            }
+        }
+    }
+    return scope;
+}
+

@@ -16,11 +16,12 @@
  * set oauth2-dr-settings.role (or tag the stack role=primary) for a single-stack program.
  *
  * Production accounts: productionAccountIds when set, else the accounts of the stack's own KMS keys (the keys
- * its secrets, buckets, vaults and databases use); a destination in one of them is not outside.
+ * its secrets, buckets, vaults and databases use) and of its replication roles (each in its source bucket's
+ * account); a destination in one of them is not outside.
  */
 import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { configOf, isProduction } from "./config";
-import { arnAccount } from "./iam-documents";
+import { arnAccount, covers as coversAction, everyoneScope, statementsOf } from "./iam-documents";
 import { bucketNameOf, indexStack, StackResource, T, tagsOf } from "./resources";
 import { plural, RETENTION_TABLE, RetentionRow } from "./retention";
 import { crossRegionReplicas, isVaultStack, stackRole } from "./roles";
@@ -53,7 +54,7 @@ interface IsolationConfig {
     replicationDeclaredBy: "standby" | "self";
 }
 
-/** The accounts the stack lives in: configured, else those of the KMS keys its own data uses. */
+/** The accounts the stack lives in: configured, else those of the KMS keys its own data uses and of its replication roles (a replication role is in its source bucket's account). */
 export function productionAccounts(resources: readonly StackResource[], configured: string[]): Set<string> {
     if (configured.length > 0) {
         return new Set(configured);
@@ -70,6 +71,13 @@ export function productionAccounts(resources: readonly StackResource[], configur
             note(read(r.props, "kmsKeyId"));
         } else if (r.type === "aws:backup/vault:Vault") {
             note(read(r.props, "kmsKeyArn"));
+        } else if (r.type === T.replication) {
+            // The replication role lives in the source bucket's account.
+            note(read(r.props, "role"));
+        } else if (r.type === T.bucket) {
+            note(read(r.props, "replicationConfiguration", "role"));
+        } else if (r.type === T.bucketV2) {
+            note(read(r.props, "replicationConfigurations", 0, "role"));
         } else if (r.type === T.sse || r.type === T.sseV2) {
             const rules = readArray(r.props, "rules");
             for (const rule of rules === UNKNOWN ? [] : rules ?? []) {
@@ -94,8 +102,12 @@ interface ReplicationDeclaration {
     /** The source bucket's name. */
     source: unknown;
     rules: unknown[] | typeof UNKNOWN | undefined;
-    /** A rule's destination account, replica owner, filtered prefix and destination bucket, in its family's shape. */
-    read(rule: unknown): { account: unknown; owner: unknown; prefix: unknown; destination: unknown };
+    /**
+     * A rule's destination account, replica owner, filtered prefix, destination bucket, in its family's shape, and
+     * whether it replicates delete markers: its status, or "V1" for a rule without a filter (S3 reads such a
+     * configuration as V1, which replicates the delete markers of user deletions).
+     */
+    read(rule: unknown): { account: unknown; owner: unknown; prefix: unknown; destination: unknown; deleteMarkers: unknown };
 }
 
 export function replicationDeclarations(resources: readonly StackResource[]): ReplicationDeclaration[] {
@@ -112,6 +124,7 @@ export function replicationDeclarations(resources: readonly StackResource[]): Re
                     owner: read(rule, "destination", "accessControlTranslation", "owner"),
                     prefix: prefixOf(rule, read(rule, "filter")),
                     destination: read(rule, "destination", "bucket"),
+                    deleteMarkers: read(rule, "filter") === undefined ? "V1" : read(rule, "deleteMarkerReplication", "status"),
                 }),
             });
         } else if (r.type === T.bucket && read(r.props, "replicationConfiguration") !== undefined) {
@@ -124,6 +137,7 @@ export function replicationDeclarations(resources: readonly StackResource[]): Re
                     owner: read(rule, "destination", "accessControlTranslation", "owner"),
                     prefix: prefixOf(rule, read(rule, "filter")),
                     destination: read(rule, "destination", "bucket"),
+                    deleteMarkers: read(rule, "filter") === undefined ? "V1" : read(rule, "deleteMarkerReplicationStatus"),
                 }),
             });
         } else if (r.type === T.bucketV2 && read(r.props, "replicationConfigurations") !== undefined) {
@@ -136,6 +150,7 @@ export function replicationDeclarations(resources: readonly StackResource[]): Re
                     owner: read(rule, "destinations", 0, "accessControlTranslations", 0, "owner"),
                     prefix: prefixOf(rule, read(rule, "filters", 0)),
                     destination: read(rule, "destinations", 0, "bucket"),
+                    deleteMarkers: read(rule, "filters", 0) === undefined ? "V1" : read(rule, "deleteMarkerReplicationStatus"),
                 }),
             });
         }
@@ -166,8 +181,8 @@ export function isolatedCopies(
         }
         for (const rule of rules ?? []) {
             const status = read(rule, "status");
-            const { account, owner, prefix } = declaration.read(rule);
-            if ([status, account, owner, prefix].includes(UNKNOWN)) {
+            const { account, owner, prefix, deleteMarkers } = declaration.read(rule);
+            if ([status, account, owner, prefix, deleteMarkers].includes(UNKNOWN)) {
                 unknown = true;
                 continue;
             }
@@ -184,6 +199,11 @@ export function isolatedCopies(
             }
             if (owner !== "Destination") {
                 notIsolated.push(`${id} replicates into account ${account} but leaves the replicas owned by the source account (accessControlTranslation.owner is not Destination)`);
+                continue;
+            }
+            if (deleteMarkers === "Enabled" || deleteMarkers === "V1") {
+                const how = deleteMarkers === "V1" ? "has no filter, so S3 reads it as a V1 rule, which replicates delete markers" : "replicates delete markers (deleteMarkerReplication Enabled)";
+                notIsolated.push(`${id} ${how} into account ${account}: a deletion in production hides the copy there (set a filter and deleteMarkerReplication Disabled)`);
                 continue;
             }
             copies.push({ source: String(source), prefixes: prefix === "" || prefix === undefined ? "all" : [String(prefix)], account, via: id });
@@ -241,6 +261,58 @@ export function isolatedCopies(
 
 const covers = (copy: IsolatedCopy, row: RetentionRow) => copy.prefixes === "all" || copy.prefixes.some((p) => p.startsWith(row.bucketPrefix) || row.bucketPrefix.startsWith(p));
 
+/** What, granted to another account in a backup bucket's policy, lets that account delete, hide or shorten its copies. */
+export const CROSS_ACCOUNT_DESTRUCTIVE = [
+    "s3:DeleteObjectVersion",
+    "s3:DeleteObject",
+    "s3:BypassGovernanceRetention",
+    "s3:PutObjectRetention",
+    "s3:PutObjectLegalHold",
+    "s3:ReplicateDelete",
+];
+
+/**
+ * Grants in the stack's backup bucket policies to principals of another account (an account, its root, a role or
+ * user ARN, `*` without an aws:PrincipalAccount condition of the bucket's own) of what deletes, hides or shortens a
+ * version: the copy is then not outside that account's reach. Our vault's policy grants the production account
+ * only what replication needs (ReplicateObject, ReplicateTags, ObjectOwnerOverrideToBucketOwner).
+ */
+export function crossAccountDestruction(index: ReturnType<typeof indexStack>, own: Set<string>): { bucket: StackResource; line: string }[] {
+    const out: { bucket: StackResource; line: string }[] = [];
+    if (own.size === 0) {
+        return out;
+    }
+    for (const group of index.buckets.values()) {
+        if (!group.bucket || !group.backup) {
+            continue;
+        }
+        const documents = [...group.config.policy.map((r) => ({ doc: read(r.props, "policy"), where: `BucketPolicy ${r.name}` })), { doc: read(group.bucket.props, "policy"), where: `${group.bucket.name}.policy` }];
+        for (const { doc, where } of documents) {
+            const statements = statementsOf(doc);
+            if (statements === UNKNOWN || statements === undefined) {
+                continue;
+            }
+            for (const st of statements.filter((x) => x.effect === "Allow")) {
+                const aws = read(st.principal, "AWS");
+                const principals = (st.principal === "*" ? ["*"] : Array.isArray(aws) ? aws : [aws]).filter((p): p is string => typeof p === "string");
+                const foreign = principals.filter((p) => {
+                    const account = /^\d{12}$/.test(p) ? p : arnAccount(p);
+                    return account !== undefined && !own.has(account);
+                });
+                // Everyone of other accounts, or of an organization (which holds the production accounts too).
+                const scope = everyoneScope(st.principal, st.condition);
+                foreign.push(...(scope?.accounts ?? []).filter((a) => !own.has(a)).map((a) => `every principal of account ${a}`));
+                foreign.push(...(scope?.organizations ?? []).map((o) => `every principal of organization ${o} (its production accounts too)`));
+                const actions = CROSS_ACCOUNT_DESTRUCTIVE.filter((a) => coversAction(st, a));
+                if (foreign.length > 0 && actions.length > 0) {
+                    out.push({ bucket: group.bucket, line: `${String(group.name)}: the bucket policy (${where}${st.sid ? `, statement ${st.sid}` : ""}) allows ${foreign.join(", ")} ${actions.join(", ")}: a credential of that account can delete, hide or shorten the copies here; grant another account only what replication needs (s3:ReplicateObject, s3:ReplicateTags, s3:ObjectOwnerOverrideToBucketOwner)` });
+                }
+            }
+        }
+    }
+    return out;
+}
+
 export const backupCopyOutsideAccount: StackValidationPolicy = {
     name: "backup-copy-outside-account",
     description: "In production, the retention table's Critical rows (database, secrets) have a copy in another account: cross-account S3 replication with ownership to the destination, or an AWS Backup copy into another account's vault.",
@@ -251,8 +323,15 @@ export const backupCopyOutsideAccount: StackValidationPolicy = {
         const config = configOf<IsolationConfig>(isolationSchema, args);
         const settings = sharedSettings();
         const production = settings.production === "always" || (settings.production === "auto" && (args.stackTags.get(settings.productionTag.key) === settings.productionTag.value || args.resources.some((r) => isProduction(tagsOf(r), new Map(), settings))));
+        if (!production) {
+            return;
+        }
+        // A copy is outside an account only if that account cannot reach it through the copy's bucket policy.
+        for (const { bucket, line } of crossAccountDestruction(indexStack(args.resources, settings), productionAccounts(args.resources, [])) ) {
+            reportViolation(line, bucket.urn);
+        }
         // The isolated account itself (role tag "vault") is where the copies go.
-        if (!production || isVaultStack(args.resources, args.stackTags, settings)) {
+        if (isVaultStack(args.resources, args.stackTags, settings)) {
             return;
         }
         const index = indexStack(args.resources, settings);

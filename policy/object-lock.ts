@@ -13,7 +13,7 @@
  * the lock's default retention releases them fights the lock and is reported.
  *
  * Per data class, the objects a service writes without a retain-until of their own: a Kinesis Data Firehose
- * delivery stream (extended_s3) cannot set one, so each of its objects is locked exactly the default retention
+ * delivery stream (extended_s3) or a CloudTrail trail cannot set one, so each of its objects is locked exactly the default retention
  * of the bucket it writes to. That default must reach the row of the class its prefix holds (audit/ 365 days):
  * S3 keeps one default retention per bucket, not per prefix, so a class longer than the bucket's default
  * needs its own bucket. (Our scripts set each object's retain-until from its class: lib/object-lock.ts.)
@@ -150,6 +150,7 @@ export function rulesFightingLock(name: string, group: BucketGroup, lockDays: nu
 }
 
 export const FIREHOSE_TYPE = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream";
+export const CLOUDTRAIL_TYPE = "aws:cloudtrail/trail:Trail";
 
 /** A writer that cannot set a per-object retain-until, and the bucket and prefix it writes to. */
 export interface ServiceWriter {
@@ -160,7 +161,7 @@ export interface ServiceWriter {
     prefix: unknown;
 }
 
-/** The Firehose delivery streams writing to S3 (extended_s3), with their destination bucket and prefix. */
+/** The Firehose delivery streams writing to S3 (extended_s3) and the CloudTrail trails, with their destination bucket and prefix. */
 export function serviceWriters(index: StackIndex, resources: readonly StackResource[]): ServiceWriter[] {
     const out: ServiceWriter[] = [];
     for (const stream of resources.filter((r) => r.type === FIREHOSE_TYPE)) {
@@ -173,6 +174,15 @@ export function serviceWriters(index: StackIndex, resources: readonly StackResou
         const behind = index.bucketsBehind(stream, "extendedS3Configuration");
         const bucket = behind.length === 1 ? behind[0] : typeof bucketName === "string" ? index.buckets.get(bucketName) : undefined;
         out.push({ resource: stream, what: "Firehose delivery stream", bucket, bucketName: bucket && typeof bucket.name === "string" ? bucket.name : bucketName, prefix: read(s3, "prefix") });
+    }
+    // CloudTrail delivers to <s3KeyPrefix>/AWSLogs/... and cannot set a retain-until either.
+    for (const trail of resources.filter((r) => r.type === CLOUDTRAIL_TYPE)) {
+        const bucketName = read(trail.props, "s3BucketName");
+        const behind = index.bucketsBehind(trail, "s3BucketName");
+        const bucket = behind.length === 1 ? behind[0] : typeof bucketName === "string" ? index.buckets.get(bucketName) : undefined;
+        const keyPrefix = read(trail.props, "s3KeyPrefix");
+        const prefix = keyPrefix === undefined || keyPrefix === null || keyPrefix === "" ? "AWSLogs/" : typeof keyPrefix === "string" ? `${keyPrefix.replace(/\/+$/, "")}/` : keyPrefix;
+        out.push({ resource: trail, what: "CloudTrail trail", bucket, bucketName: bucket && typeof bucket.name === "string" ? bucket.name : bucketName, prefix });
     }
     return out;
 }

@@ -135,6 +135,15 @@ describe("Object Lock and the vault: plans", function () {
         assert.equal(lockOf(staging, "oauth2-backups-prod").rule.defaultRetention.mode, "GOVERNANCE");
     });
 
+    it("the vault's second-region bucket, key and replication name the provider's region (S3 needs the replica key in the destination's region)", () => {
+        const sse = props(resource(vault, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "oauth2-backups-vault-us-west-2-sse")) as any;
+        assert.match(sse.rules[0].applyServerSideEncryptionByDefault.kmsMasterKeyId, /^arn:aws:kms:us-west-2:210987654321:key\//);
+        const replication = props(resource(vault, "aws:s3/bucketReplicationConfig:BucketReplicationConfig", "vault-region-replication-config")) as any;
+        assert.match(replication.rules[0].destination.encryptionConfiguration.replicaKmsKeyId, /^arn:aws:kms:us-west-2:210987654321:key\//);
+        const deny = statementsOf(props(resource(vault, "aws:s3/bucketPolicy:BucketPolicy", "oauth2-backups-vault-us-west-2-policy")).policy).find((st) => st.Sid === "DenyOtherKmsKeys");
+        assert.match(deny.Condition.StringNotEqualsIfExists["s3:x-amz-server-side-encryption-aws-kms-key-id"], /^arn:aws:kms:us-west-2:/);
+    });
+
     it("the vault: its own provider refusing other accounts, a bucket only prod's and dr's replication roles write, an air-gapped vault", () => {
         const provider = resourcesOfType(vault, "pulumi:providers:aws").find((p) => p.name === "vault-account")!;
         assert.deepEqual(JSON.parse(props(provider).allowedAccountIds), ["210987654321"]);

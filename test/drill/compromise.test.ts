@@ -30,9 +30,22 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
         assert.throws(() => evaluate([{ Effect: "Deny", Action: "*", Condition: { IpAddress: { "aws:PrincipalArn": "x" } } }], ATTACKER, "kms:DisableKey"), /operator IpAddress is not evaluated/);
     });
 
-    it("the drill reports the guards the tree declares, evaluated for the attacker and the break-glass role; without them, that AWS would let the deletion through", function () {
-        const declared = declaredGuards(guard(["secretsmanager:DeleteSecret"]), (arn) => guard(["kms:ScheduleKeyDeletion", "kms:DisableKey"])(arn).Statement[0]);
-        assert.deepEqual(declared.map((g) => [g.declared, g.attacker, g.breakGlass]), [[true, "DeleteSecret deny", "DeleteSecret allow"], [true, "ScheduleKeyDeletion deny", "ScheduleKeyDeletion allow"]]);
+    it("the drill reports the guards the tree declares, evaluated for the attacker and the break-glass role on each way to the deletion (the guard removed or replaced first, the replica dropped, the key disabled or re-policied: the SCP decides that one); without them, that AWS would let the deletion through", function () {
+        const declared = declaredGuards(guard(["secretsmanager:DeleteSecret"]), (arn) => guard(["kms:ScheduleKeyDeletion", "kms:DisableKey"])(arn).Statement[0], []);
+        assert.deepEqual(declared.slice(0, 2).map((g) => [g.declared, g.attacker, g.breakGlass]), [[true, "DeleteSecret deny", "DeleteSecret allow"], [true, "ScheduleKeyDeletion deny", "ScheduleKeyDeletion allow"]]);
+        // Each other way to the same end is tried too: a guard of DeleteSecret alone lets the attacker remove or
+        // replace it first; the key's policy cannot refuse PutKeyPolicy to its administrators.
+        assert.deepEqual(declared.slice(2).map((g) => g.attacker), [
+            "DeleteResourcePolicy allow",
+            "PutResourcePolicy allow",
+            "RemoveRegionsFromReplication allow",
+            "DisableKey deny",
+            "PutKeyPolicy allow (neither the key policy nor the organization SCP denies it)",
+        ]);
+        const scp = [{ Effect: "Deny", Action: ["kms:PutKeyPolicy"], Resource: "*", Condition: { StringEquals: { "aws:ResourceTag/project": "oauth2-dr" }, ArnNotLike: { "aws:PrincipalArn": [BREAK_GLASS_ROLE] } } }];
+        const withScp = declaredGuards(guard(["secretsmanager:DeleteSecret"]), (arn) => guard(["kms:ScheduleKeyDeletion", "kms:DisableKey"])(arn).Statement[0], scp);
+        assert.equal(withScp.at(-1)!.attacker, "PutKeyPolicy allow by the key policy, deny by the organization SCP (docs/organization-scp.json, once applied)");
+        assert.equal(withScp.at(-1)!.breakGlass, "PutKeyPolicy allow");
         const none = declaredGuards(null, null);
         assert.ok(none.every((g) => !g.declared && /no deletion guard declared in this tree/.test(g.attacker)));
         // With no argument, the guards of this tree's components (components/secrets.ts, components/kms.ts), if it declares them.
@@ -42,6 +55,9 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
         assert.equal(fromTree[0].declared, inTree);
         if (inTree) {
             assert.deepEqual([fromTree[0].attacker, fromTree[0].breakGlass], ["DeleteSecret deny", "DeleteSecret allow"]);
+            // This tree's guards deny every other way but PutKeyPolicy, which the committed SCP denies.
+            assert.ok(fromTree.slice(2, -1).every((g) => g.attacker.endsWith(" deny")), JSON.stringify(fromTree.map((g) => g.attacker)));
+            assert.match(fromTree.at(-1)!.attacker, /^PutKeyPolicy allow by the key policy, deny by the organization SCP/);
         }
     });
 });

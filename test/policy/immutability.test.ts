@@ -9,6 +9,8 @@ import { checkPlan, StackCheck } from "../../tools/check/core";
 import { PlannedResource, PlanResult } from "offline-plan/model";
 import { find, plannedResource, planRepo, remove } from "../support/plans";
 import { immutabilityPolicies } from "../../policy/immutability";
+import { ALL_POLICIES } from "../../policy/all";
+import type { StackValidationPolicy } from "@pulumi/policy";
 import { runStackPolicy, UNKNOWN } from "./helpers";
 
 const NAMES = immutabilityPolicies.map((p) => p.name);
@@ -33,6 +35,7 @@ const T = {
     secretPolicy: "aws:secretsmanager/secretPolicy:SecretPolicy",
     key: "aws:kms/key:Key",
     firehose: "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream",
+    vaultLock: "aws:backup/vaultLockConfiguration:VaultLockConfiguration",
 };
 
 type Doc = { Statement: any[] };
@@ -67,6 +70,13 @@ const MUTANTS: Mutant[] = [
     { name: "the vault copy in the production account", stack: "prod", policy: "backup-copy-outside-account", says: ["oauth2-postgres", "stays in 123456789012"], mutate: (p) => void (dailyRule(p).copyActions[1].destinationVaultArn = "arn:aws:backup:us-east-1:123456789012:backup-vault:oauth2-dr-isolated") },
     { name: "no replication rule into the vault", stack: "dr", policy: "backup-copy-outside-account", says: ["oauth2-backups-prod", "Database (PostgreSQL) (database/), Secrets/Keys (secrets/)"], mutate: (p) => void prodReplicationRules(p).splice(1, 1) },
     { name: "vault replicas left owned by prod", stack: "dr", policy: "backup-copy-outside-account", says: ["oauth2-backups-prod", "owned by the source account"], mutate: (p) => void delete prodReplicationRules(p)[1].destination.accessControlTranslation },
+    { name: "the AWS Backup vault's lock in governance mode", stack: "prod", policy: "aws-backup-plan-retention", says: ["aws-backup-plan", "backup vault oauth2-dr-vault", "governance mode", "no changeableForDays"], mutate: (p) => void delete find(p, T.vaultLock, (r) => r.inputs.backupVaultName === "oauth2-dr-vault").inputs.changeableForDays },
+    { name: "the AWS Backup vault's lock keeps 7 days", stack: "prod", policy: "aws-backup-plan-retention", says: ["backup vault oauth2-dr-vault", "minRetentionDays is 7 days"], mutate: (p) => void (find(p, T.vaultLock, (r) => r.inputs.backupVaultName === "oauth2-dr-vault").inputs.minRetentionDays = 7) },
+    { name: "the AWS Backup vault without a lock", stack: "prod", policy: "aws-backup-plan-retention", says: ["backup vault oauth2-dr-vault, which has no Vault Lock"], mutate: (p) => remove(p, T.vaultLock, (r) => r.inputs.backupVaultName === "oauth2-dr-vault") },
+    { name: "the vault bucket lets the production account replicate deletes", stack: "vault", policy: "backup-copy-outside-account", says: ["oauth2-backups-vault: the bucket policy (BucketPolicy oauth2-backups-vault-policy, statement ReplicasFromProductionReplicationRoles) allows arn:aws:iam::123456789012:root s3:ReplicateDelete"], mutate: (p) => edit(find(p, "aws:s3/bucketPolicy:BucketPolicy", (r) => r.name === "oauth2-backups-vault-policy"), "policy", (d) => void d.Statement.find((st: { Sid: string }) => st.Sid === "ReplicasFromProductionReplicationRoles").Action.push("s3:ReplicateDelete")) },
+    { name: "the vault bucket trusts the production account with s3:*", stack: "vault", policy: "backup-copy-outside-account", says: ["allows arn:aws:iam::123456789012:root s3:DeleteObjectVersion, s3:DeleteObject, s3:BypassGovernanceRetention, s3:PutObjectRetention"], mutate: (p) => edit(find(p, "aws:s3/bucketPolicy:BucketPolicy", (r) => r.name === "oauth2-backups-vault-policy"), "policy", (d) => void (d.Statement.find((st: { Sid: string }) => st.Sid === "ReplicasFromProductionReplicationRoles").Action = "s3:*")) },
+    { name: "production's delete markers replicated into the vault", stack: "dr", policy: "backup-copy-outside-account", says: ["oauth2-backups-prod", "replicates delete markers (deleteMarkerReplication Enabled) into account 210987654321"], mutate: (p) => void (prodReplicationRules(p)[1].deleteMarkerReplication = { status: "Enabled" }) },
+    { name: "the vault rule without a filter (a V1 rule)", stack: "dr", policy: "backup-copy-outside-account", says: ["oauth2-backups-prod", "has no filter, so S3 reads it as a V1 rule"], mutate: (p) => void delete prodReplicationRules(p)[1].filter },
     { name: "only database/ replicated into the vault", stack: "dr", policy: "backup-copy-outside-account", says: ["oauth2-backups-prod", "Secrets/Keys (secrets/)"], mutate: (p) => void (prodReplicationRules(p)[1].filter = { prefix: "database/" }) },
     { name: "db-backup may delete versions", stack: "prod", policy: "backup-job-role-no-destruction", says: ["db-backup", "s3:DeleteObjectVersion", "HideFailedDumps"], mutate: (p) => edit(jobPolicy(p, "db-backup"), "policy", (d) => d.Statement.find((s) => s.Sid === "HideFailedDumps").Action = ["s3:DeleteObject", "s3:DeleteObjectVersion"]) },
     { name: "a writer with s3:*", stack: "prod", policy: "backup-job-role-no-destruction", says: ["app-config-export", "s3:BypassGovernanceRetention", "s3:PutLifecycleConfiguration"], mutate: (p) => edit(jobPolicy(p, "app-config-export"), "policy", (d) => void (d.Statement[0].Action = "s3:*")) },
@@ -80,7 +90,8 @@ const MUTANTS: Mutant[] = [
     { name: "client-config-export reads the vault's private keys", stack: "prod", policy: "backup-writer-cannot-decrypt", says: ["client-config-export", "oauth2-dr/backup-private-keys", "Keys"], mutate: (p) => edit(jobPolicy(p, "client-config-export"), "policy", (d) => void d.Statement.push({ Sid: "Keys", Effect: "Allow", Action: "secretsmanager:*", Resource: "arn:aws:secretsmanager:us-east-1:210987654321:secret:oauth2-dr/backup-private-keys-AbCdEf" })) },
     { name: "app-config-export reads the passphrase through a wildcard action", stack: "prod", policy: "backup-writer-cannot-decrypt", says: ["app-config-export", "backup-passphrase"], mutate: (p) => edit(jobPolicy(p, "app-config-export"), "policy", (d) => void d.Statement.push({ Effect: "Allow", Action: "secretsmanager:Get*", Resource: ["arn:aws:secretsmanager:us-west-2:123456789012:secret:oauth2/backup-passphrase-AbCdEf"] })) },
     { name: "secret guard removed", stack: "prod", policy: "deletion-guards-secrets-and-keys", says: ["oauth2/backup-passphrase", "no resource policy"], mutate: (p) => remove(p, T.secretPolicy, (r) => r.name === "oauth2/backup-passphrase-guard") },
-    { name: "secret guard without RemoveRegionsFromReplication", stack: "prod", policy: "deletion-guards-secrets-and-keys", says: ["oauth2/jwk-private-key", "secretsmanager:RemoveRegionsFromReplication is not denied"], mutate: (p) => edit(guardOf(p, "oauth2/jwk-private-key"), "policy", (d) => void (d.Statement[0].Action = ["secretsmanager:DeleteSecret", "secretsmanager:PutResourcePolicy"])) },
+    { name: "secret guard without RemoveRegionsFromReplication", stack: "prod", policy: "deletion-guards-secrets-and-keys", says: ["oauth2/jwk-private-key", "secretsmanager:RemoveRegionsFromReplication is not denied"], mutate: (p) => edit(guardOf(p, "oauth2/jwk-private-key"), "policy", (d) => void (d.Statement[0].Action = ["secretsmanager:DeleteSecret", "secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy"])) },
+    { name: "secret guard without DeleteResourcePolicy (an administrator removes the guard, then deletes)", stack: "prod", policy: "deletion-guards-secrets-and-keys", says: ["oauth2/jwk-private-key", "secretsmanager:DeleteResourcePolicy is not denied"], mutate: (p) => edit(guardOf(p, "oauth2/jwk-private-key"), "policy", (d) => void (d.Statement[0].Action = ["secretsmanager:DeleteSecret", "secretsmanager:RemoveRegionsFromReplication", "secretsmanager:PutResourcePolicy"])) },
     { name: "secret guard without a break-glass exception", stack: "prod", policy: "deletion-guards-secrets-and-keys", says: ["oauth2/db-credentials", "locks everyone out"], mutate: (p) => edit(guardOf(p, "oauth2/db-credentials"), "policy", (d) => void delete d.Statement[0].Condition) },
     { name: "key policy without the deletion guard", stack: "prod", policy: "deletion-guards-secrets-and-keys", says: ["oauth2-secrets", "kms:ScheduleKeyDeletion, kms:DisableKey are not denied"], mutate: (p) => edit(find(p, T.key, (r) => r.name === "oauth2-secrets"), "policy", (d) => void (d.Statement = d.Statement.filter((s) => s.Effect !== "Deny"))) },
     { name: "vault key guard allowing Allow-only", stack: "vault", policy: "deletion-guards-secrets-and-keys", says: ["oauth2-backups-vault", "production KMS key"], mutate: (p) => edit(find(p, T.key, (r) => r.name === "oauth2-backups-vault"), "policy", (d) => void (d.Statement = d.Statement.filter((s) => s.Effect !== "Deny"))) },
@@ -196,13 +207,19 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.deepEqual(await messages("s3-backup-object-lock", [...locked("acme-backups", 30), stream("acme-backups", "database/")]), [], "database/ needs 30 days");
         assert.deepEqual(await messages("s3-backup-object-lock", [{ ...bucket("clickstream"), props: { bucket: "clickstream" } }, stream("clickstream", "audit/")]), [], "not backup storage");
         assert.deepEqual(await messages("s3-backup-object-lock", [...locked("acme-backups", 30), stream("acme-backups", UNKNOWN as unknown as string)]), [], "unknown prefix: no verdict");
+        // CloudTrail cannot set a retain-until either: its trail archived under audit/ gets the bucket's default.
+        const trail = (bucketName: string, s3KeyPrefix?: string) => ({ type: "aws:cloudtrail/trail:Trail", name: "org-trail", props: { s3BucketName: bucketName, ...(s3KeyPrefix === undefined ? {} : { s3KeyPrefix }) } });
+        const [cloudtrail] = await messages("s3-backup-object-lock", [...locked("acme-backups", 30), trail("acme-backups", "audit")]);
+        assert.match(cloudtrail, /^org-trail: CloudTrail trail writes Audit logs objects to s3:\/\/acme-backups\/audit\/ without a per-object retain-until, so each gets the bucket's default retention of 30 days/);
+        assert.deepEqual(await messages("s3-backup-object-lock", [...locked("acme-audit", 365), trail("acme-audit", "audit/")]), []);
+        assert.deepEqual(await messages("s3-backup-object-lock", [...locked("acme-backups", 30), trail("acme-backups")]), [], "AWSLogs/ is no table prefix");
     });
 
     it("deletion guards: a foreign secret and key without guards are named; a Deny sparing the break-glass role passes", async () => {
         const secret = { type: "aws:secretsmanager/secret:Secret", name: "oauth2/signing-key", props: { name: "oauth2/signing-key", tags: PROD } };
         const key = { type: "aws:kms/key:Key", name: "acme-data", props: { tags: PROD } };
         assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [secret, key]), [
-            "oauth2/signing-key: production secret has no resource policy (aws.secretsmanager.SecretPolicy); a deletion guard must deny secretsmanager:DeleteSecret, secretsmanager:RemoveRegionsFromReplication, secretsmanager:PutResourcePolicy to everyone but a named break-glass role",
+            "oauth2/signing-key: production secret has no resource policy (aws.secretsmanager.SecretPolicy); a deletion guard must deny secretsmanager:DeleteSecret, secretsmanager:RemoveRegionsFromReplication, secretsmanager:PutResourcePolicy, secretsmanager:DeleteResourcePolicy to everyone but a named break-glass role",
             "acme-data: production KMS key has the default key policy (no policy); a deletion guard must deny kms:ScheduleKeyDeletion, kms:DisableKey to everyone but a named break-glass role",
         ]);
         const deny = (actions: string) => JSON.stringify({ Statement: [{ Effect: "Deny", Principal: "*", Action: actions, Resource: "*", Condition: { ArnNotLike: { "aws:PrincipalArn": BREAK_GLASS } } }] });
@@ -213,6 +230,59 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.deepEqual(await messages("deletion-guards-secrets-and-keys", guarded), []);
         assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [{ ...secret, props: { name: "oauth2/signing-key", tags: { environment: "staging" } } }]), [], "not production");
         assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [{ ...key, props: { ...key.props, policy: UNKNOWN } }]), [], "unknown policy: no verdict");
+    });
+
+    it("deletion guards: a Deny an administrator walks around is no guard (a wildcard exception, a narrowing condition); a sound guard beside a hollow one suffices", async () => {
+        const key = (statements: unknown[]) => ({ type: "aws:kms/key:Key", name: "acme-data", props: { tags: PROD, policy: JSON.stringify({ Statement: statements }) } });
+        const deny = (condition: unknown, sid = "Guard") => ({ Sid: sid, Effect: "Deny", Principal: { AWS: "*" }, Action: ["kms:ScheduleKeyDeletion", "kms:DisableKey"], Resource: "*", Condition: condition });
+        const [anyRole] = await messages("deletion-guards-secrets-and-keys", [key([deny({ ArnNotEquals: { "aws:PrincipalArn": "arn:aws:iam::123456789012:role/*" } })])]);
+        assert.match(anyRole, /^acme-data: .*\(statement Guard: the exception aws:PrincipalArn arn:aws:iam::123456789012:role\/\* is a pattern: it spares every principal it matches/);
+        const [mfa] = await messages("deletion-guards-secrets-and-keys", [key([deny({ ArnNotEquals: { "aws:PrincipalArn": BREAK_GLASS }, Bool: { "aws:MultiFactorAuthPresent": "false" } })])]);
+        assert.match(mfa, /the Deny applies only when Bool aws:MultiFactorAuthPresent "false" holds/);
+        const [sourceIp] = await messages("deletion-guards-secrets-and-keys", [key([deny({ StringNotLikeIfExists: { "aws:principalARN": BREAK_GLASS }, NotIpAddress: { "aws:SourceIp": "10.0.0.0/8" } })])]);
+        assert.match(sourceIp, /the Deny applies only when NotIpAddress aws:SourceIp "10.0.0.0\/8" holds/);
+        assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [key([deny({ StringNotLikeIfExists: { "aws:principalARN": BREAK_GLASS } })])]), [], "IfExists, the key in another case");
+        assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [key([deny({ ArnNotEquals: { "aws:PrincipalArn": "arn:aws:iam::123456789012:role/*" } }, "Loose"), deny({ ArnNotEquals: { "aws:PrincipalArn": BREAK_GLASS } })])]), [], "a sound Deny beside a hollow one");
+        assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [key([deny({ StringNotEquals: { "aws:PrincipalArn": "arn:aws:iam::123456789012:role/*" } })])]), [], "StringNotEquals compares literally: it spares no pattern");
+        const patterns = { config: { "deletion-guards-secrets-and-keys": { breakGlassRoleArns: ["arn:aws:iam::*:role/break-glass/*"] } } };
+        const configured = async (pattern: string) => (await runStackPolicy(policyOf("deletion-guards-secrets-and-keys"), [key([deny({ ArnNotLike: { "aws:PrincipalArn": pattern } })])], patterns)).map((v) => v.message);
+        assert.deepEqual(await configured("arn:aws:iam::123456789012:role/break-glass/*"), [], "a pattern the settings list as break-glass roles");
+        assert.equal((await configured("arn:aws:iam::123456789012:role/*")).length, 1);
+    });
+
+    it("deletion guards: a policy declared twice (inline and a KeyPolicy or SecretPolicy) must guard in each, since either replaces the other", async () => {
+        const guard = (actions: string[]) => JSON.stringify({ Statement: [{ Effect: "Deny", Principal: "*", Action: actions, Resource: "*", Condition: { ArnNotEquals: { "aws:PrincipalArn": BREAK_GLASS } } }] });
+        const open = JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { AWS: "arn:aws:iam::123456789012:root" }, Action: "kms:*", Resource: "*" }] });
+        const key = { type: "aws:kms/key:Key", name: "acme-data", props: { tags: PROD, policy: guard(["kms:ScheduleKeyDeletion", "kms:DisableKey"]) } };
+        const keyPolicy = (policy: string) => ({ type: "aws:kms/keyPolicy:KeyPolicy", name: "acme-data-policy", props: { keyId: "acme-data-id", policy }, propertyDependencies: { keyId: ["urn:pulumi:test::proj::aws:kms/key:Key::acme-data"] } });
+        const [replaced] = await messages("deletion-guards-secrets-and-keys", [key, keyPolicy(open)]);
+        assert.match(replaced, /^acme-data: production KMS key has a key policy where kms:ScheduleKeyDeletion, kms:DisableKey are not denied .*\(acme-data-policy \(KeyPolicy\) replaces acme-data.policy \(each sets the whole policy\): each must guard\)/);
+        assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [key, keyPolicy(guard(["kms:*"]))]), [], "both guard");
+        assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [{ ...key, props: { tags: PROD } }, keyPolicy(guard(["kms:*"]))]), [], "only the KeyPolicy, guarded");
+        const secret = { type: "aws:secretsmanager/secret:Secret", name: "oauth2/signing-key", props: { name: "oauth2/signing-key", tags: PROD, policy: guard(["secretsmanager:*"]) } };
+        const [secretReplaced] = await messages("deletion-guards-secrets-and-keys", [secret, { type: "aws:secretsmanager/secretPolicy:SecretPolicy", name: "signing-policy", props: { secretArn: "arn:aws:secretsmanager:eu-west-1:1:secret:oauth2/signing-key-AbCd", policy: JSON.stringify({ Statement: [] }) } }]);
+        assert.match(secretReplaced, /^oauth2\/signing-key: .*signing-policy \(SecretPolicy\) replaces oauth2\/signing-key.policy/);
+    });
+
+    it("AWS Backup: in production a plan keeping a database's recovery points needs its vault locked in compliance mode for the row; an air-gapped vault counts; staging, an undeclared vault and unknowns give no verdict", async () => {
+        const policy = ALL_POLICIES.find((p) => p.name === "aws-backup-plan-retention") as StackValidationPolicy;
+        const run = async (resources: Parameters<typeof runStackPolicy>[1]) => (await runStackPolicy(policy, resources)).map((v) => v.message);
+        const db = { type: "aws:rds/instance:Instance", name: "orders", props: { identifier: "orders", engine: "postgres", backupRetentionPeriod: 35, tags: PROD } };
+        const plan = (vault: string) => ({ type: "aws:backup/plan:Plan", name: "orders-daily", props: { rules: [{ ruleName: "daily", targetVaultName: vault, lifecycle: { deleteAfter: 35 } }] } });
+        const selection = { type: "aws:backup/selection:Selection", name: "orders", props: { planId: "p", resources: ["*"] } };
+        const vault = (tags: Record<string, string> = PROD) => ({ type: "aws:backup/vault:Vault", name: "orders", props: { name: "orders-vault", tags } });
+        const lock = (extra: Record<string, unknown>) => ({ type: "aws:backup/vaultLockConfiguration:VaultLockConfiguration", name: "orders-lock", props: { backupVaultName: "orders-vault", minRetentionDays: 30, ...extra } });
+        const [none] = await run([db, plan("orders-vault"), selection, vault()]);
+        assert.match(none, /^orders-daily: rule "daily" keeps the recovery points of every resource \(\*\) in backup vault orders-vault, which has no Vault Lock \(aws.backup.VaultLockConfiguration\): any credential with backup:DeleteRecoveryPoint deletes its recovery points early; production requires a compliance-mode Vault Lock/);
+        const [governance] = await run([db, plan("orders-vault"), selection, vault(), lock({})]);
+        assert.match(governance, /governance mode \(orders-lock: no changeableForDays\)/);
+        const [short] = await run([db, plan("orders-vault"), selection, vault(), lock({ changeableForDays: 3, minRetentionDays: 7 })]);
+        assert.match(short, /minRetentionDays is 7 days \(orders-lock\)/);
+        assert.deepEqual(await run([db, plan("orders-vault"), selection, vault(), lock({ changeableForDays: 3 })]), []);
+        assert.deepEqual(await run([db, plan("orders-vault"), selection, { type: "aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault", name: "iso", props: { name: "orders-vault", minRetentionDays: 30, maxRetentionDays: 90, tags: PROD } }]), [], "a logically air-gapped vault");
+        assert.deepEqual(await run([db, plan("orders-vault"), selection, vault({ environment: "staging" })]), [], "staging");
+        assert.deepEqual(await run([db, plan("Default"), selection]), [], "a vault the stack does not declare: nothing to read");
+        assert.deepEqual(await run([db, plan("orders-vault"), selection, vault(), lock({ changeableForDays: UNKNOWN })]), [], "unknown: no verdict");
     });
 
     it("job roles: an IRSA writer with s3:Delete* on the dumps bucket is named with each action; a replication role is not a job role", async () => {
@@ -227,6 +297,43 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.deepEqual(rest, []);
         assert.match(message, /^dump-writer: backup job role \(its policies reach a backup bucket\) may s3:DeleteObjectVersion \(RolePolicy dump-writer, statement Dumps\); s3:DeleteBucket /);
         assert.ok(!message.includes("s3:BypassGovernanceRetention"), "s3:Delete* does not grant the bypass");
+    });
+
+    it("job roles: grants the role's own policies do not show count: an old PolicyAttachment, RolePolicyAttachmentsExclusive, a backup bucket's policy naming the role", async () => {
+        const irsa = JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { Federated: "arn:aws:iam::1:oidc-provider/x" }, Action: "sts:AssumeRoleWithWebIdentity" }] });
+        const dumps = bucket("acme-db-dumps", { lifecycleRules: [{ enabled: true, prefix: "database/", expiration: { days: 30 } }] });
+        const writer = [
+            { type: "aws:iam/role:Role", name: "dump-writer", props: { name: "dump-writer", assumeRolePolicy: irsa } },
+            { type: "aws:iam/rolePolicy:RolePolicy", name: "dump-writer", props: { role: "dump-writer", policy: JSON.stringify({ Statement: [{ Effect: "Allow", Action: "s3:PutObject", Resource: "arn:aws:s3:::acme-db-dumps/*" }] }) } },
+        ];
+        const housekeeping = { type: "aws:iam/policy:Policy", name: "housekeeping", props: { policy: JSON.stringify({ Statement: [{ Sid: "Tidy", Effect: "Allow", Action: "s3:PutLifecycleConfiguration", Resource: "arn:aws:s3:::acme-db-dumps" }] }) } };
+        const deps = { policyArn: ["urn:pulumi:test::proj::aws:iam/policy:Policy::housekeeping"] };
+        const [legacy, ...none] = await messages("backup-job-role-no-destruction", [dumps, ...writer, housekeeping, { type: "aws:iam/policyAttachment:PolicyAttachment", name: "attach", props: { policyArn: "arn:aws:iam::1:policy/housekeeping", roles: ["dump-writer"] }, propertyDependencies: deps }]);
+        assert.deepEqual(none, []);
+        assert.match(legacy, /^dump-writer: .* may s3:PutLifecycleConfiguration \(Policy housekeeping \(attached by attach\), statement Tidy\)/);
+        const [exclusive] = await messages("backup-job-role-no-destruction", [dumps, ...writer, { type: "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive", name: "only", props: { roleName: "dump-writer", policyArns: ["arn:aws:iam::aws:policy/AmazonS3FullAccess"] } }]);
+        assert.match(exclusive, /everything arn:aws:iam::aws:policy\/AmazonS3FullAccess grants \(attached\)/);
+        const bucketPolicy = (principal: unknown, policy?: unknown) => ({
+            type: "aws:s3/bucketPolicy:BucketPolicy",
+            name: "dumps-policy",
+            props: { bucket: "acme-db-dumps", policy: policy ?? JSON.stringify({ Statement: [{ Sid: "Cleanup", Effect: "Allow", Principal: { AWS: principal }, Action: ["s3:BypassGovernanceRetention", "s3:PutObject"], Resource: "arn:aws:s3:::acme-db-dumps/*" }] }) },
+        });
+        const [resourceBased] = await messages("backup-job-role-no-destruction", [dumps, ...writer, bucketPolicy("arn:aws:iam::111111111111:role/jobs/dump-writer")]);
+        assert.match(resourceBased, /^dump-writer: .* may s3:BypassGovernanceRetention \(the bucket policy of acme-db-dumps \(BucketPolicy dumps-policy\), statement Cleanup\)/);
+        assert.deepEqual(await messages("backup-job-role-no-destruction", [dumps, ...writer, bucketPolicy(["arn:aws:iam::111111111111:role/dba", "arn:aws:iam::111111111111:root"])]), [], "another role, the account");
+        assert.deepEqual(await messages("backup-job-role-no-destruction", [dumps, ...writer, bucketPolicy(undefined, UNKNOWN)]), [], "an unknown bucket policy not built from the role: no verdict on it, the role still judged (nothing to find)");
+        // Everyone of the account (aws:PrincipalAccount) or of the organization reaches the job role too; another account's principals do not.
+        const toEveryone = (condition: unknown) => bucketPolicy(undefined, JSON.stringify({ Statement: [{ Sid: "AccountCleanup", Effect: "Allow", Principal: "*", Action: "s3:BypassGovernanceRetention", Resource: "arn:aws:s3:::acme-db-dumps/*", Condition: condition }] }));
+        const sse = { type: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", name: "dumps-sse", props: { bucket: "acme-db-dumps", rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: "arn:aws:kms:eu-west-1:111111111111:key/1" } }] } };
+        const [account] = await messages("backup-job-role-no-destruction", [dumps, sse, ...writer, toEveryone({ StringEquals: { "aws:PrincipalAccount": "111111111111" } })]);
+        assert.match(account, /^dump-writer: .* may s3:BypassGovernanceRetention \(the bucket policy of acme-db-dumps \(BucketPolicy dumps-policy\), statement AccountCleanup\)/);
+        assert.equal((await messages("backup-job-role-no-destruction", [dumps, sse, ...writer, toEveryone({ StringEquals: { "aws:PrincipalOrgID": "o-abc123" } })])).length, 1);
+        assert.deepEqual(await messages("backup-job-role-no-destruction", [dumps, sse, ...writer, toEveryone({ StringEquals: { "aws:PrincipalAccount": "999999999999" } })]), [], "another account's principals");
+        assert.deepEqual(await messages("backup-job-role-no-destruction", [dumps, sse, ...writer, toEveryone({ ArnEquals: { "aws:PrincipalArn": "arn:aws:iam::111111111111:role/dba" } })]), [], "narrowed to another role");
+        // EKS Pod Identity: the role trusts the pods.eks.amazonaws.com service (sts:AssumeRole + sts:TagSession), not a web identity.
+        const podIdentity = JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }] });
+        const [pods] = await messages("backup-job-role-no-destruction", [dumps, { ...writer[0], props: { ...writer[0].props, assumeRolePolicy: podIdentity } }, writer[1], bucketPolicy("arn:aws:iam::111111111111:role/dump-writer")]);
+        assert.match(pods, /^dump-writer: .* may s3:BypassGovernanceRetention/);
     });
 
     it("writers cannot decrypt: a foreign IRSA dump writer that reads the passphrase is named; a reader, staging and unknown resources are not", async () => {
@@ -268,14 +375,14 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.deepEqual(await messages("backup-writer-cannot-decrypt", [dumps, passphrase, ...writer("arn:aws:secretsmanager:eu-west-1:111111111111:secret:acme/db-*")]), [], "other secrets only");
     });
 
-    it("copy outside the account (self): a bucket's inline replication into another account counts in both inline families, replicas owned by the source do not", async () => {
+    it("copy outside the account (self): a bucket's inline replication into another account counts in both inline families; replicas owned by the source, or reached by production's delete markers, do not", async () => {
         const self = { config: { "backup-copy-outside-account": { replicationDeclaredBy: "self" } } };
         const run = async (resources: Parameters<typeof runStackPolicy>[1]) => (await runStackPolicy(policyOf("backup-copy-outside-account"), resources, self)).map((v) => v.message);
         const tags = { backup: "true", ...PROD, role: "primary" };
         const legacy = (owner: string) =>
             bucket("acme-backups", {
                 tags,
-                replicationConfiguration: { role: "arn:aws:iam::111111111111:role/r", rules: [{ id: "vault", status: "Enabled", destination: { bucket: "arn:aws:s3:::vault-copy", accountId: "999999999999", accessControlTranslation: { owner } } }] },
+                replicationConfiguration: { role: "arn:aws:iam::111111111111:role/r", rules: [{ id: "vault", status: "Enabled", filter: { prefix: "" }, destination: { bucket: "arn:aws:s3:::vault-copy", accountId: "999999999999", accessControlTranslation: { owner } } }] },
             });
         assert.deepEqual(await run([legacy("Destination")]), []);
         const [owned] = await run([legacy("Source")]);
@@ -286,11 +393,35 @@ describe("immutability policies on foreign resources (hand-built)", () => {
             props: {
                 bucket: "acme-backups",
                 tags,
-                replicationConfigurations: [{ role: "arn:aws:iam::111111111111:role/r", rules: [{ id: "vault", status: "Enabled", destinations: [{ bucket: "arn:aws:s3:::vault-copy", accountId: "999999999999", accessControlTranslations: [{ owner: "Destination" }] }] }] }],
+                replicationConfigurations: [{ role: "arn:aws:iam::111111111111:role/r", rules: [{ id: "vault", status: "Enabled", filters: [{ prefix: "" }], destinations: [{ bucket: "arn:aws:s3:::vault-copy", accountId: "999999999999", accessControlTranslations: [{ owner: "Destination" }] }] }] }],
             },
             providerRegion: "eu-west-1",
         };
         assert.deepEqual(await run([v2]), []);
+        // A copy a production deletion reaches is no isolated copy: delete markers replicated (each family's
+        // spelling), or a rule without a filter, which S3 reads as V1 and which replicates them.
+        const rules = (rule: Record<string, unknown>) => ({ type: "aws:s3/bucketReplicationConfig:BucketReplicationConfig", name: "to-vault", props: { bucket: "acme-backups", role: "arn:aws:iam::111111111111:role/r", rules: [{ id: "vault", status: "Enabled", destination: { bucket: "arn:aws:s3:::vault-copy", account: "999999999999", accessControlTranslation: { owner: "Destination" } }, ...rule }] } });
+        const plain = bucket("acme-backups", { tags });
+        assert.deepEqual(await run([plain, rules({ filter: { prefix: "" }, deleteMarkerReplication: { status: "Disabled" } })]), []);
+        const [markers] = await run([plain, rules({ filter: { prefix: "" }, deleteMarkerReplication: { status: "Enabled" } })]);
+        assert.match(markers, /^acme-backups: backup bucket has no Enabled replication rule into another account .*\(to-vault rule vault replicates delete markers \(deleteMarkerReplication Enabled\) into account 999999999999: a deletion in production hides the copy there/);
+        const [v1] = await run([plain, rules({ prefix: "" })]);
+        assert.match(v1, /to-vault rule vault has no filter, so S3 reads it as a V1 rule, which replicates delete markers into account 999999999999/);
+        const [legacyMarkers] = await run([bucket("acme-backups", { tags, replicationConfiguration: { role: "r", rules: [{ id: "vault", status: "Enabled", filter: { prefix: "" }, deleteMarkerReplicationStatus: "Enabled", destination: { bucket: "arn:aws:s3:::vault-copy", accountId: "999999999999", accessControlTranslation: { owner: "Destination" } } }] } })]);
+        assert.match(legacyMarkers, /acme-backups rule vault replicates delete markers/);
+        const [v2Markers] = await run([{ ...v2, props: { ...v2.props, replicationConfigurations: [{ role: "r", rules: [{ id: "vault", status: "Enabled", filters: [{ prefix: "" }], deleteMarkerReplicationStatus: "Enabled", destinations: [{ bucket: "arn:aws:s3:::vault-copy", accountId: "999999999999", accessControlTranslations: [{ owner: "Destination" }] }] }] }] } }]);
+        assert.match(v2Markers, /acme-backups rule vault replicates delete markers/);
+        const [v2NoFilter] = await run([{ ...v2, props: { ...v2.props, replicationConfigurations: [{ role: "r", rules: [{ id: "vault", status: "Enabled", destinations: [{ bucket: "arn:aws:s3:::vault-copy", accountId: "999999999999", accessControlTranslations: [{ owner: "Destination" }] }] }] }] } }]);
+        assert.match(v2NoFilter, /acme-backups rule vault has no filter, so S3 reads it as a V1 rule/);
+        // A copy's bucket open to every principal of the organization (which holds the production accounts) is within their reach.
+        const vaultBucket = bucket("vault-copy", { tags: { backup: "true", ...PROD, role: "vault" } });
+        const vaultSse = { type: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", name: "vault-sse", props: { bucket: "vault-copy", rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: "arn:aws:kms:eu-west-1:999999999999:key/1" } }] } };
+        const orgPolicy = { type: "aws:s3/bucketPolicy:BucketPolicy", name: "vault-copy-policy", props: { bucket: "vault-copy", policy: JSON.stringify({ Statement: [{ Sid: "OrgReplicates", Effect: "Allow", Principal: { AWS: "*" }, Action: ["s3:ReplicateObject", "s3:ReplicateDelete"], Resource: "arn:aws:s3:::vault-copy/*", Condition: { StringEquals: { "aws:PrincipalOrgID": "o-abc123" } } }] }) } };
+        const [org] = await run([vaultBucket, vaultSse, orgPolicy]);
+        assert.match(org, /^vault-copy: the bucket policy \(BucketPolicy vault-copy-policy, statement OrgReplicates\) allows every principal of organization o-abc123 \(its production accounts too\) s3:ReplicateDelete/);
+        // No KMS key ARN tells the account here (SSE with an alias): the replication role's account is the source's.
+        const [sameAccount] = await run([plain, rules({ filter: { prefix: "" }, deleteMarkerReplication: { status: "Disabled" }, destination: { bucket: "arn:aws:s3:::vault-copy", account: "111111111111", accessControlTranslation: { owner: "Destination" } } })]);
+        assert.match(sameAccount, /to-vault rule vault replicates into 111111111111, a production account/);
     });
 
     it("copy outside the account: a production primary's RDS instance needs a cross-account AWS Backup copy of a plan that selects it, kept the database row's days", async () => {

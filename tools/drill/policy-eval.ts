@@ -60,9 +60,9 @@ function conditionHolds(condition: PolicyStatement["Condition"], context: Record
     return true;
 }
 
-/** The decision of `statements` for `principalArn` calling `action`. */
-export function evaluate(statements: PolicyStatement[], principalArn: string, action: string): Decision {
-    const context = { "aws:PrincipalArn": principalArn };
+/** The decision of `statements` for `principalArn` calling `action`; `context`: other condition keys' values (a resource's tags). */
+export function evaluate(statements: PolicyStatement[], principalArn: string, action: string, context: Record<string, string> = {}): Decision {
+    context = { ...context, "aws:PrincipalArn": principalArn };
     const applies = statements.filter((s) => principalMatches(s.Principal, principalArn)
         && list(s.Action).some((a) => glob(a, action, true))
         && conditionHolds(s.Condition, context));

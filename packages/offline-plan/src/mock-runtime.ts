@@ -115,6 +115,8 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
     const dataSourceContext = { region: defaultRegion, secret: (value: unknown) => pulumi.secret(value) };
     // AWS providers pinned to an account (allowedAccountIds), by name: their resources' ARNs name that account.
     const providerAccounts = new Map<string, string>();
+    // AWS providers of another region, by name: their resources' ARNs, endpoints and `region` name that region.
+    const providerRegions = new Map<string, string>();
 
     await pulumi.runtime.setMocks(
         {
@@ -135,9 +137,13 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
                 if (args.type === "pulumi:providers:aws" && providerAccount(args.inputs)) {
                     providerAccounts.set(args.name, providerAccount(args.inputs)!);
                 }
+                if (args.type === "pulumi:providers:aws" && typeof args.inputs.region === "string" && args.inputs.region !== "") {
+                    providerRegions.set(args.name, args.inputs.region);
+                }
                 const providerName = args.provider?.split("::").at(-2);
                 const account = providerName === undefined ? undefined : providerAccounts.get(providerName);
-                const state = computedState(args.type, args.name, secretUnknownsKept(args.inputs), defaultRegion, account);
+                const region = (providerName === undefined ? undefined : providerRegions.get(providerName)) ?? defaultRegion;
+                const state = computedState(args.type, args.name, secretUnknownsKept(args.inputs), region, account);
                 return { id: physicalId(args.type, args.name, state), state: { ...unmodelledOutputs(args.type, args.name, state), ...state } };
             },
             call(args: PulumiSdk.runtime.MockCallArgs): Record<string, unknown> {
