@@ -141,12 +141,9 @@ export const EXPECTATIONS: readonly Expectation[] = [
         holds: (s) => {
             const source = (fn: unknown): string => (typeof fn === "function" ? Function.prototype.toString.call(fn) : "");
             const monitor = at(s.mocks, "MockMonitor", "prototype");
-            return (
-                /rpc_1\.deserializeProperties\(req\.getObject\(\)\)/.test(source(at(monitor, "registerResource"))) &&
-                /rpc_1\.deserializeProperties\(req\.getProperties\(\)\)/.test(source(at(monitor, "readResource"))) &&
-                /rpc_1\.deserializeProperties\(req\.getArgs\(\)\)/.test(source(at(monitor, "invoke"))) &&
-                /\.toJavaScript\(\)/.test(source(at(s.rpc, "deserializeProperties")))
-            );
+            // `rpc_1.deserializeProperties(req.getObject())`, or `(0, rpc_1.deserializeProperties)(...)` as newer TypeScript compiles it.
+            const reads = (method: string, getter: string): boolean => new RegExp(`\\bdeserializeProperties\\)?\\(\\s*req\\.${getter}\\(\\)\\s*[,)]`).test(source(at(monitor, method)));
+            return reads("registerResource", "getObject") && reads("readResource", "getProperties") && reads("invoke", "getArgs") && /\.toJavaScript\(\)/.test(source(at(s.rpc, "deserializeProperties")));
         },
     },
 ];

@@ -123,6 +123,26 @@ describe("offline-plan: light Structs between the SDK and the mock monitor", () 
             }
         }
         assert.match(contractProblems({ ...real, mocks: { MockMonitor: OtherMonitor } }).join("\n"), /expected the mock monitor reads requests through rpc\.deserializeProperties/);
+        // The same reads as newer TypeScript compiles an imported call are accepted; a reader of another form is not.
+        const rpc_1 = { deserializeProperties: (struct: unknown, keepUnknowns?: boolean) => [struct, keepUnknowns] };
+        class NewerMonitor {
+            registerResource(req: { getObject(): unknown }) {
+                return (0, rpc_1.deserializeProperties)(req.getObject());
+            }
+            readResource(req: { getProperties(): unknown }) {
+                return (0, rpc_1.deserializeProperties)(req.getProperties(), true);
+            }
+            invoke(req: { getArgs(): unknown }) {
+                return (0, rpc_1.deserializeProperties)(req.getArgs());
+            }
+        }
+        assert.deepEqual(contractProblems({ ...real, mocks: { MockMonitor: NewerMonitor } }), []);
+        class ObjectMonitor extends NewerMonitor {
+            registerResource(req: { getObject(): { toObject(): unknown } }) {
+                return rpc_1.deserializeProperties(req.getObject().toObject());
+            }
+        }
+        assert.equal(contractProblems({ ...real, mocks: { MockMonitor: ObjectMonitor } }).length, 1);
     });
 
     it("plans the same with and without them (OFFLINE_PLAN_LIGHT_STRUCTS=0)", async function () {
