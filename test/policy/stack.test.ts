@@ -1,5 +1,8 @@
 /** Stack policies on hand-built stacks, and the harness's engine-faithful behaviour. */
 import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as path from "path";
+import { TS_REGISTER } from "offline-plan/runner";
 import { s3BackupBucketBaseline, s3BackupReplication } from "../../policy/s3-stack";
 import { s3BackupVersioning } from "../../policy/s3";
 import { drFailoverTopology, retentionTableCoverage } from "../../policy/stack";
@@ -197,6 +200,23 @@ describe("policy harness (engine argument shapes)", () => {
             "oauth2-dr-settings.roleTag: must be string, got number",
             '"rds-backup-retentoin" is not a policy of the pack',
         ]);
+    });
+
+    it("the checker loads ajv only for a policy config to validate (a check without --policy-config does not pay for it)", () => {
+        const packConfig = path.join(__dirname, "..", "..", "tools", "check", "pack-config.ts");
+        const script = [
+            `const { validatePackConfig } = require(${JSON.stringify(packConfig)});`,
+            `const { ALL_POLICIES } = require(${JSON.stringify(path.join(__dirname, "..", "..", "policy", "all.ts"))});`,
+            "const ajvLoaded = () => Object.keys(require.cache).some((f) => f.includes('/node_modules/ajv/'));",
+            "const atLoad = ajvLoaded();",
+            "const empty = validatePackConfig({}, ALL_POLICIES);",
+            "const afterEmpty = ajvLoaded();",
+            "const problems = validatePackConfig({ 'oauth2-dr-settings': { roleTag: 3 } }, ALL_POLICIES);",
+            "console.log(JSON.stringify({ atLoad, empty, afterEmpty, problems, afterBlock: ajvLoaded() }));",
+        ].join("\n");
+        const child = spawnSync(process.execPath, ["--require", TS_REGISTER, "-e", script], { encoding: "utf8" });
+        assert.equal(child.status, 0, child.stderr);
+        assert.deepEqual(JSON.parse(child.stdout), { atLoad: false, empty: [], afterEmpty: false, problems: ["oauth2-dr-settings.roleTag: must be string, got number"], afterBlock: true });
     });
 
     it("policy config cannot weaken the table: minima below it, a tag match without value, a waiver without its approver", () => {

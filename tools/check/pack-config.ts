@@ -2,14 +2,24 @@
  * Policy config files (`--policy-config FILE`, the file `pulumi preview --policy-pack-config FILE` reads),
  * validated with JSON Schema (ajv) against each policy's configSchema, as the CLI does, and stricter.
  */
-import Ajv, { ErrorObject, ValidateFunction } from "ajv";
+import type Ajv from "ajv";
+import type { ErrorObject, ValidateFunction } from "ajv";
 import { Policies } from "@pulumi/policy";
 import { SETTINGS_POLICY_NAME } from "../../policy/settings";
 import { PackConfig } from "offline-plan/policy-harness";
 
 const LEVELS = ["advisory", "mandatory", "remediate", "disabled"];
 
-const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
+/**
+ * Made on the first policy config block to check: ajv and its meta-schemas cost the checker about 23 ms of CPU,
+ * and a check without --policy-config (CI's) has nothing to validate.
+ */
+let ajv: Ajv | undefined;
+function ajvOnce(): Ajv {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { default: AjvClass } = require("ajv") as typeof import("ajv");
+    return (ajv ??= new AjvClass({ allErrors: true, strict: false, verbose: true }));
+}
 
 /**
  * The JSON Schema the CLI checks a policy's block against (pulumi/pulumi analyzer config.go convertSchema:
@@ -31,7 +41,7 @@ function validatorFor(policy: Policies[number] | undefined): ValidateFunction {
     const key = policy ?? blockSchema;
     let validate = validators.get(key);
     if (!validate) {
-        validate = ajv.compile(blockSchema(policy));
+        validate = ajvOnce().compile(blockSchema(policy));
         validators.set(key, validate);
     }
     return validate;

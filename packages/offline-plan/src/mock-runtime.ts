@@ -43,6 +43,7 @@ import {
     withoutSourcePositions,
 } from "./sdk-patches";
 import { checkSdkContract } from "./sdk-contract";
+import { installLightStructs, structModuleOf } from "./light-structs";
 import { runCapturingFailures, runExitHooks, withProgramExitListeners } from "./exit-hooks";
 
 export type { BatchOutcome, PlanBatch, RunOptions } from "./protocol";
@@ -86,6 +87,9 @@ export function secretUnknownsKept(value: unknown): Record<string, unknown> {
 export async function runProgram(options: RunOptions): Promise<PlanResult> {
     const programDir = path.resolve(options.programDir);
     checkSdkContract(sdkDirOf(programDir));
+    if (process.env.OFFLINE_PLAN_LIGHT_STRUCTS !== "0") {
+        installLightStructs(structModuleOf(sdkDirOf(programDir)));
+    }
     const pulumi = sdkFor(programDir);
     withoutPromiseStacks(programDir);
     withoutSourcePositions(pulumi);

@@ -9,6 +9,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { UNKNOWN } from "./model";
+import { lightStructsAgree, StructModule, structModuleOf } from "./light-structs";
 
 /** The SDK's and Node's objects the planner touches, as found (loadSdkShape) or made up (the tests). */
 export interface SdkShape {
@@ -26,6 +27,10 @@ export interface SdkShape {
     rpc: unknown;
     /** Node's `module`. */
     nodeModule: unknown;
+    /** runtime/mocks.js. */
+    mocks?: unknown;
+    /** The google-protobuf struct_pb module the SDK requires. */
+    structs?: unknown;
 }
 
 /** A version range of the form ">=A.B.C <D" or ">=A.B.C <D.E.F" (what package.json states). */
@@ -125,6 +130,22 @@ export const EXPECTATIONS: readonly Expectation[] = [
         holds: (s) => typeof at(s.nodeModule, "_resolveLookupPaths") === "function" && typeof at(s.nodeModule, "_cache") === "object",
     },
     { what: "Node's Module._extensions['.js'] is a function", why: "the TypeScript loader (register.cjs)", holds: isFunction((s) => at(s.nodeModule, "_extensions", ".js")) },
+    {
+        what: "google-protobuf's struct_pb (the SDK's copy) reads a light Struct as the message Struct.fromJavaScript builds (toJavaScript, serializeBinary, the error for undefined)",
+        why: "registrations, reads and invokes handed to the mock monitor as plain snapshots (light-structs.ts)",
+        holds: (s) => lightStructsAgree(s.structs as StructModule | undefined),
+    },
+    {
+        what: "the mock monitor reads requests through rpc.deserializeProperties(req.getObject() / getProperties() / getArgs()), which reads a Struct with toJavaScript()",
+        why: "a light Struct is answered from its snapshot by toJavaScript, any other reader materializes it (light-structs.ts)",
+        holds: (s) => {
+            const source = (fn: unknown): string => (typeof fn === "function" ? Function.prototype.toString.call(fn) : "");
+            const monitor = at(s.mocks, "MockMonitor", "prototype");
+            // `rpc_1.deserializeProperties(req.getObject())`, or `(0, rpc_1.deserializeProperties)(...)` as newer TypeScript compiles it.
+            const reads = (method: string, getter: string): boolean => new RegExp(`\\bdeserializeProperties\\)?\\(\\s*req\\.${getter}\\(\\)\\s*[,)]`).test(source(at(monitor, method)));
+            return reads("registerResource", "getObject") && reads("readResource", "getProperties") && reads("invoke", "getArgs") && /\.toJavaScript\(\)/.test(source(at(s.rpc, "deserializeProperties")));
+        },
+    },
 ];
 
 /** What is wrong with `shape` against `range`, one line each; empty when the planner can run with it. */
@@ -166,6 +187,14 @@ export function loadSdkShape(sdkDir: string): SdkShape {
         resourceRuntime: optional(path.join("runtime", "resource.js")),
         rpc: optional(path.join("runtime", "rpc.js")),
         nodeModule: require("module"),
+        mocks: optional(path.join("runtime", "mocks.js")),
+        structs: ((): unknown => {
+            try {
+                return structModuleOf(sdkDir);
+            } catch {
+                return undefined;
+            }
+        })(),
     };
     /* eslint-enable @typescript-eslint/no-require-imports */
 }

@@ -64,4 +64,32 @@ describe("the SDK's closure modules, deferred (src/lazy-closure-modules.ts)", fu
         assert.deepEqual(deferred.ownTypescript, eager.ownTypescript);
         assert.equal(deferred.ownTypescript.proxy, false);
     });
+
+    it("@pulumi/policy loads without its analyzer server (gRPC, the SDK); a PolicyPack's serve reaches the real one", () => {
+        const script = [
+            `require(${JSON.stringify(path.join(__dirname, "..", "src", "lazy-closure-modules.ts"))});`,
+            "const Module = require('module');",
+            "const loaded = (part) => Object.keys(require.cache).some((f) => f.includes(part));",
+            "const policy = require('@pulumi/policy');",
+            "const afterPolicyLoad = { sdk: loaded('/@pulumi/pulumi/'), grpc: loaded('/@grpc/grpc-js/'), server: loaded('/@pulumi/policy/server.js') };",
+            "const policyJs = require.resolve('@pulumi/policy/policy.js');",
+            "const server = Module._load('./server', require.cache[policyJs], false);",
+            "const serve = typeof server.serve;",
+            "const afterServe = { sdk: loaded('/@pulumi/pulumi/'), server: loaded('/@pulumi/policy/server.js') };",
+            "console.log(JSON.stringify({ afterPolicyLoad, serve, afterServe, validate: typeof policy.validateResourceOfType, proxy: typeof policy.unknownCheckingProxy }));",
+        ].join("\n");
+        const run = (withModule: boolean) => {
+            const child = spawnSync(process.execPath, ["--require", TS_REGISTER, "-e", withModule ? script : script.split("\n").slice(1).join("\n")], { cwd: INSTALL_ROOT, encoding: "utf8" });
+            assert.equal(child.status, 0, child.stderr);
+            return JSON.parse(child.stdout) as { afterPolicyLoad: Record<string, boolean>; serve: string; afterServe: Record<string, boolean>; validate: string; proxy: string };
+        };
+        const eager = run(false);
+        assert.deepEqual(eager.afterPolicyLoad, { sdk: true, grpc: true, server: true }, "without the module @pulumi/policy loads its server and the SDK (if not, the stand-in has no purpose left)");
+        const deferred = run(true);
+        assert.deepEqual(deferred.afterPolicyLoad, { sdk: false, grpc: false, server: false });
+        assert.equal(deferred.validate, "function");
+        assert.equal(deferred.proxy, "function");
+        assert.equal(deferred.serve, "function");
+        assert.deepEqual(deferred.afterServe, { sdk: true, server: true });
+    });
 });
