@@ -36,6 +36,23 @@ describe("organization SCP", () => {
         }
     });
 
+    it("only a break-glass role (or security) may delete or stop RDS's automated backups of our tagged instances, or change their project tag", () => {
+        const backups = sid("Oauth2DrRdsAutomatedBackupsOnlyByBreakGlass");
+        assert.equal(backups.Effect, "Deny");
+        assert.deepEqual(backups.Action, ["rds:DeleteDBInstanceAutomatedBackup", "rds:StopDBInstanceAutomatedBackupsReplication"]);
+        assert.deepEqual(backups.Condition.StringEquals, { [`aws:ResourceTag/${PROJECT_TAG.key}`]: PROJECT_TAG.value });
+        const tags = sid("Oauth2DrRdsProjectTagOnlyByBreakGlass");
+        assert.deepEqual(tags.Action, ["rds:AddTagsToResource", "rds:RemoveTagsFromResource"]);
+        assert.deepEqual(tags.Condition["ForAnyValue:StringEquals"], { "aws:TagKeys": [PROJECT_TAG.key] }, "other tags stay the operators'");
+        for (const statement of [backups, tags]) {
+            for (const role of breakGlassRolesOfStacks()) {
+                assert.ok(statement.Condition.ArnNotLike["aws:PrincipalArn"].includes(role), role);
+            }
+        }
+        // ModifyDBInstance (BackupRetentionPeriod 0) has no condition key for the retention: not denied (the residual).
+        assert.ok(!statements.some((s) => s.Action.includes("rds:ModifyDBInstance")));
+    });
+
     it("nobody but the security principal may change a break-glass role's trust or permissions", () => {
         const roles = sid("Oauth2DrBreakGlassRoleOnlyBySecurity");
         assert.equal(roles.Effect, "Deny");
