@@ -36,8 +36,18 @@ export const SECRET_REKEY_ACTIONS = ["secretsmanager:UpdateSecret"];
 /** A narrowing condition a guard may carry: (operator, key, value as JSON). */
 type Tolerated = (operator: string, key: string, value: string) => boolean;
 
-const rekeyConditions: Tolerated = (operator, key, value) => ["secretsmanager:kmskeyid", "secretsmanager:kmskeyarn"].includes(key.toLowerCase())
-    && (/^(StringNotEquals|StringNotLike|ArnNotEquals|ArnNotLike)(IfExists)?$/.test(operator) || (operator === "Null" && value === JSON.stringify("false")));
+const rekeyConditions: Tolerated = (operator, key, value) => {
+    if (!["secretsmanager:kmskeyid", "secretsmanager:kmskeyarn"].includes(key.toLowerCase())) {
+        return false;
+    }
+    if (operator === "Null") {
+        return value === JSON.stringify("false");
+    }
+    // One key, named exactly: a list or a pattern spares re-keying to every other key it names or matches.
+    const parsed = JSON.parse(value) as unknown;
+    const keys = Array.isArray(parsed) ? parsed : [parsed];
+    return /^(StringNotEquals|StringNotLike|ArnNotEquals|ArnNotLike)(IfExists)?$/.test(operator) && keys.length === 1 && typeof keys[0] === "string" && !/[*?]/.test(keys[0]);
+};
 
 const T = {
     secret: "aws:secretsmanager/secret:Secret",

@@ -285,6 +285,11 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         const own = "arn:aws:kms:eu-west-1:123456789012:key/own";
         assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [secret([deletion, rekey({ StringNotEquals: { "secretsmanager:KmsKeyId": own }, Null: { "secretsmanager:KmsKeyId": "false" } })])]), []);
         assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [secret([deletion, rekey({ ArnNotEquals: { "aws:PrincipalArn": BREAK_GLASS, "secretsmanager:KmsKeyArn": own } })])]), []);
+        // A list or a pattern of keys spares re-keying to each other key it names or matches (one the administrator created).
+        const [two] = await messages("deletion-guards-secrets-and-keys", [secret([deletion, rekey({ StringNotEquals: { "secretsmanager:KmsKeyId": [own, "arn:aws:kms:eu-west-1:123456789012:key/spare"] } })])]);
+        assert.match(two, /statement Rekey: the Deny applies only when StringNotEquals secretsmanager:KmsKeyId \["arn:aws:kms:eu-west-1:123456789012:key\/own","arn:aws:kms:eu-west-1:123456789012:key\/spare"\] holds/);
+        const [pattern] = await messages("deletion-guards-secrets-and-keys", [secret([deletion, rekey({ ArnNotLike: { "aws:PrincipalArn": BREAK_GLASS, "secretsmanager:KmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/*" } })])]);
+        assert.match(pattern, /statement Rekey: the Deny applies only when ArnNotLike secretsmanager:KmsKeyArn "arn:aws:kms:eu-west-1:123456789012:key\/\*" holds/);
         const [onlyOne] = await messages("deletion-guards-secrets-and-keys", [secret([deletion, rekey({ StringEquals: { "secretsmanager:KmsKeyId": "arn:aws:kms:eu-west-1:123456789012:key/other" } })])]);
         assert.match(onlyOne, /statement Rekey: the Deny applies only when StringEquals secretsmanager:KmsKeyId/);
     });
