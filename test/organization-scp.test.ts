@@ -79,5 +79,12 @@ describe("organization SCP", () => {
         const scp = plannedResource("urn:pulumi:s::p::aws:organizations/policy:Policy::guards", "aws:organizations/policy:Policy", "guards", { type: "SERVICE_CONTROL_POLICY", content: committed });
         assert.equal(organizationGuardOf(plan([key, scp])), "declared (guards)");
         assert.equal(organizationGuardOf(plan([])), undefined, "no key: nothing to say");
+        // With an RDS instance, an SCP without the automated-backup statements (generated before them) says so.
+        const db = plannedResource("urn:pulumi:s::p::aws:rds/instance:Instance::db", "aws:rds/instance:Instance", "db", {});
+        assert.equal(organizationGuardOf(plan([key, db, scp])), "declared (guards)");
+        const older = JSON.stringify({ Statement: (JSON.parse(committed) as { Statement: Statement[] }).Statement.filter((s) => !s.Sid.startsWith("Oauth2DrRds")) });
+        const old = plannedResource("urn:pulumi:s::p::aws:organizations/policy:Policy::guards", "aws:organizations/policy:Policy", "guards", { type: "SERVICE_CONTROL_POLICY", content: older });
+        assert.equal(organizationGuardOf(plan([key, db, old])), "declared (guards), but it does not deny rds:DeleteDBInstanceAutomatedBackup, rds:StopDBInstanceAutomatedBackupsReplication: update it from docs/organization-scp.json");
+        assert.equal(organizationGuardOf(plan([key, old])), "declared (guards)", "no RDS instance: the key statements are what matters");
     });
 });
