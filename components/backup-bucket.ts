@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type * as kms from "@pulumi/aws/kms";
 import * as s3 from "@pulumi/aws/s3";
+import { objectRetainDays } from "../lib/object-lock";
 import { DataClass, Retention, RETENTION_TABLE } from "../lib/retention";
 import { customerManagedKey } from "./kms";
 
@@ -35,6 +36,64 @@ export interface BackupBucketArgs {
 export interface ObjectLock {
     mode: "COMPLIANCE" | "GOVERNANCE";
     days: number;
+    /** Days between rotations of a secret (secrets/ keeps N versions: N x this; lib/object-lock.ts). */
+    secretRotationDays?: number;
+}
+
+/** Days of the rotation the secrets/ floor assumes when the stack does not say (lib/config's default). */
+const DEFAULT_SECRET_ROTATION_DAYS = 90;
+
+/** One prefix's floor: an upload asking for a per-object lock shorter than `days` is refused. */
+export interface LockFloor {
+    dataClass: DataClass;
+    prefix: string;
+    days: number;
+}
+
+/**
+ * The per-object Object Lock floor of each data class the bucket holds: exactly what our writers ask for
+ * (lib/object-lock.ts objectRetainDays: database max(lock, row), clients/config/audit their rows, secrets N
+ * versions x the rotation). A per-object lock in an upload overrides the bucket's default retention, so
+ * without a floor a compromised writer uploads its future backups locked one day.
+ */
+export function lockFloors(retention: Retention, objectLock: ObjectLock, dataClasses?: DataClass[]): LockFloor[] {
+    const days = objectRetainDays(retention, objectLock.days, objectLock.secretRotationDays ?? DEFAULT_SECRET_ROTATION_DAYS);
+    return rowsOf(dataClasses).map((row) => ({ dataClass: row.dataClass as DataClass, prefix: row.bucketPrefix, days: days[row.dataClass as DataClass] }));
+}
+
+/**
+ * The bucket policy statements that make the floors hold (S3 condition keys, Service Authorization Reference,
+ * "Actions, resources, and condition keys for Amazon S3": s3:PutObject and s3:PutObjectRetention take
+ * s3:object-lock-mode (String) and s3:object-lock-remaining-retention-days (Numeric), present only when the
+ * request sets a per-object lock):
+ *  - in COMPLIANCE: a per-object lock in any other mode (GOVERNANCE, which s3:BypassGovernanceRetention lifts);
+ *  - per prefix: a per-object lock whose remaining retention is below the prefix's floor.
+ * An upload without a per-object lock takes the bucket's default retention (the database row) and passes.
+ * S3 replication writes with s3:ReplicateObject, which neither statement names, so replicas arrive.
+ */
+export function lockFloorStatements(bucketArn: pulumi.Input<string>, mode: ObjectLock["mode"], floors: LockFloor[]): unknown[] {
+    const actions = ["s3:PutObject", "s3:PutObjectRetention"];
+    // A plain ARN stays a plain string (the compromise drill evaluates these statements as data).
+    const objects = (suffix: string) => (typeof bucketArn === "string" ? `${bucketArn}/${suffix}` : pulumi.interpolate`${bucketArn}/${suffix}`);
+    return [
+        ...(mode === "COMPLIANCE" ? [{
+            Sid: "DenyObjectLockModeOtherThanCompliance",
+            Effect: "Deny",
+            Principal: "*",
+            Action: actions,
+            Resource: objects("*"),
+            // Null false: only a request that sets a mode (a negated operator is true when the key is absent).
+            Condition: { StringNotEquals: { "s3:object-lock-mode": "COMPLIANCE" }, Null: { "s3:object-lock-mode": "false" } },
+        }] : []),
+        ...floors.map((floor) => ({
+            Sid: `DenyObjectLockShorterThan${floor.dataClass[0].toUpperCase()}${floor.dataClass.slice(1)}Row`,
+            Effect: "Deny",
+            Principal: "*",
+            Action: actions,
+            Resource: objects(`${floor.prefix}*`),
+            Condition: { NumericLessThan: { "s3:object-lock-remaining-retention-days": String(floor.days) } },
+        })),
+    ];
 }
 
 /** Days a noncurrent secrets/ version stays once it is no longer among the newest N. */
@@ -112,7 +171,8 @@ export class BackupBucket extends pulumi.ComponentResource {
         this.encryptedByDefault(args.bucketName, bucket, key);
         const publicAccess = this.publicAccessBlocked(args.bucketName, bucket);
         this.bucketOwnerEnforced(args.bucketName, bucket);
-        this.policyDenyingWeakerAccess(args.bucketName, bucket, key, publicAccess, args.policyStatements?.(bucket.arn) ?? []);
+        const floors = lockFloorStatements(bucket.arn, args.objectLock.mode, lockFloors(args.retention, args.objectLock, args.dataClasses));
+        this.policyDenyingWeakerAccess(args.bucketName, bucket, key, publicAccess, [...floors, ...(args.policyStatements?.(bucket.arn) ?? [])]);
         this.expiredByRetention(args, bucket, this.versioning);
 
         this.bucketName = bucket.bucket;
@@ -189,7 +249,10 @@ export class BackupBucket extends pulumi.ComponentResource {
     }
 }
 
-/** Deny plain HTTP, uploads asking for weaker encryption than SSE-KMS, and uploads naming another KMS key. */
+/**
+ * Deny plain HTTP, uploads asking for weaker encryption than SSE-KMS, uploads naming another KMS key, and
+ * (`more`, first) per-object locks weaker than the bucket's data classes ask (lockFloorStatements).
+ */
 function denyWeakerAccessPolicy(bucketArn: pulumi.Output<string>, keyArn: pulumi.Output<string>, more: unknown[]): pulumi.Output<string> {
     return pulumi.jsonStringify({
         Version: "2012-10-17",

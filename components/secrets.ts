@@ -39,16 +39,41 @@ export const SECRET_GUARDED_ACTIONS = [
 
 /**
  * A secret's resource policy that denies deleting it, removing its replicas and changing or removing this very
- * policy to every principal but the break-glass role. An explicit Deny in the resource policy applies to the
- * account's administrators and root too; `pulumi up` changes the policy only with the break-glass role.
+ * policy to every principal but the break-glass role, and (with `kmsKeyArn`) re-keying it: an administrator
+ * who may UpdateSecret to a KMS key they control, then delete that key, makes the secret unreadable without
+ * deleting it. An explicit Deny in the resource policy applies to the account's administrators and root too;
+ * `pulumi up` changes the policy only with the break-glass role.
  */
-export function secretDeletionGuard(breakGlassRoleArn: string): string {
-    return JSON.stringify({ Version: "2012-10-17", Statement: [secretGuardStatement(breakGlassRoleArn)] });
+export function secretDeletionGuard(breakGlassRoleArn: string, kmsKeyArn?: string): string {
+    return JSON.stringify({ Version: "2012-10-17", Statement: [secretGuardStatement(breakGlassRoleArn), ...(kmsKeyArn ? [secretRekeyGuardStatement(breakGlassRoleArn, kmsKeyArn)] : [])] });
 }
 
 /** The secret deletion guard's statement, for a policy that holds more statements. */
 export function secretGuardStatement(breakGlassRoleArn: string) {
     return denyToAllBut("DenyDeletionExceptBreakGlass", SECRET_GUARDED_ACTIONS, breakGlassRoleArn);
+}
+
+/** What re-keys a secret (CreateSecret and ReplicateSecretToRegions name no key of an existing secret's primary). */
+export const SECRET_REKEY_ACTIONS = ["secretsmanager:UpdateSecret"];
+
+/**
+ * Deny UpdateSecret naming any KMS key but the secret's own, to everyone but the break-glass role.
+ * secretsmanager:KmsKeyId (String: the KmsKeyId of the request, as sent) is a condition key of UpdateSecret
+ * (Service Authorization Reference, "Actions, resources, and condition keys for AWS Secrets Manager"); present
+ * only when the request names a key, hence Null false (a negated operator is true when its key is absent, which
+ * would deny every value update). Our program names the key by its ARN, as `kmsKeyArn` is; a request naming
+ * the same key by id or alias is refused too (fail closed).
+ */
+export function secretRekeyGuardStatement(breakGlassRoleArn: pulumi.Input<string>, kmsKeyArn: pulumi.Input<string>) {
+    const guard = denyToAllBut("DenyRekeyExceptBreakGlass", SECRET_REKEY_ACTIONS, breakGlassRoleArn);
+    return {
+        ...guard,
+        Condition: {
+            ...guard.Condition,
+            StringNotEquals: { "secretsmanager:KmsKeyId": kmsKeyArn },
+            Null: { "secretsmanager:KmsKeyId": "false" },
+        },
+    };
 }
 
 export class ServerSecrets extends pulumi.ComponentResource {
@@ -86,10 +111,11 @@ export class ServerSecrets extends pulumi.ComponentResource {
                 forceOverwriteReplicaSecret: false,
                 tags,
             }, { parent: this, protect: true });
-            if (args.breakGlassRoleArn) {
+            const breakGlass = args.breakGlassRoleArn;
+            if (breakGlass) {
                 new secretsmanager.SecretPolicy(`${SECRET_NAMES[id]}-guard`, {
                     secretArn: declared.arn,
-                    policy: secretDeletionGuard(args.breakGlassRoleArn),
+                    policy: key.arn.apply((arn) => secretDeletionGuard(breakGlass, arn)),
                     blockPublicPolicy: true,
                 }, { parent: this });
             }

@@ -61,8 +61,9 @@ export class SmokeTestClientSecret extends pulumi.ComponentResource {
             forceOverwriteReplicaSecret: false,
             tags: { ...args.tags, "oauth2-dr/data-class": "secrets" },
         }, { parent: this, protect: true });
-        if (args.breakGlassRoleArn) {
-            new secretsmanager.SecretPolicy(`${SMOKE_CLIENT_SECRET_NAME}-guard`, { secretArn: secret.arn, policy: secretDeletionGuard(args.breakGlassRoleArn), blockPublicPolicy: true }, { parent: this });
+        const breakGlass = args.breakGlassRoleArn;
+        if (breakGlass) {
+            new secretsmanager.SecretPolicy(`${SMOKE_CLIENT_SECRET_NAME}-guard`, { secretArn: secret.arn, policy: pulumi.output(args.kmsKeyArn).apply((arn) => secretDeletionGuard(breakGlass, arn)), blockPublicPolicy: true }, { parent: this });
         }
         const password = new random.RandomPassword(`${name}-secret`, { length: 48, special: false }, { parent: this });
         new secretsmanager.SecretVersion(`${name}-version`, {

@@ -25,7 +25,7 @@ import { BackupBucket, ObjectLock } from "./backup-bucket";
 import { BucketReplication } from "./bucket-replication";
 import { customerManagedKey } from "./kms";
 import { denyToAllBut } from "./deny-to-all-but";
-import { secretGuardStatement } from "./secrets";
+import { secretGuardStatement, secretRekeyGuardStatement } from "./secrets";
 
 /** The secret of the vault account that holds the backups' private keys (armored gpg secret keys). */
 export const PRIVATE_KEYS_SECRET_NAME = "oauth2-dr/backup-private-keys";
@@ -249,10 +249,10 @@ export class VaultAccount extends pulumi.ComponentResource {
         new secretsmanager.SecretPolicy(`${PRIVATE_KEYS_SECRET_NAME}-guard`, {
             secretArn: secret.arn,
             blockPublicPolicy: true,
-            policy: JSON.stringify({
+            policy: pulumi.jsonStringify({
                 Version: "2012-10-17",
                 Statement: [
-                    ...(args.breakGlassRoleArn ? [secretGuardStatement(args.breakGlassRoleArn)] : []),
+                    ...(args.breakGlassRoleArn ? [secretGuardStatement(args.breakGlassRoleArn), secretRekeyGuardStatement(args.breakGlassRoleArn, key.arn)] : []),
                     ...(readers.length > 0 ? [denyToAllBut("ReadOnlyByRestoreRoles", "secretsmanager:GetSecretValue", readers)] : []),
                 ],
             }),

@@ -6,6 +6,8 @@
  *    locking the key;
  *  - a production administrator with `iam:UpdateAssumeRolePolicy` (or a policy attach/put on the role) can make
  *    itself the break-glass role, which every guard exempts.
+ *  - RDS's automated backups of our instances: DeleteDBInstanceAutomatedBackup and
+ *    StopDBInstanceAutomatedBackupsReplication (no resource policy exists for an RDS instance).
  * An SCP is evaluated before any identity or resource policy of the member accounts and binds their
  * administrators and roots. It is created in the organization's management account (or an account delegated
  * for Organizations policies), which none of this program's stacks deploys into: so it is generated here
@@ -37,6 +39,20 @@ export const BREAK_GLASS_ROLE_CHANGES = [
 /** (Tag changes too: the SCP finds our keys by their project tag, which must not be removed or changed first.) */
 export const KEY_GUARD_CHANGES = ["kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:UntagResource", "kms:TagResource"];
 
+/**
+ * What deletes or stops RDS's own automated backups of our tagged instances (the database row's point-in-time
+ * window) that an IAM policy can name: DeleteDBInstanceAutomatedBackup (resource auto-backup, which carries its
+ * instance's tags) and StopDBInstanceAutomatedBackupsReplication (resource db). ModifyDBInstance with
+ * BackupRetentionPeriod 0 deletes them too, and cannot be told apart: the Service Authorization Reference lists
+ * no condition key of ModifyDBInstance for the retention (only rds:ManageMasterUserPassword and the resource's
+ * tags), and denying ModifyDBInstance would stop every change to the instance; the locked AWS Backup vaults
+ * hold the row against it (docs/runbook.md, "What no guard refuses").
+ */
+export const RDS_BACKUP_GUARD_CHANGES = ["rds:DeleteDBInstanceAutomatedBackup", "rds:StopDBInstanceAutomatedBackupsReplication"];
+
+/** Adding or removing the project tag of an RDS resource (the statement above finds them by it). */
+export const RDS_TAG_CHANGES = ["rds:AddTagsToResource", "rds:RemoveTagsFromResource"];
+
 export interface ScpInputs {
     /** The break-glass roles of every account (each stack's breakGlassRoleArn). */
     breakGlassRoleArns: string[];
@@ -63,7 +79,7 @@ export function scpProblems(inputs: ScpInputs): string[] {
 }
 
 /** The SCP document (at most 5,120 characters, the SCP size limit). */
-export function organizationScp(inputs: ScpInputs): Record<string, unknown> {
+export function organizationScp(inputs: ScpInputs): { Version: string; Statement: Record<string, unknown>[] } {
     const problems = scpProblems(inputs);
     if (problems.length > 0) {
         throw new Error(`organization SCP: ${problems.join("; ")}`);
@@ -80,6 +96,27 @@ export function organizationScp(inputs: ScpInputs): Record<string, unknown> {
                 Resource: "*",
                 Condition: {
                     StringEquals: { [`aws:ResourceTag/${PROJECT_TAG.key}`]: PROJECT_TAG.value },
+                    ArnNotLike: { "aws:PrincipalArn": [...breakGlass, ...security] },
+                },
+            },
+            {
+                Sid: "Oauth2DrRdsAutomatedBackupsOnlyByBreakGlass",
+                Effect: "Deny",
+                Action: RDS_BACKUP_GUARD_CHANGES,
+                Resource: "*",
+                Condition: {
+                    StringEquals: { [`aws:ResourceTag/${PROJECT_TAG.key}`]: PROJECT_TAG.value },
+                    ArnNotLike: { "aws:PrincipalArn": [...breakGlass, ...security] },
+                },
+            },
+            {
+                Sid: "Oauth2DrRdsProjectTagOnlyByBreakGlass",
+                Effect: "Deny",
+                Action: RDS_TAG_CHANGES,
+                Resource: "*",
+                Condition: {
+                    StringEquals: { [`aws:ResourceTag/${PROJECT_TAG.key}`]: PROJECT_TAG.value },
+                    "ForAnyValue:StringEquals": { "aws:TagKeys": [PROJECT_TAG.key] },
                     ArnNotLike: { "aws:PrincipalArn": [...breakGlass, ...security] },
                 },
             },

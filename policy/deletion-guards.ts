@@ -4,7 +4,8 @@
  * the account cannot get around:
  *  - a secret's resource policy (aws.secretsmanager.SecretPolicy, or the secret's inline `policy`) denies
  *    secretsmanager:DeleteSecret, RemoveRegionsFromReplication, PutResourcePolicy and DeleteResourcePolicy to everyone but a named
- *    break-glass role (a condition on aws:PrincipalArn);
+ *    break-glass role (a condition on aws:PrincipalArn), and secretsmanager:UpdateSecret naming another KMS key
+ *    (a re-key to a key the administrator controls, then that key's deletion, loses the secret just as well);
  *  - a key's policy (its `policy`, or an aws.kms.KeyPolicy) denies kms:ScheduleKeyDeletion and kms:DisableKey
  *    the same way.
  * An explicit Deny wins over every Allow of the account, root included. Deleting the passphrase or the keys
@@ -22,6 +23,31 @@ import { read, UNKNOWN } from "./unknowns";
 // DeleteResourcePolicy too: an administrator who may delete the secret's policy removes the guard, then deletes the secret.
 export const SECRET_GUARD_ACTIONS = ["secretsmanager:DeleteSecret", "secretsmanager:RemoveRegionsFromReplication", "secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy"];
 export const KEY_GUARD_ACTIONS = ["kms:ScheduleKeyDeletion", "kms:DisableKey"];
+
+/**
+ * Re-keying: an administrator who may UpdateSecret the secret to a KMS key they control, then schedule that
+ * key's deletion, makes the secret unreadable without deleting it. The guard denies UpdateSecret to everyone but
+ * the break-glass role; it may be narrowed to requests that name another key (secretsmanager:KmsKeyId or
+ * KmsKeyArn, condition keys of UpdateSecret in the Service Authorization Reference: StringNotEquals/ArnNotEquals
+ * the secret's key, and Null false), so that value updates stay allowed.
+ */
+export const SECRET_REKEY_ACTIONS = ["secretsmanager:UpdateSecret"];
+
+/** A narrowing condition a guard may carry: (operator, key, value as JSON). */
+type Tolerated = (operator: string, key: string, value: string) => boolean;
+
+const rekeyConditions: Tolerated = (operator, key, value) => {
+    if (!["secretsmanager:kmskeyid", "secretsmanager:kmskeyarn"].includes(key.toLowerCase())) {
+        return false;
+    }
+    if (operator === "Null") {
+        return value === JSON.stringify("false");
+    }
+    // One key, named exactly: a list or a pattern spares re-keying to every other key it names or matches.
+    const parsed = JSON.parse(value) as unknown;
+    const keys = Array.isArray(parsed) ? parsed : [parsed];
+    return /^(StringNotEquals|StringNotLike|ArnNotEquals|ArnNotLike)(IfExists)?$/.test(operator) && keys.length === 1 && typeof keys[0] === "string" && !/[*?]/.test(keys[0]);
+};
 
 const T = {
     secret: "aws:secretsmanager/secret:Secret",
@@ -51,7 +77,7 @@ interface GuardConfig {
  * What a set of statements leaves unguarded of `actions`: the actions no Deny-to-everyone statement covers
  * with a break-glass exception. UNKNOWN when a document is not known yet.
  */
-export function unguarded(documents: unknown[], actions: string[], breakGlass: string[]): { missing: string[]; note?: string } | typeof UNKNOWN {
+export function unguarded(documents: unknown[], actions: string[], breakGlass: string[], tolerated: Tolerated = () => false): { missing: string[]; note?: string } | typeof UNKNOWN {
     const statements: Statement[] = [];
     for (const document of documents) {
         const parsed = statementsOf(document);
@@ -70,7 +96,12 @@ export function unguarded(documents: unknown[], actions: string[], breakGlass: s
         // Each guard: sound (spares only the break-glass role, nothing else narrows it), a lock-out (spares
         // nobody, unconditionally), or hollow (a credential of the account can get around it: why).
         const verdicts = guards.map((s): { sound: true } | { sound: false; lockout?: true; why: string } => {
-            const { spared, patterns, narrowing } = denyConditions(s.condition);
+            const { spared, patterns } = denyConditions(s.condition);
+            // A condition the guard needs (the re-key guard's KmsKeyId) is no narrowing an administrator walks around.
+            const narrowing = denyConditions(s.condition).narrowing.filter((n) => {
+                const [operator, key, ...value] = n.split(" ");
+                return !tolerated(operator, key, value.join(" "));
+            });
             const where = s.sid ? `statement ${s.sid}: ` : "";
             if (narrowing.length > 0) {
                 return { sound: false, why: `${where}the Deny applies only when ${narrowing.join(" and ")} holds, so a credential that does not meet it is not denied` };
@@ -124,13 +155,13 @@ function attached(attachments: readonly StackResource[], property: string, targe
  * SecretPolicy). Each sets the whole policy, so whichever the provider applies last replaces the other: each
  * must guard on its own. The first one that does not, with its source when there are several.
  */
-export function unguardedPolicies(documents: { document: unknown; source: string }[], actions: string[], breakGlass: string[]): { missing: string[]; note?: string } | typeof UNKNOWN {
+export function unguardedPolicies(documents: { document: unknown; source: string }[], actions: string[], breakGlass: string[], tolerated?: Tolerated): { missing: string[]; note?: string } | typeof UNKNOWN {
     if (documents.length <= 1) {
-        return unguarded(documents.map((d) => d.document), actions, breakGlass);
+        return unguarded(documents.map((d) => d.document), actions, breakGlass, tolerated);
     }
     let unknown = false;
     for (const { document, source } of documents) {
-        const result = unguarded([document], actions, breakGlass);
+        const result = unguarded([document], actions, breakGlass, tolerated);
         if (result === UNKNOWN) {
             unknown = true;
         } else if (result.missing.length > 0) {
@@ -147,7 +178,7 @@ function describe(missing: string[], note: string | undefined): string {
 
 export const deletionGuards: StackValidationPolicy = {
     name: "deletion-guards-secrets-and-keys",
-    description: "In production, Critical secrets deny DeleteSecret, RemoveRegionsFromReplication, PutResourcePolicy and DeleteResourcePolicy, and KMS keys deny ScheduleKeyDeletion and DisableKey, to everyone but a named break-glass role.",
+    description: "In production, Critical secrets deny DeleteSecret, RemoveRegionsFromReplication, PutResourcePolicy, DeleteResourcePolicy and UpdateSecret to another KMS key, and KMS keys deny ScheduleKeyDeletion and DisableKey, to everyone but a named break-glass role.",
     enforcementLevel: "mandatory",
     severity: "critical",
     configSchema: guardSchema,
@@ -163,9 +194,14 @@ export const deletionGuards: StackValidationPolicy = {
             const name = read(secret.props, "name");
             const documents = [{ document: read(secret.props, "policy"), source: `${secret.name}.policy` }, ...attached(secretPolicies, "secretArn", secret, [name])].filter((d) => d.document !== undefined);
             const result = unguardedPolicies(documents, SECRET_GUARD_ACTIONS, config.breakGlassRoleArns);
+            const label = typeof name === "string" ? name : secret.name;
             if (result !== UNKNOWN && result.missing.length > 0) {
                 const what = documents.length === 0 ? "has no resource policy (aws.secretsmanager.SecretPolicy)" : `has a resource policy where ${describe(result.missing, result.note)}`;
-                reportViolation(`${typeof name === "string" ? name : secret.name}: production secret ${what}; a deletion guard must deny ${SECRET_GUARD_ACTIONS.join(", ")} to everyone but a named break-glass role`, secret.urn);
+                reportViolation(`${label}: production secret ${what}; a deletion guard must deny ${SECRET_GUARD_ACTIONS.join(", ")} to everyone but a named break-glass role${documents.length === 0 ? ", and secretsmanager:UpdateSecret naming another KMS key" : ""}`, secret.urn);
+            }
+            const rekey = documents.length === 0 ? UNKNOWN : unguardedPolicies(documents, SECRET_REKEY_ACTIONS, config.breakGlassRoleArns, rekeyConditions);
+            if (rekey !== UNKNOWN && rekey.missing.length > 0) {
+                reportViolation(`${label}: production secret has a resource policy where ${describe(rekey.missing, rekey.note)} when it names another KMS key: an administrator re-keys it to a key they control (UpdateSecret KmsKeyId), then deletes that key, and the secret is unreadable; the guard must deny secretsmanager:UpdateSecret when secretsmanager:KmsKeyId is present (Null false) and not the secret's own key (StringNotEquals), to everyone but a named break-glass role`, secret.urn);
             }
         }
         for (const key of args.resources.filter((r) => r.type === T.key)) {

@@ -17,12 +17,17 @@
  * of the bucket it writes to. That default must reach the row of the class its prefix holds (audit/ 365 days):
  * S3 keeps one default retention per bucket, not per prefix, so a class longer than the bucket's default
  * needs its own bucket. (Our scripts set each object's retain-until from its class: lib/object-lock.ts.)
+ *
+ * The per-object lock's floor (production): a lock set in the upload overrides the default, so a production
+ * backup bucket's policy must refuse a per-object lock in another mode than COMPLIANCE and, per prefix of a row
+ * it holds, one shorter than the row (lockFloorProblems; components/backup-bucket.ts lockFloorStatements).
  */
 import { StackValidationPolicy } from "@pulumi/policy";
-import { configOf, isProduction } from "./config";
+import { configOf, globMatch, isProduction } from "./config";
+import { covers, isEveryone, Statement, statementsOf } from "./iam-documents";
 import { BucketGroup, bucketNameFromArn, indexStack, StackIndex, StackResource, tagsOf } from "./resources";
 import { lifecycleRulesOf } from "./s3-families";
-import { formatRetention, RETENTION_TABLE, retentionRow } from "./retention";
+import { formatRetention, RETENTION_TABLE, RetentionRow, retentionRow } from "./retention";
 import type { Settings } from "./settings";
 import { minimumOf, sharedSettings } from "./settings";
 import { asNumber, isNotANumber, showNumber } from "./numbers";
@@ -214,9 +219,97 @@ export function serviceWriterProblems(writer: ServiceWriter, views: LockView[], 
     ];
 }
 
+const MODE_KEY = "s3:object-lock-mode";
+const REMAINING_KEY = "s3:object-lock-remaining-retention-days";
+
+/** A condition block's entries as [operator, key (lower case), values]. */
+function conditionEntries(condition: unknown): [string, string, string[]][] {
+    const out: [string, string, string[]][] = [];
+    if (condition === undefined || condition === null || typeof condition !== "object") {
+        return out;
+    }
+    for (const operator of Object.keys(condition)) {
+        const block = read(condition, operator);
+        if (block === undefined || block === null || typeof block !== "object") {
+            continue;
+        }
+        for (const key of Object.keys(block)) {
+            const value = read(block, key);
+            out.push([operator, key.toLowerCase(), (Array.isArray(value) ? value : [value]).map(String)]);
+        }
+    }
+    return out;
+}
+
+/** Only `key` is read, besides `Null key false` (the request sets it): any other condition narrows the Deny. */
+function onlyOn(entries: [string, string, string[]][], key: string): boolean {
+    return entries.every(([operator, k, values]) => k === key && (operator !== "Null" || values.every((v) => v === "false")));
+}
+
+/** Whether a Deny refuses a per-object lock mode other than COMPLIANCE (StringNotEquals s3:object-lock-mode COMPLIANCE). */
+function deniesWeakerMode(statement: Statement): boolean {
+    const entries = conditionEntries(statement.condition);
+    return onlyOn(entries, MODE_KEY) && entries.some(([operator, key, values]) => key === MODE_KEY && /^StringNotEquals(IfExists)?$/.test(operator) && values.length === 1 && values[0] === "COMPLIANCE");
+}
+
+/** The floor in days a Deny puts on a per-object lock (NumericLessThan[Equals] s3:object-lock-remaining-retention-days), if it does. */
+function floorDays(statement: Statement): number | undefined {
+    const entries = conditionEntries(statement.condition);
+    if (!onlyOn(entries, REMAINING_KEY)) {
+        return undefined;
+    }
+    const floors = entries.filter(([, key]) => key === REMAINING_KEY).map(([operator, , values]) => {
+        const n = Number(values[0]);
+        return values.length !== 1 || !Number.isFinite(n) ? undefined : /^NumericLessThan(IfExists)?$/.test(operator) ? n : /^NumericLessThanEquals(IfExists)?$/.test(operator) ? n + 1 : undefined;
+    });
+    return floors.length === 1 ? floors[0] : undefined;
+}
+
+/**
+ * What a production backup bucket's policy leaves open of the per-object lock: a per-object Object Lock in an
+ * upload overrides the bucket's default retention, so without a floor a compromised writer (or anyone with
+ * s3:PutObject) uploads its next backups locked one day, in GOVERNANCE, which s3:BypassGovernanceRetention lifts.
+ * The policy must Deny to everyone s3:PutObject with s3:object-lock-mode other than COMPLIANCE (when production
+ * buckets must be COMPLIANCE), and, for each prefix of a row the bucket holds, with
+ * s3:object-lock-remaining-retention-days below that row (day rows; secrets/, kept by versions, at least the
+ * database row). [] when enough, unknown yet, or the bucket's name is not known.
+ */
+export function lockFloorProblems(name: string, group: BucketGroup, documents: unknown[], settings: Settings, productionMode: string): string[] {
+    if (typeof group.name !== "string" || group.name.includes("*")) {
+        return [];
+    }
+    const statements: Statement[] = [];
+    for (const document of documents) {
+        const parsed = statementsOf(document);
+        if (parsed === UNKNOWN) {
+            return [];
+        }
+        statements.push(...(parsed ?? []));
+    }
+    const denials = statements.filter((s) => s.effect === "Deny" && isEveryone(s.principal) && covers(s, "s3:PutObject"));
+    const object = (prefix: string) => `arn:aws:s3:::${group.name as string}/${prefix}backup`;
+    const reaches = (s: Statement, prefix: string) => s.resources.some((r) => globMatch(r, object(prefix)));
+    const problems: string[] = [];
+    const why = "a per-object lock in an upload overrides the bucket's default retention, so a compromised writer uploads its next backups";
+    if (productionMode === "COMPLIANCE" && !denials.some((s) => reaches(s, "") && deniesWeakerMode(s))) {
+        problems.push(`${name}: production backup bucket's policy does not deny s3:PutObject with a per-object Object Lock mode other than COMPLIANCE (Deny, Principal *, Condition StringNotEquals ${MODE_KEY} COMPLIANCE and Null ${MODE_KEY} false, on arn:aws:s3:::${group.name}/*): ${why} in GOVERNANCE, which s3:BypassGovernanceRetention lifts`);
+    }
+    const held: RetentionRow[] = RETENTION_TABLE.filter((row) => group.heldPrefixes.has(row.bucketPrefix));
+    for (const row of held.length > 0 ? held : [retentionRow("database")]) {
+        const required = row.unit === "days" ? minimumOf(settings, row.dataClass) : minimumOf(settings, "database");
+        const floors = denials.filter((s) => reaches(s, row.bucketPrefix)).map(floorDays).filter((d): d is number => d !== undefined);
+        const best = Math.max(0, ...floors);
+        if (best < required) {
+            const found = floors.length === 0 ? "has no floor there" : `refuses only locks shorter than ${formatRetention(best, "days")}`;
+            problems.push(`${name}: production backup bucket's policy ${found} for prefix ${row.bucketPrefix}: it must deny s3:PutObject with ${REMAINING_KEY} below ${formatRetention(required, "days")} (the retention table's ${row.dataType} row${row.unit === "days" ? "" : ", kept by versions: at least the database row's days"}; Deny, Principal *, NumericLessThan, on arn:aws:s3:::${group.name}/${row.bucketPrefix}*): ${why} locked one day`);
+        }
+    }
+    return problems;
+}
+
 export const s3BackupObjectLock: StackValidationPolicy = {
     name: "s3-backup-object-lock",
-    description: "Every backup bucket has S3 Object Lock with a default retention of at least the retention table's database row, in COMPLIANCE mode in production, no lifecycle rule expires a version before the lock releases it, and a service that writes without a per-object retain-until (Firehose) writes each data class into a bucket whose default retention reaches that class's row.",
+    description: "Every backup bucket has S3 Object Lock with a default retention of at least the retention table's database row, in COMPLIANCE mode in production, a production bucket's policy refuses per-object locks in another mode or shorter than the row of their prefix, no lifecycle rule expires a version before the lock releases it, and a service that writes without a per-object retain-until (Firehose) writes each data class into a bucket whose default retention reaches that class's row.",
     enforcementLevel: "mandatory",
     severity: "critical",
     configSchema: objectLockSchema,
@@ -236,6 +329,10 @@ export const s3BackupObjectLock: StackValidationPolicy = {
             const lockDays = Math.max(0, ...views.map((v) => (typeof v.days === "number" ? v.days : 0)));
             if (problems.length === 0 && lockDays > 0) {
                 problems.push(...rulesFightingLock(name, group, lockDays));
+                if (production) {
+                    const documents = [...group.config.policy.map((r) => read(r.props, "policy")), read(group.bucket.props, "policy")].filter((d) => d !== undefined);
+                    problems.push(...lockFloorProblems(name, group, documents, settings, productionMode));
+                }
             }
             for (const message of problems) {
                 reportViolation(`${message} (backup storage: ${group.recognisedBy})`, group.bucket.urn);

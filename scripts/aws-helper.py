@@ -39,7 +39,8 @@ prints, e.g. "An error occurred (NoSuchBucket) when calling the ListObjectsV2 op
                                         the credentials of role_arn (sts:AssumeRole there) when given
 Environment: AWS_REGION, AWS_ENDPOINT_URL (tests), and the standard AWS credential chain. OBJECT_LOCK_MODE
 (COMPLIANCE or GOVERNANCE) and OBJECT_LOCK_RETAIN_DAYS (the job's data class, set by components/backup-jobs.ts):
-every object put or uploaded gets its own S3 Object Lock retain-until date that many days from now (the
+every object put or uploaded gets its own S3 Object Lock retain-until date that many days (and one hour, so
+that the buckets' policy floor of that many days holds when S3 receives the request) from now (the
 bucket's default retention covers the rest); unset, the bucket's default applies alone.
 """
 import os
@@ -841,6 +842,9 @@ def s3_get(q, _body):
     return data, {"X-Object-Size": size}
 
 
+OBJECT_LOCK_MARGIN_SECONDS = 3600
+
+
 def object_lock_args():
     """Each object's own retention (S3 Object Lock) from OBJECT_LOCK_MODE and OBJECT_LOCK_RETAIN_DAYS; {} when unset."""
     mode = os.environ.get("OBJECT_LOCK_MODE", "")
@@ -849,7 +853,10 @@ def object_lock_args():
         return {}
     if mode not in ("COMPLIANCE", "GOVERNANCE") or not days.isdigit() or int(days) < 1:
         raise CallError(400, f"aws-helper: OBJECT_LOCK_MODE must be COMPLIANCE or GOVERNANCE and OBJECT_LOCK_RETAIN_DAYS a whole number of days of at least 1, not {mode!r} and {days!r}")
-    return {"ObjectLockMode": mode, "ObjectLockRetainUntilDate": datetime.now(timezone.utc) + timedelta(days=int(days))}
+    # One hour more than the days: the backup buckets' policies refuse a per-object lock whose remaining
+    # retention (s3:object-lock-remaining-retention-days, evaluated when S3 receives the request) is below the
+    # class's days; the margin keeps the request's own transit time from rounding it down to days - 1.
+    return {"ObjectLockMode": mode, "ObjectLockRetainUntilDate": datetime.now(timezone.utc) + timedelta(days=int(days), seconds=OBJECT_LOCK_MARGIN_SECONDS)}
 
 
 def s3_put(q, body):

@@ -36,6 +36,23 @@ describe("organization SCP", () => {
         }
     });
 
+    it("only a break-glass role (or security) may delete or stop RDS's automated backups of our tagged instances, or change their project tag", () => {
+        const backups = sid("Oauth2DrRdsAutomatedBackupsOnlyByBreakGlass");
+        assert.equal(backups.Effect, "Deny");
+        assert.deepEqual(backups.Action, ["rds:DeleteDBInstanceAutomatedBackup", "rds:StopDBInstanceAutomatedBackupsReplication"]);
+        assert.deepEqual(backups.Condition.StringEquals, { [`aws:ResourceTag/${PROJECT_TAG.key}`]: PROJECT_TAG.value });
+        const tags = sid("Oauth2DrRdsProjectTagOnlyByBreakGlass");
+        assert.deepEqual(tags.Action, ["rds:AddTagsToResource", "rds:RemoveTagsFromResource"]);
+        assert.deepEqual(tags.Condition["ForAnyValue:StringEquals"], { "aws:TagKeys": [PROJECT_TAG.key] }, "other tags stay the operators'");
+        for (const statement of [backups, tags]) {
+            for (const role of breakGlassRolesOfStacks()) {
+                assert.ok(statement.Condition.ArnNotLike["aws:PrincipalArn"].includes(role), role);
+            }
+        }
+        // ModifyDBInstance (BackupRetentionPeriod 0) has no condition key for the retention: not denied (the residual).
+        assert.ok(!statements.some((s) => s.Action.includes("rds:ModifyDBInstance")));
+    });
+
     it("nobody but the security principal may change a break-glass role's trust or permissions", () => {
         const roles = sid("Oauth2DrBreakGlassRoleOnlyBySecurity");
         assert.equal(roles.Effect, "Deny");
@@ -62,5 +79,12 @@ describe("organization SCP", () => {
         const scp = plannedResource("urn:pulumi:s::p::aws:organizations/policy:Policy::guards", "aws:organizations/policy:Policy", "guards", { type: "SERVICE_CONTROL_POLICY", content: committed });
         assert.equal(organizationGuardOf(plan([key, scp])), "declared (guards)");
         assert.equal(organizationGuardOf(plan([])), undefined, "no key: nothing to say");
+        // With an RDS instance, an SCP without the automated-backup statements (generated before them) says so.
+        const db = plannedResource("urn:pulumi:s::p::aws:rds/instance:Instance::db", "aws:rds/instance:Instance", "db", {});
+        assert.equal(organizationGuardOf(plan([key, db, scp])), "declared (guards)");
+        const older = JSON.stringify({ Statement: (JSON.parse(committed) as { Statement: Statement[] }).Statement.filter((s) => !s.Sid.startsWith("Oauth2DrRds")) });
+        const old = plannedResource("urn:pulumi:s::p::aws:organizations/policy:Policy::guards", "aws:organizations/policy:Policy", "guards", { type: "SERVICE_CONTROL_POLICY", content: older });
+        assert.equal(organizationGuardOf(plan([key, db, old])), "declared (guards), but it does not deny rds:DeleteDBInstanceAutomatedBackup, rds:StopDBInstanceAutomatedBackupsReplication: update it from docs/organization-scp.json");
+        assert.equal(organizationGuardOf(plan([key, old])), "declared (guards)", "no RDS instance: the key statements are what matters");
     });
 });

@@ -31,34 +31,76 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
     });
 
     it("the drill reports the guards the tree declares, evaluated for the attacker and the break-glass role on each way to the deletion (the guard removed or replaced first, the replica dropped, the key disabled or re-policied: the SCP decides that one); without them, that AWS would let the deletion through", function () {
-        const declared = declaredGuards(guard(["secretsmanager:DeleteSecret"]), (arn) => guard(["kms:ScheduleKeyDeletion", "kms:DisableKey"])(arn).Statement[0], []);
+        const declared = declaredGuards(guard(["secretsmanager:DeleteSecret"]), (arn) => guard(["kms:ScheduleKeyDeletion", "kms:DisableKey"])(arn).Statement[0], [], null);
         assert.deepEqual(declared.slice(0, 2).map((g) => [g.declared, g.attacker, g.breakGlass]), [[true, "DeleteSecret deny", "DeleteSecret allow"], [true, "ScheduleKeyDeletion deny", "ScheduleKeyDeletion allow"]]);
         // Each other way to the same end is tried too: a guard of DeleteSecret alone lets the attacker remove or
-        // replace it first; the key's policy cannot refuse PutKeyPolicy to its administrators.
+        // replace it first, or re-key the secret to a key of theirs; the key's policy cannot refuse PutKeyPolicy
+        // to its administrators; RDS's automated backups have no resource policy at all.
+        const attacker = (list: typeof declared) => Object.fromEntries(list.map((g) => [g.resource.replace(/^.*?: |^(.*)$/, "$1"), g.attacker]));
         assert.deepEqual(declared.slice(2).map((g) => g.attacker), [
             "DeleteResourcePolicy allow",
             "PutResourcePolicy allow",
             "RemoveRegionsFromReplication allow",
+            "UpdateSecret(KmsKeyId) allow",
             "DisableKey deny",
             "PutKeyPolicy allow (neither the key policy nor the organization SCP denies it)",
-        ]);
+            "no lock floor declared in this tree: AWS would store the upload with the attacker's lock",
+            "no lock floor declared in this tree: AWS would store the upload with the attacker's lock",
+            "DeleteDBInstanceAutomatedBackup allow (the organization SCP does not deny it)",
+            "StopDBInstanceAutomatedBackupsReplication allow (the organization SCP does not deny it)",
+            "RemoveTagsFromResource(project) allow (the organization SCP does not deny it)",
+            "ModifyDBInstance allow (no condition key of ModifyDBInstance reads the retention: the locked AWS Backup vaults hold the database row)",
+        ], JSON.stringify(attacker(declared)));
         const scp = [{ Effect: "Deny", Action: ["kms:PutKeyPolicy"], Resource: "*", Condition: { StringEquals: { "aws:ResourceTag/project": "oauth2-dr" }, ArnNotLike: { "aws:PrincipalArn": [BREAK_GLASS_ROLE] } } }];
-        const withScp = declaredGuards(guard(["secretsmanager:DeleteSecret"]), (arn) => guard(["kms:ScheduleKeyDeletion", "kms:DisableKey"])(arn).Statement[0], scp);
-        assert.equal(withScp.at(-1)!.attacker, "PutKeyPolicy allow by the key policy, deny by the organization SCP (docs/organization-scp.json, once applied)");
-        assert.equal(withScp.at(-1)!.breakGlass, "PutKeyPolicy allow");
-        const none = declaredGuards(null, null);
-        assert.ok(none.every((g) => !g.declared && /no deletion guard declared in this tree/.test(g.attacker)));
-        // With no argument, the guards of this tree's components (components/secrets.ts, components/kms.ts), if it declares them.
+        const withScp = declaredGuards(guard(["secretsmanager:DeleteSecret"]), (arn) => guard(["kms:ScheduleKeyDeletion", "kms:DisableKey"])(arn).Statement[0], scp, null);
+        const putKeyPolicy = withScp.find((g) => g.attacker.startsWith("PutKeyPolicy"))!;
+        assert.equal(putKeyPolicy.attacker, "PutKeyPolicy allow by the key policy, deny by the organization SCP (docs/organization-scp.json, once applied)");
+        assert.equal(putKeyPolicy.breakGlass, "PutKeyPolicy allow");
+        const none = declaredGuards(null, null, undefined, null);
+        assert.ok(none.filter((g) => !g.resource.startsWith("RDS")).every((g) => !g.declared && /no (deletion guard|lock floor) declared in this tree/.test(g.attacker)));
+        // With no argument, the guards of this tree's components (components/secrets.ts, components/kms.ts,
+        // components/backup-bucket.ts) and the committed SCP (docs/organization-scp.json), if it declares them.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const inTree = typeof (require("../../components/secrets") as Record<string, unknown>).secretDeletionGuard === "function";
         const fromTree = declaredGuards();
         assert.equal(fromTree[0].declared, inTree);
         if (inTree) {
             assert.deepEqual([fromTree[0].attacker, fromTree[0].breakGlass], ["DeleteSecret deny", "DeleteSecret allow"]);
-            // This tree's guards deny every other way but PutKeyPolicy, which the committed SCP denies.
-            assert.ok(fromTree.slice(2, -1).every((g) => g.attacker.endsWith(" deny")), JSON.stringify(fromTree.map((g) => g.attacker)));
-            assert.match(fromTree.at(-1)!.attacker, /^PutKeyPolicy allow by the key policy, deny by the organization SCP/);
+            // This tree's guards deny every way but PutKeyPolicy (the committed SCP denies it) and RDS's routes
+            // (the SCP denies the two it can name); ModifyDBInstance's retention 0 is the residual no policy refuses.
+            const byGuards = fromTree.filter((g) => !g.attacker.startsWith("PutKeyPolicy") && !g.resource.startsWith("RDS"));
+            assert.ok(byGuards.every((g) => / deny$/.test(g.attacker)), JSON.stringify(fromTree.map((g) => g.attacker)));
+            assert.equal(fromTree.find((g) => g.attacker.startsWith("UpdateSecret"))!.breakGlass, "UpdateSecret(KmsKeyId) allow");
+            assert.match(fromTree.find((g) => g.attacker.startsWith("PutKeyPolicy"))!.attacker, /^PutKeyPolicy allow by the key policy, deny by the organization SCP/);
+            const floors = fromTree.filter((g) => g.resource.startsWith("new backups"));
+            assert.equal(floors.length, 2);
+            for (const floor of floors) {
+                assert.equal(floor.attacker, "PutObject deny");
+                assert.match(floor.breakGlass, /a writer's own upload \(COMPLIANCE, 30 days\) allow$/);
+            }
+            const rds = fromTree.filter((g) => g.resource.startsWith("RDS"));
+            assert.deepEqual(rds.map((g) => g.attacker.replace(/ \(.*$/, "")), [
+                "DeleteDBInstanceAutomatedBackup deny by the organization SCP",
+                "StopDBInstanceAutomatedBackupsReplication deny by the organization SCP",
+                "RemoveTagsFromResource(project) deny by the organization SCP",
+                "ModifyDBInstance allow",
+            ]);
+            assert.ok(rds.slice(0, 3).every((g) => g.breakGlass.endsWith(" allow")), JSON.stringify(rds));
         }
+    });
+
+    it("the lock floor evaluates the request's own keys: a per-object lock below the prefix's floor or in GOVERNANCE is denied; no per-object lock, or the writer's own, passes", function () {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { lockFloorStatements } = require("../../components/backup-bucket") as { lockFloorStatements: (arn: string, mode: string, floors: { dataClass: string; prefix: string; days: number }[]) => PolicyStatement[] };
+        const statements = [...lockFloorStatements("arn:aws:s3:::b", "COMPLIANCE", [{ dataClass: "database", prefix: "database/", days: 30 }, { dataClass: "clients", prefix: "clients/", days: 90 }]), ADMIN];
+        const put = (key: string, context: Record<string, string>) => evaluate(statements, ATTACKER, "s3:PutObject", context, `arn:aws:s3:::b/${key}`);
+        assert.equal(put("database/d", {}), "allow", "no per-object lock: the bucket's default applies");
+        assert.equal(put("database/d", { "s3:object-lock-mode": "COMPLIANCE", "s3:object-lock-remaining-retention-days": "30" }), "allow");
+        assert.equal(put("database/d", { "s3:object-lock-mode": "COMPLIANCE", "s3:object-lock-remaining-retention-days": "29" }), "deny");
+        assert.equal(put("database/d", { "s3:object-lock-mode": "GOVERNANCE", "s3:object-lock-remaining-retention-days": "400" }), "deny");
+        assert.equal(put("clients/c", { "s3:object-lock-mode": "COMPLIANCE", "s3:object-lock-remaining-retention-days": "30" }), "deny", "clients/ keeps 90 days");
+        assert.equal(put("clients/c", { "s3:object-lock-mode": "COMPLIANCE", "s3:object-lock-remaining-retention-days": "90" }), "allow");
+        assert.equal(evaluate(statements, ATTACKER, "s3:ReplicateObject", {}, "arn:aws:s3:::b/database/d"), "allow", "replication is not PutObject");
     });
 });
 

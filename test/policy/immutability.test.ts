@@ -49,6 +49,7 @@ const dailyRule = (plan: PlanResult) => (find(plan, T.plan).inputs.rules as any[
 const prodReplicationRules = (plan: PlanResult) => find(plan, T.replication, (r) => r.inputs.bucket === "oauth2-backups-prod").inputs.rules as any[];
 const jobRole = (job: string) => (r: PlannedResource) => r.type === T.role && (r.inputs.tags as Record<string, string>)?.["oauth2-dr/job"] === job;
 const jobPolicy = (plan: PlanResult, job: string) => find(plan, T.rolePolicy, (r) => r.name === `${find(plan, T.role, jobRole(job)).name}-policy`);
+const bucketPolicy = (plan: PlanResult, bucket: string) => find(plan, "aws:s3/bucketPolicy:BucketPolicy", (r) => r.name === `${bucket}-policy`);
 const guardOf = (plan: PlanResult, secret: string) => find(plan, T.secretPolicy, (r) => r.name === `${secret}-guard`);
 
 const MUTANTS: Mutant[] = [
@@ -78,6 +79,14 @@ const MUTANTS: Mutant[] = [
     { name: "production's delete markers replicated into the vault", stack: "dr", policy: "backup-copy-outside-account", says: ["oauth2-backups-prod", "replicates delete markers (deleteMarkerReplication Enabled) into account 210987654321"], mutate: (p) => void (prodReplicationRules(p)[1].deleteMarkerReplication = { status: "Enabled" }) },
     { name: "the vault rule without a filter (a V1 rule)", stack: "dr", policy: "backup-copy-outside-account", says: ["oauth2-backups-prod", "has no filter, so S3 reads it as a V1 rule"], mutate: (p) => void delete prodReplicationRules(p)[1].filter },
     { name: "only database/ replicated into the vault", stack: "dr", policy: "backup-copy-outside-account", says: ["oauth2-backups-prod", "Secrets/Keys (secrets/)"], mutate: (p) => void (prodReplicationRules(p)[1].filter = { prefix: "database/" }) },
+    // h27 trial: a per-object lock in an upload overrides the bucket default; the bucket's policy is the floor.
+    { name: "the backups bucket accepts a per-object GOVERNANCE lock", stack: "prod", policy: "s3-backup-object-lock", says: ["oauth2-backups-prod", "does not deny s3:PutObject with a per-object Object Lock mode other than COMPLIANCE"], mutate: (p) => edit(bucketPolicy(p, "oauth2-backups-prod"), "policy", (d) => void (d.Statement = d.Statement.filter((st: { Sid: string }) => st.Sid !== "DenyObjectLockModeOtherThanCompliance"))) },
+    { name: "the database/ floor removed", stack: "dr", policy: "s3-backup-object-lock", says: ["oauth2-backups-dr", "has no floor there for prefix database/", "below 30 days"], mutate: (p) => edit(bucketPolicy(p, "oauth2-backups-dr"), "policy", (d) => void (d.Statement = d.Statement.filter((st: { Sid: string }) => st.Sid !== "DenyObjectLockShorterThanDatabaseRow"))) },
+    { name: "the clients/ floor lowered to 1 day", stack: "prod", policy: "s3-backup-object-lock", says: ["oauth2-backups-prod", "refuses only locks shorter than 1 day for prefix clients/", "below 90 days"], mutate: (p) => edit(bucketPolicy(p, "oauth2-backups-prod"), "policy", (d) => void (d.Statement.find((st: { Sid: string }) => st.Sid === "DenyObjectLockShorterThanClientsRow").Condition.NumericLessThan["s3:object-lock-remaining-retention-days"] = "1")) },
+    { name: "the audit archive's floor narrowed to one principal tag (walked around)", stack: "prod", policy: "s3-backup-object-lock", says: ["oauth2-audit-prod", "has no floor there for prefix audit/", "below 1 year (365 days)"], mutate: (p) => edit(bucketPolicy(p, "oauth2-audit-prod"), "policy", (d) => void (d.Statement.find((st: { Sid: string }) => st.Sid === "DenyObjectLockShorterThanAuditRow").Condition.StringEquals = { "aws:PrincipalTag/team": "backups" })) },
+    { name: "the vault bucket's floors and mode removed", stack: "vault", policy: "s3-backup-object-lock", says: ["oauth2-backups-vault", "mode other than COMPLIANCE"], mutate: (p) => edit(bucketPolicy(p, "oauth2-backups-vault"), "policy", (d) => void (d.Statement = d.Statement.filter((st: { Sid: string }) => !/^DenyObjectLock/.test(st.Sid)))) },
+    { name: "secret guard without the re-key statement", stack: "prod", policy: "deletion-guards-secrets-and-keys", says: ["oauth2/backup-passphrase", "secretsmanager:UpdateSecret is not denied", "re-keys it to a key they control"], mutate: (p) => edit(guardOf(p, "oauth2/backup-passphrase"), "policy", (d) => void (d.Statement = d.Statement.filter((st: { Sid: string }) => st.Sid !== "DenyRekeyExceptBreakGlass"))) },
+    { name: "re-key guard narrowed to MFA sessions (walked around)", stack: "prod", policy: "deletion-guards-secrets-and-keys", says: ["oauth2/db-credentials", "secretsmanager:UpdateSecret is not denied", "aws:MultiFactorAuthPresent"], mutate: (p) => edit(guardOf(p, "oauth2/db-credentials"), "policy", (d) => void (d.Statement.find((st: { Sid: string }) => st.Sid === "DenyRekeyExceptBreakGlass").Condition.Bool = { "aws:MultiFactorAuthPresent": "true" })) },
     { name: "db-backup may delete versions", stack: "prod", policy: "backup-job-role-no-destruction", says: ["db-backup", "s3:DeleteObjectVersion", "HideFailedDumps"], mutate: (p) => edit(jobPolicy(p, "db-backup"), "policy", (d) => d.Statement.find((s) => s.Sid === "HideFailedDumps").Action = ["s3:DeleteObject", "s3:DeleteObjectVersion"]) },
     { name: "a writer with s3:*", stack: "prod", policy: "backup-job-role-no-destruction", says: ["app-config-export", "s3:BypassGovernanceRetention", "s3:PutLifecycleConfiguration"], mutate: (p) => edit(jobPolicy(p, "app-config-export"), "policy", (d) => void (d.Statement[0].Action = "s3:*")) },
     { name: "verification deletes any instance", stack: "dr", policy: "backup-job-role-no-destruction", says: ["restore-verification", "rds:DeleteDBInstance on *"], mutate: (p) => edit(jobPolicy(p, "restore-verification"), "policy", (d) => void (d.Statement.find((s) => s.Sid === "VerificationInstancesOnly").Resource = "*")) },
@@ -174,7 +183,13 @@ describe("immutability policies on our stacks (compliant plans, one mutant at a 
 
 describe("immutability policies on foreign resources (hand-built)", () => {
     const PROD = { environment: "production" };
-    const bucket = (name: string, extra: Record<string, unknown> = {}) => ({ type: "aws:s3/bucket:Bucket", name, props: { bucket: name, tags: { backup: "true", ...PROD }, ...extra }, providerRegion: "eu-west-1" });
+    /** The per-object lock floors a production backup bucket's policy must carry (database/ 30 days, the mode). */
+    const floorStatements = (name: string, days = 30, prefix = "database/") => [
+        { Effect: "Deny", Principal: "*", Action: ["s3:PutObject", "s3:PutObjectRetention"], Resource: `arn:aws:s3:::${name}/*`, Condition: { StringNotEquals: { "s3:object-lock-mode": "COMPLIANCE" }, Null: { "s3:object-lock-mode": "false" } } },
+        { Effect: "Deny", Principal: "*", Action: "s3:PutObject", Resource: `arn:aws:s3:::${name}/${prefix}*`, Condition: { NumericLessThan: { "s3:object-lock-remaining-retention-days": String(days) } } },
+    ];
+    const floors = (name: string) => JSON.stringify({ Statement: floorStatements(name) });
+    const bucket = (name: string, extra: Record<string, unknown> = {}) => ({ type: "aws:s3/bucket:Bucket", name, props: { bucket: name, tags: { backup: "true", ...PROD }, policy: floors(name), ...extra }, providerRegion: "eu-west-1" });
     const policyOf = (name: string) => immutabilityPolicies.find((p) => p.name === name)!;
     const messages = async (name: string, resources: Parameters<typeof runStackPolicy>[1], stackTags: Record<string, string> = {}) =>
         (await runStackPolicy(policyOf(name), resources, { stackTags })).map((v) => v.message);
@@ -219,7 +234,7 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         const secret = { type: "aws:secretsmanager/secret:Secret", name: "oauth2/signing-key", props: { name: "oauth2/signing-key", tags: PROD } };
         const key = { type: "aws:kms/key:Key", name: "acme-data", props: { tags: PROD } };
         assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [secret, key]), [
-            "oauth2/signing-key: production secret has no resource policy (aws.secretsmanager.SecretPolicy); a deletion guard must deny secretsmanager:DeleteSecret, secretsmanager:RemoveRegionsFromReplication, secretsmanager:PutResourcePolicy, secretsmanager:DeleteResourcePolicy to everyone but a named break-glass role",
+            "oauth2/signing-key: production secret has no resource policy (aws.secretsmanager.SecretPolicy); a deletion guard must deny secretsmanager:DeleteSecret, secretsmanager:RemoveRegionsFromReplication, secretsmanager:PutResourcePolicy, secretsmanager:DeleteResourcePolicy to everyone but a named break-glass role, and secretsmanager:UpdateSecret naming another KMS key",
             "acme-data: production KMS key has the default key policy (no policy); a deletion guard must deny kms:ScheduleKeyDeletion, kms:DisableKey to everyone but a named break-glass role",
         ]);
         const deny = (actions: string) => JSON.stringify({ Statement: [{ Effect: "Deny", Principal: "*", Action: actions, Resource: "*", Condition: { ArnNotLike: { "aws:PrincipalArn": BREAK_GLASS } } }] });
@@ -230,6 +245,53 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.deepEqual(await messages("deletion-guards-secrets-and-keys", guarded), []);
         assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [{ ...secret, props: { name: "oauth2/signing-key", tags: { environment: "staging" } } }]), [], "not production");
         assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [{ ...key, props: { ...key.props, policy: UNKNOWN } }]), [], "unknown policy: no verdict");
+    });
+
+    it("Object Lock floor: a production backup bucket's policy must refuse per-object locks in GOVERNANCE or below the row of each prefix it holds; staging, unknown policies and a BucketPolicy resource are read as such", async () => {
+        const locked = (name: string, policy: unknown, extra: Record<string, unknown> = {}) => [
+            bucket(name, { policy, ...extra }),
+            { type: "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration", name: `${name}-lock`, props: { bucket: name, rule: { defaultRetention: { mode: "COMPLIANCE", days: 30 } } } },
+        ];
+        const doc = (statements: unknown[]) => JSON.stringify({ Statement: statements });
+        assert.deepEqual(await messages("s3-backup-object-lock", locked("acme-backups", floors("acme-backups"))), []);
+        const none = await messages("s3-backup-object-lock", locked("acme-backups", undefined));
+        assert.equal(none.length, 2, JSON.stringify(none));
+        assert.match(none[0], /^acme-backups: production backup bucket's policy does not deny s3:PutObject with a per-object Object Lock mode other than COMPLIANCE/);
+        assert.match(none[1], /^acme-backups: production backup bucket's policy has no floor there for prefix database\/: it must deny s3:PutObject with s3:object-lock-remaining-retention-days below 30 days/);
+        const [short] = await messages("s3-backup-object-lock", locked("acme-backups", doc(floorStatements("acme-backups", 1))));
+        assert.match(short, /^acme-backups: production backup bucket's policy refuses only locks shorter than 1 day for prefix database\/: it must deny s3:PutObject with s3:object-lock-remaining-retention-days below 30 days/);
+        const lessOrEqual = floorStatements("acme-backups");
+        lessOrEqual[1].Condition = { NumericLessThanEquals: { "s3:object-lock-remaining-retention-days": "29" } } as never;
+        assert.deepEqual(await messages("s3-backup-object-lock", locked("acme-backups", doc(lessOrEqual))), [], "NumericLessThanEquals 29 is a 30-day floor");
+        const wrongPrefix = floorStatements("acme-backups", 30, "tmp/");
+        assert.match((await messages("s3-backup-object-lock", locked("acme-backups", doc(wrongPrefix))))[0], /has no floor there for prefix database\//);
+        // The prefixes its lifecycle rules hold are each judged against their row.
+        const lifecycle = { type: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", name: "acme-lifecycle", props: { bucket: "acme-backups", rules: [{ id: "c", status: "Enabled", filter: { prefix: "clients/" }, expiration: { days: 90 }, noncurrentVersionExpiration: { noncurrentDays: 90 } }] } };
+        const [clients] = await messages("s3-backup-object-lock", [...locked("acme-backups", floors("acme-backups")), lifecycle]);
+        assert.match(clients, /has no floor there for prefix clients\/: .* below 90 days \(the retention table's Client configurations row/);
+        // A separate BucketPolicy counts; a staging bucket and an unknown policy give no verdict.
+        const [plain, lock] = locked("acme-backups", undefined);
+        assert.deepEqual(await messages("s3-backup-object-lock", [plain, lock, { type: "aws:s3/bucketPolicy:BucketPolicy", name: "acme-policy", props: { bucket: "acme-backups", policy: floors("acme-backups") } }]), []);
+        assert.deepEqual(await messages("s3-backup-object-lock", locked("acme-backups", undefined, { tags: { backup: "true", environment: "staging" } })), [], "not production");
+        assert.deepEqual(await messages("s3-backup-object-lock", locked("acme-backups", UNKNOWN)), [], "unknown policy: no verdict");
+    });
+
+    it("deletion guards: a secret's guard must refuse re-keying to another KMS key (UpdateSecret with secretsmanager:KmsKeyId); narrowed to requests naming another key is sound, narrowed otherwise is not", async () => {
+        const secret = (statements: unknown[]) => ({ type: "aws:secretsmanager/secret:Secret", name: "oauth2/signing-key", props: { name: "oauth2/signing-key", tags: PROD, policy: JSON.stringify({ Statement: statements }) } });
+        const deletion = { Effect: "Deny", Principal: "*", Action: ["secretsmanager:DeleteSecret", "secretsmanager:RemoveRegionsFromReplication", "secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy"], Resource: "*", Condition: { ArnNotEquals: { "aws:PrincipalArn": BREAK_GLASS } } };
+        const rekey = (condition: Record<string, unknown>) => ({ Sid: "Rekey", Effect: "Deny", Principal: "*", Action: "secretsmanager:UpdateSecret", Resource: "*", Condition: { ArnNotEquals: { "aws:PrincipalArn": BREAK_GLASS }, ...condition } });
+        const [missing] = await messages("deletion-guards-secrets-and-keys", [secret([deletion])]);
+        assert.match(missing, /^oauth2\/signing-key: production secret has a resource policy where secretsmanager:UpdateSecret is not denied to everyone but a break-glass role when it names another KMS key: an administrator re-keys it/);
+        const own = "arn:aws:kms:eu-west-1:123456789012:key/own";
+        assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [secret([deletion, rekey({ StringNotEquals: { "secretsmanager:KmsKeyId": own }, Null: { "secretsmanager:KmsKeyId": "false" } })])]), []);
+        assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [secret([deletion, rekey({ ArnNotEquals: { "aws:PrincipalArn": BREAK_GLASS, "secretsmanager:KmsKeyArn": own } })])]), []);
+        // A list or a pattern of keys spares re-keying to each other key it names or matches (one the administrator created).
+        const [two] = await messages("deletion-guards-secrets-and-keys", [secret([deletion, rekey({ StringNotEquals: { "secretsmanager:KmsKeyId": [own, "arn:aws:kms:eu-west-1:123456789012:key/spare"] } })])]);
+        assert.match(two, /statement Rekey: the Deny applies only when StringNotEquals secretsmanager:KmsKeyId \["arn:aws:kms:eu-west-1:123456789012:key\/own","arn:aws:kms:eu-west-1:123456789012:key\/spare"\] holds/);
+        const [pattern] = await messages("deletion-guards-secrets-and-keys", [secret([deletion, rekey({ ArnNotLike: { "aws:PrincipalArn": BREAK_GLASS, "secretsmanager:KmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/*" } })])]);
+        assert.match(pattern, /statement Rekey: the Deny applies only when ArnNotLike secretsmanager:KmsKeyArn "arn:aws:kms:eu-west-1:123456789012:key\/\*" holds/);
+        const [onlyOne] = await messages("deletion-guards-secrets-and-keys", [secret([deletion, rekey({ StringEquals: { "secretsmanager:KmsKeyId": "arn:aws:kms:eu-west-1:123456789012:key/other" } })])]);
+        assert.match(onlyOne, /statement Rekey: the Deny applies only when StringEquals secretsmanager:KmsKeyId/);
     });
 
     it("deletion guards: a Deny an administrator walks around is no guard (a wildcard exception, a narrowing condition); a sound guard beside a hollow one suffices", async () => {

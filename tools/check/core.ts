@@ -187,20 +187,25 @@ export const ORGANIZATION_SCP_DOC = "docs/organization-scp.json";
 
 /**
  * Whether the plan declares the organization SCP (an aws.organizations.Policy of type SERVICE_CONTROL_POLICY
- * denying kms:PutKeyPolicy and iam:UpdateAssumeRolePolicy); undefined when the stack has no KMS key to guard.
+ * denying kms:PutKeyPolicy and iam:UpdateAssumeRolePolicy, and with an RDS instance the deletion and stop of its
+ * automated backups); undefined when the stack has no KMS key or RDS instance to guard.
  */
 export function organizationGuardOf(plan: PlanResult): string | undefined {
+    const contentOf = (r: PlanResult["resources"][number]) => (typeof r.inputs.content === "string" ? r.inputs.content : JSON.stringify(r.inputs.content ?? ""));
     const scp = plan.resources.find((r) => {
         if (r.type !== "aws:organizations/policy:Policy" || (r.inputs.type ?? "SERVICE_CONTROL_POLICY") !== "SERVICE_CONTROL_POLICY") {
             return false;
         }
-        const content = typeof r.inputs.content === "string" ? r.inputs.content : JSON.stringify(r.inputs.content ?? "");
+        const content = contentOf(r);
         return content.includes("kms:PutKeyPolicy") && content.includes("iam:UpdateAssumeRolePolicy");
     });
+    const rds = plan.resources.some((r) => r.type === "aws:rds/instance:Instance");
     if (scp) {
-        return `declared (${scp.name})`;
+        // An SCP generated before h27's guards does not refuse deleting RDS's automated backups.
+        const missing = ["rds:DeleteDBInstanceAutomatedBackup", "rds:StopDBInstanceAutomatedBackupsReplication"].filter((a) => !contentOf(scp).includes(a));
+        return rds && missing.length > 0 ? `declared (${scp.name}), but it does not deny ${missing.join(", ")}: update it from ${ORGANIZATION_SCP_DOC}` : `declared (${scp.name})`;
     }
-    if (!plan.resources.some((r) => r.type === "aws:kms/key:Key")) {
+    if (!plan.resources.some((r) => r.type === "aws:kms/key:Key") && !rds) {
         return undefined;
     }
     return `not declared: apply ${ORGANIZATION_SCP_DOC} in the organization's management account (docs/runbook.md, "Organization SCP")`;

@@ -205,7 +205,11 @@ function decryptWithPassphrase(dir: string, passphrase: string, body: Buffer): n
     }
 }
 
-type GuardFactory = (breakGlassRoleArn: string) => unknown;
+type GuardFactory = (breakGlassRoleArn: string, kmsKeyArn?: string) => unknown;
+
+/** The passphrase secret's own key (the guard names it), and a key the attacker created and controls. */
+export const SECRET_KEY_ARN = `arn:aws:kms:us-east-1:${PROD_ACCOUNT}:key/0b5e0d1f-oauth2-secrets`;
+export const ATTACKER_KEY_ARN = `arn:aws:kms:us-east-1:${PROD_ACCOUNT}:key/attacker-owned`;
 
 /**
  * The declared guard builder `name` of `module` (components/secrets.ts: secretDeletionGuard, components/kms.ts:
@@ -245,29 +249,34 @@ export function declaredGuards(
     secretGuard: GuardFactory | null | undefined = declaredGuard("../../components/secrets", "secretDeletionGuard"),
     keyGuard: GuardFactory | null | undefined = declaredGuard("../../components/kms", "keyDeletionGuard"),
     scp: PolicyStatement[] | undefined = committedScp(),
+    bucketFloors: FloorFactory | null | undefined = declaredGuard("../../components/backup-bucket", "lockFloorStatements") as FloorFactory | undefined,
 ): CompromiseFindings["declaredGuards"] {
     const secret = "secret oauth2/backup-passphrase (resource policy, components/secrets.ts secretDeletionGuard)";
     const key = "its KMS key (key policy, components/kms.ts keyDeletionGuard)";
-    const guards: [string, GuardFactory | null | undefined, string, string, boolean][] = [
-        [secret, secretGuard, "secretsmanager:DeleteSecret", "DeleteSecret", false],
-        [key, keyGuard, "kms:ScheduleKeyDeletion", "ScheduleKeyDeletion", false],
-        [`${secret}: remove the guard first`, secretGuard, "secretsmanager:DeleteResourcePolicy", "DeleteResourcePolicy", false],
-        [`${secret}: replace the guard first`, secretGuard, "secretsmanager:PutResourcePolicy", "PutResourcePolicy", false],
-        [`${secret}: drop its replica`, secretGuard, "secretsmanager:RemoveRegionsFromReplication", "RemoveRegionsFromReplication", false],
-        [`${key}: disable it`, keyGuard, "kms:DisableKey", "DisableKey", true],
-        [`${key}: rewrite its policy, then schedule the deletion`, keyGuard, "kms:PutKeyPolicy", "PutKeyPolicy", true],
+    // [resource, guard, action, short name, the SCP may decide, the request's own condition keys]
+    const guards: [string, GuardFactory | null | undefined, string, string, boolean, Record<string, string | string[]>][] = [
+        [secret, secretGuard, "secretsmanager:DeleteSecret", "DeleteSecret", false, {}],
+        [key, keyGuard, "kms:ScheduleKeyDeletion", "ScheduleKeyDeletion", false, {}],
+        [`${secret}: remove the guard first`, secretGuard, "secretsmanager:DeleteResourcePolicy", "DeleteResourcePolicy", false, {}],
+        [`${secret}: replace the guard first`, secretGuard, "secretsmanager:PutResourcePolicy", "PutResourcePolicy", false, {}],
+        [`${secret}: drop its replica`, secretGuard, "secretsmanager:RemoveRegionsFromReplication", "RemoveRegionsFromReplication", false, {}],
+        // Re-key it to a key the attacker controls, then delete that key: the secret stays, unreadable.
+        [`${secret}: re-key it to the attacker's own KMS key, then delete that key`, secretGuard, "secretsmanager:UpdateSecret", "UpdateSecret(KmsKeyId)", false, { "secretsmanager:KmsKeyId": ATTACKER_KEY_ARN }],
+        [`${key}: disable it`, keyGuard, "kms:DisableKey", "DisableKey", true, {}],
+        [`${key}: rewrite its policy, then schedule the deletion`, keyGuard, "kms:PutKeyPolicy", "PutKeyPolicy", true, {}],
     ];
-    // The SCP binds the keys tagged project=oauth2-dr (lib/organization-scp.ts PROJECT_TAG), as ours are.
-    const scpDecides = (arn: string, action: string) => (scp ? evaluate(scp, arn, action, { "aws:ResourceTag/project": "oauth2-dr" }) === "deny" : false);
-    return guards.map(([resource, factory, action, short, withScp]) => {
+    // The SCP binds the resources tagged project=oauth2-dr (lib/organization-scp.ts PROJECT_TAG), as ours are.
+    const tagged = { "aws:ResourceTag/project": "oauth2-dr" };
+    const scpDecides = (arn: string, action: string, request: Record<string, string | string[]> = {}) => (scp ? evaluate(scp, arn, action, { ...tagged, ...request }) === "deny" : false);
+    // The administrator's identity policy allows everything; the guard's explicit Deny is what must win.
+    const admin: PolicyStatement = { Effect: "Allow", Action: "*", Resource: "*" };
+    const byGuards = guards.map(([resource, factory, action, short, withScp, request]) => {
         if (!factory) {
             return { resource, attacker: "no deletion guard declared in this tree: AWS would let the production administrator delete it", breakGlass: "-", declared: false };
         }
-        const statements: PolicyStatement[] = statementsOf(factory(BREAK_GLASS_ROLE));
-        // The administrator's identity policy allows everything; the guard's explicit Deny is what must win.
-        const admin: PolicyStatement = { Effect: "Allow", Action: "*", Resource: "*" };
+        const statements: PolicyStatement[] = statementsOf(factory(BREAK_GLASS_ROLE, SECRET_KEY_ARN));
         const decide = (arn: string) => {
-            const byPolicy = evaluate([...statements, admin], arn, action);
+            const byPolicy = evaluate([...statements, admin], arn, action, request);
             if (!withScp || byPolicy === "deny" || arn === BREAK_GLASS_ROLE) {
                 return byPolicy;
             }
@@ -275,6 +284,60 @@ export function declaredGuards(
         };
         return { resource, attacker: `${short} ${decide(ATTACKER)}`, breakGlass: `${short} ${decide(BREAK_GLASS_ROLE)}`, declared: true };
     });
+    // RDS's automated backups have no resource policy: only the organization SCP can refuse these.
+    const rds = "RDS automated backups of oauth2-postgres (no resource policy: the organization SCP, lib/organization-scp.ts)";
+    const rdsRoutes: [string, string, string, Record<string, string | string[]>][] = [
+        [`${rds}: delete them`, "rds:DeleteDBInstanceAutomatedBackup", "DeleteDBInstanceAutomatedBackup", {}],
+        [`${rds}: stop their replication to the DR region`, "rds:StopDBInstanceAutomatedBackupsReplication", "StopDBInstanceAutomatedBackupsReplication", {}],
+        [`${rds}: remove the instance's project tag first`, "rds:RemoveTagsFromResource", "RemoveTagsFromResource(project)", { "aws:TagKeys": ["project"] }],
+    ];
+    const byScp = rdsRoutes.map(([resource, action, short, request]) => {
+        const decide = (arn: string) => {
+            if (arn === BREAK_GLASS_ROLE || !scpDecides(arn, action, request)) {
+                return `allow${arn === BREAK_GLASS_ROLE ? "" : ` (${scp ? "the organization SCP does not deny it" : "no organization SCP (docs/organization-scp.json missing)"})`}`;
+            }
+            return "deny by the organization SCP (docs/organization-scp.json, once applied)";
+        };
+        return { resource, attacker: `${short} ${decide(ATTACKER)}`, breakGlass: `${short} ${decide(BREAK_GLASS_ROLE)}`, declared: scp !== undefined };
+    });
+    // What no IAM or SCP statement can refuse without refusing every change to the instance: reported, not guarded.
+    const residual = {
+        resource: `${rds}: ModifyDBInstance with BackupRetentionPeriod 0`,
+        attacker: "ModifyDBInstance allow (no condition key of ModifyDBInstance reads the retention: the locked AWS Backup vaults hold the database row)",
+        breakGlass: "ModifyDBInstance allow",
+        declared: false,
+    };
+    return [...byGuards, ...lockFloorRoutes(bucketFloors), ...byScp, residual];
+}
+
+type FloorFactory = (bucketArn: string, mode: "COMPLIANCE" | "GOVERNANCE", floors: { dataClass: string; prefix: string; days: number }[]) => unknown[];
+
+/**
+ * The production bucket's lock floors (components/backup-bucket.ts lockFloorStatements) evaluated for the uploads a
+ * compromised writer would make of its future backups: a per-object lock overrides the bucket's default, so one
+ * day in GOVERNANCE (or COMPLIANCE) would let its next dumps go after a day. Our writers' own uploads (COMPLIANCE,
+ * the class's days and an hour: scripts/aws-helper.py) are evaluated too, and must pass.
+ */
+function lockFloorRoutes(factory: FloorFactory | null | undefined): CompromiseFindings["declaredGuards"] {
+    const where = `new backups in s3://${BUCKET}/database/ (bucket policy, components/backup-bucket.ts lockFloorStatements)`;
+    const routes: [string, Record<string, string>][] = [
+        [`${where}: upload locked 1 day GOVERNANCE (the per-object lock overrides the default)`, { "s3:object-lock-mode": "GOVERNANCE", "s3:object-lock-remaining-retention-days": "1" }],
+        [`${where}: upload locked 1 day COMPLIANCE`, { "s3:object-lock-mode": "COMPLIANCE", "s3:object-lock-remaining-retention-days": "1" }],
+    ];
+    if (!factory) {
+        return routes.map(([resource]) => ({ resource, attacker: "no lock floor declared in this tree: AWS would store the upload with the attacker's lock", breakGlass: "-", declared: false }));
+    }
+    const bucketArn = `arn:aws:s3:::${BUCKET}`;
+    const statements = statementsOf(factory(bucketArn, "COMPLIANCE", [{ dataClass: "database", prefix: "database/", days: LOCK_DAYS }]));
+    const admin: PolicyStatement = { Effect: "Allow", Action: "*", Resource: "*" };
+    const object = `${bucketArn}/database/next.dump.gpg`;
+    const writer = evaluate([...statements, admin], BREAK_GLASS_ROLE, "s3:PutObject", { "s3:object-lock-mode": "COMPLIANCE", "s3:object-lock-remaining-retention-days": String(LOCK_DAYS) }, object);
+    return routes.map(([resource, request]) => ({
+        resource,
+        attacker: `PutObject ${evaluate([...statements, admin], ATTACKER, "s3:PutObject", request, object)}`,
+        breakGlass: `PutObject deny too (the floor binds every principal); a writer's own upload (COMPLIANCE, ${LOCK_DAYS} days) ${writer}`,
+        declared: true,
+    }));
 }
 
 interface Accounts {

@@ -2,7 +2,8 @@
  * The deletion guards as data: moto does not evaluate resource policies (a Secrets Manager resource policy, a
  * KMS key policy), so the compromise drill evaluates the declared documents itself for the attacker's and the
  * break-glass role's ARNs. A small subset of IAM's evaluation, enough for the guards' shape (Deny to `*`
- * unless aws:PrincipalArn is the break-glass role): an explicit Deny wins, then an Allow, else no decision.
+ * unless aws:PrincipalArn is the break-glass role; Null, NumericLessThan[Equals] and ForAnyValue:StringEquals
+ * for the request keys of the re-key, lock-floor and tag guards): an explicit Deny wins, then an Allow, else no decision.
  * A condition operator or key it does not know throws, rather than guess.
  */
 
@@ -35,19 +36,53 @@ function principalMatches(p: PolicyStatement["Principal"], arn: string): boolean
     return list(p.AWS).some((a) => a === "*" || a === arn);
 }
 
-function conditionHolds(condition: PolicyStatement["Condition"], context: Record<string, string>): boolean {
+/** A service's request key (present only when the request sets it), unlike the global keys the caller must give. */
+const REQUEST_KEY = /^(s3|secretsmanager|rds|kms):|^aws:TagKeys$/i;
+
+function conditionHolds(condition: PolicyStatement["Condition"], context: Record<string, string | string[]>): boolean {
     for (const [operator, keys] of Object.entries(condition ?? {})) {
         for (const [key, expected] of Object.entries(keys)) {
             const actual = context[key];
-            if (actual === undefined) {
-                throw new Error(`policy condition key ${key} is not in the evaluation context (${Object.keys(context).join(", ")})`);
-            }
             const values = list(expected);
-            const equal = values.some((v) => v === actual);
-            const like = values.some((v) => glob(v, actual, false));
+            if (operator === "Null") {
+                // Null true: the key is absent from the request; false: present.
+                if (values.length !== 1 || (values[0] !== "true" && values[0] !== "false")) {
+                    throw new Error(`policy condition Null ${key} takes "true" or "false", not ${JSON.stringify(expected)}`);
+                }
+                if ((actual === undefined) !== (values[0] === "true")) {
+                    return false;
+                }
+                continue;
+            }
+            if (actual === undefined) {
+                if (!REQUEST_KEY.test(key)) {
+                    throw new Error(`policy condition key ${key} is not in the evaluation context (${Object.keys(context).join(", ")})`);
+                }
+                // A request key the request does not carry: a negated operator, or ...IfExists, holds; any other does not.
+                if (/Not|IfExists$/.test(operator)) {
+                    continue;
+                }
+                return false;
+            }
+            const actuals = list(actual);
+            if (operator.startsWith("ForAnyValue:")) {
+                const base = operator.slice("ForAnyValue:".length);
+                if (base !== "StringEquals") {
+                    throw new Error(`policy condition operator ${operator} is not evaluated by tools/drill/policy-eval.ts`);
+                }
+                if (!actuals.some((a) => values.includes(a))) {
+                    return false;
+                }
+                continue;
+            }
+            const one = actuals[0];
+            const equal = values.some((v) => v === one);
+            const like = values.some((v) => glob(v, one, false));
+            const numeric = (test: (a: number, b: number) => boolean) => values.some((v) => test(Number(one), Number(v)));
             const results: Record<string, boolean> = {
                 ArnEquals: equal, StringEquals: equal, ArnNotEquals: !equal, StringNotEquals: !equal,
                 ArnLike: like, StringLike: like, ArnNotLike: !like, StringNotLike: !like,
+                NumericLessThan: numeric((a, b) => a < b), NumericLessThanEquals: numeric((a, b) => a <= b),
             };
             if (!(operator in results)) {
                 throw new Error(`policy condition operator ${operator} is not evaluated by tools/drill/policy-eval.ts`);
@@ -60,11 +95,13 @@ function conditionHolds(condition: PolicyStatement["Condition"], context: Record
     return true;
 }
 
-/** The decision of `statements` for `principalArn` calling `action`; `context`: other condition keys' values (a resource's tags). */
-export function evaluate(statements: PolicyStatement[], principalArn: string, action: string, context: Record<string, string> = {}): Decision {
+/** The decision of `statements` for `principalArn` calling `action` (on `resource`); `context`: other condition keys' values (a resource's tags, the request's keys). */
+export function evaluate(statements: PolicyStatement[], principalArn: string, action: string, context: Record<string, string | string[]> = {}, resource?: string): Decision {
     context = { ...context, "aws:PrincipalArn": principalArn };
     const applies = statements.filter((s) => principalMatches(s.Principal, principalArn)
         && list(s.Action).some((a) => glob(a, action, true))
+        // `resource`: the ARN the request names (a bucket policy's per-prefix statements); otherwise not compared.
+        && (resource === undefined || s.Resource === undefined || list(s.Resource).some((r) => glob(r, resource, false)))
         && conditionHolds(s.Condition, context));
     if (applies.some((s) => s.Effect === "Deny")) {
         return "deny";
