@@ -120,7 +120,12 @@ def _staged_body(body):
 
 
 def restore_stage(argv):
-    schema_sql, data_list, out_dir, prefix = argv
+    schema_sql, data_list, out_dir, prefix = argv[:4]
+    # "unlogged" (restore-verification.sh's scratch database only, thrown away after the verdict): the staging
+    # tables are created UNLOGGED, so their load and the swap's index builds write no WAL. Never for a
+    # restore's target, which must survive a crash. Only when every table of the archive is staged: a table
+    # created by the swap would be permanent, and a permanent table's foreign key cannot name an unlogged one.
+    unlogged = argv[4:5] == ["unlogged"]
     with open(data_list, encoding="utf-8") as handle:
         wanted = {tuple(line.split()[5:7]) for line in handle if _re.match(r"^\d+; \d+ \d+ TABLE DATA ", line)}
     with open(schema_sql, encoding="utf-8") as handle:
@@ -151,7 +156,7 @@ def restore_stage(argv):
             if schema not in staging_of:
                 staging_of[schema] = f"{prefix}_{len(staging_of) + 1}"
                 stage.append(f"CREATE SCHEMA {staging_of[schema]};")
-            stage.append("\n".join([f"CREATE TABLE {staging_of[schema]}.{table} ("] + [",\n".join(columns)] + [");"]))
+            stage.append("\n".join([f"CREATE %sTABLE {staging_of[schema]}.{table} ("] + [",\n".join(columns)] + [");"]))
             swap.append(f"ALTER TABLE {staging_of[schema]}.{table} SET SCHEMA {schema};")
             swap.extend(f"ALTER TABLE ONLY {qualified} {clause};" for clause in later)
             staged[entry] = qualified
@@ -164,6 +169,10 @@ def restore_stage(argv):
         print(f"table {missing[0][0]}.{missing[0][1]} cannot be staged (no plain CREATE TABLE in the archive)")
         return 10
     swap.extend(f"DROP SCHEMA {name};" for name in staging_of.values())
+    if unlogged and any(line.startswith(("CREATE TABLE ", "CREATE UNLOGGED TABLE ")) for line in swap):
+        unlogged = False
+    persistence = "UNLOGGED " if unlogged else ""
+    stage = [line.replace("CREATE %sTABLE ", f"CREATE {persistence}TABLE ", 1) for line in stage]
     with open(os.path.join(out_dir, "stage.sql"), "w", encoding="utf-8") as handle:
         handle.write("SELECT pg_catalog.set_config('search_path', '', false);\n" + "\n".join(stage) + "\n")
     with open(os.path.join(out_dir, "swap.sql"), "w", encoding="utf-8") as handle:

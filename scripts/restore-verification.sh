@@ -484,10 +484,17 @@ verify_dump() {
         backup_failed "restore to test instance works" "decryption of $(s3_uri "$object_key") failed (corrupt object): $cause" ;;
     decompress)
         backup_failed "restore to test instance works" "decompression (${compression}) failed (corrupt object): $cause" ;;
-    restore | psql)
-        local what="pg_restore failed"
-        [[ "$stage" == restore ]] || what="the database refused the restore into $where"
-        result "restore to test instance works" FAIL "$what (database side, rolled back): $cause"
+    psql)
+        if [[ "$cause" =~ could\ not\ create\ unique\ index|violates\ (unique|check|foreign\ key|not-null|exclusion)\ constraint ]]; then
+            # The dump's rows break its own schema (a unique index, a constraint): the backup's failure, not the
+            # verification server's (exit 6).
+            backup_failed "restore to test instance works" "the dump's rows violate its own schema in ${where} (rolled back): $cause"
+        else
+            result "restore to test instance works" FAIL "the database refused the restore into $where (database side, rolled back): $cause"
+            environment_failed "$EX_DATABASE"
+        fi ;;
+    restore)
+        result "restore to test instance works" FAIL "pg_restore failed (database side, rolled back): $cause"
         environment_failed "$EX_DATABASE" ;;
     *)
         result "restore to test instance works" FAIL "rolled back: $cause" ;;
@@ -542,6 +549,7 @@ verify_dump() {
     expected_counts "$m" "$WORK_DIR/expected.txt"
     if [[ "${RESULT["restore to test instance works"]}" == PASS ]]; then
         check_tables "$SCRATCH_DB" "$WORK_DIR/expected.txt"
+        log "checked the restored schema, the server's lookups and the row counts"
     else
         result "application can connect to restored database" FAIL "not checked: the restore failed${stage:+ (${stage})}"
         result "all tables present with expected row counts" FAIL "not checked: the restore failed${stage:+ (${stage})}"
@@ -578,6 +586,7 @@ verify_pass() {
         return 0
     fi
     stop_aws_helper
+    log "downloading $(s3_uri "$key") into scratch database $db: hashed, decrypted and authenticated while its rows load into unlogged staging tables"
     if ! restore_pass_start "$key" "" "$jobs" --no-owner --no-acl; then
         start_aws_helper
         cp "$d/s3.err" "$s/s3.err" 2>/dev/null
@@ -591,7 +600,7 @@ verify_pass() {
     else
         grep -E '^[0-9]+; [0-9]+ [0-9]+ (TABLE DATA|SEQUENCE SET) ' "$d/toc.list" >"$d/data.list" || true
         if grep -Eq '^[0-9]+; [0-9]+ [0-9]+ (BLOBS|LARGE OBJECTS|MATERIALIZED VIEW DATA) ' "$d/toc.list" \
-            || ! restore_python restore-stage "$d/schema.sql" "$d/data.list" "$d" "oauth2_dr_stage_$RESTORE_RUN_ID" >"$s/single.why" 2>&1; then
+            || ! restore_python restore-stage "$d/schema.sql" "$d/data.list" "$d" "oauth2_dr_stage_$RESTORE_RUN_ID" unlogged >"$s/single.why" 2>&1; then
             mode=single
         fi
     fi
@@ -600,6 +609,7 @@ verify_pass() {
     fi
     if [[ $mode == parallel ]]; then restore_pass_gate load; else restore_pass_gate drain; fi
     restore_pass_wait
+    log "read to the end: $(cat "$d/sha.out" 2>/dev/null || echo "no sha256")"
     start_aws_helper
     : >"$s/read-to-end"
     cp "$d/s3.err" "$s/s3.err" 2>/dev/null
@@ -658,6 +668,7 @@ verify_pass() {
         echo "psql failed" >"$s/verdict"
         return 0
     fi
+    log "verified and loaded: tables moved into place, indexes and constraints built"
     echo verified >"$s/verdict"
 }
 
