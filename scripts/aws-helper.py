@@ -49,7 +49,7 @@ import sys
 # --- restore.sh's parallel load (no AWS: run before botocore is imported) ---------------------------------
 # restore.sh loads the tables of a verified dump into staging schemas with parallel COPY streams, then moves
 # them into place in one transaction of its own (see scripts/README.md). Two commands, started by lib.sh:
-#   aws-helper.py restore-stage SCHEMA_SQL DATA_LIST OUT_DIR STAGE_PREFIX
+#   aws-helper.py restore-stage SCHEMA_SQL DATA_LIST OUT_DIR STAGE_PREFIX [unlogged]
 #       reads the restore script of everything but the data (pg_restore --clean --schema-only -f SCHEMA_SQL) and
 #       the TABLE DATA lines of the archive's list; writes OUT_DIR/stage.sql (CREATE SCHEMA <STAGE_PREFIX>_<n>
 #       and each table's own CREATE TABLE there), OUT_DIR/swap.sql (SCHEMA_SQL with each such CREATE TABLE
@@ -57,6 +57,8 @@ import sys
 #       the empty staging schemas dropped at the end) and OUT_DIR/stage.map ("<schema as written>\t<staging>").
 #       Exit 0, or 10 with the reason on stdout when a table cannot be staged (a type, default or check that
 #       names another object, INHERITS, PARTITION, storage options): the caller restores in one stream then.
+#       "unlogged": the staging tables are CREATE UNLOGGED TABLE (restore-verification.sh's scratch database
+#       only; never a restore's target), unless a table of SCHEMA_SQL is not staged.
 #   aws-helper.py restore-load WORKERS ERR_DIR MAP_FILE SETVAL_FILE < pg_restore --data-only output
 #       starts WORKERS psql sessions (libpq variables from the environment) and hands each COPY block's rows to
 #       whichever session is ready, in line-aligned chunks, into the staging table of that block; the

@@ -19,13 +19,15 @@
 #   first 64 KiB) against the manifest and the previous backup's object, the passphrase version the manifest
 #   names (a wrong passphrase fails on those 64 KiB), the verification server. Then restore.sh's one pass
 #   (lib.sh restore_pass_start; scripts/README.md): curl (presigned GET) | sha256 | gpg --decrypt | zstd -d
-#   (v1 dumps: none) | pg_restore -a | RESTORE_JOBS (default 2) parallel COPY sessions into staging tables of
-#   the scratch database; once the sha256 is the manifest's and gpg's MDC passed, one transaction moves them
+#   (v1 dumps: none) | pg_restore -a | RESTORE_JOBS (default 2) parallel COPY sessions into UNLOGGED staging
+#   tables of the scratch database (no WAL: it is dropped after the verdict; restore.sh's target tables are
+#   never unlogged); once the sha256 is the manifest's and gpg's MDC passed, one transaction moves them
 #   into place and builds the indexes (a dump whose tables cannot be staged is then restored in one stream,
 #   read a second time). The dump is streamed, never stored. Then the restored schema
 #   (every table, column, type) is compared with the manifest's, the server's lookups run with the columns
 #   that exist (every released column set passes; a missing column of every release fails), every
-#   oauth2_* table is counted against the manifest, and the scratch database is dropped.
+#   oauth2_* table is counted against the manifest (a table the load filled by the server's COPY command
+#   tags, any other by count(*)), and the scratch database is dropped.
 # VERIFY_MODE=snapshot: the newest available RDS snapshot of DB_INSTANCE_IDENTIFIER is restored into
 #   oauth2-backup-test-<yyyymmdd> (class VERIFY_INSTANCE_CLASS, default db.t3.medium; optional
 #   VERIFY_SUBNET_GROUP, VERIFY_SECURITY_GROUP_IDS (space separated)), the tables are checked over the
@@ -43,9 +45,10 @@
 #   verification needs in TMPDIR for its own files).
 #
 # Exit codes: 0 every item PASS; 6 the backup failed a check: its manifest or object, its size or age, its
-#   integrity (sha256, gpg's integrity check, decompression: "corrupt object"), the restored schema, the
-#   server's lookups or the row counts. A failure of the verification's own environment is never 6 (the
-#   items it kept from being checked say "not checked" and why): 2 configuration, also a scratch directory
+#   integrity (sha256, gpg's integrity check, decompression: "corrupt object"), rows that violate the dump's
+#   own unique indexes or constraints, the restored schema, the server's lookups or the row counts. A failure
+#   of the verification's own environment is never 6 (the items it kept from being checked say "not
+#   checked" and why): 2 configuration, also a scratch directory
 #   (TMPDIR) with less than VERIFY_SCRATCH_BYTES free (default 1 MiB: the dump is streamed, never stored);
 #   3 the verification server is unreachable, or the restore failed on the database side (pg_restore or the
 #   server, e.g. the connection killed) while the backup itself checked out: the pass reads the whole object
@@ -166,6 +169,10 @@ cleanup() {
     local status=$?
     trap - EXIT INT TERM
     set +e
+    # A signal's trap runs with the redirections of the command it interrupted (restore_pass_wait's
+    # `wait ... 2>/dev/null`, `psql_value ... >/dev/null 2>stage.err`): the checklist and the run's last words
+    # go to its own stdout and stderr.
+    exec 1>&"$VERIFY_STDOUT" 2>&"$VERIFY_STDERR"
     kill_job "$STREAM_PID"
     kill_job "$STREAM_SHA_PID"
     kill_job "$INTEGRITY_PID"
@@ -192,6 +199,8 @@ cleanup() {
         status=$EX_VERIFY
     fi
     # The record recovery-points reads (passed or failed); a verification whose record is lost did not pass.
+    # The AWS helper is stopped during the pass and the swap (verify_pass): a run interrupted there starts it.
+    [[ "$VERIFY_MODE" != dump || -z "$VERIFY_RECORD_MANIFEST" || -n "$AWS_HELPER_PID" ]] || start_aws_helper
     write_verification_record "$status" || { [[ $status -ne 0 ]] || status=$EX_STORAGE; }
     remove_work_dir
     exit "$status"
@@ -262,6 +271,7 @@ write_verification_record() {
     log "verification record $(s3_uri "$key"): $(jq -r .result "$out")"
 }
 
+exec {VERIFY_STDOUT}>&1 {VERIFY_STDERR}>&2
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -617,7 +627,9 @@ verify_pass() {
     if [[ $mode == parallel ]]; then restore_pass_gate load; else restore_pass_gate drain; fi
     restore_pass_wait
     log "read to the end: $(cat "$d/sha.out" 2>/dev/null || echo "no sha256")"
-    start_aws_helper
+    # The AWS helper is started again on every way out of this function (the record, a second read), after
+    # the swap when there is one: its start (python and botocore, ~0.3 CPU-s) then overlaps the checks, which
+    # wait on the server, not the index builds, which keep both cores busy.
     : >"$s/read-to-end"
     cp "$d/s3.err" "$s/s3.err" 2>/dev/null
     cp "$d/s3.rc" "$s/s3.rc" 2>/dev/null
@@ -658,10 +670,12 @@ verify_pass() {
     done
     [[ -n "$why" || "$(cat "$s/sha.out" 2>/dev/null)" == "$want_sha" ]] || why="sha256 mismatch"
     if [[ -n "$why" ]]; then
+        start_aws_helper
         echo "$why" >"$s/verdict"
         return 0
     fi
     if [[ $mode == single ]]; then
+        start_aws_helper
         # Verified, but not staged (scripts/README.md): restored in one stream, read a second time.
         log "restoring in one stream ($(head -n 1 "$s/single.why" 2>/dev/null || echo "the dump has large objects or materialized views"))"
         stream_restore "$key" "$want_sha" "$3" "$db" --no-owner --no-acl
@@ -669,7 +683,10 @@ verify_pass() {
     fi
     # The swap, in the scratch database: the staged tables moved into place, the indexes, constraints and
     # sequences' values, in one transaction.
-    if ! psql_value -d "$db" -1 -f "$d/swap.sql" -f "$d/setval.sql" >/dev/null 2>"$s/swap.err"; then
+    local swapped=0
+    psql_value -d "$db" -1 -f "$d/swap.sql" -f "$d/setval.sql" >/dev/null 2>"$s/swap.err" || swapped=$?
+    start_aws_helper
+    if [[ $swapped -ne 0 ]]; then
         echo 3 >"$s/psql.rc"
         sed 's/^psql:[^ ]*:[0-9]*: //' "$s/swap.err" >"$s/psql.err"
         echo "psql failed" >"$s/verdict"

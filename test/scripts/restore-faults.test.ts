@@ -371,6 +371,29 @@ exec ${PG_BIN}/psql "$@"
         assert.equal(pg.databaseExists("verify_unlogged"), false);
     });
 
+    it("restore-verification.sh interrupted during the pass (its AWS helper stopped then): exit 143, the checklist printed, the scratch database dropped, the run still recorded", async function () {
+        const curl = pausingCurl();
+        const records = () => listKeys(moto, bucket, "database/verifications/");
+        const before = records();
+        const run = startScript("restore-verification.sh", env(bucket, "oauth2db", { EXTRA_PATH: curl.shims, VERIFY_DATABASE: "verify_term" }));
+        await eventually("the download is paused half-way", () => curl.paused());
+        // The load has begun: the script waits for the pass (`wait ... 2>/dev/null`) when the signal comes.
+        await eventually("a COPY into a staging table of the scratch database runs", () =>
+            pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'oauth2-dr-verify:%' AND datname = 'verify_term' AND query LIKE 'COPY oauth2_dr_stage_%'", "postgres") !== "0");
+        run.child.kill("SIGTERM");
+        const result = await run.done;
+        curl.resume();
+        assert.equal(result.code, 143, explain(result));
+        assert.match(result.stdout, /^PASS test instance cleaned up: scratch database verify_term dropped$/m, explain(result));
+        assert.equal(pg.databaseExists("verify_term"), false);
+        const added = records().filter((k) => !before.includes(k));
+        assert.equal(added.length, 1, explain(result));
+        const record = JSON.parse(getObject(moto, bucket, added[0]).toString("utf8"));
+        assert.deepEqual([record.result, record.exit_code], ["failed", 143]);
+        // Its last words on its own stderr, not on the interrupted command's /dev/null.
+        assert.match(result.stderr, /restore-verification: verification record s3:\/\/\S+: failed$/m, explain(result));
+    });
+
     it("restore-verification.sh: a dump whose rows violate one of its unique indexes fails, naming the index", async function () {
         pg.createDatabase("dupes_src");
         // A unique index that the rows violate (a damaged source, or a dump tool's bug): a catalog edit, as no SQL
