@@ -492,22 +492,36 @@ def restore_load(argv):
     for worker in workers:
         check(worker, worker.start([b"SET client_connection_check_interval = '1s'", b"SET synchronous_commit = off"]))
     stdin = sys.stdin.buffer.fileno()
+    try:
+        import fcntl
+        fcntl.fcntl(stdin, 1031, 1024 * 1024)  # F_SETPIPE_SZ: the rows' pipe holds a whole chunk, fewer reads
+    except OSError:
+        pass
     chunk_size, buffer, copy_to, eof = 1024 * 1024, b"", None, False
+    # need: the bytes to have in buffer before it is parsed; more than it holds when its last line is not whole
+    # (a row longer than a chunk: it was parsed again and again without a read, forever).
+    need = chunk_size
     copy_header = _re.compile(rb"^COPY (.+?) ((?:\(.*\) )?FROM stdin;)$")
     try:
         while True:
-            if not eof and len(buffer) < chunk_size:
-                data = os.read(stdin, chunk_size)
-                if data:
-                    buffer = buffer + data if buffer else data
-                    if len(buffer) < chunk_size:
-                        continue
-                else:
-                    eof = True
+            if not eof and len(buffer) < need:
+                # The pipe's reads (pg_restore writes a few KiB at a time) joined once per chunk: buffer + data
+                # at each read copied the growing buffer again, several times the data's size in all.
+                pieces, size = [buffer], len(buffer)
+                while size < need:
+                    data = os.read(stdin, max(chunk_size, need - size))
+                    if not data:
+                        eof = True
+                        break
+                    pieces.append(data)
+                    size += len(data)
+                buffer = b"".join(pieces)
+            need = chunk_size
             if copy_to is None:
                 cut = buffer.find(b"\n")
                 if cut < 0:
                     if not eof:
+                        need = len(buffer) + 1
                         continue
                     if buffer.strip():
                         return fail(1, f"the data stream ends inside a line: {buffer[:80]!r}")
@@ -541,6 +555,7 @@ def restore_load(argv):
                 if size == 0:
                     if eof:
                         return fail(1, "the data stream ends inside a COPY")
+                    need = len(buffer) + 1
                     continue
                 rest, closing = buffer[size:], False
             if size:

@@ -26,8 +26,7 @@
 #   read a second time). The dump is streamed, never stored. Then the restored schema
 #   (every table, column, type) is compared with the manifest's, the server's lookups run with the columns
 #   that exist (every released column set passes; a missing column of every release fails), every
-#   oauth2_* table is counted against the manifest (a table the load filled by the server's COPY command
-#   tags, any other by count(*)), and the scratch database is dropped.
+#   oauth2_* table is counted (count(*)) against the manifest, and the scratch database is dropped.
 # VERIFY_MODE=snapshot: the newest available RDS snapshot of DB_INSTANCE_IDENTIFIER is restored into
 #   oauth2-backup-test-<yyyymmdd> (class VERIFY_INSTANCE_CLASS, default db.t3.medium; optional
 #   VERIFY_SUBNET_GROUP, VERIFY_SECURITY_GROUP_IDS (space separated)), the tables are checked over the
@@ -113,8 +112,6 @@ report() {
 
 SCRATCH_DB=""
 SCRATCH_CREATED=0
-# "schema.table" -> the rows the parallel load inserted into it (verify_pass), for check_tables.
-declare -A LOADED_ROWS=()
 INTEGRITY_PID=""
 # What the verification itself needs in TMPDIR: the manifests, the probe's 64 KiB, gpg's home, the steps'
 # messages. The dump is streamed, never stored.
@@ -358,12 +355,7 @@ check_tables() {
                 bad_query+=("$out")
             fi
         fi
-        got=""
-        # A table the parallel load filled: the rows the server inserted into it (verify_pass: its COPY command
-        # tags, summed over the sessions, for the staging table the swap moved into place), the number count(*)
-        # would find without a second scan of every row. Any other table: count(*).
-        [[ -z "${LOADED_ROWS["${schema}.${table}"]:-}" ]] || got=${LOADED_ROWS["${schema}.${table}"]}
-        [[ -n "$got" ]] || got=$(vpsql -d "$db" -c "SELECT count(*) FROM \"${schema}\".\"${table}\"" 2>/dev/null) || got=""
+        got=$(vpsql -d "$db" -c "SELECT count(*) FROM \"${schema}\".\"${table}\"" 2>/dev/null) || got=""
         if [[ -z "$got" ]]; then
             bad_count+=("$table is missing")
         elif [[ "$want" != "-" && "$got" != "$want" ]]; then
@@ -691,16 +683,6 @@ verify_pass() {
         sed 's/^psql:[^ ]*:[0-9]*: //' "$s/swap.err" >"$s/psql.err"
         echo "psql failed" >"$s/verdict"
         return 0
-    fi
-    # The rows of each table the load filled, by the table's own name ("schema.table"), for check_tables.
-    local staging schema table rows
-    declare -A schema_of=()
-    if [[ -s "$l/counts" ]]; then
-        while IFS=$'\t' read -r schema staging; do schema_of[$staging]=$schema; done <"$d/stage.map"
-        while IFS=$'\t' read -r table rows; do
-            staging=${table%%.*}
-            [[ -z "${schema_of[$staging]:-}" ]] || LOADED_ROWS["${schema_of[$staging]}.${table#*.}"]=$rows
-        done <"$l/counts"
     fi
     log "verified and loaded: tables moved into place, indexes and constraints built"
     echo verified >"$s/verdict"

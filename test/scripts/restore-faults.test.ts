@@ -171,16 +171,20 @@ printf '%s' "$code"
         // COPY text: \\. is a backslash and a dot, \N a NULL; 3000 rows of 1 KB cross the loader's 1 MiB chunks.
         const edges = ["\\\\.\t1", "end \\\\.\t2", "\\N\t3", "a\\nb\t4", "\\\\\t5"];
         const filler = Array.from({ length: 3000 }, (_, i) => `${"x".repeat(1000)}\\\\.${i}\t${100 + i}`);
+        // A row longer than the loader's 1 MiB chunk (a large value of an application's table): the loader read
+        // no further and parsed the same bytes forever.
+        const long = `${"y".repeat(1536 * 1024)}\t99999`;
         const stream = "SET client_encoding = 'UTF8';\nSELECT pg_catalog.set_config('search_path', '', false);\n\n--\n-- Data for Name: t\n--\n\n" +
-            `COPY public.t (v, id) FROM stdin;\n${[...edges, ...filler].join("\n")}\n\\.\n\n\nCOPY public.u (id) FROM stdin;\n7\n\\.\n\n\n` +
+            `COPY public.t (v, id) FROM stdin;\n${[...edges, ...filler, long].join("\n")}\n\\.\n\n\nCOPY public.u (id) FROM stdin;\n7\n\\.\n\n\n` +
             "SELECT pg_catalog.setval('public.s', 5, true);\n";
         const loaded = spawnSync("python3", [path.join(SCRIPTS, "aws-helper.py"), "restore-load", "2", work, path.join(work, "map"), path.join(work, "setval.sql"), path.join(work, "counts")],
-            { input: stream, encoding: "utf8", env: { ...process.env, ...pg.env("loader_edges") } });
+            { input: stream, encoding: "utf8", env: { ...process.env, ...pg.env("loader_edges") }, timeout: 120_000 });
         assert.equal(loaded.status, 0, `${loaded.stderr} ${fs.readdirSync(work).map((f) => `${f}: ${fs.readFileSync(path.join(work, f), "utf8").slice(0, 300)}`).join("; ")}`);
         assert.equal(pg.psql("SELECT string_agg(coalesce(v, 'NULL'), '|' ORDER BY id) FROM stg.t WHERE id < 100", "loader_edges"), "\\.|end \\.|NULL|a\nb|\\");
         assert.equal(pg.psql("SELECT count(*) FROM stg.t WHERE id >= 100 AND v = repeat('x', 1000) || '\\.' || (id - 100)", "loader_edges"), "3000");
         assert.equal(pg.psql("SELECT id FROM stg.u", "loader_edges"), "7");
-        assert.equal(fs.readFileSync(path.join(work, "counts"), "utf8"), "stg.t\t3005\nstg.u\t1\n");
+        assert.equal(pg.psql("SELECT length(v) FROM stg.t WHERE id = 99999", "loader_edges"), String(1536 * 1024));
+        assert.equal(fs.readFileSync(path.join(work, "counts"), "utf8"), "stg.t\t3006\nstg.u\t1\n");
         assert.equal(fs.readFileSync(path.join(work, "setval.sql"), "utf8"), "SELECT pg_catalog.setval('public.s', 5, true);\n");
     });
 
