@@ -595,7 +595,7 @@ verify_pass() {
         return 0
     fi
     stop_aws_helper
-    log "downloading $(s3_uri "$key") into scratch database $db: hashed, decrypted and authenticated while its rows load into unlogged staging tables"
+    log "downloading $(s3_uri "$key") into scratch database $db: hashed, decrypted and authenticated while its rows load into staging tables"
     if ! restore_pass_start "$key" "" "$jobs" --no-owner --no-acl; then
         start_aws_helper
         cp "$d/s3.err" "$s/s3.err" 2>/dev/null
