@@ -295,6 +295,19 @@ function restorePhases(run: Timed): string {
     return `before the download ${download.toFixed(1)} s, download+verify+load ${(verified - download).toFixed(1)} s, swap (indexes, counts, commit) ${(restored - verified).toFixed(1)} s, exit ${(run.seconds - restored).toFixed(1)} s`;
 }
 
+/** Where a restore-verification.sh run's time went, from its log lines (the time each line arrived). */
+function verificationPhases(run: Timed): string {
+    const at = (pattern: RegExp) => run.lines.find((l) => pattern.test(l.text))?.at;
+    const download = at(/ restore-verification: downloading /);
+    const read = at(/ restore-verification: read to the end/);
+    const swapped = at(/ restore-verification: verified and loaded/);
+    const checked = at(/ restore-verification: checked /);
+    if (download === undefined || read === undefined || swapped === undefined || checked === undefined) {
+        return "phases unknown";
+    }
+    return `before the download ${download.toFixed(1)} s, download+verify+load ${(read - download).toFixed(1)} s, swap (indexes) ${(swapped - read).toFixed(1)} s, checks ${(checked - swapped).toFixed(1)} s, drop+record+exit ${(run.seconds - checked).toFixed(1)} s`;
+}
+
 function check(result: Timed, what: string): Timed {
     if (result.code !== 0) {
         throw new Error(`${what} failed (exit ${result.code}): ${result.stderr}`);
@@ -471,7 +484,7 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
                 pk.verificationSeconds.push(pkVerify.seconds);
                 say(`run ${i + 1}: public-key mode: restore.sh ${pkRestore.seconds.toFixed(1)} s (peak ${mb(pkRestore.peakRss)}), restore-verification.sh ${pkVerify.seconds.toFixed(1)} s (${pkVerify.stdout.split("\n").filter((l) => l.startsWith("PASS")).length}/7 PASS)`);
             }
-            say(`run ${i + 1}: pg_restore ${local.seconds.toFixed(1)} s, restore.sh ${restore.seconds.toFixed(1)} s (peak ${mb(restore.peakRss)}, largest ${restore.peakProcess}; ${restorePhases(restore)}), restore-verification.sh ${verify.seconds.toFixed(1)} s (${verify.stdout.split("\n").filter((l) => l.startsWith("PASS")).length}/7 PASS), peak ${mb(verify.peakRss)}`);
+            say(`run ${i + 1}: pg_restore ${local.seconds.toFixed(1)} s, restore.sh ${restore.seconds.toFixed(1)} s (peak ${mb(restore.peakRss)}, largest ${restore.peakProcess}; ${restorePhases(restore)}), restore-verification.sh ${verify.seconds.toFixed(1)} s (${verify.stdout.split("\n").filter((l) => l.startsWith("PASS")).length}/7 PASS, peak ${mb(verify.peakRss)}; ${verificationPhases(verify)})`);
         }
         const restoreRatio = median(restoreSeconds) / median(pgRestoreSeconds);
         const verificationRatio = median(verificationSeconds) / median(pgRestoreSeconds);

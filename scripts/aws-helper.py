@@ -50,7 +50,7 @@ import sys
 # --- restore.sh's parallel load (no AWS: run before botocore is imported) ---------------------------------
 # restore.sh loads the tables of a verified dump into staging schemas with parallel COPY streams, then moves
 # them into place in one transaction of its own (see scripts/README.md). Two commands, started by lib.sh:
-#   aws-helper.py restore-stage SCHEMA_SQL DATA_LIST OUT_DIR STAGE_PREFIX
+#   aws-helper.py restore-stage SCHEMA_SQL DATA_LIST OUT_DIR STAGE_PREFIX [unlogged]
 #       reads the restore script of everything but the data (pg_restore --clean --schema-only -f SCHEMA_SQL) and
 #       the TABLE DATA lines of the archive's list; writes OUT_DIR/stage.sql (CREATE SCHEMA <STAGE_PREFIX>_<n>
 #       and each table's own CREATE TABLE there), OUT_DIR/swap.sql (SCHEMA_SQL with each such CREATE TABLE
@@ -58,6 +58,8 @@ import sys
 #       the empty staging schemas dropped at the end) and OUT_DIR/stage.map ("<schema as written>\t<staging>").
 #       Exit 0, or 10 with the reason on stdout when a table cannot be staged (a type, default or check that
 #       names another object, INHERITS, PARTITION, storage options): the caller restores in one stream then.
+#       "unlogged": the staging tables are CREATE UNLOGGED TABLE (restore-verification.sh's scratch database
+#       only; never a restore's target), unless a table of SCHEMA_SQL is not staged.
 #   aws-helper.py restore-load WORKERS ERR_DIR MAP_FILE SETVAL_FILE < pg_restore --data-only output
 #       starts WORKERS psql sessions (libpq variables from the environment) and hands each COPY block's rows to
 #       whichever session is ready, in line-aligned chunks, into the staging table of that block; the
@@ -121,7 +123,12 @@ def _staged_body(body):
 
 
 def restore_stage(argv):
-    schema_sql, data_list, out_dir, prefix = argv
+    schema_sql, data_list, out_dir, prefix = argv[:4]
+    # "unlogged" (restore-verification.sh's scratch database only, thrown away after the verdict): the staging
+    # tables are created UNLOGGED, so their load and the swap's index builds write no WAL. Never for a
+    # restore's target, which must survive a crash. Only when every table of the archive is staged: a table
+    # created by the swap would be permanent, and a permanent table's foreign key cannot name an unlogged one.
+    unlogged = argv[4:5] == ["unlogged"]
     with open(data_list, encoding="utf-8") as handle:
         wanted = {tuple(line.split()[5:7]) for line in handle if _re.match(r"^\d+; \d+ \d+ TABLE DATA ", line)}
     with open(schema_sql, encoding="utf-8") as handle:
@@ -152,7 +159,7 @@ def restore_stage(argv):
             if schema not in staging_of:
                 staging_of[schema] = f"{prefix}_{len(staging_of) + 1}"
                 stage.append(f"CREATE SCHEMA {staging_of[schema]};")
-            stage.append("\n".join([f"CREATE TABLE {staging_of[schema]}.{table} ("] + [",\n".join(columns)] + [");"]))
+            stage.append("\n".join([f"CREATE %sTABLE {staging_of[schema]}.{table} ("] + [",\n".join(columns)] + [");"]))
             swap.append(f"ALTER TABLE {staging_of[schema]}.{table} SET SCHEMA {schema};")
             swap.extend(f"ALTER TABLE ONLY {qualified} {clause};" for clause in later)
             staged[entry] = qualified
@@ -165,6 +172,10 @@ def restore_stage(argv):
         print(f"table {missing[0][0]}.{missing[0][1]} cannot be staged (no plain CREATE TABLE in the archive)")
         return 10
     swap.extend(f"DROP SCHEMA {name};" for name in staging_of.values())
+    if unlogged and any(line.startswith(("CREATE TABLE ", "CREATE UNLOGGED TABLE ")) for line in swap):
+        unlogged = False
+    persistence = "UNLOGGED " if unlogged else ""
+    stage = [line.replace("CREATE %sTABLE ", f"CREATE {persistence}TABLE ", 1) for line in stage]
     with open(os.path.join(out_dir, "stage.sql"), "w", encoding="utf-8") as handle:
         handle.write("SELECT pg_catalog.set_config('search_path', '', false);\n" + "\n".join(stage) + "\n")
     with open(os.path.join(out_dir, "swap.sql"), "w", encoding="utf-8") as handle:
@@ -482,22 +493,37 @@ def restore_load(argv):
     for worker in workers:
         check(worker, worker.start([b"SET client_connection_check_interval = '1s'", b"SET synchronous_commit = off"]))
     stdin = sys.stdin.buffer.fileno()
+    try:
+        import fcntl
+        fcntl.fcntl(stdin, 1031, 1024 * 1024)  # F_SETPIPE_SZ: the rows' pipe holds a whole chunk, fewer reads
+    except OSError:
+        pass
     chunk_size, buffer, copy_to, eof = 1024 * 1024, b"", None, False
+    # need: the bytes to have in buffer before it is parsed; more than it holds when its last line is not whole
+    # (a row longer than a chunk: it was parsed again and again without a read, forever).
+    need = chunk_size
     copy_header = _re.compile(rb"^COPY (.+?) ((?:\(.*\) )?FROM stdin;)$")
     try:
         while True:
-            if not eof and len(buffer) < chunk_size:
-                data = os.read(stdin, chunk_size)
-                if data:
-                    buffer = buffer + data if buffer else data
-                    if len(buffer) < chunk_size:
-                        continue
-                else:
-                    eof = True
+            if not eof and len(buffer) < need:
+                # The pipe's reads (pg_restore writes a few KiB at a time) joined once per chunk: buffer + data
+                # at each read copied the growing buffer again, several times the data's size in all.
+                # 256 KiB reads (os.read allocates what it is asked for: 1 MiB reads cost the loader 2-3 MB more).
+                pieces, size = [buffer], len(buffer)
+                while size < need:
+                    data = os.read(stdin, 256 * 1024)
+                    if not data:
+                        eof = True
+                        break
+                    pieces.append(data)
+                    size += len(data)
+                buffer = b"".join(pieces)
+            need = chunk_size
             if copy_to is None:
                 cut = buffer.find(b"\n")
                 if cut < 0:
                     if not eof:
+                        need = len(buffer) + 1
                         continue
                     if buffer.strip():
                         return fail(1, f"the data stream ends inside a line: {buffer[:80]!r}")
@@ -531,6 +557,7 @@ def restore_load(argv):
                 if size == 0:
                     if eof:
                         return fail(1, "the data stream ends inside a COPY")
+                    need = len(buffer) + 1
                     continue
                 rest, closing = buffer[size:], False
             if size:

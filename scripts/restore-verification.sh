@@ -19,13 +19,14 @@
 #   first 64 KiB) against the manifest and the previous backup's object, the passphrase version the manifest
 #   names (a wrong passphrase fails on those 64 KiB), the verification server. Then restore.sh's one pass
 #   (lib.sh restore_pass_start; scripts/README.md): curl (presigned GET) | sha256 | gpg --decrypt | zstd -d
-#   (v1 dumps: none) | pg_restore -a | RESTORE_JOBS (default 2) parallel COPY sessions into staging tables of
-#   the scratch database; once the sha256 is the manifest's and gpg's MDC passed, one transaction moves them
+#   (v1 dumps: none) | pg_restore -a | RESTORE_JOBS (default 2) parallel COPY sessions into UNLOGGED staging
+#   tables of the scratch database (no WAL: it is dropped after the verdict; restore.sh's target tables are
+#   never unlogged); once the sha256 is the manifest's and gpg's MDC passed, one transaction moves them
 #   into place and builds the indexes (a dump whose tables cannot be staged is then restored in one stream,
 #   read a second time). The dump is streamed, never stored. Then the restored schema
 #   (every table, column, type) is compared with the manifest's, the server's lookups run with the columns
 #   that exist (every released column set passes; a missing column of every release fails), every
-#   oauth2_* table is counted against the manifest, and the scratch database is dropped.
+#   oauth2_* table is counted (count(*)) against the manifest, and the scratch database is dropped.
 # VERIFY_MODE=snapshot: the newest available RDS snapshot of DB_INSTANCE_IDENTIFIER is restored into
 #   oauth2-backup-test-<yyyymmdd> (class VERIFY_INSTANCE_CLASS, default db.t3.medium; optional
 #   VERIFY_SUBNET_GROUP, VERIFY_SECURITY_GROUP_IDS (space separated)), the tables are checked over the
@@ -43,9 +44,10 @@
 #   verification needs in TMPDIR for its own files).
 #
 # Exit codes: 0 every item PASS; 6 the backup failed a check: its manifest or object, its size or age, its
-#   integrity (sha256, gpg's integrity check, decompression: "corrupt object"), the restored schema, the
-#   server's lookups or the row counts. A failure of the verification's own environment is never 6 (the
-#   items it kept from being checked say "not checked" and why): 2 configuration, also a scratch directory
+#   integrity (sha256, gpg's integrity check, decompression: "corrupt object"), rows that violate the dump's
+#   own unique indexes or constraints, the restored schema, the server's lookups or the row counts. A failure
+#   of the verification's own environment is never 6 (the items it kept from being checked say "not
+#   checked" and why): 2 configuration, also a scratch directory
 #   (TMPDIR) with less than VERIFY_SCRATCH_BYTES free (default 1 MiB: the dump is streamed, never stored);
 #   3 the verification server is unreachable, or the restore failed on the database side (pg_restore or the
 #   server, e.g. the connection killed) while the backup itself checked out: the pass reads the whole object
@@ -164,6 +166,10 @@ cleanup() {
     local status=$?
     trap - EXIT INT TERM
     set +e
+    # A signal's trap runs with the redirections of the command it interrupted (restore_pass_wait's
+    # `wait ... 2>/dev/null`, `psql_value ... >/dev/null 2>stage.err`): the checklist and the run's last words
+    # go to its own stdout and stderr.
+    exec 1>&"$VERIFY_STDOUT" 2>&"$VERIFY_STDERR"
     kill_job "$STREAM_PID"
     kill_job "$STREAM_SHA_PID"
     kill_job "$INTEGRITY_PID"
@@ -190,6 +196,8 @@ cleanup() {
         status=$EX_VERIFY
     fi
     # The record recovery-points reads (passed or failed); a verification whose record is lost did not pass.
+    # The AWS helper is stopped during the pass and the swap (verify_pass): a run interrupted there starts it.
+    [[ "$VERIFY_MODE" != dump || -z "$VERIFY_RECORD_MANIFEST" || -n "$AWS_HELPER_PID" ]] || start_aws_helper
     write_verification_record "$status" || { [[ $status -ne 0 ]] || status=$EX_STORAGE; }
     remove_work_dir
     exit "$status"
@@ -260,6 +268,7 @@ write_verification_record() {
     log "verification record $(s3_uri "$key"): $(jq -r .result "$out")"
 }
 
+exec {VERIFY_STDOUT}>&1 {VERIFY_STDERR}>&2
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -484,10 +493,17 @@ verify_dump() {
         backup_failed "restore to test instance works" "decryption of $(s3_uri "$object_key") failed (corrupt object): $cause" ;;
     decompress)
         backup_failed "restore to test instance works" "decompression (${compression}) failed (corrupt object): $cause" ;;
-    restore | psql)
-        local what="pg_restore failed"
-        [[ "$stage" == restore ]] || what="the database refused the restore into $where"
-        result "restore to test instance works" FAIL "$what (database side, rolled back): $cause"
+    psql)
+        if [[ "$cause" =~ could\ not\ create\ unique\ index|violates\ (unique|check|foreign\ key|not-null|exclusion)\ constraint ]]; then
+            # The dump's rows break its own schema (a unique index, a constraint): the backup's failure, not the
+            # verification server's (exit 6).
+            backup_failed "restore to test instance works" "the dump's rows violate its own schema in ${where} (rolled back): $cause"
+        else
+            result "restore to test instance works" FAIL "the database refused the restore into $where (database side, rolled back): $cause"
+            environment_failed "$EX_DATABASE"
+        fi ;;
+    restore)
+        result "restore to test instance works" FAIL "pg_restore failed (database side, rolled back): $cause"
         environment_failed "$EX_DATABASE" ;;
     *)
         result "restore to test instance works" FAIL "rolled back: $cause" ;;
@@ -542,6 +558,7 @@ verify_dump() {
     expected_counts "$m" "$WORK_DIR/expected.txt"
     if [[ "${RESULT["restore to test instance works"]}" == PASS ]]; then
         check_tables "$SCRATCH_DB" "$WORK_DIR/expected.txt"
+        log "checked the restored schema, the server's lookups and the row counts"
     else
         result "application can connect to restored database" FAIL "not checked: the restore failed${stage:+ (${stage})}"
         result "all tables present with expected row counts" FAIL "not checked: the restore failed${stage:+ (${stage})}"
@@ -578,6 +595,7 @@ verify_pass() {
         return 0
     fi
     stop_aws_helper
+    log "downloading $(s3_uri "$key") into scratch database $db: hashed, decrypted and authenticated while its rows load into staging tables"
     if ! restore_pass_start "$key" "" "$jobs" --no-owner --no-acl; then
         start_aws_helper
         cp "$d/s3.err" "$s/s3.err" 2>/dev/null
@@ -591,7 +609,7 @@ verify_pass() {
     else
         grep -E '^[0-9]+; [0-9]+ [0-9]+ (TABLE DATA|SEQUENCE SET) ' "$d/toc.list" >"$d/data.list" || true
         if grep -Eq '^[0-9]+; [0-9]+ [0-9]+ (BLOBS|LARGE OBJECTS|MATERIALIZED VIEW DATA) ' "$d/toc.list" \
-            || ! restore_python restore-stage "$d/schema.sql" "$d/data.list" "$d" "oauth2_dr_stage_$RESTORE_RUN_ID" >"$s/single.why" 2>&1; then
+            || ! restore_python restore-stage "$d/schema.sql" "$d/data.list" "$d" "oauth2_dr_stage_$RESTORE_RUN_ID" unlogged >"$s/single.why" 2>&1; then
             mode=single
         fi
     fi
@@ -600,7 +618,10 @@ verify_pass() {
     fi
     if [[ $mode == parallel ]]; then restore_pass_gate load; else restore_pass_gate drain; fi
     restore_pass_wait
-    start_aws_helper
+    log "read to the end: $(cat "$d/sha.out" 2>/dev/null || echo "no sha256")"
+    # The AWS helper is started again on every way out of this function (the record, a second read), after
+    # the swap when there is one: its start (python and botocore, ~0.3 CPU-s) then overlaps the checks, which
+    # wait on the server, not the index builds, which keep both cores busy.
     : >"$s/read-to-end"
     cp "$d/s3.err" "$s/s3.err" 2>/dev/null
     cp "$d/s3.rc" "$s/s3.rc" 2>/dev/null
@@ -641,10 +662,12 @@ verify_pass() {
     done
     [[ -n "$why" || "$(cat "$s/sha.out" 2>/dev/null)" == "$want_sha" ]] || why="sha256 mismatch"
     if [[ -n "$why" ]]; then
+        start_aws_helper
         echo "$why" >"$s/verdict"
         return 0
     fi
     if [[ $mode == single ]]; then
+        start_aws_helper
         # Verified, but not staged (scripts/README.md): restored in one stream, read a second time.
         log "restoring in one stream ($(head -n 1 "$s/single.why" 2>/dev/null || echo "the dump has large objects or materialized views"))"
         stream_restore "$key" "$want_sha" "$3" "$db" --no-owner --no-acl
@@ -652,12 +675,16 @@ verify_pass() {
     fi
     # The swap, in the scratch database: the staged tables moved into place, the indexes, constraints and
     # sequences' values, in one transaction.
-    if ! psql_value -d "$db" -1 -f "$d/swap.sql" -f "$d/setval.sql" >/dev/null 2>"$s/swap.err"; then
+    local swapped=0
+    psql_value -d "$db" -1 -f "$d/swap.sql" -f "$d/setval.sql" >/dev/null 2>"$s/swap.err" || swapped=$?
+    start_aws_helper
+    if [[ $swapped -ne 0 ]]; then
         echo 3 >"$s/psql.rc"
         sed 's/^psql:[^ ]*:[0-9]*: //' "$s/swap.err" >"$s/psql.err"
         echo "psql failed" >"$s/verdict"
         return 0
     fi
+    log "verified and loaded: tables moved into place, indexes and constraints built"
     echo verified >"$s/verdict"
 }
 

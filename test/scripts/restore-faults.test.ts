@@ -113,13 +113,14 @@ describe("restore.sh under operator faults (real PostgreSQL 15 and S3 API)", fun
         assert.equal(pg.psql("SELECT count(*) FROM app_rating WHERE id <= 10", "parallel"), "10");
     });
 
-    it("loads into staging tables while the download is still being verified; the staging tables evaluate nothing of the archive (no default, no check)", async function () {
-        pg.createDatabase("overlap");
+    /**
+     * A curl on PATH whose download of the dump (curl --output <spool>/body.fifo) delivers the first half of the
+     * object, then waits (at most 60 s) until resume() is called; every other curl call is the real one.
+     */
+    function pausingCurl(): { shims: string; paused: () => boolean; resume: () => void } {
         const shims = fs.mkdtempSync(path.join(dir, "shims-"));
         const paused = path.join(shims, "paused");
         const resume = path.join(shims, "resume");
-        // The dump's GET (curl --output <spool>/body.fifo) delivers the first half of the object, then waits (at
-        // most 60 s) until the test says resume; every other curl call is the real one.
         fs.writeFileSync(path.join(shims, "curl"), `#!/bin/bash
 out="" args=() prev="" tmp=${shims}/body.$$
 for a in "$@"; do
@@ -132,8 +133,18 @@ half=$(($(stat -c %s "$tmp") / 2))
 { head -c "$half" "$tmp"; touch ${paused}; for i in $(seq 600); do [[ -e ${resume} ]] && break; sleep 0.1; done; tail -c +$((half + 1)) "$tmp"; } >"$out"
 printf '%s' "$code"
 `, { mode: 0o755 });
-        const run = startScript("restore.sh", env(bucket, "overlap", { EXTRA_PATH: shims }), ["--yes", "--source-database", "oauth2db"]);
-        await eventually("the download is paused half-way", () => fs.existsSync(paused));
+        return { shims, paused: () => fs.existsSync(paused), resume: () => fs.writeFileSync(resume, "") };
+    }
+
+    /** "schema.table=p|u" (permanent, unlogged) of each table in this run's staging schemas. */
+    const stagingPersistence = (database: string) =>
+        pg.psql("SELECT string_agg(n.nspname || '.' || c.relname || '=' || c.relpersistence::text, ',' ORDER BY n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname LIKE 'oauth2_dr_stage_%' AND c.relkind = 'r'", database);
+
+    it("loads into staging tables while the download is still being verified; the staging tables evaluate nothing of the archive (no default, no check)", async function () {
+        pg.createDatabase("overlap");
+        const curl = pausingCurl();
+        const run = startScript("restore.sh", env(bucket, "overlap", { EXTRA_PATH: curl.shims }), ["--yes", "--source-database", "oauth2db"]);
+        await eventually("the download is paused half-way", () => curl.paused());
         // Half of the object is in: the load's sessions are copying into the staging tables already.
         await eventually("a COPY into a staging table runs while the download is paused", () =>
             pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'oauth2-dr-restore:%' AND query LIKE 'COPY oauth2_dr_stage_%'", "postgres") !== "0");
@@ -142,7 +153,10 @@ printf '%s' "$code"
         assert.equal(pg.psql("SELECT to_regclass('public.oauth2_authorization') IS NULL", "overlap"), "t", "the swap began before the download ended");
         // The rows reach the server through the loader's own libpq connections: no psql process relays them.
         assert.equal(spawnSync("pgrep", ["-f", "^psql -X -q -v ON_ERROR_STOP=1$"], { encoding: "utf8" }).stdout.trim(), "", "a psql session relays the rows");
-        fs.writeFileSync(resume, "");
+        // The target's tables must survive a crash: restore.sh stages into permanent (WAL-logged) tables, never
+        // UNLOGGED ones (only the verification's scratch database does, below).
+        assert.match(stagingPersistence("overlap"), /^(oauth2_dr_stage_\w+\.\w+=p,?)+$/);
+        curl.resume();
         const result = await run.done;
         assert.equal(result.code, 0, explain(result));
         assert.equal(checksums("overlap"), sourceSums);
@@ -157,16 +171,20 @@ printf '%s' "$code"
         // COPY text: \\. is a backslash and a dot, \N a NULL; 3000 rows of 1 KB cross the loader's 1 MiB chunks.
         const edges = ["\\\\.\t1", "end \\\\.\t2", "\\N\t3", "a\\nb\t4", "\\\\\t5"];
         const filler = Array.from({ length: 3000 }, (_, i) => `${"x".repeat(1000)}\\\\.${i}\t${100 + i}`);
+        // A row longer than the loader's 1 MiB chunk (a large value of an application's table): the loader read
+        // no further and parsed the same bytes forever.
+        const long = `${"y".repeat(1536 * 1024)}\t99999`;
         const stream = "SET client_encoding = 'UTF8';\nSELECT pg_catalog.set_config('search_path', '', false);\n\n--\n-- Data for Name: t\n--\n\n" +
-            `COPY public.t (v, id) FROM stdin;\n${[...edges, ...filler].join("\n")}\n\\.\n\n\nCOPY public.u (id) FROM stdin;\n7\n\\.\n\n\n` +
+            `COPY public.t (v, id) FROM stdin;\n${[...edges, ...filler, long].join("\n")}\n\\.\n\n\nCOPY public.u (id) FROM stdin;\n7\n\\.\n\n\n` +
             "SELECT pg_catalog.setval('public.s', 5, true);\n";
         const loaded = spawnSync("python3", [path.join(SCRIPTS, "aws-helper.py"), "restore-load", "2", work, path.join(work, "map"), path.join(work, "setval.sql"), path.join(work, "counts")],
-            { input: stream, encoding: "utf8", env: { ...process.env, ...pg.env("loader_edges") } });
+            { input: stream, encoding: "utf8", env: { ...process.env, ...pg.env("loader_edges") }, timeout: 120_000 });
         assert.equal(loaded.status, 0, `${loaded.stderr} ${fs.readdirSync(work).map((f) => `${f}: ${fs.readFileSync(path.join(work, f), "utf8").slice(0, 300)}`).join("; ")}`);
         assert.equal(pg.psql("SELECT string_agg(coalesce(v, 'NULL'), '|' ORDER BY id) FROM stg.t WHERE id < 100", "loader_edges"), "\\.|end \\.|NULL|a\nb|\\");
         assert.equal(pg.psql("SELECT count(*) FROM stg.t WHERE id >= 100 AND v = repeat('x', 1000) || '\\.' || (id - 100)", "loader_edges"), "3000");
         assert.equal(pg.psql("SELECT id FROM stg.u", "loader_edges"), "7");
-        assert.equal(fs.readFileSync(path.join(work, "counts"), "utf8"), "stg.t\t3005\nstg.u\t1\n");
+        assert.equal(pg.psql("SELECT length(v) FROM stg.t WHERE id = 99999", "loader_edges"), String(1536 * 1024));
+        assert.equal(fs.readFileSync(path.join(work, "counts"), "utf8"), "stg.t\t3006\nstg.u\t1\n");
         assert.equal(fs.readFileSync(path.join(work, "setval.sql"), "utf8"), "SELECT pg_catalog.setval('public.s', 5, true);\n");
     });
 
@@ -199,6 +217,19 @@ printf '%s' "$code"
         ].join("\n"));
         const swap = fs.readFileSync(path.join(out, "swap.sql"), "utf8");
         assert.match(swap, /ALTER TABLE stg_1\.t SET SCHEMA public;\nALTER TABLE ONLY public\.t ALTER COLUMN at SET DEFAULT CURRENT_TIMESTAMP;\nALTER TABLE ONLY public\.t ALTER COLUMN n SET DEFAULT '\{\}'::numeric\[\];\nALTER TABLE ONLY public\.t ADD CONSTRAINT t_check CHECK \(\(length\(\(id\)::text\) > 0\)\);\n/);
+        // "unlogged" (the verification's scratch database only): the same staging tables, UNLOGGED; not when a
+        // table of the archive is not staged (created by the swap, permanent: its foreign keys could not name them).
+        const stagedAs = (...extra: string[]) => {
+            const run = spawnSync("python3", [path.join(SCRIPTS, "aws-helper.py"), "restore-stage", schemaSql, dataList, out, "stg", ...extra], { encoding: "utf8" });
+            assert.equal(run.status, 0, run.stdout + run.stderr);
+            return fs.readFileSync(path.join(out, "stage.sql"), "utf8").split("\n").filter((l) => l.startsWith("CREATE ")).join("; ");
+        };
+        assert.equal(stagedAs("unlogged"), "CREATE SCHEMA stg_1;; CREATE UNLOGGED TABLE stg_1.t (");
+        assert.equal(stagedAs(), "CREATE SCHEMA stg_1;; CREATE TABLE stg_1.t (");
+        const schemaText = fs.readFileSync(schemaSql, "utf8");
+        fs.appendFileSync(schemaSql, table("no_data", "    id integer"));
+        assert.equal(stagedAs("unlogged"), "CREATE SCHEMA stg_1;; CREATE TABLE stg_1.t (");
+        fs.writeFileSync(schemaSql, schemaText);
         fs.writeFileSync(schemaSql, table("t", "    a integer,\n    b integer GENERATED ALWAYS AS ((a * 2)) STORED"));
         const generated = stage();
         assert.equal(generated.status, 10);
@@ -324,6 +355,67 @@ exec ${PG_BIN}/psql "$@"
         assert.match(line, /^FAIL /, explain(result));
         assert.doesNotMatch(line, /gpg|Broken pipe|decrypt/i, explain(result));
         assert.match(line, /simulated server failure/, explain(result));
+    });
+
+    it("restore-verification.sh loads its scratch database into UNLOGGED tables (no WAL: the database is dropped after the verdict) and still passes 7/7", async function () {
+        const curl = pausingCurl();
+        const run = startScript("restore-verification.sh", env(bucket, "oauth2db", { EXTRA_PATH: curl.shims, VERIFY_DATABASE: "verify_unlogged" }));
+        await eventually("the download is paused half-way", () => curl.paused());
+        await eventually("a COPY into a staging table of the scratch database runs while the download is paused", () =>
+            pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'oauth2-dr-verify:%' AND datname = 'verify_unlogged' AND query LIKE 'COPY oauth2_dr_stage_%'", "postgres") !== "0");
+        // Every table of the dump (the server's three, app_event, app_rating), each unlogged; their indexes, built
+        // by the swap, are unlogged with them (PostgreSQL gives an index its table's persistence).
+        const staged = stagingPersistence("verify_unlogged");
+        assert.equal(staged.split(",").length, OAUTH2_TABLES.length + 2, staged);
+        assert.match(staged, /^(oauth2_dr_stage_\w+\.\w+=u,?)+$/);
+        curl.resume();
+        const result = await run.done;
+        assert.equal(result.code, 0, explain(result));
+        assert.equal(result.stdout.split("\n").filter((l) => l.startsWith("PASS ")).length, 7, explain(result));
+        assert.equal(pg.databaseExists("verify_unlogged"), false);
+    });
+
+    it("restore-verification.sh interrupted during the pass (its AWS helper stopped then): exit 143, the checklist printed, the scratch database dropped, the run still recorded", async function () {
+        const curl = pausingCurl();
+        const records = () => listKeys(moto, bucket, "database/verifications/");
+        const before = records();
+        const run = startScript("restore-verification.sh", env(bucket, "oauth2db", { EXTRA_PATH: curl.shims, VERIFY_DATABASE: "verify_term" }));
+        await eventually("the download is paused half-way", () => curl.paused());
+        // The load has begun: the script waits for the pass (`wait ... 2>/dev/null`) when the signal comes.
+        await eventually("a COPY into a staging table of the scratch database runs", () =>
+            pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'oauth2-dr-verify:%' AND datname = 'verify_term' AND query LIKE 'COPY oauth2_dr_stage_%'", "postgres") !== "0");
+        run.child.kill("SIGTERM");
+        const result = await run.done;
+        curl.resume();
+        assert.equal(result.code, 143, explain(result));
+        assert.match(result.stdout, /^PASS test instance cleaned up: scratch database verify_term dropped$/m, explain(result));
+        assert.equal(pg.databaseExists("verify_term"), false);
+        const added = records().filter((k) => !before.includes(k));
+        assert.equal(added.length, 1, explain(result));
+        const record = JSON.parse(getObject(moto, bucket, added[0]).toString("utf8"));
+        assert.deepEqual([record.result, record.exit_code], ["failed", 143]);
+        // Its last words on its own stderr, not on the interrupted command's /dev/null.
+        assert.match(result.stderr, /restore-verification: verification record s3:\/\/\S+: failed$/m, explain(result));
+    });
+
+    it("restore-verification.sh: a dump whose rows violate one of its unique indexes fails, naming the index", async function () {
+        pg.createDatabase("dupes_src");
+        // A unique index that the rows violate (a damaged source, or a dump tool's bug): a catalog edit, as no SQL
+        // statement makes one; pg_dump writes it as CREATE UNIQUE INDEX, which the swap builds on the loaded rows.
+        pg.psql(seedSql({ clients: 2, authorizations: 10, consents: 2 }) +
+            "CREATE TABLE app_code (code text NOT NULL); INSERT INTO app_code VALUES ('a'), ('b'), ('a'); CREATE INDEX app_code_code ON app_code (code);" +
+            "UPDATE pg_index SET indisunique = true WHERE indexrelid = 'public.app_code_code'::regclass;", "dupes_src");
+        assert.equal(pg.psql("SELECT pg_get_indexdef('public.app_code_code'::regclass)", "dupes_src"), "CREATE UNIQUE INDEX app_code_code ON public.app_code USING btree (code)");
+        const dupes = servers.newBucket("oauth2-faults-dupes");
+        const backup = await runScript("db-backup.sh", scriptEnv(pg, moto, dupes, passphrase, "dupes_src"));
+        assert.equal(backup.code, 0, explain(backup));
+        const result = await runScript("restore-verification.sh", env(dupes, "dupes_src", { VERIFY_DATABASE: "verify_dupes" }));
+        const line = (item: string) => result.stdout.split("\n").find((l) => l.includes(` ${item}: `)) ?? "";
+        assert.equal(result.code, 6, explain(result));
+        assert.match(line("restore to test instance works"), /^FAIL restore to test instance works: .*could not create unique index "app_code_code"/, explain(result));
+        assert.match(line("all tables present with expected row counts"), /^FAIL .*not checked: the restore failed/);
+        assert.match(line("test instance cleaned up"), /^PASS .*verify_dupes dropped/);
+        assert.equal(pg.databaseExists("verify_dupes"), false);
     });
 
     it("a scratch directory too small for the spool: says how much it has and needs, before any download", async function () {
