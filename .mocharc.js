@@ -1,6 +1,9 @@
 /**
- * mocha's configuration (npm test). Two workers, and the test files longest first: each worker takes the next
- * file when it is free, so a long file left for last would run alone on one core while the other idles.
+ * mocha's configuration (npm test). Three workers on two cores, and the test files longest first: each worker
+ * takes the next file when it is free, so a long file left for last would run alone on one core while the other
+ * idles. Three, not two: the script files wait (connect and lock timeouts they prove, servers starting, a frozen
+ * S3) for about a third of their wall time, during which a third worker's file has the core (bench/README.md
+ * section 5). `npx mocha --jobs 2` overrides it.
  * Every *.test.ts under test/ and under each workspace package's test/ (packages/<name>/test) runs exactly once: the list below only orders them (a name that no longer
  * exists is skipped; a new file runs after these, in name order).
  */
@@ -8,41 +11,47 @@ const fs = require("fs");
 const path = require("path");
 
 const LONGEST_FIRST = [
-    // Measured 2026-12-04 (per-file wall times of a whole run, bench/README.md section 5), longest first.
-    // public-key and verification-record were missing: public-key (about 90 s) ran last, alone, for 74 s.
-    "test/scripts/backup-schemas.test.ts",
-    "test/programs.test.ts",
-    "test/scripts/db-backup.test.ts",
-    "test/scripts/restore-faults.test.ts",
-    "test/scripts/public-key.test.ts",
-    "test/scripts/backup-faults.test.ts",
+    // Measured 2026-12-04 late (h27-testwall: per-file wall times of whole runs and of the files alone, bench/README.md
+    // section 5), longest first; the files that wait (operator-trial, the drill, the fault files) before the others.
     "test/drill/drill.test.ts",
-    "test/scripts/shellcheck.test.ts",
-    "test/scripts/backup-fail-fast.test.ts",
-    "test/validate/validate-service.test.ts",
-    "test/typecheck.test.ts",
     "test/scripts/operator-trial.test.ts",
+    "test/scripts/restore-faults.test.ts",
+    "test/scripts/backup-faults.test.ts",
+    "test/scripts/backup-schemas.test.ts",
+    "test/scripts/public-key.test.ts",
+    "test/scripts/db-backup.test.ts",
+    "test/validate/validate-service.test.ts",
     "test/scripts/wal-archive.test.ts",
-    "test/scripts/exports.test.ts",
+    "test/programs.test.ts",
+    "test/scripts/backup-fail-fast.test.ts",
+    "test/typecheck.test.ts",
+    "test/scripts/verification-record.test.ts",
+    "test/scripts/shellcheck.test.ts",
+    "test/foundation-cli.test.ts",
     "test/policy/publishable.test.ts",
     "test/policy/check.test.ts",
-    "test/scripts/verification-record.test.ts",
-    "test/foundation-cli.test.ts",
-    "test/scripts/object-lock.test.ts",
-    "test/report.test.ts",
+    "test/scripts/exports.test.ts",
     "test/recovery-points.test.ts",
-    "test/scripts/manifest-fields.test.ts",
+    "test/report.test.ts",
+    "test/scripts/object-lock.test.ts",
+    "packages/offline-plan/test/compiled-modules.test.ts",
     "test/policy/mutations.test.ts",
-    "test/policy/immutability.test.ts",
-    "packages/offline-plan/test/plan-runner.test.ts",
-    "test/lint.test.ts",
     "packages/offline-plan/test/lazy-closure-modules.test.ts",
-    "packages/offline-plan/test/register.test.ts",
+    "test/scripts/manifest-fields.test.ts",
+    "test/vault.test.ts",
+    "test/lint.test.ts",
+    "test/policy/immutability.test.ts",
+    "packages/offline-plan/test/plan-exit-hooks.test.ts",
     "test/scripts/sandbox.test.ts",
-    "test/layers.test.ts",
-    "test/promote.test.ts",
     "test/backup-jobs.test.ts",
+    "packages/offline-plan/test/own-node-modules.test.ts",
     "test/restore.test.ts",
+    "packages/offline-plan/test/register.test.ts",
+    "test/vault-accounts.test.ts",
+    "test/promote.test.ts",
+    "packages/offline-plan/test/plan-runner.test.ts",
+    "test/policy/schedule.test.ts",
+    "test/clouds.test.ts",
     "test/drill/compromise.test.ts",
     "test/scripts/helper-stop.test.ts",
 ];
@@ -76,6 +85,6 @@ module.exports = {
     timeout: 120000,
     reporter: "spec",
     parallel: true,
-    jobs: 2,
+    jobs: 3,
     spec: named ? [] : [...LONGEST_FIRST.filter((file) => all.includes(file)), ...all.filter((file) => !LONGEST_FIRST.includes(file))],
 };

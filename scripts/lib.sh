@@ -38,6 +38,7 @@
 #   TMPDIR                      scratch directory (default /tmp; an emptyDir in the CronJobs)
 #   S3_STALL_SECONDS            a dump's download that receives nothing for this long fails (default 60)
 #   TEST_ONLY_GPG_S2K_COUNT     the test suite's lower passphrase S2K count (1025..65011712); never in production
+#   TEST_ONLY_PGCONNECT_TIMEOUT_DEFAULT  the test suite's lower default connect timeout (2..10 s); never in production
 
 readonly EX_OK=0 EX_FAILURE=1 EX_USAGE=2 EX_DATABASE=3 EX_STORAGE=4 EX_CRYPTO=5 EX_VERIFY=6 EX_NO_BACKUP=7 EX_SOURCE=8
 export EX_OK EX_FAILURE EX_USAGE EX_DATABASE EX_STORAGE EX_CRYPTO EX_VERIFY EX_NO_BACKUP EX_SOURCE
@@ -45,8 +46,8 @@ export EX_OK EX_FAILURE EX_USAGE EX_DATABASE EX_STORAGE EX_CRYPTO EX_VERIFY EX_N
 SCRIPT_NAME=${SCRIPT_NAME:-$(basename "$0" .sh)}
 export PGDATABASE="${PGDATABASE:-oauth2db}"
 # libpq waits forever for a server that accepts the TCP connection and never answers (a stuck proxy, a
-# half-dead host, a firewall that accepts): every connection of a run gets a timeout unless one is set.
-export PGCONNECT_TIMEOUT="${PGCONNECT_TIMEOUT:-10}"
+# half-dead host, a firewall that accepts): every connection of a run gets a timeout unless one is set (below,
+# after die: PGCONNECT_TIMEOUT_DEFAULT).
 # A dump's GET (curl on a presigned URL) that receives no byte for S3_STALL_SECONDS fails (exit 4) instead of
 # waiting forever on an S3 endpoint that stopped answering mid-transfer; so does a connect over 30 s.
 S3_STALL_SECONDS="${S3_STALL_SECONDS:-60}"
@@ -68,6 +69,20 @@ die() {
 }
 
 [[ "$S3_STALL_SECONDS" =~ ^[1-9][0-9]{0,4}$ ]] || die "$EX_USAGE" "S3_STALL_SECONDS must be a number of seconds, not $S3_STALL_SECONDS"
+
+# The connect timeout of every connection when PGCONNECT_TIMEOUT is unset: 10 s, always in production.
+# TEST_ONLY_PGCONNECT_TIMEOUT_DEFAULT lowers it for the test suite alone (test/scripts/operator-trial.test.ts,
+# whose case of an endpoint that never answers sat through the whole 10 s; another case there reads the
+# production value); never set it for a real run (scripts/README.md). From 2 to 10: libpq reads 1 as 2 and
+# 0 as "wait forever". An explicit PGCONNECT_TIMEOUT wins over both.
+PGCONNECT_TIMEOUT_DEFAULT=10
+if [[ -n "${TEST_ONLY_PGCONNECT_TIMEOUT_DEFAULT:-}" ]]; then
+    [[ "$TEST_ONLY_PGCONNECT_TIMEOUT_DEFAULT" =~ ^([2-9]|10)$ ]] \
+        || die "$EX_USAGE" "TEST_ONLY_PGCONNECT_TIMEOUT_DEFAULT must be a whole number of seconds from 2 to 10 (and unset outside the tests), not $TEST_ONLY_PGCONNECT_TIMEOUT_DEFAULT"
+    PGCONNECT_TIMEOUT_DEFAULT=$TEST_ONLY_PGCONNECT_TIMEOUT_DEFAULT
+    log "WARNING: TEST_ONLY_PGCONNECT_TIMEOUT_DEFAULT=$PGCONNECT_TIMEOUT_DEFAULT: the default connect timeout (PGCONNECT_TIMEOUT unset) is lowered from 10 s, for tests only"
+fi
+export PGCONNECT_TIMEOUT="${PGCONNECT_TIMEOUT:-$PGCONNECT_TIMEOUT_DEFAULT}"
 
 # The passphrase's S2K count (gpg_encrypt): 65011712, the most OpenPGP can express, always in production.
 # TEST_ONLY_GPG_S2K_COUNT lowers it for the test suite alone (.mocharc.js), where each encryption and decryption

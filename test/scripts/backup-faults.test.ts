@@ -357,15 +357,21 @@ while [[ ! -e ${gate} ]]; do sleep 0.1; done\n`, { mode: 0o755 });
 
         it("the connection killed during the restore: database side (3), the backup's integrity checked by the same pass and PASS", async function () {
             // The verification loads with restore.sh's pass: its COPY sessions (application_name
-            // oauth2-dr-verify:<run>) are connected while pg_restore of the rows waits a moment; they are ended then.
-            const shims = pgRestoreShim("if [[ \" $* \" == *\" -a \"* ]]; then sleep 2; fi");
+            // oauth2-dr-verify:<run>) are connected while pg_restore of the rows waits for the test's gate (at most 60 s;
+            // a fixed 2 s wait was both slower and, on a loaded machine, once over before they were seen); they are ended then.
+            const gate = path.join(dir, `gate-${process.pid}-killed-conn`);
+            const shims = pgRestoreShim(`if [[ " $* " == *" -a "* ]]; then for _ in $(seq 600); do [[ -e ${gate} ]] && break; sleep 0.1; done; fi`);
             const run = startScript("restore-verification.sh", env(bucket, { EXTRA_PATH: shims, VERIFY_DATABASE: "verify_killed_conn" }));
             const loading = () => pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'oauth2-dr-verify:%' AND backend_type = 'client backend' AND datname = 'verify_killed_conn'", "postgres");
-            for (let i = 0; i < 600 && loading() !== "2"; i++) {
-                await new Promise((resolve) => setTimeout(resolve, 100));
+            try {
+                for (let i = 0; i < 600 && loading() !== "2"; i++) {
+                    await new Promise((resolve) => setTimeout(resolve, 100));
+                }
+                assert.equal(loading(), "2", "the verification's two COPY sessions never connected");
+                pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'oauth2-dr-verify:%'", "postgres");
+            } finally {
+                fs.writeFileSync(gate, "");
             }
-            assert.equal(loading(), "2", "the verification's two COPY sessions never connected");
-            pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'oauth2-dr-verify:%'", "postgres");
             const result = await run.done;
             assert.equal(result.code, 3, explain(result));
             assert.match(item(result, "backup completed successfully"), /^PASS /);

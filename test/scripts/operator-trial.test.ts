@@ -38,6 +38,25 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         manifestKey = backup.stdout.trim();
     });
 
+    it("the default connect timeout (PGCONNECT_TIMEOUT unset) is 10 s; TEST_ONLY_PGCONNECT_TIMEOUT_DEFAULT lowers it, says so, and is refused outside 2..10", function () {
+        // Read from lib.sh, not waited for: the case below waits for the lowered default.
+        const timeout = (env: Record<string, string>) =>
+            spawnSync("bash", ["--norc", "-c", 'source "$1" && printf %s "$PGCONNECT_TIMEOUT"', "probe", path.join(SCRIPTS, "lib.sh")], { encoding: "utf8", env: baseEnv(env) });
+        const production = timeout({});
+        assert.equal(production.status, 0, production.stderr);
+        assert.equal(production.stdout, "10");
+        assert.doesNotMatch(production.stderr, /TEST_ONLY|WARNING|ERROR/, production.stderr);
+        const lowered = timeout({ TEST_ONLY_PGCONNECT_TIMEOUT_DEFAULT: "2" });
+        assert.equal(lowered.stdout, "2");
+        assert.match(lowered.stderr, /WARNING: TEST_ONLY_PGCONNECT_TIMEOUT_DEFAULT=2: the default connect timeout \(PGCONNECT_TIMEOUT unset\) is lowered from 10 s, for tests only/);
+        assert.equal(timeout({ TEST_ONLY_PGCONNECT_TIMEOUT_DEFAULT: "2", PGCONNECT_TIMEOUT: "7" }).stdout, "7");
+        for (const bad of ["0", "1", "11", "2s", "-3"]) {
+            const refused = timeout({ TEST_ONLY_PGCONNECT_TIMEOUT_DEFAULT: bad });
+            assert.equal(refused.status, 2, refused.stderr);
+            assert.match(refused.stderr, new RegExp(`ERROR: TEST_ONLY_PGCONNECT_TIMEOUT_DEFAULT must be a whole number of seconds from 2 to 10 \\(and unset outside the tests\\), not ${bad}`));
+        }
+    });
+
     it("a database endpoint that accepts TCP and never answers: exit 3 naming host:port and the timeout (PGCONNECT_TIMEOUT unset), not a wait forever", async function () {
         const held: net.Socket[] = [];
         const silent = net.createServer((socket) => held.push(socket));
@@ -48,6 +67,8 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
                 scripts.map(async ([name, args]): Promise<[string, ScriptResult]> => {
                     const env: Record<string, string> = { ...scriptEnv(servers.pg, servers.moto, bucket, servers.passphrase), PGPORT: port };
                     delete env.PGCONNECT_TIMEOUT; // as an operator's shell or a CronJob has it: unset
+                    // The default lowered from 10 s to 2 s (lib.sh; the case above reads the production value).
+                    env.TEST_ONLY_PGCONNECT_TIMEOUT_DEFAULT = "2";
                     const run = startScript(name, env, args, { detached: true });
                     // Without a connect timeout libpq waits forever (SIGTERM too waits for psql): end the whole
                     // run's process group after far more than the default timeout, so that the test fails, not hangs.
@@ -59,7 +80,7 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
             );
             for (const [name, result] of results) {
                 assert.equal(result.code, 3, `${name}: ${explain(result)}`);
-                assert.match(result.stderr, new RegExp(`ERROR: cannot connect to ${LOCALHOST}:${port}/\\w+: .*timeout expired \\(no answer within PGCONNECT_TIMEOUT=10s\\)`), `${name}: ${explain(result)}`);
+                assert.match(result.stderr, new RegExp(`ERROR: cannot connect to ${LOCALHOST}:${port}/\\w+: .*timeout expired \\(no answer within PGCONNECT_TIMEOUT=2s\\)`), `${name}: ${explain(result)}`);
             }
         } finally {
             held.forEach((socket) => socket.destroy());
@@ -125,7 +146,7 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         try {
             createBucket(frozen, "frozen-bucket");
             process.kill(frozen.pid!, "SIGSTOP");
-            const env = { ...scriptEnv(servers.pg, frozen, "frozen-bucket", servers.passphrase), AWS_MAX_ATTEMPTS: "2", AWS_HELPER_READ_TIMEOUT: "2" };
+            const env = { ...scriptEnv(servers.pg, frozen, "frozen-bucket", servers.passphrase), AWS_MAX_ATTEMPTS: "2", AWS_HELPER_READ_TIMEOUT: "1" };
             const run = startScript("restore.sh", env, ["--yes"], { detached: true });
             // botocore's own read timeout is 60 s: end the run well before, so that the test fails without the setting.
             const stop = setTimeout(() => process.kill(-run.child.pid!, "SIGKILL"), 40_000);
@@ -425,9 +446,9 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
             "print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), sent)",
         ].join("\n");
         // The staging tables' psql (run by the script's psql_value with its stderr to a file) is where the rows'
-        // start waits; made slow here (a psql first on PATH, 5 s) so that the ^C surely lands in it.
+        // start waits; made slow here (a psql first on PATH, 3 s) so that the ^C surely lands in it.
         const shims = tempDir("oauth2-dr-operator-trial-shim-");
-        fs.writeFileSync(path.join(shims, "psql"), `#!/usr/bin/env bash\n[[ "$*" != *stage.sql* ]] || sleep 5\nexec ${path.join(PG_BIN, "psql")} "$@"\n`, { mode: 0o755 });
+        fs.writeFileSync(path.join(shims, "psql"), `#!/usr/bin/env bash\n[[ "$*" != *stage.sql* ]] || sleep 3\nexec ${path.join(PG_BIN, "psql")} "$@"\n`, { mode: 0o755 });
         const env = baseEnv({ ...scriptEnv(pg, moto, bucket, passphrase, "ctrlc"), TMPDIR: scratch, PATH: `${shims}:${PG_BIN}:${process.env.PATH ?? "/usr/bin:/bin"}` });
         const out = spawnSync("python3", ["-c", driver, stderrFile, path.join(SCRIPTS, "restore.sh"), "--yes", "--source-database", "oauth2db"], { env, encoding: "utf8", timeout: 120_000 });
         const stderr = fs.readFileSync(stderrFile, "utf8");

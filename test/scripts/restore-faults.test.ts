@@ -330,12 +330,19 @@ printf '%s' "$code"
         const before = oldTarget("cut");
         const tmp = fs.mkdtempSync(path.join(dir, "tmp-"));
         const shims = fs.mkdtempSync(path.join(dir, "shims-"));
-        fs.writeFileSync(path.join(shims, "pg_restore"), `#!/bin/bash\nif [[ " $* " == *" -a "* ]]; then sleep 2; fi\nexec ${PG_BIN}/pg_restore "$@"\n`, { mode: 0o755 });
+        // pg_restore of the data (-a) waits for the test's gate (at most 60 s), so that the sessions end before any row
+        // (a fixed 2 s wait was both slower and, on a loaded machine, sometimes over before they were seen).
+        const gate = path.join(shims, "gate");
+        fs.writeFileSync(path.join(shims, "pg_restore"), `#!/bin/bash\nif [[ " $* " == *" -a "* ]]; then for _ in $(seq 600); do [[ -e ${gate} ]] && break; sleep 0.1; done; fi\nexec ${PG_BIN}/pg_restore "$@"\n`, { mode: 0o755 });
         const run = startScript("restore.sh", env(bucket, "cut", { TMPDIR: tmp, EXTRA_PATH: shims, RESTORE_JOBS: "2" }), ["--yes", "--source-database", "oauth2db"]);
-        // The load's two sessions (nothing run yet, or the loader's SET or COPY; the session that created the staging
-        // tables has the same application_name and may still be there).
-        await eventually("the load's sessions are connected", () => pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'oauth2-dr-restore:%' AND backend_type = 'client backend' AND (query = '' OR query LIKE 'SET %' OR query LIKE 'COPY %')", "postgres") === "2");
-        pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'oauth2-dr-restore:%'", "postgres");
+        try {
+            // The load's two sessions (nothing run yet, or the loader's SET or COPY; the session that created the staging
+            // tables has the same application_name and may still be there).
+            await eventually("the load's sessions are connected", () => pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'oauth2-dr-restore:%' AND backend_type = 'client backend' AND (query = '' OR query LIKE 'SET %' OR query LIKE 'COPY %')", "postgres") === "2");
+            pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'oauth2-dr-restore:%'", "postgres");
+        } finally {
+            fs.writeFileSync(gate, "");
+        }
         const result = await run.done;
         assert.equal(result.code, 3, explain(result));
         assert.match(result.stderr, /ERROR: loading into 127\.0\.0\.1:\d+\/cut failed \(nothing committed\): .*terminat/i);

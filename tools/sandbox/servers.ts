@@ -69,6 +69,30 @@ function runPg(binary: string, args: string[], timeoutMs = 120_000): void {
     }
 }
 
+function initdb(dataDir: string): void {
+    runPg("initdb", ["-D", dataDir, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--locale=C"]);
+}
+
+let template: string | undefined;
+
+/**
+ * A freshly initdb'd data directory, never started, made on first use in this process and removed at its exit:
+ * each new server's cluster is a copy of it (cp -a keeps the owner, postgres when we are root). Clusters
+ * copied from it share its system identifier; nothing the tests run compares two clusters' identifiers.
+ */
+function templateCluster(): string {
+    if (template === undefined) {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-pg-template-"));
+        exitHooks.add(() => fs.rmSync(dir, { recursive: true, force: true }));
+        if (asRoot) {
+            execFileSync("chown", ["postgres:postgres", dir]);
+        }
+        initdb(path.join(dir, "data"));
+        template = path.join(dir, "data");
+    }
+    return template;
+}
+
 export interface PgServerOptions {
     /** Reuse (or create) the cluster in this directory and keep it on stop (the benchmark's cache). */
     dataDir?: string;
@@ -105,7 +129,13 @@ export class PgServer {
         }
         fs.chmodSync(baseDir, 0o700);
         if (!fs.existsSync(path.join(dataDir, "PG_VERSION"))) {
-            runPg("initdb", ["-D", dataDir, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--locale=C"]);
+            if (keepData) {
+                initdb(dataDir);
+            } else {
+                // A copy of this process's template cluster: the same initdb, run once per process (0.9 s of
+                // wall and 0.3 s of CPU each time, against 0.2 s and 0.1 s for the copy).
+                execFileSync("cp", ["-a", templateCluster(), dataDir]);
+            }
         }
         for (let attempt = 0; ; attempt++) {
             const port = await freePort();

@@ -326,7 +326,11 @@ if (process.env.OFFLINE_PLAN_COMPILE_CACHE !== "0" && !process.env.NODE_V8_COVER
         // V8 checks data against the source's length only: the key is the exact text compiled (the wrapper
         // included), with its path; the line offset and the layout are in the file's name (CODE_FORMAT).
         const key = `${filename}\0${sha1(source, "base64")}`;
-        const cachedData = cache.entries.get(key);
+        // A script deserialized from code cache data made by another process has lost its import() callback (V8
+        // 11.3, Node 20: ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING at the call): a module that calls import() is
+        // compiled without the cache, and none is kept for it.
+        const dynamicImport = content.includes("import(");
+        const cachedData = dynamicImport ? undefined : cache.entries.get(key);
         const script = new vm.Script(source, {
             filename,
             lineOffset: LINE_OFFSET,
@@ -337,7 +341,9 @@ if (process.env.OFFLINE_PLAN_COMPILE_CACHE !== "0" && !process.env.NODE_V8_COVER
             cache.used.add(key);
             compiledModules.fromCache += 1;
         } else {
-            cache.fresh.set(key, script);
+            if (!dynamicImport) {
+                cache.fresh.set(key, script);
+            }
             compiledModules.compiled += 1;
         }
         return script.runInThisContext({ displayErrors: true }) as ModuleFunction;

@@ -111,6 +111,18 @@ describe("modules compiled once per process, dependencies from a code cache (src
         assert.equal(changed.counts.compiled, 1);
     });
 
+    it("a dependency that calls import() runs it in a second process too (V8 drops a script's import callback when it comes from another process's code cache)", () => {
+        // Seen as ESLint's config loading failing (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING) in a mocha worker that had
+        // loaded the planner before: eslint's modules came from the worker's code cache of an earlier run.
+        const pkg = path.join(tmp, "node_modules", "dynamic");
+        fs.mkdirSync(pkg, { recursive: true });
+        fs.writeFileSync(path.join(pkg, "index.js"), 'module.exports = () => import("path").then((m) => typeof m.join);\n');
+        const probe = `require(${JSON.stringify(COMPILED_MODULES)}); require("dynamic")().then((kind) => process.stdout.write(kind), (err) => process.stdout.write(String(err.code)));`;
+        const once = () => spawnSync(process.execPath, ["--require", TS_REGISTER, "-e", probe], { cwd: tmp, encoding: "utf8", env: { ...process.env, TMPDIR: tmp } });
+        const outcomes = [once(), once()];
+        assert.deepEqual(outcomes.map((o) => o.stdout), ["function", "function"], outcomes.map((o) => o.stderr).join("\n"));
+    });
+
     it("a cache directory others can write to is neither read nor written", () => {
         const pkg = path.join(tmp, "node_modules", "dep");
         fs.mkdirSync(pkg, { recursive: true });
