@@ -90,7 +90,7 @@ set -m
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-USAGE="usage: wal-archive.sh push PATH NAME | fetch NAME PATH | base-backup | restore DIR [--target-time TIME] [--restore-command CMD]"
+USAGE="usage: wal-archive.sh push PATH NAME | fetch NAME PATH | base-backup | restore DIR [--target-time TIME [--wait-for-target SECONDS]] [--restore-command CMD]"
 WAL_PREFIX="${WAL_PREFIX:-wal/}"
 SCRIPT_PATH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
 
@@ -339,6 +339,69 @@ prefetch() {
     mark_covered "$spool" "$timeline" "$target_epoch"
 }
 
+# wait_for_target_file FILE SECONDS (--target-time-file): the target's epoch once FILE holds a time (the whole
+# line, written by the operator: "echo TIME > FILE.tmp && mv FILE.tmp FILE"), at most SECONDS; prints it.
+wait_for_target_file() {
+    local file=$1 seconds=$2 started=$EPOCHREALTIME line=""
+    [[ -s "$file" ]] || log "the base backup is in place; waiting (at most $seconds s) for the target time in $file"
+    until [[ -s "$file" ]] && IFS= read -r line <"$file" && [[ -n "$line" ]]; do
+        awk -v a="$started" -v b="$EPOCHREALTIME" -v s="$seconds" 'BEGIN { exit !(b - a >= s) }' \
+            && die "$EX_USAGE" "no target time in $file after $seconds s (--target-time-file)"
+        sleep 0.05
+    done
+    epoch "$line"
+}
+
+# wait_for_target DIR TIMELINE START_SEGMENT TARGET_EPOCH SECONDS (--wait-for-target): until the spool of DIR
+# holds the WAL that reaches the target (mark_covered: the last segment of TIMELINE listed in the archive is
+# spooled and holds a commit or abort at or after it), at most SECONDS: lists the archive again every quarter
+# of a second, refreshes archive.list (fetch's gap check) and prefetches, verified as before, each segment of
+# TIMELINE from START_SEGMENT on that is not in the spool yet. The segment holding the target may still be on
+# its way to the archive when restore starts (archive_timeout, or the operator's pg_switch_wal()): the base
+# backup's download does not need it, the recovery does. Prints what it waited for; a segment that fails
+# or the time running out end the wait with a WARNING (the recovery then fetches it itself, and fails if the
+# archive still does not reach the target: "recovery ended before configured recovery target was reached").
+wait_for_target() {
+    local dir=$1 timeline=$2 start_segment=$3 target_epoch=$4 seconds=$5 spool="$1/$SPOOL_DIR_NAME" started=$EPOCHREALTIME
+    local listing names=() name elapsed rounds=0 max=${WAL_PREFETCH_MAX:-64}
+    [[ -f "$spool/covered" ]] || log "waiting (at most $seconds s) for the archive to reach the target: for a segment of timeline $timeline that holds a commit or abort at or after it"
+    while [[ ! -f "$spool/covered" ]]; do
+        elapsed=$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+        if awk -v e="$elapsed" -v s="$seconds" 'BEGIN { exit !(e >= s) }'; then
+            log "WARNING: after $elapsed s the archive does not reach the target yet (no archived WAL of timeline $timeline holds a commit at or after it): the recovery fetches what arrives later itself, and fails if it never does"
+            echo "the archive did not reach the target within $seconds s (WARNING above)"
+            return 0
+        fi
+        # The first round lists at once: the prefetch's listing is as old as the base backup's download.
+        ((rounds++ == 0)) || sleep 0.25
+        listing=$(aws_call GET /s3/keys - "bucket=$BUCKET" "prefix=$WAL_PREFIX" modified=1 2>"$WORK_DIR/s3.err") \
+            || die "$EX_STORAGE" "cannot list $(s3_uri "$WAL_PREFIX"): $(one_line_error "$WORK_DIR/s3.err")"
+        awk -F '\t' -v p="$WAL_PREFIX" 'index($1, p) == 1 { n = substr($1, length(p) + 1); if (n ~ /^[0-9A-Za-z._-]+\.zst\.gpg$/) { sub(/\.zst\.gpg$/, "", n); print n } }' \
+            <<<"$listing" | LC_ALL=C sort >"$spool/archive.list.new"
+        mv "$spool/archive.list.new" "$spool/archive.list"
+        mapfile -t names < <(awk -v tli="$timeline" -v from="$start_segment" 'length($0) == 24 && substr($0, 1, 8) == tli && $0 >= from' "$spool/archive.list")
+        for name in "${names[@]}"; do
+            [[ ! -f "$spool/$name" ]] || continue
+            local why=""
+            if [[ -f "$spool/$name.failed" ]]; then
+                why="its prefetch failed: $(head -c 1000 "$spool/$name.failed")"
+            elif (( $(find "$spool" -maxdepth 1 -regextype posix-extended -regex '.*/[0-9A-F]{24}' | wc -l) >= max )); then
+                why="the spool holds WAL_PREFETCH_MAX ($max) segments"
+            fi
+            if [[ -n "$why" ]]; then
+                log "WARNING: stopped waiting for the archive to reach the target at $name ($why): the recovery fetches it itself"
+                echo "stopped waiting for the archive at $name (WARNING above)"
+                return 0
+            fi
+            (prefetch_one "$name" "$spool" "$WORK_DIR") 2>>"$WORK_DIR/prefetch.log" \
+                || log "WARNING: prefetching $name failed: $(cat "$spool/$name.failed" 2>/dev/null || echo "no reason recorded")"
+        done
+        mark_covered "$spool" "$timeline" "$target_epoch"
+    done
+    elapsed=$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+    echo "the archive reaches the target ($(<"$spool/covered") holds a commit at or after it; waited $elapsed s for it after the base backup)"
+}
+
 # mark_covered SPOOL TIMELINE TARGET_EPOCH: writes SPOOL/covered (the segment's name) when the last listed
 # segment of TIMELINE is in the spool and holds a transaction's commit or abort at or after the target
 # (pg_waldump, when installed): the recovery then stops in the listed WAL, and a segment past it that it asks
@@ -440,11 +503,13 @@ base_backup() {
 }
 
 restore() {
-    local dir="" target_time="" restore_command=""
+    local dir="" target_time="" target_file="" restore_command="" wait_seconds=""
     while [[ $# -gt 0 ]]; do
         case "$1" in
         --target-time) [[ $# -ge 2 && -n "$2" ]] || die "$EX_USAGE" "--target-time needs a time; $USAGE"; target_time=$2; shift ;;
         --restore-command) [[ $# -ge 2 ]] || die "$EX_USAGE" "--restore-command needs a command; $USAGE"; restore_command=$2; shift ;;
+        --target-time-file) [[ $# -ge 2 && -n "$2" ]] || die "$EX_USAGE" "--target-time-file needs a file; $USAGE"; target_file=$2; shift ;;
+        --wait-for-target) [[ $# -ge 2 && "$2" =~ ^[1-9][0-9]{0,4}$ ]] || die "$EX_USAGE" "--wait-for-target needs a number of seconds (1-99999); $USAGE"; wait_seconds=$2; shift ;;
         -*) die "$EX_USAGE" "unknown option $1; $USAGE" ;;
         *) [[ -z "$dir" ]] || die "$EX_USAGE" "one directory only; $USAGE"; dir=$1 ;;
         esac
@@ -452,22 +517,35 @@ restore() {
     done
     [[ -n "$dir" ]] || die "$EX_USAGE" "$USAGE"
     [[ ! -e "$dir" || -z "$(ls -A "$dir")" ]] || die "$EX_USAGE" "the data directory $dir is not empty"
-    local target_epoch="" key best="" best_epoch=0 manifest_epoch
+    [[ -z "$target_time" || -z "$target_file" ]] || die "$EX_USAGE" "--target-time or --target-time-file, not both; $USAGE"
+    local target_epoch="" key best="" best_epoch=0 manifest_epoch select_epoch=""
+    if [[ -n "$target_file" ]]; then
+        # The target is not known yet (the corruption is still being looked for), only that it is in the past:
+        # the newest base backup that ended before now, checked against the target once the file holds it.
+        select_epoch=$(date -u +%s.%6N)
+        wait_seconds=${wait_seconds:-600}
+    fi
     if [[ -n "$target_time" ]]; then
         target_epoch=$(epoch "$target_time")
         # PostgreSQL's own form, in UTC with microseconds (recovery_target_time refuses e.g. RFC 3339's "T...Z").
         target_time=$(date -u -d "@$target_epoch" '+%Y-%m-%d %H:%M:%S.%6N+00')
     fi
     restore_command=${restore_command:-"'$SCRIPT_PATH' fetch \"%f\" \"%p\""}
+    if [[ -n "$wait_seconds" ]]; then
+        [[ -n "$target_time" || -n "$target_file" ]] || die "$EX_USAGE" "--wait-for-target needs --target-time or --target-time-file; $USAGE"
+        command -v pg_waldump >/dev/null 2>&1 || die "$EX_USAGE" "--wait-for-target reads the archived WAL with pg_waldump, which is not on PATH (PostgreSQL's client binaries)"
+    fi
 
-    # The newest base backup that ended before the target: recovery can stop only after a backup's end.
+    # The newest base backup that ended before the target (with --target-time-file: before now) : recovery can
+    # stop only after a backup's end.
+    [[ -n "$select_epoch" ]] || select_epoch=$target_epoch
     local keys
     keys=$(s3_keys "${WAL_PREFIX}base/" 2>"$WORK_DIR/s3.err") || die "$EX_STORAGE" "cannot list $(s3_uri "${WAL_PREFIX}base/"): $(one_line_error "$WORK_DIR/s3.err")"
     for key in $(grep '\.json$' <<<"$keys" || true); do
         s3_get_file "$key" "$WORK_DIR/candidate.json" 2>"$WORK_DIR/s3.err" || die "$EX_STORAGE" "cannot read $(s3_uri "$key"): $(one_line_error "$WORK_DIR/s3.err")"
         manifest_epoch=$(jq -r '.finished_epoch // empty' "$WORK_DIR/candidate.json" 2>/dev/null) || manifest_epoch=""
         [[ -n "$manifest_epoch" ]] || { log "skipping $(s3_uri "$key"): not a base backup manifest"; continue; }
-        if [[ -n "$target_epoch" ]] && ! awk -v a="$manifest_epoch" -v b="$target_epoch" 'BEGIN { exit !(a < b) }'; then
+        if [[ -n "$select_epoch" ]] && ! awk -v a="$manifest_epoch" -v b="$select_epoch" 'BEGIN { exit !(a < b) }'; then
             continue
         fi
         if awk -v a="$manifest_epoch" -v b="$best_epoch" 'BEGIN { exit !(a > b) }'; then
@@ -547,6 +625,20 @@ restore() {
             prefetched=$((prefetched + 1))
         fi
     done <"$WORK_DIR/prefetched"
+    # --target-time-file: the target, once the operator has found it; the base backup must have ended before it.
+    if [[ -n "$target_file" ]]; then
+        target_epoch=$(wait_for_target_file "$target_file" "$wait_seconds")
+        target_time=$(date -u -d "@$target_epoch" '+%Y-%m-%d %H:%M:%S.%6N+00')
+        awk -v a="$best_epoch" -v b="$target_epoch" 'BEGIN { exit !(a < b) }' \
+            || die "$EX_NO_BACKUP" "the base backup $(s3_uri "$object_key") ended at $finished_at, not before the target $target_time that $target_file gave: run wal-archive.sh restore again with --target-time (it picks the newest base backup that ended before the target)"
+        mark_covered "$PARTIAL/$SPOOL_DIR_NAME" "$(printf '%08X' "$timeline")" "$target_epoch"
+    fi
+    # --wait-for-target: the archive must reach the target before the recovery starts (else it ends before it).
+    local reached=""
+    if [[ -n "$wait_seconds" ]]; then
+        reached=$(wait_for_target "$PARTIAL" "$(printf '%08X' "$timeline")" "$start_segment" "$target_epoch" "$wait_seconds")
+        prefetched=$(find "$PARTIAL/$SPOOL_DIR_NAME" -maxdepth 1 -regextype posix-extended -regex '.*/[0-9A-F]{24}' | wc -l)
+    fi
 
     # Recovery settings: PostgreSQL reads the last value of each in postgresql.auto.conf.
     {
@@ -566,7 +658,7 @@ restore() {
     PARTIAL=""
     local recovery="recovery of the whole archive"
     [[ -z "$target_time" ]] || recovery="recovery to just before $target_time (recovery_target_time, exclusive)"
-    echo "base backup $object_key (finished $finished_at) restored into $dir; $recovery: start PostgreSQL on it; $prefetched archived WAL segment(s) from $start_segment on prefetched and verified into $dir/$SPOOL_DIR_NAME"
+    echo "base backup $object_key (finished $finished_at) restored into $dir; $recovery: start PostgreSQL on it; $prefetched archived WAL segment(s) from $start_segment on prefetched and verified into $dir/$SPOOL_DIR_NAME${reached:+; $reached}"
 }
 
 # A segment restore prefetched: copied into place before any helper or gpg starts (or a file known absent).
