@@ -344,7 +344,8 @@ prefetch() {
 wait_for_target_file() {
     local file=$1 seconds=$2 started=$EPOCHREALTIME line=""
     [[ -s "$file" ]] || log "the base backup is in place; waiting (at most $seconds s) for the target time in $file"
-    until [[ -s "$file" ]] && IFS= read -r line <"$file" && [[ -n "$line" ]]; do
+    # The first line, with or without its newline.
+    until [[ -s "$file" ]] && line=$(<"$file") && line=${line%%$'\n'*} && [[ -n "$line" ]]; do
         awk -v a="$started" -v b="$EPOCHREALTIME" -v s="$seconds" 'BEGIN { exit !(b - a >= s) }' \
             && die "$EX_USAGE" "no target time in $file after $seconds s (--target-time-file)"
         sleep 0.05
