@@ -255,6 +255,18 @@ fetch_from_spool() {
     fi
     SPOOL=$(spool_of "$2")
     [[ -n "$SPOOL" ]] || return 1
+    # The next timeline's history, asked for at the start and at the promotion: a live look-up in the bucket
+    # with the URL restore presigned for it (curl: no helper, no python), "not there" only on S3's 404; any
+    # other answer (it exists, an expired URL, a 403) goes to the full fetch below.
+    if [[ "$1" == *.history && -f "$SPOOL/$1.url" ]]; then
+        local code proto=(--proto "=https")
+        [[ -z "${AWS_ENDPOINT_URL:-}" ]] || proto=()
+        code=$(sed 's/^/url = "/; s/$/"/' "$SPOOL/$1.url" | curl -q -sS -o /dev/null -w '%{http_code}' "${proto[@]}" "${CURL_STALL_ARGS[@]}" --config - 2>/dev/null) || code=""
+        if [[ "$code" == 404 ]]; then
+            log "$1 is not in the archive ($(s3_uri "$(segment_key "$1")"): 404 to the URL restore presigned for it)"
+            return "$EX_NO_BACKUP"
+        fi
+    fi
     local covered last
     if is_segment "$1" && [[ -f "$SPOOL/covered" && -f "$SPOOL/archive.list" ]]; then
         covered=$(<"$SPOOL/covered")
@@ -337,6 +349,19 @@ prefetch() {
         fi
     done
     mark_covered "$spool" "$timeline" "$target_epoch"
+}
+
+# presign_next_history SPOOL TIMELINE: a GET URL (valid for an hour) of the next timeline's history file in
+# SPOOL/NAME.url (0600, in the 0700 spool that recovery_end_command removes): PostgreSQL looks it up at the
+# start (recovery_target_timeline = latest) and again at the promotion (to pick a new timeline), and fetch
+# then asks the bucket with curl instead of starting the helper. The look-up stays live: a history archived
+# by another restore meanwhile is seen (200, then the full fetch). A presigning failure only costs that.
+presign_next_history() {
+    local spool=$1 name url
+    name=$(printf '%08X.history' $(($2 + 1)))
+    url=$(aws_call GET /s3/presign - "bucket=$BUCKET" "key=$(segment_key "$name")" expires=3600 2>"$WORK_DIR/s3.err") \
+        || { log "WARNING: cannot presign $(s3_uri "$(segment_key "$name")"): $(one_line_error "$WORK_DIR/s3.err"); the recovery looks it up through the helper"; return 0; }
+    (umask 077 && printf '%s\n' "$url" >"$spool/$name.url")
 }
 
 # wait_for_target_file FILE SECONDS (--target-time-file): the target's epoch once FILE holds a time (the whole
@@ -626,6 +651,7 @@ restore() {
             prefetched=$((prefetched + 1))
         fi
     done <"$WORK_DIR/prefetched"
+    presign_next_history "$PARTIAL/$SPOOL_DIR_NAME" "$timeline"
     # --target-time-file: the target, once the operator has found it; the base backup must have ended before it.
     if [[ -n "$target_file" ]]; then
         target_epoch=$(wait_for_target_file "$target_file" "$wait_seconds")

@@ -143,6 +143,9 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
         assert.match(restore, new RegExp(`the archive reaches the target \\(${archived} holds a commit at or after it; waited [\\d.]+ s`));
         // Every segment the recovery read came from the spool (none from the bucket, one helper and gpg each).
         assert.match(restore, /restore_command: [1-9]\d* segment\(s\) copied from the spool, 0 file\(s\) fetched from the bucket, /);
+        // The next timeline's history, looked up at the start and at the promotion: curl on restore's presigned URL each time.
+        const lookups = /(\d+) look-up\(s\) in the bucket of a file not there \(the next timeline's history; (\d+) of them with curl on the URL restore presigned/.exec(restore)!;
+        assert.ok(Number(lookups[1]) > 0 && lookups[2] === lookups[1], lookups[0]);
         writeReport(report, path.join(dir, "corruption-pitr.json"));
     });
 

@@ -184,7 +184,8 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         assert.match(restore.stderr, new RegExp(`WARNING: prefetching ${segment(4)} failed: .*decrypts to sha256 [0-9a-f]{64}, its record says 0{64}`));
         assert.match(fs.readFileSync(path.join(dir, "postgresql.auto.conf"), "utf8"), /^recovery_end_command = 'rm -rf \.\/wal-archive-spool'$/m);
         const spool = path.join(dir, "wal-archive-spool");
-        assert.deepEqual(fs.readdirSync(spool).sort(), ["archive.list", segment(0), segment(1), segment(3), `${segment(4)}.failed`].sort());
+        assert.deepEqual(fs.readdirSync(spool).sort(), ["archive.list", "00000002.history.url", segment(0), segment(1), segment(3), `${segment(4)}.failed`].sort());
+        assert.equal(fs.statSync(path.join(spool, "00000002.history.url")).mode & 0o777, 0o600);
 
         // As PostgreSQL calls it: in the data directory, %p = pg_wal/RECOVERYXLOG. No storage here: a dead endpoint.
         const offline = { ...spooled, AWS_ENDPOINT_URL: "http://127.0.0.1:9" };
@@ -207,9 +208,18 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         assert.match(failed.stderr, new RegExp(`stopping the recovery at ${segment(4)} \\(exit 200`));
         const end = await runScript("wal-archive.sh", spooled, ["fetch", segment(5), path.join(dir, "pg_wal", "RECOVERYXLOG")]);
         assert.equal(end.code, 7, explain(end));
-        const history = await runScript("wal-archive.sh", spooled, ["fetch", "00000002.history", path.join(dir, "pg_wal", "RECOVERYHISTORY")]);
+        // The next timeline's history: asked of the bucket with the URL restore presigned (curl; no helper: a
+        // python that does not exist here would fail the call), live: one archived since is fetched.
+        const noHelper = { ...spooled, AWS_HELPER_PYTHON: path.join(servers.dir, "no-such-python") };
+        const history = await runScript("wal-archive.sh", noHelper, ["fetch", "00000002.history", path.join(dir, "pg_wal", "RECOVERYHISTORY")]);
         assert.equal(history.code, 7, explain(history));
-        assert.match(history.stderr, /00000002\.history is not in the archive \(s3:/);
+        assert.match(history.stderr, /00000002\.history is not in the archive \(s3:\/\/oauth2-wal-1\/spooled\/00000002\.history\.zst\.gpg: 404 to the URL restore presigned for it\)/);
+        const historyFile = path.join(servers.dir, "00000002.history");
+        fs.writeFileSync(historyFile, "1\t0/3000000\tbefore transaction 999\n");
+        assert.equal((await runScript("wal-archive.sh", spooled, ["push", historyFile, "00000002.history"])).code, 0);
+        const archivedSince = await runScript("wal-archive.sh", spooled, ["fetch", "00000002.history", path.join(dir, "pg_wal", "RECOVERYHISTORY")]);
+        assert.equal(archivedSince.code, 0, explain(archivedSince));
+        assert.equal(fs.readFileSync(path.join(dir, "pg_wal", "RECOVERYHISTORY"), "utf8"), fs.readFileSync(historyFile, "utf8"));
 
         // With a target: timeline 1 never has a history ("not there" without a storage call); a segment past
         // the listed end whose last segment holds no commit at or after the target (these are not WAL) is

@@ -294,7 +294,7 @@ export class DrillWorld {
      * started and
      * waited for until recovery has stopped at the target and promoted it. Returns it and the script's line.
      */
-    async restorePointInTime(targetTime: string | { file: string } | undefined, options: { waitForTargetSeconds?: number } = {}): Promise<{ server: PgServer; summary: string; recoveryLog: string[]; fetches: { spool: number; bucket: number; absent: number; absentKnown: number }; restoreSeconds: number; recoverySeconds: number }> {
+    async restorePointInTime(targetTime: string | { file: string } | undefined, options: { waitForTargetSeconds?: number } = {}): Promise<{ server: PgServer; summary: string; recoveryLog: string[]; fetches: { spool: number; bucket: number; absent: number; absentPresigned: number; absentKnown: number }; restoreSeconds: number; recoverySeconds: number }> {
         const started = performance.now();
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-pitr-"));
         this.restoredDirs.push(dir);
@@ -343,6 +343,7 @@ export class DrillWorld {
             spool: count(/wal-archive: restored \S+ from the spool/),
             bucket: count(/wal-archive: restored \S+ from s3:/),
             absent: count(/wal-archive: \S+ is not in the archive \(s3:/),
+            absentPresigned: count(/wal-archive: \S+ is not in the archive \(s3:\S+: 404 to the URL restore presigned for it\)/),
             absentKnown: count(/wal-archive: \S+ (is not in the archive \(timeline 1|is past the archive's end)/),
         };
         return { server, summary: result.stdout.trim(), recoveryLog, fetches, restoreSeconds: (restored - started) / 1000, recoverySeconds: (performance.now() - restored) / 1000 };
