@@ -167,15 +167,20 @@ push() {
     [[ -r "$file" ]] || die "$EX_USAGE" "cannot read the WAL file $file"
     key=$(segment_key "$name")
     load_encryption
-    sha=$(sha256sum "$file" | cut -d' ' -f1)
+    # The sha256, zstd and gpg (its S2K) run while the AWS helper starts (make_work_dir started it): the
+    # existence check below is the first call that needs it. A retry of a segment archived already wasted them.
+    sha256sum "$file" >"$WORK_DIR/sha256" &
+    local sha_pid=$!
+    zstd -q -c -"${ZSTD_LEVEL:-1}" <"$file" 2>"$WORK_DIR/zstd.err" | gpg_encrypt >"$WORK_DIR/segment.gpg" 2>"$WORK_DIR/gpg.err" \
+        || die "$EX_CRYPTO" "cannot compress and encrypt $file: $(one_line_error "$WORK_DIR/gpg.err") $(one_line_error "$WORK_DIR/zstd.err")"
+    wait "$sha_pid" || die "$EX_USAGE" "cannot read the WAL file $file (sha256sum failed)"
+    sha=$(cut -d' ' -f1 "$WORK_DIR/sha256")
     existing=$(stored_sha256 "$key")
     if [[ "$existing" == "$sha" ]]; then
         log "$name is archived already with the same contents ($(s3_uri "$key"))"
         return 0
     fi
     [[ -z "$existing" ]] || die "$EX_STORAGE" "refusing to overwrite $(s3_uri "$key"): it holds other contents (sha256 $existing, this file $sha); is another cluster archiving under $WAL_PREFIX?"
-    zstd -q -c -"${ZSTD_LEVEL:-1}" <"$file" 2>"$WORK_DIR/zstd.err" | gpg_encrypt >"$WORK_DIR/segment.gpg" 2>"$WORK_DIR/gpg.err" \
-        || die "$EX_CRYPTO" "cannot compress and encrypt $file: $(one_line_error "$WORK_DIR/gpg.err") $(one_line_error "$WORK_DIR/zstd.err")"
     local recorded=()
     [[ "$PASSPHRASE_SOURCE" != secretsmanager ]] \
         || recorded=(--metadata "passphrase-secret=$PASSPHRASE_SECRET_ARN" --metadata "passphrase-version=$PASSPHRASE_VERSION_ID")
