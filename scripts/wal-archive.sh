@@ -8,7 +8,8 @@
 #   wal-archive.sh push PATH NAME        archive_command = '... wal-archive.sh push "%p" "%f"'
 #   wal-archive.sh fetch NAME PATH       restore_command = '... wal-archive.sh fetch "%f" "%p"'
 #   wal-archive.sh base-backup           pg_basebackup of the server at PGHOST/PGPORT into the bucket
-#   wal-archive.sh restore DIR [--target-time TIME] [--restore-command CMD]
+#   wal-archive.sh restore DIR [--target-time TIME | --target-time-file FILE] [--wait-for-target SECONDS]
+#                        [--restore-command CMD]
 #                                        the newest base backup that ended before TIME into the new data
 #                                        directory DIR, set up to recover to just before TIME
 #
@@ -56,7 +57,23 @@
 #   installed), a segment past it is the recovery's read-ahead and fetch answers 7 for it without a
 #   storage call; 00000001.history, which never exists, too.
 #   restore_command then only copies local files (one helper, gpg and S2K per segment otherwise, on the
-#   recovery's path). A segment that fails is logged (WARNING) and recorded (NAME.failed): the recovery
+#   recovery's path). The next timeline's history, which PostgreSQL looks up at the start and at the
+#   promotion, is asked of the bucket with curl on a GET URL restore presigned (DIR/wal-archive-spool/
+#   NAME.url, 0600, valid an hour): a live look-up without the helper; "not there" only on S3's 404, any other
+#   answer goes to the full fetch.
+#   --target-time-file FILE (instead of --target-time): the target is not known yet (the operator is still
+#   finding the corruption) but is in the past: restore takes the newest base backup that ended before it
+#   started, downloads, verifies and extracts it and prefetches its WAL (all of it from the backup's start,
+#   WAL_PREFETCH_MAX at most), then waits (--wait-for-target's SECONDS, default 600) until FILE holds the
+#   target time (its first line; write it whole: echo TIME > FILE.tmp && mv FILE.tmp FILE), and exits 7 when
+#   the base backup did not end before it (run again with --target-time). Nothing is at DIR before that.
+#   --wait-for-target SECONDS (needs pg_waldump): before it finishes, restore waits, at most SECONDS, until
+#   the archive holds the WAL that reaches the target (the last listed segment of the timeline holds a commit
+#   or abort at or after it), listing the archive again every quarter of a second and prefetching, verified,
+#   what arrives: the segment holding the target may still be on its way there (archive_timeout, or the
+#   operator's pg_switch_wal()), and a recovery started without it would end before its target. Running
+#   out of time or a segment failing its check end the wait with a WARNING (the recovery then fetches it
+#   itself). With --target-time-file it waits by default (600 s). A segment that fails is logged (WARNING) and recorded (NAME.failed): the recovery
 #   fetches it again when it needs it and stops there if it fails again. recovery_end_command removes the
 #   spool (what was prefetched past the target).
 #
@@ -67,7 +84,7 @@
 #   segments record encryption=public-key and their recipients in their metadata, base backups in their
 #   manifest), and for fetch and restore of such objects RESTORE_GPG_PRIVATE_KEYS_FILE or
 #   RESTORE_PRIVATE_KEYS_SECRET_ID (+ _ENDPOINT_URL, _REGION, _ROLE_ARN; see lib.sh);
-#   WAL_PREFIX (default wal/); base-backup: PGHOST PGPORT PGUSER PGPASSWORD (a role with REPLICATION) or
+#   WAL_PREFIX (default wal/); push: sha256, zstd and gpg run while its AWS helper starts; base-backup: PGHOST PGPORT PGUSER PGPASSWORD (a role with REPLICATION) or
 #   DB_CREDENTIALS_SECRET_ID; ZSTD_LEVEL (default 1), ZSTD_THREADS (default 2); restore: WAL_PREFETCH_MAX
 #   (segments, default 64; 0 turns the prefetch off), WAL_PREFETCH_JOBS (default 2), WAL_PREFETCH_SKEW
 #   (seconds, default 10: the clock difference between the database and S3 it allows for; a segment it
@@ -90,7 +107,7 @@ set -m
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-USAGE="usage: wal-archive.sh push PATH NAME | fetch NAME PATH | base-backup | restore DIR [--target-time TIME [--wait-for-target SECONDS]] [--restore-command CMD]"
+USAGE="usage: wal-archive.sh push PATH NAME | fetch NAME PATH | base-backup | restore DIR [--target-time TIME | --target-time-file FILE] [--wait-for-target SECONDS] [--restore-command CMD]"
 WAL_PREFIX="${WAL_PREFIX:-wal/}"
 SCRIPT_PATH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
 

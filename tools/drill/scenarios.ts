@@ -8,11 +8,14 @@
  *                    (wal-archive.sh base-backup); keep writing; a bad bulk update overwrites the client
  *                    secrets (all but the traffic client's, whose writes go on until the switch);
  *                    validate-service.sh detects it (FAIL); the corruption's time is read from the database
- *                    (the commit timestamp of the transaction that last wrote the smoke-test client's row);
- *                    the current WAL segment is archived; wal-archive.sh restore puts the base backup into a
- *                    new instance that replays the archived WAL to just before that commit
- *                    (recovery_target_time, exclusive) and promotes: restore.pointInTime's offline analogue;
- *                    the server is switched to it; validate-service.sh must PASS against it.
+ *                    (the commit timestamp of the transaction that last wrote the smoke-test client's row).
+ *                    As the detection starts, the current WAL segment is closed and archived, and
+ *                    wal-archive.sh restore --target-time-file starts: the newest base backup that ended
+ *                    before then goes into a new data directory meanwhile; the corruption's time, once found,
+ *                    is its target, and it waits until the archive reaches it (--wait-for-target). The new
+ *                    instance replays the archived WAL to just before that commit (recovery_target_time,
+ *                    exclusive) and promotes: restore.pointInTime's offline analogue; the server is switched
+ *                    to it; validate-service.sh must PASS against it.
  *   corruption-dump  the same up to the corruption's time, with db-backup.sh instead of the base backup;
  *                    restore.sh puts the newest dump into a new database; switch; validate.
  *
