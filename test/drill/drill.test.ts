@@ -133,7 +133,7 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
         assert.equal(report.rpo.met, true);
         assert.match(report.objective.path, /restore\.pointInTime/);
         // What the RTO spans, said with it: from the corruption to the final PASS, every step in between.
-        assert.match(report.rto.covers!, /^from the corrupting UPDATE .* to the final validation's PASS: corrupt [\d.]+ s, detect [\d.]+ s, find the corruption [\d.]+ s, restore [\d.]+ s, switch [\d.]+ s, validate [\d.]+ s; not in it: /);
+        assert.match(report.rto.covers!, /^from the corrupting UPDATE .* to the final validation's PASS; the segment holding the corruption is archived, and the base backup restored \(wal-archive\.sh restore --target-time-file\), from the detection's start on, alongside it: .*: corrupt [\d.]+ s, detect [\d.]+ s, find the corruption [\d.]+ s, restore [\d.]+ s, switch [\d.]+ s, validate [\d.]+ s; not in it: /);
         assert.match(formatReport(report), /\n {4}covers from the corrupting UPDATE/);
         assert.match(restore, /\d+ archived WAL segment\(s\) from [0-9A-F]{24} on prefetched and verified/);
         // The restore started with the detection (the base backup needs no target yet), took the target from the

@@ -318,7 +318,7 @@ async function corruptionDrill(scenario: "corruption-pitr" | "corruption-dump", 
         ? "point-in-time recovery (restore.pointInTime's offline analogue): recovery_target_time is the corruption's commit, exclusive, so every transaction committed before it is replayed and none after it"
         : "the dump path recovers to the newest dump's snapshot: every write between it and the corruption is lost");
     return finish(scenario, clock, validatedAt - failedAt, rpo, validation!, rtoCovers(clock, "corrupt",
-        "from the corrupting UPDATE (the drill's clock just before it; its commit time is the RPO's failure) to the final validation's PASS",
+        `from the corrupting UPDATE (the drill's clock just before it; its commit time is the RPO's failure) to the final validation's PASS${pitr ? "; the segment holding the corruption is archived, and the base backup restored (wal-archive.sh restore --target-time-file), from the detection's start on, alongside it: the restore step is what remained of that after the corruption was found, then the new instance's start, replay and promotion" : ""}`,
         "the time a real incident takes before someone or something runs the validation (the drill detects at once), the decision to restore, and the DNS/rollout time of a real switch (here a connection-pool swap)"));
 }
 
