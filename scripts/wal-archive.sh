@@ -67,13 +67,14 @@
 #   WAL_PREFETCH_MAX at most), then waits (--wait-for-target's SECONDS, default 600) until FILE holds the
 #   target time (its first line; write it whole: echo TIME > FILE.tmp && mv FILE.tmp FILE), and exits 7 when
 #   the base backup did not end before it (run again with --target-time). Nothing is at DIR before that.
+#   It then waits for the archive as --wait-for-target does (default 600 s, when pg_waldump is installed).
 #   --wait-for-target SECONDS (needs pg_waldump): before it finishes, restore waits, at most SECONDS, until
 #   the archive holds the WAL that reaches the target (the last listed segment of the timeline holds a commit
 #   or abort at or after it), listing the archive again every quarter of a second and prefetching, verified,
 #   what arrives: the segment holding the target may still be on its way there (archive_timeout, or the
 #   operator's pg_switch_wal()), and a recovery started without it would end before its target. Running
 #   out of time or a segment failing its check end the wait with a WARNING (the recovery then fetches it
-#   itself). With --target-time-file it waits by default (600 s). A segment that fails is logged (WARNING) and recorded (NAME.failed): the recovery
+#   itself). A segment that fails is logged (WARNING) and recorded (NAME.failed): the recovery
 #   fetches it again when it needs it and stops there if it fails again. recovery_end_command removes the
 #   spool (what was prefetched past the target).
 #
@@ -389,12 +390,13 @@ presign_next_history() {
 # wait_for_target_file FILE SECONDS (--target-time-file): the target's epoch once FILE holds a time (the whole
 # line, written by the operator: "echo TIME > FILE.tmp && mv FILE.tmp FILE"), at most SECONDS; prints it.
 wait_for_target_file() {
-    local file=$1 seconds=$2 started=$EPOCHREALTIME line=""
+    local file=$1 seconds=$2 deadline line=""
+    # Microseconds since 1970, in bash's own arithmetic: no process per round but the sleep.
+    deadline=$(( ${EPOCHREALTIME/[.,]/} + seconds * 1000000 ))
     [[ -s "$file" ]] || log "the base backup is in place; waiting (at most $seconds s) for the target time in $file"
     # The first line, with or without its newline.
     until [[ -s "$file" ]] && line=$(<"$file") && line=${line%%$'\n'*} && [[ -n "$line" ]]; do
-        awk -v a="$started" -v b="$EPOCHREALTIME" -v s="$seconds" 'BEGIN { exit !(b - a >= s) }' \
-            && die "$EX_USAGE" "no target time in $file after $seconds s (--target-time-file)"
+        (( ${EPOCHREALTIME/[.,]/} < deadline )) || die "$EX_USAGE" "no target time in $file after $seconds s (--target-time-file)"
         sleep 0.05
     done
     epoch "$line"
@@ -410,12 +412,14 @@ wait_for_target_file() {
 # or the time running out end the wait with a WARNING (the recovery then fetches it itself, and fails if the
 # archive still does not reach the target: "recovery ended before configured recovery target was reached").
 wait_for_target() {
-    local dir=$1 timeline=$2 start_segment=$3 target_epoch=$4 seconds=$5 spool="$1/$SPOOL_DIR_NAME" started=$EPOCHREALTIME
+    local dir=$1 timeline=$2 start_segment=$3 target_epoch=$4 seconds=$5 spool="$1/$SPOOL_DIR_NAME" started=${EPOCHREALTIME/[.,]/}
     local listing names=() name elapsed rounds=0 max=${WAL_PREFETCH_MAX:-64}
+    # Seconds since the wait started, with centiseconds (bash arithmetic on microseconds).
+    since() { local us=$(( ${EPOCHREALTIME/[.,]/} - started )); printf '%d.%02d' $((us / 1000000)) $((us % 1000000 / 10000)); }
     [[ -f "$spool/covered" ]] || log "waiting (at most $seconds s) for the archive to reach the target: for a segment of timeline $timeline that holds a commit or abort at or after it"
     while [[ ! -f "$spool/covered" ]]; do
-        elapsed=$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
-        if awk -v e="$elapsed" -v s="$seconds" 'BEGIN { exit !(e >= s) }'; then
+        if (( ${EPOCHREALTIME/[.,]/} - started >= seconds * 1000000 )); then
+            elapsed=$(since)
             log "WARNING: after $elapsed s the archive does not reach the target yet (no archived WAL of timeline $timeline holds a commit at or after it): the recovery fetches what arrives later itself, and fails if it never does"
             echo "the archive did not reach the target within $seconds s (WARNING above)"
             return 0
@@ -446,7 +450,7 @@ wait_for_target() {
         done
         mark_covered "$spool" "$timeline" "$target_epoch"
     done
-    elapsed=$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+    elapsed=$(since)
     echo "the archive reaches the target ($(<"$spool/covered") holds a commit at or after it; waited $elapsed s for it after the base backup)"
 }
 
@@ -566,12 +570,14 @@ restore() {
     [[ -n "$dir" ]] || die "$EX_USAGE" "$USAGE"
     [[ ! -e "$dir" || -z "$(ls -A "$dir")" ]] || die "$EX_USAGE" "the data directory $dir is not empty"
     [[ -z "$target_time" || -z "$target_file" ]] || die "$EX_USAGE" "--target-time or --target-time-file, not both; $USAGE"
-    local target_epoch="" key best="" best_epoch=0 manifest_epoch select_epoch=""
+    local target_epoch="" key best="" best_epoch=0 manifest_epoch select_epoch="" file_wait=""
     if [[ -n "$target_file" ]]; then
         # The target is not known yet (the corruption is still being looked for), only that it is in the past:
         # the newest base backup that ended before now, checked against the target once the file holds it.
         select_epoch=$(date -u +%s.%6N)
-        wait_seconds=${wait_seconds:-600}
+        file_wait=${wait_seconds:-600}
+        # The archive's wait too, by default, where pg_waldump can judge it.
+        if [[ -z "$wait_seconds" ]] && command -v pg_waldump >/dev/null 2>&1; then wait_seconds=600; fi
     fi
     if [[ -n "$target_time" ]]; then
         target_epoch=$(epoch "$target_time")
@@ -676,7 +682,7 @@ restore() {
     presign_next_history "$PARTIAL/$SPOOL_DIR_NAME" "$timeline"
     # --target-time-file: the target, once the operator has found it; the base backup must have ended before it.
     if [[ -n "$target_file" ]]; then
-        target_epoch=$(wait_for_target_file "$target_file" "$wait_seconds")
+        target_epoch=$(wait_for_target_file "$target_file" "$file_wait")
         target_time=$(date -u -d "@$target_epoch" '+%Y-%m-%d %H:%M:%S.%6N+00')
         awk -v a="$best_epoch" -v b="$target_epoch" 'BEGIN { exit !(a < b) }' \
             || die "$EX_NO_BACKUP" "the base backup $(s3_uri "$object_key") ended at $finished_at, not before the target $target_time that $target_file gave: run wal-archive.sh restore again with --target-time (it picks the newest base backup that ended before the target)"
