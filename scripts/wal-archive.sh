@@ -8,7 +8,8 @@
 #   wal-archive.sh push PATH NAME        archive_command = '... wal-archive.sh push "%p" "%f"'
 #   wal-archive.sh fetch NAME PATH       restore_command = '... wal-archive.sh fetch "%f" "%p"'
 #   wal-archive.sh base-backup           pg_basebackup of the server at PGHOST/PGPORT into the bucket
-#   wal-archive.sh restore DIR [--target-time TIME] [--restore-command CMD]
+#   wal-archive.sh restore DIR [--target-time TIME | --target-time-file FILE] [--wait-for-target SECONDS]
+#                        [--restore-command CMD]
 #                                        the newest base backup that ended before TIME into the new data
 #                                        directory DIR, set up to recover to just before TIME
 #
@@ -56,7 +57,24 @@
 #   installed), a segment past it is the recovery's read-ahead and fetch answers 7 for it without a
 #   storage call; 00000001.history, which never exists, too.
 #   restore_command then only copies local files (one helper, gpg and S2K per segment otherwise, on the
-#   recovery's path). A segment that fails is logged (WARNING) and recorded (NAME.failed): the recovery
+#   recovery's path). The next timeline's history, which PostgreSQL looks up at the start and at the
+#   promotion, is asked of the bucket with curl on a GET URL restore presigned (DIR/wal-archive-spool/
+#   NAME.url, 0600, valid an hour): a live look-up without the helper; "not there" only on S3's 404, any other
+#   answer goes to the full fetch.
+#   --target-time-file FILE (instead of --target-time): the target is not known yet (the operator is still
+#   finding the corruption) but is in the past: restore takes the newest base backup that ended before it
+#   started, downloads, verifies and extracts it and prefetches its WAL (all of it from the backup's start,
+#   WAL_PREFETCH_MAX at most), then waits (--wait-for-target's SECONDS, default 600) until FILE holds the
+#   target time (its first line; write it whole: echo TIME > FILE.tmp && mv FILE.tmp FILE), and exits 7 when
+#   the base backup did not end before it (run again with --target-time). Nothing is at DIR before that.
+#   It then waits for the archive as --wait-for-target does (default 600 s, when pg_waldump is installed).
+#   --wait-for-target SECONDS (needs pg_waldump): before it finishes, restore waits, at most SECONDS, until
+#   the archive holds the WAL that reaches the target (the last listed segment of the timeline holds a commit
+#   or abort at or after it), listing the archive again every quarter of a second and prefetching, verified,
+#   what arrives: the segment holding the target may still be on its way there (archive_timeout, or the
+#   operator's pg_switch_wal()), and a recovery started without it would end before its target. Running
+#   out of time or a segment failing its check end the wait with a WARNING (the recovery then fetches it
+#   itself). A segment that fails is logged (WARNING) and recorded (NAME.failed): the recovery
 #   fetches it again when it needs it and stops there if it fails again. recovery_end_command removes the
 #   spool (what was prefetched past the target).
 #
@@ -67,7 +85,7 @@
 #   segments record encryption=public-key and their recipients in their metadata, base backups in their
 #   manifest), and for fetch and restore of such objects RESTORE_GPG_PRIVATE_KEYS_FILE or
 #   RESTORE_PRIVATE_KEYS_SECRET_ID (+ _ENDPOINT_URL, _REGION, _ROLE_ARN; see lib.sh);
-#   WAL_PREFIX (default wal/); base-backup: PGHOST PGPORT PGUSER PGPASSWORD (a role with REPLICATION) or
+#   WAL_PREFIX (default wal/); push: sha256, zstd and gpg run while its AWS helper starts; base-backup: PGHOST PGPORT PGUSER PGPASSWORD (a role with REPLICATION) or
 #   DB_CREDENTIALS_SECRET_ID; ZSTD_LEVEL (default 1), ZSTD_THREADS (default 2); restore: WAL_PREFETCH_MAX
 #   (segments, default 64; 0 turns the prefetch off), WAL_PREFETCH_JOBS (default 2), WAL_PREFETCH_SKEW
 #   (seconds, default 10: the clock difference between the database and S3 it allows for; a segment it
@@ -90,7 +108,7 @@ set -m
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-USAGE="usage: wal-archive.sh push PATH NAME | fetch NAME PATH | base-backup | restore DIR [--target-time TIME] [--restore-command CMD]"
+USAGE="usage: wal-archive.sh push PATH NAME | fetch NAME PATH | base-backup | restore DIR [--target-time TIME | --target-time-file FILE] [--wait-for-target SECONDS] [--restore-command CMD]"
 WAL_PREFIX="${WAL_PREFIX:-wal/}"
 SCRIPT_PATH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
 
@@ -167,15 +185,20 @@ push() {
     [[ -r "$file" ]] || die "$EX_USAGE" "cannot read the WAL file $file"
     key=$(segment_key "$name")
     load_encryption
-    sha=$(sha256sum "$file" | cut -d' ' -f1)
+    # The sha256, zstd and gpg (its S2K) run while the AWS helper starts (make_work_dir started it): the
+    # existence check below is the first call that needs it. A retry of a segment archived already wasted them.
+    sha256sum "$file" >"$WORK_DIR/sha256" &
+    local sha_pid=$!
+    zstd -q -c -"${ZSTD_LEVEL:-1}" <"$file" 2>"$WORK_DIR/zstd.err" | gpg_encrypt >"$WORK_DIR/segment.gpg" 2>"$WORK_DIR/gpg.err" \
+        || die "$EX_CRYPTO" "cannot compress and encrypt $file: $(one_line_error "$WORK_DIR/gpg.err") $(one_line_error "$WORK_DIR/zstd.err")"
+    wait "$sha_pid" || die "$EX_USAGE" "cannot read the WAL file $file (sha256sum failed)"
+    sha=$(cut -d' ' -f1 "$WORK_DIR/sha256")
     existing=$(stored_sha256 "$key")
     if [[ "$existing" == "$sha" ]]; then
         log "$name is archived already with the same contents ($(s3_uri "$key"))"
         return 0
     fi
     [[ -z "$existing" ]] || die "$EX_STORAGE" "refusing to overwrite $(s3_uri "$key"): it holds other contents (sha256 $existing, this file $sha); is another cluster archiving under $WAL_PREFIX?"
-    zstd -q -c -"${ZSTD_LEVEL:-1}" <"$file" 2>"$WORK_DIR/zstd.err" | gpg_encrypt >"$WORK_DIR/segment.gpg" 2>"$WORK_DIR/gpg.err" \
-        || die "$EX_CRYPTO" "cannot compress and encrypt $file: $(one_line_error "$WORK_DIR/gpg.err") $(one_line_error "$WORK_DIR/zstd.err")"
     local recorded=()
     [[ "$PASSPHRASE_SOURCE" != secretsmanager ]] \
         || recorded=(--metadata "passphrase-secret=$PASSPHRASE_SECRET_ARN" --metadata "passphrase-version=$PASSPHRASE_VERSION_ID")
@@ -255,6 +278,18 @@ fetch_from_spool() {
     fi
     SPOOL=$(spool_of "$2")
     [[ -n "$SPOOL" ]] || return 1
+    # The next timeline's history, asked for at the start and at the promotion: a live look-up in the bucket
+    # with the URL restore presigned for it (curl: no helper, no python), "not there" only on S3's 404; any
+    # other answer (it exists, an expired URL, a 403) goes to the full fetch below.
+    if [[ "$1" == *.history && -f "$SPOOL/$1.url" ]]; then
+        local code proto=(--proto "=https")
+        [[ -z "${AWS_ENDPOINT_URL:-}" ]] || proto=()
+        code=$(sed 's/^/url = "/; s/$/"/' "$SPOOL/$1.url" | curl -q -sS -o /dev/null -w '%{http_code}' "${proto[@]}" "${CURL_STALL_ARGS[@]}" --config - 2>/dev/null) || code=""
+        if [[ "$code" == 404 ]]; then
+            log "$1 is not in the archive ($(s3_uri "$(segment_key "$1")"): 404 to the URL restore presigned for it)"
+            return "$EX_NO_BACKUP"
+        fi
+    fi
     local covered last
     if is_segment "$1" && [[ -f "$SPOOL/covered" && -f "$SPOOL/archive.list" ]]; then
         covered=$(<"$SPOOL/covered")
@@ -337,6 +372,86 @@ prefetch() {
         fi
     done
     mark_covered "$spool" "$timeline" "$target_epoch"
+}
+
+# presign_next_history SPOOL TIMELINE: a GET URL (valid for an hour) of the next timeline's history file in
+# SPOOL/NAME.url (0600, in the 0700 spool that recovery_end_command removes): PostgreSQL looks it up at the
+# start (recovery_target_timeline = latest) and again at the promotion (to pick a new timeline), and fetch
+# then asks the bucket with curl instead of starting the helper. The look-up stays live: a history archived
+# by another restore meanwhile is seen (200, then the full fetch). A presigning failure only costs that.
+presign_next_history() {
+    local spool=$1 name url
+    name=$(printf '%08X.history' $(($2 + 1)))
+    url=$(aws_call GET /s3/presign - "bucket=$BUCKET" "key=$(segment_key "$name")" expires=3600 2>"$WORK_DIR/s3.err") \
+        || { log "WARNING: cannot presign $(s3_uri "$(segment_key "$name")"): $(one_line_error "$WORK_DIR/s3.err"); the recovery looks it up through the helper"; return 0; }
+    (umask 077 && printf '%s\n' "$url" >"$spool/$name.url")
+}
+
+# wait_for_target_file FILE SECONDS (--target-time-file): the target's epoch once FILE holds a time (the whole
+# line, written by the operator: "echo TIME > FILE.tmp && mv FILE.tmp FILE"), at most SECONDS; prints it.
+wait_for_target_file() {
+    local file=$1 seconds=$2 deadline line=""
+    # Microseconds since 1970, in bash's own arithmetic: no process per round but the sleep.
+    deadline=$(( ${EPOCHREALTIME/[.,]/} + seconds * 1000000 ))
+    [[ -s "$file" ]] || log "the base backup is in place; waiting (at most $seconds s) for the target time in $file"
+    # The first line, with or without its newline.
+    until [[ -s "$file" ]] && line=$(<"$file") && line=${line%%$'\n'*} && [[ -n "$line" ]]; do
+        (( ${EPOCHREALTIME/[.,]/} < deadline )) || die "$EX_USAGE" "no target time in $file after $seconds s (--target-time-file)"
+        sleep 0.05
+    done
+    epoch "$line"
+}
+
+# wait_for_target DIR TIMELINE START_SEGMENT TARGET_EPOCH SECONDS (--wait-for-target): until the spool of DIR
+# holds the WAL that reaches the target (mark_covered: the last segment of TIMELINE listed in the archive is
+# spooled and holds a commit or abort at or after it), at most SECONDS: lists the archive again every quarter
+# of a second, refreshes archive.list (fetch's gap check) and prefetches, verified as before, each segment of
+# TIMELINE from START_SEGMENT on that is not in the spool yet. The segment holding the target may still be on
+# its way to the archive when restore starts (archive_timeout, or the operator's pg_switch_wal()): the base
+# backup's download does not need it, the recovery does. Prints what it waited for; a segment that fails
+# or the time running out end the wait with a WARNING (the recovery then fetches it itself, and fails if the
+# archive still does not reach the target: "recovery ended before configured recovery target was reached").
+wait_for_target() {
+    local dir=$1 timeline=$2 start_segment=$3 target_epoch=$4 seconds=$5 spool="$1/$SPOOL_DIR_NAME" started=${EPOCHREALTIME/[.,]/}
+    local listing names=() name elapsed rounds=0 max=${WAL_PREFETCH_MAX:-64}
+    # Seconds since the wait started, with centiseconds (bash arithmetic on microseconds).
+    since() { local us=$(( ${EPOCHREALTIME/[.,]/} - started )); printf '%d.%02d' $((us / 1000000)) $((us % 1000000 / 10000)); }
+    [[ -f "$spool/covered" ]] || log "waiting (at most $seconds s) for the archive to reach the target: for a segment of timeline $timeline that holds a commit or abort at or after it"
+    while [[ ! -f "$spool/covered" ]]; do
+        if (( ${EPOCHREALTIME/[.,]/} - started >= seconds * 1000000 )); then
+            elapsed=$(since)
+            log "WARNING: after $elapsed s the archive does not reach the target yet (no archived WAL of timeline $timeline holds a commit at or after it): the recovery fetches what arrives later itself, and fails if it never does"
+            echo "the archive did not reach the target within $seconds s (WARNING above)"
+            return 0
+        fi
+        # The first round lists at once: the prefetch's listing is as old as the base backup's download.
+        ((rounds++ == 0)) || sleep 0.25
+        listing=$(aws_call GET /s3/keys - "bucket=$BUCKET" "prefix=$WAL_PREFIX" modified=1 2>"$WORK_DIR/s3.err") \
+            || die "$EX_STORAGE" "cannot list $(s3_uri "$WAL_PREFIX"): $(one_line_error "$WORK_DIR/s3.err")"
+        awk -F '\t' -v p="$WAL_PREFIX" 'index($1, p) == 1 { n = substr($1, length(p) + 1); if (n ~ /^[0-9A-Za-z._-]+\.zst\.gpg$/) { sub(/\.zst\.gpg$/, "", n); print n } }' \
+            <<<"$listing" | LC_ALL=C sort >"$spool/archive.list.new"
+        mv "$spool/archive.list.new" "$spool/archive.list"
+        mapfile -t names < <(awk -v tli="$timeline" -v from="$start_segment" 'length($0) == 24 && substr($0, 1, 8) == tli && $0 >= from' "$spool/archive.list")
+        for name in "${names[@]}"; do
+            [[ ! -f "$spool/$name" ]] || continue
+            local why=""
+            if [[ -f "$spool/$name.failed" ]]; then
+                why="its prefetch failed: $(head -c 1000 "$spool/$name.failed")"
+            elif (( $(find "$spool" -maxdepth 1 -regextype posix-extended -regex '.*/[0-9A-F]{24}' | wc -l) >= max )); then
+                why="the spool holds WAL_PREFETCH_MAX ($max) segments"
+            fi
+            if [[ -n "$why" ]]; then
+                log "WARNING: stopped waiting for the archive to reach the target at $name ($why): the recovery fetches it itself"
+                echo "stopped waiting for the archive at $name (WARNING above)"
+                return 0
+            fi
+            (prefetch_one "$name" "$spool" "$WORK_DIR") 2>>"$WORK_DIR/prefetch.log" \
+                || log "WARNING: prefetching $name failed: $(cat "$spool/$name.failed" 2>/dev/null || echo "no reason recorded")"
+        done
+        mark_covered "$spool" "$timeline" "$target_epoch"
+    done
+    elapsed=$(since)
+    echo "the archive reaches the target ($(<"$spool/covered") holds a commit at or after it; waited $elapsed s for it after the base backup)"
 }
 
 # mark_covered SPOOL TIMELINE TARGET_EPOCH: writes SPOOL/covered (the segment's name) when the last listed
@@ -440,11 +555,13 @@ base_backup() {
 }
 
 restore() {
-    local dir="" target_time="" restore_command=""
+    local dir="" target_time="" target_file="" restore_command="" wait_seconds=""
     while [[ $# -gt 0 ]]; do
         case "$1" in
         --target-time) [[ $# -ge 2 && -n "$2" ]] || die "$EX_USAGE" "--target-time needs a time; $USAGE"; target_time=$2; shift ;;
         --restore-command) [[ $# -ge 2 ]] || die "$EX_USAGE" "--restore-command needs a command; $USAGE"; restore_command=$2; shift ;;
+        --target-time-file) [[ $# -ge 2 && -n "$2" ]] || die "$EX_USAGE" "--target-time-file needs a file; $USAGE"; target_file=$2; shift ;;
+        --wait-for-target) [[ $# -ge 2 && "$2" =~ ^[1-9][0-9]{0,4}$ ]] || die "$EX_USAGE" "--wait-for-target needs a number of seconds (1-99999); $USAGE"; wait_seconds=$2; shift ;;
         -*) die "$EX_USAGE" "unknown option $1; $USAGE" ;;
         *) [[ -z "$dir" ]] || die "$EX_USAGE" "one directory only; $USAGE"; dir=$1 ;;
         esac
@@ -452,22 +569,37 @@ restore() {
     done
     [[ -n "$dir" ]] || die "$EX_USAGE" "$USAGE"
     [[ ! -e "$dir" || -z "$(ls -A "$dir")" ]] || die "$EX_USAGE" "the data directory $dir is not empty"
-    local target_epoch="" key best="" best_epoch=0 manifest_epoch
+    [[ -z "$target_time" || -z "$target_file" ]] || die "$EX_USAGE" "--target-time or --target-time-file, not both; $USAGE"
+    local target_epoch="" key best="" best_epoch=0 manifest_epoch select_epoch="" file_wait=""
+    if [[ -n "$target_file" ]]; then
+        # The target is not known yet (the corruption is still being looked for), only that it is in the past:
+        # the newest base backup that ended before now, checked against the target once the file holds it.
+        select_epoch=$(date -u +%s.%6N)
+        file_wait=${wait_seconds:-600}
+        # The archive's wait too, by default, where pg_waldump can judge it.
+        if [[ -z "$wait_seconds" ]] && command -v pg_waldump >/dev/null 2>&1; then wait_seconds=600; fi
+    fi
     if [[ -n "$target_time" ]]; then
         target_epoch=$(epoch "$target_time")
         # PostgreSQL's own form, in UTC with microseconds (recovery_target_time refuses e.g. RFC 3339's "T...Z").
         target_time=$(date -u -d "@$target_epoch" '+%Y-%m-%d %H:%M:%S.%6N+00')
     fi
     restore_command=${restore_command:-"'$SCRIPT_PATH' fetch \"%f\" \"%p\""}
+    if [[ -n "$wait_seconds" ]]; then
+        [[ -n "$target_time" || -n "$target_file" ]] || die "$EX_USAGE" "--wait-for-target needs --target-time or --target-time-file; $USAGE"
+        command -v pg_waldump >/dev/null 2>&1 || die "$EX_USAGE" "--wait-for-target reads the archived WAL with pg_waldump, which is not on PATH (PostgreSQL's client binaries)"
+    fi
 
-    # The newest base backup that ended before the target: recovery can stop only after a backup's end.
+    # The newest base backup that ended before the target (with --target-time-file: before now) : recovery can
+    # stop only after a backup's end.
+    [[ -n "$select_epoch" ]] || select_epoch=$target_epoch
     local keys
     keys=$(s3_keys "${WAL_PREFIX}base/" 2>"$WORK_DIR/s3.err") || die "$EX_STORAGE" "cannot list $(s3_uri "${WAL_PREFIX}base/"): $(one_line_error "$WORK_DIR/s3.err")"
     for key in $(grep '\.json$' <<<"$keys" || true); do
         s3_get_file "$key" "$WORK_DIR/candidate.json" 2>"$WORK_DIR/s3.err" || die "$EX_STORAGE" "cannot read $(s3_uri "$key"): $(one_line_error "$WORK_DIR/s3.err")"
         manifest_epoch=$(jq -r '.finished_epoch // empty' "$WORK_DIR/candidate.json" 2>/dev/null) || manifest_epoch=""
         [[ -n "$manifest_epoch" ]] || { log "skipping $(s3_uri "$key"): not a base backup manifest"; continue; }
-        if [[ -n "$target_epoch" ]] && ! awk -v a="$manifest_epoch" -v b="$target_epoch" 'BEGIN { exit !(a < b) }'; then
+        if [[ -n "$select_epoch" ]] && ! awk -v a="$manifest_epoch" -v b="$select_epoch" 'BEGIN { exit !(a < b) }'; then
             continue
         fi
         if awk -v a="$manifest_epoch" -v b="$best_epoch" 'BEGIN { exit !(a > b) }'; then
@@ -547,6 +679,21 @@ restore() {
             prefetched=$((prefetched + 1))
         fi
     done <"$WORK_DIR/prefetched"
+    presign_next_history "$PARTIAL/$SPOOL_DIR_NAME" "$timeline"
+    # --target-time-file: the target, once the operator has found it; the base backup must have ended before it.
+    if [[ -n "$target_file" ]]; then
+        target_epoch=$(wait_for_target_file "$target_file" "$file_wait")
+        target_time=$(date -u -d "@$target_epoch" '+%Y-%m-%d %H:%M:%S.%6N+00')
+        awk -v a="$best_epoch" -v b="$target_epoch" 'BEGIN { exit !(a < b) }' \
+            || die "$EX_NO_BACKUP" "the base backup $(s3_uri "$object_key") ended at $finished_at, not before the target $target_time that $target_file gave: run wal-archive.sh restore again with --target-time (it picks the newest base backup that ended before the target)"
+        mark_covered "$PARTIAL/$SPOOL_DIR_NAME" "$(printf '%08X' "$timeline")" "$target_epoch"
+    fi
+    # --wait-for-target: the archive must reach the target before the recovery starts (else it ends before it).
+    local reached=""
+    if [[ -n "$wait_seconds" ]]; then
+        reached=$(wait_for_target "$PARTIAL" "$(printf '%08X' "$timeline")" "$start_segment" "$target_epoch" "$wait_seconds")
+        prefetched=$(find "$PARTIAL/$SPOOL_DIR_NAME" -maxdepth 1 -regextype posix-extended -regex '.*/[0-9A-F]{24}' | wc -l)
+    fi
 
     # Recovery settings: PostgreSQL reads the last value of each in postgresql.auto.conf.
     {
@@ -566,7 +713,7 @@ restore() {
     PARTIAL=""
     local recovery="recovery of the whole archive"
     [[ -z "$target_time" ]] || recovery="recovery to just before $target_time (recovery_target_time, exclusive)"
-    echo "base backup $object_key (finished $finished_at) restored into $dir; $recovery: start PostgreSQL on it; $prefetched archived WAL segment(s) from $start_segment on prefetched and verified into $dir/$SPOOL_DIR_NAME"
+    echo "base backup $object_key (finished $finished_at) restored into $dir; $recovery: start PostgreSQL on it; $prefetched archived WAL segment(s) from $start_segment on prefetched and verified into $dir/$SPOOL_DIR_NAME${reached:+; $reached}"
 }
 
 # A segment restore prefetched: copied into place before any helper or gpg starts (or a file known absent).

@@ -118,7 +118,7 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
             },
         });
         assert.ok(probed);
-        assertCommon(report, ["write", "base backup", "keep writing", "corrupt", "detect", "find the corruption", "archive WAL", "restore", "switch", "validate"]);
+        assertCommon(report, ["write", "base backup", "keep writing", "corrupt", "detect", "find the corruption", "restore", "switch", "validate"]);
         assertCorruption(report);
         assert.match(report.steps.find((s) => s.name === "base backup")!.detail, /wal-archive\.sh base-backup wrote wal\/base\/.*\.json/);
         const xid = /transaction (\d+)/.exec(report.rpo.failureEvidence)![1];
@@ -133,11 +133,19 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
         assert.equal(report.rpo.met, true);
         assert.match(report.objective.path, /restore\.pointInTime/);
         // What the RTO spans, said with it: from the corruption to the final PASS, every step in between.
-        assert.match(report.rto.covers!, /^from the corrupting UPDATE .* to the final validation's PASS: corrupt [\d.]+ s, detect [\d.]+ s, find the corruption [\d.]+ s, archive WAL [\d.]+ s, restore [\d.]+ s, switch [\d.]+ s, validate [\d.]+ s; not in it: /);
+        assert.match(report.rto.covers!, /^from the corrupting UPDATE .* to the final validation's PASS; the segment holding the corruption is archived, and the base backup restored \(wal-archive\.sh restore --target-time-file\), from the detection's start on, alongside it: .*: corrupt [\d.]+ s, detect [\d.]+ s, find the corruption [\d.]+ s, restore [\d.]+ s, switch [\d.]+ s, validate [\d.]+ s; not in it: /);
         assert.match(formatReport(report), /\n {4}covers from the corrupting UPDATE/);
         assert.match(restore, /\d+ archived WAL segment\(s\) from [0-9A-F]{24} on prefetched and verified/);
+        // The restore started with the detection (the base backup needs no target yet), took the target from the
+        // file once the corruption was found, and waited until the archive held the segment with its commit.
+        assert.match(restore, /wal-archive\.sh restore --target-time-file --wait-for-target \(started with the detection; /);
+        const archived = /alongside the archive of ([0-9A-F]{24}), the segment holding the corruption's commit/.exec(restore)![1];
+        assert.match(restore, new RegExp(`the archive reaches the target \\(${archived} holds a commit at or after it; waited [\\d.]+ s`));
         // Every segment the recovery read came from the spool (none from the bucket, one helper and gpg each).
         assert.match(restore, /restore_command: [1-9]\d* segment\(s\) copied from the spool, 0 file\(s\) fetched from the bucket, /);
+        // The next timeline's history, looked up at the start and at the promotion: curl on restore's presigned URL each time.
+        const lookups = /(\d+) look-up\(s\) in the bucket of a file not there \(the next timeline's history; (\d+) of them with curl on the URL restore presigned/.exec(restore)!;
+        assert.ok(Number(lookups[1]) > 0 && lookups[2] === lookups[1], lookups[0]);
         writeReport(report, path.join(dir, "corruption-pitr.json"));
     });
 

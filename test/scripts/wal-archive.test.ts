@@ -8,7 +8,7 @@ import { strict as assert } from "assert";
 import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { awsCall, createSecret, explain, getObject, listKeys, passphraseFile, rotateSecret, runScript, scriptEnv, useScriptServers } from "../../tools/sandbox/scripts";
+import { awsCall, createSecret, explain, getObject, listKeys, passphraseFile, rotateSecret, runScript, scriptEnv, startScript, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
 
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 
@@ -184,7 +184,8 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         assert.match(restore.stderr, new RegExp(`WARNING: prefetching ${segment(4)} failed: .*decrypts to sha256 [0-9a-f]{64}, its record says 0{64}`));
         assert.match(fs.readFileSync(path.join(dir, "postgresql.auto.conf"), "utf8"), /^recovery_end_command = 'rm -rf \.\/wal-archive-spool'$/m);
         const spool = path.join(dir, "wal-archive-spool");
-        assert.deepEqual(fs.readdirSync(spool).sort(), ["archive.list", segment(0), segment(1), segment(3), `${segment(4)}.failed`].sort());
+        assert.deepEqual(fs.readdirSync(spool).sort(), ["archive.list", "00000002.history.url", segment(0), segment(1), segment(3), `${segment(4)}.failed`].sort());
+        assert.equal(fs.statSync(path.join(spool, "00000002.history.url")).mode & 0o777, 0o600);
 
         // As PostgreSQL calls it: in the data directory, %p = pg_wal/RECOVERYXLOG. No storage here: a dead endpoint.
         const offline = { ...spooled, AWS_ENDPOINT_URL: "http://127.0.0.1:9" };
@@ -207,9 +208,18 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         assert.match(failed.stderr, new RegExp(`stopping the recovery at ${segment(4)} \\(exit 200`));
         const end = await runScript("wal-archive.sh", spooled, ["fetch", segment(5), path.join(dir, "pg_wal", "RECOVERYXLOG")]);
         assert.equal(end.code, 7, explain(end));
-        const history = await runScript("wal-archive.sh", spooled, ["fetch", "00000002.history", path.join(dir, "pg_wal", "RECOVERYHISTORY")]);
+        // The next timeline's history: asked of the bucket with the URL restore presigned (curl; no helper: a
+        // python that does not exist here would fail the call), live: one archived since is fetched.
+        const noHelper = { ...spooled, AWS_HELPER_PYTHON: path.join(servers.dir, "no-such-python") };
+        const history = await runScript("wal-archive.sh", noHelper, ["fetch", "00000002.history", path.join(dir, "pg_wal", "RECOVERYHISTORY")]);
         assert.equal(history.code, 7, explain(history));
-        assert.match(history.stderr, /00000002\.history is not in the archive \(s3:/);
+        assert.match(history.stderr, /00000002\.history is not in the archive \(s3:\/\/oauth2-wal-1\/spooled\/00000002\.history\.zst\.gpg: 404 to the URL restore presigned for it\)/);
+        const historyFile = path.join(servers.dir, "00000002.history");
+        fs.writeFileSync(historyFile, "1\t0/3000000\tbefore transaction 999\n");
+        assert.equal((await runScript("wal-archive.sh", spooled, ["push", historyFile, "00000002.history"])).code, 0);
+        const archivedSince = await runScript("wal-archive.sh", spooled, ["fetch", "00000002.history", path.join(dir, "pg_wal", "RECOVERYHISTORY")]);
+        assert.equal(archivedSince.code, 0, explain(archivedSince));
+        assert.equal(fs.readFileSync(path.join(dir, "pg_wal", "RECOVERYHISTORY"), "utf8"), fs.readFileSync(historyFile, "utf8"));
 
         // With a target: timeline 1 never has a history ("not there" without a storage call); a segment past
         // the listed end whose last segment holds no commit at or after the target (these are not WAL) is
@@ -229,6 +239,70 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         assert.ok(fs.readFileSync(path.join(targeted, "pg_wal", "RECOVERYXLOG")).equals(data.get(segment(3))!));
     });
 
+    it("restore --wait-for-target waits until the archive holds the WAL that reaches the target; --target-time-file reads the target after the base backup is in place, checked against its end", async function () {
+        const waiting = { ...env, WAL_PREFIX: "waiting/" };
+        const pg = servers.pg;
+        const walName = () => pg.psql("SELECT pg_walfile_name(pg_current_wal_lsn())", "postgres");
+        const firstSegment = walName();
+        const backup = await runScript("wal-archive.sh", waiting, ["base-backup"]);
+        assert.equal(backup.code, 0, explain(backup));
+        const target = new Date().toISOString();
+        await new Promise((r) => setTimeout(r, 20));
+        // A commit after the target, in the segment that pg_switch_wal() closes: the one the recovery needs to reach it.
+        const last = pg.psql("CREATE TABLE IF NOT EXISTS wait_probe (x int); INSERT INTO wait_probe VALUES (1); SELECT pg_walfile_name(pg_switch_wal())", "postgres").split("\n").pop()!;
+        // Real WAL, archived by hand (archive_mode is off here): every segment from before the backup to the one before `last`.
+        const push = async (name: string) => {
+            const copy = path.join(servers.dir, `wal-${name}`);
+            fs.copyFileSync(path.join(pg.dataDir, "pg_wal", name), copy);
+            const pushed = await runScript("wal-archive.sh", waiting, ["push", copy, name]);
+            assert.equal(pushed.code, 0, explain(pushed));
+        };
+        const earlier = fs.readdirSync(path.join(pg.dataDir, "pg_wal")).filter((n) => /^[0-9A-F]{24}$/.test(n) && n >= firstSegment && n < last).sort();
+        assert.ok(earlier.length > 0);
+        for (const name of earlier) {
+            await push(name);
+        }
+
+        // The segment that reaches the target arrives while restore runs: it waits for it, then spools it.
+        const dir = path.join(servers.dir, "waited");
+        const run = startScript("wal-archive.sh", waiting, ["restore", dir, "--target-time", target, "--wait-for-target", "60"]);
+        await waitForStderr(run, /waiting \(at most 60 s\) for the archive to reach the target/, 60_000);
+        await push(last);
+        const waited = await run.done;
+        assert.equal(waited.code, 0, explain(waited));
+        assert.match(waited.stdout, new RegExp(`; the archive reaches the target \\(${last} holds a commit at or after it; waited [\\d.]+ s for it after the base backup\\)$`, "m"));
+        assert.ok(fs.existsSync(path.join(dir, "wal-archive-spool", last)), `${last} spooled`);
+        assert.equal(fs.readFileSync(path.join(dir, "wal-archive-spool", "covered"), "utf8").trim(), last);
+
+        // The target given after the base backup is in place (the operator still looked for it): the same recovery.
+        const later = path.join(servers.dir, "target-later");
+        const targetFile = path.join(servers.dir, "target-time");
+        const run2 = startScript("wal-archive.sh", waiting, ["restore", later, "--target-time-file", targetFile, "--wait-for-target", "60"]);
+        await waitForStderr(run2, /waiting \(at most 60 s\) for the target time in /, 60_000);
+        assert.ok(!fs.existsSync(later), "nothing at DIR before the target is known");
+        fs.writeFileSync(targetFile, `${target}\n`);
+        const fromFile = await run2.done;
+        assert.equal(fromFile.code, 0, explain(fromFile));
+        const conf = (d: string) => /^recovery_target_time = '(.*)'$/m.exec(fs.readFileSync(path.join(d, "postgresql.auto.conf"), "utf8"))![1];
+        assert.equal(conf(later), conf(dir));
+        assert.match(fromFile.stdout, new RegExp(`; the archive reaches the target \\(${last} holds a commit at or after it; waited 0\\.\\d\\d s`));
+
+        // A target before the base backup's end: refused (exit 7), nothing left at DIR.
+        const tooEarlyFile = path.join(servers.dir, "target-too-early");
+        fs.writeFileSync(tooEarlyFile, new Date(Date.now() - 3_600_000).toISOString());
+        const tooEarly = await runScript("wal-archive.sh", waiting, ["restore", path.join(servers.dir, "too-early"), "--target-time-file", tooEarlyFile]);
+        assert.equal(tooEarly.code, 7, explain(tooEarly));
+        assert.match(tooEarly.stderr, /ended at .*, not before the target .* that .*target-too-early gave: run wal-archive\.sh restore again with --target-time/);
+        assert.ok(!fs.existsSync(path.join(servers.dir, "too-early")) && !fs.existsSync(path.join(servers.dir, "too-early.partial")));
+
+        // An archive that never reaches the target: the wait ends with a WARNING, the restore as before.
+        const future = path.join(servers.dir, "future");
+        const never = await runScript("wal-archive.sh", waiting, ["restore", future, "--target-time", new Date(Date.now() + 86_400_000).toISOString(), "--wait-for-target", "1"]);
+        assert.equal(never.code, 0, explain(never));
+        assert.match(never.stderr, /WARNING: after [\d.]+ s the archive does not reach the target yet/);
+        assert.match(never.stdout, /; the archive did not reach the target within 1 s \(WARNING above\)$/m);
+    });
+
     it("usage and configuration errors exit 2 before any storage call", async function () {
         for (const [args, message] of [
             [[], /usage: wal-archive\.sh push PATH NAME/],
@@ -237,6 +311,9 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
             [["restore", path.join(servers.dir, "x"), "--target-time", "yesterday-ish"], /not a time: "yesterday-ish"/],
             [["restore", path.join(servers.dir, "x"), "--verbose"], /unknown option --verbose/],
             [["restore", path.join(servers.dir, "x"), "--target-time", ""], /--target-time needs a time/],
+            [["restore", path.join(servers.dir, "x"), "--wait-for-target", "5"], /--wait-for-target needs --target-time or --target-time-file/],
+            [["restore", path.join(servers.dir, "x"), "--target-time", "2026-01-01T00:00:00Z", "--wait-for-target", "soon"], /--wait-for-target needs a number of seconds/],
+            [["restore", path.join(servers.dir, "x"), "--target-time", "2026-01-01T00:00:00Z", "--target-time-file", "f"], /--target-time or --target-time-file, not both/],
         ] as [string[], RegExp][]) {
             const result = await runScript("wal-archive.sh", env, args);
             assert.equal(result.code, 2, `${args.join(" ")}: ${explain(result)}`);

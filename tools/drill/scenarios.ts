@@ -8,11 +8,14 @@
  *                    (wal-archive.sh base-backup); keep writing; a bad bulk update overwrites the client
  *                    secrets (all but the traffic client's, whose writes go on until the switch);
  *                    validate-service.sh detects it (FAIL); the corruption's time is read from the database
- *                    (the commit timestamp of the transaction that last wrote the smoke-test client's row);
- *                    the current WAL segment is archived; wal-archive.sh restore puts the base backup into a
- *                    new instance that replays the archived WAL to just before that commit
- *                    (recovery_target_time, exclusive) and promotes: restore.pointInTime's offline analogue;
- *                    the server is switched to it; validate-service.sh must PASS against it.
+ *                    (the commit timestamp of the transaction that last wrote the smoke-test client's row).
+ *                    As the detection starts, the current WAL segment is closed and archived, and
+ *                    wal-archive.sh restore --target-time-file starts: the newest base backup that ended
+ *                    before then goes into a new data directory meanwhile; the corruption's time, once found,
+ *                    is its target, and it waits until the archive reaches it (--wait-for-target). The new
+ *                    instance replays the archived WAL to just before that commit (recovery_target_time,
+ *                    exclusive) and promotes: restore.pointInTime's offline analogue; the server is switched
+ *                    to it; validate-service.sh must PASS against it.
  *   corruption-dump  the same up to the corruption's time, with db-backup.sh instead of the base backup;
  *                    restore.sh puts the newest dump into a new database; switch; validate.
  *
@@ -22,6 +25,8 @@
  * its own commit timestamp in the primary (track_commit_timestamp); writes acknowledged after it and missing
  * from the recovered database are reported apart, as the recovery point's cost.
  */
+import * as fs from "fs";
+import * as path from "path";
 import type { ScriptResult } from "../sandbox/scripts";
 import { runScript } from "../sandbox/scripts";
 import { OBJECTIVES, POINT_IN_TIME_PATH, rpoMet, type DrillReport, type DrillStep, type Scenario } from "./report";
@@ -203,6 +208,8 @@ async function corruptionDrill(scenario: "corruption-pitr" | "corruption-dump", 
     let corruption: Corruption | undefined;
     let validation: ScriptResult | undefined;
     let archiving: Promise<string> | undefined;
+    let restoring: ReturnType<DrillWorld["restorePointInTime"]> | undefined;
+    const targetFile = path.join(world.workDir, "recovery-target");
     try {
         await clock.step("write", async () => {
             await sleep(options.writeSeconds * 1000);
@@ -238,6 +245,12 @@ async function corruptionDrill(scenario: "corruption-pitr" | "corruption-dump", 
                 // holds the corruption's commit is closed now and archived while the validation runs.
                 archiving = world.archiveCurrentWal();
                 archiving.catch(() => undefined);
+                // The restore's first half needs no output of the detection: the newest base backup that ended
+                // before now (the corruption is in the past) is downloaded, verified and extracted, and its WAL
+                // prefetched, while the validation runs; the script then waits for the target (the file written
+                // once the corruption is found) and for the archive to reach it.
+                restoring = world.restorePointInTime({ file: targetFile }, { waitForTargetSeconds: 120 });
+                restoring.catch(() => undefined);
             }
             const result = await world.validate(pg);
             if (result.code === 0) {
@@ -248,18 +261,31 @@ async function corruptionDrill(scenario: "corruption-pitr" | "corruption-dump", 
         await clock.step("find the corruption", () => {
             corruption = findCorruption(world);
             const c = corruption;
+            if (pitr) {
+                // The recovery target, for the restore under way: written whole, then renamed into place.
+                fs.writeFileSync(`${targetFile}.tmp`, `${c.committed}\n`);
+                fs.renameSync(`${targetFile}.tmp`, targetFile);
+            }
             return `the smoke-test client's row (the validation's FAIL) was last written by transaction ${c.xid}, which rewrote ${c.rows} rows of oauth2_registered_client; it committed at ${c.committed} (pg_xact_commit_timestamp, track_commit_timestamp=on): ${pitr ? "recovery target just before it" : "the newest dump before it is the recovery point"}`;
         });
         if (pitr) {
-            await clock.step("archive WAL", async () => {
-                const segment = await archiving!;
-                return `pg_switch_wal() as the detection started (archive_timeout's job on a schedule): ${segment}, which holds the corruption's commit, archived by wal-archive.sh push alongside the detection; this step is what remained of it`;
-            });
             await clock.step("restore", async () => {
-                const restored = await world.restorePointInTime(corruption!.committed);
+                // The segment holding the corruption's commit is still on its way to the bucket (its push started
+                // with the detection): the base backup's download does not need it, the recovery does.
+                // wal-archive.sh restore --wait-for-target downloads the base backup meanwhile, then waits until the
+                // archive reaches the target (that segment, prefetched and verified, holds the corruption's commit)
+                // before the new instance starts.
+                const [restoredOrNot, archived] = await Promise.allSettled([restoring!, archiving!]);
+                if (restoredOrNot.status === "rejected") {
+                    throw restoredOrNot.reason;
+                }
+                if (archived.status === "rejected") {
+                    throw archived.reason;
+                }
+                const restored = restoredOrNot.value;
                 recovered = { pg: restored.server, database: "oauth2db" };
                 const stop = restored.recoveryLog.find((l) => l.startsWith("recovery stopping")) ?? "(no 'recovery stopping' line in the server log)";
-                return `wal-archive.sh restore (${restored.restoreSeconds.toFixed(2)} s): ${restored.summary}; new instance on port ${restored.server.port} (start, replay, promotion ${restored.recoverySeconds.toFixed(2)} s; restore_command: ${restored.fetches.spool} segment(s) copied from the spool, ${restored.fetches.bucket} file(s) fetched from the bucket, ${restored.fetches.absent} look-up(s) in the bucket of a file not there (the next timeline's history), ${restored.fetches.absentKnown} answered "not there" without one (timeline 1's history; read-ahead past the target's end of the archive)): ${stop}; promoted`;
+                return `wal-archive.sh restore --target-time-file --wait-for-target (started with the detection; ${restored.restoreSeconds.toFixed(2)} s in all), alongside the archive of ${archived.value}, the segment holding the corruption's commit (pg_switch_wal() as the detection started: archive_timeout's job on a schedule; wal-archive.sh push): ${restored.summary}; new instance on port ${restored.server.port} (start, replay, promotion ${restored.recoverySeconds.toFixed(2)} s; restore_command: ${restored.fetches.spool} segment(s) copied from the spool, ${restored.fetches.bucket} file(s) fetched from the bucket, ${restored.fetches.absent} look-up(s) in the bucket of a file not there (the next timeline's history; ${restored.fetches.absentPresigned} of them with curl on the URL restore presigned, no helper), ${restored.fetches.absentKnown} answered "not there" without one (timeline 1's history; read-ahead past the target's end of the archive)): ${stop}; promoted`;
             });
         } else {
             await clock.step("restore", async () => {
@@ -292,7 +318,7 @@ async function corruptionDrill(scenario: "corruption-pitr" | "corruption-dump", 
         ? "point-in-time recovery (restore.pointInTime's offline analogue): recovery_target_time is the corruption's commit, exclusive, so every transaction committed before it is replayed and none after it"
         : "the dump path recovers to the newest dump's snapshot: every write between it and the corruption is lost");
     return finish(scenario, clock, validatedAt - failedAt, rpo, validation!, rtoCovers(clock, "corrupt",
-        "from the corrupting UPDATE (the drill's clock just before it; its commit time is the RPO's failure) to the final validation's PASS",
+        `from the corrupting UPDATE (the drill's clock just before it; its commit time is the RPO's failure) to the final validation's PASS${pitr ? "; the segment holding the corruption is archived, and the base backup restored (wal-archive.sh restore --target-time-file), from the detection's start on, alongside it: the restore step is what remained of that after the corruption was found, then the new instance's start, replay and promotion" : ""}`,
         "the time a real incident takes before someone or something runs the validation (the drill detects at once), the decision to restore, and the DNS/rollout time of a real switch (here a connection-pool swap)"));
 }
 

@@ -12,13 +12,13 @@
  * of the passphrase file: the dumps' passphrase); restorePointInTime() restores its base backup and WAL
  * into a new instance, as restore.pointInTime does on the cloud.
  */
-import { execFile, spawnSync } from "child_process";
+import { type ChildProcess, execFile, spawnSync } from "child_process";
 import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { OAUTH2_TABLES, seedSql } from "../sandbox/oauth2-schema";
-import { awsCall, baseEnv, createBucket, createSecret, explain, listKeys, passphraseFile, putObject, resolvedHelperPython, runScript, SCRIPTS, ScriptResult } from "../sandbox/scripts";
+import { awsCall, baseEnv, createBucket, createSecret, explain, listKeys, passphraseFile, putObject, resolvedHelperPython, runScript, SCRIPTS, ScriptResult, startScript } from "../sandbox/scripts";
 import { LOCALHOST, MotoServer, PG_BIN, PgServer } from "../sandbox/servers";
 import { OidcServer, rsaSigningKey, smokeClientSql } from "./oidc-server";
 
@@ -128,6 +128,8 @@ export class DrillWorld {
     /** Data directories of point-in-time restores (kept by PgServer.stop: removed by stop()). */
     private readonly restoredDirs: string[] = [];
     private readonly restoredServers: PgServer[] = [];
+    /** Scripts still running (a restore waiting for its target): ended by stop(). */
+    private readonly running = new Set<ChildProcess>();
 
     private constructor(
         readonly primary: PgServer,
@@ -283,17 +285,27 @@ export class DrillWorld {
 
     /**
      * Point-in-time recovery into a new instance (restore.pointInTime's offline analogue): wal-archive.sh
-     * restore of the newest base backup that ended before `targetTime` into a new data directory, set up to
-     * recover to just before it with restore_command = wal-archive.sh fetch; the instance is started and
+     * restore of the newest base backup that ended before `target` into a new data directory, set up to
+     * recover to just before it with restore_command = wal-archive.sh fetch (with `waitForTargetSeconds`, the
+     * script waits, at most that long, until the archive holds the WAL that reaches the target, which may still
+     * be on its way there when it starts: --wait-for-target). `target` may be `{ file }`: the target is not
+     * known yet; the script takes the newest base backup that ended before it started, and reads the target
+     * from the file once it is written (--target-time-file), before it sets up the recovery. The instance is
+     * started and
      * waited for until recovery has stopped at the target and promoted it. Returns it and the script's line.
      */
-    async restorePointInTime(targetTime: string | undefined): Promise<{ server: PgServer; summary: string; recoveryLog: string[]; fetches: { spool: number; bucket: number; absent: number; absentKnown: number }; restoreSeconds: number; recoverySeconds: number }> {
+    async restorePointInTime(targetTime: string | { file: string } | undefined, options: { waitForTargetSeconds?: number } = {}): Promise<{ server: PgServer; summary: string; recoveryLog: string[]; fetches: { spool: number; bucket: number; absent: number; absentPresigned: number; absentKnown: number }; restoreSeconds: number; recoverySeconds: number }> {
         const started = performance.now();
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-pitr-"));
         this.restoredDirs.push(dir);
         const dataDir = path.join(dir, "data");
-        const target = targetTime === undefined ? [] : ["--target-time", targetTime];
-        const result = await runScript("wal-archive.sh", this.scriptEnv(this.primary), ["restore", dataDir, ...target, "--restore-command", this.walCommand('fetch "%f" "%p"')]);
+        const target = targetTime === undefined ? [] : [
+            ...(typeof targetTime === "string" ? ["--target-time", targetTime] : ["--target-time-file", targetTime.file]),
+            ...(options.waitForTargetSeconds ? ["--wait-for-target", String(options.waitForTargetSeconds)] : []),
+        ];
+        const run = startScript("wal-archive.sh", this.scriptEnv(this.primary), ["restore", dataDir, ...target, "--restore-command", this.walCommand('fetch "%f" "%p"')]);
+        this.running.add(run.child);
+        const result = await run.done.finally(() => this.running.delete(run.child));
         if (result.code !== 0) {
             throw new Error(`wal-archive.sh restore failed: ${explain(result)}`);
         }
@@ -331,6 +343,7 @@ export class DrillWorld {
             spool: count(/wal-archive: restored \S+ from the spool/),
             bucket: count(/wal-archive: restored \S+ from s3:/),
             absent: count(/wal-archive: \S+ is not in the archive \(s3:/),
+            absentPresigned: count(/wal-archive: \S+ is not in the archive \(s3:\S+: 404 to the URL restore presigned for it\)/),
             absentKnown: count(/wal-archive: \S+ (is not in the archive \(timeline 1|is past the archive's end)/),
         };
         return { server, summary: result.stdout.trim(), recoveryLog, fetches, restoreSeconds: (restored - started) / 1000, recoverySeconds: (performance.now() - restored) / 1000 };
@@ -388,6 +401,9 @@ export class DrillWorld {
     }
 
     async stop(): Promise<void> {
+        for (const child of this.running) {
+            child.kill("SIGTERM");
+        }
         await this.server.stop();
         // A crashed primary is already down: stop() then only removes its directories.
         await Promise.all([this.primary.stop(), this.replica?.stop(), this.moto.stop(), ...this.restoredServers.map((s) => s.stop())]);
