@@ -284,13 +284,17 @@ SNAPSHOT_PID=$PSQL_PID
 # Our own copies of the coprocess's pipes: when psql exits (ON_ERROR_STOP after a lock timeout), bash reaps it,
 # closes its pipes and unsets PSQL, possibly before its last line (the error) was read from them.
 exec {PSQL_OUT}<&"${PSQL[0]}" {PSQL_IN}>&"${PSQL[1]}"
-# psql_ask SQL [TIMEOUT]: one line of answer (on stdout, and in PSQL_ANSWER), waited for at most TIMEOUT
+# psql_ask SQL [TIMEOUT [TABLE]]: one line of answer (on stdout, and in PSQL_ANSWER), waited for at most TIMEOUT
 # (default PSQL_TIMEOUT, 60) seconds. Read a second at a time: a signal's trap (SIGTERM, SIGINT) runs only
 # once `read` returns, and a count can wait for its lock for minutes. For such a wait, call it in the script's
 # own shell (`psql_ask ... >/dev/null`, then PSQL_ANSWER), not in $(...), whose subshell the trap waits for.
+# With TABLE (schema.table, the one the query reads), a wait announces itself as pg_dump's do: after 2 s, then
+# every 15 s, a line naming who holds or waits ahead for an ACCESS EXCLUSIVE lock on it (the count's ACCESS
+# SHARE lock queues behind a migration that itself queues behind pg_dump's). Nothing is said while no one
+# does (a count that merely takes its time). Checked from this same loop: no process runs beside it.
 PSQL_ANSWER=""
 psql_ask() {
-    local line="" part waited=0 status
+    local line="" part waited=0 status started=$SECONDS holders
     printf '%s\n' "$1" >&"$PSQL_IN"
     while true; do
         part=""
@@ -300,6 +304,11 @@ psql_ask() {
         [[ $status -gt 128 ]] || return 1
         waited=$((waited + 1))
         [[ $waited -lt ${2:-${PSQL_TIMEOUT:-60}} ]] || return 1
+        if [[ -n "${3:-}" ]] && ((waited == 2 || (waited > 2 && (waited - 2) % 15 == 0))); then
+            holders=$(lock_holders "$3")
+            [[ -z "$holders" ]] \
+                || log "counting the rows of $3 waits for an ACCESS SHARE lock on $holders ($((SECONDS - started))s; at most BACKUP_LOCK_TIMEOUT=${LOCK_TIMEOUT} s)"
+        fi
     done
     PSQL_ANSWER=$line
     printf '%s' "$line"
@@ -351,10 +360,11 @@ PIPELINE_PID=$!
 UPLOAD_PID=$!
 
 # Meanwhile, the row counts, in the same snapshot as the dump (the coprocess's transaction). A count waits for
-# its lock at most BACKUP_LOCK_TIMEOUT (the session's lock_timeout), and its answer that long and a minute.
+# its lock at most BACKUP_LOCK_TIMEOUT (the session's lock_timeout), and its answer that long and a minute; a
+# wait for the lock is announced after 2 s and every 15 s (psql_ask's TABLE), as pg_dump's are.
 declare -A row_counts=()
 for table in $tables; do
-    psql_ask "SELECT count(*) FROM \"${DB_SCHEMA}\".\"${table}\";" $((LOCK_TIMEOUT + ${PSQL_TIMEOUT:-60})) >/dev/null \
+    psql_ask "SELECT count(*) FROM \"${DB_SCHEMA}\".\"${table}\";" $((LOCK_TIMEOUT + ${PSQL_TIMEOUT:-60})) "${DB_SCHEMA}.${table}" >/dev/null \
         || die "$EX_DATABASE" "cannot count ${DB_SCHEMA}.$table: no answer from $(db_address) within $((LOCK_TIMEOUT + ${PSQL_TIMEOUT:-60})) s"
     count=$PSQL_ANSWER
     [[ "$count" != *"lock timeout"* ]] || die "$EX_DATABASE" "$(lock_timeout_error "${DB_SCHEMA}.${table}")"

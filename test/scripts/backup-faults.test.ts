@@ -233,6 +233,69 @@ describe("db-backup.sh under operator faults", function () {
             assert.doesNotMatch(rows.stdout, /after-the-snapshot/);
         });
 
+        it("a row count queued behind a migration that queues behind pg_dump's lock: said with the migration's pid, then the backup completes", async function () {
+            // pg_dump holds its ACCESS SHARE locks (its stream held by a gate: a full pipe), an ALTER TABLE queues
+            // behind it, and the count of that table (held back by a second gate until then) queues behind the ALTER.
+            const db = "countwait";
+            pg.createDatabase(db);
+            // More than a pipe holds (the dump is uncompressed): pg_dump blocks on its write, its locks held.
+            pg.psql(seedSql(SIZE) + "CREATE TABLE public.bulk AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 5000) g;", db);
+            const shims = fs.mkdtempSync(path.join(dir, "countwait-"));
+            const dumpGate = path.join(shims, "dump-open");
+            const countGate = path.join(shims, "count-open");
+            fs.writeFileSync(path.join(shims, "pg_dump"), `#!/usr/bin/env bash
+[[ "\${1:-}" == --version ]] && exec ${PG_BIN}/pg_dump "$@"
+set -o pipefail
+${PG_BIN}/pg_dump "$@" | { while [[ ! -e ${dumpGate} ]]; do sleep 0.1; done; cat; }\n`, { mode: 0o755 });
+            // The snapshot's session (the coprocess: exactly these arguments) gets its first count only once the gate opens.
+            fs.writeFileSync(path.join(shims, "psql"), `#!/usr/bin/env bash
+if [[ "$*" == "-X -q -At -v ON_ERROR_STOP=1" ]]; then
+    exec ${PG_BIN}/psql "$@" < <(while IFS= read -r line || [[ -n "$line" ]]; do
+        if [[ "$line" == *'SELECT count(*) FROM "'* ]]; then while [[ ! -e ${countGate} ]]; do sleep 0.1; done; fi
+        printf '%s\\n' "$line"
+    done)
+fi
+exec ${PG_BIN}/psql "$@"\n`, { mode: 0o755 });
+            const table = "public.oauth2_registered_client";
+            const bucket = newBucket();
+            const run = startScript("db-backup.sh", { ...scriptEnv(pg, moto, bucket, passphrase, db), BACKUP_LOCK_TIMEOUT: "600", EXTRA_PATH: shims });
+            let alter: ReturnType<typeof spawn> | undefined;
+            try {
+                const locks = (where: string) => pg.psql(`SELECT coalesce(string_agg(pid::text, ' '), '') FROM pg_locks WHERE relation = '${table}'::regclass AND ${where}`, db);
+                for (let waited = 0; locks("granted AND mode = 'AccessShareLock'") === ""; waited += 100) {
+                    assert.ok(waited < 60_000 && run.child.exitCode === null, `pg_dump never held its lock:\n${run.child.exitCode === null ? "" : explain(await run.done)}`);
+                    await new Promise((r) => setTimeout(r, 100));
+                }
+                alter = spawn(path.join(PG_BIN, "psql"), ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", `ALTER TABLE ${table} ADD COLUMN countwait_note text`],
+                    { env: { ...process.env, ...pg.env(db), PGAPPNAME: "schema-migration" }, stdio: "ignore" });
+                const altered = new Promise<number | null>((resolve) => alter!.once("close", (code) => resolve(code)));
+                let migration = "";
+                for (let waited = 0; (migration = locks("NOT granted AND mode = 'AccessExclusiveLock'")) === ""; waited += 100) {
+                    assert.ok(waited < 30_000, "the ALTER TABLE never queued");
+                    await new Promise((r) => setTimeout(r, 100));
+                }
+                const announced = waitForStderr(run, new RegExp(`counting the rows of ${table.replace(".", "\\.")} waits for an ACCESS SHARE lock on oauth2_registered_client, held by pid ${migration} `
+                    + `\\(application_name 'schema-migration', user postgres, state active\\) \\(waiting for it, ahead of the backup\\) \\(\\d+s; at most BACKUP_LOCK_TIMEOUT=600 s\\)`), 30_000);
+                fs.writeFileSync(countGate, "");
+                await announced;
+                fs.writeFileSync(dumpGate, "");
+                const result = await run.done;
+                assert.equal(result.code, 0, explain(result));
+                assert.equal(await altered, 0);
+                assert.equal(result.stderr.match(/counting the rows of/g)?.length, 1, result.stderr);
+                // The count went on once the ALTER was through (a plain ADD COLUMN: no rewrite the snapshot would miss).
+                assert.equal(String(servers.manifest(bucket, result.stdout.trim()).row_counts.oauth2_registered_client), pg.psql(`SELECT count(*) FROM ${table}`, db));
+            } finally {
+                fs.writeFileSync(countGate, "");
+                fs.writeFileSync(dumpGate, "");
+                alter?.kill();
+                if (run.child.exitCode === null) {
+                    run.child.kill("SIGTERM");
+                }
+                await run.done;
+            }
+        });
+
         it("pg_dump's session ended by the server while it waits for a lock: exit 3 with pg_dump's own error at once, not taken for a lock timeout", async function () {
             const lock = await holdLock("public.app_user", "long-migration");
             const run = startScript("db-backup.sh", env(newBucket(), { BACKUP_LOCK_TIMEOUT: "600" }));
