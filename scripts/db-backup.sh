@@ -31,7 +31,8 @@
 #   BACKUP_PREFIX (default database/)
 #   BACKUP_LOCK_TIMEOUT (seconds, default 120): how long the backup waits for its ACCESS SHARE lock on a table
 #     (pg_dump --lock-wait-timeout, in steps of 2 s then 15 s, each followed by a line naming the table and its
-#     holders and pg_dump started again in the same snapshot; lock_timeout of the session that counts the rows).
+#     holders and pg_dump started again in the same snapshot; lock_timeout of the session that counts the rows,
+#     whose wait is said after 2 s and every 15 s, naming the migration it queues behind).
 #     A table held in ACCESS EXCLUSIVE mode longer than that (a migration, a VACUUM FULL, an idle transaction
 #     after an ALTER) stops the backup with exit 3 naming the table and the blocking backend (pid,
 #     application_name, user, state).
