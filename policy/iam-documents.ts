@@ -103,32 +103,40 @@ export function sparedPrincipals(condition: unknown): string[] | undefined {
  */
 export function denyConditions(condition: unknown): { spared?: string[]; patterns: string[]; narrowing: string[] } {
     const out: { spared?: string[]; patterns: string[]; narrowing: string[] } = { patterns: [], narrowing: [] };
-    if (condition === undefined || condition === null || typeof condition !== "object") {
-        return out;
-    }
-    for (const operator of Object.keys(condition)) {
-        const block = read(condition, operator);
-        if (block === undefined || block === null || typeof block !== "object") {
+    for (const { operator, key, value } of conditionEntries(condition)) {
+        if (value === UNKNOWN) {
             continue;
         }
         const base = operator.replace(/IfExists$/, "");
-        for (const key of Object.keys(block)) {
-            const value = read(block, key);
-            if (value === UNKNOWN) {
-                continue;
+        if (SPARING_OPERATORS.includes(base) && key.toLowerCase() === "aws:principalarn") {
+            const values = list(value);
+            out.spared = [...(out.spared ?? []), ...values];
+            if (base !== "StringNotEquals") {
+                out.patterns.push(...values.filter((v) => /[*?]/.test(v)));
             }
-            if (SPARING_OPERATORS.includes(base) && key.toLowerCase() === "aws:principalarn") {
-                const values = list(value);
-                out.spared = [...(out.spared ?? []), ...values];
-                if (base !== "StringNotEquals") {
-                    out.patterns.push(...values.filter((v) => /[*?]/.test(v)));
-                }
-            } else {
-                out.narrowing.push(`${operator} ${key} ${JSON.stringify(value)}`);
-            }
+        } else {
+            out.narrowing.push(`${operator} ${key} ${JSON.stringify(value)}`);
         }
     }
     return out;
+}
+
+/**
+ * A statement's Condition as its entries, one per operator and key (as written: keys are compared
+ * case-insensitively by the callers), with the value as it is (UNKNOWN while computed). None when there is no
+ * Condition, and no entry for an operator whose block is not an object.
+ */
+export function conditionEntries(condition: unknown): { operator: string; key: string; value: unknown }[] {
+    if (condition === undefined || condition === null || typeof condition !== "object") {
+        return [];
+    }
+    return Object.keys(condition).flatMap((operator) => {
+        const block = read(condition, operator);
+        if (block === undefined || block === null || typeof block !== "object") {
+            return [];
+        }
+        return Object.keys(block).map((key) => ({ operator, key, value: read(block, key) }));
+    });
 }
 
 /** The 12-digit account of an ARN, if it has one. */
@@ -151,24 +159,14 @@ export function everyoneScope(principal: unknown, condition: unknown): { account
         return undefined;
     }
     const scope: { accounts?: string[]; organizations?: string[] } = {};
-    if (condition === undefined || condition === null || typeof condition !== "object") {
-        return scope;
-    }
-    for (const operator of Object.keys(condition)) {
-        const block = read(condition, operator);
-        if (block === undefined || block === null || typeof block !== "object") {
-            continue;
-        }
-        for (const key of Object.keys(block)) {
-            const value = read(block, key);
-            const equals = ["StringEquals", "StringEqualsIfExists", "StringLike", "StringLikeIfExists"].includes(operator);
-            if (equals && key.toLowerCase() === "aws:principalaccount" && value !== UNKNOWN) {
-                scope.accounts = [...(scope.accounts ?? []), ...list(value)];
-            } else if (equals && key.toLowerCase() === "aws:principalorgid" && value !== UNKNOWN) {
-                scope.organizations = [...(scope.organizations ?? []), ...list(value)];
-            } else if (key.toLowerCase() !== "aws:securetransport") {
-                return undefined;
-            }
+    for (const { operator, key, value } of conditionEntries(condition)) {
+        const equals = ["StringEquals", "StringEqualsIfExists", "StringLike", "StringLikeIfExists"].includes(operator);
+        if (equals && key.toLowerCase() === "aws:principalaccount" && value !== UNKNOWN) {
+            scope.accounts = [...(scope.accounts ?? []), ...list(value)];
+        } else if (equals && key.toLowerCase() === "aws:principalorgid" && value !== UNKNOWN) {
+            scope.organizations = [...(scope.organizations ?? []), ...list(value)];
+        } else if (key.toLowerCase() !== "aws:securetransport") {
+            return undefined;
         }
     }
     return scope;

@@ -24,7 +24,7 @@
  */
 import { StackValidationPolicy } from "@pulumi/policy";
 import { configOf, globMatch, isProduction } from "./config";
-import { covers, isEveryone, Statement, statementsOf } from "./iam-documents";
+import { conditionEntries, covers, isEveryone, Statement, statementsOf } from "./iam-documents";
 import { BucketGroup, bucketNameFromArn, indexStack, StackIndex, StackResource, tagsOf } from "./resources";
 import { lifecycleRulesOf } from "./s3-families";
 import { formatRetention, RETENTION_TABLE, RetentionRow, retentionRow } from "./retention";
@@ -223,22 +223,8 @@ const MODE_KEY = "s3:object-lock-mode";
 const REMAINING_KEY = "s3:object-lock-remaining-retention-days";
 
 /** A condition block's entries as [operator, key (lower case), values]. */
-function conditionEntries(condition: unknown): [string, string, string[]][] {
-    const out: [string, string, string[]][] = [];
-    if (condition === undefined || condition === null || typeof condition !== "object") {
-        return out;
-    }
-    for (const operator of Object.keys(condition)) {
-        const block = read(condition, operator);
-        if (block === undefined || block === null || typeof block !== "object") {
-            continue;
-        }
-        for (const key of Object.keys(block)) {
-            const value = read(block, key);
-            out.push([operator, key.toLowerCase(), (Array.isArray(value) ? value : [value]).map(String)]);
-        }
-    }
-    return out;
+function lockConditionEntries(condition: unknown): [string, string, string[]][] {
+    return conditionEntries(condition).map(({ operator, key, value }) => [operator, key.toLowerCase(), (Array.isArray(value) ? value : [value]).map(String)]);
 }
 
 /** Only `key` is read, besides `Null key false` (the request sets it): any other condition narrows the Deny. */
@@ -248,13 +234,13 @@ function onlyOn(entries: [string, string, string[]][], key: string): boolean {
 
 /** Whether a Deny refuses a per-object lock mode other than COMPLIANCE (StringNotEquals s3:object-lock-mode COMPLIANCE). */
 function deniesWeakerMode(statement: Statement): boolean {
-    const entries = conditionEntries(statement.condition);
+    const entries = lockConditionEntries(statement.condition);
     return onlyOn(entries, MODE_KEY) && entries.some(([operator, key, values]) => key === MODE_KEY && /^StringNotEquals(IfExists)?$/.test(operator) && values.length === 1 && values[0] === "COMPLIANCE");
 }
 
 /** The floor in days a Deny puts on a per-object lock (NumericLessThan[Equals] s3:object-lock-remaining-retention-days), if it does. */
 function floorDays(statement: Statement): number | undefined {
-    const entries = conditionEntries(statement.condition);
+    const entries = lockConditionEntries(statement.condition);
     if (!onlyOn(entries, REMAINING_KEY)) {
         return undefined;
     }
