@@ -37,11 +37,8 @@ export interface ObjectLock {
     mode: "COMPLIANCE" | "GOVERNANCE";
     days: number;
     /** Days between rotations of a secret (secrets/ keeps N versions: N x this; lib/object-lock.ts). */
-    secretRotationDays?: number;
+    secretRotationDays: number;
 }
-
-/** Days of the rotation the secrets/ floor assumes when the stack does not say (lib/config's default). */
-const DEFAULT_SECRET_ROTATION_DAYS = 90;
 
 /** One prefix's floor: an upload asking for a per-object lock shorter than `days` is refused. */
 export interface LockFloor {
@@ -57,7 +54,7 @@ export interface LockFloor {
  * without a floor a compromised writer uploads its future backups locked one day.
  */
 export function lockFloors(retention: Retention, objectLock: ObjectLock, dataClasses?: DataClass[]): LockFloor[] {
-    const days = objectRetainDays(retention, objectLock.days, objectLock.secretRotationDays ?? DEFAULT_SECRET_ROTATION_DAYS);
+    const days = objectRetainDays(retention, objectLock.days, objectLock.secretRotationDays);
     return rowsOf(dataClasses).map((row) => ({ dataClass: row.dataClass as DataClass, prefix: row.bucketPrefix, days: days[row.dataClass as DataClass] }));
 }
 

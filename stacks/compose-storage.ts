@@ -160,7 +160,7 @@ export function auditArchiveBucket(config: StackConfig, args: Pick<StorageArgs, 
     return new BackupBucket("audit-archive-bucket", {
         bucketName: `oauth2-audit-${config.stack}`,
         retention: config.retention,
-        objectLock: { mode: config.objectLock.mode, days: Math.max(config.objectLock.days, config.retention.audit) },
+        objectLock: { ...config.objectLock, days: Math.max(config.objectLock.days, config.retention.audit) },
         dataClasses: ["audit"],
         breakGlassRoleArn: config.breakGlassRoleArn,
         accountId: accountId(),
