@@ -86,40 +86,24 @@ export function organizationScp(inputs: ScpInputs): { Version: string; Statement
     }
     const breakGlass = [...new Set(inputs.breakGlassRoleArns)].sort();
     const security = [...new Set(inputs.securityPrincipalArns)].sort();
+    // The project's tagged resources, changed only by the break-glass and security roles (`more` narrows the request).
+    const projectOnlyByBreakGlass = (sid: string, actions: readonly string[], more: Record<string, unknown> = {}) => ({
+        Sid: sid,
+        Effect: "Deny",
+        Action: actions,
+        Resource: "*",
+        Condition: {
+            StringEquals: { [`aws:ResourceTag/${PROJECT_TAG.key}`]: PROJECT_TAG.value },
+            ...more,
+            ArnNotLike: { "aws:PrincipalArn": [...breakGlass, ...security] },
+        },
+    });
     const document = {
         Version: "2012-10-17",
         Statement: [
-            {
-                Sid: "Oauth2DrKeyGuardsOnlyByBreakGlass",
-                Effect: "Deny",
-                Action: KEY_GUARD_CHANGES,
-                Resource: "*",
-                Condition: {
-                    StringEquals: { [`aws:ResourceTag/${PROJECT_TAG.key}`]: PROJECT_TAG.value },
-                    ArnNotLike: { "aws:PrincipalArn": [...breakGlass, ...security] },
-                },
-            },
-            {
-                Sid: "Oauth2DrRdsAutomatedBackupsOnlyByBreakGlass",
-                Effect: "Deny",
-                Action: RDS_BACKUP_GUARD_CHANGES,
-                Resource: "*",
-                Condition: {
-                    StringEquals: { [`aws:ResourceTag/${PROJECT_TAG.key}`]: PROJECT_TAG.value },
-                    ArnNotLike: { "aws:PrincipalArn": [...breakGlass, ...security] },
-                },
-            },
-            {
-                Sid: "Oauth2DrRdsProjectTagOnlyByBreakGlass",
-                Effect: "Deny",
-                Action: RDS_TAG_CHANGES,
-                Resource: "*",
-                Condition: {
-                    StringEquals: { [`aws:ResourceTag/${PROJECT_TAG.key}`]: PROJECT_TAG.value },
-                    "ForAnyValue:StringEquals": { "aws:TagKeys": [PROJECT_TAG.key] },
-                    ArnNotLike: { "aws:PrincipalArn": [...breakGlass, ...security] },
-                },
-            },
+            projectOnlyByBreakGlass("Oauth2DrKeyGuardsOnlyByBreakGlass", KEY_GUARD_CHANGES),
+            projectOnlyByBreakGlass("Oauth2DrRdsAutomatedBackupsOnlyByBreakGlass", RDS_BACKUP_GUARD_CHANGES),
+            projectOnlyByBreakGlass("Oauth2DrRdsProjectTagOnlyByBreakGlass", RDS_TAG_CHANGES, { "ForAnyValue:StringEquals": { "aws:TagKeys": [PROJECT_TAG.key] } }),
             {
                 Sid: "Oauth2DrBreakGlassRoleOnlyBySecurity",
                 Effect: "Deny",
