@@ -174,22 +174,22 @@ export function serviceWriters(index: StackIndex, resources: readonly StackResou
         if (s3 === undefined || s3 === null) {
             continue;
         }
-        const arn = read(s3, "bucketArn");
-        const bucketName = bucketNameFromArn(arn);
-        const behind = index.bucketsBehind(stream, "extendedS3Configuration");
-        const bucket = behind.length === 1 ? behind[0] : typeof bucketName === "string" ? index.buckets.get(bucketName) : undefined;
-        out.push({ resource: stream, what: "Firehose delivery stream", bucket, bucketName: bucket && typeof bucket.name === "string" ? bucket.name : bucketName, prefix: read(s3, "prefix") });
+        out.push(serviceWriter(index, stream, "Firehose delivery stream", "extendedS3Configuration", bucketNameFromArn(read(s3, "bucketArn")), read(s3, "prefix")));
     }
     // CloudTrail delivers to <s3KeyPrefix>/AWSLogs/... and cannot set a retain-until either.
     for (const trail of resources.filter((r) => r.type === CLOUDTRAIL_TYPE)) {
-        const bucketName = read(trail.props, "s3BucketName");
-        const behind = index.bucketsBehind(trail, "s3BucketName");
-        const bucket = behind.length === 1 ? behind[0] : typeof bucketName === "string" ? index.buckets.get(bucketName) : undefined;
         const keyPrefix = read(trail.props, "s3KeyPrefix");
         const prefix = keyPrefix === undefined || keyPrefix === null || keyPrefix === "" ? "AWSLogs/" : typeof keyPrefix === "string" ? `${keyPrefix.replace(/\/+$/, "")}/` : keyPrefix;
-        out.push({ resource: trail, what: "CloudTrail trail", bucket, bucketName: bucket && typeof bucket.name === "string" ? bucket.name : bucketName, prefix });
+        out.push(serviceWriter(index, trail, "CloudTrail trail", "s3BucketName", read(trail.props, "s3BucketName"), prefix));
     }
     return out;
+}
+
+/** A writer's bucket: the one its `property` is built from when exactly one, else the one of that name. */
+function serviceWriter(index: StackIndex, resource: StackResource, what: string, property: string, bucketName: unknown, prefix: unknown): ServiceWriter {
+    const behind = index.bucketsBehind(resource, property);
+    const bucket = behind.length === 1 ? behind[0] : typeof bucketName === "string" ? index.buckets.get(bucketName) : undefined;
+    return { resource, what, bucket, bucketName: bucket && typeof bucket.name === "string" ? bucket.name : bucketName, prefix };
 }
 
 /**
