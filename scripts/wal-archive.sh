@@ -320,6 +320,16 @@ fetch_from_spool() {
 # (archive.list): fetch uses it to tell a gap from the end of the archive. A segment that fails is recorded
 # (NAME.failed) and logged; fetch tries it again when the recovery asks for it and stops the recovery if it
 # fails again. Prints the names it prefetched, a line each.
+# list_wal_archive FILE: NAME<TAB>LastModified of the WAL files directly under the prefix (not base/), in name
+# order, into FILE (one listing of the bucket; prefetch and wait_for_target both read the archive this way).
+list_wal_archive() {
+    local listing
+    listing=$(aws_call GET /s3/keys - "bucket=$BUCKET" "prefix=$WAL_PREFIX" modified=1 2>"$WORK_DIR/s3.err") \
+        || die "$EX_STORAGE" "cannot list $(s3_uri "$WAL_PREFIX"): $(one_line_error "$WORK_DIR/s3.err")"
+    awk -F '\t' -v p="$WAL_PREFIX" 'index($1, p) == 1 { n = substr($1, length(p) + 1); if (n ~ /^[0-9A-Za-z._-]+\.zst\.gpg$/) { sub(/\.zst\.gpg$/, "", n); print n "\t" $2 } }' \
+        <<<"$listing" | LC_ALL=C sort >"$1"
+}
+
 prefetch() {
     local dir=$1 timeline=$2 from_epoch=$3 target_epoch=$4 max=${WAL_PREFETCH_MAX:-64} jobs=${WAL_PREFETCH_JOBS:-2} skew=${WAL_PREFETCH_SKEW:-10}
     # Its jobs stay in its process group: the restore's cleanup ends them with it.
@@ -327,13 +337,9 @@ prefetch() {
     [[ "$max" =~ ^[0-9]+$ ]] || die "$EX_USAGE" "WAL_PREFETCH_MAX must be a number of segments, not \"$max\""
     [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || die "$EX_USAGE" "WAL_PREFETCH_JOBS must be a positive number, not \"$jobs\""
     [[ "$skew" =~ ^[0-9]+$ ]] || die "$EX_USAGE" "WAL_PREFETCH_SKEW must be a number of seconds, not \"$skew\""
-    local spool="$dir/$SPOOL_DIR_NAME" listing names=() name
+    local spool="$dir/$SPOOL_DIR_NAME" names=() name
     mkdir -m 700 "$spool"
-    listing=$(aws_call GET /s3/keys - "bucket=$BUCKET" "prefix=$WAL_PREFIX" modified=1 2>"$WORK_DIR/s3.err") \
-        || die "$EX_STORAGE" "cannot list $(s3_uri "$WAL_PREFIX"): $(one_line_error "$WORK_DIR/s3.err")"
-    # NAME<TAB>LastModified of the WAL files directly under the prefix (not base/), in name order.
-    awk -F '\t' -v p="$WAL_PREFIX" 'index($1, p) == 1 { n = substr($1, length(p) + 1); if (n ~ /^[0-9A-Za-z._-]+\.zst\.gpg$/) { sub(/\.zst\.gpg$/, "", n); print n "\t" $2 } }' \
-        <<<"$listing" | LC_ALL=C sort >"$WORK_DIR/wal.list"
+    list_wal_archive "$WORK_DIR/wal.list"
     cut -f1 "$WORK_DIR/wal.list" >"$spool/archive.list"
     # In name order: up to the last one archived by the target (+ skew) and the one after it (a segment
     # uploaded again later, e.g. restored from a copy, does not end the selection early).
@@ -413,7 +419,7 @@ wait_for_target_file() {
 # archive still does not reach the target: "recovery ended before configured recovery target was reached").
 wait_for_target() {
     local dir=$1 timeline=$2 start_segment=$3 target_epoch=$4 seconds=$5 spool="$1/$SPOOL_DIR_NAME" started=${EPOCHREALTIME/[.,]/}
-    local listing names=() name elapsed rounds=0 max=${WAL_PREFETCH_MAX:-64}
+    local names=() name elapsed rounds=0 max=${WAL_PREFETCH_MAX:-64}
     # Seconds since the wait started, with centiseconds (bash arithmetic on microseconds).
     since() { local us=$(( ${EPOCHREALTIME/[.,]/} - started )); printf '%d.%02d' $((us / 1000000)) $((us % 1000000 / 10000)); }
     [[ -f "$spool/covered" ]] || log "waiting (at most $seconds s) for the archive to reach the target: for a segment of timeline $timeline that holds a commit or abort at or after it"
@@ -426,10 +432,8 @@ wait_for_target() {
         fi
         # The first round lists at once: the prefetch's listing is as old as the base backup's download.
         ((rounds++ == 0)) || sleep 0.25
-        listing=$(aws_call GET /s3/keys - "bucket=$BUCKET" "prefix=$WAL_PREFIX" modified=1 2>"$WORK_DIR/s3.err") \
-            || die "$EX_STORAGE" "cannot list $(s3_uri "$WAL_PREFIX"): $(one_line_error "$WORK_DIR/s3.err")"
-        awk -F '\t' -v p="$WAL_PREFIX" 'index($1, p) == 1 { n = substr($1, length(p) + 1); if (n ~ /^[0-9A-Za-z._-]+\.zst\.gpg$/) { sub(/\.zst\.gpg$/, "", n); print n } }' \
-            <<<"$listing" | LC_ALL=C sort >"$spool/archive.list.new"
+        list_wal_archive "$WORK_DIR/wal.list"
+        cut -f1 "$WORK_DIR/wal.list" >"$spool/archive.list.new"
         mv "$spool/archive.list.new" "$spool/archive.list"
         mapfile -t names < <(awk -v tli="$timeline" -v from="$start_segment" 'length($0) == 24 && substr($0, 1, 8) == tli && $0 >= from' "$spool/archive.list")
         for name in "${names[@]}"; do
