@@ -200,23 +200,32 @@ if [[ "$DB_SERVER_VERSION_NUM" =~ ^[0-9]+$ && $DB_SERVER_VERSION_NUM -ge 140000 
     export PGOPTIONS="${PGOPTIONS:+$PGOPTIONS }-c client_connection_check_interval=10s"
 fi
 
-# lock_blockers TABLE...: who holds (or waits for, ahead of us) an ACCESS EXCLUSIVE lock on the tables, the
-# only mode that blocks the ACCESS SHARE lock of pg_dump and of the counts: "pid N (application_name 'x', user
-# u, state s, transaction since T)" per backend, from a new session; "" when the lock is gone.
-lock_blockers() {
-    local list
-    list=$(printf "%s\n" "$@" | jq -nRc '[inputs]')
-    PGAPPNAME="${RUN_APP}-diagnosis" psql_value -d "$PGDATABASE" -v tables="$list" 2>/dev/null <<'SQL' | paste -sd';' - | sed 's/;/; /g'
-SELECT format('table %s is held in ACCESS EXCLUSIVE mode by pid %s (application_name %L, user %s, state %s, transaction since %s)%s',
-              l.relation::regclass, a.pid, a.application_name, a.usename, coalesce(a.state, 'unknown'),
-              coalesce(to_char(a.xact_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'unknown'),
-              CASE WHEN l.granted THEN '' ELSE ' (still waiting for it, ahead of the backup)' END)
-FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+# The ACCESS EXCLUSIVE locks, held or waited for ahead of the backup, on the tables in psql's :'tables' (a JSON
+# array): the only mode that blocks the ACCESS SHARE lock of pg_dump and of the counts.
+EXCLUSIVE_LOCKS_SQL="FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
 WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock'
   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-  AND l.relation IN (SELECT to_regclass(t) FROM jsonb_array_elements_text(:'tables'::jsonb) t)
-ORDER BY l.granted DESC, a.pid;
-SQL
+  AND l.relation IN (SELECT to_regclass(t) FROM jsonb_array_elements_text(:'tables'::jsonb) t)"
+
+# exclusive_locks SELECT TAIL TABLE...: the rows of "SELECT ... EXCLUSIVE_LOCKS_SQL TAIL" for the tables, joined
+# with "; ", from a new, short session; "" when no session holds or waits for such a lock.
+exclusive_locks() {
+    local select=$1 tail=$2 list
+    shift 2
+    list=$(printf "%s\n" "$@" | jq -nRc '[inputs]')
+    printf '%s\n%s\n%s;\n' "$select" "$EXCLUSIVE_LOCKS_SQL" "$tail" \
+        | PGAPPNAME="${RUN_APP}-diagnosis" psql_value -d "$PGDATABASE" -v tables="$list" 2>/dev/null | paste -sd';' - | sed 's/;/; /g'
+}
+
+# lock_blockers TABLE...: who holds (or waits for, ahead of us) an ACCESS EXCLUSIVE lock on the tables:
+# "table x is held in ACCESS EXCLUSIVE mode by pid N (application_name 'a', user u, state s, transaction since T)"
+# per backend.
+lock_blockers() {
+    exclusive_locks "SELECT format('table %s is held in ACCESS EXCLUSIVE mode by pid %s (application_name %L, user %s, state %s, transaction since %s)%s',
+              l.relation::regclass, a.pid, a.application_name, a.usename, coalesce(a.state, 'unknown'),
+              coalesce(to_char(a.xact_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'unknown'),
+              CASE WHEN l.granted THEN '' ELSE ' (still waiting for it, ahead of the backup)' END)" \
+        "ORDER BY l.granted DESC, a.pid" "$@"
 }
 
 # lock_timeout_error TABLES: the message of a lock wait that gave up after BACKUP_LOCK_TIMEOUT seconds.
@@ -229,22 +238,13 @@ lock_timeout_error() {
 }
 
 # lock_holders TABLE...: "x, held by pid N (application_name 'a', user u, state s)[; ...]" for each of the
-# tables that a session holds (or waits for, ahead of the backup) in ACCESS EXCLUSIVE mode, the only mode that
-# blocks pg_dump's ACCESS SHARE lock; "" when none is. From a new, short session.
+# tables that a session holds (or waits for, ahead of the backup) in ACCESS EXCLUSIVE mode.
 lock_holders() {
-    local list
-    list=$(printf "%s\n" "$@" | jq -nRc '[inputs]')
-    PGAPPNAME="${RUN_APP}-diagnosis" psql_value -d "$PGDATABASE" -v tables="$list" 2>/dev/null <<'SQL' | paste -sd';' - | sed 's/;/; /g'
-SELECT format('%s, held by %s', l.relation::regclass,
+    exclusive_locks "SELECT format('%s, held by %s', l.relation::regclass,
               string_agg(format('pid %s (application_name %L, user %s, state %s)%s', a.pid, a.application_name, a.usename,
                                 coalesce(a.state, 'unknown'), CASE WHEN l.granted THEN '' ELSE ' (waiting for it, ahead of the backup)' END),
-                         '; ' ORDER BY l.granted DESC, a.pid))
-FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock'
-  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-  AND l.relation IN (SELECT to_regclass(t) FROM jsonb_array_elements_text(:'tables'::jsonb) t)
-GROUP BY l.relation ORDER BY l.relation::regclass::text;
-SQL
+                         '; ' ORDER BY l.granted DESC, a.pid))" \
+        "GROUP BY l.relation ORDER BY l.relation::regclass::text" "$@"
 }
 
 # pg_dump_lock_wait_tables: the tables whose lock pg_dump's last run gave up on (its --lock-wait-timeout),
