@@ -14,7 +14,7 @@
  */
 import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { configOf, globMatch, isProduction } from "./config";
-import { covers, denyConditions, isEveryone, Statement, statementsOf } from "./iam-documents";
+import { covers, denyConditions, isEveryone, showCondition, Statement, statementsOf } from "./iam-documents";
 import { StackResource, tagsOf } from "./resources";
 import { criticalSecretSchema, isCriticalSecret } from "./secrets";
 import { sharedSettings } from "./settings";
@@ -33,19 +33,18 @@ export const KEY_GUARD_ACTIONS = ["kms:ScheduleKeyDeletion", "kms:DisableKey"];
  */
 export const SECRET_REKEY_ACTIONS = ["secretsmanager:UpdateSecret"];
 
-/** A narrowing condition a guard may carry: (operator, key, value as JSON). */
-type Tolerated = (operator: string, key: string, value: string) => boolean;
+/** A narrowing condition a guard may carry: (operator, key, value as written). */
+type Tolerated = (operator: string, key: string, value: unknown) => boolean;
 
 const rekeyConditions: Tolerated = (operator, key, value) => {
     if (!["secretsmanager:kmskeyid", "secretsmanager:kmskeyarn"].includes(key.toLowerCase())) {
         return false;
     }
     if (operator === "Null") {
-        return value === JSON.stringify("false");
+        return value === "false";
     }
     // One key, named exactly: a list or a pattern spares re-keying to every other key it names or matches.
-    const parsed = JSON.parse(value) as unknown;
-    const keys = Array.isArray(parsed) ? parsed : [parsed];
+    const keys = Array.isArray(value) ? value : [value];
     return /^(StringNotEquals|StringNotLike|ArnNotEquals|ArnNotLike)(IfExists)?$/.test(operator) && keys.length === 1 && typeof keys[0] === "string" && !/[*?]/.test(keys[0]);
 };
 
@@ -96,15 +95,13 @@ export function unguarded(documents: unknown[], actions: string[], breakGlass: s
         // Each guard: sound (spares only the break-glass role, nothing else narrows it), a lock-out (spares
         // nobody, unconditionally), or hollow (a credential of the account can get around it: why).
         const verdicts = guards.map((s): { sound: true } | { sound: false; lockout?: true; why: string } => {
-            const { spared, patterns } = denyConditions(s.condition);
+            const conditions = denyConditions(s.condition);
+            const { spared, patterns } = conditions;
             // A condition the guard needs (the re-key guard's KmsKeyId) is no narrowing an administrator walks around.
-            const narrowing = denyConditions(s.condition).narrowing.filter((n) => {
-                const [operator, key, ...value] = n.split(" ");
-                return !tolerated(operator, key, value.join(" "));
-            });
+            const narrowing = conditions.narrowing.filter((n) => !tolerated(n.operator, n.key, n.value));
             const where = s.sid ? `statement ${s.sid}: ` : "";
             if (narrowing.length > 0) {
-                return { sound: false, why: `${where}the Deny applies only when ${narrowing.join(" and ")} holds, so a credential that does not meet it is not denied` };
+                return { sound: false, why: `${where}the Deny applies only when ${narrowing.map(showCondition).join(" and ")} holds, so a credential that does not meet it is not denied` };
             }
             if (spared === undefined || spared.length === 0) {
                 return { sound: false, lockout: true, why: "a Deny without a break-glass exception (aws:PrincipalArn) locks everyone out for good" };

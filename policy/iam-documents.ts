@@ -98,11 +98,11 @@ export function sparedPrincipals(condition: unknown): string[] | undefined {
 /**
  * A Deny statement's Condition read as a guard: the principals it spares by aws:PrincipalArn (condition keys
  * are case-insensitive), whether that exception is a pattern that matches more than the named roles (`*` or
- * `?`: ArnNotEquals matches like ArnNotLike; StringNotEquals compares literally), and every other condition,
- * "Operator key value", each of which narrows the Deny to the requests that meet it (all must hold for it to apply).
+ * `?`: ArnNotEquals matches like ArnNotLike; StringNotEquals compares literally), and every other condition
+ * (showCondition: "Operator key value"), each of which narrows the Deny to the requests that meet it (all must hold for it to apply).
  */
-export function denyConditions(condition: unknown): { spared?: string[]; patterns: string[]; narrowing: string[] } {
-    const out: { spared?: string[]; patterns: string[]; narrowing: string[] } = { patterns: [], narrowing: [] };
+export function denyConditions(condition: unknown): { spared?: string[]; patterns: string[]; narrowing: ConditionEntry[] } {
+    const out: { spared?: string[]; patterns: string[]; narrowing: ConditionEntry[] } = { patterns: [], narrowing: [] };
     for (const { operator, key, value } of conditionEntries(condition)) {
         if (value === UNKNOWN) {
             continue;
@@ -115,10 +115,22 @@ export function denyConditions(condition: unknown): { spared?: string[]; pattern
                 out.patterns.push(...values.filter((v) => /[*?]/.test(v)));
             }
         } else {
-            out.narrowing.push(`${operator} ${key} ${JSON.stringify(value)}`);
+            out.narrowing.push({ operator, key, value });
         }
     }
     return out;
+}
+
+/** One operator and key of a Condition, with its value as written. */
+export interface ConditionEntry {
+    operator: string;
+    key: string;
+    value: unknown;
+}
+
+/** "Operator key value" (the value as JSON), as a message shows a condition. */
+export function showCondition(entry: ConditionEntry): string {
+    return `${entry.operator} ${entry.key} ${JSON.stringify(entry.value)}`;
 }
 
 /**
@@ -126,7 +138,7 @@ export function denyConditions(condition: unknown): { spared?: string[]; pattern
  * case-insensitively by the callers), with the value as it is (UNKNOWN while computed). None when there is no
  * Condition, and no entry for an operator whose block is not an object.
  */
-export function conditionEntries(condition: unknown): { operator: string; key: string; value: unknown }[] {
+export function conditionEntries(condition: unknown): ConditionEntry[] {
     if (condition === undefined || condition === null || typeof condition !== "object") {
         return [];
     }
