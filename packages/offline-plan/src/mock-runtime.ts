@@ -86,9 +86,10 @@ export function secretUnknownsKept(value: unknown): Record<string, unknown> {
 
 export async function runProgram(options: RunOptions): Promise<PlanResult> {
     const programDir = path.resolve(options.programDir);
-    checkSdkContract(sdkDirOf(programDir));
+    const sdkDir = sdkDirOf(programDir);
+    checkSdkContract(sdkDir);
     if (process.env.OFFLINE_PLAN_LIGHT_STRUCTS !== "0") {
-        installLightStructs(structModuleOf(sdkDirOf(programDir)));
+        installLightStructs(structModuleOf(sdkDir));
     }
     const pulumi = sdkFor(programDir);
     withoutPromiseStacks(programDir);
