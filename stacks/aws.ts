@@ -12,6 +12,8 @@ import { BackupJobs } from "../components/backup-jobs";
 import { ServiceValidation, SmokeTestClientSecret } from "../components/service-validation";
 import { accountId as accountIdOf, backupEncryptionFor, declarePrimaryStorage, declareStandbyStorage, stackOutputs, vaultReference } from "./compose-storage";
 import { Alarms } from "../components/alarms";
+import { cloudTrailStatements, RetentionAlarm } from "../components/retention-alarm";
+import { VERIFICATION_INSTANCE_PREFIX } from "../components/backup-jobs";
 import { AwsBackup, BACKUP_SELECTION_TAG } from "../components/aws-backup";
 import { MASTER_USERNAME, RdsDatabase, RDS_LOG_EXPORTS } from "../components/rds-database";
 import { DATABASE_NAME, databaseStackOutputs, DB_IDENTIFIER, REPLICA_IDENTIFIER } from "../components/database-interface";
@@ -51,6 +53,37 @@ function declareAlarms(
         replicating: watch.replicating,
         backupVaultName: watch.backupVaultName,
         dumpBucket: watch.dumpBucketName ? { name: watch.dumpBucketName, prefix: retentionRow("database").bucketPrefix } : undefined,
+        tags,
+    });
+}
+
+/**
+ * The audit archive's extra writers: the management-events trail the retention alarm needs, on a stack with an
+ * alarm topic (undefined otherwise: no trail, no alarm).
+ */
+function auditBucketWriters(config: StackConfig) {
+    return config.alarms.topicArn ? cloudTrailStatements(config.stack, config.region, accountIdOf()) : undefined;
+}
+
+/**
+ * The alarm on what no policy refuses: a backup retention set below the database row, automated backups deleted,
+ * the database deleted (components/retention-alarm.ts), to the stack's alarm topic; with its CloudTrail trail into
+ * the audit archive (whose policies auditBucketWriters extended).
+ */
+function declareRetentionAlarm(config: StackConfig, tags: Record<string, string>, auditBucket: BackupBucket): RetentionAlarm | undefined {
+    if (!config.alarms.topicArn) {
+        return undefined;
+    }
+    return new RetentionAlarm("retention-alarm", {
+        stack: config.stack,
+        region: config.region,
+        accountId: accountIdOf(),
+        topicArn: config.alarms.topicArn,
+        retentionDays: config.retention.database,
+        scratchInstancePrefix: VERIFICATION_INSTANCE_PREFIX,
+        trailBucketName: auditBucket.bucketName,
+        trailKmsKeyArn: auditBucket.kmsKeyArn,
+        trailDependsOn: [auditBucket],
         tags,
     });
 }
@@ -204,7 +237,7 @@ export function declareAwsPrimary(config: StackConfig) {
     const accountId = accountIdOf();
     const vault = vaultReference(config);
     const tags = stackTags(config);
-    const storage = declarePrimaryStorage(config, { tags, rdsIdentifiers: [DB_IDENTIFIER], rdsLogExports: RDS_LOG_EXPORTS, generateDbPassword: true });
+    const storage = declarePrimaryStorage(config, { tags, rdsIdentifiers: [DB_IDENTIFIER], rdsLogExports: RDS_LOG_EXPORTS, generateDbPassword: true, auditBucketWriters: auditBucketWriters(config) });
     const { secrets, bucket, auditLogs } = storage;
     const database = new RdsDatabase("database", {
         identifier: DB_IDENTIFIER,
@@ -249,6 +282,7 @@ export function declareAwsPrimary(config: StackConfig) {
         backupVaultName: awsBackup?.vaultName,
         dumpBucketName: bucket.bucketName,
     });
+    const retentionAlarm = declareRetentionAlarm(config, tags, storage.auditBucket);
     const access = { kmsKeyArns: [bucket.kmsKeyArn, secrets.kmsKeyArn], secretArns: secrets.arns };
     const jobs = declareBackupJobs(config, tags, bucket, access, { host: database.address, identifier: database.identifier });
     const app = appDatabaseSecret(config, {
@@ -288,6 +322,8 @@ export function declareAwsPrimary(config: StackConfig) {
         isolatedBackupVaultArn: vault?.requireOutput("backupVaultArn"),
         alarmNames: alarms?.alarmNames,
         dashboardName: alarms?.dashboardName,
+        retentionAlarmRules: retentionAlarm?.ruleNames,
+        managementTrailArn: retentionAlarm?.trailArn,
         appDatabaseSecret: app?.secretName,
         backupCronJobs: jobs?.cronJobNames,
         smokeTestClientSecretArn: smokeClient.arn,
@@ -331,7 +367,7 @@ export function declareAwsStandby(config: StackConfig) {
     const accountId = accountIdOf();
     const tags = stackTags(config);
     const prod = new pulumi.StackReference(config.primaryStack!);
-    const storage = declareStandbyStorage(config, prod, { tags, rdsIdentifiers: [REPLICA_IDENTIFIER], rdsLogExports: RDS_LOG_EXPORTS, generateDbPassword: false });
+    const storage = declareStandbyStorage(config, prod, { tags, rdsIdentifiers: [REPLICA_IDENTIFIER], rdsLogExports: RDS_LOG_EXPORTS, generateDbPassword: false, auditBucketWriters: auditBucketWriters(config) });
     const { bucket, auditLogs } = storage;
     const replica = new CrossRegionReplica("replica", {
         identifier: REPLICA_IDENTIFIER,
@@ -360,6 +396,7 @@ export function declareAwsStandby(config: StackConfig) {
         // Once promoted, this region's backup CronJobs write the dumps: watch them here.
         dumpBucketName: config.promote ? bucket.bucketName : undefined,
     });
+    const retentionAlarm = declareRetentionAlarm(config, tags, storage.auditBucket);
     // Backups stay suspended until promotion; the monthly restore check runs here too, proving that a
     // restore works from the DR region.
     const prodSecrets = drCopiesOfProdSecrets(prod, config.region);
@@ -393,6 +430,8 @@ export function declareAwsStandby(config: StackConfig) {
         restoredAddress: restored?.address,
         alarmNames: alarms?.alarmNames,
         dashboardName: alarms?.dashboardName,
+        retentionAlarmRules: retentionAlarm?.ruleNames,
+        managementTrailArn: retentionAlarm?.trailArn,
         appDatabaseSecret: app?.secretName,
         backupCronJobs: jobs?.cronJobNames,
         validationCronJob: validation?.cronJobName,

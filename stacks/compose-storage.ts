@@ -23,6 +23,11 @@ export interface StorageArgs {
     rdsLogExports: string[];
     /** Generate the database master password in ServerSecrets (RDS); other clouds generate their own. */
     generateDbPassword: boolean;
+    /**
+     * What the audit archive's bucket policy and key policy must also allow: the stack's CloudTrail trail
+     * (components/retention-alarm.ts cloudTrailStatements), on aws stacks with an alarm topic.
+     */
+    auditBucketWriters?: { bucket: (bucketArn: pulumi.Output<string>) => unknown[]; key: unknown[] };
 }
 
 export function accountId(): pulumi.Output<string> {
@@ -156,7 +161,8 @@ function bucketAndLogs(config: StackConfig, args: StorageArgs) {
  * their 30-day lock until they are extended in place (docs/runbook.md, "Audit objects written before the
  * audit archive bucket").
  */
-export function auditArchiveBucket(config: StackConfig, args: Pick<StorageArgs, "tags">): BackupBucket {
+export function auditArchiveBucket(config: StackConfig, args: Pick<StorageArgs, "tags" | "auditBucketWriters">): BackupBucket {
+    const writers = args.auditBucketWriters;
     return new BackupBucket("audit-archive-bucket", {
         bucketName: `oauth2-audit-${config.stack}`,
         retention: config.retention,
@@ -165,6 +171,7 @@ export function auditArchiveBucket(config: StackConfig, args: Pick<StorageArgs, 
         breakGlassRoleArn: config.breakGlassRoleArn,
         accountId: accountId(),
         region: config.storage.region,
+        ...(writers ? { policyStatements: writers.bucket, keyStatements: writers.key } : {}),
         tags: args.tags,
     });
 }
