@@ -31,7 +31,8 @@ function awsArn(type: string, name: string, region: string, inputs: Record<strin
                 ? `arn:aws:firehose:${region}:${account}:deliverystream/${physical}`
                 : `arn:aws:kinesis:${region}:${account}:stream/${physical}`;
         case "cloudwatch":
-            return `arn:aws:logs:${region}:${account}:log-group:${physical}`;
+            // The module holds EventBridge's rules too (aws:cloudwatch/eventRule:EventRule), whose ARNs are events'.
+            return kind === "eventRule" ? `arn:aws:events:${region}:${account}:rule/${physical}` : `arn:aws:logs:${region}:${account}:log-group:${physical}`;
         default:
             return `arn:aws:${service}:${region}:${account}:${kind}/${physical}`;
     }

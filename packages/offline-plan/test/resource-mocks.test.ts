@@ -10,6 +10,11 @@ describe("offline provider results (packages/offline-plan/src/resource-mocks.ts 
         assert.equal(computedState("gcp:sql/databaseInstance:DatabaseInstance", "db", { name: "orders-db" }, "us-east-1").name, "orders-db");
     });
 
+    it("an EventBridge rule (in the cloudwatch module) has an events rule ARN, a log group a logs ARN", () => {
+        assert.equal(computedState("aws:cloudwatch/eventRule:EventRule", "r", { name: "on-call" }, "us-west-2").arn, "arn:aws:events:us-west-2:123456789012:rule/on-call");
+        assert.equal(computedState("aws:cloudwatch/logGroup:LogGroup", "g", { name: "/app" }, "us-west-2").arn, "arn:aws:logs:us-west-2:123456789012:log-group:/app");
+    });
+
     it("gives a Kubernetes object without metadata.name its logical name, keeping the rest of its metadata", () => {
         const state = computedState("kubernetes:apps/v1:Deployment", "frontend", { metadata: { namespace: "shop", labels: { app: "frontend" } } }, "us-east-1");
         assert.deepEqual(state.metadata, { namespace: "shop", labels: { app: "frontend" }, name: "frontend" });
