@@ -31,6 +31,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as cloudtrail from "@pulumi/aws/cloudtrail";
 import * as cloudwatch from "@pulumi/aws/cloudwatch";
 import * as sns from "@pulumi/aws/sns";
+import { VERIFICATION_INSTANCE_PREFIX } from "./backup-jobs";
 
 /** CloudTrail's detail-type on EventBridge for an API call. */
 export const API_CALL_DETAIL_TYPE = "AWS API Call via CloudTrail";
@@ -68,7 +69,7 @@ const WHO_WHERE_WHEN: Record<string, string> = {
  * The rules of stack `stack` whose database retention is `retentionDays` (config.retention.database): pure, so the
  * tests and the compromise drill (tools/drill/compromise.ts) read the same patterns the stack declares.
  */
-export function retentionRules(stack: string, retentionDays: number, scratchInstancePrefix: string): RetentionRule[] {
+export function retentionRules(stack: string, retentionDays: number, scratchInstancePrefix = VERIFICATION_INSTANCE_PREFIX): RetentionRule[] {
     if (!Number.isInteger(retentionDays) || retentionDays < 1) {
         throw new Error(`retention alarm: retentionDays must be a positive whole number of days, got ${JSON.stringify(retentionDays)}`);
     }
@@ -182,8 +183,8 @@ export interface RetentionAlarmArgs {
     topicArn: string;
     /** config.retention.database: a retention set below it alarms. */
     retentionDays: number;
-    /** The restore verification's scratch instances, whose deletion is routine. */
-    scratchInstancePrefix: string;
+    /** The restore verification's scratch instances, whose deletion is routine (default: backup-jobs.ts VERIFICATION_INSTANCE_PREFIX). */
+    scratchInstancePrefix?: string;
     /** The audit archive's bucket (its policy and key carry cloudTrailStatements) and key. */
     trailBucketName: pulumi.Input<string>;
     trailKmsKeyArn: pulumi.Input<string>;

@@ -13,7 +13,6 @@ import { ServiceValidation, SmokeTestClientSecret } from "../components/service-
 import { accountId as accountIdOf, backupEncryptionFor, declarePrimaryStorage, declareStandbyStorage, stackOutputs, vaultReference } from "./compose-storage";
 import { Alarms } from "../components/alarms";
 import { cloudTrailStatements, RetentionAlarm } from "../components/retention-alarm";
-import { VERIFICATION_INSTANCE_PREFIX } from "../components/backup-jobs";
 import { AwsBackup, BACKUP_SELECTION_TAG } from "../components/aws-backup";
 import { MASTER_USERNAME, RdsDatabase, RDS_LOG_EXPORTS } from "../components/rds-database";
 import { DATABASE_NAME, databaseStackOutputs, DB_IDENTIFIER, REPLICA_IDENTIFIER } from "../components/database-interface";
@@ -80,7 +79,6 @@ function declareRetentionAlarm(config: StackConfig, tags: Record<string, string>
         accountId: accountIdOf(),
         topicArn: config.alarms.topicArn,
         retentionDays: config.retention.database,
-        scratchInstancePrefix: VERIFICATION_INSTANCE_PREFIX,
         trailBucketName: auditBucket.bucketName,
         trailKmsKeyArn: auditBucket.kmsKeyArn,
         trailDependsOn: [auditBucket],

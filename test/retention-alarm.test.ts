@@ -10,6 +10,7 @@ import type { PlanResult } from "offline-plan/model";
 import { matchesPattern } from "../tools/drill/event-pattern";
 import { retentionRules, TRAIL_KEY_PREFIX, trailName } from "../components/retention-alarm";
 import { VERIFICATION_INSTANCE_PREFIX } from "../components/backup-jobs";
+import { declaredGuards, retentionCallEvent } from "../tools/drill/compromise";
 import { planRepo, props, resource, resourcesOfType } from "./support/plans";
 
 const RULE = "aws:cloudwatch/eventRule:EventRule";
@@ -198,5 +199,20 @@ describe("the retention alarm as prod and dr plan it", function () {
             // The trail waits for the bucket (its policy and key) that lets it write.
             assert.ok(resource(plan, TRAIL, name).dependencies.some((d) => d.endsWith(`::oauth2-audit-${plan.stack}-policy`)), JSON.stringify(resource(plan, TRAIL, name).dependencies));
         }
+    });
+
+    it("the compromise drill reports ModifyDBInstance retention 0 as not refused but alarmed, naming the rule the plan declares; a planned rule that would not match leaves it unalarmed", () => {
+        const planned = resourcesOfType(prod, RULE).map((r) => ({ name: r.name, pattern: JSON.parse(props(r).eventPattern as string) as Record<string, unknown> }));
+        const residualOf = (rules: typeof planned) => declaredGuards(null, null, undefined, null, rules).find((g) => g.resource.endsWith("ModifyDBInstance with BackupRetentionPeriod 0"))!;
+        const alarmed = residualOf(planned);
+        assert.equal(alarmed.declared, true);
+        assert.match(alarmed.attacker, /^ModifyDBInstance allow \(no condition key .*\); not refused, alarmed: EventBridge rule oauth2-dr-prod-backup-retention-lowered matches it and notifies the alarm topic$/);
+        assert.equal(matchesPattern(planned.find((r) => r.name.endsWith("backup-retention-lowered"))!.pattern, retentionCallEvent(0)), true);
+        // The same rule with the threshold at 0 (nothing is below it) alarms on nothing: the line says so.
+        const blind = planned.map((r) => (r.name.endsWith("backup-retention-lowered") ? { ...r, pattern: JSON.parse(JSON.stringify(r.pattern).replace('["<",30]', '["<",0]')) as Record<string, unknown> } : r));
+        assert.notDeepEqual(blind, planned);
+        const unalarmed = residualOf(blind);
+        assert.equal(unalarmed.declared, false);
+        assert.match(unalarmed.attacker, /no alarm on it declared in this tree\)$/);
     });
 });

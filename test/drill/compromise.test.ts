@@ -31,7 +31,7 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
     });
 
     it("the drill reports the guards the tree declares, evaluated for the attacker and the break-glass role on each way to the deletion (the guard removed or replaced first, the replica dropped, the key disabled or re-policied: the SCP decides that one); without them, that AWS would let the deletion through", function () {
-        const declared = declaredGuards(guard(["secretsmanager:DeleteSecret"]), (arn) => guard(["kms:ScheduleKeyDeletion", "kms:DisableKey"])(arn).Statement[0], [], null);
+        const declared = declaredGuards(guard(["secretsmanager:DeleteSecret"]), (arn) => guard(["kms:ScheduleKeyDeletion", "kms:DisableKey"])(arn).Statement[0], [], null, null);
         assert.deepEqual(declared.slice(0, 2).map((g) => [g.declared, g.attacker, g.breakGlass]), [[true, "DeleteSecret deny", "DeleteSecret allow"], [true, "ScheduleKeyDeletion deny", "ScheduleKeyDeletion allow"]]);
         // Each other way to the same end is tried too: a guard of DeleteSecret alone lets the attacker remove or
         // replace it first, or re-key the secret to a key of theirs; the key's policy cannot refuse PutKeyPolicy
@@ -49,14 +49,14 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
             "DeleteDBInstanceAutomatedBackup allow (the organization SCP does not deny it)",
             "StopDBInstanceAutomatedBackupsReplication allow (the organization SCP does not deny it)",
             "RemoveTagsFromResource(project) allow (the organization SCP does not deny it)",
-            "ModifyDBInstance allow (no condition key of ModifyDBInstance reads the retention: the locked AWS Backup vaults hold the database row)",
+            "ModifyDBInstance allow (no condition key of ModifyDBInstance reads the retention: the locked AWS Backup vaults hold the database row; no alarm on it declared in this tree)",
         ], JSON.stringify(attacker(declared)));
         const scp = [{ Effect: "Deny", Action: ["kms:PutKeyPolicy"], Resource: "*", Condition: { StringEquals: { "aws:ResourceTag/project": "oauth2-dr" }, ArnNotLike: { "aws:PrincipalArn": [BREAK_GLASS_ROLE] } } }];
-        const withScp = declaredGuards(guard(["secretsmanager:DeleteSecret"]), (arn) => guard(["kms:ScheduleKeyDeletion", "kms:DisableKey"])(arn).Statement[0], scp, null);
+        const withScp = declaredGuards(guard(["secretsmanager:DeleteSecret"]), (arn) => guard(["kms:ScheduleKeyDeletion", "kms:DisableKey"])(arn).Statement[0], scp, null, null);
         const putKeyPolicy = withScp.find((g) => g.attacker.startsWith("PutKeyPolicy"))!;
         assert.equal(putKeyPolicy.attacker, "PutKeyPolicy allow by the key policy, deny by the organization SCP (docs/organization-scp.json, once applied)");
         assert.equal(putKeyPolicy.breakGlass, "PutKeyPolicy allow");
-        const none = declaredGuards(null, null, undefined, null);
+        const none = declaredGuards(null, null, undefined, null, null);
         assert.ok(none.filter((g) => !g.resource.startsWith("RDS")).every((g) => !g.declared && /no (deletion guard|lock floor) declared in this tree/.test(g.attacker)));
         // With no argument, the guards of this tree's components (components/secrets.ts, components/kms.ts,
         // components/backup-bucket.ts) and the committed SCP (docs/organization-scp.json), if it declares them.
@@ -86,6 +86,11 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
                 "ModifyDBInstance allow",
             ]);
             assert.ok(rds.slice(0, 3).every((g) => g.breakGlass.endsWith(" allow")), JSON.stringify(rds));
+            // Not refused, but alarmed: this tree's rule (components/retention-alarm.ts) matches the call.
+            const residual = rds[3];
+            assert.equal(residual.declared, true);
+            assert.match(residual.attacker, /; not refused, alarmed: EventBridge rule oauth2-dr-prod-backup-retention-lowered matches it and notifies the alarm topic$/);
+            assert.match(residual.breakGlass, /^ModifyDBInstance allow; not refused, alarmed: EventBridge rule oauth2-dr-prod-backup-retention-lowered/);
         }
     });
 

@@ -51,6 +51,7 @@ import { decryptWith, generateTestKey, keyFile, type TestKey } from "../sandbox/
 import { awsCall, createSecret, runScript, type ScriptResult } from "../sandbox/scripts";
 import { MotoServer } from "../sandbox/servers";
 import { evaluate, statementsOf, type PolicyStatement } from "./policy-eval";
+import { matchesPattern } from "./event-pattern";
 import type { AttackAttempt, CompromiseFindings, CopyState, DrillReport } from "./report";
 import { finish, lines, measureRpo, mustSucceed, type DrillOptions, type Stopwatch } from "./scenarios";
 import { BUCKET, dbUrl, type DrillWorld, SMOKE_SECRET_ID } from "./world";
@@ -207,6 +208,38 @@ function decryptWithPassphrase(dir: string, passphrase: string, body: Buffer): n
 
 type GuardFactory = (breakGlassRoleArn: string, kmsKeyArn?: string) => unknown;
 
+/** An EventBridge rule as components/retention-alarm.ts retentionRules builds it: its name and event pattern. */
+export interface AlarmRule {
+    name: string;
+    pattern: Record<string, unknown>;
+}
+
+/**
+ * The retention alarm's rules this tree declares for prod (components/retention-alarm.ts retentionRules, the
+ * builder stacks/aws.ts declares them with), at the database row's days; undefined when the tree has none.
+ */
+function declaredAlarmRules(): AlarmRule[] | undefined {
+    const build = declaredGuard("../../components/retention-alarm", "retentionRules") as unknown as ((stack: string, days: number) => AlarmRule[]) | undefined;
+    return build?.("prod", LOCK_DAYS);
+}
+
+/** ModifyDBInstance with BackupRetentionPeriod `days` on oauth2-postgres, as CloudTrail delivers it to EventBridge. */
+export function retentionCallEvent(days: number, caller = ATTACKER): Record<string, unknown> {
+    return {
+        version: "0",
+        "detail-type": "AWS API Call via CloudTrail",
+        source: "aws.rds",
+        account: PROD_ACCOUNT,
+        region: "us-east-1",
+        detail: {
+            eventSource: "rds.amazonaws.com",
+            eventName: "ModifyDBInstance",
+            userIdentity: { type: "AssumedRole", arn: caller },
+            requestParameters: { dBInstanceIdentifier: "oauth2-postgres", backupRetentionPeriod: days, applyImmediately: true },
+        },
+    };
+}
+
 /** The passphrase secret's own key (the guard names it), and a key the attacker created and controls. */
 export const SECRET_KEY_ARN = `arn:aws:kms:us-east-1:${PROD_ACCOUNT}:key/0b5e0d1f-oauth2-secrets`;
 export const ATTACKER_KEY_ARN = `arn:aws:kms:us-east-1:${PROD_ACCOUNT}:key/attacker-owned`;
@@ -250,6 +283,8 @@ export function declaredGuards(
     keyGuard: GuardFactory | null | undefined = declaredGuard("../../components/kms", "keyDeletionGuard"),
     scp: PolicyStatement[] | undefined = committedScp(),
     bucketFloors: FloorFactory | null | undefined = declaredGuard("../../components/backup-bucket", "lockFloorStatements") as FloorFactory | undefined,
+    // The EventBridge rules that alarm on what nothing refuses (null: none).
+    alarmRules: AlarmRule[] | null | undefined = declaredAlarmRules(),
 ): CompromiseFindings["declaredGuards"] {
     const secret = "secret oauth2/backup-passphrase (resource policy, components/secrets.ts secretDeletionGuard)";
     const key = "its KMS key (key policy, components/kms.ts keyDeletionGuard)";
@@ -300,12 +335,19 @@ export function declaredGuards(
         };
         return { resource, attacker: `${short} ${decide(ATTACKER)}`, breakGlass: `${short} ${decide(BREAK_GLASS_ROLE)}`, declared: scp !== undefined };
     });
-    // What no IAM or SCP statement can refuse without refusing every change to the instance: reported, not guarded.
+    // What no IAM or SCP statement can refuse without refusing every change to the instance: not refused, but
+    // alarmed when a declared rule matches the call (evaluated on the event CloudTrail delivers for it).
+    const unrefusable = "no condition key of ModifyDBInstance reads the retention: the locked AWS Backup vaults hold the database row";
+    const alarmedBy = (caller: string) => (alarmRules ?? []).filter((rule) => matchesPattern(rule.pattern, retentionCallEvent(0, caller))).map((rule) => rule.name);
+    const alarm = (caller: string) => {
+        const rules = alarmedBy(caller);
+        return rules.length > 0 ? `not refused, alarmed: EventBridge rule ${rules.join(", ")} matches it and notifies the alarm topic` : undefined;
+    };
     const residual = {
         resource: `${rds}: ModifyDBInstance with BackupRetentionPeriod 0`,
-        attacker: "ModifyDBInstance allow (no condition key of ModifyDBInstance reads the retention: the locked AWS Backup vaults hold the database row)",
-        breakGlass: "ModifyDBInstance allow",
-        declared: false,
+        attacker: alarm(ATTACKER) ? `ModifyDBInstance allow (${unrefusable}); ${alarm(ATTACKER)}` : `ModifyDBInstance allow (${unrefusable}; no alarm on it declared in this tree)`,
+        breakGlass: alarm(BREAK_GLASS_ROLE) ? `ModifyDBInstance allow; ${alarm(BREAK_GLASS_ROLE)}` : "ModifyDBInstance allow",
+        declared: alarm(ATTACKER) !== undefined,
     };
     return [...byGuards, ...lockFloorRoutes(bucketFloors), ...byScp, residual];
 }
