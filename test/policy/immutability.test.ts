@@ -312,6 +312,30 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.equal((await configured("arn:aws:iam::123456789012:role/*")).length, 1);
     });
 
+    it("deletion guards: a Deny with NotPrincipal is read as AWS reads it: everyone but the role's named session (with the role and its account) is denied; the role alone, or without its account, is locked out too; `*` denies nobody", async () => {
+        const key = (notPrincipal: unknown) => ({ type: "aws:kms/key:Key", name: "acme-data", props: { tags: PROD, policy: JSON.stringify({ Statement: [{ Sid: "Guard", Effect: "Deny", NotPrincipal: notPrincipal, Action: ["kms:ScheduleKeyDeletion", "kms:DisableKey"], Resource: "*" }] }) } });
+        const session = "arn:aws:sts::123456789012:assumed-role/oauth2-dr-break-glass/incident";
+        const account = "arn:aws:iam::123456789012:root";
+        assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [key({ AWS: [session, BREAK_GLASS, account] })]), [], "AWS's own example: session, role and account");
+        assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [key({ AWS: [session, BREAK_GLASS, "123456789012"] })]), [], "the account as a bare id");
+        const [roleOnly] = await messages("deletion-guards-secrets-and-keys", [key({ AWS: BREAK_GLASS })]);
+        assert.match(roleOnly, /^acme-data: production KMS key has a key policy where kms:ScheduleKeyDeletion, kms:DisableKey are not denied to everyone but a break-glass role \(statement Guard: NotPrincipal names arn:aws:iam::123456789012:role\/oauth2-dr-break-glass but none of its sessions: AWS compares the caller, an assumed-role session \(arn:aws:sts::123456789012:assumed-role\/oauth2-dr-break-glass\/SESSION\), which NotPrincipal must name exactly \(no wildcard\), so the role is denied too; .*ArnNotEquals aws:PrincipalArn/);
+        const [noAccount] = await messages("deletion-guards-secrets-and-keys", [key({ AWS: [session, BREAK_GLASS] })]);
+        assert.match(noAccount, /NotPrincipal names arn:aws:iam::123456789012:role\/oauth2-dr-break-glass without its account \(arn:aws:iam::123456789012:root\), which AWS may validate first/);
+        const [everyone] = await messages("deletion-guards-secrets-and-keys", [key({ AWS: "*" })]);
+        assert.match(everyone, /^acme-data: production KMS key has a key policy where kms:ScheduleKeyDeletion, kms:DisableKey are not denied to everyone but a break-glass role;/, "NotPrincipal * denies nobody: no guard");
+        // The account's ARN the exception needs spares its root user: with breakGlassRoleArns set, that is said.
+        const strict = { config: { "deletion-guards-secrets-and-keys": { breakGlassRoleArns: [BREAK_GLASS] } } };
+        const [root] = (await runStackPolicy(policyOf("deletion-guards-secrets-and-keys"), [key({ AWS: [session, BREAK_GLASS, account] })], strict)).map((v) => v.message);
+        assert.match(root, /statement Guard: the exception names principals \(arn:aws:iam::123456789012:root\) other than the break-glass roles \(arn:aws:iam::123456789012:role\/oauth2-dr-break-glass\) \(arn:aws:iam::123456789012:root: the account's root user, whom NotPrincipal spares/);
+        // A secret guarded the same way passes too.
+        const secretGuard = JSON.stringify({ Statement: [
+            { Effect: "Deny", NotPrincipal: { AWS: [session, BREAK_GLASS, account] }, Action: ["secretsmanager:DeleteSecret", "secretsmanager:RemoveRegionsFromReplication", "secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy"], Resource: "*" },
+            { Effect: "Deny", NotPrincipal: { AWS: [session, BREAK_GLASS, account] }, Action: "secretsmanager:UpdateSecret", Resource: "*", Condition: { StringNotEquals: { "secretsmanager:KmsKeyId": "alias/own" }, Null: { "secretsmanager:KmsKeyId": "false" } } },
+        ] });
+        assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [{ type: "aws:secretsmanager/secret:Secret", name: "oauth2/signing-key", props: { name: "oauth2/signing-key", tags: PROD, policy: secretGuard } }]), []);
+    });
+
     it("deletion guards: a policy declared twice (inline and a KeyPolicy or SecretPolicy) must guard in each, since either replaces the other", async () => {
         const guard = (actions: string[]) => JSON.stringify({ Statement: [{ Effect: "Deny", Principal: "*", Action: actions, Resource: "*", Condition: { ArnNotEquals: { "aws:PrincipalArn": BREAK_GLASS } } }] });
         const open = JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { AWS: "arn:aws:iam::123456789012:root" }, Action: "kms:*", Resource: "*" }] });
