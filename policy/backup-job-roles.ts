@@ -19,6 +19,9 @@ import { actionMatches, covers, everyoneScope, statementsOf } from "./iam-docume
 import { indexStack, StackIndex, StackResource, tagsOf } from "./resources";
 import { productionAccounts } from "./isolated-copy";
 import { TagMatch, sharedSettings } from "./settings";
+import type { Settings } from "./settings";
+import { lockDenials, lockFloorGaps } from "./object-lock";
+import { formatRetention } from "./retention";
 import { read, readArray, UNKNOWN } from "./unknowns";
 
 /** What no backup job role may be granted. */
@@ -269,6 +272,44 @@ export function destructiveGrants(grants: Grant[], scratchPatterns: string[]): s
     return found;
 }
 
+/**
+ * Per-object locks a role may set shorter than the table: s3:PutObjectRetention beside s3:PutObject lets it upload
+ * with its own retain-until (S3 requires s3:PutObjectRetention for the Object Lock headers of a PutObject), which
+ * overrides the bucket's default retention, so its backups can be locked one day unless the bucket's policy refuses
+ * such locks below the row (the floor `s3-backup-object-lock` requires of production buckets: Deny to everyone
+ * s3:PutObject with s3:object-lock-remaining-retention-days below it). One line per backup bucket and table prefix
+ * it reaches without that floor. PutObjectRetention on a stored version cannot shorten a COMPLIANCE lock, nor a
+ * GOVERNANCE one without s3:BypassGovernanceRetention (reported as destructive); s3:PutObjectLegalHold only adds
+ * a hold or lifts one, never shortening a retention period, so it is not judged. Unknown documents: no line.
+ */
+export function shortLockGrants(grants: Grant[], index: StackIndex, settings: Settings): string[] {
+    const allowed = grants.flatMap((grant) => {
+        const statements = statementsOf(grant.document);
+        return statements === UNKNOWN ? [] : (statements ?? []).filter((s) => s.effect === "Allow").map((s) => ({ s, where: `${grant.where}${s.sid ? `, statement ${s.sid}` : ""}` }));
+    });
+    const reaching = (action: string, object: string) => allowed.find(({ s }) => covers(s, action) && s.resources.some((r) => globMatch(r, object)));
+    const lines: string[] = [];
+    for (const group of index.buckets.values()) {
+        if (!group.backup || typeof group.name !== "string" || group.name.includes("*")) {
+            continue;
+        }
+        const documents = [...group.config.policy.map((r) => read(r.props, "policy")), group.bucket ? read(group.bucket.props, "policy") : undefined].filter((d) => d !== undefined && d !== null);
+        const denials = lockDenials(documents);
+        if (denials === UNKNOWN) {
+            continue;
+        }
+        for (const { row, required, floors, best } of lockFloorGaps(group, denials, settings)) {
+            const object = `arn:aws:s3:::${group.name}/${row.bucketPrefix}backup`;
+            const retention = reaching("s3:PutObjectRetention", object);
+            if (retention && reaching("s3:PutObject", object)) {
+                const floor = floors.length === 0 ? "refuses none" : `refuses only locks shorter than ${formatRetention(best, "days")}`;
+                lines.push(`s3:PutObjectRetention with s3:PutObject on s3://${group.name}/${row.bucketPrefix} (${retention.where}): it can upload backups with a per-object lock shorter than the bucket's default retention, and the bucket's policy ${floor} below ${formatRetention(required, "days")} there (the retention table's ${row.dataType} row; Deny, Principal *, s3:PutObject with s3:object-lock-remaining-retention-days NumericLessThan ${required})`);
+            }
+        }
+    }
+    return lines;
+}
+
 export const backupJobRoleNoDestruction: StackValidationPolicy = {
     name: "backup-job-role-no-destruction",
     description: "No backup job role may delete object versions or recovery points, bypass governance retention, change a bucket's configuration, delete secrets or keys, or delete RDS instances other than the verification's scratch instances.",
@@ -277,7 +318,8 @@ export const backupJobRoleNoDestruction: StackValidationPolicy = {
     configSchema: jobRoleSchema,
     validateStack: (args: StackValidationArgs, reportViolation) => {
         const config = configOf<JobRoleConfig>(jobRoleSchema, args);
-        const index = indexStack(args.resources, sharedSettings());
+        const settings = sharedSettings();
+        const index = indexStack(args.resources, settings);
         const backupBuckets = [...index.buckets.values()].filter((g) => g.backup && typeof g.name === "string").map((g) => g.name as string);
         const bucketPolicies = backupBucketPolicies(index);
         const ownAccounts = productionAccounts(args.resources, []);
@@ -297,10 +339,11 @@ export const backupJobRoleNoDestruction: StackValidationPolicy = {
             const name = typeof roleName === "string" ? roleName : role.name;
             const found = destructiveGrants(grants, config.scratchInstancePatterns);
             const fullAccess = managed.filter((arn) => FULL_ACCESS_MANAGED.some((m) => arn.endsWith(`:policy/${m}`)));
-            const lines = [...(found === UNKNOWN ? [] : found), ...fullAccess.map((arn) => `everything ${arn} grants (attached)`)];
+            const shortLocks = shortLockGrants(grants, index, settings);
+            const lines = [...(found === UNKNOWN ? [] : found), ...fullAccess.map((arn) => `everything ${arn} grants (attached)`), ...shortLocks];
             if (lines.length > 0) {
                 reportViolation(
-                    `${name}: backup job role (${why}) may ${lines.join("; ")}; a backup job must not delete object versions, bypass governance retention or change bucket configuration (give each job its own role with only what it needs)`,
+                    `${name}: backup job role (${why}) may ${lines.join("; ")}; a backup job must not delete object versions, bypass governance retention${shortLocks.length > 0 ? ", lock what it writes shorter than the retention table" : ""} or change bucket configuration (give each job its own role with only what it needs)`,
                     role.urn,
                 );
             }

@@ -385,6 +385,30 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.ok(!message.includes("s3:BypassGovernanceRetention"), "s3:Delete* does not grant the bypass");
     });
 
+    it("job roles: a writer with s3:PutObjectRetention beside s3:PutObject locks its uploads as it likes unless the bucket's policy floors per-object locks at the row; the floor, PutObjectRetention alone and PutObjectLegalHold pass", async () => {
+        const irsa = JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { Federated: "arn:aws:iam::1:oidc-provider/x" }, Action: "sts:AssumeRoleWithWebIdentity" }] });
+        const writer = (actions: string[], resource = "arn:aws:s3:::acme-db-dumps/*") => [
+            { type: "aws:iam/role:Role", name: "dump-writer", props: { name: "dump-writer", assumeRolePolicy: irsa } },
+            { type: "aws:iam/rolePolicy:RolePolicy", name: "dump-writer", props: { role: "dump-writer", policy: JSON.stringify({ Statement: [{ Sid: "Dumps", Effect: "Allow", Action: actions, Resource: resource }] }) } },
+        ];
+        // A staging bucket (no floor required of the bucket itself): its default retention is all the table gets.
+        const staging = (policy?: string) => bucket("acme-db-dumps", { tags: { backup: "true", environment: "staging" }, policy, lifecycleRules: [{ enabled: true, prefix: "database/", expiration: { days: 35 } }, { enabled: true, prefix: "clients/", expiration: { days: 90 } }] });
+        const [short, ...rest] = await messages("backup-job-role-no-destruction", [staging(), ...writer(["s3:PutObject", "s3:PutObjectRetention"])]);
+        assert.deepEqual(rest, []);
+        assert.equal(short, "dump-writer: backup job role (its policies reach a backup bucket) may s3:PutObjectRetention with s3:PutObject on s3://acme-db-dumps/database/ (RolePolicy dump-writer, statement Dumps): it can upload backups with a per-object lock shorter than the bucket's default retention, and the bucket's policy refuses none below 30 days there (the retention table's Database (PostgreSQL) row; Deny, Principal *, s3:PutObject with s3:object-lock-remaining-retention-days NumericLessThan 30); s3:PutObjectRetention with s3:PutObject on s3://acme-db-dumps/clients/ (RolePolicy dump-writer, statement Dumps): it can upload backups with a per-object lock shorter than the bucket's default retention, and the bucket's policy refuses none below 90 days there (the retention table's Client configurations row; Deny, Principal *, s3:PutObject with s3:object-lock-remaining-retention-days NumericLessThan 90); a backup job must not delete object versions, bypass governance retention, lock what it writes shorter than the retention table or change bucket configuration (give each job its own role with only what it needs)");
+        // Globs count (s3:PutObject* grants both); a grant on database/ only reaches database/.
+        const [glob] = await messages("backup-job-role-no-destruction", [staging(), ...writer(["s3:PutObject*"], "arn:aws:s3:::acme-db-dumps/database/*")]);
+        assert.match(glob, /may s3:PutObjectRetention with s3:PutObject on s3:\/\/acme-db-dumps\/database\/ .*NumericLessThan 30\); a backup job/);
+        // The floor (for both prefixes), PutObjectRetention without PutObject, a legal hold: nothing to report.
+        const floored = JSON.stringify({ Statement: [...floorStatements("acme-db-dumps", 30, "database/"), ...floorStatements("acme-db-dumps", 90, "clients/").slice(1)] });
+        assert.deepEqual(await messages("backup-job-role-no-destruction", [staging(floored), ...writer(["s3:PutObject", "s3:PutObjectRetention"])]), [], "floored at each row");
+        const [partly] = await messages("backup-job-role-no-destruction", [staging(JSON.stringify({ Statement: floorStatements("acme-db-dumps", 7, "clients/") })), ...writer(["s3:PutObject", "s3:PutObjectRetention"])]);
+        assert.match(partly, /s3:\/\/acme-db-dumps\/database\/ .*refuses none below 30 days there.*s3:\/\/acme-db-dumps\/clients\/ .*refuses only locks shorter than 7 days below 90 days there/);
+        assert.deepEqual(await messages("backup-job-role-no-destruction", [staging(), ...writer(["s3:PutObjectRetention", "s3:GetObject"])]), [], "PutObjectRetention alone extends locks only (shortening needs the bypass)");
+        assert.deepEqual(await messages("backup-job-role-no-destruction", [staging(), ...writer(["s3:PutObject", "s3:PutObjectLegalHold"])]), [], "a legal hold adds to the retention; lifting one never shortens it");
+        assert.deepEqual(await messages("backup-job-role-no-destruction", [staging(UNKNOWN as unknown as string), ...writer(["s3:PutObject", "s3:PutObjectRetention"])]), [], "unknown bucket policy: no verdict");
+    });
+
     it("job roles: grants the role's own policies do not show count: an old PolicyAttachment, RolePolicyAttachmentsExclusive, a backup bucket's policy naming the role", async () => {
         const irsa = JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { Federated: "arn:aws:iam::1:oidc-provider/x" }, Action: "sts:AssumeRoleWithWebIdentity" }] });
         const dumps = bucket("acme-db-dumps", { lifecycleRules: [{ enabled: true, prefix: "database/", expiration: { days: 30 } }] });
