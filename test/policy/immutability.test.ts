@@ -366,7 +366,13 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.match(short, /minRetentionDays is 7 days \(orders-lock\)/);
         assert.deepEqual(await run([db, plan("orders-vault"), selection, vault(), lock({ changeableForDays: 3 })]), []);
         assert.deepEqual(await run([db, plan("orders-vault"), selection, { type: "aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault", name: "iso", props: { name: "orders-vault", minRetentionDays: 30, maxRetentionDays: 90, tags: PROD } }]), [], "a logically air-gapped vault");
-        assert.deepEqual(await run([db, plan("orders-vault"), selection, vault({ environment: "staging" })]), [], "staging");
+        const stagingDb = { ...db, props: { ...db.props, tags: { environment: "staging" } } };
+        assert.deepEqual(await run([stagingDb, plan("orders-vault"), selection, vault({ environment: "staging" })]), [], "staging");
+        // What the vault holds decides too: a vault tagged only for housekeeping (or staging) keeping a production database's points.
+        for (const tags of [{ Name: "orders-vault" }, { environment: "staging" }] as Record<string, string>[]) {
+            const [held] = await run([db, plan("orders-vault"), selection, vault(tags)]);
+            assert.match(held, /^orders-daily: rule "daily" keeps the recovery points of every resource \(\*\) in backup vault orders-vault, which has no Vault Lock .*; production \(the vault is not tagged production, but it holds the recovery points of production database orders\) requires a compliance-mode Vault Lock/, JSON.stringify(tags));
+        }
         assert.deepEqual(await run([db, plan("Default"), selection]), [], "a vault the stack does not declare: nothing to read");
         assert.deepEqual(await run([db, plan("orders-vault"), selection, vault(), lock({ changeableForDays: UNKNOWN })]), [], "unknown: no verdict");
     });
