@@ -310,6 +310,78 @@ export function shortLockGrants(grants: Grant[], index: StackIndex, settings: Se
     return lines;
 }
 
+/**
+ * The permission documents of an IAM user (a backup writer's long-lived access key, as older programs and jobs
+ * outside AWS use): UserPolicy resources, attached Policy resources (UserPolicyAttachment, the older
+ * PolicyAttachment `users: [...]`) and managed policy ARNs, and the statements of backup bucket policies whose
+ * Allow names the user (`arn:aws:iam::ACCOUNT:user/[path/]NAME`).
+ */
+export function userGrantsOf(user: StackResource, resources: readonly StackResource[], bucketPolicies: readonly BucketPolicyDocument[]): { grants: Grant[]; managed: string[] } {
+    const names = [read(user.props, "name"), user.name].filter((n): n is string => typeof n === "string");
+    const namesUser = (r: StackResource, property: string) => r.propertyDependencies?.[property]?.some((d) => d.urn === user.urn) || names.includes(String(read(r.props, property)));
+    const grants: Grant[] = [];
+    const managed: string[] = [];
+    const attach = (attachment: StackResource) => {
+        const policyArn = read(attachment.props, "policyArn");
+        const policy = resources.find((p) => p.type === "aws:iam/policy:Policy" && ((attachment.propertyDependencies?.policyArn ?? []).some((d) => d.urn === p.urn) || read(p.props, "arn") === policyArn));
+        if (policy) {
+            grants.push({ document: read(policy.props, "policy"), where: `Policy ${policy.name} (attached by ${attachment.name})` });
+        } else if (typeof policyArn === "string") {
+            managed.push(policyArn);
+        }
+    };
+    for (const r of resources) {
+        if (r.type === "aws:iam/userPolicy:UserPolicy" && namesUser(r, "user")) {
+            grants.push({ document: read(r.props, "policy"), where: `UserPolicy ${r.name}` });
+        } else if (r.type === "aws:iam/userPolicyAttachment:UserPolicyAttachment" && namesUser(r, "user")) {
+            attach(r);
+        } else if (r.type === "aws:iam/policyAttachment:PolicyAttachment") {
+            const users = readArray(r.props, "users");
+            if (r.propertyDependencies?.users?.some((d) => d.urn === user.urn) || (users !== UNKNOWN && (users ?? []).some((u) => typeof u === "string" && names.includes(u)))) {
+                attach(r);
+            }
+        }
+    }
+    for (const { bucket, where, document } of bucketPolicies) {
+        const statements = statementsOf(document);
+        if (statements === UNKNOWN) {
+            continue;
+        }
+        const naming = (statements ?? []).filter((st) => {
+            const aws = read(st.principal, "AWS");
+            const arns = (Array.isArray(aws) ? aws : [aws]).filter((a): a is string => typeof a === "string");
+            return st.effect === "Allow" && arns.some((arn) => /^arn:aws[\w-]*:iam::\d{12}:user\//.test(arn) && names.includes(arn.split("/").pop()!));
+        });
+        if (naming.length > 0) {
+            grants.push({ document: { Statement: naming.map((st) => ({ Sid: st.sid, Effect: st.effect, Action: st.actions, ...(st.notActions ? { NotAction: st.notActions } : {}), Resource: st.resources })) }, where: `the bucket policy of ${bucket} (${where})` });
+        }
+    }
+    return { grants, managed };
+}
+
+/**
+ * The backup buckets a user's grants let it write to by name (s3:PutObject on the bucket's objects, not only on
+ * `*`: a user whose grants name no backup bucket is taken as a person, whose reach the locks bound, not a writer).
+ */
+function writesBackupBuckets(grants: Grant[], backupBuckets: string[]): string[] {
+    const out = new Set<string>();
+    for (const grant of grants) {
+        const statements = statementsOf(grant.document);
+        for (const s of statements === UNKNOWN ? [] : (statements ?? [])) {
+            if (s.effect !== "Allow" || !covers(s, "s3:PutObject")) {
+                continue;
+            }
+            for (const bucket of backupBuckets) {
+                // The bucket part of an object ARN names it (a glob over names too: `acme-dumps-*`), but not every bucket.
+                if (s.resources.some((r) => r.includes("/") && !/^arn:aws[\w-]*:s3:::\*$/.test(r.split("/")[0]) && globMatch(r.split("/")[0], `arn:aws:s3:::${bucket}`))) {
+                    out.add(bucket);
+                }
+            }
+        }
+    }
+    return [...out];
+}
+
 export const backupJobRoleNoDestruction: StackValidationPolicy = {
     name: "backup-job-role-no-destruction",
     description: "No backup job role may delete object versions or recovery points, bypass governance retention, change a bucket's configuration, delete secrets or keys, or delete RDS instances other than the verification's scratch instances.",
@@ -345,6 +417,26 @@ export const backupJobRoleNoDestruction: StackValidationPolicy = {
                 reportViolation(
                     `${name}: backup job role (${why}) may ${lines.join("; ")}; a backup job must not delete object versions, bypass governance retention${shortLocks.length > 0 ? ", lock what it writes shorter than the retention table" : ""} or change bucket configuration (give each job its own role with only what it needs)`,
                     role.urn,
+                );
+            }
+        }
+        // Backup writers that are IAM users (an access key in a cron job, a CI system outside AWS): the same rights.
+        for (const user of args.resources.filter((r) => r.type === "aws:iam/user:User")) {
+            const { grants, managed } = userGrantsOf(user, args.resources, bucketPolicies);
+            const writes = writesBackupBuckets(grants, backupBuckets);
+            if (writes.length === 0) {
+                continue;
+            }
+            const userName = read(user.props, "name");
+            const name = typeof userName === "string" ? userName : user.name;
+            const found = destructiveGrants(grants, config.scratchInstancePatterns);
+            const fullAccess = managed.filter((arn) => FULL_ACCESS_MANAGED.some((m) => arn.endsWith(`:policy/${m}`)));
+            const shortLocks = shortLockGrants(grants, index, settings);
+            const lines = [...(found === UNKNOWN ? [] : found), ...fullAccess.map((arn) => `everything ${arn} grants (attached)`), ...shortLocks];
+            if (lines.length > 0) {
+                reportViolation(
+                    `${name}: backup writer user (its policies write to backup bucket ${writes.join(", ")}) may ${lines.join("; ")}; a backup writer must not delete object versions, bypass governance retention${shortLocks.length > 0 ? ", lock what it writes shorter than the retention table" : ""} or change bucket configuration (give it only s3:PutObject, or run the job under a role)`,
+                    user.urn,
                 );
             }
         }
