@@ -111,7 +111,8 @@ export function unguarded(documents: unknown[], actions: string[], breakGlass: s
                 // The exception does not spare whom it means to: the break-glass role is locked out with the rest.
                 return { sound: false, lockout: spared === undefined || spared.length === 0 ? true : undefined, why: `${where}${exception.unspared.join("; ")}; the exception must name the role, its session and its account, or use ArnNotEquals aws:PrincipalArn (AWS's advice), which spares the role in every session` };
             }
-            if (spared === undefined || spared.length === 0) {
+            // A service principal spared by NotPrincipal is no one who can act as a break-glass role.
+            if (spared === undefined || !spared.some((arn) => /^arn:aws[\w-]*:(iam|sts)::/.test(arn) || !exception)) {
                 return { sound: false, lockout: true, why: "a Deny without a break-glass exception (aws:PrincipalArn) locks everyone out for good" };
             }
             if (breakGlass.length > 0) {

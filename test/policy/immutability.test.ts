@@ -324,6 +324,8 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.match(noAccount, /NotPrincipal names arn:aws:iam::123456789012:role\/oauth2-dr-break-glass without its account \(arn:aws:iam::123456789012:root\), which AWS may validate first/);
         const [everyone] = await messages("deletion-guards-secrets-and-keys", [key({ AWS: "*" })]);
         assert.match(everyone, /^acme-data: production KMS key has a key policy where kms:ScheduleKeyDeletion, kms:DisableKey are not denied to everyone but a break-glass role;/, "NotPrincipal * denies nobody: no guard");
+        const [service] = await messages("deletion-guards-secrets-and-keys", [key({ Service: "logs.amazonaws.com" })]);
+        assert.match(service, /locks everyone out for good/, "a service spared is no break-glass role");
         // The account's ARN the exception needs spares its root user: with breakGlassRoleArns set, that is said.
         const strict = { config: { "deletion-guards-secrets-and-keys": { breakGlassRoleArns: [BREAK_GLASS] } } };
         const [root] = (await runStackPolicy(policyOf("deletion-guards-secrets-and-keys"), [key({ AWS: [session, BREAK_GLASS, account] })], strict)).map((v) => v.message);
