@@ -282,7 +282,7 @@ export function destructiveGrants(grants: Grant[], scratchPatterns: string[]): s
  * GOVERNANCE one without s3:BypassGovernanceRetention (reported as destructive); s3:PutObjectLegalHold only adds
  * a hold or lifts one, never shortening a retention period, so it is not judged. Unknown documents: no line.
  */
-export function shortLockGrants(grants: Grant[], index: StackIndex, settings: Settings): string[] {
+export function shortLockGrants(grants: Grant[], index: StackIndex, settings: Settings, caller?: string): string[] {
     const allowed = grants.flatMap((grant) => {
         const statements = statementsOf(grant.document);
         return statements === UNKNOWN ? [] : (statements ?? []).filter((s) => s.effect === "Allow").map((s) => ({ s, where: `${grant.where}${s.sid ? `, statement ${s.sid}` : ""}` }));
@@ -294,7 +294,7 @@ export function shortLockGrants(grants: Grant[], index: StackIndex, settings: Se
             continue;
         }
         const documents = [...group.config.policy.map((r) => read(r.props, "policy")), group.bucket ? read(group.bucket.props, "policy") : undefined].filter((d) => d !== undefined && d !== null);
-        const denials = lockDenials(documents);
+        const denials = lockDenials(documents, caller);
         if (denials === UNKNOWN) {
             continue;
         }
@@ -411,7 +411,7 @@ export const backupJobRoleNoDestruction: StackValidationPolicy = {
             const name = typeof roleName === "string" ? roleName : role.name;
             const found = destructiveGrants(grants, config.scratchInstancePatterns);
             const fullAccess = managed.filter((arn) => FULL_ACCESS_MANAGED.some((m) => arn.endsWith(`:policy/${m}`)));
-            const shortLocks = shortLockGrants(grants, index, settings);
+            const shortLocks = shortLockGrants(grants, index, settings, name);
             const lines = [...(found === UNKNOWN ? [] : found), ...fullAccess.map((arn) => `everything ${arn} grants (attached)`), ...shortLocks];
             if (lines.length > 0) {
                 reportViolation(
@@ -431,7 +431,7 @@ export const backupJobRoleNoDestruction: StackValidationPolicy = {
             const name = typeof userName === "string" ? userName : user.name;
             const found = destructiveGrants(grants, config.scratchInstancePatterns);
             const fullAccess = managed.filter((arn) => FULL_ACCESS_MANAGED.some((m) => arn.endsWith(`:policy/${m}`)));
-            const shortLocks = shortLockGrants(grants, index, settings);
+            const shortLocks = shortLockGrants(grants, index, settings, name);
             const lines = [...(found === UNKNOWN ? [] : found), ...fullAccess.map((arn) => `everything ${arn} grants (attached)`), ...shortLocks];
             if (lines.length > 0) {
                 reportViolation(

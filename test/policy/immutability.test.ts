@@ -274,6 +274,11 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.deepEqual(await messages("s3-backup-object-lock", [plain, lock, { type: "aws:s3/bucketPolicy:BucketPolicy", name: "acme-policy", props: { bucket: "acme-backups", policy: floors("acme-backups") } }]), []);
         assert.deepEqual(await messages("s3-backup-object-lock", locked("acme-backups", undefined, { tags: { backup: "true", environment: "staging" } })), [], "not production");
         assert.deepEqual(await messages("s3-backup-object-lock", locked("acme-backups", UNKNOWN)), [], "unknown policy: no verdict");
+        // A floor written with NotPrincipal spares whom it names: no floor, and the message says whom.
+        const [mode, floor] = floorStatements("acme-backups");
+        const sparing = doc([mode, { ...floor, Sid: "Floor", Principal: undefined, NotPrincipal: { AWS: ["arn:aws:sts::123456789012:assumed-role/uploader/nightly", "arn:aws:iam::123456789012:role/uploader", "arn:aws:iam::123456789012:root"] } }]);
+        const [spares] = await messages("s3-backup-object-lock", locked("acme-backups", sparing));
+        assert.match(spares, /has no floor there for prefix database\/: .* \(statement Floor spares arn:aws:iam::123456789012:role\/uploader, arn:aws:iam::123456789012:root \(NotPrincipal\): whom a NotPrincipal Deny spares may still upload shorter locks\) \(backup storage/);
     });
 
     it("deletion guards: a secret's guard must refuse re-keying to another KMS key (UpdateSecret with secretsmanager:KmsKeyId); narrowed to requests naming another key is sound, narrowed otherwise is not", async () => {
@@ -415,6 +420,12 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.deepEqual(await messages("backup-job-role-no-destruction", [staging(), ...writer(["s3:PutObjectRetention", "s3:GetObject"])]), [], "PutObjectRetention alone extends locks only (shortening needs the bypass)");
         assert.deepEqual(await messages("backup-job-role-no-destruction", [staging(), ...writer(["s3:PutObject", "s3:PutObjectLegalHold"])]), [], "a legal hold adds to the retention; lifting one never shortens it");
         assert.deepEqual(await messages("backup-job-role-no-destruction", [staging(UNKNOWN as unknown as string), ...writer(["s3:PutObject", "s3:PutObjectRetention"])]), [], "unknown bucket policy: no verdict");
+        // A floor written with NotPrincipal reaches the writer unless it names the writer (its session, role and account).
+        const notPrincipalFloor = (spared: string) => JSON.stringify({ Statement: [database, clients].map((st) => ({ ...st, Principal: undefined, NotPrincipal: { AWS: [`arn:aws:sts::111111111111:assumed-role/${spared}/s`, `arn:aws:iam::111111111111:role/${spared}`, "arn:aws:iam::111111111111:root"] } })) });
+        const [database, clients] = [floorStatements("acme-db-dumps", 30, "database/")[1], floorStatements("acme-db-dumps", 90, "clients/")[1]];
+        assert.deepEqual(await messages("backup-job-role-no-destruction", [staging(notPrincipalFloor("dba")), ...writer(["s3:PutObject", "s3:PutObjectRetention"])]), [], "the NotPrincipal floor reaches the writer");
+        const [spared] = await messages("backup-job-role-no-destruction", [staging(notPrincipalFloor("dump-writer")), ...writer(["s3:PutObject", "s3:PutObjectRetention"])]);
+        assert.match(spared, /^dump-writer: .*s3:PutObjectRetention with s3:PutObject on s3:\/\/acme-db-dumps\/database\/ .*refuses none below 30 days there/, "the NotPrincipal floor spares the writer");
     });
 
     it("job roles: grants the role's own policies do not show count: an old PolicyAttachment, RolePolicyAttachmentsExclusive, a backup bucket's policy naming the role", async () => {
