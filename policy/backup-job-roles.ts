@@ -19,6 +19,9 @@ import { actionMatches, covers, everyoneScope, statementsOf } from "./iam-docume
 import { indexStack, StackIndex, StackResource, tagsOf } from "./resources";
 import { productionAccounts } from "./isolated-copy";
 import { TagMatch, sharedSettings } from "./settings";
+import type { Settings } from "./settings";
+import { lockDenials, lockFloorGaps } from "./object-lock";
+import { formatRetention } from "./retention";
 import { read, readArray, UNKNOWN } from "./unknowns";
 
 /** What no backup job role may be granted. */
@@ -269,6 +272,116 @@ export function destructiveGrants(grants: Grant[], scratchPatterns: string[]): s
     return found;
 }
 
+/**
+ * Per-object locks a role may set shorter than the table: s3:PutObjectRetention beside s3:PutObject lets it upload
+ * with its own retain-until (S3 requires s3:PutObjectRetention for the Object Lock headers of a PutObject), which
+ * overrides the bucket's default retention, so its backups can be locked one day unless the bucket's policy refuses
+ * such locks below the row (the floor `s3-backup-object-lock` requires of production buckets: Deny to everyone
+ * s3:PutObject with s3:object-lock-remaining-retention-days below it). One line per backup bucket and table prefix
+ * it reaches without that floor. PutObjectRetention on a stored version cannot shorten a COMPLIANCE lock, nor a
+ * GOVERNANCE one without s3:BypassGovernanceRetention (reported as destructive); s3:PutObjectLegalHold only adds
+ * a hold or lifts one, never shortening a retention period, so it is not judged. Unknown documents: no line.
+ */
+export function shortLockGrants(grants: Grant[], index: StackIndex, settings: Settings, caller?: string): string[] {
+    const allowed = grants.flatMap((grant) => {
+        const statements = statementsOf(grant.document);
+        return statements === UNKNOWN ? [] : (statements ?? []).filter((s) => s.effect === "Allow").map((s) => ({ s, where: `${grant.where}${s.sid ? `, statement ${s.sid}` : ""}` }));
+    });
+    const reaching = (action: string, object: string) => allowed.find(({ s }) => covers(s, action) && s.resources.some((r) => globMatch(r, object)));
+    const lines: string[] = [];
+    for (const group of index.buckets.values()) {
+        if (!group.backup || typeof group.name !== "string" || group.name.includes("*")) {
+            continue;
+        }
+        const documents = [...group.config.policy.map((r) => read(r.props, "policy")), group.bucket ? read(group.bucket.props, "policy") : undefined].filter((d) => d !== undefined && d !== null);
+        const denials = lockDenials(documents, caller);
+        if (denials === UNKNOWN) {
+            continue;
+        }
+        for (const { row, required, floors, best } of lockFloorGaps(group, denials, settings)) {
+            const object = `arn:aws:s3:::${group.name}/${row.bucketPrefix}backup`;
+            const retention = reaching("s3:PutObjectRetention", object);
+            if (retention && reaching("s3:PutObject", object)) {
+                const floor = floors.length === 0 ? "refuses none" : `refuses only locks shorter than ${formatRetention(best, "days")}`;
+                lines.push(`s3:PutObjectRetention with s3:PutObject on s3://${group.name}/${row.bucketPrefix} (${retention.where}): it can upload backups with a per-object lock shorter than the bucket's default retention, and the bucket's policy ${floor} below ${formatRetention(required, "days")} there (the retention table's ${row.dataType} row; Deny, Principal *, s3:PutObject with s3:object-lock-remaining-retention-days NumericLessThan ${required})`);
+            }
+        }
+    }
+    return lines;
+}
+
+/**
+ * The permission documents of an IAM user (a backup writer's long-lived access key, as older programs and jobs
+ * outside AWS use): UserPolicy resources, attached Policy resources (UserPolicyAttachment, the older
+ * PolicyAttachment `users: [...]`) and managed policy ARNs, and the statements of backup bucket policies whose
+ * Allow names the user (`arn:aws:iam::ACCOUNT:user/[path/]NAME`).
+ */
+export function userGrantsOf(user: StackResource, resources: readonly StackResource[], bucketPolicies: readonly BucketPolicyDocument[]): { grants: Grant[]; managed: string[] } {
+    const names = [read(user.props, "name"), user.name].filter((n): n is string => typeof n === "string");
+    const namesUser = (r: StackResource, property: string) => r.propertyDependencies?.[property]?.some((d) => d.urn === user.urn) || names.includes(String(read(r.props, property)));
+    const grants: Grant[] = [];
+    const managed: string[] = [];
+    const attach = (attachment: StackResource) => {
+        const policyArn = read(attachment.props, "policyArn");
+        const policy = resources.find((p) => p.type === "aws:iam/policy:Policy" && ((attachment.propertyDependencies?.policyArn ?? []).some((d) => d.urn === p.urn) || read(p.props, "arn") === policyArn));
+        if (policy) {
+            grants.push({ document: read(policy.props, "policy"), where: `Policy ${policy.name} (attached by ${attachment.name})` });
+        } else if (typeof policyArn === "string") {
+            managed.push(policyArn);
+        }
+    };
+    for (const r of resources) {
+        if (r.type === "aws:iam/userPolicy:UserPolicy" && namesUser(r, "user")) {
+            grants.push({ document: read(r.props, "policy"), where: `UserPolicy ${r.name}` });
+        } else if (r.type === "aws:iam/userPolicyAttachment:UserPolicyAttachment" && namesUser(r, "user")) {
+            attach(r);
+        } else if (r.type === "aws:iam/policyAttachment:PolicyAttachment") {
+            const users = readArray(r.props, "users");
+            if (r.propertyDependencies?.users?.some((d) => d.urn === user.urn) || (users !== UNKNOWN && (users ?? []).some((u) => typeof u === "string" && names.includes(u)))) {
+                attach(r);
+            }
+        }
+    }
+    for (const { bucket, where, document } of bucketPolicies) {
+        const statements = statementsOf(document);
+        if (statements === UNKNOWN) {
+            continue;
+        }
+        const naming = (statements ?? []).filter((st) => {
+            const aws = read(st.principal, "AWS");
+            const arns = (Array.isArray(aws) ? aws : [aws]).filter((a): a is string => typeof a === "string");
+            return st.effect === "Allow" && arns.some((arn) => /^arn:aws[\w-]*:iam::\d{12}:user\//.test(arn) && names.includes(arn.split("/").pop()!));
+        });
+        if (naming.length > 0) {
+            grants.push({ document: { Statement: naming.map((st) => ({ Sid: st.sid, Effect: st.effect, Action: st.actions, ...(st.notActions ? { NotAction: st.notActions } : {}), Resource: st.resources })) }, where: `the bucket policy of ${bucket} (${where})` });
+        }
+    }
+    return { grants, managed };
+}
+
+/**
+ * The backup buckets a user's grants let it write to by name (s3:PutObject on the bucket's objects, not only on
+ * `*`: a user whose grants name no backup bucket is taken as a person, whose reach the locks bound, not a writer).
+ */
+function writesBackupBuckets(grants: Grant[], backupBuckets: string[]): string[] {
+    const out = new Set<string>();
+    for (const grant of grants) {
+        const statements = statementsOf(grant.document);
+        for (const s of statements === UNKNOWN ? [] : (statements ?? [])) {
+            if (s.effect !== "Allow" || !covers(s, "s3:PutObject")) {
+                continue;
+            }
+            for (const bucket of backupBuckets) {
+                // The bucket part of an object ARN names it (a glob over names too: `acme-dumps-*`), but not every bucket.
+                if (s.resources.some((r) => r.includes("/") && !/^arn:aws[\w-]*:s3:::\*$/.test(r.split("/")[0]) && globMatch(r.split("/")[0], `arn:aws:s3:::${bucket}`))) {
+                    out.add(bucket);
+                }
+            }
+        }
+    }
+    return [...out];
+}
+
 export const backupJobRoleNoDestruction: StackValidationPolicy = {
     name: "backup-job-role-no-destruction",
     description: "No backup job role may delete object versions or recovery points, bypass governance retention, change a bucket's configuration, delete secrets or keys, or delete RDS instances other than the verification's scratch instances.",
@@ -277,7 +390,8 @@ export const backupJobRoleNoDestruction: StackValidationPolicy = {
     configSchema: jobRoleSchema,
     validateStack: (args: StackValidationArgs, reportViolation) => {
         const config = configOf<JobRoleConfig>(jobRoleSchema, args);
-        const index = indexStack(args.resources, sharedSettings());
+        const settings = sharedSettings();
+        const index = indexStack(args.resources, settings);
         const backupBuckets = [...index.buckets.values()].filter((g) => g.backup && typeof g.name === "string").map((g) => g.name as string);
         const bucketPolicies = backupBucketPolicies(index);
         const ownAccounts = productionAccounts(args.resources, []);
@@ -297,11 +411,32 @@ export const backupJobRoleNoDestruction: StackValidationPolicy = {
             const name = typeof roleName === "string" ? roleName : role.name;
             const found = destructiveGrants(grants, config.scratchInstancePatterns);
             const fullAccess = managed.filter((arn) => FULL_ACCESS_MANAGED.some((m) => arn.endsWith(`:policy/${m}`)));
-            const lines = [...(found === UNKNOWN ? [] : found), ...fullAccess.map((arn) => `everything ${arn} grants (attached)`)];
+            const shortLocks = shortLockGrants(grants, index, settings, name);
+            const lines = [...(found === UNKNOWN ? [] : found), ...fullAccess.map((arn) => `everything ${arn} grants (attached)`), ...shortLocks];
             if (lines.length > 0) {
                 reportViolation(
-                    `${name}: backup job role (${why}) may ${lines.join("; ")}; a backup job must not delete object versions, bypass governance retention or change bucket configuration (give each job its own role with only what it needs)`,
+                    `${name}: backup job role (${why}) may ${lines.join("; ")}; a backup job must not delete object versions, bypass governance retention${shortLocks.length > 0 ? ", lock what it writes shorter than the retention table" : ""} or change bucket configuration (give each job its own role with only what it needs)`,
                     role.urn,
+                );
+            }
+        }
+        // Backup writers that are IAM users (an access key in a cron job, a CI system outside AWS): the same rights.
+        for (const user of args.resources.filter((r) => r.type === "aws:iam/user:User")) {
+            const { grants, managed } = userGrantsOf(user, args.resources, bucketPolicies);
+            const writes = writesBackupBuckets(grants, backupBuckets);
+            if (writes.length === 0) {
+                continue;
+            }
+            const userName = read(user.props, "name");
+            const name = typeof userName === "string" ? userName : user.name;
+            const found = destructiveGrants(grants, config.scratchInstancePatterns);
+            const fullAccess = managed.filter((arn) => FULL_ACCESS_MANAGED.some((m) => arn.endsWith(`:policy/${m}`)));
+            const shortLocks = shortLockGrants(grants, index, settings, name);
+            const lines = [...(found === UNKNOWN ? [] : found), ...fullAccess.map((arn) => `everything ${arn} grants (attached)`), ...shortLocks];
+            if (lines.length > 0) {
+                reportViolation(
+                    `${name}: backup writer user (its policies write to backup bucket ${writes.join(", ")}) may ${lines.join("; ")}; a backup writer must not delete object versions, bypass governance retention${shortLocks.length > 0 ? ", lock what it writes shorter than the retention table" : ""} or change bucket configuration (give it only s3:PutObject, or run the job under a role)`,
+                    user.urn,
                 );
             }
         }

@@ -38,6 +38,8 @@ export interface PlanRuleRetention {
     selects: string[];
     /** The rule's targetVaultName (UNKNOWN during preview when computed). */
     vault: unknown;
+    /** The stack's databases the plan selects (by `*`, an ARN pattern, an output, tags), to tell production ones. */
+    databases: StackResource[];
 }
 
 function selectionPlan(selection: StackResource, plans: StackResource[]): StackResource | undefined {
@@ -96,8 +98,9 @@ function namesDatabase(entry: string, db: StackResource): boolean {
  * whose tags meet every condition and that no `notResources` entry (a pattern, a database's output) names.
  * `selectionTags` pick the databases carrying one of them.
  */
-function selectedDatabases(selection: StackResource, databases: StackResource[]): string[] {
+function selectedDatabases(selection: StackResource, databases: StackResource[]): { labels: string[]; picked: StackResource[] } {
     const out = new Set<string>();
+    const picked = new Set<StackResource>();
     const label = (db: StackResource) => `${db.name} (${rdsLabel(db.type, db.props)})`;
     const listed = readArray(selection.props, "conditions");
     const conditions = Array.isArray(listed) ? listed : [];
@@ -118,6 +121,7 @@ function selectedDatabases(selection: StackResource, databases: StackResource[])
     if (!narrowed) {
         for (const entry of patterns) {
             out.add(entry === "*" ? "every resource (*)" : `RDS ${entry}`);
+            databases.filter((db) => namesDatabase(entry, db)).forEach((db) => picked.add(db));
         }
     }
     const dependedOn = new Set((selection.propertyDependencies?.resources ?? []).map((d) => d.urn));
@@ -132,20 +136,28 @@ function selectedDatabases(selection: StackResource, databases: StackResource[])
         const kept = !narrowed || (meetsConditions(db, conditions) && !excludedUrns.has(db.urn) && !excluded.some((entry) => namesDatabase(entry, db)));
         if ((named && kept) || tagMatches.some(({ key, value }) => typeof key === "string" && dbTags[key] === value)) {
             out.add(label(db));
+            picked.add(db);
         }
     }
-    return [...out];
+    return { labels: [...out], picked: [...picked] };
 }
 
 /** Per plan (by URN), the databases its selections pick ("every resource (*)", "fleet (PostgreSQL instance)"). */
 export function planSelections(index: StackIndex): Map<string, string[]> {
+    return new Map([...planPicks(index)].map(([urn, { labels }]) => [urn, labels]));
+}
+
+/** Per plan (by URN), the databases its selections pick: labels for people, and the stack's database resources. */
+function planPicks(index: StackIndex): Map<string, { labels: string[]; picked: StackResource[] }> {
     const plans = index.ofType(T.backupPlan);
     const databases = DATABASE_TYPES.flatMap((type) => index.ofType(type));
-    const selects = new Map<string, string[]>();
+    const selects = new Map<string, { labels: string[]; picked: StackResource[] }>();
     for (const selection of index.ofType(T.backupSelection)) {
         const plan = selectionPlan(selection, plans);
         if (plan) {
-            selects.set(plan.urn, [...(selects.get(plan.urn) ?? []), ...selectedDatabases(selection, databases)]);
+            const { labels, picked } = selectedDatabases(selection, databases);
+            const before = selects.get(plan.urn) ?? { labels: [], picked: [] };
+            selects.set(plan.urn, { labels: [...before.labels, ...labels], picked: [...new Set([...before.picked, ...picked])] });
         }
     }
     return selects;
@@ -154,10 +166,11 @@ export function planSelections(index: StackIndex): Map<string, string[]> {
 /** Every rule of every plan that selects a database, with the days it keeps recovery points. */
 export function planRetentions(index: StackIndex): PlanRuleRetention[] {
     const plans = index.ofType(T.backupPlan);
-    const selects = planSelections(index);
+    const picks = planPicks(index);
     const out: PlanRuleRetention[] = [];
     for (const plan of plans) {
-        const selected = selects.get(plan.urn) ?? [];
+        const selected = picks.get(plan.urn)?.labels ?? [];
+        const databases = picks.get(plan.urn)?.picked ?? [];
         const rules = readArray(plan.props, "rules");
         if (selected.length === 0 || !Array.isArray(rules)) {
             continue;
@@ -166,7 +179,7 @@ export function planRetentions(index: StackIndex): PlanRuleRetention[] {
             const name = read(rule, "ruleName");
             const deleteAfter = readNumber(rule, "lifecycle", "deleteAfter");
             const days = deleteAfter === UNKNOWN ? UNKNOWN : typeof deleteAfter === "number" ? deleteAfter : deleteAfter === undefined ? Infinity : NaN;
-            out.push({ plan, rule: typeof name === "string" ? name : `#${i + 1}`, days, selects: selected, vault: read(rule, "targetVaultName") });
+            out.push({ plan, rule: typeof name === "string" ? name : `#${i + 1}`, days, selects: selected, vault: read(rule, "targetVaultName"), databases });
         });
     }
     return out;
@@ -225,7 +238,7 @@ export const awsBackupPlanRetention: StackValidationPolicy = {
         const settings = sharedSettings();
         const minimum = minimumOf(settings, "database");
         const reported = new Set<string>();
-        for (const { plan, rule, days, selects, vault } of planRetentions(indexStack(args.resources, settings))) {
+        for (const { plan, rule, days, selects, vault, databases } of planRetentions(indexStack(args.resources, settings))) {
             if (days !== UNKNOWN && Number.isNaN(days)) {
                 reportViolation(`${plan.name}: rule "${rule}" lifecycle.deleteAfter is not a number; the retention table's database row requires at least ${plural(minimum, "days")} for ${selects.join(", ")}`, plan.urn);
             } else if (days !== UNKNOWN && days < minimum) {
@@ -235,11 +248,14 @@ export const awsBackupPlanRetention: StackValidationPolicy = {
                 );
             }
             // Retention guaranteed, not just declared: in production the recovery points are kept whoever asks.
+            // A vault is production when it is tagged so, or holds the recovery points of a production database.
             const found = vaultLockProblem(vault, args.resources, minimum);
-            if (found && isProduction(tagsOf(found.vault), args.stackTags, settings) && !reported.has(`${plan.urn} ${String(vault)}`)) {
+            const productionDatabases = found && !isProduction(tagsOf(found.vault), args.stackTags, settings) ? databases.filter((db) => isProduction(tagsOf(db), args.stackTags, settings)) : [];
+            if (found && (isProduction(tagsOf(found.vault), args.stackTags, settings) || productionDatabases.length > 0) && !reported.has(`${plan.urn} ${String(vault)}`)) {
                 reported.add(`${plan.urn} ${String(vault)}`);
+                const why = productionDatabases.length > 0 ? ` (the vault is not tagged production, but it holds the recovery points of production database${productionDatabases.length === 1 ? "" : "s"} ${productionDatabases.map((db) => db.name).join(", ")})` : "";
                 reportViolation(
-                    `${plan.name}: rule "${rule}" keeps the recovery points of ${selects.join(", ")} in backup vault ${String(vault)}, which ${found.problem}; production requires a compliance-mode Vault Lock (changeableForDays set) whose minRetentionDays is at least ${plural(minimum, "days")} (the retention table's database row)`,
+                    `${plan.name}: rule "${rule}" keeps the recovery points of ${selects.join(", ")} in backup vault ${String(vault)}, which ${found.problem}; production${why} requires a compliance-mode Vault Lock (changeableForDays set) whose minRetentionDays is at least ${plural(minimum, "days")} (the retention table's database row)`,
                     plan.urn,
                 );
             }

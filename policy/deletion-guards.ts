@@ -14,7 +14,7 @@
  */
 import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { configOf, globMatch, isProduction } from "./config";
-import { covers, denyConditions, isEveryone, showCondition, Statement, statementsOf } from "./iam-documents";
+import { covers, denyConditions, isEveryone, notPrincipalException, showCondition, Statement, statementsOf } from "./iam-documents";
 import { StackResource, tagsOf } from "./resources";
 import { criticalSecretSchema, isCriticalSecret } from "./secrets";
 import { sharedSettings } from "./settings";
@@ -85,7 +85,8 @@ export function unguarded(documents: unknown[], actions: string[], breakGlass: s
         }
         statements.push(...(parsed ?? []));
     }
-    const denials = statements.filter((s) => s.effect === "Deny" && isEveryone(s.principal));
+    // Everyone: Principal `*`, or NotPrincipal (everyone but whom it names; `*` there spares everyone: no Deny).
+    const denials = statements.filter((s) => s.effect === "Deny" && (s.notPrincipal !== undefined ? !notPrincipalException(s.notPrincipal).everyone : isEveryone(s.principal)));
     let note: string | undefined;
     const missing = actions.filter((action) => {
         const guards = denials.filter((s) => covers(s, action));
@@ -96,19 +97,31 @@ export function unguarded(documents: unknown[], actions: string[], breakGlass: s
         // nobody, unconditionally), or hollow (a credential of the account can get around it: why).
         const verdicts = guards.map((s): { sound: true } | { sound: false; lockout?: true; why: string } => {
             const conditions = denyConditions(s.condition);
-            const { spared, patterns } = conditions;
+            const { patterns } = conditions;
+            // NotPrincipal spares whom it names, as AWS reads it; an aws:PrincipalArn exception spares more.
+            const exception = s.notPrincipal !== undefined ? notPrincipalException(s.notPrincipal) : undefined;
+            const spared = exception ? [...exception.spared, ...(conditions.spared ?? [])] : conditions.spared;
             // A condition the guard needs (the re-key guard's KmsKeyId) is no narrowing an administrator walks around.
             const narrowing = conditions.narrowing.filter((n) => !tolerated(n.operator, n.key, n.value));
             const where = s.sid ? `statement ${s.sid}: ` : "";
             if (narrowing.length > 0) {
                 return { sound: false, why: `${where}the Deny applies only when ${narrowing.map(showCondition).join(" and ")} holds, so a credential that does not meet it is not denied` };
             }
-            if (spared === undefined || spared.length === 0) {
+            if (exception && exception.unspared.length > 0) {
+                // The exception does not spare whom it means to: the break-glass role is locked out with the rest.
+                return { sound: false, lockout: spared === undefined || spared.length === 0 ? true : undefined, why: `${where}${exception.unspared.join("; ")}; the exception must name the role, its session and its account, or use ArnNotEquals aws:PrincipalArn (AWS's advice), which spares the role in every session` };
+            }
+            // A service principal spared by NotPrincipal is no one who can act as a break-glass role.
+            if (spared === undefined || !spared.some((arn) => /^arn:aws[\w-]*:(iam|sts)::/.test(arn) || !exception)) {
                 return { sound: false, lockout: true, why: "a Deny without a break-glass exception (aws:PrincipalArn) locks everyone out for good" };
             }
             if (breakGlass.length > 0) {
-                if (!spared.every((arn) => breakGlass.some((pattern) => globMatch(pattern, arn)))) {
-                    return { sound: false, why: `${where}the exception names roles other than the break-glass roles (${breakGlass.join(", ")})` };
+                const others = spared.filter((arn) => !breakGlass.some((pattern) => globMatch(pattern, arn)));
+                if (others.length > 0) {
+                    // NotPrincipal needs the account's ARN beside the role, and that ARN spares the account's root user.
+                    const root = exception ? others.filter((arn) => /:root$/.test(arn)) : [];
+                    const rootNote = root.length > 0 ? ` (${root.join(", ")}: the account's root user, whom NotPrincipal spares because the exception must name the account; ArnNotEquals aws:PrincipalArn spares only the role)` : "";
+                    return { sound: false, why: `${where}the exception names ${exception ? `principals (${others.join(", ")})` : "roles"} other than the break-glass roles (${breakGlass.join(", ")})${rootNote}` };
                 }
             } else if (patterns.length > 0) {
                 return { sound: false, why: `${where}the exception aws:PrincipalArn ${patterns.join(", ")} is a pattern: it spares every principal it matches, and an administrator can create a role that matches it (name the break-glass role exactly, or list the pattern in breakGlassRoleArns)` };

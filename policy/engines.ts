@@ -91,6 +91,14 @@ const dynamoPitr: Describe = (props) => {
 
 const notDeclared: Describe = () => "backups not declared by the program (the service's own defaults)";
 
+/** `backupRetentionDays` (the service's default when not set) and a geo-redundancy flag, as a classic azure server declares them. */
+const retentionDays = (property: string, defaultDays: number, geo: string): Describe => (props) => {
+    const days = readNumber(props, property);
+    const redundant = read(props, geo);
+    const kept = days === UNKNOWN ? "backup retention unknown until the update" : typeof days === "number" ? `backups kept ${days} day${days === 1 ? "" : "s"}` : days === undefined ? `backups kept ${defaultDays} days (${property} not set)` : `${property} ${showNumber(days)}`;
+    return `${kept}, ${redundant === UNKNOWN ? "geo-redundancy unknown until the update" : redundant === true ? "geo-redundant" : "not geo-redundant"}`;
+};
+
 /**
  * Engines that hold data the way a database does, but that the retention table (and so the pack) does not
  * judge: every report lists them as "not judged" with what they declare, so a reviewer never reads a stack
@@ -124,12 +132,32 @@ const NOT_JUDGED: Record<string, { kind: string; backups: Describe }> = {
     "gcp:firestore/database:Database": { kind: "Firestore database", backups: flag("point-in-time recovery on", "point-in-time recovery off", "pointInTimeRecoveryEnablement") },
     "gcp:alloydb/cluster:Cluster": { kind: "AlloyDB cluster", backups: notDeclared },
     "gcp:redis/instance:Instance": { kind: "Memorystore for Redis instance", backups: notDeclared },
+    // Other providers' databases (h28 trial: a program planned with its own node_modules may hold them): never
+    // "no database". The classic azure provider's servers keep 7 days of backups unless backupRetentionDays says more.
+    "azure:postgresql/flexibleServer:FlexibleServer": { kind: "Azure PostgreSQL Flexible Server (classic azure provider)", backups: retentionDays("backupRetentionDays", 7, "geoRedundantBackupEnabled") },
+    "azure:postgresql/server:Server": { kind: "Azure PostgreSQL single server (classic azure provider)", backups: retentionDays("backupRetentionDays", 7, "geoRedundantBackupEnabled") },
+    "azure:mysql/flexibleServer:FlexibleServer": { kind: "Azure MySQL Flexible Server (classic azure provider)", backups: retentionDays("backupRetentionDays", 7, "geoRedundantBackupEnabled") },
+    "azure:mssql/database:Database": { kind: "Azure SQL database (classic azure provider)", backups: notDeclared },
+    "azure:cosmosdb/account:Account": { kind: "Cosmos DB account (classic azure provider)", backups: notDeclared },
+    "azure-native:dbforpostgresql:ServerGroupCluster": { kind: "Azure Cosmos DB for PostgreSQL cluster", backups: notDeclared },
+    "digitalocean:index/databaseCluster:DatabaseCluster": { kind: "DigitalOcean managed database cluster", backups: notDeclared },
+    "mongodbatlas:index/cluster:Cluster": { kind: "MongoDB Atlas cluster", backups: flag("cloud backups on", "cloud backups off", "cloudBackup") },
+    "mongodbatlas:index/advancedCluster:AdvancedCluster": { kind: "MongoDB Atlas cluster", backups: flag("cloud backups on", "cloud backups off", "backupEnabled") },
+    "aiven:index/pg:Pg": { kind: "Aiven for PostgreSQL service", backups: notDeclared },
+    "aiven:index/mysql:Mysql": { kind: "Aiven for MySQL service", backups: notDeclared },
 };
+
+/**
+ * azure-native's API-version modules (`dbforpostgresql/v20221201`, `dbforpostgresql/v20171201`: an older major
+ * version's SDK, installed by the program) hold the same servers under another token, whose properties differ by
+ * version (a 2017 single server keeps its retention in properties.storageProfile): listed, not judged.
+ */
+const VERSIONED_AZURE_POSTGRES = /^azure-native:dbforpostgresql\/v\w+:(Server|FlexibleServer)$/;
 
 /** The stack's database-like resources the pack does not judge. */
 export function notJudgedDatabases(resources: ReadonlyArray<{ type: string; name: string; urn: string; props: unknown }>): NotJudged[] {
     return resources.flatMap((r) => {
-        const entry = NOT_JUDGED[r.type];
+        const entry = NOT_JUDGED[r.type] ?? (VERSIONED_AZURE_POSTGRES.test(r.type) ? { kind: `Azure PostgreSQL server (${r.type.split(":")[1]}, an azure-native API-version module)`, backups: notDeclared } : undefined);
         return entry ? [{ urn: r.urn, name: r.name, type: r.type, kind: entry.kind, backups: entry.backups(r.props) }] : [];
     });
 }

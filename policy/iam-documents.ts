@@ -14,6 +14,8 @@ export interface Statement {
     notActions?: string[];
     resources: string[];
     principal: unknown;
+    /** NotPrincipal: with Deny, everyone but these (IAM JSON policy elements: NotPrincipal). */
+    notPrincipal?: unknown;
     condition: unknown;
 }
 
@@ -43,11 +45,11 @@ export function statementsOf(document: unknown): Statement[] | Unknown | undefin
     }
     const out: Statement[] = [];
     for (const s of statements) {
-        const parts = ["Sid", "Effect", "Action", "NotAction", "Resource", "Principal", "Condition"].map((k) => read(s, k));
+        const parts = ["Sid", "Effect", "Action", "NotAction", "Resource", "Principal", "Condition", "NotPrincipal"].map((k) => read(s, k));
         if (parts.some((p) => p === UNKNOWN)) {
             return UNKNOWN;
         }
-        const [sid, effect, action, notAction, resource, principal, condition] = parts;
+        const [sid, effect, action, notAction, resource, principal, condition, notPrincipal] = parts;
         out.push({
             sid: typeof sid === "string" ? sid : undefined,
             effect: String(effect ?? ""),
@@ -55,6 +57,7 @@ export function statementsOf(document: unknown): Statement[] | Unknown | undefin
             notActions: notAction === undefined ? undefined : list(notAction),
             resources: list(resource),
             principal,
+            ...(notPrincipal === undefined ? {} : { notPrincipal }),
             condition,
         });
     }
@@ -184,3 +187,55 @@ export function everyoneScope(principal: unknown, condition: unknown): { account
     return scope;
 }
 
+
+/**
+ * Whom a Deny with NotPrincipal spares, read as AWS does (IAM JSON policy elements: NotPrincipal): AWS compares
+ * the caller and, for a role, validates the account, then the role, then the assumed-role session, so an
+ * exception holds only for what is named exactly (no wildcard): a role is spared only in a session named as
+ * `arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION` beside the role's ARN and its account's ARN
+ * (`arn:aws:iam::ACCOUNT:root`, or the bare id), and a user beside its account's ARN. The account's ARN, which
+ * the exception needs, also spares the account's root user. `everyone`: NotPrincipal `*` (the Deny applies to
+ * nobody). `spared`: the principals the Deny does not reach (a spared role by its role ARN, to compare with the
+ * break-glass roles); `unspared`: why a role or user the statement names is denied all the same.
+ */
+export function notPrincipalException(notPrincipal: unknown): { everyone: boolean; spared: string[]; unspared: string[] } {
+    const out = { everyone: false, spared: [] as string[], unspared: [] as string[] };
+    if (notPrincipal === "*") {
+        return { ...out, everyone: true };
+    }
+    const aws = list(read(notPrincipal, "AWS")).map((v) => (/^\d{12}$/.test(v) ? `arn:aws:iam::${v}:root` : v));
+    if (aws.includes("*")) {
+        return { ...out, everyone: true };
+    }
+    const accounts = new Set(aws.map((v) => /^arn:aws[\w-]*:iam::(\d{12}):root$/.exec(v)?.[1]).filter((a): a is string => a !== undefined));
+    const sessions = aws.map((v) => /^arn:aws[\w-]*:sts::(\d{12}):assumed-role\/([^/]+)\/(.+)$/.exec(v)).filter((m): m is RegExpExecArray => m !== null);
+    const roles = aws.map((v) => ({ arn: v, m: /^arn:aws[\w-]*:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(v) })).filter((r) => r.m !== null);
+    for (const { arn, m } of roles) {
+        const [, account, name] = m as RegExpExecArray;
+        const named = sessions.filter(([, a, n]) => a === account && n === name).map(([session]) => session);
+        if (named.length === 0) {
+            out.unspared.push(`NotPrincipal names ${arn} but none of its sessions: AWS compares the caller, an assumed-role session (arn:aws:sts::${account}:assumed-role/${name}/SESSION), which NotPrincipal must name exactly (no wildcard), so the role is denied too`);
+        } else if (!accounts.has(account)) {
+            out.unspared.push(`NotPrincipal names ${arn} without its account (arn:aws:iam::${account}:root), which AWS may validate first: the Deny then reaches the whole account, the role included`);
+        } else {
+            out.spared.push(arn);
+        }
+    }
+    for (const [session, account, name] of sessions) {
+        if (!roles.some(({ m }) => m?.[1] === account && m?.[2] === name)) {
+            out.unspared.push(`NotPrincipal names the session ${session} without its role (arn:aws:iam::${account}:role/${name}), which AWS validates before the session: the role is denied`);
+        }
+    }
+    for (const user of aws.filter((v) => /^arn:aws[\w-]*:iam::\d{12}:user\//.test(v))) {
+        if (accounts.has(user.split(":")[4])) {
+            out.spared.push(user);
+        } else {
+            out.unspared.push(`NotPrincipal names ${user} without its account (arn:aws:iam::${user.split(":")[4]}:root), which AWS may validate first: the Deny then reaches the whole account, the user included`);
+        }
+    }
+    out.spared.push(...[...accounts].map((a) => `arn:aws:iam::${a}:root`));
+    for (const kind of ["Service", "Federated", "CanonicalUser"]) {
+        out.spared.push(...list(read(notPrincipal, kind)));
+    }
+    return out;
+}

@@ -24,7 +24,7 @@
  */
 import { StackValidationPolicy } from "@pulumi/policy";
 import { configOf, globMatch, isProduction } from "./config";
-import { conditionEntries, covers, isEveryone, Statement, statementsOf } from "./iam-documents";
+import { conditionEntries, covers, isEveryone, notPrincipalException, Statement, statementsOf } from "./iam-documents";
 import { BucketGroup, bucketNameFromArn, indexStack, StackIndex, StackResource, tagsOf } from "./resources";
 import { lifecycleRulesOf } from "./s3-families";
 import { formatRetention, RETENTION_TABLE, RetentionRow, retentionRow } from "./retention";
@@ -264,33 +264,87 @@ export function lockFloorProblems(name: string, group: BucketGroup, documents: u
     if (typeof group.name !== "string" || group.name.includes("*")) {
         return [];
     }
-    const statements: Statement[] = [];
-    for (const document of documents) {
-        const parsed = statementsOf(document);
-        if (parsed === UNKNOWN) {
-            return [];
-        }
-        statements.push(...(parsed ?? []));
+    const denials = lockDenials(documents);
+    if (denials === UNKNOWN) {
+        return [];
     }
-    const denials = statements.filter((s) => s.effect === "Deny" && isEveryone(s.principal) && covers(s, "s3:PutObject"));
-    const object = (prefix: string) => `arn:aws:s3:::${group.name as string}/${prefix}backup`;
-    const reaches = (s: Statement, prefix: string) => s.resources.some((r) => globMatch(r, object(prefix)));
+    const reaches = (s: Statement, prefix: string) => s.resources.some((r) => globMatch(r, `arn:aws:s3:::${group.name as string}/${prefix}backup`));
     const problems: string[] = [];
     const why = "a per-object lock in an upload overrides the bucket's default retention, so a compromised writer uploads its next backups";
     if (productionMode === "COMPLIANCE" && !denials.some((s) => reaches(s, "") && deniesWeakerMode(s))) {
         problems.push(`${name}: production backup bucket's policy does not deny s3:PutObject with a per-object Object Lock mode other than COMPLIANCE (Deny, Principal *, Condition StringNotEquals ${MODE_KEY} COMPLIANCE and Null ${MODE_KEY} false, on arn:aws:s3:::${group.name}/*): ${why} in GOVERNANCE, which s3:BypassGovernanceRetention lifts`);
     }
+    for (const { row, required, floors, best } of lockFloorGaps(group, denials, settings)) {
+        const found = floors.length === 0 ? "has no floor there" : `refuses only locks shorter than ${formatRetention(best, "days")}`;
+        problems.push(`${name}: production backup bucket's policy ${found} for prefix ${row.bucketPrefix}: it must deny s3:PutObject with ${REMAINING_KEY} below ${formatRetention(required, "days")} (the retention table's ${row.dataType} row${row.unit === "days" ? "" : ", kept by versions: at least the database row's days"}; Deny, Principal *, NumericLessThan, on arn:aws:s3:::${group.name}/${row.bucketPrefix}*): ${why} locked one day`);
+    }
+    // A Deny with NotPrincipal floors everyone but whom it names: those may still lock shorter, so it is no floor; say so.
+    const sparing = problems.length > 0 ? sparingDenials(documents) : [];
+    if (sparing.length > 0) {
+        return problems.map((p) => `${p} (${sparing.join("; ")}: whom a NotPrincipal Deny spares may still upload shorter locks)`);
+    }
+    return problems;
+}
+
+/**
+ * The Deny statements on s3:PutObject of a bucket's policy documents that reach `caller`: to everyone
+ * (Principal `*`), or (NotPrincipal) to everyone but the principals named, when `caller` is given and not among
+ * them (by its ARN's last segment: a role's sessions are its name). Without `caller`, only the Deny to everyone.
+ * UNKNOWN while a document is unknown.
+ */
+export function lockDenials(documents: unknown[], caller?: string): Statement[] | typeof UNKNOWN {
+    const statements: Statement[] = [];
+    for (const document of documents) {
+        const parsed = statementsOf(document);
+        if (parsed === UNKNOWN) {
+            return UNKNOWN;
+        }
+        statements.push(...(parsed ?? []));
+    }
+    const reaches = (s: Statement) => {
+        if (s.notPrincipal === undefined) {
+            return isEveryone(s.principal);
+        }
+        const exception = notPrincipalException(s.notPrincipal);
+        return caller !== undefined && !exception.everyone && !exception.spared.some((arn) => arn.split("/").pop() === caller);
+    };
+    return statements.filter((s) => s.effect === "Deny" && covers(s, "s3:PutObject") && reaches(s));
+}
+
+/** The NotPrincipal Deny statements on s3:PutObject of the documents: whom each spares ("Sid: a, b"). */
+function sparingDenials(documents: unknown[]): string[] {
+    return documents.flatMap((document) => {
+        const parsed = statementsOf(document);
+        return parsed === UNKNOWN ? [] : (parsed ?? []).filter((s) => s.effect === "Deny" && s.notPrincipal !== undefined && covers(s, "s3:PutObject")).map((s) => `${s.sid ? `statement ${s.sid}` : "a statement"} spares ${notPrincipalException(s.notPrincipal).spared.join(", ") || "everyone"} (NotPrincipal)`);
+    });
+}
+
+/** A table prefix of a bucket whose per-object lock floor (the best of `floors`, days) is below the row's `required` days. */
+export interface LockFloorGap {
+    row: RetentionRow;
+    required: number;
+    floors: number[];
+    best: number;
+}
+
+/**
+ * Per table prefix the bucket holds (its lifecycle/replication rules; `database/` when none), where the policy's
+ * `denials` (lockDenials) refuse per-object locks only below fewer days than the row (`secrets/`, kept by
+ * versions: the database row's days). The bucket's name must be known.
+ */
+export function lockFloorGaps(group: BucketGroup, denials: Statement[], settings: Settings): LockFloorGap[] {
+    const reaches = (s: Statement, prefix: string) => s.resources.some((r) => globMatch(r, `arn:aws:s3:::${group.name as string}/${prefix}backup`));
     const held: RetentionRow[] = RETENTION_TABLE.filter((row) => group.heldPrefixes.has(row.bucketPrefix));
+    const gaps: LockFloorGap[] = [];
     for (const row of held.length > 0 ? held : [retentionRow("database")]) {
         const required = row.unit === "days" ? minimumOf(settings, row.dataClass) : minimumOf(settings, "database");
         const floors = denials.filter((s) => reaches(s, row.bucketPrefix)).map(floorDays).filter((d): d is number => d !== undefined);
         const best = Math.max(0, ...floors);
         if (best < required) {
-            const found = floors.length === 0 ? "has no floor there" : `refuses only locks shorter than ${formatRetention(best, "days")}`;
-            problems.push(`${name}: production backup bucket's policy ${found} for prefix ${row.bucketPrefix}: it must deny s3:PutObject with ${REMAINING_KEY} below ${formatRetention(required, "days")} (the retention table's ${row.dataType} row${row.unit === "days" ? "" : ", kept by versions: at least the database row's days"}; Deny, Principal *, NumericLessThan, on arn:aws:s3:::${group.name}/${row.bucketPrefix}*): ${why} locked one day`);
+            gaps.push({ row, required, floors, best });
         }
     }
-    return problems;
+    return gaps;
 }
 
 export const s3BackupObjectLock: StackValidationPolicy = {

@@ -2,6 +2,7 @@ import { strict as assert } from "assert";
 import { azurePostgresBackupRetention, azurePostgresGeoRedundantBackup } from "../../policy/azure";
 import { cloudSqlBackupConfiguration, cloudSqlDeletionProtection } from "../../policy/cloudsql";
 import { runResourcePolicy, UNKNOWN } from "./helpers";
+import { notJudgedDatabases } from "../../policy/engines";
 
 const AZURE = "azure-native:dbforpostgresql:Server";
 const GCP = "gcp:sql/databaseInstance:DatabaseInstance";
@@ -92,5 +93,30 @@ describe("policy: Cloud SQL PostgreSQL", () => {
         assert.deepEqual(await runResourcePolicy(cloudSqlBackupConfiguration, cloudSql({ enabled: false }, { masterInstanceName: "oauth2-postgres" })), []);
         assert.deepEqual(await runResourcePolicy(cloudSqlBackupConfiguration, cloudSql({ enabled: false }, { databaseVersion: "MYSQL_8_0" })), []);
         assert.deepEqual(await runResourcePolicy(cloudSqlBackupConfiguration, cloudSql(UNKNOWN as never)), []);
+    });
+});
+
+describe("engines of other providers (h28 trial): listed as not judged, never read as no database", () => {
+    const resource = (type: string, props: Record<string, unknown>, name = "records") => ({ type, name, urn: `urn:pulumi:prod::p::${type}::${name}`, props });
+
+    it("lists the classic azure provider's servers, DigitalOcean, MongoDB Atlas, Aiven and azure-native's API-version modules with what they declare", () => {
+        const listed = notJudgedDatabases([
+            resource("azure:postgresql/flexibleServer:FlexibleServer", { backupRetentionDays: 14, geoRedundantBackupEnabled: true }),
+            resource("azure:postgresql/flexibleServer:FlexibleServer", {}, "ledger"),
+            resource("digitalocean:index/databaseCluster:DatabaseCluster", { engine: "pg" }),
+            resource("mongodbatlas:index/advancedCluster:AdvancedCluster", { backupEnabled: false }),
+            resource("aiven:index/pg:Pg", {}),
+            resource("azure-native:dbforpostgresql/v20221201:Server", { backup: { backupRetentionDays: 7 } }),
+            resource("azure-native:dbforpostgresql:Server", {}, "judged"),
+            resource("gcp:sql/database:Database", {}, "a database inside an instance"),
+        ]).map((n) => `${n.name} (${n.kind}): ${n.backups}`);
+        assert.deepEqual(listed, [
+            "records (Azure PostgreSQL Flexible Server (classic azure provider)): backups kept 14 days, geo-redundant",
+            "ledger (Azure PostgreSQL Flexible Server (classic azure provider)): backups kept 7 days (backupRetentionDays not set), not geo-redundant",
+            "records (DigitalOcean managed database cluster): backups not declared by the program (the service's own defaults)",
+            "records (MongoDB Atlas cluster): cloud backups off",
+            "records (Aiven for PostgreSQL service): backups not declared by the program (the service's own defaults)",
+            "records (Azure PostgreSQL server (dbforpostgresql/v20221201, an azure-native API-version module)): backups not declared by the program (the service's own defaults)",
+        ]);
     });
 });

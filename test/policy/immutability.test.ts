@@ -274,6 +274,11 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.deepEqual(await messages("s3-backup-object-lock", [plain, lock, { type: "aws:s3/bucketPolicy:BucketPolicy", name: "acme-policy", props: { bucket: "acme-backups", policy: floors("acme-backups") } }]), []);
         assert.deepEqual(await messages("s3-backup-object-lock", locked("acme-backups", undefined, { tags: { backup: "true", environment: "staging" } })), [], "not production");
         assert.deepEqual(await messages("s3-backup-object-lock", locked("acme-backups", UNKNOWN)), [], "unknown policy: no verdict");
+        // A floor written with NotPrincipal spares whom it names: no floor, and the message says whom.
+        const [mode, floor] = floorStatements("acme-backups");
+        const sparing = doc([mode, { ...floor, Sid: "Floor", Principal: undefined, NotPrincipal: { AWS: ["arn:aws:sts::123456789012:assumed-role/uploader/nightly", "arn:aws:iam::123456789012:role/uploader", "arn:aws:iam::123456789012:root"] } }]);
+        const [spares] = await messages("s3-backup-object-lock", locked("acme-backups", sparing));
+        assert.match(spares, /has no floor there for prefix database\/: .* \(statement Floor spares arn:aws:iam::123456789012:role\/uploader, arn:aws:iam::123456789012:root \(NotPrincipal\): whom a NotPrincipal Deny spares may still upload shorter locks\) \(backup storage/);
     });
 
     it("deletion guards: a secret's guard must refuse re-keying to another KMS key (UpdateSecret with secretsmanager:KmsKeyId); narrowed to requests naming another key is sound, narrowed otherwise is not", async () => {
@@ -312,6 +317,32 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.equal((await configured("arn:aws:iam::123456789012:role/*")).length, 1);
     });
 
+    it("deletion guards: a Deny with NotPrincipal is read as AWS reads it: everyone but the role's named session (with the role and its account) is denied; the role alone, or without its account, is locked out too; `*` denies nobody", async () => {
+        const key = (notPrincipal: unknown) => ({ type: "aws:kms/key:Key", name: "acme-data", props: { tags: PROD, policy: JSON.stringify({ Statement: [{ Sid: "Guard", Effect: "Deny", NotPrincipal: notPrincipal, Action: ["kms:ScheduleKeyDeletion", "kms:DisableKey"], Resource: "*" }] }) } });
+        const session = "arn:aws:sts::123456789012:assumed-role/oauth2-dr-break-glass/incident";
+        const account = "arn:aws:iam::123456789012:root";
+        assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [key({ AWS: [session, BREAK_GLASS, account] })]), [], "AWS's own example: session, role and account");
+        assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [key({ AWS: [session, BREAK_GLASS, "123456789012"] })]), [], "the account as a bare id");
+        const [roleOnly] = await messages("deletion-guards-secrets-and-keys", [key({ AWS: BREAK_GLASS })]);
+        assert.match(roleOnly, /^acme-data: production KMS key has a key policy where kms:ScheduleKeyDeletion, kms:DisableKey are not denied to everyone but a break-glass role \(statement Guard: NotPrincipal names arn:aws:iam::123456789012:role\/oauth2-dr-break-glass but none of its sessions: AWS compares the caller, an assumed-role session \(arn:aws:sts::123456789012:assumed-role\/oauth2-dr-break-glass\/SESSION\), which NotPrincipal must name exactly \(no wildcard\), so the role is denied too; .*ArnNotEquals aws:PrincipalArn/);
+        const [noAccount] = await messages("deletion-guards-secrets-and-keys", [key({ AWS: [session, BREAK_GLASS] })]);
+        assert.match(noAccount, /NotPrincipal names arn:aws:iam::123456789012:role\/oauth2-dr-break-glass without its account \(arn:aws:iam::123456789012:root\), which AWS may validate first/);
+        const [everyone] = await messages("deletion-guards-secrets-and-keys", [key({ AWS: "*" })]);
+        assert.match(everyone, /^acme-data: production KMS key has a key policy where kms:ScheduleKeyDeletion, kms:DisableKey are not denied to everyone but a break-glass role;/, "NotPrincipal * denies nobody: no guard");
+        const [service] = await messages("deletion-guards-secrets-and-keys", [key({ Service: "logs.amazonaws.com" })]);
+        assert.match(service, /locks everyone out for good/, "a service spared is no break-glass role");
+        // The account's ARN the exception needs spares its root user: with breakGlassRoleArns set, that is said.
+        const strict = { config: { "deletion-guards-secrets-and-keys": { breakGlassRoleArns: [BREAK_GLASS] } } };
+        const [root] = (await runStackPolicy(policyOf("deletion-guards-secrets-and-keys"), [key({ AWS: [session, BREAK_GLASS, account] })], strict)).map((v) => v.message);
+        assert.match(root, /statement Guard: the exception names principals \(arn:aws:iam::123456789012:root\) other than the break-glass roles \(arn:aws:iam::123456789012:role\/oauth2-dr-break-glass\) \(arn:aws:iam::123456789012:root: the account's root user, whom NotPrincipal spares/);
+        // A secret guarded the same way passes too.
+        const secretGuard = JSON.stringify({ Statement: [
+            { Effect: "Deny", NotPrincipal: { AWS: [session, BREAK_GLASS, account] }, Action: ["secretsmanager:DeleteSecret", "secretsmanager:RemoveRegionsFromReplication", "secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy"], Resource: "*" },
+            { Effect: "Deny", NotPrincipal: { AWS: [session, BREAK_GLASS, account] }, Action: "secretsmanager:UpdateSecret", Resource: "*", Condition: { StringNotEquals: { "secretsmanager:KmsKeyId": "alias/own" }, Null: { "secretsmanager:KmsKeyId": "false" } } },
+        ] });
+        assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [{ type: "aws:secretsmanager/secret:Secret", name: "oauth2/signing-key", props: { name: "oauth2/signing-key", tags: PROD, policy: secretGuard } }]), []);
+    });
+
     it("deletion guards: a policy declared twice (inline and a KeyPolicy or SecretPolicy) must guard in each, since either replaces the other", async () => {
         const guard = (actions: string[]) => JSON.stringify({ Statement: [{ Effect: "Deny", Principal: "*", Action: actions, Resource: "*", Condition: { ArnNotEquals: { "aws:PrincipalArn": BREAK_GLASS } } }] });
         const open = JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { AWS: "arn:aws:iam::123456789012:root" }, Action: "kms:*", Resource: "*" }] });
@@ -342,7 +373,13 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.match(short, /minRetentionDays is 7 days \(orders-lock\)/);
         assert.deepEqual(await run([db, plan("orders-vault"), selection, vault(), lock({ changeableForDays: 3 })]), []);
         assert.deepEqual(await run([db, plan("orders-vault"), selection, { type: "aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault", name: "iso", props: { name: "orders-vault", minRetentionDays: 30, maxRetentionDays: 90, tags: PROD } }]), [], "a logically air-gapped vault");
-        assert.deepEqual(await run([db, plan("orders-vault"), selection, vault({ environment: "staging" })]), [], "staging");
+        const stagingDb = { ...db, props: { ...db.props, tags: { environment: "staging" } } };
+        assert.deepEqual(await run([stagingDb, plan("orders-vault"), selection, vault({ environment: "staging" })]), [], "staging");
+        // What the vault holds decides too: a vault tagged only for housekeeping (or staging) keeping a production database's points.
+        for (const tags of [{ Name: "orders-vault" }, { environment: "staging" }] as Record<string, string>[]) {
+            const [held] = await run([db, plan("orders-vault"), selection, vault(tags)]);
+            assert.match(held, /^orders-daily: rule "daily" keeps the recovery points of every resource \(\*\) in backup vault orders-vault, which has no Vault Lock .*; production \(the vault is not tagged production, but it holds the recovery points of production database orders\) requires a compliance-mode Vault Lock/, JSON.stringify(tags));
+        }
         assert.deepEqual(await run([db, plan("Default"), selection]), [], "a vault the stack does not declare: nothing to read");
         assert.deepEqual(await run([db, plan("orders-vault"), selection, vault(), lock({ changeableForDays: UNKNOWN })]), [], "unknown: no verdict");
     });
@@ -359,6 +396,36 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.deepEqual(rest, []);
         assert.match(message, /^dump-writer: backup job role \(its policies reach a backup bucket\) may s3:DeleteObjectVersion \(RolePolicy dump-writer, statement Dumps\); s3:DeleteBucket /);
         assert.ok(!message.includes("s3:BypassGovernanceRetention"), "s3:Delete* does not grant the bypass");
+    });
+
+    it("job roles: a writer with s3:PutObjectRetention beside s3:PutObject locks its uploads as it likes unless the bucket's policy floors per-object locks at the row; the floor, PutObjectRetention alone and PutObjectLegalHold pass", async () => {
+        const irsa = JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { Federated: "arn:aws:iam::1:oidc-provider/x" }, Action: "sts:AssumeRoleWithWebIdentity" }] });
+        const writer = (actions: string[], resource = "arn:aws:s3:::acme-db-dumps/*") => [
+            { type: "aws:iam/role:Role", name: "dump-writer", props: { name: "dump-writer", assumeRolePolicy: irsa } },
+            { type: "aws:iam/rolePolicy:RolePolicy", name: "dump-writer", props: { role: "dump-writer", policy: JSON.stringify({ Statement: [{ Sid: "Dumps", Effect: "Allow", Action: actions, Resource: resource }] }) } },
+        ];
+        // A staging bucket (no floor required of the bucket itself): its default retention is all the table gets.
+        const staging = (policy?: string) => bucket("acme-db-dumps", { tags: { backup: "true", environment: "staging" }, policy, lifecycleRules: [{ enabled: true, prefix: "database/", expiration: { days: 35 } }, { enabled: true, prefix: "clients/", expiration: { days: 90 } }] });
+        const [short, ...rest] = await messages("backup-job-role-no-destruction", [staging(), ...writer(["s3:PutObject", "s3:PutObjectRetention"])]);
+        assert.deepEqual(rest, []);
+        assert.equal(short, "dump-writer: backup job role (its policies reach a backup bucket) may s3:PutObjectRetention with s3:PutObject on s3://acme-db-dumps/database/ (RolePolicy dump-writer, statement Dumps): it can upload backups with a per-object lock shorter than the bucket's default retention, and the bucket's policy refuses none below 30 days there (the retention table's Database (PostgreSQL) row; Deny, Principal *, s3:PutObject with s3:object-lock-remaining-retention-days NumericLessThan 30); s3:PutObjectRetention with s3:PutObject on s3://acme-db-dumps/clients/ (RolePolicy dump-writer, statement Dumps): it can upload backups with a per-object lock shorter than the bucket's default retention, and the bucket's policy refuses none below 90 days there (the retention table's Client configurations row; Deny, Principal *, s3:PutObject with s3:object-lock-remaining-retention-days NumericLessThan 90); a backup job must not delete object versions, bypass governance retention, lock what it writes shorter than the retention table or change bucket configuration (give each job its own role with only what it needs)");
+        // Globs count (s3:PutObject* grants both); a grant on database/ only reaches database/.
+        const [glob] = await messages("backup-job-role-no-destruction", [staging(), ...writer(["s3:PutObject*"], "arn:aws:s3:::acme-db-dumps/database/*")]);
+        assert.match(glob, /may s3:PutObjectRetention with s3:PutObject on s3:\/\/acme-db-dumps\/database\/ .*NumericLessThan 30\); a backup job/);
+        // The floor (for both prefixes), PutObjectRetention without PutObject, a legal hold: nothing to report.
+        const floored = JSON.stringify({ Statement: [...floorStatements("acme-db-dumps", 30, "database/"), ...floorStatements("acme-db-dumps", 90, "clients/").slice(1)] });
+        assert.deepEqual(await messages("backup-job-role-no-destruction", [staging(floored), ...writer(["s3:PutObject", "s3:PutObjectRetention"])]), [], "floored at each row");
+        const [partly] = await messages("backup-job-role-no-destruction", [staging(JSON.stringify({ Statement: floorStatements("acme-db-dumps", 7, "clients/") })), ...writer(["s3:PutObject", "s3:PutObjectRetention"])]);
+        assert.match(partly, /s3:\/\/acme-db-dumps\/database\/ .*refuses none below 30 days there.*s3:\/\/acme-db-dumps\/clients\/ .*refuses only locks shorter than 7 days below 90 days there/);
+        assert.deepEqual(await messages("backup-job-role-no-destruction", [staging(), ...writer(["s3:PutObjectRetention", "s3:GetObject"])]), [], "PutObjectRetention alone extends locks only (shortening needs the bypass)");
+        assert.deepEqual(await messages("backup-job-role-no-destruction", [staging(), ...writer(["s3:PutObject", "s3:PutObjectLegalHold"])]), [], "a legal hold adds to the retention; lifting one never shortens it");
+        assert.deepEqual(await messages("backup-job-role-no-destruction", [staging(UNKNOWN as unknown as string), ...writer(["s3:PutObject", "s3:PutObjectRetention"])]), [], "unknown bucket policy: no verdict");
+        // A floor written with NotPrincipal reaches the writer unless it names the writer (its session, role and account).
+        const notPrincipalFloor = (spared: string) => JSON.stringify({ Statement: [database, clients].map((st) => ({ ...st, Principal: undefined, NotPrincipal: { AWS: [`arn:aws:sts::111111111111:assumed-role/${spared}/s`, `arn:aws:iam::111111111111:role/${spared}`, "arn:aws:iam::111111111111:root"] } })) });
+        const [database, clients] = [floorStatements("acme-db-dumps", 30, "database/")[1], floorStatements("acme-db-dumps", 90, "clients/")[1]];
+        assert.deepEqual(await messages("backup-job-role-no-destruction", [staging(notPrincipalFloor("dba")), ...writer(["s3:PutObject", "s3:PutObjectRetention"])]), [], "the NotPrincipal floor reaches the writer");
+        const [spared] = await messages("backup-job-role-no-destruction", [staging(notPrincipalFloor("dump-writer")), ...writer(["s3:PutObject", "s3:PutObjectRetention"])]);
+        assert.match(spared, /^dump-writer: .*s3:PutObjectRetention with s3:PutObject on s3:\/\/acme-db-dumps\/database\/ .*refuses none below 30 days there/, "the NotPrincipal floor spares the writer");
     });
 
     it("job roles: grants the role's own policies do not show count: an old PolicyAttachment, RolePolicyAttachmentsExclusive, a backup bucket's policy naming the role", async () => {
