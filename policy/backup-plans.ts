@@ -23,7 +23,7 @@ import { indexStack, StackIndex, StackResource, tagsOf } from "./resources";
 import { plural } from "./retention";
 import { minimumOf, sharedSettings } from "./settings";
 import { T } from "./types";
-import { read, readArray, UNKNOWN } from "./unknowns";
+import { notJudgedInPreview, read, readArray, UNKNOWN } from "./unknowns";
 import { readNumber } from "./numbers";
 
 /** What AWS Backup can select among the engines rds-backup-retention judges (DocumentDB and Neptune ARNs are `arn:aws:rds:...` too). */
@@ -38,6 +38,13 @@ export interface PlanRuleRetention {
     selects: string[];
     /** The rule's targetVaultName (UNKNOWN during preview when computed). */
     vault: unknown;
+    /**
+     * When the name is unknown (a vault's computed name, in preview): the stack's vaults the plan's `rules` depend
+     * on (`targetVaultName: vault.name`; a copy action's destination shows there too, as the dependencies are per
+     * property). A name derived from a vault of the stack carries its dependency, so the target is one of these
+     * or no vault of the stack.
+     */
+    vaultCandidates?: StackResource[];
     /** The stack's databases the plan selects (by `*`, an ARN pattern, an output, tags), to tell production ones. */
     databases: StackResource[];
 }
@@ -179,7 +186,9 @@ export function planRetentions(index: StackIndex): PlanRuleRetention[] {
             const name = read(rule, "ruleName");
             const deleteAfter = readNumber(rule, "lifecycle", "deleteAfter");
             const days = deleteAfter === UNKNOWN ? UNKNOWN : typeof deleteAfter === "number" ? deleteAfter : deleteAfter === undefined ? Infinity : NaN;
-            out.push({ plan, rule: typeof name === "string" ? name : `#${i + 1}`, days, selects: selected, vault: read(rule, "targetVaultName"), databases });
+            const vault = read(rule, "targetVaultName");
+            const vaultCandidates = vault === UNKNOWN ? rulesVaults(plan) : undefined;
+            out.push({ plan, rule: typeof name === "string" ? name : `#${i + 1}`, days, selects: selected, vault, ...(vaultCandidates ? { vaultCandidates } : {}), databases });
         });
     }
     return out;
@@ -189,6 +198,12 @@ const VAULT = "aws:backup/vault:Vault";
 const AIR_GAPPED_VAULT = "aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault";
 const VAULT_LOCK = "aws:backup/vaultLockConfiguration:VaultLockConfiguration";
 
+/** The vaults (of either kind) the plan's `rules` depend on, each once. */
+function rulesVaults(plan: StackResource): StackResource[] {
+    const vaults = (plan.propertyDependencies?.rules ?? []).filter((d) => d.type === VAULT || d.type === AIR_GAPPED_VAULT);
+    return [...new Map(vaults.map((v) => [v.urn, v])).values()];
+}
+
 /**
  * Why a production vault does not hold recovery points for `minimum` days whoever asks: no Vault Lock, a
  * governance-mode lock (no changeableForDays: backup:DeleteBackupVaultLockConfiguration removes it), or a
@@ -197,19 +212,31 @@ const VAULT_LOCK = "aws:backup/vaultLockConfiguration:VaultLockConfiguration";
  * unknown, or when the vault is not declared in the stack (nothing to read).
  */
 export function vaultLockProblem(vaultName: unknown, resources: readonly StackResource[], minimum: number): { vault: StackResource; problem: string } | undefined {
-    if (typeof vaultName !== "string") {
+    const vault = typeof vaultName === "string" ? resources.find((r) => (r.type === VAULT || r.type === AIR_GAPPED_VAULT) && read(r.props, "name") === vaultName) : undefined;
+    return vault ? lockProblemOf(vault, resources, minimum) : undefined;
+}
+
+/**
+ * A rule whose vault name is unknown: the problem of its vault when that is known to be one vault of the stack
+ * (one candidate), none when no candidate has one (whichever is the target, it is locked, or not the stack's),
+ * and "unjudged" when several candidates differ.
+ */
+export function candidateVaultProblem(candidates: readonly StackResource[], resources: readonly StackResource[], minimum: number): { vault: StackResource; problem: string } | "unjudged" | undefined {
+    const problems = candidates.map((vault) => lockProblemOf(vault, resources, minimum)).filter((p) => p !== undefined);
+    if (problems.length === 0) {
         return undefined;
     }
-    const vault = resources.find((r) => (r.type === VAULT || r.type === AIR_GAPPED_VAULT) && read(r.props, "name") === vaultName);
-    if (!vault) {
-        return undefined;
-    }
+    return candidates.length === 1 ? problems[0] : "unjudged";
+}
+
+function lockProblemOf(vault: StackResource, resources: readonly StackResource[], minimum: number): { vault: StackResource; problem: string } | undefined {
+    const name = read(vault.props, "name");
     const days = (value: unknown) => (value === UNKNOWN ? UNKNOWN : typeof value === "number" ? value : typeof value === "string" && /^\d+$/.test(value) ? Number(value) : undefined);
     if (vault.type === AIR_GAPPED_VAULT) {
         const min = days(read(vault.props, "minRetentionDays"));
         return min === UNKNOWN || (typeof min === "number" && min >= minimum) ? undefined : { vault, problem: `is a logically air-gapped vault whose minRetentionDays is ${typeof min === "number" ? plural(min, "days") : "not set"}` };
     }
-    const locks = resources.filter((r) => r.type === VAULT_LOCK && (r.propertyDependencies?.backupVaultName?.some((d) => d.urn === vault.urn) || read(r.props, "backupVaultName") === vaultName));
+    const locks = resources.filter((r) => r.type === VAULT_LOCK && (r.propertyDependencies?.backupVaultName?.some((d) => d.urn === vault.urn) || (typeof name === "string" && read(r.props, "backupVaultName") === name)));
     if (locks.length === 0) {
         return { vault, problem: "has no Vault Lock (aws.backup.VaultLockConfiguration): any credential with backup:DeleteRecoveryPoint deletes its recovery points early" };
     }
@@ -238,7 +265,8 @@ export const awsBackupPlanRetention: StackValidationPolicy = {
         const settings = sharedSettings();
         const minimum = minimumOf(settings, "database");
         const reported = new Set<string>();
-        for (const { plan, rule, days, selects, vault, databases } of planRetentions(indexStack(args.resources, settings))) {
+        const unresolved: string[] = [];
+        for (const { plan, rule, days, selects, vault, vaultCandidates, databases } of planRetentions(indexStack(args.resources, settings))) {
             if (days !== UNKNOWN && Number.isNaN(days)) {
                 reportViolation(`${plan.name}: rule "${rule}" lifecycle.deleteAfter is not a number; the retention table's database row requires at least ${plural(minimum, "days")} for ${selects.join(", ")}`, plan.urn);
             } else if (days !== UNKNOWN && days < minimum) {
@@ -249,16 +277,25 @@ export const awsBackupPlanRetention: StackValidationPolicy = {
             }
             // Retention guaranteed, not just declared: in production the recovery points are kept whoever asks.
             // A vault is production when it is tagged so, or holds the recovery points of a production database.
-            const found = vaultLockProblem(vault, args.resources, minimum);
+            const judged = vault === UNKNOWN ? candidateVaultProblem(vaultCandidates ?? [], args.resources, minimum) : vaultLockProblem(vault, args.resources, minimum);
+            if (judged === "unjudged") {
+                unresolved.push(`${plan.name} rule "${rule}" targetVaultName (one of ${(vaultCandidates ?? []).map((v) => v.name).join(", ")})`);
+                continue;
+            }
+            const found = judged;
+            const vaultShown = typeof vault === "string" ? vault : found ? `${found.vault.name} (its name is computed)` : String(vault);
             const productionDatabases = found && !isProduction(tagsOf(found.vault), args.stackTags, settings) ? databases.filter((db) => isProduction(tagsOf(db), args.stackTags, settings)) : [];
-            if (found && (isProduction(tagsOf(found.vault), args.stackTags, settings) || productionDatabases.length > 0) && !reported.has(`${plan.urn} ${String(vault)}`)) {
-                reported.add(`${plan.urn} ${String(vault)}`);
+            if (found && (isProduction(tagsOf(found.vault), args.stackTags, settings) || productionDatabases.length > 0) && !reported.has(`${plan.urn} ${vaultShown}`)) {
+                reported.add(`${plan.urn} ${vaultShown}`);
                 const why = productionDatabases.length > 0 ? ` (the vault is not tagged production, but it holds the recovery points of production database${productionDatabases.length === 1 ? "" : "s"} ${productionDatabases.map((db) => db.name).join(", ")})` : "";
                 reportViolation(
-                    `${plan.name}: rule "${rule}" keeps the recovery points of ${selects.join(", ")} in backup vault ${String(vault)}, which ${found.problem}; production${why} requires a compliance-mode Vault Lock (changeableForDays set) whose minRetentionDays is at least ${plural(minimum, "days")} (the retention table's database row)`,
+                    `${plan.name}: rule "${rule}" keeps the recovery points of ${selects.join(", ")} in backup vault ${vaultShown}, which ${found.problem}; production${why} requires a compliance-mode Vault Lock (changeableForDays set) whose minRetentionDays is at least ${plural(minimum, "days")} (the retention table's database row)`,
                     plan.urn,
                 );
             }
+        }
+        if (unresolved.length > 0) {
+            notJudgedInPreview(args, unresolved, "whether the vault keeping these recovery points is locked (the rules depend on several vaults of the stack, not all locked for the row)");
         }
     },
 };

@@ -66,6 +66,11 @@ export async function runResourcePolicy(policy: ResourceValidationPolicy, resour
 }
 
 export async function runStackPolicy(policy: StackValidationPolicy, resources: HandBuilt[], options: RunOptions = {}): Promise<Violation[]> {
+    return (await runStackPolicyWithReasons(policy, resources, options)).violations;
+}
+
+/** runStackPolicy, with the reasons the policy gave for not judging (notApplicable), e.g. an unknown in preview. */
+export async function runStackPolicyWithReasons(policy: StackValidationPolicy, resources: HandBuilt[], options: RunOptions = {}): Promise<{ violations: Violation[]; notApplicable: string[] }> {
     const prepared = prepare(toAnalyzerResources(resources));
     const evaluation = {
         config: options.config,
@@ -73,7 +78,10 @@ export async function runStackPolicy(policy: StackValidationPolicy, resources: H
         packEnforcementLevel: options.level ?? "mandatory" as EnforcementLevel,
     };
     const result = await evaluateStackPolicies(withSettings(policy), policyResources(prepared), evaluation);
-    return result.violations.filter((v) => v.policy === policy.name);
+    return {
+        violations: result.violations.filter((v) => v.policy === policy.name),
+        notApplicable: result.notApplicable.filter((n) => n.policy === policy.name).map((n) => n.reason ?? ""),
+    };
 }
 
 /**

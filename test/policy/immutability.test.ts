@@ -11,7 +11,7 @@ import { find, plannedResource, planRepo, remove } from "../support/plans";
 import { immutabilityPolicies } from "../../policy/immutability";
 import { ALL_POLICIES } from "../../policy/all";
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { runStackPolicy, UNKNOWN } from "./helpers";
+import { runStackPolicy, runStackPolicyWithReasons, UNKNOWN } from "./helpers";
 
 const NAMES = immutabilityPolicies.map((p) => p.name);
 const BREAK_GLASS = "arn:aws:iam::123456789012:role/oauth2-dr-break-glass";
@@ -382,6 +382,38 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         }
         assert.deepEqual(await run([db, plan("Default"), selection]), [], "a vault the stack does not declare: nothing to read");
         assert.deepEqual(await run([db, plan("orders-vault"), selection, vault(), lock({ changeableForDays: UNKNOWN })]), [], "unknown: no verdict");
+    });
+
+    it("AWS Backup in preview: a rule whose vault name is computed is judged through the vault its rules depend on; with several candidates not all locked it is listed as not judged, never passed silently", async () => {
+        const policy = ALL_POLICIES.find((p) => p.name === "aws-backup-plan-retention") as StackValidationPolicy;
+        const VAULT = "aws:backup/vault:Vault";
+        const db = { type: "aws:rds/instance:Instance", name: "ledger", props: { identifier: "ledger", engine: "postgres", backupRetentionPeriod: 35, tags: PROD } };
+        const selection = { type: "aws:backup/selection:Selection", name: "ledger", props: { planId: "p", resources: ["*"] } };
+        const vault = (name: string) => ({ type: VAULT, name, props: { name: UNKNOWN, tags: PROD } });
+        const lockOf = (name: string) => ({ type: "aws:backup/vaultLockConfiguration:VaultLockConfiguration", name: `${name}-lock`, props: { backupVaultName: UNKNOWN, changeableForDays: 3, minRetentionDays: 30 }, propertyDependencies: { backupVaultName: [`urn:pulumi:test::proj::${VAULT}::${name}`] } });
+        // targetVaultName: vault.name (auto-named, unknown in preview); a copy action's destination shows in the same property's dependencies.
+        const plan = (...dependsOn: string[]) => ({
+            type: "aws:backup/plan:Plan",
+            name: "ledger-daily",
+            props: { rules: [{ ruleName: "daily", targetVaultName: UNKNOWN, lifecycle: { deleteAfter: 35 } }] },
+            propertyDependencies: { rules: dependsOn.map((name) => `urn:pulumi:test::proj::${VAULT}::${name}`) },
+        });
+        const run = (resources: Parameters<typeof runStackPolicy>[1]) => runStackPolicyWithReasons(policy, resources);
+
+        const one = await run([db, selection, vault("primary"), plan("primary")]);
+        assert.equal(one.violations.length, 1, "one candidate without a lock: judged, as when its name is known");
+        assert.match(one.violations[0].message, /^ledger-daily: rule "daily" keeps the recovery points of every resource \(\*\) in backup vault primary \(its name is computed\), which has no Vault Lock/);
+
+        const locked = await run([db, selection, vault("primary"), lockOf("primary"), vault("copy"), lockOf("copy"), plan("primary", "copy")]);
+        assert.deepEqual([locked.violations, locked.notApplicable], [[], []], "every candidate locked for the row: whichever is the target, compliant");
+
+        const mixed = await run([db, selection, vault("primary"), lockOf("primary"), vault("copy"), plan("primary", "copy")]);
+        assert.deepEqual(mixed.violations, [], "which of the two is the target is not known: no verdict either way");
+        assert.equal(mixed.notApplicable.length, 1);
+        assert.match(mixed.notApplicable[0], /^not judged in this preview: ledger-daily rule "daily" targetVaultName \(one of primary, copy\) unknown until the update: whether the vault keeping these recovery points is locked/);
+
+        const elsewhere = await run([db, selection, vault("primary"), plan()]);
+        assert.deepEqual([elsewhere.violations, elsewhere.notApplicable], [[], []], "a name that depends on no vault of the stack: a vault it does not declare, as when known");
     });
 
     it("job roles: an IRSA writer with s3:Delete* on the dumps bucket is named with each action; a replication role is not a job role", async () => {

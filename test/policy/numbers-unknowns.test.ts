@@ -78,4 +78,14 @@ describe("numbers, retention rows and unknown inputs (issue 22, second trial)", 
             [{ name: "orders", inputs: "backupRetentionPeriod", policies: ["rds-backup-retention"] }],
         );
     });
+
+    it("a stack policy's not-judged record (no resource) is listed against the stack, not dropped; another stack-level reason is not", () => {
+        const records = [
+            { policy: "aws-backup-plan-retention", reason: 'not judged in this preview: plan rule "daily" targetVaultName unknown until the update: whether it is locked' },
+            { policy: "aws-backup-plan-retention", reason: "Policy only applies to resources of type 'aws:backup/plan:Plan'" },
+        ];
+        assert.deepEqual(unjudgedInPreview(records, []), [
+            { name: "(the stack)", type: "stack policy", inputs: 'plan rule "daily" targetVaultName', why: "whether it is locked", policies: ["aws-backup-plan-retention"] },
+        ]);
+    });
 });

@@ -85,17 +85,21 @@ export interface UnjudgedInPreview {
     policies: string[];
 }
 
+/** Where a stack policy's not-judged record points: the stack itself, not one resource. */
+const STACK = { urn: "", name: "(the stack)", type: "stack policy" };
+
 /** The "not judged in this preview" reasons among the not-applicable records, one entry per resource and inputs. */
 export function unjudgedInPreview(records: NotApplicable[], resources: ReadonlyArray<{ urn: string; name: string; type: string }>): UnjudgedInPreview[] {
     const out = new Map<string, UnjudgedInPreview>();
     for (const { policy, urn, reason } of records) {
         const unknown = unknownInputsOf(reason);
-        const resource = resources.find((r) => r.urn === urn);
+        // A stack policy's record has no resource: its reason names what it could not judge (the plan and rule).
+        const resource = urn === undefined ? STACK : resources.find((r) => r.urn === urn);
         if (unknown === undefined || !resource) {
             continue;
         }
         const key = `${resource.urn}\n${unknown.inputs}\n${unknown.why ?? ""}`;
-        const entry = out.get(key) ?? { name: resource.name, type: resource.type, urn: resource.urn, ...unknown, policies: [] };
+        const entry = out.get(key) ?? { name: resource.name, type: resource.type, ...(resource.urn ? { urn: resource.urn } : {}), ...unknown, policies: [] };
         if (!entry.policies.includes(policy)) {
             entry.policies.push(policy);
         }
