@@ -12,6 +12,7 @@
  *   npm run bench                 N = 5
  *   BENCH_QUICK=1 npm run bench   N = 2; bench/policy.ts --repeat 1; bench/backup.ts on 0.1 GB, 1 run
  *   BENCH_RUNS=9 npm run bench    N = 9
+ *   BENCH_ONLY=plan npm run bench  section 1 alone (the plan and check against the floor)
  *
  * No figure is asserted anywhere; bench/README.md says what each one means.
  */
@@ -200,7 +201,9 @@ function main(): void {
         console.error((err as Error).message);
         process.exitCode = 1;
     }
-    otherBenchmarks();
+    if (process.env.BENCH_ONLY !== "plan") {
+        otherBenchmarks();
+    }
 }
 
 if (require.main === module) {

@@ -22,7 +22,14 @@ const crypto = require("crypto");
 const fs = require("fs");
 const Module = require("module");
 const path = require("path");
-const esbuild = require("esbuild");
+/**
+ * esbuild's JavaScript API (lib/main.js, which loads worker_threads, tty and more) is needed only for a compile
+ * the cache does not hold: in a process whose .ts files are all cached (every plan, check and planning child
+ * after the first) it is never loaded. Its version, in every cache key, is read from its package.json.
+ */
+let esbuildApi;
+const esbuildOnce = () => (esbuildApi ??= require("esbuild"));
+const ESBUILD_VERSION = require("esbuild/package.json").version;
 const { privateCacheDir } = require("./src/private-cache-dir.cjs");
 const { checkReservedNames } = require("./src/reserved-names.cjs");
 
@@ -42,7 +49,7 @@ const OPTIONS = {
 /** The cache directory (undefined: none of ours), looked up on the first compile. */
 let cacheDir;
 const cacheDirOnce = () => (cacheDir ??= { dir: privateCacheDir("offline-plan-ts") }).dir;
-const CACHE_SALT = JSON.stringify([esbuild.version, OPTIONS, 2]);
+const CACHE_SALT = JSON.stringify([ESBUILD_VERSION, OPTIONS, 2]);
 
 /** Per directory, the nearest tsconfig.json's text: looked up once per process, not once per module load. */
 const tsconfigTexts = new Map();
@@ -92,8 +99,27 @@ function storeOutput(key, code) {
     }
 }
 
+/**
+ * Per file, the text compiled last in this process and its output. The planner reloads a program's modules for
+ * every stack (program-entry.ts forgetProgramModules): a module whose text is unchanged is served from here, not
+ * checked for reserved names, hashed and read from the cache directory again. The output depends on nothing else
+ * that can change within a process (the tsconfig text is read once per process, esbuild's version and the
+ * options are fixed).
+ */
+const compiledInProcess = new Map();
+
 function compiled(filename) {
     const source = fs.readFileSync(filename, "utf8");
+    const known = compiledInProcess.get(filename);
+    if (known !== undefined && known.source === source) {
+        return known.code;
+    }
+    const code = compiledAfresh(filename, source);
+    compiledInProcess.set(filename, { source, code });
+    return code;
+}
+
+function compiledAfresh(filename, source) {
     // esbuild would rename a top-level `const exports` and run what ts-node refuses (src/reserved-names.cjs).
     checkReservedNames(filename, source);
     const key = crypto.createHash("sha256").update(CACHE_SALT).update("\0").update(filename).update("\0").update(source).update("\0").update(nearestTsconfigText(path.dirname(filename))).digest("hex");
@@ -102,7 +128,7 @@ function compiled(filename) {
         return hit;
     }
     // build (not transform) so that esbuild itself reads the nearest tsconfig.json, extends and all.
-    const code = esbuild.buildSync({ ...OPTIONS, entryPoints: [filename], absWorkingDir: path.dirname(filename) }).outputFiles[0].text;
+    const code = esbuildOnce().buildSync({ ...OPTIONS, entryPoints: [filename], absWorkingDir: path.dirname(filename) }).outputFiles[0].text;
     storeOutput(key, code);
     return code;
 }

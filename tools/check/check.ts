@@ -19,6 +19,8 @@
  * run, a registration waits on unknowns or a resource or row was not judged for an unknown value), 2 on a
  * usage or planning error, 0 otherwise.
  */
+// First: the planning child starts before anything else loads (start-planning-early.ts says why).
+import "./start-planning-early";
 import "offline-plan/compiled-modules";
 import "offline-plan/no-dependency-source-maps";
 import "offline-plan/lazy-closure-modules";

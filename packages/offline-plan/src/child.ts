@@ -18,10 +18,13 @@ function sendToParent(message: ChildMessage): Promise<void> {
 
 let written = 0;
 
-/** A result's JSON in a file beside the stack file (protocol.ts ChildMessage says why); its path. */
-function writeResult(stackFile: string, id: number, result: PlanResult): string {
+/**
+ * A result's JSON in a file beside the stack file (protocol.ts ChildMessage says why); its path. `json` is the
+ * result's text when runBatch has it (the text it parsed the result from): written as it is, not made again.
+ */
+function writeResult(stackFile: string, id: number, result: PlanResult, json?: string): string {
     const file = path.join(path.dirname(stackFile), `result-${id}-${written++}.json`);
-    fs.writeFileSync(file, JSON.stringify(result));
+    fs.writeFileSync(file, json ?? JSON.stringify(result));
     return file;
 }
 
@@ -38,7 +41,7 @@ async function plan(request: ChildRequest, stackFile: string): Promise<void> {
         process.chdir(path.resolve(batch.programDir));
         outcome = await runBatch(batch as PlanBatch, {
             onStart: (stack) => fs.writeFileSync(stackFile, stack),
-            onResult: (result) => void sent.push(sendToParent({ id, kind: "result", resultFile: writeResult(stackFile, id, result) })),
+            onResult: (result, json) => void sent.push(sendToParent({ id, kind: "result", resultFile: writeResult(stackFile, id, result, json) })),
         });
     } catch (err) {
         // Not one stack's failure (a program directory that does not exist): the batch's, never a hang.

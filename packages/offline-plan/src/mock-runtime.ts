@@ -268,8 +268,12 @@ function orderOf(programDir: string, batch: PlanBatch): PlanOrder | BatchOutcome
 export interface BatchHooks {
     /** A stack's plan starts (the child records it, so that a process ended by the program names it). */
     onStart?(stack: string): void;
-    /** A requested stack's result, as soon as it is planned, in the order of the final results. */
-    onResult?(result: PlanResult): void;
+    /**
+     * A requested stack's result, as soon as it is planned, in the order of the final results; with `json`, its
+     * JSON text (the text the result was parsed from, when nothing was added to it since: the child writes it
+     * as it is instead of serializing the result again).
+     */
+    onResult?(result: PlanResult, json?: string): void;
 }
 
 /** Plans the batch's stacks in order, so that a caller can check one stack while the next is planned. */
@@ -289,7 +293,8 @@ export async function runBatch(batch: PlanBatch, hooks: BatchHooks = {}): Promis
         forgetProgramModules(programDir);
         try {
             // As JSON, whichever process reads it: undefined outputs and inputs dropped, as across a process boundary.
-            const result = JSON.parse(JSON.stringify(await runProgram({ ...batch, programDir, stack, stackReferences: { ...references } }))) as PlanResult;
+            const json = JSON.stringify(await runProgram({ ...batch, programDir, stack, stackReferences: { ...references } }));
+            const result = JSON.parse(json) as PlanResult;
             for (const name of referenceNames(result)) {
                 references[name] = result.outputs;
             }
@@ -308,7 +313,8 @@ export async function runBatch(batch: PlanBatch, hooks: BatchHooks = {}): Promis
             }
             results.push(result);
             if (order.requested.includes(stack)) {
-                hooks.onResult?.(result);
+                // Behind a preview the result may have gained waitingOnUnknowns and unknownApplies: no text then.
+                hooks.onResult?.(result, full ? undefined : json);
             }
         } catch (err) {
             // Program failures arrive described (ProgramError); others are the tool's own (a missing stack file).

@@ -8,27 +8,36 @@
  * keeps one child for many batches (the tests). A child that ends before a batch's end (a program calling
  * process.exit, a kill) fails that batch with a PlanError naming the stack it was planning.
  */
-import { ChildProcess, spawn } from "child_process";
+import type { ChildProcess } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { PlanResult } from "./model";
 import { ChildMessage, ChildRequest, PlanBatch, PlanError, readResultFile, resultsOf } from "./protocol";
 
 export { PlanError, resultsOf } from "./protocol";
 
-const CHILD = path.join(__dirname, "child.ts");
+/** How a planning child is started (a .cjs file, which a CLI loads first to start one early). */
+interface PlanningProcess {
+    TS_REGISTER: string;
+    OUR_NODE_MODULES: string;
+    childDirectory(): { dir: string; stackFile: string };
+    spawnPlanningChild(stackFile: string): ChildProcess;
+    takeEarlyPlanningChild(): { child: ChildProcess; dir: string; stackFile: string; output: string } | undefined;
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const planningProcess = require("./planning-process.cjs") as PlanningProcess;
+
 /**
  * The TypeScript loader every process of ours runs under (`node --require TS_REGISTER file.ts`), by absolute
  * path: the planning child runs in the program's directory, which may have no loader of its own.
  */
-export const TS_REGISTER = path.resolve(__dirname, "..", "register.cjs");
+export const TS_REGISTER = planningProcess.TS_REGISTER;
 
 /**
  * The node_modules our own @pulumi/pulumi is installed in (the workspace's, or the package's own when it is
  * installed alone): where a program without node_modules finds the SDK and its providers.
  */
-export const OUR_NODE_MODULES = path.resolve(path.dirname(require.resolve("@pulumi/pulumi/package.json")), "..", "..");
+export const OUR_NODE_MODULES = planningProcess.OUR_NODE_MODULES;
 
 /** How the child process ended. */
 export interface Ended {
@@ -64,12 +73,19 @@ export class PlanningChild {
     private output = "";
     private nextId = 0;
     private readonly pending = new Map<number, Pending>();
-    private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "offline-plan-"));
-    private readonly stackFile = path.join(this.dir, "current-stack");
+    private readonly dir: string;
+    private readonly stackFile: string;
     private readonly onExit = () => this.close();
 
+    /** Adopts the child a CLI started early (planning-process.cjs), if one is waiting; else starts one on the first batch. */
     constructor() {
+        const early = planningProcess.takeEarlyPlanningChild();
+        ({ dir: this.dir, stackFile: this.stackFile } = early ?? planningProcess.childDirectory());
         process.once("exit", this.onExit);
+        if (early) {
+            this.output = early.output;
+            this.listen(early.child);
+        }
     }
 
     /** Plans a batch; `onResult` hears each requested stack's result as it arrives. Rejects as resultsOf throws. */
@@ -108,24 +124,17 @@ export class PlanningChild {
 
     private start(): ChildProcess {
         fs.mkdirSync(this.dir, { recursive: true });
-        const child = spawn(process.execPath, ["--require", TS_REGISTER, CHILD, this.stackFile], {
-            // A program without its own node_modules (another team's, checked with --program) resolves
-            // @pulumi/* from ours; its own node_modules, when present, still come first.
-            env: { ...process.env, NODE_PATH: [process.env.NODE_PATH, OUR_NODE_MODULES].filter(Boolean).join(path.delimiter) },
-            stdio: ["ignore", "pipe", "pipe", "ipc"],
-        });
         this.output = "";
+        // Idle, the child does not keep its parent alive: the process, its pipes and (between batches) its channel.
+        return this.listen(planningProcess.spawnPlanningChild(this.stackFile));
+    }
+
+    /** Hears the child's output, messages and exit; it is this object's child from now on. */
+    private listen(child: ChildProcess): ChildProcess {
         child.stdout!.on("data", (chunk: Buffer) => void (this.output += chunk.toString("utf8")));
         child.stderr!.on("data", (chunk: Buffer) => void (this.output += chunk.toString("utf8")));
         child.on("message", (message: ChildMessage) => this.receive(message));
-        // A request sent as the child dies fails on its channel; the exit below fails what was pending.
-        child.on("error", () => undefined);
         child.once("exit", (code, signal) => this.ended(child, { code, signal }));
-        // Idle, the child must not keep its parent alive: the process, its pipes and (between batches) its channel.
-        child.unref();
-        for (const stream of [child.stdout, child.stderr] as unknown as Array<{ unref?(): void }>) {
-            stream.unref?.();
-        }
         this.child = child;
         return child;
     }

@@ -4,12 +4,13 @@
  * process itself (process.exit) named with its stack and exit code, in both the streaming and the file mode.
  */
 import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { PlanResult } from "../src/model";
 import { planInOrder, startPlanInOrder } from "../src/order";
-import { PlanError } from "../src/runner";
+import { OUR_NODE_MODULES, PlanError, TS_REGISTER } from "../src/runner";
 import { PlanningServer } from "../src/server";
 
 /** A project of three stacks; `edge` references `core`; a stack's `failure` config makes the program fail. */
@@ -127,6 +128,27 @@ describe("the planning child", () => {
             seen[result.stack] = result.outputs.sawBigReceived ?? (result.outputs.payload as string).length;
         }
         assert.deepEqual(seen, { big: 1024 * 1024, after: true });
+    });
+
+    it("hands each result over with the JSON text it was parsed from (the child writes that text, not a second serialization), and none behind a preview", () => {
+        const dir = make();
+        const mockRuntime = path.resolve(__dirname, "..", "src", "mock-runtime.ts");
+        const script = [
+            `const { runBatch } = require(${JSON.stringify(mockRuntime)});`,
+            "process.on('unhandledRejection', () => undefined);",
+            "(async () => {",
+            "    const seen = [];",
+            "    for (const preview of [false, true]) {",
+            `        await runBatch({ programDir: ${JSON.stringify(dir)}, stacks: ["edge"], inDependencyOrder: true, preview }, { onResult: (result, json) => seen.push([result.stack, preview, json === undefined ? "none" : json === JSON.stringify(result) ? "same" : "differs"]) });`,
+            "    }",
+            "    process.stdout.write(JSON.stringify(seen));",
+            "    process.exit(0);",
+            "})();",
+        ].join("\n");
+        // As the planning child runs: @pulumi/* from our node_modules for a program without its own.
+        const child = spawnSync(process.execPath, ["--require", TS_REGISTER, "-e", script], { cwd: dir, encoding: "utf8", env: { ...process.env, NODE_PATH: OUR_NODE_MODULES } });
+        assert.equal(child.status, 0, child.stderr);
+        assert.deepEqual(JSON.parse(child.stdout), [["edge", false, "same"], ["edge", true, "none"]]);
     });
 
     it("names the failing stack and the program's own error when planned without streaming", async () => {

@@ -92,6 +92,23 @@ describe("offline-plan/register.cjs (the TypeScript loader)", function () {
         assert.equal(runTs(main, tmpdir).stdout, "second");
     });
 
+    it("a module loaded again in the same process (the next stack) is served its compile without the cache directory, and a changed text compiled afresh", () => {
+        const file = write(path.join(dir, "value.ts"), `export const value: string = "real";\n`);
+        const cacheDir = () => path.join(tmpdir, fs.readdirSync(tmpdir).find((name) => name.startsWith("offline-plan-ts-")) ?? "missing");
+        const plant = `for (const entry of require("fs").readdirSync(${JSON.stringify("CACHE")}).filter((n) => n.endsWith(".js"))) require("fs").writeFileSync(require("path").join(${JSON.stringify("CACHE")}, entry), "exports.value = 'planted';");`;
+        const load = `const load = () => { delete require.cache[${JSON.stringify(file)}]; return require(${JSON.stringify(file)}).value; };`;
+        // First process: compiles and caches. Second: reads the cache, then (the cache now planted) loads again.
+        assert.equal(runTs(write(path.join(dir, "first.ts"), `${load}\nconsole.log(load());\n`), tmpdir).stdout, "real");
+        const main = write(path.join(dir, "again.ts"), `${load}\nconst first = load();\n${plant.replaceAll("CACHE", cacheDir())}\nconst again = load();\nrequire("fs").writeFileSync(${JSON.stringify(file)}, 'export const value: string = "edited";\\n');\nconsole.log([first, again, load()].join(" "));\n`);
+        assert.deepEqual(runTs(main, tmpdir), { status: 0, stdout: "real real edited", stderr: "" });
+    });
+
+    it("does not load esbuild's API in a process whose modules are all in the cache", () => {
+        const main = write(path.join(dir, "main.ts"), `const loaded: string[] = Object.keys(require.cache).filter((f) => /[\\/]esbuild[\\/]lib[\\/]main[.]js$/.test(f));\nconsole.log(loaded.length);\n`);
+        assert.deepEqual(runTs(main, tmpdir), { status: 0, stdout: "1", stderr: "" }, "the first process compiles");
+        assert.deepEqual(runTs(main, tmpdir), { status: 0, stdout: "0", stderr: "" }, "the second finds its compile cached");
+    });
+
     it("still runs when the cache directory cannot be written", () => {
         // A temp dir that is a file: no cache directory can be made under it, even by root.
         const notADirectory = write(path.join(tmpdir, "a-file"), "");
