@@ -116,6 +116,29 @@ report() {
 
 SCRATCH_DB=""
 SCRATCH_CREATED=0
+# The scratch database's CREATE DATABASE runs in the background while the pass starts (the first bytes of
+# the download, gpg, the archive's table of contents): scratch_settle waits for it before the database is
+# first used, and before the cleanup drops it (never killed: a CREATE cut off on the client side could still
+# complete on the server after the DROP).
+SCRATCH_CREATE_PID=""
+scratch_create_start() {
+    {
+        set +e
+        vpsql -d "${VERIFY_MAINTENANCE_DB:-postgres}" -c "CREATE DATABASE \"${SCRATCH_DB}\"" >/dev/null 2>"$WORK_DIR/create.err"
+        echo $? >"$WORK_DIR/create.rc"
+    } &
+    SCRATCH_CREATE_PID=$!
+}
+# scratch_settle: waits for scratch_create_start's CREATE DATABASE; 0 when the scratch database exists
+# (SCRATCH_CREATED=1), 1 when it was not created (WORK_DIR/create.err says why).
+scratch_settle() {
+    if [[ -n "$SCRATCH_CREATE_PID" ]]; then
+        wait "$SCRATCH_CREATE_PID" 2>/dev/null || true
+        SCRATCH_CREATE_PID=""
+        [[ "$(cat "$WORK_DIR/create.rc" 2>/dev/null)" != 0 ]] || SCRATCH_CREATED=1
+    fi
+    [[ $SCRATCH_CREATED -eq 1 ]]
+}
 INTEGRITY_PID=""
 # What the verification itself needs in TMPDIR: the manifests, the probe's 64 KiB, gpg's home, the steps'
 # messages. The dump is streamed, never stored.
@@ -127,7 +150,7 @@ RESTORE_ID=""
 RESTORE_STARTED=0
 
 drop_scratch() {
-    if [[ $SCRATCH_CREATED -eq 1 ]]; then
+    if scratch_settle; then
         local left
         if ! vpsql -d "${VERIFY_MAINTENANCE_DB:-postgres}" -c "DROP DATABASE IF EXISTS \"${SCRATCH_DB}\" WITH (FORCE)" >/dev/null 2>"$WORK_DIR/drop.err"; then
             result "test instance cleaned up" FAIL "DROP DATABASE ${SCRATCH_DB} failed: $(tail -n 1 "$WORK_DIR/drop.err")"
@@ -472,16 +495,17 @@ verify_dump() {
     probe_passphrase "$object_key" "$(passphrase_origin)"
     check_db_connection "${VERIFY_MAINTENANCE_DB:-postgres}" "${VERIFY_PGHOST:-${PGHOST:-}}" "${VERIFY_PGPORT:-${PGPORT:-5432}}"
     SCRATCH_DB="${VERIFY_DATABASE:-oauth2_verify_$(date -u +%Y%m%d%H%M%S)}"
-    if ! vpsql -d "${VERIFY_MAINTENANCE_DB:-postgres}" -c "CREATE DATABASE \"${SCRATCH_DB}\"" >/dev/null 2>"$WORK_DIR/create.err"; then
+    scratch_create_start
+
+    # One pass, restore.sh's: download, hash, decrypt while the rows load into staging tables; moved into
+    # place only once the hash and gpg's MDC checked out. The scratch database is created meanwhile
+    # (scratch_create_start); without it the pass is stopped before any row is loaded.
+    verify_pass "$object_key" "$want_sha" "$compression" "$SCRATCH_DB"
+    if [[ -e "$WORK_DIR/stream/no-scratch" ]]; then
         result "restore to test instance works" FAIL "CREATE DATABASE ${SCRATCH_DB} on $(db_address "${VERIFY_PGHOST:-}" "${VERIFY_PGPORT:-}" postgres) failed: $(one_line_error "$WORK_DIR/create.err")"
         fail_rest "no scratch database"
         return
     fi
-    SCRATCH_CREATED=1
-
-    # One pass, restore.sh's: download, hash, decrypt while the rows load into staging tables; moved into
-    # place only once the hash and gpg's MDC checked out.
-    verify_pass "$object_key" "$want_sha" "$compression" "$SCRATCH_DB"
     local sha verdict failure="" stage="" cause="" where
     sha=$(cat "$WORK_DIR/stream/sha.out" 2>/dev/null || true)
     verdict=$(cat "$WORK_DIR/stream/verdict" 2>/dev/null || echo "the restore did not finish")
@@ -626,6 +650,14 @@ verify_pass() {
             || ! restore_python restore-stage "$d/schema.sql" "$d/data.list" "$d" "oauth2_dr_stage_$RESTORE_RUN_ID" unlogged >"$s/single.why" 2>&1; then
             mode=single
         fi
+    fi
+    if ! scratch_settle; then
+        # No scratch database (CREATE DATABASE failed): the pass stops here, before any row is loaded.
+        restore_kill_jobs
+        restore_pass_wait
+        start_aws_helper
+        : >"$s/no-scratch"
+        return 0
     fi
     if [[ $mode == parallel ]] && ! psql_value -d "$db" -f "$d/stage.sql" >/dev/null 2>"$s/stage.err"; then
         mode=stage_failed
