@@ -731,9 +731,11 @@ CREATE TEMP TABLE oauth2_dr_staged ON COMMIT DROP AS
     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname LIKE 'oauth2\_dr\_stage\_${RESTORE_RUN_ID}\_%' AND c.relkind = 'r';
 SQL
+    local kept="$s/kept"
+    # psql's quoting: a quote inside '...' is written twice.
     cat >"$d/kept.sql" <<SQL
 \\pset fieldsep '\\t'
-\\o '$s/kept'
+\\o '${kept//\'/\'\'}'
 SELECT s.staged_schema || '.' || pg_catalog.quote_ident(s.staged_table), n.nspname, c.relname
     FROM pg_temp.oauth2_dr_staged s JOIN pg_catalog.pg_class c ON c.oid = s.rel JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
     WHERE pg_catalog.current_setting('track_counts') = 'on' AND pg_catalog.pg_relation_filenode(c.oid) = s.filenode
