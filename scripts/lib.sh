@@ -358,6 +358,13 @@ make_work_dir() {
 
 remove_work_dir() {
     stop_aws_helper
+    # A probe still decrypting (restore_probe_start; the run ended before its answer was read): its gpg ends
+    # first, so that the gpg-agent it uses is there to be killed below.
+    if [[ -n "${RESTORE_PROBE_FD:-}" ]]; then
+        cat <&"$RESTORE_PROBE_FD" >/dev/null 2>&1 || true
+        exec {RESTORE_PROBE_FD}<&-
+        RESTORE_PROBE_FD=""
+    fi
     if [[ -n "$WORK_DIR" && -d "$WORK_DIR" ]]; then
         gpgconf --kill gpg-agent >/dev/null 2>&1 || true
         rm -rf "$WORK_DIR"
@@ -1052,13 +1059,35 @@ RESTORE_SESSION_KEY=""
 # restore_probe_decrypt FILE: decrypts FILE (the probe) to nothing, keeping the session key; gpg's status.
 # gpg's messages (without the lines that print the key) in $WORK_DIR/probe.err.
 restore_probe_decrypt() {
+    restore_probe_start "$1"
+    restore_probe_finish
+}
+
+# restore_probe_start FILE: restore_probe_decrypt's gpg, started in the background: the passphrase's S2K
+# (gpg-agent: 65M iterations of SHA-512, 0.2-0.4 s) runs while the caller goes on with checks that do not
+# need it (the target's connection, the listing); restore_probe_finish waits for it. Its answer (the
+# session key among gpg's status lines) comes back through a pipe, in memory, never a file.
+RESTORE_PROBE_FD=""
+restore_probe_start() {
+    local probe=$1
+    exec {RESTORE_PROBE_FD}< <(
+        rc=0
+        gpg --batch --quiet --no-tty --yes --pinentry-mode loopback --no-symkey-cache --passphrase-fd 3 \
+            --status-fd 1 --show-session-key --decrypt --output /dev/null <"$probe" 3< <(printf '%s' "$BACKUP_PASSPHRASE") 2>&1 || rc=$?
+        printf '\n[PROBE-STATUS] %s\n' "$rc"
+    )
+}
+
+# restore_probe_finish: waits for restore_probe_start's gpg; its status, as restore_probe_decrypt.
+restore_probe_finish() {
     local out rc
-    out=$(gpg --batch --quiet --no-tty --yes --pinentry-mode loopback --no-symkey-cache --passphrase-fd 3 \
-        --status-fd 1 --show-session-key --decrypt --output /dev/null <"$1" 3< <(printf '%s' "$BACKUP_PASSPHRASE") 2>&1)
-    rc=$?
+    out=$(cat <&"$RESTORE_PROBE_FD")
+    exec {RESTORE_PROBE_FD}<&-
+    RESTORE_PROBE_FD=""
+    rc=$(printf '%s\n' "$out" | awk '$1 == "[PROBE-STATUS]" { rc = $2 } END { print (rc == "" ? 1 : rc) }')
     RESTORE_SESSION_KEY=$(printf '%s\n' "$out" | awk '$1 == "[GNUPG:]" && $2 == "SESSION_KEY" { print $3; exit }')
-    printf '%s\n' "$out" | grep -v -i -e '^\[GNUPG:\]' -e 'session key: ' -e 'seskey' >"$WORK_DIR/probe.err" || true
-    return $rc
+    printf '%s\n' "$out" | grep -v -i -e '^\[GNUPG:\]' -e 'session key: ' -e 'seskey' -e '^\[PROBE-STATUS\]' -e '^$' >"$WORK_DIR/probe.err" || true
+    return "$rc"
 }
 
 # restore_gpg_decrypt: gpg_decrypt, with the probe's session key when there is one (gpg 2.2 prints the key it

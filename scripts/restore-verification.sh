@@ -26,7 +26,11 @@
 #   read a second time). The dump is streamed, never stored. Then the restored schema
 #   (every table, column, type) is compared with the manifest's, the server's lookups run with the columns
 #   that exist (every released column set passes; a missing column of every release fails), every
-#   oauth2_* table is counted (count(*)) against the manifest, and the scratch database is dropped.
+#   oauth2_* table's rows are compared with the manifest's count, and the scratch database is dropped. A
+#   staged table's rows are the server's COPY command tags (the rows it inserted, summed over the sessions)
+#   when, at the end of the swap's transaction, it is still the relation the sessions filled (same oid and
+#   file: no DROP, TRUNCATE or rewrite) and that transaction deleted and inserted none of its rows (its own
+#   statistics, track_counts on): no second scan of the data; any other table is counted with count(*).
 # VERIFY_MODE=snapshot: the newest available RDS snapshot of DB_INSTANCE_IDENTIFIER is restored into
 #   oauth2-backup-test-<yyyymmdd> (class VERIFY_INSTANCE_CLASS, default db.t3.medium; optional
 #   VERIFY_SUBNET_GROUP, VERIFY_SECURITY_GROUP_IDS (space separated)), the tables are checked over the
@@ -112,6 +116,29 @@ report() {
 
 SCRATCH_DB=""
 SCRATCH_CREATED=0
+# The scratch database's CREATE DATABASE runs in the background while the pass starts (the first bytes of
+# the download, gpg, the archive's table of contents): scratch_settle waits for it before the database is
+# first used, and before the cleanup drops it (never killed: a CREATE cut off on the client side could still
+# complete on the server after the DROP).
+SCRATCH_CREATE_PID=""
+scratch_create_start() {
+    {
+        set +e
+        vpsql -d "${VERIFY_MAINTENANCE_DB:-postgres}" -c "CREATE DATABASE \"${SCRATCH_DB}\"" >/dev/null 2>"$WORK_DIR/create.err"
+        echo $? >"$WORK_DIR/create.rc"
+    } &
+    SCRATCH_CREATE_PID=$!
+}
+# scratch_settle: waits for scratch_create_start's CREATE DATABASE; 0 when the scratch database exists
+# (SCRATCH_CREATED=1), 1 when it was not created (WORK_DIR/create.err says why).
+scratch_settle() {
+    if [[ -n "$SCRATCH_CREATE_PID" ]]; then
+        wait "$SCRATCH_CREATE_PID" 2>/dev/null || true
+        SCRATCH_CREATE_PID=""
+        [[ "$(cat "$WORK_DIR/create.rc" 2>/dev/null)" != 0 ]] || SCRATCH_CREATED=1
+    fi
+    [[ $SCRATCH_CREATED -eq 1 ]]
+}
 INTEGRITY_PID=""
 # What the verification itself needs in TMPDIR: the manifests, the probe's 64 KiB, gpg's home, the steps'
 # messages. The dump is streamed, never stored.
@@ -123,7 +150,7 @@ RESTORE_ID=""
 RESTORE_STARTED=0
 
 drop_scratch() {
-    if [[ $SCRATCH_CREATED -eq 1 ]]; then
+    if scratch_settle; then
         local left
         if ! vpsql -d "${VERIFY_MAINTENANCE_DB:-postgres}" -c "DROP DATABASE IF EXISTS \"${SCRATCH_DB}\" WITH (FORCE)" >/dev/null 2>"$WORK_DIR/drop.err"; then
             result "test instance cleaned up" FAIL "DROP DATABASE ${SCRATCH_DB} failed: $(tail -n 1 "$WORK_DIR/drop.err")"
@@ -343,10 +370,16 @@ server_queries() {
     echo "release $release column set (${#select[@]} columns)"
 }
 
-# check_tables DB COUNTS_FILE: "application can connect" and "all tables present with expected row counts".
-# COUNTS_FILE has "table count" lines (the manifest's), or "table -" when no count is expected.
+# check_tables DB COUNTS_FILE [LOADED_FILE]: "application can connect" and "all tables present with expected
+# row counts". COUNTS_FILE has "table count" lines (the manifest's), or "table -" when no count is expected.
+# LOADED_FILE ("table<TAB>rows", of DB_SCHEMA): the tables whose rows are known without a scan (the server's
+# COPY command tags of the relation still in place, verify_pass); every other table is counted with count(*).
 check_tables() {
     local db=$1 counts=$2 table want got schema="${DB_SCHEMA}" bad_query=() bad_count=() summary=() releases=() out
+    local -A loaded=()
+    if [[ -s "${3:-}" ]]; then
+        while IFS=$'\t' read -r table got; do loaded[$table]=$got; done <"$3"
+    fi
     while read -r table want; do
         if [[ -n "$(server_core_columns "$table")" ]]; then
             if out=$(server_queries "$db" "$table"); then
@@ -355,7 +388,11 @@ check_tables() {
                 bad_query+=("$out")
             fi
         fi
-        got=$(vpsql -d "$db" -c "SELECT count(*) FROM \"${schema}\".\"${table}\"" 2>/dev/null) || got=""
+        if [[ -n "${loaded[$table]:-}" ]]; then
+            got=${loaded[$table]}
+        else
+            got=$(vpsql -d "$db" -c "SELECT count(*) FROM \"${schema}\".\"${table}\"" 2>/dev/null) || got=""
+        fi
         if [[ -z "$got" ]]; then
             bad_count+=("$table is missing")
         elif [[ "$want" != "-" && "$got" != "$want" ]]; then
@@ -458,16 +495,17 @@ verify_dump() {
     probe_passphrase "$object_key" "$(passphrase_origin)"
     check_db_connection "${VERIFY_MAINTENANCE_DB:-postgres}" "${VERIFY_PGHOST:-${PGHOST:-}}" "${VERIFY_PGPORT:-${PGPORT:-5432}}"
     SCRATCH_DB="${VERIFY_DATABASE:-oauth2_verify_$(date -u +%Y%m%d%H%M%S)}"
-    if ! vpsql -d "${VERIFY_MAINTENANCE_DB:-postgres}" -c "CREATE DATABASE \"${SCRATCH_DB}\"" >/dev/null 2>"$WORK_DIR/create.err"; then
+    scratch_create_start
+
+    # One pass, restore.sh's: download, hash, decrypt while the rows load into staging tables; moved into
+    # place only once the hash and gpg's MDC checked out. The scratch database is created meanwhile
+    # (scratch_create_start); without it the pass is stopped before any row is loaded.
+    verify_pass "$object_key" "$want_sha" "$compression" "$SCRATCH_DB"
+    if [[ -e "$WORK_DIR/stream/no-scratch" ]]; then
         result "restore to test instance works" FAIL "CREATE DATABASE ${SCRATCH_DB} on $(db_address "${VERIFY_PGHOST:-}" "${VERIFY_PGPORT:-}" postgres) failed: $(one_line_error "$WORK_DIR/create.err")"
         fail_rest "no scratch database"
         return
     fi
-    SCRATCH_CREATED=1
-
-    # One pass, restore.sh's: download, hash, decrypt while the rows load into staging tables; moved into
-    # place only once the hash and gpg's MDC checked out.
-    verify_pass "$object_key" "$want_sha" "$compression" "$SCRATCH_DB"
     local sha verdict failure="" stage="" cause="" where
     sha=$(cat "$WORK_DIR/stream/sha.out" 2>/dev/null || true)
     verdict=$(cat "$WORK_DIR/stream/verdict" 2>/dev/null || echo "the restore did not finish")
@@ -557,7 +595,7 @@ verify_dump() {
 
     expected_counts "$m" "$WORK_DIR/expected.txt"
     if [[ "${RESULT["restore to test instance works"]}" == PASS ]]; then
-        check_tables "$SCRATCH_DB" "$WORK_DIR/expected.txt"
+        check_tables "$SCRATCH_DB" "$WORK_DIR/expected.txt" "$WORK_DIR/stream/loaded"
         log "checked the restored schema, the server's lookups and the row counts"
     else
         result "application can connect to restored database" FAIL "not checked: the restore failed${stage:+ (${stage})}"
@@ -612,6 +650,14 @@ verify_pass() {
             || ! restore_python restore-stage "$d/schema.sql" "$d/data.list" "$d" "oauth2_dr_stage_$RESTORE_RUN_ID" unlogged >"$s/single.why" 2>&1; then
             mode=single
         fi
+    fi
+    if ! scratch_settle; then
+        # No scratch database (CREATE DATABASE failed): the pass stops here, before any row is loaded.
+        restore_kill_jobs
+        restore_pass_wait
+        start_aws_helper
+        : >"$s/no-scratch"
+        return 0
     fi
     if [[ $mode == parallel ]] && ! psql_value -d "$db" -f "$d/stage.sql" >/dev/null 2>"$s/stage.err"; then
         mode=stage_failed
@@ -674,15 +720,43 @@ verify_pass() {
         return 0
     fi
     # The swap, in the scratch database: the staged tables moved into place, the indexes, constraints and
-    # sequences' values, in one transaction.
+    # sequences' values, in one transaction. Around it, in the same transaction, the staged tables are
+    # noted (oid and file) before, and after it those that are still the relation the COPY sessions filled:
+    # same oid, same file (no TRUNCATE, no rewrite), no row deleted or inserted by the swap's transaction
+    # (its own statistics; only with track_counts on). Only such a table is counted by the server's COPY
+    # command tags (check_tables); any other, by count(*).
+    cat >"$d/staged.sql" <<SQL
+CREATE TEMP TABLE oauth2_dr_staged ON COMMIT DROP AS
+    SELECT c.oid AS rel, pg_catalog.pg_relation_filenode(c.oid) AS filenode, n.nspname AS staged_schema, c.relname AS staged_table
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname LIKE 'oauth2\_dr\_stage\_${RESTORE_RUN_ID}\_%' AND c.relkind = 'r';
+SQL
+    local kept="$s/kept"
+    # psql's quoting: a quote inside '...' is written twice.
+    cat >"$d/kept.sql" <<SQL
+\\pset fieldsep '\\t'
+\\o '${kept//\'/\'\'}'
+SELECT s.staged_schema || '.' || pg_catalog.quote_ident(s.staged_table), n.nspname, c.relname
+    FROM pg_temp.oauth2_dr_staged s JOIN pg_catalog.pg_class c ON c.oid = s.rel JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE pg_catalog.current_setting('track_counts') = 'on' AND pg_catalog.pg_relation_filenode(c.oid) = s.filenode
+      AND pg_catalog.pg_stat_get_xact_tuples_deleted(c.oid) = 0 AND pg_catalog.pg_stat_get_xact_tuples_inserted(c.oid) = 0;
+\\o
+SQL
     local swapped=0
-    psql_value -d "$db" -1 -f "$d/swap.sql" -f "$d/setval.sql" >/dev/null 2>"$s/swap.err" || swapped=$?
+    psql_value -d "$db" -1 -f "$d/staged.sql" -f "$d/swap.sql" -f "$d/setval.sql" -f "$d/kept.sql" >/dev/null 2>"$s/swap.err" || swapped=$?
     start_aws_helper
     if [[ $swapped -ne 0 ]]; then
         echo 3 >"$s/psql.rc"
         sed 's/^psql:[^ ]*:[0-9]*: //' "$s/swap.err" >"$s/psql.err"
         echo "psql failed" >"$s/verdict"
         return 0
+    fi
+    # The rows of each table still in place, as the server's COPY command tags counted them (load/counts:
+    # "<staging schema>.<table as dumped><TAB>rows", summed over the sessions), by its name in DB_SCHEMA.
+    if [[ -s "$s/kept" && -s "$l/counts" ]]; then
+        awk -F'\t' -v schema="$DB_SCHEMA" 'NR == FNR { rows[$1] = $2; next } $2 == schema && ($1 in rows) { print $3 "\t" rows[$1] }' \
+            "$l/counts" "$s/kept" >"$s/loaded"
+        log "row counts of $(wc -l <"$s/loaded") table(s) from the server's COPY command tags (still the relations loaded, no row deleted or added by the swap)"
     fi
     log "verified and loaded: tables moved into place, indexes and constraints built"
     echo verified >"$s/verdict"

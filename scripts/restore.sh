@@ -234,6 +234,9 @@ aws_call GET /s3/get "$WORK_DIR/probe.gpg" "${probe_query[@]}" 2>"$WORK_DIR/s3.e
 size=$AWS_CALL_OBJECT_SIZE
 [[ "$size" == "$want_size" ]] || die "$EX_STORAGE" "$what has $size bytes, the manifest $manifest_key says $want_size"
 encryption_for_manifest "$m"
+# The passphrase's S2K (gpg-agent, 0.2-0.4 s) runs while the target is connected to and locked; its answer
+# is read below, where it was decided before (restore_probe_finish): the same checks in the same order.
+restore_probe_start "$WORK_DIR/probe.gpg"
 load_db_credentials
 check_db_connection "$PGDATABASE"
 # Two restores into one database at once would both report "restored" and leave whichever committed last: the
@@ -261,7 +264,7 @@ fi
 # Where the restore writes, before any work: PG* pointing at another database is seen before the swap.
 log "target: $(db_address) (server ${DB_SERVER_VERSION_NUM:-unknown}; PGHOST, PGPORT, PGDATABASE): the dump's tables there are replaced at the end, in one transaction; nothing there is touched before"
 restore_check_scratch "$want_size"
-if ! restore_probe_decrypt "$WORK_DIR/probe.gpg" \
+if ! restore_probe_finish \
     && grep -Eqi 'bad session key|bad passphrase|no secret key|decryption failed' "$WORK_DIR/probe.err"; then
     # A flipped byte in the object's header reads as a wrong passphrase: its sha256 tells them apart.
     cause=$(grep -Eim1 'bad session key|bad passphrase|no secret key|decryption failed' "$WORK_DIR/probe.err" | sed 's/^gpg: //')

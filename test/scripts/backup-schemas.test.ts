@@ -175,6 +175,18 @@ describe("backup scripts across schema releases, prefixes and manifest formats",
             assert.match(line(result, "data integrity verified"), /^FAIL .*missing or changed column public\.oauth2_authorization\.device_code_value \(text\)/);
         });
 
+        // The staged tables are counted by the server's COPY command tags only while each is still the relation
+        // the sessions filled, with no row deleted or added by the swap: rows lost there are still found.
+        it("rows (deleted while the tables are moved into place)", async function () {
+            const result = await lossyVerification("DELETE FROM public.oauth2_authorization WHERE id <> 'auth-1';");
+            assert.match(line(result, "all tables present with expected row counts"), /^FAIL .*oauth2_authorization has 1 rows, manifest says 120/);
+        });
+
+        it("rows (a table truncated while the tables are moved into place)", async function () {
+            const result = await lossyVerification("TRUNCATE public.oauth2_authorization_consent;");
+            assert.match(line(result, "all tables present with expected row counts"), /^FAIL .*oauth2_authorization_consent has 0 rows, manifest says 30/);
+        });
+
         it("a table", async function () {
             const result = await lossyVerification("DROP TABLE public.oauth2_authorization_consent;");
             assert.match(line(result, "data integrity verified"), /^FAIL .*missing table public\.oauth2_authorization_consent/);

@@ -253,6 +253,24 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
             assert.equal(pg.databaseExists("verify_wrong"), false);
         });
 
+        // The scratch database is created while the pass starts: a CREATE DATABASE that fails (here: the name is
+        // taken) still stops the verification before any row is loaded, and a database it did not create is
+        // never dropped.
+        it("when its scratch database cannot be created", async function () {
+            const bucket = newBucket();
+            await backup(bucket);
+            pg.createDatabase("verify_taken");
+            pg.psql("CREATE TABLE keep (v int); INSERT INTO keep VALUES (7);", "verify_taken");
+            const result = await runScript("restore-verification.sh", env(bucket, { VERIFY_DATABASE: "verify_taken" }));
+            assert.equal(result.code, 6, explain(result));
+            assert.match(line(result, "restore to test instance works"), /^FAIL .*CREATE DATABASE verify_taken on .* failed: .*already exists/);
+            assert.match(line(result, "data integrity verified"), /^FAIL .*not checked: no scratch database/);
+            assert.match(line(result, "test instance cleaned up"), /^PASS .*nothing was created/);
+            assert.equal(pg.psql("SELECT string_agg(v::text, ',') FROM keep", "verify_taken"), "7");
+            assert.equal(pg.psql("SELECT count(*) FROM pg_tables WHERE schemaname LIKE 'oauth2_dr_stage_%'", "verify_taken"), "0");
+            assert.equal(pg.psql("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'oauth2_dr_stage_%'", "verify_taken"), "0");
+        });
+
         it("on a truncated object", async function () {
             const bucket = newBucket();
             const m = manifest(bucket, await backup(bucket));
