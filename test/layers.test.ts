@@ -4,6 +4,7 @@
  * import and expects the rule to refuse (or allow) it.
  */
 import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { ESLint } from "eslint";
@@ -101,6 +102,32 @@ describe("layers: imports point down only (ESLint no-restricted-imports)", funct
         for (const specifier of used.keys()) {
             assert.doesNotThrow(() => require.resolve(specifier, { paths: [ROOT] }), specifier);
         }
+    });
+
+    it("packs offline-plan with no value of this project and no path out of its folder (npm pack)", () => {
+        const dir = path.join(ROOT, "packages", "offline-plan");
+        const pack = spawnSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: dir, encoding: "utf8" });
+        assert.equal(pack.status, 0, pack.stderr);
+        const packed = (JSON.parse(pack.stdout) as { files: { path: string }[] }[])[0].files.map((f) => f.path);
+        assert.ok(packed.includes("src/resource-mocks.ts") && packed.includes("README.md"), packed.join(" "));
+        // This project's name, config namespace, stacks, buckets, database and user names, namespace, and its folders.
+        const stacks = fs.readdirSync(ROOT).flatMap((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1] ?? []).filter((s) => s.includes("-"));
+        const ours = new RegExp(`oauth2|${stacks.join("|")}|(?<![\\w@/.-])(?:lib|components|stacks|policy|tools)/|test/(?:support|fixtures/programs)`, "i");
+        const found: string[] = [];
+        for (const file of packed) {
+            const text = fs.readFileSync(path.join(dir, file), "utf8");
+            text.split("\n").forEach((line, i) => ours.test(line) && found.push(`${file}:${i + 1}: ${line.trim()}`));
+            if (/\.(ts|cjs|js)$/.test(file)) {
+                const code = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+                for (const [, specifier] of code.matchAll(/(?:\bfrom\s+|\bimport\s+|\brequire(?:\.resolve)?\(\s*)["'](\.{1,2}\/[^"']*)["']/g)) {
+                    const target = path.resolve(path.dirname(path.join(dir, file)), specifier);
+                    if (path.relative(dir, target).startsWith("..")) {
+                        found.push(`${file}: imports ${specifier}, outside the package`);
+                    }
+                }
+            }
+        }
+        assert.deepEqual(found, []);
     });
 
     it("lets lib/retention.ts alone re-export the policy pack's retention table", async () => {

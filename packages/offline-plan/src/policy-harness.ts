@@ -12,7 +12,7 @@
  *   diagnostic; `notApplicable()` is recorded, not reported; any other exception is a crash (an error).
  * - Enforcement level: policy config, then the policy's own level, then the pack's. `disabled` skips.
  *   `getConfig()` returns the policy's config block without `enforcementLevel`, as the engine does; schema
- *   defaults are applied by the policies themselves (policy/config.ts).
+ *   defaults are applied by the policies themselves (the pack's own code).
  * - What reaches the analyzers: the engine analyzes every resource it registers, custom or component,
  *   default providers included (pulumi/pulumi-policy#323 validates providers), and the stack's root
  *   `pulumi:pulumi:Stack`; read resources (StackReference, `.get`) are never analyzed (pulumi/pulumi#3950).
@@ -57,7 +57,7 @@ export type PackConfig = Record<string, PolicyConfigEntry>;
 export interface EvaluationOptions {
     config?: PackConfig;
     stackTags?: ReadonlyMap<string, string>;
-    /** The pack's enforcement level (policy/index.ts sets mandatory). */
+    /** The pack's enforcement level (the `enforcementLevel` its PolicyPack declares). */
     packEnforcementLevel?: EnforcementLevel;
 }
 
