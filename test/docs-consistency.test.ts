@@ -1,0 +1,133 @@
+/**
+ * Each fact has one source: where a document restates a value the code owns (the retention table, the jobs'
+ * default schedules and resources, the scripts' exit codes, the namespace, the planner's supported SDK range),
+ * this file reads both and fails on drift, naming the document, the value it states and the code's. A fact a
+ * document can point to instead of restating is not checked here: point to it.
+ */
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { formatRetention, RETENTION_TABLE } from "../lib/retention";
+import { DEFAULT_JOB_RESOURCES, DEFAULT_SCHEDULES, FIELDS, SECTION_DEFAULTS } from "../lib/config";
+import { BACKUP_NAMESPACE } from "../components/backup-image-pods";
+import { EXIT } from "../tools/recovery-points/points";
+
+const ROOT = path.resolve(__dirname, "..");
+const read = (file: string): string => fs.readFileSync(path.join(ROOT, file), "utf8");
+
+/** The rows of the markdown table whose header line starts with `header`, as cells (backticks kept). */
+export function tableRows(markdown: string, header: string): string[][] {
+    const lines = markdown.split("\n");
+    const start = lines.findIndex((line) => line.startsWith(header));
+    assert.ok(start >= 0, `no table headed "${header}"`);
+    const rows: string[][] = [];
+    for (const line of lines.slice(start + 2)) {
+        if (!line.startsWith("|")) {
+            break;
+        }
+        rows.push(line.replace(/^\|\s*|\s*\|$/g, "").split(/\s*(?<!\\)\|\s*/));
+    }
+    return rows;
+}
+
+/** "dbBackup" -> "db-backup": a job's configuration key as the CronJob's name. */
+const kebab = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+describe("docs state what the code owns (one source, checked)", () => {
+    const readme = read("README.md");
+
+    it("finds a table's rows, and a drifted row (the check itself)", () => {
+        const doc = "x\n| a | b |\n|---|---|\n| 1 | `2` |\n| 3 | 4 |\n\nafter";
+        assert.deepEqual(tableRows(doc, "| a |"), [["1", "`2`"], ["3", "4"]]);
+        assert.throws(() => tableRows(doc, "| z |"), /no table headed/);
+    });
+
+    it("README.md's retention table is RETENTION_TABLE (policy/retention.ts): rows, order, frequency, retention, priority", () => {
+        const rows = tableRows(readme, "| Data class | Frequency | Retention | Priority |").map((cells) => cells.slice(0, 4));
+        const code = RETENTION_TABLE.map((row) => [row.dataType, row.frequency, formatRetention(row.minimum, row.unit).replace(" (365 days)", ""), row.priority]);
+        assert.deepEqual(rows, code);
+    });
+
+    it("README.md's job schedules (the backupJobs.schedules paragraph and the CronJob table) are DEFAULT_SCHEDULES (lib/config/schema.ts)", () => {
+        const paragraph = /`backupJobs\.schedules` \(cron[\s\S]*?\n\n/.exec(readme)?.[0];
+        assert.ok(paragraph, "README.md has no backupJobs.schedules paragraph");
+        const stated = Object.fromEntries([...paragraph.replace(/\n/g, " ").matchAll(/`(\w+)` `([^`]+)`/g)].map((m) => [m[1], m[2]]));
+        assert.deepEqual(stated, { ...DEFAULT_SCHEDULES });
+        const table = Object.fromEntries(tableRows(readme, "| CronJob | default schedule (UTC) |").map(([job, schedule]) => [job.replace(/`/g, ""), /`([^`]+)`/.exec(schedule)?.[1]]));
+        assert.deepEqual(table, Object.fromEntries(Object.entries(DEFAULT_SCHEDULES).map(([key, cron]) => [kebab(key), cron])));
+    });
+
+    it("README.md's job resources paragraph is DEFAULT_JOB_RESOURCES (lib/config/schema.ts)", () => {
+        const paragraph = /`backupJobs\.resources` sets[\s\S]*?\n\n/.exec(readme)?.[0].replace(/\n/g, " ");
+        assert.ok(paragraph, "README.md has no backupJobs.resources paragraph");
+        const groups = [...paragraph.matchAll(/((?:`\w+`(?: and |, )?)+|the three exports) request `([^`]+)`\/`([^`]+)`,? (?:and are )?limited to `([^`]+)`\/`([^`]+)`/g)];
+        assert.equal(groups.length, 2, paragraph);
+        const stated: Record<string, unknown> = {};
+        for (const [, who, cpu, memory, cpuLimit, memoryLimit] of groups) {
+            const keys = who === "the three exports" ? ["clientConfigExport", "secretsExport", "appConfigExport"] : [...who.matchAll(/`(\w+)`/g)].map((m) => m[1]);
+            for (const key of keys) {
+                stated[key] = { requests: { cpu, memory }, limits: { cpu: cpuLimit, memory: memoryLimit } };
+            }
+        }
+        assert.deepEqual(stated, JSON.parse(JSON.stringify(DEFAULT_JOB_RESOURCES)));
+    });
+
+    it("README.md's configuration table states each key's literal default as FIELDS does, and names every key", () => {
+        const rows = tableRows(readme, "| key | default | meaning |");
+        const named = new Set(rows.flatMap(([keys]) => [...keys.matchAll(/`(\w+)`/g)].map((m) => m[1])));
+        assert.deepEqual(Object.keys(FIELDS).filter((key) => !named.has(key)), [], "keys of lib/config/schema.ts FIELDS missing from README.md's table");
+        const drift: string[] = [];
+        for (const [keys, defaults] of rows) {
+            const names = [...keys.matchAll(/`(\w+)`/g)].map((m) => m[1]);
+            const values = /^(`[^`]*`(, )?)+$/.test(defaults) ? [...defaults.matchAll(/`([^`]*)`/g)].map((m) => m[1]) : undefined;
+            if (!values) {
+                continue; // prose ("(required)", "see below", "the table"): nothing literal restated
+            }
+            names.forEach((name, i) => {
+                const code = (FIELDS as Record<string, { default?: unknown }>)[name]?.default;
+                const stated = values[Math.min(i, values.length - 1)];
+                if (JSON.stringify(code) !== stated && String(code) !== stated) {
+                    drift.push(`${name}: README.md says ${stated}, FIELDS ${JSON.stringify(code)}`);
+                }
+            });
+        }
+        assert.deepEqual(drift, []);
+    });
+
+    it("the scripts' exit codes: lib.sh's EX_ constants, its header, scripts/README.md and recovery-points' EXIT agree", () => {
+        const lib = read("scripts/lib.sh");
+        const constants = Object.fromEntries([.../readonly (EX_\w+=\d+(?: EX_\w+=\d+)*)/.exec(lib)![1].matchAll(/EX_(\w+)=(\d+)/g)].map((m) => [m[1], Number(m[2])]));
+        const codes = Object.values(constants).sort((a, b) => a - b);
+        assert.deepEqual(codes, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+        const header = [...lib.slice(0, lib.indexOf("readonly EX_")).matchAll(/^#\s{3}(\d+)\s{2,}/gm)].map((m) => Number(m[1]));
+        assert.deepEqual(header.filter((code) => code < 100), codes, "scripts/lib.sh's header lists other codes than its EX_ constants");
+        // scripts/README.md: "Exit codes: 0 ok, 1 unexpected, 2 configuration ..., 8 a source ..., 130/143 interrupted."
+        const sentence = /Exit codes: ([\s\S]*?)130\/143 interrupted\./.exec(read("scripts/README.md"))?.[1].replace(/\([^()]*(?:\([^()]*\)[^()]*)*\)/g, "");
+        assert.ok(sentence, "scripts/README.md has no 'Exit codes: ...' sentence");
+        const words: Record<string, RegExp> = { OK: /^ok$/, FAILURE: /^unexpected$/, USAGE: /^configuration$/, DATABASE: /^database$/, STORAGE: /^storage$/, CRYPTO: /^encryption$/, VERIFY: /^verification failed$/, NO_BACKUP: /^nothing to restore$/, SOURCE: /source/ };
+        const stated = Object.fromEntries([...sentence.matchAll(/(?:^|,)\s*(\d+) ([^,]+?)\s*(?=,|$)/g)].map((m) => [Number(m[1]), m[2].trim()]));
+        for (const [name, code] of Object.entries(constants)) {
+            assert.match(stated[code] ?? "(missing)", words[name], `scripts/README.md: exit ${code} should be EX_${name}'s`);
+        }
+        assert.deepEqual(EXIT, { ok: constants.OK, failure: constants.FAILURE, usage: constants.USAGE, database: constants.DATABASE, storage: constants.STORAGE });
+    });
+
+    it("the namespace: components' BACKUP_NAMESPACE is the config default (appDatabaseSecret.namespace), the scripts' default and README.md's", () => {
+        assert.equal(SECTION_DEFAULTS.appDatabaseSecret.namespace, BACKUP_NAMESPACE);
+        for (const script of fs.readdirSync(path.join(ROOT, "scripts")).filter((f) => f.endsWith(".sh"))) {
+            for (const [, value] of read(`scripts/${script}`).matchAll(/NAMESPACE="\$\{NAMESPACE:-([^}]+)\}"/g)) {
+                assert.equal(value, BACKUP_NAMESPACE, `scripts/${script}'s default NAMESPACE`);
+            }
+        }
+        const stated = new Set([...readme.matchAll(/(?:in namespace|CronJobs in|Secret in) `([a-z0-9-]+)`/g)].map((m) => m[1]));
+        assert.deepEqual([...stated], [BACKUP_NAMESPACE]);
+    });
+
+    it("the offline planner's supported SDK range is stated only where it is checked (package.json; its README, checked by its own test)", () => {
+        const range = (JSON.parse(read("packages/offline-plan/package.json")) as { peerDependencies: Record<string, string> }).peerDependencies["@pulumi/pulumi"];
+        const lower = /^>=(\d+\.\d+\.\d+)/.exec(range)![1];
+        const docs = ["README.md", "docs/architecture.md", "docs/runbook.md", "docs/pipeline.md", "bench/README.md"];
+        const restated = docs.filter((doc) => read(doc).includes(range) || new RegExp(`pulumi[^\\n]{0,40}>=\\s*${lower.replace(/\./g, "\\.")}`).test(read(doc)));
+        assert.deepEqual(restated, [], "these documents restate the range: point to packages/offline-plan/package.json instead");
+    });
+});
