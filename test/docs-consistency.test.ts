@@ -7,7 +7,8 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { formatRetention, RETENTION_TABLE } from "../lib/retention";
+import { formatRetention, RETENTION_TABLE, TABLE_RETENTION } from "../lib/retention";
+import { objectRetainDays } from "../lib/object-lock";
 import { DEFAULT_JOB_RESOURCES, DEFAULT_SCHEDULES, FIELDS, SECTION_DEFAULTS } from "../lib/config";
 import { BACKUP_NAMESPACE } from "../components/backup-image-pods";
 import { EXIT } from "../tools/recovery-points/points";
@@ -121,6 +122,37 @@ describe("docs state what the code owns (one source, checked)", () => {
         }
         const stated = new Set([...readme.matchAll(/(?:in namespace|CronJobs in|Secret in) `([a-z0-9-]+)`/g)].map((m) => m[1]));
         assert.deepEqual([...stated], [BACKUP_NAMESPACE]);
+    });
+
+    it("the scripts' default prefixes are the table's bucketPrefix, and the per-class lock days docs state are objectRetainDays's defaults", () => {
+        const prefixes: Record<string, string> = { database: "BACKUP_PREFIX", clients: "CLIENTS_PREFIX", config: "CONFIG_PREFIX", secrets: "SECRETS_PREFIX" };
+        for (const script of fs.readdirSync(path.join(ROOT, "scripts")).filter((f) => f.endsWith(".sh"))) {
+            for (const [dataClass, variable] of Object.entries(prefixes)) {
+                for (const [, value] of read(`scripts/${script}`).matchAll(new RegExp(`${variable}="\\$\\{${variable}:-([^}]+)\\}"`, "g"))) {
+                    assert.equal(value, RETENTION_TABLE.find((row) => row.dataClass === dataClass)!.bucketPrefix, `scripts/${script}'s default ${variable}`);
+                }
+            }
+        }
+        const days = objectRetainDays(TABLE_RETENTION, TABLE_RETENTION.database, SECTION_DEFAULTS.objectLock.secretRotationDays);
+        // docs/runbook.md: "below the class's: `database/` 30 days, `clients/` and `config/` 90, `audit/` 365, `secrets/` 630 (...)".
+        const runbook = /below the class's: ([^(]*)\(/.exec(read("docs/runbook.md").replace(/\n\s*/g, " "))?.[1];
+        assert.ok(runbook, "docs/runbook.md has no per-class lock sentence");
+        const stated: Record<string, number> = {};
+        for (const [, classes, value] of runbook.matchAll(/((?:`\w+\/`(?: and )?)+) (\d+)/g)) {
+            [...classes.matchAll(/`(\w+)\/`/g)].forEach(([, dataClass]) => (stated[dataClass] = Number(value)));
+        }
+        assert.deepEqual(stated, days, "docs/runbook.md's per-class lock days");
+        // scripts/README.md: "database 30, clients 90, config 90, secrets 7 versions x `objectLock.secretRotationDays` = 630 days by default".
+        const scripts = /`lib\/object-lock\.ts`:\s+(database[\s\S]*?days by\s+default)/.exec(read("scripts/README.md"))?.[1].replace(/\s+/g, " ");
+        assert.ok(scripts, "scripts/README.md has no per-class lock sentence");
+        const listed = Object.fromEntries([...scripts.matchAll(/(\w+) (\d+)(?=,)/g)].map((m) => [m[1], Number(m[2])]));
+        assert.deepEqual({ ...listed, secrets: Number(/= (\d+) days/.exec(scripts)?.[1]), secretVersions: Number(/secrets (\d+) versions/.exec(scripts)?.[1]) }, {
+            database: days.database,
+            clients: days.clients,
+            config: days.config,
+            secrets: days.secrets,
+            secretVersions: TABLE_RETENTION.secrets,
+        });
     });
 
     it("the offline planner's supported SDK range is stated only where it is checked (package.json; its README, checked by its own test)", () => {
