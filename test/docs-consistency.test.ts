@@ -5,6 +5,7 @@
  * document can point to instead of restating is not checked here: point to it.
  */
 import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { formatRetention, RETENTION_TABLE, TABLE_RETENTION } from "../lib/retention";
@@ -153,6 +154,21 @@ describe("docs state what the code owns (one source, checked)", () => {
             secrets: days.secrets,
             secretVersions: TABLE_RETENTION.secrets,
         });
+    });
+
+    it("docs/architecture.md's directory table names every directory of the tree (fixtures' insides aside), and none that is gone", () => {
+        const listed = spawnSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: ROOT, encoding: "utf8" });
+        assert.equal(listed.status, 0, listed.stderr);
+        const dirs = new Set<string>();
+        for (const file of listed.stdout.split("\0").filter((f) => f && fs.existsSync(path.join(ROOT, f)))) {
+            const parts = file.split("/").slice(0, -1);
+            const fixtures = parts.indexOf("fixtures");
+            const kept = fixtures >= 0 ? parts.slice(0, fixtures + 1) : parts;
+            kept.forEach((_, i) => dirs.add(`${kept.slice(0, i + 1).join("/")}/`));
+        }
+        const mapped = tableRows(read("docs/architecture.md"), "| directory | what it holds |").map(([dir]) => dir.replace(/`/g, ""));
+        assert.deepEqual({ missing: [...dirs].filter((dir) => !mapped.includes(dir)).sort(), gone: mapped.filter((dir) => !dirs.has(dir)) }, { missing: [], gone: [] });
+        assert.equal(new Set(mapped).size, mapped.length, "a directory has two rows");
     });
 
     it("the offline planner's supported SDK range is stated only where it is checked (package.json; its README, checked by its own test)", () => {

@@ -11,6 +11,58 @@ import { ESLint } from "eslint";
 
 const ROOT = path.resolve(__dirname, "..");
 
+/** The tracked TypeScript and JavaScript files of the tree (fixtures and node_modules aside), with their text. */
+function trackedSources(): Map<string, string> {
+    const listed = spawnSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: ROOT, encoding: "utf8" });
+    assert.equal(listed.status, 0, listed.stderr);
+    return new Map(
+        listed.stdout
+            .split("\0")
+            .filter((file) => /\.(ts|js|cjs|mjs)$/.test(file) && !/(^|\/)(fixtures|node_modules)\//.test(file) && fs.existsSync(path.join(ROOT, file)))
+            .map((file) => [file, fs.readFileSync(path.join(ROOT, file), "utf8")]),
+    );
+}
+
+/**
+ * The layers of docs/architecture.md, read from the imports themselves: each relative import, export-from,
+ * require() and import() of every file, resolved to the room it reaches. ESLint's no-restricted-imports (the
+ * rule the cases above exercise) sees import and export declarations only; this sees the rest too.
+ */
+function importDirectionProblems(sources: Map<string, string>): string[] {
+    const problems: string[] = [];
+    const room = (file: string): string => (file.startsWith("packages/") ? file.split("/").slice(0, 2).join("/") : file.includes("/") ? file.split("/")[0] : file);
+    const ABOVE: Record<string, string[]> = {
+        lib: ["components", "stacks", "index.ts", "tools", "test", "bench", "policy", "packages"],
+        components: ["stacks", "index.ts", "tools", "test", "bench", "policy", "packages", "lib/config"],
+        stacks: ["index.ts", "tools", "test", "bench", "policy", "packages"],
+        "index.ts": ["tools", "test", "bench", "policy", "packages"],
+    };
+    // lib/retention.ts and lib/schedule.ts re-export the policy pack's table and cron parsing (eslint.config.mjs).
+    const WAYS_UP: Record<string, string> = { "lib/retention.ts": "policy/retention", "lib/schedule.ts": "policy/schedule" };
+    for (const [file, text] of sources) {
+        const code = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+        const from = room(file);
+        for (const [, specifier] of code.matchAll(/(?:\bfrom\s+|^\s*import\s+|\b(?:require|import)\(\s*)["'](\.{1,2}\/[^"']*)["']/gm)) {
+            const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), specifier));
+            const to = room(target);
+            if (to === from && !(from === "components" && target.startsWith("lib/config"))) {
+                continue;
+            }
+            const reaches = (dir: string) => target === dir || target.startsWith(`${dir}/`) || (dir === "index.ts" && target === "index");
+            if (ABOVE[from]?.some(reaches) && WAYS_UP[file] !== target) {
+                problems.push(`${file}: ${specifier} (${from === "index.ts" ? from : `${from}/`} imports nothing above it)`);
+            } else if (from === "policy" || from.startsWith("packages/")) {
+                problems.push(`${file}: ${specifier} (${from}/ imports nothing outside ${from}/)`);
+            } else if (from === "tools" && reaches("test")) {
+                problems.push(`${file}: ${specifier} (tools/ imports nothing of test/)`);
+            } else if (["tools", "test", "bench"].includes(from) && reaches("packages")) {
+                problems.push(`${file}: ${specifier} (a package is used by its name)`);
+            }
+        }
+    }
+    return problems;
+}
+
 describe("layers: imports point down only (ESLint no-restricted-imports)", function () {
     this.timeout(120_000);
     // The real configuration, without the type-aware Pulumi rules: the layer rules are syntactic, and
@@ -128,6 +180,34 @@ describe("layers: imports point down only (ESLint no-restricted-imports)", funct
             }
         }
         assert.deepEqual(found, []);
+    });
+
+    it("has every real import of the tree point down (a scan of each file's import, export-from, require and import(), beside ESLint's rule)", () => {
+        // This file's own cases (the synthetic imports below) are not the tree's imports.
+        const problems = importDirectionProblems(new Map([...trackedSources()].filter(([file]) => path.join(ROOT, file) !== __filename)));
+        assert.deepEqual(problems, []);
+    });
+
+    it("the scan refuses what ESLint's import rule cannot see: a require() up, a package reaching out, the pack reaching the program", () => {
+        const sources = new Map([
+            ["lib/formats.ts", 'const kms = require("../components/kms");'],
+            ["lib/schedule.ts", 'export * from "../policy/schedule";\nimport { x } from "./clouds";'],
+            ["components/kms.ts", 'import type { StackConfig } from "../lib/config";\nimport { a } from "../lib/retention";'],
+            ["stacks/aws.ts", 'const p = import("../policy/s3");'],
+            ["policy/s3.ts", 'import { RETENTION_TABLE } from "../lib/retention";'],
+            ["packages/offline-plan/src/model.ts", 'import { REPO } from "../../../test/support/plans";\nimport { y } from "../register.cjs";'],
+            ["tools/drill/world.ts", 'import { PgServer } from "../../test/support/servers";\nimport { planInOrder } from "offline-plan";'],
+            ["bench/policy.ts", 'import { runBatch } from "../packages/offline-plan/src/mock-runtime";'],
+        ]);
+        assert.deepEqual(importDirectionProblems(sources), [
+            "lib/formats.ts: ../components/kms (lib/ imports nothing above it)",
+            "components/kms.ts: ../lib/config (components/ imports nothing above it)",
+            "stacks/aws.ts: ../policy/s3 (stacks/ imports nothing above it)",
+            "policy/s3.ts: ../lib/retention (policy/ imports nothing outside policy/)",
+            "packages/offline-plan/src/model.ts: ../../../test/support/plans (packages/offline-plan/ imports nothing outside packages/offline-plan/)",
+            "tools/drill/world.ts: ../../test/support/servers (tools/ imports nothing of test/)",
+            "bench/policy.ts: ../packages/offline-plan/src/mock-runtime (a package is used by its name)",
+        ]);
     });
 
     it("lets lib/retention.ts alone re-export the policy pack's retention table", async () => {
