@@ -50,6 +50,31 @@ describe("docs state what the code owns (one source, checked)", () => {
         assert.deepEqual(rows, code);
     });
 
+    it("every '<class> row ... N days' and 'minimum of N days for <data type>' the documents state is the table's", () => {
+        const docs = ["README.md", "policy/README.md", "scripts/README.md", "bench/README.md", ...fs.readdirSync(path.join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+        const drift: string[] = [];
+        let seen = 0;
+        for (const doc of docs) {
+            const text = read(doc).replace(/\n/g, " ");
+            for (const [phrase, dataClass, value, unit] of text.matchAll(/\b(database|clients|secrets|audit|config) (?:row|class)(?:'s)?[^.;|()]{0,20}?\(?(\d+) (days|versions)/gi)) {
+                seen++;
+                const row = RETENTION_TABLE.find((r) => r.dataClass === dataClass.toLowerCase())!;
+                if (Number(value) !== row.minimum || unit !== row.unit) {
+                    drift.push(`${doc}: "${phrase}": the table's ${row.dataClass} row is ${row.minimum} ${row.unit}`);
+                }
+            }
+            for (const [phrase, value, unit, dataType] of text.matchAll(/minimum of (\d+) (days|versions) for ([A-Z][\w/ ]+(?:\([^)]*\))?)/g)) {
+                seen++;
+                const row = RETENTION_TABLE.find((r) => r.dataType === dataType.trim());
+                if (!row || Number(value) !== row.minimum || unit !== row.unit) {
+                    drift.push(`${doc}: "${phrase}": ${row ? `the table says ${row.minimum} ${row.unit}` : "no such row"}`);
+                }
+            }
+        }
+        assert.ok(seen >= 10, `only ${seen} statements found: the patterns no longer match the documents`);
+        assert.deepEqual(drift, []);
+    });
+
     it("README.md's job schedules (the backupJobs.schedules paragraph and the CronJob table) are DEFAULT_SCHEDULES (lib/config/schema.ts)", () => {
         const paragraph = /`backupJobs\.schedules` \(cron[\s\S]*?\n\n/.exec(readme)?.[0];
         assert.ok(paragraph, "README.md has no backupJobs.schedules paragraph");
