@@ -13,6 +13,8 @@ import { objectRetainDays } from "../lib/object-lock";
 import { DEFAULT_JOB_RESOURCES, DEFAULT_SCHEDULES, FIELDS, SECTION_DEFAULTS } from "../lib/config";
 import { BACKUP_NAMESPACE } from "../components/backup-image-pods";
 import { EXIT } from "../tools/recovery-points/points";
+import { BACKUP_BUCKET_PREFIX } from "../lib/names";
+import { SETTINGS_SCHEMA } from "../policy/settings";
 
 const ROOT = path.resolve(__dirname, "..");
 const read = (file: string): string => fs.readFileSync(path.join(ROOT, file), "utf8");
@@ -194,6 +196,16 @@ describe("docs state what the code owns (one source, checked)", () => {
         const mapped = tableRows(read("docs/architecture.md"), "| directory | what it holds |").map(([dir]) => dir.replace(/`/g, ""));
         assert.deepEqual({ missing: [...dirs].filter((dir) => !mapped.includes(dir)).sort(), gone: mapped.filter((dir) => !dirs.has(dir)) }, { missing: [], gone: [] });
         assert.equal(new Set(mapped).size, mapped.length, "a directory has two rows");
+    });
+
+    it("the backup buckets' name prefix is written once in the program and its tools (lib/names.ts), and is the policy pack's default", () => {
+        const listed = spawnSync("git", ["ls-files", "--cached", "--others", "--exclude-standard", "index.ts", "lib", "components", "stacks", "tools"], { cwd: ROOT, encoding: "utf8" });
+        // The drill's sandbox buckets (tools/drill) are named for the drill, not for a stack.
+        const files = listed.stdout.split("\n").filter((f) => f.endsWith(".ts") && !f.startsWith("tools/drill/") && fs.existsSync(path.join(ROOT, f)));
+        assert.ok(files.includes("stacks/compose-storage.ts") && files.includes("components/vault-account.ts"), files.join(" "));
+        const writers = files.filter((file) => read(file).split("\n").some((line) => !/^\s*(\*|\/\/|\/\*)/.test(line) && line.includes(BACKUP_BUCKET_PREFIX)));
+        assert.deepEqual(writers, ["lib/names.ts"]);
+        assert.deepEqual((SETTINGS_SCHEMA.properties.backupBucketPrefixes as { default: unknown }).default, [BACKUP_BUCKET_PREFIX]);
     });
 
     it("the offline planner's supported SDK range is stated only where it is checked (package.json; its README, checked by its own test)", () => {
