@@ -208,6 +208,15 @@ describe("docs state what the code owns (one source, checked)", () => {
         assert.deepEqual((SETTINGS_SCHEMA.properties.backupBucketPrefixes as { default: unknown }).default, [BACKUP_BUCKET_PREFIX]);
     });
 
+    it("README.md's 'N files at a time' is the number of mocha workers .mocharc.js starts", () => {
+        const jobs = Number(/^\s*jobs: (\d+),/m.exec(read(".mocharc.js"))?.[1]);
+        assert.ok(jobs > 0, ".mocharc.js has no jobs");
+        const stated = [...readme.matchAll(/\b(\d+|one|two|three|four) (?:files )?at a time/g)].map((m) => m[1]);
+        assert.ok(stated.length >= 2, `README.md states the parallelism ${stated.length} times`);
+        const words: Record<string, number> = { one: 1, two: 2, three: 3, four: 4 };
+        assert.deepEqual(stated.map((n) => words[n] ?? Number(n)), stated.map(() => jobs));
+    });
+
     it("the offline planner's supported SDK range is stated only where it is checked (package.json; its README, checked by its own test)", () => {
         const range = (JSON.parse(read("packages/offline-plan/package.json")) as { peerDependencies: Record<string, string> }).peerDependencies["@pulumi/pulumi"];
         const lower = /^>=(\d+\.\d+\.\d+)/.exec(range)![1];
