@@ -15,6 +15,8 @@ import { BACKUP_NAMESPACE } from "../components/backup-image-pods";
 import { EXIT } from "../tools/recovery-points/points";
 import { BACKUP_BUCKET_PREFIX } from "../lib/names";
 import { SETTINGS_SCHEMA } from "../policy/settings";
+import { PLAN_OPTIONS_HELP } from "offline-plan/cli";
+import { CHECK_USAGE } from "../tools/check/check";
 
 const ROOT = path.resolve(__dirname, "..");
 const read = (file: string): string => fs.readFileSync(path.join(ROOT, file), "utf8");
@@ -215,6 +217,21 @@ describe("docs state what the code owns (one source, checked)", () => {
         assert.ok(stated.length >= 2, `README.md states the parallelism ${stated.length} times`);
         const words: Record<string, number> = { one: 1, two: 2, three: 3, four: 4 };
         assert.deepEqual(stated.map((n) => words[n] ?? Number(n)), stated.map(() => jobs));
+    });
+
+    it("every option README.md shows for npm run plan and npm run check is one their --help lists", () => {
+        const flags = (text: string) => [...text.matchAll(/(?<![\w-])--[a-z][a-z-]+/g)].map((m) => m[0]);
+        const planHelp = new Set(flags(PLAN_OPTIONS_HELP.join("\n")));
+        const checkHelp = new Set(flags(CHECK_USAGE));
+        // What follows `npm run <command> -- ` up to the end of its code span or comment, and the command's row in the table.
+        const shown = (command: string) => [
+            ...[...readme.matchAll(new RegExp(`npm run ${command} -- ([^\`#\\n]*)`, "g"))].flatMap((m) => flags(m[1])),
+            ...readme.split("\n").filter((line) => line.startsWith(`| \`npm run ${command}\` |`)).flatMap(flags),
+        ];
+        const plan = shown("plan");
+        const check = shown("check");
+        assert.ok(plan.length >= 5 && check.length >= 5, `found ${plan.length} plan and ${check.length} check options in README.md`);
+        assert.deepEqual({ plan: plan.filter((f) => !planHelp.has(f)), check: check.filter((f) => !checkHelp.has(f)) }, { plan: [], check: [] });
     });
 
     it("the offline planner's supported SDK range is stated only where it is checked (package.json; its README, checked by its own test)", () => {
