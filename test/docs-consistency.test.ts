@@ -17,6 +17,7 @@ import { BACKUP_BUCKET_PREFIX } from "../lib/names";
 import { SETTINGS_SCHEMA } from "../policy/settings";
 import { PLAN_OPTIONS_HELP } from "offline-plan/cli";
 import { CHECK_USAGE } from "../tools/check/check";
+import { ALL_POLICIES } from "../policy/all";
 
 const ROOT = path.resolve(__dirname, "..");
 const read = (file: string): string => fs.readFileSync(path.join(ROOT, file), "utf8");
@@ -232,6 +233,35 @@ describe("docs state what the code owns (one source, checked)", () => {
         const check = shown("check");
         assert.ok(plan.length >= 5 && check.length >= 5, `found ${plan.length} plan and ${check.length} check options in README.md`);
         assert.deepEqual({ plan: plan.filter((f) => !planHelp.has(f)), check: check.filter((f) => !checkHelp.has(f)) }, { plan: [], check: [] });
+    });
+
+    it("policy/README.md's policy table names every policy of the pack, with what it judges (resources, the stack) and its advisory level", () => {
+        // A policy judges resources, the stack ("(stack)" in the README), or both ("... and the stack" in its Judges cell).
+        const judges = (p: object) => ("validateStack" in p ? ("validateResource" in p ? "both" : "stack") : "resources");
+        const code = new Map(ALL_POLICIES.map((p) => [p.name, { judges: judges(p), advisory: p.enforcementLevel === "advisory" }]));
+        const documented = new Map<string, { judges: string; advisory: boolean }>();
+        const unknown: string[] = [];
+        for (const [cell, what] of tableRows(read("policy/README.md"), "| Policy | Judges |")) {
+            const [names, notes = ""] = cell.split(/ \(/);
+            const [first, ...suffixes] = names.split(" / ");
+            const kind = { judges: /\bstack\b/.test(notes) ? "stack" : /\band the stack\b/.test(what) ? "both" : "resources", advisory: /\badvisory\b/.test(notes) };
+            documented.set(first, kind);
+            for (const suffix of suffixes) {
+                // "s3-backup-versioning / -encryption": the suffix replaces the end of the first name.
+                const parts = first.split("-");
+                const name = parts.map((_, i) => `${parts.slice(0, i).join("-")}${suffix}`).find((candidate) => code.has(candidate));
+                if (name) {
+                    documented.set(name, kind);
+                } else {
+                    unknown.push(`${first} / ${suffix}`);
+                }
+            }
+        }
+        assert.deepEqual(unknown, [], "policy/README.md names policies the pack does not have");
+        assert.deepEqual([...code.keys()].filter((name) => !documented.has(name)), [], "policies of policy/all.ts missing from policy/README.md");
+        assert.deepEqual([...documented.keys()].filter((name) => !code.has(name)), [], "policy/README.md names policies the pack does not have");
+        const drift = [...documented].filter(([name, kind]) => JSON.stringify(kind) !== JSON.stringify(code.get(name))).map(([name, kind]) => `${name}: README ${JSON.stringify(kind)}, pack ${JSON.stringify(code.get(name))}`);
+        assert.deepEqual(drift, []);
     });
 
     it("the offline planner's supported SDK range is stated only where it is checked (package.json; its README, checked by its own test)", () => {
