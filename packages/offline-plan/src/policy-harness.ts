@@ -22,6 +22,7 @@
  *   only inputs (no provider fills in defaults). The policies judge unset values by provider defaults.
  */
 import * as fs from "fs";
+import * as path from "path";
 import {
     EnforcementLevel,
     Policies,
@@ -36,6 +37,34 @@ import {
     UnknownValueError,
 } from "@pulumi/policy";
 import { PlannedResource, PlanResult, UNKNOWN, unwrapSecrets } from "./model";
+import { inRange } from "./sdk-contract";
+
+/**
+ * What the harness expects of @pulumi/policy, as sdk-contract.ts does of the SDK: its version inside
+ * package.json's peerDependencies range (one source) and the engine's proxy it calls. Checked once, when this
+ * module loads: another version stops here naming itself and the range, not inside the first policy call
+ * (@pulumi/policy 1.20 has no unknownCheckingProxy: "(0, import_policy.unknownCheckingProxy) is not a function").
+ */
+export function policyContractProblems(version: string, exported: Record<string, unknown>, range: string): string[] {
+    const problems = inRange(version, range) ? [] : [`@pulumi/policy ${version.replace(/^v/, "")} is outside the supported range ${range}`];
+    for (const name of ["unknownCheckingProxy", "UnknownValueError"]) {
+        if (typeof exported[name] !== "function") {
+            problems.push(`@pulumi/policy has no ${name} (the engine's proxy of a resource's properties and its error)`);
+        }
+    }
+    return problems;
+}
+
+(function checkPolicyContract(): void {
+    const manifest = require.resolve("@pulumi/policy/package.json");
+    const { version } = JSON.parse(fs.readFileSync(manifest, "utf8")) as { version: string };
+    const range = (JSON.parse(fs.readFileSync(path.resolve(__dirname, "..", "package.json"), "utf8")) as { peerDependencies: Record<string, string> }).peerDependencies["@pulumi/policy"];
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const problems = policyContractProblems(version, require("@pulumi/policy") as Record<string, unknown>, range);
+    if (problems.length > 0) {
+        throw new Error(`the offline policy harness cannot run with @pulumi/policy ${version.replace(/^v/, "")} (${path.dirname(manifest)}) on Node ${process.version}:\n  ${problems.join("\n  ")}`);
+    }
+})();
 
 export interface Violation {
     policy: string;

@@ -122,9 +122,11 @@ describe("offline-plan: the package's structure", () => {
         const usage = /\n```text\n(usage: offline-plan[\s\S]*?)\n```\n/.exec(readme);
         assert.ok(usage, "README.md has no ```text block starting with the usage line");
         assert.equal(`${usage[1]}\n`, help.stdout, "README.md's usage block is not what --help prints");
-        const range = (PKG.peerDependencies as Record<string, string>)["@pulumi/pulumi"];
+        const peers = PKG.peerDependencies as Record<string, string>;
         const stated = [...readme.matchAll(/`@pulumi\/pulumi` is a peer dependency: `([^`]+)`/g)].map((m) => m[1]);
-        assert.deepEqual(stated, [range], "README.md's supported range is not package.json's peerDependencies");
+        assert.deepEqual(stated, [peers["@pulumi/pulumi"]], "README.md's supported range is not package.json's peerDependencies");
+        const policy = [...readme.matchAll(/`@pulumi\/policy` is an optional peer dependency, for the policy harness only: `([^`]+)`/g)].map((m) => m[1]);
+        assert.deepEqual(policy, [peers["@pulumi/policy"]], "README.md's @pulumi/policy range is not package.json's peerDependencies");
     });
 
     it("packs its code and README only (package.json files): every entry point and the bin, no tests", () => {
