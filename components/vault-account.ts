@@ -21,6 +21,7 @@ import * as backup from "@pulumi/aws/backup";
 import * as secretsmanager from "@pulumi/aws/secretsmanager";
 import * as iam from "@pulumi/aws/iam";
 import type { Retention } from "../lib/retention";
+import { backupBucketName } from "../lib/names";
 import { BackupBucket, ObjectLock } from "./backup-bucket";
 import { BucketReplication } from "./bucket-replication";
 import { customerManagedKey } from "./kms";
@@ -85,7 +86,7 @@ export class VaultAccount extends pulumi.ComponentResource {
         const tags = { ...args.tags, "oauth2-dr/account": "vault" };
 
         const bucket = new BackupBucket("vault-backups", {
-            bucketName: `oauth2-backups-${args.stack}`,
+            bucketName: backupBucketName(args.stack),
             retention: args.retention,
             objectLock: args.objectLock,
             accountId: args.accountId,
@@ -158,7 +159,7 @@ export class VaultAccount extends pulumi.ComponentResource {
         const roleName = "vault-region-replication-s3-replication";
         const roleArn = `arn:aws:iam::${args.accountId}:role/${roleName}`;
         const copy = new BackupBucket("vault-backups-dr", {
-            bucketName: `oauth2-backups-${args.stack}-${args.drRegion}`,
+            bucketName: backupBucketName(args.stack, args.drRegion),
             retention: args.retention,
             objectLock: args.objectLock,
             accountId: args.accountId,

@@ -11,6 +11,7 @@ import { getCallerIdentityOutput } from "@pulumi/aws/getCallerIdentity";
 import type { BackupRecipient, StackConfig } from "../lib/config";
 import type { BackupEncryption } from "../components/backup-jobs";
 import { retentionRow } from "../lib/retention";
+import { backupBucketName } from "../lib/names";
 import { AuditLogs } from "../components/audit-logs";
 import { BackupBucket } from "../components/backup-bucket";
 import { BucketReplication, VaultDestination } from "../components/bucket-replication";
@@ -130,7 +131,7 @@ export function vaultDestination(config: StackConfig): VaultDestination | undefi
 
 function bucketAndLogs(config: StackConfig, args: StorageArgs) {
     const bucket = new BackupBucket("backups", {
-        bucketName: `oauth2-backups-${config.stack}`,
+        bucketName: backupBucketName(config.stack),
         retention: config.retention,
         objectLock: config.objectLock,
         breakGlassRoleArn: config.breakGlassRoleArn,

@@ -8,11 +8,10 @@ import { isSecret, PlanResult } from "offline-plan/model";
 import { checkPlan } from "../tools/check/core";
 import { cloudSqlPolicies } from "../policy/cloudsql";
 import { props, resource, resourcesOfType } from "./support/plans";
-import { assertNotInPlainText, diff, planWith } from "./support/dr-plans";
+import { assertNotInPlainText, diff, planFailover } from "./support/dr-plans";
 
 const RDS = "aws:rds/instance:Instance";
 const SECRET = "kubernetes:core/v1:Secret";
-const PROMOTE = { "oauth2-dr:promote": "true" };
 
 function names(resources: { type: string; name: string }[]): string[] {
     return resources.map((r) => `${r.type} ${r.name}`).sort();
@@ -23,9 +22,7 @@ describe("promote: aws dr stack", () => {
     let dr: PlanResult;
     let promoted: PlanResult;
     before(async () => {
-        prod = await planWith("prod");
-        dr = await planWith("dr", {}, { prod });
-        promoted = await planWith("dr", PROMOTE, { prod });
+        ({ primary: prod, standby: dr, promoted } = await planFailover("prod", "dr"));
     });
 
     it("the replica loses its replication source and applies immediately; nothing else of it changes", () => {
@@ -101,19 +98,13 @@ describe("promote: aws dr stack", () => {
 });
 
 describe("promote: azure and gcp standby stacks", () => {
-    let azurePrimary: PlanResult;
     let azure: PlanResult;
     let azurePromoted: PlanResult;
-    let gcpPrimary: PlanResult;
     let gcp: PlanResult;
     let gcpPromoted: PlanResult;
     before(async () => {
-        azurePrimary = await planWith("prod-azure");
-        azure = await planWith("dr-azure", {}, { "prod-azure": azurePrimary });
-        azurePromoted = await planWith("dr-azure", PROMOTE, { "prod-azure": azurePrimary });
-        gcpPrimary = await planWith("prod-gcp");
-        gcp = await planWith("dr-gcp", {}, { "prod-gcp": gcpPrimary });
-        gcpPromoted = await planWith("dr-gcp", PROMOTE, { "prod-gcp": gcpPrimary });
+        ({ standby: azure, promoted: azurePromoted } = await planFailover("prod-azure", "dr-azure"));
+        ({ standby: gcp, promoted: gcpPromoted } = await planFailover("prod-gcp", "dr-gcp"));
     });
 
     it("azure: the replica is promoted to a standalone server with zone-redundant HA, and the secret points at it", () => {

@@ -40,7 +40,7 @@ const OPTIONS = {
     platform: "node",
     target: `node${process.versions.node}`,
     // import() becomes require(), as tsc compiles it for "module": "commonjs" (and as ts-node runs a program
-    // under the Pulumi CLI): `await import("../components/x")` names a .ts file without its extension.
+    // under the Pulumi CLI): `await import("./handlers/x")` names a .ts file without its extension.
     supported: { "dynamic-import": false },
     sourcemap: "inline",
     keepNames: true,

@@ -25,6 +25,19 @@ export async function planWith(stack: string, overrides: Record<string, string |
     return structuredClone(await planned.get(key)!);
 }
 
+/**
+ * A primary, its standby as deployed, and the standby promoted (`promote: true`, the regional failover), the
+ * standby's StackReference answered by the primary's outputs: what the failover tests compare.
+ */
+export async function planFailover(primary: string, standby: string): Promise<{ primary: PlanResult; standby: PlanResult; promoted: PlanResult }> {
+    const planned = await planWith(primary);
+    return {
+        primary: planned,
+        standby: await planWith(standby, {}, { [primary]: planned }),
+        promoted: await planWith(standby, { "oauth2-dr:promote": "true" }, { [primary]: planned }),
+    };
+}
+
 /** A primary and its standby, in order. */
 export async function planPair(primary: string, standby: string): Promise<[PlanResult, PlanResult]> {
     const [p, s] = await planProgram(REPO, [primary, standby]);

@@ -9,7 +9,7 @@ import { isSecret, PlanResult } from "offline-plan/model";
 import { payloadChecksum } from "../../components/app-database-secret";
 import { validateServiceValidationArgs, type ServiceValidationArgs } from "../../components/service-validation";
 import { props, resource, resourcesOfType } from "../support/plans";
-import { assertNotInPlainText, planWith } from "../support/dr-plans";
+import { assertNotInPlainText, planFailover } from "../support/dr-plans";
 
 const CRONJOB = "kubernetes:batch/v1:CronJob";
 const JOB = "kubernetes:batch/v1:Job";
@@ -28,9 +28,7 @@ describe("service validation: declared CronJob, smoke-test client, rollout and v
     let dr: PlanResult;
     let promoted: PlanResult;
     before(async () => {
-        prod = await planWith("prod");
-        dr = await planWith("dr", {}, { prod });
-        promoted = await planWith("dr", { "oauth2-dr:promote": "true" }, { prod });
+        ({ primary: prod, standby: dr, promoted } = await planFailover("prod", "dr"));
     });
 
     it("prod: a suspended, hardened CronJob running validate-service.sh against the public issuer and the primary", () => {

@@ -8,6 +8,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import { ConfigError, parseStackConfig, StackConfig } from "../../lib/config";
 import { retentionRow } from "../../lib/retention";
+import { backupBucketName } from "../../lib/names";
 import { listStacks, loadStackSettings } from "offline-plan/stack-settings";
 
 /** A configuration problem: bad arguments, an invalid stack file, no outputs (exit 2). */
@@ -135,7 +136,7 @@ function vaultBucketOf(programDir: string, config: StackConfig, now: Date): Copy
     } catch {
         return undefined;
     }
-    return { bucket: `oauth2-backups-${name}`, region: vault.region, stack: name, ...(vault.vault?.restoreRoleArns[0] ? { restoreRoleArn: vault.vault.restoreRoleArns[0] } : {}) };
+    return { bucket: backupBucketName(name), region: vault.region, stack: name, ...(vault.vault?.restoreRoleArns[0] ? { restoreRoleArn: vault.vault.restoreRoleArns[0] } : {}) };
 }
 
 function optionalString(outputs: StackOutputs, key: string): string | undefined {
@@ -152,7 +153,7 @@ export function loadTarget(programDir: string, stack: string, readStackOutputs: 
     }
     const standby = standbyOf(programDir, config, now);
     const copies = {
-        ...(standby ? { drBucket: { bucket: `oauth2-backups-${standby.stack}`, region: standby.storage.region, stack: standby.stack } } : {}),
+        ...(standby ? { drBucket: { bucket: backupBucketName(standby.stack), region: standby.storage.region, stack: standby.stack } } : {}),
         ...(() => {
             const vault = vaultBucketOf(programDir, config, now);
             return vault ? { vaultBucket: vault } : {};

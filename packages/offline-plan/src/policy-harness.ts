@@ -12,7 +12,7 @@
  *   diagnostic; `notApplicable()` is recorded, not reported; any other exception is a crash (an error).
  * - Enforcement level: policy config, then the policy's own level, then the pack's. `disabled` skips.
  *   `getConfig()` returns the policy's config block without `enforcementLevel`, as the engine does; schema
- *   defaults are applied by the policies themselves (policy/config.ts).
+ *   defaults are applied by the policies themselves (the pack's own code).
  * - What reaches the analyzers: the engine analyzes every resource it registers, custom or component,
  *   default providers included (pulumi/pulumi-policy#323 validates providers), and the stack's root
  *   `pulumi:pulumi:Stack`; read resources (StackReference, `.get`) are never analyzed (pulumi/pulumi#3950).
@@ -22,6 +22,7 @@
  *   only inputs (no provider fills in defaults). The policies judge unset values by provider defaults.
  */
 import * as fs from "fs";
+import * as path from "path";
 import {
     EnforcementLevel,
     Policies,
@@ -36,6 +37,34 @@ import {
     UnknownValueError,
 } from "@pulumi/policy";
 import { PlannedResource, PlanResult, UNKNOWN, unwrapSecrets } from "./model";
+import { inRange } from "./sdk-contract";
+
+/**
+ * What the harness expects of @pulumi/policy, as sdk-contract.ts does of the SDK: its version inside
+ * package.json's peerDependencies range (one source) and the engine's proxy it calls. Checked once, when this
+ * module loads: another version stops here naming itself and the range, not inside the first policy call
+ * (@pulumi/policy 1.20 has no unknownCheckingProxy: "(0, import_policy.unknownCheckingProxy) is not a function").
+ */
+export function policyContractProblems(version: string, exported: Record<string, unknown>, range: string): string[] {
+    const problems = inRange(version, range) ? [] : [`@pulumi/policy ${version.replace(/^v/, "")} is outside the supported range ${range}`];
+    for (const name of ["unknownCheckingProxy", "UnknownValueError"]) {
+        if (typeof exported[name] !== "function") {
+            problems.push(`@pulumi/policy has no ${name} (the engine's proxy of a resource's properties and its error)`);
+        }
+    }
+    return problems;
+}
+
+(function checkPolicyContract(): void {
+    const manifest = require.resolve("@pulumi/policy/package.json");
+    const { version } = JSON.parse(fs.readFileSync(manifest, "utf8")) as { version: string };
+    const range = (JSON.parse(fs.readFileSync(path.resolve(__dirname, "..", "package.json"), "utf8")) as { peerDependencies: Record<string, string> }).peerDependencies["@pulumi/policy"];
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const problems = policyContractProblems(version, require("@pulumi/policy") as Record<string, unknown>, range);
+    if (problems.length > 0) {
+        throw new Error(`the offline policy harness cannot run with @pulumi/policy ${version.replace(/^v/, "")} (${path.dirname(manifest)}) on Node ${process.version}:\n  ${problems.join("\n  ")}`);
+    }
+})();
 
 export interface Violation {
     policy: string;
@@ -57,7 +86,7 @@ export type PackConfig = Record<string, PolicyConfigEntry>;
 export interface EvaluationOptions {
     config?: PackConfig;
     stackTags?: ReadonlyMap<string, string>;
-    /** The pack's enforcement level (policy/index.ts sets mandatory). */
+    /** The pack's enforcement level (the `enforcementLevel` its PolicyPack declares). */
     packEnforcementLevel?: EnforcementLevel;
 }
 

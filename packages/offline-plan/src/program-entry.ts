@@ -88,7 +88,7 @@ export function esModuleProgram(programDir: string, loaded: unknown): unknown {
 /**
  * Drops the program's modules (its directory, not node_modules, not this planner) from the require cache,
  * so that the next stack runs the program from the start, as a new `pulumi preview` would. The planner is its
- * package's code (a program may hold the package, as oauth2-dr does under packages/), not the programs its
+ * package's code (a program may hold the package in its own tree, under packages/ for example), not the programs its
  * own tests plan (test/fixtures): those are reloaded like any program's.
  */
 export function forgetProgramModules(programDir: string): void {

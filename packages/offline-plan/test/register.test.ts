@@ -29,8 +29,8 @@ describe("offline-plan/register.cjs (the TypeScript loader)", function () {
     let tmpdir: string;
 
     beforeEach(() => {
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-register-"));
-        tmpdir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-register-tmp-"));
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "offline-plan-register-"));
+        tmpdir = fs.mkdtempSync(path.join(os.tmpdir(), "offline-plan-register-tmp-"));
     });
     afterEach(() => {
         fs.rmSync(dir, { recursive: true, force: true });

@@ -58,7 +58,7 @@ describe("offline-plan: top-level names CommonJS reserves (src/reserved-names.cj
 
     it("makes the loader refuse the file before it runs, naming file:line (register.cjs)", function () {
         this.timeout(30_000);
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-reserved-"));
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "offline-plan-reserved-"));
         try {
             fs.writeFileSync(path.join(dir, "main.ts"), 'console.log("ran");\nconst exports = { a: 1 };\nexport const a = exports.a;\n');
             const child = spawnSync(process.execPath, ["--require", TS_REGISTER, path.join(dir, "main.ts")], { encoding: "utf8", env: { ...process.env, TMPDIR: dir } });

@@ -3,8 +3,10 @@
  * version outside the range, is refused with the version and what was expected.
  */
 import { strict as assert } from "assert";
+import * as fs from "fs";
 import * as path from "path";
 import { checkSdkContract, contractProblems, inRange, loadSdkShape, SdkContractError, SdkShape, supportedRange } from "../src/sdk-contract";
+import { policyContractProblems } from "../src/policy-harness";
 
 const SDK_DIR = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
 
@@ -74,5 +76,24 @@ describe("offline-plan: the SDK contract, checked at start-up", () => {
         assert.match(error.message, /^the offline planner cannot run with @pulumi\/pulumi 2\.0\.0 \(.*node_modules\/@pulumi\/pulumi\) on Node v\d+/);
         assert.match(error.message, /outside the supported range/);
         assert.match(error.message, /debuggablePromise\(p, ctx\)/);
+    });
+});
+
+describe("offline-plan: @pulumi/policy's contract, checked when the policy harness loads", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const installed = require("@pulumi/policy") as Record<string, unknown>;
+    const range = (JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8")) as { peerDependencies: Record<string, string> }).peerDependencies["@pulumi/policy"];
+
+    it("states a range the contract reads, which the installed @pulumi/policy meets", () => {
+        assert.match(range, /^>=1\.\d+\.\d+ <2$/);
+        const { version } = JSON.parse(fs.readFileSync(require.resolve("@pulumi/policy/package.json"), "utf8")) as { version: string };
+        assert.deepEqual(policyContractProblems(version, installed, range), []);
+    });
+
+    it("refuses a version outside the range and a @pulumi/policy without the engine's proxy, naming them", () => {
+        assert.deepEqual(policyContractProblems("v1.20.0", installed, ">=1.21.0 <2"), ["@pulumi/policy 1.20.0 is outside the supported range >=1.21.0 <2"]);
+        assert.deepEqual(policyContractProblems("2.0.0", installed, ">=1.21.0 <2"), ["@pulumi/policy 2.0.0 is outside the supported range >=1.21.0 <2"]);
+        const withoutProxy = { ...installed, unknownCheckingProxy: undefined };
+        assert.deepEqual(policyContractProblems("1.21.0", withoutProxy, ">=1.21.0 <2"), ["@pulumi/policy has no unknownCheckingProxy (the engine's proxy of a resource's properties and its error)"]);
     });
 });

@@ -1,6 +1,7 @@
 /**
- * `npm run test:sdk-range` (opt-in: it installs from the registry, minutes and network; not part of npm test).
- * Plans the program corpus (test/fixtures/programs, or the directory given) with SDK sets installed into a temp
+ * `npm run test:sdk-range -- CORPUS_DIR` (opt-in: it installs from the registry, minutes and network; not part
+ * of npm test). Plans the program corpus (the directory given: a directory of programs, each with its Pulumi.yaml;
+ * the source repository's npm run test:sdk-range passes its test/fixtures/programs) with SDK sets installed into a temp
  * dir, and compares each plan with the plan made with the repository's own packages:
  *
  *   oldest   @pulumi/pulumi at the bottom of the supported range, @pulumi/aws v6
@@ -15,7 +16,7 @@
  * a plan that succeeds with ours fails otherwise with the set (the planner's failure), or the reverse.
  * Exit 1 on any FAILED.
  *
- *   node --require ./packages/offline-plan/register.cjs packages/offline-plan/test/sdk-range.ts [CORPUS_DIR]
+ *   node --require ./register.cjs test/sdk-range.ts CORPUS_DIR       (in the package's directory)
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -25,7 +26,11 @@ import { PlanResult } from "../src/model";
 import { PlanningServer } from "../src/server";
 import { supportedRange } from "../src/sdk-contract";
 
-const CORPUS = path.resolve(process.argv[2] ?? path.join(__dirname, "..", "..", "..", "test", "fixtures", "programs"));
+if (!process.argv[2]) {
+    console.error("usage: sdk-range.ts CORPUS_DIR (a directory of Pulumi programs, each with its Pulumi.yaml)");
+    process.exit(2);
+}
+const CORPUS = path.resolve(process.argv[2]);
 const SET_PACKAGES = new Set(["@pulumi/pulumi", "@pulumi/aws", "@pulumi/random"]);
 const OLDEST = supportedRange().match(/>=(\S+)/)![1];
 

@@ -115,4 +115,28 @@ describe("offline-plan: the package's structure", () => {
         assert.match(bad.stderr, /^unknown argument --bogus\nusage: offline-plan/);
         assert.equal(bad.stdout, "");
     });
+
+    it("states in its README the usage --help prints and the SDK range package.json declares", () => {
+        const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+        const help = spawnSync(process.execPath, [path.join(ROOT, PKG.bin["offline-plan"]), "--help"], { cwd: os.tmpdir(), encoding: "utf8" });
+        const usage = /\n```text\n(usage: offline-plan[\s\S]*?)\n```\n/.exec(readme);
+        assert.ok(usage, "README.md has no ```text block starting with the usage line");
+        assert.equal(`${usage[1]}\n`, help.stdout, "README.md's usage block is not what --help prints");
+        const peers = PKG.peerDependencies as Record<string, string>;
+        const stated = [...readme.matchAll(/`@pulumi\/pulumi` is a peer dependency: `([^`]+)`/g)].map((m) => m[1]);
+        assert.deepEqual(stated, [peers["@pulumi/pulumi"]], "README.md's supported range is not package.json's peerDependencies");
+        const policy = [...readme.matchAll(/`@pulumi\/policy` is an optional peer dependency, for the policy harness only: `([^`]+)`/g)].map((m) => m[1]);
+        assert.deepEqual(policy, [peers["@pulumi/policy"]], "README.md's @pulumi/policy range is not package.json's peerDependencies");
+    });
+
+    it("packs its code and README only (package.json files): every entry point and the bin, no tests", () => {
+        const pack = spawnSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: ROOT, encoding: "utf8" });
+        assert.equal(pack.status, 0, pack.stderr);
+        const packed = ((JSON.parse(pack.stdout) as { files: { path: string }[] }[])[0].files.map((f) => f.path)).sort();
+        const wanted = ["README.md", "package.json", "register.cjs", ...Object.values(PKG.bin), ...fs.readdirSync(SRC).map((f) => `src/${f}`)].map((f) => path.posix.normalize(f)).sort();
+        assert.deepEqual(packed, [...new Set(wanted)].sort());
+        for (const target of Object.values(PKG.exports)) {
+            assert.ok(packed.includes(path.posix.normalize(target)), `${target} (exports) is not packed`);
+        }
+    });
 });
