@@ -23,7 +23,7 @@ const fs = require("fs");
 const Module = require("module");
 const path = require("path");
 /**
- * esbuild's JavaScript API (lib/main.js, which loads worker_threads, tty and more) is needed only for a compile
+ * esbuild's JavaScript API (its main.js, which loads worker_threads, tty and more) is needed only for a compile
  * the cache does not hold: in a process whose .ts files are all cached (every plan, check and planning child
  * after the first) it is never loaded. Its version, in every cache key, is read from its package.json.
  */
