@@ -16,7 +16,8 @@
  *     `vaultReadable` the vault bucket is moto's.
  */
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
+import * as net from "net";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -505,6 +506,48 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         assert.equal(result.stdout.match(/no AWS credentials/g)?.length, 1, result.stdout);
         assert.match(flat(result.stdout), /set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
         assert.doesNotMatch(result.stderr, /NodeVersionSupportWarning/);
+    });
+
+    it("an endpoint that accepts connections and never answers (stalled S3/RDS): each call ends, named, exit 3; the wait is said meanwhile", async function () {
+        // A real CLI process against a TCP server that accepts and stays silent (what a paused moto or a stuck
+        // proxy does). Before the request timeout the process waited without end and printed nothing.
+        this.timeout(90_000);
+        const held: net.Socket[] = [];
+        const silent = net.createServer((socket) => held.push(socket));
+        await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+        const port = (silent.address() as net.AddressInfo).port;
+        try {
+            const env: NodeJS.ProcessEnv = {
+                PATH: process.env.PATH, HOME: scratch, AWS_CONFIG_FILE: "/dev/null", AWS_SHARED_CREDENTIALS_FILE: "/dev/null", AWS_EC2_METADATA_DISABLED: "true",
+                AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: SECRET_KEY, AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`,
+                RECOVERY_POINTS_TIMEOUT_SECONDS: "2", AWS_MAX_ATTEMPTS: "1", TEST_ONLY_RECOVERY_POINTS_PROGRESS_MS: "1000",
+            };
+            const child = spawn(process.execPath, ["--require", require.resolve("offline-plan/register.cjs"), path.join(REPO, "tools/recovery-points/cli.ts"), "--stack", "prod", "--stack-outputs", outputsFile], { env });
+            let stdout = "";
+            let stderr = "";
+            child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+            child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+            const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+            const code = await new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
+            clearTimeout(killer);
+            assert.equal(code, 3, `${stderr}\n${stdout}`);
+            const out = flat(stdout);
+            assert.match(out, /RDS us-east-1 DescribeDBInstances: no answer from RDS in us-east-1 \(oauth2-postgres\) within 2 s per attempt: a stalled endpoint or proxy/);
+            assert.match(out, /S3 s3:\/\/oauth2-backups-prod\/database\/manifests\/: no answer from S3 in us-east-1 \(s3:\/\/oauth2-backups-prod\/database\/manifests\/\) within 2 s/);
+            assert.match(stderr, /recovery-points: still waiting for 1 AWS answer\(s\) after \d+ s: RDS DescribeDBInstances us-east-1 oauth2-postgres \(\d+ s\)/);
+            assert.doesNotMatch(stdout + stderr, new RegExp(SECRET_KEY));
+        } finally {
+            held.forEach((s) => s.destroy());
+            silent.close();
+        }
+    });
+
+    it("refuses a RECOVERY_POINTS_TIMEOUT_SECONDS that is not a number of seconds, exit 2", async () => {
+        const saved = process.env.RECOVERY_POINTS_TIMEOUT_SECONDS;
+        const result = await run(["--stack", "prod", "--stack-outputs", outputsFile], { clients: clientsFor(moto, now, calls), now: new Date(now), env: { ...process.env, RECOVERY_POINTS_TIMEOUT_SECONDS: "10s" } });
+        assert.equal(process.env.RECOVERY_POINTS_TIMEOUT_SECONDS, saved);
+        assert.equal(result.code, 2, result.err);
+        assert.match(result.err, /RECOVERY_POINTS_TIMEOUT_SECONDS must be a number of seconds above 0, not "10s"/);
     });
 
     it("explains an unknown region, refused credentials and access denied in one line", () => {

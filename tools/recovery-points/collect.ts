@@ -48,6 +48,27 @@ export type ClientFactory = (service: Service, region: string) => ClientOptions;
 
 export const defaultClients: ClientFactory = () => ({});
 
+/**
+ * How long one request may go without an answer (seconds, RECOVERY_POINTS_TIMEOUT_SECONDS, default 10): an
+ * endpoint that accepts the connection and never answers (a stalled proxy, a paused S3 endpoint) is an error
+ * naming the service, region and resource after that many seconds per attempt (the SDK's attempts:
+ * AWS_MAX_ATTEMPTS, default 3), not a wait without end. The connection itself: 5 s.
+ */
+export function requestTimeoutSeconds(env: NodeJS.ProcessEnv = process.env): number {
+    const raw = env.RECOVERY_POINTS_TIMEOUT_SECONDS;
+    if (raw === undefined || raw === "") {
+        return 10;
+    }
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value <= 0) {
+        throw new RangeError(`RECOVERY_POINTS_TIMEOUT_SECONDS must be a number of seconds above 0, not ${JSON.stringify(raw)}`);
+    }
+    return value;
+}
+const CONNECT_TIMEOUT_MS = 5000;
+/** How often the calls still waiting for an answer are said on stderr (progress): 5 s (the tests: shorter). */
+const progressIntervalMs = () => Number(process.env.TEST_ONLY_RECOVERY_POINTS_PROGRESS_MS) || 5000;
+
 /** The RDS snapshot identifiers restore.fromSnapshot takes as such (lib/config/rules/restore.ts); others by ARN. */
 const SNAPSHOT_ID = /^(rds:)?[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,254}(?<!-)$/;
 const LAG_WINDOW_MS = 15 * 60 * 1000;
@@ -73,6 +94,10 @@ export function explain(err: unknown, where: { service: string; region: string; 
     if (["ENOTFOUND", "EAI_AGAIN"].includes(code) || /getaddrinfo/.test(message)) {
         return `cannot reach ${where.service} in ${where.region} (${message}): is ${where.region} an AWS region?`;
     }
+    if (name === "TimeoutError") {
+        const seconds = /(\d+) ms/.exec(message);
+        return `no answer from ${where.service} in ${where.region}${where.resource ? ` (${where.resource})` : ""}${seconds ? ` within ${Number(seconds[1]) / 1000} s` : ""} per attempt: a stalled endpoint or proxy (RECOVERY_POINTS_TIMEOUT_SECONDS, AWS_MAX_ATTEMPTS)`;
+    }
     if (["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT"].includes(code)) {
         return `cannot reach ${where.service} in ${where.region} (${code}: ${message})`;
     }
@@ -85,17 +110,55 @@ export function explain(err: unknown, where: { service: string; region: string; 
     return `${name}: ${message}`;
 }
 
+const SERVICE_NAMES: Record<Service, string> = { rds: "RDS", s3: "S3", backup: "AWS Backup", cloudwatch: "CloudWatch" };
+
+/** One call as the progress line names it: service, operation, region and the bucket/key or resource. */
+function callLabel(service: Service, region: string, command: string, input: Record<string, unknown>): string {
+    const operation = command.replace(/Command$/, "");
+    const resource = input.Bucket !== undefined
+        ? `s3://${String(input.Bucket)}/${String(input.Key ?? input.Prefix ?? "")}`
+        : [input.DBInstanceIdentifier, input.BackupVaultName, input.Filters === undefined ? undefined : "filtered"].find((v) => typeof v === "string");
+    return `${SERVICE_NAMES[service]} ${operation} ${region}${resource ? ` ${String(resource)}` : ""}`;
+}
+
+interface ClientWithStack {
+    middlewareStack: { add(middleware: unknown, options: { step: "initialize"; name: string }): void };
+}
+
 class Clients {
     private readonly cache = new Map<string, unknown>();
+    /** The calls sent and not yet answered (for the progress lines), by a unique token. */
+    readonly pending = new Map<symbol, { label: string; since: number }>();
 
     constructor(private readonly factory: ClientFactory) {}
 
     private make<T>(service: Service, region: string, build: (options: ClientOptions & { region: string }) => T): T {
         const key = `${service} ${region}`;
         if (!this.cache.has(key)) {
-            this.cache.set(key, build({ region, ...this.factory(service, region) }));
+            const options = this.factory(service, region);
+            const requestHandler = options.requestHandler ?? { connectionTimeout: CONNECT_TIMEOUT_MS, socketTimeout: requestTimeoutSeconds() * 1000 };
+            const client = build({ region, ...options, requestHandler });
+            (client as unknown as ClientWithStack).middlewareStack.add(
+                (next: (args: { input: Record<string, unknown> }) => Promise<unknown>, context: { commandName?: string }) =>
+                    async (args: { input: Record<string, unknown> }) => {
+                        const token = Symbol();
+                        this.pending.set(token, { label: callLabel(service, region, context.commandName ?? "call", args.input ?? {}), since: Date.now() });
+                        try {
+                            return await next(args);
+                        } finally {
+                            this.pending.delete(token);
+                        }
+                    },
+                { step: "initialize", name: "oauth2DrPendingCalls" },
+            );
+            this.cache.set(key, client);
         }
         return this.cache.get(key) as T;
+    }
+
+    /** The calls waiting for an answer, oldest first, with their seconds. */
+    waiting(now: number = Date.now()): string[] {
+        return [...this.pending.values()].sort((a, b) => a.since - b.since).map((p) => `${p.label} (${Math.round((now - p.since) / 1000)} s)`);
     }
 
     rds(region: string): RDSClient {
@@ -123,7 +186,11 @@ class Clients {
     }
 }
 
-export async function collect(target: Target, factory: ClientFactory = defaultClients, now: Date = new Date()): Promise<Report> {
+/**
+ * `progress`, when given, receives a line every 5 s while calls wait for an answer, naming
+ * them (the CLI writes it to stderr): a slow or stalled endpoint is never a silent wait.
+ */
+export async function collect(target: Target, factory: ClientFactory = defaultClients, now: Date = new Date(), progress?: (line: string) => void): Promise<Report> {
     const report: Report = {
         stack: target.stack,
         cloud: target.cloud,
@@ -138,6 +205,13 @@ export async function collect(target: Target, factory: ClientFactory = defaultCl
         errors: [],
     };
     const clients = new Clients(factory);
+    const started = Date.now();
+    const ticker = progress === undefined ? undefined : setInterval(() => {
+        const waiting = clients.waiting();
+        if (waiting.length > 0) {
+            progress(`still waiting for ${waiting.length} AWS answer(s) after ${Math.round((Date.now() - started) / 1000)} s: ${waiting.join("; ")}`);
+        }
+    }, progressIntervalMs());
     const merge = (found: Found[]) => {
         for (const f of found) {
             report.points.push(...f.points);
@@ -189,6 +263,9 @@ export async function collect(target: Target, factory: ClientFactory = defaultCl
             report.notes.push(`no standby stack names ${target.stack} as its primaryStack: the DR region's points show <standby stack> in their commands, and no DR bucket is listed`);
         }
     } finally {
+        if (ticker !== undefined) {
+            clearInterval(ticker);
+        }
         clients.destroy();
     }
     report.points = newestFirst(report.points);
