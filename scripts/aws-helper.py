@@ -911,6 +911,33 @@ def backup_stamp(manifest_bytes):
     return (found.groups() if found else None), key
 
 
+CONDITION = threading.local()
+
+
+def _condition_header(request, **_):
+    """before-sign.s3.PutObject: the conditional header of put_object_if, on this thread's call only."""
+    condition = getattr(CONDITION, "header", None)
+    if condition is not None:
+        request.headers[condition[0]] = condition[1]
+
+
+def put_object_if(s3, args, condition):
+    """PutObject with a conditional header (If-Match ETag, If-None-Match *). botocore has the parameters since
+    1.35 (2024); Debian bookworm's python3-botocore, which the backup image installs, is 1.29, whose
+    put_object refuses them ("Unknown parameter in input: IfNoneMatch"): there the header is added to the
+    signed request (S3 honours it the same; a 412 is the same PreconditionFailed ClientError)."""
+    header, value = condition
+    param = header.replace("-", "")
+    if param in s3.meta.service_model.operation_model("PutObject").input_shape.members:
+        return s3.put_object(**args, **{param: value})
+    s3.meta.events.register("before-sign.s3.PutObject", _condition_header, unique_id="oauth2-dr-condition")
+    CONDITION.header = (header, value)
+    try:
+        return s3.put_object(**args)
+    finally:
+        CONDITION.header = None
+
+
 def s3_put_newer(q, body):
     """latest.json never moves backwards: of two overlapping backups, the one that finishes last must not
     replace the newer one's pointer. Read, compare by name, then write only if the object is still the one
@@ -931,12 +958,8 @@ def s3_put_newer(q, body):
         if theirs is not None and theirs > mine:
             return json.dumps({"written": False, "kept": their_key}).encode(), {}
         args = {"Bucket": q["bucket"], "Key": q["key"], "Body": body, "ContentType": "application/json", **object_lock_args()}
-        if etag:
-            args["IfMatch"] = etag
-        else:
-            args["IfNoneMatch"] = "*"
         try:
-            client("s3").put_object(**args)
+            put_object_if(s3, args, ("If-Match", etag) if etag else ("If-None-Match", "*"))
         except botocore.exceptions.ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict"):
                 continue  # another run wrote it in between: compare with that one
