@@ -724,7 +724,15 @@ class UsedServicesLoader(botocore.loaders.Loader):
 
 SESSION = botocore.session.get_session()
 # As botocore's create_loader builds it from the data_path setting (AWS_DATA_PATH), before any model is loaded.
-_DATA_PATH = SESSION.get_config_variable("data_path")
+try:
+    _DATA_PATH = SESSION.get_config_variable("data_path")
+except botocore.exceptions.ProfileNotFound as error:
+    # A profile that is not in the config files (a typo, the vault profile not set up on this machine): one
+    # line naming it and the files read, which lib.sh reports (aws-helper.err), not a traceback.
+    sys.exit(f"the AWS profile {error.kwargs.get('profile')!r} (AWS_PROFILE) is not in the AWS config files read "
+             f"(AWS_CONFIG_FILE={os.environ.get('AWS_CONFIG_FILE') or '~/.aws/config'}, "
+             f"AWS_SHARED_CREDENTIALS_FILE={os.environ.get('AWS_SHARED_CREDENTIALS_FILE') or '~/.aws/credentials'}): "
+             "create it (docs/runbook.md section 6 step 2 for the vault's) or set another AWS_PROFILE")
 SESSION.register_component("data_loader", UsedServicesLoader(extra_search_paths=[
     os.path.expanduser(os.path.expandvars(path)) for path in _DATA_PATH.split(os.pathsep)
 ] if _DATA_PATH is not None else []))

@@ -313,6 +313,24 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         assert.equal(result.code, 0, explain(result));
         assert.equal(pg.psql("SELECT count(*) FROM oauth2_authorization", "twice"), "5000");
     });
+    it("an AWS_PROFILE that is not in the config files (the vault profile not set up here): one line naming it and the files, in every script (was a Python traceback)", async function () {
+        const { pg, moto } = servers;
+        const scratch = tempDir("oauth2-dr-profile-");
+        try {
+            const config = path.join(scratch, "config");
+            fs.writeFileSync(config, "[profile oauth2-dr-prod]\nregion = us-east-1\n");
+            for (const [script, args] of scripts) {
+                const env = { ...scriptEnv(pg, moto, bucket, servers.passphrase), AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", AWS_SESSION_TOKEN: "", AWS_PROFILE: "oauth2-dr-vault", AWS_CONFIG_FILE: config };
+                const result = await runScript(script, env, script === "restore.sh" ? [...args, "--manifest", manifestKey] : args);
+                assert.notEqual(result.code, 0, explain(result));
+                assert.match(result.stderr, new RegExp(`the AWS profile 'oauth2-dr-vault' \\(AWS_PROFILE\\) is not in the AWS config files read \\(AWS_CONFIG_FILE=${config.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}, AWS_SHARED_CREDENTIALS_FILE=`), `${script}: ${explain(result)}`);
+                assert.doesNotMatch(result.stderr, /Traceback/, script);
+            }
+        } finally {
+            fs.rmSync(scratch, { recursive: true, force: true });
+        }
+    });
+
     it("a restore run in another region than the manifest's passphrase secret: exit 5 naming both regions and what to set", async function () {
         const { pg, moto } = servers;
         const secret = createSecret(moto, "oauth2-trial/backup-passphrase", "trial passphrase from Secrets Manager");
