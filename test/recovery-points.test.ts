@@ -508,6 +508,16 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         assert.doesNotMatch(result.stderr, /NodeVersionSupportWarning/);
     });
 
+    it("exit 3 with an AWS_PROFILE that is not in the config files: names the profile and the files, not 'set AWS_PROFILE'", () => {
+        const config = path.join(scratch, "aws-config");
+        fs.writeFileSync(config, "[profile oauth2-dr-prod]\nregion = us-east-1\n");
+        const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: scratch, AWS_CONFIG_FILE: config, AWS_SHARED_CREDENTIALS_FILE: "/dev/null", AWS_EC2_METADATA_DISABLED: "true", AWS_ENDPOINT_URL: moto.endpoint, AWS_PROFILE: "oauth2-dr-vault" };
+        const result = spawnSync(process.execPath, ["--require", require.resolve("offline-plan/register.cjs"), path.join(REPO, "tools/recovery-points/cli.ts"), "--stack", "prod", "--stack-outputs", outputsFile], { env, encoding: "utf8", timeout: 30_000 });
+        assert.equal(result.status, 3, result.stderr + result.stdout);
+        assert.match(flat(result.stdout), new RegExp(`no AWS credentials from AWS_PROFILE=oauth2-dr-vault \\(.*\\): is the profile in ${config.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} or /dev/null`));
+        assert.doesNotMatch(result.stdout, /set AWS_PROFILE/);
+    });
+
     it("an endpoint that accepts connections and never answers (stalled S3/RDS): each call ends, named, exit 3; the wait is said meanwhile", async function () {
         // A real CLI process against a TCP server that accepts and stays silent (what a paused moto or a stuck
         // proxy does). Before the request timeout the process waited without end and printed nothing.

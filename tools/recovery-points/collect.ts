@@ -89,6 +89,11 @@ export function explain(err: unknown, where: { service: string; region: string; 
     const message = (e.message ?? String(err)).split("\n")[0];
     const code = e.code ?? "";
     if (name === "CredentialsProviderError" || /Could not load credentials/i.test(message)) {
+        const profile = process.env.AWS_PROFILE;
+        if (profile) {
+            // "set AWS_PROFILE" would send the operator in a circle: it is set, and gave nothing.
+            return `no AWS credentials from AWS_PROFILE=${profile} (${message}): is the profile in ${process.env.AWS_CONFIG_FILE ?? "~/.aws/config"} or ${process.env.AWS_SHARED_CREDENTIALS_FILE ?? "~/.aws/credentials"}, with keys, a role or an SSO session that has not expired (aws sso login --profile ${profile})?`;
+        }
         return `no AWS credentials (${message}): set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where a role provides them`;
     }
     if (["ENOTFOUND", "EAI_AGAIN"].includes(code) || /getaddrinfo/.test(message)) {
