@@ -313,6 +313,19 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         assert.equal(result.code, 0, explain(result));
         assert.equal(pg.psql("SELECT count(*) FROM oauth2_authorization", "twice"), "5000");
     });
+    it("a file size limit (ulimit -f) below the dump: exit 2 naming the limit and the dump's size before the download (was exit 4, 'the AWS helper did not answer /s3/get')", async function () {
+        const { pg, moto } = servers;
+        const size = servers.manifest(bucket, manifestKey).size_bytes as number;
+        assert.ok(size > 8 * 1024, `the dump (${size} bytes) is larger than the limit`);
+        const child = spawn("bash", ["-c", `ulimit -f 8; exec bash ${path.join(SCRIPTS, "restore.sh")} --yes --source-database oauth2db --manifest ${manifestKey}`], { env: baseEnv({ ...scriptEnv(pg, moto, bucket, servers.passphrase, "oauth2db_flimit") }) });
+        let stderr = "";
+        child.stderr!.on("data", (d) => (stderr += d));
+        const code = await new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
+        assert.equal(code, 2, stderr);
+        assert.match(stderr, new RegExp(`ERROR: the file size limit \\(ulimit -f: 8 KiB\\) is below the dump's ${size} bytes, which are spooled in the scratch directory`));
+        assert.doesNotMatch(stderr, /downloading/);
+    });
+
     it("an AWS_PROFILE that is not in the config files (the vault profile not set up here): one line naming it and the files, in every script (was a Python traceback)", async function () {
         const { pg, moto } = servers;
         const scratch = tempDir("oauth2-dr-profile-");
