@@ -245,6 +245,8 @@ describe("recovery-points: the database's recovery points, newest first, each wi
             schema_definition: { sha256: "5e1f00d2c3b4a5968778695a4b3c2d1e0f", tables: {} },
         };
         await put("database/manifests/oauth2db-20261204T050000Z-0123456789ab.json", JSON.stringify(v2));
+        // The dump objects the manifests name (recovery-points checks that each is there: HeadObject).
+        await put(v2.object_key, "encrypted dump stand-in");
         await put("database/manifests/oauth2db-20261120T050000Z-1a2b3c4d.json", JSON.stringify({
             format: "oauth2-dr/db-backup-manifest/v1", status: "complete", database: "oauth2db", size_bytes: 1_200_000,
             started_at: iso(now - 14 * DAY), finished_at: iso(now - 14 * DAY + 60_000),
@@ -289,6 +291,8 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         await westS3.send(new PutObjectCommand({ Bucket: "oauth2-backups-dr", Key: "database/manifests/oauth2db-20261120T050000Z-1a2b3c4d.json", Body: v1 }));
         await s3.send(new PutObjectCommand({ Bucket: "oauth2-backups-vault", Key: "database/manifests/oauth2db-20261120T050000Z-1a2b3c4d.json", Body: v1 }));
         await s3.send(new PutObjectCommand({ Bucket: "oauth2-backups-vault", Key: "database/manifests/oauth2db-20261204T050000Z-0123456789ab.json", Body: JSON.stringify(v2) }));
+        await s3.send(new PutObjectCommand({ Bucket: "oauth2-backups-vault", Key: v2.object_key, Body: "encrypted dump stand-in" }));
+        await s3.send(new PutObjectCommand({ Bucket: "oauth2-backups-prod-azure", Key: v2.object_key, Body: "encrypted dump stand-in" }));
         await s3.send(new PutObjectCommand({ Bucket: "oauth2-backups-prod-azure", Key: "database/manifests/oauth2db-20261203T050000Z-aaaaaaaaaaaa.json", Body: JSON.stringify({ ...v2, started_at: iso(now - DAY) }) }));
         westS3.destroy();
         s3.destroy();
@@ -506,6 +510,31 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         assert.equal(result.stdout.match(/no AWS credentials/g)?.length, 1, result.stdout);
         assert.match(flat(result.stdout), /set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
         assert.doesNotMatch(result.stderr, /NodeVersionSupportWarning/);
+    });
+
+    it("a manifest whose dump object is gone (deleted, expired): listed as MISSING and not restorable, with the object and S3's answer", async () => {
+        const credentials = { accessKeyId: "testing", secretAccessKey: "testing" };
+        const s3 = new S3Client({ region: "us-east-1", endpoint: moto.endpoint, credentials, forcePathStyle: true });
+        try {
+            await s3.send(new CreateBucketCommand({ Bucket: "oauth2-backups-gone" }));
+            const manifest = (name: string) => JSON.stringify({ format: "oauth2-dr/db-backup-manifest/v2", status: "complete", database: "oauth2db", prefix: "database/", object_key: `database/${name}.dump.gpg`, size_bytes: 23, started_at: iso(now - HOUR) });
+            await s3.send(new PutObjectCommand({ Bucket: "oauth2-backups-gone", Key: "database/manifests/oauth2db-20261204T060000Z-aaaa00000001.json", Body: manifest("oauth2db-20261204T060000Z-aaaa00000001") }));
+            await s3.send(new PutObjectCommand({ Bucket: "oauth2-backups-gone", Key: "database/manifests/oauth2db-20261204T050000Z-aaaa00000002.json", Body: manifest("oauth2db-20261204T050000Z-aaaa00000002") }));
+            await s3.send(new PutObjectCommand({ Bucket: "oauth2-backups-gone", Key: "database/oauth2db-20261204T050000Z-aaaa00000002.dump.gpg", Body: "encrypted dump stand-in" }));
+        } finally {
+            s3.destroy();
+        }
+        const result = await run(["--stack", "prod", "--stack-outputs", outputs({ backupBucketName: "oauth2-backups-gone" }), "--json"], { clients: clientsFor(moto, now, calls), now: new Date(now) });
+        const points = (JSON.parse(result.out) as Report).points.filter((p) => p.source === "dump");
+        const gone = points.find((p) => p.id.endsWith("aaaa00000001.json"))!;
+        const there = points.find((p) => p.id.endsWith("aaaa00000002.json"))!;
+        assert.equal(gone.object?.state, "missing");
+        assert.match(gone.detail, /dump object MISSING$/);
+        assert.deepEqual(gone.restore.commands, []);
+        assert.match(gone.restore.blocked ?? "", /^the dump object s3:\/\/oauth2-backups-gone\/database\/oauth2db-20261204T060000Z-aaaa00000001\.dump\.gpg is not in the bucket \(HeadObject: NotFound \(HTTP 404\)\): restore\.sh would stop with exit 4; pick another point$/);
+        assert.deepEqual(there.object, { state: "present", bytes: 23 });
+        assert.equal(there.restore.blocked, undefined);
+        assert.equal(there.restore.commands.length, 1);
     });
 
     it("exit 3 with an AWS_PROFILE that is not in the config files: names the profile and the files, not 'set AWS_PROFILE'", () => {

@@ -7,7 +7,8 @@
  *                         DescribeDBSnapshots (the replica's snapshots, copies of prod's)
  *   CloudWatch            GetMetricStatistics AWS/RDS ReplicaLag of each replica, in its region
  *   AWS Backup            ListRecoveryPointsByBackupVault of the prod and DR vaults, by the instance's ARN
- *   S3                    ListObjectsV2 + GetObject of the dump manifests (<prefix>manifests/*.json) and of
+ *   S3                    ListObjectsV2 + GetObject of the dump manifests (<prefix>manifests/*.json), HeadObject
+ *                         of the dump object each names (a missing one is not restorable), GetObject
  *                         the newest verification record of each (<prefix>verifications/<name>/*.json), in
  *                         the stack's bucket, the standby's (DR copies) and the vault account's; HeadObject
  *                         (ReplicationStatus) of the newest manifest not yet copied
@@ -538,6 +539,9 @@ interface Manifest {
     size_bytes?: number;
     started_at?: string;
     finished_at?: string;
+    /** The dump's key and S3 version (db-backup.sh); restore.sh downloads exactly that version. */
+    object_key?: string;
+    s3_version_id?: string;
     schema_definition?: { sha256?: string };
     /** v2 manifests: {mode: "symmetric"} or {mode: "public-key", recipients: [fingerprints]} (db-backup.sh). */
     encryption?: { mode?: string; recipients?: string[] };
@@ -622,7 +626,31 @@ export function verificationWords(v: Verification): string {
     }
 }
 
-function dumpPoint(key: string, manifest: Manifest | undefined, where: DumpLocation, verification: Verification): RecoveryPoint {
+/**
+ * The dump object a manifest names, as S3 answers HeadObject for it (the version the manifest recorded):
+ * "present" (with its size), "missing" (deleted, expired, never copied), or "unchecked" with why.
+ */
+type DumpObject = { state: "present"; bytes?: number } | { state: "missing"; why: string } | { state: "unchecked"; why: string };
+
+async function headDump(s3: S3Client, bucket: string, manifest: Manifest | undefined, region: string): Promise<DumpObject | undefined> {
+    if (!manifest || typeof manifest.object_key !== "string" || manifest.object_key === "") {
+        return undefined;
+    }
+    try {
+        const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: manifest.object_key, ...(manifest.s3_version_id ? { VersionId: manifest.s3_version_id } : {}) }));
+        return { state: "present", ...(typeof head.ContentLength === "number" ? { bytes: head.ContentLength } : {}) };
+    } catch (err) {
+        const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+        // HeadObject has no body: a missing key or version is a 404 (NotFound, NoSuchKey, NoSuchVersion), and a
+        // version that is now a delete marker a 405.
+        if (e.$metadata?.httpStatusCode === 404 || e.$metadata?.httpStatusCode === 405 || /NotFound|NoSuchKey|NoSuchVersion/.test(e.name ?? "")) {
+            return { state: "missing", why: `${e.name ?? "NotFound"} (HTTP ${e.$metadata?.httpStatusCode ?? "?"})` };
+        }
+        return { state: "unchecked", why: explain(err, { service: "S3", region, resource: `s3://${bucket}/${manifest.object_key}` }) };
+    }
+}
+
+function dumpPoint(key: string, manifest: Manifest | undefined, where: DumpLocation, verification: Verification, object?: DumpObject): RecoveryPoint {
     const base = { source: where.source, label: where.label, region: where.region, id: key };
     if (!manifest) {
         return { ...base, detail: "not a manifest (not a JSON object)", restore: { commands: [], blocked: `${key} is not a JSON manifest` } };
@@ -644,14 +672,23 @@ function dumpPoint(key: string, manifest: Manifest | undefined, where: DumpLocat
         restore.commands = restore.commands.map((c) => `${where.credentials} ${c}`);
     }
     const encryption = publicKey ? `, public-key (${manifest.encryption?.recipients?.length ?? 0} recipient(s))` : "";
+    // What S3 holds, not only what the manifest says: restore.sh stops with exit 4 on a missing object.
+    const version = manifest.s3_version_id ? ` (version ${manifest.s3_version_id})` : "";
+    const objectProblem = object?.state === "missing"
+        ? `the dump object s3://${where.bucket}/${manifest.object_key}${version} is not in the bucket (HeadObject: ${object.why}): restore.sh would stop with exit 4; pick another point`
+        : undefined;
+    const objectWords = object?.state === "missing" ? ", dump object MISSING" : object?.state === "unchecked" ? ", dump object not checked" : "";
     return {
         ...base,
         ...(Number.isNaN(started) ? {} : { time: utc(new Date(started)) }),
-        detail: `${where.copyOf ? `${where.copyOf}: ` : ""}${manifest.database ?? "?"}, ${schema}, ${size}${encryption}, ${verificationWords(verification)}`,
+        detail: `${where.copyOf ? `${where.copyOf}: ` : ""}${manifest.database ?? "?"}, ${schema}, ${size}${encryption}, ${verificationWords(verification)}${objectWords}`,
         ...(typeof manifest.size_bytes === "number" ? { sizeBytes: manifest.size_bytes } : {}),
         status,
         verification,
-        restore: status === "complete" ? restore : { commands: [], blocked: `manifest status ${status}: restore.sh restores complete backups only` },
+        ...(object ? { object: object.state === "present" ? { state: object.state, ...(object.bytes !== undefined ? { bytes: object.bytes } : {}) } : object } : {}),
+        restore: status !== "complete" ? { commands: [], blocked: `manifest status ${status}: restore.sh restores complete backups only` }
+            : objectProblem ? { commands: [], blocked: objectProblem }
+            : restore,
     };
 }
 
@@ -750,7 +787,7 @@ export async function dumpsIn(s3: S3Client, where: DumpLocation): Promise<{ poin
         } catch (err) {
             verification = { status: "unknown", record: recordKey, reason: `the record ${recordKey} could not be read: ${explain(err, { service: "S3", region: where.region })}` };
         }
-        return dumpPoint(key, manifest, where, verification);
+        return dumpPoint(key, manifest, where, verification, await headDump(s3, where.bucket, manifest, where.region));
     });
     return { points, notes };
 }
