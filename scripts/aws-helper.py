@@ -684,7 +684,7 @@ import threading  # noqa: E402
 import time  # noqa: E402
 from datetime import datetime, timedelta, timezone  # noqa: E402
 from http.server import BaseHTTPRequestHandler  # noqa: E402
-from urllib.parse import parse_qs, urlsplit  # noqa: E402
+from urllib.parse import parse_qs, unquote, urlsplit  # noqa: E402
 
 
 try:
@@ -809,6 +809,26 @@ def max_attempts():
     return 5 if (SESSION.get_config_variable("retry_mode") or "legacy") == "legacy" else 3
 
 
+def call_target(url, request_dict):
+    """ " of s3://bucket/key" or " of secret ID": what the unanswered call was for (the retry line names it, as
+    the final error does). The S3 bucket and key are in the path (path-style, the tests' and endpoints') or the
+    host (virtual-hosted); the secret in the JSON body."""
+    body = (request_dict or {}).get("body")
+    if isinstance(body, (bytes, str)) and "SecretId" in (body.decode("utf-8", "replace") if isinstance(body, bytes) else body):
+        try:
+            return f" of secret {json.loads(body)['SecretId']}"
+        except (ValueError, KeyError, TypeError):
+            return ""
+    if "amazonaws.com" in url.netloc and url.netloc.split(".")[0] not in ("s3", "secretsmanager", "sts"):
+        bucket, key = url.netloc.split(".")[0], unquote(url.path.lstrip("/"))
+    else:
+        bucket, _, key = unquote(url.path.lstrip("/")).partition("/")
+    if not bucket:
+        return ""
+    prefix = parse_qs(url.query).get("prefix", [""])[0]
+    return f" of s3://{bucket}/{key or prefix}"
+
+
 def say_retry(attempts=None, caught_exception=None, operation=None, request_dict=None, **_):
     # Runs before botocore's own retry handler and returns None, so it never changes the decision.
     if PROGRESS_FD < 0 or not isinstance(caught_exception, SILENT_FAILURES) or not attempts:
@@ -819,7 +839,7 @@ def say_retry(attempts=None, caught_exception=None, operation=None, request_dict
     then = "retrying" if attempts < total else "giving up"
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     name = os.environ.get("AWS_HELPER_LOG_NAME") or "aws-helper"
-    line = (f"{stamp} {name}: no answer from {endpoint} to {getattr(operation, 'name', 'a call')} "
+    line = (f"{stamp} {name}: no answer from {endpoint} to {getattr(operation, 'name', 'a call')}{call_target(url, request_dict)} "
             f"(attempt {attempts} of {total}, AWS_MAX_ATTEMPTS; {caught_exception.__class__.__name__}); {then}\n")
     try:
         os.write(PROGRESS_FD, line.encode())

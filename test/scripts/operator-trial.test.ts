@@ -156,7 +156,7 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
             assert.match(result.stderr, /ERROR: cannot list s3:\/\/frozen-bucket\/database\/manifests\/: Read timeout on endpoint URL/, explain(result));
             // Each attempt that got no answer is said as it happens, not only the final error.
             const port = new URL(frozen.endpoint).port;
-            assert.match(result.stderr, new RegExp(`restore: no answer from http://127\\.0\\.0\\.1:${port} to ListObjectsV2 \\(attempt 1 of 2, AWS_MAX_ATTEMPTS; ReadTimeoutError\\); retrying\n.*no answer .*\\(attempt 2 of 2, .*\\); giving up\n`), explain(result));
+            assert.match(result.stderr, new RegExp(`restore: no answer from http://127\\.0\\.0\\.1:${port} to ListObjectsV2 of s3://frozen-bucket/database/manifests/ \\(attempt 1 of 2, AWS_MAX_ATTEMPTS; ReadTimeoutError\\); retrying\n.*no answer .*\\(attempt 2 of 2, .*\\); giving up\n`), explain(result));
         } finally {
             if (frozen.pid) {
                 process.kill(frozen.pid, "SIGCONT");

@@ -8,7 +8,7 @@
  *   CloudWatch            GetMetricStatistics AWS/RDS ReplicaLag of each replica, in its region
  *   AWS Backup            ListRecoveryPointsByBackupVault of the prod and DR vaults, by the instance's ARN
  *   S3                    ListObjectsV2 + GetObject of the dump manifests (<prefix>manifests/*.json), HeadObject
- *                         of the dump object each names (a missing one is not restorable), GetObject
+ *                         of the dump object each names (a missing one is not restorable), GetObject of
  *                         the newest verification record of each (<prefix>verifications/<name>/*.json), in
  *                         the stack's bucket, the standby's (DR copies) and the vault account's; HeadObject
  *                         (ReplicationStatus) of the newest manifest not yet copied
