@@ -755,6 +755,8 @@ def new_client(service, region, endpoint_url, **credentials):
         **credentials,
     )
     created.meta.events.register_first(f"needs-retry.{service}", say_retry)
+    created.meta.events.register_first(f"needs-retry.{service}", stop_wait_notice)
+    created.meta.events.register(f"before-send.{service}", start_wait_notice)
     return created
 
 
@@ -827,6 +829,47 @@ def call_target(url, request_dict):
         return ""
     prefix = parse_qs(url.query).get("prefix", [""])[0]
     return f" of s3://{bucket}/{key or prefix}"
+
+
+# A call still without an answer after AWS_HELPER_WAIT_NOTICE_SECONDS (default 5) is said once per attempt,
+# before its read timeout (20 s) ends it: the wait for a stalled endpoint is never silent for more than that.
+# Uploads (PutObject, UploadPart) are left out: they send for as long as their body takes.
+WAIT_NOTICE_SECONDS = float(os.environ.get("AWS_HELPER_WAIT_NOTICE_SECONDS") or 5)
+WAITING = {}
+
+
+def progress_line(text):
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    name = os.environ.get("AWS_HELPER_LOG_NAME") or "aws-helper"
+    try:
+        os.write(PROGRESS_FD, f"{stamp} {name}: {text}\n".encode())
+    except OSError:
+        pass
+
+
+def start_wait_notice(request=None, event_name="", **_):
+    # Must return None: a before-send handler's answer would be taken as the response.
+    operation = event_name.rsplit(".", 1)[-1]
+    if PROGRESS_FD < 0 or WAIT_NOTICE_SECONDS <= 0 or request is None or operation in ("PutObject", "UploadPart"):
+        return None
+    url = urlsplit(request.url or "")
+    what = f"{url.scheme}://{url.netloc} to {operation}{call_target(url, {'body': request.body})}"
+    started = time.monotonic()
+    timer = threading.Timer(WAIT_NOTICE_SECONDS, lambda: progress_line(
+        f"waiting for an answer from {what} ({time.monotonic() - started:.0f} s so far; at most "
+        f"{os.environ.get('AWS_HELPER_READ_TIMEOUT') or 20} s per attempt, AWS_HELPER_READ_TIMEOUT)"))
+    timer.daemon = True
+    stop_wait_notice()
+    WAITING[threading.get_ident()] = timer
+    timer.start()
+    return None
+
+
+def stop_wait_notice(**_):
+    timer = WAITING.pop(threading.get_ident(), None)
+    if timer is not None:
+        timer.cancel()
+    return None
 
 
 def say_retry(attempts=None, caught_exception=None, operation=None, request_dict=None, **_):

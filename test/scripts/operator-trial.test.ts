@@ -165,6 +165,27 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         }
     });
 
+    it("a call without an answer is said while it waits (AWS_HELPER_WAIT_NOTICE_SECONDS), before its read timeout ends it: no silent 20 s", async function () {
+        const frozen = await MotoServer.start();
+        try {
+            createBucket(frozen, "frozen-bucket");
+            process.kill(frozen.pid!, "SIGSTOP");
+            const env = { ...scriptEnv(servers.pg, frozen, "frozen-bucket", servers.passphrase), AWS_MAX_ATTEMPTS: "1", AWS_HELPER_READ_TIMEOUT: "4", AWS_HELPER_WAIT_NOTICE_SECONDS: "1" };
+            const run = startScript("restore.sh", env, ["--yes"], { detached: true });
+            const stop = setTimeout(() => process.kill(-run.child.pid!, "SIGKILL"), 40_000);
+            const result = await run.done;
+            clearTimeout(stop);
+            assert.equal(result.code, 4, explain(result));
+            const port = new URL(frozen.endpoint).port;
+            assert.match(result.stderr, new RegExp(`restore: waiting for an answer from http://127\\.0\\.0\\.1:${port} to ListObjectsV2 of s3://frozen-bucket/database/manifests/ \\(\\d+ s so far; at most 4 s per attempt, AWS_HELPER_READ_TIMEOUT\\)\n(.*\n)*.*restore: no answer from .* ListObjectsV2 of s3://frozen-bucket/database/manifests/ \\(attempt 1 of 1`), explain(result));
+        } finally {
+            if (frozen.pid) {
+                process.kill(frozen.pid, "SIGCONT");
+            }
+            await frozen.stop();
+        }
+    });
+
     it("a row lock of an application's UPDATE: lock timeout (3) naming the holder once, nothing committed", async function () {
         const { pg } = servers;
         pg.createDatabase("rowlocked");
