@@ -684,7 +684,7 @@ import threading  # noqa: E402
 import time  # noqa: E402
 from datetime import datetime, timedelta, timezone  # noqa: E402
 from http.server import BaseHTTPRequestHandler  # noqa: E402
-from urllib.parse import parse_qs, urlsplit  # noqa: E402
+from urllib.parse import parse_qs, unquote, urlsplit  # noqa: E402
 
 
 try:
@@ -724,7 +724,15 @@ class UsedServicesLoader(botocore.loaders.Loader):
 
 SESSION = botocore.session.get_session()
 # As botocore's create_loader builds it from the data_path setting (AWS_DATA_PATH), before any model is loaded.
-_DATA_PATH = SESSION.get_config_variable("data_path")
+try:
+    _DATA_PATH = SESSION.get_config_variable("data_path")
+except botocore.exceptions.ProfileNotFound as error:
+    # A profile that is not in the config files (a typo, the vault profile not set up on this machine): one
+    # line naming it and the files read, which lib.sh reports (aws-helper.err), not a traceback.
+    sys.exit(f"the AWS profile {error.kwargs.get('profile')!r} (AWS_PROFILE) is not in the AWS config files read "
+             f"(AWS_CONFIG_FILE={os.environ.get('AWS_CONFIG_FILE') or '~/.aws/config'}, "
+             f"AWS_SHARED_CREDENTIALS_FILE={os.environ.get('AWS_SHARED_CREDENTIALS_FILE') or '~/.aws/credentials'}): "
+             "create it (docs/runbook.md section 6 step 2 for the vault's) or set another AWS_PROFILE")
 SESSION.register_component("data_loader", UsedServicesLoader(extra_search_paths=[
     os.path.expanduser(os.path.expandvars(path)) for path in _DATA_PATH.split(os.pathsep)
 ] if _DATA_PATH is not None else []))
@@ -747,6 +755,8 @@ def new_client(service, region, endpoint_url, **credentials):
         **credentials,
     )
     created.meta.events.register_first(f"needs-retry.{service}", say_retry)
+    created.meta.events.register_first(f"needs-retry.{service}", stop_wait_notice)
+    created.meta.events.register(f"before-send.{service}", start_wait_notice)
     return created
 
 
@@ -801,6 +811,67 @@ def max_attempts():
     return 5 if (SESSION.get_config_variable("retry_mode") or "legacy") == "legacy" else 3
 
 
+def call_target(url, request_dict):
+    """ " of s3://bucket/key" or " of secret ID": what the unanswered call was for (the retry line names it, as
+    the final error does). The S3 bucket and key are in the path (path-style, the tests' and endpoints') or the
+    host (virtual-hosted); the secret in the JSON body."""
+    body = (request_dict or {}).get("body")
+    if isinstance(body, (bytes, str)) and "SecretId" in (body.decode("utf-8", "replace") if isinstance(body, bytes) else body):
+        try:
+            return f" of secret {json.loads(body)['SecretId']}"
+        except (ValueError, KeyError, TypeError):
+            return ""
+    if "amazonaws.com" in url.netloc and url.netloc.split(".")[0] not in ("s3", "secretsmanager", "sts"):
+        bucket, key = url.netloc.split(".")[0], unquote(url.path.lstrip("/"))
+    else:
+        bucket, _, key = unquote(url.path.lstrip("/")).partition("/")
+    if not bucket:
+        return ""
+    prefix = parse_qs(url.query).get("prefix", [""])[0]
+    return f" of s3://{bucket}/{key or prefix}"
+
+
+# A call still without an answer after AWS_HELPER_WAIT_NOTICE_SECONDS (default 5) is said once per attempt,
+# before its read timeout (20 s) ends it: the wait for a stalled endpoint is never silent for more than that.
+# Uploads (PutObject, UploadPart) are left out: they send for as long as their body takes.
+WAIT_NOTICE_SECONDS = float(os.environ.get("AWS_HELPER_WAIT_NOTICE_SECONDS") or 5)
+WAITING = {}
+
+
+def progress_line(text):
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    name = os.environ.get("AWS_HELPER_LOG_NAME") or "aws-helper"
+    try:
+        os.write(PROGRESS_FD, f"{stamp} {name}: {text}\n".encode())
+    except OSError:
+        pass
+
+
+def start_wait_notice(request=None, event_name="", **_):
+    # Must return None: a before-send handler's answer would be taken as the response.
+    operation = event_name.rsplit(".", 1)[-1]
+    if PROGRESS_FD < 0 or WAIT_NOTICE_SECONDS <= 0 or request is None or operation in ("PutObject", "UploadPart"):
+        return None
+    url = urlsplit(request.url or "")
+    what = f"{url.scheme}://{url.netloc} to {operation}{call_target(url, {'body': request.body})}"
+    started = time.monotonic()
+    timer = threading.Timer(WAIT_NOTICE_SECONDS, lambda: progress_line(
+        f"waiting for an answer from {what} ({time.monotonic() - started:.0f} s so far; at most "
+        f"{os.environ.get('AWS_HELPER_READ_TIMEOUT') or 20} s per attempt, AWS_HELPER_READ_TIMEOUT)"))
+    timer.daemon = True
+    stop_wait_notice()
+    WAITING[threading.get_ident()] = timer
+    timer.start()
+    return None
+
+
+def stop_wait_notice(**_):
+    timer = WAITING.pop(threading.get_ident(), None)
+    if timer is not None:
+        timer.cancel()
+    return None
+
+
 def say_retry(attempts=None, caught_exception=None, operation=None, request_dict=None, **_):
     # Runs before botocore's own retry handler and returns None, so it never changes the decision.
     if PROGRESS_FD < 0 or not isinstance(caught_exception, SILENT_FAILURES) or not attempts:
@@ -811,7 +882,7 @@ def say_retry(attempts=None, caught_exception=None, operation=None, request_dict
     then = "retrying" if attempts < total else "giving up"
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     name = os.environ.get("AWS_HELPER_LOG_NAME") or "aws-helper"
-    line = (f"{stamp} {name}: no answer from {endpoint} to {getattr(operation, 'name', 'a call')} "
+    line = (f"{stamp} {name}: no answer from {endpoint} to {getattr(operation, 'name', 'a call')}{call_target(url, request_dict)} "
             f"(attempt {attempts} of {total}, AWS_MAX_ATTEMPTS; {caught_exception.__class__.__name__}); {then}\n")
     try:
         os.write(PROGRESS_FD, line.encode())
@@ -911,6 +982,33 @@ def backup_stamp(manifest_bytes):
     return (found.groups() if found else None), key
 
 
+CONDITION = threading.local()
+
+
+def _condition_header(request, **_):
+    """before-sign.s3.PutObject: the conditional header of put_object_if, on this thread's call only."""
+    condition = getattr(CONDITION, "header", None)
+    if condition is not None:
+        request.headers[condition[0]] = condition[1]
+
+
+def put_object_if(s3, args, condition):
+    """PutObject with a conditional header (If-Match ETag, If-None-Match *). botocore has the parameters since
+    1.35 (2024); Debian bookworm's python3-botocore, which the backup image installs, is 1.29, whose
+    put_object refuses them ("Unknown parameter in input: IfNoneMatch"): there the header is added to the
+    signed request (S3 honours it the same; a 412 is the same PreconditionFailed ClientError)."""
+    header, value = condition
+    param = header.replace("-", "")
+    if param in s3.meta.service_model.operation_model("PutObject").input_shape.members:
+        return s3.put_object(**args, **{param: value})
+    s3.meta.events.register("before-sign.s3.PutObject", _condition_header, unique_id="oauth2-dr-condition")
+    CONDITION.header = (header, value)
+    try:
+        return s3.put_object(**args)
+    finally:
+        CONDITION.header = None
+
+
 def s3_put_newer(q, body):
     """latest.json never moves backwards: of two overlapping backups, the one that finishes last must not
     replace the newer one's pointer. Read, compare by name, then write only if the object is still the one
@@ -931,12 +1029,8 @@ def s3_put_newer(q, body):
         if theirs is not None and theirs > mine:
             return json.dumps({"written": False, "kept": their_key}).encode(), {}
         args = {"Bucket": q["bucket"], "Key": q["key"], "Body": body, "ContentType": "application/json", **object_lock_args()}
-        if etag:
-            args["IfMatch"] = etag
-        else:
-            args["IfNoneMatch"] = "*"
         try:
-            client("s3").put_object(**args)
+            put_object_if(s3, args, ("If-Match", etag) if etag else ("If-None-Match", "*"))
         except botocore.exceptions.ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict"):
                 continue  # another run wrote it in between: compare with that one

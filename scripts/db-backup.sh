@@ -54,7 +54,8 @@
 # Exit codes: 0 backup and manifest written; 2 configuration (also: BUCKET not a bucket name,
 #   BACKUP_LOCK_TIMEOUT not a number); 3 database (connect, permission, lock timeout, count or
 #   pg_dump failed); 4 storage (bucket not usable, upload failed, stored size differs); 5 encryption
-#   (passphrase unreadable, empty or from another secret; gpg failed); 1 other; 130/143 interrupted.
+#   (passphrase unreadable, empty or from another secret; gpg failed); 1 other; 130/143 interrupted. A failure
+#   after the manifest (latest.json not written) says in its last line that the dump and manifest are stored.
 set -euo pipefail
 # Job control: the dump pipeline runs as a background job in its own process group, so that a SIGTERM
 # (pod deletion, activeDeadlineSeconds) interrupts `wait` at once and the handler can stop the whole pipeline.
@@ -149,7 +150,10 @@ cleanup() {
         fi
     fi
     remove_work_dir
-    if [[ $status -ne 0 ]]; then
+    if [[ $status -ne 0 && $MANIFEST_WRITTEN -eq 1 ]]; then
+        # Only the pointer failed: the dump and its manifest are stored, and restores find it by the manifests.
+        log "FAILED with exit code $status; the dump and its manifest $manifest_key are stored (restore.sh picks it: the newest manifest, or --manifest), ${BACKUP_PREFIX}latest.json was not updated"
+    elif [[ $status -ne 0 ]]; then
         log "FAILED with exit code $status; no manifest written"
     fi
     exit "$status"

@@ -917,6 +917,17 @@ RESTORE_SESSION_PID="" RESTORE_WATCHDOG_PID="" RESTORE_JOB_PIDS=()
 # scratch_free_bytes DIR: the bytes available to this user in DIR's file system.
 scratch_free_bytes() { df -P -B1 "$1" 2>/dev/null | awk 'NR == 2 { print $4 }'; }
 
+# restore_check_file_limit BYTES: dies (EX_USAGE) when the file size limit (ulimit -f, KiB blocks in bash) is
+# below BYTES, the dump spooled in TMPDIR. Called before the first byte of the dump is written (the probe):
+# the helper writing it died of SIGXFSZ and the run blamed storage ("the AWS helper did not answer /s3/get", 4).
+restore_check_file_limit() {
+    local limit
+    limit=$(ulimit -f)
+    if [[ "$limit" =~ ^[0-9]+$ ]] && ((limit * 1024 < $1)); then
+        die "$EX_USAGE" "the file size limit (ulimit -f: $limit KiB) is below the dump's $1 bytes, which are spooled in the scratch directory ${TMPDIR:-/tmp}: raise it (ulimit -f unlimited) and run again"
+    fi
+}
+
 # restore_check_scratch BYTES: dies (EX_USAGE: TMPDIR or the scratch volume is too small) unless the work
 # directory's file system has BYTES free, plus 16 MiB for the schema script and gpg's home.
 restore_check_scratch() {

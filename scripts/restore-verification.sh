@@ -441,7 +441,7 @@ verify_dump() {
     if [[ -z "$manifest_key" ]]; then
         if ! manifest_key=$(latest_manifest_key "$PGDATABASE" 2>"$WORK_DIR/list.err"); then
             result "backup completed successfully" FAIL "cannot list s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(one_line_error "$WORK_DIR/list.err")"
-            die "$EX_STORAGE" "cannot list s3://$BUCKET/${BACKUP_PREFIX}manifests/"
+            die "$EX_STORAGE" "cannot list s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(one_line_error "$WORK_DIR/list.err")"
         fi
     fi
     if [[ -z "$manifest_key" ]]; then

@@ -226,6 +226,7 @@ fi
 
 # 2. The object (the manifest's S3 version), the passphrase version, the scratch space, the target: all
 #    before the download.
+restore_check_file_limit "$want_size"
 probe_query=("bucket=$BUCKET" "key=$object_key" "range=bytes=0-65535")
 [[ -z "$object_version" ]] || probe_query+=("version_id=$object_version")
 what="the dump $(s3_uri "$object_key")${object_version:+ (version $object_version)}"

@@ -715,9 +715,16 @@ restore() {
     if [[ -e "$dir" ]]; then rmdir "$dir"; fi
     mv "$PARTIAL" "$dir"
     PARTIAL=""
+    # Run as root (the operator's shell), the directory, recovery.signal and the spool were root's: pg_ctl as
+    # postgres then failed ("could not open PID file ... Permission denied"). They go to the data's owner.
+    local owner=""
+    if [[ $EUID -eq 0 ]]; then
+        owner=$(stat -c '%U:%G' "$dir/PG_VERSION")
+        chown -R "$owner" "$dir" || die "$EX_FAILURE" "cannot chown -R $owner $dir (PostgreSQL refuses a data directory it does not own)"
+    fi
     local recovery="recovery of the whole archive"
     [[ -z "$target_time" ]] || recovery="recovery to just before $target_time (recovery_target_time, exclusive)"
-    echo "base backup $object_key (finished $finished_at) restored into $dir; $recovery: start PostgreSQL on it; $prefetched archived WAL segment(s) from $start_segment on prefetched and verified into $dir/$SPOOL_DIR_NAME${reached:+; $reached}"
+    echo "base backup $object_key (finished $finished_at) restored into $dir${owner:+ (owned by $owner, the owner of its data)}; $recovery: start PostgreSQL on it; $prefetched archived WAL segment(s) from $start_segment on prefetched and verified into $dir/$SPOOL_DIR_NAME${reached:+; $reached}"
 }
 
 # A segment restore prefetched: copied into place before any helper or gpg starts (or a file known absent).

@@ -16,7 +16,8 @@
  *     `vaultReadable` the vault bucket is moto's.
  */
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
+import * as net from "net";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -244,6 +245,8 @@ describe("recovery-points: the database's recovery points, newest first, each wi
             schema_definition: { sha256: "5e1f00d2c3b4a5968778695a4b3c2d1e0f", tables: {} },
         };
         await put("database/manifests/oauth2db-20261204T050000Z-0123456789ab.json", JSON.stringify(v2));
+        // The dump objects the manifests name (recovery-points checks that each is there: HeadObject).
+        await put(v2.object_key, "encrypted dump stand-in");
         await put("database/manifests/oauth2db-20261120T050000Z-1a2b3c4d.json", JSON.stringify({
             format: "oauth2-dr/db-backup-manifest/v1", status: "complete", database: "oauth2db", size_bytes: 1_200_000,
             started_at: iso(now - 14 * DAY), finished_at: iso(now - 14 * DAY + 60_000),
@@ -288,6 +291,8 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         await westS3.send(new PutObjectCommand({ Bucket: "oauth2-backups-dr", Key: "database/manifests/oauth2db-20261120T050000Z-1a2b3c4d.json", Body: v1 }));
         await s3.send(new PutObjectCommand({ Bucket: "oauth2-backups-vault", Key: "database/manifests/oauth2db-20261120T050000Z-1a2b3c4d.json", Body: v1 }));
         await s3.send(new PutObjectCommand({ Bucket: "oauth2-backups-vault", Key: "database/manifests/oauth2db-20261204T050000Z-0123456789ab.json", Body: JSON.stringify(v2) }));
+        await s3.send(new PutObjectCommand({ Bucket: "oauth2-backups-vault", Key: v2.object_key, Body: "encrypted dump stand-in" }));
+        await s3.send(new PutObjectCommand({ Bucket: "oauth2-backups-prod-azure", Key: v2.object_key, Body: "encrypted dump stand-in" }));
         await s3.send(new PutObjectCommand({ Bucket: "oauth2-backups-prod-azure", Key: "database/manifests/oauth2db-20261203T050000Z-aaaaaaaaaaaa.json", Body: JSON.stringify({ ...v2, started_at: iso(now - DAY) }) }));
         westS3.destroy();
         s3.destroy();
@@ -505,6 +510,83 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         assert.equal(result.stdout.match(/no AWS credentials/g)?.length, 1, result.stdout);
         assert.match(flat(result.stdout), /set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
         assert.doesNotMatch(result.stderr, /NodeVersionSupportWarning/);
+    });
+
+    it("a manifest whose dump object is gone (deleted, expired): listed as MISSING and not restorable, with the object and S3's answer", async () => {
+        const credentials = { accessKeyId: "testing", secretAccessKey: "testing" };
+        const s3 = new S3Client({ region: "us-east-1", endpoint: moto.endpoint, credentials, forcePathStyle: true });
+        try {
+            await s3.send(new CreateBucketCommand({ Bucket: "oauth2-backups-gone" }));
+            const manifest = (name: string) => JSON.stringify({ format: "oauth2-dr/db-backup-manifest/v2", status: "complete", database: "oauth2db", prefix: "database/", object_key: `database/${name}.dump.gpg`, size_bytes: 23, started_at: iso(now - HOUR) });
+            await s3.send(new PutObjectCommand({ Bucket: "oauth2-backups-gone", Key: "database/manifests/oauth2db-20261204T060000Z-aaaa00000001.json", Body: manifest("oauth2db-20261204T060000Z-aaaa00000001") }));
+            await s3.send(new PutObjectCommand({ Bucket: "oauth2-backups-gone", Key: "database/manifests/oauth2db-20261204T050000Z-aaaa00000002.json", Body: manifest("oauth2db-20261204T050000Z-aaaa00000002") }));
+            await s3.send(new PutObjectCommand({ Bucket: "oauth2-backups-gone", Key: "database/oauth2db-20261204T050000Z-aaaa00000002.dump.gpg", Body: "encrypted dump stand-in" }));
+        } finally {
+            s3.destroy();
+        }
+        const result = await run(["--stack", "prod", "--stack-outputs", outputs({ backupBucketName: "oauth2-backups-gone" }), "--json"], { clients: clientsFor(moto, now, calls), now: new Date(now) });
+        const points = (JSON.parse(result.out) as Report).points.filter((p) => p.source === "dump");
+        const gone = points.find((p) => p.id.endsWith("aaaa00000001.json"))!;
+        const there = points.find((p) => p.id.endsWith("aaaa00000002.json"))!;
+        assert.equal(gone.object?.state, "missing");
+        assert.match(gone.detail, /dump object MISSING$/);
+        assert.deepEqual(gone.restore.commands, []);
+        assert.match(gone.restore.blocked ?? "", /^the dump object s3:\/\/oauth2-backups-gone\/database\/oauth2db-20261204T060000Z-aaaa00000001\.dump\.gpg is not in the bucket \(HeadObject: NotFound \(HTTP 404\)\): restore\.sh would stop with exit 4; pick another point$/);
+        assert.deepEqual(there.object, { state: "present", bytes: 23 });
+        assert.equal(there.restore.blocked, undefined);
+        assert.equal(there.restore.commands.length, 1);
+    });
+
+    it("exit 3 with an AWS_PROFILE that is not in the config files: names the profile and the files, not 'set AWS_PROFILE'", () => {
+        const config = path.join(scratch, "aws-config");
+        fs.writeFileSync(config, "[profile oauth2-dr-prod]\nregion = us-east-1\n");
+        const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: scratch, AWS_CONFIG_FILE: config, AWS_SHARED_CREDENTIALS_FILE: "/dev/null", AWS_EC2_METADATA_DISABLED: "true", AWS_ENDPOINT_URL: moto.endpoint, AWS_PROFILE: "oauth2-dr-vault" };
+        const result = spawnSync(process.execPath, ["--require", require.resolve("offline-plan/register.cjs"), path.join(REPO, "tools/recovery-points/cli.ts"), "--stack", "prod", "--stack-outputs", outputsFile], { env, encoding: "utf8", timeout: 30_000 });
+        assert.equal(result.status, 3, result.stderr + result.stdout);
+        assert.match(flat(result.stdout), new RegExp(`no AWS credentials from AWS_PROFILE=oauth2-dr-vault \\(.*\\): is the profile in ${config.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} or /dev/null`));
+        assert.doesNotMatch(result.stdout, /set AWS_PROFILE/);
+    });
+
+    it("an endpoint that accepts connections and never answers (stalled S3/RDS): each call ends, named, exit 3; the wait is said meanwhile", async function () {
+        // A real CLI process against a TCP server that accepts and stays silent (what a paused moto or a stuck
+        // proxy does). Before the request timeout the process waited without end and printed nothing.
+        this.timeout(90_000);
+        const held: net.Socket[] = [];
+        const silent = net.createServer((socket) => held.push(socket));
+        await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+        const port = (silent.address() as net.AddressInfo).port;
+        try {
+            const env: NodeJS.ProcessEnv = {
+                PATH: process.env.PATH, HOME: scratch, AWS_CONFIG_FILE: "/dev/null", AWS_SHARED_CREDENTIALS_FILE: "/dev/null", AWS_EC2_METADATA_DISABLED: "true",
+                AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: SECRET_KEY, AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`,
+                RECOVERY_POINTS_TIMEOUT_SECONDS: "2", AWS_MAX_ATTEMPTS: "1", TEST_ONLY_RECOVERY_POINTS_PROGRESS_MS: "1000",
+            };
+            const child = spawn(process.execPath, ["--require", require.resolve("offline-plan/register.cjs"), path.join(REPO, "tools/recovery-points/cli.ts"), "--stack", "prod", "--stack-outputs", outputsFile], { env });
+            let stdout = "";
+            let stderr = "";
+            child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+            child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+            const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+            const code = await new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
+            clearTimeout(killer);
+            assert.equal(code, 3, `${stderr}\n${stdout}`);
+            const out = flat(stdout);
+            assert.match(out, /RDS us-east-1 DescribeDBInstances: no answer from RDS in us-east-1 \(oauth2-postgres\) within 2 s per attempt: a stalled endpoint or proxy/);
+            assert.match(out, /S3 s3:\/\/oauth2-backups-prod\/database\/manifests\/: no answer from S3 in us-east-1 \(s3:\/\/oauth2-backups-prod\/database\/manifests\/\) within 2 s/);
+            assert.match(stderr, /recovery-points: still waiting for 1 AWS answer\(s\) after \d+ s: RDS DescribeDBInstances us-east-1 oauth2-postgres \(\d+ s\)/);
+            assert.doesNotMatch(stdout + stderr, new RegExp(SECRET_KEY));
+        } finally {
+            held.forEach((s) => s.destroy());
+            silent.close();
+        }
+    });
+
+    it("refuses a RECOVERY_POINTS_TIMEOUT_SECONDS that is not a number of seconds, exit 2", async () => {
+        const saved = process.env.RECOVERY_POINTS_TIMEOUT_SECONDS;
+        const result = await run(["--stack", "prod", "--stack-outputs", outputsFile], { clients: clientsFor(moto, now, calls), now: new Date(now), env: { ...process.env, RECOVERY_POINTS_TIMEOUT_SECONDS: "10s" } });
+        assert.equal(process.env.RECOVERY_POINTS_TIMEOUT_SECONDS, saved);
+        assert.equal(result.code, 2, result.err);
+        assert.match(result.err, /RECOVERY_POINTS_TIMEOUT_SECONDS must be a number of seconds above 0, not "10s"/);
     });
 
     it("explains an unknown region, refused credentials and access denied in one line", () => {

@@ -25,7 +25,7 @@ import {
     waitForStderr,
 } from "../../tools/sandbox/scripts";
 import { freePort, MotoServer, PgServer } from "../../tools/sandbox/servers";
-import { failingPgDump, frozenSecondDate, racingPgDump, refusingDumpUploads, slowPgDump, slowPgRestore } from "../support/shims";
+import { botocoreWithoutConditionalPuts, failingPgDump, frozenSecondDate, racingPgDump, refusingDumpUploads, refusingUploads, slowPgDump, slowPgRestore } from "../support/shims";
 
 const SIZE = { clients: 20, authorizations: 600, consents: 150 };
 const CHECKLIST = [
@@ -205,6 +205,33 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
         // lib.sh latest_manifest_key: the last manifest key in byte order; latest.json is the last one written.
         assert.deepEqual(listKeys(moto, bucket, "database/manifests/"), [first, second]);
         assert.equal(manifest(bucket, "database/latest.json").object_key, manifest(bucket, second).object_key);
+    });
+
+    it("with botocore before 1.35 (Debian bookworm's python3-botocore, the image's): latest.json is written (If-None-Match, then If-Match)", async function () {
+        // put_object had no IfMatch/IfNoneMatch before botocore 1.35: every backup failed with exit 4 at
+        // latest.json ("Unknown parameter in input: IfNoneMatch"), after its manifest.
+        const bucket = newBucket();
+        const shims = shimDir();
+        botocoreWithoutConditionalPuts(shims);
+        const first = await backup(bucket, { PYTHONPATH: shims });
+        assert.equal(manifest(bucket, "database/latest.json").object_key, manifest(bucket, first).object_key);
+        const second = await backup(bucket, { PYTHONPATH: shims });
+        assert.equal(manifest(bucket, "database/latest.json").object_key, manifest(bucket, second).object_key);
+    });
+
+    it("when only latest.json cannot be written: exit 4, and the last line says the dump and its manifest are stored", async function () {
+        const bucket = newBucket();
+        const shims = shimDir();
+        refusingUploads(shims, "latest.json");
+        const result = await runScript("db-backup.sh", env(bucket, { PYTHONPATH: shims }));
+        assert.equal(result.code, 4, explain(result));
+        const [manifestKey] = listKeys(moto, bucket, "database/manifests/");
+        assert.ok(manifestKey, explain(result));
+        assert.match(result.stderr, new RegExp(`ERROR: cannot write database/latest\\.json \\(the manifest ${manifestKey} is written\\): An error occurred \\(AccessDenied\\)`));
+        const last = result.stderr.trimEnd().split("\n").pop() ?? "";
+        assert.match(last, new RegExp(`FAILED with exit code 4; the dump and its manifest ${manifestKey} are stored \\(restore\\.sh picks it`));
+        assert.doesNotMatch(result.stderr, /no manifest written/);
+        assert.ok(listKeys(moto, bucket, "database/").includes(manifest(bucket, manifestKey).object_key), "the dump is stored");
     });
 
     it("TEST_ONLY_GPG_S2K_COUNT lowers the S2K count, says so, and is refused outside 1025..65011712 before any work", async function () {

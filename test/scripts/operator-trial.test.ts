@@ -156,7 +156,28 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
             assert.match(result.stderr, /ERROR: cannot list s3:\/\/frozen-bucket\/database\/manifests\/: Read timeout on endpoint URL/, explain(result));
             // Each attempt that got no answer is said as it happens, not only the final error.
             const port = new URL(frozen.endpoint).port;
-            assert.match(result.stderr, new RegExp(`restore: no answer from http://127\\.0\\.0\\.1:${port} to ListObjectsV2 \\(attempt 1 of 2, AWS_MAX_ATTEMPTS; ReadTimeoutError\\); retrying\n.*no answer .*\\(attempt 2 of 2, .*\\); giving up\n`), explain(result));
+            assert.match(result.stderr, new RegExp(`restore: no answer from http://127\\.0\\.0\\.1:${port} to ListObjectsV2 of s3://frozen-bucket/database/manifests/ \\(attempt 1 of 2, AWS_MAX_ATTEMPTS; ReadTimeoutError\\); retrying\n.*no answer .*\\(attempt 2 of 2, .*\\); giving up\n`), explain(result));
+        } finally {
+            if (frozen.pid) {
+                process.kill(frozen.pid, "SIGCONT");
+            }
+            await frozen.stop();
+        }
+    });
+
+    it("a call without an answer is said while it waits (AWS_HELPER_WAIT_NOTICE_SECONDS), before its read timeout ends it: no silent 20 s", async function () {
+        const frozen = await MotoServer.start();
+        try {
+            createBucket(frozen, "frozen-bucket");
+            process.kill(frozen.pid!, "SIGSTOP");
+            const env = { ...scriptEnv(servers.pg, frozen, "frozen-bucket", servers.passphrase), AWS_MAX_ATTEMPTS: "1", AWS_HELPER_READ_TIMEOUT: "4", AWS_HELPER_WAIT_NOTICE_SECONDS: "1" };
+            const run = startScript("restore.sh", env, ["--yes"], { detached: true });
+            const stop = setTimeout(() => process.kill(-run.child.pid!, "SIGKILL"), 40_000);
+            const result = await run.done;
+            clearTimeout(stop);
+            assert.equal(result.code, 4, explain(result));
+            const port = new URL(frozen.endpoint).port;
+            assert.match(result.stderr, new RegExp(`restore: waiting for an answer from http://127\\.0\\.0\\.1:${port} to ListObjectsV2 of s3://frozen-bucket/database/manifests/ \\(\\d+ s so far; at most 4 s per attempt, AWS_HELPER_READ_TIMEOUT\\)\n(.*\n)*.*restore: no answer from .* ListObjectsV2 of s3://frozen-bucket/database/manifests/ \\(attempt 1 of 1`), explain(result));
         } finally {
             if (frozen.pid) {
                 process.kill(frozen.pid, "SIGCONT");
@@ -313,6 +334,37 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         assert.equal(result.code, 0, explain(result));
         assert.equal(pg.psql("SELECT count(*) FROM oauth2_authorization", "twice"), "5000");
     });
+    it("a file size limit (ulimit -f) below the dump: exit 2 naming the limit and the dump's size before the download (was exit 4, 'the AWS helper did not answer /s3/get')", async function () {
+        const { pg, moto } = servers;
+        const size = servers.manifest(bucket, manifestKey).size_bytes as number;
+        assert.ok(size > 8 * 1024, `the dump (${size} bytes) is larger than the limit`);
+        const child = spawn("bash", ["-c", `ulimit -f 8; exec bash ${path.join(SCRIPTS, "restore.sh")} --yes --source-database oauth2db --manifest ${manifestKey}`], { env: baseEnv({ ...scriptEnv(pg, moto, bucket, servers.passphrase, "oauth2db_flimit") }) });
+        let stderr = "";
+        child.stderr!.on("data", (d) => (stderr += d));
+        const code = await new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
+        assert.equal(code, 2, stderr);
+        assert.match(stderr, new RegExp(`ERROR: the file size limit \\(ulimit -f: 8 KiB\\) is below the dump's ${size} bytes, which are spooled in the scratch directory`));
+        assert.doesNotMatch(stderr, /downloading/);
+    });
+
+    it("an AWS_PROFILE that is not in the config files (the vault profile not set up here): one line naming it and the files, in every script (was a Python traceback)", async function () {
+        const { pg, moto } = servers;
+        const scratch = tempDir("oauth2-dr-profile-");
+        try {
+            const config = path.join(scratch, "config");
+            fs.writeFileSync(config, "[profile oauth2-dr-prod]\nregion = us-east-1\n");
+            for (const [script, args] of scripts) {
+                const env = { ...scriptEnv(pg, moto, bucket, servers.passphrase), AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", AWS_SESSION_TOKEN: "", AWS_PROFILE: "oauth2-dr-vault", AWS_CONFIG_FILE: config };
+                const result = await runScript(script, env, script === "restore.sh" ? [...args, "--manifest", manifestKey] : args);
+                assert.notEqual(result.code, 0, explain(result));
+                assert.match(result.stderr, new RegExp(`the AWS profile 'oauth2-dr-vault' \\(AWS_PROFILE\\) is not in the AWS config files read \\(AWS_CONFIG_FILE=${config.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}, AWS_SHARED_CREDENTIALS_FILE=`), `${script}: ${explain(result)}`);
+                assert.doesNotMatch(result.stderr, /Traceback/, script);
+            }
+        } finally {
+            fs.rmSync(scratch, { recursive: true, force: true });
+        }
+    });
+
     it("a restore run in another region than the manifest's passphrase secret: exit 5 naming both regions and what to set", async function () {
         const { pg, moto } = servers;
         const secret = createSecret(moto, "oauth2-trial/backup-passphrase", "trial passphrase from Secrets Manager");

@@ -105,9 +105,14 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         const target = new Date(Date.now() + 1000).toISOString().replace("Z", "123Z");
         const restore = await runScript("wal-archive.sh", env, ["restore", dir, "--target-time", target]);
         assert.equal(restore.code, 0, explain(restore));
-        assert.match(restore.stdout, new RegExp(`^base backup ${manifest.object_key} \\(finished ${manifest.finished_at}\\) restored into ${dir}; recovery to just before \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{6}\\+00`));
+        assert.match(restore.stdout, new RegExp(`^base backup ${manifest.object_key} \\(finished ${manifest.finished_at}\\) restored into ${dir}${process.getuid?.() === 0 ? " \\(owned by \\S+, the owner of its data\\)" : ""}; recovery to just before \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{6}\\+00`));
         for (const file of ["PG_VERSION", "backup_label", "recovery.signal", "global/pg_control"]) {
             assert.ok(fs.existsSync(path.join(dir, file)), file);
+        }
+        // Run as root: everything belongs to the data's owner, so pg_ctl as that user can start on it.
+        const owner = fs.statSync(path.join(dir, "PG_VERSION")).uid;
+        for (const file of ["", "recovery.signal", "postgresql.auto.conf", "wal-archive-spool"]) {
+            assert.equal(fs.statSync(path.join(dir, file)).uid, owner, `${file || "the directory"} is not the data owner's`);
         }
         const conf = fs.readFileSync(path.join(dir, "postgresql.auto.conf"), "utf8");
         assert.match(conf, /^restore_command = ''.*wal-archive\.sh'' fetch "%f" "%p"'$/m);

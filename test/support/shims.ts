@@ -78,6 +78,11 @@ elif [[ "$out" == - && " $* " != *" -a "* ]]; then printf '%s\\n' ${JSON.stringi
  * call reaches moto. botocore's before-call event is how a real refusal surfaces: a ClientError.
  */
 export function refusingDumpUploads(dir: string): string {
+    return refusingUploads(dir, ".dump.gpg");
+}
+
+/** The same refusal for the keys ending in `suffix` (e.g. "latest.json": a role that may not write the pointer). */
+export function refusingUploads(dir: string, suffix: string): string {
     const file = path.join(dir, "sitecustomize.py");
     fs.writeFileSync(file, `import botocore.exceptions
 import botocore.session
@@ -86,7 +91,7 @@ _create_client = botocore.session.Session.create_client
 
 
 def _refuse(model, params, **_):
-    if str(params.get("url_path", "")).endswith(".dump.gpg"):
+    if str(params.get("url_path", "")).endswith(${JSON.stringify(suffix)}):
         raise botocore.exceptions.ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, model.name)
 
 
@@ -95,6 +100,32 @@ def create_client(self, service, *args, **kwargs):
     if service == "s3":
         client.meta.events.register("before-call.s3.PutObject", _refuse)
         client.meta.events.register("before-call.s3.CreateMultipartUpload", _refuse)
+    return client
+
+
+botocore.session.Session.create_client = create_client
+`);
+    return file;
+}
+
+/**
+ * A sitecustomize.py for aws-helper.py (put `dir` on PYTHONPATH) that makes botocore's S3 model the one of
+ * botocore before 1.35 (Debian bookworm's python3-botocore 1.29, the backup image's): PutObject without the
+ * IfMatch / IfNoneMatch parameters, so that passing them is "Unknown parameter in input" as there.
+ */
+export function botocoreWithoutConditionalPuts(dir: string): string {
+    const file = path.join(dir, "sitecustomize.py");
+    fs.writeFileSync(file, `import botocore.session
+
+_create_client = botocore.session.Session.create_client
+
+
+def create_client(self, service, *args, **kwargs):
+    client = _create_client(self, service, *args, **kwargs)
+    if service == "s3":
+        members = client.meta.service_model.operation_model("PutObject").input_shape.members
+        members.pop("IfMatch", None)
+        members.pop("IfNoneMatch", None)
     return client
 
 

@@ -6,10 +6,11 @@
  * report (each step's duration, RTO and RPO against the runbook's rows) and writes it as JSON (default
  * .drill/<scenario>.json), which `npm run check -- --format html` shows as its "last drill" section.
  *
- * Exit codes: 0 drill done and both objectives met (for compromise, also the vault copy intact); 1 the drill ran but an objective was missed, or a step
- * failed (the error says which); 2 bad arguments.
+ * Exit codes: 0 drill done and both objectives met (for compromise, also the vault copy intact), or --help; 1 the drill ran but an objective was missed, or a step
+ * failed (the error says which, and it is recorded as <report>.failed.json: the HTML report then marks the last
+ * completed run's verdicts as not the newest run's); 2 bad arguments.
  */
-import { formatReport, SCENARIOS, writeReport, type Scenario } from "./report";
+import { formatReport, SCENARIOS, writeFailure, writeReport, type Scenario } from "./report";
 import { runDrill } from "./scenarios";
 
 const USAGE = "usage: npm run drill -- --scenario corruption-pitr|corruption-dump|region|compromise [--rows N] [--write-seconds S] [--out FILE]";
@@ -73,6 +74,10 @@ export function parseDrillArgs(argv: string[]): DrillArgs {
 
 async function main(): Promise<number> {
     let args: DrillArgs;
+    if (process.argv.slice(2).some((a) => a === "--help" || a === "-h")) {
+        console.log(USAGE);
+        return 0;
+    }
     try {
         args = parseDrillArgs(process.argv.slice(2));
     } catch (err) {
@@ -86,6 +91,8 @@ async function main(): Promise<number> {
         return report.rto.met && report.rpo.met && (report.compromise?.vaultIntact ?? true) ? 0 : 1;
     } catch (err) {
         console.error(`drill ${args.scenario} failed: ${(err as Error).message}`);
+        // The HTML report's "last drill" would otherwise show the previous run's verdicts as the newest.
+        console.error(`wrote ${writeFailure(args.scenario, (err as Error).message, args.out)}`);
         return 1;
     }
 }

@@ -46,6 +46,7 @@ function drillBlock(r: DrillReport): string {
     const steps = r.steps.map((s) => `<tr><td>${escapeHtml(s.name)}</td><td class="num">${seconds(s.seconds)}</td><td>${escapeHtml(s.detail)}</td></tr>`).join("");
     return `<article class="drill" data-scenario="${escapeHtml(r.scenario)}">
 <h3>${escapeHtml(r.scenario)}: ${escapeHtml(r.objective.path)}</h3>
+${r.newerFailure ? `<p class="superseded"><span class="badge badge-missing">newest run FAILED</span> ${escapeHtml(r.newerFailure.failedAt)}: ${escapeHtml(r.newerFailure.error.split("\n")[0])}. Below: the last run that completed (${escapeHtml(r.finishedAt)}); its verdicts are not the newest run's.</p>` : ""}
 <p>${escapeHtml(r.finishedAt)} · runbook row "${escapeHtml(r.objective.row)}" ·
 RTO <b>${seconds(r.rto.seconds)} s</b> (target ${target(r.rto.targetSeconds)}) ${verdict(r.rto.met)} ·
 RPO <b>${r.rpo.lostRows} of ${r.rpo.acknowledged}</b> writes acknowledged before the failure lost, window ${seconds(r.rpo.windowSeconds)} s (target ${escapeHtml(r.rpo.target)}) ${verdict(r.rpo.met)}</p>

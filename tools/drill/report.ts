@@ -134,6 +134,32 @@ export interface DrillReport {
     validation: string[];
     /** The compromise drill's attack and its outcome. */
     compromise?: CompromiseFindings;
+    /**
+     * Set by readReports, never written: a later run of this scenario failed (`<scenario>.failed.json`), so this
+     * report's verdicts are not the newest run's.
+     */
+    newerFailure?: DrillFailure;
+}
+
+/** A drill run that did not complete (a step failed): written beside the report as `<name>.failed.json`. */
+export interface DrillFailure {
+    scenario: Scenario;
+    failedAt: string;
+    error: string;
+}
+
+/** Where the failure record of the report at `reportFile` goes. */
+export function failureFileOf(reportFile: string): string {
+    return `${reportFile.replace(/\.json$/, "")}.failed.json`;
+}
+
+/** Records a failed run (the report of the last completed run, if any, stays, and is shown as superseded). */
+export function writeFailure(scenario: Scenario, error: string, reportFile = path.join(DRILL_DIR, `${scenario}.json`), at: Date = new Date()): string {
+    const file = failureFileOf(reportFile);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const failure: DrillFailure = { scenario, failedAt: at.toISOString(), error: error.split("\n").slice(0, 5).join("\n") };
+    fs.writeFileSync(file, `${JSON.stringify(failure, null, 2)}\n`);
+    return file;
 }
 
 /** Whether a measured RPO meets its target: "point in time" (0 s) allows no lost acknowledged write, "1 h" a window up to 1 h. */
@@ -207,11 +233,26 @@ export function rpoLines(r: DrillReport): string[] {
 
 export function writeReport(report: DrillReport, file = path.join(DRILL_DIR, `${report.scenario}.json`)): string {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    const { newerFailure: _computed, ...stored } = report;
+    fs.writeFileSync(file, `${JSON.stringify(stored, null, 2)}\n`);
+    // This run completed: an earlier failure no longer describes the newest run.
+    fs.rmSync(failureFileOf(file), { force: true });
     return file;
 }
 
-/** The last report of each scenario found in `dir`, newest first; unreadable files are skipped. */
+function readFailure(file: string): DrillFailure | undefined {
+    try {
+        const failure = JSON.parse(fs.readFileSync(file, "utf8")) as DrillFailure;
+        return typeof failure.failedAt === "string" && typeof failure.error === "string" ? failure : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/**
+ * The last completed report of each scenario found in `dir`, newest first; unreadable files are skipped. When
+ * a later run of the scenario failed, the report carries it (`newerFailure`).
+ */
 export function readReports(dir = DRILL_DIR): DrillReport[] {
     const reports: DrillReport[] = [];
     for (const scenario of SCENARIOS) {
@@ -220,6 +261,11 @@ export function readReports(dir = DRILL_DIR): DrillReport[] {
             const report = JSON.parse(fs.readFileSync(file, "utf8")) as DrillReport;
             // A report of an older format (before the RPO's failure time and cost) is skipped, not misread.
             if (report.scenario === scenario && Array.isArray(report.steps) && typeof report.rpo?.failureAt === "string" && report.rpo.afterFailure) {
+                delete report.newerFailure;
+                const failure = readFailure(failureFileOf(file));
+                if (failure && failure.failedAt > report.finishedAt) {
+                    report.newerFailure = failure;
+                }
                 reports.push(report);
             }
         } catch {

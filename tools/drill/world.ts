@@ -143,7 +143,9 @@ export class DrillWorld {
 
     static async start(options: WorldOptions): Promise<DrillWorld> {
         const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-drill-"));
-        const [primary, moto] = await Promise.all([
+        // Both start at once; when one fails, the other (already started) is stopped before the error is
+        // thrown: a moto left running kept the drill's process alive after "drill ... failed", without end.
+        const [primaryStart, motoStart] = await Promise.allSettled([
             PgServer.start({
                 settings: {
                     full_page_writes: "on",
@@ -156,6 +158,13 @@ export class DrillWorld {
             }),
             MotoServer.start(),
         ]);
+        if (primaryStart.status === "rejected" || motoStart.status === "rejected") {
+            await Promise.all([primaryStart.status === "fulfilled" ? primaryStart.value.stop() : undefined, motoStart.status === "fulfilled" ? motoStart.value.stop() : undefined]);
+            fs.rmSync(workDir, { recursive: true, force: true });
+            throw primaryStart.status === "rejected" ? primaryStart.reason : (motoStart as PromiseRejectedResult).reason;
+        }
+        const primary = primaryStart.value;
+        const moto = motoStart.value;
         let replica: PgServer | undefined;
         let replicaDir: string | undefined;
         let server: OidcServer | undefined;

@@ -7,11 +7,13 @@
  * Exit codes (as scripts/README.md): 0 every source was read; 2 configuration (arguments, the stack's
  * configuration, no stack outputs); 3 database: an RDS or CloudWatch query failed (no AWS credentials, a
  * wrong region or account, no such instance, access denied); 4 storage: an S3 or AWS Backup query failed
- * (and no database one); 1 unexpected. The points that could be read are printed in every case.
+ * (and no database one); 1 unexpected. The points that could be read are printed in every case. A call that
+ * gets no answer ends after RECOVERY_POINTS_TIMEOUT_SECONDS (default 10) per attempt, and the calls still
+ * waiting are said on stderr every 5 s (README "Recovery points").
  */
 import * as path from "path";
 import { parseArgs } from "util";
-import { collect, ClientFactory, defaultClients } from "./collect";
+import { collect, ClientFactory, defaultClients, requestTimeoutSeconds } from "./collect";
 import { formatJson, formatText } from "./format";
 import { EXIT, Report } from "./points";
 import { loadTarget, readOutputs, UsageError } from "./stack";
@@ -64,7 +66,12 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
         const now = deps.now ?? new Date();
         const stack = values.stack;
         const target = loadTarget(programDir, stack, () => readOutputs(programDir, stack, values["stack-outputs"], deps.env), now);
-        report = await collect(target, deps.clients ?? defaultClients, now);
+        try {
+            requestTimeoutSeconds(deps.env ?? process.env);
+        } catch (err) {
+            throw new UsageError((err as Error).message);
+        }
+        report = await collect(target, deps.clients ?? defaultClients, now, (line) => stderr(`recovery-points: ${line}\n`));
     } catch (err) {
         if (err instanceof UsageError) {
             stderr(`recovery-points: ${err.message}\n`);

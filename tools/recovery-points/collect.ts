@@ -7,7 +7,8 @@
  *                         DescribeDBSnapshots (the replica's snapshots, copies of prod's)
  *   CloudWatch            GetMetricStatistics AWS/RDS ReplicaLag of each replica, in its region
  *   AWS Backup            ListRecoveryPointsByBackupVault of the prod and DR vaults, by the instance's ARN
- *   S3                    ListObjectsV2 + GetObject of the dump manifests (<prefix>manifests/*.json) and of
+ *   S3                    ListObjectsV2 + GetObject of the dump manifests (<prefix>manifests/*.json), HeadObject
+ *                         of the dump object each names (a missing one is not restorable), GetObject of
  *                         the newest verification record of each (<prefix>verifications/<name>/*.json), in
  *                         the stack's bucket, the standby's (DR copies) and the vault account's; HeadObject
  *                         (ReplicationStatus) of the newest manifest not yet copied
@@ -48,6 +49,27 @@ export type ClientFactory = (service: Service, region: string) => ClientOptions;
 
 export const defaultClients: ClientFactory = () => ({});
 
+/**
+ * How long one request may go without an answer (seconds, RECOVERY_POINTS_TIMEOUT_SECONDS, default 10): an
+ * endpoint that accepts the connection and never answers (a stalled proxy, a paused S3 endpoint) is an error
+ * naming the service, region and resource after that many seconds per attempt (the SDK's attempts:
+ * AWS_MAX_ATTEMPTS, default 3), not a wait without end. The connection itself: 5 s.
+ */
+export function requestTimeoutSeconds(env: NodeJS.ProcessEnv = process.env): number {
+    const raw = env.RECOVERY_POINTS_TIMEOUT_SECONDS;
+    if (raw === undefined || raw === "") {
+        return 10;
+    }
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value <= 0) {
+        throw new RangeError(`RECOVERY_POINTS_TIMEOUT_SECONDS must be a number of seconds above 0, not ${JSON.stringify(raw)}`);
+    }
+    return value;
+}
+const CONNECT_TIMEOUT_MS = 5000;
+/** How often the calls still waiting for an answer are said on stderr (progress): 5 s (the tests: shorter). */
+const progressIntervalMs = () => Number(process.env.TEST_ONLY_RECOVERY_POINTS_PROGRESS_MS) || 5000;
+
 /** The RDS snapshot identifiers restore.fromSnapshot takes as such (lib/config/rules/restore.ts); others by ARN. */
 const SNAPSHOT_ID = /^(rds:)?[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,254}(?<!-)$/;
 const LAG_WINDOW_MS = 15 * 60 * 1000;
@@ -68,10 +90,19 @@ export function explain(err: unknown, where: { service: string; region: string; 
     const message = (e.message ?? String(err)).split("\n")[0];
     const code = e.code ?? "";
     if (name === "CredentialsProviderError" || /Could not load credentials/i.test(message)) {
+        const profile = process.env.AWS_PROFILE;
+        if (profile) {
+            // "set AWS_PROFILE" would send the operator in a circle: it is set, and gave nothing.
+            return `no AWS credentials from AWS_PROFILE=${profile} (${message}): is the profile in ${process.env.AWS_CONFIG_FILE ?? "~/.aws/config"} or ${process.env.AWS_SHARED_CREDENTIALS_FILE ?? "~/.aws/credentials"}, with keys, a role or an SSO session that has not expired (aws sso login --profile ${profile})?`;
+        }
         return `no AWS credentials (${message}): set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where a role provides them`;
     }
     if (["ENOTFOUND", "EAI_AGAIN"].includes(code) || /getaddrinfo/.test(message)) {
         return `cannot reach ${where.service} in ${where.region} (${message}): is ${where.region} an AWS region?`;
+    }
+    if (name === "TimeoutError") {
+        const seconds = /(\d+) ms/.exec(message);
+        return `no answer from ${where.service} in ${where.region}${where.resource ? ` (${where.resource})` : ""}${seconds ? ` within ${Number(seconds[1]) / 1000} s` : ""} per attempt: a stalled endpoint or proxy (RECOVERY_POINTS_TIMEOUT_SECONDS, AWS_MAX_ATTEMPTS)`;
     }
     if (["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT"].includes(code)) {
         return `cannot reach ${where.service} in ${where.region} (${code}: ${message})`;
@@ -85,17 +116,55 @@ export function explain(err: unknown, where: { service: string; region: string; 
     return `${name}: ${message}`;
 }
 
+const SERVICE_NAMES: Record<Service, string> = { rds: "RDS", s3: "S3", backup: "AWS Backup", cloudwatch: "CloudWatch" };
+
+/** One call as the progress line names it: service, operation, region and the bucket/key or resource. */
+function callLabel(service: Service, region: string, command: string, input: Record<string, unknown>): string {
+    const operation = command.replace(/Command$/, "");
+    const resource = input.Bucket !== undefined
+        ? `s3://${String(input.Bucket)}/${String(input.Key ?? input.Prefix ?? "")}`
+        : [input.DBInstanceIdentifier, input.BackupVaultName, input.Filters === undefined ? undefined : "filtered"].find((v) => typeof v === "string");
+    return `${SERVICE_NAMES[service]} ${operation} ${region}${resource ? ` ${String(resource)}` : ""}`;
+}
+
+interface ClientWithStack {
+    middlewareStack: { add(middleware: unknown, options: { step: "initialize"; name: string }): void };
+}
+
 class Clients {
     private readonly cache = new Map<string, unknown>();
+    /** The calls sent and not yet answered (for the progress lines), by a unique token. */
+    readonly pending = new Map<symbol, { label: string; since: number }>();
 
     constructor(private readonly factory: ClientFactory) {}
 
     private make<T>(service: Service, region: string, build: (options: ClientOptions & { region: string }) => T): T {
         const key = `${service} ${region}`;
         if (!this.cache.has(key)) {
-            this.cache.set(key, build({ region, ...this.factory(service, region) }));
+            const options = this.factory(service, region);
+            const requestHandler = options.requestHandler ?? { connectionTimeout: CONNECT_TIMEOUT_MS, socketTimeout: requestTimeoutSeconds() * 1000 };
+            const client = build({ region, ...options, requestHandler });
+            (client as unknown as ClientWithStack).middlewareStack.add(
+                (next: (args: { input: Record<string, unknown> }) => Promise<unknown>, context: { commandName?: string }) =>
+                    async (args: { input: Record<string, unknown> }) => {
+                        const token = Symbol();
+                        this.pending.set(token, { label: callLabel(service, region, context.commandName ?? "call", args.input ?? {}), since: Date.now() });
+                        try {
+                            return await next(args);
+                        } finally {
+                            this.pending.delete(token);
+                        }
+                    },
+                { step: "initialize", name: "oauth2DrPendingCalls" },
+            );
+            this.cache.set(key, client);
         }
         return this.cache.get(key) as T;
+    }
+
+    /** The calls waiting for an answer, oldest first, with their seconds. */
+    waiting(now: number = Date.now()): string[] {
+        return [...this.pending.values()].sort((a, b) => a.since - b.since).map((p) => `${p.label} (${Math.round((now - p.since) / 1000)} s)`);
     }
 
     rds(region: string): RDSClient {
@@ -123,7 +192,11 @@ class Clients {
     }
 }
 
-export async function collect(target: Target, factory: ClientFactory = defaultClients, now: Date = new Date()): Promise<Report> {
+/**
+ * `progress`, when given, receives a line every 5 s while calls wait for an answer, naming
+ * them (the CLI writes it to stderr): a slow or stalled endpoint is never a silent wait.
+ */
+export async function collect(target: Target, factory: ClientFactory = defaultClients, now: Date = new Date(), progress?: (line: string) => void): Promise<Report> {
     const report: Report = {
         stack: target.stack,
         cloud: target.cloud,
@@ -138,6 +211,13 @@ export async function collect(target: Target, factory: ClientFactory = defaultCl
         errors: [],
     };
     const clients = new Clients(factory);
+    const started = Date.now();
+    const ticker = progress === undefined ? undefined : setInterval(() => {
+        const waiting = clients.waiting();
+        if (waiting.length > 0) {
+            progress(`still waiting for ${waiting.length} AWS answer(s) after ${Math.round((Date.now() - started) / 1000)} s: ${waiting.join("; ")}`);
+        }
+    }, progressIntervalMs());
     const merge = (found: Found[]) => {
         for (const f of found) {
             report.points.push(...f.points);
@@ -189,6 +269,9 @@ export async function collect(target: Target, factory: ClientFactory = defaultCl
             report.notes.push(`no standby stack names ${target.stack} as its primaryStack: the DR region's points show <standby stack> in their commands, and no DR bucket is listed`);
         }
     } finally {
+        if (ticker !== undefined) {
+            clearInterval(ticker);
+        }
         clients.destroy();
     }
     report.points = newestFirst(report.points);
@@ -456,6 +539,9 @@ interface Manifest {
     size_bytes?: number;
     started_at?: string;
     finished_at?: string;
+    /** The dump's key and S3 version (db-backup.sh); restore.sh downloads exactly that version. */
+    object_key?: string;
+    s3_version_id?: string;
     schema_definition?: { sha256?: string };
     /** v2 manifests: {mode: "symmetric"} or {mode: "public-key", recipients: [fingerprints]} (db-backup.sh). */
     encryption?: { mode?: string; recipients?: string[] };
@@ -540,7 +626,31 @@ export function verificationWords(v: Verification): string {
     }
 }
 
-function dumpPoint(key: string, manifest: Manifest | undefined, where: DumpLocation, verification: Verification): RecoveryPoint {
+/**
+ * The dump object a manifest names, as S3 answers HeadObject for it (the version the manifest recorded):
+ * "present" (with its size), "missing" (deleted, expired, never copied), or "unchecked" with why.
+ */
+type DumpObject = { state: "present"; bytes?: number } | { state: "missing"; why: string } | { state: "unchecked"; why: string };
+
+async function headDump(s3: S3Client, bucket: string, manifest: Manifest | undefined, region: string): Promise<DumpObject | undefined> {
+    if (!manifest || typeof manifest.object_key !== "string" || manifest.object_key === "") {
+        return undefined;
+    }
+    try {
+        const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: manifest.object_key, ...(manifest.s3_version_id ? { VersionId: manifest.s3_version_id } : {}) }));
+        return { state: "present", ...(typeof head.ContentLength === "number" ? { bytes: head.ContentLength } : {}) };
+    } catch (err) {
+        const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+        // HeadObject has no body: a missing key or version is a 404 (NotFound, NoSuchKey, NoSuchVersion), and a
+        // version that is now a delete marker a 405.
+        if (e.$metadata?.httpStatusCode === 404 || e.$metadata?.httpStatusCode === 405 || /NotFound|NoSuchKey|NoSuchVersion/.test(e.name ?? "")) {
+            return { state: "missing", why: `${e.name ?? "NotFound"} (HTTP ${e.$metadata?.httpStatusCode ?? "?"})` };
+        }
+        return { state: "unchecked", why: explain(err, { service: "S3", region, resource: `s3://${bucket}/${manifest.object_key}` }) };
+    }
+}
+
+function dumpPoint(key: string, manifest: Manifest | undefined, where: DumpLocation, verification: Verification, object?: DumpObject): RecoveryPoint {
     const base = { source: where.source, label: where.label, region: where.region, id: key };
     if (!manifest) {
         return { ...base, detail: "not a manifest (not a JSON object)", restore: { commands: [], blocked: `${key} is not a JSON manifest` } };
@@ -562,14 +672,23 @@ function dumpPoint(key: string, manifest: Manifest | undefined, where: DumpLocat
         restore.commands = restore.commands.map((c) => `${where.credentials} ${c}`);
     }
     const encryption = publicKey ? `, public-key (${manifest.encryption?.recipients?.length ?? 0} recipient(s))` : "";
+    // What S3 holds, not only what the manifest says: restore.sh stops with exit 4 on a missing object.
+    const version = manifest.s3_version_id ? ` (version ${manifest.s3_version_id})` : "";
+    const objectProblem = object?.state === "missing"
+        ? `the dump object s3://${where.bucket}/${manifest.object_key}${version} is not in the bucket (HeadObject: ${object.why}): restore.sh would stop with exit 4; pick another point`
+        : undefined;
+    const objectWords = object?.state === "missing" ? ", dump object MISSING" : object?.state === "unchecked" ? ", dump object not checked" : "";
     return {
         ...base,
         ...(Number.isNaN(started) ? {} : { time: utc(new Date(started)) }),
-        detail: `${where.copyOf ? `${where.copyOf}: ` : ""}${manifest.database ?? "?"}, ${schema}, ${size}${encryption}, ${verificationWords(verification)}`,
+        detail: `${where.copyOf ? `${where.copyOf}: ` : ""}${manifest.database ?? "?"}, ${schema}, ${size}${encryption}, ${verificationWords(verification)}${objectWords}`,
         ...(typeof manifest.size_bytes === "number" ? { sizeBytes: manifest.size_bytes } : {}),
         status,
         verification,
-        restore: status === "complete" ? restore : { commands: [], blocked: `manifest status ${status}: restore.sh restores complete backups only` },
+        ...(object ? { object: object.state === "present" ? { state: object.state, ...(object.bytes !== undefined ? { bytes: object.bytes } : {}) } : object } : {}),
+        restore: status !== "complete" ? { commands: [], blocked: `manifest status ${status}: restore.sh restores complete backups only` }
+            : objectProblem ? { commands: [], blocked: objectProblem }
+            : restore,
     };
 }
 
@@ -668,7 +787,7 @@ export async function dumpsIn(s3: S3Client, where: DumpLocation): Promise<{ poin
         } catch (err) {
             verification = { status: "unknown", record: recordKey, reason: `the record ${recordKey} could not be read: ${explain(err, { service: "S3", region: where.region })}` };
         }
-        return dumpPoint(key, manifest, where, verification);
+        return dumpPoint(key, manifest, where, verification, await headDump(s3, where.bucket, manifest, where.region));
     });
     return { points, notes };
 }

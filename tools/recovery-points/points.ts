@@ -76,6 +76,8 @@ export interface RecoveryPoint {
     sizeBytes?: number;
     status?: string;
     verification?: Verification;
+    /** A dump: its object as S3 answered HeadObject (the manifest's version): present (bytes), missing, or unchecked (why). */
+    object?: { state: "present"; bytes?: number } | { state: "missing" | "unchecked"; why: string };
     restore: Restore;
 }
 
