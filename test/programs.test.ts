@@ -425,6 +425,26 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
         assert.equal(strictMarkdown.status, 1, strictMarkdown.stderr);
     });
 
+    it("--preview lists each .apply that did not run at its own call and with the resources of its own Output, the apply inside a pulumi.all apart from the apply over it", () => {
+        // jobs-worker-hosts: `pulumi.all([db.endpoint.apply(f), broker.cacheNodes[0].address])` (line 23) then
+        // `hosts.apply(g)` (line 24). The endpoint is known offline, so f runs and is not listed; g waits on the
+        // broker's node list and is listed at line 24's own `apply`, with both resources its Output comes from.
+        // Lines 40 and 43: the inner apply (over the node list, unknown) is not run either, and is listed apart.
+        const dir = path.join(CORPUS, "jobs-worker-hosts");
+        const expected = [
+            { where: "index.ts:24:19", waitsOn: ["jobs-queue", "jobs-broker"], count: 1 },
+            { where: "index.ts:36:31", waitsOn: ["jobs-queue", "jobs-broker"], count: 1 },
+            { where: "index.ts:40:47", waitsOn: ["jobs-broker"], count: 1 },
+            { where: "index.ts:43:20", waitsOn: ["jobs-broker", "jobs-queue"], count: 1 },
+        ];
+        const preview = cli("plan", ["--program", dir, "--json", "--preview"]);
+        assert.equal(preview.status, 0, preview.stderr);
+        assert.deepEqual((JSON.parse(preview.stdout) as PlanResult).unknownApplies, expected);
+        const check = cli("check", ["--program", dir, "--json", "--preview"]);
+        assert.equal(check.status, 0, check.stderr);
+        assert.deepEqual((JSON.parse(check.stdout) as { unknownApplies: unknown }).unknownApplies, expected);
+    });
+
     it("--preview lists a retention row the coverage policy could not decide (a stack policy) as not judged, in text, JSON, Markdown and HTML", () => {
         const dir = path.join(CORPUS, "orders-retention-param");
         const text = cli("check", ["--program", dir, "--preview"]);
