@@ -4,7 +4,7 @@
  */
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
-import { awsCall, createBucket } from "../../tools/sandbox/scripts";
+import { awsCall, createBucket, createSecret, putObject, sharedMoto } from "../../tools/sandbox/scripts";
 import { MotoServer } from "../../tools/sandbox/servers";
 
 /** The pids of aws-rpc.py processes serving `endpoint`. */
@@ -31,5 +31,25 @@ describe("tools/sandbox: the tests' servers", function () {
         } finally {
             await again.stop();
         }
+    });
+
+    it("the process's shared moto (useScriptServers) is handed to each file empty: no bucket, object or secret of the file before", async function () {
+        const first = await sharedMoto();
+        createBucket(first, "sandbox-shared");
+        putObject(first, "sandbox-shared", "k", "v");
+        createSecret(first, "sandbox/shared", "value");
+        assert.equal(awsCall(first, "secretsmanager", "list_secrets").SecretList.length, 1);
+        const next = await sharedMoto();
+        assert.equal(next, first, "the same server");
+        assert.deepEqual(awsCall(next, "s3", "list_buckets").Buckets, []);
+        assert.deepEqual(awsCall(next, "secretsmanager", "list_secrets").SecretList, []);
+        // The same names again, as the next file may use them.
+        createBucket(next, "sandbox-shared");
+        createSecret(next, "sandbox/shared", "value");
+        // Stopped (or dead), it is started again.
+        await next.stop();
+        const restarted = await sharedMoto();
+        assert.notEqual(restarted.endpoint, next.endpoint);
+        assert.deepEqual(awsCall(restarted, "s3", "list_buckets").Buckets, []);
     });
 });

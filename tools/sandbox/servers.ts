@@ -229,6 +229,7 @@ export class MotoServer {
         this.hook = () => {
             if (!this.stopped) {
                 this.child.kill("SIGKILL");
+                fs.rmSync(this.logFile, { force: true });
             }
         };
         exitHooks.add(this.hook);
@@ -282,6 +283,27 @@ export class MotoServer {
             AWS_CONFIG_FILE: "/dev/null",
             AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
         };
+    }
+
+    /** Lets the process exit with the server still running (its exit hook kills it then): for a server shared by many files. */
+    unref(): void {
+        this.child.unref();
+    }
+
+    /** Still serving: started, not stopped, not exited. */
+    get running(): boolean {
+        return !this.stopped && this.child.exitCode === null && this.child.signalCode === null;
+    }
+
+    /**
+     * Empties the server (moto's own reset, POST /moto-api/reset: every bucket, object, secret, role and RDS
+     * resource of every account and region gone), as a fresh server is; throws when it does not answer 200.
+     */
+    async reset(): Promise<void> {
+        const answer = await fetch(`${this.endpoint}/moto-api/reset`, { method: "POST" });
+        if (answer.status !== 200) {
+            throw new Error(`moto_server ${this.endpoint}: POST /moto-api/reset answered ${answer.status}: ${await answer.text()}`);
+        }
     }
 
     async stop(): Promise<void> {
