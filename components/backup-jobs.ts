@@ -14,7 +14,8 @@
  * role may delete an object version, bypass governance retention or change the bucket's configuration; only
  * restore-verification reads dumps it did not write (and puts only its records, under database/verifications/)
  * and restores/deletes RDS instances, of `oauth2-backup-test-*` only. secrets-export may read the one secret `oauth2-server-secrets` and
- * app-config-export list ConfigMaps (namespaced RBAC Roles). In a standby stack the four backup/export jobs are
+ * app-config-export list ConfigMaps, in the server's namespace (`serverNamespace`, default `oauth2-system`): namespaced
+ * RBAC Roles there, bound to the jobs' ServiceAccounts in `oauth2-system`, and the scripts' NAMESPACE. In a standby stack the four backup/export jobs are
  * declared suspended until the stack is promoted; restore verification runs in both.
  */
 import * as fs from "fs";
@@ -29,7 +30,7 @@ import type * as k8sInput from "@pulumi/kubernetes/types/input";
 import type * as iam from "@pulumi/aws/iam";
 import { BackupJobResources, BackupJobSchedules, ContainerResources, nextRun, validateCron } from "../lib/schedule";
 import { DataClass, retentionRow } from "../lib/retention";
-import { AWS_REGION, DailyWindow, insideDailyWindow, OIDC_ISSUER, OIDC_PROVIDER_ARN, parseDailyWindow, POSTGRES_DATABASE_NAME } from "../lib/formats";
+import { AWS_REGION, DailyWindow, insideDailyWindow, KUBERNETES_NAME, OIDC_ISSUER, OIDC_PROVIDER_ARN, parseDailyWindow, POSTGRES_DATABASE_NAME } from "../lib/formats";
 import {
     appLabels,
     awsEnv,
@@ -101,6 +102,12 @@ export interface BackupJobsArgs {
     sslMode?: "require" | "verify-ca" | "verify-full";
     /** Instance class of the verification instance in snapshot mode (default db.t3.medium). */
     verificationInstanceClass?: string;
+    /**
+     * The authorization server's namespace (default BACKUP_NAMESPACE): secrets-export reads its secret and
+     * app-config-export its ConfigMaps there, through RBAC Roles declared there and bound to the jobs'
+     * ServiceAccounts, which stay in BACKUP_NAMESPACE with the CronJobs.
+     */
+    serverNamespace?: string;
     /** Declare the namespace too (default false: the application's namespace exists). */
     createNamespace?: boolean;
     /**
@@ -243,6 +250,9 @@ export function validateBackupJobsArgs(args: BackupJobsArgs): void {
             problems.push(`backupJobs.schedules.dbBackup "${schedules.dbBackup}" runs at ${hhmm} UTC, inside the RDS backup window ${args.backupWindow}; schedule it after the window ends`);
         }
     }
+    if (args.serverNamespace !== undefined && !KUBERNETES_NAME.test(args.serverNamespace)) {
+        problems.push(`serverNamespace "${args.serverNamespace}" is not a Kubernetes namespace name (lowercase, digits, '-', at most 63)`);
+    }
     if (args.verificationMode !== undefined && args.verificationMode !== "dump" && args.verificationMode !== "snapshot") {
         problems.push(`verificationMode must be dump or snapshot, not "${String(args.verificationMode)}"`);
     }
@@ -369,27 +379,39 @@ export function jobPolicy(job: BackupJobName, args: BackupJobsArgs) {
 /** The verification's scratch instances: the only RDS instances any job may delete. */
 export const VERIFICATION_INSTANCE_PREFIX = "oauth2-backup-test-";
 
-/** The RBAC a job needs in the namespace: secrets-export reads the one server secret, app-config-export lists ConfigMaps. */
+/** The RBAC a job needs in the server's namespace: secrets-export reads the one server secret, app-config-export lists ConfigMaps. */
 const JOB_RBAC: Partial<Record<BackupJobName, k8sInput.rbac.v1.PolicyRule[]>> = {
     "secrets-export": [{ apiGroups: [""], resources: ["secrets"], resourceNames: [SERVER_SECRET], verbs: ["get"] }],
     "app-config-export": [{ apiGroups: [""], resources: ["configmaps"], verbs: ["list"] }],
 };
 
-/** A job's ServiceAccount (annotated with its own IRSA role) and, when it calls the Kubernetes API, its RBAC Role. */
-function declareServiceAccount(name: string, job: BackupJobName, roleArn: pulumi.Output<string>, opts: pulumi.CustomResourceOptions): corev1.ServiceAccount {
-    const ns = BACKUP_NAMESPACE;
+/**
+ * A job's ServiceAccount (annotated with its own IRSA role) and, when it calls the Kubernetes API, its RBAC Role
+ * and RoleBinding in the server's namespace, whose subject is the ServiceAccount of BACKUP_NAMESPACE.
+ */
+function declareServiceAccount(name: string, job: BackupJobName, roleArn: pulumi.Output<string>, serverNamespace: string, opts: pulumi.CustomResourceOptions): corev1.ServiceAccount {
     const labels = { ...COMMON_LABELS, "oauth2-dr/job": job };
     const serviceAccount = declareIrsaServiceAccount(`${name}-${job}`, { serviceAccount: jobServiceAccount(job), labels, roleArn }, opts);
     const rules = JOB_RBAC[job];
     if (rules) {
-        const rbacRole = new rbacv1.Role(`${name}-${job}-rbac`, { metadata: { name: jobServiceAccount(job), namespace: ns, labels }, rules }, opts);
+        const rbacRole = new rbacv1.Role(`${name}-${job}-rbac`, { metadata: { name: jobServiceAccount(job), namespace: serverNamespace, labels }, rules }, opts);
         new rbacv1.RoleBinding(`${name}-${job}-rbac`, {
-            metadata: { name: jobServiceAccount(job), namespace: ns, labels },
+            metadata: { name: jobServiceAccount(job), namespace: serverNamespace, labels },
             roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: rbacRole.metadata.name },
-            subjects: [{ kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace: ns }],
+            subjects: [{ kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace: BACKUP_NAMESPACE }],
         }, opts);
     }
     return serviceAccount;
+}
+
+/** The server's namespace of the arguments (BACKUP_NAMESPACE unless serverNamespace names another). */
+function serverNamespaceOf(args: BackupJobsArgs): string {
+    return args.serverNamespace ?? BACKUP_NAMESPACE;
+}
+
+/** The server's JWKS inside the cluster: its Service by short name in BACKUP_NAMESPACE, by namespace-qualified name elsewhere. */
+function defaultJwksUrl(serverNamespace: string): string {
+    return serverNamespace === BACKUP_NAMESPACE ? "http://oauth2-server:9000/oauth2/jwks" : `http://oauth2-server.${serverNamespace}.svc:9000/oauth2/jwks`;
 }
 
 /** The scripts as a ConfigMap, and their hash (a changed script rolls the jobs' pod template). */
@@ -431,6 +453,7 @@ function jobSpecs(args: BackupJobsArgs): JobSpec[] {
           })
         : envVars({ BACKUP_PASSPHRASE_SECRET_ID: args.secretArns.backupPassphrase });
     const publicKeys = pk !== undefined;
+    const serverNamespace = serverNamespaceOf(args);
     const dbEnv = postgresEnv({
         host: args.databaseHost,
         port: args.databasePort,
@@ -454,16 +477,16 @@ function jobSpecs(args: BackupJobsArgs): JobSpec[] {
             name: "secrets-export", script: "secrets-export.sh", dataClass: EXPORTED_CLASSES["secrets-export"], schedule: s.secretsExport, suspended: suspendBackups,
             startingDeadlineSeconds: 3600, activeDeadlineSeconds: 900, backoffLimit: 2, resources: r.secretsExport, scratch: "64Mi", kubernetesApi: true,
             env: [...bucketEnv, ...lockEnv(args, "secrets"), ...passphraseEnv, ...envVars({
-                NAMESPACE: BACKUP_NAMESPACE,
+                NAMESPACE: serverNamespace,
                 K8S_SECRET_NAME: SERVER_SECRET,
                 JWK_SECRET_ID: args.secretArns.jwkPrivateKey,
-                JWKS_URL: args.jwksUrl ?? "http://oauth2-server:9000/oauth2/jwks",
+                JWKS_URL: args.jwksUrl ?? defaultJwksUrl(serverNamespace),
             })], publicKeys,
         },
         {
             name: "app-config-export", script: "app-config-export.sh", dataClass: EXPORTED_CLASSES["app-config-export"], schedule: s.appConfigExport, suspended: suspendBackups,
             startingDeadlineSeconds: 600, activeDeadlineSeconds: 600, backoffLimit: 1, resources: r.appConfigExport, scratch: "64Mi", kubernetesApi: true,
-            env: [...bucketEnv, ...lockEnv(args, "config"), ...envVars({ NAMESPACE: BACKUP_NAMESPACE }), ...(pk ? passphraseEnv : [])], publicKeys,
+            env: [...bucketEnv, ...lockEnv(args, "config"), ...envVars({ NAMESPACE: serverNamespace }), ...(pk ? passphraseEnv : [])], publicKeys,
         },
         {
             name: "restore-verification", script: "restore-verification.sh", dataClass: "verification", schedule: s.restoreVerification, suspended: false,
@@ -553,7 +576,10 @@ function declareCronJob(name: string, job: JobSpec, pod: PodContext, opts: pulum
 }
 
 export class BackupJobs extends pulumi.ComponentResource {
+    /** Where the CronJobs, their ServiceAccounts and the scripts are (BACKUP_NAMESPACE). */
     readonly namespace: string;
+    /** The server's namespace, whose secret and ConfigMaps the exports read (RBAC Roles there). */
+    readonly serverNamespace: string;
     /** Each job's ServiceAccount and its own IRSA role. */
     readonly serviceAccountNames: Record<BackupJobName, pulumi.Output<string>>;
     readonly roleArns: Record<BackupJobName, pulumi.Output<string>>;
@@ -579,7 +605,7 @@ export class BackupJobs extends pulumi.ComponentResource {
 
         const specs = jobSpecs(args);
         const roles = Object.fromEntries(specs.map((job) => [job.name, declareJobRole(name, job.name, args, this)])) as Record<BackupJobName, iam.Role>;
-        const serviceAccounts = Object.fromEntries(specs.map((job) => [job.name, declareServiceAccount(name, job.name, roles[job.name].arn, nsOpts)])) as Record<BackupJobName, corev1.ServiceAccount>;
+        const serviceAccounts = Object.fromEntries(specs.map((job) => [job.name, declareServiceAccount(name, job.name, roles[job.name].arn, serverNamespaceOf(args), nsOpts)])) as Record<BackupJobName, corev1.ServiceAccount>;
         const { configMap, hash } = declareScripts(name, scripts, nsOpts);
         const serviceAccountNames = Object.fromEntries(specs.map((job) => [job.name, serviceAccounts[job.name].metadata.name])) as Record<BackupJobName, pulumi.Output<string>>;
         const pk = publicKeyMode(args);
@@ -594,6 +620,7 @@ export class BackupJobs extends pulumi.ComponentResource {
         const cronJobs = specs.map((job) => declareCronJob(name, job, pod, nsOpts));
 
         this.namespace = BACKUP_NAMESPACE;
+        this.serverNamespace = serverNamespaceOf(args);
         this.serviceAccountNames = serviceAccountNames;
         this.roleArns = Object.fromEntries(specs.map((job) => [job.name, roles[job.name].arn])) as Record<BackupJobName, pulumi.Output<string>>;
         this.scriptsConfigMapName = configMap.metadata.name;

@@ -22,6 +22,9 @@ export const WEEKLY_WINDOW = /^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0
 export const WEEK_DAYS: readonly string[] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 
 /** A PostgreSQL database name as the scripts and the server take it: an unquoted identifier, at most 63 bytes. */
+/** A Kubernetes object or namespace name (RFC 1123 label): lowercase letters, digits and '-', at most 63. */
+export const KUBERNETES_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
 export const POSTGRES_DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /** The EKS cluster's IAM OIDC provider, for the IRSA roles of the backup jobs and the service validation. */

@@ -7,11 +7,13 @@
 # config/configmaps.yaml only when its sha256 differs from the stored object's x-amz-meta-sha256; the
 # versioned bucket keeps the earlier versions for the retention period.
 #
-# Environment: BUCKET (required), AWS_REGION, AWS_ENDPOINT_URL; NAMESPACE (default oauth2-system);
+# Environment: BUCKET (required), AWS_REGION, AWS_ENDPOINT_URL; NAMESPACE (the server's namespace, default
+#   oauth2-system; the CronJob sets serverNamespace);
 #   CONFIG_PREFIX (default config/); KUBECTL (default kubectl).
 #
 # Output: "uploaded <key>" or "unchanged <key>" on stdout.
-# Exit codes: 0 uploaded or unchanged; 2 configuration; 4 storage; 8 kubectl failed; 1 other; 130/143.
+# Exit codes: 0 uploaded or unchanged; 2 configuration; 4 storage; 8 kubectl failed or the namespace has no
+#   ConfigMaps (nothing is uploaded); 1 other; 130/143.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -31,6 +33,11 @@ make_work_dir
     >"$WORK_DIR/raw.yaml" 2>"$WORK_DIR/kubectl.err" \
     || die "$EX_SOURCE" "kubectl get configmaps -n $NAMESPACE failed: $(tail -n 1 "$WORK_DIR/kubectl.err")"
 strip_server_fields <"$WORK_DIR/raw.yaml" >"$WORK_DIR/configmaps.yaml"
+# An empty list is no backup: the wrong namespace (NAMESPACE must be the server's, serverNamespace), a namespace
+# that does not exist (kubectl lists nothing and succeeds) or ConfigMaps gone. Fail; never store it as a success.
+count=$(grep -c '^- apiVersion:' "$WORK_DIR/configmaps.yaml" || true)
+[[ "$count" -gt 0 ]] \
+    || die "$EX_SOURCE" "no ConfigMaps in namespace $NAMESPACE (besides kube-root-ca.crt): nothing exported; is NAMESPACE the server's namespace (serverNamespace), and does it exist?"
 
 key="${CONFIG_PREFIX}configmaps.yaml"
 hash=$(sha256sum <"$WORK_DIR/configmaps.yaml" | cut -d' ' -f1)
@@ -42,5 +49,5 @@ if [[ "$hash" == "$stored" ]]; then
 fi
 s3_put_file "$WORK_DIR/configmaps.yaml" "$key" --metadata "sha256=${hash}" --content-type application/yaml \
     || die "$EX_STORAGE" "upload of $key failed"
-log "ConfigMaps of $NAMESPACE uploaded to $key ($(grep -c '^- apiVersion:' "$WORK_DIR/configmaps.yaml" || true) ConfigMaps)"
+log "ConfigMaps of $NAMESPACE uploaded to $key ($count ConfigMaps)"
 echo "uploaded $key"

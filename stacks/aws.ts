@@ -175,6 +175,8 @@ function declareBackupJobs(
         encryption: backupEncryptionFor(config, pulumi.interpolate`arn:aws:iam::${accountIdOf()}:role/${verificationRoleName(config.stack)}`),
         // The vault account's key-reader role trusts this role by ARN (vault.verificationRoleArns).
         verificationRoleName: verificationRoleName(config.stack),
+        // The exports read the server's secret and ConfigMaps where the server runs (RBAC there).
+        serverNamespace: config.serverNamespace,
         provider: clusterProvider(config),
         tags,
     });

@@ -56,7 +56,8 @@ export function appDatabaseSecret(
         return undefined;
     }
     return new AppDatabaseSecret("app-database", {
-        namespace: config.appDatabaseSecret.namespace,
+        // The server's namespace (serverNamespace), the one the backup exports read too.
+        namespace: config.serverNamespace,
         secretName: config.appDatabaseSecret.name,
         databaseName: DATABASE_NAME,
         // A new DATABASE_URL rolls the server's pods (checksum annotation); `pulumi up` waits for the rollout.

@@ -481,5 +481,10 @@ describe("BackupJobs component (Pulumi mocks, kubernetes-models)", function () {
                 /image ""[\s\S]*promoted applies to a standby[\s\S]*region "useast1"[\s\S]*oidcProviderArn "nope"[\s\S]*secretsExport[\s\S]*backupWindow "3-4"/,
             );
         });
+
+        it("a server namespace that is not a Kubernetes name", async function () {
+            await rejects(args({ serverNamespace: "Identity" }), /serverNamespace "Identity" is not a Kubernetes namespace name/);
+            await rejects(args({ serverNamespace: "" }), /serverNamespace "" is not a Kubernetes namespace name/);
+        });
     });
 });

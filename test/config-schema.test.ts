@@ -75,6 +75,7 @@ describe("configuration schema and Pulumi.yaml agree", () => {
             alarmTopicArn: "",
             healthCheckAlarmTopicArn: "",
             appDatabaseSecret: {},
+            serverNamespace: "",
             awsPrimaryRegion: "",
             awsDrRegion: "",
             objectLock: {},

@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { formatRetention, RETENTION_TABLE, TABLE_RETENTION } from "../lib/retention";
 import { objectRetainDays } from "../lib/object-lock";
-import { DEFAULT_JOB_RESOURCES, DEFAULT_SCHEDULES, FIELDS, SECTION_DEFAULTS } from "../lib/config";
+import { DEFAULT_JOB_RESOURCES, DEFAULT_SCHEDULES, DEFAULT_SERVER_NAMESPACE, FIELDS, SECTION_DEFAULTS } from "../lib/config";
 import { BACKUP_NAMESPACE } from "../components/backup-image-pods";
 import { EXIT } from "../tools/recovery-points/points";
 import { BACKUP_BUCKET_PREFIX } from "../lib/names";
@@ -144,15 +144,26 @@ describe("docs state what the code owns (one source, checked)", () => {
         assert.deepEqual(EXIT, { ok: constants.OK, failure: constants.FAILURE, usage: constants.USAGE, database: constants.DATABASE, storage: constants.STORAGE });
     });
 
-    it("the namespace: components' BACKUP_NAMESPACE is the config default (appDatabaseSecret.namespace), the scripts' default and README.md's", () => {
-        assert.equal(SECTION_DEFAULTS.appDatabaseSecret.namespace, BACKUP_NAMESPACE);
+    it("the namespaces: the server's default (serverNamespace, appDatabaseSecret.namespace) is the jobs' BACKUP_NAMESPACE, the scripts' default and README.md's", () => {
+        // The server's namespace defaults to the one the CronJobs run in; the scripts' NAMESPACE is the server's.
+        assert.equal(DEFAULT_SERVER_NAMESPACE, BACKUP_NAMESPACE);
+        assert.equal(SECTION_DEFAULTS.appDatabaseSecret.namespace, DEFAULT_SERVER_NAMESPACE);
         for (const script of fs.readdirSync(path.join(ROOT, "scripts")).filter((f) => f.endsWith(".sh"))) {
             for (const [, value] of read(`scripts/${script}`).matchAll(/NAMESPACE="\$\{NAMESPACE:-([^}]+)\}"/g)) {
-                assert.equal(value, BACKUP_NAMESPACE, `scripts/${script}'s default NAMESPACE`);
+                assert.equal(value, DEFAULT_SERVER_NAMESPACE, `scripts/${script}'s default NAMESPACE`);
             }
         }
         const stated = new Set([...readme.matchAll(/(?:in namespace|CronJobs in|Secret in) `([a-z0-9-]+)`/g)].map((m) => m[1]));
         assert.deepEqual([...stated], [BACKUP_NAMESPACE]);
+        // README.md's configuration row and the docs name the server's default namespace as the code does.
+        const row = readme.split("\n").find((l) => l.startsWith("| `serverNamespace` |"));
+        assert.ok(row, "README.md's configuration table has no serverNamespace row");
+        assert.match(row, new RegExp(`\\| \`appDatabaseSecret\\.namespace\`, else \`${DEFAULT_SERVER_NAMESPACE}\` \\|`));
+        for (const doc of ["README.md", "docs/runbook.md"]) {
+            for (const [, value] of read(doc).matchAll(/`serverNamespace`, default `([a-z0-9-]+)`/g)) {
+                assert.equal(value, DEFAULT_SERVER_NAMESPACE, `${doc}: serverNamespace's default`);
+            }
+        }
     });
 
     it("the scripts' default prefixes are the table's bucketPrefix, and the per-class lock days docs state are objectRetainDays's defaults", () => {

@@ -23,7 +23,7 @@
 export { parseStackConfig } from "./parse";
 export type { ConfigLookup, ParseOptions } from "./parse";
 export { ConfigError } from "./messages";
-export { PROJECT, FIELDS, SECTION_DEFAULTS, DEFAULT_SCHEDULES, DEFAULT_JOB_RESOURCES, BACKUP_JOB_KEYS } from "./schema";
+export { PROJECT, FIELDS, SECTION_DEFAULTS, DEFAULT_SCHEDULES, DEFAULT_JOB_RESOURCES, BACKUP_JOB_KEYS, DEFAULT_SERVER_NAMESPACE } from "./schema";
 export type { Kind } from "./schema";
 export { AZURE_STORAGE_SIZES_GB } from "./rules/clouds";
 export { CLOUDWATCH_RETENTION_DAYS } from "./rules/retention";

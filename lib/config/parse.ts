@@ -5,7 +5,7 @@
  */
 import { Retention, TABLE_RETENTION } from "../retention";
 import { WEEK_DAYS, WEEKLY_WINDOW } from "../formats";
-import { FIELDS, FieldName, PROJECT, SECTION_DEFAULTS, Values } from "./schema";
+import { DEFAULT_SERVER_NAMESPACE, FIELDS, FieldName, PROJECT, SECTION_DEFAULTS, Values } from "./schema";
 import { crossFieldRules } from "./refinements";
 import type { RuleContext } from "./rules/context";
 import { regionOf } from "./rules/regions";
@@ -126,13 +126,23 @@ function derive(v: Values, project: string, stack: string, gcpProviderProject: s
             changeableForDays: v.awsBackup?.changeableForDays ?? SECTION_DEFAULTS.awsBackup.changeableForDays,
         },
         alarms: cloud === "aws" ? alarmsOf(v, region) : {},
-        appDatabaseSecret: { ...SECTION_DEFAULTS.appDatabaseSecret, ...v.appDatabaseSecret },
+        serverNamespace: serverNamespaceOf(v),
+        appDatabaseSecret: { ...SECTION_DEFAULTS.appDatabaseSecret, ...v.appDatabaseSecret, namespace: serverNamespaceOf(v) },
         objectLock: objectLockOf(v),
         breakGlassRoleArn: v.breakGlassRoleArn,
         vaultStack: v.vaultStack,
         vault: role === "vault" ? vaultOf(v) : undefined,
         backupEncryption: backupEncryptionOf(v),
     };
+}
+
+/**
+ * The authorization server's namespace, one value for the DATABASE_URL Secret and the exports that read the
+ * server's secret and ConfigMaps: serverNamespace, else appDatabaseSecret.namespace (configurations written
+ * before serverNamespace existed), else oauth2-system. Both set and different is refused (refinements.ts).
+ */
+export function serverNamespaceOf(v: Values): string {
+    return v.serverNamespace || v.appDatabaseSecret?.namespace || DEFAULT_SERVER_NAMESPACE;
 }
 
 /** COMPLIANCE in production, GOVERNANCE elsewhere; the database row's retention (the table's minimum unless raised). */

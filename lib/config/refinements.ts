@@ -33,11 +33,23 @@ function unknownKeys(v: Values, fail: Fail): void {
     }
 }
 
+/** serverNamespace and appDatabaseSecret.namespace name the one namespace of the server: set either, or both alike. */
+function serverNamespaceRule(v: Values, fail: Fail): void {
+    const secretNamespace = v.appDatabaseSecret?.namespace;
+    if (v.serverNamespace && secretNamespace && v.serverNamespace !== secretNamespace) {
+        fail(
+            "appDatabaseSecret.namespace",
+            `"${secretNamespace}" differs from serverNamespace "${v.serverNamespace}"; the DATABASE_URL Secret lives in the server's namespace: drop appDatabaseSecret.namespace or make them equal`,
+        );
+    }
+}
+
 /** Every rule between keys, as one zod refinement of the parsed values. */
 export function crossFieldRules(ctx: RuleContext) {
     return z.custom<Values>().superRefine((values, zctx) => {
         const fail: Fail = (key, message) => zctx.addIssue({ code: "custom", path: key.includes(":") ? [key] : key.split("."), message });
         unknownKeys(values, fail);
+        serverNamespaceRule(values, fail);
         roleRules(values, ctx, fail);
         regionRules(values, ctx, fail);
         dnsAndNetworkRules(values, ctx, fail);

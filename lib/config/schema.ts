@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import { CLOUDS } from "../clouds";
-import { AWS_REGION, DAILY_WINDOW, HOSTNAME, OIDC_ISSUER, OIDC_PROVIDER_ARN, WEEKLY_WINDOW } from "../formats";
+import { AWS_REGION, DAILY_WINDOW, HOSTNAME, KUBERNETES_NAME, OIDC_ISSUER, OIDC_PROVIDER_ARN, WEEKLY_WINDOW } from "../formats";
 import { BackupJobResources, BackupJobSchedules, ContainerResources, validateCron } from "../schedule";
 import { boolean, closedObject, integer, jsonMap, matching, namedMap, oneOf, section, stringList, stringMap, text } from "./fields";
 
@@ -200,11 +200,20 @@ export const CLOSED_SECTIONS = {
 
 const awsBackupSection = section({ enabled: boolean.optional(), changeableForDays: integer(3, 36500).optional() });
 
-const K8S_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const K8S_NAME = KUBERNETES_NAME;
+const k8sName = matching(K8S_NAME, (v) => `"${v}" is not a Kubernetes name (lowercase, digits, '-', at most 63)`);
+/**
+ * The namespace of the authorization server (its Deployment, its DATABASE_URL Secret, its secret
+ * `oauth2-server-secrets` and ConfigMaps, which secrets-export and app-config-export back up) when neither
+ * `serverNamespace` nor `appDatabaseSecret.namespace` names it. The backup CronJobs themselves always run in
+ * components/backup-image-pods.ts BACKUP_NAMESPACE (the same name).
+ */
+export const DEFAULT_SERVER_NAMESPACE = "oauth2-system";
 const appDatabaseSecretSection = section({
     enabled: boolean.optional(),
-    namespace: matching(K8S_NAME, (v) => `"${v}" is not a Kubernetes name (lowercase, digits, '-')`).optional(),
-    name: matching(K8S_NAME, (v) => `"${v}" is not a Kubernetes name (lowercase, digits, '-')`).optional(),
+    // The server's namespace: serverNamespace and appDatabaseSecret.namespace are one value (rules in refinements.ts).
+    namespace: k8sName.optional(),
+    name: k8sName.optional(),
 });
 
 const SNS_TOPIC = /^arn:aws[a-z-]*:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_-]{1,256}$/;
@@ -256,6 +265,8 @@ export const FIELDS = {
     alarmTopicArn: field("string", matching(SNS_TOPIC, (v) => `"${v}" is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)`), ""),
     healthCheckAlarmTopicArn: field("string", matching(SNS_TOPIC, (v) => `"${v}" is not an SNS topic ARN`), ""),
     appDatabaseSecret: field("object", appDatabaseSecretSection, {}),
+    // "": appDatabaseSecret.namespace if set, else DEFAULT_SERVER_NAMESPACE (parse.ts serverNamespaceOf).
+    serverNamespace: field("string", k8sName, ""),
     awsPrimaryRegion: field("string", matching(AWS_REGION, (v) => `"${v}" is not an AWS region name (the backup bucket, secrets and audit logs live in AWS)`), ""),
     awsDrRegion: field("string", matching(AWS_REGION, (v) => `"${v}" is not an AWS region name (the backup bucket, secrets and audit logs live in AWS)`), ""),
     objectLock: field("object", objectLockSection, {}),
@@ -276,7 +287,7 @@ export const SECTION_DEFAULTS = {
     azure: { resourceGroup: "oauth2-prod-rg", createResourceGroup: true, skuName: "Standard_D4ds_v5", skuTier: "GeneralPurpose" },
     gcp: { tier: "db-custom-4-16384", edition: "ENTERPRISE", transactionLogRetentionDays: 7 },
     awsBackup: { changeableForDays: 3 },
-    appDatabaseSecret: { enabled: true, namespace: "oauth2-system", name: "oauth2-database" },
+    appDatabaseSecret: { enabled: true, namespace: DEFAULT_SERVER_NAMESPACE, name: "oauth2-database" },
     vault: { airGapped: true, changeableForDays: 3 },
     objectLock: { secretRotationDays: 90 },
 } as const;

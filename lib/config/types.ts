@@ -73,6 +73,7 @@ export interface AlarmsConfig {
 export interface AppDatabaseSecretConfig {
     /** Declare the application's DATABASE_URL secret (prod always, dr once promoted). */
     enabled: boolean;
+    /** Always StackConfig.serverNamespace: the Secret lives beside the server it configures. */
     namespace: string;
     name: string;
 }
@@ -176,6 +177,12 @@ export interface StackConfig {
     manualSnapshots: string[];
     awsBackup: AwsBackupConfig;
     alarms: AlarmsConfig;
+    /**
+     * The authorization server's namespace (serverNamespace, else appDatabaseSecret.namespace, else oauth2-system):
+     * its DATABASE_URL Secret, and what secrets-export and app-config-export read (RBAC granted there to the
+     * jobs' ServiceAccounts, which stay in oauth2-system with the CronJobs).
+     */
+    serverNamespace: string;
     appDatabaseSecret: AppDatabaseSecretConfig;
     objectLock: ObjectLockConfig;
     /** The break-glass role: the only principal the deletion guards (secrets, keys) let delete or re-policy. */

@@ -215,6 +215,14 @@ describe("export scripts (real PostgreSQL 15, S3 and Secrets Manager APIs)", fun
             assert.match(decrypt(getObject(moto, bucket, "secrets/jwk-private-key.json.gpg")), /private-2/);
         });
 
+        it("exits 8, naming the secret and the namespace, when the server's secret is not in NAMESPACE", async function () {
+            const other = newBucket();
+            const result = await runScript("secrets-export.sh", { ...env, BUCKET: other, NAMESPACE: "identity", SHIM_SECRET_FILE: path.join(dir, "absent.yaml") });
+            assert.equal(result.code, 8, explain(result));
+            assert.match(result.stderr, /kubectl get secret oauth2-server-secrets -n identity failed: Error from server \(NotFound\)/);
+            assert.ok(!listKeys(moto, other, "secrets/").includes("secrets/oauth2-server-secrets.yaml.gpg"));
+        });
+
         it("exits 8 when a source fails, after exporting the others", async function () {
             const other = newBucket();
             const result = await runScript("secrets-export.sh", { ...env, BUCKET: other, JWKS_URL: `http://${LOCALHOST}:${await freePort()}/oauth2/jwks` });
@@ -253,6 +261,21 @@ describe("export scripts (real PostgreSQL 15, S3 and Secrets Manager APIs)", fun
             const bucket = newBucket();
             const result = await runScript("app-config-export.sh", { ...scriptEnv(pg, moto, bucket, passphrase), EXTRA_PATH: shims });
             assert.equal(result.code, 8, explain(result));
+            assert.deepEqual(listKeys(moto, bucket, ""), []);
+        });
+
+        it("exits 8 and uploads nothing when the namespace has no ConfigMaps (wrong or missing namespace)", async function () {
+            // What kubectl prints, exit 0, for a namespace without ConfigMaps, or one that does not exist.
+            const file = path.join(dir, "configmaps-empty.yaml");
+            fs.writeFileSync(file, 'apiVersion: v1\nitems: []\nkind: List\nmetadata:\n  resourceVersion: ""\n');
+            const log = path.join(dir, "kubectl-empty.log");
+            const bucket = newBucket();
+            const env = { ...scriptEnv(pg, moto, bucket, passphrase), EXTRA_PATH: shims, SHIM_CONFIGMAPS_FILE: file, SHIM_KUBECTL_LOG: log, NAMESPACE: "identity" };
+            const result = await runScript("app-config-export.sh", env);
+            assert.equal(result.code, 8, explain(result));
+            assert.match(result.stderr, /no ConfigMaps in namespace identity/);
+            assert.equal(result.stdout.trim(), "", "no uploaded/unchanged line");
+            assert.match(fs.readFileSync(log, "utf8"), /get configmaps -n identity /);
             assert.deepEqual(listKeys(moto, bucket, ""), []);
         });
     });

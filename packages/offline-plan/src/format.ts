@@ -78,7 +78,16 @@ export function keyProperties(resource: PlannedResource): string[] {
     if (wanted) {
         entries.sort(([a], [b]) => wanted.indexOf(a) - wanted.indexOf(b));
     }
-    return entries.map(([k, v]) => `${k}=${brief(v)}`);
+    return [...kubernetesNamespace(resource), ...entries.map(([k, v]) => `${k}=${brief(v)}`)];
+}
+
+/** A namespaced Kubernetes object's namespace, first: which namespace a Role or a Secret lands in is a review's question. */
+function kubernetesNamespace(resource: PlannedResource): string[] {
+    if (!resource.type.startsWith("kubernetes:")) {
+        return [];
+    }
+    const metadata = redact(resource.inputs.metadata) as { namespace?: unknown } | undefined;
+    return typeof metadata?.namespace === "string" ? [`namespace=${metadata.namespace}`] : [];
 }
 
 function isDefaultProvider(r: PlannedResource): boolean {

@@ -18,4 +18,12 @@ describe("text plan summaries (src/format.ts keyProperties)", () => {
         assert.ok(lines.includes("image=busybox:1.36"));
         assert.ok(lines.includes('schedule="*/5 * * * *"'));
     });
+
+    it("any other namespaced Kubernetes object shows its namespace first; an object without one, and other types, do not", () => {
+        const of = (type: string, inputs: Record<string, unknown>): PlannedResource => ({ ...cronJob({}), type, urn: `urn:pulumi:dev::probe::${type}::probe`, inputs });
+        const binding = keyProperties(of("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", { kind: "RoleBinding", metadata: { name: "reader", namespace: "identity" } }));
+        assert.deepEqual(binding, ["namespace=identity", 'kind="RoleBinding"']);
+        assert.ok(!keyProperties(of("kubernetes:core/v1:Namespace", { kind: "Namespace", metadata: { name: "identity" } })).some((l) => l.startsWith("namespace=")));
+        assert.ok(!keyProperties(of("aws:s3/bucket:Bucket", { bucket: "b", metadata: { namespace: "x" } })).some((l) => l.startsWith("namespace=")));
+    });
 });
