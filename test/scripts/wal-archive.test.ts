@@ -5,10 +5,11 @@
  * to just before a corruption) is rehearsed end to end by test/drill/drill.test.ts (corruption-pitr).
  */
 import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
 import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { awsCall, createSecret, explain, getObject, listKeys, passphraseFile, rotateSecret, runScript, scriptEnv, startScript, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
+import { awsCall, baseEnv, createSecret, explain, getObject, listKeys, passphraseFile, rotateSecret, runScript, scriptEnv, startScript, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
 
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 
@@ -110,7 +111,8 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
             assert.ok(fs.existsSync(path.join(dir, file)), file);
         }
         const conf = fs.readFileSync(path.join(dir, "postgresql.auto.conf"), "utf8");
-        assert.match(conf, /^restore_command = ''.*wal-archive\.sh'' fetch "%f" "%p"'$/m);
+        // A segment in the spool first (see the spool test), else the script's fetch.
+        assert.match(conf, /^restore_command = 'f=wal-archive-spool\/%f; if \[ -f "\$f" \]; then .* else ''.*wal-archive\.sh'' fetch "%f" "%p"; fi'$/m);
         assert.match(conf, /^recovery_target_time = '\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}\+00'$/m);
         assert.match(conf, /^recovery_target_inclusive = off$/m);
         assert.match(conf, /^recovery_target_action = promote$/m);
@@ -198,6 +200,33 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
             assert.ok(fs.readFileSync(path.join(dir, "pg_wal", "RECOVERYXLOG")).equals(data.get(segment(n))!));
             assert.ok(!fs.existsSync(path.join(dir, "pg_wal", "RECOVERYXLOG.partial")));
         }
+        // The restore_command restore wrote, run as PostgreSQL runs it (sh -c in the data directory, %f and %p
+        // replaced): a spooled segment is copied by that shell alone, no bash (the script's interpreter, found
+        // on PATH through its #!/usr/bin/env bash: here a wrapper that records each start); another name runs
+        // the script's fetch.
+        const wrappers = path.join(servers.dir, "spool-wrappers");
+        const started = path.join(wrappers, "started");
+        fs.mkdirSync(wrappers, { recursive: true });
+        fs.writeFileSync(path.join(wrappers, "bash"), `#!/bin/sh\necho bash >>'${started}'\nexec /bin/bash "$@"\n`, { mode: 0o755 });
+        const command = /^restore_command = '(.*)'$/m.exec(fs.readFileSync(path.join(dir, "postgresql.auto.conf"), "utf8"))![1].replace(/''/g, "'");
+        const asPostgres = (name: string, scriptEnv: Record<string, string>) => {
+            fs.rmSync(started, { force: true });
+            const base = baseEnv(scriptEnv);
+            const result = spawnSync("sh", ["-c", command.replace(/%f/g, name).replace(/%p/g, "pg_wal/RECOVERYXLOG")], { cwd: dir, env: { ...base, PATH: `${wrappers}:${base.PATH}` }, encoding: "utf8" });
+            return { code: result.status, stderr: result.stderr, bashStarts: fs.existsSync(started) ? fs.readFileSync(started, "utf8").split("\n").filter(Boolean).length : 0 };
+        };
+        fs.rmSync(path.join(dir, "pg_wal", "RECOVERYXLOG"), { force: true });
+        const copied = asPostgres(segment(1), offline);
+        assert.equal(copied.code, 0, copied.stderr);
+        assert.match(copied.stderr, new RegExp(`^wal-archive: restored ${segment(1)} from the spool \\(prefetched and verified by restore\\)$`, "m"));
+        assert.equal(copied.bashStarts, 0, "a spooled segment starts no bash");
+        assert.ok(fs.readFileSync(path.join(dir, "pg_wal", "RECOVERYXLOG")).equals(data.get(segment(1))!));
+        assert.ok(!fs.existsSync(path.join(dir, "pg_wal", "RECOVERYXLOG.partial")));
+        const notSpooled = asPostgres(segment(5), spooled);
+        assert.equal(notSpooled.code, 7, notSpooled.stderr);
+        assert.match(notSpooled.stderr, new RegExp(`${segment(5)} is not in the archive`));
+        assert.ok(notSpooled.bashStarts >= 1, "a name not in the spool goes to the script");
+
         const gap = await runScript("wal-archive.sh", spooled, ["fetch", segment(2), path.join(dir, "pg_wal", "RECOVERYXLOG")]);
         assert.equal(gap.code, 200, explain(gap));
         assert.match(gap.stderr, new RegExp(`${segment(2)} is not in the archive \\(s3://oauth2-wal-1/spooled/${segment(2)}\\.zst\\.gpg\\), but ${segment(4)}, later on its timeline, was when the recovery was prepared: a gap`));
