@@ -24,6 +24,16 @@
 #   DB_SCHEMA                         schema of oauth2_authorization (default public)
 #   HTTP_TIMEOUT                      seconds per HTTP request (default 10); CLOCK_SKEW seconds (default 60)
 #
+# Usage: validate-service.sh [--wait-for-stdin]
+#   --wait-for-stdin  start now, check later: the sources that do not depend on the service (the AWS
+#                     helper's start, the smoke-test client's secret from Secrets Manager, the backed-up
+#                     JWKS from S3) are read at once, then the script waits for a line on stdin before the
+#                     first check; every check runs after that line, against the service as it is then.
+#                     For a caller that knows when the service is ready (the drill starts it while the
+#                     restored database promotes and writes the line once the server is switched to it).
+#                     stdin closed without a line: exit 2, nothing checked.
+# The sources are read in the background in either mode, while health and discovery are fetched.
+#
 # Exit codes: 0 every check PASS; 6 at least one check FAIL because of the service; otherwise the code of
 #   the source this job could not read: 8 Secrets Manager, 4 the backup bucket, 3 the database;
 #   2 configuration; 1 other; 130/143 interrupted. No secret or token is printed or put on a command line.
@@ -32,6 +42,15 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+USAGE="usage: validate-service.sh [--wait-for-stdin]"
+WAIT_FOR_STDIN=0
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+    --wait-for-stdin) WAIT_FOR_STDIN=1 ;;
+    *) die "$EX_USAGE" "unknown argument \"$1\"; $USAGE" ;;
+    esac
+    shift
+done
 require_env ISSUER SMOKE_CLIENT_SECRET_ID BUCKET
 require_cmd curl jq openssl python3 psql od
 SERVER_URL="${SERVER_URL:-$ISSUER}"
@@ -79,6 +98,25 @@ http_get_pair() {
         echo "$code"
         i=$((i + 1))
     done < <(curl -sS --max-time "$HTTP_TIMEOUT" -w '%{http_code}\t%{errormsg}\n' -o "$2" "$1" -o "$4" "$3" 2>/dev/null || true)
+}
+
+# --- the sources, read at once ----------------------------------------------------------------------
+# The smoke-test client's secret (Secrets Manager) and the backed-up JWKS (S3) do not depend on the service:
+# both are read in the background as soon as the AWS helper answers, while health and discovery are fetched
+# (the helper's start, python and botocore, is then off the checks' path). The secret comes back through a
+# pipe (fd SECRET_FD: "ok" and the SecretString, or "failed"), never a file; the JWKS into a file, with its
+# status in backup-jwks.rc.
+SECRET_FD="" BACKUP_JWKS_PID=""
+read_sources() {
+    exec {SECRET_FD}< <(
+        if value=$(secret_string "$SMOKE_CLIENT_SECRET_ID" 2>"$WORK_DIR/token.sm.err"); then printf 'ok\n%s' "$value"; else echo failed; fi
+    )
+    (
+        rc=0
+        s3_get_file "${SECRETS_PREFIX}jwks.json" "$WORK_DIR/backup-jwks.json" 2>"$WORK_DIR/backup-jwks.json.err" || rc=$?
+        echo "$rc" >"$WORK_DIR/backup-jwks.rc"
+    ) &
+    BACKUP_JWKS_PID=$!
 }
 
 # Health and discovery, fetched together before the checks read them.
@@ -248,7 +286,13 @@ jwt_claims_problem() {
 ACCESS_TOKEN=""
 check_token() {
     local secret client_id="" credentials="" out="$WORK_DIR/token" code token claims problem header alg="" kid=""
-    if ! secret=$(secret_string "$SMOKE_CLIENT_SECRET_ID" 2>"$out.sm.err"); then
+    local status=""
+    # read_sources' answer: its status line, then the secret (to the end of the pipe).
+    IFS= read -r status <&"$SECRET_FD" || true
+    secret=""
+    [[ "$status" != ok ]] || IFS= read -r -d '' secret <&"$SECRET_FD" || true
+    exec {SECRET_FD}<&-
+    if [[ "$status" != ok ]]; then
         check token FAIL "cannot read the smoke-test client from Secrets Manager ($SMOKE_CLIENT_SECRET_ID): $(tail -n 1 "$out.sm.err")" "$EX_SOURCE"
         return
     fi
@@ -307,7 +351,10 @@ continuity() {
 
 check_key_continuity() {
     local backup="$WORK_DIR/backup-jwks.json" key="${SECRETS_PREFIX}jwks.json" live="$JWKS_FILE" has_keys="" count="" missing=""
-    if ! s3_get_file "$key" "$backup" 2>"$backup.err"; then
+    local rc=""
+    wait "$BACKUP_JWKS_PID" || true
+    [[ ! -f "$WORK_DIR/backup-jwks.rc" ]] || rc=$(<"$WORK_DIR/backup-jwks.rc")
+    if [[ "$rc" != 0 ]]; then
         check "key continuity" FAIL "cannot read $(s3_uri "$key"): $(tail -n 1 "$backup.err")" "$EX_STORAGE"
         return
     fi
@@ -361,6 +408,11 @@ check_database() {
     fi
 }
 
+read_sources
+if [[ $WAIT_FOR_STDIN -eq 1 ]]; then
+    go=""
+    IFS= read -r go || [[ -n "$go" ]] || die "$EX_USAGE" "--wait-for-stdin: stdin closed before the line that starts the checks; nothing was checked"
+fi
 fetch_health_and_discovery
 check_health
 check_discovery

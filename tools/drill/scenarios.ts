@@ -209,6 +209,7 @@ async function corruptionDrill(scenario: "corruption-pitr" | "corruption-dump", 
     let validation: ScriptResult | undefined;
     let archiving: Promise<string> | undefined;
     let restoring: ReturnType<DrillWorld["restorePointInTime"]> | undefined;
+    let finalValidation: ReturnType<DrillWorld["startValidation"]> | undefined;
     const targetFile = path.join(world.workDir, "recovery-target");
     try {
         await clock.step("write", async () => {
@@ -249,7 +250,16 @@ async function corruptionDrill(scenario: "corruption-pitr" | "corruption-dump", 
                 // before now (the corruption is in the past) is downloaded, verified and extracted, and its WAL
                 // prefetched, while the validation runs; the script then waits for the target (the file written
                 // once the corruption is found) and for the archive to reach it.
-                restoring = world.restorePointInTime({ file: targetFile }, { waitForTargetSeconds: 120 });
+                // The final validation starts once the new instance listens (during its promotion): its AWS helper
+                // and the reads that do not depend on the service (the smoke-test client's secret, the backed-up
+                // JWKS) happen then; every one of its checks runs after the switch (validate-service.sh
+                // --wait-for-stdin, the line written in the "validate" step).
+                restoring = world.restorePointInTime({ file: targetFile }, {
+                    waitForTargetSeconds: 120,
+                    onStarted: (server) => {
+                        finalValidation = world.startValidation(server, "oauth2db");
+                    },
+                });
                 restoring.catch(() => undefined);
             }
             const result = await world.validate(pg);
@@ -299,6 +309,11 @@ async function corruptionDrill(scenario: "corruption-pitr" | "corruption-dump", 
             return `DATABASE_URL -> ${dbUrl(recovered.pg, recovered.database)} (the Secret and its rollout)`;
         });
         await clock.step("validate", async () => {
+            if (finalValidation) {
+                finalValidation.go();
+                validation = mustSucceed("validate-service.sh --wait-for-stdin against the recovered database", await finalValidation.done);
+                return `${lines(validation).length} checks PASS, every one after the switch (validate-service.sh --wait-for-stdin, started as the new instance began its promotion: its AWS helper, the smoke-test client's secret and the backed-up JWKS were read meanwhile)`;
+            }
             validation = mustSucceed("validate-service.sh against the recovered database", await world.validate(recovered.pg, recovered.database));
             return `${lines(validation).length} checks PASS`;
         });
@@ -318,7 +333,7 @@ async function corruptionDrill(scenario: "corruption-pitr" | "corruption-dump", 
         ? "point-in-time recovery (restore.pointInTime's offline analogue): recovery_target_time is the corruption's commit, exclusive, so every transaction committed before it is replayed and none after it"
         : "the dump path recovers to the newest dump's snapshot: every write between it and the corruption is lost");
     return finish(scenario, clock, validatedAt - failedAt, rpo, validation!, rtoCovers(clock, "corrupt",
-        `from the corrupting UPDATE (the drill's clock just before it; its commit time is the RPO's failure) to the final validation's PASS${pitr ? "; the segment holding the corruption is archived, and the base backup restored (wal-archive.sh restore --target-time-file), from the detection's start on, alongside it: the restore step is what remained of that after the corruption was found, then the new instance's start, replay and promotion" : ""}`,
+        `from the corrupting UPDATE (the drill's clock just before it; its commit time is the RPO's failure) to the final validation's PASS${pitr ? "; the segment holding the corruption is archived, and the base backup restored (wal-archive.sh restore --target-time-file), from the detection's start on, alongside it: the restore step is what remained of that after the corruption was found, then the new instance's start, replay and promotion; the final validation was started as the new instance began its promotion (its AWS helper, the smoke-test client's secret and the backed-up JWKS read meanwhile) and ran every check after the switch: the validate step is from the switch to its PASS" : ""}`,
         "the time a real incident takes before someone or something runs the validation (the drill detects at once), the decision to restore, and the DNS/rollout time of a real switch (here a connection-pool swap)"));
 }
 
