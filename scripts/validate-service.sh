@@ -106,11 +106,12 @@ http_get_pair() {
 # (the helper's start, python and botocore, is then off the checks' path). The secret comes back through a
 # pipe (fd SECRET_FD: "ok" and the SecretString, or "failed"), never a file; the JWKS into a file, with its
 # status in backup-jwks.rc.
-SECRET_FD="" BACKUP_JWKS_PID=""
+SECRET_FD="" SECRET_PID="" BACKUP_JWKS_PID=""
 read_sources() {
     exec {SECRET_FD}< <(
         if value=$(secret_string "$SMOKE_CLIENT_SECRET_ID" 2>"$WORK_DIR/token.sm.err"); then printf 'ok\n%s' "$value"; else echo failed; fi
     )
+    SECRET_PID=$!
     (
         rc=0
         s3_get_file "${SECRETS_PREFIX}jwks.json" "$WORK_DIR/backup-jwks.json" 2>"$WORK_DIR/backup-jwks.json.err" || rc=$?
@@ -118,6 +119,26 @@ read_sources() {
     ) &
     BACKUP_JWKS_PID=$!
 }
+
+# shellcheck disable=SC2317 # run from the EXIT trap
+# On any exit: the reads end before the work directory they write into is removed (a few hundred ms at most
+# when the script stops early, e.g. --wait-for-stdin's stdin closed while the helper starts).
+wait_for_source_reads() {
+    [[ -z "$SECRET_FD" ]] || exec {SECRET_FD}<&-
+    SECRET_FD=""
+    local pid
+    for pid in "$SECRET_PID" "$BACKUP_JWKS_PID"; do
+        [[ -z "$pid" ]] || wait "$pid" 2>/dev/null || true
+    done
+}
+# shellcheck disable=SC2317 # the EXIT trap
+validate_cleanup_on_exit() {
+    local status=$?
+    wait_for_source_reads
+    (exit "$status")
+    cleanup_work_dir_on_exit
+}
+trap validate_cleanup_on_exit EXIT
 
 # Health and discovery, fetched together before the checks read them.
 HEALTH_CODE="" DISCOVERY_CODE=""
@@ -292,6 +313,7 @@ check_token() {
     secret=""
     [[ "$status" != ok ]] || IFS= read -r -d '' secret <&"$SECRET_FD" || true
     exec {SECRET_FD}<&-
+    SECRET_FD=""
     if [[ "$status" != ok ]]; then
         check token FAIL "cannot read the smoke-test client from Secrets Manager ($SMOKE_CLIENT_SECRET_ID): $(tail -n 1 "$out.sm.err")" "$EX_SOURCE"
         return
