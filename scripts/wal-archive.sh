@@ -41,7 +41,8 @@
 # restore: DIR must not exist or be empty. The object is streamed (curl on a presigned URL | sha256 | gpg |
 #   zstd -d | tar -x) into DIR.partial, renamed to DIR only when the sha256 of the stored bytes is the
 #   manifest's and gpg authenticated the data (MDC); then recovery.signal and, in postgresql.auto.conf,
-#   restore_command (CMD, default this script's fetch), recovery_target_time = TIME with
+#   restore_command (a segment in the spool copied by PostgreSQL's own sh, else CMD, default this script's
+#   fetch: spool_first), recovery_target_time = TIME with
 #   recovery_target_inclusive = off (every transaction committed before TIME, none at or after it) and
 #   recovery_target_action = promote. Without --target-time, recovery replays the archive up to the first
 #   file that is not in it. Start PostgreSQL on DIR (as the data directory's owner) to recover; it promotes
