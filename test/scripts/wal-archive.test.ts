@@ -48,6 +48,25 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         assert.ok(!fs.existsSync(`${target}.partial`));
     });
 
+    it("the sha256 of push and fetch is OpenSSL's when it is installed (coreutils' sha256sum, without the CPU's SHA instructions, is not started): the same digest", async function () {
+        // A sha256sum wrapper ahead on PATH records each start.
+        const wrappers = path.join(servers.dir, "sha-wrappers");
+        const started = path.join(wrappers, "started");
+        fs.mkdirSync(wrappers, { recursive: true });
+        fs.writeFileSync(path.join(wrappers, "sha256sum"), `#!/bin/sh\necho sha256sum >>'${started}'\nexec /usr/bin/sha256sum "$@"\n`, { mode: 0o755 });
+        const counted = { ...env, EXTRA_PATH: wrappers };
+        const { file, data } = walFile("000000010000000000000012", "hashed by openssl");
+        const push = await runScript("wal-archive.sh", counted, ["push", file, "000000010000000000000012"]);
+        assert.equal(push.code, 0, explain(push));
+        const head = awsCall(servers.moto, "s3", "head_object", { Bucket: bucket, Key: "wal/000000010000000000000012.zst.gpg" });
+        assert.equal(head.Metadata.sha256, sha256(data));
+        const target = path.join(servers.dir, "RECOVERYXLOG-sha");
+        const fetch = await runScript("wal-archive.sh", counted, ["fetch", "000000010000000000000012", target]);
+        assert.equal(fetch.code, 0, explain(fetch));
+        assert.ok(fs.readFileSync(target).equals(data));
+        assert.ok(!fs.existsSync(started), `sha256sum was started: ${fs.existsSync(started) ? fs.readFileSync(started, "utf8") : ""}`);
+    });
+
     it("push again: the same contents is a success; other contents under the same name are refused (exit 4), the object kept", async function () {
         const { file } = walFile("000000010000000000000011", "first");
         assert.equal((await runScript("wal-archive.sh", env, ["push", file, "000000010000000000000011"])).code, 0);
