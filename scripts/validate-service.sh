@@ -104,12 +104,20 @@ http_get_pair() {
 # The smoke-test client's secret (Secrets Manager) and the backed-up JWKS (S3) do not depend on the service:
 # both are read in the background as soon as the AWS helper answers, while health and discovery are fetched
 # (the helper's start, python and botocore, is then off the checks' path). The secret comes back through a
-# pipe (fd SECRET_FD: "ok" and the SecretString, or "failed"), never a file; the JWKS into a file, with its
+# pipe (fd SECRET_FD: "ok", the client id and the form-encoded "id:secret" a line each, or "failed"), never a file; the JWKS into a file, with its
 # status in backup-jwks.rc.
 SECRET_FD="" SECRET_PID="" BACKUP_JWKS_PID=""
 read_sources() {
     exec {SECRET_FD}< <(
-        if value=$(secret_string "$SMOKE_CLIENT_SECRET_ID" 2>"$WORK_DIR/token.sm.err"); then printf 'ok\n%s' "$value"; else echo failed; fi
+        if value=$(secret_string "$SMOKE_CLIENT_SECRET_ID" 2>"$WORK_DIR/token.sm.err"); then
+            echo ok
+            # One jq: the client id (for the messages), then "id:secret" form-encoded (RFC 6749 2.3.1) for
+            # curl; nothing unless both are there. The secret stays in pipes, never on a command line.
+            jq -r '[.client_id, .client_secret] | select(all(. != null and . != false)) | map(tostring)
+                | select(all(. != "")) | (.[0] | gsub("\n"; " ")), ((.[0] | @uri) + ":" + (.[1] | @uri))' <<<"$value" 2>/dev/null || true
+        else
+            echo failed
+        fi
     )
     SECRET_PID=$!
     (
@@ -306,22 +314,21 @@ jwt_claims_problem() {
 
 ACCESS_TOKEN=""
 check_token() {
-    local secret client_id="" credentials="" out="$WORK_DIR/token" code token claims problem header alg="" kid=""
+    local client_id="" credentials="" out="$WORK_DIR/token" code token payload claims problem header alg="" kid=""
     local status=""
-    # read_sources' answer: its status line, then the secret (to the end of the pipe).
+    # read_sources' answer: its status line, then the client id and the credentials (empty when the secret
+    # does not hold both).
     IFS= read -r status <&"$SECRET_FD" || true
-    secret=""
-    [[ "$status" != ok ]] || IFS= read -r -d '' secret <&"$SECRET_FD" || true
+    if [[ "$status" == ok ]]; then
+        IFS= read -r client_id <&"$SECRET_FD" || true
+        IFS= read -r credentials <&"$SECRET_FD" || true
+    fi
     exec {SECRET_FD}<&-
     SECRET_FD=""
     if [[ "$status" != ok ]]; then
         check token FAIL "cannot read the smoke-test client from Secrets Manager ($SMOKE_CLIENT_SECRET_ID): $(tail -n 1 "$out.sm.err")" "$EX_SOURCE"
         return
     fi
-    # One jq: the client id (for the messages), then "id:secret" form-encoded (RFC 6749 2.3.1) for curl;
-    # nothing unless both are there. The secret stays in pipes, never on a command line.
-    { IFS= read -r client_id; IFS= read -r credentials; } < <(jq -r '[.client_id, .client_secret] | select(all(. != null and . != false)) | map(tostring)
-        | select(all(. != "")) | (.[0] | gsub("\n"; " ")), ((.[0] | @uri) + ":" + (.[1] | @uri))' <<<"$secret" 2>/dev/null || true) || true
     if [[ -z "$client_id" || -z "$credentials" ]]; then
         check token FAIL "secret $SMOKE_CLIENT_SECRET_ID is not {\"client_id\", \"client_secret\"}" "$EX_USAGE"
         return
@@ -349,7 +356,8 @@ check_token() {
     { IFS= read -r alg; IFS= read -r kid; } < <(jq -r '.alg, .kid | . // "" | tostring | gsub("\n"; " ")' <<<"$header" 2>/dev/null || true) || true
     problem=$(verify_jwt "$token" "$alg" "$kid")
     if [[ -z "$problem" ]]; then
-        claims=$(printf '%s' "$token" | cut -d. -f2 | b64url_decode) || claims="{}"
+        payload=${token#*.}
+        claims=$(printf '%s' "${payload%%.*}" | b64url_decode) || claims="{}"
         problem=$(jwt_claims_problem "$claims")
     fi
     if [[ -n "$problem" ]]; then
@@ -400,30 +408,33 @@ check_key_continuity() {
 # --- database -------------------------------------------------------------------------------------------
 
 check_database() {
-    local where type count sql
+    local where answer
     if [[ -z "$ACCESS_TOKEN" ]]; then
         check database FAIL "not checked: no token was issued" -
         return
     fi
     load_db_credentials
     where="${PGDATABASE} at ${PGHOST:-local socket}:${PGPORT:-5432}"
-    if ! type=$(psql_value -c "SELECT data_type FROM information_schema.columns WHERE table_schema = '$DB_SCHEMA' AND table_name = 'oauth2_authorization' AND column_name = 'access_token_value'" 2>"$WORK_DIR/db.err"); then
+    # One psql: the column's type, then the count of the token's rows. The generic schema stores token values
+    # as blob (bytea in PostgreSQL), the PostgreSQL one as text. Its answer: "missing" (no such column) or
+    # "count N". The token goes to psql on stdin, not on its command line.
+    if ! answer=$(printf '\\set token %s\n%s\n' "$ACCESS_TOKEN" "SELECT coalesce((SELECT data_type FROM information_schema.columns WHERE table_schema = '$DB_SCHEMA' AND table_name = 'oauth2_authorization' AND column_name = 'access_token_value'), '') AS type \\gset
+SELECT :'type' = '' AS missing, :'type' = 'bytea' AS bytea \\gset
+\\if :missing
+SELECT 'missing';
+\\elif :bytea
+SELECT 'count ' || count(*) FROM \"$DB_SCHEMA\".oauth2_authorization WHERE access_token_value = convert_to(:'token', 'UTF8');
+\\else
+SELECT 'count ' || count(*) FROM \"$DB_SCHEMA\".oauth2_authorization WHERE access_token_value = :'token';
+\\endif" | psql_value 2>"$WORK_DIR/db.err"); then
         check database FAIL "cannot query $where: $(tail -n 1 "$WORK_DIR/db.err")" "$EX_DATABASE"
         return
     fi
-    if [[ -z "$type" ]]; then
+    if [[ "$answer" == missing ]]; then
         check database FAIL "$where has no $DB_SCHEMA.oauth2_authorization.access_token_value"
         return
     fi
-    # The generic schema stores token values as blob (bytea in PostgreSQL), the PostgreSQL one as text.
-    # The token goes to psql on stdin, not on its command line.
-    sql="SELECT count(*) FROM \"$DB_SCHEMA\".oauth2_authorization WHERE access_token_value = :'token'"
-    [[ "$type" == bytea ]] && sql="SELECT count(*) FROM \"$DB_SCHEMA\".oauth2_authorization WHERE access_token_value = convert_to(:'token', 'UTF8')"
-    if ! count=$(printf '\\set token %s\n%s;\n' "$ACCESS_TOKEN" "$sql" | psql_value 2>"$WORK_DIR/db.err"); then
-        check database FAIL "cannot query $where: $(tail -n 1 "$WORK_DIR/db.err")" "$EX_DATABASE"
-        return
-    fi
-    if [[ "$count" -ge 1 ]]; then
+    if [[ "$answer" =~ ^count\ ([0-9]+)$ && ${BASH_REMATCH[1]} -ge 1 ]]; then
         check database PASS "the token just issued is recorded in $where: the server uses this database"
     else
         check database FAIL "the token just issued is not in $where: the server writes to another database"

@@ -253,6 +253,27 @@ describe("validate-service.sh (real OpenID provider, PostgreSQL 15, moto)", func
         }
     });
 
+    it("the database check in one psql: a bytea access_token_value (the generic schema) is matched as UTF-8; a schema without the column FAILs naming it", async function () {
+        // The generic schema's table (token values as blob: bytea), fed by a trigger with what the server writes.
+        pg.psql(`CREATE SCHEMA IF NOT EXISTS generic;
+            CREATE TABLE IF NOT EXISTS generic.oauth2_authorization (access_token_value bytea);
+            CREATE OR REPLACE FUNCTION generic.copy_token() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN IF NEW.access_token_value IS NOT NULL THEN INSERT INTO generic.oauth2_authorization VALUES (convert_to(NEW.access_token_value::text, 'UTF8')); END IF; RETURN NEW; END $$;
+            DROP TRIGGER IF EXISTS copy_token ON public.oauth2_authorization;
+            CREATE TRIGGER copy_token AFTER INSERT OR UPDATE ON public.oauth2_authorization FOR EACH ROW EXECUTE FUNCTION generic.copy_token();
+            CREATE SCHEMA IF NOT EXISTS empty;`);
+        try {
+            const bytea = await runScript("validate-service.sh", env({ DB_SCHEMA: "generic" }));
+            assert.equal(bytea.code, 0, explain(bytea));
+            assert.match(line(bytea, "database"), /^PASS database: the token just issued is recorded in oauth2db at /);
+            const missing = await runScript("validate-service.sh", env({ DB_SCHEMA: "empty" }));
+            assert.equal(missing.code, 6, explain(missing));
+            assert.match(line(missing, "database"), /^FAIL database: oauth2db at \S+ has no empty\.oauth2_authorization\.access_token_value$/);
+        } finally {
+            pg.psql("DROP TRIGGER IF EXISTS copy_token ON public.oauth2_authorization; DROP SCHEMA IF EXISTS generic CASCADE; DROP SCHEMA IF EXISTS empty");
+        }
+    });
+
     it("its own sources failing: Secrets Manager exits 8, a missing jwks.json backup exits 4", async function () {
         const noSecret = await runScript("validate-service.sh", env({ SMOKE_CLIENT_SECRET_ID: "oauth2/no-such-secret" }));
         assert.equal(noSecret.code, 8, explain(noSecret));
