@@ -55,13 +55,13 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         fs.mkdirSync(wrappers, { recursive: true });
         fs.writeFileSync(path.join(wrappers, "sha256sum"), `#!/bin/sh\necho sha256sum >>'${started}'\nexec /usr/bin/sha256sum "$@"\n`, { mode: 0o755 });
         const counted = { ...env, EXTRA_PATH: wrappers };
-        const { file, data } = walFile("000000010000000000000012", "hashed by openssl");
-        const push = await runScript("wal-archive.sh", counted, ["push", file, "000000010000000000000012"]);
+        const { file, data } = walFile("0000000100000000000000A7", "hashed by openssl");
+        const push = await runScript("wal-archive.sh", counted, ["push", file, "0000000100000000000000A7"]);
         assert.equal(push.code, 0, explain(push));
-        const head = awsCall(servers.moto, "s3", "head_object", { Bucket: bucket, Key: "wal/000000010000000000000012.zst.gpg" });
+        const head = awsCall(servers.moto, "s3", "head_object", { Bucket: bucket, Key: "wal/0000000100000000000000A7.zst.gpg" });
         assert.equal(head.Metadata.sha256, sha256(data));
         const target = path.join(servers.dir, "RECOVERYXLOG-sha");
-        const fetch = await runScript("wal-archive.sh", counted, ["fetch", "000000010000000000000012", target]);
+        const fetch = await runScript("wal-archive.sh", counted, ["fetch", "0000000100000000000000A7", target]);
         assert.equal(fetch.code, 0, explain(fetch));
         assert.ok(fs.readFileSync(target).equals(data));
         assert.ok(!fs.existsSync(started), `sha256sum was started: ${fs.existsSync(started) ? fs.readFileSync(started, "utf8") : ""}`);
