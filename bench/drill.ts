@@ -20,6 +20,8 @@
  * (wal-archive.sh restore from its start, then start, replay and promotion) against pg_restore.
  */
 import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { baseEnv, getObject, runScript } from "../tools/sandbox/scripts";
 import { PG_BIN } from "../tools/sandbox/servers";
@@ -52,6 +54,19 @@ async function plainRestoreSeconds(world: DrillWorld): Promise<number> {
     return (performance.now() - start) / 1000;
 }
 
+/**
+ * CPU seconds (user + system) of this process and of the children it has waited for (the scripts, with
+ * everything they ran and reaped: helpers, curl, gpg, zstd, tar, psql): /proc/self/stat's utime, stime,
+ * cutime and cstime. PostgreSQL's servers (daemonized by pg_ctl) and moto (reaped at the end) are not in it.
+ */
+function cpuSeconds(): number {
+    const stat = fs.readFileSync("/proc/self/stat", "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // Fields 14-17 of proc(5), counted from the state (field 3) here.
+    return fields.slice(11, 15).reduce((sum, f) => sum + Number(f), 0) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+
 const BENCH_SCENARIOS = ["corruption-dump", "corruption-pitr"] as const;
 type BenchScenario = (typeof BENCH_SCENARIOS)[number];
 
@@ -72,10 +87,23 @@ export async function runDrillBench(): Promise<void> {
         say(`${scenario} drill on ~${gb} GB (${rows} authorizations), then pg_restore of a dump of the same database`);
         let pgRestore = 0;
         let bytes = 0;
+        // The RTO's CPU (this process and the scripts it ran) and the load, from the corruption to the final PASS.
+        let cpuAt = 0;
+        let cpu = 0;
+        let load = "";
         const report = await runDrill(scenario, {
             rows,
             writeSeconds: 2,
-            log: (l) => say(l),
+            log: (l) => {
+                if (l === "corrupt...") {
+                    cpuAt = cpuSeconds();
+                    load = os.loadavg()[0].toFixed(2);
+                } else if (l.startsWith("validate: ")) {
+                    cpu = cpuSeconds() - cpuAt;
+                    load += `-${os.loadavg()[0].toFixed(2)}`;
+                }
+                say(l);
+            },
             afterRecovery: async (world) => {
                 bytes = Number(world.primary.psql("SELECT pg_database_size('oauth2db')", "postgres"));
                 if (scenario === "corruption-pitr") {
@@ -98,7 +126,7 @@ export async function runDrillBench(): Promise<void> {
         say(`${scenario}: database ${(bytes / 1024 ** 3).toFixed(2)} GB; pg_restore of its dump ${pgRestore.toFixed(2)} s`);
         results.push(`${scenario}: restore step ${restore.toFixed(2)} s / pg_restore ${pgRestore.toFixed(2)} s = ${(restore / pgRestore).toFixed(2)}x; ` +
             (whole === undefined ? "" : `whole restore (wal-archive.sh restore from the detection on ${inAll![1]} s + start, replay, promotion ${recovery![1]} s) ${whole.toFixed(2)} s = ${(whole / pgRestore).toFixed(2)}x; `) +
-            `RTO ${report.rto.seconds.toFixed(2)} s / pg_restore = ${(report.rto.seconds / pgRestore).toFixed(2)}x; RPO ${report.rpo.lostRows} of ${report.rpo.acknowledged} lost (${report.rpo.met ? "met" : "NOT MET"}); ` +
+            `RTO ${report.rto.seconds.toFixed(2)} s / pg_restore = ${(report.rto.seconds / pgRestore).toFixed(2)}x (CPU in the RTO, this process and its scripts: ${cpu.toFixed(2)} s; load ${load}); RPO ${report.rpo.lostRows} of ${report.rpo.acknowledged} lost (${report.rpo.met ? "met" : "NOT MET"}); ` +
             `RTO covers ${report.rto.covers ?? "(not stated)"}`);
     }
     for (const line of results) {

@@ -24,6 +24,16 @@
 #   DB_SCHEMA                         schema of oauth2_authorization (default public)
 #   HTTP_TIMEOUT                      seconds per HTTP request (default 10); CLOCK_SKEW seconds (default 60)
 #
+# Usage: validate-service.sh [--wait-for-stdin]
+#   --wait-for-stdin  start now, check later: the sources that do not depend on the service (the AWS
+#                     helper's start, the smoke-test client's secret from Secrets Manager, the backed-up
+#                     JWKS from S3) are read at once, then the script waits for a line on stdin before the
+#                     first check; every check runs after that line, against the service as it is then.
+#                     For a caller that knows when the service is ready (the drill starts it while the
+#                     restored database promotes and writes the line once the server is switched to it).
+#                     stdin closed without a line: exit 2, nothing checked.
+# The sources are read in the background in either mode, while health and discovery are fetched.
+#
 # Exit codes: 0 every check PASS; 6 at least one check FAIL because of the service; otherwise the code of
 #   the source this job could not read: 8 Secrets Manager, 4 the backup bucket, 3 the database;
 #   2 configuration; 1 other; 130/143 interrupted. No secret or token is printed or put on a command line.
@@ -32,6 +42,15 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+USAGE="usage: validate-service.sh [--wait-for-stdin]"
+WAIT_FOR_STDIN=0
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+    --wait-for-stdin) WAIT_FOR_STDIN=1 ;;
+    *) die "$EX_USAGE" "unknown argument \"$1\"; $USAGE" ;;
+    esac
+    shift
+done
 require_env ISSUER SMOKE_CLIENT_SECRET_ID BUCKET
 require_cmd curl jq openssl python3 psql od
 SERVER_URL="${SERVER_URL:-$ISSUER}"
@@ -80,6 +99,54 @@ http_get_pair() {
         i=$((i + 1))
     done < <(curl -sS --max-time "$HTTP_TIMEOUT" -w '%{http_code}\t%{errormsg}\n' -o "$2" "$1" -o "$4" "$3" 2>/dev/null || true)
 }
+
+# --- the sources, read at once ----------------------------------------------------------------------
+# The smoke-test client's secret (Secrets Manager) and the backed-up JWKS (S3) do not depend on the service:
+# both are read in the background as soon as the AWS helper answers, while health and discovery are fetched
+# (the helper's start, python and botocore, is then off the checks' path). The secret comes back through a
+# pipe (fd SECRET_FD: "ok", the client id and the form-encoded "id:secret" a line each, or "failed"), never a file; the JWKS into a file, with its
+# status in backup-jwks.rc.
+SECRET_FD="" SECRET_PID="" BACKUP_JWKS_PID=""
+read_sources() {
+    exec {SECRET_FD}< <(
+        if value=$(secret_string "$SMOKE_CLIENT_SECRET_ID" 2>"$WORK_DIR/token.sm.err"); then
+            echo ok
+            # One jq: the client id (for the messages), then "id:secret" form-encoded (RFC 6749 2.3.1) for
+            # curl; nothing unless both are there. The secret stays in pipes, never on a command line.
+            jq -r '[.client_id, .client_secret] | select(all(. != null and . != false)) | map(tostring)
+                | select(all(. != "")) | (.[0] | gsub("\n"; " ")), ((.[0] | @uri) + ":" + (.[1] | @uri))' <<<"$value" 2>/dev/null || true
+        else
+            echo failed
+        fi
+    )
+    SECRET_PID=$!
+    (
+        rc=0
+        s3_get_file "${SECRETS_PREFIX}jwks.json" "$WORK_DIR/backup-jwks.json" 2>"$WORK_DIR/backup-jwks.json.err" || rc=$?
+        echo "$rc" >"$WORK_DIR/backup-jwks.rc"
+    ) &
+    BACKUP_JWKS_PID=$!
+}
+
+# shellcheck disable=SC2317 # run from the EXIT trap
+# On any exit: the reads end before the work directory they write into is removed (a few hundred ms at most
+# when the script stops early, e.g. --wait-for-stdin's stdin closed while the helper starts).
+wait_for_source_reads() {
+    [[ -z "$SECRET_FD" ]] || exec {SECRET_FD}<&-
+    SECRET_FD=""
+    local pid
+    for pid in "$SECRET_PID" "$BACKUP_JWKS_PID"; do
+        [[ -z "$pid" ]] || wait "$pid" 2>/dev/null || true
+    done
+}
+# shellcheck disable=SC2317 # the EXIT trap
+validate_cleanup_on_exit() {
+    local status=$?
+    wait_for_source_reads
+    (exit "$status")
+    cleanup_work_dir_on_exit
+}
+trap validate_cleanup_on_exit EXIT
 
 # Health and discovery, fetched together before the checks read them.
 HEALTH_CODE="" DISCOVERY_CODE=""
@@ -247,15 +314,21 @@ jwt_claims_problem() {
 
 ACCESS_TOKEN=""
 check_token() {
-    local secret client_id="" credentials="" out="$WORK_DIR/token" code token claims problem header alg="" kid=""
-    if ! secret=$(secret_string "$SMOKE_CLIENT_SECRET_ID" 2>"$out.sm.err"); then
+    local client_id="" credentials="" out="$WORK_DIR/token" code token payload claims problem header alg="" kid=""
+    local status=""
+    # read_sources' answer: its status line, then the client id and the credentials (empty when the secret
+    # does not hold both).
+    IFS= read -r status <&"$SECRET_FD" || true
+    if [[ "$status" == ok ]]; then
+        IFS= read -r client_id <&"$SECRET_FD" || true
+        IFS= read -r credentials <&"$SECRET_FD" || true
+    fi
+    exec {SECRET_FD}<&-
+    SECRET_FD=""
+    if [[ "$status" != ok ]]; then
         check token FAIL "cannot read the smoke-test client from Secrets Manager ($SMOKE_CLIENT_SECRET_ID): $(tail -n 1 "$out.sm.err")" "$EX_SOURCE"
         return
     fi
-    # One jq: the client id (for the messages), then "id:secret" form-encoded (RFC 6749 2.3.1) for curl;
-    # nothing unless both are there. The secret stays in pipes, never on a command line.
-    { IFS= read -r client_id; IFS= read -r credentials; } < <(jq -r '[.client_id, .client_secret] | select(all(. != null and . != false)) | map(tostring)
-        | select(all(. != "")) | (.[0] | gsub("\n"; " ")), ((.[0] | @uri) + ":" + (.[1] | @uri))' <<<"$secret" 2>/dev/null || true) || true
     if [[ -z "$client_id" || -z "$credentials" ]]; then
         check token FAIL "secret $SMOKE_CLIENT_SECRET_ID is not {\"client_id\", \"client_secret\"}" "$EX_USAGE"
         return
@@ -283,7 +356,8 @@ check_token() {
     { IFS= read -r alg; IFS= read -r kid; } < <(jq -r '.alg, .kid | . // "" | tostring | gsub("\n"; " ")' <<<"$header" 2>/dev/null || true) || true
     problem=$(verify_jwt "$token" "$alg" "$kid")
     if [[ -z "$problem" ]]; then
-        claims=$(printf '%s' "$token" | cut -d. -f2 | b64url_decode) || claims="{}"
+        payload=${token#*.}
+        claims=$(printf '%s' "${payload%%.*}" | b64url_decode) || claims="{}"
         problem=$(jwt_claims_problem "$claims")
     fi
     if [[ -n "$problem" ]]; then
@@ -307,7 +381,10 @@ continuity() {
 
 check_key_continuity() {
     local backup="$WORK_DIR/backup-jwks.json" key="${SECRETS_PREFIX}jwks.json" live="$JWKS_FILE" has_keys="" count="" missing=""
-    if ! s3_get_file "$key" "$backup" 2>"$backup.err"; then
+    local rc=""
+    wait "$BACKUP_JWKS_PID" || true
+    [[ ! -f "$WORK_DIR/backup-jwks.rc" ]] || rc=$(<"$WORK_DIR/backup-jwks.rc")
+    if [[ "$rc" != 0 ]]; then
         check "key continuity" FAIL "cannot read $(s3_uri "$key"): $(tail -n 1 "$backup.err")" "$EX_STORAGE"
         return
     fi
@@ -331,36 +408,44 @@ check_key_continuity() {
 # --- database -------------------------------------------------------------------------------------------
 
 check_database() {
-    local where type count sql
+    local where answer
     if [[ -z "$ACCESS_TOKEN" ]]; then
         check database FAIL "not checked: no token was issued" -
         return
     fi
     load_db_credentials
     where="${PGDATABASE} at ${PGHOST:-local socket}:${PGPORT:-5432}"
-    if ! type=$(psql_value -c "SELECT data_type FROM information_schema.columns WHERE table_schema = '$DB_SCHEMA' AND table_name = 'oauth2_authorization' AND column_name = 'access_token_value'" 2>"$WORK_DIR/db.err"); then
+    # One psql: the column's type, then the count of the token's rows. The generic schema stores token values
+    # as blob (bytea in PostgreSQL), the PostgreSQL one as text. Its answer: "missing" (no such column) or
+    # "count N". The token goes to psql on stdin, not on its command line.
+    if ! answer=$(printf '\\set token %s\n%s\n' "$ACCESS_TOKEN" "SELECT coalesce((SELECT data_type FROM information_schema.columns WHERE table_schema = '$DB_SCHEMA' AND table_name = 'oauth2_authorization' AND column_name = 'access_token_value'), '') AS type \\gset
+SELECT :'type' = '' AS missing, :'type' = 'bytea' AS bytea \\gset
+\\if :missing
+SELECT 'missing';
+\\elif :bytea
+SELECT 'count ' || count(*) FROM \"$DB_SCHEMA\".oauth2_authorization WHERE access_token_value = convert_to(:'token', 'UTF8');
+\\else
+SELECT 'count ' || count(*) FROM \"$DB_SCHEMA\".oauth2_authorization WHERE access_token_value = :'token';
+\\endif" | psql_value 2>"$WORK_DIR/db.err"); then
         check database FAIL "cannot query $where: $(tail -n 1 "$WORK_DIR/db.err")" "$EX_DATABASE"
         return
     fi
-    if [[ -z "$type" ]]; then
+    if [[ "$answer" == missing ]]; then
         check database FAIL "$where has no $DB_SCHEMA.oauth2_authorization.access_token_value"
         return
     fi
-    # The generic schema stores token values as blob (bytea in PostgreSQL), the PostgreSQL one as text.
-    # The token goes to psql on stdin, not on its command line.
-    sql="SELECT count(*) FROM \"$DB_SCHEMA\".oauth2_authorization WHERE access_token_value = :'token'"
-    [[ "$type" == bytea ]] && sql="SELECT count(*) FROM \"$DB_SCHEMA\".oauth2_authorization WHERE access_token_value = convert_to(:'token', 'UTF8')"
-    if ! count=$(printf '\\set token %s\n%s;\n' "$ACCESS_TOKEN" "$sql" | psql_value 2>"$WORK_DIR/db.err"); then
-        check database FAIL "cannot query $where: $(tail -n 1 "$WORK_DIR/db.err")" "$EX_DATABASE"
-        return
-    fi
-    if [[ "$count" -ge 1 ]]; then
+    if [[ "$answer" =~ ^count\ ([0-9]+)$ && ${BASH_REMATCH[1]} -ge 1 ]]; then
         check database PASS "the token just issued is recorded in $where: the server uses this database"
     else
         check database FAIL "the token just issued is not in $where: the server writes to another database"
     fi
 }
 
+read_sources
+if [[ $WAIT_FOR_STDIN -eq 1 ]]; then
+    go=""
+    IFS= read -r go || [[ -n "$go" ]] || die "$EX_USAGE" "--wait-for-stdin: stdin closed before the line that starts the checks; nothing was checked"
+fi
 fetch_health_and_discovery
 check_health
 check_discovery

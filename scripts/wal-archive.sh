@@ -41,7 +41,8 @@
 # restore: DIR must not exist or be empty. The object is streamed (curl on a presigned URL | sha256 | gpg |
 #   zstd -d | tar -x) into DIR.partial, renamed to DIR only when the sha256 of the stored bytes is the
 #   manifest's and gpg authenticated the data (MDC); then recovery.signal and, in postgresql.auto.conf,
-#   restore_command (CMD, default this script's fetch), recovery_target_time = TIME with
+#   restore_command (a segment in the spool copied by PostgreSQL's own sh, else CMD, default this script's
+#   fetch: spool_first), recovery_target_time = TIME with
 #   recovery_target_inclusive = off (every transaction committed before TIME, none at or after it) and
 #   recovery_target_action = promote. Without --target-time, recovery replays the archive up to the first
 #   file that is not in it. Start PostgreSQL on DIR (as the data directory's owner) to recover; it promotes
@@ -118,6 +119,16 @@ shift
 require_env BUCKET
 require_cmd gpg curl sha256sum zstd jq
 
+# sha256_hex: the sha256 of stdin in hex, on stdout. OpenSSL's when it is installed (its SHA-NI/AVX2 code: 0.14
+# CPU-s for the 1 GB bench's 273 MB base backup, against 0.52 s for coreutils' sha256sum, which does not use
+# those instructions), else sha256sum's: the same digest either way.
+if command -v openssl >/dev/null 2>&1; then SHA256_TOOL=(openssl dgst -sha256 -r); else SHA256_TOOL=(sha256sum); fi
+sha256_hex() {
+    local out
+    out=$("${SHA256_TOOL[@]}") || return 1
+    printf '%s\n' "${out%% *}"
+}
+
 JOB_PID="" PREFETCH_PID=""
 cleanup() {
     local status=$?
@@ -187,12 +198,12 @@ push() {
     load_encryption
     # The sha256, zstd and gpg (its S2K) run while the AWS helper starts (make_work_dir started it): the
     # existence check below is the first call that needs it. A retry of a segment archived already wasted them.
-    sha256sum "$file" >"$WORK_DIR/sha256" &
+    sha256_hex <"$file" >"$WORK_DIR/sha256" &
     local sha_pid=$!
     zstd -q -c -"${ZSTD_LEVEL:-1}" <"$file" 2>"$WORK_DIR/zstd.err" | gpg_encrypt >"$WORK_DIR/segment.gpg" 2>"$WORK_DIR/gpg.err" \
         || die "$EX_CRYPTO" "cannot compress and encrypt $file: $(one_line_error "$WORK_DIR/gpg.err") $(one_line_error "$WORK_DIR/zstd.err")"
-    wait "$sha_pid" || die "$EX_USAGE" "cannot read the WAL file $file (sha256sum failed)"
-    sha=$(cut -d' ' -f1 "$WORK_DIR/sha256")
+    wait "$sha_pid" || die "$EX_USAGE" "cannot read the WAL file $file (${SHA256_TOOL[0]} failed)"
+    sha=$(<"$WORK_DIR/sha256")
     existing=$(stored_sha256 "$key")
     if [[ "$existing" == "$sha" ]]; then
         log "$name is archived already with the same contents ($(s3_uri "$key"))"
@@ -230,7 +241,7 @@ fetch() {
     PARTIAL="$target.partial"
     gpg_decrypt <"$WORK_DIR/segment.gpg" 2>"$WORK_DIR/gpg.err" | zstd -q -d -c >"$PARTIAL" 2>"$WORK_DIR/zstd.err" \
         || die "$EX_CRYPTO" "cannot decrypt $(s3_uri "$key"): $(one_line_error "$WORK_DIR/gpg.err") $(one_line_error "$WORK_DIR/zstd.err")"
-    got=$(sha256sum "$PARTIAL" | cut -d' ' -f1)
+    got=$(sha256_hex <"$PARTIAL")
     [[ "$got" == "$want" ]] || die "$EX_VERIFY" "$(s3_uri "$key") decrypts to sha256 $got, its record says $want"
     mv "$PARTIAL" "$target"
     PARTIAL=""
@@ -511,7 +522,7 @@ base_backup() {
     manifest_key="${WAL_PREFIX}base/${stamp}.json"
     started_at=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)
     mkfifo "$WORK_DIR/sha.fifo" "$WORK_DIR/size.fifo" "$WORK_DIR/upload.fifo"
-    sha256sum <"$WORK_DIR/sha.fifo" | cut -d' ' -f1 >"$WORK_DIR/sha.out" &
+    sha256_hex <"$WORK_DIR/sha.fifo" >"$WORK_DIR/sha.out" &
     local sha_pid=$!
     wc -c <"$WORK_DIR/size.fifo" | tr -d ' ' >"$WORK_DIR/size.out" &
     local size_pid=$!
@@ -612,16 +623,18 @@ restore() {
         fi
     done
     [[ -n "$best" ]] || die "$EX_NO_BACKUP" "no base backup under $(s3_uri "${WAL_PREFIX}base/")${target_time:+ ended before $target_time}"
-    local object_key want_sha finished_at
-    object_key=$(jq -r .object_key "$WORK_DIR/manifest.json")
-    want_sha=$(jq -r .sha256 "$WORK_DIR/manifest.json")
-    finished_at=$(jq -r .finished_at "$WORK_DIR/manifest.json")
+    # The manifest's fields, one jq (a line each; its absent fields as before: null, "" for the passphrase's).
+    local object_key want_sha finished_at secret_arn version_id started_at timeline
+    { IFS= read -r object_key; IFS= read -r want_sha; IFS= read -r finished_at; IFS= read -r secret_arn; IFS= read -r version_id
+      IFS= read -r started_at; IFS= read -r timeline; } < <(jq -r '.object_key, .sha256, .finished_at, (.passphrase.secret_arn // ""),
+        (.passphrase.version_id // ""), .started_at, (.timeline // 1) | tostring | gsub("\n"; " ")' "$WORK_DIR/manifest.json") \
+        || die "$EX_VERIFY" "cannot read the manifest $(s3_uri "$best")"
     local mode recipients
     read -r mode recipients <<<"$(manifest_encryption "$WORK_DIR/manifest.json")"
     if [[ "$mode" == public-key ]]; then
         require_private_key "$recipients" "the base backup $(s3_uri "$object_key")"
     else
-        passphrase_of "$(jq -r '.passphrase.secret_arn // empty' "$WORK_DIR/manifest.json")" "$(jq -r '.passphrase.version_id // empty' "$WORK_DIR/manifest.json")"
+        passphrase_of "$secret_arn" "$version_id"
     fi
     log "restoring base backup $(s3_uri "$object_key") (finished $finished_at) into $dir"
 
@@ -631,9 +644,8 @@ restore() {
     # The WAL the recovery will ask for, fetched and verified while the base backup streams in, by this run's
     # helper: restore_command then only moves local files (one helper, gpg and S2K per segment otherwise, on
     # the recovery's path).
-    local started_epoch timeline
-    started_epoch=$(epoch "$(jq -r .started_at "$WORK_DIR/manifest.json")")
-    timeline=$(jq -r '.timeline // 1' "$WORK_DIR/manifest.json")
+    local started_epoch
+    started_epoch=$(epoch "$started_at")
     [[ "$timeline" =~ ^[0-9]+$ ]] || die "$EX_VERIFY" "the manifest $best has no timeline"
     prefetch "$PARTIAL" "$(printf '%08X' "$timeline")" "$started_epoch" "$target_epoch" >"$WORK_DIR/prefetched" &
     PREFETCH_PID=$!
@@ -643,7 +655,7 @@ restore() {
     local proto=(--proto "=https")
     [[ -z "${AWS_ENDPOINT_URL:-}" ]] || proto=()
     mkfifo "$WORK_DIR/sha.fifo"
-    sha256sum <"$WORK_DIR/sha.fifo" | cut -d' ' -f1 >"$WORK_DIR/sha.out" &
+    sha256_hex <"$WORK_DIR/sha.fifo" >"$WORK_DIR/sha.out" &
     local sha_pid=$!
     (
         set +e
@@ -702,7 +714,8 @@ restore() {
     # Recovery settings: PostgreSQL reads the last value of each in postgresql.auto.conf.
     {
         echo "# wal-archive.sh restore $(now_utc): point-in-time recovery from s3://$BUCKET/$WAL_PREFIX"
-        printf "restore_command = '%s'\n" "${restore_command//\'/\'\'}"
+        spool_first "$restore_command"
+        printf "restore_command = '%s'\n" "${SPOOL_FIRST//\'/\'\'}"
         # Run in the data directory when the recovery ends: the segments prefetched past the target go.
         echo "recovery_end_command = 'rm -rf ./$SPOOL_DIR_NAME'"
         if [[ -n "$target_time" ]]; then
@@ -725,6 +738,17 @@ restore() {
     local recovery="recovery of the whole archive"
     [[ -z "$target_time" ]] || recovery="recovery to just before $target_time (recovery_target_time, exclusive)"
     echo "base backup $object_key (finished $finished_at) restored into $dir${owner:+ (owned by $owner, the owner of its data)}; $recovery: start PostgreSQL on it; $prefetched archived WAL segment(s) from $start_segment on prefetched and verified into $dir/$SPOOL_DIR_NAME${reached:+; $reached}"
+}
+
+# spool_first CMD: the restore_command restore writes (in SPOOL_FIRST): a segment that is in the spool (prefetched and verified by
+# restore) is copied into place by the shell PostgreSQL runs the command with (sh -c, in the data directory: no
+# bash, no lib.sh, no date; the same copy and log line as fetch_from_spool, and a failed copy stops the recovery
+# as there: exit 200); every other name (the timelines' history files, a read-ahead past the archive, a segment
+# whose prefetch failed or that was not prefetched) goes to CMD, this script's fetch, as before.
+spool_first() {
+    # shellcheck disable=SC2016 # $f is the command's own variable, expanded by its shell
+    printf -v SPOOL_FIRST 'f=%s/%%f; if [ -f "$f" ]; then { cp --reflink=auto "$f" "%%p.partial" && mv "%%p.partial" "%%p"; } || exit %s; echo "wal-archive: restored %%f from the spool (prefetched and verified by restore)" >&2; else %s; fi' \
+        "$SPOOL_DIR_NAME" "$EX_STOP_RECOVERY" "$1"
 }
 
 # A segment restore prefetched: copied into place before any helper or gpg starts (or a file known absent).

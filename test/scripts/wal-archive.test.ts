@@ -5,10 +5,11 @@
  * to just before a corruption) is rehearsed end to end by test/drill/drill.test.ts (corruption-pitr).
  */
 import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
 import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { awsCall, createSecret, explain, getObject, listKeys, passphraseFile, rotateSecret, runScript, scriptEnv, startScript, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
+import { awsCall, baseEnv, createSecret, explain, getObject, listKeys, passphraseFile, rotateSecret, runScript, scriptEnv, startScript, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
 
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 
@@ -45,6 +46,25 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         assert.equal(fetch.code, 0, explain(fetch));
         assert.ok(fs.readFileSync(target).equals(data));
         assert.ok(!fs.existsSync(`${target}.partial`));
+    });
+
+    it("the sha256 of push and fetch is OpenSSL's when it is installed (coreutils' sha256sum, without the CPU's SHA instructions, is not started): the same digest", async function () {
+        // A sha256sum wrapper ahead on PATH records each start.
+        const wrappers = path.join(servers.dir, "sha-wrappers");
+        const started = path.join(wrappers, "started");
+        fs.mkdirSync(wrappers, { recursive: true });
+        fs.writeFileSync(path.join(wrappers, "sha256sum"), `#!/bin/sh\necho sha256sum >>'${started}'\nexec /usr/bin/sha256sum "$@"\n`, { mode: 0o755 });
+        const counted = { ...env, EXTRA_PATH: wrappers };
+        const { file, data } = walFile("0000000100000000000000A7", "hashed by openssl");
+        const push = await runScript("wal-archive.sh", counted, ["push", file, "0000000100000000000000A7"]);
+        assert.equal(push.code, 0, explain(push));
+        const head = awsCall(servers.moto, "s3", "head_object", { Bucket: bucket, Key: "wal/0000000100000000000000A7.zst.gpg" });
+        assert.equal(head.Metadata.sha256, sha256(data));
+        const target = path.join(servers.dir, "RECOVERYXLOG-sha");
+        const fetch = await runScript("wal-archive.sh", counted, ["fetch", "0000000100000000000000A7", target]);
+        assert.equal(fetch.code, 0, explain(fetch));
+        assert.ok(fs.readFileSync(target).equals(data));
+        assert.ok(!fs.existsSync(started), `sha256sum was started: ${fs.existsSync(started) ? fs.readFileSync(started, "utf8") : ""}`);
     });
 
     it("push again: the same contents is a success; other contents under the same name are refused (exit 4), the object kept", async function () {
@@ -115,7 +135,8 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
             assert.equal(fs.statSync(path.join(dir, file)).uid, owner, `${file || "the directory"} is not the data owner's`);
         }
         const conf = fs.readFileSync(path.join(dir, "postgresql.auto.conf"), "utf8");
-        assert.match(conf, /^restore_command = ''.*wal-archive\.sh'' fetch "%f" "%p"'$/m);
+        // A segment in the spool first (see the spool test), else the script's fetch.
+        assert.match(conf, /^restore_command = 'f=wal-archive-spool\/%f; if \[ -f "\$f" \]; then .* else ''.*wal-archive\.sh'' fetch "%f" "%p"; fi'$/m);
         assert.match(conf, /^recovery_target_time = '\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}\+00'$/m);
         assert.match(conf, /^recovery_target_inclusive = off$/m);
         assert.match(conf, /^recovery_target_action = promote$/m);
@@ -203,6 +224,33 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
             assert.ok(fs.readFileSync(path.join(dir, "pg_wal", "RECOVERYXLOG")).equals(data.get(segment(n))!));
             assert.ok(!fs.existsSync(path.join(dir, "pg_wal", "RECOVERYXLOG.partial")));
         }
+        // The restore_command restore wrote, run as PostgreSQL runs it (sh -c in the data directory, %f and %p
+        // replaced): a spooled segment is copied by that shell alone, no bash (the script's interpreter, found
+        // on PATH through its #!/usr/bin/env bash: here a wrapper that records each start); another name runs
+        // the script's fetch.
+        const wrappers = path.join(servers.dir, "spool-wrappers");
+        const started = path.join(wrappers, "started");
+        fs.mkdirSync(wrappers, { recursive: true });
+        fs.writeFileSync(path.join(wrappers, "bash"), `#!/bin/sh\necho bash >>'${started}'\nexec /bin/bash "$@"\n`, { mode: 0o755 });
+        const command = /^restore_command = '(.*)'$/m.exec(fs.readFileSync(path.join(dir, "postgresql.auto.conf"), "utf8"))![1].replace(/''/g, "'");
+        const asPostgres = (name: string, scriptEnv: Record<string, string>) => {
+            fs.rmSync(started, { force: true });
+            const base = baseEnv(scriptEnv);
+            const result = spawnSync("sh", ["-c", command.replace(/%f/g, name).replace(/%p/g, "pg_wal/RECOVERYXLOG")], { cwd: dir, env: { ...base, PATH: `${wrappers}:${base.PATH}` }, encoding: "utf8" });
+            return { code: result.status, stderr: result.stderr, bashStarts: fs.existsSync(started) ? fs.readFileSync(started, "utf8").split("\n").filter(Boolean).length : 0 };
+        };
+        fs.rmSync(path.join(dir, "pg_wal", "RECOVERYXLOG"), { force: true });
+        const copied = asPostgres(segment(1), offline);
+        assert.equal(copied.code, 0, copied.stderr);
+        assert.match(copied.stderr, new RegExp(`^wal-archive: restored ${segment(1)} from the spool \\(prefetched and verified by restore\\)$`, "m"));
+        assert.equal(copied.bashStarts, 0, "a spooled segment starts no bash");
+        assert.ok(fs.readFileSync(path.join(dir, "pg_wal", "RECOVERYXLOG")).equals(data.get(segment(1))!));
+        assert.ok(!fs.existsSync(path.join(dir, "pg_wal", "RECOVERYXLOG.partial")));
+        const notSpooled = asPostgres(segment(5), spooled);
+        assert.equal(notSpooled.code, 7, notSpooled.stderr);
+        assert.match(notSpooled.stderr, new RegExp(`${segment(5)} is not in the archive`));
+        assert.ok(notSpooled.bashStarts >= 1, "a name not in the spool goes to the script");
+
         const gap = await runScript("wal-archive.sh", spooled, ["fetch", segment(2), path.join(dir, "pg_wal", "RECOVERYXLOG")]);
         assert.equal(gap.code, 200, explain(gap));
         assert.match(gap.stderr, new RegExp(`${segment(2)} is not in the archive \\(s3://oauth2-wal-1/spooled/${segment(2)}\\.zst\\.gpg\\), but ${segment(4)}, later on its timeline, was when the recovery was prepared: a gap`));

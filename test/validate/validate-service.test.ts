@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { SCHEMA_SQL } from "../../tools/sandbox/oauth2-schema";
-import { createBucket, createSecret, explain, putObject, rotateSecret, runScript, ScriptResult } from "../../tools/sandbox/scripts";
+import { createBucket, createSecret, explain, putObject, rotateSecret, runScript, ScriptResult, startScript } from "../../tools/sandbox/scripts";
 import { freePort, LOCALHOST, MotoServer, PgServer } from "../../tools/sandbox/servers";
 import { ecSigningKey, OidcServer, publicJwks, rsaSigningKey, smokeClientSql, type PrivateJwk } from "../../tools/drill/oidc-server";
 
@@ -106,6 +106,46 @@ describe("validate-service.sh (real OpenID provider, PostgreSQL 15, moto)", func
             assert.ok(count("curl") <= 7, `curl started ${count("curl")} times`);
             assert.deepEqual([count("tr"), count("sort"), count("comm")], [0, 0, 0]);
         } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("--wait-for-stdin: reads its sources (Secrets Manager, the backed-up JWKS) at once, checks nothing of the service before a line on stdin, every check after it; stdin closed first: exit 2, nothing checked", async function () {
+        // A curl wrapper ahead on PATH records each call's URL (the helper's calls go through curl too).
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-validate-wait-"));
+        try {
+            const calls = path.join(dir, "calls");
+            fs.writeFileSync(path.join(dir, "curl"), `#!/bin/sh\nfor a; do case "$a" in http*) echo "$a" >> '${calls}' ;; esac; done\nexec /usr/bin/curl "$@"\n`, { mode: 0o755 });
+            const urls = () => (fs.existsSync(calls) ? fs.readFileSync(calls, "utf8").split("\n").filter(Boolean) : []);
+            // Down until the line: a check made before it would FAIL health.
+            server.health = "DOWN";
+            const issued = server.issued;
+            const run = startScript("validate-service.sh", env({ EXTRA_PATH: dir }), ["--wait-for-stdin"], { stdin: true });
+            const deadline = Date.now() + 60_000;
+            while (!(urls().includes("http://aws-helper/secretsmanager/get") && urls().includes("http://aws-helper/s3/get"))) {
+                assert.ok(Date.now() < deadline, `the sources were not read before the line: ${urls().join(", ")}`);
+                await new Promise((r) => setTimeout(r, 50));
+            }
+            assert.deepEqual(urls().filter((u) => !u.startsWith("http://aws-helper/")), [], "nothing of the service is asked before the line");
+            assert.equal(server.issued, issued);
+            server.health = "UP";
+            run.child.stdin!.end("go\n");
+            const result = await run.done;
+            assert.equal(result.code, 0, explain(result));
+            assert.deepEqual(verdicts(result), { health: "PASS", discovery: "PASS", token: "PASS", "key continuity": "PASS", database: "PASS" });
+            assert.equal(server.issued, issued + 1);
+
+            const closed = startScript("validate-service.sh", env(), ["--wait-for-stdin"], { stdin: true });
+            closed.child.stdin!.end();
+            const nothing = await closed.done;
+            assert.equal(nothing.code, 2, explain(nothing));
+            assert.doesNotMatch(nothing.stdout, /^(PASS|FAIL) /m);
+            assert.match(nothing.stderr, /--wait-for-stdin: stdin closed before the line that starts the checks; nothing was checked/);
+            const unknown = await runScript("validate-service.sh", env(), ["--no-such-option"]);
+            assert.equal(unknown.code, 2, explain(unknown));
+            assert.match(unknown.stderr, /unknown argument "--no-such-option"; usage: validate-service.sh \[--wait-for-stdin\]/);
+        } finally {
+            server.health = "UP";
             fs.rmSync(dir, { recursive: true, force: true });
         }
     });
@@ -210,6 +250,27 @@ describe("validate-service.sh (real OpenID provider, PostgreSQL 15, moto)", func
             assert.match(line(result, "database"), /not in oauth2db at .*: the server writes to another database/);
         } finally {
             await server.switchDatabase(`postgres://postgres@${LOCALHOST}:${pg.port}/oauth2db`);
+        }
+    });
+
+    it("the database check in one psql: a bytea access_token_value (the generic schema) is matched as UTF-8; a schema without the column FAILs naming it", async function () {
+        // The generic schema's table (token values as blob: bytea), fed by a trigger with what the server writes.
+        pg.psql(`CREATE SCHEMA IF NOT EXISTS generic;
+            CREATE TABLE IF NOT EXISTS generic.oauth2_authorization (access_token_value bytea);
+            CREATE OR REPLACE FUNCTION generic.copy_token() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN IF NEW.access_token_value IS NOT NULL THEN INSERT INTO generic.oauth2_authorization VALUES (convert_to(NEW.access_token_value::text, 'UTF8')); END IF; RETURN NEW; END $$;
+            DROP TRIGGER IF EXISTS copy_token ON public.oauth2_authorization;
+            CREATE TRIGGER copy_token AFTER INSERT OR UPDATE ON public.oauth2_authorization FOR EACH ROW EXECUTE FUNCTION generic.copy_token();
+            CREATE SCHEMA IF NOT EXISTS empty;`);
+        try {
+            const bytea = await runScript("validate-service.sh", env({ DB_SCHEMA: "generic" }));
+            assert.equal(bytea.code, 0, explain(bytea));
+            assert.match(line(bytea, "database"), /^PASS database: the token just issued is recorded in oauth2db at /);
+            const missing = await runScript("validate-service.sh", env({ DB_SCHEMA: "empty" }));
+            assert.equal(missing.code, 6, explain(missing));
+            assert.match(line(missing, "database"), /^FAIL database: oauth2db at \S+ has no empty\.oauth2_authorization\.access_token_value$/);
+        } finally {
+            pg.psql("DROP TRIGGER IF EXISTS copy_token ON public.oauth2_authorization; DROP SCHEMA IF EXISTS generic CASCADE; DROP SCHEMA IF EXISTS empty");
         }
     });
 

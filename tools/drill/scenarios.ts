@@ -32,6 +32,7 @@ import { runScript } from "../sandbox/scripts";
 import { OBJECTIVES, POINT_IN_TIME_PATH, rpoMet, type DrillReport, type DrillStep, type Scenario } from "./report";
 import { compromiseDrill, LOCK_DAYS } from "./compromise";
 import { BUCKET, DrillWorld, type Ack, dbUrl, SMOKE_CLIENT, TRAFFIC_CLIENT } from "./world";
+import { freePort } from "../sandbox/servers";
 
 export interface DrillOptions {
     /** oauth2_authorization rows seeded before the drill. */
@@ -209,6 +210,8 @@ async function corruptionDrill(scenario: "corruption-pitr" | "corruption-dump", 
     let validation: ScriptResult | undefined;
     let archiving: Promise<string> | undefined;
     let restoring: ReturnType<DrillWorld["restorePointInTime"]> | undefined;
+    let finalValidation: ReturnType<DrillWorld["startValidation"]> | undefined;
+    let restoredPort = 0;
     const targetFile = path.join(world.workDir, "recovery-target");
     try {
         await clock.step("write", async () => {
@@ -249,7 +252,10 @@ async function corruptionDrill(scenario: "corruption-pitr" | "corruption-dump", 
                 // before now (the corruption is in the past) is downloaded, verified and extracted, and its WAL
                 // prefetched, while the validation runs; the script then waits for the target (the file written
                 // once the corruption is found) and for the archive to reach it.
-                restoring = world.restorePointInTime({ file: targetFile }, { waitForTargetSeconds: 120 });
+                // The new instance's port, chosen now: the final validation, started once the corruption is found,
+                // is given it before the instance exists.
+                restoredPort = await freePort();
+                restoring = world.restorePointInTime({ file: targetFile }, { waitForTargetSeconds: 120, port: restoredPort });
                 restoring.catch(() => undefined);
             }
             const result = await world.validate(pg);
@@ -265,6 +271,11 @@ async function corruptionDrill(scenario: "corruption-pitr" | "corruption-dump", 
                 // The recovery target, for the restore under way: written whole, then renamed into place.
                 fs.writeFileSync(`${targetFile}.tmp`, `${c.committed}\n`);
                 fs.renameSync(`${targetFile}.tmp`, targetFile);
+                // The final validation starts now, for the instance being restored: its AWS helper and the reads that
+                // do not depend on the service (the smoke-test client's secret, the backed-up JWKS) happen while the
+                // restore finishes; every one of its checks runs after the switch (validate-service.sh
+                // --wait-for-stdin, the line written in the "validate" step).
+                finalValidation = world.startValidation({ port: restoredPort }, "oauth2db");
             }
             return `the smoke-test client's row (the validation's FAIL) was last written by transaction ${c.xid}, which rewrote ${c.rows} rows of oauth2_registered_client; it committed at ${c.committed} (pg_xact_commit_timestamp, track_commit_timestamp=on): ${pitr ? "recovery target just before it" : "the newest dump before it is the recovery point"}`;
         });
@@ -284,6 +295,11 @@ async function corruptionDrill(scenario: "corruption-pitr" | "corruption-dump", 
                 }
                 const restored = restoredOrNot.value;
                 recovered = { pg: restored.server, database: "oauth2db" };
+                if (restored.server.port !== restoredPort) {
+                    // Not where the final validation was told to look: it is started again, after the switch.
+                    finalValidation?.cancel();
+                    finalValidation = undefined;
+                }
                 const stop = restored.recoveryLog.find((l) => l.startsWith("recovery stopping")) ?? "(no 'recovery stopping' line in the server log)";
                 return `wal-archive.sh restore --target-time-file --wait-for-target (started with the detection; ${restored.restoreSeconds.toFixed(2)} s in all), alongside the archive of ${archived.value}, the segment holding the corruption's commit (pg_switch_wal() as the detection started: archive_timeout's job on a schedule; wal-archive.sh push): ${restored.summary}; new instance on port ${restored.server.port} (start, replay, promotion ${restored.recoverySeconds.toFixed(2)} s; restore_command: ${restored.fetches.spool} segment(s) copied from the spool, ${restored.fetches.bucket} file(s) fetched from the bucket, ${restored.fetches.absent} look-up(s) in the bucket of a file not there (the next timeline's history; ${restored.fetches.absentPresigned} of them with curl on the URL restore presigned, no helper), ${restored.fetches.absentKnown} answered "not there" without one (timeline 1's history; read-ahead past the target's end of the archive)): ${stop}; promoted`;
             });
@@ -299,6 +315,11 @@ async function corruptionDrill(scenario: "corruption-pitr" | "corruption-dump", 
             return `DATABASE_URL -> ${dbUrl(recovered.pg, recovered.database)} (the Secret and its rollout)`;
         });
         await clock.step("validate", async () => {
+            if (finalValidation) {
+                finalValidation.go();
+                validation = mustSucceed("validate-service.sh --wait-for-stdin against the recovered database", await finalValidation.done);
+                return `${lines(validation).length} checks PASS, every one after the switch (validate-service.sh --wait-for-stdin, started once the corruption was found: its AWS helper, the smoke-test client's secret and the backed-up JWKS were read while the restore went on)`;
+            }
             validation = mustSucceed("validate-service.sh against the recovered database", await world.validate(recovered.pg, recovered.database));
             return `${lines(validation).length} checks PASS`;
         });
@@ -318,7 +339,7 @@ async function corruptionDrill(scenario: "corruption-pitr" | "corruption-dump", 
         ? "point-in-time recovery (restore.pointInTime's offline analogue): recovery_target_time is the corruption's commit, exclusive, so every transaction committed before it is replayed and none after it"
         : "the dump path recovers to the newest dump's snapshot: every write between it and the corruption is lost");
     return finish(scenario, clock, validatedAt - failedAt, rpo, validation!, rtoCovers(clock, "corrupt",
-        `from the corrupting UPDATE (the drill's clock just before it; its commit time is the RPO's failure) to the final validation's PASS${pitr ? "; the segment holding the corruption is archived, and the base backup restored (wal-archive.sh restore --target-time-file), from the detection's start on, alongside it: the restore step is what remained of that after the corruption was found, then the new instance's start, replay and promotion" : ""}`,
+        `from the corrupting UPDATE (the drill's clock just before it; its commit time is the RPO's failure) to the final validation's PASS${pitr ? "; the segment holding the corruption is archived, and the base backup restored (wal-archive.sh restore --target-time-file), from the detection's start on, alongside it: the restore step is what remained of that after the corruption was found, then the new instance's start, replay and promotion; the final validation was started once the corruption was found (its AWS helper, the smoke-test client's secret and the backed-up JWKS read while the restore went on) and ran every check after the switch: the validate step is from the switch to its PASS" : ""}`,
         "the time a real incident takes before someone or something runs the validation (the drill detects at once), the decision to restore, and the DNS/rollout time of a real switch (here a connection-pool swap)"));
 }
 

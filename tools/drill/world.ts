@@ -300,10 +300,10 @@ export class DrillWorld {
      * be on its way there when it starts: --wait-for-target). `target` may be `{ file }`: the target is not
      * known yet; the script takes the newest base backup that ended before it started, and reads the target
      * from the file once it is written (--target-time-file), before it sets up the recovery. The instance is
-     * started and
-     * waited for until recovery has stopped at the target and promoted it. Returns it and the script's line.
+     * started (on `port` when given: one chosen earlier with freePort()) and waited for until recovery has
+     * stopped at the target and promoted it. Returns it and the script's line.
      */
-    async restorePointInTime(targetTime: string | { file: string } | undefined, options: { waitForTargetSeconds?: number } = {}): Promise<{ server: PgServer; summary: string; recoveryLog: string[]; fetches: { spool: number; bucket: number; absent: number; absentPresigned: number; absentKnown: number }; restoreSeconds: number; recoverySeconds: number }> {
+    async restorePointInTime(targetTime: string | { file: string } | undefined, options: { waitForTargetSeconds?: number; port?: number } = {}): Promise<{ server: PgServer; summary: string; recoveryLog: string[]; fetches: { spool: number; bucket: number; absent: number; absentPresigned: number; absentKnown: number }; restoreSeconds: number; recoverySeconds: number }> {
         const started = performance.now();
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-pitr-"));
         this.restoredDirs.push(dir);
@@ -323,7 +323,7 @@ export class DrillWorld {
         }
         const restored = performance.now();
         // One attempt: a recovery that fails would fail again, at the cost of its restore_command calls each time.
-        const server = await PgServer.start({ dataDir, settings: { track_commit_timestamp: "on" }, attempts: 1 });
+        const server = await PgServer.start({ dataDir, settings: { track_commit_timestamp: "on" }, attempts: 1, ...(options.port ? { port: options.port } : {}) });
         this.restoredServers.push(server);
         // The event: the postmaster's "ready to accept connections" (read-write: recovery ended, promoted), or
         // the startup process's failure (a recovery that cannot reach its target ends the server: FATAL).
@@ -373,13 +373,36 @@ export class DrillWorld {
      * the AWS side (the compromise drill validates with the vault account's endpoint and bucket).
      */
     validate(pg: PgServer, database = "oauth2db", env: Record<string, string> = {}): Promise<ScriptResult> {
-        return runScript("validate-service.sh", {
-            ...this.scriptEnv(pg, database),
+        return runScript("validate-service.sh", this.validationEnv(pg, database, env));
+    }
+
+    /**
+     * validate-service.sh --wait-for-stdin against `pg`/`database`, started now: it starts its AWS helper and
+     * reads the smoke-test client's secret and the backed-up JWKS (nothing of the service) while the caller
+     * finishes the recovery; go() writes the line after which it runs every check, against the service as it
+     * is then. Ended by stop() if go() never comes.
+     */
+    startValidation(pg: PgServer | { port: number }, database = "oauth2db", env: Record<string, string> = {}): { go: () => void; cancel: () => void; done: Promise<ScriptResult> } {
+        const run = startScript("validate-service.sh", this.validationEnv(pg, database, env), ["--wait-for-stdin"], { stdin: true });
+        this.running.add(run.child);
+        const done = run.done.finally(() => this.running.delete(run.child));
+        // A validation that ended early (a configuration error) closes its stdin: its result says why, not EPIPE.
+        run.child.stdin!.on("error", () => undefined);
+        return { go: () => run.child.stdin!.end("go\n"), cancel: () => run.child.kill("SIGTERM"), done };
+    }
+
+    private validationEnv(pg: PgServer | { port: number }, database: string, env: Record<string, string>): Record<string, string> {
+        const db = pg instanceof PgServer ? pg.env(database) : { PGHOST: LOCALHOST, PGPORT: String(pg.port), PGUSER: "postgres", PGDATABASE: database, PGCONNECT_TIMEOUT: "5" };
+        return {
+            ...db,
+            ...this.moto.env(),
+            BUCKET,
+            PASSPHRASE_FILE: this.passphrase,
             ...env,
             ISSUER: this.server.issuer,
             SMOKE_CLIENT_SECRET_ID: SMOKE_SECRET_ID,
             HTTP_TIMEOUT: "5",
-        });
+        };
     }
 
     /** Simulates the loss of the primary's region: the server process dies without a checkpoint. */

@@ -44,11 +44,14 @@ export function waitForStderr(run: Started, pattern: RegExp, timeoutMs: number):
     });
 }
 
-/** Starts scripts/<name> with `env` on top of a minimal environment (not the test process's). */
-export function startScript(name: string, env: Record<string, string>, args: string[] = [], options: { detached?: boolean } = {}): Started {
+/**
+ * Starts scripts/<name> with `env` on top of a minimal environment (not the test process's); with `stdin`, its
+ * stdin is a pipe (child.stdin) instead of /dev/null.
+ */
+export function startScript(name: string, env: Record<string, string>, args: string[] = [], options: { detached?: boolean; stdin?: boolean } = {}): Started {
     const child = spawn("bash", [path.join(SCRIPTS, name), ...args], {
         env: baseEnv(env),
-        stdio: ["ignore", "pipe", "pipe"],
+        stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"],
         detached: options.detached ?? false,
     });
     let stdout = "";

@@ -100,6 +100,8 @@ export interface PgServerOptions {
     settings?: Record<string, string>;
     /** Start attempts, each on a new free port (default 3); 1 for a server whose failure is not a port race (a recovery). */
     attempts?: number;
+    /** The port of the first attempt (one chosen earlier with freePort(), e.g. for a client started before the server). */
+    port?: number;
 }
 
 export class PgServer {
@@ -138,7 +140,7 @@ export class PgServer {
             }
         }
         for (let attempt = 0; ; attempt++) {
-            const port = await freePort();
+            const port = attempt === 0 && options.port !== undefined ? options.port : await freePort();
             const settings: Record<string, string> = {
                 listen_addresses: LOCALHOST,
                 port: String(port),
