@@ -158,6 +158,27 @@ function principalNamesRole(principal: unknown, names: string[]): boolean {
 }
 
 /**
+ * What an attachment (of a role or a user) attaches: each Policy resource of the stack it depends on (for
+ * several ARNs, the one whose ARN or name matches) as a grant, any other ARN as a managed policy.
+ */
+function attachedPolicies(attachment: StackResource, policyArns: unknown[], resources: readonly StackResource[], grants: Grant[], managed: string[]): void {
+    const dependedOn = attachment.propertyDependencies?.policyArn ?? attachment.propertyDependencies?.policyArns ?? [];
+    for (const policyArn of policyArns) {
+        const policy = resources.find(
+            (p) => p.type === "aws:iam/policy:Policy" && (
+                read(p.props, "arn") === policyArn
+                || (dependedOn.some((d) => d.urn === p.urn) && (policyArns.length === 1 || (typeof policyArn === "string" && policyArn.endsWith(`:policy/${String(read(p.props, "name") ?? p.name)}`))))
+            ),
+        );
+        if (policy) {
+            grants.push({ document: read(policy.props, "policy"), where: `Policy ${policy.name} (attached by ${attachment.name})` });
+        } else if (typeof policyArn === "string") {
+            managed.push(policyArn);
+        }
+    }
+}
+
+/**
  * The permission documents of a role: inline policies, RolePolicy resources, attached Policy resources
  * (RolePolicyAttachment, the older PolicyAttachment with `roles: [...]`, RolePolicyAttachmentsExclusive) and
  * managed policy ARNs, and the statements of backup bucket policies that name it as the principal or allow
@@ -182,18 +203,7 @@ export function grantsOf(role: StackResource, resources: readonly StackResource[
     const managed: string[] = [];
     const managedArns = readArray(role.props, "managedPolicyArns");
     managed.push(...(managedArns === UNKNOWN ? [] : (managedArns ?? []).filter((a): a is string => typeof a === "string")));
-    const attach = (attachment: StackResource, policyArns: unknown[]) => {
-        for (const policyArn of policyArns) {
-            const policy = resources.find(
-                (p) => p.type === "aws:iam/policy:Policy" && (attachment.propertyDependencies?.policyArn ?? attachment.propertyDependencies?.policyArns ?? []).some((d) => d.urn === p.urn) && (policyArns.length === 1 || read(p.props, "arn") === policyArn || (typeof policyArn === "string" && policyArn.endsWith(`:policy/${String(read(p.props, "name") ?? p.name)}`))),
-            );
-            if (policy) {
-                grants.push({ document: read(policy.props, "policy"), where: `Policy ${policy.name} (attached by ${attachment.name})` });
-            } else if (typeof policyArn === "string") {
-                managed.push(policyArn);
-            }
-        }
-    };
+    const attach = (attachment: StackResource, policyArns: unknown[]) => attachedPolicies(attachment, policyArns, resources, grants, managed);
     for (const attachment of resources) {
         if (attachment.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment" && namesRole(attachment, "role")) {
             attach(attachment, [read(attachment.props, "policyArn")]);
@@ -321,15 +331,7 @@ export function userGrantsOf(user: StackResource, resources: readonly StackResou
     const namesUser = (r: StackResource, property: string) => r.propertyDependencies?.[property]?.some((d) => d.urn === user.urn) || names.includes(String(read(r.props, property)));
     const grants: Grant[] = [];
     const managed: string[] = [];
-    const attach = (attachment: StackResource) => {
-        const policyArn = read(attachment.props, "policyArn");
-        const policy = resources.find((p) => p.type === "aws:iam/policy:Policy" && ((attachment.propertyDependencies?.policyArn ?? []).some((d) => d.urn === p.urn) || read(p.props, "arn") === policyArn));
-        if (policy) {
-            grants.push({ document: read(policy.props, "policy"), where: `Policy ${policy.name} (attached by ${attachment.name})` });
-        } else if (typeof policyArn === "string") {
-            managed.push(policyArn);
-        }
-    };
+    const attach = (attachment: StackResource) => attachedPolicies(attachment, [read(attachment.props, "policyArn")], resources, grants, managed);
     for (const r of resources) {
         if (r.type === "aws:iam/userPolicy:UserPolicy" && namesUser(r, "user")) {
             grants.push({ document: read(r.props, "policy"), where: `UserPolicy ${r.name}` });
