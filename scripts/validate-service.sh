@@ -33,6 +33,9 @@
 #                     restored database promotes and writes the line once the server is switched to it).
 #                     stdin closed without a line: exit 2, nothing checked.
 # The sources are read in the background in either mode, while health and discovery are fetched.
+# After discovery, the requests that need only its fields (the live JWKS, the token endpoint without
+# credentials, the smoke-test client's token) are made at once, and the database query runs while the
+# token's signature and the key continuity are checked; the lines are printed in the order above.
 #
 # Exit codes: 0 every check PASS; 6 at least one check FAIL because of the service; otherwise the code of
 #   the source this job could not read: 8 Secrets Manager, 4 the backup bucket, 3 the database;
