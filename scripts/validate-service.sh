@@ -33,6 +33,9 @@
 #                     restored database promotes and writes the line once the server is switched to it).
 #                     stdin closed without a line: exit 2, nothing checked.
 # The sources are read in the background in either mode, while health and discovery are fetched.
+# After discovery, the requests that need only its fields (the live JWKS, the token endpoint without
+# credentials, the smoke-test client's token) are made at once, and the database query runs while the
+# token's signature and the key continuity are checked; the lines are printed in the order above.
 #
 # Exit codes: 0 every check PASS; 6 at least one check FAIL because of the service; otherwise the code of
 #   the source this job could not read: 8 Secrets Manager, 4 the backup bucket, 3 the database;
@@ -106,7 +109,7 @@ http_get_pair() {
 # (the helper's start, python and botocore, is then off the checks' path). The secret comes back through a
 # pipe (fd SECRET_FD: "ok", the client id and the form-encoded "id:secret" a line each, or "failed"), never a file; the JWKS into a file, with its
 # status in backup-jwks.rc.
-SECRET_FD="" SECRET_PID="" BACKUP_JWKS_PID=""
+SECRET_FD="" SECRET_PID="" BACKUP_JWKS_PID="" JWKS_PID="" TOKEN_PROBE_PID="" TOKEN_PID="" DATABASE_PID=""
 read_sources() {
     exec {SECRET_FD}< <(
         if value=$(secret_string "$SMOKE_CLIENT_SECRET_ID" 2>"$WORK_DIR/token.sm.err"); then
@@ -135,7 +138,7 @@ wait_for_source_reads() {
     [[ -z "$SECRET_FD" ]] || exec {SECRET_FD}<&-
     SECRET_FD=""
     local pid
-    for pid in "$SECRET_PID" "$BACKUP_JWKS_PID"; do
+    for pid in "$SECRET_PID" "$BACKUP_JWKS_PID" "$JWKS_PID" "$TOKEN_PROBE_PID" "$TOKEN_PID" "$DATABASE_PID"; do
         [[ -z "$pid" ]] || wait "$pid" 2>/dev/null || true
     done
 }
@@ -175,21 +178,73 @@ check_health() {
 
 TOKEN_ENDPOINT=""
 JWKS_URI=""
+ISSUER_SERVED=""
 JWKS_FILE="$WORK_DIR/jwks.json"
+# discovery_fields: issuer, token_endpoint and jwks_uri of the discovery document (one jq; not JSON or not
+# fetched: all three empty).
+discovery_fields() {
+    [[ "$DISCOVERY_CODE" == 200 ]] || return 0
+    { IFS= read -r ISSUER_SERVED; IFS= read -r TOKEN_ENDPOINT; IFS= read -r JWKS_URI; } < <(jq -r '.issuer, .token_endpoint, .jwks_uri | . // "" | tostring | gsub("\n"; " ")' "$WORK_DIR/discovery" 2>/dev/null || true) || true
+}
+
+# start_requests: the requests that need only discovery's fields, all at once in the background (each one's
+# status code in a file, read by its check): the live JWKS, the token endpoint without credentials
+# (discovery), and the smoke-test client's token request (token; its credentials from read_sources' pipe,
+# on curl's stdin). The checks then read their answers in order.
+CLIENT_ID="" SECRET_STATUS=""
+start_requests() {
+    local credentials=""
+    if [[ -n "$JWKS_URI" ]]; then
+        { http_get "$JWKS_URI" "$JWKS_FILE" >"$JWKS_FILE.code"; } &
+        JWKS_PID=$!
+    fi
+    [[ -n "$TOKEN_ENDPOINT" ]] || return 0
+    # Without credentials a live token endpoint answers 400/401 with an OAuth error object.
+    { curl -sS --max-time "$HTTP_TIMEOUT" -o "$WORK_DIR/discovery.token" -w '%{http_code}' -d grant_type=client_credentials "$TOKEN_ENDPOINT" \
+        >"$WORK_DIR/discovery.token.code" 2>"$WORK_DIR/discovery.token.err" || true; } &
+    TOKEN_PROBE_PID=$!
+    # read_sources' answer: its status line, then the client id and the credentials (empty when the secret
+    # does not hold both).
+    IFS= read -r SECRET_STATUS <&"$SECRET_FD" || true
+    if [[ "$SECRET_STATUS" == ok ]]; then
+        IFS= read -r CLIENT_ID <&"$SECRET_FD" || true
+        IFS= read -r credentials <&"$SECRET_FD" || true
+    fi
+    exec {SECRET_FD}<&-
+    SECRET_FD=""
+    [[ "$SECRET_STATUS" == ok && -n "$CLIENT_ID" && -n "$credentials" ]] || return 0
+    # client_secret_basic (RFC 6749 2.3.1: form-encoded id and secret); the credentials reach curl on stdin.
+    { printf 'user = "%s"\n' "$credentials" |
+        curl -sS --max-time "$HTTP_TIMEOUT" --config - -o "$WORK_DIR/token" -w '%{http_code}' \
+            --data-urlencode grant_type=client_credentials ${SMOKE_SCOPE:+--data-urlencode "scope=$SMOKE_SCOPE"} \
+            "$TOKEN_ENDPOINT" >"$WORK_DIR/token.code" 2>"$WORK_DIR/token.err" || true; } &
+    TOKEN_PID=$!
+}
+
+# answer PID CODE_FILE: waits for a request of start_requests (in this shell, never in $(...): the request
+# is its child); its status code in ANSWER ("000" when none).
+ANSWER=""
+answer() {
+    ANSWER=""
+    [[ -z "$1" ]] || wait "$1" 2>/dev/null || true
+    [[ ! -f "$2" ]] || ANSWER=$(<"$2")
+    ANSWER=${ANSWER:-000}
+}
+
 check_discovery() {
-    local out="$WORK_DIR/discovery" url="$SERVER_URL/.well-known/openid-configuration" code issuer="" jwks_keys="" problems=()
+    local out="$WORK_DIR/discovery" url="$SERVER_URL/.well-known/openid-configuration" code issuer jwks_keys="" problems=()
     code=$DISCOVERY_CODE
     if [[ "$code" != 200 ]]; then
         check discovery FAIL "$url answered HTTP $code $(curl_error "$out")"
         return
     fi
-    # One jq for the three fields (a line each; not JSON: all three empty).
-    { IFS= read -r issuer; IFS= read -r TOKEN_ENDPOINT; IFS= read -r JWKS_URI; } < <(jq -r '.issuer, .token_endpoint, .jwks_uri | . // "" | tostring | gsub("\n"; " ")' "$out" 2>/dev/null || true) || true
+    issuer=$ISSUER_SERVED
     [[ "${issuer%/}" == "${ISSUER%/}" ]] || problems+=("issuer is \"$issuer\", expected \"$ISSUER\"")
     if [[ -z "$JWKS_URI" ]]; then
         problems+=("no jwks_uri")
     else
-        code=$(http_get "$JWKS_URI" "$JWKS_FILE")
+        answer "$JWKS_PID" "$JWKS_FILE.code"
+        code=$ANSWER
         # The number of keys when there are any, else nothing.
         jwks_keys=$(jq -r '.keys | length | select(. > 0)' "$JWKS_FILE" 2>/dev/null) || jwks_keys=""
         if [[ "$code" != 200 || -z "$jwks_keys" ]]; then
@@ -200,8 +255,8 @@ check_discovery() {
     if [[ -z "$TOKEN_ENDPOINT" ]]; then
         problems+=("no token_endpoint")
     else
-        # Without credentials a live token endpoint answers 400/401 with an OAuth error object.
-        code=$(curl -sS --max-time "$HTTP_TIMEOUT" -o "$out.token" -w '%{http_code}' -d grant_type=client_credentials "$TOKEN_ENDPOINT" 2>"$out.token.err") || true
+        answer "$TOKEN_PROBE_PID" "$out.token.code"
+        code=$ANSWER
         if [[ ! "$code" =~ ^40[01]$ ]] || ! jq -e '.error' "$out.token" >/dev/null 2>&1; then
             problems+=("token endpoint $TOKEN_ENDPOINT answered HTTP $code $(curl_error "$out.token") instead of an OAuth error")
         fi
@@ -315,21 +370,23 @@ jwt_claims_problem() {
 ACCESS_TOKEN=""
 check_token() {
     local client_id="" credentials="" out="$WORK_DIR/token" code token payload claims problem header alg="" kid=""
-    local status=""
-    # read_sources' answer: its status line, then the client id and the credentials (empty when the secret
-    # does not hold both).
-    IFS= read -r status <&"$SECRET_FD" || true
-    if [[ "$status" == ok ]]; then
-        IFS= read -r client_id <&"$SECRET_FD" || true
-        IFS= read -r credentials <&"$SECRET_FD" || true
+    local status=$SECRET_STATUS
+    if [[ -z "$status" && -n "$SECRET_FD" ]]; then
+        # Discovery gave no token endpoint (start_requests did not read the secret): read it now.
+        IFS= read -r status <&"$SECRET_FD" || true
+        if [[ "$status" == ok ]]; then
+            IFS= read -r CLIENT_ID <&"$SECRET_FD" || true
+            IFS= read -r credentials <&"$SECRET_FD" || true
+        fi
+        exec {SECRET_FD}<&-
+        SECRET_FD=""
     fi
-    exec {SECRET_FD}<&-
-    SECRET_FD=""
+    client_id=$CLIENT_ID
     if [[ "$status" != ok ]]; then
         check token FAIL "cannot read the smoke-test client from Secrets Manager ($SMOKE_CLIENT_SECRET_ID): $(tail -n 1 "$out.sm.err")" "$EX_SOURCE"
         return
     fi
-    if [[ -z "$client_id" || -z "$credentials" ]]; then
+    if [[ -z "$client_id" || ( -z "$credentials" && -z "$TOKEN_PID" ) ]]; then
         check token FAIL "secret $SMOKE_CLIENT_SECRET_ID is not {\"client_id\", \"client_secret\"}" "$EX_USAGE"
         return
     fi
@@ -337,11 +394,9 @@ check_token() {
         check token FAIL "not checked: discovery gave no token endpoint or no JWKS" -
         return
     fi
-    # client_secret_basic (RFC 6749 2.3.1: form-encoded id and secret); the credentials reach curl on stdin.
-    code=$(printf 'user = "%s"\n' "$credentials" |
-        curl -sS --max-time "$HTTP_TIMEOUT" --config - -o "$out" -w '%{http_code}' \
-            --data-urlencode grant_type=client_credentials ${SMOKE_SCOPE:+--data-urlencode "scope=$SMOKE_SCOPE"} \
-            "$TOKEN_ENDPOINT" 2>"$out.err") || true
+    # The request start_requests made.
+    answer "$TOKEN_PID" "$out.code"
+    code=$ANSWER
     token=$(jq -r '.access_token // ""' "$out" 2>/dev/null) || token=""
     if [[ "$code" != 200 || -z "$token" ]]; then
         check token FAIL "client $client_id got HTTP $code from $TOKEN_ENDPOINT: $(jq -r '[.error, .error_description] | map(select(.)) | join(": ")' "$out" 2>/dev/null || curl_error "$out")"
@@ -352,6 +407,7 @@ check_token() {
         return
     fi
     ACCESS_TOKEN=$token
+    start_database_query
     header=$(printf '%s' "${token%%.*}" | b64url_decode) || header=""
     { IFS= read -r alg; IFS= read -r kid; } < <(jq -r '.alg, .kid | . // "" | tostring | gsub("\n"; " ")' <<<"$header" 2>/dev/null || true) || true
     problem=$(verify_jwt "$token" "$alg" "$kid")
@@ -407,18 +463,11 @@ check_key_continuity() {
 
 # --- database -------------------------------------------------------------------------------------------
 
-check_database() {
-    local where answer
-    if [[ -z "$ACCESS_TOKEN" ]]; then
-        check database FAIL "not checked: no token was issued" -
-        return
-    fi
-    load_db_credentials
-    where="${PGDATABASE} at ${PGHOST:-local socket}:${PGPORT:-5432}"
-    # One psql: the column's type, then the count of the token's rows. The generic schema stores token values
-    # as blob (bytea in PostgreSQL), the PostgreSQL one as text. Its answer: "missing" (no such column) or
-    # "count N". The token goes to psql on stdin, not on its command line.
-    if ! answer=$(printf '\\set token %s\n%s\n' "$ACCESS_TOKEN" "SELECT coalesce((SELECT data_type FROM information_schema.columns WHERE table_schema = '$DB_SCHEMA' AND table_name = 'oauth2_authorization' AND column_name = 'access_token_value'), '') AS type \\gset
+# database_query: one psql: the column's type, then the count of the token's rows. The generic schema stores
+# token values as blob (bytea in PostgreSQL), the PostgreSQL one as text. Its answer: "missing" (no such
+# column) or "count N". The token goes to psql on stdin, not on its command line.
+database_query() {
+    printf '\\set token %s\n%s\n' "$ACCESS_TOKEN" "SELECT coalesce((SELECT data_type FROM information_schema.columns WHERE table_schema = '$DB_SCHEMA' AND table_name = 'oauth2_authorization' AND column_name = 'access_token_value'), '') AS type \\gset
 SELECT :'type' = '' AS missing, :'type' = 'bytea' AS bytea \\gset
 \\if :missing
 SELECT 'missing';
@@ -426,7 +475,37 @@ SELECT 'missing';
 SELECT 'count ' || count(*) FROM \"$DB_SCHEMA\".oauth2_authorization WHERE access_token_value = convert_to(:'token', 'UTF8');
 \\else
 SELECT 'count ' || count(*) FROM \"$DB_SCHEMA\".oauth2_authorization WHERE access_token_value = :'token';
-\\endif" | psql_value 2>"$WORK_DIR/db.err"); then
+\\endif" | psql_value 2>"$WORK_DIR/db.err"
+}
+
+# start_database_query: once the token is issued, its query runs in the background while the token's
+# signature and the key continuity are checked (answer in db.answer, status in db.rc), unless the database
+# credentials must first be read from Secrets Manager (check_database reads them in its turn: a failure
+# there ends the script after the lines before it, as it always did).
+
+start_database_query() {
+    [[ -n "$ACCESS_TOKEN" ]] || return 0
+    [[ -z "${DB_CREDENTIALS_SECRET_ID:-}" || -n "${PGPASSWORD:-}" ]] || return 0
+    { rc=0; database_query >"$WORK_DIR/db.answer" || rc=$?; echo "$rc" >"$WORK_DIR/db.rc"; } &
+    DATABASE_PID=$!
+}
+
+check_database() {
+    local where answer rc=0
+    if [[ -z "$ACCESS_TOKEN" ]]; then
+        check database FAIL "not checked: no token was issued" -
+        return
+    fi
+    load_db_credentials
+    where="${PGDATABASE} at ${PGHOST:-local socket}:${PGPORT:-5432}"
+    if [[ -n "$DATABASE_PID" ]]; then
+        wait "$DATABASE_PID" 2>/dev/null || true
+        rc=$(<"$WORK_DIR/db.rc") || rc=1
+        answer=$(<"$WORK_DIR/db.answer") || rc=1
+    else
+        answer=$(database_query) || rc=$?
+    fi
+    if [[ "$rc" != 0 ]]; then
         check database FAIL "cannot query $where: $(tail -n 1 "$WORK_DIR/db.err")" "$EX_DATABASE"
         return
     fi
@@ -447,6 +526,8 @@ if [[ $WAIT_FOR_STDIN -eq 1 ]]; then
     IFS= read -r go || [[ -n "$go" ]] || die "$EX_USAGE" "--wait-for-stdin: stdin closed before the line that starts the checks; nothing was checked"
 fi
 fetch_health_and_discovery
+discovery_fields
+start_requests
 check_health
 check_discovery
 check_token

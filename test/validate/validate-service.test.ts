@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { SCHEMA_SQL } from "../../tools/sandbox/oauth2-schema";
 import { createBucket, createSecret, explain, putObject, rotateSecret, runScript, ScriptResult, startScript } from "../../tools/sandbox/scripts";
-import { freePort, LOCALHOST, MotoServer, PgServer } from "../../tools/sandbox/servers";
+import { freePort, LOCALHOST, MotoServer, PG_BIN, PgServer } from "../../tools/sandbox/servers";
 import { ecSigningKey, OidcServer, publicJwks, rsaSigningKey, smokeClientSql, type PrivateJwk } from "../../tools/drill/oidc-server";
 
 const CLIENT_ID = "dr-smoke-test";
@@ -146,6 +146,34 @@ describe("validate-service.sh (real OpenID provider, PostgreSQL 15, moto)", func
             assert.match(unknown.stderr, /unknown argument "--no-such-option"; usage: validate-service.sh \[--wait-for-stdin\]/);
         } finally {
             server.health = "UP";
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("the requests that need only discovery run at once (the live JWKS, the unauthenticated token request, the smoke-test client's token), and the database query alongside the signature's check; every check still PASSes", async function () {
+        // Wrappers ahead on PATH: the JWKS GET waits (at most 10 s) for the client's token request to be in
+        // flight, and the signature's openssl dgst for the database's psql; each records whether it saw it.
+        // One after the other, neither ever does.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-validate-concurrent-"));
+        try {
+            const mark = (name: string) => path.join(dir, name);
+            const waitFor = (marker: string, record: string) =>
+                `i=0; while [ ! -f '${mark(marker)}' ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done\n` +
+                `if [ -f '${mark(marker)}' ]; then echo yes > '${mark(record)}'; else echo no > '${mark(record)}'; fi\n`;
+            fs.writeFileSync(path.join(dir, "curl"), "#!/bin/sh\n" +
+                `for a; do case "$a" in --config) touch '${mark("token-requested")}' ;; */jwks) jwks=1 ;; esac; done\n` +
+                `if [ -n "$jwks" ]; then\n${waitFor("token-requested", "jwks-saw-token")}fi\n` +
+                "exec /usr/bin/curl \"$@\"\n", { mode: 0o755 });
+            fs.writeFileSync(path.join(dir, "psql"), `#!/bin/sh\ntouch '${mark("psql-started")}'\nexec '${path.join(PG_BIN, "psql")}' "$@"\n`, { mode: 0o755 });
+            fs.writeFileSync(path.join(dir, "openssl"), "#!/bin/sh\n" +
+                `if [ "$1" = dgst ]; then\n${waitFor("psql-started", "dgst-saw-psql")}fi\n` +
+                "exec /usr/bin/openssl \"$@\"\n", { mode: 0o755 });
+            const result = await runScript("validate-service.sh", env({ EXTRA_PATH: dir }));
+            assert.equal(result.code, 0, explain(result));
+            assert.deepEqual(verdicts(result), { health: "PASS", discovery: "PASS", token: "PASS", "key continuity": "PASS", database: "PASS" });
+            assert.equal(fs.readFileSync(mark("jwks-saw-token"), "utf8").trim(), "yes", "the JWKS was fetched before the client's token request started");
+            assert.equal(fs.readFileSync(mark("dgst-saw-psql"), "utf8").trim(), "yes", "the signature was checked before the database query started");
+        } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
     });
