@@ -157,6 +157,12 @@ function principalNamesRole(principal: unknown, names: string[]): boolean {
     return arns.some((arn) => /^arn:aws[\w-]*:iam::\d{12}:role\//.test(arn) && names.includes(arn.split("/").pop()!));
 }
 
+/** A role's or user's own name (its `name`), else its resource name. */
+function principalName(principal: StackResource): string {
+    const name = read(principal.props, "name");
+    return typeof name === "string" ? name : principal.name;
+}
+
 /**
  * What an attachment (of a role or a user) attaches: each Policy resource of the stack it depends on (for
  * several ARNs, the one whose ARN or name matches) as a grant, any other ARN as a managed policy.
@@ -397,6 +403,13 @@ export const backupJobRoleNoDestruction: StackValidationPolicy = {
         const backupBuckets = [...index.buckets.values()].filter((g) => g.backup && typeof g.name === "string").map((g) => g.name as string);
         const bucketPolicies = backupBucketPolicies(index);
         const ownAccounts = productionAccounts(args.resources, []);
+        // What a writer (role or user) may destroy or shorten: each line names the action and the grant.
+        const destructionLines = (grants: Grant[], managed: string[], name: string) => {
+            const found = destructiveGrants(grants, config.scratchInstancePatterns);
+            const fullAccess = managed.filter((arn) => FULL_ACCESS_MANAGED.some((m) => arn.endsWith(`:policy/${m}`)));
+            const shortLocks = shortLockGrants(grants, index, settings, name);
+            return { lines: [...(found === UNKNOWN ? [] : found), ...fullAccess.map((arn) => `everything ${arn} grants (attached)`), ...shortLocks], shortLocks };
+        };
         for (const role of args.resources.filter((r) => r.type === "aws:iam/role:Role")) {
             if (isWorkloadRole(role) !== true) {
                 continue;
@@ -409,12 +422,8 @@ export const backupJobRoleNoDestruction: StackValidationPolicy = {
                 continue;
             }
             const why = tagged ? `tagged ${tagged.key}=${tagged.value}` : "its policies reach a backup bucket";
-            const roleName = read(role.props, "name");
-            const name = typeof roleName === "string" ? roleName : role.name;
-            const found = destructiveGrants(grants, config.scratchInstancePatterns);
-            const fullAccess = managed.filter((arn) => FULL_ACCESS_MANAGED.some((m) => arn.endsWith(`:policy/${m}`)));
-            const shortLocks = shortLockGrants(grants, index, settings, name);
-            const lines = [...(found === UNKNOWN ? [] : found), ...fullAccess.map((arn) => `everything ${arn} grants (attached)`), ...shortLocks];
+            const name = principalName(role);
+            const { lines, shortLocks } = destructionLines(grants, managed, name);
             if (lines.length > 0) {
                 reportViolation(
                     `${name}: backup job role (${why}) may ${lines.join("; ")}; a backup job must not delete object versions, bypass governance retention${shortLocks.length > 0 ? ", lock what it writes shorter than the retention table" : ""} or change bucket configuration (give each job its own role with only what it needs)`,
@@ -429,12 +438,8 @@ export const backupJobRoleNoDestruction: StackValidationPolicy = {
             if (writes.length === 0) {
                 continue;
             }
-            const userName = read(user.props, "name");
-            const name = typeof userName === "string" ? userName : user.name;
-            const found = destructiveGrants(grants, config.scratchInstancePatterns);
-            const fullAccess = managed.filter((arn) => FULL_ACCESS_MANAGED.some((m) => arn.endsWith(`:policy/${m}`)));
-            const shortLocks = shortLockGrants(grants, index, settings, name);
-            const lines = [...(found === UNKNOWN ? [] : found), ...fullAccess.map((arn) => `everything ${arn} grants (attached)`), ...shortLocks];
+            const name = principalName(user);
+            const { lines, shortLocks } = destructionLines(grants, managed, name);
             if (lines.length > 0) {
                 reportViolation(
                     `${name}: backup writer user (its policies write to backup bucket ${writes.join(", ")}) may ${lines.join("; ")}; a backup writer must not delete object versions, bypass governance retention${shortLocks.length > 0 ? ", lock what it writes shorter than the retention table" : ""} or change bucket configuration (give it only s3:PutObject, or run the job under a role)`,
