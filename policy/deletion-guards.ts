@@ -14,7 +14,7 @@
  */
 import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { configOf, globMatch, isProduction } from "./config";
-import { covers, denyConditions, isEveryone, notPrincipalException, showCondition, Statement, statementsOf } from "./iam-documents";
+import { covers, denyConditions, isEveryone, notPrincipalException, showCondition, statementsOfAll } from "./iam-documents";
 import { StackResource, tagsOf } from "./resources";
 import { criticalSecretSchema, isCriticalSecret } from "./secrets";
 import { sharedSettings } from "./settings";
@@ -77,13 +77,9 @@ interface GuardConfig {
  * with a break-glass exception. UNKNOWN when a document is not known yet.
  */
 export function unguarded(documents: unknown[], actions: string[], breakGlass: string[], tolerated: Tolerated = () => false): { missing: string[]; note?: string } | typeof UNKNOWN {
-    const statements: Statement[] = [];
-    for (const document of documents) {
-        const parsed = statementsOf(document);
-        if (parsed === UNKNOWN) {
-            return UNKNOWN;
-        }
-        statements.push(...(parsed ?? []));
+    const statements = statementsOfAll(documents);
+    if (statements === UNKNOWN) {
+        return UNKNOWN;
     }
     // Everyone: Principal `*`, or NotPrincipal (everyone but whom it names; `*` there spares everyone: no Deny).
     const denials = statements.filter((s) => s.effect === "Deny" && (s.notPrincipal !== undefined ? !notPrincipalException(s.notPrincipal).everyone : isEveryone(s.principal)));

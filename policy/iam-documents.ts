@@ -21,6 +21,19 @@ export interface Statement {
 
 const list = (value: unknown): string[] => (Array.isArray(value) ? value : value === undefined || value === null ? [] : [value]).map(String);
 
+/** The statements of every document together; UNKNOWN when any document is not known yet. */
+export function statementsOfAll(documents: readonly unknown[]): Statement[] | Unknown {
+    const statements: Statement[] = [];
+    for (const document of documents) {
+        const parsed = statementsOf(document);
+        if (parsed === UNKNOWN) {
+            return UNKNOWN;
+        }
+        statements.push(...(parsed ?? []));
+    }
+    return statements;
+}
+
 /** The statements of a document; UNKNOWN when it is not known yet, undefined when it is no document. */
 export function statementsOf(document: unknown): Statement[] | Unknown | undefined {
     let doc = document;

@@ -24,7 +24,7 @@
  */
 import { StackValidationPolicy } from "@pulumi/policy";
 import { configOf, globMatch, isProduction } from "./config";
-import { conditionEntries, covers, isEveryone, notPrincipalException, Statement, statementsOf } from "./iam-documents";
+import { conditionEntries, covers, isEveryone, notPrincipalException, Statement, statementsOf, statementsOfAll } from "./iam-documents";
 import { BucketGroup, bucketNameFromArn, indexStack, StackIndex, StackResource, tagsOf } from "./resources";
 import { lifecycleRulesOf } from "./s3-families";
 import { formatRetention, RETENTION_TABLE, RetentionRow, retentionRow } from "./retention";
@@ -293,13 +293,9 @@ export function lockFloorProblems(name: string, group: BucketGroup, documents: u
  * UNKNOWN while a document is unknown.
  */
 export function lockDenials(documents: unknown[], caller?: string): Statement[] | typeof UNKNOWN {
-    const statements: Statement[] = [];
-    for (const document of documents) {
-        const parsed = statementsOf(document);
-        if (parsed === UNKNOWN) {
-            return UNKNOWN;
-        }
-        statements.push(...(parsed ?? []));
+    const statements = statementsOfAll(documents);
+    if (statements === UNKNOWN) {
+        return UNKNOWN;
     }
     const reaches = (s: Statement) => {
         if (s.notPrincipal === undefined) {
