@@ -192,6 +192,19 @@ discovery_fields() {
 # (discovery), and the smoke-test client's token request (token; its credentials from read_sources' pipe,
 # on curl's stdin). The checks then read their answers in order.
 CLIENT_ID="" SECRET_STATUS=""
+# read_secret_answer: read_sources' answer on SECRET_FD, read once: its status line into SECRET_STATUS, then
+# (when ok) the client id into CLIENT_ID and the credentials into the caller's local `credentials` (empty when
+# the secret does not hold both); the descriptor is closed.
+read_secret_answer() {
+    IFS= read -r SECRET_STATUS <&"$SECRET_FD" || true
+    if [[ "$SECRET_STATUS" == ok ]]; then
+        IFS= read -r CLIENT_ID <&"$SECRET_FD" || true
+        IFS= read -r credentials <&"$SECRET_FD" || true
+    fi
+    exec {SECRET_FD}<&-
+    SECRET_FD=""
+}
+
 start_requests() {
     local credentials=""
     if [[ -n "$JWKS_URI" ]]; then
@@ -203,15 +216,7 @@ start_requests() {
     { curl -sS --max-time "$HTTP_TIMEOUT" -o "$WORK_DIR/discovery.token" -w '%{http_code}' -d grant_type=client_credentials "$TOKEN_ENDPOINT" \
         >"$WORK_DIR/discovery.token.code" 2>"$WORK_DIR/discovery.token.err" || true; } &
     TOKEN_PROBE_PID=$!
-    # read_sources' answer: its status line, then the client id and the credentials (empty when the secret
-    # does not hold both).
-    IFS= read -r SECRET_STATUS <&"$SECRET_FD" || true
-    if [[ "$SECRET_STATUS" == ok ]]; then
-        IFS= read -r CLIENT_ID <&"$SECRET_FD" || true
-        IFS= read -r credentials <&"$SECRET_FD" || true
-    fi
-    exec {SECRET_FD}<&-
-    SECRET_FD=""
+    read_secret_answer
     [[ "$SECRET_STATUS" == ok && -n "$CLIENT_ID" && -n "$credentials" ]] || return 0
     # client_secret_basic (RFC 6749 2.3.1: form-encoded id and secret); the credentials reach curl on stdin.
     { printf 'user = "%s"\n' "$credentials" |
@@ -373,13 +378,8 @@ check_token() {
     local status=$SECRET_STATUS
     if [[ -z "$status" && -n "$SECRET_FD" ]]; then
         # Discovery gave no token endpoint (start_requests did not read the secret): read it now.
-        IFS= read -r status <&"$SECRET_FD" || true
-        if [[ "$status" == ok ]]; then
-            IFS= read -r CLIENT_ID <&"$SECRET_FD" || true
-            IFS= read -r credentials <&"$SECRET_FD" || true
-        fi
-        exec {SECRET_FD}<&-
-        SECRET_FD=""
+        read_secret_answer
+        status=$SECRET_STATUS
     fi
     client_id=$CLIENT_ID
     if [[ "$status" != ok ]]; then
