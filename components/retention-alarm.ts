@@ -74,7 +74,7 @@ export function retentionRules(stack: string, retentionDays: number, scratchInst
         throw new Error(`retention alarm: retentionDays must be a positive whole number of days, got ${JSON.stringify(retentionDays)}`);
     }
     const rds = { source: ["aws.rds"], "detail-type": [API_CALL_DETAIL_TYPE] };
-    const name = (id: string) => `oauth2-dr-${stack}-${id}`;
+    const name = (id: string) => `${namePrefix(stack)}-${id}`;
     return [
         {
             id: "backup-retention-lowered",
@@ -134,7 +134,7 @@ export function retentionRules(stack: string, retentionDays: number, scratchInst
 
 /** The trail's name and ARN in `region` of `accountId`: its bucket and key statements name it before it exists. */
 export function trailName(stack: string): string {
-    return `oauth2-dr-${stack}-management-events`;
+    return `${namePrefix(stack)}-management-events`;
 }
 
 export function trailArn(stack: string, region: string, accountId: pulumi.Input<string>): pulumi.Output<string> {
@@ -228,7 +228,7 @@ export class RetentionAlarm extends pulumi.ComponentResource {
             }, { parent: this });
             return declared;
         });
-        new sns.TopicPolicy(`${namePrefix(args)}-alarm-topic-policy`, {
+        new sns.TopicPolicy(`${namePrefix(args.stack)}-alarm-topic-policy`, {
             arn: args.topicArn,
             policy: pulumi.jsonStringify(alarmTopicPolicy(args.topicArn, args.accountId, rules.map((r) => r.arn))),
         }, { parent: this });
@@ -237,8 +237,9 @@ export class RetentionAlarm extends pulumi.ComponentResource {
     }
 }
 
-function namePrefix(args: { stack: string }): string {
-    return `oauth2-dr-${args.stack}`;
+/** What every name of the component starts with: the rules', the trail's and the topic policy's. */
+function namePrefix(stack: string): string {
+    return `oauth2-dr-${stack}`;
 }
 
 /**
