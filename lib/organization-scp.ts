@@ -53,14 +53,73 @@ export const RDS_BACKUP_GUARD_CHANGES = ["rds:DeleteDBInstanceAutomatedBackup", 
 /** Adding or removing the project tag of an RDS resource (the statement above finds them by it). */
 export const RDS_TAG_CHANGES = ["rds:AddTagsToResource", "rds:RemoveTagsFromResource"];
 
+/**
+ * Leaving the organization takes the account out of every statement here at once (the SCP binds member accounts
+ * only): a production root or administrator with organizations:LeaveOrganization would leave, then re-policy the
+ * keys. Only the security principal may (AWS Organizations API Reference, LeaveOrganization: "The management
+ * account ... can set service control policies (SCPs) that can restrict what administrators of member accounts
+ * can do. This includes preventing them from successfully calling LeaveOrganization").
+ */
+export const ORGANIZATION_EXIT = ["organizations:LeaveOrganization"];
+
+/**
+ * What changes a backup bucket's guards and retention without touching a locked version: its policy (the lock
+ * floor and the encryption key pin: the bucket owner's root may always PutBucketPolicy/DeleteBucketPolicy, even
+ * against a Deny in the policy itself, and only VPC endpoint policies and Organizations policies can stop it: S3
+ * API Reference, DeleteBucketPolicy), its default retention (new versions), its lifecycle, its replication (cut,
+ * re-pointed, delete markers), its default encryption (to a key of the attacker's) and its versioning.
+ * Nothing here touches a version COMPLIANCE already holds; each lets the next backups be shorter-lived or miss
+ * the vault. s3:PutReplicationConfiguration also covers DeleteBucketReplication, s3:PutLifecycleConfiguration
+ * DeleteBucketLifecycle, s3:PutEncryptionConfiguration DeleteBucketEncryption.
+ */
+export const BUCKET_GUARD_CHANGES = [
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy",
+    "s3:PutBucketObjectLockConfiguration",
+    "s3:PutLifecycleConfiguration",
+    "s3:PutReplicationConfiguration",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutBucketVersioning",
+];
+
+/** The backup buckets of every stack by name (S3 has no tag condition for bucket configuration calls): oauth2-backups-<stack>, oauth2-audit-<stack>, and the vault's. */
+export const BACKUP_BUCKET_ARNS = ["arn:aws:s3:::oauth2-backups-*", "arn:aws:s3:::oauth2-audit-*"];
+
+/**
+ * What silences the retention alarm (components/retention-alarm.ts) before the call it watches: the trail
+ * EventBridge needs for CloudTrail's events (stopped, deleted, or its selectors narrowed), the rules (disabled,
+ * deleted, re-patterned, their target removed) and the alarm topic (deleted, or its policy rewritten so that
+ * EventBridge may not publish). The alarm on ModifyDBInstance retention 0 is only an alarm while these stand.
+ */
+export const ALARM_CHAIN_CHANGES = [
+    "cloudtrail:StopLogging",
+    "cloudtrail:DeleteTrail",
+    "cloudtrail:UpdateTrail",
+    "cloudtrail:PutEventSelectors",
+    "events:DisableRule",
+    "events:DeleteRule",
+    "events:PutRule",
+    "events:RemoveTargets",
+    "events:PutTargets",
+    "sns:DeleteTopic",
+    "sns:SetTopicAttributes",
+    "sns:RemovePermission",
+];
+
+/** The trails and rules of components/retention-alarm.ts by name (namePrefix: oauth2-dr-<stack>-…), in any region and account of the organization. */
+export const ALARM_CHAIN_ARNS = ["arn:aws:cloudtrail:*:*:trail/oauth2-dr-*", "arn:aws:events:*:*:rule/oauth2-dr-*"];
+
 export interface ScpInputs {
     /** The break-glass roles of every account (each stack's breakGlassRoleArn). */
     breakGlassRoleArns: string[];
     /** Principals that may change a break-glass role (the organization's security team). */
     securityPrincipalArns: string[];
+    /** The alarm topics the retention alarm notifies (each stack's alarmTopicArn); none: the topic is not guarded. */
+    alarmTopicArns?: string[];
 }
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}|\*):role\/[\w+=,.@/*-]+$/;
+const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/;
 
 export function scpProblems(inputs: ScpInputs): string[] {
     const problems: string[] = [];
@@ -71,6 +130,9 @@ export function scpProblems(inputs: ScpInputs): string[] {
         for (const arn of arns.filter((a) => !ROLE_ARN.test(a))) {
             problems.push(`${key}: ${JSON.stringify(arn)} is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)`);
         }
+    }
+    for (const arn of (inputs.alarmTopicArns ?? []).filter((a) => !TOPIC_ARN.test(a))) {
+        problems.push(`alarmTopicArns: ${JSON.stringify(arn)} is not an SNS topic ARN (arn:aws:sns:<region>:<12-digit account>:<name>)`);
     }
     if (inputs.securityPrincipalArns.length === 0) {
         problems.push("securityPrincipalArns: no security principal: nobody could ever change a break-glass role");
@@ -86,6 +148,8 @@ export function organizationScp(inputs: ScpInputs): { Version: string; Statement
     }
     const breakGlass = [...new Set(inputs.breakGlassRoleArns)].sort();
     const security = [...new Set(inputs.securityPrincipalArns)].sort();
+    const topics = [...new Set(inputs.alarmTopicArns ?? [])].sort();
+    const exceptBreakGlass = { ArnNotLike: { "aws:PrincipalArn": [...breakGlass, ...security] } };
     // The project's tagged resources, changed only by the break-glass and security roles (`more` narrows the request).
     const projectOnlyByBreakGlass = (sid: string, actions: readonly string[], more: Record<string, unknown> = {}) => ({
         Sid: sid,
@@ -95,7 +159,7 @@ export function organizationScp(inputs: ScpInputs): { Version: string; Statement
         Condition: {
             StringEquals: { [`aws:ResourceTag/${PROJECT_TAG.key}`]: PROJECT_TAG.value },
             ...more,
-            ArnNotLike: { "aws:PrincipalArn": [...breakGlass, ...security] },
+            ...exceptBreakGlass,
         },
     });
     const document = {
@@ -104,11 +168,23 @@ export function organizationScp(inputs: ScpInputs): { Version: string; Statement
             projectOnlyByBreakGlass("Oauth2DrKeyGuardsOnlyByBreakGlass", KEY_GUARD_CHANGES),
             projectOnlyByBreakGlass("Oauth2DrRdsAutomatedBackupsOnlyByBreakGlass", RDS_BACKUP_GUARD_CHANGES),
             projectOnlyByBreakGlass("Oauth2DrRdsProjectTagOnlyByBreakGlass", RDS_TAG_CHANGES, { "ForAnyValue:StringEquals": { "aws:TagKeys": [PROJECT_TAG.key] } }),
+            { Sid: "Oauth2DrBackupBucketGuardsOnlyByBreakGlass", Effect: "Deny", Action: BUCKET_GUARD_CHANGES, Resource: BACKUP_BUCKET_ARNS, Condition: exceptBreakGlass },
+            { Sid: "Oauth2DrRetentionAlarmOnlyByBreakGlass", Effect: "Deny", Action: ALARM_CHAIN_CHANGES, Resource: [...ALARM_CHAIN_ARNS, ...topics], Condition: exceptBreakGlass },
+            { Sid: "Oauth2DrStayInOrganization", Effect: "Deny", Action: ORGANIZATION_EXIT, Resource: "*", Condition: { ArnNotLike: { "aws:PrincipalArn": security } } },
             {
                 Sid: "Oauth2DrBreakGlassRoleOnlyBySecurity",
                 Effect: "Deny",
                 Action: BREAK_GLASS_ROLE_CHANGES,
                 Resource: breakGlass,
+                Condition: { ArnNotLike: { "aws:PrincipalArn": security } },
+            },
+            // Every statement exempts the security principal by ARN, a name any member account could give a role of
+            // its own (iam:CreateRole): only the security principal creates or changes a role of that name.
+            {
+                Sid: "Oauth2DrSecurityRoleOnlyBySecurity",
+                Effect: "Deny",
+                Action: ["iam:CreateRole", ...BREAK_GLASS_ROLE_CHANGES],
+                Resource: security,
                 Condition: { ArnNotLike: { "aws:PrincipalArn": security } },
             },
         ],

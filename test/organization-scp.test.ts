@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { PlanResult } from "offline-plan/model";
 import { checkScpTarget, organizationScp, PROJECT_TAG } from "../lib/organization-scp";
-import { applyCommands, breakGlassRolesOfStacks, REPO, scpText } from "../tools/scp";
+import { alarmTopicsOfStacks, applyCommands, breakGlassRolesOfStacks, REPO, scpText } from "../tools/scp";
 import { organizationGuardOf } from "../tools/check/core";
 import { plannedResource } from "./support/plans";
 
@@ -64,12 +64,58 @@ describe("organization SCP", () => {
         assert.ok(!(roles.Condition.ArnNotLike["aws:PrincipalArn"] as string[]).some((a) => a.endsWith("break-glass")), "a break-glass role cannot rewrite itself");
     });
 
+    it("nobody but the security principal may take an account out of the organization: every statement here binds member accounts only", () => {
+        const stay = sid("Oauth2DrStayInOrganization");
+        assert.equal(stay.Effect, "Deny");
+        assert.deepEqual(stay.Action, ["organizations:LeaveOrganization"]);
+        assert.equal(stay.Resource, "*");
+        assert.deepEqual(stay.Condition, { ArnNotLike: { "aws:PrincipalArn": ["arn:aws:iam::*:role/oauth2-dr-organization-security"] } }, "not even a break-glass role");
+    });
+
+    it("only a break-glass role (or security) may change a backup bucket's policy, default retention, lifecycle, replication, encryption or versioning: a bucket policy cannot refuse its account's root", () => {
+        const buckets = sid("Oauth2DrBackupBucketGuardsOnlyByBreakGlass");
+        assert.equal(buckets.Effect, "Deny");
+        for (const action of ["s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutBucketObjectLockConfiguration", "s3:PutLifecycleConfiguration", "s3:PutReplicationConfiguration", "s3:PutEncryptionConfiguration", "s3:PutBucketVersioning"]) {
+            assert.ok(buckets.Action.includes(action), action);
+        }
+        assert.deepEqual(buckets.Resource, ["arn:aws:s3:::oauth2-backups-*", "arn:aws:s3:::oauth2-audit-*"]);
+        assert.deepEqual(buckets.Condition.ArnNotLike["aws:PrincipalArn"], [...breakGlassRolesOfStacks(), "arn:aws:iam::*:role/oauth2-dr-organization-security"]);
+    });
+
+    it("only a break-glass role (or security) may stop the trail, disable or change the retention alarm's rules, or delete or re-policy the stacks' alarm topics", () => {
+        const alarm = sid("Oauth2DrRetentionAlarmOnlyByBreakGlass");
+        for (const action of ["cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:PutEventSelectors", "events:DisableRule", "events:DeleteRule", "events:RemoveTargets", "sns:DeleteTopic", "sns:SetTopicAttributes"]) {
+            assert.ok(alarm.Action.includes(action), action);
+        }
+        assert.deepEqual(alarm.Resource, [
+            "arn:aws:cloudtrail:*:*:trail/oauth2-dr-*",
+            "arn:aws:events:*:*:rule/oauth2-dr-*",
+            ...alarmTopicsOfStacks(),
+        ]);
+        assert.deepEqual(alarmTopicsOfStacks(), ["arn:aws:sns:us-east-1:123456789012:oauth2-dr-alarms", "arn:aws:sns:us-west-2:123456789012:oauth2-dr-alarms"]);
+        assert.throws(() => organizationScp({ breakGlassRoleArns: ["arn:aws:iam::123456789012:role/b"], securityPrincipalArns: ["arn:aws:iam::*:role/s"], alarmTopicArns: ["oauth2-dr-alarms"] }), /alarmTopicArns: "oauth2-dr-alarms" is not an SNS topic ARN/);
+    });
+
+    it("nobody but the security principal may create or change a role of the security principal's name, which every statement exempts (a member account's admin could otherwise create one)", () => {
+        const security = sid("Oauth2DrSecurityRoleOnlyBySecurity");
+        assert.equal(security.Effect, "Deny");
+        assert.ok(security.Action.includes("iam:CreateRole") && security.Action.includes("iam:UpdateAssumeRolePolicy"));
+        assert.deepEqual(security.Resource, ["arn:aws:iam::*:role/oauth2-dr-organization-security"]);
+        assert.deepEqual(security.Condition.ArnNotLike["aws:PrincipalArn"], ["arn:aws:iam::*:role/oauth2-dr-organization-security"]);
+    });
+
+    it("fits the SCP quota of 5,120 characters as the runbook's command saves it (compacted with jq -c: the CLI keeps whitespace)", () => {
+        const compact = JSON.stringify(JSON.parse(committed));
+        assert.ok(Buffer.byteLength(compact) <= 5120, `${Buffer.byteLength(compact)} bytes`);
+        assert.ok(Buffer.byteLength(committed) > Buffer.byteLength(compact), "the committed file is indented: applied with file:// it would count its whitespace");
+    });
+
     it("refuses malformed ARNs and targets, naming them; prints the commands for a valid target", () => {
         assert.throws(() => organizationScp({ breakGlassRoleArns: ["oauth2-dr-break-glass"], securityPrincipalArns: ["arn:aws:iam::*:role/s"] }), /breakGlassRoleArns: "oauth2-dr-break-glass" is not an IAM role ARN/);
         assert.throws(() => organizationScp({ breakGlassRoleArns: ["arn:aws:iam::123456789012:role/b"], securityPrincipalArns: [] }), /securityPrincipalArns: no security principal/);
         assert.throws(() => checkScpTarget("ou-bad"), /"ou-bad" is not an organization root \(r-xxxx\), an OU/);
         assert.equal(checkScpTarget("ou-ab12-34cd56ef"), "ou-ab12-34cd56ef");
-        assert.match(applyCommands("r-ab12"), /aws organizations create-policy --type SERVICE_CONTROL_POLICY --name oauth2-dr-guards[\s\S]*--content file:\/\/docs\/organization-scp.json[\s\S]*attach-policy --policy-id "\$POLICY_ID" --target-id r-ab12/);
+        assert.match(applyCommands("r-ab12"), /aws organizations create-policy --type SERVICE_CONTROL_POLICY --name oauth2-dr-guards[\s\S]*--content "\$\(jq -c \. docs\/organization-scp.json\)"[\s\S]*attach-policy --policy-id "\$POLICY_ID" --target-id r-ab12/);
     });
 
     it("check reports it as not declared (where to apply it), or declared when a program declares it", () => {
@@ -86,5 +132,14 @@ describe("organization SCP", () => {
         const old = plannedResource("urn:pulumi:s::p::aws:organizations/policy:Policy::guards", "aws:organizations/policy:Policy", "guards", { type: "SERVICE_CONTROL_POLICY", content: older });
         assert.equal(organizationGuardOf(plan([key, db, old])), "declared (guards), but it does not deny rds:DeleteDBInstanceAutomatedBackup, rds:StopDBInstanceAutomatedBackupsReplication: update it from docs/organization-scp.json");
         assert.equal(organizationGuardOf(plan([key, old])), "declared (guards)", "no RDS instance: the key statements are what matters");
+        // An SCP of before h29: the account may leave the organization (voiding every statement), and with a bucket
+        // or a retention alarm in the plan, re-policy the bucket or silence the alarm.
+        const h27 = JSON.stringify({ Statement: (JSON.parse(committed) as { Statement: Statement[] }).Statement.filter((s) => !/StayInOrganization|BackupBucket|RetentionAlarm/.test(s.Sid)) });
+        const before = plannedResource("urn:pulumi:s::p::aws:organizations/policy:Policy::guards", "aws:organizations/policy:Policy", "guards", { type: "SERVICE_CONTROL_POLICY", content: h27 });
+        assert.equal(organizationGuardOf(plan([key, before])), "declared (guards), but it does not deny organizations:LeaveOrganization: update it from docs/organization-scp.json");
+        const bucket = plannedResource("urn:pulumi:s::p::aws:s3/bucket:Bucket::b", "aws:s3/bucket:Bucket", "b", {});
+        const rule = plannedResource("urn:pulumi:s::p::aws:cloudwatch/eventRule:EventRule::r", "aws:cloudwatch/eventRule:EventRule", "r", {});
+        assert.equal(organizationGuardOf(plan([key, bucket, rule, before])), "declared (guards), but it does not deny organizations:LeaveOrganization, s3:DeleteBucketPolicy, s3:PutBucketObjectLockConfiguration, s3:PutReplicationConfiguration, events:DisableRule, cloudtrail:StopLogging: update it from docs/organization-scp.json");
+        assert.equal(organizationGuardOf(plan([key, bucket, rule, scp])), "declared (guards)");
     });
 });

@@ -1,6 +1,6 @@
 /**
  * `npm run --silent scp`: prints the organization SCP (lib/organization-scp.ts) for this program's stacks: the
- * break-glass roles are every stack file's `oauth2-dr:breakGlassRoleArn`.
+ * break-glass roles are every stack file's `oauth2-dr:breakGlassRoleArn`, the alarm topics every `oauth2-dr:alarmTopicArn`.
  *
  *   npm run --silent scp > docs/organization-scp.json                      regenerate the committed artifact
  *   npm run --silent scp -- --security-principal arn:aws:iam::111111111111:role/security   another security principal (repeatable)
@@ -26,8 +26,20 @@ export function breakGlassRolesOfStacks(dir = REPO): string[] {
     return [...roles].sort();
 }
 
+/** Every stack file's alarm topic (oauth2-dr:alarmTopicArn): the retention alarm's, guarded by the SCP. */
+export function alarmTopicsOfStacks(dir = REPO): string[] {
+    const topics = new Set<string>();
+    for (const file of fs.readdirSync(dir).filter((f) => /^Pulumi\.[\w-]+\.yaml$/.test(f))) {
+        const match = /^\s*oauth2-dr:alarmTopicArn:\s*(\S+)\s*$/m.exec(fs.readFileSync(path.join(dir, file), "utf8"));
+        if (match) {
+            topics.add(match[1]);
+        }
+    }
+    return [...topics].sort();
+}
+
 export function scpText(securityPrincipalArns: string[] = [DEFAULT_SECURITY_PRINCIPAL]): string {
-    return JSON.stringify(organizationScp({ breakGlassRoleArns: breakGlassRolesOfStacks(), securityPrincipalArns }), null, 2) + "\n";
+    return JSON.stringify(organizationScp({ breakGlassRoleArns: breakGlassRolesOfStacks(), securityPrincipalArns, alarmTopicArns: alarmTopicsOfStacks() }), null, 2) + "\n";
 }
 
 /** The commands that create the SCP in the management account and attach it to `target`. */
@@ -36,8 +48,9 @@ export function applyCommands(target: string): string {
     return [
         "# In the organization's management account (SCPs enabled: aws organizations enable-policy-type --root-id r-xxxx --policy-type SERVICE_CONTROL_POLICY):",
         "POLICY_ID=$(aws organizations create-policy --type SERVICE_CONTROL_POLICY --name oauth2-dr-guards \\",
-        "  --description 'oauth2-dr: key guards and break-glass roles change only by break-glass / security' \\",
-        "  --content file://docs/organization-scp.json --query Policy.PolicySummary.Id --output text)",
+        "  --description 'oauth2-dr: key, bucket and alarm guards and break-glass roles change only by break-glass / security' \\",
+        // Whitespace counts against the SCP's 5,120 characters when the CLI saves it (Quotas for AWS Organizations): compact it.
+        "  --content \"$(jq -c . docs/organization-scp.json)\" --query Policy.PolicySummary.Id --output text)",
         `aws organizations attach-policy --policy-id "$POLICY_ID" --target-id ${target}`,
         "",
     ].join("\n");

@@ -204,10 +204,19 @@ export function organizationGuardOf(plan: PlanResult): string | undefined {
         return content.includes("kms:PutKeyPolicy") && content.includes("iam:UpdateAssumeRolePolicy");
     });
     const rds = plan.resources.some((r) => r.type === "aws:rds/instance:Instance");
+    const has = (type: string) => plan.resources.some((r) => r.type === type);
     if (scp) {
-        // An SCP generated before h27's guards does not refuse deleting RDS's automated backups.
-        const missing = ["rds:DeleteDBInstanceAutomatedBackup", "rds:StopDBInstanceAutomatedBackupsReplication"].filter((a) => !contentOf(scp).includes(a));
-        return rds && missing.length > 0 ? `declared (${scp.name}), but it does not deny ${missing.join(", ")}: update it from ${ORGANIZATION_SCP_DOC}` : `declared (${scp.name})`;
+        // An SCP generated before h27's guards does not refuse deleting RDS's automated backups; one before h29's
+        // lets the account leave the organization (which voids every statement), re-policy or re-configure the
+        // backup buckets (a bucket policy cannot refuse its account's root) and silence the retention alarm.
+        const expected: [boolean, string[]][] = [
+            [true, ["organizations:LeaveOrganization"]],
+            [rds, ["rds:DeleteDBInstanceAutomatedBackup", "rds:StopDBInstanceAutomatedBackupsReplication"]],
+            [has("aws:s3/bucket:Bucket") || has("aws:s3/bucketV2:BucketV2"), ["s3:DeleteBucketPolicy", "s3:PutBucketObjectLockConfiguration", "s3:PutReplicationConfiguration"]],
+            [has("aws:cloudwatch/eventRule:EventRule"), ["events:DisableRule", "cloudtrail:StopLogging"]],
+        ];
+        const missing = expected.flatMap(([applies, actions]) => (applies ? actions : [])).filter((a) => !contentOf(scp).includes(a));
+        return missing.length > 0 ? `declared (${scp.name}), but it does not deny ${missing.join(", ")}: update it from ${ORGANIZATION_SCP_DOC}` : `declared (${scp.name})`;
     }
     if (!plan.resources.some((r) => r.type === "aws:kms/key:Key") && !rds) {
         return undefined;
