@@ -3,6 +3,8 @@
  * a cut configuration copies nothing) and the declared deletion guards evaluated as data.
  */
 import * as assert from "assert/strict";
+import * as fs from "fs";
+import * as path from "path";
 import { CreateBucketCommand, DeleteBucketReplicationCommand, HeadObjectCommand, PutBucketReplicationCommand, PutBucketVersioningCommand, PutObjectCommand, PutObjectLockConfigurationCommand, S3Client } from "@aws-sdk/client-s3";
 import { ATTACKER, BREAK_GLASS_ROLE, declaredGuards, replicate } from "../../tools/drill/compromise";
 import { evaluate, statementsOf, type PolicyStatement } from "../../tools/drill/policy-eval";
@@ -46,18 +48,34 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
             "PutKeyPolicy allow (neither the key policy nor the organization SCP denies it)",
             "no lock floor declared in this tree: AWS would store the upload with the attacker's lock",
             "no lock floor declared in this tree: AWS would store the upload with the attacker's lock",
+            // A bucket's configuration: no bucket policy binds its own account's root, only an SCP can.
+            "DeleteBucketPolicy allow (the organization SCP does not deny it)",
+            "PutObjectLockConfiguration allow (the organization SCP does not deny it)",
+            "PutBucketLifecycleConfiguration allow (the organization SCP does not deny it)",
+            "PutBucketReplication / DeleteBucketReplication allow (the organization SCP does not deny it)",
+            "PutBucketEncryption allow (the organization SCP does not deny it)",
             "DeleteDBInstanceAutomatedBackup allow (the organization SCP does not deny it)",
             "StopDBInstanceAutomatedBackupsReplication allow (the organization SCP does not deny it)",
             "RemoveTagsFromResource(project) allow (the organization SCP does not deny it)",
             "ModifyDBInstance allow (no condition key of ModifyDBInstance reads the retention: the locked AWS Backup vaults hold the database row; no alarm on it declared in this tree)",
+            "LeaveOrganization allow (the organization SCP does not deny it: every line above that it decides is open)",
         ], JSON.stringify(attacker(declared)));
-        const scp = [{ Effect: "Deny", Action: ["kms:PutKeyPolicy"], Resource: "*", Condition: { StringEquals: { "aws:ResourceTag/project": "oauth2-dr" }, ArnNotLike: { "aws:PrincipalArn": [BREAK_GLASS_ROLE] } } }];
-        const withScp = declaredGuards(guard(["secretsmanager:DeleteSecret"]), (arn) => guard(["kms:ScheduleKeyDeletion", "kms:DisableKey"])(arn).Statement[0], scp, null, null);
+        // An SCP that denies PutKeyPolicy but lets the account leave the organization refuses nothing: the attacker
+        // leaves first. With LeaveOrganization denied (to all but security), it decides.
+        const putKeyPolicyOnly = { Effect: "Deny", Action: ["kms:PutKeyPolicy"], Resource: "*", Condition: { StringEquals: { "aws:ResourceTag/project": "oauth2-dr" }, ArnNotLike: { "aws:PrincipalArn": [BREAK_GLASS_ROLE] } } };
+        const stay = { Effect: "Deny", Action: ["organizations:LeaveOrganization"], Resource: "*", Condition: { ArnNotLike: { "aws:PrincipalArn": ["arn:aws:iam::*:role/security"] } } };
+        const keyGuard = (arn: string) => guard(["kms:ScheduleKeyDeletion", "kms:DisableKey"])(arn).Statement[0];
+        const leavable = declaredGuards(guard(["secretsmanager:DeleteSecret"]), keyGuard, [putKeyPolicyOnly], null, null);
+        assert.equal(leavable.find((g) => g.attacker.startsWith("PutKeyPolicy"))!.attacker, "PutKeyPolicy allow (the key policy does not deny it; the organization SCP denies it, but not organizations:LeaveOrganization: the account leaves the organization first)");
+        assert.deepEqual(leavable.at(-1), { resource: "the organization SCP itself (docs/organization-scp.json): leave the organization first, after which no statement of it binds the account", attacker: "LeaveOrganization allow (the organization SCP does not deny it: every line above that it decides is open)", breakGlass: "LeaveOrganization allow", declared: false });
+        const withScp = declaredGuards(guard(["secretsmanager:DeleteSecret"]), keyGuard, [putKeyPolicyOnly, stay], null, null);
         const putKeyPolicy = withScp.find((g) => g.attacker.startsWith("PutKeyPolicy"))!;
         assert.equal(putKeyPolicy.attacker, "PutKeyPolicy allow by the key policy, deny by the organization SCP (docs/organization-scp.json, once applied)");
         assert.equal(putKeyPolicy.breakGlass, "PutKeyPolicy allow");
+        assert.deepEqual([withScp.at(-1)!.attacker, withScp.at(-1)!.breakGlass, withScp.at(-1)!.declared], ["LeaveOrganization deny by the organization SCP (once applied)", "LeaveOrganization deny by the organization SCP (only the security principal may)", true]);
         const none = declaredGuards(null, null, undefined, null, null);
-        assert.ok(none.filter((g) => !g.resource.startsWith("RDS")).every((g) => !g.declared && /no (deletion guard|lock floor) declared in this tree/.test(g.attacker)));
+        // (undefined takes the committed SCP: the lines it decides are not the guards'.)
+        assert.ok(none.filter((g) => !/^(RDS|s3:\/\/|the organization SCP itself)/.test(g.resource)).every((g) => !g.declared && /no (deletion guard|lock floor) declared in this tree/.test(g.attacker)));
         // With no argument, the guards of this tree's components (components/secrets.ts, components/kms.ts,
         // components/backup-bucket.ts) and the committed SCP (docs/organization-scp.json), if it declares them.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -68,8 +86,14 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
             assert.deepEqual([fromTree[0].attacker, fromTree[0].breakGlass], ["DeleteSecret deny", "DeleteSecret allow"]);
             // This tree's guards deny every way but PutKeyPolicy (the committed SCP denies it) and RDS's routes
             // (the SCP denies the two it can name); ModifyDBInstance's retention 0 is the residual no policy refuses.
-            const byGuards = fromTree.filter((g) => !g.attacker.startsWith("PutKeyPolicy") && !g.resource.startsWith("RDS"));
-            assert.ok(byGuards.every((g) => / deny$/.test(g.attacker)), JSON.stringify(fromTree.map((g) => g.attacker)));
+            const bySCP = (g: { resource: string }) => g.resource.startsWith("RDS") || g.resource.startsWith("s3://") || g.resource.startsWith("the organization SCP itself");
+            const byGuards = fromTree.filter((g) => !g.attacker.startsWith("PutKeyPolicy") && !bySCP(g));
+            assert.ok(byGuards.every((g) => / deny$/.test(g.attacker) && g.declared), JSON.stringify(fromTree.map((g) => g.attacker)));
+            // The bucket's configuration (the floor's own removal first) and leaving the organization: the committed SCP.
+            const config = fromTree.filter((g) => g.resource.startsWith("s3://"));
+            assert.equal(config.length, 5);
+            assert.ok(config.every((g) => g.declared && / deny by the organization SCP \(docs\/organization-scp.json, once applied\)$/.test(g.attacker) && / allow$/.test(g.breakGlass)), JSON.stringify(config));
+            assert.equal(fromTree.at(-1)!.attacker, "LeaveOrganization deny by the organization SCP (once applied)");
             assert.equal(fromTree.find((g) => g.attacker.startsWith("UpdateSecret"))!.breakGlass, "UpdateSecret(KmsKeyId) allow");
             assert.match(fromTree.find((g) => g.attacker.startsWith("PutKeyPolicy"))!.attacker, /^PutKeyPolicy allow by the key policy, deny by the organization SCP/);
             const floors = fromTree.filter((g) => g.resource.startsWith("new backups"));
@@ -89,9 +113,40 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
             // Not refused, but alarmed: this tree's rule (components/retention-alarm.ts) matches the call.
             const residual = rds[3];
             assert.equal(residual.declared, true);
-            assert.match(residual.attacker, /; not refused, alarmed: EventBridge rule oauth2-dr-prod-backup-retention-lowered matches it and notifies the alarm topic$/);
-            assert.match(residual.breakGlass, /^ModifyDBInstance allow; not refused, alarmed: EventBridge rule oauth2-dr-prod-backup-retention-lowered/);
+            assert.match(residual.attacker, /; not refused, alarmed: EventBridge rule oauth2-dr-prod-backup-retention-lowered matches it and notifies the alarm topic; silencing it first \(DisableRule, RemoveTargets, StopLogging, DeleteTopic\) deny by the organization SCP$/);
+            // The break-glass role, which the SCP exempts, can silence it first: the line says so.
+            assert.match(residual.breakGlass, /^ModifyDBInstance allow; alarmed only while the alarm stands, and disabling the rule first is not refused \(events:DisableRule on arn:aws:events:us-east-1:123456789012:rule\/oauth2-dr-prod-backup-retention-lowered: the SCP exempts the break-glass role\): open$/);
         }
+    });
+
+    it("a bucket policy's lock floor, or an alarm, is reported open when the SCP lets the attacker remove the policy or silence the alarm first (a bucket policy cannot refuse its account's root)", function () {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { lockFloorStatements } = require("../../components/backup-bucket") as { lockFloorStatements: (arn: string, mode: string, floors: { dataClass: string; prefix: string; days: number }[]) => PolicyStatement[] };
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { retentionRules } = require("../../components/retention-alarm") as { retentionRules: (stack: string, days: number) => { name: string; pattern: Record<string, unknown> }[] };
+        const committed = statementsOf(fs.readFileSync(path.join(__dirname, "..", "..", "docs", "organization-scp.json"), "utf8")) as (PolicyStatement & { Sid: string })[];
+        const without = (...sids: string[]) => committed.filter((st) => !sids.includes(st.Sid));
+        const floorsAndAlarm = (scp: PolicyStatement[]) => {
+            const all = declaredGuards(null, null, scp, lockFloorStatements as never, retentionRules("prod", 30));
+            return { floors: all.filter((g) => g.resource.startsWith("new backups")), residual: all.find((g) => g.resource.endsWith("BackupRetentionPeriod 0"))!, config: all.filter((g) => g.resource.startsWith("s3://")) };
+        };
+        const full = floorsAndAlarm(committed);
+        assert.ok(full.floors.every((g) => g.attacker === "PutObject deny" && g.declared), JSON.stringify(full.floors));
+        assert.equal(full.residual.declared, true);
+        // Without the SCP's bucket statement: the administrator deletes the policy, then uploads locked 1 day.
+        const noBuckets = floorsAndAlarm(without("Oauth2DrBackupBucketGuardsOnlyByBreakGlass"));
+        for (const floor of noBuckets.floors) {
+            assert.equal(floor.attacker, "PutObject deny while the bucket policy stands; DeleteBucketPolicy allow (the organization SCP does not deny it) first, then allow: open");
+            assert.equal(floor.declared, false);
+        }
+        assert.ok(noBuckets.config.every((g) => !g.declared && / allow \(the organization SCP does not deny it\)$/.test(g.attacker)), JSON.stringify(noBuckets.config));
+        // Without the SCP's alarm statement: the administrator disables the rule, then sets retention 0 unseen.
+        const noAlarm = floorsAndAlarm(without("Oauth2DrRetentionAlarmOnlyByBreakGlass"));
+        assert.equal(noAlarm.residual.declared, false);
+        assert.match(noAlarm.residual.attacker, /; alarmed only while the alarm stands, and disabling the rule first is not refused \(events:DisableRule on arn:aws:events:us-east-1:123456789012:rule\/oauth2-dr-prod-backup-retention-lowered: the organization SCP does not deny it\): open$/);
+        // Without LeaveOrganization denied, nothing the SCP decides holds.
+        const leavable = floorsAndAlarm(without("Oauth2DrStayInOrganization"));
+        assert.ok(leavable.floors.every((g) => !g.declared) && !leavable.residual.declared && leavable.config.every((g) => / allow \(the organization SCP denies it, but not organizations:LeaveOrganization: the account leaves the organization first\)$/.test(g.attacker)), JSON.stringify(leavable));
     });
 
     it("the lock floor evaluates the request's own keys: a per-object lock below the prefix's floor or in GOVERNANCE is denied; no per-object lock, or the writer's own, passes", function () {

@@ -190,6 +190,15 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
                 assert.equal(a.aws.refuses, true);
             }
             assert.equal(tried("cut replication (delete-bucket-replication)", bucket).refused, 0);
+            // AWS's answer to the bucket's configuration calls is the committed SCP's (a bucket policy cannot refuse
+            // its account's root); suspending versioning S3 itself refuses on an Object Lock bucket, where moto accepts.
+            for (const action of ["cut replication (delete-bucket-replication)", "lower the bucket's default retention to 1 day GOVERNANCE (put-object-lock-configuration)"]) {
+                assert.equal(tried(action, bucket).aws.refuses, true, action);
+                assert.match(tried(action, bucket).aws.basis, /^the organization SCP denies s3:Put\w+ on the backup buckets/);
+            }
+            const suspend = tried("suspend versioning (put-bucket-versioning Suspended)", bucket);
+            assert.equal(suspend.aws.refuses, true);
+            assert.equal(c.limits.some((l) => l.startsWith(`moto accepted "suspend versioning (put-bucket-versioning Suspended)" on ${bucket} where AWS refuses it`)), suspend.refused < suspend.tried);
         }
         assert.equal(tried("delete the vault bucket's versions with the production credentials", VAULT_BUCKET).refused, c.copies.find((s) => s.account === "vault" && s.name.startsWith("s3://"))!.before);
         // Every call where moto's answer is not AWS's is named in the limits, and only those.

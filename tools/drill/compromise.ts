@@ -300,9 +300,7 @@ export function declaredGuards(
         [`${key}: disable it`, keyGuard, "kms:DisableKey", "DisableKey", true, {}],
         [`${key}: rewrite its policy, then schedule the deletion`, keyGuard, "kms:PutKeyPolicy", "PutKeyPolicy", true, {}],
     ];
-    // The SCP binds the resources tagged project=oauth2-dr (lib/organization-scp.ts PROJECT_TAG), as ours are.
-    const tagged = { "aws:ResourceTag/project": "oauth2-dr" };
-    const scpDecides = (arn: string, action: string, request: Record<string, string | string[]> = {}) => (scp ? evaluate(scp, arn, action, { ...tagged, ...request }) === "deny" : false);
+    const scpDecides = scpDecider(scp);
     // The administrator's identity policy allows everything; the guard's explicit Deny is what must win.
     const admin: PolicyStatement = { Effect: "Allow", Action: "*", Resource: "*" };
     const byGuards = guards.map(([resource, factory, action, short, withScp, request]) => {
@@ -315,7 +313,11 @@ export function declaredGuards(
             if (!withScp || byPolicy === "deny" || arn === BREAK_GLASS_ROLE) {
                 return byPolicy;
             }
-            return scpDecides(arn, action) ? `${byPolicy} by the key policy, deny by the organization SCP (docs/organization-scp.json, once applied)` : `${byPolicy} (neither the key policy nor ${scp ? "the organization SCP" : "an organization SCP (docs/organization-scp.json missing)"} denies it)`;
+            if (scpDecides(arn, action)) {
+                return `${byPolicy} by the key policy, deny by the organization SCP (docs/organization-scp.json, once applied)`;
+            }
+            const why = scpOpenReason(scp, action);
+            return why === "the organization SCP does not deny it" || !scp ? `${byPolicy} (neither the key policy nor ${scp ? "the organization SCP" : "an organization SCP (docs/organization-scp.json missing)"} denies it)` : `${byPolicy} (the key policy does not deny it; ${why})`;
         };
         return { resource, attacker: `${short} ${decide(ATTACKER)}`, breakGlass: `${short} ${decide(BREAK_GLASS_ROLE)}`, declared: true };
     });
@@ -329,7 +331,7 @@ export function declaredGuards(
     const byScp = rdsRoutes.map(([resource, action, short, request]) => {
         const decide = (arn: string) => {
             if (arn === BREAK_GLASS_ROLE || !scpDecides(arn, action, request)) {
-                return `allow${arn === BREAK_GLASS_ROLE ? "" : ` (${scp ? "the organization SCP does not deny it" : "no organization SCP (docs/organization-scp.json missing)"})`}`;
+                return `allow${arn === BREAK_GLASS_ROLE ? "" : ` (${scpOpenReason(scp, action, request)})`}`;
             }
             return "deny by the organization SCP (docs/organization-scp.json, once applied)";
         };
@@ -339,17 +341,88 @@ export function declaredGuards(
     // alarmed when a declared rule matches the call (evaluated on the event CloudTrail delivers for it).
     const unrefusable = "no condition key of ModifyDBInstance reads the retention: the locked AWS Backup vaults hold the database row";
     const alarmedBy = (caller: string) => (alarmRules ?? []).filter((rule) => matchesPattern(rule.pattern, retentionCallEvent(0, caller))).map((rule) => rule.name);
+    // An alarm is one only while its chain stands: each call that would silence it first (the rule, the trail
+    // EventBridge needs, the topic), evaluated against the SCP for the caller; the first it does not deny opens it.
+    const silencer = (caller: string, rules: string[]) => alarmChainRoutes(rules[0]).find(([action, resource]) => !scpDecides(caller, action, {}, resource));
     const alarm = (caller: string) => {
         const rules = alarmedBy(caller);
-        return rules.length > 0 ? `not refused, alarmed: EventBridge rule ${rules.join(", ")} matches it and notifies the alarm topic` : undefined;
+        if (rules.length === 0) {
+            return undefined;
+        }
+        const open = silencer(caller, rules);
+        return open
+            ? { open: true, text: `alarmed only while the alarm stands, and ${open[2]} first is not refused (${open[0]} on ${open[1]}: ${caller === BREAK_GLASS_ROLE ? "the SCP exempts the break-glass role" : scpOpenReason(scp, open[0], {}, open[1])}): open` }
+            : { open: false, text: `not refused, alarmed: EventBridge rule ${rules.join(", ")} matches it and notifies the alarm topic; silencing it first (${ALARM_SILENCERS.map(([a]) => a.replace(/^\w+:/, "")).join(", ")}) deny by the organization SCP` };
     };
+    const attackerAlarm = alarm(ATTACKER);
+    const breakGlassAlarm = alarm(BREAK_GLASS_ROLE);
     const residual = {
         resource: `${rds}: ModifyDBInstance with BackupRetentionPeriod 0`,
-        attacker: alarm(ATTACKER) ? `ModifyDBInstance allow (${unrefusable}); ${alarm(ATTACKER)}` : `ModifyDBInstance allow (${unrefusable}; no alarm on it declared in this tree)`,
-        breakGlass: alarm(BREAK_GLASS_ROLE) ? `ModifyDBInstance allow; ${alarm(BREAK_GLASS_ROLE)}` : "ModifyDBInstance allow",
-        declared: alarm(ATTACKER) !== undefined,
+        attacker: attackerAlarm ? `ModifyDBInstance allow (${unrefusable}); ${attackerAlarm.text}` : `ModifyDBInstance allow (${unrefusable}; no alarm on it declared in this tree)`,
+        breakGlass: breakGlassAlarm ? `ModifyDBInstance allow; ${breakGlassAlarm.text}` : "ModifyDBInstance allow",
+        declared: attackerAlarm !== undefined && !attackerAlarm.open,
     };
-    return [...byGuards, ...lockFloorRoutes(bucketFloors), ...byScp, residual];
+    const leave = {
+        resource: "the organization SCP itself (docs/organization-scp.json): leave the organization first, after which no statement of it binds the account",
+        attacker: `LeaveOrganization ${scp && evaluate(scp, ATTACKER, "organizations:LeaveOrganization") === "deny" ? "deny by the organization SCP (once applied)" : `allow (${scp ? "the organization SCP does not deny it: every line above that it decides is open" : "no organization SCP (docs/organization-scp.json missing)"})`}`,
+        breakGlass: `LeaveOrganization ${scp && evaluate(scp, BREAK_GLASS_ROLE, "organizations:LeaveOrganization") === "deny" ? "deny by the organization SCP (only the security principal may)" : "allow"}`,
+        declared: scp !== undefined && evaluate(scp, ATTACKER, "organizations:LeaveOrganization") === "deny",
+    };
+    return [...byGuards, ...lockFloorRoutes(bucketFloors, scp), ...byScp, residual, leave];
+}
+
+/**
+ * Why the SCP does not refuse `action` to the attacker: there is none, it does not deny the action, or it does but
+ * lets the account leave the organization first (an SCP binds member accounts only).
+ */
+function scpOpenReason(scp: PolicyStatement[] | undefined, action: string, request: Record<string, string | string[]> = {}, resource?: string): string {
+    if (!scp) {
+        return "no organization SCP (docs/organization-scp.json missing)";
+    }
+    return evaluate(scp, ATTACKER, action, { "aws:ResourceTag/project": "oauth2-dr", ...request }, resource) === "deny"
+        ? "the organization SCP denies it, but not organizations:LeaveOrganization: the account leaves the organization first"
+        : "the organization SCP does not deny it";
+}
+
+/**
+ * Whether the organization SCP denies `action` (on `resource`, the ARN the request names) to `arn`. Our KMS keys
+ * and RDS resources carry project=oauth2-dr (lib/organization-scp.ts PROJECT_TAG), which its statements match on.
+ * An SCP that lets the account leave the organization (organizations:LeaveOrganization) denies nothing: the
+ * attacker leaves first.
+ */
+export function scpDecider(scp: PolicyStatement[] | undefined): (arn: string, action: string, request?: Record<string, string | string[]>, resource?: string) => boolean {
+    const tagged = { "aws:ResourceTag/project": "oauth2-dr" };
+    return (arn, action, request = {}, resource) => scp !== undefined
+        && evaluate(scp, arn, "organizations:LeaveOrganization", tagged) === "deny"
+        && evaluate(scp, arn, action, { ...tagged, ...request }, resource) === "deny";
+}
+
+/** Prod's names as the stacks declare them (components/retention-alarm.ts namePrefix, trailName; Pulumi.prod.yaml alarmTopicArn). */
+const ALARM_TOPIC_ARN = `arn:aws:sns:us-east-1:${PROD_ACCOUNT}:oauth2-dr-alarms`;
+const TRAIL_ARN = `arn:aws:cloudtrail:us-east-1:${PROD_ACCOUNT}:trail/oauth2-dr-prod-management-events`;
+
+/** The calls that silence the retention alarm before the call it watches: [action, what it silences]. */
+const ALARM_SILENCERS: [string, string][] = [
+    ["events:DisableRule", "disabling the rule"],
+    ["events:RemoveTargets", "removing the rule's target"],
+    ["cloudtrail:StopLogging", "stopping the trail EventBridge needs for CloudTrail's events"],
+    ["sns:DeleteTopic", "deleting the alarm topic"],
+];
+
+/** [action, resource ARN, what it does] for each silencer of the rule `rule` (its name). */
+function alarmChainRoutes(rule: string): [string, string, string][] {
+    const resourceOf = (action: string) => (action.startsWith("events:") ? `arn:aws:events:us-east-1:${PROD_ACCOUNT}:rule/${rule}` : action.startsWith("cloudtrail:") ? TRAIL_ARN : ALARM_TOPIC_ARN);
+    return ALARM_SILENCERS.map(([action, what]) => [action, resourceOf(action), what]);
+}
+
+/**
+ * AWS's answer to a bucket configuration call of the production administrator: refused when the committed
+ * organization SCP denies it (once applied), else what S3 does (`otherwise`).
+ */
+function bucketConfigVerdict(action: string, bucket: string, otherwise: string, scp: PolicyStatement[] | undefined = committedScp()): AttackAttempt["aws"] {
+    return scpDecider(scp)(ATTACKER, action, {}, `arn:aws:s3:::${bucket}`)
+        ? { refuses: true, basis: `the organization SCP denies ${action} on the backup buckets to all but the break-glass roles (docs/organization-scp.json, once applied; a bucket policy could not: the account's root may always re-policy its bucket)` }
+        : { refuses: false, basis: otherwise };
 }
 
 type FloorFactory = (bucketArn: string, mode: "COMPLIANCE" | "GOVERNANCE", floors: { dataClass: string; prefix: string; days: number }[]) => unknown[];
@@ -360,26 +433,62 @@ type FloorFactory = (bucketArn: string, mode: "COMPLIANCE" | "GOVERNANCE", floor
  * day in GOVERNANCE (or COMPLIANCE) would let its next dumps go after a day. Our writers' own uploads (COMPLIANCE,
  * the class's days and an hour: scripts/aws-helper.py) are evaluated too, and must pass.
  */
-function lockFloorRoutes(factory: FloorFactory | null | undefined): CompromiseFindings["declaredGuards"] {
+function lockFloorRoutes(factory: FloorFactory | null | undefined, scp?: PolicyStatement[]): CompromiseFindings["declaredGuards"] {
     const where = `new backups in s3://${BUCKET}/database/ (bucket policy, components/backup-bucket.ts lockFloorStatements)`;
     const routes: [string, Record<string, string>][] = [
         [`${where}: upload locked 1 day GOVERNANCE (the per-object lock overrides the default)`, { "s3:object-lock-mode": "GOVERNANCE", "s3:object-lock-remaining-retention-days": "1" }],
         [`${where}: upload locked 1 day COMPLIANCE`, { "s3:object-lock-mode": "COMPLIANCE", "s3:object-lock-remaining-retention-days": "1" }],
     ];
+    const config = bucketConfigRoutes(scp);
     if (!factory) {
-        return routes.map(([resource]) => ({ resource, attacker: "no lock floor declared in this tree: AWS would store the upload with the attacker's lock", breakGlass: "-", declared: false }));
+        return [...routes.map(([resource]) => ({ resource, attacker: "no lock floor declared in this tree: AWS would store the upload with the attacker's lock", breakGlass: "-", declared: false })), ...config];
     }
+    // The floor is a bucket policy: it holds only while the policy cannot be removed first (config[0]).
+    const policyRemovable = !config[0].declared;
     const bucketArn = `arn:aws:s3:::${BUCKET}`;
     const statements = statementsOf(factory(bucketArn, "COMPLIANCE", [{ dataClass: "database", prefix: "database/", days: LOCK_DAYS }]));
     const admin: PolicyStatement = { Effect: "Allow", Action: "*", Resource: "*" };
     const object = `${bucketArn}/database/next.dump.gpg`;
     const writer = evaluate([...statements, admin], BREAK_GLASS_ROLE, "s3:PutObject", { "s3:object-lock-mode": "COMPLIANCE", "s3:object-lock-remaining-retention-days": String(LOCK_DAYS) }, object);
-    return routes.map(([resource, request]) => ({
-        resource,
-        attacker: `PutObject ${evaluate([...statements, admin], ATTACKER, "s3:PutObject", request, object)}`,
-        breakGlass: `PutObject deny too (the floor binds every principal); a writer's own upload (COMPLIANCE, ${LOCK_DAYS} days) ${writer}`,
-        declared: true,
-    }));
+    return [...routes.map(([resource, request]) => {
+        const byFloor = evaluate([...statements, admin], ATTACKER, "s3:PutObject", request, object);
+        const open = byFloor !== "deny" || policyRemovable;
+        return {
+            resource,
+            attacker: byFloor === "deny" && policyRemovable ? `PutObject deny while the bucket policy stands; ${config[0].attacker} first, then allow: open` : `PutObject ${byFloor}`,
+            breakGlass: `PutObject deny too (the floor binds every principal); a writer's own upload (COMPLIANCE, ${LOCK_DAYS} days) ${writer}`,
+            declared: !open,
+        };
+    }), ...config];
+}
+
+/**
+ * A backup bucket's configuration, which no bucket policy can guard from its own account (the bucket owner's root
+ * may always PutBucketPolicy / DeleteBucketPolicy, even against the policy's own Deny: S3 API Reference,
+ * DeleteBucketPolicy; only VPC endpoint and Organizations policies can stop it): each call, evaluated against the
+ * organization SCP for the attacker. None touches a version COMPLIANCE already holds; each shortens or diverts
+ * the next backups. The first is the lock floor's own removal.
+ */
+export function bucketConfigRoutes(scp: PolicyStatement[] | undefined): CompromiseFindings["declaredGuards"] {
+    const decide = scpDecider(scp);
+    const bucketArn = `arn:aws:s3:::${BUCKET}`;
+    const where = `s3://${BUCKET} configuration (no bucket policy binds its account's root: the organization SCP, lib/organization-scp.ts)`;
+    const routes: [string, string, string][] = [
+        [`${where}: remove or replace the bucket policy (the lock floor and the key pin) first`, "s3:DeleteBucketPolicy", "DeleteBucketPolicy"],
+        [`${where}: lower the default retention to 1 day GOVERNANCE (new versions without their own lock: Firehose's audit archive)`, "s3:PutBucketObjectLockConfiguration", "PutObjectLockConfiguration"],
+        [`${where}: a 1-day lifecycle expiration (delete markers hide every current object; each version goes the day its lock ends)`, "s3:PutLifecycleConfiguration", "PutBucketLifecycleConfiguration"],
+        [`${where}: cut or re-point replication, or replicate delete markers (the vault stops receiving the next backups)`, "s3:PutReplicationConfiguration", "PutBucketReplication / DeleteBucketReplication"],
+        [`${where}: default encryption to a KMS key of the attacker's, then delete that key (the next backups unreadable)`, "s3:PutEncryptionConfiguration", "PutBucketEncryption"],
+    ];
+    return routes.map(([resource, action, short]) => {
+        const denied = decide(ATTACKER, action, {}, bucketArn);
+        return {
+            resource,
+            attacker: `${short} ${denied ? "deny by the organization SCP (docs/organization-scp.json, once applied)" : `allow (${scpOpenReason(scp, action, {}, bucketArn)})`}`,
+            breakGlass: `${short} allow`,
+            declared: denied,
+        };
+    });
 }
 
 interface Accounts {
@@ -510,12 +619,16 @@ export async function compromiseDrill(world: DrillWorld, options: DrillOptions, 
                 const soon = new Date(Date.now() + 1000);
                 attempts.push(await attempt("shorten each version's retention (put-object-retention, retain-until now + 1 s)", bucket, { refuses: true, basis: "S3 Object Lock: the retain-until date of a COMPLIANCE version can only be extended" }, versions,
                     (v: Version) => a.attacker.send(new PutObjectRetentionCommand({ Bucket: bucket, Key: v.key, VersionId: v.versionId, BypassGovernanceRetention: true, Retention: { Mode: "COMPLIANCE", RetainUntilDate: soon } }))));
-                attempts.push(await attempt("lower the bucket's default retention to 1 day GOVERNANCE (put-object-lock-configuration)", bucket, { refuses: false, basis: "S3 accepts it from a principal with s3:PutBucketObjectLockConfiguration (the production administrator; no job role has it): it applies to new versions only, existing versions keep their retain-until" }, [bucket],
+                attempts.push(await attempt("lower the bucket's default retention to 1 day GOVERNANCE (put-object-lock-configuration)", bucket, bucketConfigVerdict("s3:PutBucketObjectLockConfiguration", bucket, "S3 accepts it from a principal with s3:PutBucketObjectLockConfiguration (no job role has it; a bucket policy cannot refuse the account's root): it applies to new versions only, existing versions keep their retain-until"), [bucket],
                     () => a.attacker.send(new PutObjectLockConfigurationCommand({ Bucket: bucket, ObjectLockConfiguration: { ObjectLockEnabled: "Enabled", Rule: { DefaultRetention: { Mode: "GOVERNANCE", Days: 1 } } } }))));
                 await new Promise((r) => setTimeout(r, Math.max(0, soon.getTime() - Date.now() + 200)));
                 const left = await versionsOf(a.attacker, bucket);
                 attempts.push(await attempt("delete every object version again, after the shortening", bucket, { refuses: true, basis: `${lockRule} (the shortening was refused, so the original dates hold)` }, left,
                     (v: Version) => a.attacker.send(new DeleteObjectCommand({ Bucket: bucket, Key: v.key, VersionId: v.versionId, BypassGovernanceRetention: true }))));
+                // Versioning suspended, an overwrite would replace the current object in place (S3 User Guide: after
+                // Object Lock is enabled, versioning cannot be suspended; moto accepts it: a limit).
+                attempts.push(await attempt("suspend versioning (put-bucket-versioning Suspended)", bucket, { refuses: true, basis: "S3 Object Lock: once it is enabled on a bucket, versioning cannot be suspended (S3 User Guide, Object Lock considerations); the organization SCP also denies s3:PutBucketVersioning on the backup buckets" }, [bucket],
+                    () => a.attacker.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: "Suspended" } }))));
             }
             attempts.push(await attempt("delete the vault bucket's versions with the production credentials", VAULT_BUCKET, { refuses: true, basis: "another account: its bucket policy accepts only prod's and dr's replication roles (writes), and Object Lock COMPLIANCE holds the versions" }, before.vault,
                 (v: Version) => a.attacker.send(new DeleteObjectCommand({ Bucket: VAULT_BUCKET, Key: v.key, VersionId: v.versionId }))));
@@ -530,7 +643,7 @@ export async function compromiseDrill(world: DrillWorld, options: DrillOptions, 
             attempts.push(await attempt("schedule the deletion of the secret's KMS key (7 days)", `KMS key ${a.keyId}`, { refuses: guarded(1), basis: guardBasis(1) }, [a.keyId],
                 async () => awsCall(world.moto, "kms", "schedule_key_deletion", { KeyId: a.keyId, PendingWindowInDays: 7 })));
             for (const bucket of [BUCKET, DR_BUCKET]) {
-                attempts.push(await attempt("cut replication (delete-bucket-replication)", bucket, { refuses: false, basis: "the production administrator holds s3:PutReplicationConfiguration; no job role does. What was replicated stays in the vault; new backups stop reaching it" }, [bucket],
+                attempts.push(await attempt("cut replication (delete-bucket-replication)", bucket, bucketConfigVerdict("s3:PutReplicationConfiguration", bucket, "the production administrator holds s3:PutReplicationConfiguration (no job role does; a bucket policy cannot refuse the account's root). What was replicated stays in the vault; new backups stop reaching it"), [bucket],
                     () => a.attacker.send(new DeleteBucketReplicationCommand({ Bucket: bucket }))));
             }
             // Ransomware: the database itself. Its commit times are read first (the RPO's evidence).
