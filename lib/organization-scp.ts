@@ -106,6 +106,25 @@ export const ALARM_CHAIN_CHANGES = [
     "sns:RemovePermission",
 ];
 
+/**
+ * What removes the audit row's first copy or stops its archive (components/audit-logs.ts, audit-archive.ts): the
+ * log groups deleted or their retention lowered, the subscription filter to Firehose removed or replaced, the
+ * delivery stream deleted or re-pointed. The archive already delivered stays locked (oauth2-audit-<stack>, 365
+ * days); these end the copies after it.
+ */
+export const AUDIT_LOG_CHANGES = [
+    "logs:DeleteLogGroup",
+    "logs:PutRetentionPolicy",
+    "logs:DeleteSubscriptionFilter",
+    "logs:PutSubscriptionFilter",
+    "logs:DisassociateKmsKey",
+    "firehose:DeleteDeliveryStream",
+    "firehose:UpdateDestination",
+];
+
+/** The audit log groups (/oauth2/…, the RDS exports of oauth2-postgres*) and the archive's delivery stream by name. */
+export const AUDIT_LOG_ARNS = ["arn:aws:logs:*:*:log-group:/oauth2/*", "arn:aws:logs:*:*:log-group:/aws/rds/instance/oauth2-postgres*", "arn:aws:firehose:*:*:deliverystream/oauth2-audit-*"];
+
 /** The trails and rules of components/retention-alarm.ts by name (namePrefix: oauth2-dr-<stack>-…), in any region and account of the organization. */
 export const ALARM_CHAIN_ARNS = ["arn:aws:cloudtrail:*:*:trail/oauth2-dr-*", "arn:aws:events:*:*:rule/oauth2-dr-*"];
 
@@ -170,6 +189,7 @@ export function organizationScp(inputs: ScpInputs): { Version: string; Statement
             projectOnlyByBreakGlass("Oauth2DrRdsProjectTagOnlyByBreakGlass", RDS_TAG_CHANGES, { "ForAnyValue:StringEquals": { "aws:TagKeys": [PROJECT_TAG.key] } }),
             { Sid: "Oauth2DrBackupBucketGuardsOnlyByBreakGlass", Effect: "Deny", Action: BUCKET_GUARD_CHANGES, Resource: BACKUP_BUCKET_ARNS, Condition: exceptBreakGlass },
             { Sid: "Oauth2DrRetentionAlarmOnlyByBreakGlass", Effect: "Deny", Action: ALARM_CHAIN_CHANGES, Resource: [...ALARM_CHAIN_ARNS, ...topics], Condition: exceptBreakGlass },
+            { Sid: "Oauth2DrAuditLogsOnlyByBreakGlass", Effect: "Deny", Action: AUDIT_LOG_CHANGES, Resource: AUDIT_LOG_ARNS, Condition: exceptBreakGlass },
             { Sid: "Oauth2DrStayInOrganization", Effect: "Deny", Action: ORGANIZATION_EXIT, Resource: "*", Condition: { ArnNotLike: { "aws:PrincipalArn": security } } },
             {
                 Sid: "Oauth2DrBreakGlassRoleOnlyBySecurity",

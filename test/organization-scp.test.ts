@@ -96,6 +96,15 @@ describe("organization SCP", () => {
         assert.throws(() => organizationScp({ breakGlassRoleArns: ["arn:aws:iam::123456789012:role/b"], securityPrincipalArns: ["arn:aws:iam::*:role/s"], alarmTopicArns: ["oauth2-dr-alarms"] }), /alarmTopicArns: "oauth2-dr-alarms" is not an SNS topic ARN/);
     });
 
+    it("only a break-glass role (or security) may delete the audit log groups, lower their retention, or stop or re-point their archive", () => {
+        const audit = sid("Oauth2DrAuditLogsOnlyByBreakGlass");
+        for (const action of ["logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:DeleteSubscriptionFilter", "firehose:DeleteDeliveryStream", "firehose:UpdateDestination"]) {
+            assert.ok(audit.Action.includes(action), action);
+        }
+        assert.deepEqual(audit.Resource, ["arn:aws:logs:*:*:log-group:/oauth2/*", "arn:aws:logs:*:*:log-group:/aws/rds/instance/oauth2-postgres*", "arn:aws:firehose:*:*:deliverystream/oauth2-audit-*"]);
+        assert.deepEqual(audit.Condition.ArnNotLike["aws:PrincipalArn"], [...breakGlassRolesOfStacks(), "arn:aws:iam::*:role/oauth2-dr-organization-security"]);
+    });
+
     it("nobody but the security principal may create or change a role of the security principal's name, which every statement exempts (a member account's admin could otherwise create one)", () => {
         const security = sid("Oauth2DrSecurityRoleOnlyBySecurity");
         assert.equal(security.Effect, "Deny");

@@ -368,7 +368,34 @@ export function declaredGuards(
         breakGlass: `LeaveOrganization ${scp && evaluate(scp, BREAK_GLASS_ROLE, "organizations:LeaveOrganization") === "deny" ? "deny by the organization SCP (only the security principal may)" : "allow"}`,
         declared: scp !== undefined && evaluate(scp, ATTACKER, "organizations:LeaveOrganization") === "deny",
     };
-    return [...byGuards, ...lockFloorRoutes(bucketFloors, scp), ...byScp, residual, leave];
+    return [...byGuards, ...lockFloorRoutes(bucketFloors, scp), ...byScp, ...auditLogRoutes(scp), residual, leave];
+}
+
+/**
+ * The audit row's first copy and its archive (components/audit-logs.ts, audit-archive.ts): a log group has no
+ * resource policy that can refuse its deletion, so only the organization SCP can. What Firehose already delivered
+ * stays locked in oauth2-audit-<stack> (365 days); these end the copies after it.
+ */
+function auditLogRoutes(scp: PolicyStatement[] | undefined): CompromiseFindings["declaredGuards"] {
+    const decide = scpDecider(scp);
+    const group = "/oauth2/authorization-server/audit";
+    const groupArn = `arn:aws:logs:us-east-1:${PROD_ACCOUNT}:log-group:${group}`;
+    const where = `audit log group ${group} (no resource policy refuses this: the organization SCP, lib/organization-scp.ts)`;
+    const routes: [string, string, string, string][] = [
+        [`${where}: delete it (the archive keeps what Firehose delivered)`, "logs:DeleteLogGroup", "DeleteLogGroup", groupArn],
+        [`${where}: lower its retention to 1 day`, "logs:PutRetentionPolicy", "PutRetentionPolicy", groupArn],
+        [`${where}: stop its archive to the locked bucket`, "logs:DeleteSubscriptionFilter", "DeleteSubscriptionFilter", groupArn],
+        [`${where}: delete the archive's delivery stream`, "firehose:DeleteDeliveryStream", "DeleteDeliveryStream", `arn:aws:firehose:us-east-1:${PROD_ACCOUNT}:deliverystream/oauth2-audit-archive`],
+    ];
+    return routes.map(([resource, action, short, arn]) => {
+        const denied = decide(ATTACKER, action, {}, arn);
+        return {
+            resource,
+            attacker: `${short} ${denied ? "deny by the organization SCP (docs/organization-scp.json, once applied)" : `allow (${scpOpenReason(scp, action, {}, arn)})`}`,
+            breakGlass: `${short} allow`,
+            declared: denied,
+        };
+    });
 }
 
 /**
