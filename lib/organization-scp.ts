@@ -15,6 +15,8 @@
  * docs/runbook.md. `npm run check` says whether a checked program declares it.
  */
 
+import { BACKUP_BUCKET_PREFIX } from "./names";
+
 /** Our KMS keys carry the stack tag project=oauth2-dr (stacks/compose-common.ts stackTags). */
 export const PROJECT_TAG = { key: "project", value: "oauth2-dr" };
 
@@ -83,7 +85,7 @@ export const BUCKET_GUARD_CHANGES = [
 ];
 
 /** The backup buckets of every stack by name (S3 has no tag condition for bucket configuration calls): oauth2-backups-<stack>, oauth2-audit-<stack>, and the vault's. */
-export const BACKUP_BUCKET_ARNS = ["arn:aws:s3:::oauth2-backups-*", "arn:aws:s3:::oauth2-audit-*"];
+export const BACKUP_BUCKET_ARNS = [`arn:aws:s3:::${BACKUP_BUCKET_PREFIX}-*`, "arn:aws:s3:::oauth2-audit-*"];
 
 /**
  * What silences the retention alarm (components/retention-alarm.ts) before the call it watches: the trail
