@@ -37,6 +37,14 @@ export const BREAK_GLASS_ROLE_CHANGES = [
     "iam:UntagRole",
 ];
 
+/**
+ * The restore verification's roles (prod's and dr's oauth2-dr-verification-<stack>, stacks/aws.ts
+ * verificationRoleName; the vault's key reader oauth2-dr-verification-keys): the vault's key reader trusts the first
+ * by aws:PrincipalArn, so an administrator who re-trusts one of them (iam:UpdateAssumeRolePolicy) and assumes it
+ * reads the private keys of every backup. Only a break-glass role or security may create or change them.
+ */
+export const VERIFICATION_ROLE_ARNS = ["arn:aws:iam::*:role/oauth2-dr-verification-*"];
+
 /** What removes or weakens a key's guard, or the key. */
 /** (Tag changes too: the SCP finds our keys by their project tag, which must not be removed or changed first.) */
 export const KEY_GUARD_CHANGES = ["kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:UntagResource", "kms:TagResource"];
@@ -189,9 +197,16 @@ export function organizationScp(inputs: ScpInputs): { Version: string; Statement
             projectOnlyByBreakGlass("Oauth2DrKeyGuardsOnlyByBreakGlass", KEY_GUARD_CHANGES),
             projectOnlyByBreakGlass("Oauth2DrRdsAutomatedBackupsOnlyByBreakGlass", RDS_BACKUP_GUARD_CHANGES),
             projectOnlyByBreakGlass("Oauth2DrRdsProjectTagOnlyByBreakGlass", RDS_TAG_CHANGES, { "ForAnyValue:StringEquals": { "aws:TagKeys": [PROJECT_TAG.key] } }),
-            { Sid: "Oauth2DrBackupBucketGuardsOnlyByBreakGlass", Effect: "Deny", Action: BUCKET_GUARD_CHANGES, Resource: BACKUP_BUCKET_ARNS, Condition: exceptBreakGlass },
-            { Sid: "Oauth2DrRetentionAlarmOnlyByBreakGlass", Effect: "Deny", Action: ALARM_CHAIN_CHANGES, Resource: [...ALARM_CHAIN_ARNS, ...topics], Condition: exceptBreakGlass },
-            { Sid: "Oauth2DrAuditLogsOnlyByBreakGlass", Effect: "Deny", Action: AUDIT_LOG_CHANGES, Resource: AUDIT_LOG_ARNS, Condition: exceptBreakGlass },
+            // One statement for the resources guarded by name (the 5,120 characters do not fit one per group, each
+            // repeating the principals): every action names resources of its own service only, so the product of
+            // the lists denies nothing more than the groups would one by one.
+            {
+                Sid: "Oauth2DrBackupConfigurationOnlyByBreakGlass",
+                Effect: "Deny",
+                Action: [...BUCKET_GUARD_CHANGES, ...ALARM_CHAIN_CHANGES, ...AUDIT_LOG_CHANGES, "iam:CreateRole", ...BREAK_GLASS_ROLE_CHANGES],
+                Resource: [...BACKUP_BUCKET_ARNS, ...ALARM_CHAIN_ARNS, ...topics, ...AUDIT_LOG_ARNS, ...VERIFICATION_ROLE_ARNS],
+                Condition: exceptBreakGlass,
+            },
             { Sid: "Oauth2DrStayInOrganization", Effect: "Deny", Action: ORGANIZATION_EXIT, Resource: "*", Condition: { ArnNotLike: { "aws:PrincipalArn": security } } },
             {
                 Sid: "Oauth2DrBreakGlassRoleOnlyBySecurity",

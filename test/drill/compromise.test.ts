@@ -61,6 +61,7 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
             "PutRetentionPolicy allow (the organization SCP does not deny it)",
             "DeleteSubscriptionFilter allow (the organization SCP does not deny it)",
             "DeleteDeliveryStream allow (the organization SCP does not deny it)",
+            "UpdateAssumeRolePolicy allow (the organization SCP does not deny it); open all the same through the cluster: a pod run as the restore-verification service account gets that role (IRSA), the stated trade-off of docs/runbook.md \"Key custody and the verification job\", closed only by running the verification outside the production account (in the vault account)",
             "ModifyDBInstance allow (no condition key of ModifyDBInstance reads the retention: the locked AWS Backup vaults hold the database row; no alarm on it declared in this tree)",
             "LeaveOrganization allow (the organization SCP does not deny it: every line above that it decides is open)",
         ], JSON.stringify(attacker(declared)));
@@ -79,7 +80,7 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
         assert.deepEqual([withScp.at(-1)!.attacker, withScp.at(-1)!.breakGlass, withScp.at(-1)!.declared], ["LeaveOrganization deny by the organization SCP (once applied)", "LeaveOrganization deny by the organization SCP (only the security principal may)", true]);
         const none = declaredGuards(null, null, undefined, null, null);
         // (undefined takes the committed SCP: the lines it decides are not the guards'.)
-        assert.ok(none.filter((g) => !/^(RDS|s3:\/\/|audit log group|the organization SCP itself)/.test(g.resource)).every((g) => !g.declared && /no (deletion guard|lock floor) declared in this tree/.test(g.attacker)));
+        assert.ok(none.filter((g) => !/^(RDS|s3:\/\/|audit log group|the organization SCP itself|the vault's private keys)/.test(g.resource)).every((g) => !g.declared && /no (deletion guard|lock floor) declared in this tree/.test(g.attacker)));
         // With no argument, the guards of this tree's components (components/secrets.ts, components/kms.ts,
         // components/backup-bucket.ts) and the committed SCP (docs/organization-scp.json), if it declares them.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -90,7 +91,7 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
             assert.deepEqual([fromTree[0].attacker, fromTree[0].breakGlass], ["DeleteSecret deny", "DeleteSecret allow"]);
             // This tree's guards deny every way but PutKeyPolicy (the committed SCP denies it) and RDS's routes
             // (the SCP denies the two it can name); ModifyDBInstance's retention 0 is the residual no policy refuses.
-            const bySCP = (g: { resource: string }) => /^(RDS|s3:\/\/|audit log group|the organization SCP itself)/.test(g.resource);
+            const bySCP = (g: { resource: string }) => /^(RDS|s3:\/\/|audit log group|the organization SCP itself|the vault's private keys)/.test(g.resource);
             const byGuards = fromTree.filter((g) => !g.attacker.startsWith("PutKeyPolicy") && !bySCP(g));
             assert.ok(byGuards.every((g) => / deny$/.test(g.attacker) && g.declared), JSON.stringify(fromTree.map((g) => g.attacker)));
             // The bucket's configuration (the floor's own removal first) and leaving the organization: the committed SCP.
@@ -98,6 +99,10 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
             assert.equal(config.length, 9);
             assert.ok(config.every((g) => g.declared && / deny by the organization SCP \(docs\/organization-scp.json, once applied\)$/.test(g.attacker) && / allow$/.test(g.breakGlass)), JSON.stringify(config));
             assert.equal(fromTree.at(-1)!.attacker, "LeaveOrganization deny by the organization SCP (once applied)");
+            // Reading every backup through the verification role: the SCP refuses re-trusting it, the cluster route stays open.
+            const reader = fromTree.find((g) => g.resource.startsWith("the vault's private keys"))!;
+            assert.equal(reader.declared, false);
+            assert.match(reader.attacker, /^UpdateAssumeRolePolicy deny by the organization SCP \(docs\/organization-scp.json, once applied\); open all the same through the cluster/);
             assert.equal(fromTree.find((g) => g.attacker.startsWith("UpdateSecret"))!.breakGlass, "UpdateSecret(KmsKeyId) allow");
             assert.match(fromTree.find((g) => g.attacker.startsWith("PutKeyPolicy"))!.attacker, /^PutKeyPolicy allow by the key policy, deny by the organization SCP/);
             const floors = fromTree.filter((g) => g.resource.startsWith("new backups"));
@@ -129,7 +134,9 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { retentionRules } = require("../../components/retention-alarm") as { retentionRules: (stack: string, days: number) => { name: string; pattern: Record<string, unknown> }[] };
         const committed = statementsOf(fs.readFileSync(path.join(__dirname, "..", "..", "docs", "organization-scp.json"), "utf8")) as (PolicyStatement & { Sid: string })[];
-        const without = (...sids: string[]) => committed.filter((st) => !sids.includes(st.Sid));
+        // The committed SCP without a statement, or without the actions of one service in its statements.
+        const without = (sidOrService: string) => committed.filter((st) => st.Sid !== sidOrService)
+            .map((st) => ({ ...st, Action: ([] as string[]).concat(st.Action ?? []).filter((a) => !a.startsWith(`${sidOrService}:`)) }));
         const floorsAndAlarm = (scp: PolicyStatement[]) => {
             const all = declaredGuards(null, null, scp, lockFloorStatements as never, retentionRules("prod", 30));
             return { floors: all.filter((g) => g.resource.startsWith("new backups")), residual: all.find((g) => g.resource.endsWith("BackupRetentionPeriod 0"))!, config: all.filter((g) => g.resource.startsWith("s3://")) };
@@ -138,14 +145,14 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
         assert.ok(full.floors.every((g) => g.attacker === "PutObject deny" && g.declared), JSON.stringify(full.floors));
         assert.equal(full.residual.declared, true);
         // Without the SCP's bucket statement: the administrator deletes the policy, then uploads locked 1 day.
-        const noBuckets = floorsAndAlarm(without("Oauth2DrBackupBucketGuardsOnlyByBreakGlass"));
+        const noBuckets = floorsAndAlarm(without("s3"));
         for (const floor of noBuckets.floors) {
             assert.equal(floor.attacker, "PutObject deny while the bucket policy stands; DeleteBucketPolicy allow (the organization SCP does not deny it) first, then allow: open");
             assert.equal(floor.declared, false);
         }
         assert.ok(noBuckets.config.every((g) => !g.declared && / allow \(the organization SCP does not deny it\)$/.test(g.attacker)), JSON.stringify(noBuckets.config));
         // Without the SCP's alarm statement: the administrator disables the rule, then sets retention 0 unseen.
-        const noAlarm = floorsAndAlarm(without("Oauth2DrRetentionAlarmOnlyByBreakGlass"));
+        const noAlarm = floorsAndAlarm(without("events"));
         assert.equal(noAlarm.residual.declared, false);
         assert.match(noAlarm.residual.attacker, /; alarmed only while the alarm stands, and disabling the rule first is not refused \(events:DisableRule on arn:aws:events:us-east-1:123456789012:rule\/oauth2-dr-prod-backup-retention-lowered: the organization SCP does not deny it\): open$/);
         // Without LeaveOrganization denied, nothing the SCP decides holds.

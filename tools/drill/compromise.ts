@@ -368,7 +368,16 @@ export function declaredGuards(
         breakGlass: `LeaveOrganization ${scp && evaluate(scp, BREAK_GLASS_ROLE, "organizations:LeaveOrganization") === "deny" ? "deny by the organization SCP (only the security principal may)" : "allow"}`,
         declared: scp !== undefined && evaluate(scp, ATTACKER, "organizations:LeaveOrganization") === "deny",
     };
-    return [...byGuards, ...lockFloorRoutes(bucketFloors, scp), ...byScp, ...auditLogRoutes(scp), residual, leave];
+    // Reading, not deleting: the vault's key reader trusts the restore verification role by ARN.
+    const verificationRole = `arn:aws:iam::${PROD_ACCOUNT}:role/oauth2-dr-verification-prod`;
+    const retrust = scpDecides(ATTACKER, "iam:UpdateAssumeRolePolicy", {}, verificationRole);
+    const keyReader = {
+        resource: "the vault's private keys (every dump written in public-key mode; components/vault-account.ts oauth2-dr-verification-keys trusts oauth2-dr-verification-<stack> by aws:PrincipalArn): re-trust the restore verification role first, assume it, then the key reader",
+        attacker: `UpdateAssumeRolePolicy ${retrust ? "deny by the organization SCP (docs/organization-scp.json, once applied)" : `allow (${scpOpenReason(scp, "iam:UpdateAssumeRolePolicy", {}, verificationRole)})`}; open all the same through the cluster: a pod run as the restore-verification service account gets that role (IRSA), the stated trade-off of docs/runbook.md "Key custody and the verification job", closed only by running the verification outside the production account (in the vault account)`,
+        breakGlass: "UpdateAssumeRolePolicy allow",
+        declared: false,
+    };
+    return [...byGuards, ...lockFloorRoutes(bucketFloors, scp), ...byScp, ...auditLogRoutes(scp), keyReader, residual, leave];
 }
 
 /**
