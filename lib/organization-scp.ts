@@ -132,6 +132,23 @@ export const AUDIT_LOG_CHANGES = [
     "firehose:UpdateDestination",
 ];
 
+/**
+ * What removes or weakens an AWS Backup vault's lock before it is immutable (components/aws-backup.ts,
+ * changeableForDays: during those days DeleteBackupVaultLockConfiguration / PutBackupVaultLockConfiguration are
+ * accepted, AWS Backup Developer Guide "Vault Lock"), and the vault's access policy. A lock in its grace time still
+ * refuses DeleteRecoveryPoint; removed, it refuses nothing.
+ */
+export const BACKUP_VAULT_CHANGES = [
+    "backup:DeleteBackupVaultLockConfiguration",
+    "backup:PutBackupVaultLockConfiguration",
+    "backup:DeleteBackupVaultAccessPolicy",
+    "backup:PutBackupVaultAccessPolicy",
+    "backup:DeleteBackupVault",
+];
+
+/** Every stack's AWS Backup vaults by name (oauth2-dr-vault, oauth2-dr-vault-dr, the vault account's oauth2-dr-isolated). */
+export const BACKUP_VAULT_ARNS = ["arn:aws:backup:*:*:backup-vault:oauth2-dr-*"];
+
 /** The audit log groups (/oauth2/…, the RDS exports of oauth2-postgres*) and the archive's delivery stream by name. */
 export const AUDIT_LOG_ARNS = ["arn:aws:logs:*:*:log-group:/oauth2/*", "arn:aws:logs:*:*:log-group:/aws/rds/instance/oauth2-postgres*", "arn:aws:firehose:*:*:deliverystream/oauth2-audit-*"];
 
@@ -203,8 +220,8 @@ export function organizationScp(inputs: ScpInputs): { Version: string; Statement
             {
                 Sid: "Oauth2DrBackupConfigurationOnlyByBreakGlass",
                 Effect: "Deny",
-                Action: [...BUCKET_GUARD_CHANGES, ...ALARM_CHAIN_CHANGES, ...AUDIT_LOG_CHANGES, "iam:CreateRole", ...BREAK_GLASS_ROLE_CHANGES],
-                Resource: [...BACKUP_BUCKET_ARNS, ...ALARM_CHAIN_ARNS, ...topics, ...AUDIT_LOG_ARNS, ...VERIFICATION_ROLE_ARNS],
+                Action: [...BUCKET_GUARD_CHANGES, ...ALARM_CHAIN_CHANGES, ...AUDIT_LOG_CHANGES, ...BACKUP_VAULT_CHANGES, "iam:CreateRole", ...BREAK_GLASS_ROLE_CHANGES],
+                Resource: [...BACKUP_BUCKET_ARNS, ...ALARM_CHAIN_ARNS, ...topics, ...AUDIT_LOG_ARNS, ...BACKUP_VAULT_ARNS, ...VERIFICATION_ROLE_ARNS],
                 Condition: exceptBreakGlass,
             },
             { Sid: "Oauth2DrStayInOrganization", Effect: "Deny", Action: ORGANIZATION_EXIT, Resource: "*", Condition: { ArnNotLike: { "aws:PrincipalArn": security } } },

@@ -105,6 +105,14 @@ describe("organization SCP", () => {
         assert.deepEqual(audit.Condition.ArnNotLike["aws:PrincipalArn"], [...breakGlassRolesOfStacks(), "arn:aws:iam::*:role/oauth2-dr-organization-security"]);
     });
 
+    it("only a break-glass role (or security) may remove or change an AWS Backup vault's lock during its grace time, its access policy, or the vault", () => {
+        const vaults = sid("Oauth2DrBackupConfigurationOnlyByBreakGlass");
+        for (const action of ["backup:DeleteBackupVaultLockConfiguration", "backup:PutBackupVaultLockConfiguration", "backup:PutBackupVaultAccessPolicy", "backup:DeleteBackupVaultAccessPolicy", "backup:DeleteBackupVault"]) {
+            assert.ok(vaults.Action.includes(action), action);
+        }
+        assert.deepEqual((vaults.Resource as string[]).filter((r) => r.startsWith("arn:aws:backup:")), ["arn:aws:backup:*:*:backup-vault:oauth2-dr-*"]);
+    });
+
     it("only a break-glass role (or security) may create or change the restore verification's roles, which the vault's key reader trusts by ARN (re-trusted, they would read every backup's private keys)", () => {
         const verification = sid("Oauth2DrBackupConfigurationOnlyByBreakGlass");
         for (const action of ["iam:CreateRole", "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:AttachRolePolicy"]) {

@@ -61,6 +61,7 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
             "PutRetentionPolicy allow (the organization SCP does not deny it)",
             "DeleteSubscriptionFilter allow (the organization SCP does not deny it)",
             "DeleteDeliveryStream allow (the organization SCP does not deny it)",
+            "DeleteBackupVaultLockConfiguration allow (the organization SCP does not deny it)",
             "UpdateAssumeRolePolicy allow (the organization SCP does not deny it); open all the same through the cluster: a pod run as the restore-verification service account gets that role (IRSA), the stated trade-off of docs/runbook.md \"Key custody and the verification job\", closed only by running the verification outside the production account (in the vault account)",
             "ModifyDBInstance allow (no condition key of ModifyDBInstance reads the retention: the locked AWS Backup vaults hold the database row; no alarm on it declared in this tree)",
             "LeaveOrganization allow (the organization SCP does not deny it: every line above that it decides is open)",
@@ -80,7 +81,7 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
         assert.deepEqual([withScp.at(-1)!.attacker, withScp.at(-1)!.breakGlass, withScp.at(-1)!.declared], ["LeaveOrganization deny by the organization SCP (once applied)", "LeaveOrganization deny by the organization SCP (only the security principal may)", true]);
         const none = declaredGuards(null, null, undefined, null, null);
         // (undefined takes the committed SCP: the lines it decides are not the guards'.)
-        assert.ok(none.filter((g) => !/^(RDS|s3:\/\/|audit log group|the organization SCP itself|the vault's private keys)/.test(g.resource)).every((g) => !g.declared && /no (deletion guard|lock floor) declared in this tree/.test(g.attacker)));
+        assert.ok(none.filter((g) => !/^(RDS|s3:\/\/|audit log group|AWS Backup vault|the organization SCP itself|the vault's private keys)/.test(g.resource)).every((g) => !g.declared && /no (deletion guard|lock floor) declared in this tree/.test(g.attacker)));
         // With no argument, the guards of this tree's components (components/secrets.ts, components/kms.ts,
         // components/backup-bucket.ts) and the committed SCP (docs/organization-scp.json), if it declares them.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -91,12 +92,12 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
             assert.deepEqual([fromTree[0].attacker, fromTree[0].breakGlass], ["DeleteSecret deny", "DeleteSecret allow"]);
             // This tree's guards deny every way but PutKeyPolicy (the committed SCP denies it) and RDS's routes
             // (the SCP denies the two it can name); ModifyDBInstance's retention 0 is the residual no policy refuses.
-            const bySCP = (g: { resource: string }) => /^(RDS|s3:\/\/|audit log group|the organization SCP itself|the vault's private keys)/.test(g.resource);
+            const bySCP = (g: { resource: string }) => /^(RDS|s3:\/\/|audit log group|AWS Backup vault|the organization SCP itself|the vault's private keys)/.test(g.resource);
             const byGuards = fromTree.filter((g) => !g.attacker.startsWith("PutKeyPolicy") && !bySCP(g));
             assert.ok(byGuards.every((g) => / deny$/.test(g.attacker) && g.declared), JSON.stringify(fromTree.map((g) => g.attacker)));
             // The bucket's configuration (the floor's own removal first) and leaving the organization: the committed SCP.
-            const config = fromTree.filter((g) => g.resource.startsWith("s3://") || g.resource.startsWith("audit log group"));
-            assert.equal(config.length, 9);
+            const config = fromTree.filter((g) => /^(s3:\/\/|audit log group|AWS Backup vault)/.test(g.resource));
+            assert.equal(config.length, 10);
             assert.ok(config.every((g) => g.declared && / deny by the organization SCP \(docs\/organization-scp.json, once applied\)$/.test(g.attacker) && / allow$/.test(g.breakGlass)), JSON.stringify(config));
             assert.equal(fromTree.at(-1)!.attacker, "LeaveOrganization deny by the organization SCP (once applied)");
             // Reading every backup through the verification role: the SCP refuses re-trusting it, the cluster route stays open.

@@ -395,6 +395,8 @@ function auditLogRoutes(scp: PolicyStatement[] | undefined): CompromiseFindings[
         [`${where}: lower its retention to 1 day`, "logs:PutRetentionPolicy", "PutRetentionPolicy", groupArn],
         [`${where}: stop its archive to the locked bucket`, "logs:DeleteSubscriptionFilter", "DeleteSubscriptionFilter", groupArn],
         [`${where}: delete the archive's delivery stream`, "firehose:DeleteDeliveryStream", "DeleteDeliveryStream", `arn:aws:firehose:us-east-1:${PROD_ACCOUNT}:deliverystream/oauth2-audit-archive`],
+        // Not a log group, the same kind of guard: the vault lock is removable during its grace time (changeableForDays).
+        ["AWS Backup vault oauth2-dr-vault (components/aws-backup.ts): remove its vault lock during the grace time (changeableForDays), then delete the recovery points", "backup:DeleteBackupVaultLockConfiguration", "DeleteBackupVaultLockConfiguration", `arn:aws:backup:us-east-1:${PROD_ACCOUNT}:backup-vault:oauth2-dr-vault`],
     ];
     return routes.map(([resource, action, short, arn]) => {
         const denied = decide(ATTACKER, action, {}, arn);
