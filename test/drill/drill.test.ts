@@ -252,7 +252,7 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
         const compromise = reports.find((r) => r.scenario === "compromise")!.compromise!;
         const attack = html.slice(html.indexOf('data-scenario="compromise"')).split("</article>")[0];
         assert.match(attack, /Vault copy intact: <span class="badge badge-met">yes<\/span>/);
-        assert.equal((attack.match(/<tr( class="moto-gap")?><td>(delete|shorten|lower|cut|schedule|decrypt)/g) ?? []).length, compromise.attempts.length);
+        assert.equal((attack.match(/<tr( class="moto-gap")?><td>(delete|shorten|lower|cut|schedule|decrypt|suspend)/g) ?? []).length, compromise.attempts.length);
         assert.equal((attack.match(/class="moto-gap"/g) ?? []).length, compromise.attempts.filter((a) => (a.refused === a.tried) !== a.aws.refuses).length);
         assert.ok(attack.includes(`<b>Destroyed:</b> ${compromise.destroyed.join("; ")}`), attack);
         assert.doesNotMatch(html.slice(html.indexOf('data-scenario="region"')).split("</article>")[0], /class="compromise"/);
