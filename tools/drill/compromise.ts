@@ -735,7 +735,9 @@ export async function compromiseDrill(world: DrillWorld, options: DrillOptions, 
             await a.replication.prod.send(new PutObjectCommand({ Bucket: BUCKET, Key: "config/after-attack-probe.txt", Body: "written after the attack" }));
             const next = await replicate(a.replication.prod, BUCKET, a.replication.vault, VAULT_BUCKET);
             const arrived = (await versionsOf(a.vaultRestore, VAULT_BUCKET)).some((v) => v.key === "config/after-attack-probe.txt");
-            findings.replicationAfterAttack = arrived ? `still replicating: a backup written after the attack reached the vault (${next.copied} copied)` : `cut: a backup written after the attack did not reach the vault (${next.reason}); the vault's newest copy is the last one replicated before the attack`;
+            // The cut is moto's outcome when AWS refuses it (the organization SCP, once applied): say so.
+            const cutByMotoOnly = attempts.some((t) => t.action.startsWith("cut replication") && t.aws.refuses && t.refused < t.tried);
+            findings.replicationAfterAttack = arrived ? `still replicating: a backup written after the attack reached the vault (${next.copied} copied)` : `cut: a backup written after the attack did not reach the vault (${next.reason}); the vault's newest copy is the last one replicated before the attack${cutByMotoOnly ? "; moto accepted the cut, which AWS refuses with the organization SCP applied" : ""}`;
             return `destroyed: ${findings.destroyed.join("; ") || "nothing"}; survived: ${findings.survived.join("; ")}`;
         });
         const vaultEnv = { ...a.vault.env(), BUCKET: VAULT_BUCKET };
