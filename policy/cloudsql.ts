@@ -31,6 +31,35 @@ function isPostgres(props: unknown): boolean {
     return typeof version !== "string" || version.startsWith("POSTGRES");
 }
 
+/**
+ * The most days of transaction log Cloud SQL accepts for PostgreSQL (1-7 on Enterprise, 1-35 on Enterprise Plus),
+ * with the edition it applies to: `settings.edition`, else the edition the tier implies (the Enterprise Plus
+ * machine series `db-perf-optimized-*` / `db-memory-optimized-*`, every other tier Enterprise). UNKNOWN when the
+ * deciding value is unknown in preview; with neither edition nor tier, the 35 days no edition exceeds.
+ */
+function logRetentionLimit(instance: unknown): { days: number; edition: string } | typeof UNKNOWN {
+    const edition = read(instance, "settings", "edition");
+    if (edition === UNKNOWN) {
+        return UNKNOWN;
+    }
+    if (edition === "ENTERPRISE_PLUS") {
+        return { days: 35, edition: "ENTERPRISE_PLUS" };
+    }
+    if (edition === "ENTERPRISE") {
+        return { days: 7, edition: "ENTERPRISE" };
+    }
+    const tier = read(instance, "settings", "tier");
+    if (tier === UNKNOWN) {
+        return UNKNOWN;
+    }
+    if (typeof tier !== "string") {
+        return { days: 35, edition: "any edition" };
+    }
+    return /^db-(perf|memory)-optimized-/.test(tier)
+        ? { days: 35, edition: `ENTERPRISE_PLUS (settings.edition not set; tier ${tier})` }
+        : { days: 7, edition: `ENTERPRISE (settings.edition not set; tier ${tier} is not an Enterprise Plus machine)` };
+}
+
 const backupSchema = {
     properties: {
         minimumTransactionLogRetentionDays: {
@@ -97,6 +126,13 @@ export const cloudSqlBackupConfiguration: ResourceValidationPolicy = {
             }
         } else if (logDays !== UNKNOWN && (typeof logDays !== "number" || logDays < config.minimumTransactionLogRetentionDays)) {
             reportViolation(`${args.name}: settings.backupConfiguration.transactionLogRetentionDays is ${showNumber(logDays)}; the runbook requires at least ${plural(config.minimumTransactionLogRetentionDays, "days")} of transaction log for point-in-time recovery`);
+        } else if (typeof logDays === "number") {
+            const limit = logRetentionLimit(instance);
+            if (limit === UNKNOWN) {
+                unknown.push("settings.edition");
+            } else if (logDays > limit.days) {
+                reportViolation(`${args.name}: settings.backupConfiguration.transactionLogRetentionDays is ${plural(logDays, "days")}, above the ${limit.days} days Cloud SQL accepts on ${limit.edition}: Cloud SQL refuses the setting, so the instance keeps no such log; set ${config.minimumTransactionLogRetentionDays === limit.days ? limit.days : `${config.minimumTransactionLogRetentionDays}-${limit.days}`}`);
+            }
         }
         if (unknown.length > 0) {
             notJudgedInPreview(args, unknown);

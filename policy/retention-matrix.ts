@@ -33,7 +33,7 @@ import { DataClass, formatRetention, RETENTION_TABLE, RetentionRow, retentionRow
 import { prefixRetention } from "./lifecycle";
 import { auditLogSchema, AuditLogConfig, isAuditLogGroup, logRetentionDays } from "./logs";
 import { backupJobClass, CRON_JOB_TYPES, cronJobSchema, CronJobConfig } from "./kubernetes";
-import { isAzureReplica } from "./azure";
+import { AZURE_MAX_BACKUP_RETENTION_DAYS, isAzureReplica } from "./azure";
 import { isCloudSqlReplica } from "./cloudsql";
 import { planRetentions } from "./backup-plans";
 import { databaseEngine, notJudgedDatabases } from "./engines";
@@ -174,6 +174,12 @@ function databaseEvidence(index: StackIndex, minimum: number, role: Role): Colle
             if (role === "standby") {
                 c.evidence.push(ev(r, "read replica (backups kept on the source server)"));
             }
+            continue;
+        }
+        const days = asNumber(read(r.props, "backup", "backupRetentionDays"));
+        if (typeof days === "number" && days > AZURE_MAX_BACKUP_RETENTION_DAYS) {
+            // Azure refuses it (7-35): the server is never created, so it keeps no backup.
+            fallShort(c, `${r.name}: backup.backupRetentionDays ${formatRetention(days, "days")}, above the ${AZURE_MAX_BACKUP_RETENTION_DAYS} Azure accepts`);
             continue;
         }
         judge(r, read(r.props, "backup", "backupRetentionDays"), 7, "backup.backupRetentionDays");

@@ -209,6 +209,14 @@ describe("three clouds: configuration per cloud", () => {
         rejects("prod-gcp", { "oauth2-dr:gcp": JSON.stringify({ tier: "db-custom-4-16384" }) }, "oauth2-dr:gcp.privateNetwork", "is required");
         rejects("prod-gcp", { "oauth2-dr:gcp": JSON.stringify({ privateNetwork: "projects/p1234/global/networks/n", transactionLogRetentionDays: 14 }) }, "oauth2-dr:gcp.transactionLogRetentionDays", "between 1 and 7");
         rejects("prod-gcp", { "oauth2-dr:gcp": JSON.stringify({ privateNetwork: "default" }) }, "oauth2-dr:gcp.privateNetwork", "not a VPC network");
+        rejects("prod-gcp", { "oauth2-dr:gcp": JSON.stringify({ privateNetwork: "projects/p1234/global/networks/n", tier: "custom-4-16384" }) }, "oauth2-dr:gcp.tier", "not a Cloud SQL machine tier");
+    });
+
+    it("accepts the Enterprise Plus machine tiers as Cloud SQL names them (db-perf-optimized-N-4: a capital N)", () => {
+        const plus = (tier: string) => ({ "oauth2-dr:gcp": JSON.stringify({ privateNetwork: "projects/p1234/global/networks/n", edition: "ENTERPRISE_PLUS", tier, transactionLogRetentionDays: 14 }) });
+        assert.deepEqual(problemsOf("prod-gcp", plus("db-perf-optimized-N-4")), []);
+        assert.deepEqual(problemsOf("prod-gcp", plus("db-memory-optimized-N-8")), []);
+        assert.deepEqual(problemsOf("prod-gcp", plus("db-custom-4-16384")), []);
     });
 
     it("rejects CloudWatch alarm topics on azure/gcp stacks", () => {
