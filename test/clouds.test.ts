@@ -213,10 +213,11 @@ describe("three clouds: configuration per cloud", () => {
     });
 
     it("accepts the Enterprise Plus machine tiers as Cloud SQL names them (db-perf-optimized-N-4: a capital N)", () => {
-        const plus = (tier: string) => ({ "oauth2-dr:gcp": JSON.stringify({ privateNetwork: "projects/p1234/global/networks/n", edition: "ENTERPRISE_PLUS", tier, transactionLogRetentionDays: 14 }) });
-        assert.deepEqual(problemsOf("prod-gcp", plus("db-perf-optimized-N-4")), []);
-        assert.deepEqual(problemsOf("prod-gcp", plus("db-memory-optimized-N-8")), []);
-        assert.deepEqual(problemsOf("prod-gcp", plus("db-custom-4-16384")), []);
+        const gcp = (edition: string, tier: string) => ({ "oauth2-dr:gcp": JSON.stringify({ privateNetwork: "projects/p1234/global/networks/n", edition, tier, transactionLogRetentionDays: 7 }) });
+        assert.deepEqual(problemsOf("prod-gcp", gcp("ENTERPRISE_PLUS", "db-perf-optimized-N-4")), []);
+        assert.deepEqual(problemsOf("prod-gcp", gcp("ENTERPRISE", "db-custom-4-16384")), []);
+        // The rule between keys that names these tiers is reached (the tier's own pattern refused them before it).
+        rejects("prod-gcp", gcp("ENTERPRISE_PLUS", "db-custom-4-16384"), "oauth2-dr:gcp.tier", "not available on ENTERPRISE_PLUS");
     });
 
     it("rejects CloudWatch alarm topics on azure/gcp stacks", () => {
