@@ -198,6 +198,9 @@ describe("three clouds: configuration per cloud", () => {
 
     it("names the key of every azure problem", () => {
         rejects("prod-azure", { "oauth2-dr:allocatedStorageGb": "100" }, "oauth2-dr:allocatedStorageGb", "not an Azure Flexible Server storage size");
+        // Left out of an azure stack file, the key takes Pulumi.yaml's default (100, an RDS size): the line says so.
+        rejects("prod-azure", { "oauth2-dr:allocatedStorageGb": "100" }, "oauth2-dr:allocatedStorageGb", "100 is the default when the key is not set: set it on an azure stack");
+        assert.ok(!problemsOf("prod-azure", { "oauth2-dr:allocatedStorageGb": "200" }).some((l) => l.includes("default")));
         rejects("prod-azure", { "oauth2-dr:azure": JSON.stringify({ skuTier: "Burstable" }) }, "oauth2-dr:azure.skuTier", "zone-redundant");
         rejects("prod-azure", { "oauth2-dr:azure": JSON.stringify({ resourceGroupp: "x" }) }, "oauth2-dr:azure.resourceGroupp", "unknown key");
         rejects("prod-azure", { "oauth2-dr:azure": JSON.stringify({ delegatedSubnetId: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/r/providers/x" }) }, "oauth2-dr:azure.privateDnsZoneId", "both");

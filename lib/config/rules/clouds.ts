@@ -2,7 +2,7 @@
  * Rules of one cloud's section: the Azure Flexible Server tier, storage sizes and VNet integration; the Cloud SQL
  * project, edition and tier, private network and transaction-log retention.
  */
-import { SECTION_DEFAULTS, Values } from "../schema";
+import { FIELDS, SECTION_DEFAULTS, Values } from "../schema";
 import type { Fail, RuleContext } from "./context";
 
 /** Storage sizes (GiB) that Azure Flexible Server offers. */
@@ -18,7 +18,10 @@ export function azureRules(v: Values, fail: Fail): void {
     }
     const storage = v.allocatedStorageGb;
     if (storage !== undefined && !AZURE_STORAGE_SIZES_GB.includes(storage)) {
-        fail("allocatedStorageGb", `${storage} is not an Azure Flexible Server storage size (${AZURE_STORAGE_SIZES_GB.join(", ")})`);
+        // The default (sized for RDS) is what Azure refuses when the key is left out: say so, or the error names a key
+        // the stack file does not have. (Pulumi passes Pulumi.yaml's default as a value: an unset key cannot be told apart.)
+        const unsetHint = storage === FIELDS.allocatedStorageGb.default ? `; ${storage} is the default when the key is not set: set it on an azure stack` : "";
+        fail("allocatedStorageGb", `${storage} is not an Azure Flexible Server storage size (${AZURE_STORAGE_SIZES_GB.join(", ")})${unsetHint}`);
     }
     const { delegatedSubnetId, privateDnsZoneId } = v.azure;
     if (Boolean(delegatedSubnetId) !== Boolean(privateDnsZoneId)) {
