@@ -170,6 +170,11 @@ function databaseEvidence(index: StackIndex, minimum: number, role: Role): Colle
         judge(plan, Number.isNaN(days) ? new NotANumber(days) : days, Infinity, `AWS Backup rule "${rule}" for ${selects.join(", ")}, deleteAfter`);
     }
     for (const r of index.ofType(T.azurePostgres)) {
+        if (read(r.props, "createMode") === UNKNOWN) {
+            // A replica (no backups of its own) or a server whose retention counts: not known until the update.
+            c.unknown = true;
+            continue;
+        }
         if (isAzureReplica(r.props)) {
             if (role === "standby") {
                 c.evidence.push(ev(r, "read replica (backups kept on the source server)"));
@@ -247,7 +252,8 @@ function bucketPrefixEvidence(index: StackIndex, dataClass: DataClass, minima: M
 }
 
 function rowResult(row: RetentionRow, dataType: string, required: number, c: Collected, settings: Settings, scope: string, extraMissing: string[] = []): RetentionResult {
-    const met = c.evidence.length > 0 && c.failing === 0 && extraMissing.length === 0;
+    // Met only when every resource that implements the row meets it: one whose value is unknown could fail it.
+    const met = c.evidence.length > 0 && c.failing === 0 && !c.unknown && extraMissing.length === 0;
     const waiver = waiverFor(settings, row.dataClass);
     let status: RowStatus = met ? "met" : c.unknown ? "unknown" : "missing";
     if (!met && waiver && waiver.value === undefined) {

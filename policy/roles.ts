@@ -69,8 +69,10 @@ export function crossRegionReplicas(index: StackIndex): ReplicaEvidence[] {
     }
     const azure = index.ofType(T.azurePostgres);
     for (const r of azure) {
+        // createMode unknown alone says nothing (every server may set it: "Default"); with a source server set it is a replica.
         const mode = read(r.props, "createMode");
-        if (mode === "Replica" || mode === UNKNOWN) {
+        const source = read(r.props, "sourceServerResourceId");
+        if (mode === "Replica" || (mode === UNKNOWN && (source === UNKNOWN || (typeof source === "string" && source !== "")))) {
             out.push({ urn: r.urn, name: r.name, type: r.type, detail: `createMode Replica of ${String(read(r.props, "sourceServerResourceId"))}`, sourceInStack: sourceInStack(r, "sourceServerResourceId", azure) });
         }
     }

@@ -120,6 +120,10 @@ describe("stack policies", () => {
         const server: HandBuilt = { type: AZURE, name: "idp-pg-weu", props: { backup: { backupRetentionDays: 35, geoRedundantBackup: "Enabled" } } };
         const readReplica: HandBuilt = { type: AZURE, name: "idp-pg-weu-ro", props: { createMode: "Replica", sourceServerResourceId: "/subscriptions/s/x" }, propertyDependencies: { sourceServerResourceId: [urn(AZURE, "idp-pg-weu")] } };
         assert.deepEqual(await runStackPolicy(drFailoverTopology, [server, readReplica]), []);
+        // A Flexible Server whose createMode is unknown (from another stack) is no replica evidence alone; with a source it is.
+        const unknownMode: HandBuilt = { type: AZURE, name: "idp-pg", props: { createMode: UNKNOWN } };
+        assert.deepEqual(await runStackPolicy(drFailoverTopology, [unknownMode]), []);
+        assert.equal((await runStackPolicy(drFailoverTopology, [{ ...unknownMode, props: { createMode: UNKNOWN, sourceServerResourceId: UNKNOWN } }])).length, 1);
         // A replica of an instance the stack does not declare (another stack's primary) still makes it a standby.
         const [standby] = await runStackPolicy(drFailoverTopology, [primary, { ...byName, props: { ...byName.props, masterInstanceName: "orders-pg-euw3" } }]);
         assert.match(standby.message, /standby stack has no Route 53 record with failoverRoutingPolicies type "SECONDARY"/);
