@@ -197,7 +197,12 @@ function databaseEvidence(index: StackIndex, minimum: number, role: Role): Colle
             continue;
         }
         const enabled = read(r.props, "settings", "backupConfiguration", "enabled");
-        if (enabled !== true && enabled !== UNKNOWN) {
+        if (enabled === UNKNOWN) {
+            // Whether it takes backups at all is not known: its retainedBackups proves nothing yet.
+            c.unknown = true;
+            continue;
+        }
+        if (enabled !== true) {
             fallShort(c, `${r.name}: automated backups disabled`);
             continue;
         }

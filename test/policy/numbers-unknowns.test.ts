@@ -75,6 +75,10 @@ describe("numbers, retention rows and unknown inputs (issue 22, second trial)", 
         const flexible = databaseRow([azure("a", { backup: { backupRetentionDays: 35 } }), azure("b", { createMode: UNKNOWN, backup: { backupRetentionDays: 7 } })]);
         assert.equal(flexible.status, "unknown");
         assert.equal(databaseRow([azure("a", { backup: { backupRetentionDays: 35 } })]).status, "met");
+        // Cloud SQL whose backups' `enabled` is unknown: its 30 retained backups prove nothing yet.
+        const cloudSql = (enabled: unknown): HandBuilt => ({ type: T.cloudSql, name: "sql", props: { databaseVersion: "POSTGRES_15", settings: { backupConfiguration: { enabled, backupRetentionSettings: { retainedBackups: 30 } } } } });
+        assert.equal(databaseRow([cloudSql(true)]).status, "met");
+        assert.equal(databaseRow([cloudSql(UNKNOWN)]).status, "unknown");
     });
 
     it("a check whose deciding input is unknown ends as not judged in this preview, naming the input", async () => {
