@@ -215,6 +215,16 @@ describe("three clouds: configuration per cloud", () => {
         rejects("prod-gcp", { "oauth2-dr:gcp": JSON.stringify({ privateNetwork: "projects/p1234/global/networks/n", tier: "custom-4-16384" }) }, "oauth2-dr:gcp.tier", "not a Cloud SQL machine tier");
     });
 
+    it("refuses a provider default that contradicts the stack: azure-native:location / gcp:region other than this role's region, gcp:project other than gcp.project", () => {
+        rejects("prod-azure", { "azure-native:location": "westus2" }, "azure-native:location", '"westus2" must equal oauth2-dr:primaryRegion (eastus2) for a primary stack');
+        rejects("dr-azure", { "azure-native:location": "eastus2" }, "azure-native:location", "must equal oauth2-dr:drRegion (centralus) for a standby stack");
+        rejects("prod-gcp", { "gcp:region": "europe-west3" }, "gcp:region", "must equal oauth2-dr:primaryRegion (us-central1)");
+        const withProject = (project: string) => ({ "oauth2-dr:gcp": JSON.stringify({ project, privateNetwork: "projects/p1234/global/networks/n" }) });
+        rejects("prod-gcp", withProject("acme-identity-other"), "oauth2-dr:gcp.project", 'differs from gcp:project "oauth2-dr-prod"');
+        assert.deepEqual(problemsOf("prod-gcp", withProject("oauth2-dr-prod")), []);
+        assert.deepEqual(problemsOf("prod-azure", { "azure-native:location": undefined }), []);
+    });
+
     it("accepts the Enterprise Plus machine tiers as Cloud SQL names them (db-perf-optimized-N-4: a capital N)", () => {
         const gcp = (edition: string, tier: string) => ({ "oauth2-dr:gcp": JSON.stringify({ privateNetwork: "projects/p1234/global/networks/n", edition, tier, transactionLogRetentionDays: 7 }) });
         assert.deepEqual(problemsOf("prod-gcp", gcp("ENTERPRISE_PLUS", "db-perf-optimized-N-4")), []);

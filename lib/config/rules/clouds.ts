@@ -42,6 +42,10 @@ export function gcpRules(v: Values, ctx: RuleContext, fail: Fail): void {
             fail("gcp.project", `"${project}" is not a Google Cloud project id`);
         }
     }
+    const providerProject = ctx.raw("gcp:project");
+    if (v.gcp.project !== undefined && providerProject !== undefined && v.gcp.project !== providerProject) {
+        fail("gcp.project", `"${v.gcp.project}" differs from gcp:project "${providerProject}": the instance would go to ${v.gcp.project}, the provider's default project elsewhere; set one of them, or both alike`);
+    }
     const edition = v.gcp.edition ?? SECTION_DEFAULTS.gcp.edition;
     if (v.gcp.tier && edition === "ENTERPRISE_PLUS" && !v.gcp.tier.startsWith("db-perf-optimized-")) {
         fail("gcp.tier", `"${v.gcp.tier}" is not available on ENTERPRISE_PLUS (use db-perf-optimized-N-*)`);
