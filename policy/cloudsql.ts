@@ -21,6 +21,9 @@ const CLOUD_SQL = resourceType(T.cloudSql);
 
 const DATABASE = retentionRow("database");
 
+/** The most automated backups Cloud SQL keeps (backupRetentionSettings.retainedBackups: 1-365). */
+export const CLOUD_SQL_MAX_RETAINED_BACKUPS = 365;
+
 export function isCloudSqlReplica(props: unknown): boolean {
     const master = read(props, "masterInstanceName");
     return master === UNKNOWN || (typeof master === "string" && master !== "");
@@ -112,6 +115,8 @@ export const cloudSqlBackupConfiguration: ResourceValidationPolicy = {
                 reportViolation(`${args.name}: settings.backupConfiguration.backupRetentionSettings.retainedBackups is not set (Cloud SQL keeps 7); the retention table's database row requires at least ${plural(minimum, "daily backups")} (${label})`);
             } else if (typeof retained !== "number" || retained < minimum) {
                 reportViolation(`${args.name}: settings.backupConfiguration.backupRetentionSettings.retainedBackups is ${showNumber(retained)}; the retention table's database row requires at least ${plural(minimum, "daily backups")} (${label})`);
+            } else if (retained > CLOUD_SQL_MAX_RETAINED_BACKUPS) {
+                reportViolation(`${args.name}: settings.backupConfiguration.backupRetentionSettings.retainedBackups is ${retained}, above the ${CLOUD_SQL_MAX_RETAINED_BACKUPS} Cloud SQL accepts (1-${CLOUD_SQL_MAX_RETAINED_BACKUPS}): Cloud SQL refuses the setting, so no backup is kept; the retention table's database row requires at least ${plural(minimum, "daily backups")} (${label}), at most ${CLOUD_SQL_MAX_RETAINED_BACKUPS}`);
             }
         }
         const logDays = at("transactionLogRetentionDays", readNumber(backup, "transactionLogRetentionDays"));

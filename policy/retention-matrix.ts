@@ -34,7 +34,7 @@ import { prefixRetention } from "./lifecycle";
 import { auditLogSchema, AuditLogConfig, isAuditLogGroup, logRetentionDays } from "./logs";
 import { backupJobClass, CRON_JOB_TYPES, cronJobSchema, CronJobConfig } from "./kubernetes";
 import { AZURE_MAX_BACKUP_RETENTION_DAYS, isAzureReplica } from "./azure";
-import { isCloudSqlReplica } from "./cloudsql";
+import { CLOUD_SQL_MAX_RETAINED_BACKUPS, isCloudSqlReplica } from "./cloudsql";
 import { planRetentions } from "./backup-plans";
 import { databaseEngine, notJudgedDatabases } from "./engines";
 import { criticalSecretSchema, crossRegionReplicas as secretReplicaRegions, isCriticalSecret } from "./secrets";
@@ -204,6 +204,12 @@ function databaseEvidence(index: StackIndex, minimum: number, role: Role): Colle
         }
         if (enabled !== true) {
             fallShort(c, `${r.name}: automated backups disabled`);
+            continue;
+        }
+        const retained = asNumber(read(r.props, "settings", "backupConfiguration", "backupRetentionSettings", "retainedBackups"));
+        if (typeof retained === "number" && retained > CLOUD_SQL_MAX_RETAINED_BACKUPS) {
+            // Cloud SQL refuses it (1-365): no backup is kept under that setting.
+            fallShort(c, `${r.name}: retainedBackups ${retained}, above the ${CLOUD_SQL_MAX_RETAINED_BACKUPS} Cloud SQL accepts`);
             continue;
         }
         judge(r, read(r.props, "settings", "backupConfiguration", "backupRetentionSettings", "retainedBackups"), 7, "retainedBackups (daily)");

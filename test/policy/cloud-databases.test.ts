@@ -125,6 +125,13 @@ describe("policy: Cloud SQL PostgreSQL", () => {
         assert.match(unknownEdition.notApplicable[0] ?? "", /settings\.edition/);
     });
 
+    it("cloudsql-backup-configuration: retainedBackups above the 365 Cloud SQL accepts is refused by Cloud SQL: a violation, not a pass", async () => {
+        const retained = (n: number) => cloudSql({ ...GOOD_GCP, backupRetentionSettings: { retainedBackups: n, retentionUnit: "COUNT" } });
+        assert.deepEqual(await runResourcePolicy(cloudSqlBackupConfiguration, retained(365)), []);
+        const [message] = await runResourcePolicy(cloudSqlBackupConfiguration, retained(400));
+        assert.match(message, /retainedBackups is 400, above the 365 Cloud SQL accepts \(1-365\): Cloud SQL refuses the setting/);
+    });
+
     it("cloudsql-deletion-protection: explicit false (the provider defaults to true)", async () => {
         assert.deepEqual(await runResourcePolicy(cloudSqlDeletionProtection, cloudSql(GOOD_GCP, { deletionProtection: false })), [
             "oauth2-postgres: deletionProtection is false; the runbook requires true (deleting the instance deletes its automated backups)",

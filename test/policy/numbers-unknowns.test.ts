@@ -79,6 +79,9 @@ describe("numbers, retention rows and unknown inputs (issue 22, second trial)", 
         const cloudSql = (enabled: unknown): HandBuilt => ({ type: T.cloudSql, name: "sql", props: { databaseVersion: "POSTGRES_15", settings: { backupConfiguration: { enabled, backupRetentionSettings: { retainedBackups: 30 } } } } });
         assert.equal(databaseRow([cloudSql(true)]).status, "met");
         assert.equal(databaseRow([cloudSql(UNKNOWN)]).status, "unknown");
+        const tooMany: HandBuilt = { type: T.cloudSql, name: "sql", props: { databaseVersion: "POSTGRES_15", settings: { backupConfiguration: { enabled: true, backupRetentionSettings: { retainedBackups: 400 } } } } };
+        assert.equal(databaseRow([tooMany]).status, "missing");
+        assert.deepEqual(databaseRow([tooMany]).shortfalls, ["sql: retainedBackups 400, above the 365 Cloud SQL accepts"]);
     });
 
     it("a check whose deciding input is unknown ends as not judged in this preview, naming the input", async () => {
