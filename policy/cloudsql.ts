@@ -21,6 +21,9 @@ const CLOUD_SQL = resourceType(T.cloudSql);
 
 const DATABASE = retentionRow("database");
 
+/** The most automated backups Cloud SQL keeps (backupRetentionSettings.retainedBackups: 1-365). */
+export const CLOUD_SQL_MAX_RETAINED_BACKUPS = 365;
+
 export function isCloudSqlReplica(props: unknown): boolean {
     const master = read(props, "masterInstanceName");
     return master === UNKNOWN || (typeof master === "string" && master !== "");
@@ -29,6 +32,35 @@ export function isCloudSqlReplica(props: unknown): boolean {
 function isPostgres(props: unknown): boolean {
     const version = read(props, "databaseVersion");
     return typeof version !== "string" || version.startsWith("POSTGRES");
+}
+
+/**
+ * The most days of transaction log Cloud SQL accepts for PostgreSQL (1-7 on Enterprise, 1-35 on Enterprise Plus),
+ * with the edition it applies to: `settings.edition`, else the edition the tier implies (the Enterprise Plus
+ * machine series `db-perf-optimized-*` / `db-memory-optimized-*`, every other tier Enterprise). UNKNOWN when the
+ * deciding value is unknown in preview; with neither edition nor tier, the 35 days no edition exceeds.
+ */
+function logRetentionLimit(instance: unknown): { days: number; edition: string } | typeof UNKNOWN {
+    const edition = read(instance, "settings", "edition");
+    if (edition === UNKNOWN) {
+        return UNKNOWN;
+    }
+    if (edition === "ENTERPRISE_PLUS") {
+        return { days: 35, edition: "ENTERPRISE_PLUS" };
+    }
+    if (edition === "ENTERPRISE") {
+        return { days: 7, edition: "ENTERPRISE" };
+    }
+    const tier = read(instance, "settings", "tier");
+    if (tier === UNKNOWN) {
+        return UNKNOWN;
+    }
+    if (typeof tier !== "string") {
+        return { days: 35, edition: "any edition" };
+    }
+    return /^db-(perf|memory)-optimized-/.test(tier)
+        ? { days: 35, edition: `ENTERPRISE_PLUS (settings.edition not set; tier ${tier})` }
+        : { days: 7, edition: `ENTERPRISE (settings.edition not set; tier ${tier} is not an Enterprise Plus machine)` };
 }
 
 const backupSchema = {
@@ -83,6 +115,8 @@ export const cloudSqlBackupConfiguration: ResourceValidationPolicy = {
                 reportViolation(`${args.name}: settings.backupConfiguration.backupRetentionSettings.retainedBackups is not set (Cloud SQL keeps 7); the retention table's database row requires at least ${plural(minimum, "daily backups")} (${label})`);
             } else if (typeof retained !== "number" || retained < minimum) {
                 reportViolation(`${args.name}: settings.backupConfiguration.backupRetentionSettings.retainedBackups is ${showNumber(retained)}; the retention table's database row requires at least ${plural(minimum, "daily backups")} (${label})`);
+            } else if (retained > CLOUD_SQL_MAX_RETAINED_BACKUPS) {
+                reportViolation(`${args.name}: settings.backupConfiguration.backupRetentionSettings.retainedBackups is ${retained}, above the ${CLOUD_SQL_MAX_RETAINED_BACKUPS} Cloud SQL accepts (1-${CLOUD_SQL_MAX_RETAINED_BACKUPS}): Cloud SQL refuses the setting, so no backup is kept; the retention table's database row requires at least ${plural(minimum, "daily backups")} (${label}), at most ${CLOUD_SQL_MAX_RETAINED_BACKUPS}`);
             }
         }
         const logDays = at("transactionLogRetentionDays", readNumber(backup, "transactionLogRetentionDays"));
@@ -97,6 +131,13 @@ export const cloudSqlBackupConfiguration: ResourceValidationPolicy = {
             }
         } else if (logDays !== UNKNOWN && (typeof logDays !== "number" || logDays < config.minimumTransactionLogRetentionDays)) {
             reportViolation(`${args.name}: settings.backupConfiguration.transactionLogRetentionDays is ${showNumber(logDays)}; the runbook requires at least ${plural(config.minimumTransactionLogRetentionDays, "days")} of transaction log for point-in-time recovery`);
+        } else if (typeof logDays === "number") {
+            const limit = logRetentionLimit(instance);
+            if (limit === UNKNOWN) {
+                unknown.push("settings.edition");
+            } else if (logDays > limit.days) {
+                reportViolation(`${args.name}: settings.backupConfiguration.transactionLogRetentionDays is ${plural(logDays, "days")}, above the ${limit.days} days Cloud SQL accepts on ${limit.edition}: Cloud SQL refuses the setting, so the instance keeps no such log; set ${config.minimumTransactionLogRetentionDays === limit.days ? limit.days : `${config.minimumTransactionLogRetentionDays}-${limit.days}`}`);
+            }
         }
         if (unknown.length > 0) {
             notJudgedInPreview(args, unknown);

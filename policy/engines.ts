@@ -2,7 +2,7 @@
  * The database a resource runs, named as its engine says, for messages and the retention matrix's row
  * label: a MySQL instance is judged on the table's database row but is not "PostgreSQL".
  */
-import { T } from "./types";
+import { isAzureFlexibleServer, T } from "./types";
 import { read, UNKNOWN } from "./unknowns";
 import { readNumber, showNumber } from "./numbers";
 
@@ -44,7 +44,7 @@ export function databaseEngine(type: string, props: unknown): string | undefined
         case T.redshiftCluster:
             return "Redshift";
         default:
-            return undefined;
+            return isAzureFlexibleServer(type) ? "PostgreSQL" : undefined;
     }
 }
 
@@ -96,8 +96,14 @@ const retentionDays = (property: string, defaultDays: number, geo: string): Desc
     const days = readNumber(props, property);
     const redundant = read(props, geo);
     const kept = days === UNKNOWN ? "backup retention unknown until the update" : typeof days === "number" ? `backups kept ${days} day${days === 1 ? "" : "s"}` : days === undefined ? `backups kept ${defaultDays} days (${property} not set)` : `${property} ${showNumber(days)}`;
-    return `${kept}, ${redundant === UNKNOWN ? "geo-redundancy unknown until the update" : redundant === true ? "geo-redundant" : "not geo-redundant"}`;
+    return `${kept}, ${redundant === UNKNOWN ? "geo-redundancy unknown until the update" : redundant === true || redundant === "Enabled" ? "geo-redundant" : "not geo-redundant"}`;
 };
+
+/**
+ * The retention a single server (`properties.storageProfile`) or the 2020 Flexible Server preview (`storageProfile`)
+ * declares; Azure's default: 7 days of backups, not geo-redundant.
+ */
+const storageProfileDays: Describe = (props) => retentionDays("backupRetentionDays", 7, "geoRedundantBackup")(read(props, "properties", "storageProfile") ?? read(props, "storageProfile") ?? {});
 
 /**
  * Engines that hold data the way a database does, but that the retention table (and so the pack) does not
@@ -139,6 +145,8 @@ const NOT_JUDGED: Record<string, { kind: string; backups: Describe }> = {
     "azure:mysql/flexibleServer:FlexibleServer": { kind: "Azure MySQL Flexible Server (classic azure provider)", backups: retentionDays("backupRetentionDays", 7, "geoRedundantBackupEnabled") },
     "azure:mssql/database:Database": { kind: "Azure SQL database (classic azure provider)", backups: notDeclared },
     "azure:cosmosdb/account:Account": { kind: "Cosmos DB account (classic azure provider)", backups: notDeclared },
+    // azure-native v3's token for the retired single server (its retention in storageProfile.backupRetentionDays).
+    "azure-native:dbforpostgresql:SingleServer": { kind: "Azure PostgreSQL single server (retired service)", backups: storageProfileDays },
     "azure-native:dbforpostgresql:ServerGroupCluster": { kind: "Azure Cosmos DB for PostgreSQL cluster", backups: notDeclared },
     "digitalocean:index/databaseCluster:DatabaseCluster": { kind: "DigitalOcean managed database cluster", backups: notDeclared },
     "mongodbatlas:index/cluster:Cluster": { kind: "MongoDB Atlas cluster", backups: flag("cloud backups on", "cloud backups off", "cloudBackup") },
@@ -148,16 +156,17 @@ const NOT_JUDGED: Record<string, { kind: string; backups: Describe }> = {
 };
 
 /**
- * azure-native's API-version modules (`dbforpostgresql/v20221201`, `dbforpostgresql/v20171201`: an older major
- * version's SDK, installed by the program) hold the same servers under another token, whose properties differ by
- * version (a 2017 single server keeps its retention in properties.storageProfile): listed, not judged.
+ * azure-native's API-version modules of another shape (`dbforpostgresql/v20171201`, the retired single server,
+ * and the 2020 Flexible Server preview, both with the retention in storageProfile): listed, not judged. The
+ * Flexible Server's versions from 2021-06-01 on (`v20221201`, ...) are judged like the default module's
+ * (types.ts isAzureFlexibleServer).
  */
 const VERSIONED_AZURE_POSTGRES = /^azure-native:dbforpostgresql\/v\w+:(Server|FlexibleServer)$/;
 
 /** The stack's database-like resources the pack does not judge. */
 export function notJudgedDatabases(resources: ReadonlyArray<{ type: string; name: string; urn: string; props: unknown }>): NotJudged[] {
     return resources.flatMap((r) => {
-        const entry = NOT_JUDGED[r.type] ?? (VERSIONED_AZURE_POSTGRES.test(r.type) ? { kind: `Azure PostgreSQL server (${r.type.split(":")[1]}, an azure-native API-version module)`, backups: notDeclared } : undefined);
+        const entry = NOT_JUDGED[r.type] ?? (VERSIONED_AZURE_POSTGRES.test(r.type) && !isAzureFlexibleServer(r.type) ? { kind: `Azure PostgreSQL server (${r.type.split(":")[1]}, an azure-native API-version module)`, backups: storageProfileDays } : undefined);
         return entry ? [{ urn: r.urn, name: r.name, type: r.type, kind: entry.kind, backups: entry.backups(r.props) }] : [];
     });
 }

@@ -15,6 +15,7 @@ import { Settings } from "./settings";
 import { read, readStringMap, UNKNOWN } from "./unknowns";
 
 export { T } from "./types";
+import { isAzureFlexibleServer, T } from "./types";
 
 /** What the stack policies and the retention matrix need of a resource (PolicyResource has all of it). */
 export type StackResource = Pick<PolicyResource, "type" | "name" | "urn" | "props"> & Partial<Pick<PolicyResource, "provider" | "propertyDependencies">>;
@@ -147,11 +148,13 @@ export function indexStack(resources: readonly StackResource[], settings: Settin
 function buildIndex(resources: readonly StackResource[], settings: Settings): StackIndex {
     const byType = new Map<string, StackResource[]>();
     for (const resource of resources) {
-        const list = byType.get(resource.type);
+        // An API-version module's Flexible Server is indexed with the default module's (isAzureFlexibleServer).
+        const type = resource.type !== T.azurePostgres && isAzureFlexibleServer(resource.type) ? T.azurePostgres : resource.type;
+        const list = byType.get(type);
         if (list) {
             list.push(resource);
         } else {
-            byType.set(resource.type, [resource]);
+            byType.set(type, [resource]);
         }
     }
     const ofType = (type: string) => byType.get(type) ?? [];

@@ -33,8 +33,8 @@ import { DataClass, formatRetention, RETENTION_TABLE, RetentionRow, retentionRow
 import { prefixRetention } from "./lifecycle";
 import { auditLogSchema, AuditLogConfig, isAuditLogGroup, logRetentionDays } from "./logs";
 import { backupJobClass, CRON_JOB_TYPES, cronJobSchema, CronJobConfig } from "./kubernetes";
-import { isAzureReplica } from "./azure";
-import { isCloudSqlReplica } from "./cloudsql";
+import { AZURE_MAX_BACKUP_RETENTION_DAYS, isAzureReplica } from "./azure";
+import { CLOUD_SQL_MAX_RETAINED_BACKUPS, isCloudSqlReplica } from "./cloudsql";
 import { planRetentions } from "./backup-plans";
 import { databaseEngine, notJudgedDatabases } from "./engines";
 import { criticalSecretSchema, crossRegionReplicas as secretReplicaRegions, isCriticalSecret } from "./secrets";
@@ -170,10 +170,21 @@ function databaseEvidence(index: StackIndex, minimum: number, role: Role): Colle
         judge(plan, Number.isNaN(days) ? new NotANumber(days) : days, Infinity, `AWS Backup rule "${rule}" for ${selects.join(", ")}, deleteAfter`);
     }
     for (const r of index.ofType(T.azurePostgres)) {
+        if (read(r.props, "createMode") === UNKNOWN) {
+            // A replica (no backups of its own) or a server whose retention counts: not known until the update.
+            c.unknown = true;
+            continue;
+        }
         if (isAzureReplica(r.props)) {
             if (role === "standby") {
                 c.evidence.push(ev(r, "read replica (backups kept on the source server)"));
             }
+            continue;
+        }
+        const days = asNumber(read(r.props, "backup", "backupRetentionDays"));
+        if (typeof days === "number" && days > AZURE_MAX_BACKUP_RETENTION_DAYS) {
+            // Azure refuses it (7-35): the server is never created, so it keeps no backup.
+            fallShort(c, `${r.name}: backup.backupRetentionDays ${formatRetention(days, "days")}, above the ${AZURE_MAX_BACKUP_RETENTION_DAYS} Azure accepts`);
             continue;
         }
         judge(r, read(r.props, "backup", "backupRetentionDays"), 7, "backup.backupRetentionDays");
@@ -186,8 +197,19 @@ function databaseEvidence(index: StackIndex, minimum: number, role: Role): Colle
             continue;
         }
         const enabled = read(r.props, "settings", "backupConfiguration", "enabled");
-        if (enabled !== true && enabled !== UNKNOWN) {
+        if (enabled === UNKNOWN) {
+            // Whether it takes backups at all is not known: its retainedBackups proves nothing yet.
+            c.unknown = true;
+            continue;
+        }
+        if (enabled !== true) {
             fallShort(c, `${r.name}: automated backups disabled`);
+            continue;
+        }
+        const retained = asNumber(read(r.props, "settings", "backupConfiguration", "backupRetentionSettings", "retainedBackups"));
+        if (typeof retained === "number" && retained > CLOUD_SQL_MAX_RETAINED_BACKUPS) {
+            // Cloud SQL refuses it (1-365): no backup is kept under that setting.
+            fallShort(c, `${r.name}: retainedBackups ${retained}, above the ${CLOUD_SQL_MAX_RETAINED_BACKUPS} Cloud SQL accepts`);
             continue;
         }
         judge(r, read(r.props, "settings", "backupConfiguration", "backupRetentionSettings", "retainedBackups"), 7, "retainedBackups (daily)");
@@ -241,7 +263,8 @@ function bucketPrefixEvidence(index: StackIndex, dataClass: DataClass, minima: M
 }
 
 function rowResult(row: RetentionRow, dataType: string, required: number, c: Collected, settings: Settings, scope: string, extraMissing: string[] = []): RetentionResult {
-    const met = c.evidence.length > 0 && c.failing === 0 && extraMissing.length === 0;
+    // Met only when every resource that implements the row meets it: one whose value is unknown could fail it.
+    const met = c.evidence.length > 0 && c.failing === 0 && !c.unknown && extraMissing.length === 0;
     const waiver = waiverFor(settings, row.dataClass);
     let status: RowStatus = met ? "met" : c.unknown ? "unknown" : "missing";
     if (!met && waiver && waiver.value === undefined) {

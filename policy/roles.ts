@@ -24,6 +24,21 @@ export interface ReplicaEvidence {
     name: string;
     type: string;
     detail: string;
+    /** Its source is a database this stack declares (a replica beside its primary): no sign of a standby stack. */
+    sourceInStack?: boolean;
+}
+
+/**
+ * Whether `replica`'s source (its input `property`) is one of `databases` of this stack: the input depends on
+ * one of them (`idp.name`, `server.id`), or names one by its literal name input (`nameProperty`).
+ */
+function sourceInStack(replica: StackResource, property: string, databases: readonly StackResource[], nameProperty?: string): boolean {
+    const others = databases.filter((d) => d.urn !== replica.urn);
+    if (replica.propertyDependencies?.[property]?.some((d) => others.some((o) => o.urn === d.urn))) {
+        return true;
+    }
+    const source = read(replica.props, property);
+    return nameProperty !== undefined && typeof source === "string" && others.some((o) => read(o.props, nameProperty) === source);
 }
 
 /**
@@ -38,27 +53,34 @@ export function crossRegionReplicas(index: StackIndex): ReplicaEvidence[] {
         ...index.ofType(T.rdsInstance).map((r) => ({ r, source: read(r.props, "replicateSourceDb") })),
         ...index.ofType(T.rdsCluster).map((r) => ({ r, source: read(r.props, "replicationSourceIdentifier") })),
     ];
+    const rds = [...index.ofType(T.rdsInstance), ...index.ofType(T.rdsCluster)];
     for (const { r, source } of aws) {
+        const property = r.type === T.rdsInstance ? "replicateSourceDb" : "replicationSourceIdentifier";
+        const inStack = sourceInStack(r, property, rds);
         if (source === UNKNOWN) {
-            out.push({ urn: r.urn, name: r.name, type: r.type, detail: "read replica (source unknown until the update)" });
+            out.push({ urn: r.urn, name: r.name, type: r.type, detail: "read replica (source unknown until the update)", sourceInStack: inStack });
             continue;
         }
         const sourceRegion = arnRegion(source);
         const own = regionOf(r);
         if (sourceRegion !== undefined && (own === UNKNOWN || typeof own !== "string" || sourceRegion !== own)) {
-            out.push({ urn: r.urn, name: r.name, type: r.type, detail: `read replica of ${String(source)} (${sourceRegion} -> ${typeof own === "string" ? own : "this region"})` });
+            out.push({ urn: r.urn, name: r.name, type: r.type, detail: `read replica of ${String(source)} (${sourceRegion} -> ${typeof own === "string" ? own : "this region"})`, sourceInStack: inStack });
         }
     }
-    for (const r of index.ofType(T.azurePostgres)) {
+    const azure = index.ofType(T.azurePostgres);
+    for (const r of azure) {
+        // createMode unknown alone says nothing (every server may set it: "Default"); with a source server set it is a replica.
         const mode = read(r.props, "createMode");
-        if (mode === "Replica" || mode === UNKNOWN) {
-            out.push({ urn: r.urn, name: r.name, type: r.type, detail: `createMode Replica of ${String(read(r.props, "sourceServerResourceId"))}` });
+        const source = read(r.props, "sourceServerResourceId");
+        if (mode === "Replica" || (mode === UNKNOWN && (source === UNKNOWN || (typeof source === "string" && source !== "")))) {
+            out.push({ urn: r.urn, name: r.name, type: r.type, detail: `createMode Replica of ${String(read(r.props, "sourceServerResourceId"))}`, sourceInStack: sourceInStack(r, "sourceServerResourceId", azure) });
         }
     }
-    for (const r of index.ofType(T.cloudSql)) {
+    const cloudSql = index.ofType(T.cloudSql);
+    for (const r of cloudSql) {
         const master = read(r.props, "masterInstanceName");
         if (master === UNKNOWN || (typeof master === "string" && master !== "")) {
-            out.push({ urn: r.urn, name: r.name, type: r.type, detail: `replica of Cloud SQL instance ${master === UNKNOWN ? "(unknown)" : master}` });
+            out.push({ urn: r.urn, name: r.name, type: r.type, detail: `replica of Cloud SQL instance ${master === UNKNOWN ? "(unknown)" : master}`, sourceInStack: sourceInStack(r, "masterInstanceName", cloudSql, "name") });
         }
     }
     return out;
@@ -110,7 +132,8 @@ export function stackRole(index: StackIndex, resources: readonly StackResource[]
     if (failoverRecords(index, "PRIMARY").length > 0) {
         return "primary";
     }
-    if (failoverRecords(index, "SECONDARY").length > 0 || crossRegionReplicas(index).length > 0) {
+    // A replica of a database this stack also declares is a read replica beside its primary, not a standby's copy.
+    if (failoverRecords(index, "SECONDARY").length > 0 || crossRegionReplicas(index).some((r) => !r.sourceInStack)) {
         return "standby";
     }
     return "unknown";

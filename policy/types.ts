@@ -37,6 +37,20 @@ export const T = {
     redshiftCluster: "aws:redshift/cluster:Cluster",
 } as const;
 
+/**
+ * The Flexible Server under azure-native's API-version modules (`dbforpostgresql/v20221201:Server`, the
+ * azure-native v1/v2 idiom of pinning an API version): every Flexible Server API version from 2021-06-01 on
+ * declares `backup.backupRetentionDays`, `backup.geoRedundantBackup` and `createMode` as the default module does,
+ * so they are judged alike. The 2017 single-server versions (`v20171201`, retired) and the 2020 preview (its
+ * retention under `storageProfile`) have another shape: engines.ts lists them as not judged.
+ */
+const VERSIONED_FLEXIBLE_SERVER = /^azure-native:dbforpostgresql\/v20(2[1-9]|[3-9]\d)\d{4}\w*:Server$/;
+
+/** An Azure PostgreSQL Flexible Server: the default module's token or an API-version module's from 2021-06-01 on. */
+export function isAzureFlexibleServer(type: string): boolean {
+    return type === T.azurePostgres || VERSIONED_FLEXIBLE_SERVER.test(type);
+}
+
 type ResourceClass = new (name: string, args: Record<string, unknown>, ...rest: unknown[]) => Resource;
 
 /**

@@ -198,6 +198,9 @@ describe("three clouds: configuration per cloud", () => {
 
     it("names the key of every azure problem", () => {
         rejects("prod-azure", { "oauth2-dr:allocatedStorageGb": "100" }, "oauth2-dr:allocatedStorageGb", "not an Azure Flexible Server storage size");
+        // Left out of an azure stack file, the key takes Pulumi.yaml's default (100, an RDS size): the line says so.
+        rejects("prod-azure", { "oauth2-dr:allocatedStorageGb": "100" }, "oauth2-dr:allocatedStorageGb", "100 is the default when the key is not set: set it on an azure stack");
+        assert.ok(!problemsOf("prod-azure", { "oauth2-dr:allocatedStorageGb": "200" }).some((l) => l.includes("default")));
         rejects("prod-azure", { "oauth2-dr:azure": JSON.stringify({ skuTier: "Burstable" }) }, "oauth2-dr:azure.skuTier", "zone-redundant");
         rejects("prod-azure", { "oauth2-dr:azure": JSON.stringify({ resourceGroupp: "x" }) }, "oauth2-dr:azure.resourceGroupp", "unknown key");
         rejects("prod-azure", { "oauth2-dr:azure": JSON.stringify({ delegatedSubnetId: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/r/providers/x" }) }, "oauth2-dr:azure.privateDnsZoneId", "both");
@@ -209,6 +212,25 @@ describe("three clouds: configuration per cloud", () => {
         rejects("prod-gcp", { "oauth2-dr:gcp": JSON.stringify({ tier: "db-custom-4-16384" }) }, "oauth2-dr:gcp.privateNetwork", "is required");
         rejects("prod-gcp", { "oauth2-dr:gcp": JSON.stringify({ privateNetwork: "projects/p1234/global/networks/n", transactionLogRetentionDays: 14 }) }, "oauth2-dr:gcp.transactionLogRetentionDays", "between 1 and 7");
         rejects("prod-gcp", { "oauth2-dr:gcp": JSON.stringify({ privateNetwork: "default" }) }, "oauth2-dr:gcp.privateNetwork", "not a VPC network");
+        rejects("prod-gcp", { "oauth2-dr:gcp": JSON.stringify({ privateNetwork: "projects/p1234/global/networks/n", tier: "custom-4-16384" }) }, "oauth2-dr:gcp.tier", "not a Cloud SQL machine tier");
+    });
+
+    it("refuses a provider default that contradicts the stack: azure-native:location / gcp:region other than this role's region, gcp:project other than gcp.project", () => {
+        rejects("prod-azure", { "azure-native:location": "westus2" }, "azure-native:location", '"westus2" must equal oauth2-dr:primaryRegion (eastus2) for a primary stack');
+        rejects("dr-azure", { "azure-native:location": "eastus2" }, "azure-native:location", "must equal oauth2-dr:drRegion (centralus) for a standby stack");
+        rejects("prod-gcp", { "gcp:region": "europe-west3" }, "gcp:region", "must equal oauth2-dr:primaryRegion (us-central1)");
+        const withProject = (project: string) => ({ "oauth2-dr:gcp": JSON.stringify({ project, privateNetwork: "projects/p1234/global/networks/n" }) });
+        rejects("prod-gcp", withProject("acme-identity-other"), "oauth2-dr:gcp.project", 'differs from gcp:project "oauth2-dr-prod"');
+        assert.deepEqual(problemsOf("prod-gcp", withProject("oauth2-dr-prod")), []);
+        assert.deepEqual(problemsOf("prod-azure", { "azure-native:location": undefined }), []);
+    });
+
+    it("accepts the Enterprise Plus machine tiers as Cloud SQL names them (db-perf-optimized-N-4: a capital N)", () => {
+        const gcp = (edition: string, tier: string) => ({ "oauth2-dr:gcp": JSON.stringify({ privateNetwork: "projects/p1234/global/networks/n", edition, tier, transactionLogRetentionDays: 7 }) });
+        assert.deepEqual(problemsOf("prod-gcp", gcp("ENTERPRISE_PLUS", "db-perf-optimized-N-4")), []);
+        assert.deepEqual(problemsOf("prod-gcp", gcp("ENTERPRISE", "db-custom-4-16384")), []);
+        // The rule between keys that names these tiers is reached (the tier's own pattern refused them before it).
+        rejects("prod-gcp", gcp("ENTERPRISE_PLUS", "db-custom-4-16384"), "oauth2-dr:gcp.tier", "not available on ENTERPRISE_PLUS");
     });
 
     it("rejects CloudWatch alarm topics on azure/gcp stacks", () => {

@@ -116,7 +116,7 @@ const azureSection = section(azureShape);
 /** gcp: Cloud SQL settings (cloud: gcp). */
 const gcpShape = {
     project: matching(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, (v) => `"${v}" is not a Google Cloud project id`).optional(),
-    tier: matching(/^db-[a-z0-9-]+$/, (v) => `"${v}" is not a Cloud SQL machine tier such as db-custom-4-16384`).optional(),
+    tier: matching(/^db-[a-z0-9]+(-[A-Za-z0-9]+)*$/, (v) => `"${v}" is not a Cloud SQL machine tier such as db-custom-4-16384`).optional(),
     edition: oneOf(GCP_EDITIONS).optional(),
     privateNetwork: matching(/^projects\/[a-z][a-z0-9-]+\/global\/networks\/[a-z][a-z0-9-]*$/, (v) => `"${v}" is not a VPC network such as projects/my-project/global/networks/oauth2-vpc`).optional(),
     // 1-35 here; ENTERPRISE allows 1-7, a rule between keys (rules/clouds.ts).

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { azurePostgresBackupRetention, azurePostgresGeoRedundantBackup } from "../../policy/azure";
 import { cloudSqlBackupConfiguration, cloudSqlDeletionProtection } from "../../policy/cloudsql";
-import { runResourcePolicy, UNKNOWN } from "./helpers";
+import { runResourcePolicy, runResourcePolicyWithReasons, UNKNOWN } from "./helpers";
 import { notJudgedDatabases } from "../../policy/engines";
 
 const AZURE = "azure-native:dbforpostgresql:Server";
@@ -47,6 +47,34 @@ describe("policy: Azure PostgreSQL Flexible Server", () => {
         assert.equal((await runResourcePolicy(azurePostgresGeoRedundantBackup, azure({ backupRetentionDays: 35 }))).length, 1);
     });
 
+    it("azure-postgres-backup-retention: above Azure's 35 days (7-35) is refused by Azure, so no backup is kept: a violation, not a pass", async () => {
+        assert.deepEqual(await runResourcePolicy(azurePostgresBackupRetention, azure({ backupRetentionDays: 35, geoRedundantBackup: "Enabled" })), []);
+        assert.deepEqual(await runResourcePolicy(azurePostgresBackupRetention, azure({ backupRetentionDays: 40, geoRedundantBackup: "Enabled" })), [
+            "oauth2-postgres: backup.backupRetentionDays is 40 days, above the 35 days Azure accepts (7-35): Azure refuses the server, so no backup is kept; the retention table's database row requires at least 30 days of backups (Azure PostgreSQL Flexible Server), at most 35",
+        ]);
+    });
+
+    it("judges the Flexible Server of an azure-native API-version module (the v1/v2 idiom dbforpostgresql.v20221201.Server) like the default module's", async () => {
+        for (const type of ["azure-native:dbforpostgresql/v20221201:Server", "azure-native:dbforpostgresql/v20230601preview:Server", "azure-native:dbforpostgresql/v20210601:Server"]) {
+            const server = { ...azure({ backupRetentionDays: 7, geoRedundantBackup: "Disabled" }), type };
+            assert.equal((await runResourcePolicy(azurePostgresBackupRetention, server)).length, 1, type);
+            assert.equal((await runResourcePolicy(azurePostgresGeoRedundantBackup, server)).length, 1, type);
+            assert.deepEqual(await runResourcePolicy(azurePostgresBackupRetention, { ...azure({ backupRetentionDays: 35, geoRedundantBackup: "Enabled" }), type }), [], type);
+        }
+        // The 2017 single server (retention under properties.storageProfile) is another shape: not judged here.
+        assert.deepEqual(await runResourcePolicy(azurePostgresBackupRetention, { ...azure(undefined), type: "azure-native:dbforpostgresql/v20171201:Server" }), []);
+    });
+
+    it("a createMode or geoRedundantBackup unknown in preview is named as not judged, not passed silently", async () => {
+        const unknownMode = await runResourcePolicyWithReasons(azurePostgresBackupRetention, azure({ backupRetentionDays: 7 }, { createMode: UNKNOWN }));
+        assert.deepEqual(unknownMode.violations, []);
+        assert.equal(unknownMode.notApplicable.length, 1);
+        assert.match(unknownMode.notApplicable[0], /createMode/);
+        const unknownGeo = await runResourcePolicyWithReasons(azurePostgresGeoRedundantBackup, azure({ backupRetentionDays: 35, geoRedundantBackup: UNKNOWN }));
+        assert.deepEqual(unknownGeo.violations, []);
+        assert.match(unknownGeo.notApplicable[0] ?? "", /backup\.geoRedundantBackup/);
+    });
+
     it("a replica (createMode Replica) is judged on its source, not here; unknowns never report", async () => {
         const replica = azure(undefined, { createMode: "Replica", sourceServerResourceId: "/subscriptions/x/servers/primary" });
         assert.deepEqual(await runResourcePolicy(azurePostgresBackupRetention, replica), []);
@@ -82,6 +110,28 @@ describe("policy: Cloud SQL PostgreSQL", () => {
         assert.deepEqual(await runResourcePolicy(cloudSqlBackupConfiguration, cloudSql({ ...GOOD_GCP, transactionLogRetentionDays: undefined }, { settings: { tier: "db-perf-optimized-N-2", edition: "ENTERPRISE_PLUS", backupConfiguration: { ...GOOD_GCP, transactionLogRetentionDays: undefined } } })), []);
     });
 
+    it("cloudsql-backup-configuration: transactionLogRetentionDays above what the edition accepts (1-7 Enterprise, 1-35 Enterprise Plus) is refused by Cloud SQL: a violation", async () => {
+        const at = (days: number, settings: Record<string, unknown>) => cloudSql({ ...GOOD_GCP, transactionLogRetentionDays: days }, { settings: { ...settings, backupConfiguration: { ...GOOD_GCP, transactionLogRetentionDays: days } } });
+        const [enterprise] = await runResourcePolicy(cloudSqlBackupConfiguration, at(14, { tier: "db-custom-2-7680", edition: "ENTERPRISE" }));
+        assert.match(enterprise, /transactionLogRetentionDays is 14 days, above the 7 days Cloud SQL accepts on ENTERPRISE: Cloud SQL refuses the setting/);
+        const [byTier] = await runResourcePolicy(cloudSqlBackupConfiguration, at(14, { tier: "db-custom-2-7680" }));
+        assert.match(byTier, /above the 7 days Cloud SQL accepts on ENTERPRISE \(settings.edition not set; tier db-custom-2-7680 is not an Enterprise Plus machine\)/);
+        assert.deepEqual(await runResourcePolicy(cloudSqlBackupConfiguration, at(14, { tier: "db-perf-optimized-N-2", edition: "ENTERPRISE_PLUS" })), []);
+        assert.deepEqual(await runResourcePolicy(cloudSqlBackupConfiguration, at(35, { tier: "db-perf-optimized-N-4" })), []);
+        const [plus] = await runResourcePolicy(cloudSqlBackupConfiguration, at(36, { tier: "db-perf-optimized-N-2", edition: "ENTERPRISE_PLUS" }));
+        assert.match(plus, /36 days, above the 35 days Cloud SQL accepts on ENTERPRISE_PLUS/);
+        const unknownEdition = await runResourcePolicyWithReasons(cloudSqlBackupConfiguration, at(14, { tier: "db-custom-2-7680", edition: UNKNOWN }));
+        assert.deepEqual(unknownEdition.violations, []);
+        assert.match(unknownEdition.notApplicable[0] ?? "", /settings\.edition/);
+    });
+
+    it("cloudsql-backup-configuration: retainedBackups above the 365 Cloud SQL accepts is refused by Cloud SQL: a violation, not a pass", async () => {
+        const retained = (n: number) => cloudSql({ ...GOOD_GCP, backupRetentionSettings: { retainedBackups: n, retentionUnit: "COUNT" } });
+        assert.deepEqual(await runResourcePolicy(cloudSqlBackupConfiguration, retained(365)), []);
+        const [message] = await runResourcePolicy(cloudSqlBackupConfiguration, retained(400));
+        assert.match(message, /retainedBackups is 400, above the 365 Cloud SQL accepts \(1-365\): Cloud SQL refuses the setting/);
+    });
+
     it("cloudsql-deletion-protection: explicit false (the provider defaults to true)", async () => {
         assert.deepEqual(await runResourcePolicy(cloudSqlDeletionProtection, cloudSql(GOOD_GCP, { deletionProtection: false })), [
             "oauth2-postgres: deletionProtection is false; the runbook requires true (deleting the instance deletes its automated backups)",
@@ -106,7 +156,9 @@ describe("engines of other providers (h28 trial): listed as not judged, never re
             resource("digitalocean:index/databaseCluster:DatabaseCluster", { engine: "pg" }),
             resource("mongodbatlas:index/advancedCluster:AdvancedCluster", { backupEnabled: false }),
             resource("aiven:index/pg:Pg", {}),
-            resource("azure-native:dbforpostgresql/v20221201:Server", { backup: { backupRetentionDays: 7 } }),
+            resource("azure-native:dbforpostgresql/v20221201:Server", { backup: { backupRetentionDays: 7 } }, "judged-versioned"),
+            resource("azure-native:dbforpostgresql/v20171201:Server", { properties: { storageProfile: { backupRetentionDays: 7 } } }),
+            resource("azure-native:dbforpostgresql:SingleServer", { properties: { storageProfile: { backupRetentionDays: 35, geoRedundantBackup: "Enabled" } } }, "legacy"),
             resource("azure-native:dbforpostgresql:Server", {}, "judged"),
             resource("gcp:sql/database:Database", {}, "a database inside an instance"),
         ]).map((n) => `${n.name} (${n.kind}): ${n.backups}`);
@@ -116,7 +168,8 @@ describe("engines of other providers (h28 trial): listed as not judged, never re
             "records (DigitalOcean managed database cluster): backups not declared by the program (the service's own defaults)",
             "records (MongoDB Atlas cluster): cloud backups off",
             "records (Aiven for PostgreSQL service): backups not declared by the program (the service's own defaults)",
-            "records (Azure PostgreSQL server (dbforpostgresql/v20221201, an azure-native API-version module)): backups not declared by the program (the service's own defaults)",
+            "records (Azure PostgreSQL server (dbforpostgresql/v20171201, an azure-native API-version module)): backups kept 7 days, not geo-redundant",
+            "legacy (Azure PostgreSQL single server (retired service)): backups kept 35 days, geo-redundant",
         ]);
     });
 });

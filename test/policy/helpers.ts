@@ -65,6 +65,19 @@ export async function runResourcePolicy(policy: ResourceValidationPolicy, resour
     return result.violations.filter((v) => v.policy === policy.name).map((v) => v.message);
 }
 
+/** runResourcePolicy, with the reasons the policy gave for not judging (notApplicable), e.g. an unknown in preview. */
+export async function runResourcePolicyWithReasons(policy: ResourceValidationPolicy, resource: HandBuilt, options: RunOptions = {}): Promise<{ violations: string[]; notApplicable: string[] }> {
+    const result = await evaluateResourcePolicies(withSettings(policy), prepare(toAnalyzerResources([resource])), {
+        config: options.config,
+        stackTags: new Map(Object.entries(options.stackTags ?? {})),
+        packEnforcementLevel: options.level ?? "mandatory",
+    });
+    return {
+        violations: result.violations.filter((v) => v.policy === policy.name).map((v) => v.message),
+        notApplicable: result.notApplicable.filter((n) => n.policy === policy.name).map((n) => n.reason ?? ""),
+    };
+}
+
 export async function runStackPolicy(policy: StackValidationPolicy, resources: HandBuilt[], options: RunOptions = {}): Promise<Violation[]> {
     return (await runStackPolicyWithReasons(policy, resources, options)).violations;
 }

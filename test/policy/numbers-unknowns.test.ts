@@ -67,6 +67,23 @@ describe("numbers, retention rows and unknown inputs (issue 22, second trial)", 
         assert.deepEqual(databaseRow([rds("a", { backupRetentionPeriod: "abc" })]).shortfalls, ['a: backupRetentionPeriod "abc" (not a number)']);
     });
 
+    it("the database row: not met while one of its databases is unknown (a StackReference's retention), whatever the others", () => {
+        const oneUnknown = databaseRow([rds("a", { backupRetentionPeriod: 35 }), rds("b", { backupRetentionPeriod: UNKNOWN })]);
+        assert.equal(oneUnknown.status, "unknown");
+        // A Flexible Server whose createMode is unknown may be a replica (no backups) or a server that counts: unknown too.
+        const azure = (name: string, props: Record<string, unknown>): HandBuilt => ({ type: "azure-native:dbforpostgresql:Server", name, props });
+        const flexible = databaseRow([azure("a", { backup: { backupRetentionDays: 35 } }), azure("b", { createMode: UNKNOWN, backup: { backupRetentionDays: 7 } })]);
+        assert.equal(flexible.status, "unknown");
+        assert.equal(databaseRow([azure("a", { backup: { backupRetentionDays: 35 } })]).status, "met");
+        // Cloud SQL whose backups' `enabled` is unknown: its 30 retained backups prove nothing yet.
+        const cloudSql = (enabled: unknown): HandBuilt => ({ type: T.cloudSql, name: "sql", props: { databaseVersion: "POSTGRES_15", settings: { backupConfiguration: { enabled, backupRetentionSettings: { retainedBackups: 30 } } } } });
+        assert.equal(databaseRow([cloudSql(true)]).status, "met");
+        assert.equal(databaseRow([cloudSql(UNKNOWN)]).status, "unknown");
+        const tooMany: HandBuilt = { type: T.cloudSql, name: "sql", props: { databaseVersion: "POSTGRES_15", settings: { backupConfiguration: { enabled: true, backupRetentionSettings: { retainedBackups: 400 } } } } };
+        assert.equal(databaseRow([tooMany]).status, "missing");
+        assert.deepEqual(databaseRow([tooMany]).shortfalls, ["sql: retainedBackups 400, above the 365 Cloud SQL accepts"]);
+    });
+
     it("a check whose deciding input is unknown ends as not judged in this preview, naming the input", async () => {
         const prepared = prepare(toAnalyzerResources([rds("orders", { backupRetentionPeriod: UNKNOWN })]));
         const result = await evaluateResourcePolicies([settingsPolicy, rdsBackupRetention], prepared, { packEnforcementLevel: "mandatory" });

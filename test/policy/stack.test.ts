@@ -107,6 +107,39 @@ describe("stack policies", () => {
         assert.deepEqual(await runStackPolicy(drFailoverTopology, [record("SECONDARY"), replica(UNKNOWN)]), []);
     });
 
+    it("dr-failover-topology: a replica of a database the stack itself declares (a read replica beside its primary) does not make it a standby", async () => {
+        const urn = (type: string, name: string) => `urn:pulumi:test::proj::${type}::${name}`;
+        const CLOUDSQL = "gcp:sql/databaseInstance:DatabaseInstance";
+        const primary: HandBuilt = { type: CLOUDSQL, name: "idp-pg", props: { name: "idp-pg-euw3", region: "europe-west3", databaseVersion: "POSTGRES_15" } };
+        const byName: HandBuilt = { type: CLOUDSQL, name: "idp-pg-replica", props: { name: "idp-pg-euw1", region: "europe-west1", masterInstanceName: "idp-pg-euw3" } };
+        const byOutput: HandBuilt = { ...byName, props: { region: "europe-west1", masterInstanceName: "idp-pg-4f1c" }, propertyDependencies: { masterInstanceName: [urn(CLOUDSQL, "idp-pg")] } };
+        // Role unknown: nothing to require (before: "standby stack has no Route 53 record ... SECONDARY").
+        assert.deepEqual(await runStackPolicy(drFailoverTopology, [primary, byName]), []);
+        assert.deepEqual(await runStackPolicy(drFailoverTopology, [primary, byOutput]), []);
+        const AZURE = "azure-native:dbforpostgresql:Server";
+        const server: HandBuilt = { type: AZURE, name: "idp-pg-weu", props: { backup: { backupRetentionDays: 35, geoRedundantBackup: "Enabled" } } };
+        const readReplica: HandBuilt = { type: AZURE, name: "idp-pg-weu-ro", props: { createMode: "Replica", sourceServerResourceId: "/subscriptions/s/x" }, propertyDependencies: { sourceServerResourceId: [urn(AZURE, "idp-pg-weu")] } };
+        assert.deepEqual(await runStackPolicy(drFailoverTopology, [server, readReplica]), []);
+        // A Flexible Server whose createMode is unknown (from another stack) is no replica evidence alone; with a source it is.
+        const unknownMode: HandBuilt = { type: AZURE, name: "idp-pg", props: { createMode: UNKNOWN } };
+        assert.deepEqual(await runStackPolicy(drFailoverTopology, [unknownMode]), []);
+        assert.equal((await runStackPolicy(drFailoverTopology, [{ ...unknownMode, props: { createMode: UNKNOWN, sourceServerResourceId: UNKNOWN } }])).length, 1);
+        // A replica of an instance the stack does not declare (another stack's primary) still makes it a standby.
+        const [standby] = await runStackPolicy(drFailoverTopology, [primary, { ...byName, props: { ...byName.props, masterInstanceName: "orders-pg-euw3" } }]);
+        assert.match(standby.message, /standby stack has no Route 53 record with failoverRoutingPolicies type "SECONDARY"/);
+    });
+
+    it("retention-table-coverage: an Azure server above the 35 days Azure accepts does not meet the database row", async () => {
+        const server = (days: number): HandBuilt => ({ type: "azure-native:dbforpostgresql:Server", name: "idp-pg-reporting", props: { backup: { backupRetentionDays: days, geoRedundantBackup: "Enabled" } } });
+        assert.deepEqual(await runStackPolicy(retentionTableCoverage, [server(35)]), []);
+        const [row] = await runStackPolicy(retentionTableCoverage, [server(40)]);
+        assert.match(row.message, /"Database \(PostgreSQL\)".*not met/);
+        assert.match(row.message, /idp-pg-reporting: backup\.backupRetentionDays 40 days, above the 35 Azure accepts/);
+        // The same server under an API-version module is judged too (it was listed as not judged: the row N/A).
+        const [versioned] = await runStackPolicy(retentionTableCoverage, [{ ...server(7), type: "azure-native:dbforpostgresql/v20221201:Server" }]);
+        assert.match(versioned.message, /backup\.backupRetentionDays 7 days < 30/);
+    });
+
     it("retention-table-coverage: a program with only a database is judged on the database row, named after its engine", async () => {
         const violations = await runStackPolicy(retentionTableCoverage, [{ type: "aws:rds/instance:Instance", name: "db", props: { engine: "mysql", backupRetentionPeriod: 14 } }]);
         assert.deepEqual(violations.map((v) => v.message), [

@@ -2,7 +2,7 @@
  * Rules of one cloud's section: the Azure Flexible Server tier, storage sizes and VNet integration; the Cloud SQL
  * project, edition and tier, private network and transaction-log retention.
  */
-import { SECTION_DEFAULTS, Values } from "../schema";
+import { FIELDS, SECTION_DEFAULTS, Values } from "../schema";
 import type { Fail, RuleContext } from "./context";
 
 /** Storage sizes (GiB) that Azure Flexible Server offers. */
@@ -18,7 +18,10 @@ export function azureRules(v: Values, fail: Fail): void {
     }
     const storage = v.allocatedStorageGb;
     if (storage !== undefined && !AZURE_STORAGE_SIZES_GB.includes(storage)) {
-        fail("allocatedStorageGb", `${storage} is not an Azure Flexible Server storage size (${AZURE_STORAGE_SIZES_GB.join(", ")})`);
+        // The default (sized for RDS) is what Azure refuses when the key is left out: say so, or the error names a key
+        // the stack file does not have. (Pulumi passes Pulumi.yaml's default as a value: an unset key cannot be told apart.)
+        const unsetHint = storage === FIELDS.allocatedStorageGb.default ? `; ${storage} is the default when the key is not set: set it on an azure stack` : "";
+        fail("allocatedStorageGb", `${storage} is not an Azure Flexible Server storage size (${AZURE_STORAGE_SIZES_GB.join(", ")})${unsetHint}`);
     }
     const { delegatedSubnetId, privateDnsZoneId } = v.azure;
     if (Boolean(delegatedSubnetId) !== Boolean(privateDnsZoneId)) {
@@ -38,6 +41,10 @@ export function gcpRules(v: Values, ctx: RuleContext, fail: Fail): void {
         } else if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(project)) {
             fail("gcp.project", `"${project}" is not a Google Cloud project id`);
         }
+    }
+    const providerProject = ctx.raw("gcp:project");
+    if (v.gcp.project !== undefined && providerProject !== undefined && v.gcp.project !== providerProject) {
+        fail("gcp.project", `"${v.gcp.project}" differs from gcp:project "${providerProject}": the instance would go to ${v.gcp.project}, the provider's default project elsewhere; set one of them, or both alike`);
     }
     const edition = v.gcp.edition ?? SECTION_DEFAULTS.gcp.edition;
     if (v.gcp.tier && edition === "ENTERPRISE_PLUS" && !v.gcp.tier.startsWith("db-perf-optimized-")) {

@@ -30,6 +30,15 @@ export function regionRules(v: Values, ctx: RuleContext, fail: Fail): void {
         fail("awsDrRegion", `"${v.awsDrRegion}" equals awsPrimaryRegion; the backups' DR region must be a different region`);
     }
     providerRegion(v, ctx, fail, v.role === "standby" ? "awsDrRegion" : "awsPrimaryRegion");
+    // The database's cloud provider: its default region, when the stack file sets one, is this role's region (the
+    // program places the database in primaryRegion/drRegion; a different default would contradict it silently).
+    const cloudRegionKey = cloud === "azure" ? "azure-native:location" : "gcp:region";
+    const cloudRegion = ctx.raw(cloudRegionKey);
+    const expected = v.role === "standby" ? "drRegion" : "primaryRegion";
+    const own = v[expected];
+    if (cloudRegion !== undefined && own && v.role !== "vault" && cloudRegion !== own) {
+        fail(cloudRegionKey, `"${cloudRegion}" must equal ${PROJECT}:${expected} (${own}) for a ${v.role ?? "primary"} stack: the database is declared in ${own}`);
+    }
 }
 
 /** aws:region is the region of this role's resources. */

@@ -2,7 +2,7 @@
  * Human-readable plan: every resource as a tree under its parent, with the properties that matter for
  * backups and DR. Secrets print as [secret], values computed by the cloud as (computed).
  */
-import { ExposedSecret, LookupRecord, PlannedResource, PlanResult, redact, shareablePlan, UnknownApply, WaitingRegistration } from "./model";
+import { ExposedSecret, isSecret, LookupRecord, PlannedResource, PlanResult, redact, shareablePlan, UNKNOWN, UnknownApply, WaitingRegistration } from "./model";
 
 /** Per type, the inputs worth reading in a DR review; other types print their scalar inputs. */
 const KEY_PROPERTIES: Record<string, string[]> = {
@@ -29,6 +29,46 @@ const KEY_PROPERTIES: Record<string, string[]> = {
     "kubernetes:batch/v1:CronJob": ["metadata", "spec"],
     "kubernetes:batch/v1beta1:CronJob": ["metadata", "spec"],
 };
+
+/**
+ * Per type, nested inputs (dotted paths) worth reading in a DR review: a managed database's backup settings are
+ * objects (Azure's `backup`, Cloud SQL's `settings.backupConfiguration`), which the scalar summary leaves out.
+ */
+const AZURE_POSTGRES_PATHS = [
+    "serverName", "location", "resourceGroupName", "version", "createMode", "sourceServerResourceId", "pointInTimeUTC", "sku.name",
+    "backup.backupRetentionDays", "backup.geoRedundantBackup", "highAvailability.mode", "replica.promoteMode",
+];
+const KEY_PATHS: Record<string, string[]> = {
+    "azure-native:dbforpostgresql:Server": AZURE_POSTGRES_PATHS,
+    "gcp:sql/databaseInstance:DatabaseInstance": [
+        "name", "project", "region", "databaseVersion", "masterInstanceName", "instanceType", "deletionProtection", "clone.sourceInstanceName",
+        "clone.pointInTime", "restoreBackupContext.backupRunId", "settings.tier", "settings.edition", "settings.availabilityType",
+        "settings.deletionProtectionEnabled", "settings.backupConfiguration.enabled", "settings.backupConfiguration.startTime",
+        "settings.backupConfiguration.location", "settings.backupConfiguration.pointInTimeRecoveryEnabled",
+        "settings.backupConfiguration.transactionLogRetentionDays", "settings.backupConfiguration.backupRetentionSettings.retainedBackups",
+        "settings.backupConfiguration.backupRetentionSettings.retentionUnit",
+    ],
+};
+
+/** The dotted paths of `type` (an azure-native API-version module's Flexible Server as the default module's), if any. */
+function keyPathsOf(type: string): string[] | undefined {
+    return KEY_PATHS[type] ?? (/^azure-native:dbforpostgresql\/v\w+:Server$/.test(type) ? AZURE_POSTGRES_PATHS : undefined);
+}
+
+/** The input at a dotted path; a secret or unknown on the way is the value (printed as such), an absent step undefined. */
+function atPath(inputs: Record<string, unknown>, path: string): unknown {
+    let value: unknown = inputs;
+    for (const key of path.split(".")) {
+        if (value === UNKNOWN || isSecret(value)) {
+            return value;
+        }
+        if (value === null || typeof value !== "object") {
+            return undefined;
+        }
+        value = (value as Record<string, unknown>)[key];
+    }
+    return value;
+}
 
 const SKIPPED = new Set(["tags", "tagsAll", "policy", "assumeRolePolicy", "__defaults"]);
 
@@ -70,6 +110,13 @@ function cronJobSummary(inputs: Record<string, unknown>): string[] {
 export function keyProperties(resource: PlannedResource): string[] {
     if (resource.type === "kubernetes:batch/v1:CronJob" || resource.type === "kubernetes:batch/v1beta1:CronJob") {
         return cronJobSummary(resource.inputs);
+    }
+    const paths = keyPathsOf(resource.type);
+    if (paths) {
+        return paths.flatMap((path) => {
+            const value = atPath(resource.inputs, path);
+            return value === undefined ? [] : [`${path}=${brief(value)}`];
+        });
     }
     const wanted = KEY_PROPERTIES[resource.type];
     const entries = Object.entries(resource.inputs).filter(([k, v]) =>
