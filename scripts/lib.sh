@@ -5,7 +5,8 @@
 # Exit codes (the same in every script; each script's header lists the ones it uses):
 #   0    success (for the exports: also "unchanged, nothing uploaded")
 #   1    unexpected error
-#   2    usage or configuration error (a required variable is missing, a bad argument)
+#   2    usage or configuration error (a required variable is missing, a bad argument; an AWS_PROFILE not in
+#        the config files, no AWS credentials, expired or invalid ones: die, exit_code)
 #   3    database error (cannot connect, pg_dump/pg_restore/psql failed)
 #   4    storage error (S3 upload, download or listing failed; an object is missing or the wrong size)
 #   5    encryption error (no passphrase, gpg failed: wrong passphrase, corrupt or truncated object)
@@ -58,11 +59,30 @@ EXPECTED_TABLES="${EXPECTED_TABLES:-oauth2_authorization oauth2_authorization_co
 
 log() { printf '%s %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$SCRIPT_NAME" "$*" >&2; }
 
-# die CODE MESSAGE...: log and exit with CODE (the EXIT trap of the script cleans up).
+# aws_config_fault: the line aws-helper.py wrote when the run's AWS profile or credentials are unusable (a
+# profile not in the config files, no credentials, expired or invalid ones: it names the profile or variable
+# and what to do); fails when there was none.
+aws_config_fault() {
+    [[ -n "${WORK_DIR:-}" && -s "$WORK_DIR/aws-config.fault" ]] && head -n 1 "$WORK_DIR/aws-config.fault"
+}
+
+# exit_code CODE: CODE, or EX_USAGE when CODE is one an AWS call's failure ends a run with (storage 4, source
+# 8, encryption 5 for the passphrase's secret, database 3 for the credentials' secret) and the run met a fault
+# of its AWS configuration (aws_config_fault): that is a configuration error, whichever step first needed AWS.
+exit_code() {
+    if [[ "$1" =~ ^[3458]$ ]] && aws_config_fault >/dev/null; then echo "$EX_USAGE"; else echo "$1"; fi
+}
+
+# die CODE MESSAGE...: log and exit with CODE (the EXIT trap of the script cleans up); exit 2 with the fault's
+# line first when an AWS configuration fault is the cause (exit_code).
 LAST_ERROR=""
 die() {
-    local code=$1
+    local code=$1 fault
     shift
+    if [[ "$(exit_code "$code")" != "$code" ]] && fault=$(aws_config_fault); then
+        code=$EX_USAGE
+        set -- "$fault ($*)"
+    fi
     LAST_ERROR="$*"
     log "ERROR: $*"
     exit "$code"
@@ -212,6 +232,8 @@ start_aws_helper() {
         local candidates=(python3 /usr/bin/python3) python
         # fd 3 is the script's stderr: the helper says there when a call gets no answer and is retried.
         export AWS_HELPER_PROGRESS_FD=3 AWS_HELPER_LOG_NAME="$SCRIPT_NAME"
+        # Where the helper writes a fault of the AWS profile or credentials (die: exit 2 with it).
+        export AWS_HELPER_CONFIG_FAULT_FILE="$WORK_DIR/aws-config.fault"
         # glibc's malloc serves the upload's parts (5 MB each, several in flight) from mmap only up to a threshold
         # it raises after the first one is freed: later parts then come from the heap and its freed holes stay
         # resident (the helper's peak during a backup's upload 92-99 MB instead of 84, and a different layout
@@ -246,6 +268,8 @@ aws_helper_ready() {
     local waited=0
     while [[ ! -S "$AWS_HELPER_SOCKET" ]]; do
         if [[ -z "$AWS_HELPER_PID" ]] || ! kill -0 "$AWS_HELPER_PID" 2>/dev/null || [[ $waited -ge 1000 ]]; then
+            # Stopped on a fault of the AWS configuration (a profile not in the files): die says its line first.
+            aws_config_fault >/dev/null && { echo "the AWS helper stopped: the AWS configuration is not usable" >&2; return 1; }
             echo "the AWS helper ($LIB_DIR/aws-helper.py, python3 with botocore and s3transfer) is not running: $(one_line_error "$WORK_DIR/aws-helper.err")" >&2
             return 1
         fi

@@ -79,7 +79,8 @@ check() {
     printf '%s %s: %s\n' "$verdict" "$name" "$detail"
     [[ "$verdict" == PASS || "$code" == - ]] && return 0
     if [[ -n "$code" ]]; then
-        [[ $SOURCE_CODE -ne 0 ]] || SOURCE_CODE=$code
+        # exit_code: 2 instead when the AWS profile or credentials are the cause (lib.sh).
+        [[ $SOURCE_CODE -ne 0 ]] || SOURCE_CODE=$(exit_code "$code")
     else
         SERVICE_FAILED=1
     fi

@@ -347,7 +347,7 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         assert.doesNotMatch(stderr, /downloading/);
     });
 
-    it("an AWS_PROFILE that is not in the config files (the vault profile not set up here): one line naming it and the files, in every script (was a Python traceback)", async function () {
+    it("an AWS_PROFILE that is not in the config files (the vault profile not set up here): exit 2, one line naming it, the files and the profiles there, in every script (was a Python traceback, then exit 4)", async function () {
         const { pg, moto } = servers;
         const scratch = tempDir("oauth2-dr-profile-");
         try {
@@ -356,8 +356,9 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
             for (const [script, args] of scripts) {
                 const env = { ...scriptEnv(pg, moto, bucket, servers.passphrase), AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", AWS_SESSION_TOKEN: "", AWS_PROFILE: "oauth2-dr-vault", AWS_CONFIG_FILE: config };
                 const result = await runScript(script, env, script === "restore.sh" ? [...args, "--manifest", manifestKey] : args);
-                assert.notEqual(result.code, 0, explain(result));
-                assert.match(result.stderr, new RegExp(`the AWS profile 'oauth2-dr-vault' \\(AWS_PROFILE\\) is not in the AWS config files read \\(AWS_CONFIG_FILE=${config.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}, AWS_SHARED_CREDENTIALS_FILE=`), `${script}: ${explain(result)}`);
+                // A configuration error (2), not a storage error (4, until h29-residuals), naming the profiles there are.
+                assert.equal(result.code, 2, `${script}: ${explain(result)}`);
+                assert.match(result.stderr, new RegExp(`ERROR: AWS_PROFILE=oauth2-dr-vault: the AWS profile is not in the AWS config files read \\(AWS_CONFIG_FILE=${config.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}, AWS_SHARED_CREDENTIALS_FILE=[^)]*\\); set AWS_PROFILE to one of: oauth2-dr-prod, or create it`), `${script}: ${explain(result)}`);
                 assert.doesNotMatch(result.stderr, /Traceback/, script);
             }
         } finally {
