@@ -1246,6 +1246,26 @@ session_end() {
     RESTORE_SESSION_PID=""
 }
 
+# lock_holder_sql [EXTRA]: an SQL text expression naming a session that holds (or waits ahead for) a lock a run
+# gave up on, and how to end it, from pg_stat_activity alone (alias a; nothing guessed): "pid N (application_name
+# 'x', user u, client 10.0.0.7:51234, state s, transaction since T, connected since T)EXTRA: to end it (its
+# transaction is rolled back), SELECT pg_terminate_backend(N)". EXTRA: an SQL text expression put after the
+# parenthesis (default none). The client is "local (Unix socket)" for a socket connection; a field this role may
+# not read (another role's session without pg_read_all_stats) is said to be "not visible", never filled in.
+lock_holder_sql() {
+    cat <<SQL
+format('pid %s (application_name %L, user %s, client %s, state %s, transaction since %s, connected since %s)%s: to end it (its transaction is rolled back), SELECT pg_terminate_backend(%s)',
+    a.pid, a.application_name, coalesce(a.usename::text, 'not visible'),
+    CASE WHEN a.client_port = -1 THEN 'local (Unix socket)' WHEN a.client_addr IS NULL THEN 'not visible to this role (pg_read_all_stats)'
+         ELSE host(a.client_addr) || ':' || a.client_port END,
+    coalesce(a.state, 'not visible'),
+    CASE WHEN a.xact_start IS NOT NULL THEN to_char(a.xact_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+         WHEN a.state IS NULL THEN 'not visible' ELSE 'none open' END,
+    coalesce(to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'not visible'),
+    ${1:-''}, a.pid)
+SQL
+}
+
 # restore_lock_sql TOC_LIST: a DO block that takes ACCESS EXCLUSIVE locks on the archive's tables that exist
 # in the target, one by one under lock_timeout; on a timeout it names the table and the sessions holding it.
 restore_lock_sql() {
@@ -1267,8 +1287,7 @@ BEGIN
         EXCEPTION WHEN lock_not_available THEN
             -- One line per session: a session holds a table in several modes (an UPDATE ... WHERE id = (SELECT ...)
             -- takes ROW EXCLUSIVE and ACCESS SHARE), one pg_locks row each.
-            SELECT string_agg(format('pid %s (application_name %s, %s%s)', a.pid, coalesce(nullif(a.application_name, ''), 'none'),
-                       coalesce(a.state, 'unknown state'), CASE WHEN l.granted THEN '' ELSE ', waiting' END), '; ' ORDER BY l.granted DESC, a.pid)
+            SELECT string_agg($(lock_holder_sql "CASE WHEN l.granted THEN '' ELSE ' (waiting for it too, ahead of the restore)' END"), '; ' ORDER BY l.granted DESC, a.pid)
               INTO holders
               FROM (SELECT pl.pid, bool_or(pl.granted) AS granted FROM pg_locks pl
                      WHERE pl.relation = t AND pl.pid <> pg_backend_pid() GROUP BY pl.pid) l

@@ -205,7 +205,7 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
             const result = await runScript("restore.sh", { ...scriptEnv(pg, servers.moto, bucket, servers.passphrase, "rowlocked"), RESTORE_LOCK_TIMEOUT: "1s" }, ["--yes", "--source-database", "oauth2db"]);
             assert.equal(result.code, 3, explain(result));
             const line = result.stderr.split("\n").find((l) => /lock timeout: table oauth2_authorization/.test(l)) ?? "";
-            assert.match(line, new RegExp(`stayed locked for 1s \\(RESTORE_LOCK_TIMEOUT\\) by pid ${appPid} \\(application_name oauth2-app, idle in transaction\\)`), explain(result));
+            assert.match(line, new RegExp(`stayed locked for 1s \\(RESTORE_LOCK_TIMEOUT\\) by pid ${appPid} \\(application_name 'oauth2-app', user postgres, client 127\\.0\\.0\\.1:\\d+, state idle in transaction, transaction since \\S+Z, connected since \\S+Z\\): to end it \\(its transaction is rolled back\\), SELECT pg_terminate_backend\\(${appPid}\\)`), explain(result));
             assert.equal(line.split(`pid ${appPid} `).length, 2, `the holder named more than once: ${line}`);
             assert.equal(sums(), before);
         } finally {
@@ -320,15 +320,22 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         const first = startScript("restore.sh", env, ["--yes", "--source-database", "oauth2db"], { detached: true });
         let second: ScriptResult;
         let firstRun: string;
+        let advisoryHolder: string;
         try {
             await waitForStderr(first, /verified the dump/, 60_000);
             firstRun = pg.psql("SELECT application_name FROM pg_stat_activity WHERE datname = 'twice' AND application_name LIKE 'oauth2-dr-restore:%' LIMIT 1", "postgres");
             second = await runScript("restore.sh", env, ["--yes", "--source-database", "oauth2db"]);
+            advisoryHolder = pg.psql("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = 'twice')", "postgres");
         } finally {
             app.stdin!.end("COMMIT;\n");
         }
         assert.equal(second.code, 3, explain(second));
-        assert.match(second.stderr, new RegExp(`ERROR: another restore into ${LOCALHOST}:${pg.port}/twice is running: pid \\d+ \\(application_name ${firstRun}, `), explain(second));
+        // The holder of the advisory lock, its client and since when, and the statements that end it, as pg_stat_activity has them.
+        const holder = /another restore into \S+ is running: pid (\d+) /.exec(second.stderr)?.[1] ?? "none";
+        assert.equal(holder, advisoryHolder, explain(second));
+        assert.match(second.stderr, new RegExp(`ERROR: another restore into ${LOCALHOST}:${pg.port}/twice is running: pid ${holder} \\(application_name '${firstRun}', user postgres, client 127\\.0\\.0\\.1:\\d+, state [a-z ]+, transaction since [^,]+, connected since \\S+Z\\): `
+            + `to end it \\(its transaction is rolled back\\), SELECT pg_terminate_backend\\(${holder}\\); its run's other sessions: SELECT pg_terminate_backend\\(pid\\) FROM pg_stat_activity WHERE application_name = '${firstRun}'; `
+            + `two restores at once .*: wait for it to end; if its run is gone \\(a lost pod\\), end its sessions with the statements above, then run again`), explain(second));
         assert.doesNotMatch(second.stderr, /downloading the dump/, explain(second));
         const result = await first.done;
         assert.equal(result.code, 0, explain(result));
