@@ -518,6 +518,46 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.match(wildcard, /^dump-writer: .*GetSecretValue on \*/);
     });
 
+    it("writers cannot decrypt: an IAM user with the writer's permissions (its own policies or its groups') that can decrypt is judged like a role; a person (no backup bucket named), a reader, staging are not", async () => {
+        const put = { Sid: "Dumps", Effect: "Allow", Action: ["s3:PutObject"], Resource: "arn:aws:s3:::acme-db-dumps/*" };
+        const passphrase = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:acme/backup-passphrase-Xy12Ab";
+        const read = { Sid: "Secrets", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: passphrase };
+        const dumps = bucket("acme-db-dumps", { lifecycleRules: [{ enabled: true, prefix: "database/", expiration: { days: 30 } }] });
+        const user = (name: string, tags: Record<string, string> = {}) => ({ type: "aws:iam/user:User", name, props: { name, tags } });
+        const userPolicy = (name: string, statements: unknown[]) => ({ type: "aws:iam/userPolicy:UserPolicy", name: `${name}-policy`, props: { user: name, policy: JSON.stringify({ Statement: statements }) } });
+        const advice = "a writer must not be able to decrypt what it wrote (encrypt to public keys, backupEncryption mode public-key, and keep the private keys in the vault account)";
+        // Its own policy: write and read (the bucket is production, the user untagged).
+        assert.deepEqual(await messages("backup-writer-cannot-decrypt", [dumps, user("cron-dumper"), userPolicy("cron-dumper", [put, read])]), [
+            `cron-dumper: backup writer user (its policies write to backup bucket acme-db-dumps) may read backup decryption material: secretsmanager:GetSecretValue on ${passphrase} (UserPolicy cron-dumper-policy, statement Secrets); ${advice}`,
+        ]);
+        // Through a group: GroupMembership + GroupPolicy (by name), UserGroupMembership + GroupPolicyAttachment of a Policy, PolicyAttachment groups.
+        const group = { type: "aws:iam/group:Group", name: "dba", props: { name: "dba" } };
+        const groupPolicy = { type: "aws:iam/groupPolicy:GroupPolicy", name: "dba-secrets", props: { group: "dba", policy: JSON.stringify({ Statement: [read] }) } };
+        const membership = { type: "aws:iam/groupMembership:GroupMembership", name: "dba-members", props: { group: "dba", users: ["cron-dumper"] } };
+        const [viaGroup] = await messages("backup-writer-cannot-decrypt", [dumps, user("cron-dumper"), userPolicy("cron-dumper", [put]), group, groupPolicy, membership]);
+        assert.equal(viaGroup, `cron-dumper: backup writer user (its policies write to backup bucket acme-db-dumps) may read backup decryption material: secretsmanager:GetSecretValue on ${passphrase} (GroupPolicy dba-secrets (group dba), statement Secrets); ${advice}`);
+        const policy = { type: "aws:iam/policy:Policy", name: "secrets-read", props: { name: "secrets-read", arn: "arn:aws:iam::111111111111:policy/secrets-read", policy: JSON.stringify({ Statement: [read] }) } };
+        const userGroups = { type: "aws:iam/userGroupMembership:UserGroupMembership", name: "cron-dumper-groups", props: { user: "cron-dumper", groups: ["dba"] } };
+        const groupAttachment = { type: "aws:iam/groupPolicyAttachment:GroupPolicyAttachment", name: "dba-attach", props: { group: "dba", policyArn: "arn:aws:iam::111111111111:policy/secrets-read" } };
+        const [attached] = await messages("backup-writer-cannot-decrypt", [dumps, user("cron-dumper"), userPolicy("cron-dumper", [put]), group, policy, userGroups, groupAttachment]);
+        assert.match(attached, /^cron-dumper: backup writer user .*GetSecretValue on .*backup-passphrase.* \(Policy secrets-read \(attached by dba-attach\), statement Secrets\)/);
+        const legacyAttachment = { type: "aws:iam/policyAttachment:PolicyAttachment", name: "legacy", props: { groups: ["dba"], policyArn: "arn:aws:iam::111111111111:policy/secrets-read" } };
+        assert.equal((await messages("backup-writer-cannot-decrypt", [dumps, user("cron-dumper"), userPolicy("cron-dumper", [put]), policy, membership, legacyAttachment])).length, 1, "PolicyAttachment groups");
+        // The writer's grant itself through the group: the same.
+        const groupWrites = { type: "aws:iam/groupPolicy:GroupPolicy", name: "dba-dumps", props: { group: "dba", policy: JSON.stringify({ Statement: [put, read] }) } };
+        assert.equal((await messages("backup-writer-cannot-decrypt", [dumps, user("cron-dumper"), membership, groupWrites])).length, 1, "write and read through the group");
+        // Not judged: a person (s3:PutObject only on *), a reader, a staging user and bucket, another group's policy.
+        assert.deepEqual(await messages("backup-writer-cannot-decrypt", [dumps, user("alice"), userPolicy("alice", [{ ...put, Resource: "*" }, read])]), [], "a person");
+        assert.deepEqual(await messages("backup-writer-cannot-decrypt", [dumps, user("reader"), userPolicy("reader", [{ ...put, Action: "s3:GetObject" }, read])]), [], "a reader");
+        const stagingDumps = { ...dumps, props: { ...dumps.props, tags: { backup: "true", environment: "staging" } } };
+        assert.deepEqual(await messages("backup-writer-cannot-decrypt", [stagingDumps, user("cron-dumper", { environment: "staging" }), userPolicy("cron-dumper", [put, read])]), [], "staging");
+        assert.deepEqual(await messages("backup-writer-cannot-decrypt", [dumps, user("cron-dumper"), userPolicy("cron-dumper", [put]), group, groupPolicy, { ...membership, props: { group: "dba", users: ["someone-else"] } }]), [], "not a member");
+        // backup-job-role-no-destruction reads the same groups: a member whose group may delete versions is reported.
+        const deleteVersions = { type: "aws:iam/groupPolicy:GroupPolicy", name: "dba-cleanup", props: { group: "dba", policy: JSON.stringify({ Statement: [{ Sid: "Cleanup", Effect: "Allow", Action: "s3:DeleteObjectVersion", Resource: "arn:aws:s3:::acme-db-dumps/*" }] }) } };
+        const [destroys] = await messages("backup-job-role-no-destruction", [dumps, user("cron-dumper"), userPolicy("cron-dumper", [put]), group, deleteVersions, membership]);
+        assert.match(destroys, /^cron-dumper: backup writer user \(its policies write to backup bucket acme-db-dumps\) may s3:DeleteObjectVersion \(GroupPolicy dba-cleanup \(group dba\), statement Cleanup\)/);
+    });
+
     it("writers cannot decrypt: a wildcard secret ARN that covers the passphrase is named (the program's own secret, or any secret); one that covers other secrets only is not", async () => {
         const irsa = JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { Federated: "arn:aws:iam::1:oidc-provider/x" }, Action: "sts:AssumeRoleWithWebIdentity" }] });
         const writer = (resource: string) => [
