@@ -41,6 +41,7 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
             "DeleteResourcePolicy allow",
             "PutResourcePolicy allow",
             "RemoveRegionsFromReplication allow",
+            "ReplicateSecretToRegions allow",
             "UpdateSecret(KmsKeyId) allow",
             "DisableKey deny",
             "PutKeyPolicy allow (neither the key policy nor the organization SCP denies it)",
@@ -71,6 +72,10 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
             const byGuards = fromTree.filter((g) => !g.attacker.startsWith("PutKeyPolicy") && !g.resource.startsWith("RDS"));
             assert.ok(byGuards.every((g) => / deny$/.test(g.attacker)), JSON.stringify(fromTree.map((g) => g.attacker)));
             assert.equal(fromTree.find((g) => g.attacker.startsWith("UpdateSecret"))!.breakGlass, "UpdateSecret(KmsKeyId) allow");
+            // A replica under the attacker's key: denied to the attacker (no KMS key condition key exists, so the
+            // guard denies the action whole); the break-glass role may: the residual route (h29-residuals).
+            const replica = fromTree.find((g) => g.attacker.startsWith("ReplicateSecretToRegions"))!;
+            assert.deepEqual([replica.attacker, replica.breakGlass], ["ReplicateSecretToRegions deny", "ReplicateSecretToRegions allow"]);
             assert.match(fromTree.find((g) => g.attacker.startsWith("PutKeyPolicy"))!.attacker, /^PutKeyPolicy allow by the key policy, deny by the organization SCP/);
             const floors = fromTree.filter((g) => g.resource.startsWith("new backups"));
             assert.equal(floors.length, 2);
