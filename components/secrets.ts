@@ -35,10 +35,19 @@ export const SECRET_GUARDED_ACTIONS = [
     "secretsmanager:PutResourcePolicy",
     // Otherwise the guard itself could be removed.
     "secretsmanager:DeleteResourcePolicy",
+    // A replica added in another region under a KMS key the stack does not control: that key's owner reads the
+    // replica, or disables the key and the copy is lost. ReplicateSecretToRegions has no KMS key condition key
+    // (Service Authorization Reference, "Actions, resources, and condition keys for AWS Secrets Manager": only
+    // secretsmanager:AddReplicaRegions, the regions, and ForceOverwriteReplicaSecret), so it is denied whole, to
+    // everyone but the break-glass role, as RemoveRegionsFromReplication is. The stack's own replicas are created
+    // with the secret (CreateSecret with AddReplicaRegions), before this policy exists; a replica added later is a
+    // break-glass change. The break-glass role itself can still replicate under any key: a residual route (the
+    // compromise drill lists it), not refused.
+    "secretsmanager:ReplicateSecretToRegions",
 ];
 
 /**
- * A secret's resource policy that denies deleting it, removing its replicas and changing or removing this very
+ * A secret's resource policy that denies deleting it, removing its replicas or adding one, and changing or removing this very
  * policy to every principal but the break-glass role, and (with `kmsKeyArn`) re-keying it: an administrator
  * who may UpdateSecret to a KMS key they control, then delete that key, makes the secret unreadable without
  * deleting it. An explicit Deny in the resource policy applies to the account's administrators and root too;
@@ -53,7 +62,7 @@ export function secretGuardStatement(breakGlassRoleArn: string) {
     return denyToAllBut("DenyDeletionExceptBreakGlass", SECRET_GUARDED_ACTIONS, breakGlassRoleArn);
 }
 
-/** What re-keys a secret (CreateSecret and ReplicateSecretToRegions name no key of an existing secret's primary). */
+/** What re-keys a secret's primary (CreateSecret names no key of an existing secret; ReplicateSecretToRegions, a replica's, is denied whole above). */
 export const SECRET_REKEY_ACTIONS = ["secretsmanager:UpdateSecret"];
 
 /**

@@ -2,7 +2,8 @@
  * `backup-writer-cannot-decrypt` (mandatory, production only): a role that writes backups may not read what
  * decrypts them ("writers cannot read", the 3-2-1-1-0 rule; issue 23). A backup writer is a backup job role
  * (as `backup-job-role-no-destruction` recognises it: a workload role, tagged or reaching a backup bucket)
- * whose policies allow s3:PutObject. The decryption material is a Secrets Manager secret whose ARN or name
+ * whose policies allow s3:PutObject; and an IAM user whose policies (its own and its groups') allow s3:PutObject
+ * on a backup bucket it names, as `backup-job-role-no-destruction` recognises writer users. The decryption material is a Secrets Manager secret whose ARN or name
  * matches `decryptionSecrets` (default: the symmetric passphrase `*backup-passphrase*` and the private keys
  * `*backup-private-keys*`). The writer may not be allowed secretsmanager:GetSecretValue on such a secret, nor
  * on `*` (every secret). A role that only reads is not a writer and is not judged; one that also writes
@@ -12,7 +13,7 @@
  */
 import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { configOf, globMatch, isProduction } from "./config";
-import { backupBucketPolicies, grantsOf, isWorkloadRole, JOB_ROLE_TAGS_PROPERTY } from "./backup-job-roles";
+import { backupBucketPolicies, Grant, grantsOf, isWorkloadRole, JOB_ROLE_TAGS_PROPERTY, userGrantsOf, writesBackupBuckets } from "./backup-job-roles";
 import { productionAccounts } from "./isolated-copy";
 import { covers, statementsOf } from "./iam-documents";
 import { indexStack, tagsOf } from "./resources";
@@ -83,6 +84,21 @@ export const backupWriterCannotDecrypt: StackValidationPolicy = {
             .map((r) => ({ arn: read(r.props, "arn"), name: read(r.props, "name") }))
             .map((d) => ({ arn: typeof d.arn === "string" && !unknownText(d.arn) ? d.arn : undefined, name: typeof d.name === "string" && !unknownText(d.name) ? d.name : undefined }))
             .filter((d) => [d.arn, d.name].some((v) => v !== undefined && config.decryptionSecrets.some((g) => globMatch(g, v))));
+        // The decryption material a writer's grants let it read: one line per statement.
+        const decryptionReads = (grants: Grant[]): string[] => {
+            const reads: string[] = [];
+            for (const grant of grants) {
+                const statements = statementsOf(grant.document);
+                for (const s of statements === UNKNOWN ? [] : (statements ?? []).filter((x) => x.effect === "Allow" && covers(x, "secretsmanager:GetSecretValue"))) {
+                    const material = s.resources.filter((r) => !unknownText(r)).flatMap((r) => materialIn(r, config.decryptionSecrets, declared));
+                    if (material.length > 0) {
+                        reads.push(`secretsmanager:GetSecretValue on ${material.join(", ")} (${grant.where}${s.sid ? `, statement ${s.sid}` : ""})`);
+                    }
+                }
+            }
+            return reads;
+        };
+        const advice = "a writer must not be able to decrypt what it wrote (encrypt to public keys, backupEncryption mode public-key, and keep the private keys in the vault account)";
         for (const role of args.resources.filter((r) => r.type === "aws:iam/role:Role")) {
             const tags = tagsOf(role);
             if (isWorkloadRole(role) !== true || !isProduction(tags, args.stackTags, settings)) {
@@ -90,32 +106,33 @@ export const backupWriterCannotDecrypt: StackValidationPolicy = {
             }
             const { grants } = grantsOf(role, args.resources, bucketPolicies, ownAccounts);
             const tagged = config.jobRoleTags.some(({ key, value }) => tags[key] === value);
-            let writes = false;
-            const reads: string[] = [];
-            for (const grant of grants) {
+            const writes = grants.some((grant) => {
                 const statements = statementsOf(grant.document);
-                if (statements === UNKNOWN || statements === undefined) {
-                    continue;
-                }
-                for (const s of statements.filter((x) => x.effect === "Allow")) {
-                    if (covers(s, "s3:PutObject") && (tagged || s.resources.some((r) => r === "*" || backupBuckets.some((b) => globMatch(r.split("/")[0], `arn:aws:s3:::${b}`))))) {
-                        writes = true;
-                    }
-                    if (!covers(s, "secretsmanager:GetSecretValue")) {
-                        continue;
-                    }
-                    const material = s.resources.filter((r) => !unknownText(r)).flatMap((r) => materialIn(r, config.decryptionSecrets, declared));
-                    if (material.length > 0) {
-                        reads.push(`secretsmanager:GetSecretValue on ${material.join(", ")} (${grant.where}${s.sid ? `, statement ${s.sid}` : ""})`);
-                    }
-                }
-            }
-            if (writes && reads.length > 0) {
+                return statements !== UNKNOWN && (statements ?? []).some((s) => s.effect === "Allow" && covers(s, "s3:PutObject")
+                    && (tagged || s.resources.some((r) => r === "*" || backupBuckets.some((b) => globMatch(r.split("/")[0], `arn:aws:s3:::${b}`)))));
+            });
+            const reads = writes ? decryptionReads(grants) : [];
+            if (reads.length > 0) {
                 const roleName = read(role.props, "name");
                 const name = typeof roleName === "string" ? roleName : role.name;
+                reportViolation(`${name}: backup writer (s3:PutObject on backup storage) may read backup decryption material: ${reads.join("; ")}; ${advice}`, role.urn);
+            }
+        }
+        // Backup writers that are IAM users (an access key in a cron job, a CI system outside AWS), with their
+        // groups' policies: recognised as backup-job-role-no-destruction does (s3:PutObject on a backup bucket
+        // named in the resource), judged like a role. Production: the user's tags, the stack's, or a production
+        // bucket it writes to.
+        for (const user of args.resources.filter((r) => r.type === "aws:iam/user:User")) {
+            const { grants } = userGrantsOf(user, args.resources, bucketPolicies);
+            const writes = writesBackupBuckets(grants, backupBuckets);
+            const production = isProduction(tagsOf(user), args.stackTags, settings)
+                || [...index.buckets.values()].some((g) => typeof g.name === "string" && writes.includes(g.name) && g.bucket !== undefined && isProduction(tagsOf(g.bucket), args.stackTags, settings));
+            const reads = writes.length > 0 && production ? decryptionReads(grants) : [];
+            if (reads.length > 0) {
+                const userName = read(user.props, "name");
                 reportViolation(
-                    `${name}: backup writer (s3:PutObject on backup storage) may read backup decryption material: ${reads.join("; ")}; a writer must not be able to decrypt what it wrote (encrypt to public keys, backupEncryption mode public-key, and keep the private keys in the vault account)`,
-                    role.urn,
+                    `${typeof userName === "string" ? userName : user.name}: backup writer user (its policies write to backup bucket ${writes.join(", ")}) may read backup decryption material: ${reads.join("; ")}; ${advice}`,
+                    user.urn,
                 );
             }
         }

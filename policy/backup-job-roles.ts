@@ -327,14 +327,51 @@ export function shortLockGrants(grants: Grant[], index: StackIndex, settings: Se
 }
 
 /**
+ * The IAM groups a user is a member of, as names and URNs: GroupMembership (`group`, `users: [...]`) and
+ * UserGroupMembership (`user`, `groups: [...]`) that name it (by name or by dependency). A list that is not
+ * known yet (a first preview) adds nothing: no verdict on what it would add.
+ */
+function groupsOf(user: StackResource, names: string[], resources: readonly StackResource[]): { names: Set<string>; urns: Set<string> } {
+    const groups = { names: new Set<string>(), urns: new Set<string>() };
+    const add = (r: StackResource, property: string, values: unknown[]) => {
+        values.filter((v): v is string => typeof v === "string").forEach((v) => groups.names.add(v));
+        (r.propertyDependencies?.[property] ?? []).forEach((d) => groups.urns.add(d.urn));
+    };
+    for (const r of resources) {
+        if (r.type === "aws:iam/groupMembership:GroupMembership") {
+            const users = readArray(r.props, "users");
+            if (r.propertyDependencies?.users?.some((d) => d.urn === user.urn) || (users !== UNKNOWN && (users ?? []).some((u) => typeof u === "string" && names.includes(u)))) {
+                add(r, "group", [read(r.props, "group")]);
+            }
+        } else if (r.type === "aws:iam/userGroupMembership:UserGroupMembership"
+            && (r.propertyDependencies?.user?.some((d) => d.urn === user.urn) || names.includes(String(read(r.props, "user"))))) {
+            const listed = readArray(r.props, "groups");
+            add(r, "groups", listed === UNKNOWN ? [] : (listed ?? []));
+        }
+    }
+    // A Group resource named by dependency: its name too (the policies may name it by name).
+    for (const r of resources.filter((x) => x.type === "aws:iam/group:Group" && groups.urns.has(x.urn))) {
+        [read(r.props, "name"), r.name].filter((n): n is string => typeof n === "string").forEach((n) => groups.names.add(n));
+    }
+    return groups;
+}
+
+/**
  * The permission documents of an IAM user (a backup writer's long-lived access key, as older programs and jobs
  * outside AWS use): UserPolicy resources, attached Policy resources (UserPolicyAttachment, the older
- * PolicyAttachment `users: [...]`) and managed policy ARNs, and the statements of backup bucket policies whose
- * Allow names the user (`arn:aws:iam::ACCOUNT:user/[path/]NAME`).
+ * PolicyAttachment `users: [...]`) and managed policy ARNs; those of the IAM groups it is a member of
+ * (GroupPolicy, GroupPolicyAttachment, PolicyAttachment `groups: [...]`: a group's policies are the member's);
+ * and the statements of backup bucket policies whose Allow names the user (`arn:aws:iam::ACCOUNT:user/[path/]NAME`).
  */
 export function userGrantsOf(user: StackResource, resources: readonly StackResource[], bucketPolicies: readonly BucketPolicyDocument[]): { grants: Grant[]; managed: string[] } {
     const names = [read(user.props, "name"), user.name].filter((n): n is string => typeof n === "string");
     const namesUser = (r: StackResource, property: string) => r.propertyDependencies?.[property]?.some((d) => d.urn === user.urn) || names.includes(String(read(r.props, property)));
+    const groups = groupsOf(user, names, resources);
+    const namesGroup = (r: StackResource, property: string) => r.propertyDependencies?.[property]?.some((d) => groups.urns.has(d.urn)) || groups.names.has(String(read(r.props, property)));
+    const listsPrincipal = (r: StackResource, property: string, matches: (value: string) => boolean, byUrn: (urn: string) => boolean) => {
+        const listed = readArray(r.props, property);
+        return r.propertyDependencies?.[property]?.some((d) => byUrn(d.urn)) || (listed !== UNKNOWN && (listed ?? []).some((v) => typeof v === "string" && matches(v)));
+    };
     const grants: Grant[] = [];
     const managed: string[] = [];
     const attach = (attachment: StackResource) => attachedPolicies(attachment, [read(attachment.props, "policyArn")], resources, grants, managed);
@@ -343,9 +380,13 @@ export function userGrantsOf(user: StackResource, resources: readonly StackResou
             grants.push({ document: read(r.props, "policy"), where: `UserPolicy ${r.name}` });
         } else if (r.type === "aws:iam/userPolicyAttachment:UserPolicyAttachment" && namesUser(r, "user")) {
             attach(r);
+        } else if (r.type === "aws:iam/groupPolicy:GroupPolicy" && namesGroup(r, "group")) {
+            grants.push({ document: read(r.props, "policy"), where: `GroupPolicy ${r.name} (group ${String(read(r.props, "group") ?? "?")})` });
+        } else if (r.type === "aws:iam/groupPolicyAttachment:GroupPolicyAttachment" && namesGroup(r, "group")) {
+            attach(r);
         } else if (r.type === "aws:iam/policyAttachment:PolicyAttachment") {
-            const users = readArray(r.props, "users");
-            if (r.propertyDependencies?.users?.some((d) => d.urn === user.urn) || (users !== UNKNOWN && (users ?? []).some((u) => typeof u === "string" && names.includes(u)))) {
+            if (listsPrincipal(r, "users", (u) => names.includes(u), (urn) => urn === user.urn)
+                || listsPrincipal(r, "groups", (g) => groups.names.has(g), (urn) => groups.urns.has(urn))) {
                 attach(r);
             }
         }
@@ -371,7 +412,7 @@ export function userGrantsOf(user: StackResource, resources: readonly StackResou
  * The backup buckets a user's grants let it write to by name (s3:PutObject on the bucket's objects, not only on
  * `*`: a user whose grants name no backup bucket is taken as a person, whose reach the locks bound, not a writer).
  */
-function writesBackupBuckets(grants: Grant[], backupBuckets: string[]): string[] {
+export function writesBackupBuckets(grants: Grant[], backupBuckets: string[]): string[] {
     const out = new Set<string>();
     for (const grant of grants) {
         const statements = statementsOf(grant.document);

@@ -5,7 +5,9 @@
  *  - a secret's resource policy (aws.secretsmanager.SecretPolicy, or the secret's inline `policy`) denies
  *    secretsmanager:DeleteSecret, RemoveRegionsFromReplication, PutResourcePolicy and DeleteResourcePolicy to everyone but a named
  *    break-glass role (a condition on aws:PrincipalArn), and secretsmanager:UpdateSecret naming another KMS key
- *    (a re-key to a key the administrator controls, then that key's deletion, loses the secret just as well);
+ *    (a re-key to a key the administrator controls, then that key's deletion, loses the secret just as well),
+ *    and secretsmanager:ReplicateSecretToRegions (a replica under a key the stack does not control: no KMS key
+ *    condition key exists for it, so it is denied whole);
  *  - a key's policy (its `policy`, or an aws.kms.KeyPolicy) denies kms:ScheduleKeyDeletion and kms:DisableKey
  *    the same way.
  * An explicit Deny wins over every Allow of the account, root included. Deleting the passphrase or the keys
@@ -32,6 +34,17 @@ export const KEY_GUARD_ACTIONS = ["kms:ScheduleKeyDeletion", "kms:DisableKey"];
  * the secret's key, and Null false), so that value updates stay allowed.
  */
 export const SECRET_REKEY_ACTIONS = ["secretsmanager:UpdateSecret"];
+
+/**
+ * A replica under another key: an administrator who may ReplicateSecretToRegions adds a replica in a region of
+ * their choice encrypted with a KMS key the stack does not control; that key's owner reads the replica, or
+ * disables the key. ReplicateSecretToRegions has no KMS key condition key (Service Authorization Reference: its
+ * condition keys are the tags, secretsmanager:AddReplicaRegions, the regions, ForceOverwriteReplicaSecret,
+ * SecretId, SecretPrimaryRegion, resource/Type, resource/AllowRotationLambdaArn), so no narrowing keeps it safe:
+ * the guard must deny it to everyone but the break-glass role. What remains, the break-glass role replicating
+ * under any key, is a residual route (docs/runbook.md; the compromise drill lists it).
+ */
+export const SECRET_REPLICATE_ACTIONS = ["secretsmanager:ReplicateSecretToRegions"];
 
 /** A narrowing condition a guard may carry: (operator, key, value as written). */
 type Tolerated = (operator: string, key: string, value: unknown) => boolean;
@@ -184,7 +197,7 @@ function describe(missing: string[], note: string | undefined): string {
 
 export const deletionGuards: StackValidationPolicy = {
     name: "deletion-guards-secrets-and-keys",
-    description: "In production, Critical secrets deny DeleteSecret, RemoveRegionsFromReplication, PutResourcePolicy, DeleteResourcePolicy and UpdateSecret to another KMS key, and KMS keys deny ScheduleKeyDeletion and DisableKey, to everyone but a named break-glass role.",
+    description: "In production, Critical secrets deny DeleteSecret, RemoveRegionsFromReplication, PutResourcePolicy, DeleteResourcePolicy, ReplicateSecretToRegions and UpdateSecret to another KMS key, and KMS keys deny ScheduleKeyDeletion and DisableKey, to everyone but a named break-glass role.",
     enforcementLevel: "mandatory",
     severity: "critical",
     configSchema: guardSchema,
@@ -203,7 +216,11 @@ export const deletionGuards: StackValidationPolicy = {
             const label = typeof name === "string" ? name : secret.name;
             if (result !== UNKNOWN && result.missing.length > 0) {
                 const what = documents.length === 0 ? "has no resource policy (aws.secretsmanager.SecretPolicy)" : `has a resource policy where ${describe(result.missing, result.note)}`;
-                reportViolation(`${label}: production secret ${what}; a deletion guard must deny ${SECRET_GUARD_ACTIONS.join(", ")} to everyone but a named break-glass role${documents.length === 0 ? ", and secretsmanager:UpdateSecret naming another KMS key" : ""}`, secret.urn);
+                reportViolation(`${label}: production secret ${what}; a deletion guard must deny ${SECRET_GUARD_ACTIONS.join(", ")} to everyone but a named break-glass role${documents.length === 0 ? ", and secretsmanager:UpdateSecret naming another KMS key and secretsmanager:ReplicateSecretToRegions (no KMS key condition key: denied whole)" : ""}`, secret.urn);
+            }
+            const replicate = documents.length === 0 ? UNKNOWN : unguardedPolicies(documents, SECRET_REPLICATE_ACTIONS, config.breakGlassRoleArns);
+            if (replicate !== UNKNOWN && replicate.missing.length > 0) {
+                reportViolation(`${label}: production secret has a resource policy where ${describe(replicate.missing, replicate.note)}: an administrator adds a replica in another region under a KMS key the stack does not control, whose owner then reads the secret or disables the key; ReplicateSecretToRegions has no KMS key condition key (only the regions, secretsmanager:AddReplicaRegions), so the guard must deny it to everyone but a named break-glass role, without another condition (declared replicas are created with the secret; adding one later is a break-glass change)`, secret.urn);
             }
             const rekey = documents.length === 0 ? UNKNOWN : unguardedPolicies(documents, SECRET_REKEY_ACTIONS, config.breakGlassRoleArns, rekeyConditions);
             if (rekey !== UNKNOWN && rekey.missing.length > 0) {

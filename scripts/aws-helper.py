@@ -701,8 +701,11 @@ except ImportError as missing:
     # lib.sh reports this line (aws-helper.err) when the helper is not running.
     sys.exit(f"{sys.executable} cannot import {missing.name}: install python3-botocore and python3-s3transfer, or name a python3 that has them in AWS_HELPER_PYTHON")
 
-# The services this helper calls: S3, Secrets Manager, and STS (the vault account's role, private_keys_secret).
-SERVICES = ("s3", "secretsmanager", "sts")
+# The services this helper calls: S3, Secrets Manager, and STS (the vault account's role, private_keys_secret);
+# and the two that botocore's credential chain calls for an AWS_PROFILE of IAM Identity Center (sso_start_url or
+# sso_session: SSO's GetRoleCredentials, SSO OIDC's token refresh). Without them such a profile failed every
+# call with "Unknown service: 'sso'" (exit 4), even right after aws sso login.
+SERVICES = ("s3", "secretsmanager", "sts", "sso", "sso-oidc")
 
 
 class UsedServicesLoader(botocore.loaders.Loader):
@@ -722,17 +725,135 @@ class UsedServicesLoader(botocore.loaders.Loader):
         return available
 
 
+# --- faults of the AWS configuration or credentials ----------------------------------------------------------
+# A profile that is not in the config files, no credentials at all, expired or invalid credentials: no call of
+# the run can succeed until the operator fixes the configuration, and none of them is a storage or source
+# error. The first such fault is written to AWS_HELPER_CONFIG_FAULT_FILE (lib.sh: $WORK_DIR/aws-config.fault),
+# one line naming the profile or variable and what to do; lib.sh's die then ends the run with exit 2
+# (configuration) and that line, whatever step needed AWS (scripts/README.md, "Exit codes").
+CONFIG_FILES = (f"AWS_CONFIG_FILE={os.environ.get('AWS_CONFIG_FILE') or '~/.aws/config'}, "
+                f"AWS_SHARED_CREDENTIALS_FILE={os.environ.get('AWS_SHARED_CREDENTIALS_FILE') or '~/.aws/credentials'}")
+# The error codes AWS answers for credentials it does not accept: expired temporary credentials (S3, STS:
+# ExpiredToken; JSON services such as Secrets Manager: ExpiredTokenException), and an unknown access key, a
+# wrong secret key or a malformed token (S3: InvalidAccessKeyId, SignatureDoesNotMatch, InvalidToken; STS and
+# query services: InvalidClientTokenId; JSON services: UnrecognizedClientException).
+EXPIRED_CODES = ("ExpiredToken", "ExpiredTokenException")
+INVALID_CODES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "InvalidClientTokenId", "UnrecognizedClientException")
+
+
+def record_config_fault(message):
+    """Writes the run's first configuration fault (later ones keep it: one cause); returns message."""
+    path = os.environ.get("AWS_HELPER_CONFIG_FAULT_FILE")
+    if path:
+        try:
+            with open(path, "x", encoding="utf-8") as handle:
+                handle.write(message + "\n")
+        except OSError:
+            pass
+    return message
+
+
+def profile_names():
+    """The profiles of the config and credentials files, without resolving any (a missing one raises)."""
+    try:
+        return sorted(botocore.session.Session(profile=None).full_config.get("profiles", {}))
+    except Exception:  # noqa: BLE001: only a hint; an unreadable file is said by the call itself
+        return []
+
+
+def profile_not_found(error):
+    names = [name for name in profile_names() if name != "default"] or profile_names()
+    choice = f"set AWS_PROFILE to one of: {', '.join(names)}" if names else "the files hold no profile"
+    return (f"AWS_PROFILE={error.kwargs.get('profile')}: the AWS profile is not in the AWS config files read ({CONFIG_FILES}); "
+            f"{choice}, or create it (docs/runbook.md section 6 step 2 for the vault's)")
+
+
+def credentials_source():
+    """(method, advice) of the run's credentials: botocore's name for the provider that gave them, and how to
+    renew them there. ("", generic advice) when they cannot be resolved."""
+    profile = os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE") or ""
+    try:
+        method = getattr(SESSION.get_credentials(), "method", "") or ""
+    except Exception:  # noqa: BLE001: resolving them is what failed
+        method = ""
+    if method == "sso" or (profile and "sso" in method):
+        return method, f"run aws sso login --profile {profile}, then run again"
+    if method == "env":
+        return method, ("AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN in the environment: set them to new "
+                        "credentials (or unset them and set AWS_PROFILE), then run again")
+    if method == "shared-credentials-file":
+        return method, (f"the keys of profile {profile or 'default'} in {CONFIG_FILES.split(', ')[1]}: replace them "
+                        "(or set AWS_PROFILE to another profile), then run again")
+    if method in ("assume-role", "custom-process", "sso-legacy"):
+        return method, f"AWS_PROFILE={profile or 'default'} ({method}): renew that profile's source credentials, then run again"
+    if method == "assume-role-with-web-identity":
+        return method, ("the web identity token (AWS_WEB_IDENTITY_TOKEN_FILE, the job's service account token): check the "
+                        "pod's service account and its role (AWS_ROLE_ARN), then run again")
+    where = f"AWS_PROFILE={profile}" if profile else "the environment (AWS_ACCESS_KEY_ID, AWS_SESSION_TOKEN)"
+    return method, f"renew the credentials of {where}, then run again"
+
+
+def config_fault(error):
+    """The line of a configuration or credentials fault for error (a botocore exception), or None."""
+    exceptions = botocore.exceptions
+    profile = os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE") or ""
+    sso = tuple(getattr(exceptions, name) for name in ("SSOTokenLoadError", "UnauthorizedSSOTokenError", "TokenRetrievalError", "SSOError")
+                if hasattr(exceptions, name))
+    if isinstance(error, exceptions.ProfileNotFound):
+        return profile_not_found(error)
+    if sso and isinstance(error, sso):
+        return (f"AWS_PROFILE={profile or 'default'}: its SSO session has expired or was never started ({error}): "
+                f"run aws sso login --profile {profile or 'default'}, then run again")
+    if isinstance(error, exceptions.NoCredentialsError):
+        return ("no AWS credentials found (AWS_PROFILE unset or without keys, no AWS_ACCESS_KEY_ID, no web identity "
+                f"(AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE), no instance or container role; {CONFIG_FILES}): set "
+                "AWS_PROFILE to a profile with credentials, or run in the job's service account")
+    if isinstance(error, exceptions.PartialCredentialsError):
+        return f"incomplete AWS credentials: {error}: set both the access key and the secret key there, then run again"
+    if isinstance(error, exceptions.NoRegionError):
+        return "no AWS region: set AWS_REGION (the backup bucket's region), then run again"
+    if isinstance(error, exceptions.ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        operation = getattr(error, "operation_name", "") or "a call"
+        if code in EXPIRED_CODES:
+            method, advice = credentials_source()
+            return f"the AWS credentials{f' ({method})' if method else ''} have expired ({code} from {operation}): {advice}"
+        if code in INVALID_CODES:
+            method, advice = credentials_source()
+            return (f"the AWS credentials{f' ({method})' if method else ''} are not valid ({code} from {operation}: an unknown "
+                    f"or deleted access key, a wrong secret key or token): {advice}")
+        if code in ("400", "403") and operation == "HeadObject":
+            # S3 answers a HEAD without a body: an expired token is a bare 400, an unknown key a bare 403 (as is
+            # a denied one). STS's GetCallerIdentity (no permission needed) names the credentials' fault, if any.
+            return probe_credentials()
+    return None
+
+
+def probe_credentials():
+    """The fault line of the run's credentials as STS sees them (GetCallerIdentity), or None when STS accepts
+    them or cannot be asked (one attempt, short timeouts: only a diagnosis)."""
+    try:
+        sts = SESSION.create_client("sts", region_name=os.environ.get("AWS_REGION") or None,
+                                    endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+                                    config=Config(connect_timeout=3, read_timeout=5, retries={"max_attempts": 1}))
+        sts.get_caller_identity()
+    except botocore.exceptions.ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        return config_fault(error) if code in EXPIRED_CODES + INVALID_CODES else None
+    except Exception:  # noqa: BLE001: STS unreachable or anything else: no diagnosis
+        return None
+    return None
+
+
 SESSION = botocore.session.get_session()
 # As botocore's create_loader builds it from the data_path setting (AWS_DATA_PATH), before any model is loaded.
 try:
     _DATA_PATH = SESSION.get_config_variable("data_path")
 except botocore.exceptions.ProfileNotFound as error:
     # A profile that is not in the config files (a typo, the vault profile not set up on this machine): one
-    # line naming it and the files read, which lib.sh reports (aws-helper.err), not a traceback.
-    sys.exit(f"the AWS profile {error.kwargs.get('profile')!r} (AWS_PROFILE) is not in the AWS config files read "
-             f"(AWS_CONFIG_FILE={os.environ.get('AWS_CONFIG_FILE') or '~/.aws/config'}, "
-             f"AWS_SHARED_CREDENTIALS_FILE={os.environ.get('AWS_SHARED_CREDENTIALS_FILE') or '~/.aws/credentials'}): "
-             "create it (docs/runbook.md section 6 step 2 for the vault's) or set another AWS_PROFILE")
+    # line naming it and the files read, which lib.sh reports (aws-helper.err), not a traceback; and a
+    # configuration fault (exit 2, below), not a storage error.
+    sys.exit(record_config_fault(profile_not_found(error)))
 SESSION.register_component("data_loader", UsedServicesLoader(extra_search_paths=[
     os.path.expanduser(os.path.expandvars(path)) for path in _DATA_PATH.split(os.pathsep)
 ] if _DATA_PATH is not None else []))
@@ -1148,11 +1269,17 @@ def call(method, target, body):
         raise CallError(400, f"aws-helper: {url.path} needs {', '.join(missing)}")
     try:
         return handler(q, body)
-    except botocore.exceptions.ClientError as error:
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+        fault = config_fault(error)
+        if fault:
+            record_config_fault(fault)
+        if not isinstance(error, botocore.exceptions.ClientError):
+            # No credentials, no region, an unreachable endpoint: the CLI prints the same text.
+            raise CallError(502, str(error)) from error
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 400
         raise CallError(status if status >= 400 else 400, str(error)) from error
-    except (botocore.exceptions.BotoCoreError, ValueError) as error:
-        # No credentials, no region, an unreachable endpoint: the CLI prints the same text.
+    except ValueError as error:
+        # A parameter botocore refuses: its own text.
         raise CallError(502, str(error)) from error
 
 

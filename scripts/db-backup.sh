@@ -35,7 +35,8 @@
 #     whose wait is said after 2 s and every 15 s, naming the migration it queues behind).
 #     A table held in ACCESS EXCLUSIVE mode longer than that (a migration, a VACUUM FULL, an idle transaction
 #     after an ALTER) stops the backup with exit 3 naming the table and the blocking backend (pid,
-#     application_name, user, state).
+#     application_name, user, client address, state, since when) and the statement that ends it
+#     (SELECT pg_terminate_backend(pid)), all read from pg_stat_activity (lib.sh lock_holder_sql).
 #   S3_PART_SIZE_MB (default 5), S3_UPLOAD_CONCURRENCY (default 4): the upload's parts (memory: about
 #   (concurrency + 1) x part size)
 #   ZSTD_LEVEL (default 1: on token-heavy dumps as small as level 3 for a quarter of its CPU), ZSTD_THREADS
@@ -221,14 +222,13 @@ exclusive_locks() {
         | PGAPPNAME="${RUN_APP}-diagnosis" psql_value -d "$PGDATABASE" -v tables="$list" 2>/dev/null | paste -sd';' - | sed 's/;/; /g'
 }
 
-# lock_blockers TABLE...: who holds (or waits for, ahead of us) an ACCESS EXCLUSIVE lock on the tables:
-# "table x is held in ACCESS EXCLUSIVE mode by pid N (application_name 'a', user u, state s, transaction since T)"
-# per backend.
+# lock_blockers TABLE...: who holds (or waits for, ahead of us) an ACCESS EXCLUSIVE lock on the tables, and how
+# to end it: "table x is held in ACCESS EXCLUSIVE mode by pid N (application_name 'a', user u, client c, state
+# s, transaction since T, connected since T): to end it ..., SELECT pg_terminate_backend(N)" per backend
+# (lib.sh lock_holder_sql).
 lock_blockers() {
-    exclusive_locks "SELECT format('table %s is held in ACCESS EXCLUSIVE mode by pid %s (application_name %L, user %s, state %s, transaction since %s)%s',
-              l.relation::regclass, a.pid, a.application_name, a.usename, coalesce(a.state, 'unknown'),
-              coalesce(to_char(a.xact_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'unknown'),
-              CASE WHEN l.granted THEN '' ELSE ' (still waiting for it, ahead of the backup)' END)" \
+    exclusive_locks "SELECT format('table %s is held in ACCESS EXCLUSIVE mode by %s', l.relation::regclass,
+              $(lock_holder_sql "CASE WHEN l.granted THEN '' ELSE ' (still waiting for it, ahead of the backup)' END"))" \
         "ORDER BY l.granted DESC, a.pid" "$@"
 }
 

@@ -5,7 +5,8 @@
 # Exit codes (the same in every script; each script's header lists the ones it uses):
 #   0    success (for the exports: also "unchanged, nothing uploaded")
 #   1    unexpected error
-#   2    usage or configuration error (a required variable is missing, a bad argument)
+#   2    usage or configuration error (a required variable is missing, a bad argument; an AWS_PROFILE not in
+#        the config files, no AWS credentials, expired or invalid ones: die, exit_code)
 #   3    database error (cannot connect, pg_dump/pg_restore/psql failed)
 #   4    storage error (S3 upload, download or listing failed; an object is missing or the wrong size)
 #   5    encryption error (no passphrase, gpg failed: wrong passphrase, corrupt or truncated object)
@@ -58,11 +59,30 @@ EXPECTED_TABLES="${EXPECTED_TABLES:-oauth2_authorization oauth2_authorization_co
 
 log() { printf '%s %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$SCRIPT_NAME" "$*" >&2; }
 
-# die CODE MESSAGE...: log and exit with CODE (the EXIT trap of the script cleans up).
+# aws_config_fault: the line aws-helper.py wrote when the run's AWS profile or credentials are unusable (a
+# profile not in the config files, no credentials, expired or invalid ones: it names the profile or variable
+# and what to do); fails when there was none.
+aws_config_fault() {
+    [[ -n "${WORK_DIR:-}" && -s "$WORK_DIR/aws-config.fault" ]] && head -n 1 "$WORK_DIR/aws-config.fault"
+}
+
+# exit_code CODE: CODE, or EX_USAGE when CODE is one an AWS call's failure ends a run with (storage 4, source
+# 8, encryption 5 for the passphrase's secret, database 3 for the credentials' secret) and the run met a fault
+# of its AWS configuration (aws_config_fault): that is a configuration error, whichever step first needed AWS.
+exit_code() {
+    if [[ "$1" =~ ^[3458]$ ]] && aws_config_fault >/dev/null; then echo "$EX_USAGE"; else echo "$1"; fi
+}
+
+# die CODE MESSAGE...: log and exit with CODE (the EXIT trap of the script cleans up); exit 2 with the fault's
+# line first when an AWS configuration fault is the cause (exit_code).
 LAST_ERROR=""
 die() {
-    local code=$1
+    local code=$1 fault
     shift
+    if [[ "$(exit_code "$code")" != "$code" ]] && fault=$(aws_config_fault); then
+        code=$EX_USAGE
+        set -- "$fault ($*)"
+    fi
     LAST_ERROR="$*"
     log "ERROR: $*"
     exit "$code"
@@ -212,6 +232,8 @@ start_aws_helper() {
         local candidates=(python3 /usr/bin/python3) python
         # fd 3 is the script's stderr: the helper says there when a call gets no answer and is retried.
         export AWS_HELPER_PROGRESS_FD=3 AWS_HELPER_LOG_NAME="$SCRIPT_NAME"
+        # Where the helper writes a fault of the AWS profile or credentials (die: exit 2 with it).
+        export AWS_HELPER_CONFIG_FAULT_FILE="$WORK_DIR/aws-config.fault"
         # glibc's malloc serves the upload's parts (5 MB each, several in flight) from mmap only up to a threshold
         # it raises after the first one is freed: later parts then come from the heap and its freed holes stay
         # resident (the helper's peak during a backup's upload 92-99 MB instead of 84, and a different layout
@@ -246,6 +268,8 @@ aws_helper_ready() {
     local waited=0
     while [[ ! -S "$AWS_HELPER_SOCKET" ]]; do
         if [[ -z "$AWS_HELPER_PID" ]] || ! kill -0 "$AWS_HELPER_PID" 2>/dev/null || [[ $waited -ge 1000 ]]; then
+            # Stopped on a fault of the AWS configuration (a profile not in the files): die says its line first.
+            aws_config_fault >/dev/null && { echo "the AWS helper stopped: the AWS configuration is not usable" >&2; return 1; }
             echo "the AWS helper ($LIB_DIR/aws-helper.py, python3 with botocore and s3transfer) is not running: $(one_line_error "$WORK_DIR/aws-helper.err")" >&2
             return 1
         fi
@@ -1222,6 +1246,26 @@ session_end() {
     RESTORE_SESSION_PID=""
 }
 
+# lock_holder_sql [EXTRA]: an SQL text expression naming a session that holds (or waits ahead for) a lock a run
+# gave up on, and how to end it, from pg_stat_activity alone (alias a; nothing guessed): "pid N (application_name
+# 'x', user u, client 10.0.0.7:51234, state s, transaction since T, connected since T)EXTRA: to end it (its
+# transaction is rolled back), SELECT pg_terminate_backend(N)". EXTRA: an SQL text expression put after the
+# parenthesis (default none). The client is "local (Unix socket)" for a socket connection; a field this role may
+# not read (another role's session without pg_read_all_stats) is said to be "not visible", never filled in.
+lock_holder_sql() {
+    cat <<SQL
+format('pid %s (application_name %L, user %s, client %s, state %s, transaction since %s, connected since %s)%s: to end it (its transaction is rolled back), SELECT pg_terminate_backend(%s)',
+    a.pid, a.application_name, coalesce(a.usename::text, 'not visible'),
+    CASE WHEN a.client_port = -1 THEN 'local (Unix socket)' WHEN a.client_addr IS NULL THEN 'not visible to this role (pg_read_all_stats)'
+         ELSE host(a.client_addr) || ':' || a.client_port END,
+    coalesce(a.state, 'not visible'),
+    CASE WHEN a.xact_start IS NOT NULL THEN to_char(a.xact_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+         WHEN a.state IS NULL THEN 'not visible' ELSE 'none open' END,
+    coalesce(to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'not visible'),
+    ${1:-''}, a.pid)
+SQL
+}
+
 # restore_lock_sql TOC_LIST: a DO block that takes ACCESS EXCLUSIVE locks on the archive's tables that exist
 # in the target, one by one under lock_timeout; on a timeout it names the table and the sessions holding it.
 restore_lock_sql() {
@@ -1243,8 +1287,7 @@ BEGIN
         EXCEPTION WHEN lock_not_available THEN
             -- One line per session: a session holds a table in several modes (an UPDATE ... WHERE id = (SELECT ...)
             -- takes ROW EXCLUSIVE and ACCESS SHARE), one pg_locks row each.
-            SELECT string_agg(format('pid %s (application_name %s, %s%s)', a.pid, coalesce(nullif(a.application_name, ''), 'none'),
-                       coalesce(a.state, 'unknown state'), CASE WHEN l.granted THEN '' ELSE ', waiting' END), '; ' ORDER BY l.granted DESC, a.pid)
+            SELECT string_agg($(lock_holder_sql "CASE WHEN l.granted THEN '' ELSE ' (waiting for it too, ahead of the restore)' END"), '; ' ORDER BY l.granted DESC, a.pid)
               INTO holders
               FROM (SELECT pl.pid, bool_or(pl.granted) AS granted FROM pg_locks pl
                      WHERE pl.relation = t AND pl.pid <> pg_backend_pid() GROUP BY pl.pid) l

@@ -255,12 +255,11 @@ restore_lock_key=(1865573490 1) # ('o2dr', 1): pg_locks shows it as classid, obj
 session_ask "SELECT pg_backend_pid(), pg_try_advisory_lock(${restore_lock_key[0]}, ${restore_lock_key[1]});" || session_failed "cannot start the restore's session in $(db_address)"
 session_backend=${SESSION_OUT%%|*}
 if [[ "${SESSION_OUT%$'\n'}" != *"|t" ]]; then
-    session_ask "SELECT string_agg(format('pid %s (application_name %s, %s, connected since %s)', a.pid, coalesce(nullif(a.application_name, ''), 'none'),
-            coalesce(a.state, 'unknown state'), to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')), '; ')
+    session_ask "SELECT string_agg($(lock_holder_sql) || format('; its run''s other sessions: SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %L', a.application_name), '; ')
         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
         WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
           AND (l.classid, l.objid, l.objsubid) = (${restore_lock_key[0]}::oid, ${restore_lock_key[1]}::oid, 2);" || true
-    die "$EX_DATABASE" "another restore into $(db_address) is running: ${SESSION_OUT%$'\n'}; two restores at once would leave whichever commits last (the other's 'restored' would not hold): wait for it to end; if its run is gone (a lost pod), end its sessions (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'that name'), then run again"
+    die "$EX_DATABASE" "another restore into $(db_address) is running: ${SESSION_OUT%$'\n'}; two restores at once would leave whichever commits last (the other's 'restored' would not hold): wait for it to end; if its run is gone (a lost pod), end its sessions with the statements above, then run again"
 fi
 # Where the restore writes, before any work: PG* pointing at another database is seen before the swap.
 log "target: $(db_address) (server ${DB_SERVER_VERSION_NUM:-unknown}; PGHOST, PGPORT, PGDATABASE): the dump's tables there are replaced at the end, in one transaction; nothing there is touched before"

@@ -74,12 +74,20 @@ SERVICE_FAILED=0
 SOURCE_CODE=0
 # check NAME PASS|FAIL DETAIL [SOURCE_EXIT_CODE|-]: print the line; a FAIL with a code is our source's
 # fault; "-" marks a check not reached because of an earlier FAIL (which decided the exit code).
+AWS_FAULT_SAID=""
 check() {
     local name=$1 verdict=$2 detail=$3 code=${4:-}
     printf '%s %s: %s\n' "$verdict" "$name" "$detail"
     [[ "$verdict" == PASS || "$code" == - ]] && return 0
     if [[ -n "$code" ]]; then
-        [[ $SOURCE_CODE -ne 0 ]] || SOURCE_CODE=$code
+        # exit_code: 2 instead when the AWS profile or credentials are the cause (lib.sh), whose line is said once.
+        local mapped
+        mapped=$(exit_code "$code")
+        if [[ "$mapped" != "$code" && -z "$AWS_FAULT_SAID" ]]; then
+            AWS_FAULT_SAID=1
+            log "ERROR: $(aws_config_fault)"
+        fi
+        [[ $SOURCE_CODE -ne 0 ]] || SOURCE_CODE=$mapped
     else
         SERVICE_FAILED=1
     fi

@@ -167,6 +167,23 @@ describe("fresh machine set-up (.ci/setup)", () => {
         assert.deepEqual(runSetup(user).log, [], "a user's PostgreSQL runs as that user: its python3 is enough");
     });
 
+    it("a package apt-get installed whose command is still not found (PATH without /usr/bin): stops naming it and PATH, not 0 and a test failing later (h29: a fresh PATH without shellcheck)", () => {
+        const m = machine({ uid: 0 });
+        installEverything(m);
+        fs.rmSync(path.join(m.bin, "shellcheck"));
+        // This apt-get installs shellcheck where Debian does, into a directory the set-up's PATH does not hold.
+        const usrBin = path.join(m.dir, "usr-bin");
+        fs.mkdirSync(usrBin);
+        write(path.join(m.bin, "apt-get"), FAKE_APT_GET.replace('shellcheck) provide "$FAKE_BIN/shellcheck"', `shellcheck) provide "${usrBin}/shellcheck"`));
+        const result = runSetup(m);
+        assert.equal(result.status, 1, result.stdout);
+        assert.deepEqual(result.log.filter((l) => l.includes("install")), ["apt-get install -y -qq shellcheck DEBIAN_FRONTEND=noninteractive"]);
+        assert.match(result.stderr.trim(), new RegExp(`^setup: shellcheck still not found after apt-get installed shellcheck \\(PATH=${m.bin.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}; python3 modules: .*\\): Debian installs the commands in /usr/bin: add it to PATH`));
+        // On PATH, the same install succeeds.
+        fs.renameSync(path.join(usrBin, "shellcheck"), path.join(m.bin, "shellcheck"));
+        assert.equal(runSetup(m).status, 0);
+    });
+
     it("names moto_server, which has no Debian package, when it is missing", () => {
         const m = machine({ uid: 0, moto: false });
         installEverything(m);

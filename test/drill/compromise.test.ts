@@ -43,6 +43,7 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
             "DeleteResourcePolicy allow",
             "PutResourcePolicy allow",
             "RemoveRegionsFromReplication allow",
+            "ReplicateSecretToRegions allow",
             "UpdateSecret(KmsKeyId) allow",
             "DisableKey deny",
             "PutKeyPolicy allow (neither the key policy nor the organization SCP denies it)",
@@ -105,6 +106,10 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
             assert.equal(reader.declared, false);
             assert.match(reader.attacker, /^UpdateAssumeRolePolicy deny by the organization SCP \(docs\/organization-scp.json, once applied\); open all the same through the cluster/);
             assert.equal(fromTree.find((g) => g.attacker.startsWith("UpdateSecret"))!.breakGlass, "UpdateSecret(KmsKeyId) allow");
+            // A replica under the attacker's key: denied to the attacker (no KMS key condition key exists, so the
+            // guard denies the action whole); the break-glass role may: the residual route (h29-residuals).
+            const replica = fromTree.find((g) => g.attacker.startsWith("ReplicateSecretToRegions"))!;
+            assert.deepEqual([replica.attacker, replica.breakGlass], ["ReplicateSecretToRegions deny", "ReplicateSecretToRegions allow"]);
             assert.match(fromTree.find((g) => g.attacker.startsWith("PutKeyPolicy"))!.attacker, /^PutKeyPolicy allow by the key policy, deny by the organization SCP/);
             const floors = fromTree.filter((g) => g.resource.startsWith("new backups"));
             assert.equal(floors.length, 2);

@@ -234,7 +234,7 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         const secret = { type: "aws:secretsmanager/secret:Secret", name: "oauth2/signing-key", props: { name: "oauth2/signing-key", tags: PROD } };
         const key = { type: "aws:kms/key:Key", name: "acme-data", props: { tags: PROD } };
         assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [secret, key]), [
-            "oauth2/signing-key: production secret has no resource policy (aws.secretsmanager.SecretPolicy); a deletion guard must deny secretsmanager:DeleteSecret, secretsmanager:RemoveRegionsFromReplication, secretsmanager:PutResourcePolicy, secretsmanager:DeleteResourcePolicy to everyone but a named break-glass role, and secretsmanager:UpdateSecret naming another KMS key",
+            "oauth2/signing-key: production secret has no resource policy (aws.secretsmanager.SecretPolicy); a deletion guard must deny secretsmanager:DeleteSecret, secretsmanager:RemoveRegionsFromReplication, secretsmanager:PutResourcePolicy, secretsmanager:DeleteResourcePolicy to everyone but a named break-glass role, and secretsmanager:UpdateSecret naming another KMS key and secretsmanager:ReplicateSecretToRegions (no KMS key condition key: denied whole)",
             "acme-data: production KMS key has the default key policy (no policy); a deletion guard must deny kms:ScheduleKeyDeletion, kms:DisableKey to everyone but a named break-glass role",
         ]);
         const deny = (actions: string) => JSON.stringify({ Statement: [{ Effect: "Deny", Principal: "*", Action: actions, Resource: "*", Condition: { ArnNotLike: { "aws:PrincipalArn": BREAK_GLASS } } }] });
@@ -283,7 +283,7 @@ describe("immutability policies on foreign resources (hand-built)", () => {
 
     it("deletion guards: a secret's guard must refuse re-keying to another KMS key (UpdateSecret with secretsmanager:KmsKeyId); narrowed to requests naming another key is sound, narrowed otherwise is not", async () => {
         const secret = (statements: unknown[]) => ({ type: "aws:secretsmanager/secret:Secret", name: "oauth2/signing-key", props: { name: "oauth2/signing-key", tags: PROD, policy: JSON.stringify({ Statement: statements }) } });
-        const deletion = { Effect: "Deny", Principal: "*", Action: ["secretsmanager:DeleteSecret", "secretsmanager:RemoveRegionsFromReplication", "secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy"], Resource: "*", Condition: { ArnNotEquals: { "aws:PrincipalArn": BREAK_GLASS } } };
+        const deletion = { Effect: "Deny", Principal: "*", Action: ["secretsmanager:DeleteSecret", "secretsmanager:RemoveRegionsFromReplication", "secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy", "secretsmanager:ReplicateSecretToRegions"], Resource: "*", Condition: { ArnNotEquals: { "aws:PrincipalArn": BREAK_GLASS } } };
         const rekey = (condition: Record<string, unknown>) => ({ Sid: "Rekey", Effect: "Deny", Principal: "*", Action: "secretsmanager:UpdateSecret", Resource: "*", Condition: { ArnNotEquals: { "aws:PrincipalArn": BREAK_GLASS }, ...condition } });
         const [missing] = await messages("deletion-guards-secrets-and-keys", [secret([deletion])]);
         assert.match(missing, /^oauth2\/signing-key: production secret has a resource policy where secretsmanager:UpdateSecret is not denied to everyone but a break-glass role when it names another KMS key: an administrator re-keys it/);
@@ -337,10 +337,30 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.match(root, /statement Guard: the exception names principals \(arn:aws:iam::123456789012:root\) other than the break-glass roles \(arn:aws:iam::123456789012:role\/oauth2-dr-break-glass\) \(arn:aws:iam::123456789012:root: the account's root user, whom NotPrincipal spares/);
         // A secret guarded the same way passes too.
         const secretGuard = JSON.stringify({ Statement: [
-            { Effect: "Deny", NotPrincipal: { AWS: [session, BREAK_GLASS, account] }, Action: ["secretsmanager:DeleteSecret", "secretsmanager:RemoveRegionsFromReplication", "secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy"], Resource: "*" },
+            { Effect: "Deny", NotPrincipal: { AWS: [session, BREAK_GLASS, account] }, Action: ["secretsmanager:DeleteSecret", "secretsmanager:RemoveRegionsFromReplication", "secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy", "secretsmanager:ReplicateSecretToRegions"], Resource: "*" },
             { Effect: "Deny", NotPrincipal: { AWS: [session, BREAK_GLASS, account] }, Action: "secretsmanager:UpdateSecret", Resource: "*", Condition: { StringNotEquals: { "secretsmanager:KmsKeyId": "alias/own" }, Null: { "secretsmanager:KmsKeyId": "false" } } },
         ] });
         assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [{ type: "aws:secretsmanager/secret:Secret", name: "oauth2/signing-key", props: { name: "oauth2/signing-key", tags: PROD, policy: secretGuard } }]), []);
+    });
+
+    it("deletion guards: a secret's guard must refuse ReplicateSecretToRegions whole (no KMS key condition key exists for it): a replica under a key the stack does not control; narrowed to regions is no guard", async () => {
+        const secret = (statements: unknown[]) => ({ type: "aws:secretsmanager/secret:Secret", name: "oauth2/signing-key", props: { name: "oauth2/signing-key", tags: PROD, policy: JSON.stringify({ Statement: statements }) } });
+        const spare = { ArnNotEquals: { "aws:PrincipalArn": BREAK_GLASS } };
+        const guard = (actions: string[], condition: Record<string, unknown> = {}) => ({ Sid: "Guard", Effect: "Deny", Principal: "*", Action: actions, Resource: "*", Condition: { ...spare, ...condition } });
+        const deletion = ["secretsmanager:DeleteSecret", "secretsmanager:RemoveRegionsFromReplication", "secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy"];
+        const rekey = guard(["secretsmanager:UpdateSecret"], { StringNotEquals: { "secretsmanager:KmsKeyId": "arn:aws:kms:eu-west-1:123456789012:key/own" }, Null: { "secretsmanager:KmsKeyId": "false" } });
+        const [missing, ...others] = await messages("deletion-guards-secrets-and-keys", [secret([guard(deletion), rekey])]);
+        assert.deepEqual(others, []);
+        assert.equal(missing, "oauth2/signing-key: production secret has a resource policy where secretsmanager:ReplicateSecretToRegions is not denied to everyone but a break-glass role: an administrator adds a replica in another region under a KMS key the stack does not control, whose owner then reads the secret or disables the key; ReplicateSecretToRegions has no KMS key condition key (only the regions, secretsmanager:AddReplicaRegions), so the guard must deny it to everyone but a named break-glass role, without another condition (declared replicas are created with the secret; adding one later is a break-glass change)");
+        assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [secret([guard([...deletion, "secretsmanager:ReplicateSecretToRegions"]), rekey])]), []);
+        assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [secret([guard(deletion), guard(["secretsmanager:Replicate*"]), rekey])]), [], "an Action glob covers it");
+        // Narrowed to regions (the one condition key it has): any region left out of the list is open, under any key.
+        const [regions] = await messages("deletion-guards-secrets-and-keys", [secret([guard(deletion), guard(["secretsmanager:ReplicateSecretToRegions"], { "ForAnyValue:StringNotEquals": { "secretsmanager:AddReplicaRegions": ["eu-central-1"] } }), rekey])]);
+        assert.match(regions, /^oauth2\/signing-key: production secret has a resource policy where secretsmanager:ReplicateSecretToRegions is not denied to everyone but a break-glass role \(statement Guard: the Deny applies only when ForAnyValue:StringNotEquals secretsmanager:AddReplicaRegions/);
+        // This tree's guard (components/secrets.ts) denies it.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { secretDeletionGuard } = require("../../components/secrets") as { secretDeletionGuard: (role: string, key?: string) => string };
+        assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [{ ...secret([]), props: { name: "oauth2/signing-key", tags: PROD, policy: secretDeletionGuard(BREAK_GLASS, "arn:aws:kms:eu-west-1:123456789012:key/own") } }]), []);
     });
 
     it("deletion guards: a policy declared twice (inline and a KeyPolicy or SecretPolicy) must guard in each, since either replaces the other", async () => {
@@ -516,6 +536,46 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.deepEqual(await messages("backup-writer-cannot-decrypt", [dumps, ...role("dump-writer", [put, read([UNKNOWN])])]), [], "unknown: no verdict");
         const [wildcard] = await messages("backup-writer-cannot-decrypt", [dumps, ...role("dump-writer", [put, read("*")])]);
         assert.match(wildcard, /^dump-writer: .*GetSecretValue on \*/);
+    });
+
+    it("writers cannot decrypt: an IAM user with the writer's permissions (its own policies or its groups') that can decrypt is judged like a role; a person (no backup bucket named), a reader, staging are not", async () => {
+        const put = { Sid: "Dumps", Effect: "Allow", Action: ["s3:PutObject"], Resource: "arn:aws:s3:::acme-db-dumps/*" };
+        const passphrase = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:acme/backup-passphrase-Xy12Ab";
+        const read = { Sid: "Secrets", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: passphrase };
+        const dumps = bucket("acme-db-dumps", { lifecycleRules: [{ enabled: true, prefix: "database/", expiration: { days: 30 } }] });
+        const user = (name: string, tags: Record<string, string> = {}) => ({ type: "aws:iam/user:User", name, props: { name, tags } });
+        const userPolicy = (name: string, statements: unknown[]) => ({ type: "aws:iam/userPolicy:UserPolicy", name: `${name}-policy`, props: { user: name, policy: JSON.stringify({ Statement: statements }) } });
+        const advice = "a writer must not be able to decrypt what it wrote (encrypt to public keys, backupEncryption mode public-key, and keep the private keys in the vault account)";
+        // Its own policy: write and read (the bucket is production, the user untagged).
+        assert.deepEqual(await messages("backup-writer-cannot-decrypt", [dumps, user("cron-dumper"), userPolicy("cron-dumper", [put, read])]), [
+            `cron-dumper: backup writer user (its policies write to backup bucket acme-db-dumps) may read backup decryption material: secretsmanager:GetSecretValue on ${passphrase} (UserPolicy cron-dumper-policy, statement Secrets); ${advice}`,
+        ]);
+        // Through a group: GroupMembership + GroupPolicy (by name), UserGroupMembership + GroupPolicyAttachment of a Policy, PolicyAttachment groups.
+        const group = { type: "aws:iam/group:Group", name: "dba", props: { name: "dba" } };
+        const groupPolicy = { type: "aws:iam/groupPolicy:GroupPolicy", name: "dba-secrets", props: { group: "dba", policy: JSON.stringify({ Statement: [read] }) } };
+        const membership = { type: "aws:iam/groupMembership:GroupMembership", name: "dba-members", props: { group: "dba", users: ["cron-dumper"] } };
+        const [viaGroup] = await messages("backup-writer-cannot-decrypt", [dumps, user("cron-dumper"), userPolicy("cron-dumper", [put]), group, groupPolicy, membership]);
+        assert.equal(viaGroup, `cron-dumper: backup writer user (its policies write to backup bucket acme-db-dumps) may read backup decryption material: secretsmanager:GetSecretValue on ${passphrase} (GroupPolicy dba-secrets (group dba), statement Secrets); ${advice}`);
+        const policy = { type: "aws:iam/policy:Policy", name: "secrets-read", props: { name: "secrets-read", arn: "arn:aws:iam::111111111111:policy/secrets-read", policy: JSON.stringify({ Statement: [read] }) } };
+        const userGroups = { type: "aws:iam/userGroupMembership:UserGroupMembership", name: "cron-dumper-groups", props: { user: "cron-dumper", groups: ["dba"] } };
+        const groupAttachment = { type: "aws:iam/groupPolicyAttachment:GroupPolicyAttachment", name: "dba-attach", props: { group: "dba", policyArn: "arn:aws:iam::111111111111:policy/secrets-read" } };
+        const [attached] = await messages("backup-writer-cannot-decrypt", [dumps, user("cron-dumper"), userPolicy("cron-dumper", [put]), group, policy, userGroups, groupAttachment]);
+        assert.match(attached, /^cron-dumper: backup writer user .*GetSecretValue on .*backup-passphrase.* \(Policy secrets-read \(attached by dba-attach\), statement Secrets\)/);
+        const legacyAttachment = { type: "aws:iam/policyAttachment:PolicyAttachment", name: "legacy", props: { groups: ["dba"], policyArn: "arn:aws:iam::111111111111:policy/secrets-read" } };
+        assert.equal((await messages("backup-writer-cannot-decrypt", [dumps, user("cron-dumper"), userPolicy("cron-dumper", [put]), policy, membership, legacyAttachment])).length, 1, "PolicyAttachment groups");
+        // The writer's grant itself through the group: the same.
+        const groupWrites = { type: "aws:iam/groupPolicy:GroupPolicy", name: "dba-dumps", props: { group: "dba", policy: JSON.stringify({ Statement: [put, read] }) } };
+        assert.equal((await messages("backup-writer-cannot-decrypt", [dumps, user("cron-dumper"), membership, groupWrites])).length, 1, "write and read through the group");
+        // Not judged: a person (s3:PutObject only on *), a reader, a staging user and bucket, another group's policy.
+        assert.deepEqual(await messages("backup-writer-cannot-decrypt", [dumps, user("alice"), userPolicy("alice", [{ ...put, Resource: "*" }, read])]), [], "a person");
+        assert.deepEqual(await messages("backup-writer-cannot-decrypt", [dumps, user("reader"), userPolicy("reader", [{ ...put, Action: "s3:GetObject" }, read])]), [], "a reader");
+        const stagingDumps = { ...dumps, props: { ...dumps.props, tags: { backup: "true", environment: "staging" } } };
+        assert.deepEqual(await messages("backup-writer-cannot-decrypt", [stagingDumps, user("cron-dumper", { environment: "staging" }), userPolicy("cron-dumper", [put, read])]), [], "staging");
+        assert.deepEqual(await messages("backup-writer-cannot-decrypt", [dumps, user("cron-dumper"), userPolicy("cron-dumper", [put]), group, groupPolicy, { ...membership, props: { group: "dba", users: ["someone-else"] } }]), [], "not a member");
+        // backup-job-role-no-destruction reads the same groups: a member whose group may delete versions is reported.
+        const deleteVersions = { type: "aws:iam/groupPolicy:GroupPolicy", name: "dba-cleanup", props: { group: "dba", policy: JSON.stringify({ Statement: [{ Sid: "Cleanup", Effect: "Allow", Action: "s3:DeleteObjectVersion", Resource: "arn:aws:s3:::acme-db-dumps/*" }] }) } };
+        const [destroys] = await messages("backup-job-role-no-destruction", [dumps, user("cron-dumper"), userPolicy("cron-dumper", [put]), group, deleteVersions, membership]);
+        assert.match(destroys, /^cron-dumper: backup writer user \(its policies write to backup bucket acme-db-dumps\) may s3:DeleteObjectVersion \(GroupPolicy dba-cleanup \(group dba\), statement Cleanup\)/);
     });
 
     it("writers cannot decrypt: a wildcard secret ARN that covers the passphrase is named (the program's own secret, or any secret); one that covers other secrets only is not", async () => {

@@ -90,13 +90,16 @@ describe("db-backup.sh under operator faults", function () {
     }
 
     describe("a table locked by another session", function () {
-        it("outside oauth2_*: exit 3 after BACKUP_LOCK_TIMEOUT, naming the table and the holder's pid and application; no session left", async function () {
+        it("outside oauth2_*: exit 3 after BACKUP_LOCK_TIMEOUT, naming the table, the holder's pid, application, client and since when, and the statement that ends it; no session left", async function () {
             const lock = await holdLock("public.app_user", "billing-migration");
             const bucket = newBucket();
+            // The holder's client address as pg_stat_activity has it: the message reads it, never guesses it.
+            const client = pg.psql(`SELECT host(client_addr) || ':' || client_port FROM pg_stat_activity WHERE pid = ${lock.pid}`, DB);
             const result = await runBounded(bucket, { BACKUP_LOCK_TIMEOUT: "2" }, 90);
             assert.equal(result.code, 3, explain(result));
             assert.match(result.stderr, new RegExp(`ERROR: pg_dump of 127\\.0\\.0\\.1:\\d+/${DB} failed: no ACCESS SHARE lock on public\\.app_user within 2 s \\(BACKUP_LOCK_TIMEOUT\\): `
-                + `table app_user is held in ACCESS EXCLUSIVE mode by pid ${lock.pid} \\(application_name 'billing-migration', user postgres, state idle in transaction, transaction since \\S+Z\\)$`, "m"));
+                + `table app_user is held in ACCESS EXCLUSIVE mode by pid ${lock.pid} \\(application_name 'billing-migration', user postgres, client ${client.replace(/\./g, "\\.")}, state idle in transaction, transaction since \\S+Z, connected since \\S+Z\\): `
+                + `to end it \\(its transaction is rolled back\\), SELECT pg_terminate_backend\\(${lock.pid}\\)$`, "m"));
             assert.deepEqual(listKeys(moto, bucket, "database/manifests/"), []);
             assert.equal(otherSessions(lock.pid), "");
         });
@@ -106,7 +109,7 @@ describe("db-backup.sh under operator faults", function () {
             const result = await runBounded(newBucket(), { BACKUP_LOCK_TIMEOUT: "2" }, 50);
             assert.equal(result.code, 3, explain(result));
             assert.match(result.stderr, new RegExp(`ERROR: .*no ACCESS SHARE lock on public\\.oauth2_authorization within 2 s \\(BACKUP_LOCK_TIMEOUT\\): `
-                + `table oauth2_authorization is held in ACCESS EXCLUSIVE mode by pid ${lock.pid} \\(application_name 'token-cleanup-job', user postgres, state idle in transaction`));
+                + `table oauth2_authorization is held in ACCESS EXCLUSIVE mode by pid ${lock.pid} \\(application_name 'token-cleanup-job', user postgres, client 127\\.0\\.0\\.1:\\d+, state idle in transaction, .*\\): to end it \\(its transaction is rolled back\\), SELECT pg_terminate_backend\\(${lock.pid}\\)`));
             assert.doesNotMatch(result.stderr, /cannot count/);
             assert.equal(otherSessions(lock.pid), "");
         });

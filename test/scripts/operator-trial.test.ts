@@ -205,7 +205,7 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
             const result = await runScript("restore.sh", { ...scriptEnv(pg, servers.moto, bucket, servers.passphrase, "rowlocked"), RESTORE_LOCK_TIMEOUT: "1s" }, ["--yes", "--source-database", "oauth2db"]);
             assert.equal(result.code, 3, explain(result));
             const line = result.stderr.split("\n").find((l) => /lock timeout: table oauth2_authorization/.test(l)) ?? "";
-            assert.match(line, new RegExp(`stayed locked for 1s \\(RESTORE_LOCK_TIMEOUT\\) by pid ${appPid} \\(application_name oauth2-app, idle in transaction\\)`), explain(result));
+            assert.match(line, new RegExp(`stayed locked for 1s \\(RESTORE_LOCK_TIMEOUT\\) by pid ${appPid} \\(application_name 'oauth2-app', user postgres, client 127\\.0\\.0\\.1:\\d+, state idle in transaction, transaction since \\S+Z, connected since \\S+Z\\): to end it \\(its transaction is rolled back\\), SELECT pg_terminate_backend\\(${appPid}\\)`), explain(result));
             assert.equal(line.split(`pid ${appPid} `).length, 2, `the holder named more than once: ${line}`);
             assert.equal(sums(), before);
         } finally {
@@ -320,15 +320,22 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         const first = startScript("restore.sh", env, ["--yes", "--source-database", "oauth2db"], { detached: true });
         let second: ScriptResult;
         let firstRun: string;
+        let advisoryHolder: string;
         try {
             await waitForStderr(first, /verified the dump/, 60_000);
             firstRun = pg.psql("SELECT application_name FROM pg_stat_activity WHERE datname = 'twice' AND application_name LIKE 'oauth2-dr-restore:%' LIMIT 1", "postgres");
             second = await runScript("restore.sh", env, ["--yes", "--source-database", "oauth2db"]);
+            advisoryHolder = pg.psql("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = 'twice')", "postgres");
         } finally {
             app.stdin!.end("COMMIT;\n");
         }
         assert.equal(second.code, 3, explain(second));
-        assert.match(second.stderr, new RegExp(`ERROR: another restore into ${LOCALHOST}:${pg.port}/twice is running: pid \\d+ \\(application_name ${firstRun}, `), explain(second));
+        // The holder of the advisory lock, its client and since when, and the statements that end it, as pg_stat_activity has them.
+        const holder = /another restore into \S+ is running: pid (\d+) /.exec(second.stderr)?.[1] ?? "none";
+        assert.equal(holder, advisoryHolder, explain(second));
+        assert.match(second.stderr, new RegExp(`ERROR: another restore into ${LOCALHOST}:${pg.port}/twice is running: pid ${holder} \\(application_name '${firstRun}', user postgres, client 127\\.0\\.0\\.1:\\d+, state [a-z ]+, transaction since [^,]+, connected since \\S+Z\\): `
+            + `to end it \\(its transaction is rolled back\\), SELECT pg_terminate_backend\\(${holder}\\); its run's other sessions: SELECT pg_terminate_backend\\(pid\\) FROM pg_stat_activity WHERE application_name = '${firstRun}'; `
+            + `two restores at once .*: wait for it to end; if its run is gone \\(a lost pod\\), end its sessions with the statements above, then run again`), explain(second));
         assert.doesNotMatch(second.stderr, /downloading the dump/, explain(second));
         const result = await first.done;
         assert.equal(result.code, 0, explain(result));
@@ -347,7 +354,7 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         assert.doesNotMatch(stderr, /downloading/);
     });
 
-    it("an AWS_PROFILE that is not in the config files (the vault profile not set up here): one line naming it and the files, in every script (was a Python traceback)", async function () {
+    it("an AWS_PROFILE that is not in the config files (the vault profile not set up here): exit 2, one line naming it, the files and the profiles there, in every script (was a Python traceback, then exit 4)", async function () {
         const { pg, moto } = servers;
         const scratch = tempDir("oauth2-dr-profile-");
         try {
@@ -356,8 +363,9 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
             for (const [script, args] of scripts) {
                 const env = { ...scriptEnv(pg, moto, bucket, servers.passphrase), AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", AWS_SESSION_TOKEN: "", AWS_PROFILE: "oauth2-dr-vault", AWS_CONFIG_FILE: config };
                 const result = await runScript(script, env, script === "restore.sh" ? [...args, "--manifest", manifestKey] : args);
-                assert.notEqual(result.code, 0, explain(result));
-                assert.match(result.stderr, new RegExp(`the AWS profile 'oauth2-dr-vault' \\(AWS_PROFILE\\) is not in the AWS config files read \\(AWS_CONFIG_FILE=${config.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}, AWS_SHARED_CREDENTIALS_FILE=`), `${script}: ${explain(result)}`);
+                // A configuration error (2), not a storage error (4, until h29-residuals), naming the profiles there are.
+                assert.equal(result.code, 2, `${script}: ${explain(result)}`);
+                assert.match(result.stderr, new RegExp(`ERROR: AWS_PROFILE=oauth2-dr-vault: the AWS profile is not in the AWS config files read \\(AWS_CONFIG_FILE=${config.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}, AWS_SHARED_CREDENTIALS_FILE=[^)]*\\); set AWS_PROFILE to one of: oauth2-dr-prod, or create it`), `${script}: ${explain(result)}`);
                 assert.doesNotMatch(result.stderr, /Traceback/, script);
             }
         } finally {

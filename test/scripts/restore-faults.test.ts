@@ -289,7 +289,9 @@ printf '%s' "$code"
             const appPid = pg.psql("SELECT pid FROM pg_stat_activity WHERE application_name = 'oauth2-app'", "postgres");
             const result = await restore(bucket, "locked", { RESTORE_LOCK_TIMEOUT: "1s" });
             assert.equal(result.code, 3, explain(result));
-            assert.match(result.stderr, new RegExp(`ERROR: .*lock timeout: table oauth2_registered_client stayed locked for 1s \\(RESTORE_LOCK_TIMEOUT\\) by pid ${appPid} \\(application_name oauth2-app, idle in transaction\\)`));
+            const client = pg.psql(`SELECT host(client_addr) || ':' || client_port FROM pg_stat_activity WHERE pid = ${appPid}`, "postgres");
+            assert.match(result.stderr, new RegExp(`ERROR: .*lock timeout: table oauth2_registered_client stayed locked for 1s \\(RESTORE_LOCK_TIMEOUT\\) by pid ${appPid} \\(application_name 'oauth2-app', user postgres, `
+                + `client ${client.replace(/\./g, "\\.")}, state idle in transaction, transaction since \\S+Z, connected since \\S+Z\\): to end it \\(its transaction is rolled back\\), SELECT pg_terminate_backend\\(${appPid}\\)`));
             assert.match(result.stderr, /nothing committed/);
             assert.equal(restoreSessions(), "0");
             assert.equal(stagingSchemas("locked"), "0");

@@ -313,6 +313,18 @@ describe("validate-service.sh (real OpenID provider, PostgreSQL 15, moto)", func
         assert.match(line(noBackup, "key continuity"), /cannot read s3:\/\/oauth2-backups-empty\/secrets\/jwks.json/);
     });
 
+    it("an AWS_PROFILE that is not in the config files: both sources fail, exit 2 (configuration) with the profile's line once, not 8 (h29-residuals)", async function () {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-validate-profile-"));
+        try {
+            fs.writeFileSync(path.join(dir, "config"), "[profile oauth2-dr-prod]\nregion = us-east-1\n");
+            const result = await runScript("validate-service.sh", env({ AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", AWS_SESSION_TOKEN: "", AWS_PROFILE: "oauth2-dr-vault", AWS_CONFIG_FILE: path.join(dir, "config") }));
+            assert.equal(result.code, 2, explain(result));
+            assert.equal(result.stderr.match(/ERROR: AWS_PROFILE=oauth2-dr-vault: the AWS profile is not in the AWS config files read .*; set AWS_PROFILE to one of: oauth2-dr-prod/g)?.length, 1, explain(result));
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("configuration errors exit 2 before any request, naming the variable", async function () {
         const before = server.issued;
         const { ISSUER: _unused, ...withoutIssuer } = env();

@@ -295,6 +295,9 @@ export function declaredGuards(
         [`${secret}: remove the guard first`, secretGuard, "secretsmanager:DeleteResourcePolicy", "DeleteResourcePolicy", false, {}],
         [`${secret}: replace the guard first`, secretGuard, "secretsmanager:PutResourcePolicy", "PutResourcePolicy", false, {}],
         [`${secret}: drop its replica`, secretGuard, "secretsmanager:RemoveRegionsFromReplication", "RemoveRegionsFromReplication", false, {}],
+        // Add a replica under a key the attacker controls: ReplicateSecretToRegions has no KMS key condition key, so
+        // the guard denies it whole; the break-glass role's "allow" here is a residual route nothing refuses.
+        [`${secret}: add a replica under the attacker's own KMS key (ReplicateSecretToRegions has no KMS key condition key)`, secretGuard, "secretsmanager:ReplicateSecretToRegions", "ReplicateSecretToRegions", false, { "secretsmanager:AddReplicaRegions": ["eu-central-1"] }],
         // Re-key it to a key the attacker controls, then delete that key: the secret stays, unreadable.
         [`${secret}: re-key it to the attacker's own KMS key, then delete that key`, secretGuard, "secretsmanager:UpdateSecret", "UpdateSecret(KmsKeyId)", false, { "secretsmanager:KmsKeyId": ATTACKER_KEY_ARN }],
         [`${key}: disable it`, keyGuard, "kms:DisableKey", "DisableKey", true, {}],

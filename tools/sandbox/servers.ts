@@ -250,11 +250,12 @@ export class MotoServer {
         return `http://${LOCALHOST}:${this.port}`;
     }
 
-    static async start(): Promise<MotoServer> {
+    /** `env`: moto's own settings for this server, e.g. INITIAL_NO_AUTH_ACTION_COUNT=0 (authenticate every request). */
+    static async start(env: Record<string, string> = {}): Promise<MotoServer> {
         const port = await freePort();
         const logFile = path.join(os.tmpdir(), `oauth2-dr-moto-${port}.log`);
         const out = fs.openSync(logFile, "w");
-        const child = spawn("moto_server", ["-H", LOCALHOST, "-p", String(port)], { stdio: ["ignore", out, out] });
+        const child = spawn("moto_server", ["-H", LOCALHOST, "-p", String(port)], { stdio: ["ignore", out, out], env: { ...process.env, ...env } });
         fs.closeSync(out);
         const server = new MotoServer(port, child, logFile);
         const deadline = Date.now() + 30_000;
