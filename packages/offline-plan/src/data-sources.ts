@@ -8,7 +8,7 @@
  *   invoke's own inputs (a result that echoes its arguments makes `names`, `json`, `accountId` undefined).
  * Every lookup is recorded, so the plan and the check report can say what they assumed.
  */
-import { parseAllDocuments } from "yaml";
+import { yamlParser } from "./yaml-cache";
 import type * as PulumiSdk from "@pulumi/pulumi";
 import { renderPolicyDocument, PolicyDocumentArgs } from "./policy-document";
 import { ACCOUNT_ID, mockHexId, mockUuid } from "./resource-mocks";
@@ -288,7 +288,7 @@ const DATA_SOURCES: Record<string, DataSource> = {
     "aws:route53/getZone:getZone": { kind: "assumed", result: (args) => hostedZone(args) },
     "kubernetes:yaml:decode": {
         kind: "computed",
-        result: (args) => ({ result: parseAllDocuments(String(args.text ?? "")).map((d) => d.toJSON()).filter((d) => d !== null && d !== undefined) }),
+        result: (args) => ({ result: yamlParser().parseAllDocuments(String(args.text ?? "")).map((d) => d.toJSON()).filter((d) => d !== null && d !== undefined) }),
     },
 };
 

@@ -45,19 +45,29 @@ export async function runExitHooks(pulumi: typeof PulumiSdk, resources: PlannedR
     throw new ProgramError(`the program's beforeExit listeners were still registering resources after ${MAX_EXIT_ROUNDS} rounds`);
 }
 
-/** The file of the first stack frame outside Node's own modules and this one: who is adding a listener. */
+/**
+ * The file of the first stack frame outside Node's own modules and this one: who is adding a listener. Read from
+ * the frames as V8 holds them (their scripts' file names), not from a formatted stack: a program's own
+ * `Error.prepareStackTrace` (one that hides frames, or source-map-support's) is not asked, and Node parses no
+ * source map to name the files (the first such stack of a plan parsed the maps of every module on it).
+ */
 function registeringFile(): string | undefined {
     const limit = Error.stackTraceLimit;
+    const prepare = Error.prepareStackTrace;
     Error.stackTraceLimit = 30;
+    Error.prepareStackTrace = (_error, callSites) => callSites;
     try {
-        for (const line of (new Error().stack ?? "").split("\n").slice(1)) {
-            const file = /\(?((?:[A-Za-z]:)?[^():]+):\d+:\d+\)?$/.exec(line.trim())?.[1];
+        const holder: { stack?: NodeJS.CallSite[] } = {};
+        Error.captureStackTrace(holder, registeringFile);
+        for (const site of holder.stack ?? []) {
+            const file = site.getFileName();
             if (file && !file.startsWith("node:") && path.isAbsolute(file) && file !== __filename) {
                 return file;
             }
         }
         return undefined;
     } finally {
+        Error.prepareStackTrace = prepare;
         Error.stackTraceLimit = limit;
     }
 }

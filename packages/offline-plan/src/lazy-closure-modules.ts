@@ -13,6 +13,10 @@
  * Only requests made by the SDK's own files are replaced; a program's own `require("typescript")` gets
  * the real module.
  *
+ * So are what only the SDK's connection to a real engine uses (gRPC, its generated clients, semver, OpenTelemetry):
+ * under mocks the SDK never connects, and whatever reaches them (an RPC error's status code, a version compared)
+ * loads the real module then.
+ *
  * In the same way, @pulumi/policy's policy.js loads its analyzer server (server.js: gRPC, the analyzer's
  * protobuf messages, and through deserialize.js the whole SDK) at module scope, for `new PolicyPack(...)` to
  * serve the engine. The offline check only evaluates the pack's policies (policy-harness.ts); with the server
@@ -45,6 +49,23 @@ const DEFERRED: ReadonlyMap<string, (load: () => unknown) => unknown> = new Map(
     // (LocalWorkspace and the rest: execa, human-signals and 20 more modules, about 26 ms of CPU per process)
     // drives the Pulumi CLI; a program under plan does not call it, and one that does loads it then.
     ["./automation", (load) => forwardingProxy(load, {}, { __esModule: true })],
+    // What only the SDK's connection to a real engine uses (h29-plan: 160 of a plan's 600 modules, about 36 ms of
+    // CPU, 0.955x plan prod+dr's). gRPC (`__importStar(require("@grpc/grpc-js"))` in errors.js, runtime/*.js and
+    // provider/server.js): its status codes are read inside functions, on an RPC's error, and its clients are
+    // made when the SDK connects to a monitor, which under mocks it never does.
+    ["@grpc/grpc-js", (load) => forwardingProxy(load, {}, { __esModule: true })],
+    // The generated clients (`__importStar(require("../proto/resource_grpc_pb"))`, settings.js, callbacks.js,
+    // provider/server.js): each calls grpc.makeGenericClientConstructor at module scope, so gRPC with it.
+    // __esModule answered keeps __importStar from copying (and so loading) them; the SDK reads only their members.
+    ["../proto/engine_grpc_pb", (load) => forwardingProxy(load, {}, { __esModule: true })],
+    ["../proto/resource_grpc_pb", (load) => forwardingProxy(load, {}, { __esModule: true })],
+    ["../proto/callback_grpc_pb", (load) => forwardingProxy(load, {}, { __esModule: true })],
+    ["../proto/provider_grpc_pb", (load) => forwardingProxy(load, {}, { __esModule: true })],
+    // rpc.js's `__importStar(require("semver"))`: compares the versions of resource packages and modules
+    // registered twice or looked up by version, inside functions.
+    ["semver", (load) => forwardingProxy(load, {}, { __esModule: true })],
+    // settings.js's `require("@opentelemetry/api")`: read by its gRPC interceptor, on a call to a real engine.
+    ["@opentelemetry/api", (load) => forwardingProxy(load, {}, { __esModule: true })],
 ]);
 
 /** The same for @pulumi/policy's files: policy.js's `const server_1 = require("./server")`, used as `server_1.serve(...)`. */

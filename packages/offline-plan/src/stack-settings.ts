@@ -5,7 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parse } from "yaml";
+import { parseYaml } from "./yaml-cache";
 
 export interface StackSettings {
     project: string;
@@ -19,7 +19,8 @@ export interface StackSettings {
 /**
  * A YAML file's document, parsed once per content: planning six stacks reads Pulumi.yaml and the stack files
  * dozens of times (order, references, each run), and parsing was a tenth of a plan. The file is read every
- * time, so an edited file is parsed again; callers only read the document, never change it.
+ * time, so an edited file is parsed again; callers only read the document, never change it. Across processes the
+ * text's document comes from yaml-cache.ts.
  */
 const parsedYaml = new Map<string, { text: string; document: unknown }>();
 
@@ -31,7 +32,7 @@ function readYaml(file: string): unknown {
     }
     let document: unknown;
     try {
-        document = parse(text) as unknown;
+        document = parseYaml(text);
     } catch (err) {
         // The parser's message says where in the file, not which file (Pulumi.yaml, or which stack's).
         throw new Error(`${file}: ${(err as Error).message}`);

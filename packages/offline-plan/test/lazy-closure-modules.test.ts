@@ -11,6 +11,9 @@ interface Probe {
     afterSdkLoad: string[];
     automationAfterSdkLoad: boolean;
     automation: { exports: string[]; qualified: string; loadedAfterUse: boolean; localWorkspace: string };
+    rpcAfterSdkLoad: string[];
+    rpc: Record<string, unknown>;
+    rpcAfterUse: string[];
     afterUse: string[];
     serialized: string;
     codePaths: string[];
@@ -58,6 +61,25 @@ describe("the SDK's closure modules, deferred (src/lazy-closure-modules.ts)", fu
         assert.equal(deferred.automation.loadedAfterUse, true);
         assert.equal(deferred.automation.localWorkspace, "function");
         assert.ok(deferred.automation.exports.includes("LocalWorkspace"), deferred.automation.exports.join(", "));
+    });
+
+    it("gRPC, the generated gRPC clients, semver and OpenTelemetry are not loaded with the SDK, and the SDK gets the real ones on first use", () => {
+        // (events_ and language_grpc_pb are the Automation API's, deferred with it.)
+        const proto = ["callback", "engine", "events", "language", "provider", "resource"].map((name) => `@pulumi/pulumi/proto/${name}_grpc_pb.js`);
+        assert.deepEqual(eager.rpcAfterSdkLoad, ["@grpc/grpc-js", "@opentelemetry/api", ...proto, "semver"], "without the module the SDK loads them all (if not, their stand-ins have no purpose left)");
+        assert.deepEqual(deferred.rpcAfterSdkLoad, []);
+        assert.deepEqual(deferred.rpc, eager.rpc);
+        assert.deepEqual(deferred.rpc, {
+            unavailable: true,
+            other: false,
+            packageFound: "1.2.3",
+            packageOfOtherVersion: null,
+            monitorClient: "function",
+            monitorClientMethods: eager.rpc.monitorClientMethods,
+            propagation: "function",
+        });
+        assert.ok((deferred.rpc.monitorClientMethods as string[]).includes("registerResource"));
+        assert.deepEqual(deferred.rpcAfterUse, ["@grpc/grpc-js", "@opentelemetry/api", "@pulumi/pulumi/proto/resource_grpc_pb.js", "semver"]);
     });
 
     it("a program's own require(\"typescript\") gets the real module, not a stand-in", () => {

@@ -41,6 +41,20 @@ describe("beforeExit work in the planner (src/exit-hooks.ts runExitHooks)", func
         }
     });
 
+    it("a program that formats error stacks itself (no frames) still has its hook run once per stack", async () => {
+        // Its Error.prepareStackTrace stays for the rest of the process: a server of its own.
+        const own = new PlanningServer();
+        try {
+            const hidden = await own.plan({ programDir: path.join(__dirname, "fixtures", "exit-hooks-hidden-stacks"), stacks: ["staging", "prod"], inDependencyOrder: true });
+            for (const plan of hidden) {
+                const parameters = resourcesOfType(plan, "aws:ssm/parameter:Parameter").map((p) => p.name);
+                assert.deepEqual(parameters, [`inventory-${plan.stack}`], plan.stack);
+            }
+        } finally {
+            own.close();
+        }
+    });
+
     it("the same program planned again in the same process gives the same plans", async () => {
         const again = await planProgram(PROGRAM, ["staging", "prod"]);
         assert.deepEqual(again.map((p) => p.resources.map((r) => r.urn).sort()), plans.map((p) => p.resources.map((r) => r.urn).sort()));
