@@ -728,9 +728,16 @@ probe_object() {
 # probe_passphrase KEY WHAT: decrypts the probe of probe_object to find a wrong passphrase before the
 # download: gpg checks the session key on the first bytes ("Bad session key").
 probe_passphrase() {
+    restore_probe_start "$WORK_DIR/probe.gpg"
+    probe_passphrase_finish "$@"
+}
+
+# probe_passphrase_finish KEY WHAT: probe_passphrase's verdict on a probe started earlier with
+# restore_probe_start "$WORK_DIR/probe.gpg" (its S2K runs while the caller goes on with other checks).
+probe_passphrase_finish() {
     local probe="$WORK_DIR/probe.gpg" err="$WORK_DIR/probe.err"
-    # restore_probe_decrypt (below) keeps the dump's session key: the pass's gpg then skips the passphrase's S2K.
-    if ! restore_probe_decrypt "$probe" && grep -Eqi 'bad session key|bad passphrase|no secret key|decryption failed' "$err"; then
+    # restore_probe_finish keeps the dump's session key: the pass's gpg then skips the passphrase's S2K.
+    if ! restore_probe_finish && grep -Eqi 'bad session key|bad passphrase|no secret key|decryption failed' "$err"; then
         local cause hint
         cause=$(grep -Eim1 'bad session key|bad passphrase|no secret key|decryption failed' "$err" | sed 's/^gpg: //')
         hint=$(passphrase_crlf_hint "$probe")
