@@ -159,12 +159,18 @@ RESTORE_STARTED=0
 
 drop_scratch() {
     if scratch_settle; then
-        local left
-        if ! vpsql -d "${VERIFY_MAINTENANCE_DB:-postgres}" -c "DROP DATABASE IF EXISTS \"${SCRATCH_DB}\" WITH (FORCE)" >/dev/null 2>"$WORK_DIR/drop.err"; then
+        local left out
+        # The DROP and the look that it is gone, in one connection ("dropped" says the DROP succeeded; psql stops
+        # at a failing DROP, ON_ERROR_STOP).
+        out=$(vpsql -d "${VERIFY_MAINTENANCE_DB:-postgres}" -c "DROP DATABASE IF EXISTS \"${SCRATCH_DB}\" WITH (FORCE)" -c "SELECT 'dropped'" \
+            -c "SELECT count(*) FROM pg_database WHERE datname = '${SCRATCH_DB}'" 2>"$WORK_DIR/drop.err") || true
+        if [[ "$out" != dropped* ]]; then
             result "test instance cleaned up" FAIL "DROP DATABASE ${SCRATCH_DB} failed: $(tail -n 1 "$WORK_DIR/drop.err")"
             return
         fi
-        left=$(vpsql -d "${VERIFY_MAINTENANCE_DB:-postgres}" -c "SELECT count(*) FROM pg_database WHERE datname = '${SCRATCH_DB}'" 2>/dev/null) || left="?"
+        left=${out#dropped}
+        left=${left#$'\n'}
+        [[ -n "$left" ]] || left="?"
         if [[ "$left" == 0 ]]; then
             result "test instance cleaned up" PASS "scratch database ${SCRATCH_DB} dropped"
         else

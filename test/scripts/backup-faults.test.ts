@@ -504,6 +504,19 @@ while [[ ! -e ${gate} ]]; do sleep 0.1; done\n`, { mode: 0o755 });
             assert.equal(pg.databaseExists("verify_wrong_passphrase"), false);
         });
 
+        it("a scratch database that cannot be dropped: 'test instance cleaned up' FAILs with the server's error (the DROP and its check share one connection)", async function () {
+            const shims = fs.mkdtempSync(path.join(dir, "psql-"));
+            fs.writeFileSync(path.join(shims, "psql"), `#!/usr/bin/env bash\nif [[ "$*" == *"DROP DATABASE"* ]]; then echo 'ERROR:  database "verify_undroppable" is being used by prepared transactions' >&2; exit 1; fi\nexec ${PG_BIN}/psql "$@"\n`, { mode: 0o755 });
+            try {
+                const result = await runScript("restore-verification.sh", env(bucket, { EXTRA_PATH: shims, VERIFY_DATABASE: "verify_undroppable" }));
+                assert.equal(item(result, "test instance cleaned up"), 'FAIL test instance cleaned up: DROP DATABASE verify_undroppable failed: ERROR:  database "verify_undroppable" is being used by prepared transactions');
+                assert.match(item(result, "all tables present with expected row counts"), /^PASS /);
+                assert.notEqual(result.code, 0, explain(result));
+            } finally {
+                pg.dropDatabase("verify_undroppable");
+            }
+        });
+
         it("a corrupt object (one byte flipped, same size): the backup's failure (6), named as corruption", async function () {
             const own = newBucket();
             const key = (await runScript("db-backup.sh", env(own))).stdout.trim();
