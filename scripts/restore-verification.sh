@@ -273,6 +273,8 @@ backup_failed() { BACKUP_FAILED=1; result "$1" FAIL "$2"; }
 # retention (OBJECT_LOCK_MODE, OBJECT_LOCK_RETAIN_DAYS: the database class) as the dumps do. Snapshot mode
 # and a run that found no manifest write none (nothing to attach it to).
 VERIFY_RECORD_MANIFEST=""
+# The manifest's VersionId for the record, read before the download (verify_dump); "" when it was not.
+VERIFY_RECORD_VERSION=""
 VERIFY_RECORD_STARTED=$(now_utc)
 # write_verification_record STATUS: writes the record of this run (STATUS: the exit code); 1 when S3 refused it.
 write_verification_record() {
@@ -280,7 +282,9 @@ write_verification_record() {
     [[ "$VERIFY_MODE" == dump && -n "$VERIFY_RECORD_MANIFEST" ]] || return 0
     name=${VERIFY_RECORD_MANIFEST##*/}
     key="${BACKUP_PREFIX}verifications/${name%.json}/$(time_ordered_stamp).json"
-    version=$(s3_version "$VERIFY_RECORD_MANIFEST" 2>/dev/null) || version=""
+    # Read while the probe decrypted (VERIFY_RECORD_VERSION, the manifest just read), else now.
+    version=$VERIFY_RECORD_VERSION
+    [[ -n "$version" ]] || version=$(s3_version "$VERIFY_RECORD_MANIFEST" 2>/dev/null) || version=""
     if [[ -s "$WORK_DIR/manifest.json" ]]; then
         manifest_sha=$(sha256sum <"$WORK_DIR/manifest.json" | cut -d' ' -f1)
         [[ -z "$(manifest_get "$WORK_DIR/manifest.json" .schema_definition.sha256 2>/dev/null)" ]] \
@@ -545,6 +549,7 @@ verify_dump() {
     restore_probe_start "$WORK_DIR/probe.gpg"
     check_size "${SIZE_CHECK_PENDING[@]}"
     VERIFY_PASS_URL=$(restore_presign "$object_key" "" 2>/dev/null) || VERIFY_PASS_URL=""
+    VERIFY_RECORD_VERSION=$(s3_version "$manifest_key" 2>/dev/null) || VERIFY_RECORD_VERSION=""
     probe_passphrase_finish "$object_key" "$(passphrase_origin)"
     check_db_connection "${VERIFY_MAINTENANCE_DB:-postgres}" "${VERIFY_PGHOST:-${PGHOST:-}}" "${VERIFY_PGPORT:-${PGPORT:-5432}}"
     SCRATCH_DB="${VERIFY_DATABASE:-oauth2_verify_$(date -u +%Y%m%d%H%M%S)}"
