@@ -459,7 +459,7 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
                 serverBefore = serverCpu(pg);
                 const before = check(await timed("bash", [path.join(baseline, "restore.sh"), "--yes", "--source-database", "oauth2db"], scriptEnv(lastBucket, { PGDATABASE: "bench_restore" })), "baseline restore.sh");
                 baselineSeconds.push(before.seconds);
-                say(`run ${i + 1}: baseline ${baseline}/restore.sh ${before.seconds.toFixed(1)} s (peak ${mb(before.peakRss)}; CPU ${before.cpuSeconds.toFixed(1)} s + server ${(serverCpu(pg) - serverBefore).toFixed(1)} s, this restore.sh's ${restore.cpuSeconds.toFixed(1)} s + server ${serverCpuOf.restore[serverCpuOf.restore.length - 1].toFixed(1)} s)`);
+                say(`run ${i + 1}: baseline ${baseline}/restore.sh ${before.seconds.toFixed(1)} s (peak ${mb(before.peakRss)}; CPU ${before.cpuSeconds.toFixed(1)} s + server ${(serverCpu(pg) - serverBefore).toFixed(1)} s, this restore.sh's ${restore.cpuSeconds.toFixed(1)} s + server ${serverCpuOf.restore[serverCpuOf.restore.length - 1].toFixed(1)} s; ${restorePhases(before)})`);
             }
             pg.dropDatabase("bench_restore");
             serverBefore = serverCpu(pg);
@@ -471,7 +471,7 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
                 serverBefore = serverCpu(pg);
                 const before = check(await timed("bash", [path.join(baseline, "restore-verification.sh")], scriptEnv(lastBucket, { VERIFY_DATABASE: "bench_verify" })), "baseline restore-verification.sh");
                 baselineVerificationSeconds.push(before.seconds);
-                say(`run ${i + 1}: baseline ${baseline}/restore-verification.sh ${before.seconds.toFixed(1)} s (CPU ${before.cpuSeconds.toFixed(1)} s + server ${(serverCpu(pg) - serverBefore).toFixed(1)} s, this one's ${verify.cpuSeconds.toFixed(1)} s + server ${serverCpuOf.verification[serverCpuOf.verification.length - 1].toFixed(1)} s)`);
+                say(`run ${i + 1}: baseline ${baseline}/restore-verification.sh ${before.seconds.toFixed(1)} s (CPU ${before.cpuSeconds.toFixed(1)} s + server ${(serverCpu(pg) - serverBefore).toFixed(1)} s, this one's ${verify.cpuSeconds.toFixed(1)} s + server ${serverCpuOf.verification[serverCpuOf.verification.length - 1].toFixed(1)} s; ${verificationPhases(before)})`);
             }
             if (withPublicKey) {
                 const pkEnv = (extra: Record<string, string>) => scriptEnv(`${lastBucket}-pk`, { RESTORE_GPG_PRIVATE_KEYS_FILE: privateKeysFile, ...extra });

@@ -752,9 +752,16 @@ probe_object() {
 # probe_passphrase KEY WHAT: decrypts the probe of probe_object to find a wrong passphrase before the
 # download: gpg checks the session key on the first bytes ("Bad session key").
 probe_passphrase() {
+    restore_probe_start "$WORK_DIR/probe.gpg"
+    probe_passphrase_finish "$@"
+}
+
+# probe_passphrase_finish KEY WHAT: probe_passphrase's verdict on a probe started earlier with
+# restore_probe_start "$WORK_DIR/probe.gpg" (its S2K runs while the caller goes on with other checks).
+probe_passphrase_finish() {
     local probe="$WORK_DIR/probe.gpg" err="$WORK_DIR/probe.err"
-    # restore_probe_decrypt (below) keeps the dump's session key: the pass's gpg then skips the passphrase's S2K.
-    if ! restore_probe_decrypt "$probe" && grep -Eqi 'bad session key|bad passphrase|no secret key|decryption failed' "$err"; then
+    # restore_probe_finish keeps the dump's session key: the pass's gpg then skips the passphrase's S2K.
+    if ! restore_probe_finish && grep -Eqi 'bad session key|bad passphrase|no secret key|decryption failed' "$err"; then
         local cause hint
         cause=$(grep -Eim1 'bad session key|bad passphrase|no secret key|decryption failed' "$err" | sed 's/^gpg: //')
         hint=$(passphrase_crlf_hint "$probe")
@@ -1015,7 +1022,7 @@ restore_pass_start() {
     shift 3
     rm -rf "$d" "$l"
     mkdir "$d" "$l"
-    mkfifo "$d/body.fifo" "$d/plain.fifo" "$d/toc.fifo" "$d/schema.fifo"
+    mkfifo "$d/body.fifo" "$d/plain.fifo" "$d/toc.fifo" "$d/schema.fifo" "$l/gate.fifo"
     RESTORE_PASS_PIDS=() RESTORE_TOC_PIDS=()
     url=${RESTORE_PASS_URL:-}
     [[ -n "$url" ]] || url=$(restore_presign "$key" "$version" 2>"$d/s3.err") || { echo 1 >"$d/s3.rc"; return 1; }
@@ -1059,7 +1066,10 @@ restore_pass_toc() {
 restore_pass_gate() {
     # Fails (never an empty gate, read as "drain") when the scratch directory is full.
     printf '%s\n' "$1" >"$WORK_DIR/load/gate.tmp" || return 1
-    mv "$WORK_DIR/load/gate.tmp" "$WORK_DIR/load/gate"
+    mv "$WORK_DIR/load/gate.tmp" "$WORK_DIR/load/gate" || return 1
+    # Wakes restore_load_gate at once (<> never blocks; a wake-up written while it is not reading is lost, and
+    # it then sees the gate at its next look, at most 50 ms later, as it did before without a wake-up).
+    [[ ! -p "$WORK_DIR/load/gate.fifo" ]] || { printf 'open\n' 1<>"$WORK_DIR/load/gate.fifo"; } 2>/dev/null || true
 }
 
 # restore_pass_wait: waits for the whole pass (download, hash, MDC, load).
@@ -1073,7 +1083,10 @@ restore_pass_wait() {
 # drain them. A gate never opened (the script killed) holds them until the cleanup or the watchdog kills it.
 restore_load_gate() {
     local l="$WORK_DIR/load" verdict=""
-    while [[ ! -e "$l/gate" ]]; do sleep 0.05; done
+    # Looks every 50 ms, or at once when restore_pass_gate's wake-up arrives on gate.fifo (bash's read, no process).
+    while [[ ! -e "$l/gate" ]]; do
+        if [[ -p "$l/gate.fifo" ]]; then read -r -t 0.05 _ <>"$l/gate.fifo" || true; else sleep 0.05; fi
+    done
     read -r verdict <"$l/gate" || true
     if [[ "$verdict" == load ]]; then
         restore_python restore-load "$1" "$l" "$WORK_DIR/spool/stage.map" "$WORK_DIR/spool/setval.sql" "$l/counts"
@@ -1165,7 +1178,10 @@ restore_watchdog_start() {
 
 restore_watchdog_stop() {
     [[ -n "$RESTORE_WATCHDOG_PID" ]] || return 0
-    kill -KILL "$RESTORE_WATCHDOG_PID" 2>/dev/null || true
+    # Its process group (set -m: a job of its own), the sleep it waits in with it: killed alone, the sleep went
+    # on for up to 0.5 s holding the descriptors it inherited, the script's output among them (its reader saw
+    # the end of the run that much later).
+    kill -KILL -- "-$RESTORE_WATCHDOG_PID" 2>/dev/null || kill -KILL "$RESTORE_WATCHDOG_PID" 2>/dev/null || true
     wait "$RESTORE_WATCHDOG_PID" 2>/dev/null || true
     RESTORE_WATCHDOG_PID=""
 }

@@ -146,17 +146,31 @@ SCRATCH_NEED_BYTES=${VERIFY_SCRATCH_BYTES:-1048576}
 # The exit code when the backup passed every check that could run, but the verification could not finish
 # for a cause of its own (the verification server, S3, the scratch directory): set with environment_failed.
 ENVIRONMENT_STATUS=0
+# check_size's arguments while it is still to come (verify_dump: the passphrase is loaded first, so that its
+# S2K runs while the size is checked); the cleanup runs it when the run stops before.
+SIZE_CHECK_PENDING=()
+# The listing of the database's manifests, when verify_dump listed them to find the newest: check_size takes the
+# previous manifest from it (MANIFESTS_LISTED=1) instead of listing again.
+MANIFESTS_LISTING="" MANIFESTS_LISTED=0
+# The dump's GET URL, presigned while the probe decrypts (verify_pass presigns again when this is empty).
+VERIFY_PASS_URL=""
 RESTORE_ID=""
 RESTORE_STARTED=0
 
 drop_scratch() {
     if scratch_settle; then
-        local left
-        if ! vpsql -d "${VERIFY_MAINTENANCE_DB:-postgres}" -c "DROP DATABASE IF EXISTS \"${SCRATCH_DB}\" WITH (FORCE)" >/dev/null 2>"$WORK_DIR/drop.err"; then
+        local left out
+        # The DROP and the look that it is gone, in one connection ("dropped" says the DROP succeeded; psql stops
+        # at a failing DROP, ON_ERROR_STOP).
+        out=$(vpsql -d "${VERIFY_MAINTENANCE_DB:-postgres}" -c "DROP DATABASE IF EXISTS \"${SCRATCH_DB}\" WITH (FORCE)" -c "SELECT 'dropped'" \
+            -c "SELECT count(*) FROM pg_database WHERE datname = '${SCRATCH_DB}'" 2>"$WORK_DIR/drop.err") || true
+        if [[ "$out" != dropped* ]]; then
             result "test instance cleaned up" FAIL "DROP DATABASE ${SCRATCH_DB} failed: $(tail -n 1 "$WORK_DIR/drop.err")"
             return
         fi
-        left=$(vpsql -d "${VERIFY_MAINTENANCE_DB:-postgres}" -c "SELECT count(*) FROM pg_database WHERE datname = '${SCRATCH_DB}'" 2>/dev/null) || left="?"
+        left=${out#dropped}
+        left=${left#$'\n'}
+        [[ -n "$left" ]] || left="?"
         if [[ "$left" == 0 ]]; then
             result "test instance cleaned up" PASS "scratch database ${SCRATCH_DB} dropped"
         else
@@ -201,6 +215,9 @@ cleanup() {
     kill_job "$STREAM_SHA_PID"
     kill_job "$INTEGRITY_PID"
     restore_kill_jobs
+    # A run that stopped while the passphrase was loaded (check_size is then still to come): the size is decided
+    # all the same, as it was when it came first.
+    [[ ${#SIZE_CHECK_PENDING[@]} -eq 0 ]] || check_size "${SIZE_CHECK_PENDING[@]}"
     if [[ $status -ne 0 && $status -ne $EX_VERIFY ]]; then
         fail_rest "the verification stopped (exit code $status)${LAST_ERROR:+: $LAST_ERROR}"
     fi
@@ -256,6 +273,8 @@ backup_failed() { BACKUP_FAILED=1; result "$1" FAIL "$2"; }
 # retention (OBJECT_LOCK_MODE, OBJECT_LOCK_RETAIN_DAYS: the database class) as the dumps do. Snapshot mode
 # and a run that found no manifest write none (nothing to attach it to).
 VERIFY_RECORD_MANIFEST=""
+# The manifest's VersionId for the record, read before the download (verify_dump); "" when it was not.
+VERIFY_RECORD_VERSION=""
 VERIFY_RECORD_STARTED=$(now_utc)
 # write_verification_record STATUS: writes the record of this run (STATUS: the exit code); 1 when S3 refused it.
 write_verification_record() {
@@ -263,7 +282,9 @@ write_verification_record() {
     [[ "$VERIFY_MODE" == dump && -n "$VERIFY_RECORD_MANIFEST" ]] || return 0
     name=${VERIFY_RECORD_MANIFEST##*/}
     key="${BACKUP_PREFIX}verifications/${name%.json}/$(time_ordered_stamp).json"
-    version=$(s3_version "$VERIFY_RECORD_MANIFEST" 2>/dev/null) || version=""
+    # Read while the probe decrypted (VERIFY_RECORD_VERSION, the manifest just read), else now.
+    version=$VERIFY_RECORD_VERSION
+    [[ -n "$version" ]] || version=$(s3_version "$VERIFY_RECORD_MANIFEST" 2>/dev/null) || version=""
     if [[ -s "$WORK_DIR/manifest.json" ]]; then
         manifest_sha=$(sha256sum <"$WORK_DIR/manifest.json" | cut -d' ' -f1)
         [[ -z "$(manifest_get "$WORK_DIR/manifest.json" .schema_definition.sha256 2>/dev/null)" ]] \
@@ -310,7 +331,7 @@ load_db_credentials
 # psql against the verification server (the source server unless VERIFY_PGHOST/VERIFY_PGPORT say otherwise).
 vpsql() { PGHOST="${VERIFY_PGHOST:-${PGHOST:-}}" PGPORT="${VERIFY_PGPORT:-${PGPORT:-5432}}" psql_value "$@"; }
 
-# server_queries DB TABLE: runs the authorization server's read queries on TABLE, built from the columns the
+# server_queries DB TABLE [ERR_FILE]: runs the authorization server's read queries on TABLE, built from the columns the
 # restored table has: the select list of the server's JDBC services (the columns of every release, plus
 # the later ones that exist), the lookup by primary key, and the other lookups of the server (client_id;
 # state and each token value) in one statement, for values taken from the first rows. Two statements at
@@ -355,8 +376,9 @@ server_queries() {
         sql+=" SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM (SELECT ${sample} FROM $t LIMIT 10000) s WHERE ${any}) THEN 'none'
             ELSE (SELECT count(*) FROM (SELECT ${list} FROM $t WHERE ${where} LIMIT 1) q WHERE length(q::text) > 0)::text END;"
     fi
-    if ! out=$(vpsql -d "$db" <<<"$sql" 2>"$WORK_DIR/query.err"); then
-        echo "$table: $(one_line_error "$WORK_DIR/query.err")"
+    local err=${3:-$WORK_DIR/query.err}
+    if ! out=$(vpsql -d "$db" <<<"$sql" 2>"$err"); then
+        echo "$table: $(one_line_error "$err")"
         return 1
     fi
     if [[ "$(head -n 1 <<<"$out")" == 0 ]]; then
@@ -376,22 +398,46 @@ server_queries() {
 # COPY command tags of the relation still in place, verify_pass); every other table is counted with count(*).
 check_tables() {
     local db=$1 counts=$2 table want got schema="${DB_SCHEMA}" bad_query=() bad_count=() summary=() releases=() out
+    local d="$WORK_DIR/tables" i tables=() wants=() pids=()
     local -A loaded=()
     if [[ -s "${3:-}" ]]; then
         while IFS=$'\t' read -r table got; do loaded[$table]=$got; done <"$3"
     fi
-    while read -r table want; do
+    while read -r table want; do tables+=("$table") wants+=("$want"); done <"$counts"
+    # Each table's lookups and count at once, one job per table (each is one to three psql round trips, and the
+    # server's cores are free after the swap); their answers are read below in the manifest's order.
+    rm -rf "$d"
+    mkdir "$d"
+    for i in "${!tables[@]}"; do
+        table=${tables[i]}
+        {
+            set +e
+            if [[ -n "$(server_core_columns "$table")" ]]; then
+                out=$(server_queries "$db" "$table" "$d/$i.err")
+                printf '%s\t%s' "$?" "$out" >"$d/$i.query"
+            fi
+            if [[ -z "${loaded[$table]:-}" ]]; then
+                vpsql -d "$db" -c "SELECT count(*) FROM \"${schema}\".\"${table}\"" >"$d/$i.count" 2>/dev/null || rm -f "$d/$i.count"
+            fi
+        } &
+        pids+=($!)
+        restore_note_job $!
+    done
+    [[ ${#pids[@]} -eq 0 ]] || wait "${pids[@]}" 2>/dev/null || true
+    for i in "${!tables[@]}"; do
+        table=${tables[i]} want=${wants[i]}
         if [[ -n "$(server_core_columns "$table")" ]]; then
-            if out=$(server_queries "$db" "$table"); then
-                releases+=("$table: $out")
+            out=$(cat "$d/$i.query" 2>/dev/null) || out="1"$'\t'"$table: the lookups did not report"
+            if [[ "${out%%$'\t'*}" == 0 ]]; then
+                releases+=("$table: ${out#*$'\t'}")
             else
-                bad_query+=("$out")
+                bad_query+=("${out#*$'\t'}")
             fi
         fi
         if [[ -n "${loaded[$table]:-}" ]]; then
             got=${loaded[$table]}
         else
-            got=$(vpsql -d "$db" -c "SELECT count(*) FROM \"${schema}\".\"${table}\"" 2>/dev/null) || got=""
+            got=$(cat "$d/$i.count" 2>/dev/null) || got=""
         fi
         if [[ -z "$got" ]]; then
             bad_count+=("$table is missing")
@@ -400,7 +446,7 @@ check_tables() {
         else
             summary+=("$table=$got")
         fi
-    done <"$counts"
+    done
     if [[ ${#bad_query[@]} -eq 0 ]]; then
         result "application can connect to restored database" PASS "the server's lookups run on $db: $(join_lines "${releases[@]}")"
     else
@@ -439,10 +485,13 @@ verify_dump() {
         manifest_key=$(printf '%s' "$manifest_key" | sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//')
     fi
     if [[ -z "$manifest_key" ]]; then
-        if ! manifest_key=$(latest_manifest_key "$PGDATABASE" 2>"$WORK_DIR/list.err"); then
+        # The newest manifest (latest_manifest_key's answer), from a listing kept for check_size's previous one.
+        if ! MANIFESTS_LISTING=$(manifest_keys "$PGDATABASE" 2>"$WORK_DIR/list.err"); then
             result "backup completed successfully" FAIL "cannot list s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(one_line_error "$WORK_DIR/list.err")"
             die "$EX_STORAGE" "cannot list s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(one_line_error "$WORK_DIR/list.err")"
         fi
+        MANIFESTS_LISTED=1
+        manifest_key=$(printf '%s\n' "$MANIFESTS_LISTING" | sed '/^$/d' | tail -n 1)
     fi
     if [[ -z "$manifest_key" ]]; then
         result "backup completed successfully" FAIL "no manifest of ${PGDATABASE} under s3://$BUCKET/${BACKUP_PREFIX}manifests/"
@@ -484,15 +533,24 @@ verify_dump() {
     else
         result "backup completed successfully" PASS "$object_key finished at $finished"
     fi
-    check_size "$manifest_key" "$want_size" "$stored_size"
     if [[ -z "$stored_size" ]]; then
+        check_size "$manifest_key" "$want_size" "$stored_size"
         fail_rest "the dump is not readable"
         return
     fi
 
-    # Before the download: the passphrase version the manifest names, and the scratch database.
+    # Before the download: the passphrase version the manifest names (its probe decrypts the first 64 KiB in the
+    # background: the passphrase's S2K, 0.1-0.4 s, runs while the size is checked and the download URL is
+    # presigned), the size, the verification server, and the scratch database. The verdicts come in the order
+    # they came before: the size (the cleanup decides it when loading the passphrase stops the run), the
+    # passphrase, the server.
+    SIZE_CHECK_PENDING=("$manifest_key" "$want_size" "$stored_size")
     encryption_for_manifest "$m"
-    probe_passphrase "$object_key" "$(passphrase_origin)"
+    restore_probe_start "$WORK_DIR/probe.gpg"
+    check_size "${SIZE_CHECK_PENDING[@]}"
+    VERIFY_PASS_URL=$(restore_presign "$object_key" "" 2>/dev/null) || VERIFY_PASS_URL=""
+    VERIFY_RECORD_VERSION=$(s3_version "$manifest_key" 2>/dev/null) || VERIFY_RECORD_VERSION=""
+    probe_passphrase_finish "$object_key" "$(passphrase_origin)"
     check_db_connection "${VERIFY_MAINTENANCE_DB:-postgres}" "${VERIFY_PGHOST:-${PGHOST:-}}" "${VERIFY_PGPORT:-${PGPORT:-5432}}"
     SCRATCH_DB="${VERIFY_DATABASE:-oauth2_verify_$(date -u +%Y%m%d%H%M%S)}"
     scratch_create_start
@@ -547,10 +605,32 @@ verify_dump() {
         result "restore to test instance works" FAIL "rolled back: $cause" ;;
     esac
 
+    # The restored data's checks, at once: the restored schema read and hashed (with the manifest's own) in a
+    # job of its own while the tables' lookups and counts run (check_tables); the verdicts below, in the same
+    # order as before.
+    local want_schema schema_job=""
+    want_schema=$(manifest_get "$m" .schema_definition.sha256)
+    if [[ -n "$want_schema" && "${RESULT["restore to test instance works"]}" == PASS ]]; then
+        {
+            set +e
+            vpsql -d "$SCRATCH_DB" -c "$SCHEMA_JSON_SQL" 2>/dev/null | schema_hash >"$WORK_DIR/restored-schema.sha256"
+            manifest_schema_lines "$m" | sha256sum | cut -d' ' -f1 >"$WORK_DIR/manifest-schema.sha256"
+        } &
+        schema_job=$!
+        restore_note_job "$schema_job"
+    fi
+    expected_counts "$m" "$WORK_DIR/expected.txt"
+    if [[ "${RESULT["restore to test instance works"]}" == PASS ]]; then
+        check_tables "$SCRATCH_DB" "$WORK_DIR/expected.txt" "$WORK_DIR/stream/loaded"
+    else
+        result "application can connect to restored database" FAIL "not checked: the restore failed${stage:+ (${stage})}"
+        result "all tables present with expected row counts" FAIL "not checked: the restore failed${stage:+ (${stage})}"
+    fi
+
     # Integrity: the stored bytes are the ones the backup hashed; gpg authenticated them (MDC); the restored
     # schema (every table, column, type) is the dumped one. When the restore stopped on the database side or
     # the download, the stream never reached its end: the object is read again, without a database.
-    local problems=() want_schema got_schema checked="in the restore's stream"
+    local problems=() got_schema checked="in the restore's stream"
     if [[ ("$stage" == restore || "$stage" == psql) && ! -e "$WORK_DIR/stream/read-to-end" ]]; then
         checked="read again without a database (the restore stopped on the database side)"
         integrity_pass "$object_key" "$compression"
@@ -571,10 +651,10 @@ verify_dump() {
         [[ "$gpg_rc" != 0 || "$decompress_rc" == 0 ]] || problems+=("its decompression ($compression) failed: $(one_line_error "$decompress_err")")
         [[ ${#problems[@]} -eq 0 ]] || BACKUP_FAILED=1
     fi
-    want_schema=$(manifest_get "$m" .schema_definition.sha256)
-    if [[ -n "$want_schema" && "${RESULT["restore to test instance works"]}" == PASS ]]; then
-        got_schema=$(vpsql -d "$SCRATCH_DB" -c "$SCHEMA_JSON_SQL" 2>/dev/null | schema_hash)
-        if [[ "$(manifest_schema_lines "$m" | sha256sum | cut -d' ' -f1)" != "$want_schema" ]]; then
+    if [[ -n "$schema_job" ]]; then
+        wait "$schema_job" 2>/dev/null || true
+        got_schema=$(cat "$WORK_DIR/restored-schema.sha256" 2>/dev/null) || got_schema=""
+        if [[ "$(cat "$WORK_DIR/manifest-schema.sha256" 2>/dev/null)" != "$want_schema" ]]; then
             problems+=("the manifest's schema does not match its own hash (edited?)")
             BACKUP_FAILED=1
         elif [[ "$got_schema" != "$want_schema" ]]; then
@@ -593,14 +673,7 @@ verify_dump() {
         result "data integrity verified" FAIL "$(join_lines "${problems[@]}")"
     fi
 
-    expected_counts "$m" "$WORK_DIR/expected.txt"
-    if [[ "${RESULT["restore to test instance works"]}" == PASS ]]; then
-        check_tables "$SCRATCH_DB" "$WORK_DIR/expected.txt" "$WORK_DIR/stream/loaded"
-        log "checked the restored schema, the server's lookups and the row counts"
-    else
-        result "application can connect to restored database" FAIL "not checked: the restore failed${stage:+ (${stage})}"
-        result "all tables present with expected row counts" FAIL "not checked: the restore failed${stage:+ (${stage})}"
-    fi
+    [[ "${RESULT["restore to test instance works"]}" != PASS ]] || log "checked the restored schema, the server's lookups and the row counts"
 }
 
 # verify_pass KEY SHA256 COMPRESSION DATABASE: restore.sh's one pass (lib.sh: restore_pass_start) into the
@@ -627,7 +700,9 @@ verify_pass() {
     # The download URL, presigned first: the AWS helper (botocore, ~50 MB) is stopped while the pass's
     # processes run (the verification's peak memory) and started again, in the background, when they are
     # done (the verification record, a second read).
-    if ! RESTORE_PASS_URL=$(restore_presign "$key" "" 2>"$s/s3.err"); then
+    # (Presigned already while the probe decrypted, VERIFY_PASS_URL; again here when that failed.)
+    RESTORE_PASS_URL=$VERIFY_PASS_URL
+    if [[ -z "$RESTORE_PASS_URL" ]] && ! RESTORE_PASS_URL=$(restore_presign "$key" "" 2>"$s/s3.err"); then
         echo 1 >"$s/s3.rc"
         echo "the download did not start" >"$s/verdict"
         return 0
@@ -818,7 +893,12 @@ integrity_pass() {
 # (not only the manifest's word) against the manifest, a minimum, and the previous backup's stored size.
 check_size() {
     local key=$1 want_size=$2 stored=$3 previous prev_size="" prev_object min_size="${VERIFY_MIN_SIZE_BYTES:-1024}" shrink="${VERIFY_MAX_SHRINK_PERCENT:-50}"
-    previous=$(previous_manifest_key "$key" "$PGDATABASE" 2>/dev/null) || previous=""
+    SIZE_CHECK_PENDING=()
+    if [[ $MANIFESTS_LISTED -eq 1 ]]; then
+        previous=$(printf '%s\n' "$MANIFESTS_LISTING" | sed '/^$/d' | awk -v k="$key" '$0 < k' | tail -n 1)
+    else
+        previous=$(previous_manifest_key "$key" "$PGDATABASE" 2>/dev/null) || previous=""
+    fi
     if [[ -n "$previous" ]] && s3_get_file "$previous" "$WORK_DIR/previous.json" 2>/dev/null; then
         manifest_load "$WORK_DIR/previous.json" || true  # not JSON: manifest_get's own jq says so below
         prev_object=$(manifest_get "$WORK_DIR/previous.json" object_key)

@@ -467,6 +467,59 @@ while [[ ! -e ${gate} ]]; do sleep 0.1; done\n`, { mode: 0o755 });
             assert.match(item(result, "data integrity verified"), /^PASS /);
         });
 
+        it("the manifests are listed once: the size check's previous backup comes from the listing that found the newest", async function () {
+            const own = newBucket();
+            for (let i = 0; i < 2; i++) {
+                const backup = await runScript("db-backup.sh", env(own));
+                assert.equal(backup.code, 0, explain(backup));
+            }
+            const shims = fs.mkdtempSync(path.join(dir, "curl-"));
+            const calls = path.join(shims, "curl.calls");
+            const curl = spawnSync("bash", ["-c", "command -v curl"], { encoding: "utf8" }).stdout.trim();
+            fs.writeFileSync(path.join(shims, "curl"), `#!/usr/bin/env bash\nprintf '%s\\n' "$*" >>${calls}\nexec ${curl} "$@"\n`, { mode: 0o755 });
+            const result = await runScript("restore-verification.sh", env(own, { EXTRA_PATH: shims }));
+            assert.equal(result.code, 0, explain(result));
+            assert.match(item(result, "backup size is expected"), /^PASS backup size is expected: \d+ bytes stored, as the manifest says \(previous backup: \d+ bytes stored\)$/);
+            const listings = fs.readFileSync(calls, "utf8").split("\n").filter((l) => l.includes("http://aws-helper/s3/keys"));
+            assert.equal(listings.length, 1, listings.join("\n"));
+        });
+
+        it("the passphrase cannot be loaded (its probe would run while the size is checked): exit 5, the size still decided, nothing created", async function () {
+            const result = await runScript("restore-verification.sh", env(bucket, { PASSPHRASE_FILE: path.join(dir, "no-such-passphrase"), VERIFY_DATABASE: "verify_no_passphrase" }));
+            assert.equal(result.code, 5, explain(result));
+            assert.match(result.stderr, /ERROR: PASSPHRASE_FILE \S+no-such-passphrase is not readable/);
+            assert.match(item(result, "backup completed successfully"), /^PASS /);
+            assert.match(item(result, "backup size is expected"), /^PASS backup size is expected: \d+ bytes stored, as the manifest says/);
+            assert.match(item(result, "restore to test instance works"), /^FAIL .*not checked: the verification stopped \(exit code 5\)/);
+            assert.equal(item(result, "test instance cleaned up"), "PASS test instance cleaned up: nothing was created");
+            assert.equal(pg.databaseExists("verify_no_passphrase"), false);
+        });
+
+        it("a wrong passphrase, found by the probe decrypting while the size is checked and the URL presigned: exit 5, nothing downloaded or created", async function () {
+            const wrong = path.join(dir, "wrong-passphrase");
+            fs.writeFileSync(wrong, "not the passphrase\n", { mode: 0o600 });
+            const result = await runScript("restore-verification.sh", env(bucket, { PASSPHRASE_FILE: wrong, VERIFY_DATABASE: "verify_wrong_passphrase" }));
+            assert.equal(result.code, 5, explain(result));
+            assert.match(result.stderr, /ERROR: the passphrase \(PASSPHRASE_FILE \S+wrong-passphrase\) does not decrypt s3:\/\/\S+\.dump\.gpg: decryption failed: Bad session key/);
+            assert.doesNotMatch(result.stderr, / downloading /);
+            assert.match(item(result, "backup size is expected"), /^PASS /);
+            assert.equal(item(result, "test instance cleaned up"), "PASS test instance cleaned up: nothing was created");
+            assert.equal(pg.databaseExists("verify_wrong_passphrase"), false);
+        });
+
+        it("a scratch database that cannot be dropped: 'test instance cleaned up' FAILs with the server's error (the DROP and its check share one connection)", async function () {
+            const shims = fs.mkdtempSync(path.join(dir, "psql-"));
+            fs.writeFileSync(path.join(shims, "psql"), `#!/usr/bin/env bash\nif [[ "$*" == *"DROP DATABASE"* ]]; then echo 'ERROR:  database "verify_undroppable" is being used by prepared transactions' >&2; exit 1; fi\nexec ${PG_BIN}/psql "$@"\n`, { mode: 0o755 });
+            try {
+                const result = await runScript("restore-verification.sh", env(bucket, { EXTRA_PATH: shims, VERIFY_DATABASE: "verify_undroppable" }));
+                assert.equal(item(result, "test instance cleaned up"), 'FAIL test instance cleaned up: DROP DATABASE verify_undroppable failed: ERROR:  database "verify_undroppable" is being used by prepared transactions');
+                assert.match(item(result, "all tables present with expected row counts"), /^PASS /);
+                assert.notEqual(result.code, 0, explain(result));
+            } finally {
+                pg.dropDatabase("verify_undroppable");
+            }
+        });
+
         it("a corrupt object (one byte flipped, same size): the backup's failure (6), named as corruption", async function () {
             const own = newBucket();
             const key = (await runScript("db-backup.sh", env(own))).stdout.trim();

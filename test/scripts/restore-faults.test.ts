@@ -113,6 +113,36 @@ describe("restore.sh under operator faults (real PostgreSQL 15 and S3 API)", fun
         assert.equal(pg.psql("SELECT count(*) FROM app_rating WHERE id <= 10", "parallel"), "10");
     });
 
+    it("a committed restore opens no cleanup connection (the swap's transaction dropped the staging schemas) and leaves no process of its own behind", async function () {
+        pg.createDatabase("no_cleanup");
+        const shims = fs.mkdtempSync(path.join(dir, "shims-"));
+        const apps = path.join(shims, "psql.apps");
+        const sleeps = path.join(shims, "sleep.pids");
+        // Every psql of the run says its application_name; every sleep its pid (exec keeps it).
+        fs.writeFileSync(path.join(shims, "psql"), `#!/bin/bash\nprintf '%s\\n' "\${PGAPPNAME:-none}" >>${apps}\nexec ${PG_BIN}/psql "$@"\n`, { mode: 0o755 });
+        fs.writeFileSync(path.join(shims, "sleep"), `#!/bin/bash\necho $$ >>${sleeps}\nexec /bin/sleep "$@"\n`, { mode: 0o755 });
+        const run = startScript("restore.sh", env(bucket, "no_cleanup", { EXTRA_PATH: shims }), ["--yes", "--source-database", "oauth2db"]);
+        // When the script's process has exited: which of its sleeps still hold open descriptors (the watchdog's,
+        // killed without its sleep, held the script's output for up to 0.5 s more).
+        const holding = new Promise<string[]>((resolve) => run.child.on("exit", () => resolve(
+            (fs.existsSync(sleeps) ? fs.readFileSync(sleeps, "utf8").split("\n").filter(Boolean) : []).filter((pid) => {
+                try {
+                    return fs.readdirSync(`/proc/${pid}/fd`).length > 0;
+                } catch {
+                    return false;
+                }
+            }))));
+        const result = await run.done;
+        assert.equal(result.code, 0, explain(result));
+        assert.equal(checksums("no_cleanup"), sourceSums);
+        assert.equal(stagingSchemas("no_cleanup"), "0");
+        assert.equal(restoreSessions(), "0");
+        const names = fs.readFileSync(apps, "utf8").split("\n").filter(Boolean);
+        assert.ok(names.some((n) => n.startsWith("oauth2-dr-restore:")), names.join(", "));
+        assert.deepEqual(names.filter((n) => n.endsWith("-cleanup")), [], "a cleanup connection after COMMIT");
+        assert.deepEqual(await holding, [], "sleeps of the run still open when it exited");
+    });
+
     /**
      * A curl on PATH whose download of the dump (curl --output <spool>/body.fifo) delivers the first half of the
      * object, then waits (at most 60 s) until resume() is called; every other curl call is the real one.
@@ -266,11 +296,16 @@ printf '%s' "$code"
         assert.equal(checksums("killed_load"), before, "a killed restore committed");
     });
 
-    it("kill -9 while the swap waits for an application's lock: never commits, even after the lock is released", async function () {
+    it("kill -9 while the swap waits for an application's lock: never commits, even after the lock is released; the verified spool is already gone", async function () {
         const before = oldTarget("killed_swap");
+        const tmp = fs.mkdtempSync(path.join(dir, "tmp-"));
         const app = lockHolder("killed_swap", "LOCK TABLE oauth2_authorization IN ACCESS SHARE MODE;");
-        const run = startScript("restore.sh", env(bucket, "killed_swap"), ["--yes", "--source-database", "oauth2db"]);
+        const run = startScript("restore.sh", env(bucket, "killed_swap", { TMPDIR: tmp }), ["--yes", "--source-database", "oauth2db"]);
         await eventually("the restore waits for the application's lock", () => lockWaiters("killed_swap") !== "0");
+        // Not read again once verified (the swap moves the staged tables): unlinked alongside the swap, not at the exit.
+        const spools = () => fs.readdirSync(tmp).filter((w) => fs.existsSync(path.join(tmp, w, "spool", "dump.gpg")));
+        await eventually("the spool is unlinked while the swap waits", () => spools().length === 0);
+        assert.ok(fs.readdirSync(tmp).some((w) => fs.existsSync(path.join(tmp, w, "spool", "swap.sql"))), "the run's work directory");
         run.child.kill("SIGKILL");
         await run.done;
         await eventually("no restore session is left", () => otherSessions("killed_swap") === "0");

@@ -6,9 +6,11 @@
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
+import * as path from "path";
 import { S3Client } from "@aws-sdk/client-s3";
 import { seedSql } from "../../tools/sandbox/oauth2-schema";
-import { awsCall, explain, getObject, listKeys, putObject, runScript, scriptEnv, useScriptServers } from "../../tools/sandbox/scripts";
+import { awsCall, explain, getObject, listKeys, putObject, runScript, scriptEnv, startScript, useScriptServers } from "../../tools/sandbox/scripts";
+import { PG_BIN } from "../../tools/sandbox/servers";
 import { dumpsIn, DumpLocation } from "../../tools/recovery-points/collect";
 
 const DAY = 86_400_000;
@@ -89,6 +91,34 @@ describe("restore-verification.sh records each run in S3; recovery-points reads 
         const point = await listed(bucket, manifestKey);
         assert.equal(point.verification?.status, "passed");
         assert.match(point.detail, new RegExp(`verified: passed ${record.finished_at.slice(0, 10)}$`));
+    });
+
+    it("the record names the manifest version it verified (read before the download), also when the manifest is rewritten during the run", async () => {
+        const bucket = lockedBucket();
+        const manifestKey = await backup(bucket);
+        const verified = awsCall(servers.moto, "s3", "head_object", { Bucket: bucket, Key: manifestKey }).VersionId;
+        // pg_restore of the rows (-a) waits for the test's gate (at most 60 s): the manifest is rewritten meanwhile.
+        const shims = fs.mkdtempSync(path.join(servers.dir, "pg-restore-"));
+        const waiting = path.join(shims, "waiting");
+        const gate = path.join(shims, "gate");
+        fs.writeFileSync(path.join(shims, "pg_restore"), `#!/usr/bin/env bash\nif [[ " $* " == *" -a "* ]]; then touch ${waiting}; for _ in $(seq 600); do [[ -e ${gate} ]] && break; sleep 0.1; done; fi\nexec ${PG_BIN}/pg_restore "$@"\n`, { mode: 0o755 });
+        const run = startScript("restore-verification.sh", env(bucket, { EXTRA_PATH: shims, VERIFY_DATABASE: "vrec_rewritten" }));
+        try {
+            for (let i = 0; i < 600 && !fs.existsSync(waiting); i++) {
+                await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+            assert.ok(fs.existsSync(waiting), "the verification's load never started");
+            putObject(servers.moto, bucket, manifestKey, getObject(servers.moto, bucket, manifestKey));
+        } finally {
+            fs.writeFileSync(gate, "");
+        }
+        const result = await run.done;
+        assert.equal(result.code, 0, explain(result));
+        const rewritten = awsCall(servers.moto, "s3", "head_object", { Bucket: bucket, Key: manifestKey }).VersionId;
+        assert.notEqual(rewritten, verified);
+        const keys = records(bucket, manifestKey);
+        assert.equal(keys.length, 1, JSON.stringify(keys));
+        assert.equal(JSON.parse(getObject(servers.moto, bucket, keys[0]).toString("utf8")).manifest_version_id, verified);
     });
 
     it("a failed verification (row counts) is recorded as failed by the backup, with the reason; recovery-points says FAILED", async () => {
