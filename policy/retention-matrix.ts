@@ -5,7 +5,7 @@
  *
  * A row is met only when every resource that implements it meets it (each database, replicated-backups
  * copy, AWS Backup rule, backup bucket rule on the row's prefix, audit log group, Critical secret), and its
- * "found" is the shortest of theirs; the shortfalls name each one below the table. A read replica binds as
+ * "found" is the shortest of theirs (a value the cloud refuses first, naming its resource); the shortfalls name each one below the table. A read replica binds as
  * rds-backup-retention judges it (its own automated backups); Azure and Cloud SQL replicas keep none of
  * their own and prove the row only in a standby stack.
  *
@@ -108,10 +108,21 @@ interface Collected {
     /** Worst value among the resources that implement the row; NaN when none was found. */
     worst: number;
     unknown: boolean;
+    /**
+     * A value the cloud refuses (above its maximum: the resource is never created or keeps nothing), which
+     * decides the row whatever the others keep: "found" names it, not the other resources' values.
+     */
+    refused?: string;
 }
 
 function collector(): Collected {
     return { evidence: [], shortfalls: [], failing: 0, best: NaN, worst: NaN, unknown: false };
+}
+
+/** A value the cloud refuses: a failing shortfall, and the row's "found" names it (the first such). */
+function refuse(c: Collected, text: string, found: string) {
+    fallShort(c, text);
+    c.refused ??= found;
 }
 
 function consider(c: Collected, value: number, binding = true) {
@@ -184,7 +195,7 @@ function databaseEvidence(index: StackIndex, minimum: number, role: Role): Colle
         const days = asNumber(read(r.props, "backup", "backupRetentionDays"));
         if (typeof days === "number" && days > AZURE_MAX_BACKUP_RETENTION_DAYS) {
             // Azure refuses it (7-35): the server is never created, so it keeps no backup.
-            fallShort(c, `${r.name}: backup.backupRetentionDays ${formatRetention(days, "days")}, above the ${AZURE_MAX_BACKUP_RETENTION_DAYS} Azure accepts`);
+            refuse(c, `${r.name}: backup.backupRetentionDays ${formatRetention(days, "days")}, above the ${AZURE_MAX_BACKUP_RETENTION_DAYS} Azure accepts`, `${formatRetention(days, "days")} (${r.name}: refused, above the ${AZURE_MAX_BACKUP_RETENTION_DAYS} Azure accepts)`);
             continue;
         }
         judge(r, read(r.props, "backup", "backupRetentionDays"), 7, "backup.backupRetentionDays");
@@ -209,7 +220,7 @@ function databaseEvidence(index: StackIndex, minimum: number, role: Role): Colle
         const retained = asNumber(read(r.props, "settings", "backupConfiguration", "backupRetentionSettings", "retainedBackups"));
         if (typeof retained === "number" && retained > CLOUD_SQL_MAX_RETAINED_BACKUPS) {
             // Cloud SQL refuses it (1-365): no backup is kept under that setting.
-            fallShort(c, `${r.name}: retainedBackups ${retained}, above the ${CLOUD_SQL_MAX_RETAINED_BACKUPS} Cloud SQL accepts`);
+            refuse(c, `${r.name}: retainedBackups ${retained}, above the ${CLOUD_SQL_MAX_RETAINED_BACKUPS} Cloud SQL accepts`, `${retained} daily backups (${r.name}: refused, above the ${CLOUD_SQL_MAX_RETAINED_BACKUPS} Cloud SQL accepts)`);
             continue;
         }
         judge(r, read(r.props, "settings", "backupConfiguration", "backupRetentionSettings", "retainedBackups"), 7, "retainedBackups (daily)");
@@ -272,7 +283,8 @@ function rowResult(row: RetentionRow, dataType: string, required: number, c: Col
     }
     // The value that decides: the worst of the resources that implement the row (the best when none binds).
     const shown = Number.isNaN(c.worst) ? c.best : c.worst;
-    const found = Number.isNaN(shown) ? (c.evidence.length > 0 ? "present" : c.unknown ? "unknown until the update" : "none") : shown === Infinity ? (row.unit === "versions" ? "all versions" : "never expires") : formatRetention(shown, row.unit);
+    // A value the cloud refuses decides it first: the row names that resource's value, not the others'.
+    const found = c.refused ?? (Number.isNaN(shown) ? (c.evidence.length > 0 ? "present" : c.unknown ? "unknown until the update" : "none") : shown === Infinity ? (row.unit === "versions" ? "all versions" : "never expires") : formatRetention(shown, row.unit));
     return {
         dataClass: row.dataClass,
         dataType,

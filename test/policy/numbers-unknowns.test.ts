@@ -82,6 +82,11 @@ describe("numbers, retention rows and unknown inputs (issue 22, second trial)", 
         const tooMany: HandBuilt = { type: T.cloudSql, name: "sql", props: { databaseVersion: "POSTGRES_15", settings: { backupConfiguration: { enabled: true, backupRetentionSettings: { retainedBackups: 400 } } } } };
         assert.equal(databaseRow([tooMany]).status, "missing");
         assert.deepEqual(databaseRow([tooMany]).shortfalls, ["sql: retainedBackups 400, above the 365 Cloud SQL accepts"]);
+        // "Found" names the refused value (the resource that fails the row), not a compliant neighbour's.
+        const good: HandBuilt = { type: T.cloudSql, name: "sql-ok", props: { databaseVersion: "POSTGRES_15", settings: { backupConfiguration: { enabled: true, backupRetentionSettings: { retainedBackups: 30 } } } } };
+        assert.equal(databaseRow([good, tooMany]).found, "400 daily backups (sql: refused, above the 365 Cloud SQL accepts)");
+        const reporting = databaseRow([azure("weu", { backup: { backupRetentionDays: 35 } }), azure("reporting", { backup: { backupRetentionDays: 40 } })]);
+        assert.deepEqual([reporting.status, reporting.found], ["missing", "40 days (reporting: refused, above the 35 Azure accepts)"]);
     });
 
     it("a check whose deciding input is unknown ends as not judged in this preview, naming the input", async () => {
