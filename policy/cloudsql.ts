@@ -48,7 +48,7 @@ function isPostgres(props: unknown): boolean {
  * machine series `db-perf-optimized-*` / `db-memory-optimized-*`, every other tier Enterprise). UNKNOWN when the
  * deciding value is unknown in preview; with neither edition nor tier, the 35 days no edition exceeds.
  */
-function logRetentionLimit(instance: unknown): { days: number; edition: string } | typeof UNKNOWN {
+export function logRetentionLimit(instance: unknown): { days: number; edition: string } | typeof UNKNOWN {
     const edition = read(instance, "settings", "edition");
     if (edition === UNKNOWN) {
         return UNKNOWN;

@@ -14,7 +14,8 @@
  *   a backup bucket keeping database/ dumps that long,
  *   an RDS automated-backups replication keeping them as long, an AWS Backup plan selecting a database and
  *   keeping its recovery points as long, an Azure Flexible Server or a Cloud SQL primary with that
- *   retention; in a standby stack, an Azure/Cloud SQL replica (backups live on the source).
+ *   retention (Cloud SQL: retainedBackups and, the row's continuous part, transactionLogRetentionDays); in a
+ *   standby stack, an Azure/Cloud SQL replica (backups live on the source).
  * - clients, config: an Enabled lifecycle rule of a backup bucket (any S3 family) covering the prefix and
  *   keeping it >= the minimum, with no overlapping rule deleting earlier; and, when the stack declares
  *   CronJobs, a backup CronJob labelled with the class (the job that fills the prefix).
@@ -34,7 +35,7 @@ import { prefixRetention } from "./lifecycle";
 import { auditLogSchema, AuditLogConfig, isAuditLogGroup, logRetentionDays } from "./logs";
 import { backupJobClass, CRON_JOB_TYPES, cronJobSchema, CronJobConfig } from "./kubernetes";
 import { AZURE_MAX_BACKUP_RETENTION_DAYS, isAzureReplica } from "./azure";
-import { CLOUD_SQL_MAX_RETAINED_BACKUPS, isCloudSqlReplica } from "./cloudsql";
+import { CLOUD_SQL_MAX_RETAINED_BACKUPS, isCloudSqlReplica, logRetentionLimit } from "./cloudsql";
 import { planRetentions } from "./backup-plans";
 import { databaseEngine, notJudgedDatabases } from "./engines";
 import { criticalSecretSchema, crossRegionReplicas as secretReplicaRegions, isCriticalSecret } from "./secrets";
@@ -224,6 +225,24 @@ function databaseEvidence(index: StackIndex, minimum: number, role: Role): Colle
             continue;
         }
         judge(r, read(r.props, "settings", "backupConfiguration", "backupRetentionSettings", "retainedBackups"), 7, "retainedBackups (daily)");
+        // The row's continuous part: the point-in-time window, the days of transaction log (not set: Cloud SQL's
+        // 7 days, 14 on Enterprise Plus). Short of the row, it fails the row (and cloudsql-backup-configuration);
+        // met, it adds no evidence line (the daily backups' line stands for the instance).
+        const logDays = asNumber(read(r.props, "settings", "backupConfiguration", "transactionLogRetentionDays"));
+        const edition = read(r.props, "settings", "edition");
+        if (logDays === UNKNOWN || (logDays === undefined && edition === UNKNOWN)) {
+            c.unknown = true;
+        } else if (!isNotANumber(logDays)) {
+            const days = logDays ?? (edition === "ENTERPRISE_PLUS" ? 14 : 7);
+            const limit = logRetentionLimit(r.props);
+            if (limit !== UNKNOWN && days > limit.days) {
+                // Cloud SQL refuses the setting: the instance keeps no such log.
+                refuse(c, `${r.name}: transactionLogRetentionDays ${formatRetention(days, "days")}, above the ${limit.days} Cloud SQL accepts on ${limit.edition}`, `${formatRetention(days, "days")} of transaction log (${r.name}: refused, above the ${limit.days} Cloud SQL accepts)`);
+            } else if (days < minimum) {
+                consider(c, days);
+                fallShort(c, `${r.name}: transactionLogRetentionDays ${logDays === undefined ? `not set (Cloud SQL keeps ${formatRetention(days, "days")})` : formatRetention(days, "days")} < ${minimum}: the row's continuous part (point-in-time recovery)`);
+            }
+        }
     }
     return c;
 }
