@@ -1,8 +1,8 @@
 /**
  * The database on Google Cloud: Cloud SQL for PostgreSQL `oauth2-postgres` (the runbook's "Google Cloud SQL"
  * commands as declared settings). The "Database (PostgreSQL)" row of the retention table: daily backups that
- * start at the backup window, point-in-time recovery from transaction logs, 30 retained backups (Cloud SQL
- * counts backups, not days), regional availability (a standby in a second zone), deletion protection at both
+ * start at the backup window, point-in-time recovery from 30 days of transaction log (Enterprise Plus), 30
+ * retained backups (Cloud SQL counts backups, not days), regional availability (a standby in a second zone), deletion protection at both
  * the Pulumi and the GCP level. The standby stack declares a cross-region read replica (masterInstanceName);
  * `promote: true` turns it into a standalone instance with its own backups.
  */
@@ -29,6 +29,12 @@ export interface GcpInstanceCommon {
     backupLocation?: string;
     /** Retained daily backups (COUNT): the table's 30 days of daily backups. */
     retainedBackups: number;
+    /**
+     * Days of transaction log, the point-in-time window: the row's 30 ("continuous + daily, 30 days"). Cloud SQL
+     * keeps 1-35 on Enterprise Plus and 1-7 on Enterprise (https://cloud.google.com/sql/docs/mysql/backup-recovery/configure-pitr;
+     * the provider's transactionLogRetentionDays: "For PostgreSQL Enterprise Plus ... from 1 to 35"), so our
+     * stacks run Enterprise Plus (`edition`, a db-perf-optimized-N-* `tier`).
+     */
     transactionLogRetentionDays: number;
     maintenanceStart: { dayOfWeek: number; hour: number };
     tags: Record<string, string>;

@@ -1,8 +1,16 @@
 /**
  * Google Cloud SQL for PostgreSQL (gcp:sql/databaseInstance:DatabaseInstance): the database row of the
  * retention table on GCP. Cloud SQL counts backups, not days: 30 days of daily backups is
- * retainedBackups >= 30 with retentionUnit COUNT (its default is 7). Point-in-time recovery needs the
- * transaction log kept too (1-7 days; 35 on Enterprise Plus).
+ * retainedBackups >= 30 with retentionUnit COUNT (its default is 7). The row is "continuous + daily, 30 days": the
+ * continuous part is the point-in-time window, the transaction log Cloud SQL keeps (transactionLogRetentionDays),
+ * so it must be the row's days too. Cloud SQL keeps 1-7 days of it on the Enterprise edition and 1-35 on
+ * Enterprise Plus; unset, 7 and 14 days (https://cloud.google.com/sql/docs/mysql/backup-recovery/configure-pitr
+ * "from 1-35 for Cloud SQL Enterprise Plus edition, or 1-7 for Cloud SQL Enterprise edition";
+ * https://cloud.google.com/sql/docs/postgres/backup-recovery/pitr, its default 14 days on Enterprise Plus, 7 on
+ * Enterprise; the provider's DatabaseInstanceSettingsBackupConfiguration.transactionLogRetentionDays: "For
+ * PostgreSQL Enterprise Plus ... instances ... from 1 to 35"). So on Enterprise the row is met only through a named
+ * waiver of it; Enterprise Plus (settings.edition ENTERPRISE_PLUS, a db-perf-optimized-N-* tier) meets it with
+ * transactionLogRetentionDays >= 30.
  *
  * Read replicas (masterInstanceName set) cannot have backups configured (Cloud SQL rejects it; backups
  * belong to the primary), so the backup policy does not judge them; deletion protection still applies.
@@ -40,7 +48,7 @@ function isPostgres(props: unknown): boolean {
  * machine series `db-perf-optimized-*` / `db-memory-optimized-*`, every other tier Enterprise). UNKNOWN when the
  * deciding value is unknown in preview; with neither edition nor tier, the 35 days no edition exceeds.
  */
-function logRetentionLimit(instance: unknown): { days: number; edition: string } | typeof UNKNOWN {
+export function logRetentionLimit(instance: unknown): { days: number; edition: string } | typeof UNKNOWN {
     const edition = read(instance, "settings", "edition");
     if (edition === UNKNOWN) {
         return UNKNOWN;
@@ -70,14 +78,22 @@ const backupSchema = {
             minimum: 7,
             maximum: 35,
             default: 7,
-            description: "Days of transaction log kept for point-in-time recovery.",
+            description: "Days of transaction log kept for point-in-time recovery, raise only: the requirement is the larger of this and the database row's days (30; lowered only by a named waiver of the row).",
         },
     },
 };
 
+/** The two ways to meet `required` days of transaction log, for a violation's message. */
+function logRetentionPaths(required: number): string {
+    const plus = required <= 35
+        ? `Enterprise Plus (settings.edition ENTERPRISE_PLUS, a db-perf-optimized-N-* tier) with transactionLogRetentionDays >= ${required} (at most 35), or `
+        : `Cloud SQL keeps at most 35 days of transaction log (Enterprise Plus), so only `;
+    return `${plus}a named waiver of the database row in oauth2-dr-settings ({ "row": "database", "value": <days>, "reason", "approvedBy" })`;
+}
+
 export const cloudSqlBackupConfiguration: ResourceValidationPolicy = {
     name: "cloudsql-backup-configuration",
-    description: `Cloud SQL PostgreSQL primaries take automated backups with point-in-time recovery, keep one daily backup per day of the retention table's database row (${DATABASE.minimum}; raised or waived in oauth2-dr-settings) and keep the transaction log.`,
+    description: `Cloud SQL PostgreSQL primaries take automated backups with point-in-time recovery, keep one daily backup and one day of transaction log per day of the retention table's database row (${DATABASE.minimum}; raised or waived in oauth2-dr-settings): Enterprise Plus for more than 7 days of log.`,
     enforcementLevel: "mandatory",
     severity: "critical",
     configSchema: backupSchema,
@@ -87,6 +103,8 @@ export const cloudSqlBackupConfiguration: ResourceValidationPolicy = {
         }
         const config = configOf<{ minimumTransactionLogRetentionDays: number }>(backupSchema, args);
         const minimum = minimumOf(sharedSettings(), "database");
+        // The row's continuous part: as many days of transaction log as the row has days (raised by the pack's setting).
+        const requiredLogDays = Math.max(minimum, config.minimumTransactionLogRetentionDays);
         const label = `Cloud SQL ${databaseEngine(args.type, instance) ?? "PostgreSQL"}`;
         const backup = known(args, "settings.backupConfiguration", read(instance, "settings", "backupConfiguration"));
         // Each input below decides its own finding: the unknown ones are listed together at the end.
@@ -126,17 +144,18 @@ export const cloudSqlBackupConfiguration: ResourceValidationPolicy = {
             const kept = edition === "ENTERPRISE_PLUS" ? 14 : 7;
             if (edition === UNKNOWN) {
                 unknown.push("settings.edition");
-            } else if (kept < config.minimumTransactionLogRetentionDays) {
-                reportViolation(`${args.name}: settings.backupConfiguration.transactionLogRetentionDays is not set (Cloud SQL keeps ${plural(kept, "days")}); the runbook requires at least ${plural(config.minimumTransactionLogRetentionDays, "days")} of transaction log for point-in-time recovery`);
+            } else if (kept < requiredLogDays) {
+                reportViolation(`${args.name}: settings.backupConfiguration.transactionLogRetentionDays is not set (Cloud SQL keeps ${plural(kept, "days")}); the retention table's database row (continuous + daily) requires ${plural(requiredLogDays, "days")} of transaction log for point-in-time recovery (${label}): ${logRetentionPaths(requiredLogDays)}`);
             }
-        } else if (logDays !== UNKNOWN && (typeof logDays !== "number" || logDays < config.minimumTransactionLogRetentionDays)) {
-            reportViolation(`${args.name}: settings.backupConfiguration.transactionLogRetentionDays is ${showNumber(logDays)}; the runbook requires at least ${plural(config.minimumTransactionLogRetentionDays, "days")} of transaction log for point-in-time recovery`);
-        } else if (typeof logDays === "number") {
-            const limit = logRetentionLimit(instance);
-            if (limit === UNKNOWN) {
+        } else if (logDays !== UNKNOWN) {
+            // Above what the edition accepts first: Cloud SQL refuses the setting, whatever the row asks.
+            const limit = typeof logDays === "number" ? logRetentionLimit(instance) : undefined;
+            if (typeof logDays === "number" && limit !== undefined && limit !== UNKNOWN && logDays > limit.days) {
+                reportViolation(`${args.name}: settings.backupConfiguration.transactionLogRetentionDays is ${plural(logDays, "days")}, above the ${limit.days} days Cloud SQL accepts on ${limit.edition}: Cloud SQL refuses the setting, so the instance keeps no such log; ${requiredLogDays <= limit.days ? `set ${requiredLogDays === limit.days ? limit.days : `${requiredLogDays}-${limit.days}`}` : `the database row requires ${plural(requiredLogDays, "days")}: ${logRetentionPaths(requiredLogDays)}`}`);
+            } else if (typeof logDays !== "number" || logDays < requiredLogDays) {
+                reportViolation(`${args.name}: settings.backupConfiguration.transactionLogRetentionDays is ${showNumber(logDays)}; the retention table's database row (continuous + daily) requires ${plural(requiredLogDays, "days")} of transaction log for point-in-time recovery (${label}): ${logRetentionPaths(requiredLogDays)}`);
+            } else if (limit === UNKNOWN) {
                 unknown.push("settings.edition");
-            } else if (logDays > limit.days) {
-                reportViolation(`${args.name}: settings.backupConfiguration.transactionLogRetentionDays is ${plural(logDays, "days")}, above the ${limit.days} days Cloud SQL accepts on ${limit.edition}: Cloud SQL refuses the setting, so the instance keeps no such log; set ${config.minimumTransactionLogRetentionDays === limit.days ? limit.days : `${config.minimumTransactionLogRetentionDays}-${limit.days}`}`);
             }
         }
         if (unknown.length > 0) {

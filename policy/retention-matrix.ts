@@ -5,7 +5,7 @@
  *
  * A row is met only when every resource that implements it meets it (each database, replicated-backups
  * copy, AWS Backup rule, backup bucket rule on the row's prefix, audit log group, Critical secret), and its
- * "found" is the shortest of theirs; the shortfalls name each one below the table. A read replica binds as
+ * "found" is the shortest of theirs (a value the cloud refuses first, naming its resource); the shortfalls name each one below the table. A read replica binds as
  * rds-backup-retention judges it (its own automated backups); Azure and Cloud SQL replicas keep none of
  * their own and prove the row only in a standby stack.
  *
@@ -14,7 +14,8 @@
  *   a backup bucket keeping database/ dumps that long,
  *   an RDS automated-backups replication keeping them as long, an AWS Backup plan selecting a database and
  *   keeping its recovery points as long, an Azure Flexible Server or a Cloud SQL primary with that
- *   retention; in a standby stack, an Azure/Cloud SQL replica (backups live on the source).
+ *   retention (Cloud SQL: retainedBackups and, the row's continuous part, transactionLogRetentionDays); in a
+ *   standby stack, an Azure/Cloud SQL replica (backups live on the source).
  * - clients, config: an Enabled lifecycle rule of a backup bucket (any S3 family) covering the prefix and
  *   keeping it >= the minimum, with no overlapping rule deleting earlier; and, when the stack declares
  *   CronJobs, a backup CronJob labelled with the class (the job that fills the prefix).
@@ -34,7 +35,7 @@ import { prefixRetention } from "./lifecycle";
 import { auditLogSchema, AuditLogConfig, isAuditLogGroup, logRetentionDays } from "./logs";
 import { backupJobClass, CRON_JOB_TYPES, cronJobSchema, CronJobConfig } from "./kubernetes";
 import { AZURE_MAX_BACKUP_RETENTION_DAYS, isAzureReplica } from "./azure";
-import { CLOUD_SQL_MAX_RETAINED_BACKUPS, isCloudSqlReplica } from "./cloudsql";
+import { CLOUD_SQL_MAX_RETAINED_BACKUPS, isCloudSqlReplica, logRetentionLimit } from "./cloudsql";
 import { planRetentions } from "./backup-plans";
 import { databaseEngine, notJudgedDatabases } from "./engines";
 import { criticalSecretSchema, crossRegionReplicas as secretReplicaRegions, isCriticalSecret } from "./secrets";
@@ -108,10 +109,21 @@ interface Collected {
     /** Worst value among the resources that implement the row; NaN when none was found. */
     worst: number;
     unknown: boolean;
+    /**
+     * A value the cloud refuses (above its maximum: the resource is never created or keeps nothing), which
+     * decides the row whatever the others keep: "found" names it, not the other resources' values.
+     */
+    refused?: string;
 }
 
 function collector(): Collected {
     return { evidence: [], shortfalls: [], failing: 0, best: NaN, worst: NaN, unknown: false };
+}
+
+/** A value the cloud refuses: a failing shortfall, and the row's "found" names it (the first such). */
+function refuse(c: Collected, text: string, found: string) {
+    fallShort(c, text);
+    c.refused ??= found;
 }
 
 function consider(c: Collected, value: number, binding = true) {
@@ -184,7 +196,7 @@ function databaseEvidence(index: StackIndex, minimum: number, role: Role): Colle
         const days = asNumber(read(r.props, "backup", "backupRetentionDays"));
         if (typeof days === "number" && days > AZURE_MAX_BACKUP_RETENTION_DAYS) {
             // Azure refuses it (7-35): the server is never created, so it keeps no backup.
-            fallShort(c, `${r.name}: backup.backupRetentionDays ${formatRetention(days, "days")}, above the ${AZURE_MAX_BACKUP_RETENTION_DAYS} Azure accepts`);
+            refuse(c, `${r.name}: backup.backupRetentionDays ${formatRetention(days, "days")}, above the ${AZURE_MAX_BACKUP_RETENTION_DAYS} Azure accepts`, `${formatRetention(days, "days")} (${r.name}: refused, above the ${AZURE_MAX_BACKUP_RETENTION_DAYS} Azure accepts)`);
             continue;
         }
         judge(r, read(r.props, "backup", "backupRetentionDays"), 7, "backup.backupRetentionDays");
@@ -209,10 +221,28 @@ function databaseEvidence(index: StackIndex, minimum: number, role: Role): Colle
         const retained = asNumber(read(r.props, "settings", "backupConfiguration", "backupRetentionSettings", "retainedBackups"));
         if (typeof retained === "number" && retained > CLOUD_SQL_MAX_RETAINED_BACKUPS) {
             // Cloud SQL refuses it (1-365): no backup is kept under that setting.
-            fallShort(c, `${r.name}: retainedBackups ${retained}, above the ${CLOUD_SQL_MAX_RETAINED_BACKUPS} Cloud SQL accepts`);
+            refuse(c, `${r.name}: retainedBackups ${retained}, above the ${CLOUD_SQL_MAX_RETAINED_BACKUPS} Cloud SQL accepts`, `${retained} daily backups (${r.name}: refused, above the ${CLOUD_SQL_MAX_RETAINED_BACKUPS} Cloud SQL accepts)`);
             continue;
         }
         judge(r, read(r.props, "settings", "backupConfiguration", "backupRetentionSettings", "retainedBackups"), 7, "retainedBackups (daily)");
+        // The row's continuous part: the point-in-time window, the days of transaction log (not set: Cloud SQL's
+        // 7 days, 14 on Enterprise Plus). Short of the row, it fails the row (and cloudsql-backup-configuration);
+        // met, it adds no evidence line (the daily backups' line stands for the instance).
+        const logDays = asNumber(read(r.props, "settings", "backupConfiguration", "transactionLogRetentionDays"));
+        const edition = read(r.props, "settings", "edition");
+        if (logDays === UNKNOWN || (logDays === undefined && edition === UNKNOWN)) {
+            c.unknown = true;
+        } else if (!isNotANumber(logDays)) {
+            const days = logDays ?? (edition === "ENTERPRISE_PLUS" ? 14 : 7);
+            const limit = logRetentionLimit(r.props);
+            if (limit !== UNKNOWN && days > limit.days) {
+                // Cloud SQL refuses the setting: the instance keeps no such log.
+                refuse(c, `${r.name}: transactionLogRetentionDays ${formatRetention(days, "days")}, above the ${limit.days} Cloud SQL accepts on ${limit.edition}`, `${formatRetention(days, "days")} of transaction log (${r.name}: refused, above the ${limit.days} Cloud SQL accepts)`);
+            } else if (days < minimum) {
+                consider(c, days);
+                fallShort(c, `${r.name}: transactionLogRetentionDays ${logDays === undefined ? `not set (Cloud SQL keeps ${formatRetention(days, "days")})` : formatRetention(days, "days")} < ${minimum}: the row's continuous part (point-in-time recovery)`);
+            }
+        }
     }
     return c;
 }
@@ -272,7 +302,8 @@ function rowResult(row: RetentionRow, dataType: string, required: number, c: Col
     }
     // The value that decides: the worst of the resources that implement the row (the best when none binds).
     const shown = Number.isNaN(c.worst) ? c.best : c.worst;
-    const found = Number.isNaN(shown) ? (c.evidence.length > 0 ? "present" : c.unknown ? "unknown until the update" : "none") : shown === Infinity ? (row.unit === "versions" ? "all versions" : "never expires") : formatRetention(shown, row.unit);
+    // A value the cloud refuses decides it first: the row names that resource's value, not the others'.
+    const found = c.refused ?? (Number.isNaN(shown) ? (c.evidence.length > 0 ? "present" : c.unknown ? "unknown until the update" : "none") : shown === Infinity ? (row.unit === "versions" ? "all versions" : "never expires") : formatRetention(shown, row.unit));
     return {
         dataClass: row.dataClass,
         dataType,

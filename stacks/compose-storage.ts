@@ -14,7 +14,7 @@ import { retentionRow } from "../lib/retention";
 import { backupBucketName } from "../lib/names";
 import { AuditLogs } from "../components/audit-logs";
 import { BackupBucket } from "../components/backup-bucket";
-import { BucketReplication, VaultDestination } from "../components/bucket-replication";
+import { BucketReplication, replicationRoleName, VaultDestination } from "../components/bucket-replication";
 import { ServerSecrets } from "../components/secrets";
 
 export interface StorageArgs {
@@ -140,17 +140,18 @@ function bucketAndLogs(config: StackConfig, args: StorageArgs) {
         tags: args.tags,
     });
     const auditBucket = auditArchiveBucket(config, args);
+    const account = accountId();
     const auditLogs = new AuditLogs("audit-logs", {
         region: config.storage.region,
         retentionDays: config.retention.audit,
         databaseIdentifiers: args.rdsIdentifiers,
         logExports: args.rdsLogExports,
-        accountId: accountId(),
+        accountId: account,
         breakGlassRoleArn: config.breakGlassRoleArn,
         archive: { bucketArn: auditBucket.arn, bucketKmsKeyArn: auditBucket.kmsKeyArn, prefix: retentionRow("audit").bucketPrefix },
         tags: args.tags,
     });
-    return { bucket, auditBucket, auditLogs };
+    return { bucket, auditBucket, auditLogs, account };
 }
 
 /**
@@ -190,7 +191,7 @@ export function declarePrimaryStorage(config: StackConfig, args: StorageArgs) {
 }
 
 export function declareStandbyStorage(config: StackConfig, prod: pulumi.StackReference, args: StorageArgs) {
-    const { bucket, auditBucket, auditLogs } = bucketAndLogs(config, args);
+    const { bucket, auditBucket, auditLogs, account } = bucketAndLogs(config, args);
     const vault = vaultDestination(config);
     const replication = replicateFromPrimary("backup-replication", prod, "backupBucket", bucket, vault, config, args);
     // The primary's audit archive into this region's audit archive and the vault account (replicas keep the
@@ -200,7 +201,41 @@ export function declareStandbyStorage(config: StackConfig, prod: pulumi.StackRef
     // audit log) into the vault account.
     const vaultReplication = vault ? replicateToVault("vault-replication", bucket, vault, config, args) : undefined;
     const vaultAuditReplication = vault ? replicateToVault("vault-audit-replication", auditBucket, vault, config, args) : undefined;
+    if (vault) {
+        // The vault bucket's policy lets only the vault stack's vault.replicationRoleArns write: a role of this
+        // stack missing there has every copy refused (replication FAILED), which the plan says now rather than
+        // the first failed object. The roles' ARNs from their names and this account (known in a preview, where
+        // a role's own arn is not). A thrown error here fails the program (an unhandled rejection, as in the
+        // key reader's check above).
+        const names = ["backup-replication", "audit-replication", "vault-replication", "vault-audit-replication"].map((n) => replicationRoleName(n, config.stack));
+        const accepted = vaultReference(config)!.getOutput("replicationRoleArns") as pulumi.Output<string | string[] | undefined>;
+        pulumi.all([accepted, account]).apply(([list, own]) => vaultAcceptsWriters(list, names.map((n) => `arn:aws:iam::${own}:role/${n}`), config.vaultStack!));
+    }
     return { bucket, auditBucket, auditLogs, replication, vaultReplication, auditReplication, vaultAuditReplication };
+}
+
+/**
+ * Checks that every replication role of this standby (`own`, their ARNs) is among the writers the vault bucket
+ * accepts (`published`: the vault stack's output `replicationRoleArns`, its vault.replicationRoleArns comma-separated;
+ * a list is read too);
+ * otherwise S3 refuses every copy into the vault, so this throws, naming the missing ARNs. A vault stack that does
+ * not publish the list (deployed before it did) is not judged. The partition of an accepted ARN is not compared.
+ */
+export function vaultAcceptsWriters(published: string | string[] | undefined, own: string[], vaultStack: string): void {
+    if (published === undefined || published === null) {
+        return;
+    }
+    const accepted = typeof published === "string" ? published.split(",").map((a) => a.trim()).filter((a) => a !== "") : published;
+    const withoutPartition = (arn: string) => arn.replace(/^arn:[a-z-]+:/, "");
+    const listed = new Set(accepted.map(withoutPartition));
+    const missing = own.filter((arn) => !listed.has(withoutPartition(arn)));
+    if (missing.length > 0) {
+        throw new Error(
+            `the vault stack ${vaultStack} does not accept this stack's replication into its bucket (its bucket policy lets only vault.replicationRoleArns write; ` +
+                `every copy from a role not listed is refused): add ${missing.join(", ")} to the vault stack's vault.replicationRoleArns and deploy the vault before this stack ` +
+                `(it lists ${accepted.length} role${accepted.length === 1 ? "" : "s"})`,
+        );
+    }
 }
 
 /** The primary's bucket, read through its outputs `<output>Name`, `<output>Arn` and `<output>KmsKeyArn`, into `into` (and the vault). */

@@ -51,5 +51,10 @@ export function declareVault(config: StackConfig) {
         backupPublicKeys: config.backupEncryption.recipients.map((r) => ({ fingerprint: r.fingerprint, armor: r.armor! })),
         verificationKeysRoleArn: vault.verificationKeysRoleArn,
         verificationRoleArns: settings.verificationRoleArns,
+        // The only writers the vault bucket accepts (vault.replicationRoleArns), comma-separated: a standby stops
+        // its plan when one of its replication roles is not here (stacks/compose-storage.ts vaultAcceptsWriters).
+        // One string rather than a list: a list output changes when the StackReference's outputs resolve, and so
+        // the order prod's and dr's plans list their resources in.
+        replicationRoleArns: settings.replicationRoleArns.join(","),
     };
 }

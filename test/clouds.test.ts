@@ -122,7 +122,10 @@ describe("three clouds: Google Cloud SQL", () => {
         assert.equal(b.startTime, "03:00", "the start of backupWindow 03:00-04:00");
         assert.equal(b.pointInTimeRecoveryEnabled, true);
         assert.deepEqual(b.backupRetentionSettings, { retainedBackups: TABLE_RETENTION.database, retentionUnit: "COUNT" });
-        assert.equal(b.transactionLogRetentionDays, 7);
+        // The row's continuous part: 30 days of transaction log, which only Enterprise Plus keeps (1-35; Enterprise 1-7).
+        assert.equal(b.transactionLogRetentionDays, TABLE_RETENTION.database);
+        assert.equal(p.settings.edition, "ENTERPRISE_PLUS");
+        assert.equal(p.settings.tier, "db-perf-optimized-N-4");
         assert.equal(p.settings.availabilityType, "REGIONAL");
         assert.equal(p.settings.deletionProtectionEnabled, true);
         assert.equal(p.settings.ipConfiguration.ipv4Enabled, false);
@@ -210,7 +213,7 @@ describe("three clouds: configuration per cloud", () => {
     it("names the key of every gcp problem", () => {
         rejects("prod-gcp", { "gcp:project": undefined }, "oauth2-dr:gcp.project", "is required");
         rejects("prod-gcp", { "oauth2-dr:gcp": JSON.stringify({ tier: "db-custom-4-16384" }) }, "oauth2-dr:gcp.privateNetwork", "is required");
-        rejects("prod-gcp", { "oauth2-dr:gcp": JSON.stringify({ privateNetwork: "projects/p1234/global/networks/n", transactionLogRetentionDays: 14 }) }, "oauth2-dr:gcp.transactionLogRetentionDays", "between 1 and 7");
+        rejects("prod-gcp", { "oauth2-dr:gcp": JSON.stringify({ privateNetwork: "projects/p1234/global/networks/n", edition: "ENTERPRISE", transactionLogRetentionDays: 14 }) }, "oauth2-dr:gcp.transactionLogRetentionDays", "between 1 and 7");
         rejects("prod-gcp", { "oauth2-dr:gcp": JSON.stringify({ privateNetwork: "default" }) }, "oauth2-dr:gcp.privateNetwork", "not a VPC network");
         rejects("prod-gcp", { "oauth2-dr:gcp": JSON.stringify({ privateNetwork: "projects/p1234/global/networks/n", tier: "custom-4-16384" }) }, "oauth2-dr:gcp.tier", "not a Cloud SQL machine tier");
     });
@@ -231,6 +234,17 @@ describe("three clouds: configuration per cloud", () => {
         assert.deepEqual(problemsOf("prod-gcp", gcp("ENTERPRISE", "db-custom-4-16384")), []);
         // The rule between keys that names these tiers is reached (the tier's own pattern refused them before it).
         rejects("prod-gcp", gcp("ENTERPRISE_PLUS", "db-custom-4-16384"), "oauth2-dr:gcp.tier", "not available on ENTERPRISE_PLUS");
+    });
+
+    it("defaults by edition: Enterprise Plus with db-perf-optimized-N-4 and 30 days of log (the database row); edition ENTERPRISE alone gets db-custom-4-16384 and 7, never a refused 30", () => {
+        const gcpOf = (section: Record<string, unknown>) => {
+            const config: Record<string, string | undefined> = { ...loadStackSettings(REPO, "prod-gcp").config, "oauth2-dr:gcp": JSON.stringify({ privateNetwork: "projects/p1234/global/networks/n", ...section }) };
+            return parseStackConfig((key) => config[key], "prod-gcp").gcp!;
+        };
+        assert.deepEqual([gcpOf({}).edition, gcpOf({}).tier, gcpOf({}).transactionLogRetentionDays], ["ENTERPRISE_PLUS", "db-perf-optimized-N-4", 30]);
+        const enterprise = gcpOf({ edition: "ENTERPRISE" });
+        assert.deepEqual([enterprise.tier, enterprise.transactionLogRetentionDays], ["db-custom-4-16384", 7]);
+        assert.equal(gcpOf({ edition: "ENTERPRISE", tier: "db-custom-2-7680", transactionLogRetentionDays: 5 }).tier, "db-custom-2-7680");
     });
 
     it("rejects CloudWatch alarm topics on azure/gcp stacks", () => {

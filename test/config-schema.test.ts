@@ -94,7 +94,7 @@ describe("configuration schema and Pulumi.yaml agree", () => {
                 resources: { dbBackup: large, clientConfigExport: small, secretsExport: small, appConfigExport: small, restoreVerification: large },
             },
             azure: { resourceGroup: "oauth2-prod-rg", createResourceGroup: true, skuName: "Standard_D4ds_v5", skuTier: "GeneralPurpose" },
-            gcp: { tier: "db-custom-4-16384", edition: "ENTERPRISE", transactionLogRetentionDays: 7 },
+            gcp: { tier: "db-perf-optimized-N-4", edition: "ENTERPRISE_PLUS", transactionLogRetentionDays: 30 },
             awsBackup: { changeableForDays: 3 },
             appDatabaseSecret: { enabled: true, namespace: "oauth2-system", name: "oauth2-database" },
             vault: { airGapped: true, changeableForDays: 3 },

@@ -647,7 +647,7 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         assert.throws(() => acceptedByConfig("prod-gcp", "restore.pointInTime", "YYYY-MM-DDTHH:MM:SSZ", new Date(now)), /not an RFC 3339 time/);
         // ...and accepted once replaced.
         acceptedByConfig("prod-gcp", "restore.fromSnapshot", "1733295600000", new Date(now));
-        assert.match(json.unlisted[1].what, /7 days of transaction logs/);
+        assert.match(json.unlisted[1].what, /30 days of transaction logs/);
         assert.equal(json.points.filter((p) => p.source === "dump").length, 1, "the dumps are listed even when a copy's bucket fails");
     });
 

@@ -65,12 +65,14 @@ describe("restore as configuration: validation (pure, injectable now)", () => {
         assert.match(line, /is in the future \(now is 2024-01-20T12:00:00Z\)/);
     });
 
-    it("rejects a time outside the 30-day window on aws and azure, the 7-day log window on gcp", () => {
+    it("rejects a time outside the 30-day window on aws and azure, the log window on gcp (30 days on Enterprise Plus, 7 on an Enterprise stack)", () => {
         assert.match(problem("prod", restore({ pointInTime: "2023-12-21T11:59:59Z" }), "oauth2-dr:restore.pointInTime"), /outside the 30-day point-in-time window .*earliest restorable time is 2023-12-21T12:00:00Z/);
         parse("prod", restore({ pointInTime: "2023-12-21T12:00:00Z" }));
         assert.match(problem("prod-azure", restore({ pointInTime: "2023-12-01T00:00:00Z" }), "oauth2-dr:restore.pointInTime"), /30-day/);
-        assert.match(problem("prod-gcp", restore({ pointInTime: "2024-01-10T00:00:00Z" }), "oauth2-dr:restore.pointInTime"), /7-day point-in-time window \(transaction log retention\)/);
-        parse("prod-gcp", restore({ pointInTime: "2024-01-14T00:00:00Z" }));
+        assert.match(problem("prod-gcp", restore({ pointInTime: "2023-12-21T11:59:59Z" }), "oauth2-dr:restore.pointInTime"), /30-day point-in-time window \(transaction log retention\)/);
+        parse("prod-gcp", restore({ pointInTime: "2024-01-10T00:00:00Z" }));
+        const enterprise = { "oauth2-dr:gcp": JSON.stringify({ privateNetwork: "projects/oauth2-dr-prod/global/networks/oauth2-vpc", edition: "ENTERPRISE" }) };
+        assert.match(problem("prod-gcp", { ...enterprise, ...restore({ pointInTime: "2024-01-10T00:00:00Z" }) }, "oauth2-dr:restore.pointInTime"), /7-day point-in-time window \(transaction log retention\)/);
     });
 
     it("rejects times that are not RFC 3339 or not real dates", () => {

@@ -10,9 +10,10 @@ import { loadStackSettings } from "offline-plan/stack-settings";
 import { lifecycleRules, rulesShorterThanLock } from "../components/backup-bucket";
 import { TABLE_RETENTION } from "../lib/retention";
 import { objectRetainDays } from "../lib/object-lock";
-import { props, REPO, resource, resourcesOfType } from "./support/plans";
+import { planBatchShared, props, REPO, resource, resourcesOfType } from "./support/plans";
 import { planWith } from "./support/dr-plans";
 import { buildTopology, pairStacks } from "../tools/report/topology";
+import { vaultAcceptsWriters } from "../stacks/compose-storage";
 
 const BREAK_GLASS = "arn:aws:iam::123456789012:role/oauth2-dr-break-glass";
 
@@ -234,6 +235,31 @@ describe("Object Lock and the vault: plans", function () {
         for (const action of ["s3:GetObjectRetention", "s3:GetObjectLegalHold", "s3:ObjectOwnerOverrideToBucketOwner"]) {
             assert.ok(actions.includes(action), action);
         }
+    });
+
+    it("a standby whose replication roles the vault does not accept stops its plan (full and preview), naming the missing roles; dr, whose roles are listed, plans", async function () {
+        this.timeout(300_000);
+        // The vault publishes the writers its bucket accepts (vault.replicationRoleArns, comma-separated).
+        assert.deepEqual((vault.outputs.replicationRoleArns as string).split(","), parse("vault").vault!.replicationRoleArns);
+        assert.ok(resourcesOfType(dr, "aws:s3/bucketReplicationConfig:BucketReplicationConfig").length >= 4, "dr planned with the vault's list");
+        // A vault that lists neither of dr's audit-archive roles: every copy of them would be refused.
+        const partial = structuredClone(vault);
+        (partial.outputs as Record<string, unknown>).replicationRoleArns = (vault.outputs.replicationRoleArns as string).split(",").filter((arn) => !arn.includes("audit-replication-dr-")).join(",");
+        const refused = /the vault stack organization\/oauth2-dr\/vault does not accept this stack's replication into its bucket .*add arn:aws:iam::123456789012:role\/audit-replication-dr-s3-replication, arn:aws:iam::123456789012:role\/vault-audit-replication-dr-s3-replication to the vault stack's vault.replicationRoleArns and deploy the vault before this stack \(it lists 6 roles\)/;
+        await assert.rejects(planWith("dr", {}, { prod, vault: partial }), refused);
+        await assert.rejects(
+            planBatchShared({ programDir: REPO, stacks: ["dr"], preview: true, stackReferences: { "organization/oauth2-dr/prod": prod.outputs, "organization/oauth2-dr/vault": partial.outputs } }).then(([r]) => r),
+            refused,
+        );
+        // A vault deployed before it published the list is not judged; a list output is read as the string.
+        const unpublished = structuredClone(vault);
+        delete (unpublished.outputs as Record<string, unknown>).replicationRoleArns;
+        assert.equal((await planWith("dr", {}, { prod, vault: unpublished })).resources.length, dr.resources.length);
+        const own = ["arn:aws:iam::1:role/a", "arn:aws:iam::1:role/b"];
+        assert.doesNotThrow(() => vaultAcceptsWriters(undefined, own, "o/p/vault"));
+        assert.doesNotThrow(() => vaultAcceptsWriters(["arn:aws:iam::1:role/b", "arn:aws:iam::1:role/a"], own, "o/p/vault"));
+        assert.throws(() => vaultAcceptsWriters("arn:aws:iam::1:role/a,arn:aws:iam::2:role/b", own, "o/p/vault"), /add arn:aws:iam::1:role\/b to the vault stack's vault.replicationRoleArns .*\(it lists 2 roles\)/);
+        assert.throws(() => vaultAcceptsWriters("", own, "o/p/vault"), /add arn:aws:iam::1:role\/a, arn:aws:iam::1:role\/b .*\(it lists 0 roles\)/);
     });
 
     it("prod copies each daily recovery point into the vault account's vault, whose account may use the RDS key", () => {

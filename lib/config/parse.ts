@@ -5,7 +5,7 @@
  */
 import { Retention, TABLE_RETENTION } from "../retention";
 import { WEEK_DAYS, WEEKLY_WINDOW } from "../formats";
-import { DEFAULT_SERVER_NAMESPACE, FIELDS, FieldName, PROJECT, SECTION_DEFAULTS, Values } from "./schema";
+import { DEFAULT_SERVER_NAMESPACE, FIELDS, FieldName, PROJECT, SECTION_DEFAULTS, Values, gcpDefaultsFor } from "./schema";
 import { crossFieldRules } from "./refinements";
 import type { RuleContext } from "./rules/context";
 import { regionOf } from "./rules/regions";
@@ -197,7 +197,7 @@ function retentionOf(v: Values): Retention {
 
 /** Cloud SQL settings; the project defaults to the provider's gcp:project. */
 function gcpOf(v: Values, providerProject: string | undefined): StackConfig["gcp"] {
-    const gcp = { ...SECTION_DEFAULTS.gcp, ...v.gcp };
+    const gcp = { ...SECTION_DEFAULTS.gcp, ...gcpDefaultsFor(v.gcp?.edition), ...v.gcp };
     return {
         project: v.gcp?.project ?? providerProject ?? "",
         tier: gcp.tier,

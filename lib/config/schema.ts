@@ -285,11 +285,22 @@ export type Values = { -readonly [K in FieldName]?: z.output<(typeof FIELDS)[K][
 export const SECTION_DEFAULTS = {
     backupJobs: { enabled: true, image: "ghcr.io/oauth2-dr/backup:1.0.0", schedules: DEFAULT_SCHEDULES, resources: DEFAULT_JOB_RESOURCES },
     azure: { resourceGroup: "oauth2-prod-rg", createResourceGroup: true, skuName: "Standard_D4ds_v5", skuTier: "GeneralPurpose" },
-    gcp: { tier: "db-custom-4-16384", edition: "ENTERPRISE", transactionLogRetentionDays: 7 },
+    // Enterprise Plus: the only edition whose transaction log (the point-in-time window) reaches the database
+    // row's 30 days (1-35 days; Enterprise keeps 1-7: https://cloud.google.com/sql/docs/mysql/backup-recovery/configure-pitr),
+    // on its performance-optimized machine series (db-perf-optimized-N-<vCPUs>; 4 vCPUs as db-custom-4-16384 had).
+    gcp: { tier: "db-perf-optimized-N-4", edition: "ENTERPRISE_PLUS", transactionLogRetentionDays: 30 },
     awsBackup: { changeableForDays: 3 },
     appDatabaseSecret: { enabled: true, namespace: DEFAULT_SERVER_NAMESPACE, name: "oauth2-database" },
     vault: { airGapped: true, changeableForDays: 3 },
     objectLock: { secretRotationDays: 90 },
 } as const;
+
+/** The gcp defaults when the stack sets edition ENTERPRISE: a custom machine and the 7 days of log that edition keeps at most. */
+export const GCP_ENTERPRISE_DEFAULTS = { tier: "db-custom-4-16384", transactionLogRetentionDays: 7 } as const;
+
+/** The tier and days of transaction log a gcp section gets for what it leaves out, by its edition. */
+export function gcpDefaultsFor(edition: string | undefined): { tier: string; transactionLogRetentionDays: number } {
+    return (edition ?? SECTION_DEFAULTS.gcp.edition) === "ENTERPRISE" ? GCP_ENTERPRISE_DEFAULTS : SECTION_DEFAULTS.gcp;
+}
 
 export { SNS_TOPIC };

@@ -16,13 +16,13 @@ const azure = (backup: Record<string, unknown> | undefined, extra: Record<string
 const cloudSql = (backupConfiguration: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
     type: GCP,
     name: "oauth2-postgres",
-    props: { databaseVersion: "POSTGRES_15", deletionProtection: true, settings: { tier: "db-custom-2-7680", backupConfiguration }, ...extra },
+    props: { databaseVersion: "POSTGRES_15", deletionProtection: true, settings: { tier: "db-perf-optimized-N-2", edition: "ENTERPRISE_PLUS", backupConfiguration }, ...extra },
 });
 
 const GOOD_GCP = {
     enabled: true,
     pointInTimeRecoveryEnabled: true,
-    transactionLogRetentionDays: 7,
+    transactionLogRetentionDays: 30,
     backupRetentionSettings: { retainedBackups: 30, retentionUnit: "COUNT" },
 };
 
@@ -96,7 +96,7 @@ describe("policy: Cloud SQL PostgreSQL", () => {
             [{ pointInTimeRecoveryEnabled: false }, /pointInTimeRecoveryEnabled is false/],
             [{ backupRetentionSettings: { retainedBackups: 29, retentionUnit: "COUNT" } }, /retainedBackups is 29; the retention table's database row requires at least 30 daily backups \(Cloud SQL PostgreSQL\)/],
             [{ backupRetentionSettings: undefined }, /retainedBackups is not set \(Cloud SQL keeps 7\)/],
-            [{ transactionLogRetentionDays: 3 }, /transactionLogRetentionDays is 3; the runbook requires at least 7 days/],
+            [{ transactionLogRetentionDays: 29 }, /transactionLogRetentionDays is 29; the retention table's database row \(continuous \+ daily\) requires 30 days of transaction log/],
         ];
         for (const [change, expected] of cases) {
             const messages = await runResourcePolicy(cloudSqlBackupConfiguration, cloudSql({ ...GOOD_GCP, ...change }));
@@ -105,22 +105,35 @@ describe("policy: Cloud SQL PostgreSQL", () => {
         }
     });
 
-    it("cloudsql-backup-configuration: transactionLogRetentionDays not set is Cloud SQL's default (7 days; 14 on Enterprise Plus), not a shortfall", async () => {
-        assert.deepEqual(await runResourcePolicy(cloudSqlBackupConfiguration, cloudSql({ ...GOOD_GCP, transactionLogRetentionDays: undefined })), []);
-        assert.deepEqual(await runResourcePolicy(cloudSqlBackupConfiguration, cloudSql({ ...GOOD_GCP, transactionLogRetentionDays: undefined }, { settings: { tier: "db-perf-optimized-N-2", edition: "ENTERPRISE_PLUS", backupConfiguration: { ...GOOD_GCP, transactionLogRetentionDays: undefined } } })), []);
+    it("cloudsql-backup-configuration: the continuous part of the database row is 30 days of transaction log: 7 on Enterprise (prod-gcp before) is a violation naming Enterprise Plus and a waiver; 30 on Enterprise Plus passes", async () => {
+        const enterprise = (days: number | undefined) => cloudSql({ ...GOOD_GCP, transactionLogRetentionDays: days }, { settings: { tier: "db-custom-4-16384", edition: "ENTERPRISE", backupConfiguration: { ...GOOD_GCP, transactionLogRetentionDays: days } } });
+        const [seven] = await runResourcePolicy(cloudSqlBackupConfiguration, enterprise(7));
+        assert.match(seven, /oauth2-postgres: settings.backupConfiguration.transactionLogRetentionDays is 7; the retention table's database row \(continuous \+ daily\) requires 30 days of transaction log for point-in-time recovery \(Cloud SQL PostgreSQL\): Enterprise Plus \(settings.edition ENTERPRISE_PLUS, a db-perf-optimized-N-\* tier\) with transactionLogRetentionDays >= 30 \(at most 35\), or a named waiver of the database row in oauth2-dr-settings/);
+        assert.deepEqual(await runResourcePolicy(cloudSqlBackupConfiguration, cloudSql(GOOD_GCP)), []);
+        // Not set: Cloud SQL's default, 7 days (14 on Enterprise Plus): short of 30 either way.
+        const [unsetEnterprise] = await runResourcePolicy(cloudSqlBackupConfiguration, enterprise(undefined));
+        assert.match(unsetEnterprise, /transactionLogRetentionDays is not set \(Cloud SQL keeps 7 days\); the retention table's database row \(continuous \+ daily\) requires 30 days .*Enterprise Plus .*or a named waiver/);
+        const [unsetPlus] = await runResourcePolicy(cloudSqlBackupConfiguration, cloudSql({ ...GOOD_GCP, transactionLogRetentionDays: undefined }));
+        assert.match(unsetPlus, /transactionLogRetentionDays is not set \(Cloud SQL keeps 14 days\); .*requires 30 days/);
+        // A named waiver lowering the row to 7 days lets the Enterprise edition's 7 days pass (the daily backups then too).
+        const waiver = { row: "database", value: 7, reason: "staging, rebuilt weekly", approvedBy: "cto@acme.example" };
+        assert.deepEqual(await runResourcePolicy(cloudSqlBackupConfiguration, enterprise(7), { config: { "oauth2-dr-settings": { waivers: [waiver] } } }), []);
+        // A row raised above the 35 days Cloud SQL keeps can only be waived.
+        const [raised] = await runResourcePolicy(cloudSqlBackupConfiguration, cloudSql({ ...GOOD_GCP, transactionLogRetentionDays: 35, backupRetentionSettings: { retainedBackups: 40, retentionUnit: "COUNT" } }), { config: { "oauth2-dr-settings": { minimumDays: { database: 40 } } } });
+        assert.match(raised, /transactionLogRetentionDays is 35; .*requires 40 days .*Cloud SQL keeps at most 35 days of transaction log \(Enterprise Plus\), so only a named waiver of the database row/);
     });
 
     it("cloudsql-backup-configuration: transactionLogRetentionDays above what the edition accepts (1-7 Enterprise, 1-35 Enterprise Plus) is refused by Cloud SQL: a violation", async () => {
         const at = (days: number, settings: Record<string, unknown>) => cloudSql({ ...GOOD_GCP, transactionLogRetentionDays: days }, { settings: { ...settings, backupConfiguration: { ...GOOD_GCP, transactionLogRetentionDays: days } } });
-        const [enterprise] = await runResourcePolicy(cloudSqlBackupConfiguration, at(14, { tier: "db-custom-2-7680", edition: "ENTERPRISE" }));
-        assert.match(enterprise, /transactionLogRetentionDays is 14 days, above the 7 days Cloud SQL accepts on ENTERPRISE: Cloud SQL refuses the setting/);
-        const [byTier] = await runResourcePolicy(cloudSqlBackupConfiguration, at(14, { tier: "db-custom-2-7680" }));
+        const [enterprise] = await runResourcePolicy(cloudSqlBackupConfiguration, at(30, { tier: "db-custom-2-7680", edition: "ENTERPRISE" }));
+        assert.match(enterprise, /transactionLogRetentionDays is 30 days, above the 7 days Cloud SQL accepts on ENTERPRISE: Cloud SQL refuses the setting, so the instance keeps no such log; the database row requires 30 days: Enterprise Plus .*or a named waiver/);
+        const [byTier] = await runResourcePolicy(cloudSqlBackupConfiguration, at(30, { tier: "db-custom-2-7680" }));
         assert.match(byTier, /above the 7 days Cloud SQL accepts on ENTERPRISE \(settings.edition not set; tier db-custom-2-7680 is not an Enterprise Plus machine\)/);
-        assert.deepEqual(await runResourcePolicy(cloudSqlBackupConfiguration, at(14, { tier: "db-perf-optimized-N-2", edition: "ENTERPRISE_PLUS" })), []);
+        assert.deepEqual(await runResourcePolicy(cloudSqlBackupConfiguration, at(30, { tier: "db-perf-optimized-N-2", edition: "ENTERPRISE_PLUS" })), []);
         assert.deepEqual(await runResourcePolicy(cloudSqlBackupConfiguration, at(35, { tier: "db-perf-optimized-N-4" })), []);
         const [plus] = await runResourcePolicy(cloudSqlBackupConfiguration, at(36, { tier: "db-perf-optimized-N-2", edition: "ENTERPRISE_PLUS" }));
-        assert.match(plus, /36 days, above the 35 days Cloud SQL accepts on ENTERPRISE_PLUS/);
-        const unknownEdition = await runResourcePolicyWithReasons(cloudSqlBackupConfiguration, at(14, { tier: "db-custom-2-7680", edition: UNKNOWN }));
+        assert.match(plus, /36 days, above the 35 days Cloud SQL accepts on ENTERPRISE_PLUS: .*; set 30-35/);
+        const unknownEdition = await runResourcePolicyWithReasons(cloudSqlBackupConfiguration, at(30, { tier: "db-custom-2-7680", edition: UNKNOWN }));
         assert.deepEqual(unknownEdition.violations, []);
         assert.match(unknownEdition.notApplicable[0] ?? "", /settings\.edition/);
     });

@@ -76,12 +76,17 @@ describe("numbers, retention rows and unknown inputs (issue 22, second trial)", 
         assert.equal(flexible.status, "unknown");
         assert.equal(databaseRow([azure("a", { backup: { backupRetentionDays: 35 } })]).status, "met");
         // Cloud SQL whose backups' `enabled` is unknown: its 30 retained backups prove nothing yet.
-        const cloudSql = (enabled: unknown): HandBuilt => ({ type: T.cloudSql, name: "sql", props: { databaseVersion: "POSTGRES_15", settings: { backupConfiguration: { enabled, backupRetentionSettings: { retainedBackups: 30 } } } } });
+        const cloudSql = (enabled: unknown): HandBuilt => ({ type: T.cloudSql, name: "sql", props: { databaseVersion: "POSTGRES_15", settings: { backupConfiguration: { enabled, transactionLogRetentionDays: 30, backupRetentionSettings: { retainedBackups: 30 } } } } });
         assert.equal(databaseRow([cloudSql(true)]).status, "met");
         assert.equal(databaseRow([cloudSql(UNKNOWN)]).status, "unknown");
         const tooMany: HandBuilt = { type: T.cloudSql, name: "sql", props: { databaseVersion: "POSTGRES_15", settings: { backupConfiguration: { enabled: true, backupRetentionSettings: { retainedBackups: 400 } } } } };
         assert.equal(databaseRow([tooMany]).status, "missing");
         assert.deepEqual(databaseRow([tooMany]).shortfalls, ["sql: retainedBackups 400, above the 365 Cloud SQL accepts"]);
+        // "Found" names the refused value (the resource that fails the row), not a compliant neighbour's.
+        const good: HandBuilt = { type: T.cloudSql, name: "sql-ok", props: { databaseVersion: "POSTGRES_15", settings: { backupConfiguration: { enabled: true, transactionLogRetentionDays: 30, backupRetentionSettings: { retainedBackups: 30 } } } } };
+        assert.equal(databaseRow([good, tooMany]).found, "400 daily backups (sql: refused, above the 365 Cloud SQL accepts)");
+        const reporting = databaseRow([azure("weu", { backup: { backupRetentionDays: 35 } }), azure("reporting", { backup: { backupRetentionDays: 40 } })]);
+        assert.deepEqual([reporting.status, reporting.found], ["missing", "40 days (reporting: refused, above the 35 Azure accepts)"]);
     });
 
     it("a check whose deciding input is unknown ends as not judged in this preview, naming the input", async () => {

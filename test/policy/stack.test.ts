@@ -171,11 +171,15 @@ describe("stack policies", () => {
 
     it("retention-table-coverage: Azure and Cloud SQL primaries prove the database row; their replicas only in a standby stack", async () => {
         const azure: HandBuilt = { type: "azure-native:dbforpostgresql:Server", name: "az", props: { backup: { backupRetentionDays: 35, geoRedundantBackup: "Enabled" } } };
-        const gcp: HandBuilt = { type: "gcp:sql/databaseInstance:DatabaseInstance", name: "gcp", props: { settings: { backupConfiguration: { enabled: true, backupRetentionSettings: { retainedBackups: 30 } } } } };
+        const gcp: HandBuilt = { type: "gcp:sql/databaseInstance:DatabaseInstance", name: "gcp", props: { settings: { edition: "ENTERPRISE_PLUS", backupConfiguration: { enabled: true, transactionLogRetentionDays: 30, backupRetentionSettings: { retainedBackups: 30 } } } } };
         const dbRow = async (resources: HandBuilt[], stackTags: Record<string, string> = {}) =>
             (await runStackPolicy(retentionTableCoverage, resources, { stackTags })).some((v) => v.message.includes('"Database (PostgreSQL)"'));
         assert.equal(await dbRow([azure]), false);
         assert.equal(await dbRow([gcp]), false);
+        // The row is "continuous + daily": 30 daily backups with 7 days of transaction log (Enterprise's most) do not meet it.
+        const sevenDayLog: HandBuilt = { ...gcp, props: { settings: { edition: "ENTERPRISE", backupConfiguration: { enabled: true, transactionLogRetentionDays: 7, backupRetentionSettings: { retainedBackups: 30 } } } } };
+        const [short] = await runStackPolicy(retentionTableCoverage, [sevenDayLog]);
+        assert.match(short?.message ?? "", /gcp: transactionLogRetentionDays 7 days < 30: the row's continuous part \(point-in-time recovery\)/);
         const gcpReplica: HandBuilt = { type: "gcp:sql/databaseInstance:DatabaseInstance", name: "r", props: { masterInstanceName: "gcp" } };
         assert.equal(await dbRow([gcpReplica], { role: "primary" }), true);
         assert.equal(await dbRow([gcpReplica], { role: "standby" }), false);

@@ -203,7 +203,7 @@ async function main(): Promise<number> {
             console.log(JSON.stringify(json.length === 1 ? json[0] : json, null, 2));
         } else {
             // Waivers print with each stack ("Waiver in force"), in every format.
-            console.log(checks.map(formatCheck).join("\n\n"));
+            console.log(checks.map((check) => formatCheck(check, args.preview)).join("\n\n"));
         }
         return await exitCodeOf(checks, args.strictUnknowns);
     } catch (err) {

@@ -9,7 +9,7 @@ function pad(text: string, width: number): string {
     return text.length >= width ? text : text + " ".repeat(width - text.length);
 }
 
-export function formatCheck(check: StackCheck): string {
+export function formatCheck(check: StackCheck, preview = true): string {
     const lines: string[] = [];
     const mandatory = check.violations.filter((v) => v.enforcementLevel === "mandatory");
     const advisory = check.violations.filter((v) => v.enforcementLevel !== "mandatory");
@@ -69,7 +69,7 @@ export function formatCheck(check: StackCheck): string {
     if (waiting.length > 0) {
         lines.push("", ...waiting);
     }
-    lines.push(...formatUnjudged(check.notJudgedInPreview ?? []));
+    lines.push(...formatUnjudged(check.notJudgedInPreview ?? [], preview));
     lines.push(...formatUnknownAppliesNotJudged(check.unknownApplies ?? []));
     return lines.join("\n");
 }
@@ -104,14 +104,27 @@ function countOf(unjudged: UnjudgedInPreview[]): string {
     return parts.filter(Boolean).join(" and ");
 }
 
-/** Resources (and retention table rows) a policy could not judge, an input it decides on being unknown until the update. */
-export function formatUnjudged(unjudged: UnjudgedInPreview[]): string[] {
+/** Why a value is unknown in a full plan (not a preview): what the offline plan cannot know. */
+export const UNKNOWN_IN_FULL_PLAN = "a value only the cloud or an outside stack knows: a StackReference not supplied with --stack-outputs, a lookup or computed value the offline plan does not model";
+
+/** The heading of the not-judged list: "in this preview" only for a preview (a full plan has its own unknowns). */
+export function unjudgedHeading(preview: boolean): string {
+    return preview ? "Not judged in this preview" : "Not judged (values unknown in this plan)";
+}
+
+/**
+ * Resources (and retention table rows) a policy could not judge, an input it decides on being unknown until the
+ * update; `preview` false for a full plan, whose unknowns are not the preview's.
+ */
+export function formatUnjudged(unjudged: UnjudgedInPreview[], preview = true): string[] {
     if (unjudged.length === 0) {
         return [];
     }
     return [
         "",
-        `Not judged in this preview: ${countOf(unjudged)} with an input a policy decides on unknown until the update (judged when the value is known: \`pulumi up\`, or check without --preview):`,
+        preview
+            ? `Not judged in this preview: ${countOf(unjudged)} with an input a policy decides on unknown until the update (judged when the value is known: \`pulumi up\`, or check without --preview):`
+            : `Not judged: ${countOf(unjudged)} with an input a policy decides on unknown in this plan, not a preview (${UNKNOWN_IN_FULL_PLAN}; judged when the value is known: \`pulumi up\`):`,
         ...unjudged.map((u) => `  ${u.name} (${shortType(u.type)}): ${u.inputs} unknown${u.why ? `, so not known: ${u.why}` : ""} [${u.policies.join(", ")}]`),
     ];
 }

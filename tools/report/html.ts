@@ -7,6 +7,7 @@ import { drillSection } from "../drill/html-section";
 import type { DrillReport } from "../drill/report";
 import { PlanResult, shortType } from "offline-plan/model";
 import { ReportCheck, unrunNote } from "./markdown";
+import { UNKNOWN_IN_FULL_PLAN, unjudgedHeading } from "../check/format";
 import { buildTopology, LANE_TITLES, LANES, Lane, pairStacks, Topology, TopologyNode } from "./topology";
 
 export interface HtmlOptions {
@@ -355,13 +356,13 @@ function waitingSection(checks: ReportCheck[]): string {
 `;
 }
 
-function unjudgedSection(checks: ReportCheck[]): string {
+function unjudgedSection(checks: ReportCheck[], preview: boolean): string {
     const all = checks.flatMap((c) => (c.notJudgedInPreview ?? []).map((u) => ({ stack: c.stack, ...u })));
     if (all.length === 0) {
         return "";
     }
     const rows = all.map((u) => `<tr><td>${esc(u.stack)}</td><td><code>${esc(u.name)}</code> (${esc(shortType(u.type))})</td><td>${esc(u.inputs)}${u.why ? ` (${esc(u.why)})` : ""}</td><td>${esc(u.policies.join(", "))}</td></tr>`);
-    return `<section id="not-judged-in-preview"><h2>Not judged in this preview</h2><p>Resources a policy would judge (and retention table rows the coverage policy would decide), with an input it decides on unknown until the update: judged when the value is known.</p><table><thead><tr><th>Stack</th><th>Resource</th><th>Unknown input</th><th>Policies</th></tr></thead><tbody>${rows.join("\n")}</tbody></table></section>
+    return `<section id="not-judged-in-preview"><h2>${esc(unjudgedHeading(preview))}</h2><p>Resources a policy would judge (and retention table rows the coverage policy would decide), with an input it decides on unknown until the update${preview ? "" : ` (not a preview: ${esc(UNKNOWN_IN_FULL_PLAN)})`}: judged when the value is known.</p><table><thead><tr><th>Stack</th><th>Resource</th><th>Unknown input</th><th>Policies</th></tr></thead><tbody>${rows.join("\n")}</tbody></table></section>
 `;
 }
 
@@ -432,7 +433,7 @@ ${checks.map(evidenceTable).join("\n")}
 <section id="policy"><h2>Policy violations</h2>
 ${violationsTable(checks)}
 </section>
-${notJudgedSection(checks)}${waitingSection(checks)}${unjudgedSection(checks)}${unknownAppliesSection(checks)}${drillSection(options.drills ?? [])}
+${notJudgedSection(checks)}${waitingSection(checks)}${unjudgedSection(checks, plans.length === 0 || plans.some((p) => p.preview))}${unknownAppliesSection(checks)}${drillSection(options.drills ?? [])}
 </main>
 </body>
 </html>

@@ -4,6 +4,7 @@
  */
 import type { StackCheck } from "../check/core";
 import { shortType } from "offline-plan/model";
+import { UNKNOWN_IN_FULL_PLAN, unjudgedHeading } from "../check/format";
 
 /** What the renderers read of a stack's check (the `--json` shape, plus the resource count when known). */
 export type ReportCheck = Pick<StackCheck, "stack" | "project" | "role" | "violations" | "retention"> & Partial<Pick<StackCheck, "notJudged" | "waitingOnUnknowns" | "notJudgedInPreview" | "unknownApplies">> & { resourceCount?: number };
@@ -74,7 +75,7 @@ function dataClasses(checks: ReportCheck[]) {
     return [...seen.values()];
 }
 
-export function renderMarkdown(checks: ReportCheck[]): string {
+export function renderMarkdown(checks: ReportCheck[], options: { preview?: boolean } = {}): string {
     const lines: string[] = [];
     const project = checks[0]?.project ?? "";
     const totalMandatory = checks.reduce((n, c) => n + mandatory(c).length, 0);
@@ -158,9 +159,9 @@ export function renderMarkdown(checks: ReportCheck[]): string {
 
     const unjudged = checks.flatMap((check) => (check.notJudgedInPreview ?? []).map((u) => ({ stack: check.stack, ...u })));
     if (unjudged.length > 0) {
-        lines.push(`#### Not judged in this preview (${unjudged.length})`);
+        lines.push(`#### ${unjudgedHeading(options.preview ?? true)} (${unjudged.length})`);
         lines.push("");
-        lines.push("Resources a policy would judge (and retention table rows the coverage policy would decide), with an input it decides on unknown until the update: judged when the value is known.");
+        lines.push(`Resources a policy would judge (and retention table rows the coverage policy would decide), with an input it decides on unknown until the update${options.preview ?? true ? "" : ` (not a preview: ${UNKNOWN_IN_FULL_PLAN})`}: judged when the value is known.`);
         lines.push("");
         lines.push("| Stack | Resource | Unknown input | Policies |");
         lines.push("|---|---|---|---|");

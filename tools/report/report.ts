@@ -31,7 +31,7 @@ export async function planAndCheck(options: CheckOptions = {}): Promise<{ plans:
 
 export async function writeReport(format: "markdown" | "html", options: CheckOptions, out?: string): Promise<ReportResult> {
     const { plans, checks } = await planAndCheck(options);
-    const text = format === "html" ? renderHtml(checks, plans, { generatedAt: new Date().toISOString(), drills: readReports() }) : renderMarkdown(checks);
+    const text = format === "html" ? renderHtml(checks, plans, { generatedAt: new Date().toISOString(), drills: readReports() }) : renderMarkdown(checks, { preview: plans.some((p) => p.preview) });
     if (out) {
         fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
         fs.writeFileSync(out, text);

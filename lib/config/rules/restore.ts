@@ -4,7 +4,7 @@
  * manual snapshot identifiers valid for the cloud and listed once.
  */
 import { retentionRow } from "../../retention";
-import { SECTION_DEFAULTS, Values } from "../schema";
+import { gcpDefaultsFor, Values } from "../schema";
 import { parseRfc3339, toUtc } from "../time";
 import type { Fail, RuleContext } from "./context";
 
@@ -60,7 +60,7 @@ export function restoreRules(v: Values, ctx: RuleContext, fail: Fail): void {
 /** Days back a point-in-time restore can reach. */
 export function pointInTimeWindowDays(v: Values): number {
     if (v.cloud === "gcp") {
-        return v.gcp?.transactionLogRetentionDays ?? SECTION_DEFAULTS.gcp.transactionLogRetentionDays;
+        return v.gcp?.transactionLogRetentionDays ?? gcpDefaultsFor(v.gcp?.edition).transactionLogRetentionDays;
     }
     const raised = Number(v.retention?.database);
     return Number.isInteger(raised) ? raised : retentionRow("database").minimum;

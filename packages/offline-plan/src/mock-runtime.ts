@@ -149,7 +149,8 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
                 const account = providerName === undefined ? undefined : providerAccounts.get(providerName);
                 const region = (providerName === undefined ? undefined : providerRegions.get(providerName)) ?? defaultRegion;
                 const state = computedState(args.type, args.name, secretUnknownsKept(args.inputs), region, account);
-                return { id: physicalId(args.type, args.name, state), state: { ...unmodelledOutputs(args.type, args.name, state), ...state } };
+                // An id made of an unknown value stays unknown, as in a preview.
+                return { id: physicalId(args.type, args.name, state) as string, state: { ...unmodelledOutputs(args.type, args.name, state), ...state } };
             },
             call(args: PulumiSdk.runtime.MockCallArgs): Record<string, unknown> {
                 return callDataSource(args.token, args.inputs, dataSourceContext, lookups);

@@ -132,7 +132,11 @@ export function computedState(type: string, name: string, declared: Record<strin
         case "azure-native:dbforpostgresql:Server": {
             const server = String(inputs.serverName ?? name);
             state.name = server;
-            state.id = `/subscriptions/${AZURE_SUBSCRIPTION}/resourceGroups/${String(inputs.resourceGroupName)}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${server}`;
+            // The id names the resource group: unknown while the group is (a lookup not answered offline, another
+            // stack's output), never "resourceGroups/undefined".
+            if (typeof inputs.resourceGroupName === "string") {
+                state.id = `/subscriptions/${AZURE_SUBSCRIPTION}/resourceGroups/${inputs.resourceGroupName}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${server}`;
+            }
             state.fullyQualifiedDomainName = `${server}.postgres.database.azure.com`;
             state.state = "Ready";
             break;
@@ -214,8 +218,11 @@ export function modelledComponentOutputs(type: string): string[] {
     return Object.keys(awsxComponentState(type, "component", "us-east-1"));
 }
 
-/** The id the provider would return: a name for buckets and instances, an ARN for secrets, a UUID for keys. */
-export function physicalId(type: string, name: string, state: Record<string, unknown>): string {
+/**
+ * The id the provider would return: a name for buckets and instances, an ARN for secrets, a UUID for keys;
+ * undefined (unknown, as in a preview) when the value it is made of is unknown.
+ */
+export function physicalId(type: string, name: string, state: Record<string, unknown>): string | undefined {
     switch (type) {
         case "aws:s3/bucket:Bucket":
         case "aws:s3/bucketV2:BucketV2":
@@ -231,7 +238,7 @@ export function physicalId(type: string, name: string, state: Record<string, unk
         case "azure-native:resources:ResourceGroup":
         case "azure-native:dbforpostgresql:Server":
         case "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication":
-            return String(state.id);
+            return typeof state.id === "string" ? state.id : undefined;
         case "gcp:sql/databaseInstance:DatabaseInstance":
             return String(state.name);
         default:

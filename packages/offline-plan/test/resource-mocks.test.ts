@@ -1,6 +1,6 @@
 /** What the offline mocks say a provider computes (packages/offline-plan/src/resource-mocks.ts), on resources other teams declare. */
 import { strict as assert } from "assert";
-import { computedState, modelledComponentOutputs } from "../src/resource-mocks";
+import { computedState, modelledComponentOutputs, physicalId } from "../src/resource-mocks";
 
 describe("offline provider results (packages/offline-plan/src/resource-mocks.ts computedState)", () => {
     it("auto-names AWS and Google Cloud resources the program does not name, and keeps a given name", () => {
@@ -32,6 +32,18 @@ describe("offline provider results (packages/offline-plan/src/resource-mocks.ts 
         assert.equal(computedState("aws:rds/instance:Instance", "orders", { engine: "postgres", dbName: "orders" }, "eu-west-1").dbName, "orders");
         assert.equal(computedState("aws:rds/instance:Instance", "orders", { engine: "postgres" }, "eu-west-1").dbName, "", "no database name given: the provider creates none");
         assert.ok(!("dbName" in computedState("aws:rds/instance:Instance", "orders-replica", { replicateSourceDb: "orders" }, "eu-west-1")), "left to unmodelledOutputs: unknown");
+    });
+
+    it("an Azure Flexible Server's id names its resource group, and is unknown while the group is (a lookup not answered offline), never resourceGroups/undefined", () => {
+        const SERVER = "azure-native:dbforpostgresql:Server";
+        const known = computedState(SERVER, "idp-pg", { serverName: "idp-pg-weu", resourceGroupName: "rg-identity" }, "westeurope");
+        assert.equal(known.id, "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-identity/providers/Microsoft.DBforPostgreSQL/flexibleServers/idp-pg-weu");
+        assert.equal(physicalId(SERVER, "idp-pg", known), known.id);
+        // An unknown input arrives in the mocks as undefined.
+        const fromLookup = computedState(SERVER, "idp-pg", { serverName: "idp-pg-weu" }, "westeurope");
+        assert.equal(fromLookup.id, undefined);
+        assert.equal(physicalId(SERVER, "idp-pg", fromLookup), undefined);
+        assert.equal(fromLookup.name, "idp-pg-weu");
     });
 
     it("lists the awsx outputs it stands in for, and none for a component it does not know", () => {
