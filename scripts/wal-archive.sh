@@ -751,13 +751,81 @@ spool_first() {
         "$SPOOL_DIR_NAME" "$EX_STOP_RECOVERY" "$1"
 }
 
+# archiver_helper (push): the AWS helper of the PostgreSQL cluster whose archiver runs this push, started by
+# the first push and used by the next ones (a python start and botocore's import, about 0.3-0.45 s of CPU,
+# per segment otherwise). Only when run by PostgreSQL: in the data directory (pg_wal, postmaster.pid) of a
+# running postmaster; WAL_PUSH_SHARED_HELPER=off turns it off. The helper's socket is in a directory of this
+# user only (TMPDIR/wal-archive-helper.UID.POSTMASTER_PID, 0700; 0600 socket), named after a hash of this run's
+# environment (credentials, region, endpoint, proxies: everything exported, but the shell's own and the work
+# directory) and of aws-helper.py's modification time: a changed environment or script gets a helper of its
+# own. It ends with the postmaster (aws-helper.py watches its pid); the directory goes with it. False (the
+# caller starts a helper of its own, as every other script does) when not run by a postmaster, or when that
+# directory is not this user's own.
+archiver_helper() {
+    [[ "${WAL_PUSH_SHARED_HELPER:-on}" != off && -d pg_wal && -f postmaster.pid ]] || return 1
+    local postmaster="" name fingerprint=""
+    { IFS= read -r postmaster <postmaster.pid; } 2>/dev/null || return 1
+    [[ "$postmaster" =~ ^[1-9][0-9]*$ ]] && kill -0 "$postmaster" 2>/dev/null || return 1
+    for name in $(compgen -e); do
+        case "$name" in _ | PWD | OLDPWD | SHLVL | GNUPGHOME) continue ;; esac
+        fingerprint+="$name=${!name}"$'\n'
+    done
+    fingerprint+="aws-helper.py $(stat -c %Y "$LIB_DIR/aws-helper.py" 2>/dev/null)"
+    fingerprint=$(sha256_hex <<<"$fingerprint") || return 1
+    local dir="${TMPDIR:-/tmp}/wal-archive-helper.$EUID.$postmaster" id=${fingerprint:0:12} pid="" args=()
+    mkdir -m 700 "$dir" 2>/dev/null || true
+    if [[ -L "$dir" || ! -d "$dir" || ! -O "$dir" ]]; then
+        log "WARNING: $dir is not a directory of this user's own: this push starts an AWS helper of its own"
+        return 1
+    fi
+    # A Unix socket's path has at most 107 bytes (the helper binds it under its name and ".PID" first).
+    if (( ${#dir} > 80 )); then
+        log "WARNING: $dir is too long a path for a Unix socket (a shorter TMPDIR): this push starts an AWS helper of its own"
+        return 1
+    fi
+    AWS_HELPER_SOCKET="$dir/aws-$id.sock" AWS_HELPER_ERR="$dir/aws-$id.err" AWS_HELPER_SHARED=1
+    # Running: its socket is there and its pid is an aws-helper.py on that socket (not a pid used again).
+    if [[ -S "$AWS_HELPER_SOCKET" ]] && { IFS= read -r pid <"$dir/aws-$id.pid"; } 2>/dev/null && [[ "$pid" =~ ^[0-9]+$ ]] \
+        && { mapfile -d '' args <"/proc/$pid/cmdline"; } 2>/dev/null && [[ " ${args[*]} " == *"/aws-helper.py $AWS_HELPER_SOCKET $postmaster "* ]]; then
+        AWS_HELPER_PID=$pid
+        return 0
+    fi
+    rm -f "$AWS_HELPER_SOCKET"
+    # Started in a process group of its own (set -m) that outlives this run; the subshell removes what is
+    # left when the helper ends (with the postmaster, or killed). Its stderr and the helper's go to the error
+    # file, kept only when the helper never listened (aws_helper_ready reports it).
+    # shellcheck disable=SC2094 # the file is removed only after the helper has ended
+    (
+        cd /
+        start_aws_helper "$AWS_HELPER_SOCKET" "$postmaster"
+        echo "$AWS_HELPER_PID" >"$dir/aws-$id.pid"
+        listened=""
+        while kill -0 "$AWS_HELPER_PID" 2>/dev/null; do
+            [[ ! -S "$AWS_HELPER_SOCKET" ]] || { listened=1; break; }
+            sleep 0.05
+        done
+        wait "$AWS_HELPER_PID" || true
+        rm -f "$AWS_HELPER_SOCKET" "$dir/aws-$id.pid"
+        [[ -z "$listened" ]] || rm -f "$AWS_HELPER_ERR"
+        rmdir "$dir" 2>/dev/null || true
+    ) </dev/null >/dev/null 2>>"$AWS_HELPER_ERR" &
+    # Waited for by the first call (aws_helper_ready: until the socket is there, while this subshell runs).
+    AWS_HELPER_PID=$!
+    log "started the AWS helper of the cluster's pushes ($AWS_HELPER_SOCKET; it ends with the postmaster, pid $postmaster)"
+}
+
 # A segment restore prefetched: copied into place before any helper or gpg starts (or a file known absent).
 if [[ "$command" == fetch ]]; then
     spool_status=0
     fetch_from_spool "$@" || spool_status=$?
     [[ $spool_status -ne 0 && $spool_status -ne $EX_NO_BACKUP ]] || exit "$spool_status"
 fi
-make_work_dir
+if [[ "$command" == push ]]; then
+    make_work_dir no-helper
+    archiver_helper || start_aws_helper
+else
+    make_work_dir
+fi
 case "$command" in
 push) push "$@" ;;
 fetch) fetch "$@" ;;
