@@ -71,7 +71,7 @@
 #   It then waits for the archive as --wait-for-target does (default 600 s, when pg_waldump is installed).
 #   --wait-for-target SECONDS (needs pg_waldump): before it finishes, restore waits, at most SECONDS, until
 #   the archive holds the WAL that reaches the target (the last listed segment of the timeline holds a commit
-#   or abort at or after it), listing the archive again every quarter of a second and prefetching, verified,
+#   or abort at or after it), listing the archive again every tenth of a second and prefetching, verified,
 #   what arrives: the segment holding the target may still be on its way there (archive_timeout, or the
 #   operator's pg_switch_wal()), and a recovery started without it would end before its target. Running
 #   out of time or a segment failing its check end the wait with a WARNING (the recovery then fetches it
@@ -154,7 +154,7 @@ trap 'exit 143' TERM
 readonly EX_STOP_RECOVERY=200
 # The spool of prefetched, verified segments: a directory of the data directory that restore prepared.
 readonly SPOOL_DIR_NAME=wal-archive-spool
-SPOOL="" FETCH_NAME=""
+SPOOL="" FETCH_NAME="" WAL_LISTING=""
 # A WAL segment's name (timeline, log, segment: 24 hex digits), not a history or backup file.
 is_segment() { [[ "$1" =~ ^[0-9A-F]{24}$ ]]; }
 
@@ -334,11 +334,18 @@ fetch_from_spool() {
 # list_wal_archive FILE: NAME<TAB>LastModified of the WAL files directly under the prefix (not base/), in name
 # order, into FILE (one listing of the bucket; prefetch and wait_for_target both read the archive this way).
 list_wal_archive() {
-    local listing
-    listing=$(aws_call GET /s3/keys - "bucket=$BUCKET" "prefix=$WAL_PREFIX" modified=1 2>"$WORK_DIR/s3.err") \
+    wal_listing
+    wal_names "$1"
+}
+# wal_listing: the bucket's listing of WAL_PREFIX as the helper gives it (KEY<TAB>LastModified), in WAL_LISTING.
+wal_listing() {
+    WAL_LISTING=$(aws_call GET /s3/keys - "bucket=$BUCKET" "prefix=$WAL_PREFIX" modified=1 2>"$WORK_DIR/s3.err") \
         || die "$EX_STORAGE" "cannot list $(s3_uri "$WAL_PREFIX"): $(one_line_error "$WORK_DIR/s3.err")"
+}
+# wal_names FILE: WAL_LISTING's WAL files (NAME<TAB>LastModified, in name order) into FILE.
+wal_names() {
     awk -F '\t' -v p="$WAL_PREFIX" 'index($1, p) == 1 { n = substr($1, length(p) + 1); if (n ~ /^[0-9A-Za-z._-]+\.zst\.gpg$/) { sub(/\.zst\.gpg$/, "", n); print n "\t" $2 } }' \
-        <<<"$listing" | LC_ALL=C sort >"$1"
+        <<<"$WAL_LISTING" | LC_ALL=C sort >"$1"
 }
 
 prefetch() {
@@ -421,8 +428,8 @@ wait_for_target_file() {
 
 # wait_for_target DIR TIMELINE START_SEGMENT TARGET_EPOCH SECONDS (--wait-for-target): until the spool of DIR
 # holds the WAL that reaches the target (mark_covered: the last segment of TIMELINE listed in the archive is
-# spooled and holds a commit or abort at or after it), at most SECONDS: lists the archive again every quarter
-# of a second, refreshes archive.list (fetch's gap check) and prefetches, verified as before, each segment of
+# spooled and holds a commit or abort at or after it), at most SECONDS: lists the archive again every tenth
+# of a second (a listing unchanged since the last starts nothing else), refreshes archive.list (fetch's gap check) and prefetches, verified as before, each segment of
 # TIMELINE from START_SEGMENT on that is not in the spool yet. The segment holding the target may still be on
 # its way to the archive when restore starts (archive_timeout, or the operator's pg_switch_wal()): the base
 # backup's download does not need it, the recovery does. Prints what it waited for; a segment that fails
@@ -430,7 +437,7 @@ wait_for_target_file() {
 # archive still does not reach the target: "recovery ended before configured recovery target was reached").
 wait_for_target() {
     local dir=$1 timeline=$2 start_segment=$3 target_epoch=$4 seconds=$5 spool="$1/$SPOOL_DIR_NAME" started=${EPOCHREALTIME/[.,]/}
-    local names=() name elapsed rounds=0 max=${WAL_PREFETCH_MAX:-64}
+    local names=() name elapsed rounds=0 max=${WAL_PREFETCH_MAX:-64} previous=""
     # Seconds since the wait started, with centiseconds (bash arithmetic on microseconds).
     since() { local us=$(( ${EPOCHREALTIME/[.,]/} - started )); printf '%d.%02d' $((us / 1000000)) $((us % 1000000 / 10000)); }
     [[ -f "$spool/covered" ]] || log "waiting (at most $seconds s) for the archive to reach the target: for a segment of timeline $timeline that holds a commit or abort at or after it"
@@ -441,9 +448,13 @@ wait_for_target() {
             echo "the archive did not reach the target within $seconds s (WARNING above)"
             return 0
         fi
-        # The first round lists at once: the prefetch's listing is as old as the base backup's download.
-        ((rounds++ == 0)) || sleep 0.25
-        list_wal_archive "$WORK_DIR/wal.list"
+        # The first round lists at once: the prefetch's listing is as old as the base backup's download. Then
+        # every tenth of a second; a listing that has not changed starts nothing more (its curl only).
+        ((rounds++ == 0)) || sleep 0.1
+        wal_listing
+        [[ $rounds -eq 1 || "$WAL_LISTING" != "$previous" ]] || continue
+        previous=$WAL_LISTING
+        wal_names "$WORK_DIR/wal.list"
         cut -f1 "$WORK_DIR/wal.list" >"$spool/archive.list.new"
         mv "$spool/archive.list.new" "$spool/archive.list"
         mapfile -t names < <(awk -v tli="$timeline" -v from="$start_segment" 'length($0) == 24 && substr($0, 1, 8) == tli && $0 >= from' "$spool/archive.list")
@@ -460,8 +471,9 @@ wait_for_target() {
                 echo "stopped waiting for the archive at $name (WARNING above)"
                 return 0
             fi
+            # A failure: the next round looks at the listing again (and stops there, above).
             (prefetch_one "$name" "$spool" "$WORK_DIR") 2>>"$WORK_DIR/prefetch.log" \
-                || log "WARNING: prefetching $name failed: $(cat "$spool/$name.failed" 2>/dev/null || echo "no reason recorded")"
+                || { log "WARNING: prefetching $name failed: $(cat "$spool/$name.failed" 2>/dev/null || echo "no reason recorded")"; previous=""; }
         done
         mark_covered "$spool" "$timeline" "$target_epoch"
     done

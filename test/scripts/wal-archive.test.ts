@@ -414,12 +414,19 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         assert.match(tooEarly.stderr, /ended at .*, not before the target .* that .*target-too-early gave: run wal-archive\.sh restore again with --target-time/);
         assert.ok(!fs.existsSync(path.join(servers.dir, "too-early")) && !fs.existsSync(path.join(servers.dir, "too-early.partial")));
 
-        // An archive that never reaches the target: the wait ends with a WARNING, the restore as before.
+        // An archive that never reaches the target: the wait ends with a WARNING, the restore as before. A cut
+        // wrapper ahead on PATH counts the listings worked through (cut -f1 of each, into archive.list): the
+        // prefetch's and the wait's first; a listing that has not changed since starts nothing but its curl.
         const future = path.join(servers.dir, "future");
-        const never = await runScript("wal-archive.sh", waiting, ["restore", future, "--target-time", new Date(Date.now() + 86_400_000).toISOString(), "--wait-for-target", "1"]);
+        const cutWrappers = path.join(servers.dir, "cut-wrappers");
+        const cuts = path.join(cutWrappers, "started");
+        fs.mkdirSync(cutWrappers, { recursive: true });
+        fs.writeFileSync(path.join(cutWrappers, "cut"), `#!/bin/sh\necho cut >>'${cuts}'\nexec /usr/bin/cut "$@"\n`, { mode: 0o755 });
+        const never = await runScript("wal-archive.sh", { ...waiting, EXTRA_PATH: cutWrappers }, ["restore", future, "--target-time", new Date(Date.now() + 86_400_000).toISOString(), "--wait-for-target", "2"]);
         assert.equal(never.code, 0, explain(never));
         assert.match(never.stderr, /WARNING: after [\d.]+ s the archive does not reach the target yet/);
-        assert.match(never.stdout, /; the archive did not reach the target within 1 s \(WARNING above\)$/m);
+        assert.match(never.stdout, /; the archive did not reach the target within 2 s \(WARNING above\)$/m);
+        assert.equal(fs.readFileSync(cuts, "utf8").split("\n").filter(Boolean).length, 2, "the unchanged listings of a 2 s wait were worked through again");
     });
 
     it("usage and configuration errors exit 2 before any storage call", async function () {
