@@ -25,7 +25,9 @@
 #                                   picks base backups through their manifests only.
 #
 # push: refuses to overwrite a segment archived with other contents (PostgreSQL's rule for archive
-#   commands; the same contents again is a success: a retry after a crash). fetch: a name that is not in
+#   commands; the same contents again is a success: a retry after a crash). Run by PostgreSQL's archiver (in
+#   the data directory of a running postmaster), it uses the cluster's AWS helper, started by the first push
+#   and ended with the postmaster (archiver_helper, below): no python start per segment. fetch: a name that is not in
 #   the archive exits 7 (PostgreSQL asks for files that do not exist, e.g. the next timeline's history:
 #   that is how it finds the end of the archive); any other failure exits 4, 5 or 6 with its cause in the
 #   server log. PostgreSQL treats every such exit as "not available"; with a recovery target that means
@@ -86,7 +88,8 @@
 #   segments record encryption=public-key and their recipients in their metadata, base backups in their
 #   manifest), and for fetch and restore of such objects RESTORE_GPG_PRIVATE_KEYS_FILE or
 #   RESTORE_PRIVATE_KEYS_SECRET_ID (+ _ENDPOINT_URL, _REGION, _ROLE_ARN; see lib.sh);
-#   WAL_PREFIX (default wal/); push: sha256, zstd and gpg run while its AWS helper starts; base-backup: PGHOST PGPORT PGUSER PGPASSWORD (a role with REPLICATION) or
+#   WAL_PREFIX (default wal/); push: sha256, zstd and gpg run while its AWS helper starts (the first push of
+#   a cluster's; WAL_PUSH_SHARED_HELPER=off: a helper per push); base-backup: PGHOST PGPORT PGUSER PGPASSWORD (a role with REPLICATION) or
 #   DB_CREDENTIALS_SECRET_ID; ZSTD_LEVEL (default 1), ZSTD_THREADS (default 2); restore: WAL_PREFETCH_MAX
 #   (segments, default 64; 0 turns the prefetch off), WAL_PREFETCH_JOBS (default 2), WAL_PREFETCH_SKEW
 #   (seconds, default 10: the clock difference between the database and S3 it allows for; a segment it
