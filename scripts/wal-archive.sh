@@ -352,7 +352,7 @@ wal_names() {
 }
 
 prefetch() {
-    local dir=$1 timeline=$2 from_epoch=$3 target_epoch=$4 max=${WAL_PREFETCH_MAX:-64} jobs=${WAL_PREFETCH_JOBS:-2} skew=${WAL_PREFETCH_SKEW:-10}
+    local dir=$1 timeline=$2 from_epoch=$3 target_epoch=$4 follow=${5:-} max=${WAL_PREFETCH_MAX:-64} jobs=${WAL_PREFETCH_JOBS:-2} skew=${WAL_PREFETCH_SKEW:-10}
     # Its jobs stay in its process group: the restore's cleanup ends them with it.
     set +m
     [[ "$max" =~ ^[0-9]+$ ]] || die "$EX_USAGE" "WAL_PREFETCH_MAX must be a number of segments, not \"$max\""
@@ -370,7 +370,7 @@ prefetch() {
             if (t == "" || $2 <= t + skew) last = n
         }
         END { end = (t == "" ? n : last + 1); if (end > n) end = n; if (end > max) end = max; for (i = 1; i <= end; i++) print name[i] }' "$WORK_DIR/wal.list")
-    [[ ${#names[@]} -gt 0 ]] || return 0
+    [[ ${#names[@]} -gt 0 ]] || { prefetch_follow "$spool" "$timeline" "$from_epoch" "$follow"; return 0; }
     local free need=$(( ${#names[@]} * 16 * 1024 * 1024 ))
     free=$(df -P -B1 "$spool" 2>/dev/null | awk 'NR == 2 { print $4 }')
     if [[ "$free" =~ ^[0-9]+$ ]] && (( free < need + 256 * 1024 * 1024 )); then
@@ -379,6 +379,7 @@ prefetch() {
         log "only $free bytes free beside $dir: prefetching $fits of ${#names[@]} segments (16 MiB each, 256 MiB kept free); the recovery fetches the others itself"
         names=("${names[@]:0:fits}")
         [[ ${#names[@]} -gt 0 ]] || return 0
+        follow=""
     fi
     log "prefetching ${#names[@]} WAL segment(s) ${names[0]} to ${names[-1]} into $spool, $jobs at a time"
     local running=0 base_work=$WORK_DIR
@@ -398,7 +399,50 @@ prefetch() {
             log "WARNING: prefetching $name failed: $(cat "$spool/$name.failed" 2>/dev/null || echo "no reason recorded"); the recovery will fetch it again and stop there if it still fails"
         fi
     done
+    prefetch_follow "$spool" "$timeline" "$from_epoch" "$follow"
     mark_covered "$spool" "$timeline" "$target_epoch"
+}
+
+# prefetch_follow SPOOL TIMELINE FROM_EPOCH FLAG (in prefetch, with --wait-for-target): until FLAG exists (restore
+# creates it when the base backup is extracted), lists the archive every fifth of a second and prefetches,
+# verified, WAL_PREFETCH_JOBS at a time, each segment of TIMELINE archived since (from FROM_EPOCH less the skew
+# on) that is not in the spool, up to WAL_PREFETCH_MAX in all: the segment holding the target, still on its way
+# to the bucket when restore started, is often archived during the extraction, and its fetch (a helper call per
+# metadata field, the download, gpg with its S2K) then runs there instead of after it. Prints the names it
+# spooled. A segment that fails is recorded (NAME.failed) for wait_for_target and fetch, as in prefetch.
+prefetch_follow() {
+    local spool=$1 timeline=$2 from_epoch=$3 flag=$4 jobs=${WAL_PREFETCH_JOBS:-2} max=${WAL_PREFETCH_MAX:-64} skew=${WAL_PREFETCH_SKEW:-10}
+    [[ -n "$flag" ]] || return 0
+    local previous="" name names=() fetched=() running=0 spooled
+    while [[ ! -e "$flag" ]]; do
+        sleep 0.2
+        [[ ! -e "$flag" ]] || break
+        wal_listing
+        [[ "$WAL_LISTING" != "$previous" ]] || continue
+        previous=$WAL_LISTING
+        wal_names "$WORK_DIR/wal.follow"
+        mapfile -t names < <(awk -F '\t' -v tli="$timeline" -v from="$from_epoch" -v skew="$skew" \
+            'length($1) == 24 && $1 ~ /^[0-9A-F]+$/ && substr($1, 1, 8) == tli && $2 >= from - skew { print $1 }' "$WORK_DIR/wal.follow")
+        spooled=$(find "$spool" -maxdepth 1 -regextype posix-extended -regex '.*/[0-9A-F]{24}' | wc -l)
+        for name in "${names[@]}"; do
+            [[ ! -f "$spool/$name" && ! -f "$spool/$name.failed" ]] || continue
+            (( spooled < max )) || break
+            if (( running >= jobs )); then
+                wait -n || true
+                running=$((running - 1))
+            fi
+            (prefetch_one "$name" "$spool" "$WORK_DIR") 2>>"$WORK_DIR/prefetch.log" &
+            running=$((running + 1)) spooled=$((spooled + 1))
+            fetched+=("$name")
+        done
+        wait || true
+        running=0
+    done
+    [[ ${#fetched[@]} -gt 0 ]] || return 0
+    for name in "${fetched[@]}"; do
+        [[ ! -f "$spool/$name" ]] || echo "$name"
+    done
+    log "prefetched ${#fetched[@]} more segment(s) archived while the base backup was extracted: ${fetched[0]} to ${fetched[-1]}"
 }
 
 # presign_next_history SPOOL TIMELINE: a GET URL (valid for an hour) of the next timeline's history file in
@@ -662,7 +706,8 @@ restore() {
     local started_epoch
     started_epoch=$(epoch "$started_at")
     [[ "$timeline" =~ ^[0-9]+$ ]] || die "$EX_VERIFY" "the manifest $best has no timeline"
-    prefetch "$PARTIAL" "$(printf '%08X' "$timeline")" "$started_epoch" "$target_epoch" >"$WORK_DIR/prefetched" &
+    # With --wait-for-target it goes on fetching what is archived meanwhile, until the extraction is done.
+    prefetch "$PARTIAL" "$(printf '%08X' "$timeline")" "$started_epoch" "$target_epoch" ${wait_seconds:+"$WORK_DIR/extracted"} >"$WORK_DIR/prefetched" &
     PREFETCH_PID=$!
     local url
     url=$(aws_call GET /s3/presign - "bucket=$BUCKET" "key=$object_key" 2>"$WORK_DIR/s3.err") \
@@ -685,6 +730,7 @@ restore() {
     JOB_PID=$!
     wait "$JOB_PID" || true
     JOB_PID=""
+    touch "$WORK_DIR/extracted"
     wait "$sha_pid" || true
     local printf_rc curl_rc tee_rc gpg_rc zstd_rc tar_rc got_sha
     read -r printf_rc curl_rc tee_rc gpg_rc zstd_rc tar_rc <"$WORK_DIR/pipestatus" || die "$EX_FAILURE" "the restore pipeline did not report"

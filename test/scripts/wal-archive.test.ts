@@ -406,6 +406,31 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         assert.equal(conf(later), conf(dir));
         assert.match(fromFile.stdout, new RegExp(`; the archive reaches the target \\(${last} holds a commit at or after it; waited 0\\.\\d\\d s`));
 
+        // A segment archived while the base backup is extracted (a tar that waits for a file this test writes) is
+        // fetched and verified by the prefetch then, not after the extraction.
+        const slowTar = path.join(servers.dir, "slow-tar");
+        const go = path.join(slowTar, "go");
+        fs.mkdirSync(slowTar, { recursive: true });
+        fs.writeFileSync(path.join(slowTar, "tar"), `#!/bin/sh\nwhile [ ! -e '${go}' ]; do sleep 0.05; done\nexec /usr/bin/tar "$@"\n`, { mode: 0o755 });
+        const next = pg.psql("INSERT INTO wait_probe VALUES (2); SELECT pg_walfile_name(pg_switch_wal())", "postgres").split("\n").pop()!;
+        const during = path.join(servers.dir, "during-extraction");
+        const targetFile3 = path.join(servers.dir, "target-time-3");
+        const run3 = startScript("wal-archive.sh", { ...waiting, EXTRA_PATH: slowTar }, ["restore", during, "--target-time-file", targetFile3, "--wait-for-target", "60"]);
+        await waitForStderr(run3, /prefetching \d+ WAL segment\(s\) /, 60_000);
+        await push(next);
+        const spooledDuring = path.join(`${during}.partial`, "wal-archive-spool", next);
+        for (const deadline = Date.now() + 30_000; !fs.existsSync(spooledDuring) && Date.now() < deadline;) {
+            await new Promise((r) => setTimeout(r, 50));
+        }
+        const fetchedDuring = fs.existsSync(spooledDuring);
+        fs.writeFileSync(go, "");
+        fs.writeFileSync(targetFile3, `${target}\n`);
+        const third = await run3.done;
+        assert.equal(third.code, 0, explain(third));
+        assert.ok(fetchedDuring, `${next}, archived during the extraction, was not spooled before it ended: ${third.stderr}`);
+        assert.match(third.stderr, new RegExp(`prefetched 1 more segment\\(s\\) archived while the base backup was extracted: ${next} to ${next}`));
+        assert.ok(fs.existsSync(path.join(during, "wal-archive-spool", next)));
+
         // A target before the base backup's end: refused (exit 7), nothing left at DIR.
         const tooEarlyFile = path.join(servers.dir, "target-too-early");
         fs.writeFileSync(tooEarlyFile, new Date(Date.now() - 3_600_000).toISOString());
