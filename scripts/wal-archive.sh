@@ -75,7 +75,9 @@
 #   the archive holds the WAL that reaches the target (the last listed segment of the timeline holds a commit
 #   or abort at or after it), listing the archive again every tenth of a second and prefetching, verified,
 #   what arrives: the segment holding the target may still be on its way there (archive_timeout, or the
-#   operator's pg_switch_wal()), and a recovery started without it would end before its target. Running
+#   operator's pg_switch_wal()), and a recovery started without it would end before its target. With it the
+#   prefetch also goes on, while the base backup is extracted, fetching what is archived meanwhile
+#   (prefetch_follow). Running
 #   out of time or a segment failing its check end the wait with a WARNING (the recovery then fetches it
 #   itself). A segment that fails is logged (WARNING) and recorded (NAME.failed): the recovery
 #   fetches it again when it needs it and stops there if it fails again. recovery_end_command removes the
