@@ -62,8 +62,11 @@ log() { printf '%s %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$SCRIPT_NAME" "$*
 # aws_config_fault: the line aws-helper.py wrote when the run's AWS profile or credentials are unusable (a
 # profile not in the config files, no credentials, expired or invalid ones: it names the profile or variable
 # and what to do); fails when there was none.
+# AWS_HELPER_FAULT: where the helper writes it; by default the run's work directory (wal-archive.sh's shared
+# helper outlives the push that started it, so its fault file is in the helper's directory).
 aws_config_fault() {
-    [[ -n "${WORK_DIR:-}" && -s "$WORK_DIR/aws-config.fault" ]] && head -n 1 "$WORK_DIR/aws-config.fault"
+    local fault=${AWS_HELPER_FAULT:-${WORK_DIR:+$WORK_DIR/aws-config.fault}}
+    [[ -n "$fault" && -s "$fault" ]] && head -n 1 "$fault"
 }
 
 # exit_code CODE: CODE, or EX_USAGE when CODE is one an AWS call's failure ends a run with (storage 4, source
@@ -209,7 +212,7 @@ one_line_error() {
 # or newer for --url-query: Debian bookworm has 7.88).
 
 LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-AWS_HELPER_PID="" AWS_HELPER_SOCKET="" AWS_CALL_OBJECT_SIZE=""
+AWS_HELPER_PID="" AWS_HELPER_SOCKET="" AWS_HELPER_ERR="" AWS_HELPER_FAULT="" AWS_HELPER_SHARED="" AWS_CALL_OBJECT_SIZE=""
 
 # require_curl_for_helper: aws_call needs curl 7.87 or newer (--url-query); said before any work.
 require_curl_for_helper() {
@@ -221,9 +224,13 @@ require_curl_for_helper() {
     fi
 }
 
+# start_aws_helper [SOCKET WATCH_PID]: the helper on SOCKET (default: the work directory's), for as long as
+# WATCH_PID (default: this script) runs; its stderr in AWS_HELPER_ERR (default: the work directory's).
+# shellcheck disable=SC2120 # the arguments are optional: only wal-archive.sh's shared helper passes them
 start_aws_helper() {
     require_curl_for_helper
-    AWS_HELPER_SOCKET="$WORK_DIR/aws.sock"
+    AWS_HELPER_SOCKET=${1:-"$WORK_DIR/aws.sock"}
+    local watch_pid=${2:-$$} err=${AWS_HELPER_ERR:-"$WORK_DIR/aws-helper.err"}
     # AWS_HELPER_PYTHON when set, as it is: a python3 there without botocore fails with the helper's own line
     # naming it, never a silent fall-back to another python. Otherwise the first of python3, /usr/bin/python3
     # that has botocore and s3transfer (Debian's python3-botocore and python3-s3transfer serve
@@ -233,27 +240,28 @@ start_aws_helper() {
         # fd 3 is the script's stderr: the helper says there when a call gets no answer and is retried.
         export AWS_HELPER_PROGRESS_FD=3 AWS_HELPER_LOG_NAME="$SCRIPT_NAME"
         # Where the helper writes a fault of the AWS profile or credentials (die: exit 2 with it).
-        export AWS_HELPER_CONFIG_FAULT_FILE="$WORK_DIR/aws-config.fault"
+        export AWS_HELPER_CONFIG_FAULT_FILE="${AWS_HELPER_FAULT:-$WORK_DIR/aws-config.fault}"
         # glibc's malloc serves the upload's parts (5 MB each, several in flight) from mmap only up to a threshold
         # it raises after the first one is freed: later parts then come from the heap and its freed holes stay
         # resident (the helper's peak during a backup's upload 92-99 MB instead of 84, and a different layout
         # of the helper's own code moved it by 2 MB). A fixed threshold (128 KiB, glibc's default, not raised)
         # gives every large buffer back as soon as it is freed. AWS_HELPER_MALLOC_MMAP_THRESHOLD="" leaves glibc's.
         [[ -z "${AWS_HELPER_MALLOC_MMAP_THRESHOLD-131072}" ]] || export MALLOC_MMAP_THRESHOLD_="${AWS_HELPER_MALLOC_MMAP_THRESHOLD-131072}"
-        [[ -z "${AWS_HELPER_PYTHON:-}" ]] || exec "$AWS_HELPER_PYTHON" "$LIB_DIR/aws-helper.py" "$AWS_HELPER_SOCKET" "$$"
+        [[ -z "${AWS_HELPER_PYTHON:-}" ]] || exec "$AWS_HELPER_PYTHON" "$LIB_DIR/aws-helper.py" "$AWS_HELPER_SOCKET" "$watch_pid"
         for python in "${candidates[@]}"; do
             # find_spec looks the packages up without importing them (the helper imports them once).
             "$python" -c 'import importlib.util as u, sys; sys.exit(not (u.find_spec("botocore") and u.find_spec("s3transfer")))' 2>/dev/null \
-                && exec "$python" "$LIB_DIR/aws-helper.py" "$AWS_HELPER_SOCKET" "$$"
+                && exec "$python" "$LIB_DIR/aws-helper.py" "$AWS_HELPER_SOCKET" "$watch_pid"
         done
         echo "no python3 with botocore and s3transfer (tried ${candidates[*]}): install python3-botocore python3-s3transfer, or name one in AWS_HELPER_PYTHON" >&2
         exit 1
-    ) </dev/null >/dev/null 3>&2 2>"$WORK_DIR/aws-helper.err" &
+    ) </dev/null >/dev/null 3>&2 2>"$err" &
     AWS_HELPER_PID=$!
 }
 
+# AWS_HELPER_SHARED=1: the helper outlives this run (wal-archive.sh push's, one per PostgreSQL cluster): not stopped.
 stop_aws_helper() {
-    [[ -n "$AWS_HELPER_PID" ]] || return 0
+    [[ -n "$AWS_HELPER_PID" && -z "${AWS_HELPER_SHARED:-}" ]] || return 0
     # KILL, not TERM: a TERM that reaches the helper's subshell before it has reset the script's traps (a
     # usage error right after make_work_dir) is lost, and the `wait` below then waited forever (about one
     # run in 3000). The helper handles no signal: TERM ended it as abruptly.
@@ -270,7 +278,7 @@ aws_helper_ready() {
         if [[ -z "$AWS_HELPER_PID" ]] || ! kill -0 "$AWS_HELPER_PID" 2>/dev/null || [[ $waited -ge 1000 ]]; then
             # Stopped on a fault of the AWS configuration (a profile not in the files): die says its line first.
             aws_config_fault >/dev/null && { echo "the AWS helper stopped: the AWS configuration is not usable" >&2; return 1; }
-            echo "the AWS helper ($LIB_DIR/aws-helper.py, python3 with botocore and s3transfer) is not running: $(one_line_error "$WORK_DIR/aws-helper.err")" >&2
+            echo "the AWS helper ($LIB_DIR/aws-helper.py, python3 with botocore and s3transfer) is not running: $(one_line_error "${AWS_HELPER_ERR:-$WORK_DIR/aws-helper.err}")" >&2
             return 1
         fi
         sleep 0.02
@@ -367,6 +375,8 @@ secret_string() { secret_value "$1" | jq -j '.SecretString // empty'; }
 # --- scratch space and cleanup ------------------------------------------------------------------------
 
 WORK_DIR=""
+# make_work_dir [no-helper]
+# shellcheck disable=SC2120 # "no-helper" is optional: only wal-archive.sh push passes it
 make_work_dir() {
     local err
     # A scratch directory the run cannot write (read-only, missing, not its own) is the configuration's fault.
@@ -377,7 +387,8 @@ make_work_dir() {
     chmod 700 "$WORK_DIR"
     export GNUPGHOME="$WORK_DIR/gnupg"
     mkdir -m 700 "$GNUPGHOME"
-    start_aws_helper
+    # "no-helper": the caller starts or finds its helper itself (wal-archive.sh push: the cluster's shared one).
+    [[ "${1:-}" == no-helper ]] || start_aws_helper
 }
 
 remove_work_dir() {

@@ -25,7 +25,9 @@
 #                                   picks base backups through their manifests only.
 #
 # push: refuses to overwrite a segment archived with other contents (PostgreSQL's rule for archive
-#   commands; the same contents again is a success: a retry after a crash). fetch: a name that is not in
+#   commands; the same contents again is a success: a retry after a crash). Run by PostgreSQL's archiver (in
+#   the data directory of a running postmaster), it uses the cluster's AWS helper, started by the first push
+#   and ended with the postmaster (archiver_helper, below): no python start per segment. fetch: a name that is not in
 #   the archive exits 7 (PostgreSQL asks for files that do not exist, e.g. the next timeline's history:
 #   that is how it finds the end of the archive); any other failure exits 4, 5 or 6 with its cause in the
 #   server log. PostgreSQL treats every such exit as "not available"; with a recovery target that means
@@ -71,9 +73,11 @@
 #   It then waits for the archive as --wait-for-target does (default 600 s, when pg_waldump is installed).
 #   --wait-for-target SECONDS (needs pg_waldump): before it finishes, restore waits, at most SECONDS, until
 #   the archive holds the WAL that reaches the target (the last listed segment of the timeline holds a commit
-#   or abort at or after it), listing the archive again every quarter of a second and prefetching, verified,
+#   or abort at or after it), listing the archive again every tenth of a second and prefetching, verified,
 #   what arrives: the segment holding the target may still be on its way there (archive_timeout, or the
-#   operator's pg_switch_wal()), and a recovery started without it would end before its target. Running
+#   operator's pg_switch_wal()), and a recovery started without it would end before its target. With it the
+#   prefetch also goes on, while the base backup is extracted, fetching what is archived meanwhile
+#   (prefetch_follow). Running
 #   out of time or a segment failing its check end the wait with a WARNING (the recovery then fetches it
 #   itself). A segment that fails is logged (WARNING) and recorded (NAME.failed): the recovery
 #   fetches it again when it needs it and stops there if it fails again. recovery_end_command removes the
@@ -86,7 +90,8 @@
 #   segments record encryption=public-key and their recipients in their metadata, base backups in their
 #   manifest), and for fetch and restore of such objects RESTORE_GPG_PRIVATE_KEYS_FILE or
 #   RESTORE_PRIVATE_KEYS_SECRET_ID (+ _ENDPOINT_URL, _REGION, _ROLE_ARN; see lib.sh);
-#   WAL_PREFIX (default wal/); push: sha256, zstd and gpg run while its AWS helper starts; base-backup: PGHOST PGPORT PGUSER PGPASSWORD (a role with REPLICATION) or
+#   WAL_PREFIX (default wal/); push: sha256, zstd and gpg run while its AWS helper starts (the first push of
+#   a cluster's; WAL_PUSH_SHARED_HELPER=off: a helper per push); base-backup: PGHOST PGPORT PGUSER PGPASSWORD (a role with REPLICATION) or
 #   DB_CREDENTIALS_SECRET_ID; ZSTD_LEVEL (default 1), ZSTD_THREADS (default 2); restore: WAL_PREFETCH_MAX
 #   (segments, default 64; 0 turns the prefetch off), WAL_PREFETCH_JOBS (default 2), WAL_PREFETCH_SKEW
 #   (seconds, default 10: the clock difference between the database and S3 it allows for; a segment it
@@ -154,7 +159,7 @@ trap 'exit 143' TERM
 readonly EX_STOP_RECOVERY=200
 # The spool of prefetched, verified segments: a directory of the data directory that restore prepared.
 readonly SPOOL_DIR_NAME=wal-archive-spool
-SPOOL="" FETCH_NAME=""
+SPOOL="" FETCH_NAME="" WAL_LISTING=""
 # A WAL segment's name (timeline, log, segment: 24 hex digits), not a history or backup file.
 is_segment() { [[ "$1" =~ ^[0-9A-F]{24}$ ]]; }
 
@@ -334,15 +339,22 @@ fetch_from_spool() {
 # list_wal_archive FILE: NAME<TAB>LastModified of the WAL files directly under the prefix (not base/), in name
 # order, into FILE (one listing of the bucket; prefetch and wait_for_target both read the archive this way).
 list_wal_archive() {
-    local listing
-    listing=$(aws_call GET /s3/keys - "bucket=$BUCKET" "prefix=$WAL_PREFIX" modified=1 2>"$WORK_DIR/s3.err") \
+    wal_listing
+    wal_names "$1"
+}
+# wal_listing: the bucket's listing of WAL_PREFIX as the helper gives it (KEY<TAB>LastModified), in WAL_LISTING.
+wal_listing() {
+    WAL_LISTING=$(aws_call GET /s3/keys - "bucket=$BUCKET" "prefix=$WAL_PREFIX" modified=1 2>"$WORK_DIR/s3.err") \
         || die "$EX_STORAGE" "cannot list $(s3_uri "$WAL_PREFIX"): $(one_line_error "$WORK_DIR/s3.err")"
+}
+# wal_names FILE: WAL_LISTING's WAL files (NAME<TAB>LastModified, in name order) into FILE.
+wal_names() {
     awk -F '\t' -v p="$WAL_PREFIX" 'index($1, p) == 1 { n = substr($1, length(p) + 1); if (n ~ /^[0-9A-Za-z._-]+\.zst\.gpg$/) { sub(/\.zst\.gpg$/, "", n); print n "\t" $2 } }' \
-        <<<"$listing" | LC_ALL=C sort >"$1"
+        <<<"$WAL_LISTING" | LC_ALL=C sort >"$1"
 }
 
 prefetch() {
-    local dir=$1 timeline=$2 from_epoch=$3 target_epoch=$4 max=${WAL_PREFETCH_MAX:-64} jobs=${WAL_PREFETCH_JOBS:-2} skew=${WAL_PREFETCH_SKEW:-10}
+    local dir=$1 timeline=$2 from_epoch=$3 target_epoch=$4 follow=${5:-} max=${WAL_PREFETCH_MAX:-64} jobs=${WAL_PREFETCH_JOBS:-2} skew=${WAL_PREFETCH_SKEW:-10}
     # Its jobs stay in its process group: the restore's cleanup ends them with it.
     set +m
     [[ "$max" =~ ^[0-9]+$ ]] || die "$EX_USAGE" "WAL_PREFETCH_MAX must be a number of segments, not \"$max\""
@@ -360,7 +372,7 @@ prefetch() {
             if (t == "" || $2 <= t + skew) last = n
         }
         END { end = (t == "" ? n : last + 1); if (end > n) end = n; if (end > max) end = max; for (i = 1; i <= end; i++) print name[i] }' "$WORK_DIR/wal.list")
-    [[ ${#names[@]} -gt 0 ]] || return 0
+    [[ ${#names[@]} -gt 0 ]] || { prefetch_follow "$spool" "$timeline" "$from_epoch" "$follow"; return 0; }
     local free need=$(( ${#names[@]} * 16 * 1024 * 1024 ))
     free=$(df -P -B1 "$spool" 2>/dev/null | awk 'NR == 2 { print $4 }')
     if [[ "$free" =~ ^[0-9]+$ ]] && (( free < need + 256 * 1024 * 1024 )); then
@@ -369,6 +381,7 @@ prefetch() {
         log "only $free bytes free beside $dir: prefetching $fits of ${#names[@]} segments (16 MiB each, 256 MiB kept free); the recovery fetches the others itself"
         names=("${names[@]:0:fits}")
         [[ ${#names[@]} -gt 0 ]] || return 0
+        follow=""
     fi
     log "prefetching ${#names[@]} WAL segment(s) ${names[0]} to ${names[-1]} into $spool, $jobs at a time"
     local running=0 base_work=$WORK_DIR
@@ -388,7 +401,50 @@ prefetch() {
             log "WARNING: prefetching $name failed: $(cat "$spool/$name.failed" 2>/dev/null || echo "no reason recorded"); the recovery will fetch it again and stop there if it still fails"
         fi
     done
+    prefetch_follow "$spool" "$timeline" "$from_epoch" "$follow"
     mark_covered "$spool" "$timeline" "$target_epoch"
+}
+
+# prefetch_follow SPOOL TIMELINE FROM_EPOCH FLAG (in prefetch, with --wait-for-target): until FLAG exists (restore
+# creates it when the base backup is extracted), lists the archive every fifth of a second and prefetches,
+# verified, WAL_PREFETCH_JOBS at a time, each segment of TIMELINE archived since (from FROM_EPOCH less the skew
+# on) that is not in the spool, up to WAL_PREFETCH_MAX in all: the segment holding the target, still on its way
+# to the bucket when restore started, is often archived during the extraction, and its fetch (a helper call per
+# metadata field, the download, gpg with its S2K) then runs there instead of after it. Prints the names it
+# spooled. A segment that fails is recorded (NAME.failed) for wait_for_target and fetch, as in prefetch.
+prefetch_follow() {
+    local spool=$1 timeline=$2 from_epoch=$3 flag=$4 jobs=${WAL_PREFETCH_JOBS:-2} max=${WAL_PREFETCH_MAX:-64} skew=${WAL_PREFETCH_SKEW:-10}
+    [[ -n "$flag" ]] || return 0
+    local previous="" name names=() fetched=() running=0 spooled
+    while [[ ! -e "$flag" ]]; do
+        sleep 0.2
+        [[ ! -e "$flag" ]] || break
+        wal_listing
+        [[ "$WAL_LISTING" != "$previous" ]] || continue
+        previous=$WAL_LISTING
+        wal_names "$WORK_DIR/wal.follow"
+        mapfile -t names < <(awk -F '\t' -v tli="$timeline" -v from="$from_epoch" -v skew="$skew" \
+            'length($1) == 24 && $1 ~ /^[0-9A-F]+$/ && substr($1, 1, 8) == tli && $2 >= from - skew { print $1 }' "$WORK_DIR/wal.follow")
+        spooled=$(find "$spool" -maxdepth 1 -regextype posix-extended -regex '.*/[0-9A-F]{24}' | wc -l)
+        for name in "${names[@]}"; do
+            [[ ! -f "$spool/$name" && ! -f "$spool/$name.failed" ]] || continue
+            (( spooled < max )) || break
+            if (( running >= jobs )); then
+                wait -n || true
+                running=$((running - 1))
+            fi
+            (prefetch_one "$name" "$spool" "$WORK_DIR") 2>>"$WORK_DIR/prefetch.log" &
+            running=$((running + 1)) spooled=$((spooled + 1))
+            fetched+=("$name")
+        done
+        wait || true
+        running=0
+    done
+    [[ ${#fetched[@]} -gt 0 ]] || return 0
+    for name in "${fetched[@]}"; do
+        [[ ! -f "$spool/$name" ]] || echo "$name"
+    done
+    log "prefetched ${#fetched[@]} more segment(s) archived while the base backup was extracted: ${fetched[0]} to ${fetched[-1]}"
 }
 
 # presign_next_history SPOOL TIMELINE: a GET URL (valid for an hour) of the next timeline's history file in
@@ -421,8 +477,8 @@ wait_for_target_file() {
 
 # wait_for_target DIR TIMELINE START_SEGMENT TARGET_EPOCH SECONDS (--wait-for-target): until the spool of DIR
 # holds the WAL that reaches the target (mark_covered: the last segment of TIMELINE listed in the archive is
-# spooled and holds a commit or abort at or after it), at most SECONDS: lists the archive again every quarter
-# of a second, refreshes archive.list (fetch's gap check) and prefetches, verified as before, each segment of
+# spooled and holds a commit or abort at or after it), at most SECONDS: lists the archive again every tenth
+# of a second (a listing unchanged since the last starts nothing else), refreshes archive.list (fetch's gap check) and prefetches, verified as before, each segment of
 # TIMELINE from START_SEGMENT on that is not in the spool yet. The segment holding the target may still be on
 # its way to the archive when restore starts (archive_timeout, or the operator's pg_switch_wal()): the base
 # backup's download does not need it, the recovery does. Prints what it waited for; a segment that fails
@@ -430,7 +486,7 @@ wait_for_target_file() {
 # archive still does not reach the target: "recovery ended before configured recovery target was reached").
 wait_for_target() {
     local dir=$1 timeline=$2 start_segment=$3 target_epoch=$4 seconds=$5 spool="$1/$SPOOL_DIR_NAME" started=${EPOCHREALTIME/[.,]/}
-    local names=() name elapsed rounds=0 max=${WAL_PREFETCH_MAX:-64}
+    local names=() name elapsed rounds=0 max=${WAL_PREFETCH_MAX:-64} previous=""
     # Seconds since the wait started, with centiseconds (bash arithmetic on microseconds).
     since() { local us=$(( ${EPOCHREALTIME/[.,]/} - started )); printf '%d.%02d' $((us / 1000000)) $((us % 1000000 / 10000)); }
     [[ -f "$spool/covered" ]] || log "waiting (at most $seconds s) for the archive to reach the target: for a segment of timeline $timeline that holds a commit or abort at or after it"
@@ -441,9 +497,13 @@ wait_for_target() {
             echo "the archive did not reach the target within $seconds s (WARNING above)"
             return 0
         fi
-        # The first round lists at once: the prefetch's listing is as old as the base backup's download.
-        ((rounds++ == 0)) || sleep 0.25
-        list_wal_archive "$WORK_DIR/wal.list"
+        # The first round lists at once: the prefetch's listing is as old as the base backup's download. Then
+        # every tenth of a second; a listing that has not changed starts nothing more (its curl only).
+        ((rounds++ == 0)) || sleep 0.1
+        wal_listing
+        [[ $rounds -eq 1 || "$WAL_LISTING" != "$previous" ]] || continue
+        previous=$WAL_LISTING
+        wal_names "$WORK_DIR/wal.list"
         cut -f1 "$WORK_DIR/wal.list" >"$spool/archive.list.new"
         mv "$spool/archive.list.new" "$spool/archive.list"
         mapfile -t names < <(awk -v tli="$timeline" -v from="$start_segment" 'length($0) == 24 && substr($0, 1, 8) == tli && $0 >= from' "$spool/archive.list")
@@ -460,8 +520,9 @@ wait_for_target() {
                 echo "stopped waiting for the archive at $name (WARNING above)"
                 return 0
             fi
+            # A failure: the next round looks at the listing again (and stops there, above).
             (prefetch_one "$name" "$spool" "$WORK_DIR") 2>>"$WORK_DIR/prefetch.log" \
-                || log "WARNING: prefetching $name failed: $(cat "$spool/$name.failed" 2>/dev/null || echo "no reason recorded")"
+                || { log "WARNING: prefetching $name failed: $(cat "$spool/$name.failed" 2>/dev/null || echo "no reason recorded")"; previous=""; }
         done
         mark_covered "$spool" "$timeline" "$target_epoch"
     done
@@ -647,7 +708,8 @@ restore() {
     local started_epoch
     started_epoch=$(epoch "$started_at")
     [[ "$timeline" =~ ^[0-9]+$ ]] || die "$EX_VERIFY" "the manifest $best has no timeline"
-    prefetch "$PARTIAL" "$(printf '%08X' "$timeline")" "$started_epoch" "$target_epoch" >"$WORK_DIR/prefetched" &
+    # With --wait-for-target it goes on fetching what is archived meanwhile, until the extraction is done.
+    prefetch "$PARTIAL" "$(printf '%08X' "$timeline")" "$started_epoch" "$target_epoch" ${wait_seconds:+"$WORK_DIR/extracted"} >"$WORK_DIR/prefetched" &
     PREFETCH_PID=$!
     local url
     url=$(aws_call GET /s3/presign - "bucket=$BUCKET" "key=$object_key" 2>"$WORK_DIR/s3.err") \
@@ -670,6 +732,7 @@ restore() {
     JOB_PID=$!
     wait "$JOB_PID" || true
     JOB_PID=""
+    touch "$WORK_DIR/extracted"
     wait "$sha_pid" || true
     local printf_rc curl_rc tee_rc gpg_rc zstd_rc tar_rc got_sha
     read -r printf_rc curl_rc tee_rc gpg_rc zstd_rc tar_rc <"$WORK_DIR/pipestatus" || die "$EX_FAILURE" "the restore pipeline did not report"
@@ -751,13 +814,84 @@ spool_first() {
         "$SPOOL_DIR_NAME" "$EX_STOP_RECOVERY" "$1"
 }
 
+# archiver_helper (push): the AWS helper of the PostgreSQL cluster whose archiver runs this push, started by
+# the first push and used by the next ones (a python start and botocore's import, about 0.3-0.45 s of CPU,
+# per segment otherwise). Only when run by PostgreSQL: in the data directory (pg_wal, postmaster.pid) of a
+# running postmaster; WAL_PUSH_SHARED_HELPER=off turns it off. The helper's socket is in a directory of this
+# user only (TMPDIR/wal-archive-helper.UID.POSTMASTER_PID, 0700; 0600 socket), named after a hash of this run's
+# environment (credentials, region, endpoint, proxies: everything exported, but the shell's own and the work
+# directory) and of aws-helper.py's modification time: a changed environment or script gets a helper of its
+# own. It ends with the postmaster (aws-helper.py watches its pid); the directory goes with it. False (the
+# caller starts a helper of its own, as every other script does) when not run by a postmaster, or when that
+# directory is not this user's own.
+archiver_helper() {
+    [[ "${WAL_PUSH_SHARED_HELPER:-on}" != off && -d pg_wal && -f postmaster.pid ]] || return 1
+    local postmaster="" name fingerprint=""
+    { IFS= read -r postmaster <postmaster.pid; } 2>/dev/null || return 1
+    [[ "$postmaster" =~ ^[1-9][0-9]*$ ]] && kill -0 "$postmaster" 2>/dev/null || return 1
+    for name in $(compgen -e); do
+        case "$name" in _ | PWD | OLDPWD | SHLVL | GNUPGHOME) continue ;; esac
+        fingerprint+="$name=${!name}"$'\n'
+    done
+    fingerprint+="aws-helper.py $(stat -c %Y "$LIB_DIR/aws-helper.py" 2>/dev/null)"
+    fingerprint=$(sha256_hex <<<"$fingerprint") || return 1
+    local dir="${TMPDIR:-/tmp}/wal-archive-helper.$EUID.$postmaster" id=${fingerprint:0:12} pid="" args=()
+    mkdir -m 700 "$dir" 2>/dev/null || true
+    if [[ -L "$dir" || ! -d "$dir" || ! -O "$dir" ]]; then
+        log "WARNING: $dir is not a directory of this user's own: this push starts an AWS helper of its own"
+        return 1
+    fi
+    # A Unix socket's path has at most 107 bytes (the helper binds it under its name and ".PID" first).
+    if (( ${#dir} > 80 )); then
+        log "WARNING: $dir is too long a path for a Unix socket (a shorter TMPDIR): this push starts an AWS helper of its own"
+        return 1
+    fi
+    AWS_HELPER_SOCKET="$dir/aws-$id.sock" AWS_HELPER_ERR="$dir/aws-$id.err" AWS_HELPER_FAULT="$dir/aws-$id.fault" AWS_HELPER_SHARED=1
+    # The helper writes a fault of the AWS configuration there once (open "x"): a fault a previous push met is
+    # not this one's (the archiver runs one push at a time), so this push starts without it.
+    rm -f "$AWS_HELPER_FAULT"
+    # Running: its socket is there and its pid is an aws-helper.py on that socket (not a pid used again).
+    if [[ -S "$AWS_HELPER_SOCKET" ]] && { IFS= read -r pid <"$dir/aws-$id.pid"; } 2>/dev/null && [[ "$pid" =~ ^[0-9]+$ ]] \
+        && { mapfile -d '' args <"/proc/$pid/cmdline"; } 2>/dev/null && [[ " ${args[*]} " == *"/aws-helper.py $AWS_HELPER_SOCKET $postmaster "* ]]; then
+        AWS_HELPER_PID=$pid
+        return 0
+    fi
+    rm -f "$AWS_HELPER_SOCKET"
+    # Started in a process group of its own (set -m) that outlives this run; the subshell removes what is
+    # left when the helper ends (with the postmaster, or killed). Its stderr and the helper's go to the error
+    # file, kept only when the helper never listened (aws_helper_ready reports it).
+    # shellcheck disable=SC2094 # the file is removed only after the helper has ended
+    (
+        cd /
+        start_aws_helper "$AWS_HELPER_SOCKET" "$postmaster"
+        echo "$AWS_HELPER_PID" >"$dir/aws-$id.pid"
+        listened=""
+        while kill -0 "$AWS_HELPER_PID" 2>/dev/null; do
+            [[ ! -S "$AWS_HELPER_SOCKET" ]] || { listened=1; break; }
+            sleep 0.05
+        done
+        wait "$AWS_HELPER_PID" || true
+        rm -f "$AWS_HELPER_SOCKET" "$dir/aws-$id.pid" "$AWS_HELPER_FAULT"
+        [[ -z "$listened" ]] || rm -f "$AWS_HELPER_ERR"
+        rmdir "$dir" 2>/dev/null || true
+    ) </dev/null >/dev/null 2>>"$AWS_HELPER_ERR" &
+    # Waited for by the first call (aws_helper_ready: until the socket is there, while this subshell runs).
+    AWS_HELPER_PID=$!
+    log "started the AWS helper of the cluster's pushes ($AWS_HELPER_SOCKET; it ends with the postmaster, pid $postmaster)"
+}
+
 # A segment restore prefetched: copied into place before any helper or gpg starts (or a file known absent).
 if [[ "$command" == fetch ]]; then
     spool_status=0
     fetch_from_spool "$@" || spool_status=$?
     [[ $spool_status -ne 0 && $spool_status -ne $EX_NO_BACKUP ]] || exit "$spool_status"
 fi
-make_work_dir
+if [[ "$command" == push ]]; then
+    make_work_dir no-helper
+    archiver_helper || start_aws_helper
+else
+    make_work_dir
+fi
 case "$command" in
 push) push "$@" ;;
 fetch) fetch "$@" ;;

@@ -109,15 +109,23 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
 
     it("corruption-pitr: archive WAL, base backup, corrupt, detect, find the corruption's commit, recover to just before it in a new instance: 0 acknowledged writes lost, met; then a segment that cannot be verified fails a recovery instead of ending it early", async function () {
         let probed = false;
+        let helperStarts = -1;
+        let pushes = -1;
         const report = await runDrill("corruption-pitr", {
             rows: 200,
             writeSeconds: 1,
             afterRecovery: async (world) => {
+                // The primary's archiver pushed every segment through one AWS helper, started by its first push.
+                const log = world.serverLog(world.primary, 100_000);
+                helperStarts = log.split("\n").filter((l) => /wal-archive: started the AWS helper of the cluster's pushes/.test(l)).length;
+                pushes = log.split("\n").filter((l) => /wal-archive: archived [0-9A-F]{24} /.test(l)).length;
                 await pitrRefusesToStopEarly(world);
                 probed = true;
             },
         });
         assert.ok(probed);
+        assert.ok(pushes > 2, `${pushes} segments archived`);
+        assert.equal(helperStarts, 1, `the archiver's pushes started ${helperStarts} AWS helpers`);
         assertCommon(report, ["write", "base backup", "keep writing", "corrupt", "detect", "find the corruption", "restore", "switch", "validate"]);
         assertCorruption(report);
         assert.match(report.steps.find((s) => s.name === "base backup")!.detail, /wal-archive\.sh base-backup wrote wal\/base\/.*\.json/);

@@ -5,11 +5,12 @@
  * to just before a corruption) is rehearsed end to end by test/drill/drill.test.ts (corruption-pitr).
  */
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
-import { awsCall, baseEnv, createSecret, explain, getObject, listKeys, passphraseFile, rotateSecret, runScript, scriptEnv, startScript, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
+import { SCRIPTS, awsCall, baseEnv, createSecret, explain, getObject, listKeys, passphraseFile, rotateSecret, runScript, scriptEnv, startScript, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
 
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 
@@ -65,6 +66,71 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         assert.equal(fetch.code, 0, explain(fetch));
         assert.ok(fs.readFileSync(target).equals(data));
         assert.ok(!fs.existsSync(started), `sha256sum was started: ${fs.existsSync(started) ? fs.readFileSync(started, "utf8") : ""}`);
+    });
+
+    it("push run by PostgreSQL's archiver (in the data directory of a running postmaster) starts one AWS helper for the cluster and reuses it; another environment gets its own; a push by hand its own; they end with the postmaster", async function () {
+        // A python wrapper ahead of the helper records each start (it execs python: the helper keeps its pid).
+        const wrappers = path.join(servers.dir, "helper-wrappers");
+        const starts = path.join(wrappers, "starts");
+        fs.mkdirSync(wrappers, { recursive: true });
+        fs.writeFileSync(path.join(wrappers, "python"), `#!/bin/sh\necho "$*" >>'${starts}'\nexec '${baseEnv({}).AWS_HELPER_PYTHON ?? "python3"}' "$@"\n`, { mode: 0o755 });
+        const startCount = () => (fs.existsSync(starts) ? fs.readFileSync(starts, "utf8").split("\n").filter(Boolean).length : 0);
+        // A data directory (pg_wal, postmaster.pid) whose "postmaster" is a sleep this test ends.
+        const dataDir = path.join(servers.dir, "archiving-cluster");
+        fs.mkdirSync(path.join(dataDir, "pg_wal"), { recursive: true });
+        const postmaster = spawn("sleep", ["600"], { stdio: "ignore" });
+        const tmps: string[] = [];
+        try {
+            fs.writeFileSync(path.join(dataDir, "postmaster.pid"), `${postmaster.pid}\n${dataDir}\n`);
+            // A short TMPDIR: the helper's socket is in it (a Unix socket's path has at most 107 bytes).
+            const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "wah-"));
+            tmps.push(tmp);
+            const archiving = { ...env, AWS_HELPER_PYTHON: path.join(wrappers, "python"), TMPDIR: tmp };
+            // As the archiver runs it: in the data directory, %p relative to it. spawnSync returns when stdout and
+            // stderr close: a helper left running must not hold them.
+            const push = (name: string, pushEnv: Record<string, string>) => {
+                const { data } = walFile(path.join("archiving-cluster", "pg_wal", name), `archived ${name}`);
+                const result = spawnSync("bash", [path.join(SCRIPTS, "wal-archive.sh"), "push", `pg_wal/${name}`, name], { cwd: dataDir, env: baseEnv(pushEnv), encoding: "utf8", timeout: 60_000 });
+                assert.equal(result.status, 0, `push ${name}: ${result.stderr}`);
+                const head = awsCall(servers.moto, "s3", "head_object", { Bucket: bucket, Key: `wal/${name}.zst.gpg` });
+                assert.equal(head.Metadata.sha256, sha256(data));
+                return result.stderr;
+            };
+            const first = push("0000000100000000000000C1", archiving);
+            assert.match(first, /started the AWS helper of the cluster's pushes \(.*wal-archive-helper\.\d+\.\d+\/aws-[0-9a-f]{12}\.sock; it ends with the postmaster, pid \d+\)/);
+            assert.doesNotMatch(push("0000000100000000000000C2", archiving), /started the AWS helper/);
+            push("0000000100000000000000C3", archiving);
+            assert.equal(startCount(), 1, "one helper for three pushes");
+            const helperDir = path.join(tmp, `wal-archive-helper.${process.geteuid?.() ?? 0}.${postmaster.pid}`);
+            assert.equal(fs.statSync(helperDir).mode & 0o777, 0o700);
+            const target = path.join(servers.dir, "RECOVERYXLOG-shared");
+            const fetched = await runScript("wal-archive.sh", env, ["fetch", "0000000100000000000000C2", target]);
+            assert.equal(fetched.code, 0, explain(fetched));
+            assert.ok(fs.readFileSync(target).equals(fs.readFileSync(path.join(dataDir, "pg_wal", "0000000100000000000000C2"))));
+            // Another environment (here a retry setting of botocore's): a helper of its own, then reused.
+            push("0000000100000000000000C4", { ...archiving, AWS_MAX_ATTEMPTS: "3" });
+            push("0000000100000000000000C5", { ...archiving, AWS_MAX_ATTEMPTS: "3" });
+            assert.equal(startCount(), 2);
+            assert.equal(fs.readdirSync(helperDir).filter((f) => f.endsWith(".sock")).length, 2);
+            // A push by hand (not in a postmaster's data directory) or with WAL_PUSH_SHARED_HELPER=off: its own helper, ended with it.
+            const byHand = walFile("0000000100000000000000C6", "by hand");
+            const manual = await runScript("wal-archive.sh", archiving, ["push", byHand.file, "0000000100000000000000C6"]);
+            assert.equal(manual.code, 0, explain(manual));
+            push("0000000100000000000000C7", { ...archiving, WAL_PUSH_SHARED_HELPER: "off" });
+            assert.equal(startCount(), 4);
+            assert.equal(fs.readdirSync(helperDir).filter((f) => f.endsWith(".sock")).length, 2);
+        } finally {
+            postmaster.kill();
+        }
+        // The postmaster gone: the helpers end (they watch its pid) and their directory goes.
+        const helperDirs = () => tmps.flatMap((d) => fs.readdirSync(d));
+        for (const deadline = Date.now() + 30_000; helperDirs().length > 0 && Date.now() < deadline;) {
+            await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.deepEqual(helperDirs(), [], "the helpers' directory is removed when the postmaster has ended");
+        for (const tmp of tmps) {
+            fs.rmSync(tmp, { recursive: true, force: true });
+        }
     });
 
     it("push again: the same contents is a success; other contents under the same name are refused (exit 4), the object kept", async function () {
@@ -340,6 +406,31 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         assert.equal(conf(later), conf(dir));
         assert.match(fromFile.stdout, new RegExp(`; the archive reaches the target \\(${last} holds a commit at or after it; waited 0\\.\\d\\d s`));
 
+        // A segment archived while the base backup is extracted (a tar that waits for a file this test writes) is
+        // fetched and verified by the prefetch then, not after the extraction.
+        const slowTar = path.join(servers.dir, "slow-tar");
+        const go = path.join(slowTar, "go");
+        fs.mkdirSync(slowTar, { recursive: true });
+        fs.writeFileSync(path.join(slowTar, "tar"), `#!/bin/sh\nwhile [ ! -e '${go}' ]; do sleep 0.05; done\nexec /usr/bin/tar "$@"\n`, { mode: 0o755 });
+        const next = pg.psql("INSERT INTO wait_probe VALUES (2); SELECT pg_walfile_name(pg_switch_wal())", "postgres").split("\n").pop()!;
+        const during = path.join(servers.dir, "during-extraction");
+        const targetFile3 = path.join(servers.dir, "target-time-3");
+        const run3 = startScript("wal-archive.sh", { ...waiting, EXTRA_PATH: slowTar }, ["restore", during, "--target-time-file", targetFile3, "--wait-for-target", "60"]);
+        await waitForStderr(run3, /prefetching \d+ WAL segment\(s\) /, 60_000);
+        await push(next);
+        const spooledDuring = path.join(`${during}.partial`, "wal-archive-spool", next);
+        for (const deadline = Date.now() + 30_000; !fs.existsSync(spooledDuring) && Date.now() < deadline;) {
+            await new Promise((r) => setTimeout(r, 50));
+        }
+        const fetchedDuring = fs.existsSync(spooledDuring);
+        fs.writeFileSync(go, "");
+        fs.writeFileSync(targetFile3, `${target}\n`);
+        const third = await run3.done;
+        assert.equal(third.code, 0, explain(third));
+        assert.ok(fetchedDuring, `${next}, archived during the extraction, was not spooled before it ended: ${third.stderr}`);
+        assert.match(third.stderr, new RegExp(`prefetched 1 more segment\\(s\\) archived while the base backup was extracted: ${next} to ${next}`));
+        assert.ok(fs.existsSync(path.join(during, "wal-archive-spool", next)));
+
         // A target before the base backup's end: refused (exit 7), nothing left at DIR.
         const tooEarlyFile = path.join(servers.dir, "target-too-early");
         fs.writeFileSync(tooEarlyFile, new Date(Date.now() - 3_600_000).toISOString());
@@ -348,12 +439,19 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         assert.match(tooEarly.stderr, /ended at .*, not before the target .* that .*target-too-early gave: run wal-archive\.sh restore again with --target-time/);
         assert.ok(!fs.existsSync(path.join(servers.dir, "too-early")) && !fs.existsSync(path.join(servers.dir, "too-early.partial")));
 
-        // An archive that never reaches the target: the wait ends with a WARNING, the restore as before.
+        // An archive that never reaches the target: the wait ends with a WARNING, the restore as before. A cut
+        // wrapper ahead on PATH counts the listings worked through (cut -f1 of each, into archive.list): the
+        // prefetch's and the wait's first; a listing that has not changed since starts nothing but its curl.
         const future = path.join(servers.dir, "future");
-        const never = await runScript("wal-archive.sh", waiting, ["restore", future, "--target-time", new Date(Date.now() + 86_400_000).toISOString(), "--wait-for-target", "1"]);
+        const cutWrappers = path.join(servers.dir, "cut-wrappers");
+        const cuts = path.join(cutWrappers, "started");
+        fs.mkdirSync(cutWrappers, { recursive: true });
+        fs.writeFileSync(path.join(cutWrappers, "cut"), `#!/bin/sh\necho cut >>'${cuts}'\nexec /usr/bin/cut "$@"\n`, { mode: 0o755 });
+        const never = await runScript("wal-archive.sh", { ...waiting, EXTRA_PATH: cutWrappers }, ["restore", future, "--target-time", new Date(Date.now() + 86_400_000).toISOString(), "--wait-for-target", "2"]);
         assert.equal(never.code, 0, explain(never));
         assert.match(never.stderr, /WARNING: after [\d.]+ s the archive does not reach the target yet/);
-        assert.match(never.stdout, /; the archive did not reach the target within 1 s \(WARNING above\)$/m);
+        assert.match(never.stdout, /; the archive did not reach the target within 2 s \(WARNING above\)$/m);
+        assert.equal(fs.readFileSync(cuts, "utf8").split("\n").filter(Boolean).length, 2, "the unchanged listings of a 2 s wait were worked through again");
     });
 
     it("usage and configuration errors exit 2 before any storage call", async function () {

@@ -323,12 +323,18 @@ export class DrillWorld {
         }
         const restored = performance.now();
         // One attempt: a recovery that fails would fail again, at the cost of its restore_command calls each time.
-        const server = await PgServer.start({ dataDir, settings: { track_commit_timestamp: "on" }, attempts: 1, ...(options.port ? { port: options.port } : {}) });
+        // pg_ctl -W: no 100 ms poll of postmaster.pid on the path; the log below says when it is up, or failed.
+        const server = await PgServer.start({ dataDir, settings: { track_commit_timestamp: "on" }, attempts: 1, wait: false, ...(options.port ? { port: options.port } : {}) });
         this.restoredServers.push(server);
         // The event: the postmaster's "ready to accept connections" (read-write: recovery ended, promoted), or
-        // the startup process's failure (a recovery that cannot reach its target ends the server: FATAL).
+        // the startup process's failure (a recovery that cannot reach its target ends the server: FATAL; a
+        // postmaster that cannot start at all: "database system is shut down" too). The directory is watched:
+        // pg_ctl -W may return before the postmaster's shell has created the log.
         const logFile = path.join(server.baseDir, "postgres.log");
-        const ended = await untilChanged(logFile, "the restored instance to finish recovery", 300_000, () => {
+        const ended = await untilChanged(server.baseDir, "the restored instance to finish recovery", 300_000, () => {
+            if (!fs.existsSync(logFile)) {
+                return undefined;
+            }
             const text = fs.readFileSync(logFile, "utf8");
             return /database system is ready to accept connections/.test(text) ? "promoted"
                 : /startup process \(PID \d+\) exited|database system is shut down/.test(text) ? "failed" : undefined;

@@ -102,6 +102,12 @@ export interface PgServerOptions {
     attempts?: number;
     /** The port of the first attempt (one chosen earlier with freePort(), e.g. for a client started before the server). */
     port?: number;
+    /**
+     * false: return once pg_ctl has launched the postmaster (pg_ctl -W), not after its poll of postmaster.pid
+     * (every 100 ms) says it is up; the caller waits for the server itself (the drill's restored instance: its
+     * log's "ready to accept connections", or the startup's failure). A failed start is then the caller's to see.
+     */
+    wait?: boolean;
 }
 
 export class PgServer {
@@ -152,7 +158,7 @@ export class PgServer {
             };
             const opts = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(" ");
             try {
-                runPg("pg_ctl", ["-D", dataDir, "-l", path.join(baseDir, "postgres.log"), "-o", opts, "-w", "-t", "60", "start"]);
+                runPg("pg_ctl", ["-D", dataDir, "-l", path.join(baseDir, "postgres.log"), "-o", opts, ...(options.wait === false ? ["-W"] : ["-w", "-t", "60"]), "start"]);
                 return new PgServer(port, baseDir, dataDir, keepData);
             } catch (err) {
                 if (attempt >= (options.attempts ?? 3) - 1) {
