@@ -12,8 +12,9 @@ import * as fs from "fs";
 import * as http from "http";
 import * as net from "net";
 import * as path from "path";
-import { spawnSync } from "child_process";
-import { explain, resolvedHelperPython, runScript, scriptEnv, tempDir, useScriptServers } from "../../tools/sandbox/scripts";
+import { spawn, spawnSync } from "child_process";
+import * as os from "os";
+import { SCRIPTS, baseEnv, explain, resolvedHelperPython, runScript, scriptEnv, tempDir, useScriptServers } from "../../tools/sandbox/scripts";
 import { LOCALHOST, MotoServer } from "../../tools/sandbox/servers";
 
 describe("AWS configuration faults: exit 2 naming the profile or variable and what to do (was exit 4)", function () {
@@ -42,6 +43,31 @@ describe("AWS configuration faults: exit 2 naming the profile or variable and wh
             }
         } finally {
             await strict.stop();
+        }
+    });
+
+    it("wal-archive.sh push by PostgreSQL's archiver (one AWS helper for the cluster, outliving the push that started it): every push with credentials moto does not know exits 2, the second too", async function () {
+        const strict = await MotoServer.start({ INITIAL_NO_AUTH_ACTION_COUNT: "0" });
+        // A data directory (pg_wal, postmaster.pid) whose "postmaster" is a sleep this test ends; a short TMPDIR for the socket.
+        const dataDir = path.join(scratch, "archiving-cluster");
+        fs.mkdirSync(path.join(dataDir, "pg_wal"), { recursive: true });
+        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "wac-"));
+        const postmaster = spawn("sleep", ["600"], { stdio: "ignore" });
+        try {
+            fs.writeFileSync(path.join(dataDir, "postmaster.pid"), `${postmaster.pid}\n${dataDir}\n`);
+            const env = { ...scriptEnv(servers.pg, strict, "no-such-key-bucket", servers.passphrase), AWS_ACCESS_KEY_ID: "AKIAEXAMPLEUNKNOWN02", AWS_SECRET_ACCESS_KEY: "not-a-secret", AWS_SESSION_TOKEN: "", TMPDIR: tmp };
+            for (const name of ["0000000100000000000000D1", "0000000100000000000000D2"]) {
+                fs.writeFileSync(path.join(dataDir, "pg_wal", name), crypto.randomBytes(64 * 1024));
+                const result = spawnSync("bash", [path.join(SCRIPTS, "wal-archive.sh"), "push", `pg_wal/${name}`, name], { cwd: dataDir, env: baseEnv(env), encoding: "utf8", timeout: 60_000 });
+                // The first push's work directory (where a helper of its own writes the fault) is gone by the second.
+                assert.equal(result.status, 2, `push ${name}: ${result.stderr}`);
+                assert.match(result.stderr, /ERROR: the AWS credentials \(env\) are not valid \((InvalidAccessKeyId|InvalidClientTokenId)/, `push ${name}: ${result.stderr}`);
+                assert.doesNotMatch(result.stderr, /not-a-secret/);
+            }
+        } finally {
+            postmaster.kill();
+            await strict.stop();
+            fs.rmSync(tmp, { recursive: true, force: true });
         }
     });
 
