@@ -1,7 +1,8 @@
 /** The longest gap of a cron schedule: the weekly-cycle arithmetic against stepping through cron-parser's runs. */
 import { strict as assert } from "assert";
 import { CronExpressionParser } from "cron-parser";
-import { cyclicGapMinutes, iteratedGapMinutes, maxIntervalMinutes, monthDayGapMinutes, validateCron } from "../../policy/schedule";
+import { createRequire } from "module";
+import { cronParserLuxon, cyclicGapMinutes, iteratedGapMinutes, maxIntervalMinutes, monthDayGapMinutes, nextRun, validateCron } from "../../policy/schedule";
 
 // Schedules with a daily or weekly cycle, in the spellings teams write: steps, ranges, lists, Sunday as 7,
 // ranges with steps, uneven steps that do not divide the hour or the day, macros.
@@ -59,6 +60,24 @@ describe("cron gaps (policy/schedule.ts)", () => {
         assert.equal(maxIntervalMinutes("0 6 1 * *"), 31 * 24 * 60);
         // The first day of the month or a Monday (cron's OR of the two day fields): never more than a week.
         assert.equal(maxIntervalMinutes("0 0 1 * 1"), 7 * 24 * 60);
+    });
+
+    it("names a locale on cron-parser's own luxon (its first date skips the system locale lookup), and no result depends on the locale", () => {
+        // The instance cron-parser itself loads (its folder's resolution), not a copy of luxon elsewhere.
+        const ownLuxon = createRequire(require.resolve("cron-parser"))("luxon") as { Settings: { defaultLocale: string | undefined } };
+        assert.equal(cronParserLuxon(), ownLuxon);
+        assert.equal(ownLuxon.Settings.defaultLocale, "en-US");
+        // (nextRun parses each time; the gaps are memoised, so only instants show it.)
+        const results = () => ["0 3 * * 1", "*/15 * * * *", "0 0 31 * *", "0 2 * * 0,6"].map((e) => nextRun(e, new Date("2026-03-28T23:59:00Z")).toISOString());
+        const enUs = results();
+        try {
+            // A locale with other digits and another first day of the week: the same instants.
+            ownLuxon.Settings.defaultLocale = "ar-EG";
+            assert.deepEqual(results(), enUs);
+        } finally {
+            ownLuxon.Settings.defaultLocale = "en-US";
+        }
+        assert.deepEqual(enUs, ["2026-03-30T03:00:00.000Z", "2026-03-29T00:00:00.000Z", "2026-03-31T00:00:00.000Z", "2026-03-29T02:00:00.000Z"]);
     });
 
     it("parses each expression once per process, a bad one included (a stack's CronJobs repeat a few schedules)", () => {
