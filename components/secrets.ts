@@ -44,6 +44,14 @@ export const SECRET_GUARDED_ACTIONS = [
     // break-glass change. The break-glass role itself can still replicate under any key: a residual route (the
     // compromise drill lists it), not refused.
     "secretsmanager:ReplicateSecretToRegions",
+    // Detaching the DR replica: StopReplicationToReplica promotes the replica to a standalone secret (API Reference,
+    // StopReplicationToReplica: "You must call this operation from the Region in which you want to promote the
+    // replica"), so it is authorized on the replica, in the DR region. The replica carries this very policy:
+    // "Secrets Manager replicates the encrypted secret data and metadata such as tags and resource policies across
+    // the specified Regions" (Secrets Manager User Guide, "Replicate AWS Secrets Manager secrets across Regions"),
+    // and "a replica secret can't be updated independently from its primary secret, except for its encryption key"
+    // ("Promote a replica secret to a standalone secret"). Denied here, it is denied on the replica too.
+    "secretsmanager:StopReplicationToReplica",
 ];
 
 /**

@@ -7,7 +7,8 @@
  *    break-glass role (a condition on aws:PrincipalArn), and secretsmanager:UpdateSecret naming another KMS key
  *    (a re-key to a key the administrator controls, then that key's deletion, loses the secret just as well),
  *    and secretsmanager:ReplicateSecretToRegions (a replica under a key the stack does not control: no KMS key
- *    condition key exists for it, so it is denied whole);
+ *    condition key exists for it, so it is denied whole), and secretsmanager:StopReplicationToReplica (detaching the DR
+ *    replica: called on the replica, which carries the primary's policy);
  *  - a key's policy (its `policy`, or an aws.kms.KeyPolicy) denies kms:ScheduleKeyDeletion and kms:DisableKey
  *    the same way.
  * An explicit Deny wins over every Allow of the account, root included. Deleting the passphrase or the keys
@@ -45,6 +46,16 @@ export const SECRET_REKEY_ACTIONS = ["secretsmanager:UpdateSecret"];
  * under any key, is a residual route (docs/runbook.md; the compromise drill lists it).
  */
 export const SECRET_REPLICATE_ACTIONS = ["secretsmanager:ReplicateSecretToRegions"];
+
+/**
+ * Detaching the DR replica: StopReplicationToReplica promotes a replica to a standalone secret, which no longer
+ * receives the primary's versions (Secrets Manager User Guide, "Promote a replica secret to a standalone secret").
+ * It is called in the replica's region, on the replica (API Reference, StopReplicationToReplica), whose resource
+ * policy is the primary's: "Secrets Manager replicates the encrypted secret data and metadata such as tags and
+ * resource policies across the specified Regions" ("Replicate AWS Secrets Manager secrets across Regions"). So the
+ * primary's guard must deny it to everyone but the break-glass role, which keeps it for a regional failover.
+ */
+export const SECRET_DETACH_ACTIONS = ["secretsmanager:StopReplicationToReplica"];
 
 /** A narrowing condition a guard may carry: (operator, key, value as written). */
 type Tolerated = (operator: string, key: string, value: unknown) => boolean;
@@ -197,7 +208,7 @@ function describe(missing: string[], note: string | undefined): string {
 
 export const deletionGuards: StackValidationPolicy = {
     name: "deletion-guards-secrets-and-keys",
-    description: "In production, Critical secrets deny DeleteSecret, RemoveRegionsFromReplication, PutResourcePolicy, DeleteResourcePolicy, ReplicateSecretToRegions and UpdateSecret to another KMS key, and KMS keys deny ScheduleKeyDeletion and DisableKey, to everyone but a named break-glass role.",
+    description: "In production, Critical secrets deny DeleteSecret, RemoveRegionsFromReplication, PutResourcePolicy, DeleteResourcePolicy, ReplicateSecretToRegions, StopReplicationToReplica and UpdateSecret to another KMS key, and KMS keys deny ScheduleKeyDeletion and DisableKey, to everyone but a named break-glass role.",
     enforcementLevel: "mandatory",
     severity: "critical",
     configSchema: guardSchema,
@@ -221,6 +232,10 @@ export const deletionGuards: StackValidationPolicy = {
             const replicate = documents.length === 0 ? UNKNOWN : unguardedPolicies(documents, SECRET_REPLICATE_ACTIONS, config.breakGlassRoleArns);
             if (replicate !== UNKNOWN && replicate.missing.length > 0) {
                 reportViolation(`${label}: production secret has a resource policy where ${describe(replicate.missing, replicate.note)}: an administrator adds a replica in another region under a KMS key the stack does not control, whose owner then reads the secret or disables the key; ReplicateSecretToRegions has no KMS key condition key (only the regions, secretsmanager:AddReplicaRegions), so the guard must deny it to everyone but a named break-glass role, without another condition (declared replicas are created with the secret; adding one later is a break-glass change)`, secret.urn);
+            }
+            const detach = documents.length === 0 ? UNKNOWN : unguardedPolicies(documents, SECRET_DETACH_ACTIONS, config.breakGlassRoleArns);
+            if (detach !== UNKNOWN && detach.missing.length > 0) {
+                reportViolation(`${label}: production secret has a resource policy where ${describe(detach.missing, detach.note)}: an administrator detaches the DR region's replica (StopReplicationToReplica, called on the replica, which carries this policy), which then stops receiving the primary's versions; the guard must deny it to everyone but a named break-glass role`, secret.urn);
             }
             const rekey = documents.length === 0 ? UNKNOWN : unguardedPolicies(documents, SECRET_REKEY_ACTIONS, config.breakGlassRoleArns, rekeyConditions);
             if (rekey !== UNKNOWN && rekey.missing.length > 0) {

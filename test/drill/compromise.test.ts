@@ -43,6 +43,7 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
             "DeleteResourcePolicy allow",
             "PutResourcePolicy allow",
             "RemoveRegionsFromReplication allow",
+            "StopReplicationToReplica allow",
             "ReplicateSecretToRegions allow",
             "UpdateSecret(KmsKeyId) allow",
             "DisableKey deny",
@@ -110,6 +111,9 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
             // guard denies the action whole); the break-glass role may: the residual route (h29-residuals).
             const replica = fromTree.find((g) => g.attacker.startsWith("ReplicateSecretToRegions"))!;
             assert.deepEqual([replica.attacker, replica.breakGlass], ["ReplicateSecretToRegions deny", "ReplicateSecretToRegions allow"]);
+            // Detaching the DR replica (h29-routes): the guard denies it, and the replica carries the guard.
+            const detach = fromTree.find((g) => g.attacker.startsWith("StopReplicationToReplica"))!;
+            assert.deepEqual([detach.attacker, detach.breakGlass, detach.declared], ["StopReplicationToReplica deny", "StopReplicationToReplica allow", true]);
             assert.match(fromTree.find((g) => g.attacker.startsWith("PutKeyPolicy"))!.attacker, /^PutKeyPolicy allow by the key policy, deny by the organization SCP/);
             const floors = fromTree.filter((g) => g.resource.startsWith("new backups"));
             assert.equal(floors.length, 2);

@@ -283,7 +283,7 @@ describe("immutability policies on foreign resources (hand-built)", () => {
 
     it("deletion guards: a secret's guard must refuse re-keying to another KMS key (UpdateSecret with secretsmanager:KmsKeyId); narrowed to requests naming another key is sound, narrowed otherwise is not", async () => {
         const secret = (statements: unknown[]) => ({ type: "aws:secretsmanager/secret:Secret", name: "oauth2/signing-key", props: { name: "oauth2/signing-key", tags: PROD, policy: JSON.stringify({ Statement: statements }) } });
-        const deletion = { Effect: "Deny", Principal: "*", Action: ["secretsmanager:DeleteSecret", "secretsmanager:RemoveRegionsFromReplication", "secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy", "secretsmanager:ReplicateSecretToRegions"], Resource: "*", Condition: { ArnNotEquals: { "aws:PrincipalArn": BREAK_GLASS } } };
+        const deletion = { Effect: "Deny", Principal: "*", Action: ["secretsmanager:DeleteSecret", "secretsmanager:RemoveRegionsFromReplication", "secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy", "secretsmanager:ReplicateSecretToRegions", "secretsmanager:StopReplicationToReplica"], Resource: "*", Condition: { ArnNotEquals: { "aws:PrincipalArn": BREAK_GLASS } } };
         const rekey = (condition: Record<string, unknown>) => ({ Sid: "Rekey", Effect: "Deny", Principal: "*", Action: "secretsmanager:UpdateSecret", Resource: "*", Condition: { ArnNotEquals: { "aws:PrincipalArn": BREAK_GLASS }, ...condition } });
         const [missing] = await messages("deletion-guards-secrets-and-keys", [secret([deletion])]);
         assert.match(missing, /^oauth2\/signing-key: production secret has a resource policy where secretsmanager:UpdateSecret is not denied to everyone but a break-glass role when it names another KMS key: an administrator re-keys it/);
@@ -337,7 +337,7 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         assert.match(root, /statement Guard: the exception names principals \(arn:aws:iam::123456789012:root\) other than the break-glass roles \(arn:aws:iam::123456789012:role\/oauth2-dr-break-glass\) \(arn:aws:iam::123456789012:root: the account's root user, whom NotPrincipal spares/);
         // A secret guarded the same way passes too.
         const secretGuard = JSON.stringify({ Statement: [
-            { Effect: "Deny", NotPrincipal: { AWS: [session, BREAK_GLASS, account] }, Action: ["secretsmanager:DeleteSecret", "secretsmanager:RemoveRegionsFromReplication", "secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy", "secretsmanager:ReplicateSecretToRegions"], Resource: "*" },
+            { Effect: "Deny", NotPrincipal: { AWS: [session, BREAK_GLASS, account] }, Action: ["secretsmanager:DeleteSecret", "secretsmanager:RemoveRegionsFromReplication", "secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy", "secretsmanager:ReplicateSecretToRegions", "secretsmanager:StopReplicationToReplica"], Resource: "*" },
             { Effect: "Deny", NotPrincipal: { AWS: [session, BREAK_GLASS, account] }, Action: "secretsmanager:UpdateSecret", Resource: "*", Condition: { StringNotEquals: { "secretsmanager:KmsKeyId": "alias/own" }, Null: { "secretsmanager:KmsKeyId": "false" } } },
         ] });
         assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [{ type: "aws:secretsmanager/secret:Secret", name: "oauth2/signing-key", props: { name: "oauth2/signing-key", tags: PROD, policy: secretGuard } }]), []);
@@ -347,7 +347,7 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         const secret = (statements: unknown[]) => ({ type: "aws:secretsmanager/secret:Secret", name: "oauth2/signing-key", props: { name: "oauth2/signing-key", tags: PROD, policy: JSON.stringify({ Statement: statements }) } });
         const spare = { ArnNotEquals: { "aws:PrincipalArn": BREAK_GLASS } };
         const guard = (actions: string[], condition: Record<string, unknown> = {}) => ({ Sid: "Guard", Effect: "Deny", Principal: "*", Action: actions, Resource: "*", Condition: { ...spare, ...condition } });
-        const deletion = ["secretsmanager:DeleteSecret", "secretsmanager:RemoveRegionsFromReplication", "secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy"];
+        const deletion = ["secretsmanager:DeleteSecret", "secretsmanager:RemoveRegionsFromReplication", "secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy", "secretsmanager:StopReplicationToReplica"];
         const rekey = guard(["secretsmanager:UpdateSecret"], { StringNotEquals: { "secretsmanager:KmsKeyId": "arn:aws:kms:eu-west-1:123456789012:key/own" }, Null: { "secretsmanager:KmsKeyId": "false" } });
         const [missing, ...others] = await messages("deletion-guards-secrets-and-keys", [secret([guard(deletion), rekey])]);
         assert.deepEqual(others, []);
@@ -357,6 +357,24 @@ describe("immutability policies on foreign resources (hand-built)", () => {
         // Narrowed to regions (the one condition key it has): any region left out of the list is open, under any key.
         const [regions] = await messages("deletion-guards-secrets-and-keys", [secret([guard(deletion), guard(["secretsmanager:ReplicateSecretToRegions"], { "ForAnyValue:StringNotEquals": { "secretsmanager:AddReplicaRegions": ["eu-central-1"] } }), rekey])]);
         assert.match(regions, /^oauth2\/signing-key: production secret has a resource policy where secretsmanager:ReplicateSecretToRegions is not denied to everyone but a break-glass role \(statement Guard: the Deny applies only when ForAnyValue:StringNotEquals secretsmanager:AddReplicaRegions/);
+        // This tree's guard (components/secrets.ts) denies it.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { secretDeletionGuard } = require("../../components/secrets") as { secretDeletionGuard: (role: string, key?: string) => string };
+        assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [{ ...secret([]), props: { name: "oauth2/signing-key", tags: PROD, policy: secretDeletionGuard(BREAK_GLASS, "arn:aws:kms:eu-west-1:123456789012:key/own") } }]), []);
+    });
+
+    it("deletion guards: a secret's guard must refuse StopReplicationToReplica (h29-routes): called on the DR replica, which carries the primary's policy, it detaches the replica; this tree's guard denies it", async () => {
+        const secret = (statements: unknown[]) => ({ type: "aws:secretsmanager/secret:Secret", name: "oauth2/signing-key", props: { name: "oauth2/signing-key", tags: PROD, policy: JSON.stringify({ Statement: statements }) } });
+        const guard = (actions: string[], condition: Record<string, unknown> = {}) => ({ Sid: "Guard", Effect: "Deny", Principal: "*", Action: actions, Resource: "*", Condition: { ArnNotEquals: { "aws:PrincipalArn": BREAK_GLASS }, ...condition } });
+        const others = ["secretsmanager:DeleteSecret", "secretsmanager:RemoveRegionsFromReplication", "secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy", "secretsmanager:ReplicateSecretToRegions"];
+        const rekey = guard(["secretsmanager:UpdateSecret"], { StringNotEquals: { "secretsmanager:KmsKeyId": "arn:aws:kms:eu-west-1:123456789012:key/own" }, Null: { "secretsmanager:KmsKeyId": "false" } });
+        assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [secret([guard(others), rekey])]), [
+            "oauth2/signing-key: production secret has a resource policy where secretsmanager:StopReplicationToReplica is not denied to everyone but a break-glass role: an administrator detaches the DR region's replica (StopReplicationToReplica, called on the replica, which carries this policy), which then stops receiving the primary's versions; the guard must deny it to everyone but a named break-glass role",
+        ]);
+        assert.deepEqual(await messages("deletion-guards-secrets-and-keys", [secret([guard([...others, "secretsmanager:StopReplicationToReplica"]), rekey])]), []);
+        // Narrowed (to a region, say) is no guard: the replica's own region is the one left out.
+        const [narrowed] = await messages("deletion-guards-secrets-and-keys", [secret([guard(others), guard(["secretsmanager:StopReplicationToReplica"], { StringEquals: { "aws:RequestedRegion": "eu-west-1" } }), rekey])]);
+        assert.match(narrowed, /^oauth2\/signing-key: production secret has a resource policy where secretsmanager:StopReplicationToReplica is not denied to everyone but a break-glass role \(statement Guard: the Deny applies only when StringEquals aws:RequestedRegion/);
         // This tree's guard (components/secrets.ts) denies it.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { secretDeletionGuard } = require("../../components/secrets") as { secretDeletionGuard: (role: string, key?: string) => string };

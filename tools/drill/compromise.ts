@@ -295,6 +295,9 @@ export function declaredGuards(
         [`${secret}: remove the guard first`, secretGuard, "secretsmanager:DeleteResourcePolicy", "DeleteResourcePolicy", false, {}],
         [`${secret}: replace the guard first`, secretGuard, "secretsmanager:PutResourcePolicy", "PutResourcePolicy", false, {}],
         [`${secret}: drop its replica`, secretGuard, "secretsmanager:RemoveRegionsFromReplication", "RemoveRegionsFromReplication", false, {}],
+        // Detach the DR replica (promote it to a standalone secret): called on the replica, in the DR region, whose
+        // resource policy is the primary's, replicated with it (components/secrets.ts SECRET_GUARDED_ACTIONS).
+        [`${secret}: detach its DR replica (StopReplicationToReplica, on the replica, which carries this policy)`, secretGuard, "secretsmanager:StopReplicationToReplica", "StopReplicationToReplica", false, {}],
         // Add a replica under a key the attacker controls: ReplicateSecretToRegions has no KMS key condition key, so
         // the guard denies it whole; the break-glass role's "allow" here is a residual route nothing refuses.
         [`${secret}: add a replica under the attacker's own KMS key (ReplicateSecretToRegions has no KMS key condition key)`, secretGuard, "secretsmanager:ReplicateSecretToRegions", "ReplicateSecretToRegions", false, { "secretsmanager:AddReplicaRegions": ["eu-central-1"] }],
