@@ -5,7 +5,9 @@
  *    stopped reporting);
  *  - the Route 53 health check failing (HealthCheckStatus lives in us-east-1 only, so that alarm is declared
  *    there): the failover is happening or the standby could not take over;
- *  - AWS Backup job and copy-job failures (primary);
+ *  - AWS Backup job and copy-job failures (primary), and no backup job completed in a day (the plan or its
+ *    selection changed or deleted: backup:UpdateBackupPlan / DeleteBackupPlan / DeleteBackupSelection, which the
+ *    organization SCP does not refuse; docs/runbook.md "Routes still open (h29 red team)");
  *  - the backup CronJob's output missing: a dead man's switch on the bucket's `database/` prefix (S3 request
  *    metrics) that fires when no dump arrived within 26 hours. CloudWatch cannot see a Kubernetes Job's
  *    status without an in-cluster exporter, but it can see that the job's product did not arrive, which is
@@ -17,6 +19,8 @@ import * as s3 from "@pulumi/aws/s3";
 
 /** The region row of the RTO/RPO table: RPO 1 hour. */
 export const REGION_RPO_SECONDS = 3600;
+/** A day: the AWS Backup plan's daily rule completes one job a day (components/aws-backup.ts dailyRule). */
+export const BACKUP_JOB_FRESHNESS_SECONDS = 86400;
 /** Daily dump + 2 hours of slack for a slow run. */
 export const DUMP_FRESHNESS_SECONDS = 26 * 3600;
 
@@ -127,10 +131,35 @@ export class Alarms extends pulumi.ComponentResource {
                 treatMissingData: "notBreaching",
             });
         }
+        this.backupJobsMissingAlarm(args, vaultName);
         return metricWidget("AWS Backup failures", args.region, [
             ["AWS/Backup", "NumberOfBackupJobsFailed", "BackupVaultName", vaultName],
             ["AWS/Backup", "NumberOfCopyJobsFailed", "BackupVaultName", vaultName],
         ]);
+    }
+
+    /**
+     * Future backups stopped: a plan whose daily rule was removed or rescheduled (UpdateBackupPlan), or deleted with
+     * its selection (DeleteBackupSelection, DeleteBackupPlan), starts no job, so neither failure alarm above fires.
+     * This one fires when no backup job completed in the vault for a day: NumberOfBackupJobsCompleted ("the number
+     * of completed backup jobs", AWS Backup Developer Guide, "AWS Backup metrics with Amazon CloudWatch") below 1
+     * over one day, missing data breaching (a day without a job may have no datapoint at all). Dimension: the vault,
+     * as the failure alarms above (BackupVaultName; the docs corpus did not show the metric's dimension table: if
+     * AWS publishes it only with ResourceType too, this alarm sees missing data and fires, loud, not silent).
+     */
+    private backupJobsMissingAlarm(args: AlarmsArgs, vaultName: pulumi.Input<string>): void {
+        this.metricAlarm(args, "backup-jobs-missing", {
+            alarmDescription: `AWS Backup: no backup job completed in the vault for ${BACKUP_JOB_FRESHNESS_SECONDS / 3600} h: the plan's daily rule or its selection was changed or deleted, or AWS Backup stopped`,
+            namespace: "AWS/Backup",
+            metricName: "NumberOfBackupJobsCompleted",
+            dimensions: { BackupVaultName: vaultName },
+            statistic: "Sum",
+            period: BACKUP_JOB_FRESHNESS_SECONDS,
+            evaluationPeriods: 1,
+            threshold: 1,
+            comparisonOperator: "LessThanThreshold",
+            treatMissingData: "breaching",
+        });
     }
 
     /** Dead man's switch: CloudWatch cannot see the CronJob, but S3 request metrics see whether its dumps arrive. */

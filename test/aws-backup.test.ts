@@ -121,6 +121,16 @@ describe("alarms that protect the RTO/RPO table", () => {
         assert.equal(resourcesOfType(prod, ALARM).filter((a) => props(a).metricName === "ReplicaLag").length, 0);
     });
 
+    it("prod: future backups stopped (the plan's rule or selection changed or deleted: nothing fails, no job starts) alarm: no backup job completed in the vault for a day, missing data breaching, to the topic; dr declares none (its vault only receives copies)", () => {
+        const missing = props(resource(prod, ALARM, "oauth2-dr-prod-backup-jobs-missing"));
+        assert.equal(missing.namespace, "AWS/Backup");
+        assert.equal(missing.metricName, "NumberOfBackupJobsCompleted");
+        assert.deepEqual(missing.dimensions, { BackupVaultName: "oauth2-dr-vault" });
+        assert.deepEqual([missing.statistic, missing.period, missing.evaluationPeriods, missing.threshold, missing.comparisonOperator, missing.treatMissingData], ["Sum", 86400, 1, 1, "LessThanThreshold", "breaching"]);
+        assert.deepEqual([missing.alarmActions, missing.okActions], [[PROD_TOPIC], [PROD_TOPIC]]);
+        assert.equal(resourcesOfType(dr, ALARM).filter((a) => props(a).metricName === "NumberOfBackupJobsCompleted").length, 0);
+    });
+
     it("dr: replica lag above the 1-hour region RPO, on the replica, to the DR topic; the health check to the us-east-1 topic", () => {
         const lag = props(resource(dr, ALARM, "oauth2-dr-dr-replica-lag"));
         assert.equal(lag.namespace, "AWS/RDS");

@@ -64,6 +64,9 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
             "DeleteSubscriptionFilter allow (the organization SCP does not deny it)",
             "DeleteDeliveryStream allow (the organization SCP does not deny it)",
             "DeleteBackupVaultLockConfiguration allow (the organization SCP does not deny it)",
+            // Future backups stopped: no SCP statement names the plan; this tree's alarm (components/alarms.ts) fires a
+            // day later, but only while it stands, and this SCP does not refuse deleting it first.
+            "UpdateBackupPlan / DeleteBackupSelection / DeleteBackupPlan allow (the organization SCP does not deny it); alarmed a day later: CloudWatch alarm oauth2-dr-prod-backup-jobs-missing (no backup job completed in the vault for a day, missing data breaching) notifies the alarm topic, only while it stands, and DeleteAlarms on it first is not refused (the organization SCP does not deny it): open",
             "UpdateAssumeRolePolicy allow (the organization SCP does not deny it); open all the same through the cluster: a pod run as the restore-verification service account gets that role (IRSA), the stated trade-off of docs/runbook.md \"Key custody and the verification job\", closed only by running the verification outside the production account (in the vault account)",
             "ModifyDBInstance allow (no condition key of ModifyDBInstance reads the retention: the locked AWS Backup vaults hold the database row; no alarm on it declared in this tree)",
             "LeaveOrganization allow (the organization SCP does not deny it: every line above that it decides is open)",
@@ -83,7 +86,7 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
         assert.deepEqual([withScp.at(-1)!.attacker, withScp.at(-1)!.breakGlass, withScp.at(-1)!.declared], ["LeaveOrganization deny by the organization SCP (once applied)", "LeaveOrganization deny by the organization SCP (only the security principal may)", true]);
         const none = declaredGuards(null, null, undefined, null, null);
         // (undefined takes the committed SCP: the lines it decides are not the guards'.)
-        assert.ok(none.filter((g) => !/^(RDS|s3:\/\/|audit log group|AWS Backup vault|the organization SCP itself|the vault's private keys)/.test(g.resource)).every((g) => !g.declared && /no (deletion guard|lock floor) declared in this tree/.test(g.attacker)));
+        assert.ok(none.filter((g) => !/^(RDS|s3:\/\/|audit log group|AWS Backup vault|the AWS Backup plan|the organization SCP itself|the vault's private keys)/.test(g.resource)).every((g) => !g.declared && /no (deletion guard|lock floor) declared in this tree/.test(g.attacker)));
         // With no argument, the guards of this tree's components (components/secrets.ts, components/kms.ts,
         // components/backup-bucket.ts) and the committed SCP (docs/organization-scp.json), if it declares them.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -94,7 +97,7 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
             assert.deepEqual([fromTree[0].attacker, fromTree[0].breakGlass], ["DeleteSecret deny", "DeleteSecret allow"]);
             // This tree's guards deny every way but PutKeyPolicy (the committed SCP denies it) and RDS's routes
             // (the SCP denies the two it can name); ModifyDBInstance's retention 0 is the residual no policy refuses.
-            const bySCP = (g: { resource: string }) => /^(RDS|s3:\/\/|audit log group|AWS Backup vault|the organization SCP itself|the vault's private keys)/.test(g.resource);
+            const bySCP = (g: { resource: string }) => /^(RDS|s3:\/\/|audit log group|AWS Backup vault|the AWS Backup plan|the organization SCP itself|the vault's private keys)/.test(g.resource);
             const byGuards = fromTree.filter((g) => !g.attacker.startsWith("PutKeyPolicy") && !bySCP(g));
             assert.ok(byGuards.every((g) => / deny$/.test(g.attacker) && g.declared), JSON.stringify(fromTree.map((g) => g.attacker)));
             // The bucket's configuration (the floor's own removal first) and leaving the organization: the committed SCP.
@@ -102,6 +105,18 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
             assert.equal(config.length, 10);
             assert.ok(config.every((g) => g.declared && / deny by the organization SCP \(docs\/organization-scp.json, once applied\)$/.test(g.attacker) && / allow$/.test(g.breakGlass)), JSON.stringify(config));
             assert.equal(fromTree.at(-1)!.attacker, "LeaveOrganization deny by the organization SCP (once applied)");
+            // Future backups stopped (h29-routes): alarmed by this tree's backup-jobs-missing; the committed SCP does not
+            // refuse deleting the alarm first (nor names the plan), so the line says open and is not counted as closed.
+            const plan = fromTree.find((g) => g.resource.startsWith("the AWS Backup plan"))!;
+            assert.equal(plan.declared, false);
+            assert.match(plan.attacker, /^UpdateBackupPlan \/ DeleteBackupSelection \/ DeleteBackupPlan allow \(the organization SCP does not deny it\); alarmed a day later: CloudWatch alarm oauth2-dr-prod-backup-jobs-missing .*DeleteAlarms on it first is not refused \(the organization SCP does not deny it\): open$/);
+            // Without the alarm: no alarm, said so; with an SCP that refuses silencing it: alarmed, and counted.
+            assert.equal(declaredGuards(undefined, undefined, undefined, undefined, undefined, false).find((g) => g.resource.startsWith("the AWS Backup plan"))!.attacker, "UpdateBackupPlan / DeleteBackupSelection / DeleteBackupPlan allow (the organization SCP does not deny it; no alarm on backup jobs that never start declared in this tree)");
+            const committed = statementsOf(fs.readFileSync(path.join(__dirname, "..", "..", "docs", "organization-scp.json"), "utf8"));
+            const silencers: PolicyStatement = { Effect: "Deny", Action: ["cloudwatch:DeleteAlarms", "cloudwatch:DisableAlarmActions"], Resource: "arn:aws:cloudwatch:*:*:alarm:oauth2-dr-*", Condition: { ArnNotLike: { "aws:PrincipalArn": [BREAK_GLASS_ROLE] } } };
+            const guarded = declaredGuards(undefined, undefined, [...committed, silencers]).find((g) => g.resource.startsWith("the AWS Backup plan"))!;
+            assert.equal(guarded.declared, true);
+            assert.match(guarded.attacker, /; not refused, alarmed a day later: .*; silencing it first \(DeleteAlarms, DisableAlarmActions\) deny by the organization SCP$/);
             // Reading every backup through the verification role: the SCP refuses re-trusting it, the cluster route stays open.
             const reader = fromTree.find((g) => g.resource.startsWith("the vault's private keys"))!;
             assert.equal(reader.declared, false);

@@ -285,6 +285,8 @@ export function declaredGuards(
     bucketFloors: FloorFactory | null | undefined = declaredGuard("../../components/backup-bucket", "lockFloorStatements") as FloorFactory | undefined,
     // The EventBridge rules that alarm on what nothing refuses (null: none).
     alarmRules: AlarmRule[] | null | undefined = declaredAlarmRules(),
+    // The alarm on AWS Backup jobs that never start (components/alarms.ts backup-jobs-missing): false, none.
+    backupJobsAlarm: boolean = declaredBackupJobsAlarm(),
 ): CompromiseFindings["declaredGuards"] {
     const secret = "secret oauth2/backup-passphrase (resource policy, components/secrets.ts secretDeletionGuard)";
     const key = "its KMS key (key policy, components/kms.ts keyDeletionGuard)";
@@ -383,7 +385,48 @@ export function declaredGuards(
         breakGlass: "UpdateAssumeRolePolicy allow",
         declared: false,
     };
-    return [...byGuards, ...lockFloorRoutes(bucketFloors, scp), ...byScp, ...auditLogRoutes(scp), keyReader, residual, leave];
+    return [...byGuards, ...lockFloorRoutes(bucketFloors, scp), ...byScp, ...auditLogRoutes(scp), backupPlanRoute(scp, backupJobsAlarm), keyReader, residual, leave];
+}
+
+/** Whether this tree declares the alarm on AWS Backup jobs that never start (components/alarms.ts). */
+function declaredBackupJobsAlarm(): boolean {
+    try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        return typeof (require("../../components/alarms") as Record<string, unknown>).BACKUP_JOB_FRESHNESS_SECONDS === "number";
+    } catch {
+        return false;
+    }
+}
+
+/** Prod's AWS Backup plan (named by its id: oauth2-dr's is generated) and the alarm on its jobs (components/alarms.ts). */
+const BACKUP_PLAN_ARN = `arn:aws:backup:us-east-1:${PROD_ACCOUNT}:backup-plan:8f81f553-3a74-4a3f-b93d-b3360dc80c50`;
+const BACKUP_JOBS_ALARM_ARN = `arn:aws:cloudwatch:us-east-1:${PROD_ACCOUNT}:alarm:oauth2-dr-prod-backup-jobs-missing`;
+
+/**
+ * Future backups stopped: the AWS Backup plan's daily rule changed or removed, or its selection or the plan deleted
+ * (the locked recovery points stay). Refused only if the SCP denies it on the plan; otherwise alarmed, a day later,
+ * by backup-jobs-missing, and only while that alarm stands: deleting it or disabling its actions first is the way
+ * around, and the line says whether the SCP refuses that.
+ */
+function backupPlanRoute(scp: PolicyStatement[] | undefined, alarmed: boolean): CompromiseFindings["declaredGuards"][number] {
+    const decide = scpDecider(scp);
+    const calls = ["backup:UpdateBackupPlan", "backup:DeleteBackupSelection", "backup:DeleteBackupPlan"];
+    const short = "UpdateBackupPlan / DeleteBackupSelection / DeleteBackupPlan";
+    const open = calls.find((action) => !decide(ATTACKER, action, {}, BACKUP_PLAN_ARN));
+    const resource = "the AWS Backup plan oauth2-dr (components/aws-backup.ts; its recovery points stay locked): stop future backups by changing its daily rule or deleting its selection or the plan";
+    if (!open) {
+        return { resource, attacker: `${short} deny by the organization SCP (docs/organization-scp.json, once applied)`, breakGlass: `${short} allow`, declared: true };
+    }
+    const why = scpOpenReason(scp, open, {}, BACKUP_PLAN_ARN);
+    if (!alarmed) {
+        return { resource, attacker: `${short} allow (${why}; no alarm on backup jobs that never start declared in this tree)`, breakGlass: `${short} allow`, declared: false };
+    }
+    const silencers = ["cloudwatch:DeleteAlarms", "cloudwatch:DisableAlarmActions"];
+    const silencer = silencers.find((action) => !decide(ATTACKER, action, {}, BACKUP_JOBS_ALARM_ARN));
+    const alarm = "alarmed a day later: CloudWatch alarm oauth2-dr-prod-backup-jobs-missing (no backup job completed in the vault for a day, missing data breaching) notifies the alarm topic";
+    return silencer
+        ? { resource, attacker: `${short} allow (${why}); ${alarm}, only while it stands, and ${silencer.replace(/^\w+:/, "")} on it first is not refused (${scpOpenReason(scp, silencer, {}, BACKUP_JOBS_ALARM_ARN)}): open`, breakGlass: `${short} allow; ${alarm}`, declared: false }
+        : { resource, attacker: `${short} allow (${why}); not refused, ${alarm}; silencing it first (${silencers.map((a) => a.replace(/^\w+:/, "")).join(", ")}) deny by the organization SCP`, breakGlass: `${short} allow; ${alarm}`, declared: true };
 }
 
 /**
