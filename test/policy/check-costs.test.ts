@@ -4,10 +4,11 @@
  * does (compiled patterns, copies made, resources scanned), so each test fails on the code before.
  */
 import { strict as assert } from "assert";
-import { PolicyConfigSchema } from "@pulumi/policy";
+import { PolicyConfigSchema, unknownCheckingProxy } from "@pulumi/policy";
 import { configOf, globMatch } from "../../policy/config";
 import { unjudgedInPreview } from "../../tools/check/core";
 import { NOT_JUDGED_IN_PREVIEW } from "../../policy/unknowns";
+import { backupToolOf, unknownJobInputs } from "../../policy/kubernetes";
 
 /** Runs `body` with a global (RegExp, structuredClone) replaced by a proxy counting its calls and constructions. */
 function counting<K extends "RegExp" | "structuredClone">(name: K, body: () => void): number {
@@ -121,5 +122,38 @@ describe("the checker's per-resource work (h29-check)", () => {
         // urn:10 is held by r10 and r160: the first is named.
         assert.equal(out.find((u) => u.urn === "urn:10")?.name, "r10");
         assert.ok(reads <= resources.length, `${reads} reads of a ${resources.length}-resource stack for ${records.length} records`);
+    });
+
+    it("what a CronJob runs is read once per props the engine hands out (the CronJob policies and the matrix ask it again); hand-built props every time", () => {
+        let reads = 0;
+        const pod = { containers: [{ image: "postgres:16", command: ["/bin/sh", "-c", "pg_dump -Fc ledger"] }] };
+        const inputs = {
+            metadata: { name: "dump" },
+            get spec() {
+                reads += 1;
+                return { jobTemplate: { spec: { template: { spec: pod } } } };
+            },
+        };
+        const props = unknownCheckingProxy(inputs);
+        const toolOf = (p: unknown) => {
+            const found = backupToolOf(p);
+            return typeof found === "object" ? { tool: found.tool, dataClass: found.dataClass } : found;
+        };
+        assert.deepEqual(toolOf(props), { tool: "pg_dump", dataClass: "database" });
+        const first = reads;
+        assert.ok(first > 0);
+        for (let i = 0; i < 5; i++) {
+            assert.deepEqual(toolOf(props), { tool: "pg_dump", dataClass: "database" });
+            assert.deepEqual(unknownJobInputs(props), []);
+        }
+        assert.equal(reads, first, "read again for the same engine props");
+        // Each caller gets an array of its own.
+        unknownJobInputs(props).push("changed");
+        assert.deepEqual(unknownJobInputs(props), []);
+        // Plain props may change between calls: read every time, as before.
+        const plain = { spec: { jobTemplate: { spec: { template: { spec: { containers: [{ image: "busybox", command: ["true"] }] } } } } } };
+        assert.equal(toolOf(plain), undefined);
+        plain.spec.jobTemplate.spec.template.spec.containers[0].command = ["pg_dump", "ledger"];
+        assert.deepEqual(toolOf(plain), { tool: "pg_dump", dataClass: "database" });
     });
 });
