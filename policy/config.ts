@@ -13,13 +13,56 @@ export interface ConfigSource {
     getConfig<T extends object>(): T;
 }
 
-/** `{ ...schema defaults, ...configured values }`; configured values win, key by key (no deep merge). */
+/**
+ * A copy of a schema default (JSON data: arrays, plain objects, primitives) as `structuredClone` makes it, without
+ * its cost per call: `configOf` runs once per resource per policy, and most defaults are numbers and strings,
+ * which need no copy. Anything but JSON data is left to `structuredClone`.
+ */
+function copyDefault(value: unknown): unknown {
+    if (value === null || typeof value !== "object") {
+        return value;
+    }
+    if (Array.isArray(value)) {
+        return value.map(copyDefault);
+    }
+    if (Object.getPrototypeOf(value) !== Object.prototype) {
+        return structuredClone(value);
+    }
+    const out: Record<string, unknown> = {};
+    for (const [key, entry] of Object.entries(value)) {
+        out[key] = copyDefault(entry);
+    }
+    return out;
+}
+
+/** Each schema's defaults, in its properties' order, read once per schema object. */
+const defaultsBySchema = new WeakMap<PolicyConfigSchema, Array<[string, unknown]>>();
+
+function defaultEntries(schema: PolicyConfigSchema | undefined): Array<[string, unknown]> {
+    if (schema === undefined) {
+        return [];
+    }
+    let entries = defaultsBySchema.get(schema);
+    if (entries === undefined) {
+        entries = [];
+        for (const [key, property] of Object.entries(schema.properties ?? {})) {
+            if (typeof property === "object" && property.default !== undefined) {
+                entries.push([key, property.default]);
+            }
+        }
+        defaultsBySchema.set(schema, entries);
+    }
+    return entries;
+}
+
+/**
+ * `{ ...schema defaults, ...configured values }`; configured values win, key by key (no deep merge). Every call
+ * returns objects of its own (a policy may change what it is given): the defaults are copied, not shared.
+ */
 export function configOf<T extends object>(schema: PolicyConfigSchema | undefined, args: ConfigSource): T {
     const defaults: Record<string, unknown> = {};
-    for (const [key, property] of Object.entries(schema?.properties ?? {})) {
-        if (typeof property === "object" && property.default !== undefined) {
-            defaults[key] = structuredClone(property.default);
-        }
+    for (const [key, value] of defaultEntries(schema)) {
+        defaults[key] = copyDefault(value);
     }
     return { ...defaults, ...(args.getConfig<Record<string, unknown>>() ?? {}) } as T;
 }
@@ -36,8 +79,20 @@ export function isProduction(resourceTags: Record<string, string>, stackTags: Re
     return resourceTags[key] === value || stackTags.get(key) === value;
 }
 
+/** globMatch's compiled patterns: policies match the same few patterns against every resource. */
+const globs = new Map<string, RegExp>();
+/** Patterns come from the checked program (IAM resources, tag values): the memo is emptied past this many. */
+const GLOB_MEMO_LIMIT = 4096;
+
 /** Simple globs for names: `*` matches any run of characters, including `/`. */
 export function globMatch(pattern: string, value: string): boolean {
-    const regex = new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+    let regex = globs.get(pattern);
+    if (regex === undefined) {
+        if (globs.size >= GLOB_MEMO_LIMIT) {
+            globs.clear();
+        }
+        regex = new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+        globs.set(pattern, regex);
+    }
     return regex.test(value);
 }

@@ -99,7 +99,34 @@ function containerImages(props: unknown): string[] {
  * What the CronJob's containers run, as one text: command, args, env values and image of every (init) container; `unknown`
  * when any of them is unknown (a preview, a script built from a database's endpoint): a tool may hide there.
  */
-function jobCommand(props: unknown): { text: string; unknown: boolean; unknownAt: string[] } {
+function jobCommand(props: unknown): JobCommand {
+    const engineProxy = props !== null && typeof props === "object" && (props as Record<string, unknown>)[ENGINE_PROXY_MARK] === true;
+    let command = engineProxy ? jobCommands.get(props) : undefined;
+    if (command === undefined) {
+        command = readJobCommand(props);
+        if (engineProxy) {
+            jobCommands.set(props, command);
+        }
+    }
+    return command;
+}
+
+interface JobCommand {
+    text: string;
+    unknown: boolean;
+    unknownAt: string[];
+}
+
+/** The engine's props proxies (@pulumi/policy proxy.js isSpecialProxy): what the engine and the offline harness hand a policy. */
+const ENGINE_PROXY_MARK = "__isSpecialProxy";
+/**
+ * jobCommand's answer for each CronJob's props as the engine hands them (a read-only view, one per resource and
+ * check): the CronJob policies, the retention matrix (twice) and the not-judged notes each ask it of the same
+ * CronJob. Hand-built props (plain objects, which a caller may change between calls) are read every time.
+ */
+const jobCommands = new WeakMap<object, JobCommand>();
+
+function readJobCommand(props: unknown): JobCommand {
     const parts: string[] = [];
     // Where the unknown parts are, for the "not judged" note: "containers[0].command".
     const unknownAt: string[] = [];
@@ -155,7 +182,7 @@ function containerPath(props: unknown, container: unknown, i: number): string {
 
 /** The inputs that decide what a CronJob runs and are unknown until the update ([] when all are known). */
 export function unknownJobInputs(props: unknown): string[] {
-    return jobCommand(props).unknownAt;
+    return [...jobCommand(props).unknownAt];
 }
 
 /** The backup tool a CronJob runs ("pg_dump") with the data class it exports; UNKNOWN when what it runs is not known yet. */

@@ -91,11 +91,24 @@ const STACK = { urn: "", name: "(the stack)", type: "stack policy" };
 /** The "not judged in this preview" reasons among the not-applicable records, one entry per resource and inputs. */
 export function unjudgedInPreview(records: NotApplicable[], resources: ReadonlyArray<{ urn: string; name: string; type: string }>): UnjudgedInPreview[] {
     const out = new Map<string, UnjudgedInPreview>();
+    // By URN, the first resource of each (as a search from the start finds it): one lookup per record.
+    let byUrn: Map<string, { urn: string; name: string; type: string }> | undefined;
     for (const { policy, urn, reason } of records) {
         const unknown = unknownInputsOf(reason);
         // A stack policy's record has no resource: its reason names what it could not judge (the plan and rule).
-        const resource = urn === undefined ? STACK : resources.find((r) => r.urn === urn);
-        if (unknown === undefined || !resource) {
+        if (unknown === undefined) {
+            continue;
+        }
+        if (urn !== undefined && byUrn === undefined) {
+            byUrn = new Map();
+            for (const r of resources) {
+                if (!byUrn.has(r.urn)) {
+                    byUrn.set(r.urn, r);
+                }
+            }
+        }
+        const resource = urn === undefined ? STACK : byUrn!.get(urn);
+        if (!resource) {
             continue;
         }
         const key = `${resource.urn}\n${unknown.inputs}\n${unknown.why ?? ""}`;
