@@ -459,7 +459,7 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
                 serverBefore = serverCpu(pg);
                 const before = check(await timed("bash", [path.join(baseline, "restore.sh"), "--yes", "--source-database", "oauth2db"], scriptEnv(lastBucket, { PGDATABASE: "bench_restore" })), "baseline restore.sh");
                 baselineSeconds.push(before.seconds);
-                say(`run ${i + 1}: baseline ${baseline}/restore.sh ${before.seconds.toFixed(1)} s (peak ${mb(before.peakRss)}; CPU ${before.cpuSeconds.toFixed(1)} s + server ${(serverCpu(pg) - serverBefore).toFixed(1)} s, this restore.sh's ${restore.cpuSeconds.toFixed(1)} s + server ${serverCpuOf.restore[serverCpuOf.restore.length - 1].toFixed(1)} s; ${restorePhases(before)})`);
+                say(`run ${i + 1}: baseline ${baseline}/restore.sh ${before.seconds.toFixed(1)} s (peak ${mb(before.peakRss)}: ${before.peakBreakdown} MB; CPU ${before.cpuSeconds.toFixed(1)} s + server ${(serverCpu(pg) - serverBefore).toFixed(1)} s, this restore.sh's ${restore.cpuSeconds.toFixed(1)} s + server ${serverCpuOf.restore[serverCpuOf.restore.length - 1].toFixed(1)} s; ${restorePhases(before)})`);
             }
             pg.dropDatabase("bench_restore");
             serverBefore = serverCpu(pg);
@@ -484,7 +484,7 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
                 pk.verificationSeconds.push(pkVerify.seconds);
                 say(`run ${i + 1}: public-key mode: restore.sh ${pkRestore.seconds.toFixed(1)} s (peak ${mb(pkRestore.peakRss)}), restore-verification.sh ${pkVerify.seconds.toFixed(1)} s (${pkVerify.stdout.split("\n").filter((l) => l.startsWith("PASS")).length}/7 PASS)`);
             }
-            say(`run ${i + 1}: pg_restore ${local.seconds.toFixed(1)} s, restore.sh ${restore.seconds.toFixed(1)} s (peak ${mb(restore.peakRss)}, largest ${restore.peakProcess}; ${restorePhases(restore)}), restore-verification.sh ${verify.seconds.toFixed(1)} s (${verify.stdout.split("\n").filter((l) => l.startsWith("PASS")).length}/7 PASS, peak ${mb(verify.peakRss)}; ${verificationPhases(verify)})`);
+            say(`run ${i + 1}: pg_restore ${local.seconds.toFixed(1)} s, restore.sh ${restore.seconds.toFixed(1)} s (peak ${mb(restore.peakRss)}: ${restore.peakBreakdown} MB; ${restorePhases(restore)}), restore-verification.sh ${verify.seconds.toFixed(1)} s (${verify.stdout.split("\n").filter((l) => l.startsWith("PASS")).length}/7 PASS, peak ${mb(verify.peakRss)}; ${verificationPhases(verify)})`);
         }
         const restoreRatio = median(restoreSeconds) / median(pgRestoreSeconds);
         const verificationRatio = median(verificationSeconds) / median(pgRestoreSeconds);
