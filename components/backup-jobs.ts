@@ -261,10 +261,13 @@ export function validateBackupJobsArgs(args: BackupJobsArgs): void {
     }
 }
 
-/** The scripts ConfigMap's data: every scripts/*.sh and lib.sh's AWS helper (aws-helper.py), read at plan time. */
+/** lib.sh's Python programs beside the scripts: the AWS helper and the restore's parallel load. */
+export const SCRIPT_PYTHON_FILES = ["aws-helper.py", "restore-pipe.py"];
+
+/** The scripts ConfigMap's data: every scripts/*.sh and lib.sh's Python programs (SCRIPT_PYTHON_FILES), read at plan time. */
 export function readScripts(dir = SCRIPTS_DIR): Record<string, string> {
-    const files = fs.readdirSync(dir).filter((f) => f.endsWith(".sh") || f === "aws-helper.py").sort();
-    if (!files.includes("lib.sh") || !files.includes("db-backup.sh") || !files.includes("aws-helper.py")) {
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith(".sh") || SCRIPT_PYTHON_FILES.includes(f)).sort();
+    if (!["lib.sh", "db-backup.sh", ...SCRIPT_PYTHON_FILES].every((f) => files.includes(f))) {
         throw new Error(`BackupJobs: ${dir} does not hold the backup scripts`);
     }
     return Object.fromEntries(files.map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8")]));

@@ -1108,7 +1108,7 @@ restore_load_gate() {
 
 # restore_python ARGS: aws-helper.py's restore commands (no botocore needed: any python3; -S: without the
 # site packages, a smaller process, several of which run at once during the pass).
-restore_python() { "${AWS_HELPER_PYTHON:-python3}" -S "$LIB_DIR/aws-helper.py" "$@"; }
+restore_python() { "${AWS_HELPER_PYTHON:-python3}" -S "$LIB_DIR/restore-pipe.py" "$@"; }
 
 # The dump's session key, once the probe derived it from the passphrase: each later decryption of the same
 # object skips the passphrase's S2K (65M iterations of SHA-512, a few tenths of a second of CPU each time).

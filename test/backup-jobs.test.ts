@@ -342,10 +342,10 @@ describe("BackupJobs component (Pulumi mocks, kubernetes-models)", function () {
             }
         });
 
-        it("the scripts ConfigMap holds every scripts/*.sh and lib.sh's aws-helper.py as they are on disk", function () {
+        it("the scripts ConfigMap holds every scripts/*.sh and lib.sh's aws-helper.py and restore-pipe.py as they are on disk", function () {
             const cm = one(rs, "kubernetes:core/v1:ConfigMap");
             const dir = path.join(__dirname, "..", "scripts");
-            const files = [...fs.readdirSync(dir).filter((f) => f.endsWith(".sh")), "aws-helper.py"].sort();
+            const files = [...fs.readdirSync(dir).filter((f) => f.endsWith(".sh")), "aws-helper.py", "restore-pipe.py"].sort();
             assert.deepEqual(Object.keys(cm.inputs.data).sort(), files);
             for (const f of files) {
                 assert.equal(cm.inputs.data[f], fs.readFileSync(path.join(dir, f), "utf8"), f);

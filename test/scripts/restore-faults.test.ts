@@ -207,7 +207,7 @@ printf '%s' "$code"
         const stream = "SET client_encoding = 'UTF8';\nSELECT pg_catalog.set_config('search_path', '', false);\n\n--\n-- Data for Name: t\n--\n\n" +
             `COPY public.t (v, id) FROM stdin;\n${[...edges, ...filler, long].join("\n")}\n\\.\n\n\nCOPY public.u (id) FROM stdin;\n7\n\\.\n\n\n` +
             "SELECT pg_catalog.setval('public.s', 5, true);\n";
-        const loaded = spawnSync("python3", [path.join(SCRIPTS, "aws-helper.py"), "restore-load", "2", work, path.join(work, "map"), path.join(work, "setval.sql"), path.join(work, "counts")],
+        const loaded = spawnSync("python3", [path.join(SCRIPTS, "restore-pipe.py"), "restore-load", "2", work, path.join(work, "map"), path.join(work, "setval.sql"), path.join(work, "counts")],
             { input: stream, encoding: "utf8", env: { ...process.env, ...pg.env("loader_edges") }, timeout: 120_000 });
         assert.equal(loaded.status, 0, `${loaded.stderr} ${fs.readdirSync(work).map((f) => `${f}: ${fs.readFileSync(path.join(work, f), "utf8").slice(0, 300)}`).join("; ")}`);
         assert.equal(pg.psql("SELECT string_agg(coalesce(v, 'NULL'), '|' ORDER BY id) FROM stg.t WHERE id < 100", "loader_edges"), "\\.|end \\.|NULL|a\nb|\\");
@@ -231,7 +231,7 @@ printf '%s' "$code"
             "    CONSTRAINT t_check CHECK ((length((id)::text) > 0))",
         ].join("\n")));
         fs.writeFileSync(dataList, "1; 2 3 TABLE DATA public t postgres\n");
-        const stage = () => spawnSync("python3", [path.join(SCRIPTS, "aws-helper.py"), "restore-stage", schemaSql, dataList, out, "stg"], { encoding: "utf8" });
+        const stage = () => spawnSync("python3", [path.join(SCRIPTS, "restore-pipe.py"), "restore-stage", schemaSql, dataList, out, "stg"], { encoding: "utf8" });
         const staged = stage();
         assert.equal(staged.status, 0, staged.stdout + staged.stderr);
         assert.equal(fs.readFileSync(path.join(out, "stage.sql"), "utf8"), [
@@ -250,7 +250,7 @@ printf '%s' "$code"
         // "unlogged" (the verification's scratch database only): the same staging tables, UNLOGGED; not when a
         // table of the archive is not staged (created by the swap, permanent: its foreign keys could not name them).
         const stagedAs = (...extra: string[]) => {
-            const run = spawnSync("python3", [path.join(SCRIPTS, "aws-helper.py"), "restore-stage", schemaSql, dataList, out, "stg", ...extra], { encoding: "utf8" });
+            const run = spawnSync("python3", [path.join(SCRIPTS, "restore-pipe.py"), "restore-stage", schemaSql, dataList, out, "stg", ...extra], { encoding: "utf8" });
             assert.equal(run.status, 0, run.stdout + run.stderr);
             return fs.readFileSync(path.join(out, "stage.sql"), "utf8").split("\n").filter((l) => l.startsWith("CREATE ")).join("; ");
         };
