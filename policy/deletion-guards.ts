@@ -206,6 +206,27 @@ function describe(missing: string[], note: string | undefined): string {
     return `${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} not denied to everyone but a break-glass role${note ? ` (${note})` : ""}`;
 }
 
+/**
+ * The guards a production secret's resource policy needs beyond SECRET_GUARD_ACTIONS, each judged on its own
+ * (only once the secret has a policy: without one, the first violation names them all), in the order reported:
+ * the actions, the narrowing a Deny may carry and still count, and why, as the violation says it.
+ */
+const SECRET_FURTHER_GUARDS: { actions: string[]; tolerated?: Tolerated; why: string }[] = [
+    {
+        actions: SECRET_REPLICATE_ACTIONS,
+        why: ": an administrator adds a replica in another region under a KMS key the stack does not control, whose owner then reads the secret or disables the key; ReplicateSecretToRegions has no KMS key condition key (only the regions, secretsmanager:AddReplicaRegions), so the guard must deny it to everyone but a named break-glass role, without another condition (declared replicas are created with the secret; adding one later is a break-glass change)",
+    },
+    {
+        actions: SECRET_DETACH_ACTIONS,
+        why: ": an administrator detaches the DR region's replica (StopReplicationToReplica, called on the replica, which carries this policy), which then stops receiving the primary's versions; the guard must deny it to everyone but a named break-glass role",
+    },
+    {
+        actions: SECRET_REKEY_ACTIONS,
+        tolerated: rekeyConditions,
+        why: " when it names another KMS key: an administrator re-keys it to a key they control (UpdateSecret KmsKeyId), then deletes that key, and the secret is unreadable; the guard must deny secretsmanager:UpdateSecret when secretsmanager:KmsKeyId is present (Null false) and not the secret's own key (StringNotEquals), to everyone but a named break-glass role",
+    },
+];
+
 export const deletionGuards: StackValidationPolicy = {
     name: "deletion-guards-secrets-and-keys",
     description: "In production, Critical secrets deny DeleteSecret, RemoveRegionsFromReplication, PutResourcePolicy, DeleteResourcePolicy, ReplicateSecretToRegions, StopReplicationToReplica and UpdateSecret to another KMS key, and KMS keys deny ScheduleKeyDeletion and DisableKey, to everyone but a named break-glass role.",
@@ -229,17 +250,11 @@ export const deletionGuards: StackValidationPolicy = {
                 const what = documents.length === 0 ? "has no resource policy (aws.secretsmanager.SecretPolicy)" : `has a resource policy where ${describe(result.missing, result.note)}`;
                 reportViolation(`${label}: production secret ${what}; a deletion guard must deny ${SECRET_GUARD_ACTIONS.join(", ")} to everyone but a named break-glass role${documents.length === 0 ? ", and secretsmanager:UpdateSecret naming another KMS key and secretsmanager:ReplicateSecretToRegions (no KMS key condition key: denied whole)" : ""}`, secret.urn);
             }
-            const replicate = documents.length === 0 ? UNKNOWN : unguardedPolicies(documents, SECRET_REPLICATE_ACTIONS, config.breakGlassRoleArns);
-            if (replicate !== UNKNOWN && replicate.missing.length > 0) {
-                reportViolation(`${label}: production secret has a resource policy where ${describe(replicate.missing, replicate.note)}: an administrator adds a replica in another region under a KMS key the stack does not control, whose owner then reads the secret or disables the key; ReplicateSecretToRegions has no KMS key condition key (only the regions, secretsmanager:AddReplicaRegions), so the guard must deny it to everyone but a named break-glass role, without another condition (declared replicas are created with the secret; adding one later is a break-glass change)`, secret.urn);
-            }
-            const detach = documents.length === 0 ? UNKNOWN : unguardedPolicies(documents, SECRET_DETACH_ACTIONS, config.breakGlassRoleArns);
-            if (detach !== UNKNOWN && detach.missing.length > 0) {
-                reportViolation(`${label}: production secret has a resource policy where ${describe(detach.missing, detach.note)}: an administrator detaches the DR region's replica (StopReplicationToReplica, called on the replica, which carries this policy), which then stops receiving the primary's versions; the guard must deny it to everyone but a named break-glass role`, secret.urn);
-            }
-            const rekey = documents.length === 0 ? UNKNOWN : unguardedPolicies(documents, SECRET_REKEY_ACTIONS, config.breakGlassRoleArns, rekeyConditions);
-            if (rekey !== UNKNOWN && rekey.missing.length > 0) {
-                reportViolation(`${label}: production secret has a resource policy where ${describe(rekey.missing, rekey.note)} when it names another KMS key: an administrator re-keys it to a key they control (UpdateSecret KmsKeyId), then deletes that key, and the secret is unreadable; the guard must deny secretsmanager:UpdateSecret when secretsmanager:KmsKeyId is present (Null false) and not the secret's own key (StringNotEquals), to everyone but a named break-glass role`, secret.urn);
+            for (const guard of SECRET_FURTHER_GUARDS) {
+                const found = documents.length === 0 ? UNKNOWN : unguardedPolicies(documents, guard.actions, config.breakGlassRoleArns, guard.tolerated);
+                if (found !== UNKNOWN && found.missing.length > 0) {
+                    reportViolation(`${label}: production secret has a resource policy where ${describe(found.missing, found.note)}${guard.why}`, secret.urn);
+                }
             }
         }
         for (const key of args.resources.filter((r) => r.type === T.key)) {
