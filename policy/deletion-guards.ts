@@ -208,21 +208,24 @@ function describe(missing: string[], note: string | undefined): string {
 
 /**
  * The guards a production secret's resource policy needs beyond SECRET_GUARD_ACTIONS, each judged on its own
- * (only once the secret has a policy: without one, the first violation names them all), in the order reported:
- * the actions, the narrowing a Deny may carry and still count, and why, as the violation says it.
+ * (only once the secret has a policy: without one, the first violation names them all, by withoutPolicy), in the
+ * order reported: the actions, the narrowing a Deny may carry and still count, and why, as the violation says it.
  */
-const SECRET_FURTHER_GUARDS: { actions: string[]; tolerated?: Tolerated; why: string }[] = [
+const SECRET_FURTHER_GUARDS: { actions: string[]; tolerated?: Tolerated; why: string; withoutPolicy: string }[] = [
     {
         actions: SECRET_REPLICATE_ACTIONS,
+        withoutPolicy: "secretsmanager:ReplicateSecretToRegions (no KMS key condition key: denied whole)",
         why: ": an administrator adds a replica in another region under a KMS key the stack does not control, whose owner then reads the secret or disables the key; ReplicateSecretToRegions has no KMS key condition key (only the regions, secretsmanager:AddReplicaRegions), so the guard must deny it to everyone but a named break-glass role, without another condition (declared replicas are created with the secret; adding one later is a break-glass change)",
     },
     {
         actions: SECRET_DETACH_ACTIONS,
+        withoutPolicy: "secretsmanager:StopReplicationToReplica",
         why: ": an administrator detaches the DR region's replica (StopReplicationToReplica, called on the replica, which carries this policy), which then stops receiving the primary's versions; the guard must deny it to everyone but a named break-glass role",
     },
     {
         actions: SECRET_REKEY_ACTIONS,
         tolerated: rekeyConditions,
+        withoutPolicy: "secretsmanager:UpdateSecret naming another KMS key",
         why: " when it names another KMS key: an administrator re-keys it to a key they control (UpdateSecret KmsKeyId), then deletes that key, and the secret is unreadable; the guard must deny secretsmanager:UpdateSecret when secretsmanager:KmsKeyId is present (Null false) and not the secret's own key (StringNotEquals), to everyone but a named break-glass role",
     },
 ];
@@ -248,7 +251,7 @@ export const deletionGuards: StackValidationPolicy = {
             const label = typeof name === "string" ? name : secret.name;
             if (result !== UNKNOWN && result.missing.length > 0) {
                 const what = documents.length === 0 ? "has no resource policy (aws.secretsmanager.SecretPolicy)" : `has a resource policy where ${describe(result.missing, result.note)}`;
-                reportViolation(`${label}: production secret ${what}; a deletion guard must deny ${SECRET_GUARD_ACTIONS.join(", ")} to everyone but a named break-glass role${documents.length === 0 ? ", and secretsmanager:UpdateSecret naming another KMS key and secretsmanager:ReplicateSecretToRegions (no KMS key condition key: denied whole)" : ""}`, secret.urn);
+                reportViolation(`${label}: production secret ${what}; a deletion guard must deny ${SECRET_GUARD_ACTIONS.join(", ")} to everyone but a named break-glass role${documents.length === 0 ? `, and ${SECRET_FURTHER_GUARDS.map((g) => g.withoutPolicy).join(", ")}` : ""}`, secret.urn);
             }
             for (const guard of SECRET_FURTHER_GUARDS) {
                 const found = documents.length === 0 ? UNKNOWN : unguardedPolicies(documents, guard.actions, config.breakGlassRoleArns, guard.tolerated);
