@@ -62,12 +62,15 @@ log() { printf '%s %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$SCRIPT_NAME" "$*
 # aws_config_fault: the line aws-helper.py wrote when the run's AWS profile or credentials are unusable (a
 # profile not in the config files, no credentials, expired or invalid ones: it names the profile or variable
 # and what to do); fails when there was none.
-# AWS_HELPER_FAULT: where the helper writes it; by default the run's work directory (wal-archive.sh's shared
-# helper outlives the push that started it, so its fault file is in the helper's directory).
 aws_config_fault() {
-    local fault=${AWS_HELPER_FAULT:-${WORK_DIR:+$WORK_DIR/aws-config.fault}}
+    local fault
+    aws_config_fault_file fault
     [[ -n "$fault" && -s "$fault" ]] && head -n 1 "$fault"
 }
+
+# aws_config_fault_file VAR: sets VAR (no subshell) to where the helper writes that line: AWS_HELPER_FAULT, else the
+# run's work directory (wal-archive.sh's shared helper outlives the push that started it: its file is in the helper's directory).
+aws_config_fault_file() { printf -v "$1" '%s' "${AWS_HELPER_FAULT:-${WORK_DIR:+$WORK_DIR/aws-config.fault}}"; }
 
 # exit_code CODE: CODE, or EX_USAGE when CODE is one an AWS call's failure ends a run with (storage 4, source
 # 8, encryption 5 for the passphrase's secret, database 3 for the credentials' secret) and the run met a fault
@@ -240,7 +243,8 @@ start_aws_helper() {
         # fd 3 is the script's stderr: the helper says there when a call gets no answer and is retried.
         export AWS_HELPER_PROGRESS_FD=3 AWS_HELPER_LOG_NAME="$SCRIPT_NAME"
         # Where the helper writes a fault of the AWS profile or credentials (die: exit 2 with it).
-        export AWS_HELPER_CONFIG_FAULT_FILE="${AWS_HELPER_FAULT:-$WORK_DIR/aws-config.fault}"
+        aws_config_fault_file AWS_HELPER_CONFIG_FAULT_FILE
+        export AWS_HELPER_CONFIG_FAULT_FILE
         # glibc's malloc serves the upload's parts (5 MB each, several in flight) from mmap only up to a threshold
         # it raises after the first one is freed: later parts then come from the heap and its freed holes stay
         # resident (the helper's peak during a backup's upload 92-99 MB instead of 84, and a different layout
