@@ -1094,7 +1094,7 @@ restore_pass_wait() {
 }
 
 # restore_load_gate JOBS: the pass's last step. Holds the rows (reads nothing) until restore_pass_gate says
-# what to do with them: load them into the staging tables with JOBS sessions (aws-helper.py restore-load), or
+# what to do with them: load them into the staging tables with JOBS sessions (restore-pipe.py restore-load), or
 # drain them. A gate never opened (the script killed) holds them until the cleanup or the watchdog kills it.
 restore_load_gate() {
     local l="$WORK_DIR/load" verdict=""
@@ -1110,7 +1110,7 @@ restore_load_gate() {
     fi
 }
 
-# restore_python ARGS: aws-helper.py's restore commands (no botocore needed: any python3; -S: without the
+# restore_python ARGS: restore-pipe.py's commands (no botocore needed: any python3; -S: without the
 # site packages, a smaller process, several of which run at once during the pass).
 restore_python() { "${AWS_HELPER_PYTHON:-python3}" -S "$LIB_DIR/restore-pipe.py" "$@"; }
 
