@@ -15,6 +15,11 @@ Calls (query parameters; errors are HTTP 4xx/5xx whose body is botocore's messag
 prints, e.g. "An error occurred (NoSuchBucket) when calling the ListObjectsV2 operation: ..."):
   GET  /s3/keys?bucket&prefix[&modified]  every key under prefix, one a line, sorted (all pages); with
                                         modified=1 each line is KEY<TAB>LastModified (seconds since 1970)
+  GET  /s3/hidden?bucket&prefix         the keys under prefix that a delete marker hides (ListObjectVersions: the
+                                        key's latest version is a delete marker and an older version holds
+                                        data), one a line, sorted: KEY<TAB>VERSION_ID<TAB>WRITTEN<TAB>
+                                        MARKER_VERSION_ID<TAB>MARKER_TIME (the newest version with data; times
+                                        in ISO 8601 UTC)
   GET  /s3/size?bucket&key              the object's size in bytes
   GET  /s3/metadata?bucket&key&name     a user metadata value ("" when the object or value is absent)
   GET  /s3/version?bucket&key           the current version's VersionId ("" in an unversioned bucket)
@@ -400,6 +405,33 @@ def s3_keys(q, _body):
     return "".join(f"{key}\n" for key, _ in sorted(keys)).encode(), {}
 
 
+def iso_utc(moment):
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def s3_hidden(q, _body):
+    """A DELETE without a version id on a versioned bucket (an operator's mistake, a compromised job) puts a delete
+    marker on top of an object: its versions stay (and stay locked), but ListObjectsV2 no longer lists the key.
+    restore.sh and the verification ask this before trusting "the newest manifest" of a listing."""
+    markers, data = {}, {}
+    paginator = client("s3").get_paginator("list_object_versions")
+    for page in paginator.paginate(Bucket=q["bucket"], Prefix=q.get("prefix", "")):
+        for marker in page.get("DeleteMarkers", []):
+            if marker.get("IsLatest"):
+                markers[marker["Key"]] = marker
+        for version in page.get("Versions", []):
+            newest = data.get(version["Key"])
+            if newest is None or version["LastModified"] > newest["LastModified"]:
+                data[version["Key"]] = version
+    lines = []
+    for key in sorted(markers):
+        if key in data:
+            version, marker = data[key], markers[key]
+            lines.append(f"{key}\t{version.get('VersionId') or 'null'}\t{iso_utc(version['LastModified'])}\t"
+                         f"{marker.get('VersionId') or 'null'}\t{iso_utc(marker['LastModified'])}\n")
+    return "".join(lines).encode(), {}
+
+
 def s3_size(q, _body):
     head = client("s3").head_object(Bucket=q["bucket"], Key=q["key"])
     return str(head["ContentLength"]).encode(), {}
@@ -616,6 +648,7 @@ def secret_get(q, _body):
 
 CALLS = {
     ("GET", "/s3/keys"): (s3_keys, ("bucket",)),
+    ("GET", "/s3/hidden"): (s3_hidden, ("bucket",)),
     ("GET", "/s3/size"): (s3_size, ("bucket", "key")),
     ("GET", "/s3/version"): (s3_version, ("bucket", "key")),
     ("GET", "/s3/metadata"): (s3_metadata, ("bucket", "key", "name")),

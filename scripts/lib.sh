@@ -717,6 +717,61 @@ latest_manifest_key() {
     printf '%s\n' "$keys" | sed '/^$/d' | tail -n 1
 }
 
+# hidden_manifests [DATABASE]: the manifests of DATABASE (default: every database) under BACKUP_PREFIX that a
+# delete marker hides (a DELETE without a version id on the versioned bucket: the version stays, and stays
+# locked, but ListObjectsV2 and so manifest_keys no longer see the key), oldest first, as aws-helper.py's
+# /s3/hidden lines: KEY VERSION_ID WRITTEN MARKER_VERSION_ID MARKER_TIME, tab-separated. EX_STORAGE when the
+# versions cannot be listed (s3:ListBucketVersions), the AWS message on stderr.
+hidden_manifests() {
+    local out stamp='[0-9]{8}T[0-9]{6}Z-[0-9a-f]+\.json' name='[^/]*-'
+    out=$(aws_call GET /s3/hidden - "bucket=$BUCKET" "prefix=${BACKUP_PREFIX}manifests/") || return "$EX_STORAGE"
+    [[ -n "${1:-}" ]] && name=$(printf '%s-' "$1" | sed 's/[][\.*^$+?(){}|]/\\&/g')
+    printf '%s\n' "$out" | grep -E "^$(printf '%s' "${BACKUP_PREFIX}manifests/" | sed 's/[][\.*^$+?(){}|]/\\&/g')${name}${stamp}"$'\t' | LC_ALL=C sort || true
+}
+
+# hidden_newest_manifest LISTED_NEWEST [DATABASE]: the hidden_manifests line of the newest manifest of DATABASE when a
+# delete marker hides it and it is newer than LISTED_NEWEST (the newest that the listing shows; "" for none);
+# nothing otherwise. EX_STORAGE as hidden_manifests.
+hidden_newest_manifest() {
+    local lines
+    lines=$(hidden_manifests "${2:-}") || return "$EX_STORAGE"
+    printf '%s\n' "$lines" | sed '/^$/d' | awk -F '\t' -v listed="$1" '$1 > listed' | tail -n 1
+}
+
+# hidden_manifest_words LINE LISTED_NEWEST DATABASE [CHOICE]: what an operator reads about a newest manifest that a
+# delete marker hides (LINE from hidden_newest_manifest): its key, version and write time, the marker's version
+# and time, and how to bring it back; LISTED_NEWEST is the older manifest the listing would have given instead,
+# and CHOICE how the script is told to take it (default "--manifest ", restore.sh's option; the verification's
+# "VERIFY_MANIFEST_KEY=").
+hidden_manifest_words() {
+    local key version written marker marked older choice=${4:---manifest }
+    IFS=$'\t' read -r key version written marker marked <<<"$1"
+    older="The newest manifest still listed is ${2:-none}"
+    [[ -z "$2" ]] || older="$older: it is older, and is not taken instead of the newest without your word (${choice}$2 takes it knowingly)"
+    printf 'the newest manifest of %s, %s (version %s, written %s), is hidden by a delete marker (version %s, placed %s): someone deleted the key without a version id; the manifest version and its dump are kept (Object Lock). %s. To make that manifest current again: aws s3api copy-object --bucket %s --key %s --copy-source "%s/%s?versionId=%s" (needs s3:GetObjectVersion and s3:PutObject; the manifest pins its dump version, so a hidden dump restores too), then run again; find who placed the marker in CloudTrail (DeleteObject on %s around %s)' \
+        "$3" "$(s3_uri "$key")" "$version" "$written" "$marker" "$marked" "$older" "$BUCKET" "$key" "$BUCKET" "$key" "$version" "$key" "$marked"
+}
+
+# hidden_newest_manifest_says DATABASE LISTED_NEWEST [CHOICE]: hidden_manifest_words when a delete marker hides a manifest of
+# DATABASE newer than LISTED_NEWEST, nothing otherwise; a warning (log), and nothing, when the bucket's versions
+# cannot be listed (s3:ListBucketVersions): the check gives no verdict then, and says so.
+hidden_newest_manifest_says() {
+    local line
+    if ! line=$(hidden_newest_manifest "$2" "$1" 2>"$WORK_DIR/hidden.err"); then
+        log "WARNING: cannot list the versions under s3://$BUCKET/${BACKUP_PREFIX}manifests/ to check for a newer manifest hidden by a delete marker (s3:ListBucketVersions): $(one_line_error "$WORK_DIR/hidden.err")"
+        return 0
+    fi
+    [[ -z "$line" ]] || hidden_manifest_words "$line" "$2" "$1" "${3:-}"
+}
+
+# refuse_hidden_newest_manifest DATABASE LISTED_NEWEST: dies (EX_NO_BACKUP) when a delete marker hides the newest
+# manifest of DATABASE (hidden_newest_manifest_says), so that "the newest manifest" is never silently an older one.
+refuse_hidden_newest_manifest() {
+    local words
+    words=$(hidden_newest_manifest_says "$1" "$2")
+    [[ -z "$words" ]] || die "$EX_NO_BACKUP" "$words"
+}
+
 # previous_manifest_key KEY [DATABASE]: the manifest before KEY, or "".
 previous_manifest_key() {
     local keys

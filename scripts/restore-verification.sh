@@ -492,6 +492,14 @@ verify_dump() {
         fi
         MANIFESTS_LISTED=1
         manifest_key=$(printf '%s\n' "$MANIFESTS_LISTING" | sed '/^$/d' | tail -n 1)
+        # The newest manifest hidden by a delete marker: a FAIL that names it (lib.sh), not the older one verified.
+        local hidden
+        hidden=$(hidden_newest_manifest_says "$PGDATABASE" "$manifest_key" VERIFY_MANIFEST_KEY=)
+        if [[ -n "$hidden" ]]; then
+            result "backup completed successfully" FAIL "$hidden"
+            fail_rest "the newest backup is hidden by a delete marker"
+            return
+        fi
     fi
     if [[ -z "$manifest_key" ]]; then
         result "backup completed successfully" FAIL "no manifest of ${PGDATABASE} under s3://$BUCKET/${BACKUP_PREFIX}manifests/"

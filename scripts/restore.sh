@@ -182,6 +182,8 @@ if [[ -z "$manifest_key" ]]; then
     chosen_by_default=1
     manifest_key=$(latest_manifest_key "$source_db" 2>"$WORK_DIR/list.err") \
         || die "$EX_STORAGE" "cannot list s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(one_line_error "$WORK_DIR/list.err")"
+    # A newer manifest behind a delete marker: said, never an older one restored in its place (lib.sh).
+    refuse_hidden_newest_manifest "$source_db" "$manifest_key"
     [[ -n "$manifest_key" ]] || die "$EX_NO_BACKUP" "no manifest of ${source_db} under s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(manifests_hint "$source_db")"
 fi
 [[ "$manifest_key" == *.json ]] \
