@@ -873,6 +873,22 @@ release_fifo() {
     exec {release}>&-
 }
 
+# credentials_check_after_refusal: after S3 refused a presigned GET with 400 or 403 (curl --fail sees the status,
+# not S3's error code), asks the helper whether the run's credentials are the cause (STS GetCallerIdentity): keys
+# that expired since the run started (static ones; refreshable ones, web identity, SSO, assumed roles, are renewed
+# by botocore before each presign). The helper records such a fault, and the caller's die then exits 2 naming
+# the credentials' source and expiry, not 4 (storage). restore.sh stops its helper before the download: a helper
+# of its own answers then (in this subshell), stopped after.
+credentials_check_after_refusal() {
+    local own=""
+    if ! aws_helper_ready 2>/dev/null; then
+        start_aws_helper "$WORK_DIR/aws-check.sock"
+        own=1
+    fi
+    aws_call GET /credentials/check /dev/null >/dev/null 2>&1 || true
+    [[ -z "$own" ]] || stop_aws_helper
+}
+
 # get_into_fifo URL DIR: the dump's GET, curl on a presigned URL (passed on stdin as a config line, never on its
 # command line) into DIR/body.fifo, with the stall limits (S3_STALL_SECONDS). DIR/s3.rc gets 0 for a 200 only: a
 # redirect (AWS_REGION is not the bucket's region) or an error page must not reach gpg; DIR/s3.err the cause.
@@ -888,6 +904,9 @@ get_into_fifo() {
             echo 1 >"$d/s3.rc"
         fi
     else
+        if grep -Eq 'returned error: 40[03]' "$d/s3.err"; then
+            credentials_check_after_refusal
+        fi
         echo 1 >"$d/s3.rc"
     fi
     release_fifo "$d/body.fifo"

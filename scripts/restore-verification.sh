@@ -239,6 +239,12 @@ cleanup() {
         BACKUP_FAILED=1
         status=$EX_VERIFY
     fi
+    # A fault of the AWS configuration met on the way (credentials that expired during the run, found by lib.sh
+    # when S3 refused the download): exit 2 with its line, as die does, not 4.
+    if [[ "$(exit_code "$status")" != "$status" ]]; then
+        log "ERROR: $(aws_config_fault)"
+        status=$EX_USAGE
+    fi
     # The record recovery-points reads (passed or failed); a verification whose record is lost did not pass.
     # The AWS helper is stopped during the pass and the swap (verify_pass): a run interrupted there starts it.
     [[ "$VERIFY_MODE" != dump || -z "$VERIFY_RECORD_MANIFEST" || -n "$AWS_HELPER_PID" ]] || start_aws_helper
