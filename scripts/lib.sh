@@ -287,6 +287,8 @@ aws_helper_ready() {
         fi
         sleep 0.02
         waited=$((waited + 1))
+        # A python3 that starts slowly (a loaded node): said once, not a silent pause of up to 20 s.
+        ((waited != 250)) || log "waiting for the AWS helper to start ($LIB_DIR/aws-helper.py: 5 s so far; at most 20 s)"
     done
 }
 
@@ -889,6 +891,31 @@ credentials_check_after_refusal() {
     [[ -z "$own" ]] || stop_aws_helper
 }
 
+# WAIT_PROGRESS_SECONDS: how often a long wait says that it still waits (default 60).
+# wait_with_progress WHAT LIMIT COMMAND...: runs COMMAND (its exit status is this function's) after saying
+# "waiting for WHAT (at most LIMIT)", and every WAIT_PROGRESS_SECONDS while it runs "still waiting for WHAT
+# (N s so far; at most LIMIT)": a wait of minutes (an RDS waiter) is never silent. The lines go to the caller's
+# stderr: a redirection of COMMAND's own goes inside COMMAND (a function), not on this call.
+wait_with_progress() {
+    local what=$1 limit=$2 every=${WAIT_PROGRESS_SECONDS:-60} ticker rc=0
+    shift 2
+    [[ "$every" =~ ^[1-9][0-9]*$ ]] || every=60
+    log "waiting for $what (at most $limit)"
+    (
+        local waited=0
+        # One second at a time, its sleep's output closed: a sleep left when the ticker is killed holds nothing open.
+        while sleep 1 >/dev/null 2>&1; do
+            waited=$((waited + 1))
+            ((waited % every != 0)) || log "still waiting for $what (${waited} s so far; at most $limit)"
+        done
+    ) &
+    ticker=$!
+    "$@" || rc=$?
+    kill "$ticker" 2>/dev/null || true
+    wait "$ticker" 2>/dev/null || true
+    return "$rc"
+}
+
 # get_into_fifo URL DIR: the dump's GET, curl on a presigned URL (passed on stdin as a config line, never on its
 # command line) into DIR/body.fifo, with the stall limits (S3_STALL_SECONDS). DIR/s3.rc gets 0 for a 200 only: a
 # redirect (AWS_REGION is not the bucket's region) or an error page must not reach gpg; DIR/s3.err the cause.
@@ -1367,6 +1394,18 @@ format('pid %s (application_name %L, user %s, client %s, state %s, transaction s
     CASE WHEN a.xact_start IS NOT NULL THEN to_char(a.xact_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
          WHEN a.state IS NULL THEN 'not visible' ELSE 'none open' END,
     coalesce(to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'not visible'),
+    ${1:-''}, a.pid)
+SQL
+}
+
+# lock_waiter_sql [SUFFIX]: an SQL expression (over pg_stat_activity as a) for a wait's progress line: the
+# session a script waits for, "pid N (application_name 'a', user u, state s, query since T)SUFFIX: to end it
+# (its transaction is rolled back), SELECT pg_terminate_backend(N)", as the final timeout error names it.
+lock_waiter_sql() {
+    cat <<SQL
+format('pid %s (application_name %L, user %s, state %s, query since %s)%s: to end it (its transaction is rolled back), SELECT pg_terminate_backend(%s)',
+    a.pid, a.application_name, coalesce(a.usename::text, 'not visible'), coalesce(a.state, 'not visible'),
+    coalesce(to_char(a.query_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'not visible'),
     ${1:-''}, a.pid)
 SQL
 }

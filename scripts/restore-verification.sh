@@ -970,7 +970,9 @@ verify_snapshot() {
         fail_rest "the restore failed"
         return
     fi
-    if ! awscli rds wait db-instance-available --db-instance-identifier "$RESTORE_ID" 2>"$WORK_DIR/rds.err"; then
+    # The AWS CLI's waiter polls every 30 s, 60 times: said while it lasts (lib.sh wait_with_progress).
+    instance_available() { awscli rds wait db-instance-available --db-instance-identifier "$RESTORE_ID" 2>"$WORK_DIR/rds.err"; }
+    if ! wait_with_progress "the test instance $RESTORE_ID to become available (aws rds wait db-instance-available)" "30 min: the waiter's 60 polls, 30 s apart" instance_available; then
         result "restore to test instance works" FAIL "$RESTORE_ID did not become available: $(tail -n 1 "$WORK_DIR/rds.err")"
         fail_rest "the instance is not available"
         return
