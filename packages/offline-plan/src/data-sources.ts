@@ -308,6 +308,9 @@ export function functionName(token: string): string {
     return [pkg, namespace && namespace !== "index" && namespace !== pkg ? namespace : undefined, member].filter(Boolean).join(".");
 }
 
+/** The type every dynamic provider's resource registers with (the SDK's pulumi.dynamic.Resource). */
+export const DYNAMIC_RESOURCE = "pulumi-nodejs:dynamic:Resource";
+
 /** The lookups of one program run, counted per function and kind. */
 export class LookupLog {
     private readonly counts = new Map<string, LookupRecord>();
@@ -319,6 +322,11 @@ export class LookupLog {
     /** A remote component (built by its provider plugin): named by its type, as programs spell it. */
     recordRemoteComponent(type: string, name: string): void {
         this.count(type, type, "not planned", name);
+    }
+
+    /** A dynamic provider's resource (pulumi.dynamic.Resource): its create is the program's code, never run offline. */
+    recordDynamicResource(name: string): void {
+        this.count("pulumi.dynamic.Resource", DYNAMIC_RESOURCE, "not run", name);
     }
 
     private count(fn: string, token: string, result: LookupRecord["result"], detail: string | undefined): void {

@@ -9,7 +9,7 @@ import type * as PulumiSdk from "@pulumi/pulumi";
 import { PlannedResource, UNKNOWN, UnknownApply } from "./model";
 import { programLocation } from "./program-errors";
 import { modelledComponentOutputs } from "./resource-mocks";
-import { LookupLog } from "./data-sources";
+import { DYNAMIC_RESOURCE, LookupLog } from "./data-sources";
 import { RegisterRequest, recordOf } from "./records";
 
 export const STACK_REFERENCE = "pulumi:pulumi:StackReference";
@@ -34,6 +34,9 @@ export function watchMonitor(pulumi: typeof PulumiSdk, resources: PlannedResourc
                     // Under `pulumi up` the plugin registers the component's children; offline, nothing does.
                     // A Helm Release is one resource whose chart the provider installs: its objects are never planned.
                     lookups.recordRemoteComponent(req.getType(), req.getName());
+                } else if (req.getType() === DYNAMIC_RESOURCE) {
+                    // Offline, as in a preview, its provider's create never runs: say so, never a silent resource.
+                    lookups.recordDynamicResource(req.getName());
                 }
                 // The SDK keeps the unknowns of a response flagged unknown (an update that could not compute
                 // everything); unflagged, it turns them into known undefineds. The mocks mark unknown only what
