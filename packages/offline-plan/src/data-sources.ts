@@ -363,11 +363,24 @@ type InvokeFunction = (token: string, ...rest: unknown[]) => unknown;
 export function installUnknownInvokes(pulumi: typeof PulumiSdk, log: LookupLog): void {
     const runtime = pulumi.runtime as unknown as Record<string, InvokeFunction>;
     const unknownOutput = () => pulumi.output(pulumi.unknown);
-    const unknownObject = () =>
+    // The Promise forms resolve to plain values under `pulumi up`; offline each field is an unknown Output, which
+    // flows into a resource's inputs as unknown. Made into text (String(x), a template, JSON), it would be the SDK's
+    // "Calling [toString] on an [Output<T>]" notice, planned as if it were the value: refused instead, naming it.
+    const unknownField = (token: string, property: string) => {
+        const output = unknownOutput();
+        const refuse = (): never => {
+            throw new Error(
+                `${functionName(token)}(...).${property} is not known offline (no stand-in answers ${token}), and the program uses it as text: ` +
+                    `pass it to a resource's inputs as it is, or use the Output form of the lookup with .apply, which stays unknown as in a first preview`,
+            );
+        };
+        return Object.assign(output, { toString: refuse, toJSON: refuse });
+    };
+    const unknownObject = (token: string) =>
         new Proxy({} as Record<string | symbol, unknown>, {
-            get: (_target, property) => (typeof property === "string" && property !== "then" && property !== "toJSON" ? unknownOutput() : undefined),
+            get: (_target, property) => (typeof property === "string" && property !== "then" && property !== "toJSON" ? unknownField(token, property) : undefined),
         });
-    const wrap = (name: string, unknown: () => unknown) => {
+    const wrap = (name: string, unknown: (token: string) => unknown) => {
         const original = runtime[name];
         if (typeof original !== "function") {
             return;
@@ -377,10 +390,10 @@ export function installUnknownInvokes(pulumi: typeof PulumiSdk, log: LookupLog):
                 return original(token, ...rest);
             }
             log.record(token, "unknown");
-            return unknown();
+            return unknown(token);
         };
     };
-    wrap("invoke", () => Promise.resolve(unknownObject()));
+    wrap("invoke", (token) => Promise.resolve(unknownObject(token)));
     wrap("invokeSingle", () => Promise.resolve(unknownOutput()));
     wrap("invokeOutput", unknownOutput);
     wrap("invokeSingleOutput", unknownOutput);
