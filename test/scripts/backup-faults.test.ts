@@ -280,7 +280,8 @@ exec ${PG_BIN}/psql "$@"\n`, { mode: 0o755 });
                     await new Promise((r) => setTimeout(r, 100));
                 }
                 const announced = waitForStderr(run, new RegExp(`counting the rows of ${table.replace(".", "\\.")} waits for an ACCESS SHARE lock on oauth2_registered_client, held by pid ${migration} `
-                    + `\\(application_name 'schema-migration', user postgres, state active\\) \\(waiting for it, ahead of the backup\\) \\(\\d+s; at most BACKUP_LOCK_TIMEOUT=600 s\\)`), 30_000);
+                    + `\\(application_name 'schema-migration', user postgres, state active, query since \\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z\\) \\(waiting for it, ahead of the backup\\): `
+                    + `to end it \\(its transaction is rolled back\\), SELECT pg_terminate_backend\\(${migration}\\) \\(\\d+s; at most BACKUP_LOCK_TIMEOUT=600 s\\)`), 30_000);
                 fs.writeFileSync(countGate, "");
                 await announced;
                 fs.writeFileSync(dumpGate, "");
