@@ -9,8 +9,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { PLAN_CLI, REPO } from "./support/plans";
+import { runCli } from "./support/cli";
 import { UNKNOWN_TEXT } from "offline-plan/model";
 
+/** The CLI as a process of its own (the bin), for what a test proves of the process; the rest runs it in this process (support/cli.ts). */
 function runPlan(args: string[], cwd = REPO, env: Record<string, string> = {}) {
     const result = spawnSync(process.execPath, [PLAN_CLI, ...args], {
         cwd,
@@ -68,11 +70,12 @@ describe("npm run plan (CLI)", function () {
         ["a malformed backup window", (t) => t.replace('oauth2-dr:backupWindow: "03:00-04:00"', 'oauth2-dr:backupWindow: "3am"'), /^oauth2-dr:backupWindow: "3am" is not hh24:mi-hh24:mi/m],
         ["an unknown cloud", (t) => `${t}  oauth2-dr:cloud: oci\n`, /^oauth2-dr:cloud: "oci" is not one of aws, azure, gcp/m],
     ];
-    for (const [what, edit, expected] of badInputs) {
-        it(`exits 2 on ${what}, with a line naming the key`, () => {
+    for (const [index, [what, edit, expected]] of badInputs.entries()) {
+        it(`exits 2 on ${what}, with a line naming the key`, async () => {
             const dir = projectWithEditedProd(edit);
             temps.push(dir);
-            const { status, stdout, stderr } = runPlan(["--stack", "prod"], dir);
+            // The first as the command (started in the copy), the others in this process (support/cli.ts).
+            const { status, stdout, stderr } = index === 0 ? runPlan(["--stack", "prod"], dir) : await runCli("plan", ["--program", dir, "--stack", "prod"]);
             assert.equal(status, 2, stderr);
             assert.match(stderr, expected);
             assert.equal(stdout.trim(), "", "nothing is planned");
@@ -98,8 +101,8 @@ describe("npm run plan (CLI)", function () {
             [["--program", "no/such/dir"], /^--program no\/such\/dir: no Pulumi\.yaml in /m],
         ];
         for (const [args, message] of usageErrors) {
-            it(`${args.join(" ")}: usage error, exit 2, nothing planned`, () => {
-                const { status, stdout, stderr } = runPlan(args);
+            it(`${args.join(" ")}: usage error, exit 2, nothing planned`, async () => {
+                const { status, stdout, stderr } = await runCli("plan", args);
                 assert.equal(status, 2);
                 assert.match(stderr, message);
                 assert.match(stderr, /usage: offline-plan \[options\]/);
