@@ -757,10 +757,10 @@ passphrase_for_manifest() {
     load_passphrase "$id" "$version"
 }
 
-# probe_object KEY: reads the first 64 KiB of a stored dump (one ranged GET) into $WORK_DIR/probe.gpg and
-# prints the object's full size (from Content-Range); fails with the AWS message on stderr.
+# probe_object KEY [FILE]: reads the first 64 KiB of a stored dump (one ranged GET) into FILE (default
+# $WORK_DIR/probe.gpg) and prints the object's full size (from Content-Range); fails with the AWS message on stderr.
 probe_object() {
-    aws_call GET /s3/get "$WORK_DIR/probe.gpg" "bucket=$BUCKET" "key=$1" "range=bytes=0-65535" || return "$EX_STORAGE"
+    aws_call GET /s3/get "${2:-$WORK_DIR/probe.gpg}" "bucket=$BUCKET" "key=$1" "range=bytes=0-65535" || return "$EX_STORAGE"
     printf '%s' "$AWS_CALL_OBJECT_SIZE"
 }
 

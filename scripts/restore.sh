@@ -212,8 +212,19 @@ schema=${schema:-public}
 [[ "$want_size" =~ ^[0-9]+$ && "$want_sha" =~ ^[0-9a-f]{64}$ && -n "$object_key" ]] \
     || die "$EX_NO_BACKUP" "$manifest_key lacks the dump's key, size or sha256"
 
-# A dump newer than the chosen manifest that has no manifest of its own: named, never skipped silently.
-if keys=$(s3_keys "$BACKUP_PREFIX" 2>/dev/null); then
+# A dump newer than the chosen manifest that has no manifest of its own: named, never skipped silently. The
+# bucket's listing (newer_dumps_start) runs while the dump's first 64 KiB are read (step 2); newer_dumps_warning
+# waits for it and says it before the probe's verdict.
+newer_dumps_start() {
+    { s3_keys "$BACKUP_PREFIX" >"$WORK_DIR/keys.list" 2>/dev/null || rm -f "$WORK_DIR/keys.list"; } &
+    NEWER_DUMPS_PID=$!
+    restore_note_job "$NEWER_DUMPS_PID"
+}
+newer_dumps_warning() {
+    local keys newer how
+    wait "$NEWER_DUMPS_PID" 2>/dev/null || true
+    [[ -f "$WORK_DIR/keys.list" ]] || return 0
+    keys=$(<"$WORK_DIR/keys.list")
     newer=$(printf '%s\n' "$keys" | awk -v prefix="$BACKUP_PREFIX" -v db="$source_db" -v chosen="$object_key" '
         { seen[$0] = 1; if (index($0, prefix db "-") == 1 && $0 ~ /-[0-9]+T[0-9]+Z-[0-9a-f]+\.dump\.gpg$/ && $0 > chosen) dumps[++n] = $0 }
         END { for (i = 1; i <= n; i++) { name = substr(dumps[i], length(prefix) + 1); sub(/\.dump\.gpg$/, "", name); if (!seen[prefix "manifests/" name ".json"]) print dumps[i] } }')
@@ -222,16 +233,19 @@ if keys=$(s3_keys "$BACKUP_PREFIX" 2>/dev/null); then
         [[ $chosen_by_default -eq 1 ]] || how="the manifest you named"
         log "WARNING: $(printf '%s' "$newer" | wc -l | awk '{ print $1 + 1 }') dump(s) newer than $manifest_key have no manifest, newest $(s3_uri "$(printf '%s\n' "$newer" | tail -n 1)"): a backup that did not finish (no manifest was written) or whose manifest was deleted. Restoring $how; to restore a newer dump, recreate its manifest first"
     fi
-fi
+}
 
 # 2. The object (the manifest's S3 version), the passphrase version, the scratch space, the target: all
 #    before the download.
 restore_check_file_limit "$want_size"
+newer_dumps_start
 probe_query=("bucket=$BUCKET" "key=$object_key" "range=bytes=0-65535")
 [[ -z "$object_version" ]] || probe_query+=("version_id=$object_version")
 what="the dump $(s3_uri "$object_key")${object_version:+ (version $object_version)}"
-aws_call GET /s3/get "$WORK_DIR/probe.gpg" "${probe_query[@]}" 2>"$WORK_DIR/s3.err" \
-    || die "$EX_STORAGE" "$what is not readable: $(one_line_error "$WORK_DIR/s3.err")"
+probed=0
+aws_call GET /s3/get "$WORK_DIR/probe.gpg" "${probe_query[@]}" 2>"$WORK_DIR/s3.err" || probed=$?
+newer_dumps_warning
+[[ $probed -eq 0 ]] || die "$EX_STORAGE" "$what is not readable: $(one_line_error "$WORK_DIR/s3.err")"
 size=$AWS_CALL_OBJECT_SIZE
 [[ "$size" == "$want_size" ]] || die "$EX_STORAGE" "$what has $size bytes, the manifest $manifest_key says $want_size"
 encryption_for_manifest "$m"
