@@ -567,9 +567,12 @@ verify_dump() {
     check_size "${SIZE_CHECK_PENDING[@]}"
     VERIFY_PASS_URL=$(restore_presign "$object_key" "" 2>/dev/null) || VERIFY_PASS_URL=""
     VERIFY_RECORD_VERSION=$(s3_version "$manifest_key" 2>/dev/null) || VERIFY_RECORD_VERSION=""
+    SCRATCH_DB="${VERIFY_DATABASE:-oauth2_verify_$(date -u +%Y%m%d%H%M%S)}"
+    # The pass's processes start while the probe still decrypts; nothing is downloaded (gpg waits for the
+    # session key, the GET is not sent) until the probe's verdict below (verify_pass_start).
+    verify_pass_start "$object_key" "$compression" "$SCRATCH_DB"
     probe_passphrase_finish "$object_key" "$(passphrase_origin)"
     check_db_connection "${VERIFY_MAINTENANCE_DB:-postgres}" "${VERIFY_PGHOST:-${PGHOST:-}}" "${VERIFY_PGPORT:-${PGPORT:-5432}}"
-    SCRATCH_DB="${VERIFY_DATABASE:-oauth2_verify_$(date -u +%Y%m%d%H%M%S)}"
     scratch_create_start
 
     # One pass, restore.sh's: download, hash, decrypt while the rows load into staging tables; moved into
@@ -703,35 +706,55 @@ verify_dump() {
 # a type of its own, ...) is verified by the pass, then restored by stream_restore (a second download).
 # The results in $WORK_DIR/stream/, as stream_restore leaves them: s3 gpg decompress restore psql .rc and
 # .err, sha.out, verdict ("verified" or why not): one classification (stream_failure) reads both.
-verify_pass() {
-    local key=$1 want_sha=$2 db=$4 s="$WORK_DIR/stream" d="$WORK_DIR/spool" l="$WORK_DIR/load" mode=parallel
+# verify_pass_start KEY COMPRESSION DATABASE: verify_pass's setup, before the probe's verdict. When the download
+# URL was presigned already (VERIFY_PASS_URL), the AWS helper (botocore, ~50 MB) is stopped (the pass's
+# processes make the verification's peak memory; it is started again, in the background, when they are
+# done: the record, a second read) and the pass's processes are started with RESTORE_PASS_KEY_LATER=1: their
+# start (python, pg_restore, gpg, zstd) overlaps the passphrase's S2K, but gpg waits for the session key and
+# the GET is sent by verify_pass (restore_pass_key) only, after the verdicts on the passphrase and the server.
+VERIFY_PASS_STARTED=0
+verify_pass_start() {
+    local key=$1 db=$3 s="$WORK_DIR/stream"
     local -x PGHOST="${VERIFY_PGHOST:-${PGHOST:-}}" PGPORT="${VERIFY_PGPORT:-${PGPORT:-5432}}" PGDATABASE=$db
-    local jobs=${RESTORE_JOBS:-2} step why="" decompress_rc restore_rc load_rc
+    local jobs=${RESTORE_JOBS:-2}
     [[ "$jobs" =~ ^[1-9][0-9]?$ ]] || die "$EX_USAGE" "RESTORE_JOBS must be a number of parallel COPY sessions from 1 to 99, not $jobs"
-    RESTORE_COMPRESSION=$3
+    RESTORE_COMPRESSION=$2
     RESTORE_RUN_ID=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
     local -x PGAPPNAME="oauth2-dr-verify:$RESTORE_RUN_ID"
     RESTORE_PASS_SPOOL=/dev/null
     rm -rf "$s"
     mkdir "$s"
-    # The download URL, presigned first: the AWS helper (botocore, ~50 MB) is stopped while the pass's
-    # processes run (the verification's peak memory) and started again, in the background, when they are
-    # done (the verification record, a second read).
-    # (Presigned already while the probe decrypted, VERIFY_PASS_URL; again here when that failed.)
+    [[ -n "$VERIFY_PASS_URL" ]] || return 0
     RESTORE_PASS_URL=$VERIFY_PASS_URL
-    if [[ -z "$RESTORE_PASS_URL" ]] && ! RESTORE_PASS_URL=$(restore_presign "$key" "" 2>"$s/s3.err"); then
-        echo 1 >"$s/s3.rc"
-        echo "the download did not start" >"$s/verdict"
-        return 0
-    fi
     stop_aws_helper
-    log "downloading $(s3_uri "$key") into scratch database $db: hashed, decrypted and authenticated while its rows load into staging tables"
-    if ! restore_pass_start "$key" "" "$jobs" --no-owner --no-acl; then
-        start_aws_helper
-        cp "$d/s3.err" "$s/s3.err" 2>/dev/null
-        echo 1 >"$s/s3.rc"
-        echo "the download did not start" >"$s/verdict"
-        return 0
+    RESTORE_PASS_KEY_LATER=1 restore_pass_start "$key" "" "$jobs" --no-owner --no-acl
+    VERIFY_PASS_STARTED=1
+}
+
+verify_pass() {
+    local key=$1 want_sha=$2 db=$4 s="$WORK_DIR/stream" d="$WORK_DIR/spool" l="$WORK_DIR/load" mode=parallel
+    local -x PGHOST="${VERIFY_PGHOST:-${PGHOST:-}}" PGPORT="${VERIFY_PGPORT:-${PGPORT:-5432}}" PGDATABASE=$db
+    local jobs=${RESTORE_JOBS:-2} step why="" decompress_rc restore_rc load_rc
+    local -x PGAPPNAME="oauth2-dr-verify:$RESTORE_RUN_ID"
+    if [[ $VERIFY_PASS_STARTED -eq 1 ]]; then
+        log "downloading $(s3_uri "$key") into scratch database $db: hashed, decrypted and authenticated while its rows load into staging tables"
+        restore_pass_key
+    else
+        # Not presigned while the probe decrypted (VERIFY_PASS_URL): presigned here.
+        if ! RESTORE_PASS_URL=$(restore_presign "$key" "" 2>"$s/s3.err"); then
+            echo 1 >"$s/s3.rc"
+            echo "the download did not start" >"$s/verdict"
+            return 0
+        fi
+        stop_aws_helper
+        log "downloading $(s3_uri "$key") into scratch database $db: hashed, decrypted and authenticated while its rows load into staging tables"
+        if ! restore_pass_start "$key" "" "$jobs" --no-owner --no-acl; then
+            start_aws_helper
+            cp "$d/s3.err" "$s/s3.err" 2>/dev/null
+            echo 1 >"$s/s3.rc"
+            echo "the download did not start" >"$s/verdict"
+            return 0
+        fi
     fi
     restore_pass_toc
     if [[ "$(cat "$d/toc.rc" 2>/dev/null)" != 0 || "$(cat "$d/schema.rc" 2>/dev/null)" != 0 ]]; then
