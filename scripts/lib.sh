@@ -1135,11 +1135,18 @@ restore_pass_wait() {
 # restore_load_gate JOBS: the pass's last step. Holds the rows (reads nothing) until restore_pass_gate says
 # what to do with them: load them into the staging tables with JOBS sessions (restore-pipe.py restore-load), or
 # drain them. A gate never opened (the script killed) holds them until the cleanup or the watchdog kills it.
-# The loader itself waits at the gate (--gate: woken at once by restore_pass_gate's line on gate.fifo): its
-# start (python, libpq) overlaps the table of contents and the staging tables instead of following them.
 restore_load_gate() {
-    local l="$WORK_DIR/load"
-    restore_python restore-load "$1" "$l" "$WORK_DIR/spool/stage.map" "$WORK_DIR/spool/setval.sql" "$l/counts" --gate "$l/gate" "$l/gate.fifo"
+    local l="$WORK_DIR/load" verdict=""
+    # Looks every 50 ms, or at once when restore_pass_gate's wake-up arrives on gate.fifo (bash's read, no process).
+    while [[ ! -e "$l/gate" ]]; do
+        if [[ -p "$l/gate.fifo" ]]; then read -r -t 0.05 _ <>"$l/gate.fifo" || true; else sleep 0.05; fi
+    done
+    read -r verdict <"$l/gate" || true
+    if [[ "$verdict" == load ]]; then
+        restore_python restore-load "$1" "$l" "$WORK_DIR/spool/stage.map" "$WORK_DIR/spool/setval.sql" "$l/counts"
+    else
+        cat >/dev/null
+    fi
 }
 
 # restore_python ARGS: restore-pipe.py's commands (no botocore needed: any python3; -S: without the

@@ -19,10 +19,7 @@ import sys
 #       names another object, INHERITS, PARTITION, storage options): the caller restores in one stream then.
 #       "unlogged": the staging tables are CREATE UNLOGGED TABLE (restore-verification.sh's scratch database
 #       only; never a restore's target), unless a table of SCHEMA_SQL is not staged.
-#   restore-pipe.py restore-load WORKERS ERR_DIR MAP_FILE SETVAL_FILE [COUNTS_FILE] [--gate GATE GATE_FIFO] < pg_restore --data-only output
-#       --gate: started before the staging tables exist (its start, libpq loaded, overlaps their creation), it
-#       reads nothing until GATE exists (woken by a line on GATE_FIFO, else it looks every 50 ms); GATE says
-#       "load" (then as below) or anything else: the rows are read to nowhere (lib.sh restore_pass_gate).
+#   restore-pipe.py restore-load WORKERS ERR_DIR MAP_FILE SETVAL_FILE < pg_restore --data-only output
 #       starts WORKERS psql sessions (libpq variables from the environment) and hands each COPY block's rows to
 #       whichever session is ready, in line-aligned chunks, into the staging table of that block; the
 #       sequences' setval statements go to SETVAL_FILE (for the swap). Exit 0 when
@@ -418,41 +415,7 @@ class _WorkerGone(Exception):
     pass
 
 
-def _wait_gate(gate, fifo):
-    """The gate's word ("load", else drain), once lib.sh restore_pass_gate has written GATE."""
-    try:
-        wake = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)  # never blocks; a wake-up line makes it readable
-    except OSError:
-        wake = None
-    while not os.path.exists(gate):
-        if wake is None:
-            _select.select([], [], [], 0.05)
-            continue
-        if _select.select([wake], [], [], 0.05)[0]:
-            try:
-                os.read(wake, 4096)
-            except BlockingIOError:
-                pass
-    if wake is not None:
-        os.close(wake)
-    with open(gate, encoding="utf-8") as handle:
-        return handle.readline().strip()
-
-
-def _drain(fd):
-    while os.read(fd, 1024 * 1024):
-        pass
-    return 0
-
-
 def restore_load(argv):
-    if "--gate" in argv:
-        at = argv.index("--gate")
-        gate, fifo = argv[at + 1], argv[at + 2]
-        argv = argv[:at] + argv[at + 3:]
-        _Libpq.load()
-        if _wait_gate(gate, fifo) != "load":
-            return _drain(sys.stdin.buffer.fileno())
     count, err_dir, map_file, setval_file = int(argv[0]), argv[1], argv[2], argv[3]
     counts_file = argv[4] if len(argv) > 4 else None
     setvals = open(setval_file, "wb")  # noqa: SIM115: closed at the end

@@ -218,46 +218,6 @@ printf '%s' "$code"
         assert.equal(fs.readFileSync(path.join(work, "setval.sql"), "utf8"), "SELECT pg_catalog.setval('public.s', 5, true);\n");
     });
 
-    it("the loader started before the staging tables (--gate) reads nothing until the gate opens: 'load' loads, anything else drains the rows to nowhere", async function () {
-        pg.createDatabase("loader_gate");
-        pg.psql("CREATE SCHEMA stg; CREATE TABLE stg.u (id int);", "loader_gate");
-        const stream = "COPY public.u (id) FROM stdin;\n1\n2\n3\n\\.\n";
-        const loader = (work: string) => ["-S", path.join(SCRIPTS, "restore-pipe.py"), "restore-load", "2", work, path.join(work, "map"), path.join(work, "setval.sql"),
-            path.join(work, "counts"), "--gate", path.join(work, "gate"), path.join(work, "gate.fifo")];
-        const workDir = () => {
-            const work = fs.mkdtempSync(path.join(dir, "gate-"));
-            fs.writeFileSync(path.join(work, "map"), "public\tstg\n");
-            spawnSync("mkfifo", [path.join(work, "gate.fifo")]);
-            return work;
-        };
-        const env = { ...process.env, ...pg.env("loader_gate") };
-        // Drain: the rows are read (the writer is not left blocked) and none is loaded.
-        const drained = workDir();
-        fs.writeFileSync(path.join(drained, "gate"), "drain\n");
-        const drain = spawnSync("python3", loader(drained), { input: stream, encoding: "utf8", env, timeout: 60_000 });
-        assert.equal(drain.status, 0, drain.stderr);
-        assert.equal(pg.psql("SELECT count(*) FROM stg.u", "loader_gate"), "0");
-        assert.equal(fs.existsSync(path.join(drained, "counts")), false);
-        // Load: held until the gate is written and the wake-up line arrives, then loaded.
-        const opened = workDir();
-        const child = spawn("python3", loader(opened), { env, stdio: ["pipe", "ignore", "pipe"] });
-        let stderr = "";
-        child.stderr!.on("data", (d) => (stderr += d));
-        const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-        child.stdin!.end(stream);
-        await sleep(500);
-        assert.equal(child.exitCode, null, "the loader did not wait for its gate");
-        assert.equal(pg.psql("SELECT count(*) FROM stg.u", "loader_gate"), "0");
-        fs.writeFileSync(path.join(opened, "gate"), "load\n");
-        // Read-write and nonblocking: never waits for a reader.
-        const wake = fs.openSync(path.join(opened, "gate.fifo"), fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
-        fs.writeSync(wake, "open\n");
-        fs.closeSync(wake);
-        assert.equal(await exited, 0, stderr);
-        assert.equal(pg.psql("SELECT string_agg(id::text, ',' ORDER BY id) FROM stg.u", "loader_gate"), "1,2,3");
-        assert.equal(fs.readFileSync(path.join(opened, "counts"), "utf8"), "stg.u\t3\n");
-    });
-
     it("staging tables get the columns' names and types only; their defaults and checks come with the swap; a generated column is not staged", function () {
         const out = fs.mkdtempSync(path.join(dir, "stage-"));
         const schemaSql = path.join(out, "schema.sql");
