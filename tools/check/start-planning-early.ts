@@ -10,7 +10,12 @@ import * as path from "path";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { startPlanningChildEarly } = require("offline-plan/planning-process.cjs") as { startPlanningChildEarly(): number | undefined };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { usePlannerV8Flags } = require("offline-plan/v8-flags.cjs") as { usePlannerV8Flags(): string[] };
 
 if (require.main?.filename === path.join(__dirname, "check.ts")) {
     startPlanningChildEarly();
+    // The checker is a short process too, beside its planning child on two cores: V8's tiering as the planner's
+    // (offline-plan's src/v8-flags.cjs; the checker's own CPU about 0.93x of the check's, bench/README.md section 1).
+    usePlannerV8Flags();
 }

@@ -5,5 +5,7 @@
  * `offline-plan --help` lists the options.
  */
 "use strict";
+// First: V8's tiering for a short planning process (src/v8-flags.cjs says why), before anything is compiled.
+require("../src/v8-flags.cjs").usePlannerV8Flags();
 require("../register.cjs");
 require("../src/plan.ts").runPlanCli();

@@ -17,6 +17,9 @@
  * under mocks the SDK never connects, and whatever reaches them (an RPC error's status code, a version compared)
  * loads the real module then.
  *
+ * zod 4's locale modules (a program's dependency, not the SDK's) are deferred too: 62 modules loaded with zod
+ * for `z.locales` alone (DEFERRED_IN_ZOD below).
+ *
  * In the same way, @pulumi/policy's policy.js loads its analyzer server (server.js: gRPC, the analyzer's
  * protobuf messages, and through deserialize.js the whole SDK) at module scope, for `new PolicyPack(...)` to
  * serve the engine. The offline check only evaluates the pack's policies (policy-harness.ts); with the server
@@ -71,13 +74,31 @@ const DEFERRED: ReadonlyMap<string, (load: () => unknown) => unknown> = new Map(
 /** The same for @pulumi/policy's files: policy.js's `const server_1 = require("./server")`, used as `server_1.serve(...)`. */
 const DEFERRED_IN_POLICY: ReadonlyMap<string, (load: () => unknown) => unknown> = new Map([["./server", (load) => forwardingProxy(load, {}, { __esModule: true })]]);
 
-/** The stand-in table for requests made from `filename`'s package (the SDK's or @pulumi/policy's), if any. */
+/**
+ * zod 4, a program's dependency (this repository's configuration schemas): `v4/core/index.cjs`,
+ * `v4/classic/external.cjs` and `v4/mini/external.cjs` export `locales` as
+ * `__importStar(require("../locales/index.cjs"))`, which loads every locale zod ships (62 modules) for `z.locales`,
+ * read only by a program that picks a language for its messages (`z.config(z.locales.fr())`); zod's own English
+ * messages come from `locales/en.cjs`, required directly. Deferred, `require("zod")` took 15.5 ms of CPU instead of
+ * 22 under the planner's compile cache (h31-plan). The stand-in answers __esModule, so that __importStar returns
+ * it as it returned the real module; every other read loads the real one.
+ */
+const DEFERRED_IN_ZOD: ReadonlyMap<string, (load: () => unknown) => unknown> = new Map([["../locales/index.cjs", (load) => forwardingProxy(load, {}, { __esModule: true })]]);
+const ZOD_DIR = `${path.sep}node_modules${path.sep}zod${path.sep}`;
+const ZOD_LOCALE_IMPORTERS = [path.join("v4", "core", "index.cjs"), path.join("v4", "classic", "external.cjs"), path.join("v4", "mini", "external.cjs")];
+
+/** The stand-in table for requests made from `filename`'s package (the SDK's, @pulumi/policy's or zod's), if any. */
 function deferredFor(filename: string | undefined): { table: ReadonlyMap<string, (load: () => unknown) => unknown>; owner: string } | undefined {
     if (filename?.includes(SDK_DIR)) {
         return { table: DEFERRED, owner: SDK_DIR };
     }
     if (filename?.includes(POLICY_DIR)) {
         return { table: DEFERRED_IN_POLICY, owner: POLICY_DIR };
+    }
+    const zod = filename?.lastIndexOf(ZOD_DIR) ?? -1;
+    if (filename !== undefined && zod >= 0 && ZOD_LOCALE_IMPORTERS.includes(filename.slice(zod + ZOD_DIR.length))) {
+        // This copy of zod's own: two installed copies never share a stand-in.
+        return { table: DEFERRED_IN_ZOD, owner: filename.slice(0, zod + ZOD_DIR.length) };
     }
     return undefined;
 }

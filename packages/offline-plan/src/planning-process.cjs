@@ -14,6 +14,7 @@ const { spawn } = require("child_process");
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
+const { PLANNER_V8_FLAGS } = require("./v8-flags.cjs");
 
 const CHILD = path.join(__dirname, "child.ts");
 /**
@@ -38,7 +39,8 @@ function childDirectory() {
  * pipes nor its channel (PlanningChild refs the channel while a batch runs).
  */
 function spawnPlanningChild(stackFile) {
-    const child = spawn(process.execPath, ["--require", TS_REGISTER, CHILD, stackFile], {
+    // V8's tiering for a short planning process (v8-flags.cjs), on the command line: before the child compiles anything.
+    const child = spawn(process.execPath, [...PLANNER_V8_FLAGS, "--require", TS_REGISTER, CHILD, stackFile], {
         // A program without its own node_modules (another team's, checked with --program) resolves
         // @pulumi/* from ours; its own node_modules, when present, still come first.
         env: { ...process.env, NODE_PATH: [process.env.NODE_PATH, OUR_NODE_MODULES].filter(Boolean).join(path.delimiter) },
