@@ -143,9 +143,17 @@ export class Alarms extends pulumi.ComponentResource {
      * its selection (DeleteBackupSelection, DeleteBackupPlan), starts no job, so neither failure alarm above fires.
      * This one fires when no backup job completed in the vault for a day: NumberOfBackupJobsCompleted ("the number
      * of completed backup jobs", AWS Backup Developer Guide, "AWS Backup metrics with Amazon CloudWatch") below 1
-     * over one day, missing data breaching (a day without a job may have no datapoint at all). Dimension: the vault,
-     * as the failure alarms above (BackupVaultName; the docs corpus did not show the metric's dimension table: if
-     * AWS publishes it only with ResourceType too, this alarm sees missing data and fires, loud, not silent).
+     * over one day, missing data breaching (a day without a job may have no datapoint at all).
+     * Checked 2026-12-05 (h31, docs and pages corpora): the namespace AWS/Backup and the metric name are AWS's:
+     * https://docs.aws.amazon.com/aws-backup/latest/devguide/monitoring.md ("You can use CloudWatch to track
+     * metrics ... AWS Backup metrics with Amazon CloudWatch", cloudwatch.md), and the guide's metric list
+     * (NumberOfBackupJobsCreated, ...Completed, ...Failed; quoted from the guide, 2021, by
+     * https://qiita.com/hayao_k/items/6823c4ae9ffd4bef43e2). The dimension name BackupVaultName is the API's
+     * field name for the vault (https://docs.aws.amazon.com/aws-backup/latest/devguide/API_BackupJob.html), and
+     * the one the failure alarms and widget above use; the guide's dimension table itself (cloudwatch.md) was not
+     * in either corpus, so whether AWS also publishes the metric with the vault alone (not only with ResourceType
+     * beside it) is not confirmed from the docs: if it does not, this alarm sees missing data and fires within a
+     * day of deployment, loud, never silent (treatMissingData breaching).
      */
     private backupJobsMissingAlarm(args: AlarmsArgs, vaultName: pulumi.Input<string>): void {
         this.metricAlarm(args, "backup-jobs-missing", {

@@ -348,7 +348,9 @@ export function jobPolicy(job: BackupJobName, args: BackupJobsArgs) {
         "secrets-export": [writeOwn(prefixOf("secrets-export")), secrets("jwkPrivateKey", ...passphrase), writerKeys],
         "app-config-export": [writeOwn(prefixOf("app-config-export")), writerKeys],
         "restore-verification": [
-            list(database),
+            // And the versions: a newer manifest hidden by a delete marker is a FAIL naming it, not the older one
+            // verified as the newest (scripts/lib.sh hidden_newest_manifest_says; ListObjectVersions).
+            { ...list(database), Action: ["s3:ListBucket", "s3:ListBucketVersions"] },
             { Sid: "ReadDumps", Effect: "Allow", Action: "s3:GetObject", Resource: pulumi.interpolate`${bucketArn}/${database}*` },
             // Its own record of each run (scripts/README.md, "Verification records"), nothing else.
             { Sid: "WriteVerificationRecords", Effect: "Allow", Action: ["s3:PutObject", "s3:PutObjectRetention"], Resource: pulumi.interpolate`${bucketArn}/${database}verifications/*` },

@@ -4,7 +4,7 @@
  */
 import { isAzureFlexibleServer, T } from "./types";
 import { read, UNKNOWN } from "./unknowns";
-import { readNumber, showNumber } from "./numbers";
+import { NumberInput, readNumber, showNumber } from "./numbers";
 
 const ENGINES: Array<[RegExp, string]> = [
     [/^aurora-postgresql/, "Aurora PostgreSQL"],
@@ -91,6 +91,25 @@ const dynamoPitr: Describe = (props) => {
 
 const notDeclared: Describe = () => "backups not declared by the program (the service's own defaults)";
 
+/**
+ * A Cosmos DB account's `backupPolicy`: continuous (point-in-time restore; its tier Continuous30Days when not
+ * set) or periodic (Azure's default when no policy is declared: a backup every 240 minutes, kept 8 hours).
+ */
+const cosmosBackups: Describe = (props) => {
+    const type = read(props, "backupPolicy", "type");
+    if (type === UNKNOWN) {
+        return "unknown until the update";
+    }
+    if (type === "Continuous") {
+        const tier = read(props, "backupPolicy", "continuousModeProperties", "tier");
+        return `continuous backup (${tier === UNKNOWN ? "tier unknown until the update" : typeof tier === "string" ? tier : "Continuous30Days, the default tier"})`;
+    }
+    const every = readNumber(props, "backupPolicy", "periodicModeProperties", "backupIntervalInMinutes");
+    const kept = readNumber(props, "backupPolicy", "periodicModeProperties", "backupRetentionIntervalInHours");
+    const show = (value: NumberInput, unit: string, fallback: number) => (value === UNKNOWN ? `${unit} unknown until the update` : typeof value === "number" ? `${value} ${unit}` : value === undefined ? `${fallback} ${unit}` : showNumber(value));
+    return `periodic backups every ${show(every, "minutes", 240)}, kept ${show(kept, "hours", 8)}${type === undefined ? " (backupPolicy not set: Azure's default)" : ""}`;
+};
+
 /** `backupRetentionDays` (the service's default when not set) and a geo-redundancy flag, as a classic azure server declares them. */
 const retentionDays = (property: string, defaultDays: number, geo: string): Describe => (props) => {
     const days = readNumber(props, property);
@@ -129,7 +148,14 @@ const NOT_JUDGED: Record<string, { kind: string; backups: Describe }> = {
     "aws:neptunegraph/graph:Graph": { kind: "Neptune Analytics graph", backups: notDeclared },
     "aws:timestreaminfluxdb/dbInstance:DbInstance": { kind: "Timestream for InfluxDB instance", backups: notDeclared },
     "aws:lightsail/database:Database": { kind: "Lightsail database", backups: flag("automated backups on", "automated backups off", "backupRetentionEnabled") },
-    "azure-native:documentdb:DatabaseAccount": { kind: "Cosmos DB account", backups: notDeclared },
+    // azure-native v3 names the Cosmos DB modules cosmosdb and mongocluster (documentdb, v2's name, is an alias).
+    "azure-native:documentdb:DatabaseAccount": { kind: "Cosmos DB account", backups: cosmosBackups },
+    "azure-native:cosmosdb:DatabaseAccount": { kind: "Cosmos DB account", backups: cosmosBackups },
+    "azure-native:documentdb:MongoCluster": { kind: "Azure Cosmos DB for MongoDB (vCore) cluster", backups: notDeclared },
+    "azure-native:mongocluster:MongoCluster": { kind: "Azure Cosmos DB for MongoDB (vCore) cluster", backups: notDeclared },
+    "azure-native:synapse:SqlPool": { kind: "Synapse dedicated SQL pool", backups: notDeclared },
+    "azure-native:sql:ManagedDatabase": { kind: "Azure SQL Managed Instance database", backups: notDeclared },
+    "azure-native:dbformariadb:Server": { kind: "Azure Database for MariaDB server", backups: notDeclared },
     "azure-native:sql:Database": { kind: "Azure SQL database", backups: notDeclared },
     "azure-native:dbformysql:Server": { kind: "Azure Database for MySQL server", backups: notDeclared },
     "azure-native:cache:Redis": { kind: "Azure Cache for Redis", backups: notDeclared },

@@ -65,14 +65,20 @@ const BACKUP_TOOLS: ReadonlyArray<{ tool: string; pattern: RegExp; dataClass: Da
 ];
 
 /**
+ * Where such an image writes, named between the engine and "backup" (`postgres-s3-backup`, `mysql-gcs-backup`;
+ * h31 trial, a public program's daily `postgres-s3-backup` job was only a look-alike): optional.
+ */
+const STORAGE_WORD = "(?:(?:s3|gcs|azure|blob|minio|r2|swift)[-_]?)?";
+
+/**
  * Images named for a database backup (their repository's last path segment, tag aside): a custom image
- * whose entrypoint takes the dump (`registry.example.com/acme/pgbackup:1.2`, `postgres-backup-s3`) says what
+ * whose entrypoint takes the dump (`registry.example.com/acme/pgbackup:1.2`, `postgres-backup-s3`, `postgres-s3-backup`) says what
  * it runs by its name even when its command and args are empty.
  */
 const BACKUP_IMAGES: ReadonlyArray<{ engine: string; pattern: RegExp; dataClass: DataClass }> = [
-    { engine: "PostgreSQL", pattern: /^(?:pg|postgres(?:ql)?)[-_]?(?:backup|dump)|(?:backup|dump)[-_]?(?:pg|postgres(?:ql)?)$/, dataClass: "database" },
-    { engine: "MySQL", pattern: /^(?:mysql|mariadb)[-_]?(?:backup|dump)|(?:backup|dump)[-_]?(?:mysql|mariadb)$/, dataClass: "database" },
-    { engine: "MongoDB", pattern: /^mongo(?:db)?[-_]?(?:backup|dump)|(?:backup|dump)[-_]?mongo(?:db)?$/, dataClass: "database" },
+    { engine: "PostgreSQL", pattern: new RegExp(`^(?:pg|postgres(?:ql)?)[-_]?${STORAGE_WORD}(?:backup|dump)|(?:backup|dump)[-_]?(?:pg|postgres(?:ql)?)$`), dataClass: "database" },
+    { engine: "MySQL", pattern: new RegExp(`^(?:mysql|mariadb)[-_]?${STORAGE_WORD}(?:backup|dump)|(?:backup|dump)[-_]?(?:mysql|mariadb)$`), dataClass: "database" },
+    { engine: "MongoDB", pattern: new RegExp(`^mongo(?:db)?[-_]?${STORAGE_WORD}(?:backup|dump)|(?:backup|dump)[-_]?mongo(?:db)?$`), dataClass: "database" },
 ];
 
 /** The image's repository name: "pgbackup" for "registry.example.com/acme/pgbackup:1.2@sha256:…". */

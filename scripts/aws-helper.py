@@ -15,6 +15,11 @@ Calls (query parameters; errors are HTTP 4xx/5xx whose body is botocore's messag
 prints, e.g. "An error occurred (NoSuchBucket) when calling the ListObjectsV2 operation: ..."):
   GET  /s3/keys?bucket&prefix[&modified]  every key under prefix, one a line, sorted (all pages); with
                                         modified=1 each line is KEY<TAB>LastModified (seconds since 1970)
+  GET  /s3/hidden?bucket&prefix         the keys under prefix that a delete marker hides (ListObjectVersions: the
+                                        key's latest version is a delete marker and an older version holds
+                                        data), one a line, sorted: KEY<TAB>VERSION_ID<TAB>WRITTEN<TAB>
+                                        MARKER_VERSION_ID<TAB>MARKER_TIME (the newest version with data; times
+                                        in ISO 8601 UTC)
   GET  /s3/size?bucket&key              the object's size in bytes
   GET  /s3/metadata?bucket&key&name     a user metadata value ("" when the object or value is absent)
   GET  /s3/version?bucket&key           the current version's VersionId ("" in an unversioned bucket)
@@ -33,6 +38,8 @@ prints, e.g. "An error occurred (NoSuchBucket) when calling the ListObjectsV2 op
                                         default 4); answers {"bytes": N} once the object is complete
   POST /s3/delete?bucket&key
   GET  /s3/presign?bucket&key[&version_id][&expires]  a GET URL for curl (default 15 minutes: used at once)
+  GET  /credentials/check               after S3 refused a presigned GET: the fault of the run's credentials as STS
+                                        sees them (recorded as the run's configuration fault), "" when none
   GET  /secretsmanager/get?id[&version]  {"ARN","Name","VersionId","SecretString"} as JSON
        [&region&endpoint_url[&role_arn&role_session_name]]  the same from another account (the vault's
                                         restore keys): its own region and endpoint ("" for the default), and
@@ -113,6 +120,10 @@ EXPIRED_CODES = ("ExpiredToken", "ExpiredTokenException")
 INVALID_CODES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "InvalidClientTokenId", "UnrecognizedClientException")
 
 
+def iso_utc(moment):
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def record_config_fault(message):
     """Writes the run's first configuration fault (later ones keep it: one cause); returns message."""
     path = os.environ.get("AWS_HELPER_CONFIG_FAULT_FILE")
@@ -165,6 +176,28 @@ def credentials_source():
     return method, f"renew the credentials of {where}, then run again"
 
 
+def credentials_expiry(method):
+    """"; valid until <time>, <where that time comes from>" for credentials that carry their expiry (temporary
+    ones: AWS_CREDENTIAL_EXPIRATION beside env keys, as `aws configure export-credentials` writes it; web
+    identity, assumed role, SSO: the expiry STS or SSO gave), "" when they do not say."""
+    try:
+        expiry = getattr(SESSION.get_credentials(), "_expiry_time", None)
+    except Exception:  # noqa: BLE001: only a detail of the message
+        return ""
+    if expiry is None:
+        return ""
+    where = "AWS_CREDENTIAL_EXPIRATION" if method == "env" else f"as issued to {method or 'the credential provider'}"
+    return f"; valid until {iso_utc(expiry)}, {where}"
+
+
+def still_expired_fault():
+    """botocore re-read refreshable credentials that were past their expiry and got the same ones (env keys with
+    AWS_CREDENTIAL_EXPIRATION, a credential_process that hands out old ones): its RuntimeError, as a fault."""
+    method, advice = credentials_source()
+    return (f"the AWS credentials{f' ({method})' if method else ''} have expired (botocore refreshed them and they are still "
+            f"expired{credentials_expiry(method)}): {advice}")
+
+
 def config_fault(error):
     """The line of a configuration or credentials fault for error (a botocore exception), or None."""
     exceptions = botocore.exceptions
@@ -189,7 +222,7 @@ def config_fault(error):
         operation = getattr(error, "operation_name", "") or "a call"
         if code in EXPIRED_CODES:
             method, advice = credentials_source()
-            return f"the AWS credentials{f' ({method})' if method else ''} have expired ({code} from {operation}): {advice}"
+            return f"the AWS credentials{f' ({method})' if method else ''} have expired ({code} from {operation}{credentials_expiry(method)}): {advice}"
         if code in INVALID_CODES:
             method, advice = credentials_source()
             return (f"the AWS credentials{f' ({method})' if method else ''} are not valid ({code} from {operation}: an unknown "
@@ -212,6 +245,8 @@ def probe_credentials():
     except botocore.exceptions.ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         return config_fault(error) if code in EXPIRED_CODES + INVALID_CODES else None
+    except RuntimeError as error:
+        return still_expired_fault() if "still expired" in str(error) else None
     except Exception:  # noqa: BLE001: STS unreachable or anything else: no diagnosis
         return None
     return None
@@ -398,6 +433,36 @@ def s3_keys(q, _body):
     if q.get("modified") == "1":
         return "".join(f"{key}\t{modified:.3f}\n" for key, modified in sorted(keys)).encode(), {}
     return "".join(f"{key}\n" for key, _ in sorted(keys)).encode(), {}
+
+
+def s3_hidden(q, _body):
+    """A DELETE without a version id on a versioned bucket (an operator's mistake, a compromised job) puts a delete
+    marker on top of an object: its versions stay (and stay locked), but ListObjectsV2 no longer lists the key.
+    restore.sh and the verification ask this before trusting "the newest manifest" of a listing."""
+    markers, data = {}, {}
+    paginator = client("s3").get_paginator("list_object_versions")
+    for page in paginator.paginate(Bucket=q["bucket"], Prefix=q.get("prefix", "")):
+        for marker in page.get("DeleteMarkers", []):
+            if marker.get("IsLatest"):
+                markers[marker["Key"]] = marker
+        for version in page.get("Versions", []):
+            newest = data.get(version["Key"])
+            if newest is None or version["LastModified"] > newest["LastModified"]:
+                data[version["Key"]] = version
+    lines = []
+    for key in sorted(markers):
+        if key in data:
+            version, marker = data[key], markers[key]
+            lines.append(f"{key}\t{version.get('VersionId') or 'null'}\t{iso_utc(version['LastModified'])}\t"
+                         f"{marker.get('VersionId') or 'null'}\t{iso_utc(marker['LastModified'])}\n")
+    return "".join(lines).encode(), {}
+
+
+def credentials_check(_q, _body):
+    """After S3 refused a presigned GET (curl sees only its HTTP status): whether the run's credentials are the
+    cause, as STS sees them now. The fault, when there is one, is recorded (exit 2) and answered; "" otherwise."""
+    fault = probe_credentials()
+    return (record_config_fault(fault) if fault else "").encode(), {}
 
 
 def s3_size(q, _body):
@@ -616,6 +681,8 @@ def secret_get(q, _body):
 
 CALLS = {
     ("GET", "/s3/keys"): (s3_keys, ("bucket",)),
+    ("GET", "/s3/hidden"): (s3_hidden, ("bucket",)),
+    ("GET", "/credentials/check"): (credentials_check, ()),
     ("GET", "/s3/size"): (s3_size, ("bucket", "key")),
     ("GET", "/s3/version"): (s3_version, ("bucket", "key")),
     ("GET", "/s3/metadata"): (s3_metadata, ("bucket", "key", "name")),
@@ -641,6 +708,10 @@ def call(method, target, body):
         raise CallError(400, f"aws-helper: {url.path} needs {', '.join(missing)}")
     try:
         return handler(q, body)
+    except RuntimeError as error:
+        if "still expired" not in str(error):
+            raise
+        raise CallError(401, record_config_fault(still_expired_fault())) from error
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
         fault = config_fault(error)
         if fault:

@@ -241,12 +241,12 @@ lock_timeout_error() {
         "${who:-the lock was released since; run the backup again}"
 }
 
-# lock_holders TABLE...: "x, held by pid N (application_name 'a', user u, state s)[; ...]" for each of the
-# tables that a session holds (or waits for, ahead of the backup) in ACCESS EXCLUSIVE mode.
+# lock_holders TABLE...: "x, held by pid N (application_name 'a', user u, state s, query since T): to end it ...,
+# SELECT pg_terminate_backend(N)[; ...]" (lib.sh lock_waiter_sql) for each of the tables that a session holds (or
+# waits for, ahead of the backup) in ACCESS EXCLUSIVE mode.
 lock_holders() {
     exclusive_locks "SELECT format('%s, held by %s', l.relation::regclass,
-              string_agg(format('pid %s (application_name %L, user %s, state %s)%s', a.pid, a.application_name, a.usename,
-                                coalesce(a.state, 'unknown'), CASE WHEN l.granted THEN '' ELSE ' (waiting for it, ahead of the backup)' END),
+              string_agg($(lock_waiter_sql "CASE WHEN l.granted THEN '' ELSE ' (waiting for it, ahead of the backup)' END"),
                          '; ' ORDER BY l.granted DESC, a.pid))" \
         "GROUP BY l.relation ORDER BY l.relation::regclass::text" "$@"
 }

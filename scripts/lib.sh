@@ -289,6 +289,8 @@ aws_helper_ready() {
         fi
         sleep 0.02
         waited=$((waited + 1))
+        # A python3 that starts slowly (a loaded node): said once, not a silent pause of up to 20 s.
+        ((waited != 250)) || log "waiting for the AWS helper to start ($LIB_DIR/aws-helper.py: 5 s so far; at most 20 s)"
     done
 }
 
@@ -741,6 +743,61 @@ latest_manifest_key() {
     printf '%s\n' "$keys" | sed '/^$/d' | tail -n 1
 }
 
+# hidden_manifests [DATABASE]: the manifests of DATABASE (default: every database) under BACKUP_PREFIX that a
+# delete marker hides (a DELETE without a version id on the versioned bucket: the version stays, and stays
+# locked, but ListObjectsV2 and so manifest_keys no longer see the key), oldest first, as aws-helper.py's
+# /s3/hidden lines: KEY VERSION_ID WRITTEN MARKER_VERSION_ID MARKER_TIME, tab-separated. EX_STORAGE when the
+# versions cannot be listed (s3:ListBucketVersions), the AWS message on stderr.
+hidden_manifests() {
+    local out stamp='[0-9]{8}T[0-9]{6}Z-[0-9a-f]+\.json' name='[^/]*-'
+    out=$(aws_call GET /s3/hidden - "bucket=$BUCKET" "prefix=${BACKUP_PREFIX}manifests/") || return "$EX_STORAGE"
+    [[ -n "${1:-}" ]] && name=$(printf '%s-' "$1" | sed 's/[][\.*^$+?(){}|]/\\&/g')
+    printf '%s\n' "$out" | grep -E "^$(printf '%s' "${BACKUP_PREFIX}manifests/" | sed 's/[][\.*^$+?(){}|]/\\&/g')${name}${stamp}"$'\t' | LC_ALL=C sort || true
+}
+
+# hidden_newest_manifest LISTED_NEWEST [DATABASE]: the hidden_manifests line of the newest manifest of DATABASE when a
+# delete marker hides it and it is newer than LISTED_NEWEST (the newest that the listing shows; "" for none);
+# nothing otherwise. EX_STORAGE as hidden_manifests.
+hidden_newest_manifest() {
+    local lines
+    lines=$(hidden_manifests "${2:-}") || return "$EX_STORAGE"
+    printf '%s\n' "$lines" | sed '/^$/d' | awk -F '\t' -v listed="$1" '$1 > listed' | tail -n 1
+}
+
+# hidden_manifest_words LINE LISTED_NEWEST DATABASE [CHOICE]: what an operator reads about a newest manifest that a
+# delete marker hides (LINE from hidden_newest_manifest): its key, version and write time, the marker's version
+# and time, and how to bring it back; LISTED_NEWEST is the older manifest the listing would have given instead,
+# and CHOICE how the script is told to take it (default "--manifest ", restore.sh's option; the verification's
+# "VERIFY_MANIFEST_KEY=").
+hidden_manifest_words() {
+    local key version written marker marked older choice=${4:---manifest }
+    IFS=$'\t' read -r key version written marker marked <<<"$1"
+    older="The newest manifest still listed is ${2:-none}"
+    [[ -z "$2" ]] || older="$older: it is older, and is not taken instead of the newest without your word (${choice}$2 takes it knowingly)"
+    printf 'the newest manifest of %s, %s (version %s, written %s), is hidden by a delete marker (version %s, placed %s): someone deleted the key without a version id; the manifest version and its dump are kept (Object Lock). %s. To make that manifest current again: aws s3api copy-object --bucket %s --key %s --copy-source "%s/%s?versionId=%s" (needs s3:GetObjectVersion and s3:PutObject; the manifest pins its dump version, so a hidden dump restores too), then run again; find who placed the marker in CloudTrail (DeleteObject on %s around %s)' \
+        "$3" "$(s3_uri "$key")" "$version" "$written" "$marker" "$marked" "$older" "$BUCKET" "$key" "$BUCKET" "$key" "$version" "$key" "$marked"
+}
+
+# hidden_newest_manifest_says DATABASE LISTED_NEWEST [CHOICE]: hidden_manifest_words when a delete marker hides a manifest of
+# DATABASE newer than LISTED_NEWEST, nothing otherwise; a warning (log), and nothing, when the bucket's versions
+# cannot be listed (s3:ListBucketVersions): the check gives no verdict then, and says so.
+hidden_newest_manifest_says() {
+    local line
+    if ! line=$(hidden_newest_manifest "$2" "$1" 2>"$WORK_DIR/hidden.err"); then
+        log "WARNING: cannot list the versions under s3://$BUCKET/${BACKUP_PREFIX}manifests/ to check for a newer manifest hidden by a delete marker (s3:ListBucketVersions): $(one_line_error "$WORK_DIR/hidden.err")"
+        return 0
+    fi
+    [[ -z "$line" ]] || hidden_manifest_words "$line" "$2" "$1" "${3:-}"
+}
+
+# refuse_hidden_newest_manifest DATABASE LISTED_NEWEST: dies (EX_NO_BACKUP) when a delete marker hides the newest
+# manifest of DATABASE (hidden_newest_manifest_says), so that "the newest manifest" is never silently an older one.
+refuse_hidden_newest_manifest() {
+    local words
+    words=$(hidden_newest_manifest_says "$1" "$2")
+    [[ -z "$words" ]] || die "$EX_NO_BACKUP" "$words"
+}
+
 # previous_manifest_key KEY [DATABASE]: the manifest before KEY, or "".
 previous_manifest_key() {
     local keys
@@ -842,6 +899,47 @@ release_fifo() {
     exec {release}>&-
 }
 
+# credentials_check_after_refusal: after S3 refused a presigned GET with 400 or 403 (curl --fail sees the status,
+# not S3's error code), asks the helper whether the run's credentials are the cause (STS GetCallerIdentity): keys
+# that expired since the run started (static ones; refreshable ones, web identity, SSO, assumed roles, are renewed
+# by botocore before each presign). The helper records such a fault, and the caller's die then exits 2 naming
+# the credentials' source and expiry, not 4 (storage). restore.sh stops its helper before the download: a helper
+# of its own answers then (in this subshell), stopped after.
+credentials_check_after_refusal() {
+    local own=""
+    if ! aws_helper_ready 2>/dev/null; then
+        start_aws_helper "$WORK_DIR/aws-check.sock"
+        own=1
+    fi
+    aws_call GET /credentials/check /dev/null >/dev/null 2>&1 || true
+    [[ -z "$own" ]] || stop_aws_helper
+}
+
+# WAIT_PROGRESS_SECONDS: how often a long wait says that it still waits (default 60).
+# wait_with_progress WHAT LIMIT COMMAND...: runs COMMAND (its exit status is this function's) after saying
+# "waiting for WHAT (at most LIMIT)", and every WAIT_PROGRESS_SECONDS while it runs "still waiting for WHAT
+# (N s so far; at most LIMIT)": a wait of minutes (an RDS waiter) is never silent. The lines go to the caller's
+# stderr: a redirection of COMMAND's own goes inside COMMAND (a function), not on this call.
+wait_with_progress() {
+    local what=$1 limit=$2 every=${WAIT_PROGRESS_SECONDS:-60} ticker rc=0
+    shift 2
+    [[ "$every" =~ ^[1-9][0-9]*$ ]] || every=60
+    log "waiting for $what (at most $limit)"
+    (
+        local waited=0
+        # One second at a time, its sleep's output closed: a sleep left when the ticker is killed holds nothing open.
+        while sleep 1 >/dev/null 2>&1; do
+            waited=$((waited + 1))
+            ((waited % every != 0)) || log "still waiting for $what (${waited} s so far; at most $limit)"
+        done
+    ) &
+    ticker=$!
+    "$@" || rc=$?
+    kill "$ticker" 2>/dev/null || true
+    wait "$ticker" 2>/dev/null || true
+    return "$rc"
+}
+
 # get_into_fifo URL DIR: the dump's GET, curl on a presigned URL (passed on stdin as a config line, never on its
 # command line) into DIR/body.fifo, with the stall limits (S3_STALL_SECONDS). DIR/s3.rc gets 0 for a 200 only: a
 # redirect (AWS_REGION is not the bucket's region) or an error page must not reach gpg; DIR/s3.err the cause.
@@ -857,6 +955,9 @@ get_into_fifo() {
             echo 1 >"$d/s3.rc"
         fi
     else
+        if grep -Eq 'returned error: 40[03]' "$d/s3.err"; then
+            credentials_check_after_refusal
+        fi
         echo 1 >"$d/s3.rc"
     fi
     release_fifo "$d/body.fifo"
@@ -1322,6 +1423,18 @@ format('pid %s (application_name %L, user %s, client %s, state %s, transaction s
     CASE WHEN a.xact_start IS NOT NULL THEN to_char(a.xact_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
          WHEN a.state IS NULL THEN 'not visible' ELSE 'none open' END,
     coalesce(to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'not visible'),
+    ${1:-''}, a.pid)
+SQL
+}
+
+# lock_waiter_sql [SUFFIX]: an SQL expression (over pg_stat_activity as a) for a wait's progress line: the
+# session a script waits for, "pid N (application_name 'a', user u, state s, query since T)SUFFIX: to end it
+# (its transaction is rolled back), SELECT pg_terminate_backend(N)", as the final timeout error names it.
+lock_waiter_sql() {
+    cat <<SQL
+format('pid %s (application_name %L, user %s, state %s, query since %s)%s: to end it (its transaction is rolled back), SELECT pg_terminate_backend(%s)',
+    a.pid, a.application_name, coalesce(a.usename::text, 'not visible'), coalesce(a.state, 'not visible'),
+    coalesce(to_char(a.query_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'not visible'),
     ${1:-''}, a.pid)
 SQL
 }

@@ -239,6 +239,12 @@ cleanup() {
         BACKUP_FAILED=1
         status=$EX_VERIFY
     fi
+    # A fault of the AWS configuration met on the way (credentials that expired during the run, found by lib.sh
+    # when S3 refused the download): exit 2 with its line, as die does, not 4.
+    if [[ "$(exit_code "$status")" != "$status" ]]; then
+        log "ERROR: $(aws_config_fault)"
+        status=$EX_USAGE
+    fi
     # The record recovery-points reads (passed or failed); a verification whose record is lost did not pass.
     # The AWS helper is stopped during the pass and the swap (verify_pass): a run interrupted there starts it.
     [[ "$VERIFY_MODE" != dump || -z "$VERIFY_RECORD_MANIFEST" || -n "$AWS_HELPER_PID" ]] || start_aws_helper
@@ -492,6 +498,14 @@ verify_dump() {
         fi
         MANIFESTS_LISTED=1
         manifest_key=$(printf '%s\n' "$MANIFESTS_LISTING" | sed '/^$/d' | tail -n 1)
+        # The newest manifest hidden by a delete marker: a FAIL that names it (lib.sh), not the older one verified.
+        local hidden
+        hidden=$(hidden_newest_manifest_says "$PGDATABASE" "$manifest_key" VERIFY_MANIFEST_KEY=)
+        if [[ -n "$hidden" ]]; then
+            result "backup completed successfully" FAIL "$hidden"
+            fail_rest "the newest backup is hidden by a delete marker"
+            return
+        fi
     fi
     if [[ -z "$manifest_key" ]]; then
         result "backup completed successfully" FAIL "no manifest of ${PGDATABASE} under s3://$BUCKET/${BACKUP_PREFIX}manifests/"
@@ -956,7 +970,9 @@ verify_snapshot() {
         fail_rest "the restore failed"
         return
     fi
-    if ! awscli rds wait db-instance-available --db-instance-identifier "$RESTORE_ID" 2>"$WORK_DIR/rds.err"; then
+    # The AWS CLI's waiter polls every 30 s, 60 times: said while it lasts (lib.sh wait_with_progress).
+    instance_available() { awscli rds wait db-instance-available --db-instance-identifier "$RESTORE_ID" 2>"$WORK_DIR/rds.err"; }
+    if ! wait_with_progress "the test instance $RESTORE_ID to become available (aws rds wait db-instance-available)" "30 min: the waiter's 60 polls, 30 s apart" instance_available; then
         result "restore to test instance works" FAIL "$RESTORE_ID did not become available: $(tail -n 1 "$WORK_DIR/rds.err")"
         fail_rest "the instance is not available"
         return

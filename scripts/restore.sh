@@ -129,9 +129,9 @@ restore_lock_announce() {
     while sleep 1; do
         waited=$((waited + 1))
         ((waited == 2 || waited % 15 == 0)) || continue
+        # Each holder as the timeout error names it: pid, application_name, since when, the statement that ends it.
         line=$(psql -X -At -d "$PGDATABASE" -c "SELECT format('%s, held by %s', coalesce(l.relation::regclass::text, l.locktype),
-                coalesce((SELECT string_agg(format('pid %s (application_name %s, %s)', b.pid, coalesce(nullif(b.application_name, ''), 'none'),
-                    coalesce(b.state, 'unknown state')), '; ' ORDER BY b.pid) FROM pg_stat_activity b WHERE b.pid = ANY (pg_blocking_pids($1))), 'another session'))
+                coalesce((SELECT string_agg($(lock_waiter_sql "''"), '; ' ORDER BY a.pid) FROM pg_stat_activity a WHERE a.pid = ANY (pg_blocking_pids($1))), 'another session'))
             FROM pg_locks l WHERE l.pid = $1 AND NOT l.granted LIMIT 1" 2>/dev/null) || continue
         [[ -z "$line" ]] || log "the swap is waiting for a lock on $line (${waited}s so far; at most RESTORE_LOCK_TIMEOUT=$2 per table)"
     done
@@ -182,6 +182,8 @@ if [[ -z "$manifest_key" ]]; then
     chosen_by_default=1
     manifest_key=$(latest_manifest_key "$source_db" 2>"$WORK_DIR/list.err") \
         || die "$EX_STORAGE" "cannot list s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(one_line_error "$WORK_DIR/list.err")"
+    # A newer manifest behind a delete marker: said, never an older one restored in its place (lib.sh).
+    refuse_hidden_newest_manifest "$source_db" "$manifest_key"
     [[ -n "$manifest_key" ]] || die "$EX_NO_BACKUP" "no manifest of ${source_db} under s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(manifests_hint "$source_db")"
 fi
 [[ "$manifest_key" == *.json ]] \

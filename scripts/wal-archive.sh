@@ -468,8 +468,15 @@ wait_for_target_file() {
     deadline=$(( ${EPOCHREALTIME/[.,]/} + seconds * 1000000 ))
     [[ -s "$file" ]] || log "the base backup is in place; waiting (at most $seconds s) for the target time in $file"
     # The first line, with or without its newline.
+    local every=${WAIT_PROGRESS_SECONDS:-60} started=${EPOCHREALTIME/[.,]/} next
+    [[ "$every" =~ ^[1-9][0-9]*$ ]] || every=60
+    next=$((started + every * 1000000))
     until [[ -s "$file" ]] && line=$(<"$file") && line=${line%%$'\n'*} && [[ -n "$line" ]]; do
         (( ${EPOCHREALTIME/[.,]/} < deadline )) || die "$EX_USAGE" "no target time in $file after $seconds s (--target-time-file)"
+        if (( ${EPOCHREALTIME/[.,]/} >= next )); then
+            log "still waiting for the target time in $file ($(( (${EPOCHREALTIME/[.,]/} - started) / 1000000 )) s so far; at most $seconds s, --wait-for-target)"
+            next=$((next + every * 1000000))
+        fi
         sleep 0.05
     done
     epoch "$line"
@@ -490,7 +497,13 @@ wait_for_target() {
     # Seconds since the wait started, with centiseconds (bash arithmetic on microseconds).
     since() { local us=$(( ${EPOCHREALTIME/[.,]/} - started )); printf '%d.%02d' $((us / 1000000)) $((us % 1000000 / 10000)); }
     [[ -f "$spool/covered" ]] || log "waiting (at most $seconds s) for the archive to reach the target: for a segment of timeline $timeline that holds a commit or abort at or after it"
+    local every=${WAIT_PROGRESS_SECONDS:-60} said=0
+    [[ "$every" =~ ^[1-9][0-9]*$ ]] || every=60
     while [[ ! -f "$spool/covered" ]]; do
+        if (( (${EPOCHREALTIME/[.,]/} - started) / 1000000 >= (said + 1) * every )); then
+            said=$((said + 1))
+            log "still waiting for the archive to reach the target ($(since) s so far; at most $seconds s, --wait-for-target; newest segment of timeline $timeline listed: $(awk -v tli="$timeline" 'length($0) == 24 && substr($0, 1, 8) == tli' "$spool/archive.list" 2>/dev/null | tail -n 1 | grep . || echo none))"
+        fi
         if (( ${EPOCHREALTIME/[.,]/} - started >= seconds * 1000000 )); then
             elapsed=$(since)
             log "WARNING: after $elapsed s the archive does not reach the target yet (no archived WAL of timeline $timeline holds a commit at or after it): the recovery fetches what arrives later itself, and fails if it never does"

@@ -307,7 +307,9 @@ describe("BackupJobs component (Pulumi mocks, kubernetes-models)", function () {
         it("restore-verification: reads dumps, restores and deletes oauth2-backup-test-* instances only, writes only its records", function () {
             const { statements } = roleOf("restore-verification");
             const sid = (s: string) => statements.find((x) => x.Sid === s);
-            assert.deepEqual(actionsOf(statements).filter((a) => a.startsWith("s3:")).sort(), ["s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:PutObjectRetention"]);
+            assert.deepEqual(actionsOf(statements).filter((a) => a.startsWith("s3:")).sort(), ["s3:GetObject", "s3:ListBucket", "s3:ListBucketVersions", "s3:PutObject", "s3:PutObjectRetention"]);
+            // ListObjectVersions (s3:ListBucketVersions), for the newest manifest hidden by a delete marker, under its own prefix only.
+            assert.deepEqual(sid("ListOwnPrefix").Condition, { StringLike: { "s3:prefix": ["database/", "database/*"] } });
             assert.deepEqual(resources(sid("ReadDumps")), [`${BUCKET_ARN}/database/*`]);
             // scripts/restore-verification.sh write_verification_record: database/verifications/ only, never a dump or manifest.
             assert.deepEqual(resources(sid("WriteVerificationRecords")), [`${BUCKET_ARN}/database/verifications/*`]);

@@ -7,6 +7,7 @@
  *   exit       the CLI's exit code (0 compliant, 1 a mandatory violation, 2 the plan failed)
  *   flagged    resources that a mandatory violation other than the coverage row must name
  *   stderr     for exit 2: the one line the user reads (a regular expression)
+ *   env        for exit 2: environment variables the CLIs run with (OFFLINE_PLAN_PROGRAM_TIMEOUT: seconds before a wait is stopped)
  *   resources  "type name" of every resource the plan must hold (nothing dropped)
  *   lookups    the data sources, outside stacks and plugin-built components the report lists as answered offline
  *   secretInputs  "type name input" that must reach the plan as secrets
@@ -41,6 +42,8 @@ interface Expected {
     exit?: 0 | 1 | 2;
     flagged?: string[];
     stderr?: string;
+    /** for exit 2: environment variables the CLIs run with (OFFLINE_PLAN_PROGRAM_TIMEOUT, to stop a wait in seconds) */
+    env?: Record<string, string>;
     resources?: string[];
     lookups?: string[];
     secretInputs?: string[];
@@ -57,8 +60,11 @@ function expectations(program: string): Expected {
     return JSON.parse(fs.readFileSync(path.join(CORPUS, program, "expected.json"), "utf8")) as Expected;
 }
 
-function cli(tool: "plan" | "check", args: string[]) {
-    const child = spawnSync(process.execPath, tool === "plan" ? [PLAN_CLI, ...args] : ["--require", TS_REGISTER, path.join(REPO, "tools", "check", "check.ts"), ...args], { cwd: REPO, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+/** A CLI still running after this long is killed (status null): a hang fails its test instead of stopping the suite. */
+const CLI_HANG = 120000;
+
+function cli(tool: "plan" | "check", args: string[], env: Record<string, string> = {}) {
+    const child = spawnSync(process.execPath, tool === "plan" ? [PLAN_CLI, ...args] : ["--require", TS_REGISTER, path.join(REPO, "tools", "check", "check.ts"), ...args], { cwd: REPO, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env }, timeout: CLI_HANG, killSignal: "SIGKILL" });
     return { status: child.status, stdout: child.stdout, stderr: child.stderr };
 }
 
@@ -91,11 +97,13 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
             it(`${program}: plan and check exit 2 with one line the user can act on`, () => {
                 // A preview plans each stack twice (in full behind it, to find what waits on unknowns): the same failure.
                 for (const [tool, ...extra] of [["plan"], ["check"], ["plan", "--preview"]] as const) {
-                    const { status, stdout, stderr } = cli(tool, ["--program", dir, "--stack", expected.stack, ...extra]);
+                    const { status, stdout, stderr } = cli(tool, ["--program", dir, "--stack", expected.stack, ...extra], expected.env);
                     assert.equal(status, 2, `${tool}: ${stderr}`);
                     assert.equal(stdout.trim(), "", `${tool} prints nothing on stdout`);
                     assert.match(stderr, new RegExp(expected.stderr ?? "", "m"), `${tool}: ${stderr}`);
                     assert.doesNotMatch(stderr, /promises? (were|was) still active/);
+                    // The program's failure names the program's files, never a frame of the planner's own.
+                    assert.doesNotMatch(stderr, /offline-plan\/src\//, `${tool}: ${stderr}`);
                 }
             });
             continue;
@@ -384,7 +392,8 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
     it("a backup CronJob whose script is unknown in a preview (built from an endpoint) is not failed for a missing label", () => {
         const { status, stdout, stderr } = cli("check", ["--program", path.join(CORPUS, "ledger-pgdump-nightly"), "--preview"]);
         assert.equal(status, 0, stdout + stderr);
-        assert.match(stdout, /^Violations: 0 mandatory, 0 advisory$/m);
+        // Not a bare "0 mandatory": the summary says what it did not judge (listed below it).
+        assert.match(stdout, /^Violations: 0 mandatory, 0 advisory; NOT JUDGED in this preview: 1 resource \(values unknown: listed below\)$/m);
     });
 
     it("a full plan says which .apply callbacks did not run (value unknown offline) and check lists them as not judged in text, JSON, Markdown and HTML; --strict-unknowns fails on them", () => {
@@ -404,7 +413,7 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
         // Advisory by default: the stack's verdict stands on what the plan holds, and says what it did not see.
         const text = cli("check", ["--program", dir]);
         assert.equal(text.status, 0, text.stdout + text.stderr);
-        assert.match(text.stdout, /^Not judged: 2 \.apply callbacks in the program did not run, .* no policy judged it; .*\n {2}index\.ts:25:15 \(waits on signing-suffix\)\n {2}index\.ts:35:40 \(waits on signing-suffix, signing\)$/m);
+        assert.match(text.stdout, /^Not judged: 2 \.apply callbacks in the program did not run, .* no policy judged it, .*\n {2}index\.ts:25:15 \(waits on signing-suffix\)\n {2}index\.ts:35:40 \(waits on signing-suffix, signing\)$/m);
         const json = cli("check", ["--program", dir, "--json"]);
         assert.deepEqual((JSON.parse(json.stdout) as { unknownApplies: unknown }).unknownApplies, expected);
         const markdown = cli("check", ["--program", dir, "--format", "markdown"]);

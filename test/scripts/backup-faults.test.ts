@@ -205,7 +205,7 @@ describe("db-backup.sh under operator faults", function () {
             const lock = await holdLock("public.app_user", "long-migration");
             const bucket = newBucket();
             const run = startScript("db-backup.sh", env(bucket, { BACKUP_LOCK_TIMEOUT: "600" }));
-            await waitForStderr(run, new RegExp(`waiting for an ACCESS SHARE lock on app_user, held by pid ${lock.pid} \\(application_name 'long-migration', user postgres, state idle in transaction\\) \\(\\d+s since the dump started; at most BACKUP_LOCK_TIMEOUT=600 s\\)`), 60_000);
+            await waitForStderr(run, new RegExp(`waiting for an ACCESS SHARE lock on app_user, held by pid ${lock.pid} \\(application_name 'long-migration', user postgres, state idle in transaction, query since \\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z\\): to end it \\(its transaction is rolled back\\), SELECT pg_terminate_backend\\(${lock.pid}\\) \\(\\d+s since the dump started; at most BACKUP_LOCK_TIMEOUT=600 s\\)`), 60_000);
             // Committed after the snapshot, while the dump waits: not in the dump, however many steps it took.
             pg.psql("INSERT INTO audit.login_event (principal) VALUES ('after-the-snapshot')", DB);
             // The wait is pg_dump's own (--lock-wait-timeout, in steps): no watcher beside it (it was a bash loop

@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
 import { tableChecksums } from "../support/checksums";
-import { awsCall, explain, getObject, listKeys, putObject, runScript, SCRIPTS, scriptEnv, startScript, useScriptServers } from "../../tools/sandbox/scripts";
+import { awsCall, explain, getObject, listKeys, listVersions, putObject, runScript, SCRIPTS, scriptEnv, startScript, useScriptServers } from "../../tools/sandbox/scripts";
 import { LOCALHOST, MotoServer, PG_BIN, PgServer } from "../../tools/sandbox/servers";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -45,6 +45,13 @@ describe("restore.sh under operator faults (real PostgreSQL 15 and S3 API)", fun
         pg.createDatabase(name);
         pg.psql(seedSql({ clients: 3, authorizations: 5, consents: 2 }), name);
         return checksums(name);
+    }
+
+    /** Removes every version of a key (no delete marker left: as if it had never been written). */
+    function removeEveryVersion(inBucket: string, key: string): void {
+        for (const v of listVersions(moto, inBucket, key).filter((x) => x.key === key)) {
+            awsCall(moto, "s3", "delete_object", { Bucket: inBucket, Key: key, VersionId: v.versionId });
+        }
     }
 
     /** Polls (not a timed assertion: a limit far above any expected wait) until check() holds. */
@@ -520,7 +527,9 @@ exec ${PG_BIN}/psql "$@"
         const second = await runScript("db-backup.sh", scriptEnv(pg, moto, orphaned, passphrase));
         assert.equal(second.code, 0, explain(second));
         const newest = second.stdout.trim();
-        awsCall(moto, "s3", "delete_object", { Bucket: orphaned, Key: newest });
+        // Its manifest never written: every version removed (a DELETE without a version id would only hide it
+        // behind a delete marker, which restore.sh refuses to pass over: test/scripts/delete-markers.test.ts).
+        removeEveryVersion(orphaned, newest);
         pg.createDatabase("orphan_target");
         const result = await restore(orphaned, "orphan_target");
         assert.equal(result.code, 0, explain(result));
@@ -541,7 +550,7 @@ exec ${PG_BIN}/psql "$@"
             assert.equal(bySize.code, 2, explain(bySize));
             assert.match(bySize.stderr, /has 5242880 bytes: not a manifest/);
         } finally {
-            awsCall(moto, "s3", "delete_object", { Bucket: bucket, Key: big });
+            removeEveryVersion(bucket, big);
         }
         assert.ok(listKeys(moto, bucket, "database/manifests/").includes(manifestKey));
     });

@@ -4,6 +4,7 @@
  * (packages/offline-plan/src/policy-harness.ts) and compute the retention matrix. `npm run check` prints it; the report
  * generator and the tests import `checkStacks` / `checkPlan`.
  */
+import * as fs from "fs";
 import * as path from "path";
 import { EnforcementLevel, Policies } from "@pulumi/policy";
 import { ALL_POLICIES, PACK_ENFORCEMENT_LEVEL } from "../../policy/all";
@@ -66,9 +67,44 @@ export interface StackCheck {
     notJudgedInPreview: UnjudgedInPreview[];
     /**
      * The program's `.apply` callbacks that did not run even in a full plan, their value unknown offline:
-     * whatever they create is in no plan and no policy judged it (the plan's unknownApplies).
+     * whatever they create is in no plan and no policy judged it (the plan's unknownApplies), each with its
+     * source line (`code`: a program's own check there, e.g. stacks/compose-storage.ts vaultAcceptsWriters, gave
+     * no verdict) and the outside stacks whose unknown outputs it waits on (`stackReferences`).
      */
-    unknownApplies: UnknownApply[];
+    unknownApplies: UnjudgedApply[];
+}
+
+/** An `.apply` that did not run for an unknown value: where, its source line, and the outside stacks it waits on. */
+export interface UnjudgedApply extends UnknownApply {
+    code?: string;
+    stackReferences?: string[];
+}
+
+/** The source line of a program location ("file:line:column", relative to the program), trimmed; undefined when unreadable. */
+export function sourceLineAt(programDir: string, where: string): string | undefined {
+    const m = /^(.*):(\d+):\d+$/.exec(where);
+    if (!m) {
+        return undefined;
+    }
+    try {
+        const line = fs.readFileSync(path.resolve(programDir, m[1]), "utf8").split("\n")[Number(m[2]) - 1]?.trim();
+        return line ? (line.length > 140 ? `${line.slice(0, 139)}…` : line) : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/** The plan's unknown applies with their source lines and the StackReferences (unknown in this plan) they wait on. */
+export function unjudgedApplies(plan: PlanResult, programDir: string): UnjudgedApply[] {
+    const unknownStacks = new Set((plan.lookups ?? []).filter((l) => l.function === "pulumi.StackReference" && l.result === "unknown").map((l) => l.detail ?? ""));
+    return (plan.unknownApplies ?? []).map((a) => {
+        const stackReferences = a.waitsOn.filter((name) => unknownStacks.has(name));
+        if (stackReferences.length === 0) {
+            return a;
+        }
+        const code = sourceLineAt(programDir, a.where);
+        return { ...a, ...(code ? { code } : {}), stackReferences };
+    });
 }
 
 /** One resource (or retention table row) left unjudged by some policies, because of the same unknown inputs. */
@@ -195,7 +231,7 @@ export async function checkPlan(plan: PlanResult, options: Omit<CheckOptions, "s
         notJudged: notJudgedDatabases(resources),
         waitingOnUnknowns: plan.waitingOnUnknowns ?? [],
         notJudgedInPreview: [...unjudgedInPreview(notApplicable, prepared.resources), ...unjudgedRows(rows)],
-        unknownApplies: plan.unknownApplies ?? [],
+        unknownApplies: unjudgedApplies(plan, path.resolve(options.programDir ?? REPO_ROOT)),
         organizationGuard: organizationGuardOf(plan),
     };
 }

@@ -1,8 +1,7 @@
 /** Text and JSON renderings of `checkStacks` results for `npm run check`. */
 import { shortType } from "offline-plan/model";
 import { describeUnknownApply, formatExposedSecrets, formatLookups, formatWaiting } from "offline-plan/format";
-import type { UnknownApply } from "offline-plan/model";
-import type { StackCheck, UnjudgedInPreview } from "./core";
+import type { StackCheck, UnjudgedApply, UnjudgedInPreview } from "./core";
 import type { NotJudged } from "../../policy/engines";
 
 function pad(text: string, width: number): string {
@@ -53,7 +52,7 @@ export function formatCheck(check: StackCheck, preview = true): string {
         lines.push("", `Organization SCP (key guards, break-glass roles): ${check.organizationGuard}`);
     }
     lines.push("");
-    lines.push(`Violations: ${mandatory.length} mandatory, ${advisory.length} advisory`);
+    lines.push(`Violations: ${mandatory.length} mandatory, ${advisory.length} advisory${notJudgedSummary(check, preview)}`);
     for (const v of [...mandatory, ...advisory]) {
         lines.push(`  [${v.enforcementLevel}] ${v.policy}: ${v.message}`);
         if (v.urn) {
@@ -70,24 +69,54 @@ export function formatCheck(check: StackCheck, preview = true): string {
         lines.push("", ...waiting);
     }
     lines.push(...formatUnjudged(check.notJudgedInPreview ?? [], preview));
-    lines.push(...formatUnknownAppliesNotJudged(check.unknownApplies ?? []));
+    lines.push(...formatUnknownAppliesNotJudged(check.unknownApplies ?? [], preview));
     return lines.join("\n");
+}
+
+/**
+ * The summary's word on what was not judged (listed below it): "0 mandatory" covers only what was judged, so a
+ * check the program could not run (its value unknown: an outside stack's outputs) is never read as a pass.
+ */
+export function notJudgedSummary(check: StackCheck, preview = true): string {
+    const applies = (check.unknownApplies ?? []).length;
+    const unjudged = (check.notJudgedInPreview ?? []).length;
+    const waiting = (check.waitingOnUnknowns ?? []).length;
+    const parts = [
+        applies > 0 ? `${applies} .apply callback${applies === 1 ? "" : "s"} of the program (its own checks among them)` : "",
+        unjudged > 0 ? countOf(check.notJudgedInPreview) : "",
+        waiting > 0 ? `${waiting} registration${waiting === 1 ? "" : "s"} waiting on unknowns` : "",
+    ].filter(Boolean);
+    return parts.length > 0 ? `; NOT JUDGED in this ${preview ? "preview" : "check"}: ${parts.join(", ")} (values unknown: listed below)` : "";
 }
 
 /**
  * The program's `.apply` callbacks that never ran, their value unknown even in a full offline plan: what
  * they create was not judged. Said plainly, since the verdict above covers only what the plan holds.
  */
-export function formatUnknownAppliesNotJudged(applies: UnknownApply[]): string[] {
+export function formatUnknownAppliesNotJudged(applies: UnjudgedApply[], preview = false): string[] {
     if (applies.length === 0) {
         return [];
     }
     const n = applies.length;
     return [
         "",
-        `Not judged: ${n} .apply callback${n === 1 ? "" : "s"} in the program did not run, ${n === 1 ? "its" : "their"} value unknown even in a full offline plan (a value only the cloud computes, or an outside stack's output not supplied). Whatever ${n === 1 ? "it creates" : "they create"} under \`pulumi up\` (buckets, secrets, databases) is in no plan and no policy judged it; the verdict above covers only what the plan holds (--strict-unknowns fails the check on this):`,
-        ...applies.map((a) => `  ${describeUnknownApply(a)}`),
+        `Not judged: ${n} .apply callback${n === 1 ? "" : "s"} in the program did not run, ${n === 1 ? "its" : "their"} value unknown even in a full offline plan (a value only the cloud computes, or an outside stack's output not supplied). Whatever ${n === 1 ? "it creates" : "they create"} under \`pulumi up\` (buckets, secrets, databases) is in no plan and no policy judged it, nor any check the program makes in ${n === 1 ? "it" : "them"}; the verdict above covers only what the plan holds (--strict-unknowns fails the check on this):`,
+        // The source line and the remedy where the value is an outside stack's outputs (a check of the program
+        // over them, such as the standby's vault-writer check, gave no verdict); the others as they were.
+        ...applies.map((a) => `  ${describeUnknownApply(a)}${a.stackReferences?.length && a.code ? `: \`${a.code}\`` : ""}${unjudgedApplyWhy(a, preview)}`),
     ];
+}
+
+/** Why an apply that waits on outside stacks gave no verdict, and how to have it judged. */
+function unjudgedApplyWhy(a: UnjudgedApply, preview: boolean): string {
+    const stacks = a.stackReferences ?? [];
+    if (stacks.length === 0) {
+        return "";
+    }
+    const [one] = stacks;
+    return ` NOT JUDGED: the outputs of the stack${stacks.length === 1 ? "" : "s"} ${stacks.join(", ")} are unknown in this ${preview ? "preview" : "check"}: ` +
+        `run a full check with ${stacks.length === 1 ? "that stack" : "those stacks"} in the program, or supply ${stacks.length === 1 ? "its" : "their"} outputs with --stack-outputs ${one}=FILE.json ` +
+        `(FILE.json from \`pulumi stack output --json -s ${one}\`)`;
 }
 
 /** The type of a "not judged in this preview" entry that is a row of the retention matrix (a stack policy's), not a resource. */

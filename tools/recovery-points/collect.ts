@@ -28,7 +28,7 @@ import {
     RDSClientConfig,
 } from "@aws-sdk/client-rds";
 import { createHash } from "crypto";
-import { GetObjectCommand, HeadObjectCommand, paginateListObjectsV2, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, paginateListObjectsV2, S3Client } from "@aws-sdk/client-s3";
 import { BackupClient, paginateListRecoveryPointsByBackupVault, RecoveryPointByBackupVault } from "@aws-sdk/client-backup";
 import { CloudWatchClient, GetMetricStatisticsCommand } from "@aws-sdk/client-cloudwatch";
 import { configRestore, dumpRestore, EXIT, humanBytes, newestFirst, PICK_TIME, RecoveryPoint, Report, Restore, SourceError, Unlisted, utc, Verification, windowRestore } from "./points";
@@ -743,6 +743,68 @@ function verificationOf(recordKey: string | undefined, text: string | undefined,
     };
 }
 
+/** A manifest whose key a delete marker hides: its newest version with data, and the marker on top of it. */
+interface HiddenManifest {
+    key: string;
+    versionId: string;
+    written?: Date;
+    markerVersionId: string;
+    markedAt?: Date;
+}
+
+/**
+ * The manifests a delete marker hides (ListObjectVersions: the key's latest version is a delete marker and an
+ * older version holds data). A DELETE without a version id on the versioned bucket (an operator's mistake, a
+ * compromised job) does that: the version stays, locked, but ListObjectsV2 no longer lists the key.
+ */
+async function hiddenManifests(s3: S3Client, bucket: string, prefix: string): Promise<HiddenManifest[]> {
+    const markers = new Map<string, { versionId: string; at?: Date }>();
+    const data = new Map<string, { versionId: string; at?: Date }>();
+    // The SDK has no paginator for ListObjectVersions: its own markers, page by page.
+    let marker: { KeyMarker?: string; VersionIdMarker?: string } = {};
+    for (let more = true; more;) {
+        const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix, ...marker }));
+        more = page.IsTruncated === true;
+        marker = { KeyMarker: page.NextKeyMarker, VersionIdMarker: page.NextVersionIdMarker };
+        for (const m of page.DeleteMarkers ?? []) {
+            if (m.IsLatest && m.Key) {
+                markers.set(m.Key, { versionId: m.VersionId ?? "null", at: m.LastModified });
+            }
+        }
+        for (const v of page.Versions ?? []) {
+            const known = v.Key ? data.get(v.Key) : undefined;
+            if (v.Key && (!known || (v.LastModified?.getTime() ?? 0) > (known.at?.getTime() ?? 0))) {
+                data.set(v.Key, { versionId: v.VersionId ?? "null", at: v.LastModified });
+            }
+        }
+    }
+    return [...markers].filter(([key]) => key.endsWith(".json") && data.has(key)).map(([key, marker]) => ({
+        key,
+        versionId: data.get(key)!.versionId,
+        ...(data.get(key)!.at ? { written: data.get(key)!.at } : {}),
+        markerVersionId: marker.versionId,
+        ...(marker.at ? { markedAt: marker.at } : {}),
+    })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/** How to make a hidden manifest current again (scripts/lib.sh hidden_manifest_words says the same). */
+export function unhideCommand(bucket: string, region: string, hidden: { key: string; versionId: string }): string {
+    return `aws s3api copy-object --region ${region} --bucket ${bucket} --key ${hidden.key} --copy-source "${bucket}/${hidden.key}?versionId=${hidden.versionId}"`;
+}
+
+/** The point of a hidden manifest: listed, marked HIDDEN, and not restorable until its version is made current again. */
+function hiddenPoint(point: RecoveryPoint, hidden: HiddenManifest, where: DumpLocation): RecoveryPoint {
+    const marked = hidden.markedAt ? utc(hidden.markedAt) : "at an unknown time";
+    const why = `the manifest is hidden by a delete marker (version ${hidden.markerVersionId}, placed ${marked}; its own version ${hidden.versionId} is kept): ` +
+        `restore.sh does not see it. Make it current again: ${unhideCommand(where.bucket, where.region, hidden)}; then restore it with the command this point then lists`;
+    return {
+        ...point,
+        detail: `HIDDEN by a delete marker placed ${marked}: ${point.detail}`,
+        hidden: { versionId: hidden.versionId, markerVersionId: hidden.markerVersionId, ...(hidden.markedAt ? { markedAt: utc(hidden.markedAt) } : {}) },
+        restore: { commands: [], blocked: why },
+    };
+}
+
 /** The dumps of one bucket through their manifests (a dump without one is never restored), and their verification records. */
 export async function dumpsIn(s3: S3Client, where: DumpLocation): Promise<{ points: RecoveryPoint[]; notes: string[] }> {
     const prefix = `${where.prefix}manifests/`;
@@ -754,12 +816,28 @@ export async function dumpsIn(s3: S3Client, where: DumpLocation): Promise<{ poin
         return keys;
     };
     const notes: string[] = [];
-    const [keys, recordKeys] = await Promise.all([list(prefix), list(`${where.prefix}verifications/`)]);
+    // The versions too: a manifest behind a delete marker is listed as such, never silently left out (the newest
+    // point would then be an older one). Without s3:ListBucketVersions that is said, not guessed.
+    const hiddenListing = hiddenManifests(s3, where.bucket, prefix).catch((err: unknown) => {
+        notes.push(`s3://${where.bucket}/${prefix}: manifests hidden by a delete marker not checked (ListObjectVersions: ${explain(err, { service: "S3", region: where.region, resource: `s3://${where.bucket}/${prefix}` })})`);
+        return [] as HiddenManifest[];
+    });
+    const [keys, recordKeys, hidden] = await Promise.all([list(prefix), list(`${where.prefix}verifications/`), hiddenListing]);
     const records = newestRecords(recordKeys, where.prefix);
+    const hiddenByKey = new Map(hidden.map((h) => [h.key, h]));
     const read = async (key: string) => {
-        const out = await s3.send(new GetObjectCommand({ Bucket: where.bucket, Key: key }));
+        const version = hiddenByKey.get(key)?.versionId;
+        const out = await s3.send(new GetObjectCommand({ Bucket: where.bucket, Key: key, ...(version ? { VersionId: version } : {}) }));
         return { text: (await out.Body?.transformToString("utf8")) ?? "", version: out.VersionId ?? undefined };
     };
+    const newestListed = [...keys].sort().pop() ?? "";
+    const newestHidden = hidden.filter((h) => h.key > newestListed).pop();
+    if (newestHidden) {
+        notes.push(`s3://${where.bucket}: the newest dump manifest, ${newestHidden.key} (version ${newestHidden.versionId}), is hidden by a delete marker ` +
+            `(version ${newestHidden.markerVersionId}, placed ${newestHidden.markedAt ? utc(newestHidden.markedAt) : "at an unknown time"}): restore.sh refuses to take an older one in its place. ` +
+            `Make it current again: ${unhideCommand(where.bucket, where.region, newestHidden)}`);
+    }
+    keys.push(...hidden.map((h) => h.key));
     const names = new Set(keys.map((k) => k.slice(prefix.length).replace(/\.json$/, "")));
     const orphans = [...records.keys()].filter((name) => !names.has(name)).sort();
     if (orphans.length > 0) {
@@ -787,7 +865,9 @@ export async function dumpsIn(s3: S3Client, where: DumpLocation): Promise<{ poin
         } catch (err) {
             verification = { status: "unknown", record: recordKey, reason: `the record ${recordKey} could not be read: ${explain(err, { service: "S3", region: where.region })}` };
         }
-        return dumpPoint(key, manifest, where, verification, await headDump(s3, where.bucket, manifest, where.region));
+        const point = dumpPoint(key, manifest, where, verification, await headDump(s3, where.bucket, manifest, where.region));
+        const hiddenManifest = hiddenByKey.get(key);
+        return hiddenManifest ? hiddenPoint(point, hiddenManifest, where) : point;
     });
     return { points, notes };
 }

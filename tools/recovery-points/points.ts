@@ -78,6 +78,8 @@ export interface RecoveryPoint {
     verification?: Verification;
     /** A dump: its object as S3 answered HeadObject (the manifest's version): present (bytes), missing, or unchecked (why). */
     object?: { state: "present"; bytes?: number } | { state: "missing" | "unchecked"; why: string };
+    /** A dump whose manifest a delete marker hides: the manifest's kept version, and the marker's version and time. */
+    hidden?: { versionId: string; markerVersionId: string; markedAt?: string };
     restore: Restore;
 }
 

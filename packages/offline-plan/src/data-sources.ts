@@ -308,6 +308,9 @@ export function functionName(token: string): string {
     return [pkg, namespace && namespace !== "index" && namespace !== pkg ? namespace : undefined, member].filter(Boolean).join(".");
 }
 
+/** The type every dynamic provider's resource registers with (the SDK's pulumi.dynamic.Resource). */
+export const DYNAMIC_RESOURCE = "pulumi-nodejs:dynamic:Resource";
+
 /** The lookups of one program run, counted per function and kind. */
 export class LookupLog {
     private readonly counts = new Map<string, LookupRecord>();
@@ -319,6 +322,11 @@ export class LookupLog {
     /** A remote component (built by its provider plugin): named by its type, as programs spell it. */
     recordRemoteComponent(type: string, name: string): void {
         this.count(type, type, "not planned", name);
+    }
+
+    /** A dynamic provider's resource (pulumi.dynamic.Resource): its create is the program's code, never run offline. */
+    recordDynamicResource(name: string): void {
+        this.count("pulumi.dynamic.Resource", DYNAMIC_RESOURCE, "not run", name);
     }
 
     private count(fn: string, token: string, result: LookupRecord["result"], detail: string | undefined): void {
@@ -355,11 +363,24 @@ type InvokeFunction = (token: string, ...rest: unknown[]) => unknown;
 export function installUnknownInvokes(pulumi: typeof PulumiSdk, log: LookupLog): void {
     const runtime = pulumi.runtime as unknown as Record<string, InvokeFunction>;
     const unknownOutput = () => pulumi.output(pulumi.unknown);
-    const unknownObject = () =>
+    // The Promise forms resolve to plain values under `pulumi up`; offline each field is an unknown Output, which
+    // flows into a resource's inputs as unknown. Made into text (String(x), a template, JSON), it would be the SDK's
+    // "Calling [toString] on an [Output<T>]" notice, planned as if it were the value: refused instead, naming it.
+    const unknownField = (token: string, property: string) => {
+        const output = unknownOutput();
+        const refuse = (): never => {
+            throw new Error(
+                `${functionName(token)}(...).${property} is not known offline (no stand-in answers ${token}), and the program uses it as text: ` +
+                    `pass it to a resource's inputs as it is, or use the Output form of the lookup with .apply, which stays unknown as in a first preview`,
+            );
+        };
+        return Object.assign(output, { toString: refuse, toJSON: refuse });
+    };
+    const unknownObject = (token: string) =>
         new Proxy({} as Record<string | symbol, unknown>, {
-            get: (_target, property) => (typeof property === "string" && property !== "then" && property !== "toJSON" ? unknownOutput() : undefined),
+            get: (_target, property) => (typeof property === "string" && property !== "then" && property !== "toJSON" ? unknownField(token, property) : undefined),
         });
-    const wrap = (name: string, unknown: () => unknown) => {
+    const wrap = (name: string, unknown: (token: string) => unknown) => {
         const original = runtime[name];
         if (typeof original !== "function") {
             return;
@@ -369,10 +390,10 @@ export function installUnknownInvokes(pulumi: typeof PulumiSdk, log: LookupLog):
                 return original(token, ...rest);
             }
             log.record(token, "unknown");
-            return unknown();
+            return unknown(token);
         };
     };
-    wrap("invoke", () => Promise.resolve(unknownObject()));
+    wrap("invoke", (token) => Promise.resolve(unknownObject(token)));
     wrap("invokeSingle", () => Promise.resolve(unknownOutput()));
     wrap("invokeOutput", unknownOutput);
     wrap("invokeSingleOutput", unknownOutput);

@@ -122,8 +122,21 @@ export async function runCapturingFailures<T>(programDir: string, body: () => Pr
     });
     PLANNER_EXIT_LISTENERS.add(onStall);
     process.on("beforeExit", onStall);
+    // A program that keeps the event loop busy while it waits (a setInterval polling for a condition, a socket
+    // nothing answers) never empties it, so beforeExit never comes: it is stopped after a stated time instead.
+    const limit = programTimeLimit();
+    // The standard streams open their pipe on first use (a warning the program prints): not the program's wait.
+    void process.stdout;
+    void process.stderr;
+    const handlesBefore = activeHandles();
+    let timer: NodeJS.Timeout | undefined;
+    const overdue = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new ProgramError(overdueMessage(limit, handlesBefore, pendingRegistrations(programDir)))), limit.seconds * 1000);
+        // The limit never keeps the process alive itself: a program that finishes, or stalls, ends as before.
+        timer.unref();
+    });
     try {
-        const result = await Promise.race([body(), stalled]);
+        const result = await Promise.race([body(), stalled, overdue]);
         // Rejections of promises nobody awaited are reported on a later turn: let them arrive.
         await new Promise((resolve) => setImmediate(resolve));
         if (failures.length === 0) {
@@ -142,9 +155,73 @@ export async function runCapturingFailures<T>(programDir: string, body: () => Pr
         }
         throw new ProgramError(describeFailures([err, ...failures], programDir));
     } finally {
+        clearTimeout(timer);
         process.off("unhandledRejection", onFailure);
         process.off("uncaughtException", onFailure);
         process.off("beforeExit", onStall);
         PLANNER_EXIT_LISTENERS.delete(onStall);
     }
+}
+
+/** The environment variable that sets how long one stack's program may run, in seconds. */
+export const PROGRAM_TIMEOUT_VARIABLE = "OFFLINE_PLAN_PROGRAM_TIMEOUT";
+/** The default: our largest stack's program runs in a few seconds on a loaded machine. */
+export const DEFAULT_PROGRAM_TIMEOUT_SECONDS = 300;
+
+/** How long one stack's program may run: OFFLINE_PLAN_PROGRAM_TIMEOUT seconds, else the default; a bad value is refused. */
+export function programTimeLimit(env: NodeJS.ProcessEnv = process.env): { seconds: number; from: string } {
+    const text = env[PROGRAM_TIMEOUT_VARIABLE];
+    if (text === undefined || text === "") {
+        return { seconds: DEFAULT_PROGRAM_TIMEOUT_SECONDS, from: `the default; set ${PROGRAM_TIMEOUT_VARIABLE} to change it` };
+    }
+    const seconds = Number(text);
+    if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 86400) {
+        throw new ProgramError(`${PROGRAM_TIMEOUT_VARIABLE}=${text}: expected a number of seconds between 0 and 86400`);
+    }
+    return { seconds, from: PROGRAM_TIMEOUT_VARIABLE };
+}
+
+/** The kinds of handles and requests keeping the event loop alive (Node's names: Timeout, TCPSocketWrap, …), counted. */
+function activeHandles(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const kind of process.getActiveResourcesInfo()) {
+        counts.set(kind, (counts.get(kind) ?? 0) + 1);
+    }
+    return counts;
+}
+
+/** What Node's handle names mean to a program's author. */
+const HANDLE_MEANING: Record<string, string> = {
+    Timeout: "timer (setTimeout/setInterval)",
+    Immediate: "setImmediate",
+    TCPSocketWrap: "network socket",
+    TCPWRAP: "network socket",
+    TLSWrap: "TLS connection",
+    GetAddrInfoReqWrap: "DNS lookup",
+    QueryReqWrap: "DNS query",
+    PipeWrap: "pipe",
+    TTYWrap: "terminal",
+    ProcessWrap: "child process",
+    FSReqCallback: "file read/write",
+    FSReqPromise: "file read/write",
+    FSEventWrap: "file watcher",
+    StatWatcher: "file watcher",
+    UDPWrap: "UDP socket",
+};
+
+/** The message of a program stopped at the time limit: what it still held open, what it still waited for, what to do. */
+export function overdueMessage(limit: { seconds: number; from: string }, before: Map<string, number>, pending: string | undefined): string {
+    const held: string[] = [];
+    for (const [kind, count] of activeHandles()) {
+        const added = count - (before.get(kind) ?? 0);
+        if (added > 0) {
+            held.push(`${added} ${HANDLE_MEANING[kind] ?? kind}${added > 1 ? "s" : ""}`);
+        }
+    }
+    const waiting = held.length > 0 ? `it still holds ${held.join(", ")} open, waiting on something that never comes offline` : "it is still waiting on a value that never resolves";
+    return [
+        `the program was stopped after ${limit.seconds} s (${limit.from}): ${waiting}.`,
+        `Offline, nothing answers a network call, a poll for an outside condition, or stdin: give the program the value through config (-c KEY=VALUE) or --stack-outputs, or raise ${PROGRAM_TIMEOUT_VARIABLE} if it is only slow.`,
+        ...(pending ? [pending] : []),
+    ].join("\n");
 }

@@ -224,6 +224,7 @@ const LOOKUP_MEANING: Record<LookupRecord["result"], string> = {
     supplied: "supplied by --stack-outputs or a stack planned in this run",
     unknown: "unknown, as in a first preview",
     "not planned": "built by its provider plugin: the resources it creates are not in this offline plan, and no policy saw them",
+    "not run": "a dynamic provider's resource: its create runs only under `pulumi up`, so what it makes is in no offline plan, no policy saw it, and the outputs it would compute are not in the plan",
 };
 
 /** Where a secret config value went unmarked (the value itself is "[secret]" in every output of this tool). */

@@ -41,6 +41,7 @@ import {
     watchMonitor,
     withoutPromiseStacks,
     withoutSourcePositions,
+    refuseUnknownStackOutputValues,
 } from "./sdk-patches";
 import { checkSdkContract } from "./sdk-contract";
 import { installLightStructs, structModuleOf } from "./light-structs";
@@ -94,6 +95,7 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
     const pulumi = sdkFor(programDir);
     withoutPromiseStacks(programDir);
     withoutSourcePositions(pulumi);
+    refuseUnknownStackOutputValues(pulumi);
     recordUndefinedProperties(programDir);
     trackApplies(pulumi);
     undefinedProperties.clear();

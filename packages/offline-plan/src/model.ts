@@ -37,9 +37,10 @@ export interface LookupRecord {
     token: string;
     /**
      * computed from the arguments as the provider does; assumed (a realistic stand-in); supplied by a file;
-     * unknown; not planned: a component its provider plugin builds (awsx), whose own resources no offline plan holds.
+     * unknown; not planned: a component its provider plugin builds (awsx), whose own resources no offline plan holds;
+     * not run: a dynamic provider's resource, whose create (the program's own code) runs only under `pulumi up`.
      */
-    result: "computed" | "assumed" | "supplied" | "unknown" | "not planned";
+    result: "computed" | "assumed" | "supplied" | "unknown" | "not planned" | "not run";
     count: number;
     /** E.g. the stack a StackReference names. */
     detail?: string;

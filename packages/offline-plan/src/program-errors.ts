@@ -56,6 +56,20 @@ function packageOf(specifier: string): string {
 /** esbuild's refusal to compile a module with a top-level await to CommonJS: "index.ts:5:17: ERROR: Top-level await ...". */
 const TOP_LEVEL_AWAIT = /^(\S+:\d+:\d+): ERROR: Top-level await is currently not supported with the "cjs" output format/m;
 
+/** Node's codes for a host that cannot be found or reached: what a program that calls out gets with no network. */
+const NETWORK_CODES = new Set(["ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENETUNREACH", "EHOSTUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
+const NETWORK_ADVICE = "the program reached for the network while it was planned; a plan runs offline, so give it that value through config (-c KEY=VALUE) or --stack-outputs instead";
+
+/** The error itself or its cause (fetch's "fetch failed" holds the DNS error as `cause`) when a host could not be reached. */
+function networkFailure(error: Error): Error | undefined {
+    for (let e: unknown = error, depth = 0; e instanceof Error && depth < 4; e = (e as Error & { cause?: unknown }).cause, depth++) {
+        if (NETWORK_CODES.has(String((e as NodeJS.ErrnoException).code))) {
+            return e;
+        }
+    }
+    return undefined;
+}
+
 /** One message per failure of the program, deduplicated (one rejection can reach several awaiters). */
 export function describeFailures(failures: unknown[], programDir: string): string {
     const seen = new Set<unknown>();
@@ -76,6 +90,10 @@ export function describeFailures(failures: unknown[], programDir: string): strin
 export function describeFailure(failure: unknown, programDir: string): string {
     if (!(failure instanceof Error)) {
         return `the program failed: ${String(failure)}`;
+    }
+    if (failure instanceof ProgramError) {
+        // The planner's own finding about the program (registrations left pending): its stack is the planner's, not the program's.
+        return failure.message;
     }
     const specifier = missingSpecifier(failure);
     const pkg = specifier === undefined ? undefined : packageOf(specifier);
@@ -101,7 +119,8 @@ export function describeFailure(failure: unknown, programDir: string): string {
     // The SDK wraps an error thrown inside an apply once per level of the resource input it reached
     // (`error serializing property "spec": error serializing property "data": ...`): only the program's message is news.
     const message = failure.message.replace(/^(?:error serializing property "[^"]*": )+/, "");
-    const what = `${failure.name && failure.name !== "Error" ? `${failure.name}: ` : ""}${message}`;
+    const network = networkFailure(failure);
+    const what = `${failure.name && failure.name !== "Error" ? `${failure.name}: ` : ""}${message}${network ? `${network.message === message ? "" : ` (${network.message})`}: ${NETWORK_ADVICE}` : ""}`;
     if (where) {
         return `${where}: ${what}`;
     }

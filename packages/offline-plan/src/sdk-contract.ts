@@ -99,6 +99,11 @@ export const EXPECTATIONS: readonly Expectation[] = [
     { what: "runtime/debuggable.js exports debugPromiseLeaks (boolean)", why: "PULUMI_DEBUG_PROMISE_LEAKS keeps the SDK's own stamps", holds: (s) => typeof at(s.debuggable, "debugPromiseLeaks") === "boolean" },
     { what: `runtime/resource.js exports registerResource(${REGISTER_ARGS.join(", ")}, ...)`, why: "the properties a registration leaves undefined, read by argument position (sdk-patches.ts recordUndefinedProperties)", holds: parametersStartWith((s) => at(s.resourceRuntime, "registerResource"), REGISTER_ARGS) },
     { what: "Resource.stackTrace(skip) is a static function", why: "registrations without source positions (sdk-patches.ts withoutSourcePositions)", holds: isFunction((s) => at(s.sdk, "Resource", "stackTrace")) },
+    {
+        what: "StackReference.prototype.readOutputValue is a function",
+        why: "getOutputValue/requireOutputValue/getOutputDetails of a stack whose outputs are unknown offline refused, never undefined (sdk-patches.ts refuseUnknownStackOutputValues)",
+        holds: isFunction((s) => at(s.sdk, "StackReference", "prototype", "readOutputValue")),
+    },
     { what: "Output.prototype.apply is a function", why: "resources made inside .apply behind a preview (sdk-patches.ts trackApplies)", holds: isFunction((s) => at(s.sdk, "Output", "prototype", "apply")) },
     {
         what: "an Output carries isKnown, a Promise of a boolean (pulumi.output(1).isKnown)",

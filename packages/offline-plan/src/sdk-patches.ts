@@ -9,7 +9,7 @@ import type * as PulumiSdk from "@pulumi/pulumi";
 import { PlannedResource, UNKNOWN, UnknownApply } from "./model";
 import { programLocation } from "./program-errors";
 import { modelledComponentOutputs } from "./resource-mocks";
-import { LookupLog } from "./data-sources";
+import { DYNAMIC_RESOURCE, LookupLog } from "./data-sources";
 import { RegisterRequest, recordOf } from "./records";
 
 export const STACK_REFERENCE = "pulumi:pulumi:StackReference";
@@ -34,6 +34,9 @@ export function watchMonitor(pulumi: typeof PulumiSdk, resources: PlannedResourc
                     // Under `pulumi up` the plugin registers the component's children; offline, nothing does.
                     // A Helm Release is one resource whose chart the provider installs: its objects are never planned.
                     lookups.recordRemoteComponent(req.getType(), req.getName());
+                } else if (req.getType() === DYNAMIC_RESOURCE) {
+                    // Offline, as in a preview, its provider's create never runs: say so, never a silent resource.
+                    lookups.recordDynamicResource(req.getName());
                 }
                 // The SDK keeps the unknowns of a response flagged unknown (an update that could not compute
                 // everything); unflagged, it turns them into known undefineds. The mocks mark unknown only what
@@ -94,6 +97,39 @@ export function withoutPromiseStacks(programDir: string): void {
         }
     };
     debuggable.debuggablePromise = Object.assign(stackless, { withoutStack: true });
+}
+
+interface PromptStackReference {
+    readOutputValue?: ((this: PulumiSdk.StackReference, caller: string, output: string, required: boolean) => Promise<[unknown, boolean]>) & { offline?: boolean };
+}
+
+/**
+ * `await ref.getOutputValue(name)` (and requireOutputValue, getOutputDetails) on a StackReference whose outputs
+ * are unknown offline (no --stack-outputs, not planned in the run) would give the program `undefined` as if it
+ * were the value, and the plan would go on with it ("undefined" in a tag, a name): a silent misread. It fails
+ * instead, naming the stack, the output and what to supply; getOutput/requireOutput stay unknown, as in a
+ * first preview.
+ */
+export function refuseUnknownStackOutputValues(pulumi: typeof PulumiSdk): void {
+    const prototype = pulumi.StackReference.prototype as unknown as PromptStackReference;
+    const original = prototype.readOutputValue;
+    if (typeof original !== "function" || original.offline) {
+        return;
+    }
+    const checked = async function (this: PulumiSdk.StackReference, caller: string, output: string, required: boolean): Promise<[unknown, boolean]> {
+        // isKnown and promise() are the Output's internals (the SDK's own readOutputValue reads the value this way).
+        const value = (required ? this.requireOutput(output) : this.getOutput(output)) as unknown as { isKnown: Promise<boolean> };
+        if (!(await value.isKnown)) {
+            const stack = await (this.name as unknown as { promise(): Promise<string> }).promise();
+            throw new Error(
+                `StackReference ${stack}: the program awaits ${caller === "requireOutputSync" ? "requireOutputValue" : caller === "getOutputValueDetails" ? "getOutputDetails" : caller}("${output}"), ` +
+                    `whose value is not known offline (that stack is not in this run and its outputs were not supplied): ` +
+                    `supply them with --stack-outputs ${stack}=FILE.json (what \`pulumi stack output --json --show-secrets -s ${stack}\` prints), or use getOutput("${output}"), which stays unknown as in a first preview`,
+            );
+        }
+        return original.call(this, caller, output, required);
+    };
+    prototype.readOutputValue = Object.assign(checked, { offline: true });
 }
 
 interface PositionedResource {
