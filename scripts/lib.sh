@@ -57,7 +57,9 @@ DB_SCHEMA="${DB_SCHEMA:-public}"
 # The tables of Spring Authorization Server's JDBC schema.
 EXPECTED_TABLES="${EXPECTED_TABLES:-oauth2_authorization oauth2_authorization_consent oauth2_registered_client}"
 
-log() { printf '%s %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$SCRIPT_NAME" "$*" >&2; }
+# The time by bash's printf (%(...)T, its strftime; TZ=UTC0 for that builtin alone), not a subshell and a date
+# process per line: a run logs dozens of lines. The same text as `date -u +%Y-%m-%dT%H:%M:%SZ`.
+log() { TZ=UTC0 printf '%(%Y-%m-%dT%H:%M:%SZ)T %s: %s\n' -1 "$SCRIPT_NAME" "$*" >&2; }
 
 # aws_config_fault: the line aws-helper.py wrote when the run's AWS profile or credentials are unusable (a
 # profile not in the config files, no credentials, expired or invalid ones: it names the profile or variable
@@ -160,7 +162,7 @@ require_cmd() {
     done
 }
 
-now_utc() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+now_utc() { TZ=UTC0 printf '%(%Y-%m-%dT%H:%M:%SZ)T\n' -1; }
 
 # A short random suffix so that two runs in the same second never share an object key.
 # time_ordered_stamp: "YYYYMMDDTHHMMSSZ-" and 12 hex digits, the nanoseconds of that second (8) then 4 random,
@@ -656,23 +658,39 @@ BACKUP_PREFIX="${BACKUP_PREFIX:-database/}"
 # one jq, for manifest_get; fails when FILE is not a JSON object. A restore or a verification reads a dozen
 # fields of its manifest, and each jq process costs about 35 ms of CPU. Call it in the script's own shell:
 # manifest_get runs in command substitutions, whose subshells cannot fill a cache for the calls after them.
-declare -gA MANIFEST_FIELDS=() MANIFEST_TEXTS=()
+# The same jq also prints what manifest_row_counts and manifest_schema_lines print (their jq programs, one
+# output per line as jq -r writes it), for them to answer from instead of a jq each; a manifest whose
+# row_counts or schema those programs fail on (or print a NUL byte for) has no such reading, and they run
+# their own jq as before (same output, same error).
+declare -gA MANIFEST_FIELDS=() MANIFEST_TEXTS=() MANIFEST_LISTS=()
 manifest_load() {
-    local listing fields text="" i key
+    local listing fields lists text="" i key
     # -n and input: an empty file is an error, not zero outputs.
     listing=$(jq -nr 'input | if type != "object" then error("not a JSON object") else . end
+        | [(try ([.row_counts // {} | to_entries[] | "\(.key) \(.value)" + "\n"] | add // "") catch null),
+           (try ([.schema_definition.tables // {} | to_entries[] | .key as $t | .value[]
+                  | [$t, .column, .type, (.not_null | tostring)] | @tsv + "\n"] | add // "") catch null)] as $lists
         | del(.row_counts, .schema_definition.tables)
-        | [paths(scalars) as $p | getpath($p) as $v
+        | ($lists | map(if type == "string" and (explode | all(. != 0)) then "+" + . else "-" end))
+          + [paths(scalars) as $p | getpath($p) as $v
            | select($v != null and $v != false and all($p[]; type == "string" and test("^[A-Za-z_][A-Za-z0-9_]*$")))
            | ($p | "." + join(".")), ($v | tostring)] | @sh' "$1" 2>/dev/null) || return 1
-    # @sh quotes every key and value, so the eval only ever assigns words.
+    # @sh quotes every key and value, so the eval only ever assigns words. The first two: "+TEXT" for the row
+    # counts and for the schema lines, "-" when they are left to their own jq; then the fields' paths and values.
     eval "fields=($listing)"
+    lists=("${fields[@]:0:2}")
+    fields=("${fields[@]:2}")
     for key in "${!MANIFEST_FIELDS[@]}"; do
         [[ "$key" != "$1"$'\x1f'* ]] || unset 'MANIFEST_FIELDS[$key]'
+    done
+    for key in "${!MANIFEST_LISTS[@]}"; do
+        [[ "$key" != "$1"$'\x1f'* ]] || unset 'MANIFEST_LISTS[$key]'
     done
     for ((i = 0; i < ${#fields[@]}; i += 2)); do
         MANIFEST_FIELDS["$1"$'\x1f'"${fields[i]}"]=${fields[i + 1]}
     done
+    [[ "${lists[0]}" != +* ]] || MANIFEST_LISTS["$1"$'\x1f'row_counts]=${lists[0]#+}
+    [[ "${lists[1]}" != +* ]] || MANIFEST_LISTS["$1"$'\x1f'schema_lines]=${lists[1]#+}
     IFS= read -r -d '' text <"$1" || true
     MANIFEST_TEXTS["$1"]=$text
 }
@@ -699,8 +717,14 @@ manifest_get() {
     jq -r "$path // empty | tostring" "$1"
 }
 
-# manifest_row_counts FILE: "table count" lines.
-manifest_row_counts() { jq -r '.row_counts // {} | to_entries[] | "\(.key) \(.value)"' "$1"; }
+# manifest_row_counts FILE: "table count" lines (from manifest_load's reading when FILE is loaded).
+manifest_row_counts() {
+    if [[ -n "${MANIFEST_LISTS["$1"$'\x1f'row_counts]+set}" ]] && manifest_is_loaded "$1"; then
+        printf '%s' "${MANIFEST_LISTS["$1"$'\x1f'row_counts]}"
+        return 0
+    fi
+    jq -r '.row_counts // {} | to_entries[] | "\(.key) \(.value)"' "$1"
+}
 
 # manifest_keys [DATABASE]: the manifests of DATABASE (default: every database) under BACKUP_PREFIX, oldest
 # first (keys sort by their UTC timestamp). Fails with EX_STORAGE when the bucket cannot be listed.
@@ -1025,8 +1049,13 @@ commit_if_verified() {
 stream_rc() { cat "$WORK_DIR/stream/$1.rc" 2>/dev/null || echo 1; }
 stream_error() { one_line_error "$WORK_DIR/stream/$1.err"; }
 
-# manifest_schema_lines MANIFEST: the manifest's dumped schema as schema_lines prints a live one.
+# manifest_schema_lines MANIFEST: the manifest's dumped schema as schema_lines prints a live one (from
+# manifest_load's reading when MANIFEST is loaded).
 manifest_schema_lines() {
+    if [[ -n "${MANIFEST_LISTS["$1"$'\x1f'schema_lines]+set}" ]] && manifest_is_loaded "$1"; then
+        printf '%s' "${MANIFEST_LISTS["$1"$'\x1f'schema_lines]}" | LC_ALL=C sort
+        return 0
+    fi
     jq -r '.schema_definition.tables // {} | to_entries[] | .key as $t | .value[] | [$t, .column, .type, (.not_null | tostring)] | @tsv' "$1" | LC_ALL=C sort
 }
 
@@ -1492,15 +1521,21 @@ SQL
 # restore_added_objects_sql TOC_LIST: a query, one JSON line per such object on the dump's tables in the target:
 # {"key", "kind", "table", "ddl"}. Definitions come fully qualified (run with search_path = pg_catalog).
 restore_added_objects_sql() {
-    local tables known
-    tables=$(awk '$4 == "TABLE" && $5 != "DATA" && NF >= 6 { printf "%s%s.%s", (n++ ? "\n" : ""), $5, $6 }' "$1" | jq -nRc '[inputs]')
-    # The dump's own: INDEX schema name; [FK ]CONSTRAINT, TRIGGER, POLICY schema table name.
-    known=$(awk '$4 == "INDEX" { print "index:" $5 "." $6 }
-        $4 == "CONSTRAINT" { print "constraint:" $5 "." $6 "." $7 }
-        $4 == "FK" && $5 == "CONSTRAINT" { print "constraint:" $6 "." $7 "." $8 }
-        $4 == "TRIGGER" { print "trigger:" $5 "." $6 "." $7 }
-        $4 == "POLICY" { print "policy:" $5 "." $6 "." $7 }
-        $4 == "ROW" && $5 == "SECURITY" { print "rowsecurity:" $6 "." $7 }' "$1" | jq -nRc '[inputs]')
+    local tables known lists
+    # Two JSON arrays of lines from one jq (a jq start is about 35 ms of CPU): the dump's tables (schema.name),
+    # each line marked "t", then the dump's own objects, marked "k": INDEX schema name; [FK ]CONSTRAINT,
+    # TRIGGER, POLICY schema table name.
+    lists=$(awk '$4 == "TABLE" && $5 != "DATA" && NF >= 6 { print "t" $5 "." $6 }
+        $4 == "INDEX" { print "kindex:" $5 "." $6 }
+        $4 == "CONSTRAINT" { print "kconstraint:" $5 "." $6 "." $7 }
+        $4 == "FK" && $5 == "CONSTRAINT" { print "kconstraint:" $6 "." $7 "." $8 }
+        $4 == "TRIGGER" { print "ktrigger:" $5 "." $6 "." $7 }
+        $4 == "POLICY" { print "kpolicy:" $5 "." $6 "." $7 }
+        $4 == "ROW" && $5 == "SECURITY" { print "krowsecurity:" $6 "." $7 }' "$1" \
+        | jq -nRr '[inputs] | (map(select(startswith("t")) | .[1:]) | tojson), (map(select(startswith("k")) | .[1:]) | tojson)')
+    # tojson escapes newlines: one line each.
+    tables=${lists%%$'\n'*}
+    known=${lists#*$'\n'}
     cat <<SQL
 SET LOCAL search_path = pg_catalog;
 WITH dump_tables AS (

@@ -7,7 +7,8 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { legacyBackup } from "../support/legacy-backup";
-import { authorizationRowsSql, checksumSql, clientRowsSql, consentRowsSql, EXTRA_OBJECTS_SQL, OAUTH2_TABLES, SchemaRelease, seedSql } from "../../tools/sandbox/oauth2-schema";
+import { authorizationRowsSql, clientRowsSql, consentRowsSql, EXTRA_OBJECTS_SQL, OAUTH2_TABLES, SchemaRelease, seedSql } from "../../tools/sandbox/oauth2-schema";
+import { tableChecksums } from "../support/checksums";
 import { explain, getObject, listKeys, putObject, runScript, scriptEnv, ScriptResult, useScriptServers } from "../../tools/sandbox/scripts";
 import { MotoServer, PgServer } from "../../tools/sandbox/servers";
 import { lossyPgRestore } from "../support/shims";
@@ -84,9 +85,8 @@ describe("backup scripts across schema releases, prefixes and manifest formats",
         pg.createDatabase(target);
         const restored = await runScript("restore.sh", env(bucket, target), ["--yes", "--source-database", database]);
         assert.equal(restored.code, 0, explain(restored));
-        for (const table of [...OAUTH2_TABLES, "app_user", "audit.login_event"]) {
-            assert.equal(pg.psql(checksumSql(table), target), pg.psql(checksumSql(table), database), table);
-        }
+        const tables = [...OAUTH2_TABLES, "app_user", "audit.login_event"];
+        assert.deepEqual(tableChecksums(pg, tables, target), tableChecksums(pg, tables, database));
         return target;
     }
 
@@ -205,9 +205,7 @@ describe("backup scripts across schema releases, prefixes and manifest formats",
         const restored = await runScript("restore.sh", env(bucket, "legacy_restored"), ["--yes", "--source-database", "legacy"]);
         assert.equal(restored.code, 0, explain(restored));
         assert.equal(restored.stdout.trim(), key);
-        for (const table of OAUTH2_TABLES) {
-            assert.equal(pg.psql(checksumSql(table), "legacy_restored"), pg.psql(checksumSql(table), "legacy"), table);
-        }
+        assert.deepEqual(tableChecksums(pg, OAUTH2_TABLES, "legacy_restored"), tableChecksums(pg, OAUTH2_TABLES, "legacy"));
         // A new backup after the old one: the size check compares with it across the format change.
         await backup(bucket, "legacy");
         const next = await runScript("restore-verification.sh", env(bucket, "legacy"));

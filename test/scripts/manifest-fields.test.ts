@@ -88,3 +88,132 @@ manifest_load "$1"; printf '[%s]\\n' "$(manifest_get "$1" size_bytes)"`;
         });
     }
 });
+
+/**
+ * manifest_row_counts and manifest_schema_lines answer from manifest_load's one jq (restore.sh and the
+ * verification read both) instead of a jq each: byte for byte what their own jq programs print, with the same
+ * exit code and error when those fail on a manifest, and no jq at all once the manifest is loaded.
+ */
+describe("lib.sh manifest_row_counts / manifest_schema_lines after manifest_load", function () {
+    let dir: string;
+    beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-manifest-lists-"))));
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    // Each list's own jq program (lib.sh's fall-back, as it was before manifest_load read them), run directly.
+    const OWN = `
+set -uo pipefail
+f=$1
+jq -r '.row_counts // {} | to_entries[] | "\\(.key) \\(.value)"' "$f"; echo "rc=$?"
+jq -r '.schema_definition.tables // {} | to_entries[] | .key as $t | .value[] | [$t, .column, .type, (.not_null | tostring)] | @tsv' "$f" | LC_ALL=C sort; echo "rc=$?"
+`;
+    // After manifest_load, with every later jq counted (a function that stands in for it and then runs it).
+    const CACHED = `
+set -uo pipefail
+source "$LIB"
+f=$1
+manifest_load "$f" || echo "not loaded"
+jq() { echo "jq started" >>"$COUNT"; command jq "$@"; }
+manifest_row_counts "$f"; echo "rc=$?"
+manifest_schema_lines "$f"; echo "rc=$?"
+`;
+    function run(script: string, file: string): { stdout: string; stderr: string; jqStarts: number } {
+        const count = path.join(dir, "jq-starts");
+        fs.writeFileSync(count, "");
+        const result = spawnSync("bash", ["-c", script, "probe", file], { encoding: "utf8", env: { ...process.env, LIB: path.join(SCRIPTS, "lib.sh"), COUNT: count } });
+        return { stdout: result.stdout, stderr: result.stderr, jqStarts: fs.readFileSync(count, "utf8").split("\n").filter(Boolean).length };
+    }
+
+    const table = (columns: [string, string, boolean | undefined][]) => columns.map(([column, type, notNull]) => ({ column, type, ...(notNull === undefined ? {} : { not_null: notNull }) }));
+    const readable: Record<string, unknown> = {
+        v2: {
+            status: "complete", row_counts: { oauth2_registered_client: 14, oauth2_authorization: 120, oauth2_authorization_consent: 30 },
+            schema_definition: { sha256: "ab".repeat(32), tables: {
+                "public.oauth2_registered_client": table([["id", "character varying(100)", true], ["client_name", "character varying(200)", true]]),
+                "audit.login_event": table([["at", "timestamp with time zone", false]]),
+            } },
+        },
+        v1: { status: "complete", row_counts: { oauth2_authorization: 3 } },
+        "no lists": { status: "complete" },
+        "empty lists": { row_counts: {}, schema_definition: { tables: {} } },
+        odd: {
+            row_counts: { "a b": "x\ny", nested: { n: 1 }, none: null, yes: true, "é": 1e21 },
+            schema_definition: { tables: { "public.z": table([["é", "a\tb", undefined], ["q'\"", "int\\", true]]), "public.a": table([["id", "text", false]]) } },
+        },
+    };
+    for (const [name, manifest] of Object.entries(readable)) {
+        it(`${name}: what their own jq prints, and no jq started`, function () {
+            const file = path.join(dir, "manifest.json");
+            fs.writeFileSync(file, JSON.stringify(manifest, null, 2));
+            const own = run(OWN, file);
+            const cached = run(CACHED, file);
+            assert.equal(cached.stdout, own.stdout);
+            assert.equal(cached.stderr, own.stderr);
+            assert.equal(cached.jqStarts, 0, "manifest_row_counts or manifest_schema_lines started a jq after manifest_load");
+        });
+    }
+
+    // Lists their programs fail on, or print a NUL for (a shell variable cannot hold it): left to those programs,
+    // whose output, error and exit code stay. [manifest, jq starts after manifest_load]
+    const unreadable: Record<string, [unknown, number]> = {
+        "row_counts a string, tables an array of numbers": [{ status: "complete", row_counts: "3", schema_definition: { tables: [1] } }, 2],
+        "a column that is not an object": [{ row_counts: { a: 1 }, schema_definition: { tables: { "public.a": ["id"] } } }, 1],
+        // @tsv writes a NUL as \0: the schema lines hold none.
+        "a NUL in a row count's table name": [{ row_counts: { "a\u0000b": 1 }, schema_definition: { tables: { "public.a\u0000": table([["id", "text", true]]) } } }, 1],
+    };
+    for (const [name, [manifest, jqStarts]] of Object.entries(unreadable)) {
+        it(`${name}: their own jq runs, with its output, error and exit code`, function () {
+            const file = path.join(dir, "manifest.json");
+            fs.writeFileSync(file, JSON.stringify(manifest));
+            const own = run(OWN, file);
+            const cached = run(CACHED, file);
+            assert.equal(cached.stdout, own.stdout);
+            assert.equal(cached.stderr, own.stderr);
+            assert.equal(cached.jqStarts, jqStarts);
+        });
+    }
+
+    it("a manifest rewritten after manifest_load: its new lists, not the earlier reading", function () {
+        const file = path.join(dir, "manifest.json");
+        fs.writeFileSync(file, JSON.stringify(readable.v2));
+        const script = `set -euo pipefail; source "$LIB"; manifest_load "$1"; manifest_row_counts "$1"
+printf '%s' '{"row_counts":{"other":1},"schema_definition":{"tables":{"t":[{"column":"c","type":"int","not_null":true}]}}}' >"$1"
+manifest_row_counts "$1"; manifest_schema_lines "$1"`;
+        const result = spawnSync("bash", ["-c", script, "probe", file], { encoding: "utf8", env: { ...process.env, LIB: path.join(SCRIPTS, "lib.sh") } });
+        assert.equal(result.stdout, "oauth2_registered_client 14\noauth2_authorization 120\noauth2_authorization_consent 30\nother 1\nt\tc\tint\ttrue\n", result.stderr);
+    });
+});
+
+describe("lib.sh restore_added_objects_sql", function () {
+    it("names the dump's tables and its own objects (one jq for both lists), in the TOC's order", function () {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-toc-"));
+        try {
+            const toc = path.join(dir, "toc.list");
+            fs.writeFileSync(toc, [
+                ";", "; Archive created at 2026-12-05", ";",
+                "215; 1259 16385 TABLE public oauth2_authorization postgres",
+                "216; 1259 16390 TABLE public \"weird\" postgres",
+                "3350; 0 16385 TABLE DATA public oauth2_authorization postgres",
+                "3200; 2606 16400 CONSTRAINT public oauth2_authorization oauth2_authorization_pkey postgres",
+                "3201; 1259 16401 INDEX public idx_é postgres",
+                "217; 1259 16391 TABLE audit login_event postgres",
+                "3202; 2606 16402 FK CONSTRAINT public a b_fk postgres",
+                "3203; 2620 16403 TRIGGER public a trg postgres",
+                "3204; 3256 16404 POLICY public a pol postgres",
+                "3205; 0 0 ROW SECURITY public a postgres",
+            ].join("\n") + "\n");
+            const result = spawnSync("bash", ["-c", 'set -euo pipefail; source "$LIB"; restore_added_objects_sql "$1"', "probe", toc], { encoding: "utf8", env: { ...process.env, LIB: path.join(SCRIPTS, "lib.sh") } });
+            assert.equal(result.status, 0, result.stderr);
+            const lists = [...result.stdout.matchAll(/jsonb_array_elements_text\(\$oauth2_dr\$(.*?)\$oauth2_dr\$::jsonb\)/g)].map((m) => m[1]);
+            assert.deepEqual(lists, [
+                JSON.stringify(["public.oauth2_authorization", 'public."weird"', "audit.login_event"]),
+                JSON.stringify(["constraint:public.oauth2_authorization.oauth2_authorization_pkey", "index:public.idx_é", "constraint:public.a.b_fk", "trigger:public.a.trg", "policy:public.a.pol", "rowsecurity:public.a"]),
+            ]);
+            const empty = path.join(dir, "empty.list");
+            fs.writeFileSync(empty, "");
+            const none = spawnSync("bash", ["-c", 'set -euo pipefail; source "$LIB"; restore_added_objects_sql "$1"', "probe", empty], { encoding: "utf8", env: { ...process.env, LIB: path.join(SCRIPTS, "lib.sh") } });
+            assert.deepEqual([...none.stdout.matchAll(/jsonb_array_elements_text\(\$oauth2_dr\$(.*?)\$oauth2_dr\$::jsonb\)/g)].map((m) => m[1]), ["[]", "[]"]);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});

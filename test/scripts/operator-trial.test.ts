@@ -13,7 +13,8 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { ChildProcess, spawn, spawnSync } from "child_process";
-import { checksumSql, OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
+import { OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
+import { tableChecksums } from "../support/checksums";
 import { baseEnv, createBucket, createSecret, explain, getObject, listKeys, putObject, runScript, ScriptResult, SCRIPTS, scriptEnv, startScript, tempDir, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
 import { LOCALHOST, MotoServer, PG_BIN } from "../../tools/sandbox/servers";
 
@@ -57,11 +58,29 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         }
     });
 
-    it("a database endpoint that accepts TCP and never answers: exit 3 naming host:port and the timeout (PGCONNECT_TIMEOUT unset), not a wait forever", async function () {
+    /**
+     * An endpoint that accepts connections and never answers (as a SIGSTOPped server: the kernel completes the
+     * handshake, nothing reads), for the cases frozen before their first call: a listening socket instead of a
+     * moto_server of their own started only to be stopped (half a second of CPU each). Closed by `close`.
+     */
+    async function silentEndpoint(): Promise<{ endpoint: string; port: string; close(): void }> {
         const held: net.Socket[] = [];
         const silent = net.createServer((socket) => held.push(socket));
         await new Promise<void>((resolve) => silent.listen(0, LOCALHOST, () => resolve()));
         const port = String((silent.address() as net.AddressInfo).port);
+        return {
+            endpoint: `http://${LOCALHOST}:${port}`,
+            port,
+            close() {
+                held.forEach((socket) => socket.destroy());
+                silent.close();
+            },
+        };
+    }
+
+    it("a database endpoint that accepts TCP and never answers: exit 3 naming host:port and the timeout (PGCONNECT_TIMEOUT unset), not a wait forever", async function () {
+        const silent = await silentEndpoint();
+        const port = silent.port;
         try {
             const results = await Promise.all(
                 scripts.map(async ([name, args]): Promise<[string, ScriptResult]> => {
@@ -83,7 +102,6 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
                 assert.match(result.stderr, new RegExp(`ERROR: cannot connect to ${LOCALHOST}:${port}/\\w+: .*timeout expired \\(no answer within PGCONNECT_TIMEOUT=2s\\)`), `${name}: ${explain(result)}`);
             }
         } finally {
-            held.forEach((socket) => socket.destroy());
             silent.close();
         }
     });
@@ -110,7 +128,7 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
             putObject(frozen, "stall-bucket", manifestKey, JSON.stringify({ ...m, s3_version_id: null }));
             pg.createDatabase("stalled");
             pg.psql(seedSql({ clients: 2, authorizations: 3, consents: 1 }), "stalled");
-            const sums = () => OAUTH2_TABLES.map((t) => pg.psql(checksumSql(t), "stalled")).join("|");
+            const sums = () => Object.values(tableChecksums(pg, OAUTH2_TABLES, "stalled")).join("|");
             const before = sums();
             const env = { ...scriptEnv(pg, frozen, "stall-bucket", passphrase, "stalled"), TMPDIR: scratch, S3_STALL_SECONDS: "2" };
             const run = startScript("restore.sh", env, ["--yes", "--source-database", "oauth2db"], { detached: true });
@@ -142,11 +160,9 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
     });
 
     it("an S3 endpoint that accepts connections and never answers, before any download: each attempt's timeout said as it happens, then storage error (4)", async function () {
-        const frozen = await MotoServer.start();
+        const frozen = await silentEndpoint();
         try {
-            createBucket(frozen, "frozen-bucket");
-            process.kill(frozen.pid!, "SIGSTOP");
-            const env = { ...scriptEnv(servers.pg, frozen, "frozen-bucket", servers.passphrase), AWS_MAX_ATTEMPTS: "2", AWS_HELPER_READ_TIMEOUT: "1" };
+            const env = { ...scriptEnv(servers.pg, servers.moto, "frozen-bucket", servers.passphrase), AWS_ENDPOINT_URL: frozen.endpoint, AWS_MAX_ATTEMPTS: "2", AWS_HELPER_READ_TIMEOUT: "1" };
             const run = startScript("restore.sh", env, ["--yes"], { detached: true });
             // botocore's own read timeout is 60 s: end the run well before, so that the test fails without the setting.
             const stop = setTimeout(() => process.kill(-run.child.pid!, "SIGKILL"), 40_000);
@@ -155,34 +171,26 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
             assert.equal(result.code, 4, explain(result));
             assert.match(result.stderr, /ERROR: cannot list s3:\/\/frozen-bucket\/database\/manifests\/: Read timeout on endpoint URL/, explain(result));
             // Each attempt that got no answer is said as it happens, not only the final error.
-            const port = new URL(frozen.endpoint).port;
+            const port = frozen.port;
             assert.match(result.stderr, new RegExp(`restore: no answer from http://127\\.0\\.0\\.1:${port} to ListObjectsV2 of s3://frozen-bucket/database/manifests/ \\(attempt 1 of 2, AWS_MAX_ATTEMPTS; ReadTimeoutError\\); retrying\n.*no answer .*\\(attempt 2 of 2, .*\\); giving up\n`), explain(result));
         } finally {
-            if (frozen.pid) {
-                process.kill(frozen.pid, "SIGCONT");
-            }
-            await frozen.stop();
+            frozen.close();
         }
     });
 
     it("a call without an answer is said while it waits (AWS_HELPER_WAIT_NOTICE_SECONDS), before its read timeout ends it: no silent 20 s", async function () {
-        const frozen = await MotoServer.start();
+        const frozen = await silentEndpoint();
         try {
-            createBucket(frozen, "frozen-bucket");
-            process.kill(frozen.pid!, "SIGSTOP");
-            const env = { ...scriptEnv(servers.pg, frozen, "frozen-bucket", servers.passphrase), AWS_MAX_ATTEMPTS: "1", AWS_HELPER_READ_TIMEOUT: "4", AWS_HELPER_WAIT_NOTICE_SECONDS: "1" };
+            const env = { ...scriptEnv(servers.pg, servers.moto, "frozen-bucket", servers.passphrase), AWS_ENDPOINT_URL: frozen.endpoint, AWS_MAX_ATTEMPTS: "1", AWS_HELPER_READ_TIMEOUT: "4", AWS_HELPER_WAIT_NOTICE_SECONDS: "1" };
             const run = startScript("restore.sh", env, ["--yes"], { detached: true });
             const stop = setTimeout(() => process.kill(-run.child.pid!, "SIGKILL"), 40_000);
             const result = await run.done;
             clearTimeout(stop);
             assert.equal(result.code, 4, explain(result));
-            const port = new URL(frozen.endpoint).port;
+            const port = frozen.port;
             assert.match(result.stderr, new RegExp(`restore: waiting for an answer from http://127\\.0\\.0\\.1:${port} to ListObjectsV2 of s3://frozen-bucket/database/manifests/ \\(\\d+ s so far; at most 4 s per attempt, AWS_HELPER_READ_TIMEOUT\\)\n(.*\n)*.*restore: no answer from .* ListObjectsV2 of s3://frozen-bucket/database/manifests/ \\(attempt 1 of 1`), explain(result));
         } finally {
-            if (frozen.pid) {
-                process.kill(frozen.pid, "SIGCONT");
-            }
-            await frozen.stop();
+            frozen.close();
         }
     });
 
@@ -190,7 +198,7 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         const { pg } = servers;
         pg.createDatabase("rowlocked");
         pg.psql(seedSql({ clients: 2, authorizations: 3, consents: 1 }), "rowlocked");
-        const sums = () => OAUTH2_TABLES.map((t) => pg.psql(checksumSql(t), "rowlocked")).join("|");
+        const sums = () => Object.values(tableChecksums(pg, OAUTH2_TABLES, "rowlocked")).join("|");
         const before = sums();
         const app = spawn(path.join(PG_BIN, "psql"), ["-X", "-q", "-h", LOCALHOST, "-p", String(pg.port), "-U", "postgres", "-d", "rowlocked"], {
             env: { ...process.env, PGAPPNAME: "oauth2-app" },
@@ -426,7 +434,7 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         try {
             pg.createDatabase("diskfull");
             pg.psql(seedSql({ clients: 2, authorizations: 3, consents: 1 }), "diskfull");
-            const sums = () => OAUTH2_TABLES.map((t) => pg.psql(checksumSql(t), "diskfull")).join("|");
+            const sums = () => Object.values(tableChecksums(pg, OAUTH2_TABLES, "diskfull")).join("|");
             const before = sums();
             const run = startScript("restore.sh", { ...scriptEnv(pg, moto, bucket, passphrase, "diskfull"), TMPDIR: volume }, ["--yes", "--source-database", "oauth2db"], { detached: true });
             await waitForStderr(run, /downloading the dump/, 60_000);
@@ -483,7 +491,7 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         const { pg, moto, passphrase } = servers;
         pg.createDatabase("ctrlc");
         pg.psql(seedSql({ clients: 2, authorizations: 3, consents: 1 }), "ctrlc");
-        const sums = () => OAUTH2_TABLES.map((t) => pg.psql(checksumSql(t), "ctrlc")).join("|");
+        const sums = () => Object.values(tableChecksums(pg, OAUTH2_TABLES, "ctrlc")).join("|");
         const before = sums();
         const scratch = tempDir("oauth2-dr-operator-trial-ctrlc-");
         const stderrFile = path.join(scratch, "stderr");

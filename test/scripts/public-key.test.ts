@@ -10,6 +10,7 @@ import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
 import { checksumSql, OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
+import { tableChecksums } from "../support/checksums";
 import { S3Client } from "@aws-sdk/client-s3";
 import { awsCall, baseEnv, createSecret, explain, getObject, listKeys, listVersions, REPO, runScript, SCRIPTS, scriptEnv, useScriptServers } from "../../tools/sandbox/scripts";
 import { DumpLocation, dumpsIn, privateKeysSettings } from "../../tools/recovery-points/collect";
@@ -59,9 +60,7 @@ describe("public-key encryption: writers cannot read (real gpg, PostgreSQL 15, m
     }
 
     function sameAsSource(target: string): void {
-        for (const table of OAUTH2_TABLES) {
-            assert.equal(servers.pg.psql(checksumSql(table), target), servers.pg.psql(checksumSql(table)), table);
-        }
+        assert.deepEqual(tableChecksums(servers.pg, OAUTH2_TABLES, target), tableChecksums(servers.pg, OAUTH2_TABLES));
     }
 
     async function backup(env: Record<string, string>): Promise<string> {
@@ -70,13 +69,28 @@ describe("public-key encryption: writers cannot read (real gpg, PostgreSQL 15, m
         return result.stdout.trim();
     }
 
+    // Dumps that several tests only read (each restores it by --manifest into a database of its own): made once,
+    // by the first test that needs one (a db-backup.sh run is about half a second of CPU), not once per test.
+    type Dump = { bucket: string; manifestKey: string };
+    let forCurrent: Promise<Dump> | undefined;
+    let symmetric: Promise<Dump> | undefined;
+    /** A public-key dump for the current vault key alone. */
+    const dumpForCurrent = () => (forCurrent ??= (async () => {
+        const bucket = servers.newBucket("oauth2-pubkey");
+        return { bucket, manifestKey: await backup(writerEnv(bucket, current.fingerprint)) };
+    })());
+    /** A symmetric dump (the passphrase, written before public-key mode). */
+    const symmetricDump = () => (symmetric ??= (async () => {
+        const bucket = servers.newBucket("oauth2-mixed");
+        return { bucket, manifestKey: await backup(scriptEnv(servers.pg, servers.moto, bucket, servers.passphrase)) };
+    })());
+
     describe("db-backup.sh and restore.sh", function () {
         let bucket: string;
         let manifestKey: string;
 
         before(async function () {
-            bucket = servers.newBucket("oauth2-pubkey");
-            manifestKey = await backup(writerEnv(bucket, current.fingerprint));
+            ({ bucket, manifestKey } = await dumpForCurrent());
         });
 
         it("the manifest records mode public-key and the recipients, and no passphrase", function () {
@@ -211,8 +225,8 @@ describe("public-key encryption: writers cannot read (real gpg, PostgreSQL 15, m
 
     describe("mixed history", function () {
         it("a symmetric dump, a dump for the old recipient and one for the new each restore with their own key while the new list is in force", async function () {
-            const bucket = servers.newBucket("oauth2-mixed");
-            const legacy = await backup(scriptEnv(servers.pg, servers.moto, bucket, servers.passphrase));
+            // The dumps for the old and the new recipients join the symmetric one's bucket.
+            const { bucket, manifestKey: legacy } = await symmetricDump();
             assert.equal(servers.manifest(bucket, legacy).encryption.mode, "symmetric");
             assert.equal(servers.manifest(bucket, legacy).passphrase.source, "file");
             const forOld = await backup(writerEnv(bucket, old.fingerprint));
@@ -327,15 +341,14 @@ describe("public-key encryption: writers cannot read (real gpg, PostgreSQL 15, m
             assert.equal(afterRecipe.code, 0, explain(afterRecipe));
             // The same key file with an unprotected key of another recipient still restores that one's dumps.
             const mixed = keyFile(servers.dir, "mixed.sec.asc", protectedKey.secretKey + current.secretKey);
-            const forCurrent = await backup(writerEnv(bucket, current.fingerprint));
+            const shared = await dumpForCurrent();
             const other = newTarget();
-            const ok = await runScript("restore.sh", restoreEnv(bucket, other, { RESTORE_GPG_PRIVATE_KEYS_FILE: mixed }), ["--yes", "--source-database", "oauth2db", "--manifest", forCurrent]);
+            const ok = await runScript("restore.sh", restoreEnv(shared.bucket, other, { RESTORE_GPG_PRIVATE_KEYS_FILE: mixed }), ["--yes", "--source-database", "oauth2db", "--manifest", shared.manifestKey]);
             assert.equal(ok.code, 0, explain(ok));
         });
 
         it("the vault secret holding the keys as SecretBinary (gpg --export without --armor): exit 5 saying to put them armored as the SecretString", async function () {
-            const bucket = servers.newBucket("oauth2-secret-binary");
-            const manifestKey = await backup(writerEnv(bucket, current.fingerprint));
+            const { bucket, manifestKey } = await dumpForCurrent();
             awsCall(vault, "secretsmanager", "create_secret", { Name: "oauth2-dr/binary-private-keys", SecretBinary: Buffer.from(current.secretKey).toString("base64") });
             const env = restoreEnv(bucket, newTarget(), {
                 RESTORE_PRIVATE_KEYS_SECRET_ID: "oauth2-dr/binary-private-keys",
@@ -349,8 +362,7 @@ describe("public-key encryption: writers cannot read (real gpg, PostgreSQL 15, m
         });
 
         it("a symmetric (pre-switch) dump with only the private keys set: exit 2 saying it needs the passphrase", async function () {
-            const bucket = servers.newBucket("oauth2-legacy-only-keys");
-            const legacy = await backup(scriptEnv(servers.pg, servers.moto, bucket, servers.passphrase));
+            const { bucket, manifestKey: legacy } = await symmetricDump();
             const env = restoreEnv(bucket, newTarget(), { RESTORE_GPG_PRIVATE_KEYS_FILE: keyFile(servers.dir, "only-keys.asc", current.secretKey) });
             delete (env as Record<string, string | undefined>).PASSPHRASE_FILE;
             const result = await runScript("restore.sh", env, ["--yes", "--source-database", "oauth2db", "--manifest", legacy]);

@@ -8,7 +8,8 @@ import { strict as assert } from "assert";
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { checksumSql, OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
+import { OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
+import { tableChecksums } from "../support/checksums";
 import { awsCall, explain, getObject, listKeys, listVersions, putObject, runScript, SCRIPTS, scriptEnv, startScript, useScriptServers } from "../../tools/sandbox/scripts";
 import { LOCALHOST, MotoServer, PG_BIN, PgServer } from "../../tools/sandbox/servers";
 
@@ -24,7 +25,7 @@ describe("restore.sh under operator faults (real PostgreSQL 15 and S3 API)", fun
     const env = (bucket: string, database: string, extra: Record<string, string> = {}) => ({ ...scriptEnv(pg, moto, bucket, passphrase, database), ...extra });
     const restore = (bucket: string, database: string, extra: Record<string, string> = {}, args: string[] = []) =>
         runScript("restore.sh", env(bucket, database, extra), ["--yes", "--source-database", "oauth2db", ...args]);
-    const checksums = (database: string) => OAUTH2_TABLES.map((t) => pg.psql(checksumSql(t), database)).join("|");
+    const checksums = (database: string) => Object.values(tableChecksums(pg, OAUTH2_TABLES, database)).join("|");
     /** Server sessions of restore.sh runs (application_name oauth2-dr-restore:<run id>), once the cleanup is done. */
     const restoreSessions = () => pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'oauth2-dr-restore:%'", "postgres");
     /** Client sessions in a database other than the application's (and this query's): whatever a restore left. */

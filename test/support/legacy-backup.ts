@@ -22,8 +22,19 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv, input?: Bu
 export function legacyBackup(pg: PgServer, moto: MotoServer, bucket: string, passphraseFile: string, database: string, scratch: string): string {
     const env = { ...process.env, ...pg.env(database), GNUPGHOME: fs.mkdtempSync(path.join(scratch, "gnupg-")) };
     const dump = run(path.join(PG_BIN, "pg_dump"), ["--format=custom", database], env);
-    const encrypted = run("gpg", ["--batch", "--quiet", "--pinentry-mode", "loopback", "--passphrase-file", passphraseFile, "--symmetric",
-        "--cipher-algo", "AES256", "--s2k-digest-algo", "SHA512", "--compress-algo", "none", "--force-mdc", "--output", "-"], env, dump);
+    // The old db-backup.sh named no S2K count: gpg took the count its fresh gpg-agent calibrates (a second of the
+    // agent's CPU, then about as long for each decryption). Under the test suite's TEST_ONLY_GPG_S2K_COUNT
+    // (.mocharc.js, as the scripts take it) that count is named instead; restores read the count from the packet,
+    // so what the legacy cases prove (the v1 manifest, pg_dump's own compression) is the same.
+    const s2k = process.env.TEST_ONLY_GPG_S2K_COUNT ? ["--s2k-count", process.env.TEST_ONLY_GPG_S2K_COUNT] : [];
+    let encrypted: Buffer;
+    try {
+        encrypted = run("gpg", ["--batch", "--quiet", "--pinentry-mode", "loopback", "--passphrase-file", passphraseFile, "--symmetric",
+            "--cipher-algo", "AES256", "--s2k-digest-algo", "SHA512", ...s2k, "--compress-algo", "none", "--force-mdc", "--output", "-"], env, dump);
+    } finally {
+        // The gpg-agent gpg started for this home: stopped now, not left to notice its home is gone.
+        spawnSync("gpgconf", ["--kill", "gpg-agent"], { env });
+    }
     const now = new Date();
     const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
     const name = `${database}-${stamp}-${randomBytes(4).toString("hex")}`;

@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { SCHEMA_SQL } from "../../tools/sandbox/oauth2-schema";
-import { createBucket, createSecret, explain, putObject, rotateSecret, runScript, ScriptResult, startScript } from "../../tools/sandbox/scripts";
+import { createBucket, createSecret, explain, putObject, rotateSecret, runScript, ScriptResult, sharedMoto, startScript } from "../../tools/sandbox/scripts";
 import { freePort, LOCALHOST, MotoServer, PG_BIN, PgServer } from "../../tools/sandbox/servers";
 import { ecSigningKey, OidcServer, publicJwks, rsaSigningKey, smokeClientSql, type PrivateJwk } from "../../tools/drill/oidc-server";
 
@@ -55,7 +55,9 @@ describe("validate-service.sh (real OpenID provider, PostgreSQL 15, moto)", func
     }
 
     before(async function () {
-        [pg, moto] = await Promise.all([PgServer.start(), MotoServer.start()]);
+        // The worker's moto (emptied before it is handed out, as a fresh one), not one of its own: a moto_server start
+        // is half a second of CPU (tools/sandbox/scripts.ts sharedMoto).
+        [pg, moto] = await Promise.all([PgServer.start(), sharedMoto()]);
         for (const db of ["oauth2db", "oauth2db_other"]) {
             pg.createDatabase(db);
             pg.psql(SCHEMA_SQL + smokeClientSql(CLIENT_ID, CLIENT_SECRET), db);
@@ -72,7 +74,7 @@ describe("validate-service.sh (real OpenID provider, PostgreSQL 15, moto)", func
 
     after(async function () {
         await server?.stop();
-        await Promise.all([pg?.stop(), moto?.stop()]);
+        await Promise.all([pg?.stop(), moto?.running ? moto.reset().catch(() => undefined) : undefined]);
     });
 
     afterEach(function () {
