@@ -198,6 +198,10 @@ async function main(): Promise<number> {
         const { checkStacks } = await import("./core");
         const { formatCheck, toJson } = await import("./format");
         const checks = await checkStacks({ ...planning, config: args.config, stackTags: args.stackTags }, started);
+        const { sdkVersionLines } = await import("offline-plan/model");
+        for (const line of sdkVersionLines(checks)) {
+            process.stderr.write(`${line}\n`);
+        }
         if (args.json) {
             const json = checks.map(toJson);
             console.log(JSON.stringify(json.length === 1 ? json[0] : json, null, 2));

@@ -13,7 +13,7 @@ import * as path from "path";
 import { PlanBatch, resultsOf } from "./protocol";
 import { runBatch } from "./mock-runtime";
 import { OUR_NODE_MODULES } from "./runner";
-import { PlanResult, shareablePlan } from "./model";
+import { PlanResult, sdkVersionLines, shareablePlan } from "./model";
 import { formatPlan } from "./format";
 import {
     configAssignmentsOf,
@@ -106,6 +106,9 @@ async function main(): Promise<number> {
         const results = await whilePrintingTo(args.json ? process.stderr : process.stdout, () =>
             planHere(args.programDir, args.stacks, { preview: args.preview, configSet: args.configSet, stackReferences: args.stackOutputs }),
         );
+        for (const line of sdkVersionLines(results)) {
+            process.stderr.write(`${line}\n`);
+        }
         if (args.json) {
             const shared = results.map(shareablePlan);
             console.log(JSON.stringify(shared.length === 1 ? shared[0] : shared, null, 2));
