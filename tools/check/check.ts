@@ -29,6 +29,7 @@ import * as os from "os";
 // (tools/check/core.ts and @pulumi/policy, most of a check's start-up), so the two overlap on two cores.
 import type { PackConfig } from "offline-plan/policy-harness";
 import type { StackCheck } from "./core";
+import { sdkVersionLines } from "offline-plan/model";
 import { readPackConfig } from "offline-plan/pack-config-file";
 import { startPlanning } from "./planning";
 import { REPORT_FORMATS, ReportFormat } from "../report/formats";
@@ -167,6 +168,16 @@ async function exitCodeOf(checks: StackCheck[], strictUnknowns: boolean): Promis
     return EXIT_OK;
 }
 
+/**
+ * The @pulumi packages a program was planned with (this tool's) at a version it does not declare, each once on
+ * stderr, in every format (offline-plan sdk-versions.ts; the text and JSON reports also carry them first).
+ */
+function printSdkVersionNotices(checks: StackCheck[]): void {
+    for (const line of sdkVersionLines(checks)) {
+        process.stderr.write(`${line}\n`);
+    }
+}
+
 async function main(): Promise<number> {
     let args: CheckArgs;
     try {
@@ -186,6 +197,7 @@ async function main(): Promise<number> {
             const { writeReport } = await import("../report/report");
             const { mandatoryCount } = await import("./core");
             const report = await writeReport(args.format, { ...planning, config: args.config, stackTags: args.stackTags }, args.out);
+            printSdkVersionNotices(report.checks);
             if (args.out) {
                 console.log(`wrote ${args.out} (${report.checks.length} stack${report.checks.length === 1 ? "" : "s"}, ${mandatoryCount(report.checks)} mandatory violations)`);
             } else {
@@ -198,10 +210,7 @@ async function main(): Promise<number> {
         const { checkStacks } = await import("./core");
         const { formatCheck, toJson } = await import("./format");
         const checks = await checkStacks({ ...planning, config: args.config, stackTags: args.stackTags }, started);
-        const { sdkVersionLines } = await import("offline-plan/model");
-        for (const line of sdkVersionLines(checks)) {
-            process.stderr.write(`${line}\n`);
-        }
+        printSdkVersionNotices(checks);
         if (args.json) {
             const json = checks.map(toJson);
             console.log(JSON.stringify(json.length === 1 ? json[0] : json, null, 2));
