@@ -67,10 +67,12 @@ describe("a program planned with this tool's @pulumi packages, against the versi
         assert.match(second, /^ {2}WARNING: @pulumi\/aws: the program declares "\^6\.0\.0" .*another major version/);
     });
 
-    it("refuses another value of OFFLINE_PLAN_SDK_MISMATCH, naming it", () => {
-        const { status, stderr } = cli("check", "queues-aws-6-pin", [], { OFFLINE_PLAN_SDK_MISMATCH: "ignore" });
-        assert.equal(status, 2, stderr);
-        assert.match(stderr, /OFFLINE_PLAN_SDK_MISMATCH must be "warn" .* or "error" \(the default\), not "ignore"/);
+    it("refuses another value of OFFLINE_PLAN_SDK_MISMATCH, naming it, whether or not a version differs", () => {
+        for (const program of ["queues-aws-6-pin", "alerts-aws-7-range"]) {
+            const { status, stderr } = cli("check", program, [], { OFFLINE_PLAN_SDK_MISMATCH: "ignore" });
+            assert.equal(status, 2, `${program}: ${stderr}`);
+            assert.match(stderr, /OFFLINE_PLAN_SDK_MISMATCH must be "warn" .* or "error" \(the default\), not "ignore"/, program);
+        }
     });
 
     it("a range our versions satisfy (aws ^7.0.0, pulumi >=3.100.0 <4): nothing said; the same program declaring ~7.0.0 gets a notice", () => {
@@ -91,6 +93,16 @@ describe("a program planned with this tool's @pulumi packages, against the versi
             assert.equal(narrowed.status, 0, narrowed.stderr);
             assert.equal(narrowed.stderr, `notice: @pulumi/aws: the program declares "~7.0.0" (package.json dependencies), and it was planned with this tool's @pulumi/aws ${AWS}, outside it (the same major version; the program has no @pulumi/aws installed): run \`npm install\` in ${copy} so that it is planned with its own packages, or align what it declares with @pulumi/aws ${AWS}\n`);
             assert.deepEqual((JSON.parse(narrowed.stdout) as { sdkVersions?: Notice[] }).sdkVersions?.map((n) => n.package), ["@pulumi/aws"], "only the package outside its range");
+            // Through a symlink to it: Node names the program's modules by their real path.
+            const link = `${copy}-link`;
+            fs.symlinkSync(copy, link);
+            try {
+                const linked = spawnSync(process.execPath, [PLAN_CLI, "--program", link], { cwd: REPO, encoding: "utf8", env: { ...process.env, OFFLINE_PLAN_SDK_MISMATCH: "" }, timeout: 120000, killSignal: "SIGKILL" });
+                assert.equal(linked.status, 0, linked.stderr);
+                assert.match(linked.stderr, /^notice: @pulumi\/aws: the program declares "~7\.0\.0" /);
+            } finally {
+                fs.rmSync(link, { force: true });
+            }
         } finally {
             fs.rmSync(copy, { recursive: true, force: true });
         }

@@ -167,7 +167,7 @@ interface Loader {
     _load(request: string, parent: { filename?: string } | undefined, isMain: boolean): unknown;
 }
 
-let watched: { programDir: string; ourNodeModules: string } | undefined;
+let watched: { programDir: string; realDir: string; ourNodeModules: string } | undefined;
 
 /**
  * From now on, a `require("@pulumi/…")` from a file of `programDir` (not its node_modules) that this tool's
@@ -175,7 +175,15 @@ let watched: { programDir: string; ourNodeModules: string } | undefined;
  * throws (unless OFFLINE_PLAN_SDK_MISMATCH=warn), a notice is kept for sdkVersionNotices.
  */
 export function watchSdkVersions(programDir: string): void {
-    watched = { programDir, ourNodeModules: OUR_NODE_MODULES };
+    // A value other than warn/error is refused before the program runs, whether or not a version differs.
+    mismatchMode();
+    let realDir = programDir;
+    try {
+        realDir = fs.realpathSync(programDir);
+    } catch {
+        // The entry point's own error names a directory that does not exist.
+    }
+    watched = { programDir, realDir, ourNodeModules: OUR_NODE_MODULES };
 }
 
 /** The notices for `programDir` so far (its imports are compared once; later stacks reuse them). */
@@ -189,7 +197,9 @@ if (!(load as { watchesSdkVersions?: boolean }).watchesSdkVersions) {
     const patched = function (this: unknown, request: string, parent: { filename?: string } | undefined, isMain: boolean): unknown {
         const w = watched;
         const from = parent?.filename;
-        if (w && request.startsWith("@pulumi/") && from && from.startsWith(w.programDir + path.sep) && !from.includes(`${path.sep}node_modules${path.sep}`)) {
+        // Node names a module by its real path: a program directory reached through a symlink is matched by both.
+        const inProgram = (dir: string) => from?.startsWith(dir + path.sep) === true;
+        if (w && request.startsWith("@pulumi/") && from && (inProgram(w.programDir) || inProgram(w.realDir)) && !from.includes(`${path.sep}node_modules${path.sep}`)) {
             const pkg = packageOf(request);
             let byPackage = outcomes.get(w.programDir);
             if (!byPackage) {
@@ -218,12 +228,8 @@ function decide(pkg: string, fromDir: string, programDir: string, ourNodeModules
     if (notice?.severity !== "other-major") {
         return notice ?? null;
     }
-    try {
-        if (mismatchMode() === "warn") {
-            return { ...notice, message: `${notice.message} (planned anyway: ${SDK_MISMATCH_ENV}=warn)` };
-        }
-    } catch (err) {
-        return err as ProgramError;
+    if (mismatchMode() === "warn") {
+        return { ...notice, message: `${notice.message} (planned anyway: ${SDK_MISMATCH_ENV}=warn)` };
     }
     return new ProgramError(`${notice.message}; ${SDK_MISMATCH_ENV}=warn plans it anyway, with this as a notice`);
 }
