@@ -67,6 +67,23 @@ describe("a program planned with this tool's @pulumi packages, against the versi
         assert.match(second, /^ {2}WARNING: @pulumi\/aws: the program declares "\^6\.0\.0" .*another major version/);
     });
 
+    it("a program that fails after another major version was let through names that version with its failure", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sdk-versions-fails-"));
+        try {
+            fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: fails\nruntime: nodejs\nmain: index.js\n");
+            fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), "config: {}\n");
+            fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "fails", dependencies: { "@pulumi/aws": "^6.0.0" } }));
+            // A v6 property v7 no longer knows would fail like this: the program's own error, at its own line.
+            fs.writeFileSync(path.join(dir, "index.js"), 'require("@pulumi/aws");\nthrow new Error("Missing required property \'location\'");\n');
+            const run = spawnSync(process.execPath, [PLAN_CLI, "--program", dir], { cwd: REPO, encoding: "utf8", env: { ...process.env, OFFLINE_PLAN_SDK_MISMATCH: "warn" }, timeout: 120000, killSignal: "SIGKILL" });
+            assert.equal(run.status, 2, run.stderr);
+            assert.match(run.stderr, /^index\.js:2:7: Missing required property 'location'$/m);
+            assert.match(run.stderr, /^notice: @pulumi\/aws: the program declares "\^6\.0\.0" \(package\.json dependencies\), .*another major version.*\(planned anyway: OFFLINE_PLAN_SDK_MISMATCH=warn\)$/m);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("refuses another value of OFFLINE_PLAN_SDK_MISMATCH, naming it, whether or not a version differs", () => {
         for (const program of ["queues-aws-6-pin", "alerts-aws-7-range"]) {
             const { status, stderr } = cli("check", program, [], { OFFLINE_PLAN_SDK_MISMATCH: "ignore" });

@@ -44,7 +44,7 @@ import {
     refuseUnknownStackOutputValues,
 } from "./sdk-patches";
 import { checkSdkContract } from "./sdk-contract";
-import { sdkVersionNotices, watchSdkVersions } from "./sdk-versions";
+import { sdkVersionNotices, watchSdkVersions, withSdkVersionNotices } from "./sdk-versions";
 import { installLightStructs, structModuleOf } from "./light-structs";
 import { runCapturingFailures, runExitHooks, withProgramExitListeners } from "./exit-hooks";
 
@@ -181,7 +181,9 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
         await runExitHooks(pulumi, resources);
         await pulumi.runtime.disconnect();
         return exported;
-    }));
+    })).catch((err: unknown) => {
+        throw withSdkVersionNotices(err, programDir);
+    });
     const unknownApplies = unrunAppliesIn(programDir);
     const sdkVersions = sdkVersionNotices(programDir);
     // The values reached the program; the result, which is printed, sent and stored, holds none of the secret ones.

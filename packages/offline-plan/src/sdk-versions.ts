@@ -186,6 +186,19 @@ export function watchSdkVersions(programDir: string): void {
     watched = { programDir, realDir, ourNodeModules: OUR_NODE_MODULES };
 }
 
+/**
+ * A program that fails after an import answered by another version than it declares (let through with
+ * OFFLINE_PLAN_SDK_MISMATCH=warn, or a notice): its failure names those versions too, as the likely cause
+ * ("Missing required property 'location'" from @pulumi/gcp 9 in a program written for 8).
+ */
+export function withSdkVersionNotices(err: unknown, programDir: string): unknown {
+    const notices = sdkVersionNotices(programDir);
+    if (notices.length === 0 || !(err instanceof ProgramError)) {
+        return err;
+    }
+    return new ProgramError(`${err.message}\n${notices.map((n) => `notice: ${n.message}`).join("\n")}`);
+}
+
 /** The notices for `programDir` so far (its imports are compared once; later stacks reuse them). */
 export function sdkVersionNotices(programDir: string): SdkVersionNotice[] {
     return [...(outcomes.get(programDir)?.values() ?? [])].filter((o): o is SdkVersionNotice => o !== null && !(o instanceof ProgramError));
