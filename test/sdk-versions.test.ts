@@ -84,6 +84,28 @@ describe("a program planned with this tool's @pulumi packages, against the versi
         }
     });
 
+    it("reads OFFLINE_PLAN_SDK_MISMATCH at each plan: one process plans the same program under error, warn, then error again", () => {
+        const mockRuntime = path.join(REPO, "packages", "offline-plan", "src", "mock-runtime.ts");
+        const dir = path.join(CORPUS, "queues-aws-6-pin");
+        const script = [
+            `const { runBatch } = require(${JSON.stringify(mockRuntime)});`,
+            "process.on('unhandledRejection', () => undefined);",
+            "(async () => {",
+            "    const seen = [];",
+            "    for (const mode of ['error', 'warn', 'error']) {",
+            "        process.env.OFFLINE_PLAN_SDK_MISMATCH = mode;",
+            `        const outcome = await runBatch({ programDir: ${JSON.stringify(dir)}, stacks: ["dev"], inDependencyOrder: true, preview: false });`,
+            "        seen.push(outcome.ok ? 'planned: ' + outcome.results.map((r) => (r.sdkVersions || []).map((n) => n.severity).join()).join() : 'failed: ' + /another major version/.test(outcome.error));",
+            "    }",
+            "    process.stdout.write(JSON.stringify(seen));",
+            "    process.exit(0);",
+            "})();",
+        ].join("\n");
+        const child = spawnSync(process.execPath, ["--require", TS_REGISTER, "-e", script], { cwd: dir, encoding: "utf8", timeout: 120000, killSignal: "SIGKILL" });
+        assert.equal(child.status, 0, child.stderr);
+        assert.deepEqual(JSON.parse(child.stdout), ["failed: true", "planned: other-major", "failed: true"]);
+    });
+
     it("refuses another value of OFFLINE_PLAN_SDK_MISMATCH, naming it, whether or not a version differs", () => {
         for (const program of ["queues-aws-6-pin", "alerts-aws-7-range"]) {
             const { status, stderr } = cli("check", program, [], { OFFLINE_PLAN_SDK_MISMATCH: "ignore" });

@@ -133,8 +133,12 @@ function mismatchMode(): "error" | "warn" {
     throw new ProgramError(`${SDK_MISMATCH_ENV} must be "warn" (plan a program declaring another major version of a @pulumi package than this tool's, with a notice) or "error" (the default), not ${JSON.stringify(value)}`);
 }
 
-/** Per program directory, per package: the notice (null: matched, or not ours) or the error its import raises. */
-const outcomes = new Map<string, Map<string, SdkVersionNotice | ProgramError | null>>();
+/**
+ * Per program directory, per package: how the version that answered compares with the declaration (null:
+ * it matches, or it is not ours). OFFLINE_PLAN_SDK_MISMATCH is read at each import, not kept: a process
+ * planning many batches (PlanningServer) may plan the same program under another value.
+ */
+const outcomes = new Map<string, Map<string, SdkVersionNotice | null>>();
 
 function packageOf(request: string): string {
     return request.split("/").slice(0, 2).join("/");
@@ -201,7 +205,16 @@ export function withSdkVersionNotices(err: unknown, programDir: string): unknown
 
 /** The notices for `programDir` so far (its imports are compared once; later stacks reuse them). */
 export function sdkVersionNotices(programDir: string): SdkVersionNotice[] {
-    return [...(outcomes.get(programDir)?.values() ?? [])].filter((o): o is SdkVersionNotice => o !== null && !(o instanceof ProgramError));
+    let mode: "error" | "warn";
+    try {
+        mode = mismatchMode();
+    } catch {
+        mode = "error";
+    }
+    // Another major version is a notice only under warn; otherwise its import failed, with its own message.
+    return [...(outcomes.get(programDir)?.values() ?? [])]
+        .filter((o): o is SdkVersionNotice => o !== null && (o.severity !== "other-major" || mode === "warn"))
+        .map((o) => (o.severity === "other-major" ? { ...o, message: `${o.message} (planned anyway: ${SDK_MISMATCH_ENV}=warn)` } : o));
 }
 
 const loader = Module as unknown as Loader;
@@ -222,8 +235,8 @@ if (!(load as { watchesSdkVersions?: boolean }).watchesSdkVersions) {
                 byPackage.set(pkg, decide(pkg, path.dirname(from), w.programDir, w.ourNodeModules));
             }
             const outcome = byPackage.get(pkg);
-            if (outcome instanceof ProgramError) {
-                throw outcome;
+            if (outcome?.severity === "other-major" && mismatchMode() === "error") {
+                throw new ProgramError(`${outcome.message}; ${SDK_MISMATCH_ENV}=warn plans it anyway, with this as a notice`);
             }
         }
         return load.call(this, request, parent, isMain);
@@ -232,17 +245,7 @@ if (!(load as { watchesSdkVersions?: boolean }).watchesSdkVersions) {
     loader._load = patched;
 }
 
-function decide(pkg: string, fromDir: string, programDir: string, ourNodeModules: string): SdkVersionNotice | ProgramError | null {
+function decide(pkg: string, fromDir: string, programDir: string, ourNodeModules: string): SdkVersionNotice | null {
     const used = oursAnswering(pkg, fromDir, programDir, ourNodeModules);
-    if (used === undefined) {
-        return null;
-    }
-    const notice = compareDeclared(pkg, declaredFor(programDir, pkg), used, programDir);
-    if (notice?.severity !== "other-major") {
-        return notice ?? null;
-    }
-    if (mismatchMode() === "warn") {
-        return { ...notice, message: `${notice.message} (planned anyway: ${SDK_MISMATCH_ENV}=warn)` };
-    }
-    return new ProgramError(`${notice.message}; ${SDK_MISMATCH_ENV}=warn plans it anyway, with this as a notice`);
+    return used === undefined ? null : (compareDeclared(pkg, declaredFor(programDir, pkg), used, programDir) ?? null);
 }
