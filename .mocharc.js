@@ -1,9 +1,10 @@
 /**
- * mocha's configuration (npm test). Three workers on two cores, and the test files longest first: each worker
+ * mocha's configuration (npm test). Four workers on two cores, and the test files longest first: each worker
  * takes the next file when it is free, so a long file left for last would run alone on one core while the other
- * idles. Three, not two: the script files wait (connect and lock timeouts they prove, servers starting, a frozen
- * S3) for about a third of their wall time, during which a third worker's file has the core (bench/README.md
- * section 5). `npx mocha --jobs 2` overrides it.
+ * idles. Four, not two or three: the script files wait (connect and lock timeouts they prove, servers starting, a
+ * frozen S3, the drill's traffic) for much of their wall time: with three workers a quiet run of 167 s left about
+ * 80 of its 334 core-seconds idle (1.25 cores busy over the first 40 s, by the files' own CPU), which a fourth
+ * worker's file takes (bench/README.md section 5). `npx mocha --jobs 3` overrides it.
  * Every *.test.ts under test/ and under each workspace package's test/ (packages/<name>/test) runs exactly once: the list below only orders them (a name that no longer
  * exists is skipped; a new file runs after these, in name order).
  */
@@ -85,6 +86,6 @@ module.exports = {
     timeout: 120000,
     reporter: "spec",
     parallel: true,
-    jobs: 3,
+    jobs: 4,
     spec: named ? [] : [...LONGEST_FIRST.filter((file) => all.includes(file)), ...all.filter((file) => !LONGEST_FIRST.includes(file))],
 };

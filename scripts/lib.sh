@@ -814,10 +814,10 @@ passphrase_for_manifest() {
     load_passphrase "$id" "$version"
 }
 
-# probe_object KEY: reads the first 64 KiB of a stored dump (one ranged GET) into $WORK_DIR/probe.gpg and
-# prints the object's full size (from Content-Range); fails with the AWS message on stderr.
+# probe_object KEY [FILE]: reads the first 64 KiB of a stored dump (one ranged GET) into FILE (default
+# $WORK_DIR/probe.gpg) and prints the object's full size (from Content-Range); fails with the AWS message on stderr.
 probe_object() {
-    aws_call GET /s3/get "$WORK_DIR/probe.gpg" "bucket=$BUCKET" "key=$1" "range=bytes=0-65535" || return "$EX_STORAGE"
+    aws_call GET /s3/get "${2:-$WORK_DIR/probe.gpg}" "bucket=$BUCKET" "key=$1" "range=bytes=0-65535" || return "$EX_STORAGE"
     printf '%s' "$AWS_CALL_OBJECT_SIZE"
 }
 
@@ -1132,16 +1132,25 @@ restore_spool() {
 # the spool see every byte. Results, once restore_pass_wait returned: spool/s3.rc s3.err (curl), tee.rc
 # tee.err (restore-spool: the spool's disk), sha.out, gpg.rc gpg.err, and in $WORK_DIR/load: status
 # ("decompress fanout pg_restore load" exit codes), decompress.err, restore.err, and the loader's files (restore-load).
-RESTORE_PASS_PIDS=() RESTORE_TOC_PIDS=()
+# RESTORE_PASS_KEY_LATER=1: the pass's processes start while the probe still decrypts (its S2K), but nothing
+# is downloaded: gpg waits for the session key and the GET is not sent until restore_pass_key, called once
+# the probe's verdict is known (a run stopped before, a wrong passphrase, kills them with the other jobs).
+RESTORE_PASS_PIDS=() RESTORE_TOC_PIDS=() RESTORE_PASS_KEY_FD="" RESTORE_PASS_GET_URL=""
 restore_pass_start() {
     local key=$1 version=$2 jobs=$3 d="$WORK_DIR/spool" l="$WORK_DIR/load" url
     shift 3
     rm -rf "$d" "$l"
     mkdir "$d" "$l"
     mkfifo "$d/body.fifo" "$d/plain.fifo" "$d/toc.fifo" "$d/schema.fifo" "$l/gate.fifo"
-    RESTORE_PASS_PIDS=() RESTORE_TOC_PIDS=()
+    RESTORE_PASS_PIDS=() RESTORE_TOC_PIDS=() RESTORE_PASS_KEY_FD="" RESTORE_PASS_GET_URL=""
     url=${RESTORE_PASS_URL:-}
     [[ -n "$url" ]] || url=$(restore_presign "$key" "$version" 2>"$d/s3.err") || { echo 1 >"$d/s3.rc"; return 1; }
+    if [[ "${RESTORE_PASS_KEY_LATER:-0}" == 1 ]]; then
+        # The key's way to the gpg stage: a fifo held open read-write (an open that never blocks; the key stays
+        # in the pipe, in memory, until the stage reads it).
+        mkfifo -m 600 "$d/key.fifo"
+        exec {RESTORE_PASS_KEY_FD}<>"$d/key.fifo"
+    fi
     { pg_restore -l -f "$d/toc.list" <"$d/toc.fifo" 2>"$d/toc.err"; echo $? >"$d/toc.rc"; } &
     RESTORE_TOC_PIDS+=($!)
     restore_note_job $!
@@ -1150,7 +1159,7 @@ restore_pass_start() {
     restore_note_job $!
     {
         set +e
-        restore_python restore-spool "${RESTORE_PASS_SPOOL:-$d/dump.gpg}" "$d/sha.out" <"$d/body.fifo" 2>"$d/tee.err" | restore_gpg_decrypt 2>"$d/gpg.err" | tee -p "$d/plain.fifo" >/dev/null 2>&1
+        restore_python restore-spool "${RESTORE_PASS_SPOOL:-$d/dump.gpg}" "$d/sha.out" <"$d/body.fifo" 2>"$d/tee.err" | restore_pass_gpg 2>"$d/gpg.err" | tee -p "$d/plain.fifo" >/dev/null 2>&1
         local piped=("${PIPESTATUS[@]}")
         echo "${piped[0]}" >"$d/tee.rc"
         echo "${piped[1]}" >"$d/gpg.rc"
@@ -1165,10 +1174,40 @@ restore_pass_start() {
     } &
     RESTORE_PASS_PIDS+=($!)
     restore_note_job $!
-    # In the background: a trapped SIGTERM interrupts `wait`, not a foreground command.
-    { set +e; get_into_fifo "$url" "$d"; } &
+    if [[ -n "$RESTORE_PASS_KEY_FD" ]]; then
+        RESTORE_PASS_GET_URL=$url
+        return 0
+    fi
+    restore_pass_get "$url"
+}
+
+# restore_pass_get URL: the pass's GET (get_into_fifo), in the background: a trapped SIGTERM interrupts `wait`,
+# not a foreground command.
+restore_pass_get() {
+    { set +e; get_into_fifo "$1" "$WORK_DIR/spool"; } &
     RESTORE_PASS_PIDS+=($!)
     restore_note_job $!
+}
+
+# restore_pass_key: for a pass started with RESTORE_PASS_KEY_LATER=1, once the probe's verdict is known
+# (restore_probe_finish): gives the gpg stage the session key (none: gpg derives it from the passphrase) and
+# sends the GET.
+restore_pass_key() {
+    [[ -n "$RESTORE_PASS_KEY_FD" ]] || return 0
+    printf '%s\n' "$RESTORE_SESSION_KEY" >&"$RESTORE_PASS_KEY_FD"
+    exec {RESTORE_PASS_KEY_FD}>&-
+    RESTORE_PASS_KEY_FD=""
+    restore_pass_get "$RESTORE_PASS_GET_URL"
+}
+
+# restore_pass_gpg: the pass's gpg stage (restore_gpg_decrypt); with RESTORE_PASS_KEY_LATER=1 it first waits for
+# the session key from restore_pass_key.
+restore_pass_gpg() {
+    if [[ -n "$RESTORE_PASS_KEY_FD" ]]; then
+        IFS= read -r RESTORE_SESSION_KEY <&"$RESTORE_PASS_KEY_FD" || RESTORE_SESSION_KEY=""
+        exec {RESTORE_PASS_KEY_FD}<&-
+    fi
+    restore_gpg_decrypt
 }
 
 # restore_pass_toc: waits until the table of contents and the schema script were read (from the first bytes).

@@ -319,7 +319,10 @@ write_verification_record() {
         log "cannot write the verification record $(s3_uri "$key"): $(one_line_error "$WORK_DIR/record.err")"
         return 1
     fi
-    log "verification record $(s3_uri "$key"): $(jq -r .result "$out")"
+    # The record's own "result", from the same status (no jq process after the put).
+    local outcome=failed
+    [[ $status -ne 0 ]] || outcome=passed
+    log "verification record $(s3_uri "$key"): $outcome"
 }
 
 exec {VERIFY_STDOUT}>&1 {VERIFY_STDERR}>&2
@@ -514,6 +517,16 @@ verify_dump() {
     fi
     VERIFY_RECORD_MANIFEST=$manifest_key
     local m="$WORK_DIR/manifest.json"
+    # The dump's first 64 KiB, read while the manifest is (one S3 round trip less before the download):
+    # db-backup.sh stores <prefix><name>.dump.gpg beside <prefix>manifests/<name>.json. Used only when the
+    # manifest's object_key is that key and the read succeeded; otherwise the probe below reads the manifest's
+    # object_key as before (and says why it cannot).
+    local early_key early_pid
+    early_key="${BACKUP_PREFIX}${manifest_key##*/}"
+    early_key="${early_key%.json}.dump.gpg"
+    { probe_object "$early_key" "$WORK_DIR/probe.early.gpg" >"$WORK_DIR/probe.early.size" 2>/dev/null || rm -f "$WORK_DIR/probe.early.size"; } &
+    early_pid=$!
+    restore_note_job "$early_pid"
     if ! s3_get_file "$manifest_key" "$m" 2>"$WORK_DIR/s3.err" || ! manifest_load "$m"; then
         local shortage
         shortage=$(scratch_shortage)
@@ -528,12 +541,16 @@ verify_dump() {
     finished=$(manifest_get "$m" finished_at)
     compression=$(manifest_get "$m" compression)
     age=$(age_hours "$finished")
-    if ! stored_size=$(probe_object "$object_key" 2>"$WORK_DIR/s3.err"); then
+    wait "$early_pid" 2>/dev/null || true
+    if [[ "$object_key" == "$early_key" && -s "$WORK_DIR/probe.early.size" ]] && mv "$WORK_DIR/probe.early.gpg" "$WORK_DIR/probe.gpg" 2>/dev/null; then
+        stored_size=$(<"$WORK_DIR/probe.early.size")
+    elif ! stored_size=$(probe_object "$object_key" 2>"$WORK_DIR/s3.err"); then
         stored_size=""
         local shortage
         shortage=$(scratch_shortage)
         [[ -z "$shortage" ]] || die "$EX_USAGE" "the verification environment: $shortage: cannot write the first 64 KiB of $(s3_uri "$object_key") there"
     fi
+    rm -f "$WORK_DIR/probe.early.gpg" "$WORK_DIR/probe.early.size"
     if [[ "$(manifest_get "$m" status)" != complete ]]; then
         result "backup completed successfully" FAIL "$manifest_key is not complete"
     elif [[ "$(manifest_get "$m" database)" != "$PGDATABASE" ]]; then
@@ -564,9 +581,12 @@ verify_dump() {
     check_size "${SIZE_CHECK_PENDING[@]}"
     VERIFY_PASS_URL=$(restore_presign "$object_key" "" 2>/dev/null) || VERIFY_PASS_URL=""
     VERIFY_RECORD_VERSION=$(s3_version "$manifest_key" 2>/dev/null) || VERIFY_RECORD_VERSION=""
+    SCRATCH_DB="${VERIFY_DATABASE:-oauth2_verify_$(date -u +%Y%m%d%H%M%S)}"
+    # The pass's processes start while the probe still decrypts; nothing is downloaded (gpg waits for the
+    # session key, the GET is not sent) until the probe's verdict below (verify_pass_start).
+    verify_pass_start "$object_key" "$compression" "$SCRATCH_DB"
     probe_passphrase_finish "$object_key" "$(passphrase_origin)"
     check_db_connection "${VERIFY_MAINTENANCE_DB:-postgres}" "${VERIFY_PGHOST:-${PGHOST:-}}" "${VERIFY_PGPORT:-${PGPORT:-5432}}"
-    SCRATCH_DB="${VERIFY_DATABASE:-oauth2_verify_$(date -u +%Y%m%d%H%M%S)}"
     scratch_create_start
 
     # One pass, restore.sh's: download, hash, decrypt while the rows load into staging tables; moved into
@@ -700,35 +720,55 @@ verify_dump() {
 # a type of its own, ...) is verified by the pass, then restored by stream_restore (a second download).
 # The results in $WORK_DIR/stream/, as stream_restore leaves them: s3 gpg decompress restore psql .rc and
 # .err, sha.out, verdict ("verified" or why not): one classification (stream_failure) reads both.
-verify_pass() {
-    local key=$1 want_sha=$2 db=$4 s="$WORK_DIR/stream" d="$WORK_DIR/spool" l="$WORK_DIR/load" mode=parallel
+# verify_pass_start KEY COMPRESSION DATABASE: verify_pass's setup, before the probe's verdict. When the download
+# URL was presigned already (VERIFY_PASS_URL), the AWS helper (botocore, ~50 MB) is stopped (the pass's
+# processes make the verification's peak memory; it is started again, in the background, when they are
+# done: the record, a second read) and the pass's processes are started with RESTORE_PASS_KEY_LATER=1: their
+# start (python, pg_restore, gpg, zstd) overlaps the passphrase's S2K, but gpg waits for the session key and
+# the GET is sent by verify_pass (restore_pass_key) only, after the verdicts on the passphrase and the server.
+VERIFY_PASS_STARTED=0
+verify_pass_start() {
+    local key=$1 db=$3 s="$WORK_DIR/stream"
     local -x PGHOST="${VERIFY_PGHOST:-${PGHOST:-}}" PGPORT="${VERIFY_PGPORT:-${PGPORT:-5432}}" PGDATABASE=$db
-    local jobs=${RESTORE_JOBS:-2} step why="" decompress_rc restore_rc load_rc
+    local jobs=${RESTORE_JOBS:-2}
     [[ "$jobs" =~ ^[1-9][0-9]?$ ]] || die "$EX_USAGE" "RESTORE_JOBS must be a number of parallel COPY sessions from 1 to 99, not $jobs"
-    RESTORE_COMPRESSION=$3
+    RESTORE_COMPRESSION=$2
     RESTORE_RUN_ID=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
     local -x PGAPPNAME="oauth2-dr-verify:$RESTORE_RUN_ID"
     RESTORE_PASS_SPOOL=/dev/null
     rm -rf "$s"
     mkdir "$s"
-    # The download URL, presigned first: the AWS helper (botocore, ~50 MB) is stopped while the pass's
-    # processes run (the verification's peak memory) and started again, in the background, when they are
-    # done (the verification record, a second read).
-    # (Presigned already while the probe decrypted, VERIFY_PASS_URL; again here when that failed.)
+    [[ -n "$VERIFY_PASS_URL" ]] || return 0
     RESTORE_PASS_URL=$VERIFY_PASS_URL
-    if [[ -z "$RESTORE_PASS_URL" ]] && ! RESTORE_PASS_URL=$(restore_presign "$key" "" 2>"$s/s3.err"); then
-        echo 1 >"$s/s3.rc"
-        echo "the download did not start" >"$s/verdict"
-        return 0
-    fi
     stop_aws_helper
-    log "downloading $(s3_uri "$key") into scratch database $db: hashed, decrypted and authenticated while its rows load into staging tables"
-    if ! restore_pass_start "$key" "" "$jobs" --no-owner --no-acl; then
-        start_aws_helper
-        cp "$d/s3.err" "$s/s3.err" 2>/dev/null
-        echo 1 >"$s/s3.rc"
-        echo "the download did not start" >"$s/verdict"
-        return 0
+    RESTORE_PASS_KEY_LATER=1 restore_pass_start "$key" "" "$jobs" --no-owner --no-acl
+    VERIFY_PASS_STARTED=1
+}
+
+verify_pass() {
+    local key=$1 want_sha=$2 db=$4 s="$WORK_DIR/stream" d="$WORK_DIR/spool" l="$WORK_DIR/load" mode=parallel
+    local -x PGHOST="${VERIFY_PGHOST:-${PGHOST:-}}" PGPORT="${VERIFY_PGPORT:-${PGPORT:-5432}}" PGDATABASE=$db
+    local jobs=${RESTORE_JOBS:-2} step why="" decompress_rc restore_rc load_rc
+    local -x PGAPPNAME="oauth2-dr-verify:$RESTORE_RUN_ID"
+    if [[ $VERIFY_PASS_STARTED -eq 1 ]]; then
+        log "downloading $(s3_uri "$key") into scratch database $db: hashed, decrypted and authenticated while its rows load into staging tables"
+        restore_pass_key
+    else
+        # Not presigned while the probe decrypted (VERIFY_PASS_URL): presigned here.
+        if ! RESTORE_PASS_URL=$(restore_presign "$key" "" 2>"$s/s3.err"); then
+            echo 1 >"$s/s3.rc"
+            echo "the download did not start" >"$s/verdict"
+            return 0
+        fi
+        stop_aws_helper
+        log "downloading $(s3_uri "$key") into scratch database $db: hashed, decrypted and authenticated while its rows load into staging tables"
+        if ! restore_pass_start "$key" "" "$jobs" --no-owner --no-acl; then
+            start_aws_helper
+            cp "$d/s3.err" "$s/s3.err" 2>/dev/null
+            echo 1 >"$s/s3.rc"
+            echo "the download did not start" >"$s/verdict"
+            return 0
+        fi
     fi
     restore_pass_toc
     if [[ "$(cat "$d/toc.rc" 2>/dev/null)" != 0 || "$(cat "$d/schema.rc" 2>/dev/null)" != 0 ]]; then

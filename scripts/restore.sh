@@ -214,8 +214,19 @@ schema=${schema:-public}
 [[ "$want_size" =~ ^[0-9]+$ && "$want_sha" =~ ^[0-9a-f]{64}$ && -n "$object_key" ]] \
     || die "$EX_NO_BACKUP" "$manifest_key lacks the dump's key, size or sha256"
 
-# A dump newer than the chosen manifest that has no manifest of its own: named, never skipped silently.
-if keys=$(s3_keys "$BACKUP_PREFIX" 2>/dev/null); then
+# A dump newer than the chosen manifest that has no manifest of its own: named, never skipped silently. The
+# bucket's listing (newer_dumps_start) runs while the dump's first 64 KiB are read (step 2); newer_dumps_warning
+# waits for it and says it before the probe's verdict.
+newer_dumps_start() {
+    { s3_keys "$BACKUP_PREFIX" >"$WORK_DIR/keys.list" 2>/dev/null || rm -f "$WORK_DIR/keys.list"; } &
+    NEWER_DUMPS_PID=$!
+    restore_note_job "$NEWER_DUMPS_PID"
+}
+newer_dumps_warning() {
+    local keys newer how
+    wait "$NEWER_DUMPS_PID" 2>/dev/null || true
+    [[ -f "$WORK_DIR/keys.list" ]] || return 0
+    keys=$(<"$WORK_DIR/keys.list")
     newer=$(printf '%s\n' "$keys" | awk -v prefix="$BACKUP_PREFIX" -v db="$source_db" -v chosen="$object_key" '
         { seen[$0] = 1; if (index($0, prefix db "-") == 1 && $0 ~ /-[0-9]+T[0-9]+Z-[0-9a-f]+\.dump\.gpg$/ && $0 > chosen) dumps[++n] = $0 }
         END { for (i = 1; i <= n; i++) { name = substr(dumps[i], length(prefix) + 1); sub(/\.dump\.gpg$/, "", name); if (!seen[prefix "manifests/" name ".json"]) print dumps[i] } }')
@@ -224,16 +235,19 @@ if keys=$(s3_keys "$BACKUP_PREFIX" 2>/dev/null); then
         [[ $chosen_by_default -eq 1 ]] || how="the manifest you named"
         log "WARNING: $(printf '%s' "$newer" | wc -l | awk '{ print $1 + 1 }') dump(s) newer than $manifest_key have no manifest, newest $(s3_uri "$(printf '%s\n' "$newer" | tail -n 1)"): a backup that did not finish (no manifest was written) or whose manifest was deleted. Restoring $how; to restore a newer dump, recreate its manifest first"
     fi
-fi
+}
 
 # 2. The object (the manifest's S3 version), the passphrase version, the scratch space, the target: all
 #    before the download.
 restore_check_file_limit "$want_size"
+newer_dumps_start
 probe_query=("bucket=$BUCKET" "key=$object_key" "range=bytes=0-65535")
 [[ -z "$object_version" ]] || probe_query+=("version_id=$object_version")
 what="the dump $(s3_uri "$object_key")${object_version:+ (version $object_version)}"
-aws_call GET /s3/get "$WORK_DIR/probe.gpg" "${probe_query[@]}" 2>"$WORK_DIR/s3.err" \
-    || die "$EX_STORAGE" "$what is not readable: $(one_line_error "$WORK_DIR/s3.err")"
+probed=0
+aws_call GET /s3/get "$WORK_DIR/probe.gpg" "${probe_query[@]}" 2>"$WORK_DIR/s3.err" || probed=$?
+newer_dumps_warning
+[[ $probed -eq 0 ]] || die "$EX_STORAGE" "$what is not readable: $(one_line_error "$WORK_DIR/s3.err")"
 size=$AWS_CALL_OBJECT_SIZE
 [[ "$size" == "$want_size" ]] || die "$EX_STORAGE" "$what has $size bytes, the manifest $manifest_key says $want_size"
 encryption_for_manifest "$m"
@@ -266,11 +280,32 @@ fi
 # Where the restore writes, before any work: PG* pointing at another database is seen before the swap.
 log "target: $(db_address) (server ${DB_SERVER_VERSION_NUM:-unknown}; PGHOST, PGPORT, PGDATABASE): the dump's tables there are replaced at the end, in one transaction; nothing there is touched before"
 restore_check_scratch "$want_size"
+# The pass's processes (step 3: python, pg_restore, gpg, zstd) start while the probe still decrypts (its S2K),
+# the download URL presigned first and the AWS helper stopped (the pass's processes make the restore's peak
+# memory); nothing is downloaded before the probe's verdict: gpg waits for the session key and the GET is sent
+# by restore_pass_key below (lib.sh RESTORE_PASS_KEY_LATER). Presigning failed: all of it after the verdict, as
+# before. The watchdog first: a run killed now takes them with it.
+spool="$WORK_DIR/spool"
+restore_watchdog_start
+prestarted=0
+if RESTORE_PASS_URL=$(restore_presign "$object_key" "$object_version" 2>"$WORK_DIR/presign.err"); then
+    stop_aws_helper
+    RESTORE_PASS_KEY_LATER=1 restore_pass_start "$object_key" "$object_version" "$jobs" "${restore_args[@]}" && prestarted=1
+fi
 if ! restore_probe_finish \
     && grep -Eqi 'bad session key|bad passphrase|no secret key|decryption failed' "$WORK_DIR/probe.err"; then
     # A flipped byte in the object's header reads as a wrong passphrase: its sha256 tells them apart.
     cause=$(grep -Eim1 'bad session key|bad passphrase|no secret key|decryption failed' "$WORK_DIR/probe.err" | sed 's/^gpg: //')
     log "the passphrase ($(passphrase_origin)) does not decrypt the start of $what ($cause): checking the object's sha256"
+    if [[ $prestarted -eq 1 ]]; then
+        # The waiting pass (nothing downloaded) is stopped; the helper presigns the spool's GET.
+        for pid in "${RESTORE_PASS_PIDS[@]}" "${RESTORE_TOC_PIDS[@]}"; do
+            kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+        done
+        restore_pass_wait
+        restore_pass_toc
+        start_aws_helper
+    fi
     restore_spool "$object_key" "$object_version"
     [[ "$(cat "$WORK_DIR/spool/s3.rc")" == 0 ]] || die "$EX_STORAGE" "download of $what failed: $(one_line_error "$WORK_DIR/spool/s3.err")"
     got_sha=$(cat "$WORK_DIR/spool/sha.out" 2>/dev/null)
@@ -291,15 +326,17 @@ rm -f "$WORK_DIR/probe.gpg"
 #    cleanup or the watchdog drops them. The only thing the pass writes to the target before the verdict is
 #    that scratch data, discarded.
 log "downloading $what (${want_size} bytes, ${RESTORE_COMPRESSION:-pg_dump-compressed}, $(passphrase_origin), finished $(manifest_get "$m" finished_at)): spooled and verified while its rows load into staging tables"
-restore_watchdog_start
-spool="$WORK_DIR/spool"
-# The download URL, presigned before the pass: the AWS helper (botocore, ~50 MB) then has nothing left to do
-# in this run and is stopped before the pass's processes start (the restore's peak memory).
-RESTORE_PASS_URL=$(restore_presign "$object_key" "$object_version" 2>"$WORK_DIR/presign.err") \
-    || die "$EX_STORAGE" "download of $what failed: $(one_line_error "$WORK_DIR/presign.err")"
-stop_aws_helper
-restore_pass_start "$object_key" "$object_version" "$jobs" "${restore_args[@]}" \
-    || die "$EX_STORAGE" "download of $what failed: $(one_line_error "$spool/s3.err")"
+if [[ $prestarted -eq 1 ]]; then
+    restore_pass_key
+else
+    # The download URL, presigned before the pass: the AWS helper (botocore, ~50 MB) then has nothing left to do
+    # in this run and is stopped before the pass's processes start (the restore's peak memory).
+    RESTORE_PASS_URL=$(restore_presign "$object_key" "$object_version" 2>"$WORK_DIR/presign.err") \
+        || die "$EX_STORAGE" "download of $what failed: $(one_line_error "$WORK_DIR/presign.err")"
+    stop_aws_helper
+    restore_pass_start "$object_key" "$object_version" "$jobs" "${restore_args[@]}" \
+        || die "$EX_STORAGE" "download of $what failed: $(one_line_error "$spool/s3.err")"
+fi
 restore_pass_toc
 
 # 4. From the archive's first bytes: its table of contents and its restore script without the table data.

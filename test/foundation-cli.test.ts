@@ -9,8 +9,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { PLAN_CLI, REPO } from "./support/plans";
+import { runCli } from "./support/cli";
 import { UNKNOWN_TEXT } from "offline-plan/model";
 
+/** The CLI as a process of its own (the bin), for what a test proves of the process; the rest runs it in this process (support/cli.ts). */
 function runPlan(args: string[], cwd = REPO, env: Record<string, string> = {}) {
     const result = spawnSync(process.execPath, [PLAN_CLI, ...args], {
         cwd,
@@ -54,8 +56,8 @@ describe("npm run plan (CLI)", function () {
         assert.match(stdout, /password="\[secret\]"/);
     });
 
-    it("--stack dr --json prints one stack as JSON, planning prod behind the scenes", () => {
-        const { status, stdout, stderr } = runPlan(["--stack", "dr", "--json"]);
+    it("--stack dr --json prints one stack as JSON, planning prod behind the scenes", async () => {
+        const { status, stdout, stderr } = await runCli("plan", ["--stack", "dr", "--json"]);
         assert.equal(status, 0, stderr);
         const plan = JSON.parse(stdout);
         assert.equal(plan.stack, "dr");
@@ -72,6 +74,8 @@ describe("npm run plan (CLI)", function () {
         it(`exits 2 on ${what}, with a line naming the key`, () => {
             const dir = projectWithEditedProd(edit);
             temps.push(dir);
+            // A process of its own: the copy's code is the repository's (symlinked), which a planning child that
+            // planned this repository before has loaded already (support/cli.ts plans in one).
             const { status, stdout, stderr } = runPlan(["--stack", "prod"], dir);
             assert.equal(status, 2, stderr);
             assert.match(stderr, expected);
@@ -98,8 +102,8 @@ describe("npm run plan (CLI)", function () {
             [["--program", "no/such/dir"], /^--program no\/such\/dir: no Pulumi\.yaml in /m],
         ];
         for (const [args, message] of usageErrors) {
-            it(`${args.join(" ")}: usage error, exit 2, nothing planned`, () => {
-                const { status, stdout, stderr } = runPlan(args);
+            it(`${args.join(" ")}: usage error, exit 2, nothing planned`, async () => {
+                const { status, stdout, stderr } = await runCli("plan", args);
                 assert.equal(status, 2);
                 assert.match(stderr, message);
                 assert.match(stderr, /usage: offline-plan \[options\]/);

@@ -34,6 +34,7 @@ import { isSecret, PlanResult, SECRET_SIG, shortType, UNKNOWN, UNKNOWN_TEXT } fr
 import { describeUnknownApply } from "offline-plan/format";
 import { TS_REGISTER } from "offline-plan/runner";
 import { PLAN_CLI, planProgram, REPO } from "./support/plans";
+import { runCli } from "./support/cli";
 
 const CORPUS = path.join(REPO, "test", "fixtures", "programs");
 
@@ -63,6 +64,7 @@ function expectations(program: string): Expected {
 /** A CLI still running after this long is killed (status null): a hang fails its test instead of stopping the suite. */
 const CLI_HANG = 120000;
 
+/** The CLI as a process of its own, as `npm run plan|check` runs it: for what a test proves of the process itself. */
 function cli(tool: "plan" | "check", args: string[], env: Record<string, string> = {}) {
     const child = spawnSync(process.execPath, tool === "plan" ? [PLAN_CLI, ...args] : ["--require", TS_REGISTER, path.join(REPO, "tools", "check", "check.ts"), ...args], { cwd: REPO, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env }, timeout: CLI_HANG, killSignal: "SIGKILL" });
     return { status: child.status, stdout: child.stdout, stderr: child.stderr };
@@ -94,10 +96,16 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
         const expected = expectations(program);
         const dir = path.join(CORPUS, program);
         if (expected.exit === 2) {
-            it(`${program}: plan and check exit 2 with one line the user can act on`, () => {
+            it(`${program}: plan and check exit 2 with one line the user can act on`, async () => {
                 // A preview plans each stack twice (in full behind it, to find what waits on unknowns): the same failure.
+                // The plan as a process of its own (the program runs in it: no promise left active at its exit); the
+                // check and the preview in this process, planned in the shared planning child.
                 for (const [tool, ...extra] of [["plan"], ["check"], ["plan", "--preview"]] as const) {
-                    const { status, stdout, stderr } = cli(tool, ["--program", dir, "--stack", expected.stack, ...extra], expected.env);
+                    const args = ["--program", dir, "--stack", expected.stack, ...extra];
+                    // A program with an environment of its own (expected.env) runs every CLI as a process: the variables
+                    // must reach the process that plans it, not the worker's shared planning child, started without them.
+                    const inProcess = !(tool === "plan" && extra.length === 0) && expected.env === undefined;
+                    const { status, stdout, stderr } = inProcess ? await runCli(tool, args) : cli(tool, args, expected.env);
                     assert.equal(status, 2, `${tool}: ${stderr}`);
                     assert.equal(stdout.trim(), "", `${tool} prints nothing on stdout`);
                     assert.match(stderr, new RegExp(expected.stderr ?? "", "m"), `${tool}: ${stderr}`);
@@ -273,12 +281,12 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
         assert.match(String(plan.outputs.endpoint), /\.rds\.amazonaws\.com:3306$/);
     });
 
-    it("a secure key read with config.require is found where it goes, and its value is printed nowhere", () => {
+    it("a secure key read with config.require is found where it goes, and its value is printed nowhere", async () => {
         const dir = path.join(CORPUS, "payroll-plain-secret");
         const password = "Payroll-Db-Pa55word-2026";
         const plan = cli("plan", ["--program", dir, "--json", "--config", `dbPassword=${password}`]);
         assert.equal(plan.status, 0, plan.stderr);
-        const check = cli("check", ["--program", dir, "--config", `dbPassword=${password}`]);
+        const check = await runCli("check", ["--program", dir, "--config", `dbPassword=${password}`]);
         for (const text of [plan.stdout, plan.stderr, check.stdout, check.stderr]) {
             assert.ok(!text.includes(password), "the password is printed");
         }
@@ -301,13 +309,13 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
         assert.equal(attachment?.inputs.role, "orders-worker");
     });
 
-    it("a secret around a value unknown offline plans and checks (exit 0), shown as secret and computed in text and JSON alike", () => {
+    it("a secret around a value unknown offline plans and checks (exit 0), shown as secret and computed in text and JSON alike", async () => {
         const dir = path.join(CORPUS, "vault-secret-unknowns");
         const text = cli("plan", ["--program", dir]);
         assert.equal(text.status, 0, text.stderr);
         assert.doesNotMatch(text.stderr, /promises? (were|was) still active/);
         assert.match(text.stdout, /^ {8}password="\[secret\] \(computed\)"$/m);
-        const json = cli("plan", ["--program", dir, "--json"]);
+        const json = await runCli("plan", ["--program", dir, "--json"]);
         assert.equal(json.status, 0, json.stderr);
         // One form for an unknown wherever a plan is printed: "(computed)", never the engine's sentinel.
         assert.ok(!json.stdout.includes(UNKNOWN), "the raw unknown sentinel is printed");
@@ -315,126 +323,126 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
         const db = plan.resources.find((r) => r.type === "aws:rds/instance:Instance" && r.name === "vault");
         assert.deepEqual(db?.inputs.password, { [SECRET_SIG.key]: SECRET_SIG.value, value: UNKNOWN_TEXT });
         assert.deepEqual(plan.outputs.adminSecret, { [SECRET_SIG.key]: SECRET_SIG.value, value: UNKNOWN_TEXT });
-        const preview = cli("plan", ["--program", dir, "--json", "--preview"]);
+        const preview = await runCli("plan", ["--program", dir, "--json", "--preview"]);
         assert.equal(preview.status, 0, preview.stderr);
         assert.ok(!preview.stdout.includes(UNKNOWN), "the raw unknown sentinel is printed in a preview");
         assert.equal((JSON.parse(preview.stdout) as PlanResult).outputs.endpoint, UNKNOWN_TEXT);
-        const check = cli("check", ["--program", dir]);
+        const check = await runCli("check", ["--program", dir]);
         assert.equal(check.status, 0, check.stdout + check.stderr);
     });
 
-    it("engines the table does not name: Redshift judged on the database row, DynamoDB and ElastiCache listed as not judged in every report format", () => {
+    it("engines the table does not name: Redshift judged on the database row, DynamoDB and ElastiCache listed as not judged in every report format", async () => {
         const dir = path.join(CORPUS, "warehouse-redshift-glue");
-        const text = cli("check", ["--program", dir]);
+        const text = await runCli("check", ["--program", dir]);
         assert.equal(text.status, 1, text.stderr);
         assert.match(text.stdout, /^ {2}Database \(Redshift\) \[database\] +30 days +1 day +MISSING/m);
         assert.match(text.stdout, /^Not judged \(database-like engines .*\):\n {2}etl-bookmarks \(DynamoDB table\): point-in-time recovery off\n {2}warehouse-cache \(ElastiCache replication group\)/m);
-        const json = cli("check", ["--program", dir, "--json"]);
+        const json = await runCli("check", ["--program", dir, "--json"]);
         const report = JSON.parse(json.stdout) as { notJudged: Array<{ name: string; kind: string }> };
         assert.deepEqual(report.notJudged.map((n) => `${n.name} ${n.kind}`), ["etl-bookmarks DynamoDB table", "warehouse-cache ElastiCache replication group"]);
-        const markdown = cli("check", ["--program", dir, "--format", "markdown"]);
+        const markdown = await runCli("check", ["--program", dir, "--format", "markdown"]);
         assert.match(markdown.stdout, /^#### Not judged \(2\)$/m);
         assert.match(markdown.stdout, /^\| `prod` \| `etl-bookmarks` \| DynamoDB table \| point-in-time recovery off \|$/m);
         const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "corpus-html-")), "report.html");
-        const html = cli("check", ["--program", dir, "--format", "html", "--out", out]);
+        const html = await runCli("check", ["--program", dir, "--format", "html", "--out", out]);
         assert.equal(html.status, 1, html.stderr);
         assert.match(fs.readFileSync(out, "utf8"), /<section id="not-judged">.*<code>etl-bookmarks<\/code><\/td><td>DynamoDB table<\/td>/s);
         fs.rmSync(path.dirname(out), { recursive: true, force: true });
     });
 
-    it("--preview says how many registrations wait on unknowns (made inside .apply), where, and on what: plan and check, text, JSON and Markdown", () => {
+    it("--preview says how many registrations wait on unknowns (made inside .apply), where, and on what: plan and check, text, JSON and Markdown", async () => {
         const dir = path.join(CORPUS, "tenants-apply-secrets");
         const expected = [
             { type: "aws:secretsmanager/secret:Secret", name: "tenant-acme", where: "index.ts:23:19", waitsOn: ["tenants"] },
             { type: "aws:secretsmanager/secret:Secret", name: "tenant-globex", where: "index.ts:23:19", waitsOn: ["tenants"] },
         ];
-        const plan = cli("plan", ["--program", dir, "--preview", "--json"]);
+        const plan = await runCli("plan", ["--program", dir, "--preview", "--json"]);
         assert.equal(plan.status, 0, plan.stderr);
         const previewed = JSON.parse(plan.stdout) as PlanResult;
         assert.deepEqual(previewed.waitingOnUnknowns, expected);
         assert.ok(!previewed.resources.some((r) => r.name.startsWith("tenant-")), "as in pulumi preview, the secrets are not in the preview");
-        const text = cli("plan", ["--program", dir, "--preview"]);
+        const text = await runCli("plan", ["--program", dir, "--preview"]);
         assert.match(text.stdout, /^ {2}Waiting on unknowns: 2 registrations are made inside \.apply over values unknown in a preview; .*\n {4}aws:secretsmanager\/secret:Secret {2}tenant-acme \(index\.ts:23:19; waits on tenants\)$/m);
         // The preview's gate passes (the 0-day recovery window is in a secret it cannot see), and says why it may.
-        const check = cli("check", ["--program", dir, "--preview"]);
+        const check = await runCli("check", ["--program", dir, "--preview"]);
         assert.equal(check.status, 0, check.stderr);
         assert.match(check.stdout, /^Waiting on unknowns: 2 registrations/m);
-        const json = cli("check", ["--program", dir, "--preview", "--json"]);
+        const json = await runCli("check", ["--program", dir, "--preview", "--json"]);
         assert.deepEqual((JSON.parse(json.stdout) as { waitingOnUnknowns: unknown }).waitingOnUnknowns, expected);
-        const markdown = cli("check", ["--program", dir, "--preview", "--format", "markdown"]);
+        const markdown = await runCli("check", ["--program", dir, "--preview", "--format", "markdown"]);
         assert.match(markdown.stdout, /^\| `prod` \| tenant-acme \(Secret\) \| `index\.ts:23:19` \| tenants \|$/m);
         // Without --preview the secrets are planned and judged, and nothing waits.
-        const full = cli("plan", ["--program", dir, "--json"]);
+        const full = await runCli("plan", ["--program", dir, "--json"]);
         assert.equal((JSON.parse(full.stdout) as PlanResult).waitingOnUnknowns, undefined);
     });
 
-    it("--preview lists a CronJob whose script is unknown (no backup label) as not judged, in text, JSON, Markdown and HTML", () => {
+    it("--preview lists a CronJob whose script is unknown (no backup label) as not judged, in text, JSON, Markdown and HTML", async () => {
         const dir = path.join(CORPUS, "orders-export-interpolate");
-        const text = cli("check", ["--program", dir, "--preview"]);
+        const text = await runCli("check", ["--program", dir, "--preview"]);
         assert.equal(text.status, 0, text.stderr);
         assert.match(text.stdout, /^Not judged in this preview: 1 resource .*\n {2}orders-export \(CronJob\): spec\.jobTemplate\.spec\.template\.spec\.containers\[0\]\.args unknown, so not known: whether it runs a backup tool .*\[k8s-backup-cronjob-schedule, /m);
-        const json = JSON.parse(cli("check", ["--program", dir, "--preview", "--json"]).stdout) as { notJudgedInPreview?: Array<{ name: string; inputs: string; policies: string[] }> };
+        const json = JSON.parse((await runCli("check", ["--program", dir, "--preview", "--json"])).stdout) as { notJudgedInPreview?: Array<{ name: string; inputs: string; policies: string[] }> };
         assert.deepEqual(json.notJudgedInPreview?.map((u) => [u.name, u.inputs, u.policies.includes("k8s-backup-cronjob-schedule")]), [["orders-export", "spec.jobTemplate.spec.template.spec.containers[0].args", true]]);
-        const markdown = cli("check", ["--program", dir, "--preview", "--format", "markdown"]);
+        const markdown = await runCli("check", ["--program", dir, "--preview", "--format", "markdown"]);
         assert.match(markdown.stdout, /^#### Not judged in this preview \(1\)$/m);
         assert.match(markdown.stdout, /^\| `prod` \| orders-export \(CronJob\) \| spec\.jobTemplate\.spec\.template\.spec\.containers\[0\]\.args \(whether it runs/m);
         const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "unjudged-")), "report.html");
-        const html = cli("check", ["--program", dir, "--preview", "--format", "html", "--out", out]);
+        const html = await runCli("check", ["--program", dir, "--preview", "--format", "html", "--out", out]);
         assert.equal(html.status, 0, html.stderr);
         assert.match(fs.readFileSync(out, "utf8"), /<section id="not-judged-in-preview">.*<code>orders-export<\/code> \(CronJob\)<\/td><td>spec\.jobTemplate\.spec\.template\.spec\.containers\[0\]\.args/s);
         fs.rmSync(path.dirname(out), { recursive: true, force: true });
         // Without --preview the script is known: it runs pg_dump weekly, and is judged.
-        const full = cli("check", ["--program", dir, "--json"]);
+        const full = await runCli("check", ["--program", dir, "--json"]);
         assert.equal(full.status, 1);
         assert.equal((JSON.parse(full.stdout) as { notJudgedInPreview?: unknown }).notJudgedInPreview, undefined);
     });
 
-    it("a backup CronJob whose script is unknown in a preview (built from an endpoint) is not failed for a missing label", () => {
-        const { status, stdout, stderr } = cli("check", ["--program", path.join(CORPUS, "ledger-pgdump-nightly"), "--preview"]);
+    it("a backup CronJob whose script is unknown in a preview (built from an endpoint) is not failed for a missing label", async () => {
+        const { status, stdout, stderr } = await runCli("check", ["--program", path.join(CORPUS, "ledger-pgdump-nightly"), "--preview"]);
         assert.equal(status, 0, stdout + stderr);
         // Not a bare "0 mandatory": the summary says what it did not judge (listed below it).
         assert.match(stdout, /^Violations: 0 mandatory, 0 advisory; NOT JUDGED in this preview: 1 resource \(values unknown: listed below\)$/m);
     });
 
-    it("a full plan says which .apply callbacks did not run (value unknown offline) and check lists them as not judged in text, JSON, Markdown and HTML; --strict-unknowns fails on them", () => {
+    it("a full plan says which .apply callbacks did not run (value unknown offline) and check lists them as not judged in text, JSON, Markdown and HTML; --strict-unknowns fails on them", async () => {
         const dir = path.join(CORPUS, "signing-random-names");
         const expected = [
             { where: "index.ts:25:15", waitsOn: ["signing-suffix"], count: 1 },
             { where: "index.ts:35:40", waitsOn: ["signing-suffix", "signing"], count: 1 },
         ];
-        const plan = cli("plan", ["--program", dir, "--json"]);
+        const plan = await runCli("plan", ["--program", dir, "--json"]);
         assert.equal(plan.status, 0, plan.stderr);
         assert.deepEqual((JSON.parse(plan.stdout) as PlanResult).unknownApplies, expected);
-        const planText = cli("plan", ["--program", dir]);
+        const planText = await runCli("plan", ["--program", dir]);
         assert.match(planText.stdout, /^ {2}Not run \(values unknown offline\): 2 \.apply callbacks in the program did not run .*\n {4}index\.ts:25:15 \(waits on signing-suffix\)$/m);
         // A preview carries the full plan's: what those callbacks create is in neither plan.
-        const preview = cli("plan", ["--program", dir, "--json", "--preview"]);
+        const preview = await runCli("plan", ["--program", dir, "--json", "--preview"]);
         assert.deepEqual((JSON.parse(preview.stdout) as PlanResult).unknownApplies, expected);
         // Advisory by default: the stack's verdict stands on what the plan holds, and says what it did not see.
-        const text = cli("check", ["--program", dir]);
+        const text = await runCli("check", ["--program", dir]);
         assert.equal(text.status, 0, text.stdout + text.stderr);
         assert.match(text.stdout, /^Not judged: 2 \.apply callbacks in the program did not run, .* no policy judged it, .*\n {2}index\.ts:25:15 \(waits on signing-suffix\)\n {2}index\.ts:35:40 \(waits on signing-suffix, signing\)$/m);
-        const json = cli("check", ["--program", dir, "--json"]);
+        const json = await runCli("check", ["--program", dir, "--json"]);
         assert.deepEqual((JSON.parse(json.stdout) as { unknownApplies: unknown }).unknownApplies, expected);
-        const markdown = cli("check", ["--program", dir, "--format", "markdown"]);
+        const markdown = await runCli("check", ["--program", dir, "--format", "markdown"]);
         // No green tick for a stack judged only on part of what it creates.
         assert.match(markdown.stdout, /^### ⚠️ signing: retention matrix/m);
         assert.match(markdown.stdout, /^\| `prod` \| unknown \| ⚠️ 0 mandatory, .*; 2 \.apply callbacks did not run \(what they create not judged\) \|$/m);
         assert.match(markdown.stdout, /^#### Not judged: `\.apply` callbacks that did not run \(2\)$/m);
         assert.match(markdown.stdout, /^\| `prod` \| `index\.ts:25:15` \| signing-suffix \| 1 \|$/m);
         const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "unknown-applies-")), "report.html");
-        const html = cli("check", ["--program", dir, "--format", "html", "--out", out]);
+        const html = await runCli("check", ["--program", dir, "--format", "html", "--out", out]);
         assert.equal(html.status, 0, html.stderr);
         assert.match(fs.readFileSync(out, "utf8"), /<section id="unknown-applies">.*<td><code>index\.ts:35:40<\/code><\/td><td>signing-suffix, signing<\/td><td>1<\/td>/s);
         fs.rmSync(path.dirname(out), { recursive: true, force: true });
-        const strict = cli("check", ["--program", dir, "--strict-unknowns"]);
+        const strict = await runCli("check", ["--program", dir, "--strict-unknowns"]);
         assert.equal(strict.status, 1, strict.stdout + strict.stderr);
         assert.match(strict.stderr, /--strict-unknowns: 2 items were not judged because a value was unknown/);
-        const strictMarkdown = cli("check", ["--program", dir, "--strict-unknowns", "--format", "markdown"]);
+        const strictMarkdown = await runCli("check", ["--program", dir, "--strict-unknowns", "--format", "markdown"]);
         assert.equal(strictMarkdown.status, 1, strictMarkdown.stderr);
     });
 
-    it("--preview lists each .apply that did not run at its own call and with the resources of its own Output, the apply inside a pulumi.all apart from the apply over it", () => {
+    it("--preview lists each .apply that did not run at its own call and with the resources of its own Output, the apply inside a pulumi.all apart from the apply over it", async () => {
         // jobs-worker-hosts: `pulumi.all([db.endpoint.apply(f), broker.cacheNodes[0].address])` (line 23) then
         // `hosts.apply(g)` (line 24). The endpoint is known offline, so f runs and is not listed; g waits on the
         // broker's node list and is listed at line 24's own `apply`, with both resources its Output comes from.
@@ -446,35 +454,35 @@ describe("the program corpus (test/fixtures/programs), checked offline", functio
             { where: "index.ts:40:47", waitsOn: ["jobs-broker"], count: 1 },
             { where: "index.ts:43:20", waitsOn: ["jobs-broker", "jobs-queue"], count: 1 },
         ];
-        const preview = cli("plan", ["--program", dir, "--json", "--preview"]);
+        const preview = await runCli("plan", ["--program", dir, "--json", "--preview"]);
         assert.equal(preview.status, 0, preview.stderr);
         assert.deepEqual((JSON.parse(preview.stdout) as PlanResult).unknownApplies, expected);
-        const check = cli("check", ["--program", dir, "--json", "--preview"]);
+        const check = await runCli("check", ["--program", dir, "--json", "--preview"]);
         assert.equal(check.status, 0, check.stderr);
         assert.deepEqual((JSON.parse(check.stdout) as { unknownApplies: unknown }).unknownApplies, expected);
     });
 
-    it("--preview lists a retention row the coverage policy could not decide (a stack policy) as not judged, in text, JSON, Markdown and HTML", () => {
+    it("--preview lists a retention row the coverage policy could not decide (a stack policy) as not judged, in text, JSON, Markdown and HTML", async () => {
         const dir = path.join(CORPUS, "orders-retention-param");
-        const text = cli("check", ["--program", dir, "--preview"]);
+        const text = await runCli("check", ["--program", dir, "--preview"]);
         assert.equal(text.status, 0, text.stderr);
         assert.match(text.stdout, /^ {2}Database \(PostgreSQL\) \[database\] +30 days +unknown until the update +UNKNOWN/m);
         assert.match(text.stdout, /^Not judged in this preview: 1 resource and 1 retention table row .*\n.*\n {2}Database \(PostgreSQL\) \[database\] \(retention table row\): a retention value of a resource that implements it unknown, so not known: whether the stack keeps it 30 days \[retention-table-coverage\]$/m);
-        const json = JSON.parse(cli("check", ["--program", dir, "--preview", "--json"]).stdout) as { notJudgedInPreview?: Array<{ name: string; type: string; urn?: string; policies: string[] }> };
+        const json = JSON.parse((await runCli("check", ["--program", dir, "--preview", "--json"])).stdout) as { notJudgedInPreview?: Array<{ name: string; type: string; urn?: string; policies: string[] }> };
         assert.deepEqual(json.notJudgedInPreview?.map((u) => [u.name, u.type, u.urn === undefined, u.policies]), [
             ["orders", "aws:rds/instance:Instance", false, ["rds-backup-retention"]],
             ["Database (PostgreSQL) [database]", "retention table row", true, ["retention-table-coverage"]],
         ]);
-        const markdown = cli("check", ["--program", dir, "--preview", "--format", "markdown"]);
+        const markdown = await runCli("check", ["--program", dir, "--preview", "--format", "markdown"]);
         assert.match(markdown.stdout, /^\| `prod` \| Database \(PostgreSQL\) \[database\] \(retention table row\) \| a retention value/m);
         const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "unjudged-row-")), "report.html");
-        const html = cli("check", ["--program", dir, "--preview", "--format", "html", "--out", out]);
+        const html = await runCli("check", ["--program", dir, "--preview", "--format", "html", "--out", out]);
         assert.equal(html.status, 0, html.stderr);
         assert.match(fs.readFileSync(out, "utf8"), /<section id="not-judged-in-preview">.*<code>Database \(PostgreSQL\) \[database\]<\/code> \(retention table row\)/s);
         fs.rmSync(path.dirname(out), { recursive: true, force: true });
-        assert.equal(cli("check", ["--program", dir, "--preview", "--strict-unknowns"]).status, 1);
+        assert.equal((await runCli("check", ["--program", dir, "--preview", "--strict-unknowns"])).status, 1);
         // In full, the parameter's value is known: the row is met and nothing is left unjudged.
-        const full = JSON.parse(cli("check", ["--program", dir, "--json"]).stdout) as { notJudgedInPreview?: unknown };
+        const full = JSON.parse((await runCli("check", ["--program", dir, "--json"])).stdout) as { notJudgedInPreview?: unknown };
         assert.equal(full.notJudgedInPreview, undefined);
     });
 

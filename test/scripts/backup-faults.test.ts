@@ -280,7 +280,8 @@ exec ${PG_BIN}/psql "$@"\n`, { mode: 0o755 });
                     await new Promise((r) => setTimeout(r, 100));
                 }
                 const announced = waitForStderr(run, new RegExp(`counting the rows of ${table.replace(".", "\\.")} waits for an ACCESS SHARE lock on oauth2_registered_client, held by pid ${migration} `
-                    + `\\(application_name 'schema-migration', user postgres, state active\\) \\(waiting for it, ahead of the backup\\) \\(\\d+s; at most BACKUP_LOCK_TIMEOUT=600 s\\)`), 30_000);
+                    + `\\(application_name 'schema-migration', user postgres, state active, query since \\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z\\) \\(waiting for it, ahead of the backup\\): `
+                    + `to end it \\(its transaction is rolled back\\), SELECT pg_terminate_backend\\(${migration}\\) \\(\\d+s; at most BACKUP_LOCK_TIMEOUT=600 s\\)`), 30_000);
                 fs.writeFileSync(countGate, "");
                 await announced;
                 fs.writeFileSync(dumpGate, "");
@@ -505,6 +506,37 @@ while [[ ! -e ${gate} ]]; do sleep 0.1; done\n`, { mode: 0o755 });
             assert.match(item(result, "backup size is expected"), /^PASS /);
             assert.equal(item(result, "test instance cleaned up"), "PASS test instance cleaned up: nothing was created");
             assert.equal(pg.databaseExists("verify_wrong_passphrase"), false);
+        });
+
+        it("a wrong passphrase while the pass's processes wait for the key (started during the probe's S2K): the dump's GET is never sent", async function () {
+            const shims = fs.mkdtempSync(path.join(dir, "curl-"));
+            const calls = path.join(shims, "curl.calls");
+            const curl = spawnSync("bash", ["-c", "command -v curl"], { encoding: "utf8" }).stdout.trim();
+            fs.writeFileSync(path.join(shims, "curl"), `#!/usr/bin/env bash\nprintf '%s\\n' "$*" >>${calls}\nexec ${curl} "$@"\n`, { mode: 0o755 });
+            const wrong = path.join(dir, "wrong-passphrase-get");
+            fs.writeFileSync(wrong, "not the passphrase\n", { mode: 0o600 });
+            const result = await runScript("restore-verification.sh", env(bucket, { EXTRA_PATH: shims, PASSPHRASE_FILE: wrong, VERIFY_DATABASE: "verify_wrong_get" }));
+            assert.equal(result.code, 5, explain(result));
+            const gets = fs.readFileSync(calls, "utf8").split("\n").filter((l) => l.includes("body.fifo"));
+            assert.deepEqual(gets, []);
+            assert.equal(pg.databaseExists("verify_wrong_get"), false);
+        });
+
+        it("a manifest whose object_key is not <name>.dump.gpg: the probe reads the manifest's object, not the key read early beside the manifest", async function () {
+            const own = newBucket();
+            const backup = await runScript("db-backup.sh", env(own));
+            assert.equal(backup.code, 0, explain(backup));
+            const manifestKey = backup.stdout.trim();
+            const m = JSON.parse(getObject(moto, own, manifestKey).toString("utf8"));
+            const moved = m.object_key.replace(/([^/]+)$/, "moved-$1");
+            putObject(moto, own, moved, getObject(moto, own, m.object_key));
+            putObject(moto, own, manifestKey, JSON.stringify({ ...m, object_key: moved }));
+            // What the early read finds under the conventional name is another object (of another size).
+            putObject(moto, own, m.object_key, "not this manifest's dump");
+            const result = await runScript("restore-verification.sh", env(own, { VERIFY_DATABASE: "verify_moved" }));
+            assert.equal(result.code, 0, explain(result));
+            assert.equal(item(result, "backup completed successfully"), `PASS backup completed successfully: ${moved} finished at ${m.finished_at}`);
+            assert.match(item(result, "backup size is expected"), new RegExp(`^PASS backup size is expected: ${m.size_bytes} bytes stored, as the manifest says`));
         });
 
         it("a scratch database that cannot be dropped: 'test instance cleaned up' FAILs with the server's error (the DROP and its check share one connection)", async function () {

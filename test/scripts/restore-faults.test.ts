@@ -537,6 +537,39 @@ exec ${PG_BIN}/psql "$@"
         assert.match(result.stderr, new RegExp(`WARNING: 1 dump\\(s\\) newer than ${first.stdout.trim()} have no manifest, newest s3://${orphaned}/${orphanDump.replace(/\./g, "\\.")}`));
     });
 
+    it("an orphaned dump is named also when the chosen dump is unreadable: the listing runs while the probe reads, its warning comes before the probe's verdict (exit 4)", async function () {
+        const orphaned = servers.newBucket("oauth2-faults-orphan-gone");
+        const first = await runScript("db-backup.sh", scriptEnv(pg, moto, orphaned, passphrase));
+        const second = await runScript("db-backup.sh", scriptEnv(pg, moto, orphaned, passphrase));
+        assert.equal(second.code, 0, explain(second));
+        awsCall(moto, "s3", "delete_object", { Bucket: orphaned, Key: second.stdout.trim() });
+        const chosen = servers.manifest(orphaned, first.stdout.trim());
+        const firstDump = chosen.object_key;
+        awsCall(moto, "s3", "delete_object", { Bucket: orphaned, Key: firstDump, VersionId: chosen.s3_version_id });
+        const result = await restore(orphaned, "oauth2db_never");
+        assert.equal(result.code, 4, explain(result));
+        const warning = result.stderr.indexOf("WARNING: 1 dump(s) newer than");
+        const error = result.stderr.indexOf(`ERROR: the dump s3://${orphaned}/${firstDump}`);
+        assert.ok(warning >= 0 && error > warning, explain(result));
+    });
+
+    it("a wrong passphrase: the pass's processes started during the probe's S2K never send their GET (the dump is read once, by the sha256 check), exit 5", async function () {
+        const shims = fs.mkdtempSync(path.join(dir, "curl-"));
+        const calls = path.join(shims, "curl.calls");
+        const curl = spawnSync("bash", ["-c", "command -v curl"], { encoding: "utf8" }).stdout.trim();
+        fs.writeFileSync(path.join(shims, "curl"), `#!/usr/bin/env bash\nprintf '%s\\n' "$*" >>${calls}\nexec ${curl} "$@"\n`, { mode: 0o755 });
+        const wrong = path.join(dir, "wrong-passphrase");
+        fs.writeFileSync(wrong, "not the passphrase\n", { mode: 0o600 });
+        const before = oldTarget("wrong_passphrase");
+        const result = await restore(bucket, "wrong_passphrase", { EXTRA_PATH: shims, PASSPHRASE_FILE: wrong });
+        assert.equal(result.code, 5, explain(result));
+        assert.match(result.stderr, /ERROR: the passphrase \(PASSPHRASE_FILE \S+wrong-passphrase\) does not decrypt s3:\/\/\S+: decryption failed: Bad session key/);
+        const gets = fs.readFileSync(calls, "utf8").split("\n").filter((l) => l.includes("body.fifo"));
+        assert.equal(gets.length, 1, gets.join("\n"));
+        assert.equal(checksums("wrong_passphrase"), before);
+        assert.equal(restoreSessions(), "0");
+    });
+
     it("--manifest naming a dump, or a large object: refused by key and size, without reading it", async function () {
         const dump = servers.manifest(bucket, manifestKey).object_key;
         const byName = await restore(bucket, "oauth2db_never", {}, ["--manifest", dump]);

@@ -29,11 +29,14 @@ import * as os from "os";
 // (tools/check/core.ts and @pulumi/policy, most of a check's start-up), so the two overlap on two cores.
 import type { PackConfig } from "offline-plan/policy-harness";
 import type { StackCheck } from "./core";
+import type { PlanResult } from "offline-plan/model";
+import type { StartedBatch } from "offline-plan/runner";
 import { sdkVersionLines } from "offline-plan/model";
 import { readPackConfig } from "offline-plan/pack-config-file";
-import { startPlanning } from "./planning";
+import { PlanningOptions, startPlanning } from "./planning";
 import { REPORT_FORMATS, ReportFormat } from "../report/formats";
 import {
+    CliOutput,
     configAssignmentsOf,
     EXIT_OK,
     EXIT_USAGE_OR_PLAN_FAILURE,
@@ -41,6 +44,7 @@ import {
     parseCommandLine,
     PLAN_OPTIONS,
     PLAN_OPTIONS_HELP,
+    PROCESS_OUTPUT,
     programDirOf,
     reportFailure,
     stackOutputsOf,
@@ -156,13 +160,13 @@ function yieldToPlanning(): void {
  * preview leaves every computed value unknown and most programs have such callbacks, so failing on them
  * would fail nearly every preview, as `pulumi preview` itself does not.
  */
-async function exitCodeOf(checks: StackCheck[], strictUnknowns: boolean): Promise<number> {
+async function exitCodeOf(checks: StackCheck[], strictUnknowns: boolean, stderr: CliOutput["stderr"]): Promise<number> {
     const { mandatoryCount, unseenCount } = await import("./core");
     if (mandatoryCount(checks) > 0) {
         return EXIT_VIOLATION;
     }
     if (strictUnknowns && unseenCount(checks) > 0) {
-        process.stderr.write(`--strict-unknowns: ${unseenCount(checks)} item${unseenCount(checks) === 1 ? " was" : "s were"} not judged because a value was unknown (listed in the report): failing the check\n`);
+        stderr.write(`--strict-unknowns: ${unseenCount(checks)} item${unseenCount(checks) === 1 ? " was" : "s were"} not judged because a value was unknown (listed in the report): failing the check\n`);
         return EXIT_VIOLATION;
     }
     return EXIT_OK;
@@ -172,22 +176,43 @@ async function exitCodeOf(checks: StackCheck[], strictUnknowns: boolean): Promis
  * The @pulumi packages a program was planned with (this tool's) at a version it does not declare, each once on
  * stderr, in every format (offline-plan sdk-versions.ts; the text and JSON reports also carry them first).
  */
-function printSdkVersionNotices(checks: StackCheck[]): void {
+function printSdkVersionNotices(checks: StackCheck[], stderr: CliOutput["stderr"]): void {
     for (const line of sdkVersionLines(checks)) {
-        process.stderr.write(`${line}\n`);
+        stderr.write(`${line}\n`);
     }
 }
 
-async function main(): Promise<number> {
+/** Plans the stacks a check of `options` needs (referenced stacks first), in place of the CLI's planning child. */
+export type CheckPlanner = (options: PlanningOptions) => Promise<PlanResult[]>;
+
+/** A planner's results as a batch under way: the check reads them as it reads the child's. */
+function startedFrom(results: Promise<PlanResult[]>): StartedBatch {
+    // Read through each() (a failed plan rejects there); not left unhandled when the check stops before it reads.
+    results.catch(() => undefined);
+    return {
+        results,
+        async *each() {
+            yield* await results;
+        },
+        cancel: () => undefined,
+    };
+}
+
+/**
+ * The CLI on `argv`: writes to `io` and returns the exit code (it never exits the process). The command plans
+ * in a planning child of its own (started before the policy pack loads); a caller running it inside another
+ * process (a test) may pass `plan`, which plans the stacks another way (a shared planning child).
+ */
+export async function main(argv: string[], io: CliOutput = PROCESS_OUTPUT, plan?: CheckPlanner): Promise<number> {
     let args: CheckArgs;
     try {
-        args = parseArgs(process.argv.slice(2));
+        args = parseArgs(argv);
     } catch (err) {
-        console.error(err instanceof UsageError ? `${err.message}\n${CHECK_USAGE}` : (err as Error).message);
+        io.stderr.write(`${err instanceof UsageError ? `${err.message}\n${CHECK_USAGE}` : (err as Error).message}\n`);
         return EXIT_USAGE_OR_PLAN_FAILURE;
     }
     if (args.help) {
-        console.log(CHECK_USAGE);
+        io.stdout.write(`${CHECK_USAGE}\n`);
         return EXIT_OK;
     }
     const planning = { programDir: args.programDir, stacks: args.stacks, preview: args.preview, configSet: args.configSet, stackOutputs: args.stackOutputs };
@@ -196,36 +221,38 @@ async function main(): Promise<number> {
         if (args.format === "markdown" || args.format === "html") {
             const { writeReport } = await import("../report/report");
             const { mandatoryCount } = await import("./core");
-            const report = await writeReport(args.format, { ...planning, config: args.config, stackTags: args.stackTags }, args.out);
-            printSdkVersionNotices(report.checks);
+            const report = await writeReport(args.format, { ...planning, config: args.config, stackTags: args.stackTags }, args.out, plan);
+            printSdkVersionNotices(report.checks, io.stderr);
             if (args.out) {
-                console.log(`wrote ${args.out} (${report.checks.length} stack${report.checks.length === 1 ? "" : "s"}, ${mandatoryCount(report.checks)} mandatory violations)`);
+                io.stdout.write(`wrote ${args.out} (${report.checks.length} stack${report.checks.length === 1 ? "" : "s"}, ${mandatoryCount(report.checks)} mandatory violations)\n`);
             } else {
-                process.stdout.write(report.text);
+                io.stdout.write(report.text);
             }
-            return await exitCodeOf(report.checks, args.strictUnknowns);
+            return await exitCodeOf(report.checks, args.strictUnknowns, io.stderr);
         }
-        const started = startPlanning(planning);
-        yieldToPlanning();
+        const started = plan ? startedFrom(plan(planning)) : startPlanning(planning);
+        if (!plan) {
+            yieldToPlanning();
+        }
         const { checkStacks } = await import("./core");
         const { formatCheck, toJson } = await import("./format");
         const checks = await checkStacks({ ...planning, config: args.config, stackTags: args.stackTags }, started);
-        printSdkVersionNotices(checks);
+        printSdkVersionNotices(checks, io.stderr);
         if (args.json) {
             const json = checks.map(toJson);
-            console.log(JSON.stringify(json.length === 1 ? json[0] : json, null, 2));
+            io.stdout.write(`${JSON.stringify(json.length === 1 ? json[0] : json, null, 2)}\n`);
         } else {
             // Waivers print with each stack ("Waiver in force"), in every format.
-            console.log(checks.map((check) => formatCheck(check, args.preview)).join("\n\n"));
+            io.stdout.write(`${checks.map((check) => formatCheck(check, args.preview)).join("\n\n")}\n`);
         }
-        return await exitCodeOf(checks, args.strictUnknowns);
+        return await exitCodeOf(checks, args.strictUnknowns, io.stderr);
     } catch (err) {
-        return reportFailure(err);
+        return reportFailure(err, io.stderr);
     }
 }
 
 if (require.main === module) {
-    void main().then((code) => {
+    void main(process.argv.slice(2)).then((code) => {
         process.exitCode = code;
     });
 }

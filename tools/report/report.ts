@@ -22,15 +22,18 @@ export interface ReportResult {
     text: string;
 }
 
-export async function planAndCheck(options: CheckOptions = {}): Promise<{ plans: PlanResult[]; checks: StackCheck[] }> {
+/** Plans the stacks of `options` (referenced stacks first): by default in a planning child of this call's own. */
+export type ReportPlanner = (options: CheckOptions) => Promise<PlanResult[]>;
+
+export async function planAndCheck(options: CheckOptions = {}, plan?: ReportPlanner): Promise<{ plans: PlanResult[]; checks: StackCheck[] }> {
     const programDir = path.resolve(options.programDir ?? REPO_ROOT);
-    const plans = await planInOrder(programDir, options.stacks ?? [], planInputsOf(options));
+    const plans = plan ? await plan(options) : await planInOrder(programDir, options.stacks ?? [], planInputsOf(options));
     const checks = await checkPlans(plans, { ...options, programDir });
     return { plans, checks };
 }
 
-export async function writeReport(format: "markdown" | "html", options: CheckOptions, out?: string): Promise<ReportResult> {
-    const { plans, checks } = await planAndCheck(options);
+export async function writeReport(format: "markdown" | "html", options: CheckOptions, out?: string, plan?: ReportPlanner): Promise<ReportResult> {
+    const { plans, checks } = await planAndCheck(options, plan);
     const text = format === "html" ? renderHtml(checks, plans, { generatedAt: new Date().toISOString(), drills: readReports() }) : renderMarkdown(checks, { preview: plans.some((p) => p.preview) });
     if (out) {
         fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });

@@ -112,12 +112,28 @@ export function configAssignmentsOf(values: string[] | undefined): string[] {
     return values ?? [];
 }
 
+/**
+ * Where a CLI's main writes: the process's stdout and stderr when run as a command, strings a caller collects
+ * when it runs the CLI in its own process (a test): the CLIs' `main(argv, io)` return their exit code and
+ * never exit the process.
+ */
+export interface CliOutput {
+    stdout: { write(text: string): unknown };
+    stderr: { write(text: string): unknown };
+}
+
+/** The process's own stdout and stderr. */
+export const PROCESS_OUTPUT: CliOutput = {
+    stdout: { write: (text: string) => process.stdout.write(text) },
+    stderr: { write: (text: string) => process.stderr.write(text) },
+};
+
 /** A failed plan (the program's own error, with the stack) or any other failure: one message, exit 2. */
-export function reportFailure(err: unknown): number {
+export function reportFailure(err: unknown, stderr: CliOutput["stderr"] = PROCESS_OUTPUT.stderr): number {
     if (err instanceof PlanError) {
-        console.error(`plan of stack ${err.stack} failed:\n${err.message}`);
+        stderr.write(`plan of stack ${err.stack} failed:\n${err.message}\n`);
     } else {
-        console.error(err instanceof Error ? err.message : String(err));
+        stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     }
     return EXIT_USAGE_OR_PLAN_FAILURE;
 }

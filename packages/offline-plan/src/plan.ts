@@ -16,12 +16,14 @@ import { OUR_NODE_MODULES } from "./runner";
 import { PlanResult, sdkVersionLines, shareablePlan } from "./model";
 import { formatPlan } from "./format";
 import {
+    CliOutput,
     configAssignmentsOf,
     EXIT_OK,
     EXIT_USAGE_OR_PLAN_FAILURE,
     parseCommandLine,
     PLAN_OPTIONS,
     PLAN_OPTIONS_HELP,
+    PROCESS_OUTPUT,
     programDirOf,
     reportFailure,
     stackOutputsOf,
@@ -87,37 +89,49 @@ async function whilePrintingTo<T>(stream: NodeJS.WriteStream, body: () => Promis
     }
 }
 
-async function main(): Promise<number> {
+/** What a plan is asked for besides the program and its stacks: preview, config values, outside stacks' outputs. */
+export type PlanExtra = Omit<PlanBatch, "programDir" | "stacks" | "inDependencyOrder">;
+
+/** Plans a program's stacks (referenced stacks first) for `main`, in place of this process (planHere). */
+export type Planner = (programDir: string, stacks: string[], extra: PlanExtra) => Promise<PlanResult[]>;
+
+/**
+ * The CLI on `argv`: writes to `io` and returns the exit code (it never exits the process). The command plans
+ * in its own process (planHere); a caller running it inside another process (a test) passes `plan`, which
+ * plans elsewhere (a planning child), and the program's own output is then that planner's.
+ */
+export async function main(argv: string[], io: CliOutput = PROCESS_OUTPUT, plan?: Planner): Promise<number> {
     let args: PlanArgs;
     try {
-        args = parsePlanArgs(process.argv.slice(2));
+        args = parsePlanArgs(argv);
     } catch (err) {
         if (err instanceof UsageError) {
-            console.error(`${err.message}\n${PLAN_USAGE}`);
+            io.stderr.write(`${err.message}\n${PLAN_USAGE}\n`);
             return EXIT_USAGE_OR_PLAN_FAILURE;
         }
         throw err;
     }
     if (args.help) {
-        console.log(PLAN_USAGE);
+        io.stdout.write(`${PLAN_USAGE}\n`);
         return EXIT_OK;
     }
     try {
-        const results = await whilePrintingTo(args.json ? process.stderr : process.stdout, () =>
-            planHere(args.programDir, args.stacks, { preview: args.preview, configSet: args.configSet, stackReferences: args.stackOutputs }),
-        );
+        const extra: PlanExtra = { preview: args.preview, configSet: args.configSet, stackReferences: args.stackOutputs };
+        const results = plan
+            ? await plan(args.programDir, args.stacks, extra)
+            : await whilePrintingTo(args.json ? process.stderr : process.stdout, () => planHere(args.programDir, args.stacks, extra));
         for (const line of sdkVersionLines(results)) {
-            process.stderr.write(`${line}\n`);
+            io.stderr.write(`${line}\n`);
         }
         if (args.json) {
             const shared = results.map(shareablePlan);
-            console.log(JSON.stringify(shared.length === 1 ? shared[0] : shared, null, 2));
+            io.stdout.write(`${JSON.stringify(shared.length === 1 ? shared[0] : shared, null, 2)}\n`);
         } else {
-            console.log(results.map(formatPlan).join("\n\n"));
+            io.stdout.write(`${results.map(formatPlan).join("\n\n")}\n`);
         }
         return EXIT_OK;
     } catch (err) {
-        return reportFailure(err);
+        return reportFailure(err, io.stderr);
     }
 }
 
@@ -125,7 +139,7 @@ async function main(): Promise<number> {
 export function runPlanCli(): void {
     // Exit once stdout has drained (a pipe is written asynchronously): a program may leave timers or handles
     // behind that would otherwise keep the process alive.
-    void main().then((code) => process.stdout.write("", () => process.exit(code)));
+    void main(process.argv.slice(2)).then((code) => process.stdout.write("", () => process.exit(code)));
 }
 
 if (require.main === module) {
