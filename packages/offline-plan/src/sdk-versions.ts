@@ -14,6 +14,8 @@
  * - a spec that is not a version range (`file:`, git, `workspace:`, a dist-tag): a notice that it cannot be
  *   compared, never a guess.
  *
+ * A program that fails after such an import has the notices after its own error (withSdkVersionNotices).
+ *
  * A program with its own node_modules is planned with its own packages (program-entry.ts sdkFor), which npm
  * installed from its package.json: not compared.
  */
