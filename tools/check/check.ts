@@ -31,6 +31,7 @@ import type { PackConfig } from "offline-plan/policy-harness";
 import type { StackCheck } from "./core";
 import type { PlanResult } from "offline-plan/model";
 import type { StartedBatch } from "offline-plan/runner";
+import { sdkVersionLines } from "offline-plan/model";
 import { readPackConfig } from "offline-plan/pack-config-file";
 import { PlanningOptions, startPlanning } from "./planning";
 import { REPORT_FORMATS, ReportFormat } from "../report/formats";
@@ -171,6 +172,16 @@ async function exitCodeOf(checks: StackCheck[], strictUnknowns: boolean, stderr:
     return EXIT_OK;
 }
 
+/**
+ * The @pulumi packages a program was planned with (this tool's) at a version it does not declare, each once on
+ * stderr, in every format (offline-plan sdk-versions.ts; the text and JSON reports also carry them first).
+ */
+function printSdkVersionNotices(checks: StackCheck[], stderr: CliOutput["stderr"]): void {
+    for (const line of sdkVersionLines(checks)) {
+        stderr.write(`${line}\n`);
+    }
+}
+
 /** Plans the stacks a check of `options` needs (referenced stacks first), in place of the CLI's planning child. */
 export type CheckPlanner = (options: PlanningOptions) => Promise<PlanResult[]>;
 
@@ -211,6 +222,7 @@ export async function main(argv: string[], io: CliOutput = PROCESS_OUTPUT, plan?
             const { writeReport } = await import("../report/report");
             const { mandatoryCount } = await import("./core");
             const report = await writeReport(args.format, { ...planning, config: args.config, stackTags: args.stackTags }, args.out, plan);
+            printSdkVersionNotices(report.checks, io.stderr);
             if (args.out) {
                 io.stdout.write(`wrote ${args.out} (${report.checks.length} stack${report.checks.length === 1 ? "" : "s"}, ${mandatoryCount(report.checks)} mandatory violations)\n`);
             } else {
@@ -225,6 +237,7 @@ export async function main(argv: string[], io: CliOutput = PROCESS_OUTPUT, plan?
         const { checkStacks } = await import("./core");
         const { formatCheck, toJson } = await import("./format");
         const checks = await checkStacks({ ...planning, config: args.config, stackTags: args.stackTags }, started);
+        printSdkVersionNotices(checks, io.stderr);
         if (args.json) {
             const json = checks.map(toJson);
             io.stdout.write(`${JSON.stringify(json.length === 1 ? json[0] : json, null, 2)}\n`);

@@ -14,7 +14,7 @@ import { isVaultStack, Role } from "../../policy/roles";
 import { NotJudged, notJudgedDatabases } from "../../policy/engines";
 import { unknownInputsOf } from "../../policy/unknowns";
 import { describeWaiver, SETTINGS_POLICY_NAME, settingsFromConfig } from "../../policy/settings";
-import { ExposedSecret, LookupRecord, PlanResult, UnknownApply, WaitingRegistration } from "offline-plan/model";
+import { ExposedSecret, LookupRecord, PlanResult, SdkVersionNotice, UnknownApply, WaitingRegistration } from "offline-plan/model";
 import { planInOrder } from "offline-plan";
 import type { StartedBatch } from "offline-plan/runner";
 import {
@@ -72,6 +72,11 @@ export interface StackCheck {
      * no verdict) and the outside stacks whose unknown outputs it waits on (`stackReferences`).
      */
     unknownApplies: UnjudgedApply[];
+    /**
+     * When any: @pulumi/* packages the program was planned with (this tool's) at a version its package.json or
+     * package-lock.json does not declare (offline-plan sdk-versions.ts): the first lines of the report.
+     */
+    sdkVersions?: SdkVersionNotice[];
 }
 
 /** An `.apply` that did not run for an unknown value: where, its source line, and the outside stacks it waits on. */
@@ -233,6 +238,7 @@ export async function checkPlan(plan: PlanResult, options: Omit<CheckOptions, "s
         notJudgedInPreview: [...unjudgedInPreview(notApplicable, prepared.resources), ...unjudgedRows(rows)],
         unknownApplies: unjudgedApplies(plan, path.resolve(options.programDir ?? REPO_ROOT)),
         organizationGuard: organizationGuardOf(plan),
+        ...(plan.sdkVersions?.length ? { sdkVersions: plan.sdkVersions } : {}),
     };
 }
 

@@ -13,6 +13,8 @@ export function formatCheck(check: StackCheck, preview = true): string {
     const mandatory = check.violations.filter((v) => v.enforcementLevel === "mandatory");
     const advisory = check.violations.filter((v) => v.enforcementLevel !== "mandatory");
     lines.push(`Stack ${check.project}/${check.stack} (role: ${check.role}, ${check.resourceCount} resources)`);
+    // Planned with another version of a @pulumi package than the program declares: said before any verdict.
+    lines.push(...(check.sdkVersions ?? []).map((n) => `  ${n.severity === "other-major" ? "WARNING" : "Notice"}: ${n.message}`));
     lines.push("");
     lines.push("Retention table");
     const header = ["Data class", "Required", "Found", "Status", "Proven by"];
@@ -171,6 +173,7 @@ export function toJson(check: StackCheck): Record<string, unknown> {
         stack: check.stack,
         project: check.project,
         role: check.role,
+        ...(check.sdkVersions?.length ? { sdkVersions: check.sdkVersions } : {}),
         violations: check.violations.map(({ policy, urn, message, enforcementLevel }) => ({ policy, urn, message, enforcementLevel })),
         retention: check.retention,
         waivers: check.waivers,

@@ -44,6 +44,7 @@ import {
     refuseUnknownStackOutputValues,
 } from "./sdk-patches";
 import { checkSdkContract } from "./sdk-contract";
+import { sdkVersionNotices, watchSdkVersions, withSdkVersionNotices } from "./sdk-versions";
 import { installLightStructs, structModuleOf } from "./light-structs";
 import { runCapturingFailures, runExitHooks, withProgramExitListeners } from "./exit-hooks";
 
@@ -171,6 +172,7 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
     watchMonitor(pulumi, resources, unsupplied, lookups);
     const outputs = await withProgramExitListeners(programDir, () => runCapturingFailures(programDir, async () => {
         const entry = programEntry(programDir, settings.main);
+        watchSdkVersions(programDir);
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const loaded = esModuleProgram(programDir, require(entry) as unknown);
         // As the language host does: an exported function is the program (`export = async () => {...}`).
@@ -179,8 +181,11 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
         await runExitHooks(pulumi, resources);
         await pulumi.runtime.disconnect();
         return exported;
-    }));
+    })).catch((err: unknown) => {
+        throw withSdkVersionNotices(err, programDir);
+    });
     const unknownApplies = unrunAppliesIn(programDir);
+    const sdkVersions = sdkVersionNotices(programDir);
     // The values reached the program; the result, which is printed, sent and stored, holds none of the secret ones.
     const shownConfig = Object.fromEntries(Object.entries(config).map(([key, value]) => [key, secretKeys.includes(key) ? SECRET_TEXT : value]));
     const secretValues = Object.fromEntries(secretKeys.map((key) => [key, config[key]]));
@@ -199,6 +204,7 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
         lookups: lookups.list(),
         ...(scrubbed.exposed.length > 0 ? { exposedSecrets: scrubbed.exposed } : {}),
         ...(unknownApplies.length > 0 ? { unknownApplies } : {}),
+        ...(sdkVersions.length > 0 ? { sdkVersions } : {}),
     };
 }
 

@@ -73,6 +73,30 @@ export interface PlanResult {
      * judged it. A preview carries those of the full plan behind it.
      */
     unknownApplies?: UnknownApply[];
+    /**
+     * When any: @pulumi/* packages the program imported from this tool's node_modules (it has none installed)
+     * at a version its package.json / package-lock.json does not declare, or declares in a way that cannot be
+     * compared (sdk-versions.ts). Another major version fails the plan unless OFFLINE_PLAN_SDK_MISMATCH=warn.
+     */
+    sdkVersions?: SdkVersionNotice[];
+}
+
+/** Each notice of `plans` once (every stack of a program carries its program's), as the CLIs print them on stderr. */
+export function sdkVersionLines(plans: Array<{ sdkVersions?: SdkVersionNotice[] }>): string[] {
+    return [...new Set(plans.flatMap((p) => (p.sdkVersions ?? []).map((n) => `notice: ${n.message}`)))];
+}
+
+/** A @pulumi/* package the program was planned with at a version it does not declare (sdk-versions.ts). */
+export interface SdkVersionNotice {
+    package: string;
+    /** What the program declares: "package.json dependencies \"^2.0.0\"", "package-lock.json locks 2.92.3". */
+    declared: string;
+    /** The version that answered: this tool's. */
+    used: string;
+    /** "outside-range": the same major version; "other-major"; "not-comparable": a spec that is no version range. */
+    severity: "outside-range" | "other-major" | "not-comparable";
+    /** One line naming the package, the declaration, the version used and what to do. */
+    message: string;
 }
 
 /** An `.apply` in the program's own files whose callback a full offline plan could not run (its value unknown). */

@@ -13,7 +13,7 @@ import * as path from "path";
 import { PlanBatch, resultsOf } from "./protocol";
 import { runBatch } from "./mock-runtime";
 import { OUR_NODE_MODULES } from "./runner";
-import { PlanResult, shareablePlan } from "./model";
+import { PlanResult, sdkVersionLines, shareablePlan } from "./model";
 import { formatPlan } from "./format";
 import {
     CliOutput,
@@ -120,6 +120,9 @@ export async function main(argv: string[], io: CliOutput = PROCESS_OUTPUT, plan?
         const results = plan
             ? await plan(args.programDir, args.stacks, extra)
             : await whilePrintingTo(args.json ? process.stderr : process.stdout, () => planHere(args.programDir, args.stacks, extra));
+        for (const line of sdkVersionLines(results)) {
+            io.stderr.write(`${line}\n`);
+        }
         if (args.json) {
             const shared = results.map(shareablePlan);
             io.stdout.write(`${JSON.stringify(shared.length === 1 ? shared[0] : shared, null, 2)}\n`);

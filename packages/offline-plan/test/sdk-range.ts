@@ -107,6 +107,9 @@ function compare(ours: Outcome, theirs: Outcome): string {
 async function main(): Promise<number> {
     const { planned, skipped } = programs();
     console.log(`corpus: ${CORPUS}: ${planned.length} programs planned, ${skipped.length} not planned (packages outside the set): ${skipped.join(", ")}`);
+    // Planned with ours, a program pinning another major version (test/fixtures/programs/queues-aws-6-pin) fails
+    // by design (src/sdk-versions.ts); this tool compares the versions itself, so it plans it, with a notice.
+    process.env.OFFLINE_PLAN_SDK_MISMATCH = "warn";
     const oursServer = new PlanningServer();
     const ours = await planEach(oursServer, planned, (p) => p.dir);
     oursServer.close();
