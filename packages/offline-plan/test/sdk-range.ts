@@ -110,6 +110,9 @@ async function main(): Promise<number> {
     // Planned with ours, a program pinning another major version (test/fixtures/programs/queues-aws-6-pin) fails
     // by design (src/sdk-versions.ts); this tool compares the versions itself, so it plans it, with a notice.
     process.env.OFFLINE_PLAN_SDK_MISMATCH = "warn";
+    // A corpus program that waits for ever on purpose (rollout-poll-ready: its expected.json gives the corpus
+    // test a 2 s limit) would hold each set for the default 300 s; every other program plans in a second or two.
+    process.env.OFFLINE_PLAN_PROGRAM_TIMEOUT ??= "30";
     const oursServer = new PlanningServer();
     const ours = await planEach(oursServer, planned, (p) => p.dir);
     oursServer.close();
