@@ -793,12 +793,10 @@ verify_pass() {
     fi
     if [[ $mode == parallel ]]; then restore_pass_gate load; else restore_pass_gate drain; fi
     restore_pass_wait
-    # The pass's processes are done (the verification's peak memory is theirs): the AWS helper (the record, a
-    # second read), stopped for them, starts again now, in the background, for every way out of this function.
-    # Its start (python and botocore, 0.10-0.15 CPU-s) overlaps the swap and the checks, and it is ready before
-    # the record is written instead of being started after the swap and waited for by the record.
-    start_aws_helper
     log "read to the end: $(cat "$d/sha.out" 2>/dev/null || echo "no sha256")"
+    # The AWS helper is started again on every way out of this function (the record, a second read), after
+    # the swap when there is one: its start (python and botocore, ~0.3 CPU-s) then overlaps the checks, which
+    # wait on the server, not the index builds, which keep both cores busy.
     : >"$s/read-to-end"
     cp "$d/s3.err" "$s/s3.err" 2>/dev/null
     cp "$d/s3.rc" "$s/s3.rc" 2>/dev/null
@@ -839,10 +837,12 @@ verify_pass() {
     done
     [[ -n "$why" || "$(cat "$s/sha.out" 2>/dev/null)" == "$want_sha" ]] || why="sha256 mismatch"
     if [[ -n "$why" ]]; then
+        start_aws_helper
         echo "$why" >"$s/verdict"
         return 0
     fi
     if [[ $mode == single ]]; then
+        start_aws_helper
         # Verified, but not staged (scripts/README.md): restored in one stream, read a second time.
         log "restoring in one stream ($(head -n 1 "$s/single.why" 2>/dev/null || echo "the dump has large objects or materialized views"))"
         stream_restore "$key" "$want_sha" "$3" "$db" --no-owner --no-acl
@@ -873,6 +873,7 @@ SELECT s.staged_schema || '.' || pg_catalog.quote_ident(s.staged_table), n.nspna
 SQL
     local swapped=0
     psql_value -d "$db" -1 -f "$d/staged.sql" -f "$d/swap.sql" -f "$d/setval.sql" -f "$d/kept.sql" >/dev/null 2>"$s/swap.err" || swapped=$?
+    start_aws_helper
     if [[ $swapped -ne 0 ]]; then
         echo 3 >"$s/psql.rc"
         sed 's/^psql:[^ ]*:[0-9]*: //' "$s/swap.err" >"$s/psql.err"
