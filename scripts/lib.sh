@@ -658,10 +658,10 @@ BACKUP_PREFIX="${BACKUP_PREFIX:-database/}"
 # one jq, for manifest_get; fails when FILE is not a JSON object. A restore or a verification reads a dozen
 # fields of its manifest, and each jq process costs about 35 ms of CPU. Call it in the script's own shell:
 # manifest_get runs in command substitutions, whose subshells cannot fill a cache for the calls after them.
-# The same jq also prints what manifest_row_counts and manifest_schema_lines print (their jq programs, one
-# output per line as jq -r writes it), for them to answer from instead of a jq each; a manifest whose
-# row_counts or schema those programs fail on (or print a NUL byte for) has no such reading, and they run
-# their own jq as before (same output, same error).
+# The same jq also prints what manifest_row_counts, manifest_schema_lines and manifest_schema_size print
+# (their jq programs, one output per line as jq -r writes it), for them to answer from instead of a jq each; a
+# manifest whose row_counts or schema those programs fail on (or print a NUL byte for) has no such reading,
+# and they run their own jq as before (same output, same error).
 declare -gA MANIFEST_FIELDS=() MANIFEST_TEXTS=() MANIFEST_LISTS=()
 manifest_load() {
     local listing fields lists text="" i key
@@ -669,17 +669,20 @@ manifest_load() {
     listing=$(jq -nr 'input | if type != "object" then error("not a JSON object") else . end
         | [(try ([.row_counts // {} | to_entries[] | "\(.key) \(.value)" + "\n"] | add // "") catch null),
            (try ([.schema_definition.tables // {} | to_entries[] | .key as $t | .value[]
-                  | [$t, .column, .type, (.not_null | tostring)] | @tsv + "\n"] | add // "") catch null)] as $lists
+                  | [$t, .column, .type, (.not_null | tostring)] | @tsv + "\n"] | add // "") catch null),
+           (try "\([.schema_definition.tables[] | length] | add // 0) columns in \(.schema_definition.tables | length) tables"
+            catch null)] as $lists
         | del(.row_counts, .schema_definition.tables)
         | ($lists | map(if type == "string" and (explode | all(. != 0)) then "+" + . else "-" end))
           + [paths(scalars) as $p | getpath($p) as $v
            | select($v != null and $v != false and all($p[]; type == "string" and test("^[A-Za-z_][A-Za-z0-9_]*$")))
            | ($p | "." + join(".")), ($v | tostring)] | @sh' "$1" 2>/dev/null) || return 1
-    # @sh quotes every key and value, so the eval only ever assigns words. The first two: "+TEXT" for the row
-    # counts and for the schema lines, "-" when they are left to their own jq; then the fields' paths and values.
+    # @sh quotes every key and value, so the eval only ever assigns words. The first three: "+TEXT" for the row
+    # counts, the schema lines and the schema's size, "-" when they are left to their own jq; then the fields'
+    # paths and values.
     eval "fields=($listing)"
-    lists=("${fields[@]:0:2}")
-    fields=("${fields[@]:2}")
+    lists=("${fields[@]:0:3}")
+    fields=("${fields[@]:3}")
     for key in "${!MANIFEST_FIELDS[@]}"; do
         [[ "$key" != "$1"$'\x1f'* ]] || unset 'MANIFEST_FIELDS[$key]'
     done
@@ -691,6 +694,7 @@ manifest_load() {
     done
     [[ "${lists[0]}" != +* ]] || MANIFEST_LISTS["$1"$'\x1f'row_counts]=${lists[0]#+}
     [[ "${lists[1]}" != +* ]] || MANIFEST_LISTS["$1"$'\x1f'schema_lines]=${lists[1]#+}
+    [[ "${lists[2]}" != +* ]] || MANIFEST_LISTS["$1"$'\x1f'schema_size]=${lists[2]#+}
     IFS= read -r -d '' text <"$1" || true
     MANIFEST_TEXTS["$1"]=$text
 }
@@ -1057,6 +1061,16 @@ manifest_schema_lines() {
         return 0
     fi
     jq -r '.schema_definition.tables // {} | to_entries[] | .key as $t | .value[] | [$t, .column, .type, (.not_null | tostring)] | @tsv' "$1" | LC_ALL=C sort
+}
+
+# manifest_schema_size MANIFEST: "N columns in M tables" of the manifest's dumped schema (from manifest_load's
+# reading when MANIFEST is loaded; jq's error and status when it has no schema_definition.tables).
+manifest_schema_size() {
+    if [[ -n "${MANIFEST_LISTS["$1"$'\x1f'schema_size]+set}" ]] && manifest_is_loaded "$1"; then
+        printf '%s\n' "${MANIFEST_LISTS["$1"$'\x1f'schema_size]}"
+        return 0
+    fi
+    jq -r '"\([.schema_definition.tables[] | length] | add // 0) columns in \(.schema_definition.tables | length) tables"' "$1"
 }
 
 # schema_diff MANIFEST RESTORED_SCHEMA_JSON: what the restored schema lacks or adds, on one line

@@ -701,7 +701,7 @@ verify_dump() {
         local what="sha256 $sha matches the manifest; decrypted and authenticated"
         [[ "$checked" == in* ]] || what+=" (${checked})"
         [[ -n "$want_schema" && "${RESULT["restore to test instance works"]}" == PASS ]] \
-            && what+="; restored schema = dumped schema ($(jq -r '"\([.schema_definition.tables[] | length] | add // 0) columns in \(.schema_definition.tables | length) tables"' "$m"), sha256 ${want_schema:0:12})"
+            && what+="; restored schema = dumped schema ($(manifest_schema_size "$m"), sha256 ${want_schema:0:12})"
         result "data integrity verified" PASS "$what"
     else
         result "data integrity verified" FAIL "$(join_lines "${problems[@]}")"

@@ -520,14 +520,21 @@ want_schema=$(manifest_get "$m" .schema_definition.sha256)
 if [[ -n "$want_schema" ]]; then
     session_ask "$(tr '\n' ' ' <<<"$SCHEMA_JSON_SQL");" || session_failed "cannot read the restored schema of $(db_address)"
     printf '%s' "$SESSION_OUT" >"$WORK_DIR/target-schema.json"
-    # Tables the dump does not have are not the restore's: left as they are, and named.
-    jq -c --slurpfile m "$m" '($m[0].schema_definition.tables // {} | keys) as $mine | map(select(.[0] as $t | $mine | index($t)))' \
-        "$WORK_DIR/target-schema.json" >"$WORK_DIR/restored-schema.json"
-    others=$(jq -r --slurpfile m "$m" '($m[0].schema_definition.tables // {} | keys) as $mine | map(.[0] | select(. as $t | $mine | index($t) | not)) | unique | join(", ")' "$WORK_DIR/target-schema.json")
+    # Tables the dump does not have are not the restore's: left as they are, and named. One jq: the dump's
+    # tables' columns (one line, as jq -c writes them), their number, then the other tables' names (the rest).
+    schema_read=$(jq -rc --slurpfile m "$m" '($m[0].schema_definition.tables // {} | keys) as $mine
+        | map(select(.[0] as $t | $mine | index($t))) as $restored
+        | $restored, ($restored | length), (map(.[0] | select(. as $t | $mine | index($t) | not)) | unique | join(", "))' \
+        "$WORK_DIR/target-schema.json")
+    printf '%s\n' "${schema_read%%$'\n'*}" >"$WORK_DIR/restored-schema.json"
+    schema_read=${schema_read#*$'\n'}
+    restored_columns=${schema_read%%$'\n'*}
+    others=""
+    [[ "$schema_read" != *$'\n'* ]] || others=${schema_read#*$'\n'}
     [[ -z "$others" ]] || log "tables of $(db_address) that are not in the dump, left as they are: $others"
     got_schema=$(schema_hash <"$WORK_DIR/restored-schema.json")
     if [[ "$got_schema" == "$want_schema" ]]; then
-        log "schema: $(jq length "$WORK_DIR/restored-schema.json") columns, sha256 $got_schema (manifest's)"
+        log "schema: $restored_columns columns, sha256 $got_schema (manifest's)"
     else
         log "schema differs from the manifest's: $(schema_diff "$m" "$WORK_DIR/restored-schema.json")"
         mismatches=$((mismatches + 1))

@@ -678,6 +678,9 @@ restore() {
         [[ -n "$target_time" || -n "$target_file" ]] || die "$EX_USAGE" "--wait-for-target needs --target-time or --target-time-file; $USAGE"
         command -v pg_waldump >/dev/null 2>&1 || die "$EX_USAGE" "--wait-for-target reads the archived WAL with pg_waldump, which is not on PATH (PostgreSQL's client binaries)"
     fi
+    # Every option read and checked: the AWS helper (python and botocore, ~0.1 CPU-s) only now, so that a usage
+    # error is said before any work starts.
+    start_aws_helper
 
     # The newest base backup that ended before the target (with --target-time-file: before now) : recovery can
     # stop only after a backup's end.
@@ -899,9 +902,17 @@ if [[ "$command" == fetch ]]; then
     fetch_from_spool "$@" || spool_status=$?
     [[ $spool_status -ne 0 && $spool_status -ne $EX_NO_BACKUP ]] || exit "$spool_status"
 fi
+# A command this script does not have is refused before any work (no work directory, no AWS helper).
+case "$command" in
+push | fetch | base-backup | restore) ;;
+*) die "$EX_USAGE" "unknown command \"$command\"; $USAGE" ;;
+esac
 if [[ "$command" == push ]]; then
     make_work_dir no-helper
     archiver_helper || start_aws_helper
+elif [[ "$command" == restore ]]; then
+    # restore starts its helper once it has read and checked its options: a usage error exits 2 first.
+    make_work_dir no-helper
 else
     make_work_dir
 fi
@@ -910,5 +921,4 @@ push) push "$@" ;;
 fetch) fetch "$@" ;;
 base-backup) base_backup "$@" ;;
 restore) restore "$@" ;;
-*) die "$EX_USAGE" "unknown command \"$command\"; $USAGE" ;;
 esac

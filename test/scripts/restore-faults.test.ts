@@ -592,10 +592,19 @@ exec ${PG_BIN}/psql "$@"
     it("an unrelated table in the target is left as it is and named; the restore succeeds, also when run again", async function () {
         oldTarget("shared_target");
         pg.psql("CREATE TABLE app_notes (id int PRIMARY KEY, note text); INSERT INTO app_notes VALUES (1, 'keep me');", "shared_target");
+        // A jq wrapper ahead on PATH records the files each jq reads: the target's schema is read by one jq.
+        const wrappers = path.join(servers.dir, "jq-schema-wrappers");
+        const started = path.join(wrappers, "started");
+        fs.mkdirSync(wrappers, { recursive: true });
+        fs.writeFileSync(path.join(wrappers, "jq"), `#!/bin/sh\necho "$*" | tr '\\n' ' ' >>'${started}'\necho >>'${started}'\nexec /usr/bin/jq "$@"\n`, { mode: 0o755 });
         for (const run of [1, 2]) {
-            const result = await restore(bucket, "shared_target");
+            fs.rmSync(started, { force: true });
+            const result = await restore(bucket, "shared_target", { EXTRA_PATH: wrappers });
             assert.equal(result.code, 0, `run ${run}: ${explain(result)}`);
             assert.match(result.stderr, /not in the dump, left as they are: public\.app_notes/);
+            assert.match(result.stderr, /schema: \d+ columns, sha256 [0-9a-f]{64} \(manifest's\)/);
+            const schemaReads = fs.readFileSync(started, "utf8").split("\n").filter((l) => /(target|restored)-schema\.json/.test(l));
+            assert.equal(schemaReads.length, 1, schemaReads.join("\n"));
         }
         assert.equal(checksums("shared_target"), sourceSums);
         assert.equal(pg.psql("SELECT note FROM app_notes", "shared_target"), "keep me");

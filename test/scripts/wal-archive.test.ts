@@ -458,6 +458,12 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
     });
 
     it("usage and configuration errors exit 2 before any storage call", async function () {
+        // A curl too old for the AWS helper's calls ahead on PATH: starting the helper would die on it (exit 2 with
+        // "curl 7.50.0 is too old"), so each usage message below also shows that it came before any helper started.
+        const oldCurl = path.join(servers.dir, "old-curl");
+        fs.mkdirSync(oldCurl, { recursive: true });
+        fs.writeFileSync(path.join(oldCurl, "curl"), "#!/bin/sh\necho 'curl 7.50.0 (x86_64-pc-linux-gnu)'\n", { mode: 0o755 });
+        const beforeHelper = { ...env, EXTRA_PATH: oldCurl };
         for (const [args, message] of [
             [[], /usage: wal-archive\.sh push PATH NAME/],
             [["archive"], /unknown command "archive"/],
@@ -469,7 +475,8 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
             [["restore", path.join(servers.dir, "x"), "--target-time", "2026-01-01T00:00:00Z", "--wait-for-target", "soon"], /--wait-for-target needs a number of seconds/],
             [["restore", path.join(servers.dir, "x"), "--target-time", "2026-01-01T00:00:00Z", "--target-time-file", "f"], /--target-time or --target-time-file, not both/],
         ] as [string[], RegExp][]) {
-            const result = await runScript("wal-archive.sh", env, args);
+            // push checks its arguments once its helper is found or started (the archiver's path): not with the old curl.
+            const result = await runScript("wal-archive.sh", args[0] === "push" ? env : beforeHelper, args);
             assert.equal(result.code, 2, `${args.join(" ")}: ${explain(result)}`);
             assert.match(result.stderr, message);
         }
