@@ -14,28 +14,28 @@ import { checkScpTarget, DEFAULT_SECURITY_PRINCIPAL, organizationScp } from "../
 
 export const REPO = path.resolve(__dirname, "..");
 
-/** Every stack file's break-glass role. */
-export function breakGlassRolesOfStacks(dir = REPO): string[] {
-    const roles = new Set<string>();
+/** Every stack file's value of the config key `key` (a line `key: value`), each once, sorted. */
+function valuesOfStacks(key: string, dir: string): string[] {
+    // The keys are this file's constants (letters, ':' and '-'): nothing in them is special to a RegExp.
+    const line = new RegExp(`^\\s*${key}:\\s*(\\S+)\\s*$`, "m");
+    const values = new Set<string>();
     for (const file of fs.readdirSync(dir).filter((f) => /^Pulumi\.[\w-]+\.yaml$/.test(f))) {
-        const match = /^\s*oauth2-dr:breakGlassRoleArn:\s*(\S+)\s*$/m.exec(fs.readFileSync(path.join(dir, file), "utf8"));
+        const match = line.exec(fs.readFileSync(path.join(dir, file), "utf8"));
         if (match) {
-            roles.add(match[1]);
+            values.add(match[1]);
         }
     }
-    return [...roles].sort();
+    return [...values].sort();
+}
+
+/** Every stack file's break-glass role. */
+export function breakGlassRolesOfStacks(dir = REPO): string[] {
+    return valuesOfStacks("oauth2-dr:breakGlassRoleArn", dir);
 }
 
 /** Every stack file's alarm topic (oauth2-dr:alarmTopicArn): the retention alarm's, guarded by the SCP. */
 export function alarmTopicsOfStacks(dir = REPO): string[] {
-    const topics = new Set<string>();
-    for (const file of fs.readdirSync(dir).filter((f) => /^Pulumi\.[\w-]+\.yaml$/.test(f))) {
-        const match = /^\s*oauth2-dr:alarmTopicArn:\s*(\S+)\s*$/m.exec(fs.readFileSync(path.join(dir, file), "utf8"));
-        if (match) {
-            topics.add(match[1]);
-        }
-    }
-    return [...topics].sort();
+    return valuesOfStacks("oauth2-dr:alarmTopicArn", dir);
 }
 
 export function scpText(securityPrincipalArns: string[] = [DEFAULT_SECURITY_PRINCIPAL]): string {
