@@ -447,15 +447,21 @@ function auditLogRoutes(scp: PolicyStatement[] | undefined): CompromiseFindings[
         // Not a log group, the same kind of guard: the vault lock is removable during its grace time (changeableForDays).
         ["AWS Backup vault oauth2-dr-vault (components/aws-backup.ts): remove its vault lock during the grace time (changeableForDays), then delete the recovery points", "backup:DeleteBackupVaultLockConfiguration", "DeleteBackupVaultLockConfiguration", `arn:aws:backup:us-east-1:${PROD_ACCOUNT}:backup-vault:oauth2-dr-vault`],
     ];
-    return routes.map(([resource, action, short, arn]) => {
-        const denied = decide(ATTACKER, action, {}, arn);
-        return {
-            resource,
-            attacker: `${short} ${denied ? "deny by the organization SCP (docs/organization-scp.json, once applied)" : `allow (${scpOpenReason(scp, action, {}, arn)})`}`,
-            breakGlass: `${short} allow`,
-            declared: denied,
-        };
-    });
+    return routes.map(([resource, action, short, arn]) => scpOnlyRoute(scp, decide, resource, action, short, arn));
+}
+
+/**
+ * A route only the organization SCP can refuse (no resource policy binds the call): denied to the attacker by the
+ * SCP, or allowed with the reason the SCP leaves it open; the break-glass role may always make it.
+ */
+function scpOnlyRoute(scp: PolicyStatement[] | undefined, decide: ReturnType<typeof scpDecider>, resource: string, action: string, short: string, arn: string): CompromiseFindings["declaredGuards"][number] {
+    const denied = decide(ATTACKER, action, {}, arn);
+    return {
+        resource,
+        attacker: `${short} ${denied ? "deny by the organization SCP (docs/organization-scp.json, once applied)" : `allow (${scpOpenReason(scp, action, {}, arn)})`}`,
+        breakGlass: `${short} allow`,
+        declared: denied,
+    };
 }
 
 /**
@@ -567,15 +573,7 @@ export function bucketConfigRoutes(scp: PolicyStatement[] | undefined): Compromi
         [`${where}: cut or re-point replication, or replicate delete markers (the vault stops receiving the next backups)`, "s3:PutReplicationConfiguration", "PutBucketReplication / DeleteBucketReplication"],
         [`${where}: default encryption to a KMS key of the attacker's, then delete that key (the next backups unreadable)`, "s3:PutEncryptionConfiguration", "PutBucketEncryption"],
     ];
-    return routes.map(([resource, action, short]) => {
-        const denied = decide(ATTACKER, action, {}, bucketArn);
-        return {
-            resource,
-            attacker: `${short} ${denied ? "deny by the organization SCP (docs/organization-scp.json, once applied)" : `allow (${scpOpenReason(scp, action, {}, bucketArn)})`}`,
-            breakGlass: `${short} allow`,
-            declared: denied,
-        };
-    });
+    return routes.map(([resource, action, short]) => scpOnlyRoute(scp, decide, resource, action, short, bucketArn));
 }
 
 interface Accounts {
