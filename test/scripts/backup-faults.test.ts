@@ -10,6 +10,7 @@ import * as path from "path";
 import { EXTRA_OBJECTS_SQL, seedSql } from "../../tools/sandbox/oauth2-schema";
 import { explain, getObject, listKeys, putObject, runScript, scriptEnv, ScriptResult, startScript, timedRun, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
 import { MotoServer, PG_BIN, PgServer } from "../../tools/sandbox/servers";
+import { recordingCurl } from "../support/shims";
 
 const SIZE = { clients: 6, authorizations: 40, consents: 8 };
 const DB = "faults";
@@ -475,9 +476,7 @@ while [[ ! -e ${gate} ]]; do sleep 0.1; done\n`, { mode: 0o755 });
                 assert.equal(backup.code, 0, explain(backup));
             }
             const shims = fs.mkdtempSync(path.join(dir, "curl-"));
-            const calls = path.join(shims, "curl.calls");
-            const curl = spawnSync("bash", ["-c", "command -v curl"], { encoding: "utf8" }).stdout.trim();
-            fs.writeFileSync(path.join(shims, "curl"), `#!/usr/bin/env bash\nprintf '%s\\n' "$*" >>${calls}\nexec ${curl} "$@"\n`, { mode: 0o755 });
+            const calls = recordingCurl(shims);
             const result = await runScript("restore-verification.sh", env(own, { EXTRA_PATH: shims }));
             assert.equal(result.code, 0, explain(result));
             assert.match(item(result, "backup size is expected"), /^PASS backup size is expected: \d+ bytes stored, as the manifest says \(previous backup: \d+ bytes stored\)$/);
@@ -510,9 +509,7 @@ while [[ ! -e ${gate} ]]; do sleep 0.1; done\n`, { mode: 0o755 });
 
         it("a wrong passphrase while the pass's processes wait for the key (started during the probe's S2K): the dump's GET is never sent", async function () {
             const shims = fs.mkdtempSync(path.join(dir, "curl-"));
-            const calls = path.join(shims, "curl.calls");
-            const curl = spawnSync("bash", ["-c", "command -v curl"], { encoding: "utf8" }).stdout.trim();
-            fs.writeFileSync(path.join(shims, "curl"), `#!/usr/bin/env bash\nprintf '%s\\n' "$*" >>${calls}\nexec ${curl} "$@"\n`, { mode: 0o755 });
+            const calls = recordingCurl(shims);
             const wrong = path.join(dir, "wrong-passphrase-get");
             fs.writeFileSync(wrong, "not the passphrase\n", { mode: 0o600 });
             const result = await runScript("restore-verification.sh", env(bucket, { EXTRA_PATH: shims, PASSPHRASE_FILE: wrong, VERIFY_DATABASE: "verify_wrong_get" }));

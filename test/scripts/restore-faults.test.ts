@@ -10,6 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
 import { tableChecksums } from "../support/checksums";
+import { recordingCurl } from "../support/shims";
 import { awsCall, explain, getObject, listKeys, listVersions, putObject, runScript, SCRIPTS, scriptEnv, startScript, useScriptServers } from "../../tools/sandbox/scripts";
 import { LOCALHOST, MotoServer, PG_BIN, PgServer } from "../../tools/sandbox/servers";
 
@@ -557,9 +558,7 @@ exec ${PG_BIN}/psql "$@"
 
     it("a wrong passphrase: the pass's processes started during the probe's S2K never send their GET (the dump is read once, by the sha256 check), exit 5", async function () {
         const shims = fs.mkdtempSync(path.join(dir, "curl-"));
-        const calls = path.join(shims, "curl.calls");
-        const curl = spawnSync("bash", ["-c", "command -v curl"], { encoding: "utf8" }).stdout.trim();
-        fs.writeFileSync(path.join(shims, "curl"), `#!/usr/bin/env bash\nprintf '%s\\n' "$*" >>${calls}\nexec ${curl} "$@"\n`, { mode: 0o755 });
+        const calls = recordingCurl(shims);
         const wrong = path.join(dir, "wrong-passphrase");
         fs.writeFileSync(wrong, "not the passphrase\n", { mode: 0o600 });
         const before = oldTarget("wrong_passphrase");

@@ -3,6 +3,7 @@
  * a slow pg_restore, and kubectl (no cluster is reachable in CI) printing fixtures.
  */
 import * as fs from "fs";
+import { spawnSync } from "child_process";
 import * as path from "path";
 import { PG_BIN } from "../../tools/sandbox/servers";
 
@@ -132,4 +133,15 @@ def create_client(self, service, *args, **kwargs):
 botocore.session.Session.create_client = create_client
 `);
     return file;
+}
+
+/**
+ * curl that appends each call's arguments, one line a call, to `dir`/curl.calls (returned), then runs the real
+ * curl: what a script asked of S3 or of the AWS helper, counted by a test.
+ */
+export function recordingCurl(dir: string): string {
+    const calls = path.join(dir, "curl.calls");
+    const curl = spawnSync("bash", ["-c", "command -v curl"], { encoding: "utf8" }).stdout.trim();
+    write(dir, "curl", `printf '%s\\n' "$*" >>${calls}\nexec ${curl} "$@"`);
+    return calls;
 }
