@@ -735,9 +735,15 @@ manifest_row_counts() {
 manifest_keys() {
     local keys
     keys=$(s3_keys "${BACKUP_PREFIX}manifests/") || return "$EX_STORAGE"
-    local stamp='[0-9]{8}T[0-9]{6}Z-[0-9a-f]+\.json$' name='[^/]*-'
+    printf '%s\n' "$keys" | grep -E "$(manifest_key_regex "${1:-}")\$" || true
+}
+
+# manifest_key_regex [DATABASE]: an ERE for the start of a line holding a manifest key of DATABASE (of any
+# database when empty) under BACKUP_PREFIX, up to its ".json": the caller says what may follow it.
+manifest_key_regex() {
+    local name='[^/]*-'
     [[ -n "${1:-}" ]] && name=$(printf '%s-' "$1" | sed 's/[][\.*^$+?(){}|]/\\&/g')
-    printf '%s\n' "$keys" | grep -E "^$(printf '%s' "${BACKUP_PREFIX}manifests/" | sed 's/[][\.*^$+?(){}|]/\\&/g')${name}${stamp}" || true
+    printf '^%s%s%s' "$(printf '%s' "${BACKUP_PREFIX}manifests/" | sed 's/[][\.*^$+?(){}|]/\\&/g')" "$name" '[0-9]{8}T[0-9]{6}Z-[0-9a-f]+\.json'
 }
 
 # latest_manifest_key [DATABASE]: the newest manifest, or "" when there is none; EX_STORAGE on listing errors.
@@ -753,10 +759,9 @@ latest_manifest_key() {
 # /s3/hidden lines: KEY VERSION_ID WRITTEN MARKER_VERSION_ID MARKER_TIME, tab-separated. EX_STORAGE when the
 # versions cannot be listed (s3:ListBucketVersions), the AWS message on stderr.
 hidden_manifests() {
-    local out stamp='[0-9]{8}T[0-9]{6}Z-[0-9a-f]+\.json' name='[^/]*-'
+    local out
     out=$(aws_call GET /s3/hidden - "bucket=$BUCKET" "prefix=${BACKUP_PREFIX}manifests/") || return "$EX_STORAGE"
-    [[ -n "${1:-}" ]] && name=$(printf '%s-' "$1" | sed 's/[][\.*^$+?(){}|]/\\&/g')
-    printf '%s\n' "$out" | grep -E "^$(printf '%s' "${BACKUP_PREFIX}manifests/" | sed 's/[][\.*^$+?(){}|]/\\&/g')${name}${stamp}"$'\t' | LC_ALL=C sort || true
+    printf '%s\n' "$out" | grep -E "$(manifest_key_regex "${1:-}")"$'\t' | LC_ALL=C sort || true
 }
 
 # hidden_newest_manifest LISTED_NEWEST [DATABASE]: the hidden_manifests line of the newest manifest of DATABASE when a
