@@ -35,3 +35,13 @@ export const ALL_POLICIES: Policies = [
     ...stackPolicies,
     ...immutabilityPolicies,
 ];
+
+/**
+ * The policies as the pack runs them: `oauth2-dr-settings` first. The other policies read the settings it last
+ * recorded in this process (settings.ts), so a subset run without it would judge by whatever settings an earlier
+ * evaluation in the same process left behind (a waiver lowering a row, say), not by this evaluation's config.
+ */
+export function settingsFirst(policies: Policies): Policies {
+    const settings = settingsPolicy as Policies[number];
+    return policies[0] === settings ? policies : [settings, ...policies.filter((p) => p !== settings)];
+}

@@ -96,6 +96,16 @@ describe("three clouds: Azure PostgreSQL Flexible Server", () => {
         assert.equal(check.violations.length, 1);
     });
 
+    it("judges a subset of the pack by this check's settings, not by those an earlier check in the process left (a waiver lowering the database row to 7 days)", async () => {
+        const mutated: PlanResult = JSON.parse(JSON.stringify(prod));
+        const server = mutated.resources.find((r) => r.type === SERVER && r.name === "oauth2-postgres")!;
+        (server.inputs.backup as Record<string, unknown>).backupRetentionDays = 7;
+        const waived = { "oauth2-dr-settings": { waivers: [{ row: "database", value: 7, reason: "trial", approvedBy: "sec" }] } };
+        assert.deepEqual((await checkPlan(mutated, { config: waived })).violations.filter((v) => v.policy === "azure-postgres-backup-retention"), [], "the waiver lowers the row");
+        const check = await checkPlan(mutated, { policies: azurePolicies });
+        assert.deepEqual(check.violations.map((v) => v.policy), ["azure-postgres-backup-retention"]);
+    });
+
     it("the same interface outputs as aws", () => {
         for (const key of INTERFACE_OUTPUTS) {
             assert.ok(key in prod.outputs, `prod-azure output ${key}`);

@@ -3,7 +3,7 @@
  * enforcement levels), on hand-built resources.
  */
 import { EnforcementLevel, Policies, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { settingsPolicy } from "../../policy/settings";
+import { settingsFirst } from "../../policy/all";
 import { AnalyzerResource, evaluateResourcePolicies, evaluateStackPolicies, PackConfig, policyResources, prepare, Violation } from "offline-plan/policy-harness";
 import { UNKNOWN as UNKNOWN_SENTINEL } from "offline-plan/model";
 
@@ -102,11 +102,12 @@ export async function runStackPolicyWithReasons(policy: StackValidationPolicy, r
  * (options.config["oauth2-dr-settings"], or the defaults) to the policy under test.
  */
 function withSettings(policy: Policies[number]): Policies {
-    return [settingsPolicy as Policies[number], policy];
+    return settingsFirst([policy]);
 }
 
 /** Runs every policy on the resources (resource and stack policies): a crash fails the test. */
-export async function runAll(policies: Policies, resources: HandBuilt[]): Promise<Violation[]> {
+export async function runAll(subset: Policies, resources: HandBuilt[]): Promise<Violation[]> {
+    const policies = settingsFirst(subset);
     const prepared = prepare(toAnalyzerResources(resources));
     const a = await evaluateResourcePolicies(policies, prepared, { packEnforcementLevel: "mandatory" });
     const b = await evaluateStackPolicies(policies, policyResources(prepared), { packEnforcementLevel: "mandatory" });

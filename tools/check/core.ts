@@ -7,7 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { EnforcementLevel, Policies } from "@pulumi/policy";
-import { ALL_POLICIES, PACK_ENFORCEMENT_LEVEL } from "../../policy/all";
+import { ALL_POLICIES, PACK_ENFORCEMENT_LEVEL, settingsFirst } from "../../policy/all";
 import { configOf } from "../../policy/config";
 import { MatrixConfig, matrixSchema, RetentionResult, stackMatrix } from "../../policy/retention-matrix";
 import { isVaultStack, Role } from "../../policy/roles";
@@ -204,7 +204,7 @@ export function mandatoryCount(checks: StackCheck[]): number {
 
 /** Evaluates the pack on one planned stack (no planning: tests mutate plans in memory and call this). */
 export async function checkPlan(plan: PlanResult, options: Omit<CheckOptions, "stacks" | "preview"> = {}): Promise<StackCheck> {
-    const policies = options.policies ?? ALL_POLICIES;
+    const policies = settingsFirst(options.policies ?? ALL_POLICIES);
     const config = options.config ?? {};
     const problems = validatePackConfig(config, policies);
     if (problems.length > 0) {
