@@ -485,6 +485,31 @@ age_hours() {
     echo $((($(date -u +%s) - at) / 3600))
 }
 
+# verify_hidden: the verdict of the delete-marker check that verify_dump started (nothing when none is pending):
+# 1 when a delete marker hides a manifest newer than the listed newest (VERIFY_HIDDEN_LISTED). The checklist then
+# says that and nothing else, as when the check came first: what was decided meanwhile from the older manifest
+# (its results, the size still to check, the record attached to it) is dropped.
+VERIFY_HIDDEN_PENDING=0 VERIFY_HIDDEN_LISTED=""
+verify_hidden() {
+    [[ $VERIFY_HIDDEN_PENDING -eq 1 ]] || return 0
+    VERIFY_HIDDEN_PENDING=0
+    hidden_manifests_join
+    local hidden item
+    hidden=$(hidden_newest_manifest_says "$PGDATABASE" "$VERIFY_HIDDEN_LISTED" VERIFY_MANIFEST_KEY=)
+    [[ -n "$hidden" ]] || return 0
+    for item in "${ITEMS[@]}"; do
+        unset 'RESULT[$item]' 'DETAIL[$item]'
+    done
+    SIZE_CHECK_PENDING=()
+    VERIFY_RECORD_MANIFEST=""
+    result "backup completed successfully" FAIL "$hidden"
+    fail_rest "the newest backup is hidden by a delete marker"
+    return 1
+}
+# verify_hidden_on_die: die's hook while the check runs: a hidden newest manifest ends the run as it did when the
+# check came first (exit 6 with its FAIL), not with the step's own error.
+verify_hidden_on_die() { verify_hidden || exit "$EX_VERIFY"; }
+
 verify_dump() {
     local manifest_key="${VERIFY_MANIFEST_KEY:-}"
     # A key pasted with the whitespace around it: the keys db-backup.sh writes have none (else "FAIL backup
@@ -494,6 +519,11 @@ verify_dump() {
         manifest_key=$(printf '%s' "$manifest_key" | sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//')
     fi
     if [[ -z "$manifest_key" ]]; then
+        # The newest manifest hidden by a delete marker: a FAIL that names it (lib.sh), not the older one verified.
+        # The bucket's versions are listed in the background (lib.sh hidden_manifests_start) while the manifests
+        # are listed and the manifest, the probe and the passphrase's S2K are read; verify_hidden takes the verdict
+        # before the helper stops, before an early return, and before a die (HIDDEN_ON_DIE).
+        hidden_manifests_start
         # The newest manifest (latest_manifest_key's answer), from a listing kept for check_size's previous one.
         if ! MANIFESTS_LISTING=$(manifest_keys "$PGDATABASE" 2>"$WORK_DIR/list.err"); then
             result "backup completed successfully" FAIL "cannot list s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(one_line_error "$WORK_DIR/list.err")"
@@ -501,14 +531,9 @@ verify_dump() {
         fi
         MANIFESTS_LISTED=1
         manifest_key=$(printf '%s\n' "$MANIFESTS_LISTING" | sed '/^$/d' | tail -n 1)
-        # The newest manifest hidden by a delete marker: a FAIL that names it (lib.sh), not the older one verified.
-        local hidden
-        hidden=$(hidden_newest_manifest_says "$PGDATABASE" "$manifest_key" VERIFY_MANIFEST_KEY=)
-        if [[ -n "$hidden" ]]; then
-            result "backup completed successfully" FAIL "$hidden"
-            fail_rest "the newest backup is hidden by a delete marker"
-            return
-        fi
+        VERIFY_HIDDEN_LISTED=$manifest_key VERIFY_HIDDEN_PENDING=1
+        HIDDEN_ON_DIE=verify_hidden_on_die
+        [[ -n "$manifest_key" ]] || verify_hidden || return 0
     fi
     if [[ -z "$manifest_key" ]]; then
         result "backup completed successfully" FAIL "no manifest of ${PGDATABASE} under s3://$BUCKET/${BACKUP_PREFIX}manifests/"
@@ -565,6 +590,7 @@ verify_dump() {
         result "backup completed successfully" PASS "$object_key finished at $finished"
     fi
     if [[ -z "$stored_size" ]]; then
+        verify_hidden || return 0
         check_size "$manifest_key" "$want_size" "$stored_size"
         fail_rest "the dump is not readable"
         return
@@ -582,6 +608,8 @@ verify_dump() {
     VERIFY_PASS_URL=$(restore_presign "$object_key" "" 2>/dev/null) || VERIFY_PASS_URL=""
     VERIFY_RECORD_VERSION=$(s3_version "$manifest_key" 2>/dev/null) || VERIFY_RECORD_VERSION=""
     SCRATCH_DB="${VERIFY_DATABASE:-oauth2_verify_$(date -u +%Y%m%d%H%M%S)}"
+    # The delete-marker check's verdict, before the helper stops (verify_pass_start).
+    verify_hidden || return 0
     # The pass's processes start while the probe still decrypts; nothing is downloaded (gpg waits for the
     # session key, the GET is not sent) until the probe's verdict below (verify_pass_start).
     verify_pass_start "$object_key" "$compression" "$SCRATCH_DB"

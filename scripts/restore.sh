@@ -178,12 +178,26 @@ if [[ -n "$dump_key" ]]; then
     manifest_key="${BACKUP_PREFIX}manifests/$(basename "$dump_key" .dump.gpg).json"
 fi
 chosen_by_default=0
+# A newer manifest behind a delete marker: said, never an older one restored in its place (lib.sh). The bucket's
+# versions are listed in the background (hidden_manifests_start: moto's ListObjectVersions copies every version in
+# the bucket) while the manifest, the dump's first 64 KiB and the passphrase's S2K are read; the verdict is taken
+# (hidden_refuse) before anything is said or done that depends on it: a newer dump's warning, the target's line,
+# and at the latest before the AWS helper stops. A step that fails before that gives the verdict first (die:
+# HIDDEN_ON_DIE), so a hidden newest manifest still ends the run with exit 7 whatever else is wrong.
+hidden_checked=1 # 0 while the check runs (the newest manifest chosen by default); --manifest KEY names its manifest
+hidden_refuse() {
+    [[ $hidden_checked -eq 0 ]] || return 0
+    hidden_checked=1
+    refuse_hidden_newest_manifest "$source_db" "$manifest_key"
+}
 if [[ -z "$manifest_key" ]]; then
     chosen_by_default=1
+    hidden_checked=0
+    hidden_manifests_start
     manifest_key=$(latest_manifest_key "$source_db" 2>"$WORK_DIR/list.err") \
         || die "$EX_STORAGE" "cannot list s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(one_line_error "$WORK_DIR/list.err")"
-    # A newer manifest behind a delete marker: said, never an older one restored in its place (lib.sh).
-    refuse_hidden_newest_manifest "$source_db" "$manifest_key"
+    HIDDEN_ON_DIE=hidden_refuse
+    [[ -n "$manifest_key" ]] || hidden_refuse
     [[ -n "$manifest_key" ]] || die "$EX_NO_BACKUP" "no manifest of ${source_db} under s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(manifests_hint "$source_db")"
 fi
 [[ "$manifest_key" == *.json ]] \
@@ -231,6 +245,8 @@ newer_dumps_warning() {
         { seen[$0] = 1; if (index($0, prefix db "-") == 1 && $0 ~ /-[0-9]+T[0-9]+Z-[0-9a-f]+\.dump\.gpg$/ && $0 > chosen) dumps[++n] = $0 }
         END { for (i = 1; i <= n; i++) { name = substr(dumps[i], length(prefix) + 1); sub(/\.dump\.gpg$/, "", name); if (!seen[prefix "manifests/" name ".json"]) print dumps[i] } }')
     if [[ -n "$newer" ]]; then
+        # The newest manifest hidden by a delete marker has a dump without a listed manifest: its verdict first.
+        hidden_refuse
         how="the newest manifest"
         [[ $chosen_by_default -eq 1 ]] || how="the manifest you named"
         log "WARNING: $(printf '%s' "$newer" | wc -l | awk '{ print $1 + 1 }') dump(s) newer than $manifest_key have no manifest, newest $(s3_uri "$(printf '%s\n' "$newer" | tail -n 1)"): a backup that did not finish (no manifest was written) or whose manifest was deleted. Restoring $how; to restore a newer dump, recreate its manifest first"
@@ -277,6 +293,8 @@ if [[ "${SESSION_OUT%$'\n'}" != *"|t" ]]; then
           AND (l.classid, l.objid, l.objsubid) = (${restore_lock_key[0]}::oid, ${restore_lock_key[1]}::oid, 2);" || true
     die "$EX_DATABASE" "another restore into $(db_address) is running: ${SESSION_OUT%$'\n'}; two restores at once would leave whichever commits last (the other's 'restored' would not hold): wait for it to end; if its run is gone (a lost pod), end its sessions with the statements above, then run again"
 fi
+# The delete-marker check's verdict (started with the listing), before the target is named.
+hidden_refuse
 # Where the restore writes, before any work: PG* pointing at another database is seen before the swap.
 log "target: $(db_address) (server ${DB_SERVER_VERSION_NUM:-unknown}; PGHOST, PGPORT, PGDATABASE): the dump's tables there are replaced at the end, in one transaction; nothing there is touched before"
 restore_check_scratch "$want_size"
