@@ -87,9 +87,10 @@ LAST_ERROR=""
 die() {
     local code=$1 fault
     shift
-    # A delete-marker check still running in the background (hidden_manifests_start): its verdict comes first, as
-    # when it ran before the step that failed (HIDDEN_ON_DIE, the script's own: restore.sh exits 7 with it).
-    [[ -z "${HIDDEN_JOB_PID:-}" || -z "${HIDDEN_ON_DIE:-}" || "$BASHPID" != "$$" ]] || "$HIDDEN_ON_DIE"
+    # A delete-marker check still to decide (running in the background, hidden_manifests_start, or not started yet):
+    # its verdict comes first, as when it ran before the step that failed (HIDDEN_ON_DIE, the script's own: restore.sh
+    # exits 7 with it; it does nothing once the verdict was taken).
+    [[ -z "${HIDDEN_ON_DIE:-}" || "$BASHPID" != "$$" ]] || "$HIDDEN_ON_DIE"
     if [[ "$(exit_code "$code")" != "$code" ]] && fault=$(aws_config_fault); then
         code=$EX_USAGE
         set -- "$fault ($*)"
@@ -774,10 +775,11 @@ hidden_manifests() {
 }
 
 # hidden_manifests_start: hidden_manifests' ListObjectVersions, in the background from now on, so that it runs while
-# the manifests are listed and the manifest, the dump's first 64 KiB and the passphrase's S2K are read (moto walks,
-# and copies, every version in the bucket: 0.3-1.0 s with 200 MB dumps; real S3 answers in milliseconds). Nothing
-# may depend on its verdict before hidden_manifests_join, in the main shell, has waited for it (the helper must still
-# run until then); die joins it first once the script has set HIDDEN_ON_DIE. A job of the run: the cleanup kills it.
+# the passphrase's S2K runs and the database is connected to (moto walks, and copies, every version in the bucket:
+# 0.3-1.0 s with 200 MB dumps, holding its one process, so the scripts start it after their other S3 reads, not
+# before them; real S3 answers in milliseconds). Nothing may depend on its verdict before hidden_manifests_join, in
+# the main shell, has waited for it (the helper must still run until then); die asks for the verdict first once the
+# script has set HIDDEN_ON_DIE. A job of the run: the cleanup kills it.
 HIDDEN_JOB_PID="" HIDDEN_JOB_DONE=0
 hidden_manifests_start() {
     rm -f "$WORK_DIR/hidden.out" "$WORK_DIR/hidden.rc"

@@ -520,10 +520,9 @@ verify_dump() {
     fi
     if [[ -z "$manifest_key" ]]; then
         # The newest manifest hidden by a delete marker: a FAIL that names it (lib.sh), not the older one verified.
-        # The bucket's versions are listed in the background (lib.sh hidden_manifests_start) while the manifests
-        # are listed and the manifest, the probe and the passphrase's S2K are read; verify_hidden takes the verdict
-        # before the helper stops, before an early return, and before a die (HIDDEN_ON_DIE).
-        hidden_manifests_start
+        # The bucket's versions are listed in the background once the manifest and the probe are read (lib.sh
+        # hidden_manifests_start), while the passphrase's S2K runs and the size is checked; verify_hidden takes the
+        # verdict before the helper stops, before an early return, and before a die (HIDDEN_ON_DIE).
         # The newest manifest (latest_manifest_key's answer), from a listing kept for check_size's previous one.
         if ! MANIFESTS_LISTING=$(manifest_keys "$PGDATABASE" 2>"$WORK_DIR/list.err"); then
             result "backup completed successfully" FAIL "cannot list s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(one_line_error "$WORK_DIR/list.err")"
@@ -567,6 +566,7 @@ verify_dump() {
     compression=$(manifest_get "$m" compression)
     age=$(age_hours "$finished")
     wait "$early_pid" 2>/dev/null || true
+    [[ $VERIFY_HIDDEN_PENDING -eq 0 ]] || hidden_manifests_start
     if [[ "$object_key" == "$early_key" && -s "$WORK_DIR/probe.early.size" ]] && mv "$WORK_DIR/probe.early.gpg" "$WORK_DIR/probe.gpg" 2>/dev/null; then
         stored_size=$(<"$WORK_DIR/probe.early.size")
     elif ! stored_size=$(probe_object "$object_key" 2>"$WORK_DIR/s3.err"); then

@@ -179,12 +179,13 @@ if [[ -n "$dump_key" ]]; then
 fi
 chosen_by_default=0
 # A newer manifest behind a delete marker: said, never an older one restored in its place (lib.sh). The bucket's
-# versions are listed in the background (hidden_manifests_start: moto's ListObjectVersions copies every version in
-# the bucket) while the manifest, the dump's first 64 KiB and the passphrase's S2K are read; the verdict is taken
-# (hidden_refuse) before anything is said or done that depends on it: a newer dump's warning, the target's line,
-# and at the latest before the AWS helper stops. A step that fails before that gives the verdict first (die:
-# HIDDEN_ON_DIE), so a hidden newest manifest still ends the run with exit 7 whatever else is wrong.
-hidden_checked=1 # 0 while the check runs (the newest manifest chosen by default); --manifest KEY names its manifest
+# versions are listed in the background once the dump's first 64 KiB are read (hidden_manifests_start: moto's
+# ListObjectVersions copies every version in the bucket), while the passphrase's S2K runs and the target is
+# connected to; the verdict is taken (hidden_refuse) before anything is said or done that depends on it: a newer
+# dump's warning, the target's line, and at the latest before the AWS helper stops. A step that fails before that
+# asks for the verdict first (die: HIDDEN_ON_DIE), so a hidden newest manifest still ends the run with exit 7
+# whatever else is wrong.
+hidden_checked=1 # 0 until the verdict is taken (the newest manifest chosen by default); --manifest KEY names its manifest
 hidden_refuse() {
     [[ $hidden_checked -eq 0 ]] || return 0
     hidden_checked=1
@@ -193,7 +194,6 @@ hidden_refuse() {
 if [[ -z "$manifest_key" ]]; then
     chosen_by_default=1
     hidden_checked=0
-    hidden_manifests_start
     manifest_key=$(latest_manifest_key "$source_db" 2>"$WORK_DIR/list.err") \
         || die "$EX_STORAGE" "cannot list s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(one_line_error "$WORK_DIR/list.err")"
     HIDDEN_ON_DIE=hidden_refuse
@@ -262,6 +262,7 @@ probe_query=("bucket=$BUCKET" "key=$object_key" "range=bytes=0-65535")
 what="the dump $(s3_uri "$object_key")${object_version:+ (version $object_version)}"
 probed=0
 aws_call GET /s3/get "$WORK_DIR/probe.gpg" "${probe_query[@]}" 2>"$WORK_DIR/s3.err" || probed=$?
+[[ $hidden_checked -eq 1 ]] || hidden_manifests_start
 newer_dumps_warning
 [[ $probed -eq 0 ]] || die "$EX_STORAGE" "$what is not readable: $(one_line_error "$WORK_DIR/s3.err")"
 size=$AWS_CALL_OBJECT_SIZE

@@ -92,8 +92,8 @@ describe("a delete marker on the newest manifest: restore.sh, the verification a
 
     /**
      * A curl on PATH that logs each call of the AWS helper (start and end) and holds the delete-marker check
-     * (/s3/hidden: ListObjectVersions) until the dump's first 64 KiB are being read (at most 20 s): with the check
-     * run serially before the manifest, the probe never starts while it is held.
+     * (/s3/hidden: ListObjectVersions) until the dump's first 64 KiB have been read (at most 20 s): with the check
+     * run serially before the manifest is read, its answer comes first all the same.
      */
     function heldHiddenCurl(): { shims: string; calls: () => string[] } {
         const shims = fs.mkdtempSync(path.join(servers.dir, "shims-"));
@@ -112,40 +112,40 @@ echo "start $call$what" >>${log}
 if [[ "$call" == /s3/hidden ]]; then
     for i in $(seq 200); do [[ -e ${probed} ]] && break; sleep 0.1; done
 fi
-[[ "$what" != *range=bytes=0-65535* ]] || touch ${probed}
 /usr/bin/curl "$@"
 rc=$?
+[[ "$what" != *range=bytes=0-65535* ]] || touch ${probed}
 echo "end $call$what" >>${log}
 exit $rc
 `, { mode: 0o755 });
         return { shims, calls: () => fs.readFileSync(log, "utf8").trim().split("\n") };
     }
 
-    /** The check started before the probe's read and answered after it began: they ran at once. */
-    function assertOverlap(calls: string[]): void {
+    /** The manifest and the probe were read before the check's answer: the run did not wait for it to read them. */
+    function assertNotWaitedFor(calls: string[]): void {
         const at = (pattern: RegExp) => calls.findIndex((c) => pattern.test(c));
-        const hiddenStart = at(/^start \/s3\/hidden/);
         const hiddenEnd = at(/^end \/s3\/hidden/);
-        const probeStart = at(/^start \/s3\/get .*range=bytes=0-65535/);
-        assert.ok(hiddenStart >= 0 && probeStart >= 0 && hiddenEnd >= 0, calls.join("\n"));
-        assert.ok(hiddenStart < probeStart && probeStart < hiddenEnd, `the versions' listing did not run while the probe was read:\n${calls.join("\n")}`);
+        const manifestEnd = at(/^end \/s3\/get .*key=database\/manifests\/.*\.json/);
+        const probeEnd = at(/^end \/s3\/get .*range=bytes=0-65535/);
+        assert.ok(hiddenEnd >= 0 && manifestEnd >= 0 && probeEnd >= 0, calls.join("\n"));
+        assert.ok(manifestEnd < hiddenEnd && probeEnd < hiddenEnd, `the manifest and the probe waited for the versions' listing:\n${calls.join("\n")}`);
     }
 
-    it("restore.sh lists the versions while it reads the manifest and the probe, and still exits 7 on the verdict that comes last; the target is untouched", async function () {
+    it("restore.sh reads the manifest and the probe without waiting for the versions' listing, and still exits 7 on the verdict that comes last; the target is untouched", async function () {
         servers.pg.createDatabase("held_target");
         const curl = heldHiddenCurl();
         const result = await runScript("restore.sh", env("held_target", { EXTRA_PATH: curl.shims }), ["--yes", "--source-database", "oauth2db"]);
-        assertOverlap(curl.calls());
+        assertNotWaitedFor(curl.calls());
         assert.equal(result.code, 7, explain(result));
         assert.ok(result.stderr.includes(`ERROR: the newest manifest of oauth2db, s3://${bucket}/${newestKey} (version ${newestVersion},`), explain(result));
         assert.ok(!/ target: /.test(result.stderr), `the target was named before the verdict: ${explain(result)}`);
         assert.equal(servers.pg.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", "held_target"), "0");
     });
 
-    it("restore-verification.sh lists the versions while it reads the manifest and the probe, and still fails naming the hidden manifest alone (no record of the older one)", async function () {
+    it("restore-verification.sh reads the manifest and the probe without waiting for the versions' listing, and still fails naming the hidden manifest alone (no record of the older one)", async function () {
         const curl = heldHiddenCurl();
         const result = await runScript("restore-verification.sh", env("oauth2db", { EXTRA_PATH: curl.shims, VERIFY_DATABASE: "held_verify" }));
-        assertOverlap(curl.calls());
+        assertNotWaitedFor(curl.calls());
         assert.equal(result.code, 6, explain(result));
         assert.ok(result.stdout.includes(`FAIL backup completed successfully: the newest manifest of oauth2db, s3://${bucket}/${newestKey} (version ${newestVersion},`), explain(result));
         for (const item of ["backup size is expected", "restore to test instance works", "data integrity verified", "application can connect to restored database", "all tables present with expected row counts"]) {
@@ -155,7 +155,7 @@ exit $rc
         assert.ok(!curl.calls().some((c) => c.includes("/s3/put") && c.includes("verifications/")), curl.calls().join("\n"));
     });
 
-    it("a step that fails while the versions are still being listed (the passphrase file unreadable) gives the delete marker's verdict first: restore.sh exit 7, the verification exit 6, as when the check came first", async function () {
+    it("a step that fails before the verdict (the passphrase file unreadable) gives the delete marker's verdict first: restore.sh exit 7, the verification exit 6, as when the check came first", async function () {
         const missing = { PASSPHRASE_FILE: path.join(servers.dir, "no-such-passphrase") };
         servers.pg.createDatabase("nopass_target");
         const restore = await runScript("restore.sh", env("nopass_target", missing), ["--yes", "--source-database", "oauth2db"]);
