@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { S3Client } from "@aws-sdk/client-s3";
 import { seedSql } from "../../tools/sandbox/oauth2-schema";
-import { awsCall, explain, listVersions, runScript, scriptEnv, useScriptServers } from "../../tools/sandbox/scripts";
+import { awsCall, explain, listVersions, putObject, runScript, scriptEnv, useScriptServers } from "../../tools/sandbox/scripts";
 import { dumpsIn, DumpLocation } from "../../tools/recovery-points/collect";
 import { newestFirst } from "../../tools/recovery-points/points";
 
@@ -166,6 +166,23 @@ exit $rc
         assert.equal(verify.code, 6, explain(verify));
         assert.ok(verify.stdout.includes(`FAIL backup completed successfully: the newest manifest of oauth2db, s3://${bucket}/${newestKey} (version ${newestVersion},`), explain(verify));
         assert.match(verify.stdout, /FAIL restore to test instance works: not checked: the newest backup is hidden by a delete marker/, explain(verify));
+    });
+
+    it("a fault of the listed (older) manifest found before the versions' listing starts (not a complete backup) still gives the delete marker's verdict first: restore.sh's exit 7 names the hidden manifest, the verification's FAIL too", async function () {
+        const older = servers.manifest(bucket, olderKey);
+        putObject(servers.moto, bucket, olderKey, JSON.stringify({ ...older, status: "failed" }));
+        try {
+            servers.pg.createDatabase("incomplete_target");
+            const restore = await runScript("restore.sh", env("incomplete_target"), ["--yes", "--source-database", "oauth2db"]);
+            assert.equal(restore.code, 7, explain(restore));
+            assert.ok(restore.stderr.includes(`ERROR: the newest manifest of oauth2db, s3://${bucket}/${newestKey} (version ${newestVersion},`), explain(restore));
+            assert.ok(!restore.stderr.includes("is not a complete backup"), explain(restore));
+            const verify = await runScript("restore-verification.sh", env("oauth2db", { VERIFY_DATABASE: "incomplete_verify" }));
+            assert.equal(verify.code, 6, explain(verify));
+            assert.ok(verify.stdout.includes(`FAIL backup completed successfully: the newest manifest of oauth2db, s3://${bucket}/${newestKey} (version ${newestVersion},`), explain(verify));
+        } finally {
+            putObject(servers.moto, bucket, olderKey, JSON.stringify(older));
+        }
     });
 
     it("after the copy-object it names, restore.sh restores the newest backup (the newer consents)", async function () {
