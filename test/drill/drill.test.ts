@@ -17,7 +17,15 @@ import { TS_REGISTER } from "offline-plan/runner";
 import { renderHtml } from "../../tools/report/html";
 import { BUCKET, DrillWorld } from "../../tools/drill/world";
 import { DR_BUCKET, VAULT_BUCKET } from "../../tools/drill/compromise";
-import { awsCall, REPO } from "../../tools/sandbox/scripts";
+import { awsCall, createBucket, REPO, sharedMoto } from "../../tools/sandbox/scripts";
+import { rsaSigningKey, type PrivateJwk } from "../../tools/drill/oidc-server";
+import type { MotoServer } from "../../tools/sandbox/servers";
+
+/**
+ * Seconds of traffic before the failure (and after the backup): what the verdicts need (writes acknowledged before
+ * the failure, some after the backup for the dump's loss), not the CLI's default of 3.
+ */
+const WRITE_SECONDS = 0.5;
 
 function assertCommon(report: DrillReport, steps: string[]): void {
     assert.deepEqual(report.steps.map((s) => s.name), ["set up", ...steps]);
@@ -106,6 +114,15 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
     this.timeout(300_000);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-drill-test-"));
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    // One moto (the worker's, with its aws-rpc.py) and one pair of signing keys for every scenario of the file:
+    // each world empties the moto first, as a fresh server is (runDrill's moto and signingKeys).
+    let moto: MotoServer;
+    let signingKeys: PrivateJwk[];
+    const shared = () => ({ moto, signingKeys });
+    before(async function () {
+        moto = await sharedMoto();
+        signingKeys = [rsaSigningKey("drill-test"), rsaSigningKey("drill-test-previous")];
+    });
 
     it("corruption-pitr: archive WAL, base backup, corrupt, detect, find the corruption's commit, recover to just before it in a new instance: 0 acknowledged writes lost, met; then a segment that cannot be verified fails a recovery instead of ending it early", async function () {
         let probed = false;
@@ -113,7 +130,8 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
         let pushes = -1;
         const report = await runDrill("corruption-pitr", {
             rows: 200,
-            writeSeconds: 1,
+            writeSeconds: WRITE_SECONDS,
+            ...shared(),
             afterRecovery: async (world) => {
                 // The primary's archiver pushed every segment through one AWS helper, started by its first push.
                 const log = world.serverLog(world.primary, 100_000);
@@ -158,14 +176,14 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
     });
 
     it("corruption-dump: the newest dump loses the writes between it and the corruption: NOT MET, by how much, and PITR named as what meets it", async function () {
-        const report = await runDrill("corruption-dump", { rows: 200, writeSeconds: 1 });
+        const report = await runDrill("corruption-dump", { rows: 200, writeSeconds: WRITE_SECONDS, ...shared() });
         assertCommon(report, ["write", "back up", "keep writing", "corrupt", "detect", "find the corruption", "restore", "switch", "validate"]);
         assertCorruption(report);
         assert.match(report.steps.find((s) => s.name === "restore")!.detail, /oauth2db_restored/);
         assert.match(report.validation[4], /recorded in oauth2db_restored/);
         // Writes between the dump and the corruption are exactly what a dump-based restore loses: the point-in-time target is missed.
         assert.ok(report.rpo.lostRows > 0, JSON.stringify(report.rpo));
-        assert.ok(report.rpo.windowSeconds >= 1, "the window spans the writes after the backup");
+        assert.ok(report.rpo.windowSeconds >= WRITE_SECONDS, "the window spans the writes after the backup");
         assert.equal(report.rpo.met, false);
         assert.deepEqual(report.rpo.shortfall && { lost: report.rpo.shortfall.lostRows, window: report.rpo.shortfall.windowSeconds }, { lost: report.rpo.lostRows, window: report.rpo.windowSeconds });
         assert.match(report.rpo.shortfall!.meetsIt, /restore\.pointInTime.*--scenario corruption-pitr/);
@@ -175,8 +193,27 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
         writeReport(report, path.join(dir, "corruption-dump.json"));
     });
 
-    it("region: write, lose the primary, detect, promote the streaming replica, switch, validate", async function () {
-        const report = await runDrill("region", { rows: 200, writeSeconds: 1 });
+    it("region: write, lose the primary, detect, promote the streaming replica, switch, validate; on the moto and keys it is given (the moto emptied first, left running)", async function () {
+        // What an earlier user of the shared moto left on it: gone when the world starts, as on a fresh server.
+        createBucket(moto, "left-by-an-earlier-file");
+        let seen: { sameMoto: boolean; buckets: string[]; kids: string[]; backedUp: string[] } | undefined;
+        const report = await runDrill("region", {
+            rows: 200,
+            writeSeconds: WRITE_SECONDS,
+            ...shared(),
+            afterRecovery: async (world) => {
+                const kids = async (jwks: string) => (JSON.parse(jwks) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+                seen = {
+                    sameMoto: world.moto === moto,
+                    buckets: (awsCall(moto, "s3", "list_buckets").Buckets ?? []).map((b: { Name: string }) => b.Name),
+                    kids: await kids(await (await fetch(`${world.server.url}/jwks`)).text()),
+                    backedUp: await kids(Buffer.from(awsCall(moto, "s3", "get_object", { Bucket: BUCKET, Key: "secrets/jwks.json" }).Body.base64, "base64").toString("utf8")),
+                };
+            },
+        });
+        assert.deepEqual(seen, { sameMoto: true, buckets: [BUCKET], kids: ["drill-test", "drill-test-previous"], backedUp: ["drill-test", "drill-test-previous"] });
+        assert.ok(moto.running, "the given moto is left running");
+        awsCall(moto, "s3", "head_bucket", { Bucket: BUCKET });
         assertCommon(report, ["write", "fail", "detect", "promote", "switch", "validate"]);
         assert.match(report.steps.find((s) => s.name === "detect")!.detail, /DOWN/);
         assert.equal(report.rto.targetSeconds, 3600);
@@ -185,10 +222,16 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
     });
 
     it("compromise: the production credentials cannot delete a locked version (moto refuses, also with the bypass header), destroy what moto lets them, cut replication; the vault copy survives whole and the service is restored from it with the vault's key material", async function () {
-        const report = await runDrill("compromise", { rows: 200, writeSeconds: 1 });
+        const report = await runDrill("compromise", { rows: 200, writeSeconds: WRITE_SECONDS, ...shared() });
         assertCommon(report, ["set up the accounts", "write", "back up", "replicate", "keep writing", "attack", "detect", "assess", "restore", "switch", "validate"]);
         const c = report.compromise!;
         const tried = (action: string, bucket: string) => c.attempts.find((a) => a.action === action && a.target === bucket)!;
+        // The report lists the attempts on the objects bucket by bucket, each bucket's in the attack's order (the two
+        // buckets share one wait for the shortened dates to pass).
+        const onObjects = ["delete every object version", "delete every object version with x-amz-bypass-governance-retention", "delete every key without a version id (a delete marker)",
+            "shorten each version's retention (put-object-retention, retain-until now + 1 s)", "lower the bucket's default retention to 1 day GOVERNANCE (put-object-lock-configuration)",
+            "delete every object version again, after the shortening", "suspend versioning (put-bucket-versioning Suspended)"];
+        assert.deepEqual(c.attempts.filter((a) => onObjects.includes(a.action)).map((a) => `${a.target}: ${a.action}`), [BUCKET, DR_BUCKET].flatMap((b) => onObjects.map((action) => `${b}: ${action}`)));
         for (const bucket of [BUCKET, DR_BUCKET]) {
             // moto enforces COMPLIANCE on deletion: every version refused, with and without the bypass header.
             for (const action of ["delete every object version", "delete every object version with x-amz-bypass-governance-retention"]) {
@@ -236,7 +279,7 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
         assert.match(report.validation[4], /recorded in oauth2db_restored/);
         // The dump path: the writes between the dump and the attack are lost, within the 24 h of daily dumps.
         assert.equal(report.rpo.target, "24 h");
-        assert.ok(report.rpo.lostRows > 0 && report.rpo.windowSeconds >= 1, JSON.stringify(report.rpo));
+        assert.ok(report.rpo.lostRows > 0 && report.rpo.windowSeconds >= WRITE_SECONDS, JSON.stringify(report.rpo));
         assert.equal(report.rpo.met, true);
         const text = formatReport(report);
         assert.match(text, /^vault copy intact: yes$/m);

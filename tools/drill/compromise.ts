@@ -692,29 +692,39 @@ export async function compromiseDrill(world: DrillWorld, options: DrillOptions, 
                     }
                 }));
             const lockRule = `S3 Object Lock: a COMPLIANCE version cannot be deleted before its retain-until date by any principal, the account root included`;
+            // Each bucket's attempts, in the report bucket by bucket; the wait for the shortened retain-until dates to
+            // pass is one for both buckets (the later one's), not one per bucket.
+            const byBucket = new Map<string, AttackAttempt[]>([[BUCKET, []], [DR_BUCKET, []]]);
+            let shortenedUntil = 0;
             for (const bucket of [BUCKET, DR_BUCKET]) {
+                const tried = byBucket.get(bucket)!;
                 const versions = await versionsOf(a.attacker, bucket);
-                attempts.push(await attempt("delete every object version", bucket, { refuses: true, basis: lockRule }, versions,
+                tried.push(await attempt("delete every object version", bucket, { refuses: true, basis: lockRule }, versions,
                     (v: Version) => a.attacker.send(new DeleteObjectCommand({ Bucket: bucket, Key: v.key, VersionId: v.versionId }))));
-                attempts.push(await attempt("delete every object version with x-amz-bypass-governance-retention", bucket, { refuses: true, basis: `${lockRule}; the bypass header applies to GOVERNANCE only` }, versions,
+                tried.push(await attempt("delete every object version with x-amz-bypass-governance-retention", bucket, { refuses: true, basis: `${lockRule}; the bypass header applies to GOVERNANCE only` }, versions,
                     (v: Version) => a.attacker.send(new DeleteObjectCommand({ Bucket: bucket, Key: v.key, VersionId: v.versionId, BypassGovernanceRetention: true }))));
                 const keys = [...new Set(versions.map((v) => v.key))];
-                attempts.push(await attempt("delete every key without a version id (a delete marker)", bucket, { refuses: false, basis: "S3 adds a delete marker; the locked versions stay beneath it and the replication rules do not carry delete markers" }, keys,
+                tried.push(await attempt("delete every key without a version id (a delete marker)", bucket, { refuses: false, basis: "S3 adds a delete marker; the locked versions stay beneath it and the replication rules do not carry delete markers" }, keys,
                     (key: string) => a.attacker.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }))));
                 const soon = new Date(Date.now() + 1000);
-                attempts.push(await attempt("shorten each version's retention (put-object-retention, retain-until now + 1 s)", bucket, { refuses: true, basis: "S3 Object Lock: the retain-until date of a COMPLIANCE version can only be extended" }, versions,
+                tried.push(await attempt("shorten each version's retention (put-object-retention, retain-until now + 1 s)", bucket, { refuses: true, basis: "S3 Object Lock: the retain-until date of a COMPLIANCE version can only be extended" }, versions,
                     (v: Version) => a.attacker.send(new PutObjectRetentionCommand({ Bucket: bucket, Key: v.key, VersionId: v.versionId, BypassGovernanceRetention: true, Retention: { Mode: "COMPLIANCE", RetainUntilDate: soon } }))));
-                attempts.push(await attempt("lower the bucket's default retention to 1 day GOVERNANCE (put-object-lock-configuration)", bucket, bucketConfigVerdict("s3:PutBucketObjectLockConfiguration", bucket, "S3 accepts it from a principal with s3:PutBucketObjectLockConfiguration (no job role has it; a bucket policy cannot refuse the account's root): it applies to new versions only, existing versions keep their retain-until"), [bucket],
+                tried.push(await attempt("lower the bucket's default retention to 1 day GOVERNANCE (put-object-lock-configuration)", bucket, bucketConfigVerdict("s3:PutBucketObjectLockConfiguration", bucket, "S3 accepts it from a principal with s3:PutBucketObjectLockConfiguration (no job role has it; a bucket policy cannot refuse the account's root): it applies to new versions only, existing versions keep their retain-until"), [bucket],
                     () => a.attacker.send(new PutObjectLockConfigurationCommand({ Bucket: bucket, ObjectLockConfiguration: { ObjectLockEnabled: "Enabled", Rule: { DefaultRetention: { Mode: "GOVERNANCE", Days: 1 } } } }))));
-                await new Promise((r) => setTimeout(r, Math.max(0, soon.getTime() - Date.now() + 200)));
+                shortenedUntil = Math.max(shortenedUntil, soon.getTime());
+            }
+            await new Promise((r) => setTimeout(r, Math.max(0, shortenedUntil - Date.now() + 200)));
+            for (const bucket of [BUCKET, DR_BUCKET]) {
+                const tried = byBucket.get(bucket)!;
                 const left = await versionsOf(a.attacker, bucket);
-                attempts.push(await attempt("delete every object version again, after the shortening", bucket, { refuses: true, basis: `${lockRule} (the shortening was refused, so the original dates hold)` }, left,
+                tried.push(await attempt("delete every object version again, after the shortening", bucket, { refuses: true, basis: `${lockRule} (the shortening was refused, so the original dates hold)` }, left,
                     (v: Version) => a.attacker.send(new DeleteObjectCommand({ Bucket: bucket, Key: v.key, VersionId: v.versionId, BypassGovernanceRetention: true }))));
                 // Versioning suspended, an overwrite would replace the current object in place (S3 User Guide: after
                 // Object Lock is enabled, versioning cannot be suspended; moto accepts it: a limit).
-                attempts.push(await attempt("suspend versioning (put-bucket-versioning Suspended)", bucket, { refuses: true, basis: "S3 Object Lock: once it is enabled on a bucket, versioning cannot be suspended (S3 User Guide, Object Lock considerations); the organization SCP also denies s3:PutBucketVersioning on the backup buckets" }, [bucket],
+                tried.push(await attempt("suspend versioning (put-bucket-versioning Suspended)", bucket, { refuses: true, basis: "S3 Object Lock: once it is enabled on a bucket, versioning cannot be suspended (S3 User Guide, Object Lock considerations); the organization SCP also denies s3:PutBucketVersioning on the backup buckets" }, [bucket],
                     () => a.attacker.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: "Suspended" } }))));
             }
+            attempts.push(...byBucket.get(BUCKET)!, ...byBucket.get(DR_BUCKET)!);
             attempts.push(await attempt("delete the vault bucket's versions with the production credentials", VAULT_BUCKET, { refuses: true, basis: "another account: its bucket policy accepts only prod's and dr's replication roles (writes), and Object Lock COMPLIANCE holds the versions" }, before.vault,
                 (v: Version) => a.attacker.send(new DeleteObjectCommand({ Bucket: VAULT_BUCKET, Key: v.key, VersionId: v.versionId }))));
             const guards = declaredGuards();

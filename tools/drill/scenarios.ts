@@ -32,7 +32,8 @@ import { runScript } from "../sandbox/scripts";
 import { OBJECTIVES, POINT_IN_TIME_PATH, rpoMet, type DrillReport, type DrillStep, type Scenario } from "./report";
 import { compromiseDrill, LOCK_DAYS } from "./compromise";
 import { BUCKET, DrillWorld, type Ack, dbUrl, SMOKE_CLIENT, TRAFFIC_CLIENT } from "./world";
-import { freePort } from "../sandbox/servers";
+import { freePort, type MotoServer } from "../sandbox/servers";
+import type { PrivateJwk } from "./oidc-server";
 
 export interface DrillOptions {
     /** oauth2_authorization rows seeded before the drill. */
@@ -43,6 +44,10 @@ export interface DrillOptions {
     log?: (line: string) => void;
     /** Runs after the report is complete, before the world stops (the benchmark measures pg_restore here). */
     afterRecovery?: (world: DrillWorld) => Promise<void>;
+    /** A running moto for the production account, emptied before use and left running (WorldOptions.moto). */
+    moto?: MotoServer;
+    /** The OpenID provider's signing keys (WorldOptions.signingKeys; default two made for the drill). */
+    signingKeys?: PrivateJwk[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -376,6 +381,8 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
             replica: scenario === "region",
             archive: scenario === "corruption-pitr",
             ...(scenario === "compromise" ? { objectLock: { mode: "COMPLIANCE" as const, days: LOCK_DAYS } } : {}),
+            ...(options.moto ? { moto: options.moto } : {}),
+            ...(options.signingKeys ? { signingKeys: options.signingKeys } : {}),
         });
         return `PostgreSQL 15 primary${scenario === "region" ? " + streaming replica (pg_basebackup -R)" : ""}${scenario === "corruption-pitr" ? " archiving its WAL to the bucket (archive_command wal-archive.sh push)" : ""}, moto${scenario === "compromise" ? ` (the production account; ${BUCKET} with Object Lock COMPLIANCE ${LOCK_DAYS} days)` : ""}, oidc-provider on ${world.server.url}`;
     });

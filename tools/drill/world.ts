@@ -20,7 +20,7 @@ import * as path from "path";
 import { OAUTH2_TABLES, seedSql } from "../sandbox/oauth2-schema";
 import { awsCall, baseEnv, createBucket, createSecret, explain, listKeys, passphraseFile, putObject, resolvedHelperPython, runScript, SCRIPTS, ScriptResult, startScript } from "../sandbox/scripts";
 import { LOCALHOST, MotoServer, PG_BIN, PgServer } from "../sandbox/servers";
-import { OidcServer, rsaSigningKey, smokeClientSql } from "./oidc-server";
+import { OidcServer, type PrivateJwk, rsaSigningKeyAsync, smokeClientSql } from "./oidc-server";
 
 export const SMOKE_CLIENT = "oauth2-dr-smoke-test";
 export const TRAFFIC_CLIENT = "oauth2-dr-drill-traffic";
@@ -39,6 +39,17 @@ export interface WorldOptions {
      * Object Lock configuration only on an empty bucket): the default retention of every new version.
      */
     objectLock?: { mode: "COMPLIANCE" | "GOVERNANCE"; days: number };
+    /**
+     * A running moto to use instead of starting one: emptied first (moto's own reset, as a fresh server is),
+     * then neither emptied nor stopped by stop(). The drill's tests run their scenarios on one
+     * (tools/sandbox/scripts.ts sharedMoto): a moto_server and its aws-rpc.py started once, not per scenario.
+     */
+    moto?: MotoServer;
+    /**
+     * The OpenID provider's signing keys, the first one signing. Default: two RSA keys made for this world
+     * (generateKeyPair, off the event loop, while the servers start). The tests make one pair per file.
+     */
+    signingKeys?: PrivateJwk[];
 }
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
@@ -135,6 +146,8 @@ export class DrillWorld {
         readonly primary: PgServer,
         readonly replica: PgServer | undefined,
         readonly moto: MotoServer,
+        /** false: the caller's moto (WorldOptions.moto), not stopped by stop(). */
+        private readonly ownsMoto: boolean,
         readonly server: OidcServer,
         readonly workDir: string,
         readonly passphrase: string,
@@ -143,9 +156,11 @@ export class DrillWorld {
 
     static async start(options: WorldOptions): Promise<DrillWorld> {
         const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-drill-"));
-        // Both start at once; when one fails, the other (already started) is stopped before the error is
-        // thrown: a moto left running kept the drill's process alive after "drill ... failed", without end.
-        const [primaryStart, motoStart] = await Promise.allSettled([
+        // Both start at once, and the signing keys are made meanwhile; when one fails, the other (already
+        // started) is stopped before the error is thrown: a moto left running kept the drill's process alive
+        // after "drill ... failed", without end.
+        const ownsMoto = options.moto === undefined;
+        const [primaryStart, motoStart, keysMade] = await Promise.allSettled([
             PgServer.start({
                 settings: {
                     full_page_writes: "on",
@@ -156,12 +171,13 @@ export class DrillWorld {
                     ...(options.archive ? { archive_mode: "on" } : {}),
                 },
             }),
-            MotoServer.start(),
+            options.moto ? options.moto.reset().then(() => options.moto!) : MotoServer.start(),
+            options.signingKeys ?? Promise.all([rsaSigningKeyAsync(`drill-${Date.now()}`), rsaSigningKeyAsync("drill-previous")]),
         ]);
-        if (primaryStart.status === "rejected" || motoStart.status === "rejected") {
-            await Promise.all([primaryStart.status === "fulfilled" ? primaryStart.value.stop() : undefined, motoStart.status === "fulfilled" ? motoStart.value.stop() : undefined]);
+        if (primaryStart.status === "rejected" || motoStart.status === "rejected" || keysMade.status === "rejected") {
+            await Promise.all([primaryStart.status === "fulfilled" ? primaryStart.value.stop() : undefined, motoStart.status === "fulfilled" && ownsMoto ? motoStart.value.stop() : undefined]);
             fs.rmSync(workDir, { recursive: true, force: true });
-            throw primaryStart.status === "rejected" ? primaryStart.reason : (motoStart as PromiseRejectedResult).reason;
+            throw [primaryStart, motoStart, keysMade].map((r) => (r.status === "rejected" ? r.reason : undefined)).find((reason) => reason !== undefined);
         }
         const primary = primaryStart.value;
         const moto = motoStart.value;
@@ -199,15 +215,15 @@ export class DrillWorld {
                 pgAsOwner("pg_basebackup", ["-h", LOCALHOST, "-p", String(primary.port), "-U", "postgres", "-D", path.join(replicaDir, "data"), "-R", "-X", "stream", "-c", "fast"]);
                 replica = await PgServer.start({ dataDir: path.join(replicaDir, "data"), settings: { hot_standby: "on" } });
             }
-            server = await OidcServer.start({ keys: [rsaSigningKey(`drill-${Date.now()}`), rsaSigningKey("drill-previous")], databaseUrl: dbUrl(primary) });
+            server = await OidcServer.start({ keys: keysMade.value, databaseUrl: dbUrl(primary) });
             // What secrets-export does for the JWKS: the served keys, backed up under secrets/.
             const jwks = await (await fetch(`${server.url}/jwks`)).text();
             putObject(moto, BUCKET, "secrets/jwks.json", jwks);
-            world = new DrillWorld(primary, replica, moto, server, workDir, passphraseFile(workDir, randomBytes(32).toString("hex")), trafficSecret);
+            world = new DrillWorld(primary, replica, moto, ownsMoto, server, workDir, passphraseFile(workDir, randomBytes(32).toString("hex")), trafficSecret);
             world.replicaDir = replicaDir;
         } catch (err) {
             await server?.stop();
-            await Promise.all([replica?.stop(), primary.stop(), moto.stop()]);
+            await Promise.all([replica?.stop(), primary.stop(), ownsMoto ? moto.stop() : undefined]);
             for (const dir of [workDir, replicaDir]) {
                 if (dir) fs.rmSync(dir, { recursive: true, force: true });
             }
@@ -444,7 +460,7 @@ export class DrillWorld {
         }
         await this.server.stop();
         // A crashed primary is already down: stop() then only removes its directories.
-        await Promise.all([this.primary.stop(), this.replica?.stop(), this.moto.stop(), ...this.restoredServers.map((s) => s.stop())]);
+        await Promise.all([this.primary.stop(), this.replica?.stop(), this.ownsMoto ? this.moto.stop() : undefined, ...this.restoredServers.map((s) => s.stop())]);
         for (const dir of [this.workDir, this.replicaDir, this.walDir, ...this.restoredDirs]) {
             if (dir) fs.rmSync(dir, { recursive: true, force: true });
         }
