@@ -15,7 +15,7 @@ import { formatReport, OBJECTIVES, readReports, rpoMet, writeReport, type DrillR
 import { runDrill } from "../../tools/drill/scenarios";
 import { TS_REGISTER } from "offline-plan/runner";
 import { renderHtml } from "../../tools/report/html";
-import { BUCKET, DrillWorld } from "../../tools/drill/world";
+import { BUCKET, DrillWorld, untilChanged } from "../../tools/drill/world";
 import { DR_BUCKET, VAULT_BUCKET } from "../../tools/drill/compromise";
 import { awsCall, createBucket, REPO, sharedMoto } from "../../tools/sandbox/scripts";
 import { rsaSigningKey, type PrivateJwk } from "../../tools/drill/oidc-server";
@@ -26,6 +26,8 @@ import type { MotoServer } from "../../tools/sandbox/servers";
  * the failure, some after the backup for the dump's loss), not the CLI's default of 3.
  */
 const WRITE_SECONDS = 0.5;
+/** The traffic's pause after each write (the drill's default 20 ms): ten writes a second are as telling here. */
+const TRAFFIC_PAUSE_MS = 100;
 
 function assertCommon(report: DrillReport, steps: string[]): void {
     assert.deepEqual(report.steps.map((s) => s.name), ["set up", ...steps]);
@@ -118,7 +120,7 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
     // each world empties the moto first, as a fresh server is (runDrill's moto and signingKeys).
     let moto: MotoServer;
     let signingKeys: PrivateJwk[];
-    const shared = () => ({ moto, signingKeys });
+    const shared = () => ({ moto, signingKeys, trafficPauseMs: TRAFFIC_PAUSE_MS });
     before(async function () {
         moto = await sharedMoto();
         signingKeys = [rsaSigningKey("drill-test"), rsaSigningKey("drill-test-previous")];
@@ -197,11 +199,15 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
         // What an earlier user of the shared moto left on it: gone when the world starts, as on a fresh server.
         createBucket(moto, "left-by-an-earlier-file");
         let seen: { sameMoto: boolean; buckets: string[]; kids: string[]; backedUp: string[] } | undefined;
+        let dirs: string[] = [];
+        let removal: (() => Promise<void> | undefined) | undefined;
         const report = await runDrill("region", {
             rows: 200,
             writeSeconds: WRITE_SECONDS,
             ...shared(),
             afterRecovery: async (world) => {
+                dirs = [world.workDir, world.primary.baseDir, world.primary.dataDir, world.replica!.baseDir, world.replica!.dataDir];
+                removal = () => world.removal;
                 const kids = async (jwks: string) => (JSON.parse(jwks) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
                 seen = {
                     sameMoto: world.moto === moto,
@@ -214,8 +220,17 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
         assert.deepEqual(seen, { sameMoto: true, buckets: [BUCKET], kids: ["drill-test", "drill-test-previous"], backedUp: ["drill-test", "drill-test-previous"] });
         assert.ok(moto.running, "the given moto is left running");
         awsCall(moto, "s3", "head_bucket", { Bucket: BUCKET });
+        // Its directories (the world's, both clusters') are removed by rm processes of their own that stop() does
+        // not wait for: all gone once they end.
+        assert.ok(removal?.(), "stop() started the removal of the world's directories");
+        await removal!();
+        await untilChanged(os.tmpdir(), "the drill's directories to be removed", 60_000, () => (dirs.some((d) => fs.existsSync(d)) ? undefined : true));
+        assert.equal(dirs.length, 5);
         assertCommon(report, ["write", "fail", "detect", "promote", "switch", "validate"]);
         assert.match(report.steps.find((s) => s.name === "detect")!.detail, /DOWN/);
+        // The traffic pauses trafficPauseMs after each answer: at most one write per pause, and one more, in the write step.
+        const written = Number(/^(\d+) tokens acknowledged/.exec(report.steps.find((s) => s.name === "write")!.detail)![1]);
+        assert.ok(written > 0 && written <= (WRITE_SECONDS * 1000) / TRAFFIC_PAUSE_MS + 1, `${written} writes in ${WRITE_SECONDS} s at a ${TRAFFIC_PAUSE_MS} ms pause`);
         assert.equal(report.rto.targetSeconds, 3600);
         assert.ok(report.rpo.windowSeconds <= 3600 && report.rpo.met);
         writeReport(report, path.join(dir, "region.json"));
@@ -333,9 +348,16 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
         assert.throws(() => parseDrillArgs(["--scenario", "region", "--rows", "-5"]), /--rows must be a number/);
         assert.throws(() => parseDrillArgs(["--scenario", "region", "--verbose"]), /unknown argument "--verbose"/);
         assert.deepEqual(parseDrillArgs(["--scenario", "region", "--rows", "100", "--write-seconds", "0.5"]), { scenario: "region", rows: 100, writeSeconds: 0.5 });
-        const cli = spawnSync(process.execPath, ["--require", TS_REGISTER, path.join(REPO, "tools", "drill", "drill.ts"), "--scenario", "flood"], { encoding: "utf8" });
+        // The modules the CLI loaded, written at its exit: a usage error loads none of the drill's servers.
+        const loaded = path.join(dir, "loaded-modules.json");
+        const probe = path.join(dir, "loaded-modules.cjs");
+        fs.writeFileSync(probe, `process.on("exit", () => require("fs").writeFileSync(${JSON.stringify(loaded)}, JSON.stringify(Object.keys(require.cache))));\n`);
+        const cli = spawnSync(process.execPath, ["--require", TS_REGISTER, "--require", probe, path.join(REPO, "tools", "drill", "drill.ts"), "--scenario", "flood"], { encoding: "utf8" });
         assert.equal(cli.status, 2, cli.stderr);
         assert.match(cli.stderr, /--scenario must be corruption-pitr or corruption-dump or region/);
+        const modules = JSON.parse(fs.readFileSync(loaded, "utf8")) as string[];
+        assert.ok(modules.some((m) => m.endsWith(path.join("tools", "drill", "drill.ts"))), modules.join("\n"));
+        assert.deepEqual(modules.filter((m) => /[\\/](scenarios|world|compromise|oidc-server)\.ts$|[\\/]node_modules[\\/](oidc-provider|pg|@aws-sdk|@pulumi)[\\/]/.test(m)), []);
     });
 
     it("the OpenID provider runs on this Node without a warning (no \"Unsupported runtime\")", function () {

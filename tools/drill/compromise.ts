@@ -614,7 +614,7 @@ export async function compromiseDrill(world: DrillWorld, options: DrillOptions, 
     const restoredDb = "oauth2db_restored";
     const workDir = world.workDir;
     let accounts: Accounts | undefined;
-    const traffic = world.startTraffic();
+    const traffic = world.startTraffic(options.trafficPauseMs);
     let backupAt = 0;
     let failedAt = 0;
     let committedAt = new Map<string, number>();

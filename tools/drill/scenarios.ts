@@ -44,6 +44,12 @@ export interface DrillOptions {
     log?: (line: string) => void;
     /** Runs after the report is complete, before the world stops (the benchmark measures pg_restore here). */
     afterRecovery?: (world: DrillWorld) => Promise<void>;
+    /**
+     * The traffic client's pause after each answer, ms (default 20: about 50 writes a second at most). The tests
+     * take 100: the verdicts need writes before the failure and after the backup, not their number, and each
+     * write is a token signed and a row inserted in the test's own process.
+     */
+    trafficPauseMs?: number;
     /** A running moto for the production account, emptied before use and left running (WorldOptions.moto). */
     moto?: MotoServer;
     /** The OpenID provider's signing keys (WorldOptions.signingKeys; default two made for the drill). */
@@ -137,7 +143,7 @@ async function healthStatus(url: string): Promise<string> {
 
 async function regionDrill(world: DrillWorld, options: DrillOptions, clock: Stopwatch): Promise<Omit<DrillReport, "startedAt" | "database">> {
     const replica = world.replica!;
-    const traffic = world.startTraffic();
+    const traffic = world.startTraffic(options.trafficPauseMs);
     let failedAt = 0;
     let validation: ScriptResult | undefined;
     try {
@@ -208,7 +214,7 @@ async function corruptionDrill(scenario: "corruption-pitr" | "corruption-dump", 
     const pg = world.primary;
     const restoredDb = "oauth2db_restored";
     let recovered = { pg, database: restoredDb };
-    const traffic = world.startTraffic();
+    const traffic = world.startTraffic(options.trafficPauseMs);
     let backupAt = 0;
     let failedAt = 0;
     let corruption: Corruption | undefined;

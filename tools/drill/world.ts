@@ -19,7 +19,7 @@ import * as os from "os";
 import * as path from "path";
 import { OAUTH2_TABLES, seedSql } from "../sandbox/oauth2-schema";
 import { awsCall, baseEnv, createBucket, createSecret, explain, listKeys, passphraseFile, putObject, resolvedHelperPython, runScript, SCRIPTS, ScriptResult, startScript } from "../sandbox/scripts";
-import { LOCALHOST, MotoServer, PG_BIN, PgServer } from "../sandbox/servers";
+import { LOCALHOST, MotoServer, PG_BIN, PgServer, removeInBackground } from "../sandbox/servers";
 import { OidcServer, type PrivateJwk, rsaSigningKeyAsync, smokeClientSql } from "./oidc-server";
 
 export const SMOKE_CLIENT = "oauth2-dr-smoke-test";
@@ -432,8 +432,9 @@ export class DrillWorld {
         pgAsOwner("pg_ctl", ["-D", this.primary.dataDir, "-m", "immediate", "-w", "stop"]);
     }
 
-    startTraffic(): Traffic {
-        return new Traffic(`${this.server.url}/token`, TRAFFIC_CLIENT, this.trafficSecret);
+    /** The traffic client, started now; `pauseMs`: Traffic's pause after each answer (default 20). */
+    startTraffic(pauseMs?: number): Traffic {
+        return new Traffic(`${this.server.url}/token`, TRAFFIC_CLIENT, this.trafficSecret, pauseMs);
     }
 
     /** md5 of the traffic client's token values present in `database` on `pg` (what survived). */
@@ -459,12 +460,15 @@ export class DrillWorld {
             child.kill("SIGTERM");
         }
         await this.server.stop();
-        // A crashed primary is already down: stop() then only removes its directories.
-        await Promise.all([this.primary.stop(), this.replica?.stop(), this.ownsMoto ? this.moto.stop() : undefined, ...this.restoredServers.map((s) => s.stop())]);
-        for (const dir of [this.workDir, this.replicaDir, this.walDir, ...this.restoredDirs]) {
-            if (dir) fs.rmSync(dir, { recursive: true, force: true });
-        }
+        // A crashed primary is already down: stop() then only removes its directories. Nothing waits for their
+        // removal (a detached rm: removeInBackground), which waited on the disk for seconds per cluster.
+        const background = { removeInBackground: true };
+        await Promise.all([this.primary.stop(background), this.replica?.stop(background), this.ownsMoto ? this.moto.stop() : undefined, ...this.restoredServers.map((s) => s.stop(background))]);
+        this.removal = removeInBackground([this.workDir, this.replicaDir, this.walDir, ...this.restoredDirs].filter((d): d is string => d !== undefined)).done;
     }
+
+    /** The removal of the world's own directories that stop() started (the servers' are their own). */
+    removal?: Promise<void>;
 }
 
 export interface Ack {
@@ -473,14 +477,17 @@ export interface Ack {
     at: number;
 }
 
-/** A client sending client_credentials requests back to back; every 200 is an acknowledged write. */
+/**
+ * A client sending client_credentials requests one after another, `pauseMs` apart (default 20: about 50 writes a
+ * second at most: traffic, not a load test); every 200 is an acknowledged write.
+ */
 export class Traffic {
     readonly acks: Ack[] = [];
     failures = 0;
     private running = true;
     private readonly loop: Promise<void>;
 
-    constructor(private readonly tokenUrl: string, clientId: string, secret: string) {
+    constructor(private readonly tokenUrl: string, clientId: string, secret: string, private readonly pauseMs = 20) {
         const authorization = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString("base64")}`;
         this.loop = this.run(authorization);
     }
@@ -503,8 +510,7 @@ export class Traffic {
             } catch {
                 this.failures++;
             }
-            // About 50 writes a second at most: traffic, not a load test.
-            await new Promise((r) => setTimeout(r, 20));
+            await new Promise((r) => setTimeout(r, this.pauseMs));
         }
     }
 
