@@ -121,6 +121,7 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
     let moto: MotoServer;
     let signingKeys: PrivateJwk[];
     const shared = () => ({ moto, signingKeys, trafficPauseMs: TRAFFIC_PAUSE_MS });
+    let regionWorld: { dirs: string[]; removal: () => Promise<void> | undefined } | undefined;
     before(async function () {
         moto = await sharedMoto();
         signingKeys = [rsaSigningKey("drill-test"), rsaSigningKey("drill-test-previous")];
@@ -199,15 +200,12 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
         // What an earlier user of the shared moto left on it: gone when the world starts, as on a fresh server.
         createBucket(moto, "left-by-an-earlier-file");
         let seen: { sameMoto: boolean; buckets: string[]; kids: string[]; backedUp: string[] } | undefined;
-        let dirs: string[] = [];
-        let removal: (() => Promise<void> | undefined) | undefined;
         const report = await runDrill("region", {
             rows: 200,
             writeSeconds: WRITE_SECONDS,
             ...shared(),
             afterRecovery: async (world) => {
-                dirs = [world.workDir, world.primary.baseDir, world.primary.dataDir, world.replica!.baseDir, world.replica!.dataDir];
-                removal = () => world.removal;
+                regionWorld = { dirs: [world.workDir, world.primary.baseDir, world.primary.dataDir, world.replica!.baseDir, world.replica!.dataDir], removal: () => world.removal };
                 const kids = async (jwks: string) => (JSON.parse(jwks) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
                 seen = {
                     sameMoto: world.moto === moto,
@@ -220,12 +218,6 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
         assert.deepEqual(seen, { sameMoto: true, buckets: [BUCKET], kids: ["drill-test", "drill-test-previous"], backedUp: ["drill-test", "drill-test-previous"] });
         assert.ok(moto.running, "the given moto is left running");
         awsCall(moto, "s3", "head_bucket", { Bucket: BUCKET });
-        // Its directories (the world's, both clusters') are removed by rm processes of their own that stop() does
-        // not wait for: all gone once they end.
-        assert.ok(removal?.(), "stop() started the removal of the world's directories");
-        await removal!();
-        await untilChanged(os.tmpdir(), "the drill's directories to be removed", 60_000, () => (dirs.some((d) => fs.existsSync(d)) ? undefined : true));
-        assert.equal(dirs.length, 5);
         assertCommon(report, ["write", "fail", "detect", "promote", "switch", "validate"]);
         assert.match(report.steps.find((s) => s.name === "detect")!.detail, /DOWN/);
         // The traffic pauses trafficPauseMs after each answer: at most one write per pause, and one more, in the write step.
@@ -300,6 +292,14 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
         assert.match(text, /^vault copy intact: yes$/m);
         assert.match(text, /^ {4}delete every object version on oauth2-backups-drill: (\d+) of \1 refused by moto \(AccessDenied/m);
         writeReport(report, path.join(dir, "compromise.json"));
+    });
+
+    it("a drill's directories (the world's, both clusters' of region) are removed after it, by rm processes of their own that it did not wait for", async function () {
+        assert.ok(regionWorld, "the region drill ran");
+        assert.ok(regionWorld.removal(), "stop() started the removal of the world's directories");
+        await regionWorld.removal();
+        await untilChanged(os.tmpdir(), "the drill's directories to be removed", 60_000, () => (regionWorld!.dirs.some((d) => fs.existsSync(d)) ? undefined : true));
+        assert.equal(regionWorld.dirs.length, 5);
     });
 
     it("the reports round-trip as JSON and make the HTML report's last drill section, with the same verdicts", function () {

@@ -624,10 +624,19 @@ export async function compromiseDrill(world: DrillWorld, options: DrillOptions, 
     const findings: Partial<CompromiseFindings> = {};
     try {
         await clock.step("set up the accounts", async () => {
-            const vault = await MotoServer.start();
+            // The vault's moto boots in its own process while gpg makes the vault's key pair.
+            const vaultStart = MotoServer.start();
+            let restoreKey: TestKey;
+            try {
+                restoreKey = generateTestKey("oauth2-dr vault restore");
+            } catch (err) {
+                await vaultStart.then((started) => started.stop(), () => undefined);
+                throw err;
+            }
+            const vault = await vaultStart;
             const prodRepl = s3As(world.moto, "replication-role");
             const vaultRepl = s3As(vault, "replication-role");
-            accounts = { vault, attacker: s3As(world.moto, "attacker-prod-admin"), replication: { prod: prodRepl, vault: vaultRepl }, vaultRestore: s3As(vault, "vault-restore-role"), keyId: "", secretArn: "", restoreKey: generateTestKey("oauth2-dr vault restore"), publicKeysFile: "" };
+            accounts = { vault, attacker: s3As(world.moto, "attacker-prod-admin"), replication: { prod: prodRepl, vault: vaultRepl }, vaultRestore: s3As(vault, "vault-restore-role"), keyId: "", secretArn: "", restoreKey, publicKeysFile: "" };
             await lockedBucket(prodRepl, DR_BUCKET);
             await lockedBucket(vaultRepl, VAULT_BUCKET);
             const replicationTo = (id: string, bucket: string, account: string) => ({
