@@ -218,12 +218,19 @@ export function declareStandbyStorage(config: StackConfig, prod: pulumi.StackRef
  * Checks that every replication role of this standby (`own`, their ARNs) is among the writers the vault bucket
  * accepts (`published`: the vault stack's output `replicationRoleArns`, its vault.replicationRoleArns comma-separated;
  * a list is read too);
- * otherwise S3 refuses every copy into the vault, so this throws, naming the missing ARNs. A vault stack that does
- * not publish the list (deployed before it did) is not judged. The partition of an accepted ARN is not compared.
+ * otherwise S3 refuses every copy into the vault, so this throws, naming the missing ARNs. A vault stack whose
+ * outputs are known but lack the list (deployed before it published it) throws too, naming the output and the fix:
+ * its writers cannot be checked, and a check that passed without a word there was a skipped check (h32). (Where
+ * the vault's outputs are unknown, a first preview, this callback does not run: plan and check list it as NOT
+ * JUDGED.) The partition of an accepted ARN is not compared.
  */
 export function vaultAcceptsWriters(published: string | string[] | undefined, own: string[], vaultStack: string): void {
     if (published === undefined || published === null) {
-        return;
+        throw new Error(
+            `the vault stack ${vaultStack} does not publish its output replicationRoleArns (the writers its bucket accepts: a vault deployed before it did), ` +
+                `so this stack's replication roles (${own.join(", ")}) cannot be checked against it and every copy from a role it does not list would be refused: ` +
+                `run \`pulumi up\` on the vault stack ${vaultStack} first (the program publishes it, vault.replicationRoleArns comma-separated), then this stack`,
+        );
     }
     const accepted = typeof published === "string" ? published.split(",").map((a) => a.trim()).filter((a) => a !== "") : published;
     const withoutPartition = (arn: string) => arn.replace(/^arn:[a-z-]+:/, "");
