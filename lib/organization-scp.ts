@@ -99,8 +99,9 @@ export const BACKUP_BUCKET_ARNS = [`arn:aws:s3:::${BACKUP_BUCKET_PREFIX}-*`, "ar
  * What silences the retention alarm (components/retention-alarm.ts) before the call it watches: the trail
  * EventBridge needs for CloudTrail's events (stopped, deleted, or its selectors narrowed), the rules (disabled,
  * deleted, re-patterned, their target removed) and the alarm topic (deleted, its policy rewritten so that
- * EventBridge may not publish, or its endpoints unsubscribed: the topic stands and publishes to nobody, h32; denied
- * on the topic and on its subscriptions' ARNs, `<topic ARN>:<id>`, the ARN Unsubscribe names). The alarm on
+ * EventBridge may not publish, or its endpoints unsubscribed or given a filter policy no message matches: the topic
+ * stands and delivers to nobody, h32; denied on the topic and on its subscriptions' ARNs, `<topic ARN>:<id>`, the
+ * ARN Unsubscribe and SetSubscriptionAttributes name). The alarm on
  * ModifyDBInstance retention 0 is only an alarm while these stand.
  */
 export const ALARM_CHAIN_CHANGES = [
@@ -117,6 +118,7 @@ export const ALARM_CHAIN_CHANGES = [
     "sns:SetTopicAttributes",
     "sns:RemovePermission",
     "sns:Unsubscribe",
+    "sns:SetSubscriptionAttributes",
 ];
 
 /**

@@ -85,7 +85,7 @@ describe("organization SCP", () => {
 
     it("only a break-glass role (or security) may stop the trail, disable or change the retention alarm's rules, or delete, re-policy or unsubscribe the stacks' alarm topics", () => {
         const alarm = sid("Oauth2DrBackupConfigurationOnlyByBreakGlass");
-        for (const action of ["cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:PutEventSelectors", "events:DisableRule", "events:DeleteRule", "events:RemoveTargets", "sns:DeleteTopic", "sns:SetTopicAttributes", "sns:Unsubscribe"]) {
+        for (const action of ["cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:PutEventSelectors", "events:DisableRule", "events:DeleteRule", "events:RemoveTargets", "sns:DeleteTopic", "sns:SetTopicAttributes", "sns:Unsubscribe", "sns:SetSubscriptionAttributes"]) {
             assert.ok(alarm.Action.includes(action), action);
         }
         // Each topic and its subscriptions (the ARN sns:Unsubscribe names: the topic's and ":<id>").
@@ -101,9 +101,12 @@ describe("organization SCP", () => {
         const admin = "arn:aws:iam::123456789012:role/admin";
         // The SCP over an account whose IAM allows everything (the production administrator's).
         const withAdmin = [...statements, { Effect: "Allow", Action: "*", Resource: "*" }] as Parameters<typeof evaluate>[0];
-        for (const resource of [`${topic}:3f2b8c1e-0d4a-4e6b-9a7c-5b1d2e3f4a5b`, topic]) {
-            assert.equal(evaluate(withAdmin, admin, "sns:Unsubscribe", {}, resource), "deny", resource);
-            assert.equal(evaluate(withAdmin, "arn:aws:iam::123456789012:role/oauth2-dr-break-glass", "sns:Unsubscribe", {}, resource), "allow", resource);
+        // Nor silence it by a subscription filter policy no message matches (SetSubscriptionAttributes).
+        for (const action of ["sns:Unsubscribe", "sns:SetSubscriptionAttributes"]) {
+            for (const resource of [`${topic}:3f2b8c1e-0d4a-4e6b-9a7c-5b1d2e3f4a5b`, topic]) {
+                assert.equal(evaluate(withAdmin, admin, action, {}, resource), "deny", `${action} ${resource}`);
+                assert.equal(evaluate(withAdmin, "arn:aws:iam::123456789012:role/oauth2-dr-break-glass", action, {}, resource), "allow", `${action} ${resource}`);
+            }
         }
         assert.equal(evaluate(withAdmin, admin, "sns:Unsubscribe", {}, "arn:aws:sns:us-east-1:123456789012:other-team:3f2b8c1e-0d4a-4e6b-9a7c-5b1d2e3f4a5b"), "allow");
         assert.deepEqual(alarmTopicsOfStacks(), ["arn:aws:sns:us-east-1:123456789012:oauth2-dr-alarms", "arn:aws:sns:us-west-2:123456789012:oauth2-dr-alarms"]);
@@ -182,11 +185,11 @@ describe("organization SCP", () => {
         assert.equal(organizationGuardOf(plan([key, before])), "declared (guards), but it does not deny organizations:LeaveOrganization: update it from docs/organization-scp.json");
         const bucket = plannedResource("urn:pulumi:s::p::aws:s3/bucket:Bucket::b", "aws:s3/bucket:Bucket", "b", {});
         const rule = plannedResource("urn:pulumi:s::p::aws:cloudwatch/eventRule:EventRule::r", "aws:cloudwatch/eventRule:EventRule", "r", {});
-        assert.equal(organizationGuardOf(plan([key, bucket, rule, before])), "declared (guards), but it does not deny organizations:LeaveOrganization, s3:DeleteBucketPolicy, s3:PutBucketObjectLockConfiguration, s3:PutReplicationConfiguration, events:DisableRule, cloudtrail:StopLogging, sns:Unsubscribe: update it from docs/organization-scp.json");
+        assert.equal(organizationGuardOf(plan([key, bucket, rule, before])), "declared (guards), but it does not deny organizations:LeaveOrganization, s3:DeleteBucketPolicy, s3:PutBucketObjectLockConfiguration, s3:PutReplicationConfiguration, events:DisableRule, cloudtrail:StopLogging, sns:Unsubscribe, sns:SetSubscriptionAttributes: update it from docs/organization-scp.json");
         // One of before h32: the alarm topic's endpoints may be unsubscribed.
-        const h29 = JSON.stringify({ Statement: (JSON.parse(committed) as { Statement: Statement[] }).Statement.map((st) => ({ ...st, Action: [st.Action].flat().filter((a) => a !== "sns:Unsubscribe") })) });
+        const h29 = JSON.stringify({ Statement: (JSON.parse(committed) as { Statement: Statement[] }).Statement.map((st) => ({ ...st, Action: [st.Action].flat().filter((a) => a !== "sns:Unsubscribe" && a !== "sns:SetSubscriptionAttributes") })) });
         const beforeUnsubscribe = plannedResource("urn:pulumi:s::p::aws:organizations/policy:Policy::guards", "aws:organizations/policy:Policy", "guards", { type: "SERVICE_CONTROL_POLICY", content: h29 });
-        assert.equal(organizationGuardOf(plan([key, bucket, rule, beforeUnsubscribe])), "declared (guards), but it does not deny sns:Unsubscribe: update it from docs/organization-scp.json");
+        assert.equal(organizationGuardOf(plan([key, bucket, rule, beforeUnsubscribe])), "declared (guards), but it does not deny sns:Unsubscribe, sns:SetSubscriptionAttributes: update it from docs/organization-scp.json");
         assert.equal(organizationGuardOf(plan([key, bucket, rule, scp])), "declared (guards)");
     });
 });

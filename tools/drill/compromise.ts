@@ -422,12 +422,12 @@ function backupPlanRoute(scp: PolicyStatement[] | undefined, alarmed: boolean): 
         return { resource, attacker: `${short} allow (${why}; no alarm on backup jobs that never start declared in this tree)`, breakGlass: `${short} allow`, declared: false };
     }
     // The alarm deleted or its actions disabled, or the topic it notifies left without endpoints.
-    const silencers = ["cloudwatch:DeleteAlarms", "cloudwatch:DisableAlarmActions", "sns:Unsubscribe"];
-    const silencerResource = (action: string) => (action === "sns:Unsubscribe" ? ALARM_SUBSCRIPTION_ARN : BACKUP_JOBS_ALARM_ARN);
+    const silencers = ["cloudwatch:DeleteAlarms", "cloudwatch:DisableAlarmActions", "sns:Unsubscribe", "sns:SetSubscriptionAttributes"];
+    const silencerResource = (action: string) => (action.startsWith("sns:") ? ALARM_SUBSCRIPTION_ARN : BACKUP_JOBS_ALARM_ARN);
     const silencer = silencers.find((action) => !decide(ATTACKER, action, {}, silencerResource(action)));
     const alarm = "alarmed a day later: CloudWatch alarm oauth2-dr-prod-backup-jobs-missing (no backup job completed in the vault for a day, missing data breaching) notifies the alarm topic";
     return silencer
-        ? { resource, attacker: `${short} allow (${why}); ${alarm}, only while it stands, and ${silencer.replace(/^\w+:/, "")} on ${silencer === "sns:Unsubscribe" ? `its topic's subscription ${ALARM_SUBSCRIPTION_ARN}` : "it"} first is not refused (${scpOpenReason(scp, silencer, {}, silencerResource(silencer))}): open`, breakGlass: `${short} allow; ${alarm}`, declared: false }
+        ? { resource, attacker: `${short} allow (${why}); ${alarm}, only while it stands, and ${silencer.replace(/^\w+:/, "")} on ${silencer.startsWith("sns:") ? `its topic's subscription ${ALARM_SUBSCRIPTION_ARN}` : "it"} first is not refused (${scpOpenReason(scp, silencer, {}, silencerResource(silencer))}): open`, breakGlass: `${short} allow; ${alarm}`, declared: false }
         : { resource, attacker: `${short} allow (${why}); not refused, ${alarm}; silencing it first (${silencers.map((a) => a.replace(/^\w+:/, "")).join(", ")}) deny by the organization SCP`, breakGlass: `${short} allow; ${alarm}`, declared: true };
 }
 
@@ -504,14 +504,15 @@ const ALARM_SILENCERS: [string, string][] = [
     ["events:RemoveTargets", "removing the rule's target"],
     ["cloudtrail:StopLogging", "stopping the trail EventBridge needs for CloudTrail's events"],
     ["sns:DeleteTopic", "deleting the alarm topic"],
-    // The topic stands and publishes to nobody (the red team's residual, h32).
+    // The topic stands and delivers to nobody (the red team's residual, h32).
     ["sns:Unsubscribe", "unsubscribing the alarm topic's endpoints"],
+    ["sns:SetSubscriptionAttributes", "giving the alarm topic's subscriptions a filter policy no message matches"],
 ];
 
 /** [action, resource ARN, what it does] for each silencer of the rule `rule` (its name). */
 function alarmChainRoutes(rule: string): [string, string, string][] {
     const resourceOf = (action: string) =>
-        action.startsWith("events:") ? `arn:aws:events:us-east-1:${PROD_ACCOUNT}:rule/${rule}` : action.startsWith("cloudtrail:") ? TRAIL_ARN : action === "sns:Unsubscribe" ? ALARM_SUBSCRIPTION_ARN : ALARM_TOPIC_ARN;
+        action.startsWith("events:") ? `arn:aws:events:us-east-1:${PROD_ACCOUNT}:rule/${rule}` : action.startsWith("cloudtrail:") ? TRAIL_ARN : action === "sns:Unsubscribe" || action === "sns:SetSubscriptionAttributes" ? ALARM_SUBSCRIPTION_ARN : ALARM_TOPIC_ARN;
     return ALARM_SILENCERS.map(([action, what]) => [action, resourceOf(action), what]);
 }
 
