@@ -101,8 +101,8 @@ export const BACKUP_BUCKET_ARNS = [`arn:aws:s3:::${BACKUP_BUCKET_PREFIX}-*`, "ar
  * deleted, re-patterned, their target removed) and the alarm topic (deleted, its policy rewritten so that
  * EventBridge may not publish, or its endpoints unsubscribed or given a filter policy no message matches: the topic
  * stands and delivers to nobody, h32; denied on the topic and on its subscriptions' ARNs, `<topic ARN>:<id>`, the
- * ARN Unsubscribe and SetSubscriptionAttributes name). The alarm on
- * ModifyDBInstance retention 0 is only an alarm while these stand.
+ * ARN Unsubscribe and SetSubscriptionAttributes name). The alarm on ModifyDBInstance retention 0 is only an alarm
+ * while these stand.
  */
 export const ALARM_CHAIN_CHANGES = [
     "cloudtrail:StopLogging",
@@ -200,7 +200,7 @@ export function organizationScp(inputs: ScpInputs): { Version: string; Statement
     const breakGlass = [...new Set(inputs.breakGlassRoleArns)].sort();
     const security = [...new Set(inputs.securityPrincipalArns)].sort();
     const topics = [...new Set(inputs.alarmTopicArns ?? [])].sort();
-    // Each topic and its subscriptions (sns:Unsubscribe names the subscription's ARN, the topic's with ":<id>").
+    // Each topic and its subscriptions (Unsubscribe and SetSubscriptionAttributes name a subscription's ARN: the topic's and ":<id>").
     const topicsAndSubscriptions = topics.flatMap((topic) => [topic, `${topic}:*`]);
     const exceptBreakGlass = { ArnNotLike: { "aws:PrincipalArn": [...breakGlass, ...security] } };
     // The project's tagged resources, changed only by the break-glass and security roles (`more` narrows the request).
