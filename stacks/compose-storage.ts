@@ -87,13 +87,21 @@ export function backupEncryptionFor(config: StackConfig, verificationRoleArn: pu
 
 /**
  * The vault's key-reader role, when it trusts `own` (this stack's verification role): otherwise the monthly
- * verification could never decrypt, which the plan says now rather than the first run of the month.
+ * verification could never decrypt, which the plan says now rather than the first run of the month. A vault whose
+ * outputs lack the trusted list (deployed before it published verificationRoleArns) stops the plan too, naming the
+ * output and the fix, where the trust went unchecked without a word (h32, as vaultAcceptsWriters).
  */
 export function trustedKeyReader(keyReader: string | undefined, trusted: string[] | undefined, own: string, vaultStack: string): string {
     if (!keyReader) {
         throw new Error(`backupEncryption: the vault stack ${vaultStack} declares no verification key reader (verificationKeysRoleArn): list ${own} in its vault.verificationRoleArns`);
     }
-    if (trusted !== undefined && !trusted.includes(own)) {
+    if (trusted === undefined || trusted === null) {
+        throw new Error(
+            `backupEncryption: the vault stack ${vaultStack} does not publish its output verificationRoleArns (a vault deployed before it did), so whether its key reader trusts ${own} cannot be checked: ` +
+                `run \`pulumi up\` on the vault stack ${vaultStack} first, then this stack`,
+        );
+    }
+    if (!trusted.includes(own)) {
         throw new Error(`backupEncryption: the vault stack ${vaultStack} does not trust this stack's restore verification: add ${own} to its vault.verificationRoleArns (it lists ${trusted.join(", ") || "none"})`);
     }
     return keyReader;
