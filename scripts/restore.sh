@@ -152,9 +152,19 @@ cleanup() {
         restore_end_sessions
         remove_work_dir
     } 2>/dev/null
+    # Interrupted (Ctrl-C, a kill): say what state the target is in, the operator's first question. Only the
+    # swap's COMMIT changes it (RESTORE_COMMIT: "" before it is sent, "sent" while its answer is awaited, "committed").
+    if ((status == 130 || status == 143)); then
+        case "$RESTORE_COMMIT" in
+        committed) log "interrupted after the COMMIT: the restore into $(db_address) is complete (its checks passed before it)" ;;
+        sent) log "interrupted while the COMMIT was awaited: $(db_address) holds either the dump or its earlier state; check its row counts, or run the same command again (it restores either way)" ;;
+        *) log "interrupted before the swap: nothing was committed, the tables of $(db_address) are as they were and the staging schemas and scratch files are removed; run the same command again to restore" ;;
+        esac
+    fi
     [[ $status -eq 0 ]] || log "FAILED with exit code $status"
     exit "$status"
 }
+RESTORE_COMMIT=""
 exec {RESTORE_STDERR}>&2
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -544,7 +554,9 @@ if [[ $mismatches -ne 0 ]]; then
     session_ask "ROLLBACK;" || true
     die "$EX_VERIFY" "$mismatches check(s) differ from the manifest $manifest_key: rolled back, $(db_address) is unchanged"
 fi
+RESTORE_COMMIT=sent
 session_ask "COMMIT;" || session_failed "COMMIT in $(db_address) failed"
+RESTORE_COMMIT=committed
 kill_job "$lock_announcer"
 session_end
 # Committed: the swap's transaction dropped the staging schemas (swap.sql), the load's sessions ended with it and

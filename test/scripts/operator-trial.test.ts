@@ -523,9 +523,17 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         try {
             assert.equal(out.stdout.trim(), "130 True", `${out.stdout}${out.stderr}\n${stderr}`);
             assert.match(stderr, /restore: FAILED with exit code 130\n$/, stderr);
+            // What state the target is in, said before the FAILED line (h32-oncall: the run said only "FAILED with
+            // exit code 130", and the operator had to guess whether the database was half restored).
+            assert.match(stderr, /restore: interrupted before the swap: nothing was committed, the tables of 127\.0\.0\.1:\d+\/ctrlc are as they were and the staging schemas and scratch files are removed; run the same command again to restore\n\S+ restore: FAILED with exit code 130\n$/, stderr);
             assert.equal(sums(), before);
             assert.equal(pg.psql("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'oauth2_dr_stage%'", "ctrlc"), "0");
             assert.deepEqual(fs.readdirSync(scratch), ["stderr"]);
+            // Run again, as the line says: it restores (nothing of the interrupted run is in its way).
+            const again = await runScript("restore.sh", scriptEnv(pg, moto, bucket, passphrase, "ctrlc"), ["--yes", "--source-database", "oauth2db"]);
+            assert.equal(again.code, 0, explain(again));
+            assert.match(again.stderr, /restore: restored \S+ into 127\.0\.0\.1:\d+\/ctrlc\n/, explain(again));
+            assert.notEqual(sums(), before);
         } finally {
             fs.rmSync(scratch, { recursive: true, force: true });
             fs.rmSync(shims, { recursive: true, force: true });
