@@ -194,6 +194,29 @@ metadata() {
 # epoch TIME: seconds since 1970 with microseconds, from any time GNU date reads (RFC 3339, PostgreSQL's).
 epoch() { date -u -d "$1" +%s.%6N 2>/dev/null || die "$EX_USAGE" "not a time: \"$1\""; }
 
+# TARGET_FUTURE_SECONDS: how far after this machine's clock a recovery target may be (the clocks of this
+# machine and of the database server may differ by that much); a later one is refused.
+TARGET_FUTURE_SECONDS=60
+# target_epoch TIME WHERE: epoch of an operator's recovery target (WHERE: --target-time, or the file that gave
+# it). Refused (exit 2) when it names no time zone: GNU date would read "2026-12-04 15:32:29" as UTC here (-u),
+# and a time copied from a log or a clock in local time would then silently move the target by the zone's
+# offset. Told apart by reading it in two zones 14 hours apart: a time with its zone is the same instant in
+# both. Refused too when it is in the future: a recovery to a time after now replays the whole archive, the
+# damage included (`restore.pointInTime` refuses the same).
+target_epoch() {
+    local utc far now
+    utc=$(TZ=UTC0 date -d "$1" +%s.%6N 2>/dev/null) || die "$EX_USAGE" "not a time: \"$1\" ($2)"
+    far=$(TZ=ZONECHECK-14 date -d "$1" +%s.%6N 2>/dev/null) || die "$EX_USAGE" "not a time: \"$1\" ($2)"
+    if [[ "$utc" != "$far" ]]; then
+        die "$EX_USAGE" "the target time \"$1\" ($2) names no time zone: read as UTC it is $(date -u -d "@$utc" '+%Y-%m-%d %H:%M:%S+00'), as this machine's local time ($(date +%Z)) $(date -u -d "@$(date -d "$1" +%s)" '+%Y-%m-%d %H:%M:%S+00'); a time copied from a log or clock in local time would move the target: give it with its zone, e.g. '2026-12-04 14:32:29.104615+00' or '2026-12-04T14:32:29Z' (pg_xact_commit_timestamp prints the zone)"
+    fi
+    now=$(date -u +%s.%6N)
+    if awk -v t="$utc" -v n="$now" -v s="$TARGET_FUTURE_SECONDS" 'BEGIN { exit !(t > n + s) }'; then
+        die "$EX_USAGE" "the target time \"$1\" ($2) is $(date -u -d "@$utc" '+%Y-%m-%d %H:%M:%S+00'), in the future (this machine's clock: $(date -u -d "@$now" '+%Y-%m-%d %H:%M:%S+00')): a recovery to it would replay the whole archive, the damage included; give the last moment before the damage (a local time with a wrong zone does this too)"
+    fi
+    printf '%s\n' "$utc"
+}
+
 push() {
     [[ $# -eq 2 ]] || die "$EX_USAGE" "$USAGE"
     local file=$1 name=$2 key sha existing
@@ -479,7 +502,7 @@ wait_for_target_file() {
         fi
         sleep 0.05
     done
-    epoch "$line"
+    target_epoch "$line" "$file, --target-time-file"
 }
 
 # wait_for_target DIR TIMELINE START_SEGMENT TARGET_EPOCH SECONDS (--wait-for-target): until the spool of DIR
@@ -658,8 +681,14 @@ restore() {
     done
     [[ -n "$dir" ]] || die "$EX_USAGE" "$USAGE"
     [[ ! -e "$dir" || -z "$(ls -A "$dir")" ]] || die "$EX_USAGE" "the data directory $dir is not empty"
+    # DIR.partial is made beside DIR: a parent that is not there (a mistyped path) is said now, not after the
+    # base backup's manifest was read and the helper started ("mkdir: cannot create directory", exit 1).
+    local parent
+    parent=$(dirname -- "$dir")
+    [[ -d "$parent" && -w "$parent" ]] \
+        || die "$EX_USAGE" "the data directory $dir cannot be made: its parent directory $parent $([[ -d "$parent" ]] && echo "is not writable by $(id -un)" || echo "does not exist"); create it first (mkdir -p $parent) or give another path"
     [[ -z "$target_time" || -z "$target_file" ]] || die "$EX_USAGE" "--target-time or --target-time-file, not both; $USAGE"
-    local target_epoch="" key best="" best_epoch=0 manifest_epoch select_epoch="" file_wait=""
+    local target_epoch="" key best="" best_epoch=0 manifest_epoch select_epoch="" file_wait="" earliest="" earliest_epoch="" backups=0
     if [[ -n "$target_file" ]]; then
         # The target is not known yet (the corruption is still being looked for), only that it is in the past:
         # the newest base backup that ended before now, checked against the target once the file holds it.
@@ -669,7 +698,7 @@ restore() {
         if [[ -z "$wait_seconds" ]] && command -v pg_waldump >/dev/null 2>&1; then wait_seconds=600; fi
     fi
     if [[ -n "$target_time" ]]; then
-        target_epoch=$(epoch "$target_time")
+        target_epoch=$(target_epoch "$target_time" --target-time)
         # PostgreSQL's own form, in UTC with microseconds (recovery_target_time refuses e.g. RFC 3339's "T...Z").
         target_time=$(date -u -d "@$target_epoch" '+%Y-%m-%d %H:%M:%S.%6N+00')
     fi
@@ -691,6 +720,10 @@ restore() {
         s3_get_file "$key" "$WORK_DIR/candidate.json" 2>"$WORK_DIR/s3.err" || die "$EX_STORAGE" "cannot read $(s3_uri "$key"): $(one_line_error "$WORK_DIR/s3.err")"
         manifest_epoch=$(jq -r '.finished_epoch // empty' "$WORK_DIR/candidate.json" 2>/dev/null) || manifest_epoch=""
         [[ -n "$manifest_epoch" ]] || { log "skipping $(s3_uri "$key"): not a base backup manifest"; continue; }
+        backups=$((backups + 1))
+        if [[ -z "$earliest_epoch" ]] || awk -v a="$manifest_epoch" -v b="$earliest_epoch" 'BEGIN { exit !(a < b) }'; then
+            earliest_epoch=$manifest_epoch earliest=$(jq -r '.finished_at // empty' "$WORK_DIR/candidate.json")
+        fi
         if [[ -n "$select_epoch" ]] && ! awk -v a="$manifest_epoch" -v b="$select_epoch" 'BEGIN { exit !(a < b) }'; then
             continue
         fi
@@ -699,7 +732,10 @@ restore() {
             cp "$WORK_DIR/candidate.json" "$WORK_DIR/manifest.json"
         fi
     done
-    [[ -n "$best" ]] || die "$EX_NO_BACKUP" "no base backup under $(s3_uri "${WAL_PREFIX}base/")${target_time:+ ended before $target_time}"
+    if [[ -z "$best" ]]; then
+        ((backups > 0)) || die "$EX_NO_BACKUP" "no base backup under $(s3_uri "${WAL_PREFIX}base/")${target_time:+ ended before $target_time}: the prefix holds none (BUCKET, WAL_PREFIX; wal-archive.sh base-backup takes one)"
+        die "$EX_NO_BACKUP" "no base backup under $(s3_uri "${WAL_PREFIX}base/") ended before ${target_time:-now}: the earliest of its $backups ended at $earliest, and the archive holds no earlier state; pick a target after it, or a dump from before it (npm run recovery-points; scripts/restore.sh --manifest)"
+    fi
     # The manifest's fields, one jq (a line each; its absent fields as before: null, "" for the passphrase's).
     local object_key want_sha finished_at secret_arn version_id started_at timeline
     { IFS= read -r object_key; IFS= read -r want_sha; IFS= read -r finished_at; IFS= read -r secret_arn; IFS= read -r version_id

@@ -186,6 +186,11 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         const tooEarly = await runScript("wal-archive.sh", env, ["restore", path.join(servers.dir, "early"), "--target-time", before]);
         assert.equal(tooEarly.code, 7, explain(tooEarly));
         assert.match(tooEarly.stderr, /no base backup under s3:\/\/oauth2-wal-1\/wal\/base\/ ended before/);
+        // The earliest base backup is named, and what else to do: the operator's next step (was the bare "no base backup").
+        assert.match(tooEarly.stderr, new RegExp(`ended before \\S+ \\S+: the earliest of its 1 ended at ${manifest.finished_at.replace(/[.]/g, "\\.")}, and the archive holds no earlier state; pick a target after it, or a dump from before it \\(npm run recovery-points`), explain(tooEarly));
+        const otherPrefix = await runScript("wal-archive.sh", { ...env, WAL_PREFIX: "wal-typo/" }, ["restore", path.join(servers.dir, "early"), "--target-time", before]);
+        assert.equal(otherPrefix.code, 7, explain(otherPrefix));
+        assert.match(otherPrefix.stderr, /no base backup under s3:\/\/oauth2-wal-1\/wal-typo\/base\/ ended before \S+ \S+: the prefix holds none \(BUCKET, WAL_PREFIX; wal-archive\.sh base-backup takes one\)/, explain(otherPrefix));
 
         const dir = path.join(servers.dir, "restored");
         const target = new Date(Date.now() + 1000).toISOString().replace("Z", "123Z");
@@ -449,7 +454,7 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         const cuts = path.join(cutWrappers, "started");
         fs.mkdirSync(cutWrappers, { recursive: true });
         fs.writeFileSync(path.join(cutWrappers, "cut"), `#!/bin/sh\necho cut >>'${cuts}'\nexec /usr/bin/cut "$@"\n`, { mode: 0o755 });
-        const never = await runScript("wal-archive.sh", { ...waiting, EXTRA_PATH: cutWrappers, WAIT_PROGRESS_SECONDS: "1" }, ["restore", future, "--target-time", new Date(Date.now() + 86_400_000).toISOString(), "--wait-for-target", "2"]);
+        const never = await runScript("wal-archive.sh", { ...waiting, EXTRA_PATH: cutWrappers, WAIT_PROGRESS_SECONDS: "1" }, ["restore", future, "--target-time", new Date(Date.now() + 30_000).toISOString(), "--wait-for-target", "2"]);
         assert.equal(never.code, 0, explain(never));
         assert.match(never.stderr, /still waiting for the archive to reach the target \(1\.\d\d s so far; at most 2 s, --wait-for-target; newest segment of timeline \d{8} listed: [0-9A-F]{24}\)/, explain(never));
         assert.match(never.stderr, /WARNING: after [\d.]+ s the archive does not reach the target yet/);
@@ -474,6 +479,13 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
             [["restore", path.join(servers.dir, "x"), "--wait-for-target", "5"], /--wait-for-target needs --target-time or --target-time-file/],
             [["restore", path.join(servers.dir, "x"), "--target-time", "2026-01-01T00:00:00Z", "--wait-for-target", "soon"], /--wait-for-target needs a number of seconds/],
             [["restore", path.join(servers.dir, "x"), "--target-time", "2026-01-01T00:00:00Z", "--target-time-file", "f"], /--target-time or --target-time-file, not both/],
+            // An operator's mistakes at 3 a.m. (h32-oncall), each said before any work: a time without its zone (GNU date
+            // read it as UTC, silently moving a local time by the zone's offset), a time in the future (the whole
+            // archive replayed, the damage with it), a data directory whose parent is not there (was exit 1 from mkdir,
+            // after the manifests were read).
+            [["restore", path.join(servers.dir, "x"), "--target-time", "2026-01-01 10:00:00"], /the target time "2026-01-01 10:00:00" \(--target-time\) names no time zone: read as UTC it is 2026-01-01 10:00:00\+00, as this machine's local time \(\S+\) \S+ \S+; .*give it with its zone/],
+            [["restore", path.join(servers.dir, "x"), "--target-time", new Date(Date.now() + 3_600_000).toISOString()], /\(--target-time\) is \S+ \S+, in the future \(this machine's clock: \S+ \S+\): a recovery to it would replay the whole archive, the damage included/],
+            [["restore", path.join(servers.dir, "no-such-parent", "x"), "--target-time", "2026-01-01T00:00:00Z"], /the data directory \S+no-such-parent\/x cannot be made: its parent directory \S+no-such-parent does not exist; create it first/],
         ] as [string[], RegExp][]) {
             // push checks its arguments once its helper is found or started (the archiver's path): not with the old curl.
             const result = await runScript("wal-archive.sh", args[0] === "push" ? env : beforeHelper, args);
