@@ -589,7 +589,34 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         assert.match(result.err, /RECOVERY_POINTS_TIMEOUT_SECONDS must be a number of seconds above 0, not "10s"/);
     });
 
+    it("an endpoint that answers AWS Backup with a web page (moto 5's own: an HTML 404; a proxy's): says the answer is not the API, with its status, not 'SyntaxError: Unexpected token'", async () => {
+        const factory = clientsFor(moto, now, calls);
+        // AWS Backup straight to moto, which serves no ListRecoveryPointsByBackupVault: an HTML page, HTTP 404.
+        const motoOnly: ClientFactory = (service, region) => (service === "backup" ? { ...factory(service, region), requestHandler: undefined } : factory(service, region));
+        const result = await run(["--stack", "prod", "--stack-outputs", outputsFile], { clients: motoOnly, now: new Date(now) });
+        assert.equal(result.code, 4, result.out);
+        const text = flat(result.out);
+        assert.match(text, /AWS Backup us-east-1 oauth2-dr-vault: the answer of AWS Backup in us-east-1 \(vault oauth2-dr-vault\) is not its API: HTTP 404 with a text\/html body \(/, text);
+        assert.match(text, /AWS Backup us-west-2 oauth2-dr-vault-dr: the answer of AWS Backup in us-west-2 \(vault oauth2-dr-vault-dr\) is not its API: HTTP 404/, text);
+        assert.doesNotMatch(text, /SyntaxError/);
+    });
+
+    it("exit 3 with expired temporary keys in the environment (AWS_CREDENTIAL_EXPIRATION passed): said once, with the expiry and what to renew, before any query", () => {
+        const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: scratch, AWS_CONFIG_FILE: "/dev/null", AWS_SHARED_CREDENTIALS_FILE: "/dev/null", AWS_EC2_METADATA_DISABLED: "true", AWS_ENDPOINT_URL: moto.endpoint,
+            AWS_ACCESS_KEY_ID: "ASIARPTESTEXPIRED", AWS_SECRET_ACCESS_KEY: SECRET_KEY, AWS_SESSION_TOKEN: "expired-session-token", AWS_CREDENTIAL_EXPIRATION: "2026-01-01T00:00:00Z" };
+        const result = spawnSync(process.execPath, ["--require", require.resolve("offline-plan/register.cjs"), path.join(REPO, "tools/recovery-points/cli.ts"), "--stack", "prod", "--stack-outputs", outputsFile], { env, encoding: "utf8", timeout: 30_000 });
+        // moto accepts any credentials: without the check the listing went on (exit 0 here; on AWS, ExpiredToken once per source).
+        assert.equal(result.status, 3, result.stderr + result.stdout);
+        const text = flat(result.stdout);
+        assert.equal(text.match(/have expired/g)?.length, 1, text);
+        assert.match(text, /AWS credentials: the AWS credentials have expired \(valid until 2026-01-01T00:00:00Z, AWS_CREDENTIAL_EXPIRATION; now \S+\): AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN in the environment: set them to new credentials/, text);
+        assert.match(text, /No recovery point found/);
+        assert.doesNotMatch(result.stdout + result.stderr, new RegExp(SECRET_KEY));
+    });
+
     it("explains an unknown region, refused credentials and access denied in one line", () => {
+        assert.match(explain(Object.assign(new Error("The security token included in the request is expired"), { name: "ExpiredToken" }), { service: "RDS", region: "us-east-1" }),
+            /^the AWS credentials have expired \(ExpiredToken from RDS us-east-1: The security token included in the request is expired\): /);
         assert.match(explain(Object.assign(new Error("getaddrinfo ENOTFOUND rds.us-east-7.amazonaws.com"), { code: "ENOTFOUND" }), { service: "RDS", region: "us-east-7" }),
             /^cannot reach RDS in us-east-7 \(getaddrinfo ENOTFOUND rds\.us-east-7\.amazonaws\.com\): is us-east-7 an AWS region\?$/);
         assert.match(explain(Object.assign(new Error("The security token included in the request is invalid."), { name: "InvalidClientTokenId" }), { service: "RDS", region: "us-east-1" }),

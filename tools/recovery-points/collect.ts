@@ -83,9 +83,20 @@ interface Found {
 
 const empty = (): Found => ({ points: [], notes: [], errors: [] });
 
+/** What to renew when the credentials in use have expired: the environment's keys, else the profile's. */
+function renewCredentials(): string {
+    if (process.env.AWS_ACCESS_KEY_ID) {
+        return `AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN in the environment: set them to new credentials (e.g. aws configure export-credentials --profile <profile> --format env), or unset them and set AWS_PROFILE, then run again`;
+    }
+    const profile = process.env.AWS_PROFILE;
+    return profile
+        ? `AWS_PROFILE=${profile}: renew its session (aws sso login --profile ${profile}) or its keys, then run again`
+        : "renew them (aws sso login, or new keys), then run again";
+}
+
 /** One line: the SDK's error name and message, with what it means here. */
 export function explain(err: unknown, where: { service: string; region: string; resource?: string }): string {
-    const e = err as { name?: string; code?: string; message?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+    const e = err as { name?: string; code?: string; message?: string; Code?: string; $metadata?: { httpStatusCode?: number }; $response?: { statusCode?: number; headers?: Record<string, string> } };
     const name = e.name ?? e.Code ?? "Error";
     const message = (e.message ?? String(err)).split("\n")[0];
     const code = e.code ?? "";
@@ -110,7 +121,19 @@ export function explain(err: unknown, where: { service: string; region: string; 
     if (/AccessDenied|UnauthorizedOperation|NotAuthorized/i.test(name)) {
         return `${name} on ${where.service} ${where.region}${where.resource ? ` (${where.resource})` : ""}: ${message}`;
     }
-    if (/InvalidClientTokenId|UnrecognizedClient|ExpiredToken|SignatureDoesNotMatch|InvalidAccessKeyId/i.test(name)) {
+    if (/ExpiredToken|RequestExpired|TokenRefreshRequired/i.test(name)) {
+        return `the AWS credentials have expired (${name} from ${where.service} ${where.region}: ${message}): ${renewCredentials()}`;
+    }
+    if (name === "SyntaxError" && (e.$metadata !== undefined || e.$response !== undefined)) {
+        // The SDK could not parse the answer: not the service's API (a web page of a proxy, a captive portal, an
+        // endpoint that does not serve this service, e.g. moto 5's AWS Backup recovery points). Was the bare
+        // "SyntaxError: Unexpected token '<', "<!doctype "... is not valid JSON".
+        const status = e.$metadata?.httpStatusCode ?? e.$response?.statusCode;
+        const type = e.$response?.headers?.["content-type"] ?? e.$response?.headers?.["Content-Type"];
+        const endpoint = process.env.AWS_ENDPOINT_URL;
+        return `the answer of ${where.service} in ${where.region}${where.resource ? ` (${where.resource})` : ""} is not its API: HTTP ${status ?? "?"}${type ? ` with a ${type.split(";")[0]} body` : ""} (${message}): ${endpoint ? `AWS_ENDPOINT_URL=${endpoint} does not serve ${where.service}` : `a proxy (HTTPS_PROXY) or another server answered for ${where.service}`}`;
+    }
+    if (/InvalidClientTokenId|UnrecognizedClient|SignatureDoesNotMatch|InvalidAccessKeyId/i.test(name)) {
         return `the AWS credentials are not valid for ${where.service} ${where.region} (${name}: ${message})`;
     }
     return `${name}: ${message}`;
@@ -229,7 +252,16 @@ export async function collect(target: Target, factory: ClientFactory = defaultCl
         // Credentials first: without them every source fails the same way; say it once. Off aws, the
         // credentials read only storage (S3).
         try {
-            await clients.s3(target.bucketRegion).config.credentials();
+            const credentials = await clients.s3(target.bucketRegion).config.credentials();
+            // Static temporary keys past their expiry (AWS_CREDENTIAL_EXPIRATION, or as issued): the SDK hands
+            // them out as they are and every call would fail with ExpiredToken, once per source. Said once, as the
+            // scripts do (scripts/README.md "AWS configuration faults"). Refreshable credentials (a role, SSO)
+            // are renewed by the SDK before they expire.
+            if (credentials.expiration !== undefined && credentials.expiration.getTime() <= now.getTime()) {
+                const cloudIsAws = target.cloud === "aws";
+                report.errors.push({ source: "AWS credentials", exitCode: cloudIsAws ? EXIT.database : EXIT.storage, message: `the AWS credentials have expired (valid until ${utc(credentials.expiration)}${process.env.AWS_CREDENTIAL_EXPIRATION ? ", AWS_CREDENTIAL_EXPIRATION" : ""}; now ${utc(now)}): ${renewCredentials()}` });
+                return report;
+            }
         } catch (err) {
             report.errors.push({ source: "AWS credentials", exitCode: target.cloud === "aws" ? EXIT.database : EXIT.storage, message: explain(err, { service: target.cloud === "aws" ? "RDS" : "S3", region: target.cloud === "aws" ? target.primaryRegion : target.bucketRegion }) });
             return report;
