@@ -614,6 +614,44 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         assert.doesNotMatch(result.stdout + result.stderr, new RegExp(SECRET_KEY));
     });
 
+    it("the scripts' own WAL archive in the bucket (wal-archive.sh: base backups, segments) is listed as a window with its wal-archive.sh restore, which refuses the word as it is", async () => {
+        // Was silent: an operator of a self-managed server (or the drill's world) saw only the dumps.
+        const credentials = { accessKeyId: "testing", secretAccessKey: "testing" };
+        const s3 = new S3Client({ region: "us-east-1", endpoint: moto.endpoint, credentials, forcePathStyle: true });
+        const bucket = "oauth2-backups-walarchive";
+        await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+        const put = (key: string, body: string) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+        const first = new Date(now - 2 * DAY + 123);
+        await put("wal/base/20261201T000000Z-aaaaaaaaaaaa.json", JSON.stringify({ format: "oauth2-dr/base-backup-manifest/v1", finished_at: first.toISOString() }));
+        await put("wal/base/20261202T000000Z-bbbbbbbbbbbb.json", JSON.stringify({ format: "oauth2-dr/base-backup-manifest/v1", finished_at: new Date(now - DAY).toISOString() }));
+        await put("wal/base/notes.json", "not a manifest");
+        await put("wal/base/20261202T000000Z-bbbbbbbbbbbb.tar.zst.gpg", "x");
+        await put("wal/000000010000000000000001.zst.gpg", "x");
+        await put("wal/000000010000000000000002.zst.gpg", "x");
+        await put("wal/00000002.history.zst.gpg", "x");
+        s3.destroy();
+        const result = await run(["--stack", "prod", "--stack-outputs", outputs({ backupBucketName: bucket }), "--json"], { clients: clientsFor(moto, now, calls), now: new Date(now) });
+        const json = JSON.parse(result.out) as Report;
+        const wal = json.points.filter((p) => p.source === "wal-archive");
+        assert.equal(wal.length, 1, result.out);
+        const point = wal[0];
+        assert.equal(point.id, `s3://${bucket}/wal/`);
+        assert.equal(point.earliest, iso(Math.ceil(first.getTime() / 1000) * 1000), "the earliest base backup's end, rounded up to the second");
+        assert.match(point.detail, new RegExp(`2 base backup\\(s\\), the earliest ended ${iso(first.getTime())}, the newest ${iso(now - DAY)}; WAL archived up to \\S+ \\(000000010000000000000002\\)`));
+        assert.deepEqual(point.restore.pick, { earliest: point.earliest, latest: point.time });
+        assert.deepEqual(point.restore.commands, [`BUCKET=${bucket} AWS_REGION=us-east-1 scripts/wal-archive.sh restore <new-data-dir> --target-time ${PICK_TIME} --wait-for-target 300`]);
+        assert.ok(json.notes.some((n) => n === `s3://${bucket}/wal/base/notes.json: not a base backup manifest (no finished_at); wal-archive.sh restore skips it too`), json.notes.join("\n"));
+        // Pasted unedited, wal-archive.sh refuses the word before any work (exit 2), as the configuration does for the other windows.
+        const pasted = spawnSync("bash", [path.join(REPO, "scripts/wal-archive.sh"), "restore", path.join(scratch, "never"), "--target-time", PICK_TIME], { env: { ...process.env, BUCKET: bucket, AWS_ENDPOINT_URL: moto.endpoint }, encoding: "utf8", timeout: 30_000 });
+        assert.equal(pasted.status, 2, pasted.stderr);
+        assert.match(pasted.stderr, new RegExp(`not a time: "${PICK_TIME}"`));
+        assert.ok(!fs.existsSync(path.join(scratch, "never")));
+        // The bucket without an archive (the shared fixture): no such point, and no note about it.
+        const plain = JSON.parse((await run(["--stack", "prod", "--stack-outputs", outputsFile, "--json"], { clients: clientsFor(moto, now, calls), now: new Date(now) })).out) as Report;
+        assert.equal(plain.points.filter((p) => p.source === "wal-archive").length, 0);
+        assert.ok(!plain.notes.some((n) => /wal\//.test(n)), plain.notes.join("\n"));
+    });
+
     it("explains an unknown region, refused credentials and access denied in one line", () => {
         assert.match(explain(Object.assign(new Error("The security token included in the request is expired"), { name: "ExpiredToken" }), { service: "RDS", region: "us-east-1" }),
             /^the AWS credentials have expired \(ExpiredToken from RDS us-east-1: The security token included in the request is expired\): /);
