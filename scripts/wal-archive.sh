@@ -102,7 +102,8 @@
 # Output: push/fetch nothing (progress on stderr, which PostgreSQL writes to its log); base-backup the
 #   manifest key; restore one line naming the base backup, DIR and the recovery target.
 #
-# Exit codes: 0 ok; 2 usage or configuration; 3 database (base-backup: pg_basebackup or the connection
+# Exit codes: 0 ok; 2 usage or configuration (restore: also a target time without a zone or in the future, a
+#   DIR whose parent is missing, a base backup that does not fit where DIR is: no space, ulimit -f); 3 database (base-backup: pg_basebackup or the connection
 #   failed); 4 storage (S3 failed, an object is missing or of the wrong size, a segment would be overwritten
 #   with other contents); 5 encryption (no passphrase, gpg failed: wrong passphrase, tampered object);
 #   6 verification (sha256 of a segment or base backup differs from its record); 7 not in the archive
@@ -792,6 +793,23 @@ restore() {
     [[ $tee_rc -eq 0 ]] || die "$EX_FAILURE" "tee failed (exit code $tee_rc)"
     got_sha=$(cat "$WORK_DIR/sha.out")
     [[ "$got_sha" == "$want_sha" ]] || die "$EX_VERIFY" "$(s3_uri "$object_key") has sha256 $got_sha, its manifest $best says $want_sha"
+    # The stored bytes are the manifest's (above). A tar that could not write (a full file system, a file size
+    # limit: SIGXFSZ, 128+25) closes the pipe, and gpg then fails with "Broken pipe": the disk, not the
+    # encryption, is the cause (was exit 5, "cannot decrypt ...: gpg: handle plaintext failed: Broken pipe").
+    if [[ $tar_rc -ne 0 ]] && { ((tar_rc == 153)) || grep -qsE 'No space left on device|File too large|Disk quota exceeded' "$WORK_DIR/tar.err"; }; then
+        local cause fix="free space, or restore into a larger volume"
+        if ((tar_rc == 153)); then
+            cause="the file size limit (ulimit -f: $(ulimit -f) KiB) is below a file of the base backup" fix="raise it (ulimit -f unlimited)"
+        else
+            cause=$(one_line_error "$WORK_DIR/tar.err")
+        fi
+        die "$EX_USAGE" "cannot extract $(s3_uri "$object_key") into $PARTIAL: $cause; its file system has $(scratch_free_bytes "$(dirname -- "$PARTIAL")") bytes free (the base backup is $(jq -r '.size_bytes // "?"' "$WORK_DIR/manifest.json") bytes compressed, its data directory larger): $fix, then run again; nothing is left at $dir"
+    fi
+    if [[ $gpg_rc -ne 0 && ($zstd_rc -ne 0 || $tar_rc -ne 0) ]] && grep -qs 'Broken pipe' "$WORK_DIR/gpg.err"; then
+        # gpg lost its reader: what came after it failed first.
+        [[ $zstd_rc -eq 0 || $zstd_rc -eq 141 ]] || die "$EX_FAILURE" "zstd failed on $(s3_uri "$object_key"): $(one_line_error "$WORK_DIR/zstd.err")"
+        [[ $tar_rc -eq 0 ]] || die "$EX_FAILURE" "tar failed extracting $(s3_uri "$object_key") into $PARTIAL: $(one_line_error "$WORK_DIR/tar.err")"
+    fi
     [[ $gpg_rc -eq 0 ]] || die "$EX_CRYPTO" "cannot decrypt $(s3_uri "$object_key"): $(one_line_error "$WORK_DIR/gpg.err")"
     [[ $zstd_rc -eq 0 ]] || die "$EX_FAILURE" "zstd failed on $(s3_uri "$object_key"): $(one_line_error "$WORK_DIR/zstd.err")"
     [[ $tar_rc -eq 0 ]] || die "$EX_FAILURE" "tar failed extracting $(s3_uri "$object_key") into $PARTIAL: $(one_line_error "$WORK_DIR/tar.err")"

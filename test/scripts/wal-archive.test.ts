@@ -194,6 +194,17 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
 
         const dir = path.join(servers.dir, "restored");
         const target = new Date(Date.now() + 1000).toISOString().replace("Z", "123Z");
+
+        // Where DIR is cannot hold the base backup (here a file size limit, which a small volume acts like: tar cannot
+        // write): the disk is named, exit 2, nothing left. Was exit 5, "cannot decrypt ...: gpg: handle plaintext
+        // failed: Broken pipe" (gpg lost its reader when tar died), which sent the operator after the passphrase.
+        const small = path.join(servers.dir, "small");
+        const limited = spawnSync("bash", ["-c", `ulimit -f 64; exec bash ${path.join(SCRIPTS, "wal-archive.sh")} restore ${small} --target-time ${target}`], { env: baseEnv(env), encoding: "utf8", timeout: 120_000 });
+        assert.equal(limited.status, 2, limited.stderr);
+        assert.match(limited.stderr, new RegExp(`ERROR: cannot extract s3://oauth2-wal-1/${manifest.object_key.replace(/[.]/g, "\\.")} into ${small}\\.partial: the file size limit \\(ulimit -f: 64 KiB\\) is below a file of the base backup; its file system has \\d+ bytes free \\(the base backup is ${manifest.size_bytes} bytes compressed, its data directory larger\\): raise it \\(ulimit -f unlimited\\), then run again; nothing is left at ${small}\n`), limited.stderr);
+        assert.doesNotMatch(limited.stderr, /cannot decrypt/);
+        assert.ok(!fs.existsSync(small) && !fs.existsSync(`${small}.partial`));
+
         const restore = await runScript("wal-archive.sh", env, ["restore", dir, "--target-time", target]);
         assert.equal(restore.code, 0, explain(restore));
         assert.match(restore.stdout, new RegExp(`^base backup ${manifest.object_key} \\(finished ${manifest.finished_at}\\) restored into ${dir}${process.getuid?.() === 0 ? " \\(owned by \\S+, the owner of its data\\)" : ""}; recovery to just before \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{6}\\+00`));
