@@ -563,5 +563,11 @@ session_end
 # the run's own session just now. The cleanup's connection (end the run's sessions, drop the staging schemas:
 # 0.05-0.15 s, with a pause while a session still shows) has nothing left to do: it is not opened.
 rm -f "$WORK_DIR/restore.sessions"
-log "restored $object_key into $(db_address)"
+# What the restored database holds, the operator's next question after a corruption: the dump's snapshot (its
+# started_at; finished_at for manifests without it), and that later writes are not in it.
+snapshot_at=$(manifest_get "$m" started_at) || snapshot_at=""
+[[ -n "$snapshot_at" ]] || snapshot_at=$(manifest_get "$m" finished_at) || snapshot_at=""
+restored_state=""
+[[ -z "$snapshot_at" ]] || restored_state=": the database as it was at $snapshot_at (pg_dump's snapshot); what was written after that is not in it"
+log "restored $object_key into $(db_address)$restored_state"
 echo "$manifest_key"

@@ -532,7 +532,9 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
             // Run again, as the line says: it restores (nothing of the interrupted run is in its way).
             const again = await runScript("restore.sh", scriptEnv(pg, moto, bucket, passphrase, "ctrlc"), ["--yes", "--source-database", "oauth2db"]);
             assert.equal(again.code, 0, explain(again));
-            assert.match(again.stderr, /restore: restored \S+ into 127\.0\.0\.1:\d+\/ctrlc\n/, explain(again));
+            // And says what the database now holds: the dump's snapshot, later writes not in it.
+            const manifest = JSON.parse(getObject(moto, bucket, again.stdout.trim()).toString("utf8")) as { started_at: string };
+            assert.match(again.stderr, new RegExp(`restore: restored \\S+ into 127\\.0\\.0\\.1:\\d+/ctrlc: the database as it was at ${manifest.started_at} \\(pg_dump's snapshot\\); what was written after that is not in it\n`), explain(again));
             assert.notEqual(sums(), before);
         } finally {
             fs.rmSync(scratch, { recursive: true, force: true });
