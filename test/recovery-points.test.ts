@@ -724,8 +724,12 @@ describe("recovery-points: the database's recovery points, newest first, each wi
             [["--stack", "dr-azure", "--stack-outputs", outputsFile], /stack dr-azure is a standby: run recovery-points with its primary stack \(--stack prod-azure\)/],
             [["--stack", "prod-gcp", "--stack-outputs", outputs({ backupBucketName: undefined })], /outputs have no backupBucketName/],
             [["--stack", "prod", "--stack-outputs", outputs({ backupBucketName: undefined })], /outputs have no backupBucketName/],
-            [["--stack", "prod", "--stack-outputs", path.join(scratch, "nope.json")], /cannot read --stack-outputs .*nope\.json: ENOENT/],
-            [["--stack", "staging"], /no stack file .*Pulumi\.staging\.yaml for stack "staging"/],
+            [["--stack", "prod", "--stack-outputs", path.join(scratch, "nope.json")], /cannot read --stack-outputs .*nope\.json: no such file \(write it with `pulumi stack output --json --stack prod > .*nope\.json`\)/],
+            // A mistyped stack: the stacks there and the nearest (was offline-plan's "create it", which at 3 a.m. is the wrong advice).
+            [["--stack", "staging"], /no stack "staging" here \(no Pulumi\.staging\.yaml in .*\): the stacks are dr, dr-azure, dr-gcp, prod, prod-azure, prod-gcp, vault\n/],
+            [["--stack", "prd"], /no stack "prd" here \(no Pulumi\.prd\.yaml in .*\): did you mean --stack prod\? the stacks are dr, /],
+            [["--stack", "Prod"], /no stack "Prod" here .*: did you mean --stack prod\? /],
+            [["--stack", "organization/oauth2-dr/prod"], /did you mean --stack prod\? /],
         ];
         for (const [argv, message] of cases) {
             const result = await run(argv, { clients: () => assert.fail("no AWS call on a configuration error"), now: new Date(now) });
