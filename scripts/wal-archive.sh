@@ -205,17 +205,30 @@ TARGET_FUTURE_SECONDS=60
 # both. Refused too when it is in the future: a recovery to a time after now replays the whole archive, the
 # damage included (`restore.pointInTime` refuses the same).
 target_epoch() {
+    local checked
+    checked=$(target_check "$1" "$2")
+    [[ "$checked" == ok\ * ]] || die "$EX_USAGE" "${checked#bad }"
+    printf '%s\n' "${checked#ok }"
+}
+
+# target_check TIME WHERE: "ok EPOCH", or "bad WHY" (target_epoch's checks, without dying: --target-time-file
+# waits for a corrected line instead of dropping the base backup it has in place).
+target_check() {
     local utc far now
-    utc=$(TZ=UTC0 date -d "$1" +%s.%6N 2>/dev/null) || die "$EX_USAGE" "not a time: \"$1\" ($2)"
-    far=$(TZ=ZONECHECK-14 date -d "$1" +%s.%6N 2>/dev/null) || die "$EX_USAGE" "not a time: \"$1\" ($2)"
+    if ! utc=$(TZ=UTC0 date -d "$1" +%s.%6N 2>/dev/null) || ! far=$(TZ=ZONECHECK-14 date -d "$1" +%s.%6N 2>/dev/null); then
+        printf 'bad not a time: "%s" (%s)\n' "$1" "$2"
+        return 0
+    fi
     if [[ "$utc" != "$far" ]]; then
-        die "$EX_USAGE" "the target time \"$1\" ($2) names no time zone: read as UTC it is $(date -u -d "@$utc" '+%Y-%m-%d %H:%M:%S+00'), as this machine's local time ($(date +%Z)) $(date -u -d "@$(date -d "$1" +%s)" '+%Y-%m-%d %H:%M:%S+00'); a time copied from a log or clock in local time would move the target: give it with its zone, e.g. '2026-12-04 14:32:29.104615+00' or '2026-12-04T14:32:29Z' (pg_xact_commit_timestamp prints the zone)"
+        printf 'bad %s\n' "the target time \"$1\" ($2) names no time zone: read as UTC it is $(date -u -d "@$utc" '+%Y-%m-%d %H:%M:%S+00'), as this machine's local time ($(date +%Z)) $(date -u -d "@$(date -d "$1" +%s)" '+%Y-%m-%d %H:%M:%S+00'); a time copied from a log or clock in local time would move the target: give it with its zone, e.g. '2026-12-04 14:32:29.104615+00' or '2026-12-04T14:32:29Z' (pg_xact_commit_timestamp prints the zone)"
+        return 0
     fi
     now=$(date -u +%s.%6N)
     if awk -v t="$utc" -v n="$now" -v s="$TARGET_FUTURE_SECONDS" 'BEGIN { exit !(t > n + s) }'; then
-        die "$EX_USAGE" "the target time \"$1\" ($2) is $(date -u -d "@$utc" '+%Y-%m-%d %H:%M:%S+00'), in the future (this machine's clock: $(date -u -d "@$now" '+%Y-%m-%d %H:%M:%S+00')): a recovery to it would replay the whole archive, the damage included; give the last moment before the damage (a local time with a wrong zone does this too)"
+        printf 'bad %s\n' "the target time \"$1\" ($2) is $(date -u -d "@$utc" '+%Y-%m-%d %H:%M:%S+00'), in the future (this machine's clock: $(date -u -d "@$now" '+%Y-%m-%d %H:%M:%S+00')): a recovery to it would replay the whole archive, the damage included; give the last moment before the damage (a local time with a wrong zone does this too)"
+        return 0
     fi
-    printf '%s\n' "$utc"
+    printf 'ok %s\n' "$utc"
 }
 
 push() {
@@ -495,15 +508,24 @@ wait_for_target_file() {
     local every=${WAIT_PROGRESS_SECONDS:-60} started=${EPOCHREALTIME/[.,]/} next
     [[ "$every" =~ ^[1-9][0-9]*$ ]] || every=60
     next=$((started + every * 1000000))
-    until [[ -s "$file" ]] && line=$(<"$file") && line=${line%%$'\n'*} && [[ -n "$line" ]]; do
-        (( ${EPOCHREALTIME/[.,]/} < deadline )) || die "$EX_USAGE" "no target time in $file after $seconds s (--target-time-file)"
+    # A line that is not a usable target (no zone, in the future, not a time) is said once, and the wait goes on
+    # for a corrected one: the base backup in place is kept (was: exit 2, its download lost).
+    local checked="" refused="" problem=""
+    while :; do
+        if [[ -s "$file" ]] && line=$(<"$file") && line=${line%%$'\n'*} && [[ -n "$line" && "$line" != "$refused" ]]; then
+            checked=$(target_check "$line" "$file, --target-time-file")
+            [[ "$checked" != ok\ * ]] || break
+            refused=$line problem=${checked#bad }
+            log "WARNING: $problem; write the corrected time whole (echo TIME > $file.tmp && mv $file.tmp $file): still waiting, at most $seconds s in all"
+        fi
+        (( ${EPOCHREALTIME/[.,]/} < deadline )) || die "$EX_USAGE" "${problem:-no target time in $file} after $seconds s (--target-time-file)"
         if (( ${EPOCHREALTIME/[.,]/} >= next )); then
             log "still waiting for the target time in $file ($(( (${EPOCHREALTIME/[.,]/} - started) / 1000000 )) s so far; at most $seconds s, --wait-for-target)"
             next=$((next + every * 1000000))
         fi
         sleep 0.05
     done
-    target_epoch "$line" "$file, --target-time-file"
+    printf '%s\n' "${checked#ok }"
 }
 
 # wait_for_target DIR TIMELINE START_SEGMENT TARGET_EPOCH SECONDS (--wait-for-target): until the spool of DIR
@@ -567,24 +589,39 @@ wait_for_target() {
     echo "the archive reaches the target ($(<"$spool/covered") holds a commit at or after it; waited $elapsed s for it after the base backup)"
 }
 
-# mark_covered SPOOL TIMELINE TARGET_EPOCH: writes SPOOL/covered (the segment's name) when the last listed
-# segment of TIMELINE is in the spool and holds a transaction's commit or abort at or after the target
-# (pg_waldump, when installed): the recovery then stops in the listed WAL, and a segment past it that it asks
+# mark_covered SPOOL TIMELINE TARGET_EPOCH: writes SPOOL/covered (a segment's name) when a listed segment of
+# TIMELINE in the spool holds a transaction's commit or abort at or after the target (pg_waldump, when
+# installed): the recovery then stops in the listed WAL, and a segment past the last listed one that it asks
 # for is its read-ahead (recovery_prefetch), answered "not there" without a storage call (fetch_from_spool).
+# The listed segments that are in the spool are read newest first, at most MARK_COVERED_SEGMENTS of them: the
+# first with such a record covers the target; one whose records are all before it ends the search (the older
+# ones are older still); one without any (the middle of a bulk load's transaction, a switch on an idle server)
+# says nothing, and the one before it is read. Until h32-oncall only the last listed segment was read, and only
+# once it was in the spool: a target well inside the archive (the corruption found minutes later, the archive
+# 18 segments on: the on-call trial) waited until --wait-for-target had fetched every later segment (13.95 s
+# there; past WAL_PREFETCH_MAX of them never, a WARNING after all of its 600 s), and an archive ending in a
+# segment without a commit did not count as reaching the target.
+MARK_COVERED_SEGMENTS=8
 mark_covered() {
-    local spool=$1 timeline=$2 target_epoch=$3 last target
+    local spool=$1 timeline=$2 target_epoch=$3 target name verdict read=0
     [[ -n "$target_epoch" ]] && command -v pg_waldump >/dev/null 2>&1 || return 0
-    last=$(last_listed_segment "$spool" "$timeline")
-    [[ -n "$last" && -f "$spool/$last" ]] || return 0
     target=$(date -u -d "@$target_epoch" '+%Y-%m-%d %H:%M:%S.%6N')
-    # "desc: COMMIT 2026-12-04 19:52:50.188603 UTC" (microseconds always, in TZ): the first at or after the target.
-    if TZ=UTC pg_waldump --rmgr=Transaction "$spool/$last" 2>/dev/null |
-        awk -v t="$target" 'match($0, /desc: (COMMIT|ABORT)[A-Z_]* [0-9-]+ [0-9:.]+ UTC/) {
-            s = substr($0, RSTART, RLENGTH); sub(/^desc: [A-Z_]+ /, "", s); sub(/ UTC$/, "", s)
-            if ((s "") >= (t "")) { found = 1; exit }
-        } END { exit !found }'; then
-        echo "$last" >"$spool/covered"
-    fi
+    while IFS= read -r name; do
+        [[ -f "$spool/$name" ]] || continue
+        ((read++ < MARK_COVERED_SEGMENTS)) || return 0
+        # "desc: COMMIT 2026-12-04 19:52:50.188603 UTC" (microseconds always, in TZ): after (one at or after the
+        # target), before (only earlier ones), none (no commit or abort in it).
+        verdict=$(TZ=UTC pg_waldump --rmgr=Transaction "$spool/$name" 2>/dev/null |
+            awk -v t="$target" 'match($0, /desc: (COMMIT|ABORT)[A-Z_]* [0-9-]+ [0-9:.]+ UTC/) {
+                s = substr($0, RSTART, RLENGTH); sub(/^desc: [A-Z_]+ /, "", s); sub(/ UTC$/, "", s)
+                if ((s "") >= (t "")) { v = "after"; exit }
+                seen = 1
+            } END { print (v != "" ? v : (seen ? "before" : "none")) }')
+        case "$verdict" in
+        after) echo "$name" >"$spool/covered"; return 0 ;;
+        before) return 0 ;;
+        esac
+    done < <(awk -v t="$timeline" 'length($0) == 24 && substr($0, 1, 8) == t' "$spool/archive.list" | sort -r)
 }
 
 # prefetch_one NAME SPOOL WORK (in a subshell): fetch NAME into SPOOL with its own scratch files under WORK;

@@ -10,6 +10,7 @@ import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { PG_BIN } from "../../tools/sandbox/servers";
 import { SCRIPTS, awsCall, baseEnv, createSecret, explain, getObject, listKeys, passphraseFile, rotateSecret, runScript, scriptEnv, startScript, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
 
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
@@ -471,6 +472,61 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         assert.match(never.stderr, /WARNING: after [\d.]+ s the archive does not reach the target yet/);
         assert.match(never.stdout, /; the archive did not reach the target within 2 s \(WARNING above\)$/m);
         assert.equal(fs.readFileSync(cuts, "utf8").split("\n").filter(Boolean).length, 2, "the unchanged listings of a 2 s wait were worked through again");
+    });
+
+    it("the archive reaches the target when an earlier listed segment holds the commit: not only its last (here a segment of an open transaction, no commit); a --target-time-file line without a zone is said and the wait goes on", async function () {
+        const inside = { ...env, WAL_PREFIX: "inside/", WAIT_PROGRESS_SECONDS: "1" };
+        const pg = servers.pg;
+        const firstSegment = pg.psql("SELECT pg_walfile_name(pg_current_wal_lsn())", "postgres");
+        const backup = await runScript("wal-archive.sh", inside, ["base-backup"]);
+        assert.equal(backup.code, 0, explain(backup));
+        const target = new Date().toISOString();
+        await new Promise((r) => setTimeout(r, 20));
+        // The commit after the target, in the segment pg_switch_wal() closes; then a transaction left open while the
+        // next segment is closed: that last segment holds its rows and no commit or abort (a bulk load's middle).
+        const reaching = pg.psql("CREATE TABLE IF NOT EXISTS inside_probe (x text); INSERT INTO inside_probe VALUES ('after the target'); SELECT pg_walfile_name(pg_switch_wal())", "postgres").split("\n").pop()!;
+        const open = spawn(path.join(PG_BIN, "psql"), ["-X", "-q", "-d", "postgres"], { env: { ...process.env, ...pg.env("postgres") }, stdio: ["pipe", "ignore", "ignore"] });
+        open.stdin!.write("BEGIN; INSERT INTO inside_probe SELECT repeat('x', 100) FROM generate_series(1, 1000);\n");
+        let last = "";
+        for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
+            await new Promise((r) => setTimeout(r, 100));
+            if (pg.psql("SELECT count(*) FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND state = 'idle in transaction'", "postgres") !== "0") {
+                last = pg.psql("SELECT pg_walfile_name(pg_switch_wal())", "postgres");
+                break;
+            }
+        }
+        open.stdin!.end("ROLLBACK;\n");
+        assert.ok(last > reaching, `${last} after ${reaching}`);
+        for (const name of fs.readdirSync(path.join(pg.dataDir, "pg_wal")).filter((n) => /^[0-9A-F]{24}$/.test(n) && n >= firstSegment && n <= last).sort()) {
+            const copy = path.join(servers.dir, `inside-${name}`);
+            fs.copyFileSync(path.join(pg.dataDir, "pg_wal", name), copy);
+            const pushed = await runScript("wal-archive.sh", inside, ["push", copy, name]);
+            assert.equal(pushed.code, 0, explain(pushed));
+        }
+        // Was: the last listed segment read alone (no commit in it): "does not reach the target" after all of the wait.
+        const dir = path.join(servers.dir, "inside");
+        const restored = await runScript("wal-archive.sh", inside, ["restore", dir, "--target-time", target, "--wait-for-target", "5"]);
+        assert.equal(restored.code, 0, explain(restored));
+        assert.match(restored.stdout, new RegExp(`; the archive reaches the target \\(${reaching} holds a commit at or after it; waited 0\\.\\d\\d s for it after the base backup\\)$`, "m"), explain(restored));
+        assert.doesNotMatch(restored.stderr, /WARNING/);
+        assert.equal(fs.readFileSync(path.join(dir, "wal-archive-spool", "covered"), "utf8").trim(), reaching);
+
+        // --target-time-file with a line without a zone, once the base backup is in place: said (WARNING), the wait
+        // goes on, and the corrected line is taken (was: exit 2, the base backup's download lost).
+        const fromFile = path.join(servers.dir, "inside-file");
+        const targetFile = path.join(servers.dir, "inside-target");
+        const run = startScript("wal-archive.sh", inside, ["restore", fromFile, "--target-time-file", targetFile, "--wait-for-target", "60"]);
+        await waitForStderr(run, /waiting \(at most 60 s\) for the target time in /, 60_000);
+        const zoneless = target.replace("T", " ").replace(/Z$/, "");
+        fs.writeFileSync(`${targetFile}.tmp`, `${zoneless}\n`);
+        fs.renameSync(`${targetFile}.tmp`, targetFile);
+        await waitForStderr(run, new RegExp(`WARNING: the target time "${zoneless.replace(/[.]/g, "\\.")}" \\(\\S+inside-target, --target-time-file\\) names no time zone: .*; write the corrected time whole \\(echo TIME > \\S+ && mv \\S+ \\S+\\): still waiting, at most 60 s in all`), 60_000);
+        fs.writeFileSync(`${targetFile}.tmp`, `${target}\n`);
+        fs.renameSync(`${targetFile}.tmp`, targetFile);
+        const done = await run.done;
+        assert.equal(done.code, 0, explain(done));
+        assert.equal(/^recovery_target_time = '(.*)'$/m.exec(fs.readFileSync(path.join(fromFile, "postgresql.auto.conf"), "utf8"))![1],
+            /^recovery_target_time = '(.*)'$/m.exec(fs.readFileSync(path.join(dir, "postgresql.auto.conf"), "utf8"))![1]);
     });
 
     it("usage and configuration errors exit 2 before any storage call", async function () {
