@@ -122,6 +122,17 @@ manifests_hint() {
     fi
 }
 
+# refuse_missing_bucket: after a HEAD of the manifest answered 404 (a HEAD has no body: S3's NoSuchKey and
+# NoSuchBucket look the same), a bucket that is not there is said as such, a storage error naming it and where
+# its name comes from (was "no manifest ... (no such key): " with an empty hint, exit 7: a BUCKET typo
+# looked like a key typo). Also appended to a listing's NoSuchBucket.
+BUCKET_HINT="a typo in BUCKET? the stack's bucket is oauth2-backups-<stack>, and npm run recovery-points prints each restore command with it"
+refuse_missing_bucket() {
+    if ! manifest_keys >/dev/null 2>"$WORK_DIR/bucket.err" && grep -q 'NoSuchBucket' "$WORK_DIR/bucket.err"; then
+        die "$EX_STORAGE" "no bucket s3://$BUCKET (${AWS_REGION:-AWS_REGION unset}: $(one_line_error "$WORK_DIR/bucket.err")): $BUCKET_HINT"
+    fi
+}
+
 # restore_lock_announce BACKEND_PID TIMEOUT: while the swap's session (BACKEND_PID) waits for a lock, says so
 # after 2 s and then every 15 s, naming the relation and the sessions holding it.
 restore_lock_announce() {
@@ -191,7 +202,7 @@ chosen_by_default=0
 if [[ -z "$manifest_key" ]]; then
     chosen_by_default=1
     manifest_key=$(latest_manifest_key "$source_db" 2>"$WORK_DIR/list.err") \
-        || die "$EX_STORAGE" "cannot list s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(one_line_error "$WORK_DIR/list.err")"
+        || die "$EX_STORAGE" "cannot list s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(one_line_error "$WORK_DIR/list.err")$(grep -q NoSuchBucket "$WORK_DIR/list.err" && printf ': %s' "$BUCKET_HINT")"
     # A newer manifest behind a delete marker: said, never an older one restored in its place (lib.sh).
     refuse_hidden_newest_manifest "$source_db" "$manifest_key"
     [[ -n "$manifest_key" ]] || die "$EX_NO_BACKUP" "no manifest of ${source_db} under s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(manifests_hint "$source_db")"
@@ -199,14 +210,14 @@ fi
 [[ "$manifest_key" == *.json ]] \
     || die "$EX_USAGE" "$manifest_key is not a manifest (manifests are <prefix>manifests/<name>.json); for a dump, pass --dump $manifest_key"
 if ! manifest_bytes=$(s3_size "$manifest_key" 2>"$WORK_DIR/s3.err"); then
-    grep -Eq '404|Not Found|NoSuchKey' "$WORK_DIR/s3.err" && die "$EX_NO_BACKUP" "no manifest $(s3_uri "$manifest_key") (no such key): $(manifests_hint "$source_db")"
+    grep -Eq '404|Not Found|NoSuchKey' "$WORK_DIR/s3.err" && refuse_missing_bucket && die "$EX_NO_BACKUP" "no manifest $(s3_uri "$manifest_key") (no such key): $(manifests_hint "$source_db")"
     die "$EX_STORAGE" "cannot read the manifest $(s3_uri "$manifest_key"): $(one_line_error "$WORK_DIR/s3.err")"
 fi
 ((manifest_bytes <= 4194304)) \
     || die "$EX_USAGE" "$(s3_uri "$manifest_key") has $manifest_bytes bytes: not a manifest (a manifest has a few KB; not read)"
 m="$WORK_DIR/manifest.json"
 if ! s3_get_file "$manifest_key" "$m" 2>"$WORK_DIR/s3.err"; then
-    grep -Eq '404|Not Found|NoSuchKey' "$WORK_DIR/s3.err" && die "$EX_NO_BACKUP" "no manifest $(s3_uri "$manifest_key") (no such key): $(manifests_hint "$source_db")"
+    grep -Eq '404|Not Found|NoSuchKey' "$WORK_DIR/s3.err" && refuse_missing_bucket && die "$EX_NO_BACKUP" "no manifest $(s3_uri "$manifest_key") (no such key): $(manifests_hint "$source_db")"
     die "$EX_STORAGE" "cannot read the manifest $(s3_uri "$manifest_key"): $(one_line_error "$WORK_DIR/s3.err")"
 fi
 manifest_load "$m" || die "$EX_NO_BACKUP" "$manifest_key is not a manifest (not JSON)"

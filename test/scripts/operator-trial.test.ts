@@ -271,6 +271,16 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         for (const result of [missing, otherDb, emptyPrefix]) {
             assert.doesNotMatch(result.stderr, /nothing to restore/, explain(result));
         }
+        // A BUCKET with a typo and the right --manifest: the bucket named as missing, storage (4), as without --manifest
+        // (h32-oncall: a HEAD has no body, so S3's 404 for the bucket read as the key's: "no manifest ... (no such
+        // key): " with an empty hint, exit 7).
+        const noBucket = await runScript("restore.sh", scriptEnv(pg, moto, `${bucket}-typo`, passphrase), ["--yes", "--manifest", manifestKey]);
+        assert.equal(noBucket.code, 4, explain(noBucket));
+        assert.match(noBucket.stderr, new RegExp(`ERROR: no bucket s3://${bucket}-typo \\(us-east-1: .*NoSuchBucket.*\\): a typo in BUCKET\\? the stack's bucket is oauth2-backups-<stack>, and npm run recovery-points prints each restore command with it`), explain(noBucket));
+        assert.doesNotMatch(noBucket.stderr, /no such key/);
+        const noBucketListed = await runScript("restore.sh", scriptEnv(pg, moto, `${bucket}-typo`, passphrase), ["--yes"]);
+        assert.equal(noBucketListed.code, 4, explain(noBucketListed));
+        assert.match(noBucketListed.stderr, /NoSuchBucket.*: a typo in BUCKET\? the stack's bucket is oauth2-backups-<stack>/, explain(noBucketListed));
     });
 
     it("an application's transaction holding a table: the swap says within seconds what it waits for (table, pid, application_name), then restores when it ends", async function () {
