@@ -173,8 +173,11 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
     const outputs = await withProgramExitListeners(programDir, () => runCapturingFailures(programDir, async () => {
         const entry = programEntry(programDir, settings.main);
         watchSdkVersions(programDir);
+        // An ES-module JavaScript program is imported, as the language host does (src/esm-program.ts, loaded only then).
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const loaded = esModuleProgram(programDir, require(entry) as unknown);
+        const esm = /\.m?js$/.test(entry) ? (require("./esm-program") as typeof import("./esm-program")) : undefined;
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const loaded = esModuleProgram(programDir, esm?.isEsModuleJs(entry) ? await esm.importEsModuleProgram(entry) : (require(entry) as unknown));
         // As the language host does: an exported function is the program (`export = async () => {...}`).
         const program = typeof loaded === "function" ? await (loaded as () => unknown)() : await loaded;
         const exported = await resolveExports(pulumi, (program ?? {}) as Record<string, unknown>);
