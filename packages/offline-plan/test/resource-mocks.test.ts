@@ -1,5 +1,6 @@
 /** What the offline mocks say a provider computes (packages/offline-plan/src/resource-mocks.ts), on resources other teams declare. */
 import { strict as assert } from "assert";
+import { UNKNOWN } from "../src/model";
 import { computedState, modelledComponentOutputs, physicalId } from "../src/resource-mocks";
 
 describe("offline provider results (packages/offline-plan/src/resource-mocks.ts computedState)", () => {
@@ -44,6 +45,17 @@ describe("offline provider results (packages/offline-plan/src/resource-mocks.ts 
         assert.equal(fromLookup.id, undefined);
         assert.equal(physicalId(SERVER, "idp-pg", fromLookup), undefined);
         assert.equal(fromLookup.name, "idp-pg-weu");
+    });
+
+    it("an awsx.ec2.Vpc has as many subnets of each type as its zones and subnetSpecs ask, unknown when they are", () => {
+        const ids = (state: Record<string, unknown>) => ["publicSubnetIds", "privateSubnetIds", "isolatedSubnetIds"].map((k) => (Array.isArray(state[k]) ? (state[k] as unknown[]).length : state[k]));
+        assert.deepEqual(ids(computedState("awsx:ec2:Vpc", "main", {}, "eu-west-1")), [3, 3, 0]);
+        assert.deepEqual(ids(computedState("awsx:ec2:Vpc", "main", { numberOfAvailabilityZones: 2 }, "eu-west-1")), [2, 2, 0]);
+        const specs = [{ type: "Private" }, { type: "Isolated", name: "db" }, { type: "Isolated", name: "cache" }];
+        assert.deepEqual(ids(computedState("awsx:ec2:Vpc", "main", { availabilityZoneNames: ["eu-west-1a", "eu-west-1b"], subnetSpecs: specs }, "eu-west-1")), [0, 2, 4]);
+        assert.deepEqual(ids(computedState("awsx:ec2:Vpc", "main", { numberOfAvailabilityZones: UNKNOWN }, "eu-west-1")), [UNKNOWN, UNKNOWN, UNKNOWN]);
+        const state = computedState("awsx:ec2:Vpc", "main", { numberOfAvailabilityZones: 2 }, "eu-west-1");
+        assert.equal(new Set([...(state.publicSubnetIds as string[]), ...(state.privateSubnetIds as string[])]).size, 4);
     });
 
     it("lists the awsx outputs it stands in for, and none for a component it does not know", () => {
