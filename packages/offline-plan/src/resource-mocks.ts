@@ -34,6 +34,12 @@ function awsArn(type: string, name: string, region: string, inputs: Record<strin
         case "cloudwatch":
             // The module holds EventBridge's rules too (aws:cloudwatch/eventRule:EventRule), whose ARNs are events'.
             return kind === "eventRule" ? `arn:aws:events:${region}:${account}:rule/${physical}` : `arn:aws:logs:${region}:${account}:log-group:${physical}`;
+        case "sns":
+        case "sqs":
+            // A topic's and a queue's ARN end in their name, with no resource type (arn:aws:sns:REGION:ACCOUNT:NAME).
+            return kind === "topic" || kind === "queue" ? `arn:aws:${service}:${region}:${account}:${physical}` : `arn:aws:${service}:${region}:${account}:${kind}/${physical}`;
+        case "lambda":
+            return kind === "function" ? `arn:aws:lambda:${region}:${account}:function:${physical}` : `arn:aws:${service}:${region}:${account}:${kind}/${physical}`;
         default:
             return `arn:aws:${service}:${region}:${account}:${kind}/${physical}`;
     }

@@ -16,6 +16,13 @@ describe("offline provider results (packages/offline-plan/src/resource-mocks.ts 
         assert.equal(computedState("aws:cloudwatch/logGroup:LogGroup", "g", { name: "/app" }, "us-west-2").arn, "arn:aws:logs:us-west-2:123456789012:log-group:/app");
     });
 
+    it("an SNS topic's and an SQS queue's ARN end in their name, a Lambda function's in function:NAME", () => {
+        assert.equal(computedState("aws:sns/topic:Topic", "alerts", {}, "eu-west-1").arn, "arn:aws:sns:eu-west-1:123456789012:alerts");
+        assert.equal(computedState("aws:sns/topic:Topic", "t", { name: "orders.fifo" }, "eu-west-1").arn, "arn:aws:sns:eu-west-1:123456789012:orders.fifo");
+        assert.equal(computedState("aws:sqs/queue:Queue", "jobs", {}, "us-east-1").arn, "arn:aws:sqs:us-east-1:123456789012:jobs");
+        assert.equal(computedState("aws:lambda/function:Function", "f", { name: "resize" }, "us-east-1").arn, "arn:aws:lambda:us-east-1:123456789012:function:resize");
+    });
+
     it("gives a Kubernetes object without metadata.name its logical name, keeping the rest of its metadata", () => {
         const state = computedState("kubernetes:apps/v1:Deployment", "frontend", { metadata: { namespace: "shop", labels: { app: "frontend" } } }, "us-east-1");
         assert.deepEqual(state.metadata, { namespace: "shop", labels: { app: "frontend" }, name: "frontend" });
