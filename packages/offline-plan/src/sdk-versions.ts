@@ -282,9 +282,9 @@ if (!(load as { watchesSdkVersions?: boolean }).watchesSdkVersions) {
     const patched = function (this: unknown, request: string, parent: { filename?: string } | undefined, isMain: boolean): unknown {
         const w = watched;
         const from = parent?.filename;
-        // Node names a module by its real path: a program directory reached through a symlink is matched by both.
-        const inProgram = (dir: string) => from?.startsWith(dir + path.sep) === true;
         if (w && !w.ours && request.startsWith("@pulumi/") && from) {
+            // Node names a module by its real path: a program directory reached through a symlink is matched by both.
+            const inProgram = (dir: string) => from.startsWith(dir + path.sep);
             const pkg = packageOf(request);
             // The program's own file (keyed by the package alone), or a file of an installed package that is not
             // the one imported (keyed by the package and the importer's directory).
