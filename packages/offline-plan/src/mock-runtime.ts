@@ -26,7 +26,7 @@ import { scrubExposedSecrets } from "./secret-exposure";
 import { resolveExports } from "./records";
 import { PlanOrder, planOrderFor, requestedResults } from "./dependencies";
 import { BatchOutcome, PlanBatch, PlanError, RunOptions } from "./protocol";
-import { esModuleProgram, forgetProgramModules, programEntry, sdkFor } from "./program-entry";
+import { esModuleProgram, forgetProgramModules, programEntry, rememberProgramModules, sdkFor } from "./program-entry";
 import {
     ApplyFrame,
     applyTracking,
@@ -170,6 +170,8 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
 
     const resources: PlannedResource[] = [];
     watchMonitor(pulumi, resources, unsupplied, lookups);
+    // What the program loads outside node_modules is forgotten before the next stack (a monorepo's shared modules too).
+    const loadedBefore = new Set(Object.keys(require.cache));
     const outputs = await withProgramExitListeners(programDir, () => runCapturingFailures(programDir, async () => {
         const entry = programEntry(programDir, settings.main);
         watchSdkVersions(programDir);
@@ -184,9 +186,11 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
         await runExitHooks(pulumi, resources);
         await pulumi.runtime.disconnect();
         return exported;
-    })).catch((err: unknown) => {
-        throw withSdkVersionNotices(err, programDir);
-    });
+    }))
+        .catch((err: unknown) => {
+            throw withSdkVersionNotices(err, programDir);
+        })
+        .finally(() => rememberProgramModules(loadedBefore));
     const unknownApplies = unrunAppliesIn(programDir);
     const sdkVersions = sdkVersionNotices(programDir);
     // The values reached the program; the result, which is printed, sent and stored, holds none of the secret ones.
