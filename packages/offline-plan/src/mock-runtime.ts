@@ -26,7 +26,7 @@ import { scrubExposedSecrets } from "./secret-exposure";
 import { resolveExports } from "./records";
 import { PlanOrder, planOrderFor, requestedResults } from "./dependencies";
 import { BatchOutcome, PlanBatch, PlanError, RunOptions } from "./protocol";
-import { esModuleProgram, forgetProgramModules, programEntry, rememberProgramModules, sdkFor } from "./program-entry";
+import { esModuleProgram, forgetProgramModules, programEntry, programFilesOf, sdkFor } from "./program-entry";
 import {
     ApplyFrame,
     applyTracking,
@@ -170,9 +170,10 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
 
     const resources: PlannedResource[] = [];
     watchMonitor(pulumi, resources, unsupplied, lookups);
-    // What the program loads outside node_modules is forgotten before the next stack (a monorepo's shared modules too).
-    const loadedBefore = new Set(Object.keys(require.cache));
-    const outputs = await withProgramExitListeners(programDir, () => runCapturingFailures(programDir, async () => {
+    // What the program loads outside node_modules is its code too (a monorepo's shared modules): their exit
+    // listeners are this stack's, and they are forgotten before the next stack.
+    const programFiles = programFilesOf(programDir);
+    const outputs = await withProgramExitListeners(programFiles, () => runCapturingFailures(programDir, async () => {
         const entry = programEntry(programDir, settings.main);
         watchSdkVersions(programDir);
         // An ES-module JavaScript program is imported, as the language host does (src/esm-program.ts, loaded only then).
@@ -190,7 +191,7 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
         .catch((err: unknown) => {
             throw withSdkVersionNotices(err, programDir);
         })
-        .finally(() => rememberProgramModules(loadedBefore));
+        .finally(() => programFiles.remember());
     const unknownApplies = unrunAppliesIn(programDir);
     const sdkVersions = sdkVersionNotices(programDir);
     // The values reached the program; the result, which is printed, sent and stored, holds none of the secret ones.

@@ -97,18 +97,31 @@ const inNodeModules = (file: string) => file.includes(`${path.sep}node_modules${
  */
 const loadedByPrograms = new Set<string>();
 
-/** After a program's run: the modules it loaded outside node_modules (the require cache's keys not in `before`). */
-export function rememberProgramModules(before: ReadonlySet<string>): void {
-    for (const file of Object.keys(require.cache)) {
-        if (!before.has(file) && !inNodeModules(file) && !plannerCode(file)) {
-            loadedByPrograms.add(file);
-        }
-    }
+/** A run's view of which files are the program's code: made when the run starts (the require cache's keys then). */
+export interface ProgramFiles {
+    /** The program's own files, and any file outside node_modules (not the planner's) loaded since the run began. */
+    has(file: string): boolean;
+    /** After the run: what it loaded outside node_modules is forgotten before the next stack (forgetProgramModules). */
+    remember(): void;
+}
+
+export function programFilesOf(programDir: string): ProgramFiles {
+    const before = new Set(Object.keys(require.cache));
+    return {
+        has: (file) => !inNodeModules(file) && !plannerCode(file) && (file.startsWith(programDir + path.sep) || !before.has(file)),
+        remember: () => {
+            for (const file of Object.keys(require.cache)) {
+                if (!before.has(file) && !inNodeModules(file) && !plannerCode(file)) {
+                    loadedByPrograms.add(file);
+                }
+            }
+        },
+    };
 }
 
 /**
  * Drops the program's modules (its directory, not node_modules, not this planner; and what an earlier run
- * loaded outside node_modules, rememberProgramModules) from the require cache, so that the next stack runs the
+ * loaded outside node_modules, programFilesOf) from the require cache, so that the next stack runs the
  * program from the start, as a new `pulumi preview` would. The planner is its package's code (a program may hold
  * the package in its own tree, under packages/ for example), not the programs its own tests plan (test/fixtures):
  * those are reloaded like any program's.

@@ -25,8 +25,8 @@ describe("offline-plan: an ES-module JavaScript program (src/esm-program.ts)", f
         assert.deepEqual(
             plans.map((p) => [p.stack, p.resources.filter((r) => r.custom).map((r) => `${r.type} ${r.name}`).sort()]),
             [
-                ["dev", ["aws:sns/topic:Topic alerts", "aws:sqs/queue:Queue side-dev"]],
-                ["prod", ["aws:sns/topic:Topic alerts", "aws:sqs/queue:Queue side-prod"]],
+                ["dev", ["aws:sns/topic:Topic alerts", "aws:sqs/queue:Queue side-dev", "aws:ssm/parameter:Parameter inventory-dev"]],
+                ["prod", ["aws:sns/topic:Topic alerts", "aws:sqs/queue:Queue side-prod", "aws:ssm/parameter:Parameter inventory-prod"]],
             ],
         );
         assert.deepEqual(plans.map((p) => p.resources.find((r) => r.name === "alerts")?.inputs.tags), [{ env: "dev" }, { env: "prod" }]);

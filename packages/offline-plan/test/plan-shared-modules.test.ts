@@ -1,6 +1,6 @@
 /**
  * A program's code outside its directory (a monorepo's ../shared) runs afresh for each stack planned in one
- * process, as its own files do (src/program-entry.ts rememberProgramModules). Before, the second stack reused the
+ * process, as its own files do (src/program-entry.ts programFilesOf). Before, the second stack reused the
  * first's module: its tags said env "dev" in prod, and the shared module's LogGroup was missing, exit 0.
  */
 import { strict as assert } from "assert";
@@ -15,14 +15,14 @@ describe("offline-plan: a program's shared modules outside its directory", funct
     let server: PlanningServer;
     after(() => server?.close());
 
-    it("are run for each stack: each has its own tags and the shared module's resource", async () => {
+    it("are run for each stack: each has its own tags, the shared module's resource and its exit hook's, once", async () => {
         server = new PlanningServer();
         const plans = await server.plan({ programDir: PROGRAM, stacks: ["dev", "prod"], inDependencyOrder: true, preview: false });
         assert.deepEqual(
             plans.map((p) => [p.stack, p.resources.filter((r) => r.custom).map((r) => `${r.type} ${r.name} ${JSON.stringify(unwrapSecrets(r.inputs.tags))}`).sort()]),
             [
-                ["dev", ['aws:cloudwatch/logGroup:LogGroup audit {"env":"dev","region":"eu-west-1"}', 'aws:sqs/queue:Queue orders {"env":"dev","region":"eu-west-1"}']],
-                ["prod", ['aws:cloudwatch/logGroup:LogGroup audit {"env":"prod","region":"us-east-1"}', 'aws:sqs/queue:Queue orders {"env":"prod","region":"us-east-1"}']],
+                ["dev", ['aws:cloudwatch/logGroup:LogGroup audit {"env":"dev","region":"eu-west-1"}', 'aws:sqs/queue:Queue orders {"env":"dev","region":"eu-west-1"}', "aws:ssm/parameter:Parameter inventory-dev undefined"]],
+                ["prod", ['aws:cloudwatch/logGroup:LogGroup audit {"env":"prod","region":"us-east-1"}', 'aws:sqs/queue:Queue orders {"env":"prod","region":"us-east-1"}', "aws:ssm/parameter:Parameter inventory-prod undefined"]],
             ],
         );
     });
