@@ -43,7 +43,8 @@ prints, e.g. "An error occurred (NoSuchBucket) when calling the ListObjectsV2 op
   GET  /secretsmanager/get?id[&version]  {"ARN","Name","VersionId","SecretString"} as JSON
        [&region&endpoint_url[&role_arn&role_session_name]]  the same from another account (the vault's
                                         restore keys): its own region and endpoint ("" for the default), and
-                                        the credentials of role_arn (sts:AssumeRole there) when given
+                                        the credentials of role_arn (sts:AssumeRole there) when given, assumed
+                                        again before the session ends
 Environment: AWS_REGION, AWS_ENDPOINT_URL (tests), and the standard AWS credential chain. OBJECT_LOCK_MODE
 (COMPLIANCE or GOVERNANCE) and OBJECT_LOCK_RETAIN_DAYS (the job's data class, set by components/backup-jobs.ts):
 every object put or uploaded gets its own S3 Object Lock retain-until date that many days (and one hour, so
@@ -268,8 +269,8 @@ CLIENTS = {}
 CLIENTS_LOCK = threading.Lock()
 
 
-def new_client(service, region, endpoint_url, **credentials):
-    created = SESSION.create_client(
+def new_client(service, region, endpoint_url, session=None, **credentials):
+    created = (session or SESSION).create_client(
         service,
         region_name=region,
         endpoint_url=endpoint_url,
@@ -297,24 +298,51 @@ def client(service):
         return CLIENTS[service]
 
 
+import botocore.credentials  # noqa: E402: part of botocore, checked above; here beside its one use
+
+
+class AssumedRoleProvider(botocore.credentials.CredentialProvider):
+    """The credentials of role_arn, assumed with the run's own (the chain's, themselves refreshed when they are
+    refreshable) at that endpoint and region, and assumed again before they expire: botocore's deferred refresh,
+    as the CLI does for an assume-role profile (from 15 minutes before the session's end, before each call). A
+    session of STS's default hour no longer ends a run that reads the vault later than that (h32: the keys were
+    assumed once per run, and a call past the hour failed with ExpiredTokenException, reported as the run's own
+    credentials' fault)."""
+
+    METHOD = "assume-role"
+    CANONICAL_NAME = "custom-oauth2-dr-assumed-role"
+
+    def __init__(self, region, endpoint_url, role_arn, session_name):
+        super().__init__()
+        self.fetcher = botocore.credentials.AssumeRoleCredentialFetcher(
+            # The STS client of each refresh, signed with the run's credentials as they are then.
+            client_creator=lambda service, **keys: new_client(service, region, endpoint_url, **keys),
+            source_credentials=SESSION.get_credentials(),
+            role_arn=role_arn,
+            extra_args={"RoleSessionName": session_name or "oauth2-dr-aws-helper"},
+        )
+
+    def load(self):
+        return botocore.credentials.DeferredRefreshableCredentials(refresh_using=self.fetcher.fetch_credentials, method=self.METHOD)
+
+
 def account_client(service, region, endpoint_url, role_arn, session_name):
     """Another account's (the vault's restore keys): its own region and endpoint, and, when role_arn is given,
     the credentials of that role (sts:AssumeRole at that endpoint with the chain's credentials, as
-    `aws sts assume-role` then `aws secretsmanager` with them). Once per run for each such account."""
+    `aws sts assume-role` then `aws secretsmanager` with them), renewed before they expire (AssumedRoleProvider).
+    One client per run for each such account."""
     key = (service, region, endpoint_url, role_arn)
     with CLIENTS_LOCK:
         if key not in CLIENTS:
-            credentials = {}
+            session = None
             if role_arn:
-                sts = CLIENTS.get(("sts", region, endpoint_url, None)) or new_client("sts", region, endpoint_url)
-                CLIENTS[("sts", region, endpoint_url, None)] = sts
-                assumed = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name or "oauth2-dr-aws-helper")["Credentials"]
-                credentials = {
-                    "aws_access_key_id": assumed["AccessKeyId"],
-                    "aws_secret_access_key": assumed["SecretAccessKey"],
-                    "aws_session_token": assumed["SessionToken"],
-                }
-            CLIENTS[key] = new_client(service, region, endpoint_url, **credentials)
+                if SESSION.get_credentials() is None:
+                    raise botocore.exceptions.NoCredentialsError()
+                session = botocore.session.Session()
+                session.register_component("data_loader", SESSION.get_component("data_loader"))
+                session.register_component("credential_provider", botocore.credentials.CredentialResolver(
+                    [AssumedRoleProvider(region, endpoint_url, role_arn, session_name)]))
+            CLIENTS[key] = new_client(service, region, endpoint_url, session=session)
         return CLIENTS[key]
 
 

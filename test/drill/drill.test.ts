@@ -15,7 +15,7 @@ import { formatReport, OBJECTIVES, readReports, rpoMet, writeReport, type DrillR
 import { runDrill } from "../../tools/drill/scenarios";
 import { TS_REGISTER } from "offline-plan/runner";
 import { renderHtml } from "../../tools/report/html";
-import { BUCKET, DrillWorld, untilChanged } from "../../tools/drill/world";
+import { BUCKET, DrillWorld, TRAFFIC_CLIENT, untilChanged } from "../../tools/drill/world";
 import { DR_BUCKET, VAULT_BUCKET } from "../../tools/drill/compromise";
 import { awsCall, createBucket, REPO, sharedMoto } from "../../tools/sandbox/scripts";
 import { rsaSigningKey, type PrivateJwk } from "../../tools/drill/oidc-server";
@@ -59,6 +59,20 @@ function assertCorruption(report: DrillReport): void {
     // The traffic client is spared by the corruption: its writes after it, until the switch, are the cost.
     assert.ok(report.rpo.afterFailure.notRecovered > 0, JSON.stringify(report.rpo));
     assert.match(formatReport(report), /writes? acknowledged after the failure \(of \d+ acknowledged after it\) not in the recovered database: the recovery point's cost, not a loss/);
+    // The cost named, not only counted (h32-oncall): whose tokens, acknowledged when, which rows.
+    const missing = report.rpo.afterFailure.missing!;
+    assert.ok(missing, JSON.stringify(report.rpo));
+    assert.deepEqual(missing.clients, [TRAFFIC_CLIENT]);
+    assert.equal(missing.md5.length + missing.more, report.rpo.afterFailure.notRecovered);
+    assert.ok(missing.md5.every((m) => /^[0-9a-f]{32}$/.test(m)));
+    assert.ok(Date.parse(missing.from) >= Date.parse(report.rpo.failureAt) - 1 && Date.parse(missing.from) <= Date.parse(missing.to), JSON.stringify(missing));
+    assert.match(formatReport(report), new RegExp(`^ {8}acknowledged from ${missing.from} to ${missing.to} \\(client ${TRAFFIC_CLIENT}\\); the tokens, as oauth2_authorization rows by md5\\(access_token_value\\), are in the JSON report's rpo\\.afterFailure\\.missing$`, "m"));
+    if (report.rpo.lostRows > 0) {
+        assert.equal(report.rpo.lost!.md5.length + report.rpo.lost!.more, report.rpo.lostRows);
+        assert.match(formatReport(report), new RegExp(`^ {4}the ${report.rpo.lostRows} writes? lost: acknowledged from \\S+ to \\S+ \\(client ${TRAFFIC_CLIENT}\\); .* rpo\\.lost$`, "m"));
+    } else {
+        assert.equal(report.rpo.lost, undefined);
+    }
 }
 
 /**
@@ -327,6 +341,9 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
         const pitr = html.slice(html.indexOf('data-scenario="corruption-pitr"')).split("</article>")[0];
         assert.doesNotMatch(pitr, /short of the target/);
         assert.match(pitr, /<span class="cost">\d+ of \d+<\/span> writes acknowledged after the failure not in the recovered database: the recovery point's cost/);
+        // Named there too: the span, the client, where the rows are (the JSON's rpo.afterFailure.missing; the dump's rpo.lost).
+        assert.match(pitr, /the recovery point's cost, not a loss against the target; acknowledged from \S+ to \S+ \(client oauth2-dr-drill-traffic\); the tokens, as oauth2_authorization rows by md5\(access_token_value\), are in the JSON report&#39;s rpo\.afterFailure\.missing/);
+        assert.match(dump, /the \d+ writes lost: acknowledged from \S+ to \S+ \(client oauth2-dr-drill-traffic\); .*rpo\.lost/);
         assert.equal(drillSection([]), "");
         assert.doesNotMatch(renderHtml([], []), /Last drill/);
         assert.deepEqual(readReports(path.join(dir, "none")), []);

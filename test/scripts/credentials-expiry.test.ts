@@ -10,11 +10,15 @@
  *   passed: botocore's refresh reads the same keys again and raises "still expired" (was exit 4).
  */
 import { strict as assert } from "assert";
+import { spawn } from "child_process";
+import * as fs from "fs";
 import * as http from "http";
 import * as net from "net";
+import * as os from "os";
+import * as path from "path";
 import { seedSql } from "../../tools/sandbox/oauth2-schema";
-import { explain, runScript, scriptEnv, useScriptServers } from "../../tools/sandbox/scripts";
-import { LOCALHOST } from "../../tools/sandbox/servers";
+import { baseEnv, createSecret, explain, resolvedHelperPython, runScript, scriptEnv, SCRIPTS, sharedMoto, useScriptServers } from "../../tools/sandbox/scripts";
+import { LOCALHOST, MotoServer } from "../../tools/sandbox/servers";
 
 describe("credentials that expire mid-run: exit 2 naming their source and expiry, not 4 (moto_server, a proxy shaping ExpiredToken)", function () {
     this.timeout(120_000);
@@ -106,5 +110,110 @@ describe("credentials that expire mid-run: exit 2 naming their source and expiry
         assert.equal(result.code, 2, explain(result));
         assert.match(result.stderr, /ERROR: the AWS credentials \(env\) have expired \(botocore refreshed them and they are still expired; valid until 2020-01-01T00:00:00Z, AWS_CREDENTIAL_EXPIRATION\): AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN in the environment: set them to new credentials/, explain(result));
         assert.doesNotMatch(result.stderr, /expired-secret|expired-token/);
+    });
+});
+
+/**
+ * The vault's restore-keys role (RESTORE_PRIVATE_KEYS_ROLE_ARN): the helper assumes it at the vault's endpoint and,
+ * since h32, assumes it again before the session ends (botocore's deferred refresh, as the CLI's assume-role
+ * profiles). Before, the role's credentials were kept for the helper's life: a call to the vault after the
+ * session's end (a helper serving a long restore or recovery, STS's default hour) failed with
+ * ExpiredTokenException. moto issues sessions but never expires them; a proxy in front of it shortens each
+ * session AssumeRole returns to 2 seconds (its Expiration) and refuses a call signed with a session past that
+ * with Secrets Manager's ExpiredTokenException, as AWS does.
+ */
+describe("the vault role's assumed credentials are renewed before they expire (aws-helper.py, moto_server behind a proxy that ends each session after 2 s)", function () {
+    this.timeout(60_000);
+    let moto: MotoServer;
+    before(async function () {
+        moto = await sharedMoto();
+    });
+
+    it("two reads of the vault's secret, the second after the first session ended: both answered, the role assumed twice, no call refused", async function () {
+        const secret = createSecret(moto, "oauth2-dr/refresh-keys", "armored keys (test)");
+        const sessions = new Map<string, number>();
+        const seen: string[] = [];
+        const target = new URL(moto.endpoint);
+        const proxy = http.createServer((request, response) => {
+            const chunks: Buffer[] = [];
+            request.on("data", (chunk: Buffer) => chunks.push(chunk));
+            request.on("end", () => {
+                const body = Buffer.concat(chunks);
+                const token = String(request.headers["x-amz-security-token"] ?? "");
+                const assume = body.includes("Action=AssumeRole");
+                const ends = sessions.get(token);
+                seen.push(assume ? "AssumeRole" : ends === undefined ? "call with the run's credentials" : Date.now() > ends ? "call with an ended session" : "call with a live session");
+                if (ends !== undefined && Date.now() > ends) {
+                    response.writeHead(400, { "Content-Type": "application/x-amz-json-1.1" });
+                    response.end(JSON.stringify({ __type: "ExpiredTokenException", message: "The security token included in the request is expired" }));
+                    return;
+                }
+                const upstream = http.request({ host: target.hostname, port: target.port, method: request.method, path: request.url, headers: request.headers }, (answer) => {
+                    const parts: Buffer[] = [];
+                    answer.on("data", (chunk: Buffer) => parts.push(chunk));
+                    answer.on("end", () => {
+                        let text = Buffer.concat(parts).toString("utf8");
+                        const headers = { ...answer.headers };
+                        if (assume && answer.statusCode === 200) {
+                            // The session moto issued ends in 2 s (its Expiration as STS writes it).
+                            const end = Date.now() + 2000;
+                            sessions.set(/<SessionToken>([^<]+)<\/SessionToken>/.exec(text)![1], end);
+                            text = text.replace(/<Expiration>[^<]+<\/Expiration>/, `<Expiration>${new Date(end).toISOString()}</Expiration>`);
+                            delete headers["content-length"];
+                        }
+                        response.writeHead(answer.statusCode ?? 502, headers);
+                        response.end(text);
+                    });
+                });
+                upstream.on("error", (err) => {
+                    response.writeHead(502);
+                    response.end(String(err));
+                });
+                upstream.end(body);
+            });
+        });
+        await new Promise<void>((resolve) => proxy.listen(0, LOCALHOST, () => resolve()));
+        const vault = `http://${LOCALHOST}:${(proxy.address() as net.AddressInfo).port}`;
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "h32r-"));
+        const socket = path.join(dir, "aws.sock");
+        const script = spawn("sleep", ["600"], { stdio: "ignore" });
+        const helper = spawn(resolvedHelperPython() ?? "python3", [path.join(SCRIPTS, "aws-helper.py"), socket, String(script.pid)], {
+            env: baseEnv({ ...moto.env(), AWS_ENDPOINT_URL: moto.endpoint }),
+            stdio: ["ignore", "ignore", "pipe"],
+        });
+        let helperErr = "";
+        helper.stderr!.on("data", (chunk: Buffer) => (helperErr += chunk.toString()));
+        const query = new URLSearchParams({ id: secret.arn, region: "us-east-1", endpoint_url: vault, role_arn: "arn:aws:iam::123456789012:role/oauth2-dr-vault-restore", role_session_name: "oauth2-dr-test" });
+        const read = () =>
+            new Promise<{ status: number; body: string }>((resolve, reject) => {
+                const call = http.request({ socketPath: socket, path: `/secretsmanager/get?${query}`, method: "GET" }, (answer) => {
+                    let body = "";
+                    answer.on("data", (chunk: Buffer) => (body += chunk.toString()));
+                    answer.on("end", () => resolve({ status: answer.statusCode ?? 0, body }));
+                });
+                call.on("error", reject);
+                call.end();
+            });
+        try {
+            for (let waited = 0; !fs.existsSync(socket); waited += 50) {
+                assert.ok(waited < 30_000 && helper.exitCode === null, `the helper did not start: ${helperErr}`);
+                await new Promise((resolve) => setTimeout(resolve, 50));
+            }
+            const first = await read();
+            assert.equal(first.status, 200, first.body);
+            assert.equal(JSON.parse(first.body).SecretString, "armored keys (test)");
+            // Past the first session's end, as a call an hour and more into a run.
+            const firstEnds = Math.max(...sessions.values());
+            await new Promise((resolve) => setTimeout(resolve, Math.max(0, firstEnds - Date.now()) + 300));
+            const second = await read();
+            assert.equal(second.status, 200, `${second.body} (calls the proxy saw: ${seen.join(", ")})`);
+            assert.equal(JSON.parse(second.body).SecretString, "armored keys (test)");
+            assert.deepEqual(seen, ["AssumeRole", "call with a live session", "AssumeRole", "call with a live session"]);
+        } finally {
+            helper.kill();
+            script.kill();
+            proxy.close();
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });

@@ -421,11 +421,13 @@ function backupPlanRoute(scp: PolicyStatement[] | undefined, alarmed: boolean): 
     if (!alarmed) {
         return { resource, attacker: `${short} allow (${why}; no alarm on backup jobs that never start declared in this tree)`, breakGlass: `${short} allow`, declared: false };
     }
-    const silencers = ["cloudwatch:DeleteAlarms", "cloudwatch:DisableAlarmActions"];
-    const silencer = silencers.find((action) => !decide(ATTACKER, action, {}, BACKUP_JOBS_ALARM_ARN));
+    // The alarm deleted or its actions disabled, or the topic it notifies left without endpoints.
+    const silencers = ["cloudwatch:DeleteAlarms", "cloudwatch:DisableAlarmActions", "sns:Unsubscribe", "sns:SetSubscriptionAttributes"];
+    const silencerResource = (action: string) => (action.startsWith("sns:") ? ALARM_SUBSCRIPTION_ARN : BACKUP_JOBS_ALARM_ARN);
+    const silencer = silencers.find((action) => !decide(ATTACKER, action, {}, silencerResource(action)));
     const alarm = "alarmed a day later: CloudWatch alarm oauth2-dr-prod-backup-jobs-missing (no backup job completed in the vault for a day, missing data breaching) notifies the alarm topic";
     return silencer
-        ? { resource, attacker: `${short} allow (${why}); ${alarm}, only while it stands, and ${silencer.replace(/^\w+:/, "")} on it first is not refused (${scpOpenReason(scp, silencer, {}, BACKUP_JOBS_ALARM_ARN)}): open`, breakGlass: `${short} allow; ${alarm}`, declared: false }
+        ? { resource, attacker: `${short} allow (${why}); ${alarm}, only while it stands, and ${silencer.replace(/^\w+:/, "")} on ${silencer.startsWith("sns:") ? `its topic's subscription ${ALARM_SUBSCRIPTION_ARN}` : "it"} first is not refused (${scpOpenReason(scp, silencer, {}, silencerResource(silencer))}): open`, breakGlass: `${short} allow; ${alarm}`, declared: false }
         : { resource, attacker: `${short} allow (${why}); not refused, ${alarm}; silencing it first (${silencers.map((a) => a.replace(/^\w+:/, "")).join(", ")}) deny by the organization SCP`, breakGlass: `${short} allow; ${alarm}`, declared: true };
 }
 
@@ -493,6 +495,8 @@ export function scpDecider(scp: PolicyStatement[] | undefined): (arn: string, ac
 /** Prod's names as the stacks declare them (components/retention-alarm.ts namePrefix, trailName; Pulumi.prod.yaml alarmTopicArn). */
 const ALARM_TOPIC_ARN = `arn:aws:sns:us-east-1:${PROD_ACCOUNT}:oauth2-dr-alarms`;
 const TRAIL_ARN = `arn:aws:cloudtrail:us-east-1:${PROD_ACCOUNT}:trail/oauth2-dr-prod-management-events`;
+/** One of the alarm topic's subscriptions (the on-call's endpoint): the ARN sns:Unsubscribe names, the topic's and an id. */
+const ALARM_SUBSCRIPTION_ARN = `${ALARM_TOPIC_ARN}:3f2b8c1e-0d4a-4e6b-9a7c-5b1d2e3f4a5b`;
 
 /** The calls that silence the retention alarm before the call it watches: [action, what it silences]. */
 const ALARM_SILENCERS: [string, string][] = [
@@ -500,11 +504,15 @@ const ALARM_SILENCERS: [string, string][] = [
     ["events:RemoveTargets", "removing the rule's target"],
     ["cloudtrail:StopLogging", "stopping the trail EventBridge needs for CloudTrail's events"],
     ["sns:DeleteTopic", "deleting the alarm topic"],
+    // The topic stands and delivers to nobody (the red team's residual, h32).
+    ["sns:Unsubscribe", "unsubscribing the alarm topic's endpoints"],
+    ["sns:SetSubscriptionAttributes", "giving the alarm topic's subscriptions a filter policy no message matches"],
 ];
 
 /** [action, resource ARN, what it does] for each silencer of the rule `rule` (its name). */
 function alarmChainRoutes(rule: string): [string, string, string][] {
-    const resourceOf = (action: string) => (action.startsWith("events:") ? `arn:aws:events:us-east-1:${PROD_ACCOUNT}:rule/${rule}` : action.startsWith("cloudtrail:") ? TRAIL_ARN : ALARM_TOPIC_ARN);
+    const resourceOf = (action: string) =>
+        action.startsWith("events:") ? `arn:aws:events:us-east-1:${PROD_ACCOUNT}:rule/${rule}` : action.startsWith("cloudtrail:") ? TRAIL_ARN : action === "sns:Unsubscribe" || action === "sns:SetSubscriptionAttributes" ? ALARM_SUBSCRIPTION_ARN : ALARM_TOPIC_ARN;
     return ALARM_SILENCERS.map(([action, what]) => [action, resourceOf(action), what]);
 }
 

@@ -29,7 +29,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type { ScriptResult } from "../sandbox/scripts";
 import { runScript } from "../sandbox/scripts";
-import { OBJECTIVES, POINT_IN_TIME_PATH, rpoMet, type DrillReport, type DrillStep, type Scenario } from "./report";
+import { NAMED_WRITES_MAX, OBJECTIVES, POINT_IN_TIME_PATH, rpoMet, type DrillReport, type DrillStep, type NamedWrites, type Scenario } from "./report";
 import { compromiseDrill, LOCK_DAYS } from "./compromise";
 import { BUCKET, DrillWorld, type Ack, dbUrl, SMOKE_CLIENT, TRAFFIC_CLIENT } from "./world";
 import { freePort, type MotoServer } from "../sandbox/servers";
@@ -106,6 +106,18 @@ export function measureRpo(scenario: Scenario, acks: Ack[], survivors: Set<strin
     const point = m.recoveryPointAt ?? (kept.length > 0 ? Math.max(...kept.map(at)) : undefined);
     const windowSeconds = lost.length === 0 ? 0 : (m.failedAt - (point ?? Math.min(...lost.map(at)))) / 1000;
     const met = rpoMet(objective, lost.length, windowSeconds);
+    const missing = after.filter((a) => !survivors.has(a.md5));
+    // The writes named (what an operator must tell the clients): their span, whose, which rows.
+    const named = (writes: Ack[]): NamedWrites | undefined => writes.length === 0 ? undefined : {
+        from: new Date(Math.min(...writes.map((a) => a.at))).toISOString(),
+        to: new Date(Math.max(...writes.map((a) => a.at))).toISOString(),
+        clients: [...new Set(writes.map((a) => a.client).filter((c): c is string => c !== undefined))].sort(),
+        table: "oauth2_authorization",
+        md5: writes.slice(0, NAMED_WRITES_MAX).map((a) => a.md5),
+        more: Math.max(0, writes.length - NAMED_WRITES_MAX),
+    };
+    const lostNamed = named(lost);
+    const missingNamed = named(missing);
     return {
         failureAt: m.failedAtText ?? new Date(m.failedAt).toISOString(),
         failureEvidence: m.failureEvidence,
@@ -113,7 +125,8 @@ export function measureRpo(scenario: Scenario, acks: Ack[], survivors: Set<strin
         acknowledged: before.length,
         lostRows: lost.length,
         windowSeconds,
-        afterFailure: { acknowledged: after.length, notRecovered: after.filter((a) => !survivors.has(a.md5)).length },
+        afterFailure: { acknowledged: after.length, notRecovered: missing.length, ...(missingNamed ? { missing: missingNamed } : {}) },
+        ...(lostNamed ? { lost: lostNamed } : {}),
         target: objective.rpo,
         targetSeconds: objective.rpoSeconds,
         met,

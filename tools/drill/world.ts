@@ -475,6 +475,8 @@ export interface Ack {
     /** md5 of the token value, as stored in oauth2_authorization.access_token_value. */
     md5: string;
     at: number;
+    /** The client the token was issued to (the report names whose writes were lost). */
+    client?: string;
 }
 
 /**
@@ -487,7 +489,7 @@ export class Traffic {
     private running = true;
     private readonly loop: Promise<void>;
 
-    constructor(private readonly tokenUrl: string, clientId: string, secret: string, private readonly pauseMs = 20) {
+    constructor(private readonly tokenUrl: string, private readonly clientId: string, secret: string, private readonly pauseMs = 20) {
         const authorization = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString("base64")}`;
         this.loop = this.run(authorization);
     }
@@ -503,7 +505,7 @@ export class Traffic {
                 });
                 const body = (await response.json()) as { access_token?: string };
                 if (response.status === 200 && body.access_token) {
-                    this.acks.push({ md5: createHash("md5").update(body.access_token).digest("hex"), at: Date.now() });
+                    this.acks.push({ md5: createHash("md5").update(body.access_token).digest("hex"), at: Date.now(), client: this.clientId });
                 } else {
                     this.failures++;
                 }
