@@ -76,6 +76,15 @@ from http.server import BaseHTTPRequestHandler  # noqa: E402
 from urllib.parse import parse_qs, unquote, urlsplit  # noqa: E402
 
 
+# botocore's httpsession imports urllib3.contrib.pyopenssl for one name, orig_util_SSLContext: urllib3's own
+# SSLContext (the standard library's ssl.SSLContext), kept there in case pyOpenSSL replaces it; when that import
+# fails, botocore takes the same class from urllib3.util.ssl_. Where pyOpenSSL is installed (the backup image:
+# Debian's urllib3 1.26 and python3-openssl, which awscli pulls in), the import loaded pyOpenSSL and cryptography
+# for nothing: 25 to 50 ms of CPU at every start. Refused here (a None in sys.modules is an ImportError): the
+# same SSLContext, and pyOpenSSL was never injected into urllib3 before either (nothing here calls
+# inject_into_urllib3). test/scripts/helper-start.test.ts.
+sys.modules.setdefault("urllib3.contrib.pyopenssl", None)
+
 try:
     import botocore.exceptions
     import botocore.loaders

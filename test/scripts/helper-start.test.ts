@@ -6,8 +6,9 @@
  */
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
-import { resolvedHelperPython, SCRIPTS } from "../../tools/sandbox/scripts";
+import { resolvedHelperPython, SCRIPTS, tempDir } from "../../tools/sandbox/scripts";
 
 /** Runs PROGRAM (python) after the helper's module code has run (not its main: no socket), with `helper` its globals; its last line of output is JSON. */
 function afterStart(program: string, env: Record<string, string> = {}) {
@@ -83,5 +84,32 @@ describe("aws-helper.py start-up: no garbage collection over what the start-up l
         );
         assert.match(String(seen.error), /not a url/);
         assert.equal(seen.enabled, true);
+    });
+});
+
+describe("aws-helper.py start-up: pyOpenSSL is not loaded for botocore's SSLContext", function () {
+    this.timeout(60_000);
+    let dir: string;
+    before(() => (dir = tempDir("oauth2-dr-helper-start-")));
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("urllib3.contrib.pyopenssl is never imported (a stand-in OpenSSL first on the path says so), and botocore's SSLContext is the standard library's", function () {
+        // The stand-in records that it was imported, then fails as a python without pyOpenSSL does: botocore falls
+        // back either way, so only the record tells whether the helper paid for the import.
+        const stand_in = path.join(dir, "path", "OpenSSL");
+        fs.mkdirSync(stand_in, { recursive: true });
+        const record = path.join(dir, "openssl-imported");
+        fs.writeFileSync(path.join(stand_in, "__init__.py"), `open(${JSON.stringify(record)}, "w").close()\nraise ImportError("a stand-in OpenSSL")\n`);
+        const seen = afterStart(
+            [
+                "import ssl",
+                "helper['warm_s3']()",
+                "print(json.dumps({'same': sys.modules['botocore.httpsession'].SSLContext is ssl.SSLContext, 'openssl': 'OpenSSL' in sys.modules}))",
+            ].join("\n"),
+            { PYTHONPATH: path.dirname(stand_in) },
+        );
+        assert.equal(fs.existsSync(record), false, "the helper's start-up imported OpenSSL (urllib3.contrib.pyopenssl)");
+        assert.equal(seen.openssl, false);
+        assert.equal(seen.same, true, "botocore's SSLContext is not ssl.SSLContext");
     });
 });
