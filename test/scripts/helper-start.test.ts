@@ -87,6 +87,18 @@ describe("aws-helper.py start-up: no garbage collection over what the start-up l
     });
 });
 
+describe("tools/sandbox/aws-rpc.py (the tests' own AWS calls) loads aws-helper.py's module code but not its warm_s3", function () {
+    it("runs with the garbage collector enabled", function () {
+        const python = resolvedHelperPython();
+        assert.ok(python);
+        const rpc = path.join(SCRIPTS, "..", "tools", "sandbox", "aws-rpc.py");
+        const program = `import gc, runpy\nrunpy.run_path(${JSON.stringify(rpc)}, run_name="aws_rpc")\nprint(gc.isenabled())`;
+        const result = spawnSync(python!, ["-c", program], { encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp" }, timeout: 30_000 });
+        assert.equal(result.status, 0, result.stderr);
+        assert.equal(result.stdout.trim(), "True");
+    });
+});
+
 describe("aws-helper.py start-up: pyOpenSSL is not loaded for botocore's SSLContext", function () {
     this.timeout(60_000);
     let dir: string;
