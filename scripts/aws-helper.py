@@ -51,9 +51,19 @@ every object put or uploaded gets its own S3 Object Lock retain-until date that 
 that the buckets' policy floor of that many days holds when S3 receives the request) from now (the
 bucket's default retention covers the rest); unset, the bucket's default applies alone.
 """
+import gc
 import os
 import re
 import sys
+
+# Python's cyclic garbage collector, paused for the start-up (imports, the session, the S3 client: warm_s3). The
+# start-up allocates some 84,000 long-lived objects (botocore's modules, S3's model and endpoint rules) and no
+# garbage to speak of (about 600 objects in cycles, 0.3 MB), yet the collector ran about a hundred times over
+# it (5 to 10 ms of CPU), and the first full collection after it (during the run's next client or calls) walked
+# all of it again (15 to 25 ms). warm_s3 moves what the start-up made to the collector's permanent generation
+# (gc.freeze: never walked again, never freed: it lives as long as the process anyway) and resumes collecting
+# what the calls make. bench/README.md section 5 (h32-helperstart).
+gc.disable()
 
 
 # The helper's own modules. (The restore commands, several processes at once during a restore, are in
@@ -66,6 +76,15 @@ from datetime import datetime, timedelta, timezone  # noqa: E402
 from http.server import BaseHTTPRequestHandler  # noqa: E402
 from urllib.parse import parse_qs, unquote, urlsplit  # noqa: E402
 
+
+# botocore's httpsession imports urllib3.contrib.pyopenssl for one name, orig_util_SSLContext: urllib3's own
+# SSLContext (the standard library's ssl.SSLContext), kept there in case pyOpenSSL replaces it; when that import
+# fails, botocore takes the same class from urllib3.util.ssl_. Where pyOpenSSL is installed (the backup image:
+# Debian's urllib3 1.26 and python3-openssl, which awscli pulls in), the import loaded pyOpenSSL and cryptography
+# for nothing: 25 to 50 ms of CPU at every start. Refused here (a None in sys.modules is an ImportError): the
+# same SSLContext, and pyOpenSSL was never injected into urllib3 before either (nothing here calls
+# inject_into_urllib3). test/scripts/helper-start.test.ts.
+sys.modules.setdefault("urllib3.contrib.pyopenssl", None)
 
 try:
     import botocore.exceptions
@@ -826,10 +845,21 @@ def serve(path, pid, handler, on_ready=None):
             pass
 
 
+def warm_s3():
+    """The S3 client, then the end of the start-up: what it made frozen, the collector resumed (also when the
+    client cannot be made: its error is the first call's to say)."""
+    try:
+        client("s3")
+    finally:
+        if hasattr(gc, "freeze"):  # Python 3.7 and later
+            gc.freeze()
+        gc.enable()
+
+
 def warm_clients():
     # Loading S3's service model takes a tenth of a second: done while the script's first call is on its way
     # (a call that needs the client before it is ready waits on the lock). Secrets Manager's, when needed.
-    threading.Thread(target=client, args=("s3",), daemon=True).start()
+    threading.Thread(target=warm_s3, daemon=True).start()
 
 
 def main():
