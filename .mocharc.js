@@ -82,6 +82,8 @@ process.env.TEST_ONLY_GPG_S2K_COUNT = process.env.TEST_ONLY_GPG_S2K_COUNT || "10
 
 module.exports = {
     "node-option": [`require=${path.join(__dirname, "packages", "offline-plan", "register.cjs")}`],
+    // Each file must leave the worker's environment and working directory as it found them (the next file runs in the same process).
+    require: [path.join(__dirname, "test", "support", "process-state.cjs")],
     extension: ["ts"],
     timeout: 120000,
     reporter: "spec",
