@@ -3,7 +3,7 @@
  * of a measured run (tools/sandbox/file-timing.cjs: each file's wall, its CPU, the worker that ran it):
  *
  *   node tools/sandbox/suite-model.cjs RUN.jsonl [--cores 2] [--jobs 4,5] [--order run|longest|mocharc]
- *       [--split FILE=PARTS ...] [--hidden CGROUP-RUN.jsonl] [--files]
+ *       [--split FILE=PARTS ...] [--hidden CGROUP-RUN.jsonl] [--files] [--idle]
  *
  * Each file is a piece of work of W seconds that wants d = cpu / W cores while it runs; when the files running
  * at a moment want more than the cores, each advances at cores / (sum of d). W is fitted so that the model
@@ -76,6 +76,7 @@ function simulate(list, jobs) {
     let t = 0;
     let next = 0;
     let busyCore = 0;
+    const idleBySecond = [];
     for (;;) {
         for (const slot of slots) {
             if (!slot.file && slot.handover <= 0 && next < queue.length) {
@@ -92,6 +93,8 @@ function simulate(list, jobs) {
         const want = running.reduce((sum, s) => sum + (s.handover > 0 ? 1 : s.file.demand), 0);
         const rate = want > cores ? cores / want : 1;
         busyCore += Math.min(want, cores) * DT;
+        const second = Math.floor(t);
+        idleBySecond[second] = (idleBySecond[second] ?? 0) + (cores - Math.min(want, cores)) * DT;
         for (const s of running) {
             if (s.handover > 0) {
                 s.handover -= rate * DT;
@@ -107,7 +110,7 @@ function simulate(list, jobs) {
         }
         t += DT;
     }
-    return { end: t, files: out, idleCoreSeconds: CORES * t - busyCore };
+    return { end: t, files: out, idleCoreSeconds: CORES * t - busyCore, idleBySecond };
 }
 
 const model = files.map((f) => ({ ...f, work: Math.max(f.wall, 0.001), firstHandover: f.handover }));
@@ -126,7 +129,13 @@ for (let round = 0; round < 30; round++) {
 replay = simulate(model, workers);
 const measuredEnd = Math.max(...files.map((f) => f.start + f.wall));
 console.log(`measured: ${workers} workers, ${files.length} files, ${measuredEnd.toFixed(1)} s to the last file's end, ${files.reduce((s, f) => s + f.cpu, 0).toFixed(1)} CPU-s`);
-console.log(`replay (fitted): ${replay.end.toFixed(1)} s`);
+console.log(`replay (fitted): ${replay.end.toFixed(1)} s, idle core-s ${replay.idleCoreSeconds.toFixed(1)}`);
+if (args.includes("--idle")) {
+    // The replay's idle core-seconds per 10 s, to set beside the run's own (vmstat's id column).
+    const tens = [];
+    replay.idleBySecond.forEach((idle, second) => (tens[Math.floor(second / 10)] = (tens[Math.floor(second / 10)] ?? 0) + idle));
+    console.log(`  idle per 10 s: ${tens.map((idle) => idle.toFixed(1)).join(" ")}`);
+}
 
 let list = model.map((m) => ({ ...m }));
 for (const split of options("split")) {
