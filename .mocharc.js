@@ -3,7 +3,7 @@
  * takes the next file when it is free, so a long file left for last would run alone on one core while the other
  * idles. Five: the script files wait (connect and lock timeouts they prove, servers starting, a frozen S3, the
  * drill's traffic) for much of their wall time. In main's quiet run of 2026-12-05 07:05 (4 workers, 158.8 s) the
- * machine was idle 15 core-seconds of 318, nearly all of it in the first 50 s, while the four longest files
+ * machine was idle 15 core-seconds of 316, nearly all of it in the first 50 s, while the four longest files
  * waited together; the suite's CPU (about 300 s, counting the daemonized PostgreSQL, gpg-agent and the workers'
  * shared moto that `time` does not see) took the rest, so the run is CPU-bound: a fifth worker takes that idle
  * time (model: 159 -> 151 s), a sixth nothing more (bench/README.md section 5). `npx mocha --jobs 4` overrides it.
