@@ -38,9 +38,8 @@ const measured = fs
     .split("\n")
     .filter(Boolean)
     .map((line) => JSON.parse(line));
-const root = commonRoot(measured.map((r) => r.file));
 const files = measured.map((r) => ({
-    file: path.relative(root, r.file),
+    file: repoPath(r.file),
     worker: r.pid,
     start: r.start / 1000,
     wall: r.ms / 1000,
@@ -48,14 +47,19 @@ const files = measured.map((r) => ({
 }));
 const hiddenRun = option("hidden");
 if (hiddenRun) {
+    // Files are matched by their path in the repository (the two runs may be clones in other directories).
     const ratio = new Map();
-    for (const line of fs.readFileSync(hiddenRun, "utf8").split("\n").filter(Boolean)) {
-        const r = JSON.parse(line);
+    const lines = fs
+        .readFileSync(hiddenRun, "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => JSON.parse(line));
+    for (const r of lines) {
         const seen = r.selfCpu + r.childCpu;
         // A file that stops the worker's shared server (sandbox.test.ts) reaps CPU a cgroup billed to earlier files.
-        ratio.set(path.basename(path.dirname(r.file)) + "/" + path.basename(r.file), seen > 0.05 ? Math.max(1, r.cgroupCpu / seen) : 1);
+        ratio.set(repoPath(r.file), seen > 0.05 && r.cgroupCpu !== undefined ? Math.max(1, r.cgroupCpu / seen) : 1);
     }
-    for (const f of files) f.cpu *= ratio.get(path.basename(path.dirname(f.file)) + "/" + path.basename(f.file)) ?? 1;
+    for (const f of files) f.cpu *= ratio.get(f.file) ?? 1;
 }
 const t0 = Math.min(...files.map((f) => f.start));
 for (const f of files) f.start -= t0;
@@ -167,8 +171,8 @@ if (args.includes("--files")) {
     for (const m of list) console.log(`  ${m.file} W ${m.work.toFixed(1)} s, d ${m.demand.toFixed(2)}, cpu ${m.cpu.toFixed(1)}`);
 }
 
-function commonRoot(paths) {
-    let prefix = path.dirname(paths[0]);
-    while (!paths.every((p) => p.startsWith(prefix + path.sep))) prefix = path.dirname(prefix);
-    return prefix;
+/** A test file's path in the repository (test/..., packages/<name>/test/...), wherever the run's clone was. */
+function repoPath(file) {
+    const match = /(?:^|\/)((?:packages\/[^/]+\/)?test\/.*)$/.exec(file);
+    return match ? match[1] : file;
 }
