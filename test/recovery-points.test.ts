@@ -35,10 +35,9 @@ import { PRIVATE_KEYS_SECRET_NAME } from "../components/vault-account";
 import { readOutputs, UsageError } from "../tools/recovery-points/stack";
 import { parseStackConfig } from "../lib/config";
 import { loadStackSettings } from "offline-plan/stack-settings";
+import { useEnv } from "./support/process-state";
 
 const REPO = path.resolve(__dirname, "..");
-// The SDK's notice about its 2027 releases and Node 22 (the CLI turns it off the same way).
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 /** The text with its wrapped lines joined (messages are wrapped at 100 columns). */
 const flat = (text: string) => text.replace(/ \\\n\s*/g, " ").replace(/\n\s+/g, " ");
 const ACCOUNT = "123456789012";
@@ -190,6 +189,8 @@ function acceptedByConfig(stack: string, key: string, value: string, now: Date):
 }
 
 describe("recovery-points: the database's recovery points, newest first, each with its restore", function () {
+    // The SDK's notice about its 2027 releases and Node 22 (the CLIs turn it off the same way); for this file only.
+    useEnv({ AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" });
     this.timeout(60_000);
     let moto: MotoServer;
     let scratch: string;

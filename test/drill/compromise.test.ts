@@ -9,8 +9,7 @@ import { CreateBucketCommand, DeleteBucketReplicationCommand, HeadObjectCommand,
 import { ATTACKER, BREAK_GLASS_ROLE, declaredGuards, replicate } from "../../tools/drill/compromise";
 import { evaluate, statementsOf, type PolicyStatement } from "../../tools/drill/policy-eval";
 import { MotoServer } from "../../tools/sandbox/servers";
-
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+import { useEnv } from "../support/process-state";
 
 /** The guards' shape as h23's components declare them: an explicit Deny to everyone but the break-glass role. */
 const guard = (actions: string[]) => (breakGlass: string) => ({
@@ -20,6 +19,8 @@ const guard = (actions: string[]) => (breakGlass: string) => ({
 const ADMIN: PolicyStatement = { Effect: "Allow", Action: "*", Resource: "*" };
 
 describe("compromise drill: the deletion guards as data (moto does not evaluate resource policies)", function () {
+    // The SDK's notice about its 2027 releases and Node 22 (the CLIs turn it off the same way); for this file only.
+    useEnv({ AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" });
     it("an explicit Deny except the break-glass role denies the production administrator and allows the break-glass role; other actions stay allowed", function () {
         const statements = [...statementsOf(guard(["secretsmanager:DeleteSecret", "secretsmanager:PutResourcePolicy"])(BREAK_GLASS_ROLE)), ADMIN];
         assert.equal(evaluate(statements, ATTACKER, "secretsmanager:DeleteSecret"), "deny");
@@ -215,6 +216,8 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
 });
 
 describe("compromise drill: the stand-in for S3 replication (moto does not replicate)", function () {
+    // The SDK's notice about its 2027 releases and Node 22 (the CLIs turn it off the same way); for this file only.
+    useEnv({ AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" });
     this.timeout(60_000);
     let moto: MotoServer;
     before(async () => {

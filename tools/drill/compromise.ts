@@ -73,15 +73,25 @@ const REPLICA_OF = "drill-replica-of";
 
 /** An S3 client of one principal on one account's endpoint (moto takes any key; the key id names the principal in its log). */
 function s3As(moto: MotoServer, principal: string): S3Client {
-    // The SDK's notice about its 2027 releases and Node 22 (the recovery-points CLI turns it off the same way).
-    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-    return new S3Client({
-        endpoint: moto.endpoint,
-        region: "us-east-1",
-        forcePathStyle: true,
-        maxAttempts: 1,
-        credentials: { accessKeyId: principal, secretAccessKey: "drill" },
-    });
+    // The SDK's notice about its 2027 releases and Node 22 (the recovery-points CLI turns it off the same way):
+    // the SDK reads the variable when a client is made, so it is set for that alone and the caller's environment
+    // (a test worker's, which runs other files after this one) is left as it was.
+    const name = "AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED";
+    const was = process.env[name];
+    process.env[name] = was ?? "true";
+    try {
+        return new S3Client({
+            endpoint: moto.endpoint,
+            region: "us-east-1",
+            forcePathStyle: true,
+            maxAttempts: 1,
+            credentials: { accessKeyId: principal, secretAccessKey: "drill" },
+        });
+    } finally {
+        if (was === undefined) {
+            delete process.env[name];
+        }
+    }
 }
 
 async function lockedBucket(s3: S3Client, bucket: string): Promise<void> {

@@ -245,6 +245,15 @@ export class PgServer {
     }
 }
 
+/**
+ * util-linux's setpriv, when present: moto_server is started under `setpriv --pdeathsig KILL`, so that it dies
+ * with the process that started it however that process ends. The exit hook kills it on a normal exit, but a
+ * mocha worker that has not exited 1 s after the pool told it to is sent SIGTERM (workerpool's
+ * workerTerminateTimeout), and a worker can be killed outright: its shared moto (unref'd, tools/sandbox/scripts.ts
+ * sharedMoto) was then left running, 70 to 200 MB each (25 such orphans on this machine on 2026-12-05).
+ */
+const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((file) => fs.existsSync(file));
+
 /** moto_server: S3, Secrets Manager and RDS in memory. */
 export class MotoServer {
     private stopped = false;
@@ -283,7 +292,9 @@ export class MotoServer {
         const port = await freePort();
         const logFile = path.join(os.tmpdir(), `oauth2-dr-moto-${port}.log`);
         const out = fs.openSync(logFile, "w");
-        const child = spawn("moto_server", ["-H", LOCALHOST, "-p", String(port)], { stdio: ["ignore", out, out], env: { ...process.env, ...env } });
+        const argv = ["moto_server", "-H", LOCALHOST, "-p", String(port)];
+        const [command, ...args] = SETPRIV ? [SETPRIV, "--pdeathsig", "KILL", ...argv] : argv;
+        const child = spawn(command, args, { stdio: ["ignore", out, out], env: { ...process.env, ...env } });
         fs.closeSync(out);
         const server = new MotoServer(port, child, logFile);
         const deadline = Date.now() + 30_000;
