@@ -1,10 +1,12 @@
 /**
- * mocha's configuration (npm test). Four workers on two cores, and the test files longest first: each worker
+ * mocha's configuration (npm test). Five workers on two cores, and the test files longest first: each worker
  * takes the next file when it is free, so a long file left for last would run alone on one core while the other
- * idles. Four, not two or three: the script files wait (connect and lock timeouts they prove, servers starting, a
- * frozen S3, the drill's traffic) for much of their wall time: with three workers a quiet run of 167 s left about
- * 80 of its 334 core-seconds idle (1.25 cores busy over the first 40 s, by the files' own CPU), which a fourth
- * worker's file takes (bench/README.md section 5). `npx mocha --jobs 3` overrides it.
+ * idles. Five: the script files wait (connect and lock timeouts they prove, servers starting, a frozen S3, the
+ * drill's traffic) for much of their wall time. In main's quiet run of 2026-12-05 07:05 (4 workers, 158.8 s) the
+ * machine was idle 15 core-seconds of 316, nearly all of it in the first 50 s, while the four longest files
+ * waited together; the suite's CPU (about 300 s, counting the daemonized PostgreSQL, gpg-agent and the workers'
+ * shared moto that `time` does not see) took the rest, so the run is CPU-bound: a fifth worker takes that idle
+ * time (model: 159 -> 151 s), a sixth nothing more (bench/README.md section 5). `npx mocha --jobs 4` overrides it.
  * Every *.test.ts under test/ and under each workspace package's test/ (packages/<name>/test) runs exactly once: the list below only orders them (a name that no longer
  * exists is skipped; a new file runs after these, in name order).
  */
@@ -12,49 +14,58 @@ const fs = require("fs");
 const path = require("path");
 
 const LONGEST_FIRST = [
-    // Measured 2026-12-04 late (h27-testwall: per-file wall times of whole runs and of the files alone, bench/README.md
-    // section 5), longest first; the files that wait (operator-trial, the drill, the fault files) before the others.
-    "test/drill/drill.test.ts",
-    "test/scripts/operator-trial.test.ts",
-    "test/scripts/restore-faults.test.ts",
+    // Measured 2026-12-05 07:05 (main's quiet whole run, 4 workers; each file's work fitted by
+    // tools/sandbox/suite-model.cjs, its CPU with what only a cgroup sees: bench/README.md section 5), longest
+    // first. typecheck and shellcheck where their cold runs (a fresh checkout, a changed .ts or script: 15 to 20 s
+    // and 11 s) put them; after `npm run lint`, as in CI, they take a second.
     "test/scripts/backup-faults.test.ts",
+    "test/scripts/restore-faults.test.ts",
+    "test/scripts/db-backup.test.ts",
+    "test/scripts/operator-trial.test.ts",
+    "test/drill/drill.test.ts",
     "test/scripts/backup-schemas.test.ts",
     "test/scripts/public-key.test.ts",
-    "test/scripts/db-backup.test.ts",
-    "test/validate/validate-service.test.ts",
     "test/scripts/wal-archive.test.ts",
     "test/programs.test.ts",
-    "test/scripts/backup-fail-fast.test.ts",
+    "test/validate/validate-service.test.ts",
     "test/typecheck.test.ts",
+    "test/scripts/backup-fail-fast.test.ts",
     "test/scripts/verification-record.test.ts",
     "test/scripts/shellcheck.test.ts",
-    "test/foundation-cli.test.ts",
     "test/policy/publishable.test.ts",
-    "test/policy/check.test.ts",
-    "test/scripts/exports.test.ts",
     "test/recovery-points.test.ts",
-    "test/report.test.ts",
-    "test/scripts/object-lock.test.ts",
-    "packages/offline-plan/test/compiled-modules.test.ts",
-    "test/policy/mutations.test.ts",
-    "packages/offline-plan/test/lazy-closure-modules.test.ts",
+    "test/scripts/delete-markers.test.ts",
+    "test/scripts/exports.test.ts",
+    "test/scripts/aws-credentials.test.ts",
+    "test/foundation-cli.test.ts",
+    "test/sdk-versions.test.ts",
+    "test/scripts/wait-progress.test.ts",
+    "test/scripts/credentials-expiry.test.ts",
+    "test/drill/drill-status.test.ts",
     "test/scripts/manifest-fields.test.ts",
-    "test/vault.test.ts",
-    "test/lint.test.ts",
-    "test/policy/immutability.test.ts",
-    "packages/offline-plan/test/plan-exit-hooks.test.ts",
     "test/scripts/sandbox.test.ts",
-    "test/backup-jobs.test.ts",
-    "packages/offline-plan/test/own-node-modules.test.ts",
-    "test/restore.test.ts",
-    "packages/offline-plan/test/register.test.ts",
-    "test/vault-accounts.test.ts",
-    "test/promote.test.ts",
+    "packages/offline-plan/test/planning-process.test.ts",
     "packages/offline-plan/test/plan-runner.test.ts",
-    "test/policy/schedule.test.ts",
-    "test/clouds.test.ts",
+    "packages/offline-plan/test/packed.test.ts",
+    "packages/offline-plan/test/register.test.ts",
+    "test/layers.test.ts",
+    "packages/offline-plan/test/lazy-closure-modules.test.ts",
+    "test/report.test.ts",
+    "packages/offline-plan/test/compiled-modules.test.ts",
+    "test/program-waits.test.ts",
+    "test/scripts/object-lock.test.ts",
     "test/drill/compromise.test.ts",
-    "test/scripts/helper-stop.test.ts",
+    "test/backup-jobs.test.ts",
+    "test/policy/immutability.test.ts",
+    "test/policy/check.test.ts",
+    "test/vault-accounts.test.ts",
+    "test/lint.test.ts",
+    "test/restore.test.ts",
+    "packages/offline-plan/test/plan-exit-hooks.test.ts",
+    "test/vault.test.ts",
+    "packages/offline-plan/test/structure.test.ts",
+    "test/policy/mutations.test.ts",
+    "test/process-state.test.ts",
 ];
 
 function testFiles(dir) {
@@ -82,10 +93,12 @@ process.env.TEST_ONLY_GPG_S2K_COUNT = process.env.TEST_ONLY_GPG_S2K_COUNT || "10
 
 module.exports = {
     "node-option": [`require=${path.join(__dirname, "packages", "offline-plan", "register.cjs")}`],
+    // Each file must leave the worker's environment and working directory as it found them (the next file runs in the same process).
+    require: [path.join(__dirname, "test", "support", "process-state.cjs")],
     extension: ["ts"],
     timeout: 120000,
     reporter: "spec",
     parallel: true,
-    jobs: 4,
+    jobs: 5,
     spec: named ? [] : [...LONGEST_FIRST.filter((file) => all.includes(file)), ...all.filter((file) => !LONGEST_FIRST.includes(file))],
 };

@@ -38,6 +38,11 @@ export interface AlarmsArgs {
     replicating: boolean;
     /** Primary with AWS Backup: the vault whose job failures alarm. */
     backupVaultName?: pulumi.Input<string>;
+    /**
+     * The vaults its daily rule copies into (the DR region's, then the vault account's): AWS Backup publishes a copy
+     * job's metrics under its destination vault's name, so the copy failure alarms watch these names (h32).
+     */
+    copyDestinationVaultNames?: pulumi.Input<string>[];
     /** The bucket the db-backup CronJob writes database/ dumps to (dead man's switch). */
     dumpBucket?: { name: pulumi.Input<string>; prefix: string };
     tags: Record<string, string>;
@@ -56,7 +61,7 @@ export class Alarms extends pulumi.ComponentResource {
         }
         widgets.push(this.healthCheckAlarm(args));
         if (args.backupVaultName) {
-            widgets.push(this.awsBackupFailureAlarms(args, args.backupVaultName));
+            widgets.push(this.awsBackupFailureAlarms(args, args.backupVaultName, args.copyDestinationVaultNames ?? []));
         }
         if (args.dumpBucket) {
             this.dumpFreshnessAlarm(args, args.dumpBucket);
@@ -115,26 +120,32 @@ export class Alarms extends pulumi.ComponentResource {
         return metricWidget("Health check (1 = healthy)", "us-east-1", [["AWS/Route53", "HealthCheckStatus", "HealthCheckId", args.healthCheckId]]);
     }
 
-    /** A failed job or copy leaves the immutable copy (or its DR-region copy) behind the daily rule. */
-    private awsBackupFailureAlarms(args: AlarmsArgs, vaultName: pulumi.Input<string>): unknown {
-        for (const [id, metric] of [["backup-jobs-failed", "NumberOfBackupJobsFailed"], ["copy-jobs-failed", "NumberOfCopyJobsFailed"]] as const) {
-            this.metricAlarm(args, id, {
-                alarmDescription: `AWS Backup: ${metric} in the vault`,
-                namespace: "AWS/Backup",
-                metricName: metric,
-                dimensions: { BackupVaultName: vaultName },
-                statistic: "Sum",
-                period: 3600,
-                evaluationPeriods: 1,
-                threshold: 0,
-                comparisonOperator: "GreaterThanThreshold",
-                treatMissingData: "notBreaching",
-            });
-        }
+    /**
+     * A failed job or copy leaves the immutable copy (or its DR-region copy) behind the daily rule.
+     *
+     * Metric names and dimensions, checked 2026-12-05 (h32) against AWS's own text: the AWS Backup Developer Guide,
+     * "AWS Backup metrics with Amazon CloudWatch" (https://docs.aws.amazon.com/aws-backup/latest/devguide/cloudwatch.html):
+     * namespace AWS/Backup, NumberOfBackupJobsFailed, NumberOfCopyJobsFailed, NumberOfBackupJobsCompleted, example
+     * dimensions "Resource type, vault name. The vault name of copy jobs is that of their destination vault", and
+     * "Reporting criteria: There is a nonzero value" (no datapoint at all when nothing failed or completed); and the
+     * CloudWatch User Guide, "Supported metrics for resource tags for telemetry" (AWS/Backup, AWS::Backup::BackupVault),
+     * whose dimension column lists each combination "published together": `BackupVaultName` alone, and
+     * `BackupVaultName, ResourceType`, for each of these metrics. So the job alarms' dimension, the vault's name alone,
+     * is one AWS publishes; the copy alarm watched the source vault's name, under which no copy job is published
+     * (a copy failure never fired it): it now watches each destination vault's name, one alarm per destination.
+     * Where a copy job's metric is published (the source region and account, where the copy job runs and is listed,
+     * is assumed here; the guide does not say) is not confirmed.
+     */
+    private awsBackupFailureAlarms(args: AlarmsArgs, vaultName: pulumi.Input<string>, copyDestinations: pulumi.Input<string>[]): unknown {
+        this.metricAlarm(args, "backup-jobs-failed", failureAlarm("NumberOfBackupJobsFailed", "AWS Backup: NumberOfBackupJobsFailed in the vault", vaultName));
+        // The first destination keeps the alarm's former name (the DR region's vault); the vault account's is -isolated.
+        copyDestinations.forEach((destination, i) => {
+            this.metricAlarm(args, i === 0 ? "copy-jobs-failed" : i === 1 ? "copy-jobs-failed-isolated" : `copy-jobs-failed-${i + 1}`, failureAlarm("NumberOfCopyJobsFailed", pulumi.interpolate`AWS Backup: NumberOfCopyJobsFailed of the copies into the vault ${destination}`, destination));
+        });
         this.backupJobsMissingAlarm(args, vaultName);
         return metricWidget("AWS Backup failures", args.region, [
             ["AWS/Backup", "NumberOfBackupJobsFailed", "BackupVaultName", vaultName],
-            ["AWS/Backup", "NumberOfCopyJobsFailed", "BackupVaultName", vaultName],
+            ...copyDestinations.map((destination) => ["AWS/Backup", "NumberOfCopyJobsFailed", "BackupVaultName", destination]),
         ]);
     }
 
@@ -144,16 +155,11 @@ export class Alarms extends pulumi.ComponentResource {
      * This one fires when no backup job completed in the vault for a day: NumberOfBackupJobsCompleted ("the number
      * of completed backup jobs", AWS Backup Developer Guide, "AWS Backup metrics with Amazon CloudWatch") below 1
      * over one day, missing data breaching (a day without a job may have no datapoint at all).
-     * Checked 2026-12-05 (h31, docs and pages corpora): the namespace AWS/Backup and the metric name are AWS's:
-     * https://docs.aws.amazon.com/aws-backup/latest/devguide/monitoring.md ("You can use CloudWatch to track
-     * metrics ... AWS Backup metrics with Amazon CloudWatch", cloudwatch.md), and the guide's metric list
-     * (NumberOfBackupJobsCreated, ...Completed, ...Failed; quoted from the guide, 2021, by
-     * https://qiita.com/hayao_k/items/6823c4ae9ffd4bef43e2). The dimension name BackupVaultName is the API's
-     * field name for the vault (https://docs.aws.amazon.com/aws-backup/latest/devguide/API_BackupJob.html), and
-     * the one the failure alarms and widget above use; the guide's dimension table itself (cloudwatch.md) was not
-     * in either corpus, so whether AWS also publishes the metric with the vault alone (not only with ResourceType
-     * beside it) is not confirmed from the docs: if it does not, this alarm sees missing data and fires within a
-     * day of deployment, loud, never silent (treatMissingData breaching).
+     * The metric and its dimension (the vault's name alone, a combination AWS publishes): see the failure alarms
+     * above (h32, the Developer Guide's cloudwatch.html and the CloudWatch User Guide's table, which lists
+     * NumberOfBackupJobsCompleted under `BackupVaultName` and `BackupVaultName, ResourceType`). The guide's
+     * "Reporting criteria: There is a nonzero value" is why missing data is breaching here: a day without a
+     * completed job has no datapoint at all.
      */
     private backupJobsMissingAlarm(args: AlarmsArgs, vaultName: pulumi.Input<string>): void {
         this.metricAlarm(args, "backup-jobs-missing", {
@@ -214,4 +220,20 @@ function storageFreeWidget(args: AlarmsArgs): unknown {
 
 function metricWidget(title: string, region: string, metrics: pulumi.Input<string>[][]): unknown {
     return { type: "metric", width: 12, height: 6, properties: { title, region, stat: "Maximum", period: 300, metrics } };
+}
+
+/** A job failure alarm of AWS Backup: any failure in an hour, the metric under the vault's name (no datapoint: none failed). */
+function failureAlarm(metricName: string, alarmDescription: pulumi.Input<string>, vaultName: pulumi.Input<string>): cloudwatch.MetricAlarmArgs {
+    return {
+        alarmDescription,
+        namespace: "AWS/Backup",
+        metricName,
+        dimensions: { BackupVaultName: vaultName },
+        statistic: "Sum",
+        period: 3600,
+        evaluationPeriods: 1,
+        threshold: 0,
+        comparisonOperator: "GreaterThanThreshold",
+        treatMissingData: "notBreaching",
+    };
 }

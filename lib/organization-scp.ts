@@ -98,8 +98,11 @@ export const BACKUP_BUCKET_ARNS = [`arn:aws:s3:::${BACKUP_BUCKET_PREFIX}-*`, "ar
 /**
  * What silences the retention alarm (components/retention-alarm.ts) before the call it watches: the trail
  * EventBridge needs for CloudTrail's events (stopped, deleted, or its selectors narrowed), the rules (disabled,
- * deleted, re-patterned, their target removed) and the alarm topic (deleted, or its policy rewritten so that
- * EventBridge may not publish). The alarm on ModifyDBInstance retention 0 is only an alarm while these stand.
+ * deleted, re-patterned, their target removed) and the alarm topic (deleted, its policy rewritten so that
+ * EventBridge may not publish, or its endpoints unsubscribed or given a filter policy no message matches: the topic
+ * stands and delivers to nobody, h32; denied on the topic and on its subscriptions' ARNs, `<topic ARN>:<id>`, the
+ * ARN Unsubscribe and SetSubscriptionAttributes name). The alarm on ModifyDBInstance retention 0 is only an alarm
+ * while these stand.
  */
 export const ALARM_CHAIN_CHANGES = [
     "cloudtrail:StopLogging",
@@ -114,6 +117,8 @@ export const ALARM_CHAIN_CHANGES = [
     "sns:DeleteTopic",
     "sns:SetTopicAttributes",
     "sns:RemovePermission",
+    "sns:Unsubscribe",
+    "sns:SetSubscriptionAttributes",
 ];
 
 /**
@@ -195,6 +200,8 @@ export function organizationScp(inputs: ScpInputs): { Version: string; Statement
     const breakGlass = [...new Set(inputs.breakGlassRoleArns)].sort();
     const security = [...new Set(inputs.securityPrincipalArns)].sort();
     const topics = [...new Set(inputs.alarmTopicArns ?? [])].sort();
+    // Each topic and its subscriptions (Unsubscribe and SetSubscriptionAttributes name a subscription's ARN: the topic's and ":<id>").
+    const topicsAndSubscriptions = topics.flatMap((topic) => [topic, `${topic}:*`]);
     const exceptBreakGlass = { ArnNotLike: { "aws:PrincipalArn": [...breakGlass, ...security] } };
     // The project's tagged resources, changed only by the break-glass and security roles (`more` narrows the request).
     const projectOnlyByBreakGlass = (sid: string, actions: readonly string[], more: Record<string, unknown> = {}) => ({
@@ -221,7 +228,7 @@ export function organizationScp(inputs: ScpInputs): { Version: string; Statement
                 Sid: "Oauth2DrBackupConfigurationOnlyByBreakGlass",
                 Effect: "Deny",
                 Action: [...BUCKET_GUARD_CHANGES, ...ALARM_CHAIN_CHANGES, ...AUDIT_LOG_CHANGES, ...BACKUP_VAULT_CHANGES, "iam:CreateRole", ...BREAK_GLASS_ROLE_CHANGES],
-                Resource: [...BACKUP_BUCKET_ARNS, ...ALARM_CHAIN_ARNS, ...topics, ...AUDIT_LOG_ARNS, ...BACKUP_VAULT_ARNS, ...VERIFICATION_ROLE_ARNS],
+                Resource: [...BACKUP_BUCKET_ARNS, ...ALARM_CHAIN_ARNS, ...topicsAndSubscriptions, ...AUDIT_LOG_ARNS, ...BACKUP_VAULT_ARNS, ...VERIFICATION_ROLE_ARNS],
                 Condition: exceptBreakGlass,
             },
             { Sid: "Oauth2DrStayInOrganization", Effect: "Deny", Action: ORGANIZATION_EXIT, Resource: "*", Condition: { ArnNotLike: { "aws:PrincipalArn": security } } },

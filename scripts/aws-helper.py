@@ -43,16 +43,27 @@ prints, e.g. "An error occurred (NoSuchBucket) when calling the ListObjectsV2 op
   GET  /secretsmanager/get?id[&version]  {"ARN","Name","VersionId","SecretString"} as JSON
        [&region&endpoint_url[&role_arn&role_session_name]]  the same from another account (the vault's
                                         restore keys): its own region and endpoint ("" for the default), and
-                                        the credentials of role_arn (sts:AssumeRole there) when given
+                                        the credentials of role_arn (sts:AssumeRole there) when given, assumed
+                                        again before the session ends
 Environment: AWS_REGION, AWS_ENDPOINT_URL (tests), and the standard AWS credential chain. OBJECT_LOCK_MODE
 (COMPLIANCE or GOVERNANCE) and OBJECT_LOCK_RETAIN_DAYS (the job's data class, set by components/backup-jobs.ts):
 every object put or uploaded gets its own S3 Object Lock retain-until date that many days (and one hour, so
 that the buckets' policy floor of that many days holds when S3 receives the request) from now (the
 bucket's default retention covers the rest); unset, the bucket's default applies alone.
 """
+import gc
 import os
 import re
 import sys
+
+# Python's cyclic garbage collector, paused for the start-up (imports, the session, the S3 client: warm_s3). The
+# start-up allocates some 84,000 long-lived objects (botocore's modules, S3's model and endpoint rules) and no
+# garbage to speak of (about 600 objects in cycles, 0.3 MB), yet the collector ran about a hundred times over
+# it (5 to 10 ms of CPU), and the first full collection after it (during the run's next client or calls) walked
+# all of it again (15 to 25 ms). warm_s3 moves what the start-up made to the collector's permanent generation
+# (gc.freeze: never walked again, never freed: it lives as long as the process anyway) and resumes collecting
+# what the calls make. bench/README.md section 5 (h32-helperstart).
+gc.disable()
 
 
 # The helper's own modules. (The restore commands, several processes at once during a restore, are in
@@ -65,6 +76,15 @@ from datetime import datetime, timedelta, timezone  # noqa: E402
 from http.server import BaseHTTPRequestHandler  # noqa: E402
 from urllib.parse import parse_qs, unquote, urlsplit  # noqa: E402
 
+
+# botocore's httpsession imports urllib3.contrib.pyopenssl for one name, orig_util_SSLContext: urllib3's own
+# SSLContext (the standard library's ssl.SSLContext), kept there in case pyOpenSSL replaces it; when that import
+# fails, botocore takes the same class from urllib3.util.ssl_. Where pyOpenSSL is installed (the backup image:
+# Debian's urllib3 1.26 and python3-openssl, which awscli pulls in), the import loaded pyOpenSSL and cryptography
+# for nothing: 25 to 50 ms of CPU at every start. Refused here (a None in sys.modules is an ImportError): the
+# same SSLContext, and pyOpenSSL was never injected into urllib3 before either (nothing here calls
+# inject_into_urllib3). test/scripts/helper-start.test.ts.
+sys.modules.setdefault("urllib3.contrib.pyopenssl", None)
 
 try:
     import botocore.exceptions
@@ -268,8 +288,8 @@ CLIENTS = {}
 CLIENTS_LOCK = threading.Lock()
 
 
-def new_client(service, region, endpoint_url, **credentials):
-    created = SESSION.create_client(
+def new_client(service, region, endpoint_url, session=None, **credentials):
+    created = (session or SESSION).create_client(
         service,
         region_name=region,
         endpoint_url=endpoint_url,
@@ -297,24 +317,51 @@ def client(service):
         return CLIENTS[service]
 
 
+import botocore.credentials  # noqa: E402: part of botocore, checked above; here beside its one use
+
+
+class AssumedRoleProvider(botocore.credentials.CredentialProvider):
+    """The credentials of role_arn, assumed with the run's own (the chain's, themselves refreshed when they are
+    refreshable) at that endpoint and region, and assumed again before they expire: botocore's deferred refresh,
+    as the CLI does for an assume-role profile (from 15 minutes before the session's end, before each call). A
+    session of STS's default hour no longer ends a run that reads the vault later than that (h32: the keys were
+    assumed once per run, and a call past the hour failed with ExpiredTokenException, reported as the run's own
+    credentials' fault)."""
+
+    METHOD = "assume-role"
+    CANONICAL_NAME = "custom-oauth2-dr-assumed-role"
+
+    def __init__(self, region, endpoint_url, role_arn, session_name):
+        super().__init__()
+        self.fetcher = botocore.credentials.AssumeRoleCredentialFetcher(
+            # The STS client of each refresh, signed with the run's credentials as they are then.
+            client_creator=lambda service, **keys: new_client(service, region, endpoint_url, **keys),
+            source_credentials=SESSION.get_credentials(),
+            role_arn=role_arn,
+            extra_args={"RoleSessionName": session_name or "oauth2-dr-aws-helper"},
+        )
+
+    def load(self):
+        return botocore.credentials.DeferredRefreshableCredentials(refresh_using=self.fetcher.fetch_credentials, method=self.METHOD)
+
+
 def account_client(service, region, endpoint_url, role_arn, session_name):
     """Another account's (the vault's restore keys): its own region and endpoint, and, when role_arn is given,
     the credentials of that role (sts:AssumeRole at that endpoint with the chain's credentials, as
-    `aws sts assume-role` then `aws secretsmanager` with them). Once per run for each such account."""
+    `aws sts assume-role` then `aws secretsmanager` with them), renewed before they expire (AssumedRoleProvider).
+    One client per run for each such account."""
     key = (service, region, endpoint_url, role_arn)
     with CLIENTS_LOCK:
         if key not in CLIENTS:
-            credentials = {}
+            session = None
             if role_arn:
-                sts = CLIENTS.get(("sts", region, endpoint_url, None)) or new_client("sts", region, endpoint_url)
-                CLIENTS[("sts", region, endpoint_url, None)] = sts
-                assumed = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name or "oauth2-dr-aws-helper")["Credentials"]
-                credentials = {
-                    "aws_access_key_id": assumed["AccessKeyId"],
-                    "aws_secret_access_key": assumed["SecretAccessKey"],
-                    "aws_session_token": assumed["SessionToken"],
-                }
-            CLIENTS[key] = new_client(service, region, endpoint_url, **credentials)
+                if SESSION.get_credentials() is None:
+                    raise botocore.exceptions.NoCredentialsError()
+                session = botocore.session.Session()
+                session.register_component("data_loader", SESSION.get_component("data_loader"))
+                session.register_component("credential_provider", botocore.credentials.CredentialResolver(
+                    [AssumedRoleProvider(region, endpoint_url, role_arn, session_name)]))
+            CLIENTS[key] = new_client(service, region, endpoint_url, session=session)
         return CLIENTS[key]
 
 
@@ -798,10 +845,21 @@ def serve(path, pid, handler, on_ready=None):
             pass
 
 
+def warm_s3():
+    """The S3 client, then the end of the start-up: what it made frozen, the collector resumed (also when the
+    client cannot be made: its error is the first call's to say)."""
+    try:
+        client("s3")
+    finally:
+        if hasattr(gc, "freeze"):  # Python 3.7 and later
+            gc.freeze()
+        gc.enable()
+
+
 def warm_clients():
     # Loading S3's service model takes a tenth of a second: done while the script's first call is on its way
     # (a call that needs the client before it is ready waits on the lock). Secrets Manager's, when needed.
-    threading.Thread(target=client, args=("s3",), daemon=True).start()
+    threading.Thread(target=warm_s3, daemon=True).start()
 
 
 def main():

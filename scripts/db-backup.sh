@@ -329,7 +329,16 @@ tables=$(psql_ask "SELECT coalesce(string_agg(tablename, ' ' ORDER BY tablename)
     || die "$EX_DATABASE" "cannot list the oauth2_* tables"
 [[ -n "$tables" ]] || die "$EX_DATABASE" "no oauth2_* tables in schema ${DB_SCHEMA} of $(db_address)"
 psql_ask "$(tr '\n' ' ' <<<"$SCHEMA_JSON_SQL");" >"$WORK_DIR/schema.json" || die "$EX_DATABASE" "cannot read the schema of $(db_address)"
-jq -e 'type == "array"' "$WORK_DIR/schema.json" >/dev/null 2>&1 || die "$EX_DATABASE" "cannot read the schema of $(db_address): $(head -c 300 "$WORK_DIR/schema.json")"
+# One jq checks it and prints its lines as schema_lines does (its program), for the manifest's schema hash; any
+# other text (not one JSON array, or one whose lines that program fails on) takes the check and schema_hash's jq
+# as before: the same exit, message and hash. A jq start is 15 to 35 ms of CPU.
+if jq -nr '[inputs] | if length == 1 and (.[0] | type) == "array" then .[0][] | map(tostring) | @tsv else error("not one array") end' \
+    "$WORK_DIR/schema.json" >"$WORK_DIR/schema.lines" 2>/dev/null; then
+    schema_sha256=$(LC_ALL=C sort "$WORK_DIR/schema.lines" | sha256sum | cut -d' ' -f1)
+else
+    jq -e 'type == "array"' "$WORK_DIR/schema.json" >/dev/null 2>&1 || die "$EX_DATABASE" "cannot read the schema of $(db_address): $(head -c 300 "$WORK_DIR/schema.json")"
+    schema_sha256=$(schema_hash <"$WORK_DIR/schema.json") || true  # as before: its status was never looked at
+fi
 pg_dump_version=$(pg_dump --version)
 log "snapshot $snapshot of $(db_address) (server ${server_version}, ${database_bytes} bytes); tables: $tables"
 
@@ -428,7 +437,7 @@ jq -n --slurpfile schema "$WORK_DIR/schema.json" --rawfile counts "$WORK_DIR/cou
     --argjson size "$size" --arg sha256 "$sha256" --arg s3_version_id "$object_version" --arg source "$PASSPHRASE_SOURCE" --arg arn "$PASSPHRASE_SECRET_ARN" \
     --arg version "$PASSPHRASE_VERSION_ID" --arg pg_dump_version "$pg_dump_version" --arg server_version "$server_version" \
     --argjson database_bytes "$database_bytes" --arg started_at "$started_at" --arg finished_at "$finished_at" \
-    --arg schema_sha256 "$(schema_hash <"$WORK_DIR/schema.json")" --arg zstd_level "${ZSTD_LEVEL:-1}" \
+    --arg schema_sha256 "$schema_sha256" --arg zstd_level "${ZSTD_LEVEL:-1}" \
     --argjson encryption "$(encryption_json)" '
     {
         format: "oauth2-dr/db-backup-manifest/v2",
@@ -465,7 +474,14 @@ MANIFEST_WRITTEN=1
 aws_call POST /s3/put_newer "$WORK_DIR/latest.answer" "bucket=$BUCKET" "key=${BACKUP_PREFIX}latest.json" \
     --body "$WORK_DIR/manifest.json" 2>"$WORK_DIR/s3.err" \
     || die "$EX_STORAGE" "cannot write ${BACKUP_PREFIX}latest.json (the manifest $manifest_key is written): $(one_line_error "$WORK_DIR/s3.err")"
-newer=$(jq -r 'if .written then "" else .kept end' "$WORK_DIR/latest.answer")
+# The helper's answer when it wrote latest.json is exactly this text (json.dumps): no jq for it.
+answer=""
+IFS= read -r -d '' answer <"$WORK_DIR/latest.answer" || true
+if [[ "$answer" == '{"written": true}' ]]; then
+    newer=""
+else
+    newer=$(jq -r 'if .written then "" else .kept end' "$WORK_DIR/latest.answer")
+fi
 [[ -z "$newer" ]] || log "${BACKUP_PREFIX}latest.json already names a newer backup ($newer): left as it is"
 log "done: $OBJECT_KEY, $size bytes, sha256 $sha256"
 echo "$manifest_key"

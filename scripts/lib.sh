@@ -666,7 +666,7 @@ BACKUP_PREFIX="${BACKUP_PREFIX:-database/}"
 # (their jq programs, one output per line as jq -r writes it), for them to answer from instead of a jq each; a
 # manifest whose row_counts or schema those programs fail on (or print a NUL byte for) has no such reading,
 # and they run their own jq as before (same output, same error).
-declare -gA MANIFEST_FIELDS=() MANIFEST_TEXTS=() MANIFEST_LISTS=()
+declare -gA MANIFEST_FIELDS=() MANIFEST_TEXTS=() MANIFEST_LISTS=() MANIFEST_KINDS=()
 manifest_load() {
     local listing fields lists text="" i key
     # -n and input: an empty file is an error, not zero outputs.
@@ -676,14 +676,22 @@ manifest_load() {
                   | [$t, .column, .type, (.not_null | tostring)] | @tsv + "\n"] | add // "") catch null),
            (try "\([.schema_definition.tables[] | length] | add // 0) columns in \(.schema_definition.tables | length) tables"
             catch null)] as $lists
+        | . as $doc
         | del(.row_counts, .schema_definition.tables)
         | ($lists | map(if type == "string" and (explode | all(. != 0)) then "+" + . else "-" end))
           + [paths(scalars) as $p | getpath($p) as $v
            | select($v != null and $v != false and all($p[]; type == "string" and test("^[A-Za-z_][A-Za-z0-9_]*$")))
-           | ($p | "." + join(".")), ($v | tostring)] | @sh' "$1" 2>/dev/null) || return 1
+           | ($p | "." + join(".")), ($v | tostring)]
+          + [$doc | paths(type == "object" or type == "array" or . == null or . == false) as $p
+           | select(all($p[]; type == "string" and test("^[A-Za-z_][A-Za-z0-9_]*$")))
+           | ($p | "?." + join(".")),
+             (if $p == ["row_counts"] or $p == ["schema_definition", "tables"] then "held"
+              else $doc | getpath($p) | if . == null then "null" elif . == false then "false" else type end end)] | @sh' "$1" 2>/dev/null) || return 1
     # @sh quotes every key and value, so the eval only ever assigns words. The first three: "+TEXT" for the row
     # counts, the schema lines and the schema's size, "-" when they are left to their own jq; then the fields'
-    # paths and values.
+    # paths and values; then "?PATH" and the kind of every other value at such a path (object, array, null,
+    # false; "held" for the lists above, whose values are not among the fields), for manifest_get to answer a
+    # path the fields lack without a jq.
     eval "fields=($listing)"
     lists=("${fields[@]:0:3}")
     fields=("${fields[@]:3}")
@@ -693,8 +701,15 @@ manifest_load() {
     for key in "${!MANIFEST_LISTS[@]}"; do
         [[ "$key" != "$1"$'\x1f'* ]] || unset 'MANIFEST_LISTS[$key]'
     done
+    for key in "${!MANIFEST_KINDS[@]}"; do
+        [[ "$key" != "$1"$'\x1f'* ]] || unset 'MANIFEST_KINDS[$key]'
+    done
     for ((i = 0; i < ${#fields[@]}; i += 2)); do
-        MANIFEST_FIELDS["$1"$'\x1f'"${fields[i]}"]=${fields[i + 1]}
+        if [[ "${fields[i]}" == "?"* ]]; then
+            MANIFEST_KINDS["$1"$'\x1f'"${fields[i]#"?"}"]=${fields[i + 1]}
+        else
+            MANIFEST_FIELDS["$1"$'\x1f'"${fields[i]}"]=${fields[i + 1]}
+        fi
     done
     [[ "${lists[0]}" != +* ]] || MANIFEST_LISTS["$1"$'\x1f'row_counts]=${lists[0]#+}
     [[ "${lists[1]}" != +* ]] || MANIFEST_LISTS["$1"$'\x1f'schema_lines]=${lists[1]#+}
@@ -713,14 +728,33 @@ manifest_is_loaded() {
 
 # manifest_get FILE KEY: a scalar at a jq path (".passphrase.version_id") or a top-level key; "" when absent
 # (null and false count as absent, as jq's //). From manifest_load's reading when FILE is loaded and has the
-# scalar; by jq otherwise (a field it lacks, an object, an array element).
+# scalar, or when the path is absent there (nothing printed, as jq's `empty`: a missing key, or a null or false on
+# the way, through objects only: a symmetric dump's .passphrase.version_id, a v1 manifest's fields); by jq
+# otherwise (an object or array at the path, a path through a scalar or an array: jq's own output or error).
 manifest_get() {
-    local path=$2 key
+    local path=$2 key prefix="" part kind
+    local -a parts
     [[ "$path" == .* ]] || path=".$path"
     key="$1"$'\x1f'"$path"
     if [[ -n "${MANIFEST_FIELDS["$key"]+set}" ]] && manifest_is_loaded "$1"; then
         printf '%s\n' "${MANIFEST_FIELDS["$key"]}"
         return 0
+    fi
+    if [[ "$path" =~ ^(\.[A-Za-z_][A-Za-z0-9_]*)+$ && -n "${MANIFEST_TEXTS["$1"]+set}" ]] && manifest_is_loaded "$1"; then
+        IFS=. read -ra parts <<<"${path#.}"
+        for part in "${parts[@]}"; do
+            prefix+=".$part"
+            key="$1"$'\x1f'"$prefix"
+            # A scalar on the way (jq: "Cannot index string"): jq says it.
+            [[ -z "${MANIFEST_FIELDS["$key"]+set}" ]] || break
+            kind=${MANIFEST_KINDS["$key"]-absent}
+            case "$kind" in
+            absent | null) return 0 ;;
+            false) [[ "$prefix" != "$path" ]] || return 0; break ;;
+            object) [[ "$prefix" != "$path" ]] || break ;;
+            *) break ;;
+            esac
+        done
     fi
     jq -r "$path // empty | tostring" "$1"
 }

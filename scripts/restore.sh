@@ -122,6 +122,17 @@ manifests_hint() {
     fi
 }
 
+# refuse_missing_bucket: after a HEAD of the manifest answered 404 (a HEAD has no body: S3's NoSuchKey and
+# NoSuchBucket look the same), a bucket that is not there is said as such, a storage error naming it and where
+# its name comes from (was "no manifest ... (no such key): " with an empty hint, exit 7: a BUCKET typo
+# looked like a key typo). Also appended to a listing's NoSuchBucket.
+BUCKET_HINT="a typo in BUCKET? the stack's bucket is oauth2-backups-<stack>, and npm run recovery-points prints each restore command with it"
+refuse_missing_bucket() {
+    if ! manifest_keys >/dev/null 2>"$WORK_DIR/bucket.err" && grep -q 'NoSuchBucket' "$WORK_DIR/bucket.err"; then
+        die "$EX_STORAGE" "no bucket s3://$BUCKET (${AWS_REGION:-AWS_REGION unset}: $(one_line_error "$WORK_DIR/bucket.err")): $BUCKET_HINT"
+    fi
+}
+
 # restore_lock_announce BACKEND_PID TIMEOUT: while the swap's session (BACKEND_PID) waits for a lock, says so
 # after 2 s and then every 15 s, naming the relation and the sessions holding it.
 restore_lock_announce() {
@@ -152,9 +163,19 @@ cleanup() {
         restore_end_sessions
         remove_work_dir
     } 2>/dev/null
+    # Interrupted (Ctrl-C, a kill): say what state the target is in, the operator's first question. Only the
+    # swap's COMMIT changes it (RESTORE_COMMIT: "" before it is sent, "sent" while its answer is awaited, "committed").
+    if ((status == 130 || status == 143)); then
+        case "$RESTORE_COMMIT" in
+        committed) log "interrupted after the COMMIT: the restore into $(db_address) is complete (its checks passed before it)" ;;
+        sent) log "interrupted while the COMMIT was awaited: $(db_address) holds either the dump or its earlier state; check its row counts, or run the same command again (it restores either way)" ;;
+        *) log "interrupted before the swap: nothing was committed, the tables of $(db_address) are as they were and the staging schemas and scratch files are removed; run the same command again to restore" ;;
+        esac
+    fi
     [[ $status -eq 0 ]] || log "FAILED with exit code $status"
     exit "$status"
 }
+RESTORE_COMMIT=""
 exec {RESTORE_STDERR}>&2
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -195,7 +216,7 @@ if [[ -z "$manifest_key" ]]; then
     chosen_by_default=1
     hidden_checked=0
     manifest_key=$(latest_manifest_key "$source_db" 2>"$WORK_DIR/list.err") \
-        || die "$EX_STORAGE" "cannot list s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(one_line_error "$WORK_DIR/list.err")"
+        || die "$EX_STORAGE" "cannot list s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(one_line_error "$WORK_DIR/list.err")$(grep -q NoSuchBucket "$WORK_DIR/list.err" && printf ': %s' "$BUCKET_HINT")"
     HIDDEN_ON_DIE=hidden_refuse
     [[ -n "$manifest_key" ]] || hidden_refuse
     [[ -n "$manifest_key" ]] || die "$EX_NO_BACKUP" "no manifest of ${source_db} under s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(manifests_hint "$source_db")"
@@ -203,14 +224,14 @@ fi
 [[ "$manifest_key" == *.json ]] \
     || die "$EX_USAGE" "$manifest_key is not a manifest (manifests are <prefix>manifests/<name>.json); for a dump, pass --dump $manifest_key"
 if ! manifest_bytes=$(s3_size "$manifest_key" 2>"$WORK_DIR/s3.err"); then
-    grep -Eq '404|Not Found|NoSuchKey' "$WORK_DIR/s3.err" && die "$EX_NO_BACKUP" "no manifest $(s3_uri "$manifest_key") (no such key): $(manifests_hint "$source_db")"
+    grep -Eq '404|Not Found|NoSuchKey' "$WORK_DIR/s3.err" && refuse_missing_bucket && die "$EX_NO_BACKUP" "no manifest $(s3_uri "$manifest_key") (no such key): $(manifests_hint "$source_db")"
     die "$EX_STORAGE" "cannot read the manifest $(s3_uri "$manifest_key"): $(one_line_error "$WORK_DIR/s3.err")"
 fi
 ((manifest_bytes <= 4194304)) \
     || die "$EX_USAGE" "$(s3_uri "$manifest_key") has $manifest_bytes bytes: not a manifest (a manifest has a few KB; not read)"
 m="$WORK_DIR/manifest.json"
 if ! s3_get_file "$manifest_key" "$m" 2>"$WORK_DIR/s3.err"; then
-    grep -Eq '404|Not Found|NoSuchKey' "$WORK_DIR/s3.err" && die "$EX_NO_BACKUP" "no manifest $(s3_uri "$manifest_key") (no such key): $(manifests_hint "$source_db")"
+    grep -Eq '404|Not Found|NoSuchKey' "$WORK_DIR/s3.err" && refuse_missing_bucket && die "$EX_NO_BACKUP" "no manifest $(s3_uri "$manifest_key") (no such key): $(manifests_hint "$source_db")"
     die "$EX_STORAGE" "cannot read the manifest $(s3_uri "$manifest_key"): $(one_line_error "$WORK_DIR/s3.err")"
 fi
 manifest_load "$m" || die "$EX_NO_BACKUP" "$manifest_key is not a manifest (not JSON)"
@@ -563,12 +584,20 @@ if [[ $mismatches -ne 0 ]]; then
     session_ask "ROLLBACK;" || true
     die "$EX_VERIFY" "$mismatches check(s) differ from the manifest $manifest_key: rolled back, $(db_address) is unchanged"
 fi
+RESTORE_COMMIT=sent
 session_ask "COMMIT;" || session_failed "COMMIT in $(db_address) failed"
+RESTORE_COMMIT=committed
 kill_job "$lock_announcer"
 session_end
 # Committed: the swap's transaction dropped the staging schemas (swap.sql), the load's sessions ended with it and
 # the run's own session just now. The cleanup's connection (end the run's sessions, drop the staging schemas:
 # 0.05-0.15 s, with a pause while a session still shows) has nothing left to do: it is not opened.
 rm -f "$WORK_DIR/restore.sessions"
-log "restored $object_key into $(db_address)"
+# What the restored database holds, the operator's next question after a corruption: the dump's snapshot (its
+# started_at; finished_at for manifests without it), and that later writes are not in it.
+snapshot_at=$(manifest_get "$m" started_at) || snapshot_at=""
+[[ -n "$snapshot_at" ]] || snapshot_at=$(manifest_get "$m" finished_at) || snapshot_at=""
+restored_state=""
+[[ -z "$snapshot_at" ]] || restored_state=": the database as it was at $snapshot_at (pg_dump's snapshot); what was written after that is not in it"
+log "restored $object_key into $(db_address)$restored_state"
 echo "$manifest_key"

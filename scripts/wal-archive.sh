@@ -102,7 +102,8 @@
 # Output: push/fetch nothing (progress on stderr, which PostgreSQL writes to its log); base-backup the
 #   manifest key; restore one line naming the base backup, DIR and the recovery target.
 #
-# Exit codes: 0 ok; 2 usage or configuration; 3 database (base-backup: pg_basebackup or the connection
+# Exit codes: 0 ok; 2 usage or configuration (restore: also a target time without a zone or in the future, a
+#   DIR whose parent is missing, a base backup that does not fit where DIR is: no space, ulimit -f); 3 database (base-backup: pg_basebackup or the connection
 #   failed); 4 storage (S3 failed, an object is missing or of the wrong size, a segment would be overwritten
 #   with other contents); 5 encryption (no passphrase, gpg failed: wrong passphrase, tampered object);
 #   6 verification (sha256 of a segment or base backup differs from its record); 7 not in the archive
@@ -193,6 +194,42 @@ metadata() {
 
 # epoch TIME: seconds since 1970 with microseconds, from any time GNU date reads (RFC 3339, PostgreSQL's).
 epoch() { date -u -d "$1" +%s.%6N 2>/dev/null || die "$EX_USAGE" "not a time: \"$1\""; }
+
+# TARGET_FUTURE_SECONDS: how far after this machine's clock a recovery target may be (the clocks of this
+# machine and of the database server may differ by that much); a later one is refused.
+TARGET_FUTURE_SECONDS=60
+# target_epoch TIME WHERE: epoch of an operator's recovery target (WHERE: --target-time, or the file that gave
+# it). Refused (exit 2) when it names no time zone: GNU date would read "2026-12-04 15:32:29" as UTC here (-u),
+# and a time copied from a log or a clock in local time would then silently move the target by the zone's
+# offset. Told apart by reading it in two zones 14 hours apart: a time with its zone is the same instant in
+# both. Refused too when it is in the future: a recovery to a time after now replays the whole archive, the
+# damage included (`restore.pointInTime` refuses the same).
+target_epoch() {
+    local checked
+    checked=$(target_check "$1" "$2")
+    [[ "$checked" == ok\ * ]] || die "$EX_USAGE" "${checked#bad }"
+    printf '%s\n' "${checked#ok }"
+}
+
+# target_check TIME WHERE: "ok EPOCH", or "bad WHY" (target_epoch's checks, without dying: --target-time-file
+# waits for a corrected line instead of dropping the base backup it has in place).
+target_check() {
+    local utc far now
+    if ! utc=$(TZ=UTC0 date -d "$1" +%s.%6N 2>/dev/null) || ! far=$(TZ=ZONECHECK-14 date -d "$1" +%s.%6N 2>/dev/null); then
+        printf 'bad not a time: "%s" (%s)\n' "$1" "$2"
+        return 0
+    fi
+    if [[ "$utc" != "$far" ]]; then
+        printf 'bad %s\n' "the target time \"$1\" ($2) names no time zone: read as UTC it is $(date -u -d "@$utc" '+%Y-%m-%d %H:%M:%S+00'), as this machine's local time ($(date +%Z)) $(date -u -d "@$(date -d "$1" +%s)" '+%Y-%m-%d %H:%M:%S+00'); a time copied from a log or clock in local time would move the target: give it with its zone, e.g. '2026-12-04 14:32:29.104615+00' or '2026-12-04T14:32:29Z' (pg_xact_commit_timestamp prints the zone)"
+        return 0
+    fi
+    now=$(date -u +%s.%6N)
+    if awk -v t="$utc" -v n="$now" -v s="$TARGET_FUTURE_SECONDS" 'BEGIN { exit !(t > n + s) }'; then
+        printf 'bad %s\n' "the target time \"$1\" ($2) is $(date -u -d "@$utc" '+%Y-%m-%d %H:%M:%S+00'), in the future (this machine's clock: $(date -u -d "@$now" '+%Y-%m-%d %H:%M:%S+00')): a recovery to it would replay the whole archive, the damage included; give the last moment before the damage (a local time with a wrong zone does this too)"
+        return 0
+    fi
+    printf 'ok %s\n' "$utc"
+}
 
 push() {
     [[ $# -eq 2 ]] || die "$EX_USAGE" "$USAGE"
@@ -471,15 +508,24 @@ wait_for_target_file() {
     local every=${WAIT_PROGRESS_SECONDS:-60} started=${EPOCHREALTIME/[.,]/} next
     [[ "$every" =~ ^[1-9][0-9]*$ ]] || every=60
     next=$((started + every * 1000000))
-    until [[ -s "$file" ]] && line=$(<"$file") && line=${line%%$'\n'*} && [[ -n "$line" ]]; do
-        (( ${EPOCHREALTIME/[.,]/} < deadline )) || die "$EX_USAGE" "no target time in $file after $seconds s (--target-time-file)"
+    # A line that is not a usable target (no zone, in the future, not a time) is said once, and the wait goes on
+    # for a corrected one: the base backup in place is kept (was: exit 2, its download lost).
+    local checked="" refused="" problem=""
+    while :; do
+        if [[ -s "$file" ]] && line=$(<"$file") && line=${line%%$'\n'*} && [[ -n "$line" && "$line" != "$refused" ]]; then
+            checked=$(target_check "$line" "$file, --target-time-file")
+            [[ "$checked" != ok\ * ]] || break
+            refused=$line problem=${checked#bad }
+            log "WARNING: $problem; write the corrected time whole (echo TIME > $file.tmp && mv $file.tmp $file): still waiting, at most $seconds s in all"
+        fi
+        (( ${EPOCHREALTIME/[.,]/} < deadline )) || die "$EX_USAGE" "${problem:-no target time in $file} after $seconds s (--target-time-file)"
         if (( ${EPOCHREALTIME/[.,]/} >= next )); then
             log "still waiting for the target time in $file ($(( (${EPOCHREALTIME/[.,]/} - started) / 1000000 )) s so far; at most $seconds s, --wait-for-target)"
             next=$((next + every * 1000000))
         fi
         sleep 0.05
     done
-    epoch "$line"
+    printf '%s\n' "${checked#ok }"
 }
 
 # wait_for_target DIR TIMELINE START_SEGMENT TARGET_EPOCH SECONDS (--wait-for-target): until the spool of DIR
@@ -543,24 +589,39 @@ wait_for_target() {
     echo "the archive reaches the target ($(<"$spool/covered") holds a commit at or after it; waited $elapsed s for it after the base backup)"
 }
 
-# mark_covered SPOOL TIMELINE TARGET_EPOCH: writes SPOOL/covered (the segment's name) when the last listed
-# segment of TIMELINE is in the spool and holds a transaction's commit or abort at or after the target
-# (pg_waldump, when installed): the recovery then stops in the listed WAL, and a segment past it that it asks
+# mark_covered SPOOL TIMELINE TARGET_EPOCH: writes SPOOL/covered (a segment's name) when a listed segment of
+# TIMELINE in the spool holds a transaction's commit or abort at or after the target (pg_waldump, when
+# installed): the recovery then stops in the listed WAL, and a segment past the last listed one that it asks
 # for is its read-ahead (recovery_prefetch), answered "not there" without a storage call (fetch_from_spool).
+# The listed segments that are in the spool are read newest first, at most MARK_COVERED_SEGMENTS of them: the
+# first with such a record covers the target; one whose records are all before it ends the search (the older
+# ones are older still); one without any (the middle of a bulk load's transaction, a switch on an idle server)
+# says nothing, and the one before it is read. Until h32-oncall only the last listed segment was read, and only
+# once it was in the spool: a target well inside the archive (the corruption found minutes later, the archive
+# 18 segments on: the on-call trial) waited until --wait-for-target had fetched every later segment (13.95 s
+# there; past WAL_PREFETCH_MAX of them never, a WARNING after all of its 600 s), and an archive ending in a
+# segment without a commit did not count as reaching the target.
+MARK_COVERED_SEGMENTS=8
 mark_covered() {
-    local spool=$1 timeline=$2 target_epoch=$3 last target
+    local spool=$1 timeline=$2 target_epoch=$3 target name verdict read=0
     [[ -n "$target_epoch" ]] && command -v pg_waldump >/dev/null 2>&1 || return 0
-    last=$(last_listed_segment "$spool" "$timeline")
-    [[ -n "$last" && -f "$spool/$last" ]] || return 0
     target=$(date -u -d "@$target_epoch" '+%Y-%m-%d %H:%M:%S.%6N')
-    # "desc: COMMIT 2026-12-04 19:52:50.188603 UTC" (microseconds always, in TZ): the first at or after the target.
-    if TZ=UTC pg_waldump --rmgr=Transaction "$spool/$last" 2>/dev/null |
-        awk -v t="$target" 'match($0, /desc: (COMMIT|ABORT)[A-Z_]* [0-9-]+ [0-9:.]+ UTC/) {
-            s = substr($0, RSTART, RLENGTH); sub(/^desc: [A-Z_]+ /, "", s); sub(/ UTC$/, "", s)
-            if ((s "") >= (t "")) { found = 1; exit }
-        } END { exit !found }'; then
-        echo "$last" >"$spool/covered"
-    fi
+    while IFS= read -r name; do
+        [[ -f "$spool/$name" ]] || continue
+        ((read++ < MARK_COVERED_SEGMENTS)) || return 0
+        # "desc: COMMIT 2026-12-04 19:52:50.188603 UTC" (microseconds always, in TZ): after (one at or after the
+        # target), before (only earlier ones), none (no commit or abort in it).
+        verdict=$(TZ=UTC pg_waldump --rmgr=Transaction "$spool/$name" 2>/dev/null |
+            awk -v t="$target" 'match($0, /desc: (COMMIT|ABORT)[A-Z_]* [0-9-]+ [0-9:.]+ UTC/) {
+                s = substr($0, RSTART, RLENGTH); sub(/^desc: [A-Z_]+ /, "", s); sub(/ UTC$/, "", s)
+                if ((s "") >= (t "")) { v = "after"; exit }
+                seen = 1
+            } END { print (v != "" ? v : (seen ? "before" : "none")) }')
+        case "$verdict" in
+        after) echo "$name" >"$spool/covered"; return 0 ;;
+        before) return 0 ;;
+        esac
+    done < <(awk -v t="$timeline" 'length($0) == 24 && substr($0, 1, 8) == t' "$spool/archive.list" | sort -r)
 }
 
 # prefetch_one NAME SPOOL WORK (in a subshell): fetch NAME into SPOOL with its own scratch files under WORK;
@@ -658,8 +719,14 @@ restore() {
     done
     [[ -n "$dir" ]] || die "$EX_USAGE" "$USAGE"
     [[ ! -e "$dir" || -z "$(ls -A "$dir")" ]] || die "$EX_USAGE" "the data directory $dir is not empty"
+    # DIR.partial is made beside DIR: a parent that is not there (a mistyped path) is said now, not after the
+    # base backup's manifest was read and the helper started ("mkdir: cannot create directory", exit 1).
+    local parent
+    parent=$(dirname -- "$dir")
+    [[ -d "$parent" && -w "$parent" ]] \
+        || die "$EX_USAGE" "the data directory $dir cannot be made: its parent directory $parent $([[ -d "$parent" ]] && echo "is not writable by $(id -un)" || echo "does not exist"); create it first (mkdir -p $parent) or give another path"
     [[ -z "$target_time" || -z "$target_file" ]] || die "$EX_USAGE" "--target-time or --target-time-file, not both; $USAGE"
-    local target_epoch="" key best="" best_epoch=0 manifest_epoch select_epoch="" file_wait=""
+    local target_epoch="" key best="" best_epoch=0 manifest_epoch select_epoch="" file_wait="" earliest="" earliest_epoch="" backups=0
     if [[ -n "$target_file" ]]; then
         # The target is not known yet (the corruption is still being looked for), only that it is in the past:
         # the newest base backup that ended before now, checked against the target once the file holds it.
@@ -669,7 +736,7 @@ restore() {
         if [[ -z "$wait_seconds" ]] && command -v pg_waldump >/dev/null 2>&1; then wait_seconds=600; fi
     fi
     if [[ -n "$target_time" ]]; then
-        target_epoch=$(epoch "$target_time")
+        target_epoch=$(target_epoch "$target_time" --target-time)
         # PostgreSQL's own form, in UTC with microseconds (recovery_target_time refuses e.g. RFC 3339's "T...Z").
         target_time=$(date -u -d "@$target_epoch" '+%Y-%m-%d %H:%M:%S.%6N+00')
     fi
@@ -691,6 +758,10 @@ restore() {
         s3_get_file "$key" "$WORK_DIR/candidate.json" 2>"$WORK_DIR/s3.err" || die "$EX_STORAGE" "cannot read $(s3_uri "$key"): $(one_line_error "$WORK_DIR/s3.err")"
         manifest_epoch=$(jq -r '.finished_epoch // empty' "$WORK_DIR/candidate.json" 2>/dev/null) || manifest_epoch=""
         [[ -n "$manifest_epoch" ]] || { log "skipping $(s3_uri "$key"): not a base backup manifest"; continue; }
+        backups=$((backups + 1))
+        if [[ -z "$earliest_epoch" ]] || awk -v a="$manifest_epoch" -v b="$earliest_epoch" 'BEGIN { exit !(a < b) }'; then
+            earliest_epoch=$manifest_epoch earliest=$(jq -r '.finished_at // empty' "$WORK_DIR/candidate.json")
+        fi
         if [[ -n "$select_epoch" ]] && ! awk -v a="$manifest_epoch" -v b="$select_epoch" 'BEGIN { exit !(a < b) }'; then
             continue
         fi
@@ -699,7 +770,10 @@ restore() {
             cp "$WORK_DIR/candidate.json" "$WORK_DIR/manifest.json"
         fi
     done
-    [[ -n "$best" ]] || die "$EX_NO_BACKUP" "no base backup under $(s3_uri "${WAL_PREFIX}base/")${target_time:+ ended before $target_time}"
+    if [[ -z "$best" ]]; then
+        ((backups > 0)) || die "$EX_NO_BACKUP" "no base backup under $(s3_uri "${WAL_PREFIX}base/")${target_time:+ ended before $target_time}: the prefix holds none (BUCKET, WAL_PREFIX; wal-archive.sh base-backup takes one)"
+        die "$EX_NO_BACKUP" "no base backup under $(s3_uri "${WAL_PREFIX}base/") ended before ${target_time:-now}: the earliest of its $backups ended at $earliest, and the archive holds no earlier state; pick a target after it, or a dump from before it (npm run recovery-points; scripts/restore.sh --manifest)"
+    fi
     # The manifest's fields, one jq (a line each; its absent fields as before: null, "" for the passphrase's).
     local object_key want_sha finished_at secret_arn version_id started_at timeline
     { IFS= read -r object_key; IFS= read -r want_sha; IFS= read -r finished_at; IFS= read -r secret_arn; IFS= read -r version_id
@@ -756,6 +830,23 @@ restore() {
     [[ $tee_rc -eq 0 ]] || die "$EX_FAILURE" "tee failed (exit code $tee_rc)"
     got_sha=$(cat "$WORK_DIR/sha.out")
     [[ "$got_sha" == "$want_sha" ]] || die "$EX_VERIFY" "$(s3_uri "$object_key") has sha256 $got_sha, its manifest $best says $want_sha"
+    # The stored bytes are the manifest's (above). A tar that could not write (a full file system, a file size
+    # limit: SIGXFSZ, 128+25) closes the pipe, and gpg then fails with "Broken pipe": the disk, not the
+    # encryption, is the cause (was exit 5, "cannot decrypt ...: gpg: handle plaintext failed: Broken pipe").
+    if [[ $tar_rc -ne 0 ]] && { ((tar_rc == 153)) || grep -qsE 'No space left on device|File too large|Disk quota exceeded' "$WORK_DIR/tar.err"; }; then
+        local cause fix="free space, or restore into a larger volume"
+        if ((tar_rc == 153)); then
+            cause="the file size limit (ulimit -f: $(ulimit -f) KiB) is below a file of the base backup" fix="raise it (ulimit -f unlimited)"
+        else
+            cause=$(one_line_error "$WORK_DIR/tar.err")
+        fi
+        die "$EX_USAGE" "cannot extract $(s3_uri "$object_key") into $PARTIAL: $cause; its file system has $(scratch_free_bytes "$(dirname -- "$PARTIAL")") bytes free (the base backup is $(jq -r '.size_bytes // "?"' "$WORK_DIR/manifest.json") bytes compressed, its data directory larger): $fix, then run again; nothing is left at $dir"
+    fi
+    if [[ $gpg_rc -ne 0 && ($zstd_rc -ne 0 || $tar_rc -ne 0) ]] && grep -qs 'Broken pipe' "$WORK_DIR/gpg.err"; then
+        # gpg lost its reader: what came after it failed first.
+        [[ $zstd_rc -eq 0 || $zstd_rc -eq 141 ]] || die "$EX_FAILURE" "zstd failed on $(s3_uri "$object_key"): $(one_line_error "$WORK_DIR/zstd.err")"
+        [[ $tar_rc -eq 0 ]] || die "$EX_FAILURE" "tar failed extracting $(s3_uri "$object_key") into $PARTIAL: $(one_line_error "$WORK_DIR/tar.err")"
+    fi
     [[ $gpg_rc -eq 0 ]] || die "$EX_CRYPTO" "cannot decrypt $(s3_uri "$object_key"): $(one_line_error "$WORK_DIR/gpg.err")"
     [[ $zstd_rc -eq 0 ]] || die "$EX_FAILURE" "zstd failed on $(s3_uri "$object_key"): $(one_line_error "$WORK_DIR/zstd.err")"
     [[ $tar_rc -eq 0 ]] || die "$EX_FAILURE" "tar failed extracting $(s3_uri "$object_key") into $PARTIAL: $(one_line_error "$WORK_DIR/tar.err")"

@@ -35,6 +35,7 @@ function declareAlarms(
         dbInstanceIdentifier: pulumi.Input<string>;
         replicating: boolean;
         backupVaultName?: pulumi.Input<string>;
+        copyDestinationVaultNames?: pulumi.Input<string>[];
         dumpBucketName?: pulumi.Input<string>;
     },
 ): Alarms | undefined {
@@ -51,6 +52,7 @@ function declareAlarms(
         dbInstanceIdentifier: watch.dbInstanceIdentifier,
         replicating: watch.replicating,
         backupVaultName: watch.backupVaultName,
+        copyDestinationVaultNames: watch.copyDestinationVaultNames,
         dumpBucket: watch.dumpBucketName ? { name: watch.dumpBucketName, prefix: retentionRow("database").bucketPrefix } : undefined,
         tags,
     });
@@ -280,6 +282,8 @@ export function declareAwsPrimary(config: StackConfig) {
         dbInstanceIdentifier: database.identifier,
         replicating: false,
         backupVaultName: awsBackup?.vaultName,
+        // The daily rule's copy destinations (components/aws-backup.ts dailyRule): copy jobs are published under these.
+        copyDestinationVaultNames: awsBackup ? [awsBackup.drVaultName, ...(vault ? [vault.requireOutput("backupVaultName") as pulumi.Output<string>] : [])] : undefined,
         dumpBucketName: bucket.bucketName,
     });
     const retentionAlarm = declareRetentionAlarm(config, tags, storage.auditBucket);

@@ -87,13 +87,21 @@ export function backupEncryptionFor(config: StackConfig, verificationRoleArn: pu
 
 /**
  * The vault's key-reader role, when it trusts `own` (this stack's verification role): otherwise the monthly
- * verification could never decrypt, which the plan says now rather than the first run of the month.
+ * verification could never decrypt, which the plan says now rather than the first run of the month. A vault whose
+ * outputs lack the trusted list (deployed before it published verificationRoleArns) stops the plan too, naming the
+ * output and the fix, where the trust went unchecked without a word (h32, as vaultAcceptsWriters).
  */
 export function trustedKeyReader(keyReader: string | undefined, trusted: string[] | undefined, own: string, vaultStack: string): string {
     if (!keyReader) {
         throw new Error(`backupEncryption: the vault stack ${vaultStack} declares no verification key reader (verificationKeysRoleArn): list ${own} in its vault.verificationRoleArns`);
     }
-    if (trusted !== undefined && !trusted.includes(own)) {
+    if (trusted === undefined || trusted === null) {
+        throw new Error(
+            `backupEncryption: the vault stack ${vaultStack} does not publish its output verificationRoleArns (a vault deployed before it did), so whether its key reader trusts ${own} cannot be checked: ` +
+                `run \`pulumi up\` on the vault stack ${vaultStack} first, then this stack`,
+        );
+    }
+    if (!trusted.includes(own)) {
         throw new Error(`backupEncryption: the vault stack ${vaultStack} does not trust this stack's restore verification: add ${own} to its vault.verificationRoleArns (it lists ${trusted.join(", ") || "none"})`);
     }
     return keyReader;
@@ -218,12 +226,19 @@ export function declareStandbyStorage(config: StackConfig, prod: pulumi.StackRef
  * Checks that every replication role of this standby (`own`, their ARNs) is among the writers the vault bucket
  * accepts (`published`: the vault stack's output `replicationRoleArns`, its vault.replicationRoleArns comma-separated;
  * a list is read too);
- * otherwise S3 refuses every copy into the vault, so this throws, naming the missing ARNs. A vault stack that does
- * not publish the list (deployed before it did) is not judged. The partition of an accepted ARN is not compared.
+ * otherwise S3 refuses every copy into the vault, so this throws, naming the missing ARNs. A vault stack whose
+ * outputs are known but lack the list (deployed before it published it) throws too, naming the output and the fix:
+ * its writers cannot be checked, and a check that passed without a word there was a skipped check (h32). (Where
+ * the vault's outputs are unknown, a first preview, this callback does not run: plan and check list it as NOT
+ * JUDGED.) The partition of an accepted ARN is not compared.
  */
 export function vaultAcceptsWriters(published: string | string[] | undefined, own: string[], vaultStack: string): void {
     if (published === undefined || published === null) {
-        return;
+        throw new Error(
+            `the vault stack ${vaultStack} does not publish its output replicationRoleArns (the writers its bucket accepts: a vault deployed before it did), ` +
+                `so this stack's replication roles (${own.join(", ")}) cannot be checked against it and every copy from a role it does not list would be refused: ` +
+                `run \`pulumi up\` on the vault stack ${vaultStack} first (the program publishes it, vault.replicationRoleArns comma-separated), then this stack`,
+        );
     }
     const accepted = typeof published === "string" ? published.split(",").map((a) => a.trim()).filter((a) => a !== "") : published;
     const withoutPartition = (arn: string) => arn.replace(/^arn:[a-z-]+:/, "");

@@ -113,6 +113,22 @@ describe("alarms that protect the RTO/RPO table", () => {
         assert.equal(failed.metricName, "NumberOfBackupJobsFailed");
         assert.equal(failed.dimensions.BackupVaultName, "oauth2-dr-vault");
         assert.deepEqual(failed.alarmActions, [PROD_TOPIC]);
+        // A copy job's metrics carry its destination vault's name (AWS Backup Developer Guide, cloudwatch.html): one
+        // alarm per copy destination of the daily rule, never the source vault's name, under which no copy job is
+        // published (h32: the one alarm watched oauth2-dr-vault and could not fire).
+        const destinations = (props(resource(prod, "aws:backup/plan:Plan", "aws-backup-plan")).rules.find((r: any) => r.ruleName === "daily").copyActions as { destinationVaultArn: string }[])
+            .map((c) => c.destinationVaultArn.split(":").pop());
+        // (The vault account's name as this plan's stand-in for the vault stack's outputs gives it: its backupVaultName.)
+        assert.equal(destinations.length, 2);
+        assert.equal(destinations[0], "oauth2-dr-vault-dr");
+        const copies = resourcesOfType(prod, ALARM).map(props).filter((a) => a.metricName === "NumberOfCopyJobsFailed");
+        assert.deepEqual(copies.map((a) => [a.name, a.dimensions]).sort(), [
+            ["oauth2-dr-prod-copy-jobs-failed", { BackupVaultName: destinations[0] }],
+            ["oauth2-dr-prod-copy-jobs-failed-isolated", { BackupVaultName: destinations[1] }],
+        ]);
+        for (const copy of copies) {
+            assert.deepEqual([copy.namespace, copy.statistic, copy.threshold, copy.comparisonOperator, copy.alarmActions], ["AWS/Backup", "Sum", 0, "GreaterThanThreshold", [PROD_TOPIC]]);
+        }
         const dumps = props(resource(prod, ALARM, "oauth2-dr-prod-db-dump-missing"));
         assert.equal(dumps.dimensions.BucketName, "oauth2-backups-prod");
         assert.equal(dumps.treatMissingData, "breaching");

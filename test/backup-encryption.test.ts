@@ -294,6 +294,12 @@ describe("backupEncryption: the planned stacks", () => {
         await assert.rejects(planWith("prod", {}, { vault: untrusting }), /the vault stack organization\/oauth2-dr\/vault does not trust this stack's restore verification: add arn:aws:iam::123456789012:role\/oauth2-dr-verification-prod to its vault.verificationRoleArns/);
         assert.throws(() => trustedKeyReader(undefined, undefined, "arn:aws:iam::1:role/x", "o/p/vault"), /declares no verification key reader .* list arn:aws:iam::1:role\/x in its vault.verificationRoleArns/);
         assert.equal(trustedKeyReader("arn:k", ["arn:aws:iam::1:role/x"], "arn:aws:iam::1:role/x", "o/p/vault"), "arn:k");
+        // A vault deployed before it published verificationRoleArns (its outputs known, that one absent): stopped,
+        // naming the output and the fix, never the key reader's ARN handed over unchecked (h32).
+        const older = structuredClone(plans.vault);
+        delete (older.outputs as Record<string, unknown>).verificationRoleArns;
+        await assert.rejects(planWith("prod", {}, { vault: older }), /the vault stack organization\/oauth2-dr\/vault does not publish its output verificationRoleArns .*trusts arn:aws:iam::123456789012:role\/oauth2-dr-verification-prod cannot be checked: run `pulumi up` on the vault stack organization\/oauth2-dr\/vault first/);
+        assert.throws(() => trustedKeyReader("arn:k", undefined, "arn:aws:iam::1:role/x", "o/p/vault"), /does not publish its output verificationRoleArns/);
     });
 
     it("prod with only a fingerprint takes its armored key from the vault's outputs", async function () {

@@ -8,6 +8,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { main as checkMain } from "../tools/check/check";
 import { checkPlan } from "../tools/check/core";
 import { formatCheck, toJson } from "../tools/check/format";
 import { planWith } from "./support/dr-plans";
@@ -42,6 +43,23 @@ describe("check: the program's own checks over an outside stack's unknown output
         }
         const json = toJson(check) as { unknownApplies: Array<{ where: string; code?: string; stackReferences?: string[] }> };
         assert.deepEqual(json.unknownApplies.find((a) => a.where === writer.where)?.stackReferences, [vault]);
+    });
+
+    it("dr with the outputs of a vault deployed before it published replicationRoleArns: the check fails (exit 2, text and --json), naming the output and `pulumi up` the vault first, never a pass", async function () {
+        const [prod, vault] = await Promise.all([planWith("prod"), planWith("vault")]);
+        const older = structuredClone(vault);
+        delete (older.outputs as Record<string, unknown>).replicationRoleArns;
+        for (const args of [["--stack", "dr"], ["--stack", "dr", "--json"]]) {
+            let stdout = "";
+            let stderr = "";
+            const io = { stdout: { write: (text: string) => (stdout += text) }, stderr: { write: (text: string) => (stderr += text) } };
+            // The CLI, planning dr with the older vault's outputs (as --stack-outputs gives a vault outside the run).
+            const status = await checkMain(args, io, async () => [await planWith("dr", {}, { prod, vault: older })]);
+            assert.equal(status, 2, `${args.join(" ")}: ${stdout}${stderr}`);
+            assert.equal(stdout, "", "no report that could be read as a pass");
+            assert.match(stderr, /^plan of stack dr failed:\n/);
+            assert.match(stderr, /the vault stack organization\/oauth2-dr\/vault does not publish its output replicationRoleArns .*run `pulumi up` on the vault stack organization\/oauth2-dr\/vault first/);
+        }
     });
 
     it("dr with the vault planned (its outputs known): no NOT JUDGED in the summary, the check judged", async function () {

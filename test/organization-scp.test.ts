@@ -11,6 +11,7 @@ import { checkScpTarget, organizationScp, PROJECT_TAG } from "../lib/organizatio
 import { alarmTopicsOfStacks, applyCommands, breakGlassRolesOfStacks, REPO, scpText } from "../tools/scp";
 import { organizationGuardOf } from "../tools/check/core";
 import { plannedResource } from "./support/plans";
+import { evaluate } from "../tools/drill/policy-eval";
 
 type Statement = { Sid: string; Effect: string; Action: string[]; Resource: string | string[]; Condition: Record<string, Record<string, string | string[]>> };
 
@@ -82,16 +83,32 @@ describe("organization SCP", () => {
         assert.deepEqual(buckets.Condition.ArnNotLike["aws:PrincipalArn"], [...breakGlassRolesOfStacks(), "arn:aws:iam::*:role/oauth2-dr-organization-security"]);
     });
 
-    it("only a break-glass role (or security) may stop the trail, disable or change the retention alarm's rules, or delete or re-policy the stacks' alarm topics", () => {
+    it("only a break-glass role (or security) may stop the trail, disable or change the retention alarm's rules, or delete, re-policy or unsubscribe the stacks' alarm topics", () => {
         const alarm = sid("Oauth2DrBackupConfigurationOnlyByBreakGlass");
-        for (const action of ["cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:PutEventSelectors", "events:DisableRule", "events:DeleteRule", "events:RemoveTargets", "sns:DeleteTopic", "sns:SetTopicAttributes"]) {
+        for (const action of ["cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:PutEventSelectors", "events:DisableRule", "events:DeleteRule", "events:RemoveTargets", "sns:DeleteTopic", "sns:SetTopicAttributes", "sns:Unsubscribe", "sns:SetSubscriptionAttributes"]) {
             assert.ok(alarm.Action.includes(action), action);
         }
+        // Each topic and its subscriptions (the ARN sns:Unsubscribe names: the topic's and ":<id>").
         assert.deepEqual((alarm.Resource as string[]).filter((r) => /^arn:aws:(cloudtrail|events|sns):/.test(r)), [
             "arn:aws:cloudtrail:*:*:trail/oauth2-dr-*",
             "arn:aws:events:*:*:rule/oauth2-dr-*",
-            ...alarmTopicsOfStacks(),
+            ...alarmTopicsOfStacks().flatMap((topic) => [topic, `${topic}:*`]),
         ]);
+        // The red team's residual (h32): a production administrator unsubscribing the on-call's endpoint (the topic
+        // stands and publishes to nobody) is refused, on the subscription's ARN and on the topic's; the break-glass
+        // role may; another team's topic is not touched.
+        const topic = "arn:aws:sns:us-east-1:123456789012:oauth2-dr-alarms";
+        const admin = "arn:aws:iam::123456789012:role/admin";
+        // The SCP over an account whose IAM allows everything (the production administrator's).
+        const withAdmin = [...statements, { Effect: "Allow", Action: "*", Resource: "*" }] as Parameters<typeof evaluate>[0];
+        // Nor silence it by a subscription filter policy no message matches (SetSubscriptionAttributes).
+        for (const action of ["sns:Unsubscribe", "sns:SetSubscriptionAttributes"]) {
+            for (const resource of [`${topic}:3f2b8c1e-0d4a-4e6b-9a7c-5b1d2e3f4a5b`, topic]) {
+                assert.equal(evaluate(withAdmin, admin, action, {}, resource), "deny", `${action} ${resource}`);
+                assert.equal(evaluate(withAdmin, "arn:aws:iam::123456789012:role/oauth2-dr-break-glass", action, {}, resource), "allow", `${action} ${resource}`);
+            }
+        }
+        assert.equal(evaluate(withAdmin, admin, "sns:Unsubscribe", {}, "arn:aws:sns:us-east-1:123456789012:other-team:3f2b8c1e-0d4a-4e6b-9a7c-5b1d2e3f4a5b"), "allow");
         assert.deepEqual(alarmTopicsOfStacks(), ["arn:aws:sns:us-east-1:123456789012:oauth2-dr-alarms", "arn:aws:sns:us-west-2:123456789012:oauth2-dr-alarms"]);
         assert.throws(() => organizationScp({ breakGlassRoleArns: ["arn:aws:iam::123456789012:role/b"], securityPrincipalArns: ["arn:aws:iam::*:role/s"], alarmTopicArns: ["oauth2-dr-alarms"] }), /alarmTopicArns: "oauth2-dr-alarms" is not an SNS topic ARN/);
     });
@@ -168,7 +185,11 @@ describe("organization SCP", () => {
         assert.equal(organizationGuardOf(plan([key, before])), "declared (guards), but it does not deny organizations:LeaveOrganization: update it from docs/organization-scp.json");
         const bucket = plannedResource("urn:pulumi:s::p::aws:s3/bucket:Bucket::b", "aws:s3/bucket:Bucket", "b", {});
         const rule = plannedResource("urn:pulumi:s::p::aws:cloudwatch/eventRule:EventRule::r", "aws:cloudwatch/eventRule:EventRule", "r", {});
-        assert.equal(organizationGuardOf(plan([key, bucket, rule, before])), "declared (guards), but it does not deny organizations:LeaveOrganization, s3:DeleteBucketPolicy, s3:PutBucketObjectLockConfiguration, s3:PutReplicationConfiguration, events:DisableRule, cloudtrail:StopLogging: update it from docs/organization-scp.json");
+        assert.equal(organizationGuardOf(plan([key, bucket, rule, before])), "declared (guards), but it does not deny organizations:LeaveOrganization, s3:DeleteBucketPolicy, s3:PutBucketObjectLockConfiguration, s3:PutReplicationConfiguration, events:DisableRule, cloudtrail:StopLogging, sns:Unsubscribe, sns:SetSubscriptionAttributes: update it from docs/organization-scp.json");
+        // One of before h32: the alarm topic's endpoints may be unsubscribed.
+        const h29 = JSON.stringify({ Statement: (JSON.parse(committed) as { Statement: Statement[] }).Statement.map((st) => ({ ...st, Action: [st.Action].flat().filter((a) => a !== "sns:Unsubscribe" && a !== "sns:SetSubscriptionAttributes") })) });
+        const beforeUnsubscribe = plannedResource("urn:pulumi:s::p::aws:organizations/policy:Policy::guards", "aws:organizations/policy:Policy", "guards", { type: "SERVICE_CONTROL_POLICY", content: h29 });
+        assert.equal(organizationGuardOf(plan([key, bucket, rule, beforeUnsubscribe])), "declared (guards), but it does not deny sns:Unsubscribe, sns:SetSubscriptionAttributes: update it from docs/organization-scp.json");
         assert.equal(organizationGuardOf(plan([key, bucket, rule, scp])), "declared (guards)");
     });
 });

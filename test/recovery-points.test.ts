@@ -35,10 +35,9 @@ import { PRIVATE_KEYS_SECRET_NAME } from "../components/vault-account";
 import { readOutputs, UsageError } from "../tools/recovery-points/stack";
 import { parseStackConfig } from "../lib/config";
 import { loadStackSettings } from "offline-plan/stack-settings";
+import { useEnv } from "./support/process-state";
 
 const REPO = path.resolve(__dirname, "..");
-// The SDK's notice about its 2027 releases and Node 22 (the CLI turns it off the same way).
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 /** The text with its wrapped lines joined (messages are wrapped at 100 columns). */
 const flat = (text: string) => text.replace(/ \\\n\s*/g, " ").replace(/\n\s+/g, " ");
 const ACCOUNT = "123456789012";
@@ -190,6 +189,8 @@ function acceptedByConfig(stack: string, key: string, value: string, now: Date):
 }
 
 describe("recovery-points: the database's recovery points, newest first, each with its restore", function () {
+    // The SDK's notice about its 2027 releases and Node 22 (the CLIs turn it off the same way); for this file only.
+    useEnv({ AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" });
     this.timeout(60_000);
     let moto: MotoServer;
     let scratch: string;
@@ -589,7 +590,72 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         assert.match(result.err, /RECOVERY_POINTS_TIMEOUT_SECONDS must be a number of seconds above 0, not "10s"/);
     });
 
+    it("an endpoint that answers AWS Backup with a web page (moto 5's own: an HTML 404; a proxy's): says the answer is not the API, with its status, not 'SyntaxError: Unexpected token'", async () => {
+        const factory = clientsFor(moto, now, calls);
+        // AWS Backup straight to moto, which serves no ListRecoveryPointsByBackupVault: an HTML page, HTTP 404.
+        const motoOnly: ClientFactory = (service, region) => (service === "backup" ? { ...factory(service, region), requestHandler: undefined } : factory(service, region));
+        const result = await run(["--stack", "prod", "--stack-outputs", outputsFile], { clients: motoOnly, now: new Date(now) });
+        assert.equal(result.code, 4, result.out);
+        const text = flat(result.out);
+        assert.match(text, /AWS Backup us-east-1 oauth2-dr-vault: the answer of AWS Backup in us-east-1 \(vault oauth2-dr-vault\) is not its API: HTTP 404 with a text\/html body \(/, text);
+        assert.match(text, /AWS Backup us-west-2 oauth2-dr-vault-dr: the answer of AWS Backup in us-west-2 \(vault oauth2-dr-vault-dr\) is not its API: HTTP 404/, text);
+        assert.doesNotMatch(text, /SyntaxError/);
+    });
+
+    it("exit 3 with expired temporary keys in the environment (AWS_CREDENTIAL_EXPIRATION passed): said once, with the expiry and what to renew, before any query", () => {
+        const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: scratch, AWS_CONFIG_FILE: "/dev/null", AWS_SHARED_CREDENTIALS_FILE: "/dev/null", AWS_EC2_METADATA_DISABLED: "true", AWS_ENDPOINT_URL: moto.endpoint,
+            AWS_ACCESS_KEY_ID: "ASIARPTESTEXPIRED", AWS_SECRET_ACCESS_KEY: SECRET_KEY, AWS_SESSION_TOKEN: "expired-session-token", AWS_CREDENTIAL_EXPIRATION: "2026-01-01T00:00:00Z" };
+        const result = spawnSync(process.execPath, ["--require", require.resolve("offline-plan/register.cjs"), path.join(REPO, "tools/recovery-points/cli.ts"), "--stack", "prod", "--stack-outputs", outputsFile], { env, encoding: "utf8", timeout: 30_000 });
+        // moto accepts any credentials: without the check the listing went on (exit 0 here; on AWS, ExpiredToken once per source).
+        assert.equal(result.status, 3, result.stderr + result.stdout);
+        const text = flat(result.stdout);
+        assert.equal(text.match(/have expired/g)?.length, 1, text);
+        assert.match(text, /AWS credentials: the AWS credentials have expired \(valid until 2026-01-01T00:00:00Z, AWS_CREDENTIAL_EXPIRATION; now \S+\): AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN in the environment: set them to new credentials/, text);
+        assert.match(text, /No recovery point found/);
+        assert.doesNotMatch(result.stdout + result.stderr, new RegExp(SECRET_KEY));
+    });
+
+    it("the scripts' own WAL archive in the bucket (wal-archive.sh: base backups, segments) is listed as a window with its wal-archive.sh restore, which refuses the word as it is", async () => {
+        // Was silent: an operator of a self-managed server (or the drill's world) saw only the dumps.
+        const credentials = { accessKeyId: "testing", secretAccessKey: "testing" };
+        const s3 = new S3Client({ region: "us-east-1", endpoint: moto.endpoint, credentials, forcePathStyle: true });
+        const bucket = "oauth2-backups-walarchive";
+        await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+        const put = (key: string, body: string) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+        const first = new Date(now - 2 * DAY + 123);
+        await put("wal/base/20261201T000000Z-aaaaaaaaaaaa.json", JSON.stringify({ format: "oauth2-dr/base-backup-manifest/v1", finished_at: first.toISOString() }));
+        await put("wal/base/20261202T000000Z-bbbbbbbbbbbb.json", JSON.stringify({ format: "oauth2-dr/base-backup-manifest/v1", finished_at: new Date(now - DAY).toISOString() }));
+        await put("wal/base/notes.json", "not a manifest");
+        await put("wal/base/20261202T000000Z-bbbbbbbbbbbb.tar.zst.gpg", "x");
+        await put("wal/000000010000000000000001.zst.gpg", "x");
+        await put("wal/000000010000000000000002.zst.gpg", "x");
+        await put("wal/00000002.history.zst.gpg", "x");
+        s3.destroy();
+        const result = await run(["--stack", "prod", "--stack-outputs", outputs({ backupBucketName: bucket }), "--json"], { clients: clientsFor(moto, now, calls), now: new Date(now) });
+        const json = JSON.parse(result.out) as Report;
+        const wal = json.points.filter((p) => p.source === "wal-archive");
+        assert.equal(wal.length, 1, result.out);
+        const point = wal[0];
+        assert.equal(point.id, `s3://${bucket}/wal/`);
+        assert.equal(point.earliest, iso(Math.ceil(first.getTime() / 1000) * 1000), "the earliest base backup's end, rounded up to the second");
+        assert.match(point.detail, new RegExp(`2 base backup\\(s\\), the earliest ended ${iso(first.getTime())}, the newest ${iso(now - DAY)}; WAL archived up to \\S+ \\(000000010000000000000002\\)`));
+        assert.deepEqual(point.restore.pick, { earliest: point.earliest, latest: point.time });
+        assert.deepEqual(point.restore.commands, [`BUCKET=${bucket} AWS_REGION=us-east-1 scripts/wal-archive.sh restore <new-data-dir> --target-time ${PICK_TIME} --wait-for-target 300`]);
+        assert.ok(json.notes.some((n) => n === `s3://${bucket}/wal/base/notes.json: not a base backup manifest (no finished_at); wal-archive.sh restore skips it too`), json.notes.join("\n"));
+        // Pasted unedited, wal-archive.sh refuses the word before any work (exit 2), as the configuration does for the other windows.
+        const pasted = spawnSync("bash", [path.join(REPO, "scripts/wal-archive.sh"), "restore", path.join(scratch, "never"), "--target-time", PICK_TIME], { env: { ...process.env, BUCKET: bucket, AWS_ENDPOINT_URL: moto.endpoint }, encoding: "utf8", timeout: 30_000 });
+        assert.equal(pasted.status, 2, pasted.stderr);
+        assert.match(pasted.stderr, new RegExp(`not a time: "${PICK_TIME}"`));
+        assert.ok(!fs.existsSync(path.join(scratch, "never")));
+        // The bucket without an archive (the shared fixture): no such point, and no note about it.
+        const plain = JSON.parse((await run(["--stack", "prod", "--stack-outputs", outputsFile, "--json"], { clients: clientsFor(moto, now, calls), now: new Date(now) })).out) as Report;
+        assert.equal(plain.points.filter((p) => p.source === "wal-archive").length, 0);
+        assert.ok(!plain.notes.some((n) => /wal\//.test(n)), plain.notes.join("\n"));
+    });
+
     it("explains an unknown region, refused credentials and access denied in one line", () => {
+        assert.match(explain(Object.assign(new Error("The security token included in the request is expired"), { name: "ExpiredToken" }), { service: "RDS", region: "us-east-1" }),
+            /^the AWS credentials have expired \(ExpiredToken from RDS us-east-1: The security token included in the request is expired\): /);
         assert.match(explain(Object.assign(new Error("getaddrinfo ENOTFOUND rds.us-east-7.amazonaws.com"), { code: "ENOTFOUND" }), { service: "RDS", region: "us-east-7" }),
             /^cannot reach RDS in us-east-7 \(getaddrinfo ENOTFOUND rds\.us-east-7\.amazonaws\.com\): is us-east-7 an AWS region\?$/);
         assert.match(explain(Object.assign(new Error("The security token included in the request is invalid."), { name: "InvalidClientTokenId" }), { service: "RDS", region: "us-east-1" }),
@@ -659,8 +725,12 @@ describe("recovery-points: the database's recovery points, newest first, each wi
             [["--stack", "dr-azure", "--stack-outputs", outputsFile], /stack dr-azure is a standby: run recovery-points with its primary stack \(--stack prod-azure\)/],
             [["--stack", "prod-gcp", "--stack-outputs", outputs({ backupBucketName: undefined })], /outputs have no backupBucketName/],
             [["--stack", "prod", "--stack-outputs", outputs({ backupBucketName: undefined })], /outputs have no backupBucketName/],
-            [["--stack", "prod", "--stack-outputs", path.join(scratch, "nope.json")], /cannot read --stack-outputs .*nope\.json: ENOENT/],
-            [["--stack", "staging"], /no stack file .*Pulumi\.staging\.yaml for stack "staging"/],
+            [["--stack", "prod", "--stack-outputs", path.join(scratch, "nope.json")], /cannot read --stack-outputs .*nope\.json: no such file \(write it with `pulumi stack output --json --stack prod > .*nope\.json`\)/],
+            // A mistyped stack: the stacks there and the nearest (was offline-plan's "create it", which at 3 a.m. is the wrong advice).
+            [["--stack", "staging"], /no stack "staging" here \(no Pulumi\.staging\.yaml in .*\): the stacks are dr, dr-azure, dr-gcp, prod, prod-azure, prod-gcp, vault\n/],
+            [["--stack", "prd"], /no stack "prd" here \(no Pulumi\.prd\.yaml in .*\): did you mean --stack prod\? the stacks are dr, /],
+            [["--stack", "Prod"], /no stack "Prod" here .*: did you mean --stack prod\? /],
+            [["--stack", "organization/oauth2-dr/prod"], /did you mean --stack prod\? /],
         ];
         for (const [argv, message] of cases) {
             const result = await run(argv, { clients: () => assert.fail("no AWS call on a configuration error"), now: new Date(now) });

@@ -206,7 +206,7 @@ describe("the retention alarm as prod and dr plan it", function () {
         const residualOf = (rules: typeof planned) => declaredGuards(null, null, undefined, null, rules).find((g) => g.resource.endsWith("ModifyDBInstance with BackupRetentionPeriod 0"))!;
         const alarmed = residualOf(planned);
         assert.equal(alarmed.declared, true);
-        assert.match(alarmed.attacker, /^ModifyDBInstance allow \(no condition key .*\); not refused, alarmed: EventBridge rule oauth2-dr-prod-backup-retention-lowered matches it and notifies the alarm topic; silencing it first \(DisableRule, RemoveTargets, StopLogging, DeleteTopic\) deny by the organization SCP$/);
+        assert.match(alarmed.attacker, /^ModifyDBInstance allow \(no condition key .*\); not refused, alarmed: EventBridge rule oauth2-dr-prod-backup-retention-lowered matches it and notifies the alarm topic; silencing it first \(DisableRule, RemoveTargets, StopLogging, DeleteTopic, Unsubscribe, SetSubscriptionAttributes\) deny by the organization SCP$/);
         assert.equal(matchesPattern(planned.find((r) => r.name.endsWith("backup-retention-lowered"))!.pattern, retentionCallEvent(0)), true);
         // The same rule with the threshold at 0 (nothing is below it) alarms on nothing: the line says so.
         const blind = planned.map((r) => (r.name.endsWith("backup-retention-lowered") ? { ...r, pattern: JSON.parse(JSON.stringify(r.pattern).replace('["<",30]', '["<",0]')) as Record<string, unknown> } : r));

@@ -9,8 +9,7 @@ import { CreateBucketCommand, DeleteBucketReplicationCommand, HeadObjectCommand,
 import { ATTACKER, BREAK_GLASS_ROLE, declaredGuards, replicate } from "../../tools/drill/compromise";
 import { evaluate, statementsOf, type PolicyStatement } from "../../tools/drill/policy-eval";
 import { MotoServer } from "../../tools/sandbox/servers";
-
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+import { useEnv } from "../support/process-state";
 
 /** The guards' shape as h23's components declare them: an explicit Deny to everyone but the break-glass role. */
 const guard = (actions: string[]) => (breakGlass: string) => ({
@@ -20,6 +19,8 @@ const guard = (actions: string[]) => (breakGlass: string) => ({
 const ADMIN: PolicyStatement = { Effect: "Allow", Action: "*", Resource: "*" };
 
 describe("compromise drill: the deletion guards as data (moto does not evaluate resource policies)", function () {
+    // The SDK's notice about its 2027 releases and Node 22 (the CLIs turn it off the same way); for this file only.
+    useEnv({ AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" });
     it("an explicit Deny except the break-glass role denies the production administrator and allows the break-glass role; other actions stay allowed", function () {
         const statements = [...statementsOf(guard(["secretsmanager:DeleteSecret", "secretsmanager:PutResourcePolicy"])(BREAK_GLASS_ROLE)), ADMIN];
         assert.equal(evaluate(statements, ATTACKER, "secretsmanager:DeleteSecret"), "deny");
@@ -116,7 +117,12 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
             const silencers: PolicyStatement = { Effect: "Deny", Action: ["cloudwatch:DeleteAlarms", "cloudwatch:DisableAlarmActions"], Resource: "arn:aws:cloudwatch:*:*:alarm:oauth2-dr-*", Condition: { ArnNotLike: { "aws:PrincipalArn": [BREAK_GLASS_ROLE] } } };
             const guarded = declaredGuards(undefined, undefined, [...committed, silencers]).find((g) => g.resource.startsWith("the AWS Backup plan"))!;
             assert.equal(guarded.declared, true);
-            assert.match(guarded.attacker, /; not refused, alarmed a day later: .*; silencing it first \(DeleteAlarms, DisableAlarmActions\) deny by the organization SCP$/);
+            assert.match(guarded.attacker, /; not refused, alarmed a day later: .*; silencing it first \(DeleteAlarms, DisableAlarmActions, Unsubscribe, SetSubscriptionAttributes\) deny by the organization SCP$/);
+            // An SCP of before h32 (no sns:Unsubscribe): the alarm topic's endpoints go first, the line says open.
+            const noUnsubscribe = committed.map((st) => ({ ...st, Action: ([] as string[]).concat(st.Action ?? []).filter((a) => a !== "sns:Unsubscribe") }));
+            const unsubscribed = declaredGuards(undefined, undefined, [...noUnsubscribe, silencers]).find((g) => g.resource.startsWith("the AWS Backup plan"))!;
+            assert.equal(unsubscribed.declared, false);
+            assert.match(unsubscribed.attacker, /only while it stands, and Unsubscribe on its topic's subscription arn:aws:sns:us-east-1:123456789012:oauth2-dr-alarms:[0-9a-f-]+ first is not refused \(the organization SCP does not deny it\): open$/);
             // Reading every backup through the verification role: the SCP refuses re-trusting it, the cluster route stays open.
             const reader = fromTree.find((g) => g.resource.startsWith("the vault's private keys"))!;
             assert.equal(reader.declared, false);
@@ -147,7 +153,7 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
             // Not refused, but alarmed: this tree's rule (components/retention-alarm.ts) matches the call.
             const residual = rds[3];
             assert.equal(residual.declared, true);
-            assert.match(residual.attacker, /; not refused, alarmed: EventBridge rule oauth2-dr-prod-backup-retention-lowered matches it and notifies the alarm topic; silencing it first \(DisableRule, RemoveTargets, StopLogging, DeleteTopic\) deny by the organization SCP$/);
+            assert.match(residual.attacker, /; not refused, alarmed: EventBridge rule oauth2-dr-prod-backup-retention-lowered matches it and notifies the alarm topic; silencing it first \(DisableRule, RemoveTargets, StopLogging, DeleteTopic, Unsubscribe, SetSubscriptionAttributes\) deny by the organization SCP$/);
             // The break-glass role, which the SCP exempts, can silence it first: the line says so.
             assert.match(residual.breakGlass, /^ModifyDBInstance allow; alarmed only while the alarm stands, and disabling the rule first is not refused \(events:DisableRule on arn:aws:events:us-east-1:123456789012:rule\/oauth2-dr-prod-backup-retention-lowered: the SCP exempts the break-glass role\): open$/);
         }
@@ -180,6 +186,15 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
         const noAlarm = floorsAndAlarm(without("events"));
         assert.equal(noAlarm.residual.declared, false);
         assert.match(noAlarm.residual.attacker, /; alarmed only while the alarm stands, and disabling the rule first is not refused \(events:DisableRule on arn:aws:events:us-east-1:123456789012:rule\/oauth2-dr-prod-backup-retention-lowered: the organization SCP does not deny it\): open$/);
+        // Without sns:Unsubscribe denied (an SCP of before h32): the administrator unsubscribes the alarm topic's
+        // endpoints, then sets retention 0: the alarm fires to nobody.
+        const noUnsubscribe = floorsAndAlarm(committed.map((st) => ({ ...st, Action: ([] as string[]).concat(st.Action ?? []).filter((a) => a !== "sns:Unsubscribe") })));
+        assert.equal(noUnsubscribe.residual.declared, false);
+        assert.match(noUnsubscribe.residual.attacker, /; alarmed only while the alarm stands, and unsubscribing the alarm topic's endpoints first is not refused \(sns:Unsubscribe on arn:aws:sns:us-east-1:123456789012:oauth2-dr-alarms:[0-9a-f-]+: the organization SCP does not deny it\): open$/);
+        // Nor a filter policy on its subscriptions that no alarm's message matches (SetSubscriptionAttributes).
+        const noFilterGuard = floorsAndAlarm(committed.map((st) => ({ ...st, Action: ([] as string[]).concat(st.Action ?? []).filter((a) => a !== "sns:SetSubscriptionAttributes") })));
+        assert.equal(noFilterGuard.residual.declared, false);
+        assert.match(noFilterGuard.residual.attacker, /and giving the alarm topic's subscriptions a filter policy no message matches first is not refused \(sns:SetSubscriptionAttributes on arn:aws:sns:us-east-1:123456789012:oauth2-dr-alarms:[0-9a-f-]+: the organization SCP does not deny it\): open$/);
         // Without LeaveOrganization denied, nothing the SCP decides holds.
         const leavable = floorsAndAlarm(without("Oauth2DrStayInOrganization"));
         assert.ok(leavable.floors.every((g) => !g.declared) && !leavable.residual.declared && leavable.config.every((g) => / allow \(the organization SCP denies it, but not organizations:LeaveOrganization: the account leaves the organization first\)$/.test(g.attacker)), JSON.stringify(leavable));
@@ -201,6 +216,8 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
 });
 
 describe("compromise drill: the stand-in for S3 replication (moto does not replicate)", function () {
+    // The SDK's notice about its 2027 releases and Node 22 (the CLIs turn it off the same way); for this file only.
+    useEnv({ AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" });
     this.timeout(60_000);
     let moto: MotoServer;
     before(async () => {

@@ -15,9 +15,19 @@ import { formatReport, OBJECTIVES, readReports, rpoMet, writeReport, type DrillR
 import { runDrill } from "../../tools/drill/scenarios";
 import { TS_REGISTER } from "offline-plan/runner";
 import { renderHtml } from "../../tools/report/html";
-import { BUCKET, DrillWorld } from "../../tools/drill/world";
+import { BUCKET, DrillWorld, TRAFFIC_CLIENT, untilChanged } from "../../tools/drill/world";
 import { DR_BUCKET, VAULT_BUCKET } from "../../tools/drill/compromise";
-import { awsCall, REPO } from "../../tools/sandbox/scripts";
+import { awsCall, createBucket, REPO, sharedMoto } from "../../tools/sandbox/scripts";
+import { rsaSigningKey, type PrivateJwk } from "../../tools/drill/oidc-server";
+import type { MotoServer } from "../../tools/sandbox/servers";
+
+/**
+ * Seconds of traffic before the failure (and after the backup): what the verdicts need (writes acknowledged before
+ * the failure, some after the backup for the dump's loss), not the CLI's default of 3.
+ */
+const WRITE_SECONDS = 0.5;
+/** The traffic's pause after each write (the drill's default 20 ms): ten writes a second are as telling here. */
+const TRAFFIC_PAUSE_MS = 100;
 
 function assertCommon(report: DrillReport, steps: string[]): void {
     assert.deepEqual(report.steps.map((s) => s.name), ["set up", ...steps]);
@@ -49,6 +59,20 @@ function assertCorruption(report: DrillReport): void {
     // The traffic client is spared by the corruption: its writes after it, until the switch, are the cost.
     assert.ok(report.rpo.afterFailure.notRecovered > 0, JSON.stringify(report.rpo));
     assert.match(formatReport(report), /writes? acknowledged after the failure \(of \d+ acknowledged after it\) not in the recovered database: the recovery point's cost, not a loss/);
+    // The cost named, not only counted (h32-oncall): whose tokens, acknowledged when, which rows.
+    const missing = report.rpo.afterFailure.missing!;
+    assert.ok(missing, JSON.stringify(report.rpo));
+    assert.deepEqual(missing.clients, [TRAFFIC_CLIENT]);
+    assert.equal(missing.md5.length + missing.more, report.rpo.afterFailure.notRecovered);
+    assert.ok(missing.md5.every((m) => /^[0-9a-f]{32}$/.test(m)));
+    assert.ok(Date.parse(missing.from) >= Date.parse(report.rpo.failureAt) - 1 && Date.parse(missing.from) <= Date.parse(missing.to), JSON.stringify(missing));
+    assert.match(formatReport(report), new RegExp(`^ {8}acknowledged from ${missing.from} to ${missing.to} \\(client ${TRAFFIC_CLIENT}\\); the tokens, as oauth2_authorization rows by md5\\(access_token_value\\), are in the JSON report's rpo\\.afterFailure\\.missing$`, "m"));
+    if (report.rpo.lostRows > 0) {
+        assert.equal(report.rpo.lost!.md5.length + report.rpo.lost!.more, report.rpo.lostRows);
+        assert.match(formatReport(report), new RegExp(`^ {4}the ${report.rpo.lostRows} writes? lost: acknowledged from \\S+ to \\S+ \\(client ${TRAFFIC_CLIENT}\\); .* rpo\\.lost$`, "m"));
+    } else {
+        assert.equal(report.rpo.lost, undefined);
+    }
 }
 
 /**
@@ -106,6 +130,16 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
     this.timeout(300_000);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-drill-test-"));
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    // One moto (the worker's, with its aws-rpc.py) and one pair of signing keys for every scenario of the file:
+    // each world empties the moto first, as a fresh server is (runDrill's moto and signingKeys).
+    let moto: MotoServer;
+    let signingKeys: PrivateJwk[];
+    const shared = () => ({ moto, signingKeys, trafficPauseMs: TRAFFIC_PAUSE_MS });
+    let regionWorld: { dirs: string[]; removal: () => Promise<void> | undefined } | undefined;
+    before(async function () {
+        moto = await sharedMoto();
+        signingKeys = [rsaSigningKey("drill-test"), rsaSigningKey("drill-test-previous")];
+    });
 
     it("corruption-pitr: archive WAL, base backup, corrupt, detect, find the corruption's commit, recover to just before it in a new instance: 0 acknowledged writes lost, met; then a segment that cannot be verified fails a recovery instead of ending it early", async function () {
         let probed = false;
@@ -113,7 +147,8 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
         let pushes = -1;
         const report = await runDrill("corruption-pitr", {
             rows: 200,
-            writeSeconds: 1,
+            writeSeconds: WRITE_SECONDS,
+            ...shared(),
             afterRecovery: async (world) => {
                 // The primary's archiver pushed every segment through one AWS helper, started by its first push.
                 const log = world.serverLog(world.primary, 100_000);
@@ -158,14 +193,14 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
     });
 
     it("corruption-dump: the newest dump loses the writes between it and the corruption: NOT MET, by how much, and PITR named as what meets it", async function () {
-        const report = await runDrill("corruption-dump", { rows: 200, writeSeconds: 1 });
+        const report = await runDrill("corruption-dump", { rows: 200, writeSeconds: WRITE_SECONDS, ...shared() });
         assertCommon(report, ["write", "back up", "keep writing", "corrupt", "detect", "find the corruption", "restore", "switch", "validate"]);
         assertCorruption(report);
         assert.match(report.steps.find((s) => s.name === "restore")!.detail, /oauth2db_restored/);
         assert.match(report.validation[4], /recorded in oauth2db_restored/);
         // Writes between the dump and the corruption are exactly what a dump-based restore loses: the point-in-time target is missed.
         assert.ok(report.rpo.lostRows > 0, JSON.stringify(report.rpo));
-        assert.ok(report.rpo.windowSeconds >= 1, "the window spans the writes after the backup");
+        assert.ok(report.rpo.windowSeconds >= WRITE_SECONDS, "the window spans the writes after the backup");
         assert.equal(report.rpo.met, false);
         assert.deepEqual(report.rpo.shortfall && { lost: report.rpo.shortfall.lostRows, window: report.rpo.shortfall.windowSeconds }, { lost: report.rpo.lostRows, window: report.rpo.windowSeconds });
         assert.match(report.rpo.shortfall!.meetsIt, /restore\.pointInTime.*--scenario corruption-pitr/);
@@ -175,20 +210,49 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
         writeReport(report, path.join(dir, "corruption-dump.json"));
     });
 
-    it("region: write, lose the primary, detect, promote the streaming replica, switch, validate", async function () {
-        const report = await runDrill("region", { rows: 200, writeSeconds: 1 });
+    it("region: write, lose the primary, detect, promote the streaming replica, switch, validate; on the moto and keys it is given (the moto emptied first, left running)", async function () {
+        // What an earlier user of the shared moto left on it: gone when the world starts, as on a fresh server.
+        createBucket(moto, "left-by-an-earlier-file");
+        let seen: { sameMoto: boolean; buckets: string[]; kids: string[]; backedUp: string[] } | undefined;
+        const report = await runDrill("region", {
+            rows: 200,
+            writeSeconds: WRITE_SECONDS,
+            ...shared(),
+            afterRecovery: async (world) => {
+                regionWorld = { dirs: [world.workDir, world.primary.baseDir, world.primary.dataDir, world.replica!.baseDir, world.replica!.dataDir], removal: () => world.removal };
+                const kids = async (jwks: string) => (JSON.parse(jwks) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+                seen = {
+                    sameMoto: world.moto === moto,
+                    buckets: (awsCall(moto, "s3", "list_buckets").Buckets ?? []).map((b: { Name: string }) => b.Name),
+                    kids: await kids(await (await fetch(`${world.server.url}/jwks`)).text()),
+                    backedUp: await kids(Buffer.from(awsCall(moto, "s3", "get_object", { Bucket: BUCKET, Key: "secrets/jwks.json" }).Body.base64, "base64").toString("utf8")),
+                };
+            },
+        });
+        assert.deepEqual(seen, { sameMoto: true, buckets: [BUCKET], kids: ["drill-test", "drill-test-previous"], backedUp: ["drill-test", "drill-test-previous"] });
+        assert.ok(moto.running, "the given moto is left running");
+        awsCall(moto, "s3", "head_bucket", { Bucket: BUCKET });
         assertCommon(report, ["write", "fail", "detect", "promote", "switch", "validate"]);
         assert.match(report.steps.find((s) => s.name === "detect")!.detail, /DOWN/);
+        // The traffic pauses trafficPauseMs after each answer: at most one write per pause, and one more, in the write step.
+        const written = Number(/^(\d+) tokens acknowledged/.exec(report.steps.find((s) => s.name === "write")!.detail)![1]);
+        assert.ok(written > 0 && written <= (WRITE_SECONDS * 1000) / TRAFFIC_PAUSE_MS + 1, `${written} writes in ${WRITE_SECONDS} s at a ${TRAFFIC_PAUSE_MS} ms pause`);
         assert.equal(report.rto.targetSeconds, 3600);
         assert.ok(report.rpo.windowSeconds <= 3600 && report.rpo.met);
         writeReport(report, path.join(dir, "region.json"));
     });
 
     it("compromise: the production credentials cannot delete a locked version (moto refuses, also with the bypass header), destroy what moto lets them, cut replication; the vault copy survives whole and the service is restored from it with the vault's key material", async function () {
-        const report = await runDrill("compromise", { rows: 200, writeSeconds: 1 });
+        const report = await runDrill("compromise", { rows: 200, writeSeconds: WRITE_SECONDS, ...shared() });
         assertCommon(report, ["set up the accounts", "write", "back up", "replicate", "keep writing", "attack", "detect", "assess", "restore", "switch", "validate"]);
         const c = report.compromise!;
         const tried = (action: string, bucket: string) => c.attempts.find((a) => a.action === action && a.target === bucket)!;
+        // The report lists the attempts on the objects bucket by bucket, each bucket's in the attack's order (the two
+        // buckets share one wait for the shortened dates to pass).
+        const onObjects = ["delete every object version", "delete every object version with x-amz-bypass-governance-retention", "delete every key without a version id (a delete marker)",
+            "shorten each version's retention (put-object-retention, retain-until now + 1 s)", "lower the bucket's default retention to 1 day GOVERNANCE (put-object-lock-configuration)",
+            "delete every object version again, after the shortening", "suspend versioning (put-bucket-versioning Suspended)"];
+        assert.deepEqual(c.attempts.filter((a) => onObjects.includes(a.action)).map((a) => `${a.target}: ${a.action}`), [BUCKET, DR_BUCKET].flatMap((b) => onObjects.map((action) => `${b}: ${action}`)));
         for (const bucket of [BUCKET, DR_BUCKET]) {
             // moto enforces COMPLIANCE on deletion: every version refused, with and without the bypass header.
             for (const action of ["delete every object version", "delete every object version with x-amz-bypass-governance-retention"]) {
@@ -236,12 +300,20 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
         assert.match(report.validation[4], /recorded in oauth2db_restored/);
         // The dump path: the writes between the dump and the attack are lost, within the 24 h of daily dumps.
         assert.equal(report.rpo.target, "24 h");
-        assert.ok(report.rpo.lostRows > 0 && report.rpo.windowSeconds >= 1, JSON.stringify(report.rpo));
+        assert.ok(report.rpo.lostRows > 0 && report.rpo.windowSeconds >= WRITE_SECONDS, JSON.stringify(report.rpo));
         assert.equal(report.rpo.met, true);
         const text = formatReport(report);
         assert.match(text, /^vault copy intact: yes$/m);
         assert.match(text, /^ {4}delete every object version on oauth2-backups-drill: (\d+) of \1 refused by moto \(AccessDenied/m);
         writeReport(report, path.join(dir, "compromise.json"));
+    });
+
+    it("a drill's directories (the world's, both clusters' of region) are removed after it, by rm processes of their own that it did not wait for", async function () {
+        assert.ok(regionWorld, "the region drill ran");
+        assert.ok(regionWorld.removal(), "stop() started the removal of the world's directories");
+        await regionWorld.removal();
+        await untilChanged(os.tmpdir(), "the drill's directories to be removed", 60_000, () => (regionWorld!.dirs.some((d) => fs.existsSync(d)) ? undefined : true));
+        assert.equal(regionWorld.dirs.length, 5);
     });
 
     it("the reports round-trip as JSON and make the HTML report's last drill section, with the same verdicts", function () {
@@ -269,6 +341,9 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
         const pitr = html.slice(html.indexOf('data-scenario="corruption-pitr"')).split("</article>")[0];
         assert.doesNotMatch(pitr, /short of the target/);
         assert.match(pitr, /<span class="cost">\d+ of \d+<\/span> writes acknowledged after the failure not in the recovered database: the recovery point's cost/);
+        // Named there too: the span, the client, where the rows are (the JSON's rpo.afterFailure.missing; the dump's rpo.lost).
+        assert.match(pitr, /the recovery point's cost, not a loss against the target; acknowledged from \S+ to \S+ \(client oauth2-dr-drill-traffic\); the tokens, as oauth2_authorization rows by md5\(access_token_value\), are in the JSON report&#39;s rpo\.afterFailure\.missing/);
+        assert.match(dump, /the \d+ writes lost: acknowledged from \S+ to \S+ \(client oauth2-dr-drill-traffic\); .*rpo\.lost/);
         assert.equal(drillSection([]), "");
         assert.doesNotMatch(renderHtml([], []), /Last drill/);
         assert.deepEqual(readReports(path.join(dir, "none")), []);
@@ -290,9 +365,16 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
         assert.throws(() => parseDrillArgs(["--scenario", "region", "--rows", "-5"]), /--rows must be a number/);
         assert.throws(() => parseDrillArgs(["--scenario", "region", "--verbose"]), /unknown argument "--verbose"/);
         assert.deepEqual(parseDrillArgs(["--scenario", "region", "--rows", "100", "--write-seconds", "0.5"]), { scenario: "region", rows: 100, writeSeconds: 0.5 });
-        const cli = spawnSync(process.execPath, ["--require", TS_REGISTER, path.join(REPO, "tools", "drill", "drill.ts"), "--scenario", "flood"], { encoding: "utf8" });
+        // The modules the CLI loaded, written at its exit: a usage error loads none of the drill's servers.
+        const loaded = path.join(dir, "loaded-modules.json");
+        const probe = path.join(dir, "loaded-modules.cjs");
+        fs.writeFileSync(probe, `process.on("exit", () => require("fs").writeFileSync(${JSON.stringify(loaded)}, JSON.stringify(Object.keys(require.cache))));\n`);
+        const cli = spawnSync(process.execPath, ["--require", TS_REGISTER, "--require", probe, path.join(REPO, "tools", "drill", "drill.ts"), "--scenario", "flood"], { encoding: "utf8" });
         assert.equal(cli.status, 2, cli.stderr);
         assert.match(cli.stderr, /--scenario must be corruption-pitr or corruption-dump or region/);
+        const modules = JSON.parse(fs.readFileSync(loaded, "utf8")) as string[];
+        assert.ok(modules.some((m) => m.endsWith(path.join("tools", "drill", "drill.ts"))), modules.join("\n"));
+        assert.deepEqual(modules.filter((m) => /[\\/](scenarios|world|compromise|oidc-server)\.ts$|[\\/]node_modules[\\/](oidc-provider|pg|@aws-sdk|@pulumi)[\\/]/.test(m)), []);
     });
 
     it("the OpenID provider runs on this Node without a warning (no \"Unsupported runtime\")", function () {

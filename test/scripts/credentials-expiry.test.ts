@@ -10,11 +10,70 @@
  *   passed: botocore's refresh reads the same keys again and raises "still expired" (was exit 4).
  */
 import { strict as assert } from "assert";
+import { spawn } from "child_process";
+import * as fs from "fs";
 import * as http from "http";
 import * as net from "net";
+import * as os from "os";
+import * as path from "path";
 import { seedSql } from "../../tools/sandbox/oauth2-schema";
-import { explain, runScript, scriptEnv, useScriptServers } from "../../tools/sandbox/scripts";
-import { LOCALHOST } from "../../tools/sandbox/servers";
+import { baseEnv, createSecret, explain, resolvedHelperPython, runScript, scriptEnv, SCRIPTS, sharedMoto, useScriptServers } from "../../tools/sandbox/scripts";
+import { LOCALHOST, MotoServer } from "../../tools/sandbox/servers";
+
+/** What a shaping proxy answers itself: an AWS error document in place of moto's answer. */
+interface Shaped {
+    status: number;
+    contentType: string;
+    body: string;
+}
+
+/**
+ * A proxy on 127.0.0.1 in front of moto_server: `answer` may answer a request itself (AWS's error for what moto
+ * does not model); the rest goes to moto, its answer passed on as `rewrite` leaves its text (unchanged when not
+ * given). Resolves to the proxy's endpoint and a close function.
+ */
+async function motoProxy(
+    moto: MotoServer,
+    answer: (request: http.IncomingMessage, body: Buffer) => Shaped | undefined,
+    rewrite?: (request: http.IncomingMessage, body: Buffer, status: number, text: string) => string,
+): Promise<{ endpoint: string; close: () => void }> {
+    const target = new URL(moto.endpoint);
+    const proxy = http.createServer((request, response) => {
+        const chunks: Buffer[] = [];
+        request.on("data", (chunk: Buffer) => chunks.push(chunk));
+        request.on("end", () => {
+            const body = Buffer.concat(chunks);
+            const shaped = answer(request, body);
+            if (shaped) {
+                response.writeHead(shaped.status, { "Content-Type": shaped.contentType });
+                response.end(shaped.body);
+                return;
+            }
+            const upstream = http.request({ host: target.hostname, port: target.port, method: request.method, path: request.url, headers: request.headers }, (reply) => {
+                if (!rewrite) {
+                    response.writeHead(reply.statusCode ?? 502, reply.headers);
+                    reply.pipe(response);
+                    return;
+                }
+                const parts: Buffer[] = [];
+                reply.on("data", (chunk: Buffer) => parts.push(chunk));
+                reply.on("end", () => {
+                    const headers = { ...reply.headers };
+                    delete headers["content-length"];
+                    response.writeHead(reply.statusCode ?? 502, headers);
+                    response.end(rewrite(request, body, reply.statusCode ?? 502, Buffer.concat(parts).toString("utf8")));
+                });
+            });
+            upstream.on("error", (err) => {
+                response.writeHead(502);
+                response.end(String(err));
+            });
+            upstream.end(body);
+        });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, LOCALHOST, () => resolve()));
+    return { endpoint: `http://${LOCALHOST}:${(proxy.address() as net.AddressInfo).port}`, close: () => proxy.close() };
+}
 
 describe("credentials that expire mid-run: exit 2 naming their source and expiry, not 4 (moto_server, a proxy shaping ExpiredToken)", function () {
     this.timeout(120_000);
@@ -32,39 +91,20 @@ describe("credentials that expire mid-run: exit 2 naming their source and expiry
 
     it("the dump's presigned GET refused with ExpiredToken (the keys expired after the run's first calls): restore.sh and restore-verification.sh exit 2 naming env, its AWS_CREDENTIAL_EXPIRATION and what to do", async function () {
         const refused: string[] = [];
-        const target = new URL(servers.moto.endpoint);
-        const proxy = http.createServer((request, response) => {
-            const chunks: Buffer[] = [];
-            request.on("data", (chunk: Buffer) => chunks.push(chunk));
-            request.on("end", () => {
-                const body = Buffer.concat(chunks);
-                const url = request.url ?? "";
-                if (request.method === "GET" && url.includes(".dump.gpg?") && url.includes("Signature=")) {
-                    // S3's REST error document for a presigned request signed with an expired session token, HTTP 400.
-                    refused.push("presigned GET");
-                    response.writeHead(400, { "Content-Type": "application/xml" });
-                    response.end('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message><RequestId>0000</RequestId><HostId>proxy</HostId></Error>');
-                    return;
-                }
-                if (body.includes("Action=GetCallerIdentity")) {
-                    refused.push("GetCallerIdentity");
-                    response.writeHead(403, { "Content-Type": "text/xml" });
-                    response.end('<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>ExpiredToken</Code><Message>The security token included in the request is expired</Message></Error><RequestId>0000</RequestId></ErrorResponse>');
-                    return;
-                }
-                const upstream = http.request({ host: target.hostname, port: target.port, method: request.method, path: url, headers: request.headers }, (answer) => {
-                    response.writeHead(answer.statusCode ?? 502, answer.headers);
-                    answer.pipe(response);
-                });
-                upstream.on("error", (err) => {
-                    response.writeHead(502);
-                    response.end(String(err));
-                });
-                upstream.end(body);
-            });
+        const proxy = await motoProxy(servers.moto, (request, body) => {
+            const url = request.url ?? "";
+            if (request.method === "GET" && url.includes(".dump.gpg?") && url.includes("Signature=")) {
+                // S3's REST error document for a presigned request signed with an expired session token, HTTP 400.
+                refused.push("presigned GET");
+                return { status: 400, contentType: "application/xml", body: '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message><RequestId>0000</RequestId><HostId>proxy</HostId></Error>' };
+            }
+            if (body.includes("Action=GetCallerIdentity")) {
+                refused.push("GetCallerIdentity");
+                return { status: 403, contentType: "text/xml", body: '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>ExpiredToken</Code><Message>The security token included in the request is expired</Message></Error><RequestId>0000</RequestId></ErrorResponse>' };
+            }
+            return undefined;
         });
-        await new Promise<void>((resolve) => proxy.listen(0, LOCALHOST, () => resolve()));
-        const endpoint = `http://${LOCALHOST}:${(proxy.address() as net.AddressInfo).port}`;
+        const endpoint = proxy.endpoint;
         // Keys as `aws configure export-credentials --format env` gives them: their expiry beside them (still ahead
         // by the local clock; S3 and STS are the judges).
         const expiry = new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -106,5 +146,94 @@ describe("credentials that expire mid-run: exit 2 naming their source and expiry
         assert.equal(result.code, 2, explain(result));
         assert.match(result.stderr, /ERROR: the AWS credentials \(env\) have expired \(botocore refreshed them and they are still expired; valid until 2020-01-01T00:00:00Z, AWS_CREDENTIAL_EXPIRATION\): AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN in the environment: set them to new credentials/, explain(result));
         assert.doesNotMatch(result.stderr, /expired-secret|expired-token/);
+    });
+});
+
+/**
+ * The vault's restore-keys role (RESTORE_PRIVATE_KEYS_ROLE_ARN): the helper assumes it at the vault's endpoint and,
+ * since h32, assumes it again before the session ends (botocore's deferred refresh, as the CLI's assume-role
+ * profiles). Before, the role's credentials were kept for the helper's life: a call to the vault after the
+ * session's end (a helper serving a long restore or recovery, STS's default hour) failed with
+ * ExpiredTokenException. moto issues sessions but never expires them; a proxy in front of it shortens each
+ * session AssumeRole returns to 2 seconds (its Expiration) and refuses a call signed with a session past that
+ * with Secrets Manager's ExpiredTokenException, as AWS does.
+ */
+describe("the vault role's assumed credentials are renewed before they expire (aws-helper.py, moto_server behind a proxy that ends each session after 2 s)", function () {
+    this.timeout(60_000);
+    let moto: MotoServer;
+    before(async function () {
+        moto = await sharedMoto();
+    });
+
+    it("two reads of the vault's secret, the second after the first session ended: both answered, the role assumed twice, no call refused", async function () {
+        const secret = createSecret(moto, "oauth2-dr/refresh-keys", "armored keys (test)");
+        const sessions = new Map<string, number>();
+        const seen: string[] = [];
+        const proxy = await motoProxy(
+            moto,
+            (request) => {
+                const token = String(request.headers["x-amz-security-token"] ?? "");
+                const ends = sessions.get(token);
+                if (ends !== undefined && Date.now() > ends) {
+                    seen.push("call with an ended session");
+                    return { status: 400, contentType: "application/x-amz-json-1.1", body: JSON.stringify({ __type: "ExpiredTokenException", message: "The security token included in the request is expired" }) };
+                }
+                return undefined;
+            },
+            (request, body, status, text) => {
+                const token = String(request.headers["x-amz-security-token"] ?? "");
+                const assume = body.includes("Action=AssumeRole");
+                seen.push(assume ? "AssumeRole" : sessions.has(token) ? "call with a live session" : "call with the run's credentials");
+                if (!assume || status !== 200) {
+                    return text;
+                }
+                // The session moto issued ends in 2 s (its Expiration as STS writes it).
+                const end = Date.now() + 2000;
+                sessions.set(/<SessionToken>([^<]+)<\/SessionToken>/.exec(text)![1], end);
+                return text.replace(/<Expiration>[^<]+<\/Expiration>/, `<Expiration>${new Date(end).toISOString()}</Expiration>`);
+            },
+        );
+        const vault = proxy.endpoint;
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "h32r-"));
+        const socket = path.join(dir, "aws.sock");
+        const script = spawn("sleep", ["600"], { stdio: "ignore" });
+        const helper = spawn(resolvedHelperPython() ?? "python3", [path.join(SCRIPTS, "aws-helper.py"), socket, String(script.pid)], {
+            env: baseEnv({ ...moto.env(), AWS_ENDPOINT_URL: moto.endpoint }),
+            stdio: ["ignore", "ignore", "pipe"],
+        });
+        let helperErr = "";
+        helper.stderr!.on("data", (chunk: Buffer) => (helperErr += chunk.toString()));
+        const query = new URLSearchParams({ id: secret.arn, region: "us-east-1", endpoint_url: vault, role_arn: "arn:aws:iam::123456789012:role/oauth2-dr-vault-restore", role_session_name: "oauth2-dr-test" });
+        const read = () =>
+            new Promise<{ status: number; body: string }>((resolve, reject) => {
+                const call = http.request({ socketPath: socket, path: `/secretsmanager/get?${query}`, method: "GET" }, (answer) => {
+                    let body = "";
+                    answer.on("data", (chunk: Buffer) => (body += chunk.toString()));
+                    answer.on("end", () => resolve({ status: answer.statusCode ?? 0, body }));
+                });
+                call.on("error", reject);
+                call.end();
+            });
+        try {
+            for (let waited = 0; !fs.existsSync(socket); waited += 50) {
+                assert.ok(waited < 30_000 && helper.exitCode === null, `the helper did not start: ${helperErr}`);
+                await new Promise((resolve) => setTimeout(resolve, 50));
+            }
+            const first = await read();
+            assert.equal(first.status, 200, first.body);
+            assert.equal(JSON.parse(first.body).SecretString, "armored keys (test)");
+            // Past the first session's end, as a call an hour and more into a run.
+            const firstEnds = Math.max(...sessions.values());
+            await new Promise((resolve) => setTimeout(resolve, Math.max(0, firstEnds - Date.now()) + 300));
+            const second = await read();
+            assert.equal(second.status, 200, `${second.body} (calls the proxy saw: ${seen.join(", ")})`);
+            assert.equal(JSON.parse(second.body).SecretString, "armored keys (test)");
+            assert.deepEqual(seen, ["AssumeRole", "call with a live session", "AssumeRole", "call with a live session"]);
+        } finally {
+            helper.kill();
+            script.kill();
+            proxy.close();
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });

@@ -109,12 +109,26 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
     describe("a good backup", function () {
         let bucket: string;
         let manifestKey: string;
+        let jqRuns: string[];
 
         before(async function () {
             bucket = newBucket();
+            // Every jq the backup starts, by its arguments (a stand-in first on PATH that notes them, then runs jq).
+            const shims = shimDir();
+            const jq = spawnSync("bash", ["-c", "command -v jq"], { encoding: "utf8" }).stdout.trim();
+            const runs = path.join(shims, "jq-runs");
+            fs.writeFileSync(path.join(shims, "jq"), `#!/bin/sh\nprintf '%s\\n' "$*" | tr '\\n' ' ' >>'${runs}'\necho >>'${runs}'\nexec '${jq}' "$@"\n`, { mode: 0o755 });
             // At the production S2K count (the suite lowers it: .mocharc.js), which the stored object's packet
             // pins below; the restores of this dump run with the lowered setting and read the count from the packet.
-            manifestKey = await backup(bucket, { TEST_ONLY_GPG_S2K_COUNT: "" });
+            manifestKey = await backup(bucket, { TEST_ONLY_GPG_S2K_COUNT: "", EXTRA_PATH: shims });
+            jqRuns = fs.readFileSync(runs, "utf8").split("\n").filter(Boolean);
+        });
+
+        it("reads the schema with one jq before the manifest's, and the helper's latest.json answer without one", function () {
+            // The schema's check and its lines (the manifest's schema hash) are one jq; schema_lines' own jq and the
+            // type check run only for a schema that one cannot read. {"written": true} needs no jq.
+            assert.deepEqual(jqRuns.filter((run) => /type == "array"|^-r \.\[\] \| map\(tostring\)|\.written/.test(run)), []);
+            assert.equal(jqRuns.filter((run) => run.includes("schema.json")).length, 2, jqRuns.join("\n"));
         });
 
         it("stores the dump, then its manifest and the latest pointer", function () {

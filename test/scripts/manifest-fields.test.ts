@@ -12,9 +12,12 @@ import * as path from "path";
 import { SCRIPTS } from "../../tools/sandbox/scripts";
 
 const FIELDS = ["status", "database", "object_key", "size_bytes", "sha256", "compression", "schema", "finished_at", "format_of_dump",
-    ".passphrase.secret_arn", ".passphrase.version_id", ".schema_definition.sha256", "passphrase", "row_counts", ".list[0]", '.["a.b"]', "flag", "empty", "multi", "missing"];
+    ".passphrase.secret_arn", ".passphrase.version_id", ".schema_definition.sha256", "passphrase", "row_counts", ".list[0]", '.["a.b"]', "flag", "empty", "multi", "missing",
+    // Paths the fields lack: absent on the way, through null or false, into a scalar, an array or the lists manifest_load holds apart.
+    ".missing.deeper", ".passphrase.missing", ".sha256.x", ".compression", ".compression.x", ".status.x", ".flag.x", ".size_bytes.x", ".list", ".list.x",
+    ".row_counts.oauth2_authorization", ".schema_definition", ".schema_definition.tables", ".schema_definition.tables.x", ".schema_definition.missing", ".nested.inner.value", ".nested.none.x", ".nested.arr"];
 
-/** Per field: manifest_get after manifest_load, then jq's own reading, NUL-separated. */
+/** Per field: manifest_get after manifest_load, then jq's own reading (output, error and exit code), NUL-separated. */
 const PROBE = `
 set -euo pipefail
 source "$LIB"
@@ -22,7 +25,7 @@ file=$1; shift
 manifest_load "$file" || { echo "not loaded"; exit 3; }
 for field in "$@"; do
     path=$field; [[ "$path" == .* ]] || path=".$path"
-    printf '%s\\0%s\\0' "$(manifest_get "$file" "$field")" "$(jq -r "$path // empty | tostring" "$file")"
+    printf '%s\\0%s\\0' "$(manifest_get "$file" "$field" 2>&1; echo "rc=$?")" "$(jq -r "$path // empty | tostring" "$file" 2>&1; echo "rc=$?")"
 done
 `;
 
@@ -54,7 +57,10 @@ describe("lib.sh manifest_load / manifest_get", function () {
             status: "partial", database: "it's $(not run) `either`", size_bytes: 1e21, sha256: null, compression: false, schema: "",
             passphrase: { secret_arn: null, version_id: "quote' and \"double\" and \\ backslash" }, multi: "line one\nline two\ttab", empty: "", flag: true,
             "a.b": "dotted key", list: ["first", "second"], finished_at: 1733136909,
+            nested: { inner: { value: 0 }, none: null, arr: [] }, row_counts: false,
         },
+        // A symmetric dump's (PASSPHRASE_FILE): no secret to name.
+        file: { status: "complete", passphrase: { source: "file" }, row_counts: { a: 1 }, schema_definition: { sha256: "cd".repeat(32), tables: {} } },
     };
 
     for (const [name, manifest] of Object.entries(manifests)) {
@@ -67,6 +73,21 @@ describe("lib.sh manifest_load / manifest_get", function () {
             result.pairs.forEach(([cached, jq], i) => assert.equal(cached, jq, `${name} ${FIELDS[i]}`));
         });
     }
+
+    it("a path the manifest lacks (a symmetric dump's passphrase secret, a v1 manifest's fields) is answered without a jq", function () {
+        const file = path.join(dir, "manifest.json");
+        const count = path.join(dir, "jq-starts");
+        const script = `set -euo pipefail; source "$LIB"; manifest_load "$1"
+jq() { echo "jq started" >>"$COUNT"; command jq "$@"; }
+printf '[%s]' "$(manifest_get "$1" .passphrase.secret_arn)" "$(manifest_get "$1" .passphrase.version_id)" "$(manifest_get "$1" compression)" "$(manifest_get "$1" .schema_definition.sha256)"`;
+        for (const manifest of [manifests.file, manifests.v1]) {
+            fs.writeFileSync(file, JSON.stringify(manifest));
+            fs.writeFileSync(count, "");
+            const result = spawnSync("bash", ["-c", script, "probe", file], { encoding: "utf8", env: { ...process.env, LIB: path.join(SCRIPTS, "lib.sh"), COUNT: count } });
+            assert.equal(result.stdout, manifest === manifests.v1 ? "[][][][]" : `[][][][${"cd".repeat(32)}]`, result.stderr);
+            assert.equal(fs.readFileSync(count, "utf8"), "", "manifest_get started a jq after manifest_load");
+        }
+    });
 
     it("a manifest rewritten after manifest_load is read anew, not from the earlier reading", function () {
         const file = path.join(dir, "manifest.json");

@@ -271,6 +271,16 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         for (const result of [missing, otherDb, emptyPrefix]) {
             assert.doesNotMatch(result.stderr, /nothing to restore/, explain(result));
         }
+        // A BUCKET with a typo and the right --manifest: the bucket named as missing, storage (4), as without --manifest
+        // (h32-oncall: a HEAD has no body, so S3's 404 for the bucket read as the key's: "no manifest ... (no such
+        // key): " with an empty hint, exit 7).
+        const noBucket = await runScript("restore.sh", scriptEnv(pg, moto, `${bucket}-typo`, passphrase), ["--yes", "--manifest", manifestKey]);
+        assert.equal(noBucket.code, 4, explain(noBucket));
+        assert.match(noBucket.stderr, new RegExp(`ERROR: no bucket s3://${bucket}-typo \\(us-east-1: .*NoSuchBucket.*\\): a typo in BUCKET\\? the stack's bucket is oauth2-backups-<stack>, and npm run recovery-points prints each restore command with it`), explain(noBucket));
+        assert.doesNotMatch(noBucket.stderr, /no such key/);
+        const noBucketListed = await runScript("restore.sh", scriptEnv(pg, moto, `${bucket}-typo`, passphrase), ["--yes"]);
+        assert.equal(noBucketListed.code, 4, explain(noBucketListed));
+        assert.match(noBucketListed.stderr, /NoSuchBucket.*: a typo in BUCKET\? the stack's bucket is oauth2-backups-<stack>/, explain(noBucketListed));
     });
 
     it("an application's transaction holding a table: the swap says within seconds what it waits for (table, pid, application_name), then restores when it ends", async function () {
@@ -523,9 +533,19 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         try {
             assert.equal(out.stdout.trim(), "130 True", `${out.stdout}${out.stderr}\n${stderr}`);
             assert.match(stderr, /restore: FAILED with exit code 130\n$/, stderr);
+            // What state the target is in, said before the FAILED line (h32-oncall: the run said only "FAILED with
+            // exit code 130", and the operator had to guess whether the database was half restored).
+            assert.match(stderr, /restore: interrupted before the swap: nothing was committed, the tables of 127\.0\.0\.1:\d+\/ctrlc are as they were and the staging schemas and scratch files are removed; run the same command again to restore\n\S+ restore: FAILED with exit code 130\n$/, stderr);
             assert.equal(sums(), before);
             assert.equal(pg.psql("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'oauth2_dr_stage%'", "ctrlc"), "0");
             assert.deepEqual(fs.readdirSync(scratch), ["stderr"]);
+            // Run again, as the line says: it restores (nothing of the interrupted run is in its way).
+            const again = await runScript("restore.sh", scriptEnv(pg, moto, bucket, passphrase, "ctrlc"), ["--yes", "--source-database", "oauth2db"]);
+            assert.equal(again.code, 0, explain(again));
+            // And says what the database now holds: the dump's snapshot, later writes not in it.
+            const manifest = JSON.parse(getObject(moto, bucket, again.stdout.trim()).toString("utf8")) as { started_at: string };
+            assert.match(again.stderr, new RegExp(`restore: restored \\S+ into 127\\.0\\.0\\.1:\\d+/ctrlc: the database as it was at ${manifest.started_at} \\(pg_dump's snapshot\\); what was written after that is not in it\n`), explain(again));
+            assert.notEqual(sums(), before);
         } finally {
             fs.rmSync(scratch, { recursive: true, force: true });
             fs.rmSync(shims, { recursive: true, force: true });

@@ -3,9 +3,20 @@
  * what a file starts for its servers must stop with them, not with the worker.
  */
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
+import * as path from "path";
 import { awsCall, createBucket, createSecret, putObject, sharedMoto } from "../../tools/sandbox/scripts";
 import { MotoServer } from "../../tools/sandbox/servers";
+
+/** Whether process `pid` exists (signal 0). */
+function alive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch {
+        return false;
+    }
+}
 
 /** The pids of aws-rpc.py processes serving `endpoint`. */
 function rpcProcesses(endpoint: string): string {
@@ -30,6 +41,31 @@ describe("tools/sandbox: the tests' servers", function () {
             assert.deepEqual(awsCall(again, "s3", "list_buckets").Buckets.map((b: { Name: string }) => b.Name), ["sandbox-rpc-again"]);
         } finally {
             await again.stop();
+        }
+    });
+
+    it("a moto server dies with the process that started it, also when that process is killed before its exit hooks run (a mocha worker the pool kills)", async function () {
+        // A process that starts the shared moto, says its pid, and waits to be killed: SIGKILL runs no exit hook.
+        const program = `require(${JSON.stringify(path.resolve(__dirname, "../../tools/sandbox/scripts"))}).sharedMoto().then((moto) => { console.log(moto.pid); setInterval(() => undefined, 1000); });`;
+        const child = spawn(process.execPath, ["--require", require.resolve("offline-plan/register.cjs"), "-e", program], { stdio: ["ignore", "pipe", "inherit"] });
+        const motoPid = await new Promise<number>((resolve, reject) => {
+            child.stdout.once("data", (chunk: Buffer) => resolve(Number(chunk.toString("utf8").trim())));
+            child.once("exit", (code) => reject(new Error(`the process exited (${code}) before starting moto`)));
+        });
+        try {
+            assert.ok(motoPid > 0 && alive(motoPid), `moto_server (pid ${motoPid}) is not running`);
+            const exited = new Promise((resolve) => child.once("exit", resolve));
+            child.kill("SIGKILL");
+            await exited;
+            // The kernel signals moto when its parent dies; waiting for that, not for a time.
+            for (let i = 0; i < 200 && alive(motoPid); i++) {
+                await new Promise((r) => setTimeout(r, 50));
+            }
+            assert.equal(alive(motoPid), false, `moto_server (pid ${motoPid}) outlived the process that started it`);
+        } finally {
+            if (alive(motoPid)) {
+                process.kill(motoPid, "SIGKILL");
+            }
         }
     });
 

@@ -12,14 +12,15 @@ import { seedSql } from "../../tools/sandbox/oauth2-schema";
 import { awsCall, explain, getObject, listKeys, putObject, runScript, scriptEnv, startScript, useScriptServers } from "../../tools/sandbox/scripts";
 import { PG_BIN } from "../../tools/sandbox/servers";
 import { dumpsIn, DumpLocation } from "../../tools/recovery-points/collect";
+import { useEnv } from "../support/process-state";
 
 const DAY = 86_400_000;
 /** scripts/aws-helper.py asks for the class's days plus an hour (OBJECT_LOCK_MARGIN_SECONDS: the buckets' lock floor). */
 const HOUR = 3_600_000;
-// The SDK's notice about its 2027 releases and Node 22 (the CLI turns it off the same way).
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
 describe("restore-verification.sh records each run in S3; recovery-points reads the record (real PostgreSQL 15 and S3 API)", function () {
+    // The SDK's notice about its 2027 releases and Node 22 (the CLIs turn it off the same way); for this file only.
+    useEnv({ AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" });
     this.timeout(180_000);
     const servers = useScriptServers("oauth2-dr-vrec-test-", "correct horse battery staple");
     let buckets = 0;

@@ -10,6 +10,7 @@ import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { PG_BIN } from "../../tools/sandbox/servers";
 import { SCRIPTS, awsCall, baseEnv, createSecret, explain, getObject, listKeys, passphraseFile, rotateSecret, runScript, scriptEnv, startScript, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
 
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
@@ -186,9 +187,25 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         const tooEarly = await runScript("wal-archive.sh", env, ["restore", path.join(servers.dir, "early"), "--target-time", before]);
         assert.equal(tooEarly.code, 7, explain(tooEarly));
         assert.match(tooEarly.stderr, /no base backup under s3:\/\/oauth2-wal-1\/wal\/base\/ ended before/);
+        // The earliest base backup is named, and what else to do: the operator's next step (was the bare "no base backup").
+        assert.match(tooEarly.stderr, new RegExp(`ended before \\S+ \\S+: the earliest of its 1 ended at ${manifest.finished_at.replace(/[.]/g, "\\.")}, and the archive holds no earlier state; pick a target after it, or a dump from before it \\(npm run recovery-points`), explain(tooEarly));
+        const otherPrefix = await runScript("wal-archive.sh", { ...env, WAL_PREFIX: "wal-typo/" }, ["restore", path.join(servers.dir, "early"), "--target-time", before]);
+        assert.equal(otherPrefix.code, 7, explain(otherPrefix));
+        assert.match(otherPrefix.stderr, /no base backup under s3:\/\/oauth2-wal-1\/wal-typo\/base\/ ended before \S+ \S+: the prefix holds none \(BUCKET, WAL_PREFIX; wal-archive\.sh base-backup takes one\)/, explain(otherPrefix));
 
         const dir = path.join(servers.dir, "restored");
         const target = new Date(Date.now() + 1000).toISOString().replace("Z", "123Z");
+
+        // Where DIR is cannot hold the base backup (here a file size limit, which a small volume acts like: tar cannot
+        // write): the disk is named, exit 2, nothing left. Was exit 5, "cannot decrypt ...: gpg: handle plaintext
+        // failed: Broken pipe" (gpg lost its reader when tar died), which sent the operator after the passphrase.
+        const small = path.join(servers.dir, "small");
+        const limited = spawnSync("bash", ["-c", `ulimit -f 64; exec bash ${path.join(SCRIPTS, "wal-archive.sh")} restore ${small} --target-time ${target}`], { env: baseEnv(env), encoding: "utf8", timeout: 120_000 });
+        assert.equal(limited.status, 2, limited.stderr);
+        assert.match(limited.stderr, new RegExp(`ERROR: cannot extract s3://oauth2-wal-1/${manifest.object_key.replace(/[.]/g, "\\.")} into ${small}\\.partial: the file size limit \\(ulimit -f: 64 KiB\\) is below a file of the base backup; its file system has \\d+ bytes free \\(the base backup is ${manifest.size_bytes} bytes compressed, its data directory larger\\): raise it \\(ulimit -f unlimited\\), then run again; nothing is left at ${small}\n`), limited.stderr);
+        assert.doesNotMatch(limited.stderr, /cannot decrypt/);
+        assert.ok(!fs.existsSync(small) && !fs.existsSync(`${small}.partial`));
+
         const restore = await runScript("wal-archive.sh", env, ["restore", dir, "--target-time", target]);
         assert.equal(restore.code, 0, explain(restore));
         assert.match(restore.stdout, new RegExp(`^base backup ${manifest.object_key} \\(finished ${manifest.finished_at}\\) restored into ${dir}${process.getuid?.() === 0 ? " \\(owned by \\S+, the owner of its data\\)" : ""}; recovery to just before \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{6}\\+00`));
@@ -449,12 +466,67 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         const cuts = path.join(cutWrappers, "started");
         fs.mkdirSync(cutWrappers, { recursive: true });
         fs.writeFileSync(path.join(cutWrappers, "cut"), `#!/bin/sh\necho cut >>'${cuts}'\nexec /usr/bin/cut "$@"\n`, { mode: 0o755 });
-        const never = await runScript("wal-archive.sh", { ...waiting, EXTRA_PATH: cutWrappers, WAIT_PROGRESS_SECONDS: "1" }, ["restore", future, "--target-time", new Date(Date.now() + 86_400_000).toISOString(), "--wait-for-target", "2"]);
+        const never = await runScript("wal-archive.sh", { ...waiting, EXTRA_PATH: cutWrappers, WAIT_PROGRESS_SECONDS: "1" }, ["restore", future, "--target-time", new Date(Date.now() + 30_000).toISOString(), "--wait-for-target", "2"]);
         assert.equal(never.code, 0, explain(never));
         assert.match(never.stderr, /still waiting for the archive to reach the target \(1\.\d\d s so far; at most 2 s, --wait-for-target; newest segment of timeline \d{8} listed: [0-9A-F]{24}\)/, explain(never));
         assert.match(never.stderr, /WARNING: after [\d.]+ s the archive does not reach the target yet/);
         assert.match(never.stdout, /; the archive did not reach the target within 2 s \(WARNING above\)$/m);
         assert.equal(fs.readFileSync(cuts, "utf8").split("\n").filter(Boolean).length, 2, "the unchanged listings of a 2 s wait were worked through again");
+    });
+
+    it("the archive reaches the target when an earlier listed segment holds the commit: not only its last (here a segment of an open transaction, no commit); a --target-time-file line without a zone is said and the wait goes on", async function () {
+        const inside = { ...env, WAL_PREFIX: "inside/", WAIT_PROGRESS_SECONDS: "1" };
+        const pg = servers.pg;
+        const firstSegment = pg.psql("SELECT pg_walfile_name(pg_current_wal_lsn())", "postgres");
+        const backup = await runScript("wal-archive.sh", inside, ["base-backup"]);
+        assert.equal(backup.code, 0, explain(backup));
+        const target = new Date().toISOString();
+        await new Promise((r) => setTimeout(r, 20));
+        // The commit after the target, in the segment pg_switch_wal() closes; then a transaction left open while the
+        // next segment is closed: that last segment holds its rows and no commit or abort (a bulk load's middle).
+        const reaching = pg.psql("CREATE TABLE IF NOT EXISTS inside_probe (x text); INSERT INTO inside_probe VALUES ('after the target'); SELECT pg_walfile_name(pg_switch_wal())", "postgres").split("\n").pop()!;
+        const open = spawn(path.join(PG_BIN, "psql"), ["-X", "-q", "-d", "postgres"], { env: { ...process.env, ...pg.env("postgres") }, stdio: ["pipe", "ignore", "ignore"] });
+        open.stdin!.write("BEGIN; INSERT INTO inside_probe SELECT repeat('x', 100) FROM generate_series(1, 1000);\n");
+        let last = "";
+        for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
+            await new Promise((r) => setTimeout(r, 100));
+            if (pg.psql("SELECT count(*) FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND state = 'idle in transaction'", "postgres") !== "0") {
+                last = pg.psql("SELECT pg_walfile_name(pg_switch_wal())", "postgres");
+                break;
+            }
+        }
+        open.stdin!.end("ROLLBACK;\n");
+        assert.ok(last > reaching, `${last} after ${reaching}`);
+        for (const name of fs.readdirSync(path.join(pg.dataDir, "pg_wal")).filter((n) => /^[0-9A-F]{24}$/.test(n) && n >= firstSegment && n <= last).sort()) {
+            const copy = path.join(servers.dir, `inside-${name}`);
+            fs.copyFileSync(path.join(pg.dataDir, "pg_wal", name), copy);
+            const pushed = await runScript("wal-archive.sh", inside, ["push", copy, name]);
+            assert.equal(pushed.code, 0, explain(pushed));
+        }
+        // Was: the last listed segment read alone (no commit in it): "does not reach the target" after all of the wait.
+        const dir = path.join(servers.dir, "inside");
+        const restored = await runScript("wal-archive.sh", inside, ["restore", dir, "--target-time", target, "--wait-for-target", "5"]);
+        assert.equal(restored.code, 0, explain(restored));
+        assert.match(restored.stdout, new RegExp(`; the archive reaches the target \\(${reaching} holds a commit at or after it; waited 0\\.\\d\\d s for it after the base backup\\)$`, "m"), explain(restored));
+        assert.doesNotMatch(restored.stderr, /WARNING/);
+        assert.equal(fs.readFileSync(path.join(dir, "wal-archive-spool", "covered"), "utf8").trim(), reaching);
+
+        // --target-time-file with a line without a zone, once the base backup is in place: said (WARNING), the wait
+        // goes on, and the corrected line is taken (was: exit 2, the base backup's download lost).
+        const fromFile = path.join(servers.dir, "inside-file");
+        const targetFile = path.join(servers.dir, "inside-target");
+        const run = startScript("wal-archive.sh", inside, ["restore", fromFile, "--target-time-file", targetFile, "--wait-for-target", "60"]);
+        await waitForStderr(run, /waiting \(at most 60 s\) for the target time in /, 60_000);
+        const zoneless = target.replace("T", " ").replace(/Z$/, "");
+        fs.writeFileSync(`${targetFile}.tmp`, `${zoneless}\n`);
+        fs.renameSync(`${targetFile}.tmp`, targetFile);
+        await waitForStderr(run, new RegExp(`WARNING: the target time "${zoneless.replace(/[.]/g, "\\.")}" \\(\\S+inside-target, --target-time-file\\) names no time zone: .*; write the corrected time whole \\(echo TIME > \\S+ && mv \\S+ \\S+\\): still waiting, at most 60 s in all`), 60_000);
+        fs.writeFileSync(`${targetFile}.tmp`, `${target}\n`);
+        fs.renameSync(`${targetFile}.tmp`, targetFile);
+        const done = await run.done;
+        assert.equal(done.code, 0, explain(done));
+        assert.equal(/^recovery_target_time = '(.*)'$/m.exec(fs.readFileSync(path.join(fromFile, "postgresql.auto.conf"), "utf8"))![1],
+            /^recovery_target_time = '(.*)'$/m.exec(fs.readFileSync(path.join(dir, "postgresql.auto.conf"), "utf8"))![1]);
     });
 
     it("usage and configuration errors exit 2 before any storage call", async function () {
@@ -474,6 +546,13 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
             [["restore", path.join(servers.dir, "x"), "--wait-for-target", "5"], /--wait-for-target needs --target-time or --target-time-file/],
             [["restore", path.join(servers.dir, "x"), "--target-time", "2026-01-01T00:00:00Z", "--wait-for-target", "soon"], /--wait-for-target needs a number of seconds/],
             [["restore", path.join(servers.dir, "x"), "--target-time", "2026-01-01T00:00:00Z", "--target-time-file", "f"], /--target-time or --target-time-file, not both/],
+            // An operator's mistakes at 3 a.m. (h32-oncall), each said before any work: a time without its zone (GNU date
+            // read it as UTC, silently moving a local time by the zone's offset), a time in the future (the whole
+            // archive replayed, the damage with it), a data directory whose parent is not there (was exit 1 from mkdir,
+            // after the manifests were read).
+            [["restore", path.join(servers.dir, "x"), "--target-time", "2026-01-01 10:00:00"], /the target time "2026-01-01 10:00:00" \(--target-time\) names no time zone: read as UTC it is 2026-01-01 10:00:00\+00, as this machine's local time \(\S+\) \S+ \S+; .*give it with its zone/],
+            [["restore", path.join(servers.dir, "x"), "--target-time", new Date(Date.now() + 3_600_000).toISOString()], /\(--target-time\) is \S+ \S+, in the future \(this machine's clock: \S+ \S+\): a recovery to it would replay the whole archive, the damage included/],
+            [["restore", path.join(servers.dir, "no-such-parent", "x"), "--target-time", "2026-01-01T00:00:00Z"], /the data directory \S+no-such-parent\/x cannot be made: its parent directory \S+no-such-parent does not exist; create it first/],
         ] as [string[], RegExp][]) {
             // push checks its arguments once its helper is found or started (the archiver's path): not with the old curl.
             const result = await runScript("wal-archive.sh", args[0] === "push" ? env : beforeHelper, args);

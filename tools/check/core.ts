@@ -268,7 +268,8 @@ export function organizationGuardOf(plan: PlanResult): string | undefined {
             [true, ["organizations:LeaveOrganization"]],
             [rds, ["rds:DeleteDBInstanceAutomatedBackup", "rds:StopDBInstanceAutomatedBackupsReplication"]],
             [has("aws:s3/bucket:Bucket") || has("aws:s3/bucketV2:BucketV2"), ["s3:DeleteBucketPolicy", "s3:PutBucketObjectLockConfiguration", "s3:PutReplicationConfiguration"]],
-            [has("aws:cloudwatch/eventRule:EventRule"), ["events:DisableRule", "cloudtrail:StopLogging"]],
+            // One before h32 lets the alarm topic's endpoints be unsubscribed or filtered out (the topic delivering to nobody).
+            [has("aws:cloudwatch/eventRule:EventRule"), ["events:DisableRule", "cloudtrail:StopLogging", "sns:Unsubscribe", "sns:SetSubscriptionAttributes"]],
         ];
         const missing = expected.flatMap(([applies, actions]) => (applies ? actions : [])).filter((a) => !contentOf(scp).includes(a));
         return missing.length > 0 ? `declared (${scp.name}), but it does not deny ${missing.join(", ")}: update it from ${ORGANIZATION_SCP_DOC}` : `declared (${scp.name})`;

@@ -73,15 +73,25 @@ const REPLICA_OF = "drill-replica-of";
 
 /** An S3 client of one principal on one account's endpoint (moto takes any key; the key id names the principal in its log). */
 function s3As(moto: MotoServer, principal: string): S3Client {
-    // The SDK's notice about its 2027 releases and Node 22 (the recovery-points CLI turns it off the same way).
-    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-    return new S3Client({
-        endpoint: moto.endpoint,
-        region: "us-east-1",
-        forcePathStyle: true,
-        maxAttempts: 1,
-        credentials: { accessKeyId: principal, secretAccessKey: "drill" },
-    });
+    // The SDK's notice about its 2027 releases and Node 22 (the recovery-points CLI turns it off the same way):
+    // the SDK reads the variable when a client is made, so it is set for that alone and the caller's environment
+    // (a test worker's, which runs other files after this one) is left as it was.
+    const name = "AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED";
+    const was = process.env[name];
+    process.env[name] = was ?? "true";
+    try {
+        return new S3Client({
+            endpoint: moto.endpoint,
+            region: "us-east-1",
+            forcePathStyle: true,
+            maxAttempts: 1,
+            credentials: { accessKeyId: principal, secretAccessKey: "drill" },
+        });
+    } finally {
+        if (was === undefined) {
+            delete process.env[name];
+        }
+    }
 }
 
 async function lockedBucket(s3: S3Client, bucket: string): Promise<void> {
@@ -421,11 +431,13 @@ function backupPlanRoute(scp: PolicyStatement[] | undefined, alarmed: boolean): 
     if (!alarmed) {
         return { resource, attacker: `${short} allow (${why}; no alarm on backup jobs that never start declared in this tree)`, breakGlass: `${short} allow`, declared: false };
     }
-    const silencers = ["cloudwatch:DeleteAlarms", "cloudwatch:DisableAlarmActions"];
-    const silencer = silencers.find((action) => !decide(ATTACKER, action, {}, BACKUP_JOBS_ALARM_ARN));
+    // The alarm deleted or its actions disabled, or the topic it notifies left without endpoints.
+    const silencers = ["cloudwatch:DeleteAlarms", "cloudwatch:DisableAlarmActions", "sns:Unsubscribe", "sns:SetSubscriptionAttributes"];
+    const silencerResource = (action: string) => (action.startsWith("sns:") ? ALARM_SUBSCRIPTION_ARN : BACKUP_JOBS_ALARM_ARN);
+    const silencer = silencers.find((action) => !decide(ATTACKER, action, {}, silencerResource(action)));
     const alarm = "alarmed a day later: CloudWatch alarm oauth2-dr-prod-backup-jobs-missing (no backup job completed in the vault for a day, missing data breaching) notifies the alarm topic";
     return silencer
-        ? { resource, attacker: `${short} allow (${why}); ${alarm}, only while it stands, and ${silencer.replace(/^\w+:/, "")} on it first is not refused (${scpOpenReason(scp, silencer, {}, BACKUP_JOBS_ALARM_ARN)}): open`, breakGlass: `${short} allow; ${alarm}`, declared: false }
+        ? { resource, attacker: `${short} allow (${why}); ${alarm}, only while it stands, and ${silencer.replace(/^\w+:/, "")} on ${silencer.startsWith("sns:") ? `its topic's subscription ${ALARM_SUBSCRIPTION_ARN}` : "it"} first is not refused (${scpOpenReason(scp, silencer, {}, silencerResource(silencer))}): open`, breakGlass: `${short} allow; ${alarm}`, declared: false }
         : { resource, attacker: `${short} allow (${why}); not refused, ${alarm}; silencing it first (${silencers.map((a) => a.replace(/^\w+:/, "")).join(", ")}) deny by the organization SCP`, breakGlass: `${short} allow; ${alarm}`, declared: true };
 }
 
@@ -493,6 +505,8 @@ export function scpDecider(scp: PolicyStatement[] | undefined): (arn: string, ac
 /** Prod's names as the stacks declare them (components/retention-alarm.ts namePrefix, trailName; Pulumi.prod.yaml alarmTopicArn). */
 const ALARM_TOPIC_ARN = `arn:aws:sns:us-east-1:${PROD_ACCOUNT}:oauth2-dr-alarms`;
 const TRAIL_ARN = `arn:aws:cloudtrail:us-east-1:${PROD_ACCOUNT}:trail/oauth2-dr-prod-management-events`;
+/** One of the alarm topic's subscriptions (the on-call's endpoint): the ARN sns:Unsubscribe names, the topic's and an id. */
+const ALARM_SUBSCRIPTION_ARN = `${ALARM_TOPIC_ARN}:3f2b8c1e-0d4a-4e6b-9a7c-5b1d2e3f4a5b`;
 
 /** The calls that silence the retention alarm before the call it watches: [action, what it silences]. */
 const ALARM_SILENCERS: [string, string][] = [
@@ -500,11 +514,15 @@ const ALARM_SILENCERS: [string, string][] = [
     ["events:RemoveTargets", "removing the rule's target"],
     ["cloudtrail:StopLogging", "stopping the trail EventBridge needs for CloudTrail's events"],
     ["sns:DeleteTopic", "deleting the alarm topic"],
+    // The topic stands and delivers to nobody (the red team's residual, h32).
+    ["sns:Unsubscribe", "unsubscribing the alarm topic's endpoints"],
+    ["sns:SetSubscriptionAttributes", "giving the alarm topic's subscriptions a filter policy no message matches"],
 ];
 
 /** [action, resource ARN, what it does] for each silencer of the rule `rule` (its name). */
 function alarmChainRoutes(rule: string): [string, string, string][] {
-    const resourceOf = (action: string) => (action.startsWith("events:") ? `arn:aws:events:us-east-1:${PROD_ACCOUNT}:rule/${rule}` : action.startsWith("cloudtrail:") ? TRAIL_ARN : ALARM_TOPIC_ARN);
+    const resourceOf = (action: string) =>
+        action.startsWith("events:") ? `arn:aws:events:us-east-1:${PROD_ACCOUNT}:rule/${rule}` : action.startsWith("cloudtrail:") ? TRAIL_ARN : action === "sns:Unsubscribe" || action === "sns:SetSubscriptionAttributes" ? ALARM_SUBSCRIPTION_ARN : ALARM_TOPIC_ARN;
     return ALARM_SILENCERS.map(([action, what]) => [action, resourceOf(action), what]);
 }
 
@@ -614,7 +632,7 @@ export async function compromiseDrill(world: DrillWorld, options: DrillOptions, 
     const restoredDb = "oauth2db_restored";
     const workDir = world.workDir;
     let accounts: Accounts | undefined;
-    const traffic = world.startTraffic();
+    const traffic = world.startTraffic(options.trafficPauseMs);
     let backupAt = 0;
     let failedAt = 0;
     let committedAt = new Map<string, number>();
@@ -624,10 +642,19 @@ export async function compromiseDrill(world: DrillWorld, options: DrillOptions, 
     const findings: Partial<CompromiseFindings> = {};
     try {
         await clock.step("set up the accounts", async () => {
-            const vault = await MotoServer.start();
+            // The vault's moto boots in its own process while gpg makes the vault's key pair.
+            const vaultStart = MotoServer.start();
+            let restoreKey: TestKey;
+            try {
+                restoreKey = generateTestKey("oauth2-dr vault restore");
+            } catch (err) {
+                await vaultStart.then((started) => started.stop(), () => undefined);
+                throw err;
+            }
+            const vault = await vaultStart;
             const prodRepl = s3As(world.moto, "replication-role");
             const vaultRepl = s3As(vault, "replication-role");
-            accounts = { vault, attacker: s3As(world.moto, "attacker-prod-admin"), replication: { prod: prodRepl, vault: vaultRepl }, vaultRestore: s3As(vault, "vault-restore-role"), keyId: "", secretArn: "", restoreKey: generateTestKey("oauth2-dr vault restore"), publicKeysFile: "" };
+            accounts = { vault, attacker: s3As(world.moto, "attacker-prod-admin"), replication: { prod: prodRepl, vault: vaultRepl }, vaultRestore: s3As(vault, "vault-restore-role"), keyId: "", secretArn: "", restoreKey, publicKeysFile: "" };
             await lockedBucket(prodRepl, DR_BUCKET);
             await lockedBucket(vaultRepl, VAULT_BUCKET);
             const replicationTo = (id: string, bucket: string, account: string) => ({
@@ -692,29 +719,39 @@ export async function compromiseDrill(world: DrillWorld, options: DrillOptions, 
                     }
                 }));
             const lockRule = `S3 Object Lock: a COMPLIANCE version cannot be deleted before its retain-until date by any principal, the account root included`;
+            // Each bucket's attempts, in the report bucket by bucket; the wait for the shortened retain-until dates to
+            // pass is one for both buckets (the later one's), not one per bucket.
+            const byBucket = new Map<string, AttackAttempt[]>([[BUCKET, []], [DR_BUCKET, []]]);
+            let shortenedUntil = 0;
             for (const bucket of [BUCKET, DR_BUCKET]) {
+                const tried = byBucket.get(bucket)!;
                 const versions = await versionsOf(a.attacker, bucket);
-                attempts.push(await attempt("delete every object version", bucket, { refuses: true, basis: lockRule }, versions,
+                tried.push(await attempt("delete every object version", bucket, { refuses: true, basis: lockRule }, versions,
                     (v: Version) => a.attacker.send(new DeleteObjectCommand({ Bucket: bucket, Key: v.key, VersionId: v.versionId }))));
-                attempts.push(await attempt("delete every object version with x-amz-bypass-governance-retention", bucket, { refuses: true, basis: `${lockRule}; the bypass header applies to GOVERNANCE only` }, versions,
+                tried.push(await attempt("delete every object version with x-amz-bypass-governance-retention", bucket, { refuses: true, basis: `${lockRule}; the bypass header applies to GOVERNANCE only` }, versions,
                     (v: Version) => a.attacker.send(new DeleteObjectCommand({ Bucket: bucket, Key: v.key, VersionId: v.versionId, BypassGovernanceRetention: true }))));
                 const keys = [...new Set(versions.map((v) => v.key))];
-                attempts.push(await attempt("delete every key without a version id (a delete marker)", bucket, { refuses: false, basis: "S3 adds a delete marker; the locked versions stay beneath it and the replication rules do not carry delete markers" }, keys,
+                tried.push(await attempt("delete every key without a version id (a delete marker)", bucket, { refuses: false, basis: "S3 adds a delete marker; the locked versions stay beneath it and the replication rules do not carry delete markers" }, keys,
                     (key: string) => a.attacker.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }))));
                 const soon = new Date(Date.now() + 1000);
-                attempts.push(await attempt("shorten each version's retention (put-object-retention, retain-until now + 1 s)", bucket, { refuses: true, basis: "S3 Object Lock: the retain-until date of a COMPLIANCE version can only be extended" }, versions,
+                tried.push(await attempt("shorten each version's retention (put-object-retention, retain-until now + 1 s)", bucket, { refuses: true, basis: "S3 Object Lock: the retain-until date of a COMPLIANCE version can only be extended" }, versions,
                     (v: Version) => a.attacker.send(new PutObjectRetentionCommand({ Bucket: bucket, Key: v.key, VersionId: v.versionId, BypassGovernanceRetention: true, Retention: { Mode: "COMPLIANCE", RetainUntilDate: soon } }))));
-                attempts.push(await attempt("lower the bucket's default retention to 1 day GOVERNANCE (put-object-lock-configuration)", bucket, bucketConfigVerdict("s3:PutBucketObjectLockConfiguration", bucket, "S3 accepts it from a principal with s3:PutBucketObjectLockConfiguration (no job role has it; a bucket policy cannot refuse the account's root): it applies to new versions only, existing versions keep their retain-until"), [bucket],
+                tried.push(await attempt("lower the bucket's default retention to 1 day GOVERNANCE (put-object-lock-configuration)", bucket, bucketConfigVerdict("s3:PutBucketObjectLockConfiguration", bucket, "S3 accepts it from a principal with s3:PutBucketObjectLockConfiguration (no job role has it; a bucket policy cannot refuse the account's root): it applies to new versions only, existing versions keep their retain-until"), [bucket],
                     () => a.attacker.send(new PutObjectLockConfigurationCommand({ Bucket: bucket, ObjectLockConfiguration: { ObjectLockEnabled: "Enabled", Rule: { DefaultRetention: { Mode: "GOVERNANCE", Days: 1 } } } }))));
-                await new Promise((r) => setTimeout(r, Math.max(0, soon.getTime() - Date.now() + 200)));
+                shortenedUntil = Math.max(shortenedUntil, soon.getTime());
+            }
+            await new Promise((r) => setTimeout(r, Math.max(0, shortenedUntil - Date.now() + 200)));
+            for (const bucket of [BUCKET, DR_BUCKET]) {
+                const tried = byBucket.get(bucket)!;
                 const left = await versionsOf(a.attacker, bucket);
-                attempts.push(await attempt("delete every object version again, after the shortening", bucket, { refuses: true, basis: `${lockRule} (the shortening was refused, so the original dates hold)` }, left,
+                tried.push(await attempt("delete every object version again, after the shortening", bucket, { refuses: true, basis: `${lockRule} (the shortening was refused, so the original dates hold)` }, left,
                     (v: Version) => a.attacker.send(new DeleteObjectCommand({ Bucket: bucket, Key: v.key, VersionId: v.versionId, BypassGovernanceRetention: true }))));
                 // Versioning suspended, an overwrite would replace the current object in place (S3 User Guide: after
                 // Object Lock is enabled, versioning cannot be suspended; moto accepts it: a limit).
-                attempts.push(await attempt("suspend versioning (put-bucket-versioning Suspended)", bucket, { refuses: true, basis: "S3 Object Lock: once it is enabled on a bucket, versioning cannot be suspended (S3 User Guide, Object Lock considerations); the organization SCP also denies s3:PutBucketVersioning on the backup buckets" }, [bucket],
+                tried.push(await attempt("suspend versioning (put-bucket-versioning Suspended)", bucket, { refuses: true, basis: "S3 Object Lock: once it is enabled on a bucket, versioning cannot be suspended (S3 User Guide, Object Lock considerations); the organization SCP also denies s3:PutBucketVersioning on the backup buckets" }, [bucket],
                     () => a.attacker.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: "Suspended" } }))));
             }
+            attempts.push(...byBucket.get(BUCKET)!, ...byBucket.get(DR_BUCKET)!);
             attempts.push(await attempt("delete the vault bucket's versions with the production credentials", VAULT_BUCKET, { refuses: true, basis: "another account: its bucket policy accepts only prod's and dr's replication roles (writes), and Object Lock COMPLIANCE holds the versions" }, before.vault,
                 (v: Version) => a.attacker.send(new DeleteObjectCommand({ Bucket: VAULT_BUCKET, Key: v.key, VersionId: v.versionId }))));
             const guards = declaredGuards();

@@ -3,7 +3,7 @@
  * ran, RTO and RPO measured against the runbook's rows, each step's duration and the validation's lines.
  * A pure function of the drill reports (tools/drill/report.ts).
  */
-import type { CompromiseFindings, DrillReport } from "./report";
+import { namedWritesText, type CompromiseFindings, type DrillReport } from "./report";
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const seconds = (s: number) => (s >= 100 ? s.toFixed(0) : s.toFixed(2));
@@ -14,8 +14,9 @@ function rpoBlock(r: DrillReport): string {
     const p = r.rpo;
     const items = [
         `failure at ${escapeHtml(p.failureAt)} (${escapeHtml(p.failureEvidence)}); recovery point ${escapeHtml(p.recoveryPoint ?? "none")}`,
-        ...(p.afterFailure.notRecovered > 0 ? [`<span class="cost">${p.afterFailure.notRecovered} of ${p.afterFailure.acknowledged}</span> writes acknowledged after the failure not in the recovered database: the recovery point's cost, not a loss against the target`] : []),
+        ...(p.afterFailure.notRecovered > 0 ? [`<span class="cost">${p.afterFailure.notRecovered} of ${p.afterFailure.acknowledged}</span> writes acknowledged after the failure not in the recovered database: the recovery point's cost, not a loss against the target${p.afterFailure.missing ? `; ${escapeHtml(namedWritesText(p.afterFailure.missing, "rpo.afterFailure.missing"))}` : ""}`] : []),
         ...(p.shortfall ? [`<b class="shortfall">short of the target</b> by ${p.shortfall.lostRows} acknowledged writes over ${seconds(p.shortfall.windowSeconds)} s; what meets it: ${escapeHtml(p.shortfall.meetsIt)}`] : []),
+        ...(p.lost && p.lostRows > 0 ? [`the ${p.lostRows} writes lost: ${escapeHtml(namedWritesText(p.lost, "rpo.lost"))}`] : []),
         escapeHtml(p.note),
     ];
     return `<ul class="rpo">${items.map((i) => `<li>${i}</li>`).join("")}</ul>`;

@@ -15,7 +15,7 @@
  * release wants Node 22 LTS ("Unsupported runtime" on every load under Node 20); the features used here
  * (client_credentials, resource indicators with JWT access tokens, a custom adapter) are the same in both.
  */
-import { randomUUID, generateKeyPairSync, type JsonWebKey } from "crypto";
+import { randomUUID, generateKeyPair, generateKeyPairSync, type JsonWebKey, type KeyObject } from "crypto";
 import * as http from "http";
 import type { AddressInfo } from "net";
 import Provider, { type Adapter, type AdapterPayload, type Configuration, type JWKS } from "oidc-provider";
@@ -31,6 +31,19 @@ export type PrivateJwk = JsonWebKey & { kid: string; alg: string; use: string };
 export function rsaSigningKey(kid: string): PrivateJwk {
     const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
     return { ...privateKey.export({ format: "jwk" }), kid, alg: "RS256", use: "sig" };
+}
+
+/** rsaSigningKey without blocking the event loop: the key is made on libuv's thread pool (so two at once on two cores). */
+export function rsaSigningKeyAsync(kid: string): Promise<PrivateJwk> {
+    return new Promise((resolve, reject) => {
+        generateKeyPair("rsa", { modulusLength: 2048 }, (err: Error | null, _publicKey: KeyObject, privateKey: KeyObject) => {
+            if (err) {
+                reject(err);
+            } else {
+                resolve({ ...privateKey.export({ format: "jwk" }), kid, alg: "RS256", use: "sig" });
+            }
+        });
+    });
 }
 
 /** An ES256 (P-256) or ES384 (P-384) signing key as a private JWK with its kid. */

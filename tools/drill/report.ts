@@ -122,7 +122,9 @@ export interface DrillReport {
         /** The data-loss window: from the recovery point to the failure when writes were lost, else 0. */
         windowSeconds: number;
         /** Writes acknowledged after the failure (until the switch) that the recovered database does not hold: the recovery point's cost, not a loss against the target. */
-        afterFailure: { acknowledged: number; notRecovered: number };
+        afterFailure: { acknowledged: number; notRecovered: number; missing?: NamedWrites };
+        /** The lost writes (lostRows of them) named: when they were acknowledged, whose, which rows. */
+        lost?: NamedWrites;
         target: string;
         targetSeconds: number;
         /** Only when the measurement meets the target: lostRows 0 for "point in time", the window within the target otherwise. */
@@ -163,6 +165,27 @@ export function writeFailure(scenario: Scenario, error: string, reportFile = pat
 }
 
 /** Whether a measured RPO meets its target: "point in time" (0 s) allows no lost acknowledged write, "1 h" a window up to 1 h. */
+/**
+ * Writes named so that an operator can tell who must act on them: the span of their acknowledgements, the
+ * clients they were issued to, and the rows (oauth2_authorization by md5(access_token_value)), at most
+ * NAMED_WRITES_MAX of them (`more`: how many beyond).
+ */
+export interface NamedWrites {
+    from: string;
+    to: string;
+    clients: string[];
+    table: string;
+    md5: string[];
+    more: number;
+}
+
+export const NAMED_WRITES_MAX = 1000;
+
+/** The text of named writes: "acknowledged from A to B, client(s) X: oauth2_authorization rows by md5(...) in the JSON (KEY)". */
+export function namedWritesText(w: NamedWrites, jsonKey: string): string {
+    return `acknowledged from ${w.from} to ${w.to}${w.clients.length > 0 ? ` (client ${w.clients.join(", ")})` : ""}; the tokens, as ${w.table} rows by md5(access_token_value), are in the JSON report's ${jsonKey}${w.more > 0 ? ` (the first ${w.md5.length}; ${w.more} more)` : ""}`;
+}
+
 export function rpoMet(objective: Objective, lostRows: number, windowSeconds: number): boolean {
     return objective.rpoSeconds === 0 ? lostRows === 0 : windowSeconds <= objective.rpoSeconds;
 }
@@ -223,9 +246,15 @@ export function rpoLines(r: DrillReport): string[] {
     ];
     if (p.afterFailure.notRecovered > 0) {
         lines.push(`${plural(p.afterFailure.notRecovered, "write")} acknowledged after the failure (of ${p.afterFailure.acknowledged} acknowledged after it) not in the recovered database: the recovery point's cost, not a loss against the target`);
+        if (p.afterFailure.missing) {
+            lines.push(`    ${namedWritesText(p.afterFailure.missing, "rpo.afterFailure.missing")}`);
+        }
     }
     if (p.shortfall) {
         lines.push(`short of the target by ${plural(p.shortfall.lostRows, "acknowledged write")} over ${fmt(p.shortfall.windowSeconds)} s; what meets it: ${p.shortfall.meetsIt}`);
+    }
+    if (p.lost && p.lostRows > 0) {
+        lines.push(`the ${plural(p.lostRows, "write")} lost: ${namedWritesText(p.lost, "rpo.lost")}`);
     }
     lines.push(p.note);
     return lines;

@@ -29,10 +29,11 @@ import * as fs from "fs";
 import * as path from "path";
 import type { ScriptResult } from "../sandbox/scripts";
 import { runScript } from "../sandbox/scripts";
-import { OBJECTIVES, POINT_IN_TIME_PATH, rpoMet, type DrillReport, type DrillStep, type Scenario } from "./report";
+import { NAMED_WRITES_MAX, OBJECTIVES, POINT_IN_TIME_PATH, rpoMet, type DrillReport, type DrillStep, type NamedWrites, type Scenario } from "./report";
 import { compromiseDrill, LOCK_DAYS } from "./compromise";
 import { BUCKET, DrillWorld, type Ack, dbUrl, SMOKE_CLIENT, TRAFFIC_CLIENT } from "./world";
-import { freePort } from "../sandbox/servers";
+import { freePort, type MotoServer } from "../sandbox/servers";
+import type { PrivateJwk } from "./oidc-server";
 
 export interface DrillOptions {
     /** oauth2_authorization rows seeded before the drill. */
@@ -43,6 +44,16 @@ export interface DrillOptions {
     log?: (line: string) => void;
     /** Runs after the report is complete, before the world stops (the benchmark measures pg_restore here). */
     afterRecovery?: (world: DrillWorld) => Promise<void>;
+    /**
+     * The traffic client's pause after each answer, ms (default 20: about 50 writes a second at most). The tests
+     * take 100: the verdicts need writes before the failure and after the backup, not their number, and each
+     * write is a token signed and a row inserted in the test's own process.
+     */
+    trafficPauseMs?: number;
+    /** A running moto for the production account, emptied before use and left running (WorldOptions.moto). */
+    moto?: MotoServer;
+    /** The OpenID provider's signing keys (WorldOptions.signingKeys; default two made for the drill). */
+    signingKeys?: PrivateJwk[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -95,6 +106,18 @@ export function measureRpo(scenario: Scenario, acks: Ack[], survivors: Set<strin
     const point = m.recoveryPointAt ?? (kept.length > 0 ? Math.max(...kept.map(at)) : undefined);
     const windowSeconds = lost.length === 0 ? 0 : (m.failedAt - (point ?? Math.min(...lost.map(at)))) / 1000;
     const met = rpoMet(objective, lost.length, windowSeconds);
+    const missing = after.filter((a) => !survivors.has(a.md5));
+    // The writes named (what an operator must tell the clients): their span, whose, which rows.
+    const named = (writes: Ack[]): NamedWrites | undefined => writes.length === 0 ? undefined : {
+        from: new Date(Math.min(...writes.map((a) => a.at))).toISOString(),
+        to: new Date(Math.max(...writes.map((a) => a.at))).toISOString(),
+        clients: [...new Set(writes.map((a) => a.client).filter((c): c is string => c !== undefined))].sort(),
+        table: "oauth2_authorization",
+        md5: writes.slice(0, NAMED_WRITES_MAX).map((a) => a.md5),
+        more: Math.max(0, writes.length - NAMED_WRITES_MAX),
+    };
+    const lostNamed = named(lost);
+    const missingNamed = named(missing);
     return {
         failureAt: m.failedAtText ?? new Date(m.failedAt).toISOString(),
         failureEvidence: m.failureEvidence,
@@ -102,7 +125,8 @@ export function measureRpo(scenario: Scenario, acks: Ack[], survivors: Set<strin
         acknowledged: before.length,
         lostRows: lost.length,
         windowSeconds,
-        afterFailure: { acknowledged: after.length, notRecovered: after.filter((a) => !survivors.has(a.md5)).length },
+        afterFailure: { acknowledged: after.length, notRecovered: missing.length, ...(missingNamed ? { missing: missingNamed } : {}) },
+        ...(lostNamed ? { lost: lostNamed } : {}),
         target: objective.rpo,
         targetSeconds: objective.rpoSeconds,
         met,
@@ -132,7 +156,7 @@ async function healthStatus(url: string): Promise<string> {
 
 async function regionDrill(world: DrillWorld, options: DrillOptions, clock: Stopwatch): Promise<Omit<DrillReport, "startedAt" | "database">> {
     const replica = world.replica!;
-    const traffic = world.startTraffic();
+    const traffic = world.startTraffic(options.trafficPauseMs);
     let failedAt = 0;
     let validation: ScriptResult | undefined;
     try {
@@ -203,7 +227,7 @@ async function corruptionDrill(scenario: "corruption-pitr" | "corruption-dump", 
     const pg = world.primary;
     const restoredDb = "oauth2db_restored";
     let recovered = { pg, database: restoredDb };
-    const traffic = world.startTraffic();
+    const traffic = world.startTraffic(options.trafficPauseMs);
     let backupAt = 0;
     let failedAt = 0;
     let corruption: Corruption | undefined;
@@ -376,6 +400,8 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
             replica: scenario === "region",
             archive: scenario === "corruption-pitr",
             ...(scenario === "compromise" ? { objectLock: { mode: "COMPLIANCE" as const, days: LOCK_DAYS } } : {}),
+            ...(options.moto ? { moto: options.moto } : {}),
+            ...(options.signingKeys ? { signingKeys: options.signingKeys } : {}),
         });
         return `PostgreSQL 15 primary${scenario === "region" ? " + streaming replica (pg_basebackup -R)" : ""}${scenario === "corruption-pitr" ? " archiving its WAL to the bucket (archive_command wal-archive.sh push)" : ""}, moto${scenario === "compromise" ? ` (the production account; ${BUCKET} with Object Lock COMPLIANCE ${LOCK_DAYS} days)` : ""}, oidc-provider on ${world.server.url}`;
     });

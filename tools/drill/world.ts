@@ -19,8 +19,8 @@ import * as os from "os";
 import * as path from "path";
 import { OAUTH2_TABLES, seedSql } from "../sandbox/oauth2-schema";
 import { awsCall, baseEnv, createBucket, createSecret, explain, listKeys, passphraseFile, putObject, resolvedHelperPython, runScript, SCRIPTS, ScriptResult, startScript } from "../sandbox/scripts";
-import { LOCALHOST, MotoServer, PG_BIN, PgServer } from "../sandbox/servers";
-import { OidcServer, rsaSigningKey, smokeClientSql } from "./oidc-server";
+import { LOCALHOST, MotoServer, PG_BIN, PgServer, removeInBackground } from "../sandbox/servers";
+import { OidcServer, type PrivateJwk, rsaSigningKeyAsync, smokeClientSql } from "./oidc-server";
 
 export const SMOKE_CLIENT = "oauth2-dr-smoke-test";
 export const TRAFFIC_CLIENT = "oauth2-dr-drill-traffic";
@@ -39,6 +39,17 @@ export interface WorldOptions {
      * Object Lock configuration only on an empty bucket): the default retention of every new version.
      */
     objectLock?: { mode: "COMPLIANCE" | "GOVERNANCE"; days: number };
+    /**
+     * A running moto to use instead of starting one: emptied first (moto's own reset, as a fresh server is),
+     * then neither emptied nor stopped by stop(). The drill's tests run their scenarios on one
+     * (tools/sandbox/scripts.ts sharedMoto): a moto_server and its aws-rpc.py started once, not per scenario.
+     */
+    moto?: MotoServer;
+    /**
+     * The OpenID provider's signing keys, the first one signing. Default: two RSA keys made for this world
+     * (generateKeyPair, off the event loop, while the servers start). The tests make one pair per file.
+     */
+    signingKeys?: PrivateJwk[];
 }
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
@@ -135,6 +146,8 @@ export class DrillWorld {
         readonly primary: PgServer,
         readonly replica: PgServer | undefined,
         readonly moto: MotoServer,
+        /** false: the caller's moto (WorldOptions.moto), not stopped by stop(). */
+        private readonly ownsMoto: boolean,
         readonly server: OidcServer,
         readonly workDir: string,
         readonly passphrase: string,
@@ -143,9 +156,11 @@ export class DrillWorld {
 
     static async start(options: WorldOptions): Promise<DrillWorld> {
         const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-drill-"));
-        // Both start at once; when one fails, the other (already started) is stopped before the error is
-        // thrown: a moto left running kept the drill's process alive after "drill ... failed", without end.
-        const [primaryStart, motoStart] = await Promise.allSettled([
+        // Both start at once, and the signing keys are made meanwhile; when one fails, the other (already
+        // started) is stopped before the error is thrown: a moto left running kept the drill's process alive
+        // after "drill ... failed", without end.
+        const ownsMoto = options.moto === undefined;
+        const [primaryStart, motoStart, keysMade] = await Promise.allSettled([
             PgServer.start({
                 settings: {
                     full_page_writes: "on",
@@ -156,12 +171,13 @@ export class DrillWorld {
                     ...(options.archive ? { archive_mode: "on" } : {}),
                 },
             }),
-            MotoServer.start(),
+            options.moto ? options.moto.reset().then(() => options.moto!) : MotoServer.start(),
+            options.signingKeys ?? Promise.all([rsaSigningKeyAsync(`drill-${Date.now()}`), rsaSigningKeyAsync("drill-previous")]),
         ]);
-        if (primaryStart.status === "rejected" || motoStart.status === "rejected") {
-            await Promise.all([primaryStart.status === "fulfilled" ? primaryStart.value.stop() : undefined, motoStart.status === "fulfilled" ? motoStart.value.stop() : undefined]);
+        if (primaryStart.status === "rejected" || motoStart.status === "rejected" || keysMade.status === "rejected") {
+            await Promise.all([primaryStart.status === "fulfilled" ? primaryStart.value.stop() : undefined, motoStart.status === "fulfilled" && ownsMoto ? motoStart.value.stop() : undefined]);
             fs.rmSync(workDir, { recursive: true, force: true });
-            throw primaryStart.status === "rejected" ? primaryStart.reason : (motoStart as PromiseRejectedResult).reason;
+            throw [primaryStart, motoStart, keysMade].map((r) => (r.status === "rejected" ? r.reason : undefined)).find((reason) => reason !== undefined);
         }
         const primary = primaryStart.value;
         const moto = motoStart.value;
@@ -199,15 +215,15 @@ export class DrillWorld {
                 pgAsOwner("pg_basebackup", ["-h", LOCALHOST, "-p", String(primary.port), "-U", "postgres", "-D", path.join(replicaDir, "data"), "-R", "-X", "stream", "-c", "fast"]);
                 replica = await PgServer.start({ dataDir: path.join(replicaDir, "data"), settings: { hot_standby: "on" } });
             }
-            server = await OidcServer.start({ keys: [rsaSigningKey(`drill-${Date.now()}`), rsaSigningKey("drill-previous")], databaseUrl: dbUrl(primary) });
+            server = await OidcServer.start({ keys: keysMade.value, databaseUrl: dbUrl(primary) });
             // What secrets-export does for the JWKS: the served keys, backed up under secrets/.
             const jwks = await (await fetch(`${server.url}/jwks`)).text();
             putObject(moto, BUCKET, "secrets/jwks.json", jwks);
-            world = new DrillWorld(primary, replica, moto, server, workDir, passphraseFile(workDir, randomBytes(32).toString("hex")), trafficSecret);
+            world = new DrillWorld(primary, replica, moto, ownsMoto, server, workDir, passphraseFile(workDir, randomBytes(32).toString("hex")), trafficSecret);
             world.replicaDir = replicaDir;
         } catch (err) {
             await server?.stop();
-            await Promise.all([replica?.stop(), primary.stop(), moto.stop()]);
+            await Promise.all([replica?.stop(), primary.stop(), ownsMoto ? moto.stop() : undefined]);
             for (const dir of [workDir, replicaDir]) {
                 if (dir) fs.rmSync(dir, { recursive: true, force: true });
             }
@@ -416,8 +432,9 @@ export class DrillWorld {
         pgAsOwner("pg_ctl", ["-D", this.primary.dataDir, "-m", "immediate", "-w", "stop"]);
     }
 
-    startTraffic(): Traffic {
-        return new Traffic(`${this.server.url}/token`, TRAFFIC_CLIENT, this.trafficSecret);
+    /** The traffic client, started now; `pauseMs`: Traffic's pause after each answer (default 20). */
+    startTraffic(pauseMs?: number): Traffic {
+        return new Traffic(`${this.server.url}/token`, TRAFFIC_CLIENT, this.trafficSecret, pauseMs);
     }
 
     /** md5 of the traffic client's token values present in `database` on `pg` (what survived). */
@@ -443,28 +460,36 @@ export class DrillWorld {
             child.kill("SIGTERM");
         }
         await this.server.stop();
-        // A crashed primary is already down: stop() then only removes its directories.
-        await Promise.all([this.primary.stop(), this.replica?.stop(), this.moto.stop(), ...this.restoredServers.map((s) => s.stop())]);
-        for (const dir of [this.workDir, this.replicaDir, this.walDir, ...this.restoredDirs]) {
-            if (dir) fs.rmSync(dir, { recursive: true, force: true });
-        }
+        // A crashed primary is already down: stop() then only removes its directories. Nothing waits for their
+        // removal (a detached rm: removeInBackground), which waited on the disk for seconds per cluster.
+        const background = { removeInBackground: true };
+        await Promise.all([this.primary.stop(background), this.replica?.stop(background), this.ownsMoto ? this.moto.stop() : undefined, ...this.restoredServers.map((s) => s.stop(background))]);
+        this.removal = removeInBackground([this.workDir, this.replicaDir, this.walDir, ...this.restoredDirs].filter((d): d is string => d !== undefined)).done;
     }
+
+    /** The removal of the world's own directories that stop() started (the servers' are their own). */
+    removal?: Promise<void>;
 }
 
 export interface Ack {
     /** md5 of the token value, as stored in oauth2_authorization.access_token_value. */
     md5: string;
     at: number;
+    /** The client the token was issued to (the report names whose writes were lost). */
+    client?: string;
 }
 
-/** A client sending client_credentials requests back to back; every 200 is an acknowledged write. */
+/**
+ * A client sending client_credentials requests one after another, `pauseMs` apart (default 20: about 50 writes a
+ * second at most: traffic, not a load test); every 200 is an acknowledged write.
+ */
 export class Traffic {
     readonly acks: Ack[] = [];
     failures = 0;
     private running = true;
     private readonly loop: Promise<void>;
 
-    constructor(private readonly tokenUrl: string, clientId: string, secret: string) {
+    constructor(private readonly tokenUrl: string, private readonly clientId: string, secret: string, private readonly pauseMs = 20) {
         const authorization = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString("base64")}`;
         this.loop = this.run(authorization);
     }
@@ -480,15 +505,14 @@ export class Traffic {
                 });
                 const body = (await response.json()) as { access_token?: string };
                 if (response.status === 200 && body.access_token) {
-                    this.acks.push({ md5: createHash("md5").update(body.access_token).digest("hex"), at: Date.now() });
+                    this.acks.push({ md5: createHash("md5").update(body.access_token).digest("hex"), at: Date.now(), client: this.clientId });
                 } else {
                     this.failures++;
                 }
             } catch {
                 this.failures++;
             }
-            // About 50 writes a second at most: traffic, not a load test.
-            await new Promise((r) => setTimeout(r, 20));
+            await new Promise((r) => setTimeout(r, this.pauseMs));
         }
     }
 

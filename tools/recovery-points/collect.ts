@@ -83,9 +83,20 @@ interface Found {
 
 const empty = (): Found => ({ points: [], notes: [], errors: [] });
 
+/** What to renew when the credentials in use have expired: the environment's keys, else the profile's. */
+function renewCredentials(): string {
+    if (process.env.AWS_ACCESS_KEY_ID) {
+        return `AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN in the environment: set them to new credentials (e.g. aws configure export-credentials --profile <profile> --format env), or unset them and set AWS_PROFILE, then run again`;
+    }
+    const profile = process.env.AWS_PROFILE;
+    return profile
+        ? `AWS_PROFILE=${profile}: renew its session (aws sso login --profile ${profile}) or its keys, then run again`
+        : "renew them (aws sso login, or new keys), then run again";
+}
+
 /** One line: the SDK's error name and message, with what it means here. */
 export function explain(err: unknown, where: { service: string; region: string; resource?: string }): string {
-    const e = err as { name?: string; code?: string; message?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+    const e = err as { name?: string; code?: string; message?: string; Code?: string; $metadata?: { httpStatusCode?: number }; $response?: { statusCode?: number; headers?: Record<string, string> } };
     const name = e.name ?? e.Code ?? "Error";
     const message = (e.message ?? String(err)).split("\n")[0];
     const code = e.code ?? "";
@@ -110,7 +121,19 @@ export function explain(err: unknown, where: { service: string; region: string; 
     if (/AccessDenied|UnauthorizedOperation|NotAuthorized/i.test(name)) {
         return `${name} on ${where.service} ${where.region}${where.resource ? ` (${where.resource})` : ""}: ${message}`;
     }
-    if (/InvalidClientTokenId|UnrecognizedClient|ExpiredToken|SignatureDoesNotMatch|InvalidAccessKeyId/i.test(name)) {
+    if (/ExpiredToken|RequestExpired|TokenRefreshRequired/i.test(name)) {
+        return `the AWS credentials have expired (${name} from ${where.service} ${where.region}: ${message}): ${renewCredentials()}`;
+    }
+    if (name === "SyntaxError" && (e.$metadata !== undefined || e.$response !== undefined)) {
+        // The SDK could not parse the answer: not the service's API (a web page of a proxy, a captive portal, an
+        // endpoint that does not serve this service, e.g. moto 5's AWS Backup recovery points). Was the bare
+        // "SyntaxError: Unexpected token '<', "<!doctype "... is not valid JSON".
+        const status = e.$metadata?.httpStatusCode ?? e.$response?.statusCode;
+        const type = e.$response?.headers?.["content-type"] ?? e.$response?.headers?.["Content-Type"];
+        const endpoint = process.env.AWS_ENDPOINT_URL;
+        return `the answer of ${where.service} in ${where.region}${where.resource ? ` (${where.resource})` : ""} is not its API: HTTP ${status ?? "?"}${type ? ` with a ${type.split(";")[0]} body` : ""} (${message}): ${endpoint ? `AWS_ENDPOINT_URL=${endpoint} does not serve ${where.service}` : `a proxy (HTTPS_PROXY) or another server answered for ${where.service}`}`;
+    }
+    if (/InvalidClientTokenId|UnrecognizedClient|SignatureDoesNotMatch|InvalidAccessKeyId/i.test(name)) {
         return `the AWS credentials are not valid for ${where.service} ${where.region} (${name}: ${message})`;
     }
     return `${name}: ${message}`;
@@ -229,13 +252,22 @@ export async function collect(target: Target, factory: ClientFactory = defaultCl
         // Credentials first: without them every source fails the same way; say it once. Off aws, the
         // credentials read only storage (S3).
         try {
-            await clients.s3(target.bucketRegion).config.credentials();
+            const credentials = await clients.s3(target.bucketRegion).config.credentials();
+            // Static temporary keys past their expiry (AWS_CREDENTIAL_EXPIRATION, or as issued): the SDK hands
+            // them out as they are and every call would fail with ExpiredToken, once per source. Said once, as the
+            // scripts do (scripts/README.md "AWS configuration faults"). Refreshable credentials (a role, SSO)
+            // are renewed by the SDK before they expire.
+            if (credentials.expiration !== undefined && credentials.expiration.getTime() <= now.getTime()) {
+                const cloudIsAws = target.cloud === "aws";
+                report.errors.push({ source: "AWS credentials", exitCode: cloudIsAws ? EXIT.database : EXIT.storage, message: `the AWS credentials have expired (valid until ${utc(credentials.expiration)}${process.env.AWS_CREDENTIAL_EXPIRATION ? ", AWS_CREDENTIAL_EXPIRATION" : ""}; now ${utc(now)}): ${renewCredentials()}` });
+                return report;
+            }
         } catch (err) {
             report.errors.push({ source: "AWS credentials", exitCode: target.cloud === "aws" ? EXIT.database : EXIT.storage, message: explain(err, { service: target.cloud === "aws" ? "RDS" : "S3", region: target.cloud === "aws" ? target.primaryRegion : target.bucketRegion }) });
             return report;
         }
         if (target.cloud !== "aws") {
-            merge(await Promise.all([dumps(clients, target), ...copies(clients, target)]));
+            merge(await Promise.all([dumps(clients, target), walArchive(clients, target), ...copies(clients, target)]));
             report.unlisted = cloudPoints(target);
             report.notes.push(...(await copyNotes(clients, report, target, now)));
             report.notes.push(`stack ${target.stack} runs its database on ${target.cloud}: listed here are the dumps in S3 only; the cloud's own recovery points are under "Not listed", with the commands that list them`);
@@ -255,6 +287,7 @@ export async function collect(target: Target, factory: ClientFactory = defaultCl
             ...replicas.map((r) => replicaLag(clients, target, r, now)),
             ...target.vaults.map((v) => recoveryPoints(clients, target, v, latest)),
             dumps(clients, target),
+            walArchive(clients, target),
             ...copies(clients, target),
         ]);
         merge([primary.found, window, ...found]);
@@ -870,6 +903,77 @@ export async function dumpsIn(s3: S3Client, where: DumpLocation): Promise<{ poin
         return hiddenManifest ? hiddenPoint(point, hiddenManifest, where) : point;
     });
     return { points, notes };
+}
+
+/** The prefix scripts/wal-archive.sh archives under (its WAL_PREFIX default). */
+export const WAL_PREFIX = "wal/";
+
+/**
+ * The scripts' point-in-time archive in the stack's bucket (scripts/wal-archive.sh: `wal/base/<stamp>.json`
+ * manifests of base backups, `wal/<segment>.zst.gpg`), when there is one: a window from the earliest base
+ * backup's end to the newest archived segment, restored with `wal-archive.sh restore DIR --target-time` (the
+ * word to replace, as the other windows; wal-archive.sh refuses it as it is). Nothing is said when the bucket
+ * holds no base backup: RDS archives its own WAL behind the point-in-time window above.
+ */
+async function walArchive(clients: Clients, target: Target): Promise<Found> {
+    const found = empty();
+    const s3 = clients.s3(target.bucketRegion);
+    const base = `${WAL_PREFIX}base/`;
+    return attempt(found, `S3 s3://${target.bucket}/${WAL_PREFIX}`, EXIT.storage, { service: "S3", region: target.bucketRegion, resource: `s3://${target.bucket}/${WAL_PREFIX}` }, async () => {
+        const manifests: string[] = [];
+        for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: target.bucket, Prefix: base })) {
+            manifests.push(...(page.Contents ?? []).map((o) => o.Key ?? "").filter((k) => k.endsWith(".json")));
+        }
+        if (manifests.length === 0) {
+            return;
+        }
+        const ends: { key: string; finished: Date }[] = [];
+        for (const key of manifests) {
+            const out = await s3.send(new GetObjectCommand({ Bucket: target.bucket, Key: key }));
+            try {
+                const m = JSON.parse((await out.Body?.transformToString("utf8")) ?? "") as { finished_at?: unknown };
+                const finished = typeof m.finished_at === "string" ? new Date(m.finished_at) : undefined;
+                if (finished && !Number.isNaN(finished.getTime())) {
+                    ends.push({ key, finished });
+                    continue;
+                }
+            } catch {
+                // not JSON: said below
+            }
+            found.notes.push(`s3://${target.bucket}/${key}: not a base backup manifest (no finished_at); wal-archive.sh restore skips it too`);
+        }
+        if (ends.length === 0) {
+            return;
+        }
+        // The newest segment archived: the latest state the archive restores (the segments at the prefix's top level;
+        // S3 times have whole seconds: of two in one second, the later name, as the listing is in name order).
+        let newest: { key: string; at: Date } | undefined;
+        for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: target.bucket, Prefix: WAL_PREFIX, Delimiter: "/" })) {
+            for (const o of page.Contents ?? []) {
+                if (/^[0-9A-F]{24}\.zst\.gpg$/.test((o.Key ?? "").slice(WAL_PREFIX.length)) && o.LastModified && (!newest || o.LastModified >= newest.at)) {
+                    newest = { key: o.Key!, at: o.LastModified };
+                }
+            }
+        }
+        ends.sort((a, b) => a.finished.getTime() - b.finished.getTime());
+        const earliest = ends[0];
+        const newestBase = ends[ends.length - 1];
+        const latest = newest && newest.at > newestBase.finished ? newest.at : newestBase.finished;
+        const pick = { earliest: utc(new Date(Math.ceil(earliest.finished.getTime() / 1000) * 1000)), latest: utc(latest) };
+        found.points.push({
+            time: utc(latest),
+            earliest: pick.earliest,
+            source: "wal-archive",
+            label: "point in time (WAL)",
+            region: target.bucketRegion,
+            id: `s3://${target.bucket}/${WAL_PREFIX}`,
+            detail: `scripts/wal-archive.sh's archive: ${ends.length} base backup(s), the earliest ended ${utc(earliest.finished)}, the newest ${utc(newestBase.finished)}; WAL archived up to ${newest ? `${utc(newest.at)} (${newest.key.slice(WAL_PREFIX.length).replace(/\.zst\.gpg$/, "")})` : "none after the base backups"}`,
+            restore: {
+                commands: [`BUCKET=${target.bucket} AWS_REGION=${target.bucketRegion} scripts/wal-archive.sh restore <new-data-dir> --target-time ${PICK_TIME} --wait-for-target 300`],
+                pick,
+            },
+        });
+    });
 }
 
 /** The dumps the backup CronJob wrote, in the stack's own bucket. */

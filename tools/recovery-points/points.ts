@@ -22,6 +22,12 @@ export type Source =
     | "dump-dr"
     /** The copy in the vault account's bucket (read with the vault account's credentials). */
     | "dump-vault"
+    /**
+     * The scripts' own point-in-time archive (scripts/wal-archive.sh: base backups and WAL segments under wal/ in
+     * the stack's bucket), when the bucket holds one: a self-managed server's, the drill's. Restored with
+     * `wal-archive.sh restore DIR --target-time`, not `pulumi up`.
+     */
+    | "wal-archive"
     | "replica";
 
 /**

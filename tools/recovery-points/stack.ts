@@ -67,8 +67,30 @@ export interface Target {
 
 export type StackOutputs = Record<string, unknown>;
 
+/** Edit distance (insert, delete, substitute), for "did you mean". */
+function distance(a: string, b: string): number {
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const next = [i];
+        for (let j = 1; j <= b.length; j++) {
+            next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        }
+        row = next;
+    }
+    return row[b.length];
+}
+
 function parseConfig(programDir: string, stack: string, now: Date): StackConfig {
     let settings;
+    const stacks = listStacks(programDir);
+    if (stacks.length > 0 && !stacks.includes(stack)) {
+        // A mistyped --stack (prd, Prod, organization/oauth2-dr/prod): the stacks there and the nearest, not
+        // offline-plan's "create it" (right when planning a new stack, wrong at 3 a.m. during a restore).
+        const bare = stack.split("/").pop()!;
+        const near = stacks.filter((s) => s.toLowerCase() === bare.toLowerCase() || distance(s, bare) <= 2)
+            .sort((a, b) => distance(a, bare) - distance(b, bare));
+        throw new UsageError(`no stack "${stack}" here (no Pulumi.${stack}.yaml in ${programDir}): ${near.length > 0 ? `did you mean --stack ${near[0]}? ` : ""}the stacks are ${stacks.join(", ")}`);
+    }
     try {
         settings = loadStackSettings(programDir, stack);
     } catch (err) {
@@ -219,7 +241,8 @@ export function readOutputs(programDir: string, stack: string, file: string | un
         try {
             text = fs.readFileSync(file, "utf8");
         } catch (err) {
-            throw new UsageError(`cannot read --stack-outputs ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+            const code = (err as NodeJS.ErrnoException).code;
+            throw new UsageError(`cannot read --stack-outputs ${file}: ${code === "ENOENT" ? `no such file (write it with \`pulumi stack output --json --stack ${stack} > ${file}\`)` : code ?? (err as Error).message}`);
         }
         return parseOutputs(text, file);
     }

@@ -13,6 +13,7 @@ environment (moto accepts any).
 """
 import base64
 import datetime
+import gc
 import importlib.util
 import json
 import os
@@ -28,6 +29,9 @@ sys.dont_write_bytecode = True  # no __pycache__ left in scripts/
 _spec = importlib.util.spec_from_file_location("aws_helper", Path(__file__).resolve().parents[2] / "scripts" / "aws-helper.py")
 aws_helper = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(aws_helper)
+# The helper pauses the garbage collector for its start-up and resumes it once its S3 client is made (warm_s3),
+# which this server never calls: resumed here.
+gc.enable()
 
 SESSION = botocore.session.get_session()
 CLIENTS = {}

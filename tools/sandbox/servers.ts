@@ -93,6 +93,25 @@ function templateCluster(): string {
     return template;
 }
 
+/**
+ * Removes directories without waiting for it: one detached `rm -rf` of its own (it finishes when this process has
+ * exited first), whose exit the returned promise reports. Removing a cluster that has run waits on the disk: its
+ * WAL (16 MB segments) and data still being written back are waited for by unlink, seconds each on a busy machine.
+ */
+export function removeInBackground(dirs: string[]): { pid: number | undefined; done: Promise<void> } {
+    const child = spawn("rm", ["-rf", "--", ...dirs], { detached: true, stdio: "ignore" });
+    const done = new Promise<void>((resolve) => {
+        child.once("exit", () => resolve());
+        child.once("error", () => {
+            // rm could not be started: remove them here after all.
+            for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+            resolve();
+        });
+    });
+    child.unref();
+    return { pid: child.pid, done };
+}
+
 export interface PgServerOptions {
     /** Reuse (or create) the cluster in this directory and keep it on stop (the benchmark's cache). */
     dataDir?: string;
@@ -201,7 +220,7 @@ export class PgServer {
         return this.psql(`SELECT count(*) FROM pg_database WHERE datname = '${name}'`, "postgres") === "1";
     }
 
-    private stopSync(mode: "fast" | "immediate"): void {
+    private stopSync(mode: "fast" | "immediate", removal: "now" | "background" = "now"): void {
         if (this.stopped) {
             return;
         }
@@ -211,17 +230,29 @@ export class PgServer {
             const [cmd, argv] = pgCommand("pg_ctl", ["-D", this.dataDir, "-m", mode, "-w", "stop"]);
             spawnSync(cmd, argv, { timeout: 60_000 });
         } finally {
-            fs.rmSync(this.baseDir, { recursive: true, force: true });
-            if (!this.keepData) {
-                fs.rmSync(this.dataDir, { recursive: true, force: true });
+            const dirs = this.keepData ? [this.baseDir] : [this.baseDir, this.dataDir];
+            if (removal === "background") {
+                removeInBackground(dirs);
+            } else {
+                for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
             }
         }
     }
 
-    async stop(): Promise<void> {
-        this.stopSync("fast");
+    /** Stops the server and removes its directories; `removeInBackground`: without waiting for the removal (removeInBackground). */
+    async stop(options: { removeInBackground?: boolean } = {}): Promise<void> {
+        this.stopSync("fast", options.removeInBackground ? "background" : "now");
     }
 }
+
+/**
+ * util-linux's setpriv, when present: moto_server is started under `setpriv --pdeathsig KILL`, so that it dies
+ * with the process that started it however that process ends. The exit hook kills it on a normal exit, but a
+ * mocha worker that has not exited 1 s after the pool told it to is sent SIGTERM (workerpool's
+ * workerTerminateTimeout), and a worker can be killed outright: its shared moto (unref'd, tools/sandbox/scripts.ts
+ * sharedMoto) was then left running, 70 to 200 MB each (25 such orphans on this machine on 2026-12-05).
+ */
+const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((file) => fs.existsSync(file));
 
 /** moto_server: S3, Secrets Manager and RDS in memory. */
 export class MotoServer {
@@ -261,7 +292,9 @@ export class MotoServer {
         const port = await freePort();
         const logFile = path.join(os.tmpdir(), `oauth2-dr-moto-${port}.log`);
         const out = fs.openSync(logFile, "w");
-        const child = spawn("moto_server", ["-H", LOCALHOST, "-p", String(port)], { stdio: ["ignore", out, out], env: { ...process.env, ...env } });
+        const argv = ["moto_server", "-H", LOCALHOST, "-p", String(port)];
+        const [command, ...args] = SETPRIV ? [SETPRIV, "--pdeathsig", "KILL", ...argv] : argv;
+        const child = spawn(command, args, { stdio: ["ignore", out, out], env: { ...process.env, ...env } });
         fs.closeSync(out);
         const server = new MotoServer(port, child, logFile);
         const deadline = Date.now() + 30_000;

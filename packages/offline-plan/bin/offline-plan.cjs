@@ -7,5 +7,7 @@
 "use strict";
 // First: V8's tiering for a short planning process (src/v8-flags.cjs says why), before anything is compiled.
 require("../src/v8-flags.cjs").usePlannerV8Flags();
+// The program runs in this process: its stdin is empty, as under the Pulumi language host (src/empty-stdin.cjs).
+require("../src/empty-stdin.cjs").emptyStdin();
 require("../register.cjs");
 require("../src/plan.ts").runPlanCli();

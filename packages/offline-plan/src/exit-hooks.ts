@@ -5,6 +5,7 @@
  * with the program's own error and file:line (runCapturingFailures).
  */
 import * as path from "path";
+import { fileURLToPath } from "url";
 import type * as PulumiSdk from "@pulumi/pulumi";
 import { PlannedResource } from "./model";
 import { describeFailures, ProgramError } from "./program-errors";
@@ -60,7 +61,9 @@ function registeringFile(): string | undefined {
         const holder: { stack?: NodeJS.CallSite[] } = {};
         Error.captureStackTrace(holder, registeringFile);
         for (const site of holder.stack ?? []) {
-            const file = site.getFileName();
+            const name = site.getFileName();
+            // An ES module's frame names a URL (a program's carries its run's query, esm-program.ts): its path.
+            const file = name?.startsWith("file://") ? fileURLToPath(name.replace(/\?offline-plan-run=\d+$/, "")) : name;
             if (file && !file.startsWith("node:") && path.isAbsolute(file) && file !== __filename) {
                 return file;
             }
@@ -78,11 +81,12 @@ function registeringFile(): string | undefined {
  * run in the next one's exit hooks. Listeners added from node_modules (the SDK's, @pulumi/aws's) stay: their
  * modules are not reloaded, so they are added once per process.
  */
-export async function withProgramExitListeners<T>(programDir: string, body: () => Promise<T>): Promise<T> {
+export async function withProgramExitListeners<T>(programFiles: { has(file: string): boolean }, body: () => Promise<T>): Promise<T> {
     const added: Array<(...args: unknown[]) => void> = [];
     const onNewListener = (event: string | symbol, listener: (...args: unknown[]) => void) => {
         const file = event === "beforeExit" ? registeringFile() : undefined;
-        if (file && file.startsWith(programDir + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`)) {
+        // The program's own files and its shared modules outside its directory (program-entry.ts programFilesOf).
+        if (file && programFiles.has(file)) {
             added.push(listener);
         }
     };

@@ -26,7 +26,7 @@ import { scrubExposedSecrets } from "./secret-exposure";
 import { resolveExports } from "./records";
 import { PlanOrder, planOrderFor, requestedResults } from "./dependencies";
 import { BatchOutcome, PlanBatch, PlanError, RunOptions } from "./protocol";
-import { esModuleProgram, forgetProgramModules, programEntry, sdkFor } from "./program-entry";
+import { esModuleProgram, forgetProgramModules, programEntry, programFilesOf, sdkFor } from "./program-entry";
 import {
     ApplyFrame,
     applyTracking,
@@ -170,20 +170,28 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
 
     const resources: PlannedResource[] = [];
     watchMonitor(pulumi, resources, unsupplied, lookups);
-    const outputs = await withProgramExitListeners(programDir, () => runCapturingFailures(programDir, async () => {
+    // What the program loads outside node_modules is its code too (a monorepo's shared modules): their exit
+    // listeners are this stack's, and they are forgotten before the next stack.
+    const programFiles = programFilesOf(programDir);
+    const outputs = await withProgramExitListeners(programFiles, () => runCapturingFailures(programDir, async () => {
         const entry = programEntry(programDir, settings.main);
         watchSdkVersions(programDir);
+        // An ES-module JavaScript program is imported, as the language host does (src/esm-program.ts, loaded only then).
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const loaded = esModuleProgram(programDir, require(entry) as unknown);
+        const esm = /\.m?js$/.test(entry) ? (require("./esm-program") as typeof import("./esm-program")) : undefined;
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const loaded = esModuleProgram(programDir, esm?.isEsModuleJs(entry) ? await esm.importEsModuleProgram(entry) : (require(entry) as unknown));
         // As the language host does: an exported function is the program (`export = async () => {...}`).
         const program = typeof loaded === "function" ? await (loaded as () => unknown)() : await loaded;
         const exported = await resolveExports(pulumi, (program ?? {}) as Record<string, unknown>);
         await runExitHooks(pulumi, resources);
         await pulumi.runtime.disconnect();
         return exported;
-    })).catch((err: unknown) => {
-        throw withSdkVersionNotices(err, programDir);
-    });
+    }))
+        .catch((err: unknown) => {
+            throw withSdkVersionNotices(err, programDir);
+        })
+        .finally(() => programFiles.remember());
     const unknownApplies = unrunAppliesIn(programDir);
     const sdkVersions = sdkVersionNotices(programDir);
     // The values reached the program; the result, which is printed, sent and stored, holds none of the secret ones.

@@ -85,17 +85,50 @@ export function esModuleProgram(programDir: string, loaded: unknown): unknown {
 }
 
 
+const PLANNER = path.resolve(__dirname, "..");
+/** The planner's own package code (not the programs its own tests plan, under test/). */
+const plannerCode = (file: string) => file.startsWith(PLANNER + path.sep) && !file.startsWith(path.join(PLANNER, "test") + path.sep);
+const inNodeModules = (file: string) => file.includes(`${path.sep}node_modules${path.sep}`);
+
 /**
- * Drops the program's modules (its directory, not node_modules, not this planner) from the require cache,
- * so that the next stack runs the program from the start, as a new `pulumi preview` would. The planner is its
- * package's code (a program may hold the package in its own tree, under packages/ for example), not the programs its
- * own tests plan (test/fixtures): those are reloaded like any program's.
+ * Modules outside any node_modules that were first loaded while a program ran, wherever they are: a monorepo's
+ * shared code beside the program's directory (`import { tags } from "../shared/tags"`). They are the program's
+ * code as much as its own files are: a module-level `pulumi.getStack()` or resource in them must run per stack.
+ */
+const loadedByPrograms = new Set<string>();
+
+/** A run's view of which files are the program's code: made when the run starts (the require cache's keys then). */
+export interface ProgramFiles {
+    /** The program's own files, and any file outside node_modules (not the planner's) loaded since the run began. */
+    has(file: string): boolean;
+    /** After the run: what it loaded outside node_modules is forgotten before the next stack (forgetProgramModules). */
+    remember(): void;
+}
+
+export function programFilesOf(programDir: string): ProgramFiles {
+    const before = new Set(Object.keys(require.cache));
+    return {
+        has: (file) => !inNodeModules(file) && !plannerCode(file) && (file.startsWith(programDir + path.sep) || !before.has(file)),
+        remember: () => {
+            for (const file of Object.keys(require.cache)) {
+                if (!before.has(file) && !inNodeModules(file) && !plannerCode(file)) {
+                    loadedByPrograms.add(file);
+                }
+            }
+        },
+    };
+}
+
+/**
+ * Drops the program's modules (its directory, not node_modules, not this planner; and what an earlier run
+ * loaded outside node_modules, programFilesOf) from the require cache, so that the next stack runs the
+ * program from the start, as a new `pulumi preview` would. The planner is its package's code (a program may hold
+ * the package in its own tree, under packages/ for example), not the programs its own tests plan (test/fixtures):
+ * those are reloaded like any program's.
  */
 export function forgetProgramModules(programDir: string): void {
-    const planner = path.resolve(__dirname, "..");
-    const plannerCode = (file: string) => file.startsWith(planner + path.sep) && !file.startsWith(path.join(planner, "test") + path.sep);
     for (const file of Object.keys(require.cache)) {
-        if (file.startsWith(programDir + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`) && !plannerCode(file)) {
+        if ((loadedByPrograms.has(file) || file.startsWith(programDir + path.sep)) && !inNodeModules(file) && !plannerCode(file)) {
             delete require.cache[file];
         }
     }

@@ -17,7 +17,8 @@ export class ProgramError extends Error {
 function frames(stack: string): Array<{ file: string; line: number; column: number }> {
     const found: Array<{ file: string; line: number; column: number }> = [];
     for (const match of stack.matchAll(/(?:\(|at )((?:file:\/\/)?\/[^():]+):(\d+):(\d+)\)?$/gm)) {
-        found.push({ file: match[1].replace(/^file:\/\//, ""), line: Number(match[2]), column: Number(match[3]) });
+        // An ES-module program's file is a URL, with the run's query (src/esm-program.ts): the file is its path.
+        found.push({ file: match[1].replace(/^file:\/\//, "").replace(/\?offline-plan-run=\d+$/, ""), line: Number(match[2]), column: Number(match[3]) });
     }
     return found;
 }

@@ -2,6 +2,7 @@
  * What the providers would return for the resources a program registers: realistic computed outputs (ARNs,
  * endpoints, ids) for the types whose outputs programs commonly read, the inputs echoed for the others.
  */
+import { UNKNOWN } from "./model";
 
 export const ACCOUNT_ID = "123456789012";
 const AZURE_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000";
@@ -33,6 +34,12 @@ function awsArn(type: string, name: string, region: string, inputs: Record<strin
         case "cloudwatch":
             // The module holds EventBridge's rules too (aws:cloudwatch/eventRule:EventRule), whose ARNs are events'.
             return kind === "eventRule" ? `arn:aws:events:${region}:${account}:rule/${physical}` : `arn:aws:logs:${region}:${account}:log-group:${physical}`;
+        case "sns":
+        case "sqs":
+            // A topic's and a queue's ARN end in their name, with no resource type (arn:aws:sns:REGION:ACCOUNT:NAME).
+            return kind === "topic" || kind === "queue" ? `arn:aws:${service}:${region}:${account}:${physical}` : `arn:aws:${service}:${region}:${account}:${kind}/${physical}`;
+        case "lambda":
+            return kind === "function" ? `arn:aws:lambda:${region}:${account}:function:${physical}` : `arn:aws:${service}:${region}:${account}:${kind}/${physical}`;
         default:
             return `arn:aws:${service}:${region}:${account}:${kind}/${physical}`;
     }
@@ -166,7 +173,7 @@ export function computedState(type: string, name: string, declared: Record<strin
             state.result = `mock-${name}-${"x".repeat(Number(inputs.length ?? 32))}`.slice(0, Number(inputs.length ?? 32));
             break;
         default:
-            Object.assign(state, awsxComponentState(type, name, region));
+            Object.assign(state, awsxComponentState(type, name, region, inputs));
             break;
     }
     return state;
@@ -191,14 +198,46 @@ export function mockHexId(prefix: string, seed: string, length = 17): string {
 }
 
 /**
+ * How many subnets of each type an awsx.ec2.Vpc makes, as the awsx provider lays them out: one per availability
+ * zone (`availabilityZoneNames`, else `numberOfAvailabilityZones`, default 3) for each entry of `subnetSpecs` of
+ * that type (default: one Public and one Private). Undefined when an input it depends on is unknown offline.
+ */
+function awsxVpcSubnetCounts(inputs: Record<string, unknown>): Record<"Public" | "Private" | "Isolated", number> | undefined {
+    const names = inputs.availabilityZoneNames;
+    const number = inputs.numberOfAvailabilityZones;
+    const zones = Array.isArray(names) ? names.length : number === undefined ? 3 : typeof number === "number" ? number : undefined;
+    const specs = inputs.subnetSpecs;
+    if (zones === undefined || (specs !== undefined && !Array.isArray(specs))) {
+        return undefined;
+    }
+    if (specs === undefined) {
+        return { Public: zones, Private: zones, Isolated: 0 };
+    }
+    const types = (specs as unknown[]).map((spec) => (spec !== null && typeof spec === "object" ? (spec as { type?: unknown }).type : undefined));
+    if (types.some((t) => typeof t !== "string" || t === UNKNOWN)) {
+        return undefined;
+    }
+    const count = (type: string) => types.filter((t) => t === type).length * zones;
+    return { Public: count("Public"), Private: count("Private"), Isolated: count("Isolated") };
+}
+
+/**
  * @pulumi/awsx components are built by the awsx provider plugin (remote components): under mocks none of
  * their children exist, so the outputs programs read from them (VPC and subnet ids, repository URL) are
- * stood in for here.
+ * stood in for here, as many subnets as the component's inputs ask (unknown when they are unknown offline).
  */
-function awsxComponentState(type: string, name: string, region: string): Record<string, unknown> {
+function awsxComponentState(type: string, name: string, region: string, inputs: Record<string, unknown> = {}): Record<string, unknown> {
     const subnets = (kind: string, count: number) => Array.from({ length: count }, (_, i) => mockHexId("subnet", `${name}/${kind}/${i}`));
     switch (type) {
-        case "awsx:ec2:Vpc":
+        case "awsx:ec2:Vpc": {
+            const counts = awsxVpcSubnetCounts(inputs);
+            return {
+                vpcId: mockHexId("vpc", name),
+                publicSubnetIds: counts ? subnets("public", counts.Public) : UNKNOWN,
+                privateSubnetIds: counts ? subnets("private", counts.Private) : UNKNOWN,
+                isolatedSubnetIds: counts ? subnets("isolated", counts.Isolated) : UNKNOWN,
+            };
+        }
         case "awsx:ec2:DefaultVpc":
             return {
                 vpcId: mockHexId("vpc", name),

@@ -82,8 +82,32 @@ export function declaredFor(programDir: string, pkg: string): Declared {
     return declared;
 }
 
-/** How `used` compares with what the program declares: undefined when it matches (or nothing is declared). */
-export function compareDeclared(pkg: string, declared: Declared, used: string, programDir: string): SdkVersionNotice | undefined {
+/** What the package whose manifest is `manifestFile` declares for `pkg` (a package has no lock of its own). */
+function declaredByPackage(manifestFile: string, pkg: string): Declared {
+    const manifest = readJson(manifestFile);
+    for (const field of ["dependencies", "peerDependencies", "optionalDependencies"]) {
+        const spec = (manifest?.[field] as Record<string, unknown> | undefined)?.[pkg];
+        if (typeof spec === "string") {
+            return { spec: spec.trim(), field };
+        }
+    }
+    return {};
+}
+
+/**
+ * A package that imports a @pulumi package (a component library in the program's node_modules, @pulumi/awsx):
+ * its name and its manifest (shown relative to the program's directory), which says what it declares.
+ */
+interface Importer {
+    name: string;
+    manifest: string;
+}
+
+/**
+ * How `used` compares with what the program declares (or, with `importer`, what that package declares):
+ * undefined when it matches (or nothing is declared).
+ */
+export function compareDeclared(pkg: string, declared: Declared, used: string, programDir: string, importer?: Importer): SdkVersionNotice | undefined {
     const s = semver();
     const parts: string[] = [];
     const usedMajor = s.major(used);
@@ -91,7 +115,7 @@ export function compareDeclared(pkg: string, declared: Declared, used: string, p
     let outside = false;
     let otherMajor = false;
     if (declared.spec !== undefined) {
-        parts.push(`${JSON.stringify(declared.spec)} (package.json ${declared.field})`);
+        parts.push(`${JSON.stringify(declared.spec)} (${importer ? importer.manifest : "package.json"} ${declared.field})`);
         const range = s.validRange(declared.spec);
         if (range === null) {
             // file:, git, workspace:, a dist-tag: no version to compare with (a lock's version for it is not compared either).
@@ -113,13 +137,16 @@ export function compareDeclared(pkg: string, declared: Declared, used: string, p
     }
     const severity: SdkVersionNotice["severity"] = !comparable ? "not-comparable" : otherMajor ? "other-major" : "outside-range";
     const declaredText = parts.join(" and ");
-    const todo = `run \`npm install\` in ${programDir} so that it is planned with its own packages${comparable ? `, or align what it declares with ${pkg} ${used}` : ""}`;
+    const who = importer ? `${importer.name}, which the program imports, declares` : "the program declares";
+    const todo = importer
+        ? `install ${pkg} in ${programDir} at a version ${importer.name} accepts (\`npm install\`: a peer dependency is not installed by every package manager) so that it is planned with its own packages`
+        : `run \`npm install\` in ${programDir} so that it is planned with its own packages${comparable ? `, or align what it declares with ${pkg} ${used}` : ""}`;
     const message =
         severity === "not-comparable"
-            ? `${pkg}: the program declares ${declaredText}, not a version range, which cannot be compared with the ${pkg} ${used} it was planned with (this tool's; the program has no ${pkg} installed): ${todo}`
+            ? `${pkg}: ${who} ${declaredText}, not a version range, which cannot be compared with the ${pkg} ${used} it was planned with (this tool's; the program has no ${pkg} installed): ${todo}`
             : severity === "other-major"
-              ? `${pkg}: the program declares ${declaredText}, and it was planned with this tool's ${pkg} ${used}, another major version (the program has no ${pkg} installed): its defaults and property names differ, so the plan's verdicts cannot be trusted; ${todo}`
-              : `${pkg}: the program declares ${declaredText}, and it was planned with this tool's ${pkg} ${used}, outside it (the same major version; the program has no ${pkg} installed): ${todo}`;
+              ? `${pkg}: ${who} ${declaredText}, and it was planned with this tool's ${pkg} ${used}, another major version (the program has no ${pkg} installed): its defaults and property names differ, so the plan's verdicts cannot be trusted; ${todo}`
+              : `${pkg}: ${who} ${declaredText}, and it was planned with this tool's ${pkg} ${used}, outside it (the same major version; the program has no ${pkg} installed): ${todo}`;
     return { package: pkg, declared: declaredText, used, severity, message };
 }
 
@@ -173,12 +200,33 @@ interface Loader {
     _load(request: string, parent: { filename?: string } | undefined, isMain: boolean): unknown;
 }
 
-let watched: { programDir: string; realDir: string; ourNodeModules: string } | undefined;
+let watched: { programDir: string; realDir: string; ourNodeModules: string; ours: boolean } | undefined;
+
+const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
+
+/** The installed package a file of a node_modules belongs to (its directory and name), or undefined for a file of no package. */
+function packageOfFile(file: string): { root: string; name: string } | undefined {
+    const at = file.lastIndexOf(NODE_MODULES);
+    if (at < 0) {
+        return undefined;
+    }
+    const start = at + NODE_MODULES.length;
+    const parts = file.slice(start).split(path.sep);
+    const segments = parts[0].startsWith("@") ? 2 : 1;
+    if (parts.length <= segments) {
+        return undefined;
+    }
+    const name = parts.slice(0, segments).join("/");
+    return { root: file.slice(0, start) + parts.slice(0, segments).join(path.sep), name };
+}
 
 /**
- * From now on, a `require("@pulumi/…")` from a file of `programDir` (not its node_modules) that this tool's
- * node_modules answer is compared with the program's declaration, once per package: another major version
- * throws (unless OFFLINE_PLAN_SDK_MISMATCH=warn), a notice is kept for sdkVersionNotices.
+ * From now on, a `require("@pulumi/…")` that this tool's node_modules answer is compared, once per package and
+ * importer, with what the importer declares: from a file of `programDir` (not its node_modules), the program's
+ * package.json and lock; from a file of an installed package (a component library in the program's
+ * node_modules whose @pulumi/aws peer was not installed, @pulumi/awsx's own @pulumi/aws), that package's
+ * package.json. Another major version throws (unless OFFLINE_PLAN_SDK_MISMATCH=warn), a notice is kept for
+ * sdkVersionNotices. A program whose node_modules are ours (this repository's own stacks) has nothing compared.
  */
 export function watchSdkVersions(programDir: string): void {
     // A value other than warn/error is refused before the program runs, whether or not a version differs.
@@ -189,7 +237,14 @@ export function watchSdkVersions(programDir: string): void {
     } catch {
         // The entry point's own error names a directory that does not exist.
     }
-    watched = { programDir, realDir, ourNodeModules: OUR_NODE_MODULES };
+    const real = (p: string) => {
+        try {
+            return fs.realpathSync(p);
+        } catch {
+            return p;
+        }
+    };
+    watched = { programDir, realDir, ourNodeModules: OUR_NODE_MODULES, ours: real(path.join(programDir, "node_modules")) === real(OUR_NODE_MODULES) };
 }
 
 /**
@@ -214,9 +269,11 @@ export function sdkVersionNotices(programDir: string): SdkVersionNotice[] {
         mode = "error";
     }
     // Another major version is a notice only under warn; otherwise its import failed, with its own message.
-    return [...(outcomes.get(programDir)?.values() ?? [])]
+    const notices = [...(outcomes.get(programDir)?.values() ?? [])]
         .filter((o): o is SdkVersionNotice => o !== null && (o.severity !== "other-major" || mode === "warn"))
         .map((o) => (o.severity === "other-major" ? { ...o, message: `${o.message} (planned anyway: ${SDK_MISMATCH_ENV}=warn)` } : o));
+    // Two copies of one package declaring the same (two versions of a library) say it once.
+    return notices.filter((n, i) => notices.findIndex((m) => m.message === n.message) === i);
 }
 
 const loader = Module as unknown as Loader;
@@ -225,18 +282,23 @@ if (!(load as { watchesSdkVersions?: boolean }).watchesSdkVersions) {
     const patched = function (this: unknown, request: string, parent: { filename?: string } | undefined, isMain: boolean): unknown {
         const w = watched;
         const from = parent?.filename;
-        // Node names a module by its real path: a program directory reached through a symlink is matched by both.
-        const inProgram = (dir: string) => from?.startsWith(dir + path.sep) === true;
-        if (w && request.startsWith("@pulumi/") && from && (inProgram(w.programDir) || inProgram(w.realDir)) && !from.includes(`${path.sep}node_modules${path.sep}`)) {
+        if (w && !w.ours && request.startsWith("@pulumi/") && from) {
+            // Node names a module by its real path: a program directory reached through a symlink is matched by both.
+            const inProgram = (dir: string) => from.startsWith(dir + path.sep);
             const pkg = packageOf(request);
+            // The program's own file (keyed by the package alone), or a file of an installed package that is not
+            // the one imported (keyed by the package and the importer's directory).
+            const importer = packageOfFile(from);
+            const own = importer === undefined && (inProgram(w.programDir) || inProgram(w.realDir));
+            const key = own ? pkg : importer !== undefined && importer.name !== pkg ? `${pkg}\0${importer.root}` : undefined;
             let byPackage = outcomes.get(w.programDir);
             if (!byPackage) {
                 outcomes.set(w.programDir, (byPackage = new Map()));
             }
-            if (!byPackage.has(pkg)) {
-                byPackage.set(pkg, decide(pkg, path.dirname(from), w.programDir, w.ourNodeModules));
+            if (key !== undefined && !byPackage.has(key)) {
+                byPackage.set(key, own ? decide(pkg, path.dirname(from), w.programDir, w.ourNodeModules) : decideForPackage(pkg, importer!, path.dirname(from), w.programDir, w.ourNodeModules));
             }
-            const outcome = byPackage.get(pkg);
+            const outcome = key === undefined ? undefined : byPackage.get(key);
             if (outcome?.severity === "other-major" && mismatchMode() === "error") {
                 throw new ProgramError(`${outcome.message}; ${SDK_MISMATCH_ENV}=warn plans it anyway, with this as a notice`);
             }
@@ -245,6 +307,17 @@ if (!(load as { watchesSdkVersions?: boolean }).watchesSdkVersions) {
     };
     Object.assign(patched, { watchesSdkVersions: true });
     loader._load = patched;
+}
+
+/** The same for an import by an installed package, against what that package declares. */
+function decideForPackage(pkg: string, importer: { root: string; name: string }, fromDir: string, programDir: string, ourNodeModules: string): SdkVersionNotice | null {
+    const used = oursAnswering(pkg, fromDir, programDir, ourNodeModules);
+    if (used === undefined) {
+        return null;
+    }
+    const manifest = path.join(importer.root, "package.json");
+    const shown = path.relative(programDir, manifest);
+    return compareDeclared(pkg, declaredByPackage(manifest, pkg), used, programDir, { name: importer.name, manifest: shown.startsWith("..") ? manifest : shown }) ?? null;
 }
 
 function decide(pkg: string, fromDir: string, programDir: string, ourNodeModules: string): SdkVersionNotice | null {

@@ -168,11 +168,15 @@ export function stacksToPlan(programDir: string, requested: readonly string[] | 
     if (requested && requested.length > 0) {
         return [...requested];
     }
+    // A directory that is no project (the CLI run from the wrong place) says so, not that it lacks stack files.
+    if (!projectFileOf(programDir)) {
+        throw new Error(`${programDir}: no Pulumi.yaml (is this a Pulumi project directory?)`);
+    }
     const stacks = listStacks(programDir);
     if (stacks.length === 0) {
         throw new Error(
             `${programDir} has no stack file (Pulumi.<stack>.yaml in ${stackConfigDir(programDir)}), so there is nothing to plan: ` +
-                "create one for the stack to check (e.g. Pulumi.dev.yaml with `config: {}`) and run again",
+                "create one for the stack to plan (e.g. Pulumi.dev.yaml with `config: {}`) and run again",
         );
     }
     return stacks;

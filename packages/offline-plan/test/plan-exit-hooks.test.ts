@@ -30,7 +30,7 @@ describe("beforeExit work in the planner (src/exit-hooks.ts runExitHooks)", func
             assert.equal(notifications.length, 1, `${plan.stack}: ${notifications.map((n) => n.name).join(", ")}`);
             const [notification] = notifications;
             assert.equal(props(notification).bucket, "photos");
-            assert.match(JSON.stringify(props(notification).lambdaFunctions), /function\/index-photo/);
+            assert.match(JSON.stringify(props(notification).lambdaFunctions), /:function:index-photo"/);
         }
     });
 

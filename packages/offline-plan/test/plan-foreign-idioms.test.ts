@@ -54,6 +54,11 @@ describe("the stacks a run plans", () => {
         assert.throws(() => stacksToPlan(dir, []), (err: Error) => err.message.includes(`${dir} has no stack file`) && err.message.includes("Pulumi.dev.yaml"));
     });
 
+    it("a directory without Pulumi.yaml is said to be no project, not to lack stack files", () => {
+        fs.rmSync(path.join(dir, "Pulumi.yaml"));
+        assert.throws(() => stacksToPlan(dir, []), (err: Error) => err.message === `${dir}: no Pulumi.yaml (is this a Pulumi project directory?)`);
+    });
+
     it("names the missing stack file of a stack asked for by name", () => {
         assert.throws(() => loadStackSettings(dir, "staging"), new RegExp(`no stack file ${path.join(dir, "Pulumi.staging.yaml")} for stack "staging"`));
     });

@@ -1,5 +1,6 @@
 /** What the offline mocks say a provider computes (packages/offline-plan/src/resource-mocks.ts), on resources other teams declare. */
 import { strict as assert } from "assert";
+import { UNKNOWN } from "../src/model";
 import { computedState, modelledComponentOutputs, physicalId } from "../src/resource-mocks";
 
 describe("offline provider results (packages/offline-plan/src/resource-mocks.ts computedState)", () => {
@@ -13,6 +14,13 @@ describe("offline provider results (packages/offline-plan/src/resource-mocks.ts 
     it("an EventBridge rule (in the cloudwatch module) has an events rule ARN, a log group a logs ARN", () => {
         assert.equal(computedState("aws:cloudwatch/eventRule:EventRule", "r", { name: "on-call" }, "us-west-2").arn, "arn:aws:events:us-west-2:123456789012:rule/on-call");
         assert.equal(computedState("aws:cloudwatch/logGroup:LogGroup", "g", { name: "/app" }, "us-west-2").arn, "arn:aws:logs:us-west-2:123456789012:log-group:/app");
+    });
+
+    it("an SNS topic's and an SQS queue's ARN end in their name, a Lambda function's in function:NAME", () => {
+        assert.equal(computedState("aws:sns/topic:Topic", "alerts", {}, "eu-west-1").arn, "arn:aws:sns:eu-west-1:123456789012:alerts");
+        assert.equal(computedState("aws:sns/topic:Topic", "t", { name: "orders.fifo" }, "eu-west-1").arn, "arn:aws:sns:eu-west-1:123456789012:orders.fifo");
+        assert.equal(computedState("aws:sqs/queue:Queue", "jobs", {}, "us-east-1").arn, "arn:aws:sqs:us-east-1:123456789012:jobs");
+        assert.equal(computedState("aws:lambda/function:Function", "f", { name: "resize" }, "us-east-1").arn, "arn:aws:lambda:us-east-1:123456789012:function:resize");
     });
 
     it("gives a Kubernetes object without metadata.name its logical name, keeping the rest of its metadata", () => {
@@ -44,6 +52,17 @@ describe("offline provider results (packages/offline-plan/src/resource-mocks.ts 
         assert.equal(fromLookup.id, undefined);
         assert.equal(physicalId(SERVER, "idp-pg", fromLookup), undefined);
         assert.equal(fromLookup.name, "idp-pg-weu");
+    });
+
+    it("an awsx.ec2.Vpc has as many subnets of each type as its zones and subnetSpecs ask, unknown when they are", () => {
+        const ids = (state: Record<string, unknown>) => ["publicSubnetIds", "privateSubnetIds", "isolatedSubnetIds"].map((k) => (Array.isArray(state[k]) ? (state[k] as unknown[]).length : state[k]));
+        assert.deepEqual(ids(computedState("awsx:ec2:Vpc", "main", {}, "eu-west-1")), [3, 3, 0]);
+        assert.deepEqual(ids(computedState("awsx:ec2:Vpc", "main", { numberOfAvailabilityZones: 2 }, "eu-west-1")), [2, 2, 0]);
+        const specs = [{ type: "Private" }, { type: "Isolated", name: "db" }, { type: "Isolated", name: "cache" }];
+        assert.deepEqual(ids(computedState("awsx:ec2:Vpc", "main", { availabilityZoneNames: ["eu-west-1a", "eu-west-1b"], subnetSpecs: specs }, "eu-west-1")), [0, 2, 4]);
+        assert.deepEqual(ids(computedState("awsx:ec2:Vpc", "main", { numberOfAvailabilityZones: UNKNOWN }, "eu-west-1")), [UNKNOWN, UNKNOWN, UNKNOWN]);
+        const state = computedState("awsx:ec2:Vpc", "main", { numberOfAvailabilityZones: 2 }, "eu-west-1");
+        assert.equal(new Set([...(state.publicSubnetIds as string[]), ...(state.privateSubnetIds as string[])]).size, 4);
     });
 
     it("lists the awsx outputs it stands in for, and none for a component it does not know", () => {
