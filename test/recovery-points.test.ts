@@ -623,9 +623,14 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         await s3.send(new CreateBucketCommand({ Bucket: bucket }));
         const put = (key: string, body: string) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
         const first = new Date(now - 2 * DAY + 123);
-        await put("wal/base/20261201T000000Z-aaaaaaaaaaaa.json", JSON.stringify({ format: "oauth2-dr/base-backup-manifest/v1", finished_at: first.toISOString() }));
-        await put("wal/base/20261202T000000Z-bbbbbbbbbbbb.json", JSON.stringify({ format: "oauth2-dr/base-backup-manifest/v1", finished_at: new Date(now - DAY).toISOString() }));
+        // As wal-archive.sh base-backup writes them: finished_at, and finished_epoch, the field restore selects by.
+        const manifest = (finished: number) => JSON.stringify({ format: "oauth2-dr/base-backup-manifest/v1", finished_at: new Date(finished).toISOString(), finished_epoch: finished / 1000 });
+        await put("wal/base/20261201T000000Z-aaaaaaaaaaaa.json", manifest(first.getTime()));
+        await put("wal/base/20261202T000000Z-bbbbbbbbbbbb.json", manifest(now - DAY));
         await put("wal/base/notes.json", "not a manifest");
+        // finished_at without finished_epoch: wal-archive.sh restore skips it ("not a base backup manifest"), so it is
+        // no base backup here either (it was counted, and its end could be the window's earliest).
+        await put("wal/base/20261130T000000Z-cccccccccccc.json", JSON.stringify({ format: "oauth2-dr/base-backup-manifest/v1", finished_at: new Date(now - 3 * DAY).toISOString() }));
         await put("wal/base/20261202T000000Z-bbbbbbbbbbbb.tar.zst.gpg", "x");
         await put("wal/000000010000000000000001.zst.gpg", "x");
         await put("wal/000000010000000000000002.zst.gpg", "x");
@@ -641,7 +646,9 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         assert.match(point.detail, new RegExp(`2 base backup\\(s\\), the earliest ended ${iso(first.getTime())}, the newest ${iso(now - DAY)}; WAL archived up to \\S+ \\(000000010000000000000002\\)`));
         assert.deepEqual(point.restore.pick, { earliest: point.earliest, latest: point.time });
         assert.deepEqual(point.restore.commands, [`BUCKET=${bucket} AWS_REGION=us-east-1 scripts/wal-archive.sh restore <new-data-dir> --target-time ${PICK_TIME} --wait-for-target 300`]);
-        assert.ok(json.notes.some((n) => n === `s3://${bucket}/wal/base/notes.json: not a base backup manifest (no finished_at); wal-archive.sh restore skips it too`), json.notes.join("\n"));
+        for (const key of ["notes.json", "20261130T000000Z-cccccccccccc.json"]) {
+            assert.ok(json.notes.some((n) => n === `s3://${bucket}/wal/base/${key}: not a base backup manifest (no finished_epoch); wal-archive.sh restore skips it too`), json.notes.join("\n"));
+        }
         // Pasted unedited, wal-archive.sh refuses the word before any work (exit 2), as the configuration does for the other windows.
         const pasted = spawnSync("bash", [path.join(REPO, "scripts/wal-archive.sh"), "restore", path.join(scratch, "never"), "--target-time", PICK_TIME], { env: { ...process.env, BUCKET: bucket, AWS_ENDPOINT_URL: moto.endpoint }, encoding: "utf8", timeout: 30_000 });
         assert.equal(pasted.status, 2, pasted.stderr);

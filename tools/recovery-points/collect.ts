@@ -931,16 +931,19 @@ async function walArchive(clients: Clients, target: Target): Promise<Found> {
         for (const key of manifests) {
             const out = await s3.send(new GetObjectCommand({ Bucket: target.bucket, Key: key }));
             try {
-                const m = JSON.parse((await out.Body?.transformToString("utf8")) ?? "") as { finished_at?: unknown };
-                const finished = typeof m.finished_at === "string" ? new Date(m.finished_at) : undefined;
-                if (finished && !Number.isNaN(finished.getTime())) {
-                    ends.push({ key, finished });
+                // wal-archive.sh restore takes a manifest by its finished_epoch (seconds, `.finished_epoch // empty`)
+                // and skips one without it ("not a base backup manifest"): read the same field, so that a base backup
+                // is listed here only when restore would use it (a manifest with finished_at alone is not).
+                const m = JSON.parse((await out.Body?.transformToString("utf8")) ?? "") as { finished_epoch?: unknown };
+                const epoch = typeof m.finished_epoch === "number" || (typeof m.finished_epoch === "string" && m.finished_epoch.trim() !== "") ? Number(m.finished_epoch) : NaN;
+                if (Number.isFinite(epoch)) {
+                    ends.push({ key, finished: new Date(Math.round(epoch * 1000)) });
                     continue;
                 }
             } catch {
                 // not JSON: said below
             }
-            found.notes.push(`s3://${target.bucket}/${key}: not a base backup manifest (no finished_at); wal-archive.sh restore skips it too`);
+            found.notes.push(`s3://${target.bucket}/${key}: not a base backup manifest (no finished_epoch); wal-archive.sh restore skips it too`);
         }
         if (ends.length === 0) {
             return;
