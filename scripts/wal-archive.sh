@@ -102,7 +102,7 @@
 # Output: push/fetch nothing (progress on stderr, which PostgreSQL writes to its log); base-backup the
 #   manifest key; restore one line naming the base backup, DIR and the recovery target.
 #
-# Exit codes: 0 ok; 2 usage or configuration (restore: also a target time without a zone or in the future, a
+# Exit codes: 0 ok; 2 usage or configuration (restore: also a target time without a zone, relative to the clock ("5 minutes ago") or in the future, a
 #   DIR whose parent is missing, a base backup that does not fit where DIR is: no space, ulimit -f); 3 database (base-backup: pg_basebackup or the connection
 #   failed); 4 storage (S3 failed, an object is missing or of the wrong size, a segment would be overwritten
 #   with other contents); 5 encryption (no passphrase, gpg failed: wrong passphrase, tampered object);
@@ -217,6 +217,12 @@ target_check() {
     local utc far now
     if ! utc=$(TZ=UTC0 date -d "$1" +%s.%6N 2>/dev/null) || ! far=$(TZ=ZONECHECK-14 date -d "$1" +%s.%6N 2>/dev/null); then
         printf 'bad not a time: "%s" (%s)\n' "$1" "$2"
+        return 0
+    fi
+    # A time relative to the clock ("now", "5 minutes ago"): the two readings differ by the moment between them,
+    # not by the zones' 14 hours. Refused too (it moves while the restore runs), but not as a missing zone.
+    if [[ "$utc" != "$far" ]] && awk -v a="$utc" -v b="$far" 'BEGIN { d = a - b; exit !(d < 3600 && d > -3600) }'; then
+        printf 'bad %s\n' "the target time \"$1\" ($2) is relative to this machine's clock (now $(date -u '+%Y-%m-%d %H:%M:%S+00')): give the moment itself with its zone, e.g. '2026-12-04 14:32:29.104615+00' or '2026-12-04T14:32:29Z' (pg_xact_commit_timestamp prints it so)"
         return 0
     fi
     if [[ "$utc" != "$far" ]]; then

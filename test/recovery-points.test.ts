@@ -25,11 +25,11 @@ import * as path from "path";
 import { Readable } from "stream";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { CreateDBInstanceCommand, CreateDBInstanceReadReplicaCommand, CreateDBSnapshotCommand, RDSClient } from "@aws-sdk/client-rds";
-import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { MotoServer } from "../tools/sandbox/servers";
 import { main } from "../tools/recovery-points/cli";
-import { ClientFactory, ClientOptions, explain, PRIVATE_KEYS_SECRET, privateKeysSettings } from "../tools/recovery-points/collect";
+import { ClientFactory, ClientOptions, explain, PRIVATE_KEYS_SECRET, privateKeysSettings, walGaps } from "../tools/recovery-points/collect";
 import { PICK_TIME, type RecoveryPoint, type Report } from "../tools/recovery-points/points";
 import { PRIVATE_KEYS_SECRET_NAME } from "../components/vault-account";
 import { readOutputs, UsageError } from "../tools/recovery-points/stack";
@@ -623,9 +623,14 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         await s3.send(new CreateBucketCommand({ Bucket: bucket }));
         const put = (key: string, body: string) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
         const first = new Date(now - 2 * DAY + 123);
-        await put("wal/base/20261201T000000Z-aaaaaaaaaaaa.json", JSON.stringify({ format: "oauth2-dr/base-backup-manifest/v1", finished_at: first.toISOString() }));
-        await put("wal/base/20261202T000000Z-bbbbbbbbbbbb.json", JSON.stringify({ format: "oauth2-dr/base-backup-manifest/v1", finished_at: new Date(now - DAY).toISOString() }));
+        // As wal-archive.sh base-backup writes them: finished_at, and finished_epoch, the field restore selects by.
+        const manifest = (finished: number) => JSON.stringify({ format: "oauth2-dr/base-backup-manifest/v1", finished_at: new Date(finished).toISOString(), finished_epoch: finished / 1000 });
+        await put("wal/base/20261201T000000Z-aaaaaaaaaaaa.json", manifest(first.getTime()));
+        await put("wal/base/20261202T000000Z-bbbbbbbbbbbb.json", manifest(now - DAY));
         await put("wal/base/notes.json", "not a manifest");
+        // finished_at without finished_epoch: wal-archive.sh restore skips it ("not a base backup manifest"), so it is
+        // no base backup here either (it was counted, and its end could be the window's earliest).
+        await put("wal/base/20261130T000000Z-cccccccccccc.json", JSON.stringify({ format: "oauth2-dr/base-backup-manifest/v1", finished_at: new Date(now - 3 * DAY).toISOString() }));
         await put("wal/base/20261202T000000Z-bbbbbbbbbbbb.tar.zst.gpg", "x");
         await put("wal/000000010000000000000001.zst.gpg", "x");
         await put("wal/000000010000000000000002.zst.gpg", "x");
@@ -641,7 +646,9 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         assert.match(point.detail, new RegExp(`2 base backup\\(s\\), the earliest ended ${iso(first.getTime())}, the newest ${iso(now - DAY)}; WAL archived up to \\S+ \\(000000010000000000000002\\)`));
         assert.deepEqual(point.restore.pick, { earliest: point.earliest, latest: point.time });
         assert.deepEqual(point.restore.commands, [`BUCKET=${bucket} AWS_REGION=us-east-1 scripts/wal-archive.sh restore <new-data-dir> --target-time ${PICK_TIME} --wait-for-target 300`]);
-        assert.ok(json.notes.some((n) => n === `s3://${bucket}/wal/base/notes.json: not a base backup manifest (no finished_at); wal-archive.sh restore skips it too`), json.notes.join("\n"));
+        for (const key of ["notes.json", "20261130T000000Z-cccccccccccc.json"]) {
+            assert.ok(json.notes.some((n) => n === `s3://${bucket}/wal/base/${key}: not a base backup manifest (no finished_epoch); wal-archive.sh restore skips it too`), json.notes.join("\n"));
+        }
         // Pasted unedited, wal-archive.sh refuses the word before any work (exit 2), as the configuration does for the other windows.
         const pasted = spawnSync("bash", [path.join(REPO, "scripts/wal-archive.sh"), "restore", path.join(scratch, "never"), "--target-time", PICK_TIME], { env: { ...process.env, BUCKET: bucket, AWS_ENDPOINT_URL: moto.endpoint }, encoding: "utf8", timeout: 30_000 });
         assert.equal(pasted.status, 2, pasted.stderr);
@@ -651,6 +658,38 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         const plain = JSON.parse((await run(["--stack", "prod", "--stack-outputs", outputsFile, "--json"], { clients: clientsFor(moto, now, calls), now: new Date(now) })).out) as Report;
         assert.equal(plain.points.filter((p) => p.source === "wal-archive").length, 0);
         assert.ok(!plain.notes.some((n) => /wal\//.test(n)), plain.notes.join("\n"));
+    });
+
+    it("a gap in the WAL archive is said, and one after the newest base backup ends the window at the segment before it, not at the newest segment", async () => {
+        // A recovery stops at the first missing segment (wal-archive.sh fetch: "a gap in the archive"): the window
+        // listed the newest segment's time as restorable through a gap.
+        const names = (ns: string[]) => ns.map((name, i) => ({ name, at: new Date(now + i * 1000) }));
+        assert.deepEqual(walGaps(names(["000000010000000000000001", "000000010000000000000002", "0000000100000001000000FF", "000000010000000200000000", "000000020000000200000005"])).map((g) => [g.before.name, g.after.name]),
+            [["000000010000000000000002", "0000000100000001000000FF"]], "a log file skipped; the next log file's first segment and another timeline are no gap");
+        assert.deepEqual(walGaps(names(["000000010000000000000001", "000000010000000000000003"])).map((g) => g.after.name), ["000000010000000000000003"]);
+        const credentials = { accessKeyId: "testing", secretAccessKey: "testing" };
+        const s3 = new S3Client({ region: "us-east-1", endpoint: moto.endpoint, credentials, forcePathStyle: true });
+        const bucket = "oauth2-backups-walgap";
+        await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+        const put = (key: string, body: string) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+        await put("wal/base/20261202T000000Z-bbbbbbbbbbbb.json", JSON.stringify({ format: "oauth2-dr/base-backup-manifest/v1", finished_at: new Date(now - DAY).toISOString(), finished_epoch: (now - DAY) / 1000 }));
+        await put("wal/000000010000000000000001.zst.gpg", "x");
+        await put("wal/000000010000000000000002.zst.gpg", "x");
+        const before = new Date();
+        // S3 times have whole seconds: the segments after the gap are archived in a later one.
+        await new Promise((r) => setTimeout(r, 1100 - (before.getTime() % 1000)));
+        await put("wal/000000010000000000000004.zst.gpg", "x");
+        await put("wal/000000010000000000000005.zst.gpg", "x");
+        const beforeGap = iso((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "wal/000000010000000000000002.zst.gpg" }))).LastModified!.getTime());
+        s3.destroy();
+        const result = await run(["--stack", "prod", "--stack-outputs", outputs({ backupBucketName: bucket }), "--json"], { clients: clientsFor(moto, now, calls), now: new Date(now) });
+        const json = JSON.parse(result.out) as Report;
+        const point = json.points.find((p) => p.source === "wal-archive")!;
+        assert.ok(point, result.out);
+        assert.equal(point.time, beforeGap, "the window ends at the segment before the gap");
+        assert.equal(point.restore.pick!.latest, point.time);
+        assert.match(point.detail, new RegExp(`WAL archived up to \\S+ \\(000000010000000000000005\\); restorable up to ${point.time} only: WAL is missing after it \\(Notes\\)$`));
+        assert.ok(json.notes.some((n) => n.startsWith(`s3://${bucket}/wal/: WAL missing between 000000010000000000000002 (archived ${point.time}) and 000000010000000000000004 (archived `)), json.notes.join("\n"));
     });
 
     it("explains an unknown region, refused credentials and access denied in one line", () => {

@@ -48,11 +48,13 @@ describe("tools/sandbox: the tests' servers", function () {
         // A process that starts the shared moto, says its pid, and waits to be killed: SIGKILL runs no exit hook.
         const program = `require(${JSON.stringify(path.resolve(__dirname, "../../tools/sandbox/scripts"))}).sharedMoto().then((moto) => { console.log(moto.pid); setInterval(() => undefined, 1000); });`;
         const child = spawn(process.execPath, ["--require", require.resolve("offline-plan/register.cjs"), "-e", program], { stdio: ["ignore", "pipe", "inherit"] });
-        const motoPid = await new Promise<number>((resolve, reject) => {
-            child.stdout.once("data", (chunk: Buffer) => resolve(Number(chunk.toString("utf8").trim())));
-            child.once("exit", (code) => reject(new Error(`the process exited (${code}) before starting moto`)));
-        });
+        let motoPid = 0;
         try {
+            // In the try: a start that fails or hangs (the test's timeout) must not leave the child (its interval keeps it alive) and its moto behind.
+            motoPid = await new Promise<number>((resolve, reject) => {
+                child.stdout.once("data", (chunk: Buffer) => resolve(Number(chunk.toString("utf8").trim())));
+                child.once("exit", (code) => reject(new Error(`the process exited (${code}) before starting moto`)));
+            });
             assert.ok(motoPid > 0 && alive(motoPid), `moto_server (pid ${motoPid}) is not running`);
             const exited = new Promise((resolve) => child.once("exit", resolve));
             child.kill("SIGKILL");
@@ -63,7 +65,10 @@ describe("tools/sandbox: the tests' servers", function () {
             }
             assert.equal(alive(motoPid), false, `moto_server (pid ${motoPid}) outlived the process that started it`);
         } finally {
-            if (alive(motoPid)) {
+            if (child.exitCode === null && child.signalCode === null) {
+                child.kill("SIGKILL");
+            }
+            if (motoPid > 0 && alive(motoPid)) {
                 process.kill(motoPid, "SIGKILL");
             }
         }

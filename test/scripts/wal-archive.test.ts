@@ -551,6 +551,8 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
             // archive replayed, the damage with it), a data directory whose parent is not there (was exit 1 from mkdir,
             // after the manifests were read).
             [["restore", path.join(servers.dir, "x"), "--target-time", "2026-01-01 10:00:00"], /the target time "2026-01-01 10:00:00" \(--target-time\) names no time zone: read as UTC it is 2026-01-01 10:00:00\+00, as this machine's local time \(\S+\) \S+ \S+; .*give it with its zone/],
+            // A time relative to the clock: refused, said as such (it was "names no time zone", two equal readings shown).
+            [["restore", path.join(servers.dir, "x"), "--target-time", "5 minutes ago"], /the target time "5 minutes ago" \(--target-time\) is relative to this machine's clock \(now \S+ \S+\): give the moment itself with its zone/],
             [["restore", path.join(servers.dir, "x"), "--target-time", new Date(Date.now() + 3_600_000).toISOString()], /\(--target-time\) is \S+ \S+, in the future \(this machine's clock: \S+ \S+\): a recovery to it would replay the whole archive, the damage included/],
             [["restore", path.join(servers.dir, "no-such-parent", "x"), "--target-time", "2026-01-01T00:00:00Z"], /the data directory \S+no-such-parent\/x cannot be made: its parent directory \S+no-such-parent does not exist; create it first/],
         ] as [string[], RegExp][]) {

@@ -164,7 +164,6 @@ export function writeFailure(scenario: Scenario, error: string, reportFile = pat
     return file;
 }
 
-/** Whether a measured RPO meets its target: "point in time" (0 s) allows no lost acknowledged write, "1 h" a window up to 1 h. */
 /**
  * Writes named so that an operator can tell who must act on them: the span of their acknowledgements, the
  * clients they were issued to, and the rows (oauth2_authorization by md5(access_token_value)), at most
@@ -186,6 +185,7 @@ export function namedWritesText(w: NamedWrites, jsonKey: string): string {
     return `acknowledged from ${w.from} to ${w.to}${w.clients.length > 0 ? ` (client ${w.clients.join(", ")})` : ""}; the tokens, as ${w.table} rows by md5(access_token_value), are in the JSON report's ${jsonKey}${w.more > 0 ? ` (the first ${w.md5.length}; ${w.more} more)` : ""}`;
 }
 
+/** Whether a measured RPO meets its target: "point in time" (0 s) allows no lost acknowledged write, "1 h" a window up to 1 h. */
 export function rpoMet(objective: Objective, lostRows: number, windowSeconds: number): boolean {
     return objective.rpoSeconds === 0 ? lostRows === 0 : windowSeconds <= objective.rpoSeconds;
 }

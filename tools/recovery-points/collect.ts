@@ -931,16 +931,19 @@ async function walArchive(clients: Clients, target: Target): Promise<Found> {
         for (const key of manifests) {
             const out = await s3.send(new GetObjectCommand({ Bucket: target.bucket, Key: key }));
             try {
-                const m = JSON.parse((await out.Body?.transformToString("utf8")) ?? "") as { finished_at?: unknown };
-                const finished = typeof m.finished_at === "string" ? new Date(m.finished_at) : undefined;
-                if (finished && !Number.isNaN(finished.getTime())) {
-                    ends.push({ key, finished });
+                // wal-archive.sh restore takes a manifest by its finished_epoch (seconds, `.finished_epoch // empty`)
+                // and skips one without it ("not a base backup manifest"): read the same field, so that a base backup
+                // is listed here only when restore would use it (a manifest with finished_at alone is not).
+                const m = JSON.parse((await out.Body?.transformToString("utf8")) ?? "") as { finished_epoch?: unknown };
+                const epoch = typeof m.finished_epoch === "number" || (typeof m.finished_epoch === "string" && m.finished_epoch.trim() !== "") ? Number(m.finished_epoch) : NaN;
+                if (Number.isFinite(epoch)) {
+                    ends.push({ key, finished: new Date(Math.round(epoch * 1000)) });
                     continue;
                 }
             } catch {
                 // not JSON: said below
             }
-            found.notes.push(`s3://${target.bucket}/${key}: not a base backup manifest (no finished_at); wal-archive.sh restore skips it too`);
+            found.notes.push(`s3://${target.bucket}/${key}: not a base backup manifest (no finished_epoch); wal-archive.sh restore skips it too`);
         }
         if (ends.length === 0) {
             return;
@@ -948,17 +951,33 @@ async function walArchive(clients: Clients, target: Target): Promise<Found> {
         // The newest segment archived: the latest state the archive restores (the segments at the prefix's top level;
         // S3 times have whole seconds: of two in one second, the later name, as the listing is in name order).
         let newest: { key: string; at: Date } | undefined;
+        const segments: { name: string; at: Date }[] = [];
         for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: target.bucket, Prefix: WAL_PREFIX, Delimiter: "/" })) {
             for (const o of page.Contents ?? []) {
-                if (/^[0-9A-F]{24}\.zst\.gpg$/.test((o.Key ?? "").slice(WAL_PREFIX.length)) && o.LastModified && (!newest || o.LastModified >= newest.at)) {
-                    newest = { key: o.Key!, at: o.LastModified };
+                if (/^[0-9A-F]{24}\.zst\.gpg$/.test((o.Key ?? "").slice(WAL_PREFIX.length)) && o.LastModified) {
+                    segments.push({ name: o.Key!.slice(WAL_PREFIX.length, WAL_PREFIX.length + 24), at: o.LastModified });
+                    if (!newest || o.LastModified >= newest.at) {
+                        newest = { key: o.Key!, at: o.LastModified };
+                    }
                 }
             }
         }
         ends.sort((a, b) => a.finished.getTime() - b.finished.getTime());
         const earliest = ends[0];
         const newestBase = ends[ends.length - 1];
-        const latest = newest && newest.at > newestBase.finished ? newest.at : newestBase.finished;
+        let latest = newest && newest.at > newestBase.finished ? newest.at : newestBase.finished;
+        // A recovery replays the segments in order and stops at the first one missing (wal-archive.sh fetch: "a gap
+        // in the archive"), so the newest segment is the window's end only when none is missing before it. Each gap
+        // is said; one after the newest base backup ended ends the window at the segment before it (every later
+        // target restores from that base backup, through the gap). Only gaps sure from the names are counted: a
+        // segment missing within one log file, or a whole log file skipped (the segments per log file depend on
+        // wal_segment_size, so a next log file starting at its first segment is taken as contiguous).
+        for (const gap of walGaps(segments)) {
+            found.notes.push(`s3://${target.bucket}/${WAL_PREFIX}: WAL missing between ${gap.before.name} (archived ${utc(gap.before.at)}) and ${gap.after.name} (archived ${utc(gap.after.at)}): a recovery stops at the gap, so a target after ${utc(gap.before.at)} needs a base backup that ended after ${utc(gap.after.at)}`);
+            if (gap.before.at >= newestBase.finished && gap.before.at < latest) {
+                latest = gap.before.at;
+            }
+        }
         const pick = { earliest: utc(new Date(Math.ceil(earliest.finished.getTime() / 1000) * 1000)), latest: utc(latest) };
         found.points.push({
             time: utc(latest),
@@ -967,13 +986,36 @@ async function walArchive(clients: Clients, target: Target): Promise<Found> {
             label: "point in time (WAL)",
             region: target.bucketRegion,
             id: `s3://${target.bucket}/${WAL_PREFIX}`,
-            detail: `scripts/wal-archive.sh's archive: ${ends.length} base backup(s), the earliest ended ${utc(earliest.finished)}, the newest ${utc(newestBase.finished)}; WAL archived up to ${newest ? `${utc(newest.at)} (${newest.key.slice(WAL_PREFIX.length).replace(/\.zst\.gpg$/, "")})` : "none after the base backups"}`,
+            detail: `scripts/wal-archive.sh's archive: ${ends.length} base backup(s), the earliest ended ${utc(earliest.finished)}, the newest ${utc(newestBase.finished)}; WAL archived up to ${newest ? `${utc(newest.at)} (${newest.key.slice(WAL_PREFIX.length).replace(/\.zst\.gpg$/, "")})` : "none after the base backups"}${newest && latest < newest.at && latest > newestBase.finished ? `; restorable up to ${utc(latest)} only: WAL is missing after it (Notes)` : ""}`,
             restore: {
                 commands: [`BUCKET=${target.bucket} AWS_REGION=${target.bucketRegion} scripts/wal-archive.sh restore <new-data-dir> --target-time ${PICK_TIME} --wait-for-target 300`],
                 pick,
             },
         });
     });
+}
+
+/**
+ * Gaps in archived WAL segment names (24 hex digits: timeline, log, segment), per timeline in name order: a pair of
+ * neighbours where one is sure to be missing between them (the next segment of the same log file is not the next
+ * listed, or a log file is skipped). Across a log file boundary, the next one starting at segment 0 counts as
+ * contiguous: how many segments a log file holds depends on wal_segment_size, which the names do not say.
+ */
+export function walGaps(segments: { name: string; at: Date }[]): { before: { name: string; at: Date }; after: { name: string; at: Date } }[] {
+    const gaps: { before: { name: string; at: Date }; after: { name: string; at: Date } }[] = [];
+    const sorted = [...segments].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (let i = 1; i < sorted.length; i++) {
+        const [a, b] = [sorted[i - 1], sorted[i]];
+        if (a.name.slice(0, 8) !== b.name.slice(0, 8)) {
+            continue;
+        }
+        const [logA, segA, logB, segB] = [a.name.slice(8, 16), a.name.slice(16), b.name.slice(8, 16), b.name.slice(16)].map((h) => parseInt(h, 16));
+        const contiguous = logB === logA ? segB === segA + 1 : logB === logA + 1 && segB === 0;
+        if (!contiguous) {
+            gaps.push({ before: a, after: b });
+        }
+    }
+    return gaps;
 }
 
 /** The dumps the backup CronJob wrote, in the stack's own bucket. */

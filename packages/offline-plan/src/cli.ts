@@ -88,6 +88,14 @@ export function stackOutputsOf(specs: string[] | undefined): Record<string, Reco
             throw new UsageError(`--stack-outputs ${spec}: expected ORG/PROJECT/STACK=FILE.json`);
         }
         const file = path.resolve(process.env.INIT_CWD ?? process.cwd(), spec.slice(eq + 1));
+        if (["/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"].includes(file)) {
+            // bin/offline-plan.cjs makes fd 0 /dev/null before anything runs (src/empty-stdin.cjs): read here, a pipe's
+            // outputs would be an empty file ("Unexpected end of JSON input"), not what was piped.
+            throw new UsageError(
+                `--stack-outputs ${name}: ${file} is this CLI's standard input, which is empty (the program runs in this process, with an empty stdin as under the Pulumi language host): ` +
+                    `give the outputs as a file (pulumi stack output --json --stack STACK > outputs.json) or as <(pulumi stack output --json --stack STACK)`,
+            );
+        }
         let parsed: unknown;
         try {
             parsed = JSON.parse(fs.readFileSync(file, "utf8"));

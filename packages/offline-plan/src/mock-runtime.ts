@@ -44,7 +44,7 @@ import {
     refuseUnknownStackOutputValues,
 } from "./sdk-patches";
 import { checkSdkContract } from "./sdk-contract";
-import { sdkVersionNotices, watchSdkVersions, withSdkVersionNotices } from "./sdk-versions";
+import { endProgramFiles, sdkVersionNotices, watchSdkVersions, withSdkVersionNotices } from "./sdk-versions";
 import { installLightStructs, structModuleOf } from "./light-structs";
 import { runCapturingFailures, runExitHooks, withProgramExitListeners } from "./exit-hooks";
 
@@ -175,7 +175,7 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
     const programFiles = programFilesOf(programDir);
     const outputs = await withProgramExitListeners(programFiles, () => runCapturingFailures(programDir, async () => {
         const entry = programEntry(programDir, settings.main);
-        watchSdkVersions(programDir);
+        watchSdkVersions(programDir, programFiles);
         // An ES-module JavaScript program is imported, as the language host does (src/esm-program.ts, loaded only then).
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const esm = /\.m?js$/.test(entry) ? (require("./esm-program") as typeof import("./esm-program")) : undefined;
@@ -191,7 +191,10 @@ export async function runProgram(options: RunOptions): Promise<PlanResult> {
         .catch((err: unknown) => {
             throw withSdkVersionNotices(err, programDir);
         })
-        .finally(() => programFiles.remember());
+        .finally(() => {
+            programFiles.remember();
+            endProgramFiles(programFiles);
+        });
     const unknownApplies = unrunAppliesIn(programDir);
     const sdkVersions = sdkVersionNotices(programDir);
     // The values reached the program; the result, which is printed, sent and stored, holds none of the secret ones.

@@ -200,7 +200,7 @@ interface Loader {
     _load(request: string, parent: { filename?: string } | undefined, isMain: boolean): unknown;
 }
 
-let watched: { programDir: string; realDir: string; ourNodeModules: string; ours: boolean } | undefined;
+let watched: { programDir: string; realDir: string; ourNodeModules: string; ours: boolean; programFiles?: { has(file: string): boolean } } | undefined;
 
 const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
 
@@ -227,8 +227,12 @@ function packageOfFile(file: string): { root: string; name: string } | undefined
  * node_modules whose @pulumi/aws peer was not installed, @pulumi/awsx's own @pulumi/aws), that package's
  * package.json. Another major version throws (unless OFFLINE_PLAN_SDK_MISMATCH=warn), a notice is kept for
  * sdkVersionNotices. A program whose node_modules are ours (this repository's own stacks) has nothing compared.
+ * `programFiles` (the run's, program-entry.ts programFilesOf): files outside programDir that are the program's
+ * code too (a monorepo's ../shared modules, loaded by this run), compared as the program's own files are, until
+ * endProgramFiles: before, a @pulumi import there was compared with nothing (a program declaring another major
+ * version was planned with this tool's, without a word, when only its shared module imported the package).
  */
-export function watchSdkVersions(programDir: string): void {
+export function watchSdkVersions(programDir: string, programFiles?: { has(file: string): boolean }): void {
     // A value other than warn/error is refused before the program runs, whether or not a version differs.
     mismatchMode();
     let realDir = programDir;
@@ -244,7 +248,14 @@ export function watchSdkVersions(programDir: string): void {
             return p;
         }
     };
-    watched = { programDir, realDir, ourNodeModules: OUR_NODE_MODULES, ours: real(path.join(programDir, "node_modules")) === real(OUR_NODE_MODULES) };
+    watched = { programDir, realDir, ourNodeModules: OUR_NODE_MODULES, ours: real(path.join(programDir, "node_modules")) === real(OUR_NODE_MODULES), programFiles };
+}
+
+/** The run that gave `programFiles` has ended: files loaded from now on are not its code (watchSdkVersions). */
+export function endProgramFiles(programFiles: { has(file: string): boolean }): void {
+    if (watched?.programFiles === programFiles) {
+        watched = { ...watched, programFiles: undefined };
+    }
 }
 
 /**
@@ -289,7 +300,7 @@ if (!(load as { watchesSdkVersions?: boolean }).watchesSdkVersions) {
             // The program's own file (keyed by the package alone), or a file of an installed package that is not
             // the one imported (keyed by the package and the importer's directory).
             const importer = packageOfFile(from);
-            const own = importer === undefined && (inProgram(w.programDir) || inProgram(w.realDir));
+            const own = importer === undefined && (inProgram(w.programDir) || inProgram(w.realDir) || w.programFiles?.has(from) === true);
             const key = own ? pkg : importer !== undefined && importer.name !== pkg ? `${pkg}\0${importer.root}` : undefined;
             let byPackage = outcomes.get(w.programDir);
             if (!byPackage) {

@@ -22,4 +22,14 @@ describe("the plan CLI's stdin (src/empty-stdin.cjs)", function () {
         assert.ok(parameter, run.stdout.slice(0, 500));
         assert.equal((unwrapSecrets(parameter.inputs) as { description: string }).description, "stdin: []");
     });
+
+    it("--stack-outputs NAME=/dev/stdin is refused naming why, not read as the empty file it now is", () => {
+        // Piped outputs were read before stdin was emptied for the program; since, /dev/stdin is /dev/null here.
+        for (const file of ["/dev/stdin", "/dev/fd/0"]) {
+            const run = spawnSync(process.execPath, [BIN, "--program", PROGRAM, "--stack", "dev", "--stack-outputs", `org/project/other=${file}`], { input: "{\"vpcId\": \"vpc-1\"}\n", encoding: "utf8" });
+            assert.equal(run.status, 2, run.stdout + run.stderr);
+            assert.match(run.stderr, new RegExp(`--stack-outputs org/project/other: ${file} is this CLI's standard input, which is empty .*: give the outputs as a file \\(pulumi stack output --json --stack STACK > outputs\\.json\\) or as <\\(pulumi stack output --json --stack STACK\\)`));
+            assert.doesNotMatch(run.stderr, /Unexpected end of JSON input/);
+        }
+    });
 });

@@ -90,6 +90,24 @@ describe("offline-plan: a package of the program importing this tool's @pulumi p
         }
     });
 
+    it("a monorepo program whose @pulumi/aws import is in its shared module (../shared) is compared with what the program declares, as its own files are", async () => {
+        // Was planned with this tool's @pulumi/aws without a word: the shared module is neither the program's
+        // directory nor an installed package, so its import was compared with nothing.
+        const mono = fs.mkdtempSync(path.join(root, "monorepo-"));
+        const app = path.join(mono, "app");
+        fs.mkdirSync(app);
+        fs.mkdirSync(path.join(mono, "shared"));
+        fs.writeFileSync(path.join(app, "Pulumi.yaml"), "name: mono-app\nruntime: nodejs\nmain: index.js\n");
+        fs.writeFileSync(path.join(app, "Pulumi.dev.yaml"), "config:\n  aws:region: eu-west-1\n");
+        fs.writeFileSync(path.join(app, "package.json"), JSON.stringify({ name: "mono-app", dependencies: { "@pulumi/aws": `^${AWS_MAJOR - 1}.0.0` } }));
+        fs.writeFileSync(path.join(app, "index.js"), 'const { log } = require("../shared/log");\nmodule.exports = { log: log.name };\n');
+        fs.writeFileSync(path.join(mono, "shared", "log.js"), 'const aws = require("@pulumi/aws");\nexports.log = new aws.cloudwatch.LogGroup("audit", { retentionInDays: 90 });\n');
+        await assert.rejects(planInOrder(app, ["dev"], { preview: false }), (err: Error) => {
+            assert.match(err.message, new RegExp(`@pulumi/aws: the program declares "\\^${AWS_MAJOR - 1}\\.0\\.0" \\(package\\.json dependencies\\), and it was planned with this tool's @pulumi/aws ${AWS.replace(/\./g, "\\.")}, another major version`));
+            return true;
+        });
+    });
+
     it("a library whose peer range this tool's version satisfies: planned, nothing said", async () => {
         const dir = programWithLibrary(root, `^${AWS_MAJOR}.0.0`);
         const [plan] = await planInOrder(dir, ["dev"], { preview: false });
