@@ -29,7 +29,7 @@ import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } fr
 import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { MotoServer } from "../tools/sandbox/servers";
 import { main } from "../tools/recovery-points/cli";
-import { ClientFactory, ClientOptions, explain, PRIVATE_KEYS_SECRET, privateKeysSettings, walGaps } from "../tools/recovery-points/collect";
+import { ClientFactory, ClientOptions, explain, PRIVATE_KEYS_SECRET, privateKeysSettings, restorableSpans, walGaps } from "../tools/recovery-points/collect";
 import { PICK_TIME, type RecoveryPoint, type Report } from "../tools/recovery-points/points";
 import { PRIVATE_KEYS_SECRET_NAME } from "../components/vault-account";
 import { readOutputs, UsageError } from "../tools/recovery-points/stack";
@@ -690,6 +690,40 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         assert.equal(point.restore.pick!.latest, point.time);
         assert.match(point.detail, new RegExp(`WAL archived up to \\S+ \\(000000010000000000000005\\); restorable up to ${point.time} only: WAL is missing after it \\(Notes\\)$`));
         assert.ok(json.notes.some((n) => n.startsWith(`s3://${bucket}/wal/: WAL missing between 000000010000000000000002 (archived ${point.time}) and 000000010000000000000004 (archived `)), json.notes.join("\n"));
+    });
+
+    it("a gap before the newest base backup cuts the window in two: the targets between the gap and that backup's end are not listed as restorable", async () => {
+        const at = (seconds: number) => new Date(now + seconds * 1000);
+        const gap = { before: { at: at(20) }, after: { at: at(40) } };
+        assert.deepEqual(restorableSpans([at(0), at(50)], [gap], at(90)), [{ from: at(0), to: at(20) }, { from: at(50), to: at(90) }]);
+        assert.deepEqual(restorableSpans([at(0), at(10)], [], at(90)), [{ from: at(0), to: at(90) }], "no gap: one window, as before");
+        assert.deepEqual(restorableSpans([at(0), at(30)], [gap], at(90)), [{ from: at(0), to: at(20) }, { from: at(30), to: at(30) }], "a base backup that ended inside the gap restores to its end only");
+        assert.deepEqual(restorableSpans([at(0)], [{ before: { at: at(60) }, after: { at: at(70) } }], at(90)), [{ from: at(0), to: at(60) }], "a gap after the newest base backup ends the window at the segment before it");
+        const credentials = { accessKeyId: "testing", secretAccessKey: "testing" };
+        const s3 = new S3Client({ region: "us-east-1", endpoint: moto.endpoint, credentials, forcePathStyle: true });
+        const bucket = "oauth2-backups-walgap-before-base";
+        await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+        const put = (key: string, body: string) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+        const archivedAt = async (key: string) => (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).LastModified!;
+        await put("wal/base/20261202T000000Z-bbbbbbbbbbbb.json", JSON.stringify({ format: "oauth2-dr/base-backup-manifest/v1", finished_at: new Date(now - DAY).toISOString(), finished_epoch: (now - DAY) / 1000 }));
+        await put("wal/000000010000000000000001.zst.gpg", "x");
+        await put("wal/000000010000000000000002.zst.gpg", "x");
+        const beforeGap = await archivedAt("wal/000000010000000000000002.zst.gpg");
+        // S3 times have whole seconds: the segments after the gap, and the second base backup, in later ones.
+        await new Promise((r) => setTimeout(r, 1100 - (Date.now() % 1000)));
+        await put("wal/000000010000000000000004.zst.gpg", "x");
+        const secondBase = (await archivedAt("wal/000000010000000000000004.zst.gpg")).getTime() + 1000;
+        await put("wal/base/20261205T000000Z-cccccccccccc.json", JSON.stringify({ format: "oauth2-dr/base-backup-manifest/v1", finished_at: new Date(secondBase).toISOString(), finished_epoch: secondBase / 1000 }));
+        await new Promise((r) => setTimeout(r, 2100 - (Date.now() % 1000)));
+        await put("wal/000000010000000000000005.zst.gpg", "x");
+        const newest = await archivedAt("wal/000000010000000000000005.zst.gpg");
+        s3.destroy();
+        const result = await run(["--stack", "prod", "--stack-outputs", outputs({ backupBucketName: bucket }), "--json"], { clients: clientsFor(moto, now, calls), now: new Date(now) });
+        const json = JSON.parse(result.out) as Report;
+        const wal = json.points.filter((p) => p.source === "wal-archive");
+        assert.deepEqual(wal.map((p) => [p.earliest, p.time]), [[iso(secondBase), iso(newest.getTime())], [iso(Math.ceil((now - DAY) / 1000) * 1000), iso(beforeGap.getTime())]], result.out);
+        assert.match(wal[1].detail, new RegExp(`; this span ends at ${wal[1].time}: WAL is missing after it, and the next base backup ended ${iso(secondBase)} \\(Notes\\)$`));
+        assert.equal(wal[0].restore.pick!.earliest, iso(secondBase));
     });
 
     it("explains an unknown region, refused credentials and access denied in one line", () => {

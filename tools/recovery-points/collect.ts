@@ -963,36 +963,63 @@ async function walArchive(clients: Clients, target: Target): Promise<Found> {
             }
         }
         ends.sort((a, b) => a.finished.getTime() - b.finished.getTime());
-        const earliest = ends[0];
         const newestBase = ends[ends.length - 1];
-        let latest = newest && newest.at > newestBase.finished ? newest.at : newestBase.finished;
+        const gaps = walGaps(segments);
         // A recovery replays the segments in order and stops at the first one missing (wal-archive.sh fetch: "a gap
-        // in the archive"), so the newest segment is the window's end only when none is missing before it. Each gap
-        // is said; one after the newest base backup ended ends the window at the segment before it (every later
-        // target restores from that base backup, through the gap). Only gaps sure from the names are counted: a
-        // segment missing within one log file, or a whole log file skipped (the segments per log file depend on
-        // wal_segment_size, so a next log file starting at its first segment is taken as contiguous).
-        for (const gap of walGaps(segments)) {
+        // in the archive"). Each gap is said; the window is cut at it: each restorable span runs from a base backup's
+        // end to the segment before the first gap after it (restore takes the newest base backup before the target),
+        // so a gap before the newest base backup leaves targets between the gap and that backup's end unlisted.
+        // Only gaps sure from the names are counted: a segment missing within one log file, or a whole log file
+        // skipped (the segments per log file depend on wal_segment_size, so a next log file starting at its first
+        // segment is taken as contiguous).
+        for (const gap of gaps) {
             found.notes.push(`s3://${target.bucket}/${WAL_PREFIX}: WAL missing between ${gap.before.name} (archived ${utc(gap.before.at)}) and ${gap.after.name} (archived ${utc(gap.after.at)}): a recovery stops at the gap, so a target after ${utc(gap.before.at)} needs a base backup that ended after ${utc(gap.after.at)}`);
-            if (gap.before.at >= newestBase.finished && gap.before.at < latest) {
-                latest = gap.before.at;
-            }
         }
-        const pick = { earliest: utc(new Date(Math.ceil(earliest.finished.getTime() / 1000) * 1000)), latest: utc(latest) };
-        found.points.push({
-            time: utc(latest),
-            earliest: pick.earliest,
-            source: "wal-archive",
-            label: "point in time (WAL)",
-            region: target.bucketRegion,
-            id: `s3://${target.bucket}/${WAL_PREFIX}`,
-            detail: `scripts/wal-archive.sh's archive: ${ends.length} base backup(s), the earliest ended ${utc(earliest.finished)}, the newest ${utc(newestBase.finished)}; WAL archived up to ${newest ? `${utc(newest.at)} (${newest.key.slice(WAL_PREFIX.length).replace(/\.zst\.gpg$/, "")})` : "none after the base backups"}${newest && latest < newest.at && latest > newestBase.finished ? `; restorable up to ${utc(latest)} only: WAL is missing after it (Notes)` : ""}`,
-            restore: {
-                commands: [`BUCKET=${target.bucket} AWS_REGION=${target.bucketRegion} scripts/wal-archive.sh restore <new-data-dir> --target-time ${PICK_TIME} --wait-for-target 300`],
-                pick,
-            },
+        const spans = restorableSpans(ends.map((e) => e.finished), gaps, newest?.at);
+        const archived = `WAL archived up to ${newest ? `${utc(newest.at)} (${newest.key.slice(WAL_PREFIX.length).replace(/\.zst\.gpg$/, "")})` : "none after the base backups"}`;
+        spans.forEach((span, i) => {
+            const last = i === spans.length - 1;
+            const cut = last ? (newest && span.to < newest.at && span.to > newestBase.finished ? `; restorable up to ${utc(span.to)} only: WAL is missing after it (Notes)` : "") : `; this span ends at ${utc(span.to)}: WAL is missing after it, and the next base backup ended ${utc(spans[i + 1].from)} (Notes)`;
+            const pick = { earliest: utc(new Date(Math.ceil(span.from.getTime() / 1000) * 1000)), latest: utc(span.to) };
+            found.points.push({
+                time: utc(span.to),
+                earliest: pick.earliest,
+                source: "wal-archive",
+                label: "point in time (WAL)",
+                region: target.bucketRegion,
+                id: `s3://${target.bucket}/${WAL_PREFIX}`,
+                detail: `scripts/wal-archive.sh's archive: ${ends.length} base backup(s), the earliest ended ${utc(ends[0].finished)}, the newest ${utc(newestBase.finished)}; ${archived}${cut}`,
+                restore: {
+                    commands: [`BUCKET=${target.bucket} AWS_REGION=${target.bucketRegion} scripts/wal-archive.sh restore <new-data-dir> --target-time ${PICK_TIME} --wait-for-target 300`],
+                    pick,
+                },
+            });
         });
     });
+}
+
+/**
+ * The spans of time the archive restores, oldest first and disjoint: each base backup restores from its end up to
+ * the segment before the first gap after its end (a base backup that ended inside a gap, to its end only), the
+ * newest segment when no gap follows; overlapping spans are one.
+ */
+export function restorableSpans(finished: Date[], gaps: { before: { at: Date }; after: { at: Date } }[], newestSegment: Date | undefined): { from: Date; to: Date }[] {
+    const reach = (end: Date): Date => {
+        const cuts = gaps.filter((g) => g.after.at > end).map((g) => (g.before.at > end ? g.before.at : end));
+        const open = newestSegment && newestSegment > end ? newestSegment : end;
+        return cuts.reduce((min, at) => (at < min ? at : min), open);
+    };
+    const spans: { from: Date; to: Date }[] = [];
+    for (const end of [...finished].sort((a, b) => a.getTime() - b.getTime())) {
+        const to = reach(end);
+        const previous = spans[spans.length - 1];
+        if (previous && end <= previous.to) {
+            previous.to = to > previous.to ? to : previous.to;
+        } else {
+            spans.push({ from: end, to });
+        }
+    }
+    return spans;
 }
 
 /**
