@@ -13,7 +13,7 @@ import { main as checkMain } from "../../tools/check/check";
 import { planInputsOf, PlanningOptions, REPO_ROOT } from "../../tools/check/planning";
 import { main as planMain, PlanExtra } from "offline-plan/plan";
 import type { PlanResult } from "offline-plan/model";
-import { planProgram } from "./plans";
+import { planProgram, planRepo, REPO } from "./plans";
 
 export interface CliRun {
     status: number;
@@ -23,8 +23,15 @@ export interface CliRun {
 
 const planned = new Map<string, Promise<PlanResult[]>>();
 
-/** The program's stacks as the CLIs plan them, memoised per program, stacks and inputs. */
+/**
+ * The program's stacks as the CLIs plan them, memoised per program, stacks and inputs. This repository's stacks
+ * with no inputs of the command line are support/plans.ts planRepo's: a CLI run over the stacks a test file
+ * planned already (report.test.ts's prod and dr) plans nothing again.
+ */
 export async function plannedOnce(programDir: string, stacks: string[], extra: PlanExtra): Promise<PlanResult[]> {
+    if (path.resolve(programDir) === REPO && !extra.preview && !extra.configSet?.length && Object.keys(extra.stackReferences ?? {}).length === 0) {
+        return structuredClone(await planRepo(stacks));
+    }
     const key = JSON.stringify([programDir, stacks, extra.preview ?? false, extra.configSet ?? [], extra.stackReferences ?? {}]);
     if (!planned.has(key)) {
         const results = planProgram(programDir, stacks, extra);
