@@ -528,7 +528,7 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         const shims = tempDir("oauth2-dr-operator-trial-shim-");
         fs.writeFileSync(path.join(shims, "psql"), `#!/usr/bin/env bash\n[[ "$*" != *stage.sql* ]] || sleep 3\nexec ${path.join(PG_BIN, "psql")} "$@"\n`, { mode: 0o755 });
         const env = baseEnv({ ...scriptEnv(pg, moto, bucket, passphrase, "ctrlc"), TMPDIR: scratch, PATH: `${shims}:${PG_BIN}:${process.env.PATH ?? "/usr/bin:/bin"}` });
-        const out = spawnSync("python3", ["-c", driver, stderrFile, path.join(SCRIPTS, "restore.sh"), "--yes", "--source-database", "oauth2db"], { env, encoding: "utf8", timeout: 120_000 });
+        const out = spawnSync(env.AWS_HELPER_PYTHON ?? "python3", ["-c", driver, stderrFile, path.join(SCRIPTS, "restore.sh"), "--yes", "--source-database", "oauth2db"], { env, encoding: "utf8", timeout: 120_000 });
         const stderr = fs.readFileSync(stderrFile, "utf8");
         try {
             assert.equal(out.stdout.trim(), "130 True", `${out.stdout}${out.stderr}\n${stderr}`);

@@ -11,10 +11,15 @@ import * as path from "path";
 import { OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
 import { tableChecksums } from "../support/checksums";
 import { recordingCurl } from "../support/shims";
-import { awsCall, explain, getObject, listKeys, listVersions, putObject, runScript, SCRIPTS, scriptEnv, startScript, useScriptServers } from "../../tools/sandbox/scripts";
+import { awsCall, explain, getObject, listKeys, listVersions, putObject, resolvedHelperPython, runScript, SCRIPTS, scriptEnv, startScript, useScriptServers } from "../../tools/sandbox/scripts";
 import { LOCALHOST, MotoServer, PG_BIN, PgServer } from "../../tools/sandbox/servers";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * The interpreter the scripts run restore-pipe.py with (their AWS helper's, resolved to its executable once): a
+ * python3 found on PATH may be a version manager's shim (pyenv's: a dozen bash scripts, about 30 ms of CPU per start).
+ */
+const PYTHON = resolvedHelperPython() ?? "python3";
 
 describe("restore.sh under operator faults (real PostgreSQL 15 and S3 API)", function () {
     this.timeout(600_000);
@@ -216,7 +221,7 @@ printf '%s' "$code"
         const stream = "SET client_encoding = 'UTF8';\nSELECT pg_catalog.set_config('search_path', '', false);\n\n--\n-- Data for Name: t\n--\n\n" +
             `COPY public.t (v, id) FROM stdin;\n${[...edges, ...filler, long].join("\n")}\n\\.\n\n\nCOPY public.u (id) FROM stdin;\n7\n\\.\n\n\n` +
             "SELECT pg_catalog.setval('public.s', 5, true);\n";
-        const loaded = spawnSync("python3", [path.join(SCRIPTS, "restore-pipe.py"), "restore-load", "2", work, path.join(work, "map"), path.join(work, "setval.sql"), path.join(work, "counts")],
+        const loaded = spawnSync(PYTHON, [path.join(SCRIPTS, "restore-pipe.py"), "restore-load", "2", work, path.join(work, "map"), path.join(work, "setval.sql"), path.join(work, "counts")],
             { input: stream, encoding: "utf8", env: { ...process.env, ...pg.env("loader_edges") }, timeout: 120_000 });
         assert.equal(loaded.status, 0, `${loaded.stderr} ${fs.readdirSync(work).map((f) => `${f}: ${fs.readFileSync(path.join(work, f), "utf8").slice(0, 300)}`).join("; ")}`);
         assert.equal(pg.psql("SELECT string_agg(coalesce(v, 'NULL'), '|' ORDER BY id) FROM stg.t WHERE id < 100", "loader_edges"), "\\.|end \\.|NULL|a\nb|\\");
@@ -240,7 +245,7 @@ printf '%s' "$code"
             "    CONSTRAINT t_check CHECK ((length((id)::text) > 0))",
         ].join("\n")));
         fs.writeFileSync(dataList, "1; 2 3 TABLE DATA public t postgres\n");
-        const stage = () => spawnSync("python3", [path.join(SCRIPTS, "restore-pipe.py"), "restore-stage", schemaSql, dataList, out, "stg"], { encoding: "utf8" });
+        const stage = () => spawnSync(PYTHON, [path.join(SCRIPTS, "restore-pipe.py"), "restore-stage", schemaSql, dataList, out, "stg"], { encoding: "utf8" });
         const staged = stage();
         assert.equal(staged.status, 0, staged.stdout + staged.stderr);
         assert.equal(fs.readFileSync(path.join(out, "stage.sql"), "utf8"), [
@@ -259,7 +264,7 @@ printf '%s' "$code"
         // "unlogged" (the verification's scratch database only): the same staging tables, UNLOGGED; not when a
         // table of the archive is not staged (created by the swap, permanent: its foreign keys could not name them).
         const stagedAs = (...extra: string[]) => {
-            const run = spawnSync("python3", [path.join(SCRIPTS, "restore-pipe.py"), "restore-stage", schemaSql, dataList, out, "stg", ...extra], { encoding: "utf8" });
+            const run = spawnSync(PYTHON, [path.join(SCRIPTS, "restore-pipe.py"), "restore-stage", schemaSql, dataList, out, "stg", ...extra], { encoding: "utf8" });
             assert.equal(run.status, 0, run.stdout + run.stderr);
             return fs.readFileSync(path.join(out, "stage.sql"), "utf8").split("\n").filter((l) => l.startsWith("CREATE ")).join("; ");
         };

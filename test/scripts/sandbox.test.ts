@@ -4,9 +4,10 @@
  */
 import { strict as assert } from "assert";
 import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import { awsCall, createBucket, createSecret, putObject, sharedMoto } from "../../tools/sandbox/scripts";
-import { MotoServer } from "../../tools/sandbox/servers";
+import { MotoServer, PgServer } from "../../tools/sandbox/servers";
 
 /** Whether process `pid` exists (signal 0). */
 function alive(pid: number): boolean {
@@ -92,5 +93,22 @@ describe("tools/sandbox: the tests' servers", function () {
         const restarted = await sharedMoto();
         assert.notEqual(restarted.endpoint, next.endpoint);
         assert.deepEqual(awsCall(restarted, "s3", "list_buckets").Buckets, []);
+    });
+
+    it("a throwaway PostgreSQL (its cluster removed at stop) stops without a shutdown checkpoint (-m immediate), and its directories are gone", async function () {
+        const pg = await PgServer.start();
+        pg.createDatabase("dirty");
+        pg.psql("CREATE TABLE t AS SELECT g FROM generate_series(1, 20000) g", "dirty");
+        // Read after the stop through a descriptor opened before it: the log outlives its removal while open.
+        const log = fs.openSync(path.join(pg.baseDir, "postgres.log"), "r");
+        try {
+            await pg.stop();
+            assert.equal(fs.existsSync(pg.baseDir) || fs.existsSync(pg.dataDir), false, "the cluster's directories");
+            const text = fs.readFileSync(log, "utf8");
+            assert.match(text, /received immediate shutdown request/);
+            assert.doesNotMatch(text, /checkpoint starting: shutdown/);
+        } finally {
+            fs.closeSync(log);
+        }
     });
 });

@@ -239,9 +239,15 @@ export class PgServer {
         }
     }
 
-    /** Stops the server and removes its directories; `removeInBackground`: without waiting for the removal (removeInBackground). */
+    /**
+     * Stops the server and removes its directories; `removeInBackground`: without waiting for the removal
+     * (removeInBackground). A throwaway cluster (no `dataDir` given: removed right after) stops with `-m immediate`:
+     * a fast stop's shutdown checkpoint writes every dirty buffer into files that are deleted a moment later (about
+     * 45 ms of the server's CPU per stop after a test file's loads, measured 2026-12-05, bench/README.md section 5).
+     * A kept cluster (`dataDir`: the benchmark's cache, the drill's replica and restored instances) stops cleanly.
+     */
     async stop(options: { removeInBackground?: boolean } = {}): Promise<void> {
-        this.stopSync("fast", options.removeInBackground ? "background" : "now");
+        this.stopSync(this.keepData ? "fast" : "immediate", options.removeInBackground ? "background" : "now");
     }
 }
 
