@@ -460,7 +460,7 @@ prefetch_follow() {
     [[ -n "$flag" ]] || return 0
     local previous="" name names=() fetched=() running=0 spooled
     while [[ ! -e "$flag" ]]; do
-        sleep 0.2
+        short_pause 0.2
         [[ ! -e "$flag" ]] || break
         wal_listing
         [[ "$WAL_LISTING" != "$previous" ]] || continue
@@ -529,7 +529,7 @@ wait_for_target_file() {
             log "still waiting for the target time in $file ($(( (${EPOCHREALTIME/[.,]/} - started) / 1000000 )) s so far; at most $seconds s, --wait-for-target)"
             next=$((next + every * 1000000))
         fi
-        sleep 0.05
+        short_pause 0.05
     done
     printf '%s\n' "${checked#ok }"
 }
@@ -564,7 +564,7 @@ wait_for_target() {
         fi
         # The first round lists at once: the prefetch's listing is as old as the base backup's download. Then
         # every tenth of a second; a listing that has not changed starts nothing more (its curl only).
-        ((rounds++ == 0)) || sleep 0.1
+        ((rounds++ == 0)) || short_pause 0.1
         wal_listing
         [[ $rounds -eq 1 || "$WAL_LISTING" != "$previous" ]] || continue
         previous=$WAL_LISTING
@@ -981,7 +981,7 @@ archiver_helper() {
         listened=""
         while kill -0 "$AWS_HELPER_PID" 2>/dev/null; do
             [[ ! -S "$AWS_HELPER_SOCKET" ]] || { listened=1; break; }
-            sleep 0.05
+            short_pause 0.05
         done
         wait "$AWS_HELPER_PID" || true
         rm -f "$AWS_HELPER_SOCKET" "$dir/aws-$id.pid" "$AWS_HELPER_FAULT"

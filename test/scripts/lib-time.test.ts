@@ -3,8 +3,9 @@
  * from bash's own printf (no subshell and date process per log line: a run logs dozens).
  */
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { SCRIPTS } from "../../tools/sandbox/scripts";
@@ -31,6 +32,34 @@ describe("lib.sh log / now_utc", function () {
             }
             assert.equal(fs.existsSync(started) ? fs.readFileSync(started, "utf8") : "", "", "date was started");
         } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
+
+describe("lib.sh short_pause: the poll loops' pauses start no sleep process", function () {
+    it("aws_helper_ready waits for the helper's socket in pauses of its own (no sleep started), and returns once it listens", async function () {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-lib-pause-"));
+        const socket = path.join(dir, "aws.sock");
+        const server = net.createServer();
+        try {
+            const started = path.join(dir, "sleep-started");
+            fs.writeFileSync(path.join(dir, "sleep"), `#!/bin/sh\necho "$@" >>'${started}'\nexec /bin/sleep "$@"\n`, { mode: 0o755 });
+            const script = 'set -Eeuo pipefail; source "$LIB"; SCRIPT_NAME=probe; WORK_DIR=$DIR; AWS_HELPER_SOCKET=$SOCKET; AWS_HELPER_PID=$$; short_pause 0.05; aws_helper_ready; echo ready';
+            const bash = spawn("bash", ["-c", script], { env: { ...process.env, LIB: path.join(SCRIPTS, "lib.sh"), DIR: dir, SOCKET: socket, PATH: `${dir}:${process.env.PATH}` } });
+            let out = "";
+            let err = "";
+            bash.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+            bash.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
+            const exited = new Promise<number | null>((resolve) => bash.on("exit", (code) => resolve(code)));
+            await new Promise((resolve) => setTimeout(resolve, 300));
+            assert.equal(bash.exitCode, null, `returned before the socket existed: ${out} ${err}`);
+            await new Promise<void>((resolve) => server.listen(socket, () => resolve()));
+            assert.equal(await exited, 0, err);
+            assert.equal(out, "ready\n");
+            assert.equal(fs.existsSync(started) ? fs.readFileSync(started, "utf8") : "", "", "sleep was started");
+        } finally {
+            server.close();
             fs.rmSync(dir, { recursive: true, force: true });
         }
     });
