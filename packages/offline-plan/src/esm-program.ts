@@ -63,7 +63,12 @@ function quietImport(url: string): Promise<unknown> {
 export async function importEsModuleProgram(entry: string): Promise<unknown> {
     if (!hooked) {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        (require("module") as { register(specifier: string, parentURL: string): void }).register("./esm-program-hooks.mjs", pathToFileURL(__filename).href);
+        const register = (require("module") as { register?: (specifier: string, parentURL: string) => void }).register;
+        if (typeof register !== "function") {
+            // module.register came in Node 20.6: without it each stack would run the first stack's module.
+            throw new Error(`${entry} is an ES-module JavaScript program: planning it needs Node 20.6 or later (module.register), this is Node ${process.versions.node}; upgrade Node, or write the program as CommonJS or TypeScript`);
+        }
+        register("./esm-program-hooks.mjs", pathToFileURL(__filename).href);
         hooked = true;
     }
     runs += 1;

@@ -5,6 +5,7 @@
  * 0 resources and the first stack's outputs, exit 0.
  */
 import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
 import * as path from "path";
 import { PlanResult } from "../src/model";
 import { PlanningServer } from "../src/server";
@@ -36,5 +37,14 @@ describe("offline-plan: an ES-module JavaScript program (src/esm-program.ts)", f
 
     it("a failure names the program's file:line, not the run's URL", async () => {
         await assert.rejects(server.plan({ programDir: PROGRAM, stacks: ["broken"], inDependencyOrder: true, preview: false }), /index\.js:9:11: the broken stack is refused/);
+    });
+
+    it("on a Node without module.register (before 20.6) says so, naming the program and the version, instead of planning each stack with the first one's module", () => {
+        const probe = "require('module').register = undefined; require(process.env.ESM).importEsModuleProgram(process.env.ENTRY).then(() => console.log('imported'), (err) => console.log(err.message))";
+        const result = spawnSync(process.execPath, ["--require", path.join(__dirname, "..", "register.cjs"), "-e", probe], {
+            encoding: "utf8",
+            env: { ...process.env, ESM: path.join(__dirname, "..", "src", "esm-program"), ENTRY: path.join(PROGRAM, "index.js") },
+        });
+        assert.match(result.stdout, new RegExp(`^${PROGRAM.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/index\\.js is an ES-module JavaScript program: planning it needs Node 20\\.6 or later \\(module\\.register\\), this is Node ${process.versions.node.replace(/\./g, "\\.")}`), result.stdout + result.stderr);
     });
 });
