@@ -1003,15 +1003,18 @@ credentials_check_after_refusal() {
     [[ -z "$own" ]] || stop_aws_helper
 }
 
-# WAIT_PROGRESS_SECONDS: how often a long wait says that it still waits (default 60).
+# progress_every: WAIT_PROGRESS_SECONDS, how often a long wait says that it still waits (default 60; a value that is
+# not a whole number of seconds above 0 is 60 too): wait_with_progress and wal-archive.sh's waits.
+progress_every() { if [[ "${WAIT_PROGRESS_SECONDS:-}" =~ ^[1-9][0-9]*$ ]]; then printf '%s' "$WAIT_PROGRESS_SECONDS"; else printf 60; fi; }
+
 # wait_with_progress WHAT LIMIT COMMAND...: runs COMMAND (its exit status is this function's) after saying
 # "waiting for WHAT (at most LIMIT)", and every WAIT_PROGRESS_SECONDS while it runs "still waiting for WHAT
 # (N s so far; at most LIMIT)": a wait of minutes (an RDS waiter) is never silent. The lines go to the caller's
 # stderr: a redirection of COMMAND's own goes inside COMMAND (a function), not on this call.
 wait_with_progress() {
-    local what=$1 limit=$2 every=${WAIT_PROGRESS_SECONDS:-60} ticker rc=0
+    local what=$1 limit=$2 every ticker rc=0
     shift 2
-    [[ "$every" =~ ^[1-9][0-9]*$ ]] || every=60
+    every=$(progress_every)
     log "waiting for $what (at most $limit)"
     (
         local waited=0

@@ -511,8 +511,8 @@ wait_for_target_file() {
     deadline=$(( ${EPOCHREALTIME/[.,]/} + seconds * 1000000 ))
     [[ -s "$file" ]] || log "the base backup is in place; waiting (at most $seconds s) for the target time in $file"
     # The first line, with or without its newline.
-    local every=${WAIT_PROGRESS_SECONDS:-60} started=${EPOCHREALTIME/[.,]/} next
-    [[ "$every" =~ ^[1-9][0-9]*$ ]] || every=60
+    local every started=${EPOCHREALTIME/[.,]/} next
+    every=$(progress_every)
     next=$((started + every * 1000000))
     # A line that is not a usable target (no zone, in the future, not a time) is said once, and the wait goes on
     # for a corrected one: the base backup in place is kept (was: exit 2, its download lost).
@@ -549,8 +549,8 @@ wait_for_target() {
     # Seconds since the wait started, with centiseconds (bash arithmetic on microseconds).
     since() { local us=$(( ${EPOCHREALTIME/[.,]/} - started )); printf '%d.%02d' $((us / 1000000)) $((us % 1000000 / 10000)); }
     [[ -f "$spool/covered" ]] || log "waiting (at most $seconds s) for the archive to reach the target: for a segment of timeline $timeline that holds a commit or abort at or after it"
-    local every=${WAIT_PROGRESS_SECONDS:-60} said=0
-    [[ "$every" =~ ^[1-9][0-9]*$ ]] || every=60
+    local every said=0
+    every=$(progress_every)
     while [[ ! -f "$spool/covered" ]]; do
         if (( (${EPOCHREALTIME/[.,]/} - started) / 1000000 >= (said + 1) * every )); then
             said=$((said + 1))
