@@ -703,14 +703,12 @@ manifest_load() {
     eval "fields=($listing)"
     lists=("${fields[@]:0:3}")
     fields=("${fields[@]:3}")
-    for key in "${!MANIFEST_FIELDS[@]}"; do
-        [[ "$key" != "$1"$'\x1f'* ]] || unset 'MANIFEST_FIELDS[$key]'
-    done
-    for key in "${!MANIFEST_LISTS[@]}"; do
-        [[ "$key" != "$1"$'\x1f'* ]] || unset 'MANIFEST_LISTS[$key]'
-    done
-    for key in "${!MANIFEST_KINDS[@]}"; do
-        [[ "$key" != "$1"$'\x1f'* ]] || unset 'MANIFEST_KINDS[$key]'
+    # This file's earlier reading, in each cache (a for loop over a nameref names each array in turn).
+    local -n cache
+    for cache in MANIFEST_FIELDS MANIFEST_LISTS MANIFEST_KINDS; do
+        for key in "${!cache[@]}"; do
+            [[ "$key" != "$1"$'\x1f'* ]] || unset 'cache[$key]'
+        done
     done
     for ((i = 0; i < ${#fields[@]}; i += 2)); do
         if [[ "${fields[i]}" == "?"* ]]; then
