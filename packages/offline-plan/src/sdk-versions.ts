@@ -61,17 +61,20 @@ function readJson(file: string): Record<string, unknown> | undefined {
     }
 }
 
-/** package.json's spec for `pkg` (dependencies first) and package-lock.json's version of it (v1, v2 and v3 lockfiles). */
-export function declaredFor(programDir: string, pkg: string): Declared {
-    const declared: Declared = {};
-    const manifest = readJson(path.join(programDir, "package.json"));
-    for (const field of ["dependencies", "devDependencies", "optionalDependencies"]) {
+/** The spec a package.json gives `pkg` in the first of `fields` that names it, and that field; {} when none does. */
+function specIn(manifest: Record<string, unknown> | undefined, pkg: string, fields: string[]): Declared {
+    for (const field of fields) {
         const spec = (manifest?.[field] as Record<string, unknown> | undefined)?.[pkg];
         if (typeof spec === "string") {
-            Object.assign(declared, { spec: spec.trim(), field });
-            break;
+            return { spec: spec.trim(), field };
         }
     }
+    return {};
+}
+
+/** package.json's spec for `pkg` (dependencies first) and package-lock.json's version of it (v1, v2 and v3 lockfiles). */
+export function declaredFor(programDir: string, pkg: string): Declared {
+    const declared = specIn(readJson(path.join(programDir, "package.json")), pkg, ["dependencies", "devDependencies", "optionalDependencies"]);
     const lock = readJson(path.join(programDir, "package-lock.json"));
     const packages = lock?.packages as Record<string, { version?: unknown }> | undefined;
     const v1 = lock?.dependencies as Record<string, { version?: unknown }> | undefined;
@@ -84,14 +87,7 @@ export function declaredFor(programDir: string, pkg: string): Declared {
 
 /** What the package whose manifest is `manifestFile` declares for `pkg` (a package has no lock of its own). */
 function declaredByPackage(manifestFile: string, pkg: string): Declared {
-    const manifest = readJson(manifestFile);
-    for (const field of ["dependencies", "peerDependencies", "optionalDependencies"]) {
-        const spec = (manifest?.[field] as Record<string, unknown> | undefined)?.[pkg];
-        if (typeof spec === "string") {
-            return { spec: spec.trim(), field };
-        }
-    }
-    return {};
+    return specIn(readJson(manifestFile), pkg, ["dependencies", "peerDependencies", "optionalDependencies"]);
 }
 
 /**
