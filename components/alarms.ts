@@ -39,13 +39,19 @@ export interface AlarmsArgs {
     /** Primary with AWS Backup: the vault whose job failures alarm. */
     backupVaultName?: pulumi.Input<string>;
     /**
-     * The vaults its daily rule copies into (the DR region's, then the vault account's): AWS Backup publishes a copy
-     * job's metrics under its destination vault's name, so the copy failure alarms watch these names (h32).
+     * The vaults its daily rule copies into (the DR region's; the vault account's when there is one): AWS Backup
+     * publishes a copy job's metrics under its destination vault's name, so the copy failure alarms watch these (h32).
      */
-    copyDestinationVaultNames?: pulumi.Input<string>[];
+    copyDestinationVaultNames?: CopyDestinations;
     /** The bucket the db-backup CronJob writes database/ dumps to (dead man's switch). */
     dumpBucket?: { name: pulumi.Input<string>; prefix: string };
     tags: Record<string, string>;
+}
+
+/** The vaults the daily rule copies into: the DR region's, and the isolated vault account's when there is one. */
+export interface CopyDestinations {
+    dr: pulumi.Input<string>;
+    isolated?: pulumi.Input<string>;
 }
 
 export class Alarms extends pulumi.ComponentResource {
@@ -61,7 +67,7 @@ export class Alarms extends pulumi.ComponentResource {
         }
         widgets.push(this.healthCheckAlarm(args));
         if (args.backupVaultName) {
-            widgets.push(this.awsBackupFailureAlarms(args, args.backupVaultName, args.copyDestinationVaultNames ?? []));
+            widgets.push(this.awsBackupFailureAlarms(args, args.backupVaultName, args.copyDestinationVaultNames));
         }
         if (args.dumpBucket) {
             this.dumpFreshnessAlarm(args, args.dumpBucket);
@@ -136,16 +142,19 @@ export class Alarms extends pulumi.ComponentResource {
      * Where a copy job's metric is published (the source region and account, where the copy job runs and is listed,
      * is assumed here; the guide does not say) is not confirmed.
      */
-    private awsBackupFailureAlarms(args: AlarmsArgs, vaultName: pulumi.Input<string>, copyDestinations: pulumi.Input<string>[]): unknown {
+    private awsBackupFailureAlarms(args: AlarmsArgs, vaultName: pulumi.Input<string>, copyDestinations: CopyDestinations | undefined): unknown {
         this.metricAlarm(args, "backup-jobs-failed", failureAlarm("NumberOfBackupJobsFailed", "AWS Backup: NumberOfBackupJobsFailed in the vault", vaultName));
-        // The first destination keeps the alarm's former name (the DR region's vault); the vault account's is -isolated.
-        copyDestinations.forEach((destination, i) => {
-            this.metricAlarm(args, i === 0 ? "copy-jobs-failed" : i === 1 ? "copy-jobs-failed-isolated" : `copy-jobs-failed-${i + 1}`, failureAlarm("NumberOfCopyJobsFailed", pulumi.interpolate`AWS Backup: NumberOfCopyJobsFailed of the copies into the vault ${destination}`, destination));
-        });
+        // The DR region's vault keeps the alarm's former name; the vault account's is -isolated.
+        const destinations: [string, pulumi.Input<string>][] = copyDestinations
+            ? [["copy-jobs-failed", copyDestinations.dr], ...(copyDestinations.isolated !== undefined ? [["copy-jobs-failed-isolated", copyDestinations.isolated] as [string, pulumi.Input<string>]] : [])]
+            : [];
+        for (const [id, destination] of destinations) {
+            this.metricAlarm(args, id, failureAlarm("NumberOfCopyJobsFailed", pulumi.interpolate`AWS Backup: NumberOfCopyJobsFailed of the copies into the vault ${destination}`, destination));
+        }
         this.backupJobsMissingAlarm(args, vaultName);
         return metricWidget("AWS Backup failures", args.region, [
             ["AWS/Backup", "NumberOfBackupJobsFailed", "BackupVaultName", vaultName],
-            ...copyDestinations.map((destination) => ["AWS/Backup", "NumberOfCopyJobsFailed", "BackupVaultName", destination]),
+            ...destinations.map(([, destination]) => ["AWS/Backup", "NumberOfCopyJobsFailed", "BackupVaultName", destination]),
         ]);
     }
 

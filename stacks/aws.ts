@@ -11,7 +11,7 @@ import { appDatabaseSecret, clusterProvider, dnsFailover, stackTags } from "./co
 import { BackupJobs } from "../components/backup-jobs";
 import { ServiceValidation, SmokeTestClientSecret } from "../components/service-validation";
 import { accountId as accountIdOf, backupEncryptionFor, declarePrimaryStorage, declareStandbyStorage, stackOutputs, vaultReference } from "./compose-storage";
-import { Alarms } from "../components/alarms";
+import { Alarms, CopyDestinations } from "../components/alarms";
 import { cloudTrailStatements, RetentionAlarm } from "../components/retention-alarm";
 import { AwsBackup, BACKUP_SELECTION_TAG } from "../components/aws-backup";
 import { MASTER_USERNAME, RdsDatabase, RDS_LOG_EXPORTS } from "../components/rds-database";
@@ -35,7 +35,7 @@ function declareAlarms(
         dbInstanceIdentifier: pulumi.Input<string>;
         replicating: boolean;
         backupVaultName?: pulumi.Input<string>;
-        copyDestinationVaultNames?: pulumi.Input<string>[];
+        copyDestinationVaultNames?: CopyDestinations;
         dumpBucketName?: pulumi.Input<string>;
     },
 ): Alarms | undefined {
@@ -283,7 +283,7 @@ export function declareAwsPrimary(config: StackConfig) {
         replicating: false,
         backupVaultName: awsBackup?.vaultName,
         // The daily rule's copy destinations (components/aws-backup.ts dailyRule): copy jobs are published under these.
-        copyDestinationVaultNames: awsBackup ? [awsBackup.drVaultName, ...(vault ? [vault.requireOutput("backupVaultName") as pulumi.Output<string>] : [])] : undefined,
+        copyDestinationVaultNames: awsBackup ? { dr: awsBackup.drVaultName, ...(vault ? { isolated: vault.requireOutput("backupVaultName") as pulumi.Output<string> } : {}) } : undefined,
         dumpBucketName: bucket.bucketName,
     });
     const retentionAlarm = declareRetentionAlarm(config, tags, storage.auditBucket);
