@@ -96,6 +96,12 @@ export const BUCKET_GUARD_CHANGES = [
 export const BACKUP_BUCKET_ARNS = [`arn:aws:s3:::${BACKUP_BUCKET_PREFIX}-*`, "arn:aws:s3:::oauth2-audit-*"];
 
 /**
+ * The calls that leave an alarm topic standing but delivering to nobody: its endpoints unsubscribed, or given a
+ * filter policy no message matches (h32). They name a subscription's ARN, `<topic ARN>:<id>`.
+ */
+export const ALARM_SUBSCRIPTION_CHANGES = ["sns:Unsubscribe", "sns:SetSubscriptionAttributes"];
+
+/**
  * What silences the retention alarm (components/retention-alarm.ts) before the call it watches: the trail
  * EventBridge needs for CloudTrail's events (stopped, deleted, or its selectors narrowed), the rules (disabled,
  * deleted, re-patterned, their target removed) and the alarm topic (deleted, its policy rewritten so that
@@ -117,8 +123,7 @@ export const ALARM_CHAIN_CHANGES = [
     "sns:DeleteTopic",
     "sns:SetTopicAttributes",
     "sns:RemovePermission",
-    "sns:Unsubscribe",
-    "sns:SetSubscriptionAttributes",
+    ...ALARM_SUBSCRIPTION_CHANGES,
 ];
 
 /**

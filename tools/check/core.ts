@@ -14,6 +14,7 @@ import { isVaultStack, Role } from "../../policy/roles";
 import { NotJudged, notJudgedDatabases } from "../../policy/engines";
 import { unknownInputsOf } from "../../policy/unknowns";
 import { describeWaiver, SETTINGS_POLICY_NAME, settingsFromConfig } from "../../policy/settings";
+import { ALARM_SUBSCRIPTION_CHANGES } from "../../lib/organization-scp";
 import { ExposedSecret, LookupRecord, PlanResult, SdkVersionNotice, UnknownApply, WaitingRegistration } from "offline-plan/model";
 import { planInOrder } from "offline-plan";
 import type { StartedBatch } from "offline-plan/runner";
@@ -269,7 +270,7 @@ export function organizationGuardOf(plan: PlanResult): string | undefined {
             [rds, ["rds:DeleteDBInstanceAutomatedBackup", "rds:StopDBInstanceAutomatedBackupsReplication"]],
             [has("aws:s3/bucket:Bucket") || has("aws:s3/bucketV2:BucketV2"), ["s3:DeleteBucketPolicy", "s3:PutBucketObjectLockConfiguration", "s3:PutReplicationConfiguration"]],
             // One before h32 lets the alarm topic's endpoints be unsubscribed or filtered out (the topic delivering to nobody).
-            [has("aws:cloudwatch/eventRule:EventRule"), ["events:DisableRule", "cloudtrail:StopLogging", "sns:Unsubscribe", "sns:SetSubscriptionAttributes"]],
+            [has("aws:cloudwatch/eventRule:EventRule"), ["events:DisableRule", "cloudtrail:StopLogging", ...ALARM_SUBSCRIPTION_CHANGES]],
         ];
         const missing = expected.flatMap(([applies, actions]) => (applies ? actions : [])).filter((a) => !contentOf(scp).includes(a));
         return missing.length > 0 ? `declared (${scp.name}), but it does not deny ${missing.join(", ")}: update it from ${ORGANIZATION_SCP_DOC}` : `declared (${scp.name})`;

@@ -46,6 +46,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { PRIVATE_KEYS_SECRET_NAME } from "../../components/vault-account";
+import { ALARM_SUBSCRIPTION_CHANGES } from "../../lib/organization-scp";
 import { retentionRow } from "../../lib/retention";
 import { decryptWith, generateTestKey, keyFile, type TestKey } from "../sandbox/gpg-keys";
 import { awsCall, createSecret, runScript, type ScriptResult } from "../sandbox/scripts";
@@ -432,12 +433,12 @@ function backupPlanRoute(scp: PolicyStatement[] | undefined, alarmed: boolean): 
         return { resource, attacker: `${short} allow (${why}; no alarm on backup jobs that never start declared in this tree)`, breakGlass: `${short} allow`, declared: false };
     }
     // The alarm deleted or its actions disabled, or the topic it notifies left without endpoints.
-    const silencers = ["cloudwatch:DeleteAlarms", "cloudwatch:DisableAlarmActions", ...SUBSCRIPTION_SILENCERS];
-    const silencerResource = (action: string) => (SUBSCRIPTION_SILENCERS.includes(action) ? ALARM_SUBSCRIPTION_ARN : BACKUP_JOBS_ALARM_ARN);
+    const silencers = ["cloudwatch:DeleteAlarms", "cloudwatch:DisableAlarmActions", ...ALARM_SUBSCRIPTION_CHANGES];
+    const silencerResource = (action: string) => (ALARM_SUBSCRIPTION_CHANGES.includes(action) ? ALARM_SUBSCRIPTION_ARN : BACKUP_JOBS_ALARM_ARN);
     const silencer = silencers.find((action) => !decide(ATTACKER, action, {}, silencerResource(action)));
     const alarm = "alarmed a day later: CloudWatch alarm oauth2-dr-prod-backup-jobs-missing (no backup job completed in the vault for a day, missing data breaching) notifies the alarm topic";
     return silencer
-        ? { resource, attacker: `${short} allow (${why}); ${alarm}, only while it stands, and ${silencer.replace(/^\w+:/, "")} on ${SUBSCRIPTION_SILENCERS.includes(silencer) ? `its topic's subscription ${ALARM_SUBSCRIPTION_ARN}` : "it"} first is not refused (${scpOpenReason(scp, silencer, {}, silencerResource(silencer))}): open`, breakGlass: `${short} allow; ${alarm}`, declared: false }
+        ? { resource, attacker: `${short} allow (${why}); ${alarm}, only while it stands, and ${silencer.replace(/^\w+:/, "")} on ${ALARM_SUBSCRIPTION_CHANGES.includes(silencer) ? `its topic's subscription ${ALARM_SUBSCRIPTION_ARN}` : "it"} first is not refused (${scpOpenReason(scp, silencer, {}, silencerResource(silencer))}): open`, breakGlass: `${short} allow; ${alarm}`, declared: false }
         : { resource, attacker: `${short} allow (${why}); not refused, ${alarm}; silencing it first (${silencers.map((a) => a.replace(/^\w+:/, "")).join(", ")}) deny by the organization SCP`, breakGlass: `${short} allow; ${alarm}`, declared: true };
 }
 
@@ -507,8 +508,6 @@ const ALARM_TOPIC_ARN = `arn:aws:sns:us-east-1:${PROD_ACCOUNT}:oauth2-dr-alarms`
 const TRAIL_ARN = `arn:aws:cloudtrail:us-east-1:${PROD_ACCOUNT}:trail/oauth2-dr-prod-management-events`;
 /** One of the alarm topic's subscriptions (the on-call's endpoint): the ARN sns:Unsubscribe names, the topic's and an id. */
 const ALARM_SUBSCRIPTION_ARN = `${ALARM_TOPIC_ARN}:3f2b8c1e-0d4a-4e6b-9a7c-5b1d2e3f4a5b`;
-/** The calls that leave an alarm topic standing but delivering to nobody; they name a subscription's ARN. */
-const SUBSCRIPTION_SILENCERS = ["sns:Unsubscribe", "sns:SetSubscriptionAttributes"];
 
 /** The calls that silence the retention alarm before the call it watches: [action, what it silences]. */
 const ALARM_SILENCERS: [string, string][] = [
@@ -524,7 +523,7 @@ const ALARM_SILENCERS: [string, string][] = [
 /** [action, resource ARN, what it does] for each silencer of the rule `rule` (its name). */
 function alarmChainRoutes(rule: string): [string, string, string][] {
     const resourceOf = (action: string) =>
-        action.startsWith("events:") ? `arn:aws:events:us-east-1:${PROD_ACCOUNT}:rule/${rule}` : action.startsWith("cloudtrail:") ? TRAIL_ARN : SUBSCRIPTION_SILENCERS.includes(action) ? ALARM_SUBSCRIPTION_ARN : ALARM_TOPIC_ARN;
+        action.startsWith("events:") ? `arn:aws:events:us-east-1:${PROD_ACCOUNT}:rule/${rule}` : action.startsWith("cloudtrail:") ? TRAIL_ARN : ALARM_SUBSCRIPTION_CHANGES.includes(action) ? ALARM_SUBSCRIPTION_ARN : ALARM_TOPIC_ARN;
     return ALARM_SILENCERS.map(([action, what]) => [action, resourceOf(action), what]);
 }
 
