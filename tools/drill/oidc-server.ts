@@ -29,7 +29,11 @@ export type PrivateJwk = JsonWebKey & { kid: string; alg: string; use: string };
 
 /** An RS256 signing key as a private JWK with its kid. */
 export function rsaSigningKey(kid: string): PrivateJwk {
-    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    return rs256Jwk(generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey, kid);
+}
+
+/** A private RSA key as the provider's RS256 signing JWK, with its kid. */
+function rs256Jwk(privateKey: KeyObject, kid: string): PrivateJwk {
     return { ...privateKey.export({ format: "jwk" }), kid, alg: "RS256", use: "sig" };
 }
 
@@ -40,7 +44,7 @@ export function rsaSigningKeyAsync(kid: string): Promise<PrivateJwk> {
             if (err) {
                 reject(err);
             } else {
-                resolve({ ...privateKey.export({ format: "jwk" }), kid, alg: "RS256", use: "sig" });
+                resolve(rs256Jwk(privateKey, kid));
             }
         });
     });
