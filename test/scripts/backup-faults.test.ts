@@ -8,7 +8,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { EXTRA_OBJECTS_SQL, seedSql } from "../../tools/sandbox/oauth2-schema";
-import { explain, getObject, listKeys, putObject, runScript, scriptEnv, ScriptResult, startScript, timedRun, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
+import { explain, getObject, killRun, listKeys, putObject, runScript, scriptEnv, ScriptResult, startScript, timedRun, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
 import { MotoServer, PG_BIN, PgServer } from "../../tools/sandbox/servers";
 import { recordingCurl } from "../support/shims";
 
@@ -56,10 +56,16 @@ describe("db-backup.sh under operator faults", function () {
         return new Promise((resolve, reject) => {
             let out = "";
             child.once("close", () => reject(new Error(`the locking session ended: ${out}`)));
+            // A lock that is never granted fails the test naming who holds the table, instead of a silent wait.
+            const stuck = setTimeout(() => {
+                child.kill("SIGKILL");
+                reject(new Error(`no ACCESS EXCLUSIVE lock on ${table} after 60 s; its locks: ${pg.psql(`SELECT coalesce(string_agg(l.pid || ' ' || l.mode || ' ' || l.granted || ' ' || coalesce(a.application_name, '') || ' ' || coalesce(a.backend_type, ''), '; '), 'none') FROM pg_locks l LEFT JOIN pg_stat_activity a USING (pid) WHERE l.relation = '${table}'::regclass`, DB)}`));
+            }, 60_000);
             child.stdout!.on("data", (d) => {
                 out += d;
                 const pid = /^(\d+)$/m.exec(out);
                 if (pid) {
+                    clearTimeout(stuck);
                     const lock = {
                         pid: Number(pid[1]),
                         release: async () => {
@@ -155,9 +161,8 @@ describe("db-backup.sh under operator faults", function () {
                     assert.ok(waited < 120_000, "the run never queued on the lock");
                     await new Promise((r) => setTimeout(r, 200));
                 }
-                // Like a container kill: every process of the run's session.
-                spawnSync("pkill", ["-KILL", "-s", String(run.child.pid)]);
-                await run.done;
+                // Like a container kill: every process of the run (tools/sandbox/scripts.ts killRun).
+                await killRun(run);
                 // The server checks every 10 s that the client of a waiting query is still there
                 // (client_connection_check_interval, PostgreSQL 14+); without it they wait for the lock forever.
                 let left = otherSessions(lock.pid);
@@ -167,7 +172,7 @@ describe("db-backup.sh under operator faults", function () {
                 }
                 assert.equal(left, "", "sessions of the killed run are still on the server");
             } finally {
-                spawnSync("pkill", ["-KILL", "-s", String(run.child.pid)]);
+                await killRun(run);
                 fs.rmSync(tmp, { recursive: true, force: true });
             }
         });

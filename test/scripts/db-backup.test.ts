@@ -14,6 +14,7 @@ import {
     createBucket,
     explain,
     getObject,
+    killRun,
     listKeys,
     listVersions,
     passphraseFile,
@@ -469,9 +470,8 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
             const run = startScript("db-backup.sh", env(bucket, { EXTRA_PATH: shims, TMPDIR: tmp }), [], { detached: true });
             await waitForStderr(run, /uploading/, 60_000);
             await new Promise((r) => setTimeout(r, 2000));
-            // Like a container kill: every process of the run's session, whatever its process group.
-            spawnSync("pkill", ["-KILL", "-s", String(run.child.pid)]);
-            const result = await run.done;
+            // Like a container kill: every process of the run, whatever its process group (killRun).
+            const result = await killRun(run);
             assert.equal(result.signal, "SIGKILL", explain(result));
             fs.rmSync(tmp, { recursive: true, force: true });
             assertNoNewBackup(bucket, [good]);
@@ -503,8 +503,7 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
             }
             assert.equal(left, "", "aws-helper.py outlived its script");
         } finally {
-            spawnSync("pkill", ["-KILL", "-s", String(run.child.pid)]);
-            await run.done;
+            await killRun(run);
             fs.rmSync(tmp, { recursive: true, force: true });
         }
     });

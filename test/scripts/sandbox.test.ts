@@ -6,7 +6,7 @@ import { strict as assert } from "assert";
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { awsCall, createBucket, createSecret, putObject, sharedMoto } from "../../tools/sandbox/scripts";
+import { awsCall, createBucket, createSecret, killRun, putObject, ScriptResult, sharedMoto, Started } from "../../tools/sandbox/scripts";
 import { MotoServer, PgServer } from "../../tools/sandbox/servers";
 
 /** Whether process `pid` exists (signal 0). */
@@ -110,5 +110,31 @@ describe("tools/sandbox: the tests' servers", function () {
         } finally {
             fs.closeSync(log);
         }
+    });
+});
+
+describe("tools/sandbox killRun: a killed run ends, whatever it left behind", function () {
+    this.timeout(60_000);
+
+    /** A detached bash -c `script` as startScript starts a script. */
+    function started(script: string): Started {
+        const child = spawn("bash", ["-c", script], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+        let stderr = "";
+        child.stderr!.on("data", (d) => (stderr += d));
+        const done = new Promise<ScriptResult>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout: "", stderr })));
+        return { child, done };
+    }
+
+    it("kills a process that left the run's session but holds its stderr (a daemon, as gpg-agent is), so the run ends", async function () {
+        // setsid: a new session, out of reach of `pkill -s`; the sleep keeps the run's stderr open.
+        const run = started("setsid bash -c 'echo $$ >&2; exec sleep 300' & sleep 300");
+        const daemon = await new Promise<number>((resolve) => run.child.stderr!.on("data", (d) => resolve(Number(String(d).trim()))));
+        assert.notEqual(fs.readFileSync(`/proc/${daemon}/stat`, "utf8").split(") ")[1].split(" ")[3], String(run.child.pid), "the sleep left the run's session");
+        const result = await killRun(run, 20_000);
+        assert.equal(result.signal, "SIGKILL");
+        for (let waited = 0; alive(daemon) && waited < 5000; waited += 50) {
+            await new Promise((r) => setTimeout(r, 50)); // reaped by init
+        }
+        assert.ok(!alive(daemon), "the process that left the session outlived the run");
     });
 });

@@ -64,6 +64,90 @@ export function startScript(name: string, env: Record<string, string>, args: str
     return { child, done };
 }
 
+/** The live processes (not zombies) whose session is `session`, from /proc. */
+function sessionMembers(session: number): number[] {
+    const members: number[] = [];
+    for (const entry of fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e))) {
+        try {
+            const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+            // After "(comm)": state, ppid, pgrp, session.
+            const [state, , , sid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+            if (state !== "Z" && Number(sid) === session) {
+                members.push(Number(entry));
+            }
+        } catch {
+            // ended meanwhile
+        }
+    }
+    return members;
+}
+
+/** The processes other than this one with `pipes` (e.g. "pipe:[123]") open, from /proc. */
+function pipeHolders(pipes: Set<string>): number[] {
+    const holders = new Set<number>();
+    for (const entry of fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid)) {
+        try {
+            for (const fd of fs.readdirSync(`/proc/${entry}/fd`)) {
+                if (pipes.has(fs.readlinkSync(`/proc/${entry}/fd/${fd}`))) {
+                    holders.add(Number(entry));
+                }
+            }
+        } catch {
+            // ended meanwhile, or not ours to read
+        }
+    }
+    return [...holders];
+}
+
+function processName(pid: number): string {
+    try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim().slice(0, 120) || `pid ${pid}`;
+    } catch {
+        return `pid ${pid}`;
+    }
+}
+
+/**
+ * Kills a run started with `{ detached: true }` as a container kill does: every process of its session, and
+ * any process that left the session but still holds the run's output pipes (a daemon such as gpg-agent, which
+ * a container's end takes with it). One `pkill -s` is not enough: a process forked while it scans /proc is not
+ * in its list and lives on, and a run whose pipes stay open never ends (the test then waits out its timeout).
+ * Kills until none is left, then waits for the run's end; fails naming what still lives after `withinMs`.
+ */
+export async function killRun(run: Started, withinMs = 30_000): Promise<ScriptResult> {
+    const session = run.child.pid!;
+    // The run's output pipes, as its shell holds them (it is alive until killed below).
+    const pipes = new Set<string>();
+    for (const fd of [1, 2]) {
+        try {
+            pipes.add(fs.readlinkSync(`/proc/${session}/fd/${fd}`));
+        } catch {
+            // the shell has ended already
+        }
+    }
+    const deadline = Date.now() + withinMs;
+    let live: number[] = [];
+    for (;;) {
+        live = [...new Set([...sessionMembers(session), ...pipeHolders(pipes)])];
+        if (live.length === 0 || Date.now() > deadline) {
+            break;
+        }
+        for (const pid of live) {
+            try {
+                process.kill(pid, "SIGKILL");
+            } catch {
+                // ended meanwhile
+            }
+        }
+        await new Promise((r) => setTimeout(r, 50));
+    }
+    const timeout = new Promise<never>((_, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the killed run has not ended after ${withinMs} ms; still alive: ${live.map(processName).join("; ") || "none (its pipes stay open)"}`)), Math.max(deadline - Date.now(), 1000));
+        void run.done.then(() => clearTimeout(timer));
+    });
+    return Promise.race([run.done, timeout]);
+}
+
 export function runScript(name: string, env: Record<string, string>, args: string[] = []): Promise<ScriptResult> {
     return startScript(name, env, args).done;
 }
