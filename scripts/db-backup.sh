@@ -126,7 +126,7 @@ cleanup() {
     kill_job "$SIZE_PID"
     kill_job "$UPLOAD_PID"
     if [[ -n "$SNAPSHOT_PID" ]]; then
-        kill -TERM "$SNAPSHOT_PID" 2>/dev/null
+        kill_own TERM "$SNAPSHOT_PID"
         wait "$SNAPSHOT_PID" 2>/dev/null
     fi
     [[ $status -eq 0 ]] || end_sessions
@@ -369,7 +369,7 @@ PIPELINE_PID=$!
         "expected_size=$((database_bytes + 1048576))" "meta.backup-run=${name}" 2>"$WORK_DIR/s3.err"
     rc=$?
     echo "$rc" >"$WORK_DIR/s3.rc"
-    [[ $rc -eq 0 ]] || kill -TERM -- "-$PIPELINE_PID" 2>/dev/null
+    [[ $rc -eq 0 ]] || kill_own TERM "$PIPELINE_PID"
 ) &
 UPLOAD_PID=$!
 

@@ -283,7 +283,7 @@ stop_aws_helper() {
     # KILL, not TERM: a TERM that reaches the helper's subshell before it has reset the script's traps (a
     # usage error right after make_work_dir) is lost, and the `wait` below then waited forever (about one
     # run in 3000). The helper handles no signal: TERM ended it as abruptly.
-    kill -KILL "$AWS_HELPER_PID" 2>/dev/null || true
+    kill_own KILL "$AWS_HELPER_PID"
     wait "$AWS_HELPER_PID" 2>/dev/null || true
     AWS_HELPER_PID=""
     rm -f "$AWS_HELPER_SOCKET"
@@ -445,8 +445,44 @@ trap_work_dir_cleanup() {
 kill_job() {
     local pid=$1
     [[ -n "$pid" ]] || return 0
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    kill_own TERM "$pid"
     wait "$pid" 2>/dev/null || true
+}
+
+# proc_start PID: sets PROC_START to the process's start time (clock ticks after boot, /proc/PID/stat field 22),
+# PROC_PPID to its parent and PROC_STATE to its state (Z: ended, not yet reaped); "" (status 1) when no process
+# has that pid. A pid is reused once its process has ended (within a minute where processes start by the
+# thousands: pid_max is often 32768); a pid and its start time name one process for good. Read by bash itself:
+# no process is started.
+PROC_START="" PROC_PPID="" PROC_STATE=""
+proc_start() {
+    local stat fields
+    PROC_START="" PROC_PPID="" PROC_STATE=""
+    { read -r stat </proc/"$1"/stat; } 2>/dev/null || return 1
+    # After "(comm) ": state, ppid, ..., starttime (the 20th); comm may hold spaces and parentheses.
+    read -ra fields <<<"${stat##*) }"
+    PROC_STATE=${fields[0]} PROC_PPID=${fields[1]} PROC_START=${fields[19]}
+}
+
+# kill_own SIGNAL PID [START]: signals a job of this run with its process group (set -m: each job its own), only
+# while PID is still that job: with START (proc_start's, taken when the job was noted), the process of that pid
+# and start time; without, a child of this shell. The pid of a job that has ended may be another process's by
+# now: a kill of it, or of its group, hits an unrelated process (every restore's cleanup killed each job it had
+# noted, the long-ended ones too). When no process has the pid, its group alone is signalled: a group's id stays taken while any
+# member lives, so only the job's orphans can be in it.
+kill_own() {
+    local signal=$1 pid=$2 start=${3:-}
+    [[ "$pid" =~ ^[1-9][0-9]*$ ]] || return 0
+    if proc_start "$pid"; then
+        if [[ -n "$start" ]]; then
+            [[ "$PROC_START" == "$start" ]] || return 0
+        else
+            [[ "$PROC_PPID" == "$$" || "$PROC_PPID" == "$BASHPID" ]] || return 0
+        fi
+        kill "-$signal" -- "-$pid" 2>/dev/null || kill "-$signal" "$pid" 2>/dev/null || true
+    else
+        kill "-$signal" -- "-$pid" 2>/dev/null || true
+    fi
 }
 
 # --- passphrase and encryption ------------------------------------------------------------------------
@@ -1024,7 +1060,7 @@ wait_with_progress() {
     ) &
     ticker=$!
     "$@" || rc=$?
-    kill "$ticker" 2>/dev/null || true
+    kill_own TERM "$ticker"
     wait "$ticker" 2>/dev/null || true
     return "$rc"
 }
@@ -1447,11 +1483,14 @@ restore_decrypted() {
 # run's server sessions (application_name), drops the staging schemas and removes the work directory: a
 # restore never goes on, and never leaves a session or a spool, once its script is gone.
 restore_watchdog_start() {
-    local script_pid=$$
+    local script_pid=$$ script_start
+    proc_start "$$"
+    script_start=$PROC_START
     (
         trap '' INT TERM HUP
         exec </dev/null >/dev/null 2>&1
-        while kill -0 "$script_pid" 2>/dev/null; do sleep 0.5; done
+        # The script, not its pid: a pid reused within the half second would keep the watchdog waiting.
+        while proc_start "$script_pid" && [[ "$PROC_START" == "$script_start" && "$PROC_STATE" != Z ]]; do sleep 0.5; done
         [[ -d "$WORK_DIR" ]] || exit 0
         restore_end_sessions
         rm -rf "$WORK_DIR"
@@ -1464,20 +1503,24 @@ restore_watchdog_stop() {
     # Its process group (set -m: a job of its own), the sleep it waits in with it: killed alone, the sleep went
     # on for up to 0.5 s holding the descriptors it inherited, the script's output among them (its reader saw
     # the end of the run that much later).
-    kill -KILL -- "-$RESTORE_WATCHDOG_PID" 2>/dev/null || kill -KILL "$RESTORE_WATCHDOG_PID" 2>/dev/null || true
+    kill_own KILL "$RESTORE_WATCHDOG_PID"
     wait "$RESTORE_WATCHDOG_PID" 2>/dev/null || true
     RESTORE_WATCHDOG_PID=""
 }
 
-# restore_note_job PID: a job (its process group) that restore_end_sessions stops.
-restore_note_job() { echo "$1" >>"$WORK_DIR/restore.jobs"; }
+# restore_note_job PID: a job (its process group) that restore_end_sessions stops; noted with its start time, so
+# that the watchdog (this script gone: the job is no child of its shell) kills it only while it is that job.
+restore_note_job() {
+    proc_start "$1" || true
+    echo "$1 $PROC_START" >>"$WORK_DIR/restore.jobs"
+}
 
-# restore_kill_jobs: kills the pass's jobs (restore_note_job), each with its process group.
+# restore_kill_jobs: kills the pass's jobs (restore_note_job) that still run, each with its process group.
 restore_kill_jobs() {
-    local pid
+    local pid start
     [[ -f "$WORK_DIR/restore.jobs" ]] || return 0
-    while read -r pid; do
-        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    while read -r pid start; do
+        kill_own KILL "$pid" "$start"
     done <"$WORK_DIR/restore.jobs"
 }
 
@@ -1540,7 +1583,7 @@ session_end() {
     [[ -n "$RESTORE_SESSION_PID" ]] || return 0
     local input=${RESTORE_PSQL[1]:-}
     [[ -z "$input" ]] || exec {input}>&-
-    kill -TERM "$RESTORE_SESSION_PID" 2>/dev/null || true
+    kill_own TERM "$RESTORE_SESSION_PID"
     wait "$RESTORE_SESSION_PID" 2>/dev/null || true
     RESTORE_SESSION_PID=""
 }

@@ -340,7 +340,7 @@ if ! restore_probe_finish \
     if [[ $prestarted -eq 1 ]]; then
         # The waiting pass (nothing downloaded) is stopped; the helper presigns the spool's GET.
         for pid in "${RESTORE_PASS_PIDS[@]}" "${RESTORE_TOC_PIDS[@]}"; do
-            kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+            kill_own KILL "$pid"
         done
         restore_pass_wait
         restore_pass_toc
@@ -492,7 +492,7 @@ else
     stream_pid=$!
     restore_note_job "$stream_pid"
     if ! session_ask "\\i $spool/stream.sql"; then
-        kill -KILL -- "-$stream_pid" 2>/dev/null
+        kill_own KILL "$stream_pid"
         session_failed "restore into $(db_address) failed"
     fi
     wait "$stream_pid" || true
