@@ -216,6 +216,25 @@ describe("backup scripts across schema releases, prefixes and manifest formats",
         assert.ok(calls.filter((c) => /^-X -q -At -v ON_ERROR_STOP=1 -d oauth2_verify_\d+$/.test(c)).length >= 3, calls.join("\n"));
     });
 
+    // A dump whose tables cannot all be staged is restored in one stream: no swap, so the restored schema and the
+    // columns are read after that restore, by connections of their own, as before.
+    it("a dump restored in one stream (an enum column) verifies 7/7, its schema and columns read after the restore", async function () {
+        seeded("onestream", "1.1.0", "CREATE TYPE mood AS ENUM ('ok', 'bad'); CREATE TABLE feeling (id int PRIMARY KEY, m mood); INSERT INTO feeling VALUES (1, 'ok'), (2, 'bad');");
+        const bucket = newBucket();
+        await backup(bucket, "onestream");
+        const shims = fs.mkdtempSync(path.join(dir, "shim-"));
+        const log = path.join(shims, "psql.log");
+        loggingPsql(shims, log);
+        const result = await runScript("restore-verification.sh", env(bucket, "onestream", { EXTRA_PATH: shims }));
+        assert.equal(result.code, 0, explain(result));
+        assert.match(result.stderr, /restoring in one stream \(table public\.feeling cannot be staged/);
+        assert.equal(result.stdout.split("\n").filter((l) => l.startsWith("PASS ")).length, 7, explain(result));
+        assert.match(line(result, "data integrity verified"), /restored schema = dumped schema \(\d+ columns in 4 tables/);
+        const calls = fs.readFileSync(log, "utf8").split("\n");
+        assert.equal(calls.filter((c) => c.includes("jsonb_agg(jsonb_build_array")).length, 1, calls.join("\n"));
+        assert.equal(calls.filter((c) => c.includes("string_agg(attname")).length, 3, calls.join("\n"));
+    });
+
     it("a dump written before manifest v2 (pg_dump's own compression, no key version, no schema) still restores and verifies", async function () {
         seeded("legacy", "0.4.0");
         const bucket = newBucket();
