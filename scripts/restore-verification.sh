@@ -935,9 +935,12 @@ SELECT s.staged_schema || '.' || pg_catalog.quote_ident(s.staged_table), n.nspna
 SQL
     # The restored schema (every table, column, type: SCHEMA_JSON_SQL) and the columns of each relation of DB_SCHEMA
     # (what server_queries looks up), read at the end of the swap's transaction, after everything it ran: the
-    # catalog it commits. The checks after it then start no connection for them (verify_dump, check_tables).
+    # catalog it commits. The checks after it then start no connection for them (verify_dump, check_tables). The
+    # swap ran with an empty search_path (pg_dump's script): reset to the session's default first, so that
+    # format_type names the types as a new connection (and db-backup.sh's schema) does.
     local schema_q=${DB_SCHEMA//\'/\'\'}
     cat >"$d/restored.sql" <<SQL
+RESET search_path;
 \\o '${s//\'/\'\'}/restored-schema.json'
 ${SCHEMA_JSON_SQL};
 \\o '${s//\'/\'\'}/restored-columns'
