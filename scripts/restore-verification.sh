@@ -154,6 +154,8 @@ SIZE_CHECK_PENDING=()
 MANIFESTS_LISTING="" MANIFESTS_LISTED=0
 # The dump's GET URL, presigned while the probe decrypts (verify_pass presigns again when this is empty).
 VERIFY_PASS_URL=""
+# The job hashing the manifest's own schema (verify_dump, while the pass runs).
+MANIFEST_SCHEMA_JOB=""
 RESTORE_ID=""
 RESTORE_STARTED=0
 
@@ -349,7 +351,16 @@ vpsql() { PGHOST="${VERIFY_PGHOST:-${PGHOST:-}}" PGPORT="${VERIFY_PGPORT:-${PGPO
 # further proof. Prints the release of the column set on success; on failure prints why and returns 1.
 server_queries() {
     local db=$1 table=$2 schema="${DB_SCHEMA}" present column missing=() select=() release="0.2" later rel
-    present=" $(vpsql -d "$db" -c "SELECT string_agg(attname, ' ') FROM pg_attribute WHERE attrelid = to_regclass('\"${schema}\".\"${table}\"') AND attnum > 0 AND NOT attisdropped" 2>/dev/null) "
+    local columns_file=${4:-} name names found=""
+    if [[ -n "$columns_file" && "$table" != *[$'\t\n']* ]]; then
+        # The columns as the swap's transaction read them (verify_pass: "relation<TAB>columns" of DB_SCHEMA).
+        while IFS=$'\t' read -r name names; do
+            [[ "$name" != "$table" ]] || { found=$names; break; }
+        done <"$columns_file"
+        present=" $found "
+    else
+        present=" $(vpsql -d "$db" -c "SELECT string_agg(attname, ' ') FROM pg_attribute WHERE attrelid = to_regclass('\"${schema}\".\"${table}\"') AND attnum > 0 AND NOT attisdropped" 2>/dev/null) "
+    fi
     [[ "$present" != "  " ]] || { echo "$table is missing"; return 1; }
     for column in $(server_core_columns "$table"); do
         [[ "$present" == *" $column "* ]] && select+=("$column") || missing+=("$column")
@@ -401,10 +412,12 @@ server_queries() {
     echo "release $release column set (${#select[@]} columns)"
 }
 
-# check_tables DB COUNTS_FILE [LOADED_FILE]: "application can connect" and "all tables present with expected
+# check_tables DB COUNTS_FILE [LOADED_FILE [COLUMNS_FILE]]: "application can connect" and "all tables present with expected
 # row counts". COUNTS_FILE has "table count" lines (the manifest's), or "table -" when no count is expected.
 # LOADED_FILE ("table<TAB>rows", of DB_SCHEMA): the tables whose rows are known without a scan (the server's
 # COPY command tags of the relation still in place, verify_pass); every other table is counted with count(*).
+# COLUMNS_FILE ("relation<TAB>columns" of DB_SCHEMA, read by the swap's transaction, verify_pass): server_queries'
+# columns from it instead of a query of its own (the lookups themselves still run on their own connection).
 check_tables() {
     local db=$1 counts=$2 table want got schema="${DB_SCHEMA}" bad_query=() bad_count=() summary=() releases=() out
     local d="$WORK_DIR/tables" i tables=() wants=() pids=()
@@ -422,7 +435,7 @@ check_tables() {
         {
             set +e
             if [[ -n "$(server_core_columns "$table")" ]]; then
-                out=$(server_queries "$db" "$table" "$d/$i.err")
+                out=$(server_queries "$db" "$table" "$d/$i.err" "${4:-}")
                 printf '%s\t%s' "$?" "$out" >"$d/$i.query"
             fi
             if [[ -z "${loaded[$table]:-}" ]]; then
@@ -619,6 +632,14 @@ verify_dump() {
     check_db_connection "${VERIFY_MAINTENANCE_DB:-postgres}" "${VERIFY_PGHOST:-${PGHOST:-}}" "${VERIFY_PGPORT:-${PGPORT:-5432}}"
     scratch_create_start
 
+    # The manifest's own schema hash (the integrity item compares it with its schema_definition.sha256), while the
+    # pass runs: nothing of it waits for the restore.
+    if [[ -n "$(manifest_get "$m" .schema_definition.sha256)" ]]; then
+        { manifest_schema_lines "$m" | sha256sum | cut -d' ' -f1 >"$WORK_DIR/manifest-schema.sha256"; } &
+        MANIFEST_SCHEMA_JOB=$!
+        restore_note_job "$MANIFEST_SCHEMA_JOB"
+    fi
+
     # One pass, restore.sh's: download, hash, decrypt while the rows load into staging tables; moved into
     # place only once the hash and gpg's MDC checked out. The scratch database is created meanwhile
     # (scratch_create_start); without it the pass is stopped before any row is loaded.
@@ -672,20 +693,26 @@ verify_dump() {
     # The restored data's checks, at once: the restored schema read and hashed (with the manifest's own) in a
     # job of its own while the tables' lookups and counts run (check_tables); the verdicts below, in the same
     # order as before.
-    local want_schema schema_job=""
+    # The restored schema as the swap's transaction read it (WORK_DIR/stream/restored-schema.json, verify_pass),
+    # else (a dump restored in one stream) read now.
+    local want_schema schema_job="" restored_json="$WORK_DIR/stream/restored-schema.json" columns=""
     want_schema=$(manifest_get "$m" .schema_definition.sha256)
     if [[ -n "$want_schema" && "${RESULT["restore to test instance works"]}" == PASS ]]; then
         {
             set +e
-            vpsql -d "$SCRATCH_DB" -c "$SCHEMA_JSON_SQL" 2>/dev/null | schema_hash >"$WORK_DIR/restored-schema.sha256"
-            manifest_schema_lines "$m" | sha256sum | cut -d' ' -f1 >"$WORK_DIR/manifest-schema.sha256"
+            if [[ -e "$restored_json" ]]; then
+                schema_hash <"$restored_json" >"$WORK_DIR/restored-schema.sha256"
+            else
+                vpsql -d "$SCRATCH_DB" -c "$SCHEMA_JSON_SQL" 2>/dev/null | schema_hash >"$WORK_DIR/restored-schema.sha256"
+            fi
         } &
         schema_job=$!
         restore_note_job "$schema_job"
     fi
     expected_counts "$m" "$WORK_DIR/expected.txt"
     if [[ "${RESULT["restore to test instance works"]}" == PASS ]]; then
-        check_tables "$SCRATCH_DB" "$WORK_DIR/expected.txt" "$WORK_DIR/stream/loaded"
+        [[ ! -e "$WORK_DIR/stream/restored-columns" ]] || columns="$WORK_DIR/stream/restored-columns"
+        check_tables "$SCRATCH_DB" "$WORK_DIR/expected.txt" "$WORK_DIR/stream/loaded" "$columns"
     else
         result "application can connect to restored database" FAIL "not checked: the restore failed${stage:+ (${stage})}"
         result "all tables present with expected row counts" FAIL "not checked: the restore failed${stage:+ (${stage})}"
@@ -717,12 +744,17 @@ verify_dump() {
     fi
     if [[ -n "$schema_job" ]]; then
         wait "$schema_job" 2>/dev/null || true
+        [[ -z "$MANIFEST_SCHEMA_JOB" ]] || wait "$MANIFEST_SCHEMA_JOB" 2>/dev/null || true
         got_schema=$(cat "$WORK_DIR/restored-schema.sha256" 2>/dev/null) || got_schema=""
         if [[ "$(cat "$WORK_DIR/manifest-schema.sha256" 2>/dev/null)" != "$want_schema" ]]; then
             problems+=("the manifest's schema does not match its own hash (edited?)")
             BACKUP_FAILED=1
         elif [[ "$got_schema" != "$want_schema" ]]; then
-            vpsql -d "$SCRATCH_DB" -c "$SCHEMA_JSON_SQL" >"$WORK_DIR/restored-schema.json" 2>/dev/null || echo '[]' >"$WORK_DIR/restored-schema.json"
+            if [[ -e "$restored_json" ]]; then
+                cp "$restored_json" "$WORK_DIR/restored-schema.json"
+            else
+                vpsql -d "$SCRATCH_DB" -c "$SCHEMA_JSON_SQL" >"$WORK_DIR/restored-schema.json" 2>/dev/null || echo '[]' >"$WORK_DIR/restored-schema.json"
+            fi
             problems+=("the restored schema differs from the dumped one: $(schema_diff "$m" "$WORK_DIR/restored-schema.json")")
             BACKUP_FAILED=1
         fi
@@ -901,8 +933,24 @@ SELECT s.staged_schema || '.' || pg_catalog.quote_ident(s.staged_table), n.nspna
       AND pg_catalog.pg_stat_get_xact_tuples_deleted(c.oid) = 0 AND pg_catalog.pg_stat_get_xact_tuples_inserted(c.oid) = 0;
 \\o
 SQL
+    # The restored schema (every table, column, type: SCHEMA_JSON_SQL) and the columns of each relation of DB_SCHEMA
+    # (what server_queries looks up), read at the end of the swap's transaction, after everything it ran: the
+    # catalog it commits. The checks after it then start no connection for them (verify_dump, check_tables). The
+    # swap ran with an empty search_path (pg_dump's script): reset to the session's default first, so that
+    # format_type names the types as a new connection (and db-backup.sh's schema) does.
+    local schema_q=${DB_SCHEMA//\'/\'\'}
+    cat >"$d/restored.sql" <<SQL
+RESET search_path;
+\\o '${s//\'/\'\'}/restored-schema.json'
+${SCHEMA_JSON_SQL};
+\\o '${s//\'/\'\'}/restored-columns'
+SELECT c.relname, pg_catalog.string_agg(a.attname, ' ')
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
+    WHERE n.nspname = '${schema_q}' AND a.attnum > 0 AND NOT a.attisdropped GROUP BY c.relname;
+\\o
+SQL
     local swapped=0
-    psql_value -d "$db" -1 -f "$d/staged.sql" -f "$d/swap.sql" -f "$d/setval.sql" -f "$d/kept.sql" >/dev/null 2>"$s/swap.err" || swapped=$?
+    psql_value -d "$db" -1 -f "$d/staged.sql" -f "$d/swap.sql" -f "$d/setval.sql" -f "$d/kept.sql" -f "$d/restored.sql" >/dev/null 2>"$s/swap.err" || swapped=$?
     start_aws_helper
     if [[ $swapped -ne 0 ]]; then
         echo 3 >"$s/psql.rc"

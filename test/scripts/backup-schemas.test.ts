@@ -11,7 +11,7 @@ import { authorizationRowsSql, clientRowsSql, consentRowsSql, EXTRA_OBJECTS_SQL,
 import { tableChecksums } from "../support/checksums";
 import { explain, getObject, listKeys, putObject, runScript, scriptEnv, ScriptResult, useScriptServers } from "../../tools/sandbox/scripts";
 import { MotoServer, PgServer } from "../../tools/sandbox/servers";
-import { lossyPgRestore } from "../support/shims";
+import { loggingPsql, lossyPgRestore } from "../support/shims";
 
 const SIZE = { clients: 14, authorizations: 120, consents: 30 };
 
@@ -192,6 +192,47 @@ describe("backup scripts across schema releases, prefixes and manifest formats",
             assert.match(line(result, "data integrity verified"), /^FAIL .*missing table public\.oauth2_authorization_consent/);
             assert.match(line(result, "all tables present with expected row counts"), /^FAIL .*oauth2_authorization_consent is missing/);
         });
+    });
+
+    // The restored schema (compared with the manifest's) and each table's columns (the server's lookups are built
+    // from them) are read at the end of the swap's transaction, the catalog it commits: no connection of their own
+    // after it (one psql start and connection less between the swap and the checks). The lookups still connect.
+    it("the verification reads the restored schema and the tables' columns in the swap's transaction", async function () {
+        seeded("swapread", "1.1.0");
+        const bucket = newBucket();
+        await backup(bucket, "swapread");
+        const shims = fs.mkdtempSync(path.join(dir, "shim-"));
+        const log = path.join(shims, "psql.log");
+        loggingPsql(shims, log);
+        const result = await runScript("restore-verification.sh", env(bucket, "swapread", { EXTRA_PATH: shims }));
+        assert.equal(result.code, 0, explain(result));
+        assert.equal(result.stdout.split("\n").filter((l) => l.startsWith("PASS ")).length, 7, explain(result));
+        assert.match(line(result, "data integrity verified"), /restored schema = dumped schema \(\d+ columns in 3 tables/);
+        assert.match(line(result, "application can connect to restored database"), /oauth2_authorization: release 1\.1 column set \(33 columns\)/);
+        const calls = fs.readFileSync(log, "utf8").split("\n");
+        assert.ok(calls.some((c) => c.includes(" -1 ") && c.includes("restored.sql")), calls.join("\n"));
+        assert.deepEqual(calls.filter((c) => c.includes("jsonb_agg(jsonb_build_array") || c.includes("string_agg(attname")), []);
+        // The lookups (stdin: the server's queries) still run on connections of their own to the scratch database.
+        assert.ok(calls.filter((c) => /^-X -q -At -v ON_ERROR_STOP=1 -d oauth2_verify_\d+$/.test(c)).length >= 3, calls.join("\n"));
+    });
+
+    // A dump whose tables cannot all be staged is restored in one stream: no swap, so the restored schema and the
+    // columns are read after that restore, by connections of their own, as before.
+    it("a dump restored in one stream (an enum column) verifies 7/7, its schema and columns read after the restore", async function () {
+        seeded("onestream", "1.1.0", "CREATE TYPE mood AS ENUM ('ok', 'bad'); CREATE TABLE feeling (id int PRIMARY KEY, m mood); INSERT INTO feeling VALUES (1, 'ok'), (2, 'bad');");
+        const bucket = newBucket();
+        await backup(bucket, "onestream");
+        const shims = fs.mkdtempSync(path.join(dir, "shim-"));
+        const log = path.join(shims, "psql.log");
+        loggingPsql(shims, log);
+        const result = await runScript("restore-verification.sh", env(bucket, "onestream", { EXTRA_PATH: shims }));
+        assert.equal(result.code, 0, explain(result));
+        assert.match(result.stderr, /restoring in one stream \(table public\.feeling cannot be staged/);
+        assert.equal(result.stdout.split("\n").filter((l) => l.startsWith("PASS ")).length, 7, explain(result));
+        assert.match(line(result, "data integrity verified"), /restored schema = dumped schema \(\d+ columns in 4 tables/);
+        const calls = fs.readFileSync(log, "utf8").split("\n");
+        assert.equal(calls.filter((c) => c.includes("jsonb_agg(jsonb_build_array")).length, 1, calls.join("\n"));
+        assert.equal(calls.filter((c) => c.includes("string_agg(attname")).length, 3, calls.join("\n"));
     });
 
     it("a dump written before manifest v2 (pg_dump's own compression, no key version, no schema) still restores and verifies", async function () {

@@ -44,6 +44,12 @@ export function frozenSecondDate(dir: string, second: string): string {
     return write(dir, "date", `if [[ "$*" == "-u +%Y%m%dT%H%M%SZ %N" ]]; then echo "${second} $(( ($(/usr/bin/date +%s%N) - ${base}) / 100 ))"; else exec /usr/bin/date "$@"; fi`);
 }
 
+/** psql that appends its arguments (one line per run) to `log`, then runs the real psql. */
+export function loggingPsql(dir: string, log: string): string {
+    return write(dir, "psql", `printf '%s\\n' "$*" >>${JSON.stringify(log)}
+exec ${PG_BIN}/psql "$@"`);
+}
+
 /** pg_restore that sleeps before restoring (not before --list). */
 export function slowPgRestore(dir: string, seconds: number): string {
     return write(dir, "pg_restore", `if [[ " $* " != *" --list "* ]]; then sleep ${seconds}; fi
