@@ -456,12 +456,14 @@ kill_job() {
 # no process is started.
 PROC_START="" PROC_PPID="" PROC_STATE=""
 proc_start() {
-    local stat fields
+    # IFS of its own: a trap that interrupts `IFS= read ...` (db-backup.sh's psql_ask, SIGTERM while a count
+    # waits) runs with that empty IFS, which left the fields unsplit, and the cleanup died on fields[1] (set -u).
+    local stat fields IFS=' '
     PROC_START="" PROC_PPID="" PROC_STATE=""
     { read -r stat </proc/"$1"/stat; } 2>/dev/null || return 1
     # After "(comm) ": state, ppid, ..., starttime (the 20th); comm may hold spaces and parentheses.
     read -ra fields <<<"${stat##*) }"
-    PROC_STATE=${fields[0]} PROC_PPID=${fields[1]} PROC_START=${fields[19]}
+    PROC_STATE=${fields[0]:-} PROC_PPID=${fields[1]:-} PROC_START=${fields[19]:-}
 }
 
 # kill_own SIGNAL PID [START]: signals a job of this run with its process group (set -m: each job its own), only

@@ -31,6 +31,8 @@ function lib(script: string, workDir: string): string {
     const result = spawnSync("bash", ["-c", `set -Eeuo pipefail; source "$LIB"; SCRIPT_NAME=probe; WORK_DIR=$DIR; ${script}`], {
         encoding: "utf8",
         env: { ...process.env, LIB: path.join(SCRIPTS, "lib.sh"), DIR: workDir },
+        // A bound that fails the test rather than blocking the worker (spawnSync holds the event loop).
+        timeout: 20_000,
     });
     assert.equal(result.status, 0, result.stderr);
     return result.stdout;
@@ -96,6 +98,13 @@ describe("lib.sh: a job's pid is killed only while it is that job", function () 
         lib(`kill_job ${other}`, dir);
         await signalled();
         assert.ok(running(other), "kill_job killed a process that is not the shell's job");
+    });
+
+    it("kill_job works with an empty IFS in effect (a SIGTERM trap that interrupted `IFS= read`, as in db-backup.sh's count wait)", async function () {
+        // set -u as the scripts have it: the unsplit /proc fields ended the cleanup itself.
+        const job = Number(lib("set -m; sleep 300 </dev/null >/dev/null 2>&1 & pid=$!; IFS=''; kill_job $pid; echo $pid", dir).trim());
+        await signalled();
+        assert.ok(!running(job), "kill_job left its job running");
     });
 
     it("kill_own: a job whose leader has ended still has its group's members killed (their group id cannot be reused)", async function () {
