@@ -27,6 +27,8 @@ export function explain(result: ScriptResult): string {
 export interface Started {
     child: ChildProcess;
     done: Promise<ScriptResult>;
+    /** The run's own output pipes as its shell got them ("socket:[N]": node's stdio), read as it started (outputsOf). */
+    outputs?: string[];
 }
 
 /** Resolves when the started script has written `pattern` to stderr; rejects after `timeoutMs`, quoting what it saw. */
@@ -54,6 +56,8 @@ export function startScript(name: string, env: Record<string, string>, args: str
         stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"],
         detached: options.detached ?? false,
     });
+    // Read now: spawn returns once bash has been exec'd, before it runs a line of the script.
+    const outputs = outputsOf(child.pid);
     let stdout = "";
     let stderr = "";
     child.stdout!.on("data", (d) => (stdout += d));
@@ -61,7 +65,28 @@ export function startScript(name: string, env: Record<string, string>, args: str
     const done = new Promise<ScriptResult>((resolve) => {
         child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
     });
-    return { child, done };
+    return { child, done, outputs };
+}
+
+/**
+ * The anonymous pipes and sockets on process `pid`'s stdout and stderr ("pipe:[N]", "socket:[N]"), from /proc. Nothing
+ * else: a shell's fd 1 or 2 is /dev/null or a file while a command redirects it (`wait $pid 2>/dev/null`, and a
+ * trap that interrupts such a command runs with it), and every process on the machine has /dev/null open. An
+ * anonymous pipe's or socket's inode is this run's alone.
+ */
+export function outputsOf(pid: number | undefined): string[] {
+    const found: string[] = [];
+    for (const fd of [1, 2]) {
+        try {
+            const link = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+            if (/^(pipe|socket):\[\d+\]$/.test(link)) {
+                found.push(link);
+            }
+        } catch {
+            // the process has ended already
+        }
+    }
+    return found;
 }
 
 /** The live processes (not zombies) whose session is `session`, from /proc. */
@@ -116,15 +141,10 @@ function processName(pid: number): string {
  */
 export async function killRun(run: Started, withinMs = 30_000): Promise<ScriptResult> {
     const session = run.child.pid!;
-    // The run's output pipes, as its shell holds them (it is alive until killed below).
-    const pipes = new Set<string>();
-    for (const fd of [1, 2]) {
-        try {
-            pipes.add(fs.readlinkSync(`/proc/${session}/fd/${fd}`));
-        } catch {
-            // the shell has ended already
-        }
-    }
+    // The run's output pipes: as its shell got them at its start, and as it holds them now (it is alive until
+    // killed below); anonymous pipes and sockets only (outputsOf: never /dev/null or a file, which processes
+    // outside the run hold too).
+    const pipes = new Set<string>([...(run.outputs ?? []), ...outputsOf(session)]);
     const deadline = Date.now() + withinMs;
     let live: number[] = [];
     for (;;) {
