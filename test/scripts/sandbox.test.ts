@@ -6,7 +6,7 @@ import { strict as assert } from "assert";
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { awsCall, baseEnv, createBucket, createSecret, killRun, outputsOf, putObject, resolvedHelperPython, SCRIPTS, ScriptResult, sharedMoto, Started, tempDir } from "../../tools/sandbox/scripts";
+import { awsCall, baseEnv, createBucket, createSecret, killRun, outputsOf, putObject, resolvedHelperPython, SCRIPTS, ScriptResult, sharedMoto, Started, startTimeOf, tempDir } from "../../tools/sandbox/scripts";
 import { MotoServer, PgServer } from "../../tools/sandbox/servers";
 
 /** Whether process `pid` exists (signal 0). */
@@ -122,7 +122,7 @@ describe("tools/sandbox killRun: a killed run ends, whatever it left behind", fu
         let stderr = "";
         child.stderr!.on("data", (d) => (stderr += d));
         const done = new Promise<ScriptResult>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout: "", stderr })));
-        return { child, done, outputs: outputsOf(child.pid) };
+        return { child, done, outputs: outputsOf(child.pid), startTime: startTimeOf(child.pid) };
     }
 
     /** The first line the run writes to `stream`, as a number (a pid). */
@@ -160,6 +160,20 @@ describe("tools/sandbox killRun: a killed run ends, whatever it left behind", fu
         } finally {
             bystander.kill("SIGKILL");
             fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("kills nothing of a session whose leader's number now belongs to another process (another start time: a reused pid)", async function () {
+        // A session (leader and member) that is not the run's: the run object names its leader's pid but another start
+        // time, as when the run's shell has ended and the number was handed to a new session leader.
+        const other = started("sleep 300 & echo $!; wait");
+        const member = await firstNumber(other.child.stdout!);
+        const run: Started = { child: other.child, done: other.done, outputs: [], startTime: "1" };
+        try {
+            await assert.rejects(killRun(run, 1000), /has not ended after 1000 ms/);
+            assert.ok(alive(other.child.pid!) && alive(member), "killRun killed the session of a process that only has the run's old number");
+        } finally {
+            process.kill(-other.child.pid!, "SIGKILL");
         }
     });
 

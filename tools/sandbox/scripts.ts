@@ -29,6 +29,8 @@ export interface Started {
     done: Promise<ScriptResult>;
     /** The run's own output pipes as its shell got them ("socket:[N]": node's stdio), read as it started (outputsOf). */
     outputs?: string[];
+    /** Its shell's start time (/proc/PID/stat), read as it started: its pid is its alone while the two agree (startTimeOf). */
+    startTime?: string;
 }
 
 /** Resolves when the started script has written `pattern` to stderr; rejects after `timeoutMs`, quoting what it saw. */
@@ -68,6 +70,7 @@ export function startScript(
     });
     // Read now: spawn returns once bash has been exec'd, before it runs a line of the script.
     const outputs = outputsOf(child.pid);
+    const startTime = startTimeOf(child.pid);
     let stdout = "";
     let stderr = "";
     child.stdout!.on("data", (d) => (stdout += d));
@@ -75,7 +78,17 @@ export function startScript(
     const done = new Promise<ScriptResult>((resolve) => {
         child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
     });
-    return { child, done, outputs };
+    return { child, done, outputs, startTime };
+}
+
+/** Process `pid`'s start time (field 22 of /proc/PID/stat, in clock ticks since boot), or undefined when it has ended. */
+export function startTimeOf(pid: number | undefined): string | undefined {
+    try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    } catch {
+        return undefined;
+    }
 }
 
 /**
@@ -151,14 +164,20 @@ function processName(pid: number): string {
  */
 export async function killRun(run: Started, withinMs = 30_000): Promise<ScriptResult> {
     const session = run.child.pid!;
-    // The run's output pipes: as its shell got them at its start, and as it holds them now (it is alive until
-    // killed below); anonymous pipes and sockets only (outputsOf: never /dev/null or a file, which processes
-    // outside the run hold too).
-    const pipes = new Set<string>([...(run.outputs ?? []), ...outputsOf(session)]);
+    // Whether the number is still the run's: once its shell has ended and been reaped, with no process left in its
+    // session, the kernel hands the number to the next process, which may lead a session of its own (another test
+    // run, another engineer's shell). While a process of the run's session lives, the number cannot be reused.
+    const ours = () => {
+        const now = startTimeOf(session);
+        return now === undefined || run.startTime === undefined || now === run.startTime;
+    };
+    // The run's output pipes: as its shell got them at its start, and as it holds them now (while it is the run's);
+    // anonymous pipes and sockets only (outputsOf: never /dev/null or a file, which processes outside the run hold too).
+    const pipes = new Set<string>([...(run.outputs ?? []), ...(ours() ? outputsOf(session) : [])]);
     const deadline = Date.now() + withinMs;
     let live: number[] = [];
     for (;;) {
-        live = [...new Set([...sessionMembers(session), ...pipeHolders(pipes)])];
+        live = [...new Set([...(ours() ? sessionMembers(session) : []), ...pipeHolders(pipes)])];
         if (live.length === 0 || Date.now() > deadline) {
             break;
         }
