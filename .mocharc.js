@@ -91,6 +91,12 @@ const named = process.argv.slice(2).some((arg) => !arg.startsWith("-") && /\.ts$
 // stored count it pins at the production value.
 process.env.TEST_ONLY_GPG_S2K_COUNT = process.env.TEST_ONLY_GPG_S2K_COUNT || "1025";
 
+// The scripts' AWS helper forked from one process per worker that has botocore imported (tools/sandbox/helper-forks.py,
+// through tools/sandbox/scripts.ts baseEnv; scripts/README.md): about 0.08 s of CPU less per script run, some 350
+// helper starts in the script files. TEST_ONLY_AWS_HELPER_FORKS=0 starts each helper as a python3 of its own, as
+// production does; the runs a test holds a handle of (startScript: signals, kills) always do.
+process.env.TEST_ONLY_AWS_HELPER_FORKS = process.env.TEST_ONLY_AWS_HELPER_FORKS || "1";
+
 module.exports = {
     "node-option": [`require=${path.join(__dirname, "packages", "offline-plan", "register.cjs")}`],
     // Each file must leave the worker's environment and working directory as it found them (the next file runs in the same process).

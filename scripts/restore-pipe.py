@@ -25,8 +25,20 @@ import sys
 #       sequences' setval statements go to SETVAL_FILE (for the swap). Exit 0 when
 #       every session loaded and exited 0; 3 when a session failed (its stderr in ERR_DIR/worker-<n>.err,
 #       ERR_DIR/failed names it); 1 on anything unexpected in the stream (ERR_DIR/load.err).
-import re as _re
 import select as _select
+
+
+class _Re:
+    """The re module, imported at first use: restore-stage and restore-load parse text, restore-spool and
+    restore-fanout (started with the download, on the restore's critical path) never do, and importing re is a
+    quarter of their start (4 of 15 ms of CPU; bench/README.md section 5, h34-pystart)."""
+
+    def __getattr__(self, name):
+        import re
+        return getattr(re, name)
+
+
+_re = _Re()
 
 
 def _split_qualified(name):
@@ -40,7 +52,7 @@ def _split_qualified(name):
     return None, name
 
 
-_STAGED_TYPE = _re.compile(r'^[A-Za-z_][A-Za-z0-9_ ]*(\([0-9, ]+\))?[A-Za-z ]*(\[\])*( COLLATE (pg_catalog\.)?"[^"]+")?$')
+_STAGED_TYPE = r'^[A-Za-z_][A-Za-z0-9_ ]*(\([0-9, ]+\))?[A-Za-z ]*(\[\])*( COLLATE (pg_catalog\.)?"[^"]+")?$'
 
 
 def _staged_body(body):
@@ -73,7 +85,7 @@ def _staged_body(body):
             column_type, default = rest.split(" DEFAULT ", 1)
         # A type of pg_catalog (user types are qualified: refused by the caller), its modifiers, arrays, a
         # collation: no expression.
-        if not _STAGED_TYPE.match(column_type):
+        if not _re.match(_STAGED_TYPE, column_type):
             return None
         if default is not None:
             later.append(f"ALTER COLUMN {name} SET DEFAULT {default}")

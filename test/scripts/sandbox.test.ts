@@ -6,7 +6,7 @@ import { strict as assert } from "assert";
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { awsCall, createBucket, createSecret, killRun, outputsOf, putObject, ScriptResult, sharedMoto, Started, startTimeOf, tempDir } from "../../tools/sandbox/scripts";
+import { awsCall, baseEnv, createBucket, createSecret, killRun, outputsOf, putObject, resolvedHelperPython, SCRIPTS, ScriptResult, sharedMoto, Started, startTimeOf, tempDir } from "../../tools/sandbox/scripts";
 import { MotoServer, PgServer } from "../../tools/sandbox/servers";
 
 /** Whether process `pid` exists (signal 0). */
@@ -193,6 +193,160 @@ describe("tools/sandbox killRun: a killed run ends, whatever it left behind", fu
             assert.ok(!alive(daemon), "the daemon holding the run's original stderr outlived the run");
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
+
+describe("the scripts' AWS helpers forked by tools/sandbox/helper-forks.py (TEST_ONLY_AWS_HELPER_FORKS)", function () {
+    this.timeout(60_000);
+    let dir: string;
+    before(function () {
+        if (process.env.TEST_ONLY_AWS_HELPER_FORKS !== "1") {
+            this.skip();
+        }
+        dir = tempDir("oauth2-dr-helper-forks-test-");
+    });
+    after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
+
+    /**
+     * lib.sh's make_work_dir (which starts the helper) and aws_helper_ready in a bash with `env`, then `probe`
+     * (bash, with $HELPER: the forked helper's pid, the child of the server whose stderr is the run's
+     * aws-helper.err); the KEY=VALUE lines of stdout, and stderr.
+     */
+    function helperRun(env: Record<string, string>, probe: string, prefix = ""): Record<string, string> {
+        const script = `${prefix}
+            SCRIPT_NAME=forks-test; source "${SCRIPTS}/lib.sh"; make_work_dir; aws_helper_ready || exit 9
+            forks=$(dirname "$AWS_HELPER_PYTHON")
+            HELPER=""
+            for server in $(pgrep -f "helper-forks\\.py serve $forks/forks\\.sock"); do
+                for child in $(pgrep -P "$server"); do
+                    [[ "$(readlink /proc/$child/fd/2)" == "$WORK_DIR/aws-helper.err" ]] && HELPER=$child
+                done
+            done
+            echo "HELPER=$HELPER"
+            echo "CLIENT_ARGS=$(tr '\\0' ' ' </proc/$AWS_HELPER_PID/cmdline)"
+            ${probe}
+            remove_work_dir`;
+        const result = spawnSync("bash", ["-c", script], { cwd: dir, env: baseEnv({ AWS_REGION: "us-east-1", ...env }), encoding: "utf8" });
+        assert.equal(result.status, 0, result.stderr);
+        const lines = result.stdout.split("\n").filter((line) => line.includes("="));
+        return { ...Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1).trim()])), stderr: result.stderr };
+    }
+
+    it("the helper is a fork with the run's environment, working directory, file size limit and stderr (fd 3), and ends at once when its client is killed", function () {
+        const seen = helperRun(
+            { AWS_ENDPOINT_URL: "http://127.0.0.1:1", AWS_MAX_ATTEMPTS: "2", AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test" },
+            `
+            echo "LIMIT=$(awk '/^Max file size/ { print $4 }' /proc/$HELPER/limits)"
+            echo "CWD=$(readlink /proc/$HELPER/cwd)"
+            # The run's endpoint (its environment), its name (AWS_HELPER_LOG_NAME) on its stderr (fd 3).
+            aws_call GET /s3/size - bucket=forks-test key=k >/dev/null 2>&1
+            stop_aws_helper
+            # No wait: the client's exit (before stop_aws_helper's wait returns) sends the helper SIGIO, whose default
+            # action ends it; the kernel marks each thread with SIGKILL at once, though a loaded machine may not have
+            # run its exit yet: dead, a zombie, SIGKILL pending (SigPnd bit 9) or exiting (PF_EXITING), nothing else.
+            status=$(cat /proc/$HELPER/status 2>/dev/null)
+            state=$(awk '/^State/ { print $2 }' <<<"$status")
+            pending=$(awk '/^SigPnd/ { print $2 }' <<<"$status")
+            flags=$(cut -d' ' -f9 /proc/$HELPER/stat 2>/dev/null)
+            echo "AFTER_KILL=\${state:-gone} \${pending:-0} \${flags:-0}"`,
+            "ulimit -f 4096;",
+        );
+        assert.notEqual(seen.HELPER, "", `no forked helper found: ${JSON.stringify(seen)}`);
+        assert.match(seen.CLIENT_ARGS, /helper-forks-\S+\/python3 \S+\/scripts\/aws-helper\.py \S+\/aws\.sock \d+$/);
+        assert.equal(seen.LIMIT, String(4096 * 1024));
+        assert.equal(seen.CWD, dir);
+        assert.match(seen.stderr, /forks-test: no answer from http:\/\/127\.0\.0\.1:1 to HeadObject of s3:\/\/forks-test\/k \(attempt 1 of 2/);
+        const [state, pending, flags] = seen.AFTER_KILL.split(" ");
+        assert.ok(
+            state === "gone" || state === "Z" || (BigInt(`0x${pending}`) & 0x100n) !== 0n || (Number(flags) & 0x4) !== 0,
+            `the forked helper outlived its killed client (state ${state}, pending signals ${pending}, flags ${flags})`,
+        );
+    });
+
+    it("a run whose environment sets PYTHONPATH (a sitecustomize.py) starts its helper as python3 itself", function () {
+        const seen = helperRun({ PYTHONPATH: dir }, "");
+        assert.equal(seen.HELPER, "");
+        assert.match(seen.CLIENT_ARGS, new RegExp(`^${resolvedHelperPython()} ${path.join(SCRIPTS, "aws-helper.py")} \\S+/aws\\.sock \\d+$`));
+    });
+});
+
+describe("tools/sandbox/helper-forks.py's models parsed once, checked against the installed botocore", function () {
+    this.timeout(60_000);
+    const forks = path.join(__dirname, "..", "..", "tools", "sandbox", "helper-forks.py");
+
+    /**
+     * A helper's S3 and Secrets Manager clients (aws-helper.py's module code and warm_s3), in a python3 of its own,
+     * after `before` and with `after` run last (python; both may add to `extra`): their models' digests, S3's
+     * endpoint and a presigned URL's address, as JSON.
+     */
+    function helperClients(before: string, after: string): Record<string, unknown> {
+        const python = resolvedHelperPython();
+        assert.ok(python, "no python3 with botocore and s3transfer");
+        const helper = path.join(SCRIPTS, "aws-helper.py");
+        const program = [
+            "import hashlib, json, runpy, sys",
+            "extra = {}",
+            before,
+            `helper = {"__name__": "aws_helper", "__file__": ${JSON.stringify(helper)}}`,
+            `exec(compile(open(${JSON.stringify(helper)}).read(), ${JSON.stringify(helper)}, "exec"), helper)`,
+            "helper['warm_s3']()",
+            "s3 = helper['client']('s3'); secrets = helper['client']('secretsmanager'); s3.get_paginator('list_objects_v2')",
+            "model = lambda c: hashlib.sha256(json.dumps(c.meta.service_model._service_description, sort_keys=True).encode()).hexdigest()",
+            after,
+            "print(json.dumps({'s3': model(s3), 'secretsmanager': model(secrets), 'endpoint': s3.meta.endpoint_url, 'region': s3.meta.region_name,",
+            "                  'url': s3.generate_presigned_url('get_object', Params={'Bucket': 'b', 'Key': 'k'}).split('?')[0], **extra}))",
+        ].join("\n");
+        const result = spawnSync(python!, ["-c", program], {
+            encoding: "utf8",
+            env: {
+                PATH: process.env.PATH ?? "/usr/bin:/bin",
+                HOME: dir,
+                AWS_ACCESS_KEY_ID: "AKIAFORKS",
+                AWS_SECRET_ACCESS_KEY: "not-a-secret",
+                AWS_REGION: "eu-west-3",
+                AWS_CONFIG_FILE: "/dev/null",
+                AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+            },
+            timeout: 30_000,
+        });
+        assert.equal(result.status, 0, result.stderr);
+        return JSON.parse(result.stdout.trim().split("\n").pop()!) as Record<string, unknown>;
+    }
+
+    let dir: string;
+    before(() => (dir = tempDir("oauth2-dr-helper-models-")));
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("the helper's clients take every preloaded file they load (endpoints.json, S3's and Secrets Manager's models and rule sets), and are the same clients as without them", function () {
+        const preloaded = helperClients(
+            [
+                `forks = runpy.run_path(${JSON.stringify(forks)}, run_name="helper_forks")`,
+                "forks['preload']()",
+                "pre = forks['PRELOADED']",
+                "extra['found'] = sorted(name.split('/data/', 1)[1] for name, data in pre.items() if data is not None)",
+            ].join("\n"),
+            "extra['left'] = sorted(name.split('/data/', 1)[1] for name, data in pre.items() if data is not None)",
+        );
+        const plain = helperClients("", "");
+        // Found in the installed botocore (a renamed or moved data file is not found: preloading nothing is a failure).
+        const found = preloaded.found as string[];
+        for (const name of ["endpoints", "_retry", "partitions", "sdk-default-configuration"]) {
+            assert.ok(found.includes(name), `${name}.json not preloaded: ${found.join(", ")}`);
+        }
+        for (const kind of ["service-2", "endpoint-rule-set-1"]) {
+            assert.ok(found.some((name) => name.startsWith("s3/") && name.endsWith(`/${kind}`)), `S3's ${kind} not preloaded: ${found.join(", ")}`);
+            assert.ok(found.some((name) => name.startsWith("secretsmanager/") && name.endsWith(`/${kind}`)), `Secrets Manager's ${kind} not preloaded`);
+        }
+        // Taken by the clients (botocore still loads its data through JSONFileLoader.load_file, by these paths): only
+        // STS's files, which these clients never load, may be left.
+        assert.deepEqual(
+            (preloaded.left as string[]).filter((name) => !name.startsWith("sts/")),
+            [],
+            "preloaded files that botocore did not ask for: its loading changed shape",
+        );
+        for (const key of ["s3", "secretsmanager", "endpoint", "region", "url"]) {
+            assert.equal(preloaded[key], plain[key], `${key} differs with the preloaded files`);
         }
     });
 });

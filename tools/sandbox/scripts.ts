@@ -52,9 +52,19 @@ export function waitForStderr(run: Started, pattern: RegExp, timeoutMs: number):
  * Starts scripts/<name> with `env` on top of a minimal environment (not the test process's); with `stdin`, its
  * stdin is a pipe (child.stdin) instead of /dev/null.
  */
-export function startScript(name: string, env: Record<string, string>, args: string[] = [], options: { detached?: boolean; stdin?: boolean } = {}): Started {
+export function startScript(
+    name: string,
+    env: Record<string, string>,
+    args: string[] = [],
+    options: { detached?: boolean; stdin?: boolean; helperForks?: boolean } = {},
+): Started {
+    // A run a test holds a handle of (to signal it, kill it whole, read its progress) starts its AWS helper as
+    // production does, a python3 of the run, stopped or killed with it; only a run left to end by itself (runScript,
+    // helperForks) may get one forked by helper-forks.py (TEST_ONLY_AWS_HELPER_FORKS), which lives outside the run's
+    // session and dies when its client does, a moment later.
+    const real = !options.helperForks && env.AWS_HELPER_PYTHON === undefined ? resolvedHelperPython() : undefined;
     const child = spawn("bash", [path.join(SCRIPTS, name), ...args], {
-        env: baseEnv(env),
+        env: baseEnv(real ? { ...env, AWS_HELPER_PYTHON: real } : env),
         stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"],
         detached: options.detached ?? false,
     });
@@ -188,7 +198,7 @@ export async function killRun(run: Started, withinMs = 30_000): Promise<ScriptRe
 }
 
 export function runScript(name: string, env: Record<string, string>, args: string[] = []): Promise<ScriptResult> {
-    return startScript(name, env, args).done;
+    return startScript(name, env, args, { helperForks: true }).done;
 }
 
 let helperPython: string | undefined | null = null;
@@ -210,9 +220,77 @@ export function resolvedHelperPython(): string | undefined {
     return helperPython;
 }
 
+const FORKS_SCRIPT = path.join(__dirname, "helper-forks.py");
+let forksPython: string | undefined | null = null;
+
+/**
+ * With TEST_ONLY_AWS_HELPER_FORKS=1 (.mocharc.js sets it for the test suite; scripts/README.md), the scripts'
+ * AWS_HELPER_PYTHON: a client of this process's helper-forks.py server, which forks each script run's
+ * aws-helper.py from a process that has botocore imported already (about 0.08 s of CPU less per helper start;
+ * a script test file starts some 40). Started on first use, once per process (a mocha worker runs many files),
+ * under `setpriv --pdeathsig KILL` as moto is, and ended with the process. Unset (production, the bench, the
+ * drill's CLI), or when the server cannot start: the interpreter itself (resolvedHelperPython).
+ */
+function helperForksPython(python: string): string {
+    if (forksPython !== null) {
+        return forksPython ?? python;
+    }
+    forksPython = undefined;
+    const dir = tempDir("oauth2-dr-helper-forks-");
+    const socket = path.join(dir, "forks.sock");
+    const wrapper = path.join(dir, "python3");
+    // The scripts' own environment (baseEnv's), without PYTHON* settings: the client compares its run's with these
+    // (helper-forks.py START_SETTINGS: what the interpreter or an import reads once, HOME for botocore's cache paths).
+    const serverEnv = Object.fromEntries(Object.entries(baseEnv({})).filter(([name]) => !name.startsWith("PYTHON")));
+    const settings = Object.entries(serverEnv)
+        .filter(([name]) => ["LANG", "LC_ALL", "LC_CTYPE", "TZ", "HOME"].includes(name))
+        .map(([name, value]) => `${name}=${value}`)
+        .sort()
+        .join("\n");
+    const child = spawn("setpriv", ["--pdeathsig", "KILL", python, FORKS_SCRIPT, "serve", socket, String(process.pid)], { env: serverEnv, stdio: ["ignore", "ignore", "inherit"] });
+    child.unref();
+    process.once("exit", () => {
+        child.kill("SIGKILL");
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+    for (let waited = 0; !fs.existsSync(socket); waited += 20) {
+        if (child.exitCode !== null || waited > 20_000) {
+            return python;
+        }
+        spawnSync("sleep", ["0.02"]);
+    }
+    // Run as `python3 -S` (no site: a few milliseconds per start), helper-forks.py's client from its compiled code
+    // (kept beside the wrapper on first use).
+    const code = path.join(dir, "helper-forks.code");
+    fs.writeFileSync(
+        wrapper,
+        [
+            `#!${python} -S`,
+            "import marshal, os, sys",
+            `sys.argv[1:1] = ["client", ${JSON.stringify(socket)}, ${JSON.stringify(python)}, ${JSON.stringify(settings)}]`,
+            "try:",
+            `    with open(${JSON.stringify(code)}, "rb") as handle:`,
+            "        code = marshal.load(handle)",
+            "except (OSError, EOFError, ValueError, TypeError):",
+            `    with open(${JSON.stringify(FORKS_SCRIPT)}, "rb") as handle:`,
+            `        code = compile(handle.read(), ${JSON.stringify(FORKS_SCRIPT)}, "exec")`,
+            `    with open(f"${code}.{os.getpid()}", "wb") as handle:`,
+            "        marshal.dump(code, handle)",
+            `    os.rename(f"${code}.{os.getpid()}", ${JSON.stringify(code)})`,
+            `exec(code, {"__name__": "__main__", "__file__": ${JSON.stringify(FORKS_SCRIPT)}})`,
+            "",
+        ].join("\n"),
+        { mode: 0o755 },
+    );
+    forksPython = wrapper;
+    return wrapper;
+}
+
 export function baseEnv(env: Record<string, string>): Record<string, string> {
     const extraPath = env.EXTRA_PATH ? `${env.EXTRA_PATH}:` : "";
-    const python = resolvedHelperPython();
+    const real = resolvedHelperPython();
+    // A test's own AWS_HELPER_PYTHON (a python3 without botocore, a wrapper, the postgres user's) is used as it is.
+    const python = real && process.env.TEST_ONLY_AWS_HELPER_FORKS === "1" && env.AWS_HELPER_PYTHON === undefined ? helperForksPython(real) : real;
     return {
         PATH: `${extraPath}${PG_BIN}:${process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin"}`,
         HOME: env.HOME ?? os.tmpdir(),
