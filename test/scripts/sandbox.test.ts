@@ -6,7 +6,7 @@ import { strict as assert } from "assert";
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { awsCall, createBucket, createSecret, killRun, putObject, ScriptResult, sharedMoto, Started } from "../../tools/sandbox/scripts";
+import { awsCall, createBucket, createSecret, killRun, outputsOf, putObject, ScriptResult, sharedMoto, Started, startTimeOf, tempDir } from "../../tools/sandbox/scripts";
 import { MotoServer, PgServer } from "../../tools/sandbox/servers";
 
 /** Whether process `pid` exists (signal 0). */
@@ -122,7 +122,12 @@ describe("tools/sandbox killRun: a killed run ends, whatever it left behind", fu
         let stderr = "";
         child.stderr!.on("data", (d) => (stderr += d));
         const done = new Promise<ScriptResult>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout: "", stderr })));
-        return { child, done };
+        return { child, done, outputs: outputsOf(child.pid), startTime: startTimeOf(child.pid) };
+    }
+
+    /** The first line the run writes to `stream`, as a number (a pid). */
+    function firstNumber(stream: NodeJS.ReadableStream): Promise<number> {
+        return new Promise<number>((resolve) => stream.once("data", (d) => resolve(Number(String(d).trim()))));
     }
 
     it("kills a process that left the run's session but holds its stderr (a daemon, as gpg-agent is), so the run ends", async function () {
@@ -136,5 +141,58 @@ describe("tools/sandbox killRun: a killed run ends, whatever it left behind", fu
             await new Promise((r) => setTimeout(r, 50)); // reaped by init
         }
         assert.ok(!alive(daemon), "the process that left the session outlived the run");
+    });
+
+    it("spares a process outside the run that holds what the run's shell has on stderr at the kill (a file here; /dev/null during a `wait 2>/dev/null`)", async function () {
+        // h34: during a script's `wait $pid 2>/dev/null` its shell's stderr is /dev/null, and killRun killed every
+        // process of the machine with /dev/null open. A file stands in for it: only the bystander holds it besides the run.
+        const dir = tempDir("oauth2-dr-killrun-");
+        const file = path.join(dir, "redirected");
+        const held = fs.openSync(file, "a");
+        const bystander = spawn("sleep", ["300"], { stdio: ["ignore", held, "ignore"] });
+        fs.closeSync(held);
+        try {
+            const run = started(`exec 2>>'${file}'; echo $$; sleep 300`);
+            await firstNumber(run.child.stdout!);
+            const result = await killRun(run, 20_000);
+            assert.equal(result.signal, "SIGKILL");
+            assert.ok(alive(bystander.pid!), "killRun killed a process outside the run that holds the file the run's stderr was redirected to");
+        } finally {
+            bystander.kill("SIGKILL");
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("kills nothing of a session whose leader's number now belongs to another process (another start time: a reused pid)", async function () {
+        // A session (leader and member) that is not the run's: the run object names its leader's pid but another start
+        // time, as when the run's shell has ended and the number was handed to a new session leader.
+        const other = started("sleep 300 & echo $!; wait");
+        const member = await firstNumber(other.child.stdout!);
+        const run: Started = { child: other.child, done: other.done, outputs: [], startTime: "1" };
+        try {
+            await assert.rejects(killRun(run, 1000), /has not ended after 1000 ms/);
+            assert.ok(alive(other.child.pid!) && alive(member), "killRun killed the session of a process that only has the run's old number");
+        } finally {
+            process.kill(-other.child.pid!, "SIGKILL");
+        }
+    });
+
+    it("kills a daemon that holds the run's stderr as it started even after the shell redirected its own (the pipes are read at the start)", async function () {
+        const dir = tempDir("oauth2-dr-killrun-");
+        try {
+            // The daemon keeps the run's original stderr (not its stdout); then the shell's own stderr goes to a file.
+            const run = started(`setsid bash -c 'echo $$; exec sleep 300' </dev/null >'${dir}/daemon.pid' & until [ -s '${dir}/daemon.pid' ]; do sleep 0.01; done; exec 2>>'${dir}/redirected'; echo ready; sleep 300`);
+            await new Promise<void>((resolve) => run.child.stdout!.once("data", () => resolve()));
+            const daemon = Number(fs.readFileSync(path.join(dir, "daemon.pid"), "utf8").trim());
+            assert.ok(alive(daemon));
+            const result = await killRun(run, 20_000);
+            assert.equal(result.signal, "SIGKILL");
+            for (let waited = 0; alive(daemon) && waited < 5000; waited += 50) {
+                await new Promise((r) => setTimeout(r, 50));
+            }
+            assert.ok(!alive(daemon), "the daemon holding the run's original stderr outlived the run");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });

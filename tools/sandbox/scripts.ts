@@ -27,6 +27,10 @@ export function explain(result: ScriptResult): string {
 export interface Started {
     child: ChildProcess;
     done: Promise<ScriptResult>;
+    /** The run's own output pipes as its shell got them ("socket:[N]": node's stdio), read as it started (outputsOf). */
+    outputs?: string[];
+    /** Its shell's start time (/proc/PID/stat), read as it started: its pid is its alone while the two agree (startTimeOf). */
+    startTime?: string;
 }
 
 /** Resolves when the started script has written `pattern` to stderr; rejects after `timeoutMs`, quoting what it saw. */
@@ -54,6 +58,9 @@ export function startScript(name: string, env: Record<string, string>, args: str
         stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"],
         detached: options.detached ?? false,
     });
+    // Read now: spawn returns once bash has been exec'd, before it runs a line of the script.
+    const outputs = outputsOf(child.pid);
+    const startTime = startTimeOf(child.pid);
     let stdout = "";
     let stderr = "";
     child.stdout!.on("data", (d) => (stdout += d));
@@ -61,7 +68,38 @@ export function startScript(name: string, env: Record<string, string>, args: str
     const done = new Promise<ScriptResult>((resolve) => {
         child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
     });
-    return { child, done };
+    return { child, done, outputs, startTime };
+}
+
+/** Process `pid`'s start time (field 22 of /proc/PID/stat, in clock ticks since boot), or undefined when it has ended. */
+export function startTimeOf(pid: number | undefined): string | undefined {
+    try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    } catch {
+        return undefined;
+    }
+}
+
+/**
+ * The anonymous pipes and sockets on process `pid`'s stdout and stderr ("pipe:[N]", "socket:[N]"), from /proc. Nothing
+ * else: a shell's fd 1 or 2 is /dev/null or a file while a command redirects it (`wait $pid 2>/dev/null`, and a
+ * trap that interrupts such a command runs with it), and every process on the machine has /dev/null open. An
+ * anonymous pipe's or socket's inode is this run's alone.
+ */
+export function outputsOf(pid: number | undefined): string[] {
+    const found: string[] = [];
+    for (const fd of [1, 2]) {
+        try {
+            const link = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+            if (/^(pipe|socket):\[\d+\]$/.test(link)) {
+                found.push(link);
+            }
+        } catch {
+            // the process has ended already
+        }
+    }
+    return found;
 }
 
 /** The live processes (not zombies) whose session is `session`, from /proc. */
@@ -116,19 +154,20 @@ function processName(pid: number): string {
  */
 export async function killRun(run: Started, withinMs = 30_000): Promise<ScriptResult> {
     const session = run.child.pid!;
-    // The run's output pipes, as its shell holds them (it is alive until killed below).
-    const pipes = new Set<string>();
-    for (const fd of [1, 2]) {
-        try {
-            pipes.add(fs.readlinkSync(`/proc/${session}/fd/${fd}`));
-        } catch {
-            // the shell has ended already
-        }
-    }
+    // Whether the number is still the run's: once its shell has ended and been reaped, with no process left in its
+    // session, the kernel hands the number to the next process, which may lead a session of its own (another test
+    // run, another engineer's shell). While a process of the run's session lives, the number cannot be reused.
+    const ours = () => {
+        const now = startTimeOf(session);
+        return now === undefined || run.startTime === undefined || now === run.startTime;
+    };
+    // The run's output pipes: as its shell got them at its start, and as it holds them now (while it is the run's);
+    // anonymous pipes and sockets only (outputsOf: never /dev/null or a file, which processes outside the run hold too).
+    const pipes = new Set<string>([...(run.outputs ?? []), ...(ours() ? outputsOf(session) : [])]);
     const deadline = Date.now() + withinMs;
     let live: number[] = [];
     for (;;) {
-        live = [...new Set([...sessionMembers(session), ...pipeHolders(pipes)])];
+        live = [...new Set([...(ours() ? sessionMembers(session) : []), ...pipeHolders(pipes)])];
         if (live.length === 0 || Date.now() > deadline) {
             break;
         }
