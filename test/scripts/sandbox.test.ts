@@ -177,6 +177,39 @@ describe("tools/sandbox killRun: a killed run ends, whatever it left behind", fu
         }
     });
 
+    it("after the run's shell was reaped, kills a session of its number only when a member started before the reaping (else it took the freed number later)", async function () {
+        // A session whose leader has ended, its member left: the run's orphan, or, the number reused, another's
+        // session whose leader ended too (a pipeline's first command, a daemon's intermediate process).
+        const leader = spawn("bash", ["-c", "sleep 300 >/dev/null 2>&1 & echo $!"], { stdio: ["ignore", "pipe", "ignore"], detached: true });
+        const member = await firstNumber(leader.stdout!);
+        await new Promise((r) => leader.once("close", r));
+        const since = startTimeOf(member)!;
+        const runs = () => startTimeOf(member) === since && !fs.readFileSync(`/proc/${member}/stat`, "utf8").includes(") Z ");
+        /** A run whose shell node reaped at `reapedTick`, its number now the ended leader's. */
+        const reaped = async (reapedTick: number): Promise<Started> => {
+            const child = spawn("true", { stdio: "ignore", detached: true });
+            const done = new Promise<ScriptResult>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout: "", stderr: "" })));
+            await done;
+            Object.defineProperty(child, "pid", { value: leader.pid });
+            return { child, done, outputs: [], startTime: "1", reapedTick };
+        };
+        try {
+            assert.ok(runs() && startTimeOf(leader.pid) === undefined, "the session's leader ended, its member runs");
+            await killRun(await reaped(Number(since) - 1));
+            await new Promise((r) => setTimeout(r, 300));
+            assert.ok(runs(), "killRun killed a session that took the run's number after the run's shell was reaped");
+            await killRun(await reaped(Number(since) + 1));
+            for (let waited = 0; runs() && waited < 5000; waited += 50) {
+                await new Promise((r) => setTimeout(r, 50));
+            }
+            assert.ok(!runs(), "the run's orphan (started before its shell was reaped) outlived killRun");
+        } finally {
+            if (runs()) {
+                process.kill(member, "SIGKILL");
+            }
+        }
+    });
+
     it("kills a daemon that holds the run's stderr as it started even after the shell redirected its own (the pipes are read at the start)", async function () {
         const dir = tempDir("oauth2-dr-killrun-");
         try {
