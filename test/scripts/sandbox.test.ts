@@ -6,7 +6,7 @@ import { strict as assert } from "assert";
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { awsCall, createBucket, createSecret, killRun, outputsOf, putObject, ScriptResult, sharedMoto, Started, startTimeOf, tempDir } from "../../tools/sandbox/scripts";
+import { awsCall, createBucket, createSecret, killRun, killRunAfter, outputsOf, putObject, ScriptResult, sharedMoto, Started, startTimeOf, tempDir } from "../../tools/sandbox/scripts";
 import { MotoServer, PgServer } from "../../tools/sandbox/servers";
 
 /** Whether process `pid` exists (signal 0). */
@@ -208,6 +208,24 @@ describe("tools/sandbox killRun: a killed run ends, whatever it left behind", fu
                 process.kill(member, "SIGKILL");
             }
         }
+    });
+
+    it("killRunAfter ends a run whose shell has ended but whose job (a process group of its own, set -m) holds its output", async function () {
+        const run = started("set -m; sleep 300 & echo $!");
+        const job = await firstNumber(run.child.stdout!);
+        await new Promise((r) => run.child.once("exit", r));
+        assert.ok(alive(job), "the job outlives the shell");
+        killRunAfter(run, 200);
+        let timer: NodeJS.Timeout | undefined;
+        const result = await Promise.race([
+            run.done,
+            new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the run has not ended 20 s after killRunAfter (its job ${job} holds its stdout)`)), 20_000))),
+        ]).finally(() => clearTimeout(timer));
+        assert.equal(result.code, 0, "the shell's own exit");
+        for (let waited = 0; alive(job) && waited < 5000; waited += 50) {
+            await new Promise((r) => setTimeout(r, 50));
+        }
+        assert.ok(!alive(job), "the run's job outlived killRunAfter");
     });
 
     it("kills a daemon that holds the run's stderr as it started even after the shell redirected its own (the pipes are read at the start)", async function () {

@@ -204,6 +204,21 @@ export async function killRun(run: Started, withinMs = 30_000): Promise<ScriptRe
     return Promise.race([run.done, timeout]);
 }
 
+/**
+ * A bound on a wait for `run` (detached): kills it as killRun does when it has not ended after `ms`, so that the
+ * test fails on the killed run's result instead of waiting out mocha's timeout. Not `process.kill(-pid)`: the
+ * shell's group is not the run (set -m puts each job in a group of its own, and those jobs keep its output pipes
+ * open, so the run does not end), and once the shell has ended and been reaped that group's id may be another's
+ * (or no one's: ESRCH, thrown from the timer, fails whatever test runs then). Cancelled when the run ends.
+ */
+export function killRunAfter(run: Started, ms: number): () => void {
+    const timer = setTimeout(() => {
+        killRun(run).catch((error: Error) => console.error(`killRunAfter(${ms} ms): ${error.message}`));
+    }, ms);
+    void run.done.then(() => clearTimeout(timer));
+    return () => clearTimeout(timer);
+}
+
 export function runScript(name: string, env: Record<string, string>, args: string[] = []): Promise<ScriptResult> {
     return startScript(name, env, args).done;
 }
