@@ -454,24 +454,47 @@ kill_job() {
 # has that pid. A pid is reused once its process has ended (within a minute where processes start by the
 # thousands: pid_max is often 32768); a pid and its start time name one process for good. Read by bash itself:
 # no process is started.
-PROC_START="" PROC_PPID="" PROC_STATE=""
+# Also PROC_PGRP and PROC_SESSION: its process group and session.
+PROC_START="" PROC_PPID="" PROC_STATE="" PROC_PGRP="" PROC_SESSION=""
 proc_start() {
     # IFS of its own: a trap that interrupts `IFS= read ...` (db-backup.sh's psql_ask, SIGTERM while a count
     # waits) runs with that empty IFS, which left the fields unsplit, and the cleanup died on fields[1] (set -u).
     local stat fields IFS=' '
-    PROC_START="" PROC_PPID="" PROC_STATE=""
+    PROC_START="" PROC_PPID="" PROC_STATE="" PROC_PGRP="" PROC_SESSION=""
     { read -r stat </proc/"$1"/stat; } 2>/dev/null || return 1
-    # After "(comm) ": state, ppid, ..., starttime (the 20th); comm may hold spaces and parentheses.
+    # After "(comm) ": state, ppid, pgrp, session, ..., starttime (the 20th); comm may hold spaces and parentheses.
     read -ra fields <<<"${stat##*) }"
-    PROC_STATE=${fields[0]:-} PROC_PPID=${fields[1]:-} PROC_START=${fields[19]:-}
+    PROC_STATE=${fields[0]:-} PROC_PPID=${fields[1]:-} PROC_PGRP=${fields[2]:-} PROC_SESSION=${fields[3]:-} PROC_START=${fields[19]:-}
+}
+
+# run_group PGID: whether process group PGID (its leader gone) is in this shell's session, the run's: a job's
+# group whose leader has ended. Its id stays taken while it has members, but once they have ended too it can be
+# a new process's, and the leader of a new group may end before its members (a pipeline's first command, a
+# daemon's intermediate process, another run's job): that group is someone else's. A group lies within one
+# session (setpgid cannot join one of another), so one member in this session is enough. Scans /proc: only
+# called for a group without a leader, which exists.
+run_group() {
+    local group=$1 session entry
+    kill -0 -- "-$group" 2>/dev/null || return 1
+    proc_start "$BASHPID" || return 1
+    session=$PROC_SESSION
+    for entry in /proc/[1-9]*/stat; do
+        entry=${entry#/proc/}
+        proc_start "${entry%/stat}" || continue
+        [[ "$PROC_PGRP" == "$group" ]] || continue
+        [[ "$PROC_SESSION" == "$session" ]]
+        return
+    done
+    return 1
 }
 
 # kill_own SIGNAL PID [START]: signals a job of this run with its process group (set -m: each job its own), only
 # while PID is still that job: with START (proc_start's, taken when the job was noted), the process of that pid
 # and start time; without, a child of this shell. The pid of a job that has ended may be another process's by
 # now: a kill of it, or of its group, hits an unrelated process (every restore's cleanup killed each job it had
-# noted, the long-ended ones too). When no process has the pid, its group alone is signalled: a group's id stays taken while any
-# member lives, so only the job's orphans can be in it.
+# noted, the long-ended ones too). When no process has the pid, its group alone is signalled, and only while it is
+# in the run's session (run_group): its id stays taken while a member of the job lives, but a group of that id
+# whose members all ended may be another's by now, with its own leader gone too.
 kill_own() {
     local signal=$1 pid=$2 start=${3:-}
     [[ "$pid" =~ ^[1-9][0-9]*$ ]] || return 0
@@ -482,7 +505,7 @@ kill_own() {
             [[ "$PROC_PPID" == "$$" || "$PROC_PPID" == "$BASHPID" ]] || return 0
         fi
         kill "-$signal" -- "-$pid" 2>/dev/null || kill "-$signal" "$pid" 2>/dev/null || true
-    else
+    elif run_group "$pid"; then
         kill "-$signal" -- "-$pid" 2>/dev/null || true
     fi
 }

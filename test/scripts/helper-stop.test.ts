@@ -8,7 +8,7 @@ import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { baseEnv, explain, SCRIPTS, startScript, tempDir } from "../../tools/sandbox/scripts";
+import { baseEnv, explain, killRunAfter, SCRIPTS, startScript, tempDir } from "../../tools/sandbox/scripts";
 
 describe("lib.sh stop_aws_helper", function () {
     this.timeout(60_000);
@@ -21,11 +21,11 @@ describe("lib.sh stop_aws_helper", function () {
         const name = `deaf-helper-${path.basename(dir)}`;
         fs.writeFileSync(helper, `#!/bin/bash\ntrap '' TERM\nexec -a ${name} sleep 300\n`, { mode: 0o755 });
         const run = startScript("wal-archive.sh", { BUCKET: "helper-stop-bucket", AWS_HELPER_PYTHON: helper, TMPDIR: dir }, ["archive"], { detached: true });
-        // Without the fix the script waits for the helper for ever: end the whole run's group well before the
-        // test's timeout, so that it fails on the exit code below instead of hanging.
-        const stop = setTimeout(() => process.kill(-run.child.pid!, "SIGKILL"), 20_000);
+        // Without the fix the script waits for the helper for ever: kill the whole run (killRunAfter) well before
+        // the test's timeout, so that it fails on the exit code below instead of hanging.
+        const stop = killRunAfter(run, 20_000);
         const result = await run.done;
-        clearTimeout(stop);
+        stop();
         const left = spawnSync("pgrep", ["-f", name], { encoding: "utf8" }).stdout.trim();
         if (left) {
             spawnSync("kill", ["-KILL", ...left.split("\n")]);

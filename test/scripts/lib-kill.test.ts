@@ -21,6 +21,16 @@ function running(pid: number): boolean {
     }
 }
 
+/** The start time of process `pid` (/proc/PID/stat field 22), "" when there is none: a pid and it name one process. */
+function startTime(pid: number): string {
+    try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    } catch {
+        return "";
+    }
+}
+
 /** A moment for a signal sent to end its process (a loaded machine may not run it at once). */
 function signalled(): Promise<void> {
     return new Promise((r) => setTimeout(r, 300));
@@ -105,6 +115,36 @@ describe("lib.sh: a job's pid is killed only while it is that job", function () 
         const job = Number(lib("set -m; sleep 300 </dev/null >/dev/null 2>&1 & pid=$!; IFS=''; kill_job $pid; echo $pid", dir).trim());
         await signalled();
         assert.ok(!running(job), "kill_job left its job running");
+    });
+
+    it("restore_kill_jobs and kill_job: an ended job's pid that is now the id of someone else's group, its leader gone too, is left alone", async function () {
+        // Someone else's group whose leader ended before its member (a pipeline's first command, a daemon's
+        // intermediate process): bash leads a session and group of its own, starts a sleep in it and exits. A
+        // noted job that ended, whose pid is that group's id, names no process; its group is not the run's.
+        const leader = spawn("bash", ["-c", "sleep 300 >/dev/null 2>&1 & echo $!"], { detached: true, stdio: ["ignore", "pipe", "ignore"] });
+        let out = "";
+        leader.stdout!.on("data", (d) => (out += d));
+        await new Promise((r) => leader.once("close", r));
+        const member = Number(out.trim());
+        const group = leader.pid!;
+        const since = startTime(member);
+        try {
+            assert.ok(running(member) && !running(group), "the group's leader ended, its member runs");
+            assert.equal(fs.readFileSync(`/proc/${member}/stat`, "utf8").split(") ")[1].split(" ")[2], String(group), "the member is in the leader's group");
+            const job = lib("sleep 0 & pid=$!; restore_note_job $pid; wait $pid; echo $pid", dir).trim();
+            const jobs = path.join(dir, "restore.jobs");
+            fs.writeFileSync(jobs, fs.readFileSync(jobs, "utf8").replace(new RegExp(`^${job}\\b`), String(group)));
+            lib("restore_kill_jobs", dir);
+            await signalled();
+            assert.ok(running(member), "restore_kill_jobs killed the group of a process that is not the run's");
+            lib(`kill_job ${group}`, dir);
+            await signalled();
+            assert.ok(running(member), "kill_job killed the group of a process that is not the shell's job");
+        } finally {
+            if (startTime(member) === since) {
+                process.kill(member, "SIGKILL");
+            }
+        }
     });
 
     it("kill_own: a job whose leader has ended still has its group's members killed (their group id cannot be reused)", async function () {

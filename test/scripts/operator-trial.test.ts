@@ -15,7 +15,7 @@ import * as path from "path";
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import { OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
 import { tableChecksums } from "../support/checksums";
-import { baseEnv, createBucket, createSecret, explain, getObject, listKeys, putObject, runScript, ScriptResult, SCRIPTS, scriptEnv, startScript, tempDir, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
+import { baseEnv, createBucket, createSecret, explain, getObject, killRunAfter, listKeys, putObject, runScript, ScriptResult, SCRIPTS, scriptEnv, startScript, tempDir, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
 import { LOCALHOST, MotoServer, PG_BIN } from "../../tools/sandbox/servers";
 
 describe("the scripts under operator faults: silent database endpoint, unusable scratch directory, stalled download", function () {
@@ -90,10 +90,10 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
                     env.TEST_ONLY_PGCONNECT_TIMEOUT_DEFAULT = "2";
                     const run = startScript(name, env, args, { detached: true });
                     // Without a connect timeout libpq waits forever (SIGTERM too waits for psql): end the whole
-                    // run's process group after far more than the default timeout, so that the test fails, not hangs.
-                    const stop = setTimeout(() => process.kill(-run.child.pid!, "SIGKILL"), 90_000);
+                    // run (killRunAfter) after far more than the default timeout, so that the test fails, not hangs.
+                    const stop = killRunAfter(run, 90_000);
                     const result = await run.done;
-                    clearTimeout(stop);
+                    stop();
                     return [name, result];
                 }),
             );
@@ -143,9 +143,9 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
                 });
                 void run.done.then(() => resolve());
             });
-            const stop = setTimeout(() => process.kill(-run.child.pid!, "SIGKILL"), 60_000);
+            const stop = killRunAfter(run, 60_000);
             const result = await run.done;
-            clearTimeout(stop);
+            stop();
             assert.equal(result.code, 4, explain(result));
             assert.match(result.stderr, /ERROR: download of the dump s3:\/\/stall-bucket\/\S+ failed: curl: \(28\)/, explain(result));
             assert.equal(sums(), before);
@@ -165,9 +165,9 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
             const env = { ...scriptEnv(servers.pg, servers.moto, "frozen-bucket", servers.passphrase), AWS_ENDPOINT_URL: frozen.endpoint, AWS_MAX_ATTEMPTS: "2", AWS_HELPER_READ_TIMEOUT: "1" };
             const run = startScript("restore.sh", env, ["--yes"], { detached: true });
             // botocore's own read timeout is 60 s: end the run well before, so that the test fails without the setting.
-            const stop = setTimeout(() => process.kill(-run.child.pid!, "SIGKILL"), 40_000);
+            const stop = killRunAfter(run, 40_000);
             const result = await run.done;
-            clearTimeout(stop);
+            stop();
             assert.equal(result.code, 4, explain(result));
             assert.match(result.stderr, /ERROR: cannot list s3:\/\/frozen-bucket\/database\/manifests\/: Read timeout on endpoint URL/, explain(result));
             // Each attempt that got no answer is said as it happens, not only the final error.
@@ -183,9 +183,9 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         try {
             const env = { ...scriptEnv(servers.pg, servers.moto, "frozen-bucket", servers.passphrase), AWS_ENDPOINT_URL: frozen.endpoint, AWS_MAX_ATTEMPTS: "1", AWS_HELPER_READ_TIMEOUT: "4", AWS_HELPER_WAIT_NOTICE_SECONDS: "1" };
             const run = startScript("restore.sh", env, ["--yes"], { detached: true });
-            const stop = setTimeout(() => process.kill(-run.child.pid!, "SIGKILL"), 40_000);
+            const stop = killRunAfter(run, 40_000);
             const result = await run.done;
-            clearTimeout(stop);
+            stop();
             assert.equal(result.code, 4, explain(result));
             const port = frozen.port;
             assert.match(result.stderr, new RegExp(`restore: waiting for an answer from http://127\\.0\\.0\\.1:${port} to ListObjectsV2 of s3://frozen-bucket/database/manifests/ \\(\\d+ s so far; at most 4 s per attempt, AWS_HELPER_READ_TIMEOUT\\)\n(.*\n)*.*restore: no answer from .* ListObjectsV2 of s3://frozen-bucket/database/manifests/ \\(attempt 1 of 1`), explain(result));

@@ -6,7 +6,7 @@ import { strict as assert } from "assert";
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { awsCall, baseEnv, createBucket, createSecret, killRun, outputsOf, putObject, resolvedHelperPython, SCRIPTS, ScriptResult, sharedMoto, Started, startTimeOf, tempDir } from "../../tools/sandbox/scripts";
+import { awsCall, baseEnv, createBucket, createSecret, killRun, killRunAfter, outputsOf, putObject, resolvedHelperPython, SCRIPTS, ScriptResult, sharedMoto, Started, startTimeOf, tempDir } from "../../tools/sandbox/scripts";
 import { MotoServer, PgServer } from "../../tools/sandbox/servers";
 
 /** Whether process `pid` exists (signal 0). */
@@ -175,6 +175,57 @@ describe("tools/sandbox killRun: a killed run ends, whatever it left behind", fu
         } finally {
             process.kill(-other.child.pid!, "SIGKILL");
         }
+    });
+
+    it("after the run's shell was reaped, kills a session of its number only when a member started before the reaping (else it took the freed number later)", async function () {
+        // A session whose leader has ended, its member left: the run's orphan, or, the number reused, another's
+        // session whose leader ended too (a pipeline's first command, a daemon's intermediate process).
+        const leader = spawn("bash", ["-c", "sleep 300 >/dev/null 2>&1 & echo $!"], { stdio: ["ignore", "pipe", "ignore"], detached: true });
+        const member = await firstNumber(leader.stdout!);
+        await new Promise((r) => leader.once("close", r));
+        const since = startTimeOf(member)!;
+        const runs = () => startTimeOf(member) === since && !fs.readFileSync(`/proc/${member}/stat`, "utf8").includes(") Z ");
+        /** A run whose shell node reaped at `reapedTick`, its number now the ended leader's. */
+        const reaped = async (reapedTick: number): Promise<Started> => {
+            const child = spawn("true", { stdio: "ignore", detached: true });
+            const done = new Promise<ScriptResult>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout: "", stderr: "" })));
+            await done;
+            Object.defineProperty(child, "pid", { value: leader.pid });
+            return { child, done, outputs: [], startTime: "1", reapedTick };
+        };
+        try {
+            assert.ok(runs() && startTimeOf(leader.pid) === undefined, "the session's leader ended, its member runs");
+            await killRun(await reaped(Number(since) - 1));
+            await new Promise((r) => setTimeout(r, 300));
+            assert.ok(runs(), "killRun killed a session that took the run's number after the run's shell was reaped");
+            await killRun(await reaped(Number(since) + 1));
+            for (let waited = 0; runs() && waited < 5000; waited += 50) {
+                await new Promise((r) => setTimeout(r, 50));
+            }
+            assert.ok(!runs(), "the run's orphan (started before its shell was reaped) outlived killRun");
+        } finally {
+            if (runs()) {
+                process.kill(member, "SIGKILL");
+            }
+        }
+    });
+
+    it("killRunAfter ends a run whose shell has ended but whose job (a process group of its own, set -m) holds its output", async function () {
+        const run = started("set -m; sleep 300 & echo $!");
+        const job = await firstNumber(run.child.stdout!);
+        await new Promise((r) => run.child.once("exit", r));
+        assert.ok(alive(job), "the job outlives the shell");
+        killRunAfter(run, 200);
+        let timer: NodeJS.Timeout | undefined;
+        const result = await Promise.race([
+            run.done,
+            new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the run has not ended 20 s after killRunAfter (its job ${job} holds its stdout)`)), 20_000))),
+        ]).finally(() => clearTimeout(timer));
+        assert.equal(result.code, 0, "the shell's own exit");
+        for (let waited = 0; alive(job) && waited < 5000; waited += 50) {
+            await new Promise((r) => setTimeout(r, 50));
+        }
+        assert.ok(!alive(job), "the run's job outlived killRunAfter");
     });
 
     it("kills a daemon that holds the run's stderr as it started even after the shell redirected its own (the pipes are read at the start)", async function () {

@@ -31,6 +31,8 @@ export interface Started {
     outputs?: string[];
     /** Its shell's start time (/proc/PID/stat), read as it started: its pid is its alone while the two agree (startTimeOf). */
     startTime?: string;
+    /** When node reaped its shell, in clock ticks after boot as /proc/PID/stat's start times (clockTick); unset before. */
+    reapedTick?: number;
 }
 
 /** Resolves when the started script has written `pattern` to stderr; rejects after `timeoutMs`, quoting what it saw. */
@@ -78,7 +80,17 @@ export function startScript(
     const done = new Promise<ScriptResult>((resolve) => {
         child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
     });
-    return { child, done, outputs, startTime };
+    const started: Started = { child, done, outputs, startTime };
+    // Node reaps the shell and emits "exit" in one callback: from then on its number may be handed to another process.
+    child.once("exit", () => (started.reapedTick = clockTick()));
+    return started;
+}
+
+let clockTicksPerSecond = 0;
+/** Now, in clock ticks after boot: the unit of /proc/PID/stat's start times. */
+export function clockTick(): number {
+    clockTicksPerSecond ||= Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+    return Math.floor(Number(fs.readFileSync("/proc/uptime", "utf8").split(" ")[0]) * clockTicksPerSecond);
 }
 
 /** Process `pid`'s start time (field 22 of /proc/PID/stat, in clock ticks since boot), or undefined when it has ended. */
@@ -112,16 +124,16 @@ export function outputsOf(pid: number | undefined): string[] {
     return found;
 }
 
-/** The live processes (not zombies) whose session is `session`, from /proc. */
-function sessionMembers(session: number): number[] {
-    const members: number[] = [];
+/** The live processes (not zombies) whose session is `session`, from /proc, with their start times (clock ticks). */
+function sessionMembers(session: number): { pid: number; start: number }[] {
+    const members: { pid: number; start: number }[] = [];
     for (const entry of fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e))) {
         try {
             const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-            // After "(comm)": state, ppid, pgrp, session.
-            const [state, , , sid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-            if (state !== "Z" && Number(sid) === session) {
-                members.push(Number(entry));
+            // After "(comm)": state, ppid, pgrp, session, ..., starttime (the 20th).
+            const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+            if (fields[0] !== "Z" && Number(fields[3]) === session) {
+                members.push({ pid: Number(entry), start: Number(fields[19]) });
             }
         } catch {
             // ended meanwhile
@@ -167,17 +179,22 @@ export async function killRun(run: Started, withinMs = 30_000): Promise<ScriptRe
     // Whether the number is still the run's: once its shell has ended and been reaped, with no process left in its
     // session, the kernel hands the number to the next process, which may lead a session of its own (another test
     // run, another engineer's shell). While a process of the run's session lives, the number cannot be reused.
-    const ours = () => {
-        const now = startTimeOf(session);
-        return now === undefined || run.startTime === undefined || now === run.startTime;
-    };
+    // When no process has the number, a session of that id is the run's only if one of its members started before
+    // node reaped the shell (reapedTick): a session that took the freed number later (its leader ended too, its
+    // members left: a pipeline, a daemon's intermediate process) has none. Decided once: while the loop below finds
+    // members the id stays taken, so the session it kills is the one it decided on (a number that changes hands
+    // between two scans, 50 ms, would need the pids to come round).
+    const now = startTimeOf(session);
+    const shellIsRuns = now !== undefined && (run.startTime === undefined || now === run.startTime);
+    const reapedTick = run.reapedTick;
+    const sessionIsRuns = now === undefined ? reapedTick === undefined || sessionMembers(session).some((m) => m.start < reapedTick) : shellIsRuns;
     // The run's output pipes: as its shell got them at its start, and as it holds them now (while it is the run's);
     // anonymous pipes and sockets only (outputsOf: never /dev/null or a file, which processes outside the run hold too).
-    const pipes = new Set<string>([...(run.outputs ?? []), ...(ours() ? outputsOf(session) : [])]);
+    const pipes = new Set<string>([...(run.outputs ?? []), ...(shellIsRuns ? outputsOf(session) : [])]);
     const deadline = Date.now() + withinMs;
     let live: number[] = [];
     for (;;) {
-        live = [...new Set([...(ours() ? sessionMembers(session) : []), ...pipeHolders(pipes)])];
+        live = [...new Set([...(sessionIsRuns ? sessionMembers(session).map((m) => m.pid) : []), ...pipeHolders(pipes)])];
         if (live.length === 0 || Date.now() > deadline) {
             break;
         }
@@ -195,6 +212,21 @@ export async function killRun(run: Started, withinMs = 30_000): Promise<ScriptRe
         void run.done.then(() => clearTimeout(timer));
     });
     return Promise.race([run.done, timeout]);
+}
+
+/**
+ * A bound on a wait for `run` (detached): kills it as killRun does when it has not ended after `ms`, so that the
+ * test fails on the killed run's result instead of waiting out mocha's timeout. Not `process.kill(-pid)`: the
+ * shell's group is not the run (set -m puts each job in a group of its own, and those jobs keep its output pipes
+ * open, so the run does not end), and once the shell has ended and been reaped that group's id may be another's
+ * (or no one's: ESRCH, thrown from the timer, fails whatever test runs then). Cancelled when the run ends.
+ */
+export function killRunAfter(run: Started, ms: number): () => void {
+    const timer = setTimeout(() => {
+        killRun(run).catch((error: Error) => console.error(`killRunAfter(${ms} ms): ${error.message}`));
+    }, ms);
+    void run.done.then(() => clearTimeout(timer));
+    return () => clearTimeout(timer);
 }
 
 export function runScript(name: string, env: Record<string, string>, args: string[] = []): Promise<ScriptResult> {
