@@ -115,6 +115,9 @@ SQL
 
 cleanup() {
     local status=$?
+    # The default IFS for everything the cleanup calls (bash's scoping is dynamic): a signal's trap that interrupts
+    # `IFS= read ...` (a wait for psql's answer) runs with that empty IFS, and no read or expansion here splits then.
+    local IFS=$' \t\n'
     trap - EXIT INT TERM
     set +e
     # The helper first: once the pipeline is gone it would see the end of the stream and store a truncated

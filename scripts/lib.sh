@@ -431,6 +431,9 @@ remove_work_dir() {
 # exit code; INT and TERM exit with 130 and 143 through the same path.
 cleanup_work_dir_on_exit() {
     local status=$?
+    # The default IFS for everything the cleanup calls (bash's scoping is dynamic): a signal's trap that interrupts
+    # `IFS= read ...` (a wait for psql's answer) runs with that empty IFS, and no read or expansion here splits then.
+    local IFS=$' \t\n'
     trap - EXIT INT TERM
     remove_work_dir
     [[ $status -eq 0 ]] || log "FAILED with exit code $status"

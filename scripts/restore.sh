@@ -150,6 +150,9 @@ restore_lock_announce() {
 
 cleanup() {
     local status=$?
+    # The default IFS for everything the cleanup calls (bash's scoping is dynamic): a signal's trap that interrupts
+    # `IFS= read ...` (a wait for psql's answer) runs with that empty IFS, and no read or expansion here splits then.
+    local IFS=$' \t\n'
     trap - EXIT INT TERM
     set +e
     # A signal's trap runs with the redirections of the command it interrupted (restore_pass_wait's

@@ -138,6 +138,9 @@ sha256_hex() {
 JOB_PID="" PREFETCH_PID=""
 cleanup() {
     local status=$?
+    # The default IFS for everything the cleanup calls (bash's scoping is dynamic): a signal's trap that interrupts
+    # `IFS= read ...` (a wait for psql's answer) runs with that empty IFS, and no read or expansion here splits then.
+    local IFS=$' \t\n'
     trap - EXIT INT TERM
     set +e
     kill_job "$JOB_PID"
