@@ -79,6 +79,7 @@ RUN_APP="oauth2-dr-backup-$$-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
 export PGAPPNAME=$RUN_APP
 
 PIPELINE_PID=""
+DB_WATCH_PID=""
 UPLOAD_PID=""
 LIST_PID=""
 SHA_PID=""
@@ -121,6 +122,7 @@ cleanup() {
     # object. Stopped here, an upload in flight is never completed (a single PUT already sent may still be).
     [[ $UPLOAD_STARTED -eq 1 && $MANIFEST_WRITTEN -eq 0 ]] && stop_aws_helper
     kill_job "$PIPELINE_PID"
+    kill_job "$DB_WATCH_PID"
     kill_job "$LIST_PID"
     kill_job "$SHA_PID"
     kill_job "$SIZE_PID"
@@ -309,6 +311,8 @@ psql_ask() {
         [[ $status -gt 128 ]] || return 1
         waited=$((waited + 1))
         [[ $waited -lt ${2:-${PSQL_TIMEOUT:-60}} ]] || return 1
+        # The row counts' wait (db_watch_start below): said, and ended once the server no longer answers at all.
+        [[ -z "${DB_WATCH_WHAT:-}" ]] || db_watch_tick || die "$EX_DATABASE" "$(db_watch_error)"
         if [[ -n "${3:-}" ]] && ((waited == 2 || (waited > 2 && (waited - 2) % 15 == 0))); then
             holders=$(lock_holders "$3")
             [[ -z "$holders" ]] \
@@ -377,6 +381,7 @@ UPLOAD_PID=$!
 # its lock at most BACKUP_LOCK_TIMEOUT (the session's lock_timeout), and its answer that long and a minute; a
 # wait for the lock is announced after 2 s and every 15 s (psql_ask's TABLE), as pg_dump's are.
 declare -A row_counts=()
+db_watch_start "the row counts and pg_dump's stream of $(db_address)"
 for table in $tables; do
     psql_ask "SELECT count(*) FROM \"${DB_SCHEMA}\".\"${table}\";" $((LOCK_TIMEOUT + ${PSQL_TIMEOUT:-60})) "${DB_SCHEMA}.${table}" >/dev/null \
         || die "$EX_DATABASE" "cannot count ${DB_SCHEMA}.$table: no answer from $(db_address) within $((LOCK_TIMEOUT + ${PSQL_TIMEOUT:-60})) s"
@@ -386,8 +391,21 @@ for table in $tables; do
     row_counts[$table]=$count
 done
 
+# While the stream lasts, a watch beside it (a job: the wait below returns as soon as the stream ends) says the wait
+# and, when the server stops answering mid-dump (frozen: pg_dump's socket stays open, no client timeout ends its
+# read), stops the stream after DB_STALL_SECONDS (exit 3, below) instead of a silent wait as long as the freeze.
+(
+    while sleep 1; do
+        db_watch_tick || { db_watch_error >"$WORK_DIR/db.stalled"; kill -TERM -- "-$PIPELINE_PID" 2>/dev/null; break; }
+    done
+) &
+DB_WATCH_PID=$!
 wait "$PIPELINE_PID" || true
 PIPELINE_PID=""
+kill_job "$DB_WATCH_PID"
+DB_WATCH_PID=""
+DB_WATCH_WHAT=""
+[[ ! -s "$WORK_DIR/db.stalled" ]] || die "$EX_DATABASE" "pg_dump of $(cat "$WORK_DIR/db.stalled")"
 wait "$UPLOAD_PID" || true
 UPLOAD_PID=""
 s3_rc=$(cat "$WORK_DIR/s3.rc" 2>/dev/null || echo 1)

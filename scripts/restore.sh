@@ -468,6 +468,9 @@ fi
 restore_lock_announce "$session_backend" "$lock_timeout" &
 lock_announcer=$!
 restore_note_job "$lock_announcer"
+# What a wait on the session is said to wait for (session_ask: a server that stops answering is said, and ends the run
+# after DB_STALL_SECONDS).
+SESSION_STEP="the restore's transaction (the swap; nothing is committed before its COMMIT)"
 session_ask "BEGIN; SET LOCAL lock_timeout = '$lock_timeout';" || session_failed "cannot start the restore's transaction in $(db_address)"
 if lock_sql=$(restore_lock_sql "$spool/toc.list") && [[ -n "$lock_sql" ]]; then
     session_ask "$lock_sql" || session_failed "cannot lock the tables of the dump in $(db_address)"
@@ -585,6 +588,7 @@ if [[ $mismatches -ne 0 ]]; then
     die "$EX_VERIFY" "$mismatches check(s) differ from the manifest $manifest_key: rolled back, $(db_address) is unchanged"
 fi
 RESTORE_COMMIT=sent
+SESSION_STEP="the COMMIT's answer (without it the target holds either the dump or its earlier state: check its row counts, or run the same command again, it restores either way)"
 session_ask "COMMIT;" || session_failed "COMMIT in $(db_address) failed"
 RESTORE_COMMIT=committed
 kill_job "$lock_announcer"

@@ -4,13 +4,14 @@
  * A stalled endpoint here is a TCP listener on 127.0.0.1 that accepts connections and never answers.
  */
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
+import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { SCRIPTS, resolvedHelperPython } from "../../tools/sandbox/scripts";
-import { LOCALHOST } from "../../tools/sandbox/servers";
+import { seedSql } from "../../tools/sandbox/oauth2-schema";
+import { SCRIPTS, Started, explain, killRun, resolvedHelperPython, runScript, scriptEnv, startScript, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
+import { LOCALHOST, PG_BIN, PgServer } from "../../tools/sandbox/servers";
 
 const PYTHON = resolvedHelperPython() ?? "python3";
 
@@ -53,5 +54,101 @@ describe("waits on a database that does not answer (h34-hangs)", function () {
         const failed = fs.readFileSync(path.join(work, "failed"), "utf8").trim();
         assert.match(failed, /^worker-\d$/);
         assert.match(fs.readFileSync(path.join(work, `${failed}.err`), "utf8"), new RegExp(`port ${silentPort} failed: timeout expired`));
+    });
+});
+
+/** The server's processes (the postmaster and its children), as they are now. */
+function serverPids(pg: PgServer): number[] {
+    const postmaster = Number(fs.readFileSync(path.join(pg.dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+    const children = spawnSync("pgrep", ["-P", String(postmaster)], { encoding: "utf8" }).stdout.split("\n").filter(Boolean).map(Number);
+    return [postmaster, ...children];
+}
+
+function signalServer(pg: PgServer, signal: "SIGSTOP" | "SIGCONT"): void {
+    for (const pid of serverPids(pg)) {
+        try {
+            process.kill(pid, signal);
+        } catch {
+            // ended meanwhile
+        }
+    }
+}
+
+/** The run's end, or a failure naming what it said after `ms` (the run is then killed): a wait without end fails here. */
+async function endWithin(run: Started, ms: number, what: string): Promise<Awaited<Started["done"]>> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), ms)));
+    const first = await Promise.race([run.done, late]);
+    clearTimeout(timer);
+    if (first === "late") {
+        const killed = await killRun(run);
+        assert.fail(`${what}: no end within ${ms / 1000} s while the server was frozen\n${explain(killed)}`);
+    }
+    return first;
+}
+
+describe("db-backup.sh and restore.sh with PostgreSQL frozen mid-run (SIGSTOP): said, then exit 3 after DB_STALL_SECONDS (h34-hangs)", function () {
+    this.timeout(120_000);
+    const servers = useScriptServers("oauth2-dr-hangs-", "hangs passphrase");
+    let bucket = "";
+    // A short watch: a line a second, the run ended once the server has not answered a new connection for 3 s.
+    const watch = { DB_STALL_SECONDS: "3", WAIT_PROGRESS_SECONDS: "1", PGCONNECT_TIMEOUT: "2" };
+
+    before(async function () {
+        const { pg, moto, passphrase } = servers;
+        pg.createDatabase("oauth2db");
+        pg.psql(seedSql({ clients: 3, authorizations: 2000, consents: 2 }));
+        bucket = servers.newBucket("oauth2-hangs");
+        const backup = await runScript("db-backup.sh", scriptEnv(pg, moto, bucket, passphrase));
+        assert.equal(backup.code, 0, explain(backup));
+    });
+
+    afterEach(function () {
+        signalServer(servers.pg, "SIGCONT");
+    });
+
+    it("db-backup.sh: the server frozen once pg_dump's stream has begun: 'still waiting' lines naming the server and DB_STALL_SECONDS, then exit 3 (was a silent wait as long as the freeze)", async function () {
+        const { pg, moto, passphrase, dir } = servers;
+        // pg_dump freezes its server (SIGSTOP of the postmaster and its backends) once 1 KiB of its archive has passed.
+        const shims = fs.mkdtempSync(path.join(dir, "shims-"));
+        fs.writeFileSync(path.join(shims, "pg_dump"), `#!/bin/bash
+"${path.join(PG_BIN, "pg_dump")}" "$@" | { head -c 1024; pm=$(head -1 "${pg.dataDir}/postmaster.pid"); kill -STOP "$pm" $(pgrep -P "$pm"); cat; }
+exit "\${PIPESTATUS[0]}"
+`, { mode: 0o755 });
+        const run = startScript("db-backup.sh", { ...scriptEnv(pg, moto, bucket, passphrase), ...watch, EXTRA_PATH: shims }, [], { detached: true });
+        const result = await endWithin(run, 40_000, "db-backup.sh");
+        assert.equal(result.code, 3, explain(result));
+        const server = `${LOCALHOST}:${pg.port}/oauth2db`;
+        assert.match(result.stderr, new RegExp(`still waiting for the row counts and pg_dump's stream of ${server} \\(\\d+ s so far\\); ${server} has not answered for \\d+ s \\(at most DB_STALL_SECONDS=3\\): .*timeout expired`), explain(result));
+        assert.match(result.stderr, new RegExp(`ERROR: (pg_dump of )?${server} has not answered for \\d+ s \\(DB_STALL_SECONDS=3\\) while waiting for the row counts and pg_dump's stream of ${server}`), explain(result));
+        assert.match(result.stderr, /FAILED with exit code 3; no manifest written/);
+    });
+
+    it("restore.sh: the server frozen while the swap waits for an application's lock: said, then exit 3, nothing committed (was a silent wait as long as the freeze)", async function () {
+        const { pg, moto, passphrase } = servers;
+        pg.createDatabase("frozen");
+        pg.psql(seedSql({ clients: 1, authorizations: 1, consents: 1 }), "frozen");
+        const app: ChildProcess = spawn(path.join(PG_BIN, "psql"), ["-X", "-q", "-h", LOCALHOST, "-p", String(pg.port), "-U", "postgres", "-d", "frozen"], {
+            env: { ...process.env, PGAPPNAME: "oauth2-app" },
+            stdio: ["pipe", "ignore", "ignore"],
+        });
+        try {
+            app.stdin!.write("BEGIN; SELECT count(*) FROM oauth2_registered_client;\n");
+            const run = startScript("restore.sh", { ...scriptEnv(pg, moto, bucket, passphrase, "frozen"), ...watch, RESTORE_LOCK_TIMEOUT: "90s" }, ["--yes", "--source-database", "oauth2db"], { detached: true });
+            await waitForStderr(run, /the swap is waiting for a lock on oauth2_registered_client/, 30_000);
+            signalServer(pg, "SIGSTOP");
+            // Thawed once the run gave up, so that its cleanup drops the staging schemas.
+            void waitForStderr(run, /ERROR: /, 40_000).then(() => signalServer(pg, "SIGCONT"), () => undefined);
+            const result = await endWithin(run, 40_000, "restore.sh");
+            assert.equal(result.code, 3, explain(result));
+            const server = `${LOCALHOST}:${pg.port}/frozen`;
+            assert.match(result.stderr, new RegExp(`still waiting for the restore's transaction \\(the swap; nothing is committed before its COMMIT\\) in ${server} \\(\\d+ s so far\\); ${server} has not answered for \\d+ s \\(at most DB_STALL_SECONDS=3\\)`), explain(result));
+            assert.match(result.stderr, new RegExp(`ERROR: ${server} has not answered for \\d+ s \\(DB_STALL_SECONDS=3\\) while waiting for the restore's transaction`), explain(result));
+        } finally {
+            signalServer(pg, "SIGCONT");
+            app.stdin!.end("COMMIT;\n");
+        }
+        assert.equal(pg.psql("SELECT count(*) FROM oauth2_authorization", "frozen"), "1");
+        assert.equal(pg.psql("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'oauth2_dr_stage%'", "frozen"), "0");
     });
 });
