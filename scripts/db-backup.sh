@@ -53,7 +53,7 @@
 #   time), with a conditional write (If-Match), so two overlapping runs leave it on the newer one.
 #
 # Exit codes: 0 backup and manifest written; 2 configuration (also: BUCKET not a bucket name,
-#   BACKUP_LOCK_TIMEOUT not a number); 3 database (connect, permission, lock timeout, count or
+#   BACKUP_LOCK_TIMEOUT not a number); 3 database (connect, permission, lock timeout, no answer for DB_STALL_SECONDS, count or
 #   pg_dump failed); 4 storage (bucket not usable, upload failed, stored size differs); 5 encryption
 #   (passphrase unreadable, empty or from another secret; gpg failed); 1 other; 130/143 interrupted. A failure
 #   after the manifest (latest.json not written) says in its last line that the dump and manifest are stored.

@@ -1524,15 +1524,21 @@ restore_kill_jobs() {
 # restore_end_sessions: stops the load's jobs and psql sessions, terminates the run's server sessions
 # (application_name oauth2-dr-restore:<run id>) and drops its staging schemas. Used by the cleanup on every
 # exit, and by the watchdog. Nothing here commits: only the script sends COMMIT.
+# When the server cannot be reached (it stopped answering: the run's own failure), RESTORE_LEFT_BEHIND says what
+# is left there and the statement that drops it, for the script's last lines (until h34-hangs nothing was said,
+# and the next restore listed the staging tables as "tables not in the dump, left as they are").
+RESTORE_LEFT_BEHIND=""
 restore_end_sessions() {
     restore_kill_jobs
     [[ -f "$WORK_DIR/restore.sessions" ]] || return 0
-    local staging=""
+    local staging="" app
+    app=$(cat "$WORK_DIR/restore.sessions")
     [[ -f "$WORK_DIR/spool/stage.map" ]] && staging=$(cut -f2 "$WORK_DIR/spool/stage.map" | sed 's/.*/DROP SCHEMA IF EXISTS & CASCADE;/')
-    PGAPPNAME="$RESTORE_APP-cleanup" PGCONNECT_TIMEOUT=10 psql -X -q -At -v ON_ERROR_STOP=1 -d "$PGDATABASE" >/dev/null 2>&1 <<SQL || true
+    PGAPPNAME="$RESTORE_APP-cleanup" PGCONNECT_TIMEOUT=10 timeout -k 1 70 psql -X -q -At -v ON_ERROR_STOP=1 -d "$PGDATABASE" >/dev/null 2>"$WORK_DIR/end-sessions.err" <<SQL \
+        || RESTORE_LEFT_BEHIND="could not end this run's server sessions (application_name $app)${staging:+ nor drop its staging schemas} in $(db_address): $(one_line_error "$WORK_DIR/end-sessions.err" | sed 's/^no error message$/no answer within 70 s/')${staging:+; once the server answers, drop them: $(tr '\n' ' ' <<<"$staging")}"
 SET lock_timeout = '30s';
-SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '$(cat "$WORK_DIR/restore.sessions")' AND pid <> pg_backend_pid();
-SELECT pg_sleep(0.1) FROM pg_stat_activity WHERE application_name = '$(cat "$WORK_DIR/restore.sessions")' LIMIT 1;
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '$app' AND pid <> pg_backend_pid();
+SELECT pg_sleep(0.1) FROM pg_stat_activity WHERE application_name = '$app' LIMIT 1;
 $staging
 SQL
     rm -f "$WORK_DIR/restore.sessions"

@@ -57,7 +57,7 @@
 #
 # Exit codes: 0 restored, row counts and schema match; 2 usage (also: a manifest of another database, a key
 #   that is not a manifest, a scratch directory too small for the spool or filled up during the pass); 3
-#   database (connect, lock timeout, another restore running into the same database: one at a time, held by an
+#   database (connect, lock timeout, no answer for DB_STALL_SECONDS, another restore running into the same database: one at a time, held by an
 #   advisory lock of the run's session; any server error; nothing committed); 4 storage (listing failed, object or version missing, wrong size,
 #   download failed, corrupt object: its sha256 differs from the manifest's); 5 encryption (passphrase
 #   version unreadable, wrong passphrase, gpg's integrity check failed); 6 the restored row counts or schema
@@ -163,6 +163,7 @@ cleanup() {
         restore_end_sessions
         remove_work_dir
     } 2>/dev/null
+    [[ -z "$RESTORE_LEFT_BEHIND" ]] || log "$RESTORE_LEFT_BEHIND"
     # Interrupted (Ctrl-C, a kill): say what state the target is in, the operator's first question. Only the
     # swap's COMMIT changes it (RESTORE_COMMIT: "" before it is sent, "sent" while its answer is awaited, "committed").
     if ((status == 130 || status == 143)); then
