@@ -396,7 +396,7 @@ done
 # read), stops the stream after DB_STALL_SECONDS (exit 3, below) instead of a silent wait as long as the freeze.
 (
     while sleep 1; do
-        db_watch_tick || { db_watch_error >"$WORK_DIR/db.stalled"; kill -TERM -- "-$PIPELINE_PID" 2>/dev/null; break; }
+        db_watch_tick || { db_watch_error >"$WORK_DIR/db.stalled"; kill -TERM -- "-$PIPELINE_PID" 2>/dev/null || true; break; }
     done
 ) &
 DB_WATCH_PID=$!

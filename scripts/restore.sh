@@ -414,7 +414,11 @@ if [[ $mode == parallel ]]; then
 else
     restore_pass_gate drain 2>/dev/null || scratch_full_die "cannot write in $WORK_DIR/load"
 fi
-restore_pass_wait
+if [[ $mode == parallel ]]; then
+    restore_pass_wait "the dump's download, its verification and the load into the staging schemas of $(db_address)"
+else
+    restore_pass_wait
+fi
 # A pass whose status files are missing or failed, on a full scratch directory: the disk, not S3 or the dump.
 for status_file in "$spool/s3.rc" "$spool/tee.rc" "$spool/gpg.rc"; do
     [[ "$(cat "$status_file" 2>/dev/null)" == 0 ]] && continue

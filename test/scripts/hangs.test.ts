@@ -101,7 +101,7 @@ describe("db-backup.sh and restore.sh with PostgreSQL frozen mid-run (SIGSTOP): 
     before(async function () {
         const { pg, moto, passphrase } = servers;
         pg.createDatabase("oauth2db");
-        pg.psql(seedSql({ clients: 3, authorizations: 2000, consents: 2 }));
+        pg.psql(seedSql({ clients: 3, authorizations: 4000, consents: 2 }));
         bucket = servers.newBucket("oauth2-hangs");
         const backup = await runScript("db-backup.sh", { ...scriptEnv(pg, moto, bucket, passphrase), TMPDIR: servers.dir });
         assert.equal(backup.code, 0, explain(backup));
@@ -126,6 +126,41 @@ exit "\${PIPESTATUS[0]}"
         assert.match(result.stderr, new RegExp(`still waiting for the row counts and pg_dump's stream of ${server} \\(\\d+ s so far\\); ${server} has not answered for \\d+ s \\(at most DB_STALL_SECONDS=3\\): .*timeout expired`), explain(result));
         assert.match(result.stderr, new RegExp(`ERROR: (pg_dump of )?${server} has not answered for \\d+ s \\(DB_STALL_SECONDS=3\\) while waiting for the row counts and pg_dump's stream of ${server}`), explain(result));
         assert.match(result.stderr, /FAILED with exit code 3; no manifest written/);
+    });
+
+    it("restore.sh: the server frozen while the loader's COPY sessions write: said, then exit 3, the target untouched (was a silent wait as long as the freeze)", async function () {
+        const { pg, moto, passphrase, dir } = servers;
+        pg.createDatabase("frozen_load");
+        pg.psql(seedSql({ clients: 1, authorizations: 1, consents: 1 }), "frozen_load");
+        // The loader (restore-pipe.py restore-load, run by the python the scripts use) gets its first 1.2 MB of rows;
+        // once one of its COPYs runs, the server is frozen (SIGSTOP), then the rest of the rows follow.
+        const python = resolvedHelperPython() ?? "python3";
+        const shims = fs.mkdtempSync(path.join(dir, "python-"));
+        const shim = path.join(shims, "python3");
+        fs.writeFileSync(shim, `#!/bin/bash
+if [[ "$2" == */restore-pipe.py && "$3" == restore-load ]]; then
+    {
+        head -c 1200000
+        until "${path.join(PG_BIN, "psql")}" -XAtq -d postgres -c "SELECT 1 FROM pg_stat_activity WHERE query LIKE 'COPY %' AND datname = 'frozen_load'" 2>/dev/null | grep -q 1; do sleep 0.05; done
+        pm=$(head -1 "${pg.dataDir}/postmaster.pid"); kill -STOP "$pm" $(pgrep -P "$pm")
+        cat
+    } | "${python}" "$@"
+    exit "\${PIPESTATUS[1]}"
+fi
+exec "${python}" "$@"
+`, { mode: 0o755 });
+        const run = startScript("restore.sh", { ...scriptEnv(pg, moto, bucket, passphrase, "frozen_load"), ...watch(), AWS_HELPER_PYTHON: shim }, ["--yes", "--source-database", "oauth2db"], { detached: true });
+        try {
+            void waitForStderr(run, /ERROR: /, 45_000).then(() => signalServer(pg, "SIGCONT"), () => undefined);
+            const result = await endWithin(run, 45_000, "restore.sh", pg);
+            assert.equal(result.code, 3, explain(result));
+            const server = `${LOCALHOST}:${pg.port}/frozen_load`;
+            assert.match(result.stderr, new RegExp(`still waiting for the dump's download, its verification and the load into the staging schemas of ${server} \\(\\d+ s so far\\); ${server} has not answered for \\d+ s \\(at most DB_STALL_SECONDS=3\\)`), explain(result));
+            assert.match(result.stderr, new RegExp(`ERROR: ${server} has not answered for \\d+ s \\(DB_STALL_SECONDS=3\\) while waiting for the dump's download, its verification and the load .*\\(nothing committed: the target's tables were not touched\\)`), explain(result));
+        } finally {
+            signalServer(pg, "SIGCONT");
+        }
+        assert.equal(pg.psql("SELECT count(*) FROM oauth2_authorization", "frozen_load"), "1");
     });
 
     it("restore.sh: the server frozen while the swap waits for an application's lock: said, then exit 3, nothing committed (was a silent wait as long as the freeze)", async function () {
