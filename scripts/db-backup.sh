@@ -79,7 +79,6 @@ RUN_APP="oauth2-dr-backup-$$-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
 export PGAPPNAME=$RUN_APP
 
 PIPELINE_PID=""
-DB_WATCH_PID=""
 UPLOAD_PID=""
 LIST_PID=""
 SHA_PID=""
@@ -122,7 +121,6 @@ cleanup() {
     # object. Stopped here, an upload in flight is never completed (a single PUT already sent may still be).
     [[ $UPLOAD_STARTED -eq 1 && $MANIFEST_WRITTEN -eq 0 ]] && stop_aws_helper
     kill_job "$PIPELINE_PID"
-    kill_job "$DB_WATCH_PID"
     kill_job "$LIST_PID"
     kill_job "$SHA_PID"
     kill_job "$SIZE_PID"
@@ -358,7 +356,10 @@ SIZE_PID=$!
 # stopped at once (its process group): it would otherwise go on to the end, or wait for a reader forever.
 UPLOAD_STARTED=1
 log "uploading $(s3_uri "$OBJECT_KEY")"
-mkfifo "$WORK_DIR/upload.fifo"
+mkfifo "$WORK_DIR/upload.fifo" "$WORK_DIR/stream.done"
+# The stream's end is also a line on stream.done, which this shell reads a second at a time (below): its wait
+# is watched without a process beside the dump. Opened read-write: neither side's open blocks.
+exec {STREAM_DONE}<>"$WORK_DIR/stream.done"
 (
     set +e
     dump_snapshot |
@@ -366,6 +367,7 @@ mkfifo "$WORK_DIR/upload.fifo"
         gpg_encrypt exec 2>"$WORK_DIR/gpg.err" |
         tee "$WORK_DIR/sha.fifo" "$WORK_DIR/size.fifo" >"$WORK_DIR/upload.fifo"
     echo "${PIPESTATUS[*]}" >"$WORK_DIR/pipestatus"
+    echo ended >&"$STREAM_DONE"
 ) &
 PIPELINE_PID=$!
 (
@@ -391,21 +393,18 @@ for table in $tables; do
     row_counts[$table]=$count
 done
 
-# While the stream lasts, a watch beside it (a job: the wait below returns as soon as the stream ends) says the wait
-# and, when the server stops answering mid-dump (frozen: pg_dump's socket stays open, no client timeout ends its
-# read), stops the stream after DB_STALL_SECONDS (exit 3, below) instead of a silent wait as long as the freeze.
-(
-    while sleep 1; do
-        db_watch_tick || { db_watch_error >"$WORK_DIR/db.stalled"; kill -TERM -- "-$PIPELINE_PID" 2>/dev/null || true; break; }
-    done
-) &
-DB_WATCH_PID=$!
+# The stream's end, read a second at a time (it returns the moment the line comes, or the job is gone: stopped
+# by a failed upload): between reads, the wait is said (db_watch_tick) and, when the server stops answering
+# mid-dump (frozen: pg_dump's socket stays open, no client timeout ends its read), the stream is stopped after
+# DB_STALL_SECONDS with exit 3, instead of a silent wait as long as the freeze. No process runs beside the dump.
+until read -r -t 1 -u "$STREAM_DONE" _; do
+    kill -0 "$PIPELINE_PID" 2>/dev/null || break
+    db_watch_tick || { kill -TERM -- "-$PIPELINE_PID" 2>/dev/null || true; die "$EX_DATABASE" "pg_dump of $(db_watch_error)"; }
+done
+exec {STREAM_DONE}>&-
 wait "$PIPELINE_PID" || true
 PIPELINE_PID=""
-kill_job "$DB_WATCH_PID"
-DB_WATCH_PID=""
 DB_WATCH_WHAT=""
-[[ ! -s "$WORK_DIR/db.stalled" ]] || die "$EX_DATABASE" "pg_dump of $(cat "$WORK_DIR/db.stalled")"
 wait "$UPLOAD_PID" || true
 UPLOAD_PID=""
 s3_rc=$(cat "$WORK_DIR/s3.rc" 2>/dev/null || echo 1)

@@ -1395,29 +1395,34 @@ restore_pass_gate() {
     [[ ! -p "$WORK_DIR/load/gate.fifo" ]] || { printf 'open\n' 1<>"$WORK_DIR/load/gate.fifo"; } 2>/dev/null || true
 }
 
-# restore_pass_wait [WHAT]: waits for the whole pass (download, hash, MDC, load). With WHAT (the pass loads into the
-# database), a watch beside it says the wait (db_watch_tick) and, when the server stops answering (frozen mid-COPY:
-# the loader's sessions wait on it without end; until h34-hangs so did the run, silently), ends the pass's jobs
-# after DB_STALL_SECONDS: exit 3 naming the server. The wait itself returns the moment the pass ends.
+# restore_pass_wait: waits for the whole pass (download, hash, MDC, load).
 restore_pass_wait() {
-    local watch=""
-    if [[ -n "${1:-}" ]]; then
-        db_watch_start "$1"
-        rm -f "$WORK_DIR/pass.stalled"
-        (
-            while sleep 1; do
-                db_watch_tick && continue
-                db_watch_error >"$WORK_DIR/pass.stalled"
-                # KILL, as restore.sh stops a waiting pass: the jobs' subshells may still hold the script's TERM trap.
-                for pid in "${RESTORE_PASS_PIDS[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; done
-                break
-            done
-        ) &
-        watch=$!
-    fi
     wait "${RESTORE_PASS_PIDS[@]}" 2>/dev/null || true
     RESTORE_PASS_PIDS=()
-    [[ -z "$watch" ]] || kill_job "$watch"
+}
+
+# restore_pass_wait_watched WHAT: restore_pass_wait for a pass that loads into the database, with a watch beside it
+# that says the wait (db_watch_tick) and, when the server stops answering (frozen mid-COPY: the loader's sessions
+# wait on it without end; until h34-hangs so did the run, silently), ends the pass's jobs after DB_STALL_SECONDS:
+# exit 3 naming the server. The wait itself returns the moment the pass ends.
+restore_pass_wait_watched() {
+    local watch
+    db_watch_start "$1"
+    rm -f "$WORK_DIR/pass.stalled"
+    (
+        # Ends with the script (a kill -9 of it: its watchdog also kills the jobs restore_note_job names).
+        while kill -0 "$$" 2>/dev/null && sleep 1; do
+            db_watch_tick && continue
+            db_watch_error >"$WORK_DIR/pass.stalled"
+            # KILL, as restore.sh stops a waiting pass: the jobs' subshells may still hold the script's TERM trap.
+            for pid in "${RESTORE_PASS_PIDS[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; done
+            break
+        done
+    ) &
+    watch=$!
+    restore_note_job "$watch"
+    restore_pass_wait
+    kill_job "$watch"
     [[ ! -s "$WORK_DIR/pass.stalled" ]] || die "$EX_DATABASE" "$(cat "$WORK_DIR/pass.stalled") (nothing committed: the target's tables were not touched)"
 }
 
