@@ -266,11 +266,29 @@ pg_dump_lock_wait_tables() {
 # pg_dump again in the same snapshot (the transaction that exported it stays open: one consistent dump). pg_dump
 # takes every lock before it writes a byte (its custom format is written out once the catalog is read, after
 # the locks), so a step that gave up wrote nothing. No process runs beside the dump to watch it: each step is pg_dump's own wait.
+# dump_wait PID: waits for pg_dump (PID) in the stream's own stage, a second at a time (a read on tick.fifo, which
+# nothing writes: no process beside the dump): between reads the wait is said every WAIT_PROGRESS_SECONDS and, when
+# the server stops answering (frozen mid-dump: pg_dump's socket stays open and no client timeout ends its read;
+# until h34-hangs the run waited silently as long as the freeze), pg_dump is stopped after DB_STALL_SECONDS and
+# db.stalled says why (the script's exit 3). The stage has no traps of the script's: a SIGTERM ends it at once.
+dump_wait() {
+    local pid=$1 tick
+    exec {tick}<>"$WORK_DIR/tick.fifo"
+    while kill -0 "$pid" 2>/dev/null; do
+        read -r -t 1 -u "$tick" _ || true
+        kill -0 "$pid" 2>/dev/null || break
+        db_watch_tick || { db_watch_error >"$WORK_DIR/db.stalled"; kill -TERM "$pid" 2>/dev/null || true; }
+    done
+    exec {tick}>&-
+    wait "$pid"
+}
 dump_snapshot() {
     local started=$SECONDS waited=0 step=2 rc locked
+    db_watch_start "the row counts and pg_dump's stream of $(db_address)"
     while true; do
         ((step <= LOCK_TIMEOUT - waited)) || step=$((LOCK_TIMEOUT - waited))
-        pg_dump --format=custom --compress=0 --no-password --lock-wait-timeout="${step}s" --snapshot="$snapshot" "$PGDATABASE" 2>"$WORK_DIR/pg_dump.err"
+        pg_dump --format=custom --compress=0 --no-password --lock-wait-timeout="${step}s" --snapshot="$snapshot" "$PGDATABASE" 2>"$WORK_DIR/pg_dump.err" &
+        dump_wait $!
         rc=$?
         waited=$((waited + step))
         [[ $rc -ne 0 && $waited -lt $LOCK_TIMEOUT ]] || return "$rc"
@@ -356,10 +374,7 @@ SIZE_PID=$!
 # stopped at once (its process group): it would otherwise go on to the end, or wait for a reader forever.
 UPLOAD_STARTED=1
 log "uploading $(s3_uri "$OBJECT_KEY")"
-mkfifo "$WORK_DIR/upload.fifo" "$WORK_DIR/stream.done"
-# The stream's end is also a line on stream.done, which this shell reads a second at a time (below): its wait
-# is watched without a process beside the dump. Opened read-write: neither side's open blocks.
-exec {STREAM_DONE}<>"$WORK_DIR/stream.done"
+mkfifo "$WORK_DIR/upload.fifo" "$WORK_DIR/tick.fifo"
 (
     set +e
     dump_snapshot |
@@ -367,7 +382,6 @@ exec {STREAM_DONE}<>"$WORK_DIR/stream.done"
         gpg_encrypt exec 2>"$WORK_DIR/gpg.err" |
         tee "$WORK_DIR/sha.fifo" "$WORK_DIR/size.fifo" >"$WORK_DIR/upload.fifo"
     echo "${PIPESTATUS[*]}" >"$WORK_DIR/pipestatus"
-    echo ended >&"$STREAM_DONE"
 ) &
 PIPELINE_PID=$!
 (
@@ -393,18 +407,12 @@ for table in $tables; do
     row_counts[$table]=$count
 done
 
-# The stream's end, read a second at a time (it returns the moment the line comes, or the job is gone: stopped
-# by a failed upload): between reads, the wait is said (db_watch_tick) and, when the server stops answering
-# mid-dump (frozen: pg_dump's socket stays open, no client timeout ends its read), the stream is stopped after
-# DB_STALL_SECONDS with exit 3, instead of a silent wait as long as the freeze. No process runs beside the dump.
-until read -r -t 1 -u "$STREAM_DONE" _; do
-    kill -0 "$PIPELINE_PID" 2>/dev/null || break
-    db_watch_tick || { kill -TERM -- "-$PIPELINE_PID" 2>/dev/null || true; die "$EX_DATABASE" "pg_dump of $(db_watch_error)"; }
-done
-exec {STREAM_DONE}>&-
+# pg_dump's wait on a server that stops answering is watched in its own stage (dump_snapshot): this shell waits for
+# the stream's end, and a stalled one ends with exit 3 naming the server (db.stalled).
 wait "$PIPELINE_PID" || true
 PIPELINE_PID=""
 DB_WATCH_WHAT=""
+[[ ! -s "$WORK_DIR/db.stalled" ]] || die "$EX_DATABASE" "pg_dump of $(cat "$WORK_DIR/db.stalled")"
 wait "$UPLOAD_PID" || true
 UPLOAD_PID=""
 s3_rc=$(cat "$WORK_DIR/s3.rc" 2>/dev/null || echo 1)
