@@ -53,7 +53,7 @@
 #   time), with a conditional write (If-Match), so two overlapping runs leave it on the newer one.
 #
 # Exit codes: 0 backup and manifest written; 2 configuration (also: BUCKET not a bucket name,
-#   BACKUP_LOCK_TIMEOUT not a number); 3 database (connect, permission, lock timeout, count or
+#   BACKUP_LOCK_TIMEOUT not a number); 3 database (connect, permission, lock timeout, no answer for DB_STALL_SECONDS, count or
 #   pg_dump failed); 4 storage (bucket not usable, upload failed, stored size differs); 5 encryption
 #   (passphrase unreadable, empty or from another secret; gpg failed); 1 other; 130/143 interrupted. A failure
 #   after the manifest (latest.json not written) says in its last line that the dump and manifest are stored.
@@ -269,11 +269,29 @@ pg_dump_lock_wait_tables() {
 # pg_dump again in the same snapshot (the transaction that exported it stays open: one consistent dump). pg_dump
 # takes every lock before it writes a byte (its custom format is written out once the catalog is read, after
 # the locks), so a step that gave up wrote nothing. No process runs beside the dump to watch it: each step is pg_dump's own wait.
+# dump_wait PID: waits for pg_dump (PID) in the stream's own stage, a second at a time (a read on tick.fifo, which
+# nothing writes: no process beside the dump): between reads the wait is said every WAIT_PROGRESS_SECONDS and, when
+# the server stops answering (frozen mid-dump: pg_dump's socket stays open and no client timeout ends its read;
+# until h34-hangs the run waited silently as long as the freeze), pg_dump is stopped after DB_STALL_SECONDS and
+# db.stalled says why (the script's exit 3). The stage has no traps of the script's: a SIGTERM ends it at once.
+dump_wait() {
+    local pid=$1 tick
+    exec {tick}<>"$WORK_DIR/tick.fifo"
+    while kill -0 "$pid" 2>/dev/null; do
+        read -r -t 1 -u "$tick" _ || true
+        kill -0 "$pid" 2>/dev/null || break
+        db_watch_tick || { db_watch_error >"$WORK_DIR/db.stalled"; kill -TERM "$pid" 2>/dev/null || true; }
+    done
+    exec {tick}>&-
+    wait "$pid"
+}
 dump_snapshot() {
     local started=$SECONDS waited=0 step=2 rc locked
+    db_watch_start "the row counts and pg_dump's stream of $(db_address)"
     while true; do
         ((step <= LOCK_TIMEOUT - waited)) || step=$((LOCK_TIMEOUT - waited))
-        pg_dump --format=custom --compress=0 --no-password --lock-wait-timeout="${step}s" --snapshot="$snapshot" "$PGDATABASE" 2>"$WORK_DIR/pg_dump.err"
+        pg_dump --format=custom --compress=0 --no-password --lock-wait-timeout="${step}s" --snapshot="$snapshot" "$PGDATABASE" 2>"$WORK_DIR/pg_dump.err" &
+        dump_wait $!
         rc=$?
         waited=$((waited + step))
         [[ $rc -ne 0 && $waited -lt $LOCK_TIMEOUT ]] || return "$rc"
@@ -312,6 +330,8 @@ psql_ask() {
         [[ $status -gt 128 ]] || return 1
         waited=$((waited + 1))
         [[ $waited -lt ${2:-${PSQL_TIMEOUT:-60}} ]] || return 1
+        # The row counts' wait (db_watch_start below): said, and ended once the server no longer answers at all.
+        [[ -z "${DB_WATCH_WHAT:-}" ]] || db_watch_tick || die "$EX_DATABASE" "$(db_watch_error)"
         if [[ -n "${3:-}" ]] && ((waited == 2 || (waited > 2 && (waited - 2) % 15 == 0))); then
             holders=$(lock_holders "$3")
             [[ -z "$holders" ]] \
@@ -357,7 +377,7 @@ SIZE_PID=$!
 # stopped at once (its process group): it would otherwise go on to the end, or wait for a reader forever.
 UPLOAD_STARTED=1
 log "uploading $(s3_uri "$OBJECT_KEY")"
-mkfifo "$WORK_DIR/upload.fifo"
+mkfifo "$WORK_DIR/upload.fifo" "$WORK_DIR/tick.fifo"
 (
     set +e
     dump_snapshot |
@@ -380,6 +400,7 @@ UPLOAD_PID=$!
 # its lock at most BACKUP_LOCK_TIMEOUT (the session's lock_timeout), and its answer that long and a minute; a
 # wait for the lock is announced after 2 s and every 15 s (psql_ask's TABLE), as pg_dump's are.
 declare -A row_counts=()
+db_watch_start "the row counts and pg_dump's stream of $(db_address)"
 for table in $tables; do
     psql_ask "SELECT count(*) FROM \"${DB_SCHEMA}\".\"${table}\";" $((LOCK_TIMEOUT + ${PSQL_TIMEOUT:-60})) "${DB_SCHEMA}.${table}" >/dev/null \
         || die "$EX_DATABASE" "cannot count ${DB_SCHEMA}.$table: no answer from $(db_address) within $((LOCK_TIMEOUT + ${PSQL_TIMEOUT:-60})) s"
@@ -389,8 +410,12 @@ for table in $tables; do
     row_counts[$table]=$count
 done
 
+# pg_dump's wait on a server that stops answering is watched in its own stage (dump_snapshot): this shell waits for
+# the stream's end, and a stalled one ends with exit 3 naming the server (db.stalled).
 wait "$PIPELINE_PID" || true
 PIPELINE_PID=""
+DB_WATCH_WHAT=""
+[[ ! -s "$WORK_DIR/db.stalled" ]] || die "$EX_DATABASE" "pg_dump of $(cat "$WORK_DIR/db.stalled")"
 wait "$UPLOAD_PID" || true
 UPLOAD_PID=""
 s3_rc=$(cat "$WORK_DIR/s3.rc" 2>/dev/null || echo 1)

@@ -38,6 +38,9 @@
 #   BACKUP_PREFIX               prefix of the dumps, manifests and latest.json (default database/)
 #   TMPDIR                      scratch directory (default /tmp; an emptyDir in the CronJobs)
 #   S3_STALL_SECONDS            a dump's download that receives nothing for this long fails (default 60)
+#   DB_STALL_SECONDS            a wait on the database (db-backup.sh's row counts and pg_dump stream, restore.sh's
+#                               session: the swap) ends with exit 3 once the server has not answered a new
+#                               connection for this long (default 300; db_watch_tick)
 #   TEST_ONLY_GPG_S2K_COUNT     the test suite's lower passphrase S2K count (1025..65011712); never in production
 #   TEST_ONLY_PGCONNECT_TIMEOUT_DEFAULT  the test suite's lower default connect timeout (2..10 s); never in production
 
@@ -101,6 +104,8 @@ die() {
 }
 
 [[ "$S3_STALL_SECONDS" =~ ^[1-9][0-9]{0,4}$ ]] || die "$EX_USAGE" "S3_STALL_SECONDS must be a number of seconds, not $S3_STALL_SECONDS"
+DB_STALL_SECONDS="${DB_STALL_SECONDS:-300}"
+[[ "$DB_STALL_SECONDS" =~ ^[1-9][0-9]{0,4}$ ]] || die "$EX_USAGE" "DB_STALL_SECONDS must be a number of seconds, not $DB_STALL_SECONDS"
 
 # The connect timeout of every connection when PGCONNECT_TIMEOUT is unset: 10 s, always in production.
 # TEST_ONLY_PGCONNECT_TIMEOUT_DEFAULT lowers it for the test suite alone (test/scripts/operator-trial.test.ts,
@@ -1093,6 +1098,41 @@ wait_with_progress() {
     return "$rc"
 }
 
+# A wait on the database's answer (pg_dump's stream, the row counts, restore.sh's swap) that no client timeout ends:
+# a frozen or unreachable PostgreSQL (SIGSTOP, a hung host, a stuck proxy) keeps the connection open, its peer's
+# TCP still acknowledging, and the statement's answer never comes (until h34-hangs db-backup.sh and restore.sh
+# waited as long as the server was frozen, saying nothing). db_watch_start WHAT, then db_watch_tick about once
+# a second while waiting: every WAIT_PROGRESS_SECONDS (at most DB_STALL_SECONDS apart) the tick asks the server
+# for a new connection's SELECT 1 (PGCONNECT_TIMEOUT, at most 10 s, and 5 s for the answer) and says how long
+# WHAT has waited and whether the server answers; once it has not answered for DB_STALL_SECONDS (counted from its
+# last answer, or the start), the tick returns 1 and db_watch_error says so, for the caller's exit 3.
+db_watch_start() {
+    DB_WATCH_WHAT=$1
+    DB_WATCH_STARTED=$SECONDS
+    DB_WATCH_ANSWERED=$SECONDS
+    DB_WATCH_CAUSE=""
+    DB_WATCH_NEXT=$((SECONDS + $(db_watch_every)))
+}
+db_watch_every() { local every; every=$(progress_every); printf '%s' $((every < DB_STALL_SECONDS ? every : DB_STALL_SECONDS)); }
+db_watch_tick() {
+    ((SECONDS >= DB_WATCH_NEXT)) || return 0
+    local connect=${PGCONNECT_TIMEOUT:-10} err
+    [[ "$connect" =~ ^[1-9][0-9]*$ ]] && ((connect <= 10)) || connect=10
+    if err=$(PGCONNECT_TIMEOUT=$connect PGAPPNAME="${PGAPPNAME:-oauth2-dr}-probe" timeout -k 1 $((connect + 5)) psql -X -q -At -c "SELECT 1" 2>&1 >/dev/null); then
+        DB_WATCH_ANSWERED=$SECONDS
+        log "still waiting for $DB_WATCH_WHAT ($((SECONDS - DB_WATCH_STARTED)) s so far; $(db_address) answers a new connection)"
+    else
+        DB_WATCH_CAUSE=$(printf '%s' "${err:-a new connection had no answer within $((connect + 5)) s}" | tr -s '\t\n' '  ')
+        log "still waiting for $DB_WATCH_WHAT ($((SECONDS - DB_WATCH_STARTED)) s so far); $(db_address) has not answered for $((SECONDS - DB_WATCH_ANSWERED)) s (at most DB_STALL_SECONDS=$DB_STALL_SECONDS): $DB_WATCH_CAUSE"
+    fi
+    DB_WATCH_NEXT=$((SECONDS + $(db_watch_every)))
+    ((SECONDS - DB_WATCH_ANSWERED < DB_STALL_SECONDS))
+}
+db_watch_error() {
+    printf '%s has not answered for %s s (DB_STALL_SECONDS=%s) while waiting for %s (%s s in all): %s' "$(db_address)" \
+        $((SECONDS - DB_WATCH_ANSWERED)) "$DB_STALL_SECONDS" "$DB_WATCH_WHAT" $((SECONDS - DB_WATCH_STARTED)) "$DB_WATCH_CAUSE"
+}
+
 # get_into_fifo URL DIR: the dump's GET, curl on a presigned URL (passed on stdin as a config line, never on its
 # command line) into DIR/body.fifo, with the stall limits (S3_STALL_SECONDS). DIR/s3.rc gets 0 for a 200 only: a
 # redirect (AWS_REGION is not the bucket's region) or an error page must not reach gpg; DIR/s3.err the cause.
@@ -1425,6 +1465,31 @@ restore_pass_wait() {
     RESTORE_PASS_PIDS=()
 }
 
+# restore_pass_wait_watched WHAT: restore_pass_wait for a pass that loads into the database, with a watch beside it
+# that says the wait (db_watch_tick) and, when the server stops answering (frozen mid-COPY: the loader's sessions
+# wait on it without end; until h34-hangs so did the run, silently), ends the pass's jobs after DB_STALL_SECONDS:
+# exit 3 naming the server. The wait itself returns the moment the pass ends.
+restore_pass_wait_watched() {
+    local watch
+    db_watch_start "$1"
+    rm -f "$WORK_DIR/pass.stalled"
+    (
+        # Ends with the script (a kill -9 of it: its watchdog also kills the jobs restore_note_job names).
+        while kill -0 "$$" 2>/dev/null && sleep 1; do
+            db_watch_tick && continue
+            db_watch_error >"$WORK_DIR/pass.stalled"
+            # KILL, as restore.sh stops a waiting pass: the jobs' subshells may still hold the script's TERM trap.
+            for pid in "${RESTORE_PASS_PIDS[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; done
+            break
+        done
+    ) &
+    watch=$!
+    restore_note_job "$watch"
+    restore_pass_wait
+    kill_job "$watch"
+    [[ ! -s "$WORK_DIR/pass.stalled" ]] || die "$EX_DATABASE" "$(cat "$WORK_DIR/pass.stalled") (nothing committed: the target's tables were not touched)"
+}
+
 # restore_load_gate JOBS: the pass's last step. Holds the rows (reads nothing) until restore_pass_gate says
 # what to do with them: load them into the staging tables with JOBS sessions (restore-pipe.py restore-load), or
 # drain them. A gate never opened (the script killed) holds them until the cleanup or the watchdog kills it.
@@ -1555,15 +1620,21 @@ restore_kill_jobs() {
 # restore_end_sessions: stops the load's jobs and psql sessions, terminates the run's server sessions
 # (application_name oauth2-dr-restore:<run id>) and drops its staging schemas. Used by the cleanup on every
 # exit, and by the watchdog. Nothing here commits: only the script sends COMMIT.
+# When the server cannot be reached (it stopped answering: the run's own failure), RESTORE_LEFT_BEHIND says what
+# is left there and the statement that drops it, for the script's last lines (until h34-hangs nothing was said,
+# and the next restore listed the staging tables as "tables not in the dump, left as they are").
+RESTORE_LEFT_BEHIND=""
 restore_end_sessions() {
     restore_kill_jobs
     [[ -f "$WORK_DIR/restore.sessions" ]] || return 0
-    local staging=""
+    local staging="" app
+    app=$(cat "$WORK_DIR/restore.sessions")
     [[ -f "$WORK_DIR/spool/stage.map" ]] && staging=$(cut -f2 "$WORK_DIR/spool/stage.map" | sed 's/.*/DROP SCHEMA IF EXISTS & CASCADE;/')
-    PGAPPNAME="$RESTORE_APP-cleanup" PGCONNECT_TIMEOUT=10 psql -X -q -At -v ON_ERROR_STOP=1 -d "$PGDATABASE" >/dev/null 2>&1 <<SQL || true
+    PGAPPNAME="$RESTORE_APP-cleanup" PGCONNECT_TIMEOUT=10 timeout -k 1 70 psql -X -q -At -v ON_ERROR_STOP=1 -d "$PGDATABASE" >/dev/null 2>"$WORK_DIR/end-sessions.err" <<SQL \
+        || RESTORE_LEFT_BEHIND="could not end this run's server sessions (application_name $app)${staging:+ nor drop its staging schemas} in $(db_address): $(one_line_error "$WORK_DIR/end-sessions.err" | sed 's/^no error message$/no answer within 70 s/')${staging:+; once the server answers, drop them: $(tr '\n' ' ' <<<"$staging")}"
 SET lock_timeout = '30s';
-SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '$(cat "$WORK_DIR/restore.sessions")' AND pid <> pg_backend_pid();
-SELECT pg_sleep(0.1) FROM pg_stat_activity WHERE application_name = '$(cat "$WORK_DIR/restore.sessions")' LIMIT 1;
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '$app' AND pid <> pg_backend_pid();
+SELECT pg_sleep(0.1) FROM pg_stat_activity WHERE application_name = '$app' LIMIT 1;
 $staging
 SQL
     rm -f "$WORK_DIR/restore.sessions"
@@ -1591,19 +1662,33 @@ restore_session_start() {
 # session_ask SQL: runs SQL (statements or psql meta-commands) in the script's session; its output (one line
 # per row) in SESSION_OUT. Fails when the session ended (a server error: ON_ERROR_STOP; session.err has it).
 # Called in the script's own shell, never in $(...): the coprocess's pipes belong to this shell.
+# The answer is read a second at a time (db_watch_tick): a server that stops answering (frozen mid-swap) is said
+# every WAIT_PROGRESS_SECONDS as "still waiting for SESSION_STEP", and after DB_STALL_SECONDS without an answer
+# to a new connection the run ends with exit 3 (db_watch_error; nothing is committed before the COMMIT's answer).
 SESSION_OUT=""
+SESSION_STEP=""
 session_ask() {
-    local line marker="__oauth2_dr_restore_${RANDOM}${RANDOM}__"
+    local line="" part status marker="__oauth2_dr_restore_${RANDOM}${RANDOM}__"
     SESSION_OUT=""
     [[ -n "$RESTORE_SESSION_PID" ]] || return 1
     local to=${RESTORE_PSQL[1]:-} from=${RESTORE_PSQL[0]:-}
     [[ -n "$to" && -n "$from" ]] || return 1
     { printf '%s\n\\echo %s\n' "$1" "$marker" 1>&"$to"; } 2>/dev/null || return 1
-    while IFS= read -r line <&"$from"; do
-        [[ "$line" == "$marker" ]] && return 0
-        SESSION_OUT+="$line"$'\n'
+    db_watch_start "${SESSION_STEP:-an answer of the restore session} in $(db_address)"
+    while true; do
+        part=""
+        IFS= read -r -t 1 part <&"$from" && {
+            line+=$part
+            [[ "$line" == "$marker" ]] && return 0
+            SESSION_OUT+="$line"$'\n'
+            line=""
+            continue
+        }
+        status=$?
+        line+=$part
+        ((status > 128)) || return 1
+        db_watch_tick || die "$EX_DATABASE" "$(db_watch_error)"
     done
-    return 1
 }
 
 # session_end: closes the script's session (after COMMIT or ROLLBACK; without either, the server rolls back).

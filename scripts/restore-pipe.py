@@ -461,8 +461,14 @@ def restore_load(argv):
                 if worker.fd in writable:
                     check(worker, worker.flush())
 
-    for worker in workers:
-        check(worker, worker.start([b"SET client_connection_check_interval = '1s'", b"SET synchronous_commit = off"]))
+    try:
+        # A session that cannot start (the server refuses it, or does not answer within PGCONNECT_TIMEOUT: a frozen
+        # server) is the database's failure, exit 3 naming the session, as one that fails later: until h34-hangs it
+        # was an uncaught _WorkerGone (a traceback, exit 1), which restore.sh reported as pg_restore's "Broken pipe".
+        for worker in workers:
+            check(worker, worker.start([b"SET client_connection_check_interval = '1s'", b"SET synchronous_commit = off"]))
+    except _WorkerGone as gone:
+        return fail(3, str(gone))
     stdin = sys.stdin.buffer.fileno()
     try:
         import fcntl

@@ -57,7 +57,7 @@
 #
 # Exit codes: 0 restored, row counts and schema match; 2 usage (also: a manifest of another database, a key
 #   that is not a manifest, a scratch directory too small for the spool or filled up during the pass); 3
-#   database (connect, lock timeout, another restore running into the same database: one at a time, held by an
+#   database (connect, lock timeout, no answer for DB_STALL_SECONDS, another restore running into the same database: one at a time, held by an
 #   advisory lock of the run's session; any server error; nothing committed); 4 storage (listing failed, object or version missing, wrong size,
 #   download failed, corrupt object: its sha256 differs from the manifest's); 5 encryption (passphrase
 #   version unreadable, wrong passphrase, gpg's integrity check failed); 6 the restored row counts or schema
@@ -166,6 +166,7 @@ cleanup() {
         restore_end_sessions
         remove_work_dir
     } 2>/dev/null
+    [[ -z "$RESTORE_LEFT_BEHIND" ]] || log "$RESTORE_LEFT_BEHIND"
     # Interrupted (Ctrl-C, a kill): say what state the target is in, the operator's first question. Only the
     # swap's COMMIT changes it (RESTORE_COMMIT: "" before it is sent, "sent" while its answer is awaited, "committed").
     if ((status == 130 || status == 143)); then
@@ -416,7 +417,11 @@ if [[ $mode == parallel ]]; then
 else
     restore_pass_gate drain 2>/dev/null || scratch_full_die "cannot write in $WORK_DIR/load"
 fi
-restore_pass_wait
+if [[ $mode == parallel ]]; then
+    restore_pass_wait_watched "the dump's download, its verification and the load into the staging schemas of $(db_address)"
+else
+    restore_pass_wait
+fi
 # A pass whose status files are missing or failed, on a full scratch directory: the disk, not S3 or the dump.
 for status_file in "$spool/s3.rc" "$spool/tee.rc" "$spool/gpg.rc"; do
     [[ "$(cat "$status_file" 2>/dev/null)" == 0 ]] && continue
@@ -471,6 +476,9 @@ fi
 restore_lock_announce "$session_backend" "$lock_timeout" &
 lock_announcer=$!
 restore_note_job "$lock_announcer"
+# What a wait on the session is said to wait for (session_ask: a server that stops answering is said, and ends the run
+# after DB_STALL_SECONDS).
+SESSION_STEP="the restore's transaction (the swap; nothing is committed before its COMMIT)"
 session_ask "BEGIN; SET LOCAL lock_timeout = '$lock_timeout';" || session_failed "cannot start the restore's transaction in $(db_address)"
 if lock_sql=$(restore_lock_sql "$spool/toc.list") && [[ -n "$lock_sql" ]]; then
     session_ask "$lock_sql" || session_failed "cannot lock the tables of the dump in $(db_address)"
@@ -588,6 +596,7 @@ if [[ $mismatches -ne 0 ]]; then
     die "$EX_VERIFY" "$mismatches check(s) differ from the manifest $manifest_key: rolled back, $(db_address) is unchanged"
 fi
 RESTORE_COMMIT=sent
+SESSION_STEP="the COMMIT's answer (without it the target holds either the dump or its earlier state: check its row counts, or run the same command again, it restores either way)"
 session_ask "COMMIT;" || session_failed "COMMIT in $(db_address) failed"
 RESTORE_COMMIT=committed
 kill_job "$lock_announcer"

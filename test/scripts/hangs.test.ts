@@ -1,0 +1,199 @@
+/**
+ * h34-hangs: waits on a database that stops answering (a frozen PostgreSQL: SIGSTOP, a hung host, a proxy that
+ * accepts and never answers) end, say what they wait for, and report the database's failure with its cause.
+ * A stalled endpoint here is a TCP listener on 127.0.0.1 that accepts connections and never answers.
+ */
+import { strict as assert } from "assert";
+import { ChildProcess, spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { seedSql } from "../../tools/sandbox/oauth2-schema";
+import { SCRIPTS, Started, explain, resolvedHelperPython, runScript, scriptEnv, startScript, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
+import { LOCALHOST, PG_BIN, PgServer } from "../../tools/sandbox/servers";
+
+const PYTHON = resolvedHelperPython() ?? "python3";
+
+describe("waits on a database that does not answer (h34-hangs)", function () {
+    this.timeout(60_000);
+    let silent: net.Server;
+    let silentPort = 0;
+    const sockets: net.Socket[] = [];
+    let dir = "";
+
+    before(async function () {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "hangs-"));
+        silent = net.createServer((socket) => {
+            sockets.push(socket);
+            socket.on("error", () => undefined);
+        });
+        await new Promise<void>((resolve) => silent.listen(0, LOCALHOST, resolve));
+        silentPort = (silent.address() as net.AddressInfo).port;
+    });
+
+    after(async function () {
+        for (const socket of sockets) socket.destroy();
+        await new Promise<void>((resolve) => silent.close(() => resolve()));
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("restore-pipe.py restore-load whose sessions cannot start (the server does not answer): exit 3 naming the session and libpq's cause, not a traceback", function () {
+        // Was: _WorkerGone raised outside the loader's try, a Python traceback and exit 1, which restore.sh
+        // reported as "pg_restore failed (nothing committed): could not write to output file: Broken pipe".
+        const work = fs.mkdtempSync(path.join(dir, "loader-"));
+        fs.writeFileSync(path.join(work, "map"), "public\tstg\n");
+        const loaded = spawnSync(PYTHON, [path.join(SCRIPTS, "restore-pipe.py"), "restore-load", "1", work, path.join(work, "map"), path.join(work, "setval.sql")], {
+            input: "COPY public.t (id) FROM stdin;\n1\n\\.\n",
+            encoding: "utf8",
+            env: { PATH: process.env.PATH, PGHOST: LOCALHOST, PGPORT: String(silentPort), PGUSER: "postgres", PGDATABASE: "oauth2db", PGCONNECT_TIMEOUT: "2" },
+            timeout: 30_000,
+        });
+        assert.doesNotMatch(loaded.stderr, /Traceback|_WorkerGone/);
+        assert.equal(loaded.status, 3, loaded.stderr);
+        const failed = fs.readFileSync(path.join(work, "failed"), "utf8").trim();
+        assert.match(failed, /^worker-\d$/);
+        assert.match(fs.readFileSync(path.join(work, `${failed}.err`), "utf8"), new RegExp(`port ${silentPort} failed: timeout expired`));
+    });
+});
+
+/** The server's processes (the postmaster and its children), as they are now. */
+function serverPids(pg: PgServer): number[] {
+    const postmaster = Number(fs.readFileSync(path.join(pg.dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+    const children = spawnSync("pgrep", ["-P", String(postmaster)], { encoding: "utf8" }).stdout.split("\n").filter(Boolean).map(Number);
+    return [postmaster, ...children];
+}
+
+function signalServer(pg: PgServer, signal: "SIGSTOP" | "SIGCONT"): void {
+    for (const pid of serverPids(pg)) {
+        try {
+            process.kill(pid, signal);
+        } catch {
+            // ended meanwhile
+        }
+    }
+}
+
+/**
+ * The run's end while the server is frozen, or a failure after `ms`: the server is then thawed and the run, which
+ * goes on, awaited, its output in the failure (a wait without end fails here, and nothing is killed).
+ */
+async function endWithin(run: Started, ms: number, what: string, pg: PgServer): Promise<Awaited<Started["done"]>> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), ms)));
+    const first = await Promise.race([run.done, late]);
+    clearTimeout(timer);
+    if (first === "late") {
+        signalServer(pg, "SIGCONT");
+        const thawed = await run.done;
+        assert.fail(`${what}: no end within ${ms / 1000} s while the server was frozen; after the thaw:\n${explain(thawed)}`);
+    }
+    return first;
+}
+
+describe("db-backup.sh and restore.sh with PostgreSQL frozen mid-run (SIGSTOP): said, then exit 3 after DB_STALL_SECONDS (h34-hangs)", function () {
+    this.timeout(120_000);
+    const servers = useScriptServers("oauth2-dr-hangs-", "hangs passphrase");
+    let bucket = "";
+    // A short watch: a line a second, the run ended once the server has not answered a new connection for 3 s.
+    const watch = () => ({ DB_STALL_SECONDS: "3", WAIT_PROGRESS_SECONDS: "1", PGCONNECT_TIMEOUT: "2", TMPDIR: servers.dir });
+
+    before(async function () {
+        const { pg, moto, passphrase } = servers;
+        pg.createDatabase("oauth2db");
+        pg.psql(seedSql({ clients: 3, authorizations: 4000, consents: 2 }));
+        bucket = servers.newBucket("oauth2-hangs");
+        const backup = await runScript("db-backup.sh", { ...scriptEnv(pg, moto, bucket, passphrase), TMPDIR: servers.dir });
+        assert.equal(backup.code, 0, explain(backup));
+    });
+
+    afterEach(function () {
+        signalServer(servers.pg, "SIGCONT");
+    });
+
+    it("db-backup.sh: the server frozen once pg_dump's stream has begun: 'still waiting' lines naming the server and DB_STALL_SECONDS, then exit 3 (was a silent wait as long as the freeze)", async function () {
+        const { pg, moto, passphrase, dir } = servers;
+        // pg_dump freezes its server (SIGSTOP of the postmaster and its backends) once 1 KiB of its archive has passed.
+        const shims = fs.mkdtempSync(path.join(dir, "shims-"));
+        fs.writeFileSync(path.join(shims, "pg_dump"), `#!/bin/bash
+"${path.join(PG_BIN, "pg_dump")}" "$@" | { head -c 1024; pm=$(head -1 "${pg.dataDir}/postmaster.pid"); kill -STOP "$pm" $(pgrep -P "$pm"); cat; }
+exit "\${PIPESTATUS[0]}"
+`, { mode: 0o755 });
+        const run = startScript("db-backup.sh", { ...scriptEnv(pg, moto, bucket, passphrase), ...watch(), EXTRA_PATH: shims }, [], { detached: true });
+        const result = await endWithin(run, 30_000, "db-backup.sh", pg);
+        assert.equal(result.code, 3, explain(result));
+        const server = `${LOCALHOST}:${pg.port}/oauth2db`;
+        assert.match(result.stderr, new RegExp(`still waiting for the row counts and pg_dump's stream of ${server} \\(\\d+ s so far\\); ${server} has not answered for \\d+ s \\(at most DB_STALL_SECONDS=3\\): .*timeout expired`), explain(result));
+        assert.match(result.stderr, new RegExp(`ERROR: (pg_dump of )?${server} has not answered for \\d+ s \\(DB_STALL_SECONDS=3\\) while waiting for the row counts and pg_dump's stream of ${server}`), explain(result));
+        assert.match(result.stderr, /FAILED with exit code 3; no manifest written/);
+    });
+
+    it("restore.sh: the server frozen while the loader's COPY sessions write: said, then exit 3, the target untouched (was a silent wait as long as the freeze)", async function () {
+        const { pg, moto, passphrase, dir } = servers;
+        pg.createDatabase("frozen_load");
+        pg.psql(seedSql({ clients: 1, authorizations: 1, consents: 1 }), "frozen_load");
+        // The loader (restore-pipe.py restore-load, run by the python the scripts use) gets its first 1.2 MB of rows;
+        // once one of its COPYs runs, the server is frozen (SIGSTOP), then the rest of the rows follow.
+        const python = resolvedHelperPython() ?? "python3";
+        const shims = fs.mkdtempSync(path.join(dir, "python-"));
+        const shim = path.join(shims, "python3");
+        fs.writeFileSync(shim, `#!/bin/bash
+if [[ "$2" == */restore-pipe.py && "$3" == restore-load ]]; then
+    {
+        head -c 1200000
+        until "${path.join(PG_BIN, "psql")}" -XAtq -d postgres -c "SELECT 1 FROM pg_stat_activity WHERE query LIKE 'COPY %' AND datname = 'frozen_load'" 2>/dev/null | grep -q 1; do sleep 0.05; done
+        pm=$(head -1 "${pg.dataDir}/postmaster.pid"); kill -STOP "$pm" $(pgrep -P "$pm")
+        cat
+    } | "${python}" "$@"
+    exit "\${PIPESTATUS[1]}"
+fi
+exec "${python}" "$@"
+`, { mode: 0o755 });
+        const run = startScript("restore.sh", { ...scriptEnv(pg, moto, bucket, passphrase, "frozen_load"), ...watch(), AWS_HELPER_PYTHON: shim }, ["--yes", "--source-database", "oauth2db"], { detached: true });
+        try {
+            void waitForStderr(run, /ERROR: /, 45_000).then(() => signalServer(pg, "SIGCONT"), () => undefined);
+            const result = await endWithin(run, 45_000, "restore.sh", pg);
+            assert.equal(result.code, 3, explain(result));
+            const server = `${LOCALHOST}:${pg.port}/frozen_load`;
+            assert.match(result.stderr, new RegExp(`still waiting for the dump's download, its verification and the load into the staging schemas of ${server} \\(\\d+ s so far\\); ${server} has not answered for \\d+ s \\(at most DB_STALL_SECONDS=3\\)`), explain(result));
+            assert.match(result.stderr, new RegExp(`ERROR: ${server} has not answered for \\d+ s \\(DB_STALL_SECONDS=3\\) while waiting for the dump's download, its verification and the load .*\\(nothing committed: the target's tables were not touched\\)`), explain(result));
+        } finally {
+            signalServer(pg, "SIGCONT");
+        }
+        assert.equal(pg.psql("SELECT count(*) FROM oauth2_authorization", "frozen_load"), "1");
+    });
+
+    it("restore.sh: the server frozen while the swap waits for an application's lock: said, then exit 3, nothing committed (was a silent wait as long as the freeze)", async function () {
+        const { pg, moto, passphrase } = servers;
+        pg.createDatabase("frozen");
+        pg.psql(seedSql({ clients: 1, authorizations: 1, consents: 1 }), "frozen");
+        const app: ChildProcess = spawn(path.join(PG_BIN, "psql"), ["-X", "-q", "-h", LOCALHOST, "-p", String(pg.port), "-U", "postgres", "-d", "frozen"], {
+            env: { ...process.env, PGAPPNAME: "oauth2-app" },
+            stdio: ["pipe", "ignore", "ignore"],
+        });
+        try {
+            app.stdin!.write("BEGIN; SELECT count(*) FROM oauth2_registered_client;\n");
+            const run = startScript("restore.sh", { ...scriptEnv(pg, moto, bucket, passphrase, "frozen"), ...watch(), RESTORE_LOCK_TIMEOUT: "20s" }, ["--yes", "--source-database", "oauth2db"], { detached: true });
+            await waitForStderr(run, /the swap is waiting for a lock on oauth2_registered_client/, 30_000);
+            signalServer(pg, "SIGSTOP");
+            // Frozen through the run's cleanup too (its connection's 10 s timeout): what it leaves there is said.
+            const result = await endWithin(run, 45_000, "restore.sh", pg);
+            assert.equal(result.code, 3, explain(result));
+            const server = `${LOCALHOST}:${pg.port}/frozen`;
+            assert.match(result.stderr, new RegExp(`still waiting for the restore's transaction \\(the swap; nothing is committed before its COMMIT\\) in ${server} \\(\\d+ s so far\\); ${server} has not answered for \\d+ s \\(at most DB_STALL_SECONDS=3\\)`), explain(result));
+            assert.match(result.stderr, new RegExp(`ERROR: ${server} has not answered for \\d+ s \\(DB_STALL_SECONDS=3\\) while waiting for the restore's transaction`), explain(result));
+            // Was: nothing said, and the next restore listed the staging tables as "tables ... not in the dump, left as they are".
+            const left = new RegExp(`could not end this run's server sessions \\(application_name oauth2-dr-restore:\\w+\\) nor drop its staging schemas in ${server}: .*timeout expired; once the server answers, drop them: ((?:DROP SCHEMA IF EXISTS oauth2_dr_stage_\\w+ CASCADE; ?)+)\n`).exec(result.stderr);
+            assert.ok(left, explain(result));
+            signalServer(pg, "SIGCONT");
+            const named = [...left[1].matchAll(/oauth2_dr_stage_\w+/g)].map((m) => m[0]).sort().join(",");
+            assert.equal(pg.psql("SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace WHERE nspname LIKE 'oauth2_dr_stage%'", "frozen"), named);
+            pg.psql(left[1], "frozen");
+        } finally {
+            signalServer(pg, "SIGCONT");
+            app.stdin!.end("COMMIT;\n");
+        }
+        assert.equal(pg.psql("SELECT count(*) FROM oauth2_authorization", "frozen"), "1");
+        assert.equal(pg.psql("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'oauth2_dr_stage%'", "frozen"), "0");
+    });
+});
