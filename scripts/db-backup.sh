@@ -280,7 +280,7 @@ dump_wait() {
     while kill -0 "$pid" 2>/dev/null; do
         read -r -t 1 -u "$tick" _ || true
         kill -0 "$pid" 2>/dev/null || break
-        db_watch_tick || { db_watch_error >"$WORK_DIR/db.stalled"; kill -TERM "$pid" 2>/dev/null || true; }
+        db_watch_tick || { db_watch_error >"$WORK_DIR/db.stalled"; kill_own TERM "$pid"; }
     done
     exec {tick}>&-
     wait "$pid"

@@ -1479,7 +1479,7 @@ restore_pass_wait_watched() {
             db_watch_tick && continue
             db_watch_error >"$WORK_DIR/pass.stalled"
             # KILL, as restore.sh stops a waiting pass: the jobs' subshells may still hold the script's TERM trap.
-            for pid in "${RESTORE_PASS_PIDS[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; done
+            for pid in "${RESTORE_PASS_PIDS[@]}"; do kill_own KILL "$pid"; done
             break
         done
     ) &
