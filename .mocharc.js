@@ -26,6 +26,8 @@ const LONGEST_FIRST = [
     "test/scripts/backup-schemas.test.ts",
     "test/scripts/public-key.test.ts",
     "test/scripts/wal-archive.test.ts",
+    // Long in wall time (it waits for frozen servers' limits), light in CPU: started early.
+    "test/scripts/hangs.test.ts",
     "test/programs.test.ts",
     "test/validate/validate-service.test.ts",
     "test/typecheck.test.ts",
