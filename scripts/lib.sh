@@ -1465,29 +1465,28 @@ restore_pass_wait() {
     RESTORE_PASS_PIDS=()
 }
 
-# restore_pass_wait_watched WHAT: restore_pass_wait for a pass that loads into the database, with a watch beside it
-# that says the wait (db_watch_tick) and, when the server stops answering (frozen mid-COPY: the loader's sessions
-# wait on it without end; until h34-hangs so did the run, silently), ends the pass's jobs after DB_STALL_SECONDS:
-# exit 3 naming the server. The wait itself returns the moment the pass ends.
+# restore_pass_wait_watched WHAT: restore_pass_wait for a pass that loads into the database, watched from this shell:
+# the wait is said (db_watch_tick) and, when the server stops answering (frozen mid-COPY: the loader's sessions
+# wait on it without end; until h34-hangs so did the run, silently), the pass's jobs are ended after
+# DB_STALL_SECONDS: exit 3 naming the server. Looks every 50 ms with bash's own pause (short_pause): no process
+# beside the pass (a watching subshell and its sleep were 5 MB more at the restore's peak, 147 -> 152 MB).
 restore_pass_wait_watched() {
-    local watch
+    local pid running
     db_watch_start "$1"
-    rm -f "$WORK_DIR/pass.stalled"
-    (
-        # Ends with the script (a kill -9 of it: its watchdog also kills the jobs restore_note_job names).
-        while kill -0 "$$" 2>/dev/null && sleep 1; do
-            db_watch_tick && continue
-            db_watch_error >"$WORK_DIR/pass.stalled"
-            # KILL, as restore.sh stops a waiting pass: the jobs' subshells may still hold the script's TERM trap.
-            for pid in "${RESTORE_PASS_PIDS[@]}"; do kill_own KILL "$pid"; done
-            break
+    while :; do
+        running=0
+        for pid in "${RESTORE_PASS_PIDS[@]}"; do
+            if kill -0 "$pid" 2>/dev/null; then running=1; break; fi
         done
-    ) &
-    watch=$!
-    restore_note_job "$watch"
+        ((running)) || break
+        short_pause 0.05
+        db_watch_tick && continue
+        # KILL, as restore.sh stops a waiting pass: the jobs' subshells may still hold the script's TERM trap.
+        for pid in "${RESTORE_PASS_PIDS[@]}"; do kill_own KILL "$pid"; done
+        restore_pass_wait
+        die "$EX_DATABASE" "$(db_watch_error) (nothing committed: the target's tables were not touched)"
+    done
     restore_pass_wait
-    kill_job "$watch"
-    [[ ! -s "$WORK_DIR/pass.stalled" ]] || die "$EX_DATABASE" "$(cat "$WORK_DIR/pass.stalled") (nothing committed: the target's tables were not touched)"
 }
 
 # restore_load_gate JOBS: the pass's last step. Holds the rows (reads nothing) until restore_pass_gate says
