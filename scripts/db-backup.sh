@@ -270,11 +270,11 @@ pg_dump_lock_wait_tables() {
 dump_wait() {
     local pid=$1 tick
     exec {tick}<>"$WORK_DIR/tick.fifo"
-    while kill -0 "$pid" 2>/dev/null; do
+    while child_runs "$pid"; do
         # 50 ms at a time: the stream's end waits at most that long for this loop to notice (1 s added about
         # 0.6 s to the 1 GB bench's backup, 4.0 -> 4.6 s); a loop of builtins, no process started.
         read -r -t 0.05 -u "$tick" _ || true
-        kill -0 "$pid" 2>/dev/null || break
+        child_runs "$pid" || break
         db_watch_tick || { db_watch_error >"$WORK_DIR/db.stalled"; kill_own TERM "$pid"; }
     done
     exec {tick}>&-

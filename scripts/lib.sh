@@ -498,6 +498,10 @@ run_group() {
     return 1
 }
 
+# child_runs PID: whether PID is a child of this shell that has not ended. Not `kill -0 PID`: bash reaps a job that
+# ends at once (its SIGCHLD), and the number is then free for any new process, which kill -0 takes for the job.
+child_runs() { proc_start "$1" && [[ "$PROC_STATE" != Z && ("$PROC_PPID" == "$$" || "$PROC_PPID" == "$BASHPID") ]]; }
+
 # kill_own SIGNAL PID [START]: signals a job of this run with its process group (set -m: each job its own), only
 # while PID is still that job: with START (proc_start's, taken when the job was noted), the process of that pid
 # and start time; without, a child of this shell. The pid of a job that has ended may be another process's by
@@ -1478,7 +1482,7 @@ restore_pass_wait_watched() {
     while :; do
         running=0
         for pid in "${RESTORE_PASS_PIDS[@]}"; do
-            if kill -0 "$pid" 2>/dev/null; then running=1; break; fi
+            if child_runs "$pid"; then running=1; break; fi
         done
         ((running)) || break
         short_pause 0.05

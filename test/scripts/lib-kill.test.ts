@@ -134,6 +134,15 @@ describe("lib.sh: a job's pid is killed only while it is that job", function () 
         }
     });
 
+    it("restore_pass_wait_watched: a pass job's pid that another process now has does not hold the wait", function () {
+        // A pass job that ended (reaped by bash) frees its number; another process (here: not the shell's child at
+        // all) may have it by the time the watch looks. Without the check the wait went on while that process lived.
+        const other = someoneElse();
+        const out = lib(`RESTORE_PASS_PIDS=(${other}); restore_pass_wait_watched "the test's pass"; echo returned`, dir);
+        assert.equal(out.trim(), "returned");
+        assert.ok(running(other), "the other process was signalled");
+    });
+
     it("kill_own: a job whose leader has ended still has its group's members killed (their group id cannot be reused)", async function () {
         // The leader starts a member and exits at once; the member keeps the group.
         const member = Number(lib("set -m; ( sleep 300 >/dev/null 2>&1 & echo $! ) > \"$DIR/member\" & pid=$!; wait $pid; kill_own KILL $pid; cat \"$DIR/member\"", dir).trim());
