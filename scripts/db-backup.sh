@@ -115,8 +115,7 @@ SQL
 
 cleanup() {
     local status=$?
-    # The default IFS for everything the cleanup calls (bash's scoping is dynamic): a signal's trap that interrupts
-    # `IFS= read ...` (a wait for psql's answer) runs with that empty IFS, and no read or expansion here splits then.
+    # The default IFS for everything the cleanup calls (lib.sh cleanup_work_dir_on_exit says why).
     local IFS=$' \t\n'
     trap - EXIT INT TERM
     set +e
@@ -263,13 +262,7 @@ pg_dump_lock_wait_tables() {
     sed -nE 's/.*Query was: LOCK TABLE (.*) IN ACCESS SHARE MODE.*/\1/p' "$WORK_DIR/pg_dump.err" | head -n 1 | sed 's/, */ /g'
 }
 
-# dump_snapshot: pg_dump of the exported snapshot on stdout (the first stage of the dump's pipeline). Its lock
-# wait is bounded by pg_dump's own --lock-wait-timeout, in steps: 2 s, then 15 s at a time, BACKUP_LOCK_TIMEOUT
-# in all. After a step that ends on a lock, the run says which table it waits for and who holds it, and starts
-# pg_dump again in the same snapshot (the transaction that exported it stays open: one consistent dump). pg_dump
-# takes every lock before it writes a byte (its custom format is written out once the catalog is read, after
-# the locks), so a step that gave up wrote nothing. No process runs beside the dump to watch it: each step is pg_dump's own wait.
-# dump_wait PID: waits for pg_dump (PID) in the stream's own stage, a second at a time (a read on tick.fifo, which
+# dump_wait PID: waits for pg_dump (PID) in the stream's own stage, 50 ms at a time (a read on tick.fifo, which
 # nothing writes: no process beside the dump): between reads the wait is said every WAIT_PROGRESS_SECONDS and, when
 # the server stops answering (frozen mid-dump: pg_dump's socket stays open and no client timeout ends its read;
 # until h34-hangs the run waited silently as long as the freeze), pg_dump is stopped after DB_STALL_SECONDS and
@@ -277,19 +270,27 @@ pg_dump_lock_wait_tables() {
 dump_wait() {
     local pid=$1 tick
     exec {tick}<>"$WORK_DIR/tick.fifo"
-    while kill -0 "$pid" 2>/dev/null; do
+    while child_runs "$pid"; do
         # 50 ms at a time: the stream's end waits at most that long for this loop to notice (1 s added about
         # 0.6 s to the 1 GB bench's backup, 4.0 -> 4.6 s); a loop of builtins, no process started.
         read -r -t 0.05 -u "$tick" _ || true
-        kill -0 "$pid" 2>/dev/null || break
+        child_runs "$pid" || break
         db_watch_tick || { db_watch_error >"$WORK_DIR/db.stalled"; kill_own TERM "$pid"; }
     done
     exec {tick}>&-
     wait "$pid"
 }
+
+# dump_snapshot: pg_dump of the exported snapshot on stdout (the first stage of the dump's pipeline). Its lock
+# wait is bounded by pg_dump's own --lock-wait-timeout, in steps: 2 s, then 15 s at a time, BACKUP_LOCK_TIMEOUT
+# in all. After a step that ends on a lock, the run says which table it waits for and who holds it, and starts
+# pg_dump again in the same snapshot (the transaction that exported it stays open: one consistent dump). pg_dump
+# takes every lock before it writes a byte (its custom format is written out once the catalog is read, after
+# the locks), so a step that gave up wrote nothing. No process runs beside the dump to watch it: each step is
+# pg_dump's own wait, watched from this stage's shell (dump_wait).
 dump_snapshot() {
     local started=$SECONDS waited=0 step=2 rc locked
-    db_watch_start "the row counts and pg_dump's stream of $(db_address)"
+    db_watch_start "$DUMP_WATCH_WHAT"
     while true; do
         ((step <= LOCK_TIMEOUT - waited)) || step=$((LOCK_TIMEOUT - waited))
         pg_dump --format=custom --compress=0 --no-password --lock-wait-timeout="${step}s" --snapshot="$snapshot" "$PGDATABASE" 2>"$WORK_DIR/pg_dump.err" &
@@ -380,6 +381,8 @@ SIZE_PID=$!
 UPLOAD_STARTED=1
 log "uploading $(s3_uri "$OBJECT_KEY")"
 mkfifo "$WORK_DIR/upload.fifo" "$WORK_DIR/tick.fifo"
+# What the database watch says it waits for: the dump's stage (dump_snapshot) and the row counts (psql_ask) alike.
+DUMP_WATCH_WHAT="the row counts and pg_dump's stream of $(db_address)"
 (
     set +e
     dump_snapshot |
@@ -402,7 +405,7 @@ UPLOAD_PID=$!
 # its lock at most BACKUP_LOCK_TIMEOUT (the session's lock_timeout), and its answer that long and a minute; a
 # wait for the lock is announced after 2 s and every 15 s (psql_ask's TABLE), as pg_dump's are.
 declare -A row_counts=()
-db_watch_start "the row counts and pg_dump's stream of $(db_address)"
+db_watch_start "$DUMP_WATCH_WHAT"
 for table in $tables; do
     psql_ask "SELECT count(*) FROM \"${DB_SCHEMA}\".\"${table}\";" $((LOCK_TIMEOUT + ${PSQL_TIMEOUT:-60})) "${DB_SCHEMA}.${table}" >/dev/null \
         || die "$EX_DATABASE" "cannot count ${DB_SCHEMA}.$table: no answer from $(db_address) within $((LOCK_TIMEOUT + ${PSQL_TIMEOUT:-60})) s"
@@ -412,7 +415,7 @@ for table in $tables; do
     row_counts[$table]=$count
 done
 
-# pg_dump's wait on a server that stops answering is watched in its own stage (dump_snapshot): this shell waits for
+# pg_dump's wait on a server that stops answering is watched in its own stage (dump_wait): this shell waits for
 # the stream's end, and a stalled one ends with exit 3 naming the server (db.stalled).
 wait "$PIPELINE_PID" || true
 PIPELINE_PID=""

@@ -7,7 +7,7 @@
 #   1    unexpected error
 #   2    usage or configuration error (a required variable is missing, a bad argument; an AWS_PROFILE not in
 #        the config files, no AWS credentials, expired or invalid ones: die, exit_code)
-#   3    database error (cannot connect, pg_dump/pg_restore/psql failed)
+#   3    database error (cannot connect, pg_dump/pg_restore/psql failed, no answer for DB_STALL_SECONDS)
 #   4    storage error (S3 upload, download or listing failed; an object is missing or the wrong size)
 #   5    encryption error (no passphrase, gpg failed: wrong passphrase, corrupt or truncated object)
 #   6    verification failed (restore-verification.sh: at least one checklist item is FAIL)
@@ -39,8 +39,9 @@
 #   TMPDIR                      scratch directory (default /tmp; an emptyDir in the CronJobs)
 #   S3_STALL_SECONDS            a dump's download that receives nothing for this long fails (default 60)
 #   DB_STALL_SECONDS            a wait on the database (db-backup.sh's row counts and pg_dump stream, restore.sh's
-#                               session: the swap) ends with exit 3 once the server has not answered a new
-#                               connection for this long (default 300; db_watch_tick)
+#                               pass and its session: the load, the swap, the COMMIT) ends with exit 3 once the
+#                               server has not answered a new connection for this long (default 300; db_watch_tick)
+#   WAIT_PROGRESS_SECONDS       how often a long wait says that it still waits (default 60; progress_every)
 #   TEST_ONLY_GPG_S2K_COUNT     the test suite's lower passphrase S2K count (1025..65011712); never in production
 #   TEST_ONLY_PGCONNECT_TIMEOUT_DEFAULT  the test suite's lower default connect timeout (2..10 s); never in production
 
@@ -431,7 +432,6 @@ remove_work_dir() {
     fi
 }
 
-# kill_job PID: terminate a background job started under `set -m` (its own process group) and reap it.
 # For scripts whose only state is the work directory: on any exit remove it, log a failure and keep the
 # exit code; INT and TERM exit with 130 and 143 through the same path.
 cleanup_work_dir_on_exit() {
@@ -450,6 +450,8 @@ trap_work_dir_cleanup() {
     trap 'exit 143' TERM
 }
 
+# kill_job PID: TERM to a background job of this shell (with its process group: set -m), only while PID is still
+# that job (kill_own), and reap it.
 kill_job() {
     local pid=$1
     [[ -n "$pid" ]] || return 0
@@ -495,6 +497,10 @@ run_group() {
     done
     return 1
 }
+
+# child_runs PID: whether PID is a child of this shell that has not ended. Not `kill -0 PID`: bash reaps a job that
+# ends at once (its SIGCHLD), and the number is then free for any new process, which kill -0 takes for the job.
+child_runs() { proc_start "$1" && [[ "$PROC_STATE" != Z && ("$PROC_PPID" == "$$" || "$PROC_PPID" == "$BASHPID") ]]; }
 
 # kill_own SIGNAL PID [START]: signals a job of this run with its process group (set -m: each job its own), only
 # while PID is still that job: with START (proc_start's, taken when the job was noted), the process of that pid
@@ -1071,7 +1077,7 @@ credentials_check_after_refusal() {
 }
 
 # progress_every: WAIT_PROGRESS_SECONDS, how often a long wait says that it still waits (default 60; a value that is
-# not a whole number of seconds above 0 is 60 too): wait_with_progress and wal-archive.sh's waits.
+# not a whole number of seconds above 0 is 60 too): wait_with_progress, db_watch_tick and wal-archive.sh's waits.
 progress_every() { if [[ "${WAIT_PROGRESS_SECONDS:-}" =~ ^[1-9][0-9]*$ ]]; then printf '%s' "$WAIT_PROGRESS_SECONDS"; else printf 60; fi; }
 
 # wait_with_progress WHAT LIMIT COMMAND...: runs COMMAND (its exit status is this function's) after saying
@@ -1476,7 +1482,7 @@ restore_pass_wait_watched() {
     while :; do
         running=0
         for pid in "${RESTORE_PASS_PIDS[@]}"; do
-            if kill -0 "$pid" 2>/dev/null; then running=1; break; fi
+            if child_runs "$pid"; then running=1; break; fi
         done
         ((running)) || break
         short_pause 0.05

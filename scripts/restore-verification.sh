@@ -207,8 +207,7 @@ delete_instance() {
 
 cleanup() {
     local status=$?
-    # The default IFS for everything the cleanup calls (bash's scoping is dynamic): a signal's trap that interrupts
-    # `IFS= read ...` (a wait for psql's answer) runs with that empty IFS, and no read or expansion here splits then.
+    # The default IFS for everything the cleanup calls (lib.sh cleanup_work_dir_on_exit says why).
     local IFS=$' \t\n'
     trap - EXIT INT TERM
     set +e
@@ -345,13 +344,14 @@ load_db_credentials
 # psql against the verification server (the source server unless VERIFY_PGHOST/VERIFY_PGPORT say otherwise).
 vpsql() { PGHOST="${VERIFY_PGHOST:-${PGHOST:-}}" PGPORT="${VERIFY_PGPORT:-${PGPORT:-5432}}" psql_value "$@"; }
 
-# server_queries DB TABLE [ERR_FILE]: runs the authorization server's read queries on TABLE, built from the columns the
-# restored table has: the select list of the server's JDBC services (the columns of every release, plus
-# the later ones that exist), the lookup by primary key, and the other lookups of the server (client_id;
-# state and each token value) in one statement, for values taken from the first rows. Two statements at
-# most, and the second stops at its first row (LIMIT 1): the token columns have no index in the server's
-# schema, so a lookup that went on would read (and detoast) every token of the table, seconds per GB for no
-# further proof. Prints the release of the column set on success; on failure prints why and returns 1.
+# server_queries DB TABLE [ERR_FILE [COLUMNS_FILE]]: runs the authorization server's read queries on TABLE, built from
+# the columns the restored table has (its line of COLUMNS_FILE, check_tables; else a query of its own): the select
+# list of the server's JDBC services (the columns of every release, plus the later ones that exist), the lookup by
+# primary key, and the other lookups of the server (client_id; state and each token value) in one statement, for
+# values taken from the first rows. Two statements at most, and the second stops at its first row (LIMIT 1): the
+# token columns have no index in the server's schema, so a lookup that went on would read (and detoast) every
+# token of the table, seconds per GB for no further proof. Prints the release of the column set on success; on
+# failure prints why and returns 1.
 server_queries() {
     local db=$1 table=$2 schema="${DB_SCHEMA}" present column missing=() select=() release="0.2" later rel
     local columns_file=${4:-} name names found=""
@@ -693,11 +693,10 @@ verify_dump() {
         result "restore to test instance works" FAIL "rolled back: $cause" ;;
     esac
 
-    # The restored data's checks, at once: the restored schema read and hashed (with the manifest's own) in a
-    # job of its own while the tables' lookups and counts run (check_tables); the verdicts below, in the same
-    # order as before.
-    # The restored schema as the swap's transaction read it (WORK_DIR/stream/restored-schema.json, verify_pass),
-    # else (a dump restored in one stream) read now.
+    # The restored data's checks, at once: the restored schema hashed in a job of its own while the tables' lookups
+    # and counts run (check_tables); the verdicts below, in the same order as before. The restored schema as the
+    # swap's transaction read it (WORK_DIR/stream/restored-schema.json, verify_pass), else (a dump restored in one
+    # stream) read now; the manifest's own was hashed while the pass ran (MANIFEST_SCHEMA_JOB).
     local want_schema schema_job="" restored_json="$WORK_DIR/stream/restored-schema.json" columns=""
     want_schema=$(manifest_get "$m" .schema_definition.sha256)
     if [[ -n "$want_schema" && "${RESULT["restore to test instance works"]}" == PASS ]]; then

@@ -138,8 +138,7 @@ sha256_hex() {
 JOB_PID="" PREFETCH_PID=""
 cleanup() {
     local status=$?
-    # The default IFS for everything the cleanup calls (bash's scoping is dynamic): a signal's trap that interrupts
-    # `IFS= read ...` (a wait for psql's answer) runs with that empty IFS, and no read or expansion here splits then.
+    # The default IFS for everything the cleanup calls (lib.sh cleanup_work_dir_on_exit says why).
     local IFS=$' \t\n'
     trap - EXIT INT TERM
     set +e

@@ -194,22 +194,30 @@ describe("backup scripts across schema releases, prefixes and manifest formats",
         });
     });
 
+    /**
+     * The verification of a backup of `database` (seeded at 1.1.0, then `extra`) with every psql it starts logged: its
+     * result, asserted 7/7 PASS, and the psql calls' arguments, one line each.
+     */
+    async function verifiedWithPsqlLog(database: string, extra = ""): Promise<{ result: ScriptResult; calls: string[] }> {
+        seeded(database, "1.1.0", extra);
+        const bucket = newBucket();
+        await backup(bucket, database);
+        const shims = fs.mkdtempSync(path.join(dir, "shim-"));
+        const log = path.join(shims, "psql.log");
+        loggingPsql(shims, log);
+        const result = await runScript("restore-verification.sh", env(bucket, database, { EXTRA_PATH: shims }));
+        assert.equal(result.code, 0, explain(result));
+        assert.equal(result.stdout.split("\n").filter((l) => l.startsWith("PASS ")).length, 7, explain(result));
+        return { result, calls: fs.readFileSync(log, "utf8").split("\n") };
+    }
+
     // The restored schema (compared with the manifest's) and each table's columns (the server's lookups are built
     // from them) are read at the end of the swap's transaction, the catalog it commits: no connection of their own
     // after it (one psql start and connection less between the swap and the checks). The lookups still connect.
     it("the verification reads the restored schema and the tables' columns in the swap's transaction", async function () {
-        seeded("swapread", "1.1.0");
-        const bucket = newBucket();
-        await backup(bucket, "swapread");
-        const shims = fs.mkdtempSync(path.join(dir, "shim-"));
-        const log = path.join(shims, "psql.log");
-        loggingPsql(shims, log);
-        const result = await runScript("restore-verification.sh", env(bucket, "swapread", { EXTRA_PATH: shims }));
-        assert.equal(result.code, 0, explain(result));
-        assert.equal(result.stdout.split("\n").filter((l) => l.startsWith("PASS ")).length, 7, explain(result));
+        const { result, calls } = await verifiedWithPsqlLog("swapread");
         assert.match(line(result, "data integrity verified"), /restored schema = dumped schema \(\d+ columns in 3 tables/);
         assert.match(line(result, "application can connect to restored database"), /oauth2_authorization: release 1\.1 column set \(33 columns\)/);
-        const calls = fs.readFileSync(log, "utf8").split("\n");
         assert.ok(calls.some((c) => c.includes(" -1 ") && c.includes("restored.sql")), calls.join("\n"));
         assert.deepEqual(calls.filter((c) => c.includes("jsonb_agg(jsonb_build_array") || c.includes("string_agg(attname")), []);
         // The lookups (stdin: the server's queries) still run on connections of their own to the scratch database.
@@ -219,18 +227,12 @@ describe("backup scripts across schema releases, prefixes and manifest formats",
     // A dump whose tables cannot all be staged is restored in one stream: no swap, so the restored schema and the
     // columns are read after that restore, by connections of their own, as before.
     it("a dump restored in one stream (an enum column) verifies 7/7, its schema and columns read after the restore", async function () {
-        seeded("onestream", "1.1.0", "CREATE TYPE mood AS ENUM ('ok', 'bad'); CREATE TABLE feeling (id int PRIMARY KEY, m mood); INSERT INTO feeling VALUES (1, 'ok'), (2, 'bad');");
-        const bucket = newBucket();
-        await backup(bucket, "onestream");
-        const shims = fs.mkdtempSync(path.join(dir, "shim-"));
-        const log = path.join(shims, "psql.log");
-        loggingPsql(shims, log);
-        const result = await runScript("restore-verification.sh", env(bucket, "onestream", { EXTRA_PATH: shims }));
-        assert.equal(result.code, 0, explain(result));
+        const { result, calls } = await verifiedWithPsqlLog(
+            "onestream",
+            "CREATE TYPE mood AS ENUM ('ok', 'bad'); CREATE TABLE feeling (id int PRIMARY KEY, m mood); INSERT INTO feeling VALUES (1, 'ok'), (2, 'bad');",
+        );
         assert.match(result.stderr, /restoring in one stream \(table public\.feeling cannot be staged/);
-        assert.equal(result.stdout.split("\n").filter((l) => l.startsWith("PASS ")).length, 7, explain(result));
         assert.match(line(result, "data integrity verified"), /restored schema = dumped schema \(\d+ columns in 4 tables/);
-        const calls = fs.readFileSync(log, "utf8").split("\n");
         assert.equal(calls.filter((c) => c.includes("jsonb_agg(jsonb_build_array")).length, 1, calls.join("\n"));
         assert.equal(calls.filter((c) => c.includes("string_agg(attname")).length, 3, calls.join("\n"));
     });

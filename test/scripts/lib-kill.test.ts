@@ -9,26 +9,12 @@ import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { SCRIPTS } from "../../tools/sandbox/scripts";
+import { procStat, SCRIPTS, startTimeOf } from "../../tools/sandbox/scripts";
 
 /** Whether process `pid` exists and has not ended (a zombie has). */
 function running(pid: number): boolean {
-    try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-    } catch {
-        return false;
-    }
-}
-
-/** The start time of process `pid` (/proc/PID/stat field 22), "" when there is none: a pid and it name one process. */
-function startTime(pid: number): string {
-    try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-    } catch {
-        return "";
-    }
+    const state = procStat(pid)?.[0];
+    return state !== undefined && state !== "Z";
 }
 
 /** A moment for a signal sent to end its process (a loaded machine may not run it at once). */
@@ -127,10 +113,11 @@ describe("lib.sh: a job's pid is killed only while it is that job", function () 
         await new Promise((r) => leader.once("close", r));
         const member = Number(out.trim());
         const group = leader.pid!;
-        const since = startTime(member);
+        // A pid and its start time name one process.
+        const since = startTimeOf(member);
         try {
             assert.ok(running(member) && !running(group), "the group's leader ended, its member runs");
-            assert.equal(fs.readFileSync(`/proc/${member}/stat`, "utf8").split(") ")[1].split(" ")[2], String(group), "the member is in the leader's group");
+            assert.equal(procStat(member)?.[2], String(group), "the member is in the leader's group");
             const job = lib("sleep 0 & pid=$!; restore_note_job $pid; wait $pid; echo $pid", dir).trim();
             const jobs = path.join(dir, "restore.jobs");
             fs.writeFileSync(jobs, fs.readFileSync(jobs, "utf8").replace(new RegExp(`^${job}\\b`), String(group)));
@@ -141,10 +128,19 @@ describe("lib.sh: a job's pid is killed only while it is that job", function () 
             await signalled();
             assert.ok(running(member), "kill_job killed the group of a process that is not the shell's job");
         } finally {
-            if (startTime(member) === since) {
+            if (startTimeOf(member) === since) {
                 process.kill(member, "SIGKILL");
             }
         }
+    });
+
+    it("restore_pass_wait_watched: a pass job's pid that another process now has does not hold the wait", function () {
+        // A pass job that ended (reaped by bash) frees its number; another process (here: not the shell's child at
+        // all) may have it by the time the watch looks. Without the check the wait went on while that process lived.
+        const other = someoneElse();
+        const out = lib(`RESTORE_PASS_PIDS=(${other}); restore_pass_wait_watched "the test's pass"; echo returned`, dir);
+        assert.equal(out.trim(), "returned");
+        assert.ok(running(other), "the other process was signalled");
     });
 
     it("kill_own: a job whose leader has ended still has its group's members killed (their group id cannot be reused)", async function () {

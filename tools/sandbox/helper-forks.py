@@ -24,10 +24,10 @@ drill's CLI and production never use it; the tests that start the helper with an
                                           otherwise than the server's (SETTINGS, NAME=VALUE lines: PYTHONPATH
                                           and its sitecustomize.py, the locale, TZ, HOME).
 
-The client lives as long as its helper: lib.sh's `kill -KILL "$AWS_HELPER_PID"` (the client) closes the
-client's end of the connection, and the kernel then ends the helper at once (SIGIO, whose default action is
-to terminate: no Python code runs in between, so an upload in flight is never completed, as when the helper
-itself is killed). When the helper ends, the client's read ends and so does the client.
+The client lives as long as its helper: lib.sh stop_aws_helper's KILL of AWS_HELPER_PID (the client; kill_own)
+closes the client's end of the connection, and the kernel then ends the helper at once (SIGIO, whose default
+action is to terminate: no Python code runs in between, so an upload in flight is never completed, as when the
+helper itself is killed). When the helper ends, the client's read ends and so does the client.
 """
 import os
 import sys

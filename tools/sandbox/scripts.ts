@@ -93,14 +93,22 @@ export function clockTick(): number {
     return Math.floor(Number(fs.readFileSync("/proc/uptime", "utf8").split(" ")[0]) * clockTicksPerSecond);
 }
 
-/** Process `pid`'s start time (field 22 of /proc/PID/stat, in clock ticks since boot), or undefined when it has ended. */
-export function startTimeOf(pid: number | undefined): string | undefined {
+/**
+ * The fields of /proc/PID/stat after "(comm) " (comm may hold spaces and parentheses): state, ppid, pgrp, session,
+ * ..., starttime (the 20th, index 19); undefined when no process has that pid.
+ */
+export function procStat(pid: number | undefined): string[] | undefined {
     try {
         const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+        return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     } catch {
         return undefined;
     }
+}
+
+/** Process `pid`'s start time (field 22 of /proc/PID/stat, in clock ticks since boot), or undefined when it has ended. */
+export function startTimeOf(pid: number | undefined): string | undefined {
+    return procStat(pid)?.[19];
 }
 
 /**
@@ -128,15 +136,9 @@ export function outputsOf(pid: number | undefined): string[] {
 function sessionMembers(session: number): { pid: number; start: number }[] {
     const members: { pid: number; start: number }[] = [];
     for (const entry of fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e))) {
-        try {
-            const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-            // After "(comm)": state, ppid, pgrp, session, ..., starttime (the 20th).
-            const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-            if (fields[0] !== "Z" && Number(fields[3]) === session) {
-                members.push({ pid: Number(entry), start: Number(fields[19]) });
-            }
-        } catch {
-            // ended meanwhile
+        const fields = procStat(Number(entry)); // undefined: ended meanwhile
+        if (fields && fields[0] !== "Z" && Number(fields[3]) === session) {
+            members.push({ pid: Number(entry), start: Number(fields[19]) });
         }
     }
     return members;
