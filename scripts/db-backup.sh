@@ -262,22 +262,20 @@ pg_dump_lock_wait_tables() {
     sed -nE 's/.*Query was: LOCK TABLE (.*) IN ACCESS SHARE MODE.*/\1/p' "$WORK_DIR/pg_dump.err" | head -n 1 | sed 's/, */ /g'
 }
 
-# dump_wait PID: waits for pg_dump (PID) in the stream's own stage, 50 ms at a time (a read on tick.fifo, which
-# nothing writes: no process beside the dump): between reads the wait is said every WAIT_PROGRESS_SECONDS and, when
+# dump_wait PID: waits for pg_dump (PID) in the stream's own stage, 50 ms at a time (short_pause: no process
+# beside the dump): between reads the wait is said every WAIT_PROGRESS_SECONDS and, when
 # the server stops answering (frozen mid-dump: pg_dump's socket stays open and no client timeout ends its read;
 # until h34-hangs the run waited silently as long as the freeze), pg_dump is stopped after DB_STALL_SECONDS and
 # db.stalled says why (the script's exit 3). The stage has no traps of the script's: a SIGTERM ends it at once.
 dump_wait() {
-    local pid=$1 tick
-    exec {tick}<>"$WORK_DIR/tick.fifo"
+    local pid=$1
     while child_runs "$pid"; do
         # 50 ms at a time: the stream's end waits at most that long for this loop to notice (1 s added about
         # 0.6 s to the 1 GB bench's backup, 4.0 -> 4.6 s); a loop of builtins, no process started.
-        read -r -t 0.05 -u "$tick" _ || true
+        short_pause 0.05
         child_runs "$pid" || break
         db_watch_tick || { db_watch_error >"$WORK_DIR/db.stalled"; kill_own TERM "$pid"; }
     done
-    exec {tick}>&-
     wait "$pid"
 }
 
@@ -380,7 +378,7 @@ SIZE_PID=$!
 # stopped at once (its process group): it would otherwise go on to the end, or wait for a reader forever.
 UPLOAD_STARTED=1
 log "uploading $(s3_uri "$OBJECT_KEY")"
-mkfifo "$WORK_DIR/upload.fifo" "$WORK_DIR/tick.fifo"
+mkfifo "$WORK_DIR/upload.fifo"
 # What the database watch says it waits for: the dump's stage (dump_snapshot) and the row counts (psql_ask) alike.
 DUMP_WATCH_WHAT="the row counts and pg_dump's stream of $(db_address)"
 (

@@ -460,11 +460,10 @@ kill_job() {
 }
 
 # proc_start PID: sets PROC_START to the process's start time (clock ticks after boot, /proc/PID/stat field 22),
-# PROC_PPID to its parent and PROC_STATE to its state (Z: ended, not yet reaped); "" (status 1) when no process
-# has that pid. A pid is reused once its process has ended (within a minute where processes start by the
-# thousands: pid_max is often 32768); a pid and its start time name one process for good. Read by bash itself:
-# no process is started.
-# Also PROC_PGRP and PROC_SESSION: its process group and session.
+# PROC_PPID to its parent, PROC_STATE to its state (Z: ended, not yet reaped), PROC_PGRP and PROC_SESSION to its
+# process group and session; all "" (status 1) when no process has that pid. A pid is reused once its process
+# has ended (within a minute where processes start by the thousands: pid_max is often 32768); a pid and its
+# start time name one process for good. Read by bash itself: no process is started.
 PROC_START="" PROC_PPID="" PROC_STATE="" PROC_PGRP="" PROC_SESSION=""
 proc_start() {
     # IFS of its own: a trap that interrupts `IFS= read ...` (db-backup.sh's psql_ask, SIGTERM while a count
@@ -498,9 +497,13 @@ run_group() {
     return 1
 }
 
+# proc_is_child: whether the process proc_start last read is a child of this shell (of the script, or of the
+# subshell this runs in).
+proc_is_child() { [[ "$PROC_PPID" == "$$" || "$PROC_PPID" == "$BASHPID" ]]; }
+
 # child_runs PID: whether PID is a child of this shell that has not ended. Not `kill -0 PID`: bash reaps a job that
 # ends at once (its SIGCHLD), and the number is then free for any new process, which kill -0 takes for the job.
-child_runs() { proc_start "$1" && [[ "$PROC_STATE" != Z && ("$PROC_PPID" == "$$" || "$PROC_PPID" == "$BASHPID") ]]; }
+child_runs() { proc_start "$1" && [[ "$PROC_STATE" != Z ]] && proc_is_child; }
 
 # kill_own SIGNAL PID [START]: signals a job of this run with its process group (set -m: each job its own), only
 # while PID is still that job: with START (proc_start's, taken when the job was noted), the process of that pid
@@ -516,7 +519,7 @@ kill_own() {
         if [[ -n "$start" ]]; then
             [[ "$PROC_START" == "$start" ]] || return 0
         else
-            [[ "$PROC_PPID" == "$$" || "$PROC_PPID" == "$BASHPID" ]] || return 0
+            proc_is_child || return 0
         fi
         kill "-$signal" -- "-$pid" 2>/dev/null || kill "-$signal" "$pid" 2>/dev/null || true
     elif run_group "$pid"; then
