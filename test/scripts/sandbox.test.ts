@@ -6,7 +6,7 @@ import { strict as assert } from "assert";
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { awsCall, baseEnv, createBucket, createSecret, killRun, killRunAfter, outputsOf, putObject, resolvedHelperPython, SCRIPTS, ScriptResult, sharedMoto, Started, startTimeOf, tempDir } from "../../tools/sandbox/scripts";
+import { awsCall, baseEnv, createBucket, createSecret, killRun, killRunAfter, outputsOf, procStat, putObject, resolvedHelperPython, SCRIPTS, ScriptResult, sharedMoto, Started, startTimeOf, tempDir } from "../../tools/sandbox/scripts";
 import { MotoServer, PgServer } from "../../tools/sandbox/servers";
 
 /** Whether process `pid` exists (signal 0). */
@@ -134,7 +134,7 @@ describe("tools/sandbox killRun: a killed run ends, whatever it left behind", fu
         // setsid: a new session, out of reach of `pkill -s`; the sleep keeps the run's stderr open.
         const run = started("setsid bash -c 'echo $$ >&2; exec sleep 300' & sleep 300");
         const daemon = await new Promise<number>((resolve) => run.child.stderr!.on("data", (d) => resolve(Number(String(d).trim()))));
-        assert.notEqual(fs.readFileSync(`/proc/${daemon}/stat`, "utf8").split(") ")[1].split(" ")[3], String(run.child.pid), "the sleep left the run's session");
+        assert.notEqual(procStat(daemon)?.[3], String(run.child.pid), "the sleep left the run's session");
         const result = await killRun(run, 20_000);
         assert.equal(result.signal, "SIGKILL");
         for (let waited = 0; alive(daemon) && waited < 5000; waited += 50) {
@@ -184,7 +184,7 @@ describe("tools/sandbox killRun: a killed run ends, whatever it left behind", fu
         const member = await firstNumber(leader.stdout!);
         await new Promise((r) => leader.once("close", r));
         const since = startTimeOf(member)!;
-        const runs = () => startTimeOf(member) === since && !fs.readFileSync(`/proc/${member}/stat`, "utf8").includes(") Z ");
+        const runs = () => startTimeOf(member) === since && procStat(member)?.[0] !== "Z";
         /** A run whose shell node reaped at `reapedTick`, its number now the ended leader's. */
         const reaped = async (reapedTick: number): Promise<Started> => {
             const child = spawn("true", { stdio: "ignore", detached: true });
