@@ -32,7 +32,7 @@ import type { Settings } from "./settings";
 import { minimumOf, sharedSettings } from "./settings";
 import { asNumber, isNotANumber, showNumber } from "./numbers";
 import { T } from "./types";
-import { read, UNKNOWN } from "./unknowns";
+import { notJudgedInPreview, read, UNKNOWN } from "./unknowns";
 
 export const OBJECT_LOCK_TYPES = [
     "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
@@ -91,13 +91,17 @@ export function locksOf(bucket: StackResource, bucketName: unknown, resources: r
         }
     }
     const inline = read(bucket.props, "objectLockConfiguration");
+    const flag = read(bucket.props, "objectLockEnabled");
     if (inline !== undefined && inline !== null) {
         // A BucketV2's inline block is list-shaped (`rules[].defaultRetentions[]`), a Bucket's is not (`rule.defaultRetention`).
         const v2 = bucket.type === T.bucketV2;
         const retention = v2 ? read(inline, "rules", 0, "defaultRetentions", 0) : read(inline, "rule", "defaultRetention");
-        views.push(defaultRetention(retention, `${bucket.name}.objectLockConfiguration`, read(inline, "objectLockEnabled"), v2 ? "rules[0].defaultRetentions[0]" : "rule.defaultRetention"));
+        // The inline `objectLockEnabled` is deprecated for the bucket's top-level `objectLockEnabled: true` (the
+        // provider refuses both at once), which enables the lock the inline rule configures (h35 trial).
+        const inlineEnabled = read(inline, "objectLockEnabled");
+        const enabled = inlineEnabled !== undefined ? inlineEnabled : flag === true ? "Enabled" : flag === UNKNOWN ? UNKNOWN : undefined;
+        views.push(defaultRetention(retention, `${bucket.name}.objectLockConfiguration`, enabled, v2 ? "rules[0].defaultRetentions[0]" : "rule.defaultRetention"));
     }
-    const flag = read(bucket.props, "objectLockEnabled");
     if (views.length === 0 && (flag === true || flag === UNKNOWN)) {
         views.push({ source: `${bucket.name}.objectLockEnabled`, enabled: flag === true ? "Enabled" : UNKNOWN, mode: undefined, days: undefined, field: "rule.defaultRetention" });
     }
@@ -354,6 +358,7 @@ export const s3BackupObjectLock: StackValidationPolicy = {
         const settings = sharedSettings();
         const index = indexStack(args.resources, settings);
         const minimumDays = minimumOf(settings, "database");
+        const unresolved: string[] = [];
         for (const group of index.buckets.values()) {
             if (!group.bucket || !group.backup) {
                 continue;
@@ -362,6 +367,12 @@ export const s3BackupObjectLock: StackValidationPolicy = {
             const production = isProduction(tagsOf(group.bucket), args.stackTags, settings);
             const views = locksOf(group.bucket, group.name, args.resources);
             const problems = objectLockProblems(name, views, minimumDays, production, productionMode);
+            // A lock whose state, retention or mode is unknown (an outside stack's output, a preview) is judged
+            // at the update: said so, never passed silently (h35 trial). Other buckets are judged first.
+            const unknownLocks = views.filter((v) => v.enabled === UNKNOWN || v.days === UNKNOWN || v.mode === UNKNOWN);
+            if (problems.length === 0 && unknownLocks.length > 0) {
+                unresolved.push(...unknownLocks.map((v) => `${String(name)} Object Lock ${unknownInputs(v).join(", ")} (${v.source})`));
+            }
             const lockDays = Math.max(0, ...views.map((v) => (typeof v.days === "number" ? v.days : 0)));
             if (problems.length === 0 && lockDays > 0) {
                 problems.push(...rulesFightingLock(name, group, lockDays));
@@ -383,5 +394,17 @@ export const s3BackupObjectLock: StackValidationPolicy = {
                 reportViolation(message, writer.resource.urn);
             }
         }
+        if (unresolved.length > 0) {
+            notJudgedInPreview(args, unresolved, `whether the backup bucket's Object Lock keeps every version at least ${formatRetention(minimumDays, "days")} (the retention table's ${retentionRow("database").dataType} row) and no lifecycle rule expires versions before it`);
+        }
     },
 };
+
+/** The inputs of a lock declaration that are unknown, for the not-judged list. */
+function unknownInputs(view: LockView): string[] {
+    return [
+        ...(view.enabled === UNKNOWN ? ["objectLockEnabled"] : []),
+        ...(view.days === UNKNOWN ? [`${view.field}.days`] : []),
+        ...(view.mode === UNKNOWN ? [`${view.field}.mode`] : []),
+    ];
+}

@@ -1,0 +1,67 @@
+/**
+ * Wrong verdicts found by the h35 trial (a platform team's security engineer writing programs in the styles
+ * real teams use, against the pack), each as hand-built resources: the case that was wrong, and its neighbours
+ * that were right and must stay so. The programs themselves are in test/fixtures/programs (see its README).
+ */
+import { strict as assert } from "assert";
+import { immutabilityPolicies } from "../../policy/immutability";
+import { runStackPolicyWithReasons, UNKNOWN } from "./helpers";
+
+const objectLock = immutabilityPolicies.find((p) => p.name === "s3-backup-object-lock")!;
+/** A staging backup bucket (tag backup=true), the Object Lock as given. */
+const bucket = (name: string, extra: Record<string, unknown> = {}) => ({ type: "aws:s3/bucket:Bucket", name, props: { bucket: name, tags: { backup: "true" }, ...extra }, providerRegion: "eu-west-1" });
+const lockResource = (bucketName: string, defaultRetention: Record<string, unknown>) => ({
+    type: "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+    name: `${bucketName}-lock`,
+    props: { bucket: bucketName, rule: { defaultRetention } },
+});
+const run = (resources: Parameters<typeof runStackPolicyWithReasons>[1]) => runStackPolicyWithReasons(objectLock, resources);
+const messages = async (resources: Parameters<typeof runStackPolicyWithReasons>[1]) => (await run(resources)).violations.map((v) => v.message);
+
+describe("h35 trial: Object Lock declared as the provider's deprecation notices advise", () => {
+    it("top-level objectLockEnabled: true with the inline rule (no inline objectLockEnabled) is a lock, on a Bucket and a v6 BucketV2", async () => {
+        // Was: "Object Lock is not enabled (objectLockEnabled undefined in archive.objectLockConfiguration)".
+        assert.deepEqual(await messages([bucket("acme-archive", { objectLockEnabled: true, objectLockConfiguration: { rule: { defaultRetention: { mode: "COMPLIANCE", days: 35 } } } })]), []);
+        const v2 = { ...bucket("acme-archive-v2"), type: "aws:s3/bucketV2:BucketV2" };
+        v2.props = { ...v2.props, objectLockEnabled: true, objectLockConfiguration: { rules: [{ defaultRetentions: [{ mode: "COMPLIANCE", years: 1 }] }] } } as typeof v2.props;
+        assert.deepEqual(await messages([v2]), []);
+    });
+
+    it("still judges that lock's retention, and an inline rule on a bucket whose lock is not enabled", async () => {
+        const [short] = await messages([bucket("acme-archive", { objectLockEnabled: true, objectLockConfiguration: { rule: { defaultRetention: { mode: "GOVERNANCE", days: 29 } } } })]);
+        assert.match(short, /^acme-archive: Object Lock default retention is 29 days \(acme-archive.objectLockConfiguration\), below the retention table's minimum of 30 days/);
+        const [off] = await messages([bucket("acme-archive", { objectLockConfiguration: { rule: { defaultRetention: { mode: "COMPLIANCE", days: 35 } } } })]);
+        assert.match(off, /^acme-archive: Object Lock is not enabled \(objectLockEnabled undefined in acme-archive.objectLockConfiguration\)/);
+        const [explicitOff] = await messages([bucket("acme-archive", { objectLockEnabled: false, objectLockConfiguration: { rule: { defaultRetention: { mode: "COMPLIANCE", days: 35 } } } })]);
+        assert.match(explicitOff, /Object Lock is not enabled/);
+    });
+});
+
+describe("h35 trial: an Object Lock retention unknown in the plan is listed as not judged, never passed", () => {
+    it("days from an outside stack's output: no violation, and a not-judged reason naming the bucket and the input", async () => {
+        // Was: no violation and no reason (exit 0, nothing listed) for a lock of any length.
+        const { violations, notApplicable } = await run([bucket("acme-archive"), lockResource("acme-archive", { mode: "COMPLIANCE", days: UNKNOWN })]);
+        assert.deepEqual(violations, []);
+        assert.equal(notApplicable.length, 1);
+        assert.match(notApplicable[0], /^not judged in this preview: acme-archive Object Lock rule\.defaultRetention\.days \(acme-archive-lock \(BucketObjectLockConfiguration\)\) unknown until the update: whether the backup bucket's Object Lock keeps every version at least 30 days/);
+    });
+
+    it("the other buckets are still judged, and an unknown mode or enabled flag is listed the same way", async () => {
+        const { violations, notApplicable } = await run([
+            bucket("acme-archive"),
+            lockResource("acme-archive", { mode: UNKNOWN, days: 35 }),
+            bucket("acme-scratch-backups"),
+            lockResource("acme-scratch-backups", { mode: "COMPLIANCE", days: 7 }),
+            bucket("acme-inline", { objectLockEnabled: UNKNOWN, objectLockConfiguration: { rule: { defaultRetention: { mode: "COMPLIANCE", days: 35 } } } }),
+        ]);
+        assert.deepEqual(violations.map((v) => v.message.split(":")[0]), ["acme-scratch-backups"]);
+        assert.equal(notApplicable.length, 1);
+        assert.match(notApplicable[0], /acme-archive Object Lock rule\.defaultRetention\.mode \(acme-archive-lock/);
+        assert.match(notApplicable[0], /acme-inline Object Lock objectLockEnabled \(acme-inline\.objectLockConfiguration\)/);
+    });
+
+    it("a known lock gives no not-judged reason", async () => {
+        const { violations, notApplicable } = await run([bucket("acme-archive"), lockResource("acme-archive", { mode: "COMPLIANCE", days: 35 })]);
+        assert.deepEqual([violations, notApplicable], [[], []]);
+    });
+});
