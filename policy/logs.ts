@@ -41,8 +41,29 @@ export function isAuditLogGroup(props: unknown, resourceName: string, config: Au
     return typeof name === "string" && (config.auditNameContains.some((s) => name.includes(s)) || config.auditNamePrefixes.some((p) => name.startsWith(p)));
 }
 
-/** Days kept; Infinity for 0 or unset (CloudWatch's default: never expire); NotANumber for a value the provider refuses. */
+/**
+ * The log class whose retention CloudWatch Logs fixes: a `DELIVERY` log group keeps events 2 days, and the
+ * provider ignores `retentionInDays` there ("forcibly set to 2", the aws provider's LogGroup reference).
+ */
+export const DELIVERY_CLASS = "DELIVERY";
+export const DELIVERY_RETENTION_DAYS = 2;
+
+/** Whether the group is of the DELIVERY class (UNKNOWN while its class is unknown). */
+export function isDeliveryClass(props: unknown): boolean | typeof UNKNOWN {
+    const logClass = read(props, "logGroupClass");
+    return logClass === UNKNOWN ? UNKNOWN : logClass === DELIVERY_CLASS;
+}
+
+/**
+ * Days kept; Infinity for 0 or unset (CloudWatch's default: never expire); 2 for a DELIVERY log group whatever
+ * retentionInDays says (h35 trial: it was judged on retentionInDays, unset = never expire); NotANumber for a
+ * value the provider refuses.
+ */
 export function logRetentionDays(props: unknown): number | typeof UNKNOWN | NotANumber {
+    const delivery = isDeliveryClass(props);
+    if (delivery !== false) {
+        return delivery === UNKNOWN ? UNKNOWN : DELIVERY_RETENTION_DAYS;
+    }
     const days = readNumber(props, "retentionInDays");
     if (days === undefined || days === 0) {
         return Infinity;
@@ -54,7 +75,7 @@ const retentionSchema = { properties: { ...auditLogSchema.properties } };
 
 export const auditLogRetention: ResourceValidationPolicy = {
     name: "cloudwatch-audit-log-retention",
-    description: `Audit log groups keep events at least as long as the retention table's ${AUDIT.dataType} row (${AUDIT.minimum} days; 0 = never expire is compliant; raised or waived in oauth2-dr-settings).`,
+    description: `Audit log groups keep events at least as long as the retention table's ${AUDIT.dataType} row (${AUDIT.minimum} days; 0 = never expire is compliant; a DELIVERY-class group keeps 2 days whatever it says; raised or waived in oauth2-dr-settings).`,
     enforcementLevel: "mandatory",
     severity: "high",
     configSchema: retentionSchema,
@@ -64,8 +85,10 @@ export const auditLogRetention: ResourceValidationPolicy = {
         if (!isAuditLogGroup(group, args.name, config)) {
             return;
         }
-        const days = known(args, "retentionInDays", logRetentionDays(group));
-        if (typeof days !== "number" || days < minimumDays) {
+        const days = known(args, isDeliveryClass(group) === UNKNOWN ? "logGroupClass" : "retentionInDays", logRetentionDays(group));
+        if (isDeliveryClass(group) === true && typeof days === "number" && days < minimumDays) {
+            reportViolation(`${args.name}: logGroupClass is "${DELIVERY_CLASS}", which keeps events ${plural(DELIVERY_RETENTION_DAYS, "days")} whatever retentionInDays says (${showNumber(readNumber(group, "retentionInDays"))}); the retention table requires at least ${plural(minimumDays, "days")} (${AUDIT.dataType}): use the STANDARD or INFREQUENT_ACCESS class`);
+        } else if (typeof days !== "number" || days < minimumDays) {
             reportViolation(`${args.name}: retentionInDays is ${showNumber(days)}; the retention table requires at least ${plural(minimumDays, "days")} (${AUDIT.dataType}) or 0 (never expire)`);
         }
     }),

@@ -32,7 +32,7 @@
  */
 import { DataClass, formatRetention, RETENTION_TABLE, RetentionRow, retentionRow } from "./retention";
 import { prefixRetention } from "./lifecycle";
-import { auditLogSchema, AuditLogConfig, isAuditLogGroup, logRetentionDays } from "./logs";
+import { auditLogSchema, AuditLogConfig, isAuditLogGroup, isDeliveryClass, logRetentionDays } from "./logs";
 import { backupJobClass, CRON_JOB_TYPES, cronJobSchema, CronJobConfig } from "./kubernetes";
 import { AZURE_MAX_BACKUP_RETENTION_DAYS, isAzureReplica } from "./azure";
 import { CLOUD_SQL_MAX_RETAINED_BACKUPS, isCloudSqlReplica, logRetentionLimit } from "./cloudsql";
@@ -461,7 +461,7 @@ export function retentionMatrix(index: StackIndex, settings: Settings, config: M
                         continue;
                     }
                     consider(c, days);
-                    const detail = days === Infinity ? "log group never expires" : `log group retentionInDays ${String(days)}`;
+                    const detail = days === Infinity ? "log group never expires" : isDeliveryClass(group.props) === true ? `log group class DELIVERY (kept ${String(days)} days whatever retentionInDays says)` : `log group retentionInDays ${String(days)}`;
                     if (days >= required) {
                         c.evidence.push(ev(group, detail));
                     } else {

@@ -5,7 +5,9 @@
  */
 import { strict as assert } from "assert";
 import { immutabilityPolicies } from "../../policy/immutability";
-import { runStackPolicyWithReasons, UNKNOWN } from "./helpers";
+import { auditLogRetention } from "../../policy/logs";
+import { retentionTableCoverage } from "../../policy/stack";
+import { runResourcePolicy, runResourcePolicyWithReasons, runStackPolicy, runStackPolicyWithReasons, UNKNOWN } from "./helpers";
 
 const objectLock = immutabilityPolicies.find((p) => p.name === "s3-backup-object-lock")!;
 /** A staging backup bucket (tag backup=true), the Object Lock as given. */
@@ -63,5 +65,31 @@ describe("h35 trial: an Object Lock retention unknown in the plan is listed as n
     it("a known lock gives no not-judged reason", async () => {
         const { violations, notApplicable } = await run([bucket("acme-archive"), lockResource("acme-archive", { mode: "COMPLIANCE", days: 35 })]);
         assert.deepEqual([violations, notApplicable], [[], []]);
+    });
+});
+
+describe("h35 trial: an audit log group of the DELIVERY class keeps 2 days whatever retentionInDays says", () => {
+    const group = (name: string, overrides: Record<string, unknown> = {}) => ({ type: "aws:cloudwatch/logGroup:LogGroup", name, props: { name, kmsKeyId: "arn:aws:kms:eu-west-1:1:key/k", ...overrides } });
+
+    it("is a violation, unset, 0 or 365 alike, naming the class (was: unset and 0 passed as 'never expire', 365 passed)", async () => {
+        for (const retentionInDays of [undefined, 0, 365]) {
+            const [message, ...rest] = await runResourcePolicy(auditLogRetention, group("/acme/audit/waf", { logGroupClass: "DELIVERY", ...(retentionInDays === undefined ? {} : { retentionInDays }) }));
+            assert.deepEqual(rest, []);
+            assert.match(message ?? "", /^\/acme\/audit\/waf: logGroupClass is "DELIVERY", which keeps events 2 days whatever retentionInDays says \(.*\); the retention table requires at least 365 days \(Audit logs\)/, String(retentionInDays));
+        }
+    });
+
+    it("the other classes are judged on retentionInDays as before; an unknown class is not judged", async () => {
+        for (const logGroupClass of ["STANDARD", "INFREQUENT_ACCESS", undefined]) {
+            assert.deepEqual(await runResourcePolicy(auditLogRetention, group("/acme/audit/api", { logGroupClass, retentionInDays: 0 })), [], String(logGroupClass));
+        }
+        const { violations, notApplicable } = await runResourcePolicyWithReasons(auditLogRetention, group("/acme/audit/api", { logGroupClass: UNKNOWN, retentionInDays: 365 }));
+        assert.deepEqual(violations, []);
+        assert.match(notApplicable[0] ?? "", /^not judged in this preview: logGroupClass unknown until the update/);
+    });
+
+    it("the retention matrix's audit row finds 2 days, with the class in its shortfall", async () => {
+        const [row] = await runStackPolicy(retentionTableCoverage, [group("/acme/audit/waf", { logGroupClass: "DELIVERY" })], { config: { "oauth2-dr-settings": { dataClasses: ["audit"] } } });
+        assert.match(row?.message ?? "", /"Audit logs".*found 2 days: \/acme\/audit\/waf: log group class DELIVERY \(kept 2 days whatever retentionInDays says\) < 365/);
     });
 });
