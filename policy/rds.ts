@@ -10,7 +10,7 @@
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import { isProduction } from "./config";
 import { rdsLabel } from "./engines";
-import { plural } from "./retention";
+import { MAX_MANAGED_BACKUP_RETENTION_DAYS, plural } from "./retention";
 import { minimumOf, sharedSettings } from "./settings";
 import { known, notJudgedInPreview, read, readStringMap, show, UNKNOWN } from "./unknowns";
 import { asNumber, showNumber } from "./numbers";
@@ -49,6 +49,10 @@ function checkRetention(label: string, what: string, args: ResourceValidationArg
     }
     if (typeof value !== "number" || value < minimum) {
         report(`${name}: ${field} is ${typeof value === "number" ? plural(value, "days") : showNumber(value)}; ${required}`);
+    } else if (value > MAX_MANAGED_BACKUP_RETENTION_DAYS) {
+        // The service (and the provider's own validation) refuses it: the database is never created or changed,
+        // so it keeps no backup of that length (h35 trial: 90 days, a common compliance figure, passed).
+        report(`${name}: ${field} is ${plural(value, "days")}, above the ${MAX_MANAGED_BACKUP_RETENTION_DAYS} ${service} accepts (${service} keeps automated backups at most ${MAX_MANAGED_BACKUP_RETENTION_DAYS} days and refuses more); ${required} and at most ${MAX_MANAGED_BACKUP_RETENTION_DAYS}: keep longer copies with AWS Backup (lifecycle.deleteAfter) or snapshots`);
     }
 }
 

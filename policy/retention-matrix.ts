@@ -30,7 +30,7 @@
  * a backup CronJob labelled with its class, a Critical secret for secrets. A stateless program holds none.
  * A waiver in the settings lowers a row's minimum (`value`) or releases it (no value); the matrix shows it.
  */
-import { DataClass, formatRetention, RETENTION_TABLE, RetentionRow, retentionRow } from "./retention";
+import { DataClass, formatRetention, MAX_MANAGED_BACKUP_RETENTION_DAYS, RETENTION_TABLE, RetentionRow, retentionRow } from "./retention";
 import { prefixRetention } from "./lifecycle";
 import { auditLogSchema, AuditLogConfig, isAuditLogGroup, isDeliveryClass, logRetentionDays } from "./logs";
 import { backupJobClass, CRON_JOB_TYPES, cronJobSchema, CronJobConfig } from "./kubernetes";
@@ -142,11 +142,14 @@ function fallShort(c: Collected, text: string, binding = true) {
 
 const DATABASE_TYPES: readonly string[] = [T.rdsInstance, T.rdsCluster, T.docdbCluster, T.neptuneCluster, T.redshiftCluster, T.rdsBackupsReplication, T.azurePostgres, T.cloudSql];
 
+/** RDS (and DocumentDB, Neptune) keep automated backups at most 35 days and refuse more. */
+const RDS_MAX = { days: MAX_MANAGED_BACKUP_RETENTION_DAYS, service: "RDS" };
+
 function databaseEvidence(index: StackIndex, minimum: number, role: Role): Collected {
     const c = collector();
     // A read replica binds too: rds-backup-retention requires its own automated backups (a standby's replica is
     // the copy a failover promotes, and its backups are the ones kept once it is promoted).
-    const judge = (resource: StackResource, input: unknown, defaultDays: number, what: string, binding = true) => {
+    const judge = (resource: StackResource, input: unknown, defaultDays: number, what: string, binding = true, refusedAbove?: { days: number; service: string }) => {
         const value = asNumber(input);
         if (value === UNKNOWN) {
             c.unknown = true;
@@ -157,6 +160,11 @@ function databaseEvidence(index: StackIndex, minimum: number, role: Role): Colle
             return;
         }
         const days = value === undefined ? defaultDays : value;
+        if (refusedAbove && days > refusedAbove.days) {
+            // The service refuses it (RDS, Redshift: at most 35): the database keeps no backup of that length.
+            refuse(c, `${resource.name}: ${what} ${formatRetention(days, "days")}, above the ${refusedAbove.days} ${refusedAbove.service} accepts`, `${formatRetention(days, "days")} (${resource.name}: refused, above the ${refusedAbove.days} ${refusedAbove.service} accepts)`);
+            return;
+        }
         consider(c, days, binding);
         if (days >= minimum) {
             c.evidence.push(ev(resource, `${what} ${days === Infinity ? "unset (kept until deleted)" : formatRetention(days, "days")}`));
@@ -167,13 +175,13 @@ function databaseEvidence(index: StackIndex, minimum: number, role: Role): Colle
     for (const r of index.ofType(T.rdsInstance)) {
         const replica = read(r.props, "replicateSourceDb");
         const isReplica = replica === UNKNOWN || (typeof replica === "string" && replica !== "");
-        judge(r, read(r.props, "backupRetentionPeriod"), isReplica ? 0 : 1, isReplica ? "read replica, backupRetentionPeriod" : "backupRetentionPeriod");
+        judge(r, read(r.props, "backupRetentionPeriod"), isReplica ? 0 : 1, isReplica ? "read replica, backupRetentionPeriod" : "backupRetentionPeriod", true, RDS_MAX);
     }
     for (const r of [...index.ofType(T.rdsCluster), ...index.ofType(T.docdbCluster), ...index.ofType(T.neptuneCluster)]) {
-        judge(r, read(r.props, "backupRetentionPeriod"), 1, "backupRetentionPeriod");
+        judge(r, read(r.props, "backupRetentionPeriod"), 1, "backupRetentionPeriod", true, RDS_MAX);
     }
     for (const r of index.ofType(T.redshiftCluster)) {
-        judge(r, read(r.props, "automatedSnapshotRetentionPeriod"), 1, "automatedSnapshotRetentionPeriod");
+        judge(r, read(r.props, "automatedSnapshotRetentionPeriod"), 1, "automatedSnapshotRetentionPeriod", true, { days: MAX_MANAGED_BACKUP_RETENTION_DAYS, service: "Redshift" });
     }
     for (const r of index.ofType(T.rdsBackupsReplication)) {
         judge(r, read(r.props, "retentionPeriod"), 7, "automated backups replicated to this region, retentionPeriod");

@@ -6,6 +6,7 @@
 import { strict as assert } from "assert";
 import { immutabilityPolicies } from "../../policy/immutability";
 import { auditLogRetention } from "../../policy/logs";
+import { rdsBackupRetention, redshiftSnapshotRetention } from "../../policy/rds";
 import { retentionTableCoverage } from "../../policy/stack";
 import { runResourcePolicy, runResourcePolicyWithReasons, runStackPolicy, runStackPolicyWithReasons, UNKNOWN } from "./helpers";
 
@@ -91,5 +92,37 @@ describe("h35 trial: an audit log group of the DELIVERY class keeps 2 days whate
     it("the retention matrix's audit row finds 2 days, with the class in its shortfall", async () => {
         const [row] = await runStackPolicy(retentionTableCoverage, [group("/acme/audit/waf", { logGroupClass: "DELIVERY" })], { config: { "oauth2-dr-settings": { dataClasses: ["audit"] } } });
         assert.match(row?.message ?? "", /"Audit logs".*found 2 days: \/acme\/audit\/waf: log group class DELIVERY \(kept 2 days whatever retentionInDays says\) < 365/);
+    });
+});
+
+describe("h35 trial: a database retention above the 35 days RDS and Redshift accept is refused, not met", () => {
+    const KEY = "arn:aws:kms:eu-west-1:1:key/k";
+    const instance = (backupRetentionPeriod: unknown) => ({ type: "aws:rds/instance:Instance", name: "ledger", props: { engine: "postgres", backupRetentionPeriod, storageEncrypted: true, kmsKeyId: KEY } });
+    const cluster = (backupRetentionPeriod: unknown) => ({ type: "aws:rds/cluster:Cluster", name: "ledger-aurora", props: { engine: "aurora-postgresql", backupRetentionPeriod } });
+    const redshift = (automatedSnapshotRetentionPeriod: unknown) => ({ type: "aws:redshift/cluster:Cluster", name: "warehouse", props: { automatedSnapshotRetentionPeriod, encrypted: true } });
+
+    it("rds-backup-retention and redshift-snapshot-retention name the refused value (was: 90 days passed)", async () => {
+        const [ninety] = await runResourcePolicy(rdsBackupRetention, instance(90));
+        assert.match(ninety ?? "", /^ledger: backupRetentionPeriod is 90 days, above the 35 RDS accepts \(RDS keeps automated backups at most 35 days and refuses more\)/);
+        const [aurora] = await runResourcePolicy(rdsBackupRetention, cluster("36"));
+        assert.match(aurora ?? "", /^ledger-aurora: backupRetentionPeriod is 36 days, above the 35 RDS accepts/);
+        const [snapshots] = await runResourcePolicy(redshiftSnapshotRetention, redshift(40));
+        assert.match(snapshots ?? "", /^warehouse: automatedSnapshotRetentionPeriod is 40 days, above the 35 Redshift accepts/);
+    });
+
+    it("30 to 35 days pass as before; 29 is short as before", async () => {
+        for (const days of [30, 35, "35"]) {
+            assert.deepEqual(await runResourcePolicy(rdsBackupRetention, instance(days)), [], String(days));
+            assert.deepEqual(await runResourcePolicy(rdsBackupRetention, cluster(days)), [], String(days));
+            assert.deepEqual(await runResourcePolicy(redshiftSnapshotRetention, redshift(days)), [], String(days));
+        }
+        const [short] = await runResourcePolicy(rdsBackupRetention, instance(29));
+        assert.match(short ?? "", /^ledger: backupRetentionPeriod is 29 days; the retention table's database row requires at least 30 days/);
+    });
+
+    it("the database row is missing, found the refused value, even beside a compliant database", async () => {
+        const [row] = await runStackPolicy(retentionTableCoverage, [cluster(35), instance(90)]);
+        assert.match(row?.message ?? "", /found 90 days \(ledger: refused, above the 35 RDS accepts\): ledger: backupRetentionPeriod 90 days, above the 35 RDS accepts/);
+        assert.deepEqual(await runStackPolicy(retentionTableCoverage, [cluster(35), instance(30)]), []);
     });
 });
