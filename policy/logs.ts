@@ -48,6 +48,21 @@ export function isAuditLogGroup(props: unknown, resourceName: string, config: Au
 export const DELIVERY_CLASS = "DELIVERY";
 export const DELIVERY_RETENTION_DAYS = 2;
 
+/**
+ * The retentionInDays values CloudWatch Logs accepts (PutRetentionPolicy; the provider validates the same list):
+ * any other value is refused, so the log group is never created or changed (h35 trial: 500 passed).
+ */
+export const CLOUDWATCH_RETENTION_DAYS: readonly number[] = [0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+/** The declared retentionInDays when CloudWatch Logs refuses it (not one of its values), else undefined. */
+export function refusedLogRetention(props: unknown): number | undefined {
+    if (isDeliveryClass(props) !== false) {
+        return undefined;
+    }
+    const days = readNumber(props, "retentionInDays");
+    return typeof days === "number" && !CLOUDWATCH_RETENTION_DAYS.includes(days) ? days : undefined;
+}
+
 /** Whether the group is of the DELIVERY class (UNKNOWN while its class is unknown). */
 export function isDeliveryClass(props: unknown): boolean | typeof UNKNOWN {
     const logClass = read(props, "logGroupClass");
@@ -90,6 +105,8 @@ export const auditLogRetention: ResourceValidationPolicy = {
             reportViolation(`${args.name}: logGroupClass is "${DELIVERY_CLASS}", which keeps events ${plural(DELIVERY_RETENTION_DAYS, "days")} whatever retentionInDays says (${showNumber(readNumber(group, "retentionInDays"))}); the retention table requires at least ${plural(minimumDays, "days")} (${AUDIT.dataType}): use the STANDARD or INFREQUENT_ACCESS class`);
         } else if (typeof days !== "number" || days < minimumDays) {
             reportViolation(`${args.name}: retentionInDays is ${showNumber(days)}; the retention table requires at least ${plural(minimumDays, "days")} (${AUDIT.dataType}) or 0 (never expire)`);
+        } else if (refusedLogRetention(group) !== undefined) {
+            reportViolation(`${args.name}: retentionInDays is ${plural(days, "days")}, a value CloudWatch Logs refuses (it accepts ${CLOUDWATCH_RETENTION_DAYS.filter((d) => d > 0).join(", ")} or 0, never expire): the log group is not created; the retention table requires at least ${plural(minimumDays, "days")} (${AUDIT.dataType}), e.g. 365, 400 or 0`);
         }
     }),
 };

@@ -32,7 +32,7 @@
  */
 import { DataClass, formatRetention, MAX_MANAGED_BACKUP_RETENTION_DAYS, RETENTION_TABLE, RetentionRow, retentionRow } from "./retention";
 import { prefixRetention } from "./lifecycle";
-import { auditLogSchema, AuditLogConfig, isAuditLogGroup, isDeliveryClass, logRetentionDays } from "./logs";
+import { auditLogSchema, AuditLogConfig, isAuditLogGroup, isDeliveryClass, logRetentionDays, refusedLogRetention } from "./logs";
 import { backupJobClass, CRON_JOB_TYPES, cronJobSchema, CronJobConfig } from "./kubernetes";
 import { AZURE_MAX_BACKUP_RETENTION_DAYS, isAzureReplica } from "./azure";
 import { CLOUD_SQL_MAX_RETAINED_BACKUPS, isCloudSqlReplica, logRetentionLimit } from "./cloudsql";
@@ -466,6 +466,10 @@ export function retentionMatrix(index: StackIndex, settings: Settings, config: M
                     }
                     if (isNotANumber(days)) {
                         fallShort(c, `${group.name}: log group retentionInDays ${showNumber(days)}`);
+                        continue;
+                    }
+                    if (refusedLogRetention(group.props) !== undefined) {
+                        refuse(c, `${group.name}: log group retentionInDays ${String(days)}, a value CloudWatch Logs refuses`, `${formatRetention(days as number, "days")} (${group.name}: refused, not a retention CloudWatch Logs accepts)`);
                         continue;
                     }
                     consider(c, days);

@@ -39,7 +39,10 @@ const recoverySchema = {
     },
 };
 
-/** Unset is the provider default of 30 days: compliant. 0 deletes the secret without recovery. */
+/** Secrets Manager's longest recovery window; it refuses more. */
+const MAX_RECOVERY_WINDOW_DAYS = 30;
+
+/** Unset is the provider default of 30 days: compliant. 0 deletes the secret without recovery; above 30 is refused. */
 export const secretsRecoveryWindow: ResourceValidationPolicy = {
     name: "secretsmanager-recovery-window",
     description: "Deleted Secrets Manager secrets stay recoverable (recoveryWindowInDays not 0, at least 7 days by default).",
@@ -54,6 +57,9 @@ export const secretsRecoveryWindow: ResourceValidationPolicy = {
         }
         if (typeof days !== "number" || days < minimumRecoveryWindowDays) {
             reportViolation(`${args.name}: recoveryWindowInDays is ${showNumber(days)}; the runbook requires at least ${minimumRecoveryWindowDays} days so a deleted secret can be restored${days === 0 ? " (0 deletes it immediately)" : ""}`);
+        } else if (days > MAX_RECOVERY_WINDOW_DAYS) {
+            // Secrets Manager (and the provider's validation) accepts 0 or 7-30: the secret is never created (h35 trial).
+            reportViolation(`${args.name}: recoveryWindowInDays is ${showNumber(days)}, above the ${MAX_RECOVERY_WINDOW_DAYS} Secrets Manager accepts (0 or 7-30): the secret is not created; the runbook requires ${minimumRecoveryWindowDays} to ${MAX_RECOVERY_WINDOW_DAYS} days`);
         }
     }),
 };

@@ -7,6 +7,7 @@ import { strict as assert } from "assert";
 import { immutabilityPolicies } from "../../policy/immutability";
 import { auditLogRetention } from "../../policy/logs";
 import { rdsBackupRetention, redshiftSnapshotRetention } from "../../policy/rds";
+import { secretsRecoveryWindow } from "../../policy/secrets";
 import { retentionTableCoverage } from "../../policy/stack";
 import { runResourcePolicy, runResourcePolicyWithReasons, runStackPolicy, runStackPolicyWithReasons, UNKNOWN } from "./helpers";
 
@@ -124,5 +125,31 @@ describe("h35 trial: a database retention above the 35 days RDS and Redshift acc
         const [row] = await runStackPolicy(retentionTableCoverage, [cluster(35), instance(90)]);
         assert.match(row?.message ?? "", /found 90 days \(ledger: refused, above the 35 RDS accepts\): ledger: backupRetentionPeriod 90 days, above the 35 RDS accepts/);
         assert.deepEqual(await runStackPolicy(retentionTableCoverage, [cluster(35), instance(30)]), []);
+    });
+});
+
+describe("h35 trial: retention values the service refuses are violations, not passes", () => {
+    const group = (retentionInDays: unknown) => ({ type: "aws:cloudwatch/logGroup:LogGroup", name: "/acme/audit/api", props: { name: "/acme/audit/api", retentionInDays, kmsKeyId: "arn:aws:kms:eu-west-1:1:key/k" } });
+    const secret = (recoveryWindowInDays: unknown) => ({ type: "aws:secretsmanager/secret:Secret", name: "vendor-key", props: { name: "vendor-key", kmsKeyId: "arn:aws:kms:eu-west-1:1:key/k", recoveryWindowInDays } });
+
+    it("an audit log group's retentionInDays CloudWatch Logs does not accept (366, 500, \"1000\") is named (was: a PASS)", async () => {
+        for (const days of [366, 500, "1000"]) {
+            const [message, ...rest] = await runResourcePolicy(auditLogRetention, group(days));
+            assert.deepEqual(rest, []);
+            assert.match(message ?? "", new RegExp(`^/acme/audit/api: retentionInDays is ${String(days)} days, a value CloudWatch Logs refuses \\(it accepts 1, 3, 5, .* 365, 400, 545, .* 3653 or 0, never expire\\)`), String(days));
+        }
+        for (const days of [0, 365, 400, 545, 3653, "731"]) {
+            assert.deepEqual(await runResourcePolicy(auditLogRetention, group(days)), [], String(days));
+        }
+        const [row] = await runStackPolicy(retentionTableCoverage, [group(500)], { config: { "oauth2-dr-settings": { dataClasses: ["audit"] } } });
+        assert.match(row?.message ?? "", /found 500 days \(\/acme\/audit\/api: refused, not a retention CloudWatch Logs accepts\)/);
+    });
+
+    it("a secret's recoveryWindowInDays above the 30 Secrets Manager accepts is named (was: a PASS); 7 to 30 pass", async () => {
+        const [message] = await runResourcePolicy(secretsRecoveryWindow, secret(45));
+        assert.match(message ?? "", /^vendor-key: recoveryWindowInDays is 45, above the 30 Secrets Manager accepts \(0 or 7-30\): the secret is not created/);
+        for (const days of [7, 30, "30", undefined]) {
+            assert.deepEqual(await runResourcePolicy(secretsRecoveryWindow, secret(days)), [], String(days));
+        }
     });
 });
