@@ -19,9 +19,9 @@ import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { configOf, globMatch, isProduction } from "./config";
 import { covers, denyConditions, isEveryone, notPrincipalException, showCondition, statementsOfAll } from "./iam-documents";
 import { StackResource, tagsOf } from "./resources";
-import { criticalSecretSchema, isCriticalSecret } from "./secrets";
+import { criticalSecret, criticalSecretSchema } from "./secrets";
 import { sharedSettings } from "./settings";
-import { read, UNKNOWN } from "./unknowns";
+import { notJudgedInPreview, read, UNKNOWN } from "./unknowns";
 
 // DeleteResourcePolicy too: an administrator who may delete the secret's policy removes the guard, then deletes the secret.
 export const SECRET_GUARD_ACTIONS = ["secretsmanager:DeleteSecret", "secretsmanager:RemoveRegionsFromReplication", "secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy"];
@@ -241,22 +241,26 @@ export const deletionGuards: StackValidationPolicy = {
         const settings = sharedSettings();
         const secretPolicies = args.resources.filter((r) => r.type === T.secretPolicy);
         const keyPolicies = args.resources.filter((r) => r.type === T.keyPolicy);
+        // Production secrets whose name (so whether they are Critical) is unknown and that are not guarded: listed.
+        const unresolved: string[] = [];
         for (const secret of args.resources.filter((r) => r.type === T.secret)) {
-            if (!isProduction(tagsOf(secret), args.stackTags, settings) || !isCriticalSecret(secret.props, secret.name, config.criticalSecretNames)) {
+            const critical = criticalSecret(secret.props, secret.name, config.criticalSecretNames);
+            if (!isProduction(tagsOf(secret), args.stackTags, settings) || critical === false) {
                 continue;
             }
+            const report = critical === UNKNOWN ? () => void unresolved.push(`${secret.name} name`) : reportViolation;
             const name = read(secret.props, "name");
             const documents = [{ document: read(secret.props, "policy"), source: `${secret.name}.policy` }, ...attached(secretPolicies, "secretArn", secret, [name])].filter((d) => d.document !== undefined);
             const result = unguardedPolicies(documents, SECRET_GUARD_ACTIONS, config.breakGlassRoleArns);
             const label = typeof name === "string" ? name : secret.name;
             if (result !== UNKNOWN && result.missing.length > 0) {
                 const what = documents.length === 0 ? "has no resource policy (aws.secretsmanager.SecretPolicy)" : `has a resource policy where ${describe(result.missing, result.note)}`;
-                reportViolation(`${label}: production secret ${what}; a deletion guard must deny ${SECRET_GUARD_ACTIONS.join(", ")} to everyone but a named break-glass role${documents.length === 0 ? `, and ${SECRET_FURTHER_GUARDS.map((g) => g.withoutPolicy).join(", ")}` : ""}`, secret.urn);
+                report(`${label}: production secret ${what}; a deletion guard must deny ${SECRET_GUARD_ACTIONS.join(", ")} to everyone but a named break-glass role${documents.length === 0 ? `, and ${SECRET_FURTHER_GUARDS.map((g) => g.withoutPolicy).join(", ")}` : ""}`, secret.urn);
             }
             for (const guard of SECRET_FURTHER_GUARDS) {
                 const found = documents.length === 0 ? UNKNOWN : unguardedPolicies(documents, guard.actions, config.breakGlassRoleArns, guard.tolerated);
                 if (found !== UNKNOWN && found.missing.length > 0) {
-                    reportViolation(`${label}: production secret has a resource policy where ${describe(found.missing, found.note)}${guard.why}`, secret.urn);
+                    report(`${label}: production secret has a resource policy where ${describe(found.missing, found.note)}${guard.why}`, secret.urn);
                 }
             }
         }
@@ -270,6 +274,9 @@ export const deletionGuards: StackValidationPolicy = {
                 const what = documents.length === 0 ? "has the default key policy (no policy)" : `has a key policy where ${describe(result.missing, result.note)}`;
                 reportViolation(`${key.name}: production KMS key ${what}; a deletion guard must deny ${KEY_GUARD_ACTIONS.join(", ")} to everyone but a named break-glass role`, key.urn);
             }
+        }
+        if (unresolved.length > 0) {
+            notJudgedInPreview(args, [...new Set(unresolved)], `whether these production secrets are Critical (criticalSecretNames ${config.criticalSecretNames.join(", ")}) and so need a deletion guard, which their policies lack`);
         }
     },
 };

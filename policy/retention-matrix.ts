@@ -393,7 +393,7 @@ function heldClasses(index: StackIndex, settings: Settings, config: MatrixConfig
     // Secrets Manager secrets outside criticalSecretNames: the stack does hold secrets, none the row names.
     const otherSecrets = index.ofType(T.secret).map((s) => {
         const name = read(s.props, "name");
-        return typeof name === "string" ? name : s.name;
+        return typeof name === "string" ? name : name === UNKNOWN ? `${s.name} (its name unknown until the update: listed as not judged)` : s.name;
     });
     for (const row of RETENTION_TABLE) {
         if (!held.has(row.dataClass)) {

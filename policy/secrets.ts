@@ -8,7 +8,7 @@
 import { ResourceValidationArgs, ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import { retentionRow } from "./retention";
 import { configOf, globMatch } from "./config";
-import { known, read, readArray, show, UNKNOWN } from "./unknowns";
+import { known, notJudgedInPreview, read, readArray, show, UNKNOWN } from "./unknowns";
 import { readNumber, showNumber } from "./numbers";
 import { resourceType, T } from "./types";
 
@@ -81,8 +81,20 @@ export const criticalSecretSchema = {
  * else the Pulumi name (auto-naming).
  */
 export function isCriticalSecret(secret: unknown, resourceName: string, patterns: string[]): boolean {
+    return criticalSecret(secret, resourceName, patterns) === true;
+}
+
+/**
+ * isCriticalSecret, or UNKNOWN while the name it decides on is unknown (`name: pulumi.interpolate\`oauth2/${env}/...\``
+ * over an outside stack's output): the resource name is not the secret's name then (h35 trial: such a secret was
+ * judged by its resource name, taken for a non-Critical one and passed).
+ */
+export function criticalSecret(secret: unknown, resourceName: string, patterns: string[]): boolean | typeof UNKNOWN {
     const name = read(secret, "name");
     const prefix = read(secret, "namePrefix");
+    if (name === UNKNOWN || (name === undefined && prefix === UNKNOWN)) {
+        return UNKNOWN;
+    }
     const candidate = typeof name === "string" ? name : typeof prefix === "string" ? `${prefix}*` : resourceName;
     return patterns.some((pattern) => globMatch(pattern, candidate));
 }
@@ -114,10 +126,19 @@ export const secretsCriticalReplica: ResourceValidationPolicy = {
     configSchema: criticalSecretSchema,
     validateResource: validateResourceOfType(SECRET, (secret, args, reportViolation) => {
         const { criticalSecretNames } = configOf<{ criticalSecretNames: string[] }>(criticalSecretSchema, args);
-        if (!isCriticalSecret(secret, args.name, criticalSecretNames)) {
+        const critical = criticalSecret(secret, args.name, criticalSecretNames);
+        if (critical === false) {
             return;
         }
         const region = ownRegion(secret, args.provider);
+        if (critical === UNKNOWN) {
+            // Replicated to another region: met whatever the name. Else whether it must be is not known yet.
+            const regions = crossRegionReplicas(secret, region);
+            if (regions !== UNKNOWN && regions.length > 0) {
+                return;
+            }
+            notJudgedInPreview(args, [read(secret, "name") === UNKNOWN ? "name" : "namePrefix"], `whether the secret is ${SECRETS.priority} (criticalSecretNames ${criticalSecretNames.join(", ")}) and so needs a replica in another region`);
+        }
         const replicas = known(args, region === UNKNOWN ? "the secret's region" : "replicas[].region", crossRegionReplicas(secret, region));
         if (replicas.length === 0) {
             const declared = readArray(secret, "replicas");

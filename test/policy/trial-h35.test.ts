@@ -7,7 +7,7 @@ import { strict as assert } from "assert";
 import { immutabilityPolicies } from "../../policy/immutability";
 import { auditLogRetention } from "../../policy/logs";
 import { rdsBackupRetention, redshiftSnapshotRetention } from "../../policy/rds";
-import { secretsRecoveryWindow } from "../../policy/secrets";
+import { secretsCriticalReplica, secretsRecoveryWindow } from "../../policy/secrets";
 import { retentionTableCoverage } from "../../policy/stack";
 import { runResourcePolicy, runResourcePolicyWithReasons, runStackPolicy, runStackPolicyWithReasons, UNKNOWN } from "./helpers";
 
@@ -151,5 +151,35 @@ describe("h35 trial: retention values the service refuses are violations, not pa
         for (const days of [7, 30, "30", undefined]) {
             assert.deepEqual(await runResourcePolicy(secretsRecoveryWindow, secret(days)), [], String(days));
         }
+    });
+});
+
+describe("h35 trial: a secret whose name is unknown is not taken for a non-Critical one", () => {
+    const KEY = "arn:aws:kms:eu-west-1:1:key/k";
+    const secret = (props: Record<string, unknown>) => ({ type: "aws:secretsmanager/secret:Secret", name: "signing-key", props: { kmsKeyId: KEY, ...props }, providerRegion: "eu-west-1" });
+    const guards = immutabilityPolicies.find((p) => p.name === "deletion-guards-secrets-and-keys")!;
+
+    it("secretsmanager-critical-replica lists it as not judged (was: judged by its resource name, passed)", async () => {
+        for (const props of [{ name: UNKNOWN }, { namePrefix: UNKNOWN }]) {
+            const { violations, notApplicable } = await runResourcePolicyWithReasons(secretsCriticalReplica, secret(props));
+            assert.deepEqual(violations, []);
+            assert.match(notApplicable[0] ?? "", /^not judged in this preview: name(Prefix)? unknown until the update: whether the secret is Critical \(criticalSecretNames oauth2\/\*\) and so needs a replica in another region$/, JSON.stringify(props));
+        }
+    });
+
+    it("replicated to another region it passes whatever its name; known names are judged as before", async () => {
+        assert.deepEqual(await runResourcePolicyWithReasons(secretsCriticalReplica, secret({ name: UNKNOWN, replicas: [{ region: "eu-central-1" }] })), { violations: [], notApplicable: [] });
+        assert.equal((await runResourcePolicy(secretsCriticalReplica, secret({ name: "oauth2/prod/signing-key" }))).length, 1);
+        assert.deepEqual(await runResourcePolicy(secretsCriticalReplica, secret({ name: "vendor/api-key" })), []);
+    });
+
+    it("deletion-guards-secrets-and-keys lists an unguarded production secret of unknown name as not judged, and still reports the others", async () => {
+        const production = { environment: "production" };
+        const { violations, notApplicable } = await runStackPolicyWithReasons(guards, [
+            secret({ name: UNKNOWN, tags: production }),
+            { ...secret({ name: "oauth2/prod/client-keys", tags: production }), name: "client-keys" },
+        ]);
+        assert.deepEqual(violations.map((v) => v.message.split(":")[0]), ["oauth2/prod/client-keys"]);
+        assert.match(notApplicable[0] ?? "", /^not judged in this preview: signing-key name unknown until the update: whether these production secrets are Critical/);
     });
 });
