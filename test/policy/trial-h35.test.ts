@@ -7,6 +7,7 @@ import { strict as assert } from "assert";
 import { immutabilityPolicies } from "../../policy/immutability";
 import { auditLogRetention } from "../../policy/logs";
 import { rdsBackupRetention, redshiftSnapshotRetention } from "../../policy/rds";
+import { s3StackPolicies } from "../../policy/s3-stack";
 import { secretsCriticalReplica, secretsRecoveryWindow } from "../../policy/secrets";
 import { retentionTableCoverage } from "../../policy/stack";
 import { runResourcePolicy, runResourcePolicyWithReasons, runStackPolicy, runStackPolicyWithReasons, UNKNOWN } from "./helpers";
@@ -181,5 +182,29 @@ describe("h35 trial: a secret whose name is unknown is not taken for a non-Criti
         ]);
         assert.deepEqual(violations.map((v) => v.message.split(":")[0]), ["oauth2/prod/client-keys"]);
         assert.match(notApplicable[0] ?? "", /^not judged in this preview: signing-key name unknown until the update: whether these production secrets are Critical/);
+    });
+});
+
+describe("h35 trial: a bucket whose name is unknown is not taken for a bucket that is not backup storage", () => {
+    const baseline = s3StackPolicies.find((p) => p.name === "s3-backup-bucket-baseline")!;
+    const lookalike = s3StackPolicies.find((p) => p.name === "s3-backup-bucket-lookalike")!;
+    const bucket = (name: string, props: Record<string, unknown>) => ({ type: "aws:s3/bucket:Bucket", name, props, providerRegion: "eu-west-1" });
+
+    it("s3-backup-bucket-baseline lists it as not judged, and no look-alike note claims that no prefix matched (was: a silent PASS and that note)", async () => {
+        // `bucket: pulumi.interpolate\`oauth2-backups-${env}\`` over an outside stack's output: the default prefix, unreadable.
+        const resources = [bucket("backups", { bucket: UNKNOWN }), bucket("db-dumps", { bucket: UNKNOWN })];
+        const { violations, notApplicable } = await runStackPolicyWithReasons(baseline, resources);
+        assert.deepEqual(violations, []);
+        assert.match(notApplicable[0] ?? "", /^not judged in this preview: backups bucket, db-dumps bucket unknown until the update: whether it is backup storage \(a name starting with oauth2-backups\)/);
+        assert.deepEqual(await runStackPolicy(lookalike, resources), []);
+    });
+
+    it("recognised anyway (a tag, a rule on a table prefix) it is judged; a known name is judged or noted as before", async () => {
+        const { violations, notApplicable } = await runStackPolicyWithReasons(baseline, [bucket("backups", { bucket: UNKNOWN, tags: { backup: "true" } })]);
+        assert.equal(violations.length, 4, "no versioning, encryption, public access block, TLS policy");
+        assert.deepEqual(notApplicable, []);
+        assert.deepEqual(await runStackPolicyWithReasons(baseline, [bucket("assets", { bucket: "acme-assets" })]), { violations: [], notApplicable: [] });
+        const [note] = await runStackPolicy(lookalike, [bucket("db-dumps", { bucket: "acme-prod-db-dumps" })]);
+        assert.match(note?.message ?? "", /^acme-prod-db-dumps: its name suggests backups \("dump"\)/);
     });
 });
