@@ -47,6 +47,11 @@ export interface PlanRuleRetention {
     vaultCandidates?: StackResource[];
     /** The stack's databases the plan selects (by `*`, an ARN pattern, an output, tags), to tell production ones. */
     databases: StackResource[];
+    /**
+     * Why AWS Backup fails every job of the rule: its retention is outside what the target vault's lock accepts
+     * (below a lock's minRetentionDays or above its maxRetentionDays), so the rule makes no recovery point.
+     */
+    jobsFail?: string;
 }
 
 function selectionPlan(selection: StackResource, plans: StackResource[]): StackResource | undefined {
@@ -188,7 +193,9 @@ export function planRetentions(index: StackIndex): PlanRuleRetention[] {
             const days = deleteAfter === UNKNOWN ? UNKNOWN : typeof deleteAfter === "number" ? deleteAfter : deleteAfter === undefined ? Infinity : NaN;
             const vault = read(rule, "targetVaultName");
             const vaultCandidates = vault === UNKNOWN ? rulesVaults(plan) : undefined;
-            out.push({ plan, rule: typeof name === "string" ? name : `#${i + 1}`, days, selects: selected, vault, ...(vaultCandidates ? { vaultCandidates } : {}), databases });
+            const target = vault === UNKNOWN ? (vaultCandidates?.length === 1 ? vaultCandidates[0] : undefined) : declaredVault(vault, index.byType);
+            const jobsFail = target && days !== UNKNOWN && !Number.isNaN(days) ? jobRetentionRefusal(target, days, [...(index.byType.get(VAULT_LOCK) ?? [])]) : undefined;
+            out.push({ plan, rule: typeof name === "string" ? name : `#${i + 1}`, days, selects: selected, vault, ...(vaultCandidates ? { vaultCandidates } : {}), databases, ...(jobsFail ? { jobsFail } : {}) });
         });
     }
     return out;
@@ -202,6 +209,43 @@ const VAULT_LOCK = "aws:backup/vaultLockConfiguration:VaultLockConfiguration";
 function rulesVaults(plan: StackResource): StackResource[] {
     const vaults = (plan.propertyDependencies?.rules ?? []).filter((d) => d.type === VAULT || d.type === AIR_GAPPED_VAULT);
     return [...new Map(vaults.map((v) => [v.urn, v])).values()];
+}
+
+/** The stack's vault (of either kind) of that name; undefined when not declared here. */
+function declaredVault(vaultName: unknown, byType: ReadonlyMap<string, readonly StackResource[]>): StackResource | undefined {
+    if (typeof vaultName !== "string") {
+        return undefined;
+    }
+    return [...(byType.get(VAULT) ?? []), ...(byType.get(AIR_GAPPED_VAULT) ?? [])].find((r) => read(r.props, "name") === vaultName);
+}
+
+/**
+ * Why a job keeping recovery points `days` (Infinity: no deleteAfter) fails in that vault: AWS Backup fails a
+ * backup or copy job whose lifecycle keeps a point less than a vault lock's minRetentionDays or more than its
+ * maxRetentionDays (AWS Backup Vault Lock; a logically air-gapped vault carries both), in either lock mode. So
+ * a rule kept 365 days into a vault locked for 30-35 makes no recovery point at all (h35 trial: it was evidence
+ * for the database row). undefined when the job is accepted or a bound is unknown.
+ */
+export function jobRetentionRefusal(vault: StackResource, days: number, locks: readonly StackResource[]): string | undefined {
+    const name = read(vault.props, "name");
+    const bounds =
+        vault.type === AIR_GAPPED_VAULT
+            ? [{ source: `logically air-gapped vault ${vault.name}`, props: vault.props }]
+            : locks
+                  .filter((lock) => lock.propertyDependencies?.backupVaultName?.some((d) => d.urn === vault.urn) || (typeof name === "string" && read(lock.props, "backupVaultName") === name))
+                  .map((lock) => ({ source: `Vault Lock ${lock.name}`, props: lock.props }));
+    const kept = days === Infinity ? "forever (no lifecycle.deleteAfter)" : plural(days, "days");
+    for (const { source, props } of bounds) {
+        const min = readNumber(props, "minRetentionDays");
+        const max = readNumber(props, "maxRetentionDays");
+        if (typeof min === "number" && days < min) {
+            return `keeps recovery points ${kept}, below the minRetentionDays ${min} of the target vault's ${source}: AWS Backup fails every job of the rule, so it makes no recovery point`;
+        }
+        if (typeof max === "number" && days > max) {
+            return `keeps recovery points ${kept}, above the maxRetentionDays ${max} of the target vault's ${source}: AWS Backup fails every job of the rule, so it makes no recovery point`;
+        }
+    }
+    return undefined;
 }
 
 /**
@@ -266,7 +310,10 @@ export const awsBackupPlanRetention: StackValidationPolicy = {
         const minimum = minimumOf(settings, "database");
         const reported = new Set<string>();
         const unresolved: string[] = [];
-        for (const { plan, rule, days, selects, vault, vaultCandidates, databases } of planRetentions(indexStack(args.resources, settings))) {
+        for (const { plan, rule, days, selects, vault, vaultCandidates, databases, jobsFail } of planRetentions(indexStack(args.resources, settings))) {
+            if (jobsFail !== undefined) {
+                reportViolation(`${plan.name}: rule "${rule}" ${jobsFail} for ${selects.join(", ")}; the vault lock requires each job's retention within its bounds, and the retention table's database row at least ${plural(minimum, "days")}: change lifecycle.deleteAfter or target another vault`, plan.urn);
+            }
             if (days !== UNKNOWN && Number.isNaN(days)) {
                 reportViolation(`${plan.name}: rule "${rule}" lifecycle.deleteAfter is not a number; the retention table's database row requires at least ${plural(minimum, "days")} for ${selects.join(", ")}`, plan.urn);
             } else if (days !== UNKNOWN && days < minimum) {

@@ -186,7 +186,12 @@ function databaseEvidence(index: StackIndex, minimum: number, role: Role): Colle
     for (const r of index.ofType(T.rdsBackupsReplication)) {
         judge(r, read(r.props, "retentionPeriod"), 7, "automated backups replicated to this region, retentionPeriod");
     }
-    for (const { plan, rule, days, selects } of planRetentions(index)) {
+    for (const { plan, rule, days, selects, jobsFail } of planRetentions(index)) {
+        if (jobsFail !== undefined) {
+            // The vault's lock refuses the rule's jobs: it keeps nothing, whatever it declares.
+            refuse(c, `${plan.name}: AWS Backup rule "${rule}" ${jobsFail}`, `none (${plan.name} rule "${rule}": its jobs fail, outside the vault lock's retention bounds)`);
+            continue;
+        }
         judge(plan, Number.isNaN(days) ? new NotANumber(days) : days, Infinity, `AWS Backup rule "${rule}" for ${selects.join(", ")}, deleteAfter`);
     }
     for (const r of index.ofType(T.azurePostgres)) {

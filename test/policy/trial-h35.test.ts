@@ -4,6 +4,8 @@
  * that were right and must stay so. The programs themselves are in test/fixtures/programs (see its README).
  */
 import { strict as assert } from "assert";
+import type { StackValidationPolicy } from "@pulumi/policy";
+import { ALL_POLICIES } from "../../policy/all";
 import { immutabilityPolicies } from "../../policy/immutability";
 import { auditLogRetention } from "../../policy/logs";
 import { rdsBackupRetention, redshiftSnapshotRetention } from "../../policy/rds";
@@ -206,5 +208,43 @@ describe("h35 trial: a bucket whose name is unknown is not taken for a bucket th
         assert.deepEqual(await runStackPolicyWithReasons(baseline, [bucket("assets", { bucket: "acme-assets" })]), { violations: [], notApplicable: [] });
         const [note] = await runStackPolicy(lookalike, [bucket("db-dumps", { bucket: "acme-prod-db-dumps" })]);
         assert.match(note?.message ?? "", /^acme-prod-db-dumps: its name suggests backups \("dump"\)/);
+    });
+});
+
+describe("h35 trial: an AWS Backup rule whose retention the target vault's lock refuses makes no recovery point", () => {
+    const planPolicy = ALL_POLICIES.find((p) => p.name === "aws-backup-plan-retention") as StackValidationPolicy;
+    const db = { type: "aws:rds/instance:Instance", name: "ledger", props: { identifier: "ledger", engine: "postgres", backupRetentionPeriod: 35 } };
+    const selection = { type: "aws:backup/selection:Selection", name: "ledger", props: { planId: "p", resources: ["*"] } };
+    const vault = { type: "aws:backup/vault:Vault", name: "ledger", props: { name: "ledger" } };
+    const lock = (bounds: Record<string, unknown>) => ({ type: "aws:backup/vaultLockConfiguration:VaultLockConfiguration", name: "ledger-lock", props: { backupVaultName: "ledger", changeableForDays: 3, ...bounds } });
+    const airGapped = { type: "aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault", name: "isolated", props: { name: "isolated", minRetentionDays: 30, maxRetentionDays: 100 } };
+    const plan = (lifecycle: Record<string, unknown> | undefined, targetVaultName = "ledger") => ({
+        type: "aws:backup/plan:Plan",
+        name: "ledger-plan",
+        props: { rules: [{ ruleName: "monthly", targetVaultName, ...(lifecycle ? { lifecycle } : {}) }] },
+    });
+    const messages = async (resources: Parameters<typeof runStackPolicy>[1]) => (await runStackPolicy(planPolicy, resources)).map((v) => v.message);
+
+    it("above a lock's maxRetentionDays, below its minRetentionDays, or kept forever under a maximum: named (was: a PASS, evidence for the row)", async () => {
+        const [above] = await messages([db, selection, vault, lock({ minRetentionDays: 30, maxRetentionDays: 35 }), plan({ deleteAfter: 365 })]);
+        assert.match(above ?? "", /^ledger-plan: rule "monthly" keeps recovery points 365 days, above the maxRetentionDays 35 of the target vault's Vault Lock ledger-lock: AWS Backup fails every job of the rule, so it makes no recovery point for every resource \(\*\)/);
+        const [below] = await messages([db, selection, vault, lock({ minRetentionDays: 60 }), plan({ deleteAfter: 35 })]);
+        assert.match(below ?? "", /keeps recovery points 35 days, below the minRetentionDays 60 of the target vault's Vault Lock ledger-lock: AWS Backup fails every job/);
+        const [forever] = await messages([db, selection, vault, lock({ minRetentionDays: 30, maxRetentionDays: 400 }), plan(undefined)]);
+        assert.match(forever ?? "", /keeps recovery points forever \(no lifecycle.deleteAfter\), above the maxRetentionDays 400/);
+        const [isolated] = await messages([db, selection, airGapped, plan({ deleteAfter: 365 }, "isolated")]);
+        assert.match(isolated ?? "", /above the maxRetentionDays 100 of the target vault's logically air-gapped vault isolated/);
+    });
+
+    it("within the bounds, no lock, or a vault the stack does not declare: judged as before", async () => {
+        assert.deepEqual(await messages([db, selection, vault, lock({ minRetentionDays: 30, maxRetentionDays: 365 }), plan({ deleteAfter: 365 })]), []);
+        assert.deepEqual(await messages([db, selection, vault, plan({ deleteAfter: 365 })]), []);
+        assert.deepEqual(await messages([db, selection, plan({ deleteAfter: 365 }, "Default")]), []);
+        assert.deepEqual(await messages([db, selection, vault, lock({ minRetentionDays: 30, maxRetentionDays: UNKNOWN }), plan({ deleteAfter: 365 })]), [], "an unknown bound: no verdict from it");
+    });
+
+    it("the database row counts the failing rule as keeping nothing", async () => {
+        const [row] = await runStackPolicy(retentionTableCoverage, [db, selection, vault, lock({ minRetentionDays: 30, maxRetentionDays: 35 }), plan({ deleteAfter: 365 })]);
+        assert.match(row?.message ?? "", /found none \(ledger-plan rule "monthly": its jobs fail, outside the vault lock's retention bounds\)/);
     });
 });
