@@ -300,6 +300,12 @@ export function replicationLinks(index: StackIndex): { links: ReplicationLink[];
                 sameRegion.push(`${resource.name}: ${String(source)} -> ${destination} stays in ${sourceRegion}`);
                 continue;
             }
+            // Neither end names a region (the stack's region comes from the environment, AWS_REGION, not aws:region)
+            // but both use the same provider: one region, whichever it is (h35 trial: accepted as cross-region).
+            if (declared && sourceRegion === undefined && destinationRegion === undefined && resource.provider?.urn !== undefined && resource.provider.urn === declared.provider?.urn) {
+                sameRegion.push(`${resource.name}: ${String(source)} -> ${destination} stays in the provider's region (both use ${resource.provider.name}, which names none: the region comes from the environment)`);
+                continue;
+            }
             links.push({
                 resource,
                 rule: typeof id === "string" && id !== "" ? id : `#${i + 1}`,
