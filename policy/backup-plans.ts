@@ -175,10 +175,71 @@ function planPicks(index: StackIndex): Map<string, { labels: string[]; picked: S
     return selects;
 }
 
+const ROLE = "aws:iam/role:Role";
+/** The resources that give a role permissions, and the input naming the role in each. */
+const ROLE_PERMISSION_SOURCES: ReadonlyArray<[string, string]> = [
+    ["aws:iam/rolePolicy:RolePolicy", "role"],
+    ["aws:iam/rolePolicyAttachment:RolePolicyAttachment", "role"],
+    ["aws:iam/policyAttachment:PolicyAttachment", "roles"],
+    ["aws:iam/rolePoliciesExclusive:RolePoliciesExclusive", "roleName"],
+    ["aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive", "roleName"],
+];
+
+/** The stack's role a selection's `iamRoleArn` is built from (its dependency) or names (`arn:aws:iam::…:role/[path/]NAME`). */
+function selectionRole(selection: StackResource, roles: readonly StackResource[]): StackResource | undefined {
+    const urns = selection.propertyDependencies?.iamRoleArn?.map((d) => d.urn) ?? [];
+    const byDependency = roles.filter((r) => urns.includes(r.urn));
+    if (byDependency.length === 1) {
+        return byDependency[0];
+    }
+    const arn = read(selection.props, "iamRoleArn");
+    const name = typeof arn === "string" ? /^arn:aws[\w-]*:iam::\d*:role\/(?:.*\/)?([^/]+)$/.exec(arn)?.[1] : undefined;
+    return name === undefined ? undefined : roles.find((r) => read(r.props, "name") === name);
+}
+
+/**
+ * A role with no permission at all: no inline or managed policy of its own and no resource of the stack that
+ * attaches or writes one for it. AWS Backup assumes the selection's role to make each recovery point, so every
+ * job of a plan whose selections all use such a role fails (h35 trial: the plan was evidence for the row).
+ * false when any source is present or unknown.
+ */
+function roleHasNoPermissions(role: StackResource, byType: ReadonlyMap<string, readonly StackResource[]>): boolean {
+    const own = [readArray(role.props, "inlinePolicies"), readArray(role.props, "managedPolicyArns")];
+    if (own.some((list) => (Array.isArray(list) ? list.length > 0 : list !== undefined))) {
+        return false;
+    }
+    const roleName = read(role.props, "name");
+    const names = [roleName, role.name].filter((n): n is string => typeof n === "string");
+    for (const [type, input] of ROLE_PERMISSION_SOURCES) {
+        for (const source of byType.get(type) ?? []) {
+            const value = read(source.props, input);
+            const values = Array.isArray(value) ? value : [value];
+            if (source.propertyDependencies?.[input]?.some((d) => d.urn === role.urn) || values.some((v) => v === UNKNOWN || (typeof v === "string" && names.includes(v)))) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/** Why every job of the plan fails for its role: each selection that picks a database uses a role of the stack with no permission. */
+function planRoleFailure(plan: StackResource, index: StackIndex, databases: readonly StackResource[]): string | undefined {
+    const plans = index.ofType(T.backupPlan);
+    const roles = index.ofType(ROLE);
+    const selections = index.ofType(T.backupSelection).filter((s) => selectionPlan(s, plans) === plan && selectedDatabases(s, [...databases]).picked.length > 0);
+    const failing = selections.map((s) => ({ selection: s, role: selectionRole(s, roles) })).filter(({ role }) => role !== undefined && roleHasNoPermissions(role, index.byType));
+    if (selections.length === 0 || failing.length < selections.length) {
+        return undefined;
+    }
+    const named = [...new Set(failing.map(({ selection, role }) => `${role!.name} (iamRoleArn of Selection ${selection.name})`))].join(", ");
+    return `runs as ${named}, a role with no permission policy (no managed or inline policy, no RolePolicy or attachment in the stack, e.g. AWSBackupServiceRolePolicyForBackup): AWS Backup fails every job of the rule, so it makes no recovery point`;
+}
+
 /** Every rule of every plan that selects a database, with the days it keeps recovery points. */
 export function planRetentions(index: StackIndex): PlanRuleRetention[] {
     const plans = index.ofType(T.backupPlan);
     const picks = planPicks(index);
+    const allDatabases = DATABASE_TYPES.flatMap((type) => index.ofType(type));
     const out: PlanRuleRetention[] = [];
     for (const plan of plans) {
         const selected = picks.get(plan.urn)?.labels ?? [];
@@ -187,6 +248,7 @@ export function planRetentions(index: StackIndex): PlanRuleRetention[] {
         if (selected.length === 0 || !Array.isArray(rules)) {
             continue;
         }
+        const roleFailure = planRoleFailure(plan, index, allDatabases);
         rules.forEach((rule, i) => {
             const name = read(rule, "ruleName");
             const deleteAfter = readNumber(rule, "lifecycle", "deleteAfter");
@@ -194,7 +256,7 @@ export function planRetentions(index: StackIndex): PlanRuleRetention[] {
             const vault = read(rule, "targetVaultName");
             const vaultCandidates = vault === UNKNOWN ? rulesVaults(plan) : undefined;
             const target = vault === UNKNOWN ? (vaultCandidates?.length === 1 ? vaultCandidates[0] : undefined) : declaredVault(vault, index.byType);
-            const jobsFail = target && days !== UNKNOWN && !Number.isNaN(days) ? jobRetentionRefusal(target, days, [...(index.byType.get(VAULT_LOCK) ?? [])]) : undefined;
+            const jobsFail = roleFailure ?? (target && days !== UNKNOWN && !Number.isNaN(days) ? jobRetentionRefusal(target, days, [...(index.byType.get(VAULT_LOCK) ?? [])]) : undefined);
             out.push({ plan, rule: typeof name === "string" ? name : `#${i + 1}`, days, selects: selected, vault, ...(vaultCandidates ? { vaultCandidates } : {}), databases, ...(jobsFail ? { jobsFail } : {}) });
         });
     }

@@ -245,6 +245,39 @@ describe("h35 trial: an AWS Backup rule whose retention the target vault's lock 
 
     it("the database row counts the failing rule as keeping nothing", async () => {
         const [row] = await runStackPolicy(retentionTableCoverage, [db, selection, vault, lock({ minRetentionDays: 30, maxRetentionDays: 35 }), plan({ deleteAfter: 365 })]);
-        assert.match(row?.message ?? "", /found none \(ledger-plan rule "monthly": its jobs fail, outside the vault lock's retention bounds\)/);
+        assert.match(row?.message ?? "", /found none \(ledger-plan rule "monthly": its jobs fail\)/);
+    });
+});
+
+describe("h35 trial: an AWS Backup plan whose selections run as a role with no permission makes no recovery point", () => {
+    const planPolicy = ALL_POLICIES.find((p) => p.name === "aws-backup-plan-retention") as StackValidationPolicy;
+    const ROLE = "aws:iam/role:Role";
+    const db = { type: "aws:rds/instance:Instance", name: "orders", props: { identifier: "orders", engine: "postgres", backupRetentionPeriod: 35 } };
+    const plan = { type: "aws:backup/plan:Plan", name: "orders-plan", props: { rules: [{ ruleName: "daily", targetVaultName: "Default", lifecycle: { deleteAfter: 35 } }] } };
+    const role = (name: string, props: Record<string, unknown> = {}) => ({ type: ROLE, name, props: { name, assumeRolePolicy: "{}", ...props } });
+    const selection = (name: string, roleName: string, byArn = false) => ({
+        type: "aws:backup/selection:Selection",
+        name,
+        props: { planId: "p", resources: ["arn:aws:rds:eu-west-1:1:db:orders"], iamRoleArn: byArn ? `arn:aws:iam::123456789012:role/service/${roleName}` : UNKNOWN },
+        ...(byArn ? {} : { propertyDependencies: { iamRoleArn: [`urn:pulumi:test::proj::${ROLE}::${roleName}`] } }),
+    });
+    const attachment = (roleName: string) => ({ type: "aws:iam/rolePolicyAttachment:RolePolicyAttachment", name: `${roleName}-backup`, props: { role: roleName, policyArn: "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup" } });
+    const messages = async (resources: Parameters<typeof runStackPolicy>[1]) => (await runStackPolicy(planPolicy, resources)).map((v) => v.message);
+
+    it("a role with no policy at all, by dependency or by ARN, is named (was: a PASS, evidence for the row)", async () => {
+        const [bare] = await messages([db, plan, role("orders-backup"), selection("orders", "orders-backup")]);
+        assert.match(bare ?? "", /^orders-plan: rule "daily" runs as orders-backup \(iamRoleArn of Selection orders\), a role with no permission policy .*: AWS Backup fails every job of the rule, so it makes no recovery point for /);
+        assert.equal((await messages([db, plan, role("orders-backup"), selection("orders", "orders-backup", true)])).length, 1);
+        const [row] = await runStackPolicy(retentionTableCoverage, [db, plan, role("orders-backup"), selection("orders", "orders-backup")]);
+        assert.match(row?.message ?? "", /found none \(orders-plan rule "daily": its jobs fail\)/);
+    });
+
+    it("a policy from any source, unknown sources, a role the stack does not declare, or another selection with a working role: no such verdict", async () => {
+        assert.deepEqual(await messages([db, plan, role("orders-backup"), attachment("orders-backup"), selection("orders", "orders-backup")]), []);
+        assert.deepEqual(await messages([db, plan, role("orders-backup", { managedPolicyArns: ["arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"] }), selection("orders", "orders-backup")]), []);
+        assert.deepEqual(await messages([db, plan, role("orders-backup", { inlinePolicies: UNKNOWN }), selection("orders", "orders-backup")]), []);
+        assert.deepEqual(await messages([db, plan, role("orders-backup"), { type: "aws:iam/rolePolicy:RolePolicy", name: "own", props: { role: UNKNOWN, policy: "{}" } }, selection("orders", "orders-backup")]), []);
+        assert.deepEqual(await messages([db, plan, selection("orders", "AWSBackupDefaultServiceRole", true)]), []);
+        assert.deepEqual(await messages([db, plan, role("orders-backup"), selection("orders", "orders-backup"), role("platform-backup"), attachment("platform-backup"), selection("orders-too", "platform-backup")]), []);
     });
 });
