@@ -51,7 +51,9 @@ every object put or uploaded gets its own S3 Object Lock retain-until date that 
 that the buckets' policy floor of that many days holds when S3 receives the request) from now (the
 bucket's default retention covers the rest); unset, the bucket's default applies alone.
 """
+import fcntl
 import gc
+import io
 import os
 import re
 import sys
@@ -70,6 +72,7 @@ gc.disable()
 # restore-pipe.py: they neither import these nor compile this file, about 15 MB and 1.6 MB less each.)
 import json  # noqa: E402
 import socketserver  # noqa: E402
+import struct  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from datetime import datetime, timedelta, timezone  # noqa: E402
@@ -87,6 +90,7 @@ from urllib.parse import parse_qs, unquote, urlsplit  # noqa: E402
 sys.modules.setdefault("urllib3.contrib.pyopenssl", None)
 
 try:
+    import botocore.awsrequest
     import botocore.exceptions
     import botocore.loaders
     import botocore.session
@@ -408,9 +412,12 @@ def call_target(url, request_dict):
 
 # A call still without an answer after AWS_HELPER_WAIT_NOTICE_SECONDS (default 5) is said once per attempt,
 # before its read timeout (20 s) ends it: the wait for a stalled endpoint is never silent for more than that.
-# Uploads (PutObject, UploadPart) are left out: they send for as long as their body takes.
+# Uploads (PutObject, UploadPart) send for as long as their body takes: theirs is said once the request has made
+# no progress (no byte of its body handed to the connection, or, once all of it was, no answer) for that long
+# (UploadWatch); a slow upload that keeps sending is not. Until h35 a stalled upload was silent 20 s per attempt.
 WAIT_NOTICE_SECONDS = float(os.environ.get("AWS_HELPER_WAIT_NOTICE_SECONDS") or 5)
 WAITING = {}
+UPLOADS = ("PutObject", "UploadPart")
 
 
 def progress_line(text):
@@ -422,10 +429,133 @@ def progress_line(text):
         pass
 
 
+class ProgressBody:
+    """An upload's body as the connection reads it (http.client and urllib3 read a file-like body a block at a
+    time): how much of it was handed to the socket. Everything else is the body's own (seek and tell for a
+    retry's rewind, its length)."""
+
+    def __init__(self, body, watch):
+        self._body, self._watch = body, watch
+
+    def read(self, *args):
+        data = self._body.read(*args)
+        self._watch.handed += len(data)
+        return data
+
+    def __getattr__(self, name):
+        return getattr(self._body, name)
+
+
+# The bytes a socket holds that its peer has not acknowledged yet (Linux's SIOCOUTQ, the same number as TIOCOUTQ).
+SIOCOUTQ = 0x5411
+
+
+def unacknowledged(sock):
+    try:
+        return struct.unpack("i", fcntl.ioctl(sock.fileno(), SIOCOUTQ, b"\0\0\0\0"))[0]
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+class UploadWatch:
+    """One attempt of an upload request (PutObject, UploadPart). Its progress is what the peer has taken: the bytes
+    of the body handed to the socket less those the socket still holds unacknowledged (a body handed over at once
+    can sit in the kernel's buffers for as long as a slow link takes to send it: that is progress, a frozen peer's
+    full window is not). Looked at every quarter of WAIT_NOTICE_SECONDS (at most 0.5 s) by a thread of its own;
+    said once it has made no progress for WAIT_NOTICE_SECONDS (again after each new stall), naming the object, the
+    part and the seconds without progress. cancel() at the attempt's end (needs-retry: answered, failed, retried)."""
+
+    def __init__(self, what, size):
+        self.what, self.size = what, size
+        self.handed, self.taken = 0, 0
+        self.sock = None
+        self.last = time.monotonic()
+        self.said = False
+        self.ended = threading.Event()
+        thread = threading.Thread(target=self.run, daemon=True)
+        thread.start()
+
+    def progress(self):
+        held = unacknowledged(self.sock) if self.sock is not None else 0
+        taken = self.handed - (held or 0)
+        if self.size is not None:
+            taken = min(taken, self.size)
+        if taken > self.taken:
+            self.taken = taken
+            self.last = time.monotonic()
+            self.said = False
+
+    def run(self):
+        every = min(WAIT_NOTICE_SECONDS / 4, 0.5)
+        while not self.ended.wait(every):
+            self.progress()
+            idle = time.monotonic() - self.last
+            if idle < WAIT_NOTICE_SECONDS or self.said:
+                continue
+            self.said = True
+            if self.size is not None and self.taken >= self.size:
+                state = f"all {self.size} bytes sent, no answer"
+            else:
+                state = f"{self.taken}{f' of {self.size}' if self.size is not None else ''} bytes sent"
+            progress_line(f"no progress on the upload of {self.what} for {idle:.0f} s ({state}; at most "
+                          f"{os.environ.get('AWS_HELPER_READ_TIMEOUT') or 20} s per attempt, AWS_HELPER_READ_TIMEOUT)")
+
+    def cancel(self):
+        self.ended.set()
+
+
+def note_upload_socket(connection):
+    """AWSConnection.send's first step: the socket an upload's body goes out on, for its UploadWatch."""
+    watch = WAITING.get(threading.get_ident())
+    if isinstance(watch, UploadWatch) and watch.sock is None:
+        watch.sock = getattr(connection, "sock", None)
+
+
+_AWS_CONNECTION_SEND = botocore.awsrequest.AWSConnection.send
+
+
+def _send_noting_socket(self, data):
+    note_upload_socket(self)
+    return _AWS_CONNECTION_SEND(self, data)
+
+
+botocore.awsrequest.AWSConnection.send = _send_noting_socket
+
+
+def upload_target(url, operation):
+    """ "s3://bucket/key, part N" (UploadPart) or "s3://bucket/key (one PutObject)"."""
+    target = call_target(url, None).replace(" of ", "", 1) or f"{url.scheme}://{url.netloc}{url.path}"
+    part = parse_qs(url.query).get("partNumber", [""])[0]
+    return f"{target}, part {part}" if operation == "UploadPart" and part else f"{target} (one PutObject)"
+
+
+def body_size(request):
+    length = (request.headers or {}).get("Content-Length")
+    try:
+        return int(length)
+    except (TypeError, ValueError):
+        return None
+
+
+def start_upload_watch(request, operation):
+    url = urlsplit(request.url or "")
+    watch = UploadWatch(upload_target(url, operation), body_size(request))
+    body = request.body
+    if isinstance(body, (bytes, bytearray)):
+        body = io.BytesIO(body)
+    if body is not None and hasattr(body, "read"):
+        request.body = ProgressBody(body, watch)
+    stop_wait_notice()
+    WAITING[threading.get_ident()] = watch
+
+
 def start_wait_notice(request=None, event_name="", **_):
     # Must return None: a before-send handler's answer would be taken as the response.
     operation = event_name.rsplit(".", 1)[-1]
-    if PROGRESS_FD < 0 or WAIT_NOTICE_SECONDS <= 0 or request is None or operation in ("PutObject", "UploadPart"):
+    if PROGRESS_FD < 0 or WAIT_NOTICE_SECONDS <= 0 or request is None:
+        return None
+    if operation in UPLOADS:
+        start_upload_watch(request, operation)
         return None
     url = urlsplit(request.url or "")
     what = f"{url.scheme}://{url.netloc} to {operation}{call_target(url, {'body': request.body})}"
