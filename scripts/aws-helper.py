@@ -71,6 +71,7 @@ gc.disable()
 # The helper's own modules. (The restore commands, several processes at once during a restore, are in
 # restore-pipe.py: they neither import these nor compile this file, about 15 MB and 1.6 MB less each.)
 import json  # noqa: E402
+import socket  # noqa: E402
 import socketserver  # noqa: E402
 import struct  # noqa: E402
 import threading  # noqa: E402
@@ -306,8 +307,11 @@ def new_client(service, region, endpoint_url, session=None, **credentials):
         ),
         **credentials,
     )
-    created.meta.events.register_first(f"needs-retry.{service}", say_retry)
+    # Before botocore's retry handler, in this order (register_first keeps the order of registration among them):
+    # the notice stopped, a host that does not resolve refused (no retry, no "no answer" line), the retry said.
     created.meta.events.register_first(f"needs-retry.{service}", stop_wait_notice)
+    created.meta.events.register_first(f"needs-retry.{service}", refuse_unresolved_host)
+    created.meta.events.register_first(f"needs-retry.{service}", say_retry)
     created.meta.events.register(f"before-send.{service}", start_wait_notice)
     return created
 
@@ -594,6 +598,54 @@ def say_retry(attempts=None, caught_exception=None, operation=None, request_dict
     except OSError:
         pass
     return None
+
+
+class HostNotResolved(botocore.exceptions.BotoCoreError):
+    fmt = "cannot resolve host {host} (from {origin}): {error}; not retried"
+
+
+def name_error(exception):
+    """The resolver's definitive "no such name" (EAI_NONAME, EAI_NODATA) behind a connection error, else None. A
+    temporary failure (EAI_AGAIN: the resolver did not answer) is not one: retried as before."""
+    definitive = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+    seen, todo = set(), [exception]
+    while todo:
+        error = todo.pop()
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, socket.gaierror):
+            return error if error.errno in definitive else None
+        todo.extend([getattr(error, "kwargs", {}).get("error"), getattr(error, "original_error", None), error.__cause__, error.__context__])
+    return None
+
+
+def host_origin(host):
+    """The setting HOST came from: an endpoint variable whose URL names it, else the region of AWS's own endpoint."""
+    for name in ("AWS_ENDPOINT_URL", "RESTORE_PRIVATE_KEYS_ENDPOINT_URL"):
+        value = os.environ.get(name) or ""
+        if value and urlsplit(value).hostname == host:
+            return f"{name}={value}"
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "RESTORE_PRIVATE_KEYS_REGION"):
+        value = os.environ.get(name) or ""
+        if value and f".{value}." in f".{host}.":
+            return f"AWS's endpoint for {name}={value}"
+    return "the endpoint of the call"
+
+
+def refuse_unresolved_host(caught_exception=None, request_dict=None, **_):
+    """needs-retry: a host name the resolver says does not exist (a typo in AWS_ENDPOINT_URL, the region) is the
+    configuration's, not the network's: said at once, naming the host and the setting, instead of the attempts'
+    "no answer (EndpointConnectionError)". Raised here, it ends the call without a retry; the script reports it
+    as the storage error it is (exit 4)."""
+    if not isinstance(caught_exception, botocore.exceptions.EndpointConnectionError):
+        return None
+    error = name_error(caught_exception)
+    if error is None:
+        return None
+    url = (request_dict or {}).get("url") or getattr(caught_exception, "kwargs", {}).get("endpoint_url") or ""
+    host = urlsplit(url).hostname or url
+    raise HostNotResolved(host=host, origin=host_origin(host), error=error.strerror or str(error))
 
 
 class CallError(Exception):

@@ -24,7 +24,7 @@ interface Proxy {
  * client's have passed; the small calls never reach that. "slow": each chunk from the client is forwarded, then the
  * connection is not read for `pauseMs`.
  */
-async function proxy(moto: MotoServer, mode: "freeze" | "slow", after = 256 * 1024, pauseMs = 100): Promise<Proxy> {
+async function proxy(moto: MotoServer, mode: "freeze" | "slow", after = 256 * 1024, pauseMs = 150): Promise<Proxy> {
     const sockets: net.Socket[] = [];
     const server = net.createServer((client) => {
         const upstream = net.connect(moto.port, LOCALHOST);
@@ -144,7 +144,7 @@ describe("aws-helper.py: an upload whose connection stalls mid-part is said (buc
     });
 
     it("a slow upload that keeps sending (longer than AWS_HELPER_WAIT_NOTICE_SECONDS in all): completes, nothing said", async function () {
-        // About 320 KiB/s: the 2 MiB PutObject takes several seconds, no quiet spell near 3 s.
+        // A chunk every 150 ms: the 2 MiB PutObject takes several seconds, no quiet spell near 3 s.
         const slow = await proxy(moto, "slow");
         const run = await helper(slow.endpoint, { AWS_HELPER_WAIT_NOTICE_SECONDS: "3" });
         try {
