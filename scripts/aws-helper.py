@@ -989,21 +989,56 @@ class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
 
 
-def watch(pid, path):
-    """Ends this process the moment the script is gone (killed without its trap): at once, whatever is in
-    flight. An upload still reading the stream is never completed (S3's lifecycle aborts its parts); a
-    clean shutdown would wait for s3transfer's threads, which read until the orphaned dump ends."""
-    while True:
+def process_state(pid):
+    """(state, start time) of process `pid` from /proc/PID/stat (start: clock ticks after boot, field 22), None when
+    no process has that pid; comm, in parentheses, may hold spaces and parentheses."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = stat[stat.rindex(b")") + 2:].split()
+    return fields[0].decode(), fields[19].decode()
+
+
+def watched_gone(pid, start):
+    """Whether the watched process has ended: no process of that pid, a zombie (ended, its parent has not reaped it
+    yet), or another process that has its number now (a start time not `start`). Without /proc: os.kill's answer."""
+    if not os.path.isdir("/proc/self"):
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass
+        return False
+    try:
+        state = process_state(pid)
+    except (OSError, ValueError, IndexError):
+        return False
+    return state is None or state[0] == "Z" or (start is not None and state[1] != start)
+
+
+def watch(pid, path):
+    """Ends this process the moment the script is gone (killed without its trap): at once, whatever is in
+    flight. An upload still reading the stream is never completed (S3's lifecycle aborts its parts); a
+    clean shutdown would wait for s3transfer's threads, which read until the orphaned dump ends. The script is
+    its pid and its start time (AWS_HELPER_WATCH_START from lib.sh, else as read now): until h35 a zombie script
+    or another process given its number after it ended counted as the script, and the helper lived on."""
+    start = os.environ.get("AWS_HELPER_WATCH_START") or None
+    if start is None and os.path.isdir("/proc/self"):
+        try:
+            state = process_state(pid)
+        except (OSError, ValueError, IndexError):
+            state = None
+        start = state[1] if state else None
+    while True:
+        if watched_gone(pid, start):
             try:
                 os.unlink(path)
             except OSError:
                 pass
             os._exit(1)
-        except PermissionError:
-            pass
         time.sleep(0.5)
 
 

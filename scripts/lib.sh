@@ -254,7 +254,10 @@ require_curl_for_helper() {
 start_aws_helper() {
     require_curl_for_helper
     AWS_HELPER_SOCKET=${1:-"$WORK_DIR/aws.sock"}
-    local watch_pid=${2:-$$} err=${AWS_HELPER_ERR:-"$WORK_DIR/aws-helper.err"}
+    local watch_pid=${2:-$$} err=${AWS_HELPER_ERR:-"$WORK_DIR/aws-helper.err"} watch_start=""
+    # The watched process's start time, for the helper (AWS_HELPER_WATCH_START): its pid alone may be another
+    # process's once it has ended, and the helper would then wait for that one.
+    ! proc_start "$watch_pid" || watch_start=$PROC_START
     # AWS_HELPER_PYTHON when set, as it is: a python3 there without botocore fails with the helper's own line
     # naming it, never a silent fall-back to another python. Otherwise the first of python3, /usr/bin/python3
     # that has botocore and s3transfer (Debian's python3-botocore and python3-s3transfer serve
@@ -262,7 +265,7 @@ start_aws_helper() {
     (
         local candidates=(python3 /usr/bin/python3) python
         # fd 3 is the script's stderr: the helper says there when a call gets no answer and is retried.
-        export AWS_HELPER_PROGRESS_FD=3 AWS_HELPER_LOG_NAME="$SCRIPT_NAME"
+        export AWS_HELPER_PROGRESS_FD=3 AWS_HELPER_LOG_NAME="$SCRIPT_NAME" AWS_HELPER_WATCH_START="$watch_start"
         # Where the helper writes a fault of the AWS profile or credentials (die: exit 2 with it).
         aws_config_fault_file AWS_HELPER_CONFIG_FAULT_FILE
         export AWS_HELPER_CONFIG_FAULT_FILE
@@ -282,6 +285,23 @@ start_aws_helper() {
         exit 1
     ) </dev/null >/dev/null 3>&2 2>"$err" &
     AWS_HELPER_PID=$!
+    aws_helper_note_start
+}
+
+# aws_helper_note_start: notes AWS_HELPER_PID's start time (AWS_HELPER_START) for aws_helper_runs; "" when it has
+# ended already (it is then not running).
+AWS_HELPER_START=""
+aws_helper_note_start() {
+    AWS_HELPER_START=""
+    ! proc_start "$AWS_HELPER_PID" || AWS_HELPER_START=$PROC_START
+}
+
+# aws_helper_runs: whether the helper (AWS_HELPER_PID) runs: the process of that pid and the start time noted with
+# it (aws_helper_note_start), not ended (a zombie has). Not `kill -0 PID`: once the helper has ended and been reaped
+# its number may be any new process's, which kill -0 took for the helper (aws_helper_ready then waited its 20 s).
+aws_helper_runs() {
+    [[ -n "$AWS_HELPER_PID" && -n "$AWS_HELPER_START" ]] && proc_start "$AWS_HELPER_PID" \
+        && [[ "$PROC_START" == "$AWS_HELPER_START" && "$PROC_STATE" != Z ]]
 }
 
 # AWS_HELPER_SHARED=1: the helper outlives this run (wal-archive.sh push's, one per PostgreSQL cluster): not stopped.
@@ -292,7 +312,7 @@ stop_aws_helper() {
     # run in 3000). The helper handles no signal: TERM ended it as abruptly.
     kill_own KILL "$AWS_HELPER_PID"
     wait "$AWS_HELPER_PID" 2>/dev/null || true
-    AWS_HELPER_PID=""
+    AWS_HELPER_PID="" AWS_HELPER_START=""
     rm -f "$AWS_HELPER_SOCKET"
 }
 
@@ -300,7 +320,7 @@ stop_aws_helper() {
 aws_helper_ready() {
     local waited=0
     while [[ ! -S "$AWS_HELPER_SOCKET" ]]; do
-        if [[ -z "$AWS_HELPER_PID" ]] || ! kill -0 "$AWS_HELPER_PID" 2>/dev/null || [[ $waited -ge 1000 ]]; then
+        if ! aws_helper_runs || [[ $waited -ge 1000 ]]; then
             # Stopped on a fault of the AWS configuration (a profile not in the files): die says its line first.
             aws_config_fault >/dev/null && { echo "the AWS helper stopped: the AWS configuration is not usable" >&2; return 1; }
             echo "the AWS helper ($LIB_DIR/aws-helper.py, python3 with botocore and s3transfer) is not running: $(one_line_error "${AWS_HELPER_ERR:-$WORK_DIR/aws-helper.err}")" >&2
