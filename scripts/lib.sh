@@ -40,7 +40,7 @@
 #   S3_STALL_SECONDS            a dump's download that receives nothing for this long fails (default 60)
 #   DB_STALL_SECONDS            a wait on the database (db-backup.sh's row counts and pg_dump stream, restore.sh's
 #                               pass and its session: the load, the swap, the COMMIT; restore-verification.sh's
-#                               pass, on its verification server) ends with exit 3 once the
+#                               pass and swap, on its verification server) ends with exit 3 once the
 #                               server has not answered a new connection for this long (default 300; db_watch_tick)
 #   WAIT_PROGRESS_SECONDS       how often a long wait says that it still waits (default 60; progress_every)
 #   TEST_ONLY_GPG_S2K_COUNT     the test suite's lower passphrase S2K count (1025..65011712); never in production
@@ -1495,29 +1495,36 @@ restore_pass_wait() {
     RESTORE_PASS_PIDS=()
 }
 
-# restore_pass_wait_watched WHAT [LEFT]: restore_pass_wait for a pass that loads into the database, watched from this
-# shell: the wait is said (db_watch_tick) and, when the server stops answering (frozen mid-COPY: the loader's sessions
-# wait on it without end; until h34-hangs so did the run, silently), the pass's jobs are ended after
-# DB_STALL_SECONDS: exit 3 naming the server (the server of PGHOST/PGPORT as the caller set them: restore.sh's
-# target, restore-verification.sh's verification server), LEFT (default: restore.sh's "nothing committed: the
-# target's tables were not touched") in parentheses after it. Looks every 50 ms with bash's own pause (short_pause):
-# no process beside the pass (a watching subshell and its sleep were 5 MB more at the restore's peak, 147 -> 152 MB).
-restore_pass_wait_watched() {
-    local pid running left=${2:-"nothing committed: the target's tables were not touched"}
-    db_watch_start "$1"
+# db_wait_watched WHAT LEFT PID...: waits for the background jobs PID... (children of this shell) that wait on the
+# database, watched from this shell: the wait is said (db_watch_tick) and, when the server stops answering (frozen:
+# the jobs' sessions wait on it without end), the jobs are killed (KILL, with their process groups: their subshells
+# may still hold the script's TERM trap) after DB_STALL_SECONDS: exit 3 naming the server (the server of
+# PGHOST/PGPORT/PGDATABASE as the caller set them), LEFT in parentheses after it. Looks every 50 ms with bash's own
+# pause (short_pause): no process beside the jobs (a watching subshell and its sleep were 5 MB more at the restore's
+# peak, 147 -> 152 MB). Returns once none of them runs; their exit statuses are the caller's `wait`.
+db_wait_watched() {
+    local what=$1 left=$2 pid running
+    shift 2
+    db_watch_start "$what"
     while :; do
         running=0
-        for pid in "${RESTORE_PASS_PIDS[@]}"; do
+        for pid in "$@"; do
             if child_runs "$pid"; then running=1; break; fi
         done
-        ((running)) || break
+        ((running)) || return 0
         short_pause 0.05
         db_watch_tick && continue
-        # KILL, as restore.sh stops a waiting pass: the jobs' subshells may still hold the script's TERM trap.
-        for pid in "${RESTORE_PASS_PIDS[@]}"; do kill_own KILL "$pid"; done
-        restore_pass_wait
+        for pid in "$@"; do kill_own KILL "$pid"; done
+        wait "$@" 2>/dev/null || true
         die "$EX_DATABASE" "$(db_watch_error) ($left)"
     done
+}
+
+# restore_pass_wait_watched WHAT [LEFT]: restore_pass_wait for a pass that loads into the database, watched
+# (db_wait_watched; until h34-hangs a server frozen mid-COPY held the run silently): LEFT defaults to restore.sh's
+# "nothing committed: the target's tables were not touched" (restore-verification.sh: its scratch database's).
+restore_pass_wait_watched() {
+    db_wait_watched "$1" "${2:-"nothing committed: the target's tables were not touched"}" "${RESTORE_PASS_PIDS[@]}"
     restore_pass_wait
 }
 

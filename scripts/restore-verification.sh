@@ -962,8 +962,15 @@ SELECT c.relname, pg_catalog.string_agg(a.attname, ' ')
     WHERE n.nspname = '${schema_q}' AND a.attnum > 0 AND NOT a.attisdropped GROUP BY c.relname;
 \\o
 SQL
-    local swapped=0
-    psql_value -d "$db" -1 -f "$d/staged.sql" -f "$d/swap.sql" -f "$d/setval.sql" -f "$d/kept.sql" -f "$d/restored.sql" >/dev/null 2>"$s/swap.err" || swapped=$?
+    local swapped=0 swap
+    # Watched as the pass is (lib.sh db_wait_watched): a server that stops answering during the swap ends the run
+    # with exit 3 after DB_STALL_SECONDS (until h35 the verification waited as long as it was frozen, saying nothing).
+    psql_value -d "$db" -1 -f "$d/staged.sql" -f "$d/swap.sql" -f "$d/setval.sql" -f "$d/kept.sql" -f "$d/restored.sql" >/dev/null 2>"$s/swap.err" &
+    swap=$!
+    restore_note_job "$swap"
+    db_wait_watched "the swap (the staged tables moved into place, their indexes built: one transaction) in $(db_address)" \
+        "nothing committed: the transaction's connection is gone, the server rolls it back" "$swap"
+    wait "$swap" || swapped=$?
     start_aws_helper
     if [[ $swapped -ne 0 ]]; then
         echo 3 >"$s/psql.rc"

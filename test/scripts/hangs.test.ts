@@ -224,6 +224,47 @@ exec "${python}" "$@"
         }
     });
 
+    it("restore-verification.sh: its verification server frozen during the swap (the staged tables moved into place in one transaction): said, then exit 3 naming it, no process left, the record says failed (was a silent wait as long as the freeze)", async function () {
+        const { pg, moto, passphrase, dir } = servers;
+        const verify = await PgServer.start();
+        try {
+            // psql's swap (the call with staged.sql) gets a pg_sleep(1) first; once its session is in that sleep, the
+            // verification server is frozen (SIGSTOP): the swap's connection is open, its answer never comes.
+            const shims = fs.mkdtempSync(path.join(dir, "vpsql-"));
+            const real = path.join(PG_BIN, "psql");
+            fs.writeFileSync(path.join(shims, "sleep1.sql"), "SELECT pg_sleep(1);\n");
+            fs.writeFileSync(path.join(shims, "psql"), `#!/bin/bash
+if [[ " $* " == *"/staged.sql "* ]]; then
+    "${real}" -f "${path.join(shims, "sleep1.sql")}" "$@" &
+    p=$!
+    until "${real}" -XAtq -h ${LOCALHOST} -p ${verify.port} -U postgres -d postgres -c "SELECT 1 FROM pg_stat_activity WHERE datname = 'frozen_swap' AND query LIKE '%pg_sleep(1)%' AND pid <> pg_backend_pid()" 2>/dev/null | grep -q 1; do
+        kill -0 "$p" 2>/dev/null || break
+        sleep 0.05
+    done
+    pm=$(head -1 "${verify.dataDir}/postmaster.pid"); kill -STOP "$pm" $(pgrep -P "$pm")
+    wait "$p"
+    exit
+fi
+exec "${real}" "$@"
+`, { mode: 0o755 });
+            const env = { ...scriptEnv(pg, moto, bucket, passphrase), ...watch(), EXTRA_PATH: shims, VERIFY_PGHOST: LOCALHOST, VERIFY_PGPORT: String(verify.port), VERIFY_DATABASE: "frozen_swap" };
+            const run = startScript("restore-verification.sh", env, [], { detached: true });
+            const result = await endWithin(run, 45_000, "restore-verification.sh", verify);
+            assert.equal(result.code, 3, explain(result));
+            const server = `${LOCALHOST}:${verify.port}/frozen_swap`;
+            assert.match(result.stderr, new RegExp(`still waiting for the swap \\(the staged tables moved into place, their indexes built: one transaction\\) in ${server} \\(\\d+ s so far\\); ${server} has not answered for \\d+ s \\(at most DB_STALL_SECONDS=3\\)`), explain(result));
+            assert.match(result.stderr, new RegExp(`ERROR: ${server} has not answered for \\d+ s \\(DB_STALL_SECONDS=3\\) while waiting for the swap .*\\(nothing committed: the transaction's connection is gone, the server rolls it back\\)`), explain(result));
+            assert.deepEqual(sessionLeft(run.child.pid!), [], "processes of the run left after its end");
+            const records = listKeys(moto, bucket, "database/verifications/").map((key) => JSON.parse(getObject(moto, bucket, key).toString("utf8"))).filter((r) => r.exit_code === 3 && /frozen_swap/.test(r.reason));
+            assert.equal(records.length, 1, explain(result));
+            assert.equal(records[0].result, "failed");
+            assert.equal(records[0].failed_by, "environment");
+        } finally {
+            signalServer(verify, "SIGCONT");
+            await verify.stop();
+        }
+    });
+
     it("restore.sh: the server frozen while the swap waits for an application's lock: said, then exit 3, nothing committed (was a silent wait as long as the freeze)", async function () {
         const { pg, moto, passphrase } = servers;
         pg.createDatabase("frozen");
