@@ -102,7 +102,7 @@ process.env.TEST_ONLY_AWS_HELPER_FORKS = process.env.TEST_ONLY_AWS_HELPER_FORKS 
 module.exports = {
     "node-option": [`require=${path.join(__dirname, "packages", "offline-plan", "register.cjs")}`],
     // Each file must leave the worker's environment and working directory as it found them (the next file runs in the same process).
-    require: [path.join(__dirname, "test", "support", "process-state.cjs")],
+    require: [path.join(__dirname, "test", "support", "process-state.cjs"), path.join(__dirname, "test", "support", "pending-runs.cjs")],
     extension: ["ts"],
     timeout: 120000,
     reporter: "spec",

@@ -51,7 +51,9 @@ every object put or uploaded gets its own S3 Object Lock retain-until date that 
 that the buckets' policy floor of that many days holds when S3 receives the request) from now (the
 bucket's default retention covers the rest); unset, the bucket's default applies alone.
 """
+import fcntl
 import gc
+import io
 import os
 import re
 import sys
@@ -69,7 +71,9 @@ gc.disable()
 # The helper's own modules. (The restore commands, several processes at once during a restore, are in
 # restore-pipe.py: they neither import these nor compile this file, about 15 MB and 1.6 MB less each.)
 import json  # noqa: E402
+import socket  # noqa: E402
 import socketserver  # noqa: E402
+import struct  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from datetime import datetime, timedelta, timezone  # noqa: E402
@@ -87,6 +91,7 @@ from urllib.parse import parse_qs, unquote, urlsplit  # noqa: E402
 sys.modules.setdefault("urllib3.contrib.pyopenssl", None)
 
 try:
+    import botocore.awsrequest
     import botocore.exceptions
     import botocore.loaders
     import botocore.session
@@ -302,8 +307,11 @@ def new_client(service, region, endpoint_url, session=None, **credentials):
         ),
         **credentials,
     )
-    created.meta.events.register_first(f"needs-retry.{service}", say_retry)
+    # Before botocore's retry handler, in this order (register_first keeps the order of registration among them):
+    # the notice stopped, a host that does not resolve refused (no retry, no "no answer" line), the retry said.
     created.meta.events.register_first(f"needs-retry.{service}", stop_wait_notice)
+    created.meta.events.register_first(f"needs-retry.{service}", refuse_unresolved_host)
+    created.meta.events.register_first(f"needs-retry.{service}", say_retry)
     created.meta.events.register(f"before-send.{service}", start_wait_notice)
     return created
 
@@ -408,9 +416,12 @@ def call_target(url, request_dict):
 
 # A call still without an answer after AWS_HELPER_WAIT_NOTICE_SECONDS (default 5) is said once per attempt,
 # before its read timeout (20 s) ends it: the wait for a stalled endpoint is never silent for more than that.
-# Uploads (PutObject, UploadPart) are left out: they send for as long as their body takes.
+# Uploads (PutObject, UploadPart) send for as long as their body takes: theirs is said once the request has made
+# no progress (no byte of its body handed to the connection, or, once all of it was, no answer) for that long
+# (UploadWatch); a slow upload that keeps sending is not. Until h35 a stalled upload was silent 20 s per attempt.
 WAIT_NOTICE_SECONDS = float(os.environ.get("AWS_HELPER_WAIT_NOTICE_SECONDS") or 5)
 WAITING = {}
+UPLOADS = ("PutObject", "UploadPart")
 
 
 def progress_line(text):
@@ -422,10 +433,133 @@ def progress_line(text):
         pass
 
 
+class ProgressBody:
+    """An upload's body as the connection reads it (http.client and urllib3 read a file-like body a block at a
+    time): how much of it was handed to the socket. Everything else is the body's own (seek and tell for a
+    retry's rewind, its length)."""
+
+    def __init__(self, body, watch):
+        self._body, self._watch = body, watch
+
+    def read(self, *args):
+        data = self._body.read(*args)
+        self._watch.handed += len(data)
+        return data
+
+    def __getattr__(self, name):
+        return getattr(self._body, name)
+
+
+# The bytes a socket holds that its peer has not acknowledged yet (Linux's SIOCOUTQ, the same number as TIOCOUTQ).
+SIOCOUTQ = 0x5411
+
+
+def unacknowledged(sock):
+    try:
+        return struct.unpack("i", fcntl.ioctl(sock.fileno(), SIOCOUTQ, b"\0\0\0\0"))[0]
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+class UploadWatch:
+    """One attempt of an upload request (PutObject, UploadPart). Its progress is what the peer has taken: the bytes
+    of the body handed to the socket less those the socket still holds unacknowledged (a body handed over at once
+    can sit in the kernel's buffers for as long as a slow link takes to send it: that is progress, a frozen peer's
+    full window is not). Looked at every quarter of WAIT_NOTICE_SECONDS (at most 0.5 s) by a thread of its own;
+    said once it has made no progress for WAIT_NOTICE_SECONDS (again after each new stall), naming the object, the
+    part and the seconds without progress. cancel() at the attempt's end (needs-retry: answered, failed, retried)."""
+
+    def __init__(self, what, size):
+        self.what, self.size = what, size
+        self.handed, self.taken = 0, 0
+        self.sock = None
+        self.last = time.monotonic()
+        self.said = False
+        self.ended = threading.Event()
+        thread = threading.Thread(target=self.run, daemon=True)
+        thread.start()
+
+    def progress(self):
+        held = unacknowledged(self.sock) if self.sock is not None else 0
+        taken = self.handed - (held or 0)
+        if self.size is not None:
+            taken = min(taken, self.size)
+        if taken > self.taken:
+            self.taken = taken
+            self.last = time.monotonic()
+            self.said = False
+
+    def run(self):
+        every = min(WAIT_NOTICE_SECONDS / 4, 0.5)
+        while not self.ended.wait(every):
+            self.progress()
+            idle = time.monotonic() - self.last
+            if idle < WAIT_NOTICE_SECONDS or self.said:
+                continue
+            self.said = True
+            if self.size is not None and self.taken >= self.size:
+                state = f"all {self.size} bytes sent, no answer"
+            else:
+                state = f"{self.taken}{f' of {self.size}' if self.size is not None else ''} bytes sent"
+            progress_line(f"no progress on the upload of {self.what} for {idle:.0f} s ({state}; at most "
+                          f"{os.environ.get('AWS_HELPER_READ_TIMEOUT') or 20} s per attempt, AWS_HELPER_READ_TIMEOUT)")
+
+    def cancel(self):
+        self.ended.set()
+
+
+def note_upload_socket(connection):
+    """AWSConnection.send's first step: the socket an upload's body goes out on, for its UploadWatch."""
+    watch = WAITING.get(threading.get_ident())
+    if isinstance(watch, UploadWatch) and watch.sock is None:
+        watch.sock = getattr(connection, "sock", None)
+
+
+_AWS_CONNECTION_SEND = botocore.awsrequest.AWSConnection.send
+
+
+def _send_noting_socket(self, data):
+    note_upload_socket(self)
+    return _AWS_CONNECTION_SEND(self, data)
+
+
+botocore.awsrequest.AWSConnection.send = _send_noting_socket
+
+
+def upload_target(url, operation):
+    """ "s3://bucket/key, part N" (UploadPart) or "s3://bucket/key (one PutObject)"."""
+    target = call_target(url, None).replace(" of ", "", 1) or f"{url.scheme}://{url.netloc}{url.path}"
+    part = parse_qs(url.query).get("partNumber", [""])[0]
+    return f"{target}, part {part}" if operation == "UploadPart" and part else f"{target} (one PutObject)"
+
+
+def body_size(request):
+    length = (request.headers or {}).get("Content-Length")
+    try:
+        return int(length)
+    except (TypeError, ValueError):
+        return None
+
+
+def start_upload_watch(request, operation):
+    url = urlsplit(request.url or "")
+    watch = UploadWatch(upload_target(url, operation), body_size(request))
+    body = request.body
+    if isinstance(body, (bytes, bytearray)):
+        body = io.BytesIO(body)
+    if body is not None and hasattr(body, "read"):
+        request.body = ProgressBody(body, watch)
+    stop_wait_notice()
+    WAITING[threading.get_ident()] = watch
+
+
 def start_wait_notice(request=None, event_name="", **_):
     # Must return None: a before-send handler's answer would be taken as the response.
     operation = event_name.rsplit(".", 1)[-1]
-    if PROGRESS_FD < 0 or WAIT_NOTICE_SECONDS <= 0 or request is None or operation in ("PutObject", "UploadPart"):
+    if PROGRESS_FD < 0 or WAIT_NOTICE_SECONDS <= 0 or request is None:
+        return None
+    if operation in UPLOADS:
+        start_upload_watch(request, operation)
         return None
     url = urlsplit(request.url or "")
     what = f"{url.scheme}://{url.netloc} to {operation}{call_target(url, {'body': request.body})}"
@@ -464,6 +598,54 @@ def say_retry(attempts=None, caught_exception=None, operation=None, request_dict
     except OSError:
         pass
     return None
+
+
+class HostNotResolved(botocore.exceptions.BotoCoreError):
+    fmt = "cannot resolve host {host} (from {origin}): {error}; not retried"
+
+
+def name_error(exception):
+    """The resolver's definitive "no such name" (EAI_NONAME, EAI_NODATA) behind a connection error, else None. A
+    temporary failure (EAI_AGAIN: the resolver did not answer) is not one: retried as before."""
+    definitive = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+    seen, todo = set(), [exception]
+    while todo:
+        error = todo.pop()
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, socket.gaierror):
+            return error if error.errno in definitive else None
+        todo.extend([getattr(error, "kwargs", {}).get("error"), getattr(error, "original_error", None), error.__cause__, error.__context__])
+    return None
+
+
+def host_origin(host):
+    """The setting HOST came from: an endpoint variable whose URL names it, else the region of AWS's own endpoint."""
+    for name in ("AWS_ENDPOINT_URL", "RESTORE_PRIVATE_KEYS_ENDPOINT_URL"):
+        value = os.environ.get(name) or ""
+        if value and urlsplit(value).hostname == host:
+            return f"{name}={value}"
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "RESTORE_PRIVATE_KEYS_REGION"):
+        value = os.environ.get(name) or ""
+        if value and f".{value}." in f".{host}.":
+            return f"AWS's endpoint for {name}={value}"
+    return "the endpoint of the call"
+
+
+def refuse_unresolved_host(caught_exception=None, request_dict=None, **_):
+    """needs-retry: a host name the resolver says does not exist (a typo in AWS_ENDPOINT_URL, the region) is the
+    configuration's, not the network's: said at once, naming the host and the setting, instead of the attempts'
+    "no answer (EndpointConnectionError)". Raised here, it ends the call without a retry; the script reports it
+    as the storage error it is (exit 4)."""
+    if not isinstance(caught_exception, botocore.exceptions.EndpointConnectionError):
+        return None
+    error = name_error(caught_exception)
+    if error is None:
+        return None
+    url = (request_dict or {}).get("url") or getattr(caught_exception, "kwargs", {}).get("endpoint_url") or ""
+    host = urlsplit(url).hostname or url
+    raise HostNotResolved(host=host, origin=host_origin(host), error=error.strerror or str(error))
 
 
 class CallError(Exception):
@@ -807,21 +989,56 @@ class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
 
 
-def watch(pid, path):
-    """Ends this process the moment the script is gone (killed without its trap): at once, whatever is in
-    flight. An upload still reading the stream is never completed (S3's lifecycle aborts its parts); a
-    clean shutdown would wait for s3transfer's threads, which read until the orphaned dump ends."""
-    while True:
+def process_state(pid):
+    """(state, start time) of process `pid` from /proc/PID/stat (start: clock ticks after boot, field 22), None when
+    no process has that pid; comm, in parentheses, may hold spaces and parentheses."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = stat[stat.rindex(b")") + 2:].split()
+    return fields[0].decode(), fields[19].decode()
+
+
+def watched_gone(pid, start):
+    """Whether the watched process has ended: no process of that pid, a zombie (ended, its parent has not reaped it
+    yet), or another process that has its number now (a start time not `start`). Without /proc: os.kill's answer."""
+    if not os.path.isdir("/proc/self"):
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass
+        return False
+    try:
+        state = process_state(pid)
+    except (OSError, ValueError, IndexError):
+        return False
+    return state is None or state[0] == "Z" or (start is not None and state[1] != start)
+
+
+def watch(pid, path):
+    """Ends this process the moment the script is gone (killed without its trap): at once, whatever is in
+    flight. An upload still reading the stream is never completed (S3's lifecycle aborts its parts); a
+    clean shutdown would wait for s3transfer's threads, which read until the orphaned dump ends. The script is
+    its pid and its start time (AWS_HELPER_WATCH_START from lib.sh, else as read now): until h35 a zombie script
+    or another process given its number after it ended counted as the script, and the helper lived on."""
+    start = os.environ.get("AWS_HELPER_WATCH_START") or None
+    if start is None and os.path.isdir("/proc/self"):
+        try:
+            state = process_state(pid)
+        except (OSError, ValueError, IndexError):
+            state = None
+        start = state[1] if state else None
+    while True:
+        if watched_gone(pid, start):
             try:
                 os.unlink(path)
             except OSError:
                 pass
             os._exit(1)
-        except PermissionError:
-            pass
         time.sleep(0.5)
 
 

@@ -39,7 +39,8 @@
 #   TMPDIR                      scratch directory (default /tmp; an emptyDir in the CronJobs)
 #   S3_STALL_SECONDS            a dump's download that receives nothing for this long fails (default 60)
 #   DB_STALL_SECONDS            a wait on the database (db-backup.sh's row counts and pg_dump stream, restore.sh's
-#                               pass and its session: the load, the swap, the COMMIT) ends with exit 3 once the
+#                               pass and its session: the load, the swap, the COMMIT; restore-verification.sh's
+#                               pass and swap, on its verification server) ends with exit 3 once the
 #                               server has not answered a new connection for this long (default 300; db_watch_tick)
 #   WAIT_PROGRESS_SECONDS       how often a long wait says that it still waits (default 60; progress_every)
 #   TEST_ONLY_GPG_S2K_COUNT     the test suite's lower passphrase S2K count (1025..65011712); never in production
@@ -253,7 +254,10 @@ require_curl_for_helper() {
 start_aws_helper() {
     require_curl_for_helper
     AWS_HELPER_SOCKET=${1:-"$WORK_DIR/aws.sock"}
-    local watch_pid=${2:-$$} err=${AWS_HELPER_ERR:-"$WORK_DIR/aws-helper.err"}
+    local watch_pid=${2:-$$} err=${AWS_HELPER_ERR:-"$WORK_DIR/aws-helper.err"} watch_start=""
+    # The watched process's start time, for the helper (AWS_HELPER_WATCH_START): its pid alone may be another
+    # process's once it has ended, and the helper would then wait for that one.
+    ! proc_start "$watch_pid" || watch_start=$PROC_START
     # AWS_HELPER_PYTHON when set, as it is: a python3 there without botocore fails with the helper's own line
     # naming it, never a silent fall-back to another python. Otherwise the first of python3, /usr/bin/python3
     # that has botocore and s3transfer (Debian's python3-botocore and python3-s3transfer serve
@@ -261,7 +265,7 @@ start_aws_helper() {
     (
         local candidates=(python3 /usr/bin/python3) python
         # fd 3 is the script's stderr: the helper says there when a call gets no answer and is retried.
-        export AWS_HELPER_PROGRESS_FD=3 AWS_HELPER_LOG_NAME="$SCRIPT_NAME"
+        export AWS_HELPER_PROGRESS_FD=3 AWS_HELPER_LOG_NAME="$SCRIPT_NAME" AWS_HELPER_WATCH_START="$watch_start"
         # Where the helper writes a fault of the AWS profile or credentials (die: exit 2 with it).
         aws_config_fault_file AWS_HELPER_CONFIG_FAULT_FILE
         export AWS_HELPER_CONFIG_FAULT_FILE
@@ -281,6 +285,23 @@ start_aws_helper() {
         exit 1
     ) </dev/null >/dev/null 3>&2 2>"$err" &
     AWS_HELPER_PID=$!
+    aws_helper_note_start
+}
+
+# aws_helper_note_start: notes AWS_HELPER_PID's start time (AWS_HELPER_START) for aws_helper_runs; "" when it has
+# ended already (it is then not running).
+AWS_HELPER_START=""
+aws_helper_note_start() {
+    AWS_HELPER_START=""
+    ! proc_start "$AWS_HELPER_PID" || AWS_HELPER_START=$PROC_START
+}
+
+# aws_helper_runs: whether the helper (AWS_HELPER_PID) runs: the process of that pid and the start time noted with
+# it (aws_helper_note_start), not ended (a zombie has). Not `kill -0 PID`: once the helper has ended and been reaped
+# its number may be any new process's, which kill -0 took for the helper (aws_helper_ready then waited its 20 s).
+aws_helper_runs() {
+    [[ -n "$AWS_HELPER_PID" && -n "$AWS_HELPER_START" ]] && proc_start "$AWS_HELPER_PID" \
+        && [[ "$PROC_START" == "$AWS_HELPER_START" && "$PROC_STATE" != Z ]]
 }
 
 # AWS_HELPER_SHARED=1: the helper outlives this run (wal-archive.sh push's, one per PostgreSQL cluster): not stopped.
@@ -291,7 +312,7 @@ stop_aws_helper() {
     # run in 3000). The helper handles no signal: TERM ended it as abruptly.
     kill_own KILL "$AWS_HELPER_PID"
     wait "$AWS_HELPER_PID" 2>/dev/null || true
-    AWS_HELPER_PID=""
+    AWS_HELPER_PID="" AWS_HELPER_START=""
     rm -f "$AWS_HELPER_SOCKET"
 }
 
@@ -299,7 +320,7 @@ stop_aws_helper() {
 aws_helper_ready() {
     local waited=0
     while [[ ! -S "$AWS_HELPER_SOCKET" ]]; do
-        if [[ -z "$AWS_HELPER_PID" ]] || ! kill -0 "$AWS_HELPER_PID" 2>/dev/null || [[ $waited -ge 1000 ]]; then
+        if ! aws_helper_runs || [[ $waited -ge 1000 ]]; then
             # Stopped on a fault of the AWS configuration (a profile not in the files): die says its line first.
             aws_config_fault >/dev/null && { echo "the AWS helper stopped: the AWS configuration is not usable" >&2; return 1; }
             echo "the AWS helper ($LIB_DIR/aws-helper.py, python3 with botocore and s3transfer) is not running: $(one_line_error "${AWS_HELPER_ERR:-$WORK_DIR/aws-helper.err}")" >&2
@@ -1474,27 +1495,36 @@ restore_pass_wait() {
     RESTORE_PASS_PIDS=()
 }
 
-# restore_pass_wait_watched WHAT: restore_pass_wait for a pass that loads into the database, watched from this shell:
-# the wait is said (db_watch_tick) and, when the server stops answering (frozen mid-COPY: the loader's sessions
-# wait on it without end; until h34-hangs so did the run, silently), the pass's jobs are ended after
-# DB_STALL_SECONDS: exit 3 naming the server. Looks every 50 ms with bash's own pause (short_pause): no process
-# beside the pass (a watching subshell and its sleep were 5 MB more at the restore's peak, 147 -> 152 MB).
-restore_pass_wait_watched() {
-    local pid running
-    db_watch_start "$1"
+# db_wait_watched WHAT LEFT PID...: waits for the background jobs PID... (children of this shell) that wait on the
+# database, watched from this shell: the wait is said (db_watch_tick) and, when the server stops answering (frozen:
+# the jobs' sessions wait on it without end), the jobs are killed (KILL, with their process groups: their subshells
+# may still hold the script's TERM trap) after DB_STALL_SECONDS: exit 3 naming the server (the server of
+# PGHOST/PGPORT/PGDATABASE as the caller set them), LEFT in parentheses after it. Looks every 50 ms with bash's own
+# pause (short_pause): no process beside the jobs (a watching subshell and its sleep were 5 MB more at the restore's
+# peak, 147 -> 152 MB). Returns once none of them runs; their exit statuses are the caller's `wait`.
+db_wait_watched() {
+    local what=$1 left=$2 pid running
+    shift 2
+    db_watch_start "$what"
     while :; do
         running=0
-        for pid in "${RESTORE_PASS_PIDS[@]}"; do
+        for pid in "$@"; do
             if child_runs "$pid"; then running=1; break; fi
         done
-        ((running)) || break
+        ((running)) || return 0
         short_pause 0.05
         db_watch_tick && continue
-        # KILL, as restore.sh stops a waiting pass: the jobs' subshells may still hold the script's TERM trap.
-        for pid in "${RESTORE_PASS_PIDS[@]}"; do kill_own KILL "$pid"; done
-        restore_pass_wait
-        die "$EX_DATABASE" "$(db_watch_error) (nothing committed: the target's tables were not touched)"
+        for pid in "$@"; do kill_own KILL "$pid"; done
+        wait "$@" 2>/dev/null || true
+        die "$EX_DATABASE" "$(db_watch_error) ($left)"
     done
+}
+
+# restore_pass_wait_watched WHAT [LEFT]: restore_pass_wait for a pass that loads into the database, watched
+# (db_wait_watched; until h34-hangs a server frozen mid-COPY held the run silently): LEFT defaults to restore.sh's
+# "nothing committed: the target's tables were not touched" (restore-verification.sh: its scratch database's).
+restore_pass_wait_watched() {
+    db_wait_watched "$1" "${2:-"nothing committed: the target's tables were not touched"}" "${RESTORE_PASS_PIDS[@]}"
     restore_pass_wait
 }
 

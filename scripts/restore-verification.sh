@@ -286,6 +286,9 @@ VERIFY_RECORD_MANIFEST=""
 # The manifest's VersionId for the record, read before the download (verify_dump); "" when it was not.
 VERIFY_RECORD_VERSION=""
 VERIFY_RECORD_STARTED=$(now_utc)
+# The database whose backup is verified, for the record: read here, as a run that stops inside verify_pass (its
+# PGDATABASE is the scratch database there, and the EXIT trap runs in that scope) would otherwise record the scratch one.
+VERIFY_RECORD_DATABASE=${PGDATABASE:-}
 # write_verification_record STATUS: writes the record of this run (STATUS: the exit code); 1 when S3 refused it.
 write_verification_record() {
     local status=$1 name key version="" manifest_sha="" item schema="not in the manifest" out="$WORK_DIR/record.json"
@@ -303,7 +306,7 @@ write_verification_record() {
     for item in "${ITEMS[@]}"; do
         printf '%s\t%s\t%s\n' "$item" "${RESULT[$item]:-FAIL}" "${DETAIL[$item]:-not checked}"
     done | jq -Rn --arg manifest "$VERIFY_RECORD_MANIFEST" --arg version "$version" --arg sha "$manifest_sha" \
-        --arg database "${PGDATABASE:-}" --arg started "$VERIFY_RECORD_STARTED" --arg finished "$(now_utc)" \
+        --arg database "$VERIFY_RECORD_DATABASE" --arg started "$VERIFY_RECORD_STARTED" --arg finished "$(now_utc)" \
         --argjson duration "$SECONDS" --argjson status "$status" --argjson verify "$EX_VERIFY" --arg schema "$schema" '
         [inputs | split("\t") | {item: .[0], result: .[1], detail: (.[2:] | join(" "))}] as $checks
         | ([$checks[] | select(.result != "PASS")][0]) as $first
@@ -855,8 +858,16 @@ verify_pass() {
     if [[ $mode == parallel ]] && ! psql_value -d "$db" -f "$d/stage.sql" >/dev/null 2>"$s/stage.err"; then
         mode=stage_failed
     fi
-    if [[ $mode == parallel ]]; then restore_pass_gate load; else restore_pass_gate drain; fi
-    restore_pass_wait
+    if [[ $mode == parallel ]]; then
+        restore_pass_gate load
+        # Watched (lib.sh): a verification server that stops answering mid-load ends the run with exit 3 naming
+        # it after DB_STALL_SECONDS (until h35 it waited as long as the server was frozen, saying nothing).
+        restore_pass_wait_watched "the dump's download, its verification and the load into the staging schemas of $(db_address)" \
+            "nothing committed: the scratch database's tables were not touched"
+    else
+        restore_pass_gate drain
+        restore_pass_wait
+    fi
     log "read to the end: $(cat "$d/sha.out" 2>/dev/null || echo "no sha256")"
     # The AWS helper is started again on every way out of this function (the record, a second read), after
     # the swap when there is one: its start (python and botocore, ~0.3 CPU-s) then overlaps the checks, which
@@ -951,8 +962,15 @@ SELECT c.relname, pg_catalog.string_agg(a.attname, ' ')
     WHERE n.nspname = '${schema_q}' AND a.attnum > 0 AND NOT a.attisdropped GROUP BY c.relname;
 \\o
 SQL
-    local swapped=0
-    psql_value -d "$db" -1 -f "$d/staged.sql" -f "$d/swap.sql" -f "$d/setval.sql" -f "$d/kept.sql" -f "$d/restored.sql" >/dev/null 2>"$s/swap.err" || swapped=$?
+    local swapped=0 swap
+    # Watched as the pass is (lib.sh db_wait_watched): a server that stops answering during the swap ends the run
+    # with exit 3 after DB_STALL_SECONDS (until h35 the verification waited as long as it was frozen, saying nothing).
+    psql_value -d "$db" -1 -f "$d/staged.sql" -f "$d/swap.sql" -f "$d/setval.sql" -f "$d/kept.sql" -f "$d/restored.sql" >/dev/null 2>"$s/swap.err" &
+    swap=$!
+    restore_note_job "$swap"
+    db_wait_watched "the swap (the staged tables moved into place, their indexes built: one transaction) in $(db_address)" \
+        "nothing committed: the transaction's connection is gone, the server rolls it back" "$swap"
+    wait "$swap" || swapped=$?
     start_aws_helper
     if [[ $swapped -ne 0 ]]; then
         echo 3 >"$s/psql.rc"

@@ -969,6 +969,7 @@ archiver_helper() {
     if [[ -S "$AWS_HELPER_SOCKET" ]] && { IFS= read -r pid <"$dir/aws-$id.pid"; } 2>/dev/null && [[ "$pid" =~ ^[0-9]+$ ]] \
         && { mapfile -d '' args <"/proc/$pid/cmdline"; } 2>/dev/null && [[ " ${args[*]} " == *"/aws-helper.py $AWS_HELPER_SOCKET $postmaster "* ]]; then
         AWS_HELPER_PID=$pid
+        aws_helper_note_start
         return 0
     fi
     rm -f "$AWS_HELPER_SOCKET"
@@ -981,7 +982,8 @@ archiver_helper() {
         start_aws_helper "$AWS_HELPER_SOCKET" "$postmaster"
         echo "$AWS_HELPER_PID" >"$dir/aws-$id.pid"
         listened=""
-        while kill -0 "$AWS_HELPER_PID" 2>/dev/null; do
+        # While that helper runs (its pid and start time: a number reused once it has ended is not it).
+        while aws_helper_runs; do
             [[ ! -S "$AWS_HELPER_SOCKET" ]] || { listened=1; break; }
             short_pause 0.05
         done
@@ -992,6 +994,7 @@ archiver_helper() {
     ) </dev/null >/dev/null 2>>"$AWS_HELPER_ERR" &
     # Waited for by the first call (aws_helper_ready: until the socket is there, while this subshell runs).
     AWS_HELPER_PID=$!
+    aws_helper_note_start
     log "started the AWS helper of the cluster's pushes ($AWS_HELPER_SOCKET; it ends with the postmaster, pid $postmaster)"
 }
 

@@ -10,7 +10,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { seedSql } from "../../tools/sandbox/oauth2-schema";
-import { SCRIPTS, Started, explain, resolvedHelperPython, runScript, scriptEnv, startScript, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
+import { SCRIPTS, Started, explain, getObject, listKeys, procStat, resolvedHelperPython, runScript, scriptEnv, startScript, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
 import { LOCALHOST, PG_BIN, PgServer } from "../../tools/sandbox/servers";
 
 const PYTHON = resolvedHelperPython() ?? "python3";
@@ -72,6 +72,21 @@ function signalServer(pg: PgServer, signal: "SIGSTOP" | "SIGCONT"): void {
             // ended meanwhile
         }
     }
+}
+
+/** The processes (not zombies) still in session `session`, from /proc: a detached run's, once it has ended. */
+function sessionLeft(session: number): string[] {
+    return fs.readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).flatMap((entry) => {
+        const fields = procStat(Number(entry));
+        if (!fields || fields[0] === "Z" || Number(fields[3]) !== session) {
+            return [];
+        }
+        try {
+            return [`${entry} ${fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").join(" ").trim()}`];
+        } catch {
+            return [];
+        }
+    });
 }
 
 /**
@@ -161,6 +176,93 @@ exec "${python}" "$@"
             signalServer(pg, "SIGCONT");
         }
         assert.equal(pg.psql("SELECT count(*) FROM oauth2_authorization", "frozen_load"), "1");
+    });
+
+    it("restore-verification.sh: its verification server (VERIFY_PGHOST/VERIFY_PGPORT, not PGHOST) frozen while the pass loads the scratch database: said, then exit 3 naming it, no process left, the record says failed (was a silent wait as long as the freeze)", async function () {
+        const { pg, moto, passphrase, dir } = servers;
+        // A server of its own: the watch must probe it, not PGHOST's (which answers throughout).
+        const verify = await PgServer.start();
+        try {
+            // As restore.sh's case above: the loader gets its first 1.2 MB of rows; once one of its COPYs runs in the
+            // scratch database, the verification server is frozen (SIGSTOP), then the rest of the rows follow.
+            const python = resolvedHelperPython() ?? "python3";
+            const shims = fs.mkdtempSync(path.join(dir, "vpython-"));
+            const shim = path.join(shims, "python3");
+            fs.writeFileSync(shim, `#!/bin/bash
+if [[ "$2" == */restore-pipe.py && "$3" == restore-load ]]; then
+    {
+        head -c 1200000
+        until "${path.join(PG_BIN, "psql")}" -XAtq -h ${LOCALHOST} -p ${verify.port} -U postgres -d postgres -c "SELECT 1 FROM pg_stat_activity WHERE query LIKE 'COPY %' AND datname = 'frozen_verify'" 2>/dev/null | grep -q 1; do sleep 0.05; done
+        pm=$(head -1 "${verify.dataDir}/postmaster.pid"); kill -STOP "$pm" $(pgrep -P "$pm")
+        cat
+    } | "${python}" "$@"
+    exit "\${PIPESTATUS[1]}"
+fi
+exec "${python}" "$@"
+`, { mode: 0o755 });
+            const env = { ...scriptEnv(pg, moto, bucket, passphrase), ...watch(), AWS_HELPER_PYTHON: shim, VERIFY_PGHOST: LOCALHOST, VERIFY_PGPORT: String(verify.port), VERIFY_DATABASE: "frozen_verify" };
+            const run = startScript("restore-verification.sh", env, [], { detached: true });
+            // Frozen to the end: the run's cleanup (the scratch database's DROP) meets the frozen server too.
+            const result = await endWithin(run, 45_000, "restore-verification.sh", verify);
+            assert.equal(result.code, 3, explain(result));
+            const server = `${LOCALHOST}:${verify.port}/frozen_verify`;
+            assert.match(result.stderr, new RegExp(`still waiting for the dump's download, its verification and the load into the staging schemas of ${server} \\(\\d+ s so far\\); ${server} has not answered for \\d+ s \\(at most DB_STALL_SECONDS=3\\)`), explain(result));
+            assert.match(result.stderr, new RegExp(`ERROR: ${server} has not answered for \\d+ s \\(DB_STALL_SECONDS=3\\) while waiting for the dump's download, its verification and the load into the staging schemas of ${server} .*\\(nothing committed: the scratch database's tables were not touched\\)`), explain(result));
+            assert.match(result.stdout, new RegExp(`FAIL restore to test instance works: .*${server} has not answered`), explain(result));
+            assert.deepEqual(sessionLeft(run.child.pid!), [], "processes of the run left after its end");
+            // The record: failed, by the environment (the server), naming it; the verified database is the source's.
+            const keys = listKeys(moto, bucket, "database/verifications/");
+            const records = keys.map((key) => JSON.parse(getObject(moto, bucket, key).toString("utf8"))).filter((r) => r.exit_code === 3);
+            assert.equal(records.length, 1, JSON.stringify(keys));
+            assert.equal(records[0].result, "failed");
+            assert.equal(records[0].failed_by, "environment");
+            assert.equal(records[0].database, "oauth2db");
+            assert.match(records[0].reason, new RegExp(`${server} has not answered for \\d+ s \\(DB_STALL_SECONDS=3\\)`));
+        } finally {
+            signalServer(verify, "SIGCONT");
+            await verify.stop();
+        }
+    });
+
+    it("restore-verification.sh: its verification server frozen during the swap (the staged tables moved into place in one transaction): said, then exit 3 naming it, no process left, the record says failed (was a silent wait as long as the freeze)", async function () {
+        const { pg, moto, passphrase, dir } = servers;
+        const verify = await PgServer.start();
+        try {
+            // psql's swap (the call with staged.sql) gets a pg_sleep(1) first; once its session is in that sleep, the
+            // verification server is frozen (SIGSTOP): the swap's connection is open, its answer never comes.
+            const shims = fs.mkdtempSync(path.join(dir, "vpsql-"));
+            const real = path.join(PG_BIN, "psql");
+            fs.writeFileSync(path.join(shims, "sleep1.sql"), "SELECT pg_sleep(1);\n");
+            fs.writeFileSync(path.join(shims, "psql"), `#!/bin/bash
+if [[ " $* " == *"/staged.sql "* ]]; then
+    "${real}" -f "${path.join(shims, "sleep1.sql")}" "$@" &
+    p=$!
+    until "${real}" -XAtq -h ${LOCALHOST} -p ${verify.port} -U postgres -d postgres -c "SELECT 1 FROM pg_stat_activity WHERE datname = 'frozen_swap' AND query LIKE '%pg_sleep(1)%' AND pid <> pg_backend_pid()" 2>/dev/null | grep -q 1; do
+        kill -0 "$p" 2>/dev/null || break
+        sleep 0.05
+    done
+    pm=$(head -1 "${verify.dataDir}/postmaster.pid"); kill -STOP "$pm" $(pgrep -P "$pm")
+    wait "$p"
+    exit
+fi
+exec "${real}" "$@"
+`, { mode: 0o755 });
+            const env = { ...scriptEnv(pg, moto, bucket, passphrase), ...watch(), EXTRA_PATH: shims, VERIFY_PGHOST: LOCALHOST, VERIFY_PGPORT: String(verify.port), VERIFY_DATABASE: "frozen_swap" };
+            const run = startScript("restore-verification.sh", env, [], { detached: true });
+            const result = await endWithin(run, 45_000, "restore-verification.sh", verify);
+            assert.equal(result.code, 3, explain(result));
+            const server = `${LOCALHOST}:${verify.port}/frozen_swap`;
+            assert.match(result.stderr, new RegExp(`still waiting for the swap \\(the staged tables moved into place, their indexes built: one transaction\\) in ${server} \\(\\d+ s so far\\); ${server} has not answered for \\d+ s \\(at most DB_STALL_SECONDS=3\\)`), explain(result));
+            assert.match(result.stderr, new RegExp(`ERROR: ${server} has not answered for \\d+ s \\(DB_STALL_SECONDS=3\\) while waiting for the swap .*\\(nothing committed: the transaction's connection is gone, the server rolls it back\\)`), explain(result));
+            assert.deepEqual(sessionLeft(run.child.pid!), [], "processes of the run left after its end");
+            const records = listKeys(moto, bucket, "database/verifications/").map((key) => JSON.parse(getObject(moto, bucket, key).toString("utf8"))).filter((r) => r.exit_code === 3 && /frozen_swap/.test(r.reason));
+            assert.equal(records.length, 1, explain(result));
+            assert.equal(records[0].result, "failed");
+            assert.equal(records[0].failed_by, "environment");
+        } finally {
+            signalServer(verify, "SIGCONT");
+            await verify.stop();
+        }
     });
 
     it("restore.sh: the server frozen while the swap waits for an application's lock: said, then exit 3, nothing committed (was a silent wait as long as the freeze)", async function () {

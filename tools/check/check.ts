@@ -230,7 +230,7 @@ export async function main(argv: string[], io: CliOutput = PROCESS_OUTPUT, plan?
             }
             return await exitCodeOf(report.checks, args.strictUnknowns, io.stderr);
         }
-        const started = plan ? startedFrom(plan(planning)) : startPlanning(planning);
+        const started = plan ? startedFrom(plan(planning)) : startPlanning(planning, (text) => void io.stderr.write(text));
         if (!plan) {
             yieldToPlanning();
         }

@@ -27,8 +27,13 @@ export function planInputsOf(options: PlanningOptions): { preview: boolean; conf
     return { preview: options.preview ?? false, configSet: options.configSet, stackReferences: options.stackOutputs };
 }
 
-/** Starts planning the stacks a check of `options` needs (dependency order), in the background. */
-export function startPlanning(options: PlanningOptions): StartedBatch {
+/**
+ * Starts planning the stacks a check of `options` needs (dependency order), in the background. What the program
+ * prints (console.log, its warnings) goes to `echo` as it comes: the CLI's stderr, as `plan --json` shows it apart
+ * from the report on stdout (until h35 the check dropped it, and a program that ended the process early was
+ * reported with a part of it only).
+ */
+export function startPlanning(options: PlanningOptions, echo: (text: string) => void = (text) => void process.stderr.write(text)): StartedBatch {
     const programDir = path.resolve(options.programDir ?? REPO_ROOT);
-    return startPlanInOrder(programDir, options.stacks ?? [], planInputsOf(options));
+    return startPlanInOrder(programDir, options.stacks ?? [], planInputsOf(options), { echo });
 }

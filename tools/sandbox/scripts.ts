@@ -83,7 +83,35 @@ export function startScript(
     const started: Started = { child, done, outputs, startTime };
     // Node reaps the shell and emits "exit" in one callback: from then on its number may be handed to another process.
     child.once("exit", () => (started.reapedTick = clockTick()));
+    // Noted until it ends, with the test that started it (test/support/pending-runs.cjs: a run a test leaves
+    // running is killed when the test ends and named in a failure).
+    const entry: PendingRun = { run: started, script: name, args: [...args], startedAt: Date.now(), owner: (globalThis as Record<symbol, unknown>)[RUN_OWNER] };
+    pendingRuns().add(entry);
+    void done.then(() => pendingRuns().delete(entry));
     return started;
+}
+
+/** A run of startScript (runScript's too) that has not ended: its script, arguments, start (ms) and the test that started it. */
+export interface PendingRun {
+    run: Started;
+    script: string;
+    args: string[];
+    startedAt: number;
+    /** What test/support/pending-runs.cjs set as the running test when the run started (undefined outside a test). */
+    owner: unknown;
+}
+
+/** Where the pending runs and the running test are kept: on globalThis, so that the root hook (a .cjs) reads them without loading this module. */
+const PENDING_RUNS = Symbol.for("oauth2-dr.pendingRuns");
+const RUN_OWNER = Symbol.for("oauth2-dr.runOwner");
+
+/** The runs of this process not ended yet (removed as each ends). */
+export function pendingRuns(): Set<PendingRun> {
+    const global = globalThis as Record<symbol, unknown>;
+    if (!(global[PENDING_RUNS] instanceof Set)) {
+        global[PENDING_RUNS] = new Set<PendingRun>();
+    }
+    return global[PENDING_RUNS] as Set<PendingRun>;
 }
 
 let clockTicksPerSecond = 0;

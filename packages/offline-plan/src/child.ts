@@ -59,6 +59,12 @@ function main(): void {
         process.stderr.write("child.ts is the planning child: runner.ts starts it, with an IPC channel and a stack file\n");
         process.exit(2);
     }
+    // What the program prints reaches the parent whole, also when it calls process.exit: writes to a pipe are
+    // asynchronous in Node, and an exit dropped what the pipe had not taken yet (of 5,000 lines, the first 547
+    // reached the check's message, and nothing said that the rest was cut). Blocking writes: the parent always reads.
+    for (const stream of [process.stdout, process.stderr]) {
+        (stream as unknown as { _handle?: { setBlocking?(blocking: boolean): void } })._handle?.setBlocking?.(true);
+    }
     // A rejection that arrives after its stack is done must not end the batch: each run reports its own.
     process.on("unhandledRejection", () => undefined);
     let queue = Promise.resolve();

@@ -16,7 +16,10 @@ export function planInOrder(programDir: string, stacks: readonly string[], extra
     return startPlanInOrder(programDir, stacks, extra).results;
 }
 
-/** planInOrder in the background (see startBatch); a reference cycle or a missing stack file rejects. */
-export function startPlanInOrder(programDir: string, stacks: readonly string[], extra: Extra = {}): StartedBatch {
-    return startBatch({ ...extra, programDir, stacks: [...stacks], inDependencyOrder: true });
+/**
+ * planInOrder in the background (see startBatch); a reference cycle or a missing stack file rejects. `echo`:
+ * what the program prints, passed through as it comes (startBatch).
+ */
+export function startPlanInOrder(programDir: string, stacks: readonly string[], extra: Extra = {}, options: { echo?: (text: string) => void } = {}): StartedBatch {
+    return startBatch({ ...extra, programDir, stacks: [...stacks], inDependencyOrder: true }, options);
 }

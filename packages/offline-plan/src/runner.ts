@@ -49,12 +49,22 @@ export interface Ended {
  * A child that ended before reporting (the program called process.exit, or was killed): the stack it was
  * planning, how it ended and what it printed.
  */
-export function unfinished(batch: PlanBatch, files: { stackFile: string }, ended: Ended, output: string): PlanError {
+export function unfinished(batch: PlanBatch, files: { stackFile: string }, ended: Ended, output: string, shown: { echoed?: boolean; held?: boolean } = {}): PlanError {
     const stack = fs.existsSync(files.stackFile) ? fs.readFileSync(files.stackFile, "utf8") : (batch.stacks[0] ?? "(none started)");
     const how = ended.signal ? `was killed by ${ended.signal}` : `exited with code ${ended.code}`;
-    const said = output.trim() ? `; it printed:\n${output.trimEnd()}` : ", printing nothing (a program calling process.exit?)";
-    return new PlanError(stack, `the planning process ${how} before the plan was complete${said}`);
+    // All of it, never a part: with `echoed` it was passed through as it came (above this message).
+    const said = !output.trim()
+        ? ", printing nothing (a program calling process.exit?)"
+        : shown.echoed
+          ? `; what it printed (${Buffer.byteLength(output)} bytes) is above`
+          : `; it printed:\n${output.trimEnd()}`;
+    // Its output pipes still open after it ended: a process it started holds them, and what they carry later is not here.
+    const held = shown.held ? `\n(its output pipes were still open ${CLOSE_WAIT_MS / 1000} s after it ended: a process the program started holds them; what they carry after this is not shown)` : "";
+    return new PlanError(stack, `the planning process ${how} before the plan was complete${said}${held}`);
 }
+
+/** How long a child that ended is given to close its output pipes (the tail of what it printed) before its batch fails. */
+const CLOSE_WAIT_MS = 2000;
 
 interface Pending {
     batch: PlanBatch;
@@ -71,19 +81,28 @@ interface Pending {
 export class PlanningChild {
     private child?: ChildProcess;
     private output = "";
+    /** Where the child's output is passed through as it comes (the check CLI: its stderr); none: kept for a failure's message only. */
+    private readonly echo?: (text: string) => void;
     private nextId = 0;
     private readonly pending = new Map<number, Pending>();
     private readonly dir: string;
     private readonly stackFile: string;
     private readonly onExit = () => this.close();
 
-    /** Adopts the child a CLI started early (planning-process.cjs), if one is waiting; else starts one on the first batch. */
-    constructor() {
+    /**
+     * Adopts the child a CLI started early (planning-process.cjs), if one is waiting; else starts one on the first
+     * batch. `echo`: passes everything the child prints through as it comes (what it printed before, too).
+     */
+    constructor(options: { echo?: (text: string) => void } = {}) {
+        this.echo = options.echo;
         const early = planningProcess.takeEarlyPlanningChild();
         ({ dir: this.dir, stackFile: this.stackFile } = early ?? planningProcess.childDirectory());
         process.once("exit", this.onExit);
         if (early) {
             this.output = early.output;
+            if (early.output) {
+                this.echo?.(early.output);
+            }
             this.listen(early.child);
         }
     }
@@ -95,6 +114,10 @@ export class PlanningChild {
         // Resolved here: the child changes its directory for every batch.
         const request: ChildRequest = { id, batch: { ...batch, programDir: path.resolve(batch.programDir) } };
         const result = new Promise<PlanResult[]>((resolve, reject) => this.pending.set(id, { batch, onResult, resolve, reject, received: [] }));
+        // While a batch is pending the child keeps this process alive, its process as well as its channel: a child
+        // that ends early (a program calling process.exit) is then heard (its exit), and the batch fails. With the
+        // channel alone the CLI could end when the channel closed, before the exit was heard: exit 0, nothing said.
+        child.ref();
         child.channel?.ref();
         child.send(request);
         return result;
@@ -131,10 +154,32 @@ export class PlanningChild {
 
     /** Hears the child's output, messages and exit; it is this object's child from now on. */
     private listen(child: ChildProcess): ChildProcess {
-        child.stdout!.on("data", (chunk: Buffer) => void (this.output += chunk.toString("utf8")));
-        child.stderr!.on("data", (chunk: Buffer) => void (this.output += chunk.toString("utf8")));
+        const heard = (chunk: Buffer) => {
+            const text = chunk.toString("utf8");
+            this.output += text;
+            this.echo?.(text);
+        };
+        child.stdout!.on("data", heard);
+        child.stderr!.on("data", heard);
         child.on("message", (message: ChildMessage) => this.receive(message));
-        child.once("exit", (code, signal) => this.ended(child, { code, signal }));
+        child.once("exit", (code, signal) => {
+            if (this.pending.size === 0) {
+                this.ended(child, { code, signal }, false);
+                return;
+            }
+            // A batch waits on it: its failure names all it printed, so the output pipes are read to their end
+            // ("close") first, for CLOSE_WAIT_MS at most (a process it started may hold them open).
+            let done = false;
+            const finish = (held: boolean) => {
+                if (!done) {
+                    done = true;
+                    clearTimeout(timer);
+                    this.ended(child, { code, signal }, held);
+                }
+            };
+            const timer = setTimeout(() => finish(true), CLOSE_WAIT_MS);
+            child.once("close", () => finish(false));
+        });
         this.child = child;
         return child;
     }
@@ -160,6 +205,7 @@ export class PlanningChild {
         this.pending.delete(message.id);
         if (this.pending.size === 0) {
             this.child?.channel?.unref();
+            this.child?.unref();
         }
         try {
             resultsOf(message.outcome);
@@ -170,13 +216,13 @@ export class PlanningChild {
     }
 
     /** The child is gone: what it was planning fails, naming the stack; the next batch starts another. */
-    private ended(child: ChildProcess, how: Ended): void {
+    private ended(child: ChildProcess, how: Ended, held: boolean): void {
         if (this.child === child) {
             this.child = undefined;
         }
         for (const [id, pending] of this.pending) {
             this.pending.delete(id);
-            pending.reject(unfinished(pending.batch, { stackFile: this.stackFile }, how, this.output));
+            pending.reject(unfinished(pending.batch, { stackFile: this.stackFile }, how, this.output, { echoed: this.echo !== undefined, held }));
         }
     }
 }
@@ -194,8 +240,8 @@ export interface StartedBatch {
  * Plans `batch` in a child of its own: the caller loads what it needs meanwhile (the check CLI loads the
  * policy pack while the child plans, each on its own core), then checks each stack while the next is planned.
  */
-export function startBatch(batch: PlanBatch): StartedBatch {
-    const child = new PlanningChild();
+export function startBatch(batch: PlanBatch, options: { echo?: (text: string) => void } = {}): StartedBatch {
+    const child = new PlanningChild(options);
     const received: PlanResult[] = [];
     let done = false;
     let wake: () => void = () => undefined;

@@ -14,7 +14,7 @@ import { OUR_NODE_MODULES, PlanError, TS_REGISTER } from "../src/runner";
 import { PlanningServer } from "../src/server";
 
 /** A project of three stacks; `edge` references `core`; a stack's `failure` config makes the program fail. */
-function project(failures: Record<string, "throw" | "exit">): string {
+function project(failures: Record<string, "throw" | "exit" | "loud-exit">): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "offline-plan-runner-"));
     fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: relay\nruntime: nodejs\n");
     const stackFile = (stack: string, config: Record<string, string>) =>
@@ -29,6 +29,8 @@ function project(failures: Record<string, "throw" | "exit">): string {
             "const config = new pulumi.Config();",
             'if (config.get("failure") === "throw") { throw new Error(`stack ${pulumi.getStack()} refuses`); }',
             'if (config.get("failure") === "exit") { process.exit(3); }',
+            // More than a pipe holds (350 KB), then the process ended at once: none of it may be lost.
+            'if (config.get("failure") === "loud-exit") { for (let i = 0; i < 5000; i++) { console.log(`line ${i} ${"x".repeat(60)}`); } console.error("the last line, on stderr"); process.exit(3); }',
             'export const origin = config.get("origin") ?? "none";',
             "export const stack = pulumi.getStack();",
             "",
@@ -51,7 +53,7 @@ async function collect(results: AsyncIterable<PlanResult>): Promise<{ stacks: st
 
 describe("the planning child", () => {
     const dirs: string[] = [];
-    const make = (failures: Record<string, "throw" | "exit"> = {}) => {
+    const make = (failures: Record<string, "throw" | "exit" | "loud-exit"> = {}) => {
         const dir = project(failures);
         dirs.push(dir);
         return dir;
@@ -74,6 +76,20 @@ describe("the planning child", () => {
         assert.ok(streamed.error instanceof PlanError, String(streamed.error));
         assert.equal(streamed.error.stack, "edge");
         assert.match(streamed.error.message, /exited with code 3 before the plan was complete, printing nothing/);
+    });
+
+    it("a program that prints more than a pipe holds, then ends the process: its failure holds all it printed, nothing cut (h35)", async () => {
+        // Was: the child's writes to its pipes were asynchronous and process.exit dropped what the pipe had not
+        // taken: of these 5,000 lines the message held the first 547 or so, without a word that the rest was cut.
+        const streamed = await collect(startPlanInOrder(make({ docs: "loud-exit" }), ["docs"]).each());
+        assert.ok(streamed.error instanceof PlanError, String(streamed.error));
+        assert.equal(streamed.error.stack, "docs");
+        const message = streamed.error.message;
+        assert.match(message, /exited with code 3 before the plan was complete; it printed:\n/);
+        const lines = message.split("\n").filter((line) => /^line \d+ x+$/.test(line));
+        assert.equal(lines.length, 5000, `lines in the message: ${lines.length}; its end: ${message.slice(-300)}`);
+        assert.match(message, /^line 4999 x+$/m);
+        assert.match(message, /^the last line, on stderr$/m);
     });
 
     it("a planning child that stays up: batch after batch, a program ending the process fails only its batch", async () => {
