@@ -73,6 +73,19 @@ function initdb(dataDir: string): void {
     runPg("initdb", ["-D", dataDir, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--locale=C"]);
 }
 
+/**
+ * Where throwaway clusters (and their template) are made: $TEST_PG_TMPDIR when set (.mocharc.js sets /dev/shm, a
+ * tmpfs, for the test suite), else the temp dir. A test file's server creates and removes hundreds of files
+ * (CREATE and DROP DATABASE, a restore's staging tables, WAL segments); on this machine's ext4 /tmp, with the
+ * churn of every engineer's runs, each file's creation scans inode bitmaps (find_inode_bit, recently_deleted):
+ * about 7% of a script test file's CPU went there, in the server's processes (bench/README.md section 5). On a
+ * tmpfs that is gone. A cluster kept in a given `dataDir` (the benchmark's cache, the drill's instances) stays
+ * where it is given, its socket and log beside it in the temp dir.
+ */
+function clusterTmp(): string {
+    return process.env.TEST_PG_TMPDIR || os.tmpdir();
+}
+
 let template: string | undefined;
 
 /**
@@ -82,7 +95,7 @@ let template: string | undefined;
  */
 function templateCluster(): string {
     if (template === undefined) {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-pg-template-"));
+        const dir = fs.mkdtempSync(path.join(clusterTmp(), "oauth2-dr-pg-template-"));
         exitHooks.add(() => fs.rmSync(dir, { recursive: true, force: true }));
         if (asRoot) {
             execFileSync("chown", ["postgres:postgres", dir]);
@@ -144,7 +157,7 @@ export class PgServer {
     }
 
     static async start(options: PgServerOptions = {}): Promise<PgServer> {
-        const baseDir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-pg-"));
+        const baseDir = fs.mkdtempSync(path.join(options.dataDir === undefined ? clusterTmp() : os.tmpdir(), "oauth2-dr-pg-"));
         const dataDir = options.dataDir ?? path.join(baseDir, "data");
         const keepData = options.dataDir !== undefined;
         if (asRoot) {
