@@ -111,6 +111,32 @@ describe("tools/sandbox: the tests' servers", function () {
             fs.closeSync(log);
         }
     });
+
+    it("a throwaway cluster is made under TEST_PG_TMPDIR (.mocharc.js: /dev/shm, a tmpfs)", async function () {
+        const shm = tempDir("oauth2-dr-pg-tmpdir-");
+        // As /dev/shm: open to the postgres user (initdb runs as it when we are root).
+        fs.chmodSync(shm, 0o1777);
+        const before = process.env.TEST_PG_TMPDIR;
+        process.env.TEST_PG_TMPDIR = shm;
+        try {
+            const pg = await PgServer.start();
+            try {
+                assert.equal(path.dirname(pg.baseDir), shm);
+                assert.equal(pg.psql("SELECT current_setting('data_directory')", "postgres"), pg.dataDir);
+                assert.ok(pg.dataDir.startsWith(`${shm}/`), pg.dataDir);
+            } finally {
+                await pg.stop();
+            }
+        } finally {
+            if (before === undefined) {
+                delete process.env.TEST_PG_TMPDIR;
+            } else {
+                process.env.TEST_PG_TMPDIR = before;
+            }
+            // The template cluster too, when this server made it (the next server makes another: templateCluster).
+            fs.rmSync(shm, { recursive: true, force: true });
+        }
+    });
 });
 
 describe("tools/sandbox killRun: a killed run ends, whatever it left behind", function () {

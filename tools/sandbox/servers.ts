@@ -94,7 +94,8 @@ let template: string | undefined;
  * copied from it share its system identifier; nothing the tests run compares two clusters' identifiers.
  */
 function templateCluster(): string {
-    if (template === undefined) {
+    // Made again when it is gone (a test that moved TEST_PG_TMPDIR removes its directory).
+    if (template === undefined || !fs.existsSync(template)) {
         const dir = fs.mkdtempSync(path.join(clusterTmp(), "oauth2-dr-pg-template-"));
         exitHooks.add(() => fs.rmSync(dir, { recursive: true, force: true }));
         if (asRoot) {
