@@ -328,7 +328,9 @@ export class DrillWorld {
             ...(typeof targetTime === "string" ? ["--target-time", targetTime] : ["--target-time-file", targetTime.file]),
             ...(options.waitForTargetSeconds ? ["--wait-for-target", String(options.waitForTargetSeconds)] : []),
         ];
-        const run = startScript("wal-archive.sh", this.scriptEnv(this.primary), ["restore", dataDir, ...target, "--restore-command", this.walCommand('fetch "%f" "%p"')]);
+        // Ended by itself (or by stop()'s SIGTERM, as runScript's runs): under the tests its AWS helper may be forked
+        // (TEST_ONLY_AWS_HELPER_FORKS, tools/sandbox/scripts.ts); the drill's CLI starts it as production does.
+        const run = startScript("wal-archive.sh", this.scriptEnv(this.primary), ["restore", dataDir, ...target, "--restore-command", this.walCommand('fetch "%f" "%p"')], { helperForks: true });
         this.running.add(run.child);
         const result = await run.done.finally(() => this.running.delete(run.child));
         if (result.code !== 0) {
@@ -405,7 +407,7 @@ export class DrillWorld {
      * is then. Ended by stop() if go() never comes.
      */
     startValidation(pg: PgServer | { port: number }, database = "oauth2db", env: Record<string, string> = {}): { go: () => void; cancel: () => void; done: Promise<ScriptResult> } {
-        const run = startScript("validate-service.sh", this.validationEnv(pg, database, env), ["--wait-for-stdin"], { stdin: true });
+        const run = startScript("validate-service.sh", this.validationEnv(pg, database, env), ["--wait-for-stdin"], { stdin: true, helperForks: true });
         this.running.add(run.child);
         const done = run.done.finally(() => this.running.delete(run.child));
         // A validation that ended early (a configuration error) closes its stdin: its result says why, not EPIPE.
