@@ -11,6 +11,7 @@ import { OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
 import { tableChecksums } from "../support/checksums";
 import {
     awsCall,
+    copyBackup,
     createBucket,
     explain,
     getObject,
@@ -110,26 +111,12 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
         return bucket;
     })());
 
-    /**
-     * A new bucket holding a copy of that good backup (its dump, manifest and latest.json, copied in S3), for a case
-     * that damages a backup or writes beside it: the same objects db-backup.sh stored, without another run. The
-     * manifests' s3_version_id names the copied dump's version, as db-backup.sh's names the one it stored.
-     * Returns the bucket and the manifest's key.
-     */
+    /** A new bucket holding a copy of that good backup (copyBackup), for a case that damages it or writes beside it. */
     async function copyOfGoodBackup(): Promise<{ bucket: string; manifestKey: string }> {
         const from = await goodBackup();
         const bucket = newBucket();
-        // The backup's manifest (the only one in its bucket; verification records are beside it, not copied).
-        const [manifestKey] = listKeys(moto, from, "database/manifests/");
-        const m = manifest(from, manifestKey);
-        const copied = awsCall(moto, "s3", "copy_object", { Bucket: bucket, Key: m.object_key, CopySource: { Bucket: from, Key: m.object_key } });
-        for (const key of [manifestKey, "database/latest.json"]) {
-            // The stored text as it is (the cases edit it as text), the version id alone replaced.
-            const text = getObject(moto, from, key).toString("utf8");
-            const edited = text.replace(JSON.stringify(m.s3_version_id), JSON.stringify(copied.VersionId));
-            assert.ok(m.s3_version_id && edited !== text, `no s3_version_id in ${key}: ${text}`);
-            putObject(moto, bucket, key, edited);
-        }
+        const manifestKey = copyBackup(moto, from, bucket);
+        const m = manifest(bucket, manifestKey);
         assert.deepEqual(listKeys(moto, bucket, "database/"), ["database/latest.json", manifestKey, m.object_key].sort(), "the copy holds what the backup stored");
         return { bucket, manifestKey };
     }

@@ -88,6 +88,15 @@ function psqlAsync(pg: PgServer, sql: string, database = "postgres"): Promise<st
 }
 
 /**
+ * Where the replica's and the point-in-time instances' clusters are made: beside the primary's (TEST_PG_TMPDIR, a
+ * tmpfs under the test suite: tools/sandbox/servers.ts clusterTmp), else the temp dir (the drill's CLI). A base
+ * backup's extraction is about a thousand file creations, which the ext4 /tmp's inode allocator made costly.
+ */
+function clusterDirParent(): string {
+    return process.env.TEST_PG_TMPDIR || os.tmpdir();
+}
+
+/**
  * Waits for an event instead of sleeping: `probe` runs now and again each time `watched` (a file or a
  * directory) changes, with a re-check every `recheckMs` in case a change lands between two probes' reads;
  * resolves with its first defined answer, throws its error or after `timeoutMs`.
@@ -208,7 +217,7 @@ export class DrillWorld {
             }
             createSecret(moto, SMOKE_SECRET_ID, JSON.stringify({ client_id: SMOKE_CLIENT, client_secret: smokeSecret }));
             if (options.replica) {
-                replicaDir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-replica-"));
+                replicaDir = fs.mkdtempSync(path.join(clusterDirParent(), "oauth2-dr-replica-"));
                 if (asRoot) {
                     spawnSync("chown", ["postgres:postgres", replicaDir]);
                 }
@@ -321,7 +330,7 @@ export class DrillWorld {
      */
     async restorePointInTime(targetTime: string | { file: string } | undefined, options: { waitForTargetSeconds?: number; port?: number } = {}): Promise<{ server: PgServer; summary: string; recoveryLog: string[]; fetches: { spool: number; bucket: number; absent: number; absentPresigned: number; absentKnown: number }; restoreSeconds: number; recoverySeconds: number }> {
         const started = performance.now();
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-pitr-"));
+        const dir = fs.mkdtempSync(path.join(clusterDirParent(), "oauth2-dr-pitr-"));
         this.restoredDirs.push(dir);
         const dataDir = path.join(dir, "data");
         const target = targetTime === undefined ? [] : [
