@@ -467,7 +467,8 @@ export function copyBackup(moto: MotoServer, from: string, to: string, prefix = 
     }
     const [manifestKey] = manifests;
     const m = JSON.parse(getObject(moto, from, manifestKey).toString("utf8"));
-    const copied = awsCall(moto, "s3", "copy_object", { Bucket: to, Key: m.object_key, CopySource: { Bucket: from, Key: m.object_key } });
+    // The version the manifest names (what a restore reads), whatever was written over the key since.
+    const copied = awsCall(moto, "s3", "copy_object", { Bucket: to, Key: m.object_key, CopySource: { Bucket: from, Key: m.object_key, ...(m.s3_version_id ? { VersionId: m.s3_version_id } : {}) } });
     for (const key of [manifestKey, `${prefix}latest.json`]) {
         const text = getObject(moto, from, key).toString("utf8");
         const edited = text.replace(JSON.stringify(m.s3_version_id), JSON.stringify(copied.VersionId));
