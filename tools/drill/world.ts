@@ -19,7 +19,7 @@ import * as os from "os";
 import * as path from "path";
 import { OAUTH2_TABLES, seedSql } from "../sandbox/oauth2-schema";
 import { awsCall, baseEnv, createBucket, createSecret, explain, listKeys, passphraseFile, putObject, resolvedHelperPython, runScript, SCRIPTS, ScriptResult, startScript } from "../sandbox/scripts";
-import { LOCALHOST, MotoServer, PG_BIN, PgServer, removeInBackground } from "../sandbox/servers";
+import { LOCALHOST, MotoServer, PG_BIN, PgServer, removeInBackground, scratchDir } from "../sandbox/servers";
 import { OidcServer, type PrivateJwk, rsaSigningKeyAsync, smokeClientSql } from "./oidc-server";
 
 export const SMOKE_CLIENT = "oauth2-dr-smoke-test";
@@ -85,15 +85,6 @@ function psqlAsync(pg: PgServer, sql: string, database = "postgres"): Promise<st
             }
         });
     });
-}
-
-/**
- * Where the replica's and the point-in-time instances' clusters are made: beside the primary's (TEST_PG_TMPDIR, a
- * tmpfs under the test suite: tools/sandbox/servers.ts clusterTmp), else the temp dir (the drill's CLI). A base
- * backup's extraction is about a thousand file creations, which the ext4 /tmp's inode allocator made costly.
- */
-function clusterDirParent(): string {
-    return process.env.TEST_PG_TMPDIR || os.tmpdir();
 }
 
 /**
@@ -217,7 +208,8 @@ export class DrillWorld {
             }
             createSecret(moto, SMOKE_SECRET_ID, JSON.stringify({ client_id: SMOKE_CLIENT, client_secret: smokeSecret }));
             if (options.replica) {
-                replicaDir = fs.mkdtempSync(path.join(clusterDirParent(), "oauth2-dr-replica-"));
+                // Beside the primary's cluster (tools/sandbox/servers.ts scratchDir: the tmpfs under the test suite).
+                replicaDir = scratchDir("replica-");
                 if (asRoot) {
                     spawnSync("chown", ["postgres:postgres", replicaDir]);
                 }
@@ -330,7 +322,8 @@ export class DrillWorld {
      */
     async restorePointInTime(targetTime: string | { file: string } | undefined, options: { waitForTargetSeconds?: number; port?: number } = {}): Promise<{ server: PgServer; summary: string; recoveryLog: string[]; fetches: { spool: number; bucket: number; absent: number; absentPresigned: number; absentKnown: number }; restoreSeconds: number; recoverySeconds: number }> {
         const started = performance.now();
-        const dir = fs.mkdtempSync(path.join(clusterDirParent(), "oauth2-dr-pitr-"));
+        // Beside the primary's cluster (scratchDir: the tmpfs under the test suite, the temp dir for the drill's CLI).
+        const dir = scratchDir("pitr-");
         this.restoredDirs.push(dir);
         const dataDir = path.join(dir, "data");
         const target = targetTime === undefined ? [] : [

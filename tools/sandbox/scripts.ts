@@ -7,7 +7,7 @@ import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { MotoServer, PG_BIN, PgServer } from "./servers";
+import { MotoServer, PG_BIN, PgServer, scratchDir } from "./servers";
 
 export const REPO = path.resolve(__dirname, "..", "..");
 export const SCRIPTS = path.join(REPO, "scripts");
@@ -533,7 +533,7 @@ export function useScriptServers(prefix: string, passphrase: string): ScriptServ
         // Beside the file's PostgreSQL cluster (TEST_PG_TMPDIR, a tmpfs under the suite: tools/sandbox/servers.ts
         // clusterTmp): the scripts' restore targets made here (a base backup's tar extraction, about a thousand files
         // each) cost the ext4 /tmp's inode allocator 8% of wal-archive.test.ts's CPU (bench/README.md section 5).
-        servers.dir = fs.mkdtempSync(path.join(process.env.TEST_PG_TMPDIR || os.tmpdir(), prefix));
+        servers.dir = scratchDir(prefix);
         servers.passphrase = passphraseFile(servers.dir, passphrase);
         [servers.pg, servers.moto] = await Promise.all([PgServer.start(), sharedMoto()]);
     });
