@@ -118,9 +118,9 @@ describe("tools/sandbox: the tests' servers", function () {
         const pg = await PgServer.start();
         // A process that has ended: its pid (not reused within this test: pid_max is 32768).
         const endedPid = spawnSync("sh", ["-c", "echo $$"], { encoding: "utf8" }).stdout.trim();
-        const dead = path.join(dir, `oauth2-dr-pg-${endedPid}-abc123`);
-        const live = path.join(dir, `oauth2-dr-pg-${process.pid}-def456`);
-        const other = path.join(dir, "oauth2-dr-pg-template-unnamed");
+        const dead = path.join(dir, `o2-${endedPid}-abc123`);
+        const live = path.join(dir, `o2-${process.pid}-def456`);
+        const other = path.join(dir, "o2-template-unnamed");
         try {
             for (const d of [dead, live, other]) {
                 fs.mkdirSync(path.join(d, "files"), { recursive: true });

@@ -97,7 +97,7 @@ function processExists(pid: number): boolean {
 }
 
 /**
- * Removes what test processes that are gone left in `dir`: the entries named `oauth2-dr-pg-<pid>-...` (scratchDir)
+ * Removes what test processes that are gone left in `dir`: the entries named `o2-<pid>-...` (scratchDir)
  * whose process no longer exists. A test process that dies without its exit hooks (a mocha worker killed) leaves
  * its clusters and directories behind, and on the tmpfs they hold memory, not disk (on this machine's /tmp, 244 such
  * clusters, 13 GB, on 2026-12-05). A postmaster still running in one (`<entry>/data`, the only layout scratchDir's
@@ -112,7 +112,7 @@ export function sweepScratch(dir: string): Promise<void> {
         return Promise.resolve();
     }
     const gone = entries.filter((name) => {
-        const pid = /^oauth2-dr-pg-(\d+)-/.exec(name)?.[1];
+        const pid = /^o2-(\d+)-/.exec(name)?.[1];
         return pid !== undefined && !processExists(Number(pid));
     }).map((name) => path.join(dir, name));
     for (const entry of gone) {
@@ -128,16 +128,19 @@ export function sweepScratch(dir: string): Promise<void> {
 let swept = false;
 
 /**
- * A new directory under clusterTmp() named for this process, `oauth2-dr-pg-<pid>-<prefix>XXXXXX`: the throwaway
- * clusters, their template, the script tests' directories and the drill's instances. The first call of a process
- * with TEST_PG_TMPDIR set sweeps that directory of what processes that are gone left there (sweepScratch).
+ * A new directory under clusterTmp() named for this process, `o2-<pid>-<prefix>XXXXXX` (a leading "oauth2-dr-" of
+ * `prefix` dropped): the throwaway clusters, their template, the script tests' directories and the drill's instances.
+ * Short: a script's AWS helper socket is made below it (a test's TMPDIR inside the directory), and a Unix socket's
+ * path has at most 107 bytes: /dev/shm/o2-<pid>-... is about as long as /tmp/oauth2-dr-... was (a longer name failed). The
+ * first call of a process with TEST_PG_TMPDIR set sweeps that directory of what processes that are gone left there
+ * (sweepScratch).
  */
 export function scratchDir(prefix: string): string {
     if (!swept && process.env.TEST_PG_TMPDIR) {
         swept = true;
         void sweepScratch(process.env.TEST_PG_TMPDIR);
     }
-    return fs.mkdtempSync(path.join(clusterTmp(), `oauth2-dr-pg-${process.pid}-${prefix}`));
+    return fs.mkdtempSync(path.join(clusterTmp(), `o2-${process.pid}-${prefix.replace(/^oauth2-dr-/, "")}`));
 }
 
 let template: string | undefined;
@@ -150,7 +153,7 @@ let template: string | undefined;
 function templateCluster(): string {
     // Made again when it is gone (a test that moved TEST_PG_TMPDIR removes its directory).
     if (template === undefined || !fs.existsSync(template)) {
-        const dir = scratchDir("template-");
+        const dir = scratchDir("pg-template-");
         exitHooks.add(() => fs.rmSync(dir, { recursive: true, force: true }));
         if (asRoot) {
             execFileSync("chown", ["postgres:postgres", dir]);
@@ -212,7 +215,7 @@ export class PgServer {
     }
 
     static async start(options: PgServerOptions = {}): Promise<PgServer> {
-        const baseDir = options.dataDir === undefined ? scratchDir("") : fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-pg-"));
+        const baseDir = options.dataDir === undefined ? scratchDir("pg-") : fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-pg-"));
         const dataDir = options.dataDir ?? path.join(baseDir, "data");
         const keepData = options.dataDir !== undefined;
         if (asRoot) {
