@@ -99,6 +99,18 @@ process.env.TEST_ONLY_GPG_S2K_COUNT = process.env.TEST_ONLY_GPG_S2K_COUNT || "10
 // production does; the runs a test holds a handle of (startScript: signals, kills) always do.
 process.env.TEST_ONLY_AWS_HELPER_FORKS = process.env.TEST_ONLY_AWS_HELPER_FORKS || "1";
 
+// The test servers' throwaway PostgreSQL clusters on a tmpfs (tools/sandbox/servers.ts clusterTmp): their file
+// creations and removals (CREATE and DROP DATABASE, staging tables, WAL) cost the ext4 /tmp's inode allocator about
+// 7% of a script test file's CPU (bench/README.md section 5). Only where /dev/shm is a writable directory.
+if (process.env.TEST_PG_TMPDIR === undefined) {
+    try {
+        fs.accessSync("/dev/shm", fs.constants.W_OK);
+        process.env.TEST_PG_TMPDIR = "/dev/shm";
+    } catch {
+        // no tmpfs: the clusters stay in the temp dir
+    }
+}
+
 module.exports = {
     "node-option": [`require=${path.join(__dirname, "packages", "offline-plan", "register.cjs")}`],
     // Each file must leave the worker's environment and working directory as it found them (the next file runs in the same process).

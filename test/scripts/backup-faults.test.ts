@@ -8,7 +8,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { EXTRA_OBJECTS_SQL, seedSql } from "../../tools/sandbox/oauth2-schema";
-import { explain, getObject, killRun, listKeys, putObject, runScript, scriptEnv, ScriptResult, startScript, timedRun, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
+import { copyBackup, explain, getObject, killRun, listKeys, putObject, runScript, scriptEnv, ScriptResult, startScript, timedRun, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
 import { MotoServer, PG_BIN, PgServer } from "../../tools/sandbox/servers";
 import { recordingCurl } from "../support/shims";
 
@@ -525,10 +525,9 @@ while [[ ! -e ${gate} ]]; do sleep 0.1; done\n`, { mode: 0o755 });
         });
 
         it("a manifest whose object_key is not <name>.dump.gpg: the probe reads the manifest's object, not the key read early beside the manifest", async function () {
+            // A copy of the describe's backup (copyBackup), moved about below.
             const own = newBucket();
-            const backup = await runScript("db-backup.sh", env(own));
-            assert.equal(backup.code, 0, explain(backup));
-            const manifestKey = backup.stdout.trim();
+            const manifestKey = copyBackup(moto, bucket, own);
             const m = JSON.parse(getObject(moto, own, manifestKey).toString("utf8"));
             const moved = m.object_key.replace(/([^/]+)$/, "moved-$1");
             putObject(moto, own, moved, getObject(moto, own, m.object_key));
@@ -555,8 +554,9 @@ while [[ ! -e ${gate} ]]; do sleep 0.1; done\n`, { mode: 0o755 });
         });
 
         it("a corrupt object (one byte flipped, same size): the backup's failure (6), named as corruption", async function () {
+            // A copy of the describe's backup (copyBackup), damaged below.
             const own = newBucket();
-            const key = (await runScript("db-backup.sh", env(own))).stdout.trim();
+            const key = copyBackup(moto, bucket, own);
             const m = servers.manifest(own, key);
             const body = getObject(moto, own, m.object_key);
             body[Math.floor(body.length / 2)] ^= 0x40;

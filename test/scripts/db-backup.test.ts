@@ -11,6 +11,7 @@ import { OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
 import { tableChecksums } from "../support/checksums";
 import {
     awsCall,
+    copyBackup,
     createBucket,
     explain,
     getObject,
@@ -98,6 +99,26 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
 
     function shimDir(): string {
         return fs.mkdtempSync(path.join(dir, "shim-"));
+    }
+
+    // A good backup of oauth2db that several cases only verify (each verification writes its own record beside
+    // it, and picks the same newest manifest): made once, by the first case that needs it (a db-backup.sh run is
+    // about half a second of CPU), not once per case.
+    let good: Promise<string> | undefined;
+    const goodBackup = () => (good ??= (async () => {
+        const bucket = newBucket();
+        await backup(bucket);
+        return bucket;
+    })());
+
+    /** A new bucket holding a copy of that good backup (copyBackup), for a case that damages it or writes beside it. */
+    async function copyOfGoodBackup(): Promise<{ bucket: string; manifestKey: string }> {
+        const from = await goodBackup();
+        const bucket = newBucket();
+        const manifestKey = copyBackup(moto, from, bucket);
+        const m = manifest(bucket, manifestKey);
+        assert.deepEqual(listKeys(moto, bucket, "database/"), ["database/latest.json", manifestKey, m.object_key].sort(), "the copy holds what the backup stored");
+        return { bucket, manifestKey };
     }
 
     const servers = useScriptServers("oauth2-dr-db-test-", "correct horse battery staple");
@@ -281,17 +302,6 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
     });
 
     describe("verification fails, with a clear line", function () {
-        // A good backup of oauth2db that the cases below only verify (each verification writes its own record
-        // beside it, and picks the same newest manifest): made once, by the first case that needs it (a
-        // db-backup.sh run is about half a second of CPU), not once per case. The cases that damage a backup
-        // make their own.
-        let good: Promise<string> | undefined;
-        const goodBackup = () => (good ??= (async () => {
-            const bucket = newBucket();
-            await backup(bucket);
-            return bucket;
-        })());
-
         it("on a wrong passphrase", async function () {
             const bucket = await goodBackup();
             const wrong = passphraseFile(dir, "not the passphrase", "wrong-passphrase");
@@ -322,8 +332,8 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
         });
 
         it("on a truncated object", async function () {
-            const bucket = newBucket();
-            const m = manifest(bucket, await backup(bucket));
+            const { bucket, manifestKey } = await copyOfGoodBackup();
+            const m = manifest(bucket, manifestKey);
             const body = getObject(moto, bucket, m.object_key);
             putObject(moto, bucket, m.object_key, body.subarray(0, Math.floor(body.length / 2)));
             const result = await runScript("restore-verification.sh", env(bucket));
@@ -346,8 +356,7 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
         });
 
         it("on a row-count mismatch", async function () {
-            const bucket = newBucket();
-            const key = await backup(bucket);
+            const { bucket, manifestKey: key } = await copyOfGoodBackup();
             const text = getObject(moto, bucket, key).toString("utf8");
             const edited = text.replace(`"oauth2_authorization": ${SIZE.authorizations}`, `"oauth2_authorization": ${SIZE.authorizations + 1}`);
             assert.notEqual(edited, text);
@@ -438,8 +447,7 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
         });
 
         it("when terminated (SIGTERM) during the upload", async function () {
-            const bucket = newBucket();
-            const good = await backup(bucket);
+            const { bucket, manifestKey: good } = await copyOfGoodBackup();
             const shims = shimDir();
             slowPgDump(shims, 120);
             const run = startScript("db-backup.sh", env(bucket, { EXTRA_PATH: shims }));
@@ -461,8 +469,7 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
         });
 
         it("when killed (SIGKILL, the whole pod) during the upload: restore picks the previous backup", async function () {
-            const bucket = newBucket();
-            const good = await backup(bucket);
+            const { bucket, manifestKey: good } = await copyOfGoodBackup();
             const shims = shimDir();
             slowPgDump(shims, 120);
             // No trap runs after SIGKILL: the scratch dir (and the gpg-agent that watches its socket) go with `tmp`.

@@ -11,7 +11,7 @@ import * as path from "path";
 import { OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
 import { tableChecksums } from "../support/checksums";
 import { recordingCurl } from "../support/shims";
-import { awsCall, explain, getObject, listKeys, listVersions, putObject, resolvedHelperPython, runScript, SCRIPTS, scriptEnv, startScript, useScriptServers } from "../../tools/sandbox/scripts";
+import { awsCall, copyBackup, explain, getObject, listKeys, listVersions, putObject, resolvedHelperPython, runScript, SCRIPTS, scriptEnv, startScript, useScriptServers } from "../../tools/sandbox/scripts";
 import { LOCALHOST, MotoServer, PG_BIN, PgServer } from "../../tools/sandbox/servers";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -529,7 +529,8 @@ exec ${PG_BIN}/psql "$@"
 
     it("an orphaned dump newer than the newest manifest is named", async function () {
         const orphaned = servers.newBucket("oauth2-faults-orphan");
-        const first = await runScript("db-backup.sh", scriptEnv(pg, moto, orphaned, passphrase));
+        // The first backup: a copy of the file's (copyBackup), older than the second, made here.
+        const first = copyBackup(moto, bucket, orphaned);
         const second = await runScript("db-backup.sh", scriptEnv(pg, moto, orphaned, passphrase));
         assert.equal(second.code, 0, explain(second));
         const newest = second.stdout.trim();
@@ -539,19 +540,20 @@ exec ${PG_BIN}/psql "$@"
         pg.createDatabase("orphan_target");
         const result = await restore(orphaned, "orphan_target");
         assert.equal(result.code, 0, explain(result));
-        assert.equal(result.stdout.trim(), first.stdout.trim());
+        assert.equal(result.stdout.trim(), first);
         const orphanDump = servers.manifest(bucket, manifestKey).object_key.replace(/oauth2db-.*/, path.basename(newest, ".json") + ".dump.gpg");
-        assert.match(result.stderr, new RegExp(`WARNING: 1 dump\\(s\\) newer than ${first.stdout.trim()} have no manifest, newest s3://${orphaned}/${orphanDump.replace(/\./g, "\\.")}`));
+        assert.match(result.stderr, new RegExp(`WARNING: 1 dump\\(s\\) newer than ${first} have no manifest, newest s3://${orphaned}/${orphanDump.replace(/\./g, "\\.")}`));
     });
 
     it("an orphaned dump is named also when the chosen dump is unreadable: the listing runs while the probe reads, its warning comes before the probe's verdict (exit 4)", async function () {
         const orphaned = servers.newBucket("oauth2-faults-orphan-gone");
-        const first = await runScript("db-backup.sh", scriptEnv(pg, moto, orphaned, passphrase));
+        // The first backup: a copy of the file's (copyBackup), older than the second, made here.
+        const first = copyBackup(moto, bucket, orphaned);
         const second = await runScript("db-backup.sh", scriptEnv(pg, moto, orphaned, passphrase));
         assert.equal(second.code, 0, explain(second));
         // The newest manifest removed version by version (a delete marker would be refused: delete-markers.test.ts).
         removeEveryVersion(orphaned, second.stdout.trim());
-        const chosen = servers.manifest(orphaned, first.stdout.trim());
+        const chosen = servers.manifest(orphaned, first);
         const firstDump = chosen.object_key;
         awsCall(moto, "s3", "delete_object", { Bucket: orphaned, Key: firstDump, VersionId: chosen.s3_version_id });
         const result = await restore(orphaned, "oauth2db_never");

@@ -7,7 +7,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { awsCall, baseEnv, createBucket, createSecret, killRun, killRunAfter, outputsOf, procStat, putObject, resolvedHelperPython, SCRIPTS, ScriptResult, sharedMoto, Started, startTimeOf, tempDir } from "../../tools/sandbox/scripts";
-import { MotoServer, PgServer } from "../../tools/sandbox/servers";
+import { MotoServer, PgServer, sweepScratch } from "../../tools/sandbox/servers";
 
 /** Whether process `pid` exists (signal 0). */
 function alive(pid: number): boolean {
@@ -109,6 +109,63 @@ describe("tools/sandbox: the tests' servers", function () {
             assert.doesNotMatch(text, /checkpoint starting: shutdown/);
         } finally {
             fs.closeSync(log);
+        }
+    });
+
+    it("sweepScratch removes the scratch directories of processes that are gone, their postmaster stopped, and keeps a live process's", async function () {
+        const dir = tempDir("oauth2-dr-sweep-");
+        fs.chmodSync(dir, 0o1777);
+        const pg = await PgServer.start();
+        // A process that has ended: its pid (not reused within this test: pid_max is 32768).
+        const endedPid = spawnSync("sh", ["-c", "echo $$"], { encoding: "utf8" }).stdout.trim();
+        const dead = path.join(dir, `o2-${endedPid}-abc123`);
+        const live = path.join(dir, `o2-${process.pid}-def456`);
+        const other = path.join(dir, "o2-template-unnamed");
+        try {
+            for (const d of [dead, live, other]) {
+                fs.mkdirSync(path.join(d, "files"), { recursive: true });
+            }
+            // The dead process's cluster, still running (its exit hook never ran): this test's server, moved there.
+            const postmaster = Number(fs.readFileSync(path.join(pg.dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+            fs.symlinkSync(pg.dataDir, path.join(dead, "data"));
+            await sweepScratch(dir);
+            assert.deepEqual(fs.readdirSync(dir).sort(), [path.basename(live), path.basename(other)].sort());
+            assert.equal(fs.existsSync(path.join(pg.dataDir, "postmaster.pid")), false, "the dead process's postmaster was not stopped");
+            // Gone, or a zombie until its new parent reaps it (pg_ctl -w returns once postmaster.pid is removed).
+            const ended = (): boolean => ["Z", undefined].includes(procStat(postmaster)?.[0]);
+            for (let waited = 0; !ended() && waited < 10_000; waited += 50) {
+                await new Promise((r) => setTimeout(r, 50));
+            }
+            assert.ok(ended(), `postmaster ${postmaster} still runs`);
+        } finally {
+            await pg.stop();
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("a throwaway cluster is made under TEST_PG_TMPDIR (.mocharc.js: /dev/shm, a tmpfs)", async function () {
+        const shm = tempDir("oauth2-dr-pg-tmpdir-");
+        // As /dev/shm: open to the postgres user (initdb runs as it when we are root).
+        fs.chmodSync(shm, 0o1777);
+        const before = process.env.TEST_PG_TMPDIR;
+        process.env.TEST_PG_TMPDIR = shm;
+        try {
+            const pg = await PgServer.start();
+            try {
+                assert.equal(path.dirname(pg.baseDir), shm);
+                assert.equal(pg.psql("SELECT current_setting('data_directory')", "postgres"), pg.dataDir);
+                assert.ok(pg.dataDir.startsWith(`${shm}/`), pg.dataDir);
+            } finally {
+                await pg.stop();
+            }
+        } finally {
+            if (before === undefined) {
+                delete process.env.TEST_PG_TMPDIR;
+            } else {
+                process.env.TEST_PG_TMPDIR = before;
+            }
+            // The template cluster too, when this server made it (the next server makes another: templateCluster).
+            fs.rmSync(shm, { recursive: true, force: true });
         }
     });
 });

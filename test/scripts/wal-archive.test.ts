@@ -15,6 +15,12 @@ import { SCRIPTS, awsCall, baseEnv, createSecret, explain, getObject, listKeys, 
 
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 
+/**
+ * The restores below that a test starts to read their progress, and that end by themselves (never signalled or
+ * killed): their AWS helper may be forked (TEST_ONLY_AWS_HELPER_FORKS), as runScript's are.
+ */
+const UNSIGNALLED = { helperForks: true };
+
 describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
     this.timeout(120_000);
     const servers = useScriptServers("oauth2-dr-wal-archive-", "wal-archive-test-passphrase");
@@ -401,7 +407,7 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
 
         // The segment that reaches the target arrives while restore runs: it waits for it, then spools it.
         const dir = path.join(servers.dir, "waited");
-        const run = startScript("wal-archive.sh", waiting, ["restore", dir, "--target-time", target, "--wait-for-target", "60"]);
+        const run = startScript("wal-archive.sh", waiting, ["restore", dir, "--target-time", target, "--wait-for-target", "60"], UNSIGNALLED);
         await waitForStderr(run, /waiting \(at most 60 s\) for the archive to reach the target/, 60_000);
         await push(last);
         const waited = await run.done;
@@ -413,7 +419,7 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         // The target given after the base backup is in place (the operator still looked for it): the same recovery.
         const later = path.join(servers.dir, "target-later");
         const targetFile = path.join(servers.dir, "target-time");
-        const run2 = startScript("wal-archive.sh", { ...waiting, WAIT_PROGRESS_SECONDS: "1" }, ["restore", later, "--target-time-file", targetFile, "--wait-for-target", "60"]);
+        const run2 = startScript("wal-archive.sh", { ...waiting, WAIT_PROGRESS_SECONDS: "1" }, ["restore", later, "--target-time-file", targetFile, "--wait-for-target", "60"], UNSIGNALLED);
         await waitForStderr(run2, /waiting \(at most 60 s\) for the target time in /, 60_000);
         // While it waits, it says so (WAIT_PROGRESS_SECONDS), with the time waited and the limit.
         await waitForStderr(run2, /still waiting for the target time in \S+target-time \(1 s so far; at most 60 s, --wait-for-target\)/, 60_000);
@@ -434,7 +440,7 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         const next = pg.psql("INSERT INTO wait_probe VALUES (2); SELECT pg_walfile_name(pg_switch_wal())", "postgres").split("\n").pop()!;
         const during = path.join(servers.dir, "during-extraction");
         const targetFile3 = path.join(servers.dir, "target-time-3");
-        const run3 = startScript("wal-archive.sh", { ...waiting, EXTRA_PATH: slowTar }, ["restore", during, "--target-time-file", targetFile3, "--wait-for-target", "60"]);
+        const run3 = startScript("wal-archive.sh", { ...waiting, EXTRA_PATH: slowTar }, ["restore", during, "--target-time-file", targetFile3, "--wait-for-target", "60"], UNSIGNALLED);
         await waitForStderr(run3, /prefetching \d+ WAL segment\(s\) /, 60_000);
         await push(next);
         const spooledDuring = path.join(`${during}.partial`, "wal-archive-spool", next);
@@ -515,7 +521,7 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         // goes on, and the corrected line is taken (was: exit 2, the base backup's download lost).
         const fromFile = path.join(servers.dir, "inside-file");
         const targetFile = path.join(servers.dir, "inside-target");
-        const run = startScript("wal-archive.sh", inside, ["restore", fromFile, "--target-time-file", targetFile, "--wait-for-target", "60"]);
+        const run = startScript("wal-archive.sh", inside, ["restore", fromFile, "--target-time-file", targetFile, "--wait-for-target", "60"], UNSIGNALLED);
         await waitForStderr(run, /waiting \(at most 60 s\) for the target time in /, 60_000);
         const zoneless = target.replace("T", " ").replace(/Z$/, "");
         fs.writeFileSync(`${targetFile}.tmp`, `${zoneless}\n`);

@@ -122,7 +122,8 @@ describe("validate-service.sh (real OpenID provider, PostgreSQL 15, moto)", func
             // Down until the line: a check made before it would FAIL health.
             server.health = "DOWN";
             const issued = server.issued;
-            const run = startScript("validate-service.sh", env({ EXTRA_PATH: dir }), ["--wait-for-stdin"], { stdin: true });
+            // Never signalled: its AWS helper may be forked (TEST_ONLY_AWS_HELPER_FORKS), as runScript's are.
+            const run = startScript("validate-service.sh", env({ EXTRA_PATH: dir }), ["--wait-for-stdin"], { stdin: true, helperForks: true });
             const deadline = Date.now() + 60_000;
             while (!(urls().includes("http://aws-helper/secretsmanager/get") && urls().includes("http://aws-helper/s3/get"))) {
                 assert.ok(Date.now() < deadline, `the sources were not read before the line: ${urls().join(", ")}`);
@@ -137,7 +138,7 @@ describe("validate-service.sh (real OpenID provider, PostgreSQL 15, moto)", func
             assert.deepEqual(verdicts(result), { health: "PASS", discovery: "PASS", token: "PASS", "key continuity": "PASS", database: "PASS" });
             assert.equal(server.issued, issued + 1);
 
-            const closed = startScript("validate-service.sh", env(), ["--wait-for-stdin"], { stdin: true });
+            const closed = startScript("validate-service.sh", env(), ["--wait-for-stdin"], { stdin: true, helperForks: true });
             closed.child.stdin!.end();
             const nothing = await closed.done;
             assert.equal(nothing.code, 2, explain(nothing));

@@ -19,7 +19,7 @@ import * as os from "os";
 import * as path from "path";
 import { OAUTH2_TABLES, seedSql } from "../sandbox/oauth2-schema";
 import { awsCall, baseEnv, createBucket, createSecret, explain, listKeys, passphraseFile, putObject, resolvedHelperPython, runScript, SCRIPTS, ScriptResult, startScript } from "../sandbox/scripts";
-import { LOCALHOST, MotoServer, PG_BIN, PgServer, removeInBackground } from "../sandbox/servers";
+import { LOCALHOST, MotoServer, PG_BIN, PgServer, removeInBackground, scratchDir } from "../sandbox/servers";
 import { OidcServer, type PrivateJwk, rsaSigningKeyAsync, smokeClientSql } from "./oidc-server";
 
 export const SMOKE_CLIENT = "oauth2-dr-smoke-test";
@@ -208,7 +208,8 @@ export class DrillWorld {
             }
             createSecret(moto, SMOKE_SECRET_ID, JSON.stringify({ client_id: SMOKE_CLIENT, client_secret: smokeSecret }));
             if (options.replica) {
-                replicaDir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-replica-"));
+                // Beside the primary's cluster (tools/sandbox/servers.ts scratchDir: the tmpfs under the test suite).
+                replicaDir = scratchDir("replica-");
                 if (asRoot) {
                     spawnSync("chown", ["postgres:postgres", replicaDir]);
                 }
@@ -321,14 +322,17 @@ export class DrillWorld {
      */
     async restorePointInTime(targetTime: string | { file: string } | undefined, options: { waitForTargetSeconds?: number; port?: number } = {}): Promise<{ server: PgServer; summary: string; recoveryLog: string[]; fetches: { spool: number; bucket: number; absent: number; absentPresigned: number; absentKnown: number }; restoreSeconds: number; recoverySeconds: number }> {
         const started = performance.now();
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-pitr-"));
+        // Beside the primary's cluster (scratchDir: the tmpfs under the test suite, the temp dir for the drill's CLI).
+        const dir = scratchDir("pitr-");
         this.restoredDirs.push(dir);
         const dataDir = path.join(dir, "data");
         const target = targetTime === undefined ? [] : [
             ...(typeof targetTime === "string" ? ["--target-time", targetTime] : ["--target-time-file", targetTime.file]),
             ...(options.waitForTargetSeconds ? ["--wait-for-target", String(options.waitForTargetSeconds)] : []),
         ];
-        const run = startScript("wal-archive.sh", this.scriptEnv(this.primary), ["restore", dataDir, ...target, "--restore-command", this.walCommand('fetch "%f" "%p"')]);
+        // Ended by itself (or by stop()'s SIGTERM, as runScript's runs): under the tests its AWS helper may be forked
+        // (TEST_ONLY_AWS_HELPER_FORKS, tools/sandbox/scripts.ts); the drill's CLI starts it as production does.
+        const run = startScript("wal-archive.sh", this.scriptEnv(this.primary), ["restore", dataDir, ...target, "--restore-command", this.walCommand('fetch "%f" "%p"')], { helperForks: true });
         this.running.add(run.child);
         const result = await run.done.finally(() => this.running.delete(run.child));
         if (result.code !== 0) {
@@ -405,7 +409,7 @@ export class DrillWorld {
      * is then. Ended by stop() if go() never comes.
      */
     startValidation(pg: PgServer | { port: number }, database = "oauth2db", env: Record<string, string> = {}): { go: () => void; cancel: () => void; done: Promise<ScriptResult> } {
-        const run = startScript("validate-service.sh", this.validationEnv(pg, database, env), ["--wait-for-stdin"], { stdin: true });
+        const run = startScript("validate-service.sh", this.validationEnv(pg, database, env), ["--wait-for-stdin"], { stdin: true, helperForks: true });
         this.running.add(run.child);
         const done = run.done.finally(() => this.running.delete(run.child));
         // A validation that ended early (a configuration error) closes its stdin: its result says why, not EPIPE.

@@ -7,7 +7,7 @@ import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { MotoServer, PG_BIN, PgServer } from "./servers";
+import { MotoServer, PG_BIN, PgServer, scratchDir } from "./servers";
 
 export const REPO = path.resolve(__dirname, "..", "..");
 export const SCRIPTS = path.join(REPO, "scripts");
@@ -481,6 +481,33 @@ export function putObject(moto: MotoServer, bucket: string, key: string, body: B
     awsCall(moto, "s3", "put_object", { Bucket: bucket, Key: key, Body: bytesOf(body) });
 }
 
+/**
+ * A copy of a bucket's one backup (db-backup.sh's dump, its manifest and `<prefix>latest.json`) into `to`, by S3
+ * copies, for a test that damages a backup or writes beside one: the objects db-backup.sh stored, without another
+ * run of it (about half a second of CPU). The manifests' s3_version_id names the copied dump's version, as
+ * db-backup.sh's names the one it stored; their text is otherwise as stored. Returns the manifest's key.
+ * Verification records beside the backup are not copied.
+ */
+export function copyBackup(moto: MotoServer, from: string, to: string, prefix = "database/"): string {
+    const manifests = listKeys(moto, from, `${prefix}manifests/`);
+    if (manifests.length !== 1) {
+        throw new Error(`copyBackup: s3://${from}/${prefix}manifests/ holds ${manifests.length} manifests, not one`);
+    }
+    const [manifestKey] = manifests;
+    const m = JSON.parse(getObject(moto, from, manifestKey).toString("utf8"));
+    // The version the manifest names (what a restore reads), whatever was written over the key since.
+    const copied = awsCall(moto, "s3", "copy_object", { Bucket: to, Key: m.object_key, CopySource: { Bucket: from, Key: m.object_key, ...(m.s3_version_id ? { VersionId: m.s3_version_id } : {}) } });
+    for (const key of [manifestKey, `${prefix}latest.json`]) {
+        const text = getObject(moto, from, key).toString("utf8");
+        const edited = text.replace(JSON.stringify(m.s3_version_id), JSON.stringify(copied.VersionId));
+        if (!m.s3_version_id || edited === text) {
+            throw new Error(`copyBackup: no s3_version_id in s3://${from}/${key}: ${text}`);
+        }
+        putObject(moto, to, key, edited);
+    }
+    return manifestKey;
+}
+
 /** A describe block's PostgreSQL 15 and moto, its temp dir and passphrase file (filled in by `before`). */
 export interface ScriptServers {
     pg: PgServer;
@@ -531,7 +558,10 @@ export function useScriptServers(prefix: string, passphrase: string): ScriptServ
         manifest: (bucket: string, key: string) => JSON.parse(getObject(servers.moto, bucket, key).toString("utf8")),
     } as ScriptServers;
     before(async function () {
-        servers.dir = tempDir(prefix);
+        // Beside the file's PostgreSQL cluster (TEST_PG_TMPDIR, a tmpfs under the suite: tools/sandbox/servers.ts
+        // clusterTmp): the scripts' restore targets made here (a base backup's tar extraction, about a thousand files
+        // each) cost the ext4 /tmp's inode allocator 8% of wal-archive.test.ts's CPU (bench/README.md section 5).
+        servers.dir = scratchDir(prefix);
         servers.passphrase = passphraseFile(servers.dir, passphrase);
         [servers.pg, servers.moto] = await Promise.all([PgServer.start(), sharedMoto()]);
     });

@@ -73,6 +73,76 @@ function initdb(dataDir: string): void {
     runPg("initdb", ["-D", dataDir, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--locale=C"]);
 }
 
+/**
+ * Where throwaway clusters (and their template) are made: $TEST_PG_TMPDIR when set (.mocharc.js sets /dev/shm, a
+ * tmpfs, for the test suite), else the temp dir. A test file's server creates and removes hundreds of files
+ * (CREATE and DROP DATABASE, a restore's staging tables, WAL segments); on this machine's ext4 /tmp, with the
+ * churn of every engineer's runs, each file's creation scans inode bitmaps (find_inode_bit, recently_deleted):
+ * about 7% of a script test file's CPU went there, in the server's processes (bench/README.md section 5). On a
+ * tmpfs that is gone. A cluster kept in a given `dataDir` (the benchmark's cache, the drill's instances) stays
+ * where it is given, its socket and log beside it in the temp dir.
+ */
+function clusterTmp(): string {
+    return process.env.TEST_PG_TMPDIR || os.tmpdir();
+}
+
+/** Whether process `pid` exists (signal 0; EPERM: it exists, another user's). */
+function processExists(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (error) {
+        return (error as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
+
+/**
+ * Removes what test processes that are gone left in `dir`: the entries named `o2-<pid>-...` (scratchDir)
+ * whose process no longer exists. A test process that dies without its exit hooks (a mocha worker killed) leaves
+ * its clusters and directories behind, and on the tmpfs they hold memory, not disk (on this machine's /tmp, 244 such
+ * clusters, 13 GB, on 2026-12-05). A postmaster still running in one (`<entry>/data`, the only layout scratchDir's
+ * users make) is stopped first, as the exit hook would have (-m immediate). An entry whose pid was handed to another
+ * process since is left (kept until that one ends too). Returns the removal's end (removeInBackground).
+ */
+export function sweepScratch(dir: string): Promise<void> {
+    let entries: string[] = [];
+    try {
+        entries = fs.readdirSync(dir);
+    } catch {
+        return Promise.resolve();
+    }
+    const gone = entries.filter((name) => {
+        const pid = /^o2-(\d+)-/.exec(name)?.[1];
+        return pid !== undefined && !processExists(Number(pid));
+    }).map((name) => path.join(dir, name));
+    for (const entry of gone) {
+        const data = path.join(entry, "data");
+        if (fs.existsSync(path.join(data, "postmaster.pid"))) {
+            const [cmd, argv] = pgCommand("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);
+            spawnSync(cmd, argv, { timeout: 30_000 });
+        }
+    }
+    return gone.length > 0 ? removeInBackground(gone).done : Promise.resolve();
+}
+
+let swept = false;
+
+/**
+ * A new directory under clusterTmp() named for this process, `o2-<pid>-<prefix>XXXXXX` (a leading "oauth2-dr-" of
+ * `prefix` dropped): the throwaway clusters, their template, the script tests' directories and the drill's instances.
+ * Short: a script's AWS helper socket is made below it (a test's TMPDIR inside the directory), and a Unix socket's
+ * path has at most 107 bytes: /dev/shm/o2-<pid>-... is about as long as /tmp/oauth2-dr-... was (a longer name failed). The
+ * first call of a process with TEST_PG_TMPDIR set sweeps that directory of what processes that are gone left there
+ * (sweepScratch).
+ */
+export function scratchDir(prefix: string): string {
+    if (!swept && process.env.TEST_PG_TMPDIR) {
+        swept = true;
+        void sweepScratch(process.env.TEST_PG_TMPDIR);
+    }
+    return fs.mkdtempSync(path.join(clusterTmp(), `o2-${process.pid}-${prefix.replace(/^oauth2-dr-/, "")}`));
+}
+
 let template: string | undefined;
 
 /**
@@ -81,8 +151,9 @@ let template: string | undefined;
  * copied from it share its system identifier; nothing the tests run compares two clusters' identifiers.
  */
 function templateCluster(): string {
-    if (template === undefined) {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-pg-template-"));
+    // Made again when it is gone (a test that moved TEST_PG_TMPDIR removes its directory).
+    if (template === undefined || !fs.existsSync(template)) {
+        const dir = scratchDir("pg-template-");
         exitHooks.add(() => fs.rmSync(dir, { recursive: true, force: true }));
         if (asRoot) {
             execFileSync("chown", ["postgres:postgres", dir]);
@@ -144,7 +215,7 @@ export class PgServer {
     }
 
     static async start(options: PgServerOptions = {}): Promise<PgServer> {
-        const baseDir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-pg-"));
+        const baseDir = options.dataDir === undefined ? scratchDir("pg-") : fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-pg-"));
         const dataDir = options.dataDir ?? path.join(baseDir, "data");
         const keepData = options.dataDir !== undefined;
         if (asRoot) {
