@@ -45,7 +45,7 @@ describe("lib.sh short_pause: the poll loops' pauses start no sleep process", fu
         try {
             const started = path.join(dir, "sleep-started");
             fs.writeFileSync(path.join(dir, "sleep"), `#!/bin/sh\necho "$@" >>'${started}'\nexec /bin/sleep "$@"\n`, { mode: 0o755 });
-            const script = 'set -Eeuo pipefail; source "$LIB"; SCRIPT_NAME=probe; WORK_DIR=$DIR; AWS_HELPER_SOCKET=$SOCKET; AWS_HELPER_PID=$$; short_pause 0.05; aws_helper_ready; echo ready';
+            const script = 'set -Eeuo pipefail; source "$LIB"; SCRIPT_NAME=probe; WORK_DIR=$DIR; AWS_HELPER_SOCKET=$SOCKET; AWS_HELPER_PID=$$; aws_helper_note_start; short_pause 0.05; aws_helper_ready; echo ready';
             const bash = spawn("bash", ["-c", script], { env: { ...process.env, LIB: path.join(SCRIPTS, "lib.sh"), DIR: dir, SOCKET: socket, PATH: `${dir}:${process.env.PATH}` } });
             let out = "";
             let err = "";
