@@ -24,6 +24,9 @@
  * that memory does not grow with the size). The data directory is cached in $TMPDIR keyed by size, so
  * re-runs start in seconds. BENCH_RUNS (default 3) runs per measurement; medians are printed. BENCH_BACKUP_RUNS
  * (default BENCH_RUNS) runs of the backup part alone (1: one backup, then the restores measured BENCH_RUNS times).
+ * BENCH_VERIFY_ONLY=1: the restore part runs pg_restore and restore-verification.sh only (with a baseline: its
+ * verification too, the two alternating first from round to round); restore.sh is then not run, and said to be
+ * not measured (no ratio, no peak and no verdict on its goals).
  *
  * Peak memory: every 100 ms the benchmark walks /proc for the process tree of the script (bash, pg_dump,
  * gpg, tee, sha256sum, wc, curl, python3 (aws-helper.py), psql) and sums VmRSS; the peak of that sum is reported, with the largest
@@ -431,6 +434,8 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
         let restorePeakRssBytes = 0;
         // BENCH_RESTORE_BASELINE=<a scripts directory>: its restore.sh too, interleaved (e.g. main's, for a before/after).
         const baseline = process.env.BENCH_RESTORE_BASELINE;
+        // BENCH_VERIFY_ONLY=1: the restore part measures pg_restore and restore-verification.sh only (no restore.sh).
+        const verifyOnly = process.env.BENCH_VERIFY_ONLY === "1";
         const baselineSeconds: number[] = [];
         const baselineVerificationSeconds: number[] = [];
         const cpu = { pgRestore: [] as number[], restore: [] as number[], verification: [] as number[] };
@@ -445,6 +450,35 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
             cpu.pgRestore.push(local.cpuSeconds);
             serverCpuOf.pgRestore.push(serverCpu(pg) - serverBefore);
             pg.dropDatabase("bench_restore");
+            if (verifyOnly) {
+                // BENCH_VERIFY_ONLY=1: pg_restore and the verifications alone (no restore.sh), this checkout's and the
+                // baseline's alternating first, so that the order (the page cache pg_restore left) favours neither.
+                const runVerification = async (dir: string, what: string) => {
+                    serverBefore = serverCpu(pg);
+                    const run = check(await timed("bash", [path.join(dir, "restore-verification.sh")], scriptEnv(lastBucket, { VERIFY_DATABASE: "bench_verify" })), what);
+                    return { run, server: serverCpu(pg) - serverBefore };
+                };
+                const order = baseline && i % 2 === 1 ? ["baseline", "this"] : ["this", "baseline"];
+                const done: Record<string, { run: Timed; server: number }> = {};
+                for (const which of order) {
+                    if (which === "this") {
+                        done.this = await runVerification(SCRIPTS, "restore-verification.sh");
+                    } else if (baseline) {
+                        done.baseline = await runVerification(baseline, "baseline restore-verification.sh");
+                    }
+                }
+                const verify = done.this.run;
+                serverCpuOf.verification.push(done.this.server);
+                verificationSeconds.push(verify.seconds);
+                cpu.verification.push(verify.cpuSeconds);
+                if (done.baseline) {
+                    const before = done.baseline.run;
+                    baselineVerificationSeconds.push(before.seconds);
+                    say(`run ${i + 1} (${order[0]} first): baseline ${baseline}/restore-verification.sh ${before.seconds.toFixed(1)} s (peak ${mb(before.peakRss)}; CPU ${before.cpuSeconds.toFixed(1)} s + server ${done.baseline.server.toFixed(1)} s; ${verificationPhases(before)})`);
+                }
+                say(`run ${i + 1}: pg_restore ${local.seconds.toFixed(1)} s (CPU ${local.cpuSeconds.toFixed(1)} s + server ${serverCpuOf.pgRestore[serverCpuOf.pgRestore.length - 1].toFixed(1)} s), restore-verification.sh ${verify.seconds.toFixed(1)} s (${verify.stdout.split("\n").filter((l) => l.startsWith("PASS")).length}/7 PASS, peak ${mb(verify.peakRss)}; CPU ${verify.cpuSeconds.toFixed(1)} s + server ${done.this.server.toFixed(1)} s; ${verificationPhases(verify)}); load ${os.loadavg()[0].toFixed(1)}`);
+                continue;
+            }
             pg.createDatabase("bench_restore");
             serverBefore = serverCpu(pg);
             const restore = check(await timed("bash", [path.join(SCRIPTS, "restore.sh"), "--yes", "--source-database", "oauth2db"], scriptEnv(lastBucket, { PGDATABASE: "bench_restore" })), "restore.sh");
@@ -489,15 +523,24 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
         const restoreRatio = median(restoreSeconds) / median(pgRestoreSeconds);
         const verificationRatio = median(verificationSeconds) / median(pgRestoreSeconds);
         say(`pg_restore -d <fresh db> <local file>: ${secs(pgRestoreSeconds)}`);
-        say(`restore.sh (one pass: spool + sha256 + gpg MDC while ${process.env.RESTORE_JOBS ?? 2} parallel COPY sessions load staging tables; then swap + indexes + counts and schema in one transaction): ${secs(restoreSeconds)}`);
-        if (baseline) {
+        if (verifyOnly) {
+            // No restore.sh ran: no figure, and no verdict on its goals (a NaN ratio or a 0 MB peak is not "met").
+            say("restore.sh: not measured (BENCH_VERIFY_ONLY=1): no ratio, no peak, no verdict on its goals");
+        } else {
+            say(`restore.sh (one pass: spool + sha256 + gpg MDC while ${process.env.RESTORE_JOBS ?? 2} parallel COPY sessions load staging tables; then swap + indexes + counts and schema in one transaction): ${secs(restoreSeconds)}`);
+        }
+        if (baseline && !verifyOnly) {
             say(`baseline ${baseline}/restore.sh: ${secs(baselineSeconds)}, ratio to pg_restore ${(median(baselineSeconds) / median(pgRestoreSeconds)).toFixed(2)}x; this restore.sh / baseline ${(median(restoreSeconds) / median(baselineSeconds)).toFixed(2)}`);
+        }
+        if (baseline) {
             say(`baseline ${baseline}/restore-verification.sh: ${secs(baselineVerificationSeconds)}, ratio to pg_restore ${(median(baselineVerificationSeconds) / median(pgRestoreSeconds)).toFixed(2)}x; this restore-verification.sh / baseline ${(median(verificationSeconds) / median(baselineVerificationSeconds)).toFixed(2)}`);
         }
         say(`restore-verification.sh (restore.sh's one pass without a spool: parallel COPY into staging tables of a scratch database, swap after the verdict, then the checklist): ${secs(verificationSeconds)}`);
-        say(`ratio restore/pg_restore: ${restoreRatio.toFixed(2)}x (goal <= 0.8x: ${restoreRatio <= 0.8 ? "met" : "NOT met"}); restore pipeline peak memory ${mb(restorePeakRssBytes)} (goal <= 150 MB: ${restorePeakRssBytes <= 150 * 1024 * 1024 ? "met" : "NOT met"})`);
+        if (!verifyOnly) {
+            say(`ratio restore/pg_restore: ${restoreRatio.toFixed(2)}x (goal <= 0.8x: ${restoreRatio <= 0.8 ? "met" : "NOT met"}); restore pipeline peak memory ${mb(restorePeakRssBytes)} (goal <= 150 MB: ${restorePeakRssBytes <= 150 * 1024 * 1024 ? "met" : "NOT met"})`);
+        }
         say(`ratio verification/pg_restore: ${verificationRatio.toFixed(2)}x (goal <= 1.0x, issue 25: ${verificationRatio <= 1.0 ? "met" : "NOT met"})`);
-        const publicKey = withPublicKey
+        const publicKey = withPublicKey && !verifyOnly
             ? {
                   backupSeconds: pk.backupSeconds, ratio: pkRatio, peakRssBytes: pk.peakRssBytes,
                   restoreSeconds: pk.restoreSeconds, restoreRatio: median(pk.restoreSeconds) / median(pgRestoreSeconds), restorePeakRssBytes: pk.restorePeakRssBytes,
@@ -507,7 +550,7 @@ export async function benchSize(targetGb: number, runs: number, backupRuns = run
         if (publicKey) {
             say(`public-key mode: restore.sh ${secs(publicKey.restoreSeconds)}, ratio restore/pg_restore ${publicKey.restoreRatio.toFixed(2)}x (symmetric in the same run ${restoreRatio.toFixed(2)}x), peak ${mb(publicKey.restorePeakRssBytes)}; restore-verification.sh ${secs(publicKey.verificationSeconds)}, ratio ${publicKey.verificationRatio.toFixed(2)}x (symmetric ${verificationRatio.toFixed(2)}x)`);
         }
-        say(`CPU (user+sys, medians; moto_server not counted): pg_restore ${median(cpu.pgRestore).toFixed(1)} s + server ${median(serverCpuOf.pgRestore).toFixed(1)} s; restore.sh's processes ${median(cpu.restore).toFixed(1)} s + server ${median(serverCpuOf.restore).toFixed(1)} s; restore-verification.sh's ${median(cpu.verification).toFixed(1)} s + server ${median(serverCpuOf.verification).toFixed(1)} s (the server: every PostgreSQL process during the run, backends, parallel workers, checkpointer, WAL writer). On ${os.cpus().length} CPUs no run can take less wall time than its total CPU / ${os.cpus().length}; on a busy machine the pipeline's CPU competes with the server's and the wall-clock ratios grow with the load`);
+        say(`CPU (user+sys, medians; moto_server not counted): pg_restore ${median(cpu.pgRestore).toFixed(1)} s + server ${median(serverCpuOf.pgRestore).toFixed(1)} s; ${verifyOnly ? "restore.sh not run" : `restore.sh's processes ${median(cpu.restore).toFixed(1)} s + server ${median(serverCpuOf.restore).toFixed(1)} s`}; restore-verification.sh's ${median(cpu.verification).toFixed(1)} s + server ${median(serverCpuOf.verification).toFixed(1)} s (the server: every PostgreSQL process during the run, backends, parallel workers, checkpointer, WAL writer). On ${os.cpus().length} CPUs no run can take less wall time than its total CPU / ${os.cpus().length}; on a busy machine the pipeline's CPU competes with the server's and the wall-clock ratios grow with the load`);
         return {
             targetGb, databaseBytes, authorizations, dumpBytes, pgDumpSeconds, backupSeconds, motoCpuSeconds: motoCpu, ratio, peakRssBytes, peakProcess,
             pgRestoreSeconds, restoreSeconds, restoreRatio, restorePeakRssBytes, verificationSeconds, verificationRatio, publicKey,
