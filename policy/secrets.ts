@@ -33,14 +33,14 @@ export const secretsKmsKey: ResourceValidationPolicy = {
     }),
 };
 
-const recoverySchema = {
-    properties: {
-        minimumRecoveryWindowDays: { type: "integer" as const, minimum: 7, maximum: 30, default: 7, description: "Shortest recovery window accepted (Secrets Manager allows 7-30; 0 deletes at once)." },
-    },
-};
-
 /** Secrets Manager's longest recovery window; it refuses more. */
 const MAX_RECOVERY_WINDOW_DAYS = 30;
+
+const recoverySchema = {
+    properties: {
+        minimumRecoveryWindowDays: { type: "integer" as const, minimum: 7, maximum: MAX_RECOVERY_WINDOW_DAYS, default: 7, description: "Shortest recovery window accepted (Secrets Manager allows 7-30; 0 deletes at once)." },
+    },
+};
 
 /** Unset is the provider default of 30 days: compliant. 0 deletes the secret without recovery; above 30 is refused. */
 export const secretsRecoveryWindow: ResourceValidationPolicy = {
