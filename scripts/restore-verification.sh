@@ -863,7 +863,7 @@ verify_pass() {
         restore_pass_gate load
         # Watched (lib.sh): a verification server that stops answering mid-load ends the run with exit 3 naming
         # it after DB_STALL_SECONDS (until h35 it waited as long as the server was frozen, saying nothing).
-        restore_pass_wait_watched "the dump's download, its verification and the load into the staging schemas of $(db_address)" \
+        restore_pass_wait_watched "$(restore_pass_load_what)" \
             "nothing committed: the scratch database's tables were not touched"
     else
         restore_pass_gate drain
