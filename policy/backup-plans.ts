@@ -48,8 +48,10 @@ export interface PlanRuleRetention {
     /** The stack's databases the plan selects (by `*`, an ARN pattern, an output, tags), to tell production ones. */
     databases: StackResource[];
     /**
-     * Why AWS Backup fails every job of the rule: its retention is outside what the target vault's lock accepts
-     * (below a lock's minRetentionDays or above its maxRetentionDays), so the rule makes no recovery point.
+     * Why AWS Backup fails every job of the rule, so that it makes no recovery point: every selection of the plan
+     * that picks a database runs as a role of the stack with no permission (planRoleFailure), or the rule's
+     * retention is outside what the target vault's lock accepts (below a lock's minRetentionDays or above its
+     * maxRetentionDays: jobRetentionRefusal).
      */
     jobsFail?: string;
 }

@@ -4,7 +4,7 @@
  * logs, which carry connection and DDL audit records).
  */
 import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
-import { plural, retentionRow } from "./retention";
+import { CLOUDWATCH_RETENTION_DAYS, plural, retentionRow } from "./retention";
 import { configOf } from "./config";
 import { minimumOf, sharedSettings } from "./settings";
 import { known, read, show, UNKNOWN } from "./unknowns";
@@ -47,12 +47,6 @@ export function isAuditLogGroup(props: unknown, resourceName: string, config: Au
  */
 export const DELIVERY_CLASS = "DELIVERY";
 export const DELIVERY_RETENTION_DAYS = 2;
-
-/**
- * The retentionInDays values CloudWatch Logs accepts (PutRetentionPolicy; the provider validates the same list):
- * any other value is refused, so the log group is never created or changed (h35 trial: 500 passed).
- */
-export const CLOUDWATCH_RETENTION_DAYS: readonly number[] = [0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
 /** The declared retentionInDays when CloudWatch Logs refuses it (not one of its values), else undefined. */
 export function refusedLogRetention(props: unknown): number | undefined {

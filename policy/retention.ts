@@ -119,3 +119,10 @@ export function formatRetention(value: number, unit: RetentionUnit): string {
  * retention above this cannot be declared on the managed backups and is a configuration error.
  */
 export const MAX_MANAGED_BACKUP_RETENTION_DAYS = 35;
+
+/**
+ * The retentionInDays values CloudWatch Logs accepts (PutRetentionPolicy; 0 = never expire; the aws provider
+ * validates the same list): any other value is refused. Read by the policy pack (an audit log group's retention)
+ * and by the stack configuration's rules (`retention.audit`, through lib/retention.ts).
+ */
+export const CLOUDWATCH_RETENTION_DAYS: readonly number[] = [0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];

@@ -33,14 +33,14 @@ export const secretsKmsKey: ResourceValidationPolicy = {
     }),
 };
 
-const recoverySchema = {
-    properties: {
-        minimumRecoveryWindowDays: { type: "integer" as const, minimum: 7, maximum: 30, default: 7, description: "Shortest recovery window accepted (Secrets Manager allows 7-30; 0 deletes at once)." },
-    },
-};
-
 /** Secrets Manager's longest recovery window; it refuses more. */
 const MAX_RECOVERY_WINDOW_DAYS = 30;
+
+const recoverySchema = {
+    properties: {
+        minimumRecoveryWindowDays: { type: "integer" as const, minimum: 7, maximum: MAX_RECOVERY_WINDOW_DAYS, default: 7, description: "Shortest recovery window accepted (Secrets Manager allows 7-30; 0 deletes at once)." },
+    },
+};
 
 /** Unset is the provider default of 30 days: compliant. 0 deletes the secret without recovery; above 30 is refused. */
 export const secretsRecoveryWindow: ResourceValidationPolicy = {
@@ -75,19 +75,17 @@ export const criticalSecretSchema = {
     },
 };
 
-/**
- * The secret's name as Secrets Manager will know it: `name`; with `namePrefix`, the prefix and the unique
- * suffix the provider appends (a pattern must accept any suffix: "oauth2/signing-" + "*" matches `oauth2/*`);
- * else the Pulumi name (auto-naming).
- */
+/** Whether the secret is Critical (criticalSecret); false while its name is unknown (the retention matrix's reading). */
 export function isCriticalSecret(secret: unknown, resourceName: string, patterns: string[]): boolean {
     return criticalSecret(secret, resourceName, patterns) === true;
 }
 
 /**
- * isCriticalSecret, or UNKNOWN while the name it decides on is unknown (`name: pulumi.interpolate\`oauth2/${env}/...\``
- * over an outside stack's output): the resource name is not the secret's name then (h35 trial: such a secret was
- * judged by its resource name, taken for a non-Critical one and passed).
+ * Whether the secret's name as Secrets Manager will know it matches a Critical pattern: `name`; with `namePrefix`,
+ * the prefix and the unique suffix the provider appends (a pattern must accept any suffix: "oauth2/signing-" + "*"
+ * matches `oauth2/*`); else the Pulumi name (auto-naming). UNKNOWN while the name it decides on is unknown
+ * (`name: pulumi.interpolate\`oauth2/${env}/...\`` over an outside stack's output): the resource name is not the
+ * secret's name then (h35 trial: such a secret was judged by its resource name, taken for a non-Critical one and passed).
  */
 export function criticalSecret(secret: unknown, resourceName: string, patterns: string[]): boolean | typeof UNKNOWN {
     const name = read(secret, "name");

@@ -417,9 +417,11 @@ def call_target(url, request_dict):
 # A call still without an answer after AWS_HELPER_WAIT_NOTICE_SECONDS (default 5) is said once per attempt,
 # before its read timeout (20 s) ends it: the wait for a stalled endpoint is never silent for more than that.
 # Uploads (PutObject, UploadPart) send for as long as their body takes: theirs is said once the request has made
-# no progress (no byte of its body handed to the connection, or, once all of it was, no answer) for that long
-# (UploadWatch); a slow upload that keeps sending is not. Until h35 a stalled upload was silent 20 s per attempt.
+# no progress (no more of its body taken by the peer: handed to the socket less what the socket still holds
+# unacknowledged; or, once all of it was, no answer) for that long (UploadWatch); a slow upload that keeps sending
+# is not. Until h35 a stalled upload was silent 20 s per attempt.
 WAIT_NOTICE_SECONDS = float(os.environ.get("AWS_HELPER_WAIT_NOTICE_SECONDS") or 5)
+# Each thread's wait being watched: a call's notice (threading.Timer) or an upload's UploadWatch; cancel() ends either.
 WAITING = {}
 UPLOADS = ("PutObject", "UploadPart")
 
@@ -575,9 +577,9 @@ def start_wait_notice(request=None, event_name="", **_):
 
 
 def stop_wait_notice(**_):
-    timer = WAITING.pop(threading.get_ident(), None)
-    if timer is not None:
-        timer.cancel()
+    watch = WAITING.pop(threading.get_ident(), None)
+    if watch is not None:
+        watch.cancel()
     return None
 
 

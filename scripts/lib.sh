@@ -1520,6 +1520,13 @@ db_wait_watched() {
     done
 }
 
+# restore_pass_load_what: what a pass that loads into the database (restore.sh's, restore-verification.sh's) is said
+# to wait for, as restore_pass_wait_watched's WHAT: the server of PGHOST/PGPORT/PGDATABASE as the caller set them.
+restore_pass_load_what() {
+    printf '%s' "the dump's download, its verification and the load into the staging schemas of "
+    db_address
+}
+
 # restore_pass_wait_watched WHAT [LEFT]: restore_pass_wait for a pass that loads into the database, watched
 # (db_wait_watched; until h34-hangs a server frozen mid-COPY held the run silently): LEFT defaults to restore.sh's
 # "nothing committed: the target's tables were not touched" (restore-verification.sh: its scratch database's).

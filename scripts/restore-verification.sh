@@ -53,7 +53,8 @@
 #   of the verification's own environment is never 6 (the items it kept from being checked say "not
 #   checked" and why): 2 configuration, also a scratch directory
 #   (TMPDIR) with less than VERIFY_SCRATCH_BYTES free (default 1 MiB: the dump is streamed, never stored);
-#   3 the verification server is unreachable, or the restore failed on the database side (pg_restore or the
+#   3 the verification server is unreachable, or stopped answering for DB_STALL_SECONDS (lib.sh) while the pass
+#   loaded the scratch database or during its swap, or the restore failed on the database side (pg_restore or the
 #   server, e.g. the connection killed) while the backup itself checked out: the pass reads the whole object
 #   whatever the load does, so "data integrity verified" is still decided (a dump restored in one stream is
 #   read again without a database, and the item says so); 4 storage (the bucket cannot be listed, the
@@ -862,7 +863,7 @@ verify_pass() {
         restore_pass_gate load
         # Watched (lib.sh): a verification server that stops answering mid-load ends the run with exit 3 naming
         # it after DB_STALL_SECONDS (until h35 it waited as long as the server was frozen, saying nothing).
-        restore_pass_wait_watched "the dump's download, its verification and the load into the staging schemas of $(db_address)" \
+        restore_pass_wait_watched "$(restore_pass_load_what)" \
             "nothing committed: the scratch database's tables were not touched"
     else
         restore_pass_gate drain

@@ -417,7 +417,7 @@ else
     restore_pass_gate drain 2>/dev/null || scratch_full_die "cannot write in $WORK_DIR/load"
 fi
 if [[ $mode == parallel ]]; then
-    restore_pass_wait_watched "the dump's download, its verification and the load into the staging schemas of $(db_address)"
+    restore_pass_wait_watched "$(restore_pass_load_what)"
 else
     restore_pass_wait
 fi

@@ -74,8 +74,9 @@ function initdb(dataDir: string): void {
 }
 
 /**
- * Where throwaway clusters (and their template) are made: $TEST_PG_TMPDIR when set (.mocharc.js sets /dev/shm, a
- * tmpfs, for the test suite), else the temp dir. A test file's server creates and removes hundreds of files
+ * Where scratchDir makes its entries (the throwaway clusters and their template, the script tests' directories, the
+ * drill's replica and PITR instances): $TEST_PG_TMPDIR when set (.mocharc.js sets /dev/shm, a tmpfs, for the test
+ * suite), else the temp dir. A test file's server creates and removes hundreds of files
  * (CREATE and DROP DATABASE, a restore's staging tables, WAL segments); on this machine's ext4 /tmp, with the
  * churn of every engineer's runs, each file's creation scans inode bitmaps (find_inode_bit, recently_deleted):
  * about 7% of a script test file's CPU went there, in the server's processes (bench/README.md section 5). On a

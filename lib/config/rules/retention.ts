@@ -2,14 +2,12 @@
  * Retention rules: a stack may raise a row of the retention table, never lower it, and stays within what the
  * clouds keep (managed database backups at most 35 days; CloudWatch Logs' fixed retention periods).
  */
-import { DATA_CLASSES, DataClass, MAX_MANAGED_BACKUP_RETENTION_DAYS, retentionRow } from "../../retention";
+import { CLOUDWATCH_RETENTION_DAYS, DATA_CLASSES, DataClass, MAX_MANAGED_BACKUP_RETENTION_DAYS, retentionRow } from "../../retention";
 import type { Values } from "../schema";
 import type { Fail } from "./context";
 
-/** CloudWatch Logs accepts only these retention periods (0 = never expire). */
-export const CLOUDWATCH_RETENTION_DAYS = [
-    0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-];
+/** CloudWatch Logs accepts only these retention periods (0 = never expire): policy/retention.ts, the pack's list. */
+export { CLOUDWATCH_RETENTION_DAYS };
 
 /** Each retention row raised: a known data class, a whole number at or above the table's minimum, within the cloud's limit. */
 export function retentionRules(v: Values, fail: Fail): void {
