@@ -54,6 +54,8 @@ export interface PlanRuleRetention {
      * maxRetentionDays: jobRetentionRefusal).
      */
     jobsFail?: string;
+    /** What makes the jobs of a `jobsFail` rule succeed: the role's permissions, or a retention the vault lock accepts. */
+    jobsFailRemedy?: string;
 }
 
 function selectionPlan(selection: StackResource, plans: StackResource[]): StackResource | undefined {
@@ -237,6 +239,11 @@ function planRoleFailure(plan: StackResource, index: StackIndex, databases: read
     return `runs as ${named}, a role with no permission policy (no managed or inline policy, no RolePolicy or attachment in the stack, e.g. AWSBackupServiceRolePolicyForBackup): AWS Backup fails every job of the rule, so it makes no recovery point`;
 }
 
+/** The remedy of a rule whose jobs fail for its selections' role (planRoleFailure). */
+const ROLE_REMEDY = "AWS Backup needs the role's permissions to make any recovery point: attach AWSBackupServiceRolePolicyForBackup (or a policy granting the backup actions) to the selection's role";
+/** The remedy of a rule whose retention the target vault's lock refuses (jobRetentionRefusal). */
+const VAULT_LOCK_REMEDY = "the vault lock requires each job's retention within its bounds: change lifecycle.deleteAfter or target another vault";
+
 /** Every rule of every plan that selects a database, with the days it keeps recovery points. */
 export function planRetentions(index: StackIndex): PlanRuleRetention[] {
     const plans = index.ofType(T.backupPlan);
@@ -259,7 +266,8 @@ export function planRetentions(index: StackIndex): PlanRuleRetention[] {
             const vaultCandidates = vault === UNKNOWN ? rulesVaults(plan) : undefined;
             const target = vault === UNKNOWN ? (vaultCandidates?.length === 1 ? vaultCandidates[0] : undefined) : declaredVault(vault, index.byType);
             const jobsFail = roleFailure ?? (target && days !== UNKNOWN && !Number.isNaN(days) ? jobRetentionRefusal(target, days, [...(index.byType.get(VAULT_LOCK) ?? [])]) : undefined);
-            out.push({ plan, rule: typeof name === "string" ? name : `#${i + 1}`, days, selects: selected, vault, ...(vaultCandidates ? { vaultCandidates } : {}), databases, ...(jobsFail ? { jobsFail } : {}) });
+            const jobsFailRemedy = roleFailure !== undefined ? ROLE_REMEDY : VAULT_LOCK_REMEDY;
+            out.push({ plan, rule: typeof name === "string" ? name : `#${i + 1}`, days, selects: selected, vault, ...(vaultCandidates ? { vaultCandidates } : {}), databases, ...(jobsFail ? { jobsFail, jobsFailRemedy } : {}) });
         });
     }
     return out;
@@ -374,9 +382,9 @@ export const awsBackupPlanRetention: StackValidationPolicy = {
         const minimum = minimumOf(settings, "database");
         const reported = new Set<string>();
         const unresolved: string[] = [];
-        for (const { plan, rule, days, selects, vault, vaultCandidates, databases, jobsFail } of planRetentions(indexStack(args.resources, settings))) {
+        for (const { plan, rule, days, selects, vault, vaultCandidates, databases, jobsFail, jobsFailRemedy } of planRetentions(indexStack(args.resources, settings))) {
             if (jobsFail !== undefined) {
-                reportViolation(`${plan.name}: rule "${rule}" ${jobsFail} for ${selects.join(", ")}; the vault lock requires each job's retention within its bounds, and the retention table's database row at least ${plural(minimum, "days")}: change lifecycle.deleteAfter or target another vault`, plan.urn);
+                reportViolation(`${plan.name}: rule "${rule}" ${jobsFail} for ${selects.join(", ")}; the retention table's database row requires at least ${plural(minimum, "days")} of recovery points; ${jobsFailRemedy ?? VAULT_LOCK_REMEDY}`, plan.urn);
             }
             if (days !== UNKNOWN && Number.isNaN(days)) {
                 reportViolation(`${plan.name}: rule "${rule}" lifecycle.deleteAfter is not a number; the retention table's database row requires at least ${plural(minimum, "days")} for ${selects.join(", ")}`, plan.urn);

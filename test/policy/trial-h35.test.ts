@@ -228,6 +228,7 @@ describe("h35 trial: an AWS Backup rule whose retention the target vault's lock 
     it("above a lock's maxRetentionDays, below its minRetentionDays, or kept forever under a maximum: named (was: a PASS, evidence for the row)", async () => {
         const [above] = await messages([db, selection, vault, lock({ minRetentionDays: 30, maxRetentionDays: 35 }), plan({ deleteAfter: 365 })]);
         assert.match(above ?? "", /^ledger-plan: rule "monthly" keeps recovery points 365 days, above the maxRetentionDays 35 of the target vault's Vault Lock ledger-lock: AWS Backup fails every job of the rule, so it makes no recovery point for every resource \(\*\)/);
+        assert.match(above ?? "", /the vault lock requires each job's retention within its bounds: change lifecycle\.deleteAfter or target another vault$/);
         const [below] = await messages([db, selection, vault, lock({ minRetentionDays: 60 }), plan({ deleteAfter: 35 })]);
         assert.match(below ?? "", /keeps recovery points 35 days, below the minRetentionDays 60 of the target vault's Vault Lock ledger-lock: AWS Backup fails every job/);
         const [forever] = await messages([db, selection, vault, lock({ minRetentionDays: 30, maxRetentionDays: 400 }), plan(undefined)]);
@@ -267,6 +268,9 @@ describe("h35 trial: an AWS Backup plan whose selections run as a role with no p
     it("a role with no policy at all, by dependency or by ARN, is named (was: a PASS, evidence for the row)", async () => {
         const [bare] = await messages([db, plan, role("orders-backup"), selection("orders", "orders-backup")]);
         assert.match(bare ?? "", /^orders-plan: rule "daily" runs as orders-backup \(iamRoleArn of Selection orders\), a role with no permission policy .*: AWS Backup fails every job of the rule, so it makes no recovery point for /);
+        // The remedy is the role's, not the vault lock's (the first version advised changing deleteAfter or the vault).
+        assert.match(bare ?? "", /attach AWSBackupServiceRolePolicyForBackup \(or a policy granting the backup actions\) to the selection's role$/);
+        assert.doesNotMatch(bare ?? "", /vault lock|lifecycle\.deleteAfter/);
         assert.equal((await messages([db, plan, role("orders-backup"), selection("orders", "orders-backup", true)])).length, 1);
         const [row] = await runStackPolicy(retentionTableCoverage, [db, plan, role("orders-backup"), selection("orders", "orders-backup")]);
         assert.match(row?.message ?? "", /found none \(orders-plan rule "daily": its jobs fail\)/);
