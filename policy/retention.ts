@@ -126,3 +126,10 @@ export const MAX_MANAGED_BACKUP_RETENTION_DAYS = 35;
  * and by the stack configuration's rules (`retention.audit`, through lib/retention.ts).
  */
 export const CLOUDWATCH_RETENTION_DAYS: readonly number[] = [0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+/**
+ * The recovery windows Secrets Manager accepts for a deleted secret (recoveryWindowInDays; 0 deletes at once):
+ * 7 to 30 days, anything else refused. Read by the policy pack (secretsmanager-recovery-window) and by the stack
+ * configuration's `secretRecoveryWindowDays` (through lib/retention.ts).
+ */
+export const SECRETS_MANAGER_RECOVERY_WINDOW_DAYS = { min: 7, max: 30 } as const;

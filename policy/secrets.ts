@@ -6,7 +6,7 @@
  * replica in another region (a regional failover finds them there).
  */
 import { ResourceValidationArgs, ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
-import { retentionRow } from "./retention";
+import { retentionRow, SECRETS_MANAGER_RECOVERY_WINDOW_DAYS } from "./retention";
 import { configOf, globMatch } from "./config";
 import { known, notJudgedInPreview, read, readArray, show, UNKNOWN } from "./unknowns";
 import { readNumber, showNumber } from "./numbers";
@@ -34,11 +34,11 @@ export const secretsKmsKey: ResourceValidationPolicy = {
 };
 
 /** Secrets Manager's longest recovery window; it refuses more. */
-const MAX_RECOVERY_WINDOW_DAYS = 30;
+const MAX_RECOVERY_WINDOW_DAYS = SECRETS_MANAGER_RECOVERY_WINDOW_DAYS.max;
 
 const recoverySchema = {
     properties: {
-        minimumRecoveryWindowDays: { type: "integer" as const, minimum: 7, maximum: MAX_RECOVERY_WINDOW_DAYS, default: 7, description: "Shortest recovery window accepted (Secrets Manager allows 7-30; 0 deletes at once)." },
+        minimumRecoveryWindowDays: { type: "integer" as const, minimum: SECRETS_MANAGER_RECOVERY_WINDOW_DAYS.min, maximum: MAX_RECOVERY_WINDOW_DAYS, default: 7, description: "Shortest recovery window accepted (Secrets Manager allows 7-30; 0 deletes at once)." },
     },
 };
 

@@ -10,6 +10,7 @@ import { z } from "zod";
 import { CLOUDS } from "../clouds";
 import { AWS_REGION, DAILY_WINDOW, HOSTNAME, KUBERNETES_NAME, OIDC_ISSUER, OIDC_PROVIDER_ARN, WEEKLY_WINDOW } from "../formats";
 import { BackupJobResources, BackupJobSchedules, ContainerResources, validateCron } from "../schedule";
+import { SECRETS_MANAGER_RECOVERY_WINDOW_DAYS } from "../retention";
 import { boolean, closedObject, integer, jsonMap, matching, namedMap, oneOf, section, stringList, stringMap, text } from "./fields";
 
 export const PROJECT = "oauth2-dr";
@@ -252,7 +253,7 @@ export const FIELDS = {
     securityGroupIds: field("array", stringList(/^sg-[0-9a-f]{8,17}$/, "security group ids")),
     tags: field("object", stringMap, {}),
     retention: field("object", jsonMap("must be a map of data class to retention"), {}),
-    secretRecoveryWindowDays: field("integer", integer(7, 30), 30),
+    secretRecoveryWindowDays: field("integer", integer(SECRETS_MANAGER_RECOVERY_WINDOW_DAYS.min, SECRETS_MANAGER_RECOVERY_WINDOW_DAYS.max), SECRETS_MANAGER_RECOVERY_WINDOW_DAYS.max),
     primaryStack: field("string", matching(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, (v) => `"${v}" is not organization/project/stack`), ""),
     backupJobs: field("object", backupJobsSection, {}),
     promote: field("boolean", boolean, false),
