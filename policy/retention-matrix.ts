@@ -177,8 +177,11 @@ function databaseEvidence(index: StackIndex, minimum: number, role: Role): Colle
         const isReplica = replica === UNKNOWN || (typeof replica === "string" && replica !== "");
         judge(r, read(r.props, "backupRetentionPeriod"), isReplica ? 0 : 1, isReplica ? "read replica, backupRetentionPeriod" : "backupRetentionPeriod", true, RDS_MAX);
     }
-    for (const r of [...index.ofType(T.rdsCluster), ...index.ofType(T.docdbCluster), ...index.ofType(T.neptuneCluster)]) {
-        judge(r, read(r.props, "backupRetentionPeriod"), 1, "backupRetentionPeriod", true, RDS_MAX);
+    // DocumentDB and Neptune share RDS's 35-day limit; the "found" names the service the team declared.
+    for (const [type, service] of [[T.rdsCluster, "RDS"], [T.docdbCluster, "DocumentDB"], [T.neptuneCluster, "Neptune"]] as const) {
+        for (const r of index.ofType(type)) {
+            judge(r, read(r.props, "backupRetentionPeriod"), 1, "backupRetentionPeriod", true, { ...RDS_MAX, service });
+        }
     }
     for (const r of index.ofType(T.redshiftCluster)) {
         judge(r, read(r.props, "automatedSnapshotRetentionPeriod"), 1, "automatedSnapshotRetentionPeriod", true, { days: MAX_MANAGED_BACKUP_RETENTION_DAYS, service: "Redshift" });
