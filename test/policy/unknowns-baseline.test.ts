@@ -117,6 +117,15 @@ describe("h35 unknowns: s3-backup-encryption lists an unknown SSE algorithm or K
         await assertJudged(s3BackupEncryption, [key, bucket("acme-dumps"), sse], []);
     });
 
+    it("a key chosen between the stack's key and an outside stack's output (the rules depend on both) is listed", async () => {
+        const key: HandBuilt = { type: "aws:kms/key:Key", name: "dumps-key", props: { description: "dumps" } };
+        const platform: HandBuilt = { type: "pulumi:pulumi:StackReference", name: "acme/platform/prod", props: { name: "acme/platform/prod" } };
+        const sse = config(SSE, "dumps-sse", { bucket: "acme-dumps", ...rules("aws:kms", UNKNOWN) }, {
+            rules: ["urn:pulumi:test::proj::aws:kms/key:Key::dumps-key", "urn:pulumi:test::proj::pulumi:pulumi:StackReference::acme/platform/prod"],
+        });
+        await assertNotJudged(s3BackupEncryption, [key, platform, bucket("acme-dumps"), sse], ["acme-dumps default encryption rules[0].applyServerSideEncryptionByDefault.kmsMasterKeyId (dumps-sse"], why);
+    });
+
     it("known values are judged as before", async () => {
         await assertJudged(s3BackupEncryption, [bucket("acme-dumps"), config(SSE, "s", { bucket: "acme-dumps", ...rules("aws:kms", "arn:aws:kms:eu-west-1:111111111111:key/k") })], []);
         await assertJudged(s3BackupEncryption, [bucket("acme-dumps"), config(SSE, "s", { bucket: "acme-dumps", ...rules("aws:kms", undefined) })], [/default encryption has sseAlgorithm "aws:kms" with kmsMasterKeyId not set/]);
