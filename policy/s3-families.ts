@@ -65,33 +65,57 @@ export interface EncryptionDefault {
 }
 
 export function encryptionOf(type: string, props: unknown): EncryptionDefault[] | typeof UNKNOWN | undefined {
-    const pair = (d: unknown): EncryptionDefault => ({ algorithm: read(d, "sseAlgorithm"), key: read(d, "kmsMasterKeyId") });
-    let defaults: unknown[];
+    const declared = encryptionDefaultsOf(type, props);
+    if (declared === undefined || declared.defaults === UNKNOWN) {
+        return declared === undefined ? undefined : UNKNOWN;
+    }
+    const pairs = declared.defaults.map(({ algorithm, key }) => ({ algorithm, key }));
+    return pairs.some((p) => p.algorithm === UNKNOWN || p.key === UNKNOWN) ? UNKNOWN : pairs;
+}
+
+/** A default encryption rule with the path of its block, for a "not judged" entry naming the unknown input. */
+export interface EncryptionDefaultAt extends EncryptionDefault {
+    field: string;
+}
+
+/**
+ * The default encryption rules as declared, each unknown part kept (encryptionOf folds any unknown into
+ * UNKNOWN); `defaults` is UNKNOWN, with `field` the list, when the list itself is unknown; undefined when not declared.
+ */
+export function encryptionDefaultsOf(type: string, props: unknown): { defaults: EncryptionDefaultAt[] | typeof UNKNOWN; field: string } | undefined {
+    const at = (d: unknown, field: string): EncryptionDefaultAt[] =>
+        d === undefined || d === null ? [] : d === UNKNOWN ? [{ algorithm: UNKNOWN, key: UNKNOWN, field }] : [{ algorithm: read(d, "sseAlgorithm"), key: read(d, "kmsMasterKeyId"), field }];
     if (type === T.bucket) {
         const configuration = read(props, "serverSideEncryptionConfiguration");
         if (configuration === undefined) {
             return undefined;
         }
-        defaults = [read(configuration, "rule", "applyServerSideEncryptionByDefault")];
-    } else if (type === T.bucketV2) {
-        const configurations = readArray(props, "serverSideEncryptionConfigurations");
+        const field = "serverSideEncryptionConfiguration.rule.applyServerSideEncryptionByDefault";
+        return { defaults: at(read(configuration, "rule", "applyServerSideEncryptionByDefault"), field), field };
+    }
+    if (type === T.bucketV2) {
+        const field = "serverSideEncryptionConfigurations";
+        const configurations = readArray(props, field);
         if (configurations === undefined || (Array.isArray(configurations) && configurations.length === 0)) {
             return undefined;
         }
         if (configurations === UNKNOWN) {
-            return UNKNOWN;
+            return { defaults: UNKNOWN, field };
         }
-        const rules = configurations.flatMap((c) => asArray(readArray(c, "rules")));
-        defaults = rules.flatMap((r) => asArray(readArray(r, "applyServerSideEncryptionByDefaults")));
-    } else {
-        const rules = readArray(props, "rules");
-        if (rules === UNKNOWN) {
-            return UNKNOWN;
-        }
-        defaults = (rules ?? []).map((rule) => read(rule, "applyServerSideEncryptionByDefault"));
+        const defaults = configurations.flatMap((c, i) =>
+            asArray(readArray(c, "rules")).flatMap((r, j) =>
+                r === UNKNOWN
+                    ? at(UNKNOWN, `${field}[${i}].rules[${j}]`)
+                    : asArray(readArray(r, "applyServerSideEncryptionByDefaults")).flatMap((d, k) => at(d, `${field}[${i}].rules[${j}].applyServerSideEncryptionByDefaults[${k}]`)),
+            ),
+        );
+        return { defaults, field };
     }
-    const pairs = defaults.filter((d) => d !== undefined && d !== null).map((d) => (d === UNKNOWN ? { algorithm: UNKNOWN, key: UNKNOWN } : pair(d)));
-    return pairs.some((p) => p.algorithm === UNKNOWN || p.key === UNKNOWN) ? UNKNOWN : pairs;
+    const rules = readArray(props, "rules");
+    if (rules === UNKNOWN) {
+        return { defaults: UNKNOWN, field: "rules" };
+    }
+    return { defaults: (rules ?? []).flatMap((rule, i) => at(read(rule, "applyServerSideEncryptionByDefault"), `rules[${i}].applyServerSideEncryptionByDefault`)), field: "rules" };
 }
 
 function asArray(value: unknown[] | typeof UNKNOWN | undefined): unknown[] {

@@ -9,9 +9,10 @@ import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { lifecycleProblems } from "./lifecycle";
 import { BucketGroup, indexStack, StackResource } from "./resources";
 import { formatRetention, RETENTION_TABLE } from "./retention";
-import { encryptionOf, lifecycleRulesOf, policyDocumentOf, versioningOf } from "./s3-families";
+import { EncryptionDefault, encryptionDefaultsOf, lifecycleRulesOf, policyDocumentOf, versioningOf } from "./s3-families";
 import { minimaOf, Settings, sharedSettings } from "./settings";
-import { read, show, UNKNOWN } from "./unknowns";
+import { T } from "./types";
+import { notJudgedInPreview, read, show, UNKNOWN } from "./unknowns";
 
 // ---- Checks shared with the baseline policy. Each returns messages without the resource's name.
 
@@ -23,17 +24,61 @@ export function versioningProblems(type: string, props: unknown): string[] {
     return [`${view.field} is ${show(view.declared)}; the runbook requires versioning "Enabled" (secrets/ keeps 7 versions, deleted backups stay recoverable)`];
 }
 
+/** The versioning input that is unknown in the plan (an outside stack's output, a preview), for the not-judged list. */
+export function versioningUnknowns(type: string, props: unknown): string[] {
+    const view = versioningOf(type, props);
+    return view !== undefined && view.status === UNKNOWN ? [view.field] : [];
+}
+
+const isKms = (algorithm: unknown): boolean => algorithm === "aws:kms" || algorithm === "aws:kms:dsse";
+const meetsKms = ({ algorithm, key }: EncryptionDefault): boolean => isKms(algorithm) && typeof key === "string" && key !== "";
+/** A rule an unknown part could still make SSE-KMS with a key: its algorithm unknown, or KMS with its key unknown. */
+const mayMeetKms = ({ algorithm, key }: EncryptionDefault): boolean => algorithm === UNKNOWN || (isKms(algorithm) && key === UNKNOWN);
+
 export function encryptionProblems(type: string, props: unknown): string[] {
-    const defaults = encryptionOf(type, props);
-    if (defaults === UNKNOWN || defaults === undefined) {
+    const declared = encryptionDefaultsOf(type, props);
+    if (declared === undefined || declared.defaults === UNKNOWN) {
         return [];
     }
-    const ok = defaults.some(({ algorithm, key }) => (algorithm === "aws:kms" || algorithm === "aws:kms:dsse") && typeof key === "string" && key !== "");
-    if (ok) {
+    const defaults = declared.defaults;
+    // A rule whose unknown part could still meet it is judged at the update (encryptionUnknowns lists it); a rule
+    // that fails whatever its unknown part holds (SSE-S3 with an unknown key) is judged now.
+    if (defaults.some((d) => meetsKms(d) || mayMeetKms(d))) {
         return [];
     }
     const found = defaults.length === 0 ? "no default encryption rule" : `sseAlgorithm ${defaults.map((d) => show(d.algorithm)).join(", ")} with kmsMasterKeyId ${defaults.map((d) => show(d.key)).join(", ")}`;
     return [`default encryption has ${found}; the runbook requires SSE-KMS with a customer-managed key (sseAlgorithm "aws:kms" and a kmsMasterKeyId)`];
+}
+
+/** KMS resources whose ARN (or key id) names a customer-managed key: an aws:kms Key's own, or an alias of one. */
+const KMS_KEY_TYPES: readonly string[] = ["aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey", "aws:kms/externalKey:ExternalKey", "aws:kms/replicaExternalKey:ReplicaExternalKey", "aws:kms/alias:Alias"];
+
+/** The argument that holds a declaration's default encryption rules (its property dependencies are recorded per argument). */
+function encryptionArgument(type: string): string {
+    return type === T.bucket ? "serverSideEncryptionConfiguration" : type === T.bucketV2 ? "serverSideEncryptionConfigurations" : "rules";
+}
+
+/**
+ * The encryption inputs that are unknown in the plan and could still make the rule SSE-KMS with a key, for the
+ * not-judged list. A kmsMasterKeyId unknown only because it is the ARN of a KMS key the stack itself declares
+ * (every dependency of the rules is such a key: `kmsMasterKeyId: key.arn` in a preview, before the key exists) is
+ * that customer-managed key, so SSE-KMS with it is judged met; a key from anywhere else (an outside stack's output)
+ * is listed.
+ */
+export function encryptionUnknowns(resource: StackResource): string[] {
+    const declared = encryptionDefaultsOf(resource.type, resource.props);
+    if (declared === undefined) {
+        return [];
+    }
+    if (declared.defaults === UNKNOWN) {
+        return [declared.field];
+    }
+    const dependencies = resource.propertyDependencies?.[encryptionArgument(resource.type)] ?? [];
+    const keyOfTheStack = dependencies.length > 0 && dependencies.every((d) => KMS_KEY_TYPES.includes(d.type));
+    if (declared.defaults.some((d) => meetsKms(d) || (keyOfTheStack && isKms(d.algorithm) && d.key === UNKNOWN))) {
+        return [];
+    }
+    return declared.defaults.filter(mayMeetKms).flatMap(({ algorithm, key, field }) => [...(algorithm === UNKNOWN ? [`${field}.sseAlgorithm`] : []), ...(key === UNKNOWN ? [`${field}.kmsMasterKeyId`] : [])]);
 }
 
 const PUBLIC_ACCESS_FLAGS = ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"];
@@ -43,6 +88,11 @@ export function publicAccessProblems(_type: string, props: unknown): string[] {
         const value = read(props, flag);
         return value === UNKNOWN || value === true ? [] : [`${flag} is ${show(value)}; the runbook requires public access fully blocked (true)`];
     });
+}
+
+/** The public access block's flags that are unknown in the plan, for the not-judged list. */
+export function publicAccessUnknowns(_type: string, props: unknown): string[] {
+    return PUBLIC_ACCESS_FLAGS.filter((flag) => read(props, flag) === UNKNOWN);
 }
 
 function asList(value: unknown): unknown[] {
@@ -107,6 +157,17 @@ export function lifecycleRetentionProblems(type: string, props: unknown, setting
 
 type Check = (type: string, props: unknown, settings: Settings) => string[];
 
+/**
+ * For an aspect whose unknown inputs are listed rather than passed (h35 unknowns): the inputs of a declaration
+ * that are unknown in the plan and decide its verdict, what the aspect is called in the entry, and what the
+ * update will judge.
+ */
+interface UnknownInputs {
+    inputs: (resource: StackResource) => string[];
+    aspect: string;
+    why: string;
+}
+
 export function bucketLabel(group: BucketGroup): string {
     const name = group.name === UNKNOWN ? group.bucket?.name ?? "(bucket name unknown)" : group.name;
     return `${name}, backup storage: ${group.recognisedBy}`;
@@ -121,7 +182,15 @@ function declarations(group: BucketGroup, aspect: keyof BucketGroup["config"], i
     return group.config[aspect].length > 0 ? group.config[aspect] : inline && group.bucket ? [group.bucket] : [];
 }
 
-function aspectPolicy(name: string, description: string, aspect: keyof BucketGroup["config"], inline: boolean, check: Check, severity: "high" | "critical" = "high"): StackValidationPolicy {
+function aspectPolicy(
+    name: string,
+    description: string,
+    aspect: keyof BucketGroup["config"],
+    inline: boolean,
+    check: Check,
+    severity: "high" | "critical" = "high",
+    unknowns?: UnknownInputs,
+): StackValidationPolicy {
     return {
         name,
         description,
@@ -129,15 +198,27 @@ function aspectPolicy(name: string, description: string, aspect: keyof BucketGro
         severity,
         validateStack: (args: StackValidationArgs, reportViolation) => {
             const settings = sharedSettings();
+            const unresolved: string[] = [];
             for (const group of indexStack(args.resources, settings).buckets.values()) {
                 if (!group.backup) {
                     continue;
                 }
                 for (const resource of declarations(group, aspect, inline)) {
-                    for (const problem of check(resource.type, resource.props, settings)) {
+                    const problems = check(resource.type, resource.props, settings);
+                    for (const problem of problems) {
                         reportViolation(`${resource.name} (bucket ${bucketLabel(group)}): ${problem}`, resource.urn);
                     }
+                    // An input unknown in the plan (an outside stack's output, a preview) is judged at the update:
+                    // said so, naming the bucket and the input, never passed silently. Other buckets are judged first.
+                    const inputs = problems.length === 0 && unknowns ? unknowns.inputs(resource) : [];
+                    if (inputs.length > 0) {
+                        const bucketName = group.name === UNKNOWN ? group.bucket?.name ?? resource.name : group.name;
+                        unresolved.push(`${bucketName} ${unknowns!.aspect} ${inputs.join(", ")} (${resource.name} (${resource.type.split(":").pop()}))`);
+                    }
                 }
+            }
+            if (unknowns && unresolved.length > 0) {
+                notJudgedInPreview(args, unresolved, unknowns.why);
             }
         },
     };
@@ -149,6 +230,8 @@ export const s3BackupVersioning = aspectPolicy(
     "versioning",
     true,
     versioningProblems,
+    "high",
+    { inputs: (r) => versioningUnknowns(r.type, r.props), aspect: "versioning", why: 'whether the backup bucket keeps object versions (versioning "Enabled")' },
 );
 export const s3BackupEncryption = aspectPolicy(
     "s3-backup-encryption",
@@ -156,6 +239,8 @@ export const s3BackupEncryption = aspectPolicy(
     "encryption",
     true,
     encryptionProblems,
+    "high",
+    { inputs: encryptionUnknowns, aspect: "default encryption", why: 'whether the backup bucket encrypts objects with SSE-KMS and a customer-managed key (sseAlgorithm "aws:kms" and a kmsMasterKeyId)' },
 );
 export const s3BackupPublicAccessBlock = aspectPolicy(
     "s3-backup-public-access-block",
@@ -163,6 +248,8 @@ export const s3BackupPublicAccessBlock = aspectPolicy(
     "publicAccess",
     false,
     publicAccessProblems,
+    "high",
+    { inputs: (r) => publicAccessUnknowns(r.type, r.props), aspect: "public access block", why: "whether the backup bucket blocks public access entirely (all four flags true)" },
 );
 export const s3BackupTlsOnly = aspectPolicy(
     "s3-backup-tls-only",
