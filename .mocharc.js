@@ -104,8 +104,9 @@ process.env.TEST_ONLY_AWS_HELPER_FORKS = process.env.TEST_ONLY_AWS_HELPER_FORKS 
 // The test servers' throwaway PostgreSQL clusters on a tmpfs (tools/sandbox/servers.ts clusterTmp): their file
 // creations and removals (CREATE and DROP DATABASE, staging tables, WAL) cost the ext4 /tmp's inode allocator about
 // 7% of a script test file's CPU (bench/README.md section 5). Only where /dev/shm is a writable directory with room
-// for them: the five workers' clusters and script directories take up to about 2 GiB together, and a container's
-// /dev/shm is often 64 MB (a full tmpfs would fail the servers' writes: the temp dir is used then).
+// for them: the five workers' clusters and script directories took 1.3 GiB at most together (the whole suite, four
+// runs of 2026-12-05, /dev/shm's use sampled every second), and a container's /dev/shm is often 64 MB (a full tmpfs
+// would fail the servers' writes: the temp dir is used then).
 const SHM_FREE_NEEDED = 4 * 1024 ** 3;
 if (process.env.TEST_PG_TMPDIR === undefined) {
     try {
