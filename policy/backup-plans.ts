@@ -51,11 +51,10 @@ export interface PlanRuleRetention {
      * Why AWS Backup fails every job of the rule, so that it makes no recovery point: every selection of the plan
      * that picks a database runs as a role of the stack with no permission (planRoleFailure), or the rule's
      * retention is outside what the target vault's lock accepts (below a lock's minRetentionDays or above its
-     * maxRetentionDays: jobRetentionRefusal).
+     * maxRetentionDays: jobRetentionRefusal), with what makes its jobs succeed (the role's permissions, or a
+     * retention the vault lock accepts).
      */
-    jobsFail?: string;
-    /** What makes the jobs of a `jobsFail` rule succeed: the role's permissions, or a retention the vault lock accepts. */
-    jobsFailRemedy?: string;
+    jobsFail?: { why: string; remedy: string };
 }
 
 function selectionPlan(selection: StackResource, plans: StackResource[]): StackResource | undefined {
@@ -265,9 +264,9 @@ export function planRetentions(index: StackIndex): PlanRuleRetention[] {
             const vault = read(rule, "targetVaultName");
             const vaultCandidates = vault === UNKNOWN ? rulesVaults(plan) : undefined;
             const target = vault === UNKNOWN ? (vaultCandidates?.length === 1 ? vaultCandidates[0] : undefined) : declaredVault(vault, index.byType);
-            const jobsFail = roleFailure ?? (target && days !== UNKNOWN && !Number.isNaN(days) ? jobRetentionRefusal(target, days, [...(index.byType.get(VAULT_LOCK) ?? [])]) : undefined);
-            const jobsFailRemedy = roleFailure !== undefined ? ROLE_REMEDY : VAULT_LOCK_REMEDY;
-            out.push({ plan, rule: typeof name === "string" ? name : `#${i + 1}`, days, selects: selected, vault, ...(vaultCandidates ? { vaultCandidates } : {}), databases, ...(jobsFail ? { jobsFail, jobsFailRemedy } : {}) });
+            const refusal = roleFailure === undefined && target && days !== UNKNOWN && !Number.isNaN(days) ? jobRetentionRefusal(target, days, [...(index.byType.get(VAULT_LOCK) ?? [])]) : undefined;
+            const jobsFail = roleFailure !== undefined ? { why: roleFailure, remedy: ROLE_REMEDY } : refusal !== undefined ? { why: refusal, remedy: VAULT_LOCK_REMEDY } : undefined;
+            out.push({ plan, rule: typeof name === "string" ? name : `#${i + 1}`, days, selects: selected, vault, ...(vaultCandidates ? { vaultCandidates } : {}), databases, ...(jobsFail ? { jobsFail } : {}) });
         });
     }
     return out;
@@ -382,9 +381,9 @@ export const awsBackupPlanRetention: StackValidationPolicy = {
         const minimum = minimumOf(settings, "database");
         const reported = new Set<string>();
         const unresolved: string[] = [];
-        for (const { plan, rule, days, selects, vault, vaultCandidates, databases, jobsFail, jobsFailRemedy } of planRetentions(indexStack(args.resources, settings))) {
+        for (const { plan, rule, days, selects, vault, vaultCandidates, databases, jobsFail } of planRetentions(indexStack(args.resources, settings))) {
             if (jobsFail !== undefined) {
-                reportViolation(`${plan.name}: rule "${rule}" ${jobsFail} for ${selects.join(", ")}; the retention table's database row requires at least ${plural(minimum, "days")} of recovery points; ${jobsFailRemedy ?? VAULT_LOCK_REMEDY}`, plan.urn);
+                reportViolation(`${plan.name}: rule "${rule}" ${jobsFail.why} for ${selects.join(", ")}; the retention table's database row requires at least ${plural(minimum, "days")} of recovery points; ${jobsFail.remedy}`, plan.urn);
             }
             if (days !== UNKNOWN && Number.isNaN(days)) {
                 reportViolation(`${plan.name}: rule "${rule}" lifecycle.deleteAfter is not a number; the retention table's database row requires at least ${plural(minimum, "days")} for ${selects.join(", ")}`, plan.urn);

@@ -192,7 +192,7 @@ function databaseEvidence(index: StackIndex, minimum: number, role: Role): Colle
     for (const { plan, rule, days, selects, jobsFail } of planRetentions(index)) {
         if (jobsFail !== undefined) {
             // AWS Backup fails the rule's jobs (the vault's lock refuses them, its role has no permission): it keeps nothing.
-            refuse(c, `${plan.name}: AWS Backup rule "${rule}" ${jobsFail}`, `none (${plan.name} rule "${rule}": its jobs fail)`);
+            refuse(c, `${plan.name}: AWS Backup rule "${rule}" ${jobsFail.why}`, `none (${plan.name} rule "${rule}": its jobs fail)`);
             continue;
         }
         judge(plan, Number.isNaN(days) ? new NotANumber(days) : days, Infinity, `AWS Backup rule "${rule}" for ${selects.join(", ")}, deleteAfter`);
