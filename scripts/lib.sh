@@ -299,10 +299,7 @@ aws_helper_note_start() {
 # aws_helper_runs: whether the helper (AWS_HELPER_PID) runs: the process of that pid and the start time noted with
 # it (aws_helper_note_start), not ended (a zombie has). Not `kill -0 PID`: once the helper has ended and been reaped
 # its number may be any new process's, which kill -0 took for the helper (aws_helper_ready then waited its 20 s).
-aws_helper_runs() {
-    [[ -n "$AWS_HELPER_PID" && -n "$AWS_HELPER_START" ]] && proc_start "$AWS_HELPER_PID" \
-        && [[ "$PROC_START" == "$AWS_HELPER_START" && "$PROC_STATE" != Z ]]
-}
+aws_helper_runs() { proc_runs "$AWS_HELPER_PID" "$AWS_HELPER_START"; }
 
 # AWS_HELPER_SHARED=1: the helper outlives this run (wal-archive.sh push's, one per PostgreSQL cluster): not stopped.
 stop_aws_helper() {
@@ -517,6 +514,11 @@ run_group() {
     done
     return 1
 }
+
+# proc_runs PID START: whether the process of that pid and start time (proc_start's, taken when it was noted) runs:
+# not ended (a zombie has), and not another process given the number since. Not `kill -0 PID`, which takes any
+# process with that number for it. Status 1 when PID or START is "".
+proc_runs() { [[ -n "$1" && -n "$2" ]] && proc_start "$1" && [[ "$PROC_START" == "$2" && "$PROC_STATE" != Z ]]; }
 
 # proc_is_child: whether the process proc_start last read is a child of this shell (of the script, or of the
 # subshell this runs in).
@@ -1628,7 +1630,7 @@ restore_watchdog_start() {
         trap '' INT TERM HUP
         exec </dev/null >/dev/null 2>&1
         # The script, not its pid: a pid reused within the half second would keep the watchdog waiting.
-        while proc_start "$script_pid" && [[ "$PROC_START" == "$script_start" && "$PROC_STATE" != Z ]]; do sleep 0.5; done
+        while proc_runs "$script_pid" "$script_start"; do sleep 0.5; done
         [[ -d "$WORK_DIR" ]] || exit 0
         restore_end_sessions
         rm -rf "$WORK_DIR"
