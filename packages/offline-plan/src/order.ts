@@ -5,7 +5,7 @@
  * itself, so a caller starts it without reading them first.
  */
 import { PlanResult } from "./model";
-import { startBatch, StartedBatch } from "./runner";
+import { OutputOptions, startBatch, StartedBatch } from "./runner";
 import type { RunOptions } from "./protocol";
 
 /** How to plan: preview, config values, and the outputs of stacks outside the run (`--stack-outputs`). */
@@ -20,6 +20,6 @@ export function planInOrder(programDir: string, stacks: readonly string[], extra
  * planInOrder in the background (see startBatch); a reference cycle or a missing stack file rejects. `echo`:
  * what the program prints, passed through as it comes (startBatch).
  */
-export function startPlanInOrder(programDir: string, stacks: readonly string[], extra: Extra = {}, options: { echo?: (text: string) => void } = {}): StartedBatch {
+export function startPlanInOrder(programDir: string, stacks: readonly string[], extra: Extra = {}, options: OutputOptions = {}): StartedBatch {
     return startBatch({ ...extra, programDir, stacks: [...stacks], inDependencyOrder: true }, options);
 }

@@ -66,6 +66,11 @@ export function unfinished(batch: PlanBatch, files: { stackFile: string }, ended
 /** How long a child that ended is given to close its output pipes (the tail of what it printed) before its batch fails. */
 const CLOSE_WAIT_MS = 2000;
 
+/** Where a planning child's output (what the program prints) is passed through as it comes; none: kept for a failure's message only. */
+export interface OutputOptions {
+    echo?: (text: string) => void;
+}
+
 interface Pending {
     batch: PlanBatch;
     onResult(result: PlanResult): void;
@@ -81,8 +86,8 @@ interface Pending {
 export class PlanningChild {
     private child?: ChildProcess;
     private output = "";
-    /** Where the child's output is passed through as it comes (the check CLI: its stderr); none: kept for a failure's message only. */
-    private readonly echo?: (text: string) => void;
+    /** OutputOptions.echo (the check CLI: its stderr). */
+    private readonly echo: OutputOptions["echo"];
     private nextId = 0;
     private readonly pending = new Map<number, Pending>();
     private readonly dir: string;
@@ -93,7 +98,7 @@ export class PlanningChild {
      * Adopts the child a CLI started early (planning-process.cjs), if one is waiting; else starts one on the first
      * batch. `echo`: passes everything the child prints through as it comes (what it printed before, too).
      */
-    constructor(options: { echo?: (text: string) => void } = {}) {
+    constructor(options: OutputOptions = {}) {
         this.echo = options.echo;
         const early = planningProcess.takeEarlyPlanningChild();
         ({ dir: this.dir, stackFile: this.stackFile } = early ?? planningProcess.childDirectory());
@@ -240,7 +245,7 @@ export interface StartedBatch {
  * Plans `batch` in a child of its own: the caller loads what it needs meanwhile (the check CLI loads the
  * policy pack while the child plans, each on its own core), then checks each stack while the next is planned.
  */
-export function startBatch(batch: PlanBatch, options: { echo?: (text: string) => void } = {}): StartedBatch {
+export function startBatch(batch: PlanBatch, options: OutputOptions = {}): StartedBatch {
     const child = new PlanningChild(options);
     const received: PlanResult[] = [];
     let done = false;
