@@ -31,10 +31,11 @@ describe("test/support/pending-runs.cjs: a test's runs still going when it ends 
 
     it("a test that timed out awaiting a run, and one that did not await its run: each fails naming the run (script, pid, seconds); nothing is left; the file goes on", function () {
         const mark = `pending-runs-${process.pid}-${Date.now()}`;
-        const mocha = spawnSync(process.execPath, [path.join(REPO, "node_modules", "mocha", "bin", "mocha.js"), "--no-parallel", path.join("test", "fixtures", "pending-runs", "leaves-runs.ts")], {
+        const mocha = spawnSync(process.execPath, [path.join(REPO, "node_modules", "mocha", "bin", "mocha.js"), "--no-parallel", "--no-color", path.join("test", "fixtures", "pending-runs", "leaves-runs.ts")], {
             cwd: REPO,
             encoding: "utf8",
-            env: { ...process.env, PENDING_RUNS_MARK: mark },
+            // Plain text whatever the outer run's terminal: CI sets FORCE_COLOR, and mocha's marks then come between escapes.
+            env: { ...process.env, FORCE_COLOR: "0", PENDING_RUNS_MARK: mark },
             timeout: 60_000,
             killSignal: "SIGKILL",
         });
