@@ -45,6 +45,14 @@ describe("tools/sandbox: the tests' servers", function () {
         }
     });
 
+    it("a moto server that cannot start is said with its exit and its log (the log read before the stop removes it)", async function () {
+        // PYTHONHOME pointing nowhere: python3 exits at once, printing why, before moto is imported.
+        await assert.rejects(MotoServer.start({ PYTHONHOME: "/nonexistent-python-home" }), (error: Error) => {
+            assert.match(error.message, /^moto_server did not start on 127\.0\.0\.1:\d+ \(exited with code \d+\): [\s\S]*(encodings|PYTHONHOME|Python)/);
+            return true;
+        });
+    });
+
     it("a moto server dies with the process that started it, also when that process is killed before its exit hooks run (a mocha worker the pool kills)", async function () {
         // A process that starts the shared moto, says its pid, and waits to be killed: SIGKILL runs no exit hook.
         const program = `require(${JSON.stringify(path.resolve(__dirname, "../../tools/sandbox/scripts"))}).sharedMoto().then((moto) => { console.log(moto.pid); setInterval(() => undefined, 1000); });`;

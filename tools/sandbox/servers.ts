@@ -385,8 +385,12 @@ export class MotoServer {
             }
             await sleep(100);
         }
+        // Its log read before the stop, which removes the file (read after, a start slower than the deadline under
+        // load threw ENOENT on the log instead of saying it did not start).
+        const log = fs.readFileSync(logFile, "utf8");
         await server.stop();
-        throw new Error(`moto_server did not start on ${LOCALHOST}:${port}: ${fs.readFileSync(logFile, "utf8")}`);
+        const ended = child.exitCode !== null ? `exited with code ${child.exitCode}` : "no answer within 30 s";
+        throw new Error(`moto_server did not start on ${LOCALHOST}:${port} (${ended}): ${log}`);
     }
 
     /** Credentials and endpoint for the AWS CLI (fake credentials: moto accepts any). */
