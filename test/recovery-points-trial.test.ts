@@ -17,7 +17,7 @@ import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { MotoServer } from "../tools/sandbox/servers";
 import { main } from "../tools/recovery-points/cli";
-import type { ClientFactory, ClientOptions } from "../tools/recovery-points/collect";
+import { snapshotPoint, type ClientFactory, type ClientOptions } from "../tools/recovery-points/collect";
 import type { Report } from "../tools/recovery-points/points";
 import { useEnv } from "./support/process-state";
 
@@ -131,6 +131,15 @@ describe("recovery-points, h36 trial: unreadable manifests, a clock ahead, an in
         assert.equal(plain.time, iso(written - 3 * HOUR), "a manifest written by a right clock keeps its started_at");
         assert.equal(plain.clockSkew, undefined);
         assert.equal(skewed.restore.commands.length, 1, "still restorable: only its time was wrong");
+    });
+
+    it("a snapshot that failed is 'does not restore', not 'restorable once available'; one being created or copied is", () => {
+        const snapshot = (Status: string) => snapshotPoint({ DBSnapshotIdentifier: `before-upgrade-${Status}`, DBInstanceIdentifier: "oauth2-postgres", Status, SnapshotType: "manual", PercentProgress: 40 }, "us-east-1", "prod");
+        assert.equal(snapshot("failed").restore.blocked, "status failed: this snapshot does not restore (it will not become available); pick another point");
+        assert.equal(snapshot("incompatible-restore").restore.blocked, "status incompatible-restore: this snapshot does not restore (it will not become available); pick another point");
+        assert.equal(snapshot("creating").restore.blocked, "status creating: restorable once available (40% done)");
+        assert.equal(snapshot("copying").restore.blocked, "status copying: restorable once available (40% done)");
+        assert.deepEqual(snapshot("available").restore.commands, ["pulumi config set -s prod --path restore.fromSnapshot before-upgrade-available", "pulumi up -s prod"]);
     });
 
     it("a standby stack file that does not validate is said (it may be the standby), not taken for 'no standby stack names prod-azure'", async () => {

@@ -441,12 +441,18 @@ async function replicatedWindow(clients: Clients, target: Target, replicas: stri
     });
 }
 
-function snapshotPoint(snapshot: DBSnapshot, region: string, stack: string | undefined): RecoveryPoint {
+/** The DB snapshot statuses on the way to `available` (RDS's DescribeDBSnapshots): the others never get there. */
+const SNAPSHOT_ON_THE_WAY = new Set(["creating", "copying"]);
+
+export function snapshotPoint(snapshot: DBSnapshot, region: string, stack: string | undefined): RecoveryPoint {
     const id = snapshot.DBSnapshotIdentifier ?? "";
     const taken = snapshot.OriginalSnapshotCreateTime ?? snapshot.SnapshotCreateTime;
     const status = snapshot.Status ?? "unknown";
     const ref = SNAPSHOT_ID.test(id) || !snapshot.DBSnapshotArn ? id : snapshot.DBSnapshotArn;
-    const restore: Restore = status === "available" ? configRestore(stack, "restore.fromSnapshot", ref) : { commands: [], blocked: `status ${status}: restorable once available` };
+    // "restorable once available" only for a snapshot on its way there: a failed or incompatible one never will be.
+    const restore: Restore = status === "available" ? configRestore(stack, "restore.fromSnapshot", ref)
+        : SNAPSHOT_ON_THE_WAY.has(status) ? { commands: [], blocked: `status ${status}: restorable once available${snapshot.PercentProgress !== undefined ? ` (${snapshot.PercentProgress}% done)` : ""}` }
+        : { commands: [], blocked: `status ${status}: this snapshot does not restore (it will not become available); pick another point` };
     const parts = [
         snapshot.DBInstanceIdentifier ?? "",
         snapshot.AllocatedStorage !== undefined ? `${snapshot.AllocatedStorage} GiB` : "",
