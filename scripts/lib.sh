@@ -576,10 +576,16 @@ load_passphrase() {
         [[ -r "$PASSPHRASE_FILE" ]] || die "$EX_CRYPTO" "PASSPHRASE_FILE $PASSPHRASE_FILE is not readable"
         IFS= read -r BACKUP_PASSPHRASE <"$PASSPHRASE_FILE" || true
         PASSPHRASE_SOURCE="file"
-        # A file saved with CRLF line ends: the \r is part of the line read, so of the passphrase. Said at once
-        # (a backup encrypts with it; a secret's value or a file without it will not decrypt that dump).
-        [[ "$BACKUP_PASSPHRASE" != *$'\r' ]] \
-            || log "warning: PASSPHRASE_FILE $PASSPHRASE_FILE ends its first line with a carriage return (CRLF line ends, e.g. saved on Windows): the \\r is used as the last character of the passphrase; if it is not part of the passphrase, convert the file: sed -i 's/\\r\$//' $PASSPHRASE_FILE"
+        # A file saved with CRLF line ends, or a line ending in spaces or tabs (a paste, an editor): they are part of
+        # the line read, so of the passphrase. Said at once (a backup encrypts with them; a secret's value or a file
+        # without them will not decrypt that dump).
+        local blanks
+        blanks=$(passphrase_file_blanks)
+        if [[ "$blanks" == $'\r' ]]; then
+            log "warning: PASSPHRASE_FILE $PASSPHRASE_FILE ends its first line with a carriage return (CRLF line ends, e.g. saved on Windows): the \\r is used as the last character of the passphrase; if it is not part of the passphrase, convert the file: sed -i 's/\\r\$//' $PASSPHRASE_FILE"
+        elif [[ -n "$blanks" ]]; then
+            log "warning: PASSPHRASE_FILE $PASSPHRASE_FILE ends its first line with $(blanks_words "$blanks"): used as the end of the passphrase; if not part of it, remove them: $(blanks_fix)"
+        fi
     elif [[ -n "$secret_id" ]]; then
         require_cmd jq
         local answer err
@@ -1054,17 +1060,56 @@ probe_passphrase_finish() {
     rm -f "$probe"
 }
 
-# passphrase_crlf_hint PROBE: for a passphrase from a file whose line ends with \r (CRLF) that did not decrypt
-# PROBE: whether the passphrase without the \r does, as a clause for the error message ("" otherwise).
-passphrase_crlf_hint() {
-    [[ "$PASSPHRASE_SOURCE" == file && "$BACKUP_PASSPHRASE" == *$'\r' ]] || return 0
-    local file=${PASSPHRASE_FILE:-} outcome
-    if BACKUP_PASSPHRASE=${BACKUP_PASSPHRASE%$'\r'} gpg_decrypt <"$1" >/dev/null 2>&1; then
-        outcome="without the \\r it does decrypt this dump: convert the file (sed -i 's/\\r\$//' $file) and run again"
+# passphrase_file_blanks: the blanks that end a passphrase read from PASSPHRASE_FILE (spaces, tabs, the \r of CRLF
+# line ends), which an editor does not show and `read -r` keeps as part of the passphrase; "" when none, or when
+# the passphrase is not from a file.
+passphrase_file_blanks() {
+    [[ "${PASSPHRASE_SOURCE:-}" == file ]] || return 0
+    local kept=$BACKUP_PASSPHRASE
+    while [[ "$kept" == *[$' \t\r'] ]]; do kept=${kept%?}; done
+    printf '%s' "${BACKUP_PASSPHRASE:${#kept}}"
+}
+
+# blanks_words BLANKS: what they are, for messages: "a trailing space", "2 trailing spaces", "a trailing tab",
+# "3 trailing blanks (spaces, tabs or a carriage return)"; never the passphrase itself.
+blanks_words() {
+    local n=${#1} only
+    only=$(printf '%s' "$1" | tr -d ' ')
+    if [[ -z "$only" ]]; then
+        [[ $n -eq 1 ]] && printf 'a trailing space' || printf '%d trailing spaces' "$n"
+    elif [[ "$1" == $'\t' ]]; then
+        printf 'a trailing tab'
     else
-        outcome="without the \\r it does not decrypt either"
+        printf '%d trailing blanks (spaces, tabs or a carriage return)' "$n"
     fi
-    printf '; PASSPHRASE_FILE %s ends its line with a carriage return (CRLF line ends), read as part of the passphrase; %s' "$file" "$outcome"
+}
+
+# blanks_fix: the command that removes the blanks at the end of PASSPHRASE_FILE's first line.
+blanks_fix() {
+    printf "sed -i '1s/[[:space:]]*\$//' %s" "${PASSPHRASE_FILE:-}"
+}
+
+# passphrase_crlf_hint PROBE: for a passphrase from a file whose line ends with \r (CRLF) or other blanks that
+# did not decrypt PROBE: whether the passphrase without them does, as a clause for the error message ("" otherwise).
+passphrase_crlf_hint() {
+    local blanks file=${PASSPHRASE_FILE:-} outcome
+    blanks=$(passphrase_file_blanks)
+    [[ -n "$blanks" ]] || return 0
+    if [[ "$blanks" == $'\r' ]]; then
+        if BACKUP_PASSPHRASE=${BACKUP_PASSPHRASE%$'\r'} gpg_decrypt <"$1" >/dev/null 2>&1; then
+            outcome="without the \\r it does decrypt this dump: convert the file (sed -i 's/\\r\$//' $file) and run again"
+        else
+            outcome="without the \\r it does not decrypt either"
+        fi
+        printf '; PASSPHRASE_FILE %s ends its line with a carriage return (CRLF line ends), read as part of the passphrase; %s' "$file" "$outcome"
+        return 0
+    fi
+    if BACKUP_PASSPHRASE=${BACKUP_PASSPHRASE:0:${#BACKUP_PASSPHRASE}-${#blanks}} gpg_decrypt <"$1" >/dev/null 2>&1; then
+        outcome="without them it does decrypt this dump: remove them ($(blanks_fix)) and run again"
+    else
+        outcome="without them it does not decrypt either"
+    fi
+    printf '; PASSPHRASE_FILE %s ends its line with %s, read as part of the passphrase; %s' "$file" "$(blanks_words "$blanks")" "$outcome"
 }
 
 # passphrase_origin: for messages, where the loaded passphrase came from (never the passphrase itself).
@@ -1074,7 +1119,13 @@ passphrase_origin() {
         printf 'secret %s version %s' "$PASSPHRASE_SECRET_ARN" "$PASSPHRASE_VERSION_ID"
     else
         printf 'PASSPHRASE_FILE %s' "${PASSPHRASE_FILE:-}"
-        [[ "$BACKUP_PASSPHRASE" != *$'\r' ]] || printf ' (its line ends with a carriage return, CRLF: read as part of the passphrase)'
+        local blanks
+        blanks=$(passphrase_file_blanks)
+        if [[ "$blanks" == $'\r' ]]; then
+            printf ' (its line ends with a carriage return, CRLF: read as part of the passphrase)'
+        elif [[ -n "$blanks" ]]; then
+            printf ' (its line ends with %s: read as part of the passphrase)' "$(blanks_words "$blanks")"
+        fi
     fi
 }
 

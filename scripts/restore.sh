@@ -354,7 +354,7 @@ if ! restore_probe_finish \
     got_sha=$(cat "$WORK_DIR/spool/sha.out" 2>/dev/null)
     [[ "$got_sha" == "$want_sha" ]] \
         || die "$EX_STORAGE" "corrupt object: $what has sha256 $got_sha, the manifest $manifest_key says $want_sha (the target was not touched)"
-    die "$EX_CRYPTO" "the passphrase ($(passphrase_origin)) does not decrypt $(s3_uri "$object_key"): $cause"
+    die "$EX_CRYPTO" "the passphrase ($(passphrase_origin)) does not decrypt $(s3_uri "$object_key"): $cause$(passphrase_crlf_hint "$WORK_DIR/probe.gpg")"
 fi
 rm -f "$WORK_DIR/probe.gpg"
 

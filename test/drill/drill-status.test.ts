@@ -10,7 +10,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { drillSection } from "../../tools/drill/html-section";
-import { failureFileOf, OBJECTIVES, readReports, writeReport, type DrillReport } from "../../tools/drill/report";
+import { failureFileOf, formatReport, OBJECTIVES, readReports, writeReport, type DrillReport } from "../../tools/drill/report";
+import { measureRpo } from "../../tools/drill/scenarios";
 import { REPO } from "../../tools/sandbox/scripts";
 
 /** A completed corruption-dump report, as an earlier successful run wrote it (both verdicts met). */
@@ -67,6 +68,35 @@ describe("npm run drill: the last drill's status is the newest run's", function 
         assert.equal(fs.existsSync(failureFileOf(out)), false);
         assert.equal(readReports(dir)[0].newerFailure, undefined);
         assert.doesNotMatch(drillSection(readReports(dir)), /newest run FAILED/);
+    });
+
+    it("h36 trial: no write acknowledged before the failure measures nothing: the RPO is NOT MEASURED, not '0 of 0 lost: met' (exit 1)", function () {
+        // The traffic's server refused every request, or the run was too short to write: no ack at all.
+        const rpo = measureRpo("corruption-pitr", [], new Set(), { failedAt: Date.parse("2026-12-01T00:00:10Z"), failureEvidence: "test", recoveryPointAt: Date.parse("2026-12-01T00:00:10Z") }, "test");
+        assert.equal(rpo.met, false, "0 of 0 writes lost is no measurement");
+        assert.equal(rpo.shortfall, undefined, "nor a shortfall: nothing was lost either");
+        const report: DrillReport = { ...completedReport("2026-12-01T00:01:00Z"), scenario: "corruption-pitr", objective: OBJECTIVES["corruption-pitr"], rpo };
+        assert.match(formatReport(report), /^RPO 0 of 0 writes acknowledged before the failure lost; window 0\.00 s \(target point in time\): NOT MEASURED \(no write was acknowledged before the failure, so none could be lost: the traffic measured nothing\)$/m);
+        // An older report on disk that stored met: true for 0 of 0 is shown by what it measured, not by its word.
+        const html = drillSection([{ ...report, rpo: { ...rpo, met: true } }]);
+        assert.match(html, /RPO <b>0 of 0<\/b> writes acknowledged before the failure lost, window 0\.00 s \(target point in time\) <span class="badge badge-missing" title="no write was acknowledged[^"]*">not measured<\/span>/);
+    });
+
+    it("h36 trial: the HTML's Last drill judges a stored report by its figures: 'met' beside 5 lost writes is shown not met; a report without RTO seconds is not measured, not a crash", function () {
+        const dir2 = fs.mkdtempSync(path.join(dir, "partial-"));
+        const lost = completedReport("2026-12-02T00:00:00Z");
+        // Hand-edited or written by an older drill: its stored verdicts contradict its own figures.
+        lost.rpo = { ...lost.rpo, lostRows: 5, windowSeconds: 12 };
+        writeReport(lost, path.join(dir2, "corruption-dump.json"));
+        const partial = { ...completedReport("2026-12-02T00:00:00Z"), scenario: "region", objective: OBJECTIVES.region, rto: { targetSeconds: 3600, met: true } };
+        fs.writeFileSync(path.join(dir2, "region.json"), JSON.stringify(partial));
+        const reports = readReports(dir2);
+        assert.deepEqual(reports.map((r) => r.scenario).sort(), ["corruption-dump", "region"]);
+        const html = drillSection(reports);
+        const article = (scenario: string) => html.slice(html.indexOf(`data-scenario="${scenario}"`)).split("</article>")[0];
+        assert.match(article("corruption-dump"), /RPO <b>5 of 10<\/b> writes acknowledged before the failure lost, window 12\.00 s \(target point in time\) <span class="badge badge-missing">not met<\/span>/);
+        assert.match(article("region"), /RTO <b>\? s<\/b> \(target 1 h\) <span class="badge badge-missing" title="the report has no RTO seconds or target">not measured<\/span>/);
+        assert.doesNotMatch(article("region"), /RTO <b>[^<]*<\/b> \(target 1 h\) <span class="badge badge-met">/);
     });
 
     it("--help prints the usage, exit 0 (it was 'unknown argument', exit 2)", function () {

@@ -381,6 +381,33 @@ while [[ ! -e ${gate} ]]; do sleep 0.1; done\n`, { mode: 0o755 });
         assert.deepEqual(listKeys(moto, bucket, ""), []);
     });
 
+    it("h36 trial: a passphrase file whose line ends with a space or a tab (a paste): a warning on backup, and restore.sh's 'Bad session key' says they are the cause and how to remove them (was: no word)", async function () {
+        const bucket = newBucket();
+        const secret = fs.readFileSync(passphrase, "utf8").trimEnd();
+        const spaced = path.join(dir, "passphrase-space");
+        fs.writeFileSync(spaced, `${secret} \n`, { mode: 0o600 });
+        const fix = (file: string) => `sed -i '1s/\\[\\[:space:\\]\\]\\*\\$//' ${file}`;
+        const backedUp = await runScript("db-backup.sh", env(bucket));
+        assert.equal(backedUp.code, 0, explain(backedUp));
+        pg.createDatabase("faults_space");
+        const restore = await runScript("restore.sh", { ...env(bucket, { PASSPHRASE_FILE: spaced }), PGDATABASE: "faults_space" }, ["--yes", "--source-database", DB]);
+        assert.equal(restore.code, 5, explain(restore));
+        assert.match(restore.stderr, new RegExp(`PASSPHRASE_FILE ${spaced} \\(its line ends with a trailing space: read as part of the passphrase\\)\\) does not decrypt s3://\\S+: decryption failed: Bad session key; `
+            + `PASSPHRASE_FILE ${spaced} ends its line with a trailing space, read as part of the passphrase; without them it does decrypt this dump: remove them \\(${fix(spaced)}\\) and run again$`, "m"));
+        // A backup with it says so at once; a tab too. The passphrase itself is never in a message.
+        const withSpace = await runScript("db-backup.sh", env(bucket, { PASSPHRASE_FILE: spaced }));
+        assert.equal(withSpace.code, 0, explain(withSpace));
+        assert.match(withSpace.stderr, new RegExp(`warning: PASSPHRASE_FILE ${spaced} ends its first line with a trailing space: used as the end of the passphrase; if not part of it, remove them: ${fix(spaced)}$`, "m"));
+        const tabbed = path.join(dir, "passphrase-tab");
+        fs.writeFileSync(tabbed, `${secret}\t\n`, { mode: 0o600 });
+        const withTab = await runScript("db-backup.sh", env(bucket, { PASSPHRASE_FILE: tabbed }));
+        assert.equal(withTab.code, 0, explain(withTab));
+        assert.match(withTab.stderr, new RegExp(`warning: PASSPHRASE_FILE ${tabbed} ends its first line with a trailing tab: `));
+        for (const result of [restore, withSpace, withTab]) {
+            assert.ok(!result.stderr.includes(secret) && !result.stdout.includes(secret), "the passphrase is never printed");
+        }
+    });
+
     it("a passphrase file with CRLF line ends: a warning on backup, and a restore's 'Bad session key' says whether the \\r is the cause", async function () {
         const bucket = newBucket();
         const crlf = path.join(dir, "passphrase-crlf");

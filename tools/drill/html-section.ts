@@ -3,12 +3,17 @@
  * ran, RTO and RPO measured against the runbook's rows, each step's duration and the validation's lines.
  * A pure function of the drill reports (tools/drill/report.ts).
  */
-import { namedWritesText, type CompromiseFindings, type DrillReport } from "./report";
+import { namedWritesText, rpoVerdict, rtoVerdict, type CompromiseFindings, type DrillReport, type Verdict } from "./report";
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const seconds = (s: number) => (s >= 100 ? s.toFixed(0) : s.toFixed(2));
-const target = (s: number) => (s >= 3600 ? `${s / 3600} h` : `${s / 60} min`);
-const verdict = (met: boolean) => `<span class="badge badge-${met ? "met" : "missing"}">${met ? "met" : "not met"}</span>`;
+/** A figure of a report that may lack it (partial, hand-edited): "?" rather than a crash of the whole page. */
+const seconds = (s: unknown) => (typeof s !== "number" || !Number.isFinite(s) ? "?" : s >= 100 ? s.toFixed(0) : s.toFixed(2));
+const target = (s: unknown) => (typeof s !== "number" || !Number.isFinite(s) ? "?" : s >= 3600 ? `${s / 3600} h` : `${s / 60} min`);
+const count = (n: unknown) => (typeof n === "number" && Number.isFinite(n) ? String(n) : "?");
+/** The badge computed from the measured figures (report.ts), never the stored `met`. */
+const verdict = (v: Verdict) => v.state === "not measured"
+    ? `<span class="badge badge-missing" title="${escapeHtml(v.why)}">not measured</span>`
+    : `<span class="badge badge-${v.state === "met" ? "met" : "missing"}">${v.state}</span>`;
 
 function rpoBlock(r: DrillReport): string {
     const p = r.rpo;
@@ -49,9 +54,9 @@ function drillBlock(r: DrillReport): string {
 <h3>${escapeHtml(r.scenario)}: ${escapeHtml(r.objective.path)}</h3>
 ${r.newerFailure ? `<p class="superseded"><span class="badge badge-missing">newest run FAILED</span> ${escapeHtml(r.newerFailure.failedAt)}: ${escapeHtml(r.newerFailure.error.split("\n")[0])}. Below: the last run that completed (${escapeHtml(r.finishedAt)}); its verdicts are not the newest run's.</p>` : ""}
 <p>${escapeHtml(r.finishedAt)} · runbook row "${escapeHtml(r.objective.row)}" ·
-RTO <b>${seconds(r.rto.seconds)} s</b> (target ${target(r.rto.targetSeconds)}) ${verdict(r.rto.met)} ·
-RPO <b>${r.rpo.lostRows} of ${r.rpo.acknowledged}</b> writes acknowledged before the failure lost, window ${seconds(r.rpo.windowSeconds)} s (target ${escapeHtml(r.rpo.target)}) ${verdict(r.rpo.met)}</p>
-${r.rto.covers ? `<p class="rto-covers">RTO covers ${escapeHtml(r.rto.covers)}</p>` : ""}
+RTO <b>${seconds(r.rto?.seconds)} s</b> (target ${target(r.rto?.targetSeconds)}) ${verdict(rtoVerdict(r.rto))} ·
+RPO <b>${count(r.rpo.lostRows)} of ${count(r.rpo.acknowledged)}</b> writes acknowledged before the failure lost, window ${seconds(r.rpo.windowSeconds)} s (target ${escapeHtml(String(r.rpo.target ?? "?"))}) ${verdict(rpoVerdict(r.rpo))}</p>
+${r.rto?.covers ? `<p class="rto-covers">RTO covers ${escapeHtml(r.rto.covers)}</p>` : ""}
 ${rpoBlock(r)}
 ${r.compromise ? compromiseBlock(r.compromise) : ""}
 <table><thead><tr><th>step</th><th>seconds</th><th>detail</th></tr></thead><tbody>${steps}</tbody></table>

@@ -190,6 +190,38 @@ export function rpoMet(objective: Objective, lostRows: number, windowSeconds: nu
     return objective.rpoSeconds === 0 ? lostRows === 0 : windowSeconds <= objective.rpoSeconds;
 }
 
+/** A verdict from what was measured: met, not met, or not measured (nothing to judge: never "met"). */
+export type Verdict = { state: "met" | "not met" } | { state: "not measured"; why: string };
+
+const measured = (n: unknown): n is number => typeof n === "number" && Number.isFinite(n) && n >= 0;
+
+/** The RTO's verdict from its seconds and target, as stored: a report without them (partial, hand-edited) is not measured. */
+export function rtoVerdict(rto: Partial<DrillReport["rto"]> | undefined): Verdict {
+    if (!measured(rto?.seconds) || !measured(rto?.targetSeconds)) {
+        return { state: "not measured", why: "the report has no RTO seconds or target" };
+    }
+    return { state: rto.seconds <= rto.targetSeconds ? "met" : "not met" };
+}
+
+/**
+ * The RPO's verdict from its counts: "0 of 0 writes lost" measured nothing (the traffic acknowledged no write
+ * before the failure: a server that refused every request, a run too short), so it is not measured, never met.
+ */
+export function rpoVerdict(rpo: Partial<DrillReport["rpo"]> | undefined): Verdict {
+    if (!measured(rpo?.acknowledged) || !measured(rpo?.lostRows) || !measured(rpo?.windowSeconds) || !measured(rpo?.targetSeconds)) {
+        return { state: "not measured", why: "the report has no acknowledged, lost or window figures" };
+    }
+    if (rpo.acknowledged === 0) {
+        return { state: "not measured", why: "no write was acknowledged before the failure, so none could be lost: the traffic measured nothing" };
+    }
+    return { state: rpoMet({ rpoSeconds: rpo.targetSeconds } as Objective, rpo.lostRows, rpo.windowSeconds) ? "met" : "not met" };
+}
+
+/** The text verdict: "met", "NOT MET", "NOT MEASURED (why)". */
+export function verdictText(v: Verdict): string {
+    return v.state === "not measured" ? `NOT MEASURED (${v.why})` : v.state === "met" ? "met" : "NOT MET";
+}
+
 const fmt = (s: number) => (s >= 100 ? s.toFixed(0) : s.toFixed(2));
 
 function duration(seconds: number): string {
@@ -206,7 +238,7 @@ export function formatReport(r: DrillReport): string {
         `${"step".padEnd(width)}  seconds  detail`,
         ...r.steps.map((s) => `${s.name.padEnd(width)}  ${fmt(s.seconds).padStart(7)}  ${s.detail}`),
         "",
-        `RTO ${fmt(r.rto.seconds)} s (target ${duration(r.rto.targetSeconds)}): ${r.rto.met ? "met" : "NOT MET"}`,
+        `RTO ${fmt(r.rto.seconds)} s (target ${duration(r.rto.targetSeconds)}): ${verdictText(rtoVerdict(r.rto))}`,
         ...(r.rto.covers ? [`    covers ${r.rto.covers}`] : []),
         ...rpoLines(r).map((l, i) => (i === 0 ? l : `    ${l}`)),
         "validation after recovery:",
@@ -241,7 +273,7 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
 export function rpoLines(r: DrillReport): string[] {
     const p = r.rpo;
     const lines = [
-        `RPO ${p.lostRows} of ${p.acknowledged} writes acknowledged before the failure lost; window ${fmt(p.windowSeconds)} s (target ${p.target}): ${p.met ? "met" : "NOT MET"}`,
+        `RPO ${p.lostRows} of ${p.acknowledged} writes acknowledged before the failure lost; window ${fmt(p.windowSeconds)} s (target ${p.target}): ${verdictText(rpoVerdict(p))}`,
         `failure at ${p.failureAt} (${p.failureEvidence}); recovery point ${p.recoveryPoint ?? "none"}`,
     ];
     if (p.afterFailure.notRecovered > 0) {

@@ -105,7 +105,8 @@ export function measureRpo(scenario: Scenario, acks: Ack[], survivors: Set<strin
     const kept = before.filter((a) => survivors.has(a.md5));
     const point = m.recoveryPointAt ?? (kept.length > 0 ? Math.max(...kept.map(at)) : undefined);
     const windowSeconds = lost.length === 0 ? 0 : (m.failedAt - (point ?? Math.min(...lost.map(at)))) / 1000;
-    const met = rpoMet(objective, lost.length, windowSeconds);
+    // No write acknowledged before the failure: nothing measured, never met (rpoVerdict).
+    const met = before.length > 0 && rpoMet(objective, lost.length, windowSeconds);
     const missing = after.filter((a) => !survivors.has(a.md5));
     // The writes named (what an operator must tell the clients): their span, whose, which rows.
     const named = (writes: Ack[]): NamedWrites | undefined => writes.length === 0 ? undefined : {
@@ -130,7 +131,7 @@ export function measureRpo(scenario: Scenario, acks: Ack[], survivors: Set<strin
         target: objective.rpo,
         targetSeconds: objective.rpoSeconds,
         met,
-        ...(met ? {} : { shortfall: { lostRows: lost.length, windowSeconds, meetsIt: objective.rpoSeconds === 0 ? POINT_IN_TIME_PATH : "synchronous replication or a smaller replica lag" } }),
+        ...(met || before.length === 0 ? {} : { shortfall: { lostRows: lost.length, windowSeconds, meetsIt: objective.rpoSeconds === 0 ? POINT_IN_TIME_PATH : "synchronous replication or a smaller replica lag" } }),
         note,
     };
 }

@@ -241,6 +241,8 @@ export async function collect(target: Target, factory: ClientFactory = defaultCl
             progress(`still waiting for ${waiting.length} AWS answer(s) after ${Math.round((Date.now() - started) / 1000)} s: ${waiting.join("; ")}`);
         }
     }, progressIntervalMs());
+    // A stack file not read may be the standby or the vault: said first, whatever else is found.
+    report.notes.push(...(target.unreadStacks ?? []));
     const merge = (found: Found[]) => {
         for (const f of found) {
             report.points.push(...f.points);
@@ -439,12 +441,18 @@ async function replicatedWindow(clients: Clients, target: Target, replicas: stri
     });
 }
 
-function snapshotPoint(snapshot: DBSnapshot, region: string, stack: string | undefined): RecoveryPoint {
+/** The DB snapshot statuses on the way to `available` (RDS's DescribeDBSnapshots): the others never get there. */
+const SNAPSHOT_ON_THE_WAY = new Set(["creating", "copying"]);
+
+export function snapshotPoint(snapshot: DBSnapshot, region: string, stack: string | undefined): RecoveryPoint {
     const id = snapshot.DBSnapshotIdentifier ?? "";
     const taken = snapshot.OriginalSnapshotCreateTime ?? snapshot.SnapshotCreateTime;
     const status = snapshot.Status ?? "unknown";
     const ref = SNAPSHOT_ID.test(id) || !snapshot.DBSnapshotArn ? id : snapshot.DBSnapshotArn;
-    const restore: Restore = status === "available" ? configRestore(stack, "restore.fromSnapshot", ref) : { commands: [], blocked: `status ${status}: restorable once available` };
+    // "restorable once available" only for a snapshot on its way there: a failed or incompatible one never will be.
+    const restore: Restore = status === "available" ? configRestore(stack, "restore.fromSnapshot", ref)
+        : SNAPSHOT_ON_THE_WAY.has(status) ? { commands: [], blocked: `status ${status}: restorable once available${snapshot.PercentProgress !== undefined ? ` (${snapshot.PercentProgress}% done)` : ""}` }
+        : { commands: [], blocked: `status ${status}: this snapshot does not restore (it will not become available); pick another point` };
     const parts = [
         snapshot.DBInstanceIdentifier ?? "",
         snapshot.AllocatedStorage !== undefined ? `${snapshot.AllocatedStorage} GiB` : "",
@@ -683,7 +691,29 @@ async function headDump(s3: S3Client, bucket: string, manifest: Manifest | undef
     }
 }
 
-function dumpPoint(key: string, manifest: Manifest | undefined, where: DumpLocation, verification: Verification, object?: DumpObject): RecoveryPoint {
+/**
+ * How far a manifest's started_at may be after S3 stored the manifest before it is the backup host's clock, not
+ * rounding: db-backup.sh writes the manifest after the dump's upload, so its snapshot is always before that.
+ */
+const CLOCK_SLACK_MS = 60_000;
+
+/**
+ * The time a dump restores to: its manifest's started_at, unless that is after S3 stored the manifest (`stored`,
+ * LastModified), which no dump can be: the backup host's clock was ahead, and S3's time, the latest the snapshot
+ * can be of, is the one an operator may compare with the damage.
+ */
+function dumpTime(manifest: Manifest, stored: Date | undefined): { time?: string; clockSkew?: { startedAt: string; storedAt: string } } {
+    const started = manifest.started_at ? Date.parse(manifest.started_at) : NaN;
+    if (Number.isNaN(started)) {
+        return {};
+    }
+    if (stored && started > stored.getTime() + CLOCK_SLACK_MS) {
+        return { time: utc(stored), clockSkew: { startedAt: utc(new Date(started)), storedAt: utc(stored) } };
+    }
+    return { time: utc(new Date(started)) };
+}
+
+function dumpPoint(key: string, manifest: Manifest | undefined, where: DumpLocation, verification: Verification, object?: DumpObject, stored?: Date): RecoveryPoint {
     const base = { source: where.source, label: where.label, region: where.region, id: key };
     if (!manifest) {
         return { ...base, detail: "not a manifest (not a JSON object)", restore: { commands: [], blocked: `${key} is not a JSON manifest` } };
@@ -694,7 +724,7 @@ function dumpPoint(key: string, manifest: Manifest | undefined, where: DumpLocat
         : `schema ${manifest.schema ?? "public"} (${manifest.format?.endsWith("/v1") ? "v1 manifest: " : ""}no columns recorded)`;
     const size = typeof manifest.size_bytes === "number" ? humanBytes(manifest.size_bytes) : "size unknown";
     // The dump holds the database as of its snapshot, taken when pg_dump started (scripts/README.md).
-    const started = manifest.started_at ? Date.parse(manifest.started_at) : NaN;
+    const { time, clockSkew } = dumpTime(manifest, stored);
     const restore = dumpRestore(where.bucket, where.region, where.prefix, key);
     const publicKey = manifest.encryption?.mode === "public-key";
     if (publicKey) {
@@ -711,10 +741,12 @@ function dumpPoint(key: string, manifest: Manifest | undefined, where: DumpLocat
         ? `the dump object s3://${where.bucket}/${manifest.object_key}${version} is not in the bucket (HeadObject: ${object.why}): restore.sh would stop with exit 4; pick another point`
         : undefined;
     const objectWords = object?.state === "missing" ? ", dump object MISSING" : object?.state === "unchecked" ? ", dump object not checked" : "";
+    const skewWords = clockSkew ? `, CLOCK AHEAD: started_at ${clockSkew.startedAt} is after S3 stored the manifest; the time shown is S3's` : "";
     return {
         ...base,
-        ...(Number.isNaN(started) ? {} : { time: utc(new Date(started)) }),
-        detail: `${where.copyOf ? `${where.copyOf}: ` : ""}${manifest.database ?? "?"}, ${schema}, ${size}${encryption}, ${verificationWords(verification)}${objectWords}`,
+        ...(time ? { time } : {}),
+        ...(clockSkew ? { clockSkew } : {}),
+        detail: `${where.copyOf ? `${where.copyOf}: ` : ""}${manifest.database ?? "?"}, ${schema}, ${size}${encryption}, ${verificationWords(verification)}${objectWords}${skewWords}`,
         ...(typeof manifest.size_bytes === "number" ? { sizeBytes: manifest.size_bytes } : {}),
         status,
         verification,
@@ -839,7 +871,7 @@ function hiddenPoint(point: RecoveryPoint, hidden: HiddenManifest, where: DumpLo
 }
 
 /** The dumps of one bucket through their manifests (a dump without one is never restored), and their verification records. */
-export async function dumpsIn(s3: S3Client, where: DumpLocation): Promise<{ points: RecoveryPoint[]; notes: string[] }> {
+export async function dumpsIn(s3: S3Client, where: DumpLocation): Promise<{ points: RecoveryPoint[]; notes: string[]; errors: string[] }> {
     const prefix = `${where.prefix}manifests/`;
     const list = async (p: string) => {
         const keys: string[] = [];
@@ -861,7 +893,7 @@ export async function dumpsIn(s3: S3Client, where: DumpLocation): Promise<{ poin
     const read = async (key: string) => {
         const version = hiddenByKey.get(key)?.versionId;
         const out = await s3.send(new GetObjectCommand({ Bucket: where.bucket, Key: key, ...(version ? { VersionId: version } : {}) }));
-        return { text: (await out.Body?.transformToString("utf8")) ?? "", version: out.VersionId ?? undefined };
+        return { text: (await out.Body?.transformToString("utf8")) ?? "", version: out.VersionId ?? undefined, stored: out.LastModified };
     };
     const newestListed = [...keys].sort().pop() ?? "";
     const newestHidden = hidden.filter((h) => h.key > newestListed).pop();
@@ -878,10 +910,19 @@ export async function dumpsIn(s3: S3Client, where: DumpLocation): Promise<{ poin
     }
     if (keys.length === 0) {
         notes.push(`no dump manifest under s3://${where.bucket}/${prefix}`);
-        return { points: [], notes };
+        return { points: [], notes, errors: [] };
     }
-    const points = await inParallel(keys, MANIFEST_READS_IN_PARALLEL, async (key) => {
-        const manifestFile = await read(key);
+    const unreadable: { key: string; err: unknown }[] = [];
+    const listed = await inParallel(keys, MANIFEST_READS_IN_PARALLEL, async (key): Promise<RecoveryPoint | undefined> => {
+        let manifestFile: Awaited<ReturnType<typeof read>>;
+        try {
+            manifestFile = await read(key);
+        } catch (err) {
+            // One manifest S3 will not hand out (another account's object, a KMS key these credentials may not
+            // use, one expired between the listing and the read) is that manifest's problem: the others are listed.
+            unreadable.push({ key, err });
+            return undefined;
+        }
         let manifest: Manifest | undefined;
         try {
             const parsed = JSON.parse(manifestFile.text) as unknown;
@@ -898,11 +939,36 @@ export async function dumpsIn(s3: S3Client, where: DumpLocation): Promise<{ poin
         } catch (err) {
             verification = { status: "unknown", record: recordKey, reason: `the record ${recordKey} could not be read: ${explain(err, { service: "S3", region: where.region })}` };
         }
-        const point = dumpPoint(key, manifest, where, verification, await headDump(s3, where.bucket, manifest, where.region));
+        const point = dumpPoint(key, manifest, where, verification, await headDump(s3, where.bucket, manifest, where.region), manifestFile.stored);
         const hiddenManifest = hiddenByKey.get(key);
         return hiddenManifest ? hiddenPoint(point, hiddenManifest, where) : point;
     });
-    return { points, notes };
+    if (unreadable.length === keys.length) {
+        // Not one manifest could be read: the source failed as a whole (the caller says how, e.g. the vault's 403).
+        throw unreadable[0].err;
+    }
+    const points = listed.filter((p): p is RecoveryPoint => p !== undefined);
+    points.push(...unreadable.sort((a, b) => (a.key < b.key ? -1 : 1)).map(({ key, err }) => unreadablePoint(key, where, err)));
+    const errors = unreadable.length === 0 ? [] : [
+        `${unreadable.length} of ${keys.length} dump manifests could not be read (listed as unreadable, without a restore): ` +
+            unreadable.slice(0, 3).map(({ key, err }) => `${key}: ${explain(err, { service: "S3", region: where.region, resource: `s3://${where.bucket}/${key}` })}`).join("; ") +
+            (unreadable.length > 3 ? "; …" : ""),
+    ];
+    return { points, notes, errors };
+}
+
+/** A manifest S3 listed but would not hand out: listed, so that the list has no silent hole, and not restorable. */
+function unreadablePoint(key: string, where: DumpLocation, err: unknown): RecoveryPoint {
+    const why = explain(err, { service: "S3", region: where.region, resource: `s3://${where.bucket}/${key}` });
+    return {
+        source: where.source,
+        label: where.label,
+        region: where.region,
+        id: key,
+        detail: `${where.copyOf ? `${where.copyOf}: ` : ""}manifest UNREADABLE (${why})`,
+        status: "unreadable",
+        restore: { commands: [], blocked: `the manifest could not be read (${why}): restore.sh would stop at it too; pick another point, or read it with credentials that may` },
+    };
 }
 
 /** The prefix scripts/wal-archive.sh archives under (its WAL_PREFIX default). */
@@ -1054,6 +1120,7 @@ async function dumps(clients: Clients, target: Target): Promise<Found> {
         const listed = await dumpsIn(clients.s3(where.region), where);
         found.points.push(...listed.points);
         found.notes.push(...listed.notes);
+        found.errors.push(...listed.errors.map((message) => ({ source: `S3 s3://${target.bucket}/${prefix}`, exitCode: EXIT.storage, message })));
     });
 }
 
@@ -1069,6 +1136,7 @@ function copies(clients: Clients, target: Target): Array<Promise<Found>> {
             const listed = await dumpsIn(clients.s3(dr.region), where);
             found.points.push(...listed.points);
             found.notes.push(...listed.notes);
+            found.errors.push(...listed.errors.map((message) => ({ source: `S3 s3://${dr.bucket}/${prefix}`, exitCode: EXIT.storage, message })));
         }));
     }
     const vault = target.vaultBucket;
@@ -1082,6 +1150,7 @@ function copies(clients: Clients, target: Target): Array<Promise<Found>> {
                 const listed = await dumpsIn(clients.s3(vault.region), where);
                 found.points.push(...listed.points);
                 found.notes.push(...listed.notes, `the vault copies restore with the vault account's credentials: ${credentials}${role}`);
+                found.errors.push(...listed.errors.map((message) => ({ source: `S3 s3://${vault.bucket}/${prefix}`, exitCode: EXIT.storage, message })));
             } catch (err) {
                 const name = (err as { name?: string }).name ?? "";
                 const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
@@ -1095,7 +1164,8 @@ function copies(clients: Clients, target: Target): Array<Promise<Found>> {
         })());
     } else {
         // Never silently: a stack without vaultStack has no isolated copy.
-        out.push(Promise.resolve({ points: [], errors: [], notes: [`stack ${target.stack} names no vaultStack (or its stack file is not here): no vault copies listed`] }));
+        const named = target.unreadStacks?.some((n) => n.startsWith("the vault stack "));
+        out.push(Promise.resolve({ points: [], errors: [], notes: named ? [] : [`stack ${target.stack} names no vaultStack (or its stack file is not here): no vault copies listed`] }));
     }
     return out;
 }

@@ -84,6 +84,11 @@ export interface RecoveryPoint {
     verification?: Verification;
     /** A dump: its object as S3 answered HeadObject (the manifest's version): present (bytes), missing, or unchecked (why). */
     object?: { state: "present"; bytes?: number } | { state: "missing" | "unchecked"; why: string };
+    /**
+     * A dump whose manifest's started_at is after S3 stored the manifest (the backup host's clock was ahead): `time`
+     * is then S3's LastModified of the manifest, the latest the dump can be of.
+     */
+    clockSkew?: { startedAt: string; storedAt: string };
     /** A dump whose manifest a delete marker hides: the manifest's kept version, and the marker's version and time. */
     hidden?: { versionId: string; markerVersionId: string; markedAt?: string };
     restore: Restore;

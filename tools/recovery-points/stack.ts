@@ -63,6 +63,8 @@ export interface Target {
     vaults: Vault[];
     /** The standby stack whose primaryStack is this stack: it restores the DR region's points. */
     standbyStack?: string;
+    /** Stack files that could not be read while looking for the standby and the vault (said in the notes). */
+    unreadStacks?: string[];
 }
 
 export type StackOutputs = Record<string, unknown>;
@@ -106,8 +108,15 @@ function parseConfig(programDir: string, stack: string, now: Date): StackConfig 
     }
 }
 
-/** The standby stack (same cloud, same project) whose primaryStack names `stack` (…/<project>/<stack>). */
-function standbyOf(programDir: string, primary: StackConfig, now: Date): StackConfig | undefined {
+/** The first line of why a stack file was not read (its validator's message), for a note. */
+const firstLine = (err: unknown) => (err as Error).message.split("\n").filter((l) => l.trim() !== "").slice(0, 2).join(" ").slice(0, 300);
+
+/**
+ * The standby stack (same cloud, same project) whose primaryStack names `stack` (…/<project>/<stack>). Another
+ * stack's invalid file does not stop the listing, but it is said (`unread`): it may be that standby, and without
+ * it the DR bucket's copies and the DR region's restore stack are missing.
+ */
+function standbyOf(programDir: string, primary: StackConfig, now: Date, unread: string[]): StackConfig | undefined {
     for (const name of listStacks(programDir)) {
         if (name === primary.stack) {
             continue;
@@ -115,8 +124,9 @@ function standbyOf(programDir: string, primary: StackConfig, now: Date): StackCo
         let config: StackConfig;
         try {
             config = parseConfig(programDir, name, now);
-        } catch {
-            continue; // another stack's problem is not this listing's
+        } catch (err) {
+            unread.push(`stack ${name}'s configuration was not read (${firstLine(err)}): if it is the standby of ${primary.stack}, its DR bucket's copies are not listed and the DR region's points show <standby stack>; fix Pulumi.${name}.yaml and run again`);
+            continue;
         }
         const [, project, stack] = (config.primaryStack ?? "").split("/");
         if (config.cloud === primary.cloud && config.role === "standby" && project === primary.project && stack === primary.stack) {
@@ -147,7 +157,7 @@ function requiredString(outputs: StackOutputs, key: string, stack: string): stri
 }
 
 /** The vault stack's bucket (oauth2-backups-<vault stack>, components/vault-account.ts), when its stack file is here. */
-function vaultBucketOf(programDir: string, config: StackConfig, now: Date): CopyBucket | undefined {
+function vaultBucketOf(programDir: string, config: StackConfig, now: Date, unread: string[]): CopyBucket | undefined {
     const name = config.vaultStack?.split("/").pop();
     if (!name) {
         return undefined;
@@ -155,7 +165,8 @@ function vaultBucketOf(programDir: string, config: StackConfig, now: Date): Copy
     let vault: StackConfig;
     try {
         vault = parseConfig(programDir, name, now);
-    } catch {
+    } catch (err) {
+        unread.push(`the vault stack ${name} (vaultStack of ${config.stack}) was not read (${firstLine(err)}): its bucket's copies are not listed`);
         return undefined;
     }
     return { bucket: backupBucketName(name), region: vault.region, stack: name, ...(vault.vault?.restoreRoleArns[0] ? { restoreRoleArn: vault.vault.restoreRoleArns[0] } : {}) };
@@ -173,13 +184,15 @@ export function loadTarget(programDir: string, stack: string, readStackOutputs: 
         const primary = config.primaryStack ? config.primaryStack.split("/").pop() : undefined;
         throw new UsageError(`stack ${stack} is a standby: run recovery-points with its primary stack${primary ? ` (--stack ${primary})` : ""}; it lists the DR region's points too`);
     }
-    const standby = standbyOf(programDir, config, now);
+    const unread: string[] = [];
+    const standby = standbyOf(programDir, config, now, unread);
     const copies = {
         ...(standby ? { drBucket: { bucket: backupBucketName(standby.stack), region: standby.storage.region, stack: standby.stack } } : {}),
         ...(() => {
-            const vault = vaultBucketOf(programDir, config, now);
+            const vault = vaultBucketOf(programDir, config, now, unread);
             return vault ? { vaultBucket: vault } : {};
         })(),
+        ...(unread.length > 0 ? { unreadStacks: unread } : {}),
     };
     if (config.cloud !== "aws") {
         const outputs = readStackOutputs();
