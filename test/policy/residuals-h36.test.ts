@@ -1,13 +1,16 @@
 /**
  * The pack's residuals left by the h35 trial (h36): a role's permissions read by one reader for every policy, an
- * AWS Backup selection role judged by what AWS Backup needs, production tags spelled other ways, and Kubernetes
- * CronJob schedules Kubernetes refuses. Each as hand-built resources: the case that was wrong, and its neighbours.
+ * AWS Backup selection role judged by what AWS Backup needs, and production tags spelled other ways (the fourth,
+ * CronJob schedules Kubernetes refuses, is in schedule.test.ts and kubernetes.test.ts). Each as hand-built
+ * resources: the case that was wrong, and its neighbours.
  */
 import { strict as assert } from "assert";
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { ALL_POLICIES } from "../../policy/all";
+import { rdsMultiAz } from "../../policy/rds";
+import { settingsPolicy } from "../../policy/settings";
 import { retentionTableCoverage } from "../../policy/stack";
-import { runStackPolicy, runStackPolicyWithReasons, UNKNOWN } from "./helpers";
+import { runResourcePolicy, runStackPolicy, runStackPolicyWithReasons, UNKNOWN } from "./helpers";
 
 const policy = (name: string) => ALL_POLICIES.find((p) => p.name === name) as StackValidationPolicy;
 const ROLE = "aws:iam/role:Role";
@@ -102,5 +105,38 @@ describe("h36: one reader of a role's permissions (role-permissions.ts) for the 
         const [message, ...rest] = (await runStackPolicy(policy("backup-job-role-no-destruction"), [bucket, destructive, writer])).map((v) => v.message);
         assert.deepEqual(rest, []);
         assert.match(message ?? "", /^dump-writer: backup job role \(its policies reach a backup bucket\) may s3:DeleteObjectVersion \(Policy dumps \(attached by dump-writer\), statement Dumps\)/);
+    });
+});
+
+describe("h36: production tags in the spellings teams use", () => {
+    const instance = (tags: Record<string, string>, name = "orders") => ({ type: "aws:rds/instance:Instance", name, props: { identifier: name, engine: "postgres", multiAz: false, tags } });
+    const notes = async (resources: Parameters<typeof runStackPolicy>[1], config?: Record<string, unknown>, stackTags?: Record<string, string>) =>
+        (await runStackPolicy(settingsPolicy as unknown as StackValidationPolicy, resources, { config: config ? { "oauth2-dr-settings": config } : undefined, stackTags })).map((v) => v.message);
+
+    it("the configured tag matches without case: Environment: Production is production (was: judged as not production)", async () => {
+        for (const tags of [{ Environment: "Production" }, { ENVIRONMENT: "production" }, { environment: "PRODUCTION" }]) {
+            const [multiAz] = await runResourcePolicy(rdsMultiAz, instance(tags));
+            assert.match(multiAz ?? "", /orders/, JSON.stringify(tags));
+            assert.deepEqual(await notes([instance(tags)]), [], "the configured tag: no look-alike note");
+        }
+        assert.deepEqual(await runResourcePolicy(rdsMultiAz, instance({ environment: "staging" })), []);
+    });
+
+    it("a production-looking tag that is not the configured one (env: prod, stage: live) is named with its resources in an advisory note, never silently", async () => {
+        assert.deepEqual(await runResourcePolicy(rdsMultiAz, instance({ env: "prod" })), [], "not the configured tag: not production");
+        const [note, ...rest] = await notes([instance({ env: "prod" }), instance({ env: "prod" }, "billing"), instance({ stage: "Live" }, "ledger")]);
+        assert.equal(note, 'tag env=prod looks like a production tag but is not productionTag (environment=production): orders (aws:rds/instance:Instance), billing (aws:rds/instance:Instance) are judged as not production; if env=prod marks production, set "productionTag": {"key":"env","value":"prod"} in oauth2-dr-settings, or tag environment=production');
+        assert.deepEqual(rest.map((m) => m.slice(0, 40)), ["tag stage=Live looks like a production t"]);
+        const [stack] = await notes([], undefined, { Env: "PRD" });
+        assert.match(stack ?? "", /^tag Env=PRD looks like a production tag .*: the stack \(stack tag\) is judged as not production/);
+    });
+
+    it("the team's own productionTag, production: never, or the configured tag beside a look-alike: judged as set, no note", async () => {
+        const own = { productionTag: { key: "env", value: "prod" } };
+        assert.deepEqual(await notes([instance({ env: "prod" })], own), []);
+        assert.equal((await runResourcePolicy(rdsMultiAz, instance({ env: "prod" }), { config: { "oauth2-dr-settings": own } })).length, 1);
+        assert.deepEqual(await notes([instance({ env: "prod" })], { production: "never" }), []);
+        assert.deepEqual(await notes([instance({ env: "prod", environment: "production" })]), []);
+        assert.deepEqual(await notes([instance({ env: "staging", tier: "GeneralPurpose" })]), []);
     });
 });
