@@ -114,7 +114,7 @@ describe("h36: production tags in the spellings teams use", () => {
         (await runStackPolicy(settingsPolicy as unknown as StackValidationPolicy, resources, { config: config ? { "oauth2-dr-settings": config } : undefined, stackTags })).map((v) => v.message);
 
     it("the configured tag matches without case: Environment: Production is production (was: judged as not production)", async () => {
-        for (const tags of [{ Environment: "Production" }, { ENVIRONMENT: "production" }, { environment: "PRODUCTION" }]) {
+        for (const tags of [{ Environment: "Production" }, { ENVIRONMENT: "production" }, { environment: "PRODUCTION" }] as Array<Record<string, string>>) {
             const [multiAz] = await runResourcePolicy(rdsMultiAz, instance(tags));
             assert.match(multiAz ?? "", /orders/, JSON.stringify(tags));
             assert.deepEqual(await notes([instance(tags)]), [], "the configured tag: no look-alike note");
