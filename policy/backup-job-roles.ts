@@ -22,7 +22,10 @@ import { TagMatch, sharedSettings } from "./settings";
 import type { Settings } from "./settings";
 import { lockDenials, lockFloorGaps } from "./object-lock";
 import { formatRetention } from "./retention";
+import { attachedPolicies, Grant, rolePermissions } from "./role-permissions";
 import { read, readArray, UNKNOWN } from "./unknowns";
+
+export type { Grant } from "./role-permissions";
 
 /** What no backup job role may be granted. */
 export const DESTRUCTIVE_ACTIONS = [
@@ -93,10 +96,6 @@ interface JobRoleConfig {
     scratchInstancePatterns: string[];
 }
 
-export interface Grant {
-    document: unknown;
-    where: string;
-}
 
 /** Whether the role's trust policy lets running code assume it (web identity or a compute service). */
 export function isWorkloadRole(role: StackResource): boolean | typeof UNKNOWN {
@@ -164,66 +163,14 @@ function principalName(principal: StackResource): string {
 }
 
 /**
- * What an attachment (of a role or a user) attaches: each Policy resource of the stack it depends on (for
- * several ARNs, the one whose ARN or name matches) as a grant, any other ARN as a managed policy.
- */
-function attachedPolicies(attachment: StackResource, policyArns: unknown[], resources: readonly StackResource[], grants: Grant[], managed: string[]): void {
-    const dependedOn = attachment.propertyDependencies?.policyArn ?? attachment.propertyDependencies?.policyArns ?? [];
-    for (const policyArn of policyArns) {
-        const policy = resources.find(
-            (p) => p.type === "aws:iam/policy:Policy" && (
-                read(p.props, "arn") === policyArn
-                || (dependedOn.some((d) => d.urn === p.urn) && (policyArns.length === 1 || (typeof policyArn === "string" && policyArn.endsWith(`:policy/${String(read(p.props, "name") ?? p.name)}`))))
-            ),
-        );
-        if (policy) {
-            grants.push({ document: read(policy.props, "policy"), where: `Policy ${policy.name} (attached by ${attachment.name})` });
-        } else if (typeof policyArn === "string") {
-            managed.push(policyArn);
-        }
-    }
-}
-
-/**
- * The permission documents of a role: inline policies, RolePolicy resources, attached Policy resources
- * (RolePolicyAttachment, the older PolicyAttachment with `roles: [...]`, RolePolicyAttachmentsExclusive) and
- * managed policy ARNs, and the statements of backup bucket policies that name it as the principal or allow
+ * The permission documents of a role: its own (rolePermissions: inline policies, RolePolicy resources, attached
+ * Policy resources and managed policy ARNs; what the plan does not show adds nothing here), and the statements of backup bucket policies that name it as the principal or allow
  * everyone (of its account or organization: aws:PrincipalAccount, aws:PrincipalOrgID, or no condition), a
  * resource-based grant, enough alone within an account.
  */
 export function grantsOf(role: StackResource, resources: readonly StackResource[], bucketPolicies: readonly BucketPolicyDocument[] = [], ownAccounts: ReadonlySet<string> = new Set()): { grants: Grant[]; managed: string[] } {
-    const roleName = read(role.props, "name");
-    const names = [roleName, role.name].filter((n): n is string => typeof n === "string");
-    const namesRole = (r: StackResource, property: string) =>
-        r.propertyDependencies?.[property]?.some((d) => d.urn === role.urn) || names.includes(String(read(r.props, property)));
-    const grants: Grant[] = [];
-    const inline = readArray(role.props, "inlinePolicies");
-    for (const policy of inline === UNKNOWN ? [] : inline ?? []) {
-        grants.push({ document: read(policy, "policy"), where: `inline policy ${String(read(policy, "name") ?? "")}`.trim() });
-    }
-    for (const r of resources) {
-        if (r.type === "aws:iam/rolePolicy:RolePolicy" && namesRole(r, "role")) {
-            grants.push({ document: read(r.props, "policy"), where: `RolePolicy ${r.name}` });
-        }
-    }
-    const managed: string[] = [];
-    const managedArns = readArray(role.props, "managedPolicyArns");
-    managed.push(...(managedArns === UNKNOWN ? [] : (managedArns ?? []).filter((a): a is string => typeof a === "string")));
-    const attach = (attachment: StackResource, policyArns: unknown[]) => attachedPolicies(attachment, policyArns, resources, grants, managed);
-    for (const attachment of resources) {
-        if (attachment.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment" && namesRole(attachment, "role")) {
-            attach(attachment, [read(attachment.props, "policyArn")]);
-        } else if (attachment.type === "aws:iam/policyAttachment:PolicyAttachment") {
-            const roles = readArray(attachment.props, "roles");
-            const named = attachment.propertyDependencies?.roles?.some((d) => d.urn === role.urn) || (roles !== UNKNOWN && (roles ?? []).some((r) => typeof r === "string" && names.includes(r)));
-            if (named) {
-                attach(attachment, [read(attachment.props, "policyArn")]);
-            }
-        } else if (attachment.type === "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive" && namesRole(attachment, "roleName")) {
-            const arns = readArray(attachment.props, "policyArns");
-            attach(attachment, arns === UNKNOWN ? [] : arns ?? []);
-        }
-    }
+    const { grants, managed } = rolePermissions(role, resources);
+    const names = [read(role.props, "name"), role.name].filter((n): n is string => typeof n === "string");
     for (const { bucket, where, document, dependsOn } of bucketPolicies) {
         const statements = statementsOf(document);
         if (statements === UNKNOWN) {
@@ -372,9 +319,9 @@ export function userGrantsOf(user: StackResource, resources: readonly StackResou
         const listed = readArray(r.props, property);
         return r.propertyDependencies?.[property]?.some((d) => byUrn(d.urn)) || (listed !== UNKNOWN && (listed ?? []).some((v) => typeof v === "string" && matches(v)));
     };
-    const grants: Grant[] = [];
-    const managed: string[] = [];
-    const attach = (attachment: StackResource) => attachedPolicies(attachment, [read(attachment.props, "policyArn")], resources, grants, managed);
+    const permissions = { grants: [] as Grant[], managed: [] as string[], unknown: [] as string[] };
+    const { grants, managed } = permissions;
+    const attach = (attachment: StackResource) => attachedPolicies(attachment, "policyArn", [read(attachment.props, "policyArn")], resources, permissions);
     for (const r of resources) {
         if (r.type === "aws:iam/userPolicy:UserPolicy" && namesUser(r, "user")) {
             grants.push({ document: read(r.props, "policy"), where: `UserPolicy ${r.name}` });

@@ -24,6 +24,8 @@ import { plural } from "./retention";
 import { minimumOf, sharedSettings } from "./settings";
 import { T } from "./types";
 import { notJudgedInPreview, read, readArray, UNKNOWN } from "./unknowns";
+import { covers, statementsOf } from "./iam-documents";
+import { Permissions, rolePermissions } from "./role-permissions";
 import { readNumber } from "./numbers";
 
 /** What AWS Backup can select among the engines rds-backup-retention judges (DocumentDB and Neptune ARNs are `arn:aws:rds:...` too). */
@@ -49,12 +51,19 @@ export interface PlanRuleRetention {
     databases: StackResource[];
     /**
      * Why AWS Backup fails every job of the rule, so that it makes no recovery point: every selection of the plan
-     * that picks a database runs as a role of the stack with no permission (planRoleFailure), or the rule's
+     * that picks a database runs as a role of the stack without the snapshot action it needs (planRoleFailure), or the rule's
      * retention is outside what the target vault's lock accepts (below a lock's minRetentionDays or above its
      * maxRetentionDays: jobRetentionRefusal), with what makes its jobs succeed (the role's permissions, or a
      * retention the vault lock accepts).
      */
     jobsFail?: { why: string; remedy: string };
+    /**
+     * The databases the plan selects whose jobs fail for their selections' roles while the plan backs up others
+     * (each selection picking it runs as a role of the stack that lacks its snapshot action), with why.
+     */
+    rolesFailFor?: Array<{ db: StackResource; why: string[] }>;
+    /** What leaves open whether the selections' roles let AWS Backup back up a database: a document or policy ARN not known. */
+    rolesUnknown?: string[];
 }
 
 function selectionPlan(selection: StackResource, plans: StackResource[]): StackResource | undefined {
@@ -179,14 +188,6 @@ function planPicks(index: StackIndex): Map<string, { labels: string[]; picked: S
 }
 
 const ROLE = "aws:iam/role:Role";
-/** The resources that give a role permissions, and the input naming the role in each. */
-const ROLE_PERMISSION_SOURCES: ReadonlyArray<[string, string]> = [
-    ["aws:iam/rolePolicy:RolePolicy", "role"],
-    ["aws:iam/rolePolicyAttachment:RolePolicyAttachment", "role"],
-    ["aws:iam/policyAttachment:PolicyAttachment", "roles"],
-    ["aws:iam/rolePoliciesExclusive:RolePoliciesExclusive", "roleName"],
-    ["aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive", "roleName"],
-];
 
 /** The stack's role a selection's `iamRoleArn` is built from (its dependency) or names (`arn:aws:iam::…:role/[path/]NAME`). */
 function selectionRole(selection: StackResource, roles: readonly StackResource[]): StackResource | undefined {
@@ -201,41 +202,125 @@ function selectionRole(selection: StackResource, roles: readonly StackResource[]
 }
 
 /**
- * A role with no permission at all: no inline or managed policy of its own and no resource of the stack that
- * attaches or writes one for it. AWS Backup assumes the selection's role to make each recovery point, so every
- * job of a plan whose selections all use such a role fails (h35 trial: the plan was evidence for the row).
- * false when any source is present or unknown.
+ * The action AWS Backup calls, as the selection's role, to make a recovery point of a database: an RDS snapshot
+ * of an instance, a cluster snapshot of an Aurora, DocumentDB or Neptune cluster (AWSBackupServiceRolePolicyForBackup
+ * allows both; without it every backup job of that database fails for lack of permission).
  */
-function roleHasNoPermissions(role: StackResource, byType: ReadonlyMap<string, readonly StackResource[]>): boolean {
-    const own = [readArray(role.props, "inlinePolicies"), readArray(role.props, "managedPolicyArns")];
-    if (own.some((list) => (Array.isArray(list) ? list.length > 0 : list !== undefined))) {
-        return false;
-    }
-    const roleName = read(role.props, "name");
-    const names = [roleName, role.name].filter((n): n is string => typeof n === "string");
-    for (const [type, input] of ROLE_PERMISSION_SOURCES) {
-        for (const source of byType.get(type) ?? []) {
-            const value = read(source.props, input);
-            const values = Array.isArray(value) ? value : [value];
-            if (source.propertyDependencies?.[input]?.some((d) => d.urn === role.urn) || values.some((v) => v === UNKNOWN || (typeof v === "string" && names.includes(v)))) {
-                return false;
-            }
-        }
-    }
-    return true;
+function snapshotAction(db: StackResource): string {
+    return db.type === T.rdsInstance ? "rds:CreateDBSnapshot" : "rds:CreateDBClusterSnapshot";
 }
 
-/** Why every job of the plan fails for its role: each selection that picks a database uses a role of the stack with no permission. */
-function planRoleFailure(plan: StackResource, index: StackIndex, databases: readonly StackResource[]): string | undefined {
+/**
+ * The AWS managed policies that allow a snapshot action, by name (the ARN's last segment): every one of the 1525 AWS
+ * managed policies whose default version allows rds:CreateDBSnapshot or rds:CreateDBClusterSnapshot (an Action
+ * glob or a NotAction), read from the zoph-io/MAMIP snapshot of 2026-03-07 (commit 0387244e). Any other AWS managed
+ * policy allows neither; AWS adds permissions to its policies but never removes them, so a name here stays right.
+ */
+const AWS_MANAGED_SNAPSHOT_GRANTS: Readonly<Record<string, readonly string[]>> = Object.fromEntries([
+    ...["AWSBackupServiceRolePolicyForBackup", "AdministratorAccess", "PowerUserAccess", "AmazonRDSFullAccess", "DatabaseAdministrator", "DataScientist", "AWSElasticBeanstalkFullAccess", "AWSOpsWorksRole", "AWSMcpServiceActionsFullAccess"]
+        .map((name) => [name, ["rds:CreateDBSnapshot", "rds:CreateDBClusterSnapshot"]]),
+    ...["AmazonDocDBFullAccess", "AmazonDocDBConsoleFullAccess", "NeptuneFullAccess", "NeptuneConsoleFullAccess", "ConsoleFullAccessFromVercel"].map((name) => [name, ["rds:CreateDBClusterSnapshot"]]),
+]);
+
+/** An AWS managed policy's name (`arn:aws:iam::aws:policy/[path/]NAME`); undefined for any other ARN. */
+function awsManagedName(arn: string): string | undefined {
+    return /^arn:aws[\w-]*:iam::aws:policy\/(?:.*\/)?([^/]+)$/.exec(arn)?.[1];
+}
+
+/** Whether a role's permissions allow the action: "allowed", "lacking" (all of them known), or "unknown" with what is not known. */
+function roleAllows(permissions: Permissions, action: string): { verdict: "allowed" | "lacking" } | { verdict: "unknown"; unknown: string[] } {
+    const unknown = [...permissions.unknown];
+    for (const grant of permissions.grants) {
+        const statements = statementsOf(grant.document);
+        if (statements === UNKNOWN) {
+            unknown.push(`${grant.where} (its document)`);
+        } else if ((statements ?? []).some((st) => st.effect === "Allow" && covers(st, action))) {
+            return { verdict: "allowed" };
+        }
+    }
+    for (const arn of permissions.managed) {
+        const name = awsManagedName(arn);
+        if (name === undefined) {
+            unknown.push(`managed policy ${arn} (not declared in the stack)`);
+        } else if (AWS_MANAGED_SNAPSHOT_GRANTS[name]?.includes(action)) {
+            return { verdict: "allowed" };
+        }
+    }
+    return unknown.length > 0 ? { verdict: "unknown", unknown } : { verdict: "lacking" };
+}
+
+/** The sources of a role's permissions, for people ("RolePolicy x; AWS managed policy AmazonS3ReadOnlyAccess"). */
+function permissionSources(permissions: Permissions): string {
+    return [...permissions.grants.map((g) => g.where), ...permissions.managed.map((arn) => `AWS managed policy ${awsManagedName(arn) ?? arn}`)].join("; ");
+}
+
+/** The databases a plan's selections pick, those whose jobs fail for the roles (with why), and what leaves others open. */
+interface RoleJudgement {
+    picked: StackResource[];
+    failing: Map<StackResource, string[]>;
+    unknown: string[];
+}
+
+/** A selection that picks databases, its role when the stack declares it, and that role's permissions. */
+interface SelectionRole {
+    selection: StackResource;
+    picked: StackResource[];
+    role?: StackResource;
+    permissions?: Permissions;
+}
+
+/**
+ * What the roles of a plan's selections let AWS Backup back up. A database's jobs fail when every selection that
+ * picks it runs as a role of the stack whose permissions are all known and lack its snapshot action (a role with
+ * no permission policy at all included, h35 trial; h36: a role with only s3:GetObject, or only
+ * AWSBackupServiceRolePolicyForRestores); a selection whose role the stack does not declare is not judged.
+ * `failing` are those databases, each with why; `unknown` names what leaves a database's verdict open.
+ */
+function planRoleJudgement(plan: StackResource, index: StackIndex, databases: readonly StackResource[]): RoleJudgement {
     const plans = index.ofType(T.backupPlan);
     const roles = index.ofType(ROLE);
-    const selections = index.ofType(T.backupSelection).filter((s) => selectionPlan(s, plans) === plan && selectedDatabases(s, [...databases]).picked.length > 0);
-    const failing = selections.map((s) => ({ selection: s, role: selectionRole(s, roles) })).filter(({ role }) => role !== undefined && roleHasNoPermissions(role, index.byType));
-    if (selections.length === 0 || failing.length < selections.length) {
+    const resources = [...index.byType.values()].flat();
+    const selections: SelectionRole[] = index.ofType(T.backupSelection)
+        .filter((s) => selectionPlan(s, plans) === plan)
+        .map((selection) => ({ selection, picked: selectedDatabases(selection, [...databases]).picked }))
+        .filter(({ picked }) => picked.length > 0)
+        .map((s) => {
+            const role = selectionRole(s.selection, roles);
+            return { ...s, role, permissions: role ? rolePermissions(role, resources) : undefined };
+        });
+    const picked = [...new Set(selections.flatMap((s) => s.picked))];
+    const failing = new Map<StackResource, string[]>();
+    const unknown = new Set<string>();
+    for (const db of picked) {
+        const action = snapshotAction(db);
+        const verdicts = selections.filter((s) => s.picked.includes(db)).map(({ selection, role, permissions }) => {
+            const used = `${role?.name} (iamRoleArn of Selection ${selection.name})`;
+            return { used, permissions, judged: role && permissions ? roleAllows(permissions, action) : { verdict: "allowed" as const } };
+        });
+        if (verdicts.some(({ judged }) => judged.verdict === "allowed")) {
+            continue;
+        }
+        if (verdicts.every(({ judged }) => judged.verdict === "lacking")) {
+            failing.set(db, verdicts.map(({ used, permissions }) => {
+                const sources = permissionSources(permissions!);
+                return sources === ""
+                    ? `${used}, a role with no permission policy (no managed or inline policy, no RolePolicy or attachment in the stack, e.g. AWSBackupServiceRolePolicyForBackup)`
+                    : `${used}, whose policies (${sources}) do not allow ${action}, which AWS Backup calls as that role to back up ${db.name}`;
+            }));
+        } else {
+            verdicts.forEach(({ used, judged }) => (judged.verdict === "unknown" ? judged.unknown : []).forEach((u) => unknown.add(`${used}: ${u}`)));
+        }
+    }
+    return { failing, unknown: [...unknown], picked };
+}
+
+/** Why every job of the plan fails for its roles: no database it selects can be backed up by the roles its selections run as. */
+function planRoleFailure(judgement: RoleJudgement): string | undefined {
+    if (judgement.picked.length === 0 || judgement.failing.size < judgement.picked.length) {
         return undefined;
     }
-    const named = [...new Set(failing.map(({ selection, role }) => `${role!.name} (iamRoleArn of Selection ${selection.name})`))].join(", ");
-    return `runs as ${named}, a role with no permission policy (no managed or inline policy, no RolePolicy or attachment in the stack, e.g. AWSBackupServiceRolePolicyForBackup): AWS Backup fails every job of the rule, so it makes no recovery point`;
+    const named = [...new Set([...judgement.failing.values()].flat())].join(", ");
+    return `runs as ${named}: AWS Backup fails every job of the rule, so it makes no recovery point`;
 }
 
 /** The remedy of a rule whose jobs fail for its selections' role (planRoleFailure). */
@@ -256,7 +341,11 @@ export function planRetentions(index: StackIndex): PlanRuleRetention[] {
         if (selected.length === 0 || !Array.isArray(rules)) {
             continue;
         }
-        const roleFailure = planRoleFailure(plan, index, allDatabases);
+        const roles = planRoleJudgement(plan, index, allDatabases);
+        const roleFailure = planRoleFailure(roles);
+        // Some databases backed up, others not: the plan is evidence for the first, and the rest are named.
+        const rolesFailFor = roleFailure === undefined ? [...roles.failing].map(([db, why]) => ({ db, why })) : [];
+        const roleFields = { ...(rolesFailFor.length > 0 ? { rolesFailFor } : {}), ...(roles.unknown.length > 0 ? { rolesUnknown: roles.unknown } : {}) };
         rules.forEach((rule, i) => {
             const name = read(rule, "ruleName");
             const deleteAfter = readNumber(rule, "lifecycle", "deleteAfter");
@@ -266,7 +355,7 @@ export function planRetentions(index: StackIndex): PlanRuleRetention[] {
             const target = vault === UNKNOWN ? (vaultCandidates?.length === 1 ? vaultCandidates[0] : undefined) : declaredVault(vault, index.byType);
             const refusal = roleFailure === undefined && target && days !== UNKNOWN && !Number.isNaN(days) ? jobRetentionRefusal(target, days, [...(index.byType.get(VAULT_LOCK) ?? [])]) : undefined;
             const jobsFail = roleFailure !== undefined ? { why: roleFailure, remedy: ROLE_REMEDY } : refusal !== undefined ? { why: refusal, remedy: VAULT_LOCK_REMEDY } : undefined;
-            out.push({ plan, rule: typeof name === "string" ? name : `#${i + 1}`, days, selects: selected, vault, ...(vaultCandidates ? { vaultCandidates } : {}), databases, ...(jobsFail ? { jobsFail } : {}) });
+            out.push({ plan, rule: typeof name === "string" ? name : `#${i + 1}`, days, selects: selected, vault, ...(vaultCandidates ? { vaultCandidates } : {}), databases, ...(jobsFail ? { jobsFail } : {}), ...roleFields });
         });
     }
     return out;
@@ -381,10 +470,18 @@ export const awsBackupPlanRetention: StackValidationPolicy = {
         const minimum = minimumOf(settings, "database");
         const reported = new Set<string>();
         const unresolved: string[] = [];
-        for (const { plan, rule, days, selects, vault, vaultCandidates, databases, jobsFail } of planRetentions(indexStack(args.resources, settings))) {
+        const rolesOpen = new Set<string>();
+        for (const { plan, rule, days, selects, vault, vaultCandidates, databases, jobsFail, rolesFailFor, rolesUnknown } of planRetentions(indexStack(args.resources, settings))) {
             if (jobsFail !== undefined) {
                 reportViolation(`${plan.name}: rule "${rule}" ${jobsFail.why} for ${selects.join(", ")}; the retention table's database row requires at least ${plural(minimum, "days")} of recovery points; ${jobsFail.remedy}`, plan.urn);
             }
+            for (const { db, why } of rolesFailFor ?? []) {
+                if (!reported.has(`${plan.urn} roles ${db.urn}`)) {
+                    reported.add(`${plan.urn} roles ${db.urn}`);
+                    reportViolation(`${plan.name}: selects ${db.name} (${rdsLabel(db.type, db.props)}) but runs as ${why.join(", ")}: AWS Backup fails every job for it, so the plan makes no recovery point of it; ${ROLE_REMEDY}`, plan.urn);
+                }
+            }
+            (rolesUnknown ?? []).forEach((u) => rolesOpen.add(`${plan.name} ${u}`));
             if (days !== UNKNOWN && Number.isNaN(days)) {
                 reportViolation(`${plan.name}: rule "${rule}" lifecycle.deleteAfter is not a number; the retention table's database row requires at least ${plural(minimum, "days")} for ${selects.join(", ")}`, plan.urn);
             } else if (days !== UNKNOWN && days < minimum) {
@@ -412,8 +509,12 @@ export const awsBackupPlanRetention: StackValidationPolicy = {
                 );
             }
         }
-        if (unresolved.length > 0) {
-            notJudgedInPreview(args, unresolved, "whether the vault keeping these recovery points is locked (the rules depend on several vaults of the stack, not all locked for the row)");
+        const whys = [
+            ...(unresolved.length > 0 ? ["whether the vault keeping these recovery points is locked (the rules depend on several vaults of the stack, not all locked for the row)"] : []),
+            ...(rolesOpen.size > 0 ? ["whether the selection's role lets AWS Backup snapshot the database (rds:CreateDBSnapshot / rds:CreateDBClusterSnapshot): a permission the plan does not show"] : []),
+        ];
+        if (whys.length > 0) {
+            notJudgedInPreview(args, [...unresolved, ...rolesOpen], whys.join("; "));
         }
     },
 };

@@ -7,7 +7,7 @@
  * args return {}: `configOf` applies the schema's defaults itself, so every policy sees a complete configuration.
  */
 import { PolicyConfigSchema } from "@pulumi/policy";
-import { Settings } from "./settings";
+import { Settings, TagMatch } from "./settings";
 
 export interface ConfigSource {
     getConfig<T extends object>(): T;
@@ -68,15 +68,51 @@ export function configOf<T extends object>(schema: PolicyConfigSchema | undefine
 }
 
 /**
+ * Whether the tags carry the configured production tag, its key and its value compared without case: teams write
+ * `Environment: Production` for `environment=production`, and a security engineer reads both as production.
+ */
+function carriesTag(tags: Iterable<[string, string]>, tag: TagMatch): boolean {
+    const key = tag.key.toLowerCase();
+    const value = tag.value.toLowerCase();
+    for (const [k, v] of tags) {
+        if (k.toLowerCase() === key && typeof v === "string" && v.toLowerCase() === value) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/**
  * "Marked production": the settings' `production: always|never` decides; with `auto` (the default), the
- * resource's own tag (our program tags every resource environment=<env>) or the stack tag decides.
+ * resource's own tag (our program tags every resource environment=<env>) or the stack tag decides, the
+ * configured productionTag matched without case.
  */
 export function isProduction(resourceTags: Record<string, string>, stackTags: ReadonlyMap<string, string>, settings: Pick<Settings, "production" | "productionTag">): boolean {
     if (settings.production !== "auto") {
         return settings.production === "always";
     }
     const { key, value } = settings.productionTag;
-    return resourceTags[key] === value || stackTags.get(key) === value;
+    // The exact spelling first: every tag of our own program, and most others.
+    return resourceTags[key] === value || stackTags.get(key) === value || carriesTag(Object.entries(resourceTags), settings.productionTag) || carriesTag(stackTags, settings.productionTag);
+}
+
+/** Tag keys that name an environment, and values that mean production, in the spellings real programs use (compared without case). */
+const ENVIRONMENT_KEYS = ["environment", "env", "stage", "tier", "environment-name", "env-name", "deployment-environment"];
+const PRODUCTION_VALUES = ["production", "prod", "prd", "live"];
+
+/**
+ * The tags that read as production (an environment key with a production value: `env=prod`, `stage=live`) but are
+ * not the configured productionTag, so the pack does not take them for production: each `key=value`. Only with
+ * `production: auto`, and only when the tags do not carry the configured tag anyway.
+ */
+export function productionLookalikes(tags: Iterable<[string, string]>, settings: Pick<Settings, "production" | "productionTag">): string[] {
+    const entries = [...tags];
+    if (settings.production !== "auto" || carriesTag(entries, settings.productionTag)) {
+        return [];
+    }
+    return entries
+        .filter(([k, v]) => ENVIRONMENT_KEYS.includes(k.toLowerCase()) && typeof v === "string" && PRODUCTION_VALUES.includes(v.toLowerCase()))
+        .map(([k, v]) => `${k}=${v}`);
 }
 
 /** globMatch's compiled patterns: policies match the same few patterns against every resource. */

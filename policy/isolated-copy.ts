@@ -322,7 +322,7 @@ export const backupCopyOutsideAccount: StackValidationPolicy = {
     validateStack: (args: StackValidationArgs, reportViolation) => {
         const config = configOf<IsolationConfig>(isolationSchema, args);
         const settings = sharedSettings();
-        const production = settings.production === "always" || (settings.production === "auto" && (args.stackTags.get(settings.productionTag.key) === settings.productionTag.value || args.resources.some((r) => isProduction(tagsOf(r), new Map(), settings))));
+        const production = isProduction({}, args.stackTags, settings) || (settings.production === "auto" && args.resources.some((r) => isProduction(tagsOf(r), new Map(), settings)));
         if (!production) {
             return;
         }

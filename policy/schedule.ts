@@ -1,5 +1,5 @@
 /**
- * Cron schedules as Kubernetes CronJobs read them (five fields, UTC), parsed with cron-parser.
+ * Cron schedules as Kubernetes CronJobs read them (five fields, UTC, in the syntax Kubernetes accepts), parsed with cron-parser.
  * Shared by the configuration loader, the backup jobs component and the CronJob policy.
  */
 import { CronExpressionParser } from "cron-parser";
@@ -53,6 +53,65 @@ export function validateCron(expression: string): string {
     return result.normalised;
 }
 
+/**
+ * The five fields as Kubernetes reads them: the API server validates a CronJob's schedule with robfig/cron v3's
+ * standard parser (`cron.ParseStandard`, pkg/apis/batch/validation), whose fields take `*`, `?`, a number or a
+ * name, a range `a-b`, a step `/n` and lists of these, within these bounds (day-of-week 0-6: Sunday is 0 only).
+ * cron-parser accepts more (Jenkins' `H`, `L`, `#`, a day-of-week 7), which Kubernetes refuses (the API server
+ * rejects the CronJob), so a schedule cron-parser accepts is checked against these too.
+ */
+const KUBERNETES_FIELDS: ReadonlyArray<{ name: string; min: number; max: number; names?: readonly string[] }> = [
+    { name: "minute", min: 0, max: 59 },
+    { name: "hour", min: 0, max: 23 },
+    { name: "day-of-month", min: 1, max: 31 },
+    { name: "month", min: 1, max: 12, names: ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"] },
+    { name: "day-of-week", min: 0, max: 6, names: ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] },
+];
+
+/** A field's number or name as robfig/cron reads it (names in any case: `jan` is 1, `sun` 0); NaN for anything else. */
+function fieldValue(token: string, spec: (typeof KUBERNETES_FIELDS)[number]): number {
+    if (/^\d+$/.test(token)) {
+        return Number(token);
+    }
+    const index = spec.names?.indexOf(token.toLowerCase()) ?? -1;
+    return index < 0 ? NaN : spec.min + index;
+}
+
+/** Why robfig/cron's standard parser refuses one part of a field (`*`, `?`, `a`, `a-b`, each with an optional `/n`); undefined when it accepts it. */
+function kubernetesPartProblem(part: string, spec: (typeof KUBERNETES_FIELDS)[number]): string | undefined {
+    const match = /^(\*|\?|[^-/]+(?:-[^-/]+)?)(?:\/(\d+))?$/.exec(part);
+    if (!match) {
+        return `is not *, ?, a number${spec.names ? " or a name" : ""}, a range or a step (Jenkins' H and the L, W and # of other crons are not cron syntax Kubernetes reads)`;
+    }
+    const [range, step] = [match[1], match[2]];
+    const [low, high] = range.split("-");
+    const all = low === "*" || low === "?";
+    const start = all ? spec.min : fieldValue(low, spec);
+    // "N/step" runs from N to the field's maximum.
+    const end = all ? spec.max : high !== undefined ? fieldValue(high, spec) : step !== undefined ? spec.max : start;
+    if (!Number.isFinite(start) || !Number.isFinite(end)) {
+        return `is not *, ?, a number${spec.names ? " or a name" : ""}, a range or a step (Jenkins' H and the L, W and # of other crons are not cron syntax Kubernetes reads)`;
+    }
+    if (start < spec.min || end > spec.max) {
+        return `is outside ${spec.min}-${spec.max}${spec.name === "day-of-week" ? " (Sunday is 0: Kubernetes refuses 7)" : ""}`;
+    }
+    if (start > end) {
+        return "is a range that ends before it starts";
+    }
+    return step !== undefined && Number(step) === 0 ? "steps by 0" : undefined;
+}
+
+/** What robfig/cron's standard parser refuses in one field, naming the field and the part; undefined when it accepts it. */
+function kubernetesFieldProblem(field: string, spec: (typeof KUBERNETES_FIELDS)[number]): string | undefined {
+    for (const part of field.split(",").filter((p) => p !== "")) {
+        const problem = kubernetesPartProblem(part, spec);
+        if (problem !== undefined) {
+            return `${spec.name} field "${field}": "${part}" ${problem}`;
+        }
+    }
+    return undefined;
+}
+
 function parseCron(expression: string): string {
     const trimmed = expression.trim();
     const expanded = MACROS[trimmed] ?? trimmed;
@@ -64,6 +123,11 @@ function parseCron(expression: string): string {
         CronExpressionParser.parse(expanded, { tz: "UTC", currentDate: REFERENCE });
     } catch (err) {
         throw new Error(`"${expression}" is not a valid cron expression: ${(err as Error).message}`);
+    }
+    // What cron-parser accepts and Kubernetes refuses (H, L, #, a day-of-week 7): refused too, naming the field.
+    const refused = fields.map((field, i) => kubernetesFieldProblem(field, KUBERNETES_FIELDS[i])).find((problem) => problem !== undefined);
+    if (refused !== undefined) {
+        throw new Error(`"${expression}" is not a schedule Kubernetes accepts: ${refused}`);
     }
     return expanded;
 }
@@ -90,20 +154,17 @@ export function maxIntervalMinutes(expression: string): number {
  * The gap of a schedule whose day-of-month and month fields are `*` and whose weekday field names plain
  * weekdays: its runs repeat every week (every day when the weekday field is `*` too), so the longest gap
  * is the longest step around that cycle, computed from cron-parser's own expansion of the fields. Any other
- * schedule (a day of the month, a month, `5L`, `5#3`) is undefined here and is iterated. Stepping cron-parser
+ * schedule (a day of the month, a month) is undefined here and is iterated. (`5L` and `5#3` never get here:
+ * Kubernetes refuses them, and so does validateCron.) Stepping cron-parser
  * through two days of an every-15-minutes schedule took about 50 ms of CPU; this takes well under one.
  */
 export function cyclicGapMinutes(normalised: string): number | undefined {
-    const [, , dayOfMonth, month, dayOfWeek] = normalised.split(/\s+/);
-    if (dayOfMonth !== "*" || month !== "*" || dayOfWeek.includes("#")) {
+    const [, , dayOfMonth, month] = normalised.split(/\s+/);
+    if (dayOfMonth !== "*" || month !== "*") {
         return undefined;
     }
     const { fields } = CronExpressionParser.parse(normalised, { tz: "UTC", currentDate: REFERENCE });
-    // "5L" (the month's last Friday) stays a string in cron-parser's expansion: not a weekly cycle.
-    if (fields.dayOfWeek.nthDay !== 0 || !fields.dayOfWeek.values.every((day) => typeof day === "number")) {
-        return undefined;
-    }
-    // cron-parser lists Sunday as both 0 and 7.
+    // cron-parser lists Sunday as both 0 and 7 (a `*` expands to both).
     const weekdays = [...new Set(fields.dayOfWeek.values.map((d) => Number(d) % 7))];
     const runs: number[] = [];
     for (const day of weekdays) {

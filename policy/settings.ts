@@ -17,6 +17,8 @@
  */
 import { PolicyConfigSchema, ReportViolation, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
 import { DATA_CLASSES, DataClass, formatRetention, RETENTION_TABLE, retentionRow } from "./retention";
+import { productionLookalikes } from "./config";
+import { tagsOf } from "./resources";
 
 export const SETTINGS_POLICY_NAME = "oauth2-dr-settings";
 
@@ -199,9 +201,33 @@ export function minimumOf(settings: Settings, dataClass: DataClass): number {
     return dataClass === "secrets" ? minima.secretVersions : minima.days[dataClass];
 }
 
+/** How many resources a look-alike note names before it counts the rest. */
+const LOOKALIKE_NAMES = 5;
+
 /**
- * Carries the settings to the other policies (see the file comment) and shows each waiver in force as an
- * advisory note once per stack. It reports nothing else, so it is advisory by default.
+ * One note per production-looking tag the configured productionTag does not match (`env=prod` beside the default
+ * `environment=production`), naming the resources (or the stack) that carry it: the pack judges them as not
+ * production, and says so rather than silently (h36). What reads as production: config.ts productionLookalikes.
+ */
+function productionLookalikeNotes(args: StackValidationArgs, settings: Settings): string[] {
+    const carriers = new Map<string, string[]>();
+    const add = (tag: string, who: string) => carriers.set(tag, [...(carriers.get(tag) ?? []), who]);
+    productionLookalikes(args.stackTags, settings).forEach((tag) => add(tag, "the stack (stack tag)"));
+    for (const r of args.resources.filter((x) => !x.type.startsWith("pulumi:"))) {
+        productionLookalikes(Object.entries(tagsOf(r)), settings).forEach((tag) => add(tag, `${r.name} (${r.type})`));
+    }
+    const configured = `${settings.productionTag.key}=${settings.productionTag.value}`;
+    return [...carriers].map(([tag, who]) => {
+        const named = who.length > LOOKALIKE_NAMES ? `${who.slice(0, LOOKALIKE_NAMES).join(", ")} and ${who.length - LOOKALIKE_NAMES} more` : who.join(", ");
+        const [key, value] = [tag.slice(0, tag.indexOf("=")), tag.slice(tag.indexOf("=") + 1)];
+        return `tag ${tag} looks like a production tag but is not productionTag (${configured}): ${named} ${who.length === 1 ? "is" : "are"} judged as not production; if ${tag} marks production, set "productionTag": ${JSON.stringify({ key, value })} in ${SETTINGS_POLICY_NAME}, or tag ${configured}`;
+    });
+}
+
+/**
+ * Carries the settings to the other policies (see the file comment) and shows, as advisory notes once per stack,
+ * each waiver in force and each production-looking tag the productionTag does not match. It reports nothing else,
+ * so it is advisory by default.
  */
 export const settingsPolicy = {
     name: SETTINGS_POLICY_NAME,
@@ -211,8 +237,10 @@ export const settingsPolicy = {
     configSchema: SETTINGS_SCHEMA,
     validateResource: (args: ResourceValidationArgs) => void remember(args.getConfig()),
     validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
-        for (const waiver of remember(args.getConfig()).waivers) {
+        const settings = remember(args.getConfig());
+        for (const waiver of settings.waivers) {
             reportViolation(`waiver in force: ${describeWaiver(waiver)}`);
         }
+        productionLookalikeNotes(args, settings).forEach((note) => reportViolation(note));
     },
 };

@@ -124,6 +124,14 @@ describe("policy: Kubernetes backup CronJobs", () => {
         assert.match(noClass, /label oauth2-dr\/data-class is not set; a backup CronJob must name its data class/);
     });
 
+    it("k8s-backup-cronjob-schedule: a schedule cron-parser reads but Kubernetes refuses (Jenkins' H, L, #, day-of-week 7) is named with its field (h36; was: H 2 * * * passed as daily)", async () => {
+        const [hashed] = await runResourcePolicy(cronJobSchedule, cronJob({ dataClass: "database", schedule: "H 2 * * *" }));
+        assert.match(hashed ?? "", /^client-config-export: spec\.schedule "H 2 \* \* \*" is not a schedule Kubernetes accepts: minute field "H": "H" is not \*, \?, a number, a range or a step \(Jenkins' H /);
+        const [sunday] = await runResourcePolicy(cronJobSchedule, cronJob({ dataClass: "database", schedule: "0 2 * * 1-7" }));
+        assert.match(sunday ?? "", /spec\.schedule "0 2 \* \* 1-7" is not a schedule Kubernetes accepts: day-of-week field "1-7": "1-7" is outside 0-6/);
+        assert.deepEqual(await runResourcePolicy(cronJobSchedule, cronJob({ dataClass: "database", schedule: "0 2 * * SUN-SAT" })), []);
+    });
+
     it("k8s-backup-cronjob-schedule: the verification job runs at least monthly", async () => {
         const verification = (schedule: string) => cronJob({ labels: { "oauth2-dr/data-class": "verification" }, schedule });
         assert.deepEqual(await runResourcePolicy(cronJobSchedule, verification("0 6 1 * *")), []);

@@ -4,7 +4,7 @@ import { CronExpressionParser } from "cron-parser";
 import { createRequire } from "module";
 import { cronParserLuxon, cyclicGapMinutes, iteratedGapMinutes, maxIntervalMinutes, monthDayGapMinutes, nextRun, validateCron } from "../../policy/schedule";
 
-// Schedules with a daily or weekly cycle, in the spellings teams write: steps, ranges, lists, Sunday as 7,
+// Schedules with a daily or weekly cycle, in the spellings Kubernetes accepts: steps, ranges, lists, weekday names,
 // ranges with steps, uneven steps that do not divide the hour or the day, macros.
 const CYCLIC = [
     "*/15 * * * *",
@@ -14,7 +14,8 @@ const CYCLIC = [
     "17 3 * * *",
     "0 0 * * 1-5",
     "30 2 * * 0,6",
-    "13 13 * * 7",
+    "13 13 * * 0",
+    "0 3 * * ?",
     "0 6 * * 1",
     "45 23 * * 0-6",
     "0 8-18/3 * * 1,3,5",
@@ -50,16 +51,36 @@ describe("cron gaps (policy/schedule.ts)", () => {
         assert.equal(maxIntervalMinutes("0 */7 * * *"), 7 * 60);
     });
 
-    it("leaves months, L, # and both day fields together to cron-parser's own stepping", () => {
-        for (const expression of ["0 6 1 * *", "0 0 * 1 *", "0 0 * * 5#3", "0 0 * * 5L", "0 0 L * *", "0 0 1,15 * 1"]) {
+    it("leaves months and both day fields together to cron-parser's own stepping", () => {
+        for (const expression of ["0 6 1 * *", "0 0 * 1 *", "0 0 1,15 * 1"]) {
             assert.equal(cyclicGapMinutes(validateCron(expression)), undefined, expression);
         }
-        for (const expression of ["0 0 L * *", "0 0 1 1 *", "0 0 1,15 * 1", "0 0 * * *"]) {
+        for (const expression of ["0 0 1 1 *", "0 0 1,15 * 1", "0 0 * * *"]) {
             assert.equal(monthDayGapMinutes(validateCron(expression)), undefined, expression);
         }
         assert.equal(maxIntervalMinutes("0 6 1 * *"), 31 * 24 * 60);
         // The first day of the month or a Monday (cron's OR of the two day fields): never more than a week.
         assert.equal(maxIntervalMinutes("0 0 1 * 1"), 7 * 24 * 60);
+    });
+
+    it("refuses what Kubernetes' parser (robfig/cron's standard parser) refuses and cron-parser accepts, naming the field (h36)", () => {
+        const refused: Array<[string, RegExp]> = [
+            ["H 2 * * *", /"H 2 \* \* \*" is not a schedule Kubernetes accepts: minute field "H": "H" is not \*, \?, a number, a range or a step \(Jenkins' H /],
+            ["H(0-29) 3 * * *", /minute field "H\(0-29\)"/],
+            ["0 H * * *", /hour field "H"/],
+            ["0 0 L * *", /day-of-month field "L"/],
+            ["0 0 * * 5L", /day-of-week field "5L"/],
+            ["0 0 * * 5#3", /day-of-week field "5#3"/],
+            ["0 0 * * 7", /day-of-week field "7": "7" is outside 0-6 \(Sunday is 0: Kubernetes refuses 7\)/],
+            ["0 0 * * 1,7", /day-of-week field "1,7": "7" is outside 0-6/],
+        ];
+        for (const [expression, message] of refused) {
+            assert.throws(() => validateCron(expression), message, expression);
+        }
+        // Names in any case, `?`, N/step and macros: Kubernetes accepts them, and so does the pack.
+        for (const expression of ["0 0 * * MON-FRI", "0 0 * jan,Dec *", "5/15 * * * *", "0 0 ? * *", "@weekly", "0 0 * * sun-sat"]) {
+            assert.doesNotThrow(() => validateCron(expression), expression);
+        }
     });
 
     it("names a locale on cron-parser's own luxon (its first date skips the system locale lookup), and no result depends on the locale", () => {
