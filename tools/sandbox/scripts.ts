@@ -319,7 +319,7 @@ function helperForksPython(python: string): string {
         if (child.exitCode !== null || waited > 20_000) {
             return python;
         }
-        spawnSync("sleep", ["0.02"]);
+        pauseSync(20);
     }
     // Run as `python3 -S` (no site: a few milliseconds per start), helper-forks.py's client from its compiled code
     // (kept beside the wrapper on first use).
@@ -346,6 +346,14 @@ function helperForksPython(python: string): string {
     );
     forksPython = wrapper;
     return wrapper;
+}
+
+/**
+ * Blocks this thread for `ms` (a synchronous wait for a socket to appear) without a process: a `sleep` child per
+ * round forked the whole test process (and searched PATH's dozen directories for it) some 25 times per worker.
+ */
+function pauseSync(ms: number): void {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 export function baseEnv(env: Record<string, string>): Record<string, string> {
@@ -421,7 +429,7 @@ function rpcSocket(moto: MotoServer): string {
         if (child.exitCode !== null || waited > 20_000) {
             throw new Error(`aws-rpc.py did not start for ${moto.endpoint}`);
         }
-        spawnSync("sleep", ["0.05"]);
+        pauseSync(50);
     }
     rpcSockets.set(moto.endpoint, socket);
     return socket;
