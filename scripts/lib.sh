@@ -925,16 +925,44 @@ manifest_keys() {
 # manifest_key_regex [DATABASE]: an ERE for the start of a line holding a manifest key of DATABASE (of any
 # database when empty) under BACKUP_PREFIX, up to its ".json": the caller says what may follow it.
 manifest_key_regex() {
-    local name='[^/]*-'
-    [[ -n "${1:-}" ]] && name=$(printf '%s-' "$1" | sed 's/[][\.*^$+?(){}|]/\\&/g')
-    printf '^%s%s%s' "$(printf '%s' "${BACKUP_PREFIX}manifests/" | sed 's/[][\.*^$+?(){}|]/\\&/g')" "$name" '[0-9]{8}T[0-9]{6}Z-[0-9a-f]+\.json'
+    local name='[^/]*-' prefix
+    if [[ -n "${1:-}" ]]; then
+        ere_escape "$1-"
+        name=$REPLY
+    fi
+    ere_escape "${BACKUP_PREFIX}manifests/"
+    prefix=$REPLY
+    printf '^%s%s%s' "$prefix" "$name" '[0-9]{8}T[0-9]{6}Z-[0-9a-f]+\.json'
+}
+
+# ere_escape TEXT: sets REPLY to TEXT with each character an ERE gives a meaning (][\.*^$+?(){}|) escaped by a
+# backslash, as `sed 's/[][\.*^$+?(){}|]/\\&/g'` did, without its two processes (twice per manifest listing).
+ere_escape() {
+    local text=$1 i c
+    REPLY=""
+    for ((i = 0; i < ${#text}; i++)); do
+        c=${text:i:1}
+        case "$c" in
+        [][\\.*^\$+?\(\){}\|]) REPLY+="\\$c" ;;
+        *) REPLY+=$c ;;
+        esac
+    done
+}
+
+# last_line TEXT: TEXT's last line that is not empty, with its newline (nothing when it has none), as
+# `printf '%s\n' TEXT | sed '/^$/d' | tail -n 1` printed it, without their processes.
+last_line() {
+    local text=$1
+    while [[ "$text" == *$'\n' ]]; do text=${text%$'\n'}; done
+    text=${text##*$'\n'}
+    [[ -z "$text" ]] || printf '%s\n' "$text"
 }
 
 # latest_manifest_key [DATABASE]: the newest manifest, or "" when there is none; EX_STORAGE on listing errors.
 latest_manifest_key() {
     local keys
     keys=$(manifest_keys "${1:-}") || return "$EX_STORAGE"
-    printf '%s\n' "$keys" | sed '/^$/d' | tail -n 1
+    last_line "$keys"
 }
 
 # hidden_manifests [DATABASE]: the manifests of DATABASE (default: every database) under BACKUP_PREFIX that a

@@ -552,7 +552,7 @@ verify_dump() {
             die "$EX_STORAGE" "cannot list s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(one_line_error "$WORK_DIR/list.err")"
         fi
         MANIFESTS_LISTED=1
-        manifest_key=$(printf '%s\n' "$MANIFESTS_LISTING" | sed '/^$/d' | tail -n 1)
+        manifest_key=$(last_line "$MANIFESTS_LISTING")
         VERIFY_HIDDEN_LISTED=$manifest_key VERIFY_HIDDEN_PENDING=1
         HIDDEN_ON_DIE=verify_hidden_on_die
         [[ -n "$manifest_key" ]] || verify_hidden || return 0

@@ -11,7 +11,7 @@ import * as path from "path";
 import { OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
 import { tableChecksums } from "../support/checksums";
 import { recordingCurl } from "../support/shims";
-import { awsCall, copyBackup, explain, getObject, listKeys, listVersions, putObject, resolvedHelperPython, runScript, SCRIPTS, scriptEnv, startScript, useScriptServers } from "../../tools/sandbox/scripts";
+import { BASH_C, awsCall, copyBackup, explain, getObject, listKeys, listVersions, putObject, resolvedHelperPython, runScript, SCRIPTS, scriptEnv, startScript, useScriptServers } from "../../tools/sandbox/scripts";
 import { LOCALHOST, MotoServer, PG_BIN, PgServer } from "../../tools/sandbox/servers";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -138,7 +138,7 @@ describe("restore.sh under operator faults (real PostgreSQL 15 and S3 API)", fun
         fs.writeFileSync(path.join(shims, "psql"), `#!/bin/bash\nprintf '%s\\n' "\${PGAPPNAME:-none}" >>${apps}\nexec ${PG_BIN}/psql "$@"\n`, { mode: 0o755 });
         fs.writeFileSync(path.join(shims, "sleep"), `#!/bin/bash\necho $$ >>${sleeps}\nprintf 'sleep %s\\n' "$*" >>${starts}\nexec /bin/sleep "$@"\n`, { mode: 0o755 });
         for (const name of ["cat", "dirname", "basename", "awk"]) {
-            const real = spawnSync("bash", ["-c", `command -v ${name}`], { encoding: "utf8" }).stdout.trim();
+            const real = spawnSync("bash", [...BASH_C, `command -v ${name}`], { encoding: "utf8" }).stdout.trim();
             fs.writeFileSync(path.join(shims, name), `#!/bin/bash\nprintf '${name} %s\\n' "$*" >>${starts}\nexec ${real} "$@"\n`, { mode: 0o755 });
         }
         const run = startScript("restore.sh", env(bucket, "no_cleanup", { EXTRA_PATH: shims }), ["--yes", "--source-database", "oauth2db"]);

@@ -12,6 +12,14 @@ import { MotoServer, PG_BIN, PgServer, scratchDir } from "./servers";
 export const REPO = path.resolve(__dirname, "..", "..");
 export const SCRIPTS = path.join(REPO, "scripts");
 
+/**
+ * The arguments before a command of `bash -c` as the tests start it: bash reads ~/.bashrc for a `-c` command whose
+ * stdin is a socket (it takes that for sshd, and node's stdio pipes are socketpairs), and a developer's .bashrc may
+ * be slow or change PATH: this machine's runs `pyenv init`, 0.7 s of CPU per `bash -c` against 13 ms with --norc
+ * (measured 2026-12-05; manifest-fields.test.ts alone started about 30).
+ */
+export const BASH_C = ["--norc", "-c"] as const;
+
 export interface ScriptResult {
     code: number | null;
     signal: NodeJS.Signals | null;
