@@ -15,8 +15,9 @@ export const SCRIPTS = path.join(REPO, "scripts");
 /**
  * The arguments before a command of `bash -c` as the tests start it: bash reads ~/.bashrc for a `-c` command whose
  * stdin is a socket (it takes that for sshd, and node's stdio pipes are socketpairs), and a developer's .bashrc may
- * be slow or change PATH: this machine's runs `pyenv init`, 0.7 s of CPU per `bash -c` against 13 ms with --norc
- * (measured 2026-12-05; manifest-fields.test.ts alone started about 30).
+ * be slow or change PATH: this machine's runs `pyenv init` in full for an environment without pyenv's variables
+ * (a test's own PATH and HOME: wait-progress.test.ts), 0.7 to 0.9 s of CPU per `bash -c` against 13 to 16 ms with
+ * --norc (measured 2026-12-05; with the worker's whole environment, 16 ms either way).
  */
 export const BASH_C = ["--norc", "-c"] as const;
 
