@@ -23,7 +23,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { baseEnv, getObject, runScript } from "../tools/sandbox/scripts";
+import { BASH_C, baseEnv, getObject, runScript } from "../tools/sandbox/scripts";
 import { PG_BIN } from "../tools/sandbox/servers";
 import { runDrill } from "../tools/drill/scenarios";
 import { formatReport } from "../tools/drill/report";
@@ -34,7 +34,7 @@ const say = (line: string) => console.log(`bench drill: ${line}`);
 const BYTES_PER_ROW = 1400;
 
 function sh(command: string, env: Record<string, string>): void {
-    const result = spawnSync("bash", ["-c", command], { env: baseEnv(env), encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    const result = spawnSync("bash", [...BASH_C, command], { env: baseEnv(env), encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
     if (result.status !== 0) {
         throw new Error(`${command} failed (${result.status}): ${result.stderr}`);
     }

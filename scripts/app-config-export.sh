@@ -16,8 +16,10 @@
 #   ConfigMaps (nothing is uploaded); 1 other; 130/143.
 set -euo pipefail
 
+# This script's directory as dirname prints it, without a dirname process (lib.sh script_dir).
+if [[ "${BASH_SOURCE[0]}" == */* ]]; then SCRIPT_DIR=${BASH_SOURCE[0]%/*}; else SCRIPT_DIR=.; fi
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$SCRIPT_DIR/lib.sh"
 
 require_env BUCKET
 NAMESPACE="${NAMESPACE:-oauth2-system}"

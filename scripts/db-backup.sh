@@ -62,8 +62,10 @@ set -euo pipefail
 # (pod deletion, activeDeadlineSeconds) interrupts `wait` at once and the handler can stop the whole pipeline.
 set -m
 
+# This script's directory as dirname prints it, without a dirname process (lib.sh script_dir).
+if [[ "${BASH_SOURCE[0]}" == */* ]]; then SCRIPT_DIR=${BASH_SOURCE[0]%/*}; else SCRIPT_DIR=.; fi
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$SCRIPT_DIR/lib.sh"
 
 require_env BUCKET
 require_cmd pg_dump psql gpg python3 curl sha256sum tee zstd jq
@@ -421,7 +423,7 @@ DB_WATCH_WHAT=""
 [[ ! -s "$WORK_DIR/db.stalled" ]] || die "$EX_DATABASE" "pg_dump of $(cat "$WORK_DIR/db.stalled")"
 wait "$UPLOAD_PID" || true
 UPLOAD_PID=""
-s3_rc=$(cat "$WORK_DIR/s3.rc" 2>/dev/null || echo 1)
+if file_text "$WORK_DIR/s3.rc"; then s3_rc=$REPLY; else s3_rc=1; fi
 [[ $s3_rc -eq 0 ]] || die "$EX_STORAGE" "upload to $(s3_uri "$OBJECT_KEY") failed: $(one_line_error "$WORK_DIR/s3.err")"
 read -r dump_rc zstd_rc gpg_rc tee_rc <"$WORK_DIR/pipestatus" || die "$EX_FAILURE" "the dump pipeline did not report"
 wait "$SHA_PID" || true

@@ -66,8 +66,10 @@
 set -euo pipefail
 set -m
 
+# This script's directory as dirname prints it, without a dirname process (lib.sh script_dir).
+if [[ "${BASH_SOURCE[0]}" == */* ]]; then SCRIPT_DIR=${BASH_SOURCE[0]%/*}; else SCRIPT_DIR=.; fi
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$SCRIPT_DIR/lib.sh"
 
 VERIFY_MODE="${VERIFY_MODE:-dump}"
 BACKUP_PREFIX="${BACKUP_PREFIX:-database/}"
@@ -136,7 +138,7 @@ scratch_settle() {
     if [[ -n "$SCRATCH_CREATE_PID" ]]; then
         wait "$SCRATCH_CREATE_PID" 2>/dev/null || true
         SCRATCH_CREATE_PID=""
-        [[ "$(cat "$WORK_DIR/create.rc" 2>/dev/null)" != 0 ]] || SCRATCH_CREATED=1
+        ! file_is "$WORK_DIR/create.rc" 0 || SCRATCH_CREATED=1
     fi
     [[ $SCRATCH_CREATED -eq 1 ]]
 }
@@ -456,7 +458,7 @@ check_tables() {
     for i in "${!tables[@]}"; do
         table=${tables[i]} want=${wants[i]}
         if [[ -n "$(server_core_columns "$table")" ]]; then
-            out=$(cat "$d/$i.query" 2>/dev/null) || out="1"$'\t'"$table: the lookups did not report"
+            if file_text "$d/$i.query"; then out=$REPLY; else out="1"$'\t'"$table: the lookups did not report"; fi
             if [[ "${out%%$'\t'*}" == 0 ]]; then
                 releases+=("$table: ${out#*$'\t'}")
             else
@@ -466,7 +468,8 @@ check_tables() {
         if [[ -n "${loaded[$table]:-}" ]]; then
             got=${loaded[$table]}
         else
-            got=$(cat "$d/$i.count" 2>/dev/null) || got=""
+            file_text "$d/$i.count" || true
+            got=$REPLY
         fi
         if [[ -z "$got" ]]; then
             bad_count+=("$table is missing")
@@ -549,7 +552,7 @@ verify_dump() {
             die "$EX_STORAGE" "cannot list s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(one_line_error "$WORK_DIR/list.err")"
         fi
         MANIFESTS_LISTED=1
-        manifest_key=$(printf '%s\n' "$MANIFESTS_LISTING" | sed '/^$/d' | tail -n 1)
+        manifest_key=$(last_line "$MANIFESTS_LISTING")
         VERIFY_HIDDEN_LISTED=$manifest_key VERIFY_HIDDEN_PENDING=1
         HIDDEN_ON_DIE=verify_hidden_on_die
         [[ -n "$manifest_key" ]] || verify_hidden || return 0
@@ -657,8 +660,9 @@ verify_dump() {
         return
     fi
     local sha verdict failure="" stage="" cause="" where
-    sha=$(cat "$WORK_DIR/stream/sha.out" 2>/dev/null || true)
-    verdict=$(cat "$WORK_DIR/stream/verdict" 2>/dev/null || echo "the restore did not finish")
+    file_text "$WORK_DIR/stream/sha.out" || true
+    sha=$REPLY
+    if file_text "$WORK_DIR/stream/verdict"; then verdict=$REPLY; else verdict="the restore did not finish"; fi
     where="${SCRATCH_DB} on $(db_address "${VERIFY_PGHOST:-}" "${VERIFY_PGPORT:-}" "$SCRATCH_DB")"
     if failure=$(stream_failure); then
         stage=${failure%%$'\t'*}
@@ -731,8 +735,9 @@ verify_dump() {
     if [[ ("$stage" == restore || "$stage" == psql) && ! -e "$WORK_DIR/stream/read-to-end" ]]; then
         checked="read again without a database (the restore stopped on the database side)"
         integrity_pass "$object_key" "$compression"
-        sha=$(cat "$WORK_DIR/integrity/sha.out" 2>/dev/null || true)
-        [[ "$(cat "$WORK_DIR/integrity/s3.rc" 2>/dev/null)" == 0 ]] \
+        file_text "$WORK_DIR/integrity/sha.out" || true
+        sha=$REPLY
+        file_is "$WORK_DIR/integrity/s3.rc" 0 \
             || problems+=("not checked: reading the object again failed (storage): $(one_line_error "$WORK_DIR/integrity/s3.err")")
     fi
     if [[ "$stage" != s3 && ${#problems[@]} -eq 0 ]]; then
@@ -740,8 +745,10 @@ verify_dump() {
         if [[ "$checked" == in* ]]; then
             gpg_rc=$(stream_rc gpg) gpg_err="$WORK_DIR/stream/gpg.err" decompress_rc=$(stream_rc decompress) decompress_err="$WORK_DIR/stream/decompress.err"
         else
-            gpg_rc=$(cat "$WORK_DIR/integrity/gpg.rc" 2>/dev/null || echo 1) gpg_err="$WORK_DIR/integrity/gpg.err"
-            decompress_rc=$(cat "$WORK_DIR/integrity/decompress.rc" 2>/dev/null || echo 1) decompress_err="$WORK_DIR/integrity/decompress.err"
+            if file_text "$WORK_DIR/integrity/gpg.rc"; then gpg_rc=$REPLY; else gpg_rc=1; fi
+            gpg_err="$WORK_DIR/integrity/gpg.err"
+            if file_text "$WORK_DIR/integrity/decompress.rc"; then decompress_rc=$REPLY; else decompress_rc=1; fi
+            decompress_err="$WORK_DIR/integrity/decompress.err"
         fi
         [[ "$sha" == "$want_sha" ]] || problems+=("sha256 of the stored object is ${sha:-unknown}, manifest says $want_sha")
         [[ "$gpg_rc" == 0 ]] || problems+=("gpg could not decrypt and authenticate it: $(one_line_error "$gpg_err")")
@@ -751,8 +758,9 @@ verify_dump() {
     if [[ -n "$schema_job" ]]; then
         wait "$schema_job" 2>/dev/null || true
         [[ -z "$MANIFEST_SCHEMA_JOB" ]] || wait "$MANIFEST_SCHEMA_JOB" 2>/dev/null || true
-        got_schema=$(cat "$WORK_DIR/restored-schema.sha256" 2>/dev/null) || got_schema=""
-        if [[ "$(cat "$WORK_DIR/manifest-schema.sha256" 2>/dev/null)" != "$want_schema" ]]; then
+        file_text "$WORK_DIR/restored-schema.sha256" || true
+        got_schema=$REPLY
+        if ! file_is "$WORK_DIR/manifest-schema.sha256" "$want_schema"; then
             problems+=("the manifest's schema does not match its own hash (edited?)")
             BACKUP_FAILED=1
         elif [[ "$got_schema" != "$want_schema" ]]; then
@@ -839,7 +847,7 @@ verify_pass() {
         fi
     fi
     restore_pass_toc
-    if [[ "$(cat "$d/toc.rc" 2>/dev/null)" != 0 || "$(cat "$d/schema.rc" 2>/dev/null)" != 0 ]]; then
+    if ! file_is "$d/toc.rc" 0 || ! file_is "$d/schema.rc" 0; then
         mode=unreadable
     else
         grep -E '^[0-9]+; [0-9]+ [0-9]+ (TABLE DATA|SEQUENCE SET) ' "$d/toc.list" >"$d/data.list" || true
@@ -909,9 +917,9 @@ verify_pass() {
         fi ;;
     esac
     for step in s3 gpg decompress restore psql; do
-        [[ "$(cat "$s/$step.rc" 2>/dev/null)" == 0 ]] || { why="$step failed"; break; }
+        file_is "$s/$step.rc" 0 || { why="$step failed"; break; }
     done
-    [[ -n "$why" || "$(cat "$s/sha.out" 2>/dev/null)" == "$want_sha" ]] || why="sha256 mismatch"
+    [[ -n "$why" ]] || file_is "$s/sha.out" "$want_sha" || why="sha256 mismatch"
     if [[ -n "$why" ]]; then
         start_aws_helper
         echo "$why" >"$s/verdict"

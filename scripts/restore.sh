@@ -67,8 +67,10 @@
 set -euo pipefail
 set -m
 
+# This script's directory as dirname prints it, without a dirname process (lib.sh script_dir).
+if [[ "${BASH_SOURCE[0]}" == */* ]]; then SCRIPT_DIR=${BASH_SOURCE[0]%/*}; else SCRIPT_DIR=.; fi
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$SCRIPT_DIR/lib.sh"
 
 manifest_key="${RESTORE_MANIFEST_KEY:-}"
 source_db="${RESTORE_SOURCE_DATABASE:-}"
@@ -387,7 +389,7 @@ restore_pass_toc
 mode=parallel
 why_single=""
 stage_failed=""
-if [[ "$(cat "$spool/toc.rc" 2>/dev/null)" != 0 || "$(cat "$spool/schema.rc" 2>/dev/null)" != 0 ]]; then
+if ! file_is "$spool/toc.rc" 0 || ! file_is "$spool/schema.rc" 0; then
     mode=verify-only why_single="the archive's table of contents is not readable"
 else
     grep -E '^[0-9]+; [0-9]+ [0-9]+ (TABLE DATA|SEQUENCE SET) ' "$spool/toc.list" >"$spool/data.list" || true
@@ -423,7 +425,7 @@ else
 fi
 # A pass whose status files are missing or failed, on a full scratch directory: the disk, not S3 or the dump.
 for status_file in "$spool/s3.rc" "$spool/tee.rc" "$spool/gpg.rc"; do
-    [[ "$(cat "$status_file" 2>/dev/null)" == 0 ]] && continue
+    file_is "$status_file" 0 && continue
     if grep -qs 'No space left on device' "$spool/tee.err" || (($(scratch_free_bytes "$WORK_DIR") < 65536)); then
         if [[ -s "$spool/tee.err" ]]; then
             scratch_full_die "$(one_line_error "$spool/tee.err")"
@@ -435,13 +437,14 @@ done
 
 # 5. The verdict on the stored object, before the target's own tables are touched: a corrupt or tampered
 #    object, or one that cannot be read to its end, ends here and the staging schemas are dropped (cleanup).
-[[ "$(cat "$spool/s3.rc" 2>/dev/null)" == 0 ]] || die "$EX_STORAGE" "download of $what failed: $(one_line_error "$spool/s3.err") (the target's tables were not touched)"
-[[ "$(cat "$spool/tee.rc" 2>/dev/null)" == 0 ]] \
+file_is "$spool/s3.rc" 0 || die "$EX_STORAGE" "download of $what failed: $(one_line_error "$spool/s3.err") (the target's tables were not touched)"
+file_is "$spool/tee.rc" 0 \
     || die "$EX_USAGE" "cannot spool the dump in the scratch directory ${TMPDIR:-/tmp} ($(scratch_free_bytes "$WORK_DIR") bytes free, needs $want_size): $(one_line_error "$spool/tee.err")"
-got_sha=$(cat "$spool/sha.out" 2>/dev/null || true)
+file_text "$spool/sha.out" || true
+got_sha=$REPLY
 [[ "$got_sha" == "$want_sha" ]] \
     || die "$EX_STORAGE" "corrupt object: $what has sha256 ${got_sha:-unknown}, the manifest $manifest_key says $want_sha (the target was not touched: the staging tables are dropped)"
-[[ "$(cat "$spool/gpg.rc" 2>/dev/null)" == 0 ]] \
+file_is "$spool/gpg.rc" 0 \
     || die "$EX_CRYPTO" "corrupt object: $what matches the manifest's sha256 but gpg's integrity check fails: $(one_line_error "$spool/gpg.err") (the target was not touched: the staging tables are dropped)"
 log "verified $what: sha256 and gpg integrity check (MDC) of all $want_size bytes"
 read -r decompress_rc _ restore_rc load_rc <"$WORK_DIR/load/status" || die "$EX_FAILURE" "the load did not report"

@@ -42,8 +42,10 @@
 #   2 configuration; 1 other; 130/143 interrupted. No secret or token is printed or put on a command line.
 set -euo pipefail
 
+# This script's directory as dirname prints it, without a dirname process (lib.sh script_dir).
+if [[ "${BASH_SOURCE[0]}" == */* ]]; then SCRIPT_DIR=${BASH_SOURCE[0]%/*}; else SCRIPT_DIR=.; fi
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$SCRIPT_DIR/lib.sh"
 
 USAGE="usage: validate-service.sh [--wait-for-stdin]"
 WAIT_FOR_STDIN=0

@@ -112,12 +112,15 @@
 set -euo pipefail
 set -m
 
+# This script's directory as dirname prints it, without a dirname process (lib.sh script_dir).
+if [[ "${BASH_SOURCE[0]}" == */* ]]; then SCRIPT_DIR=${BASH_SOURCE[0]%/*}; else SCRIPT_DIR=.; fi
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$SCRIPT_DIR/lib.sh"
 
 USAGE="usage: wal-archive.sh push PATH NAME | fetch NAME PATH | base-backup | restore DIR [--target-time TIME | --target-time-file FILE] [--wait-for-target SECONDS] [--restore-command CMD]"
 WAL_PREFIX="${WAL_PREFIX:-wal/}"
-SCRIPT_PATH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
+# This script, absolute: lib.sh LIB_DIR is its directory (lib.sh is sourced from there), read without a process.
+SCRIPT_PATH="$LIB_DIR/${BASH_SOURCE[0]##*/}"
 
 command=${1:-}
 [[ -n "$command" ]] || die "$EX_USAGE" "$USAGE"
@@ -302,7 +305,8 @@ fetch() {
 # pg_wal/RECOVERYXLOG, relative to the data directory), or "" when there is none.
 spool_of() {
     local spool
-    spool="$(dirname "$1")/../$SPOOL_DIR_NAME"
+    script_dir "$1"
+    spool="$SCRIPT_DIR/../$SPOOL_DIR_NAME"
     [[ -d "$spool" ]] && printf '%s' "$spool"
     return 0
 }

@@ -8,7 +8,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { EXTRA_OBJECTS_SQL, seedSql } from "../../tools/sandbox/oauth2-schema";
-import { copyBackup, explain, getObject, killRun, listKeys, putObject, runScript, scriptEnv, ScriptResult, startScript, timedRun, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
+import { BASH_C, copyBackup, explain, getObject, killRun, listKeys, putObject, runScript, scriptEnv, ScriptResult, startScript, timedRun, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
 import { MotoServer, PG_BIN, PgServer } from "../../tools/sandbox/servers";
 import { recordingCurl } from "../support/shims";
 
@@ -237,7 +237,7 @@ describe("db-backup.sh under operator faults", function () {
             fs.writeFileSync(path.join(dir, "consistent.dump.gpg"), getObject(moto, bucket, manifest.object_key));
             // Decrypted to a file first: pg_restore -t stops reading once its table is out, and a pipe into it then
             // ends gpg or zstd with SIGPIPE (141 under pipefail, one CI run in a few).
-            const rows = spawnSync("bash", ["-c", `set -o pipefail; gpg --batch --quiet --pinentry-mode loopback --passphrase-file "$1" -d "$2" | zstd -dc >"$2.dump" && "$3" -f - --data-only -n audit -t login_event "$2.dump"`,
+            const rows = spawnSync("bash", [...BASH_C, `set -o pipefail; gpg --batch --quiet --pinentry-mode loopback --passphrase-file "$1" -d "$2" | zstd -dc >"$2.dump" && "$3" -f - --data-only -n audit -t login_event "$2.dump"`,
                 "-", passphrase, path.join(dir, "consistent.dump.gpg"), path.join(PG_BIN, "pg_restore")], { encoding: "utf8" });
             assert.equal(rows.status, 0, rows.stderr);
             assert.equal(rows.stdout.split("\n").filter((l) => /^\d+\tuser-/.test(l)).length, 30, rows.stdout);
@@ -493,7 +493,7 @@ while [[ ! -e ${gate} ]]; do sleep 0.1; done\n`, { mode: 0o755 });
             // The decompression has more to write than the pipes hold once pg_restore is gone (4 MiB more here; a
             // real dump's data is larger than a pipe): it dies of SIGPIPE, which is pg_restore's failure to report,
             // not a corrupt dump (it was exit 6, "its decompression (zstd) failed: no error message", 1 run in 3).
-            const zstd = spawnSync("bash", ["-c", "command -v zstd"], { encoding: "utf8" }).stdout.trim();
+            const zstd = spawnSync("bash", [...BASH_C, "command -v zstd"], { encoding: "utf8" }).stdout.trim();
             fs.writeFileSync(path.join(shims, "zstd"), `#!/usr/bin/env bash\n${zstd} "$@" || exit $?\nhead -c 4194304 /dev/zero\n`, { mode: 0o755 });
             const result = await runScript("restore-verification.sh", env(bucket, { EXTRA_PATH: shims }));
             assert.equal(result.code, 3, explain(result));

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
 import { tableChecksums } from "../support/checksums";
-import {
+import { BASH_C,
     awsCall,
     copyBackup,
     createBucket,
@@ -25,8 +25,7 @@ import {
     ScriptResult,
     startScript,
     useScriptServers,
-    waitForStderr,
-} from "../../tools/sandbox/scripts";
+    waitForStderr, } from "../../tools/sandbox/scripts";
 import { freePort, MotoServer, PgServer } from "../../tools/sandbox/servers";
 import { botocoreWithoutConditionalPuts, failingPgDump, frozenSecondDate, racingPgDump, refusingDumpUploads, refusingUploads, slowPgDump, slowPgRestore } from "../support/shims";
 
@@ -137,7 +136,7 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
             bucket = newBucket();
             // Every jq the backup starts, by its arguments (a stand-in first on PATH that notes them, then runs jq).
             const shims = shimDir();
-            const jq = spawnSync("bash", ["-c", "command -v jq"], { encoding: "utf8" }).stdout.trim();
+            const jq = spawnSync("bash", [...BASH_C, "command -v jq"], { encoding: "utf8" }).stdout.trim();
             const runs = path.join(shims, "jq-runs");
             fs.writeFileSync(path.join(shims, "jq"), `#!/bin/sh\nprintf '%s\\n' "$*" | tr '\\n' ' ' >>'${runs}'\necho >>'${runs}'\nexec '${jq}' "$@"\n`, { mode: 0o755 });
             // At the production S2K count (the suite lowers it: .mocharc.js), which the stored object's packet

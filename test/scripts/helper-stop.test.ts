@@ -8,7 +8,7 @@ import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { baseEnv, explain, killRunAfter, SCRIPTS, startScript, tempDir } from "../../tools/sandbox/scripts";
+import { BASH_C, baseEnv, explain, killRunAfter, SCRIPTS, startScript, tempDir } from "../../tools/sandbox/scripts";
 
 describe("lib.sh stop_aws_helper", function () {
     this.timeout(60_000);
@@ -48,7 +48,7 @@ describe("lib.sh stop_aws_helper", function () {
             // lib.sh's start_aws_helper as the scripts call it (make_work_dir starts it: starting it once more ran two
             // stand-ins writing the same file, and one of them read it emptied by the other: 'none', one CI run in a
             // few), waited for (a script's exit would kill the stand-in).
-            const result = spawnSync("bash", ["-c", `source "${SCRIPTS}/lib.sh"; make_work_dir; wait "$AWS_HELPER_PID"; remove_work_dir`], { env: baseEnv(env), encoding: "utf8" });
+            const result = spawnSync("bash", [...BASH_C, `source "${SCRIPTS}/lib.sh"; make_work_dir; wait "$AWS_HELPER_PID"; remove_work_dir`], { env: baseEnv(env), encoding: "utf8" });
             assert.equal(result.status, 0, result.stderr);
             assert.equal(fs.readFileSync(seen, "utf8").trim(), expected, `AWS_HELPER_MALLOC_MMAP_THRESHOLD=${setting ?? "(unset)"}`);
         }

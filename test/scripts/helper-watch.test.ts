@@ -10,7 +10,7 @@ import { strict as assert } from "assert";
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { procStat, resolvedHelperPython, SCRIPTS, startTimeOf, tempDir } from "../../tools/sandbox/scripts";
+import { BASH_C, procStat, resolvedHelperPython, SCRIPTS, startTimeOf, tempDir } from "../../tools/sandbox/scripts";
 
 /** Resolves once `check` holds, looking every 50 ms, for `ms` at most; whether it held. */
 async function eventually(check: () => boolean, ms: number): Promise<boolean> {
@@ -46,7 +46,7 @@ describe("aws-helper.py's watch and lib.sh aws_helper_ready: a zombie or a reuse
 
     /** A zombie: a child that has ended and that its parent (a sleep that never waits) does not reap; its pid. */
     async function zombie(): Promise<number> {
-        const parent = spawn("bash", ["-c", 'sh -c "sleep 0.3" & echo $!; exec sleep 120'], { stdio: ["ignore", "pipe", "ignore"] });
+        const parent = spawn("bash", [...BASH_C, 'sh -c "sleep 0.3" & echo $!; exec sleep 120'], { stdio: ["ignore", "pipe", "ignore"] });
         started.push(parent);
         const pid = await new Promise<number>((resolve) => parent.stdout!.once("data", (d) => resolve(Number(String(d).trim()))));
         assert.ok(await eventually(() => procStat(pid)?.[0] === "Z", 10_000), `pid ${pid} did not become a zombie`);
@@ -103,7 +103,7 @@ describe("aws-helper.py's watch and lib.sh aws_helper_ready: a zombie or a reuse
 
     it("lib.sh aws_helper_ready: the helper's number now another process's (not its start time): 'not running' at once, no 20 s wait", function () {
         const other = live();
-        const result = spawnSync("bash", ["-c", `source "$LIB"; SCRIPT_NAME=probe; WORK_DIR=$DIR; AWS_HELPER_PID=${other} AWS_HELPER_START=1 AWS_HELPER_SOCKET=$DIR/none.sock; aws_helper_ready`], {
+        const result = spawnSync("bash", [...BASH_C, `source "$LIB"; SCRIPT_NAME=probe; WORK_DIR=$DIR; AWS_HELPER_PID=${other} AWS_HELPER_START=1 AWS_HELPER_SOCKET=$DIR/none.sock; aws_helper_ready`], {
             encoding: "utf8",
             env: { ...process.env, LIB: path.join(SCRIPTS, "lib.sh"), DIR: dir },
             timeout: 30_000,

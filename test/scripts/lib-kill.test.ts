@@ -9,7 +9,7 @@ import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { procStat, SCRIPTS, startTimeOf } from "../../tools/sandbox/scripts";
+import { BASH_C, procStat, SCRIPTS, startTimeOf } from "../../tools/sandbox/scripts";
 
 /** Whether process `pid` exists and has not ended (a zombie has). */
 function running(pid: number): boolean {
@@ -24,7 +24,7 @@ function signalled(): Promise<void> {
 
 /** Runs `script` in bash with lib.sh sourced and WORK_DIR set; its stdout. */
 function lib(script: string, workDir: string): string {
-    const result = spawnSync("bash", ["-c", `set -Eeuo pipefail; source "$LIB"; SCRIPT_NAME=probe; WORK_DIR=$DIR; ${script}`], {
+    const result = spawnSync("bash", [...BASH_C, `set -Eeuo pipefail; source "$LIB"; SCRIPT_NAME=probe; WORK_DIR=$DIR; ${script}`], {
         encoding: "utf8",
         env: { ...process.env, LIB: path.join(SCRIPTS, "lib.sh"), DIR: workDir },
         // A bound that fails the test rather than blocking the worker (spawnSync holds the event loop).
@@ -107,7 +107,7 @@ describe("lib.sh: a job's pid is killed only while it is that job", function () 
         // Someone else's group whose leader ended before its member (a pipeline's first command, a daemon's
         // intermediate process): bash leads a session and group of its own, starts a sleep in it and exits. A
         // noted job that ended, whose pid is that group's id, names no process; its group is not the run's.
-        const leader = spawn("bash", ["-c", "sleep 300 >/dev/null 2>&1 & echo $!"], { detached: true, stdio: ["ignore", "pipe", "ignore"] });
+        const leader = spawn("bash", [...BASH_C, "sleep 300 >/dev/null 2>&1 & echo $!"], { detached: true, stdio: ["ignore", "pipe", "ignore"] });
         let out = "";
         leader.stdout!.on("data", (d) => (out += d));
         await new Promise((r) => leader.once("close", r));

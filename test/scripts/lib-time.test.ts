@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { SCRIPTS } from "../../tools/sandbox/scripts";
+import { BASH_C, SCRIPTS } from "../../tools/sandbox/scripts";
 
 describe("lib.sh log / now_utc", function () {
     it("print the UTC second under any TZ, the message as given, and start no date", function () {
@@ -19,7 +19,7 @@ describe("lib.sh log / now_utc", function () {
             fs.writeFileSync(path.join(dir, "date"), `#!/bin/sh\necho "$@" >>'${started}'\nexec /bin/date "$@"\n`, { mode: 0o755 });
             const script = 'source "$LIB"; SCRIPT_NAME=probe; now_utc; log "100% done, %s and \\\\n kept"';
             const before = Math.floor(Date.now() / 1000);
-            const result = spawnSync("bash", ["-c", script], { encoding: "utf8", env: { ...process.env, LIB: path.join(SCRIPTS, "lib.sh"), PATH: `${dir}:${process.env.PATH}`, TZ: "Asia/Tokyo" } });
+            const result = spawnSync("bash", [...BASH_C, script], { encoding: "utf8", env: { ...process.env, LIB: path.join(SCRIPTS, "lib.sh"), PATH: `${dir}:${process.env.PATH}`, TZ: "Asia/Tokyo" } });
             const after = Math.floor(Date.now() / 1000);
             assert.equal(result.status, 0, result.stderr);
             const stamp = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\n$/.exec(result.stdout);
@@ -46,7 +46,7 @@ describe("lib.sh short_pause: the poll loops' pauses start no sleep process", fu
             const started = path.join(dir, "sleep-started");
             fs.writeFileSync(path.join(dir, "sleep"), `#!/bin/sh\necho "$@" >>'${started}'\nexec /bin/sleep "$@"\n`, { mode: 0o755 });
             const script = 'set -Eeuo pipefail; source "$LIB"; SCRIPT_NAME=probe; WORK_DIR=$DIR; AWS_HELPER_SOCKET=$SOCKET; AWS_HELPER_PID=$$; aws_helper_note_start; short_pause 0.05; aws_helper_ready; echo ready';
-            const bash = spawn("bash", ["-c", script], { env: { ...process.env, LIB: path.join(SCRIPTS, "lib.sh"), DIR: dir, SOCKET: socket, PATH: `${dir}:${process.env.PATH}` } });
+            const bash = spawn("bash", [...BASH_C, script], { env: { ...process.env, LIB: path.join(SCRIPTS, "lib.sh"), DIR: dir, SOCKET: socket, PATH: `${dir}:${process.env.PATH}` } });
             let out = "";
             let err = "";
             bash.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));

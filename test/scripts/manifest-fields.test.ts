@@ -9,7 +9,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { SCRIPTS } from "../../tools/sandbox/scripts";
+import { BASH_C, SCRIPTS } from "../../tools/sandbox/scripts";
 
 const FIELDS = ["status", "database", "object_key", "size_bytes", "sha256", "compression", "schema", "finished_at", "format_of_dump",
     ".passphrase.secret_arn", ".passphrase.version_id", ".schema_definition.sha256", "passphrase", "row_counts", ".list[0]", '.["a.b"]', "flag", "empty", "multi", "missing",
@@ -30,7 +30,7 @@ done
 `;
 
 function probe(file: string, fields: string[]): { code: number | null; pairs: [string, string][]; stdout: string } {
-    const result = spawnSync("bash", ["-c", PROBE, "probe", file, ...fields], { encoding: "utf8", env: { ...process.env, LIB: path.join(SCRIPTS, "lib.sh") } });
+    const result = spawnSync("bash", [...BASH_C, PROBE, "probe", file, ...fields], { encoding: "utf8", env: { ...process.env, LIB: path.join(SCRIPTS, "lib.sh") } });
     const parts = result.stdout.split("\0");
     const pairs: [string, string][] = [];
     for (let i = 0; i + 1 < parts.length; i += 2) {
@@ -83,7 +83,7 @@ printf '[%s]' "$(manifest_get "$1" .passphrase.secret_arn)" "$(manifest_get "$1"
         for (const manifest of [manifests.file, manifests.v1]) {
             fs.writeFileSync(file, JSON.stringify(manifest));
             fs.writeFileSync(count, "");
-            const result = spawnSync("bash", ["-c", script, "probe", file], { encoding: "utf8", env: { ...process.env, LIB: path.join(SCRIPTS, "lib.sh"), COUNT: count } });
+            const result = spawnSync("bash", [...BASH_C, script, "probe", file], { encoding: "utf8", env: { ...process.env, LIB: path.join(SCRIPTS, "lib.sh"), COUNT: count } });
             assert.equal(result.stdout, manifest === manifests.v1 ? "[][][][]" : `[][][][${"cd".repeat(32)}]`, result.stderr);
             assert.equal(fs.readFileSync(count, "utf8"), "", "manifest_get started a jq after manifest_load");
         }
@@ -95,7 +95,7 @@ printf '[%s]' "$(manifest_get "$1" .passphrase.secret_arn)" "$(manifest_get "$1"
         const script = `set -euo pipefail; source "$LIB"; manifest_load "$1"; manifest_get "$1" status; manifest_get "$1" size_bytes
 printf '%s' '{"status":"partial"}' >"$1"; manifest_get "$1" status; printf '[%s]\\n' "$(manifest_get "$1" size_bytes)"
 manifest_load "$1"; printf '[%s]\\n' "$(manifest_get "$1" size_bytes)"`;
-        const result = spawnSync("bash", ["-c", script, "probe", file], { encoding: "utf8", env: { ...process.env, LIB: path.join(SCRIPTS, "lib.sh") } });
+        const result = spawnSync("bash", [...BASH_C, script, "probe", file], { encoding: "utf8", env: { ...process.env, LIB: path.join(SCRIPTS, "lib.sh") } });
         assert.equal(result.stdout, "complete\n1048576\npartial\n[]\n[]\n", result.stderr);
     });
 
@@ -142,7 +142,7 @@ manifest_schema_size "$f"; echo "rc=$?"
     function run(script: string, file: string): { stdout: string; stderr: string; jqStarts: number } {
         const count = path.join(dir, "jq-starts");
         fs.writeFileSync(count, "");
-        const result = spawnSync("bash", ["-c", script, "probe", file], { encoding: "utf8", env: { ...process.env, LIB: path.join(SCRIPTS, "lib.sh"), COUNT: count } });
+        const result = spawnSync("bash", [...BASH_C, script, "probe", file], { encoding: "utf8", env: { ...process.env, LIB: path.join(SCRIPTS, "lib.sh"), COUNT: count } });
         return { stdout: result.stdout, stderr: result.stderr, jqStarts: fs.readFileSync(count, "utf8").split("\n").filter(Boolean).length };
     }
 
@@ -204,7 +204,7 @@ manifest_schema_size "$f"; echo "rc=$?"
         const script = `set -euo pipefail; source "$LIB"; manifest_load "$1"; manifest_row_counts "$1"
 printf '%s' '{"row_counts":{"other":1},"schema_definition":{"tables":{"t":[{"column":"c","type":"int","not_null":true}]}}}' >"$1"
 manifest_row_counts "$1"; manifest_schema_lines "$1"`;
-        const result = spawnSync("bash", ["-c", script, "probe", file], { encoding: "utf8", env: { ...process.env, LIB: path.join(SCRIPTS, "lib.sh") } });
+        const result = spawnSync("bash", [...BASH_C, script, "probe", file], { encoding: "utf8", env: { ...process.env, LIB: path.join(SCRIPTS, "lib.sh") } });
         assert.equal(result.stdout, "oauth2_registered_client 14\noauth2_authorization 120\noauth2_authorization_consent 30\nother 1\nt\tc\tint\ttrue\n", result.stderr);
     });
 });
@@ -227,7 +227,7 @@ describe("lib.sh restore_added_objects_sql", function () {
                 "3204; 3256 16404 POLICY public a pol postgres",
                 "3205; 0 0 ROW SECURITY public a postgres",
             ].join("\n") + "\n");
-            const result = spawnSync("bash", ["-c", 'set -euo pipefail; source "$LIB"; restore_added_objects_sql "$1"', "probe", toc], { encoding: "utf8", env: { ...process.env, LIB: path.join(SCRIPTS, "lib.sh") } });
+            const result = spawnSync("bash", [...BASH_C, 'set -euo pipefail; source "$LIB"; restore_added_objects_sql "$1"', "probe", toc], { encoding: "utf8", env: { ...process.env, LIB: path.join(SCRIPTS, "lib.sh") } });
             assert.equal(result.status, 0, result.stderr);
             const lists = [...result.stdout.matchAll(/jsonb_array_elements_text\(\$oauth2_dr\$(.*?)\$oauth2_dr\$::jsonb\)/g)].map((m) => m[1]);
             assert.deepEqual(lists, [
@@ -236,7 +236,7 @@ describe("lib.sh restore_added_objects_sql", function () {
             ]);
             const empty = path.join(dir, "empty.list");
             fs.writeFileSync(empty, "");
-            const none = spawnSync("bash", ["-c", 'set -euo pipefail; source "$LIB"; restore_added_objects_sql "$1"', "probe", empty], { encoding: "utf8", env: { ...process.env, LIB: path.join(SCRIPTS, "lib.sh") } });
+            const none = spawnSync("bash", [...BASH_C, 'set -euo pipefail; source "$LIB"; restore_added_objects_sql "$1"', "probe", empty], { encoding: "utf8", env: { ...process.env, LIB: path.join(SCRIPTS, "lib.sh") } });
             assert.deepEqual([...none.stdout.matchAll(/jsonb_array_elements_text\(\$oauth2_dr\$(.*?)\$oauth2_dr\$::jsonb\)/g)].map((m) => m[1]), ["[]", "[]"]);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });

@@ -15,7 +15,7 @@ import * as path from "path";
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import { OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
 import { tableChecksums } from "../support/checksums";
-import { baseEnv, createBucket, createSecret, explain, getObject, killRunAfter, listKeys, putObject, runScript, ScriptResult, SCRIPTS, scriptEnv, startScript, tempDir, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
+import { BASH_C, baseEnv, createBucket, createSecret, explain, getObject, killRunAfter, listKeys, putObject, runScript, ScriptResult, SCRIPTS, scriptEnv, startScript, tempDir, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
 import { LOCALHOST, MotoServer, PG_BIN } from "../../tools/sandbox/servers";
 
 describe("the scripts under operator faults: silent database endpoint, unusable scratch directory, stalled download", function () {
@@ -42,7 +42,7 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
     it("the default connect timeout (PGCONNECT_TIMEOUT unset) is 10 s; TEST_ONLY_PGCONNECT_TIMEOUT_DEFAULT lowers it, says so, and is refused outside 2..10", function () {
         // Read from lib.sh, not waited for: the case below waits for the lowered default.
         const timeout = (env: Record<string, string>) =>
-            spawnSync("bash", ["--norc", "-c", 'source "$1" && printf %s "$PGCONNECT_TIMEOUT"', "probe", path.join(SCRIPTS, "lib.sh")], { encoding: "utf8", env: baseEnv(env) });
+            spawnSync("bash", [...BASH_C, 'source "$1" && printf %s "$PGCONNECT_TIMEOUT"', "probe", path.join(SCRIPTS, "lib.sh")], { encoding: "utf8", env: baseEnv(env) });
         const production = timeout({});
         assert.equal(production.status, 0, production.stderr);
         assert.equal(production.stdout, "10");
@@ -363,7 +363,7 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         const { pg, moto } = servers;
         const size = servers.manifest(bucket, manifestKey).size_bytes as number;
         assert.ok(size > 8 * 1024, `the dump (${size} bytes) is larger than the limit`);
-        const child = spawn("bash", ["-c", `ulimit -f 8; exec bash ${path.join(SCRIPTS, "restore.sh")} --yes --source-database oauth2db --manifest ${manifestKey}`], { env: baseEnv({ ...scriptEnv(pg, moto, bucket, servers.passphrase, "oauth2db_flimit") }) });
+        const child = spawn("bash", [...BASH_C, `ulimit -f 8; exec bash ${path.join(SCRIPTS, "restore.sh")} --yes --source-database oauth2db --manifest ${manifestKey}`], { env: baseEnv({ ...scriptEnv(pg, moto, bucket, servers.passphrase, "oauth2db_flimit") }) });
         let stderr = "";
         child.stderr!.on("data", (d) => (stderr += d));
         const code = await new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));

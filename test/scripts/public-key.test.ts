@@ -12,7 +12,7 @@ import * as path from "path";
 import { checksumSql, OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
 import { tableChecksums } from "../support/checksums";
 import { S3Client } from "@aws-sdk/client-s3";
-import { awsCall, baseEnv, createSecret, explain, getObject, listKeys, listVersions, REPO, runScript, SCRIPTS, scriptEnv, useScriptServers } from "../../tools/sandbox/scripts";
+import { BASH_C, awsCall, baseEnv, createSecret, explain, getObject, listKeys, listVersions, REPO, runScript, SCRIPTS, scriptEnv, useScriptServers } from "../../tools/sandbox/scripts";
 import { DumpLocation, dumpsIn, privateKeysSettings } from "../../tools/recovery-points/collect";
 import { decryptWith, generateTestKey, keyFile, TestKey } from "../../tools/sandbox/gpg-keys";
 import { MotoServer } from "../../tools/sandbox/servers";
@@ -162,7 +162,7 @@ describe("public-key encryption: writers cannot read (real gpg, PostgreSQL 15, m
                 delete (env as Record<string, string | undefined>)[name];
             }
             const command = point.restore.commands[0].replace("scripts/restore.sh", `${SCRIPTS}/restore.sh`);
-            const result = spawnSync("bash", ["-c", `${command} --source-database oauth2db`], { env: baseEnv(env), encoding: "utf8", cwd: REPO });
+            const result = spawnSync("bash", [...BASH_C, `${command} --source-database oauth2db`], { env: baseEnv(env), encoding: "utf8", cwd: REPO });
             assert.equal(result.status, 0, `${command}\n${result.stderr}`);
             sameAsSource(target);
             assert.match(result.stderr, new RegExp(`private keys from secret oauth2-dr/backup-private-keys at http://127\\.0\\.0\\.1:\\d+ as ${role}`));

@@ -11,7 +11,7 @@ import * as path from "path";
 import { OAUTH2_TABLES, seedSql } from "../../tools/sandbox/oauth2-schema";
 import { tableChecksums } from "../support/checksums";
 import { recordingCurl } from "../support/shims";
-import { awsCall, copyBackup, explain, getObject, listKeys, listVersions, putObject, resolvedHelperPython, runScript, SCRIPTS, scriptEnv, startScript, useScriptServers } from "../../tools/sandbox/scripts";
+import { BASH_C, awsCall, copyBackup, explain, getObject, listKeys, listVersions, putObject, resolvedHelperPython, runScript, SCRIPTS, scriptEnv, startScript, useScriptServers } from "../../tools/sandbox/scripts";
 import { LOCALHOST, MotoServer, PG_BIN, PgServer } from "../../tools/sandbox/servers";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -127,14 +127,20 @@ describe("restore.sh under operator faults (real PostgreSQL 15 and S3 API)", fun
         assert.equal(pg.psql("SELECT count(*) FROM app_rating WHERE id <= 10", "parallel"), "10");
     });
 
-    it("a committed restore opens no cleanup connection (the swap's transaction dropped the staging schemas) and leaves no process of its own behind", async function () {
+    it("a committed restore opens no cleanup connection (the swap's transaction dropped the staging schemas), leaves no process of its own behind, and starts no process for its paths, status files or pauses", async function () {
         pg.createDatabase("no_cleanup");
         const shims = fs.mkdtempSync(path.join(dir, "shims-"));
         const apps = path.join(shims, "psql.apps");
         const sleeps = path.join(shims, "sleep.pids");
-        // Every psql of the run says its application_name; every sleep its pid (exec keeps it).
+        const starts = path.join(shims, "starts");
+        // Every psql of the run says its application_name; every sleep its pid (exec keeps it); every sleep, cat,
+        // dirname, basename and awk its arguments.
         fs.writeFileSync(path.join(shims, "psql"), `#!/bin/bash\nprintf '%s\\n' "\${PGAPPNAME:-none}" >>${apps}\nexec ${PG_BIN}/psql "$@"\n`, { mode: 0o755 });
-        fs.writeFileSync(path.join(shims, "sleep"), `#!/bin/bash\necho $$ >>${sleeps}\nexec /bin/sleep "$@"\n`, { mode: 0o755 });
+        fs.writeFileSync(path.join(shims, "sleep"), `#!/bin/bash\necho $$ >>${sleeps}\nprintf 'sleep %s\\n' "$*" >>${starts}\nexec /bin/sleep "$@"\n`, { mode: 0o755 });
+        for (const name of ["cat", "dirname", "basename", "awk"]) {
+            const real = spawnSync("bash", [...BASH_C, `command -v ${name}`], { encoding: "utf8" }).stdout.trim();
+            fs.writeFileSync(path.join(shims, name), `#!/bin/bash\nprintf '${name} %s\\n' "$*" >>${starts}\nexec ${real} "$@"\n`, { mode: 0o755 });
+        }
         const run = startScript("restore.sh", env(bucket, "no_cleanup", { EXTRA_PATH: shims }), ["--yes", "--source-database", "oauth2db"]);
         // When the script's process has exited: which of its sleeps still hold open descriptors (the watchdog's,
         // killed without its sleep, held the script's output for up to 0.5 s more).
@@ -155,6 +161,11 @@ describe("restore.sh under operator faults (real PostgreSQL 15 and S3 API)", fun
         assert.ok(names.some((n) => n.startsWith("oauth2-dr-restore:")), names.join(", "));
         assert.deepEqual(names.filter((n) => n.endsWith("-cleanup")), [], "a cleanup connection after COMMIT");
         assert.deepEqual(await holding, [], "sleeps of the run still open when it exited");
+        // Each such start is a fork and an exec (3 to 5 ms of CPU here): the script's and lib.sh's directories and
+        // name (lib.sh script_dir), curl's version (start_aws_helper), the status and checksum files (file_text,
+        // file_is) and the watchdog's half-second pauses (short_pause) are read or waited for by bash itself.
+        const started = fs.existsSync(starts) ? fs.readFileSync(starts, "utf8").split("\n").filter(Boolean) : [];
+        assert.deepEqual(started.filter((s) => /^(dirname|basename) |^awk NR == 1 |^cat \S*\/(\w+\.rc|sha\.out)$|^sleep 0\.5$/.test(s)), [], started.join("\n"));
     });
 
     /**

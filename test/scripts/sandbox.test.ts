@@ -6,7 +6,7 @@ import { strict as assert } from "assert";
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { awsCall, baseEnv, createBucket, createSecret, killRun, killRunAfter, outputsOf, procStat, putObject, resolvedHelperPython, SCRIPTS, ScriptResult, sharedMoto, Started, startTimeOf, tempDir } from "../../tools/sandbox/scripts";
+import { BASH_C, awsCall, baseEnv, createBucket, createSecret, killRun, killRunAfter, outputsOf, procStat, putObject, resolvedHelperPython, SCRIPTS, ScriptResult, sharedMoto, Started, startTimeOf, tempDir } from "../../tools/sandbox/scripts";
 import { MotoServer, PgServer, sweepScratch } from "../../tools/sandbox/servers";
 
 /** Whether process `pid` exists (signal 0). */
@@ -183,7 +183,7 @@ describe("tools/sandbox killRun: a killed run ends, whatever it left behind", fu
 
     /** A detached bash -c `script` as startScript starts a script. */
     function started(script: string): Started {
-        const child = spawn("bash", ["-c", script], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+        const child = spawn("bash", [...BASH_C, script], { stdio: ["ignore", "pipe", "pipe"], detached: true });
         let stderr = "";
         child.stderr!.on("data", (d) => (stderr += d));
         const done = new Promise<ScriptResult>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout: "", stderr })));
@@ -245,7 +245,7 @@ describe("tools/sandbox killRun: a killed run ends, whatever it left behind", fu
     it("after the run's shell was reaped, kills a session of its number only when a member started before the reaping (else it took the freed number later)", async function () {
         // A session whose leader has ended, its member left: the run's orphan, or, the number reused, another's
         // session whose leader ended too (a pipeline's first command, a daemon's intermediate process).
-        const leader = spawn("bash", ["-c", "sleep 300 >/dev/null 2>&1 & echo $!"], { stdio: ["ignore", "pipe", "ignore"], detached: true });
+        const leader = spawn("bash", [...BASH_C, "sleep 300 >/dev/null 2>&1 & echo $!"], { stdio: ["ignore", "pipe", "ignore"], detached: true });
         const member = await firstNumber(leader.stdout!);
         await new Promise((r) => leader.once("close", r));
         const since = startTimeOf(member)!;
@@ -343,7 +343,7 @@ describe("the scripts' AWS helpers forked by tools/sandbox/helper-forks.py (TEST
             echo "CLIENT_ARGS=$(tr '\\0' ' ' </proc/$AWS_HELPER_PID/cmdline)"
             ${probe}
             remove_work_dir`;
-        const result = spawnSync("bash", ["-c", script], { cwd: dir, env: baseEnv({ AWS_REGION: "us-east-1", ...env }), encoding: "utf8" });
+        const result = spawnSync("bash", [...BASH_C, script], { cwd: dir, env: baseEnv({ AWS_REGION: "us-east-1", ...env }), encoding: "utf8" });
         assert.equal(result.status, 0, result.stderr);
         const lines = result.stdout.split("\n").filter((line) => line.includes("="));
         return { ...Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1).trim()])), stderr: result.stderr };

@@ -9,10 +9,10 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { SCRIPTS } from "../../tools/sandbox/scripts";
+import { BASH_C, SCRIPTS } from "../../tools/sandbox/scripts";
 
 function run(body: string, env: Record<string, string> = {}) {
-    return spawnSync("bash", ["-c", `SCRIPT_NAME=waiter; source ${JSON.stringify(path.join(SCRIPTS, "lib.sh"))}; ${body}`], {
+    return spawnSync("bash", [...BASH_C, `SCRIPT_NAME=waiter; source ${JSON.stringify(path.join(SCRIPTS, "lib.sh"))}; ${body}`], {
         encoding: "utf8",
         env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", ...env },
         timeout: 30_000,

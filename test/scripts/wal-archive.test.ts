@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { PG_BIN } from "../../tools/sandbox/servers";
-import { SCRIPTS, awsCall, baseEnv, createSecret, explain, getObject, listKeys, passphraseFile, rotateSecret, runScript, scriptEnv, startScript, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
+import { BASH_C, SCRIPTS, awsCall, baseEnv, createSecret, explain, getObject, listKeys, passphraseFile, rotateSecret, runScript, scriptEnv, startScript, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
 
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 
@@ -206,7 +206,7 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         // write): the disk is named, exit 2, nothing left. Was exit 5, "cannot decrypt ...: gpg: handle plaintext
         // failed: Broken pipe" (gpg lost its reader when tar died), which sent the operator after the passphrase.
         const small = path.join(servers.dir, "small");
-        const limited = spawnSync("bash", ["-c", `ulimit -f 64; exec bash ${path.join(SCRIPTS, "wal-archive.sh")} restore ${small} --target-time ${target}`], { env: baseEnv(env), encoding: "utf8", timeout: 120_000 });
+        const limited = spawnSync("bash", [...BASH_C, `ulimit -f 64; exec bash ${path.join(SCRIPTS, "wal-archive.sh")} restore ${small} --target-time ${target}`], { env: baseEnv(env), encoding: "utf8", timeout: 120_000 });
         assert.equal(limited.status, 2, limited.stderr);
         assert.match(limited.stderr, new RegExp(`ERROR: cannot extract s3://oauth2-wal-1/${manifest.object_key.replace(/[.]/g, "\\.")} into ${small}\\.partial: the file size limit \\(ulimit -f: 64 KiB\\) is below a file of the base backup; its file system has \\d+ bytes free \\(the base backup is ${manifest.size_bytes} bytes compressed, its data directory larger\\): raise it \\(ulimit -f unlimited\\), then run again; nothing is left at ${small}\n`), limited.stderr);
         assert.doesNotMatch(limited.stderr, /cannot decrypt/);

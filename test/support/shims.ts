@@ -5,6 +5,7 @@
 import * as fs from "fs";
 import { spawnSync } from "child_process";
 import * as path from "path";
+import { BASH_C } from "../../tools/sandbox/scripts";
 import { PG_BIN } from "../../tools/sandbox/servers";
 
 function write(dir: string, name: string, body: string): string {
@@ -147,7 +148,7 @@ botocore.session.Session.create_client = create_client
  */
 export function recordingCurl(dir: string): string {
     const calls = path.join(dir, "curl.calls");
-    const curl = spawnSync("bash", ["-c", "command -v curl"], { encoding: "utf8" }).stdout.trim();
+    const curl = spawnSync("bash", [...BASH_C, "command -v curl"], { encoding: "utf8" }).stdout.trim();
     write(dir, "curl", `printf '%s\\n' "$*" >>${calls}\nexec ${curl} "$@"`);
     return calls;
 }

@@ -12,6 +12,15 @@ import { MotoServer, PG_BIN, PgServer, scratchDir } from "./servers";
 export const REPO = path.resolve(__dirname, "..", "..");
 export const SCRIPTS = path.join(REPO, "scripts");
 
+/**
+ * The arguments before a command of `bash -c` as the tests start it: bash reads ~/.bashrc for a `-c` command whose
+ * stdin is a socket (it takes that for sshd, and node's stdio pipes are socketpairs), and a developer's .bashrc may
+ * be slow or change PATH: this machine's runs `pyenv init` in full for an environment without pyenv's variables
+ * (a test's own PATH and HOME: wait-progress.test.ts), 0.7 to 0.9 s of CPU per `bash -c` against 13 to 16 ms with
+ * --norc (measured 2026-12-05; with the worker's whole environment, 16 ms either way).
+ */
+export const BASH_C = ["--norc", "-c"] as const;
+
 export interface ScriptResult {
     code: number | null;
     signal: NodeJS.Signals | null;
@@ -319,7 +328,7 @@ function helperForksPython(python: string): string {
         if (child.exitCode !== null || waited > 20_000) {
             return python;
         }
-        spawnSync("sleep", ["0.02"]);
+        pauseSync(20);
     }
     // Run as `python3 -S` (no site: a few milliseconds per start), helper-forks.py's client from its compiled code
     // (kept beside the wrapper on first use).
@@ -346,6 +355,14 @@ function helperForksPython(python: string): string {
     );
     forksPython = wrapper;
     return wrapper;
+}
+
+/**
+ * Blocks this thread for `ms` (a synchronous wait for a socket to appear) without a process: a `sleep` child per
+ * round forked the whole test process (and searched PATH's dozen directories for it) some 25 times per worker.
+ */
+function pauseSync(ms: number): void {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 export function baseEnv(env: Record<string, string>): Record<string, string> {
@@ -421,7 +438,7 @@ function rpcSocket(moto: MotoServer): string {
         if (child.exitCode !== null || waited > 20_000) {
             throw new Error(`aws-rpc.py did not start for ${moto.endpoint}`);
         }
-        spawnSync("sleep", ["0.05"]);
+        pauseSync(50);
     }
     rpcSockets.set(moto.endpoint, socket);
     return socket;
