@@ -186,7 +186,7 @@ export function namedWritesText(w: NamedWrites, jsonKey: string): string {
 }
 
 /** Whether a measured RPO meets its target: "point in time" (0 s) allows no lost acknowledged write, "1 h" a window up to 1 h. */
-export function rpoMet(objective: Objective, lostRows: number, windowSeconds: number): boolean {
+export function rpoMet(objective: Pick<Objective, "rpoSeconds">, lostRows: number, windowSeconds: number): boolean {
     return objective.rpoSeconds === 0 ? lostRows === 0 : windowSeconds <= objective.rpoSeconds;
 }
 
@@ -214,7 +214,7 @@ export function rpoVerdict(rpo: Partial<DrillReport["rpo"]> | undefined): Verdic
     if (rpo.acknowledged === 0) {
         return { state: "not measured", why: "no write was acknowledged before the failure, so none could be lost: the traffic measured nothing" };
     }
-    return { state: rpoMet({ rpoSeconds: rpo.targetSeconds } as Objective, rpo.lostRows, rpo.windowSeconds) ? "met" : "not met" };
+    return { state: rpoMet({ rpoSeconds: rpo.targetSeconds }, rpo.lostRows, rpo.windowSeconds) ? "met" : "not met" };
 }
 
 /** The text verdict: "met", "NOT MET", "NOT MEASURED (why)". */

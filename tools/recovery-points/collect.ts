@@ -912,7 +912,7 @@ export async function dumpsIn(s3: S3Client, where: DumpLocation): Promise<{ poin
         notes.push(`no dump manifest under s3://${where.bucket}/${prefix}`);
         return { points: [], notes, errors: [] };
     }
-    const unreadable: { key: string; err: unknown }[] = [];
+    const unreadable: { key: string; err: unknown; why: string }[] = [];
     const listed = await inParallel(keys, MANIFEST_READS_IN_PARALLEL, async (key): Promise<RecoveryPoint | undefined> => {
         let manifestFile: Awaited<ReturnType<typeof read>>;
         try {
@@ -920,7 +920,7 @@ export async function dumpsIn(s3: S3Client, where: DumpLocation): Promise<{ poin
         } catch (err) {
             // One manifest S3 will not hand out (another account's object, a KMS key these credentials may not
             // use, one expired between the listing and the read) is that manifest's problem: the others are listed.
-            unreadable.push({ key, err });
+            unreadable.push({ key, err, why: explain(err, { service: "S3", region: where.region, resource: `s3://${where.bucket}/${key}` }) });
             return undefined;
         }
         let manifest: Manifest | undefined;
@@ -948,18 +948,17 @@ export async function dumpsIn(s3: S3Client, where: DumpLocation): Promise<{ poin
         throw unreadable[0].err;
     }
     const points = listed.filter((p): p is RecoveryPoint => p !== undefined);
-    points.push(...unreadable.sort((a, b) => (a.key < b.key ? -1 : 1)).map(({ key, err }) => unreadablePoint(key, where, err)));
+    points.push(...unreadable.sort((a, b) => (a.key < b.key ? -1 : 1)).map(({ key, why }) => unreadablePoint(key, where, why)));
     const errors = unreadable.length === 0 ? [] : [
         `${unreadable.length} of ${keys.length} dump manifests could not be read (listed as unreadable, without a restore): ` +
-            unreadable.slice(0, 3).map(({ key, err }) => `${key}: ${explain(err, { service: "S3", region: where.region, resource: `s3://${where.bucket}/${key}` })}`).join("; ") +
+            unreadable.slice(0, 3).map(({ key, why }) => `${key}: ${why}`).join("; ") +
             (unreadable.length > 3 ? "; …" : ""),
     ];
     return { points, notes, errors };
 }
 
 /** A manifest S3 listed but would not hand out: listed, so that the list has no silent hole, and not restorable. */
-function unreadablePoint(key: string, where: DumpLocation, err: unknown): RecoveryPoint {
-    const why = explain(err, { service: "S3", region: where.region, resource: `s3://${where.bucket}/${key}` });
+function unreadablePoint(key: string, where: DumpLocation, why: string): RecoveryPoint {
     return {
         source: where.source,
         label: where.label,
@@ -1111,16 +1110,20 @@ export function walGaps(segments: { name: string; at: Date }[]): { before: { nam
     return gaps;
 }
 
+/** A bucket's listing (dumpsIn) taken into `found`: its points and notes, its unreadable manifests as storage errors of `source`. */
+function takeDumps(found: Found, listed: Awaited<ReturnType<typeof dumpsIn>>, source: string): void {
+    found.points.push(...listed.points);
+    found.notes.push(...listed.notes);
+    found.errors.push(...listed.errors.map((message) => ({ source, exitCode: EXIT.storage, message })));
+}
+
 /** The dumps the backup CronJob wrote, in the stack's own bucket. */
 async function dumps(clients: Clients, target: Target): Promise<Found> {
     const found = empty();
     const where: DumpLocation = { bucket: target.bucket, region: target.bucketRegion, prefix: target.bucketPrefix, source: "dump", label: "dump", privateKeys: privateKeysSettings(target.vaultBucket, false) };
     const prefix = `${target.bucketPrefix}manifests/`;
     return attempt(found, `S3 s3://${target.bucket}/${prefix}`, EXIT.storage, { service: "S3", region: where.region, resource: `s3://${target.bucket}/${prefix}` }, async () => {
-        const listed = await dumpsIn(clients.s3(where.region), where);
-        found.points.push(...listed.points);
-        found.notes.push(...listed.notes);
-        found.errors.push(...listed.errors.map((message) => ({ source: `S3 s3://${target.bucket}/${prefix}`, exitCode: EXIT.storage, message })));
+        takeDumps(found, await dumpsIn(clients.s3(where.region), where), `S3 s3://${target.bucket}/${prefix}`);
     });
 }
 
@@ -1133,10 +1136,7 @@ function copies(clients: Clients, target: Target): Array<Promise<Found>> {
         const where: DumpLocation = { bucket: dr.bucket, region: dr.region, prefix: target.bucketPrefix, source: "dump-dr", label: "dump (DR copy)", copyOf: `S3 replica in ${dr.bucket}`, privateKeys: privateKeysSettings(target.vaultBucket, false) };
         const found = empty();
         out.push(attempt(found, `S3 s3://${dr.bucket}/${prefix}`, EXIT.storage, { service: "S3", region: dr.region, resource: `s3://${dr.bucket}/${prefix} (stack ${dr.stack})` }, async () => {
-            const listed = await dumpsIn(clients.s3(dr.region), where);
-            found.points.push(...listed.points);
-            found.notes.push(...listed.notes);
-            found.errors.push(...listed.errors.map((message) => ({ source: `S3 s3://${dr.bucket}/${prefix}`, exitCode: EXIT.storage, message })));
+            takeDumps(found, await dumpsIn(clients.s3(dr.region), where), `S3 s3://${dr.bucket}/${prefix}`);
         }));
     }
     const vault = target.vaultBucket;
@@ -1147,10 +1147,8 @@ function copies(clients: Clients, target: Target): Array<Promise<Found>> {
         const role = vault.restoreRoleArn ? ` (a profile that assumes ${vault.restoreRoleArn}, vault.restoreRoleArns of stack ${vault.stack})` : "";
         out.push((async () => {
             try {
-                const listed = await dumpsIn(clients.s3(vault.region), where);
-                found.points.push(...listed.points);
-                found.notes.push(...listed.notes, `the vault copies restore with the vault account's credentials: ${credentials}${role}`);
-                found.errors.push(...listed.errors.map((message) => ({ source: `S3 s3://${vault.bucket}/${prefix}`, exitCode: EXIT.storage, message })));
+                takeDumps(found, await dumpsIn(clients.s3(vault.region), where), `S3 s3://${vault.bucket}/${prefix}`);
+                found.notes.push(`the vault copies restore with the vault account's credentials: ${credentials}${role}`);
             } catch (err) {
                 const name = (err as { name?: string }).name ?? "";
                 const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
