@@ -1161,9 +1161,9 @@ function copies(clients: Clients, target: Target): Array<Promise<Found>> {
             return found;
         })());
     } else {
-        // Never silently: a stack without vaultStack has no isolated copy.
-        const named = target.unreadStacks?.some((n) => n.startsWith("the vault stack "));
-        out.push(Promise.resolve({ points: [], errors: [], notes: named ? [] : [`stack ${target.stack} names no vaultStack (or its stack file is not here): no vault copies listed`] }));
+        // Never silently: a stack without vaultStack has no isolated copy (one that names it, whose file was not
+        // read, is said among unreadStacks' notes).
+        out.push(Promise.resolve({ points: [], errors: [], notes: target.vaultStack ? [] : [`stack ${target.stack} names no vaultStack (or its stack file is not here): no vault copies listed`] }));
     }
     return out;
 }

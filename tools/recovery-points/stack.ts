@@ -49,6 +49,8 @@ export interface Target {
     drBucket?: CopyBucket;
     /** The vault account's bucket (vaultStack): the isolated copies. */
     vaultBucket?: CopyBucket;
+    /** The vault stack the configuration names (vaultStack's last part): named without a vaultBucket, its file was not read (unreadStacks says why). */
+    vaultStack?: string;
     /** The RDS identifier of the running instance (output dbInstanceIdentifier). */
     database: string;
     /** Its ARN (output dbInstanceArn): the replicated backups and AWS Backup's points are matched by it. */
@@ -192,6 +194,7 @@ export function loadTarget(programDir: string, stack: string, readStackOutputs: 
             const vault = vaultBucketOf(programDir, config, now, unread);
             return vault ? { vaultBucket: vault } : {};
         })(),
+        ...(config.vaultStack ? { vaultStack: config.vaultStack.split("/").pop() } : {}),
         ...(unread.length > 0 ? { unreadStacks: unread } : {}),
     };
     if (config.cloud !== "aws") {
