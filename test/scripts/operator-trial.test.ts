@@ -508,6 +508,8 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         // A terminal (pty) in front of restore.sh, its stderr to a file; ^C typed once the rows start loading.
         const driver = [
             "import os, pty, sys, time, select",
+            // Created before the fork: the loop below reads it at once, maybe before the child has opened it.
+            "open(sys.argv[1], 'w').close()",
             "pid, fd = pty.fork()",
             "if pid == 0:",
             "    os.dup2(os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 2)",
