@@ -3,11 +3,9 @@
  * ran, RTO and RPO measured against the runbook's rows, each step's duration and the validation's lines.
  * A pure function of the drill reports (tools/drill/report.ts).
  */
-import { namedWritesText, rpoVerdict, rtoVerdict, type CompromiseFindings, type DrillReport, type Verdict } from "./report";
+import { namedWritesText, rpoVerdict, rtoVerdict, secondsText as seconds, type CompromiseFindings, type DrillReport, type Verdict } from "./report";
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-/** A figure of a report that may lack it (partial, hand-edited): "?" rather than a crash of the whole page. */
-const seconds = (s: unknown) => (typeof s !== "number" || !Number.isFinite(s) ? "?" : s >= 100 ? s.toFixed(0) : s.toFixed(2));
 const target = (s: unknown) => (typeof s !== "number" || !Number.isFinite(s) ? "?" : s >= 3600 ? `${s / 3600} h` : `${s / 60} min`);
 const count = (n: unknown) => (typeof n === "number" && Number.isFinite(n) ? String(n) : "?");
 /** The badge computed from the measured figures (report.ts), never the stored `met`. */

@@ -222,7 +222,8 @@ export function verdictText(v: Verdict): string {
     return v.state === "not measured" ? `NOT MEASURED (${v.why})` : v.state === "met" ? "met" : "NOT MET";
 }
 
-const fmt = (s: number) => (s >= 100 ? s.toFixed(0) : s.toFixed(2));
+/** Seconds as the reports print them; "?" for a figure a report lacks (partial, hand-edited) rather than a crash. */
+export const secondsText = (s: unknown) => (typeof s !== "number" || !Number.isFinite(s) ? "?" : s >= 100 ? s.toFixed(0) : s.toFixed(2));
 
 function duration(seconds: number): string {
     return seconds >= 3600 ? `${seconds / 3600} h` : seconds >= 60 ? `${seconds / 60} min` : `${seconds} s`;
@@ -236,9 +237,9 @@ export function formatReport(r: DrillReport): string {
         `database: ${Object.entries(r.database.rows).map(([t, n]) => `${t} ${n}`).join(", ")} rows`,
         "",
         `${"step".padEnd(width)}  seconds  detail`,
-        ...r.steps.map((s) => `${s.name.padEnd(width)}  ${fmt(s.seconds).padStart(7)}  ${s.detail}`),
+        ...r.steps.map((s) => `${s.name.padEnd(width)}  ${secondsText(s.seconds).padStart(7)}  ${s.detail}`),
         "",
-        `RTO ${fmt(r.rto.seconds)} s (target ${duration(r.rto.targetSeconds)}): ${verdictText(rtoVerdict(r.rto))}`,
+        `RTO ${secondsText(r.rto.seconds)} s (target ${duration(r.rto.targetSeconds)}): ${verdictText(rtoVerdict(r.rto))}`,
         ...(r.rto.covers ? [`    covers ${r.rto.covers}`] : []),
         ...rpoLines(r).map((l, i) => (i === 0 ? l : `    ${l}`)),
         "validation after recovery:",
@@ -273,7 +274,7 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
 export function rpoLines(r: DrillReport): string[] {
     const p = r.rpo;
     const lines = [
-        `RPO ${p.lostRows} of ${p.acknowledged} writes acknowledged before the failure lost; window ${fmt(p.windowSeconds)} s (target ${p.target}): ${verdictText(rpoVerdict(p))}`,
+        `RPO ${p.lostRows} of ${p.acknowledged} writes acknowledged before the failure lost; window ${secondsText(p.windowSeconds)} s (target ${p.target}): ${verdictText(rpoVerdict(p))}`,
         `failure at ${p.failureAt} (${p.failureEvidence}); recovery point ${p.recoveryPoint ?? "none"}`,
     ];
     if (p.afterFailure.notRecovered > 0) {
@@ -283,7 +284,7 @@ export function rpoLines(r: DrillReport): string[] {
         }
     }
     if (p.shortfall) {
-        lines.push(`short of the target by ${plural(p.shortfall.lostRows, "acknowledged write")} over ${fmt(p.shortfall.windowSeconds)} s; what meets it: ${p.shortfall.meetsIt}`);
+        lines.push(`short of the target by ${plural(p.shortfall.lostRows, "acknowledged write")} over ${secondsText(p.shortfall.windowSeconds)} s; what meets it: ${p.shortfall.meetsIt}`);
     }
     if (p.lost && p.lostRows > 0) {
         lines.push(`the ${plural(p.lostRows, "write")} lost: ${namedWritesText(p.lost, "rpo.lost")}`);
