@@ -24,8 +24,7 @@ import { plural } from "./retention";
 import { minimumOf, sharedSettings } from "./settings";
 import { T } from "./types";
 import { notJudgedInPreview, read, readArray, UNKNOWN } from "./unknowns";
-import { covers, statementsOf } from "./iam-documents";
-import { Permissions, rolePermissions } from "./role-permissions";
+import { Permissions, RoleVerdict, roleAllowsOn, rolePermissions } from "./role-permissions";
 import { readNumber } from "./numbers";
 
 /** What AWS Backup can select among the engines rds-backup-retention judges (DocumentDB and Neptune ARNs are `arn:aws:rds:...` too). */
@@ -227,26 +226,24 @@ function awsManagedName(arn: string): string | undefined {
     return /^arn:aws[\w-]*:iam::aws:policy\/(?:.*\/)?([^/]+)$/.exec(arn)?.[1];
 }
 
-/** Whether a role's permissions allow the action: "allowed", "lacking" (all of them known), or "unknown" with what is not known. */
-function roleAllows(permissions: Permissions, action: string): { verdict: "allowed" | "lacking" } | { verdict: "unknown"; unknown: string[] } {
-    const unknown = [...permissions.unknown];
-    for (const grant of permissions.grants) {
-        const statements = statementsOf(grant.document);
-        if (statements === UNKNOWN) {
-            unknown.push(`${grant.where} (its document)`);
-        } else if ((statements ?? []).some((st) => st.effect === "Allow" && covers(st, action))) {
-            return { verdict: "allowed" };
-        }
-    }
-    for (const arn of permissions.managed) {
-        const name = awsManagedName(arn);
-        if (name === undefined) {
-            unknown.push(`managed policy ${arn} (not declared in the stack)`);
-        } else if (AWS_MANAGED_SNAPSHOT_GRANTS[name]?.includes(action)) {
-            return { verdict: "allowed" };
-        }
-    }
-    return unknown.length > 0 ? { verdict: "unknown", unknown } : { verdict: "lacking" };
+/**
+ * Whether a role's permissions allow the snapshot action on the database (roleAllowsOn: Deny, Resource and the
+ * permissions boundary read too): "allowed", "lacking" (all of them known), or "unknown" with what is not known.
+ * The database's ARN is its `arn` when the plan shows it; an AWS managed policy allows what the list above says.
+ */
+function roleAllows(permissions: Permissions, action: string, db: StackResource): RoleVerdict {
+    const arn = read(db.props, "arn");
+    return roleAllowsOn(permissions, action, typeof arn === "string" && arn.startsWith("arn:") ? arn : undefined, "rds", (managed) => {
+        const name = awsManagedName(managed);
+        return name === undefined ? undefined : AWS_MANAGED_SNAPSHOT_GRANTS[name]?.includes(action) === true;
+    });
+}
+
+/** " on orders (ARN): they allow it only on (statement: patterns)", when the role's Allows of the action name other resources only. */
+function onlyElsewhere(judged: RoleVerdict, db: StackResource): string {
+    const elsewhere = judged.verdict === "lacking" ? judged.onlyElsewhere : undefined;
+    const arn = read(db.props, "arn");
+    return elsewhere === undefined ? "" : ` on ${db.name}${typeof arn === "string" ? ` (${arn})` : ""}: they allow it only on other resources (${elsewhere.join("; ")})`;
 }
 
 /** The sources of a role's permissions, for people ("RolePolicy x; AWS managed policy AmazonS3ReadOnlyAccess"). */
@@ -295,17 +292,21 @@ function planRoleJudgement(plan: StackResource, index: StackIndex, databases: re
         const action = snapshotAction(db);
         const verdicts = selections.filter((s) => s.picked.includes(db)).map(({ selection, role, permissions }) => {
             const used = `${role?.name} (iamRoleArn of Selection ${selection.name})`;
-            return { used, permissions, judged: role && permissions ? roleAllows(permissions, action) : { verdict: "allowed" as const } };
+            return { used, permissions, judged: role && permissions ? roleAllows(permissions, action, db) : ({ verdict: "allowed" } as RoleVerdict) };
         });
         if (verdicts.some(({ judged }) => judged.verdict === "allowed")) {
             continue;
         }
         if (verdicts.every(({ judged }) => judged.verdict === "lacking")) {
-            failing.set(db, verdicts.map(({ used, permissions }) => {
+            failing.set(db, verdicts.map(({ used, permissions, judged }) => {
                 const sources = permissionSources(permissions!);
+                const why = judged.verdict === "lacking" ? judged.why : undefined;
+                if (why !== undefined) {
+                    return `${used}, ${why}, which AWS Backup calls as that role to back up ${db.name}`;
+                }
                 return sources === ""
                     ? `${used}, a role with no permission policy (no managed or inline policy, no RolePolicy or attachment in the stack, e.g. AWSBackupServiceRolePolicyForBackup)`
-                    : `${used}, whose policies (${sources}) do not allow ${action}, which AWS Backup calls as that role to back up ${db.name}`;
+                    : `${used}, whose policies (${sources}) do not allow ${action}${onlyElsewhere(judged, db)}, which AWS Backup calls as that role to back up ${db.name}`;
             }));
         } else {
             verdicts.forEach(({ used, judged }) => (judged.verdict === "unknown" ? judged.unknown : []).forEach((u) => unknown.add(`${used}: ${u}`)));

@@ -7,7 +7,9 @@
  * policies a RolePoliciesExclusive keeps. What the plan does not show is listed in `unknown`, so a policy that
  * needs the whole of the role's permissions (is an action missing?) can tell "known to lack" from "not known".
  */
+import { covers, Statement, statementsOf } from "./iam-documents";
 import type { StackResource } from "./resources";
+import { UNKNOWN_SENTINELS } from "./sentinels";
 import { read, readArray, UNKNOWN } from "./unknowns";
 
 export interface Grant {
@@ -22,6 +24,12 @@ export interface Permissions {
     managed: string[];
     /** Sources whose content, or whether they are this role's, the plan does not show ("managedPolicyArns of r"). */
     unknown: string[];
+    /**
+     * The role's permissions boundary (`permissionsBoundary`), when it has one: a Policy of the stack (its document),
+     * a managed policy ARN the stack does not declare, or not known yet. IAM grants only what both the role's
+     * policies and the boundary allow.
+     */
+    boundary?: { document: unknown; where: string } | { managed: string } | { unknown: string };
 }
 
 const POLICY = "aws:iam/policy:Policy";
@@ -100,6 +108,10 @@ const PERMISSION_SOURCES: Readonly<Record<string, [string, string]>> = {
 export function rolePermissions(role: StackResource, resources: readonly StackResource[]): Permissions {
     const names = roleNames(role);
     const into: Permissions = { grants: [], managed: [], unknown: [] };
+    const boundary = permissionsBoundary(role, resources);
+    if (boundary !== undefined) {
+        into.boundary = boundary;
+    }
     const inlineNames = new Set<string>();
     for (const policy of listOf(role, "inlinePolicies", into)) {
         const name = read(policy, "name");
@@ -134,4 +146,197 @@ export function rolePermissions(role: StackResource, resources: readonly StackRe
         }
     }
     return into;
+}
+
+/** The role's permissions boundary (Permissions.boundary): a Policy of the stack by ARN or dependency, else the ARN. */
+function permissionsBoundary(role: StackResource, resources: readonly StackResource[]): Permissions["boundary"] {
+    const arn = read(role.props, "permissionsBoundary");
+    const dependedOn = role.propertyDependencies?.permissionsBoundary ?? [];
+    if ((arn === undefined || arn === "") && dependedOn.length === 0) {
+        return undefined;
+    }
+    const policy = resources.find((p) => p.type === POLICY && (read(p.props, "arn") === arn || dependedOn.some((d) => d.urn === p.urn)));
+    if (policy) {
+        return { document: read(policy.props, "policy"), where: `Policy ${policy.name} (permissionsBoundary of ${role.name})` };
+    }
+    return typeof arn === "string" && !isUnknownText(arn) ? { managed: arn } : { unknown: `permissionsBoundary of ${role.name} (not known)` };
+}
+
+/** A text that holds an unknown value's placeholder (an interpolation over an output not known yet). */
+function isUnknownText(value: string): boolean {
+    return [...UNKNOWN_SENTINELS].some((sentinel) => value.includes(sentinel));
+}
+
+/**
+ * Whether an IAM resource pattern (`*` and `?` wildcards, case-sensitive) matches an ARN: true, false, or
+ * "unknown" when the ARN is not known or the answer depends on whether a `*` may span the ARN's colon-separated
+ * segments (IAM matches ARNs segment by segment; a pattern read as one text and read by segments must agree).
+ * With the ARN not known, a pattern whose service is not `service` (an S3 bucket's for an RDS database) cannot
+ * match it: false.
+ */
+export function arnPatternMatches(pattern: unknown, arn: string | undefined, service: string): boolean | "unknown" {
+    if (typeof pattern !== "string" || isUnknownText(pattern)) {
+        return "unknown";
+    }
+    if (pattern === "*") {
+        return true;
+    }
+    if (arn === undefined) {
+        const [prefix, , patternService] = pattern.split(":");
+        return prefix === "arn" && patternService !== undefined && !/[*?]/.test(patternService) && patternService !== service ? false : "unknown";
+    }
+    const whole = arnGlob(pattern).test(arn);
+    if (!whole) {
+        return false;
+    }
+    // By segments: the first five (arn, partition, service, region, account) one by one, the resource part as one.
+    const split = (text: string) => [...text.split(":").slice(0, 5), text.split(":").slice(5).join(":")];
+    const [p, a] = [split(pattern), split(arn)];
+    return p.length === a.length && p.every((part, i) => arnGlob(part).test(a[i])) ? true : "unknown";
+}
+
+function arnGlob(pattern: string): RegExp {
+    return new RegExp(`^${[...pattern].map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&"))).join("")}$`);
+}
+
+/** What a request on `arn` (undefined: not known) is, for one statement: whether its Resource or NotResource covers it. */
+function statementResourceCovers(statement: Statement, arn: string | undefined, service: string): boolean | "unknown" {
+    const patterns = statement.notResources ?? statement.resources;
+    if (patterns.length === 0) {
+        // An identity policy's statement needs a Resource or NotResource (IAM refuses it otherwise).
+        return "unknown";
+    }
+    const matches = patterns.map((pattern) => arnPatternMatches(pattern, arn, service));
+    const any = matches.includes(true) ? true : matches.includes("unknown") ? "unknown" : false;
+    if (statement.notResources === undefined) {
+        return any;
+    }
+    return any === "unknown" ? "unknown" : !any;
+}
+
+/** The statement's name in messages: "RolePolicy x, statement Sid" or "RolePolicy x, statement 2". */
+function statementName(where: string, statement: Statement, index: number): string {
+    return `${where}, statement ${statement.sid ?? index + 1}`;
+}
+
+/** How one document treats the request: allows, denies, or may do either (why), each with the statement that says so. */
+interface DocumentReading {
+    allows?: string;
+    denies?: string;
+    mayAllow: string[];
+    mayDeny: string[];
+    /** Allows of the action on other resources only: "statement (Resource patterns)". */
+    elsewhere: string[];
+}
+
+function readDocument(statements: readonly Statement[], where: string, action: string, arn: string | undefined, service: string): DocumentReading {
+    const out: DocumentReading = { mayAllow: [], mayDeny: [], elsewhere: [] };
+    statements.forEach((st, i) => {
+        if ((st.effect !== "Allow" && st.effect !== "Deny") || !covers(st, action)) {
+            return;
+        }
+        const name = statementName(where, st, i);
+        const resource = statementResourceCovers(st, arn, service);
+        const conditioned = st.condition !== undefined && st.condition !== null && Object.keys(st.condition as object).length > 0;
+        if (resource === false) {
+            if (st.effect === "Allow") {
+                out.elsewhere.push(`${name}: ${st.notResources ? `every resource but ${st.notResources.join(", ")}` : st.resources.join(", ")}`);
+            }
+            return;
+        }
+        const why = resource === "unknown" ? `${name} (its Resource cannot be matched to the database's ARN here)` : conditioned ? `${name} (its Condition is not evaluated)` : undefined;
+        if (st.effect === "Deny") {
+            if (why === undefined) {
+                out.denies ??= name;
+            } else {
+                out.mayDeny.push(why);
+            }
+        } else if (why === undefined) {
+            out.allows ??= name;
+        } else {
+            out.mayAllow.push(why);
+        }
+    });
+    return out;
+}
+
+/** A role's verdict on one request: allowed, lacking (why, when more than "no policy allows it"), or unknown (what is not known). */
+export type RoleVerdict = { verdict: "allowed" } | { verdict: "lacking"; why?: string; onlyElsewhere?: string[] } | { verdict: "unknown"; unknown: string[] };
+
+/**
+ * Whether the role's permissions allow `action` on the resource `arn` (undefined: its ARN is not known), as IAM
+ * decides within an account: an explicit Deny of any of its policies or of its boundary wins; else an Allow of its
+ * policies is needed, and, with a permissions boundary, an Allow of the boundary too. A statement counts when its
+ * Action or NotAction covers the action and its Resource or NotResource covers the resource (wildcards `*`, `?`);
+ * one whose Resource cannot be matched (an unknown output, an ARN not known) or with a Condition (not evaluated)
+ * leaves the verdict open, never decides it. `managedAllows` says what an AWS managed policy the stack does not
+ * declare allows (true, false, or undefined: not known). Documents the plan does not show are unknown, but a known
+ * Allow decides without them (a Deny they might hold is not seen: the plan cannot show it).
+ */
+export function roleAllowsOn(permissions: Permissions, action: string, arn: string | undefined, service: string, managedAllows: (arn: string) => boolean | undefined): RoleVerdict {
+    const unknown = [...permissions.unknown];
+    let allowedBy: string | undefined;
+    const mayAllow: string[] = [];
+    const elsewhere: string[] = [];
+    for (const grant of permissions.grants) {
+        const statements = statementsOf(grant.document);
+        if (statements === UNKNOWN) {
+            unknown.push(`${grant.where} (its document)`);
+            continue;
+        }
+        const reading = readDocument(statements ?? [], grant.where, action, arn, service);
+        if (reading.denies !== undefined) {
+            return { verdict: "lacking", why: `whose policies deny ${action} (${reading.denies})` };
+        }
+        unknown.push(...reading.mayDeny.map((m) => `a Deny that may apply: ${m}`));
+        allowedBy ??= reading.allows;
+        mayAllow.push(...reading.mayAllow);
+        elsewhere.push(...reading.elsewhere);
+    }
+    for (const managed of permissions.managed) {
+        const allows = managedAllows(managed);
+        if (allows === undefined) {
+            unknown.push(`managed policy ${managed} (not declared in the stack)`);
+        } else if (allows) {
+            allowedBy ??= managed;
+        }
+    }
+    if (allowedBy === undefined) {
+        const open = [...unknown, ...mayAllow.map((m) => `an Allow that may apply: ${m}`)];
+        return open.length > 0 ? { verdict: "unknown", unknown: open } : { verdict: "lacking", ...(elsewhere.length > 0 ? { onlyElsewhere: elsewhere } : {}) };
+    }
+    return boundaryVerdict(permissions.boundary, action, arn, service, managedAllows, unknown);
+}
+
+/** The identity policies allow the request: what the permissions boundary (if any) and the open Denies make of it. */
+function boundaryVerdict(boundary: Permissions["boundary"], action: string, arn: string | undefined, service: string, managedAllows: (arn: string) => boolean | undefined, unknown: string[]): RoleVerdict {
+    const mayDeny = unknown.filter((u) => u.startsWith("a Deny that may apply: "));
+    if (boundary === undefined) {
+        return mayDeny.length > 0 ? { verdict: "unknown", unknown: mayDeny } : { verdict: "allowed" };
+    }
+    if ("unknown" in boundary) {
+        return { verdict: "unknown", unknown: [...mayDeny, boundary.unknown] };
+    }
+    if ("managed" in boundary) {
+        const allows = managedAllows(boundary.managed);
+        if (allows === undefined) {
+            return { verdict: "unknown", unknown: [...mayDeny, `permissions boundary ${boundary.managed} (not declared in the stack)`] };
+        }
+        return allows ? (mayDeny.length > 0 ? { verdict: "unknown", unknown: mayDeny } : { verdict: "allowed" }) : { verdict: "lacking", why: `whose permissions boundary (${boundary.managed}) does not allow ${action}` };
+    }
+    const statements = statementsOf(boundary.document);
+    if (statements === UNKNOWN) {
+        return { verdict: "unknown", unknown: [...mayDeny, `${boundary.where} (its document)`] };
+    }
+    const reading = readDocument(statements ?? [], boundary.where, action, arn, service);
+    if (reading.denies !== undefined) {
+        return { verdict: "lacking", why: `whose permissions boundary denies ${action} (${reading.denies})` };
+    }
+    const open = [...mayDeny, ...reading.mayDeny.map((m) => `a Deny that may apply: ${m}`)];
+    if (reading.allows === undefined) {
+        return reading.mayAllow.length > 0 || open.length > 0
+            ? { verdict: "unknown", unknown: [...open, ...reading.mayAllow.map((m) => `an Allow that may apply: ${m}`)] }
+            : { verdict: "lacking", why: `whose permissions boundary (${boundary.where}) does not allow ${action}` };
+    }
+    return open.length > 0 ? { verdict: "unknown", unknown: open } : { verdict: "allowed" };
 }
