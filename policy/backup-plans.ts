@@ -212,9 +212,11 @@ function snapshotAction(db: StackResource): string {
 /**
  * The AWS managed policies that allow a snapshot action, by name (the ARN's last segment): every one of the 1525 AWS
  * managed policies whose default version allows rds:CreateDBSnapshot or rds:CreateDBClusterSnapshot (an Action
- * glob or a NotAction), read from the zoph-io/MAMIP snapshot of 2026-03-07 (commit 0387244e). Any other AWS managed
- * policy allows neither; AWS adds permissions to its policies but never removes them, so a name here stays right.
+ * glob or a NotAction), read from MANAGED_LIST_SOURCE (commit 0387244e). Any other AWS managed policy allowed
+ * neither on that date; AWS adds permissions to its policies but never removes them, so a name here stays right,
+ * while a policy AWS has given the action since is missing: a verdict that rests on a policy not listed says the date.
  */
+const MANAGED_LIST_SOURCE = "the zoph-io/MAMIP snapshot of 2026-03-07";
 const AWS_MANAGED_SNAPSHOT_GRANTS: Readonly<Record<string, readonly string[]>> = Object.fromEntries([
     ...["AWSBackupServiceRolePolicyForBackup", "AdministratorAccess", "PowerUserAccess", "AmazonRDSFullAccess", "DatabaseAdministrator", "DataScientist", "AWSElasticBeanstalkFullAccess", "AWSOpsWorksRole", "AWSMcpServiceActionsFullAccess"]
         .map((name) => [name, ["rds:CreateDBSnapshot", "rds:CreateDBClusterSnapshot"]]),
@@ -244,6 +246,18 @@ function onlyElsewhere(judged: RoleVerdict, db: StackResource): string {
     const elsewhere = judged.verdict === "lacking" ? judged.onlyElsewhere : undefined;
     const arn = read(db.props, "arn");
     return elsewhere === undefined ? "" : ` on ${db.name}${typeof arn === "string" ? ` (${arn})` : ""}: they allow it only on other resources (${elsewhere.join("; ")})`;
+}
+
+/**
+ * " (AWS managed policies judged by ...)": when an AWS managed policy is among those that lack the action, the verdict
+ * rests on the list's date (a policy AWS extended since is not known to grant it).
+ */
+function managedListDated(managed: readonly string[]): string {
+    return managed.some((arn) => awsManagedName(arn) !== undefined) ? managedListNote() : "";
+}
+
+function managedListNote(): string {
+    return ` (AWS managed policies judged by the list of those that grant it, read from ${MANAGED_LIST_SOURCE}: one AWS has given it since is not known here)`;
 }
 
 /** The sources of a role's permissions, for people ("RolePolicy x; AWS managed policy AmazonS3ReadOnlyAccess"). */
@@ -302,11 +316,13 @@ function planRoleJudgement(plan: StackResource, index: StackIndex, databases: re
                 const sources = permissionSources(permissions!);
                 const why = judged.verdict === "lacking" ? judged.why : undefined;
                 if (why !== undefined) {
-                    return `${used}, ${why}, which AWS Backup calls as that role to back up ${db.name}`;
+                    // A boundary that is an AWS managed policy not in the list: the verdict rests on the list's date.
+                    const dated = permissions!.boundary !== undefined && "managed" in permissions!.boundary && why.includes(permissions!.boundary.managed) ? managedListNote() : "";
+                    return `${used}, ${why}${dated}, which AWS Backup calls as that role to back up ${db.name}`;
                 }
                 return sources === ""
                     ? `${used}, a role with no permission policy (no managed or inline policy, no RolePolicy or attachment in the stack, e.g. AWSBackupServiceRolePolicyForBackup)`
-                    : `${used}, whose policies (${sources}) do not allow ${action}${onlyElsewhere(judged, db)}, which AWS Backup calls as that role to back up ${db.name}`;
+                    : `${used}, whose policies (${sources}) do not allow ${action}${onlyElsewhere(judged, db)}${managedListDated(permissions!.managed)}, which AWS Backup calls as that role to back up ${db.name}`;
             }));
         } else {
             verdicts.forEach(({ used, judged }) => (judged.verdict === "unknown" ? judged.unknown : []).forEach((u) => unknown.add(`${used}: ${u}`)));

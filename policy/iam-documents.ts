@@ -80,8 +80,12 @@ export function statementsOf(document: unknown): Statement[] | Unknown | undefin
     return out;
 }
 
-/** IAM action patterns are case-insensitive globs (`s3:Delete*`, `*`). */
+/** IAM action patterns are case-insensitive globs (`s3:Delete*`, `*`, and `?` for one character: `rds:CreateDB?napshot`). */
 export function actionMatches(pattern: string, action: string): boolean {
+    if (pattern.includes("?")) {
+        const regex = [...pattern.toLowerCase()].map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&"))).join("");
+        return new RegExp(`^${regex}$`).test(action.toLowerCase());
+    }
     return globMatch(pattern.toLowerCase(), action.toLowerCase());
 }
 

@@ -232,10 +232,18 @@ interface DocumentReading {
 function readDocument(statements: readonly Statement[], where: string, action: string, arn: string | undefined, service: string): DocumentReading {
     const out: DocumentReading = { mayAllow: [], mayDeny: [], elsewhere: [] };
     statements.forEach((st, i) => {
-        if ((st.effect !== "Allow" && st.effect !== "Deny") || !covers(st, action)) {
+        if (st.effect !== "Allow" && st.effect !== "Deny") {
             return;
         }
         const name = statementName(where, st, i);
+        // An action list with a value not known yet (an output interpolated into it) may or may not name the action.
+        if ([...st.actions, ...(st.notActions ?? [])].some(isUnknownText)) {
+            (st.effect === "Deny" ? out.mayDeny : out.mayAllow).push(`${name} (its Action is not known)`);
+            return;
+        }
+        if (!covers(st, action)) {
+            return;
+        }
         const resource = statementResourceCovers(st, arn, service);
         const conditioned = st.condition !== undefined && st.condition !== null && Object.keys(st.condition as object).length > 0;
         if (resource === false) {

@@ -215,6 +215,30 @@ describe("h37: the AWS Backup selection role read as IAM decides: Deny, Resource
         assert.match(noGrant?.message ?? "", /whose policies \(RolePolicy orders-backup-own\) do not allow rds:CreateDBSnapshot/);
     });
 
+    it("Action wildcards: `rds:*`, `rds:Create*`, `*`, `?` and NotAction allow; an Action not known yet is not judged, named", async () => {
+        for (const fields of [{ Action: "rds:*" }, { Action: "rds:Create*" }, { Action: "*" }, { Action: "rds:CreateDB?napshot" }, { Action: "RDS:createdbsnapshot" }, { Action: undefined, NotAction: ["iam:*", "rds:Delete*"] }]) {
+            assert.deepEqual(await run([role(), rolePolicy(statement(fields))]), passes, JSON.stringify(fields));
+        }
+        for (const fields of [{ Action: "rds:CreateDB?luster*" }, { Action: undefined, NotAction: "rds:*" }]) {
+            assert.equal((await run([role(), rolePolicy(statement(fields))])).violations.length, 1, JSON.stringify(fields));
+        }
+        const { violations, notApplicable } = await run([role(), rolePolicy(statement({ Sid: "Snapshots", Action: ["s3:GetObject", `rds:${UNKNOWN}`] }))]);
+        assert.deepEqual(violations, []);
+        assert.match(notApplicable[0] ?? "", /an Allow that may apply: RolePolicy orders-backup-own, statement Snapshots \(its Action is not known\)/);
+    });
+
+    it("a verdict resting on an AWS managed policy outside the dated list says the list's date; one resting on the stack's own documents does not", async () => {
+        const dated = /\(AWS managed policies judged by the list of those that grant it, read from the zoph-io\/MAMIP snapshot of 2026-03-07: one AWS has given it since is not known here\), which AWS Backup calls/;
+        const [managed] = (await run([role({ managedPolicyArns: ["arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores"] })])).violations;
+        assert.match(managed?.message ?? "", /whose policies \(AWS managed policy AWSBackupServiceRolePolicyForRestores\) do not allow rds:CreateDBSnapshot \(AWS managed policies judged/);
+        assert.match(managed?.message ?? "", dated);
+        const [boundary] = (await run([role({ permissionsBoundary: "arn:aws:iam::aws:policy/ReadOnlyAccess" }), rolePolicy(statement({}))])).violations;
+        assert.match(boundary?.message ?? "", dated);
+        const [own] = (await run([role(), rolePolicy(statement({ Action: "s3:GetObject" }))])).violations;
+        assert.doesNotMatch(own?.message ?? "", /MAMIP/);
+        assert.match(own?.message ?? "", /do not allow rds:CreateDBSnapshot, which AWS Backup calls/);
+    });
+
     it("arnPatternMatches: a `*` read by segments and as one text must agree, else unknown; `?` is one character", () => {
         assert.equal(arnPatternMatches("arn:aws:rds:*:*:db:*", DB_ARN, "rds"), true);
         assert.equal(arnPatternMatches("arn:aws:rds:eu-west-?:*:db:orders", DB_ARN, "rds"), true);
