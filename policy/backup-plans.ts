@@ -231,11 +231,16 @@ function awsManagedName(arn: string): string | undefined {
 /**
  * Whether a role's permissions allow the snapshot action on the database (roleAllowsOn: Deny, Resource and the
  * permissions boundary read too): "allowed", "lacking" (all of them known), or "unknown" with what is not known.
- * The database's ARN is its `arn` when the plan shows it; an AWS managed policy allows what the list above says.
+ * The database's ARN is its `arn` when the plan shows it, else its kind and identifier (`db:orders`, `cluster:ledger`:
+ * RDS names Aurora, DocumentDB and Neptune clusters alike); an AWS managed policy allows what the list above says.
  */
 function roleAllows(permissions: Permissions, action: string, db: StackResource): RoleVerdict {
     const arn = read(db.props, "arn");
-    return roleAllowsOn(permissions, action, typeof arn === "string" && arn.startsWith("arn:") ? arn : undefined, "rds", (managed) => {
+    const identifier = read(db.props, db.type === T.rdsInstance ? "identifier" : "clusterIdentifier");
+    const target = typeof arn === "string" && arn.startsWith("arn:")
+        ? { arn, service: "rds" }
+        : { service: "rds", ...(typeof identifier === "string" ? { resource: `${db.type === T.rdsInstance ? "db" : "cluster"}:${identifier}` } : {}) };
+    return roleAllowsOn(permissions, action, target, (managed) => {
         const name = awsManagedName(managed);
         return name === undefined ? undefined : AWS_MANAGED_SNAPSHOT_GRANTS[name]?.includes(action) === true;
     });

@@ -155,7 +155,7 @@ function permissionsBoundary(role: StackResource, resources: readonly StackResou
     if ((arn === undefined || arn === "") && dependedOn.length === 0) {
         return undefined;
     }
-    const policy = resources.find((p) => p.type === POLICY && (read(p.props, "arn") === arn || dependedOn.some((d) => d.urn === p.urn)));
+    const policy = resources.find((p) => p.type === POLICY && ((typeof arn === "string" && read(p.props, "arn") === arn) || dependedOn.some((d) => d.urn === p.urn)));
     if (policy) {
         return { document: read(policy.props, "policy"), where: `Policy ${policy.name} (permissionsBoundary of ${role.name})` };
     }
@@ -168,31 +168,51 @@ function isUnknownText(value: string): boolean {
 }
 
 /**
- * Whether an IAM resource pattern (`*` and `?` wildcards, case-sensitive) matches an ARN: true, false, or
- * "unknown" when the ARN is not known or the answer depends on whether a `*` may span the ARN's colon-separated
- * segments (IAM matches ARNs segment by segment; a pattern read as one text and read by segments must agree).
- * With the ARN not known, a pattern whose service is not `service` (an S3 bucket's for an RDS database) cannot
- * match it: false.
+ * The resource a request is on, as far as the plan shows it: its ARN, or, when that is not known yet, its service
+ * (`rds`) and its resource part when known (`db:orders`, from the identifier the program sets).
  */
-export function arnPatternMatches(pattern: unknown, arn: string | undefined, service: string): boolean | "unknown" {
+export interface ArnTarget {
+    arn?: string;
+    service: string;
+    resource?: string;
+}
+
+/**
+ * Whether an IAM resource pattern (`*` and `?` wildcards, case-sensitive) matches the target: true, false, or
+ * "unknown" when the answer depends on what the plan does not show, or on whether a `*` may span the ARN's
+ * colon-separated segments (IAM matches ARNs segment by segment; a pattern read as one text and read by segments
+ * must agree). With the ARN not known, a pattern of another service (an S3 bucket's for an RDS database) cannot
+ * match, and one whose partition, region and account are `*` matches when its service and resource part match the
+ * known ones (`arn:aws:rds:*:*:db:*` matches any RDS instance whose identifier the plan shows); anything else is unknown.
+ */
+export function arnPatternMatches(pattern: unknown, target: ArnTarget): boolean | "unknown" {
     if (typeof pattern !== "string" || isUnknownText(pattern)) {
         return "unknown";
     }
     if (pattern === "*") {
         return true;
     }
-    if (arn === undefined) {
-        const [prefix, , patternService] = pattern.split(":");
-        return prefix === "arn" && patternService !== undefined && !/[*?]/.test(patternService) && patternService !== service ? false : "unknown";
+    const p = arnSegments(pattern);
+    if (target.arn === undefined) {
+        // "arn:PARTITION:SERVICE:" written without wildcards and naming another service: no ARN of the service matches.
+        if (p.length >= 3 && p[0] === "arn" && !/[*?]/.test(`${p[1]}:${p[2]}`) && p[2] !== target.service) {
+            return false;
+        }
+        // Partition, region and account not known: only `*` there matches whatever they are (by segments and as one text).
+        const matches = p.length === 6 && p[2] === target.service && [p[1], p[3], p[4]].every((part) => part === "*") && target.resource !== undefined && arnGlob(p[5]).test(target.resource);
+        return matches ? true : "unknown";
     }
-    const whole = arnGlob(pattern).test(arn);
-    if (!whole) {
+    if (!arnGlob(pattern).test(target.arn)) {
         return false;
     }
-    // By segments: the first five (arn, partition, service, region, account) one by one, the resource part as one.
-    const split = (text: string) => [...text.split(":").slice(0, 5), text.split(":").slice(5).join(":")];
-    const [p, a] = [split(pattern), split(arn)];
+    const a = arnSegments(target.arn);
     return p.length === a.length && p.every((part, i) => arnGlob(part).test(a[i])) ? true : "unknown";
+}
+
+/** An ARN's first five segments (arn, partition, service, region, account) and its resource part (which may hold colons). */
+function arnSegments(text: string): string[] {
+    const parts = text.split(":");
+    return parts.length < 6 ? parts : [...parts.slice(0, 5), parts.slice(5).join(":")];
 }
 
 function arnGlob(pattern: string): RegExp {
@@ -200,13 +220,13 @@ function arnGlob(pattern: string): RegExp {
 }
 
 /** What a request on `arn` (undefined: not known) is, for one statement: whether its Resource or NotResource covers it. */
-function statementResourceCovers(statement: Statement, arn: string | undefined, service: string): boolean | "unknown" {
+function statementResourceCovers(statement: Statement, target: ArnTarget): boolean | "unknown" {
     const patterns = statement.notResources ?? statement.resources;
     if (patterns.length === 0) {
         // An identity policy's statement needs a Resource or NotResource (IAM refuses it otherwise).
         return "unknown";
     }
-    const matches = patterns.map((pattern) => arnPatternMatches(pattern, arn, service));
+    const matches = patterns.map((pattern) => arnPatternMatches(pattern, target));
     const any = matches.includes(true) ? true : matches.includes("unknown") ? "unknown" : false;
     if (statement.notResources === undefined) {
         return any;
@@ -229,7 +249,7 @@ interface DocumentReading {
     elsewhere: string[];
 }
 
-function readDocument(statements: readonly Statement[], where: string, action: string, arn: string | undefined, service: string): DocumentReading {
+function readDocument(statements: readonly Statement[], where: string, action: string, target: ArnTarget): DocumentReading {
     const out: DocumentReading = { mayAllow: [], mayDeny: [], elsewhere: [] };
     statements.forEach((st, i) => {
         if (st.effect !== "Allow" && st.effect !== "Deny") {
@@ -244,7 +264,7 @@ function readDocument(statements: readonly Statement[], where: string, action: s
         if (!covers(st, action)) {
             return;
         }
-        const resource = statementResourceCovers(st, arn, service);
+        const resource = statementResourceCovers(st, target);
         const conditioned = st.condition !== undefined && st.condition !== null && Object.keys(st.condition as object).length > 0;
         if (resource === false) {
             if (st.effect === "Allow") {
@@ -272,7 +292,7 @@ function readDocument(statements: readonly Statement[], where: string, action: s
 export type RoleVerdict = { verdict: "allowed" } | { verdict: "lacking"; why?: string; onlyElsewhere?: string[] } | { verdict: "unknown"; unknown: string[] };
 
 /**
- * Whether the role's permissions allow `action` on the resource `arn` (undefined: its ARN is not known), as IAM
+ * Whether the role's permissions allow `action` on the target resource (ArnTarget: its ARN, or what is known of it), as IAM
  * decides within an account: an explicit Deny of any of its policies or of its boundary wins; else an Allow of its
  * policies is needed, and, with a permissions boundary, an Allow of the boundary too. A statement counts when its
  * Action or NotAction covers the action and its Resource or NotResource covers the resource (wildcards `*`, `?`);
@@ -281,7 +301,7 @@ export type RoleVerdict = { verdict: "allowed" } | { verdict: "lacking"; why?: s
  * declare allows (true, false, or undefined: not known). Documents the plan does not show are unknown, but a known
  * Allow decides without them (a Deny they might hold is not seen: the plan cannot show it).
  */
-export function roleAllowsOn(permissions: Permissions, action: string, arn: string | undefined, service: string, managedAllows: (arn: string) => boolean | undefined): RoleVerdict {
+export function roleAllowsOn(permissions: Permissions, action: string, target: ArnTarget, managedAllows: (arn: string) => boolean | undefined): RoleVerdict {
     const unknown = [...permissions.unknown];
     let allowedBy: string | undefined;
     const mayAllow: string[] = [];
@@ -292,7 +312,7 @@ export function roleAllowsOn(permissions: Permissions, action: string, arn: stri
             unknown.push(`${grant.where} (its document)`);
             continue;
         }
-        const reading = readDocument(statements ?? [], grant.where, action, arn, service);
+        const reading = readDocument(statements ?? [], grant.where, action, target);
         if (reading.denies !== undefined) {
             return { verdict: "lacking", why: `whose policies deny ${action} (${reading.denies})` };
         }
@@ -313,11 +333,11 @@ export function roleAllowsOn(permissions: Permissions, action: string, arn: stri
         const open = [...unknown, ...mayAllow.map((m) => `an Allow that may apply: ${m}`)];
         return open.length > 0 ? { verdict: "unknown", unknown: open } : { verdict: "lacking", ...(elsewhere.length > 0 ? { onlyElsewhere: elsewhere } : {}) };
     }
-    return boundaryVerdict(permissions.boundary, action, arn, service, managedAllows, unknown);
+    return boundaryVerdict(permissions.boundary, action, target, managedAllows, unknown);
 }
 
 /** The identity policies allow the request: what the permissions boundary (if any) and the open Denies make of it. */
-function boundaryVerdict(boundary: Permissions["boundary"], action: string, arn: string | undefined, service: string, managedAllows: (arn: string) => boolean | undefined, unknown: string[]): RoleVerdict {
+function boundaryVerdict(boundary: Permissions["boundary"], action: string, target: ArnTarget, managedAllows: (arn: string) => boolean | undefined, unknown: string[]): RoleVerdict {
     const mayDeny = unknown.filter((u) => u.startsWith("a Deny that may apply: "));
     if (boundary === undefined) {
         return mayDeny.length > 0 ? { verdict: "unknown", unknown: mayDeny } : { verdict: "allowed" };
@@ -336,7 +356,7 @@ function boundaryVerdict(boundary: Permissions["boundary"], action: string, arn:
     if (statements === UNKNOWN) {
         return { verdict: "unknown", unknown: [...mayDeny, `${boundary.where} (its document)`] };
     }
-    const reading = readDocument(statements ?? [], boundary.where, action, arn, service);
+    const reading = readDocument(statements ?? [], boundary.where, action, target);
     if (reading.denies !== undefined) {
         return { verdict: "lacking", why: `whose permissions boundary denies ${action} (${reading.denies})` };
     }

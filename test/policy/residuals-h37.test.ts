@@ -181,7 +181,9 @@ describe("h37: the AWS Backup selection role read as IAM decides: Deny, Resource
             assert.match(notApplicable[0], /^not judged in this preview: orders-plan orders-backup/);
             assert.match(notApplicable[0], what);
         }
-        // With the ARN unknown, a grant on another service's resources still cannot match a database: a verdict.
+        // With the ARN unknown, a grant on every RDS instance covers it (the identifier is known), and a grant on
+        // another service's resources cannot: verdicts both.
+        assert.deepEqual(await run([role(), rolePolicy(statement({ Resource: "arn:*:rds:*:*:db:*" }))], instance(UNKNOWN)), passes);
         const [s3Only] = (await run([role(), rolePolicy(statement({ Sid: "Snapshots", Resource: "arn:aws:s3:::dumps/*" }))], instance(UNKNOWN))).violations;
         assert.match(s3Only?.message ?? "", /do not allow rds:CreateDBSnapshot on orders: they allow it only on other resources \(RolePolicy orders-backup-own, statement Snapshots: arn:aws:s3:::dumps\/\*\)/);
     });
@@ -239,16 +241,25 @@ describe("h37: the AWS Backup selection role read as IAM decides: Deny, Resource
         assert.match(own?.message ?? "", /do not allow rds:CreateDBSnapshot, which AWS Backup calls/);
     });
 
-    it("arnPatternMatches: a `*` read by segments and as one text must agree, else unknown; `?` is one character", () => {
-        assert.equal(arnPatternMatches("arn:aws:rds:*:*:db:*", DB_ARN, "rds"), true);
-        assert.equal(arnPatternMatches("arn:aws:rds:eu-west-?:*:db:orders", DB_ARN, "rds"), true);
-        assert.equal(arnPatternMatches("arn:aws:rds:eu-west-1?:*:db:orders", DB_ARN, "rds"), false);
-        assert.equal(arnPatternMatches("arn:aws:rds:*:db:orders", DB_ARN, "rds"), "unknown");
-        assert.equal(arnPatternMatches("arn:aws:rds:*", DB_ARN, "rds"), "unknown");
-        assert.equal(arnPatternMatches("arn:aws:s3:::*", DB_ARN, "rds"), false);
-        assert.equal(arnPatternMatches("arn:aws:s3:::*", undefined, "rds"), false);
-        assert.equal(arnPatternMatches("arn:aws:rds:*:*:db:x", undefined, "rds"), "unknown");
-        assert.equal(arnPatternMatches(UNKNOWN, DB_ARN, "rds"), "unknown");
-        assert.equal(arnPatternMatches("*", undefined, "rds"), true);
+    it("arnPatternMatches: a `*` read by segments and as one text must agree, else unknown; `?` is one character; an ARN not known is matched by what is known", () => {
+        const known = { arn: DB_ARN, service: "rds" };
+        assert.equal(arnPatternMatches("arn:aws:rds:*:*:db:*", known), true);
+        assert.equal(arnPatternMatches("arn:aws:rds:eu-west-?:*:db:orders", known), true);
+        assert.equal(arnPatternMatches("arn:aws:rds:eu-west-1?:*:db:orders", known), false);
+        assert.equal(arnPatternMatches("arn:aws:rds:*:db:orders", known), "unknown");
+        assert.equal(arnPatternMatches("arn:aws:rds:*", known), "unknown");
+        assert.equal(arnPatternMatches("arn:aws:s3:::*", known), false);
+        assert.equal(arnPatternMatches(UNKNOWN, known), "unknown");
+        // The ARN not known: the service, and the kind and identifier when the program sets them.
+        const orders = { service: "rds", resource: "db:orders" };
+        assert.equal(arnPatternMatches("*", { service: "rds" }), true);
+        assert.equal(arnPatternMatches("arn:aws:s3:::*", orders), false);
+        assert.equal(arnPatternMatches("arn:*:rds:*:*:db:*", orders), true);
+        assert.equal(arnPatternMatches("arn:*:rds:*:*:db:ord*", orders), true);
+        assert.equal(arnPatternMatches("arn:aws:rds:*:*:db:*", orders), "unknown", "partition not known (aws, aws-cn, aws-us-gov)");
+        assert.equal(arnPatternMatches("arn:aws:rds:*:*:db:*", { service: "rds" }), "unknown", "identifier not known");
+        assert.equal(arnPatternMatches("arn:aws:rds:*:*:db:reporting", orders), "unknown", "a * may span segments");
+        assert.equal(arnPatternMatches("arn:aws:rds:eu-west-1:*:db:orders", orders), "unknown", "region not known");
+        assert.equal(arnPatternMatches("arn:*:s3:::*", orders), "unknown");
     });
 });
