@@ -272,7 +272,7 @@ function readDocument(statements: readonly Statement[], where: string, action: s
             }
             return;
         }
-        const why = resource === "unknown" ? `${name} (its Resource cannot be matched to the database's ARN here)` : conditioned ? `${name} (its Condition is not evaluated)` : undefined;
+        const why = resource === "unknown" ? `${name} (its Resource cannot be matched to the resource's ARN here)` : conditioned ? `${name} (its Condition is not evaluated)` : undefined;
         if (st.effect === "Deny") {
             if (why === undefined) {
                 out.denies ??= name;

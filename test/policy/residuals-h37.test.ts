@@ -168,7 +168,7 @@ describe("h37: the AWS Backup selection role read as IAM decides: Deny, Resource
 
     it("a Resource or a database ARN not known, a `*` that spans ARN segments, or a Condition: not judged, named, never a verdict", async () => {
         const cases: Array<[Parameters<typeof run>[0], ReturnType<typeof instance>, RegExp]> = [
-            [[role(), rolePolicy(statement({ Sid: "Snapshots", Resource: "arn:aws:rds:eu-west-1:123456789012:db:orders" }))], instance(UNKNOWN), /an Allow that may apply: RolePolicy orders-backup-own, statement Snapshots \(its Resource cannot be matched to the database's ARN here\)/],
+            [[role(), rolePolicy(statement({ Sid: "Snapshots", Resource: "arn:aws:rds:eu-west-1:123456789012:db:orders" }))], instance(UNKNOWN), /an Allow that may apply: RolePolicy orders-backup-own, statement Snapshots \(its Resource cannot be matched to the resource's ARN here\)/],
             [[role(), rolePolicy(statement({ Sid: "Snapshots", Resource: "arn:aws:rds:*" }))], instance(), /an Allow that may apply: RolePolicy orders-backup-own, statement Snapshots \(its Resource cannot be matched/],
             [[role(), rolePolicy(statement({ Sid: "Snapshots", Condition: { StringEquals: { "aws:RequestTag/backup": "true" } } }))], instance(), /an Allow that may apply: RolePolicy orders-backup-own, statement Snapshots \(its Condition is not evaluated\)/],
             [[role(), rolePolicy(statement({}), statement({ Sid: "MaybeNot", Effect: "Deny", Condition: { Bool: { "aws:MultiFactorAuthPresent": "false" } } }))], instance(), /a Deny that may apply: RolePolicy orders-backup-own, statement MaybeNot \(its Condition is not evaluated\)/],
