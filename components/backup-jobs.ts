@@ -28,7 +28,7 @@ import * as rbacv1 from "@pulumi/kubernetes/rbac/v1";
 import { Provider } from "@pulumi/kubernetes/provider";
 import type * as k8sInput from "@pulumi/kubernetes/types/input";
 import type * as iam from "@pulumi/aws/iam";
-import { BackupJobResources, BackupJobSchedules, ContainerResources, nextRun, validateCron } from "../lib/schedule";
+import { BackupJobResources, BackupJobSchedules, ContainerResources, nextRun, unclockedBecause, validateCron } from "../lib/schedule";
 import { DataClass, retentionRow } from "../lib/retention";
 import { AWS_REGION, DailyWindow, insideDailyWindow, KUBERNETES_NAME, OIDC_ISSUER, OIDC_PROVIDER_ARN, parseDailyWindow, POSTGRES_DATABASE_NAME } from "../lib/formats";
 import {
@@ -243,7 +243,11 @@ export function validateBackupJobsArgs(args: BackupJobsArgs): void {
         problems.push((err as Error).message);
         windowOk = false;
     }
-    if (windowOk && problems.every((p) => !p.startsWith("backupJobs.schedules.dbBackup"))) {
+    const unclocked = problems.some((p) => p.startsWith("backupJobs.schedules.dbBackup")) ? undefined : unclockedBecause(schedules.dbBackup);
+    if (windowOk && unclocked !== undefined) {
+        // An @every dump lands wherever the CronJob's creation put it: no schedule keeps it out of the window.
+        problems.push(`backupJobs.schedules.dbBackup ${unclocked}, so it cannot be kept out of the RDS backup window ${args.backupWindow}; write a cron expression that runs after the window ends`);
+    } else if (windowOk && problems.every((p) => !p.startsWith("backupJobs.schedules.dbBackup"))) {
         const clash = runInsideWindow(schedules.dbBackup, args.backupWindow);
         if (clash) {
             const hhmm = clash.toISOString().slice(11, 16);

@@ -24,8 +24,7 @@ import { plural } from "./retention";
 import { minimumOf, sharedSettings } from "./settings";
 import { T } from "./types";
 import { notJudgedInPreview, read, readArray, UNKNOWN } from "./unknowns";
-import { covers, statementsOf } from "./iam-documents";
-import { Permissions, rolePermissions } from "./role-permissions";
+import { Permissions, RoleVerdict, roleAllowsOn, rolePermissions } from "./role-permissions";
 import { readNumber } from "./numbers";
 
 /** What AWS Backup can select among the engines rds-backup-retention judges (DocumentDB and Neptune ARNs are `arn:aws:rds:...` too). */
@@ -213,9 +212,11 @@ function snapshotAction(db: StackResource): string {
 /**
  * The AWS managed policies that allow a snapshot action, by name (the ARN's last segment): every one of the 1525 AWS
  * managed policies whose default version allows rds:CreateDBSnapshot or rds:CreateDBClusterSnapshot (an Action
- * glob or a NotAction), read from the zoph-io/MAMIP snapshot of 2026-03-07 (commit 0387244e). Any other AWS managed
- * policy allows neither; AWS adds permissions to its policies but never removes them, so a name here stays right.
+ * glob or a NotAction), read from MANAGED_LIST_SOURCE (commit 0387244e). Any other AWS managed policy allowed
+ * neither on that date; AWS adds permissions to its policies but never removes them, so a name here stays right,
+ * while a policy AWS has given the action since is missing: a verdict that rests on a policy not listed says the date.
  */
+const MANAGED_LIST_SOURCE = "the zoph-io/MAMIP snapshot of 2026-03-07";
 const AWS_MANAGED_SNAPSHOT_GRANTS: Readonly<Record<string, readonly string[]>> = Object.fromEntries([
     ...["AWSBackupServiceRolePolicyForBackup", "AdministratorAccess", "PowerUserAccess", "AmazonRDSFullAccess", "DatabaseAdministrator", "DataScientist", "AWSElasticBeanstalkFullAccess", "AWSOpsWorksRole", "AWSMcpServiceActionsFullAccess"]
         .map((name) => [name, ["rds:CreateDBSnapshot", "rds:CreateDBClusterSnapshot"]]),
@@ -227,26 +228,41 @@ function awsManagedName(arn: string): string | undefined {
     return /^arn:aws[\w-]*:iam::aws:policy\/(?:.*\/)?([^/]+)$/.exec(arn)?.[1];
 }
 
-/** Whether a role's permissions allow the action: "allowed", "lacking" (all of them known), or "unknown" with what is not known. */
-function roleAllows(permissions: Permissions, action: string): { verdict: "allowed" | "lacking" } | { verdict: "unknown"; unknown: string[] } {
-    const unknown = [...permissions.unknown];
-    for (const grant of permissions.grants) {
-        const statements = statementsOf(grant.document);
-        if (statements === UNKNOWN) {
-            unknown.push(`${grant.where} (its document)`);
-        } else if ((statements ?? []).some((st) => st.effect === "Allow" && covers(st, action))) {
-            return { verdict: "allowed" };
-        }
-    }
-    for (const arn of permissions.managed) {
-        const name = awsManagedName(arn);
-        if (name === undefined) {
-            unknown.push(`managed policy ${arn} (not declared in the stack)`);
-        } else if (AWS_MANAGED_SNAPSHOT_GRANTS[name]?.includes(action)) {
-            return { verdict: "allowed" };
-        }
-    }
-    return unknown.length > 0 ? { verdict: "unknown", unknown } : { verdict: "lacking" };
+/**
+ * Whether a role's permissions allow the snapshot action on the database (roleAllowsOn: Deny, Resource and the
+ * permissions boundary read too): "allowed", "lacking" (all of them known), or "unknown" with what is not known.
+ * The database's ARN is its `arn` when the plan shows it, else its kind and identifier (`db:orders`, `cluster:ledger`:
+ * RDS names Aurora, DocumentDB and Neptune clusters alike); an AWS managed policy allows what the list above says.
+ */
+function roleAllows(permissions: Permissions, action: string, db: StackResource): RoleVerdict {
+    const arn = read(db.props, "arn");
+    const identifier = read(db.props, db.type === T.rdsInstance ? "identifier" : "clusterIdentifier");
+    const target = typeof arn === "string" && arn.startsWith("arn:")
+        ? { arn, service: "rds" }
+        : { service: "rds", ...(typeof identifier === "string" ? { resource: `${db.type === T.rdsInstance ? "db" : "cluster"}:${identifier}` } : {}) };
+    return roleAllowsOn(permissions, action, target, (managed) => {
+        const name = awsManagedName(managed);
+        return name === undefined ? undefined : AWS_MANAGED_SNAPSHOT_GRANTS[name]?.includes(action) === true;
+    });
+}
+
+/** " on orders (ARN): they allow it only on (statement: patterns)", when the role's Allows of the action name other resources only. */
+function onlyElsewhere(judged: RoleVerdict, db: StackResource): string {
+    const elsewhere = judged.verdict === "lacking" ? judged.onlyElsewhere : undefined;
+    const arn = read(db.props, "arn");
+    return elsewhere === undefined ? "" : ` on ${db.name}${typeof arn === "string" ? ` (${arn})` : ""}: they allow it only on other resources (${elsewhere.join("; ")})`;
+}
+
+/**
+ * " (AWS managed policies judged by ...)": when an AWS managed policy is among those that lack the action, the verdict
+ * rests on the list's date (a policy AWS extended since is not known to grant it).
+ */
+function managedListDated(managed: readonly string[]): string {
+    return managed.some((arn) => awsManagedName(arn) !== undefined) ? managedListNote() : "";
+}
+
+function managedListNote(): string {
+    return ` (AWS managed policies judged by the list of those that grant it, read from ${MANAGED_LIST_SOURCE}: one AWS has given it since is not known here)`;
 }
 
 /** The sources of a role's permissions, for people ("RolePolicy x; AWS managed policy AmazonS3ReadOnlyAccess"). */
@@ -295,17 +311,23 @@ function planRoleJudgement(plan: StackResource, index: StackIndex, databases: re
         const action = snapshotAction(db);
         const verdicts = selections.filter((s) => s.picked.includes(db)).map(({ selection, role, permissions }) => {
             const used = `${role?.name} (iamRoleArn of Selection ${selection.name})`;
-            return { used, permissions, judged: role && permissions ? roleAllows(permissions, action) : { verdict: "allowed" as const } };
+            return { used, permissions, judged: role && permissions ? roleAllows(permissions, action, db) : ({ verdict: "allowed" } as RoleVerdict) };
         });
         if (verdicts.some(({ judged }) => judged.verdict === "allowed")) {
             continue;
         }
         if (verdicts.every(({ judged }) => judged.verdict === "lacking")) {
-            failing.set(db, verdicts.map(({ used, permissions }) => {
+            failing.set(db, verdicts.map(({ used, permissions, judged }) => {
                 const sources = permissionSources(permissions!);
+                const why = judged.verdict === "lacking" ? judged.why : undefined;
+                if (why !== undefined) {
+                    // A boundary that is an AWS managed policy not in the list: the verdict rests on the list's date.
+                    const dated = permissions!.boundary !== undefined && "managed" in permissions!.boundary && why.includes(permissions!.boundary.managed) ? managedListNote() : "";
+                    return `${used}, ${why}${dated}, which AWS Backup calls as that role to back up ${db.name}`;
+                }
                 return sources === ""
                     ? `${used}, a role with no permission policy (no managed or inline policy, no RolePolicy or attachment in the stack, e.g. AWSBackupServiceRolePolicyForBackup)`
-                    : `${used}, whose policies (${sources}) do not allow ${action}, which AWS Backup calls as that role to back up ${db.name}`;
+                    : `${used}, whose policies (${sources}) do not allow ${action}${onlyElsewhere(judged, db)}${managedListDated(permissions!.managed)}, which AWS Backup calls as that role to back up ${db.name}`;
             }));
         } else {
             verdicts.forEach(({ used, judged }) => (judged.verdict === "unknown" ? judged.unknown : []).forEach((u) => unknown.add(`${used}: ${u}`)));

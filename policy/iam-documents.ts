@@ -13,6 +13,8 @@ export interface Statement {
     actions: string[];
     notActions?: string[];
     resources: string[];
+    /** NotResource: every resource but these. */
+    notResources?: string[];
     principal: unknown;
     /** NotPrincipal: with Deny, everyone but these (IAM JSON policy elements: NotPrincipal). */
     notPrincipal?: unknown;
@@ -58,17 +60,18 @@ export function statementsOf(document: unknown): Statement[] | Unknown | undefin
     }
     const out: Statement[] = [];
     for (const s of statements) {
-        const parts = ["Sid", "Effect", "Action", "NotAction", "Resource", "Principal", "Condition", "NotPrincipal"].map((k) => read(s, k));
+        const parts = ["Sid", "Effect", "Action", "NotAction", "Resource", "Principal", "Condition", "NotPrincipal", "NotResource"].map((k) => read(s, k));
         if (parts.some((p) => p === UNKNOWN)) {
             return UNKNOWN;
         }
-        const [sid, effect, action, notAction, resource, principal, condition, notPrincipal] = parts;
+        const [sid, effect, action, notAction, resource, principal, condition, notPrincipal, notResource] = parts;
         out.push({
             sid: typeof sid === "string" ? sid : undefined,
             effect: String(effect ?? ""),
             actions: list(action),
             notActions: notAction === undefined ? undefined : list(notAction),
             resources: list(resource),
+            ...(notResource === undefined ? {} : { notResources: list(notResource) }),
             principal,
             ...(notPrincipal === undefined ? {} : { notPrincipal }),
             condition,
@@ -77,8 +80,12 @@ export function statementsOf(document: unknown): Statement[] | Unknown | undefin
     return out;
 }
 
-/** IAM action patterns are case-insensitive globs (`s3:Delete*`, `*`). */
+/** IAM action patterns are case-insensitive globs (`s3:Delete*`, `*`, and `?` for one character: `rds:CreateDB?napshot`). */
 export function actionMatches(pattern: string, action: string): boolean {
+    if (pattern.includes("?")) {
+        const regex = [...pattern.toLowerCase()].map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&"))).join("");
+        return new RegExp(`^${regex}$`).test(action.toLowerCase());
+    }
     return globMatch(pattern.toLowerCase(), action.toLowerCase());
 }
 

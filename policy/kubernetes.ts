@@ -8,7 +8,7 @@
  */
 import { ResourceValidationArgs, ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import { DataClass, DATA_CLASSES, RETENTION_TABLE } from "./retention";
-import { maxIntervalMinutes } from "./schedule";
+import { maxIntervalMinutes, unclockedBecause } from "./schedule";
 import { configOf } from "./config";
 import { TagMatch } from "./settings";
 import { known, notJudgedInPreview, read, readArray, readStringMap, show, UNKNOWN } from "./unknowns";
@@ -322,7 +322,9 @@ export const cronJobSchedule: ResourceValidationPolicy = {
         if (gap > limit) {
             const reason = jobClass === VERIFICATION ? "the runbook's monthly backup tests" : `the retention table (${RETENTION_TABLE.find((r) => r.dataClass === (jobClass as DataClass))?.dataType}, ${RETENTION_TABLE.find((r) => r.dataClass === jobClass)?.frequency})`;
             const judged = job.inferred ? ` (judged as a ${jobClass} backup: it ${job.why}; label it ${config.dataClassLabel}=<class> to judge it as another class)` : "";
-            report(`${args.name}: spec.schedule "${schedule}" leaves up to ${formatMinutes(gap)} between runs${cadence(gap)}; ${reason} requires at least every ${formatMinutes(limit)}${judged}`);
+            // An @every schedule's runs sit wherever the CronJob's creation put them: said, since moving them is no remedy.
+            const unclocked = unclockedBecause(schedule);
+            report(`${args.name}: spec.schedule "${schedule}" leaves up to ${formatMinutes(gap)} between runs${cadence(gap)}; ${reason} requires at least every ${formatMinutes(limit)}${judged}${unclocked ? ` (${unclocked}: the gap is the delay, whenever the runs fall)` : ""}`);
         }
     }),
 };

@@ -1,5 +1,6 @@
 /**
- * Cron schedules as Kubernetes CronJobs read them (five fields, UTC, in the syntax Kubernetes accepts), parsed with cron-parser.
+ * Cron schedules as Kubernetes CronJobs read them (five fields, UTC, in the syntax Kubernetes accepts, or a descriptor:
+ * `@daily`, `@every 6h`), parsed with cron-parser (an `@every` delay by Go's duration grammar, see everySeconds).
  * Shared by the configuration loader, the backup jobs component and the CronJob policy.
  */
 import { CronExpressionParser } from "cron-parser";
@@ -112,8 +113,73 @@ function kubernetesFieldProblem(field: string, spec: (typeof KUBERNETES_FIELDS)[
     return undefined;
 }
 
+/** The descriptors robfig/cron v3 reads (parser.go, parseDescriptor), for messages. */
+const DESCRIPTORS = `${Object.keys(MACROS).join(", ")}, @every <duration>`;
+
+/** "@every " as robfig/cron's parseDescriptor matches it: the prefix with exactly one space, the duration after it. */
+const EVERY = "@every ";
+
+/**
+ * Go's time.ParseDuration grammar (`[-+]?([0-9]*(\.[0-9]*)?[a-z]+)+`, or `0` alone after the sign; a number needs a
+ * digit before or after its point; units ns, us, µs (U+00B5), μs (U+03BC), ms, s, m, h: no d, no w, no space).
+ */
+const GO_DURATION = /^([-+]?)(?:0|((?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h))+))$/;
+const GO_DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/g;
+const GO_UNIT_SECONDS: Record<string, number> = { ns: 1e-9, us: 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+/** Go's Duration is an int64 of nanoseconds: ParseDuration refuses more (about 292 years). */
+const GO_MAX_DURATION_SECONDS = (2 ** 63 - 1) / 1e9;
+
+/**
+ * The delay in whole seconds of an `@every <duration>` schedule, as Kubernetes runs it: the API server validates
+ * the schedule with robfig/cron v3's `ParseStandard`, whose parseDescriptor reads the text after "@every " with Go's
+ * time.ParseDuration and builds `Every(duration)` (constantdelay.go), which drops fractions of a second and makes a
+ * delay under one second (zero and negative ones too) one second. Kubernetes accepts those; we refuse them, saying
+ * so: a backup job started every second is a typo (`-1h` for `1h`), not a schedule. Throws what is wrong.
+ */
+function everySeconds(expression: string): number {
+    const text = expression.slice(EVERY.length);
+    const match = GO_DURATION.exec(text);
+    if (text === "") {
+        throw new Error(`"${expression}" is not a schedule Kubernetes accepts: no duration after @every (e.g. @every 6h)`);
+    }
+    if (!match) {
+        throw new Error(`"${expression}" is not a schedule Kubernetes accepts: "${text}" is not a Go duration (time.ParseDuration: numbers with the units h, m, s, ms, us, ns, e.g. @every 6h or @every 1h30m; no d or w, no spaces)`);
+    }
+    const magnitude = [...(match[2] ?? "").matchAll(GO_DURATION_PART)].reduce((sum, [, n, unit]) => sum + Number(n) * GO_UNIT_SECONDS[unit], 0);
+    if (magnitude > GO_MAX_DURATION_SECONDS) {
+        throw new Error(`"${expression}" is not a schedule Kubernetes accepts: "${text}" is longer than a Go duration holds (about 292 years)`);
+    }
+    const seconds = match[1] === "-" ? -magnitude : magnitude;
+    if (seconds < 1) {
+        const meant = seconds < 0 && magnitude >= 1 ? ` (@every ${text.slice(1)}?)` : "";
+        throw new Error(`"${expression}" would start a job every second: Kubernetes accepts it, but robfig/cron makes a delay under 1s (zero and negative ones too) one second; write a duration of at least 1s${meant}`);
+    }
+    return Math.floor(seconds);
+}
+
+/** The delay in seconds of a normalised `@every` schedule (`@every 21600s`); undefined for a cron expression. */
+export function constantDelaySeconds(normalised: string): number | undefined {
+    return normalised.startsWith(EVERY) ? Number(normalised.slice(EVERY.length, -1)) : undefined;
+}
+
+/**
+ * The normalised schedule: a descriptor's five fields, `@every <seconds>s` for a constant delay, or the five fields.
+ * A descriptor is read as robfig/cron reads it: only as written (no space around it, lowercase), since the parser
+ * sends anything that starts with `@` to parseDescriptor and splits the rest into fields.
+ */
 function parseCron(expression: string): string {
     const trimmed = expression.trim();
+    if (expression.startsWith(EVERY)) {
+        return `${EVERY}${everySeconds(expression)}s`;
+    }
+    if (trimmed.startsWith("@")) {
+        if (trimmed !== expression) {
+            throw new Error(`"${expression}" is not a schedule Kubernetes accepts: a descriptor is read only as written, with no space around it`);
+        }
+        if (MACROS[expression] === undefined) {
+            throw new Error(`"${expression}" is not a descriptor Kubernetes accepts (${DESCRIPTORS})`);
+        }
+    }
     const expanded = MACROS[trimmed] ?? trimmed;
     const fields = expanded.split(/\s+/);
     if (fields.length !== 5) {
@@ -137,14 +203,17 @@ const DAY_MINUTES = 24 * 60;
 const WEEK_MINUTES = 7 * DAY_MINUTES;
 
 /**
- * The longest interval, in minutes, between two consecutive runs of the schedule. Memoised: a stack
+ * The longest interval, in minutes, between two consecutive runs of the schedule (an `@every` delay of seconds that
+ * are not whole minutes is a fraction: `@every 90s` is 1.5). Memoised: a stack
  * usually repeats a handful of schedules over many resources.
  */
 export function maxIntervalMinutes(expression: string): number {
     const normalised = validateCron(expression);
     let minutes = gapCache.get(normalised);
     if (minutes === undefined) {
-        minutes = cyclicGapMinutes(normalised) ?? monthDayGapMinutes(normalised) ?? iteratedGapMinutes(normalised);
+        const delay = constantDelaySeconds(normalised);
+        // @every: the runs are the delay apart, whatever the clock says (see nextRun).
+        minutes = delay !== undefined ? delay / 60 : cyclicGapMinutes(normalised) ?? monthDayGapMinutes(normalised) ?? iteratedGapMinutes(normalised);
         gapCache.set(normalised, minutes);
     }
     return minutes;
@@ -243,7 +312,24 @@ export function iteratedGapMinutes(normalised: string): number {
     return Math.round(maxGap / 60000);
 }
 
-/** The next run after `from`, for reports and for checking "daily after the backup window". */
+/**
+ * Why the schedule's runs are at no clock time: an `@every` schedule's. The CronJob controller counts robfig/cron's
+ * ConstantDelaySchedule from the CronJob's creation, then from its last scheduled run (pkg/controller/cronjob:
+ * `status.lastScheduleTime`, else `metadata.creationTimestamp`), not from the clock or the controller's start: the
+ * runs land wherever the creation put them and shift when the CronJob is recreated. undefined for a cron expression.
+ */
+export function unclockedBecause(expression: string): string | undefined {
+    const delay = constantDelaySeconds(validateCron(expression));
+    return delay === undefined
+        ? undefined
+        : `"${expression}" runs every ${expression.trim().slice(EVERY.length)} counted from the CronJob's creation, then from its last scheduled run, not at clock times`;
+}
+
+/** The next run after `from`, for reports and for checking "daily after the backup window"; throws for `@every` (unclockedBecause). */
 export function nextRun(expression: string, from: Date = REFERENCE): Date {
+    const unclocked = unclockedBecause(expression);
+    if (unclocked !== undefined) {
+        throw new Error(`${unclocked}: it has no next run at a clock time`);
+    }
     return CronExpressionParser.parse(validateCron(expression), { tz: "UTC", currentDate: from }).next().toDate();
 }

@@ -472,6 +472,14 @@ describe("BackupJobs component (Pulumi mocks, kubernetes-models)", function () {
             await rejects(args({}, { schedules: { ...DEFAULT_SCHEDULES, dbBackup: "*/20 * * * *" } }), /runs at 03:00 UTC, inside/);
         });
 
+        it("a db-backup schedule of @every: its runs are at no clock time, so it cannot be kept out of the RDS backup window (h37)", async function () {
+            await rejects(args({}, { schedules: { ...DEFAULT_SCHEDULES, dbBackup: "@every 24h" } }),
+                /backupJobs\.schedules\.dbBackup "@every 24h" runs every 24h counted from the CronJob's creation, then from its last scheduled run, not at clock times, so it cannot be kept out of the RDS backup window 03:00-04:00; write a cron expression that runs after the window ends/);
+            // The other jobs need no clock time: an @every export is declared as written.
+            const rs = await declare("every-export", args({}, { schedules: { ...DEFAULT_SCHEDULES, clientConfigExport: "@every 15m" } }));
+            assert.equal(cronJobs(rs).find((c) => c.inputs.metadata.name === "client-config-export")!.inputs.spec.schedule, "@every 15m");
+        });
+
         it("accepts a schedule at the window's end", async function () {
             const rs = await declare("at-end", args({}, { schedules: { ...DEFAULT_SCHEDULES, dbBackup: "0 4 * * *" } }));
             assert.equal(cronJobs(rs).find((c) => c.inputs.metadata.name === "db-backup")!.inputs.spec.schedule, "0 4 * * *");

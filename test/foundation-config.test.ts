@@ -114,6 +114,15 @@ describe("configuration loader", () => {
         assert.equal(parse("prod", jobs({ dbBackup: "@daily" })).backupJobs.schedules.dbBackup, "@daily");
     });
 
+    it("accepts @every <Go duration> schedules as the policy pack does, and refuses the malformed ones with its words (h37)", () => {
+        const jobs = (schedules: Record<string, string>) => ({ "oauth2-dr:backupJobs": JSON.stringify({ schedules }) });
+        assert.equal(parse("prod", jobs({ clientConfigExport: "@every 15m" })).backupJobs.schedules.clientConfigExport, "@every 15m");
+        assert.equal(parse("prod", jobs({ restoreVerification: "@every 168h" })).backupJobs.schedules.restoreVerification, "@every 168h");
+        rejects(jobs({ secretsExport: "@every 1d" }), "oauth2-dr:backupJobs.schedules.secretsExport", '"1d" is not a Go duration');
+        rejects(jobs({ secretsExport: "@every" }), "oauth2-dr:backupJobs.schedules.secretsExport", "is not a descriptor Kubernetes accepts");
+        rejects(jobs({ secretsExport: "@every -1h" }), "oauth2-dr:backupJobs.schedules.secretsExport", "would start a job every second");
+    });
+
     it("takes each backup job's container resources from backupJobs.resources, over the schema's defaults", () => {
         const jobs = parse("prod", { "oauth2-dr:backupJobs": JSON.stringify({ resources: { dbBackup: { limits: { memory: "2Gi" } }, secretsExport: { requests: { cpu: 0.1 } } } }) }).backupJobs;
         assert.deepEqual(jobs.resources.dbBackup, { requests: DEFAULT_JOB_RESOURCES.dbBackup.requests, limits: { cpu: DEFAULT_JOB_RESOURCES.dbBackup.limits.cpu, memory: "2Gi" } });
