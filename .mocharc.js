@@ -143,7 +143,8 @@ if (process.env.TEST_PG_TMPDIR === undefined) {
 module.exports = {
     "node-option": [`require=${path.join(__dirname, "packages", "offline-plan", "register.cjs")}`],
     // Each file must leave the worker's environment and working directory as it found them (the next file runs in the same process).
-    require: [path.join(__dirname, "test", "support", "process-state.cjs"), path.join(__dirname, "test", "support", "pending-runs.cjs")],
+    // plain-output first: process-state takes the environment as the files find it.
+    require: [path.join(__dirname, "test", "support", "plain-output.cjs"), path.join(__dirname, "test", "support", "process-state.cjs"), path.join(__dirname, "test", "support", "pending-runs.cjs")],
     extension: ["ts"],
     timeout: 120000,
     reporter: "spec",

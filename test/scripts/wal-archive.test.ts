@@ -22,7 +22,7 @@ const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex")
 const UNSIGNALLED = { helperForks: true };
 
 describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
-    this.timeout(120_000);
+    this.timeout(240_000); // its restores at load 17 took more than 120 s (a whole run beside three others)
     const servers = useScriptServers("oauth2-dr-wal-archive-", "wal-archive-test-passphrase");
     let bucket: string;
     let env: Record<string, string>;
@@ -429,7 +429,9 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         assert.equal(fromFile.code, 0, explain(fromFile));
         const conf = (d: string) => /^recovery_target_time = '(.*)'$/m.exec(fs.readFileSync(path.join(d, "postgresql.auto.conf"), "utf8"))![1];
         assert.equal(conf(later), conf(dir));
-        assert.match(fromFile.stdout, new RegExp(`; the archive reaches the target \\(${last} holds a commit at or after it; waited 0\\.\\d\\d s`));
+        assert.match(fromFile.stdout, new RegExp(`; the archive reaches the target \\(${last} holds a commit at or after it; waited [\\d.]+ s`));
+        // The wait's length is not asserted (a timed assertion: 11 s at load 17); the archive holding the target is.
+        assert.doesNotMatch(fromFile.stderr, /WARNING/, explain(fromFile));
 
         // A segment archived while the base backup is extracted (a tar that waits for a file this test writes) is
         // fetched and verified by the prefetch then, not after the extraction.
@@ -513,7 +515,7 @@ describe("wal-archive.sh (real PostgreSQL 15, moto)", function () {
         const dir = path.join(servers.dir, "inside");
         const restored = await runScript("wal-archive.sh", inside, ["restore", dir, "--target-time", target, "--wait-for-target", "5"]);
         assert.equal(restored.code, 0, explain(restored));
-        assert.match(restored.stdout, new RegExp(`; the archive reaches the target \\(${reaching} holds a commit at or after it; waited 0\\.\\d\\d s for it after the base backup\\)$`, "m"), explain(restored));
+        assert.match(restored.stdout, new RegExp(`; the archive reaches the target \\(${reaching} holds a commit at or after it; waited [\\d.]+ s for it after the base backup\\)$`, "m"), explain(restored));
         assert.doesNotMatch(restored.stderr, /WARNING/);
         assert.equal(fs.readFileSync(path.join(dir, "wal-archive-spool", "covered"), "utf8").trim(), reaching);
 
