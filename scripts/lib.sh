@@ -709,14 +709,47 @@ psql_value() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 # db_address [HOST PORT]: host:port/database as libpq will use them, for messages.
 db_address() { printf '%s:%s/%s' "${1:-${PGHOST:-local socket}}" "${2:-${PGPORT:-5432}}" "${3:-$PGDATABASE}"; }
 
-# check_db_connection DB [HOST PORT]: connects and reads the server version (SHOW server_version_num), or dies naming host:port/db and the cause.
-# Sets DB_SERVER_VERSION_NUM (e.g. 150018) from that connection.
-DB_SERVER_VERSION_NUM=""
+# check_db_connection DB [HOST PORT]: connects and reads, in one query, the server version, whether the server is a
+# standby (pg_is_in_recovery()) and whether the session is read-only (transaction_read_only, with where
+# default_transaction_read_only was set), or dies naming host:port/db and the cause.
+# Sets DB_SERVER_VERSION_NUM (e.g. 150018) and DB_READ_ONLY ("" writable, "standby", or the pg_settings source of
+# default_transaction_read_only: database, user, configuration file, ...) from that connection, for
+# refuse_read_only_db: the same psql process, no second connection.
+DB_SERVER_VERSION_NUM="" DB_READ_ONLY=""
 check_db_connection() {
-    local err="${WORK_DIR:-${TMPDIR:-/tmp}}/connect.err"
-    DB_SERVER_VERSION_NUM=$(PGHOST="${2:-${PGHOST:-}}" PGPORT="${3:-${PGPORT:-5432}}" psql_value -d "$1" -c "SHOW server_version_num" 2>"$err") \
+    local err="${WORK_DIR:-${TMPDIR:-/tmp}}/connect.err" answer recovery read_only
+    answer=$(PGHOST="${2:-${PGHOST:-}}" PGPORT="${3:-${PGPORT:-5432}}" psql_value -d "$1" -c "SELECT current_setting('server_version_num'), pg_is_in_recovery(),
+            current_setting('transaction_read_only'), (SELECT source FROM pg_settings WHERE name = 'default_transaction_read_only')" 2>"$err") \
         || die "$EX_DATABASE" "cannot connect to $(db_address "${2:-}" "${3:-}" "$1"): $(one_line_error "$err")$(
             grep -q 'timeout expired' "$err" 2>/dev/null && printf ' (no answer within PGCONNECT_TIMEOUT=%ss)' "$PGCONNECT_TIMEOUT")"
+    IFS='|' read -r DB_SERVER_VERSION_NUM recovery read_only DB_READ_ONLY <<<"$answer"
+    if [[ "$recovery" == t ]]; then
+        DB_READ_ONLY=standby
+    elif [[ "$read_only" != on ]]; then
+        DB_READ_ONLY=""
+    fi
+}
+
+# refuse_read_only_db WHAT HOST PORT DB: after check_db_connection, a server that cannot take the writes WHAT
+# needs ("restore into", "create the scratch database on") is refused (exit 3) before any download, naming it,
+# why and what to do: a standby (a read replica, an Aurora reader endpoint) or sessions that are read-only by
+# default_transaction_read_only. Without this the run downloaded the whole dump and failed at its first write with
+# "cannot execute CREATE SCHEMA in a read-only transaction".
+refuse_read_only_db() {
+    local where fix
+    where=$(db_address "$2" "$3" "$4")
+    [[ -n "$DB_READ_ONLY" ]] || return 0
+    if [[ "$DB_READ_ONLY" == standby ]]; then
+        die "$EX_DATABASE" "cannot $1 $where: the server is a standby (read replica): pg_is_in_recovery() is true, it takes no writes; restore into the primary: point PGHOST/PGPORT at its writer endpoint (the dump was not downloaded)"
+    fi
+    case "$DB_READ_ONLY" in
+    database) fix="ALTER DATABASE \"$4\" RESET default_transaction_read_only" ;;
+    user) fix="ALTER ROLE \"${PGUSER:-$(id -un)}\" RESET default_transaction_read_only" ;;
+    "database user") fix="ALTER ROLE \"${PGUSER:-$(id -un)}\" IN DATABASE \"$4\" RESET default_transaction_read_only" ;;
+    client) fix="remove default_transaction_read_only from PGOPTIONS" ;;
+    *) fix="turn default_transaction_read_only off where it is set (the server's configuration or parameter group)" ;;
+    esac
+    die "$EX_DATABASE" "cannot $1 $where: its sessions are read-only (transaction_read_only on: default_transaction_read_only = on, pg_settings source: $DB_READ_ONLY); if this is the intended target, $fix (the dump was not downloaded)"
 }
 
 # Tables and sequences of the database that the connected role cannot SELECT (pg_dump would stop at them

@@ -57,7 +57,7 @@
 #
 # Exit codes: 0 restored, row counts and schema match; 2 usage (also: a manifest of another database, a key
 #   that is not a manifest, a scratch directory too small for the spool or filled up during the pass); 3
-#   database (connect, lock timeout, no answer for DB_STALL_SECONDS, another restore running into the same database: one at a time, held by an
+#   database (connect, a standby or read-only target (said before the download), lock timeout, no answer for DB_STALL_SECONDS, another restore running into the same database: one at a time, held by an
 #   advisory lock of the run's session; any server error; nothing committed); 4 storage (listing failed, object or version missing, wrong size,
 #   download failed, corrupt object: its sha256 differs from the manifest's); 5 encryption (passphrase
 #   version unreadable, wrong passphrase, gpg's integrity check failed); 6 the restored row counts or schema
@@ -299,6 +299,7 @@ encryption_for_manifest "$m"
 restore_probe_start "$WORK_DIR/probe.gpg"
 load_db_credentials
 check_db_connection "$PGDATABASE"
+refuse_read_only_db "restore into" "" "" "$PGDATABASE"
 # Two restores into one database at once would both report "restored" and leave whichever committed last: the
 # second is refused here, before its download, naming the first. The run's own session (it runs the swap
 # later) holds an advisory lock of the target database until the run ends.
