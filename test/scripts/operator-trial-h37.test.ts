@@ -1,15 +1,17 @@
 /**
  * The residuals of an operator's trial (branch h37-ops), beyond operator-trial.test.ts: a restore pointed at a
- * read replica or a read-only database, ... Real PostgreSQL 15 (and a real streaming standby made from it with
+ * read replica or a read-only database; a bucket in another region than AWS_REGION; ... Real PostgreSQL 15 (and a real streaming standby made from it with
  * pg_basebackup -R) and moto on 127.0.0.1.
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
+import * as http from "http";
+import * as net from "net";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import { seedSql } from "../../tools/sandbox/oauth2-schema";
 import { explain, runScript, scriptEnv, useScriptServers } from "../../tools/sandbox/scripts";
-import { LOCALHOST, PgServer, pgAsOwner, scratchDir } from "../../tools/sandbox/servers";
+import { LOCALHOST, MotoServer, PgServer, pgAsOwner, scratchDir } from "../../tools/sandbox/servers";
 
 describe("operator trial h37: the residuals", function () {
     this.timeout(180_000);
@@ -61,5 +63,104 @@ describe("operator trial h37: the residuals", function () {
         assert.equal(restore.code, 3, explain(restore));
         assert.match(restore.stderr, new RegExp(`ERROR: cannot restore into ${LOCALHOST}:${pg.port}/readonly: its sessions are read-only \\(transaction_read_only on: default_transaction_read_only = on, pg_settings source: database\\); if this is the intended target, ALTER DATABASE "readonly" RESET default_transaction_read_only \\(the dump was not downloaded\\)`), explain(restore));
         assert.doesNotMatch(restore.stderr, /downloading/, explain(restore));
+    });
+
+    /**
+     * S3 in front of moto for a bucket that lives in `bucketRegion`. moto does not emulate S3's answers to a request
+     * for a bucket of another region (it serves every bucket whatever region a request is signed for): this proxy
+     * gives them, shaped from the S3 API reference (Error responses; botocore's S3RegionRedirectorv2 reads the same
+     * fields), and forwards the rest to moto unchanged.
+     *   "regional" (S3's regional endpoints): a request signed for another region (Authorization's or a presigned
+     *     URL's X-Amz-Credential scope) is answered with the region, x-amz-bucket-region: a HEAD 301 without a body,
+     *     a SigV4 presigned GET 400 AuthorizationQueryParametersError, any other 400 AuthorizationHeaderMalformed
+     *     with <Region>; a request signed for `bucketRegion` and a SigV2 presigned URL are served. (What this
+     *     cannot show: the host name of a URL, which names the region at AWS; the endpoint here is one for all.)
+     *   "other-region-endpoint" (AWS_ENDPOINT_URL of another region, e.g. an S3 interface VPC endpoint, which serves
+     *     its own region's buckets only): every request is answered 301 PermanentRedirect (x-amz-bucket-region;
+     *     a HEAD without a body), whatever region it is signed for.
+     */
+    async function regionProxy(moto: MotoServer, bucketRegion: string, mode: "regional" | "other-region-endpoint"): Promise<{ endpoint: string; refused: () => number; close(): void }> {
+        const upstream = new URL(moto.env().AWS_ENDPOINT_URL);
+        let refused = 0;
+        const answer = (res: http.ServerResponse, head: boolean, status: number, code: string, message: string, extra = "") => {
+            refused++;
+            const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message>${extra}<RequestId>H37REGIONPROXY</RequestId><HostId>h37</HostId></Error>`;
+            res.writeHead(status, { "x-amz-bucket-region": bucketRegion, "content-type": "application/xml", ...(head ? {} : { "content-length": Buffer.byteLength(body) }) });
+            res.end(head ? undefined : body);
+        };
+        const server = http.createServer((req, res) => {
+            const url = new URL(req.url ?? "/", "http://proxy");
+            const scope = /Credential=[^/,\s]+\/\d{8}\/([^/]+)\//.exec(req.headers.authorization ?? "") ?? /^[^/]+\/\d{8}\/([^/]+)\//.exec(url.searchParams.get("X-Amz-Credential") ?? "");
+            const signedFor = scope?.[1] ?? "";
+            const head = req.method === "HEAD";
+            const bucket = url.pathname.split("/")[1] ?? "";
+            if (mode === "other-region-endpoint") {
+                return answer(res, head, 301, "PermanentRedirect", "The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.", `<Endpoint>${bucket}.s3.${bucketRegion}.amazonaws.com</Endpoint><Bucket>${bucket}</Bucket>`);
+            }
+            // A SigV2 presigned URL (botocore's default for a client of a region that still takes SigV2) names no
+            // region: at s3.amazonaws.com, DNS routes it to the bucket's region, which serves it.
+            if (signedFor !== bucketRegion && !url.searchParams.has("AWSAccessKeyId")) {
+                if (head) {
+                    return answer(res, head, 301, "PermanentRedirect", "");
+                }
+                if (url.searchParams.has("X-Amz-Credential")) {
+                    return answer(res, head, 400, "AuthorizationQueryParametersError", `Error parsing the X-Amz-Credential parameter; the region '${signedFor}' is wrong; expecting '${bucketRegion}'`, `<Region>${bucketRegion}</Region>`);
+                }
+                return answer(res, head, 400, "AuthorizationHeaderMalformed", `The authorization header is malformed; the region '${signedFor}' is wrong; expecting '${bucketRegion}'`, `<Region>${bucketRegion}</Region>`);
+            }
+            const forward = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+                res.writeHead(up.statusCode ?? 502, up.headers);
+                up.pipe(res);
+            });
+            forward.on("error", () => res.destroy());
+            req.pipe(forward);
+        });
+        await new Promise<void>((resolve) => server.listen(0, LOCALHOST, () => resolve()));
+        return {
+            endpoint: `http://${LOCALHOST}:${(server.address() as net.AddressInfo).port}`,
+            refused: () => refused,
+            close: () => {
+                server.closeAllConnections();
+                server.close();
+            },
+        };
+    }
+
+    it("a bucket in another region than AWS_REGION, at S3's regional endpoints: botocore follows S3's answer for the calls, the download's presigned URL is signed for the bucket's region (was: for AWS_REGION, refused with 400 after every call had worked, exit 4), the restore succeeds and says the regions once", async function () {
+        const { pg, moto, passphrase } = servers;
+        const proxy = await regionProxy(moto, "ap-southeast-2", "regional");
+        try {
+            pg.createDatabase("otherregion");
+            // A run in eu-north-1, a region that takes SigV4 only: botocore presigns with SigV4 there, for the client's
+            // region (generate_presigned_url ignores the region S3 named), and S3 refuses the URL. (A client of a
+            // region that takes SigV2 presigns with SigV2, which names no region: that one worked before.)
+            const env = { ...scriptEnv(pg, moto, bucket, passphrase, "otherregion"), ...moto.env("eu-north-1"), AWS_ENDPOINT_URL: proxy.endpoint };
+            const restore = await runScript("restore.sh", env, ["--yes", "--source-database", "oauth2db"]);
+            assert.equal(restore.code, 0, explain(restore));
+            // Not vacuous: the first call was signed for eu-north-1 and refused, the rest went to ap-southeast-2.
+            assert.ok(proxy.refused() >= 1, `no request was refused for its region (${proxy.refused()})`);
+            // Said once (every call takes a redirect; in a region failure the primary's bucket is the one that fails).
+            const notes = restore.stderr.match(new RegExp(`restore: note: the bucket ${bucket} is in ap-southeast-2 \\(S3's x-amz-bucket-region\\), this run's AWS_REGION is eu-north-1: its calls are redirected there; set AWS_REGION=ap-southeast-2, or point BUCKET at the backup bucket of eu-north-1\n`, "g"));
+            assert.equal(notes?.length, 1, explain(restore));
+        } finally {
+            proxy.close();
+        }
+    });
+
+    it("a bucket in another region behind an endpoint of AWS_REGION that cannot redirect (a VPC endpoint): storage error (4) naming the bucket, both regions and AWS_REGION to set", async function () {
+        const { pg, moto, passphrase } = servers;
+        const proxy = await regionProxy(moto, "ap-southeast-2", "other-region-endpoint");
+        try {
+            const env = { ...scriptEnv(pg, moto, bucket, passphrase), AWS_ENDPOINT_URL: proxy.endpoint };
+            const listed = await runScript("restore.sh", env, ["--yes"]);
+            assert.equal(listed.code, 4, explain(listed));
+            assert.match(listed.stderr, new RegExp(`ERROR: cannot list s3://${bucket}/database/manifests/: An error occurred \\(PermanentRedirect\\) when calling the ListObjectsV2 operation: .* \\(the bucket ${bucket} is in ap-southeast-2 \\(S3's x-amz-bucket-region\\), this run's AWS_REGION is us-east-1: set AWS_REGION=ap-southeast-2, or point BUCKET at the backup bucket of us-east-1, e\\.g\\. the DR stack's replica\\)`), explain(listed));
+            // A manifest named: its HEAD's 301 has no body, only the header.
+            const named = await runScript("restore.sh", env, ["--yes", "--manifest", "database/manifests/oauth2db-20260101T000000Z-00000000.json"]);
+            assert.equal(named.code, 4, explain(named));
+            assert.match(named.stderr, new RegExp(`ERROR: cannot read the manifest s3://${bucket}/\\S+: An error occurred \\(301\\) when calling the HeadObject operation: .*\\(the bucket ${bucket} is in ap-southeast-2 \\(S3's x-amz-bucket-region\\), this run's AWS_REGION is us-east-1: set AWS_REGION=ap-southeast-2`), explain(named));
+        } finally {
+            proxy.close();
+        }
     });
 });
