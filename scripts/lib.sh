@@ -1004,6 +1004,39 @@ latest_manifest_key() {
     last_line "$keys"
 }
 
+# latest_manifest_by_name DATABASE: sets MANIFEST_LATEST to the newest manifest of DATABASE (by the time in its name,
+# as latest_manifest_key; "" when there is none) and MANIFEST_ORDER_NOTE to "" or, when S3 stored another manifest of
+# DATABASE at least a second after that one (LastModified: S3's clock) although its name's time (the backup host's
+# clock) is earlier, "KEY<TAB>HOW LONG AFTER" (the one S3 stored last). The names decide (a manifest written again
+# later keeps its backup's time), but a backup host whose clock ran behind or ahead by more than the time between
+# two backups made an older dump "the newest" without a word: the caller says it. One listing, with S3's times;
+# EX_STORAGE on listing errors (the AWS message on stderr).
+latest_manifest_by_name() {
+    local listing picked
+    MANIFEST_LATEST="" MANIFEST_ORDER_NOTE=""
+    listing=$(aws_call GET /s3/keys - "bucket=$BUCKET" "prefix=${BACKUP_PREFIX}manifests/" modified=1) || return "$EX_STORAGE"
+    # The helper's lines are sorted by key (Python's code point order, LC_ALL=C's for these names): the last is the newest.
+    # awk's last line is "end": a grep that matched nothing fails the pipeline (pipefail), an awk that failed does not
+    # print it (never read as "no manifest", exit 7).
+    picked=$(printf '%s\n' "$listing" | grep -E "$(manifest_key_regex "$1")"$'\t' | awk -F'\t' '
+        { key[NR] = $1; at[NR] = $2 }
+        END {
+            late = 0
+            for (i = 1; i < NR; i++) if (at[i] - at[NR] >= 1 && (!late || at[i] > at[late])) late = i
+            if (NR) print key[NR]
+            d = int(at[late] - at[NR])
+            # (A ">" among print arguments would be a redirection.)
+            how = (d >= 3600) ? int(d / 3600) " h " int(d % 3600 / 60) " min" : (d >= 60) ? int(d / 60) " min" : d " s"
+            if (late) printf "%s\t%s\n", key[late], how
+            print "end"
+        }') || true
+    [[ "$picked" == end || "$picked" == *$'\n'end ]] || { echo "cannot read the listing of $(s3_uri "${BACKUP_PREFIX}manifests/") (awk failed)" >&2; return "$EX_FAILURE"; }
+    picked=${picked%end}
+    MANIFEST_LATEST=${picked%%$'\n'*}
+    picked=${picked#*$'\n'}
+    MANIFEST_ORDER_NOTE=${picked%$'\n'}
+}
+
 # hidden_manifests [DATABASE]: the manifests of DATABASE (default: every database) under BACKUP_PREFIX that a
 # delete marker hides (a DELETE without a version id on the versioned bucket: the version stays, and stays
 # locked, but ListObjectsV2 and so manifest_keys no longer see the key), oldest first, as aws-helper.py's

@@ -10,13 +10,14 @@ import * as net from "net";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import { seedSql } from "../../tools/sandbox/oauth2-schema";
-import { explain, runScript, scriptEnv, useScriptServers } from "../../tools/sandbox/scripts";
+import { explain, putObject, runScript, scriptEnv, useScriptServers } from "../../tools/sandbox/scripts";
 import { LOCALHOST, MotoServer, PgServer, pgAsOwner, scratchDir } from "../../tools/sandbox/servers";
 
 describe("operator trial h37: the residuals", function () {
     this.timeout(180_000);
     const servers = useScriptServers("oauth2-dr-operator-trial-h37-", "operator trial h37 passphrase");
     let bucket: string;
+    let manifestKey: string;
 
     before(async function () {
         const { pg, moto, passphrase } = servers;
@@ -25,6 +26,7 @@ describe("operator trial h37: the residuals", function () {
         bucket = servers.newBucket("oauth2-h37");
         const backup = await runScript("db-backup.sh", scriptEnv(pg, moto, bucket, passphrase));
         assert.equal(backup.code, 0, explain(backup));
+        manifestKey = backup.stdout.trim();
     });
 
     it("restore.sh and restore-verification.sh pointed at a standby (read replica): exit 3 before the dump's download, naming host:port/db, why, and the primary", async function () {
@@ -162,5 +164,23 @@ describe("operator trial h37: the residuals", function () {
         } finally {
             proxy.close();
         }
+    });
+
+    it("a backup host whose clock ran behind (the newest backup's name is older than an earlier one's): restore.sh still takes the newest by name, and says that S3 stored the other one later, naming it and --manifest", async function () {
+        const { pg, moto, passphrase } = servers;
+        // Two manifests of the one real dump: A, named 2026-12-04 05:00 by a host with a right clock, stored first;
+        // then B, the next day's backup by a host two days behind, named 2026-12-03 05:00, stored a second later.
+        const text = JSON.stringify(servers.manifest(bucket, manifestKey));
+        const newestByName = "clock/manifests/oauth2db-20261204T050000Z-aaaaaaaa.json";
+        const storedLast = "clock/manifests/oauth2db-20261203T050000Z-bbbbbbbb.json";
+        putObject(moto, bucket, newestByName, text);
+        await new Promise((r) => setTimeout(r, 1100));
+        putObject(moto, bucket, storedLast, text);
+        // Into a database that does not exist: the warning comes before the target is connected to (a whole restore
+        // here would only cost CPU; the choice is what the warning names).
+        const run = await runScript("restore.sh", { ...scriptEnv(pg, moto, bucket, passphrase, "no_such_db"), BACKUP_PREFIX: "clock/" }, ["--yes", "--source-database", "oauth2db"]);
+        assert.equal(run.code, 3, explain(run));
+        assert.match(run.stderr, new RegExp(`restore: WARNING: S3 stored s3://${bucket}/${storedLast} \\d+ s after ${newestByName}, the newest by the time in its name, which this run restores: the times in the names \\(the backup hosts' clocks\\) and S3's disagree, a backup host's clock ran behind or ahead \\(or a manifest was written again later\\)\\. Check which backup is the newest \\(npm run recovery-points lists each with its started_at\\); to restore the other, pass --manifest ${storedLast}\n`), explain(run));
+        assert.match(run.stderr, /ERROR: cannot connect to \S+\/no_such_db/, explain(run));
     });
 });
