@@ -395,7 +395,7 @@ aws_call() {
     [[ "${status%% *}" == 200 ]] && return 0
     cat "$out" >&2
     echo >&2
-    # Only a file of ours: OUT may be /dev/null (s3_put_file, s3_delete), which root would remove.
+    # Only a file of ours: OUT may be /dev/null or another device, which root would remove.
     [[ ! -f "$out" ]] || rm -f "$out"
     return 1
 }
@@ -406,8 +406,22 @@ s3_size() { aws_call GET /s3/size - "bucket=$BUCKET" "key=$1"; }
 # s3_version KEY: the VersionId of the object's current version ("" in an unversioned bucket).
 s3_version() { aws_call GET /s3/version - "bucket=$BUCKET" "key=$1"; }
 
-# s3_metadata KEY NAME: a user metadata value of an object ("" when the object or the value is absent).
-s3_metadata() { aws_call GET /s3/metadata - "bucket=$BUCKET" "key=$1" "name=$2" 2>/dev/null || true; }
+# s3_metadata KEY NAME: a user metadata value of an object ("" when the object or the value is absent: the helper
+# answers S3's 404 so); fails, the AWS message on stderr, on any other answer. Until h37 every failure read as ""
+# (absent), and the exports uploaded again: a missing bucket or a silent endpoint was then said as "upload of X
+# failed" without its cause, and a HeadObject denied (a role without s3:GetObject, which HEAD needs) while PutObject
+# is allowed uploaded a new version at every run, pushing the rotations out of the versions the bucket keeps.
+s3_metadata() { aws_call GET /s3/metadata - "bucket=$BUCKET" "key=$1" "name=$2"; }
+
+# stored_sha256 KEY: sets REPLY to the sha256 stored with KEY (x-amz-meta-sha256; "" when there is none), or dies
+# (exit 4) naming the object and the cause, before anything is uploaded.
+stored_sha256() {
+    REPLY=$(s3_metadata "$1" sha256 2>"$WORK_DIR/s3.err") \
+        || die "$EX_STORAGE" "cannot read the stored sha256 of $(s3_uri "$1") (its x-amz-meta-sha256; nothing was uploaded): $(one_line_error "$WORK_DIR/s3.err")"
+}
+
+# upload_failed KEY ERRFILE: dies (exit 4) naming the object and the cause (s3_put_file's stderr in ERRFILE).
+upload_failed() { die "$EX_STORAGE" "upload of $(s3_uri "$1") failed: $(one_line_error "$2")"; }
 
 # s3_keys PREFIX: every key under PREFIX, one a line, sorted (every page). Fails with EX_STORAGE (the AWS
 # message on stderr) when the bucket cannot be listed.
@@ -430,14 +444,16 @@ s3_put_file() {
         esac
         shift
     done
-    aws_call POST /s3/put /dev/null "bucket=$BUCKET" "key=$key" "${query[@]}" --body "$file"
+    # Its answer read, not sent to /dev/null: S3's error is in it (with /dev/null as OUT, "upload of X failed" had no
+    # cause until h37).
+    aws_call POST /s3/put - "bucket=$BUCKET" "key=$key" "${query[@]}" --body "$file" >/dev/null
 }
 
 # s3_get_file KEY FILE: download a small object (a manifest); the AWS message on stderr on failure.
 s3_get_file() { aws_call GET /s3/get "$2" "bucket=$BUCKET" "key=$1"; }
 
 # s3_delete KEY: delete an object (a versioned bucket keeps it behind a delete marker).
-s3_delete() { aws_call POST /s3/delete /dev/null "bucket=$BUCKET" "key=$1"; }
+s3_delete() { aws_call POST /s3/delete - "bucket=$BUCKET" "key=$1" >/dev/null; }
 
 # secret_value ID [VERSION_ID]: Secrets Manager's answer as JSON ({ARN, Name, VersionId, SecretString}), on
 # stdout (a pipe or a variable, never a file); the AWS message on stderr on failure.

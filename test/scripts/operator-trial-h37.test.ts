@@ -10,8 +10,9 @@ import * as net from "net";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import { seedSql } from "../../tools/sandbox/oauth2-schema";
-import { explain, putObject, runScript, scriptEnv, useScriptServers } from "../../tools/sandbox/scripts";
+import { createSecret, explain, listVersions, putObject, runScript, scriptEnv, useScriptServers } from "../../tools/sandbox/scripts";
 import { LOCALHOST, MotoServer, PgServer, pgAsOwner, scratchDir } from "../../tools/sandbox/servers";
+import { fakeKubectl, refusingHeads } from "../support/shims";
 
 describe("operator trial h37: the residuals", function () {
     this.timeout(180_000);
@@ -182,5 +183,104 @@ describe("operator trial h37: the residuals", function () {
         assert.equal(run.code, 3, explain(run));
         assert.match(run.stderr, new RegExp(`restore: WARNING: S3 stored s3://${bucket}/${storedLast} \\d+ s after ${newestByName}, the newest by the time in its name, which this run restores: the times in the names \\(the backup hosts' clocks\\) and S3's disagree, a backup host's clock ran behind or ahead \\(or a manifest was written again later\\)\\. Check which backup is the newest \\(npm run recovery-points lists each with its started_at\\); to restore the other, pass --manifest ${storedLast}\n`), explain(run));
         assert.match(run.stderr, /ERROR: cannot connect to \S+\/no_such_db/, explain(run));
+    });
+
+    describe("the *-export.sh scripts under the operator faults db-backup.sh was tried with", function () {
+        let env: Record<string, string>;
+        let jwks: http.Server;
+        let dir: string;
+        before(async function () {
+            const { pg, moto, passphrase } = servers;
+            dir = scratchDir("h37-exports-");
+            const shims = path.join(dir, "bin");
+            fs.mkdirSync(shims);
+            fakeKubectl(shims);
+            fs.writeFileSync(path.join(dir, "secret.yaml"), "apiVersion: v1\ndata:\n  signing-key: c2lnbmluZw==\nkind: Secret\nmetadata:\n  name: oauth2-server-secrets\n  namespace: oauth2-system\ntype: Opaque\n");
+            fs.writeFileSync(path.join(dir, "configmaps.yaml"), "apiVersion: v1\nitems:\n- apiVersion: v1\n  data:\n    a: b\n  kind: ConfigMap\n  metadata:\n    name: oauth2-server-config\n    namespace: oauth2-system\nkind: List\nmetadata:\n  resourceVersion: \"\"\n");
+            createSecret(moto, "oauth2/jwk-private-key", '{"kty":"RSA","kid":"key-1","d":"private-1"}');
+            jwks = http.createServer((_req, res) => res.end(JSON.stringify({ keys: [{ kty: "RSA", kid: "key-1", e: "AQAB", n: "sXch" }] })));
+            await new Promise<void>((resolve) => jwks.listen(0, LOCALHOST, () => resolve()));
+            env = {
+                ...scriptEnv(pg, moto, servers.newBucket("oauth2-h37-exports"), passphrase),
+                EXTRA_PATH: shims,
+                SHIM_SECRET_FILE: path.join(dir, "secret.yaml"),
+                SHIM_CONFIGMAPS_FILE: path.join(dir, "configmaps.yaml"),
+                JWKS_URL: `http://${LOCALHOST}:${(jwks.address() as net.AddressInfo).port}/jwks`,
+            };
+        });
+        after(function () {
+            jwks?.close();
+            if (dir) fs.rmSync(dir, { recursive: true, force: true });
+        });
+        const EXPORTS = ["client-config-export.sh", "app-config-export.sh", "secrets-export.sh"];
+
+        /** An endpoint that accepts connections and never answers (as operator-trial.test.ts's). */
+        async function silentEndpoint(): Promise<{ url: string; close(): void }> {
+            const held: net.Socket[] = [];
+            const silent = net.createServer((socket) => held.push(socket));
+            await new Promise<void>((resolve) => silent.listen(0, LOCALHOST, () => resolve()));
+            return {
+                url: `http://${LOCALHOST}:${(silent.address() as net.AddressInfo).port}`,
+                close() {
+                    held.forEach((socket) => socket.destroy());
+                    silent.close();
+                },
+            };
+        }
+
+        it("a scratch directory it cannot write, an AWS profile that is not there: exit 2 naming them (already so: pinned)", async function () {
+            for (const script of EXPORTS) {
+                const tmp = await runScript(script, { ...env, TMPDIR: "/nonexistent-h37/gone" });
+                assert.equal(tmp.code, 2, `${script}: ${explain(tmp)}`);
+                assert.match(tmp.stderr, /ERROR: scratch directory \/nonexistent-h37\/gone \(TMPDIR\) is not usable: .*No such file or directory/, `${script}: ${explain(tmp)}`);
+                const profile = await runScript(script, { ...env, AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", AWS_SESSION_TOKEN: "", AWS_PROFILE: "oauth2-dr-vault" });
+                assert.equal(profile.code, 2, `${script}: ${explain(profile)}`);
+                assert.match(profile.stderr, /ERROR: AWS_PROFILE=oauth2-dr-vault: the AWS profile is not in the AWS config files read/, `${script}: ${explain(profile)}`);
+            }
+        });
+
+        it("a bucket that is not there: exit 4 naming the object and NoSuchBucket (was 'upload of X failed' without a cause: S3's answer went to /dev/null; client-config-export took NoSuchBucket for 'no export yet')", async function () {
+            for (const script of EXPORTS) {
+                const result = await runScript(script, { ...env, BUCKET: "no-such-bucket-h37" });
+                assert.equal(result.code, 4, `${script}: ${explain(result)}`);
+                // client-config-export reads its pointer (a GET: NoSuchBucket); the others HEAD the object, whose 404 cannot
+                // tell a missing bucket from a missing key, and then upload (PutObject: NoSuchBucket).
+                const said = script === "client-config-export.sh" ? "cannot read s3:\\/\\/no-such-bucket-h37\\/clients\\/latest\\.sha256" : "upload of s3:\\/\\/no-such-bucket-h37\\/\\S+ failed";
+                assert.match(result.stderr, new RegExp(`ERROR: ${said}: An error occurred \\(NoSuchBucket\\) when calling the \\w+ operation: The specified bucket does not exist\n`), `${script}: ${explain(result)}`);
+            }
+        });
+
+        it("an S3 endpoint that never answers: exit 4 after one wait, naming the object and the timeout (was: a second wait for the upload, then 'upload of X failed' without a cause)", async function () {
+            const silent = await silentEndpoint();
+            try {
+                for (const script of EXPORTS) {
+                    const result = await runScript(script, { ...env, AWS_ENDPOINT_URL: silent.url, AWS_MAX_ATTEMPTS: "1", AWS_HELPER_READ_TIMEOUT: "1" });
+                    assert.equal(result.code, 4, `${script}: ${explain(result)}`);
+                    assert.match(result.stderr, /ERROR: cannot read (the stored sha256 of )?s3:\/\/oauth2-h37-exports-\d+\/\S+( \(its x-amz-meta-sha256; nothing was uploaded\))?: Read timeout on endpoint URL/, `${script}: ${explain(result)}`);
+                    assert.equal(result.stderr.match(/no answer from/g)?.length, 1, `${script}: ${explain(result)}`);
+                }
+            } finally {
+                silent.close();
+            }
+        });
+
+        it("a role that may PutObject but not HeadObject (no s3:GetObject): exit 4, nothing uploaded again (was: every run uploaded a new version of each item, pushing the rotations out of the 7 versions kept)", async function () {
+            const { moto } = servers;
+            const shims = path.join(dir, "refusing-heads");
+            fs.mkdirSync(shims, { recursive: true });
+            refusingHeads(shims, ".yaml.gpg");
+            for (const script of ["secrets-export.sh", "app-config-export.sh"]) {
+                const first = await runScript(script, env);
+                assert.equal(first.code, 0, `${script}: ${explain(first)}`);
+                const key = script === "secrets-export.sh" ? "secrets/oauth2-server-secrets.yaml.gpg" : "config/configmaps.yaml";
+                const versions = () => listVersions(moto, env.BUCKET, key).length;
+                const before = versions();
+                if (script === "app-config-export.sh") refusingHeads(shims, "configmaps.yaml");
+                const denied = await runScript(script, { ...env, PYTHONPATH: shims });
+                assert.equal(denied.code, 4, `${script}: ${explain(denied)}`);
+                assert.match(denied.stderr, new RegExp(`ERROR: cannot read the stored sha256 of s3://${env.BUCKET}/${key} \\(its x-amz-meta-sha256; nothing was uploaded\\): An error occurred \\(403\\) when calling the HeadObject operation: Forbidden`), `${script}: ${explain(denied)}`);
+                assert.equal(versions(), before, `${script}: a new version of ${key} was uploaded`);
+            }
+        });
     });
 });
