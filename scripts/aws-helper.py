@@ -151,7 +151,11 @@ def iso_utc(moment):
 
 def record_config_fault(message):
     """Writes the run's first configuration fault (later ones keep it: one cause); returns message."""
-    path = os.environ.get("AWS_HELPER_CONFIG_FAULT_FILE")
+    return record_first(os.environ.get("AWS_HELPER_CONFIG_FAULT_FILE"), message)
+
+
+def record_first(path, message):
+    """Writes message to path unless it exists (the run's first fault of its kind); returns message."""
     if path:
         try:
             with open(path, "x", encoding="utf-8") as handle:
@@ -663,7 +667,9 @@ def name_error(exception):
 
 def host_origin(host):
     """The setting HOST came from: an endpoint variable whose URL names it, else the region of AWS's own endpoint."""
-    for name in ("AWS_ENDPOINT_URL", "RESTORE_PRIVATE_KEYS_ENDPOINT_URL"):
+    # The service-specific variables too (botocore reads them when AWS_ENDPOINT_URL is unset).
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL_STS",
+                 "RESTORE_PRIVATE_KEYS_ENDPOINT_URL"):
         value = os.environ.get(name) or ""
         if value and urlsplit(value).hostname == host:
             return f"{name}={value}"
@@ -686,7 +692,10 @@ def refuse_unresolved_host(caught_exception=None, request_dict=None, **_):
         return None
     url = (request_dict or {}).get("url") or getattr(caught_exception, "kwargs", {}).get("endpoint_url") or ""
     host = urlsplit(url).hostname or url
-    raise HostNotResolved(host=host, origin=host_origin(host), error=error.strerror or str(error))
+    refused = HostNotResolved(host=host, origin=host_origin(host), error=error.strerror or str(error))
+    # For lib.sh's die: exit 4 whichever service met it first (a Secrets Manager read's step would say 5, 3 or 8).
+    record_first(os.environ.get("AWS_HELPER_ENDPOINT_FAULT_FILE"), str(refused))
+    raise refused
 
 
 class CallError(Exception):

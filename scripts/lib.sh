@@ -91,6 +91,21 @@ aws_config_fault() {
 # run's work directory (wal-archive.sh's shared helper outlives the push that started it: its file is in the helper's directory).
 aws_config_fault_file() { printf -v "$1" '%s' "${AWS_HELPER_FAULT:-${WORK_DIR:+$WORK_DIR/aws-config.fault}}"; }
 
+# aws_endpoint_fault_file VAR: the same for the run's first AWS endpoint whose host does not resolve (aws-helper.py
+# HostNotResolved), beside the configuration fault's file.
+aws_endpoint_fault_file() {
+    local config
+    aws_config_fault_file config
+    printf -v "$1" '%s' "${config:+${config%.fault}-endpoint.fault}"
+}
+
+# aws_endpoint_fault: that line, when the run met such a host.
+aws_endpoint_fault() {
+    local fault
+    aws_endpoint_fault_file fault
+    [[ -n "$fault" && -s "$fault" ]] && head -n 1 "$fault"
+}
+
 # exit_code CODE: CODE, or EX_USAGE when CODE is one an AWS call's failure ends a run with (storage 4, source
 # 8, encryption 5 for the passphrase's secret, database 3 for the credentials' secret) and the run met a fault
 # of its AWS configuration (aws_config_fault): that is a configuration error, whichever step first needed AWS.
@@ -110,6 +125,12 @@ die() {
     [[ -z "${HIDDEN_ON_DIE:-}" || "$BASHPID" != "$$" ]] || "$HIDDEN_ON_DIE"
     if [[ "$(exit_code "$code")" != "$code" ]] && fault=$(aws_config_fault); then
         code=$EX_USAGE
+        set -- "$fault ($*)"
+    elif [[ "$code" =~ ^[358]$ ]] && fault=$(aws_endpoint_fault); then
+        # An AWS endpoint whose host does not resolve (a typo in AWS_REGION or in an endpoint URL), met first by a
+        # Secrets Manager read: the network's, exit 4 as when S3 meets it, said first; not the step's 5 (the
+        # passphrase's secret, which sent the on-call to the passphrase), 3 (the credentials' secret) or 8 (a source).
+        code=$EX_STORAGE
         set -- "$fault ($*)"
     fi
     LAST_ERROR="$*"
@@ -302,7 +323,9 @@ start_aws_helper() {
         export AWS_HELPER_PROGRESS_FD=3 AWS_HELPER_LOG_NAME="$SCRIPT_NAME" AWS_HELPER_WATCH_START="$watch_start"
         # Where the helper writes a fault of the AWS profile or credentials (die: exit 2 with it).
         aws_config_fault_file AWS_HELPER_CONFIG_FAULT_FILE
-        export AWS_HELPER_CONFIG_FAULT_FILE
+        # And where it writes an endpoint host that does not resolve (die: exit 4 with it, whichever service met it).
+        aws_endpoint_fault_file AWS_HELPER_ENDPOINT_FAULT_FILE
+        export AWS_HELPER_CONFIG_FAULT_FILE AWS_HELPER_ENDPOINT_FAULT_FILE
         # glibc's malloc serves the upload's parts (5 MB each, several in flight) from mmap only up to a threshold
         # it raises after the first one is freed: later parts then come from the heap and its freed holes stay
         # resident (the helper's peak during a backup's upload 92-99 MB instead of 84, and a different layout

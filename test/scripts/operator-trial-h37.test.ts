@@ -4,6 +4,7 @@
  * pg_basebackup -R) and moto on 127.0.0.1.
  */
 import { strict as assert } from "assert";
+import * as dns from "dns";
 import * as fs from "fs";
 import * as http from "http";
 import * as net from "net";
@@ -261,6 +262,32 @@ describe("operator trial h37: the residuals", function () {
                 }
             } finally {
                 silent.close();
+            }
+        });
+
+        it("a Secrets Manager endpoint whose host does not resolve, met before any S3 call: exit 4 (the network's, as for S3) saying the host and its setting first, not the step's 5 (passphrase), 3 (credentials) or 8 (source)", async function () {
+            // A resolver that answers "no such name" for .invalid (RFC 2606) is needed (endpoint-resolve.test.ts).
+            const code = await new Promise<string | undefined>((resolve) => dns.lookup("sm.example.invalid", (error) => resolve(error?.code)));
+            if (code !== "ENOTFOUND") {
+                console.log(`      skipped: the resolver answers ${code ?? "an address"} for a .invalid name, not ENOTFOUND`);
+                this.skip();
+            }
+            // S3 at moto and Secrets Manager at a host with a typo, in the service-specific variables botocore reads
+            // when AWS_ENDPOINT_URL is unset.
+            const sm = "http://sm.example.invalid:4566";
+            const split = { ...env, AWS_ENDPOINT_URL: "", AWS_ENDPOINT_URL_S3: env.AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_SECRETS_MANAGER: sm };
+            const fault = `ERROR: cannot resolve host sm\\.example\\.invalid \\(from AWS_ENDPOINT_URL_SECRETS_MANAGER=http://sm\\.example\\.invalid:4566\\): .*; not retried`;
+            const cases: [string, Record<string, string>, string][] = [
+                ["client-config-export.sh", { PASSPHRASE_FILE: "", BACKUP_PASSPHRASE_SECRET_ID: "oauth2-h37/backup-passphrase" }, "cannot read the backup passphrase oauth2-h37/backup-passphrase from Secrets Manager: cannot resolve host"],
+                ["db-backup.sh", { PASSPHRASE_FILE: "", BACKUP_PASSPHRASE_SECRET_ID: "oauth2-h37/backup-passphrase" }, "cannot read the backup passphrase oauth2-h37/backup-passphrase from Secrets Manager: cannot resolve host"],
+                ["db-backup.sh", { PGPASSWORD: "", DB_CREDENTIALS_SECRET_ID: "oauth2-h37/db-credentials" }, "cannot read the database credentials \\(oauth2-h37/db-credentials\\): cannot resolve host"],
+                ["secrets-export.sh", {}, "1 source\\(s\\) failed"],
+            ];
+            for (const [script, extra, step] of cases) {
+                const result = await runScript(script, { ...split, ...extra });
+                assert.equal(result.code, 4, `${script}: ${explain(result)}`);
+                assert.match(result.stderr, new RegExp(`${fault} \\(${step}`), `${script}: ${explain(result)}`);
+                assert.doesNotMatch(result.stderr, /no answer from|retrying/, `${script}: ${explain(result)}`);
             }
         });
 
