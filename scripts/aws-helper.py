@@ -984,18 +984,22 @@ WRONG_REGION_CODES = ("PermanentRedirect", "AuthorizationHeaderMalformed", "Auth
 def wrong_region_hint(error, bucket):
     """The region S3 names for BUCKET and the setting to change, for an error of a bucket in another region than
     AWS_REGION. botocore follows such an answer by itself once (its S3 region redirector: the request signed
-    again for the region S3 names, remembered for the bucket's later calls and presigned URLs): what reaches
-    here is what was left when that did not succeed, e.g. S3 did not name the region. Without this the
-    run ended with S3's own words only ("must be addressed using the specified endpoint"), naming no region."""
+    again for the region S3 names, remembered for the bucket's later calls; presigned URLs: bucket_client):
+    what reaches here is what was left when that did not succeed (an endpoint of one region, e.g. an S3 VPC
+    endpoint, answers 301 again). Without this the run ended with S3's own words only ("must be addressed using
+    the specified endpoint"), naming no region. A region S3 names that is this run's is no hint (a HEAD's bare
+    400 of an expired token may carry the header)."""
     answer = error.response
     code = answer.get("Error", {}).get("Code")
     region = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("x-amz-bucket-region") or answer.get("Error", {}).get("Region") or ""
-    if not bucket or not (code in WRONG_REGION_CODES or (code == "400" and region)):
-        return ""
     used = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or client("s3").meta.region_name
-    if region and region != used:
+    if not bucket or code not in WRONG_REGION_CODES + ("400",) or region == used:
+        return ""
+    if region:
         return (f" (the bucket {bucket} is in {region} (S3's x-amz-bucket-region), this run's AWS_REGION is {used}: "
                 f"set AWS_REGION={region}, or point BUCKET at the backup bucket of {used}, e.g. the DR stack's replica)")
+    if code not in ("PermanentRedirect", "301", "IllegalLocationConstraintException"):
+        return ""
     return (f" (the bucket {bucket} is not in this run's AWS_REGION={used}, and S3 did not name its region: set AWS_REGION "
             f"to the bucket's region, aws s3api get-bucket-location --bucket {bucket})")
 
