@@ -1,7 +1,9 @@
 /**
  * The residuals of an operator's trial (branch h37-ops), beyond operator-trial.test.ts: a restore pointed at a
- * read replica or a read-only database; a bucket in another region than AWS_REGION; ... Real PostgreSQL 15 (and a real streaming standby made from it with
- * pg_basebackup -R) and moto on 127.0.0.1.
+ * read replica or a read-only database; a bucket in another region than AWS_REGION (S3's answers from a proxy in
+ * front of moto, which does not give them); a backup host whose clock ran behind; the *-export.sh scripts under
+ * the faults db-backup.sh was tried with; a Secrets Manager endpoint whose host does not resolve. Real
+ * PostgreSQL 15 (and a real streaming standby made from it with pg_basebackup -R) and moto on 127.0.0.1.
  */
 import { strict as assert } from "assert";
 import * as dns from "dns";
