@@ -43,13 +43,14 @@ count=$(grep -c '^- apiVersion:' "$WORK_DIR/configmaps.yaml" || true)
 
 key="${CONFIG_PREFIX}configmaps.yaml"
 hash=$(sha256sum <"$WORK_DIR/configmaps.yaml" | cut -d' ' -f1)
-stored=$(s3_metadata "$key" sha256)
+stored_sha256 "$key"
+stored=$REPLY
 if [[ "$hash" == "$stored" ]]; then
     log "ConfigMaps of $NAMESPACE unchanged (sha256 $hash)"
     echo "unchanged $key"
     exit 0
 fi
-s3_put_file "$WORK_DIR/configmaps.yaml" "$key" --metadata "sha256=${hash}" --content-type application/yaml \
-    || die "$EX_STORAGE" "upload of $key failed"
+s3_put_file "$WORK_DIR/configmaps.yaml" "$key" --metadata "sha256=${hash}" --content-type application/yaml 2>"$WORK_DIR/put.err" \
+    || upload_failed "$key" "$WORK_DIR/put.err"
 log "ConfigMaps of $NAMESPACE uploaded to $key ($count ConfigMaps)"
 echo "uploaded $key"

@@ -151,7 +151,11 @@ def iso_utc(moment):
 
 def record_config_fault(message):
     """Writes the run's first configuration fault (later ones keep it: one cause); returns message."""
-    path = os.environ.get("AWS_HELPER_CONFIG_FAULT_FILE")
+    return record_first(os.environ.get("AWS_HELPER_CONFIG_FAULT_FILE"), message)
+
+
+def record_first(path, message):
+    """Writes message to path unless it exists (the run's first fault of its kind); returns message."""
     if path:
         try:
             with open(path, "x", encoding="utf-8") as handle:
@@ -313,7 +317,33 @@ def new_client(service, region, endpoint_url, session=None, **credentials):
     created.meta.events.register_first(f"needs-retry.{service}", refuse_unresolved_host)
     created.meta.events.register_first(f"needs-retry.{service}", say_retry)
     created.meta.events.register(f"before-send.{service}", start_wait_notice)
+    if service == "s3":
+        created.meta.events.register_first("needs-retry.s3", note_bucket_region)
     return created
+
+
+# The region S3 named (x-amz-bucket-region of a refused request) for a bucket of another region than the client's.
+# botocore's region redirector follows such an answer for the calls, but a presigned URL is still signed for the
+# client's region (generate_presigned_url: ignore_signing_region), and S3 refuses it (400
+# AuthorizationQueryParametersError): the dump's download (curl) failed with "curl: (22) ... error: 400" after
+# every call before it had worked. s3_presign signs with the region noted here.
+BUCKET_REGIONS = {}
+
+
+def note_bucket_region(response=None, request_dict=None, **_):
+    """needs-retry.s3: notes the region S3 names for a bucket of another region, and says it once per bucket (every
+    call of the run then takes a redirect; in a region failure, the primary region's bucket is the one that fails)."""
+    if response is None or response[0] is None or response[0].status_code < 300:
+        return None
+    region = response[1].get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("x-amz-bucket-region")
+    context = (request_dict or {}).get("context", {})
+    bucket = (context.get("s3_redirect") or {}).get("bucket")
+    used = context.get("client_region")
+    if region and bucket and region != used and bucket not in BUCKET_REGIONS:
+        BUCKET_REGIONS[bucket] = region
+        progress_line(f"note: the bucket {bucket} is in {region} (S3's x-amz-bucket-region), this run's AWS_REGION is {used}: "
+                      f"its calls are redirected there; set AWS_REGION={region}, or point BUCKET at the backup bucket of {used}")
+    return None
 
 
 def client(service):
@@ -323,6 +353,19 @@ def client(service):
         if service not in CLIENTS:
             CLIENTS[service] = new_client(service, os.environ.get("AWS_REGION") or None, os.environ.get("AWS_ENDPOINT_URL") or None)
         return CLIENTS[service]
+
+
+def bucket_client(bucket):
+    """The run's S3 client, or, for a bucket S3 said is in another region (BUCKET_REGIONS), a client of that region:
+    what a presigned URL must be signed for."""
+    region = BUCKET_REGIONS.get(bucket)
+    if region is None:
+        return client("s3")
+    with CLIENTS_LOCK:
+        key = ("s3", region)
+        if key not in CLIENTS:
+            CLIENTS[key] = new_client("s3", region, os.environ.get("AWS_ENDPOINT_URL") or None)
+        return CLIENTS[key]
 
 
 import botocore.credentials  # noqa: E402: part of botocore, checked above; here beside its one use
@@ -624,7 +667,9 @@ def name_error(exception):
 
 def host_origin(host):
     """The setting HOST came from: an endpoint variable whose URL names it, else the region of AWS's own endpoint."""
-    for name in ("AWS_ENDPOINT_URL", "RESTORE_PRIVATE_KEYS_ENDPOINT_URL"):
+    # The service-specific variables too (botocore reads them when AWS_ENDPOINT_URL is unset).
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL_STS",
+                 "RESTORE_PRIVATE_KEYS_ENDPOINT_URL"):
         value = os.environ.get(name) or ""
         if value and urlsplit(value).hostname == host:
             return f"{name}={value}"
@@ -647,7 +692,10 @@ def refuse_unresolved_host(caught_exception=None, request_dict=None, **_):
         return None
     url = (request_dict or {}).get("url") or getattr(caught_exception, "kwargs", {}).get("endpoint_url") or ""
     host = urlsplit(url).hostname or url
-    raise HostNotResolved(host=host, origin=host_origin(host), error=error.strerror or str(error))
+    refused = HostNotResolved(host=host, origin=host_origin(host), error=error.strerror or str(error))
+    # For lib.sh's die: exit 4 whichever service met it first (a Secrets Manager read's step would say 5, 3 or 8).
+    record_first(os.environ.get("AWS_HELPER_ENDPOINT_FAULT_FILE"), str(refused))
+    raise refused
 
 
 class CallError(Exception):
@@ -891,7 +939,7 @@ def s3_presign(q, _body):
     params = {"Bucket": q["bucket"], "Key": q["key"]}
     if q.get("version_id"):
         params["VersionId"] = q["version_id"]
-    url = client("s3").generate_presigned_url("get_object", Params=params, ExpiresIn=int(q.get("expires", 900)))
+    url = bucket_client(q["bucket"]).generate_presigned_url("get_object", Params=params, ExpiresIn=int(q.get("expires", 900)))
     return url.encode(), {}
 
 
@@ -927,6 +975,35 @@ CALLS = {
 }
 
 
+# S3's answers for a bucket of another region than the request's (S3 API reference, "Error responses"; a HEAD's 301
+# or 400 has no body, only the x-amz-bucket-region header).
+WRONG_REGION_CODES = ("PermanentRedirect", "AuthorizationHeaderMalformed", "AuthorizationQueryParametersError",
+                      "IllegalLocationConstraintException", "301")
+
+
+def wrong_region_hint(error, bucket):
+    """The region S3 names for BUCKET and the setting to change, for an error of a bucket in another region than
+    AWS_REGION. botocore follows such an answer by itself once (its S3 region redirector: the request signed
+    again for the region S3 names, remembered for the bucket's later calls; presigned URLs: bucket_client):
+    what reaches here is what was left when that did not succeed (an endpoint of one region, e.g. an S3 VPC
+    endpoint, answers 301 again). Without this the run ended with S3's own words only ("must be addressed using
+    the specified endpoint"), naming no region. A region S3 names that is this run's is no hint (a HEAD's bare
+    400 of an expired token may carry the header)."""
+    answer = error.response
+    code = answer.get("Error", {}).get("Code")
+    region = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("x-amz-bucket-region") or answer.get("Error", {}).get("Region") or ""
+    used = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or client("s3").meta.region_name
+    if not bucket or code not in WRONG_REGION_CODES + ("400",) or region == used:
+        return ""
+    if region:
+        return (f" (the bucket {bucket} is in {region} (S3's x-amz-bucket-region), this run's AWS_REGION is {used}: "
+                f"set AWS_REGION={region}, or point BUCKET at the backup bucket of {used}, e.g. the DR stack's replica)")
+    if code not in ("PermanentRedirect", "301", "IllegalLocationConstraintException"):
+        return ""
+    return (f" (the bucket {bucket} is not in this run's AWS_REGION={used}, and S3 did not name its region: set AWS_REGION "
+            f"to the bucket's region, aws s3api get-bucket-location --bucket {bucket})")
+
+
 def call(method, target, body):
     url = urlsplit(target)
     entry = CALLS.get((method, url.path))
@@ -951,7 +1028,7 @@ def call(method, target, body):
             # No credentials, no region, an unreachable endpoint: the CLI prints the same text.
             raise CallError(502, str(error)) from error
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 400
-        raise CallError(status if status >= 400 else 400, str(error)) from error
+        raise CallError(status if status >= 400 else 400, str(error) + wrong_region_hint(error, q.get("bucket"))) from error
     except ValueError as error:
         # A parameter botocore refuses: its own text.
         raise CallError(502, str(error)) from error

@@ -53,8 +53,10 @@ hash=$(cut -d' ' -f1 <"$WORK_DIR/sha.out")
 previous=""
 if s3_get_file "${CLIENTS_PREFIX}latest.sha256" "$WORK_DIR/latest.sha256" 2>"$WORK_DIR/s3.err"; then
     previous=$(cut -d' ' -f1 <"$WORK_DIR/latest.sha256")
-elif ! grep -q -E '404|Not Found|NoSuchKey|does not exist' "$WORK_DIR/s3.err"; then
-    die "$EX_STORAGE" "cannot read ${CLIENTS_PREFIX}latest.sha256: $(tail -n 1 "$WORK_DIR/s3.err")"
+# Only a missing key is "no export yet": a missing bucket's error says "does not exist" too (NoSuchBucket), and was
+# taken for it until h37 (the upload then failed without its cause).
+elif grep -q NoSuchBucket "$WORK_DIR/s3.err" || ! grep -q -E '404|Not Found|NoSuchKey|does not exist' "$WORK_DIR/s3.err"; then
+    die "$EX_STORAGE" "cannot read $(s3_uri "${CLIENTS_PREFIX}latest.sha256"): $(one_line_error "$WORK_DIR/s3.err")"
 fi
 if [[ "$hash" == "$previous" ]]; then
     log "${TABLE} unchanged (sha256 $hash): nothing to export"
@@ -62,9 +64,10 @@ if [[ "$hash" == "$previous" ]]; then
 fi
 
 key="${CLIENTS_PREFIX}${TABLE}-$(time_ordered_stamp).csv.gpg"
-s3_put_file "$WORK_DIR/export.csv.gpg" "$key" --metadata "sha256=${hash}" "${ENCRYPTION_METADATA[@]}" || die "$EX_STORAGE" "upload of $key failed"
+s3_put_file "$WORK_DIR/export.csv.gpg" "$key" --metadata "sha256=${hash}" "${ENCRYPTION_METADATA[@]}" 2>"$WORK_DIR/put.err" \
+    || upload_failed "$key" "$WORK_DIR/put.err"
 printf '%s  %s\n' "$hash" "$key" >"$WORK_DIR/latest.sha256"
-s3_put_file "$WORK_DIR/latest.sha256" "${CLIENTS_PREFIX}latest.sha256" --content-type text/plain \
-    || die "$EX_STORAGE" "cannot write ${CLIENTS_PREFIX}latest.sha256 (the export $key is stored)"
+s3_put_file "$WORK_DIR/latest.sha256" "${CLIENTS_PREFIX}latest.sha256" --content-type text/plain 2>"$WORK_DIR/put.err" \
+    || die "$EX_STORAGE" "cannot write $(s3_uri "${CLIENTS_PREFIX}latest.sha256") (the export $key is stored): $(one_line_error "$WORK_DIR/put.err")"
 log "${TABLE} changed (sha256 ${previous:-none} -> $hash): exported to $key"
 echo "$key"

@@ -91,6 +91,21 @@ aws_config_fault() {
 # run's work directory (wal-archive.sh's shared helper outlives the push that started it: its file is in the helper's directory).
 aws_config_fault_file() { printf -v "$1" '%s' "${AWS_HELPER_FAULT:-${WORK_DIR:+$WORK_DIR/aws-config.fault}}"; }
 
+# aws_endpoint_fault_file VAR: the same for the run's first AWS endpoint whose host does not resolve (aws-helper.py
+# HostNotResolved), beside the configuration fault's file.
+aws_endpoint_fault_file() {
+    local config
+    aws_config_fault_file config
+    printf -v "$1" '%s' "${config:+${config%.fault}-endpoint.fault}"
+}
+
+# aws_endpoint_fault: that line, when the run met such a host.
+aws_endpoint_fault() {
+    local fault
+    aws_endpoint_fault_file fault
+    [[ -n "$fault" && -s "$fault" ]] && head -n 1 "$fault"
+}
+
 # exit_code CODE: CODE, or EX_USAGE when CODE is one an AWS call's failure ends a run with (storage 4, source
 # 8, encryption 5 for the passphrase's secret, database 3 for the credentials' secret) and the run met a fault
 # of its AWS configuration (aws_config_fault): that is a configuration error, whichever step first needed AWS.
@@ -110,6 +125,12 @@ die() {
     [[ -z "${HIDDEN_ON_DIE:-}" || "$BASHPID" != "$$" ]] || "$HIDDEN_ON_DIE"
     if [[ "$(exit_code "$code")" != "$code" ]] && fault=$(aws_config_fault); then
         code=$EX_USAGE
+        set -- "$fault ($*)"
+    elif [[ "$code" =~ ^[358]$ ]] && fault=$(aws_endpoint_fault); then
+        # An AWS endpoint whose host does not resolve (a typo in AWS_REGION or in an endpoint URL), met first by a
+        # Secrets Manager read: the network's, exit 4 as when S3 meets it, said first; not the step's 5 (the
+        # passphrase's secret, which sent the on-call to the passphrase), 3 (the credentials' secret) or 8 (a source).
+        code=$EX_STORAGE
         set -- "$fault ($*)"
     fi
     LAST_ERROR="$*"
@@ -302,7 +323,9 @@ start_aws_helper() {
         export AWS_HELPER_PROGRESS_FD=3 AWS_HELPER_LOG_NAME="$SCRIPT_NAME" AWS_HELPER_WATCH_START="$watch_start"
         # Where the helper writes a fault of the AWS profile or credentials (die: exit 2 with it).
         aws_config_fault_file AWS_HELPER_CONFIG_FAULT_FILE
-        export AWS_HELPER_CONFIG_FAULT_FILE
+        # And where it writes an endpoint host that does not resolve (die: exit 4 with it, whichever service met it).
+        aws_endpoint_fault_file AWS_HELPER_ENDPOINT_FAULT_FILE
+        export AWS_HELPER_CONFIG_FAULT_FILE AWS_HELPER_ENDPOINT_FAULT_FILE
         # glibc's malloc serves the upload's parts (5 MB each, several in flight) from mmap only up to a threshold
         # it raises after the first one is freed: later parts then come from the heap and its freed holes stay
         # resident (the helper's peak during a backup's upload 92-99 MB instead of 84, and a different layout
@@ -395,7 +418,7 @@ aws_call() {
     [[ "${status%% *}" == 200 ]] && return 0
     cat "$out" >&2
     echo >&2
-    # Only a file of ours: OUT may be /dev/null (s3_put_file, s3_delete), which root would remove.
+    # Only a file of ours: OUT may be /dev/null or another device, which root would remove.
     [[ ! -f "$out" ]] || rm -f "$out"
     return 1
 }
@@ -406,8 +429,22 @@ s3_size() { aws_call GET /s3/size - "bucket=$BUCKET" "key=$1"; }
 # s3_version KEY: the VersionId of the object's current version ("" in an unversioned bucket).
 s3_version() { aws_call GET /s3/version - "bucket=$BUCKET" "key=$1"; }
 
-# s3_metadata KEY NAME: a user metadata value of an object ("" when the object or the value is absent).
-s3_metadata() { aws_call GET /s3/metadata - "bucket=$BUCKET" "key=$1" "name=$2" 2>/dev/null || true; }
+# s3_metadata KEY NAME: a user metadata value of an object ("" when the object or the value is absent: the helper
+# answers S3's 404 so); fails, the AWS message on stderr, on any other answer. Until h37 every failure read as ""
+# (absent), and the exports uploaded again: a missing bucket or a silent endpoint was then said as "upload of X
+# failed" without its cause, and a HeadObject denied (a role without s3:GetObject, which HEAD needs) while PutObject
+# is allowed uploaded a new version at every run, pushing the rotations out of the versions the bucket keeps.
+s3_metadata() { aws_call GET /s3/metadata - "bucket=$BUCKET" "key=$1" "name=$2"; }
+
+# stored_sha256 KEY: sets REPLY to the sha256 stored with KEY (x-amz-meta-sha256; "" when there is none), or dies
+# (exit 4) naming the object and the cause, before anything is uploaded.
+stored_sha256() {
+    REPLY=$(s3_metadata "$1" sha256 2>"$WORK_DIR/s3.err") \
+        || die "$EX_STORAGE" "cannot read the stored sha256 of $(s3_uri "$1") (its x-amz-meta-sha256; nothing was uploaded): $(one_line_error "$WORK_DIR/s3.err")"
+}
+
+# upload_failed KEY ERRFILE: dies (exit 4) naming the object and the cause (s3_put_file's stderr in ERRFILE).
+upload_failed() { die "$EX_STORAGE" "upload of $(s3_uri "$1") failed: $(one_line_error "$2")"; }
 
 # s3_keys PREFIX: every key under PREFIX, one a line, sorted (every page). Fails with EX_STORAGE (the AWS
 # message on stderr) when the bucket cannot be listed.
@@ -430,14 +467,16 @@ s3_put_file() {
         esac
         shift
     done
-    aws_call POST /s3/put /dev/null "bucket=$BUCKET" "key=$key" "${query[@]}" --body "$file"
+    # Its answer read, not sent to /dev/null: S3's error is in it (with /dev/null as OUT, "upload of X failed" had no
+    # cause until h37).
+    aws_call POST /s3/put - "bucket=$BUCKET" "key=$key" "${query[@]}" --body "$file" >/dev/null
 }
 
 # s3_get_file KEY FILE: download a small object (a manifest); the AWS message on stderr on failure.
 s3_get_file() { aws_call GET /s3/get "$2" "bucket=$BUCKET" "key=$1"; }
 
 # s3_delete KEY: delete an object (a versioned bucket keeps it behind a delete marker).
-s3_delete() { aws_call POST /s3/delete /dev/null "bucket=$BUCKET" "key=$1"; }
+s3_delete() { aws_call POST /s3/delete - "bucket=$BUCKET" "key=$1" >/dev/null; }
 
 # secret_value ID [VERSION_ID]: Secrets Manager's answer as JSON ({ARN, Name, VersionId, SecretString}), on
 # stdout (a pipe or a variable, never a file); the AWS message on stderr on failure.
@@ -709,14 +748,47 @@ psql_value() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 # db_address [HOST PORT]: host:port/database as libpq will use them, for messages.
 db_address() { printf '%s:%s/%s' "${1:-${PGHOST:-local socket}}" "${2:-${PGPORT:-5432}}" "${3:-$PGDATABASE}"; }
 
-# check_db_connection DB [HOST PORT]: connects and reads the server version (SHOW server_version_num), or dies naming host:port/db and the cause.
-# Sets DB_SERVER_VERSION_NUM (e.g. 150018) from that connection.
-DB_SERVER_VERSION_NUM=""
+# check_db_connection DB [HOST PORT]: connects and reads, in one query, the server version, whether the server is a
+# standby (pg_is_in_recovery()) and whether the session is read-only (transaction_read_only, with where
+# default_transaction_read_only was set), or dies naming host:port/db and the cause.
+# Sets DB_SERVER_VERSION_NUM (e.g. 150018) and DB_READ_ONLY ("" writable, "standby", or the pg_settings source of
+# default_transaction_read_only: database, user, configuration file, ...) from that connection, for
+# refuse_read_only_db: the same psql process, no second connection.
+DB_SERVER_VERSION_NUM="" DB_READ_ONLY=""
 check_db_connection() {
-    local err="${WORK_DIR:-${TMPDIR:-/tmp}}/connect.err"
-    DB_SERVER_VERSION_NUM=$(PGHOST="${2:-${PGHOST:-}}" PGPORT="${3:-${PGPORT:-5432}}" psql_value -d "$1" -c "SHOW server_version_num" 2>"$err") \
+    local err="${WORK_DIR:-${TMPDIR:-/tmp}}/connect.err" answer recovery read_only
+    answer=$(PGHOST="${2:-${PGHOST:-}}" PGPORT="${3:-${PGPORT:-5432}}" psql_value -d "$1" -c "SELECT current_setting('server_version_num'), pg_is_in_recovery(),
+            current_setting('transaction_read_only'), (SELECT source FROM pg_settings WHERE name = 'default_transaction_read_only')" 2>"$err") \
         || die "$EX_DATABASE" "cannot connect to $(db_address "${2:-}" "${3:-}" "$1"): $(one_line_error "$err")$(
             grep -q 'timeout expired' "$err" 2>/dev/null && printf ' (no answer within PGCONNECT_TIMEOUT=%ss)' "$PGCONNECT_TIMEOUT")"
+    IFS='|' read -r DB_SERVER_VERSION_NUM recovery read_only DB_READ_ONLY <<<"$answer"
+    if [[ "$recovery" == t ]]; then
+        DB_READ_ONLY=standby
+    elif [[ "$read_only" != on ]]; then
+        DB_READ_ONLY=""
+    fi
+}
+
+# refuse_read_only_db WHAT HOST PORT DB: after check_db_connection, a server that cannot take the writes WHAT
+# needs ("restore into", "create the scratch database on") is refused (exit 3) before any download, naming it,
+# why and what to do: a standby (a read replica, an Aurora reader endpoint) or sessions that are read-only by
+# default_transaction_read_only. Without this the run downloaded the whole dump and failed at its first write with
+# "cannot execute CREATE SCHEMA in a read-only transaction".
+refuse_read_only_db() {
+    local where fix
+    where=$(db_address "$2" "$3" "$4")
+    [[ -n "$DB_READ_ONLY" ]] || return 0
+    if [[ "$DB_READ_ONLY" == standby ]]; then
+        die "$EX_DATABASE" "cannot $1 $where: the server is a standby (read replica): pg_is_in_recovery() is true, it takes no writes; restore into the primary: point PGHOST/PGPORT at its writer endpoint (the dump was not downloaded)"
+    fi
+    case "$DB_READ_ONLY" in
+    database) fix="ALTER DATABASE \"$4\" RESET default_transaction_read_only" ;;
+    user) fix="ALTER ROLE \"${PGUSER:-$(id -un)}\" RESET default_transaction_read_only" ;;
+    "database user") fix="ALTER ROLE \"${PGUSER:-$(id -un)}\" IN DATABASE \"$4\" RESET default_transaction_read_only" ;;
+    client) fix="remove default_transaction_read_only from PGOPTIONS" ;;
+    *) fix="turn default_transaction_read_only off where it is set (the server's configuration or parameter group)" ;;
+    esac
+    die "$EX_DATABASE" "cannot $1 $where: its sessions are read-only (transaction_read_only on: default_transaction_read_only = on, pg_settings source: $DB_READ_ONLY); if this is the intended target, $fix (the dump was not downloaded)"
 }
 
 # Tables and sequences of the database that the connected role cannot SELECT (pg_dump would stop at them
@@ -969,6 +1041,39 @@ latest_manifest_key() {
     local keys
     keys=$(manifest_keys "${1:-}") || return "$EX_STORAGE"
     last_line "$keys"
+}
+
+# latest_manifest_by_name DATABASE: sets MANIFEST_LATEST to the newest manifest of DATABASE (by the time in its name,
+# as latest_manifest_key; "" when there is none) and MANIFEST_ORDER_NOTE to "" or, when S3 stored another manifest of
+# DATABASE at least a second after that one (LastModified: S3's clock) although its name's time (the backup host's
+# clock) is earlier, "KEY<TAB>HOW LONG AFTER" (the one S3 stored last). The names decide (a manifest written again
+# later keeps its backup's time), but a backup host whose clock ran behind or ahead by more than the time between
+# two backups made an older dump "the newest" without a word: the caller says it. One listing, with S3's times;
+# EX_STORAGE on listing errors (the AWS message on stderr).
+latest_manifest_by_name() {
+    local listing picked
+    MANIFEST_LATEST="" MANIFEST_ORDER_NOTE=""
+    listing=$(aws_call GET /s3/keys - "bucket=$BUCKET" "prefix=${BACKUP_PREFIX}manifests/" modified=1) || return "$EX_STORAGE"
+    # The helper's lines are sorted by key (Python's code point order, LC_ALL=C's for these names): the last is the newest.
+    # awk's last line is "end": a grep that matched nothing fails the pipeline (pipefail), an awk that failed does not
+    # print it (never read as "no manifest", exit 7).
+    picked=$(printf '%s\n' "$listing" | grep -E "$(manifest_key_regex "$1")"$'\t' | awk -F'\t' '
+        { key[NR] = $1; at[NR] = $2 }
+        END {
+            late = 0
+            for (i = 1; i < NR; i++) if (at[i] - at[NR] >= 1 && (!late || at[i] > at[late])) late = i
+            if (NR) print key[NR]
+            d = int(at[late] - at[NR])
+            # (A ">" among print arguments would be a redirection.)
+            how = (d >= 3600) ? int(d / 3600) " h " int(d % 3600 / 60) " min" : (d >= 60) ? int(d / 60) " min" : d " s"
+            if (late) printf "%s\t%s\n", key[late], how
+            print "end"
+        }') || true
+    [[ "$picked" == end || "$picked" == *$'\n'end ]] || { echo "cannot read the listing of $(s3_uri "${BACKUP_PREFIX}manifests/") (awk failed)" >&2; return "$EX_FAILURE"; }
+    picked=${picked%end}
+    MANIFEST_LATEST=${picked%%$'\n'*}
+    picked=${picked#*$'\n'}
+    MANIFEST_ORDER_NOTE=${picked%$'\n'}
 }
 
 # hidden_manifests [DATABASE]: the manifests of DATABASE (default: every database) under BACKUP_PREFIX that a

@@ -53,7 +53,7 @@
 #   of the verification's own environment is never 6 (the items it kept from being checked say "not
 #   checked" and why): 2 configuration, also a scratch directory
 #   (TMPDIR) with less than VERIFY_SCRATCH_BYTES free (default 1 MiB: the dump is streamed, never stored);
-#   3 the verification server is unreachable, or stopped answering for DB_STALL_SECONDS (lib.sh) while the pass
+#   3 the verification server is unreachable or cannot be written (a standby, read-only sessions), or stopped answering for DB_STALL_SECONDS (lib.sh) while the pass
 #   loaded the scratch database or during its swap, or the restore failed on the database side (pg_restore or the
 #   server, e.g. the connection killed) while the backup itself checked out: the pass reads the whole object
 #   whatever the load does, so "data integrity verified" is still decided (a dump restored in one stream is
@@ -640,6 +640,7 @@ verify_dump() {
     verify_pass_start "$object_key" "$compression" "$SCRATCH_DB"
     probe_passphrase_finish "$object_key" "$(passphrase_origin)"
     check_db_connection "${VERIFY_MAINTENANCE_DB:-postgres}" "${VERIFY_PGHOST:-${PGHOST:-}}" "${VERIFY_PGPORT:-${PGPORT:-5432}}"
+    refuse_read_only_db "create the scratch database on" "${VERIFY_PGHOST:-${PGHOST:-}}" "${VERIFY_PGPORT:-${PGPORT:-5432}}" "${VERIFY_MAINTENANCE_DB:-postgres}"
     scratch_create_start
 
     # The manifest's own schema hash (the integrity item compares it with its schema_definition.sha256), while the

@@ -57,7 +57,7 @@
 #
 # Exit codes: 0 restored, row counts and schema match; 2 usage (also: a manifest of another database, a key
 #   that is not a manifest, a scratch directory too small for the spool or filled up during the pass); 3
-#   database (connect, lock timeout, no answer for DB_STALL_SECONDS, another restore running into the same database: one at a time, held by an
+#   database (connect, a standby or read-only target (said before the download), lock timeout, no answer for DB_STALL_SECONDS, another restore running into the same database: one at a time, held by an
 #   advisory lock of the run's session; any server error; nothing committed); 4 storage (listing failed, object or version missing, wrong size,
 #   download failed, corrupt object: its sha256 differs from the manifest's); 5 encryption (passphrase
 #   version unreadable, wrong passphrase, gpg's integrity check failed); 6 the restored row counts or schema
@@ -220,8 +220,9 @@ hidden_refuse() {
 if [[ -z "$manifest_key" ]]; then
     chosen_by_default=1
     hidden_checked=0
-    manifest_key=$(latest_manifest_key "$source_db" 2>"$WORK_DIR/list.err") \
+    latest_manifest_by_name "$source_db" 2>"$WORK_DIR/list.err" \
         || die "$EX_STORAGE" "cannot list s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(one_line_error "$WORK_DIR/list.err")$(grep -q NoSuchBucket "$WORK_DIR/list.err" && printf ': %s' "$BUCKET_HINT")"
+    manifest_key=$MANIFEST_LATEST
     HIDDEN_ON_DIE=hidden_refuse
     [[ -n "$manifest_key" ]] || hidden_refuse
     [[ -n "$manifest_key" ]] || die "$EX_NO_BACKUP" "no manifest of ${source_db} under s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(manifests_hint "$source_db")"
@@ -290,6 +291,11 @@ probed=0
 aws_call GET /s3/get "$WORK_DIR/probe.gpg" "${probe_query[@]}" 2>"$WORK_DIR/s3.err" || probed=$?
 [[ $hidden_checked -eq 1 ]] || hidden_manifests_start
 newer_dumps_warning
+# The names' order (the backup hosts' clocks) against S3's (latest_manifest_by_name), for the newest chosen by default.
+if [[ $chosen_by_default -eq 1 && -n "$MANIFEST_ORDER_NOTE" ]]; then
+    hidden_refuse
+    log "WARNING: S3 stored $(s3_uri "${MANIFEST_ORDER_NOTE%%$'\t'*}") ${MANIFEST_ORDER_NOTE#*$'\t'} after $manifest_key, the newest by the time in its name, which this run restores: the times in the names (the backup hosts' clocks) and S3's disagree, a backup host's clock ran behind or ahead (or a manifest was written again later). Check which backup is the newest (npm run recovery-points lists each with its started_at); to restore the other, pass --manifest ${MANIFEST_ORDER_NOTE%%$'\t'*}"
+fi
 [[ $probed -eq 0 ]] || die "$EX_STORAGE" "$what is not readable: $(one_line_error "$WORK_DIR/s3.err")"
 size=$AWS_CALL_OBJECT_SIZE
 [[ "$size" == "$want_size" ]] || die "$EX_STORAGE" "$what has $size bytes, the manifest $manifest_key says $want_size"
@@ -299,6 +305,7 @@ encryption_for_manifest "$m"
 restore_probe_start "$WORK_DIR/probe.gpg"
 load_db_credentials
 check_db_connection "$PGDATABASE"
+refuse_read_only_db "restore into" "" "" "$PGDATABASE"
 # Two restores into one database at once would both report "restored" and leave whichever committed last: the
 # second is refused here, before its download, naming the first. The run's own session (it runs the swap
 # later) holds an advisory lock of the target database until the run ends.

@@ -47,17 +47,18 @@ failures=0
 export_item() {
     local key=$1 encrypt=$2 content=$3 hash stored
     hash=$(printf '%s' "$content" | sha256sum | cut -d' ' -f1)
-    stored=$(s3_metadata "$key" sha256)
+    stored_sha256 "$key"
+    stored=$REPLY
     if [[ "$stored" == "$hash" ]]; then
         echo "unchanged $key"
         return 0
     fi
     if [[ "$encrypt" == yes ]]; then
-        printf '%s' "$content" | gpg_encrypt | s3_put_file - "$key" --metadata "sha256=${hash}" "${ENCRYPTION_METADATA[@]}" \
-            || die "$EX_STORAGE" "upload of $key failed"
+        printf '%s' "$content" | gpg_encrypt | s3_put_file - "$key" --metadata "sha256=${hash}" "${ENCRYPTION_METADATA[@]}" 2>"$WORK_DIR/put.err" \
+            || upload_failed "$key" "$WORK_DIR/put.err"
     else
         printf '%s' "$content" | s3_put_file - "$key" --metadata "sha256=${hash}" \
-            --content-type application/json || die "$EX_STORAGE" "upload of $key failed"
+            --content-type application/json 2>"$WORK_DIR/put.err" || upload_failed "$key" "$WORK_DIR/put.err"
     fi
     echo "uploaded $key"
     log "uploaded $key (sha256 of the content ${hash:0:12}..., previous ${stored:0:12}...)"

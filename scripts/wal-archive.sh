@@ -966,9 +966,10 @@ archiver_helper() {
         return 1
     fi
     AWS_HELPER_SOCKET="$dir/aws-$id.sock" AWS_HELPER_ERR="$dir/aws-$id.err" AWS_HELPER_FAULT="$dir/aws-$id.fault" AWS_HELPER_SHARED=1
-    # The helper writes a fault of the AWS configuration there once (open "x"): a fault a previous push met is
+    # The helper writes a fault of the AWS configuration there once (open "x"), and an endpoint host that does not
+    # resolve beside it (lib.sh aws_endpoint_fault_file): a fault a previous push met is
     # not this one's (the archiver runs one push at a time), so this push starts without it.
-    rm -f "$AWS_HELPER_FAULT"
+    rm -f "$AWS_HELPER_FAULT" "$dir/aws-$id-endpoint.fault"
     # Running: its socket is there and its pid is an aws-helper.py on that socket (not a pid used again).
     if [[ -S "$AWS_HELPER_SOCKET" ]] && { IFS= read -r pid <"$dir/aws-$id.pid"; } 2>/dev/null && [[ "$pid" =~ ^[0-9]+$ ]] \
         && { mapfile -d '' args <"/proc/$pid/cmdline"; } 2>/dev/null && [[ " ${args[*]} " == *"/aws-helper.py $AWS_HELPER_SOCKET $postmaster "* ]]; then
@@ -992,7 +993,7 @@ archiver_helper() {
             short_pause 0.05
         done
         wait "$AWS_HELPER_PID" || true
-        rm -f "$AWS_HELPER_SOCKET" "$dir/aws-$id.pid" "$AWS_HELPER_FAULT"
+        rm -f "$AWS_HELPER_SOCKET" "$dir/aws-$id.pid" "$AWS_HELPER_FAULT" "$dir/aws-$id-endpoint.fault"
         [[ -z "$listened" ]] || rm -f "$AWS_HELPER_ERR"
         rmdir "$dir" 2>/dev/null || true
     ) </dev/null >/dev/null 2>>"$AWS_HELPER_ERR" &

@@ -91,6 +91,19 @@ export function refusingDumpUploads(dir: string): string {
 
 /** The same refusal for the keys ending in `suffix` (e.g. "latest.json": a role that may not write the pointer). */
 export function refusingUploads(dir: string, suffix: string): string {
+    return refusingCalls(dir, suffix, ["PutObject", "CreateMultipartUpload"], { Code: "AccessDenied", Message: "Access Denied" });
+}
+
+/**
+ * HeadObject of the keys ending in `suffix` refused as S3 refuses a role without s3:GetObject (which HEAD needs):
+ * a bare 403, HEAD having no body (botocore's ClientError code "403", "Forbidden"); PutObject still allowed.
+ */
+export function refusingHeads(dir: string, suffix: string): string {
+    return refusingCalls(dir, suffix, ["HeadObject"], { Code: "403", Message: "Forbidden" }, 403);
+}
+
+/** A sitecustomize.py (in `dir`) refusing the S3 `operations` on the keys ending in `suffix` with `error` (and `status`, the HTTP status botocore saw). */
+function refusingCalls(dir: string, suffix: string, operations: string[], error: { Code: string; Message: string }, status?: number): string {
     const file = path.join(dir, "sitecustomize.py");
     fs.writeFileSync(file, `import botocore.exceptions
 import botocore.session
@@ -100,14 +113,13 @@ _create_client = botocore.session.Session.create_client
 
 def _refuse(model, params, **_):
     if str(params.get("url_path", "")).endswith(${JSON.stringify(suffix)}):
-        raise botocore.exceptions.ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, model.name)
+        raise botocore.exceptions.ClientError({"Error": ${JSON.stringify(error)}${status ? `, "ResponseMetadata": {"HTTPStatusCode": ${status}}` : ""}}, model.name)
 
 
 def create_client(self, service, *args, **kwargs):
     client = _create_client(self, service, *args, **kwargs)
     if service == "s3":
-        client.meta.events.register("before-call.s3.PutObject", _refuse)
-        client.meta.events.register("before-call.s3.CreateMultipartUpload", _refuse)
+${operations.map((op) => `        client.meta.events.register("before-call.s3.${op}", _refuse)`).join("\n")}
     return client
 
 

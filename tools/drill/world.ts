@@ -19,7 +19,7 @@ import * as os from "os";
 import * as path from "path";
 import { OAUTH2_TABLES, seedSql } from "../sandbox/oauth2-schema";
 import { awsCall, baseEnv, createBucket, createSecret, explain, listKeys, passphraseFile, putObject, resolvedHelperPython, runScript, SCRIPTS, ScriptResult, startScript } from "../sandbox/scripts";
-import { LOCALHOST, MotoServer, PG_BIN, PgServer, removeInBackground, scratchDir } from "../sandbox/servers";
+import { LOCALHOST, MotoServer, PG_BIN, PgServer, pgAsOwner, removeInBackground, scratchDir } from "../sandbox/servers";
 import { OidcServer, type PrivateJwk, rsaSigningKeyAsync, smokeClientSql } from "./oidc-server";
 
 export const SMOKE_CLIENT = "oauth2-dr-smoke-test";
@@ -117,16 +117,6 @@ export async function untilChanged<T>(watched: string, what: string, timeoutMs: 
         }
     } finally {
         watcher.close();
-    }
-}
-
-/** Runs a PostgreSQL binary as the postgres OS user when we are root; throws with its stderr on failure. */
-export function pgAsOwner(binary: string, args: string[]): void {
-    const full = path.join(PG_BIN, binary);
-    const [cmd, argv] = asRoot ? ["runuser", ["-u", "postgres", "--", full, ...args]] : [full, args];
-    const result = spawnSync(cmd, argv, { encoding: "utf8", timeout: 300_000 });
-    if (result.status !== 0) {
-        throw new Error(`${binary} ${args.join(" ")} failed (${result.status ?? result.signal}): ${result.stderr}`);
     }
 }
 

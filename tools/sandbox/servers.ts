@@ -61,6 +61,11 @@ function pgCommand(binary: string, args: string[]): [string, string[]] {
     return asRoot ? ["runuser", ["-u", "postgres", "--", full, ...args]] : [full, args];
 }
 
+/** Runs a PostgreSQL binary as the postgres OS user when we are root; throws with its stderr on failure (pg_basebackup of a replica, a drill's pg_ctl). */
+export function pgAsOwner(binary: string, args: string[]): void {
+    runPg(binary, args, 300_000);
+}
+
 function runPg(binary: string, args: string[], timeoutMs = 120_000): void {
     const [cmd, argv] = pgCommand(binary, args);
     const result = spawnSync(cmd, argv, { encoding: "utf8", timeout: timeoutMs });
