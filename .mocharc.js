@@ -26,6 +26,7 @@ const LONGEST_FIRST = [
     "test/scripts/backup-schemas.test.ts",
     "test/scripts/public-key.test.ts",
     "test/scripts/wal-archive.test.ts",
+    "test/scripts/operator-trial-h37.test.ts",
     // Long in wall time (they wait for frozen servers' limits, a stalled or slow upload's notice), light in CPU:
     // started early. upload-stall (h35, 0.7 CPU-s in 19.7 s) ran last by name and alone for its last 16 s.
     "test/scripts/hangs.test.ts",
