@@ -25,7 +25,8 @@ function rpcProcesses(endpoint: string): string {
 }
 
 describe("tools/sandbox: the tests' servers", function () {
-    this.timeout(60_000);
+    // Its moto cases took 25-32 s in a CI-like whole run at load 17: 60 s left them under 2x.
+    this.timeout(120_000);
 
     it("a moto server's aws-rpc.py stops with the server, and the next server gets its own", async function () {
         const moto = await MotoServer.start();
