@@ -155,10 +155,12 @@ describe("credentials that expire mid-run: exit 2 naming their source and expiry
  * profiles). Before, the role's credentials were kept for the helper's life: a call to the vault after the
  * session's end (a helper serving a long restore or recovery, STS's default hour) failed with
  * ExpiredTokenException. moto issues sessions but never expires them; a proxy in front of it shortens each
- * session AssumeRole returns to 2 seconds (its Expiration) and refuses a call signed with a session past that
- * with Secrets Manager's ExpiredTokenException, as AWS does.
+ * session AssumeRole returns to SESSION_SECONDS (its Expiration: inside botocore's refresh window, so that the
+ * helper assumes the role again before its next call, as it does in the last quarter hour of STS's hour) and,
+ * once the test has ended a session, refuses a call signed with it with Secrets Manager's ExpiredTokenException,
+ * as AWS does past the end.
  */
-describe("the vault role's assumed credentials are renewed before they expire (aws-helper.py, moto_server behind a proxy that ends each session after 2 s)", function () {
+describe("the vault role's assumed credentials are renewed before they expire (aws-helper.py, moto_server behind a proxy that shortens each session and ends it)", function () {
     this.timeout(60_000);
     let moto: MotoServer;
     before(async function () {
@@ -167,14 +169,20 @@ describe("the vault role's assumed credentials are renewed before they expire (a
 
     it("two reads of the vault's secret, the second after the first session ended: both answered, the role assumed twice, no call refused", async function () {
         const secret = createSecret(moto, "oauth2-dr/refresh-keys", "armored keys (test)");
-        const sessions = new Map<string, number>();
+        // 5 min: botocore renews from 15 min before a session's end (before every call from 10 min), so each read
+        // assumes the role again, as a read in the last quarter of STS's hour does. The session's end is the test's
+        // word (ended, after the first read), not the proxy's clock: with a 2 s Expiration, a slow machine (CI at
+        // load 17) got the AssumeRole's answer, or made its call, after that end, and a correct helper failed
+        // ("refreshed ... still expired", 401; forced with the answer held 2.1 s).
+        const SESSION_SECONDS = 300;
+        const sessions = new Set<string>();
+        const ended = new Set<string>();
         const seen: string[] = [];
         const proxy = await motoProxy(
             moto,
             (request) => {
                 const token = String(request.headers["x-amz-security-token"] ?? "");
-                const ends = sessions.get(token);
-                if (ends !== undefined && Date.now() > ends) {
+                if (ended.has(token)) {
                     seen.push("call with an ended session");
                     return { status: 400, contentType: "application/x-amz-json-1.1", body: JSON.stringify({ __type: "ExpiredTokenException", message: "The security token included in the request is expired" }) };
                 }
@@ -187,10 +195,9 @@ describe("the vault role's assumed credentials are renewed before they expire (a
                 if (!assume || status !== 200) {
                     return text;
                 }
-                // The session moto issued ends in 2 s (its Expiration as STS writes it).
-                const end = Date.now() + 2000;
-                sessions.set(/<SessionToken>([^<]+)<\/SessionToken>/.exec(text)![1], end);
-                return text.replace(/<Expiration>[^<]+<\/Expiration>/, `<Expiration>${new Date(end).toISOString()}</Expiration>`);
+                // The session moto issued ends in SESSION_SECONDS (its Expiration as STS writes it).
+                sessions.add(/<SessionToken>([^<]+)<\/SessionToken>/.exec(text)![1]);
+                return text.replace(/<Expiration>[^<]+<\/Expiration>/, `<Expiration>${new Date(Date.now() + SESSION_SECONDS * 1000).toISOString()}</Expiration>`);
             },
         );
         const vault = proxy.endpoint;
@@ -222,9 +229,9 @@ describe("the vault role's assumed credentials are renewed before they expire (a
             const first = await read();
             assert.equal(first.status, 200, first.body);
             assert.equal(JSON.parse(first.body).SecretString, "armored keys (test)");
-            // Past the first session's end, as a call an hour and more into a run.
-            const firstEnds = Math.max(...sessions.values());
-            await new Promise((resolve) => setTimeout(resolve, Math.max(0, firstEnds - Date.now()) + 300));
+            // The first session ended, as for a call an hour and more into a run: a helper that kept it is refused.
+            assert.equal(sessions.size, 1, seen.join(", "));
+            sessions.forEach((token) => ended.add(token));
             const second = await read();
             assert.equal(second.status, 200, `${second.body} (calls the proxy saw: ${seen.join(", ")})`);
             assert.equal(JSON.parse(second.body).SecretString, "armored keys (test)");

@@ -290,8 +290,10 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         const { app, pid } = await holdTable("busy", "oauth2_registered_client");
         const run = startScript("restore.sh", { ...scriptEnv(pg, servers.moto, bucket, servers.passphrase, "busy"), RESTORE_LOCK_TIMEOUT: "90s" }, ["--yes", "--source-database", "oauth2db"], { detached: true });
         try {
-            // Without the announcement the run says nothing until RESTORE_LOCK_TIMEOUT (90 s) ends: this wait fails first.
-            await waitForStderr(run, new RegExp(`the swap is waiting for a lock on oauth2_registered_client, held by pid ${pid} \\(application_name 'oauth2-app', user postgres, state idle in transaction, query since \\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z\\): to end it \\(its transaction is rolled back\\), SELECT pg_terminate_backend\\(${pid}\\) \\(\\d+s so far; at most RESTORE_LOCK_TIMEOUT=90s per table\\)`), 30_000);
+            // Without the announcement the run says nothing until RESTORE_LOCK_TIMEOUT (90 s) ends: this wait fails first
+            // (75 s: the deadline counts the run's start, download and load too; the whole test took 8.8-12.2 s in three
+            // CI-like whole runs of 2026-12-05 on this 2-core machine, so 30 s left a slower or busier one under 3x).
+            await waitForStderr(run, new RegExp(`the swap is waiting for a lock on oauth2_registered_client, held by pid ${pid} \\(application_name 'oauth2-app', user postgres, state idle in transaction, query since \\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z\\): to end it \\(its transaction is rolled back\\), SELECT pg_terminate_backend\\(${pid}\\) \\(\\d+s so far; at most RESTORE_LOCK_TIMEOUT=90s per table\\)`), 75_000);
         } finally {
             app.stdin!.end("COMMIT;\n");
         }
@@ -423,8 +425,9 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         const pid = pg.psql(held, "postgres");
         const run = startScript("db-backup.sh", { ...scriptEnv(pg, moto, bucket, passphrase, "migrating"), BACKUP_PREFIX: "migrating/", BACKUP_LOCK_TIMEOUT: "90" }, [], { detached: true });
         try {
-            // Without the announcement the run says nothing until BACKUP_LOCK_TIMEOUT (90 s) ends: this wait fails first.
-            await waitForStderr(run, new RegExp(`waiting for an ACCESS SHARE lock on oauth2_authorization_consent, held by pid ${pid} \\(application_name 'migration', user postgres, state idle in transaction, query since \\S+Z\\): to end it \\(its transaction is rolled back\\), SELECT pg_terminate_backend\\(${pid}\\) \\(\\d+s since the dump started; at most BACKUP_LOCK_TIMEOUT=90 s\\)`), 30_000);
+            // Without the announcement the run says nothing until BACKUP_LOCK_TIMEOUT (90 s) ends: this wait fails first
+            // (75 s: the deadline counts the run's start too, as the restore's above).
+            await waitForStderr(run, new RegExp(`waiting for an ACCESS SHARE lock on oauth2_authorization_consent, held by pid ${pid} \\(application_name 'migration', user postgres, state idle in transaction, query since \\S+Z\\): to end it \\(its transaction is rolled back\\), SELECT pg_terminate_backend\\(${pid}\\) \\(\\d+s since the dump started; at most BACKUP_LOCK_TIMEOUT=90 s\\)`), 75_000);
         } finally {
             migration.stdin!.end("COMMIT;\n");
         }

@@ -6,7 +6,7 @@ import { strict as assert } from "assert";
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { BASH_C, awsCall, baseEnv, createBucket, createSecret, killRun, killRunAfter, outputsOf, procStat, putObject, resolvedHelperPython, SCRIPTS, ScriptResult, sharedMoto, Started, startTimeOf, tempDir } from "../../tools/sandbox/scripts";
+import { BASH_C, awsCall, baseEnv, createBucket, createSecret, killRun, killRunAfter, outputsOf, procStat, putObject, resolvedHelperPython, SCRIPTS, ScriptResult, sharedMoto, Started, startTimeOf, tempDir, waitForStderr } from "../../tools/sandbox/scripts";
 import { MotoServer, PgServer, sweepScratch } from "../../tools/sandbox/servers";
 
 /** Whether process `pid` exists (signal 0). */
@@ -25,7 +25,8 @@ function rpcProcesses(endpoint: string): string {
 }
 
 describe("tools/sandbox: the tests' servers", function () {
-    this.timeout(60_000);
+    // Its moto cases took 25-32 s in a CI-like whole run at load 17: 60 s left them under 2x.
+    this.timeout(120_000);
 
     it("a moto server's aws-rpc.py stops with the server, and the next server gets its own", async function () {
         const moto = await MotoServer.start();
@@ -310,6 +311,22 @@ describe("tools/sandbox killRun: a killed run ends, whatever it left behind", fu
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
+    });
+});
+
+describe("tools/sandbox waitForStderr: a run that ends without the line fails the wait then, not at its deadline", function () {
+    /** A bash -c `script` with the pipes and done of startScript's runs. */
+    function started(script: string): Started {
+        const child = spawn("bash", [...BASH_C, script], { stdio: ["ignore", "pipe", "pipe"] });
+        const done = new Promise<ScriptResult>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout: "", stderr: "" })));
+        return { child, done };
+    }
+
+    it("resolves on the line; rejects at the run's end, with its exit and stderr, well before a long deadline", async function () {
+        this.timeout(60_000);
+        await waitForStderr(started("echo 'waiting for a lock' >&2; sleep 0.2"), /waiting for a lock/, 60_000);
+        // The end's own error (a wait that only timed out would say "timed out", 50 s later).
+        await assert.rejects(waitForStderr(started("echo 'ERROR: no bucket' >&2; exit 4"), /waiting for a lock/, 50_000), /the run ended \(exit 4\) without \/waiting for a lock\/; its stderr: ERROR: no bucket/);
     });
 });
 

@@ -14,11 +14,15 @@ function write(dir: string, name: string, body: string): string {
     return file;
 }
 
-/** pg_dump that writes the real dump, then keeps the stream open for SHIM_SLEEP seconds (a slow dump). */
+/** Written into the shims' directory by slowPgDump's pg_dump once its pause is over (a run that waited for it). */
+export const SLOW_DUMP_ENDED = "slow-pg_dump-ended";
+
+/** pg_dump that writes the real dump, then keeps the stream open for `seconds` (a slow dump); SLOW_DUMP_ENDED after. */
 export function slowPgDump(dir: string, seconds: number): string {
     return write(dir, "pg_dump", `[[ "\${1:-}" == --version ]] && exec ${PG_BIN}/pg_dump "$@"
 ${PG_BIN}/pg_dump "$@"
-sleep ${seconds}`);
+sleep ${seconds}
+: >'${path.join(dir, SLOW_DUMP_ENDED)}'`);
 }
 
 /** pg_dump that writes the first `bytes` bytes of the real dump, then fails (a dump that dies mid-way). */

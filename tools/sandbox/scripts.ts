@@ -44,18 +44,31 @@ export interface Started {
     reapedTick?: number;
 }
 
-/** Resolves when the started script has written `pattern` to stderr; rejects after `timeoutMs`, quoting what it saw. */
+/**
+ * Resolves when the started script has written `pattern` to stderr; rejects after `timeoutMs`, or as soon as the run
+ * ends without it, quoting what it saw. The run's end is the event a wrong program gives: `timeoutMs` can then be
+ * a generous bound (a slow machine's start-up) that only a run still going without the line waits out.
+ */
 export function waitForStderr(run: Started, pattern: RegExp, timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
         let seen = "";
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern} in: ${seen}`)), timeoutMs);
+        let settled = false;
+        const settle = (error?: Error) => {
+            if (!settled) {
+                settled = true;
+                clearTimeout(timer);
+                return error ? reject(error) : resolve();
+            }
+        };
+        const timer = setTimeout(() => settle(new Error(`timed out waiting for ${pattern} in: ${seen}`)), timeoutMs);
         run.child.stderr!.on("data", (d) => {
             seen += d;
             if (pattern.test(seen)) {
-                clearTimeout(timer);
-                resolve();
+                settle();
             }
         });
+        // done resolves at the close of the run's pipes: every chunk of its stderr has been seen by then.
+        void run.done.then((result) => settle(new Error(`the run ended (exit ${result.code}${result.signal ? `, ${result.signal}` : ""}) without ${pattern}; its stderr: ${seen}`)));
     });
 }
 

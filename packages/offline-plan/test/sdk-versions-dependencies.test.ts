@@ -69,7 +69,8 @@ describe("offline-plan: a package of the program importing this tool's @pulumi p
                     `@pulumi/aws: @acme/ledger-components, which the program imports, declares "\\^${AWS_MAJOR - 1}\\.0\\.0" \\(node_modules/@acme/ledger-components/package\\.json peerDependencies\\), and it was planned with this tool's @pulumi/aws ${AWS.replace(/\./g, "\\.")}, another major version`,
                 ),
             );
-            assert.match(err.message, /install @pulumi\/aws in \S+ at a version @acme\/ledger-components accepts/);
+            // The directory as a string, not \S+: a TMPDIR with a space in its name is a directory like another.
+            assert.ok(err.message.includes(`install @pulumi/aws in ${dir} at a version @acme/ledger-components accepts`), err.message);
             assert.match(err.message, /OFFLINE_PLAN_SDK_MISMATCH=warn plans it anyway/);
             return true;
         });
