@@ -681,8 +681,8 @@ export async function compromiseDrill(world: DrillWorld, options: DrillOptions, 
         });
         const a = accounts!;
         await clock.step("write", async () => {
-            await new Promise((r) => setTimeout(r, options.writeSeconds * 1000));
-            return `${traffic.acks.length} tokens acknowledged`;
+            const { note } = await traffic.writeFor(options.writeSeconds);
+            return `${traffic.acks.length} tokens acknowledged${note}`;
         });
         await clock.step("back up", async () => {
             backupAt = Date.now();
@@ -696,8 +696,8 @@ export async function compromiseDrill(world: DrillWorld, options: DrillOptions, 
             return `STAND-IN FOR S3 REPLICATION: ${dr.copied} versions to ${DR_BUCKET}, ${vault.copied} to ${VAULT_BUCKET} (${vault.reason})`;
         });
         await clock.step("keep writing", async () => {
-            await new Promise((r) => setTimeout(r, options.writeSeconds * 1000));
-            return `${traffic.acks.length} tokens acknowledged in all`;
+            const { note } = await traffic.writeFor(options.writeSeconds);
+            return `${traffic.acks.length} tokens acknowledged in all${note}`;
         });
         await clock.step("attack", async () => {
             for (const [name, s3, bucket] of [["prod", a.attacker, BUCKET], ["dr", a.attacker, DR_BUCKET], ["vault", a.replication.vault, VAULT_BUCKET]] as const) {

@@ -162,9 +162,9 @@ async function regionDrill(world: DrillWorld, options: DrillOptions, clock: Stop
     let validation: ScriptResult | undefined;
     try {
         await clock.step("write", async () => {
-            await sleep(options.writeSeconds * 1000);
+            const { note } = await traffic.writeFor(options.writeSeconds);
             const lag = replica.psql("SELECT coalesce(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), 0)", "postgres");
-            return `${traffic.acks.length} tokens acknowledged by the primary; replica streaming (replay ${lag} bytes behind receive)`;
+            return `${traffic.acks.length} tokens acknowledged by the primary${note}; replica streaming (replay ${lag} bytes behind receive)`;
         });
         await clock.step("fail", () => {
             failedAt = Date.now();
@@ -240,8 +240,8 @@ async function corruptionDrill(scenario: "corruption-pitr" | "corruption-dump", 
     const targetFile = path.join(world.workDir, "recovery-target");
     try {
         await clock.step("write", async () => {
-            await sleep(options.writeSeconds * 1000);
-            return `${traffic.acks.length} tokens acknowledged`;
+            const { note } = await traffic.writeFor(options.writeSeconds);
+            return `${traffic.acks.length} tokens acknowledged${note}`;
         });
         if (pitr) {
             await clock.step("base backup", async () => {
@@ -257,9 +257,8 @@ async function corruptionDrill(scenario: "corruption-pitr" | "corruption-dump", 
             });
         }
         await clock.step("keep writing", async () => {
-            const before = traffic.acks.length;
-            await sleep(options.writeSeconds * 1000);
-            return `${traffic.acks.length - before} more tokens acknowledged after the ${pitr ? "base backup" : "backup"}`;
+            const { count, note } = await traffic.writeFor(options.writeSeconds);
+            return `${count} more tokens acknowledged after the ${pitr ? "base backup" : "backup"}${note}`;
         });
         await clock.step("corrupt", () => {
             failedAt = Date.now();

@@ -510,8 +510,36 @@ export class Traffic {
         }
     }
 
+    /**
+     * Lets the traffic write for `seconds`, then on until at least one more token is acknowledged, at most
+     * FIRST_ACK_LIMIT_MS more. A window without an acknowledged write measures no RPO (NOT MEASURED), and a loaded
+     * machine is no reason for that: in a CI run at load 14 the region drill's first token took more than its 0.5 s.
+     * Returns how many were acknowledged and, when it waited on, a note saying how long (for the step's line).
+     */
+    async writeFor(seconds: number): Promise<{ count: number; note: string }> {
+        const before = this.acks.length;
+        const started = Date.now();
+        await sleep(seconds * 1000);
+        const deadline = Date.now() + FIRST_ACK_LIMIT_MS;
+        while (this.acks.length === before && this.running && Date.now() < deadline) {
+            await sleep(Math.min(this.pauseMs, 50) + 10);
+        }
+        const count = this.acks.length - before;
+        const waited = (Date.now() - started) / 1000;
+        const note = waited <= seconds + 0.1
+            ? ""
+            : count > 0
+                ? ` (written ${waited.toFixed(2)} s, not ${seconds}: the first token of the window was acknowledged late)`
+                : ` (no token acknowledged in ${waited.toFixed(2)} s: ${this.failures} requests failed)`;
+        return { count, note };
+    }
+
     async stop(): Promise<void> {
         this.running = false;
         await this.loop;
     }
 }
+
+/** How long past its seconds a write step waits for its first acknowledged token (Traffic.writeFor). */
+const FIRST_ACK_LIMIT_MS = 60_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
