@@ -1728,8 +1728,17 @@ restore_pass_wait() {
 # pause (short_pause): no process beside the jobs (a watching subshell and its sleep were 5 MB more at the restore's
 # peak, 147 -> 152 MB). Returns once none of them runs; their exit statuses are the caller's `wait`.
 db_wait_watched() {
-    local what=$1 left=$2 pid running
+    local what=$1 left=$2
     shift 2
+    db_wait_bounded "$what" "$@" || die "$EX_DATABASE" "$(db_watch_error) ($left)"
+}
+
+# db_wait_bounded WHAT PID...: db_wait_watched's wait without its exit: status 1 once the server has not answered
+# for DB_STALL_SECONDS, the jobs killed and reaped (db_watch_error says why), for a caller that must go on (a
+# cleanup: restore-verification.sh's DROP of its scratch database) or names what is left in its own words.
+db_wait_bounded() {
+    local what=$1 pid running
+    shift
     db_watch_start "$what"
     while :; do
         running=0
@@ -1741,7 +1750,7 @@ db_wait_watched() {
         db_watch_tick && continue
         for pid in "$@"; do kill_own KILL "$pid"; done
         wait "$@" 2>/dev/null || true
-        die "$EX_DATABASE" "$(db_watch_error) ($left)"
+        return 1
     done
 }
 

@@ -265,6 +265,96 @@ exec "${real}" "$@"
         }
     });
 
+    /**
+     * A psql shim (in a new directory of `dir`) that, for the first call whose arguments match `pattern` (a bash glob
+     * on " $* ") and that names no -f, runs a pg_sleep(1) before the call's own statements (from -c, or its stdin) and
+     * freezes `server` (SIGSTOP) once its session is in that sleep: the call's connection is open, its answer never
+     * comes. Every other call is psql's own.
+     */
+    function freezingPsql(dir: string, server: PgServer, db: string, pattern: string): string {
+        const shims = fs.mkdtempSync(path.join(dir, "fpsql-"));
+        const real = path.join(PG_BIN, "psql");
+        fs.writeFileSync(path.join(shims, "psql"), `#!/bin/bash
+if [[ " $* " == ${pattern} && " $* " != *" -f "* ]] && mkdir "${shims}/froze" 2>/dev/null; then
+    if [[ " $* " == *" -c "* ]]; then "${real}" -c "SELECT pg_sleep(1)" "$@" & else { echo "SELECT pg_sleep(1);"; cat; } | "${real}" "$@" & fi
+    p=$!
+    until "${real}" -XAtq -h ${LOCALHOST} -p ${server.port} -U postgres -d postgres -c "SELECT 1 FROM pg_stat_activity WHERE datname = '${db}' AND query LIKE '%pg_sleep(1)%' AND pid <> pg_backend_pid()" 2>/dev/null | grep -q 1; do
+        kill -0 "$p" 2>/dev/null || break
+        sleep 0.05
+    done
+    pm=$(head -1 "${server.dataDir}/postmaster.pid"); kill -STOP "$pm" $(pgrep -P "$pm")
+    wait "$p"
+    exit
+fi
+exec "${real}" "$@"
+`, { mode: 0o755 });
+        return shims;
+    }
+
+    /** restore-verification.sh on a server of its own (`db` its scratch database), `pattern`'s psql call frozen. */
+    async function frozenVerification(db: string, connectedTo: string, pattern: string, check: (result: Awaited<Started["done"]>, verify: PgServer, run: Started) => void): Promise<void> {
+        const { pg, moto, passphrase, dir } = servers;
+        const verify = await PgServer.start();
+        try {
+            const shims = freezingPsql(dir, verify, connectedTo, pattern);
+            const env = { ...scriptEnv(pg, moto, bucket, passphrase), ...watch(), EXTRA_PATH: shims, VERIFY_PGHOST: LOCALHOST, VERIFY_PGPORT: String(verify.port), VERIFY_DATABASE: db };
+            const run = startScript("restore-verification.sh", env, [], { detached: true });
+            const result = await endWithin(run, 45_000, "restore-verification.sh", verify);
+            assert.deepEqual(sessionLeft(run.child.pid!), [], "processes of the run left after its end");
+            check(result, verify, run);
+        } finally {
+            signalServer(verify, "SIGCONT");
+            await verify.stop();
+        }
+    }
+
+    /** The leftover the run names (the statement to run once the server answers), run on the thawed server. */
+    function dropNamed(result: Awaited<Started["done"]>, verify: PgServer, db: string): void {
+        const hint = new RegExp(`the scratch database ${db} may remain on ${LOCALHOST}:${verify.port}/postgres: (DROP DATABASE IF EXISTS "${db}" WITH \\(FORCE\\)) there once the server answers`).exec(result.stdout);
+        assert.ok(hint, explain(result));
+        signalServer(verify, "SIGCONT");
+        verify.psql(hint[1], "postgres");
+        assert.equal(verify.databaseExists(db), false);
+    }
+
+    it("restore-verification.sh: its verification server frozen during the scratch database's CREATE DATABASE: said, then exit 3 naming it and the scratch database that may remain, no process left (was a silent wait as long as the freeze, the cleanup's too)", async function () {
+        await frozenVerification("frozen_create", "postgres", `*"CREATE DATABASE"*`, (result, verify) => {
+            assert.equal(result.code, 3, explain(result));
+            const server = `${LOCALHOST}:${verify.port}/postgres`;
+            assert.match(result.stderr, new RegExp(`still waiting for CREATE DATABASE frozen_create in ${server} \\(\\d+ s so far\\); ${server} has not answered for \\d+ s \\(at most DB_STALL_SECONDS=3\\)`), explain(result));
+            assert.match(result.stderr, new RegExp(`ERROR: ${server} has not answered for \\d+ s \\(DB_STALL_SECONDS=3\\) while waiting for CREATE DATABASE frozen_create in ${server} .*\\(nothing loaded; the scratch database frozen_create may remain`), explain(result));
+            assert.match(result.stdout, /FAIL test instance cleaned up: DROP DATABASE frozen_create failed: .*timeout expired; the scratch database frozen_create may remain/, explain(result));
+            dropNamed(result, verify, "frozen_create");
+        });
+    });
+
+    it("restore-verification.sh: its verification server frozen during the checks after the swap (the server's lookups in the scratch database): said, then exit 3 naming it, the scratch database named, no process left (was a silent wait as long as the freeze)", async function () {
+        // The first psql call on the scratch database without -f (not the staging's nor the swap's): one of the checks.
+        await frozenVerification("frozen_checks", "frozen_checks", `*" -d frozen_checks "*`, (result, verify) => {
+            assert.equal(result.code, 3, explain(result));
+            const server = `${LOCALHOST}:${verify.port}/frozen_checks`;
+            assert.match(result.stdout, /PASS restore to test instance works/, explain(result));
+            assert.match(result.stderr, new RegExp(`still waiting for the checks of the restored data \\(the server's lookups and the row counts\\) in ${server} \\(\\d+ s so far\\); ${server} has not answered for \\d+ s \\(at most DB_STALL_SECONDS=3\\)`), explain(result));
+            assert.match(result.stderr, new RegExp(`ERROR: ${server} has not answered for \\d+ s \\(DB_STALL_SECONDS=3\\) while waiting for the checks of the restored data .*\\(the checks only read; the scratch database frozen_checks may remain`), explain(result));
+            dropNamed(result, verify, "frozen_checks");
+        });
+    });
+
+    it("restore-verification.sh: its verification server frozen during the cleanup's DROP DATABASE of a verification that passed: the run ends, exit 3, 'test instance cleaned up' FAILs naming the scratch database and the DROP to run (was a silent wait at the run's end)", async function () {
+        await frozenVerification("frozen_drop", "postgres", `*"DROP DATABASE"*`, (result, verify) => {
+            assert.equal(result.code, 3, explain(result));
+            const server = `${LOCALHOST}:${verify.port}/postgres`;
+            for (const item of ["restore to test instance works", "data integrity verified", "all tables present with expected row counts"]) {
+                assert.match(result.stdout, new RegExp(`PASS ${item}`), explain(result));
+            }
+            assert.match(result.stderr, new RegExp(`still waiting for DROP DATABASE frozen_drop in ${server} \\(\\d+ s so far\\); ${server} has not answered for \\d+ s \\(at most DB_STALL_SECONDS=3\\)`), explain(result));
+            assert.match(result.stdout, new RegExp(`FAIL test instance cleaned up: ${server} has not answered for \\d+ s \\(DB_STALL_SECONDS=3\\) while waiting for DROP DATABASE frozen_drop in ${server} .*: the scratch database frozen_drop may remain`), explain(result));
+            signalServer(verify, "SIGCONT");
+            assert.equal(verify.databaseExists("frozen_drop"), true);
+            dropNamed(result, verify, "frozen_drop");
+        });
+    });
+
     it("restore.sh: the server frozen while the swap waits for an application's lock: said, then exit 3, nothing committed (was a silent wait as long as the freeze)", async function () {
         const { pg, moto, passphrase } = servers;
         pg.createDatabase("frozen");
