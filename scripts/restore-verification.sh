@@ -199,8 +199,8 @@ drop_scratch() {
         { vpsql -d "${VERIFY_MAINTENANCE_DB:-postgres}" -c "DROP DATABASE IF EXISTS \"${SCRATCH_DB}\" WITH (FORCE)" -c "SELECT 'dropped'" \
             -c "SELECT count(*) FROM pg_database WHERE datname = '${SCRATCH_DB}'" >"$WORK_DIR/drop.out" 2>"$WORK_DIR/drop.err"; } &
         if ! scratch_wait "DROP DATABASE ${SCRATCH_DB}" "${VERIFY_MAINTENANCE_DB:-postgres}" $!; then
-            result "test instance cleaned up" FAIL "$SCRATCH_WAIT_ERROR: $(scratch_drop_hint)"
-            log "ERROR: $SCRATCH_WAIT_ERROR: $(scratch_drop_hint)"
+            result "test instance cleaned up" FAIL "$SCRATCH_WAIT_ERROR; $(scratch_drop_hint)"
+            log "ERROR: $SCRATCH_WAIT_ERROR; $(scratch_drop_hint)"
             environment_failed "$EX_DATABASE"
             return
         fi
@@ -255,10 +255,14 @@ cleanup() {
     # `wait ... 2>/dev/null`, `psql_value ... >/dev/null 2>stage.err`): the checklist and the run's last words
     # go to its own stdout and stderr.
     exec 1>&"$VERIFY_STDOUT" 2>&"$VERIFY_STDERR"
-    kill_job "$STREAM_PID"
-    kill_job "$STREAM_SHA_PID"
-    kill_job "$INTEGRITY_PID"
-    restore_kill_jobs
+    # bash's job notices ("line N: PID Killed { ... }") for the pass's jobs ended here (a run that stopped mid-pass)
+    # are not the operator's business: the run's own ERROR line says what happened.
+    {
+        kill_job "$STREAM_PID"
+        kill_job "$STREAM_SHA_PID"
+        kill_job "$INTEGRITY_PID"
+        restore_kill_jobs
+    } 2>/dev/null
     # A run that stopped while the passphrase was loaded (check_size is then still to come): the size is decided
     # all the same, as it was when it came first.
     [[ ${#SIZE_CHECK_PENDING[@]} -eq 0 ]] || check_size "${SIZE_CHECK_PENDING[@]}"
