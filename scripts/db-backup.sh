@@ -456,7 +456,8 @@ exec {PSQL_IN}>&- {PSQL_OUT}<&-
 # dump is complete (pg_dump ended 0 in its snapshot, the object stored). A server that has not answered for
 # DB_STALL_SECONDS is said, with the session it may keep, and the backup is kept: failing it would leave no
 # recovery point at the moment the database fails.
-if ! db_wait_bounded "the snapshot's COMMIT (its transaction only read; the dump is complete) in $(db_address)" "$SNAPSHOT_PID"; then
+snapshot_server="" && db_address_in snapshot_server
+if ! db_wait_bounded "the snapshot's COMMIT (its transaction only read; the dump is complete) in $snapshot_server" "$SNAPSHOT_PID"; then
     log "WARNING: $(db_watch_error): the dump is complete and kept; the snapshot's session (application_name $RUN_APP) may stay on the server until it notices the closed connection: SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '$RUN_APP' once it answers"
 fi
 wait "$SNAPSHOT_PID" 2>/dev/null || true

@@ -38,9 +38,10 @@
 #   BACKUP_PREFIX               prefix of the dumps, manifests and latest.json (default database/)
 #   TMPDIR                      scratch directory (default /tmp; an emptyDir in the CronJobs)
 #   S3_STALL_SECONDS            a dump's download that receives nothing for this long fails (default 60)
-#   DB_STALL_SECONDS            a wait on the database (db-backup.sh's row counts and pg_dump stream, restore.sh's
-#                               pass and its session: the load, the swap, the COMMIT; restore-verification.sh's
-#                               pass and swap, on its verification server) ends with exit 3 once the
+#   DB_STALL_SECONDS            a wait on the database (db-backup.sh's row counts and pg_dump stream, and its
+#                               snapshot's COMMIT: a warning; restore.sh's pass and its session: the load, the
+#                               swap, the COMMIT; restore-verification.sh's CREATE DATABASE, pass, swap, checks and
+#                               cleanup DROP, on its verification server) ends with exit 3 once the
 #                               server has not answered a new connection for this long (default 300; db_watch_tick)
 #   WAIT_PROGRESS_SECONDS       how often a long wait says that it still waits (default 60; progress_every)
 #   TEST_ONLY_GPG_S2K_COUNT     the test suite's lower passphrase S2K count (1025..65011712); never in production
@@ -747,6 +748,9 @@ psql_value() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 
 # db_address [HOST PORT]: host:port/database as libpq will use them, for messages.
 db_address() { printf '%s:%s/%s' "${1:-${PGHOST:-local socket}}" "${2:-${PGPORT:-5432}}" "${3:-$PGDATABASE}"; }
+# db_address_in VAR: sets VAR to db_address's text, without the subshell of $(db_address) (a process start): for a
+# watched wait's WHAT on the normal path, where the watch starts nothing.
+db_address_in() { printf -v "$1" '%s:%s/%s' "${PGHOST:-local socket}" "${PGPORT:-5432}" "$PGDATABASE"; }
 
 # check_db_connection DB [HOST PORT]: connects and reads, in one query, the server version, whether the server is a
 # standby (pg_is_in_recovery()) and whether the session is read-only (transaction_read_only, with where
@@ -1767,6 +1771,21 @@ restore_pass_load_what() {
 restore_pass_wait_watched() {
     db_wait_watched "$1" "${2:-"nothing committed: the target's tables were not touched"}" "${RESTORE_PASS_PIDS[@]}"
     restore_pass_wait
+}
+
+# restore_run_watched WHAT LEFT COMMAND...: runs COMMAND (a function whose psql waits on the server of
+# PGHOST/PGPORT/PGDATABASE, its own output redirected inside it: the watch's lines go to the caller's stderr) as a
+# job of the run (restore_note_job), watched (db_wait_watched: exit 3 with LEFT after DB_STALL_SECONDS without an
+# answer); COMMAND's exit status is this function's. The staging tables' creation, which until h37 waited silently
+# on a server frozen during it. The same processes as a call in the foreground: bash forks for either.
+restore_run_watched() {
+    local what=$1 left=$2 pid
+    shift 2
+    "$@" &
+    pid=$!
+    restore_note_job "$pid"
+    db_wait_watched "$what" "$left" "$pid"
+    wait "$pid"
 }
 
 # restore_load_gate JOBS: the pass's last step. Holds the rows (reads nothing) until restore_pass_gate says

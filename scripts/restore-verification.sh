@@ -157,7 +157,9 @@ scratch_settle() {
 SCRATCH_WAIT_ERROR=""
 scratch_wait() {
     local -x PGHOST="${VERIFY_PGHOST:-${PGHOST:-}}" PGPORT="${VERIFY_PGPORT:-${PGPORT:-5432}}" PGDATABASE=$2
-    db_wait_bounded "$1 in $(db_address)" "${@:3}" && return 0
+    local where
+    db_address_in where
+    db_wait_bounded "$1 in $where" "${@:3}" && return 0
     SCRATCH_WAIT_ERROR=$(db_watch_error)
     return 1
 }
@@ -924,7 +926,11 @@ verify_pass() {
         : >"$s/no-scratch"
         return 0
     fi
-    if [[ $mode == parallel ]] && ! psql_value -d "$db" -f "$d/stage.sql" >/dev/null 2>"$s/stage.err"; then
+    stage_tables() { psql_value -d "$db" -f "$d/stage.sql" >/dev/null 2>"$s/stage.err"; }
+    local where
+    db_address_in where
+    if [[ $mode == parallel ]] && ! restore_run_watched "the staging tables' creation in $where" \
+        "nothing committed: the scratch database's tables were not touched" stage_tables; then
         mode=stage_failed
     fi
     if [[ $mode == parallel ]]; then
