@@ -744,7 +744,8 @@ load_db_credentials() {
 }
 
 # psql_value SQL...: one unaligned value per row, no psqlrc, stop at the first error.
-psql_value() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+PSQL_VALUE=(psql -X -q -At -v ON_ERROR_STOP=1)
+psql_value() { "${PSQL_VALUE[@]}" "$@"; }
 
 # db_address [HOST PORT]: host:port/database as libpq will use them, for messages.
 db_address() { printf '%s:%s/%s' "${1:-${PGHOST:-local socket}}" "${2:-${PGPORT:-5432}}" "${3:-$PGDATABASE}"; }
@@ -1773,15 +1774,15 @@ restore_pass_wait_watched() {
     restore_pass_wait
 }
 
-# restore_run_watched WHAT LEFT COMMAND...: runs COMMAND (a function whose psql waits on the server of
-# PGHOST/PGPORT/PGDATABASE, its own output redirected inside it: the watch's lines go to the caller's stderr) as a
-# job of the run (restore_note_job), watched (db_wait_watched: exit 3 with LEFT after DB_STALL_SECONDS without an
-# answer); COMMAND's exit status is this function's. The staging tables' creation, which until h37 waited silently
-# on a server frozen during it. The same processes as a call in the foreground: bash forks for either.
-restore_run_watched() {
-    local what=$1 left=$2 pid
-    shift 2
-    "$@" &
+# restore_psql_watched WHAT LEFT ERR ARGS...: psql_value ARGS (its output discarded, its errors in ERR) as a job of
+# the run (restore_note_job) that execs psql (a job running a function would fork once more: a process start),
+# watched (db_wait_watched: exit 3 with LEFT once the server of PGHOST/PGPORT/PGDATABASE has not answered for
+# DB_STALL_SECONDS); psql's exit status is this function's. The staging tables' creation, which until h37 waited
+# silently on a server frozen during it.
+restore_psql_watched() {
+    local what=$1 left=$2 err=$3 pid
+    shift 3
+    { exec "${PSQL_VALUE[@]}" "$@" >/dev/null 2>"$err"; } &
     pid=$!
     restore_note_job "$pid"
     db_wait_watched "$what" "$left" "$pid"

@@ -926,11 +926,10 @@ verify_pass() {
         : >"$s/no-scratch"
         return 0
     fi
-    stage_tables() { psql_value -d "$db" -f "$d/stage.sql" >/dev/null 2>"$s/stage.err"; }
     local where
     db_address_in where
-    if [[ $mode == parallel ]] && ! restore_run_watched "the staging tables' creation in $where" \
-        "nothing committed: the scratch database's tables were not touched" stage_tables; then
+    if [[ $mode == parallel ]] && ! restore_psql_watched "the staging tables' creation in $where" \
+        "nothing committed: the scratch database's tables were not touched" "$s/stage.err" -d "$db" -f "$d/stage.sql"; then
         mode=stage_failed
     fi
     if [[ $mode == parallel ]]; then
