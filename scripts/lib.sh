@@ -1332,7 +1332,9 @@ credentials_check_after_refusal() {
 
 # progress_every: WAIT_PROGRESS_SECONDS, how often a long wait says that it still waits (default 60; a value that is
 # not a whole number of seconds above 0 is 60 too): wait_with_progress, db_watch_tick and wal-archive.sh's waits.
-progress_every() { if [[ "${WAIT_PROGRESS_SECONDS:-}" =~ ^[1-9][0-9]*$ ]]; then printf '%s' "$WAIT_PROGRESS_SECONDS"; else printf 60; fi; }
+progress_every() { local every; progress_every_in every; printf '%s' "$every"; }
+# progress_every_in VAR: sets VAR to progress_every's value, without the subshell of $(progress_every) (a process start).
+progress_every_in() { if [[ "${WAIT_PROGRESS_SECONDS:-}" =~ ^[1-9][0-9]*$ ]]; then printf -v "$1" '%s' "$WAIT_PROGRESS_SECONDS"; else printf -v "$1" 60; fi; }
 
 # wait_with_progress WHAT LIMIT COMMAND...: runs COMMAND (its exit status is this function's) after saying
 # "waiting for WHAT (at most LIMIT)", and every WAIT_PROGRESS_SECONDS while it runs "still waiting for WHAT
@@ -1371,9 +1373,11 @@ db_watch_start() {
     DB_WATCH_STARTED=$SECONDS
     DB_WATCH_ANSWERED=$SECONDS
     DB_WATCH_CAUSE=""
-    DB_WATCH_NEXT=$((SECONDS + $(db_watch_every)))
+    db_watch_next
 }
-db_watch_every() { local every; every=$(progress_every); printf '%s' $((every < DB_STALL_SECONDS ? every : DB_STALL_SECONDS)); }
+# db_watch_next: the next tick's time, WAIT_PROGRESS_SECONDS from now (at most DB_STALL_SECONDS): set by bash alone (each
+# watched wait's start was two subshells, $(db_watch_every) and its $(progress_every): every session_ask of a restore).
+db_watch_next() { local every; progress_every_in every; DB_WATCH_NEXT=$((SECONDS + (every < DB_STALL_SECONDS ? every : DB_STALL_SECONDS))); }
 db_watch_tick() {
     ((SECONDS >= DB_WATCH_NEXT)) || return 0
     local connect=${PGCONNECT_TIMEOUT:-10} err
@@ -1385,7 +1389,7 @@ db_watch_tick() {
         DB_WATCH_CAUSE=$(printf '%s' "${err:-a new connection had no answer within $((connect + 5)) s}" | tr -s '\t\n' '  ')
         log "still waiting for $DB_WATCH_WHAT ($((SECONDS - DB_WATCH_STARTED)) s so far); $(db_address) has not answered for $((SECONDS - DB_WATCH_ANSWERED)) s (at most DB_STALL_SECONDS=$DB_STALL_SECONDS): $DB_WATCH_CAUSE"
     fi
-    DB_WATCH_NEXT=$((SECONDS + $(db_watch_every)))
+    db_watch_next
     ((SECONDS - DB_WATCH_ANSWERED < DB_STALL_SECONDS))
 }
 db_watch_error() {

@@ -1042,7 +1042,7 @@ SQL
     psql_value -d "$db" -1 -f "$d/staged.sql" -f "$d/swap.sql" -f "$d/setval.sql" -f "$d/kept.sql" -f "$d/restored.sql" >/dev/null 2>"$s/swap.err" &
     swap=$!
     restore_note_job "$swap"
-    db_wait_watched "the swap (the staged tables moved into place, their indexes built: one transaction) in $(db_address)" \
+    db_wait_watched "the swap (the staged tables moved into place, their indexes built: one transaction) in $where" \
         "nothing committed: the transaction's connection is gone, the server rolls it back" "$swap"
     wait "$swap" || swapped=$?
     start_aws_helper
