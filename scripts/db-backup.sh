@@ -451,6 +451,15 @@ printf '%s\n' "COMMIT;" >&"$PSQL_IN"
 psql_in=${PSQL[1]:-}
 exec {PSQL_IN}>&- {PSQL_OUT}<&-
 [[ -z "$psql_in" ]] || exec {psql_in}>&-
+# Its answer watched (lib.sh db_wait_bounded; until h37 a server that stopped answering once the dump was complete
+# held the run silently as long as it was frozen). The transaction only read: its COMMIT changes nothing, and the
+# dump is complete (pg_dump ended 0 in its snapshot, the object stored). A server that has not answered for
+# DB_STALL_SECONDS is said, with the session it may keep, and the backup is kept: failing it would leave no
+# recovery point at the moment the database fails.
+snapshot_server="" && db_address_in snapshot_server
+if ! db_wait_bounded "the snapshot's COMMIT (its transaction only read; the dump is complete) in $snapshot_server" "$SNAPSHOT_PID"; then
+    log "WARNING: $(db_watch_error): the dump is complete and kept; the snapshot's session (application_name $RUN_APP) may stay on the server until it notices the closed connection: SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '$RUN_APP' once it answers"
+fi
 wait "$SNAPSHOT_PID" 2>/dev/null || true
 SNAPSHOT_PID=""
 

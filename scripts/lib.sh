@@ -38,9 +38,10 @@
 #   BACKUP_PREFIX               prefix of the dumps, manifests and latest.json (default database/)
 #   TMPDIR                      scratch directory (default /tmp; an emptyDir in the CronJobs)
 #   S3_STALL_SECONDS            a dump's download that receives nothing for this long fails (default 60)
-#   DB_STALL_SECONDS            a wait on the database (db-backup.sh's row counts and pg_dump stream, restore.sh's
-#                               pass and its session: the load, the swap, the COMMIT; restore-verification.sh's
-#                               pass and swap, on its verification server) ends with exit 3 once the
+#   DB_STALL_SECONDS            a wait on the database (db-backup.sh's row counts and pg_dump stream, and its
+#                               snapshot's COMMIT: a warning; restore.sh's pass and its session: the load, the
+#                               swap, the COMMIT; restore-verification.sh's CREATE DATABASE, pass, swap, checks and
+#                               cleanup DROP, on its verification server) ends with exit 3 once the
 #                               server has not answered a new connection for this long (default 300; db_watch_tick)
 #   WAIT_PROGRESS_SECONDS       how often a long wait says that it still waits (default 60; progress_every)
 #   TEST_ONLY_GPG_S2K_COUNT     the test suite's lower passphrase S2K count (1025..65011712); never in production
@@ -743,10 +744,14 @@ load_db_credentials() {
 }
 
 # psql_value SQL...: one unaligned value per row, no psqlrc, stop at the first error.
-psql_value() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+PSQL_VALUE=(psql -X -q -At -v ON_ERROR_STOP=1)
+psql_value() { "${PSQL_VALUE[@]}" "$@"; }
 
 # db_address [HOST PORT]: host:port/database as libpq will use them, for messages.
 db_address() { printf '%s:%s/%s' "${1:-${PGHOST:-local socket}}" "${2:-${PGPORT:-5432}}" "${3:-$PGDATABASE}"; }
+# db_address_in VAR: sets VAR to db_address's text, without the subshell of $(db_address) (a process start): for a
+# watched wait's WHAT on the normal path, where the watch starts nothing.
+db_address_in() { printf -v "$1" '%s:%s/%s' "${PGHOST:-local socket}" "${PGPORT:-5432}" "$PGDATABASE"; }
 
 # check_db_connection DB [HOST PORT]: connects and reads, in one query, the server version, whether the server is a
 # standby (pg_is_in_recovery()) and whether the session is read-only (transaction_read_only, with where
@@ -1327,7 +1332,9 @@ credentials_check_after_refusal() {
 
 # progress_every: WAIT_PROGRESS_SECONDS, how often a long wait says that it still waits (default 60; a value that is
 # not a whole number of seconds above 0 is 60 too): wait_with_progress, db_watch_tick and wal-archive.sh's waits.
-progress_every() { if [[ "${WAIT_PROGRESS_SECONDS:-}" =~ ^[1-9][0-9]*$ ]]; then printf '%s' "$WAIT_PROGRESS_SECONDS"; else printf 60; fi; }
+progress_every() { local every; progress_every_in every; printf '%s' "$every"; }
+# progress_every_in VAR: sets VAR to progress_every's value, without the subshell of $(progress_every) (a process start).
+progress_every_in() { if [[ "${WAIT_PROGRESS_SECONDS:-}" =~ ^[1-9][0-9]*$ ]]; then printf -v "$1" '%s' "$WAIT_PROGRESS_SECONDS"; else printf -v "$1" 60; fi; }
 
 # wait_with_progress WHAT LIMIT COMMAND...: runs COMMAND (its exit status is this function's) after saying
 # "waiting for WHAT (at most LIMIT)", and every WAIT_PROGRESS_SECONDS while it runs "still waiting for WHAT
@@ -1366,9 +1373,11 @@ db_watch_start() {
     DB_WATCH_STARTED=$SECONDS
     DB_WATCH_ANSWERED=$SECONDS
     DB_WATCH_CAUSE=""
-    DB_WATCH_NEXT=$((SECONDS + $(db_watch_every)))
+    db_watch_next
 }
-db_watch_every() { local every; every=$(progress_every); printf '%s' $((every < DB_STALL_SECONDS ? every : DB_STALL_SECONDS)); }
+# db_watch_next: the next tick's time, WAIT_PROGRESS_SECONDS from now (at most DB_STALL_SECONDS): set by bash alone (each
+# watched wait's start was two subshells, $(db_watch_every) and its $(progress_every): every session_ask of a restore).
+db_watch_next() { local every; progress_every_in every; DB_WATCH_NEXT=$((SECONDS + (every < DB_STALL_SECONDS ? every : DB_STALL_SECONDS))); }
 db_watch_tick() {
     ((SECONDS >= DB_WATCH_NEXT)) || return 0
     local connect=${PGCONNECT_TIMEOUT:-10} err
@@ -1380,7 +1389,7 @@ db_watch_tick() {
         DB_WATCH_CAUSE=$(printf '%s' "${err:-a new connection had no answer within $((connect + 5)) s}" | tr -s '\t\n' '  ')
         log "still waiting for $DB_WATCH_WHAT ($((SECONDS - DB_WATCH_STARTED)) s so far); $(db_address) has not answered for $((SECONDS - DB_WATCH_ANSWERED)) s (at most DB_STALL_SECONDS=$DB_STALL_SECONDS): $DB_WATCH_CAUSE"
     fi
-    DB_WATCH_NEXT=$((SECONDS + $(db_watch_every)))
+    db_watch_next
     ((SECONDS - DB_WATCH_ANSWERED < DB_STALL_SECONDS))
 }
 db_watch_error() {
@@ -1728,8 +1737,17 @@ restore_pass_wait() {
 # pause (short_pause): no process beside the jobs (a watching subshell and its sleep were 5 MB more at the restore's
 # peak, 147 -> 152 MB). Returns once none of them runs; their exit statuses are the caller's `wait`.
 db_wait_watched() {
-    local what=$1 left=$2 pid running
+    local what=$1 left=$2
     shift 2
+    db_wait_bounded "$what" "$@" || die "$EX_DATABASE" "$(db_watch_error) ($left)"
+}
+
+# db_wait_bounded WHAT PID...: db_wait_watched's wait without its exit: status 1 once the server has not answered
+# for DB_STALL_SECONDS, the jobs killed and reaped (db_watch_error says why), for a caller that must go on (a
+# cleanup: restore-verification.sh's DROP of its scratch database) or names what is left in its own words.
+db_wait_bounded() {
+    local what=$1 pid running
+    shift
     db_watch_start "$what"
     while :; do
         running=0
@@ -1741,7 +1759,7 @@ db_wait_watched() {
         db_watch_tick && continue
         for pid in "$@"; do kill_own KILL "$pid"; done
         wait "$@" 2>/dev/null || true
-        die "$EX_DATABASE" "$(db_watch_error) ($left)"
+        return 1
     done
 }
 
@@ -1758,6 +1776,21 @@ restore_pass_load_what() {
 restore_pass_wait_watched() {
     db_wait_watched "$1" "${2:-"nothing committed: the target's tables were not touched"}" "${RESTORE_PASS_PIDS[@]}"
     restore_pass_wait
+}
+
+# restore_psql_watched WHAT LEFT ERR ARGS...: psql_value ARGS (its output discarded, its errors in ERR) as a job of
+# the run (restore_note_job) that execs psql (a job running a function would fork once more: a process start),
+# watched (db_wait_watched: exit 3 with LEFT once the server of PGHOST/PGPORT/PGDATABASE has not answered for
+# DB_STALL_SECONDS); psql's exit status is this function's. The staging tables' creation, which until h37 waited
+# silently on a server frozen during it.
+restore_psql_watched() {
+    local what=$1 left=$2 err=$3 pid
+    shift 3
+    { exec "${PSQL_VALUE[@]}" "$@" >/dev/null 2>"$err"; } &
+    pid=$!
+    restore_note_job "$pid"
+    db_wait_watched "$what" "$left" "$pid"
+    wait "$pid"
 }
 
 # restore_load_gate JOBS: the pass's last step. Holds the rows (reads nothing) until restore_pass_gate says

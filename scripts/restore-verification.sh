@@ -133,14 +133,41 @@ scratch_create_start() {
     SCRATCH_CREATE_PID=$!
 }
 # scratch_settle: waits for scratch_create_start's CREATE DATABASE; 0 when the scratch database exists
-# (SCRATCH_CREATED=1), 1 when it was not created (WORK_DIR/create.err says why).
+# (SCRATCH_CREATED=1), 1 when it was not created (WORK_DIR/create.err says why), 2 when the verification server
+# stopped answering during it (scratch_wait: until h37 a server frozen mid-CREATE held the run, and its cleanup,
+# silently): the CREATE is then cut off on the client side, and whether the database exists is unknown
+# (SCRATCH_CREATED=2: the cleanup drops it all the same, or names it; SCRATCH_WAIT_ERROR says what happened).
 scratch_settle() {
     if [[ -n "$SCRATCH_CREATE_PID" ]]; then
-        wait "$SCRATCH_CREATE_PID" 2>/dev/null || true
+        local pid=$SCRATCH_CREATE_PID
         SCRATCH_CREATE_PID=""
+        if ! scratch_wait "CREATE DATABASE ${SCRATCH_DB}" "${VERIFY_MAINTENANCE_DB:-postgres}" "$pid"; then
+            SCRATCH_CREATED=2
+            return 2
+        fi
         ! file_is "$WORK_DIR/create.rc" 0 || SCRATCH_CREATED=1
     fi
-    [[ $SCRATCH_CREATED -eq 1 ]]
+    [[ $SCRATCH_CREATED -eq 1 ]] || return $((SCRATCH_CREATED == 2 ? 2 : 1))
+}
+# scratch_wait WHAT DB PID...: lib.sh db_wait_bounded for the jobs PID... (children of this shell) that wait on
+# database DB of the verification server (VERIFY_PGHOST/VERIFY_PGPORT): the watch probes and names that server, not
+# PGHOST's. Status 1 once it has not answered for DB_STALL_SECONDS (the jobs killed): SCRATCH_WAIT_ERROR then says
+# so, naming it (read here: db_address needs this function's PGHOST/PGPORT/PGDATABASE). Nothing starts on the
+# normal path (the watch's probe only every WAIT_PROGRESS_SECONDS).
+SCRATCH_WAIT_ERROR=""
+scratch_wait() {
+    local -x PGHOST="${VERIFY_PGHOST:-${PGHOST:-}}" PGPORT="${VERIFY_PGPORT:-${PGPORT:-5432}}" PGDATABASE=$2
+    local where
+    db_address_in where
+    db_wait_bounded "$1 in $where" "${@:3}" && return 0
+    SCRATCH_WAIT_ERROR=$(db_watch_error)
+    return 1
+}
+# scratch_drop_hint: what the operator runs once the verification server answers again, for a scratch database
+# that may be left there.
+scratch_drop_hint() {
+    printf 'the scratch database %s may remain on %s: DROP DATABASE IF EXISTS "%s" WITH (FORCE) there once the server answers' \
+        "$SCRATCH_DB" "$(db_address "${VERIFY_PGHOST:-${PGHOST:-}}" "${VERIFY_PGPORT:-${PGPORT:-5432}}" "${VERIFY_MAINTENANCE_DB:-postgres}")" "$SCRATCH_DB"
 }
 INTEGRITY_PID=""
 # What the verification itself needs in TMPDIR: the manifests, the probe's 64 KiB, gpg's home, the steps'
@@ -163,14 +190,26 @@ RESTORE_ID=""
 RESTORE_STARTED=0
 
 drop_scratch() {
-    if scratch_settle; then
+    local settled=0
+    scratch_settle || settled=$?
+    # 2: the CREATE was cut off (the server stopped answering): the database may exist, dropped all the same.
+    if ((settled != 1)); then
         local left out
         # The DROP and the look that it is gone, in one connection ("dropped" says the DROP succeeded; psql stops
-        # at a failing DROP, ON_ERROR_STOP).
-        out=$(vpsql -d "${VERIFY_MAINTENANCE_DB:-postgres}" -c "DROP DATABASE IF EXISTS \"${SCRATCH_DB}\" WITH (FORCE)" -c "SELECT 'dropped'" \
-            -c "SELECT count(*) FROM pg_database WHERE datname = '${SCRATCH_DB}'" 2>"$WORK_DIR/drop.err") || true
+        # at a failing DROP, ON_ERROR_STOP). Watched (scratch_wait): a server that stops answering during it
+        # would hold the run's end (until h37); it ends after DB_STALL_SECONDS, the database it leaves named.
+        { vpsql -d "${VERIFY_MAINTENANCE_DB:-postgres}" -c "DROP DATABASE IF EXISTS \"${SCRATCH_DB}\" WITH (FORCE)" -c "SELECT 'dropped'" \
+            -c "SELECT count(*) FROM pg_database WHERE datname = '${SCRATCH_DB}'" >"$WORK_DIR/drop.out" 2>"$WORK_DIR/drop.err"; } &
+        if ! scratch_wait "DROP DATABASE ${SCRATCH_DB}" "${VERIFY_MAINTENANCE_DB:-postgres}" $!; then
+            result "test instance cleaned up" FAIL "$SCRATCH_WAIT_ERROR; $(scratch_drop_hint)"
+            log "ERROR: $SCRATCH_WAIT_ERROR; $(scratch_drop_hint)"
+            environment_failed "$EX_DATABASE"
+            return
+        fi
+        file_text "$WORK_DIR/drop.out" || true
+        out=$REPLY
         if [[ "$out" != dropped* ]]; then
-            result "test instance cleaned up" FAIL "DROP DATABASE ${SCRATCH_DB} failed: $(tail -n 1 "$WORK_DIR/drop.err")"
+            result "test instance cleaned up" FAIL "DROP DATABASE ${SCRATCH_DB} failed: $(tail -n 1 "$WORK_DIR/drop.err"); $(scratch_drop_hint)"
             return
         fi
         left=${out#dropped}
@@ -218,10 +257,14 @@ cleanup() {
     # `wait ... 2>/dev/null`, `psql_value ... >/dev/null 2>stage.err`): the checklist and the run's last words
     # go to its own stdout and stderr.
     exec 1>&"$VERIFY_STDOUT" 2>&"$VERIFY_STDERR"
-    kill_job "$STREAM_PID"
-    kill_job "$STREAM_SHA_PID"
-    kill_job "$INTEGRITY_PID"
-    restore_kill_jobs
+    # bash's job notices ("line N: PID Killed { ... }") for the pass's jobs ended here (a run that stopped mid-pass)
+    # are not the operator's business: the run's own ERROR line says what happened.
+    {
+        kill_job "$STREAM_PID"
+        kill_job "$STREAM_SHA_PID"
+        kill_job "$INTEGRITY_PID"
+        restore_kill_jobs
+    } 2>/dev/null
     # A run that stopped while the passphrase was loaded (check_size is then still to come): the size is decided
     # all the same, as it was when it came first.
     [[ ${#SIZE_CHECK_PENDING[@]} -eq 0 ]] || check_size "${SIZE_CHECK_PENDING[@]}"
@@ -454,7 +497,13 @@ check_tables() {
         pids+=($!)
         restore_note_job $!
     done
-    [[ ${#pids[@]} -eq 0 ]] || wait "${pids[@]}" 2>/dev/null || true
+    # Watched (scratch_wait): a verification server that stops answering during the checks ends the run with exit 3
+    # after DB_STALL_SECONDS (until h37 it held the run silently).
+    if [[ ${#pids[@]} -gt 0 ]]; then
+        scratch_wait "the checks of the restored data (the server's lookups and the row counts)" "$db" "${pids[@]}" \
+            || die "$EX_DATABASE" "$SCRATCH_WAIT_ERROR (the checks only read; $(scratch_drop_hint))"
+        wait "${pids[@]}" 2>/dev/null || true
+    fi
     for i in "${!tables[@]}"; do
         table=${tables[i]} want=${wants[i]}
         if [[ -n "$(server_core_columns "$table")" ]]; then
@@ -757,6 +806,9 @@ verify_dump() {
         [[ ${#problems[@]} -eq 0 ]] || BACKUP_FAILED=1
     fi
     if [[ -n "$schema_job" ]]; then
+        # Watched as the checks are: without the swap's copy of the schema it is read from the scratch database.
+        scratch_wait "the restored schema's read" "$SCRATCH_DB" "$schema_job" \
+            || die "$EX_DATABASE" "$SCRATCH_WAIT_ERROR (the checks only read; $(scratch_drop_hint))"
         wait "$schema_job" 2>/dev/null || true
         [[ -z "$MANIFEST_SCHEMA_JOB" ]] || wait "$MANIFEST_SCHEMA_JOB" 2>/dev/null || true
         file_text "$WORK_DIR/restored-schema.sha256" || true
@@ -768,7 +820,9 @@ verify_dump() {
             if [[ -e "$restored_json" ]]; then
                 cp "$restored_json" "$WORK_DIR/restored-schema.json"
             else
-                vpsql -d "$SCRATCH_DB" -c "$SCHEMA_JSON_SQL" >"$WORK_DIR/restored-schema.json" 2>/dev/null || echo '[]' >"$WORK_DIR/restored-schema.json"
+                { vpsql -d "$SCRATCH_DB" -c "$SCHEMA_JSON_SQL" >"$WORK_DIR/restored-schema.json" 2>/dev/null || echo '[]' >"$WORK_DIR/restored-schema.json"; } &
+                scratch_wait "the restored schema's read" "$SCRATCH_DB" $! \
+                    || die "$EX_DATABASE" "$SCRATCH_WAIT_ERROR (the checks only read; $(scratch_drop_hint))"
             fi
             problems+=("the restored schema differs from the dumped one: $(schema_diff "$m" "$WORK_DIR/restored-schema.json")")
             BACKUP_FAILED=1
@@ -857,7 +911,14 @@ verify_pass() {
             mode=single
         fi
     fi
-    if ! scratch_settle; then
+    local settled=0
+    scratch_settle || settled=$?
+    if ((settled == 2)); then
+        # The verification server stopped answering during the CREATE (scratch_wait): exit 3 naming it; the
+        # cleanup stops the pass (nothing loaded) and drops the database, or names it.
+        die "$EX_DATABASE" "$SCRATCH_WAIT_ERROR (nothing loaded; $(scratch_drop_hint))"
+    fi
+    if ((settled == 1)); then
         # No scratch database (CREATE DATABASE failed): the pass stops here, before any row is loaded.
         restore_kill_jobs
         restore_pass_wait
@@ -865,7 +926,10 @@ verify_pass() {
         : >"$s/no-scratch"
         return 0
     fi
-    if [[ $mode == parallel ]] && ! psql_value -d "$db" -f "$d/stage.sql" >/dev/null 2>"$s/stage.err"; then
+    local where
+    db_address_in where
+    if [[ $mode == parallel ]] && ! restore_psql_watched "the staging tables' creation in $where" \
+        "nothing committed: the scratch database's tables were not touched" "$s/stage.err" -d "$db" -f "$d/stage.sql"; then
         mode=stage_failed
     fi
     if [[ $mode == parallel ]]; then
@@ -978,7 +1042,7 @@ SQL
     psql_value -d "$db" -1 -f "$d/staged.sql" -f "$d/swap.sql" -f "$d/setval.sql" -f "$d/kept.sql" -f "$d/restored.sql" >/dev/null 2>"$s/swap.err" &
     swap=$!
     restore_note_job "$swap"
-    db_wait_watched "the swap (the staged tables moved into place, their indexes built: one transaction) in $(db_address)" \
+    db_wait_watched "the swap (the staged tables moved into place, their indexes built: one transaction) in $where" \
         "nothing committed: the transaction's connection is gone, the server rolls it back" "$swap"
     wait "$swap" || swapped=$?
     start_aws_helper

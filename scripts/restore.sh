@@ -416,7 +416,9 @@ scratch_full_die() {
 }
 if [[ $mode == parallel ]]; then
     log "loading $(wc -l <"$spool/data.list") table(s) into staging schemas with $jobs parallel COPY sessions while the download is verified (the target's tables are not touched before the verdict)"
-    if psql_value -d "$PGDATABASE" -f "$spool/stage.sql" >/dev/null 2>"$WORK_DIR/stage.err"; then
+    stage_target="" && db_address_in stage_target
+    if restore_psql_watched "the staging tables' creation in $stage_target" "nothing committed: the target's tables were not touched" \
+        "$WORK_DIR/stage.err" -d "$PGDATABASE" -f "$spool/stage.sql"; then
         restore_pass_gate load 2>/dev/null || scratch_full_die "cannot write in $WORK_DIR/load"
     else
         stage_failed="cannot create the staging tables in $(db_address): $(one_line_error "$WORK_DIR/stage.err")"

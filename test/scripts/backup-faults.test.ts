@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { EXTRA_OBJECTS_SQL, seedSql } from "../../tools/sandbox/oauth2-schema";
 import { BASH_C, copyBackup, explain, getObject, killRun, listKeys, putObject, runScript, scriptEnv, ScriptResult, startScript, timedRun, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
-import { MotoServer, PG_BIN, PgServer } from "../../tools/sandbox/servers";
+import { LOCALHOST, MotoServer, PG_BIN, PgServer } from "../../tools/sandbox/servers";
 import { recordingCurl } from "../support/shims";
 
 const SIZE = { clients: 6, authorizations: 40, consents: 8 };
@@ -572,7 +572,7 @@ while [[ ! -e ${gate} ]]; do sleep 0.1; done\n`, { mode: 0o755 });
             fs.writeFileSync(path.join(shims, "psql"), `#!/usr/bin/env bash\nif [[ "$*" == *"DROP DATABASE"* ]]; then echo 'ERROR:  database "verify_undroppable" is being used by prepared transactions' >&2; exit 1; fi\nexec ${PG_BIN}/psql "$@"\n`, { mode: 0o755 });
             try {
                 const result = await runScript("restore-verification.sh", env(bucket, { EXTRA_PATH: shims, VERIFY_DATABASE: "verify_undroppable" }));
-                assert.equal(item(result, "test instance cleaned up"), 'FAIL test instance cleaned up: DROP DATABASE verify_undroppable failed: ERROR:  database "verify_undroppable" is being used by prepared transactions');
+                assert.equal(item(result, "test instance cleaned up"), `FAIL test instance cleaned up: DROP DATABASE verify_undroppable failed: ERROR:  database "verify_undroppable" is being used by prepared transactions; the scratch database verify_undroppable may remain on ${LOCALHOST}:${pg.port}/postgres: DROP DATABASE IF EXISTS "verify_undroppable" WITH (FORCE) there once the server answers`);
                 assert.match(item(result, "all tables present with expected row counts"), /^PASS /);
                 assert.notEqual(result.code, 0, explain(result));
             } finally {

@@ -148,6 +148,31 @@ exit "\${PIPESTATUS[0]}"
         assert.match(result.stderr, /FAILED with exit code 3; no manifest written/);
     });
 
+    it("db-backup.sh: the server frozen once pg_dump has ended (the snapshot's COMMIT awaits its answer): said, the run ends, the complete dump kept with its manifest, the session it may leave named (was a silent wait as long as the freeze)", async function () {
+        const { pg, moto, passphrase, dir } = servers;
+        // pg_dump (the dump's, not --version) runs to its end; then, once the row counts are done (the snapshot's session idle in its transaction
+        // after the last table's count), the server is frozen (SIGSTOP) before the stream's end reaches the script.
+        const real = path.join(PG_BIN, "psql");
+        const shims = fs.mkdtempSync(path.join(dir, "shims-"));
+        fs.writeFileSync(path.join(shims, "pg_dump"), `#!/bin/bash
+[[ " $* " == *" --snapshot="* ]] || exec "${path.join(PG_BIN, "pg_dump")}" "$@"
+"${path.join(PG_BIN, "pg_dump")}" "$@"
+rc=$?
+until "${real}" -XAtq -h ${LOCALHOST} -p ${pg.port} -U postgres -d postgres -c "SELECT 1 FROM pg_stat_activity WHERE datname = 'oauth2db' AND state = 'idle in transaction' AND query LIKE 'SELECT count(*) FROM %oauth2_registered_client%'" 2>/dev/null | grep -q 1; do sleep 0.05; done
+pm=$(head -1 "${pg.dataDir}/postmaster.pid"); kill -STOP "$pm" $(pgrep -P "$pm")
+exit "$rc"
+`, { mode: 0o755 });
+        const before = listKeys(moto, bucket, "database/manifests/").length;
+        const run = startScript("db-backup.sh", { ...scriptEnv(pg, moto, bucket, passphrase), ...watch(), EXTRA_PATH: shims }, [], { detached: true });
+        const result = await endWithin(run, 30_000, "db-backup.sh", pg);
+        assert.equal(result.code, 0, explain(result));
+        const server = `${LOCALHOST}:${pg.port}/oauth2db`;
+        assert.match(result.stderr, new RegExp(`still waiting for the snapshot's COMMIT \\(its transaction only read; the dump is complete\\) in ${server} \\(\\d+ s so far\\); ${server} has not answered for \\d+ s \\(at most DB_STALL_SECONDS=3\\)`), explain(result));
+        assert.match(result.stderr, new RegExp(`WARNING: ${server} has not answered for \\d+ s \\(DB_STALL_SECONDS=3\\) while waiting for the snapshot's COMMIT .*: the dump is complete and kept; the snapshot's session \\(application_name oauth2-dr-backup-[\\w-]+\\) may stay on the server`), explain(result));
+        assert.deepEqual(sessionLeft(run.child.pid!), [], "processes of the run left after its end");
+        assert.equal(listKeys(moto, bucket, "database/manifests/").length, before + 1, explain(result));
+    });
+
     it("restore.sh: the server frozen while the loader's COPY sessions write: said, then exit 3, the target untouched (was a silent wait as long as the freeze)", async function () {
         const { pg, moto, passphrase, dir } = servers;
         pg.createDatabase("frozen_load");
@@ -268,6 +293,129 @@ exec "${real}" "$@"
             signalServer(verify, "SIGCONT");
             await verify.stop();
         }
+    });
+
+    /**
+     * A psql shim (in a new directory of `dir`) that, for the first call whose arguments match `pattern` (a bash glob
+     * on " $* ") and not `unless`, runs a pg_sleep(1) before the call's own statements (from -f, -c, or its stdin) and
+     * freezes `server` (SIGSTOP) once its session is in that sleep: the call's connection is open, its answer never
+     * comes. Every other call is psql's own.
+     */
+    function freezingPsql(dir: string, server: PgServer, db: string, pattern: string, unless = `"<none>"`): string {
+        const shims = fs.mkdtempSync(path.join(dir, "fpsql-"));
+        const real = path.join(PG_BIN, "psql");
+        fs.writeFileSync(path.join(shims, "psql"), `#!/bin/bash
+if [[ " $* " == ${pattern} && " $* " != ${unless} ]] && mkdir "${shims}/froze" 2>/dev/null; then
+    if [[ " $* " == *" -f "* ]]; then "${real}" -f "${shims}/sleep1.sql" "$@" &
+    elif [[ " $* " == *" -c "* ]]; then "${real}" -c "SELECT pg_sleep(1)" "$@" &
+    else { echo "SELECT pg_sleep(1);"; cat; } | "${real}" "$@" & fi
+    p=$!
+    until "${real}" -XAtq -h ${LOCALHOST} -p ${server.port} -U postgres -d postgres -c "SELECT 1 FROM pg_stat_activity WHERE datname = '${db}' AND query LIKE '%pg_sleep(1)%' AND pid <> pg_backend_pid()" 2>/dev/null | grep -q 1; do
+        kill -0 "$p" 2>/dev/null || break
+        sleep 0.05
+    done
+    pm=$(head -1 "${server.dataDir}/postmaster.pid"); kill -STOP "$pm" $(pgrep -P "$pm")
+    wait "$p"
+    exit
+fi
+exec "${real}" "$@"
+`, { mode: 0o755 });
+        fs.writeFileSync(path.join(shims, "sleep1.sql"), "SELECT pg_sleep(1);\n");
+        return shims;
+    }
+
+    /** restore-verification.sh on a server of its own (`db` its scratch database), `pattern`'s psql call frozen. */
+    async function frozenVerification(db: string, connectedTo: string, pattern: string | [string, string], check: (result: Awaited<Started["done"]>, verify: PgServer, run: Started) => void): Promise<void> {
+        const { pg, moto, passphrase, dir } = servers;
+        const verify = await PgServer.start();
+        try {
+            const shims = typeof pattern === "string" ? freezingPsql(dir, verify, connectedTo, pattern) : freezingPsql(dir, verify, connectedTo, ...pattern);
+            const env = { ...scriptEnv(pg, moto, bucket, passphrase), ...watch(), EXTRA_PATH: shims, VERIFY_PGHOST: LOCALHOST, VERIFY_PGPORT: String(verify.port), VERIFY_DATABASE: db };
+            const run = startScript("restore-verification.sh", env, [], { detached: true });
+            const result = await endWithin(run, 45_000, "restore-verification.sh", verify);
+            assert.deepEqual(sessionLeft(run.child.pid!), [], "processes of the run left after its end");
+            check(result, verify, run);
+        } finally {
+            signalServer(verify, "SIGCONT");
+            await verify.stop();
+        }
+    }
+
+    /** The leftover the run names (the statement to run once the server answers), run on the thawed server. */
+    function dropNamed(result: Awaited<Started["done"]>, verify: PgServer, db: string): void {
+        const hint = new RegExp(`the scratch database ${db} may remain on ${LOCALHOST}:${verify.port}/postgres: (DROP DATABASE IF EXISTS "${db}" WITH \\(FORCE\\)) there once the server answers`).exec(result.stdout);
+        assert.ok(hint, explain(result));
+        signalServer(verify, "SIGCONT");
+        verify.psql(hint[1], "postgres");
+        assert.equal(verify.databaseExists(db), false);
+    }
+
+    it("restore-verification.sh: its verification server frozen during the scratch database's CREATE DATABASE: said, then exit 3 naming it and the scratch database that may remain, no process left (was a silent wait as long as the freeze, the cleanup's too)", async function () {
+        await frozenVerification("frozen_create", "postgres", `*"CREATE DATABASE"*`, (result, verify) => {
+            assert.equal(result.code, 3, explain(result));
+            const server = `${LOCALHOST}:${verify.port}/postgres`;
+            assert.match(result.stderr, new RegExp(`still waiting for CREATE DATABASE frozen_create in ${server} \\(\\d+ s so far\\); ${server} has not answered for \\d+ s \\(at most DB_STALL_SECONDS=3\\)`), explain(result));
+            assert.match(result.stderr, new RegExp(`ERROR: ${server} has not answered for \\d+ s \\(DB_STALL_SECONDS=3\\) while waiting for CREATE DATABASE frozen_create in ${server} .*\\(nothing loaded; the scratch database frozen_create may remain`), explain(result));
+            // The cleanup's DROP meets the frozen server too: its connection times out, or the watch ends it first.
+            assert.match(result.stdout, new RegExp(`FAIL test instance cleaned up: (DROP DATABASE frozen_create failed: .*timeout expired|${server} has not answered for \\d+ s .*while waiting for DROP DATABASE frozen_create .*); the scratch database frozen_create may remain`), explain(result));
+            dropNamed(result, verify, "frozen_create");
+        });
+    });
+
+    it("restore-verification.sh: its verification server frozen during the checks after the swap (the server's lookups in the scratch database): said, then exit 3 naming it, the scratch database named, no process left (was a silent wait as long as the freeze)", async function () {
+        // The first psql call on the scratch database without -f (not the staging's nor the swap's): one of the checks.
+        await frozenVerification("frozen_checks", "frozen_checks", [`*" -d frozen_checks "*`, `*" -f "*`], (result, verify) => {
+            assert.equal(result.code, 3, explain(result));
+            const server = `${LOCALHOST}:${verify.port}/frozen_checks`;
+            assert.match(result.stdout, /PASS restore to test instance works/, explain(result));
+            assert.match(result.stderr, new RegExp(`still waiting for the checks of the restored data \\(the server's lookups and the row counts\\) in ${server} \\(\\d+ s so far\\); ${server} has not answered for \\d+ s \\(at most DB_STALL_SECONDS=3\\)`), explain(result));
+            assert.match(result.stderr, new RegExp(`ERROR: ${server} has not answered for \\d+ s \\(DB_STALL_SECONDS=3\\) while waiting for the checks of the restored data .*\\(the checks only read; the scratch database frozen_checks may remain`), explain(result));
+            dropNamed(result, verify, "frozen_checks");
+        });
+    });
+
+    it("restore-verification.sh: its verification server frozen while the staging tables are created in the scratch database: said, then exit 3 naming it, the scratch database named, no process left (was a silent wait as long as the freeze)", async function () {
+        await frozenVerification("frozen_stage", "frozen_stage", `*"/stage.sql "*`, (result, verify) => {
+            assert.equal(result.code, 3, explain(result));
+            const server = `${LOCALHOST}:${verify.port}/frozen_stage`;
+            assert.match(result.stderr, new RegExp(`still waiting for the staging tables' creation in ${server} \\(\\d+ s so far\\); ${server} has not answered for \\d+ s \\(at most DB_STALL_SECONDS=3\\)`), explain(result));
+            assert.match(result.stderr, new RegExp(`ERROR: ${server} has not answered for \\d+ s \\(DB_STALL_SECONDS=3\\) while waiting for the staging tables' creation in ${server} .*\\(nothing committed: the scratch database's tables were not touched\\)`), explain(result));
+            dropNamed(result, verify, "frozen_stage");
+        });
+    });
+
+    it("restore-verification.sh: its verification server frozen during the cleanup's DROP DATABASE of a verification that passed: the run ends, exit 3, 'test instance cleaned up' FAILs naming the scratch database and the DROP to run (was a silent wait at the run's end)", async function () {
+        await frozenVerification("frozen_drop", "postgres", `*"DROP DATABASE"*`, (result, verify) => {
+            assert.equal(result.code, 3, explain(result));
+            const server = `${LOCALHOST}:${verify.port}/postgres`;
+            for (const item of ["restore to test instance works", "data integrity verified", "all tables present with expected row counts"]) {
+                assert.match(result.stdout, new RegExp(`PASS ${item}`), explain(result));
+            }
+            assert.match(result.stderr, new RegExp(`still waiting for DROP DATABASE frozen_drop in ${server} \\(\\d+ s so far\\); ${server} has not answered for \\d+ s \\(at most DB_STALL_SECONDS=3\\)`), explain(result));
+            assert.match(result.stdout, new RegExp(`FAIL test instance cleaned up: ${server} has not answered for \\d+ s \\(DB_STALL_SECONDS=3\\) while waiting for DROP DATABASE frozen_drop in ${server} .*; the scratch database frozen_drop may remain`), explain(result));
+            signalServer(verify, "SIGCONT");
+            assert.equal(verify.databaseExists("frozen_drop"), true);
+            dropNamed(result, verify, "frozen_drop");
+        });
+    });
+
+    it("restore.sh: the server frozen while the staging tables are created: said, then exit 3, the target untouched (was a silent wait as long as the freeze)", async function () {
+        const { pg, moto, passphrase, dir } = servers;
+        pg.createDatabase("frozen_stage");
+        pg.psql(seedSql({ clients: 1, authorizations: 1, consents: 1 }), "frozen_stage");
+        const shims = freezingPsql(dir, pg, "frozen_stage", `*"/stage.sql "*`);
+        const run = startScript("restore.sh", { ...scriptEnv(pg, moto, bucket, passphrase, "frozen_stage"), ...watch(), EXTRA_PATH: shims }, ["--yes", "--source-database", "oauth2db"], { detached: true });
+        try {
+            const result = await endWithin(run, 45_000, "restore.sh", pg);
+            assert.equal(result.code, 3, explain(result));
+            const server = `${LOCALHOST}:${pg.port}/frozen_stage`;
+            assert.match(result.stderr, new RegExp(`still waiting for the staging tables' creation in ${server} \\(\\d+ s so far\\); ${server} has not answered for \\d+ s \\(at most DB_STALL_SECONDS=3\\)`), explain(result));
+            assert.match(result.stderr, new RegExp(`ERROR: ${server} has not answered for \\d+ s \\(DB_STALL_SECONDS=3\\) while waiting for the staging tables' creation in ${server} .*\\(nothing committed: the target's tables were not touched\\)`), explain(result));
+            assert.deepEqual(sessionLeft(run.child.pid!), [], "processes of the run left after its end");
+        } finally {
+            signalServer(pg, "SIGCONT");
+        }
+        assert.equal(pg.psql("SELECT count(*) FROM oauth2_authorization", "frozen_stage"), "1");
     });
 
     it("restore.sh: the server frozen while the swap waits for an application's lock: said, then exit 3, nothing committed (was a silent wait as long as the freeze)", async function () {
