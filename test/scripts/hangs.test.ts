@@ -164,7 +164,7 @@ exit "$rc"
 `, { mode: 0o755 });
         const before = listKeys(moto, bucket, "database/manifests/").length;
         const run = startScript("db-backup.sh", { ...scriptEnv(pg, moto, bucket, passphrase), ...watch(), EXTRA_PATH: shims }, [], { detached: true });
-        const result = await endWithin(run, 30_000, "db-backup.sh", pg);
+        const result = await endWithin(run, FROZEN_RUN_LIMIT_MS, "db-backup.sh", pg);
         assert.equal(result.code, 0, explain(result));
         const server = `${LOCALHOST}:${pg.port}/oauth2db`;
         assert.match(result.stderr, new RegExp(`still waiting for the snapshot's COMMIT \\(its transaction only read; the dump is complete\\) in ${server} \\(\\d+ s so far\\); ${server} has not answered for \\d+ s \\(at most DB_STALL_SECONDS=3\\)`), explain(result));
@@ -332,7 +332,7 @@ exec "${real}" "$@"
             const shims = typeof pattern === "string" ? freezingPsql(dir, verify, connectedTo, pattern) : freezingPsql(dir, verify, connectedTo, ...pattern);
             const env = { ...scriptEnv(pg, moto, bucket, passphrase), ...watch(), EXTRA_PATH: shims, VERIFY_PGHOST: LOCALHOST, VERIFY_PGPORT: String(verify.port), VERIFY_DATABASE: db };
             const run = startScript("restore-verification.sh", env, [], { detached: true });
-            const result = await endWithin(run, 45_000, "restore-verification.sh", verify);
+            const result = await endWithin(run, FROZEN_RUN_LIMIT_MS, "restore-verification.sh", verify);
             assert.deepEqual(sessionLeft(run.child.pid!), [], "processes of the run left after its end");
             check(result, verify, run);
         } finally {
@@ -406,7 +406,7 @@ exec "${real}" "$@"
         const shims = freezingPsql(dir, pg, "frozen_stage", `*"/stage.sql "*`);
         const run = startScript("restore.sh", { ...scriptEnv(pg, moto, bucket, passphrase, "frozen_stage"), ...watch(), EXTRA_PATH: shims }, ["--yes", "--source-database", "oauth2db"], { detached: true });
         try {
-            const result = await endWithin(run, 45_000, "restore.sh", pg);
+            const result = await endWithin(run, FROZEN_RUN_LIMIT_MS, "restore.sh", pg);
             assert.equal(result.code, 3, explain(result));
             const server = `${LOCALHOST}:${pg.port}/frozen_stage`;
             assert.match(result.stderr, new RegExp(`still waiting for the staging tables' creation in ${server} \\(\\d+ s so far\\); ${server} has not answered for \\d+ s \\(at most DB_STALL_SECONDS=3\\)`), explain(result));
