@@ -260,23 +260,7 @@ exec "${python}" "$@"
         try {
             // psql's swap (the call with staged.sql) gets a pg_sleep(1) first; once its session is in that sleep, the
             // verification server is frozen (SIGSTOP): the swap's connection is open, its answer never comes.
-            const shims = fs.mkdtempSync(path.join(dir, "vpsql-"));
-            const real = path.join(PG_BIN, "psql");
-            fs.writeFileSync(path.join(shims, "sleep1.sql"), "SELECT pg_sleep(1);\n");
-            fs.writeFileSync(path.join(shims, "psql"), `#!/bin/bash
-if [[ " $* " == *"/staged.sql "* ]]; then
-    "${real}" -f "${path.join(shims, "sleep1.sql")}" "$@" &
-    p=$!
-    until "${real}" -XAtq -h ${LOCALHOST} -p ${verify.port} -U postgres -d postgres -c "SELECT 1 FROM pg_stat_activity WHERE datname = 'frozen_swap' AND query LIKE '%pg_sleep(1)%' AND pid <> pg_backend_pid()" 2>/dev/null | grep -q 1; do
-        kill -0 "$p" 2>/dev/null || break
-        sleep 0.05
-    done
-    pm=$(head -1 "${verify.dataDir}/postmaster.pid"); kill -STOP "$pm" $(pgrep -P "$pm")
-    wait "$p"
-    exit
-fi
-exec "${real}" "$@"
-`, { mode: 0o755 });
+            const shims = freezingPsql(dir, verify, "frozen_swap", `*"/staged.sql "*`);
             const env = { ...scriptEnv(pg, moto, bucket, passphrase), ...watch(), EXTRA_PATH: shims, VERIFY_PGHOST: LOCALHOST, VERIFY_PGPORT: String(verify.port), VERIFY_DATABASE: "frozen_swap" };
             const run = startScript("restore-verification.sh", env, [], { detached: true });
             const result = await endWithin(run, FROZEN_RUN_LIMIT_MS, "restore-verification.sh", verify);
