@@ -335,15 +335,25 @@ def note_bucket_region(response=None, request_dict=None, **_):
     call of the run then takes a redirect; in a region failure, the primary region's bucket is the one that fails)."""
     if response is None or response[0] is None or response[0].status_code < 300:
         return None
-    region = response[1].get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("x-amz-bucket-region")
+    region = named_bucket_region(response[1])
     context = (request_dict or {}).get("context", {})
     bucket = (context.get("s3_redirect") or {}).get("bucket")
     used = context.get("client_region")
     if region and bucket and region != used and bucket not in BUCKET_REGIONS:
         BUCKET_REGIONS[bucket] = region
-        progress_line(f"note: the bucket {bucket} is in {region} (S3's x-amz-bucket-region), this run's AWS_REGION is {used}: "
-                      f"its calls are redirected there; set AWS_REGION={region}, or point BUCKET at the backup bucket of {used}")
+        progress_line(f"note: {in_other_region(bucket, region, used)}: its calls are redirected there; set AWS_REGION={region}, "
+                      f"or point BUCKET at the backup bucket of {used}")
     return None
+
+
+def named_bucket_region(answer):
+    """The region S3 names in a parsed answer (its x-amz-bucket-region header), or None."""
+    return answer.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("x-amz-bucket-region")
+
+
+def in_other_region(bucket, region, used):
+    """What the note and the error say of a bucket S3 names another region for."""
+    return f"the bucket {bucket} is in {region} (S3's x-amz-bucket-region), this run's AWS_REGION is {used}"
 
 
 def client(service):
@@ -991,12 +1001,12 @@ def wrong_region_hint(error, bucket):
     400 of an expired token may carry the header)."""
     answer = error.response
     code = answer.get("Error", {}).get("Code")
-    region = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("x-amz-bucket-region") or answer.get("Error", {}).get("Region") or ""
+    region = named_bucket_region(answer) or answer.get("Error", {}).get("Region") or ""
     used = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or client("s3").meta.region_name
     if not bucket or code not in WRONG_REGION_CODES + ("400",) or region == used:
         return ""
     if region:
-        return (f" (the bucket {bucket} is in {region} (S3's x-amz-bucket-region), this run's AWS_REGION is {used}: "
+        return (f" ({in_other_region(bucket, region, used)}: "
                 f"set AWS_REGION={region}, or point BUCKET at the backup bucket of {used}, e.g. the DR stack's replica)")
     if code not in ("PermanentRedirect", "301", "IllegalLocationConstraintException"):
         return ""
