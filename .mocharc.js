@@ -31,6 +31,7 @@ const LONGEST_FIRST = [
     // started early. upload-stall (h35, 0.7 CPU-s in 19.7 s) ran last by name and alone for its last 16 s.
     "test/scripts/hangs.test.ts",
     "test/scripts/upload-stall.test.ts",
+    "test/scripts/lib-watch.test.ts",
     "test/programs.test.ts",
     "test/validate/validate-service.test.ts",
     "test/typecheck.test.ts",

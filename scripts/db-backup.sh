@@ -276,7 +276,7 @@ dump_wait() {
         # 0.6 s to the 1 GB bench's backup, 4.0 -> 4.6 s); a loop of builtins, no process started.
         short_pause 0.05
         child_runs "$pid" || break
-        db_watch_tick || { db_watch_error >"$WORK_DIR/db.stalled"; kill_own TERM "$pid"; }
+        db_watch_ok jobs_ended "$pid" || { db_watch_error >"$WORK_DIR/db.stalled"; kill_own TERM "$pid"; }
     done
     wait "$pid"
 }
@@ -334,7 +334,7 @@ psql_ask() {
         waited=$((waited + 1))
         [[ $waited -lt ${2:-${PSQL_TIMEOUT:-60}} ]] || return 1
         # The row counts' wait (db_watch_start below): said, and ended once the server no longer answers at all.
-        [[ -z "${DB_WATCH_WHAT:-}" ]] || db_watch_tick || die "$EX_DATABASE" "$(db_watch_error)"
+        [[ -z "${DB_WATCH_WHAT:-}" ]] || db_watch_ok input_ready "$PSQL_OUT" || die "$EX_DATABASE" "$(db_watch_error)"
         if [[ -n "${3:-}" ]] && ((waited == 2 || (waited > 2 && (waited - 2) % 15 == 0))); then
             holders=$(lock_holders "$3")
             [[ -z "$holders" ]] \

@@ -1392,6 +1392,22 @@ db_watch_tick() {
     db_watch_next
     ((SECONDS - DB_WATCH_ANSWERED < DB_STALL_SECONDS))
 }
+# db_watch_ok ENDED...: db_watch_tick, except that a stall the tick finds counts only while the wait goes on. The
+# tick's probe of a server that does not answer takes up to PGCONNECT_TIMEOUT (and 5 s for the answer), and the
+# awaited answer or job's end may come meanwhile (the server frozen just after it answered). ENDED, a command,
+# says whether the wait has ended (jobs_ended PID..., input_ready FD); status 1 only for a stall. Until h38 such a
+# wait was called a stall: db-backup.sh exit 3 on a complete dump (CI), and a swap whose COMMIT had been answered
+# would have said "nothing committed".
+db_watch_ok() { db_watch_tick || "$@"; }
+# jobs_ended PID...: whether none of these children of this shell still runs.
+jobs_ended() {
+    local pid
+    for pid in "$@"; do
+        ! child_runs "$pid" || return 1
+    done
+}
+# input_ready FD: whether FD has something to read (a line, a part of one, or its end): bash's read -t 0 reads nothing.
+input_ready() { read -r -t 0 -u "$1"; }
 db_watch_error() {
     printf '%s has not answered for %s s (DB_STALL_SECONDS=%s) while waiting for %s (%s s in all): %s' "$(db_address)" \
         $((SECONDS - DB_WATCH_ANSWERED)) "$DB_STALL_SECONDS" "$DB_WATCH_WHAT" $((SECONDS - DB_WATCH_STARTED)) "$DB_WATCH_CAUSE"
@@ -1756,7 +1772,7 @@ db_wait_bounded() {
         done
         ((running)) || return 0
         short_pause 0.05
-        db_watch_tick && continue
+        db_watch_ok jobs_ended "$@" && continue
         for pid in "$@"; do kill_own KILL "$pid"; done
         wait "$@" 2>/dev/null || true
         return 1
@@ -1991,7 +2007,7 @@ session_ask() {
         status=$?
         line+=$part
         ((status > 128)) || return 1
-        db_watch_tick || die "$EX_DATABASE" "$(db_watch_error)"
+        db_watch_ok input_ready "$from" || die "$EX_DATABASE" "$(db_watch_error)"
     done
 }
 

@@ -151,7 +151,9 @@ exit "\${PIPESTATUS[0]}"
     it("db-backup.sh: the server frozen once pg_dump has ended (the snapshot's COMMIT awaits its answer): said, the run ends, the complete dump kept with its manifest, the session it may leave named (was a silent wait as long as the freeze)", async function () {
         const { pg, moto, passphrase, dir } = servers;
         // pg_dump (the dump's, not --version) runs to its end; then, once the row counts are done (the snapshot's session idle in its transaction
-        // after the last table's count), the server is frozen (SIGSTOP) before the stream's end reaches the script.
+        // after the last table's count), the server is frozen (SIGSTOP) before the stream's end reaches the script. The stage ends only
+        // once the watch's next probe (a new psql of the run's session) waits on the frozen server: the probe fails after the dump ended,
+        // which until h38 was taken for a stall of pg_dump (exit 3 on a complete dump; CI met it by chance, now every run does).
         const real = path.join(PG_BIN, "psql");
         const shims = fs.mkdtempSync(path.join(dir, "shims-"));
         fs.writeFileSync(path.join(shims, "pg_dump"), `#!/bin/bash
@@ -160,6 +162,10 @@ exit "\${PIPESTATUS[0]}"
 rc=$?
 until "${real}" -XAtq -h ${LOCALHOST} -p ${pg.port} -U postgres -d postgres -c "SELECT 1 FROM pg_stat_activity WHERE datname = 'oauth2db' AND state = 'idle in transaction' AND query LIKE 'SELECT count(*) FROM %oauth2_registered_client%'" 2>/dev/null | grep -q 1; do sleep 0.05; done
 pm=$(head -1 "${pg.dataDir}/postmaster.pid"); kill -STOP "$pm" $(pgrep -P "$pm")
+probes() { pgrep -s 0 -f '[p]sql -X -q -At -c SELECT 1' | tr '\n' ' '; }
+old=" $(probes)"
+new_probe() { local p; for p in $(probes); do [[ "$old " == *" $p "* ]] || return 0; done; return 1; }
+until new_probe; do sleep 0.05; done
 exit "$rc"
 `, { mode: 0o755 });
         const before = listKeys(moto, bucket, "database/manifests/").length;
