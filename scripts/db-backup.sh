@@ -93,11 +93,14 @@ SESSIONS_STARTED=0
 
 # end_sessions: terminates this run's server sessions that outlived their clients (pg_dump or the snapshot's
 # psql, killed while queued on a lock or mid-query: the server would keep them until the lock is granted),
-# and waits (at most 5 s) until they are gone. Only this run's application_name, never another session.
+# and waits (at most 5 s) until they are gone. Only this run's application_name, never another session. Bounded:
+# the connection by PGCONNECT_TIMEOUT, its statements (the 5 s wait, the terminations) by 15 s more; a server frozen
+# during them held the run's end silently until h38, as long as the freeze.
 end_sessions() {
     [[ $SESSIONS_STARTED -eq 1 ]] || return 0
-    local left
-    left=$(PGAPPNAME="${RUN_APP}-cleanup" PGCONNECT_TIMEOUT=${PGCONNECT_TIMEOUT:-10} psql_value -d "$PGDATABASE" -v app="$RUN_APP" 2>"$WORK_DIR/sessions.err" <<'SQL'
+    local left connect=${PGCONNECT_TIMEOUT:-10} rc=0
+    [[ "$connect" =~ ^[1-9][0-9]*$ ]] || connect=10
+    left=$(PGAPPNAME="${RUN_APP}-cleanup" PGCONNECT_TIMEOUT=$connect timeout -k 1 $((connect + 15)) "${PSQL_VALUE[@]}" -d "$PGDATABASE" -v app="$RUN_APP" 2>"$WORK_DIR/sessions.err" <<'SQL'
 SET oauth2_dr.run_app = :'app';
 SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = :'app';
 DO $$ BEGIN
@@ -109,7 +112,11 @@ DO $$ BEGIN
 END $$;
 SELECT count(*) FROM pg_stat_activity WHERE application_name = :'app';
 SQL
-    ) || { log "could not end this run's sessions ($RUN_APP) on $(db_address): $(one_line_error "$WORK_DIR/sessions.err")"; return 0; }
+    ) || rc=$?
+    if ((rc == 124 || rc == 137)); then
+        echo "no answer within $((connect + 15)) s (PGCONNECT_TIMEOUT=$connect and 15 s for the statements): the server may be frozen; once it answers: SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '$RUN_APP'" >"$WORK_DIR/sessions.err"
+    fi
+    ((rc == 0)) || { log "could not end this run's sessions ($RUN_APP) on $(db_address): $(one_line_error "$WORK_DIR/sessions.err")"; return 0; }
     local ended=${left%%$'\n'*} remaining=${left##*$'\n'}
     [[ "$ended" == 0 ]] || log "terminated $ended server session(s) of this run ($RUN_APP)"
     [[ "$remaining" == 0 ]] || log "$remaining server session(s) of this run ($RUN_APP) are still ending"

@@ -1487,6 +1487,13 @@ stream_restore() {
         wait
     ) &
     STREAM_PID=$!
+    # Watched (db_wait_watched: exit 3 naming the server of PGHOST/PGPORT/PGDATABASE once it has not answered for
+    # DB_STALL_SECONDS; until h38 a server frozen during the stream was waited for silently, as long as the freeze).
+    local where
+    local -x PGDATABASE=$db
+    db_address_in where
+    db_wait_watched "the dump's download, its verification and its restore in one stream into $where" \
+        "nothing committed: the stream's one transaction ends with its connection" "$STREAM_PID"
     wait "$STREAM_PID" || true
     STREAM_PID=""
     wait "$STREAM_SHA_PID" || true

@@ -169,6 +169,16 @@ scratch_drop_hint() {
     printf 'the scratch database %s may remain on %s: DROP DATABASE IF EXISTS "%s" WITH (FORCE) there once the server answers' \
         "$SCRATCH_DB" "$(db_address "${VERIFY_PGHOST:-${PGHOST:-}}" "${VERIFY_PGPORT:-${PGPORT:-5432}}" "${VERIFY_MAINTENANCE_DB:-postgres}")" "$SCRATCH_DB"
 }
+# test_instance_hint: what may be left of the test instance when the verification server stops answering during a
+# check, for the run's error: the scratch database (dump mode: scratch_drop_hint), or the restored RDS instance
+# (snapshot mode), which this run's cleanup deletes through the RDS API whether or not the server answers.
+test_instance_hint() {
+    if [[ "$VERIFY_MODE" == snapshot ]]; then
+        printf "the test instance %s is deleted by this run's cleanup: its line 'test instance cleaned up' says whether it was" "$RESTORE_ID"
+    else
+        scratch_drop_hint
+    fi
+}
 INTEGRITY_PID=""
 # What the verification itself needs in TMPDIR: the manifests, the probe's 64 KiB, gpg's home, the steps'
 # messages. The dump is streamed, never stored.
@@ -208,8 +218,11 @@ drop_scratch() {
         fi
         file_text "$WORK_DIR/drop.out" || true
         out=$REPLY
+        # A cleanup that fails is the verification server's fault, not the backup's: exit 3, not 6, when every check of
+        # the backup passed (until h38 a DROP that could not connect, the server frozen, made it exit 6: "the backup failed").
         if [[ "$out" != dropped* ]]; then
             result "test instance cleaned up" FAIL "DROP DATABASE ${SCRATCH_DB} failed: $(tail -n 1 "$WORK_DIR/drop.err"); $(scratch_drop_hint)"
+            environment_failed "$EX_DATABASE"
             return
         fi
         left=${out#dropped}
@@ -219,6 +232,7 @@ drop_scratch() {
             result "test instance cleaned up" PASS "scratch database ${SCRATCH_DB} dropped"
         else
             result "test instance cleaned up" FAIL "scratch database ${SCRATCH_DB} still exists"
+            environment_failed "$EX_DATABASE"
         fi
         SCRATCH_CREATED=0
     else
@@ -501,7 +515,7 @@ check_tables() {
     # after DB_STALL_SECONDS (until h37 it held the run silently).
     if [[ ${#pids[@]} -gt 0 ]]; then
         scratch_wait "the checks of the restored data (the server's lookups and the row counts)" "$db" "${pids[@]}" \
-            || die "$EX_DATABASE" "$SCRATCH_WAIT_ERROR (the checks only read; $(scratch_drop_hint))"
+            || die "$EX_DATABASE" "$SCRATCH_WAIT_ERROR (the checks only read; $(test_instance_hint))"
         wait "${pids[@]}" 2>/dev/null || true
     fi
     for i in "${!tables[@]}"; do
@@ -1143,6 +1157,20 @@ check_size() {
     fi
 }
 
+# snapshot_read WHAT ERR PSQL_ARGS...: one query of the restored instance's database (PGDATABASE on VERIFY_PGHOST:
+# VERIFY_PGPORT), its answer in WORK_DIR/snapshot-read.out and its errors in ERR; psql's status is this function's.
+# Watched (scratch_wait): said every WAIT_PROGRESS_SECONDS (a restored instance reads its pages lazily from S3: a
+# table's count can take minutes), and a server that has not answered a new connection for DB_STALL_SECONDS ends the
+# run with exit 3 naming it (until h38 snapshot mode waited silently, as long as the instance did not answer).
+snapshot_read() {
+    local what=$1 err=$2 pid
+    shift 2
+    vpsql -d "$PGDATABASE" "$@" >"$WORK_DIR/snapshot-read.out" 2>"$err" &
+    pid=$!
+    scratch_wait "$what" "$PGDATABASE" "$pid" || die "$EX_DATABASE" "$SCRATCH_WAIT_ERROR (the checks only read; $(test_instance_hint))"
+    wait "$pid"
+}
+
 verify_snapshot() {
     local line snapshot created storage encrypted
     # shellcheck disable=SC2016 # a JMESPath literal, not a shell expansion
@@ -1198,7 +1226,7 @@ verify_snapshot() {
         port=${VERIFY_ENDPOINT_OVERRIDE##*:}
     fi
     export VERIFY_PGHOST="$host" VERIFY_PGPORT="$port"
-    if ! vpsql -d "$PGDATABASE" -c "SELECT 1" >/dev/null 2>"$WORK_DIR/connect.err"; then
+    if ! snapshot_read "the first connection" "$WORK_DIR/connect.err" -c "SELECT 1"; then
         result "restore to test instance works" FAIL "$RESTORE_ID is available but ${host}:${port}/${PGDATABASE} refuses connections: $(tail -n 1 "$WORK_DIR/connect.err")"
         fail_rest "cannot connect"
         return
@@ -1211,7 +1239,8 @@ verify_snapshot() {
     local table problems=()
     for table in $EXPECTED_TABLES; do
         echo "$table -" >>"$WORK_DIR/expected.txt"
-        vpsql -d "$PGDATABASE" -c "SELECT count(*) FROM \"${DB_SCHEMA}\".\"${table}\"" >/dev/null 2>&1 || problems+=("$table cannot be read")
+        snapshot_read "the full read of ${DB_SCHEMA}.${table} (count(*): every page, which a restored instance loads from S3 on first read)" /dev/null \
+            -c "SELECT count(*) FROM \"${DB_SCHEMA}\".\"${table}\"" || problems+=("$table cannot be read")
     done
     [[ "$encrypted" == True ]] || problems+=("$snapshot is not encrypted")
     if [[ ${#problems[@]} -eq 0 ]]; then
@@ -1221,7 +1250,12 @@ verify_snapshot() {
     fi
     check_tables "$PGDATABASE" "$WORK_DIR/expected.txt"
     local clients
-    clients=$(vpsql -d "$PGDATABASE" -c "SELECT count(*) FROM \"${DB_SCHEMA}\".oauth2_registered_client" 2>/dev/null) || clients=0
+    if snapshot_read "the count of ${DB_SCHEMA}.oauth2_registered_client" /dev/null -c "SELECT count(*) FROM \"${DB_SCHEMA}\".oauth2_registered_client" \
+        && file_text "$WORK_DIR/snapshot-read.out"; then
+        clients=$REPLY
+    else
+        clients=0
+    fi
     if [[ "$clients" == 0 ]]; then
         RESULT["all tables present with expected row counts"]=FAIL
         DETAIL["all tables present with expected row counts"]="oauth2_registered_client is empty: a restored server would have no clients"

@@ -10,7 +10,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { seedSql } from "../../tools/sandbox/oauth2-schema";
-import { SCRIPTS, Started, explain, getObject, listKeys, procStat, resolvedHelperPython, runScript, scriptEnv, startScript, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
+import { SCRIPTS, Started, awsCall, explain, getObject, listKeys, procStat, resolvedHelperPython, runScript, scriptEnv, startScript, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
 import { LOCALHOST, PG_BIN, PgServer } from "../../tools/sandbox/servers";
 
 const PYTHON = resolvedHelperPython() ?? "python3";
@@ -179,6 +179,27 @@ exit "$rc"
         assert.equal(listKeys(moto, bucket, "database/manifests/").length, before + 1, explain(result));
     });
 
+    it("db-backup.sh: the server frozen while a failed run's cleanup ends its sessions: the run ends with its own failure, the sessions it may leave named (was a silent wait at the run's end, as long as the freeze)", async function () {
+        const { pg, moto, passphrase, dir } = servers;
+        // The cleanup's call (its SQL on stdin, -v app=) frozen; pg_dump (the dump's, not --version) fails, so that the cleanup ends sessions.
+        const shims = freezingPsql(dir, pg, "oauth2db", `*" -v app=oauth2-dr-backup-"*`);
+        fs.writeFileSync(path.join(shims, "pg_dump"), `#!/bin/bash
+[[ " $* " == *" --snapshot="* ]] || exec "${path.join(PG_BIN, "pg_dump")}" "$@"
+echo "pg_dump: error: a failure of this test" >&2
+exit 1
+`, { mode: 0o755 });
+        const run = startScript("db-backup.sh", { ...scriptEnv(pg, moto, bucket, passphrase), ...watch(), EXTRA_PATH: shims }, [], { detached: true });
+        try {
+            const result = await endWithin(run, FROZEN_RUN_LIMIT_MS, "db-backup.sh", pg);
+            assert.equal(result.code, 3, explain(result));
+            assert.match(result.stderr, /ERROR: pg_dump of .* failed: a failure of this test/, explain(result));
+            assert.match(result.stderr, /could not end this run's sessions \((oauth2-dr-backup-[\w-]+)\) on .*: no answer within 17 s \(PGCONNECT_TIMEOUT=2 and 15 s for the statements\): the server may be frozen; once it answers: SELECT pg_terminate_backend\(pid\) FROM pg_stat_activity WHERE application_name = '\1'/, explain(result));
+            assert.deepEqual(sessionLeft(run.child.pid!), [], "processes of the run left after its end");
+        } finally {
+            signalServer(pg, "SIGCONT");
+        }
+    });
+
     it("restore.sh: the server frozen while the loader's COPY sessions write: said, then exit 3, the target untouched (was a silent wait as long as the freeze)", async function () {
         const { pg, moto, passphrase, dir } = servers;
         pg.createDatabase("frozen_load");
@@ -287,40 +308,49 @@ exec "${python}" "$@"
 
     /**
      * A psql shim (in a new directory of `dir`) that, for the first call whose arguments match `pattern` (a bash glob
-     * on " $* ") and not `unless`, runs a pg_sleep(1) before the call's own statements (from -f, -c, or its stdin) and
-     * freezes `server` (SIGSTOP) once its session is in that sleep: the call's connection is open, its answer never
-     * comes. Every other call is psql's own.
+     * on " $* ") and not `unless`, makes the call's first statement wait for an advisory lock that the shim holds in a
+     * session of its own on database `db`, and freezes `server` (SIGSTOP) once the call's session waits for it: the
+     * call's connection is open, its answer never comes. Every other call is psql's own. A lock, not a sleep: until
+     * h38 the call slept 1 s, and on a loaded machine (load 28) the shim's poll saw the sleep only after it had
+     * ended, froze the server later, at another step (CI's 'checks' case ended at the cleanup's DROP, exit 6).
      */
     function freezingPsql(dir: string, server: PgServer, db: string, pattern: string, unless = `"<none>"`): string {
         const shims = fs.mkdtempSync(path.join(dir, "fpsql-"));
         const real = path.join(PG_BIN, "psql");
+        const asPostgres = `-XAtq -h ${LOCALHOST} -p ${server.port} -U postgres`;
         fs.writeFileSync(path.join(shims, "psql"), `#!/bin/bash
 if [[ " $* " == ${pattern} && " $* " != ${unless} ]] && mkdir "${shims}/froze" 2>/dev/null; then
-    if [[ " $* " == *" -f "* ]]; then "${real}" -f "${shims}/sleep1.sql" "$@" &
-    elif [[ " $* " == *" -c "* ]]; then "${real}" -c "SELECT pg_sleep(1)" "$@" &
-    else { echo "SELECT pg_sleep(1);"; cat; } | "${real}" "$@" & fi
+    key=$$
+    coproc HOLD { exec "${real}" ${asPostgres} -d "${db}"; }
+    echo "SELECT pg_advisory_lock($key); SELECT 'held';" >&"\${HOLD[1]}"
+    while IFS= read -r line <&"\${HOLD[0]}"; do [[ "$line" != held ]] || break; done
+    gate="SELECT pg_advisory_lock($key)"
+    if [[ " $* " == *" -f "* ]]; then echo "$gate;" >"${shims}/gate.sql"; "${real}" -f "${shims}/gate.sql" "$@" &
+    elif [[ " $* " == *" -c "* ]]; then "${real}" -c "$gate" "$@" &
+    else { echo "$gate;"; cat; } | "${real}" "$@" & fi
     p=$!
-    until "${real}" -XAtq -h ${LOCALHOST} -p ${server.port} -U postgres -d postgres -c "SELECT 1 FROM pg_stat_activity WHERE datname = '${db}' AND query LIKE '%pg_sleep(1)%' AND pid <> pg_backend_pid()" 2>/dev/null | grep -q 1; do
+    until "${real}" ${asPostgres} -d postgres -c "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = $key AND NOT granted" 2>/dev/null | grep -q 1; do
         kill -0 "$p" 2>/dev/null || break
         sleep 0.05
     done
     pm=$(head -1 "${server.dataDir}/postmaster.pid"); kill -STOP "$pm" $(pgrep -P "$pm")
     wait "$p"
-    exit
+    rc=$?
+    kill "$HOLD_PID" 2>/dev/null
+    exit "$rc"
 fi
 exec "${real}" "$@"
 `, { mode: 0o755 });
-        fs.writeFileSync(path.join(shims, "sleep1.sql"), "SELECT pg_sleep(1);\n");
         return shims;
     }
 
     /** restore-verification.sh on a server of its own (`db` its scratch database), `pattern`'s psql call frozen. */
-    async function frozenVerification(db: string, connectedTo: string, pattern: string | [string, string], check: (result: Awaited<Started["done"]>, verify: PgServer, run: Started) => void): Promise<void> {
+    async function frozenVerification(db: string, connectedTo: string, pattern: string | [string, string], check: (result: Awaited<Started["done"]>, verify: PgServer, run: Started) => void, backups = bucket, source = "oauth2db"): Promise<void> {
         const { pg, moto, passphrase, dir } = servers;
         const verify = await PgServer.start();
         try {
             const shims = typeof pattern === "string" ? freezingPsql(dir, verify, connectedTo, pattern) : freezingPsql(dir, verify, connectedTo, ...pattern);
-            const env = { ...scriptEnv(pg, moto, bucket, passphrase), ...watch(), EXTRA_PATH: shims, VERIFY_PGHOST: LOCALHOST, VERIFY_PGPORT: String(verify.port), VERIFY_DATABASE: db };
+            const env = { ...scriptEnv(pg, moto, backups, passphrase, source), ...watch(), EXTRA_PATH: shims, VERIFY_PGHOST: LOCALHOST, VERIFY_PGPORT: String(verify.port), VERIFY_DATABASE: db };
             const run = startScript("restore-verification.sh", env, [], { detached: true });
             const result = await endWithin(run, FROZEN_RUN_LIMIT_MS, "restore-verification.sh", verify);
             assert.deepEqual(sessionLeft(run.child.pid!), [], "processes of the run left after its end");
@@ -374,6 +404,61 @@ exec "${real}" "$@"
         });
     });
 
+    it("restore-verification.sh: its verification server frozen while a dump that cannot be staged (an enum column) is restored in one stream: said, then exit 3 naming it, the scratch database named, no process left, the record says failed (was a silent wait as long as the freeze)", async function () {
+        const { pg, moto, passphrase } = servers;
+        pg.createDatabase("onestream_src");
+        pg.psql(seedSql({ clients: 2, authorizations: 50, consents: 1 }), "onestream_src");
+        pg.psql("CREATE TYPE mood AS ENUM ('ok', 'bad'); CREATE TABLE oauth2_feeling (id int PRIMARY KEY, m mood); INSERT INTO oauth2_feeling VALUES (1, 'ok');", "onestream_src");
+        const backups = servers.newBucket("oauth2-hangs-stream");
+        const backup = await runScript("db-backup.sh", { ...scriptEnv(pg, moto, backups, passphrase, "onestream_src"), TMPDIR: servers.dir });
+        assert.equal(backup.code, 0, explain(backup));
+        // The stream's psql (its statements on stdin, no -At): the one call of that shape on the scratch database.
+        await frozenVerification("frozen_stream", "frozen_stream", `*" -X -q -v ON_ERROR_STOP=1 -d frozen_stream "*`, (result, verify) => {
+            assert.equal(result.code, 3, explain(result));
+            assert.match(result.stderr, /restoring in one stream \(table public\.oauth2_feeling cannot be staged/, explain(result));
+            const server = `${LOCALHOST}:${verify.port}/frozen_stream`;
+            assert.match(result.stderr, new RegExp(`still waiting for the dump's download, its verification and its restore in one stream into ${server} \\(\\d+ s so far\\); ${server} has not answered for \\d+ s \\(at most DB_STALL_SECONDS=3\\)`), explain(result));
+            assert.match(result.stderr, new RegExp(`ERROR: ${server} has not answered for \\d+ s \\(DB_STALL_SECONDS=3\\) while waiting for the dump's download, its verification and its restore in one stream into ${server} .*\\(nothing committed: the stream's one transaction ends with its connection\\)`), explain(result));
+            assert.match(result.stdout, new RegExp(`FAIL restore to test instance works: .*${server} has not answered`), explain(result));
+            const records = listKeys(moto, backups, "database/verifications/").map((key) => JSON.parse(getObject(moto, backups, key).toString("utf8")));
+            assert.equal(records.length, 1);
+            assert.equal(records[0].result, "failed");
+            assert.equal(records[0].failed_by, "environment");
+            dropNamed(result, verify, "frozen_stream");
+        }, backups, "onestream_src");
+    });
+
+    it("restore-verification.sh in snapshot mode: the restored instance frozen during its integrity read (a table's count(*)): said, then exit 3 naming it and the instance the cleanup deletes, no process left (was a silent wait as long as the freeze)", async function () {
+        const { pg, moto, passphrase, dir } = servers;
+        awsCall(moto, "rds", "create_db_instance", {
+            DBInstanceIdentifier: "oauth2-frozen", DBInstanceClass: "db.t3.medium", Engine: "postgres",
+            MasterUsername: "oauth2admin", MasterUserPassword: "not-used-here", AllocatedStorage: 20, StorageEncrypted: true,
+        });
+        awsCall(moto, "rds", "create_db_snapshot", { DBInstanceIdentifier: "oauth2-frozen", DBSnapshotIdentifier: "oauth2-frozen-snap-1" });
+        // moto's instance is no server: the restored instance's data is a PostgreSQL of its own, frozen at its first count(*).
+        const instance = await PgServer.start();
+        try {
+            instance.createDatabase("oauth2db");
+            instance.psql(seedSql({ clients: 1, authorizations: 2, consents: 1 }));
+            const shims = freezingPsql(dir, instance, "oauth2db", `*"SELECT count(*) FROM"*`);
+            const env = { ...scriptEnv(pg, moto, bucket, passphrase), ...watch(), EXTRA_PATH: shims, VERIFY_MODE: "snapshot", DB_INSTANCE_IDENTIFIER: "oauth2-frozen", VERIFY_ENDPOINT_OVERRIDE: `${LOCALHOST}:${instance.port}` };
+            const run = startScript("restore-verification.sh", env, [], { detached: true });
+            const result = await endWithin(run, FROZEN_RUN_LIMIT_MS, "restore-verification.sh", instance);
+            assert.deepEqual(sessionLeft(run.child.pid!), [], "processes of the run left after its end");
+            assert.equal(result.code, 3, explain(result));
+            const server = `${LOCALHOST}:${instance.port}/oauth2db`;
+            const what = `the full read of public\\.oauth2_\\w+ \\(count\\(\\*\\): every page, which a restored instance loads from S3 on first read\\) in ${server}`;
+            assert.match(result.stderr, new RegExp(`still waiting for ${what} \\(\\d+ s so far\\); ${server} has not answered for \\d+ s \\(at most DB_STALL_SECONDS=3\\)`), explain(result));
+            assert.match(result.stderr, new RegExp(`ERROR: ${server} has not answered for \\d+ s \\(DB_STALL_SECONDS=3\\) while waiting for ${what} .*\\(the checks only read; the test instance oauth2-backup-test-\\d{8} is deleted by this run's cleanup`), explain(result));
+            assert.match(result.stdout, /PASS restore to test instance works: oauth2-backup-test-\d{8} restored from oauth2-frozen-snap-1/, explain(result));
+            assert.match(result.stdout, /PASS test instance cleaned up: instance oauth2-backup-test-\d{8} deleted/, explain(result));
+            assert.doesNotMatch(result.stdout + result.stderr, /scratch database/, explain(result));
+        } finally {
+            signalServer(instance, "SIGCONT");
+            await instance.stop();
+        }
+    });
+
     it("restore-verification.sh: its verification server frozen during the cleanup's DROP DATABASE of a verification that passed: the run ends, exit 3, 'test instance cleaned up' FAILs naming the scratch database and the DROP to run (was a silent wait at the run's end)", async function () {
         await frozenVerification("frozen_drop", "postgres", `*"DROP DATABASE"*`, (result, verify) => {
             assert.equal(result.code, 3, explain(result));
@@ -387,6 +472,37 @@ exec "${real}" "$@"
             assert.equal(verify.databaseExists("frozen_drop"), true);
             dropNamed(result, verify, "frozen_drop");
         });
+    });
+
+    it("restore-verification.sh: its verification server frozen just before the cleanup's DROP DATABASE connects (a backup that passed every check): 'test instance cleaned up' FAILs naming the DROP to run, exit 3 and the record failed by the environment, not exit 6 (was: exit 6, 'the backup failed')", async function () {
+        const { pg, moto, passphrase, dir } = servers;
+        const verify = await PgServer.start();
+        try {
+            // The DROP's psql freezes the server, then connects: its connection times out (PGCONNECT_TIMEOUT=2, before DB_STALL_SECONDS=3).
+            const shims = fs.mkdtempSync(path.join(dir, "dpsql-"));
+            fs.writeFileSync(path.join(shims, "psql"), `#!/bin/bash
+if [[ " $* " == *"DROP DATABASE"* ]]; then
+    pm=$(head -1 "${verify.dataDir}/postmaster.pid"); kill -STOP "$pm" $(pgrep -P "$pm")
+fi
+exec "${path.join(PG_BIN, "psql")}" "$@"
+`, { mode: 0o755 });
+            const env = { ...scriptEnv(pg, moto, bucket, passphrase), ...watch(), EXTRA_PATH: shims, VERIFY_PGHOST: LOCALHOST, VERIFY_PGPORT: String(verify.port), VERIFY_DATABASE: "frozen_cleanup" };
+            const started = new Date().toISOString();
+            const run = startScript("restore-verification.sh", env, [], { detached: true });
+            const result = await endWithin(run, FROZEN_RUN_LIMIT_MS, "restore-verification.sh", verify);
+            assert.equal(result.code, 3, explain(result));
+            for (const item of ["backup completed successfully", "backup size is expected", "restore to test instance works", "data integrity verified", "application can connect to restored database", "all tables present with expected row counts"]) {
+                assert.match(result.stdout, new RegExp(`PASS ${item}`), explain(result));
+            }
+            assert.match(result.stdout, new RegExp(`FAIL test instance cleaned up: DROP DATABASE frozen_cleanup failed: .*timeout expired; the scratch database frozen_cleanup may remain on ${LOCALHOST}:${verify.port}/postgres: DROP DATABASE IF EXISTS "frozen_cleanup" WITH \\(FORCE\\) there once the server answers`), explain(result));
+            const records = listKeys(moto, bucket, "database/verifications/").map((key) => JSON.parse(getObject(moto, bucket, key).toString("utf8"))).filter((r) => r.started_at >= started.slice(0, 19));
+            assert.equal(records.length, 1, JSON.stringify(records));
+            assert.equal(records[0].exit_code, 3);
+            assert.equal(records[0].failed_by, "environment");
+        } finally {
+            signalServer(verify, "SIGCONT");
+            await verify.stop();
+        }
     });
 
     it("restore.sh: the server frozen while the staging tables are created: said, then exit 3, the target untouched (was a silent wait as long as the freeze)", async function () {
