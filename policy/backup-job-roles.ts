@@ -245,6 +245,12 @@ function resourceShape(action: string): string {
     return shapes.find(([pattern]) => pattern.test(action))?.[1] ?? "*";
 }
 
+/** Whether a resource pattern may name a resource of the action's service: an S3 ARN names no KMS key nor RDS instance (such a grant is of nothing). */
+function mayName(pattern: string, action: string): boolean {
+    const service = pattern.startsWith("arn:") ? pattern.split(":")[2] ?? "" : "*";
+    return /[*?]/.test(service) || service === action.split(":")[0];
+}
+
 /** A resource pattern made a resource it names (`*` and `?` as `x`): `arn:aws:s3:::dumps/database/*` names `dumps/database/x`. */
 function instance(pattern: string): string {
     return pattern.replace(/[*?]/g, "x");
@@ -258,7 +264,7 @@ function instance(pattern: string): string {
  */
 function candidateResources(statement: Statement, action: string, storage: BackupStorage): string[] {
     const named = statement.notResources === undefined ? statement.resources.filter((r) => !isUnknownText(r)) : [];
-    const generic = [resourceShape(action), ...named.map(instance)];
+    const generic = [resourceShape(action), ...named.filter((r) => mayName(r, action)).map(instance)];
     if (action.startsWith("s3:")) {
         const objects = S3_OBJECT_ACTIONS.has(action);
         const ofBuckets = storage.buckets.map(instance).flatMap((bucket) => {
@@ -316,11 +322,9 @@ export function destructiveGrants(permissions: Permissions, scratchPatterns: str
                 }
             }
             for (const action of SCRATCH_ONLY_ACTIONS.filter((a) => covers(s, a))) {
-                const outside = (s.notResources ?? s.resources).filter((r) => s.notResources !== undefined || !scratchPatterns.some((p) => globMatch(p, r)));
-                const candidates = s.notResources !== undefined ? [resourceShape(action)] : outside.filter((r) => !isUnknownText(r)).map((r) => (r === "*" ? resourceShape(action) : instance(r)));
-                const judged = outside.some(isUnknownText) && candidates.length === 0 ? ["its Resource is not known"] : standing(permissions, s, action, candidates);
+                const { shown, candidates } = beyondScratch(s, action, scratchPatterns);
+                const judged = standing(permissions, s, action, candidates);
                 if (judged === true) {
-                    const shown = s.notResources !== undefined ? `every resource but ${s.notResources.join(", ")}` : outside.join(", ");
                     out.lines.push(`${action} on ${shown}, not only the verification's scratch instances (${where})`);
                 } else if (judged !== false) {
                     out.open.push(`${action} (${where}): ${judged.join("; ")}`);
@@ -329,6 +333,19 @@ export function destructiveGrants(permissions: Permissions, scratchPatterns: str
         });
     }
     return out;
+}
+
+/**
+ * What an Allow of a scratch-only action (rds:DeleteDBInstance) names beyond the scratch instances: its patterns the
+ * scratch patterns do not cover (shown as written; `*` is any instance), or every resource but its NotResource; and
+ * the resources it is judged on (one each). A pattern not known yet is judged as such (standing leaves it open).
+ */
+function beyondScratch(s: Statement, action: string, scratchPatterns: string[]): { shown: string; candidates: string[] } {
+    if (s.notResources !== undefined) {
+        return { shown: `every resource but ${s.notResources.join(", ")}`, candidates: [resourceShape(action)] };
+    }
+    const outside = s.resources.filter((r) => mayName(r, action) && !scratchPatterns.some((p) => globMatch(p, r)));
+    return { shown: outside.join(", "), candidates: outside.map((r) => (r === "*" ? resourceShape(action) : isUnknownText(r) ? r : instance(r))) };
 }
 
 /**
@@ -341,7 +358,7 @@ function standing(permissions: Permissions, s: Statement, action: string, candid
         const target = { arn, service: action.split(":")[0] };
         const covered = statementResourceCovers(s, target);
         if (covered === "unknown") {
-            open.push(`its Resource cannot be matched to ${arn}`);
+            open.push(isUnknownText(arn) ? "its Resource is not known" : `its Resource cannot be matched to ${arn}`);
             continue;
         }
         if (!covered) {

@@ -122,6 +122,22 @@ describe("h38: backup-job-role-no-destruction reads a job role's grants as IAM d
         }
     });
 
+    it("rds:DeleteDBInstance beyond the scratch instances: NotResource counts, a Deny of the rest removes it, a Resource not known is named", async () => {
+        const verification = (...statements: Array<Record<string, unknown>>) => [role(), rolePolicy(upload, ...statements)];
+        const [notResource] = await messages(verification({ Sid: "Scratch", Effect: "Allow", Action: "rds:DeleteDBInstance", NotResource: "arn:aws:rds:*:*:db:oauth2-backup-test-*" }));
+        assert.match(notResource ?? "", /may rds:DeleteDBInstance on every resource but arn:aws:rds:\*:\*:db:oauth2-backup-test-\*, not only the verification's scratch instances \(RolePolicy dump-writer-own, statement Scratch\)/);
+        const denied = verification({ Effect: "Allow", Action: "rds:DeleteDBInstance", Resource: "*" }, { Effect: "Deny", Action: "rds:DeleteDBInstance", NotResource: "arn:aws:rds:*:*:db:oauth2-backup-test-*" });
+        assert.deepEqual(await run(denied), { violations: [], notApplicable: [] });
+        const { violations, notApplicable } = await run(verification({ Sid: "Scratch", Effect: "Allow", Action: "rds:DeleteDBInstance", Resource: `arn:aws:rds:eu-west-1:111111111111:db:${UNKNOWN}` }));
+        assert.deepEqual(violations, []);
+        assert.match(notApplicable[0] ?? "", /dump-writer: rds:DeleteDBInstance \(RolePolicy dump-writer-own, statement Scratch\): its Resource is not known/);
+        assert.ok(!notApplicable[0]?.includes(UNKNOWN), "the placeholder of an unknown value is never shown");
+        // A grant of every action on the dumps bucket's objects is no grant of kms or rds actions (their resources are not S3 objects).
+        const [s3Only] = await messages(verification({ Sid: "All", Effect: "Allow", Action: "*", Resource: "arn:aws:s3:::acme-db-dumps/*" }));
+        assert.match(s3Only ?? "", /may s3:DeleteObjectVersion \(RolePolicy dump-writer-own, statement All\); s3:BypassGovernanceRetention \(RolePolicy dump-writer-own, statement All\); s3:PutObjectRetention with s3:PutObject/);
+        assert.doesNotMatch(s3Only ?? "", /kms:|rds:|secretsmanager:|backup:/);
+    });
+
     it("a backup writer user's own Deny removes its grant too (one reader for roles and users)", async () => {
         const user: HandBuilt = { type: "aws:iam/user:User", name: "pg-backup-cron", props: { name: "pg-backup-cron" } };
         const userPolicy = (...statements: Array<Record<string, unknown>>): HandBuilt => ({ type: "aws:iam/userPolicy:UserPolicy", name: "pg-backup-cron", props: { user: "pg-backup-cron", policy: doc(...statements) } });
