@@ -10,6 +10,9 @@
  *  - the bypass of a GOVERNANCE lock: s3:BypassGovernanceRetention;
  *  - a change of the bucket's configuration (versioning, lock, lifecycle, replication, policy, encryption);
  *  - rds:DeleteDBInstance outside the scratch instances of the restore verification (scratchInstancePatterns).
+ * A grant is judged as IAM decides, through the one reader of a role's permissions (role-permissions.ts
+ * roleAllowsOn, h38): a Deny of the role's policies or of its permissions boundary, a boundary that does not allow
+ * the action, or a Resource that names none of the backup buckets or vaults (destructiveGrants) leaves no grant.
  * A delete marker (s3:DeleteObject) leaves the version in place and is allowed. Attached AWS-managed policies
  * that grant everything (AdministratorAccess, PowerUserAccess, AmazonS3FullAccess) are reported as such.
  */
@@ -163,8 +166,8 @@ function principalName(principal: StackResource): string {
 }
 
 /**
- * The permission documents of a role: its own (rolePermissions: inline policies, RolePolicy resources, attached
- * Policy resources and managed policy ARNs; what the plan does not show adds nothing here), and the statements of backup bucket policies that name it as the principal or allow
+ * The permissions of a role: its own (rolePermissions: inline policies, RolePolicy resources, attached Policy
+ * resources, managed policy ARNs, its permissions boundary, what the plan does not show), and the statements of backup bucket policies that name it as the principal or allow
  * everyone (of its account or organization: aws:PrincipalAccount, aws:PrincipalOrgID, or no condition), a
  * resource-based grant, enough alone within an account.
  */
