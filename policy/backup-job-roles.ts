@@ -10,20 +10,23 @@
  *  - the bypass of a GOVERNANCE lock: s3:BypassGovernanceRetention;
  *  - a change of the bucket's configuration (versioning, lock, lifecycle, replication, policy, encryption);
  *  - rds:DeleteDBInstance outside the scratch instances of the restore verification (scratchInstancePatterns).
+ * A grant is judged as IAM decides, through the one reader of a role's permissions (role-permissions.ts
+ * roleAllowsOn, h38): a Deny of the role's policies or of its permissions boundary, a boundary that does not allow
+ * the action, or a Resource that names none of the backup buckets or vaults (destructiveGrants) leaves no grant.
  * A delete marker (s3:DeleteObject) leaves the version in place and is allowed. Attached AWS-managed policies
  * that grant everything (AdministratorAccess, PowerUserAccess, AmazonS3FullAccess) are reported as such.
  */
 import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { configOf, globMatch } from "./config";
-import { actionMatches, covers, everyoneScope, statementsOf } from "./iam-documents";
+import { actionMatches, covers, everyoneScope, Statement, statementsOf } from "./iam-documents";
 import { indexStack, StackIndex, StackResource, tagsOf } from "./resources";
 import { productionAccounts } from "./isolated-copy";
 import { TagMatch, sharedSettings } from "./settings";
 import type { Settings } from "./settings";
 import { lockDenials, lockFloorGaps } from "./object-lock";
 import { formatRetention } from "./retention";
-import { attachedPolicies, Grant, rolePermissions } from "./role-permissions";
-import { read, readArray, UNKNOWN } from "./unknowns";
+import { attachedPolicies, Grant, isUnknownText, Permissions, roleAllowsOn, rolePermissions, statementResourceCovers } from "./role-permissions";
+import { notJudgedInPreview, read, readArray, UNKNOWN } from "./unknowns";
 
 export type { Grant } from "./role-permissions";
 
@@ -163,13 +166,14 @@ function principalName(principal: StackResource): string {
 }
 
 /**
- * The permission documents of a role: its own (rolePermissions: inline policies, RolePolicy resources, attached
- * Policy resources and managed policy ARNs; what the plan does not show adds nothing here), and the statements of backup bucket policies that name it as the principal or allow
+ * The permissions of a role: its own (rolePermissions: inline policies, RolePolicy resources, attached Policy
+ * resources, managed policy ARNs, its permissions boundary, what the plan does not show), and the statements of backup bucket policies that name it as the principal or allow
  * everyone (of its account or organization: aws:PrincipalAccount, aws:PrincipalOrgID, or no condition), a
  * resource-based grant, enough alone within an account.
  */
-export function grantsOf(role: StackResource, resources: readonly StackResource[], bucketPolicies: readonly BucketPolicyDocument[] = [], ownAccounts: ReadonlySet<string> = new Set()): { grants: Grant[]; managed: string[] } {
-    const { grants, managed } = rolePermissions(role, resources);
+export function grantsOf(role: StackResource, resources: readonly StackResource[], bucketPolicies: readonly BucketPolicyDocument[] = [], ownAccounts: ReadonlySet<string> = new Set()): Permissions {
+    const permissions = rolePermissions(role, resources);
+    const { grants } = permissions;
     const names = [read(role.props, "name"), role.name].filter((n): n is string => typeof n === "string");
     for (const { bucket, where, document, dependsOn } of bucketPolicies) {
         const statements = statementsOf(document);
@@ -187,7 +191,7 @@ export function grantsOf(role: StackResource, resources: readonly StackResource[
             grants.push({ document: { Statement }, where: `the bucket policy of ${bucket} (${where})` });
         }
     }
-    return { grants, managed };
+    return permissions;
 }
 
 /** S3 resources (ARN globs) a grant names, to tell whether it reaches a backup bucket. */
@@ -211,28 +215,167 @@ function reachesBackupBuckets(grants: Grant[], backupBuckets: string[]): boolean
     return unknown ? UNKNOWN : false;
 }
 
-/** The destructive grants of a role's documents, one line each ("s3:DeleteObjectVersion (RolePolicy x, statement y)"). */
-export function destructiveGrants(grants: Grant[], scratchPatterns: string[]): string[] | typeof UNKNOWN {
-    const found: string[] = [];
-    for (const grant of grants) {
+/** What the stack's backup storage is named: its backup buckets and AWS Backup vaults (complete: no name left unknown). */
+export interface BackupStorage {
+    buckets: string[];
+    vaults: string[];
+    /** Whether every backup bucket's and vault's name is known: else a grant naming none of them may still name one. */
+    complete: boolean;
+}
+
+/** S3 actions on objects (an object ARN, `bucket/key`); the other S3 actions of DESTRUCTIVE_ACTIONS are on the bucket. */
+const S3_OBJECT_ACTIONS: ReadonlySet<string> = new Set(["s3:DeleteObjectVersion", "s3:BypassGovernanceRetention"]);
+/** Actions on a backup vault (`backup-vault:NAME`); the other backup actions are on recovery points. */
+const VAULT_ACTIONS: ReadonlySet<string> = new Set(["backup:DeleteBackupVault", "backup:DeleteBackupVaultLockConfiguration", "backup:DeleteBackupVaultAccessPolicy"]);
+
+/**
+ * The ARN of a resource each destructive action acts on (the Service Authorization Reference's resource types),
+ * with `x` for a name, region or account: an Allow on every resource of the type covers it, a Deny of one region
+ * or name does not remove it (the Allow still reaches the others).
+ */
+function resourceShape(action: string): string {
+    const shapes: Array<[RegExp, string]> = [
+        [/^backup:.*RecoveryPoint/, "arn:aws:backup:x:x:recovery-point:x"],
+        [/^backup:/, "arn:aws:backup:x:x:backup-vault:x"],
+        [/^rds:DeleteDBSnapshot$/, "arn:aws:rds:x:x:snapshot:x"],
+        [/^rds:DeleteDBClusterSnapshot$/, "arn:aws:rds:x:x:cluster-snapshot:x"],
+        [/^rds:DeleteDBInstanceAutomatedBackup$/, "arn:aws:rds:x:x:auto-backup:x"],
+        [/^rds:/, "arn:aws:rds:x:x:db:x"],
+        [/^secretsmanager:/, "arn:aws:secretsmanager:x:x:secret:x"],
+        [/^kms:/, "arn:aws:kms:x:x:key/x"],
+        [/^s3:/, S3_OBJECT_ACTIONS.has(action) ? "arn:aws:s3:::x/x" : "arn:aws:s3:::x"],
+    ];
+    return shapes.find(([pattern]) => pattern.test(action))?.[1] ?? "*";
+}
+
+/** Whether a resource pattern may name a resource of the action's service: an S3 ARN names no KMS key nor RDS instance (such a grant is of nothing). */
+function mayName(pattern: string, action: string): boolean {
+    const service = pattern.startsWith("arn:") ? pattern.split(":")[2] ?? "" : "*";
+    return /[*?]/.test(service) || service === action.split(":")[0];
+}
+
+/** A resource pattern made a resource it names (`*` and `?` as `x`): `arn:aws:s3:::dumps/database/*` names `dumps/database/x`. */
+function instance(pattern: string): string {
+    return pattern.replace(/[*?]/g, "x");
+}
+
+/**
+ * The resources on which an Allow statement's grant of a destructive action is judged. S3: the backup buckets (an
+ * object action: an object of each, and the objects the statement's own patterns name there); a vault action: the
+ * stack's vaults. Anything else, and S3 or vaults when the stack's are not all known by name: a resource of the
+ * action's type the statement covers (resourceShape), else what its patterns name.
+ */
+function candidateResources(statement: Statement, action: string, storage: BackupStorage): string[] {
+    const named = statement.notResources === undefined ? statement.resources.filter((r) => !isUnknownText(r)) : [];
+    const generic = [resourceShape(action), ...named.filter((r) => mayName(r, action)).map(instance)];
+    if (action.startsWith("s3:")) {
+        const objects = S3_OBJECT_ACTIONS.has(action);
+        const ofBuckets = storage.buckets.map(instance).flatMap((bucket) => {
+            const arn = `arn:aws:s3:::${bucket}`;
+            if (!objects) {
+                return [arn];
+            }
+            const keys = named.filter((r) => r.includes("/") && globMatch(r.split("/")[0], arn)).map((r) => `${arn}/${instance(r.slice(r.indexOf("/") + 1))}`);
+            return [`${arn}/x`, ...keys];
+        });
+        return storage.complete && storage.buckets.length > 0 ? ofBuckets : [...ofBuckets, ...generic];
+    }
+    if (VAULT_ACTIONS.has(action) && storage.complete && storage.vaults.length > 0) {
+        return storage.vaults.map((vault) => `arn:aws:backup:x:x:backup-vault:${vault}`);
+    }
+    return generic;
+}
+
+/** What a role's (or user's) permissions let it destroy: lines "action (statement)", and what leaves a grant open. */
+export interface Destruction {
+    lines: string[];
+    /** "action (statement): why not known" for grants whose verdict the plan does not show. */
+    open: string[];
+}
+
+/**
+ * The destructive grants that stand: each Allow statement that covers a destructive action on a resource of backup
+ * storage (candidateResources), judged by the one reader of IAM (roleAllowsOn): a Deny of the role's policies or
+ * of its permissions boundary, or a boundary that does not allow it, removes the grant; an Allow whose Resource
+ * names no backup bucket or vault is none. One line per action and statement, as before; a verdict resting on what
+ * the plan does not show (an Action, Resource or document not known, a Condition) is open, never a line.
+ */
+export function destructiveGrants(permissions: Permissions, scratchPatterns: string[], storage: BackupStorage): Destruction {
+    const out: Destruction = { lines: [], open: [] };
+    for (const grant of permissions.grants) {
         const statements = statementsOf(grant.document);
         if (statements === UNKNOWN) {
-            return UNKNOWN;
+            continue;
         }
-        for (const s of (statements ?? []).filter((x) => x.effect === "Allow")) {
-            const where = `${grant.where}${s.sid ? `, statement ${s.sid}` : ""}`;
-            for (const action of DESTRUCTIVE_ACTIONS.filter((a) => covers(s, a))) {
-                found.push(`${action} (${where})`);
+        (statements ?? []).forEach((s) => {
+            if (s.effect !== "Allow") {
+                return;
             }
-            for (const action of SCRATCH_ONLY_ACTIONS.filter((a) => covers(s, a))) {
-                const outside = s.resources.filter((r) => !scratchPatterns.some((p) => globMatch(p, r)));
-                if (outside.length > 0) {
-                    found.push(`${action} on ${outside.join(", ")}, not only the verification's scratch instances (${where})`);
+            const where = `${grant.where}${s.sid ? `, statement ${s.sid}` : ""}`;
+            if ([...s.actions, ...(s.notActions ?? [])].some(isUnknownText)) {
+                out.open.push(`${where} (its Action is not known: it may grant a destructive action)`);
+                return;
+            }
+            for (const action of DESTRUCTIVE_ACTIONS.filter((a) => covers(s, a))) {
+                const judged = standing(permissions, s, action, candidateResources(s, action, storage));
+                if (judged === true) {
+                    out.lines.push(`${action} (${where})`);
+                } else if (judged !== false) {
+                    out.open.push(`${action} (${where}): ${judged.join("; ")}`);
                 }
             }
+            for (const action of SCRATCH_ONLY_ACTIONS.filter((a) => covers(s, a))) {
+                const { shown, candidates } = beyondScratch(s, action, scratchPatterns);
+                const judged = standing(permissions, s, action, candidates);
+                if (judged === true) {
+                    out.lines.push(`${action} on ${shown}, not only the verification's scratch instances (${where})`);
+                } else if (judged !== false) {
+                    out.open.push(`${action} (${where}): ${judged.join("; ")}`);
+                }
+            }
+        });
+    }
+    return out;
+}
+
+/**
+ * What an Allow of a scratch-only action (rds:DeleteDBInstance) names beyond the scratch instances: its patterns the
+ * scratch patterns do not cover (shown as written; `*` is any instance), or every resource but its NotResource; and
+ * the resources it is judged on (one each). A pattern not known yet is judged as such (standing leaves it open).
+ */
+function beyondScratch(s: Statement, action: string, scratchPatterns: string[]): { shown: string; candidates: string[] } {
+    if (s.notResources !== undefined) {
+        return { shown: `every resource but ${s.notResources.join(", ")}`, candidates: [resourceShape(action)] };
+    }
+    const outside = s.resources.filter((r) => mayName(r, action) && !scratchPatterns.some((p) => globMatch(p, r)));
+    return { shown: outside.join(", "), candidates: outside.map((r) => (r === "*" ? resourceShape(action) : isUnknownText(r) ? r : instance(r))) };
+}
+
+/**
+ * Whether the grant of `action` by statement `s` stands on one of the candidate resources the statement covers:
+ * true, false, or what leaves it open (a Resource that cannot be matched, a Deny or boundary that may apply).
+ */
+function standing(permissions: Permissions, s: Statement, action: string, candidates: string[]): boolean | string[] {
+    const open: string[] = [];
+    for (const arn of [...new Set(candidates)]) {
+        const target = { arn, service: action.split(":")[0] };
+        const covered = statementResourceCovers(s, target);
+        if (covered === "unknown") {
+            open.push(isUnknownText(arn) ? "its Resource is not known" : `its Resource cannot be matched to ${arn}`);
+            continue;
+        }
+        if (!covered) {
+            continue;
+        }
+        const verdict = roleAllowsOn(permissions, action, target, () => undefined);
+        if (verdict.verdict === "allowed") {
+            return true;
+        }
+        if (verdict.verdict === "unknown") {
+            open.push(...verdict.unknown.filter((u) => !u.startsWith("managed policy ")).map((u) => `on ${arn}: ${u}`));
         }
     }
-    return found;
+    return open.length > 0 ? [...new Set(open)] : false;
 }
 
 /**
@@ -310,7 +453,7 @@ function groupsOf(user: StackResource, names: string[], resources: readonly Stac
  * (GroupPolicy, GroupPolicyAttachment, PolicyAttachment `groups: [...]`: a group's policies are the member's);
  * and the statements of backup bucket policies whose Allow names the user (`arn:aws:iam::ACCOUNT:user/[path/]NAME`).
  */
-export function userGrantsOf(user: StackResource, resources: readonly StackResource[], bucketPolicies: readonly BucketPolicyDocument[]): { grants: Grant[]; managed: string[] } {
+export function userGrantsOf(user: StackResource, resources: readonly StackResource[], bucketPolicies: readonly BucketPolicyDocument[]): Permissions {
     const names = [read(user.props, "name"), user.name].filter((n): n is string => typeof n === "string");
     const namesUser = (r: StackResource, property: string) => r.propertyDependencies?.[property]?.some((d) => d.urn === user.urn) || names.includes(String(read(r.props, property)));
     const groups = groupsOf(user, names, resources);
@@ -319,8 +462,8 @@ export function userGrantsOf(user: StackResource, resources: readonly StackResou
         const listed = readArray(r.props, property);
         return r.propertyDependencies?.[property]?.some((d) => byUrn(d.urn)) || (listed !== UNKNOWN && (listed ?? []).some((v) => typeof v === "string" && matches(v)));
     };
-    const permissions = { grants: [] as Grant[], managed: [] as string[], unknown: [] as string[] };
-    const { grants, managed } = permissions;
+    const permissions: Permissions = { grants: [], managed: [], unknown: [] };
+    const { grants } = permissions;
     const attach = (attachment: StackResource) => attachedPolicies(attachment, "policyArn", [read(attachment.props, "policyArn")], resources, permissions);
     for (const r of resources) {
         if (r.type === "aws:iam/userPolicy:UserPolicy" && namesUser(r, "user")) {
@@ -352,7 +495,7 @@ export function userGrantsOf(user: StackResource, resources: readonly StackResou
             grants.push({ document: { Statement: naming.map((st) => ({ Sid: st.sid, Effect: st.effect, Action: st.actions, ...(st.notActions ? { NotAction: st.notActions } : {}), Resource: st.resources })) }, where: `the bucket policy of ${bucket} (${where})` });
         }
     }
-    return { grants, managed };
+    return permissions;
 }
 
 /**
@@ -378,6 +521,20 @@ export function writesBackupBuckets(grants: Grant[], backupBuckets: string[]): s
     return [...out];
 }
 
+const VAULT_TYPES: readonly string[] = ["aws:backup/vault:Vault", "aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault"];
+
+/** The stack's backup buckets and AWS Backup vaults by name; not complete when one's name is not known (or only its prefix). */
+export function backupStorage(index: StackIndex, resources: readonly StackResource[]): BackupStorage {
+    const groups = [...index.buckets.values()].filter((g) => g.backup);
+    const vaults = resources.filter((r) => VAULT_TYPES.includes(r.type)).map((r) => read(r.props, "name"));
+    const named = (names: unknown[]) => names.filter((n): n is string => typeof n === "string" && !n.includes("*"));
+    return {
+        buckets: named(groups.map((g) => g.name)),
+        vaults: named(vaults),
+        complete: named(groups.map((g) => g.name)).length === groups.length && named(vaults).length === vaults.length,
+    };
+}
+
 export const backupJobRoleNoDestruction: StackValidationPolicy = {
     name: "backup-job-role-no-destruction",
     description: "No backup job role may delete object versions or recovery points, bypass governance retention, change a bucket's configuration, delete secrets or keys, or delete RDS instances other than the verification's scratch instances.",
@@ -391,12 +548,15 @@ export const backupJobRoleNoDestruction: StackValidationPolicy = {
         const backupBuckets = [...index.buckets.values()].filter((g) => g.backup && typeof g.name === "string").map((g) => g.name as string);
         const bucketPolicies = backupBucketPolicies(index);
         const ownAccounts = productionAccounts(args.resources, []);
+        const storage = backupStorage(index, args.resources);
+        const open: string[] = [];
         // What a writer (role or user) may destroy or shorten: each line names the action and the grant.
-        const destructionLines = (grants: Grant[], managed: string[], name: string) => {
-            const found = destructiveGrants(grants, config.scratchInstancePatterns);
-            const fullAccess = managed.filter((arn) => FULL_ACCESS_MANAGED.some((m) => arn.endsWith(`:policy/${m}`)));
-            const shortLocks = shortLockGrants(grants, index, settings, name);
-            return { lines: [...(found === UNKNOWN ? [] : found), ...fullAccess.map((arn) => `everything ${arn} grants (attached)`), ...shortLocks], shortLocks };
+        const destructionLines = (permissions: Permissions, name: string) => {
+            const found = destructiveGrants(permissions, config.scratchInstancePatterns, storage);
+            open.push(...found.open.map((o) => `${name}: ${o}`));
+            const fullAccess = permissions.managed.filter((arn) => FULL_ACCESS_MANAGED.some((m) => arn.endsWith(`:policy/${m}`)));
+            const shortLocks = shortLockGrants(permissions.grants, index, settings, name);
+            return { lines: [...found.lines, ...fullAccess.map((arn) => `everything ${arn} grants (attached)`), ...shortLocks], shortLocks };
         };
         for (const role of args.resources.filter((r) => r.type === "aws:iam/role:Role")) {
             if (isWorkloadRole(role) !== true) {
@@ -404,14 +564,14 @@ export const backupJobRoleNoDestruction: StackValidationPolicy = {
             }
             const tags = tagsOf(role);
             const tagged = config.jobRoleTags.find(({ key, value }) => tags[key] === value);
-            const { grants, managed } = grantsOf(role, args.resources, bucketPolicies, ownAccounts);
-            const reach = tagged ? true : reachesBackupBuckets(grants, backupBuckets);
+            const permissions = grantsOf(role, args.resources, bucketPolicies, ownAccounts);
+            const reach = tagged ? true : reachesBackupBuckets(permissions.grants, backupBuckets);
             if (reach !== true) {
                 continue;
             }
             const why = tagged ? `tagged ${tagged.key}=${tagged.value}` : "its policies reach a backup bucket";
             const name = principalName(role);
-            const { lines, shortLocks } = destructionLines(grants, managed, name);
+            const { lines, shortLocks } = destructionLines(permissions, name);
             if (lines.length > 0) {
                 reportViolation(
                     `${name}: backup job role (${why}) may ${lines.join("; ")}; a backup job must not delete object versions, bypass governance retention${shortLocks.length > 0 ? ", lock what it writes shorter than the retention table" : ""} or change bucket configuration (give each job its own role with only what it needs)`,
@@ -421,19 +581,22 @@ export const backupJobRoleNoDestruction: StackValidationPolicy = {
         }
         // Backup writers that are IAM users (an access key in a cron job, a CI system outside AWS): the same rights.
         for (const user of args.resources.filter((r) => r.type === "aws:iam/user:User")) {
-            const { grants, managed } = userGrantsOf(user, args.resources, bucketPolicies);
-            const writes = writesBackupBuckets(grants, backupBuckets);
+            const permissions = userGrantsOf(user, args.resources, bucketPolicies);
+            const writes = writesBackupBuckets(permissions.grants, backupBuckets);
             if (writes.length === 0) {
                 continue;
             }
             const name = principalName(user);
-            const { lines, shortLocks } = destructionLines(grants, managed, name);
+            const { lines, shortLocks } = destructionLines(permissions, name);
             if (lines.length > 0) {
                 reportViolation(
                     `${name}: backup writer user (its policies write to backup bucket ${writes.join(", ")}) may ${lines.join("; ")}; a backup writer must not delete object versions, bypass governance retention${shortLocks.length > 0 ? ", lock what it writes shorter than the retention table" : ""} or change bucket configuration (give it only s3:PutObject, or run the job under a role)`,
                     user.urn,
                 );
             }
+        }
+        if (open.length > 0) {
+            notJudgedInPreview(args, open, "whether these grants let a backup job destroy or shorten backups: an Action, Resource, Condition or document the plan does not show");
         }
     },
 };

@@ -24,7 +24,7 @@ import { plural } from "./retention";
 import { minimumOf, sharedSettings } from "./settings";
 import { T } from "./types";
 import { notJudgedInPreview, read, readArray, UNKNOWN } from "./unknowns";
-import { Permissions, RoleVerdict, roleAllowsOn, rolePermissions } from "./role-permissions";
+import { ArnTarget, GENERATED_ID, Permissions, RoleVerdict, roleAllowsOn, rolePermissions } from "./role-permissions";
 import { readNumber } from "./numbers";
 
 /** What AWS Backup can select among the engines rds-backup-retention judges (DocumentDB and Neptune ARNs are `arn:aws:rds:...` too). */
@@ -228,29 +228,78 @@ function awsManagedName(arn: string): string | undefined {
     return /^arn:aws[\w-]*:iam::aws:policy\/(?:.*\/)?([^/]+)$/.exec(arn)?.[1];
 }
 
-/**
- * Whether a role's permissions allow the snapshot action on the database (roleAllowsOn: Deny, Resource and the
- * permissions boundary read too): "allowed", "lacking" (all of them known), or "unknown" with what is not known.
- * The database's ARN is its `arn` when the plan shows it, else its kind and identifier (`db:orders`, `cluster:ledger`:
- * RDS names Aurora, DocumentDB and Neptune clusters alike); an AWS managed policy allows what the list above says.
- */
-function roleAllows(permissions: Permissions, action: string, db: StackResource): RoleVerdict {
-    const arn = read(db.props, "arn");
-    const identifier = read(db.props, db.type === T.rdsInstance ? "identifier" : "clusterIdentifier");
-    const target = typeof arn === "string" && arn.startsWith("arn:")
-        ? { arn, service: "rds" }
-        : { service: "rds", ...(typeof identifier === "string" ? { resource: `${db.type === T.rdsInstance ? "db" : "cluster"}:${identifier}` } : {}) };
-    return roleAllowsOn(permissions, action, target, (managed) => {
+/** The AWS managed policies' grants, as roleAllowsOn asks for them (the list above; any other ARN not known). */
+function managedSnapshotGrants(action: string): (managed: string) => boolean | undefined {
+    return (managed) => {
         const name = awsManagedName(managed);
         return name === undefined ? undefined : AWS_MANAGED_SNAPSHOT_GRANTS[name]?.includes(action) === true;
-    });
+    };
+}
+
+/** The database's ARN as far as the plan shows it: its `arn`, else its kind and identifier (`db:orders`, `cluster:ledger`: RDS names Aurora, DocumentDB and Neptune clusters alike). */
+function databaseTarget(db: StackResource): ArnTarget {
+    const arn = read(db.props, "arn");
+    const identifier = read(db.props, db.type === T.rdsInstance ? "identifier" : "clusterIdentifier");
+    return typeof arn === "string" && arn.startsWith("arn:")
+        ? { arn, service: "rds" }
+        : { service: "rds", ...(typeof identifier === "string" ? { resource: `${db.type === T.rdsInstance ? "db" : "cluster"}:${identifier}` } : {}) };
+}
+
+/**
+ * The snapshot AWS Backup creates for a job, in the database's region and account: `snapshot:awsbackup:job-<id>`
+ * for an instance, `cluster-snapshot:awsbackup:job-<id>` for a cluster (the recovery point ids AWS Backup lists for
+ * RDS and Aurora). The snapshot action names both resources, and IAM requires both to be allowed (the Service
+ * Authorization Reference lists db* and snapshot* for rds:CreateDBSnapshot, cluster* and cluster-snapshot* for
+ * rds:CreateDBClusterSnapshot).
+ */
+function jobSnapshotTarget(db: StackResource): ArnTarget {
+    const resource = `${db.type === T.rdsInstance ? "snapshot" : "cluster-snapshot"}:awsbackup:job-${GENERATED_ID}`;
+    const arn = read(db.props, "arn");
+    return typeof arn === "string" && /^arn:[^:]*:rds:[^:]*:[^:]*:/.test(arn) ? { arn: `${arn.split(":").slice(0, 5).join(":")}:${resource}`, service: "rds" } : { service: "rds", resource };
+}
+
+/** A target for people: its ARN (a generated id as `*`), or what is known of it. */
+function shownTarget(target: ArnTarget): string {
+    const text = target.arn ?? `arn:…:rds:…:…:${target.resource ?? "…"}`;
+    return text.replace(GENERATED_ID, "*");
+}
+
+/** A role's verdict on backing up a database, and the request it rests on when that is the job's snapshot, not the database. */
+type BackupVerdict = RoleVerdict & { snapshot?: string };
+
+/**
+ * Whether a role's permissions allow the snapshot action on the database and on the snapshot AWS Backup creates
+ * (roleAllowsOn: Deny, Resource and the permissions boundary read too): "allowed" when both are, "lacking" when
+ * either is known to lack it (the database first: its verdict reads as before), "unknown" with what is not known.
+ * A verdict on the snapshot names it (`snapshot`: its ARN, the job id as `*`).
+ */
+function roleAllows(permissions: Permissions, action: string, db: StackResource): BackupVerdict {
+    const onDatabase = roleAllowsOn(permissions, action, databaseTarget(db), managedSnapshotGrants(action));
+    if (onDatabase.verdict === "lacking") {
+        return onDatabase;
+    }
+    const target = jobSnapshotTarget(db);
+    const snapshot = `the snapshot AWS Backup creates (${shownTarget(target)})`;
+    const onSnapshot = roleAllowsOn(permissions, action, target, managedSnapshotGrants(action));
+    if (onSnapshot.verdict === "lacking") {
+        return { ...onSnapshot, snapshot };
+    }
+    const open = [
+        ...(onDatabase.verdict === "unknown" ? onDatabase.unknown : []),
+        ...(onSnapshot.verdict === "unknown" ? onSnapshot.unknown.filter((u) => onDatabase.verdict !== "unknown" || !onDatabase.unknown.includes(u)).map((u) => `on ${snapshot}: ${u}`) : []),
+    ];
+    return open.length > 0 ? { verdict: "unknown", unknown: open } : { verdict: "allowed" };
 }
 
 /** " on orders (ARN): they allow it only on (statement: patterns)", when the role's Allows of the action name other resources only. */
-function onlyElsewhere(judged: RoleVerdict, db: StackResource): string {
+function onlyElsewhere(judged: BackupVerdict, db: StackResource): string {
     const elsewhere = judged.verdict === "lacking" ? judged.onlyElsewhere : undefined;
     const arn = read(db.props, "arn");
-    return elsewhere === undefined ? "" : ` on ${db.name}${typeof arn === "string" ? ` (${arn})` : ""}: they allow it only on other resources (${elsewhere.join("; ")})`;
+    const on = (judged.verdict === "lacking" ? judged.snapshot : undefined) ?? `${db.name}${typeof arn === "string" ? ` (${arn})` : ""}`;
+    if (elsewhere === undefined) {
+        return judged.verdict === "lacking" && judged.snapshot ? ` on ${judged.snapshot}` : "";
+    }
+    return ` on ${on}: they allow it only on other resources (${elsewhere.join("; ")})`;
 }
 
 /**
@@ -311,7 +360,7 @@ function planRoleJudgement(plan: StackResource, index: StackIndex, databases: re
         const action = snapshotAction(db);
         const verdicts = selections.filter((s) => s.picked.includes(db)).map(({ selection, role, permissions }) => {
             const used = `${role?.name} (iamRoleArn of Selection ${selection.name})`;
-            return { used, permissions, judged: role && permissions ? roleAllows(permissions, action, db) : ({ verdict: "allowed" } as RoleVerdict) };
+            return { used, permissions, judged: role && permissions ? roleAllows(permissions, action, db) : ({ verdict: "allowed" } as BackupVerdict) };
         });
         if (verdicts.some(({ judged }) => judged.verdict === "allowed")) {
             continue;
@@ -323,7 +372,7 @@ function planRoleJudgement(plan: StackResource, index: StackIndex, databases: re
                 if (why !== undefined) {
                     // A boundary that is an AWS managed policy not in the list: the verdict rests on the list's date.
                     const dated = permissions!.boundary !== undefined && "managed" in permissions!.boundary && why.includes(permissions!.boundary.managed) ? managedListNote() : "";
-                    return `${used}, ${why}${dated}, which AWS Backup calls as that role to back up ${db.name}`;
+                    return `${used}, ${why}${judged.verdict === "lacking" && judged.snapshot ? ` on ${judged.snapshot}` : ""}${dated}, which AWS Backup calls as that role to back up ${db.name}`;
                 }
                 return sources === ""
                     ? `${used}, a role with no permission policy (no managed or inline policy, no RolePolicy or attachment in the stack, e.g. AWSBackupServiceRolePolicyForBackup)`

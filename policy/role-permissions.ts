@@ -163,7 +163,7 @@ function permissionsBoundary(role: StackResource, resources: readonly StackResou
 }
 
 /** A text that holds an unknown value's placeholder (an interpolation over an output not known yet). */
-function isUnknownText(value: string): boolean {
+export function isUnknownText(value: string): boolean {
     return [...UNKNOWN_SENTINELS].some((sentinel) => value.includes(sentinel));
 }
 
@@ -178,6 +178,14 @@ export interface ArnTarget {
 }
 
 /**
+ * A part of a target's ARN that AWS generates when it creates the resource (the job id in the snapshot AWS Backup
+ * names `awsbackup:job-<id>`): any id at all, so a pattern covers the target only when it covers every such id.
+ */
+export const GENERATED_ID = "{generated-id}";
+/** Two ids with no character in common (AWS Backup's job ids are UUIDs): a pattern matching one and not the other names some ids only. */
+const GENERATED_SAMPLES = ["00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff"];
+
+/**
  * Whether an IAM resource pattern (`*` and `?` wildcards, case-sensitive) matches the target: true, false, or
  * "unknown" when the answer depends on what the plan does not show, or on whether a `*` may span the ARN's
  * colon-separated segments (IAM matches ARNs segment by segment; a pattern read as one text and read by segments
@@ -186,6 +194,11 @@ export interface ArnTarget {
  * known ones (`arn:aws:rds:*:*:db:*` matches any RDS instance whose identifier the plan shows); anything else is unknown.
  */
 export function arnPatternMatches(pattern: unknown, target: ArnTarget): boolean | "unknown" {
+    if (`${target.arn ?? ""} ${target.resource ?? ""}`.includes(GENERATED_ID)) {
+        // Matched for two generated ids: covering both is covering any (a UUID), one only is some ids, not this job's.
+        const [first, second] = GENERATED_SAMPLES.map((id) => arnPatternMatches(pattern, { ...target, arn: target.arn?.replace(GENERATED_ID, id), resource: target.resource?.replace(GENERATED_ID, id) }));
+        return first === second ? first : "unknown";
+    }
     if (typeof pattern !== "string" || isUnknownText(pattern)) {
         return "unknown";
     }
@@ -220,7 +233,7 @@ function arnGlob(pattern: string): RegExp {
 }
 
 /** What a request on `arn` (undefined: not known) is, for one statement: whether its Resource or NotResource covers it. */
-function statementResourceCovers(statement: Statement, target: ArnTarget): boolean | "unknown" {
+export function statementResourceCovers(statement: Statement, target: ArnTarget): boolean | "unknown" {
     const patterns = statement.notResources ?? statement.resources;
     if (patterns.length === 0) {
         // An identity policy's statement needs a Resource or NotResource (IAM refuses it otherwise).

@@ -154,12 +154,14 @@ describe("h37: the AWS Backup selection role read as IAM decides: Deny, Resource
         }
         const [notResource] = (await run([role(), rolePolicy(statement({ Sid: "Snapshots", Resource: undefined, NotResource: "arn:aws:rds:*:*:db:orders" }))])).violations;
         assert.match(notResource?.message ?? "", /only on other resources \(RolePolicy orders-backup-own, statement Snapshots: every resource but arn:aws:rds:\*:\*:db:orders\)/);
-        // Patterns that cover it: the ARN, wildcards in a segment and `?`, NotResource naming something else.
+        // Patterns that cover it: the ARN, wildcards in a segment and `?`, NotResource naming something else. Since h38
+        // the snapshot AWS Backup creates must be allowed too (residuals-h38): each grant names it as well.
+        const SNAPSHOTS = "arn:aws:rds:eu-west-1:123456789012:snapshot:awsbackup:job-*";
         for (const fields of [
-            { Resource: DB_ARN },
-            { Resource: "arn:aws:rds:*:*:db:*" },
-            { Resource: "arn:aws:rds:eu-west-?:123456789012:db:ord*" },
-            { Resource: ["arn:aws:s3:::x", "arn:aws:rds:eu-west-1:123456789012:db:orders"] },
+            { Resource: [DB_ARN, SNAPSHOTS] },
+            { Resource: ["arn:aws:rds:*:*:db:*", SNAPSHOTS] },
+            { Resource: ["arn:aws:rds:eu-west-?:123456789012:db:ord*", SNAPSHOTS] },
+            { Resource: ["arn:aws:s3:::x", "arn:aws:rds:eu-west-1:123456789012:db:orders", SNAPSHOTS] },
             { Resource: undefined, NotResource: "arn:aws:rds:*:*:db:reporting" },
         ]) {
             assert.deepEqual(await run([role(), rolePolicy(statement(fields))]), passes, JSON.stringify(fields));
@@ -183,7 +185,7 @@ describe("h37: the AWS Backup selection role read as IAM decides: Deny, Resource
         }
         // With the ARN unknown, a grant on every RDS instance covers it (the identifier is known), and a grant on
         // another service's resources cannot: verdicts both.
-        assert.deepEqual(await run([role(), rolePolicy(statement({ Resource: "arn:*:rds:*:*:db:*" }))], instance(UNKNOWN)), passes);
+        assert.deepEqual(await run([role(), rolePolicy(statement({ Resource: ["arn:*:rds:*:*:db:*", "arn:*:rds:*:*:snapshot:awsbackup:job-*"] }))], instance(UNKNOWN)), passes);
         const [s3Only] = (await run([role(), rolePolicy(statement({ Sid: "Snapshots", Resource: "arn:aws:s3:::dumps/*" }))], instance(UNKNOWN))).violations;
         assert.match(s3Only?.message ?? "", /do not allow rds:CreateDBSnapshot on orders: they allow it only on other resources \(RolePolicy orders-backup-own, statement Snapshots: arn:aws:s3:::dumps\/\*\)/);
     });
