@@ -246,6 +246,8 @@ delete_instance() {
         if ! awscli rds delete-db-instance --db-instance-identifier "$RESTORE_ID" --skip-final-snapshot \
             >/dev/null 2>"$WORK_DIR/delete.err"; then
             result "test instance cleaned up" FAIL "delete-db-instance $RESTORE_ID failed: $(tail -n 1 "$WORK_DIR/delete.err")"
+            # The RDS API's failure, not the backup's: exit 1, not 6, when every check of the backup passed (h38).
+            environment_failed "$EX_FAILURE"
             return
         fi
         status=$(awscli rds describe-db-instances --db-instance-identifier "$RESTORE_ID" \
@@ -254,6 +256,7 @@ delete_instance() {
             result "test instance cleaned up" PASS "instance $RESTORE_ID deleted (status: $status)"
         else
             result "test instance cleaned up" FAIL "instance $RESTORE_ID is $status after delete-db-instance"
+            environment_failed "$EX_FAILURE"
         fi
         RESTORE_STARTED=0
     else

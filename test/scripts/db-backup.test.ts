@@ -24,6 +24,7 @@ import { BASH_C,
     scriptEnv,
     ScriptResult,
     startScript,
+    tempDir,
     useScriptServers,
     waitForStderr, } from "../../tools/sandbox/scripts";
 import { freePort, MotoServer, PgServer } from "../../tools/sandbox/servers";
@@ -535,6 +536,40 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
         assert.match(line(result, "test instance cleaned up"), new RegExp(`^PASS test instance cleaned up: instance oauth2-backup-test-${date} deleted`));
         const instances = awsCall(moto, "rds", "describe_db_instances").DBInstances.map((i: { DBInstanceIdentifier: string }) => i.DBInstanceIdentifier);
         assert.deepEqual(instances, ["oauth2-postgres"]);
+    });
+
+    it("snapshot mode: a test instance that cannot be deleted (the RDS API refuses) FAILs 'test instance cleaned up' naming it, exit 1 (the environment's), not 6 'the backup failed' (h38)", async function () {
+        awsCall(moto, "rds", "create_db_instance", {
+            DBInstanceIdentifier: "oauth2-deny", DBInstanceClass: "db.t3.medium", Engine: "postgres",
+            MasterUsername: "oauth2admin", MasterUserPassword: "not-used-here", AllocatedStorage: 20, StorageEncrypted: true,
+        });
+        awsCall(moto, "rds", "create_db_snapshot", { DBInstanceIdentifier: "oauth2-deny", DBSnapshotIdentifier: "oauth2-deny-snap-1" });
+        // The AWS CLI refuses delete-db-instance only (as an IAM Deny would).
+        const shims = tempDir("oauth2-dr-rds-deny-");
+        try {
+            fs.writeFileSync(path.join(shims, "aws"), `#!/bin/bash
+if [[ " $* " == *" rds delete-db-instance "* ]]; then
+    echo "An error occurred (AccessDenied) when calling the DeleteDBInstance operation: not allowed by this test" >&2
+    exit 254
+fi
+exec "${spawnSync("bash", ["-c", "command -v aws"], { encoding: "utf8" }).stdout.trim()}" "$@"
+`, { mode: 0o755 });
+            const result = await runScript("restore-verification.sh", env("unused", {
+                VERIFY_MODE: "snapshot",
+                DB_INSTANCE_IDENTIFIER: "oauth2-deny",
+                VERIFY_ENDPOINT_OVERRIDE: `127.0.0.1:${pg.port}`,
+                EXTRA_PATH: shims,
+            }));
+            assert.equal(result.code, 1, explain(result));
+            for (const item of ["backup completed successfully", "backup size is expected", "restore to test instance works", "data integrity verified", "application can connect to restored database", "all tables present with expected row counts"]) {
+                assert.match(result.stdout, new RegExp(`PASS ${item}`), explain(result));
+            }
+            assert.match(line(result, "test instance cleaned up"), /^FAIL test instance cleaned up: delete-db-instance oauth2-backup-test-\d{8} failed: An error occurred \(AccessDenied\)/);
+        } finally {
+            const date = new Date().toISOString().slice(0, 10).replace(/-/g, "");
+            awsCall(moto, "rds", "delete_db_instance", { DBInstanceIdentifier: `oauth2-backup-test-${date}`, SkipFinalSnapshot: true });
+            fs.rmSync(shims, { recursive: true, force: true });
+        }
     });
 });
 
