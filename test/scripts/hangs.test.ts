@@ -154,18 +154,37 @@ exit "\${PIPESTATUS[0]}"
         // after the last table's count), the server is frozen (SIGSTOP) before the stream's end reaches the script. The stage ends only
         // once the watch's next probe (a new psql of the run's session) waits on the frozen server: the probe fails after the dump ended,
         // which until h38 was taken for a stall of pg_dump (exit 3 on a complete dump; CI met it by chance, now every run does).
+        // Which probe connects after the freeze is made certain, not read from the clock: a psql first on PATH holds the watch's probes
+        // (PGAPPNAME *-probe) that start once the freeze is under way until it is done, and the freeze waits for those already started to
+        // end (each notes its pid first). Was: the probes running just after the SIGSTOP taken for older ones and a newer awaited; on a
+        // loaded one-core run a probe started between the two, failed, and the watch rightly called the still running pg_dump stalled (exit 3).
         const real = path.join(PG_BIN, "psql");
         const shims = fs.mkdtempSync(path.join(dir, "shims-"));
+        const [freezing, frozen] = [path.join(shims, "freezing"), path.join(shims, "frozen")];
+        fs.writeFileSync(path.join(shims, "psql"), `#!/bin/bash
+if [[ "\${PGAPPNAME:-}" == *-probe ]]; then
+    touch "${shims}/probe.$$"
+    if [[ -e ${freezing} ]]; then
+        rm -f "${shims}/probe.$$"
+        until [[ -e ${frozen} ]]; do sleep 0.05; done
+    fi
+fi
+exec "${real}" "$@"
+`, { mode: 0o755 });
         fs.writeFileSync(path.join(shims, "pg_dump"), `#!/bin/bash
 [[ " $* " == *" --snapshot="* ]] || exec "${path.join(PG_BIN, "pg_dump")}" "$@"
 "${path.join(PG_BIN, "pg_dump")}" "$@"
 rc=$?
 until "${real}" -XAtq -h ${LOCALHOST} -p ${pg.port} -U postgres -d postgres -c "SELECT 1 FROM pg_stat_activity WHERE datname = 'oauth2db' AND state = 'idle in transaction' AND query LIKE 'SELECT count(*) FROM %oauth2_registered_client%'" 2>/dev/null | grep -q 1; do sleep 0.05; done
+touch ${freezing}
+live() { [[ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" == [^Z] ]] && tr '\\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q 'SELECT 1'; }
+for noted in "${shims}"/probe.*; do
+    [[ -e "$noted" ]] || continue
+    while [[ -e "$noted" ]] && live "\${noted##*.}"; do sleep 0.05; done
+done
 pm=$(head -1 "${pg.dataDir}/postmaster.pid"); kill -STOP "$pm" $(pgrep -P "$pm")
-probes() { pgrep -s 0 -f '[p]sql -X -q -At -c SELECT 1' | tr '\n' ' '; }
-old=" $(probes)"
-new_probe() { local p; for p in $(probes); do [[ "$old " == *" $p "* ]] || return 0; done; return 1; }
-until new_probe; do sleep 0.05; done
+touch ${frozen}
+until pgrep -s 0 -f '^${real} -X -q -At -c SELECT 1' >/dev/null; do sleep 0.05; done
 exit "$rc"
 `, { mode: 0o755 });
         const before = listKeys(moto, bucket, "database/manifests/").length;

@@ -529,9 +529,18 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
             "print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), sent)",
         ].join("\n");
         // The staging tables' psql (run by the script's psql_value with its stderr to a file) is where the rows'
-        // start waits; made slow here (a psql first on PATH, 3 s) so that the ^C surely lands in it.
+        // start waits; held here (a psql first on PATH) until the ^C's cleanup kills it or removes its stage.sql (at most
+        // 60 s), so that the ^C surely lands in it: a fixed 3 s pause could be over before a loaded driver saw the line
+        // and sent the ^C (the run then restored: exit 0). Its file, not only the kill: a ^C that came before the script
+        // had noted the job (restore_note_job) left it to run on after the cleanup, on a spool that no longer exists.
         const shims = tempDir("oauth2-dr-operator-trial-shim-");
-        fs.writeFileSync(path.join(shims, "psql"), `#!/usr/bin/env bash\n[[ "$*" != *stage.sql* ]] || sleep 3\nexec ${path.join(PG_BIN, "psql")} "$@"\n`, { mode: 0o755 });
+        fs.writeFileSync(path.join(shims, "psql"), `#!/usr/bin/env bash
+if [[ "$*" == *stage.sql* ]]; then
+    for arg; do [[ "$arg" != *stage.sql ]] || stage=$arg; done
+    for _ in $(seq 600); do [[ -e "$stage" ]] || break; sleep 0.1; done
+fi
+exec ${path.join(PG_BIN, "psql")} "$@"
+`, { mode: 0o755 });
         const env = baseEnv({ ...scriptEnv(pg, moto, bucket, passphrase, "ctrlc"), TMPDIR: scratch, PATH: `${shims}:${PG_BIN}:${process.env.PATH ?? "/usr/bin:/bin"}` });
         const out = spawnSync(env.AWS_HELPER_PYTHON ?? "python3", ["-c", driver, stderrFile, path.join(SCRIPTS, "restore.sh"), "--yes", "--source-database", "oauth2db"], { env, encoding: "utf8", timeout: 120_000 });
         const stderr = fs.readFileSync(stderrFile, "utf8");

@@ -308,17 +308,25 @@ printf '%s' "$code"
         const before = oldTarget("killed_load");
         const tmp = fs.mkdtempSync(path.join(dir, "tmp-"));
         const shims = fs.mkdtempSync(path.join(dir, "shims-"));
-        // pg_restore of the data (-a) waits a moment first, so that the kill lands inside the load.
-        fs.writeFileSync(path.join(shims, "pg_restore"), `#!/bin/bash\nif [[ " $* " == *" -a "* ]]; then sleep 3; fi\nexec ${PG_BIN}/pg_restore "$@"\n`, { mode: 0o755 });
+        // pg_restore of the data (-a: started with the download, its rows held until the staging tables exist) waits
+        // for the test's gate (at most 60 s) before it runs, so that the kill lands inside the load however slow the
+        // machine: a fixed 3 s wait could be over, and the restore committed, before a loaded test saw the staging tables.
+        const gate = path.join(shims, "gate");
+        fs.writeFileSync(path.join(shims, "pg_restore"), `#!/bin/bash\nif [[ " $* " == *" -a "* ]]; then for _ in $(seq 600); do [[ -e ${gate} ]] && break; sleep 0.1; done; fi\nexec ${PG_BIN}/pg_restore "$@"\n`, { mode: 0o755 });
         const run = startScript("restore.sh", env(bucket, "killed_load", { TMPDIR: tmp, EXTRA_PATH: shims }), ["--yes", "--source-database", "oauth2db"]);
-        await eventually("the staging tables exist", () => stagingSchemas("killed_load") !== "0");
-        run.child.kill("SIGKILL");
-        await run.done;
-        await eventually("the watchdog removed the work directory", () => fs.readdirSync(tmp).length === 0);
-        await eventually("no restore session is left", () => otherSessions("killed_load") === "0");
-        assert.equal(stagingSchemas("killed_load"), "0");
-        await sleep(2000);
-        assert.equal(checksums("killed_load"), before, "a killed restore committed");
+        try {
+            await eventually("the staging tables exist", () => stagingSchemas("killed_load") !== "0");
+            run.child.kill("SIGKILL");
+            await run.done;
+            await eventually("the watchdog removed the work directory", () => fs.readdirSync(tmp).length === 0);
+            await eventually("no restore session is left", () => otherSessions("killed_load") === "0");
+            assert.equal(stagingSchemas("killed_load"), "0");
+            await sleep(2000);
+            assert.equal(checksums("killed_load"), before, "a killed restore committed");
+        } finally {
+            // A loader the watchdog did not kill ends its wait (and fails: its work directory is gone).
+            fs.writeFileSync(gate, "");
+        }
     });
 
     it("kill -9 while the swap waits for an application's lock: never commits, even after the lock is released; the verified spool is already gone", async function () {
