@@ -1935,6 +1935,17 @@ restore_note_job() {
     echo "$1 $PROC_START" >>"$WORK_DIR/restore.jobs"
 }
 
+# kill_unnoted_jobs: at a run's end, kills every job of this shell that still runs, but the AWS helper (its cleanup
+# stops it). A job is started (`... &`) and noted (restore_note_job) on the next line, and a signal's trap (Ctrl-C)
+# may run between the two: the job, unnoted, outlived the run (h38: a staging psql ran on a minute after restore.sh
+# had ended, and could create again the staging schemas the cleanup had dropped). A job's pid is killed only while it
+# is a child of this shell (kill_own). Not for restore-verification.sh, whose report still needs its own jobs.
+kill_unnoted_jobs() {
+    local pid
+    for pid in $(jobs -p); do
+        [[ "$pid" == "${AWS_HELPER_PID:-}" ]] || kill_own KILL "$pid"
+    done
+}
 # restore_kill_jobs: kills the pass's jobs (restore_note_job) that still run, each with its process group.
 restore_kill_jobs() {
     local pid start

@@ -164,6 +164,7 @@ cleanup() {
     {
         restore_watchdog_stop
         session_end
+        kill_unnoted_jobs
         restore_end_sessions
         remove_work_dir
     } 2>/dev/null

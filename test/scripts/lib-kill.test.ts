@@ -96,6 +96,19 @@ describe("lib.sh: a job's pid is killed only while it is that job", function () 
         assert.ok(running(other), "kill_job killed a process that is not the shell's job");
     });
 
+    it("kill_unnoted_jobs (restore.sh's cleanup): a job never noted (a Ctrl-C between its start and restore_note_job) is killed; the AWS helper, whose own stop comes later, is not (h38)", async function () {
+        const [helper, unnoted] = lib('set -m; sleep 300 </dev/null >/dev/null 2>&1 & AWS_HELPER_PID=$!; sleep 300 </dev/null >/dev/null 2>&1 & unnoted=$!; kill_unnoted_jobs; echo "$AWS_HELPER_PID $unnoted"', dir).trim().split(" ").map(Number);
+        try {
+            await signalled();
+            assert.ok(!running(unnoted), "kill_unnoted_jobs left a job running");
+            assert.ok(running(helper), "kill_unnoted_jobs killed the AWS helper");
+        } finally {
+            for (const pid of [helper, unnoted]) {
+                try { process.kill(pid, "SIGKILL"); } catch { /* ended */ }
+            }
+        }
+    });
+
     it("kill_job works with an empty IFS in effect (a SIGTERM trap that interrupted `IFS= read`, as in db-backup.sh's count wait)", async function () {
         // set -u as the scripts have it: the unsplit /proc fields ended the cleanup itself.
         const job = Number(lib("set -m; sleep 300 </dev/null >/dev/null 2>&1 & pid=$!; IFS=''; kill_job $pid; echo $pid", dir).trim());
