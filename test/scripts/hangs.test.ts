@@ -164,9 +164,9 @@ exit "\${PIPESTATUS[0]}"
         fs.writeFileSync(path.join(shims, "psql"), `#!/bin/bash
 if [[ "\${PGAPPNAME:-}" == *-probe ]]; then
     touch "${shims}/probe.$$"
-    if [[ -e ${freezing} ]]; then
+    if [[ -e "${freezing}" ]]; then
         rm -f "${shims}/probe.$$"
-        until [[ -e ${frozen} ]]; do sleep 0.05; done
+        until [[ -e "${frozen}" ]]; do sleep 0.05; done
     fi
 fi
 exec "${real}" "$@"
@@ -176,14 +176,14 @@ exec "${real}" "$@"
 "${path.join(PG_BIN, "pg_dump")}" "$@"
 rc=$?
 until "${real}" -XAtq -h ${LOCALHOST} -p ${pg.port} -U postgres -d postgres -c "SELECT 1 FROM pg_stat_activity WHERE datname = 'oauth2db' AND state = 'idle in transaction' AND query LIKE 'SELECT count(*) FROM %oauth2_registered_client%'" 2>/dev/null | grep -q 1; do sleep 0.05; done
-touch ${freezing}
+touch "${freezing}"
 live() { [[ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" == [^Z] ]] && tr '\\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q 'SELECT 1'; }
 for noted in "${shims}"/probe.*; do
     [[ -e "$noted" ]] || continue
     while [[ -e "$noted" ]] && live "\${noted##*.}"; do sleep 0.05; done
 done
 pm=$(head -1 "${pg.dataDir}/postmaster.pid"); kill -STOP "$pm" $(pgrep -P "$pm")
-touch ${frozen}
+touch "${frozen}"
 until pgrep -s 0 -f '^${real} -X -q -At -c SELECT 1' >/dev/null; do sleep 0.05; done
 exit "$rc"
 `, { mode: 0o755 });
