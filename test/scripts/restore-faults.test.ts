@@ -312,7 +312,7 @@ printf '%s' "$code"
         // for the test's gate (at most 60 s) before it runs, so that the kill lands inside the load however slow the
         // machine: a fixed 3 s wait could be over, and the restore committed, before a loaded test saw the staging tables.
         const gate = path.join(shims, "gate");
-        fs.writeFileSync(path.join(shims, "pg_restore"), `#!/bin/bash\nif [[ " $* " == *" -a "* ]]; then for _ in $(seq 600); do [[ -e ${gate} ]] && break; sleep 0.1; done; fi\nexec ${PG_BIN}/pg_restore "$@"\n`, { mode: 0o755 });
+        fs.writeFileSync(path.join(shims, "pg_restore"), `#!/bin/bash\nif [[ " $* " == *" -a "* ]]; then for _ in $(seq 600); do [[ -e "${gate}" ]] && break; sleep 0.1; done; fi\nexec ${PG_BIN}/pg_restore "$@"\n`, { mode: 0o755 });
         const run = startScript("restore.sh", env(bucket, "killed_load", { TMPDIR: tmp, EXTRA_PATH: shims }), ["--yes", "--source-database", "oauth2db"]);
         try {
             await eventually("the staging tables exist", () => stagingSchemas("killed_load") !== "0");
@@ -403,7 +403,7 @@ printf '%s' "$code"
         // pg_restore of the data (-a) waits for the test's gate (at most 60 s), so that the sessions end before any row
         // (a fixed 2 s wait was both slower and, on a loaded machine, sometimes over before they were seen).
         const gate = path.join(shims, "gate");
-        fs.writeFileSync(path.join(shims, "pg_restore"), `#!/bin/bash\nif [[ " $* " == *" -a "* ]]; then for _ in $(seq 600); do [[ -e ${gate} ]] && break; sleep 0.1; done; fi\nexec ${PG_BIN}/pg_restore "$@"\n`, { mode: 0o755 });
+        fs.writeFileSync(path.join(shims, "pg_restore"), `#!/bin/bash\nif [[ " $* " == *" -a "* ]]; then for _ in $(seq 600); do [[ -e "${gate}" ]] && break; sleep 0.1; done; fi\nexec ${PG_BIN}/pg_restore "$@"\n`, { mode: 0o755 });
         const run = startScript("restore.sh", env(bucket, "cut", { TMPDIR: tmp, EXTRA_PATH: shims, RESTORE_JOBS: "2" }), ["--yes", "--source-database", "oauth2db"]);
         try {
             // The load's two sessions (nothing run yet, or the loader's SET or COPY; the session that created the staging
