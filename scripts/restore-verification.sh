@@ -1174,6 +1174,25 @@ snapshot_read() {
     wait "$pid"
 }
 
+# rds_environment_error ERR: the RDS error code in ERR (the AWS CLI's "An error occurred (CODE)"; a Fault suffix
+# dropped) when it is the verification's environment, not the snapshot: its permissions, quotas, capacity, network
+# settings, or a test instance of the same name left by an earlier run today (RDS's RestoreDBInstanceFromDBSnapshot
+# errors). Such a failure exits 1, not 6 "the backup failed" (until h38 every refusal was the backup's). Fails for
+# any other error (the snapshot's own: DBSnapshotNotFound, InvalidDBSnapshotState, KMSKeyNotAccessible, ...).
+rds_environment_error() {
+    local code
+    code=$(sed -n 's/.*An error occurred (\([A-Za-z]*\)).*/\1/p' "$1" | tail -n 1)
+    code=${code%Fault}
+    case "$code" in
+    AccessDenied | AccessDeniedException | UnauthorizedOperation | ExpiredToken | ExpiredTokenException | Throttling | ThrottlingException | \
+        RequestLimitExceeded | DBInstanceAlreadyExists | InsufficientDBInstanceCapacity | InstanceQuotaExceeded | StorageQuotaExceeded | \
+        DBSubnetGroupNotFound | DBSubnetGroupDoesNotCoverEnoughAZs | InvalidSubnet | InvalidVPCNetworkState | DBSecurityGroupNotFound | \
+        DBParameterGroupNotFound | OptionGroupNotFound | AuthorizationNotFound)
+        printf '%s' "$code" ;;
+    *) return 1 ;;
+    esac
+}
+
 verify_snapshot() {
     local line snapshot created storage encrypted
     # shellcheck disable=SC2016 # a JMESPath literal, not a shell expansion
@@ -1209,7 +1228,12 @@ verify_snapshot() {
     RESTORE_STARTED=1
     if ! awscli rds restore-db-instance-from-db-snapshot "${args[@]}" >/dev/null 2>"$WORK_DIR/rds.err"; then
         RESTORE_STARTED=0
-        result "restore to test instance works" FAIL "restore-db-instance-from-db-snapshot failed: $(tail -n 1 "$WORK_DIR/rds.err")"
+        local code whose=""
+        if code=$(rds_environment_error "$WORK_DIR/rds.err"); then
+            environment_failed "$EX_FAILURE"
+            whose=" (the verification's environment, not the snapshot: $code)"
+        fi
+        result "restore to test instance works" FAIL "restore-db-instance-from-db-snapshot failed: $(tail -n 1 "$WORK_DIR/rds.err")$whose"
         fail_rest "the restore failed"
         return
     fi

@@ -538,38 +538,59 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
         assert.deepEqual(instances, ["oauth2-postgres"]);
     });
 
-    it("snapshot mode: a test instance that cannot be deleted (the RDS API refuses) FAILs 'test instance cleaned up' naming it, exit 1 (the environment's), not 6 'the backup failed' (h38)", async function () {
+    /**
+     * restore-verification.sh in snapshot mode on a snapshot of its own (instance `id`), the AWS CLI refusing `operation`
+     * (`rds <operation>`) with AWS's error `code`, as an IAM Deny, a quota or a leftover instance would. The restored
+     * test instance (if any) is deleted afterwards.
+     */
+    async function snapshotModeRefused(id: string, operation: string, code: string): Promise<ScriptResult> {
         awsCall(moto, "rds", "create_db_instance", {
-            DBInstanceIdentifier: "oauth2-deny", DBInstanceClass: "db.t3.medium", Engine: "postgres",
+            DBInstanceIdentifier: id, DBInstanceClass: "db.t3.medium", Engine: "postgres",
             MasterUsername: "oauth2admin", MasterUserPassword: "not-used-here", AllocatedStorage: 20, StorageEncrypted: true,
         });
-        awsCall(moto, "rds", "create_db_snapshot", { DBInstanceIdentifier: "oauth2-deny", DBSnapshotIdentifier: "oauth2-deny-snap-1" });
-        // The AWS CLI refuses delete-db-instance only (as an IAM Deny would).
-        const shims = tempDir("oauth2-dr-rds-deny-");
+        awsCall(moto, "rds", "create_db_snapshot", { DBInstanceIdentifier: id, DBSnapshotIdentifier: `${id}-snap-1` });
+        const shims = tempDir("oauth2-dr-rds-refused-");
         try {
             fs.writeFileSync(path.join(shims, "aws"), `#!/bin/bash
-if [[ " $* " == *" rds delete-db-instance "* ]]; then
-    echo "An error occurred (AccessDenied) when calling the DeleteDBInstance operation: not allowed by this test" >&2
+if [[ " $* " == *" rds ${operation} "* ]]; then
+    echo "An error occurred (${code}) when calling the operation: refused by this test" >&2
     exit 254
 fi
 exec "${spawnSync("bash", ["-c", "command -v aws"], { encoding: "utf8" }).stdout.trim()}" "$@"
 `, { mode: 0o755 });
-            const result = await runScript("restore-verification.sh", env("unused", {
+            return await runScript("restore-verification.sh", env("unused", {
                 VERIFY_MODE: "snapshot",
-                DB_INSTANCE_IDENTIFIER: "oauth2-deny",
+                DB_INSTANCE_IDENTIFIER: id,
                 VERIFY_ENDPOINT_OVERRIDE: `127.0.0.1:${pg.port}`,
                 EXTRA_PATH: shims,
             }));
-            assert.equal(result.code, 1, explain(result));
-            for (const item of ["backup completed successfully", "backup size is expected", "restore to test instance works", "data integrity verified", "application can connect to restored database", "all tables present with expected row counts"]) {
-                assert.match(result.stdout, new RegExp(`PASS ${item}`), explain(result));
-            }
-            assert.match(line(result, "test instance cleaned up"), /^FAIL test instance cleaned up: delete-db-instance oauth2-backup-test-\d{8} failed: An error occurred \(AccessDenied\)/);
         } finally {
             const date = new Date().toISOString().slice(0, 10).replace(/-/g, "");
-            awsCall(moto, "rds", "delete_db_instance", { DBInstanceIdentifier: `oauth2-backup-test-${date}`, SkipFinalSnapshot: true });
+            try {
+                awsCall(moto, "rds", "delete_db_instance", { DBInstanceIdentifier: `oauth2-backup-test-${date}`, SkipFinalSnapshot: true });
+            } catch {
+                // none was restored
+            }
             fs.rmSync(shims, { recursive: true, force: true });
         }
+    }
+
+    it("snapshot mode: a test instance that cannot be deleted (the RDS API refuses) FAILs 'test instance cleaned up' naming it, exit 1 (the environment's), not 6 'the backup failed' (h38)", async function () {
+        const result = await snapshotModeRefused("oauth2-deny", "delete-db-instance", "AccessDenied");
+        assert.equal(result.code, 1, explain(result));
+        for (const item of ["backup completed successfully", "backup size is expected", "restore to test instance works", "data integrity verified", "application can connect to restored database", "all tables present with expected row counts"]) {
+            assert.match(result.stdout, new RegExp(`PASS ${item}`), explain(result));
+        }
+        assert.match(line(result, "test instance cleaned up"), /^FAIL test instance cleaned up: delete-db-instance oauth2-backup-test-\d{8} failed: An error occurred \(AccessDenied\)/);
+    });
+
+    it("snapshot mode: a restore the RDS API refuses for the environment (a test instance of that name left today) is exit 1 naming the code; one refused for the snapshot itself stays 6 (h38)", async function () {
+        const leftover = await snapshotModeRefused("oauth2-leftover", "restore-db-instance-from-db-snapshot", "DBInstanceAlreadyExists");
+        assert.equal(leftover.code, 1, explain(leftover));
+        assert.match(line(leftover, "restore to test instance works"), /^FAIL restore to test instance works: restore-db-instance-from-db-snapshot failed: An error occurred \(DBInstanceAlreadyExists\).* \(the verification's environment, not the snapshot: DBInstanceAlreadyExists\)$/);
+        const broken = await snapshotModeRefused("oauth2-broken", "restore-db-instance-from-db-snapshot", "InvalidDBSnapshotStateFault");
+        assert.equal(broken.code, 6, explain(broken));
+        assert.doesNotMatch(line(broken, "restore to test instance works"), /environment/);
     });
 });
 
