@@ -91,6 +91,9 @@ MANIFEST_WRITTEN=0
 SNAPSHOT_PID=""
 SESSIONS_STARTED=0
 
+# terminate_statement: the statement that ends this run's server sessions, for the operator once the server answers.
+terminate_statement() { printf "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '%s'" "$RUN_APP"; }
+
 # end_sessions: terminates this run's server sessions that outlived their clients (pg_dump or the snapshot's
 # psql, killed while queued on a lock or mid-query: the server would keep them until the lock is granted),
 # and waits (at most 5 s) until they are gone. Only this run's application_name, never another session. Bounded:
@@ -114,7 +117,7 @@ SELECT count(*) FROM pg_stat_activity WHERE application_name = :'app';
 SQL
     ) || rc=$?
     if ((rc == 124 || rc == 137)); then
-        echo "no answer within $((connect + 15)) s (PGCONNECT_TIMEOUT=$connect and 15 s for the statements): the server may be frozen; once it answers: SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '$RUN_APP'" >"$WORK_DIR/sessions.err"
+        echo "no answer within $((connect + 15)) s (PGCONNECT_TIMEOUT=$connect and 15 s for the statements): the server may be frozen; once it answers: $(terminate_statement)" >"$WORK_DIR/sessions.err"
     fi
     ((rc == 0)) || { log "could not end this run's sessions ($RUN_APP) on $(db_address): $(one_line_error "$WORK_DIR/sessions.err")"; return 0; }
     local ended=${left%%$'\n'*} remaining=${left##*$'\n'}
@@ -465,7 +468,7 @@ exec {PSQL_IN}>&- {PSQL_OUT}<&-
 # recovery point at the moment the database fails.
 snapshot_server="" && db_address_in snapshot_server
 if ! db_wait_bounded "the snapshot's COMMIT (its transaction only read; the dump is complete) in $snapshot_server" "$SNAPSHOT_PID"; then
-    log "WARNING: $(db_watch_error): the dump is complete and kept; the snapshot's session (application_name $RUN_APP) may stay on the server until it notices the closed connection: SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '$RUN_APP' once it answers"
+    log "WARNING: $(db_watch_error): the dump is complete and kept; the snapshot's session (application_name $RUN_APP) may stay on the server until it notices the closed connection: $(terminate_statement) once it answers"
 fi
 wait "$SNAPSHOT_PID" 2>/dev/null || true
 SNAPSHOT_PID=""

@@ -1769,15 +1769,11 @@ db_wait_watched() {
 # for DB_STALL_SECONDS, the jobs killed and reaped (db_watch_error says why), for a caller that must go on (a
 # cleanup: restore-verification.sh's DROP of its scratch database) or names what is left in its own words.
 db_wait_bounded() {
-    local what=$1 pid running
+    local what=$1 pid
     shift
     db_watch_start "$what"
     while :; do
-        running=0
-        for pid in "$@"; do
-            if child_runs "$pid"; then running=1; break; fi
-        done
-        ((running)) || return 0
+        ! jobs_ended "$@" || return 0
         short_pause 0.05
         db_watch_ok jobs_ended "$@" && continue
         for pid in "$@"; do kill_own KILL "$pid"; done

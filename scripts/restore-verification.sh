@@ -179,6 +179,9 @@ test_instance_hint() {
         scratch_drop_hint
     fi
 }
+# checks_stalled: the run's end when the verification server stopped answering during a check (scratch_wait failed):
+# exit 3 with SCRATCH_WAIT_ERROR, and what may be left of the test instance.
+checks_stalled() { die "$EX_DATABASE" "$SCRATCH_WAIT_ERROR (the checks only read; $(test_instance_hint))"; }
 INTEGRITY_PID=""
 # What the verification itself needs in TMPDIR: the manifests, the probe's 64 KiB, gpg's home, the steps'
 # messages. The dump is streamed, never stored.
@@ -518,7 +521,7 @@ check_tables() {
     # after DB_STALL_SECONDS (until h37 it held the run silently).
     if [[ ${#pids[@]} -gt 0 ]]; then
         scratch_wait "the checks of the restored data (the server's lookups and the row counts)" "$db" "${pids[@]}" \
-            || die "$EX_DATABASE" "$SCRATCH_WAIT_ERROR (the checks only read; $(test_instance_hint))"
+            || checks_stalled
         wait "${pids[@]}" 2>/dev/null || true
     fi
     for i in "${!tables[@]}"; do
@@ -825,7 +828,7 @@ verify_dump() {
     if [[ -n "$schema_job" ]]; then
         # Watched as the checks are: without the swap's copy of the schema it is read from the scratch database.
         scratch_wait "the restored schema's read" "$SCRATCH_DB" "$schema_job" \
-            || die "$EX_DATABASE" "$SCRATCH_WAIT_ERROR (the checks only read; $(scratch_drop_hint))"
+            || checks_stalled
         wait "$schema_job" 2>/dev/null || true
         [[ -z "$MANIFEST_SCHEMA_JOB" ]] || wait "$MANIFEST_SCHEMA_JOB" 2>/dev/null || true
         file_text "$WORK_DIR/restored-schema.sha256" || true
@@ -839,7 +842,7 @@ verify_dump() {
             else
                 { vpsql -d "$SCRATCH_DB" -c "$SCHEMA_JSON_SQL" >"$WORK_DIR/restored-schema.json" 2>/dev/null || echo '[]' >"$WORK_DIR/restored-schema.json"; } &
                 scratch_wait "the restored schema's read" "$SCRATCH_DB" $! \
-                    || die "$EX_DATABASE" "$SCRATCH_WAIT_ERROR (the checks only read; $(scratch_drop_hint))"
+                    || checks_stalled
             fi
             problems+=("the restored schema differs from the dumped one: $(schema_diff "$m" "$WORK_DIR/restored-schema.json")")
             BACKUP_FAILED=1
@@ -1170,7 +1173,7 @@ snapshot_read() {
     shift 2
     vpsql -d "$PGDATABASE" "$@" >"$WORK_DIR/snapshot-read.out" 2>"$err" &
     pid=$!
-    scratch_wait "$what" "$PGDATABASE" "$pid" || die "$EX_DATABASE" "$SCRATCH_WAIT_ERROR (the checks only read; $(test_instance_hint))"
+    scratch_wait "$what" "$PGDATABASE" "$pid" || checks_stalled
     wait "$pid"
 }
 
