@@ -145,8 +145,14 @@ if (process.env.TEST_PG_TMPDIR === undefined) {
 module.exports = {
     "node-option": [`require=${path.join(__dirname, "packages", "offline-plan", "register.cjs")}`],
     // Each file must leave the worker's environment and working directory as it found them (the next file runs in the same process).
-    // plain-output first: process-state takes the environment as the files find it.
-    require: [path.join(__dirname, "test", "support", "plain-output.cjs"), path.join(__dirname, "test", "support", "process-state.cjs"), path.join(__dirname, "test", "support", "pending-runs.cjs")],
+    // plain-output first: process-state takes the environment as the files find it. sweep-at-end: what killed
+    // processes left (their clusters, moto logs) is removed when the run ends.
+    require: [
+        path.join(__dirname, "test", "support", "plain-output.cjs"),
+        path.join(__dirname, "test", "support", "process-state.cjs"),
+        path.join(__dirname, "test", "support", "pending-runs.cjs"),
+        path.join(__dirname, "test", "support", "sweep-at-end.cjs"),
+    ],
     extension: ["ts"],
     timeout: 120000,
     reporter: "spec",

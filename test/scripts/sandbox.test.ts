@@ -54,15 +54,19 @@ describe("tools/sandbox: the tests' servers", function () {
         });
     });
 
-    it("a moto server dies with the process that started it, also when that process is killed before its exit hooks run (a mocha worker the pool kills)", async function () {
-        // A process that starts the shared moto, says its pid, and waits to be killed: SIGKILL runs no exit hook.
-        const program = `require(${JSON.stringify(path.resolve(__dirname, "../../tools/sandbox/scripts"))}).sharedMoto().then((moto) => { console.log(moto.pid); setInterval(() => undefined, 1000); });`;
+    it("a moto server dies with the process that started it, also when that process is killed before its exit hooks run (a mocha worker the pool kills); its log goes at the suite's end", async function () {
+        // A process that starts the shared moto, says its pid and log, and waits to be killed: SIGKILL runs no exit hook.
+        const program = `require(${JSON.stringify(path.resolve(__dirname, "../../tools/sandbox/scripts"))}).sharedMoto().then((moto) => { console.log(moto.pid, moto.logFile); setInterval(() => undefined, 1000); });`;
         const child = spawn(process.execPath, ["--require", require.resolve("offline-plan/register.cjs"), "-e", program], { stdio: ["ignore", "pipe", "inherit"] });
         let motoPid = 0;
+        let logFile = "";
         try {
             // In the try: a start that fails or hangs (the test's timeout) must not leave the child (its interval keeps it alive) and its moto behind.
-            motoPid = await new Promise<number>((resolve, reject) => {
-                child.stdout.once("data", (chunk: Buffer) => resolve(Number(chunk.toString("utf8").trim())));
+            [motoPid, logFile] = await new Promise<[number, string]>((resolve, reject) => {
+                child.stdout.once("data", (chunk: Buffer) => {
+                    const [pid, log] = chunk.toString("utf8").trim().split(" ");
+                    resolve([Number(pid), log]);
+                });
                 child.once("exit", (code) => reject(new Error(`the process exited (${code}) before starting moto`)));
             });
             assert.ok(motoPid > 0 && alive(motoPid), `moto_server (pid ${motoPid}) is not running`);
@@ -74,7 +78,22 @@ describe("tools/sandbox: the tests' servers", function () {
                 await new Promise((r) => setTimeout(r, 50));
             }
             assert.equal(alive(motoPid), false, `moto_server (pid ${motoPid}) outlived the process that started it`);
+            // Its log is left (no exit hook ran), named for the killed process: the suite's global teardown
+            // (.mocharc.js requires test/support/sweep-at-end.cjs) removes it, as it removes a killed process's clusters.
+            assert.ok(fs.existsSync(logFile), `moto's log ${logFile}`);
+            assert.ok(path.basename(logFile).startsWith(`o2-${child.pid}-`), `${logFile} is not named for the process that started moto`);
+            // As mocha's main process does at the end: the configuration's global teardowns, in a process of its own
+            // (loading the configuration sets the suite's environment: PATH, TEST_ONLY_*).
+            const suiteEnd = `const hooks = require(${JSON.stringify(path.resolve(__dirname, "../../.mocharc.js"))}).require.map((file) => require(file).mochaGlobalTeardown).filter(Boolean);
+                console.log(hooks.length); Promise.all(hooks.map((hook) => hook())).catch((error) => { console.error(error); process.exitCode = 1; });`;
+            const ended = spawnSync(process.execPath, ["--require", require.resolve("offline-plan/register.cjs"), "-e", suiteEnd], { encoding: "utf8", timeout: 60_000 });
+            assert.equal(ended.status, 0, ended.stderr);
+            assert.equal(ended.stdout.trim(), "1", "the suite's configuration has no global teardown");
+            assert.equal(fs.existsSync(logFile), false, `${logFile} is still there after the suite's teardown`);
         } finally {
+            if (logFile !== "") {
+                fs.rmSync(logFile, { force: true });
+            }
             if (child.exitCode === null && child.signalCode === null) {
                 child.kill("SIGKILL");
             }

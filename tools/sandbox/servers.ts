@@ -373,7 +373,9 @@ export class MotoServer {
     /** `env`: moto's own settings for this server, e.g. INITIAL_NO_AUTH_ACTION_COUNT=0 (authenticate every request). */
     static async start(env: Record<string, string> = {}): Promise<MotoServer> {
         const port = await freePort();
-        const logFile = path.join(os.tmpdir(), `oauth2-dr-moto-${port}.log`);
+        // Named for this process as scratchDir's entries are: when the process is killed (no exit hook runs), the
+        // suite's end (test/support/sweep-at-end.cjs, sweepScratch) removes it with the rest of what it left.
+        const logFile = path.join(os.tmpdir(), `o2-${process.pid}-moto-${port}.log`);
         const out = fs.openSync(logFile, "w");
         const argv = ["moto_server", "-H", LOCALHOST, "-p", String(port)];
         const [command, ...args] = SETPRIV ? [SETPRIV, "--pdeathsig", "KILL", ...argv] : argv;
