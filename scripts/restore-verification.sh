@@ -1177,22 +1177,50 @@ snapshot_read() {
     wait "$pid"
 }
 
-# rds_environment_error ERR: the RDS error code in ERR (the AWS CLI's "An error occurred (CODE)"; a Fault suffix
-# dropped) when it is the verification's environment, not the snapshot: its permissions, quotas, capacity, network
-# settings, or a test instance of the same name left by an earlier run today (RDS's RestoreDBInstanceFromDBSnapshot
-# errors). Such a failure exits 1, not 6 "the backup failed" (until h38 every refusal was the backup's). Fails for
-# any other error (the snapshot's own: DBSnapshotNotFound, InvalidDBSnapshotState, KMSKeyNotAccessible, ...).
-rds_environment_error() {
+# rds_error_code ERR: the RDS error code in ERR (the AWS CLI's "An error occurred (CODE)", its last; a Fault suffix
+# dropped), empty when there is none (no answer from the API: the endpoint unreachable, no credentials).
+rds_error_code() {
     local code
     code=$(sed -n 's/.*An error occurred (\([A-Za-z]*\)).*/\1/p' "$1" | tail -n 1)
-    code=${code%Fault}
+    printf '%s' "${code%Fault}"
+}
+
+# rds_refusal_whose ERR: whether an RDS refusal in ERR is the snapshot's own (DBSnapshotNotFound, InvalidDBSnapshotState,
+# KMSKeyNotAccessible: the backup cannot be restored, exit 6) or not: then it prints what the FAIL line adds and
+# returns 0 (exit 1, environment_failed). Known to be the verification's environment (RDS's RestoreDBInstanceFromDBSnapshot
+# errors: its permissions, quotas, capacity, network settings, a test instance of the same name left by an earlier run
+# today) it says so; any other code, or no code at all, is not known to be the snapshot's and is said to be that: until
+# h38 every refusal, and until h39 an unknown one or none (an unreachable endpoint), was exit 6, "the backup failed".
+rds_refusal_whose() {
+    local code
+    code=$(rds_error_code "$1")
     case "$code" in
+    DBSnapshotNotFound | InvalidDBSnapshotState | KMSKeyNotAccessible) return 1 ;;
     AccessDenied | AccessDeniedException | UnauthorizedOperation | ExpiredToken | ExpiredTokenException | Throttling | ThrottlingException | \
         RequestLimitExceeded | DBInstanceAlreadyExists | InsufficientDBInstanceCapacity | InstanceQuotaExceeded | StorageQuotaExceeded | \
         DBSubnetGroupNotFound | DBSubnetGroupDoesNotCoverEnoughAZs | InvalidSubnet | InvalidVPCNetworkState | DBSecurityGroupNotFound | \
         DBParameterGroupNotFound | OptionGroupNotFound | AuthorizationNotFound)
-        printf '%s' "$code" ;;
-    *) return 1 ;;
+        printf " (the verification's environment, not the snapshot: %s)" "$code" ;;
+    *) printf " (%s: not known to be the snapshot's, so not a verdict on the backup)" "${code:-no RDS error code}" ;;
+    esac
+}
+
+# instance_unavailable_whose: the test instance did not become available within the waiter's 30 min; what RDS says of it
+# decides whose failure that is (RDS's DB instance statuses). A restore RDS could not make of the snapshot
+# (incompatible-restore, failed) or whose encryption key cannot be reached (inaccessible-encryption-credentials*) is the
+# backup's: returns 1 (exit 6). Anything else is not a verdict on the snapshot: still creating after 30 min (a large
+# snapshot takes longer), deleted meanwhile, the instance's own settings (incompatible-parameters, -network), or no
+# answer: prints what the FAIL line adds and returns 0 (exit 1; until h39 every such run was exit 6).
+instance_unavailable_whose() {
+    local status
+    status=$(awscli rds describe-db-instances --db-instance-identifier "$RESTORE_ID" \
+        --query 'DBInstances[0].DBInstanceStatus' --output text 2>"$WORK_DIR/rds-status.err") || status=""
+    case "$status" in
+    incompatible-restore | failed | inaccessible-encryption-credentials*) printf ' (its status: %s)' "$status"; return 1 ;;
+    creating | backing-up | modifying | rebooting | configuring-* | storage-optimization | maintenance | upgrading | resetting-master-credentials | starting | renaming)
+        printf " (its status: %s, still going: not a verdict on the snapshot; a large snapshot's restore can take longer than the waiter's 30 min: aws rds describe-db-instances --db-instance-identifier %s follows it)" "$status" "$RESTORE_ID" ;;
+    "") printf " (its status could not be read: %s; not a verdict on the snapshot)" "$(tail -n 1 "$WORK_DIR/rds-status.err" 2>/dev/null)" ;;
+    *) printf " (its status: %s, the verification's environment, not the snapshot)" "$status" ;;
     esac
 }
 
@@ -1231,19 +1259,28 @@ verify_snapshot() {
     RESTORE_STARTED=1
     if ! awscli rds restore-db-instance-from-db-snapshot "${args[@]}" >/dev/null 2>"$WORK_DIR/rds.err"; then
         RESTORE_STARTED=0
-        local code whose=""
-        if code=$(rds_environment_error "$WORK_DIR/rds.err"); then
+        local whose="" failed
+        failed="restore-db-instance-from-db-snapshot failed: $(tail -n 1 "$WORK_DIR/rds.err")"
+        if whose=$(rds_refusal_whose "$WORK_DIR/rds.err"); then
             environment_failed "$EX_FAILURE"
-            whose=" (the verification's environment, not the snapshot: $code)"
+            result "restore to test instance works" FAIL "$failed$whose"
+        else
+            backup_failed "restore to test instance works" "$failed"
         fi
-        result "restore to test instance works" FAIL "restore-db-instance-from-db-snapshot failed: $(tail -n 1 "$WORK_DIR/rds.err")$whose"
         fail_rest "the restore failed"
         return
     fi
     # The AWS CLI's waiter polls every 30 s, 60 times: said while it lasts (lib.sh wait_with_progress).
     instance_available() { awscli rds wait db-instance-available --db-instance-identifier "$RESTORE_ID" 2>"$WORK_DIR/rds.err"; }
     if ! wait_with_progress "the test instance $RESTORE_ID to become available (aws rds wait db-instance-available)" "30 min: the waiter's 60 polls, 30 s apart" instance_available; then
-        result "restore to test instance works" FAIL "$RESTORE_ID did not become available: $(tail -n 1 "$WORK_DIR/rds.err")"
+        local whose="" failed
+        failed="$RESTORE_ID did not become available: $(tail -n 1 "$WORK_DIR/rds.err")"
+        if whose=$(instance_unavailable_whose); then
+            environment_failed "$EX_FAILURE"
+            result "restore to test instance works" FAIL "$failed$whose"
+        else
+            backup_failed "restore to test instance works" "$failed$whose"
+        fi
         fail_rest "the instance is not available"
         return
     fi

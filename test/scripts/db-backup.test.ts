@@ -543,7 +543,11 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
      * (`rds <operation>`) with AWS's error `code`, as an IAM Deny, a quota or a leftover instance would. The restored
      * test instance (if any) is deleted afterwards.
      */
-    async function snapshotModeRefused(id: string, operation: string, code: string): Promise<ScriptResult> {
+    /**
+     * Snapshot mode against moto's RDS with an `aws` first on PATH that answers some calls itself: `shim` is bash run
+     * before the real aws, with "$*" the call (it exits to answer it). $STATE is a directory for the shim's own marks.
+     */
+    async function snapshotModeShimmed(id: string, shim: string): Promise<ScriptResult> {
         awsCall(moto, "rds", "create_db_instance", {
             DBInstanceIdentifier: id, DBInstanceClass: "db.t3.medium", Engine: "postgres",
             MasterUsername: "oauth2admin", MasterUserPassword: "not-used-here", AllocatedStorage: 20, StorageEncrypted: true,
@@ -552,10 +556,8 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
         const shims = tempDir("oauth2-dr-rds-refused-");
         try {
             fs.writeFileSync(path.join(shims, "aws"), `#!/bin/bash
-if [[ " $* " == *" rds ${operation} "* ]]; then
-    echo "An error occurred (${code}) when calling the operation: refused by this test" >&2
-    exit 254
-fi
+STATE=${JSON.stringify(shims)}
+${shim}
 exec "${spawnSync("bash", ["-c", "command -v aws"], { encoding: "utf8" }).stdout.trim()}" "$@"
 `, { mode: 0o755 });
             return await runScript("restore-verification.sh", env("unused", {
@@ -575,8 +577,29 @@ exec "${spawnSync("bash", ["-c", "command -v aws"], { encoding: "utf8" }).stdout
         }
     }
 
+    /** Snapshot mode whose `aws rds OPERATION` fails with `message` (the AWS CLI's error line) on stderr. */
+    function snapshotModeRefused(id: string, operation: string, message: string): Promise<ScriptResult> {
+        return snapshotModeShimmed(id, `if [[ " $* " == *" rds ${operation} "* ]]; then
+    echo ${JSON.stringify(message)} >&2
+    exit 254
+fi`);
+    }
+
+    /** Snapshot mode whose waiter gives up (its 30 min), the test instance then in `status` until it is deleted. */
+    function snapshotModeNeverAvailable(id: string, status: string): Promise<ScriptResult> {
+        return snapshotModeShimmed(id, `if [[ " $* " == *" rds wait db-instance-available "* ]]; then
+    echo "Waiter DBInstanceAvailable failed: Max attempts exceeded" >&2
+    exit 255
+fi
+if [[ " $* " == *" rds delete-db-instance "* ]]; then touch "$STATE/deleted"; fi
+if [[ " $* " == *" rds describe-db-instances "* && " $* " == *DBInstanceStatus* && ! -e "$STATE/deleted" ]]; then
+    echo ${JSON.stringify(status)}
+    exit 0
+fi`);
+    }
+
     it("snapshot mode: a test instance that cannot be deleted (the RDS API refuses) FAILs 'test instance cleaned up' naming it, exit 1 (the environment's), not 6 'the backup failed' (h38)", async function () {
-        const result = await snapshotModeRefused("oauth2-deny", "delete-db-instance", "AccessDenied");
+        const result = await snapshotModeRefused("oauth2-deny", "delete-db-instance", "An error occurred (AccessDenied) when calling the operation: refused by this test");
         assert.equal(result.code, 1, explain(result));
         for (const item of ["backup completed successfully", "backup size is expected", "restore to test instance works", "data integrity verified", "application can connect to restored database", "all tables present with expected row counts"]) {
             assert.match(result.stdout, new RegExp(`PASS ${item}`), explain(result));
@@ -585,12 +608,31 @@ exec "${spawnSync("bash", ["-c", "command -v aws"], { encoding: "utf8" }).stdout
     });
 
     it("snapshot mode: a restore the RDS API refuses for the environment (a test instance of that name left today) is exit 1 naming the code; one refused for the snapshot itself stays 6 (h38)", async function () {
-        const leftover = await snapshotModeRefused("oauth2-leftover", "restore-db-instance-from-db-snapshot", "DBInstanceAlreadyExists");
+        const leftover = await snapshotModeRefused("oauth2-leftover", "restore-db-instance-from-db-snapshot", "An error occurred (DBInstanceAlreadyExists) when calling the operation: refused by this test");
         assert.equal(leftover.code, 1, explain(leftover));
         assert.match(line(leftover, "restore to test instance works"), /^FAIL restore to test instance works: restore-db-instance-from-db-snapshot failed: An error occurred \(DBInstanceAlreadyExists\).* \(the verification's environment, not the snapshot: DBInstanceAlreadyExists\)$/);
-        const broken = await snapshotModeRefused("oauth2-broken", "restore-db-instance-from-db-snapshot", "InvalidDBSnapshotStateFault");
+        const broken = await snapshotModeRefused("oauth2-broken", "restore-db-instance-from-db-snapshot", "An error occurred (InvalidDBSnapshotStateFault) when calling the operation: refused by this test");
         assert.equal(broken.code, 6, explain(broken));
         assert.doesNotMatch(line(broken, "restore to test instance works"), /environment/);
+    });
+
+    it("snapshot mode: a restore refused with an error code not known to be the snapshot's, or with none (the endpoint unreachable), is exit 1 saying so, not 6 (h39)", async function () {
+        const unknown = await snapshotModeRefused("oauth2-unknown", "restore-db-instance-from-db-snapshot", "An error occurred (StorageTypeNotSupported) when calling the operation: refused by this test");
+        assert.equal(unknown.code, 1, explain(unknown));
+        assert.match(line(unknown, "restore to test instance works"), /^FAIL restore to test instance works: restore-db-instance-from-db-snapshot failed: .* \(StorageTypeNotSupported: not known to be the snapshot's, so not a verdict on the backup\)$/);
+        const unreachable = await snapshotModeRefused("oauth2-unreachable", "restore-db-instance-from-db-snapshot", "Could not connect to the endpoint URL: \"https://rds.eu-west-1.amazonaws.com/\"");
+        assert.equal(unreachable.code, 1, explain(unreachable));
+        assert.match(line(unreachable, "restore to test instance works"), /Could not connect to the endpoint URL.* \(no RDS error code: not known to be the snapshot's, so not a verdict on the backup\)$/);
+    });
+
+    it("snapshot mode: a test instance still creating when the waiter gives up is exit 1 (not a verdict on the snapshot, the command to follow it named); one RDS could not restore (incompatible-restore) is 6 (h39)", async function () {
+        const slow = await snapshotModeNeverAvailable("oauth2-slow", "creating");
+        assert.equal(slow.code, 1, explain(slow));
+        assert.match(line(slow, "restore to test instance works"), /^FAIL restore to test instance works: oauth2-backup-test-\d{8} did not become available: Waiter DBInstanceAvailable failed: Max attempts exceeded \(its status: creating, still going: not a verdict on the snapshot; .* aws rds describe-db-instances --db-instance-identifier oauth2-backup-test-\d{8} follows it\)$/);
+        assert.match(line(slow, "test instance cleaned up"), /^PASS /, explain(slow));
+        const incompatible = await snapshotModeNeverAvailable("oauth2-incompatible", "incompatible-restore");
+        assert.equal(incompatible.code, 6, explain(incompatible));
+        assert.match(line(incompatible, "restore to test instance works"), /did not become available: .* \(its status: incompatible-restore\)$/);
     });
 });
 
