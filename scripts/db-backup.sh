@@ -97,12 +97,12 @@ terminate_statement() { printf "SELECT pg_terminate_backend(pid) FROM pg_stat_ac
 # end_sessions: terminates this run's server sessions that outlived their clients (pg_dump or the snapshot's
 # psql, killed while queued on a lock or mid-query: the server would keep them until the lock is granted),
 # and waits (at most 5 s) until they are gone. Only this run's application_name, never another session. Bounded:
-# the connection by PGCONNECT_TIMEOUT, its statements (the 5 s wait, the terminations) by 15 s more; a server frozen
+# the connection by PGCONNECT_TIMEOUT (at most 10 s: probe_connect_timeout_in), its statements (the 5 s wait, the terminations) by 15 s more; a server frozen
 # during them held the run's end silently until h38, as long as the freeze.
 end_sessions() {
     [[ $SESSIONS_STARTED -eq 1 ]] || return 0
-    local left connect=${PGCONNECT_TIMEOUT:-10} rc=0
-    [[ "$connect" =~ ^[1-9][0-9]*$ ]] || connect=10
+    local left connect rc=0
+    probe_connect_timeout_in connect
     left=$(PGAPPNAME="${RUN_APP}-cleanup" PGCONNECT_TIMEOUT=$connect timeout -k 1 $((connect + 15)) "${PSQL_VALUE[@]}" -d "$PGDATABASE" -v app="$RUN_APP" 2>"$WORK_DIR/sessions.err" <<'SQL'
 SET oauth2_dr.run_app = :'app';
 SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = :'app';

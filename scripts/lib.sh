@@ -1378,10 +1378,17 @@ db_watch_start() {
 # db_watch_next: the next tick's time, WAIT_PROGRESS_SECONDS from now (at most DB_STALL_SECONDS): set by bash alone (each
 # watched wait's start was two subshells, $(db_watch_every) and its $(progress_every): every session_ask of a restore).
 db_watch_next() { local every; progress_every_in every; DB_WATCH_NEXT=$((SECONDS + (every < DB_STALL_SECONDS ? every : DB_STALL_SECONDS))); }
+# probe_connect_timeout_in VAR: sets VAR to the connect timeout of a connection the scripts make only to look or to
+# clean up (the watch's probe, the cleanups' session ends): PGCONNECT_TIMEOUT, at most 10 s; 10 when it is unset, 0
+# (libpq's "wait forever") or not a whole number. One source for the watch and the cleanups (until h39 db-backup.sh's
+# end_sessions had its own copy without the cap, restore_end_sessions a fixed 10).
+probe_connect_timeout_in() {
+    if [[ "${PGCONNECT_TIMEOUT:-}" =~ ^[1-9][0-9]*$ ]] && ((PGCONNECT_TIMEOUT <= 10)); then printf -v "$1" '%s' "$PGCONNECT_TIMEOUT"; else printf -v "$1" 10; fi
+}
 db_watch_tick() {
     ((SECONDS >= DB_WATCH_NEXT)) || return 0
-    local connect=${PGCONNECT_TIMEOUT:-10} err
-    [[ "$connect" =~ ^[1-9][0-9]*$ ]] && ((connect <= 10)) || connect=10
+    local connect err
+    probe_connect_timeout_in connect
     if err=$(PGCONNECT_TIMEOUT=$connect PGAPPNAME="${PGAPPNAME:-oauth2-dr}-probe" timeout -k 1 $((connect + 5)) psql -X -q -At -c "SELECT 1" 2>&1 >/dev/null); then
         DB_WATCH_ANSWERED=$SECONDS
         log "still waiting for $DB_WATCH_WHAT ($((SECONDS - DB_WATCH_STARTED)) s so far; $(db_address) answers a new connection)"
@@ -1964,7 +1971,9 @@ restore_end_sessions() {
     local staging="" app
     app=$(cat "$WORK_DIR/restore.sessions")
     [[ -f "$WORK_DIR/spool/stage.map" ]] && staging=$(cut -f2 "$WORK_DIR/spool/stage.map" | sed 's/.*/DROP SCHEMA IF EXISTS & CASCADE;/')
-    PGAPPNAME="$RESTORE_APP-cleanup" PGCONNECT_TIMEOUT=10 timeout -k 1 70 psql -X -q -At -v ON_ERROR_STOP=1 -d "$PGDATABASE" >/dev/null 2>"$WORK_DIR/end-sessions.err" <<SQL \
+    local connect
+    probe_connect_timeout_in connect
+    PGAPPNAME="$RESTORE_APP-cleanup" PGCONNECT_TIMEOUT=$connect timeout -k 1 70 psql -X -q -At -v ON_ERROR_STOP=1 -d "$PGDATABASE" >/dev/null 2>"$WORK_DIR/end-sessions.err" <<SQL \
         || RESTORE_LEFT_BEHIND="could not end this run's server sessions (application_name $app)${staging:+ nor drop its staging schemas} in $(db_address): $(one_line_error "$WORK_DIR/end-sessions.err" | sed 's/^no error message$/no answer within 70 s/')${staging:+; once the server answers, drop them: $(tr '\n' ' ' <<<"$staging")}"
 SET lock_timeout = '30s';
 SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '$app' AND pid <> pg_backend_pid();
