@@ -21,6 +21,7 @@ import { OAUTH2_TABLES, seedSql } from "../sandbox/oauth2-schema";
 import { awsCall, baseEnv, createBucket, createSecret, explain, listKeys, passphraseFile, putObject, resolvedHelperPython, runScript, SCRIPTS, ScriptResult, startScript } from "../sandbox/scripts";
 import { LOCALHOST, MotoServer, PG_BIN, PgServer, pgAsOwner, removeInBackground, scratchDir } from "../sandbox/servers";
 import { OidcServer, type PrivateJwk, rsaSigningKeyAsync, smokeClientSql } from "./oidc-server";
+import { secondsText } from "./report";
 
 export const SMOKE_CLIENT = "oauth2-dr-smoke-test";
 export const TRAFFIC_CLIENT = "oauth2-dr-drill-traffic";
@@ -529,8 +530,8 @@ export class Traffic {
         const note = waited <= seconds + 0.1
             ? ""
             : count > 0
-                ? ` (written ${waited.toFixed(2)} s, not ${seconds}: the first token of the window was acknowledged late)`
-                : ` (no token acknowledged in ${waited.toFixed(2)} s: ${this.failures} requests failed)`;
+                ? ` (written ${secondsText(waited)} s, not ${seconds}: the first token of the window was acknowledged late)`
+                : ` (no token acknowledged in ${secondsText(waited)} s: ${this.failures} requests failed)`;
         return { count, note };
     }
 
