@@ -13,8 +13,9 @@
  * A grant is judged as IAM decides, through the one reader of a role's permissions (role-permissions.ts
  * roleAllowsOn, h38): a Deny of the role's policies or of its permissions boundary, a boundary that does not allow
  * the action, or a Resource that names none of the backup buckets or vaults (destructiveGrants) leaves no grant.
- * A delete marker (s3:DeleteObject) leaves the version in place and is allowed. Attached AWS-managed policies
- * that grant everything (AdministratorAccess, PowerUserAccess, AmazonS3FullAccess) are reported as such.
+ * A delete marker (s3:DeleteObject) leaves the version in place and is allowed. Attached full-access AWS managed
+ * policies (AdministratorAccess, PowerUserAccess, AmazonS3FullAccess, ...) are read as their documents (aws-managed.ts,
+ * h39) and judged the same way: reported as "everything ARN grants" when no Deny or boundary removes any of it.
  */
 import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { configOf, globMatch } from "./config";
@@ -25,7 +26,8 @@ import { TagMatch, sharedSettings } from "./settings";
 import type { Settings } from "./settings";
 import { lockDenials, lockFloorGaps } from "./object-lock";
 import { formatRetention } from "./retention";
-import { attachedPolicies, Grant, isUnknownText, Permissions, roleAllowsOn, rolePermissions, statementResourceCovers } from "./role-permissions";
+import { awsManagedDocument } from "./aws-managed";
+import { attachedPolicies, Grant, isUnknownText, Permissions, permissionsBoundary, roleAllowsOn, rolePermissions, statementResourceCovers } from "./role-permissions";
 import { notJudgedInPreview, read, readArray, UNKNOWN } from "./unknowns";
 
 export type { Grant } from "./role-permissions";
@@ -298,42 +300,112 @@ export interface Destruction {
  * storage (candidateResources), judged by the one reader of IAM (roleAllowsOn): a Deny of the role's policies or
  * of its permissions boundary, or a boundary that does not allow it, removes the grant; an Allow whose Resource
  * names no backup bucket or vault is none. One line per action and statement, as before; a verdict resting on what
- * the plan does not show (an Action, Resource or document not known, a Condition) is open, never a line.
+ * the plan does not show (an Action, Resource or document not known, a Condition) is open, never a line. Then the
+ * attached full-access AWS managed policies (fullAccessDestruction), read the same way (h39). `name`: the role's or
+ * user's, for where a managed boundary comes from.
  */
-export function destructiveGrants(permissions: Permissions, scratchPatterns: string[], storage: BackupStorage): Destruction {
+export function destructiveGrants(permissions: Permissions, name: string, scratchPatterns: string[], storage: BackupStorage): Destruction {
+    const { judged, attached } = withAwsManagedDocuments(permissions, name);
+    const own = permissions.grants.map((grant) => grantDestruction(grant, judged, scratchPatterns, storage));
+    const fullAccess = fullAccessDestruction(permissions.managed, judged, attached, scratchPatterns, storage);
+    return {
+        lines: [...own.flatMap((f) => f.stands.map(({ what, where }) => `${what} (${where})`)), ...fullAccess.lines],
+        open: [...own.flatMap((f) => f.open), ...fullAccess.open],
+    };
+}
+
+/** One document's destructive grants: each that stands (what: the action, and for a scratch-only action where; the statement), and the open ones. */
+interface GrantDestruction {
+    stands: Array<{ what: string; where: string }>;
+    open: string[];
+}
+
+/** The destructive grants of one document's Allow statements that stand among all the role's permissions (destructiveGrants). */
+function grantDestruction(grant: Grant, permissions: Permissions, scratchPatterns: string[], storage: BackupStorage): GrantDestruction {
+    const out: GrantDestruction = { stands: [], open: [] };
+    const statements = statementsOf(grant.document);
+    if (statements === UNKNOWN) {
+        return out;
+    }
+    (statements ?? []).forEach((s) => {
+        if (s.effect !== "Allow") {
+            return;
+        }
+        const where = `${grant.where}${s.sid ? `, statement ${s.sid}` : ""}`;
+        if ([...s.actions, ...(s.notActions ?? [])].some(isUnknownText)) {
+            out.open.push(`${where} (its Action is not known: it may grant a destructive action)`);
+            return;
+        }
+        for (const action of DESTRUCTIVE_ACTIONS.filter((a) => covers(s, a))) {
+            const judged = standing(permissions, s, action, candidateResources(s, action, storage));
+            if (judged === true) {
+                out.stands.push({ what: action, where });
+            } else if (judged !== false) {
+                out.open.push(`${action} (${where}): ${judged.join("; ")}`);
+            }
+        }
+        for (const action of SCRATCH_ONLY_ACTIONS.filter((a) => covers(s, a))) {
+            const { shown, candidates } = beyondScratch(s, action, scratchPatterns);
+            const judged = standing(permissions, s, action, candidates);
+            if (judged === true) {
+                out.stands.push({ what: `${action} on ${shown}, not only the verification's scratch instances`, where });
+            } else if (judged !== false) {
+                out.open.push(`${action} (${where}): ${judged.join("; ")}`);
+            }
+        }
+    });
+    return out;
+}
+
+/**
+ * The permissions as the rule judges them (h39): each AWS managed policy whose document the pack knows (aws-managed.ts),
+ * attached or as the permissions boundary, read as that document, so that a Deny or a boundary applies to what it
+ * grants as to any other grant; `attached` are those documents of attached policies, by ARN. Any other managed
+ * policy stays an ARN (not known).
+ */
+function withAwsManagedDocuments(permissions: Permissions, name: string): { judged: Permissions; attached: Array<{ arn: string; grant: Grant }> } {
+    const attached = [...new Set(permissions.managed)].flatMap((arn) => {
+        const document = awsManagedDocument(arn);
+        return document === undefined ? [] : [{ arn, grant: { document, where: `${arn} (attached)` } }];
+    });
+    const boundary = permissions.boundary !== undefined && "managed" in permissions.boundary ? permissions.boundary.managed : undefined;
+    const boundaryDocument = boundary === undefined ? undefined : awsManagedDocument(boundary);
+    const judged: Permissions = {
+        ...permissions,
+        grants: [...permissions.grants, ...attached.map((a) => a.grant)],
+        managed: permissions.managed.filter((arn) => awsManagedDocument(arn) === undefined),
+        ...(boundaryDocument !== undefined ? { boundary: { document: boundaryDocument, where: `${boundary} (permissionsBoundary of ${name})` } } : {}),
+    };
+    return { judged, attached };
+}
+
+/**
+ * What the role's full-access AWS managed policies (FULL_ACCESS_MANAGED) let it destroy. One the pack knows the document
+ * of is judged statement by statement among the role's permissions (grantDestruction: its Denies, its boundary, the
+ * Resource): when nothing of what it grants is removed or left open, one line "everything ARN grants (attached)", as
+ * before h39; else the actions whose grants stand, one line per statement, and the open ones. Any other policy of those names
+ * (another account's, its document not known): the line, as before.
+ */
+function fullAccessDestruction(managed: readonly string[], judged: Permissions, attached: ReadonlyArray<{ arn: string; grant: Grant }>, scratchPatterns: string[], storage: BackupStorage): Destruction {
     const out: Destruction = { lines: [], open: [] };
-    for (const grant of permissions.grants) {
-        const statements = statementsOf(grant.document);
-        if (statements === UNKNOWN) {
+    const fullAccess = (arn: string) => FULL_ACCESS_MANAGED.some((m) => arn.endsWith(`:policy/${m}`));
+    for (const arn of [...new Set(managed)].filter(fullAccess)) {
+        const grant = attached.find((a) => a.arn === arn)?.grant;
+        if (grant === undefined) {
+            out.lines.push(`everything ${arn} grants (attached)`);
             continue;
         }
-        (statements ?? []).forEach((s) => {
-            if (s.effect !== "Allow") {
-                return;
-            }
-            const where = `${grant.where}${s.sid ? `, statement ${s.sid}` : ""}`;
-            if ([...s.actions, ...(s.notActions ?? [])].some(isUnknownText)) {
-                out.open.push(`${where} (its Action is not known: it may grant a destructive action)`);
-                return;
-            }
-            for (const action of DESTRUCTIVE_ACTIONS.filter((a) => covers(s, a))) {
-                const judged = standing(permissions, s, action, candidateResources(s, action, storage));
-                if (judged === true) {
-                    out.lines.push(`${action} (${where})`);
-                } else if (judged !== false) {
-                    out.open.push(`${action} (${where}): ${judged.join("; ")}`);
-                }
-            }
-            for (const action of SCRATCH_ONLY_ACTIONS.filter((a) => covers(s, a))) {
-                const { shown, candidates } = beyondScratch(s, action, scratchPatterns);
-                const judged = standing(permissions, s, action, candidates);
-                if (judged === true) {
-                    out.lines.push(`${action} on ${shown}, not only the verification's scratch instances (${where})`);
-                } else if (judged !== false) {
-                    out.open.push(`${action} (${where}): ${judged.join("; ")}`);
-                }
-            }
-        });
+        const found = grantDestruction(grant, judged, scratchPatterns, storage);
+        const alone = grantDestruction(grant, { grants: [grant], managed: [], unknown: [] }, scratchPatterns, storage);
+        if (found.stands.length > 0 && JSON.stringify(found) === JSON.stringify(alone)) {
+            out.lines.push(`everything ${arn} grants (attached)`);
+            continue;
+        }
+        // What is left of it, one line per statement: "backup:DeleteRecoveryPoint, kms:ScheduleKeyDeletion (ARN (attached))".
+        for (const where of new Set(found.stands.map((f) => f.where))) {
+            out.lines.push(`${found.stands.filter((f) => f.where === where).map((f) => f.what).join(", ")} (${where})`);
+        }
+        out.open.push(...found.open);
     }
     return out;
 }
@@ -451,7 +523,8 @@ function groupsOf(user: StackResource, names: string[], resources: readonly Stac
  * outside AWS use): UserPolicy resources, attached Policy resources (UserPolicyAttachment, the older
  * PolicyAttachment `users: [...]`) and managed policy ARNs; those of the IAM groups it is a member of
  * (GroupPolicy, GroupPolicyAttachment, PolicyAttachment `groups: [...]`: a group's policies are the member's);
- * and the statements of backup bucket policies whose Allow names the user (`arn:aws:iam::ACCOUNT:user/[path/]NAME`).
+ * its permissions boundary (`permissionsBoundary`, read as a role's, h39); and the statements of backup bucket
+ * policies whose Allow names the user (`arn:aws:iam::ACCOUNT:user/[path/]NAME`).
  */
 export function userGrantsOf(user: StackResource, resources: readonly StackResource[], bucketPolicies: readonly BucketPolicyDocument[]): Permissions {
     const names = [read(user.props, "name"), user.name].filter((n): n is string => typeof n === "string");
@@ -463,6 +536,11 @@ export function userGrantsOf(user: StackResource, resources: readonly StackResou
         return r.propertyDependencies?.[property]?.some((d) => byUrn(d.urn)) || (listed !== UNKNOWN && (listed ?? []).some((v) => typeof v === "string" && matches(v)));
     };
     const permissions: Permissions = { grants: [], managed: [], unknown: [] };
+    // A user's permissions boundary bounds its own and its groups' policies, as a role's does (h39).
+    const boundary = permissionsBoundary(user, resources);
+    if (boundary !== undefined) {
+        permissions.boundary = boundary;
+    }
     const { grants } = permissions;
     const attach = (attachment: StackResource) => attachedPolicies(attachment, "policyArn", [read(attachment.props, "policyArn")], resources, permissions);
     for (const r of resources) {
@@ -552,11 +630,10 @@ export const backupJobRoleNoDestruction: StackValidationPolicy = {
         const open: string[] = [];
         // What a writer (role or user) may destroy or shorten: each line names the action and the grant.
         const destructionLines = (permissions: Permissions, name: string) => {
-            const found = destructiveGrants(permissions, config.scratchInstancePatterns, storage);
+            const found = destructiveGrants(permissions, name, config.scratchInstancePatterns, storage);
             open.push(...found.open.map((o) => `${name}: ${o}`));
-            const fullAccess = permissions.managed.filter((arn) => FULL_ACCESS_MANAGED.some((m) => arn.endsWith(`:policy/${m}`)));
             const shortLocks = shortLockGrants(permissions.grants, index, settings, name);
-            return { lines: [...found.lines, ...fullAccess.map((arn) => `everything ${arn} grants (attached)`), ...shortLocks], shortLocks };
+            return { lines: [...found.lines, ...shortLocks], shortLocks };
         };
         for (const role of args.resources.filter((r) => r.type === "aws:iam/role:Role")) {
             if (isWorkloadRole(role) !== true) {

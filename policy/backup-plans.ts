@@ -24,6 +24,7 @@ import { plural } from "./retention";
 import { minimumOf, sharedSettings } from "./settings";
 import { T } from "./types";
 import { notJudgedInPreview, read, readArray, UNKNOWN } from "./unknowns";
+import { awsManagedName, AWS_MANAGED_SOURCE } from "./aws-managed";
 import { ArnTarget, GENERATED_ID, Permissions, RoleVerdict, roleAllowsOn, rolePermissions } from "./role-permissions";
 import { readNumber } from "./numbers";
 
@@ -216,17 +217,12 @@ function snapshotAction(db: StackResource): string {
  * neither on that date; AWS adds permissions to its policies but never removes them, so a name here stays right,
  * while a policy AWS has given the action since is missing: a verdict that rests on a policy not listed says the date.
  */
-const MANAGED_LIST_SOURCE = "the zoph-io/MAMIP snapshot of 2026-03-07";
+const MANAGED_LIST_SOURCE = AWS_MANAGED_SOURCE;
 const AWS_MANAGED_SNAPSHOT_GRANTS: Readonly<Record<string, readonly string[]>> = Object.fromEntries([
     ...["AWSBackupServiceRolePolicyForBackup", "AdministratorAccess", "PowerUserAccess", "AmazonRDSFullAccess", "DatabaseAdministrator", "DataScientist", "AWSElasticBeanstalkFullAccess", "AWSOpsWorksRole", "AWSMcpServiceActionsFullAccess"]
         .map((name) => [name, ["rds:CreateDBSnapshot", "rds:CreateDBClusterSnapshot"]]),
     ...["AmazonDocDBFullAccess", "AmazonDocDBConsoleFullAccess", "NeptuneFullAccess", "NeptuneConsoleFullAccess", "ConsoleFullAccessFromVercel"].map((name) => [name, ["rds:CreateDBClusterSnapshot"]]),
 ]);
-
-/** An AWS managed policy's name (`arn:aws:iam::aws:policy/[path/]NAME`); undefined for any other ARN. */
-function awsManagedName(arn: string): string | undefined {
-    return /^arn:aws[\w-]*:iam::aws:policy\/(?:.*\/)?([^/]+)$/.exec(arn)?.[1];
-}
 
 /** The AWS managed policies' grants, as roleAllowsOn asks for them (the list above; any other ARN not known). */
 function managedSnapshotGrants(action: string): (managed: string) => boolean | undefined {

@@ -61,11 +61,8 @@ function namesPrincipal(r: StackResource, property: string, principal: StackReso
 export function attachedPolicies(attachment: StackResource, property: string, policyArns: readonly unknown[], resources: readonly StackResource[], into: Permissions): void {
     const dependedOn = attachment.propertyDependencies?.[property] ?? [];
     for (const policyArn of policyArns) {
-        const policy = resources.find(
-            (p) => p.type === POLICY && (
-                read(p.props, "arn") === policyArn
-                || (dependedOn.some((d) => d.urn === p.urn) && (policyArns.length === 1 || (typeof policyArn === "string" && policyArn.endsWith(`:policy/${String(read(p.props, "name") ?? p.name)}`))))
-            ),
+        const policy = stackPolicyOf(policyArn, resources) ?? resources.find(
+            (p) => p.type === POLICY && dependedOn.some((d) => d.urn === p.urn) && (policyArns.length === 1 || (typeof policyArn === "string" && policyArn.endsWith(`:policy/${String(read(p.props, "name") ?? p.name)}`))),
         );
         if (policy) {
             into.grants.push({ document: read(policy.props, "policy"), where: `Policy ${policy.name} (attached by ${attachment.name})` });
@@ -148,18 +145,40 @@ export function rolePermissions(role: StackResource, resources: readonly StackRe
     return into;
 }
 
-/** The role's permissions boundary (Permissions.boundary): a Policy of the stack by ARN or dependency, else the ARN. */
-function permissionsBoundary(role: StackResource, resources: readonly StackResource[]): Permissions["boundary"] {
-    const arn = read(role.props, "permissionsBoundary");
-    const dependedOn = role.propertyDependencies?.permissionsBoundary ?? [];
+/**
+ * The Policy of the stack a policy ARN names: the one whose `arn` it is, or, while a Policy's `arn` is not known (a
+ * preview), the one whose path and name it ends with (`arn:aws:iam::ACCOUNT:policy/[PATH/]NAME`): a customer managed
+ * policy attached to a role or user, or its permissions boundary, is one of its own account, where names are unique.
+ */
+function stackPolicyOf(arn: unknown, resources: readonly StackResource[]): StackResource | undefined {
+    if (typeof arn !== "string" || isUnknownText(arn)) {
+        return undefined;
+    }
+    // The policy's path and name in the ARN (`/NAME`, `/PATH/NAME`), for a Policy whose own `arn` is not known yet.
+    const pathAndName = /^arn:aws[\w-]*:iam::\d{12}:policy(\/.*)$/.exec(arn)?.[1];
+    const byName = (p: StackResource) => {
+        const [name, path] = [read(p.props, "name"), read(p.props, "path") ?? "/"];
+        return typeof read(p.props, "arn") !== "string" && typeof name === "string" && typeof path === "string" && pathAndName === `${path}${name}`;
+    };
+    return resources.find((p) => p.type === POLICY && read(p.props, "arn") === arn) ?? resources.find((p) => p.type === POLICY && byName(p));
+}
+
+/**
+ * The permissions boundary of a role or an IAM user (Permissions.boundary, `permissionsBoundary`): a Policy of the
+ * stack by ARN (stackPolicyOf) or dependency (an Output `policy.arn`), else the ARN (an AWS managed policy, or one
+ * the stack does not declare), else not known.
+ */
+export function permissionsBoundary(principal: StackResource, resources: readonly StackResource[]): Permissions["boundary"] {
+    const arn = read(principal.props, "permissionsBoundary");
+    const dependedOn = principal.propertyDependencies?.permissionsBoundary ?? [];
     if ((arn === undefined || arn === "") && dependedOn.length === 0) {
         return undefined;
     }
-    const policy = resources.find((p) => p.type === POLICY && ((typeof arn === "string" && read(p.props, "arn") === arn) || dependedOn.some((d) => d.urn === p.urn)));
+    const policy = stackPolicyOf(arn, resources) ?? resources.find((p) => p.type === POLICY && dependedOn.some((d) => d.urn === p.urn));
     if (policy) {
-        return { document: read(policy.props, "policy"), where: `Policy ${policy.name} (permissionsBoundary of ${role.name})` };
+        return { document: read(policy.props, "policy"), where: `Policy ${policy.name} (permissionsBoundary of ${principal.name})` };
     }
-    return typeof arn === "string" && !isUnknownText(arn) ? { managed: arn } : { unknown: `permissionsBoundary of ${role.name} (not known)` };
+    return typeof arn === "string" && !isUnknownText(arn) ? { managed: arn } : { unknown: `permissionsBoundary of ${principal.name} (not known)` };
 }
 
 /** A text that holds an unknown value's placeholder (an interpolation over an output not known yet). */
