@@ -840,8 +840,12 @@ verify_dump() {
             if [[ -e "$restored_json" ]]; then
                 cp "$restored_json" "$WORK_DIR/restored-schema.json"
             else
+                local schema_read
                 { vpsql -d "$SCRATCH_DB" -c "$SCHEMA_JSON_SQL" >"$WORK_DIR/restored-schema.json" 2>/dev/null || echo '[]' >"$WORK_DIR/restored-schema.json"; } &
-                scratch_wait "the restored schema's read" "$SCRATCH_DB" $! \
+                schema_read=$!
+                # Noted, as the pass's jobs are: a Ctrl-C during it (the cleanup's restore_kill_jobs) ends it too.
+                restore_note_job "$schema_read"
+                scratch_wait "the restored schema's read" "$SCRATCH_DB" "$schema_read" \
                     || checks_stalled
             fi
             problems+=("the restored schema differs from the dumped one: $(schema_diff "$m" "$WORK_DIR/restored-schema.json")")
@@ -1173,6 +1177,9 @@ snapshot_read() {
     shift 2
     vpsql -d "$PGDATABASE" "$@" >"$WORK_DIR/snapshot-read.out" 2>"$err" &
     pid=$!
+    # Noted, as the pass's jobs are: a Ctrl-C during a long count(*) ends its psql too (restore_kill_jobs), not
+    # only the run (until h39 it went on until the test instance was deleted).
+    restore_note_job "$pid"
     scratch_wait "$what" "$PGDATABASE" "$pid" || checks_stalled
     wait "$pid"
 }

@@ -3,7 +3,7 @@
  * (and RDS, for the snapshot mode), both started here on 127.0.0.1 and stopped in `after`.
  */
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
@@ -27,7 +27,7 @@ import { BASH_C,
     tempDir,
     useScriptServers,
     waitForStderr, } from "../../tools/sandbox/scripts";
-import { freePort, MotoServer, PgServer } from "../../tools/sandbox/servers";
+import { freePort, MotoServer, PG_BIN, PgServer } from "../../tools/sandbox/servers";
 import { botocoreWithoutConditionalPuts, failingPgDump, frozenSecondDate, racingPgDump, refusingDumpUploads, refusingUploads, SLOW_DUMP_ENDED, slowPgDump, slowPgRestore } from "../support/shims";
 
 const SIZE = { clients: 20, authorizations: 600, consents: 150 };
@@ -539,13 +539,10 @@ describe("db-backup.sh, restore.sh, restore-verification.sh (real PostgreSQL 15 
     });
 
     /**
-     * restore-verification.sh in snapshot mode on a snapshot of its own (instance `id`), the AWS CLI refusing `operation`
-     * (`rds <operation>`) with AWS's error `code`, as an IAM Deny, a quota or a leftover instance would. The restored
-     * test instance (if any) is deleted afterwards.
-     */
-    /**
-     * Snapshot mode against moto's RDS with an `aws` first on PATH that answers some calls itself: `shim` is bash run
-     * before the real aws, with "$*" the call (it exits to answer it). $STATE is a directory for the shim's own marks.
+     * restore-verification.sh in snapshot mode on a snapshot of its own (instance `id`), against moto's RDS with an `aws`
+     * first on PATH that answers some calls itself (an IAM Deny, a quota, a leftover instance, a waiter that gives up):
+     * `shim` is bash run before the real aws, with "$*" the call (it exits to answer it); $STATE is a directory for the
+     * shim's own marks. The restored test instance (if any) is deleted afterwards.
      */
     async function snapshotModeShimmed(id: string, shim: string): Promise<ScriptResult> {
         awsCall(moto, "rds", "create_db_instance", {
@@ -633,6 +630,55 @@ fi`);
         const incompatible = await snapshotModeNeverAvailable("oauth2-incompatible", "incompatible-restore");
         assert.equal(incompatible.code, 6, explain(incompatible));
         assert.match(line(incompatible, "restore to test instance works"), /did not become available: .* \(its status: incompatible-restore\)$/);
+    });
+
+    it("snapshot mode: a run ended by SIGTERM to the script alone (a pod's deadline) during a table's full read ends that read's psql too (h39: it went on waiting, for the lock here)", async function () {
+        awsCall(moto, "rds", "create_db_instance", {
+            DBInstanceIdentifier: "oauth2-term", DBInstanceClass: "db.t3.medium", Engine: "postgres",
+            MasterUsername: "oauth2admin", MasterUserPassword: "not-used-here", AllocatedStorage: 20, StorageEncrypted: true,
+        });
+        awsCall(moto, "rds", "create_db_snapshot", { DBInstanceIdentifier: "oauth2-term", DBSnapshotIdentifier: "oauth2-term-snap-1" });
+        // The full reads wait on a lock this session holds (a migration's), so the run is in one when it is ended.
+        const locker = spawn(path.join(PG_BIN, "psql"), ["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", "oauth2db"], { env: { ...process.env, ...pg.env("oauth2db"), PGAPPNAME: "h39-locker" }, stdio: ["pipe", "pipe", "inherit"] });
+        const lockerClosed = new Promise<void>((resolve) => locker.once("close", () => resolve()));
+        // The full read's psql client (its server session waits on the lock whatever becomes of the client: a backend
+        // waiting for a lock does not read its socket; the test instance's deletion ends it in production).
+        // Those of this test's server only (its port in their environment): other files' runs may read such a table too.
+        const fullReads = (): string => spawnSync("pgrep", ["-f", "psql .*SELECT count\\(\\*\\) FROM \"public\"\\.\"oauth2_authorization\""], { encoding: "utf8" }).stdout.trim().split("\n").filter((pid) => {
+            try {
+                return pid !== "" && fs.readFileSync(`/proc/${pid}/environ`, "latin1").split("\0").includes(`PGPORT=${pg.port}`);
+            } catch {
+                return false;
+            }
+        }).join(" ");
+        try {
+            await new Promise<void>((resolve, reject) => {
+                locker.stdout!.once("data", () => resolve());
+                locker.once("close", () => reject(new Error("the locking session ended")));
+                locker.stdin!.write(`BEGIN; LOCK TABLE ${OAUTH2_TABLES.join(", ")} IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n`);
+            });
+            const run = startScript("restore-verification.sh", env("unused", {
+                VERIFY_MODE: "snapshot",
+                DB_INSTANCE_IDENTIFIER: "oauth2-term",
+                VERIFY_ENDPOINT_OVERRIDE: `127.0.0.1:${pg.port}`,
+                WAIT_PROGRESS_SECONDS: "1",
+            }));
+            await waitForStderr(run, /still waiting for the full read of /, 60_000);
+            assert.notEqual(fullReads(), "", "no psql of the full read is running");
+            run.child.kill("SIGTERM");
+            const result = await run.done;
+            assert.equal(result.code, 143, explain(result));
+            assert.equal(fullReads(), "", `the full read's psql outlived the run: ${explain(result)}`);
+        } finally {
+            locker.stdin!.end("ROLLBACK;\n");
+            await lockerClosed;
+            const date = new Date().toISOString().slice(0, 10).replace(/-/g, "");
+            try {
+                awsCall(moto, "rds", "delete_db_instance", { DBInstanceIdentifier: `oauth2-backup-test-${date}`, SkipFinalSnapshot: true });
+            } catch {
+                // the run's cleanup deleted it
+            }
+        }
     });
 });
 
