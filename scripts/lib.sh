@@ -2020,7 +2020,9 @@ session_ask() {
     db_watch_start "${SESSION_STEP:-an answer of the restore session} in $(db_address)"
     while true; do
         part=""
-        IFS= read -r -t 1 part <&"$from" && {
+        # 2>/dev/null before <&: a psql that stopped at a server error (ON_ERROR_STOP) has had its pipes closed by
+        # bash, and the redirection's "Bad file descriptor" would sit above the run's ERROR line; the read fails (1).
+        IFS= read -r -t 1 part 2>/dev/null <&"$from" && {
             line+=$part
             [[ "$line" == "$marker" ]] && return 0
             SESSION_OUT+="$line"$'\n'

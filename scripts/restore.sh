@@ -315,8 +315,13 @@ printf '%s' "$PGAPPNAME" >"$WORK_DIR/restore.sessions"
 restore_session_start "$PGDATABASE"
 # The server's own error, without psql's "psql:<script>:<line>: " in front of it.
 session_failed() {
+    local hint=""
     sed 's/^psql:[^ ]*:[0-9]*: //' "$WORK_DIR/session.err" >"$WORK_DIR/session.msg" 2>/dev/null
-    die "$EX_DATABASE" "$1 (nothing committed): $(one_line_error "$WORK_DIR/session.msg")"
+    # An object of the target outside the dump (another table's foreign key, a view) that depends on a table the
+    # swap replaces: PostgreSQL's HINT says CASCADE, which would drop the operator's object; say what to do instead.
+    grep -q 'because other objects depend on it' "$WORK_DIR/session.msg" 2>/dev/null \
+        && hint=": an object of $(db_address) that is not in the dump depends on a table it replaces (named above); restore.sh replaces those tables whole and drops nothing of yours: drop that object (and create it again after the restore), or restore into another database (PGDATABASE) and copy from there"
+    die "$EX_DATABASE" "$1 (nothing committed): $(one_line_error "$WORK_DIR/session.msg")$hint"
 }
 restore_lock_key=(1865573490 1) # ('o2dr', 1): pg_locks shows it as classid, objid, objsubid 2
 session_ask "SELECT pg_backend_pid(), pg_try_advisory_lock(${restore_lock_key[0]}, ${restore_lock_key[1]});" || session_failed "cannot start the restore's session in $(db_address)"

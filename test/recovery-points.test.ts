@@ -240,13 +240,14 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         const put = (key: string, body: string) => s3.send(new PutObjectCommand({ Bucket: "oauth2-backups-prod", Key: key, Body: body }));
         const v2 = {
             format: "oauth2-dr/db-backup-manifest/v2", status: "complete", database: "oauth2db", schema: "public", prefix: "database/",
-            object_key: "database/oauth2db-20261204T050000Z-0123456789ab.dump.gpg", size_bytes: 734_003_200, sha256: "ab".repeat(32),
+            object_key: "database/oauth2db-20261204T050000Z-0123456789ab.dump.gpg", size_bytes: 23, sha256: "ab".repeat(32),
             started_at: iso(now - 3 * HOUR), finished_at: iso(now - 3 * HOUR + 5 * 60_000),
             passphrase: { source: "secretsmanager", secret_arn: `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:oauth2/backup-passphrase-AbCdEf`, version_id: "v-1" },
             schema_definition: { sha256: "5e1f00d2c3b4a5968778695a4b3c2d1e0f", tables: {} },
         };
         await put("database/manifests/oauth2db-20261204T050000Z-0123456789ab.json", JSON.stringify(v2));
-        // The dump objects the manifests name (recovery-points checks that each is there: HeadObject).
+        // The dump objects the manifests name (recovery-points checks that each is there and of the manifest's
+        // size_bytes, 23: HeadObject).
         await put(v2.object_key, "encrypted dump stand-in");
         await put("database/manifests/oauth2db-20261120T050000Z-1a2b3c4d.json", JSON.stringify({
             format: "oauth2-dr/db-backup-manifest/v1", status: "complete", database: "oauth2db", size_bytes: 1_200_000,
@@ -340,7 +341,7 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         assert.equal(dumps.length, 6, "the manifests under database/manifests/, not latest.json");
         const v2 = dumps.find((d) => d.id.includes("20261204"))!;
         assert.equal(v2.time, iso(now - 3 * HOUR), "a dump holds the database as of pg_dump's start");
-        assert.match(v2.detail, new RegExp(`oauth2db, schema public 5e1f00d2, 734 MB, verified: passed ${iso(now - 2 * HOUR).slice(0, 10)}`));
+        assert.match(v2.detail, new RegExp(`oauth2db, schema public 5e1f00d2, 23 B, verified: passed ${iso(now - 2 * HOUR).slice(0, 10)}`));
         assert.deepEqual([v2.verification?.status, v2.verification?.at], ["passed", iso(now - 2 * HOUR)], "the newest record wins over an older failure");
         assert.match(dumps.find((d) => d.id.includes("20261120"))!.detail, /v1 manifest/);
         const v1 = dumps.find((d) => d.id.includes("20261120"))!.verification!;
@@ -754,7 +755,7 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         assert.equal(result.code, 0, result.err + result.out);
         const text = flat(result.out);
         assert.deepEqual(result.out.split("\n").filter((l) => l.length > 100), []);
-        assert.match(text, /oauth2db, schema public 5e1f00d2, 734 MB, never verified/);
+        assert.match(text, /oauth2db, schema public 5e1f00d2, 23 B, never verified/);
         assert.match(text, /BUCKET=oauth2-backups-prod-azure AWS_REGION=us-east-1 scripts\/restore\.sh --yes --manifest database\/manifests\/oauth2db-20261203T050000Z-aaaaaaaaaaaa\.json/);
         assert.match(text, /Not listed by this tool \(azure's own recovery points\)/);
         assert.match(text, /az postgres flexible-server backup list --resource-group oauth2-prod-rg --name oauth2-postgres --output table/);

@@ -31,7 +31,7 @@ import { createHash } from "crypto";
 import { GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, paginateListObjectsV2, S3Client } from "@aws-sdk/client-s3";
 import { BackupClient, paginateListRecoveryPointsByBackupVault, RecoveryPointByBackupVault } from "@aws-sdk/client-backup";
 import { CloudWatchClient, GetMetricStatisticsCommand } from "@aws-sdk/client-cloudwatch";
-import { configRestore, dumpRestore, EXIT, humanBytes, newestFirst, PICK_TIME, RecoveryPoint, Report, Restore, SourceError, Unlisted, utc, Verification, windowRestore } from "./points";
+import { configRestore, dumpRestore, EXIT, humanBytes, newestFirst, PICK_TIME, RecoveryPoint, Report, Restore, shellWord, SourceError, Unlisted, utc, Verification, windowRestore } from "./points";
 import type { Target, Vault } from "./stack";
 
 export type Service = "rds" | "s3" | "backup" | "cloudwatch";
@@ -669,9 +669,10 @@ export function verificationWords(v: Verification): string {
 
 /**
  * The dump object a manifest names, as S3 answers HeadObject for it (the version the manifest recorded):
- * "present" (with its size), "missing" (deleted, expired, never copied), or "unchecked" with why.
+ * "present" (with its size), "missing" (deleted, expired, never copied), "replaced" (an object of another size
+ * than the manifest's: restore.sh checks the size first and stops), or "unchecked" with why.
  */
-type DumpObject = { state: "present"; bytes?: number } | { state: "missing"; why: string } | { state: "unchecked"; why: string };
+type DumpObject = NonNullable<RecoveryPoint["object"]>;
 
 async function headDump(s3: S3Client, bucket: string, manifest: Manifest | undefined, region: string): Promise<DumpObject | undefined> {
     if (!manifest || typeof manifest.object_key !== "string" || manifest.object_key === "") {
@@ -679,6 +680,18 @@ async function headDump(s3: S3Client, bucket: string, manifest: Manifest | undef
     }
     try {
         const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: manifest.object_key, ...(manifest.s3_version_id ? { VersionId: manifest.s3_version_id } : {}) }));
+        if (typeof head.ContentLength === "number" && typeof manifest.size_bytes === "number" && head.ContentLength !== manifest.size_bytes) {
+            // A manifest without a version (v1, or an unversioned bucket) names whatever the key holds now: a later PUT
+            // to it replaced the dump, and restore.sh, which reads that object, stops at its size (exit 4).
+            const which = manifest.s3_version_id ? `version ${manifest.s3_version_id}` : "the manifest recorded no S3 version";
+            const older = manifest.s3_version_id ? "" : ` (in a versioned bucket an older version may hold the dump: aws s3api list-object-versions --bucket ${bucket} --prefix ${shellWord(manifest.object_key)})`;
+            return {
+                state: "replaced",
+                bytes: head.ContentLength,
+                why: `the dump object s3://${bucket}/${manifest.object_key} (${which}) is ${humanBytes(head.ContentLength)}, the manifest's size_bytes ${manifest.size_bytes}: ` +
+                    `another object replaced it since the backup; restore.sh would stop with exit 4; pick another point${older}`,
+            };
+        }
         return { state: "present", ...(typeof head.ContentLength === "number" ? { bytes: head.ContentLength } : {}) };
     } catch (err) {
         const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
@@ -740,7 +753,9 @@ function dumpPoint(key: string, manifest: Manifest | undefined, where: DumpLocat
     const objectProblem = object?.state === "missing"
         ? `the dump object s3://${where.bucket}/${manifest.object_key}${version} is not in the bucket (HeadObject: ${object.why}): restore.sh would stop with exit 4; pick another point`
         : undefined;
-    const objectWords = object?.state === "missing" ? ", dump object MISSING" : object?.state === "unchecked" ? ", dump object not checked" : "";
+    const objectWords = object?.state === "missing" ? ", dump object MISSING"
+        : object?.state === "replaced" ? `, dump object REPLACED (${humanBytes(object.bytes)}, the manifest's ${humanBytes(manifest.size_bytes ?? 0)})`
+        : object?.state === "unchecked" ? ", dump object not checked" : "";
     const skewWords = clockSkew ? `, CLOCK AHEAD: started_at ${clockSkew.startedAt} is after S3 stored the manifest; the time shown is S3's` : "";
     return {
         ...base,
@@ -750,9 +765,10 @@ function dumpPoint(key: string, manifest: Manifest | undefined, where: DumpLocat
         ...(typeof manifest.size_bytes === "number" ? { sizeBytes: manifest.size_bytes } : {}),
         status,
         verification,
-        ...(object ? { object: object.state === "present" ? { state: object.state, ...(object.bytes !== undefined ? { bytes: object.bytes } : {}) } : object } : {}),
+        ...(object ? { object } : {}),
         restore: status !== "complete" ? { commands: [], blocked: `manifest status ${status}: restore.sh restores complete backups only` }
             : objectProblem ? { commands: [], blocked: objectProblem }
+            : object?.state === "replaced" ? { commands: [], blocked: object.why }
             : restore,
     };
 }
@@ -854,7 +870,9 @@ async function hiddenManifests(s3: S3Client, bucket: string, prefix: string): Pr
 
 /** How to make a hidden manifest current again (scripts/lib.sh hidden_manifest_words says the same). */
 export function unhideCommand(bucket: string, region: string, hidden: { key: string; versionId: string }): string {
-    return `aws s3api copy-object --region ${region} --bucket ${bucket} --key ${hidden.key} --copy-source "${bucket}/${hidden.key}?versionId=${hidden.versionId}"`;
+    // --copy-source is a URL's path: the key URL-encoded (its / kept), which leaves nothing a shell reads in the quotes.
+    const source = hidden.key.split("/").map((part) => encodeURIComponent(part).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)).join("/");
+    return `aws s3api copy-object --region ${region} --bucket ${bucket} --key ${shellWord(hidden.key)} --copy-source "${bucket}/${source}?versionId=${hidden.versionId}"`;
 }
 
 /** The point of a hidden manifest: listed, marked HIDDEN, and not restorable until its version is made current again. */

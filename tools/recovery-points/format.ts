@@ -14,7 +14,7 @@ const LABEL = 23;
  * `continuation`, every line but the last ends in " \" (a shell command).
  */
 export function wrap(text: string, width: number, first: number, next: number, continuation = false): string[] {
-    const words = text.split(" ").filter((w) => w !== "");
+    const words = continuation ? shellWords(text) : text.split(" ").filter((w) => w !== "");
     const reserve = continuation ? 2 : 0;
     const lines: string[] = [];
     let indent = first;
@@ -30,6 +30,16 @@ export function wrap(text: string, width: number, first: number, next: number, c
     }
     lines.push(" ".repeat(indent) + line);
     return lines;
+}
+
+/**
+ * A command's words as a shell reads them: a quoted key with spaces ('oauth2db copy (1).json') is one word, so
+ * that no line break (" \\" and a newline, which inside quotes is two characters of the key) falls in it. A text
+ * that is not one the shell would read whole (an unpaired quote) is split at spaces, as any text.
+ */
+function shellWords(text: string): string[] {
+    const word = /(?:'[^']*'|"(?:[^"\\]|\\.)*"|\\.|[^ '"\\])+/g;
+    return text.replace(word, "").trim() === "" ? text.match(word) ?? [] : text.split(" ").filter((w) => w !== "");
 }
 
 function header(report: Report): string[] {

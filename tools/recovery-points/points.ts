@@ -82,8 +82,11 @@ export interface RecoveryPoint {
     sizeBytes?: number;
     status?: string;
     verification?: Verification;
-    /** A dump: its object as S3 answered HeadObject (the manifest's version): present (bytes), missing, or unchecked (why). */
-    object?: { state: "present"; bytes?: number } | { state: "missing" | "unchecked"; why: string };
+    /**
+     * A dump: its object as S3 answered HeadObject (the manifest's version): present (bytes), missing, replaced (another
+     * object of another size under the key: restore.sh refuses it), or unchecked (why).
+     */
+    object?: { state: "present"; bytes?: number } | { state: "replaced"; bytes: number; why: string } | { state: "missing" | "unchecked"; why: string };
     /**
      * A dump whose manifest's started_at is after S3 stored the manifest (the backup host's clock was ahead): `time`
      * is then S3's LastModified of the manifest, the latest the dump can be of.
@@ -161,10 +164,19 @@ export function configRestore(stack: string | undefined, key: "restore.pointInTi
     };
 }
 
+/**
+ * `word` as one shell word: as it is when it holds nothing a shell reads (the keys db-backup.sh writes), else in
+ * single quotes. An S3 key may hold spaces, quotes or `$(...)` (a copy someone made, a hostile writer): a printed
+ * command is pasted into a shell, where such a key would be split or run.
+ */
+export function shellWord(word: string): string {
+    return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+}
+
 /** scripts/restore.sh of one manifest (the target database is the PG* environment; scripts/README.md). */
 export function dumpRestore(bucket: string, region: string, prefix: string, manifestKey: string): Restore {
-    const prefixEnv = prefix === "database/" ? "" : ` BACKUP_PREFIX=${prefix}`;
-    return { commands: [`BUCKET=${bucket} AWS_REGION=${region}${prefixEnv} scripts/restore.sh --yes --manifest ${manifestKey}`] };
+    const prefixEnv = prefix === "database/" ? "" : ` BACKUP_PREFIX=${shellWord(prefix)}`;
+    return { commands: [`BUCKET=${bucket} AWS_REGION=${region}${prefixEnv} scripts/restore.sh --yes --manifest ${shellWord(manifestKey)}`] };
 }
 
 /** Newest first; points without a known time last, then by region and id for a stable order. */
