@@ -10,31 +10,25 @@
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { Readable } from "stream";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
-import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { MotoServer } from "../tools/sandbox/servers";
-import { main } from "../tools/recovery-points/cli";
 import { snapshotPoint, type ClientFactory, type ClientOptions } from "../tools/recovery-points/collect";
 import type { Report } from "../tools/recovery-points/points";
 import { useEnv } from "./support/process-state";
+import { AZURE_BACKUP_BUCKET, azureStackBuckets, runRecoveryPoints } from "./support/recovery-points";
 
 const REPO = path.resolve(__dirname, "..");
 const HOUR = 3600_000;
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
-const BUCKET = "oauth2-backups-prod-azure";
+const BUCKET = AZURE_BACKUP_BUCKET;
 const DENIED = "database/manifests/oauth2db-20261204T040000Z-deniedkms0001.json";
 const SKEWED = "database/manifests/oauth2db-20261204T110000Z-clockahead01.json";
 const PLAIN = "database/manifests/oauth2db-20261204T030000Z-plain0000001.json";
 
-async function run(argv: string[], deps: Parameters<typeof main>[1]): Promise<{ code: number; out: string; err: string }> {
-    let out = "";
-    let err = "";
-    const code = await main(argv, { ...deps, stdout: (t) => (out += t), stderr: (t) => (err += t) });
-    return { code, out, err };
-}
+const run = runRecoveryPoints;
 
 describe("recovery-points, h36 trial: unreadable manifests, a clock ahead, an invalid standby file", function () {
     useEnv({ AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" });
@@ -64,16 +58,9 @@ describe("recovery-points, h36 trial: unreadable manifests, a clock ahead, an in
 
     before(async () => {
         moto = await MotoServer.start();
-        scratch = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-rp-trial-"));
-        outputs = path.join(scratch, "prod-azure-outputs.json");
-        fs.writeFileSync(outputs, JSON.stringify({ backupBucketName: BUCKET, dbServerName: "oauth2-postgres", resourceGroupName: "oauth2-prod-rg" }));
-        const credentials = { accessKeyId: "testing", secretAccessKey: "testing" };
-        const s3 = new S3Client({ region: "us-east-1", endpoint: moto.endpoint, credentials, forcePathStyle: true });
-        const west = new S3Client({ region: "us-west-2", endpoint: moto.endpoint, credentials, forcePathStyle: true });
+        let s3: S3Client;
+        ({ scratch, outputs, s3 } = await azureStackBuckets(moto, "oauth2-dr-rp-trial-"));
         try {
-            await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-            await s3.send(new CreateBucketCommand({ Bucket: "oauth2-backups-vault" }));
-            await west.send(new CreateBucketCommand({ Bucket: "oauth2-backups-dr-azure", CreateBucketConfiguration: { LocationConstraint: "us-west-2" } }));
             written = Date.now();
             const manifest = (key: string, startedAt: number) => {
                 const object = key.replace("manifests/", "").replace(/\.json$/, ".dump.gpg");
@@ -93,7 +80,6 @@ describe("recovery-points, h36 trial: unreadable manifests, a clock ahead, an in
             ]);
         } finally {
             s3.destroy();
-            west.destroy();
         }
     });
 

@@ -28,7 +28,6 @@ import { CreateDBInstanceCommand, CreateDBInstanceReadReplicaCommand, CreateDBSn
 import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { MotoServer } from "../tools/sandbox/servers";
-import { main } from "../tools/recovery-points/cli";
 import { ClientFactory, ClientOptions, explain, PRIVATE_KEYS_SECRET, privateKeysSettings, restorableSpans, walGaps } from "../tools/recovery-points/collect";
 import { PICK_TIME, type RecoveryPoint, type Report } from "../tools/recovery-points/points";
 import { PRIVATE_KEYS_SECRET_NAME } from "../components/vault-account";
@@ -36,6 +35,7 @@ import { readOutputs, UsageError } from "../tools/recovery-points/stack";
 import { parseStackConfig } from "../lib/config";
 import { loadStackSettings } from "offline-plan/stack-settings";
 import { useEnv } from "./support/process-state";
+import { runRecoveryPoints } from "./support/recovery-points";
 
 const REPO = path.resolve(__dirname, "..");
 /** The text with its wrapped lines joined (messages are wrapped at 100 columns). */
@@ -166,12 +166,7 @@ function clientsFor(moto: MotoServer, now: number, calls: string[], options: { v
     };
 }
 
-async function run(argv: string[], deps: Parameters<typeof main>[1]): Promise<{ code: number; out: string; err: string }> {
-    let out = "";
-    let err = "";
-    const code = await main(argv, { ...deps, stdout: (t) => (out += t), stderr: (t) => (err += t) });
-    return { code, out, err };
-}
+const run = runRecoveryPoints;
 
 /** restore.<key> = value is refused by the project's own validator (a word to replace, as printed). */
 function refusedByConfig(stack: string, key: string, value: string, now: Date): void {

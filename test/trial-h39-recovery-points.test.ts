@@ -14,16 +14,15 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import { CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { PutBucketVersioningCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { MotoServer } from "../tools/sandbox/servers";
-import { main } from "../tools/recovery-points/cli";
 import { unhideCommand, type ClientFactory, type ClientOptions } from "../tools/recovery-points/collect";
 import type { Report } from "../tools/recovery-points/points";
 import { useEnv } from "./support/process-state";
+import { AZURE_BACKUP_BUCKET, azureStackBuckets, runRecoveryPoints } from "./support/recovery-points";
 
-const BUCKET = "oauth2-backups-prod-azure";
+const BUCKET = AZURE_BACKUP_BUCKET;
 const V1 = "database/manifests/oauth2db-20261201T030000Z-v1replaced01.json";
 const UNVERSIONED = "database/manifests/oauth2db-20261202T030000Z-v2replaced02.json";
 const INTACT = "database/manifests/oauth2db-20261203T030000Z-v2intact0003.json";
@@ -32,12 +31,7 @@ const SPACED = "database/manifests/oauth2db 20261204T030000Z copy kept before th
 // A file the command substitution would create in the shell's directory if the printed command ran it.
 const HOSTILE = "database/manifests/oauth2db-20261205T030000Z-$(touch${IFS}h39-pwned).json";
 
-async function run(argv: string[], deps: Parameters<typeof main>[1]): Promise<{ code: number; out: string; err: string }> {
-    let out = "";
-    let err = "";
-    const code = await main(argv, { ...deps, stdout: (t) => (out += t), stderr: (t) => (err += t) });
-    return { code, out, err };
-}
+const run = runRecoveryPoints;
 
 /**
  * The words bash makes of `command` (as an operator pastes it), with scripts/restore.sh replaced by a printer of
@@ -87,17 +81,10 @@ describe("recovery-points, h39 trial: a dump object replaced since its backup, m
 
     before(async () => {
         moto = await MotoServer.start();
-        scratch = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-rp-h39-"));
-        outputs = path.join(scratch, "prod-azure-outputs.json");
-        fs.writeFileSync(outputs, JSON.stringify({ backupBucketName: BUCKET, dbServerName: "oauth2-postgres", resourceGroupName: "oauth2-prod-rg" }));
-        const credentials = { accessKeyId: "testing", secretAccessKey: "testing" };
-        const s3 = new S3Client({ region: "us-east-1", endpoint: moto.endpoint, credentials, forcePathStyle: true });
-        const west = new S3Client({ region: "us-west-2", endpoint: moto.endpoint, credentials, forcePathStyle: true });
+        let s3: S3Client;
+        ({ scratch, outputs, s3 } = await azureStackBuckets(moto, "oauth2-dr-rp-h39-"));
         const put = (Key: string, Body: string) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body }));
         try {
-            await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-            await s3.send(new CreateBucketCommand({ Bucket: "oauth2-backups-vault" }));
-            await west.send(new CreateBucketCommand({ Bucket: "oauth2-backups-dr-azure", CreateBucketConfiguration: { LocationConstraint: "us-west-2" } }));
             const dump = "encrypted dump stand-in"; // 23 bytes, the size every manifest records
             const objectOf = (key: string) => key.replace("manifests/", "").replace(/\.json$/, ".dump.gpg");
             const manifest = (key: string, format: "v1" | "v2", day: string) => JSON.stringify({
@@ -118,7 +105,6 @@ describe("recovery-points, h39 trial: a dump object replaced since its backup, m
             await s3.send(new PutBucketVersioningCommand({ Bucket: BUCKET, VersioningConfiguration: { Status: "Enabled" } }));
         } finally {
             s3.destroy();
-            west.destroy();
         }
     });
 
