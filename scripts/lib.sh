@@ -537,6 +537,9 @@ cleanup_work_dir_on_exit() {
     # `IFS= read ...` (a wait for psql's answer) runs with that empty IFS, and no read or expansion here splits then.
     local IFS=$' \t\n'
     trap - EXIT INT TERM
+    # The run's jobs that still run (a signal's trap ended it during one: client-config-export.sh's COPY queued on a
+    # lock), with their process groups where the script has set -m; bash's notices of their end are not the run's words.
+    kill_unnoted_jobs 2>/dev/null
     remove_work_dir
     [[ $status -eq 0 ]] || log "FAILED with exit code $status"
     exit "$status"

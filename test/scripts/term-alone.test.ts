@@ -7,9 +7,11 @@
  * found by a marker in its environment (/proc/PID/environ): orphans are reparented, their session kept.
  */
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { seedSql } from "../../tools/sandbox/oauth2-schema";
+import { PG_BIN } from "../../tools/sandbox/servers";
 import { awsCall, explain, ScriptResult, scriptEnv, Started, startScript, tempDir, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
 
 const MARK = "OAUTH2_DR_TERM_ALONE";
@@ -82,6 +84,52 @@ const CODES = { SIGTERM: 143, SIGINT: 130 } as const;
 describe("a run ended by a signal to its script alone (a pod's deadline, an eviction; h39-term)", function () {
     this.timeout(120_000);
     const servers = useScriptServers("term-alone-", "term-alone-passphrase");
+    before(function () {
+        servers.pg.createDatabase("oauth2db");
+        servers.pg.psql(seedSql({ clients: 5, authorizations: 10, consents: 2 }));
+    });
+
+    /**
+     * A session of another application (a migration's) holding `table` in ACCESS EXCLUSIVE mode until release():
+     * the run's reads of it queue behind it, a stage held as long as the case needs.
+     */
+    async function holdLock(table: string): Promise<{ release: () => Promise<void> }> {
+        const locker = spawn(path.join(PG_BIN, "psql"), ["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", "oauth2db"], { env: { ...process.env, ...servers.pg.env("oauth2db"), PGAPPNAME: "h39-term-migration" }, stdio: ["pipe", "pipe", "inherit"] });
+        const closed = new Promise<void>((resolve) => locker.once("close", () => resolve()));
+        await new Promise<void>((resolve, reject) => {
+            locker.stdout!.once("data", () => resolve());
+            locker.once("close", () => reject(new Error("the locking session ended")));
+            locker.stdin!.write(`BEGIN; LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n`);
+        });
+        return { release: async () => { locker.stdin!.end("ROLLBACK;\n"); await closed; } };
+    }
+
+    /** Resolves once a session other than the holder's waits for a lock on `table` (the run is queued on it). */
+    async function queuedOn(table: string, run: Started): Promise<void> {
+        for (let waited = 0; servers.pg.psql(`SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = '${table}'::regclass`) === "0"; waited += 100) {
+            assert.ok(waited < 60_000 && run.child.exitCode === null, `the run never queued on the lock of ${table}`);
+            await new Promise((r) => setTimeout(r, 100));
+        }
+    }
+
+    describe("client-config-export.sh", function () {
+        for (const signal of ["SIGTERM", "SIGINT"] as const) {
+            it(`${signal} while its COPY of the clients queues behind a migration's lock: exit ${CODES[signal]} at once, its psql ended`, async function () {
+                const lock = await holdLock("public.oauth2_registered_client");
+                const mark = newMark();
+                try {
+                    const run = startScript("client-config-export.sh", { ...scriptEnv(servers.pg, servers.moto, servers.newBucket("term-clients"), servers.passphrase), ...mark });
+                    await queuedOn("public.oauth2_registered_client", run);
+                    const { result, left } = await signalAlone(run, mark, signal);
+                    assert.equal(result.code, CODES[signal], explain(result));
+                    assert.deepEqual(left, [], `outlived the run: ${explain(result)}`);
+                    assert.match(result.stderr, new RegExp(`FAILED with exit code ${CODES[signal]}\n$`), explain(result));
+                } finally {
+                    await lock.release();
+                }
+            });
+        }
+    });
 
     describe("restore-verification.sh snapshot mode", function () {
         /** An `aws` first on PATH whose `rds wait db-instance-available` never ends (a restore that takes its 30 min). */
