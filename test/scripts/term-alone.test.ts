@@ -112,6 +112,26 @@ describe("a run ended by a signal to its script alone (a pod's deadline, an evic
         }
     }
 
+    it("app-config-export.sh: SIGTERM while kubectl waits (an API server that does not answer): exit 143 at once, kubectl ended", async function () {
+        const shims = tempDir("oauth2-dr-term-alone-kubectl-");
+        fs.writeFileSync(path.join(shims, "kubectl"), "#!/bin/bash\nexec sleep 600\n", { mode: 0o755 });
+        const mark = newMark();
+        try {
+            const run = startScript("app-config-export.sh", { ...scriptEnv(servers.pg, servers.moto, servers.newBucket("term-config"), servers.passphrase), ...mark, EXTRA_PATH: shims });
+            // Once kubectl has started (its sleep), the run waits for it.
+            for (let waited = 0; !marked(mark).some((entry) => / sleep 600$/.test(entry)); waited += 100) {
+                assert.ok(waited < 60_000 && run.child.exitCode === null, "kubectl never started");
+                await new Promise((r) => setTimeout(r, 100));
+            }
+            const { result, left } = await signalAlone(run, mark, "SIGTERM");
+            assert.equal(result.code, 143, explain(result));
+            assert.deepEqual(left, [], `outlived the run: ${explain(result)}`);
+            assert.match(result.stderr, /FAILED with exit code 143\n$/, explain(result));
+        } finally {
+            fs.rmSync(shims, { recursive: true, force: true });
+        }
+    });
+
     describe("client-config-export.sh", function () {
         for (const signal of ["SIGTERM", "SIGINT"] as const) {
             it(`${signal} while its COPY of the clients queues behind a migration's lock: exit ${CODES[signal]} at once, its psql ended`, async function () {
