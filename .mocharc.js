@@ -30,6 +30,9 @@ const LONGEST_FIRST = [
     // Long in wall time (they wait for frozen servers' limits, a stalled or slow upload's notice), light in CPU:
     // started early. upload-stall (h35, 0.7 CPU-s in 19.7 s) ran last by name and alone for its last 16 s.
     "test/scripts/hangs.test.ts",
+    // h39-term (not measured in a whole run): about 40 s alone at load 7, mostly waits (the AWS CLI's starts, its
+    // 30 s bounds when a run does not end).
+    "test/scripts/term-alone.test.ts",
     "test/scripts/upload-stall.test.ts",
     "test/scripts/lib-watch.test.ts",
     "test/programs.test.ts",

@@ -31,8 +31,12 @@ trap_work_dir_cleanup
 
 make_work_dir
 
+# A job, `wait`ed for: a SIGTERM to the script alone (a pod's deadline) interrupts `wait` at once, and the cleanup ends
+# kubectl (lib.sh cleanup_work_dir_on_exit); in the foreground (until h39) the trap waited for kubectl, which waits
+# as long as an API server that accepts and never answers.
 "$KUBECTL" get configmaps -n "$NAMESPACE" --field-selector metadata.name!=kube-root-ca.crt -o yaml \
-    >"$WORK_DIR/raw.yaml" 2>"$WORK_DIR/kubectl.err" \
+    >"$WORK_DIR/raw.yaml" 2>"$WORK_DIR/kubectl.err" &
+wait $! \
     || die "$EX_SOURCE" "kubectl get configmaps -n $NAMESPACE failed: $(tail -n 1 "$WORK_DIR/kubectl.err")"
 strip_server_fields <"$WORK_DIR/raw.yaml" >"$WORK_DIR/configmaps.yaml"
 # An empty list is no backup: the wrong namespace (NAMESPACE must be the server's, serverNamespace), a namespace

@@ -18,6 +18,10 @@
 # Exit codes: 0 exported or unchanged; 2 configuration; 3 database; 4 storage; 5 encryption; 1 other;
 #   130/143 interrupted.
 set -euo pipefail
+# Job control: the export's pipeline runs as a background job in its own process group, so that a SIGTERM to the
+# script alone (a pod's deadline) interrupts `wait` at once, and the cleanup (lib.sh cleanup_work_dir_on_exit) ends
+# the whole pipeline: psql's COPY may queue for minutes behind a migration's lock.
+set -m
 
 # This script's directory as dirname prints it, without a dirname process (lib.sh script_dir).
 if [[ "${BASH_SOURCE[0]}" == */* ]]; then SCRIPT_DIR=${BASH_SOURCE[0]%/*}; else SCRIPT_DIR=.; fi
@@ -38,12 +42,16 @@ load_db_credentials
 mkfifo "$WORK_DIR/sha.fifo"
 sha256sum <"$WORK_DIR/sha.fifo" >"$WORK_DIR/sha.out" &
 sha_pid=$!
-set +e
-psql_value -c "COPY (SELECT * FROM \"${DB_SCHEMA}\".${TABLE} ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER)" 2>"$WORK_DIR/psql.err" |
-    tee "$WORK_DIR/sha.fifo" |
-    gpg_encrypt >"$WORK_DIR/export.csv.gpg" 2>"$WORK_DIR/gpg.err"
-codes=("${PIPESTATUS[@]}")
-set -e
+# A job, `wait`ed for (until h39 in the foreground: a SIGTERM's trap waited for it, as long as the COPY's lock wait).
+{
+    set +e
+    psql_value -c "COPY (SELECT * FROM \"${DB_SCHEMA}\".${TABLE} ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER)" 2>"$WORK_DIR/psql.err" |
+        tee "$WORK_DIR/sha.fifo" |
+        gpg_encrypt >"$WORK_DIR/export.csv.gpg" 2>"$WORK_DIR/gpg.err"
+    echo "${PIPESTATUS[*]}" >"$WORK_DIR/pipestatus"
+} &
+wait $! || true
+read -ra codes <"$WORK_DIR/pipestatus" || die "$EX_FAILURE" "the export's pipeline did not report"
 wait "$sha_pid" || true
 [[ ${codes[0]} -eq 0 ]] || die "$EX_DATABASE" "cannot read ${TABLE}: $(tail -n 1 "$WORK_DIR/psql.err")"
 [[ ${codes[2]} -eq 0 ]] || die "$EX_CRYPTO" "gpg failed: $(tail -n 1 "$WORK_DIR/gpg.err")"

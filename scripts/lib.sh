@@ -537,6 +537,9 @@ cleanup_work_dir_on_exit() {
     # `IFS= read ...` (a wait for psql's answer) runs with that empty IFS, and no read or expansion here splits then.
     local IFS=$' \t\n'
     trap - EXIT INT TERM
+    # The run's jobs that still run (a signal's trap ended it during one: client-config-export.sh's COPY queued on a
+    # lock), with their process groups where the script has set -m; bash's notices of their end are not the run's words.
+    kill_unnoted_jobs 2>/dev/null
     remove_work_dir
     [[ $status -eq 0 ]] || log "FAILED with exit code $status"
     exit "$status"
@@ -1339,7 +1342,8 @@ progress_every_in() { if [[ "${WAIT_PROGRESS_SECONDS:-}" =~ ^[1-9][0-9]*$ ]]; th
 # wait_with_progress WHAT LIMIT COMMAND...: runs COMMAND (its exit status is this function's) after saying
 # "waiting for WHAT (at most LIMIT)", and every WAIT_PROGRESS_SECONDS while it runs "still waiting for WHAT
 # (N s so far; at most LIMIT)": a wait of minutes (an RDS waiter) is never silent. The lines go to the caller's
-# stderr: a redirection of COMMAND's own goes inside COMMAND (a function), not on this call.
+# stderr: a redirection of COMMAND's own goes inside COMMAND (a function), not on this call. COMMAND runs as a
+# job of the run (a function's variables it sets are not seen here).
 wait_with_progress() {
     local what=$1 limit=$2 every ticker rc=0
     shift 2
@@ -1354,7 +1358,15 @@ wait_with_progress() {
         done
     ) &
     ticker=$!
-    "$@" || rc=$?
+    [[ -z "$WORK_DIR" ]] || restore_note_job "$ticker"
+    # COMMAND as a job too, and `wait`ed for: a signal's trap interrupts `wait` at once, where a foreground command
+    # held it until the command ended (h39-term: SIGTERM to the script alone, a pod's deadline, during the RDS waiter
+    # waited up to its 30 min, and the ticker then outlived the run, saying "still waiting" on its output). Both
+    # noted (restore_note_job; in the run's work directory, when there is one): the cleanup's restore_kill_jobs ends them.
+    "$@" &
+    local waiter=$!
+    [[ -z "$WORK_DIR" ]] || restore_note_job "$waiter"
+    wait "$waiter" || rc=$?
     kill_own TERM "$ticker"
     wait "$ticker" 2>/dev/null || true
     return "$rc"
