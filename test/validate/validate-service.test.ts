@@ -342,4 +342,33 @@ describe("validate-service.sh (real OpenID provider, PostgreSQL 15, moto)", func
         assert.match(bad.stderr, /ISSUER must be an http\(s\) URL/);
         assert.equal(server.issued, before);
     });
+    it("a token the server cannot save (its oauth2_authorization table gone) is refused as Spring's server refuses it, 500 server_error, and no stack is printed (h39: koa printed one per request on the drill's output)", async function () {
+        pg.createDatabase("oauth2db_unsaved");
+        pg.psql(SCHEMA_SQL + smokeClientSql(CLIENT_ID, CLIENT_SECRET) + "DROP TABLE oauth2_authorization;", "oauth2db_unsaved");
+        const unsaved = await OidcServer.start({ keys: [current], databaseUrl: `postgres://postgres@${LOCALHOST}:${pg.port}/oauth2db_unsaved` });
+        const written: string[] = [];
+        const write = process.stderr.write.bind(process.stderr);
+        process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+            written.push(String(chunk));
+            return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
+        }) as typeof process.stderr.write;
+        try {
+            const answer = await fetch(`${unsaved.url}/token`, {
+                method: "POST",
+                headers: { authorization: `Basic ${Buffer.from(`${encodeURIComponent(CLIENT_ID)}:${encodeURIComponent(CLIENT_SECRET)}`).toString("base64")}`, "content-type": "application/x-www-form-urlencoded" },
+                body: "grant_type=client_credentials&scope=api.read",
+            });
+            const body = (await answer.json()) as { error?: string; error_description?: string; access_token?: string };
+            assert.equal(answer.status, 500, JSON.stringify(body));
+            assert.equal(body.error, "server_error");
+            assert.match(body.error_description ?? "", /the authorization could not be saved: relation "oauth2_authorization" does not exist/);
+            assert.equal(body.access_token, undefined);
+            assert.equal(unsaved.issued, 0);
+        } finally {
+            process.stderr.write = write;
+            await unsaved.stop();
+            pg.dropDatabase("oauth2db_unsaved");
+        }
+        assert.deepEqual(written.filter((text) => /Error|at /.test(text)), [], "printed while the token was refused");
+    });
 });
