@@ -64,8 +64,17 @@ export_item() {
     log "uploaded $key (sha256 of the content ${hash:0:12}..., previous ${stored:0:12}...)"
 }
 
-# 1. The Kubernetes secret.
-if secret_yaml=$("$KUBECTL" get secret "$K8S_SECRET_NAME" -n "$NAMESPACE" -o yaml 2>"$WORK_DIR/kubectl.err"); then
+# 1. The Kubernetes secret. kubectl is a job whose output is read through a FIFO (no file holds the secret): bash's
+# read returns at once on a trapped signal, where the command substitution that read it until h39 held a SIGTERM to
+# the script alone (a pod's deadline) as long as kubectl waited (an API server that accepts and never answers); the
+# cleanup (lib.sh cleanup_work_dir_on_exit) ends kubectl.
+mkfifo -m 600 "$WORK_DIR/secret.fifo"
+"$KUBECTL" get secret "$K8S_SECRET_NAME" -n "$NAMESPACE" -o yaml >"$WORK_DIR/secret.fifo" 2>"$WORK_DIR/kubectl.err" &
+kubectl_job=$!
+secret_yaml=""
+IFS= read -r -d '' secret_yaml <"$WORK_DIR/secret.fifo" || true
+if wait "$kubectl_job"; then
+    # Its trailing newlines go as they went from the command substitution (strip_server_fields's own substitution).
     secret_yaml=$(strip_server_fields <<<"$secret_yaml")
     export_item "${SECRETS_PREFIX}${K8S_SECRET_NAME}.yaml.gpg" yes "$secret_yaml"
 else

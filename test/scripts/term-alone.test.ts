@@ -112,12 +112,13 @@ describe("a run ended by a signal to its script alone (a pod's deadline, an evic
         }
     }
 
-    it("app-config-export.sh: SIGTERM while kubectl waits (an API server that does not answer): exit 143 at once, kubectl ended", async function () {
+    for (const script of ["app-config-export.sh", "secrets-export.sh"]) {
+    it(`${script}: SIGTERM while kubectl waits (an API server that does not answer): exit 143 at once, kubectl ended`, async function () {
         const shims = tempDir("oauth2-dr-term-alone-kubectl-");
         fs.writeFileSync(path.join(shims, "kubectl"), "#!/bin/bash\nexec sleep 600\n", { mode: 0o755 });
         const mark = newMark();
         try {
-            const run = startScript("app-config-export.sh", { ...scriptEnv(servers.pg, servers.moto, servers.newBucket("term-config"), servers.passphrase), ...mark, EXTRA_PATH: shims });
+            const run = startScript(script, { ...scriptEnv(servers.pg, servers.moto, servers.newBucket("term-config"), servers.passphrase), ...mark, EXTRA_PATH: shims });
             // Once kubectl has started (its sleep), the run waits for it.
             for (let waited = 0; !marked(mark).some((entry) => / sleep 600$/.test(entry)); waited += 100) {
                 assert.ok(waited < 60_000 && run.child.exitCode === null, "kubectl never started");
@@ -131,6 +132,7 @@ describe("a run ended by a signal to its script alone (a pod's deadline, an evic
             fs.rmSync(shims, { recursive: true, force: true });
         }
     });
+    }
 
     describe("client-config-export.sh", function () {
         for (const signal of ["SIGTERM", "SIGINT"] as const) {
