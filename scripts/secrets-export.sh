@@ -75,7 +75,9 @@ secret_yaml=""
 IFS= read -r -d '' secret_yaml <"$WORK_DIR/secret.fifo" || true
 if wait "$kubectl_job"; then
     # Its trailing newlines go as they went from the command substitution (strip_server_fields's own substitution).
-    secret_yaml=$(strip_server_fields <<<"$secret_yaml")
+    # Through a pipe, not a here-string: bash 5.2 writes a here-string above the pipe's 64 KiB to a temporary file,
+    # which would put the secret on disk for a moment (a Secret may hold 1 MiB).
+    secret_yaml=$(printf '%s\n' "$secret_yaml" | strip_server_fields)
     export_item "${SECRETS_PREFIX}${K8S_SECRET_NAME}.yaml.gpg" yes "$secret_yaml"
 else
     log "ERROR: kubectl get secret $K8S_SECRET_NAME -n $NAMESPACE failed: $(tail -n 1 "$WORK_DIR/kubectl.err")"

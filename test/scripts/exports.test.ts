@@ -4,12 +4,12 @@
  * fixtures, and the JWKS endpoint is a tiny HTTP server on 127.0.0.1.
  */
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
 import { seedSql } from "../../tools/sandbox/oauth2-schema";
-import { createBucket, createSecret, explain, getObject, listKeys, listVersions, rotateSecret, runScript, scriptEnv, useScriptServers } from "../../tools/sandbox/scripts";
+import { baseEnv, createBucket, createSecret, explain, getObject, listKeys, listVersions, rotateSecret, runScript, SCRIPTS, scriptEnv, useScriptServers } from "../../tools/sandbox/scripts";
 import { freePort, LOCALHOST, MotoServer, PgServer } from "../../tools/sandbox/servers";
 import { fakeKubectl } from "../support/shims";
 
@@ -221,6 +221,24 @@ describe("export scripts (real PostgreSQL 15, S3 and Secrets Manager APIs)", fun
             assert.equal(result.code, 8, explain(result));
             assert.match(result.stderr, /kubectl get secret oauth2-server-secrets -n identity failed: Error from server \(NotFound\)/);
             assert.ok(!listKeys(moto, other, "secrets/").includes("secrets/oauth2-server-secrets.yaml.gpg"));
+        });
+
+        it("a secret above a pipe's 64 KiB is never written to a file on its way (bash 5.2 puts such a here-string in a temporary file: h39)", async function () {
+            if (spawnSync("strace", ["-V"]).status !== 0) {
+                this.skip(); // strace shows the files bash opens; without it this cannot be seen
+            }
+            const big = path.join(dir, "big-secret.yaml");
+            fs.writeFileSync(big, SECRET_YAML("200", "k".repeat(100_000)));
+            const trace = path.join(dir, "secrets-export.strace");
+            // Not spawnSync: this process serves the JWKS the script fetches.
+            const child = spawn("strace", ["-f", "-e", "trace=openat,open,creat", "-o", trace, "bash", path.join(SCRIPTS, "secrets-export.sh")], { env: baseEnv({ ...env, BUCKET: newBucket(), SHIM_SECRET_FILE: big }) });
+            let output = "";
+            child.stdout.on("data", (d) => (output += d));
+            child.stderr.on("data", (d) => (output += d));
+            const status = await new Promise<number | null>((resolve) => child.once("close", resolve));
+            assert.equal(status, 0, `exit ${status}\n${output}`);
+            const created = fs.readFileSync(trace, "utf8").split("\n").filter((call) => /O_CREAT/.test(call) && !/= -1 /.test(call));
+            assert.deepEqual(created.filter((call) => /sh-thd/.test(call)), [], "a here-document's temporary file was made");
         });
 
         it("exits 8 when a source fails, after exporting the others", async function () {
