@@ -15,8 +15,12 @@
  *   1 current + `newerNoncurrentVersions` >= the table's versions. A noncurrentVersionExpiration without
  *   newerNoncurrentVersions keeps versions by age only: a violation.
  * - Rules with status Disabled neither keep nor delete anything.
+ * - A bucket's COMPLIANCE Object Lock default retention (`LockFloor`, read by object-lock.ts `lockFloorOf`) is a
+ *   floor for the day-based classes: S3 does not let a lifecycle rule delete a locked version, it waits until
+ *   the lock ends, so a rule expiring earlier deletes each version `max(rule, lock)` days after its creation
+ *   (h39). Versions-based classes (secrets/) are counted by versions, which a time lock does not change.
  */
-import { DataClass, RETENTION_TABLE, retentionRow } from "./retention";
+import { DataClass, plural, RETENTION_TABLE, RetentionRow, retentionRow } from "./retention";
 import { read, readArray, show, UNKNOWN } from "./unknowns";
 import { asNumber } from "./numbers";
 
@@ -108,14 +112,42 @@ export function viewRules(props: unknown): RuleView[] | typeof UNKNOWN {
     return (rules ?? []).map(viewRule);
 }
 
+/**
+ * What a backup bucket's default Object Lock retention guarantees each version, as lockFloorOf (object-lock.ts)
+ * reads it: the one source of the floor for the retention matrix and s3-backup-lifecycle-retention.
+ */
+export interface LockFloor {
+    /** Days from its creation every version is kept whatever the lifecycle rules say: the COMPLIANCE default retention; 0 when none counts. */
+    days: number;
+    /** Where the counted lock is declared, for messages ("backups-lock (BucketObjectLockConfigurationV2)"). */
+    source?: string;
+    /** A default retention the bucket declares that is not counted, and why (GOVERNANCE mode, unknown in this plan), for messages. */
+    notCounted?: { days?: number; why: string };
+}
+
+export const NO_LOCK_FLOOR: LockFloor = Object.freeze({ days: 0 });
+
+/** The floor the lock puts on a row: day rows only (a time lock keeps no number of versions). */
+function floorFor(row: RetentionRow, floor: LockFloor): number {
+    return row.unit === "days" ? floor.days : 0;
+}
+
+/** "deferred to 35 days by the COMPLIANCE Object Lock default retention (src)": a rule's deletion the lock postpones. */
+function deferredBy(floor: LockFloor, days: number): string {
+    return `deferred to ${plural(days, "days")} by the COMPLIANCE Object Lock default retention (${floor.source ?? "the bucket's lock"})`;
+}
+
 const overlaps = (rulePrefix: string, classPrefix: string) => classPrefix.startsWith(rulePrefix) || rulePrefix.startsWith(classPrefix);
 
 function describe(rule: RuleView): string {
     return `rule "${rule.id}" (prefix "${rule.prefix}"${rule.narrowedBy ? `, ${rule.narrowedBy}, judged for every object under the prefix` : ""})`;
 }
 
-/** Every way the rules delete a class earlier than the minima; messages without the resource name. */
-export function lifecycleProblems(rules: RuleView[], minima: Minima): string[] {
+/**
+ * Every way the rules delete a class earlier than the minima; messages without the resource name. `floor`: the
+ * bucket's COMPLIANCE lock, which postpones a day-based deletion until the lock ends (lockFloorOf).
+ */
+export function lifecycleProblems(rules: RuleView[], minima: Minima, floor: LockFloor = NO_LOCK_FLOOR): string[] {
     const problems: string[] = [];
     for (const row of RETENTION_TABLE) {
         const classPrefix = row.bucketPrefix;
@@ -127,25 +159,29 @@ export function lifecycleProblems(rules: RuleView[], minima: Minima): string[] {
             if (row.unit === "versions") {
                 const required = minima.secretVersions;
                 if (rule.expirationDays !== undefined || rule.expirationDate !== undefined) {
-                    const what = rule.expirationDays !== undefined ? `after ${rule.expirationDays} days (expiration.days)` : `on ${rule.expirationDate} (expiration.date)`;
+                    const what = rule.expirationDays !== undefined ? `after ${plural(rule.expirationDays, "days")} (expiration.days)` : `on ${rule.expirationDate} (expiration.date)`;
                     problems.push(`${where} expires the current version ${what}; the retention table requires the current version never to expire and at least ${required} versions`);
                 }
                 if (rule.noncurrentDays !== undefined && rule.newerNoncurrentVersions === undefined) {
-                    problems.push(`${where} deletes noncurrent versions after ${rule.noncurrentDays} days without newerNoncurrentVersions; the retention table requires at least ${required} versions (newerNoncurrentVersions >= ${required - 1})`);
+                    problems.push(`${where} deletes noncurrent versions after ${plural(rule.noncurrentDays, "days")} without newerNoncurrentVersions; the retention table requires at least ${required} versions (newerNoncurrentVersions >= ${required - 1})`);
                 } else if (rule.newerNoncurrentVersions !== undefined && rule.newerNoncurrentVersions + 1 < required) {
                     problems.push(`${where} keeps ${rule.newerNoncurrentVersions + 1} versions (1 current + noncurrentVersionExpiration.newerNoncurrentVersions ${rule.newerNoncurrentVersions}); the retention table requires at least ${required} versions`);
                 }
                 continue;
             }
             const required = minima.days[row.dataClass] ?? row.minimum;
-            if (rule.expirationDays !== undefined && rule.expirationDays < required) {
-                problems.push(`${where} expires objects after ${rule.expirationDays} days (expiration.days); the retention table requires at least ${required} days`);
+            const locked = floorFor(row, floor);
+            // A deletion the lock postpones happens when the lock ends: short only when that too is below the row.
+            const short = (days: number) => Math.max(days, locked) < required;
+            const deferred = (days: number) => (locked > days ? `, ${deferredBy(floor, locked)}` : "");
+            if (rule.expirationDays !== undefined && short(rule.expirationDays)) {
+                problems.push(`${where} expires objects after ${plural(rule.expirationDays, "days")} (expiration.days)${deferred(rule.expirationDays)}; the retention table requires at least ${required} days`);
             }
-            if (rule.expirationDate !== undefined) {
-                problems.push(`${where} expires every object on ${rule.expirationDate} (expiration.date); the retention table requires at least ${required} days from each backup`);
+            if (rule.expirationDate !== undefined && short(0)) {
+                problems.push(`${where} expires every object on ${rule.expirationDate} (expiration.date)${locked > 0 ? `, each version kept ${plural(locked, "days")} by the COMPLIANCE Object Lock default retention (${floor.source ?? "the bucket's lock"})` : ""}; the retention table requires at least ${required} days from each backup`);
             }
-            if (rule.noncurrentDays !== undefined && rule.newerNoncurrentVersions === undefined && rule.noncurrentDays < required) {
-                problems.push(`${where} deletes noncurrent versions after ${rule.noncurrentDays} days (noncurrentVersionExpiration.noncurrentDays); the retention table requires at least ${required} days`);
+            if (rule.noncurrentDays !== undefined && rule.newerNoncurrentVersions === undefined && short(rule.noncurrentDays)) {
+                problems.push(`${where} deletes noncurrent versions after ${plural(rule.noncurrentDays, "days")} (noncurrentVersionExpiration.noncurrentDays)${deferred(rule.noncurrentDays)}; the retention table requires at least ${required} days`);
             }
         }
     }
@@ -155,52 +191,95 @@ export function lifecycleProblems(rules: RuleView[], minima: Minima): string[] {
 export interface PrefixRetention {
     /** kept: an Enabled rule covers the class and no overlapping rule deletes earlier. */
     status: "kept" | "short" | "no-rule" | "unknown";
-    /** What the rules keep, for people: "90 days", "7 versions", "never expires". */
+    /** What the bucket keeps, for people: "90 days", "7 versions", "never expires". */
     found: string;
-    /** The shortest retention found, in the class's unit (Infinity when nothing expires). */
+    /** The shortest retention found, in the class's unit (Infinity when nothing expires); the lock's floor when longer. */
     value: number;
     ruleIds: string[];
     /** The parts of the class prefix the rules keep, when narrower than it ("database/orders/"); empty otherwise. */
     subPrefixes: string[];
+    /**
+     * What `found` rests on, for people: `rule a, b`; with a lock that decides it, `COMPLIANCE Object Lock default
+     * retention (src); lifecycle rule "a" deletes noncurrent versions after 1 day, deferred by the lock`.
+     */
+    basis: string;
 }
 
-/** How long the rules keep one class's prefix, for the retention matrix. */
-export function prefixRetention(rules: RuleView[] | typeof UNKNOWN, dataClass: DataClass, minima: Minima): PrefixRetention {
+/** The earliest deletion among the rules on a day-based class: its days (0 for a date) and what does it, for messages. */
+interface Deletion {
+    days: number;
+    what: string;
+}
+
+function earliestDeletion(rules: RuleView[]): Deletion | undefined {
+    let earliest: Deletion | undefined;
+    const note = (days: number, what: string) => {
+        if (earliest === undefined || days < earliest.days) {
+            earliest = { days, what };
+        }
+    };
+    for (const rule of rules) {
+        if (rule.expirationDays !== undefined) {
+            note(rule.expirationDays, `lifecycle rule "${rule.id}" expires objects after ${plural(rule.expirationDays, "days")}`);
+        }
+        if (rule.noncurrentDays !== undefined && rule.newerNoncurrentVersions === undefined) {
+            note(rule.noncurrentDays, `lifecycle rule "${rule.id}" deletes noncurrent versions after ${plural(rule.noncurrentDays, "days")}`);
+        }
+        if (rule.expirationDate !== undefined) {
+            note(0, `lifecycle rule "${rule.id}" expires every object on ${rule.expirationDate}`);
+        }
+    }
+    return earliest;
+}
+
+/** The lowest number of versions the rules on a versions class keep (Infinity when none expires). */
+function versionsKept(rules: RuleView[]): number {
+    let value = Infinity;
+    for (const rule of rules) {
+        if (rule.expirationDays !== undefined || rule.expirationDate !== undefined) {
+            value = Math.min(value, 1);
+        }
+        if (rule.noncurrentDays !== undefined) {
+            value = Math.min(value, rule.newerNoncurrentVersions === undefined ? 1 : rule.newerNoncurrentVersions + 1);
+        }
+    }
+    return value;
+}
+
+/**
+ * How long the bucket keeps one class's prefix, for the retention matrix: its lifecycle rules, and for a
+ * day-based class the bucket's COMPLIANCE Object Lock default retention (`floor`, lockFloorOf) when longer.
+ * A lock not counted (GOVERNANCE, unknown in this plan) is named in `basis` when it would have decided.
+ */
+export function prefixRetention(rules: RuleView[] | typeof UNKNOWN, dataClass: DataClass, minima: Minima, floor: LockFloor = NO_LOCK_FLOOR): PrefixRetention {
     if (rules === UNKNOWN) {
-        return { status: "unknown", found: show(UNKNOWN), value: NaN, ruleIds: [], subPrefixes: [] };
+        return { status: "unknown", found: show(UNKNOWN), value: NaN, ruleIds: [], subPrefixes: [], basis: "" };
     }
     const row = retentionRow(dataClass);
     // Every Enabled rule on the class prefix, on a prefix above it, or on a part of it.
     const relevant = rules.filter((r) => r.enabled && overlaps(r.prefix, row.bucketPrefix));
     if (relevant.some((r) => r.unknown)) {
-        return { status: "unknown", found: show(UNKNOWN), value: NaN, ruleIds: relevant.map((r) => r.id), subPrefixes: [] };
+        return { status: "unknown", found: show(UNKNOWN), value: NaN, ruleIds: relevant.map((r) => r.id), subPrefixes: [], basis: "" };
     }
     if (relevant.length === 0) {
-        return { status: "no-rule", found: "no lifecycle rule", value: NaN, ruleIds: [], subPrefixes: [] };
+        return { status: "no-rule", found: "no lifecycle rule", value: NaN, ruleIds: [], subPrefixes: [], basis: "" };
     }
     const subPrefixes = [...new Set(relevant.filter((r) => r.prefix.length > row.bucketPrefix.length).map((r) => r.prefix))];
-    let value = Infinity;
-    for (const rule of relevant) {
-        if (row.unit === "versions") {
-            if (rule.expirationDays !== undefined || rule.expirationDate !== undefined) {
-                value = Math.min(value, 1);
-            }
-            if (rule.noncurrentDays !== undefined) {
-                value = Math.min(value, rule.newerNoncurrentVersions === undefined ? 1 : rule.newerNoncurrentVersions + 1);
-            }
-        } else {
-            const candidates = [rule.expirationDays, rule.newerNoncurrentVersions === undefined ? rule.noncurrentDays : undefined];
-            for (const days of candidates) {
-                if (days !== undefined) {
-                    value = Math.min(value, days);
-                }
-            }
-            if (rule.expirationDate !== undefined) {
-                value = Math.min(value, 0);
-            }
-        }
+    const ruleIds = relevant.map((r) => r.id);
+    const deletion = row.unit === "days" ? earliestDeletion(relevant) : undefined;
+    const lifecycle = row.unit === "versions" ? versionsKept(relevant) : deletion?.days ?? Infinity;
+    const locked = floorFor(row, floor);
+    const value = Math.max(lifecycle, locked);
+    const problems = lifecycleProblems(relevant, minima, floor).filter((p) => p.includes(` on ${row.bucketPrefix} `));
+    const found = value === Infinity ? (row.unit === "versions" ? "all versions" : "never expires") : plural(value, row.unit);
+    const status = problems.length === 0 ? "kept" : "short";
+    let basis = `rule ${ruleIds.join(", ")}`;
+    if (locked > lifecycle && deletion) {
+        basis = `COMPLIANCE Object Lock default retention (${floor.source ?? "the bucket's lock"}); ${deletion.what}, deferred by the lock`;
+    } else if (row.unit === "days" && floor.notCounted && (floor.notCounted.days === undefined ? status === "short" : floor.notCounted.days > lifecycle)) {
+        // Said where it would have decided, so a reader sees why the lock did not count.
+        const days = floor.notCounted.days === undefined ? "" : ` of ${plural(floor.notCounted.days, "days")}`;
+        basis = `${basis}; Object Lock default retention${days} not counted: ${floor.notCounted.why}`;
     }
-    const problems = lifecycleProblems(relevant, minima).filter((p) => p.includes(` on ${row.bucketPrefix} `));
-    const found = value === Infinity ? (row.unit === "versions" ? "all versions" : "never expires") : `${value} ${row.unit}`;
-    return { status: problems.length === 0 ? "kept" : "short", found, value, ruleIds: relevant.map((r) => r.id), subPrefixes };
+    return { status, found, value, ruleIds, subPrefixes, basis };
 }

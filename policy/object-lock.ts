@@ -26,6 +26,7 @@ import { StackValidationPolicy } from "@pulumi/policy";
 import { configOf, globMatch, isProduction } from "./config";
 import { conditionEntries, covers, isEveryone, notPrincipalException, Statement, statementsOf, statementsOfAll } from "./iam-documents";
 import { BucketGroup, bucketNameFromArn, indexStack, StackIndex, StackResource, tagsOf } from "./resources";
+import { LockFloor, NO_LOCK_FLOOR } from "./lifecycle";
 import { lifecycleRulesOf } from "./s3-families";
 import { formatRetention, RETENTION_TABLE, RetentionRow, retentionRow } from "./retention";
 import type { Settings } from "./settings";
@@ -106,6 +107,49 @@ export function locksOf(bucket: StackResource, bucketName: unknown, resources: r
         views.push({ source: `${bucket.name}.objectLockEnabled`, enabled: flag === true ? "Enabled" : UNKNOWN, mode: undefined, days: undefined, field: "rule.defaultRetention" });
     }
     return views;
+}
+
+/**
+ * What the bucket's default Object Lock retention guarantees each version whatever its lifecycle rules say: the
+ * floor the retention matrix and s3-backup-lifecycle-retention put under a lifecycle rule's deletion (h39 trial: a
+ * COMPLIANCE lock of 35 days and `noncurrentDays: 1` was "found 1 day"). AWS, "Managing delete markers and object
+ * lifecycles" (Amazon S3 developer guide, object-lock-managing): "Object lifecycle management configurations
+ * continue to function normally on protected objects, including placing delete markers. However, protected object
+ * versions remain safe from being deleted or overwritten by a lifecycle configuration." A version locked by the
+ * default retention is so kept its days from its creation: the lifecycle's deletion waits until the lock ends.
+ *
+ * Counted only in COMPLIANCE mode, which no credential can shorten: a GOVERNANCE lock yields to
+ * s3:BypassGovernanceRetention (an administrator, a compromised job deletes the version), so it is said, not
+ * counted. A lock whose state, retention or mode is unknown (an outside stack's output, a preview) is not counted
+ * either: the verdict stays the lifecycle's, never a pass on an unknown. With several declarations (a
+ * configuration resource and the inline block), whichever S3 applied last holds, so the floor is the least of
+ * them. A per-object retain-until set by the writer overrides the default; s3-backup-object-lock (the production
+ * bucket policy's floor) and backup-job-role-no-destruction (s3:PutObjectRetention) judge that.
+ */
+export function lockFloorOf(group: BucketGroup, index: StackIndex): LockFloor {
+    if (!group.bucket) {
+        return NO_LOCK_FLOOR;
+    }
+    const views = locksOf(group.bucket, group.name, OBJECT_LOCK_TYPES.flatMap((type) => index.ofType(type)));
+    let floor: LockFloor | undefined;
+    let notCounted: LockFloor["notCounted"];
+    for (const view of views) {
+        let days = 0;
+        if (view.enabled === UNKNOWN || view.days === UNKNOWN || view.mode === UNKNOWN) {
+            notCounted = { why: `its ${unknownInputs(view).join(", ")} not known until the update (${view.source})` };
+        } else if ((view.enabled === "Enabled" || view.enabled === true) && view.invalid === undefined && typeof view.days === "number" && view.days > 0) {
+            if (view.mode === "COMPLIANCE") {
+                days = view.days;
+            } else {
+                notCounted ??= { days: view.days, why: `${JSON.stringify(view.mode)} mode (${view.source}), which s3:BypassGovernanceRetention lets a caller delete or shorten before it ends` };
+            }
+        }
+        if (floor === undefined || days < floor.days) {
+            floor = days > 0 ? { days, source: view.source } : { days: 0 };
+        }
+    }
+    // A declaration not counted gives 0, so the least is 0 whenever notCounted is set.
+    return { ...(floor ?? NO_LOCK_FLOOR), ...(notCounted ? { notCounted } : {}) };
 }
 
 /** What is missing from one bucket's lock, as one message each; [] when it is enough (or unknown yet). */

@@ -17,7 +17,8 @@
  *   retention (Cloud SQL: retainedBackups and, the row's continuous part, transactionLogRetentionDays); in a
  *   standby stack, an Azure/Cloud SQL replica (backups live on the source).
  * - clients, config: an Enabled lifecycle rule of a backup bucket (any S3 family) covering the prefix and
- *   keeping it >= the minimum, with no overlapping rule deleting earlier; and, when the stack declares
+ *   keeping it >= the minimum, with no overlapping rule deleting earlier (a rule's deletion counted no
+ *   earlier than the bucket's COMPLIANCE Object Lock default retention: lockFloorOf); and, when the stack declares
  *   CronJobs, a backup CronJob labelled with the class (the job that fills the prefix).
  * - secrets: a Critical secret replicated to another region, or a backup bucket keeping >= 7 versions of
  *   secrets/ (in a standby stack, that is the replicated copy of the primary's secrets/ prefix).
@@ -42,6 +43,7 @@ import { criticalSecretSchema, crossRegionReplicas as secretReplicaRegions, isCr
 import { declaredRole, Role, stackRole } from "./roles";
 import { indexStack, regionOf, StackIndex, StackResource, T } from "./resources";
 import { lifecycleRulesOf } from "./s3-families";
+import { lockFloorOf } from "./object-lock";
 import { describeUndeclared, regionUnproven, replicationLinks, undeclaredDestinations } from "./s3-stack";
 import { describeWaiver, minimaOf, Minima, Settings, waiverFor } from "./settings";
 import { read, UNKNOWN } from "./unknowns";
@@ -284,9 +286,11 @@ function bucketPrefixEvidence(index: StackIndex, dataClass: DataClass, minima: M
             .filter((l) => l.sourceGroup === group)
             .map((l) => `; replicated to ${describeUndeclared(l)}${regionUnproven(l) ? ": the copy's region is unproven" : ""}`)
             .join("");
+        // A COMPLIANCE Object Lock keeps each version its default retention whatever a rule says (lockFloorOf).
+        const floor = lockFloorOf(group, index);
         for (const source of lifecycleSources(group)) {
             const rules = lifecycleRulesOf(source.type, source.props);
-            const kept = prefixRetention(rules === undefined ? [] : rules, dataClass, minima);
+            const kept = prefixRetention(rules === undefined ? [] : rules, dataClass, minima, floor);
             if (kept.status === "unknown") {
                 c.unknown = true;
                 continue;
@@ -298,7 +302,7 @@ function bucketPrefixEvidence(index: StackIndex, dataClass: DataClass, minima: M
             }
             consider(c, kept.value);
             const where = kept.subPrefixes.length > 0 ? kept.subPrefixes.map((p) => `s3://${bucketName}/${p}`).join(", ") : `s3://${bucketName}/${row.bucketPrefix}`;
-            const detail = `${where} kept ${kept.found} (rule ${kept.ruleIds.join(", ")})${copies}`;
+            const detail = `${where} kept ${kept.found} (${kept.basis})${copies}`;
             if (kept.status === "kept") {
                 c.evidence.push(ev(source, detail));
             } else {

@@ -7,7 +7,8 @@
  */
 import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { lifecycleProblems } from "./lifecycle";
-import { BucketGroup, indexStack, StackResource } from "./resources";
+import { lockFloorOf } from "./object-lock";
+import { BucketGroup, indexStack, StackIndex, StackResource } from "./resources";
 import { formatRetention, RETENTION_TABLE } from "./retention";
 import { EncryptionDefault, encryptionDefaultsOf, lifecycleRulesOf, policyDocumentOf, versioningOf } from "./s3-families";
 import { minimaOf, Settings, sharedSettings } from "./settings";
@@ -148,14 +149,21 @@ export function tlsPolicyProblems(type: string, props: unknown): string[] {
     return [`policy has no statement that denies s3:* on the bucket's objects when aws:SecureTransport is "false"; the runbook requires TLS-only access`];
 }
 
-export function lifecycleRetentionProblems(type: string, props: unknown, settings: Settings): string[] {
+/** `stack`: the bucket's group and the stack, for the COMPLIANCE Object Lock floor the retention matrix counts too (lockFloorOf). */
+export function lifecycleRetentionProblems(type: string, props: unknown, settings: Settings, stack?: BucketContext): string[] {
     const rules = lifecycleRulesOf(type, props);
-    return rules === UNKNOWN || rules === undefined ? [] : lifecycleProblems(rules, minimaOf(settings));
+    return rules === UNKNOWN || rules === undefined ? [] : lifecycleProblems(rules, minimaOf(settings), stack ? lockFloorOf(stack.group, stack.index) : undefined);
 }
 
 // ---- Stack policies, one per aspect.
 
-type Check = (type: string, props: unknown, settings: Settings) => string[];
+/** The bucket a declaration belongs to, and the stack's index, for checks that read the bucket's other declarations. */
+interface BucketContext {
+    group: BucketGroup;
+    index: StackIndex;
+}
+
+type Check = (type: string, props: unknown, settings: Settings, stack: BucketContext) => string[];
 
 /**
  * For an aspect whose unknown inputs are listed rather than passed (h35 unknowns): the inputs of a declaration
@@ -199,12 +207,13 @@ function aspectPolicy(
         validateStack: (args: StackValidationArgs, reportViolation) => {
             const settings = sharedSettings();
             const unresolved: string[] = [];
-            for (const group of indexStack(args.resources, settings).buckets.values()) {
+            const index = indexStack(args.resources, settings);
+            for (const group of index.buckets.values()) {
                 if (!group.backup) {
                     continue;
                 }
                 for (const resource of declarations(group, aspect, inline)) {
-                    const problems = check(resource.type, resource.props, settings);
+                    const problems = check(resource.type, resource.props, settings, { group, index });
                     for (const problem of problems) {
                         reportViolation(`${resource.name} (bucket ${bucketLabel(group)}): ${problem}`, resource.urn);
                     }

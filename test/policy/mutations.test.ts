@@ -115,7 +115,9 @@ const MUTATIONS: Mutation[] = [
     { name: "clients/ expiring at 89 days", stack: "prod", policy: "s3-backup-lifecycle-retention", mutate: (p) => void (rule(p, "clients/").expiration = { days: 89 }) },
     { name: "6 secret versions", stack: "prod", policy: "s3-backup-lifecycle-retention", mutate: (p) => void (rule(p, "secrets/").noncurrentVersionExpiration!.newerNoncurrentVersions = 5) },
     { name: "audit prefix rule 300 days", stack: "dr", policy: "s3-backup-lifecycle-retention", mutate: (p) => void (rule(p, "audit/").expiration = { days: 300 }) },
-    { name: "database/ noncurrent 10 days", stack: "prod", policy: "s3-backup-lifecycle-retention", mutate: (p) => void (rule(p, "database/").noncurrentVersionExpiration = { noncurrentDays: 10 }) },
+    // Not database/ (h39): the bucket's 30-day COMPLIANCE Object Lock keeps each version 30 days whatever the rule says, so a
+    // 10-day noncurrent expiry there breaks no row (s3-backup-object-lock reports the rule fighting the lock); config/ it does.
+    { name: "config/ noncurrent 10 days (the COMPLIANCE lock defers it to 30, below 90)", stack: "prod", policy: "s3-backup-lifecycle-retention", mutate: (p) => void (rule(p, "config/").noncurrentVersionExpiration = { noncurrentDays: 10 }) },
     { name: "an extra rule deleting config/ after 30 days", stack: "prod", policy: "s3-backup-lifecycle-retention", mutate: (p) => void (find(p, T.lifecycle, backupsLifecycle).inputs.rules as Rule[]).push({ id: "tmp", status: "Enabled", filter: { prefix: "config/tmp/" }, expiration: { days: 30 } }) },
     { name: "lifecycle configuration removed (no retention declared)", stack: "prod", policy: "retention-table-coverage", mutate: (p) => remove(p, T.lifecycle) },
     { name: "no replicas on a secret", stack: "prod", policy: "secretsmanager-critical-replica", mutate: (p) => void delete find(p, T.secret).inputs.replicas },
