@@ -103,6 +103,27 @@ describe("tools/sandbox: the tests' servers", function () {
         }
     });
 
+    it("a run with a failing test exits 1 also when the suite's end has something to remove (h39: mocha's process ended during the removal and exited 0)", function () {
+        const dir = tempDir("oauth2-dr-sweep-exit-");
+        fs.chmodSync(dir, 0o1777);
+        try {
+            // What an ended process left (its pid: not reused within this test).
+            const endedPid = spawnSync("sh", ["-c", "echo $$"], { encoding: "utf8" }).stdout.trim();
+            fs.mkdirSync(path.join(dir, `o2-${endedPid}-pg-left`, "files"), { recursive: true });
+            const mocha = spawnSync(process.execPath, [require.resolve("mocha/bin/mocha.js"), "--no-color", path.join("test", "fixtures", "sweep-at-end", "fails.ts")], {
+                cwd: path.resolve(__dirname, "../.."),
+                encoding: "utf8",
+                env: { ...process.env, TEST_PG_TMPDIR: dir, FORCE_COLOR: "0" },
+                timeout: 90_000,
+            });
+            assert.match(mocha.stdout, /1 failing/, mocha.stdout + mocha.stderr);
+            assert.equal(mocha.status, 1, `the run's exit code: ${mocha.stdout}${mocha.stderr}`);
+            assert.deepEqual(fs.readdirSync(dir), [], "the ended process's directory was not removed");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("the process's shared moto (useScriptServers) is handed to each file empty: no bucket, object or secret of the file before", async function () {
         const first = await sharedMoto();
         createBucket(first, "sandbox-shared");

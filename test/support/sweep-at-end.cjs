@@ -18,5 +18,14 @@ exports.mochaGlobalTeardown = async function sweepAtEnd() {
     // nothing of it.
     const { sweepScratch } = require("../../tools/sandbox/servers");
     const dirs = [...new Set([process.env.TEST_PG_TMPDIR, os.tmpdir()].filter(Boolean))];
-    await Promise.all(dirs.map((dir) => sweepScratch(dir)));
+    // The removal's rm is unref'd (removeInBackground: it must not hold a test process), so nothing else would keep
+    // this process's event loop alive while it is awaited: node ended the run then, before mocha had set its exit
+    // code, and a run with failing tests exited 0 (this stop's first CI-like run: "2 failing", exit 0). A ref'd
+    // timer holds the loop until the removal has ended.
+    const hold = setInterval(() => undefined, 1000);
+    try {
+        await Promise.all(dirs.map((dir) => sweepScratch(dir)));
+    } finally {
+        clearInterval(hold);
+    }
 };
