@@ -8,10 +8,10 @@ import { ConfigError, parseStackConfig, StackConfig } from "../lib/config";
 
 export function loadStackConfig(): StackConfig {
     try {
-        return parseStackConfig((key) => pulumi.runtime.getConfig(key), pulumi.getStack(), pulumi.getProject());
+        return parseStackConfig((key) => pulumi.runtime.getConfig(key), pulumi.getStack(), pulumi.getProject(), { keys: Object.keys(pulumi.runtime.allConfig()) });
     } catch (err) {
         if (err instanceof ConfigError) {
-            throw new pulumi.RunError(`invalid configuration for stack ${pulumi.getStack()}:\n${err.message}`);
+            throw new pulumi.RunError(`invalid configuration for stack ${pulumi.getStack()} (Pulumi.${pulumi.getStack()}.yaml):\n${err.message}`);
         }
         throw err;
     }

@@ -18,6 +18,12 @@ import { backupEncryptionOf } from "./rules/encryption";
 export interface ParseOptions {
     /** The current time, for validating restore.pointInTime; injectable for tests. */
     now?: Date;
+    /**
+     * Every key the stack's configuration sets, fully qualified (the running program's
+     * `pulumi.runtime.allConfig()`): a key of the project's namespace that no field declares, or a field's name
+     * in another namespace, is refused, since nothing would read it. Without it, only the declared keys are read.
+     */
+    keys?: readonly string[];
 }
 
 /** A lookup of raw configuration values by fully qualified key ("oauth2-dr:role", "aws:region"). */
@@ -29,6 +35,7 @@ export function parseStackConfig(lookup: ConfigLookup, stack: string, project: s
         return value === undefined || value === "" ? undefined : value;
     };
     const { values, problems, invalidKeys } = parseFields(raw, project);
+    problems.push(...unreadKeys(options.keys ?? [], project));
     const ctx: RuleContext = {
         stack,
         now: options.now ?? new Date(),
@@ -64,6 +71,44 @@ function parseFields(raw: (key: string) => string | undefined, project: string) 
         }
     }
     return { values, problems, invalidKeys };
+}
+
+/**
+ * The keys set that nothing reads: a misspelled key (`oauth2-dr:retentionDay`) or a field in another
+ * namespace (`oauth2dr:retention`, `aws:retention`). Without this, such a key is silently ignored and its
+ * field keeps its default. Other namespaces' keys (aws:region, gcp:project) are their providers'.
+ */
+function unreadKeys(keys: readonly string[], project: string): string[] {
+    const fields = Object.keys(FIELDS);
+    const problems: string[] = [];
+    for (const key of keys) {
+        const colon = key.indexOf(":");
+        const [namespace, name] = colon < 0 ? [project, key] : [key.slice(0, colon), key.slice(colon + 1)];
+        if (namespace === project && !fields.includes(name)) {
+            const near = closest(name, fields);
+            problems.push(`${project}:${name}: unknown key${near ? `; did you mean ${project}:${near}?` : ""} (the keys are declared in Pulumi.yaml)`);
+        } else if (namespace !== project && fields.includes(name)) {
+            problems.push(`${key}: not read: this project's keys are in the ${project} namespace; write ${project}:${name}`);
+        }
+    }
+    return problems;
+}
+
+/** The field nearest to a misspelled name (edit distance at most a third of its length), if any. */
+function closest(name: string, fields: readonly string[]): string | undefined {
+    const distance = (a: string, b: string): number => {
+        let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+        for (let i = 1; i <= a.length; i++) {
+            const next = [i];
+            for (let j = 1; j <= b.length; j++) {
+                next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+            }
+            row = next;
+        }
+        return row[b.length];
+    };
+    const best = fields.map((f) => ({ f, d: distance(name, f) })).sort((x, y) => x.d - y.d)[0];
+    return best && best.d <= Math.max(1, Math.floor(best.f.length / 3)) ? best.f : undefined;
 }
 
 /** A default as the raw text Pulumi would pass: "" (no value) stays unset. */
