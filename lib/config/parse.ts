@@ -9,7 +9,7 @@ import { DEFAULT_SERVER_NAMESPACE, FIELDS, FieldName, PROJECT, SECTION_DEFAULTS,
 import { crossFieldRules } from "./refinements";
 import type { RuleContext } from "./rules/context";
 import { regionOf } from "./rules/regions";
-import { ConfigError, issueLines, qualifiedKey } from "./messages";
+import { ConfigError, issueLines, qualifiedKey, withoutSecrets } from "./messages";
 import { toUtc, parseRfc3339 } from "./time";
 import type { BackupJobResources, BackupJobSchedules } from "../schedule";
 import type { BackupJobsConfig, Cloud, StackConfig } from "./types";
@@ -24,6 +24,11 @@ export interface ParseOptions {
      * in another namespace, is refused, since nothing would read it. Without it, only the declared keys are read.
      */
     keys?: readonly string[];
+    /**
+     * The keys whose values are Pulumi secrets (`pulumi config set --secret`): a problem's line never shows
+     * their value (the CLI prints it, CI logs keep it), only "[secret]".
+     */
+    secretKeys?: readonly string[];
 }
 
 /** A lookup of raw configuration values by fully qualified key ("oauth2-dr:role", "aws:region"). */
@@ -36,6 +41,7 @@ export function parseStackConfig(lookup: ConfigLookup, stack: string, project: s
     };
     const { values, problems, invalidKeys } = parseFields(raw, project);
     problems.push(...unreadKeys(options.keys ?? [], project));
+    problems.push(...plainCredentials(values, project, options.secretKeys));
     const ctx: RuleContext = {
         stack,
         now: options.now ?? new Date(),
@@ -47,7 +53,7 @@ export function parseStackConfig(lookup: ConfigLookup, stack: string, project: s
         problems.push(...issueLines(project, [], rules.error.issues));
     }
     if (problems.length > 0) {
-        throw new ConfigError(problems);
+        throw new ConfigError(withoutSecrets(problems, (options.secretKeys ?? []).map((key) => lookup(key))));
     }
     return derive(values, project, stack, raw("gcp:project"));
 }
@@ -92,6 +98,25 @@ function unreadKeys(keys: readonly string[], project: string): string[] {
         }
     }
     return problems;
+}
+
+/** A kubeconfig's credentials: a token, a client key, a password (the kubeconfig itself, not a path to one). */
+const KUBECONFIG_CREDENTIAL = /["']?\b(client-key-data|token|id-token|access-token|refresh-token|client-secret|password)["']?\s*:\s*["']?[^\s"'{}]/;
+
+/**
+ * backupJobs.kubeconfig may be the kubeconfig itself: with a credential in it, it must be a secret
+ * (`pulumi config set --secret --path backupJobs.kubeconfig`), or the stack file holds the cluster's keys in
+ * plain text. Only known when the caller says which keys are secret (secretKeys).
+ */
+function plainCredentials(v: Values, project: string, secretKeys: readonly string[] | undefined): string[] {
+    const kubeconfig = v.backupJobs?.kubeconfig;
+    if (secretKeys === undefined || kubeconfig === undefined || secretKeys.includes(`${project}:backupJobs`) || !KUBECONFIG_CREDENTIAL.test(kubeconfig)) {
+        return [];
+    }
+    return [
+        `${project}:backupJobs.kubeconfig: holds a cluster credential (${KUBECONFIG_CREDENTIAL.exec(kubeconfig)![1]}) in plain configuration; ` +
+            `set it with \`pulumi config set --secret --path backupJobs.kubeconfig\`, or give the path of a kubeconfig file`,
+    ];
 }
 
 /** The field nearest to a misspelled name (edit distance at most a third of its length), if any. */
