@@ -10,7 +10,7 @@ import * as path from "path";
 import { ConfigError, parseStackConfig } from "../lib/config";
 import { loadStackSettings } from "offline-plan/stack-settings";
 import { configProblems, parseWith } from "./support/stack-config";
-import { planRepo, REPO } from "./support/plans";
+import { planProgram, planRepo, REPO } from "./support/plans";
 
 /** The one problem line of `key`, for the prod stack with `overrides`. */
 function problem(overrides: Record<string, string | null>, key: string, stack = "prod"): string {
@@ -148,6 +148,27 @@ describe("configuration trial h39: a new operator's mistakes", () => {
         assert.equal(parse(["oauth2-dr:backupJobs"]).backupJobs.kubeconfig, kubeconfig);
         config["oauth2-dr:backupJobs"] = JSON.stringify({ ...JSON.parse(config["oauth2-dr:backupJobs"]), kubeconfig: "/etc/kube/config" });
         assert.equal(parse([]).backupJobs.kubeconfig, "/etc/kube/config");
+    });
+
+    it("a kubeconfig set as a secret stays secret in the cluster provider's inputs (was the plain text, into the state)", async function () {
+        this.timeout(180_000);
+        // The program as it is, with a stack file whose backupJobs.kubeconfig is `secure:` (the offline plan's stand-in).
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "h39-config-program-"));
+        try {
+            for (const entry of ["index.ts", "lib", "stacks", "components", "node_modules", "package.json", "tsconfig.json", "Pulumi.yaml", "images", "scripts", "Pulumi.vault.yaml"]) {
+                fs.symlinkSync(path.join(REPO, entry), path.join(dir, entry));
+            }
+            const stackFile = fs.readFileSync(path.join(REPO, "Pulumi.prod.yaml"), "utf8");
+            assert.ok(stackFile.includes("  oauth2-dr:backupJobs:\n"));
+            fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), stackFile.replace("  oauth2-dr:backupJobs:\n", "  oauth2-dr:backupJobs:\n    kubeconfig:\n      secure: v1:AAAABBBBCCCCDDDD\n"));
+            const prod = (await planProgram(dir, ["prod"])).find((p) => p.stack === "prod")!;
+            const providers = prod.resources.filter((r) => r.type === "pulumi:providers:kubernetes");
+            assert.equal(providers.length, 1);
+            const kubeconfig = providers[0].inputs.kubeconfig as Record<string, unknown>;
+            assert.equal(kubeconfig["4dabf18193072939515e22adb298388d"], "1b47061264138c4ac30d75fd1eb44270", `kubeconfig is not a secret: ${JSON.stringify(kubeconfig)}`);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("the program refuses an unread key before declaring anything, naming the stack file", async function () {
