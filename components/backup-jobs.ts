@@ -584,6 +584,14 @@ function declareCronJob(name: string, job: JobSpec, pod: PodContext, opts: pulum
     }, opts);
 }
 
+/**
+ * backupJobs.kubeconfig as a provider input: the kubeconfig's text may hold the cluster's credentials, and a
+ * provider's inputs are written to the state as given (the SDK marks nothing secret), so it is kept secret.
+ */
+export function kubeconfigInput(kubeconfig: string | undefined): pulumi.Input<string> | undefined {
+    return kubeconfig ? pulumi.secret(kubeconfig) : undefined;
+}
+
 export class BackupJobs extends pulumi.ComponentResource {
     /** Where the CronJobs, their ServiceAccounts and the scripts are (BACKUP_NAMESPACE). */
     readonly namespace: string;
@@ -605,7 +613,7 @@ export class BackupJobs extends pulumi.ComponentResource {
         const scripts = readScripts();
         super("oauth2-dr:kubernetes:BackupJobs", name, {}, opts);
 
-        const provider = args.provider ?? (args.jobs.kubeconfig ? new Provider(`${name}-cluster`, { kubeconfig: args.jobs.kubeconfig }, { parent: this }) : undefined);
+        const provider = args.provider ?? (args.jobs.kubeconfig ? new Provider(`${name}-cluster`, { kubeconfig: kubeconfigInput(args.jobs.kubeconfig) }, { parent: this }) : undefined);
         const k8sOpts: pulumi.CustomResourceOptions = { parent: this, provider };
         const namespace = args.createNamespace
             ? [new corev1.Namespace(`${name}-namespace`, { metadata: { name: BACKUP_NAMESPACE, labels: COMMON_LABELS } }, k8sOpts)]

@@ -9,6 +9,7 @@ import { AppDatabaseSecret, SERVER_DEPLOYMENT } from "../components/app-database
 import { DATABASE_NAME, DB_IDENTIFIER, REPLICA_IDENTIFIER } from "../components/database-interface";
 import { DnsFailover } from "../components/dns-failover";
 import { writeDbCredentials } from "../components/db-credentials";
+import { kubeconfigInput } from "../components/backup-jobs";
 
 export function stackTags(config: StackConfig): Record<string, string> {
     return {
@@ -25,7 +26,7 @@ let provider: Provider | undefined;
 
 /** The region's Kubernetes cluster (backupJobs.kubeconfig; empty means the ambient kubeconfig). */
 export function clusterProvider(config: StackConfig): Provider {
-    provider ??= new Provider("region-cluster", { kubeconfig: config.backupJobs.kubeconfig });
+    provider ??= new Provider("region-cluster", { kubeconfig: kubeconfigInput(config.backupJobs.kubeconfig) });
     return provider;
 }
 

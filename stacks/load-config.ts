@@ -4,15 +4,27 @@
  * one line per problem and no stack trace (pulumi.RunError).
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { ConfigError, parseStackConfig, StackConfig } from "../lib/config";
 
 export function loadStackConfig(): StackConfig {
     try {
-        return parseStackConfig((key) => pulumi.runtime.getConfig(key), pulumi.getStack(), pulumi.getProject());
+        return parseStackConfig((key) => pulumi.runtime.getConfig(key), pulumi.getStack(), pulumi.getProject(), configKeys());
     } catch (err) {
         if (err instanceof ConfigError) {
-            throw new pulumi.RunError(`invalid configuration for stack ${pulumi.getStack()}:\n${err.message}`);
+            throw new pulumi.RunError(`invalid configuration for stack ${pulumi.getStack()} (Pulumi.${pulumi.getStack()}.yaml):\n${err.message}`);
         }
         throw err;
     }
+}
+
+/**
+ * Every key the stack sets (a key nothing reads is refused) and those that are secrets (never shown in a
+ * problem's line). isConfigSecret is the SDK's own reading of the language host's secret keys; it is exported
+ * by runtime/config.js but not declared in its types.
+ */
+function configKeys(): { keys: string[]; secretKeys: string[] } {
+    const isSecret = (runtimeConfig as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
+    const keys = Object.keys(pulumi.runtime.allConfig());
+    return { keys, secretKeys: isSecret ? keys.filter((key) => isSecret(key)) : [] };
 }

@@ -217,7 +217,7 @@ describe("three clouds: configuration per cloud", () => {
         rejects("prod-azure", { "oauth2-dr:azure": JSON.stringify({ skuTier: "Burstable" }) }, "oauth2-dr:azure.skuTier", "zone-redundant");
         rejects("prod-azure", { "oauth2-dr:azure": JSON.stringify({ resourceGroupp: "x" }) }, "oauth2-dr:azure.resourceGroupp", "unknown key");
         rejects("prod-azure", { "oauth2-dr:azure": JSON.stringify({ delegatedSubnetId: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/r/providers/x" }) }, "oauth2-dr:azure.privateDnsZoneId", "both");
-        rejects("prod-azure", { "oauth2-dr:primaryRegion": "us-east-1" }, "oauth2-dr:primaryRegion", "not a azure region name");
+        rejects("prod-azure", { "oauth2-dr:primaryRegion": "us-east-1" }, "oauth2-dr:primaryRegion", "not an azure region name");
     });
 
     it("names the key of every gcp problem", () => {

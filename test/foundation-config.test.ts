@@ -68,7 +68,7 @@ describe("configuration loader", () => {
     });
 
     it("rejects malformed regions and a provider region that does not match the role", () => {
-        rejects({ "oauth2-dr:primaryRegion": "US East" }, "oauth2-dr:primaryRegion", "not a aws region");
+        rejects({ "oauth2-dr:primaryRegion": "US East" }, "oauth2-dr:primaryRegion", "not an aws region");
         rejects({ "aws:region": "us-west-2" }, "aws:region", "must equal oauth2-dr:primaryRegion (us-east-1)");
         rejects({ "aws:region": null }, "aws:region", "is required");
     });

@@ -32,11 +32,21 @@ export function oneOf<const T extends readonly [string, ...string[]]>(allowed: T
     return z.enum(allowed, { error: (issue) => `${JSON.stringify(issue.input)} is not one of ${allowed.join(", ")}` });
 }
 
+/**
+ * A whole number as people write one: a JSON number, or decimal digits in a string ("30", as Pulumi hands
+ * over every value). Anything else is not one, whatever Number() makes of it: "" and null (0), true (1),
+ * [35] (35), "0x1e" (30), "3e1".
+ */
+export function wholeNumber(raw: unknown): number | undefined {
+    const value = typeof raw === "string" && /^\s*[+-]?\d+\s*$/.test(raw) ? Number(raw) : raw;
+    return typeof value === "number" && Number.isInteger(value) ? value : undefined;
+}
+
 /** A whole number in [min, max], written as a string (or, inside a section, as a number). */
 export function integer(min: number, max: number) {
     return z.unknown().transform((raw, ctx) => {
-        const value = typeof raw === "string" && raw.trim() !== "" ? Number(raw) : raw;
-        if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+        const value = wholeNumber(raw);
+        if (value === undefined || value < min || value > max) {
             ctx.addIssue({ code: "custom", message: `${JSON.stringify(textOf(raw))} is not an integer between ${min} and ${max}` });
             return z.NEVER;
         }

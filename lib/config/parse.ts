@@ -9,7 +9,7 @@ import { DEFAULT_SERVER_NAMESPACE, FIELDS, FieldName, PROJECT, SECTION_DEFAULTS,
 import { crossFieldRules } from "./refinements";
 import type { RuleContext } from "./rules/context";
 import { regionOf } from "./rules/regions";
-import { ConfigError, issueLines, qualifiedKey } from "./messages";
+import { ConfigError, issueLines, qualifiedKey, withoutSecrets } from "./messages";
 import { toUtc, parseRfc3339 } from "./time";
 import type { BackupJobResources, BackupJobSchedules } from "../schedule";
 import type { BackupJobsConfig, Cloud, StackConfig } from "./types";
@@ -18,6 +18,17 @@ import { backupEncryptionOf } from "./rules/encryption";
 export interface ParseOptions {
     /** The current time, for validating restore.pointInTime; injectable for tests. */
     now?: Date;
+    /**
+     * Every key the stack's configuration sets, fully qualified (the running program's
+     * `pulumi.runtime.allConfig()`): a key of the project's namespace that no field declares, or a field's name
+     * in another namespace, is refused, since nothing would read it. Without it, only the declared keys are read.
+     */
+    keys?: readonly string[];
+    /**
+     * The keys whose values are Pulumi secrets (`pulumi config set --secret`): a problem's line never shows
+     * their value (the CLI prints it, CI logs keep it), only "[secret]".
+     */
+    secretKeys?: readonly string[];
 }
 
 /** A lookup of raw configuration values by fully qualified key ("oauth2-dr:role", "aws:region"). */
@@ -29,6 +40,8 @@ export function parseStackConfig(lookup: ConfigLookup, stack: string, project: s
         return value === undefined || value === "" ? undefined : value;
     };
     const { values, problems, invalidKeys } = parseFields(raw, project);
+    problems.push(...unreadKeys(options.keys ?? [], project));
+    problems.push(...plainCredentials(values, project, options.secretKeys));
     const ctx: RuleContext = {
         stack,
         now: options.now ?? new Date(),
@@ -40,7 +53,7 @@ export function parseStackConfig(lookup: ConfigLookup, stack: string, project: s
         problems.push(...issueLines(project, [], rules.error.issues));
     }
     if (problems.length > 0) {
-        throw new ConfigError(problems);
+        throw new ConfigError(withoutSecrets(problems, (options.secretKeys ?? []).map((key) => lookup(key))));
     }
     return derive(values, project, stack, raw("gcp:project"));
 }
@@ -64,6 +77,63 @@ function parseFields(raw: (key: string) => string | undefined, project: string) 
         }
     }
     return { values, problems, invalidKeys };
+}
+
+/**
+ * The keys set that nothing reads: a misspelled key (`oauth2-dr:retentionDay`) or a field in another
+ * namespace (`oauth2dr:retention`, `aws:retention`). Without this, such a key is silently ignored and its
+ * field keeps its default. Other namespaces' keys (aws:region, gcp:project) are their providers'.
+ */
+function unreadKeys(keys: readonly string[], project: string): string[] {
+    const fields = Object.keys(FIELDS);
+    const problems: string[] = [];
+    for (const key of keys) {
+        const colon = key.indexOf(":");
+        const [namespace, name] = colon < 0 ? [project, key] : [key.slice(0, colon), key.slice(colon + 1)];
+        if (namespace === project && !fields.includes(name)) {
+            const near = closest(name, fields);
+            problems.push(`${project}:${name}: unknown key${near ? `; did you mean ${project}:${near}?` : ""} (the keys are declared in Pulumi.yaml)`);
+        } else if (namespace !== project && fields.includes(name)) {
+            problems.push(`${key}: not read: this project's keys are in the ${project} namespace; write ${project}:${name}`);
+        }
+    }
+    return problems;
+}
+
+/** A kubeconfig's credentials: a token, a client key, a password (the kubeconfig itself, not a path to one). */
+const KUBECONFIG_CREDENTIAL = /["']?\b(client-key-data|token|id-token|access-token|refresh-token|client-secret|password)["']?\s*:\s*["']?[^\s"'{}]/;
+
+/**
+ * backupJobs.kubeconfig may be the kubeconfig itself: with a credential in it, it must be a secret
+ * (`pulumi config set --secret --path backupJobs.kubeconfig`), or the stack file holds the cluster's keys in
+ * plain text. Only known when the caller says which keys are secret (secretKeys).
+ */
+function plainCredentials(v: Values, project: string, secretKeys: readonly string[] | undefined): string[] {
+    const kubeconfig = v.backupJobs?.kubeconfig;
+    if (secretKeys === undefined || kubeconfig === undefined || secretKeys.includes(`${project}:backupJobs`) || !KUBECONFIG_CREDENTIAL.test(kubeconfig)) {
+        return [];
+    }
+    return [
+        `${project}:backupJobs.kubeconfig: holds a cluster credential (${KUBECONFIG_CREDENTIAL.exec(kubeconfig)![1]}) in plain configuration; ` +
+            `set it with \`pulumi config set --secret --path backupJobs.kubeconfig\`, or give the path of a kubeconfig file`,
+    ];
+}
+
+/** The field nearest to a misspelled name (edit distance at most a third of its length), if any. */
+function closest(name: string, fields: readonly string[]): string | undefined {
+    const distance = (a: string, b: string): number => {
+        let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+        for (let i = 1; i <= a.length; i++) {
+            const next = [i];
+            for (let j = 1; j <= b.length; j++) {
+                next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+            }
+            row = next;
+        }
+        return row[b.length];
+    };
+    const best = fields.map((f) => ({ f, d: distance(name, f) })).sort((x, y) => x.d - y.d)[0];
+    return best && best.d <= Math.max(1, Math.floor(best.f.length / 3)) ? best.f : undefined;
 }
 
 /** A default as the raw text Pulumi would pass: "" (no value) stays unset. */

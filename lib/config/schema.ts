@@ -93,7 +93,7 @@ function requestsWithinLimits(resources: Partial<Record<string, { requests?: { c
 }
 
 /** backupJobs: the CronJobs' image, cluster, schedules, container resources and OIDC provider. */
-const backupJobsSection = section({
+const backupJobsShape = {
     enabled: boolean.optional(),
     kubeconfig: text.optional(),
     image: text.optional(),
@@ -101,7 +101,8 @@ const backupJobsSection = section({
     resources: namedMap("job", BACKUP_JOB_KEYS, closedObject({ requests: quantities.optional(), limits: quantities.optional() })).superRefine(requestsWithinLimits).optional(),
     oidcProviderArn: matching(OIDC_PROVIDER_ARN, (v) => `"${v}" is not an IAM OIDC provider ARN`).optional(),
     oidcProviderUrl: matching(OIDC_ISSUER, (v) => `"${v}" is not an OIDC issuer without https://, e.g. oidc.eks.us-east-1.amazonaws.com/id/ABC`).optional(),
-});
+};
+const backupJobsSection = section(backupJobsShape);
 
 /** azure: Flexible Server settings (cloud: azure). */
 const azureShape = {
@@ -189,17 +190,8 @@ const backupEncryptionSection = z
 const restoreShape = { fromSnapshot: text.optional(), pointInTime: text.optional() };
 const restoreSection = section(restoreShape);
 
-/** The sections that refuse a key they do not know (a typo there would silently change a database). */
-export const CLOSED_SECTIONS = {
-    azure: Object.keys(azureShape),
-    gcp: Object.keys(gcpShape),
-    restore: Object.keys(restoreShape),
-    objectLock: Object.keys(objectLockShape),
-    vault: Object.keys(vaultShape),
-    backupEncryption: Object.keys(backupEncryptionShape),
-} as const;
-
-const awsBackupSection = section({ enabled: boolean.optional(), changeableForDays: integer(3, 36500).optional() });
+const awsBackupShape = { enabled: boolean.optional(), changeableForDays: integer(3, 36500).optional() };
+const awsBackupSection = section(awsBackupShape);
 
 const K8S_NAME = KUBERNETES_NAME;
 const k8sName = matching(K8S_NAME, (v) => `"${v}" is not a Kubernetes name (lowercase, digits, '-', at most 63)`);
@@ -210,12 +202,29 @@ const k8sName = matching(K8S_NAME, (v) => `"${v}" is not a Kubernetes name (lowe
  * components/backup-image-pods.ts BACKUP_NAMESPACE (the same name).
  */
 export const DEFAULT_SERVER_NAMESPACE = "oauth2-system";
-const appDatabaseSecretSection = section({
+const appDatabaseSecretShape = {
     enabled: boolean.optional(),
     // The server's namespace: serverNamespace and appDatabaseSecret.namespace are one value (rules in refinements.ts).
     namespace: k8sName.optional(),
     name: k8sName.optional(),
-});
+};
+const appDatabaseSecretSection = section(appDatabaseSecretShape);
+
+/**
+ * The sections that refuse a key they do not know: a typo there would silently change a database, or leave a
+ * default in place (`backupJobs.enable: false` kept the jobs on, `awsBackup.enable: false` the AWS Backup plan).
+ */
+export const CLOSED_SECTIONS = {
+    azure: Object.keys(azureShape),
+    gcp: Object.keys(gcpShape),
+    restore: Object.keys(restoreShape),
+    objectLock: Object.keys(objectLockShape),
+    vault: Object.keys(vaultShape),
+    backupEncryption: Object.keys(backupEncryptionShape),
+    backupJobs: Object.keys(backupJobsShape),
+    awsBackup: Object.keys(awsBackupShape),
+    appDatabaseSecret: Object.keys(appDatabaseSecretShape),
+} as const;
 
 const SNS_TOPIC = /^arn:aws[a-z-]*:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_-]{1,256}$/;
 

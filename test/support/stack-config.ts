@@ -9,7 +9,8 @@ export function parseWith(stack: string, overrides: Record<string, string | null
     for (const [key, value] of Object.entries(overrides)) {
         config[key] = value ?? undefined;
     }
-    return parseStackConfig((key) => config[key], stack);
+    const keys = Object.keys(config).filter((key) => config[key] !== undefined);
+    return parseStackConfig((key) => config[key], stack, undefined, { keys });
 }
 
 /** The problems of a configuration that must be refused; fails the test when it is accepted. */

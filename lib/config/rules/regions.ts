@@ -14,7 +14,7 @@ export function regionRules(v: Values, ctx: RuleContext, fail: Fail): void {
     for (const key of ["primaryRegion", "drRegion"] as const) {
         const value = v[key];
         if (value && !pattern.test(value)) {
-            fail(key, `"${value}" is not a ${cloud} region name`);
+            fail(key, `"${value}" is not ${/^[aeiou]/.test(cloud) ? "an" : "a"} ${cloud} region name`);
         }
     }
     if (v.primaryRegion && v.primaryRegion === v.drRegion) {

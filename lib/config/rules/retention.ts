@@ -4,6 +4,7 @@
  */
 import { CLOUDWATCH_RETENTION_DAYS, DATA_CLASSES, DataClass, MAX_MANAGED_BACKUP_RETENTION_DAYS, retentionRow } from "../../retention";
 import type { Values } from "../schema";
+import { wholeNumber } from "../fields";
 import type { Fail } from "./context";
 
 /** CloudWatch Logs accepts only these retention periods (0 = never expire): policy/retention.ts, the pack's list. */
@@ -18,8 +19,8 @@ export function retentionRules(v: Values, fail: Fail): void {
             continue;
         }
         const row = retentionRow(dataClass as DataClass);
-        const value = Number(raw);
-        if (!Number.isInteger(value)) {
+        const value = wholeNumber(raw);
+        if (value === undefined) {
             fail(key, `${JSON.stringify(raw)} is not a whole number of ${row.unit}`);
         } else if (value < row.minimum) {
             fail(key, `${value} ${row.unit} is below the retention table's minimum of ${row.minimum} ${row.unit} for ${row.dataType}`);

@@ -23,8 +23,14 @@ import type * as Yaml from "yaml";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { privateCacheDir } = require("./private-cache-dir.cjs") as { privateCacheDir(name: string): string | undefined };
 
-/** In every entry's key: bumped when what an entry holds changes. */
-const FORMAT = 1;
+/** In every entry's key: bumped when what an entry holds changes (2: merge keys merged). */
+const FORMAT = 2;
+
+/**
+ * YAML merge keys (`<<: *defaults`) merged, as the Pulumi CLI's parser (go-yaml) merges them in a stack file;
+ * yaml's YAML 1.2 default keeps `<<` as a key, so a stack file's merged values were planned as absent.
+ */
+const PARSE_OPTIONS = { merge: true } as const;
 
 let yamlModule: typeof Yaml | undefined;
 /** yaml, loaded on the first text the cache does not hold. */
@@ -97,7 +103,7 @@ function writeEntry(file: string, json: string): void {
     }
 }
 
-/** yaml's `parse(text)`: the same document, the same error or warning. */
+/** yaml's `parse(text)` (merge keys merged): the same document, the same error or warning. */
 export function parseYaml(text: string): unknown {
     return parseYamlIn(cacheDir(), text);
 }
@@ -113,9 +119,9 @@ export function parseYamlIn(dir: string | undefined, text: string): unknown {
         }
     }
     const yaml = yamlParser();
-    const document = yaml.parseDocument(text);
+    const document = yaml.parseDocument(text, PARSE_OPTIONS);
     if (file === undefined || document.errors.length > 0 || document.warnings.length > 0) {
-        return yaml.parse(text) as unknown;
+        return yaml.parse(text, PARSE_OPTIONS) as unknown;
     }
     // What parse(text) returns for a document without errors or warnings (yaml's public-api.js).
     const value = document.toJS() as unknown;
