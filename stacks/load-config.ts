@@ -21,10 +21,11 @@ export function loadStackConfig(): StackConfig {
 /**
  * Every key the stack sets (a key nothing reads is refused) and those that are secrets (never shown in a
  * problem's line). isConfigSecret is the SDK's own reading of the language host's secret keys; it is exported
- * by runtime/config.js but not declared in its types.
+ * by runtime/config.js but not declared in its types: an SDK without it makes every key count as a secret, so
+ * that no value is ever shown (the lines then say "[secret]" for all), rather than none.
  */
 function configKeys(): { keys: string[]; secretKeys: string[] } {
-    const isSecret = (runtimeConfig as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
+    const isSecret = (runtimeConfig as unknown as { isConfigSecret?: unknown }).isConfigSecret;
     const keys = Object.keys(pulumi.runtime.allConfig());
-    return { keys, secretKeys: isSecret ? keys.filter((key) => isSecret(key)) : [] };
+    return { keys, secretKeys: typeof isSecret === "function" ? keys.filter((key) => (isSecret as (key: string) => boolean)(key)) : keys };
 }

@@ -32,9 +32,12 @@ describe("configuration trial h39: a new operator's mistakes", () => {
 
     it("a key of this project in another namespace is refused (was ignored)", () => {
         assert.match(problem({ "oauth2dr:retention": '{"database":29}' }, "oauth2dr:retention"), /write oauth2-dr:retention$/);
-        assert.match(problem({ "aws:promote": "true" }, "aws:promote", "dr"), /in the oauth2-dr namespace; write oauth2-dr:promote/);
-        // The providers' own keys are theirs: prod sets aws:region and is accepted (every stack file parses: foundation-config).
+        assert.match(problem({ "oauth2_dr:promote": "true" }, "oauth2_dr:promote", "dr"), /in the oauth2-dr namespace; write oauth2-dr:promote/);
+        // The providers' own keys are theirs: prod sets aws:region and is accepted (every stack file parses: foundation-config),
+        // and a provider key that has one of our names is its provider's (Azure's cloud, not this project's environment).
         assert.equal(parseWith("prod").region, "us-east-1");
+        assert.equal(parseWith("prod-azure", { "azure-native:environment": "usgovernment" }).environment, "production");
+        assert.equal(parseWith("prod", { "aws:promote": "true" }).role, "primary");
     });
 
     it("a key written without the namespace in the stack file is the project's, as the offline plan reads it", () => {
@@ -166,6 +169,25 @@ describe("configuration trial h39: a new operator's mistakes", () => {
             assert.equal(providers.length, 1);
             const kubeconfig = providers[0].inputs.kubeconfig as Record<string, unknown>;
             assert.equal(kubeconfig["4dabf18193072939515e22adb298388d"], "1b47061264138c4ac30d75fd1eb44270", `kubeconfig is not a secret: ${JSON.stringify(kubeconfig)}`);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("an SDK that cannot say which keys are secrets (no runtime/config isConfigSecret) shows no value at all in a problem's line, never a secret's", async function () {
+        this.timeout(180_000);
+        // The program as it is, entered through an index.ts that first removes the SDK's isConfigSecret.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "h39-config-nosecrets-"));
+        try {
+            for (const entry of ["lib", "stacks", "components", "node_modules", "package.json", "tsconfig.json", "Pulumi.yaml", "images", "scripts", "Pulumi.vault.yaml"]) {
+                fs.symlinkSync(path.join(REPO, entry), path.join(dir, entry));
+            }
+            fs.writeFileSync(path.join(dir, "index.ts"), `delete (require("@pulumi/pulumi/runtime/config") as Record<string, unknown>).isConfigSecret;\nexport = require(${JSON.stringify(path.join(REPO, "index.ts"))});\n`);
+            await assert.rejects(planProgram(dir, ["vault"], { configOverrides: { "oauth2-dr:domain": "not a dns name!" } }), (err: Error) => {
+                assert.match(err.message, /oauth2-dr:domain: "\[secret\]" is not a DNS name/);
+                assert.doesNotMatch(err.message, /not a dns name!/);
+                return true;
+            });
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }

@@ -80,9 +80,10 @@ function parseFields(raw: (key: string) => string | undefined, project: string) 
 }
 
 /**
- * The keys set that nothing reads: a misspelled key (`oauth2-dr:retentionDay`) or a field in another
- * namespace (`oauth2dr:retention`, `aws:retention`). Without this, such a key is silently ignored and its
- * field keeps its default. Other namespaces' keys (aws:region, gcp:project) are their providers'.
+ * The keys set that nothing reads: a misspelled key (`oauth2-dr:retentionDay`) or a field in a misspelled
+ * namespace (`oauth2dr:retention`, `oauth2_dr:promote`). Without this, such a key is silently ignored and its
+ * field keeps its default. Other namespaces' keys are their providers', even where a name is also one of ours
+ * (`azure-native:environment`, the Azure cloud: public, usgovernment, china, is not this project's environment).
  */
 function unreadKeys(keys: readonly string[], project: string): string[] {
     const fields = Object.keys(FIELDS);
@@ -93,7 +94,7 @@ function unreadKeys(keys: readonly string[], project: string): string[] {
         if (namespace === project && !fields.includes(name)) {
             const near = closest(name, fields);
             problems.push(`${project}:${name}: unknown key${near ? `; did you mean ${project}:${near}?` : ""} (the keys are declared in Pulumi.yaml)`);
-        } else if (namespace !== project && fields.includes(name)) {
+        } else if (namespace !== project && fields.includes(name) && closest(namespace, [project]) !== undefined) {
             problems.push(`${key}: not read: this project's keys are in the ${project} namespace; write ${project}:${name}`);
         }
     }
