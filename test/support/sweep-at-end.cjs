@@ -12,6 +12,7 @@
 "use strict";
 
 const os = require("os");
+const { setInterval, clearInterval } = require("timers");
 
 exports.mochaGlobalTeardown = async function sweepAtEnd() {
     // Loaded here, not at the top: the workers load this file too (mocha ignores the teardown there) and need
