@@ -8,8 +8,10 @@
  *
  * Exit codes: 0 drill done and both objectives met (for compromise, also the vault copy intact), or --help; 1 the drill ran but an objective was missed, or a step
  * failed (the error says which, and it is recorded as <report>.failed.json: the HTML report then marks the last
- * completed run's verdicts as not the newest run's); 2 bad arguments.
+ * completed run's verdicts as not the newest run's); 2 bad arguments; 130 (SIGINT, Ctrl-C) or 143 (SIGTERM): interrupted,
+ * after saying which step was under way and ending what it started (exitOnSignal); nothing is written then.
  */
+import { pendingRuns } from "../sandbox/scripts";
 import { formatReport, rpoVerdict, rtoVerdict, SCENARIOS, writeFailure, writeReport, type Scenario } from "./report";
 
 const USAGE = "usage: npm run drill -- --scenario corruption-pitr|corruption-dump|region|compromise [--rows N] [--write-seconds S] [--out FILE]";
@@ -71,8 +73,44 @@ export function parseDrillArgs(argv: string[]): DrillArgs {
     return args as DrillArgs;
 }
 
+/** How long an interrupted drill waits for its scripts' own clean-up (each ends its AWS helper and work directory on TERM). */
+const SCRIPTS_END_MS = 10_000;
+
+/**
+ * Ctrl-C (SIGINT) or SIGTERM: says which step was under way, sends SIGTERM to the scripts still running (a validation,
+ * a restore; a Ctrl-C at a terminal reached them already) and waits for them at most SCRIPTS_END_MS, then exits 130 or
+ * 143. process.exit runs the exit hooks: every PostgreSQL stopped and its directories removed, each moto and its AWS
+ * helper killed (tools/sandbox/servers.ts, scripts.ts), the world's directories removed (tools/drill/world.ts). Without
+ * a handler Node died on the signal without them: a region drill's primary and replica kept running (pg_ctl starts
+ * them in a session of their own) and 7 directories stayed in the temp dir. A second signal exits at once. Returns
+ * whether it was interrupted: the progress lines of the steps that go on meanwhile are not printed (a killed
+ * validation's step would otherwise print its end as if it had run).
+ */
+export function exitOnSignal(scenario: string, underWay: () => string): () => boolean {
+    let interrupted = false;
+    for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+        process.on(signal, () => {
+            if (interrupted) {
+                process.exit(code);
+            }
+            interrupted = true;
+            console.error(`drill ${scenario} interrupted by ${signal} during ${underWay()}: stopping its scripts, servers and directories; no report written (exit ${code})`);
+            const runs = [...pendingRuns()];
+            runs.forEach(({ run }) => run.child.kill("SIGTERM"));
+            const bound = new Promise((r) => setTimeout(r, SCRIPTS_END_MS));
+            void Promise.race([Promise.all(runs.map(({ run }) => run.done)), bound]).finally(() => {
+                // The drill's code ran on meanwhile (a killed validation ends its step) and may have started another.
+                pendingRuns().forEach(({ run }) => run.child.kill("SIGTERM"));
+                process.exit(code);
+            });
+        });
+    }
+    return () => interrupted;
+}
+
 async function main(): Promise<number> {
     let args: DrillArgs;
+    let interrupted: (() => boolean) | undefined;
     if (process.argv.slice(2).some((a) => a === "--help" || a === "-h")) {
         console.log(USAGE);
         return 0;
@@ -84,15 +122,34 @@ async function main(): Promise<number> {
         return 2;
     }
     try {
+        // The step under way: the Stopwatch logs "NAME..." as one starts.
+        let step = "the start";
+        interrupted = exitOnSignal(args.scenario, () => step);
         // Loaded once the arguments are good: the servers' modules (oidc-provider, pg, the AWS SDK, the components
         // the compromise drill reads) are a second of CPU that a usage error or --help does not need.
         const { runDrill } = await import("./scenarios");
-        const report = await runDrill(args.scenario, { rows: args.rows, writeSeconds: args.writeSeconds, log: (l) => console.error(`drill: ${l}`) });
+        const log = (line: string) => {
+            if (line.endsWith("...")) {
+                step = `the step "${line.slice(0, -3)}"`;
+            }
+            if (!interrupted?.()) {
+                console.error(`drill: ${line}`);
+            }
+        };
+        const report = await runDrill(args.scenario, { rows: args.rows, writeSeconds: args.writeSeconds, log });
+        if (interrupted()) {
+            // Its scripts were ended under it: what it measured is not this drill's (exitOnSignal exits).
+            return 1;
+        }
         console.log(formatReport(report));
         console.log(`wrote ${writeReport(report, args.out)}`);
         // From the measured figures (rtoVerdict, rpoVerdict), as the text and the HTML: nothing measured is not met.
         return rtoVerdict(report.rto).state === "met" && rpoVerdict(report.rpo).state === "met" && (report.compromise?.vaultIntact ?? true) ? 0 : 1;
     } catch (err) {
+        if (interrupted?.()) {
+            // A step that failed because the interruption ended its script: not a failed run (exitOnSignal exits).
+            return 1;
+        }
         console.error(`drill ${args.scenario} failed: ${(err as Error).message}`);
         // The HTML report's "last drill" would otherwise show the previous run's verdicts as the newest.
         console.error(`wrote ${writeFailure(args.scenario, (err as Error).message, args.out)}`);
