@@ -11,7 +11,7 @@
  * completed run's verdicts as not the newest run's); 2 bad arguments; 130 (SIGINT, Ctrl-C) or 143 (SIGTERM): interrupted,
  * after saying which step was under way and ending what it started (exitOnSignal); nothing is written then.
  */
-import { pendingRuns } from "../sandbox/scripts";
+import type { PendingRun } from "../sandbox/scripts";
 import { formatReport, rpoVerdict, rtoVerdict, SCENARIOS, writeFailure, writeReport, type Scenario } from "./report";
 
 const USAGE = "usage: npm run drill -- --scenario corruption-pitr|corruption-dump|region|compromise [--rows N] [--write-seconds S] [--out FILE]";
@@ -25,6 +25,9 @@ export interface DrillArgs {
 
 export function parseDrillArgs(argv: string[]): DrillArgs {
     const args: Partial<DrillArgs> = { rows: 2000, writeSeconds: 3 };
+    // Each flag's value as given: a second one is refused (the last one silently won: `--scenario region --scenario
+    // compromise` ran the compromise drill).
+    const given = new Map<string, string>();
     for (let i = 0; i < argv.length; i++) {
         const flag = argv[i];
         const value = argv[i + 1];
@@ -32,6 +35,10 @@ export function parseDrillArgs(argv: string[]): DrillArgs {
             if (value === undefined || value.startsWith("--")) {
                 throw new Error(`${flag} needs a value; ${USAGE}`);
             }
+            if (given.has(flag)) {
+                throw new Error(`${flag} given twice ("${given.get(flag)}", then "${value}"): give it once; ${USAGE}`);
+            }
+            given.set(flag, value);
             i++;
             return value;
         };
@@ -54,9 +61,16 @@ export function parseDrillArgs(argv: string[]): DrillArgs {
                 args.scenario = s as Scenario;
                 break;
             }
-            case "--rows":
-                args.rows = Math.round(positive("--rows", need(), 10_000_000));
+            case "--rows": {
+                // A count: 0.4 was rounded to 0 rows.
+                const text = need();
+                const n = Number(text);
+                if (!Number.isInteger(n) || n < 1 || n > 10_000_000) {
+                    throw new Error(`--rows must be a whole number in [1, 10000000], not "${text}"`);
+                }
+                args.rows = n;
                 break;
+            }
             case "--write-seconds":
                 args.writeSeconds = positive("--write-seconds", need(), 3600);
                 break;
@@ -83,10 +97,10 @@ const SCRIPTS_END_MS = 10_000;
  * helper killed (tools/sandbox/servers.ts, scripts.ts), the world's directories removed (tools/drill/world.ts). Without
  * a handler Node died on the signal without them: a region drill's primary and replica kept running (pg_ctl starts
  * them in a session of their own) and 7 directories stayed in the temp dir. A second signal exits at once. Returns
- * whether it was interrupted: the progress lines of the steps that go on meanwhile are not printed (a killed
+ * whether it was interrupted (`pendingRuns`: tools/sandbox/scripts.ts's, the script runs of this process): the progress lines of the steps that go on meanwhile are not printed (a killed
  * validation's step would otherwise print its end as if it had run).
  */
-export function exitOnSignal(scenario: string, underWay: () => string): () => boolean {
+export function exitOnSignal(scenario: string, underWay: () => string, pendingRuns: () => Set<PendingRun>): () => boolean {
     let interrupted = false;
     for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
         process.on(signal, () => {
@@ -124,7 +138,9 @@ async function main(): Promise<number> {
     try {
         // The step under way: the Stopwatch logs "NAME..." as one starts.
         let step = "the start";
-        interrupted = exitOnSignal(args.scenario, () => step);
+        // tools/sandbox/scripts.ts loaded here, not at the top: a usage error loads none of the drill's modules.
+        const { pendingRuns } = await import("../sandbox/scripts");
+        interrupted = exitOnSignal(args.scenario, () => step, pendingRuns);
         // Loaded once the arguments are good: the servers' modules (oidc-provider, pg, the AWS SDK, the components
         // the compromise drill reads) are a second of CPU that a usage error or --help does not need.
         const { runDrill } = await import("./scenarios");

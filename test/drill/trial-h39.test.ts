@@ -1,0 +1,108 @@
+/**
+ * h39's trial of `npm run drill` as a new operator: what an interrupted drill leaves, and odd arguments.
+ *
+ * An interrupted drill (Ctrl-C: SIGINT, or SIGTERM) says which step was under way, exits 130 or 143, and leaves
+ * nothing running or on disk: the real CLI runs with TMPDIR and TEST_PG_TMPDIR in a directory of this test's, and
+ * after the signal no process names that directory (in its command line or environment: PostgreSQL, moto, the
+ * scripts and their AWS helpers all do) and the directory holds nothing but the TypeScript loader's cache.
+ * Before tools/drill/drill.ts exitOnSignal, Node died on the signal without its exit hooks: the primary and the
+ * replica kept running and the work, replica and cluster directories stayed.
+ */
+import { strict as assert } from "assert";
+import { type ChildProcess, spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parseDrillArgs } from "../../tools/drill/drill";
+import { REPO } from "../../tools/sandbox/scripts";
+
+/** The processes (not this one) whose command line or environment names `dir`. */
+function processesNaming(dir: string): string[] {
+    const found: string[] = [];
+    for (const pid of fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid)) {
+        try {
+            const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+            const environ = fs.readFileSync(`/proc/${pid}/environ`, "utf8");
+            if (cmdline.includes(dir) || environ.includes(dir)) {
+                found.push(`${pid} ${cmdline.split("\0").join(" ").slice(0, 160)}`);
+            }
+        } catch {
+            // ended meanwhile, or not ours to read
+        }
+    }
+    return found;
+}
+
+/** What is left in `dir` but the loader's compile cache (packages/offline-plan: offline-plan-ts-<uid>). */
+const leftIn = (dir: string) => fs.readdirSync(dir).filter((name) => !name.startsWith("offline-plan-ts-"));
+
+/** The real CLI in `tmp`, signalled with `signal` once its stderr says `step` started; its exit and stderr. */
+function interruptDrill(tmp: string, args: string[], step: string, signal: NodeJS.Signals): Promise<{ code: number | null; stderr: string; atStep: boolean }> {
+    const child: ChildProcess = spawn(process.execPath, ["--require", require.resolve("offline-plan/register.cjs"), path.join(REPO, "tools/drill/drill.ts"), ...args], {
+        env: { ...process.env, TMPDIR: tmp, TEST_PG_TMPDIR: tmp },
+        stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    let atStep = false;
+    child.stderr!.on("data", (d) => {
+        stderr += d;
+        if (!atStep && stderr.includes(`drill: ${step}...`)) {
+            atStep = true;
+            child.kill(signal);
+        }
+    });
+    return new Promise((resolve) => child.on("close", (code) => resolve({ code, stderr, atStep })));
+}
+
+describe("npm run drill, interrupted (h39 trial)", function () {
+    this.timeout(120_000);
+    let tmp: string;
+
+    beforeEach(() => {
+        tmp = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-h39-drill-"));
+        fs.chmodSync(tmp, 0o1777); // the postgres OS user makes its clusters' sockets here when we are root
+    });
+
+    afterEach(() => {
+        // What a failing run left: its PostgreSQL servers stopped, then the directory removed.
+        for (const pidFile of spawnSync("find", [tmp, "-name", "postmaster.pid"], { encoding: "utf8" }).stdout.split("\n").filter(Boolean)) {
+            const data = path.dirname(pidFile);
+            const asRoot = process.getuid?.() === 0;
+            const pgCtl = path.join(process.env.PG_BIN ?? "/usr/lib/postgresql/15/bin", "pg_ctl");
+            spawnSync(asRoot ? "runuser" : pgCtl, [...(asRoot ? ["-u", "postgres", "--", pgCtl] : []), "-D", data, "-m", "immediate", "-w", "stop"]);
+        }
+        fs.rmSync(tmp, { recursive: true, force: true });
+    });
+
+    it("SIGTERM while the region drill writes: exit 143, the step named, its primary and replica stopped, nothing left in its temp dir", async function () {
+        const result = await interruptDrill(tmp, ["--scenario", "region", "--rows", "50", "--write-seconds", "60", "--out", path.join(tmp, "region.json")], "write", "SIGTERM");
+        assert.ok(result.atStep, result.stderr);
+        assert.equal(result.code, 143, result.stderr);
+        assert.match(result.stderr, /drill region interrupted by SIGTERM during the step "write": stopping its scripts, servers and directories; no report written \(exit 143\)/);
+        assert.deepEqual(processesNaming(tmp), []);
+        assert.deepEqual(leftIn(tmp), []);
+    });
+
+    it("Ctrl-C (SIGINT) while db-backup.sh runs in the corruption-dump drill: exit 130, the script ended too, nothing left, no failure recorded", async function () {
+        const result = await interruptDrill(tmp, ["--scenario", "corruption-dump", "--rows", "50", "--write-seconds", "0.5", "--out", path.join(tmp, "dump.json")], "back up", "SIGINT");
+        assert.ok(result.atStep, result.stderr);
+        assert.equal(result.code, 130, result.stderr);
+        assert.match(result.stderr, /drill corruption-dump interrupted by SIGINT during the step "back up"/);
+        assert.doesNotMatch(result.stderr, /drill corruption-dump failed/);
+        assert.deepEqual(processesNaming(tmp), []);
+        assert.deepEqual(leftIn(tmp), []);
+    });
+});
+
+describe("npm run drill's arguments (h39 trial)", function () {
+    it("a flag given twice is refused, naming both values, not the last one taken", function () {
+        assert.throws(() => parseDrillArgs(["--scenario", "region", "--scenario", "compromise"]), /--scenario given twice \("region", then "compromise"\)/);
+        assert.throws(() => parseDrillArgs(["--scenario", "region", "--out", "a.json", "--out", "b.json"]), /--out given twice/);
+    });
+
+    it("--rows is a whole number of at least 1: 0.4 was rounded to 0 rows", function () {
+        assert.throws(() => parseDrillArgs(["--scenario", "region", "--rows", "0.4"]), /--rows must be a whole number in \[1, 10000000\], not "0.4"/);
+        assert.throws(() => parseDrillArgs(["--scenario", "region", "--rows", "2.5"]), /--rows must be a whole number/);
+        assert.equal(parseDrillArgs(["--scenario", "region", "--rows", "1e3"]).rows, 1000);
+    });
+});
