@@ -13,7 +13,7 @@ import { type ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseDrillArgs } from "../../tools/drill/drill";
+import { checkReportFile, parseDrillArgs } from "../../tools/drill/drill";
 import { REPO } from "../../tools/sandbox/scripts";
 
 /** The processes (not this one) whose command line or environment names `dir`. */
@@ -104,5 +104,25 @@ describe("npm run drill's arguments (h39 trial)", function () {
         assert.throws(() => parseDrillArgs(["--scenario", "region", "--rows", "0.4"]), /--rows must be a whole number in \[1, 10000000\], not "0.4"/);
         assert.throws(() => parseDrillArgs(["--scenario", "region", "--rows", "2.5"]), /--rows must be a whole number/);
         assert.equal(parseDrillArgs(["--scenario", "region", "--rows", "1e3"]).rows, 1000);
+    });
+
+    it("a report file that cannot be written is refused before anything starts (exit 2), not after the drill's minutes", function () {
+        this.timeout(60_000);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-h39-out-"));
+        try {
+            assert.throws(() => checkReportFile("/proc/h39-drill.json"), /--out \/proc\/h39-drill.json: the report cannot be written in \/proc \(/);
+            assert.throws(() => checkReportFile(dir), /a directory, not a file/);
+            assert.doesNotThrow(() => checkReportFile(path.join(dir, "new", "r.json")));
+            assert.deepEqual(fs.readdirSync(path.join(dir, "new")), []);
+            // The CLI: PG_BIN nowhere, so a drill that started anyway would fail with exit 1, not 2.
+            const cli = spawnSync(process.execPath, ["--require", require.resolve("offline-plan/register.cjs"), path.join(REPO, "tools/drill/drill.ts"), "--scenario", "region", "--out", "/etc/passwd/region.json"], {
+                env: { ...process.env, PG_BIN: path.join(dir, "no-postgres-here") }, encoding: "utf8", timeout: 50_000,
+            });
+            assert.equal(cli.status, 2, cli.stderr);
+            assert.match(cli.stderr, /^--out \/etc\/passwd\/region.json: the report cannot be written in \/etc\/passwd \(EEXIST/);
+            assert.doesNotMatch(cli.stderr, /set up/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });

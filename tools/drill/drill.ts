@@ -8,11 +8,13 @@
  *
  * Exit codes: 0 drill done and both objectives met (for compromise, also the vault copy intact), or --help; 1 the drill ran but an objective was missed, or a step
  * failed (the error says which, and it is recorded as <report>.failed.json: the HTML report then marks the last
- * completed run's verdicts as not the newest run's); 2 bad arguments; 130 (SIGINT, Ctrl-C) or 143 (SIGTERM): interrupted,
+ * completed run's verdicts as not the newest run's); 2 bad arguments, or a report file that cannot be written; 130 (SIGINT, Ctrl-C) or 143 (SIGTERM): interrupted,
  * after saying which step was under way and ending what it started (exitOnSignal); nothing is written then.
  */
+import * as fs from "fs";
+import * as path from "path";
 import type { PendingRun } from "../sandbox/scripts";
-import { formatReport, rpoVerdict, rtoVerdict, SCENARIOS, writeFailure, writeReport, type Scenario } from "./report";
+import { DRILL_DIR, formatReport, rpoVerdict, rtoVerdict, SCENARIOS, writeFailure, writeReport, type Scenario } from "./report";
 
 const USAGE = "usage: npm run drill -- --scenario corruption-pitr|corruption-dump|region|compromise [--rows N] [--write-seconds S] [--out FILE]";
 
@@ -87,6 +89,27 @@ export function parseDrillArgs(argv: string[]): DrillArgs {
     return args as DrillArgs;
 }
 
+/**
+ * Throws, naming the file, when the report (`--out`, default .drill/<scenario>.json) cannot be written there: checked
+ * before the drill starts, not found after its minutes (the write failed at the end, and so did the failure
+ * record's, beside it: an unhandled rejection). The directory is made and a file created in it and removed (root
+ * passes access(2) checks, not a read-only or virtual file system).
+ */
+export function checkReportFile(file: string): void {
+    if (fs.existsSync(file) && fs.statSync(file).isDirectory()) {
+        throw new Error(`--out ${file}: a directory, not a file`);
+    }
+    const dir = path.dirname(file);
+    try {
+        fs.mkdirSync(dir, { recursive: true });
+        const probe = path.join(dir, `.drill-probe-${process.pid}`);
+        fs.writeFileSync(probe, "");
+        fs.rmSync(probe);
+    } catch (err) {
+        throw new Error(`--out ${file}: the report cannot be written in ${dir} (${(err as Error).message})`);
+    }
+}
+
 /** How long an interrupted drill waits for its scripts' own clean-up (each ends its AWS helper and work directory on TERM). */
 const SCRIPTS_END_MS = 10_000;
 
@@ -131,6 +154,7 @@ async function main(): Promise<number> {
     }
     try {
         args = parseDrillArgs(process.argv.slice(2));
+        checkReportFile(args.out ?? path.join(DRILL_DIR, `${args.scenario}.json`));
     } catch (err) {
         console.error((err as Error).message);
         return 2;
