@@ -94,6 +94,26 @@ describe("npm run drill, interrupted (h39 trial)", function () {
     });
 });
 
+describe("npm run drill in a temp dir with a space (h39 trial)", function () {
+    this.timeout(120_000);
+
+    it("TMPDIR=\"/tmp/…/with space\": the region drill completes (was: postgres: invalid argument, its socket directory split by pg_ctl's shell)", function () {
+        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-h39 space-"));
+        fs.chmodSync(tmp, 0o1777);
+        try {
+            const out = path.join(tmp, "region.json");
+            const cli = spawnSync(process.execPath, ["--require", require.resolve("offline-plan/register.cjs"), path.join(REPO, "tools/drill/drill.ts"), "--scenario", "region", "--rows", "50", "--write-seconds", "0.5", "--out", out], {
+                env: { ...process.env, TMPDIR: tmp, TEST_PG_TMPDIR: tmp }, encoding: "utf8", timeout: 110_000,
+            });
+            assert.doesNotMatch(cli.stderr, /invalid argument|drill region failed/, cli.stderr);
+            assert.match(cli.stdout, /^RTO .*: (met|NOT MET)$/m, cli.stderr);
+            assert.ok(cli.stdout.includes(`wrote ${out}`), cli.stdout);
+        } finally {
+            fs.rmSync(tmp, { recursive: true, force: true });
+        }
+    });
+});
+
 describe("npm run drill's arguments (h39 trial)", function () {
     it("a flag given twice is refused, naming both values, not the last one taken", function () {
         assert.throws(() => parseDrillArgs(["--scenario", "region", "--scenario", "compromise"]), /--scenario given twice \("region", then "compromise"\)/);
