@@ -14,6 +14,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { checkReportFile, parseDrillArgs } from "../../tools/drill/drill";
+import { detection } from "../../tools/drill/scenarios";
 import { REPO } from "../../tools/sandbox/scripts";
 
 /** The processes (not this one) whose command line or environment names `dir`. */
@@ -144,5 +145,17 @@ describe("npm run drill's arguments (h39 trial)", function () {
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
+    });
+});
+
+describe("the drills' detection step (h39 trial)", function () {
+    it("a validation that failed without a FAIL line detected nothing: the step fails instead of claiming the detection", function () {
+        // validate-service.sh unable to run its checks: exit 2, an ERROR on stderr, no PASS or FAIL line.
+        const broken = { code: 2, signal: null, stdout: "", stderr: "validate-service: ERROR: AWS helper did not start\n" };
+        assert.throws(() => detection("the corruption", broken), /validate-service.sh did not detect the corruption \(exit 2, no FAIL line\):\nvalidate-service: ERROR: AWS helper did not start/);
+        const passed = { code: 0, signal: null, stdout: "PASS health: UP\n", stderr: "" };
+        assert.throws(() => detection("the dropped database", passed), /did not detect the dropped database \(exit 0, no FAIL line\)/);
+        const detected = { code: 1, signal: null, stdout: "PASS health: UP\nFAIL token: client oauth2-dr-smoke-test got HTTP 401\n", stderr: "" };
+        assert.deepEqual(detection("the corruption", detected), ["FAIL token: client oauth2-dr-smoke-test got HTTP 401"]);
     });
 });
