@@ -37,9 +37,17 @@ function processesNaming(dir: string): string[] {
 /** What is left in `dir` but the loader's compile cache (packages/offline-plan: offline-plan-ts-<uid>). */
 const leftIn = (dir: string) => fs.readdirSync(dir).filter((name) => !name.startsWith("offline-plan-ts-"));
 
-/** The real CLI in `tmp`, signalled with `signal` once its stderr says `step` started; its exit and stderr. */
-function interruptDrill(tmp: string, args: string[], step: string, signal: NodeJS.Signals): Promise<{ code: number | null; stderr: string; atStep: boolean }> {
-    const child: ChildProcess = spawn(process.execPath, ["--require", require.resolve("offline-plan/register.cjs"), path.join(REPO, "tools/drill/drill.ts"), ...args], {
+/**
+ * The real CLI in `tmp`, signalled with `signal` once its stderr says `step` started; its exit and stderr. `viaNpm`:
+ * started as an operator does, `npm run drill -- ...`, and the signal sent to npm (which forwards it to its script's
+ * shell: without `exec` in package.json's script, the shell died and the drill ran on as an orphan).
+ */
+function interruptDrill(tmp: string, args: string[], step: string, signal: NodeJS.Signals, viaNpm = false): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; atStep: boolean }> {
+    const [command, argv] = viaNpm
+        ? ["npm", ["run", "--silent", "drill", "--", ...args]]
+        : [process.execPath, ["--require", require.resolve("offline-plan/register.cjs"), path.join(REPO, "tools/drill/drill.ts"), ...args]];
+    const child: ChildProcess = spawn(command, argv, {
+        cwd: REPO,
         env: { ...process.env, TMPDIR: tmp, TEST_PG_TMPDIR: tmp },
         stdio: ["ignore", "ignore", "pipe"],
     });
@@ -52,7 +60,7 @@ function interruptDrill(tmp: string, args: string[], step: string, signal: NodeJ
             child.kill(signal);
         }
     });
-    return new Promise((resolve) => child.on("close", (code) => resolve({ code, stderr, atStep })));
+    return new Promise((resolve) => child.on("close", (code, sig) => resolve({ code, signal: sig, stderr, atStep })));
 }
 
 describe("npm run drill, interrupted (h39 trial)", function () {
@@ -80,6 +88,15 @@ describe("npm run drill, interrupted (h39 trial)", function () {
         assert.ok(result.atStep, result.stderr);
         assert.equal(result.code, 143, result.stderr);
         assert.match(result.stderr, /drill region interrupted by SIGTERM during the step "write": stopping its scripts, servers and directories; no report written \(exit 143\)/);
+        assert.deepEqual(processesNaming(tmp), []);
+        assert.deepEqual(leftIn(tmp), []);
+    });
+
+    it("SIGTERM to `npm run drill` (a CI job's timeout): the drill gets it, says so, and leaves nothing (was: npm exited 143, the drill ran on and wrote its report)", async function () {
+        const result = await interruptDrill(tmp, ["--scenario", "region", "--rows", "50", "--write-seconds", "60", "--out", path.join(tmp, "region.json")], "write", "SIGTERM", true);
+        assert.ok(result.atStep, result.stderr);
+        assert.ok(result.code === 143 || result.signal === "SIGTERM", `${result.code} ${result.signal}: ${result.stderr}`);
+        assert.match(result.stderr, /drill region interrupted by SIGTERM during the step "write"/);
         assert.deepEqual(processesNaming(tmp), []);
         assert.deepEqual(leftIn(tmp), []);
     });
