@@ -14,6 +14,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { checkReportFile, parseDrillArgs } from "../../tools/drill/drill";
+import { drillSection } from "../../tools/drill/html-section";
+import { compromiseLines, OBJECTIVES, type CompromiseFindings, type DrillReport } from "../../tools/drill/report";
 import { detection } from "../../tools/drill/scenarios";
 import { REPO } from "../../tools/sandbox/scripts";
 
@@ -174,5 +176,38 @@ describe("the drills' detection step (h39 trial)", function () {
         assert.throws(() => detection("the dropped database", passed), /did not detect the dropped database \(exit 0, no FAIL line\)/);
         const detected = { code: 1, signal: null, stdout: "PASS health: UP\nFAIL token: client oauth2-dr-smoke-test got HTTP 401\n", stderr: "" };
         assert.deepEqual(detection("the corruption", detected), ["FAIL token: client oauth2-dr-smoke-test got HTTP 401"]);
+    });
+});
+
+describe("the compromise drill's vault verdict, from its figures (h39 trial)", function () {
+    /** Findings as stored, the vault bucket's copy `after` of 4 versions left, `vaultIntact` as given. */
+    const findings = (vaultIntact: boolean, after: number): CompromiseFindings => ({
+        attempts: [],
+        copies: [
+            { name: "s3://oauth2-backups-drill", account: "production", before: 4, after: 0, shortened: 4, detail: "destroyed" },
+            { name: "s3://oauth2-backups-vault-drill", account: "vault", before: 4, after, shortened: 0, detail: "vault" },
+            { name: "secret oauth2-dr/backup-private-keys", account: "vault", before: 1, after: 1, shortened: 0, detail: "key" },
+        ],
+        destroyed: [], survived: [], vaultIntact, replicationAfterAttack: "cut", declaredGuards: [], limits: [],
+    });
+    const report = (c: CompromiseFindings): DrillReport => ({
+        scenario: "compromise", startedAt: "2026-12-06T00:00:00Z", finishedAt: "2026-12-06T00:01:00Z", objective: OBJECTIVES.compromise,
+        database: { rows: {} }, steps: [], rto: { seconds: 20, targetSeconds: 4 * 3600, met: true },
+        rpo: { failureAt: "x", failureEvidence: "x", acknowledged: 10, lostRows: 5, windowSeconds: 10, afterFailure: { acknowledged: 0, notRecovered: 0 }, target: "24 h", targetSeconds: 86400, met: true, note: "x" },
+        validation: [], compromise: c,
+    });
+
+    it("a stored 'intact' beside a vault copy with 0 of its 4 versions left is NO, in the text and the HTML (was: yes)", function () {
+        const c = findings(true, 0);
+        assert.ok(compromiseLines(c).includes("vault copy intact: NO"), compromiseLines(c).join("\n"));
+        assert.match(drillSection([report(c)]), /Vault copy intact: <span class="badge badge-missing">NO<\/span>/);
+    });
+
+    it("the vault copy whole and 'intact' measured: yes; 'intact' without the vault copy's figures: not measured", function () {
+        assert.ok(compromiseLines(findings(true, 4)).includes("vault copy intact: yes"));
+        assert.match(drillSection([report(findings(true, 4))]), /Vault copy intact: <span class="badge badge-met">yes<\/span>/);
+        const partial = { ...findings(true, 4), copies: [] };
+        assert.ok(compromiseLines(partial).some((l) => /^vault copy intact: NOT MEASURED \(the report has no vault copy figures\)$/.test(l)));
+        assert.match(drillSection([report(partial)]), /Vault copy intact: <span class="badge badge-missing" title="the report has no vault copy figures">not measured<\/span>/);
     });
 });

@@ -14,7 +14,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import type { PendingRun } from "../sandbox/scripts";
-import { DRILL_DIR, formatReport, rpoVerdict, rtoVerdict, SCENARIOS, writeFailure, writeReport, type Scenario } from "./report";
+import { DRILL_DIR, formatReport, rpoVerdict, rtoVerdict, SCENARIOS, vaultVerdict, writeFailure, writeReport, type Scenario } from "./report";
 
 const USAGE = "usage: npm run drill -- --scenario corruption-pitr|corruption-dump|region|compromise [--rows N] [--write-seconds S] [--out FILE]";
 
@@ -184,7 +184,7 @@ async function main(): Promise<number> {
         console.log(formatReport(report));
         console.log(`wrote ${writeReport(report, args.out)}`);
         // From the measured figures (rtoVerdict, rpoVerdict), as the text and the HTML: nothing measured is not met.
-        return rtoVerdict(report.rto).state === "met" && rpoVerdict(report.rpo).state === "met" && (report.compromise?.vaultIntact ?? true) ? 0 : 1;
+        return rtoVerdict(report.rto).state === "met" && rpoVerdict(report.rpo).state === "met" && (report.compromise === undefined || vaultVerdict(report.compromise).state === "met") ? 0 : 1;
     } catch (err) {
         if (interrupted?.()) {
             // A step that failed because the interruption ended its script: not a failed run (exitOnSignal exits).
