@@ -363,7 +363,7 @@ describe("npm run drill (real PostgreSQL 15 primary and replica, moto, oidc-prov
         assert.throws(() => parseDrillArgs([]), /--scenario is required/);
         assert.throws(() => parseDrillArgs(["--scenario", "flood"]), /--scenario must be corruption-pitr or corruption-dump or region or compromise, not "flood"/);
         assert.throws(() => parseDrillArgs(["--scenario", "corruption"]), /--scenario corruption is two scenarios now: corruption-pitr .* or corruption-dump/);
-        assert.throws(() => parseDrillArgs(["--scenario", "region", "--rows", "-5"]), /--rows must be a number/);
+        assert.throws(() => parseDrillArgs(["--scenario", "region", "--rows", "-5"]), /--rows must be a whole number in \[1, 10000000\], not "-5"/);
         assert.throws(() => parseDrillArgs(["--scenario", "region", "--verbose"]), /unknown argument "--verbose"/);
         assert.deepEqual(parseDrillArgs(["--scenario", "region", "--rows", "100", "--write-seconds", "0.5"]), { scenario: "region", rows: 100, writeSeconds: 0.5 });
         // The modules the CLI loaded, written at its exit: a usage error loads none of the drill's servers.

@@ -54,7 +54,7 @@ import { MotoServer } from "../sandbox/servers";
 import { evaluate, statementsOf, type PolicyStatement } from "./policy-eval";
 import { matchesPattern } from "./event-pattern";
 import type { AttackAttempt, CompromiseFindings, CopyState, DrillReport } from "./report";
-import { finish, lines, measureRpo, mustSucceed, type DrillOptions, type Stopwatch } from "./scenarios";
+import { detection, finish, lines, measureRpo, mustSucceed, type DrillOptions, type Stopwatch } from "./scenarios";
 import { BUCKET, dbUrl, type DrillWorld, SMOKE_SECRET_ID } from "./world";
 
 export const DR_BUCKET = `${BUCKET}-dr`;
@@ -778,12 +778,7 @@ export async function compromiseDrill(world: DrillWorld, options: DrillOptions, 
             return `${tried} calls with the production credentials, ${refusedByMoto} refused by moto; then DROP DATABASE oauth2db (the ransomware's work on the database)`;
         });
         await clock.step("detect", async () => {
-            const result = await world.validate(pg);
-            const failed = lines(result).filter((l) => l.startsWith("FAIL"));
-            if (result.code === 0 || failed.length === 0) {
-                throw new Error(`validate-service.sh passed after the database was dropped:\n${result.stdout}`);
-            }
-            return failed[0];
+            return detection("the dropped database", await world.validate(pg))[0];
         });
         await clock.step("assess", async () => {
             const after = {

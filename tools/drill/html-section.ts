@@ -3,7 +3,7 @@
  * ran, RTO and RPO measured against the runbook's rows, each step's duration and the validation's lines.
  * A pure function of the drill reports (tools/drill/report.ts).
  */
-import { namedWritesText, rpoVerdict, rtoVerdict, secondsText as seconds, type CompromiseFindings, type DrillReport, type Verdict } from "./report";
+import { namedWritesText, rpoVerdict, rtoVerdict, secondsText as seconds, vaultVerdict, type CompromiseFindings, type DrillReport, type Verdict } from "./report";
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const target = (s: unknown) => (typeof s !== "number" || !Number.isFinite(s) ? "?" : s >= 3600 ? `${s / 3600} h` : `${s / 60} min`);
@@ -12,6 +12,11 @@ const count = (n: unknown) => (typeof n === "number" && Number.isFinite(n) ? Str
 const verdict = (v: Verdict) => v.state === "not measured"
     ? `<span class="badge badge-missing" title="${escapeHtml(v.why)}">not measured</span>`
     : `<span class="badge badge-${v.state === "met" ? "met" : "missing"}">${v.state}</span>`;
+
+/** The vault copy's badge, from the figures (report.ts vaultVerdict), never the stored boolean alone. */
+const vaultBadge = (v: Verdict) => v.state === "not measured"
+    ? verdict(v)
+    : `<span class="badge badge-${v.state === "met" ? "met" : "missing"}">${v.state === "met" ? "yes" : "NO"}</span>`;
 
 function rpoBlock(r: DrillReport): string {
     const p = r.rpo;
@@ -35,7 +40,7 @@ function compromiseBlock(c: CompromiseFindings): string {
     const copies = c.copies.map((s) => `<tr><td>${escapeHtml(s.name)}</td><td>${s.account}</td><td class="num">${s.before}</td><td class="num">${s.after}</td><td>${escapeHtml(s.detail)}</td></tr>`).join("");
     const list = (items: string[]) => `<ul>${items.map((i) => `<li>${escapeHtml(i)}</li>`).join("")}</ul>`;
     return `<div class="compromise">
-<p>Vault copy intact: <span class="badge badge-${c.vaultIntact ? "met" : "missing"}">${c.vaultIntact ? "yes" : "NO"}</span> · replication after the attack: ${escapeHtml(c.replicationAfterAttack)}</p>
+<p>Vault copy intact: ${vaultBadge(vaultVerdict(c))} · replication after the attack: ${escapeHtml(c.replicationAfterAttack)}</p>
 <p><b>Destroyed:</b> ${escapeHtml(c.destroyed.join("; ") || "nothing")} · <b>survived:</b> ${escapeHtml(c.survived.join("; ") || "nothing")}</p>
 <table class="attack"><thead><tr><th>attack (production credentials)</th><th>target</th><th>calls</th><th>moto (measured)</th><th>AWS</th></tr></thead><tbody>${attempts}</tbody></table>
 <table class="copies"><thead><tr><th>copy</th><th>account</th><th>versions before</th><th>after</th><th>detail</th></tr></thead><tbody>${copies}</tbody></table>

@@ -217,6 +217,25 @@ export function rpoVerdict(rpo: Partial<DrillReport["rpo"]> | undefined): Verdic
     return { state: rpoMet({ rpoSeconds: rpo.targetSeconds }, rpo.lostRows, rpo.windowSeconds) ? "met" : "not met" };
 }
 
+/**
+ * Whether the vault copy survived, from the report's figures as the RTO and RPO verdicts are: the stored `vaultIntact`
+ * (every version there before the attack still there, same retain-until) only where the vault bucket's own counts
+ * agree (versions before, none fewer after, none shortened). A stored "intact" beside a vault copy that lost
+ * versions (hand-edited, partial) is not shown as "yes"; a report without the vault copy's figures is not measured.
+ */
+export function vaultVerdict(c: Partial<CompromiseFindings> | undefined): Verdict {
+    const vault = Array.isArray(c?.copies) ? c.copies.find((s) => s.account === "vault" && s.name.startsWith("s3://")) : undefined;
+    if (typeof c?.vaultIntact !== "boolean" || !vault || !measured(vault.before) || !measured(vault.after) || !measured(vault.shortened)) {
+        return { state: "not measured", why: "the report has no vault copy figures" };
+    }
+    return { state: c.vaultIntact && vault.before > 0 && vault.after >= vault.before && vault.shortened === 0 ? "met" : "not met" };
+}
+
+/** The vault copy's text: "yes", "NO", "NOT MEASURED (why)". */
+export function vaultText(v: Verdict): string {
+    return v.state === "met" ? "yes" : v.state === "not met" ? "NO" : verdictText(v);
+}
+
 /** The text verdict: "met", "NOT MET", "NOT MEASURED (why)". */
 export function verdictText(v: Verdict): string {
     return v.state === "not measured" ? `NOT MEASURED (${v.why})` : v.state === "met" ? "met" : "NOT MET";
@@ -259,7 +278,7 @@ export function compromiseLines(c: CompromiseFindings): string[] {
         ...c.copies.map((s) => `    ${s.name} (${s.account} account): ${s.before} -> ${s.after}${s.shortened ? `, ${s.shortened} retain-until dates shortened` : ""}; ${s.detail}`),
         `destroyed: ${c.destroyed.length ? c.destroyed.join("; ") : "nothing"}`,
         `survived: ${c.survived.length ? c.survived.join("; ") : "nothing"}`,
-        `vault copy intact: ${c.vaultIntact ? "yes" : "NO"}`,
+        `vault copy intact: ${vaultText(vaultVerdict(c))}`,
         `replication after the attack: ${c.replicationAfterAttack}`,
         "declared deletion guards (evaluated as data; moto does not evaluate resource policies):",
         ...c.declaredGuards.map((g) => `    ${g.resource}: ${g.declared ? `attacker ${g.attacker}, break-glass role ${g.breakGlass}` : g.attacker}`),

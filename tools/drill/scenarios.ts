@@ -83,6 +83,20 @@ export function mustSucceed(what: string, result: ScriptResult): ScriptResult {
     return result;
 }
 
+/**
+ * The FAIL lines of a validation that must have detected `what`: throws when it passed, or when it failed without a
+ * FAIL line (a configuration error, its AWS helper or the server unreachable: exit 2 or 3 with only an ERROR on
+ * stderr). Such a failure detected nothing, and the corruption drill took it as its detection: "detect: 0.11 s, "
+ * with no FAIL line, then went on to find the corruption it had made itself.
+ */
+export function detection(what: string, result: ScriptResult): string[] {
+    const failed = lines(result).filter((l) => l.startsWith("FAIL"));
+    if (result.code === 0 || failed.length === 0) {
+        throw new Error(`validate-service.sh did not detect ${what} (exit ${result.code}${failed.length === 0 ? ", no FAIL line" : ""}):\n${result.stdout}${result.stderr}`);
+    }
+    return failed;
+}
+
 interface RpoMeasure {
     /** The failure (ms since 1970), and as the database prints it when it has more precision. */
     failedAt: number;
@@ -282,11 +296,7 @@ async function corruptionDrill(scenario: "corruption-pitr" | "corruption-dump", 
                 restoring = world.restorePointInTime({ file: targetFile }, { waitForTargetSeconds: 120, port: restoredPort });
                 restoring.catch(() => undefined);
             }
-            const result = await world.validate(pg);
-            if (result.code === 0) {
-                throw new Error(`validate-service.sh did not detect the corruption:\n${result.stdout}`);
-            }
-            return lines(result).filter((l) => l.startsWith("FAIL")).join(" | ");
+            return detection("the corruption", await world.validate(pg)).join(" | ");
         });
         await clock.step("find the corruption", () => {
             corruption = findCorruption(world);

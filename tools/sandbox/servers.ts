@@ -252,7 +252,9 @@ export class PgServer {
                 full_page_writes: "off",
                 ...options.settings,
             };
-            const opts = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(" ");
+            // pg_ctl hands -o to /bin/sh as it is: each value quoted, or a temp dir with a space ("/tmp/my dir") split
+            // unix_socket_directories in two and postgres refused the rest ("invalid argument").
+            const opts = Object.entries(settings).map(([k, v]) => `-c ${k}='${v.replace(/'/g, "'\\''")}'`).join(" ");
             try {
                 runPg("pg_ctl", ["-D", dataDir, "-l", path.join(baseDir, "postgres.log"), "-o", opts, ...(options.wait === false ? ["-W"] : ["-w", "-t", "60"]), "start"]);
                 return new PgServer(port, baseDir, dataDir, keepData);
