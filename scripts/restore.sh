@@ -505,10 +505,13 @@ fi
 added_objects_sql=$(restore_added_objects_sql "$spool/toc.list")
 session_ask "$added_objects_sql" || session_failed "cannot read the objects on the dump's tables in $(db_address)"
 printf '%s' "$SESSION_OUT" >"$WORK_DIR/added.before"
+# The spool's path inside psql's single quotes (a quote doubled), one argument of \i: unquoted, a TMPDIR with a space
+# split it in two ("/tmp/my: No such file or directory", the restore stopped; h39-drill's trial).
+spool_quoted=${spool//\'/\'\'}
 if [[ $mode == parallel ]]; then
     log "moving the loaded tables into place and building their indexes (one transaction)"
-    session_ask "\\i $spool/swap.sql" || session_failed "restore into $(db_address) failed"
-    session_ask "\\i $spool/setval.sql" || session_failed "setting the sequences in $(db_address) failed"
+    session_ask "\\i '$spool_quoted/swap.sql'" || session_failed "restore into $(db_address) failed"
+    session_ask "\\i '$spool_quoted/setval.sql'" || session_failed "setting the sequences in $(db_address) failed"
     wait "$spool_unlink" 2>/dev/null || true
 else
     mkfifo "$spool/stream.sql"
@@ -519,7 +522,7 @@ else
     ) &
     stream_pid=$!
     restore_note_job "$stream_pid"
-    if ! session_ask "\\i $spool/stream.sql"; then
+    if ! session_ask "\\i '$spool_quoted/stream.sql'"; then
         kill_own KILL "$stream_pid"
         session_failed "restore into $(db_address) failed"
     fi

@@ -8,6 +8,8 @@
  * Real PostgreSQL 15 and moto on 127.0.0.1.
  */
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import { seedSql } from "../../tools/sandbox/oauth2-schema";
 import { explain, runScript, scriptEnv, useScriptServers } from "../../tools/sandbox/scripts";
 
@@ -41,5 +43,16 @@ describe("restore.sh, h39 trial: a target whose own objects depend on the dump's
         assert.equal(state(), "2|1|1|1", "nothing committed: the audit rows, its foreign key, the view and the row written after the backup are all there");
         assert.doesNotMatch(restore.stderr, /Bad file descriptor/, explain(restore));
         assert.match(restore.stderr, /ERROR: restore into 127\.0\.0\.1:\d+\/oauth2db failed \(nothing committed\): ERROR: +cannot drop constraint oauth2_registered_client_pkey .*app_client_audit_client_id_fkey.*: an object of 127\.0\.0\.1:\d+\/oauth2db that is not in the dump depends on a table it replaces \(named above\); restore\.sh replaces those tables whole and drops nothing of yours: drop that object \(and create it again after the restore\), or restore into another database \(PGDATABASE\) and copy from there\n/, explain(restore));
+    });
+    it("a TMPDIR with a space and a quote restores, parallel (RESTORE_JOBS=2) and single (1) (was: the swap's \\i split the spool's path, exit 3)", async function () {
+        const { pg, moto, passphrase, dir } = servers;
+        pg.createDatabase("h39_spaced");
+        const tmp = path.join(dir, "operator's tmp dir");
+        fs.mkdirSync(tmp, { recursive: true, mode: 0o1777 });
+        for (const jobs of ["2", "1"]) {
+            const restore = await runScript("restore.sh", { ...scriptEnv(pg, moto, bucket, passphrase, "h39_spaced"), TMPDIR: tmp, RESTORE_JOBS: jobs }, ["--yes", "--source-database", "oauth2db"]);
+            assert.equal(restore.code, 0, explain(restore));
+            assert.equal(pg.psql("SELECT count(*) FROM oauth2_authorization", "h39_spaced"), "50");
+        }
     });
 });
