@@ -308,15 +308,25 @@ describe("validate-service.sh (real OpenID provider, PostgreSQL 15, moto)", func
         }
     });
 
-    it("its own sources failing: Secrets Manager exits 8, a missing jwks.json backup exits 4", async function () {
-        const noSecret = await runScript("validate-service.sh", env({ SMOKE_CLIENT_SECRET_ID: "oauth2/no-such-secret" }));
-        assert.equal(noSecret.code, 8, explain(noSecret));
-        assert.match(line(noSecret, "token"), /cannot read the smoke-test client from Secrets Manager \(oauth2\/no-such-secret\)/);
-        const emptyBucket = "oauth2-backups-empty";
-        createBucket(moto, emptyBucket);
-        const noBackup = await runScript("validate-service.sh", env({ BUCKET: emptyBucket }));
-        assert.equal(noBackup.code, 4, explain(noBackup));
-        assert.match(line(noBackup, "key continuity"), /cannot read s3:\/\/oauth2-backups-empty\/secrets\/jwks.json/);
+    it("its own sources failing: Secrets Manager exits 8, a missing jwks.json backup exits 4; each run removes its work directory and says its exit (h39: a failed run left it)", async function () {
+        // A temp dir of this test's own: what a run leaves there is seen.
+        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-validate-left-"));
+        try {
+            const noSecret = await runScript("validate-service.sh", env({ SMOKE_CLIENT_SECRET_ID: "oauth2/no-such-secret", TMPDIR: tmp }));
+            assert.equal(noSecret.code, 8, explain(noSecret));
+            assert.match(line(noSecret, "token"), /cannot read the smoke-test client from Secrets Manager \(oauth2\/no-such-secret\)/);
+            const emptyBucket = "oauth2-backups-empty";
+            createBucket(moto, emptyBucket);
+            const noBackup = await runScript("validate-service.sh", env({ BUCKET: emptyBucket, TMPDIR: tmp }));
+            assert.equal(noBackup.code, 4, explain(noBackup));
+            assert.match(line(noBackup, "key continuity"), /cannot read s3:\/\/oauth2-backups-empty\/secrets\/jwks.json/);
+            for (const [run, code] of [[noSecret, 8], [noBackup, 4]] as const) {
+                assert.match(run.stderr, new RegExp(`FAILED with exit code ${code}\n$`), explain(run));
+            }
+            assert.deepEqual(fs.readdirSync(tmp), [], "the runs' work directories are left");
+        } finally {
+            fs.rmSync(tmp, { recursive: true, force: true });
+        }
     });
 
     it("an AWS_PROFILE that is not in the config files: both sources fail, exit 2 (configuration) with the profile's line once, not 8 (h29-residuals)", async function () {
