@@ -132,9 +132,14 @@ function floorFor(row: RetentionRow, floor: LockFloor): number {
     return row.unit === "days" ? floor.days : 0;
 }
 
+/** "COMPLIANCE Object Lock default retention (src)": the counted lock, as every message names it. */
+function lockText(floor: LockFloor): string {
+    return `COMPLIANCE Object Lock default retention (${floor.source ?? "the bucket's lock"})`;
+}
+
 /** "deferred to 35 days by the COMPLIANCE Object Lock default retention (src)": a rule's deletion the lock postpones. */
 function deferredBy(floor: LockFloor, days: number): string {
-    return `deferred to ${plural(days, "days")} by the COMPLIANCE Object Lock default retention (${floor.source ?? "the bucket's lock"})`;
+    return `deferred to ${plural(days, "days")} by the ${lockText(floor)}`;
 }
 
 const overlaps = (rulePrefix: string, classPrefix: string) => classPrefix.startsWith(rulePrefix) || rulePrefix.startsWith(classPrefix);
@@ -178,7 +183,7 @@ export function lifecycleProblems(rules: RuleView[], minima: Minima, floor: Lock
                 problems.push(`${where} expires objects after ${plural(rule.expirationDays, "days")} (expiration.days)${deferred(rule.expirationDays)}; the retention table requires at least ${required} days`);
             }
             if (rule.expirationDate !== undefined && short(0)) {
-                problems.push(`${where} expires every object on ${rule.expirationDate} (expiration.date)${locked > 0 ? `, each version kept ${plural(locked, "days")} by the COMPLIANCE Object Lock default retention (${floor.source ?? "the bucket's lock"})` : ""}; the retention table requires at least ${required} days from each backup`);
+                problems.push(`${where} expires every object on ${rule.expirationDate} (expiration.date)${locked > 0 ? `, each version kept ${plural(locked, "days")} by the ${lockText(floor)}` : ""}; the retention table requires at least ${required} days from each backup`);
             }
             if (rule.noncurrentDays !== undefined && rule.newerNoncurrentVersions === undefined && short(rule.noncurrentDays)) {
                 problems.push(`${where} deletes noncurrent versions after ${plural(rule.noncurrentDays, "days")} (noncurrentVersionExpiration.noncurrentDays)${deferred(rule.noncurrentDays)}; the retention table requires at least ${required} days`);
@@ -275,7 +280,7 @@ export function prefixRetention(rules: RuleView[] | typeof UNKNOWN, dataClass: D
     const status = problems.length === 0 ? "kept" : "short";
     let basis = `rule ${ruleIds.join(", ")}`;
     if (locked > lifecycle && deletion) {
-        basis = `COMPLIANCE Object Lock default retention (${floor.source ?? "the bucket's lock"}); ${deletion.what}, deferred by the lock`;
+        basis = `${lockText(floor)}; ${deletion.what}, deferred by the lock`;
     } else if (row.unit === "days" && floor.notCounted && (floor.notCounted.days === undefined ? status === "short" : floor.notCounted.days > lifecycle)) {
         // Said where it would have decided, so a reader sees why the lock did not count.
         const days = floor.notCounted.days === undefined ? "" : ` of ${plural(floor.notCounted.days, "days")}`;
