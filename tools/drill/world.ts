@@ -19,7 +19,7 @@ import * as os from "os";
 import * as path from "path";
 import { OAUTH2_TABLES, seedSql } from "../sandbox/oauth2-schema";
 import { awsCall, baseEnv, createBucket, createSecret, explain, listKeys, passphraseFile, putObject, resolvedHelperPython, runScript, SCRIPTS, ScriptResult, startScript } from "../sandbox/scripts";
-import { LOCALHOST, MotoServer, PG_BIN, PgServer, pgAsOwner, removeInBackground, scratchDir } from "../sandbox/servers";
+import { LOCALHOST, MotoServer, PG_BIN, PgServer, pgAsOwner, removeAtExit, removeInBackground, scratchDir } from "../sandbox/servers";
 import { OidcServer, type PrivateJwk, rsaSigningKeyAsync, smokeClientSql } from "./oidc-server";
 import { secondsText } from "./report";
 
@@ -121,27 +121,6 @@ export async function untilChanged<T>(watched: string, what: string, timeoutMs: 
     }
 }
 
-/**
- * The directories the worlds of this process made and stop() has not handed to their removal yet: removed when the
- * process exits. A drill ended by a signal (the CLI exits 130/143 from its handler: tools/drill/drill.ts) has not run
- * stop(); the servers' exit hooks (tools/sandbox/servers.ts) stop PostgreSQL and moto and remove the clusters'
- * directories, but a kept cluster's data (the replica's, a restored instance's) and the work directory are the
- * world's: without this they stayed in the temp dir. Registered after servers.ts's hook (imported first): each
- * PostgreSQL is stopped before its data directory is removed here.
- */
-const worldDirs = new Set<string>();
-process.on("exit", () => {
-    for (const dir of worldDirs) {
-        fs.rmSync(dir, { recursive: true, force: true });
-    }
-});
-
-/** A directory of the world's, noted for the exit's removal (worldDirs). */
-function worldDir(dir: string): string {
-    worldDirs.add(dir);
-    return dir;
-}
-
 export const dbUrl = (pg: PgServer, database = "oauth2db") => `postgres://postgres@${LOCALHOST}:${pg.port}/${database}`;
 
 export class DrillWorld {
@@ -167,7 +146,9 @@ export class DrillWorld {
     ) {}
 
     static async start(options: WorldOptions): Promise<DrillWorld> {
-        const workDir = worldDir(fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-drill-")));
+        // The world's directories are removed at the process's exit unless stop() hands them to their removal
+        // (removeAtExit): a drill ended by a signal (tools/drill/drill.ts exits 130/143) has not run stop().
+        const workDir = removeAtExit(fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-drill-")));
         // Both start at once, and the signing keys are made meanwhile; when one fails, the other (already
         // started) is stopped before the error is thrown: a moto left running kept the drill's process alive
         // after "drill ... failed", without end.
@@ -221,7 +202,7 @@ export class DrillWorld {
             createSecret(moto, SMOKE_SECRET_ID, JSON.stringify({ client_id: SMOKE_CLIENT, client_secret: smokeSecret }));
             if (options.replica) {
                 // Beside the primary's cluster (tools/sandbox/servers.ts scratchDir: the tmpfs under the test suite).
-                replicaDir = worldDir(scratchDir("replica-"));
+                replicaDir = removeAtExit(scratchDir("replica-"));
                 if (asRoot) {
                     spawnSync("chown", ["postgres:postgres", replicaDir]);
                 }
@@ -264,7 +245,7 @@ export class DrillWorld {
      * asynchronously: until a segment is in the bucket, it may still be archived by `true`).
      */
     private async startArchiving(): Promise<void> {
-        this.walDir = worldDir(fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-wal-")));
+        this.walDir = removeAtExit(fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-wal-")));
         const passphrase = path.join(this.walDir, "passphrase");
         fs.copyFileSync(this.passphrase, passphrase);
         const env = baseEnv({ ...this.moto.env(), BUCKET, PASSPHRASE_FILE: passphrase, AWS_HELPER_PYTHON: pythonForPostgres() });
@@ -335,7 +316,7 @@ export class DrillWorld {
     async restorePointInTime(targetTime: string | { file: string } | undefined, options: { waitForTargetSeconds?: number; port?: number } = {}): Promise<{ server: PgServer; summary: string; recoveryLog: string[]; fetches: { spool: number; bucket: number; absent: number; absentPresigned: number; absentKnown: number }; restoreSeconds: number; recoverySeconds: number }> {
         const started = performance.now();
         // Beside the primary's cluster (scratchDir: the tmpfs under the test suite, the temp dir for the drill's CLI).
-        const dir = worldDir(scratchDir("pitr-"));
+        const dir = removeAtExit(scratchDir("pitr-"));
         this.restoredDirs.push(dir);
         const dataDir = path.join(dir, "data");
         const target = targetTime === undefined ? [] : [
@@ -480,9 +461,7 @@ export class DrillWorld {
         // removal (a detached rm: removeInBackground), which waited on the disk for seconds per cluster.
         const background = { removeInBackground: true };
         await Promise.all([this.primary.stop(background), this.replica?.stop(background), this.ownsMoto ? this.moto.stop() : undefined, ...this.restoredServers.map((s) => s.stop(background))]);
-        const dirs = [this.workDir, this.replicaDir, this.walDir, ...this.restoredDirs].filter((d): d is string => d !== undefined);
-        dirs.forEach((dir) => worldDirs.delete(dir));
-        this.removal = removeInBackground(dirs).done;
+        this.removal = removeInBackground([this.workDir, this.replicaDir, this.walDir, ...this.restoredDirs].filter((d): d is string => d !== undefined)).done;
     }
 
     /** The removal of the world's own directories that stop() started (the servers' are their own). */

@@ -43,6 +43,8 @@ function canConnect(port: number): Promise<boolean> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const exitHooks = new Set<() => void>();
+/** Directories removed at exit once every server's hook has run (removeAtExit). */
+const exitRemovals = new Set<string>();
 process.on("exit", () => {
     for (const hook of exitHooks) {
         try {
@@ -51,7 +53,20 @@ process.on("exit", () => {
             // best effort: the process is exiting
         }
     }
+    for (const dir of exitRemovals) {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
 });
+
+/**
+ * Notes `dir` to be removed when this process exits, after every server's exit hook has stopped its server (a
+ * cluster's data directory, as the drill's replica's, goes once its postmaster is stopped), unless
+ * removeInBackground has taken it over. Returns `dir`.
+ */
+export function removeAtExit(dir: string): string {
+    exitRemovals.add(dir);
+    return dir;
+}
 
 const asRoot = typeof process.getuid === "function" && process.getuid() === 0;
 
@@ -159,8 +174,7 @@ let template: string | undefined;
 function templateCluster(): string {
     // Made again when it is gone (a test that moved TEST_PG_TMPDIR removes its directory).
     if (template === undefined || !fs.existsSync(template)) {
-        const dir = scratchDir("pg-template-");
-        exitHooks.add(() => fs.rmSync(dir, { recursive: true, force: true }));
+        const dir = removeAtExit(scratchDir("pg-template-"));
         if (asRoot) {
             execFileSync("chown", ["postgres:postgres", dir]);
         }
@@ -176,6 +190,7 @@ function templateCluster(): string {
  * WAL (16 MB segments) and data still being written back are waited for by unlink, seconds each on a busy machine.
  */
 export function removeInBackground(dirs: string[]): { pid: number | undefined; done: Promise<void> } {
+    dirs.forEach((dir) => exitRemovals.delete(dir));
     const child = spawn("rm", ["-rf", "--", ...dirs], { detached: true, stdio: "ignore" });
     const done = new Promise<void>((resolve) => {
         child.once("exit", () => resolve());
