@@ -18,22 +18,11 @@ import { drillSection } from "../../tools/drill/html-section";
 import { compromiseLines, OBJECTIVES, type CompromiseFindings, type DrillReport } from "../../tools/drill/report";
 import { detection } from "../../tools/drill/scenarios";
 import { REPO } from "../../tools/sandbox/scripts";
+import { liveProcesses } from "../support/processes";
 
 /** The processes (not this one) whose command line or environment names `dir`. */
 function processesNaming(dir: string): string[] {
-    const found: string[] = [];
-    for (const pid of fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid)) {
-        try {
-            const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
-            const environ = fs.readFileSync(`/proc/${pid}/environ`, "utf8");
-            if (cmdline.includes(dir) || environ.includes(dir)) {
-                found.push(`${pid} ${cmdline.split("\0").join(" ").slice(0, 160)}`);
-            }
-        } catch {
-            // ended meanwhile, or not ours to read
-        }
-    }
-    return found;
+    return liveProcesses().filter((p) => p.command.includes(dir) || p.environ.some((e) => e.includes(dir))).map((p) => `${p.pid} ${p.command.slice(0, 160)}`);
 }
 
 /** What is left in `dir` but the loader's compile cache (packages/offline-plan: offline-plan-ts-<uid>). */

@@ -28,6 +28,7 @@ import { BASH_C,
     useScriptServers,
     waitForStderr, } from "../../tools/sandbox/scripts";
 import { freePort, MotoServer, PG_BIN, PgServer } from "../../tools/sandbox/servers";
+import { processesWithEnv } from "../support/processes";
 import { botocoreWithoutConditionalPuts, failingPgDump, frozenSecondDate, racingPgDump, refusingDumpUploads, refusingUploads, SLOW_DUMP_ENDED, slowPgDump, slowPgRestore } from "../support/shims";
 
 const SIZE = { clients: 20, authorizations: 600, consents: 150 };
@@ -644,13 +645,7 @@ fi`);
         // The full read's psql client (its server session waits on the lock whatever becomes of the client: a backend
         // waiting for a lock does not read its socket; the test instance's deletion ends it in production).
         // Those of this test's server only (its port in their environment): other files' runs may read such a table too.
-        const fullReads = (): string => spawnSync("pgrep", ["-f", "psql .*SELECT count\\(\\*\\) FROM \"public\"\\.\"oauth2_authorization\""], { encoding: "utf8" }).stdout.trim().split("\n").filter((pid) => {
-            try {
-                return pid !== "" && fs.readFileSync(`/proc/${pid}/environ`, "latin1").split("\0").includes(`PGPORT=${pg.port}`);
-            } catch {
-                return false;
-            }
-        }).join(" ");
+        const fullReads = (): string => processesWithEnv(`PGPORT=${pg.port}`).filter((p) => /psql .*SELECT count\(\*\) FROM "public"\."oauth2_authorization"/.test(p.command)).map((p) => p.pid).join(" ");
         try {
             await new Promise<void>((resolve, reject) => {
                 locker.stdout!.once("data", () => resolve());

@@ -7,23 +7,13 @@
  */
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
-import * as fs from "fs";
 import * as path from "path";
 import { REPO } from "../../tools/sandbox/scripts";
+import { processesWithEnv } from "../support/processes";
 
 /** The live processes whose environment holds `mark` (the fixture's runs), by pid. */
 function marked(mark: string): number[] {
-    return fs.readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).flatMap((entry) => {
-        try {
-            const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-            if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) {
-                return [];
-            }
-            return fs.readFileSync(`/proc/${entry}/environ`, "utf8").split("\0").includes(`PENDING_RUNS_MARK=${mark}`) ? [Number(entry)] : [];
-        } catch {
-            return [];
-        }
-    });
+    return processesWithEnv(`PENDING_RUNS_MARK=${mark}`).map((p) => p.pid);
 }
 
 describe("test/support/pending-runs.cjs: a test's runs still going when it ends are killed and named (h35)", function () {

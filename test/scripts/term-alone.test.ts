@@ -13,6 +13,7 @@ import * as path from "path";
 import { seedSql } from "../../tools/sandbox/oauth2-schema";
 import { PG_BIN } from "../../tools/sandbox/servers";
 import { awsCall, explain, ScriptResult, scriptEnv, Started, startScript, tempDir, useScriptServers, waitForStderr } from "../../tools/sandbox/scripts";
+import { processesWithEnv } from "../support/processes";
 
 const MARK = "OAUTH2_DR_TERM_ALONE";
 let marks = 0;
@@ -24,18 +25,7 @@ function newMark(): Record<string, string> {
 
 /** The live processes (not zombies) whose environment holds `mark`, each as "pid command line". */
 function marked(mark: Record<string, string>): string[] {
-    const wanted = `${MARK}=${mark[MARK]}`;
-    return fs.readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).flatMap((pid) => {
-        try {
-            const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-            if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z") || !fs.readFileSync(`/proc/${pid}/environ`, "latin1").split("\0").includes(wanted)) {
-                return [];
-            }
-            return [`${pid} ${fs.readFileSync(`/proc/${pid}/cmdline`, "latin1").split("\0").join(" ").trim()}`];
-        } catch {
-            return []; // ended meanwhile, or not ours to read
-        }
-    });
+    return processesWithEnv(`${MARK}=${mark[MARK]}`).map((p) => `${p.pid} ${p.command}`);
 }
 
 /** SIGKILL to every process of the run's marker, until none is left (the end of a case that failed). */
