@@ -1,9 +1,9 @@
 /**
  * oauth2-dr: backup, restore and disaster recovery of the OAuth2 authorization server.
  *
- * Reads and validates the stack's configuration (a bad value stops here, before any resource), then
- * composes the components for the stack's cloud and role (stacks/aws.ts, stacks/azure.ts,
- * stacks/gcp.ts):
+ * Reads and validates the stack's configuration (a bad value stops here, before any resource), checks that
+ * the stacks it references publish the outputs it reads (stacks/references.ts), then composes the components
+ * for the stack's cloud and role (stacks/aws.ts, stacks/azure.ts, stacks/gcp.ts):
  *  - primary (prod): database (RDS, Flexible Server or Cloud SQL), restores and manual snapshots from
  *    config, secrets, backup bucket, audit logs, AWS Backup, alarms, PRIMARY failover record, the
  *    application's DATABASE_URL secret;
@@ -17,6 +17,7 @@ import { declareAwsPrimary, declareAwsStandby } from "./stacks/aws";
 import { declareAzurePrimary, declareAzureStandby } from "./stacks/azure";
 import { declareGcpPrimary, declareGcpStandby } from "./stacks/gcp";
 import { declareVault } from "./stacks/vault";
+import { checkReferencedStacks } from "./stacks/references";
 
 const config = loadStackConfig();
 
@@ -35,5 +36,11 @@ function declare() {
     }
 }
 
+/** The stacks this one references are checked first: an output they lack stops the program before any resource. */
+async function declareChecked() {
+    await checkReferencedStacks(config);
+    return declare();
+}
+
 // The stack outputs: a primary's are read by its standby through a StackReference.
-export = declare();
+export = declareChecked();

@@ -10,7 +10,8 @@ import { objectRetainDays } from "../lib/object-lock";
 import { appDatabaseSecret, clusterProvider, dnsFailover, stackTags } from "./compose-common";
 import { BackupJobs } from "../components/backup-jobs";
 import { ServiceValidation, SmokeTestClientSecret } from "../components/service-validation";
-import { accountId as accountIdOf, backupEncryptionFor, declarePrimaryStorage, declareStandbyStorage, stackOutputs, vaultReference } from "./compose-storage";
+import { accountId as accountIdOf, backupEncryptionFor, declarePrimaryStorage, declareStandbyStorage, stackOutputs } from "./compose-storage";
+import { primaryStack, ReferencedStack, vaultStack } from "./references";
 import { Alarms, CopyDestinations } from "../components/alarms";
 import { cloudTrailStatements, RetentionAlarm } from "../components/retention-alarm";
 import { AwsBackup, BACKUP_SELECTION_TAG } from "../components/aws-backup";
@@ -222,14 +223,14 @@ function declareValidation(
  * AWS Backup's cross-account copy of an RDS recovery point needs the vault account to use the key of the
  * snapshot it copies (the instance's storage key).
  */
-function vaultAccountCopies(vault: pulumi.StackReference | undefined): unknown[] {
+function vaultAccountCopies(vault: ReferencedStack | undefined): unknown[] {
     if (!vault) {
         return [];
     }
     return [{
         Sid: "VaultAccountCopiesRecoveryPoints",
         Effect: "Allow",
-        Principal: { AWS: pulumi.interpolate`arn:aws:iam::${vault.requireOutput("vaultAccountId")}:root` },
+        Principal: { AWS: pulumi.interpolate`arn:aws:iam::${vault.require("vaultAccountId")}:root` },
         Action: ["kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant"],
         Resource: "*",
     }];
@@ -237,7 +238,7 @@ function vaultAccountCopies(vault: pulumi.StackReference | undefined): unknown[]
 
 export function declareAwsPrimary(config: StackConfig) {
     const accountId = accountIdOf();
-    const vault = vaultReference(config);
+    const vault = vaultStack(config);
     const tags = stackTags(config);
     const storage = declarePrimaryStorage(config, { tags, rdsIdentifiers: [DB_IDENTIFIER], rdsLogExports: RDS_LOG_EXPORTS, generateDbPassword: true, auditBucketWriters: auditBucketWriters(config) });
     const { secrets, bucket, auditLogs } = storage;
@@ -272,7 +273,7 @@ export function declareAwsPrimary(config: StackConfig) {
               backupWindow: config.backupWindow,
               accountId,
               breakGlassRoleArn: config.breakGlassRoleArn,
-              isolatedVaultArn: vault?.requireOutput("backupVaultArn") as pulumi.Output<string> | undefined,
+              isolatedVaultArn: vault?.require("backupVaultArn"),
               tags,
           })
         : undefined;
@@ -283,7 +284,7 @@ export function declareAwsPrimary(config: StackConfig) {
         replicating: false,
         backupVaultName: awsBackup?.vaultName,
         // The daily rule's copy destinations (components/aws-backup.ts dailyRule): copy jobs are published under these.
-        copyDestinationVaultNames: awsBackup ? { dr: awsBackup.drVaultName, ...(vault ? { isolated: vault.requireOutput("backupVaultName") as pulumi.Output<string> } : {}) } : undefined,
+        copyDestinationVaultNames: awsBackup ? { dr: awsBackup.drVaultName, ...(vault ? { isolated: vault.require("backupVaultName") } : {}) } : undefined,
         dumpBucketName: bucket.bucketName,
     });
     const retentionAlarm = declareRetentionAlarm(config, tags, storage.auditBucket);
@@ -323,7 +324,7 @@ export function declareAwsPrimary(config: StackConfig) {
         restoredAddress: restored?.address,
         backupVaultArn: awsBackup?.vaultArn,
         backupDrVaultArn: awsBackup?.drVaultArn,
-        isolatedBackupVaultArn: vault?.requireOutput("backupVaultArn"),
+        isolatedBackupVaultArn: vault?.require("backupVaultArn"),
         alarmNames: alarms?.alarmNames,
         dashboardName: alarms?.dashboardName,
         retentionAlarmRules: retentionAlarm?.ruleNames,
@@ -339,11 +340,11 @@ export function declareAwsPrimary(config: StackConfig) {
  * The DR region's copies of prod's secrets: Secrets Manager's replicas (same name and suffix, this region,
  * the replica key), and the key they are encrypted with.
  */
-function drCopiesOfProdSecrets(prod: pulumi.StackReference, region: string) {
-    const prodSecretArns = prod.requireOutput("secretArns") as pulumi.Output<Record<"jwkPrivateKey" | "dbCredentials" | "backupPassphrase", string>>;
+function drCopiesOfProdSecrets(prod: ReferencedStack, region: string) {
+    const prodSecretArns = prod.require<Record<"jwkPrivateKey" | "dbCredentials" | "backupPassphrase", string>>("secretArns");
     const here = (key: "jwkPrivateKey" | "dbCredentials" | "backupPassphrase") => inRegion(prodSecretArns.apply((a) => a[key]), region);
     return {
-        kmsKeyArn: prod.requireOutput("secretsDrKmsKeyArn") as pulumi.Output<string>,
+        kmsKeyArn: prod.require("secretsDrKmsKeyArn"),
         arn: here,
     };
 }
@@ -370,12 +371,12 @@ function promotedAppSecret(config: StackConfig, replica: CrossRegionReplica, dbC
 export function declareAwsStandby(config: StackConfig) {
     const accountId = accountIdOf();
     const tags = stackTags(config);
-    const prod = new pulumi.StackReference(config.primaryStack!);
+    const prod = primaryStack(config);
     const storage = declareStandbyStorage(config, prod, { tags, rdsIdentifiers: [REPLICA_IDENTIFIER], rdsLogExports: RDS_LOG_EXPORTS, generateDbPassword: false, auditBucketWriters: auditBucketWriters(config) });
     const { bucket, auditLogs } = storage;
     const replica = new CrossRegionReplica("replica", {
         identifier: REPLICA_IDENTIFIER,
-        sourceDbInstanceArn: prod.requireOutput("dbInstanceArn") as pulumi.Output<string>,
+        sourceDbInstanceArn: prod.require("dbInstanceArn"),
         ...rdsCommon(config),
         subnetIds: config.subnetIds,
         promote: config.promote,
@@ -418,7 +419,7 @@ export function declareAwsStandby(config: StackConfig) {
     // after the server's rollout onto the new DATABASE_URL, and `pulumi up` waits for its verdict.
     const validation = declareValidation(config, tags, jobs, bucket, {
         kmsKeyArns: [bucket.kmsKeyArn, prodSecrets.kmsKeyArn],
-        smokeClientSecretArn: inRegion(prod.requireOutput("smokeTestClientSecretArn") as pulumi.Output<string>, config.region),
+        smokeClientSecretArn: inRegion(prod.require("smokeTestClientSecretArn"), config.region),
         dbCredentialsSecretArn: prodSecrets.arn("dbCredentials"),
     }, { host: replica.address, port: replica.port }, app?.rollout ? [app.rollout] : undefined);
     return {

@@ -8,6 +8,7 @@ import * as resources from "@pulumi/azure-native/resources";
 import type { StackConfig } from "../lib/config";
 import { publishPrimaryDatabase, publishStandbyDatabase, stackTags } from "./compose-common";
 import { declarePrimaryStorage, declareStandbyStorage, stackOutputs } from "./compose-storage";
+import { primaryStack } from "./references";
 import { AZURE_ADMIN_LOGIN, AzureDatabase } from "../components/azure-database";
 import { azureTags, DB_IDENTIFIER, databaseStackOutputs, REPLICA_IDENTIFIER } from "../components/database-interface";
 import { RestoredDatabase } from "../components/restore";
@@ -82,14 +83,14 @@ export function declareAzurePrimary(config: StackConfig) {
 
 export function declareAzureStandby(config: StackConfig) {
     const tags = stackTags(config);
-    const prod = new pulumi.StackReference(config.primaryStack!);
+    const prod = primaryStack(config);
     const storage = declareStandbyStorage(config, prod, { tags, rdsIdentifiers: [], rdsLogExports: [], generateDbPassword: false });
     const group = resourceGroup(config, tags);
     const replica = new AzureDatabase("replica", {
         role: "replica",
         ...common(config, REPLICA_IDENTIFIER, group, tags),
-        sourceServerResourceId: prod.requireOutput("dbServerId") as pulumi.Output<string>,
-        administratorPassword: prod.requireOutput("dbAdminPassword") as pulumi.Output<string>,
+        sourceServerResourceId: prod.require("dbServerId"),
+        administratorPassword: prod.require("dbAdminPassword"),
         promote: config.promote,
     });
     const { dns, app } = publishStandbyDatabase(config, tags, AZURE_ADMIN_LOGIN, replica);

@@ -16,6 +16,7 @@ import { AuditLogs } from "../components/audit-logs";
 import { BackupBucket } from "../components/backup-bucket";
 import { BucketReplication, replicationRoleName, VaultDestination } from "../components/bucket-replication";
 import { ServerSecrets } from "../components/secrets";
+import { PrimaryBucketOutput, ReferencedStack, vaultStack } from "./references";
 
 export interface StorageArgs {
     tags: Record<string, string>;
@@ -35,17 +36,6 @@ export function accountId(): pulumi.Output<string> {
     return getCallerIdentityOutput().accountId;
 }
 
-let vault: pulumi.StackReference | undefined;
-
-/** The vault stack (`vaultStack`), read through one StackReference; undefined when the stack names none. */
-export function vaultReference(config: StackConfig): pulumi.StackReference | undefined {
-    if (!config.vaultStack) {
-        return undefined;
-    }
-    vault ??= new pulumi.StackReference(config.vaultStack);
-    return vault;
-}
-
 /**
  * The backup jobs' encryption (backupEncryption): symmetric, or the recipients' public keys (armored in this
  * stack's configuration, or published by the vault stack: `backupPublicKeys`) and the vault's private-keys
@@ -57,29 +47,29 @@ export function backupEncryptionFor(config: StackConfig, verificationRoleArn: pu
     if (setting.mode === "symmetric") {
         return { mode: "symmetric" };
     }
-    const ref = vaultReference(config);
+    const ref = vaultStack(config);
     if (!ref) {
         // The configuration rules require a vaultStack for the jobs in public-key mode.
         throw new Error("backupEncryption: public-key mode needs vaultStack (the private keys live in the vault account)");
     }
     const needVault = setting.allFromVault || setting.recipients.some((r) => r.armor === undefined);
     const keys: pulumi.Output<BackupRecipient[]> = needVault
-        ? (ref.requireOutput("backupPublicKeys") as pulumi.Output<BackupRecipient[]>).apply((published) => resolveRecipients(setting, published ?? [], config.vaultStack!))
+        ? ref.require<BackupRecipient[]>("backupPublicKeys").apply((published) => resolveRecipients(setting, published ?? [], config.vaultStack!))
         : pulumi.output(setting.recipients);
     // The verification reads the private keys in its own region when the vault keeps a replica there (dr).
-    const replicaRegion = ref.getOutput("privateKeysReplicaRegion") as pulumi.Output<string | undefined>;
-    const primaryRegion = ref.requireOutput("region") as pulumi.Output<string>;
+    const replicaRegion = ref.get("privateKeysReplicaRegion");
+    const primaryRegion = ref.require("region");
     const region = pulumi.all([replicaRegion, primaryRegion]).apply(([replica, primary]) => (replica === config.storage.region ? replica : primary));
     return {
         mode: "public-key",
         publicKeys: keys.apply((k) => k.map((r) => r.armor!).join("")),
         fingerprints: keys.apply((k) => k.map((r) => r.fingerprint)),
         privateKeys: {
-            secretArn: pulumi.all([ref.requireOutput("privateKeysSecretArn") as pulumi.Output<string>, region]).apply(([arn, r]) => arn.replace(/^(arn:aws[a-z-]*:secretsmanager:)[a-z0-9-]+:/, `$1${r}:`)),
+            secretArn: pulumi.all([ref.require("privateKeysSecretArn"), region]).apply(([arn, r]) => arn.replace(/^(arn:aws[a-z-]*:secretsmanager:)[a-z0-9-]+:/, `$1${r}:`)),
             region,
             // The key reader's ARN, once the vault is known to trust this stack's verification role.
             roleArn: pulumi
-                .all([ref.requireOutput("verificationKeysRoleArn") as pulumi.Output<string | undefined>, ref.getOutput("verificationRoleArns") as pulumi.Output<string[] | undefined>, verificationRoleArn])
+                .all([ref.get("verificationKeysRoleArn"), ref.get<string[]>("verificationRoleArns"), verificationRoleArn])
                 .apply(([keyReader, trusted, own]) => trustedKeyReader(keyReader, trusted, own, config.vaultStack!)),
         },
     };
@@ -129,12 +119,11 @@ export function resolveRecipients(setting: StackConfig["backupEncryption"], publ
 
 /** The vault account's bucket as a replication destination, from the vault stack's outputs. */
 export function vaultDestination(config: StackConfig): VaultDestination | undefined {
-    const ref = vaultReference(config);
+    const ref = vaultStack(config);
     if (!ref) {
         return undefined;
     }
-    const out = (key: string) => ref.requireOutput(key) as pulumi.Output<string>;
-    return { bucketArn: out("vaultBucketArn"), kmsKeyArn: out("vaultBucketKmsKeyArn"), region: out("region"), accountId: out("vaultAccountId") };
+    return { bucketArn: ref.require("vaultBucketArn"), kmsKeyArn: ref.require("vaultBucketKmsKeyArn"), region: ref.require("region"), accountId: ref.require("vaultAccountId") };
 }
 
 function bucketAndLogs(config: StackConfig, args: StorageArgs) {
@@ -198,7 +187,7 @@ export function declarePrimaryStorage(config: StackConfig, args: StorageArgs) {
     return { secrets, ...bucketAndLogs(config, args) };
 }
 
-export function declareStandbyStorage(config: StackConfig, prod: pulumi.StackReference, args: StorageArgs) {
+export function declareStandbyStorage(config: StackConfig, prod: ReferencedStack, args: StorageArgs) {
     const { bucket, auditBucket, auditLogs, account } = bucketAndLogs(config, args);
     const vault = vaultDestination(config);
     const replication = replicateFromPrimary("backup-replication", prod, "backupBucket", bucket, vault, config, args);
@@ -216,7 +205,7 @@ export function declareStandbyStorage(config: StackConfig, prod: pulumi.StackRef
         // a role's own arn is not). A thrown error here fails the program (an unhandled rejection, as in the
         // key reader's check above).
         const names = ["backup-replication", "audit-replication", "vault-replication", "vault-audit-replication"].map((n) => replicationRoleName(n, config.stack));
-        const accepted = vaultReference(config)!.getOutput("replicationRoleArns") as pulumi.Output<string | string[] | undefined>;
+        const accepted = vaultStack(config)!.get<string | string[]>("replicationRoleArns");
         pulumi.all([accepted, account]).apply(([list, own]) => vaultAcceptsWriters(list, names.map((n) => `arn:aws:iam::${own}:role/${n}`), config.vaultStack!));
     }
     return { bucket, auditBucket, auditLogs, replication, vaultReplication, auditReplication, vaultAuditReplication };
@@ -254,12 +243,12 @@ export function vaultAcceptsWriters(published: string | string[] | undefined, ow
 }
 
 /** The primary's bucket, read through its outputs `<output>Name`, `<output>Arn` and `<output>KmsKeyArn`, into `into` (and the vault). */
-function replicateFromPrimary(name: string, prod: pulumi.StackReference, output: "backupBucket" | "auditBucket", into: BackupBucket, vault: VaultDestination | undefined, config: StackConfig, args: Pick<StorageArgs, "tags">): BucketReplication {
+function replicateFromPrimary(name: string, prod: ReferencedStack, output: PrimaryBucketOutput, into: BackupBucket, vault: VaultDestination | undefined, config: StackConfig, args: Pick<StorageArgs, "tags">): BucketReplication {
     return new BucketReplication(name, {
         stack: config.stack,
-        sourceBucketName: prod.requireOutput(`${output}Name`) as pulumi.Output<string>,
-        sourceBucketArn: prod.requireOutput(`${output}Arn`) as pulumi.Output<string>,
-        sourceKmsKeyArn: prod.requireOutput(`${output}KmsKeyArn`) as pulumi.Output<string>,
+        sourceBucketName: prod.require(`${output}Name`),
+        sourceBucketArn: prod.require(`${output}Arn`),
+        sourceKmsKeyArn: prod.require(`${output}KmsKeyArn`),
         sourceRegion: config.storage.primaryRegion,
         destination: { bucketArn: into.arn, kmsKeyArn: into.kmsKeyArn, region: config.storage.region },
         vault,

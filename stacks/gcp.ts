@@ -2,10 +2,10 @@
  * The gcp composition: Cloud SQL for PostgreSQL; the primary stack declares the instance and restores; the
  * standby stack a cross-region read replica. DNS failover stays on Route 53 when hostedZoneId is set.
  */
-import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../lib/config";
 import { publishPrimaryDatabase, publishStandbyDatabase, stackTags } from "./compose-common";
 import { declarePrimaryStorage, declareStandbyStorage, stackOutputs } from "./compose-storage";
+import { primaryStack } from "./references";
 import { DB_IDENTIFIER, databaseStackOutputs, REPLICA_IDENTIFIER } from "../components/database-interface";
 import { GCP_ADMIN_USER, GcpDatabase } from "../components/gcp-database";
 import { RestoredDatabase } from "../components/restore";
@@ -63,13 +63,13 @@ export function declareGcpPrimary(config: StackConfig) {
 
 export function declareGcpStandby(config: StackConfig) {
     const tags = stackTags(config);
-    const prod = new pulumi.StackReference(config.primaryStack!);
+    const prod = primaryStack(config);
     const storage = declareStandbyStorage(config, prod, { tags, rdsIdentifiers: [], rdsLogExports: [], generateDbPassword: false });
     const replica = new GcpDatabase("replica", {
         role: "replica",
         ...common(config, REPLICA_IDENTIFIER, tags),
-        masterInstanceName: prod.requireOutput("dbInstanceName") as pulumi.Output<string>,
-        administratorPassword: prod.requireOutput("dbAdminPassword") as pulumi.Output<string>,
+        masterInstanceName: prod.require("dbInstanceName"),
+        administratorPassword: prod.require("dbAdminPassword"),
         promote: config.promote,
     });
     const { dns, app } = publishStandbyDatabase(config, tags, GCP_ADMIN_USER, replica);
