@@ -363,7 +363,7 @@ function grantDestruction(grant: Grant, permissions: Permissions, scratchPattern
  * grants as to any other grant; `attached` are those documents of attached policies, by ARN. Any other managed
  * policy stays an ARN (not known).
  */
-function withAwsManagedDocuments(permissions: Permissions, name: string): { judged: Permissions; attached: Array<{ arn: string; grant: Grant }> } {
+export function withAwsManagedDocuments(permissions: Permissions, name: string): { judged: Permissions; attached: Array<{ arn: string; grant: Grant }> } {
     const attached = [...new Set(permissions.managed)].flatMap((arn) => {
         const document = awsManagedDocument(arn);
         return document === undefined ? [] : [{ arn, grant: { document, where: `${arn} (attached)` } }];
@@ -642,12 +642,13 @@ export const backupJobRoleNoDestruction: StackValidationPolicy = {
             const tags = tagsOf(role);
             const tagged = config.jobRoleTags.find(({ key, value }) => tags[key] === value);
             const permissions = grantsOf(role, args.resources, bucketPolicies, ownAccounts);
-            const reach = tagged ? true : reachesBackupBuckets(permissions.grants, backupBuckets);
+            const name = principalName(role);
+            // An attached AWS managed policy reaches the buckets its document names (AmazonS3FullAccess: every one; h40).
+            const reach = tagged ? true : reachesBackupBuckets(withAwsManagedDocuments(permissions, name).judged.grants, backupBuckets);
             if (reach !== true) {
                 continue;
             }
             const why = tagged ? `tagged ${tagged.key}=${tagged.value}` : "its policies reach a backup bucket";
-            const name = principalName(role);
             const { lines, shortLocks } = destructionLines(permissions, name);
             if (lines.length > 0) {
                 reportViolation(
