@@ -13,7 +13,7 @@
  */
 import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { configOf, globMatch, isProduction } from "./config";
-import { backupBucketPolicies, Grant, grantsOf, isWorkloadRole, JOB_ROLE_TAGS_PROPERTY, userGrantsOf, writesBackupBuckets } from "./backup-job-roles";
+import { backupBucketPolicies, Grant, grantsOf, isWorkloadRole, JOB_ROLE_TAGS_PROPERTY, userGrantsOf, withAwsManagedDocuments, writesBackupBuckets } from "./backup-job-roles";
 import { productionAccounts } from "./isolated-copy";
 import { covers, statementsOf } from "./iam-documents";
 import { indexStack, tagsOf } from "./resources";
@@ -104,7 +104,10 @@ export const backupWriterCannotDecrypt: StackValidationPolicy = {
             if (isWorkloadRole(role) !== true || !isProduction(tags, args.stackTags, settings)) {
                 continue;
             }
-            const { grants } = grantsOf(role, args.resources, bucketPolicies, ownAccounts);
+            const roleName = read(role.props, "name");
+            const name = typeof roleName === "string" ? roleName : role.name;
+            // With the documents of attached AWS managed policies (AmazonS3FullAccess writes, SecretsManagerReadWrite reads; h40).
+            const { grants } = withAwsManagedDocuments(grantsOf(role, args.resources, bucketPolicies, ownAccounts), name).judged;
             const tagged = config.jobRoleTags.some(({ key, value }) => tags[key] === value);
             const writes = grants.some((grant) => {
                 const statements = statementsOf(grant.document);
@@ -113,8 +116,6 @@ export const backupWriterCannotDecrypt: StackValidationPolicy = {
             });
             const reads = writes ? decryptionReads(grants) : [];
             if (reads.length > 0) {
-                const roleName = read(role.props, "name");
-                const name = typeof roleName === "string" ? roleName : role.name;
                 reportViolation(`${name}: backup writer (s3:PutObject on backup storage) may read backup decryption material: ${reads.join("; ")}; ${advice}`, role.urn);
             }
         }
@@ -123,15 +124,16 @@ export const backupWriterCannotDecrypt: StackValidationPolicy = {
         // named in the resource), judged like a role. Production: the user's tags, the stack's, or a production
         // bucket it writes to.
         for (const user of args.resources.filter((r) => r.type === "aws:iam/user:User")) {
-            const { grants } = userGrantsOf(user, args.resources, bucketPolicies);
+            const userName = read(user.props, "name");
+            const name = typeof userName === "string" ? userName : user.name;
+            const { grants } = withAwsManagedDocuments(userGrantsOf(user, args.resources, bucketPolicies), name).judged;
             const writes = writesBackupBuckets(grants, backupBuckets);
             const production = isProduction(tagsOf(user), args.stackTags, settings)
                 || [...index.buckets.values()].some((g) => typeof g.name === "string" && writes.includes(g.name) && g.bucket !== undefined && isProduction(tagsOf(g.bucket), args.stackTags, settings));
             const reads = writes.length > 0 && production ? decryptionReads(grants) : [];
             if (reads.length > 0) {
-                const userName = read(user.props, "name");
                 reportViolation(
-                    `${typeof userName === "string" ? userName : user.name}: backup writer user (its policies write to backup bucket ${writes.join(", ")}) may read backup decryption material: ${reads.join("; ")}; ${advice}`,
+                    `${name}: backup writer user (its policies write to backup bucket ${writes.join(", ")}) may read backup decryption material: ${reads.join("; ")}; ${advice}`,
                     user.urn,
                 );
             }

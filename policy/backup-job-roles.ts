@@ -15,7 +15,9 @@
  * the action, or a Resource that names none of the backup buckets or vaults (destructiveGrants) leaves no grant.
  * A delete marker (s3:DeleteObject) leaves the version in place and is allowed. Attached full-access AWS managed
  * policies (AdministratorAccess, PowerUserAccess, AmazonS3FullAccess, ...) are read as their documents (aws-managed.ts,
- * h39) and judged the same way: reported as "everything ARN grants" when no Deny or boundary removes any of it.
+ * h39) and judged the same way: reported as "everything ARN grants" when no Deny or boundary removes any of it; since
+ * h40 every AWS managed policy of the snapshot is (the others reported action by action), and a policy whose document
+ * is not known (not in the snapshot, another stack's, an ARN not known) is listed as not judged.
  */
 import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { configOf, globMatch } from "./config";
@@ -26,7 +28,7 @@ import { TagMatch, sharedSettings } from "./settings";
 import type { Settings } from "./settings";
 import { lockDenials, lockFloorGaps } from "./object-lock";
 import { formatRetention } from "./retention";
-import { awsManagedDocument } from "./aws-managed";
+import { awsManagedDocument, awsManagedName, AWS_MANAGED_SOURCE } from "./aws-managed";
 import { attachedPolicies, Grant, isUnknownText, Permissions, permissionsBoundary, roleAllowsOn, rolePermissions, statementResourceCovers } from "./role-permissions";
 import { notJudgedInPreview, read, readArray, UNKNOWN } from "./unknowns";
 
@@ -56,6 +58,10 @@ export const DESTRUCTIVE_ACTIONS = [
     "rds:DeleteDBClusterSnapshot",
     "rds:DeleteDBInstanceAutomatedBackup",
     "rds:ModifyDBInstance",
+    // h40: an Aurora, DocumentDB or Neptune cluster's own: ModifyDBCluster sets its BackupRetentionPeriod (1-35), as
+    // ModifyDBInstance does an instance's; DeleteDBClusterAutomatedBackup deletes its retained automated backups.
+    "rds:ModifyDBCluster",
+    "rds:DeleteDBClusterAutomatedBackup",
     "secretsmanager:DeleteSecret",
     "secretsmanager:PutResourcePolicy",
     "secretsmanager:DeleteResourcePolicy",
@@ -66,7 +72,7 @@ export const DESTRUCTIVE_ACTIONS = [
 ];
 
 /** Allowed only on the scratch instances of the restore verification. */
-export const SCRATCH_ONLY_ACTIONS = ["rds:DeleteDBInstance"];
+export const SCRATCH_ONLY_ACTIONS = ["rds:DeleteDBInstance", "rds:DeleteDBCluster"];
 
 const FULL_ACCESS_MANAGED = ["AdministratorAccess", "PowerUserAccess", "AmazonS3FullAccess", "AWSBackupFullAccess", "AmazonRDSFullAccess", "SecretsManagerReadWrite"];
 // pods.eks.amazonaws.com: EKS Pod Identity, the successor of IRSA (the role trusts the service, not a web identity).
@@ -91,7 +97,7 @@ const jobRoleSchema = {
             type: "array" as const,
             items: { type: "string" as const },
             default: ["arn:aws:rds:*:*:db:oauth2-backup-test-*"],
-            description: "RDS instance ARN globs a job role may delete (the restore verification's scratch instances).",
+            description: "RDS instance (and cluster) ARN globs a job role may delete (the restore verification's scratch instances).",
         },
     },
 };
@@ -196,8 +202,12 @@ export function grantsOf(role: StackResource, resources: readonly StackResource[
     return permissions;
 }
 
-/** S3 resources (ARN globs) a grant names, to tell whether it reaches a backup bucket. */
-function reachesBackupBuckets(grants: Grant[], backupBuckets: string[]): boolean | typeof UNKNOWN {
+/**
+ * S3 resources (ARN globs) a grant names, to tell whether it reaches a backup bucket. Every bucket (`*`) reaches one
+ * only when the stack declares backup storage (`anyBackupBucket`): in a stack with none (a stateless program's Lambda,
+ * whose CallbackFunction attaches AmazonS3FullAccess) such a role is no backup job (h40); tag it to have it judged.
+ */
+function reachesBackupBuckets(grants: Grant[], backupBuckets: string[], anyBackupBucket: boolean): boolean | typeof UNKNOWN {
     let unknown = false;
     for (const grant of grants) {
         const statements = statementsOf(grant.document);
@@ -209,7 +219,7 @@ function reachesBackupBuckets(grants: Grant[], backupBuckets: string[]): boolean
             if (s.effect !== "Allow" || !(s.notActions !== undefined || s.actions.some((a) => a === "*" || a.toLowerCase().startsWith("s3:")))) {
                 continue;
             }
-            if (s.resources.some((r) => r === "*" || r === "arn:aws:s3:::*" || backupBuckets.some((b) => globMatch(r.split("/")[0], `arn:aws:s3:::${b}`)))) {
+            if (s.resources.some((r) => ((r === "*" || r === "arn:aws:s3:::*") && anyBackupBucket) || backupBuckets.some((b) => globMatch(r.split("/")[0], `arn:aws:s3:::${b}`)))) {
                 return true;
             }
         }
@@ -242,6 +252,8 @@ function resourceShape(action: string): string {
         [/^rds:DeleteDBSnapshot$/, "arn:aws:rds:x:x:snapshot:x"],
         [/^rds:DeleteDBClusterSnapshot$/, "arn:aws:rds:x:x:cluster-snapshot:x"],
         [/^rds:DeleteDBInstanceAutomatedBackup$/, "arn:aws:rds:x:x:auto-backup:x"],
+        [/^rds:DeleteDBClusterAutomatedBackup$/, "arn:aws:rds:x:x:cluster-auto-backup:x"],
+        [/^rds:(ModifyDBCluster|DeleteDBCluster)$/, "arn:aws:rds:x:x:cluster:x"],
         [/^rds:/, "arn:aws:rds:x:x:db:x"],
         [/^secretsmanager:/, "arn:aws:secretsmanager:x:x:secret:x"],
         [/^kms:/, "arn:aws:kms:x:x:key/x"],
@@ -301,16 +313,16 @@ export interface Destruction {
  * of its permissions boundary, or a boundary that does not allow it, removes the grant; an Allow whose Resource
  * names no backup bucket or vault is none. One line per action and statement, as before; a verdict resting on what
  * the plan does not show (an Action, Resource or document not known, a Condition) is open, never a line. Then the
- * attached full-access AWS managed policies (fullAccessDestruction), read the same way (h39). `name`: the role's or
+ * attached managed policies (managedDestruction), read the same way (h39; every AWS managed policy of the snapshot, h40). `name`: the role's or
  * user's, for where a managed boundary comes from.
  */
 export function destructiveGrants(permissions: Permissions, name: string, scratchPatterns: string[], storage: BackupStorage): Destruction {
     const { judged, attached } = withAwsManagedDocuments(permissions, name);
     const own = permissions.grants.map((grant) => grantDestruction(grant, judged, scratchPatterns, storage));
-    const fullAccess = fullAccessDestruction(permissions.managed, judged, attached, scratchPatterns, storage);
+    const managed = managedDestruction(permissions, judged, attached, scratchPatterns, storage);
     return {
-        lines: [...own.flatMap((f) => f.stands.map(({ what, where }) => `${what} (${where})`)), ...fullAccess.lines],
-        open: [...own.flatMap((f) => f.open), ...fullAccess.open],
+        lines: [...own.flatMap((f) => f.stands.map(({ what, where }) => `${what} (${where})`)), ...managed.lines],
+        open: [...own.flatMap((f) => f.open), ...managed.open],
     };
 }
 
@@ -363,7 +375,7 @@ function grantDestruction(grant: Grant, permissions: Permissions, scratchPattern
  * grants as to any other grant; `attached` are those documents of attached policies, by ARN. Any other managed
  * policy stays an ARN (not known).
  */
-function withAwsManagedDocuments(permissions: Permissions, name: string): { judged: Permissions; attached: Array<{ arn: string; grant: Grant }> } {
+export function withAwsManagedDocuments(permissions: Permissions, name: string): { judged: Permissions; attached: Array<{ arn: string; grant: Grant }> } {
     const attached = [...new Set(permissions.managed)].flatMap((arn) => {
         const document = awsManagedDocument(arn);
         return document === undefined ? [] : [{ arn, grant: { document, where: `${arn} (attached)` } }];
@@ -380,24 +392,32 @@ function withAwsManagedDocuments(permissions: Permissions, name: string): { judg
 }
 
 /**
- * What the role's full-access AWS managed policies (FULL_ACCESS_MANAGED) let it destroy. One the pack knows the document
- * of is judged statement by statement among the role's permissions (grantDestruction: its Denies, its boundary, the
- * Resource): when nothing of what it grants is removed or left open, one line "everything ARN grants (attached)", as
- * before h39; else the actions whose grants stand, one line per statement, and the open ones. Any other policy of those names
- * (another account's, its document not known): the line, as before.
+ * What the role's managed policies (attached, not declared in the stack) let it destroy. One the pack knows the document
+ * of (an AWS managed policy of the snapshot, aws-managed.ts) is judged statement by statement among the role's
+ * permissions (grantDestruction: its Denies, its boundary, the Resource): a full-access one (FULL_ACCESS_MANAGED) whose
+ * grants nothing removes or leaves open is one line "everything ARN grants (attached)", as before h39; else the actions
+ * whose grants stand, one line per statement, and the open ones. A policy of those names whose document is not known
+ * (another account's): the line, as before. Since h40 any other policy whose document is not known (an AWS managed
+ * policy the snapshot does not hold, a customer managed policy another stack or account declares) and a policy ARN not
+ * known in the plan are open: each may grant a destructive action (they were passed silently).
  */
-function fullAccessDestruction(managed: readonly string[], judged: Permissions, attached: ReadonlyArray<{ arn: string; grant: Grant }>, scratchPatterns: string[], storage: BackupStorage): Destruction {
+function managedDestruction(permissions: Permissions, judged: Permissions, attached: ReadonlyArray<{ arn: string; grant: Grant }>, scratchPatterns: string[], storage: BackupStorage): Destruction {
     const out: Destruction = { lines: [], open: [] };
     const fullAccess = (arn: string) => FULL_ACCESS_MANAGED.some((m) => arn.endsWith(`:policy/${m}`));
-    for (const arn of [...new Set(managed)].filter(fullAccess)) {
+    for (const arn of [...new Set(permissions.managed)]) {
         const grant = attached.find((a) => a.arn === arn)?.grant;
         if (grant === undefined) {
-            out.lines.push(`everything ${arn} grants (attached)`);
+            if (fullAccess(arn)) {
+                out.lines.push(`everything ${arn} grants (attached)`);
+            } else {
+                const why = awsManagedName(arn) !== undefined ? `an AWS managed policy ${AWS_MANAGED_SOURCE} does not hold` : "a policy the stack does not declare";
+                out.open.push(`the document of ${arn} (attached; ${why})`);
+            }
             continue;
         }
         const found = grantDestruction(grant, judged, scratchPatterns, storage);
         const alone = grantDestruction(grant, { grants: [grant], managed: [], unknown: [] }, scratchPatterns, storage);
-        if (found.stands.length > 0 && JSON.stringify(found) === JSON.stringify(alone)) {
+        if (fullAccess(arn) && found.stands.length > 0 && JSON.stringify(found) === JSON.stringify(alone)) {
             out.lines.push(`everything ${arn} grants (attached)`);
             continue;
         }
@@ -407,6 +427,7 @@ function fullAccessDestruction(managed: readonly string[], judged: Permissions, 
         }
         out.open.push(...found.open);
     }
+    out.open.push(...permissions.unknown);
     return out;
 }
 
@@ -627,6 +648,7 @@ export const backupJobRoleNoDestruction: StackValidationPolicy = {
         const bucketPolicies = backupBucketPolicies(index);
         const ownAccounts = productionAccounts(args.resources, []);
         const storage = backupStorage(index, args.resources);
+        const anyBackupBucket = [...index.buckets.values()].some((g) => g.backup);
         const open: string[] = [];
         // What a writer (role or user) may destroy or shorten: each line names the action and the grant.
         const destructionLines = (permissions: Permissions, name: string) => {
@@ -642,12 +664,13 @@ export const backupJobRoleNoDestruction: StackValidationPolicy = {
             const tags = tagsOf(role);
             const tagged = config.jobRoleTags.find(({ key, value }) => tags[key] === value);
             const permissions = grantsOf(role, args.resources, bucketPolicies, ownAccounts);
-            const reach = tagged ? true : reachesBackupBuckets(permissions.grants, backupBuckets);
+            const name = principalName(role);
+            // An attached AWS managed policy reaches the buckets its document names (AmazonS3FullAccess: every one; h40).
+            const reach = tagged ? true : reachesBackupBuckets(withAwsManagedDocuments(permissions, name).judged.grants, backupBuckets, anyBackupBucket);
             if (reach !== true) {
                 continue;
             }
             const why = tagged ? `tagged ${tagged.key}=${tagged.value}` : "its policies reach a backup bucket";
-            const name = principalName(role);
             const { lines, shortLocks } = destructionLines(permissions, name);
             if (lines.length > 0) {
                 reportViolation(
