@@ -18,12 +18,7 @@ import { drillSection } from "../../tools/drill/html-section";
 import { compromiseLines, OBJECTIVES, type CompromiseFindings, type DrillReport } from "../../tools/drill/report";
 import { detection } from "../../tools/drill/scenarios";
 import { REPO } from "../../tools/sandbox/scripts";
-import { liveProcesses } from "../support/processes";
-
-/** The processes (not this one) whose command line or environment names `dir`. */
-function processesNaming(dir: string): string[] {
-    return liveProcesses().filter((p) => p.command.includes(dir) || p.environ.some((e) => e.includes(dir))).map((p) => `${p.pid} ${p.command.slice(0, 160)}`);
-}
+import { processesNaming } from "../support/processes";
 
 /** What is left in `dir` but the loader's compile cache (packages/offline-plan: offline-plan-ts-<uid>). */
 const leftIn = (dir: string) => fs.readdirSync(dir).filter((name) => !name.startsWith("offline-plan-ts-"));

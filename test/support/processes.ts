@@ -33,3 +33,8 @@ export function liveProcesses(): SeenProcess[] {
 export function processesWithEnv(entry: string): SeenProcess[] {
     return liveProcesses().filter((p) => p.environ.includes(entry));
 }
+
+/** The processes (not this one) whose command line or environment names `dir` (a drill's temp dir: what it left running). */
+export function processesNaming(dir: string): string[] {
+    return liveProcesses().filter((p) => p.command.includes(dir) || p.environ.some((e) => e.includes(dir))).map((p) => `${p.pid} ${p.command.slice(0, 160)}`);
+}

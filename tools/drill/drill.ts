@@ -8,8 +8,9 @@
  *
  * Exit codes: 0 drill done and both objectives met (for compromise, also the vault copy intact), or --help; 1 the drill ran but an objective was missed, or a step
  * failed (the error says which, and it is recorded as <report>.failed.json: the HTML report then marks the last
- * completed run's verdicts as not the newest run's); 2 bad arguments, or a report file that cannot be written; 130 (SIGINT, Ctrl-C) or 143 (SIGTERM): interrupted,
- * after saying which step was under way and ending what it started (exitOnSignal); nothing is written then.
+ * completed run's verdicts as not the newest run's); 2 bad arguments, a report file that cannot be written, or one another drill is writing (claimReportFile); 130 (SIGINT, Ctrl-C),
+ * 143 (SIGTERM) or 129 (SIGHUP: the terminal closed): interrupted, after saying which step was under way and ending what it
+ * started (exitOnSignal); nothing is written then.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -110,13 +111,59 @@ export function checkReportFile(file: string): void {
     }
 }
 
+/** Whether process `pid` exists (signal 0; EPERM: it exists, another user's). */
+function processExists(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (error) {
+        return (error as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
+
+/**
+ * Claims the report `file` for this run: `<file>.lock` holding this process's pid, removed at its exit. Throws, naming
+ * the other drill's pid, when a drill that is still running holds it: two drills of one scenario (the same default
+ * .drill/<scenario>.json) each wrote the report at their end, the second's replacing the first's, and each removed
+ * the other's failure record (until h40). A lock whose process is gone (a drill killed with SIGKILL) is taken over.
+ */
+export function claimReportFile(file: string): void {
+    const lock = `${file}.lock`;
+    for (let attempt = 0; ; attempt++) {
+        try {
+            fs.writeFileSync(lock, `${process.pid}\n`, { flag: "wx" });
+            break;
+        } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 0) {
+                throw new Error(`--out ${file}: cannot claim it (${lock}: ${(err as Error).message})`);
+            }
+        }
+        const holder = Number(fs.readFileSync(lock, "utf8").trim());
+        if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && processExists(holder)) {
+            throw new Error(`--out ${file}: another drill (pid ${holder}) is writing it: wait for it to end, or give this one another --out`);
+        }
+        // Its drill is gone: the lock is stale.
+        fs.rmSync(lock, { force: true });
+    }
+    process.on("exit", () => {
+        try {
+            if (fs.readFileSync(lock, "utf8").trim() === String(process.pid)) {
+                fs.rmSync(lock, { force: true });
+            }
+        } catch {
+            // gone already
+        }
+    });
+}
+
 /** How long an interrupted drill waits for its scripts' own clean-up (each ends its AWS helper and work directory on TERM). */
 const SCRIPTS_END_MS = 10_000;
 
 /**
- * Ctrl-C (SIGINT) or SIGTERM: says which step was under way, sends SIGTERM to the scripts still running (a validation,
+ * Ctrl-C (SIGINT), SIGTERM or SIGHUP (the terminal or the ssh session closed: until h40 Node died on it without its exit
+ * hooks, the drill's PostgreSQL servers left running): says which step was under way, sends SIGTERM to the scripts still running (a validation,
  * a restore; a Ctrl-C at a terminal reached them already) and waits for them at most SCRIPTS_END_MS, then exits 130 or
- * 143. process.exit runs the exit hooks: every PostgreSQL stopped and its directories removed, each moto and its AWS
+ * 143 (129 for SIGHUP). process.exit runs the exit hooks: every PostgreSQL stopped and its directories removed, each moto and its AWS
  * helper killed (tools/sandbox/servers.ts, scripts.ts), the world's directories removed (tools/drill/world.ts). Without
  * a handler Node died on the signal without them: a region drill's primary and replica kept running (pg_ctl starts
  * them in a session of their own) and 7 directories stayed in the temp dir. A second signal exits at once. Returns
@@ -125,7 +172,7 @@ const SCRIPTS_END_MS = 10_000;
  */
 export function exitOnSignal(scenario: string, underWay: () => string, pendingRuns: () => Set<PendingRun>): () => boolean {
     let interrupted = false;
-    for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
         process.on(signal, () => {
             if (interrupted) {
                 process.exit(code);
@@ -155,6 +202,7 @@ async function main(): Promise<number> {
     try {
         args = parseDrillArgs(process.argv.slice(2));
         checkReportFile(args.out ?? path.join(DRILL_DIR, `${args.scenario}.json`));
+        claimReportFile(args.out ?? path.join(DRILL_DIR, `${args.scenario}.json`));
     } catch (err) {
         console.error((err as Error).message);
         return 2;

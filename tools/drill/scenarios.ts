@@ -112,13 +112,17 @@ interface RpoMeasure {
 /** The RPO of a recovery: what survived of the writes acknowledged before the failure, and after it. */
 export function measureRpo(scenario: Scenario, acks: Ack[], survivors: Set<string>, m: RpoMeasure, note: string): DrillReport["rpo"] {
     const objective = OBJECTIVES[scenario];
-    const at = (a: Ack) => m.committedAt?.get(a.md5) ?? a.at;
-    const before = acks.filter((a) => at(a) < m.failedAt);
-    const after = acks.filter((a) => at(a) >= m.failedAt);
+    // Before or after the failure: by the database's commit time where it has one, else by when the request was sent.
+    // A write whose answer arrived after the failure but whose request went out before it was written, if at all, by
+    // what failed (the region drill's primary committed it and died; its answer was read once pg_ctl's stop returned):
+    // until h40 such a write, lost, was counted "after the failure" (the recovery point's cost), not against the RPO.
+    const side = (a: Ack) => m.committedAt?.get(a.md5) ?? a.sentAt ?? a.at;
+    const before = acks.filter((a) => side(a) < m.failedAt);
+    const after = acks.filter((a) => side(a) >= m.failedAt);
     const lost = before.filter((a) => !survivors.has(a.md5));
     const kept = before.filter((a) => survivors.has(a.md5));
-    const point = m.recoveryPointAt ?? (kept.length > 0 ? Math.max(...kept.map(at)) : undefined);
-    const windowSeconds = lost.length === 0 ? 0 : (m.failedAt - (point ?? Math.min(...lost.map(at)))) / 1000;
+    const point = m.recoveryPointAt ?? (kept.length > 0 ? Math.max(...kept.map(side)) : undefined);
+    const windowSeconds = lost.length === 0 ? 0 : (m.failedAt - (point ?? Math.min(...lost.map(side)))) / 1000;
     // No write acknowledged before the failure: nothing measured, never met (rpoVerdict).
     const met = before.length > 0 && rpoMet(objective, lost.length, windowSeconds);
     const missing = after.filter((a) => !survivors.has(a.md5));

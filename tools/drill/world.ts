@@ -471,7 +471,10 @@ export class DrillWorld {
 export interface Ack {
     /** md5 of the token value, as stored in oauth2_authorization.access_token_value. */
     md5: string;
+    /** When the acknowledgement (the 200) arrived. */
     at: number;
+    /** When its request was sent: a write sent before the failure was written, if at all, by what failed. */
+    sentAt?: number;
     /** The client the token was issued to (the report names whose writes were lost). */
     client?: string;
 }
@@ -493,6 +496,7 @@ export class Traffic {
 
     private async run(authorization: string): Promise<void> {
         while (this.running) {
+            const sentAt = Date.now();
             try {
                 const response = await fetch(this.tokenUrl, {
                     method: "POST",
@@ -502,7 +506,7 @@ export class Traffic {
                 });
                 const body = (await response.json()) as { access_token?: string };
                 if (response.status === 200 && body.access_token) {
-                    this.acks.push({ md5: createHash("md5").update(body.access_token).digest("hex"), at: Date.now(), client: this.clientId });
+                    this.acks.push({ md5: createHash("md5").update(body.access_token).digest("hex"), at: Date.now(), sentAt, client: this.clientId });
                 } else {
                     this.failures++;
                 }

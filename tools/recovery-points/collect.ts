@@ -151,13 +151,33 @@ function callLabel(service: Service, region: string, command: string, input: Rec
 }
 
 interface ClientWithStack {
-    middlewareStack: { add(middleware: unknown, options: { step: "initialize"; name: string }): void };
+    middlewareStack: { add(middleware: unknown, options: { step: "initialize" | "deserialize"; name: string }): void };
 }
+
+/**
+ * How far this machine's clock may be from AWS's before the listing says so and counts in AWS's time: the `Date` of
+ * an answer has whole seconds, and comes a round trip late.
+ */
+export const CLOCK_TOLERANCE_MS = 60_000;
 
 class Clients {
     private readonly cache = new Map<string, unknown>();
     /** The calls sent and not yet answered (for the progress lines), by a unique token. */
     readonly pending = new Map<symbol, { label: string; since: number }>();
+    /**
+     * AWS's clock minus this machine's (ms), from the newest answer's `Date` header (every AWS API answer has one,
+     * an error's too); undefined until an answer had one.
+     */
+    clockOffsetMs?: number;
+
+    /** Notes the `Date` of an answer (its headers, from the raw HTTP response or an error's $response). */
+    private noteDate(headers: Record<string, string | undefined> | undefined): void {
+        const date = headers?.date ?? headers?.Date;
+        const at = date === undefined ? NaN : Date.parse(date);
+        if (!Number.isNaN(at)) {
+            this.clockOffsetMs = at - Date.now();
+        }
+    }
 
     constructor(private readonly factory: ClientFactory) {}
 
@@ -180,9 +200,34 @@ class Clients {
                     },
                 { step: "initialize", name: "oauth2DrPendingCalls" },
             );
+            // Below the retries, each attempt's answer: its Date header is AWS's time (clock()).
+            (client as unknown as ClientWithStack).middlewareStack.add(
+                (next: (args: unknown) => Promise<{ response?: { headers?: Record<string, string> } }>) =>
+                    async (args: unknown) => {
+                        try {
+                            const result = await next(args);
+                            this.noteDate(result.response?.headers);
+                            return result;
+                        } catch (err) {
+                            this.noteDate((err as { $response?: { headers?: Record<string, string> } }).$response?.headers);
+                            throw err;
+                        }
+                    },
+                { step: "deserialize", name: "oauth2DrServerClock" },
+            );
             this.cache.set(key, client);
         }
         return this.cache.get(key) as T;
+    }
+
+    /**
+     * `now` (this machine's clock) in AWS's time when the two differ by more than CLOCK_TOLERANCE_MS: a clock behind
+     * clamped the windows' latest times to it (a window listed as ending hours early) and showed the dumps' ages as
+     * 0 h, one ahead aged every copy. With `offsetMs` when it was corrected.
+     */
+    clock(now: Date): { now: Date; offsetMs?: number } {
+        const offset = this.clockOffsetMs;
+        return offset !== undefined && Math.abs(offset) > CLOCK_TOLERANCE_MS ? { now: new Date(now.getTime() + offset), offsetMs: offset } : { now };
     }
 
     /** The calls waiting for an answer, oldest first, with their seconds. */
@@ -271,7 +316,7 @@ export async function collect(target: Target, factory: ClientFactory = defaultCl
         if (target.cloud !== "aws") {
             merge(await Promise.all([dumps(clients, target), walArchive(clients, target), ...copies(clients, target)]));
             report.unlisted = cloudPoints(target);
-            report.notes.push(...(await copyNotes(clients, report, target, now)));
+            report.notes.push(...(await copyNotes(clients, report, target, clients.clock(now).now)));
             report.notes.push(`stack ${target.stack} runs its database on ${target.cloud}: listed here are the dumps in S3 only; the cloud's own recovery points are under "Not listed", with the commands that list them`);
             report.points = newestFirst(report.points);
             return report;
@@ -280,20 +325,22 @@ export async function collect(target: Target, factory: ClientFactory = defaultCl
         const replicas = primary.instance ? replicasOf(primary.instance, target.primaryRegion) : [];
         const drInstances = [target.database, ...replicas.filter((r) => r.region === target.drRegion).map((r) => r.id)];
         // The window first: AWS Backup's continuous point restores within it.
-        const window = await pointInTimeWindow(clients, target, primary.instance, now);
+        // In AWS's time from here (its answers so far gave it): RDS's latest restorable time is clamped to it.
+        const awsNow = clients.clock(now).now;
+        const window = await pointInTimeWindow(clients, target, primary.instance, awsNow);
         const latest = window.points[0]?.time !== undefined ? new Date(window.points[0].time) : undefined;
         const found = await Promise.all([
             snapshots(clients, target, target.primaryRegion, [target.database], target.stack),
             snapshots(clients, target, target.drRegion, drInstances, target.standbyStack),
-            replicatedWindow(clients, target, replicas.filter((r) => r.region === target.drRegion).map((r) => r.id), now),
-            ...replicas.map((r) => replicaLag(clients, target, r, now)),
+            replicatedWindow(clients, target, replicas.filter((r) => r.region === target.drRegion).map((r) => r.id), awsNow),
+            ...replicas.map((r) => replicaLag(clients, target, r, awsNow)),
             ...target.vaults.map((v) => recoveryPoints(clients, target, v, latest)),
             dumps(clients, target),
             walArchive(clients, target),
             ...copies(clients, target),
         ]);
         merge([primary.found, window, ...found]);
-        report.notes.push(...(await copyNotes(clients, report, target, now)));
+        report.notes.push(...(await copyNotes(clients, report, target, clients.clock(now).now)));
         if (primary.instance && replicas.length === 0) {
             report.notes.push(`${target.database} has no read replica: no replica lag to report`);
         }
@@ -308,9 +355,27 @@ export async function collect(target: Target, factory: ClientFactory = defaultCl
             clearInterval(ticker);
         }
         clients.destroy();
+        clockNote(report, clients.clock(now), now);
     }
     report.points = newestFirst(report.points);
     return report;
+}
+
+/**
+ * A clock off AWS's by more than CLOCK_TOLERANCE_MS: the listing's time becomes AWS's and the first note says by how
+ * much and what was counted in AWS's time (`clock` in --json). Said, never silent: the times of the points are AWS's
+ * own, but "listed at", the ages and the windows' clamp came from this machine's clock.
+ */
+function clockNote(report: Report, clock: { now: Date; offsetMs?: number }, local: Date): void {
+    if (clock.offsetMs === undefined) {
+        return;
+    }
+    const seconds = Math.round(clock.offsetMs / 1000);
+    const by = Math.abs(seconds) >= 3600 ? `${(Math.abs(seconds) / 3600).toFixed(1)} h` : Math.abs(seconds) >= 120 ? `${Math.round(Math.abs(seconds) / 60)} min` : `${Math.abs(seconds)} s`;
+    report.listedAt = utc(clock.now);
+    report.clock = { offsetSeconds: seconds, local: utc(local), aws: utc(clock.now) };
+    report.notes.unshift(`this machine's clock is ${by} ${seconds > 0 ? "behind" : "ahead of"} AWS's (it says ${utc(local)}, the Date of AWS's answers ${utc(clock.now)}): ` +
+        `the listing's time, the ages and the windows' latest times are counted in AWS's time; the points' own times are AWS's. Set the clock right (timedatectl, chronyc tracking) before comparing them with a log's times`);
 }
 
 /** The running instance (also: it exists, in this region, for these credentials). */
@@ -670,26 +735,54 @@ export function verificationWords(v: Verification): string {
 /**
  * The dump object a manifest names, as S3 answers HeadObject for it (the version the manifest recorded):
  * "present" (with its size), "missing" (deleted, expired, never copied), "replaced" (an object of another size
- * than the manifest's: restore.sh checks the size first and stops), or "unchecked" with why.
+ * than the manifest's: restore.sh checks the size first and stops; or, when the manifest pins no version, one S3
+ * stored after the manifest: another upload under the key, whatever its size), or "unchecked" with why.
  */
 type DumpObject = NonNullable<RecoveryPoint["object"]>;
 
-async function headDump(s3: S3Client, bucket: string, manifest: Manifest | undefined, region: string): Promise<DumpObject | undefined> {
+/**
+ * Whether a manifest pins its dump's bytes: a recorded S3 version id (db-backup.sh's, "" and "null" being none)
+ * names a version no later PUT changes. Without one (a v1 manifest, an unversioned bucket's) the key's current
+ * object is what restore.sh reads, and nothing in the manifest that HeadObject answers tells another upload of the
+ * same size from the dump: the manifest's sha256 is of the bytes (S3 keeps no sha256 of an object uploaded without
+ * a checksum, and its ETag is an MD5, of the parts for a multipart upload), its size_bytes matches. S3's own time
+ * does: db-backup.sh stores the dump, then the manifest, so the dump it describes was stored before the manifest.
+ */
+function pinnedVersion(manifest: Manifest): string | undefined {
+    return manifest.s3_version_id && manifest.s3_version_id !== "null" ? manifest.s3_version_id : undefined;
+}
+
+async function headDump(s3: S3Client, bucket: string, manifest: Manifest | undefined, region: string, manifestStored?: Date): Promise<DumpObject | undefined> {
     if (!manifest || typeof manifest.object_key !== "string" || manifest.object_key === "") {
         return undefined;
     }
+    const version = pinnedVersion(manifest);
     try {
-        const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: manifest.object_key, ...(manifest.s3_version_id ? { VersionId: manifest.s3_version_id } : {}) }));
+        const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: manifest.object_key, ...(version ? { VersionId: version } : {}) }));
+        const which = version ? `version ${version}` : "the manifest recorded no S3 version";
+        const older = version ? "" : ` (in a versioned bucket an older version may hold the dump: aws s3api list-object-versions --bucket ${bucket} --prefix ${shellWord(manifest.object_key)})`;
         if (typeof head.ContentLength === "number" && typeof manifest.size_bytes === "number" && head.ContentLength !== manifest.size_bytes) {
             // A manifest without a version (v1, or an unversioned bucket) names whatever the key holds now: a later PUT
             // to it replaced the dump, and restore.sh, which reads that object, stops at its size (exit 4).
-            const which = manifest.s3_version_id ? `version ${manifest.s3_version_id}` : "the manifest recorded no S3 version";
-            const older = manifest.s3_version_id ? "" : ` (in a versioned bucket an older version may hold the dump: aws s3api list-object-versions --bucket ${bucket} --prefix ${shellWord(manifest.object_key)})`;
             return {
                 state: "replaced",
                 bytes: head.ContentLength,
                 why: `the dump object s3://${bucket}/${manifest.object_key} (${which}) is ${humanBytes(head.ContentLength)}, the manifest's size_bytes ${manifest.size_bytes}: ` +
                     `another object replaced it since the backup; restore.sh would stop with exit 4; pick another point${older}`,
+            };
+        }
+        if (!version && head.LastModified && manifestStored && head.LastModified.getTime() > manifestStored.getTime()) {
+            // Of the manifest's size, but stored after it: not the upload the manifest describes (until h40 listed as
+            // restorable; restore.sh downloaded it whole and stopped at its sha256, exit 4, unless its bytes are the
+            // same, e.g. the dump copied back).
+            const written = utc(head.LastModified);
+            return {
+                state: "replaced",
+                bytes: head.ContentLength ?? manifest.size_bytes ?? 0,
+                writtenAt: written,
+                why: `the dump object s3://${bucket}/${manifest.object_key} (${which}) was stored ${written}, after its manifest (${utc(manifestStored)}): ` +
+                    `another upload replaced the dump since the backup (of the same size); restore.sh would download it and stop at its sha256 with exit 4 ` +
+                    `unless its bytes are the dump's; pick another point${older}`,
             };
         }
         return { state: "present", ...(typeof head.ContentLength === "number" ? { bytes: head.ContentLength } : {}) };
@@ -749,12 +842,13 @@ function dumpPoint(key: string, manifest: Manifest | undefined, where: DumpLocat
     }
     const encryption = publicKey ? `, public-key (${manifest.encryption?.recipients?.length ?? 0} recipient(s))` : "";
     // What S3 holds, not only what the manifest says: restore.sh stops with exit 4 on a missing object.
-    const version = manifest.s3_version_id ? ` (version ${manifest.s3_version_id})` : "";
+    const pinned = pinnedVersion(manifest);
+    const version = pinned ? ` (version ${pinned})` : "";
     const objectProblem = object?.state === "missing"
         ? `the dump object s3://${where.bucket}/${manifest.object_key}${version} is not in the bucket (HeadObject: ${object.why}): restore.sh would stop with exit 4; pick another point`
         : undefined;
     const objectWords = object?.state === "missing" ? ", dump object MISSING"
-        : object?.state === "replaced" ? `, dump object REPLACED (${humanBytes(object.bytes)}, the manifest's ${humanBytes(manifest.size_bytes ?? 0)})`
+        : object?.state === "replaced" ? (object.writtenAt ? `, dump object REPLACED (stored ${object.writtenAt}, after its manifest)` : `, dump object REPLACED (${humanBytes(object.bytes)}, the manifest's ${humanBytes(manifest.size_bytes ?? 0)})`)
         : object?.state === "unchecked" ? ", dump object not checked" : "";
     const skewWords = clockSkew ? `, CLOCK AHEAD: started_at ${clockSkew.startedAt} is after S3 stored the manifest; the time shown is S3's` : "";
     return {
@@ -957,7 +1051,7 @@ export async function dumpsIn(s3: S3Client, where: DumpLocation): Promise<{ poin
         } catch (err) {
             verification = { status: "unknown", record: recordKey, reason: `the record ${recordKey} could not be read: ${explain(err, { service: "S3", region: where.region })}` };
         }
-        const point = dumpPoint(key, manifest, where, verification, await headDump(s3, where.bucket, manifest, where.region), manifestFile.stored);
+        const point = dumpPoint(key, manifest, where, verification, await headDump(s3, where.bucket, manifest, where.region, manifestFile.stored), manifestFile.stored);
         const hiddenManifest = hiddenByKey.get(key);
         return hiddenManifest ? hiddenPoint(point, hiddenManifest, where) : point;
     });

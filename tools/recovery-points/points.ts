@@ -84,9 +84,10 @@ export interface RecoveryPoint {
     verification?: Verification;
     /**
      * A dump: its object as S3 answered HeadObject (the manifest's version): present (bytes), missing, replaced (another
-     * object of another size under the key: restore.sh refuses it), or unchecked (why).
+     * object under the key: of another size, which restore.sh refuses, or, the manifest pinning no version, one S3
+     * stored after the manifest, `writtenAt`, whose sha256 restore.sh refuses after the download), or unchecked (why).
      */
-    object?: { state: "present"; bytes?: number } | { state: "replaced"; bytes: number; why: string } | { state: "missing" | "unchecked"; why: string };
+    object?: { state: "present"; bytes?: number } | { state: "replaced"; bytes: number; why: string; writtenAt?: string } | { state: "missing" | "unchecked"; why: string };
     /**
      * A dump whose manifest's started_at is after S3 stored the manifest (the backup host's clock was ahead): `time`
      * is then S3's LastModified of the manifest, the latest the dump can be of.
@@ -127,6 +128,11 @@ export interface Report {
     /** The standby stack that restores the DR region's points, when one names this stack as its primaryStack. */
     standbyStack?: string;
     listedAt: string;
+    /**
+     * This machine's clock was off AWS's (the Date of its answers) by more than a minute: `listedAt` and the ages are
+     * AWS's time; `offsetSeconds` AWS's minus this machine's (positive: this clock is behind).
+     */
+    clock?: { offsetSeconds: number; local: string; aws: string };
     points: RecoveryPoint[];
     /** The cloud's own points this tool does not list (azure, gcp), each with the command that lists them. */
     unlisted: Unlisted[];

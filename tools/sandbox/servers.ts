@@ -239,6 +239,17 @@ export class PgServer {
         const baseDir = options.dataDir === undefined ? scratchDir("pg-") : fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-pg-"));
         const dataDir = options.dataDir ?? path.join(baseDir, "data");
         const keepData = options.dataDir !== undefined;
+        try {
+            return await PgServer.startIn(baseDir, dataDir, keepData, options);
+        } catch (err) {
+            // Whatever failed (the template's initdb, the copy, every start attempt): nothing of this server stays.
+            // Until h40 only a failed pg_ctl removed it, and a drill whose initdb failed left its o2-<pid>-pg-XXXXXX.
+            fs.rmSync(baseDir, { recursive: true, force: true });
+            throw err;
+        }
+    }
+
+    private static async startIn(baseDir: string, dataDir: string, keepData: boolean, options: PgServerOptions): Promise<PgServer> {
         if (asRoot) {
             execFileSync("chown", ["postgres:postgres", baseDir]);
             if (keepData) {
@@ -276,7 +287,6 @@ export class PgServer {
             } catch (err) {
                 if (attempt >= (options.attempts ?? 3) - 1) {
                     const log = fs.existsSync(path.join(baseDir, "postgres.log")) ? fs.readFileSync(path.join(baseDir, "postgres.log"), "utf8") : "";
-                    fs.rmSync(baseDir, { recursive: true, force: true });
                     throw new Error(`${(err as Error).message}\n${log}`);
                 }
             }
