@@ -747,6 +747,9 @@ type DumpObject = NonNullable<RecoveryPoint["object"]>;
  * same size from the dump: the manifest's sha256 is of the bytes (S3 keeps no sha256 of an object uploaded without
  * a checksum, and its ETag is an MD5, of the parts for a multipart upload), its size_bytes matches. S3's own time
  * does: db-backup.sh stores the dump, then the manifest, so the dump it describes was stored before the manifest.
+ * In a DR or vault copy the order holds too, whatever order replication copied them in: a replica keeps its source's
+ * creation time ("creation time of the replica remains the same as the corresponding object in the source bucket",
+ * S3 developer guide, replication and lifecycle), and so its Last-Modified.
  */
 function pinnedVersion(manifest: Manifest): string | undefined {
     return manifest.s3_version_id && manifest.s3_version_id !== "null" ? manifest.s3_version_id : undefined;
