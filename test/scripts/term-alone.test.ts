@@ -158,6 +158,7 @@ exec "${spawnSync("bash", ["-c", "command -v aws"], { encoding: "utf8" }).stdout
         // case costs a dozen AWS CLI starts.
         for (const signal of ["SIGTERM"] as const) {
             it(`${signal} during the waiter for the test instance (up to 30 min): exit ${CODES[signal]} at once, the waiter and the progress ticker ended, the test instance deleted`, async function () {
+                this.timeout(240_000);
                 const id = `oauth2-term-${signal.toLowerCase()}`;
                 awsCall(servers.moto, "rds", "create_db_instance", {
                     DBInstanceIdentifier: id, DBInstanceClass: "db.t3.medium", Engine: "postgres",
@@ -174,7 +175,11 @@ exec "${spawnSync("bash", ["-c", "command -v aws"], { encoding: "utf8" }).stdout
                         WAIT_PROGRESS_SECONDS: "1", EXTRA_PATH: shims,
                     });
                     await waitForStderr(run, /still waiting for the test instance /, 60_000);
-                    const { result, left } = await signalAlone(run, mark, signal);
+                    // Bound: the jobs' grace period (components/backup-jobs.ts, 120 s) less a margin, not the default 30 s. The
+                    // cleanup after the trap deletes the test instance and waits for its end through the AWS CLI (about 1 CPU-s
+                    // a start): at load 15-20 it took more than 30 s (a whole suite beside two others, 2026-12-06), and passed
+                    // once the cleanup ended. The waiter this case proves ended would hold the run 30 min.
+                    const { result, left } = await signalAlone(run, mark, signal, 100_000);
                     assert.equal(result.code, CODES[signal], explain(result));
                     assert.deepEqual(left, [], `outlived the run: ${explain(result)}`);
                     assert.match(result.stdout, /^PASS test instance cleaned up: instance oauth2-backup-test-\d+ deleted/m, explain(result));
