@@ -1008,6 +1008,38 @@ manifest_keys() {
     printf '%s\n' "$keys" | grep -E "$(manifest_key_regex "${1:-}")\$" || true
 }
 
+# manifests_hint DB OTHER: what the prefix holds, for an error that found no manifest of DB (a typo in the key, a
+# PGDATABASE that is not the backed-up database): "nothing to restore" would be a wrong verdict there. OTHER: the
+# advice when only other databases have manifests, a printf format given the first of them (restore.sh:
+# "... pass --source-database %s").
+manifests_hint() {
+    local all summary
+    all=$(manifest_keys 2>/dev/null | sed '/^$/d') || return 0
+    if [[ -z "$all" ]]; then
+        printf 's3://%s/%smanifests/ holds no manifest of any database (BUCKET, BACKUP_PREFIX?)' "$BUCKET" "$BACKUP_PREFIX"
+        return 0
+    fi
+    summary=$(printf '%s\n' "$all" | awk -v db="$1" '{ name = $0; sub(/^.*\//, "", name); sub(/-[0-9]+T[0-9]+Z-[0-9a-f]+\.json$/, "", name)
+        n[name]++; newest[name] = $0 } END { for (d in n) printf "%s%s\t%d\t%s\n", (d == db ? "0" : "1"), d, n[d], newest[d] }' | LC_ALL=C sort)
+    if [[ "$summary" == 0* ]]; then
+        printf '%s' "$summary" | awk -F'\t' 'NR == 1 { printf "the newest manifest of %s is %s (%d in all)", substr($1, 2), $3, $2 }'
+    else
+        printf '%s' "$summary" | awk -F'\t' -v other="$2" '{ dbs = dbs (NR > 1 ? ", " : "") substr($1, 2) " (" $2 ", newest " $3 ")"; if (NR == 1) first = substr($1, 2) }
+            END { printf "the manifests there are of %s: ", dbs; printf other, first }'
+    fi
+}
+
+# refuse_missing_bucket: after an S3 read of a manifest answered 404 (a HEAD has no body: S3's NoSuchKey and
+# NoSuchBucket look the same), a bucket that is not there is said as such, a storage error naming it and where
+# its name comes from (was, in restore.sh, "no manifest ... (no such key): " with an empty hint, exit 7: a BUCKET
+# typo looked like a key typo). Also appended to a listing's NoSuchBucket.
+BUCKET_HINT="a typo in BUCKET? the stack's bucket is oauth2-backups-<stack>, and npm run recovery-points prints each restore command with it"
+refuse_missing_bucket() {
+    if ! manifest_keys >/dev/null 2>"$WORK_DIR/bucket.err" && grep -q 'NoSuchBucket' "$WORK_DIR/bucket.err"; then
+        die "$EX_STORAGE" "no bucket s3://$BUCKET (${AWS_REGION:-AWS_REGION unset}: $(one_line_error "$WORK_DIR/bucket.err")): $BUCKET_HINT"
+    fi
+}
+
 # manifest_key_regex [DATABASE]: an ERE for the start of a line holding a manifest key of DATABASE (of any
 # database when empty) under BACKUP_PREFIX, up to its ".json": the caller says what may follow it.
 manifest_key_regex() {

@@ -347,7 +347,7 @@ backup_failed() { BACKUP_FAILED=1; result "$1" FAIL "$2"; }
 # with the manifest's key, VersionId and sha256 (of the bytes verified), the times, the result, the exit
 # code, the first failure and each checklist item. Put through the helper, it gets the job's Object Lock
 # retention (OBJECT_LOCK_MODE, OBJECT_LOCK_RETAIN_DAYS: the database class) as the dumps do. Snapshot mode
-# and a run that found no manifest write none (nothing to attach it to).
+# and a run that found no manifest (none listed, or VERIFY_MANIFEST_KEY naming none) write none (nothing to attach it to).
 VERIFY_RECORD_MANIFEST=""
 # The manifest's VersionId for the record, read before the download (verify_dump); "" when it was not.
 VERIFY_RECORD_VERSION=""
@@ -631,7 +631,8 @@ verify_dump() {
         fail_rest "no backup"
         return
     fi
-    VERIFY_RECORD_MANIFEST=$manifest_key
+    # The record goes beside a manifest that exists: one listed above, or the key given once it is read (below).
+    [[ -n "${VERIFY_MANIFEST_KEY:-}" ]] || VERIFY_RECORD_MANIFEST=$manifest_key
     local m="$WORK_DIR/manifest.json"
     # The dump's first 64 KiB, read while the manifest is (one S3 round trip less before the download):
     # db-backup.sh stores <prefix><name>.dump.gpg beside <prefix>manifests/<name>.json. Used only when the
@@ -643,10 +644,21 @@ verify_dump() {
     { probe_object "$early_key" "$WORK_DIR/probe.early.gpg" >"$WORK_DIR/probe.early.size" 2>/dev/null || rm -f "$WORK_DIR/probe.early.size"; } &
     early_pid=$!
     restore_note_job "$early_pid"
-    if ! s3_get_file "$manifest_key" "$m" 2>"$WORK_DIR/s3.err" || ! manifest_load "$m"; then
+    # A manifest read is one that exists: the record goes beside it from then on, whatever the rest finds.
+    if ! { s3_get_file "$manifest_key" "$m" 2>"$WORK_DIR/s3.err" && VERIFY_RECORD_MANIFEST=$manifest_key && manifest_load "$m"; }; then
         local shortage
         shortage=$(scratch_shortage)
         [[ -z "$shortage" ]] || die "$EX_USAGE" "the verification environment: $shortage: cannot write the manifest $(s3_uri "$manifest_key") there"
+        if [[ -z "$VERIFY_RECORD_MANIFEST" ]] && grep -Eq '404|Not Found|NoSuchKey' "$WORK_DIR/s3.err"; then
+            # VERIFY_MANIFEST_KEY names no manifest (a typo, another database's prefix): the configuration's fault, said
+            # with what the prefix holds, as restore.sh does; no record (until h40 a failed one went under
+            # verifications/<that key>/, which recovery-points then listed as a manifest no longer in the bucket).
+            refuse_missing_bucket
+            local hint
+            hint="no manifest $(s3_uri "$manifest_key") (VERIFY_MANIFEST_KEY: no such key): $(manifests_hint "$PGDATABASE" "to verify one, run with PGDATABASE=%s")"
+            result "backup completed successfully" FAIL "$hint"
+            die "$EX_USAGE" "$hint"
+        fi
         result "backup completed successfully" FAIL "cannot read the manifest $(s3_uri "$manifest_key"): $(one_line_error "$WORK_DIR/s3.err")"
         die "$EX_STORAGE" "cannot read the manifest $(s3_uri "$manifest_key")"
     fi

@@ -105,35 +105,8 @@ require_env BUCKET
 require_cmd pg_restore psql gpg python3 curl sha256sum tee zstd jq
 source_db=${source_db:-$PGDATABASE}
 
-# manifests_hint DB: what the prefix holds, for an error that found no manifest of DB (a typo in the key, a
-# PGDATABASE that is not the backed-up database): "nothing to restore" would be a wrong verdict there.
-manifests_hint() {
-    local all summary
-    all=$(manifest_keys 2>/dev/null | sed '/^$/d') || return 0
-    if [[ -z "$all" ]]; then
-        printf 's3://%s/%smanifests/ holds no manifest of any database (BUCKET, BACKUP_PREFIX?)' "$BUCKET" "$BACKUP_PREFIX"
-        return 0
-    fi
-    summary=$(printf '%s\n' "$all" | awk -v db="$1" '{ name = $0; sub(/^.*\//, "", name); sub(/-[0-9]+T[0-9]+Z-[0-9a-f]+\.json$/, "", name)
-        n[name]++; newest[name] = $0 } END { for (d in n) printf "%s%s\t%d\t%s\n", (d == db ? "0" : "1"), d, n[d], newest[d] }' | LC_ALL=C sort)
-    if [[ "$summary" == 0* ]]; then
-        printf '%s' "$summary" | awk -F'\t' 'NR == 1 { printf "the newest manifest of %s is %s (%d in all)", substr($1, 2), $3, $2 }'
-    else
-        printf '%s' "$summary" | awk -F'\t' -v target="$PGDATABASE" '{ dbs = dbs (NR > 1 ? ", " : "") substr($1, 2) " (" $2 ", newest " $3 ")"; if (NR == 1) first = substr($1, 2) }
-            END { printf "the manifests there are of %s: to restore one into %s, pass --source-database %s", dbs, target, first }'
-    fi
-}
-
-# refuse_missing_bucket: after a HEAD of the manifest answered 404 (a HEAD has no body: S3's NoSuchKey and
-# NoSuchBucket look the same), a bucket that is not there is said as such, a storage error naming it and where
-# its name comes from (was "no manifest ... (no such key): " with an empty hint, exit 7: a BUCKET typo
-# looked like a key typo). Also appended to a listing's NoSuchBucket.
-BUCKET_HINT="a typo in BUCKET? the stack's bucket is oauth2-backups-<stack>, and npm run recovery-points prints each restore command with it"
-refuse_missing_bucket() {
-    if ! manifest_keys >/dev/null 2>"$WORK_DIR/bucket.err" && grep -q 'NoSuchBucket' "$WORK_DIR/bucket.err"; then
-        die "$EX_STORAGE" "no bucket s3://$BUCKET (${AWS_REGION:-AWS_REGION unset}: $(one_line_error "$WORK_DIR/bucket.err")): $BUCKET_HINT"
-    fi
-}
+# restore_manifests_hint: lib.sh's manifests_hint for this restore (another database's manifests: --source-database).
+restore_manifests_hint() { manifests_hint "$source_db" "to restore one into ${PGDATABASE//%/%%}, pass --source-database %s"; }
 
 # restore_lock_announce BACKEND_PID TIMEOUT: while the swap's session (BACKEND_PID) waits for a lock, says so
 # after 2 s and then every 15 s, naming the relation and the sessions holding it.
@@ -226,19 +199,19 @@ if [[ -z "$manifest_key" ]]; then
     manifest_key=$MANIFEST_LATEST
     HIDDEN_ON_DIE=hidden_refuse
     [[ -n "$manifest_key" ]] || hidden_refuse
-    [[ -n "$manifest_key" ]] || die "$EX_NO_BACKUP" "no manifest of ${source_db} under s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(manifests_hint "$source_db")"
+    [[ -n "$manifest_key" ]] || die "$EX_NO_BACKUP" "no manifest of ${source_db} under s3://$BUCKET/${BACKUP_PREFIX}manifests/: $(restore_manifests_hint)"
 fi
 [[ "$manifest_key" == *.json ]] \
     || die "$EX_USAGE" "$manifest_key is not a manifest (manifests are <prefix>manifests/<name>.json); for a dump, pass --dump $manifest_key"
 if ! manifest_bytes=$(s3_size "$manifest_key" 2>"$WORK_DIR/s3.err"); then
-    grep -Eq '404|Not Found|NoSuchKey' "$WORK_DIR/s3.err" && refuse_missing_bucket && die "$EX_NO_BACKUP" "no manifest $(s3_uri "$manifest_key") (no such key): $(manifests_hint "$source_db")"
+    grep -Eq '404|Not Found|NoSuchKey' "$WORK_DIR/s3.err" && refuse_missing_bucket && die "$EX_NO_BACKUP" "no manifest $(s3_uri "$manifest_key") (no such key): $(restore_manifests_hint)"
     die "$EX_STORAGE" "cannot read the manifest $(s3_uri "$manifest_key"): $(one_line_error "$WORK_DIR/s3.err")"
 fi
 ((manifest_bytes <= 4194304)) \
     || die "$EX_USAGE" "$(s3_uri "$manifest_key") has $manifest_bytes bytes: not a manifest (a manifest has a few KB; not read)"
 m="$WORK_DIR/manifest.json"
 if ! s3_get_file "$manifest_key" "$m" 2>"$WORK_DIR/s3.err"; then
-    grep -Eq '404|Not Found|NoSuchKey' "$WORK_DIR/s3.err" && refuse_missing_bucket && die "$EX_NO_BACKUP" "no manifest $(s3_uri "$manifest_key") (no such key): $(manifests_hint "$source_db")"
+    grep -Eq '404|Not Found|NoSuchKey' "$WORK_DIR/s3.err" && refuse_missing_bucket && die "$EX_NO_BACKUP" "no manifest $(s3_uri "$manifest_key") (no such key): $(restore_manifests_hint)"
     die "$EX_STORAGE" "cannot read the manifest $(s3_uri "$manifest_key"): $(one_line_error "$WORK_DIR/s3.err")"
 fi
 manifest_load "$m" || die "$EX_NO_BACKUP" "$manifest_key is not a manifest (not JSON)"

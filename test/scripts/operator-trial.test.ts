@@ -254,6 +254,20 @@ describe("the scripts under operator faults: silent database endpoint, unusable 
         assert.equal(result.stdout.split("\n").filter((l) => /^PASS /.test(l)).length, 7, explain(result));
     });
 
+    it("restore-verification.sh with a VERIFY_MANIFEST_KEY that names no manifest: exit 2 naming the newest one, and no verification record under the typo (h40: exit 4 without a cause, and a failed record recovery-points listed as a manifest gone)", async function () {
+        const typo = manifestKey.replace(/([0-9a-f])(\.json)$/, (_match, digit: string, json: string) => `${digit === "0" ? "1" : "0"}${json}`);
+        const result = await runScript("restore-verification.sh", { ...scriptEnv(servers.pg, servers.moto, bucket, servers.passphrase), VERIFY_MANIFEST_KEY: typo });
+        assert.equal(result.code, 2, explain(result));
+        assert.match(result.stderr, new RegExp(`no manifest s3://${bucket}/${typo} \\(VERIFY_MANIFEST_KEY: no such key\\): the newest manifest of oauth2db is ${manifestKey} \\(1 in all\\)`), explain(result));
+        assert.match(result.stdout, /^FAIL backup completed successfully: no manifest /m, explain(result));
+        const typoName = typo.split("/").pop()!.replace(/\.json$/, "");
+        assert.deepEqual(listKeys(servers.moto, bucket, `database/verifications/${typoName}/`), [], "a record beside a manifest that does not exist");
+        // Another database's name in PGDATABASE: the advice names the one that has manifests.
+        const other = await runScript("restore-verification.sh", { ...scriptEnv(servers.pg, servers.moto, bucket, servers.passphrase, "oauth2db_other"), VERIFY_MANIFEST_KEY: typo.replace("/oauth2db-", "/oauth2db_other-") });
+        assert.equal(other.code, 2, explain(other));
+        assert.match(other.stderr, /the manifests there are of oauth2db \(1, newest [^)]+\): to verify one, run with PGDATABASE=oauth2db/, explain(other));
+    });
+
     it("a manifest key with a typo, a PGDATABASE without manifests, an empty prefix: exit 7 naming what the bucket holds, not 'nothing to restore'", async function () {
         const { pg, moto, passphrase } = servers;
         const typo = manifestKey.replace(/([0-9a-f])(\.json)$/, (_match, digit: string, json: string) => `${digit === "0" ? "1" : "0"}${json}`);
