@@ -11,14 +11,13 @@
  * moto_server on 127.0.0.1 serves S3; the stack prod-azure is used: its listing reads S3 alone.
  */
 import { strict as assert } from "assert";
-import * as fs from "fs";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { PutBucketVersioningCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { MotoServer } from "../tools/sandbox/servers";
 import type { ClientFactory, ClientOptions } from "../tools/recovery-points/collect";
 import type { Report } from "../tools/recovery-points/points";
 import { useEnv } from "./support/process-state";
-import { AZURE_BACKUP_BUCKET, azureStackBuckets, runRecoveryPoints } from "./support/recovery-points";
+import { AZURE_BACKUP_BUCKET, azureStackBuckets, endAzureWorld, runRecoveryPoints } from "./support/recovery-points";
 
 const BUCKET = AZURE_BACKUP_BUCKET;
 const HOUR = 3600_000;
@@ -76,12 +75,7 @@ describe("recovery-points, h40 trial: a dump replaced by an upload of the same s
             }
         });
 
-        after(async () => {
-            await moto?.stop();
-            if (scratch) {
-                fs.rmSync(scratch, { recursive: true, force: true });
-            }
-        });
+        after(() => endAzureWorld(moto, scratch));
 
         it("a manifest that pins no version, whose object S3 stored after the manifest, is REPLACED and not restorable (was: listed with its restore command)", async () => {
             const result = await run(["--stack", "prod-azure", "--stack-outputs", outputs, "--json"], { clients: clients() });
@@ -144,12 +138,7 @@ describe("recovery-points, h40 trial: a dump replaced by an upload of the same s
             }
         });
 
-        after(async () => {
-            await moto?.stop();
-            if (scratch) {
-                fs.rmSync(scratch, { recursive: true, force: true });
-            }
-        });
+        after(() => endAzureWorld(moto, scratch));
 
         it("is said first among the notes with both times; the listing's time and the copies' ages are AWS's (was: listed at this clock's time, the dump '0 h old')", async () => {
             const result = await run(["--stack", "prod-azure", "--stack-outputs", outputs, "--json"], { clients: clients() });

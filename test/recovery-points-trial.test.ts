@@ -18,7 +18,7 @@ import { MotoServer } from "../tools/sandbox/servers";
 import { snapshotPoint, type ClientFactory, type ClientOptions } from "../tools/recovery-points/collect";
 import type { Report } from "../tools/recovery-points/points";
 import { useEnv } from "./support/process-state";
-import { AZURE_BACKUP_BUCKET, azureStackBuckets, runRecoveryPoints } from "./support/recovery-points";
+import { AZURE_BACKUP_BUCKET, azureStackBuckets, endAzureWorld, runRecoveryPoints } from "./support/recovery-points";
 
 const REPO = path.resolve(__dirname, "..");
 const HOUR = 3600_000;
@@ -83,12 +83,7 @@ describe("recovery-points, h36 trial: unreadable manifests, a clock ahead, an in
         }
     });
 
-    after(async () => {
-        await moto?.stop();
-        if (scratch) {
-            fs.rmSync(scratch, { recursive: true, force: true });
-        }
-    });
+    after(() => endAzureWorld(moto, scratch));
 
     it("one manifest S3 will not hand out (403): the others are still listed, it is listed UNREADABLE without a restore, and the run ends 4 naming it (was: no dump at all)", async () => {
         const result = await run(["--stack", "prod-azure", "--stack-outputs", outputs, "--json"], { clients: clients(true), now: new Date(written) });

@@ -20,7 +20,7 @@ import { MotoServer } from "../tools/sandbox/servers";
 import { unhideCommand, type ClientFactory, type ClientOptions } from "../tools/recovery-points/collect";
 import type { Report } from "../tools/recovery-points/points";
 import { useEnv } from "./support/process-state";
-import { AZURE_BACKUP_BUCKET, azureStackBuckets, runRecoveryPoints } from "./support/recovery-points";
+import { AZURE_BACKUP_BUCKET, azureStackBuckets, endAzureWorld, runRecoveryPoints } from "./support/recovery-points";
 
 const BUCKET = AZURE_BACKUP_BUCKET;
 const V1 = "database/manifests/oauth2db-20261201T030000Z-v1replaced01.json";
@@ -108,12 +108,7 @@ describe("recovery-points, h39 trial: a dump object replaced since its backup, m
         }
     });
 
-    after(async () => {
-        await moto?.stop();
-        if (scratch) {
-            fs.rmSync(scratch, { recursive: true, force: true });
-        }
-    });
+    after(() => endAzureWorld(moto, scratch));
 
     it("a dump object replaced by another of a different size since the backup is not restorable (restore.sh stops with exit 4), and says so", async () => {
         const result = await run(["--stack", "prod-azure", "--stack-outputs", outputs, "--json"], { clients: clients() });

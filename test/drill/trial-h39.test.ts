@@ -18,7 +18,7 @@ import { drillSection } from "../../tools/drill/html-section";
 import { compromiseLines, OBJECTIVES, type CompromiseFindings, type DrillReport } from "../../tools/drill/report";
 import { detection } from "../../tools/drill/scenarios";
 import { REPO } from "../../tools/sandbox/scripts";
-import { processesNaming } from "../support/processes";
+import { drillScratch, processesNaming, stopClustersAndRemove } from "../support/processes";
 
 /** What is left in `dir` but the loader's compile cache (packages/offline-plan: offline-plan-ts-<uid>). */
 const leftIn = (dir: string) => fs.readdirSync(dir).filter((name) => !name.startsWith("offline-plan-ts-"));
@@ -54,20 +54,11 @@ describe("npm run drill, interrupted (h39 trial)", function () {
     let tmp: string;
 
     beforeEach(() => {
-        tmp = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-h39-drill-"));
-        fs.chmodSync(tmp, 0o1777); // the postgres OS user makes its clusters' sockets here when we are root
+        tmp = drillScratch("oauth2-dr-h39-drill-");
     });
 
-    afterEach(() => {
-        // What a failing run left: its PostgreSQL servers stopped, then the directory removed.
-        for (const pidFile of spawnSync("find", [tmp, "-name", "postmaster.pid"], { encoding: "utf8" }).stdout.split("\n").filter(Boolean)) {
-            const data = path.dirname(pidFile);
-            const asRoot = process.getuid?.() === 0;
-            const pgCtl = path.join(process.env.PG_BIN ?? "/usr/lib/postgresql/15/bin", "pg_ctl");
-            spawnSync(asRoot ? "runuser" : pgCtl, [...(asRoot ? ["-u", "postgres", "--", pgCtl] : []), "-D", data, "-m", "immediate", "-w", "stop"]);
-        }
-        fs.rmSync(tmp, { recursive: true, force: true });
-    });
+    // What a failing run left: its PostgreSQL servers stopped, then the directory removed.
+    afterEach(() => stopClustersAndRemove(tmp));
 
     it("SIGTERM while the region drill writes: exit 143, the step named, its primary and replica stopped, nothing left in its temp dir", async function () {
         const result = await interruptDrill(tmp, ["--scenario", "region", "--rows", "50", "--write-seconds", "60", "--out", path.join(tmp, "region.json")], "write", "SIGTERM");

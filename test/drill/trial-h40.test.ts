@@ -18,7 +18,7 @@ import * as path from "path";
 import { claimReportFile } from "../../tools/drill/drill";
 import { measureRpo } from "../../tools/drill/scenarios";
 import { REPO } from "../../tools/sandbox/scripts";
-import { processesNaming } from "../support/processes";
+import { drillScratch, processesNaming, stopClustersAndRemove } from "../support/processes";
 
 const leftIn = (dir: string) => fs.readdirSync(dir).filter((name) => !name.startsWith("offline-plan-ts-"));
 const DRILL = ["--require", require.resolve("offline-plan/register.cjs"), path.join(REPO, "tools/drill/drill.ts")];
@@ -48,19 +48,11 @@ describe("npm run drill (h40 trial)", function () {
     let tmp: string;
 
     beforeEach(() => {
-        tmp = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-h40-drill-"));
-        fs.chmodSync(tmp, 0o1777); // the postgres OS user makes its clusters' sockets here when we are root
+        tmp = drillScratch("oauth2-dr-h40-drill-");
     });
 
-    afterEach(() => {
-        // What a failing run left: its PostgreSQL servers stopped, then the directory removed.
-        for (const pidFile of spawnSync("find", [tmp, "-name", "postmaster.pid"], { encoding: "utf8" }).stdout.split("\n").filter(Boolean)) {
-            const asRoot = process.getuid?.() === 0;
-            const pgCtl = path.join(process.env.PG_BIN ?? "/usr/lib/postgresql/15/bin", "pg_ctl");
-            spawnSync(asRoot ? "runuser" : pgCtl, [...(asRoot ? ["-u", "postgres", "--", pgCtl] : []), "-D", path.dirname(pidFile), "-m", "immediate", "-w", "stop"]);
-        }
-        fs.rmSync(tmp, { recursive: true, force: true });
-    });
+    // What a failing run left: its PostgreSQL servers stopped, then the directory removed.
+    afterEach(() => stopClustersAndRemove(tmp));
 
     it("a second drill with the same report is refused (exit 2, naming the first's pid); SIGHUP ends the first as SIGTERM does: exit 129, nothing left running or on disk", async () => {
         const reports = fs.mkdtempSync(path.join(os.tmpdir(), "oauth2-dr-h40-reports-"));

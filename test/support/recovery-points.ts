@@ -40,3 +40,11 @@ export async function azureStackBuckets(moto: MotoServer, prefix: string): Promi
     }
     return { scratch, outputs, s3 };
 }
+
+/** The end of a file's world (azureStackBuckets): its moto stopped, its scratch directory removed (either may not have been made). */
+export async function endAzureWorld(moto: MotoServer | undefined, scratch: string | undefined): Promise<void> {
+    await moto?.stop();
+    if (scratch) {
+        fs.rmSync(scratch, { recursive: true, force: true });
+    }
+}

@@ -15,6 +15,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import type { PendingRun } from "../sandbox/scripts";
+import { processExists } from "../sandbox/servers";
 import { DRILL_DIR, formatReport, rpoVerdict, rtoVerdict, SCENARIOS, vaultVerdict, writeFailure, writeReport, type Scenario } from "./report";
 
 const USAGE = "usage: npm run drill -- --scenario corruption-pitr|corruption-dump|region|compromise [--rows N] [--write-seconds S] [--out FILE]";
@@ -108,16 +109,6 @@ export function checkReportFile(file: string): void {
         fs.rmSync(probe);
     } catch (err) {
         throw new Error(`--out ${file}: the report cannot be written in ${dir} (${(err as Error).message})`);
-    }
-}
-
-/** Whether process `pid` exists (signal 0; EPERM: it exists, another user's). */
-function processExists(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch (error) {
-        return (error as NodeJS.ErrnoException).code === "EPERM";
     }
 }
 

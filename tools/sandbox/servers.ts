@@ -108,7 +108,7 @@ function clusterTmp(): string {
 }
 
 /** Whether process `pid` exists (signal 0; EPERM: it exists, another user's). */
-function processExists(pid: number): boolean {
+export function processExists(pid: number): boolean {
     try {
         process.kill(pid, 0);
         return true;
