@@ -12,7 +12,9 @@
  *  - rds:DeleteDBInstance outside the scratch instances of the restore verification (scratchInstancePatterns).
  * A grant is judged as IAM decides, through the one reader of a role's permissions (role-permissions.ts
  * roleAllowsOn, h38): a Deny of the role's policies or of its permissions boundary, a boundary that does not allow
- * the action, or a Resource that names none of the backup buckets or vaults (destructiveGrants) leaves no grant.
+ * the action, or a Resource that names none of the backup buckets or vaults (destructiveGrants) leaves no grant; since
+ * h40-scope a Resource naming secrets, KMS keys, RDS databases or their snapshots, or recovery points is judged on the
+ * stack's own resources of that kind (heldResources), not on any: one that may name one the plan does not settle is not judged.
  * A delete marker (s3:DeleteObject) leaves the version in place and is allowed. Attached full-access AWS managed
  * policies (AdministratorAccess, PowerUserAccess, AmazonS3FullAccess, ...) are read as their documents (aws-managed.ts,
  * h39) and judged the same way: reported as "everything ARN grants" when no Deny or boundary removes any of it; since
