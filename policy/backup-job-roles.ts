@@ -784,11 +784,10 @@ function heldResources(resources: readonly StackResource[]): Record<string, Held
     const anyOf = (present: boolean, part: string, what: string): HeldResource[] => (present ? [{ part, what }] : []);
     return {
         secret: of([T.secret]).map((r) => heldByName(r, "secret:", "secret", ["name", "namePrefix"], "-??????")),
-        key: of(KEY_TYPES).map((r) => {
-            const arn = read(r.props, "arn");
-            const id = read(r.props, "keyId") ?? (typeof arn === "string" ? /:key\/(.+)$/.exec(arn)?.[1] : undefined);
-            return typeof id === "string" ? { part: `key/${id}`, what: `the stack's KMS key ${r.name}` } : { part: "key/*", what: `the stack's KMS key ${r.name} (its id is not known until it is created)` };
-        }),
+        // A key's id is AWS's, made when the key is created: an offline plan's keyId is the planner's stand-in, and a
+        // policy naming the real key by its ARN would be judged against that stand-in and passed. Any id, then: a
+        // grant naming one key is not judged (listed), never passed, beside a key of the stack.
+        key: of(KEY_TYPES).map((r) => ({ part: "key/*", what: `the stack's KMS key ${r.name} (its id is AWS's, not known to the plan)` })),
         db: instances,
         cluster: clusters,
         snapshot: anyOf(instances.length > 0, "snapshot:*", "a snapshot of the stack's DB instances (its name is chosen when it is taken)"),
