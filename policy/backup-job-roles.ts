@@ -12,7 +12,9 @@
  *  - rds:DeleteDBInstance outside the scratch instances of the restore verification (scratchInstancePatterns).
  * A grant is judged as IAM decides, through the one reader of a role's permissions (role-permissions.ts
  * roleAllowsOn, h38): a Deny of the role's policies or of its permissions boundary, a boundary that does not allow
- * the action, or a Resource that names none of the backup buckets or vaults (destructiveGrants) leaves no grant.
+ * the action, or a Resource that names none of the backup buckets or vaults (destructiveGrants) leaves no grant; since
+ * h40-scope a Resource naming secrets, KMS keys, RDS databases or their snapshots, or recovery points is judged on the
+ * stack's own resources of that kind (heldResources), not on any: one that may name one the plan does not settle is not judged.
  * A delete marker (s3:DeleteObject) leaves the version in place and is allowed. Attached full-access AWS managed
  * policies (AdministratorAccess, PowerUserAccess, AmazonS3FullAccess, ...) are read as their documents (aws-managed.ts,
  * h39) and judged the same way: reported as "everything ARN grants" when no Deny or boundary removes any of it; since
@@ -29,8 +31,9 @@ import type { Settings } from "./settings";
 import { lockDenials, lockFloorGaps } from "./object-lock";
 import { formatRetention } from "./retention";
 import { awsManagedDocument, awsManagedName, AWS_MANAGED_SOURCE } from "./aws-managed";
-import { attachedPolicies, Grant, isUnknownText, Permissions, permissionsBoundary, roleAllowsOn, rolePermissions, statementResourceCovers } from "./role-permissions";
+import { arnGlob, arnSegments, attachedPolicies, Grant, isUnknownText, Permissions, permissionsBoundary, roleAllowsOn, rolePermissions, statementResourceCovers } from "./role-permissions";
 import { notJudgedInPreview, read, readArray, UNKNOWN } from "./unknowns";
+import { T } from "./types";
 
 export type { Grant } from "./role-permissions";
 
@@ -233,6 +236,17 @@ export interface BackupStorage {
     vaults: string[];
     /** Whether every backup bucket's and vault's name is known: else a grant naming none of them may still name one. */
     complete: boolean;
+    /**
+     * The stack's other backup-critical resources by the resource type of their ARN (`secret`, `key`, `db`, `cluster`,
+     * `snapshot`, ..., `recovery-point`; resourceShape's), each as a glob of its ARN's resource part (heldResources).
+     */
+    held: Record<string, HeldResource[]>;
+}
+
+/** One resource of the stack a destructive action may reach: its ARN's resource part as a glob (`secret:oauth2/backup-passphrase-??????`), and how to name it. */
+export interface HeldResource {
+    part: string;
+    what: string;
 }
 
 /** S3 actions on objects (an object ARN, `bucket/key`); the other S3 actions of DESTRUCTIVE_ACTIONS are on the bucket. */
@@ -274,14 +288,16 @@ function instance(pattern: string): string {
 }
 
 /**
- * The resources on which an Allow statement's grant of a destructive action is judged. S3: the backup buckets (an
- * object action: an object of each, and the objects the statement's own patterns name there); a vault action: the
- * stack's vaults. Anything else, and S3 or vaults when the stack's are not all known by name: a resource of the
- * action's type the statement covers (resourceShape), else what its patterns name.
+ * The resources on which an Allow statement's grant of a destructive action is judged (`arns`), and why it may be a grant
+ * the plan cannot settle (`open`). S3: the backup buckets (an object action: an object of each, and the objects the
+ * statement's own patterns name there); a vault action: the stack's vaults; S3 or vaults when the stack's are not all
+ * known by name: also a resource of the action's type the statement covers (resourceShape), and what its patterns name.
+ * The other kinds (secrets, KMS keys, RDS databases and their snapshots and automated backups, recovery points) are
+ * judged on the stack's own resources of the kind (heldCandidates, h40); in a stack with none, as S3 is: any.
  */
-function candidateResources(statement: Statement, action: string, storage: BackupStorage): string[] {
+function candidateResources(statement: Statement, action: string, storage: BackupStorage): { arns: string[]; open: string[] } {
     const named = statement.notResources === undefined ? statement.resources.filter((r) => !isUnknownText(r)) : [];
-    const generic = [resourceShape(action), ...named.filter((r) => mayName(r, action)).map(instance)];
+    const generic = [resourceShape(action), ...named.filter((r) => mayName(r, action) && !serviceOwned(r, action)).map(instance)];
     if (action.startsWith("s3:")) {
         const objects = S3_OBJECT_ACTIONS.has(action);
         const ofBuckets = storage.buckets.map(instance).flatMap((bucket) => {
@@ -292,12 +308,99 @@ function candidateResources(statement: Statement, action: string, storage: Backu
             const keys = named.filter((r) => r.includes("/") && globMatch(r.split("/")[0], arn)).map((r) => `${arn}/${instance(r.slice(r.indexOf("/") + 1))}`);
             return [`${arn}/x`, ...keys];
         });
-        return storage.complete && storage.buckets.length > 0 ? ofBuckets : [...ofBuckets, ...generic];
+        return { arns: storage.complete && storage.buckets.length > 0 ? ofBuckets : [...ofBuckets, ...generic], open: [] };
     }
     if (VAULT_ACTIONS.has(action) && storage.complete && storage.vaults.length > 0) {
-        return storage.vaults.map((vault) => `arn:aws:backup:x:x:backup-vault:${vault}`);
+        return { arns: storage.vaults.map((vault) => `arn:aws:backup:x:x:backup-vault:${vault}`), open: [] };
     }
-    return generic;
+    const held = storage.held[resourceType(action)] ?? [];
+    return held.length > 0 ? heldCandidates(statement, action, held) : { arns: generic, open: [] };
+}
+
+/** The resource type of an action's ARN (resourceShape's): `secret`, `key`, `db`, `cluster-snapshot`, `recovery-point`, ... */
+function resourceType(action: string): string {
+    return (arnSegments(resourceShape(action))[5] ?? "").replace(/[:/]x$/, "");
+}
+
+/**
+ * A pattern that can name only resources a service owns and manages, never backup material: a secret whose name holds
+ * `!` (RDS's master user secrets `rds!db-<id>`, EventBridge's connection secrets `events!connection/<name>`; a secret
+ * one creates may hold only letters, digits and `/_+=.@-`: Secrets Manager CreateSecret, Name).
+ */
+function serviceOwned(pattern: string, action: string): boolean {
+    const part = arnSegments(pattern)[5] ?? "";
+    return resourceType(action) === "secret" && part.startsWith("secret:") && part.includes("!");
+}
+
+/**
+ * The candidates of a grant on the stack's own resources of the action's kind (h40: before, any resource of the kind,
+ * so a grant on EventBridge's connection secrets, another application's secret or database, or another key was a grant
+ * on backup material). Each held resource is judged where the statement's `*`, NotResource or unknown pattern puts it
+ * (region and account `x`), and where each named ARN pattern that covers it (coversPart) puts it, in that pattern's
+ * region and account (a pattern of the stack's account is read as naming it). A pattern that covers only some of what
+ * the resource may be called (a secret's random suffix, a key id, a snapshot's name: not known until AWS makes them)
+ * leaves the grant open; one that shares no name with it is no grant on it.
+ */
+function heldCandidates(statement: Statement, action: string, held: readonly HeldResource[]): { arns: string[]; open: string[] } {
+    const service = action.split(":")[0];
+    const arns = held.map((h) => `arn:aws:${service}:x:x:${sample(h.part)[0]}`);
+    const open: string[] = [];
+    const patterns = statement.notResources === undefined ? statement.resources.filter((r) => r !== "*" && !isUnknownText(r) && mayName(r, action)) : [];
+    for (const pattern of patterns) {
+        const segments = arnSegments(pattern);
+        if (segments.length !== 6 || segments[0] !== "arn") {
+            arns.push(instance(pattern));
+            continue;
+        }
+        if (serviceOwned(pattern, action)) {
+            continue;
+        }
+        const [, partition, , region, account] = segments.map(instance);
+        for (const h of held) {
+            if (coversPart(segments[5], h.part)) {
+                arns.push(`arn:${partition}:${service}:${region}:${account}:${sample(h.part)[0]}`);
+            } else if (globsMeet(segments[5], h.part)) {
+                open.push(`its Resource ${pattern} may name ${h.what}`);
+            }
+        }
+    }
+    return { arns, open };
+}
+
+/** Two names a resource-part glob describes, far apart (`*` as nothing and as several characters, `?` as two letters): a pattern matching both is taken to match every one. */
+function sample(glob: string): [string, string] {
+    return [glob.replace(/\*/g, "").replace(/\?/g, "x"), glob.replace(/\*/g, "Zz0/-_.q").replace(/\?/g, "Q")];
+}
+
+/** Whether an IAM pattern's resource part covers every name of a held resource's glob (sample: both of two). */
+function coversPart(pattern: string, glob: string): boolean {
+    const regex = arnGlob(pattern);
+    return sample(glob).every((name) => regex.test(name));
+}
+
+/** Whether two globs (`*`, `?`) match some name in common: a pattern that meets a held resource's glob may name it. */
+export function globsMeet(a: string, b: string): boolean {
+    const memo = new Map<number, boolean>();
+    const meet = (i: number, j: number): boolean => {
+        const key = i * (b.length + 1) + j;
+        const known = memo.get(key);
+        if (known !== undefined) {
+            return known;
+        }
+        let result: boolean;
+        if (i === a.length && j === b.length) {
+            result = true;
+        } else if (a[i] === "*") {
+            result = meet(i + 1, j) || (j < b.length && meet(i, j + 1));
+        } else if (b[j] === "*") {
+            result = meet(i, j + 1) || (i < a.length && meet(i + 1, j));
+        } else {
+            result = i < a.length && j < b.length && (a[i] === "?" || b[j] === "?" || a[i] === b[j]) && meet(i + 1, j + 1);
+        }
+        memo.set(key, result);
+        return result;
+    };
+    return meet(0, 0);
 }
 
 /** What a role's (or user's) permissions let it destroy: lines "action (statement)", and what leaves a grant open. */
@@ -349,20 +452,21 @@ function grantDestruction(grant: Grant, permissions: Permissions, scratchPattern
             return;
         }
         for (const action of DESTRUCTIVE_ACTIONS.filter((a) => covers(s, a))) {
-            const judged = standing(permissions, s, action, candidateResources(s, action, storage));
+            const { arns, open } = candidateResources(s, action, storage);
+            const judged = standing(permissions, s, action, arns);
             if (judged === true) {
                 out.stands.push({ what: action, where });
-            } else if (judged !== false) {
-                out.open.push(`${action} (${where}): ${judged.join("; ")}`);
+            } else if (judged !== false || open.length > 0) {
+                out.open.push(`${action} (${where}): ${[...(judged === false ? [] : judged), ...open].join("; ")}`);
             }
         }
         for (const action of SCRATCH_ONLY_ACTIONS.filter((a) => covers(s, a))) {
-            const { shown, candidates } = beyondScratch(s, action, scratchPatterns);
+            const { shown, candidates, open } = beyondScratch(s, action, scratchPatterns, storage);
             const judged = standing(permissions, s, action, candidates);
             if (judged === true) {
                 out.stands.push({ what: `${action} on ${shown}, not only the verification's scratch instances`, where });
-            } else if (judged !== false) {
-                out.open.push(`${action} (${where}): ${judged.join("; ")}`);
+            } else if (judged !== false || open.length > 0) {
+                out.open.push(`${action} (${where}): ${[...(judged === false ? [] : judged), ...open].join("; ")}`);
             }
         }
     });
@@ -434,14 +538,24 @@ function managedDestruction(permissions: Permissions, judged: Permissions, attac
 /**
  * What an Allow of a scratch-only action (rds:DeleteDBInstance) names beyond the scratch instances: its patterns the
  * scratch patterns do not cover (shown as written; `*` is any instance), or every resource but its NotResource; and
- * the resources it is judged on (one each). A pattern not known yet is judged as such (standing leaves it open).
+ * the resources it is judged on: the stack's instances (clusters) those patterns reach, as candidateResources judges
+ * the other RDS actions (h40), or, in a stack with none, one each. A pattern not known yet is judged as such (standing leaves it open).
  */
-function beyondScratch(s: Statement, action: string, scratchPatterns: string[]): { shown: string; candidates: string[] } {
-    if (s.notResources !== undefined) {
-        return { shown: `every resource but ${s.notResources.join(", ")}`, candidates: [resourceShape(action)] };
+function beyondScratch(s: Statement, action: string, scratchPatterns: string[], storage: BackupStorage): { shown: string; candidates: string[]; open: string[] } {
+    const outside = s.notResources === undefined ? s.resources.filter((r) => mayName(r, action) && !scratchPatterns.some((p) => globMatch(p, r))) : [];
+    const shown = s.notResources !== undefined ? `every resource but ${s.notResources.join(", ")}` : outside.join(", ");
+    const scratch = (arn: string) => scratchPatterns.some((p) => globMatch(p, arn));
+    if ((storage.held[resourceType(action)] ?? []).length > 0) {
+        if (s.notResources === undefined && outside.length === 0) {
+            return { shown, candidates: [], open: [] };
+        }
+        const { arns, open } = candidateResources(s.notResources !== undefined ? s : { ...s, resources: outside }, action, storage);
+        return { shown, candidates: arns.filter((arn) => !scratch(arn)), open };
     }
-    const outside = s.resources.filter((r) => mayName(r, action) && !scratchPatterns.some((p) => globMatch(p, r)));
-    return { shown: outside.join(", "), candidates: outside.map((r) => (r === "*" ? resourceShape(action) : isUnknownText(r) ? r : instance(r))) };
+    if (s.notResources !== undefined) {
+        return { shown, candidates: [resourceShape(action)], open: [] };
+    }
+    return { shown, candidates: outside.map((r) => (r === "*" ? resourceShape(action) : isUnknownText(r) ? r : instance(r))), open: [] };
 }
 
 /**
@@ -631,6 +745,56 @@ export function backupStorage(index: StackIndex, resources: readonly StackResour
         buckets: named(groups.map((g) => g.name)),
         vaults: named(vaults),
         complete: named(groups.map((g) => g.name)).length === groups.length && named(vaults).length === vaults.length,
+        held: heldResources(resources),
+    };
+}
+
+const KEY_TYPES: readonly string[] = ["aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey"];
+const CLUSTER_TYPES: readonly string[] = [T.rdsCluster, T.docdbCluster, T.neptuneCluster];
+
+/**
+ * A held resource's ARN part from the name the program sets (`name`), or its prefix (`namePrefix`: AWS or the provider
+ * adds the rest), or any name when neither is known; `suffix`: what AWS appends to every name (a secret's `-??????`).
+ */
+function heldByName(r: StackResource, type: string, kind: string, [nameKey, prefixKey]: [string, string], suffix = ""): HeldResource {
+    const name = read(r.props, nameKey);
+    const prefix = read(r.props, prefixKey);
+    if (typeof name === "string") {
+        return { part: `${type}${name}${suffix}`, what: `the stack's ${kind} ${name}${suffix ? " (its ARN ends in six random characters)" : ""}` };
+    }
+    if (typeof prefix === "string") {
+        return { part: `${type}${prefix}*${suffix}`, what: `the stack's ${kind} ${r.name} (named ${prefix}…)` };
+    }
+    return { part: `${type}*${suffix}`, what: `the stack's ${kind} ${r.name} (its name is not known)` };
+}
+
+/**
+ * The stack's backup-critical resources other than buckets and vaults, by the resource type of their ARN (h40): its
+ * Secrets Manager secrets (the passphrase, the keys: `secret:NAME-??????`, Secrets Manager's random suffix), its KMS keys
+ * (`key/ID`: IAM names a key by its key ARN only, never by an alias: KMS developer guide, "Specifying KMS keys in IAM
+ * policy statements"), its DB instances and clusters (`db:ID`, `cluster:ID`), and, beside them, their snapshots and
+ * retained automated backups and the recovery points of its vaults, whose names AWS or the job that takes them chooses
+ * (any name of the type).
+ */
+function heldResources(resources: readonly StackResource[]): Record<string, HeldResource[]> {
+    const of = (types: readonly string[]) => resources.filter((r) => types.includes(r.type));
+    const instances = of([T.rdsInstance]).map((r) => heldByName(r, "db:", "DB instance", ["identifier", "identifierPrefix"]));
+    const clusters = of(CLUSTER_TYPES).map((r) => heldByName(r, "cluster:", "cluster", ["clusterIdentifier", "clusterIdentifierPrefix"]));
+    const vaults = of(VAULT_TYPES);
+    const anyOf = (present: boolean, part: string, what: string): HeldResource[] => (present ? [{ part, what }] : []);
+    return {
+        secret: of([T.secret]).map((r) => heldByName(r, "secret:", "secret", ["name", "namePrefix"], "-??????")),
+        // A key's id is AWS's, made when the key is created: an offline plan's keyId is the planner's stand-in, and a
+        // policy naming the real key by its ARN would be judged against that stand-in and passed. Any id, then: a
+        // grant naming one key is not judged (listed), never passed, beside a key of the stack.
+        key: of(KEY_TYPES).map((r) => ({ part: "key/*", what: `the stack's KMS key ${r.name} (its id is AWS's, not known to the plan)` })),
+        db: instances,
+        cluster: clusters,
+        snapshot: anyOf(instances.length > 0, "snapshot:*", "a snapshot of the stack's DB instances (its name is chosen when it is taken)"),
+        "auto-backup": anyOf(instances.length > 0, "auto-backup:*", "the retained automated backups of the stack's DB instances (their id is generated)"),
+        "cluster-snapshot": anyOf(clusters.length > 0, "cluster-snapshot:*", "a snapshot of the stack's clusters (its name is chosen when it is taken)"),
+        "cluster-auto-backup": anyOf(clusters.length > 0, "cluster-auto-backup:*", "the retained automated backups of the stack's clusters (their id is generated)"),
+        "recovery-point": anyOf(vaults.length > 0, "recovery-point:*", "a recovery point of the stack's vaults (its id is generated)"),
     };
 }
 

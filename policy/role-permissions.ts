@@ -242,12 +242,12 @@ export function arnPatternMatches(pattern: unknown, target: ArnTarget): boolean 
 }
 
 /** An ARN's first five segments (arn, partition, service, region, account) and its resource part (which may hold colons). */
-function arnSegments(text: string): string[] {
+export function arnSegments(text: string): string[] {
     const parts = text.split(":");
     return parts.length < 6 ? parts : [...parts.slice(0, 5), parts.slice(5).join(":")];
 }
 
-function arnGlob(pattern: string): RegExp {
+export function arnGlob(pattern: string): RegExp {
     return new RegExp(`^${[...pattern].map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&"))).join("")}$`);
 }
 
