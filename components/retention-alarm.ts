@@ -14,7 +14,14 @@
  *  - `oauth2-dr-<stack>-database-deleted`: DeleteDBInstance, which removes the instance's automated backups
  *    unless asked not to, of every instance but the restore verification's scratch ones (`oauth2-backup-test-*`,
  *    deleted by the monthly job).
- * The rules are account-wide (not only our instance): a rename first (ModifyDBInstance newDBInstanceIdentifier)
+ *  - `oauth2-dr-<stack>-backup-key-disabled`: ScheduleKeyDeletion or DisableKey of any KMS key of the account in
+ *    the region (a key's id is not known before it is made, and a caller names it by id, ARN or alias): the
+ *    deletion guards let the break-glass role alone do it (components/kms.ts), and what the key encrypts is
+ *    unreadable from that moment; the alarm lets a second person cancel it within the key's waiting period;
+ *  - `oauth2-dr-<stack>-server-secret-deleted`: SECRET_CALLS on the server's secrets (components/secrets.ts
+ *    SECRET_NAMES, by name or ARN), the backups' passphrase among them: deleted, their DR replica removed or
+ *    detached, their guard removed; the same guard, the same second person, within the recovery window.
+ * The RDS rules are account-wide (not only our instance): a rename first (ModifyDBInstance newDBInstanceIdentifier)
  * would slip past a rule that named the instance.
  *
  * EventBridge receives these events only while a CloudTrail trail logs the account's management events in the
@@ -32,6 +39,7 @@ import * as cloudtrail from "@pulumi/aws/cloudtrail";
 import * as cloudwatch from "@pulumi/aws/cloudwatch";
 import * as sns from "@pulumi/aws/sns";
 import { VERIFICATION_INSTANCE_PREFIX } from "./backup-jobs";
+import { SECRET_NAMES } from "./secrets";
 
 /** CloudTrail's detail-type on EventBridge for an API call. */
 export const API_CALL_DETAIL_TYPE = "AWS API Call via CloudTrail";
@@ -41,6 +49,16 @@ export const RETENTION_CALLS = ["ModifyDBInstance", "ModifyDBCluster"];
 
 /** The calls that delete automated backups or stop their replication, whoever makes them (the SCP refuses two to all but the break-glass role). */
 export const AUTOMATED_BACKUP_CALLS = ["DeleteDBInstanceAutomatedBackup", "DeleteDBClusterAutomatedBackup", "StopDBInstanceAutomatedBackupsReplication"];
+
+/** The calls that make a KMS key unusable (every backup and secret it encrypts unreadable while it is) or start its deletion. */
+export const KEY_CALLS = ["ScheduleKeyDeletion", "DisableKey"];
+
+/**
+ * The calls that delete one of the server's secrets (the backups' passphrase among them), its replica in the DR region
+ * (removed from the primary, or detached on the replica), or its resource policy (the deletion guard itself). Not
+ * PutResourcePolicy: every `pulumi up` that changes the guard makes it.
+ */
+export const SECRET_CALLS = ["DeleteSecret", "RemoveRegionsFromReplication", "StopReplicationToReplica", "DeleteResourcePolicy"];
 
 /** The prefix, under the audit archive's audit/ row, where the trail delivers (CloudTrail adds /AWSLogs/<account>/...). */
 export const TRAIL_KEY_PREFIX = "audit/cloudtrail";
@@ -128,6 +146,39 @@ export function retentionRules(stack: string, retentionDays: number, scratchInst
                 keepBackups: "$.detail.requestParameters.deleteAutomatedBackups",
             },
             inputTemplate: `"oauth2-dr ${stack}: <call> by <who> deleted <instance> (deleteAutomatedBackups <keepBackups>; unset deletes them) (account <account>, <region>, <time>)"`,
+        },
+        {
+            // The deletion guards let the break-glass role alone do these (components/kms.ts, secrets.ts; the
+            // organization SCP): a guard that lets one role through is watched, so a second person hears of it while
+            // the key's waiting period or the secret's recovery window still allows the undo.
+            id: "backup-key-disabled",
+            name: name("backup-key-disabled"),
+            description: `KMS key disabled or scheduled for deletion (${KEY_CALLS.join(", ")}), any key of the account in this region: the backups, snapshots and secrets a key encrypts cannot be read while it is disabled or pending deletion`,
+            pattern: { source: ["aws.kms"], "detail-type": [API_CALL_DETAIL_TYPE], detail: { eventSource: ["kms.amazonaws.com"], eventName: KEY_CALLS } },
+            inputPaths: { ...WHO_WHERE_WHEN, key: "$.detail.requestParameters.keyId", days: "$.detail.requestParameters.pendingWindowInDays" },
+            inputTemplate: `"oauth2-dr ${stack}: <call> by <who> on key <key> (pending window <days> days) (account <account>, <region>, <time>): what it encrypts cannot be decrypted now; if it is a backup key, undo it: aws kms cancel-key-deletion --key-id <key>, then aws kms enable-key --key-id <key>"`,
+        },
+        {
+            id: "server-secret-deleted",
+            name: name("server-secret-deleted"),
+            description: `The server's secrets (${Object.values(SECRET_NAMES).join(", ")}) deleted, their DR replica removed or detached, or their deletion guard removed (${SECRET_CALLS.join(", ")}): the backups' passphrase among them, without which no symmetric backup decrypts`,
+            pattern: {
+                source: ["aws.secretsmanager"],
+                "detail-type": [API_CALL_DETAIL_TYPE],
+                detail: {
+                    eventSource: ["secretsmanager.amazonaws.com"],
+                    eventName: SECRET_CALLS,
+                    // The caller names a secret by its name or its ARN (the name, a dash and six random characters).
+                    requestParameters: { secretId: Object.values(SECRET_NAMES).flatMap((secret) => [secret, { wildcard: `arn:*:secretsmanager:*:secret:${secret}-*` }]) },
+                },
+            },
+            inputPaths: {
+                ...WHO_WHERE_WHEN,
+                secret: "$.detail.requestParameters.secretId",
+                window: "$.detail.requestParameters.recoveryWindowInDays",
+                force: "$.detail.requestParameters.forceDeleteWithoutRecovery",
+            },
+            inputTemplate: `"oauth2-dr ${stack}: <call> by <who> on secret <secret> (recovery window <window> days, forceDeleteWithoutRecovery <force>) (account <account>, <region>, <time>): within the recovery window, aws secretsmanager restore-secret --secret-id <secret>"`,
         },
     ];
 }

@@ -21,11 +21,16 @@ const ACCOUNT = "123456789012";
 
 /** An RDS API call as EventBridge delivers it from CloudTrail. */
 function rdsCall(eventName: string, requestParameters: Record<string, unknown>, region = "us-east-1"): Record<string, unknown> {
+    return apiCall("rds", eventName, requestParameters, region);
+}
+
+/** An API call of `service` (rds, kms, secretsmanager) as EventBridge delivers it from CloudTrail. */
+function apiCall(service: string, eventName: string, requestParameters: Record<string, unknown>, region = "us-east-1"): Record<string, unknown> {
     return {
         version: "0",
         id: "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
         "detail-type": "AWS API Call via CloudTrail",
-        source: "aws.rds",
+        source: `aws.${service}`,
         account: ACCOUNT,
         time: "2026-12-05T00:00:00Z",
         region,
@@ -34,7 +39,7 @@ function rdsCall(eventName: string, requestParameters: Record<string, unknown>, 
             eventVersion: "1.08",
             userIdentity: { type: "AssumedRole", arn: `arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_AdministratorAccess_compromised/mallory`, accountId: ACCOUNT },
             eventTime: "2026-12-05T00:00:00Z",
-            eventSource: "rds.amazonaws.com",
+            eventSource: `${service}.amazonaws.com`,
             eventName,
             awsRegion: region,
             sourceIPAddress: "192.0.2.0",
@@ -93,6 +98,17 @@ describe("EventBridge pattern matcher (tools/drill/event-pattern.ts)", () => {
         assert.equal(matchesPattern({ id: [{ exists: true }] }, { id: 0 }), true);
     });
 
+    it("wildcard: `*` any characters (none too), `\\*` a star, nothing else special", () => {
+        const p = { arn: [{ wildcard: "arn:*:secret:oauth2/x-*" }] };
+        assert.equal(matchesPattern(p, { arn: "arn:aws:secretsmanager:us-east-1:1:secret:oauth2/x-AbCdEf" }), true);
+        assert.equal(matchesPattern(p, { arn: "arn::secret:oauth2/x-" }), true);
+        assert.equal(matchesPattern(p, { arn: "arn:aws:secretsmanager:us-east-1:1:secret:oauth2/y-AbCdEf" }), false);
+        assert.equal(matchesPattern({ a: [{ wildcard: "a\\*b.c" }] }, { a: "a*b.c" }), true);
+        assert.equal(matchesPattern({ a: [{ wildcard: "a\\*b.c" }] }, { a: "axb.c" }), false);
+        assert.equal(matchesPattern({ a: [{ wildcard: "a.c" }] }, { a: "abc" }), false);
+        assert.equal(matchesPattern(p, { arn: 1 }), false);
+    });
+
     it("refuses what it does not evaluate rather than guess", () => {
         assert.throws(() => matchesPattern({ id: [{ suffix: ".x" }] }, { id: "a.x" }), /operator suffix is not evaluated/);
         assert.throws(() => matchesPattern({ $or: [{ a: ["x"] }] }, { a: "x" }), /\$or is not evaluated/);
@@ -145,11 +161,51 @@ describe("the retention alarm as prod and dr plan it", function () {
         assert.equal(matchesPattern(dropped, rdsCall("DeleteDBInstance", { dBInstanceIdentifier: `${VERIFICATION_INSTANCE_PREFIX}20261205`, skipFinalSnapshot: true })), false);
     });
 
+    it("backup-key-disabled and server-secret-deleted: what the deletion guards let the break-glass role alone do is watched (a key disabled or scheduled for deletion; the server's secrets deleted or their DR replica removed, by name or ARN)", () => {
+        for (const plan of [prod, dr]) {
+            const keys = pattern(plan, "backup-key-disabled");
+            const key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+            assert.equal(matchesPattern(keys, apiCall("kms", "ScheduleKeyDeletion", { keyId: key, pendingWindowInDays: 7 })), true);
+            assert.equal(matchesPattern(keys, apiCall("kms", "DisableKey", { keyId: "alias/oauth2-backups" })), true);
+            for (const call of ["EnableKey", "CancelKeyDeletion", "CreateKey"]) {
+                assert.equal(matchesPattern(keys, apiCall("kms", call, { keyId: key })), false, call);
+            }
+            const secrets = pattern(plan, "server-secret-deleted");
+            for (const secret of ["oauth2/backup-passphrase", "oauth2/jwk-private-key", "oauth2/db-credentials", "arn:aws:secretsmanager:us-east-1:123456789012:secret:oauth2/backup-passphrase-AbCdEf"]) {
+                assert.equal(matchesPattern(secrets, apiCall("secretsmanager", "DeleteSecret", { secretId: secret, recoveryWindowInDays: 7 })), true, secret);
+                assert.equal(matchesPattern(secrets, apiCall("secretsmanager", "RemoveRegionsFromReplication", { secretId: secret, removeReplicaRegions: ["us-west-2"] })), true, secret);
+                assert.equal(matchesPattern(secrets, apiCall("secretsmanager", "StopReplicationToReplica", { secretId: secret }, "us-west-2")), true, secret);
+                assert.equal(matchesPattern(secrets, apiCall("secretsmanager", "DeleteResourcePolicy", { secretId: secret })), true, secret);
+                assert.equal(matchesPattern(secrets, apiCall("secretsmanager", "PutResourcePolicy", { secretId: secret })), false, `${secret}: every pulumi up that changes the guard`);
+                assert.equal(matchesPattern(secrets, apiCall("secretsmanager", "GetSecretValue", { secretId: secret })), false, secret);
+            }
+            for (const other of ["app/feature-flags", "arn:aws:secretsmanager:us-east-1:123456789012:secret:app/feature-flags-AbCdEf", "oauth2/backup-passphrase-old"]) {
+                assert.equal(matchesPattern(secrets, apiCall("secretsmanager", "DeleteSecret", { secretId: other })), false, other);
+            }
+            const target = props(resource(plan, TARGET, `oauth2-dr-${plan.stack}-backup-key-disabled`)).inputTransformer;
+            assert.match(target.inputTemplate, /aws kms cancel-key-deletion --key-id <key>/);
+            assert.match(props(resource(plan, TARGET, `oauth2-dr-${plan.stack}-server-secret-deleted`)).inputTransformer.inputTemplate, /restore-secret --secret-id <secret>/);
+        }
+    });
+
+    it("the compromise drill says which of the break-glass role's routes past the deletion guards are alarmed, and which are not", () => {
+        const byRoute = new Map(declaredGuards().map((g) => [g.breakGlass.split(" ")[0], g.breakGlass]));
+        assert.equal(byRoute.get("DeleteSecret"), "DeleteSecret allow, alarmed (EventBridge rule oauth2-dr-prod-server-secret-deleted)");
+        assert.equal(byRoute.get("ScheduleKeyDeletion"), "ScheduleKeyDeletion allow, alarmed (EventBridge rule oauth2-dr-prod-backup-key-disabled)");
+        assert.equal(byRoute.get("DisableKey"), "DisableKey allow, alarmed (EventBridge rule oauth2-dr-prod-backup-key-disabled)");
+        assert.equal(byRoute.get("PutKeyPolicy"), "PutKeyPolicy allow, not alarmed");
+        assert.equal(byRoute.get("PutResourcePolicy"), "PutResourcePolicy allow, not alarmed");
+        // Without the rules (a tree that declares none), every route past the secret's and the key's guards says so.
+        const unwatched = declaredGuards(undefined, undefined, undefined, undefined, null).filter((g) => /^(secret oauth2\/backup-passphrase|its KMS key)/.test(g.resource));
+        assert.equal(unwatched.length, 10);
+        assert.ok(unwatched.every((g) => g.breakGlass.endsWith("allow, not alarmed")), unwatched.map((g) => g.breakGlass).join("; "));
+    });
+
     it("each rule notifies the stack's alarm topic with who, which instance and what value; the topic's policy lets EventBridge publish from these rules only", () => {
         for (const plan of [prod, dr]) {
             const topic = plan.stack === "prod" ? `arn:aws:sns:us-east-1:${ACCOUNT}:oauth2-dr-alarms` : `arn:aws:sns:us-west-2:${ACCOUNT}:oauth2-dr-alarms`;
             const rules = resourcesOfType(plan, RULE).filter((r) => r.name.startsWith(`oauth2-dr-${plan.stack}-`));
-            assert.deepEqual(rules.map((r) => r.name).sort(), ["automated-backups-deleted", "backup-retention-lowered", "database-deleted"].map((id) => `oauth2-dr-${plan.stack}-${id}`));
+            assert.deepEqual(rules.map((r) => r.name).sort(), ["automated-backups-deleted", "backup-key-disabled", "backup-retention-lowered", "database-deleted", "server-secret-deleted"].map((id) => `oauth2-dr-${plan.stack}-${id}`));
             for (const rule of rules) {
                 const target = props(resource(plan, TARGET, rule.name));
                 assert.equal(target.arn, topic);

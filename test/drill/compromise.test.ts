@@ -35,7 +35,7 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
 
     it("the drill reports the guards the tree declares, evaluated for the attacker and the break-glass role on each way to the deletion (the guard removed or replaced first, the replica dropped, the key disabled or re-policied: the SCP decides that one); without them, that AWS would let the deletion through", function () {
         const declared = declaredGuards(guard(["secretsmanager:DeleteSecret"]), (arn) => guard(["kms:ScheduleKeyDeletion", "kms:DisableKey"])(arn).Statement[0], [], null, null);
-        assert.deepEqual(declared.slice(0, 2).map((g) => [g.declared, g.attacker, g.breakGlass]), [[true, "DeleteSecret deny", "DeleteSecret allow"], [true, "ScheduleKeyDeletion deny", "ScheduleKeyDeletion allow"]]);
+        assert.deepEqual(declared.slice(0, 2).map((g) => [g.declared, g.attacker, g.breakGlass]), [[true, "DeleteSecret deny", "DeleteSecret allow, not alarmed"], [true, "ScheduleKeyDeletion deny", "ScheduleKeyDeletion allow, not alarmed"]]);
         // Each other way to the same end is tried too: a guard of DeleteSecret alone lets the attacker remove or
         // replace it first, or re-key the secret to a key of theirs; the key's policy cannot refuse PutKeyPolicy
         // to its administrators; RDS's automated backups have no resource policy at all.
@@ -83,7 +83,7 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
         const withScp = declaredGuards(guard(["secretsmanager:DeleteSecret"]), keyGuard, [putKeyPolicyOnly, stay], null, null);
         const putKeyPolicy = withScp.find((g) => g.attacker.startsWith("PutKeyPolicy"))!;
         assert.equal(putKeyPolicy.attacker, "PutKeyPolicy allow by the key policy, deny by the organization SCP (docs/organization-scp.json, once applied)");
-        assert.equal(putKeyPolicy.breakGlass, "PutKeyPolicy allow");
+        assert.equal(putKeyPolicy.breakGlass, "PutKeyPolicy allow, not alarmed");
         assert.deepEqual([withScp.at(-1)!.attacker, withScp.at(-1)!.breakGlass, withScp.at(-1)!.declared], ["LeaveOrganization deny by the organization SCP (once applied)", "LeaveOrganization deny by the organization SCP (only the security principal may)", true]);
         const none = declaredGuards(null, null, undefined, null, null);
         // (undefined takes the committed SCP: the lines it decides are not the guards'.)
@@ -95,7 +95,7 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
         const fromTree = declaredGuards();
         assert.equal(fromTree[0].declared, inTree);
         if (inTree) {
-            assert.deepEqual([fromTree[0].attacker, fromTree[0].breakGlass], ["DeleteSecret deny", "DeleteSecret allow"]);
+            assert.deepEqual([fromTree[0].attacker, fromTree[0].breakGlass], ["DeleteSecret deny", "DeleteSecret allow, alarmed (EventBridge rule oauth2-dr-prod-server-secret-deleted)"]);
             // This tree's guards deny every way but PutKeyPolicy (the committed SCP denies it) and RDS's routes
             // (the SCP denies the two it can name); ModifyDBInstance's retention 0 is the residual no policy refuses.
             const bySCP = (g: { resource: string }) => /^(RDS|s3:\/\/|audit log group|AWS Backup vault|the AWS Backup plan|the organization SCP itself|the vault's private keys)/.test(g.resource);
@@ -127,14 +127,14 @@ describe("compromise drill: the deletion guards as data (moto does not evaluate 
             const reader = fromTree.find((g) => g.resource.startsWith("the vault's private keys"))!;
             assert.equal(reader.declared, false);
             assert.match(reader.attacker, /^UpdateAssumeRolePolicy deny by the organization SCP \(docs\/organization-scp.json, once applied\); open all the same through the cluster/);
-            assert.equal(fromTree.find((g) => g.attacker.startsWith("UpdateSecret"))!.breakGlass, "UpdateSecret(KmsKeyId) allow");
+            assert.equal(fromTree.find((g) => g.attacker.startsWith("UpdateSecret"))!.breakGlass, "UpdateSecret(KmsKeyId) allow, not alarmed");
             // A replica under the attacker's key: denied to the attacker (no KMS key condition key exists, so the
             // guard denies the action whole); the break-glass role may: the residual route (h29-residuals).
             const replica = fromTree.find((g) => g.attacker.startsWith("ReplicateSecretToRegions"))!;
-            assert.deepEqual([replica.attacker, replica.breakGlass], ["ReplicateSecretToRegions deny", "ReplicateSecretToRegions allow"]);
+            assert.deepEqual([replica.attacker, replica.breakGlass], ["ReplicateSecretToRegions deny", "ReplicateSecretToRegions allow, not alarmed"]);
             // Detaching the DR replica (h29-routes): the guard denies it, and the replica carries the guard.
             const detach = fromTree.find((g) => g.attacker.startsWith("StopReplicationToReplica"))!;
-            assert.deepEqual([detach.attacker, detach.breakGlass, detach.declared], ["StopReplicationToReplica deny", "StopReplicationToReplica allow", true]);
+            assert.deepEqual([detach.attacker, detach.breakGlass, detach.declared], ["StopReplicationToReplica deny", "StopReplicationToReplica allow, alarmed (EventBridge rule oauth2-dr-prod-server-secret-deleted)", true]);
             assert.match(fromTree.find((g) => g.attacker.startsWith("PutKeyPolicy"))!.attacker, /^PutKeyPolicy allow by the key policy, deny by the organization SCP/);
             const floors = fromTree.filter((g) => g.resource.startsWith("new backups"));
             assert.equal(floors.length, 2);

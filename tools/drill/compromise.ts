@@ -236,19 +236,35 @@ function declaredAlarmRules(): AlarmRule[] | undefined {
 
 /** ModifyDBInstance with BackupRetentionPeriod `days` on oauth2-postgres, as CloudTrail delivers it to EventBridge. */
 export function retentionCallEvent(days: number, caller = ATTACKER): Record<string, unknown> {
+    return apiCallEvent("rds:ModifyDBInstance", { dBInstanceIdentifier: "oauth2-postgres", backupRetentionPeriod: days, applyImmediately: true }, caller);
+}
+
+/** The call `action` (`service:Name`) with `requestParameters`, by `caller`, as CloudTrail delivers it to EventBridge. */
+export function apiCallEvent(action: string, requestParameters: Record<string, unknown>, caller = ATTACKER): Record<string, unknown> {
+    const [service, eventName] = action.split(":");
     return {
         version: "0",
         "detail-type": "AWS API Call via CloudTrail",
-        source: "aws.rds",
+        source: `aws.${service}`,
         account: PROD_ACCOUNT,
         region: "us-east-1",
         detail: {
-            eventSource: "rds.amazonaws.com",
-            eventName: "ModifyDBInstance",
+            eventSource: `${service}.amazonaws.com`,
+            eventName,
             userIdentity: { type: "AssumedRole", arn: caller },
-            requestParameters: { dBInstanceIdentifier: "oauth2-postgres", backupRetentionPeriod: days, applyImmediately: true },
+            requestParameters,
         },
     };
+}
+
+/**
+ * What the alarm rules say of the break-glass role's call `action` on the passphrase secret or its key (the deletion
+ * guards let that role alone through): the rules that match it, so a second person hears of it, or that none does.
+ */
+function breakGlassWatched(action: string, alarmRules: AlarmRule[] | null | undefined): string {
+    const target = action.startsWith("kms:") ? { keyId: SECRET_KEY_ARN } : { secretId: "oauth2/backup-passphrase" };
+    const rules = (alarmRules ?? []).filter((rule) => matchesPattern(rule.pattern, apiCallEvent(action, target, BREAK_GLASS_ROLE))).map((rule) => rule.name);
+    return rules.length > 0 ? `, alarmed (EventBridge rule ${rules.join(", ")})` : ", not alarmed";
 }
 
 /** The passphrase secret's own key (the guard names it), and a key the attacker created and controls. */
@@ -338,7 +354,8 @@ export function declaredGuards(
             const why = scpOpenReason(scp, action);
             return why === "the organization SCP does not deny it" || !scp ? `${byPolicy} (neither the key policy nor ${scp ? "the organization SCP" : "an organization SCP (docs/organization-scp.json missing)"} denies it)` : `${byPolicy} (the key policy does not deny it; ${why})`;
         };
-        return { resource, attacker: `${short} ${decide(ATTACKER)}`, breakGlass: `${short} ${decide(BREAK_GLASS_ROLE)}`, declared: true };
+        const breakGlass = decide(BREAK_GLASS_ROLE);
+        return { resource, attacker: `${short} ${decide(ATTACKER)}`, breakGlass: `${short} ${breakGlass}${breakGlass.startsWith("allow") ? breakGlassWatched(action, alarmRules) : ""}`, declared: true };
     });
     // RDS's automated backups have no resource policy: only the organization SCP can refuse these.
     const rds = "RDS automated backups of oauth2-postgres (no resource policy: the organization SCP, lib/organization-scp.ts)";

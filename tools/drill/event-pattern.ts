@@ -5,11 +5,12 @@
  *    `{"exists": false}`;
  *  - a leaf is an array of alternatives (OR): a string, number, boolean or null matches that exact value
  *    (strings are case-sensitive, numbers compare as numbers); `{"prefix": s}` a string starting with s;
+ *    `{"wildcard": s}` a string s describes, `*` standing for any characters (none too) and `\\*` for a star;
  *    `{"anything-but": v | [v...] | {"prefix": s}}` a value (of the same kind) that is none of them;
  *    `{"numeric": [op, n, (op, n)]}` a number (not a string of digits) with every comparison true;
  *    `{"exists": bool}` whether the field is there;
  *  - an array value in the event matches when any of its elements does.
- * Anything else (suffix, wildcard, cidr, $or, equals-ignore-case) throws: an operator we do not evaluate is
+ * Anything else (suffix, cidr, $or, equals-ignore-case) throws: an operator we do not evaluate is
  * never read as a match or a miss.
  */
 
@@ -90,6 +91,11 @@ function matchValue(alternative: unknown, value: Json, path: string): boolean {
                 throw new Error(`event pattern: ${path}: prefix takes a string`);
             }
             return typeof value === "string" && value.startsWith(operand);
+        case "wildcard":
+            if (typeof operand !== "string") {
+                throw new Error(`event pattern: ${path}: wildcard takes a string`);
+            }
+            return typeof value === "string" && wildcardRegex(operand).test(value);
         case "numeric":
             return typeof value === "number" && numericHolds(operand, value, path);
         case "anything-but":
@@ -97,6 +103,12 @@ function matchValue(alternative: unknown, value: Json, path: string): boolean {
         default:
             throw new Error(`event pattern: ${path}: operator ${operator} is not evaluated here`);
     }
+}
+
+/** A wildcard filter as a regular expression: `*` any characters, `\\*` a star, everything else itself. */
+function wildcardRegex(wildcard: string): RegExp {
+    const parts = wildcard.split(/(?<!\\)\*/).map((part) => part.replace(/\\\*/g, "*").replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+    return new RegExp(`^${parts.join(".*")}$`, "s");
 }
 
 function numericHolds(operand: unknown, value: number, path: string): boolean {
