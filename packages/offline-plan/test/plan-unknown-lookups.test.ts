@@ -31,8 +31,9 @@ describe("offline-plan: a lookup's Promise form made an Output", function () {
             [["cacheIp", true], ["cacheObjects", true], ["ordersEndpoint", true], ["ordersUrl", true]],
         );
         assert.deepEqual(
-            plan.lookups.map((l) => [l.function, l.result]),
-            [["aws.rds.getInstance", "unknown"], ["kubernetes.helm.template", "unknown"]],
+            plan.lookups.map((l) => [l.function, l.result, l.detail]),
+            // The chart's objects are named as not planned, as a Helm v3 Release's are (sdk-patches.ts watchMonitor).
+            [["aws.rds.getInstance", "unknown", undefined], ["kubernetes:helm.sh/v3:Chart", "not planned", "cache"], ["kubernetes.helm.template", "unknown", undefined]],
         );
         assert.deepEqual((plan.unknownApplies ?? []).map((a) => a.where.replace(/:\d+$/, "")).sort(), ["index.ts:9", "index.ts:13", "index.ts:14"].sort());
     });
