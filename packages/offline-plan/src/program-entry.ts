@@ -141,9 +141,10 @@ export function forgetProgramModules(programDir: string): void {
  * without registering anything: awsx classic caches the default VPC per provider (`Vpc.getDefault`), the
  * default ECS cluster (`Cluster.getDefault`) and the availability zones (h40 trial, pulumi/examples
  * aws-ts-airflow). They load again for each stack, as under a new `pulumi preview`; every other dependency
- * (the SDK, the providers' generated SDKs: no such state, and the costliest to load) loads once per process.
+ * (the SDK, the providers' generated SDKs: no such state, and the costliest to load) loads once per process. An
+ * ES-module program's imports of them are made per run too (esm-program-hooks.mjs, given this list).
  */
-const STACK_STATE_PACKAGES = ["@pulumi/awsx"];
+export const STACK_STATE_PACKAGES: readonly string[] = ["@pulumi/awsx"];
 
 /** Whether a file belongs to one of STACK_STATE_PACKAGES (its nearest node_modules' package, not one nested in it). */
 function keepsStackState(file: string): boolean {

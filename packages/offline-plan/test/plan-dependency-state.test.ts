@@ -39,4 +39,12 @@ describe("offline-plan: a dependency's module-level state", function () {
         assert.deepEqual(defaultsOf(preview), DEFAULTS);
         assert.equal(preview.waitingOnUnknowns, undefined);
     });
+
+    it("is the stack's own in an ES-module program too (its imports of such a dependency are made per run)", async () => {
+        const plans = await server.plan({ programDir: path.join(__dirname, "fixtures", "awsx-classic-defaults-esm"), stacks: ["east", "west"], inDependencyOrder: true, preview: false });
+        assert.deepEqual(plans.map((p) => [p.stack, defaultsOf(p), p.outputs.zones]), [
+            ["east", ["awsx:x:ec2:Subnet default-vpc-public-0", "awsx:x:ec2:Vpc default-vpc"], ["us-east-1a", "us-east-1b", "us-east-1c"]],
+            ["west", ["awsx:x:ec2:Subnet default-vpc-public-0", "awsx:x:ec2:Vpc default-vpc"], ["eu-west-1a", "eu-west-1b", "eu-west-1c"]],
+        ]);
+    });
 });
