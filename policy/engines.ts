@@ -2,8 +2,9 @@
  * The database a resource runs, named as its engine says, for messages and the retention matrix's row
  * label: a MySQL instance is judged on the table's database row but is not "PostgreSQL".
  */
+import { imageRepositoryName } from "./kubernetes";
 import { isAzureFlexibleServer, T } from "./types";
-import { read, UNKNOWN } from "./unknowns";
+import { read, readArray, UNKNOWN } from "./unknowns";
 import { NumberInput, readNumber, showNumber } from "./numbers";
 
 const ENGINES: Array<[RegExp, string]> = [
@@ -193,6 +194,51 @@ const VERSIONED_AZURE_POSTGRES = /^azure-native:dbforpostgresql\/v\w+:(Server|Fl
 export function notJudgedDatabases(resources: ReadonlyArray<{ type: string; name: string; urn: string; props: unknown }>): NotJudged[] {
     return resources.flatMap((r) => {
         const entry = NOT_JUDGED[r.type] ?? (VERSIONED_AZURE_POSTGRES.test(r.type) && !isAzureFlexibleServer(r.type) ? { kind: `Azure PostgreSQL server (${r.type.split(":")[1]}, an azure-native API-version module)`, backups: storageProfileDays } : undefined);
-        return entry ? [{ urn: r.urn, name: r.name, type: r.type, kind: entry.kind, backups: entry.backups(r.props) }] : [];
+        if (entry) {
+            return [{ urn: r.urn, name: r.name, type: r.type, kind: entry.kind, backups: entry.backups(r.props) }];
+        }
+        const workload = workloadDatabase(r.type, r.props);
+        return workload && !workload.judged ? [{ urn: r.urn, name: r.name, type: r.type, kind: `${workload.engine} in a Kubernetes ${workload.kind}, image ${workload.image}`, backups: SELF_HOSTED_BACKUPS }] : [];
     });
+}
+
+/** The Kubernetes workloads that run a long-lived server (a database's pods, with their volumes). */
+export const WORKLOAD_TYPES: readonly string[] = ["kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:Deployment"];
+
+/**
+ * Database servers by their image's repository name (the official images and the common distributions).
+ * `judged`: an engine the table's database row judges wherever it runs (PostgreSQL, MySQL, MariaDB, as on RDS):
+ * the row applies to the stack. The others are listed as not judged, as their managed forms are.
+ */
+const DATABASE_IMAGES: Array<{ pattern: RegExp; engine: string; judged: boolean }> = [
+    { pattern: /^(postgres|postgresql|postgis|timescaledb(-ha)?|pgvector|cloudnative-pg)$/, engine: "PostgreSQL", judged: true },
+    { pattern: /^(mysql|mysql-server|percona-server)$/, engine: "MySQL", judged: true },
+    { pattern: /^mariadb$/, engine: "MariaDB", judged: true },
+    { pattern: /^(mongo|mongodb|mongodb-community-server)$/, engine: "MongoDB", judged: false },
+    { pattern: /^(redis|redis-stack-server|valkey)$/, engine: "Redis", judged: false },
+    { pattern: /^(cassandra|scylla)$/, engine: "Cassandra", judged: false },
+    { pattern: /^(elasticsearch|opensearch)$/, engine: "Elasticsearch/OpenSearch", judged: false },
+    { pattern: /^(cockroach|clickhouse-server|neo4j|influxdb|couchdb|etcd)$/, engine: "database", judged: false },
+];
+
+const SELF_HOSTED_BACKUPS = "backups not declared: a server the program runs itself, which no managed backup covers";
+
+/**
+ * A StatefulSet or Deployment whose pod runs a database server image (its `containers`; an init container running
+ * `postgres` is a wait for the database, not one): a database the program hosts itself (h40 trial: a
+ * `postgres:16-alpine` StatefulSet beside its pg_dump CronJob was in no report, not even as not judged).
+ */
+export function workloadDatabase(type: string, props: unknown): { engine: string; image: string; judged: boolean; kind: string } | undefined {
+    if (!WORKLOAD_TYPES.includes(type)) {
+        return undefined;
+    }
+    const containers = readArray(props, "spec", "template", "spec", "containers");
+    for (const container of Array.isArray(containers) ? containers : []) {
+        const image = read(container, "image");
+        const match = typeof image === "string" ? DATABASE_IMAGES.find((d) => d.pattern.test(imageRepositoryName(image))) : undefined;
+        if (match && typeof image === "string") {
+            return { engine: match.engine, image, judged: match.judged, kind: type.split(":").at(-1)! };
+        }
+    }
+    return undefined;
 }

@@ -82,7 +82,7 @@ const BACKUP_IMAGES: ReadonlyArray<{ engine: string; pattern: RegExp; dataClass:
 ];
 
 /** The image's repository name: "pgbackup" for "registry.example.com/acme/pgbackup:1.2@sha256:…". */
-function imageRepositoryName(image: string): string {
+export function imageRepositoryName(image: string): string {
     const path = image.split("@")[0];
     const last = path.slice(path.lastIndexOf("/") + 1);
     return last.split(":")[0].toLowerCase();

@@ -38,7 +38,7 @@ import { backupJobClass, CRON_JOB_TYPES, cronJobSchema, CronJobConfig } from "./
 import { AZURE_MAX_BACKUP_RETENTION_DAYS, isAzureReplica } from "./azure";
 import { CLOUD_SQL_MAX_RETAINED_BACKUPS, isCloudSqlReplica, logRetentionLimit } from "./cloudsql";
 import { planRetentions } from "./backup-plans";
-import { databaseEngine, notJudgedDatabases } from "./engines";
+import { databaseEngine, notJudgedDatabases, workloadDatabase, WORKLOAD_TYPES } from "./engines";
 import { criticalSecretSchema, crossRegionReplicas as secretReplicaRegions, isCriticalSecret } from "./secrets";
 import { declaredRole, Role, stackRole } from "./roles";
 import { indexStack, regionOf, StackIndex, StackResource, T } from "./resources";
@@ -383,6 +383,13 @@ function heldClasses(index: StackIndex, settings: Settings, config: MatrixConfig
     const database = DATABASE_TYPES.flatMap((type) => index.ofType(type))[0];
     if (database) {
         hold("database", `the stack declares a database (${database.name})`);
+    }
+    // A PostgreSQL (MySQL, MariaDB) server the program runs in Kubernetes holds the row's data as RDS does.
+    for (const workload of WORKLOAD_TYPES.flatMap((type) => index.ofType(type))) {
+        const server = workloadDatabase(workload.type, workload.props);
+        if (server?.judged) {
+            hold("database", `the stack runs ${server.engine} in the Kubernetes ${server.kind} ${workload.name} (image ${server.image})`);
+        }
     }
     for (const group of index.buckets.values()) {
         for (const prefix of group.backup ? group.heldPrefixes : []) {

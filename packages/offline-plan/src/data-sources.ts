@@ -366,19 +366,30 @@ export function installUnknownInvokes(pulumi: typeof PulumiSdk, log: LookupLog):
     // The Promise forms resolve to plain values under `pulumi up`; offline each field is an unknown Output, which
     // flows into a resource's inputs as unknown. Made into text (String(x), a template, JSON), it would be the SDK's
     // "Calling [toString] on an [Output<T>]" notice, planned as if it were the value: refused instead, naming it.
-    const unknownField = (token: string, property: string) => {
-        const output = unknownOutput();
-        const refuse = (): never => {
-            throw new Error(
-                `${functionName(token)}(...).${property} is not known offline (no stand-in answers ${token}), and the program uses it as text: ` +
-                    `pass it to a resource's inputs as it is, or use the Output form of the lookup with .apply, which stays unknown as in a first preview`,
-            );
-        };
-        return Object.assign(output, { toString: refuse, toJSON: refuse });
+    const refuseAsText = (token: string, property?: string) => (): never => {
+        throw new Error(
+            `${functionName(token)}(...)${property === undefined ? "" : `.${property}`} is not known offline (no stand-in answers ${token}), and the program uses it as text: ` +
+                `pass it to a resource's inputs as it is, or use the Output form of the lookup with .apply, which stays unknown as in a first preview`,
+        );
     };
+    const unknownField = (token: string, property: string) => Object.assign(unknownOutput(), { toString: refuseAsText(token, property), toJSON: refuseAsText(token, property) });
+    // The Promise form's result is an unknown Output to the SDK (its members answer, `__pulumiOutput` among them), so
+    // that `pulumi.output(lookup)`, the idiom for using it as an Output (a Helm v3 Chart does so with its
+    // `helm template`), stays unknown: over a plain object `pulumi.output` sees no field, and its lifted fields,
+    // the inputs read from them and the `.apply` over it were planned as not set, `undefined` (h40 trial).
+    // Any other name is a field of the result: an unknown Output that refuses to be text, as the whole result does.
     const unknownObject = (token: string) =>
-        new Proxy({} as Record<string | symbol, unknown>, {
-            get: (_target, property) => (typeof property === "string" && property !== "then" && property !== "toJSON" ? unknownField(token, property) : undefined),
+        new Proxy(unknownOutput(), {
+            get: (target, property) => {
+                if (property === "then") {
+                    return undefined;
+                }
+                if (property === "toString" || property === "toJSON") {
+                    return refuseAsText(token);
+                }
+                const sdkMember = typeof property !== "string" || property.startsWith("__") || property in target;
+                return sdkMember ? Reflect.get(target, property) : unknownField(token, property);
+            },
         });
     const wrap = (name: string, unknown: (token: string) => unknown) => {
         const original = runtime[name];

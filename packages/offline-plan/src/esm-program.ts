@@ -10,6 +10,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { pathToFileURL } from "url";
+import { STACK_STATE_PACKAGES } from "./program-entry";
 
 /** Whether Node loads `entry` as an ES module: `.mjs`, or `.js` whose nearest package.json says "type": "module". */
 export function isEsModuleJs(entry: string): boolean {
@@ -63,12 +64,12 @@ function quietImport(url: string): Promise<unknown> {
 export async function importEsModuleProgram(entry: string): Promise<unknown> {
     if (!hooked) {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const register = (require("module") as { register?: (specifier: string, parentURL: string) => void }).register;
+        const register = (require("module") as { register?: (specifier: string, parentURL: string, options?: { data: unknown }) => void }).register;
         if (typeof register !== "function") {
             // module.register came in Node 20.6: without it each stack would run the first stack's module.
             throw new Error(`${entry} is an ES-module JavaScript program: planning it needs Node 20.6 or later (module.register), this is Node ${process.versions.node}; upgrade Node, or write the program as CommonJS or TypeScript`);
         }
-        register("./esm-program-hooks.mjs", pathToFileURL(__filename).href);
+        register("./esm-program-hooks.mjs", pathToFileURL(__filename).href, { data: { stackStatePackages: STACK_STATE_PACKAGES } });
         hooked = true;
     }
     runs += 1;

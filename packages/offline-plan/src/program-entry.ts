@@ -128,8 +128,32 @@ export function programFilesOf(programDir: string): ProgramFiles {
  */
 export function forgetProgramModules(programDir: string): void {
     for (const file of Object.keys(require.cache)) {
-        if ((loadedByPrograms.has(file) || file.startsWith(programDir + path.sep)) && !inNodeModules(file) && !plannerCode(file)) {
+        const programCode = (loadedByPrograms.has(file) || file.startsWith(programDir + path.sep)) && !inNodeModules(file) && !plannerCode(file);
+        if (programCode || keepsStackState(file)) {
             delete require.cache[file];
         }
     }
+}
+
+/**
+ * Dependencies that keep what one stack built in module-level variables and hand it to the next caller, so that
+ * the next stack planned in this process (or a preview after its full plan) would get the first's objects
+ * without registering anything: awsx classic caches the default VPC per provider (`Vpc.getDefault`), the
+ * default ECS cluster (`Cluster.getDefault`) and the availability zones (h40 trial, pulumi/examples
+ * aws-ts-airflow). They load again for each stack, as under a new `pulumi preview`; every other dependency
+ * (the SDK, the providers' generated SDKs: no such state, and the costliest to load) loads once per process. An
+ * ES-module program's imports of them are made per run too (esm-program-hooks.mjs, given this list).
+ */
+export const STACK_STATE_PACKAGES: readonly string[] = ["@pulumi/awsx"];
+
+/** Whether a file belongs to one of STACK_STATE_PACKAGES (its nearest node_modules' package, not one nested in it). */
+function keepsStackState(file: string): boolean {
+    const marker = `${path.sep}node_modules${path.sep}`;
+    const at = file.lastIndexOf(marker);
+    if (at < 0) {
+        return false;
+    }
+    const rest = file.slice(at + marker.length).split(path.sep);
+    const name = rest[0].startsWith("@") ? `${rest[0]}/${rest[1]}` : rest[0];
+    return STACK_STATE_PACKAGES.includes(name);
 }

@@ -112,6 +112,8 @@ export function computedState(type: string, name: string, declared: Record<strin
         case "aws:s3/bucket:Bucket":
         case "aws:s3/bucketV2:BucketV2":
             state.bucket = inputs.bucket ?? name;
+            // S3's two forms: the legacy global endpoint's (website and CDN origins use it) and the regional one.
+            state.bucketDomainName = `${state.bucket}.s3.amazonaws.com`;
             state.bucketRegionalDomainName = `${state.bucket}.s3.${region}.amazonaws.com`;
             break;
         case "aws:kms/key:Key":

@@ -207,9 +207,22 @@ export function loadSdkShape(sdkDir: string): SdkShape {
 /** The SDK or Node is not what the planner was written against: no plan rather than a wrong one. */
 export class SdkContractError extends Error {
     constructor(shape: SdkShape, problems: string[]) {
-        super(`the offline planner cannot run with @pulumi/pulumi ${shape.version} (${shape.dir}) on Node ${process.version}:\n  ${problems.join("\n  ")}`);
+        super(`the offline planner cannot run with @pulumi/pulumi ${shape.version} (${shape.dir}) on Node ${process.version}:\n  ${[...problems, ...upgradeHint(shape)].join("\n  ")}`);
         this.name = "SdkContractError";
     }
+}
+
+/**
+ * For a program's own SDK of a version outside the range, the way out: a supported SDK installed where the program
+ * resolves it (a pinned example, `"@pulumi/pulumi": "3.228.0"`, otherwise leaves the user with the range alone).
+ */
+function upgradeHint(shape: SdkShape): string[] {
+    const marker = `${path.sep}node_modules${path.sep}@pulumi${path.sep}pulumi`;
+    const owner = shape.dir.endsWith(marker) ? shape.dir.slice(0, -marker.length) : undefined;
+    if (owner === undefined || inRange(shape.version, supportedRange())) {
+        return [];
+    }
+    return [`to plan it offline, install a supported SDK in the program: cd ${owner} && npm install '@pulumi/pulumi@${supportedRange()}'`];
 }
 
 const checked = new Set<string>();

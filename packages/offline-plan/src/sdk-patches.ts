@@ -19,8 +19,12 @@ interface Monitor {
     readResource(req: { getType(): string; getId(): string }, callback: (err: unknown, resp?: { setUnknown(value: boolean): void }) => void): void;
 }
 
-/** A Helm release: the kubernetes provider installs its chart; the chart's objects (CronJobs…) reach no plan. */
-const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
+/**
+ * Helm v3: a Release, whose chart the kubernetes provider installs, and a Chart, whose objects the SDK registers from
+ * what the provider renders (its `kubernetes:helm:template` invoke, which a real preview runs and no stand-in
+ * answers offline): either way the chart's objects (CronJobs, StatefulSets…) reach no offline plan.
+ */
+const HELM_V3_CHARTS = new Set(["kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v3:Chart"]);
 
 /** Records every registration; marks unsupplied StackReferences' outputs unknown, as a first preview has them. */
 export function watchMonitor(pulumi: typeof PulumiSdk, resources: PlannedResource[], unsupplied: Set<string>, lookups: LookupLog): void {
@@ -30,9 +34,10 @@ export function watchMonitor(pulumi: typeof PulumiSdk, resources: PlannedResourc
         register(req, (err, resp) => {
             if (!err && resp) {
                 resources.push(recordOf(req, resp.getUrn(), resp.getId()));
-                if (req.getRemote?.() || req.getType() === HELM_RELEASE) {
+                if (req.getRemote?.() || HELM_V3_CHARTS.has(req.getType())) {
                     // Under `pulumi up` the plugin registers the component's children; offline, nothing does.
-                    // A Helm Release is one resource whose chart the provider installs: its objects are never planned.
+                    // A Helm Release is one resource whose chart the provider installs: its objects are never planned;
+                    // a Chart's are registered from the provider's rendering, unknown offline (h40 trial).
                     lookups.recordRemoteComponent(req.getType(), req.getName());
                 } else if (req.getType() === DYNAMIC_RESOURCE) {
                     // Offline, as in a preview, its provider's create never runs: say so, never a silent resource.

@@ -50,6 +50,8 @@ describe("offline-plan: a program with its own node_modules", function () {
         await assert.rejects(planInOrder(dir, ["dev"], { preview: false }), (err: Error) => {
             assert.match(err.message, /the offline planner cannot run with @pulumi\/pulumi 3\.1\.0 \(.*own-sdk-\w+\/node_modules\/@pulumi\/pulumi\)/);
             assert.match(err.message, /outside the supported range >=3\.270\.0 <4/);
+            // What to do, in the program's directory (h40 trial: pulumi/examples pin 3.228.0, and the message said no more).
+            assert.ok(err.message.endsWith(`\n  to plan it offline, install a supported SDK in the program: cd ${dir} && npm install '@pulumi/pulumi@>=3.270.0 <4'`), err.message);
             return true;
         });
     });

@@ -30,6 +30,12 @@ describe("offline provider results (packages/offline-plan/src/resource-mocks.ts 
         assert.equal((named.metadata as { name: string }).name, "redis-leader");
     });
 
+    it("a bucket has its global and its regional domain names, as S3 forms them (h40 trial: kubernetes-ts-s3-rollout's apply over bucketDomainName did not run)", () => {
+        const bucket = computedState("aws:s3/bucket:Bucket", "configs", { bucket: "acme-nginx-configs" }, "eu-west-1");
+        assert.equal(bucket.bucketDomainName, "acme-nginx-configs.s3.amazonaws.com");
+        assert.equal(bucket.bucketRegionalDomainName, "acme-nginx-configs.s3.eu-west-1.amazonaws.com");
+    });
+
     it("MySQL gets MySQL's port, PostgreSQL its own", () => {
         assert.equal(computedState("aws:rds/instance:Instance", "crm", { engine: "mysql" }, "eu-west-1").port, 3306);
         assert.match(String(computedState("aws:rds/instance:Instance", "crm", { engine: "mariadb" }, "eu-west-1").endpoint), /:3306$/);
