@@ -64,12 +64,14 @@ describe("recovery-points, h36 trial: unreadable manifests, a clock ahead, an in
             written = Date.now();
             const manifest = (key: string, startedAt: number) => {
                 const object = key.replace("manifests/", "").replace(/\.json$/, ".dump.gpg");
+                // The dump first, then its manifest, as db-backup.sh stores them: a dump S3 stored after its unpinned
+                // manifest is another upload (h40), so the two are not sent at once.
                 return [
-                    s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: object, Body: "encrypted dump stand-in" })),
-                    s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: JSON.stringify({
-                        format: "oauth2-dr/db-backup-manifest/v2", status: "complete", database: "oauth2db", schema: "public", prefix: "database/",
-                        object_key: object, size_bytes: 23, started_at: iso(startedAt), finished_at: iso(startedAt + 60_000),
-                    }) })),
+                    s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: object, Body: "encrypted dump stand-in" })).then(() =>
+                        s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: JSON.stringify({
+                            format: "oauth2-dr/db-backup-manifest/v2", status: "complete", database: "oauth2db", schema: "public", prefix: "database/",
+                            object_key: object, size_bytes: 23, started_at: iso(startedAt), finished_at: iso(startedAt + 60_000),
+                        }) }))),
                 ];
             };
             await Promise.all([

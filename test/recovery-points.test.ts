@@ -240,10 +240,11 @@ describe("recovery-points: the database's recovery points, newest first, each wi
             passphrase: { source: "secretsmanager", secret_arn: `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:oauth2/backup-passphrase-AbCdEf`, version_id: "v-1" },
             schema_definition: { sha256: "5e1f00d2c3b4a5968778695a4b3c2d1e0f", tables: {} },
         };
-        await put("database/manifests/oauth2db-20261204T050000Z-0123456789ab.json", JSON.stringify(v2));
         // The dump objects the manifests name (recovery-points checks that each is there and of the manifest's
-        // size_bytes, 23: HeadObject).
+        // size_bytes, 23: HeadObject), stored before their manifests as db-backup.sh does (h40: a dump S3 stored after
+        // its unpinned manifest is another upload).
         await put(v2.object_key, "encrypted dump stand-in");
+        await put("database/manifests/oauth2db-20261204T050000Z-0123456789ab.json", JSON.stringify(v2));
         await put("database/manifests/oauth2db-20261120T050000Z-1a2b3c4d.json", JSON.stringify({
             format: "oauth2-dr/db-backup-manifest/v1", status: "complete", database: "oauth2db", size_bytes: 1_200_000,
             started_at: iso(now - 14 * DAY), finished_at: iso(now - 14 * DAY + 60_000),
@@ -286,9 +287,11 @@ describe("recovery-points: the database's recovery points, newest first, each wi
         await s3.send(new CreateBucketCommand({ Bucket: "oauth2-backups-prod-azure" }));
         const v1 = JSON.stringify({ format: "oauth2-dr/db-backup-manifest/v1", status: "complete", database: "oauth2db", size_bytes: 1_200_000, started_at: iso(now - 14 * DAY), finished_at: iso(now - 14 * DAY + 60_000) });
         await westS3.send(new PutObjectCommand({ Bucket: "oauth2-backups-dr", Key: "database/manifests/oauth2db-20261120T050000Z-1a2b3c4d.json", Body: v1 }));
+        // The dump before its manifest, as db-backup.sh stores them and as replication's copies keep them (a replica
+        // keeps its source's creation time): a dump S3 stored after its unpinned manifest is another upload (h40).
+        await s3.send(new PutObjectCommand({ Bucket: "oauth2-backups-vault", Key: v2.object_key, Body: "encrypted dump stand-in" }));
         await s3.send(new PutObjectCommand({ Bucket: "oauth2-backups-vault", Key: "database/manifests/oauth2db-20261120T050000Z-1a2b3c4d.json", Body: v1 }));
         await s3.send(new PutObjectCommand({ Bucket: "oauth2-backups-vault", Key: "database/manifests/oauth2db-20261204T050000Z-0123456789ab.json", Body: JSON.stringify(v2) }));
-        await s3.send(new PutObjectCommand({ Bucket: "oauth2-backups-vault", Key: v2.object_key, Body: "encrypted dump stand-in" }));
         await s3.send(new PutObjectCommand({ Bucket: "oauth2-backups-prod-azure", Key: v2.object_key, Body: "encrypted dump stand-in" }));
         await s3.send(new PutObjectCommand({ Bucket: "oauth2-backups-prod-azure", Key: "database/manifests/oauth2db-20261203T050000Z-aaaaaaaaaaaa.json", Body: JSON.stringify({ ...v2, started_at: iso(now - DAY) }) }));
         westS3.destroy();
