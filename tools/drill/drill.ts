@@ -16,7 +16,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type { PendingRun } from "../sandbox/scripts";
 import { processExists } from "../sandbox/servers";
-import { DRILL_DIR, formatReport, rpoVerdict, rtoVerdict, SCENARIOS, vaultVerdict, writeFailure, writeReport, type Scenario } from "./report";
+import { defaultReportFile, formatReport, rpoVerdict, rtoVerdict, SCENARIOS, vaultVerdict, writeFailure, writeReport, type Scenario } from "./report";
 
 const USAGE = "usage: npm run drill -- --scenario corruption-pitr|corruption-dump|region|compromise [--rows N] [--write-seconds S] [--out FILE]";
 
@@ -192,8 +192,9 @@ async function main(): Promise<number> {
     }
     try {
         args = parseDrillArgs(process.argv.slice(2));
-        checkReportFile(args.out ?? path.join(DRILL_DIR, `${args.scenario}.json`));
-        claimReportFile(args.out ?? path.join(DRILL_DIR, `${args.scenario}.json`));
+        const out = args.out ?? defaultReportFile(args.scenario);
+        checkReportFile(out);
+        claimReportFile(out);
     } catch (err) {
         console.error((err as Error).message);
         return 2;

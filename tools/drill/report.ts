@@ -90,6 +90,11 @@ export interface CompromiseFindings {
 
 export const DRILL_DIR = path.resolve(__dirname, "..", "..", ".drill");
 
+/** A scenario's report file when no --out names one: .drill/<scenario>.json. */
+export function defaultReportFile(scenario: Scenario): string {
+    return path.join(DRILL_DIR, `${scenario}.json`);
+}
+
 export interface DrillStep {
     name: string;
     seconds: number;
@@ -156,7 +161,7 @@ export function failureFileOf(reportFile: string): string {
 }
 
 /** Records a failed run (the report of the last completed run, if any, stays, and is shown as superseded). */
-export function writeFailure(scenario: Scenario, error: string, reportFile = path.join(DRILL_DIR, `${scenario}.json`), at: Date = new Date()): string {
+export function writeFailure(scenario: Scenario, error: string, reportFile = defaultReportFile(scenario), at: Date = new Date()): string {
     const file = failureFileOf(reportFile);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const failure: DrillFailure = { scenario, failedAt: at.toISOString(), error: error.split("\n").slice(0, 5).join("\n") };
@@ -312,7 +317,7 @@ export function rpoLines(r: DrillReport): string[] {
     return lines;
 }
 
-export function writeReport(report: DrillReport, file = path.join(DRILL_DIR, `${report.scenario}.json`)): string {
+export function writeReport(report: DrillReport, file = defaultReportFile(report.scenario)): string {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const { newerFailure: _computed, ...stored } = report;
     fs.writeFileSync(file, `${JSON.stringify(stored, null, 2)}\n`);

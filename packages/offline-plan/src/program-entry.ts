@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type * as PulumiSdk from "@pulumi/pulumi";
 import { ProgramError } from "./program-errors";
+import { packageOfFile } from "./sdk-versions";
 
 /**
  * The program's own copy of the Pulumi SDK (its node_modules), or ours when it has none: mocks only work
@@ -148,12 +149,6 @@ export const STACK_STATE_PACKAGES: readonly string[] = ["@pulumi/awsx"];
 
 /** Whether a file belongs to one of STACK_STATE_PACKAGES (its nearest node_modules' package, not one nested in it). */
 function keepsStackState(file: string): boolean {
-    const marker = `${path.sep}node_modules${path.sep}`;
-    const at = file.lastIndexOf(marker);
-    if (at < 0) {
-        return false;
-    }
-    const rest = file.slice(at + marker.length).split(path.sep);
-    const name = rest[0].startsWith("@") ? `${rest[0]}/${rest[1]}` : rest[0];
-    return STACK_STATE_PACKAGES.includes(name);
+    const name = packageOfFile(file)?.name;
+    return name !== undefined && STACK_STATE_PACKAGES.includes(name);
 }

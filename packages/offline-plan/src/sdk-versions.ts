@@ -201,7 +201,7 @@ let watched: { programDir: string; realDir: string; ourNodeModules: string; ours
 const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
 
 /** The installed package a file of a node_modules belongs to (its directory and name), or undefined for a file of no package. */
-function packageOfFile(file: string): { root: string; name: string } | undefined {
+export function packageOfFile(file: string): { root: string; name: string } | undefined {
     const at = file.lastIndexOf(NODE_MODULES);
     if (at < 0) {
         return undefined;
